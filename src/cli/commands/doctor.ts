@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { CheckFailedError } from '../../errors.js';
+import { contextFor } from '../context.js';
+
+export function doctorCommand(): Command {
+  return new Command('doctor')
+    .description('check the store, file permissions, Node version and every registered local engine')
+    .addHelpText('after', '\nExample:\n  $ syndicate doctor --json')
+    .action(async (_options: unknown, command: Command) => {
+      const context = contextFor(command);
+      const { runDoctor } = await import('../../doctor/doctor.js');
+      const checks = await runDoctor(context.home);
+      const failed = checks.filter((check) => check.status === 'fail');
+      const { output } = context;
+      if (output.json) {
+        if (failed.length === 0) output.document({ checks });
+      } else {
+        const mark = (status: string): string =>
+          status === 'pass' ? output.color.green('pass') : status === 'warn' ? output.color.yellow('warn') : output.color.red('FAIL');
+        output.table(
+          ['check', 'status', 'detail'],
+          checks.map((check) => [check.name, mark(check.status), check.hint === undefined ? check.detail : `${check.detail} — ${check.hint}`]),
+        );
+      }
+      if (failed.length > 0) {
+        throw new CheckFailedError(`${failed.length} of ${checks.length} checks failed: ${failed.map((check) => check.name).join(', ')}`, {
+          hint: failed[0]?.hint,
+          details: { checks },
+        });
+      }
+    });
+}

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { resolveHome, type HomePaths } from '../home/home.js';
+import type { Store } from '../store/store.js';
+import { Output, type GlobalOptions } from './output.js';
+
+/**
+ * What every command action gets: the output, the resolved home, and the store opened on
+ * first use (so commands that do not need it, like `--help`, never touch the disk).
+ */
+export class CommandContext {
+  readonly output: Output;
+  readonly home: HomePaths;
+  private openedStore: Store | undefined;
+
+  constructor(globals: GlobalOptions) {
+    this.output = new Output({ json: globals.json === true });
+    this.home = resolveHome({ home: globals.home });
+  }
+
+  async store(): Promise<Store> {
+    if (this.openedStore === undefined) {
+      const { openStore } = await import('../store/store.js');
+      this.openedStore = openStore(this.home.storePath);
+    }
+    return this.openedStore;
+  }
+
+  close(): void {
+    this.openedStore?.close();
+    this.openedStore = undefined;
+  }
+}
+
+/** The context for an action, built from the options of the command and its ancestors. */
+export function contextFor(command: Command): CommandContext {
+  return new CommandContext(command.optsWithGlobals<GlobalOptions>());
+}

@@ -1,0 +1,79 @@
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
+import { doctorCommand } from './commands/doctor.js';
+import { initCommand } from './commands/init.js';
+import { Output } from './output.js';
+
+const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('syndicate')
+    .description('Governed control plane for LLM inference on this host: classify, route, permit, invoke, record.')
+    .version(packageJson.version, '-V, --version', 'print the version')
+    .addOption(new Option('--json', 'print one JSON document on stdout instead of human output'))
+    .addOption(new Option('--home <dir>', 'data directory (default: $SYNDICATE_HOME, else XDG data/config dirs)'))
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ syndicate init
+  $ syndicate provider register providers/examples/ollama-local.yaml
+  $ syndicate provider list --json
+  $ syndicate doctor
+
+Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
+            5 upstream failure, 6 store failure, 70 internal bug, 130 interrupted.`,
+    );
+
+  program.addCommand(initCommand());
+  program.addCommand(doctorCommand());
+
+  applyToTree(program, (command) => {
+    command.exitOverride();
+    command.configureOutput({ outputError: () => {} });
+  });
+  return program;
+}
+
+function applyToTree(command: Command, apply: (command: Command) => void): void {
+  apply(command);
+  for (const child of command.commands) applyToTree(child, apply);
+}
+
+function wantsJson(argv: string[]): boolean {
+  return argv.includes('--json');
+}
+
+/** Runs the CLI; the only place that decides the process exit code. */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') {
+        return ExitCode.ok;
+      }
+      const message = error.message.replace(/^error: /, '');
+      const usage = new UsageError(message, { hint: 'run `syndicate --help` or `syndicate <command> --help`' });
+      new Output({ json: wantsJson(argv) }).error(usage);
+      return usage.exitCode;
+    }
+    const failure: SyndicateError = toSyndicateError(error);
+    new Output({ json: wantsJson(argv) }).error(failure);
+    if (failure.exitCode === ExitCode.internal && process.env.SYNDICATE_DEBUG !== undefined) {
+      process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+    }
+    return failure.exitCode;
+  }
+}
+
+process.on('SIGINT', () => {
+  process.stderr.write('interrupted\n');
+  process.exit(ExitCode.interrupted);
+});
+
+process.exitCode = await main();

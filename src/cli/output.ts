@@ -1,0 +1,125 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import { formatInputProblem, InvalidInputError, type SyndicateError } from '../errors.js';
+
+export interface GlobalOptions {
+  json?: boolean;
+  home?: string;
+}
+
+/** A spinner on stderr when it is a TTY; otherwise a no-op that still reports the outcome once. */
+export interface Spinner {
+  update(text: string): void;
+  succeed(text?: string): void;
+  fail(text?: string): void;
+  stop(): void;
+}
+
+/**
+ * Everything a command prints goes through here: results on stdout, diagnostics on stderr,
+ * one JSON document with `--json`, colour and spinners only on a TTY without NO_COLOR.
+ */
+export class Output {
+  readonly json: boolean;
+  readonly color: ChalkInstance;
+  readonly stdoutIsTty: boolean;
+  readonly stderrIsTty: boolean;
+
+  constructor(options: { json: boolean; env?: NodeJS.ProcessEnv }) {
+    const env = options.env ?? process.env;
+    this.json = options.json;
+    this.stdoutIsTty = process.stdout.isTTY === true;
+    this.stderrIsTty = process.stderr.isTTY === true;
+    const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+    const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+    const useColor = !this.json && !noColor && (this.stdoutIsTty || forced);
+    this.color = new Chalk({ level: useColor ? 1 : 0 });
+  }
+
+  /** Human result text on stdout (suppressed with --json: use `document`). */
+  line(text = ''): void {
+    if (!this.json) process.stdout.write(`${text}\n`);
+  }
+
+  /** Raw text to stdout, e.g. streamed tokens. */
+  write(text: string): void {
+    process.stdout.write(text);
+  }
+
+  /** A diagnostic on stderr; always allowed, also with --json. */
+  info(text: string): void {
+    process.stderr.write(`${text}\n`);
+  }
+
+  warn(text: string): void {
+    process.stderr.write(`${this.color.yellow('warning:')} ${text}\n`);
+  }
+
+  /** The single JSON document of a successful `--json` command. */
+  document(body: Record<string, unknown>): void {
+    process.stdout.write(`${JSON.stringify({ ok: true, ...body }, null, 2)}\n`);
+  }
+
+  /** Prints the result: `document` with --json, otherwise the human renderer. */
+  result(body: Record<string, unknown>, human: () => void): void {
+    if (this.json) this.document(body);
+    else human();
+  }
+
+  error(error: SyndicateError): void {
+    if (this.json) {
+      process.stdout.write(`${JSON.stringify({ ok: false, error: error.toJSON() }, null, 2)}\n`);
+    }
+    const color = new Chalk({ level: this.stderrIsTty && !this.json && process.env.NO_COLOR === undefined ? 1 : 0 });
+    process.stderr.write(`${color.red('error:')} ${error.message}\n`);
+    if (error instanceof InvalidInputError) {
+      for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(problem)}\n`);
+    }
+    if (error.hint !== undefined) process.stderr.write(`${color.dim('hint:')} ${error.hint}\n`);
+  }
+
+  table(columns: string[], rows: (string | number | null | undefined)[][]): void {
+    if (this.json) return;
+    this.line(renderTable(columns, rows, this.color));
+  }
+
+  async spinner(text: string): Promise<Spinner> {
+    if (this.json || !this.stderrIsTty) return silentSpinner();
+    const { default: ora } = await import('ora');
+    const spinner = ora({ text, stream: process.stderr }).start();
+    return {
+      update: (next) => {
+        spinner.text = next;
+      },
+      succeed: (final) => {
+        spinner.succeed(final);
+      },
+      fail: (final) => {
+        spinner.fail(final);
+      },
+      stop: () => {
+        spinner.stop();
+      },
+    };
+  }
+}
+
+function silentSpinner(): Spinner {
+  return { update: () => {}, succeed: () => {}, fail: () => {}, stop: () => {} };
+}
+
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+export function renderTable(
+  columns: string[],
+  rows: (string | number | null | undefined)[][],
+  color: ChalkInstance,
+): string {
+  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))));
+  const widths = columns.map((column, index) =>
+    Math.max(column.length, ...cells.map((row) => (row[index] ?? '').replace(ANSI, '').length)),
+  );
+  const pad = (text: string, width: number): string => text + ' '.repeat(Math.max(0, width - text.replace(ANSI, '').length));
+  const header = columns.map((column, index) => color.bold(pad(column.toUpperCase(), widths[index] ?? 0))).join('  ');
+  const body = cells.map((row) => row.map((cell, index) => pad(cell, widths[index] ?? 0)).join('  ').trimEnd());
+  return [header.trimEnd(), ...body].join('\n');
+}

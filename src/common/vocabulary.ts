@@ -1,0 +1,58 @@
+/**
+ * The closed vocabularies of DESIGN.md, each in its exposure or capability order.
+ * Every concept that compares levels or classes uses these, never string literals of its own.
+ */
+
+export const SENSITIVITY_LEVELS = ['public', 'internal', 'confidential', 'restricted'] as const;
+export type SensitivityLevel = (typeof SENSITIVITY_LEVELS)[number];
+
+/** Provider classes ordered by exposure; `blocked` is never called and sits outside the order. */
+export const PROVIDER_CLASSES = ['local', 'approved_hosted', 'restricted_hosted', 'blocked'] as const;
+export type ProviderClass = (typeof PROVIDER_CLASSES)[number];
+export const CALLABLE_PROVIDER_CLASSES = ['local', 'approved_hosted', 'restricted_hosted'] as const;
+
+export const CAPABILITY_CLASSES = ['small', 'medium', 'large', 'frontier'] as const;
+export type CapabilityClass = (typeof CAPABILITY_CLASSES)[number];
+
+export const WIRE_FORMATS = ['openai', 'anthropic'] as const;
+export type WireFormat = (typeof WIRE_FORMATS)[number];
+
+export const DEVIATIONS = [
+  'approximate_token_counts',
+  'partial_streaming_reliability',
+  'weak_json_adherence',
+  'unsupported_seed_control',
+  'nonstandard_tool_call_serialization',
+] as const;
+export type Deviation = (typeof DEVIATIONS)[number];
+
+export const ENGINE_KINDS = ['ollama', 'llama.cpp', 'vllm', 'lmstudio', 'llama-swap'] as const;
+export type EngineKind = (typeof ENGINE_KINDS)[number];
+
+export const WORKFLOW_CLASSES = ['interactive', 'batch'] as const;
+export type WorkflowClass = (typeof WORKFLOW_CLASSES)[number];
+
+export function sensitivityRank(level: SensitivityLevel): number {
+  return SENSITIVITY_LEVELS.indexOf(level);
+}
+
+export function maxSensitivity(a: SensitivityLevel, b: SensitivityLevel): SensitivityLevel {
+  return sensitivityRank(a) >= sensitivityRank(b) ? a : b;
+}
+
+export function isSensitivityLevel(value: unknown): value is SensitivityLevel {
+  return typeof value === 'string' && (SENSITIVITY_LEVELS as readonly string[]).includes(value);
+}
+
+/** Exposure rank of a callable class; `blocked` ranks above everything so it is never "stricter". */
+export function exposureRank(providerClass: ProviderClass): number {
+  return providerClass === 'blocked' ? Number.POSITIVE_INFINITY : PROVIDER_CLASSES.indexOf(providerClass);
+}
+
+export function isHostedClass(providerClass: ProviderClass): boolean {
+  return providerClass !== 'local';
+}
+
+export function capabilityRank(capability: CapabilityClass): number {
+  return CAPABILITY_CLASSES.indexOf(capability);
+}

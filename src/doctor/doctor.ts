@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { fileMode, type HomePaths } from '../home/home.js';
+import { listProviders } from '../registry/registry.js';
+import { openStore, type Store } from '../store/store.js';
+import { MIGRATIONS } from '../store/migrations/index.js';
+import { fetchEngineJson } from '../transport/engine-info.js';
+
+export type CheckStatus = 'pass' | 'fail' | 'warn';
+
+export interface DoctorCheck {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  hint?: string;
+}
+
+const MINIMUM_NODE = [20, 19] as const;
+
+/** Runs every health check without creating or changing any state. */
+export async function runDoctor(home: HomePaths): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [checkNodeVersion(process.versions.node)];
+  checks.push(checkPrivateFile(home.permitKeyPath, 'permit key'));
+  checks.push(checkPrivateFile(home.gatewayTokenPath, 'gateway token'));
+  checks.push(
+    existsSync(home.policyPath)
+      ? { name: 'policy file', status: 'pass', detail: home.policyPath }
+      : { name: 'policy file', status: 'fail', detail: `missing: ${home.policyPath}`, hint: 'run `syndicate init`' },
+  );
+  if (!existsSync(home.storePath)) {
+    checks.push({ name: 'store', status: 'fail', detail: `missing: ${home.storePath}`, hint: 'run `syndicate init`' });
+    return checks;
+  }
+  checks.push(checkPrivateFile(home.storePath, 'store file'));
+  let store: Store;
+  try {
+    store = openStore(home.storePath, { mustExist: true });
+  } catch (error) {
+    checks.push({ name: 'store', status: 'fail', detail: (error as Error).message, hint: 'restore the store from a backup or move it aside and run `syndicate init`' });
+    return checks;
+  }
+  try {
+    checks.push(checkStoreHealth(store));
+    checks.push(...(await checkLocalEngines(store)));
+  } finally {
+    store.close();
+  }
+  return checks;
+}
+
+export function checkNodeVersion(version: string): DoctorCheck {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const ok = major > MINIMUM_NODE[0] || (major === MINIMUM_NODE[0] && minor >= MINIMUM_NODE[1]);
+  return ok
+    ? { name: 'node version', status: 'pass', detail: `v${version}` }
+    : { name: 'node version', status: 'fail', detail: `v${version} < v${MINIMUM_NODE.join('.')}`, hint: 'install Node.js 20.19 or newer' };
+}
+
+function checkPrivateFile(path: string, what: string): DoctorCheck {
+  const mode = fileMode(path);
+  if (mode === undefined) return { name: `${what} permissions`, status: 'fail', detail: `missing: ${path}`, hint: 'run `syndicate init`' };
+  const octal = mode.toString(8).padStart(3, '0');
+  return (mode & 0o077) === 0
+    ? { name: `${what} permissions`, status: 'pass', detail: `${octal} ${path}` }
+    : { name: `${what} permissions`, status: 'fail', detail: `${octal} ${path} is readable by others`, hint: `chmod 600 ${path}` };
+}
+
+function checkStoreHealth(store: Store): DoctorCheck {
+  const integrity = store.db.pragma('quick_check', { simple: true }) as string;
+  const journal = store.db.pragma('journal_mode', { simple: true }) as string;
+  const applied = store.appliedMigrations();
+  const expected = MIGRATIONS.length;
+  if (integrity !== 'ok') return { name: 'store', status: 'fail', detail: `integrity check: ${integrity}`, hint: 'restore the store from a backup' };
+  return {
+    name: 'store',
+    status: 'pass',
+    detail: `integrity ok, journal ${journal}, schema ${applied.length}/${expected} migrations`,
+  };
+}
+
+async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
+  const locals = listProviders(store).filter((provider) => provider.retiredAt === null && provider.record.class === 'local');
+  return Promise.all(
+    locals.map(async (provider): Promise<DoctorCheck> => {
+      const url = modelsUrl(provider.record.baseUrl, provider.record.wire);
+      try {
+        await fetchEngineJson(url, { timeoutMs: 2000 });
+        return { name: `engine ${provider.id}`, status: 'pass', detail: `${url} answers` };
+      } catch (error) {
+        return {
+          name: `engine ${provider.id}`,
+          status: 'fail',
+          detail: (error as Error).message,
+          hint: `start the engine behind ${provider.record.baseUrl}, or retire it with \`syndicate provider remove ${provider.id}\``,
+        };
+      }
+    }),
+  );
+}
+
+function modelsUrl(baseUrl: string, wire: 'openai' | 'anthropic'): string {
+  const trimmed = baseUrl.replace(/\/+$/, '');
+  return wire === 'anthropic' ? `${trimmed}/v1/models` : `${trimmed}/models`;
+}

@@ -1,0 +1,150 @@
+/**
+ * Typed errors. Deep code throws these; only `src/cli/main.ts` turns them into exit codes,
+ * the gateway into HTTP statuses and the MCP server into `isError` results.
+ */
+
+/** Exit codes, fixed by STYLE.md and listed in the README. */
+export const ExitCode = {
+  ok: 0,
+  checkFailed: 1,
+  usage: 2,
+  invalidInput: 3,
+  refused: 4,
+  upstream: 5,
+  store: 6,
+  internal: 70,
+  interrupted: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface SyndicateErrorOptions {
+  /** How to fix it, in one sentence the operator can act on. */
+  hint?: string;
+  /** Structured details safe to print (never secrets). */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** Base class of every error syndicate reports on purpose. */
+export class SyndicateError extends Error {
+  /** Stable machine-readable code, e.g. `invalid_input`. */
+  readonly code: string;
+  readonly exitCode: ExitCodeValue;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: string, exitCode: ExitCodeValue, message: string, options: SyndicateErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  toJSON(): { code: string; message: string; hint?: string; details?: Record<string, unknown> } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
+  }
+}
+
+/** Exit 1: a check ran and found a problem (probe deviation, evidence mismatch, doctor failure). */
+export class CheckFailedError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('check_failed', ExitCode.checkFailed, message, options);
+  }
+}
+
+/** Exit 2: unknown command, bad flag or bad argument. */
+export class UsageError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('usage', ExitCode.usage, message, options);
+  }
+}
+
+/** One problem found in an input file, located as precisely as we can. */
+export interface InputProblem {
+  file: string;
+  /** JSON pointer into the document, `''` for the whole document. */
+  pointer: string;
+  line?: number;
+  column?: number;
+  message: string;
+  hint?: string;
+}
+
+export function formatInputProblem(problem: InputProblem): string {
+  const position = problem.line === undefined ? '' : `:${problem.line}:${problem.column ?? 1}`;
+  const pointer = problem.pointer === '' ? '/' : problem.pointer;
+  const hint = problem.hint === undefined ? '' : ` (hint: ${problem.hint})`;
+  return `${problem.file}${position} ${pointer} ${problem.message}${hint}`;
+}
+
+/** Exit 3: an input file failed schema or semantic validation. Carries every problem found. */
+export class InvalidInputError extends SyndicateError {
+  readonly problems: InputProblem[];
+
+  constructor(message: string, problems: InputProblem[], options?: SyndicateErrorOptions) {
+    super('invalid_input', ExitCode.invalidInput, message, {
+      ...options,
+      details: { ...options?.details, problems },
+    });
+    this.problems = problems;
+  }
+}
+
+/** Exit 4: refused by policy — denied route, refused permit, envelope checkpoint required. */
+export class PolicyRefusalError extends SyndicateError {
+  constructor(code: string, message: string, options?: SyndicateErrorOptions) {
+    super(code, ExitCode.refused, message, options);
+  }
+}
+
+/** Exit 5: the upstream failed — unreachable, timeout, non-2xx after fallback. */
+export class UpstreamError extends SyndicateError {
+  /** HTTP status when the upstream answered, undefined when it never did. */
+  readonly status: number | undefined;
+  readonly isRetryable: boolean;
+
+  constructor(
+    message: string,
+    options: SyndicateErrorOptions & { status?: number; isRetryable?: boolean; code?: string } = {},
+  ) {
+    super(options.code ?? 'upstream_failure', ExitCode.upstream, message, options);
+    this.status = options.status;
+    this.isRetryable = options.isRetryable ?? (options.status === undefined || isRetryableStatus(options.status));
+  }
+}
+
+/** Exit 6: the local store could not be opened, migrated, read or written. */
+export class StoreError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('store_failure', ExitCode.store, message, options);
+  }
+}
+
+/** Exit 130: the operator interrupted the command. */
+export class InterruptedError extends SyndicateError {
+  constructor(message = 'interrupted', options?: SyndicateErrorOptions) {
+    super('interrupted', ExitCode.interrupted, message, options);
+  }
+}
+
+/** Statuses a caller may retry or fall back on: 408, 409, 429 and every 5xx. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/** Anything thrown that is not a SyndicateError is a bug: exit 70. */
+export function toSyndicateError(error: unknown): SyndicateError {
+  if (error instanceof SyndicateError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new SyndicateError('internal', ExitCode.internal, `internal error: ${message}`, {
+    hint: 'this is a bug in syndicate; please report it with the command you ran',
+    cause: error,
+  });
+}

@@ -1,0 +1,90 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { StoreError } from '../errors.js';
+
+/** Where syndicate keeps its files. With `--home` or `$SYNDICATE_HOME` both directories are the same. */
+export interface HomePaths {
+  /** Holds the store, the permit key and the gateway token. */
+  dataDir: string;
+  /** Holds `policy.yaml`. */
+  configDir: string;
+  storePath: string;
+  policyPath: string;
+  permitKeyPath: string;
+  gatewayTokenPath: string;
+  /** How the location was chosen, for `doctor` and the README. */
+  source: 'flag' | 'env' | 'xdg';
+}
+
+export function resolveHome(options: { home?: string | undefined; env?: NodeJS.ProcessEnv } = {}): HomePaths {
+  const env = options.env ?? process.env;
+  let dataDir: string;
+  let configDir: string;
+  let source: HomePaths['source'];
+  if (options.home !== undefined && options.home !== '') {
+    dataDir = configDir = resolve(options.home);
+    source = 'flag';
+  } else if (env.SYNDICATE_HOME !== undefined && env.SYNDICATE_HOME !== '') {
+    dataDir = configDir = resolve(env.SYNDICATE_HOME);
+    source = 'env';
+  } else {
+    const userHome = env.HOME ?? homedir();
+    dataDir = join(env.XDG_DATA_HOME || join(userHome, '.local', 'share'), 'syndicate');
+    configDir = join(env.XDG_CONFIG_HOME || join(userHome, '.config'), 'syndicate');
+    source = 'xdg';
+  }
+  return {
+    dataDir,
+    configDir,
+    storePath: join(dataDir, 'syndicate.db'),
+    policyPath: join(configDir, 'policy.yaml'),
+    permitKeyPath: join(dataDir, 'permit.key'),
+    gatewayTokenPath: join(dataDir, 'gateway.token'),
+    source,
+  };
+}
+
+export function ensureDirectory(path: string): void {
+  try {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new StoreError(`cannot create directory ${path}: ${(error as Error).message}`, {
+      hint: 'choose a writable location with --home or $SYNDICATE_HOME',
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Writes a file atomically (temp file + rename) with the given mode, so a crash never leaves
+ * a half-written key or policy behind. Returns false when the file already existed and was kept.
+ */
+export function writeFileOnce(path: string, content: string | Uint8Array, mode: number): boolean {
+  if (existsSync(path)) return false;
+  ensureDirectory(dirname(path));
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, content, { mode });
+  chmodSync(temporary, mode);
+  renameSync(temporary, path);
+  return true;
+}
+
+export function fileMode(path: string): number | undefined {
+  try {
+    return statSync(path).mode & 0o777;
+  } catch {
+    return undefined;
+  }
+}
+
+export function readSecretFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new StoreError(`cannot read the ${what} at ${path}`, {
+      hint: 'run `syndicate init` to create it',
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,91 @@
+import type {
+  CapabilityClass,
+  Deviation,
+  EngineKind,
+  ProviderClass,
+  WireFormat,
+} from '../common/vocabulary.js';
+
+/** Price in USD per million tokens. */
+export interface ModelPrice {
+  inputPerMTok: number;
+  outputPerMTok: number;
+}
+
+/** One model a provider serves, as declared in its record (schemas/provider.v1.schema.json). */
+export interface ProviderModel {
+  id: string;
+  contextWindow: number;
+  capabilityClass: CapabilityClass;
+  vramGb?: number;
+  priority?: number;
+  tags?: string[];
+  price?: ModelPrice;
+  aliases?: string[];
+}
+
+/** Credentials by environment-variable reference only. */
+export interface ProviderAuth {
+  /** Name of the environment variable holding the key, read at call time. */
+  env: string;
+  /** Header carrying the key; defaults by wire format (`authorization` bearer / `x-api-key`). */
+  header?: string;
+}
+
+export interface EngineLaunch {
+  command: string;
+  args?: string[];
+  readyPath: string;
+  coldStartSeconds?: number;
+}
+
+export interface ProviderEngine {
+  kind: EngineKind;
+  launch?: EngineLaunch;
+  vramBudgetGb?: number;
+}
+
+/** The body of a provider YAML file after validation, with defaults applied. */
+export interface ProviderRecord {
+  apiVersion: 'syndicate/v1';
+  kind: 'Provider';
+  id: string;
+  class: ProviderClass;
+  wire: WireFormat;
+  baseUrl: string;
+  description?: string;
+  auth?: ProviderAuth;
+  models: ProviderModel[];
+  deviations: Deviation[];
+  engine?: ProviderEngine;
+}
+
+/** One change between two versions of a record. */
+export interface ProviderChange {
+  /** JSON pointer of the changed field, e.g. `/baseUrl` or `/models/0/contextWindow`. */
+  pointer: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** An immutable stored version of a provider record. */
+export interface ProviderVersion {
+  providerId: string;
+  version: number;
+  contentHash: string;
+  record: ProviderRecord;
+  sourcePath: string | null;
+  /** Why this version exists: `registered`, `changed: /baseUrl`, `discovered deviation ...`. */
+  reason: string;
+  changes: ProviderChange[];
+  createdAt: string;
+}
+
+/** A provider with its current version, as the rest of the pipeline sees it. */
+export interface RegisteredProvider {
+  id: string;
+  currentVersion: number;
+  retiredAt: string | null;
+  record: ProviderRecord;
+  contentHash: string;
+}

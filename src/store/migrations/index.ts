@@ -1,0 +1,13 @@
+import { registryMigration } from './001-registry.js';
+import { permitsMigration } from './002-permits.js';
+import { evidenceMigration } from './003-evidence.js';
+
+/** A numbered schema change. Versions are never reused or edited once released. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, one file each, in order. Append new ones; never renumber. */
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration];

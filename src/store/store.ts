@@ -1,0 +1,124 @@
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StoreError } from '../errors.js';
+import { ensureDirectory } from '../home/home.js';
+import { MIGRATIONS, type Migration } from './migrations/index.js';
+
+export type SqliteDatabase = Database.Database;
+
+/**
+ * The one SQLite store (WAL). Every command's writes go through `transaction`, so a command
+ * either lands whole or not at all.
+ */
+export class Store {
+  readonly db: SqliteDatabase;
+  readonly path: string;
+
+  constructor(db: SqliteDatabase, path: string) {
+    this.db = db;
+    this.path = path;
+  }
+
+  /** Runs `work` in one IMMEDIATE transaction (takes the write lock up front, so no upgrade deadlock). */
+  transaction<T>(work: () => T): T {
+    try {
+      return this.db.transaction(work).immediate();
+    } catch (error) {
+      throw wrapSqliteError(error, 'write');
+    }
+  }
+
+  /** Applied migration versions, ascending. */
+  appliedMigrations(): number[] {
+    const rows = this.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
+    return rows.map((row) => row.version);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export interface OpenStoreOptions {
+  /** Open without creating the file (used by `doctor`, which must not create state). */
+  mustExist?: boolean;
+  busyTimeoutMs?: number;
+  migrations?: readonly Migration[];
+}
+
+/** Opens (creating on first use) the store at `path`, or `:memory:` for tests, and migrates it. */
+export function openStore(path: string, options: OpenStoreOptions = {}): Store {
+  const inMemory = path === ':memory:';
+  const existed = inMemory || existsSync(path);
+  if (!existed) {
+    if (options.mustExist === true) {
+      throw new StoreError(`no store at ${path}`, { hint: 'run `syndicate init` first' });
+    }
+    ensureDirectory(dirname(path));
+  }
+  let db: SqliteDatabase;
+  try {
+    db = new Database(path, { fileMustExist: options.mustExist === true });
+  } catch (error) {
+    throw new StoreError(`cannot open the store at ${path}: ${(error as Error).message}`, {
+      hint: 'check the file permissions, or choose another data directory with --home',
+      cause: error,
+    });
+  }
+  try {
+    if (!inMemory) chmodSync(path, 0o600);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    const store = new Store(db, path);
+    migrate(store, options.migrations ?? MIGRATIONS);
+    return store;
+  } catch (error) {
+    db.close();
+    if (error instanceof StoreError) throw error;
+    throw wrapSqliteError(error, 'open');
+  }
+}
+
+function migrate(store: Store, migrations: readonly Migration[]): void {
+  const { db } = store;
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  )`);
+  const applied = new Set(store.appliedMigrations());
+  const newest = Math.max(0, ...applied);
+  const known = Math.max(0, ...migrations.map((migration) => migration.version));
+  if (newest > known) {
+    throw new StoreError(`the store at ${store.path} was written by a newer syndicate (schema ${newest} > ${known})`, {
+      hint: 'upgrade syndicate, or point --home at another data directory',
+    });
+  }
+  const pending = migrations.filter((migration) => !applied.has(migration.version)).sort((a, b) => a.version - b.version);
+  if (pending.length === 0) return;
+  store.transaction(() => {
+    for (const migration of pending) {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      );
+    }
+  });
+}
+
+function wrapSqliteError(error: unknown, action: 'open' | 'write'): unknown {
+  if (!(error instanceof Error) || error.name !== 'SqliteError') return error;
+  const code = (error as Error & { code?: string }).code ?? 'SQLITE_ERROR';
+  const hint =
+    code === 'SQLITE_BUSY'
+      ? 'another syndicate process holds the store; retry in a moment'
+      : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN'
+        ? 'check that the data directory is writable'
+        : 'run `syndicate doctor` to check the store';
+  return new StoreError(`store ${action} failed (${code}): ${error.message}`, { hint, cause: error });
+}

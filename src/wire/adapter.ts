@@ -1,0 +1,49 @@
+import type { WireFormat } from '../common/vocabulary.js';
+import type { CanonicalRequest, CanonicalResponse, StreamPart, WireWarning } from './canonical.js';
+
+/** What the adapter needs to know about the target to build the wire request. Pure data. */
+export interface WireTarget {
+  /** Provider base URL as registered, e.g. `http://127.0.0.1:11434/v1` or `https://api.anthropic.com`. */
+  baseUrl: string;
+  /** The credential, resolved by the caller from the env reference; never logged. */
+  apiKey?: string;
+  /** Override of the auth header name from the provider record. */
+  authHeader?: string;
+}
+
+/** An HTTP request the transport will send verbatim. `body` is the exact bytes, as text. */
+export interface WireHttpRequest {
+  method: 'POST' | 'GET';
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  warnings: WireWarning[];
+}
+
+/** One server-sent event as framed on the wire (`event:` is absent for OpenAI-style streams). */
+export interface ServerSentEvent {
+  event?: string;
+  data: string;
+}
+
+/** A decoded upstream error, parsed leniently (bodies may be HTML, empty or truncated). */
+export interface WireError {
+  status: number;
+  message: string;
+  errorType?: string;
+  isRetryable: boolean;
+}
+
+/**
+ * The one versioned interface every wire format implements. Pure: no I/O, no clocks.
+ * Quirks of a particular engine live inside the adapter that speaks its wire.
+ */
+export interface WireAdapter {
+  readonly specificationVersion: 'v1';
+  readonly wire: WireFormat;
+  encodeRequest(request: CanonicalRequest, target: WireTarget): WireHttpRequest;
+  /** Throws `UpstreamError` (not retryable) when the body is not a valid response. */
+  decodeResponse(body: string): CanonicalResponse;
+  decodeStreamEvent(event: ServerSentEvent): StreamPart[];
+  decodeError(status: number, body: string): WireError;
+}

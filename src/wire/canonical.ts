@@ -1,0 +1,102 @@
+/**
+ * The canonical request/response model every wire adapter translates to and from.
+ * Field names follow the domain, not any one vendor's API.
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+/** An image, inline (base64 `data`) or by `url`. */
+export interface ImagePart {
+  type: 'image';
+  mediaType?: string;
+  data?: string;
+  url?: string;
+}
+
+export type ContentPart = TextPart | ImagePart;
+
+/** A tool call made by the model. `arguments` is always JSON text, whatever the wire sent. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+export type CanonicalMessage =
+  | { role: 'system'; content: ContentPart[] }
+  | { role: 'user'; content: ContentPart[] }
+  | { role: 'assistant'; content: ContentPart[]; toolCalls?: ToolCall[] }
+  | { role: 'tool'; toolCallId: string; content: ContentPart[]; isError?: boolean };
+
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments. */
+  inputSchema: JsonObject;
+}
+
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name?: string; schema: JsonObject; strict?: boolean };
+
+export interface CanonicalRequest {
+  /** The upstream model id (already resolved from alias / `provider:model`). */
+  model: string;
+  /** System prompt; adapters place it where their wire expects it. */
+  system?: string;
+  messages: CanonicalMessage[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  responseFormat?: ResponseFormat;
+  temperature?: number;
+  topP?: number;
+  maxTokens?: number;
+  seed?: number;
+  stop?: string[];
+  stream: boolean;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error' | 'other';
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface CanonicalResponse {
+  id: string;
+  model: string;
+  text: string;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  /** The raw finish reason string the wire used (`end_turn`, `stop`, ...). */
+  rawFinishReason: string | null;
+  /** Absent when the upstream did not report usage. */
+  usage?: Usage;
+}
+
+/** A setting the adapter could not honour: kept in the evidence, never silently dropped. */
+export interface WireWarning {
+  setting: string;
+  message: string;
+}
+
+/** Parts decoded from one stream event, named noun-verb as in the Vercel AI SDK. */
+export type StreamPart =
+  | { type: 'response-metadata'; id?: string; model?: string }
+  | { type: 'text-delta'; text: string }
+  | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string }
+  | { type: 'usage'; usage: Partial<Usage> }
+  | { type: 'finish'; finishReason: FinishReason; rawFinishReason: string | null }
+  /** The wire's terminal marker: `[DONE]` or `message_stop`. */
+  | { type: 'stream-end' }
+  | { type: 'error'; message: string; errorType?: string };
