@@ -1,0 +1,60 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+
+describe('CLI basics', () => {
+  let cleanup: () => void = () => {};
+  afterEach(() => cleanup());
+
+  it('prints the version and exits 0', async () => {
+    const result = await runCli(['--version']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('exits 2 on an unknown command, with a JSON error document under --json', async () => {
+    const human = await runCli(['frobnicate']);
+    expect(human.exitCode).toBe(2);
+    expect(human.stdout).toBe('');
+    expect(human.stderr).toContain("unknown command 'frobnicate'");
+    const json = await runCli(['--json', 'frobnicate']);
+    expect(json.exitCode).toBe(2);
+    const document = parseJsonDocument(json.stdout);
+    expect(document).toMatchObject({ ok: false, error: { code: 'usage' } });
+  });
+
+  it('init creates the store, policy, key and token with private modes, and is idempotent', async () => {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    const first = await runCli(['init', '--json'], { home: temporary.home });
+    expect(first.exitCode).toBe(0);
+    const created = parseJsonDocument(first.stdout).created as string[];
+    expect(created).toHaveLength(4);
+    for (const name of ['syndicate.db', 'permit.key', 'gateway.token', 'policy.yaml']) {
+      const path = join(temporary.home, name);
+      expect(existsSync(path)).toBe(true);
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+    }
+    const second = await runCli(['init', '--json'], { home: temporary.home });
+    expect(second.exitCode).toBe(0);
+    expect(parseJsonDocument(second.stdout)).toMatchObject({ created: [] });
+  });
+
+  it('doctor passes after init and fails (exit 1) when the key is world-readable or missing', async () => {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    const before = await runCli(['doctor'], { home: temporary.home });
+    expect(before.exitCode).toBe(1);
+    await runCli(['init'], { home: temporary.home });
+    const healthy = await runCli(['doctor', '--json'], { home: temporary.home });
+    expect(healthy.exitCode).toBe(0);
+    expect(parseJsonDocument(healthy.stdout).ok).toBe(true);
+    const { chmodSync } = await import('node:fs');
+    chmodSync(join(temporary.home, 'permit.key'), 0o644);
+    const unhealthy = await runCli(['doctor', '--json'], { home: temporary.home });
+    expect(unhealthy.exitCode).toBe(1);
+    expect(parseJsonDocument(unhealthy.stdout)).toMatchObject({ ok: false, error: { code: 'check_failed' } });
+    expect(unhealthy.stderr).toContain('permit key permissions');
+  });
+});
