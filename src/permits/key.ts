@@ -1,0 +1,79 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { ExitCode, PolicyRefusalError, SyndicateError } from '../errors.js';
+
+/** The shortest signing key we accept, in bytes (`syndicate init` writes 32). */
+export const MINIMUM_KEY_BYTES = 32;
+
+/**
+ * The permit signing key. The secret stays in a private field: it never appears in
+ * `JSON.stringify`, `console.log` or error details.
+ */
+export class PermitKey {
+  readonly #secret: Buffer;
+
+  private constructor(secret: Buffer) {
+    this.#secret = secret;
+  }
+
+  /** A key from raw bytes (tests, or a key held in memory). At least 32 bytes. */
+  static fromBytes(secret: Uint8Array): PermitKey {
+    if (secret.length < MINIMUM_KEY_BYTES) {
+      throw new SyndicateError('permit_key_invalid', ExitCode.store, `the permit key has ${secret.length} bytes; at least ${MINIMUM_KEY_BYTES} are required`, {
+        hint: 'remove the key file and run `syndicate init` to create a new one',
+      });
+    }
+    return new PermitKey(Buffer.from(secret));
+  }
+
+  /** HMAC-SHA256 of `data` under this key. */
+  sign(data: string): Buffer {
+    return createHmac('sha256', this.#secret).update(data, 'utf8').digest();
+  }
+
+  toJSON(): string {
+    return '[redacted]';
+  }
+
+  [inspect.custom](): string {
+    return 'PermitKey [redacted]';
+  }
+}
+
+/**
+ * Loads the base64 key file written by `syndicate init`. Refuses a missing or malformed key,
+ * and a key file that anyone but its owner can read (mode must be 0600 or stricter).
+ */
+export function loadPermitKey(path: string): PermitKey {
+  let mode: number;
+  try {
+    mode = statSync(path).mode & 0o777;
+  } catch {
+    throw new SyndicateError('permit_key_missing', ExitCode.store, `no permit key at ${path}`, {
+      hint: 'run `syndicate init` to create the data directory and its permit key',
+    });
+  }
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    throw new PolicyRefusalError(
+      'permit_key_insecure',
+      `refusing to use the permit key at ${path}: its mode is ${mode.toString(8).padStart(4, '0')}, readable by group or others`,
+      { hint: `run \`chmod 600 ${path}\`; if others may have read it, delete it and run \`syndicate init\` to make a new key` },
+    );
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new SyndicateError('permit_key_unreadable', ExitCode.store, `cannot read the permit key at ${path}`, {
+      hint: 'check that the data directory belongs to you, or run `syndicate init`',
+      cause: error,
+    });
+  }
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
+    throw new SyndicateError('permit_key_invalid', ExitCode.store, `the permit key at ${path} is not base64`, {
+      hint: 'remove the key file and run `syndicate init` to create a new one',
+    });
+  }
+  return PermitKey.fromBytes(Buffer.from(text, 'base64'));
+}

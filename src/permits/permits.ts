@@ -1,0 +1,481 @@
+import { randomBytes } from 'node:crypto';
+import { newId } from '../common/ids.js';
+import {
+  isSensitivityLevel,
+  sensitivityRank,
+  type ProviderClass,
+  type SensitivityLevel,
+  type WireFormat,
+} from '../common/vocabulary.js';
+import { PolicyRefusalError, UsageError } from '../errors.js';
+import { findProvider } from '../registry/registry.js';
+import type { RegisteredProvider } from '../registry/types.js';
+import type { Store } from '../store/store.js';
+import type { PermitKey } from './key.js';
+import { decodeSignedToken, encodeToken, type PermitPayload } from './token.js';
+
+/** Default lifetime of a permit: one minute, enough to verify it right before the call. */
+export const DEFAULT_PERMIT_TTL_MS = 60_000;
+/** Longest lifetime `issuePermit` accepts: permits are short-lived by design. */
+export const MAXIMUM_PERMIT_TTL_MS = 3_600_000;
+
+/** What a permit is issued for. */
+export interface PermitScope {
+  providerId: string;
+  providerVersion: number;
+  model: string;
+  maxSensitivity: SensitivityLevel;
+  sessionId?: string;
+}
+
+export interface IssuePermitOptions {
+  ttlMs?: number;
+  /** Milliseconds since the epoch; defaults to the clock. */
+  now?: number;
+}
+
+/** A freshly issued permit: the token to hand over and its decoded payload. */
+export interface IssuedPermit {
+  token: string;
+  permit: PermitPayload;
+}
+
+/** The invocation a permit is checked against, exactly as the invoker is about to make it. */
+export interface PermitInvocation {
+  providerId: string;
+  providerVersion: number;
+  providerClass: ProviderClass;
+  model: string;
+  /** The classified sensitivity of the request. */
+  sensitivity: SensitivityLevel;
+  sessionId?: string;
+}
+
+export interface VerifyPermitOptions {
+  now?: number;
+  /** Consume the permit (default). With false nothing is written and no VerifiedPermit is returned. */
+  consume?: boolean;
+}
+
+/** One field where the permit and the invocation disagree. */
+export interface ScopeDifference {
+  field: 'provider' | 'providerVersion' | 'model' | 'sensitivity' | 'session';
+  /** What the permit allows. */
+  expected: string | number | null;
+  /** What the invocation asked for. */
+  got: string | number | null;
+}
+
+/** The provider a permit was verified against, from the registry at verification time. */
+export interface PermittedProvider {
+  id: string;
+  version: number;
+  providerClass: ProviderClass;
+  wire: WireFormat;
+  /** Base URL of this exact version; the transport refuses requests to anywhere else. */
+  baseUrl: string;
+}
+
+/** The result of checking a permit without consuming it (`syndicate permit verify`). */
+export interface PermitInspection {
+  permit: PermitPayload;
+  provider: PermittedProvider;
+  consumed: false;
+  expiresInMs: number;
+}
+
+const VERIFIER: unique symbol = Symbol('permit verifier');
+const genuinePermits = new WeakSet<object>();
+const spentPermits = new WeakSet<object>();
+
+/**
+ * Proof that a permit was verified and consumed for one invocation. Only `verifyPermit` can
+ * construct one (the constructor demands a module-private symbol, and the transport also
+ * checks a module-private registry of genuine instances), and the transport accepts nothing
+ * else — so no code path can call upstream without a valid permit. Usable for one send.
+ */
+export class VerifiedPermit {
+  readonly payload: Readonly<PermitPayload>;
+  readonly provider: Readonly<PermittedProvider>;
+  /** The model id and its aliases: the values a request body may name. */
+  readonly acceptedModelNames: readonly string[];
+  readonly sensitivity: SensitivityLevel;
+  readonly sessionId: string | undefined;
+  /** Milliseconds since the epoch. */
+  readonly verifiedAt: number;
+
+  constructor(
+    guard: typeof VERIFIER,
+    fields: {
+      payload: PermitPayload;
+      provider: PermittedProvider;
+      acceptedModelNames: string[];
+      sensitivity: SensitivityLevel;
+      sessionId: string | undefined;
+      verifiedAt: number;
+    },
+  ) {
+    if (guard !== VERIFIER) throw new TypeError('a VerifiedPermit can only be created by verifyPermit');
+    this.payload = Object.freeze({ ...fields.payload });
+    this.provider = Object.freeze({ ...fields.provider });
+    this.acceptedModelNames = Object.freeze([...fields.acceptedModelNames]);
+    this.sensitivity = fields.sensitivity;
+    this.sessionId = fields.sessionId;
+    this.verifiedAt = fields.verifiedAt;
+    Object.freeze(this);
+    genuinePermits.add(this);
+  }
+
+  get id(): string {
+    return this.payload.id;
+  }
+
+  get model(): string {
+    return this.payload.model;
+  }
+
+  /** The payload, for evidence rows (`permit_json`). The token itself is never kept. */
+  toJSON(): PermitPayload {
+    return { ...this.payload };
+  }
+}
+
+/** True only for a VerifiedPermit made by `verifyPermit` in this process. */
+export function isVerifiedPermit(value: unknown): value is VerifiedPermit {
+  return typeof value === 'object' && value !== null && genuinePermits.has(value);
+}
+
+/**
+ * Marks a verified permit as used by one upstream send; called by the transport. Throws
+ * `permit_forged` for anything not made by `verifyPermit` and `permit_replayed` on a second use.
+ */
+export function spendVerifiedPermit(permit: VerifiedPermit): void {
+  if (!isVerifiedPermit(permit)) {
+    throw new PolicyRefusalError('permit_forged', 'refusing to call upstream: the permit was not produced by the permit verifier', {
+      hint: 'verify the permit with verifyPermit immediately before the call',
+    });
+  }
+  if (spentPermits.has(permit)) {
+    throw new PolicyRefusalError('permit_replayed', `refusing to call upstream: permit ${permit.id} was already used for a call`, {
+      hint: 'every upstream call, retries and fallback hops included, needs its own permit',
+    });
+  }
+  spentPermits.add(permit);
+}
+
+function requireText(value: string, what: string): void {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new UsageError(`a permit needs a ${what}`, { hint: `pass the ${what}` });
+  }
+}
+
+/** Signs a permit for `scope`, records it in `permits_issued` and returns the token. */
+export function issuePermit(store: Store, key: PermitKey, scope: PermitScope, options: IssuePermitOptions = {}): IssuedPermit {
+  requireText(scope.providerId, 'provider id');
+  requireText(scope.model, 'model');
+  if (!Number.isSafeInteger(scope.providerVersion) || scope.providerVersion < 1) {
+    throw new UsageError(`invalid provider version ${scope.providerVersion}`, { hint: 'use the current version from `syndicate provider show`' });
+  }
+  if (!isSensitivityLevel(scope.maxSensitivity)) {
+    throw new UsageError(`unknown sensitivity level "${String(scope.maxSensitivity)}"`, {
+      hint: 'use public, internal, confidential or restricted',
+    });
+  }
+  if (scope.sessionId !== undefined) requireText(scope.sessionId, 'session id');
+  const ttlMs = options.ttlMs ?? DEFAULT_PERMIT_TTL_MS;
+  if (!Number.isFinite(ttlMs) || ttlMs < 1 || ttlMs > MAXIMUM_PERMIT_TTL_MS) {
+    throw new UsageError(`a permit lives between 1 ms and ${MAXIMUM_PERMIT_TTL_MS / 60_000} minutes, not ${ttlMs} ms`, {
+      hint: 'use a short --ttl such as 30s or 5m; issue a new permit for each invocation',
+    });
+  }
+  const now = Math.floor(options.now ?? Date.now());
+  const permit: PermitPayload = {
+    v: 1,
+    id: newId('pmt', now),
+    provider: scope.providerId,
+    providerVersion: scope.providerVersion,
+    model: scope.model,
+    maxSensitivity: scope.maxSensitivity,
+    ...(scope.sessionId === undefined ? {} : { session: scope.sessionId }),
+    iat: now,
+    exp: now + Math.round(ttlMs),
+    nonce: randomBytes(16).toString('base64url'),
+  };
+  const token = encodeToken(key, permit);
+  store.transaction(() => {
+    store.db
+      .prepare(
+        `INSERT INTO permits_issued (permit_id, nonce, provider_id, provider_version, model, max_sensitivity, session_id, issued_at, expires_at, issued_by_pid)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        permit.id,
+        permit.nonce,
+        permit.provider,
+        permit.providerVersion,
+        permit.model,
+        permit.maxSensitivity,
+        permit.session ?? null,
+        new Date(permit.iat).toISOString(),
+        new Date(permit.exp).toISOString(),
+        process.pid,
+      );
+  });
+  return { token, permit };
+}
+
+/** What `issuePermitForProvider` needs: the provider's current version is looked up. */
+export interface ProviderPermitRequest {
+  providerId: string;
+  model: string;
+  maxSensitivity: SensitivityLevel;
+  sessionId?: string;
+}
+
+/** The model id a name refers to in a provider record (ids and aliases), or undefined. */
+export function resolveModelId(provider: RegisteredProvider, name: string): string | undefined {
+  const model = provider.record.models.find((candidate) => candidate.id === name || (candidate.aliases ?? []).includes(name));
+  return model?.id;
+}
+
+/**
+ * Issues a permit for a provider's CURRENT version. Unknown provider or model: `UsageError`;
+ * retired provider: `provider_retired`; blocked provider: `provider_blocked` (both exit 4).
+ * A model alias is recorded as the model id it names.
+ */
+export function issuePermitForProvider(
+  store: Store,
+  key: PermitKey,
+  request: ProviderPermitRequest,
+  options: IssuePermitOptions = {},
+): IssuedPermit & { provider: RegisteredProvider } {
+  const provider = findProvider(store, request.providerId);
+  if (provider === undefined) {
+    throw new UsageError(`unknown provider "${request.providerId}"`, {
+      hint: 'run `syndicate provider list` to see registered providers, or register one with `syndicate provider register FILE`',
+    });
+  }
+  if (provider.retiredAt !== null) {
+    throw new PolicyRefusalError('provider_retired', `provider "${provider.id}" was retired at ${provider.retiredAt}; no permits are issued for it`, {
+      hint: 'register it again with `syndicate provider register FILE`, or choose another provider',
+    });
+  }
+  if (provider.record.class === 'blocked') throw blockedRefusal(provider.id);
+  const modelId = resolveModelId(provider, request.model);
+  if (modelId === undefined) {
+    const known = provider.record.models.map((model) => model.id).join(', ');
+    throw new UsageError(`provider "${provider.id}" has no model "${request.model}"`, {
+      hint: `use one of: ${known === '' ? '(none declared)' : known}`,
+    });
+  }
+  const issued = issuePermit(
+    store,
+    key,
+    {
+      providerId: provider.id,
+      providerVersion: provider.currentVersion,
+      model: modelId,
+      maxSensitivity: request.maxSensitivity,
+      ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
+    },
+    options,
+  );
+  return { ...issued, provider };
+}
+
+function blockedRefusal(providerId: string): PolicyRefusalError {
+  return new PolicyRefusalError('provider_blocked', `permit refused: provider "${providerId}" is in class blocked and is never called`, {
+    hint: 'choose another provider, or change its class in the provider record and register it again',
+  });
+}
+
+function outOfScope(permit: PermitPayload, differences: ScopeDifference[]): PolicyRefusalError {
+  const described = differences
+    .map((difference) =>
+      difference.field === 'sensitivity'
+        ? `sensitivity: the permit allows at most ${String(difference.expected)}, the request is ${String(difference.got)}`
+        : `${difference.field}: permit has ${JSON.stringify(difference.expected)}, invocation uses ${JSON.stringify(difference.got)}`,
+    )
+    .join('; ');
+  return new PolicyRefusalError('permit_out_of_scope', `permit ${permit.id} refused: out of scope — ${described}`, {
+    hint: differences.some((difference) => difference.field === 'providerVersion')
+      ? 'the provider was registered again since the permit was issued; issue a new permit with `syndicate permit issue`'
+      : 'issue a permit for exactly this provider, model, sensitivity and session with `syndicate permit issue`',
+    details: { permitId: permit.id, differences },
+  });
+}
+
+/** Everything that does not touch the consumed table: signature, expiry, class, scope. */
+function checkPermit(
+  store: Store,
+  key: PermitKey,
+  token: string,
+  invocation: PermitInvocation,
+  now: number,
+): { permit: PermitPayload; provider: RegisteredProvider } {
+  const permit = decodeSignedToken(key, token);
+  if (now >= permit.exp) {
+    const agoSeconds = Math.max(0, Math.round((now - permit.exp) / 1000));
+    throw new PolicyRefusalError('permit_expired', `permit ${permit.id} expired at ${new Date(permit.exp).toISOString()} (${agoSeconds} s ago)`, {
+      hint: 'permits live for a minute by default; issue a new one right before the call (`syndicate permit issue --ttl 5m` for a longer script)',
+      details: { permitId: permit.id, expiredAt: new Date(permit.exp).toISOString() },
+    });
+  }
+  const provider = findProvider(store, permit.provider);
+  if (invocation.providerClass === 'blocked' || provider?.record.class === 'blocked') {
+    throw blockedRefusal(invocation.providerClass === 'blocked' ? invocation.providerId : permit.provider);
+  }
+  const differences: ScopeDifference[] = [];
+  if (invocation.providerId !== permit.provider) {
+    differences.push({ field: 'provider', expected: permit.provider, got: invocation.providerId });
+  }
+  if (invocation.providerVersion !== permit.providerVersion) {
+    differences.push({ field: 'providerVersion', expected: permit.providerVersion, got: invocation.providerVersion });
+  } else if (provider !== undefined && provider.currentVersion !== permit.providerVersion) {
+    differences.push({ field: 'providerVersion', expected: permit.providerVersion, got: provider.currentVersion });
+  }
+  const requestedModel = provider === undefined ? invocation.model : (resolveModelId(provider, invocation.model) ?? invocation.model);
+  if (requestedModel !== permit.model) differences.push({ field: 'model', expected: permit.model, got: invocation.model });
+  if (!isSensitivityLevel(invocation.sensitivity) || sensitivityRank(invocation.sensitivity) > sensitivityRank(permit.maxSensitivity)) {
+    differences.push({ field: 'sensitivity', expected: permit.maxSensitivity, got: String(invocation.sensitivity) });
+  }
+  if (permit.session !== undefined && invocation.sessionId !== permit.session) {
+    differences.push({ field: 'session', expected: permit.session, got: invocation.sessionId ?? null });
+  }
+  if (differences.length > 0) throw outOfScope(permit, differences);
+  if (provider === undefined || provider.retiredAt !== null) {
+    throw new PolicyRefusalError(
+      'permit_out_of_scope',
+      `permit ${permit.id} refused: provider "${permit.provider}" is ${provider === undefined ? 'not registered' : 'retired'}`,
+      { hint: 'register the provider again and issue a new permit', details: { permitId: permit.id } },
+    );
+  }
+  return { permit, provider };
+}
+
+interface ConsumedRow {
+  consumed_at: string;
+  consumed_by_pid: number;
+}
+
+function replayed(permit: PermitPayload, row: ConsumedRow | undefined): PolicyRefusalError {
+  const when = row === undefined ? '' : ` at ${row.consumed_at} by process ${row.consumed_by_pid}`;
+  return new PolicyRefusalError('permit_replayed', `permit ${permit.id} was already used${when}; a permit is good for one invocation`, {
+    hint: 'issue a new permit for each invocation with `syndicate permit issue`',
+    details: { permitId: permit.id },
+  });
+}
+
+function notIssuedHere(permit: PermitPayload): PolicyRefusalError {
+  return new PolicyRefusalError('permit_forged', `permit ${permit.id} refused: this store never issued it`, {
+    hint: 'issue permits with `syndicate permit issue` against the same data directory that runs the invocation',
+    details: { permitId: permit.id },
+  });
+}
+
+function wasIssued(store: Store, permit: PermitPayload): boolean {
+  return store.db.prepare('SELECT 1 FROM permits_issued WHERE permit_id = ? AND nonce = ?').get(permit.id, permit.nonce) !== undefined;
+}
+
+function findConsumed(store: Store, nonce: string): ConsumedRow | undefined {
+  return store.db.prepare('SELECT consumed_at, consumed_by_pid FROM permits_consumed WHERE nonce = ?').get(nonce) as ConsumedRow | undefined;
+}
+
+function permittedProvider(provider: RegisteredProvider): PermittedProvider {
+  return {
+    id: provider.id,
+    version: provider.currentVersion,
+    providerClass: provider.record.class,
+    wire: provider.record.wire,
+    baseUrl: provider.record.baseUrl,
+  };
+}
+
+/**
+ * Verifies a permit for one invocation immediately before the upstream call: well-formed,
+ * signature (constant time), expiry, provider class not blocked, scope equal to the
+ * invocation (provider id and current version, model, sensitivity ceiling, session), issued by
+ * this store, and single use — consumed by one INSERT in an IMMEDIATE transaction, so a replay
+ * fails even across processes. Refusals are `PolicyRefusalError`s (exit 4) with codes
+ * `permit_malformed`, `permit_forged`, `permit_expired`, `permit_replayed`,
+ * `permit_out_of_scope`, `provider_blocked`.
+ */
+export function verifyPermit(
+  store: Store,
+  key: PermitKey,
+  token: string,
+  invocation: PermitInvocation,
+  options?: VerifyPermitOptions & { consume?: true },
+): VerifiedPermit;
+export function verifyPermit(
+  store: Store,
+  key: PermitKey,
+  token: string,
+  invocation: PermitInvocation,
+  options: VerifyPermitOptions & { consume: false },
+): PermitInspection;
+export function verifyPermit(
+  store: Store,
+  key: PermitKey,
+  token: string,
+  invocation: PermitInvocation,
+  options: VerifyPermitOptions = {},
+): VerifiedPermit | PermitInspection {
+  const now = options.now ?? Date.now();
+  const { permit, provider } = checkPermit(store, key, token, invocation, now);
+  if (options.consume === false) {
+    if (!wasIssued(store, permit)) throw notIssuedHere(permit);
+    const consumed = findConsumed(store, permit.nonce);
+    if (consumed !== undefined) throw replayed(permit, consumed);
+    return { permit, provider: permittedProvider(provider), consumed: false, expiresInMs: permit.exp - now };
+  }
+  store.transaction(() => {
+    if (!wasIssued(store, permit)) throw notIssuedHere(permit);
+    const result = store.db
+      .prepare('INSERT OR IGNORE INTO permits_consumed (nonce, permit_id, consumed_at, consumed_by_pid) VALUES (?, ?, ?, ?)')
+      .run(permit.nonce, permit.id, new Date(now).toISOString(), process.pid);
+    if (result.changes !== 1) throw replayed(permit, findConsumed(store, permit.nonce));
+  });
+  const model = provider.record.models.find((candidate) => candidate.id === permit.model);
+  return new VerifiedPermit(VERIFIER, {
+    payload: permit,
+    provider: permittedProvider(provider),
+    acceptedModelNames: [permit.model, ...(model?.aliases ?? [])],
+    sensitivity: invocation.sensitivity,
+    sessionId: invocation.sessionId,
+    verifiedAt: now,
+  });
+}
+
+/** What `syndicate permit verify` may pin; anything left out is taken from the permit itself. */
+export interface PermitExpectation {
+  providerId?: string;
+  model?: string;
+  sensitivity?: SensitivityLevel;
+  sessionId?: string;
+}
+
+/**
+ * Checks a token as `verifyPermit` would right now — signature, expiry, the provider's current
+ * version and class, the given scope, whether it was already used — WITHOUT consuming it.
+ */
+export function inspectPermit(
+  store: Store,
+  key: PermitKey,
+  token: string,
+  expected: PermitExpectation = {},
+  options: { now?: number } = {},
+): PermitInspection {
+  const permit = decodeSignedToken(key, token);
+  const provider = findProvider(store, expected.providerId ?? permit.provider);
+  const invocation: PermitInvocation = {
+    providerId: expected.providerId ?? permit.provider,
+    providerVersion: provider?.currentVersion ?? permit.providerVersion,
+    providerClass: provider?.record.class ?? 'local',
+    model: expected.model ?? permit.model,
+    sensitivity: expected.sensitivity ?? permit.maxSensitivity,
+  };
+  const sessionId = expected.sessionId ?? permit.session;
+  if (sessionId !== undefined) invocation.sessionId = sessionId;
+  return verifyPermit(store, key, token, invocation, { now: options.now ?? Date.now(), consume: false });
+}
