@@ -1,5 +1,13 @@
 import type { Migration } from './index.js';
 
+/**
+ * Evidence envelopes (see src/evidence/). One `evidence` row per invocation attempt, probe or
+ * denial. Response bytes of an attempt in flight land in `evidence_chunks` as they arrive, so a
+ * crash keeps what was received; when the row finishes they are folded into
+ * `evidence.response_body` (+ `response_chunks_json` timings) and the row joins the hash chain,
+ * whose newest link is mirrored in `evidence_chain_head` so deleting the newest row is detected.
+ * Column declared types matter: the chain hashes values as SQLite returns them.
+ */
 export const evidenceMigration: Migration = {
   version: 3,
   name: 'evidence',
@@ -20,25 +28,31 @@ CREATE TABLE evidence (
   model TEXT,
   permit_id TEXT,
   permit_json TEXT,
+  permit_token TEXT,
   session_id TEXT,
-  caller TEXT,
+  caller TEXT NOT NULL,
   sensitivity TEXT,
   route_json TEXT,
+  streamed INTEGER NOT NULL DEFAULT 0,
   request_method TEXT,
   request_url TEXT,
   request_headers_json TEXT,
   request_body BLOB,
   response_status INTEGER,
   response_headers_json TEXT,
+  response_started_ms REAL,
+  response_ended_ms REAL,
+  response_complete INTEGER,
   response_body BLOB,
   response_chunks_json TEXT,
-  streamed INTEGER NOT NULL DEFAULT 0,
   first_token_ms REAL,
   total_ms REAL,
   input_tokens INTEGER,
   output_tokens INTEGER,
   cost_usd REAL,
-  fidelity_json TEXT,
+  token_accounting TEXT,
+  verbatim_capture TEXT,
+  tool_call_fidelity TEXT,
   markers_json TEXT,
   warnings_json TEXT,
   error_json TEXT,
@@ -48,5 +62,20 @@ CREATE TABLE evidence (
 CREATE INDEX evidence_created_at ON evidence(created_at);
 CREATE INDEX evidence_request_id ON evidence(request_id);
 CREATE INDEX evidence_state ON evidence(state);
+CREATE INDEX evidence_provider ON evidence(provider_id, created_at);
+
+CREATE TABLE evidence_chunks (
+  evidence_id TEXT NOT NULL REFERENCES evidence(id),
+  seq INTEGER NOT NULL,
+  at_ms REAL NOT NULL,
+  bytes BLOB NOT NULL,
+  PRIMARY KEY (evidence_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE evidence_chain_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
 `,
 };

@@ -1,0 +1,290 @@
+import { canonicalJson } from '../common/hash.js';
+import { newId } from '../common/ids.js';
+import { StoreError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { GENESIS_HASH, hashRow } from './chain.js';
+import { takeOpenRecorder } from './recorder.js';
+import { statementsFor, type EvidenceStatements } from './statements.js';
+import {
+  EVIDENCE_MARKERS,
+  TOKEN_ACCOUNTING,
+  TOOL_CALL_FIDELITY,
+  VERBATIM_CAPTURE,
+  type AttemptOutcome,
+  type AttemptStart,
+  type DenialRecord,
+  type EvidenceMarker,
+} from './types.js';
+
+/** Pending rows older than this are treated as interrupted even if their pid looks alive (pid reuse). */
+export const STALE_PENDING_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Writes the `pending` row of an attempt, with this process's pid, BEFORE the upstream call.
+ * Returns the evidence id; hand `createRecorder(store, id)` to the transport as its CaptureSink.
+ */
+export function beginAttempt(store: Store, attempt: AttemptStart): string {
+  const now = attempt.now ?? Date.now();
+  const id = newId('ev', now);
+  const statements = statementsFor(store);
+  write(() =>
+    statements.insert.run({
+      id,
+      chainSeq: null,
+      requestId: attempt.requestId,
+      hop: attempt.hop,
+      kind: attempt.kind,
+      state: 'pending',
+      pid: process.pid,
+      createdAt: new Date(now).toISOString(),
+      finishedAt: null,
+      providerId: attempt.provider.id,
+      providerVersion: attempt.provider.version,
+      providerClass: attempt.provider.class,
+      model: attempt.model,
+      permitId: attempt.permitId,
+      permitJson: canonicalJson(attempt.permit),
+      permitToken: attempt.permitToken ?? null,
+      sessionId: attempt.sessionId ?? null,
+      caller: attempt.caller,
+      sensitivity: attempt.sensitivity,
+      routeJson: attempt.route === undefined ? null : canonicalJson(attempt.route),
+      streamed: attempt.streamed ? 1 : 0,
+      tokenAccounting: null,
+      verbatimCapture: null,
+      toolCallFidelity: null,
+      markersJson: null,
+      warningsJson: null,
+      errorJson: null,
+      prevHash: null,
+    }),
+  );
+  return id;
+}
+
+/**
+ * Finishes a pending attempt: folds the captured chunks into the row, writes the outcome and
+ * links the row into the hash chain — one transaction. Throws StoreError when the row is not
+ * pending (already finished, or marked interrupted).
+ */
+export function completeAttempt(store: Store, evidenceId: string, outcome: AttemptOutcome): void {
+  checkOutcome(outcome);
+  // Flush whatever the recorder still buffers; a failed background flush surfaces here.
+  takeOpenRecorder(evidenceId)?.close();
+  const now = outcome.now ?? Date.now();
+  const statements = statementsFor(store);
+  store.transaction(() => {
+    finishPending(statements, evidenceId, {
+      state: outcome.state,
+      finishedAt: new Date(now).toISOString(),
+      status: outcome.status ?? null,
+      firstTokenMs: outcome.firstTokenMs ?? null,
+      totalMs: outcome.totalMs,
+      inputTokens: outcome.usage?.inputTokens ?? null,
+      outputTokens: outcome.usage?.outputTokens ?? null,
+      costUsd: outcome.costUsd ?? null,
+      tokenAccounting: outcome.tokenAccounting,
+      verbatimCapture: outcome.verbatimCapture,
+      toolCallFidelity: outcome.toolCallFidelity,
+      markersJson: JSON.stringify(outcome.markers),
+      warningsJson: JSON.stringify(outcome.warnings),
+      errorJson: outcome.error === undefined ? null : JSON.stringify({ code: outcome.error.code, message: outcome.error.message }),
+    });
+  });
+}
+
+/**
+ * Records a refusal (forged / expired / replayed / out-of-scope permit, denied route, blocked
+ * provider): a finished `denial` row in state `denied`, no bytes, chained at once.
+ */
+export function recordDenial(store: Store, denial: DenialRecord): string {
+  const now = denial.now ?? Date.now();
+  const id = newId('ev', now);
+  const statements = statementsFor(store);
+  const timestamp = new Date(now).toISOString();
+  store.transaction(() => {
+    const head = statements.selectHead.get() as { seq: number; hash: string } | undefined;
+    const chainSeq = (head?.seq ?? 0) + 1;
+    const prevHash = head?.hash ?? GENESIS_HASH;
+    statements.insert.run({
+      id,
+      chainSeq,
+      requestId: denial.requestId,
+      hop: 0,
+      kind: 'denial',
+      state: 'denied',
+      pid: process.pid,
+      createdAt: timestamp,
+      finishedAt: timestamp,
+      providerId: denial.provider?.id ?? null,
+      providerVersion: denial.provider?.version ?? null,
+      providerClass: denial.provider?.class ?? null,
+      model: denial.model ?? null,
+      permitId: denial.permitId ?? null,
+      permitJson: null,
+      permitToken: denial.permitToken ?? null,
+      sessionId: denial.sessionId ?? null,
+      caller: denial.caller,
+      sensitivity: denial.sensitivity ?? null,
+      routeJson: denial.route === undefined ? null : canonicalJson(denial.route),
+      streamed: 0,
+      tokenAccounting: 'not_available',
+      verbatimCapture: 'none',
+      toolCallFidelity: 'not_applicable',
+      markersJson: '[]',
+      warningsJson: '[]',
+      errorJson: JSON.stringify({ code: denial.reasonCode, message: denial.message }),
+      prevHash,
+    });
+    sealRow(statements, id, chainSeq, prevHash);
+  });
+  return id;
+}
+
+export interface RecoverOptions {
+  now?: number;
+  staleAfterMs?: number;
+  /** Liveness check, replaceable in tests. Default: `process.kill(pid, 0)`, ESRCH means dead. */
+  isAlive?: (pid: number) => boolean;
+}
+
+/** True unless the pid certainly does not exist (EPERM means it exists but is not ours). */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Marks `interrupted` every pending row whose process is gone (or that is older than 24 h),
+ * keeping the bytes captured so far (`verbatim_capture` partial, or none when nothing was
+ * captured), and chains it. Safe to call from several processes at once. Returns the ids.
+ */
+export function recoverInterrupted(store: Store, options: RecoverOptions = {}): string[] {
+  const statements = statementsFor(store);
+  const pending = statements.selectPending.all() as { id: string; pid: number; created_at: string }[];
+  if (pending.length === 0) return [];
+  const now = options.now ?? Date.now();
+  const staleAfter = options.staleAfterMs ?? STALE_PENDING_MS;
+  const isAlive = options.isAlive ?? isProcessAlive;
+  const dead = pending.filter((row) => now - Date.parse(row.created_at) > staleAfter || !isAlive(row.pid));
+  if (dead.length === 0) return [];
+  const recovered: string[] = [];
+  store.transaction(() => {
+    for (const row of dead) {
+      const current = statements.selectForFinish.get(row.id) as FinishCandidate | undefined;
+      // Another process may have recovered or finished it in the meantime.
+      if (current === undefined || current.state !== 'pending' || current.chain_seq !== null) continue;
+      const hasChunks = statements.selectChunks.get(row.id) !== undefined;
+      const markers: EvidenceMarker[] = current.response_started_ms !== null || hasChunks ? ['partial_response'] : [];
+      finishPending(statements, row.id, {
+        state: 'interrupted',
+        finishedAt: new Date(now).toISOString(),
+        status: null,
+        firstTokenMs: null,
+        totalMs: null,
+        inputTokens: null,
+        outputTokens: null,
+        costUsd: null,
+        tokenAccounting: 'not_available',
+        verbatimCapture: current.has_request === 1 || hasChunks ? 'partial' : 'none',
+        // Not assessed: the response was never decoded.
+        toolCallFidelity: null,
+        markersJson: JSON.stringify(markers),
+        warningsJson: '[]',
+        errorJson: JSON.stringify({
+          code: 'interrupted',
+          message: `the process (pid ${row.pid}) making this call ended before recording its outcome`,
+        }),
+      });
+      recovered.push(row.id);
+    }
+  });
+  return recovered;
+}
+
+interface FinishCandidate {
+  state: string;
+  chain_seq: number | null;
+  pid: number;
+  created_at: string;
+  has_request: number;
+  response_started_ms: number | null;
+}
+
+interface FinishFields {
+  state: 'completed' | 'failed' | 'interrupted';
+  finishedAt: string;
+  status: number | null;
+  firstTokenMs: number | null;
+  totalMs: number | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+  tokenAccounting: string;
+  verbatimCapture: string;
+  toolCallFidelity: string | null;
+  markersJson: string;
+  warningsJson: string;
+  errorJson: string | null;
+}
+
+/** Inside a transaction: fold chunks into the row, write the outcome, chain it. */
+function finishPending(statements: EvidenceStatements, evidenceId: string, fields: FinishFields): void {
+  const current = statements.selectForFinish.get(evidenceId) as FinishCandidate | undefined;
+  if (current === undefined) {
+    throw new StoreError(`no evidence row ${evidenceId}`, { hint: 'call beginAttempt before completing an attempt' });
+  }
+  if (current.state !== 'pending' || current.chain_seq !== null) {
+    throw new StoreError(`evidence row ${evidenceId} is already ${current.state}`, {
+      hint: 'an attempt is completed once; a row marked interrupted stays interrupted',
+    });
+  }
+  const chunks = statements.selectChunks.all(evidenceId) as { at_ms: number; bytes: Buffer }[];
+  let responseBody: Buffer | null = null;
+  if (chunks.length > 0) responseBody = Buffer.concat(chunks.map((chunk) => chunk.bytes));
+  else if (current.response_started_ms !== null) responseBody = Buffer.alloc(0);
+  const chunksJson = JSON.stringify(chunks.map((chunk) => [chunk.at_ms, chunk.bytes.length]));
+  const head = statements.selectHead.get() as { seq: number; hash: string } | undefined;
+  const chainSeq = (head?.seq ?? 0) + 1;
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  statements.finish.run({ ...fields, id: evidenceId, responseBody, chunksJson, chainSeq, prevHash });
+  if (chunks.length > 0) statements.deleteChunks.run(evidenceId);
+  sealRow(statements, evidenceId, chainSeq, prevHash);
+}
+
+/** Hashes the row exactly as stored and advances the chain head (same transaction). */
+function sealRow(statements: EvidenceStatements, evidenceId: string, chainSeq: number, prevHash: string): void {
+  const raw = statements.selectHashed.get(evidenceId) as unknown[];
+  raw.pop();
+  const hash = hashRow(prevHash, raw);
+  statements.updateHash.run(hash, evidenceId);
+  statements.upsertHead.run(chainSeq, hash);
+}
+
+function checkOutcome(outcome: AttemptOutcome): void {
+  const problems: string[] = [];
+  if (outcome.state !== 'completed' && outcome.state !== 'failed') problems.push(`state ${String(outcome.state)}`);
+  if (!TOKEN_ACCOUNTING.includes(outcome.tokenAccounting)) problems.push(`token_accounting ${String(outcome.tokenAccounting)}`);
+  if (!VERBATIM_CAPTURE.includes(outcome.verbatimCapture)) problems.push(`verbatim_capture ${String(outcome.verbatimCapture)}`);
+  if (!TOOL_CALL_FIDELITY.includes(outcome.toolCallFidelity)) problems.push(`tool_call_fidelity ${String(outcome.toolCallFidelity)}`);
+  for (const marker of outcome.markers) if (!EVIDENCE_MARKERS.includes(marker)) problems.push(`marker ${String(marker)}`);
+  if (outcome.tokenAccounting === 'not_available' && outcome.usage !== undefined) problems.push('usage given with token_accounting not_available');
+  if (outcome.tokenAccounting !== 'not_available' && outcome.usage === undefined) problems.push(`token_accounting ${outcome.tokenAccounting} without usage`);
+  if (problems.length > 0) throw new TypeError(`invalid evidence outcome: ${problems.join(', ')}`);
+}
+
+function write(work: () => unknown): void {
+  try {
+    work();
+  } catch (error) {
+    if (error instanceof Error && error.name === 'SqliteError') {
+      throw new StoreError(`evidence write failed: ${error.message}`, { hint: 'run `syndicate doctor` to check the store', cause: error });
+    }
+    throw error;
+  }
+}

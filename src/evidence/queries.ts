@@ -1,0 +1,254 @@
+import type { Store } from '../store/store.js';
+import type {
+  ChunkTiming,
+  EvidenceKind,
+  EvidenceMarker,
+  EvidenceRecord,
+  EvidenceState,
+  EvidenceSummary,
+  TokenAccounting,
+  ToolCallFidelity,
+  VerbatimCapture,
+} from './types.js';
+
+export interface ListEvidenceOptions {
+  /** Only rows created at or after this time (milliseconds since the epoch). */
+  since?: number;
+  provider?: string;
+  state?: EvidenceState;
+  /** Newest first; default: no limit. */
+  limit?: number;
+}
+
+const SUMMARY_COLUMNS = `id, chain_seq, request_id, hop, kind, state, created_at, finished_at, provider_id, provider_version,
+  provider_class, model, caller, sensitivity, streamed, response_status, first_token_ms, total_ms, input_tokens, output_tokens,
+  cost_usd, token_accounting, verbatim_capture, tool_call_fidelity, markers_json, error_json`;
+
+interface SummaryRow {
+  id: string;
+  chain_seq: number | null;
+  request_id: string;
+  hop: number;
+  kind: string;
+  state: string;
+  created_at: string;
+  finished_at: string | null;
+  provider_id: string | null;
+  provider_version: number | null;
+  provider_class: string | null;
+  model: string | null;
+  caller: string;
+  sensitivity: string | null;
+  streamed: number;
+  response_status: number | null;
+  first_token_ms: number | null;
+  total_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: number | null;
+  token_accounting: string | null;
+  verbatim_capture: string | null;
+  tool_call_fidelity: string | null;
+  markers_json: string | null;
+  error_json: string | null;
+}
+
+interface FullRow extends SummaryRow {
+  pid: number;
+  permit_id: string | null;
+  permit_json: string | null;
+  permit_token: string | null;
+  session_id: string | null;
+  route_json: string | null;
+  request_method: string | null;
+  request_url: string | null;
+  request_headers_json: string | null;
+  request_body: Buffer | null;
+  response_headers_json: string | null;
+  response_started_ms: number | null;
+  response_ended_ms: number | null;
+  response_complete: number | null;
+  response_body: Buffer | null;
+  response_chunks_json: string | null;
+  warnings_json: string | null;
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+/** Rows without their bytes, newest first. */
+export function listEvidence(store: Store, options: ListEvidenceOptions = {}): EvidenceSummary[] {
+  const conditions: string[] = [];
+  const parameters: (string | number)[] = [];
+  if (options.since !== undefined) {
+    conditions.push('created_at >= ?');
+    parameters.push(new Date(options.since).toISOString());
+  }
+  if (options.provider !== undefined) {
+    conditions.push('provider_id = ?');
+    parameters.push(options.provider);
+  }
+  if (options.state !== undefined) {
+    conditions.push('state = ?');
+    parameters.push(options.state);
+  }
+  const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
+  const limit = options.limit === undefined ? '' : ' LIMIT ?';
+  if (options.limit !== undefined) parameters.push(options.limit);
+  const rows = store.db
+    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM evidence${where} ORDER BY created_at DESC, id DESC${limit}`)
+    .all(...parameters) as SummaryRow[];
+  return rows.map(toSummary);
+}
+
+/**
+ * The whole envelope, bytes and chunk timings included; undefined when there is no such id.
+ * For a row still pending, the response bytes are those captured so far.
+ */
+export function getEvidence(store: Store, evidenceId: string): EvidenceRecord | undefined {
+  const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(evidenceId) as FullRow | undefined;
+  if (row === undefined) return undefined;
+  return toRecord(store, row);
+}
+
+/** Ids starting with `prefix` (at most two: enough to tell unique from ambiguous). */
+export function resolveEvidenceId(store: Store, prefix: string): string[] {
+  const rows = store.db
+    .prepare('SELECT id FROM evidence WHERE id >= ? AND id < ? ORDER BY id LIMIT 2')
+    .all(prefix, `${prefix}\uffff`) as { id: string }[];
+  return rows.map((row) => row.id);
+}
+
+/** How bytes appear in JSON: UTF-8 text when they are valid UTF-8, otherwise base64. */
+export interface EncodedBytes {
+  encoding: 'utf8' | 'base64';
+  data: string;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Encodes bytes for JSON so that decoding them gives the identical bytes: `utf8` when the bytes
+ * are valid UTF-8 (the usual case for JSON and SSE), `base64` otherwise.
+ */
+export function encodeBytes(bytes: Buffer): EncodedBytes {
+  try {
+    return { encoding: 'utf8', data: strictUtf8.decode(bytes) };
+  } catch {
+    return { encoding: 'base64', data: bytes.toString('base64') };
+  }
+}
+
+export function decodeBytes(encoded: EncodedBytes): Buffer {
+  return encoded.encoding === 'utf8' ? Buffer.from(encoded.data, 'utf8') : Buffer.from(encoded.data, 'base64');
+}
+
+/** An envelope with its bytes encoded for JSON (the shape of `show --json` and of each export line). */
+export function envelopeToJson(record: EvidenceRecord): Record<string, unknown> {
+  return {
+    ...record,
+    request: { ...record.request, body: record.request.body === null ? null : encodeBytes(record.request.body) },
+    response: { ...record.response, body: record.response.body === null ? null : encodeBytes(record.response.body) },
+  };
+}
+
+export interface ExportOptions {
+  /** Only rows created at or after this time (milliseconds since the epoch). */
+  since?: number;
+}
+
+/**
+ * One JSON line per envelope, oldest first (no trailing newline in each string). Bodies are
+ * `{encoding: 'utf8' | 'base64', data}` — see `encodeBytes` — so the bytes round-trip exactly.
+ * Iterates the table lazily: the store must not be written through this connection meanwhile.
+ */
+export function* exportEvidence(store: Store, options: ExportOptions = {}): Generator<string> {
+  const since = options.since === undefined ? '' : new Date(options.since).toISOString();
+  const statement = store.db.prepare('SELECT * FROM evidence WHERE created_at >= ? ORDER BY created_at, id');
+  // Rows are read one by one; chunks of pending rows need a second statement, so those are
+  // resolved after the scan to keep the connection free while iterating.
+  const pendingIds: string[] = [];
+  for (const row of statement.iterate(since) as IterableIterator<FullRow>) {
+    if (row.state === 'pending') {
+      pendingIds.push(row.id);
+      continue;
+    }
+    yield JSON.stringify(envelopeToJson(toRecord(undefined, row)));
+  }
+  for (const id of pendingIds) {
+    const record = getEvidence(store, id);
+    if (record !== undefined) yield JSON.stringify(envelopeToJson(record));
+  }
+}
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  return JSON.parse(text) as T;
+}
+
+function toSummary(row: SummaryRow): EvidenceSummary {
+  return {
+    id: row.id,
+    chainSeq: row.chain_seq,
+    requestId: row.request_id,
+    hop: row.hop,
+    kind: row.kind as EvidenceKind,
+    state: row.state as EvidenceState,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    provider: { id: row.provider_id, version: row.provider_version, class: row.provider_class },
+    model: row.model,
+    caller: row.caller,
+    sensitivity: row.sensitivity,
+    streamed: row.streamed === 1,
+    status: row.response_status,
+    firstTokenMs: row.first_token_ms,
+    totalMs: row.total_ms,
+    inputTokens: row.input_tokens,
+    outputTokens: row.output_tokens,
+    costUsd: row.cost_usd,
+    tokenAccounting: row.token_accounting as TokenAccounting | null,
+    verbatimCapture: row.verbatim_capture as VerbatimCapture | null,
+    toolCallFidelity: row.tool_call_fidelity as ToolCallFidelity | null,
+    markers: parseJson<EvidenceMarker[]>(row.markers_json, []),
+    error: parseJson<{ code: string; message: string } | null>(row.error_json, null),
+  };
+}
+
+function toRecord(store: Store | undefined, row: FullRow): EvidenceRecord {
+  let body = row.response_body;
+  let chunks: ChunkTiming[] = parseJson<[number, number][]>(row.response_chunks_json, []).map(([atMs, bytes]) => ({ atMs, bytes }));
+  if (row.state === 'pending' && store !== undefined) {
+    const captured = store.db
+      .prepare('SELECT at_ms, bytes FROM evidence_chunks WHERE evidence_id = ? ORDER BY seq')
+      .all(row.id) as { at_ms: number; bytes: Buffer }[];
+    if (captured.length > 0) body = Buffer.concat(captured.map((chunk) => chunk.bytes));
+    chunks = captured.map((chunk) => ({ atMs: chunk.at_ms, bytes: chunk.bytes.length }));
+  }
+  return {
+    ...toSummary(row),
+    pid: row.pid,
+    permitId: row.permit_id,
+    permit: parseJson<unknown>(row.permit_json, null),
+    permitToken: row.permit_token,
+    sessionId: row.session_id,
+    route: parseJson<unknown>(row.route_json, null),
+    request: {
+      method: row.request_method,
+      url: row.request_url,
+      headers: parseJson<Record<string, string> | null>(row.request_headers_json, null),
+      body: row.request_body,
+    },
+    response: {
+      status: row.response_status,
+      headers: parseJson<Record<string, string> | null>(row.response_headers_json, null),
+      startedMs: row.response_started_ms,
+      endedMs: row.response_ended_ms,
+      complete: row.response_complete === null ? null : row.response_complete === 1,
+      body,
+      chunks,
+    },
+    warnings: parseJson(row.warnings_json, []),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,182 @@
+import type { ProviderClass, SensitivityLevel } from '../common/vocabulary.js';
+import type { WireWarning } from '../wire/canonical.js';
+
+/** What an evidence row records: a governed upstream call, a capability probe, or a refusal. */
+export const EVIDENCE_KINDS = ['invocation', 'probe', 'denial'] as const;
+export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
+
+/**
+ * Life of a row. `pending` is written before the upstream call; `completed` / `failed` after it;
+ * `interrupted` when the writing process died before finishing (bytes captured so far are kept);
+ * `denied` for refusals, which never reach an upstream. Every state but `pending` is chained.
+ */
+export const EVIDENCE_STATES = ['pending', 'completed', 'failed', 'interrupted', 'denied'] as const;
+export type EvidenceState = (typeof EVIDENCE_STATES)[number];
+
+/**
+ * `exact`: the upstream reported usage. `approximate`: usage was missing and the tokens were
+ * counted locally with a real tokenizer (gpt-tokenizer, o200k_base — close to, but not the same
+ * as, the model's own tokenizer). `not_available`: neither; the token columns are null.
+ */
+export const TOKEN_ACCOUNTING = ['exact', 'approximate', 'not_available'] as const;
+export type TokenAccounting = (typeof TOKEN_ACCOUNTING)[number];
+
+/**
+ * `full`: every request and response byte is in the row. `partial`: the response (or the
+ * request) was cut short — timeout, reset, crash — and the row holds what arrived. `none`: no
+ * bytes at all (denials, or a call that never got to send).
+ */
+export const VERBATIM_CAPTURE = ['full', 'partial', 'none'] as const;
+export type VerbatimCapture = (typeof VERBATIM_CAPTURE)[number];
+
+/**
+ * How faithfully tool calls in the response reached the caller.
+ * `exact`: every tool call was decoded as sent (arguments valid JSON as received, ids and names intact).
+ * `repaired`: tool calls were recovered only after fixing the upstream's serialization (e.g. arguments
+ *   as an object instead of JSON text, missing ids, a quirk the adapter knows); the verbatim bytes hold
+ *   the original.
+ * `not_applicable`: the response carried no tool calls (none offered, or the model answered in text).
+ * `lost`: the upstream started tool calls that could not be recovered (truncated stream, unparsable
+ *   arguments); the caller did not get them.
+ */
+export const TOOL_CALL_FIDELITY = ['exact', 'repaired', 'not_applicable', 'lost'] as const;
+export type ToolCallFidelity = (typeof TOOL_CALL_FIDELITY)[number];
+
+/** Non-determinism markers: things that make this attempt differ from a clean, repeatable call. */
+export const EVIDENCE_MARKERS = ['timeout', 'rate_limited', 'partial_response', 'upstream_error', 'retried', 'fallback'] as const;
+export type EvidenceMarker = (typeof EVIDENCE_MARKERS)[number];
+
+/** The provider as the attempt used it: the exact registered version. */
+export interface EvidenceProvider {
+  id: string;
+  version: number;
+  class: ProviderClass;
+}
+
+/** Written by `beginAttempt` before the upstream call. */
+export interface AttemptStart {
+  /** Groups the hops of one logical request (fallback attempts share it). */
+  requestId: string;
+  /** 0 for the first candidate, 1.. for fallback hops. */
+  hop: number;
+  kind: 'invocation' | 'probe';
+  /** Who asked: `cli`, `gateway:<token id>`, `mcp`, `probe`, ... */
+  caller: string;
+  sessionId?: string;
+  provider: EvidenceProvider;
+  model: string;
+  permitId: string;
+  /** The verified permit's decoded payload (scope, expiry, nonce). */
+  permit: Record<string, unknown>;
+  /**
+   * The signed permit token itself. Storing it is safe: it is single-use and was consumed before
+   * the row was written, so it cannot be replayed; keeping it lets an auditor re-check the
+   * signature with the permit key later.
+   */
+  permitToken?: string;
+  sensitivity: SensitivityLevel;
+  /** The route decision and its reasons, as the router explained it. */
+  route: unknown;
+  streamed: boolean;
+  /** Defaults to `Date.now()`. */
+  now?: number;
+}
+
+/** Passed to `completeAttempt` once the upstream call is over (successfully or not). */
+export interface AttemptOutcome {
+  state: 'completed' | 'failed';
+  /** HTTP status, when the upstream answered. Defaults to the status captured by the recorder. */
+  status?: number;
+  firstTokenMs?: number;
+  totalMs: number;
+  usage?: { inputTokens: number; outputTokens: number };
+  tokenAccounting: TokenAccounting;
+  verbatimCapture: VerbatimCapture;
+  toolCallFidelity: ToolCallFidelity;
+  markers: EvidenceMarker[];
+  warnings: WireWarning[];
+  error?: { code: string; message: string };
+  costUsd?: number;
+  now?: number;
+}
+
+/** A refusal: no upstream call happened, so no bytes; recorded and chained at once. */
+export interface DenialRecord {
+  requestId: string;
+  caller: string;
+  provider?: { id: string; version?: number; class?: ProviderClass };
+  model?: string;
+  permitId?: string;
+  /** The refused token, when there was one (forged or replayed tokens are evidence too). */
+  permitToken?: string;
+  /** Machine code of the refusal, e.g. `permit_expired`, `route_denied`. */
+  reasonCode: string;
+  message: string;
+  sensitivity?: SensitivityLevel;
+  route?: unknown;
+  sessionId?: string;
+  now?: number;
+}
+
+/** One row as `listEvidence` returns it (no bytes). */
+export interface EvidenceSummary {
+  id: string;
+  chainSeq: number | null;
+  requestId: string;
+  hop: number;
+  kind: EvidenceKind;
+  state: EvidenceState;
+  createdAt: string;
+  finishedAt: string | null;
+  provider: { id: string | null; version: number | null; class: string | null };
+  model: string | null;
+  caller: string;
+  sensitivity: string | null;
+  streamed: boolean;
+  status: number | null;
+  firstTokenMs: number | null;
+  totalMs: number | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+  tokenAccounting: TokenAccounting | null;
+  verbatimCapture: VerbatimCapture | null;
+  toolCallFidelity: ToolCallFidelity | null;
+  markers: EvidenceMarker[];
+  error: { code: string; message: string } | null;
+}
+
+/** One response chunk's timing: milliseconds since the request was sent, and its length in bytes. */
+export interface ChunkTiming {
+  atMs: number;
+  bytes: number;
+}
+
+/** The whole envelope, bytes included (`getEvidence`). */
+export interface EvidenceRecord extends EvidenceSummary {
+  pid: number;
+  permitId: string | null;
+  permit: unknown;
+  permitToken: string | null;
+  sessionId: string | null;
+  route: unknown;
+  request: {
+    method: string | null;
+    url: string | null;
+    headers: Record<string, string> | null;
+    body: Buffer | null;
+  };
+  response: {
+    status: number | null;
+    headers: Record<string, string> | null;
+    startedMs: number | null;
+    endedMs: number | null;
+    /** Whether the transport saw the response end normally; null when it never reported. */
+    complete: boolean | null;
+    body: Buffer | null;
+    chunks: ChunkTiming[];
+  };
+  warnings: WireWarning[];
+  prevHash: string | null;
+  hash: string | null;
+}
