@@ -21,6 +21,9 @@ export class CommandContext {
     if (this.openedStore === undefined) {
       const { openStore } = await import('../store/store.js');
       this.openedStore = openStore(this.home.storePath);
+      // Rows left pending by a process that died become `interrupted` (bytes kept, chained).
+      const { recoverInterrupted } = await import('../evidence/attempts.js');
+      recoverInterrupted(this.openedStore);
     }
     return this.openedStore;
   }
