@@ -68,8 +68,13 @@ export interface CanonicalRequest {
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error' | 'other';
 
 export interface Usage {
+  /** Every input token the upstream processed, cached ones included (Anthropic: input + cache read + cache write). */
   inputTokens: number;
   outputTokens: number;
+  /** Input tokens served from the upstream's prompt cache, when reported. */
+  cachedInputTokens?: number;
+  /** Input tokens written to the upstream's prompt cache (Anthropic `cache_creation_input_tokens`), when reported. */
+  cacheWriteInputTokens?: number;
 }
 
 export interface CanonicalResponse {
@@ -82,6 +87,11 @@ export interface CanonicalResponse {
   rawFinishReason: string | null;
   /** Absent when the upstream did not report usage. */
   usage?: Usage;
+  /**
+   * Deviations from the wire's contract the adapter tolerated while decoding
+   * (e.g. `tool_arguments_object`), so probes can detect undeclared capability deviations.
+   */
+  observations?: string[];
 }
 
 /** A setting the adapter could not honour: kept in the evidence, never silently dropped. */
@@ -94,7 +104,16 @@ export interface WireWarning {
 export type StreamPart =
   | { type: 'response-metadata'; id?: string; model?: string }
   | { type: 'text-delta'; text: string }
-  | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string }
+  | {
+      type: 'tool-call-delta';
+      index: number;
+      id?: string;
+      name?: string;
+      argumentsDelta: string;
+      /** Deviations tolerated while decoding this delta (see `CanonicalResponse.observations`). */
+      observations?: string[];
+    }
+  /** Usage counts are cumulative: a later value replaces an earlier one for the same field. */
   | { type: 'usage'; usage: Partial<Usage> }
   | { type: 'finish'; finishReason: FinishReason; rawFinishReason: string | null }
   /** The wire's terminal marker: `[DONE]` or `message_stop`. */

@@ -1,0 +1,373 @@
+import { UpstreamError } from '../../errors.js';
+import type { ServerSentEvent, WireAdapter, WireError, WireHttpRequest, WireTarget } from '../adapter.js';
+import { credentialHeaders, joinUrl } from '../auth.js';
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  ContentPart,
+  FinishReason,
+  JsonObject,
+  StreamPart,
+  ToolCall,
+  ToolChoice,
+  Usage,
+  WireWarning,
+} from '../canonical.js';
+import { decodeErrorBody } from '../error-body.js';
+import { isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
+import {
+  ANTHROPIC_VERSION,
+  type AnthropicContentBlock,
+  type AnthropicImageBlock,
+  type AnthropicMessage,
+  type AnthropicMessagesRequest,
+  type AnthropicTextBlock,
+  type AnthropicToolChoice,
+} from './types.js';
+
+/**
+ * `max_tokens` sent when the canonical request has none: the Messages API requires it.
+ * Reported as a warning whenever it is used.
+ */
+export const ANTHROPIC_DEFAULT_MAX_TOKENS = 1024;
+
+/** The instruction appended to the system prompt to emulate a JSON response format. */
+export const ANTHROPIC_JSON_INSTRUCTION = 'Respond with a single JSON object and nothing else: no prose, no code fences.';
+
+/**
+ * The Anthropic Messages API wire. Settings it has no field for (seed, JSON response
+ * format) come back as warnings; the JSON format is emulated with a system instruction.
+ */
+export const anthropicAdapter: WireAdapter = {
+  specificationVersion: 'v1',
+  wire: 'anthropic',
+  encodeRequest: encodeAnthropicRequest,
+  decodeResponse: decodeAnthropicResponse,
+  decodeStreamEvent: decodeAnthropicStreamEvent,
+  decodeError: decodeAnthropicError,
+};
+
+export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTarget): WireHttpRequest {
+  const warnings: WireWarning[] = [];
+  const systemParts: string[] = request.system === undefined || request.system === '' ? [] : [request.system];
+  const messages: AnthropicMessage[] = [];
+  let conversationStarted = false;
+
+  const append = (role: 'user' | 'assistant', blocks: AnthropicContentBlock[]): void => {
+    if (blocks.length === 0) return;
+    const last = messages[messages.length - 1];
+    // The Messages API alternates roles: consecutive turns of one role become one message.
+    if (last !== undefined && last.role === role) last.content.push(...blocks);
+    else messages.push({ role, content: blocks });
+  };
+
+  request.messages.forEach((message, index) => {
+    const location = `messages[${index}]`;
+    switch (message.role) {
+      case 'system': {
+        const text = message.content
+          .filter((part): part is { type: 'text'; text: string } => part.type === 'text')
+          .map((part) => part.text)
+          .join('\n');
+        if (message.content.some((part) => part.type === 'image')) {
+          warnings.push({ setting: `${location}.content`, message: 'the anthropic wire accepts no images in the system prompt; they were not sent' });
+        }
+        if (conversationStarted) {
+          warnings.push({
+            setting: location,
+            message: 'the anthropic wire has no system messages inside the conversation; this one was appended to the top-level system prompt',
+          });
+        }
+        if (text !== '') systemParts.push(text);
+        return;
+      }
+      case 'user':
+        conversationStarted = true;
+        append('user', encodeParts(message.content, `${location}.content`, warnings));
+        return;
+      case 'assistant': {
+        conversationStarted = true;
+        const blocks: AnthropicContentBlock[] = encodeParts(message.content, `${location}.content`, warnings);
+        (message.toolCalls ?? []).forEach((call, callIndex) => {
+          let input = parseArgumentsObject(call.arguments);
+          if (input === undefined) {
+            warnings.push({
+              setting: `${location}.toolCalls[${callIndex}].arguments`,
+              message: 'tool-call arguments are not a JSON object and the anthropic wire needs one; an empty input was sent',
+            });
+            input = {};
+          }
+          blocks.push({ type: 'tool_use', id: call.id, name: call.name, input });
+        });
+        append('assistant', blocks);
+        return;
+      }
+      case 'tool': {
+        conversationStarted = true;
+        const content = encodeParts(message.content, `${location}.content`, warnings).filter(
+          (block): block is AnthropicTextBlock | AnthropicImageBlock => block.type === 'text' || block.type === 'image',
+        );
+        const onlyText = content.every((block) => block.type === 'text');
+        append('user', [
+          {
+            type: 'tool_result',
+            tool_use_id: message.toolCallId,
+            content: onlyText ? content.map((block) => (block as AnthropicTextBlock).text).join('\n') : content,
+            ...(message.isError === true ? { is_error: true } : {}),
+          },
+        ]);
+        return;
+      }
+    }
+  });
+
+  const format = request.responseFormat;
+  if (format !== undefined && format.type !== 'text') {
+    const instruction =
+      format.type === 'json_object'
+        ? ANTHROPIC_JSON_INSTRUCTION
+        : `${ANTHROPIC_JSON_INSTRUCTION} It must validate against this JSON Schema: ${JSON.stringify(format.schema)}`;
+    systemParts.push(instruction);
+    warnings.push({
+      setting: 'responseFormat',
+      message: `the anthropic wire has no ${format.type} response format; it was emulated by an instruction appended to the system prompt, so the output is not guaranteed to be valid JSON`,
+    });
+  }
+
+  let maxTokens = request.maxTokens;
+  if (maxTokens === undefined) {
+    maxTokens = ANTHROPIC_DEFAULT_MAX_TOKENS;
+    warnings.push({
+      setting: 'maxTokens',
+      message: `the anthropic wire requires max_tokens; none was given, so ${ANTHROPIC_DEFAULT_MAX_TOKENS} was sent`,
+    });
+  }
+  if (request.seed !== undefined) {
+    warnings.push({ setting: 'seed', message: 'the anthropic wire has no seed; the request was sent without it and is not reproducible' });
+  }
+
+  const body: AnthropicMessagesRequest = { model: request.model, max_tokens: maxTokens, messages };
+  if (systemParts.length > 0) body.system = systemParts.join('\n\n');
+  if (request.tools !== undefined && request.tools.length > 0) {
+    body.tools = request.tools.map((tool) => ({
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      input_schema: tool.inputSchema,
+    }));
+  }
+  if (request.toolChoice !== undefined) body.tool_choice = encodeToolChoice(request.toolChoice);
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
+  if (request.stream) body.stream = true;
+
+  return {
+    method: 'POST',
+    url: joinUrl(target.baseUrl, '/v1/messages'),
+    headers: {
+      'content-type': 'application/json',
+      'anthropic-version': ANTHROPIC_VERSION,
+      ...(request.stream ? { accept: 'text/event-stream' } : { accept: 'application/json' }),
+      ...credentialHeaders('x-api-key', target.apiKey, target.authHeader),
+    },
+    body: JSON.stringify(body),
+    warnings,
+  };
+}
+
+function encodeParts(parts: ContentPart[], location: string, warnings: WireWarning[]): AnthropicContentBlock[] {
+  const blocks: AnthropicContentBlock[] = [];
+  parts.forEach((part, index) => {
+    if (part.type === 'text') {
+      // The Messages API rejects empty text blocks.
+      if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+      return;
+    }
+    if (part.data !== undefined) {
+      if (part.mediaType === undefined) {
+        warnings.push({ setting: `${location}[${index}].mediaType`, message: 'inline image without a media type; sent as image/png' });
+      }
+      blocks.push({ type: 'image', source: { type: 'base64', media_type: part.mediaType ?? 'image/png', data: part.data } });
+    } else if (part.url !== undefined) {
+      blocks.push({ type: 'image', source: { type: 'url', url: part.url } });
+    }
+  });
+  return blocks;
+}
+
+function encodeToolChoice(choice: ToolChoice): AnthropicToolChoice {
+  if (choice === 'auto') return { type: 'auto' };
+  if (choice === 'required') return { type: 'any' };
+  if (choice === 'none') return { type: 'none' };
+  return { type: 'tool', name: choice.name };
+}
+
+/** Maps an Anthropic `stop_reason` to the canonical finish reason. */
+export function anthropicFinishReason(raw: string | null | undefined): FinishReason {
+  switch (raw) {
+    case 'end_turn':
+    case 'stop_sequence':
+      return 'stop';
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'refusal':
+      return 'content_filter';
+    default:
+      return 'other';
+  }
+}
+
+export function decodeAnthropicResponse(body: string): CanonicalResponse {
+  const parsed = tryParseJson(body);
+  if (!isRecord(parsed)) {
+    throw new UpstreamError('upstream returned a body that is not JSON where a message was expected', {
+      isRetryable: false,
+      code: 'upstream_malformed_response',
+      hint: 'check that the provider base URL points at an Anthropic Messages API (without /v1)',
+    });
+  }
+  if (parsed['type'] === 'error') {
+    const error = decodeErrorBody(200, body);
+    throw new UpstreamError(`upstream returned an error in a successful response: ${error.message}`, {
+      isRetryable: false,
+      code: 'upstream_error_body',
+    });
+  }
+  const content = parsed['content'];
+  if (!Array.isArray(content)) {
+    throw new UpstreamError('upstream response has no content array', {
+      isRetryable: false,
+      code: 'upstream_malformed_response',
+      hint: 'check that the provider speaks the anthropic messages wire',
+    });
+  }
+  const textChunks: string[] = [];
+  const toolCalls: ToolCall[] = [];
+  for (const block of content) {
+    if (!isRecord(block)) continue;
+    if (block['type'] === 'text' && typeof block['text'] === 'string') textChunks.push(block['text']);
+    if (block['type'] === 'tool_use') {
+      toolCalls.push({
+        id: stringField(block, 'id') ?? `toolu_${toolCalls.length}`,
+        name: stringField(block, 'name') ?? '',
+        arguments: JSON.stringify(isRecord(block['input']) ? block['input'] : {}),
+      });
+    }
+  }
+  const rawFinishReason = stringField(parsed, 'stop_reason') ?? null;
+  const usage = decodeUsage(parsed['usage']);
+  return {
+    id: stringField(parsed, 'id') ?? '',
+    model: stringField(parsed, 'model') ?? '',
+    text: textChunks.join(''),
+    toolCalls,
+    finishReason: anthropicFinishReason(rawFinishReason),
+    rawFinishReason,
+    ...(usage.inputTokens !== undefined && usage.outputTokens !== undefined ? { usage: usage as Usage } : {}),
+  };
+}
+
+/** Anthropic's `input_tokens` excludes cache reads and writes; the canonical count includes them. */
+function decodeUsage(value: unknown, options: { skipOutput?: boolean } = {}): Partial<Usage> {
+  if (!isRecord(value)) return {};
+  const usage: Partial<Usage> = {};
+  const input = numberField(value, 'input_tokens');
+  const cacheRead = numberField(value, 'cache_read_input_tokens');
+  const cacheWrite = numberField(value, 'cache_creation_input_tokens');
+  if (input !== undefined) usage.inputTokens = input + (cacheRead ?? 0) + (cacheWrite ?? 0);
+  if (cacheRead !== undefined && cacheRead > 0) usage.cachedInputTokens = cacheRead;
+  if (cacheWrite !== undefined && cacheWrite > 0) usage.cacheWriteInputTokens = cacheWrite;
+  const output = numberField(value, 'output_tokens');
+  if (output !== undefined && options.skipOutput !== true) usage.outputTokens = output;
+  return usage;
+}
+
+/** One Anthropic SSE event (`event:` name, or the `type` inside `data` when the name is absent). */
+export function decodeAnthropicStreamEvent(event: ServerSentEvent): StreamPart[] {
+  const data = tryParseJson(event.data);
+  if (!isRecord(data)) {
+    if (event.event === 'ping' || event.data.trim() === '') return [];
+    return [{ type: 'error', message: `malformed stream event: ${event.data.slice(0, 120)}`, errorType: 'malformed_event' }];
+  }
+  const type = event.event ?? stringField(data, 'type');
+  switch (type) {
+    case 'message_start': {
+      const message = isRecord(data['message']) ? data['message'] : {};
+      const id = stringField(message, 'id');
+      const model = stringField(message, 'model');
+      const parts: StreamPart[] = [
+        { type: 'response-metadata', ...(id === undefined ? {} : { id }), ...(model === undefined ? {} : { model }) },
+      ];
+      // output_tokens in message_start is a placeholder; message_delta carries the real count.
+      const usage = decodeUsage(message['usage'], { skipOutput: true });
+      if (Object.keys(usage).length > 0) parts.push({ type: 'usage', usage });
+      return parts;
+    }
+    case 'content_block_start': {
+      const index = numberField(data, 'index') ?? 0;
+      const block = isRecord(data['content_block']) ? data['content_block'] : {};
+      if (block['type'] === 'tool_use') {
+        const id = stringField(block, 'id');
+        const name = stringField(block, 'name');
+        const input = block['input'];
+        const prefilled = isRecord(input) && Object.keys(input).length > 0 ? JSON.stringify(input) : '';
+        return [
+          {
+            type: 'tool-call-delta',
+            index,
+            ...(id === undefined ? {} : { id }),
+            ...(name === undefined ? {} : { name }),
+            argumentsDelta: prefilled,
+          },
+        ];
+      }
+      if (block['type'] === 'text' && typeof block['text'] === 'string' && block['text'] !== '') {
+        return [{ type: 'text-delta', text: block['text'] }];
+      }
+      return [];
+    }
+    case 'content_block_delta': {
+      const index = numberField(data, 'index') ?? 0;
+      const delta = isRecord(data['delta']) ? data['delta'] : {};
+      if (delta['type'] === 'text_delta' && typeof delta['text'] === 'string' && delta['text'] !== '') {
+        return [{ type: 'text-delta', text: delta['text'] }];
+      }
+      if (delta['type'] === 'input_json_delta' && typeof delta['partial_json'] === 'string') {
+        return delta['partial_json'] === '' ? [] : [{ type: 'tool-call-delta', index, argumentsDelta: delta['partial_json'] }];
+      }
+      return [];
+    }
+    case 'message_delta': {
+      const parts: StreamPart[] = [];
+      const delta = isRecord(data['delta']) ? data['delta'] : {};
+      const rawFinishReason = stringField(delta, 'stop_reason');
+      if (rawFinishReason !== undefined) {
+        parts.push({ type: 'finish', finishReason: anthropicFinishReason(rawFinishReason), rawFinishReason });
+      }
+      const usage = decodeUsage(data['usage']);
+      if (Object.keys(usage).length > 0) parts.push({ type: 'usage', usage });
+      return parts;
+    }
+    case 'message_stop':
+      return [{ type: 'stream-end' }];
+    case 'error': {
+      const error = decodeErrorBody(200, event.data);
+      return [{ type: 'error', message: error.message, ...(error.errorType === undefined ? {} : { errorType: error.errorType }) }];
+    }
+    default:
+      // ping, content_block_stop and event types added by later API versions carry nothing for us.
+      return [];
+  }
+}
+
+export function decodeAnthropicError(status: number, body: string): WireError {
+  return decodeErrorBody(status, body);
+}
+
+/** Tool-call arguments as the `input` object the Anthropic wire needs; `undefined` when they are not a JSON object. */
+export function toolInputFromArguments(argumentsText: string): JsonObject | undefined {
+  return parseArgumentsObject(argumentsText);
+}

@@ -1,0 +1,72 @@
+import { InvalidInputError, PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../errors.js';
+
+/** What went wrong for a gateway client, independent of the API family it speaks. */
+export type ClientErrorKind =
+  | 'invalid_request'
+  | 'authentication'
+  | 'permission'
+  | 'not_found'
+  | 'request_too_large'
+  | 'rate_limit'
+  | 'internal'
+  | 'upstream'
+  | 'unavailable'
+  | 'timeout';
+
+/** An error to report to a gateway client; rendered by each family's `render…Error`. */
+export interface ClientError {
+  kind: ClientErrorKind;
+  message: string;
+  /** Stable machine code, e.g. syndicate's error code (`route_denied`). */
+  code?: string;
+  /** The request field at fault, e.g. `messages[0].role` (OpenAI's `param`). */
+  param?: string;
+}
+
+/** The HTTP status of each kind; the same for both API families. */
+export const CLIENT_ERROR_STATUS: Record<ClientErrorKind, number> = {
+  invalid_request: 400,
+  authentication: 401,
+  permission: 403,
+  not_found: 404,
+  request_too_large: 413,
+  rate_limit: 429,
+  internal: 500,
+  upstream: 502,
+  unavailable: 503,
+  timeout: 504,
+};
+
+/**
+ * Classifies anything thrown by the pipeline: invalid input 400, policy refusal 403,
+ * upstream failures 502/503/504, anything else 500 with a generic message (no internals leak).
+ */
+export function clientErrorFor(error: unknown): ClientError {
+  if (error instanceof InvalidInputError) {
+    const problem = error.problems[0];
+    const param = problem === undefined || problem.pointer === '' ? undefined : pointerToParam(problem.pointer);
+    return { kind: 'invalid_request', message: error.message, code: error.code, ...(param === undefined ? {} : { param }) };
+  }
+  if (error instanceof UsageError) return { kind: 'invalid_request', message: error.message, code: error.code };
+  if (error instanceof PolicyRefusalError) {
+    return { kind: 'permission', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code };
+  }
+  if (error instanceof UpstreamError) {
+    const timedOut = error.status === 408 || error.status === 504 || /timeout|timed_out/.test(error.code);
+    const kind: ClientErrorKind = timedOut ? 'timeout' : error.isRetryable ? 'unavailable' : 'upstream';
+    return { kind, message: error.message, code: error.code };
+  }
+  if (error instanceof SyndicateError && error.code !== 'internal') {
+    return { kind: 'internal', message: error.message, code: error.code };
+  }
+  return { kind: 'internal', message: 'internal error in the syndicate gateway', code: 'internal' };
+}
+
+/** `/messages/0/role` → `messages[0].role`. */
+export function pointerToParam(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, segment) => (/^\d+$/.test(segment) ? `${path}[${segment}]` : path === '' ? segment : `${path}.${segment}`), '');
+}

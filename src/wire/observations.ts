@@ -1,0 +1,34 @@
+import type { Deviation } from '../common/vocabulary.js';
+
+/**
+ * Deviations from a wire contract that the adapters tolerate while decoding. Each one is
+ * reported in `CanonicalResponse.observations` (or on a stream part) so probes and the
+ * invoker can record an undeclared capability deviation instead of hiding it.
+ */
+export const WIRE_OBSERVATIONS = {
+  /** Tool-call `arguments` arrived as a JSON object, not JSON text (Ollama, some llama.cpp builds). */
+  toolArgumentsObject: 'tool_arguments_object',
+  /** A tool call arrived without an id; the adapter derived one from its position. */
+  toolCallIdMissing: 'tool_call_id_missing',
+  /** The legacy `function_call` field was used instead of `tool_calls`. */
+  legacyFunctionCall: 'legacy_function_call',
+  /** `message.content` arrived as an array of parts instead of a string. */
+  contentPartsArray: 'content_parts_array',
+  /** A usage object arrived without both token counts; usage is treated as absent. */
+  usageIncomplete: 'usage_incomplete',
+} as const;
+export type WireObservation = (typeof WIRE_OBSERVATIONS)[keyof typeof WIRE_OBSERVATIONS];
+
+/** The capability deviation (DESIGN.md vocabulary) an observation is evidence of, if any. */
+export function deviationForObservation(observation: string): Deviation | undefined {
+  switch (observation) {
+    case WIRE_OBSERVATIONS.toolArgumentsObject:
+    case WIRE_OBSERVATIONS.toolCallIdMissing:
+    case WIRE_OBSERVATIONS.legacyFunctionCall:
+      return 'nonstandard_tool_call_serialization';
+    case WIRE_OBSERVATIONS.usageIncomplete:
+      return 'approximate_token_counts';
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,364 @@
+import { UpstreamError } from '../../errors.js';
+import type { ServerSentEvent, WireAdapter, WireError, WireHttpRequest, WireTarget } from '../adapter.js';
+import { credentialHeaders, joinUrl } from '../auth.js';
+import type {
+  CanonicalMessage,
+  CanonicalRequest,
+  CanonicalResponse,
+  ContentPart,
+  FinishReason,
+  StreamPart,
+  ToolCall,
+  ToolChoice,
+  Usage,
+  WireWarning,
+} from '../canonical.js';
+import { decodeErrorBody } from '../error-body.js';
+import { argumentsToText, isRecord, numberField, stringField, tryParseJson } from '../json.js';
+import { WIRE_OBSERVATIONS } from '../observations.js';
+import type {
+  OpenAIChatRequest,
+  OpenAIContentPart,
+  OpenAIMessage,
+  OpenAIResponseFormat,
+  OpenAIToolChoice,
+} from './types.js';
+
+/** `data:` payload that ends an OpenAI-style stream. */
+export const OPENAI_STREAM_DONE = '[DONE]';
+
+/**
+ * The OpenAI chat completions wire, as spoken by OpenAI, Zhipu GLM and the local engines
+ * (Ollama, llama.cpp `llama-server`, vLLM, LM Studio). Decoding is lenient where engines
+ * deviate, and every tolerated deviation is reported as an observation.
+ */
+export const openAIAdapter: WireAdapter = {
+  specificationVersion: 'v1',
+  wire: 'openai',
+  encodeRequest: encodeOpenAIRequest,
+  decodeResponse: decodeOpenAIResponse,
+  decodeStreamEvent: decodeOpenAIStreamEvent,
+  decodeError: decodeOpenAIError,
+};
+
+export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarget): WireHttpRequest {
+  const warnings: WireWarning[] = [];
+  const messages: OpenAIMessage[] = [];
+  if (request.system !== undefined && request.system !== '') messages.push({ role: 'system', content: request.system });
+  request.messages.forEach((message, index) => messages.push(encodeMessage(message, `messages[${index}]`, warnings)));
+
+  const body: OpenAIChatRequest = { model: request.model, messages };
+  if (request.tools !== undefined && request.tools.length > 0) {
+    body.tools = request.tools.map((tool) => ({
+      type: 'function',
+      function: {
+        name: tool.name,
+        ...(tool.description === undefined ? {} : { description: tool.description }),
+        parameters: tool.inputSchema,
+      },
+    }));
+  }
+  if (request.toolChoice !== undefined) body.tool_choice = encodeToolChoice(request.toolChoice);
+  const responseFormat = encodeResponseFormat(request);
+  if (responseFormat !== undefined) body.response_format = responseFormat;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.topP !== undefined) body.top_p = request.topP;
+  // `max_tokens`, not `max_completion_tokens`: it is what every local engine accepts.
+  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
+  if (request.seed !== undefined) body.seed = request.seed;
+  if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
+  if (request.stream) {
+    body.stream = true;
+    body.stream_options = { include_usage: true };
+  }
+
+  return {
+    method: 'POST',
+    url: joinUrl(target.baseUrl, '/chat/completions'),
+    headers: {
+      'content-type': 'application/json',
+      ...(request.stream ? { accept: 'text/event-stream' } : { accept: 'application/json' }),
+      ...credentialHeaders('authorization', target.apiKey, target.authHeader),
+    },
+    body: JSON.stringify(body),
+    warnings,
+  };
+}
+
+function encodeMessage(message: CanonicalMessage, location: string, warnings: WireWarning[]): OpenAIMessage {
+  switch (message.role) {
+    case 'system':
+      return { role: 'system', content: textOnly(message.content, `${location}.content`, 'system messages', warnings) };
+    case 'user': {
+      const onlyText = message.content.length === 1 && message.content[0]?.type === 'text';
+      return {
+        role: 'user',
+        content: onlyText ? (message.content[0] as { text: string }).text : message.content.map(encodeContentPart),
+      };
+    }
+    case 'assistant': {
+      const text = textOnly(message.content, `${location}.content`, 'assistant messages', warnings);
+      const toolCalls = message.toolCalls ?? [];
+      return {
+        role: 'assistant',
+        content: text === '' && toolCalls.length > 0 ? null : text,
+        ...(toolCalls.length === 0
+          ? {}
+          : {
+              tool_calls: toolCalls.map((call) => ({
+                id: call.id,
+                type: 'function' as const,
+                function: { name: call.name, arguments: call.arguments },
+              })),
+            }),
+      };
+    }
+    case 'tool':
+      if (message.isError === true) {
+        warnings.push({
+          setting: `${location}.isError`,
+          message: 'the openai wire has no error flag on tool results; the result was sent as ordinary tool output',
+        });
+      }
+      return {
+        role: 'tool',
+        tool_call_id: message.toolCallId,
+        content: textOnly(message.content, `${location}.content`, 'tool results', warnings),
+      };
+  }
+}
+
+function encodeContentPart(part: ContentPart): OpenAIContentPart {
+  if (part.type === 'text') return { type: 'text', text: part.text };
+  const url = part.data !== undefined ? `data:${part.mediaType ?? 'image/png'};base64,${part.data}` : (part.url ?? '');
+  return { type: 'image_url', image_url: { url } };
+}
+
+/** Joins text parts; images where the wire takes only text are dropped with a warning. */
+function textOnly(parts: ContentPart[], location: string, where: string, warnings: WireWarning[]): string {
+  const images = parts.filter((part) => part.type === 'image').length;
+  if (images > 0) {
+    warnings.push({
+      setting: location,
+      message: `the openai wire accepts no images in ${where}; ${images} image part(s) were not sent`,
+    });
+  }
+  return parts
+    .filter((part): part is { type: 'text'; text: string } => part.type === 'text')
+    .map((part) => part.text)
+    .join('\n');
+}
+
+function encodeToolChoice(choice: ToolChoice): OpenAIToolChoice {
+  return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
+}
+
+function encodeResponseFormat(request: CanonicalRequest): OpenAIResponseFormat | undefined {
+  const format = request.responseFormat;
+  if (format === undefined || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json_object' };
+  return {
+    type: 'json_schema',
+    json_schema: {
+      name: format.name ?? 'response',
+      schema: format.schema,
+      ...(format.strict === undefined ? {} : { strict: format.strict }),
+    },
+  };
+}
+
+/** Maps a wire finish reason; `function_call` is the legacy spelling of `tool_calls`. */
+export function openAIFinishReason(raw: string | null | undefined): FinishReason {
+  switch (raw) {
+    case 'stop':
+    case 'eos':
+      return 'stop';
+    case 'length':
+      return 'length';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_calls';
+    case 'content_filter':
+      return 'content_filter';
+    default:
+      return 'other';
+  }
+}
+
+export function decodeOpenAIResponse(body: string): CanonicalResponse {
+  const parsed = tryParseJson(body);
+  if (!isRecord(parsed)) {
+    throw new UpstreamError('upstream returned a body that is not JSON where a chat completion was expected', {
+      isRetryable: false,
+      code: 'upstream_malformed_response',
+      hint: 'check that the provider base URL points at an OpenAI-compatible /v1 endpoint',
+    });
+  }
+  if (parsed['error'] !== undefined) {
+    const error = decodeErrorBody(200, body);
+    throw new UpstreamError(`upstream returned an error in a successful response: ${error.message}`, {
+      isRetryable: false,
+      code: 'upstream_error_body',
+    });
+  }
+  const choices = parsed['choices'];
+  const choice = Array.isArray(choices) ? (choices[0] as unknown) : undefined;
+  if (!isRecord(choice) || !isRecord(choice['message'])) {
+    throw new UpstreamError('upstream response has no choices[0].message', {
+      isRetryable: false,
+      code: 'upstream_malformed_response',
+      hint: 'check that the provider speaks the openai chat completions wire',
+    });
+  }
+  const message = choice['message'];
+  const observations = new Set<string>();
+
+  let text = '';
+  const content = message['content'];
+  if (typeof content === 'string') {
+    text = content;
+  } else if (Array.isArray(content)) {
+    observations.add(WIRE_OBSERVATIONS.contentPartsArray);
+    text = content
+      .filter(isRecord)
+      .map((part) => (typeof part['text'] === 'string' ? part['text'] : ''))
+      .join('');
+  }
+
+  const toolCalls: ToolCall[] = [];
+  const rawToolCalls = message['tool_calls'];
+  if (Array.isArray(rawToolCalls)) {
+    rawToolCalls.forEach((rawCall, position) => {
+      if (!isRecord(rawCall)) return;
+      const fn = isRecord(rawCall['function']) ? rawCall['function'] : {};
+      const id = stringField(rawCall, 'id');
+      if (id === undefined || id === '') observations.add(WIRE_OBSERVATIONS.toolCallIdMissing);
+      toolCalls.push({
+        id: id === undefined || id === '' ? `call_${position}` : id,
+        name: stringField(fn, 'name') ?? '',
+        arguments: decodeArguments(fn['arguments'], observations),
+      });
+    });
+  } else if (isRecord(message['function_call'])) {
+    observations.add(WIRE_OBSERVATIONS.legacyFunctionCall);
+    const fn = message['function_call'];
+    toolCalls.push({ id: 'call_0', name: stringField(fn, 'name') ?? '', arguments: decodeArguments(fn['arguments'], observations) });
+  }
+
+  const rawFinishReason = stringField(choice, 'finish_reason') ?? null;
+  const usage = decodeUsage(parsed['usage'], observations);
+  return {
+    id: stringField(parsed, 'id') ?? '',
+    model: stringField(parsed, 'model') ?? '',
+    text,
+    toolCalls,
+    finishReason: openAIFinishReason(rawFinishReason),
+    rawFinishReason,
+    ...(usage === undefined ? {} : { usage }),
+    ...(observations.size === 0 ? {} : { observations: [...observations] }),
+  };
+}
+
+function decodeArguments(value: unknown, observations: Set<string>): string {
+  if (value !== undefined && value !== null && typeof value !== 'string') {
+    observations.add(WIRE_OBSERVATIONS.toolArgumentsObject);
+  }
+  const text = argumentsToText(value);
+  return text.trim() === '' ? '{}' : text;
+}
+
+function decodeUsage(value: unknown, observations: Set<string>): Usage | undefined {
+  const usage = partialUsage(value);
+  if (usage === undefined) return undefined;
+  if (usage.inputTokens === undefined || usage.outputTokens === undefined) {
+    observations.add(WIRE_OBSERVATIONS.usageIncomplete);
+    return undefined;
+  }
+  return usage as Usage;
+}
+
+function partialUsage(value: unknown): Partial<Usage> | undefined {
+  if (!isRecord(value)) return undefined;
+  const inputTokens = numberField(value, 'prompt_tokens');
+  const outputTokens = numberField(value, 'completion_tokens');
+  const details = value['prompt_tokens_details'];
+  const cachedInputTokens = isRecord(details) ? numberField(details, 'cached_tokens') : undefined;
+  const usage: Partial<Usage> = {};
+  if (inputTokens !== undefined) usage.inputTokens = inputTokens;
+  if (outputTokens !== undefined) usage.outputTokens = outputTokens;
+  if (cachedInputTokens !== undefined && cachedInputTokens > 0) usage.cachedInputTokens = cachedInputTokens;
+  return usage;
+}
+
+/**
+ * One `data:` payload of an OpenAI-style stream. Usage may come in a chunk with empty
+ * `choices` (OpenAI with `include_usage`) or beside the finish reason (llama.cpp's last
+ * chunk, which also carries `timings`).
+ */
+export function decodeOpenAIStreamEvent(event: ServerSentEvent): StreamPart[] {
+  const data = event.data.trim();
+  if (data === OPENAI_STREAM_DONE) return [{ type: 'stream-end' }];
+  if (data === '') return [];
+  const chunk = tryParseJson(data);
+  if (!isRecord(chunk)) {
+    return [{ type: 'error', message: `malformed stream event: ${data.slice(0, 120)}`, errorType: 'malformed_event' }];
+  }
+  if (chunk['error'] !== undefined) {
+    const error = decodeErrorBody(200, data);
+    return [{ type: 'error', message: error.message, ...(error.errorType === undefined ? {} : { errorType: error.errorType }) }];
+  }
+
+  const parts: StreamPart[] = [];
+  const id = stringField(chunk, 'id');
+  const model = stringField(chunk, 'model');
+  if (id !== undefined || model !== undefined) {
+    parts.push({ type: 'response-metadata', ...(id === undefined ? {} : { id }), ...(model === undefined ? {} : { model }) });
+  }
+
+  const choices = chunk['choices'];
+  const choice = Array.isArray(choices) ? (choices[0] as unknown) : undefined;
+  let finish: StreamPart | undefined;
+  if (isRecord(choice)) {
+    const delta = isRecord(choice['delta']) ? choice['delta'] : {};
+    const content = delta['content'];
+    if (typeof content === 'string' && content !== '') parts.push({ type: 'text-delta', text: content });
+    const toolCalls = delta['tool_calls'];
+    if (Array.isArray(toolCalls)) {
+      toolCalls.forEach((rawCall, position) => {
+        if (!isRecord(rawCall)) return;
+        parts.push(decodeToolCallDelta(rawCall, position));
+      });
+    }
+    const rawFinishReason = stringField(choice, 'finish_reason');
+    if (rawFinishReason !== undefined && rawFinishReason !== '') {
+      finish = { type: 'finish', finishReason: openAIFinishReason(rawFinishReason), rawFinishReason };
+    }
+  }
+  if (finish !== undefined) parts.push(finish);
+  const usage = partialUsage(chunk['usage']);
+  if (usage !== undefined && Object.keys(usage).length > 0) parts.push({ type: 'usage', usage });
+  return parts;
+}
+
+function decodeToolCallDelta(rawCall: Record<string, unknown>, position: number): StreamPart {
+  const fn = isRecord(rawCall['function']) ? rawCall['function'] : {};
+  const rawArguments = fn['arguments'];
+  const observations: string[] = [];
+  if (rawArguments !== undefined && rawArguments !== null && typeof rawArguments !== 'string') {
+    observations.push(WIRE_OBSERVATIONS.toolArgumentsObject);
+  }
+  const id = stringField(rawCall, 'id');
+  const name = stringField(fn, 'name');
+  return {
+    type: 'tool-call-delta',
+    index: numberField(rawCall, 'index') ?? position,
+    ...(id === undefined || id === '' ? {} : { id }),
+    ...(name === undefined || name === '' ? {} : { name }),
+    argumentsDelta: argumentsToText(rawArguments),
+    ...(observations.length === 0 ? {} : { observations }),
+  };
+}
+
+export function decodeOpenAIError(status: number, body: string): WireError {
+  return decodeErrorBody(status, body);
+}

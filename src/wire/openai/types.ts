@@ -1,0 +1,93 @@
+/**
+ * The OpenAI chat completions wire shapes syndicate sends and serves
+ * (https://platform.openai.com/docs/api-reference/chat). Only the fields we use.
+ */
+
+import type { JsonObject } from '../canonical.js';
+
+export type OpenAIContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string; detail?: string } };
+
+export interface OpenAIToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export type OpenAIMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string | OpenAIContentPart[] }
+  | { role: 'assistant'; content: string | null; tool_calls?: OpenAIToolCall[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export interface OpenAIToolDefinition {
+  type: 'function';
+  function: { name: string; description?: string; parameters: JsonObject };
+}
+
+export type OpenAIToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+
+export type OpenAIResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; schema: JsonObject; strict?: boolean } };
+
+export interface OpenAIChatRequest {
+  model: string;
+  messages: OpenAIMessage[];
+  tools?: OpenAIToolDefinition[];
+  tool_choice?: OpenAIToolChoice;
+  response_format?: OpenAIResponseFormat;
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  seed?: number;
+  stop?: string[];
+  stream?: boolean;
+  stream_options?: { include_usage: boolean };
+}
+
+export type OpenAIFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
+
+export interface OpenAIUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens: number };
+}
+
+export interface OpenAIChatResponse {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    message: { role: 'assistant'; content: string | null; refusal: null; tool_calls?: OpenAIToolCall[] };
+    logprobs: null;
+    finish_reason: OpenAIFinishReason;
+  }>;
+  usage?: OpenAIUsage;
+}
+
+export interface OpenAIChunkToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
+}
+
+export interface OpenAIChatChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    delta: { role?: 'assistant'; content?: string; tool_calls?: OpenAIChunkToolCallDelta[] };
+    logprobs: null;
+    finish_reason: OpenAIFinishReason | null;
+  }>;
+  usage?: OpenAIUsage | null;
+}

@@ -1,0 +1,47 @@
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+import type { ServerSentEvent } from './adapter.js';
+
+/** Frames one server-sent event: optional `event:` line, one `data:` line per line of data, blank line. */
+export function formatServerSentEvent(event: ServerSentEvent): string {
+  const eventLine = event.event === undefined ? '' : `event: ${event.event}\n`;
+  const dataLines = event.data
+    .split(/\r\n|\r|\n/)
+    .map((line) => `data: ${line}\n`)
+    .join('');
+  return `${eventLine}${dataLines}\n`;
+}
+
+/**
+ * Splits SSE text, fed in arbitrary chunks, into events (comments and `retry:` are skipped).
+ * Pure apart from its own buffer: no I/O.
+ */
+export class ServerSentEventSplitter {
+  private readonly pending: ServerSentEvent[] = [];
+  private readonly parser: EventSourceParser;
+
+  constructor() {
+    this.parser = createParser({
+      onEvent: (message) => {
+        this.pending.push(message.event === undefined ? { data: message.data } : { event: message.event, data: message.data });
+      },
+    });
+  }
+
+  /** Feeds a chunk; returns the events it completed. */
+  push(chunk: string): ServerSentEvent[] {
+    this.parser.feed(chunk);
+    return this.pending.splice(0, this.pending.length);
+  }
+
+  /** Ends the input; returns an event left unterminated at the end of the stream, if any. */
+  finish(): ServerSentEvent[] {
+    this.parser.reset({ consume: true });
+    return this.pending.splice(0, this.pending.length);
+  }
+}
+
+/** Every event in a complete SSE text (a captured stream, a fixture). */
+export function parseServerSentEvents(text: string): ServerSentEvent[] {
+  const splitter = new ServerSentEventSplitter();
+  return [...splitter.push(text), ...splitter.finish()];
+}
