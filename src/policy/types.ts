@@ -1,4 +1,4 @@
-import type { ProviderClass, SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
+import type { CapabilityClass, ProviderClass, SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
 
 /**
  * The operator's policy (`policy.yaml`, schemas/policy.v1.schema.json) after validation,
@@ -19,13 +19,50 @@ export interface Policy {
   trustTiers: Record<string, TrustTier>;
   /** Tier used when the caller names none. */
   defaultTrustTier: string;
-  cost: { perRequestUsd?: number; perDayUsd?: number };
+  cost: {
+    perRequestUsd?: number;
+    perDayUsd?: number;
+    /** Output tokens assumed for the cost estimate when the request sets no `maxTokens`. */
+    defaultOutputTokens?: number;
+  };
   /** Ordered provider ids to try first when falling back; others follow in route order. */
   fallback: { order: string[]; maxHops: number };
   /** Hosted hostnames that may be called at all. A hosted provider whose host is not here is never called. */
   egress: { allowHosts: string[] };
   /** Reference hosted price used to estimate savings of local tokens. */
   savings: { referenceModel: string; inputPerMTok: number; outputPerMTok: number };
+  /** Required-capability rules the router applies (tools, JSON, vision, per-task minimums). */
+  capabilities: CapabilityPolicy;
+}
+
+/** How the router treats requests that need a capability some models lack. */
+export interface CapabilityPolicy {
+  /**
+   * Models whose provider declares `nonstandard_tool_call_serialization` when the request has tools:
+   * `repair` keeps them (the openai wire adapter re-serialises object arguments to JSON text),
+   * `exclude` drops them.
+   */
+  nonstandardToolCalls: 'repair' | 'exclude';
+  /**
+   * Models whose provider declares `weak_json_adherence` when the request asks for JSON:
+   * `demote` ranks them after every other candidate, `exclude` drops them. A strict `json_schema`
+   * request always excludes them.
+   */
+  weakJson: 'demote' | 'exclude';
+  /** Tag a model must carry to receive image parts. */
+  visionTag: string;
+  /** Tag that marks a model unable to take tool definitions. */
+  noToolsTag: string;
+  /** Extra minimums, e.g. "code tasks need a medium model tagged code". */
+  rules: CapabilityRule[];
+}
+
+/** A required-capability rule: when every `when` condition holds, every candidate must meet `require`. */
+export interface CapabilityRule {
+  name: string;
+  /** Conditions; an absent condition always holds. */
+  when: { task?: string; workflow?: WorkflowClass; tools?: boolean; json?: boolean; vision?: boolean };
+  require: { minCapabilityClass?: CapabilityClass; tags?: string[]; minContextWindow?: number };
 }
 
 export interface OperatorPattern {
@@ -52,6 +89,7 @@ export interface TaskRule {
 }
 
 export interface TrustTier {
+  description?: string;
   /** Highest sensitivity this caller may send at all. */
   maxSensitivity: SensitivityLevel;
   /** Provider classes this caller may use. */

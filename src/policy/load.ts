@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { InvalidInputError } from '../errors.js';
+import { loadYamlFile, parseYamlText, problemAt, sortProblems, validateAgainstSchema, type ParsedYaml } from '../validation/index.js';
+import { defaultPolicy } from './defaults.js';
+import { checkPolicySemantics, mergePolicy, type PolicyDocument } from './normalize.js';
+import type { Policy } from './types.js';
+
+/** An effective policy and where it came from. */
+export interface LoadedPolicy {
+  policy: Policy;
+  /** `file` when read from `path`, `defaults` when the file does not exist. */
+  source: 'file' | 'defaults';
+  path: string;
+}
+
+/**
+ * The effective policy at `path`: the file merged over the built-in defaults, or the defaults
+ * alone when the file does not exist. An invalid file throws InvalidInputError (exit 3) with
+ * every problem located as `file:line:col /pointer message (hint)`; it never falls back to the
+ * defaults, because a policy the operator wrote and got wrong must not be silently ignored.
+ */
+export function loadPolicy(path: string): Policy {
+  return loadPolicyWithSource(path).policy;
+}
+
+export function loadPolicyWithSource(path: string, options: { mustExist?: boolean } = {}): LoadedPolicy {
+  if (options.mustExist !== true && !existsSync(path)) return { policy: defaultPolicy(), source: 'defaults', path };
+  return { policy: policyFromParsed(loadYamlFile(path)), source: 'file', path };
+}
+
+/** Validates policy text (e.g. from stdin or a test) as if it were the file `file`. */
+export function parsePolicyText(text: string, file = 'policy.yaml'): Policy {
+  return policyFromParsed(parseYamlText(text, file));
+}
+
+function policyFromParsed(parsed: ParsedYaml): Policy {
+  const { value, source } = parsed;
+  const schemaProblems = validateAgainstSchema('policy', value, source);
+  if (schemaProblems.length > 0) {
+    throw new InvalidInputError(`${source.file} is not a valid policy (${plural(schemaProblems.length, 'problem')})`, schemaProblems, {
+      hint: 'fix each problem listed; `syndicate policy show` prints the built-in defaults for comparison',
+    });
+  }
+  const document = value as PolicyDocument;
+  const policy = mergePolicy(document);
+  const semanticProblems = checkPolicySemantics(policy, document).map((problem) =>
+    problemAt(source, problem.pointer, problem.message, problem.hint),
+  );
+  if (semanticProblems.length > 0) {
+    throw new InvalidInputError(`${source.file} is not a valid policy (${plural(semanticProblems.length, 'problem')})`, sortProblems(semanticProblems), {
+      hint: 'fix each problem listed; `syndicate policy check` re-validates the file',
+    });
+  }
+  return policy;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

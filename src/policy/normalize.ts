@@ -1,0 +1,208 @@
+import {
+  CAPABILITY_CLASSES,
+  exposureRank,
+  SENSITIVITY_LEVELS,
+  type CapabilityClass,
+  type ProviderClass,
+  type SensitivityLevel,
+  type WorkflowClass,
+} from '../common/vocabulary.js';
+import { DEFAULT_INDICATOR_WORDS, defaultPolicy } from './defaults.js';
+import type { CapabilityPolicy, CapabilityRule, OperatorPattern, Policy, TaskRule, TrustTier, WorkflowPreference } from './types.js';
+
+/** The policy file as written: every section optional (schemas/policy.v1.schema.json has already accepted it). */
+export interface PolicyDocument {
+  apiVersion: 'syndicate/v1';
+  kind: 'Policy';
+  sensitivity?: Partial<Record<SensitivityLevel, ProviderClass[]>>;
+  indicatorWords?: string[];
+  patterns?: OperatorPattern[];
+  workflows?: Partial<Record<WorkflowClass, Partial<WorkflowPreference>>>;
+  tasks?: TaskRule[];
+  trustTiers?: Record<string, TrustTier>;
+  defaultTrustTier?: string;
+  cost?: Policy['cost'];
+  fallback?: Partial<Policy['fallback']>;
+  egress?: Partial<Policy['egress']>;
+  savings?: Partial<Policy['savings']>;
+  capabilities?: Partial<Omit<CapabilityPolicy, 'rules'>> & { rules?: (Omit<CapabilityRule, 'when'> & { when?: CapabilityRule['when'] })[] };
+}
+
+/** A semantic problem, located by JSON pointer into the file; the loader adds line and column. */
+export interface PolicyProblem {
+  pointer: string;
+  message: string;
+  hint?: string;
+}
+
+/**
+ * The effective policy: the file merged over the built-in defaults. Section by section:
+ * sensitivity levels, workflow fields, cost, fallback, savings and capability switches override
+ * one by one; indicator words are ADDED to the defaults (which are always kept); patterns,
+ * tasks, trust tiers, capability rules and the egress list replace the default when present.
+ */
+export function mergePolicy(document: PolicyDocument): Policy {
+  const base = defaultPolicy();
+  const workflows = { ...base.workflows };
+  for (const workflow of Object.keys(workflows) as WorkflowClass[]) {
+    const override = document.workflows?.[workflow];
+    if (override === undefined) continue;
+    workflows[workflow] = {
+      prefer: override.prefer ?? workflows[workflow].prefer,
+      latencyBudget: override.latencyBudget ?? workflows[workflow].latencyBudget,
+    };
+  }
+  const words = new Map<string, string>();
+  for (const word of [...DEFAULT_INDICATOR_WORDS, ...(document.indicatorWords ?? [])]) {
+    if (!words.has(word.toLowerCase())) words.set(word.toLowerCase(), word);
+  }
+  const capabilityOverride = document.capabilities ?? {};
+  return {
+    apiVersion: 'syndicate/v1',
+    kind: 'Policy',
+    sensitivity: { ...base.sensitivity, ...definedEntries(document.sensitivity ?? {}) },
+    indicatorWords: [...words.values()],
+    patterns: document.patterns ?? base.patterns,
+    workflows,
+    tasks: document.tasks ?? base.tasks,
+    trustTiers: document.trustTiers ?? base.trustTiers,
+    defaultTrustTier: document.defaultTrustTier ?? base.defaultTrustTier,
+    cost: { ...base.cost, ...definedEntries(document.cost ?? {}) },
+    fallback: { ...base.fallback, ...definedEntries(document.fallback ?? {}) },
+    egress: { allowHosts: document.egress?.allowHosts ?? base.egress.allowHosts },
+    savings: { ...base.savings, ...definedEntries(document.savings ?? {}) },
+    capabilities: {
+      nonstandardToolCalls: capabilityOverride.nonstandardToolCalls ?? base.capabilities.nonstandardToolCalls,
+      weakJson: capabilityOverride.weakJson ?? base.capabilities.weakJson,
+      visionTag: capabilityOverride.visionTag ?? base.capabilities.visionTag,
+      noToolsTag: capabilityOverride.noToolsTag ?? base.capabilities.noToolsTag,
+      rules: (capabilityOverride.rules ?? base.capabilities.rules).map((rule) => ({ name: rule.name, when: rule.when ?? {}, require: rule.require })),
+    },
+  };
+}
+
+function definedEntries<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== undefined)) as Partial<T>;
+}
+
+/**
+ * Checks the schema cannot express. Pointers name the place in the file when the file set it,
+ * else the section, so an operator always knows where to look.
+ *
+ * Sensitivity map rule (decided): the map must be monotonic — a more sensitive level may never
+ * allow a class that a less sensitive level denies — and `restricted` may only map to `local`.
+ * Anything else would let a classifier upgrade move data *further* out, which no operator means.
+ */
+export function checkPolicySemantics(policy: Policy, document: PolicyDocument): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  const levelPointer = (level: SensitivityLevel): string =>
+    document.sensitivity?.[level] === undefined ? '/sensitivity' : `/sensitivity/${level}`;
+
+  const restrictedHosted = policy.sensitivity.restricted.filter((providerClass) => providerClass !== 'local');
+  if (restrictedHosted.length > 0) {
+    problems.push({
+      pointer: levelPointer('restricted'),
+      message: `restricted data may only go to local providers, but the policy allows ${restrictedHosted.join(', ')}`,
+      hint: 'set `sensitivity.restricted: [local]`; restricted data (secrets, credentials) never leaves this machine',
+    });
+  }
+  for (let index = 1; index < SENSITIVITY_LEVELS.length; index += 1) {
+    const level = SENSITIVITY_LEVELS[index] as SensitivityLevel;
+    for (const providerClass of policy.sensitivity[level]) {
+      const looser = SENSITIVITY_LEVELS.slice(0, index).find((lower) => !policy.sensitivity[lower].includes(providerClass));
+      if (looser !== undefined && !(level === 'restricted' && providerClass !== 'local')) {
+        problems.push({
+          pointer: levelPointer(level),
+          message: `${level} allows ${providerClass}, which the less sensitive level ${looser} does not`,
+          hint: `a more sensitive level may only allow classes every less sensitive level allows: remove ${providerClass} from ${level} or add it to ${looser}`,
+        });
+      }
+    }
+  }
+  for (const level of SENSITIVITY_LEVELS) {
+    if (policy.sensitivity[level].length === 0) {
+      problems.push({
+        pointer: levelPointer(level),
+        message: `no provider class may receive ${level} data, so every ${level} request would be refused`,
+        hint: 'allow at least `local`',
+      });
+    }
+  }
+
+  (document.patterns ?? []).forEach((pattern, index) => {
+    if (pattern.regex === undefined && pattern.keywords === undefined) {
+      problems.push({ pointer: `/patterns/${index}`, message: `pattern "${pattern.name}" has neither regex nor keywords`, hint: 'add `regex:` or `keywords:`' });
+    }
+    if (pattern.regex !== undefined) {
+      try {
+        const compiled = new RegExp(pattern.regex, pattern.caseSensitive === true ? '' : 'i');
+        if (compiled.test('')) {
+          problems.push({
+            pointer: `/patterns/${index}/regex`,
+            message: `pattern "${pattern.name}" matches the empty string, so it would match every request`,
+            hint: 'make the expression require at least one character, e.g. replace `*` with `+`',
+          });
+        }
+      } catch (error) {
+        problems.push({
+          pointer: `/patterns/${index}/regex`,
+          message: `invalid regular expression: ${(error as Error).message}`,
+          hint: 'write an ECMAScript regular expression without surrounding slashes; escape special characters with a backslash',
+        });
+      }
+    }
+  });
+  reportDuplicates((document.patterns ?? []).map((pattern) => pattern.name), '/patterns', 'pattern', problems);
+  reportDuplicates((document.tasks ?? []).map((task) => task.name), '/tasks', 'task', problems);
+
+  if (policy.trustTiers[policy.defaultTrustTier] === undefined) {
+    problems.push({
+      pointer: document.defaultTrustTier === undefined ? '/trustTiers' : '/defaultTrustTier',
+      message: `default trust tier "${policy.defaultTrustTier}" is not defined`,
+      hint: `define it under trustTiers or choose one of: ${Object.keys(policy.trustTiers).join(', ') || '(none defined)'}`,
+    });
+  }
+  for (const [name, tier] of Object.entries(policy.trustTiers)) {
+    if (tier.allowedClasses.length === 0) {
+      problems.push({ pointer: `/trustTiers/${name}/allowedClasses`, message: `trust tier "${name}" may use no provider class`, hint: 'allow at least `local`' });
+    }
+  }
+
+  const taskNames = new Set(policy.tasks.map((task) => task.name));
+  (document.capabilities?.rules ?? []).forEach((rule, index) => {
+    if (rule.when?.task !== undefined && !taskNames.has(rule.when.task)) {
+      problems.push({
+        pointer: `/capabilities/rules/${index}/when/task`,
+        message: `capability rule "${rule.name}" refers to unknown task "${rule.when.task}"`,
+        hint: `use one of the task names: ${[...taskNames].join(', ') || '(no tasks defined)'}`,
+      });
+    }
+  });
+  if (policy.cost.perRequestUsd !== undefined && policy.cost.perDayUsd !== undefined && policy.cost.perRequestUsd > policy.cost.perDayUsd) {
+    problems.push({
+      pointer: '/cost/perRequestUsd',
+      message: `the per-request ceiling ${policy.cost.perRequestUsd} USD is above the per-day ceiling ${policy.cost.perDayUsd} USD`,
+      hint: 'lower perRequestUsd or raise perDayUsd',
+    });
+  }
+  return problems;
+}
+
+function reportDuplicates(names: string[], pointer: string, what: string, problems: PolicyProblem[]): void {
+  const seen = new Set<string>();
+  names.forEach((name, index) => {
+    if (seen.has(name)) {
+      problems.push({ pointer: `${pointer}/${index}/name`, message: `duplicate ${what} name "${name}"`, hint: `give each ${what} a unique name` });
+    }
+    seen.add(name);
+  });
+}
+
+/** True when `candidate` is the same as or stricter (less exposed) than `permitted`. */
+export function isSameOrStricterClass(candidate: ProviderClass, permitted: ProviderClass): boolean {
+  return candidate !== 'blocked' && exposureRank(candidate) <= exposureRank(permitted);
+}
+
+export function isCapabilityAtLeast(actual: CapabilityClass, minimum: CapabilityClass): boolean {
+  return CAPABILITY_CLASSES.indexOf(actual) >= CAPABILITY_CLASSES.indexOf(minimum);
+}

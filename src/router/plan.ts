@@ -1,0 +1,507 @@
+import { isIP } from 'node:net';
+import { isLoopbackAddress } from '../common/loopback.js';
+import {
+  CALLABLE_PROVIDER_CLASSES,
+  capabilityRank,
+  isHostedClass,
+  sensitivityRank,
+  type ProviderClass,
+  type SensitivityLevel,
+} from '../common/vocabulary.js';
+import type { Policy, WorkflowPreference } from '../policy/types.js';
+import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
+import { matchTasks, requestText, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
+import type { Candidate, Exclusion, ExclusionRule, RouteContext, RouteInput, RoutePlan } from './types.js';
+
+const DEFAULT_OUTPUT_TOKENS = 1024;
+
+/**
+ * Turns (request, sensitivity, policy, providers, health, warm state) into an ordered candidate
+ * list with reasons, the exclusions with theirs, and an explanation. Pure: no I/O, no clock
+ * beyond `input.now`. Never throws: if anything goes wrong the plan fails closed and only
+ * `local` candidates may appear.
+ */
+export function planRoute(input: RouteInput, context: RouteContext): RoutePlan {
+  try {
+    return planStrictly(input, context, { forceLocal: false, failure: undefined });
+  } catch (error) {
+    const failure = `planning failed (${error instanceof Error ? error.message : String(error)}); failing closed to local providers only`;
+    try {
+      return planStrictly(input, context, { forceLocal: true, failure });
+    } catch {
+      return emptyFailedClosedPlan(input, failure);
+    }
+  }
+}
+
+interface PlanMode {
+  forceLocal: boolean;
+  failure: string | undefined;
+}
+
+interface Evaluation {
+  provider: RegisteredProvider;
+  model: ProviderModel;
+  rules: ExclusionRule[];
+  /** Why it is excluded, one per rule. */
+  exclusionReasons: string[];
+  /** Why it is in or where it ranks. */
+  reasons: string[];
+  /** Exclusions that only concern latency: such candidates are a last resort, not refused. */
+  latencyOnly: boolean;
+  demoted: boolean;
+  taskMatch: boolean;
+  estimatedCostUsd: number;
+  expectedFirstTokenMs: number | undefined;
+  latencyKey: number;
+}
+
+function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode): RoutePlan {
+  const { policy } = context;
+  const notes: string[] = [];
+  if (mode.failure !== undefined) notes.push(mode.failure);
+  let failedClosed = mode.forceLocal;
+
+  const levelClasses = allowedClassesForLevel(policy, input.sensitivity, notes);
+  if (levelClasses.failedClosed) failedClosed = true;
+  const tier = resolveTrustTier(policy, input.trustTier, notes);
+  if (tier.failedClosed) failedClosed = true;
+  let allowedClasses = levelClasses.classes.filter((providerClass) => tier.allowedClasses.includes(providerClass));
+  if (failedClosed) allowedClasses = allowedClasses.filter((providerClass) => providerClass === 'local');
+  const tierRefuses = sensitivityRank(input.sensitivity) > sensitivityRank(tier.maxSensitivity);
+
+  const workflow: WorkflowPreference = policy.workflows?.[input.workflow] ?? { prefer: [], latencyBudget: {} };
+  const firstTokenBudget = workflow.latencyBudget?.firstTokenMs;
+  const traits = requestTraits(input.request);
+  const tasks = matchTasks(requestText(input.request), policy.tasks ?? []);
+  const preferTags = new Set(tasks.flatMap((task) => task.rule.preferTags));
+  const maxTokens = input.maxTokens ?? input.request.maxTokens;
+  const outputTokens = maxTokens ?? policy.cost?.defaultOutputTokens ?? DEFAULT_OUTPUT_TOKENS;
+  const egressHosts = new Set((policy.egress?.allowHosts ?? []).map((host) => host.toLowerCase()));
+  const selection = selectModels(input.request.model, context.providers);
+
+  const evaluations: Evaluation[] = [];
+  for (const { provider, model } of selection.pairs) {
+    const record = provider.record;
+    const rules: ExclusionRule[] = [];
+    const exclusionReasons: string[] = [];
+    const reasons: string[] = [];
+    const exclude = (rule: ExclusionRule, reason: string): void => {
+      rules.push(rule);
+      exclusionReasons.push(reason);
+    };
+    const providerClass = record.class;
+
+    if (providerClass === 'blocked') exclude('blocked', 'provider class is blocked: never called');
+    if (provider.retiredAt !== null) exclude('retired', `provider retired at ${provider.retiredAt}`);
+    if (input.explicitProvider !== undefined && provider.id !== input.explicitProvider) {
+      exclude('explicit_provider', `not the requested provider ${input.explicitProvider}`);
+    }
+    if (providerClass !== 'blocked') {
+      if (!levelClasses.classes.includes(providerClass) || (failedClosed && providerClass !== 'local')) {
+        exclude('class_not_allowed', `class ${providerClass} may not receive ${input.sensitivity} data (allowed: ${formatList(allowedClasses)})`);
+      } else if (tierRefuses) {
+        exclude('trust_tier', `trust tier ${tier.name} may send at most ${tier.maxSensitivity} data`);
+      } else if (!tier.allowedClasses.includes(providerClass)) {
+        exclude('trust_tier', `trust tier ${tier.name} may not use class ${providerClass}`);
+      }
+    }
+    const host = hostOf(record.baseUrl);
+    if (isHostedClass(providerClass) && providerClass !== 'blocked') {
+      if (host === undefined || !egressHosts.has(host)) {
+        exclude('egress_denied', `host ${host ?? record.baseUrl} is not on the egress allow-list`);
+      }
+    } else if (providerClass === 'local' && (host === undefined || (isIP(bareHost(host)) !== 0 && !isLoopbackAddress(bareHost(host))))) {
+      exclude('not_loopback', `class local but host ${host ?? record.baseUrl} is not a loopback address`);
+    }
+
+    const health = context.health[provider.id];
+    if (health?.state === 'down') {
+      exclude('unhealthy', `${isHostedClass(providerClass) ? 'recently failed' : 'engine unreachable'}: ${health.reason ?? 'down'} (checked ${health.checkedAt})`);
+    }
+
+    checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, maxTokens, exclude, reasons);
+    const demoted = traits.json && !traits.strictJson && (record.deviations ?? []).includes('weak_json_adherence') && policy.capabilities?.weakJson !== 'exclude';
+    if (demoted) reasons.push('declares weak_json_adherence: ranked after models without it');
+
+    const price = model.price;
+    let estimatedCostUsd = 0;
+    if (price === undefined) {
+      if (isHostedClass(providerClass) && (policy.cost?.perRequestUsd !== undefined || policy.cost?.perDayUsd !== undefined)) {
+        exclude('price_unknown', 'no price declared, so the cost ceiling cannot be checked');
+      }
+    } else {
+      estimatedCostUsd = (input.estimatedPromptTokens * price.inputPerMTok + outputTokens * price.outputPerMTok) / 1_000_000;
+      const ceiling = policy.cost?.perRequestUsd;
+      if (ceiling !== undefined && estimatedCostUsd > ceiling) {
+        exclude('cost_per_request', `estimated ${formatUsd(estimatedCostUsd)} exceeds the per-request ceiling ${formatUsd(ceiling)}`);
+      }
+      const daily = policy.cost?.perDayUsd;
+      const spent = context.spentTodayUsd ?? 0;
+      if (daily !== undefined && spent + estimatedCostUsd > daily) {
+        exclude('cost_per_day', `${formatUsd(spent)} spent today + estimated ${formatUsd(estimatedCostUsd)} exceeds the per-day ceiling ${formatUsd(daily)}`);
+      }
+    }
+
+    const latency = estimateFirstToken(provider, model, context, health?.firstTokenMs);
+    if (latency.note !== undefined) reasons.push(latency.note);
+    let latencyOnly = false;
+    if (firstTokenBudget !== undefined && latency.expectedMs !== undefined && latency.expectedMs > firstTokenBudget) {
+      latencyOnly = rules.length === 0;
+      exclude('latency_budget', `expected first token ${latency.expectedMs} ms exceeds the ${input.workflow} budget of ${firstTokenBudget} ms`);
+    }
+
+    const taskMatch = model.tags?.some((tag) => preferTags.has(tag)) ?? false;
+    if (taskMatch) {
+      const tag = model.tags?.find((candidate) => preferTags.has(candidate)) ?? '';
+      reasons.push(`tagged ${tag}, preferred for task ${tasks.filter((task) => task.rule.preferTags.includes(tag)).map((task) => task.rule.name).join(', ')}`);
+    }
+    evaluations.push({
+      provider,
+      model,
+      rules,
+      exclusionReasons,
+      reasons,
+      latencyOnly,
+      demoted,
+      taskMatch,
+      estimatedCostUsd,
+      expectedFirstTokenMs: latency.expectedMs,
+      latencyKey: latency.expectedMs ?? 0,
+    });
+  }
+
+  let eligible = evaluations.filter((evaluation) => evaluation.rules.length === 0);
+  if (eligible.length === 0) {
+    const lastResort = evaluations.filter((evaluation) => evaluation.latencyOnly);
+    if (lastResort.length > 0) {
+      notes.push(`no candidate meets the ${input.workflow} first-token budget; the ones that miss only that budget are kept as a last resort`);
+      for (const evaluation of lastResort) {
+        evaluation.reasons.push(`kept as a last resort: ${evaluation.exclusionReasons.join('; ')}, but nothing faster is allowed`);
+        evaluation.rules = [];
+        evaluation.exclusionReasons = [];
+      }
+      eligible = lastResort;
+    }
+  }
+  const ranked = rankEvaluations(eligible, workflow.prefer ?? []);
+  const candidates: Candidate[] = ranked.map((evaluation, index) => ({
+    provider: evaluation.provider.id,
+    version: evaluation.provider.currentVersion,
+    class: evaluation.provider.record.class,
+    model: evaluation.model.id,
+    rank: index + 1,
+    reasons: [...evaluation.reasons, ...rankingReasons(evaluation, workflow.prefer ?? [])],
+    estimatedCostUsd: roundUsd(evaluation.estimatedCostUsd),
+    ...(evaluation.expectedFirstTokenMs === undefined ? {} : { expectedFirstTokenMs: evaluation.expectedFirstTokenMs }),
+  }));
+  const excluded: Exclusion[] = evaluations
+    .filter((evaluation) => evaluation.rules.length > 0)
+    .map((evaluation) => ({
+      provider: evaluation.provider.id,
+      model: evaluation.model.id,
+      class: evaluation.provider.record.class,
+      rules: evaluation.rules,
+      reasons: evaluation.exclusionReasons,
+    }));
+
+  // Defence in depth: whatever the policy or the code above did, restricted data and a failed-closed plan stay local.
+  const safeCandidates = candidates.filter(
+    (candidate) => !((input.sensitivity === 'restricted' || failedClosed) && candidate.class !== 'local') && candidate.class !== 'blocked',
+  );
+  safeCandidates.forEach((candidate, index) => {
+    candidate.rank = index + 1;
+  });
+
+  const plan: RoutePlan = {
+    candidates: safeCandidates,
+    excluded,
+    allowedClasses,
+    sensitivity: input.sensitivity,
+    workflow: input.workflow,
+    trustTier: tier.name,
+    tasks: tasks.map((task) => task.rule.name),
+    fallback: { order: [...(policy.fallback?.order ?? [])], maxHops: policy.fallback?.maxHops ?? 0 },
+    failedClosed,
+    explanation: '',
+  };
+  plan.explanation = explain(plan, {
+    notes,
+    levelSource: levelClasses.classes,
+    tier,
+    workflowPreference: workflow,
+    tasks,
+    selection,
+    traits,
+  });
+  return plan;
+}
+
+function checkCapabilities(
+  deviations: readonly string[],
+  model: ProviderModel,
+  traits: RequestTraits,
+  policy: Policy,
+  input: RouteInput,
+  tasks: MatchedTask[],
+  maxTokens: number | undefined,
+  exclude: (rule: ExclusionRule, reason: string) => void,
+  reasons: string[],
+): void {
+  const capabilities = policy.capabilities;
+  const tags = model.tags ?? [];
+  if (traits.tools) {
+    const noToolsTag = capabilities?.noToolsTag ?? 'no-tools';
+    if (tags.includes(noToolsTag)) exclude('tools', `request has tools but the model is tagged ${noToolsTag}`);
+    if (deviations.includes('nonstandard_tool_call_serialization')) {
+      if (capabilities?.nonstandardToolCalls === 'exclude') {
+        exclude('tools', 'request has tools and the provider declares nonstandard_tool_call_serialization (policy: exclude)');
+      } else {
+        reasons.push('declares nonstandard_tool_call_serialization: the wire adapter repairs tool-call arguments to JSON text');
+      }
+    }
+  }
+  if (traits.json && deviations.includes('weak_json_adherence')) {
+    if (traits.strictJson) exclude('json', 'request requires strict JSON schema output and the provider declares weak_json_adherence');
+    else if (capabilities?.weakJson === 'exclude') exclude('json', 'request asks for JSON and the provider declares weak_json_adherence (policy: exclude)');
+  }
+  if (traits.vision) {
+    const visionTag = capabilities?.visionTag ?? 'vision';
+    if (!tags.includes(visionTag)) exclude('vision', `request has images but the model is not tagged ${visionTag}`);
+  }
+  const needed = input.estimatedPromptTokens + (maxTokens ?? 0);
+  if (model.contextWindow < needed) {
+    exclude('context_length', `context window ${model.contextWindow} < ${needed} tokens (prompt ${input.estimatedPromptTokens} + max output ${maxTokens ?? 0})`);
+  }
+  const taskNames = new Set(tasks.map((task) => task.rule.name));
+  for (const rule of capabilities?.rules ?? []) {
+    const when = rule.when ?? {};
+    const applies =
+      (when.task === undefined || taskNames.has(when.task)) &&
+      (when.workflow === undefined || when.workflow === input.workflow) &&
+      (when.tools === undefined || when.tools === traits.tools) &&
+      (when.json === undefined || when.json === traits.json) &&
+      (when.vision === undefined || when.vision === traits.vision);
+    if (!applies) continue;
+    const require = rule.require;
+    if (require.minCapabilityClass !== undefined && capabilityRank(model.capabilityClass) < capabilityRank(require.minCapabilityClass)) {
+      exclude('capability_rule', `rule ${rule.name}: capability ${model.capabilityClass} is below ${require.minCapabilityClass}`);
+    }
+    const missing = (require.tags ?? []).filter((tag) => !tags.includes(tag));
+    if (missing.length > 0) exclude('capability_rule', `rule ${rule.name}: model lacks tag ${missing.join(', ')}`);
+    if (require.minContextWindow !== undefined && model.contextWindow < require.minContextWindow) {
+      exclude('capability_rule', `rule ${rule.name}: context window ${model.contextWindow} < ${require.minContextWindow}`);
+    }
+  }
+}
+
+function estimateFirstToken(
+  provider: RegisteredProvider,
+  model: ProviderModel,
+  context: RouteContext,
+  observedFirstTokenMs: number | undefined,
+): { expectedMs: number | undefined; note: string | undefined } {
+  if (provider.record.class !== 'local') {
+    return { expectedMs: observedFirstTokenMs, note: undefined };
+  }
+  const resident = context.warm?.[provider.id];
+  if (resident === undefined) {
+    return { expectedMs: observedFirstTokenMs, note: 'warm state unknown: no cold-start time counted' };
+  }
+  if (resident.includes(model.id)) {
+    return { expectedMs: observedFirstTokenMs, note: 'model is loaded (warm)' };
+  }
+  const recorded = context.coldStartMs?.(provider.id, model.id);
+  const declaredSeconds = provider.record.engine?.launch?.coldStartSeconds;
+  const coldStartMs = recorded ?? (declaredSeconds === undefined ? undefined : Math.round(declaredSeconds * 1000));
+  if (coldStartMs === undefined) {
+    return { expectedMs: observedFirstTokenMs, note: 'model is cold; its load time is unknown' };
+  }
+  const source = recorded === undefined ? 'declared' : 'recorded';
+  return {
+    expectedMs: coldStartMs + (observedFirstTokenMs ?? 0),
+    note: `model is cold: ${source} load time ${coldStartMs} ms counts against the first-token budget`,
+  };
+}
+
+function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['prefer']): Evaluation[] {
+  const keys: ((evaluation: Evaluation) => number)[] = [
+    (evaluation) => (evaluation.demoted ? 1 : 0),
+    (evaluation) => (evaluation.taskMatch ? 0 : 1),
+  ];
+  for (const preference of prefer) {
+    if (preference === 'local') keys.push((evaluation) => (evaluation.provider.record.class === 'local' ? 0 : 1));
+    else if (preference === 'hosted') keys.push((evaluation) => (evaluation.provider.record.class === 'local' ? 1 : 0));
+    else if (preference === 'cheapest') keys.push((evaluation) => evaluation.estimatedCostUsd);
+    else if (preference === 'fastest') keys.push((evaluation) => evaluation.latencyKey);
+    else if (preference === 'priority') keys.push((evaluation) => -(evaluation.model.priority ?? 0));
+  }
+  if (!prefer.includes('priority')) keys.push((evaluation) => -(evaluation.model.priority ?? 0));
+  return [...evaluations].sort((a, b) => {
+    for (const key of keys) {
+      const difference = key(a) - key(b);
+      if (difference !== 0) return difference;
+    }
+    return a.provider.id.localeCompare(b.provider.id) || a.model.id.localeCompare(b.model.id);
+  });
+}
+
+function rankingReasons(evaluation: Evaluation, prefer: WorkflowPreference['prefer']): string[] {
+  const reasons: string[] = [];
+  for (const preference of prefer) {
+    if (preference === 'cheapest') reasons.push(`estimated cost ${formatUsd(evaluation.estimatedCostUsd)}`);
+    if (preference === 'fastest') {
+      reasons.push(evaluation.expectedFirstTokenMs === undefined ? 'no known first-token delay' : `expected first token ${evaluation.expectedFirstTokenMs} ms`);
+    }
+  }
+  reasons.push(`priority ${evaluation.model.priority ?? 0}`);
+  return reasons;
+}
+
+interface ModelSelection {
+  description: string;
+  pairs: { provider: RegisteredProvider; model: ProviderModel }[];
+}
+
+/**
+ * `auto` (or empty): every model. `provider:model` when the prefix is a registered provider id
+ * (model ids such as `llama3.2:3b` contain colons too). Otherwise a model id or alias anywhere.
+ */
+export function selectModels(selector: string, providers: readonly RegisteredProvider[]): ModelSelection {
+  const all = providers.flatMap((provider) => provider.record.models.map((model) => ({ provider, model })));
+  const trimmed = selector.trim();
+  if (trimmed === '' || trimmed === 'auto') return { description: 'model auto: every registered model considered', pairs: all };
+  const matches = (model: ProviderModel, name: string): boolean => model.id === name || (model.aliases ?? []).includes(name);
+  const colon = trimmed.indexOf(':');
+  if (colon > 0) {
+    const providerId = trimmed.slice(0, colon);
+    const modelName = trimmed.slice(colon + 1);
+    const provider = providers.find((candidate) => candidate.id === providerId);
+    if (provider !== undefined) {
+      const pairs = all.filter((pair) => pair.provider === provider && matches(pair.model, modelName));
+      return {
+        description: pairs.length === 0 ? `model ${trimmed}: provider ${providerId} has no model ${modelName}` : `model pinned to ${trimmed}`,
+        pairs,
+      };
+    }
+  }
+  const pairs = all.filter((pair) => matches(pair.model, trimmed));
+  return {
+    description: pairs.length === 0 ? `model ${trimmed}: no registered model or alias matches` : `model pinned to ${trimmed} (${pairs.length} registered match${pairs.length === 1 ? '' : 'es'})`,
+    pairs,
+  };
+}
+
+function allowedClassesForLevel(policy: Policy, level: SensitivityLevel, notes: string[]): { classes: ProviderClass[]; failedClosed: boolean } {
+  const configured = policy.sensitivity?.[level];
+  if (!Array.isArray(configured)) {
+    notes.push(`the policy has no sensitivity entry for ${level}: failing closed to local only`);
+    return { classes: ['local'], failedClosed: true };
+  }
+  let classes = configured.filter((providerClass): providerClass is ProviderClass =>
+    (CALLABLE_PROVIDER_CLASSES as readonly string[]).includes(providerClass),
+  );
+  if (level === 'restricted' && classes.some((providerClass) => providerClass !== 'local')) {
+    notes.push('the policy lets restricted data reach a hosted class; ignored: restricted data only goes to local providers');
+    classes = classes.filter((providerClass) => providerClass === 'local');
+  }
+  return { classes, failedClosed: false };
+}
+
+interface ResolvedTier {
+  name: string;
+  maxSensitivity: SensitivityLevel;
+  allowedClasses: ProviderClass[];
+  failedClosed: boolean;
+}
+
+function resolveTrustTier(policy: Policy, requested: string | undefined, notes: string[]): ResolvedTier {
+  const name = requested ?? policy.defaultTrustTier;
+  const tier = name === undefined ? undefined : policy.trustTiers?.[name];
+  if (tier === undefined || !Array.isArray(tier.allowedClasses)) {
+    notes.push(`trust tier ${name ?? '(none)'} is not defined in the policy: failing closed to local only`);
+    return { name: name ?? '(none)', maxSensitivity: 'restricted', allowedClasses: ['local'], failedClosed: true };
+  }
+  return { name, maxSensitivity: tier.maxSensitivity, allowedClasses: tier.allowedClasses, failedClosed: false };
+}
+
+function hostOf(baseUrl: string): string | undefined {
+  try {
+    return new URL(baseUrl).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+function bareHost(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+function emptyFailedClosedPlan(input: RouteInput, failure: string): RoutePlan {
+  return {
+    candidates: [],
+    excluded: [],
+    allowedClasses: ['local'],
+    sensitivity: input.sensitivity,
+    workflow: input.workflow,
+    trustTier: input.trustTier ?? '(unknown)',
+    tasks: [],
+    fallback: { order: [], maxHops: 0 },
+    failedClosed: true,
+    explanation: `${failure}\nno candidate could be planned safely; the request is refused`,
+  };
+}
+
+interface ExplainContext {
+  notes: string[];
+  levelSource: ProviderClass[];
+  tier: ResolvedTier;
+  workflowPreference: WorkflowPreference;
+  tasks: MatchedTask[];
+  selection: ModelSelection;
+  traits: RequestTraits;
+}
+
+function explain(plan: RoutePlan, context: ExplainContext): string {
+  const lines: string[] = [];
+  lines.push(`sensitivity ${plan.sensitivity}: the policy allows ${formatList(context.levelSource)}`);
+  lines.push(
+    `trust tier ${plan.trustTier}: up to ${context.tier.maxSensitivity}, classes ${formatList(context.tier.allowedClasses)} -> allowed classes: ${formatList(plan.allowedClasses)}`,
+  );
+  const budget = context.workflowPreference.latencyBudget?.firstTokenMs;
+  lines.push(
+    `workflow ${plan.workflow}: prefer ${formatList(context.workflowPreference.prefer ?? [])}${budget === undefined ? '' : `; first token within ${budget} ms`}`,
+  );
+  for (const task of context.tasks) lines.push(`task ${task.rule.name} (keyword "${task.keyword}"): prefer models tagged ${formatList(task.rule.preferTags)}`);
+  const needs = [context.traits.tools ? 'tools' : '', context.traits.json ? (context.traits.strictJson ? 'strict JSON' : 'JSON') : '', context.traits.vision ? 'vision' : ''].filter(
+    (need) => need !== '',
+  );
+  if (needs.length > 0) lines.push(`request needs: ${needs.join(', ')}`);
+  lines.push(context.selection.description);
+  for (const note of context.notes) lines.push(`note: ${note}`);
+  if (plan.candidates.length === 0) {
+    lines.push('no candidate: the request would be refused');
+  } else {
+    lines.push('candidates:');
+    for (const candidate of plan.candidates) {
+      lines.push(`  ${candidate.rank}. ${candidate.provider}:${candidate.model} (${candidate.class}, v${candidate.version}) — ${candidate.reasons.join('; ')}`);
+    }
+  }
+  if (plan.excluded.length > 0) {
+    lines.push('excluded:');
+    for (const exclusion of plan.excluded) lines.push(`  - ${exclusion.provider}:${exclusion.model} (${exclusion.class}) — ${exclusion.reasons.join('; ')}`);
+  }
+  return lines.join('\n');
+}
+
+function formatList(items: readonly string[]): string {
+  return items.length === 0 ? '(none)' : items.join(', ');
+}
+
+function formatUsd(amount: number): string {
+  return `$${amount < 0.01 && amount > 0 ? amount.toPrecision(2) : amount.toFixed(2)}`;
+}
+
+function roundUsd(amount: number): number {
+  return Math.round(amount * 1e8) / 1e8;
+}

@@ -1,0 +1,55 @@
+import type { TaskRule } from '../policy/types.js';
+import type { CanonicalRequest, ContentPart } from '../wire/canonical.js';
+
+/** What the router needs to know about a request's shape, independent of any provider. */
+export interface RequestTraits {
+  tools: boolean;
+  /** The request asks for JSON output. */
+  json: boolean;
+  /** The request asks for JSON conforming to a schema with `strict: true`. */
+  strictJson: boolean;
+  vision: boolean;
+}
+
+export function requestTraits(request: CanonicalRequest): RequestTraits {
+  const format = request.responseFormat;
+  return {
+    tools: (request.tools?.length ?? 0) > 0,
+    json: format !== undefined && format.type !== 'text',
+    strictJson: format?.type === 'json_schema' && format.strict === true,
+    vision: request.messages.some((message) => message.content.some((part) => part.type === 'image')),
+  };
+}
+
+/** The text a person wrote: system prompt and user/assistant/tool text parts. */
+export function requestText(request: CanonicalRequest): string {
+  const texts: string[] = [];
+  if (request.system !== undefined) texts.push(request.system);
+  for (const message of request.messages) texts.push(...message.content.filter(isText).map((part) => part.text));
+  return texts.join('\n');
+}
+
+function isText(part: ContentPart): part is Extract<ContentPart, { type: 'text' }> {
+  return part.type === 'text';
+}
+
+/** A task that matched, with the keyword that matched it. */
+export interface MatchedTask {
+  rule: TaskRule;
+  keyword: string;
+}
+
+/** Task rules whose keywords appear in the text as whole words, case-insensitively. */
+export function matchTasks(text: string, tasks: readonly TaskRule[]): MatchedTask[] {
+  const matched: MatchedTask[] = [];
+  for (const rule of tasks) {
+    const keyword = rule.keywords.find((word) => wholeWordPattern(word).test(text));
+    if (keyword !== undefined) matched.push({ rule, keyword });
+  }
+  return matched;
+}
+
+function wholeWordPattern(word: string): RegExp {
+  const escaped = word.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+  return new RegExp(`(?<![\\p{L}\\p{N}_])${escaped}(?![\\p{L}\\p{N}_])`, 'iu');
+}

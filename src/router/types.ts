@@ -1,0 +1,115 @@
+import type { ProviderClass, SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
+import type { Policy } from '../policy/types.js';
+import type { RegisteredProvider } from '../registry/types.js';
+import type { CanonicalRequest } from '../wire/canonical.js';
+
+/** What the router is asked to place. */
+export interface RouteInput {
+  /** `model` may be `auto`, an alias or model id, or `provider:model`. */
+  request: CanonicalRequest;
+  /** The classifier's verdict (after any caller hint). */
+  sensitivity: SensitivityLevel;
+  workflow: WorkflowClass;
+  /** The caller's trust tier; the policy's default tier when absent. */
+  trustTier?: string;
+  /** Only this provider may be used (e.g. `run --provider`). Every other rule still applies. */
+  explicitProvider?: string;
+  estimatedPromptTokens: number;
+  /** Output tokens asked for; falls back to `request.maxTokens`, then the policy's assumption for cost. */
+  maxTokens?: number;
+  now?: Date;
+}
+
+/** Availability of one provider as last observed. Absent from the snapshot means unknown. */
+export interface ProviderHealth {
+  state: 'up' | 'down';
+  /** ISO time of the observation. */
+  checkedAt: string;
+  /** Why it is down, e.g. `connection refused (is the engine running?)`. */
+  reason?: string;
+  /** Round trip of the health probe, for local engines. */
+  probeMs?: number;
+  /** Recently observed time to first token (reported by the pipeline), when known. */
+  firstTokenMs?: number;
+}
+
+/** Provider id -> health. Pure data so plans can be computed and tested without I/O. */
+export type HealthSnapshot = Readonly<Record<string, ProviderHealth>>;
+
+/** Provider id -> ids of the models resident (loaded) right now. A provider absent here: unknown. */
+export type WarmSnapshot = Readonly<Record<string, readonly string[]>>;
+
+export interface RouteContext {
+  policy: Policy;
+  providers: RegisteredProvider[];
+  health: HealthSnapshot;
+  warm?: WarmSnapshot;
+  /** Spend so far in the current UTC day, for the per-day ceiling. */
+  spentTodayUsd?: number;
+  /** Recorded load time of a model in ms (metrics / engine events); undefined when never measured. */
+  coldStartMs?: (providerId: string, model: string) => number | undefined;
+}
+
+/** One provider:model the request may be sent to, in rank order. */
+export interface Candidate {
+  provider: string;
+  version: number;
+  class: ProviderClass;
+  /** The upstream model id (aliases already resolved). */
+  model: string;
+  /** 1-based position in the plan. */
+  rank: number;
+  /** Why it is in and why it sits where it does. */
+  reasons: string[];
+  estimatedCostUsd: number;
+  /** Known or estimated time to first token; absent when nothing is known. */
+  expectedFirstTokenMs?: number;
+}
+
+/** Stable identifiers of the rules that can exclude a candidate. */
+export type ExclusionRule =
+  | 'blocked'
+  | 'retired'
+  | 'class_not_allowed'
+  | 'trust_tier'
+  | 'egress_denied'
+  | 'not_loopback'
+  | 'explicit_provider'
+  | 'unhealthy'
+  | 'tools'
+  | 'json'
+  | 'vision'
+  | 'context_length'
+  | 'capability_rule'
+  | 'cost_per_request'
+  | 'cost_per_day'
+  | 'price_unknown'
+  | 'latency_budget'
+  | 'fail_closed';
+
+export interface Exclusion {
+  provider: string;
+  model: string;
+  class: ProviderClass;
+  rules: ExclusionRule[];
+  reasons: string[];
+}
+
+/** The router's answer: who may take the request, in what order, who may not and why. */
+export interface RoutePlan {
+  candidates: Candidate[];
+  excluded: Exclusion[];
+  /** Classes the request may reach: the sensitivity map intersected with the trust tier. */
+  allowedClasses: ProviderClass[];
+  sensitivity: SensitivityLevel;
+  workflow: WorkflowClass;
+  trustTier: string;
+  /** Task rules whose keywords matched the prompt. */
+  tasks: string[];
+  /** Provider ids tried first on fallback, and the most hops after the first attempt. */
+  fallback: { order: string[]; maxHops: number };
+  /** True when planning hit an error or a missing policy piece and fell back to local only. */
+  failedClosed: boolean;
+  /** Human-readable, multi-line. */
+  explanation: string;
+}
