@@ -1,0 +1,493 @@
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { TLSSocket } from 'node:tls';
+import {
+  ExitCode,
+  InterruptedError,
+  PolicyRefusalError,
+  SyndicateError,
+  toSyndicateError,
+  UpstreamError,
+} from '../errors.js';
+import { isVerifiedPermit, spendVerifiedPermit, type VerifiedPermit } from '../permits/permits.js';
+import type { WireHttpRequest } from '../wire/adapter.js';
+import { redactRequestHeaders, redactResponseHeaders, redactUrl } from './redact.js';
+
+/** The four clocks of one upstream call, in milliseconds. */
+export interface TransportTimeouts {
+  /** From the start until the socket is connected (TLS handshake included for https). */
+  connectMs: number;
+  /** From the connection until the response status and headers arrive. */
+  firstByteMs: number;
+  /** Longest silence between two body chunks. */
+  idleMs: number;
+  /** From the start until the last body byte. */
+  totalMs: number;
+}
+
+/** Defaults sized for LLM calls: a cold local model can take a while before its first byte. */
+export const DEFAULT_TRANSPORT_TIMEOUTS: TransportTimeouts = {
+  connectMs: 10_000,
+  firstByteMs: 120_000,
+  idleMs: 60_000,
+  totalMs: 600_000,
+};
+
+/** The request exactly as sent, credentials redacted. Handed to the sink before the socket opens. */
+export interface CapturedRequest {
+  method: string;
+  /** The URL, with user info and credential-like query parameters redacted. */
+  url: string;
+  /** Every header written on the wire (`host`, `content-length` and `connection` included), redacted. */
+  headers: Record<string, string>;
+  /** The exact body bytes. */
+  body: Buffer;
+  /** Wall-clock start, ISO 8601; every `atMs` is an offset from this moment. */
+  startedAt: string;
+}
+
+/** The status line and headers, as soon as they arrive. */
+export interface CapturedResponseStart {
+  status: number;
+  statusMessage: string;
+  /** Lower-cased names; cookies and credential-like values redacted. */
+  headers: Record<string, string>;
+  atMs: number;
+}
+
+/** How the exchange ended. Reported exactly once per sent request. */
+export interface CaptureEnd {
+  atMs: number;
+  /** True when the whole response body arrived; false for timeouts, resets, aborts and refusals mid-way. */
+  complete: boolean;
+  /** Body bytes received (and passed to `onChunk`). */
+  bytesReceived: number;
+  error?: SyndicateError;
+}
+
+/**
+ * Where the verbatim bytes go (evidence), before anything parses them. Calls are synchronous
+ * and in order: onRequest, onResponseStart?, onChunk*, onEnd. If a sink method throws, the
+ * call is aborted and the sink's error is surfaced: nothing reaches the caller unrecorded.
+ */
+export interface CaptureSink {
+  onRequest(request: CapturedRequest): void;
+  onResponseStart(response: CapturedResponseStart): void;
+  /** `atMs` is the offset from the request start at which these bytes arrived. */
+  onChunk(bytes: Buffer, atMs: number): void;
+  onEnd(end: CaptureEnd): void;
+}
+
+export interface SendInvocationOptions {
+  /** Missing clocks take DEFAULT_TRANSPORT_TIMEOUTS. */
+  timeouts?: Partial<TransportTimeouts>;
+  /** Aborting ends the call (`interrupted`, or the signal's reason when it is a SyndicateError). */
+  signal?: AbortSignal;
+}
+
+/** A response whose status and headers have arrived; the body streams. */
+export interface TransportResponse {
+  status: number;
+  statusMessage: string;
+  /** Lower-cased names, not redacted (this stays in process), repeated headers joined with `, `. */
+  headers: Record<string, string>;
+  /** Offset from the request start at which the headers arrived. */
+  firstByteMs: number;
+  /**
+   * The body chunks as received (already passed to the sink). Read once. After the last
+   * chunk received, a failed exchange throws its `UpstreamError`. Leaving the loop early
+   * cancels the call.
+   */
+  body: AsyncIterable<Buffer>;
+  /** The whole body (throws like `body`). */
+  readAll(): Promise<Buffer>;
+  /** The whole body as UTF-8 text. */
+  text(): Promise<string>;
+  /** Resolves (never rejects) once the exchange has ended, with what the sink was told. */
+  done: Promise<CaptureEnd>;
+  /** Stops the call now; the sink is told the capture is partial. */
+  cancel(): void;
+}
+
+/**
+ * Refuses (before any I/O) a request that does not go where the permit allows: the URL must
+ * be under the base URL of the provider version the permit was verified for, and the body
+ * must name the permitted model.
+ */
+function checkRequestAgainstPermit(permit: VerifiedPermit, request: WireHttpRequest): URL {
+  const refuse = (message: string): PolicyRefusalError =>
+    new PolicyRefusalError('permit_out_of_scope', `refusing to call upstream with permit ${permit.id}: ${message}`, {
+      hint: 'issue and verify a permit for the provider and model the request actually targets',
+      details: { permitId: permit.id },
+    });
+  let target: URL;
+  let base: URL;
+  try {
+    target = new URL(request.url);
+    base = new URL(permit.provider.baseUrl);
+  } catch {
+    throw refuse(`"${redactUrl(request.url)}" is not a valid URL`);
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw refuse(`unsupported protocol ${target.protocol}`);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const underBase =
+    target.protocol === base.protocol &&
+    target.host === base.host &&
+    (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`));
+  if (!underBase) {
+    throw refuse(
+      `the request goes to ${redactUrl(request.url)}, outside ${permit.provider.id}@${permit.provider.version}'s base URL ${redactUrl(permit.provider.baseUrl)}`,
+    );
+  }
+  let model: unknown;
+  try {
+    const body = JSON.parse(request.body) as unknown;
+    model = body !== null && typeof body === 'object' ? (body as { model?: unknown }).model : undefined;
+  } catch {
+    throw refuse('the request body is not JSON, so the model it targets cannot be checked');
+  }
+  if (typeof model !== 'string') throw refuse('the request body names no model');
+  if (!permit.acceptedModelNames.includes(model)) {
+    throw refuse(`the request targets model "${model}", the permit is for "${permit.model}"`);
+  }
+  return target;
+}
+
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTDOWN', 'ENETDOWN']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+function isTlsFailure(code: string): boolean {
+  return /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/.test(code) || code === 'ERR_SSL_WRONG_VERSION_NUMBER';
+}
+
+/** Everything one call needs to describe its failures without secrets. */
+interface CallDescription {
+  host: string;
+  url: string;
+}
+
+function networkFailure(error: unknown, call: CallDescription, responded: boolean, bytesReceived: number, atMs: number): UpstreamError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const codeText = typeof code === 'string' ? code : 'unknown';
+  const details = { url: call.url, errorCode: codeText, atMs, bytesReceived };
+  if (!responded && UNREACHABLE_CODES.has(codeText)) {
+    const reason = codeText === 'ECONNREFUSED' ? 'connection refused' : codeText === 'ENOTFOUND' || codeText === 'EAI_AGAIN' ? 'the name does not resolve' : 'no route to the host';
+    return new UpstreamError(`cannot reach ${call.host}: ${reason} (${codeText})`, {
+      code: 'upstream_unreachable',
+      hint: 'check that the engine or service is running and the base URL is right (`syndicate provider test ID`)',
+      details,
+    });
+  }
+  if (isTlsFailure(codeText)) {
+    return new UpstreamError(`TLS with ${call.host} failed (${codeText})`, {
+      code: 'upstream_tls_failure',
+      isRetryable: false,
+      hint: 'check the base URL scheme and the host certificate; syndicate never disables certificate checks',
+      details,
+    });
+  }
+  const socketHangUp = error instanceof Error && /socket hang up|aborted/i.test(error.message);
+  if (RESET_CODES.has(codeText) || socketHangUp) {
+    return new UpstreamError(
+      responded
+        ? `${call.host} reset the connection in the middle of the response (${bytesReceived} bytes received)`
+        : `${call.host} reset the connection before answering`,
+      { code: 'upstream_reset', hint: 'the engine may have crashed or restarted; check its logs and retry', details },
+    );
+  }
+  return new UpstreamError(`the call to ${call.host} failed (${codeText})`, {
+    code: 'upstream_failure',
+    hint: 'check that the engine or service is running and reachable',
+    details,
+  });
+}
+
+type Clock = keyof TransportTimeouts;
+
+function timeoutFailure(clock: Clock, limitMs: number, call: CallDescription, bytesReceived: number, atMs: number): UpstreamError {
+  const details = { url: call.url, timeoutMs: limitMs, atMs, bytesReceived };
+  switch (clock) {
+    case 'connectMs':
+      return new UpstreamError(`no connection to ${call.host} within ${limitMs} ms`, {
+        code: 'upstream_connect_timeout',
+        hint: 'check that the host is reachable; raise the connect timeout only for a slow network',
+        details,
+      });
+    case 'firstByteMs':
+      return new UpstreamError(`${call.host} accepted the connection but sent no response within ${limitMs} ms`, {
+        code: 'upstream_first_byte_timeout',
+        hint: 'the model may still be loading (cold start) or the engine is overloaded; retry, or raise the first-byte timeout',
+        details,
+      });
+    case 'idleMs':
+      return new UpstreamError(`${call.host} sent nothing for ${limitMs} ms in the middle of the response (${bytesReceived} bytes received)`, {
+        code: 'upstream_idle_timeout',
+        hint: 'the engine stalled; retry, or raise the idle timeout for very slow generation',
+        details,
+      });
+    case 'totalMs':
+      return new UpstreamError(`the call to ${call.host} took longer than ${limitMs} ms (${bytesReceived} bytes received)`, {
+        code: 'upstream_total_timeout',
+        hint: 'ask for fewer tokens, or raise the total timeout',
+        details,
+      });
+  }
+}
+
+function abortFailure(reason: unknown): SyndicateError {
+  if (reason instanceof SyndicateError) return reason;
+  return new InterruptedError('the invocation was aborted before the response ended', {
+    hint: 'the capture so far is kept as partial evidence',
+  });
+}
+
+/** The body as a single-reader queue: chunks are captured eagerly, read at the caller's pace. */
+class BodyQueue implements AsyncIterable<Buffer> {
+  private readonly chunks: Buffer[] = [];
+  private closed = false;
+  private failure: SyndicateError | undefined;
+  private waiting: { resolve: (result: IteratorResult<Buffer>) => void; reject: (error: unknown) => void } | undefined;
+  private claimed = false;
+
+  constructor(private readonly onAbandon: () => void) {}
+
+  push(chunk: Buffer): void {
+    if (this.waiting !== undefined) {
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      waiting.resolve({ value: chunk, done: false });
+    } else {
+      this.chunks.push(chunk);
+    }
+  }
+
+  close(failure?: SyndicateError): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failure = failure;
+    if (this.waiting !== undefined) {
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      if (failure === undefined) waiting.resolve({ value: undefined, done: true });
+      else waiting.reject(failure);
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    if (this.claimed) throw new TypeError('the response body can be read only once');
+    this.claimed = true;
+    return {
+      next: () => {
+        const chunk = this.chunks.shift();
+        if (chunk !== undefined) return Promise.resolve({ value: chunk, done: false });
+        if (this.closed) {
+          return this.failure === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.failure);
+        }
+        return new Promise((resolve, reject) => {
+          this.waiting = { resolve, reject };
+        });
+      },
+      return: () => {
+        if (!this.closed) this.onAbandon();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}
+
+/**
+ * Sends one inference request upstream — the only function in syndicate that does. It takes
+ * a `VerifiedPermit` (spent by this call) and refuses requests outside the permit's provider
+ * base URL or model. The sink receives the exact request bytes before the socket opens, then
+ * the response status, every body chunk with its arrival offset, and how it ended.
+ * Resolves when the response headers arrive (any status: the caller decides what a non-2xx
+ * means); rejects with `UpstreamError` (codes `upstream_connect_timeout`,
+ * `upstream_first_byte_timeout`, `upstream_unreachable`, `upstream_reset`, ...) before that.
+ */
+export async function sendInvocation(
+  permit: VerifiedPermit,
+  request: WireHttpRequest,
+  capture: CaptureSink,
+  options: SendInvocationOptions = {},
+): Promise<TransportResponse> {
+  if (!isVerifiedPermit(permit)) spendVerifiedPermit(permit); // throws permit_forged
+  const target = checkRequestAgainstPermit(permit, request);
+  const signal = options.signal;
+  if (signal?.aborted === true) throw abortFailure(signal.reason);
+  spendVerifiedPermit(permit);
+
+  const timeouts: TransportTimeouts = { ...DEFAULT_TRANSPORT_TIMEOUTS, ...options.timeouts };
+  const call: CallDescription = { host: target.host, url: redactUrl(request.url) };
+  const body = Buffer.from(request.body, 'utf8');
+  const headers: Record<string, string> = { host: target.host };
+  for (const [name, value] of Object.entries(request.headers)) {
+    const lower = name.toLowerCase();
+    if (lower === 'host' || lower === 'content-length' || lower === 'connection' || lower === 'transfer-encoding') continue;
+    headers[lower] = value;
+  }
+  if (request.method !== 'GET' || body.length > 0) headers['content-length'] = String(body.length);
+  headers.connection = 'close';
+
+  const startedAtClock = performance.now();
+  const at = (): number => Math.round((performance.now() - startedAtClock) * 1000) / 1000;
+
+  capture.onRequest({
+    method: request.method,
+    url: call.url,
+    headers: redactRequestHeaders(headers),
+    body: Buffer.from(body),
+    startedAt: new Date().toISOString(),
+  });
+
+  return new Promise<TransportResponse>((resolve, reject) => {
+    let finished = false;
+    let responded = false;
+    let bytesReceived = 0;
+    let resolveDone: (end: CaptureEnd) => void = () => {};
+    const done = new Promise<CaptureEnd>((resolveEnd) => {
+      resolveDone = resolveEnd;
+    });
+    const timers = new Map<Clock, NodeJS.Timeout>();
+    let clientRequest: ClientRequest | undefined;
+    let incoming: IncomingMessage | undefined;
+
+    const startClock = (clock: Clock): void => {
+      stopClock(clock);
+      timers.set(
+        clock,
+        setTimeout(() => finish(timeoutFailure(clock, timeouts[clock], call, bytesReceived, at())), timeouts[clock]),
+      );
+    };
+    const stopClock = (clock: Clock): void => {
+      const timer = timers.get(clock);
+      if (timer !== undefined) clearTimeout(timer);
+      timers.delete(clock);
+    };
+
+    const queue = new BodyQueue(() =>
+      finish(new InterruptedError('the caller stopped reading the response before it ended', { hint: 'the capture so far is kept as partial evidence' })),
+    );
+
+    const onAbort = (): void => finish(abortFailure(signal?.reason));
+
+    function finish(failure?: SyndicateError): void {
+      if (finished) return;
+      finished = true;
+      for (const clock of [...timers.keys()]) stopClock(clock);
+      signal?.removeEventListener('abort', onAbort);
+      const end: CaptureEnd = { atMs: at(), complete: failure === undefined, bytesReceived, ...(failure === undefined ? {} : { error: failure }) };
+      let surfaced = failure;
+      try {
+        capture.onEnd(end);
+      } catch (error) {
+        surfaced ??= toSyndicateError(error);
+      }
+      if (failure !== undefined) {
+        incoming?.destroy();
+        clientRequest?.destroy();
+      }
+      if (!responded) reject(surfaced ?? new UpstreamError(`${call.host} closed the connection without a response`, { code: 'upstream_reset' }));
+      else queue.close(surfaced);
+      resolveDone(end);
+    }
+
+    const onConnected = (): void => {
+      if (finished) return;
+      stopClock('connectMs');
+      startClock('firstByteMs');
+    };
+
+    startClock('totalMs');
+    startClock('connectMs');
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    try {
+      clientRequest = send(target, { method: request.method, headers, agent: false });
+    } catch (error) {
+      finish(
+        new SyndicateError('transport_invalid_request', ExitCode.internal, `cannot build the request to ${call.host}: ${(error as Error).message}`, {
+          hint: 'this is a bug in the wire adapter that built the request; please report it',
+        }),
+      );
+      return;
+    }
+    clientRequest.on('error', (error) => finish(networkFailure(error, call, responded, bytesReceived, at())));
+    clientRequest.on('socket', (socket: Socket) => {
+      if (socket instanceof TLSSocket) socket.once('secureConnect', onConnected);
+      else if (socket.connecting) socket.once('connect', onConnected);
+      else onConnected();
+    });
+    clientRequest.on('response', (response: IncomingMessage) => {
+      if (finished) {
+        response.destroy();
+        return;
+      }
+      incoming = response;
+      stopClock('connectMs');
+      stopClock('firstByteMs');
+      const firstByteMs = at();
+      const status = response.statusCode ?? 0;
+      const statusMessage = response.statusMessage ?? '';
+      const receivedHeaders = flattenHeaders(response.headers);
+      try {
+        capture.onResponseStart({ status, statusMessage, headers: redactResponseHeaders(receivedHeaders), atMs: firstByteMs });
+      } catch (error) {
+        finish(toSyndicateError(error));
+        return;
+      }
+      responded = true;
+      startClock('idleMs');
+      response.on('data', (chunk: Buffer) => {
+        if (finished) return;
+        const atMs = at();
+        startClock('idleMs');
+        bytesReceived += chunk.length;
+        try {
+          capture.onChunk(chunk, atMs);
+        } catch (error) {
+          finish(toSyndicateError(error));
+          return;
+        }
+        queue.push(chunk);
+      });
+      response.on('end', () => {
+        if (response.complete) finish();
+        else finish(networkFailure(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }), call, true, bytesReceived, at()));
+      });
+      response.on('error', (error) => finish(networkFailure(error, call, true, bytesReceived, at())));
+      response.on('close', () => {
+        if (!finished) finish(networkFailure(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }), call, true, bytesReceived, at()));
+      });
+      const readAll = async (): Promise<Buffer> => {
+        const parts: Buffer[] = [];
+        for await (const chunk of queue) parts.push(chunk);
+        return Buffer.concat(parts);
+      };
+      resolve({
+        status,
+        statusMessage,
+        headers: receivedHeaders,
+        firstByteMs,
+        body: queue,
+        readAll,
+        text: async () => (await readAll()).toString('utf8'),
+        done,
+        cancel: () =>
+          finish(new InterruptedError('the call was cancelled before the response ended', { hint: 'the capture so far is kept as partial evidence' })),
+      });
+    });
+    clientRequest.end(body);
+  });
+}
