@@ -89,3 +89,29 @@ export interface RegisteredProvider {
   record: ProviderRecord;
   contentHash: string;
 }
+
+/** What registering one record did. */
+export interface RegistrationOutcome {
+  id: string;
+  /**
+   * `registered`: first version; `updated`: content changed, new version; `unchanged`: identical
+   * content, nothing written; `reactivated`: the id was retired and is active again as a new version.
+   */
+  status: 'registered' | 'updated' | 'unchanged' | 'reactivated';
+  /** The version now current (the existing one when unchanged). */
+  version: number;
+  previousVersion: number | null;
+  contentHash: string;
+  reason: string;
+  changes: ProviderChange[];
+  sourcePath: string | null;
+}
+
+/** A validated, normalised record ready to be written, with where it came from. */
+export interface PreparedProvider {
+  record: ProviderRecord;
+  /** The file as the operator named it (for messages). */
+  file: string;
+  /** Absolute path stored with the version; null for records built in code (catalog, discovery, probes). */
+  sourcePath: string | null;
+}

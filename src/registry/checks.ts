@@ -1,0 +1,120 @@
+import { DEVIATIONS } from '../common/vocabulary.js';
+import { checkLoopbackUrl, isLoopbackAddress } from '../common/loopback.js';
+import type { InputProblem } from '../errors.js';
+import { findLiteralCredentials } from '../validation/credentials.js';
+import { problemAt, sortProblems, type YamlSource } from '../validation/yaml-source.js';
+import { validateAgainstSchema } from '../validation/validate.js';
+import type { ProviderRecord } from './types.js';
+
+/** The class rule, quoted in every refusal so the operator learns it once. */
+export const LOCAL_CLASS_RULE =
+  'class "local" requires a baseUrl on this host: localhost, 127.0.0.0/8, ::1, or a name that resolves only to loopback';
+export const LOCAL_CLASS_HINT =
+  'an engine on another machine (LAN, tailnet, 0.0.0.0) is not local: register it with a hosted class (class: approved_hosted or restricted_hosted), or point baseUrl at 127.0.0.1';
+export const CREDENTIAL_HINT =
+  'delete the literal and reference an environment variable instead, e.g. `auth: { env: MY_PROVIDER_API_KEY }`, then export MY_PROVIDER_API_KEY in the shell that runs syndicate';
+
+/**
+ * Applies defaults so equal meaning gives equal content (and so an equal content hash):
+ * class defaults to `local`, deviations default to none and are kept in vocabulary order,
+ * trailing slashes are dropped from baseUrl. Expects a schema-valid value.
+ */
+export function normalizeProviderRecord(value: unknown): ProviderRecord {
+  const raw = value as ProviderRecord & { class?: ProviderRecord['class']; deviations?: ProviderRecord['deviations'] };
+  const deviations = [...new Set(raw.deviations ?? [])].sort((a, b) => DEVIATIONS.indexOf(a) - DEVIATIONS.indexOf(b));
+  return {
+    ...raw,
+    class: raw.class ?? 'local',
+    baseUrl: raw.baseUrl.replace(/\/+$/, ''),
+    deviations,
+  };
+}
+
+/** Literal credentials anywhere in the raw file value; reported even when the schema fails too. */
+export function credentialProblems(value: unknown, source: YamlSource | string): InputProblem[] {
+  return findLiteralCredentials(value).map((finding) =>
+    problemAt(source, finding.pointer, `literal credential refused: this looks like ${finding.kind}; provider files must never hold secrets`, CREDENTIAL_HINT),
+  );
+}
+
+/** Checks that need no I/O: unique model ids and aliases, URL conventions of the wire format. */
+export function structuralProblems(record: ProviderRecord, source: YamlSource | string): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const modelIndex = new Map<string, number>();
+  record.models.forEach((model, index) => {
+    const first = modelIndex.get(model.id);
+    if (first === undefined) modelIndex.set(model.id, index);
+    else problems.push(problemAt(source, `/models/${index}/id`, `duplicate model id "${model.id}" (already declared at /models/${first}/id)`, 'model ids must be unique within a provider; remove or rename one'));
+  });
+  const aliasOwner = new Map<string, string>();
+  record.models.forEach((model, index) => {
+    (model.aliases ?? []).forEach((alias, aliasIndex) => {
+      const pointer = `/models/${index}/aliases/${aliasIndex}`;
+      const clashingModel = modelIndex.get(alias);
+      if (clashingModel !== undefined && clashingModel !== index) {
+        problems.push(problemAt(source, pointer, `alias "${alias}" is already the id of /models/${clashingModel}`, 'an alias must not name another model; remove it'));
+        return;
+      }
+      const owner = aliasOwner.get(alias);
+      if (owner !== undefined && owner !== model.id) {
+        problems.push(problemAt(source, pointer, `alias "${alias}" is already an alias of model "${owner}"`, 'aliases must be unique across the provider\'s models; remove one'));
+        return;
+      }
+      aliasOwner.set(alias, model.id);
+    });
+  });
+  const path = safePathname(record.baseUrl);
+  if (record.wire === 'anthropic' && path !== undefined && /\/v1$/.test(path)) {
+    problems.push(problemAt(source, '/baseUrl', 'an anthropic-wire baseUrl must not include the /v1 prefix (requests go to {baseUrl}/v1/messages)', `drop the trailing /v1, e.g. ${record.baseUrl.replace(/\/v1\/?$/, '')}`));
+  }
+  if (record.wire === 'openai' && path !== undefined && /\/chat\/completions$/.test(path)) {
+    problems.push(problemAt(source, '/baseUrl', 'an openai-wire baseUrl ends before /chat/completions (requests go to {baseUrl}/chat/completions)', `drop /chat/completions, e.g. ${record.baseUrl.replace(/\/chat\/completions$/, '')}`));
+  }
+  return problems;
+}
+
+/** The local-class rule, resolving host names: a local record must point at this machine. */
+export async function loopbackProblems(record: ProviderRecord, source: YamlSource | string): Promise<InputProblem[]> {
+  if (record.class !== 'local') return [];
+  const verdict = await checkLoopbackUrl(record.baseUrl);
+  if (verdict.loopback) return [];
+  return [problemAt(source, '/baseUrl', `${LOCAL_CLASS_RULE}; ${verdict.reason}`, LOCAL_CLASS_HINT)];
+}
+
+/**
+ * The same rule without DNS, for code paths that must stay synchronous (recording a probe's
+ * discovery): literal loopback addresses and `localhost` pass, any other host only if it is
+ * the host an earlier, resolved registration already accepted.
+ */
+export function loopbackProblemsWithoutResolving(record: ProviderRecord, source: YamlSource | string, acceptedHost?: string): InputProblem[] {
+  if (record.class !== 'local') return [];
+  let host: string;
+  try {
+    host = new URL(record.baseUrl).hostname;
+  } catch {
+    return [problemAt(source, '/baseUrl', `${LOCAL_CLASS_RULE}; "${record.baseUrl}" is not a valid URL`, LOCAL_CLASS_HINT)];
+  }
+  if (host.toLowerCase() === 'localhost' || isLoopbackAddress(host) || host === acceptedHost) return [];
+  return [problemAt(source, '/baseUrl', `${LOCAL_CLASS_RULE}; ${host} is not a loopback address`, LOCAL_CLASS_HINT)];
+}
+
+/** Schema, credential and structural checks, plus the resolving loopback check. */
+export async function checkProviderValue(
+  value: unknown,
+  source: YamlSource | string,
+): Promise<{ record: ProviderRecord | undefined; problems: InputProblem[] }> {
+  const schemaProblems = validateAgainstSchema('provider', value, source);
+  const secrets = credentialProblems(value, source);
+  if (schemaProblems.length > 0) return { record: undefined, problems: sortProblems([...secrets, ...schemaProblems]) };
+  const record = normalizeProviderRecord(value);
+  const problems = [...secrets, ...structuralProblems(record, source), ...(await loopbackProblems(record, source))];
+  return { record: problems.length === 0 ? record : undefined, problems: sortProblems(problems) };
+}
+
+function safePathname(url: string): string | undefined {
+  try {
+    return new URL(url).pathname.replace(/\/+$/, '');
+  } catch {
+    return undefined;
+  }
+}

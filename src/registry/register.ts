@@ -1,0 +1,93 @@
+import { resolve } from 'node:path';
+import { InvalidInputError, type InputProblem } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { loadYamlFile, problemAt, type YamlSource } from '../validation/yaml-source.js';
+import { checkProviderValue } from './checks.js';
+import { registerPreparedProviders } from './registry.js';
+import type { PreparedProvider, ProviderRecord, RegistrationOutcome } from './types.js';
+
+/** The result of checking one input: a prepared record, or the problems that stop it. */
+export interface PreparationResult {
+  prepared: PreparedProvider | undefined;
+  problems: InputProblem[];
+}
+
+/** Loads and fully checks one provider YAML file without touching the store. */
+export async function prepareProviderFile(path: string): Promise<PreparationResult> {
+  let parsed;
+  try {
+    parsed = loadYamlFile(path, path);
+  } catch (error) {
+    if (error instanceof InvalidInputError) return { prepared: undefined, problems: error.problems };
+    throw error;
+  }
+  return prepareProviderValue(parsed.value, parsed.source, resolve(path));
+}
+
+/**
+ * Checks an already-parsed value (a YAML source for positions, or a label such as
+ * `catalog ollama` for records built in code) and normalises it.
+ */
+export async function prepareProviderValue(
+  value: unknown,
+  source: YamlSource | string,
+  sourcePath: string | null,
+): Promise<PreparationResult> {
+  const { record, problems } = await checkProviderValue(value, source);
+  const file = typeof source === 'string' ? source : source.file;
+  return { prepared: record === undefined ? undefined : { record, file, sourcePath }, problems };
+}
+
+/** Throws one InvalidInputError carrying every problem of every input, or returns the prepared records. */
+export function requireAllValid(results: PreparationResult[], what: string): PreparedProvider[] {
+  const duplicates = duplicateIdProblems(results);
+  const problems = [...results.flatMap((result) => result.problems), ...duplicates];
+  if (problems.length > 0) {
+    const failedFiles = new Set(problems.map((problem) => problem.file)).size;
+    const scope = results.length > 1 ? `${failedFiles} of ${results.length} ${what} invalid; nothing was registered` : `${[...new Set(problems.map((problem) => problem.file))][0] ?? what} is invalid; nothing was registered`;
+    throw new InvalidInputError(`${problems.length} problem${problems.length === 1 ? '' : 's'}: ${scope}`, problems, {
+      hint: 'fix each problem listed above (file:line:col /pointer message) and register again',
+    });
+  }
+  return results.map((result) => result.prepared).filter((prepared): prepared is PreparedProvider => prepared !== undefined);
+}
+
+/**
+ * `provider register <file...>`: validates every file first (schema, credentials, uniqueness,
+ * local-class rule), then writes them all in one transaction. Any problem in any file means
+ * nothing is written.
+ */
+export async function registerProviderFiles(store: Store, paths: string[]): Promise<RegistrationOutcome[]> {
+  const results: PreparationResult[] = [];
+  for (const path of paths) results.push(await prepareProviderFile(path));
+  const prepared = requireAllValid(results, 'provider files are');
+  return registerPreparedProviders(store, prepared);
+}
+
+/** Checks and registers one record built in code (catalog entry, discovery result). */
+export async function registerProviderRecord(store: Store, record: ProviderRecord | Record<string, unknown>, label: string): Promise<RegistrationOutcome> {
+  const result = await prepareProviderValue(record, label, null);
+  const [prepared] = requireAllValid([result], label);
+  if (prepared === undefined) throw new Error(`unreachable: ${label} produced no record`);
+  const [outcome] = registerPreparedProviders(store, [prepared]);
+  if (outcome === undefined) throw new Error(`unreachable: ${label} produced no outcome`);
+  return outcome;
+}
+
+function duplicateIdProblems(results: PreparationResult[]): InputProblem[] {
+  const seen = new Map<string, string>();
+  const problems: InputProblem[] = [];
+  for (const result of results) {
+    const prepared = result.prepared;
+    if (prepared === undefined) continue;
+    const earlier = seen.get(prepared.record.id);
+    if (earlier === undefined) {
+      seen.set(prepared.record.id, prepared.file);
+      continue;
+    }
+    problems.push(
+      problemAt(prepared.file, '/id', `provider id "${prepared.record.id}" is also declared in ${earlier}`, 'register one file per provider id in a batch'),
+    );
+  }
+  return problems;
+}

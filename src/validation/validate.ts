@@ -1,0 +1,153 @@
+import type { ErrorObject } from 'ajv/dist/2020.js';
+import type { InputProblem } from '../errors.js';
+import { credentialKind } from './credentials.js';
+import { rawSchemaErrors, type SchemaName } from './schemas.js';
+import { escapePointerSegment, problemAt, sortProblems, type YamlSource } from './yaml-source.js';
+
+/**
+ * Validates a parsed value against one of the project's schemas and returns every problem,
+ * located in the YAML text when `source` is a YamlSource (else just the file name), each with
+ * a message saying what was expected and a hint saying how to fix it. Empty when valid.
+ */
+export function validateAgainstSchema(schemaName: SchemaName, value: unknown, source: YamlSource | string): InputProblem[] {
+  const problems = rawSchemaErrors(schemaName, value).map((error) => translateError(error, source));
+  return sortProblems(dedupe(problems));
+}
+
+interface SchemaNode {
+  description?: string;
+  properties?: Record<string, SchemaNode>;
+  enum?: unknown[];
+}
+
+function translateError(error: ErrorObject, source: YamlSource | string): InputProblem {
+  const parentSchema = (error.parentSchema ?? {}) as SchemaNode;
+  const described = parentSchema.description === undefined ? undefined : `expected: ${parentSchema.description}`;
+  const params = error.params as Record<string, unknown>;
+  const here = error.instancePath;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const allowed = Object.keys(parentSchema.properties ?? {});
+      const suggestion = closest(key, allowed);
+      return problemAt(
+        source,
+        `${here}/${escapePointerSegment(key)}`,
+        `unknown key "${key}"${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}`,
+        `remove it; allowed keys here: ${allowed.join(', ')}`,
+        'key',
+      );
+    }
+    case 'required': {
+      const missing = String(params.missingProperty);
+      const description = parentSchema.properties?.[missing]?.description;
+      return problemAt(
+        source,
+        here,
+        `missing required key "${missing}"`,
+        `add "${missing}:"${description === undefined ? '' : ` — ${description}`}`,
+      );
+    }
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).map((item) => JSON.stringify(item)).join(', ');
+      return problemAt(source, here, `must be one of ${allowed}, got ${describeValue(error.data)}`, `use one of: ${allowed}`);
+    }
+    case 'const':
+      return problemAt(
+        source,
+        here,
+        `must be ${JSON.stringify(params.allowedValue)}, got ${describeValue(error.data)}`,
+        `set it to ${JSON.stringify(params.allowedValue)}`,
+      );
+    case 'type':
+      return problemAt(source, here, `must be ${article(String(params.type))}, got ${typeName(error.data)}`, described);
+    case 'pattern':
+      return problemAt(source, here, `${describeValue(error.data)} does not have the expected form (pattern ${String(params.pattern)})`, described);
+    case 'format':
+      return problemAt(source, here, `${describeValue(error.data)} is not a valid ${String(params.format)}`, described);
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return problemAt(source, here, `must be ${String(params.comparison)} ${String(params.limit)}, got ${describeValue(error.data)}`, described);
+    case 'minItems':
+      return problemAt(source, here, `must have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}`, described);
+    case 'maxItems':
+      return problemAt(source, here, `must have at most ${String(params.limit)} items`, described);
+    case 'minLength':
+      return problemAt(source, here, params.limit === 1 ? 'must not be empty' : `must be at least ${String(params.limit)} characters long`, described);
+    case 'maxLength':
+      return problemAt(source, here, `must be at most ${String(params.limit)} characters long`, described);
+    case 'uniqueItems': {
+      const later = Math.max(Number(params.i), Number(params.j));
+      const earlier = Math.min(Number(params.i), Number(params.j));
+      return problemAt(
+        source,
+        `${here}/${later}`,
+        `duplicate item: same as item ${earlier}`,
+        'remove the duplicate; every item must be unique',
+      );
+    }
+    default:
+      return problemAt(source, here, error.message ?? `fails the "${error.keyword}" rule`, described);
+  }
+}
+
+/** Never echoes something that looks like a secret; keeps long values short. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    if (credentialKind(value) !== undefined) return '"<redacted>"';
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  }
+  if (value === null || typeof value !== 'object') return String(value);
+  return typeName(value);
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'number') return Number.isInteger(value) ? `the integer ${value}` : `the number ${value}`;
+  if (typeof value === 'string') return `the string ${describeValue(value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function article(type: string): string {
+  const named: Record<string, string> = { object: 'a mapping', array: 'a list', integer: 'a whole number', number: 'a number', string: 'a string', boolean: 'true or false' };
+  return named[type] ?? type;
+}
+
+function dedupe(problems: InputProblem[]): InputProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((problem) => {
+    const key = `${problem.pointer}\u0000${problem.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The allowed key nearest to a misspelt one (edit distance <= 2 or a case-only difference). */
+function closest(key: string, allowed: string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of allowed) {
+    const distance = name.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  const previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    let diagonal = previous[0] ?? 0;
+    previous[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const above = previous[j] ?? 0;
+      const left = previous[j - 1] ?? 0;
+      previous[j] = Math.min(above + 1, left + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return previous[b.length] ?? 0;
+}
