@@ -1,0 +1,270 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  beginAttempt,
+  completeAttempt,
+  createRecorder,
+  getEvidence,
+  isProcessAlive,
+  listEvidence,
+  recoverInterrupted,
+  verifyChain,
+} from '../../../src/evidence/index.js';
+import { approximateTokens } from '../../../src/evidence/tokens.js';
+import { StoreError } from '../../../src/errors.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+import { attemptStart, REQUEST_BODY, seedCompleted, seedDenial, SSE_CHUNKS } from './seed.js';
+
+/** A pid that certainly existed and has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  return child.pid;
+}
+
+describe('evidence attempts', () => {
+  let store: Store;
+  beforeEach(() => {
+    store = openStore(':memory:');
+  });
+  afterEach(() => store.close());
+
+  it('writes a pending row with this pid before the call, then completes it with the exact bytes', () => {
+    const id = beginAttempt(store, attemptStart());
+    const pending = getEvidence(store, id);
+    expect(pending).toMatchObject({ state: 'pending', pid: process.pid, chainSeq: null, hash: null, kind: 'invocation' });
+    expect(pending?.request.body).toBeNull();
+
+    const completedId = seedCompleted(store);
+    const record = getEvidence(store, completedId);
+    expect(record).toMatchObject({
+      state: 'completed',
+      chainSeq: 1,
+      provider: { id: 'ollama', version: 2, class: 'local' },
+      status: 200,
+      firstTokenMs: 20,
+      totalMs: 60,
+      inputTokens: 5,
+      outputTokens: 3,
+      tokenAccounting: 'exact',
+      verbatimCapture: 'full',
+      toolCallFidelity: 'not_applicable',
+      markers: [],
+      warnings: [{ setting: 'seed', message: 'not supported' }],
+      permitId: 'pm_1',
+      permitToken: 'v1.payload.signature',
+      route: { candidates: ['ollama:llama3'], reasons: ['local preferred'] },
+      streamed: true,
+    });
+    expect(record?.request.body?.toString('utf8')).toBe(REQUEST_BODY);
+    expect(record?.response.body?.toString('utf8')).toBe(SSE_CHUNKS.join(''));
+    expect(record?.response.chunks).toEqual(SSE_CHUNKS.map((chunk, index) => ({ atMs: 20 + index * 10, bytes: Buffer.byteLength(chunk) })));
+    expect(record?.response.complete).toBe(true);
+    // Credentials are redacted even if the transport forgot.
+    expect(record?.request.headers).toEqual({ 'content-type': 'application/json', authorization: '[redacted]' });
+    // Chunks are folded into the row once it finishes.
+    expect(store.db.prepare('SELECT count(*) AS n FROM evidence_chunks').get()).toEqual({ n: 0 });
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 1 });
+  });
+
+  it('persists response chunks while the stream is still running', () => {
+    const id = beginAttempt(store, attemptStart());
+    const recorder = createRecorder(store, id, { flushIntervalMs: 0 });
+    recorder.onRequest({ method: 'POST', url: 'http://127.0.0.1:1/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+    recorder.onResponseStart({ status: 200, headers: {}, atMs: 5 });
+    recorder.onChunk(Buffer.from(SSE_CHUNKS[0] ?? ''), 10);
+    // A second connection sees the bytes before the attempt finishes (what survives a SIGKILL).
+    const partial = getEvidence(store, id);
+    expect(partial?.state).toBe('pending');
+    expect(partial?.response.body?.toString()).toBe(SSE_CHUNKS[0]);
+    expect(partial?.request.body?.toString()).toBe(REQUEST_BODY);
+  });
+
+  it('batches bursts of chunks but writes the first one at once and the rest within the interval', async () => {
+    const id = beginAttempt(store, attemptStart());
+    const recorder = createRecorder(store, id, { flushIntervalMs: 30 });
+    const stored = (): number => (store.db.prepare('SELECT count(*) AS n FROM evidence_chunks').get() as { n: number }).n;
+    recorder.onChunk(Buffer.from('a'), 1);
+    expect(stored()).toBe(1);
+    recorder.onChunk(Buffer.from('b'), 2);
+    recorder.onChunk(Buffer.from('c'), 3);
+    expect(stored()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(stored()).toBe(3);
+    expect(getEvidence(store, id)?.response.body?.toString()).toBe('abc');
+  });
+
+  it('flushes buffered chunks when the attempt completes, and records a failed attempt honestly', () => {
+    const id = beginAttempt(store, attemptStart());
+    const recorder = createRecorder(store, id, { flushIntervalMs: 10_000 });
+    recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+    recorder.onResponseStart({ status: 200, headers: {}, atMs: 5 });
+    recorder.onChunk(Buffer.from('data: {"a":'), 6);
+    recorder.onChunk(Buffer.from('1}\n\n'), 7);
+    recorder.onEnd({ atMs: 30_000, complete: false, error: 'idle timeout' });
+    expect(recorder.verbatimCapture()).toBe('partial');
+    completeAttempt(store, id, {
+      state: 'failed',
+      totalMs: 30_000,
+      tokenAccounting: 'not_available',
+      verbatimCapture: recorder.verbatimCapture(),
+      toolCallFidelity: 'not_applicable',
+      markers: ['timeout', 'partial_response'],
+      warnings: [],
+      error: { code: 'upstream_timeout', message: 'no data for 30s' },
+    });
+    const record = getEvidence(store, id);
+    expect(record).toMatchObject({
+      state: 'failed',
+      verbatimCapture: 'partial',
+      tokenAccounting: 'not_available',
+      inputTokens: null,
+      outputTokens: null,
+      markers: ['timeout', 'partial_response'],
+      error: { code: 'upstream_timeout', message: 'no data for 30s' },
+    });
+    expect(record?.response.body?.toString()).toBe('data: {"a":1}\n\n');
+    expect(record?.response.complete).toBe(false);
+  });
+
+  it('refuses to complete a row twice and rejects outcomes outside the vocabulary', () => {
+    const id = seedCompleted(store);
+    expect(() =>
+      completeAttempt(store, id, {
+        state: 'completed',
+        totalMs: 1,
+        tokenAccounting: 'not_available',
+        verbatimCapture: 'full',
+        toolCallFidelity: 'exact',
+        markers: [],
+        warnings: [],
+      }),
+    ).toThrow(StoreError);
+    const other = beginAttempt(store, attemptStart());
+    expect(() =>
+      completeAttempt(store, other, {
+        state: 'completed',
+        totalMs: 1,
+        tokenAccounting: 'exact',
+        verbatimCapture: 'full',
+        toolCallFidelity: 'exact',
+        markers: [],
+        warnings: [],
+      }),
+    ).toThrow(/token_accounting exact without usage/);
+  });
+
+  it('records a denial as a finished, chained row without bytes', () => {
+    const id = seedDenial(store);
+    expect(getEvidence(store, id)).toMatchObject({
+      kind: 'denial',
+      state: 'denied',
+      chainSeq: 1,
+      provider: { id: 'anthropic', version: 1, class: 'approved_hosted' },
+      error: { code: 'permit_expired', message: 'the permit expired' },
+      verbatimCapture: 'none',
+      tokenAccounting: 'not_available',
+      request: { body: null },
+      response: { body: null, chunks: [] },
+    });
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 1 });
+  });
+
+  it('marks rows of dead processes interrupted, keeping their partial bytes, and leaves live ones pending', () => {
+    const dead = deadPid();
+    expect(isProcessAlive(dead)).toBe(false);
+    const orphan = beginAttempt(store, attemptStart());
+    const recorder = createRecorder(store, orphan, { flushIntervalMs: 0 });
+    recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+    recorder.onResponseStart({ status: 200, headers: {}, atMs: 3 });
+    recorder.onChunk(Buffer.from(SSE_CHUNKS[0] ?? ''), 4);
+    store.db.prepare('UPDATE evidence SET pid = ? WHERE id = ?').run(dead, orphan);
+    const nothingCaptured = beginAttempt(store, attemptStart());
+    store.db.prepare('UPDATE evidence SET pid = ? WHERE id = ?').run(dead, nothingCaptured);
+    const live = beginAttempt(store, attemptStart());
+
+    expect(recoverInterrupted(store).sort()).toEqual([orphan, nothingCaptured].sort());
+    expect(getEvidence(store, orphan)).toMatchObject({
+      state: 'interrupted',
+      verbatimCapture: 'partial',
+      tokenAccounting: 'not_available',
+      markers: ['partial_response'],
+      status: 200,
+      error: { code: 'interrupted' },
+    });
+    expect(getEvidence(store, orphan)?.response.body?.toString()).toBe(SSE_CHUNKS[0]);
+    expect(getEvidence(store, orphan)?.request.body?.toString()).toBe(REQUEST_BODY);
+    expect(getEvidence(store, nothingCaptured)).toMatchObject({ state: 'interrupted', verbatimCapture: 'none', markers: [] });
+    expect(getEvidence(store, live)?.state).toBe('pending');
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2 });
+    // Idempotent.
+    expect(recoverInterrupted(store)).toEqual([]);
+  });
+
+  it('treats pending rows older than 24 h as interrupted even when the pid looks alive', () => {
+    const old = beginAttempt(store, attemptStart({ now: Date.now() - 25 * 3600 * 1000 }));
+    const fresh = beginAttempt(store, attemptStart());
+    expect(recoverInterrupted(store)).toEqual([old]);
+    expect(getEvidence(store, fresh)?.state).toBe('pending');
+  });
+
+  it('lists newest first with filters, without bytes', () => {
+    const base = Date.now() - 10_000;
+    const first = seedCompleted(store, { now: base });
+    seedDenial(store);
+    const third = seedCompleted(store, { now: base + 5000, provider: { id: 'glm', version: 1, class: 'approved_hosted' } });
+    expect(listEvidence(store).map((row) => row.id)[2]).toBe(first);
+    expect(listEvidence(store, { provider: 'glm' }).map((row) => row.id)).toEqual([third]);
+    expect(listEvidence(store, { state: 'denied' })).toHaveLength(1);
+    expect(listEvidence(store, { since: base + 1000 })).toHaveLength(2);
+    expect(listEvidence(store, { limit: 1 })).toHaveLength(1);
+    expect(listEvidence(store)[0]).not.toHaveProperty('request');
+  });
+
+  it('counts approximate tokens with a real tokenizer', () => {
+    expect(approximateTokens('')).toBe(0);
+    const count = approximateTokens('The quick brown fox jumps over the lazy dog.');
+    // o200k_base: one token per word plus the period.
+    expect(count).toBe(10);
+  });
+});
+
+describe('evidence across connections (file store)', () => {
+  let directory: string;
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'syndicate-evidence-'));
+  });
+  afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('another connection sees streamed chunks before completion and can recover a dead writer', () => {
+    const path = join(directory, 'store.db');
+    const writer = openStore(path);
+    const reader = openStore(path);
+    try {
+      const id = beginAttempt(writer, attemptStart());
+      const recorder = createRecorder(writer, id);
+      recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+      recorder.onResponseStart({ status: 200, headers: {}, atMs: 3 });
+      recorder.onChunk(Buffer.from(SSE_CHUNKS[0] ?? ''), 4);
+      expect(getEvidence(reader, id)?.response.body?.toString()).toBe(SSE_CHUNKS[0]);
+      expect(recoverInterrupted(reader, { isAlive: () => false })).toEqual([id]);
+      expect(() =>
+        completeAttempt(writer, id, {
+          state: 'completed',
+          totalMs: 1,
+          tokenAccounting: 'not_available',
+          verbatimCapture: 'full',
+          toolCallFidelity: 'not_applicable',
+          markers: [],
+          warnings: [],
+        }),
+      ).toThrow(/already interrupted/);
+      expect(verifyChain(reader)).toMatchObject({ ok: true, rows: 1 });
+    } finally {
+      writer.close();
+      reader.close();
+    }
+  });
+});

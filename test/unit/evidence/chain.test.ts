@@ -1,0 +1,136 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  decodeBytes,
+  exportEvidence,
+  getEvidence,
+  HASHED_COLUMNS,
+  verifyChain,
+} from '../../../src/evidence/index.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+import { seedCompleted, seedMany } from './seed.js';
+
+/** A value that differs from `value` in content (and keeps the UNIQUE chain_seq free of clashes). */
+function tampered(column: string, value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return Buffer.concat([value, Buffer.from([0x00])]);
+  if (typeof value === 'number') return column === 'chain_seq' ? value + 1000 : value + 1;
+  if (typeof value === 'string') return `${value}x`;
+  return 'tampered';
+}
+
+describe('evidence hash chain', () => {
+  let store: Store;
+  let ids: string[];
+  beforeEach(() => {
+    store = openStore(':memory:');
+    ids = seedMany(store, 6);
+  });
+  afterEach(() => store.close());
+
+  it('passes on an untouched store and reports the head', () => {
+    const result = verifyChain(store);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.rows).toBe(6);
+    expect(result.head.seq).toBe(6);
+    expect(result.head.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('passes on an empty store', () => {
+    const empty = openStore(':memory:');
+    expect(verifyChain(empty)).toEqual({ ok: true, rows: 0, head: { seq: 0, hash: '0'.repeat(64) } });
+    empty.close();
+  });
+
+  it('covers every column of the evidence table except the hash itself', () => {
+    const columns = (store.db.prepare('PRAGMA table_info(evidence)').all() as { name: string }[]).map((column) => column.name);
+    expect([...HASHED_COLUMNS, 'hash'].sort()).toEqual([...columns].sort());
+  });
+
+  // Every column, one at a time, on a middle row (seq 3, a completed invocation with bytes).
+  const columns = [...HASHED_COLUMNS, 'hash'];
+  it.each(columns)('detects a change of column %s at that row', (column) => {
+    const target = ids[2] ?? '';
+    const before = store.db.prepare(`SELECT ${column} AS value FROM evidence WHERE id = ?`).get(target) as { value: unknown };
+    const value = tampered(column, before.value);
+    store.db.pragma('foreign_keys = OFF');
+    store.db.prepare(`UPDATE evidence SET ${column} = ? WHERE id = ?`).run(value, target);
+    const result = verifyChain(store);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.brokenAt.seq).toBe(3);
+    expect(result.rows).toBe(2);
+    if (column === 'chain_seq') expect(result.brokenAt.reason).toBe('row missing');
+    else if (column === 'prev_hash') expect(result.brokenAt.reason).toBe('link broken');
+    else expect(result.brokenAt).toEqual({ seq: 3, evidenceId: column === 'id' ? `${target}x` : target, reason: 'content changed' });
+  });
+
+  it('detects a NULLed column too (e.g. erasing the response bytes)', () => {
+    store.db.prepare('UPDATE evidence SET response_body = NULL WHERE id = ?').run(ids[3]);
+    expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 4, reason: 'content changed' } });
+  });
+
+  it('detects a value replaced by the same text with another type', () => {
+    const row = store.db.prepare('SELECT request_body FROM evidence WHERE id = ?').get(ids[0]) as { request_body: Buffer };
+    store.db.prepare('UPDATE evidence SET request_body = ? WHERE id = ?').run(row.request_body.toString('utf8'), ids[0]);
+    expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 1, reason: 'content changed' } });
+  });
+
+  it('detects a deleted middle row', () => {
+    store.db.prepare('DELETE FROM evidence WHERE id = ?').run(ids[2]);
+    expect(verifyChain(store)).toEqual({ ok: false, rows: 2, brokenAt: { seq: 3, reason: 'row missing' } });
+  });
+
+  it('detects a deleted newest row through the chain head', () => {
+    store.db.prepare('DELETE FROM evidence WHERE id = ?').run(ids[5]);
+    expect(verifyChain(store)).toEqual({ ok: false, rows: 5, brokenAt: { seq: 6, reason: 'row missing' } });
+  });
+
+  it('detects a rewritten head, a deleted head, and a rebuilt suffix', () => {
+    store.db.prepare("UPDATE evidence_chain_head SET hash = 'f' || substr(hash, 2)").run();
+    expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 6, reason: 'head mismatch' } });
+    store.db.prepare('DELETE FROM evidence_chain_head').run();
+    expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { reason: 'head mismatch' } });
+  });
+
+  it('keeps chaining correctly after verification and new rows', () => {
+    seedCompleted(store);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 7 });
+  });
+
+  it('reports progress', () => {
+    const seen: [number, number][] = [];
+    verifyChain(store, { progressEvery: 2, onProgress: (done, total) => seen.push([done, total]) });
+    expect(seen).toEqual([
+      [2, 6],
+      [4, 6],
+      [6, 6],
+      [6, 6],
+    ]);
+  });
+});
+
+describe('evidence export', () => {
+  it('round-trips the bytes exactly, including bytes that are not UTF-8', () => {
+    const store = openStore(':memory:');
+    const binary = new Uint8Array([0x64, 0x61, 0x74, 0x61, 0x3a, 0xff, 0xfe, 0x00, 0x0a, 0xc3]);
+    const utf8Id = seedCompleted(store);
+    const binaryId = seedCompleted(store, {}, [binary, 'data: ok\n\n']);
+    const lines = [...exportEvidence(store)];
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(line).not.toContain('\n');
+      const envelope = JSON.parse(line) as {
+        id: string;
+        request: { body: { encoding: 'utf8' | 'base64'; data: string } };
+        response: { body: { encoding: 'utf8' | 'base64'; data: string } };
+      };
+      const stored = getEvidence(store, envelope.id);
+      expect(decodeBytes(envelope.request.body).equals(stored?.request.body ?? Buffer.alloc(1))).toBe(true);
+      expect(decodeBytes(envelope.response.body).equals(stored?.response.body ?? Buffer.alloc(1))).toBe(true);
+      expect(envelope.response.body.encoding).toBe(envelope.id === binaryId ? 'base64' : 'utf8');
+    }
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ id: utf8Id, state: 'completed', chainSeq: 1 });
+    expect([...exportEvidence(store, { since: Date.now() + 60_000 })]).toEqual([]);
+    store.close();
+  });
+});
