@@ -1,0 +1,52 @@
+import type { FakeEngineKind } from './index.js';
+
+/** A model served by a fake engine, with every default resolved. */
+export interface ResolvedModel {
+  id: string;
+  /** The context the engine reports as usable (llama.cpp n_ctx, vLLM max_model_len, Ollama context_length, LM Studio max_context_length). */
+  contextWindow: number;
+}
+
+/** Mutable state of one fake engine, shared by its discovery and inference handlers. */
+export interface EngineState {
+  kind: FakeEngineKind;
+  models: ResolvedModel[];
+  conforming: boolean;
+  jinja: boolean;
+  answer: string;
+  /** Ollama `/api/ps`: models currently resident (the first model at start; every model used since). */
+  resident: Set<string>;
+  /** Requests seen with a seed at temperature > 0 (drives the "seed ignored" quirk). */
+  seededSamplingCalls: number;
+  /** What the real engine would print in its own log (vLLM's "fields were present in the request but ignored"). */
+  serverLog: string[];
+  /** Unix seconds when the engine started (model `created` fields). */
+  startedAt: number;
+}
+
+export const DEFAULT_MODELS: Record<FakeEngineKind, ResolvedModel[]> = {
+  ollama: [
+    { id: 'llama3.2:latest', contextWindow: 131072 },
+    { id: 'qwen2.5-coder:7b', contextWindow: 32768 },
+  ],
+  'llama.cpp': [{ id: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', contextWindow: 4096 }],
+  vllm: [{ id: 'Qwen/Qwen2.5-1.5B-Instruct', contextWindow: 32768 }],
+  lmstudio: [{ id: 'qwen2.5-7b-instruct', contextWindow: 32768 }],
+  openai: [{ id: 'gpt-4o-mini', contextWindow: 128000 }],
+  anthropic: [{ id: 'claude-sonnet-4-20250514', contextWindow: 200000 }],
+};
+
+/** Context window assumed for a model given without one. */
+export const FALLBACK_CONTEXT: Record<FakeEngineKind, number> = {
+  ollama: 131072,
+  'llama.cpp': 4096,
+  vllm: 32768,
+  lmstudio: 32768,
+  openai: 128000,
+  anthropic: 200000,
+};
+
+/** Ollama's loaded context (num_ctx) for a model: its default of 4096, never more than the model allows. */
+export function ollamaLoadedContext(model: ResolvedModel): number {
+  return Math.min(4096, model.contextWindow);
+}

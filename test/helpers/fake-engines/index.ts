@@ -1,0 +1,322 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { answerDiscovery } from './discovery.js';
+import { DEFAULT_MODELS, FALLBACK_CONTEXT, type EngineState } from './engine-state.js';
+import { answerInference, errorReply, isInferencePath } from './inference.js';
+import { DEFAULT_ANSWER } from './model-behaviour.js';
+import type { Reply } from './wire-format.js';
+
+export type FakeEngineKind = 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio' | 'openai' | 'anthropic';
+
+/** A model a fake engine serves. */
+export interface FakeModel {
+  id: string;
+  contextWindow?: number;
+}
+
+/** What the next request(s) to the inference endpoint get. Default 'ok'. */
+export type FakeFault =
+  | 'ok'
+  | { status: number; body?: string; headers?: Record<string, string> } // e.g. 429 with retry-after, 500
+  | 'reset' // destroy the socket before any byte
+  | 'hang' // accept, never answer (until closed)
+  | 'malformed-json' // 200 with a broken JSON body
+  | 'truncate-stream' // stream some chunks, then end the response without [DONE] / message_stop
+  | 'reset-mid-stream' // stream some chunks, then destroy the socket
+  | { slowStreamMs: number }; // delay between stream chunks
+
+/** How to start a fake engine. */
+export interface FakeEngineOptions {
+  kind: FakeEngineKind;
+  /** Sensible defaults per kind (see DEFAULT_MODELS in engine-state.ts). */
+  models?: FakeModel[];
+  /** false (default): the engine's real quirks; true: canonical, fully conforming behaviour. */
+  conforming?: boolean;
+  /** llama.cpp only: started with --jinja (tool calls supported). */
+  jinja?: boolean;
+  /** Text the model answers with (default a short fixed sentence); streams split it into several chunks. */
+  answer?: string;
+}
+
+/** One HTTP exchange as the fake engine saw it: the exact bytes in and out. */
+export interface RecordedExchange {
+  method: string;
+  path: string;
+  requestHeaders: Record<string, string | string[] | undefined>;
+  /** Exact bytes received. */
+  requestBody: Buffer;
+  status: number;
+  responseHeaders: Record<string, string | number | string[]>;
+  /** Exact bytes sent (concatenated chunks, SSE framing included). */
+  responseBody: Buffer;
+  /** Each write, in order. */
+  responseChunks: Buffer[];
+}
+
+/** A running fake engine on 127.0.0.1. */
+export interface FakeEngine {
+  kind: FakeEngineKind;
+  /** http://127.0.0.1:PORT (engine root, used for /api/tags, /props, ...). */
+  url: string;
+  /** What a provider record uses: url + '/v1' for openai-wire engines, url for anthropic. */
+  baseUrl: string;
+  /** Every request, including discovery GETs. */
+  exchanges: RecordedExchange[];
+  /** Applies to the next `times` inference requests (default: all). */
+  setFault(fault: FakeFault, times?: number): void;
+  /** What the real engine would have written to its own log (e.g. vLLM's ignored-fields warning). */
+  serverLog: string[];
+  close(): Promise<void>;
+}
+
+export { DEFAULT_ANSWER } from './model-behaviour.js';
+export { splitSseFrames, type SseFrame } from './sse.js';
+
+/** Starts a fake engine of the given kind on 127.0.0.1, port 0. */
+export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeEngine> {
+  const kind = options.kind;
+  const models = (options.models ?? DEFAULT_MODELS[kind]).map((model) => ({
+    id: model.id,
+    contextWindow: model.contextWindow ?? FALLBACK_CONTEXT[kind],
+  }));
+  if (models.length === 0) throw new Error('a fake engine needs at least one model');
+  const state: EngineState = {
+    kind,
+    models,
+    conforming: options.conforming ?? false,
+    jinja: options.jinja ?? false,
+    answer: options.answer ?? DEFAULT_ANSWER,
+    resident: new Set([models[0]!.id]),
+    seededSamplingCalls: 0,
+    serverLog: [],
+    startedAt: Math.floor(Date.now() / 1000),
+  };
+  const exchanges: RecordedExchange[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let fault: FakeFault = 'ok';
+  let faultRemaining = Number.POSITIVE_INFINITY;
+  let closed = false;
+
+  const nextFault = (): FakeFault => {
+    if (fault === 'ok' || faultRemaining <= 0) return 'ok';
+    faultRemaining -= 1;
+    const current = fault;
+    if (faultRemaining <= 0) fault = 'ok';
+    return current;
+  };
+
+  const later = (delayMs: number, action: () => void): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!closed) action();
+    }, delayMs);
+    timers.add(timer);
+  };
+
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const exchange: RecordedExchange = {
+      method: request.method ?? 'GET',
+      path: url.pathname + url.search,
+      requestHeaders: { ...request.headers },
+      requestBody: Buffer.alloc(0),
+      status: 0,
+      responseHeaders: {},
+      responseBody: Buffer.alloc(0),
+      responseChunks: [],
+    };
+    exchanges.push(exchange);
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      exchange.requestBody = Buffer.concat(chunks);
+      const writer = new RecordingWriter(response, exchange);
+      try {
+        route(url.pathname, exchange.method, exchange.requestBody, request, writer);
+      } catch (error) {
+        writer.send({ status: 500, headers: { 'Content-Type': 'text/plain' }, body: `fake engine bug: ${String(error)}` });
+      }
+    });
+  });
+
+  const route = (path: string, method: string, body: Buffer, request: IncomingMessage, writer: RecordingWriter): void => {
+    if (method === 'POST' && isInferencePath(kind, path)) {
+      const currentFault = nextFault();
+      if (currentFault === 'reset') {
+        request.socket.destroy();
+        return;
+      }
+      if (currentFault === 'hang') return; // close() destroys the socket
+      if (typeof currentFault === 'object' && 'status' in currentFault) {
+        const reply = errorReply(state, path, currentFault.status);
+        if (currentFault.body !== undefined) reply.body = currentFault.body;
+        Object.assign(reply.headers, currentFault.headers ?? {});
+        writer.send(reply);
+        return;
+      }
+      const reply = answerInference(state, path, body, request.headers);
+      deliver(reply, writer, currentFault);
+      return;
+    }
+    const discovery = answerDiscovery(state, method, path, body);
+    if (discovery !== undefined) {
+      writer.send(discovery);
+      return;
+    }
+    writer.send(notFound(kind, method, path));
+  };
+
+  const deliver = (reply: Reply, writer: RecordingWriter, currentFault: FakeFault): void => {
+    const slowMs = typeof currentFault === 'object' && 'slowStreamMs' in currentFault ? currentFault.slowStreamMs : 0;
+    if (reply.frames === undefined) {
+      const body = reply.body ?? '';
+      if (currentFault === 'malformed-json' && reply.status < 300) {
+        writer.send({ ...reply, body: breakJson(body) });
+      } else if ((currentFault === 'truncate-stream' || currentFault === 'reset-mid-stream') && reply.status < 300) {
+        // No content-length: the body simply stops (truncate) or the connection dies (reset).
+        writer.start(reply.status, reply.headers);
+        writer.write(body.slice(0, Math.max(1, Math.floor(body.length / 2))));
+        if (currentFault === 'truncate-stream') writer.end();
+        else writer.destroy();
+      } else if (slowMs > 0) {
+        later(slowMs, () => writer.send(reply));
+      } else {
+        writer.send(reply);
+      }
+      return;
+    }
+    let frames = reply.frames;
+    const terminal = reply.terminalFrames ?? 1;
+    let ending: 'end' | 'destroy' = 'end';
+    if (currentFault === 'truncate-stream' || currentFault === 'reset-mid-stream') {
+      const keep = Math.max(1, Math.min(Math.floor(frames.length / 2), frames.length - terminal - 1));
+      frames = frames.slice(0, keep);
+      if (currentFault === 'reset-mid-stream') ending = 'destroy';
+    } else if (currentFault === 'malformed-json') {
+      const broken = Math.min(1, frames.length - 1);
+      frames = frames.map((frame, index) => (index === broken ? breakSseFrame(frame) : frame));
+    }
+    writer.start(reply.status, reply.headers);
+    let index = 0;
+    const step = (): void => {
+      if (writer.isClosed()) return;
+      if (index >= frames.length) {
+        if (ending === 'destroy') writer.destroy();
+        else writer.end();
+        return;
+      }
+      writer.write(frames[index]!);
+      index += 1;
+      later(slowMs, step);
+    };
+    step();
+  };
+
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    kind,
+    url,
+    baseUrl: kind === 'anthropic' ? url : `${url}/v1`,
+    exchanges,
+    serverLog: state.serverLog,
+    setFault(newFault: FakeFault, times?: number): void {
+      fault = newFault;
+      faultRemaining = times ?? Number.POSITIVE_INFINITY;
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Writes a response and records every byte of it in the exchange. */
+class RecordingWriter {
+  constructor(
+    private readonly response: ServerResponse,
+    private readonly exchange: RecordedExchange,
+  ) {}
+
+  isClosed(): boolean {
+    return this.response.destroyed || this.response.writableEnded;
+  }
+
+  start(status: number, headers: Record<string, string>): void {
+    for (const [name, value] of Object.entries(headers)) this.response.setHeader(name, value);
+    this.response.statusCode = status;
+    this.exchange.status = status;
+    this.exchange.responseHeaders = { ...this.response.getHeaders() } as Record<string, string | number | string[]>;
+    this.response.flushHeaders();
+  }
+
+  write(chunk: string): void {
+    if (this.isClosed()) return;
+    const bytes = Buffer.from(chunk, 'utf8');
+    this.exchange.responseChunks.push(bytes);
+    this.exchange.responseBody = Buffer.concat(this.exchange.responseChunks);
+    this.response.write(bytes);
+  }
+
+  end(): void {
+    if (!this.isClosed()) this.response.end();
+  }
+
+  destroy(): void {
+    this.response.socket?.destroy();
+    this.response.destroy();
+  }
+
+  /** A complete answer with Content-Length, in one write. */
+  send(reply: Reply): void {
+    if (this.isClosed()) return;
+    const bytes = Buffer.from(reply.body ?? '', 'utf8');
+    this.start(reply.status, { ...reply.headers, 'Content-Length': String(bytes.length) });
+    if (bytes.length > 0) {
+      this.exchange.responseChunks.push(bytes);
+      this.exchange.responseBody = bytes;
+    }
+    this.response.end(bytes);
+  }
+}
+
+/** A body that is not valid JSON: the real one cut in the middle of a token. */
+function breakJson(body: string): string {
+  const cut = Math.max(1, Math.floor(body.length / 2));
+  return body.slice(0, cut);
+}
+
+function breakSseFrame(frame: string): string {
+  return frame.replace(/^data: (.*)$/m, (_line, data: string) => `data: ${data.slice(0, Math.max(1, Math.floor(data.length / 2)))}`);
+}
+
+function notFound(kind: FakeEngineKind, method: string, path: string): Reply {
+  switch (kind) {
+    case 'ollama':
+      return { status: 404, headers: { 'Content-Type': 'text/plain' }, body: '404 page not found' };
+    case 'llama.cpp':
+      return { status: 404, headers: { 'Content-Type': 'application/json; charset=utf-8', Server: 'llama.cpp' }, body: '{"error":{"code":404,"message":"File Not Found","type":"not_found_error"}}' };
+    case 'vllm':
+      return { status: 404, headers: { server: 'uvicorn', 'content-type': 'application/json' }, body: '{"detail":"Not Found"}' };
+    case 'lmstudio':
+      return { status: 200, headers: { 'X-Powered-By': 'Express', 'Content-Type': 'application/json; charset=utf-8' }, body: `{"error":"Unexpected endpoint or method. (${method} ${path})"}` };
+    case 'openai':
+      return { status: 404, headers: { 'content-type': 'application/json' }, body: `{\n    "error": {\n        "message": "Invalid URL (${method} ${path})",\n        "type": "invalid_request_error",\n        "param": null,\n        "code": null\n    }\n}\n` };
+    case 'anthropic':
+      return { status: 404, headers: { 'content-type': 'application/json' }, body: '{"type":"error","error":{"type":"not_found_error","message":"Not Found"}}' };
+  }
+}
