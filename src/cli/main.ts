@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
 import { doctorCommand } from './commands/doctor.js';
+import { evidenceCommand } from './commands/evidence.js';
 import { initCommand } from './commands/init.js';
 import { Output } from './output.js';
 
@@ -29,6 +30,7 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
 
   program.addCommand(initCommand());
   program.addCommand(doctorCommand());
+  program.addCommand(evidenceCommand());
 
   applyToTree(program, (command) => {
     command.exitOverride();

@@ -45,6 +45,11 @@ export class Output {
     process.stdout.write(text);
   }
 
+  /** Exact bytes to stdout (e.g. `evidence show --raw`), nothing added. */
+  writeBytes(bytes: Uint8Array): void {
+    process.stdout.write(bytes);
+  }
+
   /** A diagnostic on stderr; always allowed, also with --json. */
   info(text: string): void {
     process.stderr.write(`${text}\n`);

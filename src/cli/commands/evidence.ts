@@ -1,0 +1,279 @@
+import { Command, Option } from 'commander';
+import type { EvidenceRecord, EvidenceSummary, ListEvidenceOptions } from '../../evidence/index.js';
+import type { Store } from '../../store/store.js';
+import { contextFor } from '../context.js';
+import type { Output } from '../output.js';
+
+interface ListOptions {
+  since?: string;
+  provider?: string;
+  state?: string;
+  limit?: string;
+}
+
+interface ShowOptions {
+  raw?: string;
+}
+
+interface ExportOptions {
+  format: string;
+  since?: string;
+  output?: string;
+}
+
+export function evidenceCommand(): Command {
+  const evidence = new Command('evidence')
+    .description('inspect, export and verify the hash-chained evidence of every invocation, probe and refusal')
+    .addHelpText('after', '\nExample:\n  $ syndicate evidence list --since 1h\n  $ syndicate evidence verify');
+
+  evidence
+    .command('list')
+    .description('list evidence rows, newest first')
+    .option('--since <duration>', 'only rows from this long ago, e.g. 30m, 1h, 7d')
+    .option('--provider <id>', 'only rows for this provider id')
+    .option('--state <state>', 'only rows in this state: pending, completed, failed, interrupted, denied')
+    .option('--limit <n>', 'at most this many rows', '50')
+    .addHelpText('after', '\nExample:\n  $ syndicate evidence list --since 1h --provider ollama --state failed --json')
+    .action(async (options: ListOptions, command: Command) => {
+      const context = contextFor(command);
+      const { parseDuration } = await import('../../common/duration.js');
+      const { UsageError } = await import('../../errors.js');
+      const { EVIDENCE_STATES, listEvidence } = await import('../../evidence/index.js');
+      const filters: ListEvidenceOptions = {};
+      if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
+      if (options.provider !== undefined) filters.provider = options.provider;
+      if (options.state !== undefined) {
+        const state = EVIDENCE_STATES.find((candidate) => candidate === options.state);
+        if (state === undefined) {
+          throw new UsageError(`invalid --state "${options.state}"`, { hint: `use one of: ${EVIDENCE_STATES.join(', ')}` });
+        }
+        filters.state = state;
+      }
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1) {
+        throw new UsageError(`invalid --limit "${options.limit ?? ''}"`, { hint: 'use a whole number of rows, at least 1' });
+      }
+      filters.limit = limit;
+      const rows = listEvidence(await context.store(), filters);
+      const { output } = context;
+      output.result({ evidence: rows }, () => {
+        if (rows.length === 0) {
+          output.line('no evidence rows match');
+          return;
+        }
+        output.table(
+          ['id', 'time', 'state', 'provider', 'model', 'status', 'tokens', 'ttft/total ms', 'markers'],
+          rows.map((row) => [
+            row.id,
+            formatTime(row.createdAt),
+            colorState(output, row.state),
+            formatProvider(row),
+            row.model,
+            row.status,
+            formatTokens(row),
+            row.totalMs === null ? null : `${formatMs(row.firstTokenMs)}/${formatMs(row.totalMs)}`,
+            row.markers.length === 0 ? null : row.markers.join(','),
+          ]),
+        );
+      });
+      context.close();
+    });
+
+  evidence
+    .command('show')
+    .description('show one envelope; --raw writes the exact request or response bytes to stdout')
+    .argument('<id>', 'evidence id (a unique prefix is enough)')
+    .addOption(new Option('--raw <part>', 'write only these exact bytes to stdout').choices(['request', 'response']))
+    .addHelpText('after', '\nExample:\n  $ syndicate evidence show ev_01jb2k3m4n --raw response > response.sse')
+    .action(async (id: string, options: ShowOptions, command: Command) => {
+      const context = contextFor(command);
+      const { UsageError } = await import('../../errors.js');
+      if (options.raw !== undefined && context.output.json) {
+        throw new UsageError('--raw and --json cannot be combined', { hint: 'use --raw for the exact bytes, or --json for the whole envelope' });
+      }
+      const { envelopeToJson, getEvidence } = await import('../../evidence/index.js');
+      const store = await context.store();
+      const record = getEvidence(store, await resolveId(store, id));
+      if (record === undefined) throw new UsageError(`no evidence row ${id}`, { hint: 'list ids with `syndicate evidence list`' });
+      const { output } = context;
+      if (options.raw !== undefined) {
+        const bytes = options.raw === 'request' ? record.request.body : record.response.body;
+        if (bytes === null) {
+          throw new UsageError(`evidence ${record.id} holds no ${options.raw} bytes (state ${record.state})`, {
+            hint: 'denials and calls that never reached the upstream have no bytes; see `syndicate evidence show ID`',
+          });
+        }
+        output.writeBytes(bytes);
+      } else {
+        output.result({ evidence: envelopeToJson(record) }, () => printRecord(output, record));
+      }
+      context.close();
+    });
+
+  evidence
+    .command('export')
+    .description('export envelopes as JSON lines (bodies as utf8 text or base64, with an encoding field)')
+    .addOption(new Option('--format <format>', 'export format').choices(['jsonl']).default('jsonl'))
+    .option('--since <duration>', 'only rows from this long ago, e.g. 24h')
+    .option('--output <file>', 'write to this file (mode 0600) instead of stdout')
+    .addHelpText('after', '\nExample:\n  $ syndicate evidence export --format jsonl --since 24h --output evidence.jsonl')
+    .action(async (options: ExportOptions, command: Command) => {
+      const context = contextFor(command);
+      const { parseDuration } = await import('../../common/duration.js');
+      const { UsageError } = await import('../../errors.js');
+      if (options.format !== 'jsonl') throw new UsageError(`unknown --format "${options.format}"`, { hint: 'use --format jsonl' });
+      if (context.output.json && options.output === undefined) {
+        throw new UsageError('--json needs --output FILE: without it the export itself is written to stdout', {
+          hint: 'add --output evidence.jsonl, or drop --json',
+        });
+      }
+      const since = options.since === undefined ? undefined : Date.now() - parseDuration(options.since, '--since');
+      const { exportEvidence } = await import('../../evidence/index.js');
+      const lines = exportEvidence(await context.store(), since === undefined ? {} : { since });
+      const { output } = context;
+      let rows = 0;
+      if (options.output === undefined) {
+        for (const line of lines) {
+          rows += 1;
+          if (!process.stdout.write(`${line}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+        }
+      } else {
+        const { closeSync, openSync, writeSync } = await import('node:fs');
+        const { StoreError } = await import('../../errors.js');
+        let descriptor: number;
+        try {
+          descriptor = openSync(options.output, 'w', 0o600);
+        } catch (error) {
+          throw new StoreError(`cannot write ${options.output}: ${(error as Error).message}`, {
+            hint: 'choose a writable path for --output',
+          });
+        }
+        try {
+          for (const line of lines) {
+            rows += 1;
+            writeSync(descriptor, `${line}\n`);
+          }
+        } finally {
+          closeSync(descriptor);
+        }
+        output.result({ output: options.output, rows }, () => output.info(`exported ${rows} envelopes to ${options.output ?? ''}`));
+      }
+      context.close();
+    });
+
+  evidence
+    .command('verify')
+    .description('recompute the hash chain; exit 1 naming the first broken link')
+    .addHelpText('after', '\nExample:\n  $ syndicate evidence verify --json')
+    .action(async (_options: unknown, command: Command) => {
+      const context = contextFor(command);
+      const { CheckFailedError } = await import('../../errors.js');
+      const { verifyChain } = await import('../../evidence/index.js');
+      const store = await context.store();
+      const { output } = context;
+      const spinner = await output.spinner('verifying the evidence chain');
+      const result = verifyChain(store, { onProgress: (done, total) => spinner.update(`verifying the evidence chain: ${done}/${total} rows`) });
+      context.close();
+      if (!result.ok) {
+        spinner.fail('evidence chain broken');
+        const { brokenAt } = result;
+        const where = brokenAt.evidenceId === undefined ? `#${brokenAt.seq}` : `#${brokenAt.seq} (${brokenAt.evidenceId})`;
+        throw new CheckFailedError(`evidence chain broken at ${where}: ${brokenAt.reason}`, {
+          hint:
+            brokenAt.reason === 'row missing' || brokenAt.reason === 'head mismatch'
+              ? `a row was deleted or the chain head edited outside syndicate; ${result.rows} rows before it verified`
+              : `the row was edited outside syndicate; ${result.rows} rows before it verified — inspect it with \`syndicate evidence show ${brokenAt.evidenceId ?? ''}\``,
+          details: { rows: result.rows, brokenAt },
+        });
+      }
+      spinner.stop();
+      output.result({ rows: result.rows, head: result.head }, () =>
+        output.line(`evidence chain intact: ${result.rows} rows, head #${result.head.seq} ${result.head.hash}`),
+      );
+    });
+
+  return evidence;
+}
+
+async function resolveId(store: Store, id: string): Promise<string> {
+  const { resolveEvidenceId } = await import('../../evidence/index.js');
+  const matches = resolveEvidenceId(store, id);
+  if (matches.length > 1 && !matches.includes(id)) {
+    const { UsageError } = await import('../../errors.js');
+    throw new UsageError(`evidence id prefix "${id}" is ambiguous`, { hint: 'give more characters of the id' });
+  }
+  return matches.includes(id) ? id : (matches[0] ?? id);
+}
+
+function formatTime(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+}
+
+function formatMs(value: number | null): string {
+  return value === null ? '-' : String(Math.round(value));
+}
+
+function formatProvider(row: EvidenceSummary): string | null {
+  if (row.provider.id === null) return null;
+  return row.provider.version === null ? row.provider.id : `${row.provider.id}@${row.provider.version}`;
+}
+
+function formatTokens(row: EvidenceSummary): string | null {
+  if (row.tokenAccounting === null) return null;
+  if (row.tokenAccounting === 'not_available') return 'n/a';
+  const counts = `${row.inputTokens ?? '-'}/${row.outputTokens ?? '-'}`;
+  return row.tokenAccounting === 'exact' ? `${counts} exact` : `~${counts} approx`;
+}
+
+function colorState(output: Output, state: string): string {
+  if (state === 'completed') return output.color.green(state);
+  if (state === 'pending') return output.color.cyan(state);
+  if (state === 'denied') return output.color.yellow(state);
+  return output.color.red(state);
+}
+
+function printRecord(output: Output, record: EvidenceRecord): void {
+  const none = '-';
+  const fields: [string, string][] = [
+    ['id', record.id],
+    ['state', `${colorState(output, record.state)}${record.chainSeq === null ? ' (not chained yet)' : ` (chain #${record.chainSeq})`}`],
+    ['kind', `${record.kind}, request ${record.requestId} hop ${record.hop}`],
+    ['time', `${record.createdAt} → ${record.finishedAt ?? none}`],
+    ['provider', `${formatProvider(record) ?? none}${record.provider.class === null ? '' : ` (${record.provider.class})`}, model ${record.model ?? none}`],
+    ['caller', `${record.caller}${record.sessionId === null ? '' : `, session ${record.sessionId}`}, pid ${record.pid}`],
+    ['sensitivity', record.sensitivity ?? none],
+    ['permit', record.permitId ?? none],
+    ['status', record.status === null ? none : String(record.status)],
+    ['latency', `first token ${formatMs(record.firstTokenMs)} ms, total ${formatMs(record.totalMs)} ms`],
+    ['tokens', formatTokens(record) ?? none],
+    [
+      'fidelity',
+      `capture ${record.verbatimCapture ?? none}, tokens ${record.tokenAccounting ?? none}, tool calls ${record.toolCallFidelity ?? none}`,
+    ],
+    ['markers', record.markers.length === 0 ? none : record.markers.join(', ')],
+    ['cost', record.costUsd === null ? none : `$${record.costUsd.toFixed(6)}`],
+    ['warnings', record.warnings.length === 0 ? none : record.warnings.map((warning) => `${warning.setting}: ${warning.message}`).join('; ')],
+    ['error', record.error === null ? none : `${record.error.code}: ${record.error.message}`],
+    [
+      'request',
+      record.request.method === null
+        ? none
+        : `${record.request.method} ${record.request.url ?? ''} (${record.request.body?.length ?? 0} bytes)`,
+    ],
+    [
+      'response',
+      record.response.body === null
+        ? none
+        : `${record.response.chunks.length} chunks, ${record.response.body.length} bytes${
+            record.response.complete === false ? ', cut short' : ''
+          }`,
+    ],
+    ['hash', record.hash ?? none],
+  ];
+  const width = Math.max(...fields.map(([name]) => name.length));
+  for (const [name, value] of fields) output.line(`${output.color.bold(name.padEnd(width))}  ${value}`);
+  if (record.request.body !== null || record.response.body !== null) {
+    output.line();
+    output.line(output.color.dim(`exact bytes: syndicate evidence show ${record.id} --raw request|response`));
+  }
+}
