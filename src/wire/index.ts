@@ -21,3 +21,24 @@ export { StreamAccumulator, type StreamFailure } from './stream-accumulator.js';
 export { formatServerSentEvent, parseServerSentEvents, ServerSentEventSplitter } from './sse.js';
 export { WIRE_OBSERVATIONS, deviationForObservation, type WireObservation } from './observations.js';
 export { clientErrorFor, CLIENT_ERROR_STATUS, type ClientError, type ClientErrorKind } from './client-errors.js';
+export type { RenderedBody } from './server-common.js';
+export {
+  parseOpenAIChatRequest,
+  renderOpenAIChatResponse,
+  renderOpenAIError,
+  openAIErrorBody,
+  OpenAIStreamEncoder,
+  type ParsedOpenAIChatRequest,
+  type OpenAIRenderOptions,
+  type OpenAIStreamEncoderOptions,
+} from './openai/server.js';
+export {
+  parseAnthropicMessagesRequest,
+  renderAnthropicMessageResponse,
+  renderAnthropicError,
+  anthropicErrorBody,
+  AnthropicStreamEncoder,
+  type ParsedAnthropicMessagesRequest,
+  type AnthropicRenderOptions,
+  type AnthropicStreamEncoderOptions,
+} from './anthropic/server.js';

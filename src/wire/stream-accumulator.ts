@@ -1,4 +1,5 @@
 import type { CanonicalResponse, FinishReason, StreamPart, ToolCall, Usage } from './canonical.js';
+import { mergeUsage } from './server-common.js';
 
 interface PendingToolCall {
   id?: string;
@@ -49,7 +50,7 @@ export class StreamAccumulator {
         return;
       }
       case 'usage':
-        Object.assign(this.usage, definedOnly(part.usage));
+        mergeUsage(this.usage, part.usage);
         return;
       case 'finish':
         this.finishReason = part.finishReason;
@@ -106,12 +107,4 @@ export class StreamAccumulator {
       ...(this.observations.size === 0 ? {} : { observations: [...this.observations] }),
     };
   }
-}
-
-function definedOnly(usage: Partial<Usage>): Partial<Usage> {
-  const result: Partial<Usage> = {};
-  for (const [key, value] of Object.entries(usage) as [keyof Usage, number | undefined][]) {
-    if (value !== undefined) result[key] = value;
-  }
-  return result;
 }

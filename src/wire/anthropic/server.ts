@@ -1,0 +1,468 @@
+/**
+ * The gateway's Anthropic-compatible face: read a client's Messages API request into the
+ * canonical model, and write canonical responses, stream parts and errors back as that
+ * API's JSON and SSE events. Pure: the caller supplies ids.
+ */
+
+import type {
+  CanonicalMessage,
+  CanonicalRequest,
+  CanonicalResponse,
+  ContentPart,
+  FinishReason,
+  JsonObject,
+  StreamPart,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+  Usage,
+  WireWarning,
+} from '../canonical.js';
+import { CLIENT_ERROR_STATUS, type ClientError, type ClientErrorKind } from '../client-errors.js';
+import { isRecord, parseArgumentsObject } from '../json.js';
+import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
+import { formatServerSentEvent } from '../sse.js';
+import { mergeUsage, type RenderedBody } from '../server-common.js';
+import type { AnthropicMessageResponse, AnthropicStopReason, AnthropicUsage } from './types.js';
+
+const API = 'messages';
+
+const KNOWN_FIELDS = new Set([
+  'model',
+  'max_tokens',
+  'messages',
+  'system',
+  'tools',
+  'tool_choice',
+  'temperature',
+  'top_p',
+  'stop_sequences',
+  'stream',
+]);
+
+/** A client's Messages API request, read into the canonical model. */
+export interface ParsedAnthropicMessagesRequest {
+  /** `model` is kept exactly as the client sent it (an alias, `provider:model` or `auto`). */
+  request: CanonicalRequest;
+  /** Top-level fields the gateway does not interpret (`metadata`, `top_k`, `thinking`, ...), for the evidence. */
+  ignoredFields: string[];
+}
+
+/** Reads an Anthropic Messages request body; throws `InvalidInputError` naming each field at fault. */
+export function parseAnthropicMessagesRequest(bodyText: string): ParsedAnthropicMessagesRequest {
+  const body = readJsonObject(bodyText, API);
+  const problems = new RequestProblems(API);
+
+  const model = body['model'];
+  if (typeof model !== 'string' || model === '') problems.add('/model', 'is required and must be a non-empty string', 'send a model id, `provider:model`, an alias or `auto`');
+  const maxTokens = optionalNumber(body, 'max_tokens', problems, { minimum: 1, integer: true });
+  if (body['max_tokens'] === undefined) problems.add('/max_tokens', 'is required by the Messages API', 'send max_tokens, e.g. 1024');
+
+  const system = parseSystem(body['system'], problems);
+  const messages: CanonicalMessage[] = [];
+  const rawMessages = body['messages'];
+  if (!Array.isArray(rawMessages) || rawMessages.length === 0) {
+    problems.add('/messages', 'is required and must be a non-empty array of messages');
+  } else {
+    rawMessages.forEach((raw, index) => messages.push(...parseMessage(raw, `/messages/${index}`, problems)));
+  }
+  const tools = parseTools(body['tools'], problems);
+  const toolChoice = parseToolChoice(body['tool_choice'], problems);
+  const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 1 });
+  const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
+  const stream = optionalBoolean(body, 'stream', problems) ?? false;
+  let stop: string[] | undefined;
+  const rawStop = body['stop_sequences'];
+  if (rawStop !== undefined && rawStop !== null) {
+    if (Array.isArray(rawStop) && rawStop.every((item) => typeof item === 'string')) stop = rawStop as string[];
+    else problems.add('/stop_sequences', 'must be an array of strings');
+  }
+  problems.throwIfAny();
+
+  const request: CanonicalRequest = { model: model as string, messages, stream };
+  if (system !== undefined && system !== '') request.system = system;
+  if (maxTokens !== undefined) request.maxTokens = maxTokens;
+  if (tools !== undefined) request.tools = tools;
+  if (toolChoice !== undefined) request.toolChoice = toolChoice;
+  if (temperature !== undefined) request.temperature = temperature;
+  if (topP !== undefined) request.topP = topP;
+  if (stop !== undefined && stop.length > 0) request.stop = stop;
+  return { request, ignoredFields: unknownFields(body, KNOWN_FIELDS) };
+}
+
+function parseSystem(raw: unknown, problems: RequestProblems): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') return raw;
+  if (Array.isArray(raw)) {
+    const texts: string[] = [];
+    raw.forEach((block, index) => {
+      if (isRecord(block) && block['type'] === 'text' && typeof block['text'] === 'string') texts.push(block['text']);
+      else problems.add(`/system/${index}`, 'must be a text block {type: "text", text}');
+    });
+    return texts.join('\n\n');
+  }
+  problems.add('/system', 'must be a string or an array of text blocks');
+  return undefined;
+}
+
+/** One Anthropic message → canonical messages: a user turn's `tool_result` blocks become `tool` messages first. */
+function parseMessage(raw: unknown, pointer: string, problems: RequestProblems): CanonicalMessage[] {
+  if (!isRecord(raw)) {
+    problems.add(pointer, 'must be an object with role and content');
+    return [];
+  }
+  const role = raw['role'];
+  if (role !== 'user' && role !== 'assistant') {
+    problems.add(`${pointer}/role`, `must be "user" or "assistant" (got ${JSON.stringify(role)})`, 'put the system prompt in the top-level `system` field');
+    return [];
+  }
+  const content = raw['content'];
+  if (typeof content === 'string') return [{ role, content: [{ type: 'text', text: content }] }];
+  if (!Array.isArray(content)) {
+    problems.add(`${pointer}/content`, 'must be a string or an array of content blocks');
+    return [];
+  }
+
+  const parts: ContentPart[] = [];
+  const toolCalls: ToolCall[] = [];
+  const toolResults: CanonicalMessage[] = [];
+  content.forEach((block, index) => {
+    const blockPointer = `${pointer}/content/${index}`;
+    if (!isRecord(block)) {
+      problems.add(blockPointer, 'must be a content block object');
+      return;
+    }
+    const type = block['type'];
+    if (type === 'text') {
+      if (typeof block['text'] !== 'string') problems.add(`${blockPointer}/text`, 'must be a string');
+      else parts.push({ type: 'text', text: block['text'] });
+    } else if (type === 'image') {
+      const image = parseImage(block['source'], `${blockPointer}/source`, problems);
+      if (image !== undefined) parts.push(image);
+    } else if (type === 'tool_use' && role === 'assistant') {
+      const id = block['id'];
+      const name = block['name'];
+      if (typeof id !== 'string' || id === '') problems.add(`${blockPointer}/id`, 'is required');
+      if (typeof name !== 'string' || name === '') problems.add(`${blockPointer}/name`, 'is required');
+      if (block['input'] !== undefined && !isRecord(block['input'])) problems.add(`${blockPointer}/input`, 'must be an object');
+      if (typeof id === 'string' && typeof name === 'string') {
+        toolCalls.push({ id, name, arguments: JSON.stringify(isRecord(block['input']) ? block['input'] : {}) });
+      }
+    } else if (type === 'tool_result' && role === 'user') {
+      const result = parseToolResult(block, blockPointer, problems);
+      if (result !== undefined) toolResults.push(result);
+    } else if ((type === 'thinking' || type === 'redacted_thinking') && role === 'assistant') {
+      // Earlier reasoning the client replays; no canonical home, and no upstream needs it to continue.
+    } else {
+      problems.add(`${blockPointer}/type`, `content block type ${JSON.stringify(type)} is not supported in ${role} messages`);
+    }
+  });
+
+  if (role === 'user') {
+    return [...toolResults, ...(parts.length === 0 ? [] : [{ role: 'user' as const, content: parts }])];
+  }
+  return [{ role: 'assistant', content: parts, ...(toolCalls.length === 0 ? {} : { toolCalls }) }];
+}
+
+function parseImage(raw: unknown, pointer: string, problems: RequestProblems): ContentPart | undefined {
+  if (isRecord(raw) && raw['type'] === 'base64' && typeof raw['media_type'] === 'string' && typeof raw['data'] === 'string') {
+    return { type: 'image', mediaType: raw['media_type'], data: raw['data'] };
+  }
+  if (isRecord(raw) && raw['type'] === 'url' && typeof raw['url'] === 'string') return { type: 'image', url: raw['url'] };
+  problems.add(pointer, 'must be {type: "base64", media_type, data} or {type: "url", url}');
+  return undefined;
+}
+
+function parseToolResult(block: Record<string, unknown>, pointer: string, problems: RequestProblems): CanonicalMessage | undefined {
+  const toolUseId = block['tool_use_id'];
+  if (typeof toolUseId !== 'string' || toolUseId === '') {
+    problems.add(`${pointer}/tool_use_id`, 'is required', 'echo the id of the tool_use block this result answers');
+    return undefined;
+  }
+  const raw = block['content'];
+  const content: ContentPart[] = [];
+  if (typeof raw === 'string') content.push({ type: 'text', text: raw });
+  else if (Array.isArray(raw)) {
+    raw.forEach((item, index) => {
+      if (isRecord(item) && item['type'] === 'text' && typeof item['text'] === 'string') content.push({ type: 'text', text: item['text'] });
+      else if (isRecord(item) && item['type'] === 'image') {
+        const image = parseImage(item['source'], `${pointer}/content/${index}/source`, problems);
+        if (image !== undefined) content.push(image);
+      } else problems.add(`${pointer}/content/${index}`, 'must be a text or image block');
+    });
+  } else if (raw !== undefined && raw !== null) {
+    problems.add(`${pointer}/content`, 'must be a string or an array of text and image blocks');
+  }
+  return { role: 'tool', toolCallId: toolUseId, content, ...(block['is_error'] === true ? { isError: true } : {}) };
+}
+
+function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) {
+    problems.add('/tools', 'must be an array of tools');
+    return undefined;
+  }
+  const tools: ToolDefinition[] = [];
+  raw.forEach((tool, index) => {
+    const pointer = `/tools/${index}`;
+    if (!isRecord(tool)) {
+      problems.add(pointer, 'must be {name, description?, input_schema}');
+      return;
+    }
+    if (tool['type'] !== undefined && tool['type'] !== 'custom') {
+      problems.add(`${pointer}/type`, `server tool ${JSON.stringify(tool['type'])} is not supported through the gateway`, 'declare client tools with name and input_schema');
+      return;
+    }
+    const name = tool['name'];
+    const schema = tool['input_schema'];
+    if (typeof name !== 'string' || name === '') problems.add(`${pointer}/name`, 'is required');
+    if (!isRecord(schema)) problems.add(`${pointer}/input_schema`, 'is required and must be a JSON Schema object');
+    if (typeof name !== 'string' || !isRecord(schema)) return;
+    tools.push({
+      name,
+      ...(typeof tool['description'] === 'string' ? { description: tool['description'] } : {}),
+      inputSchema: schema as JsonObject,
+    });
+  });
+  return tools;
+}
+
+function parseToolChoice(raw: unknown, problems: RequestProblems): ToolChoice | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (isRecord(raw)) {
+    if (raw['type'] === 'auto') return 'auto';
+    if (raw['type'] === 'any') return 'required';
+    if (raw['type'] === 'none') return 'none';
+    if (raw['type'] === 'tool' && typeof raw['name'] === 'string' && raw['name'] !== '') return { name: raw['name'] };
+  }
+  problems.add('/tool_choice', 'must be {type: "auto"}, {type: "any"}, {type: "none"} or {type: "tool", name}');
+  return undefined;
+}
+
+/** The Anthropic stop reason for a canonical finish; `error` and `other` read as `end_turn`. */
+export function toAnthropicStopReason(reason: FinishReason, rawFinishReason: string | null): AnthropicStopReason {
+  switch (reason) {
+    case 'stop':
+      return rawFinishReason === 'stop_sequence' ? 'stop_sequence' : 'end_turn';
+    case 'length':
+      return 'max_tokens';
+    case 'tool_calls':
+      return 'tool_use';
+    case 'content_filter':
+      return 'refusal';
+    default:
+      return 'end_turn';
+  }
+}
+
+/**
+ * Anthropic usage for canonical usage. Unknown counts are sent as 0: Anthropic clients
+ * require the fields; the evidence record, not this body, states that they were unknown.
+ */
+function toAnthropicUsage(usage: Partial<Usage> | undefined): AnthropicUsage {
+  const cached = usage?.cachedInputTokens ?? 0;
+  const written = usage?.cacheWriteInputTokens ?? 0;
+  return {
+    input_tokens: Math.max(0, (usage?.inputTokens ?? 0) - cached - written),
+    output_tokens: usage?.outputTokens ?? 0,
+    ...(usage?.cacheWriteInputTokens === undefined ? {} : { cache_creation_input_tokens: written }),
+    ...(usage?.cachedInputTokens === undefined ? {} : { cache_read_input_tokens: cached }),
+  };
+}
+
+export interface AnthropicRenderOptions {
+  /** Overrides the message id (default: the upstream's id). */
+  id?: string;
+  /** Overrides the model reported to the client (default: the upstream's model). */
+  model?: string;
+}
+
+/** A canonical response as an Anthropic `message` body. */
+export function renderAnthropicMessageResponse(response: CanonicalResponse, options: AnthropicRenderOptions = {}): RenderedBody {
+  const warnings: WireWarning[] = [];
+  const content: AnthropicMessageResponse['content'] = [];
+  if (response.text !== '') content.push({ type: 'text', text: response.text });
+  response.toolCalls.forEach((call, index) => {
+    let input = parseArgumentsObject(call.arguments);
+    if (input === undefined) {
+      warnings.push({
+        setting: `toolCalls[${index}].arguments`,
+        message: 'the model produced tool-call arguments that are not a JSON object; the client received an empty input',
+      });
+      input = {};
+    }
+    content.push({ type: 'tool_use', id: call.id, name: call.name, input });
+  });
+  const body: AnthropicMessageResponse = {
+    id: options.id ?? response.id,
+    type: 'message',
+    role: 'assistant',
+    model: options.model ?? response.model,
+    content,
+    stop_reason: toAnthropicStopReason(response.finishReason, response.rawFinishReason),
+    stop_sequence: null,
+    usage: toAnthropicUsage(response.usage),
+  };
+  return { body: JSON.stringify(body), warnings };
+}
+
+export interface AnthropicStreamEncoderOptions {
+  id: string;
+  model: string;
+}
+
+type OpenBlock = { kind: 'text'; blockIndex: number } | { kind: 'tool'; blockIndex: number };
+
+/**
+ * Turns canonical stream parts into Anthropic SSE events: `message_start`, then
+ * `content_block_start` / `content_block_delta` / `content_block_stop` for each text and
+ * `tool_use` block, `message_delta` (stop reason, cumulative usage) and `message_stop`.
+ * After an error it writes one `event: error` and never `message_stop`.
+ */
+export class AnthropicStreamEncoder {
+  private started = false;
+  private isClosed = false;
+  private openBlock: OpenBlock | undefined;
+  private nextBlockIndex = 0;
+  private readonly toolBlocks = new Map<number, number>();
+  private readonly usage: Partial<Usage> = {};
+  private stopReason: AnthropicStopReason | undefined;
+
+  constructor(private readonly options: AnthropicStreamEncoderOptions) {}
+
+  /** True once `message_stop` or an error event was written; later parts are ignored. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  encode(part: StreamPart): string {
+    return this.encodeAll([part]);
+  }
+
+  /**
+   * Encodes the parts decoded from one upstream event together, so `message_start` can
+   * carry the input tokens an Anthropic upstream reports in that same event.
+   */
+  encodeAll(parts: readonly StreamPart[]): string {
+    if (this.isClosed) return '';
+    for (const part of parts) {
+      if (part.type === 'usage') mergeUsage(this.usage, part.usage);
+    }
+    // A stream that fails before anything was said gets only the error event.
+    let output = parts.some((part) => part.type !== 'error') ? this.start() : '';
+    for (const part of parts) {
+      if (this.isClosed) break;
+      switch (part.type) {
+        case 'response-metadata':
+        case 'usage':
+          break;
+        case 'text-delta':
+          if (this.openBlock?.kind !== 'text') {
+            output += this.closeBlock();
+            const blockIndex = this.nextBlockIndex++;
+            this.openBlock = { kind: 'text', blockIndex };
+            output += this.event('content_block_start', { index: blockIndex, content_block: { type: 'text', text: '' } });
+          }
+          output += this.event('content_block_delta', {
+            index: this.openBlock.blockIndex,
+            delta: { type: 'text_delta', text: part.text },
+          });
+          break;
+        case 'tool-call-delta': {
+          let blockIndex = this.toolBlocks.get(part.index);
+          if (blockIndex === undefined) {
+            output += this.closeBlock();
+            blockIndex = this.nextBlockIndex++;
+            this.toolBlocks.set(part.index, blockIndex);
+            this.openBlock = { kind: 'tool', blockIndex };
+            output += this.event('content_block_start', {
+              index: blockIndex,
+              content_block: { type: 'tool_use', id: part.id ?? `toolu_${blockIndex}`, name: part.name ?? '', input: {} },
+            });
+          }
+          if (part.argumentsDelta !== '') {
+            output += this.event('content_block_delta', {
+              index: blockIndex,
+              delta: { type: 'input_json_delta', partial_json: part.argumentsDelta },
+            });
+          }
+          break;
+        }
+        case 'finish':
+          this.stopReason = toAnthropicStopReason(part.finishReason, part.rawFinishReason);
+          break;
+        case 'stream-end':
+          output += this.closeBlock();
+          output += this.event('message_delta', {
+            delta: { stop_reason: this.stopReason ?? 'end_turn', stop_sequence: null },
+            usage: toAnthropicUsage(this.usage),
+          });
+          output += this.event('message_stop', {});
+          this.isClosed = true;
+          break;
+        case 'error':
+          output += this.fail({ kind: 'upstream', message: part.message });
+          break;
+      }
+    }
+    return output;
+  }
+
+  /** The event that ends a stream that broke after bytes were sent: `event: error`, never `message_stop`. */
+  fail(error: ClientError): string {
+    if (this.isClosed) return '';
+    this.isClosed = true;
+    return formatServerSentEvent({ event: 'error', data: JSON.stringify(anthropicErrorBody(error)) });
+  }
+
+  private start(): string {
+    if (this.started) return '';
+    this.started = true;
+    return this.event('message_start', {
+      message: {
+        id: this.options.id,
+        type: 'message',
+        role: 'assistant',
+        model: this.options.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...toAnthropicUsage({ ...this.usage, outputTokens: 0 }) },
+      },
+    });
+  }
+
+  private closeBlock(): string {
+    if (this.openBlock === undefined) return '';
+    const { blockIndex } = this.openBlock;
+    this.openBlock = undefined;
+    return this.event('content_block_stop', { index: blockIndex });
+  }
+
+  private event(type: string, payload: Record<string, unknown>): string {
+    return formatServerSentEvent({ event: type, data: JSON.stringify({ type, ...payload }) });
+  }
+}
+
+const ANTHROPIC_ERROR_TYPES: Record<ClientErrorKind, string> = {
+  invalid_request: 'invalid_request_error',
+  authentication: 'authentication_error',
+  permission: 'permission_error',
+  not_found: 'not_found_error',
+  request_too_large: 'request_too_large',
+  rate_limit: 'rate_limit_error',
+  internal: 'api_error',
+  upstream: 'api_error',
+  unavailable: 'overloaded_error',
+  timeout: 'timeout_error',
+};
+
+/** The Anthropic error envelope: `{type: "error", error: {type, message}}`. The only place it is built. */
+export function anthropicErrorBody(error: ClientError): { type: 'error'; error: { type: string; message: string } } {
+  return { type: 'error', error: { type: ANTHROPIC_ERROR_TYPES[error.kind], message: error.message } };
+}
+
+/** An error response for an Anthropic client: HTTP status and exact body bytes. */
+export function renderAnthropicError(error: ClientError): { status: number; body: string } {
+  return { status: CLIENT_ERROR_STATUS[error.kind], body: JSON.stringify(anthropicErrorBody(error)) };
+}

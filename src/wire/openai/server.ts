@@ -1,0 +1,521 @@
+/**
+ * The gateway's OpenAI-compatible face: read a client's chat completions request into the
+ * canonical model, and write canonical responses, stream parts and errors back as that
+ * API's JSON and SSE frames. Pure: the caller supplies ids and clocks.
+ */
+
+import type {
+  CanonicalMessage,
+  CanonicalRequest,
+  CanonicalResponse,
+  ContentPart,
+  FinishReason,
+  JsonObject,
+  ResponseFormat,
+  StreamPart,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+  Usage,
+} from '../canonical.js';
+import { CLIENT_ERROR_STATUS, type ClientError, type ClientErrorKind } from '../client-errors.js';
+import { argumentsToText, isRecord } from '../json.js';
+import {
+  optionalBoolean,
+  optionalNumber,
+  parseDataUrl,
+  readJsonObject,
+  RequestProblems,
+  unknownFields,
+} from '../request-reader.js';
+import { mergeUsage, type RenderedBody } from '../server-common.js';
+import { formatServerSentEvent } from '../sse.js';
+import { OPENAI_STREAM_DONE } from './adapter.js';
+import type { OpenAIChatChunk, OpenAIChatResponse, OpenAIChunkToolCallDelta, OpenAIFinishReason, OpenAIUsage } from './types.js';
+
+const API = 'chat completions';
+
+const KNOWN_FIELDS = new Set([
+  'model',
+  'messages',
+  'tools',
+  'tool_choice',
+  'response_format',
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'seed',
+  'stop',
+  'stream',
+  'stream_options',
+  'n',
+]);
+
+/** A client's chat completions request, read into the canonical model. */
+export interface ParsedOpenAIChatRequest {
+  /** `model` is kept exactly as the client sent it (an alias, `provider:model` or `auto`). */
+  request: CanonicalRequest;
+  /** The client asked for a final usage chunk (`stream_options.include_usage`). */
+  includeUsage: boolean;
+  /** Top-level fields the gateway does not interpret (`user`, `logprobs`, ...), for the evidence. */
+  ignoredFields: string[];
+}
+
+
+/** Reads an OpenAI chat completions request body; throws `InvalidInputError` naming each field at fault. */
+export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatRequest {
+  const body = readJsonObject(bodyText, API);
+  const problems = new RequestProblems(API);
+
+  const model = body['model'];
+  if (typeof model !== 'string' || model === '') problems.add('/model', 'is required and must be a non-empty string', 'send a model id, `provider:model`, an alias or `auto`');
+
+  const systemParts: string[] = [];
+  const messages: CanonicalMessage[] = [];
+  const rawMessages = body['messages'];
+  if (!Array.isArray(rawMessages) || rawMessages.length === 0) {
+    problems.add('/messages', 'is required and must be a non-empty array of messages');
+  } else {
+    rawMessages.forEach((raw, index) => {
+      const message = parseMessage(raw, `/messages/${index}`, problems);
+      if (message === undefined) return;
+      // Leading system/developer messages become the system prompt; later ones stay in place.
+      if (message.role === 'system' && messages.length === 0) {
+        systemParts.push(message.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n'));
+      } else {
+        messages.push(message);
+      }
+    });
+  }
+
+  const tools = parseTools(body['tools'], problems);
+  const toolChoice = parseToolChoice(body['tool_choice'], problems);
+  const responseFormat = parseResponseFormat(body['response_format'], problems);
+  const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 2 });
+  const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
+  const maxTokens =
+    optionalNumber(body, 'max_completion_tokens', problems, { minimum: 1, integer: true }) ??
+    optionalNumber(body, 'max_tokens', problems, { minimum: 1, integer: true });
+  const seed = optionalNumber(body, 'seed', problems, { integer: true });
+  const stop = parseStop(body['stop'], problems);
+  const stream = optionalBoolean(body, 'stream', problems) ?? false;
+  const n = optionalNumber(body, 'n', problems, { integer: true });
+  if (n !== undefined && n !== 1) problems.add('/n', 'only n = 1 is supported', 'ask for one choice per request');
+  let includeUsage = false;
+  const streamOptions = body['stream_options'];
+  if (streamOptions !== undefined && streamOptions !== null) {
+    if (!isRecord(streamOptions)) problems.add('/stream_options', 'must be an object');
+    else includeUsage = optionalBoolean(streamOptions, 'include_usage', problems) ?? false;
+  }
+  problems.throwIfAny();
+
+  const request: CanonicalRequest = { model: model as string, messages, stream };
+  if (systemParts.length > 0) request.system = systemParts.join('\n\n');
+  if (tools !== undefined) request.tools = tools;
+  if (toolChoice !== undefined) request.toolChoice = toolChoice;
+  if (responseFormat !== undefined) request.responseFormat = responseFormat;
+  if (temperature !== undefined) request.temperature = temperature;
+  if (topP !== undefined) request.topP = topP;
+  if (maxTokens !== undefined) request.maxTokens = maxTokens;
+  if (seed !== undefined) request.seed = seed;
+  if (stop !== undefined) request.stop = stop;
+  return { request, includeUsage: stream && includeUsage, ignoredFields: unknownFields(body, KNOWN_FIELDS) };
+}
+
+function parseMessage(raw: unknown, pointer: string, problems: RequestProblems): CanonicalMessage | undefined {
+  if (!isRecord(raw)) {
+    problems.add(pointer, 'must be an object with a role');
+    return undefined;
+  }
+  const role = raw['role'];
+  switch (role) {
+    case 'system':
+    case 'developer': {
+      const content = parseContent(raw['content'], `${pointer}/content`, problems, { allowImages: false });
+      return content === undefined ? undefined : { role: 'system', content };
+    }
+    case 'user': {
+      const content = parseContent(raw['content'], `${pointer}/content`, problems, { allowImages: true });
+      return content === undefined ? undefined : { role: 'user', content };
+    }
+    case 'assistant': {
+      const content =
+        raw['content'] === null || raw['content'] === undefined
+          ? []
+          : parseContent(raw['content'], `${pointer}/content`, problems, { allowImages: false, allowRefusal: true });
+      const toolCalls = parseToolCalls(raw['tool_calls'], `${pointer}/tool_calls`, problems);
+      if (content === undefined) return undefined;
+      return { role: 'assistant', content, ...(toolCalls === undefined || toolCalls.length === 0 ? {} : { toolCalls }) };
+    }
+    case 'tool': {
+      const toolCallId = raw['tool_call_id'];
+      if (typeof toolCallId !== 'string' || toolCallId === '') {
+        problems.add(`${pointer}/tool_call_id`, 'is required on tool messages', 'echo the id of the assistant tool call this result answers');
+      }
+      const content = parseContent(raw['content'], `${pointer}/content`, problems, { allowImages: false });
+      if (content === undefined || typeof toolCallId !== 'string') return undefined;
+      return { role: 'tool', toolCallId, content };
+    }
+    default:
+      problems.add(`${pointer}/role`, `must be one of system, developer, user, assistant, tool (got ${JSON.stringify(role)})`);
+      return undefined;
+  }
+}
+
+function parseContent(
+  raw: unknown,
+  pointer: string,
+  problems: RequestProblems,
+  options: { allowImages: boolean; allowRefusal?: boolean },
+): ContentPart[] | undefined {
+  if (typeof raw === 'string') return [{ type: 'text', text: raw }];
+  if (!Array.isArray(raw)) {
+    problems.add(pointer, 'must be a string or an array of content parts');
+    return undefined;
+  }
+  const parts: ContentPart[] = [];
+  raw.forEach((part, index) => {
+    const partPointer = `${pointer}/${index}`;
+    if (!isRecord(part)) {
+      problems.add(partPointer, 'must be a content part object');
+      return;
+    }
+    const type = part['type'];
+    if (type === 'text' || (type === 'refusal' && options.allowRefusal === true)) {
+      const text = part[type === 'text' ? 'text' : 'refusal'];
+      if (typeof text !== 'string') problems.add(`${partPointer}/${type === 'text' ? 'text' : 'refusal'}`, 'must be a string');
+      else parts.push({ type: 'text', text });
+      return;
+    }
+    if (type === 'image_url' && options.allowImages) {
+      const image = part['image_url'];
+      const url = typeof image === 'string' ? image : isRecord(image) ? image['url'] : undefined;
+      if (typeof url !== 'string' || url === '') {
+        problems.add(`${partPointer}/image_url/url`, 'must be an http(s) or data: URL');
+        return;
+      }
+      const inline = parseDataUrl(url);
+      parts.push(inline === undefined ? { type: 'image', url } : { type: 'image', mediaType: inline.mediaType, data: inline.data });
+      return;
+    }
+    problems.add(`${partPointer}/type`, `content part type ${JSON.stringify(type)} is not supported here`, options.allowImages ? 'send text or image_url parts' : 'send text parts');
+  });
+  return parts;
+}
+
+function parseToolCalls(raw: unknown, pointer: string, problems: RequestProblems): ToolCall[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) {
+    problems.add(pointer, 'must be an array');
+    return undefined;
+  }
+  const calls: ToolCall[] = [];
+  raw.forEach((call, index) => {
+    const callPointer = `${pointer}/${index}`;
+    if (!isRecord(call) || !isRecord(call['function'])) {
+      problems.add(callPointer, 'must be {id, type: "function", function: {name, arguments}}');
+      return;
+    }
+    const id = call['id'];
+    const name = call['function']['name'];
+    if (typeof id !== 'string' || id === '') problems.add(`${callPointer}/id`, 'is required');
+    if (typeof name !== 'string' || name === '') problems.add(`${callPointer}/function/name`, 'is required');
+    if (typeof id === 'string' && typeof name === 'string') {
+      const text = argumentsToText(call['function']['arguments']);
+      calls.push({ id, name, arguments: text === '' ? '{}' : text });
+    }
+  });
+  return calls;
+}
+
+function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) {
+    problems.add('/tools', 'must be an array of function tools');
+    return undefined;
+  }
+  const tools: ToolDefinition[] = [];
+  raw.forEach((tool, index) => {
+    const pointer = `/tools/${index}`;
+    if (!isRecord(tool) || tool['type'] !== 'function' || !isRecord(tool['function'])) {
+      problems.add(pointer, 'must be {type: "function", function: {name, description?, parameters?}}');
+      return;
+    }
+    const fn = tool['function'];
+    const name = fn['name'];
+    if (typeof name !== 'string' || name === '') {
+      problems.add(`${pointer}/function/name`, 'is required');
+      return;
+    }
+    const parameters = fn['parameters'];
+    if (parameters !== undefined && !isRecord(parameters)) {
+      problems.add(`${pointer}/function/parameters`, 'must be a JSON Schema object');
+      return;
+    }
+    tools.push({
+      name,
+      ...(typeof fn['description'] === 'string' ? { description: fn['description'] } : {}),
+      inputSchema: (parameters as JsonObject | undefined) ?? { type: 'object', properties: {} },
+    });
+  });
+  return tools;
+}
+
+function parseToolChoice(raw: unknown, problems: RequestProblems): ToolChoice | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (raw === 'auto' || raw === 'none' || raw === 'required') return raw;
+  if (isRecord(raw) && raw['type'] === 'function' && isRecord(raw['function']) && typeof raw['function']['name'] === 'string') {
+    return { name: raw['function']['name'] };
+  }
+  problems.add('/tool_choice', 'must be "auto", "none", "required" or {type: "function", function: {name}}');
+  return undefined;
+}
+
+function parseResponseFormat(raw: unknown, problems: RequestProblems): ResponseFormat | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isRecord(raw)) {
+    problems.add('/response_format', 'must be an object');
+    return undefined;
+  }
+  switch (raw['type']) {
+    case 'text':
+      return { type: 'text' };
+    case 'json_object':
+      return { type: 'json_object' };
+    case 'json_schema': {
+      const definition = raw['json_schema'];
+      if (!isRecord(definition) || !isRecord(definition['schema'])) {
+        problems.add('/response_format/json_schema/schema', 'is required and must be a JSON Schema object');
+        return undefined;
+      }
+      return {
+        type: 'json_schema',
+        schema: definition['schema'] as JsonObject,
+        ...(typeof definition['name'] === 'string' ? { name: definition['name'] } : {}),
+        ...(typeof definition['strict'] === 'boolean' ? { strict: definition['strict'] } : {}),
+      };
+    }
+    default:
+      problems.add('/response_format/type', 'must be "text", "json_object" or "json_schema"');
+      return undefined;
+  }
+}
+
+function parseStop(raw: unknown, problems: RequestProblems): string[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') return [raw];
+  if (Array.isArray(raw) && raw.every((item) => typeof item === 'string')) return raw as string[];
+  problems.add('/stop', 'must be a string or an array of strings');
+  return undefined;
+}
+
+/** The OpenAI finish reason for a canonical one; `error` and `other` have no OpenAI spelling and read as `stop`. */
+export function toOpenAIFinishReason(reason: FinishReason): OpenAIFinishReason {
+  switch (reason) {
+    case 'length':
+      return 'length';
+    case 'tool_calls':
+      return 'tool_calls';
+    case 'content_filter':
+      return 'content_filter';
+    default:
+      return 'stop';
+  }
+}
+
+function toOpenAIUsage(usage: Usage): OpenAIUsage {
+  return {
+    prompt_tokens: usage.inputTokens,
+    completion_tokens: usage.outputTokens,
+    total_tokens: usage.inputTokens + usage.outputTokens,
+    ...(usage.cachedInputTokens === undefined ? {} : { prompt_tokens_details: { cached_tokens: usage.cachedInputTokens } }),
+  };
+}
+
+export interface OpenAIRenderOptions {
+  /** Unix seconds (`created`); the caller owns the clock. */
+  created: number;
+  /** Overrides the response id (default: the upstream's id). */
+  id?: string;
+  /** Overrides the model reported to the client (default: the upstream's model). */
+  model?: string;
+}
+
+/** A canonical response as an OpenAI `chat.completion` body. Usage is omitted when the upstream reported none. */
+export function renderOpenAIChatResponse(response: CanonicalResponse, options: OpenAIRenderOptions): RenderedBody {
+  const body: OpenAIChatResponse = {
+    id: options.id ?? response.id,
+    object: 'chat.completion',
+    created: options.created,
+    model: options.model ?? response.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: response.text === '' && response.toolCalls.length > 0 ? null : response.text,
+          refusal: null,
+          ...(response.toolCalls.length === 0
+            ? {}
+            : {
+                tool_calls: response.toolCalls.map((call) => ({
+                  id: call.id,
+                  type: 'function' as const,
+                  function: { name: call.name, arguments: call.arguments },
+                })),
+              }),
+        },
+        logprobs: null,
+        finish_reason: toOpenAIFinishReason(response.finishReason),
+      },
+    ],
+    ...(response.usage === undefined ? {} : { usage: toOpenAIUsage(response.usage) }),
+  };
+  return { body: JSON.stringify(body), warnings: [] };
+}
+
+export interface OpenAIStreamEncoderOptions extends OpenAIRenderOptions {
+  id: string;
+  model: string;
+  /** Send the final usage chunk (the client set `stream_options.include_usage`). */
+  includeUsage: boolean;
+}
+
+/**
+ * Turns canonical stream parts into OpenAI `chat.completion.chunk` SSE frames: a role
+ * chunk first, content and tool-call deltas (tool indices renumbered densely from 0), the
+ * finish chunk, the usage chunk when asked for, then `data: [DONE]`. After an error it
+ * writes one `data: {"error":...}` frame and never `[DONE]`.
+ */
+export class OpenAIStreamEncoder {
+  private started = false;
+  private finished = false;
+  private isClosed = false;
+  private readonly usage: Partial<Usage> = {};
+  private readonly toolOrdinals = new Map<number, number>();
+
+  constructor(private readonly options: OpenAIStreamEncoderOptions) {}
+
+  /** True once `[DONE]` or an error frame was written; later parts are ignored. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  encode(part: StreamPart): string {
+    return this.encodeAll([part]);
+  }
+
+  /** Encodes the parts decoded from one upstream event together (one write). */
+  encodeAll(parts: readonly StreamPart[]): string {
+    if (this.isClosed) return '';
+    let output = '';
+    for (const part of parts) {
+      if (this.isClosed) break;
+      switch (part.type) {
+        case 'response-metadata':
+          break;
+        case 'usage':
+          mergeUsage(this.usage, part.usage);
+          break;
+        case 'text-delta':
+          output += this.start() + this.chunk({ content: part.text }, null);
+          break;
+        case 'tool-call-delta':
+          output += this.start() + this.chunk({ tool_calls: [this.toolCallDelta(part)] }, null);
+          break;
+        case 'finish':
+          output += this.start() + this.chunk({}, toOpenAIFinishReason(part.finishReason));
+          this.finished = true;
+          break;
+        case 'stream-end':
+          output += this.end();
+          break;
+        case 'error':
+          output += this.fail({ kind: 'upstream', message: part.message, ...(part.errorType === undefined ? {} : { code: part.errorType }) });
+          break;
+      }
+    }
+    if (parts.length > 0 && !this.isClosed) output = this.start() + output;
+    return output;
+  }
+
+  /** The frame that ends a stream that broke after bytes were sent: an error, never `[DONE]`. */
+  fail(error: ClientError): string {
+    if (this.isClosed) return '';
+    this.isClosed = true;
+    return formatServerSentEvent({ data: JSON.stringify(openAIErrorBody(error)) });
+  }
+
+  private start(): string {
+    if (this.started) return '';
+    this.started = true;
+    return this.chunk({ role: 'assistant', content: '' }, null);
+  }
+
+  private end(): string {
+    let output = this.start();
+    if (!this.finished) output += this.chunk({}, 'stop');
+    if (this.options.includeUsage && this.usage.inputTokens !== undefined && this.usage.outputTokens !== undefined) {
+      const usageChunk: OpenAIChatChunk = { ...this.envelope(), choices: [], usage: toOpenAIUsage(this.usage as Usage) };
+      output += formatServerSentEvent({ data: JSON.stringify(usageChunk) });
+    }
+    this.isClosed = true;
+    return output + formatServerSentEvent({ data: OPENAI_STREAM_DONE });
+  }
+
+  private toolCallDelta(part: Extract<StreamPart, { type: 'tool-call-delta' }>): OpenAIChunkToolCallDelta {
+    const known = this.toolOrdinals.get(part.index);
+    if (known !== undefined) return { index: known, function: { arguments: part.argumentsDelta } };
+    const ordinal = this.toolOrdinals.size;
+    this.toolOrdinals.set(part.index, ordinal);
+    return {
+      index: ordinal,
+      id: part.id ?? `call_${ordinal}`,
+      type: 'function',
+      function: { name: part.name ?? '', arguments: part.argumentsDelta },
+    };
+  }
+
+  private envelope(): Omit<OpenAIChatChunk, 'choices'> {
+    return { id: this.options.id, object: 'chat.completion.chunk', created: this.options.created, model: this.options.model };
+  }
+
+  private chunk(delta: OpenAIChatChunk['choices'][number]['delta'], finishReason: OpenAIFinishReason | null): string {
+    const chunk: OpenAIChatChunk = {
+      ...this.envelope(),
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    };
+    return formatServerSentEvent({ data: JSON.stringify(chunk) });
+  }
+}
+
+const OPENAI_ERROR_TYPES: Record<ClientErrorKind, string> = {
+  invalid_request: 'invalid_request_error',
+  authentication: 'authentication_error',
+  permission: 'permission_error',
+  not_found: 'not_found_error',
+  request_too_large: 'invalid_request_error',
+  rate_limit: 'rate_limit_error',
+  internal: 'server_error',
+  upstream: 'upstream_error',
+  unavailable: 'service_unavailable',
+  timeout: 'timeout',
+};
+
+/** The OpenAI error envelope: `{error: {message, type, param, code}}`. The only place it is built. */
+export function openAIErrorBody(error: ClientError): { error: { message: string; type: string; param: string | null; code: string | null } } {
+  return {
+    error: {
+      message: error.message,
+      type: OPENAI_ERROR_TYPES[error.kind],
+      param: error.param ?? null,
+      code: error.code ?? null,
+    },
+  };
+}
+
+/** An error response for an OpenAI client: HTTP status and exact body bytes. */
+export function renderOpenAIError(error: ClientError): { status: number; body: string } {
+  return { status: CLIENT_ERROR_STATUS[error.kind], body: JSON.stringify(openAIErrorBody(error)) };
+}

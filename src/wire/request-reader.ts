@@ -1,0 +1,83 @@
+import { InvalidInputError, type InputProblem } from '../errors.js';
+import { isRecord, tryParseJson } from './json.js';
+
+/** The `file` every problem in a client request names. */
+export const REQUEST_BODY = 'request body';
+
+/**
+ * Collects the problems found while reading a client request body, each located by JSON
+ * pointer, and throws them together as one `InvalidInputError` (the gateway answers 400).
+ */
+export class RequestProblems {
+  readonly problems: InputProblem[] = [];
+
+  constructor(private readonly api: string) {}
+
+  add(pointer: string, message: string, hint?: string): void {
+    this.problems.push({ file: REQUEST_BODY, pointer, message, ...(hint === undefined ? {} : { hint }) });
+  }
+
+  throwIfAny(): void {
+    const first = this.problems[0];
+    if (first === undefined) return;
+    const more = this.problems.length > 1 ? ` (and ${this.problems.length - 1} more problem(s))` : '';
+    const where = first.pointer === '' ? '' : `${first.pointer}: `;
+    throw new InvalidInputError(`invalid ${this.api} request: ${where}${first.message}${more}`, this.problems, {
+      ...(first.hint === undefined ? {} : { hint: first.hint }),
+    });
+  }
+}
+
+/** Parses the body text as a JSON object or throws the one problem that it is not. */
+export function readJsonObject(body: string, api: string): Record<string, unknown> {
+  const parsed = tryParseJson(body);
+  if (!isRecord(parsed)) {
+    const problems = new RequestProblems(api);
+    problems.add('', parsed === undefined ? 'the body is not valid JSON' : 'the body must be a JSON object', 'send a JSON object with content-type application/json');
+    problems.throwIfAny();
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function optionalNumber(
+  body: Record<string, unknown>,
+  key: string,
+  problems: RequestProblems,
+  range: { minimum?: number; maximum?: number; integer?: boolean } = {},
+): number | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    problems.add(`/${key}`, 'must be a number');
+    return undefined;
+  }
+  if (range.integer === true && !Number.isInteger(value)) problems.add(`/${key}`, 'must be an integer');
+  else if (range.minimum !== undefined && value < range.minimum) problems.add(`/${key}`, `must be at least ${range.minimum}`);
+  else if (range.maximum !== undefined && value > range.maximum) problems.add(`/${key}`, `must be at most ${range.maximum}`);
+  else return value;
+  return undefined;
+}
+
+export function optionalBoolean(body: Record<string, unknown>, key: string, problems: RequestProblems): boolean | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') {
+    problems.add(`/${key}`, 'must be true or false');
+    return undefined;
+  }
+  return value;
+}
+
+/** The top-level fields of a request this codec does not interpret, sorted. */
+export function unknownFields(body: Record<string, unknown>, known: ReadonlySet<string>): string[] {
+  return Object.keys(body)
+    .filter((key) => !known.has(key))
+    .sort();
+}
+
+/** `data:image/png;base64,AAAA` → its media type and payload; `undefined` for any other URL. */
+export function parseDataUrl(url: string): { mediaType: string; data: string } | undefined {
+  const match = /^data:([^;,]+)?((?:;[^;,]+)*?);base64,(.*)$/s.exec(url);
+  if (match === null) return undefined;
+  return { mediaType: match[1] ?? 'application/octet-stream', data: match[3] ?? '' };
+}

@@ -1,0 +1,14 @@
+import type { Usage, WireWarning } from './canonical.js';
+
+/** A rendered response body for a gateway client (the exact bytes to send) and what it could not represent. */
+export interface RenderedBody {
+  body: string;
+  warnings: WireWarning[];
+}
+
+/** Folds a usage part into the running totals; usage counts are cumulative, so later values win. */
+export function mergeUsage(target: Partial<Usage>, update: Partial<Usage>): void {
+  for (const [key, value] of Object.entries(update) as [keyof Usage, number | undefined][]) {
+    if (value !== undefined) target[key] = value;
+  }
+}
