@@ -138,8 +138,9 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       }
       const daily = policy.cost?.perDayUsd;
       const spent = context.spentTodayUsd ?? 0;
-      if (daily !== undefined && spent + estimatedCostUsd > daily) {
-        exclude('cost_per_day', `${formatUsd(spent)} spent today + estimated ${formatUsd(estimatedCostUsd)} exceeds the per-day ceiling ${formatUsd(daily)}`);
+      if (daily !== undefined && estimatedCostUsd > 0 && spent + estimatedCostUsd > daily) {
+        const spentText = Number.isFinite(spent) ? `${formatUsd(spent)} spent today` : 'spend today unknown';
+        exclude('cost_per_day', `${spentText} + estimated ${formatUsd(estimatedCostUsd)} exceeds the per-day ceiling ${formatUsd(daily)}`);
       }
     }
 

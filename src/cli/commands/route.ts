@@ -1,0 +1,129 @@
+import { Command, Option } from 'commander';
+import type { SensitivityLevel, WorkflowClass } from '../../common/vocabulary.js';
+import { UsageError } from '../../errors.js';
+import { contextFor } from '../context.js';
+
+interface RouteOptions {
+  workflow: string;
+  sensitivity?: string;
+  model: string;
+  provider?: string;
+  trustTier?: string;
+  maxTokens?: string;
+  explain?: boolean;
+}
+
+const WORKFLOWS = ['interactive', 'batch'];
+const LEVELS = ['public', 'internal', 'confidential', 'restricted'];
+
+export function routeCommand(): Command {
+  return new Command('route')
+    .description('classify a prompt and show where it would be routed, without calling any model')
+    .argument('[prompt]', 'the prompt; `-` or nothing reads it from stdin')
+    .addOption(new Option('--workflow <class>', 'workflow class').choices(WORKFLOWS).default('interactive'))
+    .addOption(new Option('--sensitivity <level>', 'caller hint: raises the classified level, never lowers it').choices(LEVELS))
+    .option('--model <model>', 'auto, a model id or alias, or provider:model', 'auto')
+    .option('--provider <id>', 'only consider this provider (every rule still applies)')
+    .option('--trust-tier <tier>', "the caller's trust tier (default: the policy's default tier)")
+    .option('--max-tokens <n>', 'output tokens the request would ask for')
+    .option('--explain', 'print every rule applied and every exclusion with its reason')
+    .addHelpText('after', '\nExample:\n  $ syndicate route --explain "refactor this function"\n  $ echo "my password is hunter2" | syndicate route --json')
+    .action(async (prompt: string | undefined, options: RouteOptions, command: Command) => {
+      if (!WORKFLOWS.includes(options.workflow)) throw new UsageError(`unknown workflow "${options.workflow}"`, { hint: `use one of: ${WORKFLOWS.join(', ')}` });
+      if (options.sensitivity !== undefined && !LEVELS.includes(options.sensitivity)) {
+        throw new UsageError(`unknown sensitivity "${options.sensitivity}"`, { hint: `use one of: ${LEVELS.join(', ')}` });
+      }
+      let maxTokens: number | undefined;
+      if (options.maxTokens !== undefined) {
+        maxTokens = Number(options.maxTokens);
+        if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+          throw new UsageError(`--max-tokens must be a positive whole number, got "${options.maxTokens}"`, { hint: 'for example --max-tokens 512' });
+        }
+      }
+      const text = prompt === undefined || prompt === '-' ? await readPromptFromStdin() : prompt;
+      if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
+
+      const context = contextFor(command);
+      const [{ loadPolicy }, { listProviders }, { routeRequest }] = await Promise.all([
+        import('../../policy/load.js'),
+        import('../../registry/registry.js'),
+        import('../../router/route-request.js'),
+      ]);
+      const policy = loadPolicy(context.home.policyPath);
+      const store = await context.store();
+      try {
+        const routed = await routeRequest({
+          request: {
+            model: options.model,
+            messages: [{ role: 'user', content: [{ type: 'text', text }] }],
+            stream: false,
+            ...(maxTokens === undefined ? {} : { maxTokens }),
+          },
+          policy,
+          providers: listProviders(store),
+          workflow: options.workflow as WorkflowClass,
+          ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity as SensitivityLevel }),
+          ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+          ...(options.provider === undefined ? {} : { explicitProvider: options.provider }),
+          ...(maxTokens === undefined ? {} : { maxTokens }),
+          store,
+        });
+        const { plan, classification } = routed;
+        const { output } = context;
+        if (plan.candidates.length === 0) {
+          if (!output.json) printPlan(output, routed, options.explain === true);
+          const { PolicyRefusalError } = await import('../../errors.js');
+          throw new PolicyRefusalError('no_route', `no provider may take this ${plan.sensitivity} request`, {
+            hint:
+              plan.excluded.length === 0
+                ? 'register a provider (`syndicate provider register FILE`) or check --model'
+                : 'see the exclusions above (`--explain`); change the policy, register a suitable local model, or lower what the request needs',
+            details: { classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
+          });
+        }
+        output.result({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan }, () => printPlan(output, routed, options.explain === true));
+      } finally {
+        context.close();
+      }
+    });
+}
+
+type Routed = Awaited<ReturnType<typeof import('../../router/route-request.js').routeRequest>>;
+
+function printPlan(output: ReturnType<typeof contextFor>['output'], routed: Routed, explain: boolean): void {
+  const { plan, classification } = routed;
+  const detectors = [...new Set(classification.findings.map((finding) => finding.detector))];
+  output.line(
+    `sensitivity: ${plan.sensitivity}${detectors.length === 0 ? '' : ` (${detectors.join(', ')})`}${classification.failedClosed ? ' — classifier failed closed' : ''}`,
+  );
+  if (explain) {
+    output.line(plan.explanation);
+    return;
+  }
+  if (plan.candidates.length > 0) {
+    output.table(
+      ['rank', 'provider', 'model', 'class', 'version', 'est. cost', 'first token'],
+      plan.candidates.map((candidate) => [
+        candidate.rank,
+        candidate.provider,
+        candidate.model,
+        candidate.class,
+        `v${candidate.version}`,
+        `$${candidate.estimatedCostUsd.toFixed(4)}`,
+        candidate.expectedFirstTokenMs === undefined ? '-' : `${candidate.expectedFirstTokenMs} ms`,
+      ]),
+    );
+  } else {
+    output.line('no candidate');
+  }
+  if (plan.excluded.length > 0) output.line(`${plan.excluded.length} excluded (run with --explain to see why)`);
+}
+
+async function readPromptFromStdin(): Promise<string> {
+  if (process.stdin.isTTY === true) {
+    throw new UsageError('no prompt given', { hint: 'pass the prompt as an argument, or pipe it: echo "..." | syndicate route -' });
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,158 @@
+import { maxSensitivity, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
+import type { OperatorPattern, Policy } from '../policy/types.js';
+import type { RegisteredProvider } from '../registry/types.js';
+import type { Store } from '../store/store.js';
+import type { CanonicalRequest } from '../wire/canonical.js';
+import { sharedHealthMonitor, type HealthMonitor } from './health.js';
+import { planRoute } from './plan.js';
+import { requestText } from './request-traits.js';
+import type { RoutePlan } from './types.js';
+
+/** The part of a classifier finding the router reports. */
+export interface RouteFinding {
+  detector: string;
+  level: SensitivityLevel;
+  reason: string;
+  location?: string;
+  excerpt?: string;
+}
+
+/** What the classifier decided, as the router saw it. */
+export interface RouteClassification {
+  level: SensitivityLevel;
+  findings: RouteFinding[];
+  /** True when the classifier (or loading it) failed and the level was forced to `restricted`. */
+  failedClosed: boolean;
+}
+
+/** The classifier's entry point (src/classify/), injectable for tests. */
+export type ClassifyFunction = (
+  request: CanonicalRequest,
+  options: { indicatorWords: string[]; patterns: OperatorPattern[]; hint?: SensitivityLevel },
+) => RouteClassification | Promise<RouteClassification>;
+
+export interface RouteRequestOptions {
+  request: CanonicalRequest;
+  policy: Policy;
+  providers: RegisteredProvider[];
+  workflow: WorkflowClass;
+  /** The caller's hint: raises the classified level, never lowers it. */
+  sensitivityHint?: SensitivityLevel;
+  trustTier?: string;
+  explicitProvider?: string;
+  maxTokens?: number;
+  /** For the per-day cost ceiling; read from the evidence store when a store is given. */
+  store?: Store;
+  health?: HealthMonitor;
+  classify?: ClassifyFunction;
+  coldStartMs?: (providerId: string, model: string) => number | undefined;
+  now?: Date;
+}
+
+export interface RoutedRequest {
+  classification: RouteClassification;
+  estimatedPromptTokens: number;
+  plan: RoutePlan;
+}
+
+/**
+ * Classify -> probe health -> plan, the way `route`, `run`, the gateway and MCP all do it.
+ * Calls nothing upstream: only the local engines' health endpoints (short timeout, in parallel).
+ */
+export async function routeRequest(options: RouteRequestOptions): Promise<RoutedRequest> {
+  const classification = await classifySafely(options);
+  const level = options.sensitivityHint === undefined ? classification.level : maxSensitivity(classification.level, options.sensitivityHint);
+  const estimatedPromptTokens = await estimatePromptTokens(options.request);
+  const monitor = options.health ?? sharedHealthMonitor();
+  const [health, warm] = await Promise.all([monitor.snapshot(options.providers), monitor.warmSnapshot(options.providers)]);
+  const now = options.now ?? new Date();
+  const plan = planRoute(
+    {
+      request: options.request,
+      sensitivity: level,
+      workflow: options.workflow,
+      ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+      ...(options.explicitProvider === undefined ? {} : { explicitProvider: options.explicitProvider }),
+      estimatedPromptTokens,
+      ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
+      now,
+    },
+    {
+      policy: options.policy,
+      providers: options.providers,
+      health,
+      warm,
+      ...(options.store === undefined ? {} : { spentTodayUsd: spentTodayUsd(options.store, now) }),
+      ...(options.coldStartMs === undefined ? {} : { coldStartMs: options.coldStartMs }),
+    },
+  );
+  return { classification: { ...classification, level }, estimatedPromptTokens, plan };
+}
+
+async function classifySafely(options: RouteRequestOptions): Promise<RouteClassification> {
+  const classifierOptions = {
+    indicatorWords: options.policy.indicatorWords,
+    patterns: options.policy.patterns,
+    ...(options.sensitivityHint === undefined ? {} : { hint: options.sensitivityHint }),
+  };
+  try {
+    const classify = options.classify ?? (await loadClassifier());
+    const result = await classify(options.request, classifierOptions);
+    return { level: result.level, findings: result.findings, failedClosed: result.failedClosed };
+  } catch (error) {
+    return {
+      level: 'restricted',
+      findings: [
+        {
+          detector: 'classifier.error',
+          level: 'restricted',
+          reason: `the classifier failed (${error instanceof Error ? error.message : String(error)}): treated as restricted`,
+        },
+      ],
+      failedClosed: true,
+    };
+  }
+}
+
+async function loadClassifier(): Promise<ClassifyFunction> {
+  // Resolved at run time so the router builds before the classifier lands; a missing classifier fails closed.
+  const specifier = '../classify/index.js';
+  const module = (await import(specifier)) as { classifyRequest?: ClassifyFunction };
+  if (typeof module.classifyRequest !== 'function') throw new Error('src/classify does not export classifyRequest');
+  return module.classifyRequest;
+}
+
+/**
+ * Prompt tokens with gpt-tokenizer (o200k) plus a 10 % margin, because the target model's own
+ * tokenizer usually splits differently and an underestimate would overrun a context window.
+ * Images count a flat 1,000 tokens each.
+ */
+export async function estimatePromptTokens(request: CanonicalRequest): Promise<number> {
+  const text = requestText(request) + (request.tools === undefined ? '' : JSON.stringify(request.tools));
+  let count: number;
+  try {
+    const { countTokens } = await import('gpt-tokenizer');
+    count = countTokens(text);
+  } catch {
+    count = Math.ceil(Buffer.byteLength(text, 'utf8') / 3);
+  }
+  const images = request.messages.reduce((total, message) => total + message.content.filter((part) => part.type === 'image').length, 0);
+  return Math.ceil(count * 1.1) + images * 1000;
+}
+
+/**
+ * Spend recorded in evidence since the start of the current UTC day. When the store cannot
+ * answer, the spend is treated as unlimited (so the per-day ceiling excludes every priced
+ * candidate) — failing closed rather than overspending.
+ */
+export function spentTodayUsd(store: Store, now: Date): number {
+  const startOfDay = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
+  try {
+    const row = store.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS spent FROM evidence WHERE created_at >= ?').get(startOfDay) as
+      | { spent: number }
+      | undefined;
+    return row?.spent ?? 0;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
