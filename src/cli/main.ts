@@ -4,6 +4,8 @@ import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../error
 import { doctorCommand } from './commands/doctor.js';
 import { evidenceCommand } from './commands/evidence.js';
 import { initCommand } from './commands/init.js';
+import { policyCommand } from './commands/policy.js';
+import { routeCommand } from './commands/route.js';
 import { Output } from './output.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -31,6 +33,8 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
   program.addCommand(initCommand());
   program.addCommand(doctorCommand());
   program.addCommand(evidenceCommand());
+  program.addCommand(policyCommand());
+  program.addCommand(routeCommand());
 
   applyToTree(program, (command) => {
     command.exitOverride();
