@@ -325,16 +325,23 @@ function checkPermit(
   if (invocation.providerClass === 'blocked' || provider?.record.class === 'blocked') {
     throw blockedRefusal(invocation.providerClass === 'blocked' ? invocation.providerId : permit.provider);
   }
+  if (provider === undefined || provider.retiredAt !== null) {
+    throw new PolicyRefusalError(
+      'permit_out_of_scope',
+      `permit ${permit.id} refused: provider "${permit.provider}" is ${provider === undefined ? 'not registered' : 'retired'}`,
+      { hint: 'register the provider again and issue a new permit', details: { permitId: permit.id } },
+    );
+  }
   const differences: ScopeDifference[] = [];
   if (invocation.providerId !== permit.provider) {
     differences.push({ field: 'provider', expected: permit.provider, got: invocation.providerId });
   }
   if (invocation.providerVersion !== permit.providerVersion) {
     differences.push({ field: 'providerVersion', expected: permit.providerVersion, got: invocation.providerVersion });
-  } else if (provider !== undefined && provider.currentVersion !== permit.providerVersion) {
+  } else if (provider.currentVersion !== permit.providerVersion) {
     differences.push({ field: 'providerVersion', expected: permit.providerVersion, got: provider.currentVersion });
   }
-  const requestedModel = provider === undefined ? invocation.model : (resolveModelId(provider, invocation.model) ?? invocation.model);
+  const requestedModel = resolveModelId(provider, invocation.model) ?? invocation.model;
   if (requestedModel !== permit.model) differences.push({ field: 'model', expected: permit.model, got: invocation.model });
   if (!isSensitivityLevel(invocation.sensitivity) || sensitivityRank(invocation.sensitivity) > sensitivityRank(permit.maxSensitivity)) {
     differences.push({ field: 'sensitivity', expected: permit.maxSensitivity, got: String(invocation.sensitivity) });
@@ -343,13 +350,6 @@ function checkPermit(
     differences.push({ field: 'session', expected: permit.session, got: invocation.sessionId ?? null });
   }
   if (differences.length > 0) throw outOfScope(permit, differences);
-  if (provider === undefined || provider.retiredAt !== null) {
-    throw new PolicyRefusalError(
-      'permit_out_of_scope',
-      `permit ${permit.id} refused: provider "${permit.provider}" is ${provider === undefined ? 'not registered' : 'retired'}`,
-      { hint: 'register the provider again and issue a new permit', details: { permitId: permit.id } },
-    );
-  }
   return { permit, provider };
 }
 
