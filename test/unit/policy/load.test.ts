@@ -1,0 +1,294 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InvalidInputError, type InputProblem } from '../../../src/errors.js';
+import { DEFAULT_POLICY_YAML } from '../../../src/policy/default-policy.js';
+import { defaultPolicy } from '../../../src/policy/defaults.js';
+import { loadPolicy, loadPolicyWithSource, parsePolicyText } from '../../../src/policy/load.js';
+
+const HEADER = 'apiVersion: syndicate/v1\nkind: Policy\n';
+
+function problemsOf(text: string): InputProblem[] {
+  try {
+    parsePolicyText(text, 'policy.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidInputError);
+    return (error as InvalidInputError).problems;
+  }
+  throw new Error('expected the policy to be rejected');
+}
+
+describe('default policy', () => {
+  it('the commented default file validates and equals the built-in defaults', () => {
+    expect(parsePolicyText(DEFAULT_POLICY_YAML)).toEqual(defaultPolicy());
+  });
+
+  it('encodes the sensitivity map, indicator words, egress list and interactive budget the issue asks for', () => {
+    const policy = defaultPolicy();
+    expect(policy.sensitivity).toEqual({
+      public: ['local', 'approved_hosted', 'restricted_hosted'],
+      internal: ['local', 'approved_hosted'],
+      confidential: ['local'],
+      restricted: ['local'],
+    });
+    expect(policy.indicatorWords).toEqual(['password', 'credential', 'screenshot', 'camera']);
+    expect(policy.egress.allowHosts).toEqual(['api.anthropic.com', 'api.openai.com', 'open.bigmodel.cn']);
+    expect(policy.workflows.interactive.latencyBudget.firstTokenMs).toBe(1500);
+    expect(policy.trustTiers[policy.defaultTrustTier]).toBeDefined();
+  });
+
+  it('a minimal file gets every default', () => {
+    expect(parsePolicyText(HEADER)).toEqual(defaultPolicy());
+  });
+});
+
+describe('merging a file over the defaults', () => {
+  it('keeps the default indicator words when the file adds its own', () => {
+    const policy = parsePolicyText(`${HEADER}indicatorWords: [atlas, Password]\n`);
+    expect(policy.indicatorWords).toEqual(['password', 'credential', 'screenshot', 'camera', 'atlas']);
+  });
+
+  it('overrides one sensitivity level and keeps the others', () => {
+    const policy = parsePolicyText(`${HEADER}sensitivity:\n  public: [local]\n  internal: [local]\n`);
+    expect(policy.sensitivity.public).toEqual(['local']);
+    expect(policy.sensitivity.confidential).toEqual(['local']);
+  });
+
+  it('replaces the egress list, so an operator can remove a default host', () => {
+    const policy = parsePolicyText(`${HEADER}egress:\n  allowHosts: [api.anthropic.com]\n`);
+    expect(policy.egress.allowHosts).toEqual(['api.anthropic.com']);
+  });
+
+  it('overrides one workflow field and keeps the other', () => {
+    const policy = parsePolicyText(`${HEADER}workflows:\n  batch:\n    prefer: [local]\n`);
+    expect(policy.workflows.batch).toEqual({ prefer: ['local'], latencyBudget: {} });
+    expect(policy.workflows.interactive.prefer).toEqual(['fastest', 'priority']);
+  });
+
+  it('accepts operator patterns with regex or keywords', () => {
+    const policy = parsePolicyText(
+      `${HEADER}patterns:\n  - name: atlas\n    level: confidential\n    keywords: [atlas]\n  - name: customer-ids\n    level: restricted\n    regex: "CUST-[0-9]{6}"\n`,
+    );
+    expect(policy.patterns.map((pattern) => pattern.name)).toEqual(['atlas', 'customer-ids']);
+  });
+});
+
+describe('loading from disk', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'syndicate-policy-'));
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('a missing file means the defaults', () => {
+    const path = join(directory, 'missing.yaml');
+    expect(loadPolicy(path)).toEqual(defaultPolicy());
+    expect(loadPolicyWithSource(path).source).toBe('defaults');
+  });
+
+  it('a missing file is an error when it must exist', () => {
+    expect(() => loadPolicyWithSource(join(directory, 'missing.yaml'), { mustExist: true })).toThrow(InvalidInputError);
+  });
+
+  it('an invalid file is never replaced by the defaults', () => {
+    const path = join(directory, 'bad.yaml');
+    writeFileSync(path, `${HEADER}sensitivity:\n  restricted: [approved_hosted]\n`);
+    expect(() => loadPolicy(path)).toThrow(InvalidInputError);
+  });
+
+  it('reads a valid file', () => {
+    const path = join(directory, 'good.yaml');
+    writeFileSync(path, `${HEADER}cost:\n  perRequestUsd: 0.05\n`);
+    const loaded = loadPolicyWithSource(path);
+    expect(loaded.source).toBe('file');
+    expect(loaded.policy.cost).toEqual({ perRequestUsd: 0.05, perDayUsd: 20, defaultOutputTokens: 1024 });
+  });
+});
+
+interface InvalidCase {
+  name: string;
+  text: string;
+  pointer: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+const INVALID: InvalidCase[] = [
+  { name: 'unknown top-level key', text: `${HEADER}sensitivty: {}\n`, pointer: '/sensitivty', line: 3, column: 1, message: 'unknown key "sensitivty"' },
+  { name: 'wrong apiVersion', text: 'apiVersion: syndicate/v2\nkind: Policy\n', pointer: '/apiVersion', line: 1, column: 13, message: 'must be "syndicate/v1"' },
+  { name: 'missing kind', text: 'apiVersion: syndicate/v1\n', pointer: '', line: 1, column: 1, message: 'missing required key "kind"' },
+  {
+    name: 'blocked is not a class a level can allow',
+    text: `${HEADER}sensitivity:\n  public: [local, blocked]\n`,
+    pointer: '/sensitivity/public/1',
+    line: 4,
+    column: 19,
+    message: 'must be one of',
+  },
+  {
+    name: 'restricted mapped to a hosted class',
+    text: `${HEADER}sensitivity:\n  restricted: [local, approved_hosted]\n`,
+    pointer: '/sensitivity/restricted',
+    line: 4,
+    column: 15,
+    message: 'restricted data may only go to local providers',
+  },
+  {
+    name: 'a more sensitive level wider than a less sensitive one',
+    text: `${HEADER}sensitivity:\n  internal: [local]\n  confidential: [local, approved_hosted]\n`,
+    pointer: '/sensitivity/confidential',
+    line: 5,
+    column: 17,
+    message: 'confidential allows approved_hosted, which the less sensitive level internal does not',
+  },
+  {
+    name: 'a level that allows nothing',
+    text: `${HEADER}sensitivity:\n  public: []\n  internal: []\n  confidential: []\n  restricted: []\n`,
+    pointer: '/sensitivity/confidential',
+    line: 6,
+    column: 17,
+    message: 'no provider class may receive confidential data',
+  },
+  {
+    name: 'invalid operator regex',
+    text: `${HEADER}patterns:\n  - name: atlas\n    level: confidential\n    regex: "atlas(("\n`,
+    pointer: '/patterns/0/regex',
+    line: 6,
+    column: 12,
+    message: 'invalid regular expression',
+  },
+  {
+    name: 'regex that matches everything',
+    text: `${HEADER}patterns:\n  - name: anything\n    level: internal\n    regex: ".*"\n`,
+    pointer: '/patterns/0/regex',
+    line: 6,
+    column: 12,
+    message: 'matches the empty string',
+  },
+  {
+    name: 'pattern with neither regex nor keywords',
+    text: `${HEADER}patterns:\n  - name: empty\n    level: internal\n`,
+    pointer: '/patterns/0',
+    line: 4,
+    column: 5,
+    message: 'has neither regex nor keywords',
+  },
+  {
+    name: 'pattern with an unknown level',
+    text: `${HEADER}patterns:\n  - name: atlas\n    level: secret\n    keywords: [atlas]\n`,
+    pointer: '/patterns/0/level',
+    line: 5,
+    column: 12,
+    message: 'must be one of',
+  },
+  {
+    name: 'duplicate pattern names',
+    text: `${HEADER}patterns:\n  - name: atlas\n    level: internal\n    keywords: [a]\n  - name: atlas\n    level: internal\n    keywords: [b]\n`,
+    pointer: '/patterns/1/name',
+    line: 7,
+    column: 11,
+    message: 'duplicate pattern name "atlas"',
+  },
+  {
+    name: 'unknown workflow preference',
+    text: `${HEADER}workflows:\n  interactive:\n    prefer: [local, nearest]\n`,
+    pointer: '/workflows/interactive/prefer/1',
+    line: 5,
+    column: 21,
+    message: 'must be one of',
+  },
+  {
+    name: 'negative latency budget',
+    text: `${HEADER}workflows:\n  interactive:\n    latencyBudget:\n      firstTokenMs: -5\n`,
+    pointer: '/workflows/interactive/latencyBudget/firstTokenMs',
+    line: 6,
+    column: 21,
+    message: 'must be >= 1',
+  },
+  {
+    name: 'default trust tier not defined',
+    text: `${HEADER}trustTiers:\n  ci:\n    maxSensitivity: internal\n    allowedClasses: [local]\n`,
+    pointer: '/trustTiers',
+    line: 4,
+    column: 3,
+    message: 'default trust tier "operator" is not defined',
+  },
+  {
+    name: 'trust tier missing allowedClasses',
+    text: `${HEADER}trustTiers:\n  operator:\n    maxSensitivity: internal\n`,
+    pointer: '/trustTiers/operator',
+    line: 5,
+    column: 5,
+    message: 'missing required key "allowedClasses"',
+  },
+  {
+    name: 'negative cost ceiling',
+    text: `${HEADER}cost:\n  perDayUsd: -1\n`,
+    pointer: '/cost/perDayUsd',
+    line: 4,
+    column: 14,
+    message: 'must be >= 0',
+  },
+  {
+    name: 'per-request ceiling above the per-day one',
+    text: `${HEADER}cost:\n  perRequestUsd: 5\n  perDayUsd: 1\n`,
+    pointer: '/cost/perRequestUsd',
+    line: 4,
+    column: 18,
+    message: 'above the per-day ceiling',
+  },
+  {
+    name: 'egress host with a scheme',
+    text: `${HEADER}egress:\n  allowHosts: ["https://api.openai.com"]\n`,
+    pointer: '/egress/allowHosts/0',
+    line: 4,
+    column: 16,
+    message: 'does not have the expected form',
+  },
+  {
+    name: 'fractional maxHops',
+    text: `${HEADER}fallback:\n  maxHops: 1.5\n`,
+    pointer: '/fallback/maxHops',
+    line: 4,
+    column: 12,
+    message: 'must be a whole number',
+  },
+  {
+    name: 'capability rule naming an unknown task',
+    text: `${HEADER}capabilities:\n  rules:\n    - name: big\n      when: { task: poetry }\n      require: { minCapabilityClass: large }\n`,
+    pointer: '/capabilities/rules/0/when/task',
+    line: 6,
+    column: 21,
+    message: 'refers to unknown task "poetry"',
+  },
+  {
+    name: 'unknown weakJson mode',
+    text: `${HEADER}capabilities:\n  weakJson: ignore\n`,
+    pointer: '/capabilities/weakJson',
+    line: 4,
+    column: 13,
+    message: 'must be one of "demote", "exclude"',
+  },
+];
+
+describe('invalid policies are rejected with the pointer and position of each problem', () => {
+  it.each(INVALID)('$name', (testCase) => {
+    const problems = problemsOf(testCase.text);
+    const problem = problems.find((candidate) => candidate.pointer === testCase.pointer);
+    expect(problem, JSON.stringify(problems)).toBeDefined();
+    expect(problem?.file).toBe('policy.yaml');
+    expect(problem?.message).toContain(testCase.message);
+    expect({ line: problem?.line, column: problem?.column }).toEqual({ line: testCase.line, column: testCase.column });
+    expect(problem?.hint).toBeTruthy();
+  });
+
+  it('a YAML syntax error carries its line and column', () => {
+    const problems = problemsOf(`${HEADER}sensitivity:\n  public: [local\n`);
+    expect(problems[0]?.message).toContain('YAML syntax error');
+    expect(problems[0]?.line).toBeGreaterThanOrEqual(4);
+  });
+
+  it('reports every problem at once, in file order', () => {
+    const problems = problemsOf(`${HEADER}sensitivty: {}\ncost:\n  perDayUsd: -1\n`);
+    expect(problems.map((problem) => problem.pointer)).toEqual(['/sensitivty', '/cost/perDayUsd']);
+  });
+});
