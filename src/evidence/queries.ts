@@ -95,7 +95,7 @@ export function listEvidence(store: Store, options: ListEvidenceOptions = {}): E
   const limit = options.limit === undefined ? '' : ' LIMIT ?';
   if (options.limit !== undefined) parameters.push(options.limit);
   const rows = store.db
-    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM evidence${where} ORDER BY created_at DESC, id DESC${limit}`)
+    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM evidence${where} ORDER BY created_at DESC, rowid DESC${limit}`)
     .all(...parameters) as SummaryRow[];
   return rows.map(toSummary);
 }
@@ -163,7 +163,7 @@ export interface ExportOptions {
  */
 export function* exportEvidence(store: Store, options: ExportOptions = {}): Generator<string> {
   const since = options.since === undefined ? '' : new Date(options.since).toISOString();
-  const statement = store.db.prepare('SELECT * FROM evidence WHERE created_at >= ? ORDER BY created_at, id');
+  const statement = store.db.prepare('SELECT * FROM evidence WHERE created_at >= ? ORDER BY created_at, rowid');
   // Rows are read one by one; chunks of pending rows need a second statement, so those are
   // resolved after the scan to keep the connection free while iterating.
   const pendingIds: string[] = [];
@@ -251,4 +251,10 @@ function toRecord(store: Store | undefined, row: FullRow): EvidenceRecord {
     prevHash: row.prev_hash,
     hash: row.hash,
   };
+}
+
+/** Total recorded spend (USD) of attempts started at or after `sinceIso`, for the daily cost ceiling. */
+export function spentSince(store: Store, sinceIso: string): number {
+  const row = store.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS spent FROM evidence WHERE created_at >= ?').get(sinceIso) as { spent: number };
+  return row.spent;
 }

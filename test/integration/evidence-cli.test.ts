@@ -1,0 +1,213 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beginAttempt, createRecorder, decodeBytes, getEvidence, type EncodedBytes } from '../../src/evidence/index.js';
+import { resolveHome } from '../../src/home/home.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { BIN, makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { attemptStart, REQUEST_BODY, seedCompleted, seedDenial, SSE_CHUNKS } from '../unit/evidence/seed.js';
+
+const BINARY_CHUNK = new Uint8Array([0x64, 0x61, 0x74, 0x61, 0x3a, 0xff, 0x00, 0xfe, 0x0a, 0x0a]);
+
+function withStore<T>(home: string, work: (store: Store) => T): T {
+  const store = openStore(resolveHome({ home }).storePath);
+  try {
+    return work(store);
+  } finally {
+    store.close();
+  }
+}
+
+describe('syndicate evidence (CLI)', () => {
+  const temporary = makeTempHome();
+  const home = temporary.home;
+  let completed: string;
+  let old: string;
+  let denial: string;
+  let binary: string;
+  let orphan: string;
+
+  beforeAll(() => {
+    withStore(home, (store) => {
+      old = seedCompleted(store, { now: Date.now() - 3 * 3600 * 1000, provider: { id: 'glm', version: 3, class: 'approved_hosted' } });
+      completed = seedCompleted(store);
+      denial = seedDenial(store);
+      binary = seedCompleted(store, {}, [BINARY_CHUNK]);
+      // A CLI that died mid-stream: pending row, request and first chunk captured, pid gone.
+      orphan = beginAttempt(store, attemptStart({ requestId: 'req_orphan' }));
+      const recorder = createRecorder(store, orphan, { flushIntervalMs: 0 });
+      recorder.onRequest({ method: 'POST', url: 'http://127.0.0.1:9/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+      recorder.onResponseStart({ status: 200, headers: { 'content-type': 'text/event-stream' }, atMs: 4 });
+      recorder.onChunk(Buffer.from(SSE_CHUNKS[0] ?? ''), 9);
+      const dead = spawnSync(process.execPath, ['-e', '']).pid;
+      store.db.prepare('UPDATE evidence SET pid = ? WHERE id = ?').run(dead, orphan);
+    });
+  });
+  afterAll(() => temporary.cleanup());
+
+  it('list marks the dead writer interrupted with its partial bytes and prints one JSON document', async () => {
+    const result = await runCli(['evidence', 'list', '--json'], { home });
+    expect(result.exitCode).toBe(0);
+    const document = parseJsonDocument(result.stdout) as { ok: boolean; evidence: Record<string, unknown>[] };
+    expect(document.ok).toBe(true);
+    expect(document.evidence.map((row) => row.id)).toEqual([orphan, binary, denial, completed, old]);
+    expect(document.evidence[0]).toMatchObject({
+      state: 'interrupted',
+      verbatimCapture: 'partial',
+      tokenAccounting: 'not_available',
+      markers: ['partial_response'],
+      status: 200,
+    });
+    expect(document.evidence[3]).toMatchObject({
+      id: completed,
+      kind: 'invocation',
+      state: 'completed',
+      provider: { id: 'ollama', version: 2, class: 'local' },
+      model: 'llama3',
+      status: 200,
+      inputTokens: 5,
+      outputTokens: 3,
+      tokenAccounting: 'exact',
+      verbatimCapture: 'full',
+      toolCallFidelity: 'not_applicable',
+      firstTokenMs: 20,
+      totalMs: 60,
+      markers: [],
+    });
+    const partial = withStore(home, (store) => getEvidence(store, orphan));
+    expect(partial?.response.body?.toString()).toBe(SSE_CHUNKS[0]);
+  });
+
+  it('list filters by --since, --provider, --state and --limit and renders a table', async () => {
+    const recent = parseJsonDocument((await runCli(['evidence', 'list', '--since', '1h', '--json'], { home })).stdout);
+    expect((recent.evidence as unknown[]).length).toBe(4);
+    const glm = parseJsonDocument((await runCli(['evidence', 'list', '--provider', 'glm', '--json'], { home })).stdout);
+    expect((glm.evidence as { id: string }[]).map((row) => row.id)).toEqual([old]);
+    const denied = parseJsonDocument((await runCli(['evidence', 'list', '--state', 'denied', '--json'], { home })).stdout);
+    expect((denied.evidence as { id: string }[]).map((row) => row.id)).toEqual([denial]);
+    const limited = parseJsonDocument((await runCli(['evidence', 'list', '--limit', '2', '--json'], { home })).stdout);
+    expect((limited.evidence as unknown[]).length).toBe(2);
+
+    const human = await runCli(['evidence', 'list'], { home });
+    expect(human.exitCode).toBe(0);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+TIME\s+STATE\s+PROVIDER\s+MODEL\s+STATUS\s+TOKENS\s+TTFT\/TOTAL MS\s+MARKERS$/);
+    expect(lines).toHaveLength(6);
+    const completedLine = lines.find((line) => line.startsWith(completed)) ?? '';
+    expect(completedLine).toMatch(/completed\s+ollama@2\s+llama3\s+200\s+5\/3 exact\s+20\/60/);
+    expect(lines.find((line) => line.startsWith(denial))).toMatch(/denied\s+anthropic@1\s+claude\s+-\s+n\/a/);
+  });
+
+  it('list rejects bad filters with exit 2', async () => {
+    const state = await runCli(['evidence', 'list', '--state', 'done', '--json'], { home });
+    expect(state.exitCode).toBe(2);
+    expect(parseJsonDocument(state.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'invalid --state "done"' } });
+    const since = await runCli(['evidence', 'list', '--since', 'yesterday'], { home });
+    expect(since.exitCode).toBe(2);
+    expect(since.stderr).toContain('invalid --since "yesterday"');
+  });
+
+  it('show prints the envelope, and --raw writes exactly the stored bytes', async () => {
+    const json = await runCli(['evidence', 'show', completed, '--json'], { home });
+    expect(json.exitCode).toBe(0);
+    const document = parseJsonDocument(json.stdout) as { evidence: { request: { body: EncodedBytes; headers: Record<string, string> }; response: { body: EncodedBytes; chunks: unknown[] } } };
+    expect(document.evidence.request.body).toEqual({ encoding: 'utf8', data: REQUEST_BODY });
+    expect(document.evidence.request.headers.authorization).toBe('[redacted]');
+    expect(document.evidence.response.body).toEqual({ encoding: 'utf8', data: SSE_CHUNKS.join('') });
+    expect(document.evidence.response.chunks).toHaveLength(3);
+
+    const human = await runCli(['evidence', 'show', completed.slice(0, 20)], { home });
+    expect(human.exitCode).toBe(0);
+    expect(human.stdout).toContain(`id           ${completed}`);
+    expect(human.stdout).toMatch(/tokens\s+5\/3 exact/);
+
+    const request = await runCli(['evidence', 'show', completed, '--raw', 'request'], { home });
+    expect(request.stdout).toBe(REQUEST_BODY);
+    const raw = await execa('node', [BIN, 'evidence', 'show', binary, '--raw', 'response'], {
+      env: { SYNDICATE_HOME: home, NO_COLOR: '1' },
+      encoding: 'buffer',
+      stripFinalNewline: false,
+      reject: false,
+    });
+    expect(raw.exitCode).toBe(0);
+    expect(Buffer.from(raw.stdout).equals(Buffer.from(BINARY_CHUNK))).toBe(true);
+  });
+
+  it('show refuses unknown ids, missing bytes and --raw with --json (exit 2)', async () => {
+    const unknown = await runCli(['evidence', 'show', 'ev_nope', '--json'], { home });
+    expect(unknown.exitCode).toBe(2);
+    expect(parseJsonDocument(unknown.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'no evidence row ev_nope' } });
+    const noBytes = await runCli(['evidence', 'show', denial, '--raw', 'response'], { home });
+    expect(noBytes.exitCode).toBe(2);
+    expect(noBytes.stdout).toBe('');
+    expect(noBytes.stderr).toContain(`evidence ${denial} holds no response bytes (state denied)`);
+    const both = await runCli(['evidence', 'show', completed, '--raw', 'response', '--json'], { home });
+    expect(both.exitCode).toBe(2);
+    const badPart = await runCli(['evidence', 'show', completed, '--raw', 'headers'], { home });
+    expect(badPart.exitCode).toBe(2);
+  });
+
+  it('export writes JSON lines whose bodies decode to the stored bytes, to stdout or a 0600 file', async () => {
+    const result = await runCli(['evidence', 'export', '--format', 'jsonl'], { home });
+    expect(result.exitCode).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(5);
+    const envelopes = lines.map((line) => JSON.parse(line) as { id: string; response: { body: EncodedBytes | null } });
+    const byId = new Map(envelopes.map((envelope) => [envelope.id, envelope]));
+    const binaryBody = byId.get(binary)?.response.body;
+    expect(binaryBody?.encoding).toBe('base64');
+    expect(binaryBody === null || binaryBody === undefined ? undefined : decodeBytes(binaryBody).equals(Buffer.from(BINARY_CHUNK))).toBe(true);
+    expect(byId.get(denial)?.response.body).toBeNull();
+
+    const recent = await runCli(['evidence', 'export', '--since', '1h'], { home });
+    expect(recent.stdout.trimEnd().split('\n')).toHaveLength(4);
+
+    const file = join(home, 'export.jsonl');
+    const toFile = await runCli(['evidence', 'export', '--output', file, '--json'], { home });
+    expect(toFile.exitCode).toBe(0);
+    expect(parseJsonDocument(toFile.stdout)).toEqual({ ok: true, output: file, rows: 5 });
+    // runCli strips the final newline of stdout.
+    expect(readFileSync(file, 'utf8')).toBe(`${result.stdout}\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    const jsonToStdout = await runCli(['evidence', 'export', '--json'], { home });
+    expect(jsonToStdout.exitCode).toBe(2);
+  });
+
+  it('verify passes on the untouched store, then fails (exit 1) at the edited row and at a deleted row', async () => {
+    const intact = await runCli(['evidence', 'verify', '--json'], { home });
+    expect(intact.exitCode).toBe(0);
+    const document = parseJsonDocument(intact.stdout) as { ok: boolean; rows: number; head: { seq: number; hash: string } };
+    expect(document).toMatchObject({ ok: true, rows: 5, head: { seq: 5 } });
+    const human = await runCli(['evidence', 'verify'], { home });
+    expect(human.stdout).toBe(`evidence chain intact: 5 rows, head #5 ${document.head.hash}`);
+
+    const seqOfCompleted = withStore(home, (store) => {
+      const row = store.db.prepare('SELECT chain_seq FROM evidence WHERE id = ?').get(completed) as { chain_seq: number };
+      store.db.prepare("UPDATE evidence SET model = 'gpt-4o' WHERE id = ?").run(completed);
+      return row.chain_seq;
+    });
+    const edited = await runCli(['evidence', 'verify', '--json'], { home });
+    expect(edited.exitCode).toBe(1);
+    expect(parseJsonDocument(edited.stdout)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'check_failed',
+        message: `evidence chain broken at #${seqOfCompleted} (${completed}): content changed`,
+        details: { rows: seqOfCompleted - 1, brokenAt: { seq: seqOfCompleted, evidenceId: completed, reason: 'content changed' } },
+      },
+    });
+    expect(edited.stderr).toContain(`error: evidence chain broken at #${seqOfCompleted} (${completed}): content changed`);
+
+    withStore(home, (store) => {
+      store.db.prepare("UPDATE evidence SET model = 'llama3' WHERE id = ?").run(completed);
+      store.db.prepare('DELETE FROM evidence WHERE id = ?').run(denial);
+    });
+    const deleted = await runCli(['evidence', 'verify'], { home });
+    expect(deleted.exitCode).toBe(1);
+    expect(deleted.stdout).toBe('');
+    expect(deleted.stderr).toContain(`error: evidence chain broken at #${seqOfCompleted + 1}: row missing`);
+  });
+});
