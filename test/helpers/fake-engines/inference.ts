@@ -1,16 +1,630 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { EngineState } from './engine-state.js';
+import type { EngineState, ResolvedModel } from './engine-state.js';
+import { findOllamaModel } from './discovery.js';
 import type { FakeEngineKind } from './index.js';
-import { jsonHeaders, type Reply } from './wire-format.js';
+import {
+  contentText,
+  generate,
+  isPlainObject,
+  tokenPieces,
+  type ChatRequestView,
+  type Generation,
+} from './model-behaviour.js';
+import { formatSseFrame } from './sse.js';
+import { cloneJson, loadChunkTemplates, loadJsonTemplate } from './templates.js';
+import {
+  compactJson,
+  jsonHeaders,
+  prettyJson,
+  randomBase62,
+  randomHex,
+  randomLowerAlphanumeric,
+  serializeBody,
+  serializeChunk,
+  streamHeaders,
+  type Reply,
+} from './wire-format.js';
 
+type Json = Record<string, unknown>;
+
+/** The inference endpoints, the only ones faults apply to. */
 export function isInferencePath(kind: FakeEngineKind, path: string): boolean {
-  return kind === 'anthropic' ? path === '/v1/messages' : path === '/v1/chat/completions';
+  if (kind === 'anthropic') return path === '/v1/messages';
+  if (kind === 'lmstudio' && path === '/api/v0/chat/completions') return true;
+  return path === '/v1/chat/completions';
 }
 
-export function errorReply(state: EngineState, path: string, status: number): Reply {
-  return { status, headers: jsonHeaders(state.kind, path), body: JSON.stringify({ error: { message: `HTTP ${status}` } }) };
+/** Answers one inference request the way the engine would (quirks included unless conforming). */
+export function answerInference(state: EngineState, path: string, body: Buffer, headers: IncomingHttpHeaders): Reply {
+  return state.kind === 'anthropic' ? anthropicMessages(state, body, headers) : chatCompletions(state, path, body, headers);
 }
 
-export function answerInference(state: EngineState, path: string, _body: Buffer, _headers: IncomingHttpHeaders): Reply {
-  return errorReply(state, path, 501);
+// ================================================================== errors
+
+function defaultErrorMessage(status: number): string {
+  if (status === 429) return 'Rate limit reached for requests';
+  if (status === 503) return 'Service Unavailable';
+  if (status === 408) return 'Request Timeout';
+  if (status >= 500) return 'Internal Server Error';
+  return `HTTP ${status}`;
+}
+
+/** An error body in the engine's own error envelope. */
+export function errorReply(state: EngineState, path: string, status: number, message = defaultErrorMessage(status), type?: string): Reply {
+  const headers = jsonHeaders(state.kind, path);
+  switch (state.kind) {
+    case 'ollama':
+      return { status, headers, body: `${compactJson({ error: { message, type: type ?? 'api_error', param: null, code: null } })}\n` };
+    case 'llama.cpp':
+      return { status, headers, body: compactJson({ error: { code: status, message, type: type ?? (status === 503 ? 'unavailable_error' : status >= 500 ? 'server_error' : 'invalid_request_error') } }) };
+    case 'vllm':
+      return { status, headers, body: compactJson({ object: 'error', message, type: type ?? (status === 404 ? 'NotFoundError' : status >= 500 ? 'InternalServerError' : 'BadRequestError'), param: null, code: status }) };
+    case 'lmstudio':
+      return { status, headers, body: compactJson({ error: message }) };
+    case 'openai': {
+      if (status === 429) headers['retry-after'] = '1';
+      const errorType = type ?? (status === 429 ? 'requests' : status >= 500 ? 'server_error' : 'invalid_request_error');
+      const code = status === 429 ? 'rate_limit_exceeded' : null;
+      return { status, headers, body: `${prettyJson({ error: { message, type: errorType, param: null, code } }, 4)}\n` };
+    }
+    case 'anthropic': {
+      if (status === 429) headers['retry-after'] = '1';
+      const errorType = type ?? anthropicErrorType(status);
+      return { status, headers, body: compactJson({ type: 'error', error: { type: errorType, message: status === 529 ? 'Overloaded' : message } }) };
+    }
+  }
+}
+
+function anthropicErrorType(status: number): string {
+  switch (status) {
+    case 400:
+      return 'invalid_request_error';
+    case 401:
+      return 'authentication_error';
+    case 403:
+      return 'permission_error';
+    case 404:
+      return 'not_found_error';
+    case 413:
+      return 'request_too_large';
+    case 429:
+      return 'rate_limit_error';
+    case 529:
+      return 'overloaded_error';
+    default:
+      return 'api_error';
+  }
+}
+
+// ================================================================== OpenAI-compatible chat completions
+
+/** Request fields OpenAI's chat completions accept; vLLM knows these plus its own sampling extras. */
+const OPENAI_FIELDS = new Set([
+  'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'n',
+  'stop', 'seed', 'response_format', 'tools', 'tool_choice', 'parallel_tool_calls', 'user', 'logprobs', 'top_logprobs',
+  'presence_penalty', 'frequency_penalty', 'logit_bias', 'metadata', 'store', 'service_tier', 'modalities', 'audio',
+  'prediction', 'reasoning_effort', 'web_search_options', 'verbosity', 'prompt_cache_key', 'safety_identifier',
+  'functions', 'function_call',
+]);
+const VLLM_EXTRA_FIELDS = new Set([
+  'top_k', 'min_p', 'repetition_penalty', 'length_penalty', 'stop_token_ids', 'include_stop_str_in_output',
+  'ignore_eos', 'min_tokens', 'skip_special_tokens', 'spaces_between_special_tokens', 'truncate_prompt_tokens',
+  'prompt_logprobs', 'allowed_token_ids', 'bad_words', 'echo', 'add_generation_prompt', 'continue_final_message',
+  'add_special_tokens', 'documents', 'chat_template', 'chat_template_kwargs', 'mm_processor_kwargs', 'guided_json',
+  'guided_regex', 'guided_choice', 'guided_grammar', 'structural_tag', 'guided_decoding_backend',
+  'guided_whitespace_pattern', 'priority', 'request_id', 'logits_processors', 'return_tokens_as_token_ids',
+  'cache_salt', 'kv_transfer_params', 'vllm_xargs', 'use_beam_search',
+]);
+
+function chatRequestView(request: Json): ChatRequestView {
+  const messages = Array.isArray(request['messages']) ? request['messages'] : [];
+  const streamOptions = isPlainObject(request['stream_options']) ? request['stream_options'] : {};
+  const stop = request['stop'];
+  const view: ChatRequestView = {
+    model: typeof request['model'] === 'string' ? request['model'] : '',
+    messages: messages.filter(isPlainObject).map((message) => ({ role: String(message['role'] ?? 'user'), text: contentText(message['content']) })),
+    stream: request['stream'] === true,
+    includeUsage: streamOptions['include_usage'] === true,
+    stop: typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop.filter((item): item is string => typeof item === 'string') : [],
+    tools: (Array.isArray(request['tools']) ? request['tools'] : [])
+      .filter(isPlainObject)
+      .map((tool) => (isPlainObject(tool['function']) ? tool['function'] : {}))
+      .map((fn) => ({ name: String(fn['name'] ?? 'tool'), parameters: fn['parameters'] })),
+    toolChoice: 'auto',
+  };
+  const maxTokens = request['max_completion_tokens'] ?? request['max_tokens'];
+  if (typeof maxTokens === 'number') view.maxTokens = maxTokens;
+  if (typeof request['temperature'] === 'number') view.temperature = request['temperature'];
+  if (typeof request['seed'] === 'number') view.seed = request['seed'];
+  const format = request['response_format'];
+  if (isPlainObject(format) && typeof format['type'] === 'string') {
+    const schemaHolder = isPlainObject(format['json_schema']) ? format['json_schema'] : {};
+    view.responseFormat = { type: format['type'], schema: schemaHolder['schema'] };
+  }
+  const choice = request['tool_choice'];
+  if (typeof choice === 'string') view.toolChoice = choice;
+  else if (isPlainObject(choice) && isPlainObject(choice['function'])) view.toolChoice = String(choice['function']['name']);
+  return view;
+}
+
+function chatCompletions(state: EngineState, path: string, body: Buffer, headers: IncomingHttpHeaders): Reply {
+  const { kind } = state;
+  if (kind === 'openai' && !/^Bearer \S+/.test(headers.authorization ?? '')) {
+    return errorReply(state, path, 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (i.e. YOUR_KEY:), or as the username field (i.e. :YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys.");
+  }
+  let request: Json;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (!isPlainObject(parsed)) throw new Error('not an object');
+    request = parsed;
+  } catch {
+    return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, invalidJsonMessage(kind));
+  }
+  const view = chatRequestView(request);
+
+  // Unknown request fields: vLLM drops them with only a server-side log line; OpenAI refuses them.
+  if (kind === 'vllm' || kind === 'openai') {
+    const unknown = Object.keys(request).filter((field) => !OPENAI_FIELDS.has(field) && !(kind === 'vllm' && VLLM_EXTRA_FIELDS.has(field)));
+    if (unknown.length > 0) {
+      if (kind === 'vllm' && !state.conforming) {
+        state.serverLog.push(`WARNING [protocol.py:81] The following fields were present in the request but ignored: {${unknown.map((field) => `'${field}'`).join(', ')}}`);
+      } else {
+        return kind === 'vllm'
+          ? errorReply(state, path, 400, `Unrecognized request argument supplied: ${unknown[0]}`, 'BadRequestError')
+          : errorReply(state, path, 400, `Unrecognized request argument supplied: ${unknown[0]}`);
+      }
+    }
+  }
+
+  if (view.messages.length === 0) {
+    return errorReply(state, path, 400, kind === 'ollama' ? '[] is too short - \'messages\'' : "'messages' must be a non-empty array");
+  }
+
+  const model = resolveModel(state, view.model);
+  if (model === undefined) {
+    switch (kind) {
+      case 'ollama':
+        return errorReply(state, path, 404, `model "${view.model}" not found, try pulling it first`, 'api_error');
+      case 'vllm':
+        return errorReply(state, path, 404, `The model \`${view.model}\` does not exist.`, 'NotFoundError');
+      default:
+        return errorReply(state, path, 404, `The model \`${view.model}\` does not exist or you do not have access to it.`, 'invalid_request_error');
+    }
+  }
+
+  if (kind === 'llama.cpp' && !state.conforming && !state.jinja && view.tools.length > 0) {
+    return { status: 500, headers: jsonHeaders(kind, path), body: compactJson(loadJsonTemplate('llama.cpp', 'tools-without-jinja.error.json')) };
+  }
+  if (kind === 'lmstudio' && !state.conforming && view.responseFormat?.type === 'json_object') {
+    return { status: 400, headers: jsonHeaders(kind, path), body: compactJson(loadJsonTemplate('lmstudio', 'json-object-rejected.error.json')) };
+  }
+
+  if (kind === 'ollama') state.resident.add(model.id);
+  const quirky = !state.conforming;
+  let seedIgnoredVariant: number | undefined;
+  if (kind === 'ollama' && quirky && view.seed !== undefined && (view.temperature ?? 0.8) > 0) {
+    seedIgnoredVariant = state.seededSamplingCalls;
+    state.seededSamplingCalls += 1;
+  }
+  const generation = generate(view, {
+    answer: state.answer,
+    honourJsonSchema: !(kind === 'ollama' && quirky),
+    honourJsonObject: true,
+    ...(seedIgnoredVariant === undefined ? {} : { seedIgnoredVariant }),
+  });
+  const echoedModel = view.model === '' ? (kind === 'llama.cpp' ? 'gpt-3.5-turbo' : model.id) : view.model;
+  const context: CompletionContext = {
+    state,
+    view,
+    generation,
+    model: echoedModel,
+    id: completionId(kind),
+    created: Math.floor(Date.now() / 1000),
+    toolCallId: toolCallId(kind),
+  };
+  if (view.stream) return { status: 200, headers: streamHeaders(kind), frames: streamFrames(context), terminalFrames: 1 };
+  return { status: 200, headers: jsonHeaders(kind, path), body: serializeBody(kind, completionBody(context, path)) };
+}
+
+function invalidJsonMessage(kind: FakeEngineKind): string {
+  switch (kind) {
+    case 'ollama':
+      return 'invalid character looking for beginning of value';
+    case 'llama.cpp':
+      return '[json.exception.parse_error.101] parse error at line 1, column 1: syntax error while parsing value - invalid literal; last read: \'\'';
+    case 'openai':
+      return "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)";
+    default:
+      return 'Invalid JSON in request body';
+  }
+}
+
+function resolveModel(state: EngineState, requested: string): ResolvedModel | undefined {
+  switch (state.kind) {
+    case 'ollama':
+      return findOllamaModel(state, requested);
+    case 'vllm':
+    case 'openai':
+      return state.models.find((model) => model.id === requested);
+    default:
+      // llama-server serves its one model whatever the request names; LM Studio loads on demand.
+      return state.models.find((model) => model.id === requested) ?? state.models[0];
+  }
+}
+
+function completionId(kind: FakeEngineKind): string {
+  switch (kind) {
+    case 'ollama':
+      return `chatcmpl-${Math.floor(Math.random() * 999)}`;
+    case 'llama.cpp':
+      return `chatcmpl-${randomBase62(32)}`;
+    case 'vllm':
+      return `chatcmpl-${randomHex(16)}`;
+    case 'lmstudio':
+      return `chatcmpl-${randomLowerAlphanumeric(21)}`;
+    default:
+      return `chatcmpl-${randomBase62(29)}`;
+  }
+}
+
+function toolCallId(kind: FakeEngineKind): string {
+  switch (kind) {
+    case 'ollama':
+      return `call_${randomLowerAlphanumeric(8)}`;
+    case 'llama.cpp':
+      return randomBase62(32);
+    case 'vllm':
+      return `chatcmpl-tool-${randomHex(16)}`;
+    case 'lmstudio':
+      return String(100_000_000 + Math.floor(Math.random() * 899_999_999));
+    case 'anthropic':
+      return `toolu_01${randomBase62(22)}`;
+    default:
+      return `call_${randomBase62(24)}`;
+  }
+}
+
+interface CompletionContext {
+  state: EngineState;
+  view: ChatRequestView;
+  generation: Generation;
+  model: string;
+  id: string;
+  created: number;
+  toolCallId: string;
+}
+
+/** llama.cpp's `timings` object, derived from the token counts at fixed speeds. */
+function llamaTimings(generation: Generation): Json {
+  const promptMs = generation.promptTokens * 2.4;
+  const predictedMs = generation.completionTokens * 28.25;
+  return {
+    cache_n: 0,
+    prompt_n: generation.promptTokens,
+    prompt_ms: promptMs,
+    prompt_per_token_ms: generation.promptTokens === 0 ? 0 : promptMs / generation.promptTokens,
+    prompt_per_second: promptMs === 0 ? 0 : (generation.promptTokens * 1000) / promptMs,
+    predicted_n: generation.completionTokens,
+    predicted_ms: predictedMs,
+    predicted_per_token_ms: generation.completionTokens === 0 ? 0 : predictedMs / generation.completionTokens,
+    predicted_per_second: predictedMs === 0 ? 0 : (generation.completionTokens * 1000) / predictedMs,
+  };
+}
+
+/** Overwrites the token counts of a captured usage object, keeping its key order and extra fields. */
+function fillUsage(usage: unknown, generation: Generation): Json {
+  const result = isPlainObject(usage) ? usage : {};
+  result['prompt_tokens'] = generation.promptTokens;
+  result['completion_tokens'] = generation.completionTokens;
+  result['total_tokens'] = generation.promptTokens + generation.completionTokens;
+  return result;
+}
+
+/** Tool-call arguments on the wire: JSON text, or (Ollama's quirk) a JSON object. */
+function wireArguments(context: CompletionContext): unknown {
+  const toolCall = context.generation.toolCall!;
+  return context.state.kind === 'ollama' && !context.state.conforming ? toolCall.arguments : argumentsText(context);
+}
+
+/** Arguments as JSON text; vLLM's tool parsers write them with Python's json.dumps (", " and ": "). */
+function argumentsText(context: CompletionContext): string {
+  const toolCall = context.generation.toolCall!;
+  return context.state.kind === 'vllm' ? pythonJsonDumps(toolCall.arguments) : toolCall.argumentsJson;
+}
+
+/** Python's json.dumps(value, ensure_ascii=False) layout. */
+export function pythonJsonDumps(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => pythonJsonDumps(item)).join(', ')}]`;
+  if (isPlainObject(value)) {
+    return `{${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}: ${pythonJsonDumps(item)}`).join(', ')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function completionBody(context: CompletionContext, path: string): Json {
+  const { state, generation } = context;
+  const kind = state.kind;
+  const isToolCall = generation.toolCall !== undefined;
+  const templateFile =
+    kind === 'lmstudio' && path === '/api/v0/chat/completions' && !isToolCall
+      ? 'api-v0-chat-completion.json'
+      : isToolCall
+        ? 'chat-completion-tool-call.json'
+        : 'chat-completion.json';
+  const body = loadJsonTemplate<Json>(kind, templateFile);
+  body['id'] = context.id;
+  body['created'] = context.created;
+  body['model'] = context.model;
+  if (kind === 'lmstudio') body['system_fingerprint'] = context.model;
+  const choice = (body['choices'] as Json[])[0]!;
+  choice['finish_reason'] = generation.finishReason;
+  const message = choice['message'] as Json;
+  if (isToolCall) {
+    const call = (message['tool_calls'] as Json[])[0]!;
+    call['id'] = context.toolCallId;
+    const fn = call['function'] as Json;
+    fn['name'] = generation.toolCall!.name;
+    fn['arguments'] = wireArguments(context);
+  } else {
+    message['content'] = generation.text;
+  }
+  body['usage'] = fillUsage(body['usage'], generation);
+  if (kind === 'llama.cpp') {
+    if (state.conforming) delete body['timings'];
+    else body['timings'] = llamaTimings(generation);
+  }
+  if (kind === 'lmstudio' && isPlainObject(body['stats']) && Object.keys(body['stats']).length > 0) {
+    const stats = body['stats'];
+    stats['stop_reason'] = generation.finishReason === 'length' ? 'maxPredictedTokensReached' : generation.stopSequence !== undefined ? 'stopStringFound' : 'eosFound';
+    const modelInfo = body['model_info'] as Json;
+    const resolved = resolveModel(state, context.model);
+    if (resolved !== undefined) modelInfo['context_length'] = Math.min(4096, resolved.contextWindow);
+  }
+  return body;
+}
+
+interface ChunkTemplates {
+  role?: Json;
+  content: Json;
+  finish: Json;
+  usage?: Json;
+}
+
+function chunkTemplates(kind: FakeEngineKind): ChunkTemplates {
+  const frames = loadChunkTemplates(kind, 'chat-completion.chunks.txt')
+    .map((frame) => frame.data)
+    .filter(isPlainObject);
+  const firstChoice = (frame: Json): Json | undefined => (frame['choices'] as Json[])[0];
+  const delta = (frame: Json): Json => (firstChoice(frame)?.['delta'] as Json | undefined) ?? {};
+  const content = frames.find((frame) => firstChoice(frame)?.['finish_reason'] === null && typeof delta(frame)['content'] === 'string' && delta(frame)['content'] !== '');
+  const finish = frames.find((frame) => typeof firstChoice(frame)?.['finish_reason'] === 'string');
+  if (content === undefined || finish === undefined) throw new Error(`${kind}/chat-completion.chunks.txt lacks a content or finish chunk`);
+  // A role-only opening chunk (llama.cpp, vLLM, OpenAI); Ollama and LM Studio repeat the role on every content chunk instead.
+  const role = frames.find((frame) => {
+    const opening = delta(frame);
+    return firstChoice(frame)?.['finish_reason'] === null && opening['role'] !== undefined && (opening['content'] === null || opening['content'] === '');
+  });
+  const usage = frames.find((frame) => (frame['choices'] as Json[]).length === 0);
+  const templates: ChunkTemplates = { content, finish };
+  if (role !== undefined) templates.role = role;
+  if (usage !== undefined) templates.usage = usage;
+  return templates;
+}
+
+function streamFrames(context: CompletionContext): string[] {
+  const { state, view, generation } = context;
+  const kind = state.kind;
+  const templates = chunkTemplates(kind);
+  const chunks: Json[] = [];
+  const stamp = (template: Json): Json => {
+    const chunk = cloneJson(template);
+    chunk['id'] = context.id;
+    chunk['created'] = context.created;
+    chunk['model'] = context.model;
+    if (kind === 'lmstudio') chunk['system_fingerprint'] = context.model;
+    // OpenAI sends `usage: null` on every chunk only when usage was asked for.
+    if (kind === 'openai' && !view.includeUsage) delete chunk['usage'];
+    return chunk;
+  };
+  const withDelta = (template: Json, delta: Json): Json => {
+    const chunk = stamp(template);
+    ((chunk['choices'] as Json[])[0]!)['delta'] = delta;
+    return chunk;
+  };
+
+  const toolCall = generation.toolCall;
+  if (templates.role !== undefined) {
+    const roleChunk = stamp(templates.role);
+    if (toolCall !== undefined && kind === 'openai') {
+      const delta = (roleChunk['choices'] as Json[])[0]!['delta'] as Json;
+      delta['content'] = null;
+      delta['tool_calls'] = [{ index: 0, id: context.toolCallId, type: 'function', function: { name: toolCall.name, arguments: '' } }];
+      const refusal = delta['refusal'];
+      delete delta['refusal'];
+      delta['refusal'] = refusal;
+    }
+    chunks.push(roleChunk);
+  }
+
+  if (toolCall === undefined) {
+    for (const piece of generation.pieces) {
+      const template = cloneJson(((templates.content['choices'] as Json[])[0]!)['delta'] as Json);
+      template['content'] = piece;
+      chunks.push(withDelta(templates.content, template));
+    }
+  } else {
+    const argumentPieces = tokenPieces(argumentsText(context));
+    switch (kind) {
+      case 'ollama':
+        chunks.push(withDelta(templates.content, { role: 'assistant', content: '', tool_calls: [{ id: context.toolCallId, index: 0, type: 'function', function: { name: toolCall.name, arguments: wireArguments(context) } }] }));
+        break;
+      case 'llama.cpp':
+        chunks.push(withDelta(templates.content, { tool_calls: [{ index: 0, id: context.toolCallId, type: 'function', function: { name: toolCall.name, arguments: '' } }] }));
+        break;
+      case 'vllm':
+        chunks.push(withDelta(templates.content, { tool_calls: [{ id: context.toolCallId, type: 'function', index: 0, function: { name: toolCall.name } }] }));
+        break;
+      case 'lmstudio':
+        chunks.push(withDelta(templates.content, { role: 'assistant', tool_calls: [{ index: 0, id: context.toolCallId, type: 'function', function: { name: toolCall.name, arguments: '' } }] }));
+        break;
+      default:
+        break; // OpenAI announced the call in its first chunk
+    }
+    if (kind !== 'ollama') {
+      for (const piece of argumentPieces) {
+        const fragment: Json = kind === 'lmstudio'
+          ? { role: 'assistant', tool_calls: [{ index: 0, type: 'function', function: { arguments: piece } }] }
+          : { tool_calls: [{ index: 0, function: { arguments: piece } }] };
+        chunks.push(withDelta(templates.content, fragment));
+      }
+    }
+  }
+
+  const finish = stamp(templates.finish);
+  ((finish['choices'] as Json[])[0]!)['finish_reason'] = generation.finishReason;
+  chunks.push(finish);
+
+  const usageWanted = view.includeUsage && (kind !== 'lmstudio' || state.conforming);
+  if (usageWanted) {
+    const usageTemplate = templates.usage ?? { ...cloneJson(templates.finish), choices: [] };
+    const usageChunk = stamp(usageTemplate);
+    usageChunk['choices'] = [];
+    usageChunk['usage'] = fillUsage(usageChunk['usage'], generation);
+    if (kind === 'llama.cpp') delete usageChunk['timings'];
+    chunks.push(usageChunk);
+  }
+  if (kind === 'llama.cpp' && !state.conforming) chunks.at(-1)!['timings'] = llamaTimings(generation);
+
+  return [...chunks.map((chunk) => formatSseFrame(serializeChunk(kind, chunk))), formatSseFrame('[DONE]')];
+}
+
+// ================================================================== Anthropic Messages
+
+/** The ping payload exactly as captured (Anthropic writes it with a space after the colon). */
+const ANTHROPIC_PING = '{"type": "ping"}';
+
+function anthropicError(state: EngineState, status: number, key: string): Reply {
+  const errors = loadJsonTemplate<Record<string, Json>>('anthropic', 'errors.json');
+  return { status, headers: jsonHeaders('anthropic', '/v1/messages'), body: compactJson(errors[key]) };
+}
+
+function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHttpHeaders): Reply {
+  const path = '/v1/messages';
+  if (typeof headers['x-api-key'] !== 'string' || headers['x-api-key'] === '') return anthropicError(state, 401, 'missing_api_key');
+  if (typeof headers['anthropic-version'] !== 'string' || headers['anthropic-version'] === '') return anthropicError(state, 400, 'missing_version');
+  let request: Json;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (!isPlainObject(parsed)) throw new Error('not an object');
+    request = parsed;
+  } catch {
+    return errorReply(state, path, 400, 'There was an error parsing the body of your request', 'invalid_request_error');
+  }
+  if (typeof request['max_tokens'] !== 'number') return anthropicError(state, 400, 'missing_max_tokens');
+  const requestedModel = typeof request['model'] === 'string' ? request['model'] : '';
+  if (!state.models.some((model) => model.id === requestedModel)) {
+    return errorReply(state, path, 404, `model: ${requestedModel}`, 'not_found_error');
+  }
+
+  const messages: Array<{ role: string; text: string }> = [];
+  if (request['system'] !== undefined) messages.push({ role: 'system', text: contentText(request['system']) });
+  for (const message of Array.isArray(request['messages']) ? request['messages'] : []) {
+    if (!isPlainObject(message)) continue;
+    const content = message['content'];
+    const isToolResult = Array.isArray(content) && content.some((part) => isPlainObject(part) && part['type'] === 'tool_result');
+    messages.push({ role: isToolResult ? 'tool_result' : String(message['role'] ?? 'user'), text: contentText(content) });
+  }
+  if (messages.filter((message) => message.role !== 'system').length === 0) {
+    return errorReply(state, path, 400, 'messages: at least one message is required', 'invalid_request_error');
+  }
+  const toolChoice = isPlainObject(request['tool_choice']) ? request['tool_choice'] : {};
+  const view: ChatRequestView = {
+    model: requestedModel,
+    messages,
+    stream: request['stream'] === true,
+    includeUsage: true,
+    maxTokens: request['max_tokens'],
+    stop: Array.isArray(request['stop_sequences']) ? request['stop_sequences'].filter((item): item is string => typeof item === 'string') : [],
+    tools: (Array.isArray(request['tools']) ? request['tools'] : [])
+      .filter(isPlainObject)
+      .map((tool) => ({ name: String(tool['name'] ?? 'tool'), parameters: tool['input_schema'] })),
+    toolChoice: toolChoice['type'] === 'tool' ? String(toolChoice['name']) : toolChoice['type'] === 'none' ? 'none' : 'auto',
+  };
+  if (typeof request['temperature'] === 'number') view.temperature = request['temperature'];
+  const generation = generate(view, { answer: state.answer, honourJsonSchema: true, honourJsonObject: true });
+  const stopReason =
+    generation.toolCall !== undefined ? 'tool_use' : generation.finishReason === 'length' ? 'max_tokens' : generation.stopSequence !== undefined ? 'stop_sequence' : 'end_turn';
+  const id = `msg_01${randomBase62(22)}`;
+  const toolUseId = toolCallId('anthropic');
+
+  if (!view.stream) {
+    const message = loadJsonTemplate<Json>('anthropic', generation.toolCall === undefined ? 'message.json' : 'message-tool-use.json');
+    message['id'] = id;
+    message['model'] = requestedModel;
+    if (generation.toolCall === undefined) {
+      message['content'] = [{ type: 'text', text: generation.text }];
+    } else {
+      const block = (message['content'] as Json[])[0]!;
+      block['id'] = toolUseId;
+      block['name'] = generation.toolCall.name;
+      block['input'] = generation.toolCall.arguments;
+    }
+    message['stop_reason'] = stopReason;
+    message['stop_sequence'] = generation.stopSequence ?? null;
+    const usage = message['usage'] as Json;
+    usage['input_tokens'] = generation.promptTokens;
+    usage['output_tokens'] = generation.completionTokens;
+    return { status: 200, headers: jsonHeaders('anthropic', path), body: compactJson(message) };
+  }
+
+  const captured = loadChunkTemplates('anthropic', 'message.chunks.txt');
+  const toolCaptured = loadChunkTemplates('anthropic', 'message-tool-use.chunks.txt');
+  const byType = (frames: typeof captured, type: string): Json => {
+    const frame = frames.find((candidate) => candidate.event === type);
+    if (frame === undefined || !isPlainObject(frame.data)) throw new Error(`anthropic chunks lack ${type}`);
+    return cloneJson(frame.data);
+  };
+  const frames: string[] = [];
+  const emit = (event: string, data: Json | string): void => {
+    frames.push(formatSseFrame(typeof data === 'string' ? data : compactJson(data), event));
+  };
+
+  const start = byType(captured, 'message_start');
+  const startMessage = start['message'] as Json;
+  startMessage['id'] = id;
+  startMessage['model'] = requestedModel;
+  (startMessage['usage'] as Json)['input_tokens'] = generation.promptTokens;
+  emit('message_start', start);
+
+  if (generation.toolCall === undefined) {
+    emit('content_block_start', byType(captured, 'content_block_start'));
+    // Anthropic's ping is written with a space after the colon; keep the captured bytes.
+    emit('ping', ANTHROPIC_PING);
+    for (const piece of generation.pieces) {
+      const delta = byType(captured, 'content_block_delta');
+      (delta['delta'] as Json)['text'] = piece;
+      emit('content_block_delta', delta);
+    }
+  } else {
+    const blockStart = byType(toolCaptured, 'content_block_start');
+    const block = blockStart['content_block'] as Json;
+    block['id'] = toolUseId;
+    block['name'] = generation.toolCall.name;
+    emit('content_block_start', blockStart);
+    emit('ping', ANTHROPIC_PING);
+    for (const piece of ['', ...tokenPieces(generation.toolCall.argumentsJson)]) {
+      const delta = byType(toolCaptured, 'content_block_delta');
+      (delta['delta'] as Json)['partial_json'] = piece;
+      emit('content_block_delta', delta);
+    }
+  }
+  emit('content_block_stop', byType(captured, 'content_block_stop'));
+  const messageDelta = byType(captured, 'message_delta');
+  const deltaBody = messageDelta['delta'] as Json;
+  deltaBody['stop_reason'] = stopReason;
+  deltaBody['stop_sequence'] = generation.stopSequence ?? null;
+  (messageDelta['usage'] as Json)['output_tokens'] = generation.completionTokens;
+  emit('message_delta', messageDelta);
+  emit('message_stop', byType(captured, 'message_stop'));
+  return { status: 200, headers: streamHeaders('anthropic'), frames, terminalFrames: 1 };
 }
