@@ -1,0 +1,64 @@
+import { checkLoopbackUrl } from '../common/loopback.js';
+import { UsageError } from '../errors.js';
+import { LOCAL_CLASS_HINT, LOCAL_CLASS_RULE } from '../registry/checks.js';
+import { registerProviderRecord } from '../registry/register.js';
+import type { ProviderRecord, RegistrationOutcome } from '../registry/types.js';
+import type { Store } from '../store/store.js';
+import { findCatalogEntry } from './catalog.js';
+import { discoverModels, type DiscoveryResult } from './discovery.js';
+
+export interface AddFromCatalogOptions {
+  /** Provider id to register under (default: the catalog entry's id). */
+  id?: string;
+  /** Where the engine or API listens (default: the catalog entry's baseUrl). */
+  baseUrl?: string;
+  timeoutMs?: number;
+  onProgress?: (text: string) => void;
+}
+
+/** What `provider add` did. */
+export interface AddFromCatalogResult {
+  /** The catalog entry's name. */
+  entry: string;
+  record: ProviderRecord;
+  outcome: RegistrationOutcome;
+  /** Present for local engines: what discovery found and guessed. */
+  discovery: DiscoveryResult | undefined;
+}
+
+/**
+ * `provider add <name>`: a local engine's models are discovered from the running engine and
+ * registered; a hosted entry registers with its class and `auth.env`, without any network call.
+ * Nothing is registered when the engine is unreachable (UpstreamError, exit 5).
+ */
+export async function addFromCatalog(
+  /** Opened only after discovery succeeded, so a failed add creates no state. */
+  store: () => Promise<Store> | Store,
+  name: string,
+  options: AddFromCatalogOptions = {},
+): Promise<AddFromCatalogResult> {
+  const entry = await findCatalogEntry(name);
+  const baseUrl = (options.baseUrl ?? entry.record.baseUrl).replace(/\/+$/, '');
+  if (options.baseUrl !== undefined && !/^https?:\/\/[^\s/?#]+/.test(options.baseUrl)) {
+    throw new UsageError(`--base-url "${options.baseUrl}" is not an http(s) URL`, { hint: `e.g. --base-url ${entry.record.baseUrl}` });
+  }
+  let record: ProviderRecord = { ...entry.record, id: options.id ?? entry.record.id, baseUrl };
+  let discovery: DiscoveryResult | undefined;
+  if (entry.local) {
+    const verdict = await checkLoopbackUrl(baseUrl);
+    if (!verdict.loopback) {
+      throw new UsageError(`--base-url ${baseUrl}: ${LOCAL_CLASS_RULE}; ${verdict.reason}`, {
+        hint: `${LOCAL_CLASS_HINT} (write a record with that class and use \`syndicate provider register\`)`,
+      });
+    }
+    const kind = entry.engineKind;
+    if (kind === undefined) throw new UsageError(`catalog entry ${entry.name} declares no engine.kind, so it cannot be discovered`);
+    discovery = await discoverModels(kind, baseUrl, {
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    });
+    record = { ...record, models: discovery.models };
+  }
+  const outcome = await registerProviderRecord(await store(), record, `catalog ${entry.name}`);
+  return { entry: entry.name, record, outcome, discovery };
+}

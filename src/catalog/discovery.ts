@@ -1,0 +1,290 @@
+import type { CapabilityClass, EngineKind } from '../common/vocabulary.js';
+import { UpstreamError } from '../errors.js';
+import type { ProviderModel } from '../registry/types.js';
+import { fetchEngineJson } from '../transport/engine-info.js';
+
+/** Models read from a running local engine, and what had to be guessed on the way. */
+export interface DiscoveryResult {
+  engine: EngineKind;
+  /** The engine root that was queried, e.g. http://127.0.0.1:11434. */
+  engineUrl: string;
+  models: ProviderModel[];
+  /** Human-readable notes: every guessed value, every skipped model. */
+  notes: string[];
+}
+
+export interface DiscoveryOptions {
+  timeoutMs?: number;
+  /** Called before each request, e.g. to update a spinner. */
+  onProgress?: (text: string) => void;
+}
+
+/** Context window used when the engine reports none; always noted as a guess. */
+export const FALLBACK_CONTEXT_WINDOW = 4096;
+
+/** How to start each engine, for the hint of an unreachable-engine error. */
+export const ENGINE_START_HINTS: Record<EngineKind, string> = {
+  ollama: 'start Ollama with `ollama serve` (and `ollama pull llama3.2:3b` for a first model), or pass --base-url if it listens elsewhere',
+  'llama.cpp': 'start it with `llama-server -m model.gguf --port 8080`, or pass --base-url if it listens elsewhere',
+  vllm: 'start it with `vllm serve <model> --port 8000`, or pass --base-url if it listens elsewhere',
+  lmstudio: 'start the LM Studio server with `lms server start` (port 1234) or from the Developer tab, or pass --base-url',
+  'llama-swap': 'start it with `llama-swap --config config.yaml --listen 127.0.0.1:8080`, or pass --base-url',
+};
+
+/** The engine root for an openai-wire baseUrl: the `/v1` suffix removed. */
+export function engineRootUrl(baseUrl: string): string {
+  return baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
+}
+
+/**
+ * Asks a running local engine which models it serves and how long their context is:
+ * Ollama `GET /api/tags` + `POST /api/show`; llama.cpp `GET /v1/models` + `GET /props`;
+ * vLLM `GET /v1/models` (`max_model_len`); LM Studio `GET /v1/models` + `GET /api/v0/models`.
+ * Metadata only (no prompt data), loopback only. Unreachable => UpstreamError (exit 5) whose
+ * hint says how to start the engine.
+ */
+export async function discoverModels(kind: EngineKind, baseUrl: string, options: DiscoveryOptions = {}): Promise<DiscoveryResult> {
+  const root = engineRootUrl(baseUrl);
+  const context: DiscoveryContext = { kind, root, baseUrl: baseUrl.replace(/\/+$/, ''), notes: [], options };
+  let models: ProviderModel[];
+  try {
+    switch (kind) {
+      case 'ollama':
+        models = await discoverOllama(context);
+        break;
+      case 'llama.cpp':
+        models = await discoverLlamaCpp(context);
+        break;
+      case 'vllm':
+        models = await discoverVllm(context);
+        break;
+      case 'lmstudio':
+        models = await discoverLmStudio(context);
+        break;
+      case 'llama-swap':
+        models = await discoverOpenAiModelList(context);
+        break;
+    }
+  } catch (error) {
+    if (error instanceof UpstreamError) {
+      throw new UpstreamError(`cannot discover models: ${kind} at ${root} ${error.status === undefined ? 'is not reachable' : 'answered with an error'} (${error.message})`, {
+        code: error.code,
+        ...(error.status === undefined ? {} : { status: error.status }),
+        hint: ENGINE_START_HINTS[kind],
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (models.length === 0) {
+    throw new UpstreamError(`${kind} at ${root} serves no chat models, so there is nothing to register`, {
+      code: 'engine_no_models',
+      isRetryable: false,
+      hint: kind === 'ollama' ? 'pull one first, e.g. `ollama pull llama3.2:3b`' : 'load a model into the engine first',
+    });
+  }
+  return { engine: kind, engineUrl: root, models, notes: context.notes };
+}
+
+/** Capability guessed from the parameter count in billions: < 10 small, < 40 medium, else large. */
+export function capabilityFromParameters(billions: number): CapabilityClass {
+  if (billions < 10) return 'small';
+  if (billions < 40) return 'medium';
+  return 'large';
+}
+
+/** Parses `3.2B`, `70B`, `500M` (Ollama's parameter_size) or a model name containing `-7b-`. */
+export function parameterBillions(text: string): number | undefined {
+  const match = /(?:^|[^a-z0-9.])(\d+(?:\.\d+)?)\s*([bm])(?![a-z0-9])/i.exec(text);
+  if (match === null || match[1] === undefined || match[2] === undefined) return undefined;
+  const value = Number(match[1]);
+  return match[2].toLowerCase() === 'm' ? value / 1000 : value;
+}
+
+interface DiscoveryContext {
+  kind: EngineKind;
+  root: string;
+  baseUrl: string;
+  notes: string[];
+  options: DiscoveryOptions;
+}
+
+async function getJson(context: DiscoveryContext, url: string, body?: Record<string, unknown>): Promise<unknown> {
+  context.options.onProgress?.(`${body === undefined ? 'GET' : 'POST'} ${url}`);
+  return fetchEngineJson(url, {
+    method: body === undefined ? 'GET' : 'POST',
+    ...(body === undefined ? {} : { body }),
+    timeoutMs: context.options.timeoutMs ?? 5000,
+  });
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 ? value : undefined;
+}
+
+function gigabytes(bytes: unknown): number | undefined {
+  return typeof bytes === 'number' && bytes > 0 ? Math.round((bytes / 1e9) * 10) / 10 : undefined;
+}
+
+function guessCapability(context: DiscoveryContext, modelId: string, reportedBillions: number | undefined): CapabilityClass {
+  if (reportedBillions !== undefined) {
+    const capability = capabilityFromParameters(reportedBillions);
+    context.notes.push(`${modelId}: capabilityClass ${capability} guessed from ${formatBillions(reportedBillions)} parameters`);
+    return capability;
+  }
+  const fromName = parameterBillions(modelId);
+  if (fromName !== undefined) {
+    const capability = capabilityFromParameters(fromName);
+    context.notes.push(`${modelId}: capabilityClass ${capability} guessed from the size in its name (${formatBillions(fromName)})`);
+    return capability;
+  }
+  context.notes.push(`${modelId}: parameter count not reported; capabilityClass set to small`);
+  return 'small';
+}
+
+function formatBillions(billions: number): string {
+  return billions < 1 ? `${Math.round(billions * 1000)}M` : `${Math.round(billions * 10) / 10}B`;
+}
+
+function contextOrFallback(context: DiscoveryContext, modelId: string, value: number | undefined, source: string): number {
+  if (value !== undefined) return value;
+  context.notes.push(`${modelId}: ${source} not reported; contextWindow set to ${FALLBACK_CONTEXT_WINDOW} (edit it if the model allows more)`);
+  return FALLBACK_CONTEXT_WINDOW;
+}
+
+async function discoverOllama(context: DiscoveryContext): Promise<ProviderModel[]> {
+  const tags = record(await getJson(context, `${context.root}/api/tags`));
+  const models: ProviderModel[] = [];
+  for (const entry of list(tags.models)) {
+    const item = record(entry);
+    const id = typeof item.name === 'string' ? item.name : typeof item.model === 'string' ? item.model : undefined;
+    if (id === undefined) continue;
+    const show = record(await getJson(context, `${context.root}/api/show`, { model: id }));
+    const capabilities = list(show.capabilities).filter((capability): capability is string => typeof capability === 'string');
+    if (capabilities.length > 0 && !capabilities.includes('completion')) {
+      context.notes.push(`${id}: skipped (capabilities ${capabilities.join(', ')}; not a chat model)`);
+      continue;
+    }
+    const modelInfo = record(show.model_info);
+    const architecture = typeof modelInfo['general.architecture'] === 'string' ? modelInfo['general.architecture'] : undefined;
+    const contextLength =
+      positiveInteger(architecture === undefined ? undefined : modelInfo[`${architecture}.context_length`]) ??
+      positiveInteger(Object.entries(modelInfo).find(([key]) => key.endsWith('.context_length'))?.[1]);
+    const details = record(show.details ?? item.details);
+    const parameterSize = typeof details.parameter_size === 'string' ? parameterBillions(details.parameter_size) : undefined;
+    const parameterCount = typeof modelInfo['general.parameter_count'] === 'number' ? modelInfo['general.parameter_count'] / 1e9 : undefined;
+    const vramGb = gigabytes(item.size);
+    if (vramGb !== undefined) context.notes.push(`${id}: vramGb ${vramGb} estimated from the model file size`);
+    const tags = capabilities.filter((capability) => capability === 'tools' || capability === 'vision');
+    models.push({
+      id,
+      contextWindow: contextOrFallback(context, id, contextLength, 'context_length'),
+      capabilityClass: guessCapability(context, id, parameterSize ?? parameterCount),
+      ...(vramGb === undefined ? {} : { vramGb }),
+      ...(tags.length === 0 ? {} : { tags }),
+    });
+  }
+  return models;
+}
+
+async function discoverLlamaCpp(context: DiscoveryContext): Promise<ProviderModel[]> {
+  const listing = record(await getJson(context, `${context.baseUrl}/models`));
+  const props = record(await getJson(context, `${context.root}/props`));
+  const generation = record(props.default_generation_settings);
+  const serverContext = positiveInteger(generation.n_ctx) ?? positiveInteger(props.n_ctx);
+  return list(listing.data).flatMap((entry): ProviderModel[] => {
+    const item = record(entry);
+    if (typeof item.id !== 'string') return [];
+    const meta = record(item.meta);
+    const trained = positiveInteger(meta.n_ctx_train);
+    let contextWindow: number;
+    if (serverContext !== undefined) contextWindow = serverContext;
+    else if (trained !== undefined) {
+      contextWindow = trained;
+      context.notes.push(`${item.id}: /props reported no n_ctx; contextWindow set to the trained context ${trained}`);
+    } else contextWindow = contextOrFallback(context, item.id, undefined, 'n_ctx');
+    const parameters = typeof meta.n_params === 'number' ? meta.n_params / 1e9 : undefined;
+    const vramGb = gigabytes(meta.size);
+    if (vramGb !== undefined) context.notes.push(`${item.id}: vramGb ${vramGb} estimated from the model file size`);
+    return [
+      {
+        id: item.id,
+        contextWindow,
+        capabilityClass: guessCapability(context, item.id, parameters),
+        ...(vramGb === undefined ? {} : { vramGb }),
+      },
+    ];
+  });
+}
+
+async function discoverVllm(context: DiscoveryContext): Promise<ProviderModel[]> {
+  const listing = record(await getJson(context, `${context.baseUrl}/models`));
+  return list(listing.data).flatMap((entry): ProviderModel[] => {
+    const item = record(entry);
+    if (typeof item.id !== 'string') return [];
+    return [
+      {
+        id: item.id,
+        contextWindow: contextOrFallback(context, item.id, positiveInteger(item.max_model_len), 'max_model_len'),
+        capabilityClass: guessCapability(context, item.id, undefined),
+      },
+    ];
+  });
+}
+
+async function discoverLmStudio(context: DiscoveryContext): Promise<ProviderModel[]> {
+  const listing = record(await getJson(context, `${context.baseUrl}/models`));
+  const details = new Map<string, Record<string, unknown>>();
+  try {
+    const native = record(await getJson(context, `${context.root}/api/v0/models`));
+    for (const entry of list(native.data)) {
+      const item = record(entry);
+      if (typeof item.id === 'string') details.set(item.id, item);
+    }
+  } catch (error) {
+    // Older LM Studio builds have no /api/v0; the OpenAI listing alone still registers.
+    if (!(error instanceof UpstreamError) || error.status === undefined) throw error;
+    context.notes.push(`GET /api/v0/models answered HTTP ${error.status}; context windows could not be read`);
+  }
+  return list(listing.data).flatMap((entry): ProviderModel[] => {
+    const item = record(entry);
+    if (typeof item.id !== 'string') return [];
+    const native = details.get(item.id);
+    if (native !== undefined && native.type === 'embeddings') {
+      context.notes.push(`${item.id}: skipped (embeddings model)`);
+      return [];
+    }
+    const tags = native?.type === 'vlm' ? ['vision'] : [];
+    return [
+      {
+        id: item.id,
+        contextWindow: contextOrFallback(context, item.id, positiveInteger(native?.max_context_length), 'max_context_length'),
+        capabilityClass: guessCapability(context, item.id, undefined),
+        ...(tags.length === 0 ? {} : { tags }),
+      },
+    ];
+  });
+}
+
+async function discoverOpenAiModelList(context: DiscoveryContext): Promise<ProviderModel[]> {
+  const listing = record(await getJson(context, `${context.baseUrl}/models`));
+  return list(listing.data).flatMap((entry): ProviderModel[] => {
+    const item = record(entry);
+    if (typeof item.id !== 'string') return [];
+    return [
+      {
+        id: item.id,
+        contextWindow: contextOrFallback(context, item.id, undefined, 'context window'),
+        capabilityClass: guessCapability(context, item.id, undefined),
+      },
+    ];
+  });
+}

@@ -1,0 +1,346 @@
+import { Command, Option } from 'commander';
+import { UsageError } from '../../errors.js';
+import type { ProviderVersion, RegisteredProvider, RegistrationOutcome } from '../../registry/types.js';
+import { contextFor, type CommandContext } from '../context.js';
+
+export function providerCommand(): Command {
+  const provider = new Command('provider')
+    .description('register, inspect and retire provider records (versioned)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ syndicate provider register providers/examples/ollama-local.yaml
+  $ syndicate provider add --list
+  $ syndicate provider add ollama
+  $ syndicate provider list --json
+  $ syndicate provider history ollama-local`,
+    );
+
+  provider
+    .command('register')
+    .description('validate provider YAML files and store them as new versions (all or nothing)')
+    .argument('<file...>', 'provider record files (apiVersion: syndicate/v1, kind: Provider)')
+    .addHelpText('after', '\nExample:\n  $ syndicate provider register providers/examples/ollama-local.yaml providers/examples/anthropic-hosted.yaml')
+    .action(async (files: string[], _options: unknown, command: Command) => {
+      if (files.length === 0) throw new UsageError('no files given', { hint: 'syndicate provider register <file...>' });
+      const context = contextFor(command);
+      const { registerProviderFiles } = await import('../../registry/register.js');
+      const store = await context.store();
+      try {
+        const results = await registerProviderFiles(store, files);
+        context.output.result({ results }, () => {
+          for (const outcome of results) context.output.line(describeOutcome(outcome));
+        });
+      } finally {
+        context.close();
+      }
+    });
+
+  provider
+    .command('list')
+    .description('list registered providers with their current version')
+    .addHelpText('after', '\nExample:\n  $ syndicate provider list --json')
+    .action(async (_options: unknown, command: Command) => {
+      const context = contextFor(command);
+      const { listProviders } = await import('../../registry/registry.js');
+      try {
+        const providers = listProviders(await context.store());
+        const { output } = context;
+        output.result({ providers: providers.map(summarize) }, () => {
+          if (providers.length === 0) {
+            output.line('no providers registered; try `syndicate provider add --list` or `syndicate provider register <file>`');
+            return;
+          }
+          output.table(
+            ['id', 'version', 'class', 'wire', 'base url', 'models', 'status'],
+            providers.map((item) => [
+              item.id,
+              `v${item.currentVersion}`,
+              item.record.class,
+              item.record.wire,
+              item.record.baseUrl,
+              item.record.models.map((model) => model.id).join(', '),
+              item.retiredAt === null ? 'active' : output.color.yellow('retired'),
+            ]),
+          );
+        });
+      } finally {
+        context.close();
+      }
+    });
+
+  provider
+    .command('show')
+    .description('show one provider record (current version, or --version N)')
+    .argument('<id>', 'provider id')
+    // The root program owns `--version` (print the version), so `--version 2` never reaches this
+    // command; `--version=2` does, and `--at 2` is the unambiguous spelling.
+    .addOption(new Option('--version <n>', 'show this stored version (write it as --version=N)'))
+    .addOption(new Option('--at <n>', 'show this stored version instead of the current one'))
+    .addHelpText('after', '\nExamples:\n  $ syndicate provider show ollama-local --at 1\n  $ syndicate provider show ollama-local --version=1 --json')
+    .action(async (id: string, options: { version?: string; at?: string }, command: Command) => {
+      if (options.version !== undefined && options.at !== undefined && options.version !== options.at) {
+        throw new UsageError('--version and --at name different versions', { hint: 'give one of them' });
+      }
+      const requested = options.at ?? options.version;
+      const version = requested === undefined ? undefined : parseVersion(requested);
+      const context = contextFor(command);
+      const registry = await import('../../registry/registry.js');
+      try {
+        const store = await context.store();
+        const current = registry.requireProvider(store, id);
+        const wanted = version ?? current.currentVersion;
+        const stored = registry.getProviderVersion(store, id, wanted);
+        if (stored === undefined) {
+          throw new UsageError(`provider "${id}" has no version ${wanted}`, { hint: `versions 1 to ${current.currentVersion} exist; see \`syndicate provider history ${id}\`` });
+        }
+        printVersion(context, current, stored);
+      } finally {
+        context.close();
+      }
+    });
+
+  provider
+    .command('history')
+    .description('list every version of a provider with what changed')
+    .argument('<id>', 'provider id')
+    .addHelpText('after', '\nExample:\n  $ syndicate provider history ollama-local')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const context = contextFor(command);
+      const registry = await import('../../registry/registry.js');
+      try {
+        const store = await context.store();
+        const current = registry.requireProvider(store, id);
+        const versions = registry.providerHistory(store, id);
+        const { output } = context;
+        output.result({ id, status: current.retiredAt === null ? 'active' : 'retired', retiredAt: current.retiredAt, currentVersion: current.currentVersion, versions }, () => {
+          output.table(
+            ['version', 'created', 'hash', 'reason'],
+            versions.map((item) => [`v${item.version}`, item.createdAt, item.contentHash.slice(0, 12), item.reason]),
+          );
+          for (const item of versions) {
+            for (const change of item.changes) {
+              output.line(`  v${item.version} ${change.pointer}: ${formatValue(change.before)} → ${formatValue(change.after)}`);
+            }
+          }
+          if (current.retiredAt !== null) output.line(output.color.yellow(`retired at ${current.retiredAt}`));
+        });
+      } finally {
+        context.close();
+      }
+    });
+
+  provider
+    .command('remove')
+    .description('retire a provider: no new invocations; every version is kept for evidence')
+    .argument('<id>', 'provider id')
+    .addHelpText('after', '\nExample:\n  $ syndicate provider remove ollama-local')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const context = contextFor(command);
+      const { retireProvider } = await import('../../registry/registry.js');
+      try {
+        const result = retireProvider(await context.store(), id);
+        context.output.result({ ...result }, () => {
+          context.output.line(
+            result.alreadyRetired
+              ? `${id} was already retired at ${result.retiredAt}`
+              : `retired ${id} (v${result.version}); its versions are kept so evidence still resolves them`,
+          );
+        });
+      } finally {
+        context.close();
+      }
+    });
+
+  provider
+    .command('add')
+    .description('register a catalog entry; local engines are asked which models they serve')
+    .argument('[name]', 'catalog name: ollama, llama.cpp, lmstudio, vllm, anthropic, openai, glm')
+    .addOption(new Option('--id <id>', 'register under this provider id (default: the catalog name)'))
+    .addOption(new Option('--base-url <url>', 'where the engine or API listens (default: the catalog URL)'))
+    .addOption(new Option('--list', 'print the catalog and exit'))
+    .addHelpText('after', '\nExamples:\n  $ syndicate provider add --list\n  $ syndicate provider add ollama --base-url http://127.0.0.1:11434/v1\n  $ syndicate provider add anthropic')
+    .action(async (name: string | undefined, options: { id?: string; baseUrl?: string; list?: boolean }, command: Command) => {
+      if (options.list !== true && (name === undefined || name === '')) {
+        throw new UsageError('missing catalog name', { hint: 'run `syndicate provider add --list` to see the names, then `syndicate provider add <name>`' });
+      }
+      if (options.id !== undefined && !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(options.id)) {
+        throw new UsageError(`--id "${options.id}" is not a valid provider id`, { hint: "use 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit" });
+      }
+      const context = contextFor(command);
+      try {
+        if (options.list === true) await printCatalog(context);
+        else await addEntry(context, name ?? '', options);
+      } finally {
+        context.close();
+      }
+    });
+
+  return provider;
+}
+
+function parseVersion(text: string): number {
+  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`version "${text}" is not a version number`, { hint: 'use a whole number >= 1, e.g. --at 2' });
+  return Number(text);
+}
+
+function describeOutcome(outcome: RegistrationOutcome): string {
+  switch (outcome.status) {
+    case 'registered':
+      return `registered ${outcome.id} v${outcome.version}`;
+    case 'unchanged':
+      return `unchanged ${outcome.id} (v${outcome.version})`;
+    case 'updated':
+      return `updated ${outcome.id} v${outcome.previousVersion ?? '?'} → v${outcome.version}: ${outcome.reason}`;
+    case 'reactivated':
+      return `re-registered ${outcome.id} as v${outcome.version} (it was retired): ${outcome.reason}`;
+  }
+}
+
+function summarize(provider: RegisteredProvider): Record<string, unknown> {
+  return {
+    id: provider.id,
+    version: provider.currentVersion,
+    status: provider.retiredAt === null ? 'active' : 'retired',
+    retiredAt: provider.retiredAt,
+    class: provider.record.class,
+    wire: provider.record.wire,
+    baseUrl: provider.record.baseUrl,
+    models: provider.record.models.map((model) => model.id),
+    deviations: provider.record.deviations,
+    contentHash: provider.contentHash,
+  };
+}
+
+function printVersion(context: CommandContext, current: RegisteredProvider, stored: ProviderVersion): void {
+  const { output } = context;
+  const { record } = stored;
+  output.result(
+    {
+      provider: {
+        id: current.id,
+        version: stored.version,
+        currentVersion: current.currentVersion,
+        status: current.retiredAt === null ? 'active' : 'retired',
+        retiredAt: current.retiredAt,
+        contentHash: stored.contentHash,
+        reason: stored.reason,
+        changes: stored.changes,
+        createdAt: stored.createdAt,
+        sourcePath: stored.sourcePath,
+        record,
+      },
+    },
+    () => {
+      const status = current.retiredAt === null ? 'active' : `retired at ${current.retiredAt}`;
+      const versionNote = stored.version === current.currentVersion ? 'current' : `current is v${current.currentVersion}`;
+      output.line(`${output.color.bold(record.id)} v${stored.version} (${versionNote}, ${status})`);
+      if (record.description !== undefined) output.line(`  ${record.description}`);
+      output.line(`  class       ${record.class}`);
+      output.line(`  wire        ${record.wire}`);
+      output.line(`  base url    ${record.baseUrl}`);
+      if (record.auth !== undefined) output.line(`  auth        $${record.auth.env}${record.auth.header === undefined ? '' : ` (header ${record.auth.header})`}`);
+      output.line(`  deviations  ${record.deviations.length === 0 ? 'none declared' : record.deviations.join(', ')}`);
+      if (record.engine !== undefined) {
+        const launch = record.engine.launch === undefined ? '' : `, launch: ${[record.engine.launch.command, ...(record.engine.launch.args ?? [])].join(' ')}`;
+        output.line(`  engine      ${record.engine.kind}${record.engine.vramBudgetGb === undefined ? '' : `, ${record.engine.vramBudgetGb} GB VRAM budget`}${launch}`);
+      }
+      output.line(`  hash        ${stored.contentHash}`);
+      output.line(`  reason      ${stored.reason}`);
+      output.line(`  created     ${stored.createdAt}${stored.sourcePath === null ? '' : ` from ${stored.sourcePath}`}`);
+      output.line();
+      output.table(
+        ['model', 'context', 'capability', 'vram gb', 'priority', 'price in/out per mtok', 'tags', 'aliases'],
+        record.models.map((model) => [
+          model.id,
+          model.contextWindow,
+          model.capabilityClass,
+          model.vramGb,
+          model.priority,
+          model.price === undefined ? undefined : `$${model.price.inputPerMTok} / $${model.price.outputPerMTok}`,
+          model.tags?.join(', '),
+          model.aliases?.join(', '),
+        ]),
+      );
+    },
+  );
+}
+
+async function printCatalog(context: CommandContext): Promise<void> {
+  const { loadCatalog } = await import('../../catalog/catalog.js');
+  const entries = await loadCatalog();
+  const { output } = context;
+  output.result(
+    {
+      catalog: entries.map((entry) => ({
+        name: entry.name,
+        id: entry.record.id,
+        class: entry.record.class,
+        wire: entry.record.wire,
+        baseUrl: entry.record.baseUrl,
+        engine: entry.engineKind ?? null,
+        authEnv: entry.record.auth?.env ?? null,
+        discoversModels: entry.local,
+        models: entry.local ? [] : entry.record.models.map((model) => model.id),
+        deviations: entry.record.deviations,
+      })),
+    },
+    () => {
+      output.table(
+        ['name', 'class', 'wire', 'base url', 'models'],
+        entries.map((entry) => [
+          entry.name,
+          entry.record.class,
+          entry.record.wire,
+          entry.record.baseUrl,
+          entry.local ? `discovered from ${entry.engineKind ?? 'the engine'}` : `${entry.record.models.map((model) => model.id).join(', ')} ($${entry.record.auth?.env ?? '-'})`,
+        ]),
+      );
+      output.line();
+      output.line('register one with `syndicate provider add <name>` (local engines must be running)');
+    },
+  );
+}
+
+async function addEntry(context: CommandContext, name: string, options: { id?: string; baseUrl?: string }): Promise<void> {
+  const { addFromCatalog } = await import('../../catalog/add.js');
+  const { output } = context;
+  const spinner = await output.spinner(`adding ${name}`);
+  let result;
+  try {
+    result = await addFromCatalog(() => context.store(), name, {
+      ...(options.id === undefined ? {} : { id: options.id }),
+      ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
+      onProgress: (text) => spinner.update(`discovering models: ${text}`),
+    });
+  } catch (error) {
+    spinner.fail(`could not add ${name}`);
+    throw error;
+  }
+  spinner.stop();
+  const { outcome, record, discovery } = result;
+  output.result(
+    {
+      entry: result.entry,
+      outcome,
+      record,
+      discovery: discovery === undefined ? null : { engine: discovery.engine, engineUrl: discovery.engineUrl, notes: discovery.notes },
+    },
+    () => {
+      output.line(describeOutcome(outcome));
+      if (discovery !== undefined) output.line(`discovered ${record.models.length} model${record.models.length === 1 ? '' : 's'} from ${discovery.engine} at ${discovery.engineUrl}`);
+      output.table(
+        ['model', 'context', 'capability'],
+        record.models.map((model) => [model.id, model.contextWindow, model.capabilityClass]),
+      );
+      for (const note of discovery?.notes ?? []) output.info(`note: ${note}`);
+      if (record.auth !== undefined) output.line(`the key is read from $${record.auth.env} at call time`);
+    },
+  );
+}
+
+function formatValue(value: unknown): string {
+  if (value === undefined) return '(none)';
+  return JSON.stringify(value);
+}
