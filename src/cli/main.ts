@@ -5,6 +5,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { evidenceCommand } from './commands/evidence.js';
 import { initCommand } from './commands/init.js';
 import { policyCommand } from './commands/policy.js';
+import { providerCommand } from './commands/provider.js';
 import { routeCommand } from './commands/route.js';
 import { Output } from './output.js';
 
@@ -34,6 +35,7 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
   program.addCommand(doctorCommand());
   program.addCommand(evidenceCommand());
   program.addCommand(policyCommand());
+  program.addCommand(providerCommand());
   program.addCommand(routeCommand());
 
   applyToTree(program, (command) => {
