@@ -1,0 +1,401 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../../../src/errors.js';
+import type { VerifiedPermit } from '../../../src/permits/index.js';
+import { sendInvocation, type TransportResponse } from '../../../src/transport/index.js';
+import type { WireHttpRequest } from '../../../src/wire/adapter.js';
+import { delay, PermitFactory, RecordingSink, startServer, type TestServer } from './harness.js';
+
+const BODY = '{"model":"llama3.2:3b","messages":[{"role":"user","content":"héllo ✓"}],"stream":true}';
+
+function chatRequest(baseUrl: string, overrides: Partial<WireHttpRequest> = {}): WireHttpRequest {
+  return {
+    method: 'POST',
+    url: `${baseUrl}/chat/completions`,
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: BODY,
+    warnings: [],
+    ...overrides,
+  };
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<SyndicateError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(SyndicateError);
+    return error as SyndicateError;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}
+
+async function drain(response: TransportResponse): Promise<{ chunks: Buffer[]; error: SyndicateError | undefined }> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of response.body) chunks.push(chunk);
+    return { chunks, error: undefined };
+  } catch (error) {
+    expect(error).toBeInstanceOf(SyndicateError);
+    return { chunks, error: error as SyndicateError };
+  }
+}
+
+const FAST = { connectMs: 2000, firstByteMs: 2000, idleMs: 2000, totalMs: 10_000 };
+
+describe('transport', () => {
+  let server: TestServer | undefined;
+  let permits: PermitFactory;
+
+  beforeEach(() => {
+    permits = new PermitFactory();
+  });
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    permits.close();
+  });
+
+  async function serve(handler: Parameters<typeof startServer>[0]): Promise<{ baseUrl: string; permit: VerifiedPermit }> {
+    server = await startServer(handler);
+    const baseUrl = `${server.url}/v1`;
+    await permits.register(baseUrl);
+    return { baseUrl, permit: permits.permit() };
+  }
+
+  it('sends the exact request bytes, hands both directions to the sink verbatim, with chunk offsets', async () => {
+    const frames = ['data: {"a":1}\n\n', 'data: {"b":"ü"}\n\n', 'data: [DONE]\n\n'];
+    const { baseUrl, permit } = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      void (async () => {
+        for (const frame of frames) {
+          response.write(frame);
+          await delay(80);
+        }
+        response.end();
+      })();
+    });
+    const sink = new RecordingSink();
+    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: FAST });
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toBe('text/event-stream');
+    const body = await response.readAll();
+    const end = await response.done;
+
+    expect(body.toString('utf8')).toBe(frames.join(''));
+    expect(sink.body.equals(body)).toBe(true);
+    const received = server?.received[0];
+    expect(received?.body.equals(Buffer.from(BODY, 'utf8'))).toBe(true);
+    expect(sink.request?.body.equals(received?.body ?? Buffer.alloc(0))).toBe(true);
+    // every header on the wire is in the capture, in order, and nothing else
+    expect(Object.entries(sink.request?.headers ?? {})).toEqual(received?.rawHeaders);
+    expect(sink.request).toMatchObject({ method: 'POST', url: `${baseUrl}/chat/completions` });
+    expect(sink.request?.headers).toMatchObject({ host: new URL(baseUrl).host, 'content-length': String(Buffer.byteLength(BODY)), connection: 'close' });
+    expect(sink.types).toEqual(['request', 'response-start', 'chunk', 'end']);
+    const offsets = sink.chunks.map((chunk) => chunk.atMs);
+    expect(offsets.length).toBeGreaterThanOrEqual(2);
+    expect([...offsets].sort((a, b) => a - b)).toEqual(offsets);
+    expect(offsets[offsets.length - 1] as number).toBeGreaterThanOrEqual(140);
+    expect(sink.responseStart?.atMs as number).toBeLessThanOrEqual(offsets[0] as number);
+    expect(end).toEqual({ atMs: end.atMs, complete: true, bytesReceived: body.length });
+    expect(end.atMs).toBeGreaterThanOrEqual(offsets[offsets.length - 1] as number);
+    expect(sink.ends).toHaveLength(1);
+  });
+
+  it('redacts credentials in the captured request headers and cookies in the response, while sending the real values', async () => {
+    const { baseUrl, permit } = await serve((_request, response) => {
+      response.writeHead(200, { 'set-cookie': 'session=abc', 'x-ratelimit-remaining-tokens': '999', 'content-type': 'application/json' });
+      response.end('{}');
+    });
+    const sink = new RecordingSink();
+    const headers = {
+      'content-type': 'application/json',
+      Authorization: 'Bearer sk-live-123',
+      'x-api-key': 'sk-ant-456',
+      'api-key': 'azure-789',
+      'X-Custom-Token': 'tok-1',
+      'x-client-secret': 'shh',
+      cookie: 'a=b',
+      'anthropic-version': '2023-06-01',
+    };
+    const response = await sendInvocation(permit, chatRequest(baseUrl, { headers }), sink, { timeouts: FAST });
+    await response.readAll();
+    expect(sink.request?.headers).toMatchObject({
+      authorization: '[redacted]',
+      'x-api-key': '[redacted]',
+      'api-key': '[redacted]',
+      'x-custom-token': '[redacted]',
+      'x-client-secret': '[redacted]',
+      cookie: '[redacted]',
+      'anthropic-version': '2023-06-01',
+      'content-type': 'application/json',
+    });
+    expect(JSON.stringify(sink.events)).not.toMatch(/sk-live-123|sk-ant-456|azure-789|tok-1|shh|a=b|session=abc/);
+    const sent = Object.fromEntries(server?.received[0]?.rawHeaders ?? []);
+    expect(sent).toMatchObject({ authorization: 'Bearer sk-live-123', 'x-api-key': 'sk-ant-456', 'x-custom-token': 'tok-1' });
+    expect(sink.responseStart?.headers).toMatchObject({ 'set-cookie': '[redacted]', 'x-ratelimit-remaining-tokens': '999' });
+    expect(response.headers['set-cookie']).toBe('session=abc');
+  });
+
+  it('returns a non-2xx response (the caller decides), with its body captured', async () => {
+    const { baseUrl, permit } = await serve((_request, response) => {
+      response.writeHead(429, 'Too Many Requests', { 'retry-after': '7', 'content-type': 'application/json' });
+      response.end('{"error":{"message":"slow down"}}');
+    });
+    const sink = new RecordingSink();
+    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: FAST });
+    expect(response.status).toBe(429);
+    expect(response.statusMessage).toBe('Too Many Requests');
+    expect(response.headers['retry-after']).toBe('7');
+    expect(await response.text()).toBe('{"error":{"message":"slow down"}}');
+    expect(sink.responseStart).toMatchObject({ status: 429, statusMessage: 'Too Many Requests' });
+    expect((await response.done).complete).toBe(true);
+  });
+
+  it('times out waiting for the first byte (upstream_first_byte_timeout), reporting an unanswered capture', async () => {
+    const { baseUrl, permit } = await serve(() => {
+      /* accept and never answer */
+    });
+    const sink = new RecordingSink();
+    const error = await rejectionOf(sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: { ...FAST, firstByteMs: 300 } }));
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.code).toBe('upstream_first_byte_timeout');
+    expect(error.message).toContain('sent no response within 300 ms');
+    expect((error as UpstreamError).isRetryable).toBe(true);
+    expect(sink.types).toEqual(['request', 'end']);
+    expect(sink.ends[0]).toMatchObject({ complete: false, bytesReceived: 0, error: { code: 'upstream_first_byte_timeout' } });
+    expect(sink.ends[0]?.atMs as number).toBeGreaterThanOrEqual(290);
+  });
+
+  it('times out when the stream goes silent (upstream_idle_timeout) after yielding what arrived', async () => {
+    const { baseUrl, permit } = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: {"first":true}\n\n');
+    });
+    const sink = new RecordingSink();
+    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: { ...FAST, idleMs: 300 } });
+    const { chunks, error } = await drain(response);
+    expect(Buffer.concat(chunks).toString()).toBe('data: {"first":true}\n\n');
+    expect(error?.code).toBe('upstream_idle_timeout');
+    expect(error?.message).toContain('sent nothing for 300 ms');
+    const end = await response.done;
+    expect(end).toMatchObject({ complete: false, bytesReceived: 22, error: { code: 'upstream_idle_timeout' } });
+    expect(sink.body.toString()).toBe('data: {"first":true}\n\n');
+  });
+
+  it('enforces the total timeout on a stream that keeps trickling (upstream_total_timeout)', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const { baseUrl, permit } = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      timer = setInterval(() => response.write('data: {}\n\n'), 40);
+      response.on('close', () => clearInterval(timer));
+    });
+    try {
+      const sink = new RecordingSink();
+      const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: { ...FAST, idleMs: 1000, totalMs: 400 } });
+      const { chunks, error } = await drain(response);
+      expect(error?.code).toBe('upstream_total_timeout');
+      expect(chunks.length).toBeGreaterThan(2);
+      const end = await response.done;
+      expect(end.complete).toBe(false);
+      expect(end.bytesReceived).toBe(Buffer.concat(chunks).length);
+      expect(end.atMs).toBeGreaterThanOrEqual(390);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  describe('connect timeout', () => {
+    let child: ChildProcess | undefined;
+    const fillers: Socket[] = [];
+    afterEach(() => {
+      for (const socket of fillers) socket.destroy();
+      child?.kill('SIGKILL');
+    });
+
+    it('times out a connection the peer never accepts (upstream_connect_timeout)', async () => {
+      // A listener with a full accept queue: the kernel drops further SYNs, so connect() hangs.
+      child = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const server = require('node:net').createServer();
+           server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+             process.stdout.write(server.address().port + '\\n');
+             setTimeout(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0), 50);
+           });`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const port = await new Promise<number>((resolve) => child?.stdout?.once('data', (data: Buffer) => resolve(Number(data.toString().trim()))));
+      await delay(200);
+      for (let index = 0; index < 2; index += 1) {
+        const socket = connect(port, '127.0.0.1');
+        fillers.push(socket);
+        await new Promise((resolve) => socket.once('connect', resolve));
+      }
+      const baseUrl = `http://127.0.0.1:${port}/v1`;
+      await permits.register(baseUrl);
+      const sink = new RecordingSink();
+      const error = await rejectionOf(sendInvocation(permits.permit(), chatRequest(baseUrl), sink, { timeouts: { ...FAST, connectMs: 300 } }));
+      expect(error.code).toBe('upstream_connect_timeout');
+      expect(error.message).toBe(`no connection to 127.0.0.1:${port} within 300 ms`);
+      expect(sink.types).toEqual(['request', 'end']);
+      expect(sink.ends[0]).toMatchObject({ complete: false, error: { code: 'upstream_connect_timeout' } });
+    });
+  });
+
+  it('reports connection refused as upstream_unreachable', async () => {
+    const probe = await startServer(() => {});
+    const baseUrl = `${probe.url}/v1`;
+    await probe.close();
+    await permits.register(baseUrl);
+    const sink = new RecordingSink();
+    const error = await rejectionOf(sendInvocation(permits.permit(), chatRequest(baseUrl), sink, { timeouts: FAST }));
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.code).toBe('upstream_unreachable');
+    expect(error.message).toBe(`cannot reach ${new URL(baseUrl).host}: connection refused (ECONNREFUSED)`);
+    expect(error.hint).toContain('running');
+    expect(sink.ends[0]).toMatchObject({ complete: false, bytesReceived: 0, error: { code: 'upstream_unreachable' } });
+  });
+
+  it('reports a reset before any byte as upstream_reset', async () => {
+    const { baseUrl, permit } = await serve((request) => {
+      request.socket.destroy();
+    });
+    const sink = new RecordingSink();
+    const error = await rejectionOf(sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: FAST }));
+    expect(error.code).toBe('upstream_reset');
+    expect(error.message).toContain('reset the connection before answering');
+    expect(sink.types).toEqual(['request', 'end']);
+  });
+
+  it('reports a reset mid-stream as upstream_reset after the partial bytes, and the sink gets a partial capture', async () => {
+    const { baseUrl, permit } = await serve((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: {"part":1}\n\n');
+      setTimeout(() => {
+        response.write('data: {"part":2}\n\n');
+        setTimeout(() => request.socket.destroy(), 50);
+      }, 50);
+    });
+    const sink = new RecordingSink();
+    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: FAST });
+    const { chunks, error } = await drain(response);
+    expect(Buffer.concat(chunks).toString()).toBe('data: {"part":1}\n\ndata: {"part":2}\n\n');
+    expect(error?.code).toBe('upstream_reset');
+    expect(error?.message).toContain('in the middle of the response (36 bytes received)');
+    expect(sink.ends).toEqual([{ atMs: sink.ends[0]?.atMs, complete: false, bytesReceived: 36, error }]);
+    expect(sink.body.toString()).toBe('data: {"part":1}\n\ndata: {"part":2}\n\n');
+  });
+
+  it('stops on an abort signal: interrupted, partial capture reported; an already aborted signal sends nothing', async () => {
+    const { baseUrl, permit } = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: {"x":1}\n\n');
+    });
+    const controller = new AbortController();
+    const sink = new RecordingSink();
+    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: FAST, signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    const { chunks, error } = await drain(response);
+    expect(Buffer.concat(chunks).toString()).toBe('data: {"x":1}\n\n');
+    expect(error).toBeInstanceOf(InterruptedError);
+    expect(sink.ends[0]).toMatchObject({ complete: false, bytesReceived: 15, error: { code: 'interrupted' } });
+
+    const reason = new UsageError('client went away');
+    const aborted = AbortSignal.abort(reason);
+    const quiet = new RecordingSink();
+    const before = server?.received.length;
+    expect(await rejectionOf(sendInvocation(permits.permit(), chatRequest(baseUrl), quiet, { signal: aborted }))).toBe(reason);
+    expect(quiet.events).toEqual([]);
+    expect(server?.received.length).toBe(before);
+  });
+
+  it('cancels the call when the reader leaves the loop early', async () => {
+    const { baseUrl, permit } = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: 1\n\n');
+    });
+    const sink = new RecordingSink();
+    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: FAST });
+    for await (const chunk of response.body) {
+      expect(chunk.toString()).toBe('data: 1\n\n');
+      break;
+    }
+    const end = await response.done;
+    expect(end).toMatchObject({ complete: false, bytesReceived: 9, error: { code: 'interrupted' } });
+  });
+
+  it('aborts the call and surfaces the sink error when the sink cannot record a chunk', async () => {
+    const { baseUrl, permit } = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: 1\n\n');
+    });
+    const failure = new SyndicateError('store_failure', 6, 'disk full');
+    const sink = new RecordingSink();
+    sink.onChunk = () => {
+      throw failure;
+    };
+    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: FAST });
+    const { chunks, error } = await drain(response);
+    expect(chunks).toEqual([]);
+    expect(error).toBe(failure);
+    expect((await response.done).complete).toBe(false);
+  });
+
+  describe('permit gate', () => {
+    it('refuses, before any byte is sent, a body naming another model, a URL outside the base, or no model', async () => {
+      const { baseUrl } = await serve((_request, response) => response.end('{}'));
+      const cases: [WireHttpRequest, string][] = [
+        [chatRequest(baseUrl, { body: BODY.replace('llama3.2:3b', 'qwen2.5:7b') }), 'the request targets model "qwen2.5:7b", the permit is for "llama3.2:3b"'],
+        [chatRequest(baseUrl, { url: `${server?.url}/v2/chat/completions` }), 'outside local-engine@'],
+        [chatRequest(baseUrl, { url: `${baseUrl}x/chat/completions` }), 'outside local-engine@'],
+        [chatRequest(baseUrl, { url: 'http://127.0.0.2:1/v1/chat/completions' }), 'outside local-engine@'],
+        [chatRequest(baseUrl, { body: '{"messages":[]}' }), 'the request body names no model'],
+        [chatRequest(baseUrl, { body: 'not json' }), 'the request body is not JSON'],
+      ];
+      for (const [request, message] of cases) {
+        const sink = new RecordingSink();
+        const refusal = await rejectionOf(sendInvocation(permits.permit(), request, sink));
+        expect(refusal).toBeInstanceOf(PolicyRefusalError);
+        expect(refusal.code).toBe('permit_out_of_scope');
+        expect(refusal.message).toContain(message);
+        expect(sink.events).toEqual([]);
+      }
+      expect(server?.received).toEqual([]);
+    });
+
+    it('accepts an alias of the permitted model in the body', async () => {
+      server = await startServer((_request, response) => response.end('{}'));
+      const baseUrl = `${server.url}/v1`;
+      await permits.register(baseUrl, [{ id: 'llama3.2:3b', aliases: ['llama-small'] }]);
+      const response = await sendInvocation(permits.permit(), chatRequest(baseUrl, { body: '{"model":"llama-small"}' }), new RecordingSink());
+      expect(await response.text()).toBe('{}');
+    });
+
+    it('refuses anything that is not a VerifiedPermit, and a second send with the same one', async () => {
+      const { baseUrl, permit } = await serve((_request, response) => response.end('{}'));
+      const impostor = { ...permit } as unknown as VerifiedPermit;
+      expect((await rejectionOf(sendInvocation(impostor, chatRequest(baseUrl), new RecordingSink()))).code).toBe('permit_forged');
+      await (await sendInvocation(permit, chatRequest(baseUrl), new RecordingSink())).readAll();
+      const again = await rejectionOf(sendInvocation(permit, chatRequest(baseUrl), new RecordingSink()));
+      expect(again.code).toBe('permit_replayed');
+      expect(server?.received).toHaveLength(1);
+    });
+
+    it('keeps credentials in the URL out of the capture and of messages', async () => {
+      const { baseUrl, permit } = await serve((_request, response) => response.end('{}'));
+      const sink = new RecordingSink();
+      const response = await sendInvocation(permit, chatRequest(baseUrl, { url: `${baseUrl}/chat/completions?key=sk-secret-1&alt=sse` }), sink);
+      await response.readAll();
+      expect(sink.request?.url).toBe(`${baseUrl}/chat/completions?key=[redacted]&alt=sse`);
+      expect(server?.received[0]?.path).toBe('/v1/chat/completions?key=sk-secret-1&alt=sse');
+      const refusal = await rejectionOf(
+        sendInvocation(permits.permit(), chatRequest(baseUrl, { url: `http://127.0.0.2:9/v1/chat?access_token=sk-secret-2`, body: BODY }), new RecordingSink()),
+      );
+      expect(refusal.message).not.toContain('sk-secret-2');
+      expect(refusal.message).toContain('access_token=[redacted]');
+    });
+  });
+});
