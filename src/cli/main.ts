@@ -7,6 +7,7 @@ import { initCommand } from './commands/init.js';
 import { policyCommand } from './commands/policy.js';
 import { providerCommand } from './commands/provider.js';
 import { routeCommand } from './commands/route.js';
+import { runCommand } from './commands/run.js';
 import { Output } from './output.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -37,6 +38,7 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
   program.addCommand(policyCommand());
   program.addCommand(providerCommand());
   program.addCommand(routeCommand());
+  program.addCommand(runCommand());
 
   applyToTree(program, (command) => {
     command.exitOverride();

@@ -13,6 +13,7 @@ export {
   getEvidence,
   listEvidence,
   resolveEvidenceId,
+  spentSince,
   type EncodedBytes,
   type ExportOptions,
   type ListEvidenceOptions,

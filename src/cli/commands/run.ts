@@ -1,0 +1,160 @@
+import { Command, Option } from 'commander';
+import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../../common/vocabulary.js';
+import { UsageError } from '../../errors.js';
+import type { InvocationResult } from '../../invoke/types.js';
+import type { CanonicalRequest } from '../../wire/canonical.js';
+import { contextFor } from '../context.js';
+import { readStdin } from '../input.js';
+
+interface RunOptions {
+  provider?: string;
+  model?: string;
+  system?: string;
+  maxTokens?: string;
+  temperature?: string;
+  jsonMode?: boolean;
+  permit?: string;
+  stream?: boolean;
+  workflow?: WorkflowClass;
+  sensitivity?: SensitivityLevel;
+  session?: string;
+  timeout?: string;
+}
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description('one governed invocation: classify, route, permit, invoke, record evidence; the answer goes to stdout')
+    .argument('[prompt]', 'the prompt; `-` or omitted reads stdin')
+    .option('--provider <id[:model]>', 'use only this provider (and model); every policy rule still applies')
+    .option('--model <model>', 'model id, alias, `provider:model` or `auto`', 'auto')
+    .option('--system <text>', 'system prompt')
+    .option('--max-tokens <n>', 'maximum tokens to generate')
+    .option('--temperature <t>', 'sampling temperature')
+    .option('--json-mode', 'ask for a JSON object as the answer')
+    .option('--permit <token>', 'use a permit issued earlier by `syndicate permit issue` instead of issuing one')
+    .option('--stream', 'print tokens as they arrive (default on a TTY)')
+    .option('--no-stream', 'wait for the whole answer')
+    .addOption(new Option('--workflow <class>', 'workflow class for routing').choices([...WORKFLOW_CLASSES]))
+    .addOption(new Option('--sensitivity <level>', 'raise the sensitivity (a hint never lowers it)').choices([...SENSITIVITY_LEVELS]))
+    .option('--session <id>', 'session id recorded with the evidence')
+    .option('--timeout <duration>', 'give up after this long, e.g. 90s (default 10m)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ syndicate run "Summarise RFC 9110 in one line" --provider ollama
+  $ echo "explain this stack trace" | syndicate run - --workflow batch --json
+  $ TOKEN=$(syndicate permit issue --provider ollama --model llama3.2:1b) && syndicate run "hi" --permit "$TOKEN"`,
+    )
+    .action(async (prompt: string | undefined, options: RunOptions, command: Command) => {
+      const context = contextFor(command);
+      const { output } = context;
+      const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
+      if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or on stdin' });
+      const maxTokens = parsePositiveInteger(options.maxTokens, '--max-tokens');
+      const temperature = parseNumber(options.temperature, '--temperature');
+      const stream = options.stream ?? (process.stdout.isTTY === true && !output.json);
+      const [providerId, providerModel] = splitProvider(options.provider);
+      const model = providerModel ?? options.model ?? 'auto';
+      const request: CanonicalRequest = {
+        model,
+        ...(options.system === undefined ? {} : { system: options.system }),
+        messages: [{ role: 'user', content: [{ type: 'text', text }] }],
+        ...(maxTokens === undefined ? {} : { maxTokens }),
+        ...(temperature === undefined ? {} : { temperature }),
+        ...(options.jsonMode === true ? { responseFormat: { type: 'json_object' as const } } : {}),
+        stream,
+      };
+      const { parseDuration } = await import('../../common/duration.js');
+      const { invoke } = await import('../../invoke/pipeline.js');
+      const { createPipelineContext } = await import('../../invoke/context.js');
+      const store = await context.store();
+      const pipeline = createPipelineContext(context.home, store);
+      const spinner = stream ? undefined : await output.spinner('routing');
+      let printedAnything = false;
+      let result: InvocationResult;
+      try {
+        result = await invoke(pipeline, {
+          request,
+          caller: 'cli',
+          ...(providerId === undefined ? {} : { provider: providerId }),
+          ...(options.permit === undefined ? {} : { permitToken: options.permit }),
+          ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
+          ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity }),
+          ...(options.session === undefined ? {} : { sessionId: options.session }),
+          ...(options.timeout === undefined ? {} : { timeouts: { totalMs: parseDuration(options.timeout, '--timeout') } }),
+          onAttempt: (attempt) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
+          onPart: (part) => {
+            if (!stream || output.json) return;
+            if (part.type === 'text-delta') {
+              output.write(part.text);
+              printedAnything = true;
+            }
+          },
+        });
+      } catch (error) {
+        spinner?.stop();
+        if (printedAnything) output.write('\n');
+        throw error;
+      }
+      spinner?.stop();
+      const { response } = result;
+      if (output.json) {
+        output.document({
+          answer: response.text,
+          toolCalls: response.toolCalls,
+          finishReason: response.finishReason,
+          requestId: result.requestId,
+          evidenceId: result.evidenceId,
+          permitId: result.permitId,
+          provider: result.provider,
+          model: result.model,
+          sensitivity: result.classification.level,
+          tokens: result.usage,
+          fidelity: result.fidelity,
+          latency: result.latency,
+          costUsd: result.costUsd ?? null,
+          markers: result.markers,
+          warnings: result.warnings,
+          attempts: result.attempts,
+        });
+        return;
+      }
+      if (!stream) output.write(response.text);
+      if (!response.text.endsWith('\n')) output.write('\n');
+      for (const warning of result.warnings) output.warn(`${warning.setting}: ${warning.message}`);
+      const tokens =
+        result.usage === undefined
+          ? 'tokens n/a'
+          : `${result.usage.inputTokens}+${result.usage.outputTokens} tokens (${result.fidelity.tokenAccounting})`;
+      const latency = `${result.latency.firstTokenMs === undefined ? '' : `first token ${Math.round(result.latency.firstTokenMs)} ms, `}total ${Math.round(result.latency.totalMs)} ms`;
+      const hops = result.attempts.length > 1 ? `, after ${result.attempts.length - 1} fallback hop(s)` : '';
+      output.info(
+        output.color.dim(
+          `${result.provider.id}@v${result.provider.version} ${result.model} · ${result.classification.level} · ${tokens} · ${latency}${hops} · evidence ${result.evidenceId}`,
+        ),
+      );
+    });
+}
+
+function splitProvider(value: string | undefined): [string | undefined, string | undefined] {
+  if (value === undefined) return [undefined, undefined];
+  const index = value.indexOf(':');
+  if (index === -1) return [value, undefined];
+  const model = value.slice(index + 1);
+  return [value.slice(0, index), `${value.slice(0, index)}:${model}`];
+}
+
+function parsePositiveInteger(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
+  return number;
+}
+
+function parseNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number)) throw new UsageError(`${flag} must be a number, got "${value}"`);
+  return number;
+}

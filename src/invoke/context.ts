@@ -1,0 +1,17 @@
+import type { HomePaths } from '../home/home.js';
+import { loadPermitKey } from '../permits/index.js';
+import { loadPolicy } from '../policy/load.js';
+import { sharedHealthMonitor } from '../router/health.js';
+import type { Store } from '../store/store.js';
+import type { PipelineContext } from './types.js';
+
+/** Builds the pipeline context every surface needs from the data directory and an open store. */
+export function createPipelineContext(home: HomePaths, store: Store, env: NodeJS.ProcessEnv = process.env): PipelineContext {
+  return {
+    store,
+    policy: loadPolicy(home.policyPath),
+    permitKey: loadPermitKey(home.permitKeyPath),
+    health: sharedHealthMonitor(),
+    env,
+  };
+}

@@ -1,0 +1,563 @@
+import { performance } from 'node:perf_hooks';
+import { StringDecoder } from 'node:string_decoder';
+import { classifyRequest } from '../classify/index.js';
+import { newId } from '../common/ids.js';
+import type { SensitivityLevel } from '../common/vocabulary.js';
+import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
+import { beginAttempt, completeAttempt, createRecorder, recordDenial, spentSince } from '../evidence/index.js';
+import { approximateTokens } from '../evidence/tokens.js';
+import type { EvidenceMarker, ToolCallFidelity } from '../evidence/types.js';
+import { issuePermit, permitId, verifyPermit, type VerifiedPermit } from '../permits/index.js';
+import { decodeSignedToken } from '../permits/token.js';
+import { listProviders } from '../registry/registry.js';
+import type { RegisteredProvider } from '../registry/types.js';
+import { fallbackCandidates } from '../router/fallback.js';
+import { planRoute } from '../router/plan.js';
+import { requestText } from '../router/request-traits.js';
+import type { Candidate, RoutePlan } from '../router/types.js';
+import { sendInvocation, type TransportResponse } from '../transport/index.js';
+import type { WireAdapter, WireHttpRequest } from '../wire/adapter.js';
+import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../wire/canonical.js';
+import { wireAdapterFor } from '../wire/index.js';
+import { ServerSentEventSplitter } from '../wire/sse.js';
+import { StreamAccumulator } from '../wire/stream-accumulator.js';
+import type {
+  AttemptProvider,
+  AttemptReport,
+  ClassificationSummary,
+  InvocationInput,
+  InvocationResult,
+  PipelineContext,
+} from './types.js';
+
+/** How one attempt ended, for the fallback walk. */
+type AttemptOutcome =
+  | { kind: 'success'; result: InvocationResult }
+  /** Nothing reached the caller and the failure is one fallback may route around. */
+  | { kind: 'retryable'; error: SyndicateError; report: AttemptReport }
+  /** Stop here: a refusal, a bad request, or a failure after bytes reached the caller. */
+  | { kind: 'fatal'; error: SyndicateError; report: AttemptReport };
+
+/**
+ * The one governed path every surface uses: classify -> route -> permit -> invoke -> evidence.
+ * Falls back on connect failures, timeouts before the first byte, 429 and 5xx, but only to
+ * candidates of the same or a stricter class than the first one permitted; never after bytes
+ * reached the caller. Throws `PolicyRefusalError` (exit 4) or `UpstreamError` (exit 5).
+ */
+export async function invoke(context: PipelineContext, input: InvocationInput): Promise<InvocationResult> {
+  const requestId = newId('req');
+  const classification = classify(context, input);
+  const level = classification.level;
+  const providers = listProviders(context.store);
+
+  let explicitProvider = input.provider;
+  let request = input.request;
+  if (input.permitToken !== undefined) {
+    // A pre-issued permit pins its provider and model; the signature is checked before we trust that.
+    try {
+      const payload = decodeSignedToken(context.permitKey, input.permitToken);
+      explicitProvider ??= payload.provider;
+      request = { ...request, model: `${payload.provider}:${payload.model}` };
+    } catch (error) {
+      deny(context, input, requestId, level, error, { permitToken: input.permitToken });
+      throw error;
+    }
+  }
+
+  const [health, warm] = await Promise.all([context.health.snapshot(providers), context.health.warmSnapshot(providers)]);
+  const plan = planRoute(
+    {
+      request,
+      sensitivity: level,
+      workflow: input.workflow ?? 'interactive',
+      ...(input.trustTier === undefined ? {} : { trustTier: input.trustTier }),
+      ...(explicitProvider === undefined ? {} : { explicitProvider }),
+      estimatedPromptTokens: approximateTokens(requestText(request)),
+      ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
+    },
+    { policy: context.policy, providers, health, warm, spentTodayUsd: spentSince(context.store, startOfUtcDay()) },
+  );
+
+  const first = plan.candidates[0];
+  if (first === undefined) throw refuseOrUnavailable(context, input, requestId, classification, plan);
+
+  const queue = [first, ...fallbackCandidates(plan, first, first.class)].slice(0, plan.fallback.maxHops + 1);
+  const attempts: AttemptReport[] = [];
+  for (const [hop, candidate] of queue.entries()) {
+    const provider = providers.find((entry) => entry.id === candidate.provider);
+    if (provider === undefined) continue;
+    const outcome = await attempt(context, input, {
+      requestId,
+      hop,
+      candidate,
+      provider,
+      request,
+      classification,
+      plan,
+      attempts,
+      permitToken: hop === 0 ? input.permitToken : undefined,
+    });
+    if (outcome.kind === 'success') return outcome.result;
+    attempts.push(outcome.report);
+    if (outcome.kind === 'fatal') throw withAttempts(outcome.error, requestId, attempts);
+  }
+  const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
+  throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
+    code: 'inference_unavailable',
+    isRetryable: true,
+    hint: 'start the local engine or check the hosted provider, then retry; `syndicate route --explain` shows the candidates',
+    details: { requestId, attempts },
+  });
+}
+
+interface AttemptPlan {
+  requestId: string;
+  hop: number;
+  candidate: Candidate;
+  provider: RegisteredProvider;
+  request: CanonicalRequest;
+  classification: ClassificationSummary;
+  plan: RoutePlan;
+  attempts: AttemptReport[];
+  permitToken: string | undefined;
+}
+
+async function attempt(context: PipelineContext, input: InvocationInput, plan: AttemptPlan): Promise<AttemptOutcome> {
+  const { candidate, provider, hop, requestId } = plan;
+  const { record } = provider;
+  const level = plan.classification.level;
+  const attemptProvider: AttemptProvider = { id: provider.id, version: provider.currentVersion, class: record.class };
+  const report = (fields: Partial<AttemptReport> & Pick<AttemptReport, 'outcome'>): AttemptReport => ({
+    hop,
+    provider: attemptProvider,
+    model: candidate.model,
+    ...fields,
+  });
+
+  let apiKey: string | undefined;
+  if (record.auth !== undefined) {
+    apiKey = context.env[record.auth.env];
+    if (apiKey === undefined || apiKey === '') {
+      const error = new UpstreamError(`${record.auth.env} is not set, so ${provider.id} cannot be called`, {
+        code: 'credential_missing',
+        isRetryable: true,
+        hint: `export ${record.auth.env}=... in the environment syndicate runs in`,
+      });
+      return { kind: 'retryable', error, report: report({ outcome: 'skipped', error: { code: error.code, message: error.message } }) };
+    }
+  }
+
+  const invocation = {
+    providerId: provider.id,
+    providerVersion: provider.currentVersion,
+    providerClass: record.class,
+    model: candidate.model,
+    sensitivity: level,
+    ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+  };
+  const token =
+    plan.permitToken ??
+    issuePermit(context.store, context.permitKey, {
+      providerId: provider.id,
+      providerVersion: provider.currentVersion,
+      model: candidate.model,
+      maxSensitivity: level,
+      ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+    }).token;
+  let permit: VerifiedPermit;
+  try {
+    permit = verifyPermit(context.store, context.permitKey, token, invocation);
+  } catch (error) {
+    const evidenceId = deny(context, input, requestId, level, error, { permitToken: token, provider: attemptProvider, model: candidate.model, route: plan.plan });
+    const refusal = error instanceof SyndicateError ? error : new PolicyRefusalError('permit_refused', String(error));
+    return { kind: 'fatal', error: refusal, report: report({ outcome: 'failed', evidenceId, error: { code: refusal.code, message: refusal.message } }) };
+  }
+
+  const adapter = wireAdapterFor(record.wire);
+  const wireRequest: CanonicalRequest = { ...plan.request, model: candidate.model };
+  const httpRequest = adapter.encodeRequest(wireRequest, {
+    baseUrl: record.baseUrl,
+    ...(apiKey === undefined ? {} : { apiKey }),
+    ...(record.auth?.header === undefined ? {} : { authHeader: record.auth.header }),
+  });
+  const evidenceId = beginAttempt(context.store, {
+    requestId,
+    hop,
+    kind: input.kind ?? 'invocation',
+    caller: input.caller,
+    ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+    provider: attemptProvider,
+    model: candidate.model,
+    permitId: permit.payload.id,
+    permit: { ...permit.payload },
+    permitToken: token,
+    sensitivity: level,
+    route: routeSummary(plan.plan, candidate),
+    streamed: wireRequest.stream,
+  });
+  const recorder = createRecorder(context.store, evidenceId);
+  input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model });
+
+  const baseMarkers: EvidenceMarker[] = hop > 0 ? ['fallback'] : [];
+  const started = performance.now();
+  const elapsed = (): number => performance.now() - started;
+  const fail = (
+    error: SyndicateError,
+    markers: EvidenceMarker[],
+    options: { status?: number; delivered?: boolean } = {},
+  ): AttemptOutcome => {
+    recorder.close();
+    completeAttempt(context.store, evidenceId, {
+      state: 'failed',
+      ...(options.status === undefined ? {} : { status: options.status }),
+      totalMs: elapsed(),
+      tokenAccounting: 'not_available',
+      verbatimCapture: recorder.verbatimCapture(),
+      toolCallFidelity: 'not_applicable',
+      markers: unique([...baseMarkers, ...markers]),
+      warnings: httpRequest.warnings,
+      error: { code: error.code, message: error.message },
+    });
+    context.health.reportFailure(provider, error.message);
+    const attemptReport = report({
+      outcome: 'failed',
+      evidenceId,
+      permitId: permit.payload.id,
+      ...(options.status === undefined ? {} : { status: options.status }),
+      error: { code: error.code, message: error.message },
+    });
+    const retryable = options.delivered !== true && error instanceof UpstreamError && error.isRetryable;
+    return retryable ? { kind: 'retryable', error, report: attemptReport } : { kind: 'fatal', error, report: attemptReport };
+  };
+
+  let response: TransportResponse;
+  try {
+    response = await sendInvocation(permit, httpRequest, recorder, {
+      ...(input.timeouts === undefined ? {} : { timeouts: input.timeouts }),
+      ...(input.signal === undefined ? {} : { signal: input.signal }),
+    });
+  } catch (error) {
+    const failure = asSyndicateError(error);
+    return fail(failure, markersForFailure(failure));
+  }
+
+  if (response.status < 200 || response.status >= 300) {
+    const body = await response.text().catch(() => '');
+    const wireError = adapter.decodeError(response.status, body);
+    const failure = new UpstreamError(`${provider.id} answered HTTP ${response.status}: ${wireError.message}`, {
+      code: response.status === 429 ? 'upstream_rate_limited' : 'upstream_http_error',
+      status: response.status,
+      isRetryable: wireError.isRetryable,
+      hint: wireError.isRetryable ? 'the upstream is overloaded or failing; retry later' : 'the upstream rejected the request; check the model and settings',
+    });
+    return fail(failure, response.status === 429 ? ['rate_limited'] : ['upstream_error'], { status: response.status });
+  }
+
+  let decoded: CanonicalResponse;
+  let firstTokenMs: number | undefined;
+  if (wireRequest.stream) {
+    const streamed = await readStream(adapter, response, input, started);
+    firstTokenMs = streamed.firstTokenMs;
+    if (streamed.failure !== undefined) {
+      const failure = streamed.delivered
+        ? new UpstreamError(`the stream from ${provider.id} broke after the answer had started: ${streamed.failure.message}`, {
+            code: 'stream_broken',
+            isRetryable: false,
+            hint: 'the partial answer above is incomplete; retry the request',
+          })
+        : streamed.failure;
+      const markers: EvidenceMarker[] = ['upstream_error', ...markersForFailure(streamed.failure)];
+      if (streamed.receivedBytes) markers.push('partial_response');
+      return fail(failure, markers, { status: response.status, delivered: streamed.delivered });
+    }
+    decoded = streamed.response;
+  } else {
+    let body: string;
+    try {
+      body = await response.text();
+    } catch (error) {
+      const failure = asSyndicateError(error);
+      return fail(failure, ['upstream_error', 'partial_response', ...markersForFailure(failure)], { status: response.status });
+    }
+    try {
+      decoded = adapter.decodeResponse(body);
+    } catch (error) {
+      const failure = new UpstreamError(`${provider.id} sent a response that is not valid ${record.wire} JSON: ${(error as Error).message}`, {
+        code: 'upstream_malformed_response',
+        status: response.status,
+        isRetryable: false,
+        hint: 'the engine answered with a malformed body; the raw bytes are in the evidence (`syndicate evidence show ID --raw response`)',
+      });
+      return fail(failure, ['upstream_error'], { status: response.status });
+    }
+    firstTokenMs = response.firstByteMs;
+  }
+  if (decoded.model === '') decoded = { ...decoded, model: candidate.model };
+
+  const usage = decoded.usage ?? approximateUsage(plan.request, decoded);
+  const tokenAccounting = decoded.usage === undefined ? 'approximate' : 'exact';
+  const toolCallFidelity = toolFidelity(plan.request, decoded);
+  const price = record.models.find((model) => model.id === candidate.model)?.price;
+  const costUsd = price === undefined ? undefined : (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1_000_000;
+  const totalMs = elapsed();
+  recorder.close();
+  const verbatimCapture = recorder.verbatimCapture();
+  completeAttempt(context.store, evidenceId, {
+    state: 'completed',
+    status: response.status,
+    ...(firstTokenMs === undefined ? {} : { firstTokenMs }),
+    totalMs,
+    usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens },
+    tokenAccounting,
+    verbatimCapture,
+    toolCallFidelity,
+    markers: baseMarkers,
+    warnings: httpRequest.warnings,
+    ...(costUsd === undefined ? {} : { costUsd }),
+  });
+  context.health.reportSuccess(provider, firstTokenMs === undefined ? {} : { firstTokenMs });
+  return {
+    kind: 'success',
+    result: {
+      requestId,
+      evidenceId,
+      permitId: permit.payload.id,
+      provider: attemptProvider,
+      model: candidate.model,
+      response: decoded,
+      usage,
+      fidelity: { tokenAccounting, verbatimCapture, toolCallFidelity },
+      markers: baseMarkers,
+      warnings: httpRequest.warnings,
+      latency: { ...(firstTokenMs === undefined ? {} : { firstTokenMs }), totalMs },
+      ...(costUsd === undefined ? {} : { costUsd }),
+      classification: plan.classification,
+      route: plan.plan,
+      attempts: [...plan.attempts, report({ outcome: 'completed', evidenceId, permitId: permit.payload.id, status: response.status })],
+    },
+  };
+}
+
+interface StreamReading {
+  response: CanonicalResponse;
+  firstTokenMs: number | undefined;
+  /** A content part was handed to the caller: from here on, no fallback may paper over a failure. */
+  delivered: boolean;
+  receivedBytes: boolean;
+  failure: UpstreamError | undefined;
+}
+
+const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'tool-call-delta']);
+
+/**
+ * Reads an SSE body, forwarding parts as they arrive. Parts before the first content part are
+ * held back, so an attempt that fails before answering can still fall back cleanly.
+ */
+async function readStream(adapter: WireAdapter, response: TransportResponse, input: InvocationInput, started: number): Promise<StreamReading> {
+  const decoder = new StringDecoder('utf8');
+  const splitter = new ServerSentEventSplitter();
+  const accumulator = new StreamAccumulator();
+  const held: StreamPart[] = [];
+  let delivered = false;
+  let receivedBytes = false;
+  let firstTokenMs: number | undefined;
+  let failure: UpstreamError | undefined;
+
+  const accept = (part: StreamPart): void => {
+    accumulator.add(part);
+    if (!delivered && CONTENT_PARTS.has(part.type)) {
+      delivered = true;
+      firstTokenMs = performance.now() - started;
+      for (const earlier of held.splice(0)) input.onPart?.(earlier);
+    }
+    if (delivered) input.onPart?.(part);
+    else held.push(part);
+  };
+  const decodeEvents = (text: string): void => {
+    for (const event of splitter.push(text)) {
+      let parts: StreamPart[];
+      try {
+        parts = adapter.decodeStreamEvent(event);
+      } catch (error) {
+        throw new UpstreamError(`malformed stream event: ${(error as Error).message}`, { code: 'upstream_malformed_stream', isRetryable: false });
+      }
+      for (const part of parts) accept(part);
+    }
+  };
+
+  try {
+    for await (const chunk of response.body) {
+      if (chunk.length > 0) receivedBytes = true;
+      decodeEvents(decoder.write(chunk));
+    }
+    decodeEvents(decoder.end());
+    const cutOff = splitter.finish();
+    if (cutOff.length > 0) {
+      failure = new UpstreamError('the stream ended in the middle of an event', { code: 'upstream_truncated_stream', isRetryable: true });
+    } else if (accumulator.error !== undefined) {
+      failure = new UpstreamError(`the upstream reported an error in the stream: ${accumulator.error.message}`, {
+        code: 'upstream_stream_error',
+        isRetryable: true,
+      });
+    } else if (!accumulator.ended) {
+      failure = new UpstreamError('the stream ended without its terminal marker ([DONE] / message_stop): the answer may be truncated', {
+        code: 'upstream_truncated_stream',
+        isRetryable: true,
+      });
+    }
+  } catch (error) {
+    const syndicateError = asSyndicateError(error);
+    failure =
+      syndicateError instanceof UpstreamError
+        ? syndicateError
+        : new UpstreamError(syndicateError.message, { code: syndicateError.code, isRetryable: false });
+  }
+  if (failure === undefined && !delivered) for (const part of held.splice(0)) input.onPart?.(part);
+  return { response: accumulator.toResponse(), firstTokenMs, delivered, receivedBytes, failure };
+}
+
+function classify(context: PipelineContext, input: InvocationInput): ClassificationSummary {
+  try {
+    const classification = classifyRequest(input.request, {
+      indicatorWords: context.policy.indicatorWords,
+      patterns: context.policy.patterns,
+      ...(input.sensitivityHint === undefined ? {} : { hint: input.sensitivityHint }),
+    });
+    return {
+      level: classification.level,
+      failedClosed: classification.failedClosed,
+      findings: classification.findings.map((finding) => ({
+        detector: finding.detector,
+        level: finding.level,
+        reason: finding.reason,
+        location: finding.location,
+      })),
+    };
+  } catch (error) {
+    // Fail closed: a classifier that cannot decide makes the request restricted (local only).
+    return {
+      level: 'restricted',
+      failedClosed: true,
+      findings: [{ detector: 'classifier.error', level: 'restricted', reason: `classifier failed: ${(error as Error).message}`, location: 'request' }],
+    };
+  }
+}
+
+/**
+ * No candidate: when some provider the policy allows was excluded only for being down, the
+ * request is not refused but unavailable (exit 5); otherwise the policy refuses it (exit 4).
+ */
+function refuseOrUnavailable(
+  context: PipelineContext,
+  input: InvocationInput,
+  requestId: string,
+  classification: ClassificationSummary,
+  plan: RoutePlan,
+): SyndicateError {
+  const onlyDown = plan.excluded.filter((exclusion) => exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy'));
+  const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
+  if (onlyDown.length > 0) {
+    return new UpstreamError(`inference unavailable, try again later (${reasons.join(' | ')})`, {
+      code: 'inference_unavailable',
+      isRetryable: true,
+      hint: 'start the local engine (`syndicate doctor` shows which one is down) and retry',
+      details: { requestId, sensitivity: classification.level, excluded: plan.excluded },
+    });
+  }
+  const message = `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
+  recordDenial(context.store, {
+    requestId,
+    caller: input.caller,
+    reasonCode: 'route_denied',
+    message,
+    sensitivity: classification.level,
+    route: plan,
+    ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+  });
+  return new PolicyRefusalError('route_denied', message, {
+    hint:
+      reasons.length === 0
+        ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`'
+        : 'see `syndicate route --explain` for every rule; register a local provider for sensitive data',
+    details: { requestId, sensitivity: classification.level, findings: classification.findings, excluded: plan.excluded },
+  });
+}
+
+function deny(
+  context: PipelineContext,
+  input: InvocationInput,
+  requestId: string,
+  level: SensitivityLevel,
+  error: unknown,
+  extra: { permitToken?: string; provider?: AttemptProvider; model?: string; route?: RoutePlan },
+): string {
+  const failure = asSyndicateError(error);
+  const id = extra.permitToken === undefined ? undefined : permitId(extra.permitToken);
+  return recordDenial(context.store, {
+    requestId,
+    caller: input.caller,
+    reasonCode: failure.code,
+    message: failure.message,
+    sensitivity: level,
+    ...(extra.provider === undefined ? {} : { provider: extra.provider }),
+    ...(extra.model === undefined ? {} : { model: extra.model }),
+    ...(id === undefined ? {} : { permitId: id }),
+    ...(extra.permitToken === undefined ? {} : { permitToken: extra.permitToken }),
+    ...(extra.route === undefined ? {} : { route: extra.route }),
+    ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+  });
+}
+
+function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknown> {
+  return {
+    chosen: { provider: chosen.provider, model: chosen.model, rank: chosen.rank, reasons: chosen.reasons },
+    sensitivity: plan.sensitivity,
+    workflow: plan.workflow,
+    allowedClasses: plan.allowedClasses,
+    candidates: plan.candidates.map((candidate) => `${candidate.provider}:${candidate.model}`),
+    excluded: plan.excluded.map((exclusion) => ({ target: `${exclusion.provider}:${exclusion.model}`, reasons: exclusion.reasons })),
+    failedClosed: plan.failedClosed,
+  };
+}
+
+function approximateUsage(request: CanonicalRequest, response: CanonicalResponse): { inputTokens: number; outputTokens: number } {
+  const output = response.text + response.toolCalls.map((call) => call.name + call.arguments).join('');
+  return { inputTokens: approximateTokens(requestText(request)), outputTokens: approximateTokens(output) };
+}
+
+const REPAIRED_OBSERVATIONS = new Set(['tool_arguments_object', 'tool_call_id_missing', 'legacy_function_call']);
+
+function toolFidelity(request: CanonicalRequest, response: CanonicalResponse): ToolCallFidelity {
+  if ((request.tools ?? []).length === 0 && response.toolCalls.length === 0) return 'not_applicable';
+  for (const call of response.toolCalls) {
+    try {
+      JSON.parse(call.arguments);
+    } catch {
+      return 'lost';
+    }
+  }
+  return (response.observations ?? []).some((observation) => REPAIRED_OBSERVATIONS.has(observation)) ? 'repaired' : 'exact';
+}
+
+function markersForFailure(error: SyndicateError): EvidenceMarker[] {
+  return error.code.includes('timeout') ? ['timeout'] : [];
+}
+
+function asSyndicateError(error: unknown): SyndicateError {
+  if (error instanceof SyndicateError) return error;
+  return new UpstreamError(error instanceof Error ? error.message : String(error), { code: 'upstream_failure' });
+}
+
+function withAttempts(error: SyndicateError, requestId: string, attempts: AttemptReport[]): SyndicateError {
+  Object.assign(error, { details: { ...error.details, requestId, attempts } });
+  return error;
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+function startOfUtcDay(now = new Date()): string {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
+}
+

@@ -1,0 +1,95 @@
+import type { ProviderClass, SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
+import type { EvidenceMarker, TokenAccounting, ToolCallFidelity, VerbatimCapture } from '../evidence/types.js';
+import type { PermitKey } from '../permits/index.js';
+import type { Policy } from '../policy/types.js';
+import type { HealthMonitor } from '../router/health.js';
+import type { RoutePlan } from '../router/types.js';
+import type { Store } from '../store/store.js';
+import type { TransportTimeouts } from '../transport/transport.js';
+import type { CanonicalRequest, CanonicalResponse, StreamPart, Usage, WireWarning } from '../wire/canonical.js';
+
+/** What every surface (CLI, gateway, MCP, probes) hands the pipeline besides the request. */
+export interface PipelineContext {
+  store: Store;
+  policy: Policy;
+  permitKey: PermitKey;
+  health: HealthMonitor;
+  /** Where `auth.env` references are resolved, at call time. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** A finding as the classifier reports it (the excerpt is already masked). */
+export interface ClassificationSummary {
+  level: SensitivityLevel;
+  failedClosed: boolean;
+  findings: { detector: string; level: SensitivityLevel; reason: string; location: string }[];
+}
+
+/** The provider an attempt used: the exact registered version. */
+export interface AttemptProvider {
+  id: string;
+  version: number;
+  class: ProviderClass;
+}
+
+/** What happened to one candidate of the route. */
+export interface AttemptReport {
+  hop: number;
+  provider: AttemptProvider;
+  model: string;
+  /** Absent when the candidate was skipped before any call (e.g. its API key is not set). */
+  evidenceId?: string;
+  permitId?: string;
+  outcome: 'completed' | 'failed' | 'skipped';
+  status?: number;
+  error?: { code: string; message: string };
+}
+
+export interface InvocationInput {
+  /** `model` may be `auto`, an alias or model id, or `provider:model`. */
+  request: CanonicalRequest;
+  /** Who asks: `cli`, `gateway`, `mcp`, `probe`. Recorded in evidence. */
+  caller: string;
+  kind?: 'invocation' | 'probe';
+  trustTier?: string;
+  /** Can raise the classified level, never lower it. */
+  sensitivityHint?: SensitivityLevel;
+  workflow?: WorkflowClass;
+  sessionId?: string;
+  /** Only this provider may be used (`run --provider`). Every policy rule still applies. */
+  provider?: string;
+  /** A pre-issued permit (`run --permit`): pins the provider and model it names. */
+  permitToken?: string;
+  timeouts?: Partial<TransportTimeouts>;
+  signal?: AbortSignal;
+  /** Stream parts forwarded as they arrive from the attempt that delivers the answer. */
+  onPart?: (part: StreamPart) => void;
+  /** Told when an attempt starts, e.g. to show which provider is being tried. */
+  onAttempt?: (attempt: { hop: number; provider: AttemptProvider; model: string }) => void;
+}
+
+export interface InvocationFidelity {
+  tokenAccounting: TokenAccounting;
+  verbatimCapture: VerbatimCapture;
+  toolCallFidelity: ToolCallFidelity;
+}
+
+/** The answer and everything the operator may need to show where it came from. */
+export interface InvocationResult {
+  requestId: string;
+  evidenceId: string;
+  permitId: string;
+  provider: AttemptProvider;
+  model: string;
+  response: CanonicalResponse;
+  /** Exact when the upstream reported usage, else counted locally (see fidelity). */
+  usage: Usage | undefined;
+  fidelity: InvocationFidelity;
+  markers: EvidenceMarker[];
+  warnings: WireWarning[];
+  latency: { firstTokenMs?: number; totalMs: number };
+  costUsd?: number;
+  classification: ClassificationSummary;
+  route: RoutePlan;
+  attempts: AttemptReport[];
+}
