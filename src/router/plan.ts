@@ -81,8 +81,20 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const selection = selectModels(input.request.model, context.providers);
 
   const evaluations: Evaluation[] = [];
+  const failClosedExclusions: Exclusion[] = [];
   for (const { provider, model } of selection.pairs) {
     const record = provider.record;
+    if (mode.forceLocal && record.class !== 'local') {
+      // Not even evaluated: whatever broke the first pass must not get a second chance to let data out.
+      failClosedExclusions.push({
+        provider: provider.id,
+        model: model.id,
+        class: record.class,
+        rules: ['fail_closed'],
+        reasons: ['planning failed closed: only local providers are considered'],
+      });
+      continue;
+    }
     const rules: ExclusionRule[] = [];
     const exclusionReasons: string[] = [];
     const reasons: string[] = [];
@@ -127,7 +139,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     const price = model.price;
     let estimatedCostUsd = 0;
     if (price === undefined) {
-      if (isHostedClass(providerClass) && (policy.cost?.perRequestUsd !== undefined || policy.cost?.perDayUsd !== undefined)) {
+      if (isHostedClass(providerClass) && providerClass !== 'blocked' && (policy.cost?.perRequestUsd !== undefined || policy.cost?.perDayUsd !== undefined)) {
         exclude('price_unknown', 'no price declared, so the cost ceiling cannot be checked');
       }
     } else {
@@ -196,15 +208,18 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     estimatedCostUsd: roundUsd(evaluation.estimatedCostUsd),
     ...(evaluation.expectedFirstTokenMs === undefined ? {} : { expectedFirstTokenMs: evaluation.expectedFirstTokenMs }),
   }));
-  const excluded: Exclusion[] = evaluations
-    .filter((evaluation) => evaluation.rules.length > 0)
-    .map((evaluation) => ({
-      provider: evaluation.provider.id,
-      model: evaluation.model.id,
-      class: evaluation.provider.record.class,
-      rules: evaluation.rules,
-      reasons: evaluation.exclusionReasons,
-    }));
+  const excluded: Exclusion[] = [
+    ...evaluations
+      .filter((evaluation) => evaluation.rules.length > 0)
+      .map((evaluation) => ({
+        provider: evaluation.provider.id,
+        model: evaluation.model.id,
+        class: evaluation.provider.record.class,
+        rules: evaluation.rules,
+        reasons: evaluation.exclusionReasons,
+      })),
+    ...failClosedExclusions,
+  ];
 
   // Defence in depth: whatever the policy or the code above did, restricted data and a failed-closed plan stay local.
   const safeCandidates = candidates.filter(

@@ -1,0 +1,423 @@
+import { describe, expect, it } from 'vitest';
+import { defaultPolicy } from '../../../src/policy/defaults.js';
+import type { Policy } from '../../../src/policy/types.js';
+import { planRoute } from '../../../src/router/plan.js';
+import { context, exclusionOf, input, order, PRICE, provider, textRequest } from './fixtures.js';
+
+const local = provider({ id: 'ollama', models: [{ id: 'llama3.2:3b', priority: 1, aliases: ['llama'] }] });
+const approved = provider({ id: 'anthropic', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', models: [{ id: 'claude-sonnet-4-5', price: PRICE }] });
+const restrictedHosted = provider({
+  id: 'glm',
+  class: 'restricted_hosted',
+  baseUrl: 'https://open.bigmodel.cn/api/paas/v4',
+  models: [{ id: 'glm-4.6', price: { inputPerMTok: 0.6, outputPerMTok: 2.2 } }],
+});
+const everyClass = [local, approved, restrictedHosted];
+
+function policyWith(change: (policy: Policy) => void): Policy {
+  const policy = defaultPolicy();
+  change(policy);
+  return policy;
+}
+
+describe('sensitivity map', () => {
+  it.each([
+    ['public', ['anthropic:claude-sonnet-4-5', 'glm:glm-4.6', 'ollama:llama3.2:3b']],
+    ['internal', ['anthropic:claude-sonnet-4-5', 'ollama:llama3.2:3b']],
+    ['confidential', ['ollama:llama3.2:3b']],
+    ['restricted', ['ollama:llama3.2:3b']],
+  ] as const)('%s reaches exactly the default classes', (sensitivity, expected) => {
+    const plan = planRoute(input({ sensitivity }), context(everyClass));
+    expect(order(plan).sort()).toEqual([...expected].sort());
+    expect(plan.failedClosed).toBe(false);
+  });
+
+  it('explains a class exclusion with the level and the allowed classes', () => {
+    const plan = planRoute(input({ sensitivity: 'confidential' }), context(everyClass));
+    expect(plan.allowedClasses).toEqual(['local']);
+    expect(exclusionOf(plan, 'anthropic:claude-sonnet-4-5')).toMatchObject({
+      rules: ['class_not_allowed'],
+      reasons: ['class approved_hosted may not receive confidential data (allowed: local)'],
+    });
+  });
+
+  it('ignores a policy that lets restricted data reach a hosted class (defence in depth)', () => {
+    const policy = policyWith((changed) => {
+      changed.sensitivity.restricted = ['local', 'approved_hosted'];
+    });
+    const plan = planRoute(input({ sensitivity: 'restricted' }), context(everyClass, { policy }));
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
+    expect(plan.explanation).toContain('restricted data only goes to local providers');
+  });
+});
+
+describe('exclusion rules', () => {
+  it('never routes to a blocked provider', () => {
+    const blocked = provider({ id: 'shady', class: 'blocked', baseUrl: 'https://api.openai.com/v1' });
+    const plan = planRoute(input(), context([blocked]));
+    expect(plan.candidates).toEqual([]);
+    expect(exclusionOf(plan, 'shady:shady-model-0')?.rules).toEqual(['blocked']);
+  });
+
+  it('never routes to a retired provider', () => {
+    const retired = provider({ id: 'old', retiredAt: '2025-01-01T00:00:00.000Z' });
+    const plan = planRoute(input(), context([retired]));
+    expect(plan.candidates).toEqual([]);
+    expect(exclusionOf(plan, 'old:old-model-0')).toMatchObject({ rules: ['retired'], reasons: ['provider retired at 2025-01-01T00:00:00.000Z'] });
+  });
+
+  it('never routes to a hosted host that is not on the egress allow-list', () => {
+    const stranger = provider({ id: 'stranger', class: 'approved_hosted', baseUrl: 'https://llm.example.com/v1', models: [{ price: PRICE }] });
+    const plan = planRoute(input(), context([stranger]));
+    expect(plan.candidates).toEqual([]);
+    expect(exclusionOf(plan, 'stranger:stranger-model-0')).toMatchObject({
+      rules: ['egress_denied'],
+      reasons: ['host llm.example.com is not on the egress allow-list'],
+    });
+  });
+
+  it('refuses a local-class provider whose address is not loopback', () => {
+    const lan = provider({ id: 'lan', baseUrl: 'http://192.168.1.20:11434/v1' });
+    const plan = planRoute(input(), context([lan]));
+    expect(exclusionOf(plan, 'lan:lan-model-0')?.rules).toEqual(['not_loopback']);
+  });
+
+  it('applies the trust tier: classes it may not use, and levels above its maximum', () => {
+    const untrusted = planRoute(input({ trustTier: 'untrusted' }), context(everyClass));
+    expect(order(untrusted)).toEqual(['ollama:llama3.2:3b']);
+    expect(exclusionOf(untrusted, 'anthropic:claude-sonnet-4-5')?.reasons).toEqual(['trust tier untrusted may not use class approved_hosted']);
+    const agent = planRoute(input({ trustTier: 'agent', sensitivity: 'restricted' }), context(everyClass));
+    expect(agent.candidates).toEqual([]);
+    expect(exclusionOf(agent, 'ollama:llama3.2:3b')?.reasons).toEqual(['trust tier agent may send at most confidential data']);
+  });
+
+  it('fails closed to local on an unknown trust tier', () => {
+    const plan = planRoute(input({ trustTier: 'mystery' }), context(everyClass));
+    expect(plan.failedClosed).toBe(true);
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
+    expect(plan.explanation).toContain('trust tier mystery is not defined in the policy: failing closed to local only');
+  });
+
+  it('keeps only the explicitly requested provider', () => {
+    const plan = planRoute(input({ explicitProvider: 'anthropic' }), context(everyClass));
+    expect(order(plan)).toEqual(['anthropic:claude-sonnet-4-5']);
+    expect(exclusionOf(plan, 'ollama:llama3.2:3b')?.reasons).toEqual(['not the requested provider anthropic']);
+  });
+
+  it('skips an unreachable local engine and a recently failed hosted provider', () => {
+    const plan = planRoute(
+      input(),
+      context(everyClass, {
+        health: {
+          ollama: { state: 'down', checkedAt: '2025-06-01T10:00:00.000Z', reason: 'connection refused (is the engine running?)' },
+          anthropic: { state: 'down', checkedAt: '2025-06-01T10:00:00.000Z', reason: 'HTTP 529' },
+        },
+      }),
+    );
+    expect(order(plan)).toEqual(['glm:glm-4.6']);
+    expect(exclusionOf(plan, 'ollama:llama3.2:3b')?.reasons).toEqual([
+      'engine unreachable: connection refused (is the engine running?) (checked 2025-06-01T10:00:00.000Z)',
+    ]);
+    expect(exclusionOf(plan, 'anthropic:claude-sonnet-4-5')?.reasons).toEqual(['recently failed: HTTP 529 (checked 2025-06-01T10:00:00.000Z)']);
+  });
+
+  it('collects every reason that applies, not only the first', () => {
+    const both = provider({ id: 'both', class: 'approved_hosted', baseUrl: 'https://llm.example.com', models: [{ price: PRICE }] });
+    const plan = planRoute(input({ sensitivity: 'confidential' }), context([both]));
+    expect(exclusionOf(plan, 'both:both-model-0')?.rules).toEqual(['class_not_allowed', 'egress_denied']);
+  });
+});
+
+describe('required capabilities', () => {
+  const tools = [{ name: 'lookup', inputSchema: { type: 'object' } }];
+
+  it('tools: excludes a model tagged no-tools', () => {
+    const plain = provider({ id: 'plain', models: [{ id: 'tiny', tags: ['no-tools'] }] });
+    const plan = planRoute(input({ request: textRequest('hi', { tools }) }), context([plain, local]));
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
+    expect(exclusionOf(plan, 'plain:tiny')?.reasons).toEqual(['request has tools but the model is tagged no-tools']);
+  });
+
+  it('tools: keeps a provider with nonstandard tool-call serialization (repaired) unless the policy excludes it', () => {
+    const quirky = provider({ id: 'quirky', deviations: ['nonstandard_tool_call_serialization'] });
+    const repaired = planRoute(input({ request: textRequest('hi', { tools }) }), context([quirky]));
+    expect(repaired.candidates[0]?.reasons).toContain('declares nonstandard_tool_call_serialization: the wire adapter repairs tool-call arguments to JSON text');
+    const policy = policyWith((changed) => {
+      changed.capabilities.nonstandardToolCalls = 'exclude';
+    });
+    const excluded = planRoute(input({ request: textRequest('hi', { tools }) }), context([quirky], { policy }));
+    expect(excluded.candidates).toEqual([]);
+    expect(exclusionOf(excluded, 'quirky:quirky-model-0')?.rules).toEqual(['tools']);
+    const withoutTools = planRoute(input(), context([quirky], { policy }));
+    expect(order(withoutTools)).toEqual(['quirky:quirky-model-0']);
+  });
+
+  it('JSON: demotes weak_json_adherence, excludes it for strict schemas or when the policy says so', () => {
+    const weak = provider({ id: 'aaa-weak', models: [{ id: 'weak', priority: 9 }], deviations: ['weak_json_adherence'] });
+    const solid = provider({ id: 'zzz-solid', models: [{ id: 'solid', priority: 0 }] });
+    const json = planRoute(input({ request: textRequest('list', { responseFormat: { type: 'json_object' } }) }), context([weak, solid]));
+    expect(order(json)).toEqual(['zzz-solid:solid', 'aaa-weak:weak']);
+    expect(json.candidates[1]?.reasons).toContain('declares weak_json_adherence: ranked after models without it');
+    const text = planRoute(input(), context([weak, solid]));
+    expect(order(text)).toEqual(['aaa-weak:weak', 'zzz-solid:solid']);
+    const strict = planRoute(
+      input({ request: textRequest('list', { responseFormat: { type: 'json_schema', schema: { type: 'object' }, strict: true } }) }),
+      context([weak, solid]),
+    );
+    expect(order(strict)).toEqual(['zzz-solid:solid']);
+    expect(exclusionOf(strict, 'aaa-weak:weak')?.rules).toEqual(['json']);
+    const policy = policyWith((changed) => {
+      changed.capabilities.weakJson = 'exclude';
+    });
+    const excluded = planRoute(input({ request: textRequest('list', { responseFormat: { type: 'json_object' } }) }), context([weak, solid], { policy }));
+    expect(order(excluded)).toEqual(['zzz-solid:solid']);
+  });
+
+  it('vision: an image part needs a model tagged vision', () => {
+    const seeing = provider({ id: 'seeing', models: [{ id: 'llava', tags: ['vision'] }] });
+    const request = textRequest('what is this');
+    request.messages = [{ role: 'user', content: [{ type: 'image', mediaType: 'image/png', data: 'iVBORw0KGgo=' }] }];
+    const plan = planRoute(input({ request }), context([seeing, local]));
+    expect(order(plan)).toEqual(['seeing:llava']);
+    expect(exclusionOf(plan, 'ollama:llama3.2:3b')?.reasons).toEqual(['request has images but the model is not tagged vision']);
+  });
+
+  it('context length: window must hold the prompt plus max tokens', () => {
+    const small = provider({ id: 'small', models: [{ id: 'short', contextWindow: 4096 }] });
+    const fits = planRoute(input({ estimatedPromptTokens: 3900, maxTokens: 196 }), context([small]));
+    expect(order(fits)).toEqual(['small:short']);
+    const overflows = planRoute(input({ estimatedPromptTokens: 3900, maxTokens: 197 }), context([small]));
+    expect(overflows.candidates).toEqual([]);
+    expect(exclusionOf(overflows, 'small:short')?.reasons).toEqual(['context window 4096 < 4097 tokens (prompt 3900 + max output 197)']);
+    const fromRequest = planRoute(input({ estimatedPromptTokens: 3900, request: textRequest('x', { maxTokens: 500 }) }), context([small]));
+    expect(exclusionOf(fromRequest, 'small:short')?.rules).toEqual(['context_length']);
+  });
+
+  it('capability rules apply when their conditions hold', () => {
+    const policy = policyWith((changed) => {
+      changed.capabilities.rules = [{ name: 'code-needs-medium', when: { task: 'code' }, require: { minCapabilityClass: 'medium', tags: ['code'] } }];
+    });
+    const tiny = provider({ id: 'tiny', models: [{ id: 'tiny', capabilityClass: 'small', tags: ['code'] }] });
+    const coder = provider({ id: 'coder', models: [{ id: 'qwen-coder', capabilityClass: 'medium', tags: ['code'] }] });
+    const codePlan = planRoute(input({ request: textRequest('refactor this function') }), context([tiny, coder], { policy }));
+    expect(order(codePlan)).toEqual(['coder:qwen-coder']);
+    expect(exclusionOf(codePlan, 'tiny:tiny')?.reasons).toEqual(['rule code-needs-medium: capability small is below medium']);
+    const prosePlan = planRoute(input({ request: textRequest('write a poem about the sea') }), context([tiny, coder], { policy }));
+    expect(order(prosePlan).sort()).toEqual(['coder:qwen-coder', 'tiny:tiny']);
+  });
+});
+
+describe('cost ceilings', () => {
+  const pricey = provider({ id: 'anthropic', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', models: [{ id: 'opus', price: { inputPerMTok: 15, outputPerMTok: 75 } }] });
+
+  it('estimates price x tokens (prompt + max tokens, or the policy default output)', () => {
+    const plan = planRoute(input({ estimatedPromptTokens: 10_000, maxTokens: 1000 }), context([pricey]));
+    expect(plan.candidates[0]?.estimatedCostUsd).toBeCloseTo(0.15 + 0.075, 10);
+    const assumed = planRoute(input({ estimatedPromptTokens: 10_000 }), context([pricey]));
+    expect(assumed.candidates[0]?.estimatedCostUsd).toBeCloseTo(0.15 + (1024 * 75) / 1_000_000, 10);
+  });
+
+  it('excludes a model above the per-request ceiling', () => {
+    const plan = planRoute(input({ estimatedPromptTokens: 10_000, maxTokens: 20_000 }), context([pricey, local]));
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
+    expect(exclusionOf(plan, 'anthropic:opus')).toMatchObject({
+      rules: ['cost_per_request'],
+      reasons: ['estimated $1.65 exceeds the per-request ceiling $1.00'],
+    });
+    const cheaper = planRoute(input({ estimatedPromptTokens: 10_000, maxTokens: 10_000 }), context([pricey, local]));
+    expect(order(cheaper)).toContain('anthropic:opus');
+  });
+
+  it('excludes a model that would take the day over the per-day ceiling', () => {
+    const below = planRoute(input({ estimatedPromptTokens: 1000, maxTokens: 1000 }), context([pricey], { spentTodayUsd: 19.9 }));
+    expect(order(below)).toEqual(['anthropic:opus']);
+    const over = planRoute(input({ estimatedPromptTokens: 1000, maxTokens: 1000 }), context([pricey], { spentTodayUsd: 19.95 }));
+    expect(over.candidates).toEqual([]);
+    expect(exclusionOf(over, 'anthropic:opus')?.reasons).toEqual(['$19.95 spent today + estimated $0.09 exceeds the per-day ceiling $20.00']);
+  });
+
+  it('an unknown spend never blocks a free local model but blocks priced ones', () => {
+    const plan = planRoute(input(), context([pricey, local], { spentTodayUsd: Number.POSITIVE_INFINITY }));
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
+    expect(exclusionOf(plan, 'anthropic:opus')?.reasons[0]).toContain('spend today unknown');
+  });
+
+  it('a hosted model without a declared price cannot pass a ceiling', () => {
+    const unpriced = provider({ id: 'openai', class: 'approved_hosted', baseUrl: 'https://api.openai.com/v1', models: [{ id: 'gpt-x' }] });
+    const plan = planRoute(input(), context([unpriced]));
+    expect(exclusionOf(plan, 'openai:gpt-x')?.rules).toEqual(['price_unknown']);
+  });
+});
+
+describe('latency budget and cold starts', () => {
+  const coldDeclared = provider({
+    id: 'llamacpp',
+    baseUrl: 'http://127.0.0.1:8080/v1',
+    models: [{ id: 'qwen-14b', priority: 10 }],
+    engine: { kind: 'llama.cpp', launch: { command: 'llama-server', readyPath: '/health', coldStartSeconds: 20 } },
+  });
+  const warmLocal = provider({ id: 'ollama', models: [{ id: 'llama3.2:3b', priority: 1 }] });
+
+  it('a cold local model counts its declared load time against the interactive budget', () => {
+    const plan = planRoute(input({ workflow: 'interactive' }), context([coldDeclared, warmLocal], { warm: { llamacpp: [], ollama: ['llama3.2:3b'] } }));
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
+    expect(exclusionOf(plan, 'llamacpp:qwen-14b')?.reasons).toEqual(['expected first token 20000 ms exceeds the interactive budget of 1500 ms']);
+  });
+
+  it('a recorded load time wins over the declared one', () => {
+    const plan = planRoute(
+      input({ workflow: 'interactive' }),
+      context([coldDeclared, warmLocal], { warm: { llamacpp: [], ollama: ['llama3.2:3b'] }, coldStartMs: () => 900 }),
+    );
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b', 'llamacpp:qwen-14b']);
+    expect(plan.candidates[1]?.expectedFirstTokenMs).toBe(900);
+    expect(plan.candidates[1]?.reasons).toContain('model is cold: recorded load time 900 ms counts against the first-token budget');
+  });
+
+  it('a warm model counts no load time; batch work has no first-token budget', () => {
+    const warm = planRoute(input({ workflow: 'interactive' }), context([coldDeclared], { warm: { llamacpp: ['qwen-14b'] } }));
+    expect(warm.candidates[0]).toMatchObject({ provider: 'llamacpp', rank: 1 });
+    expect(warm.candidates[0]?.expectedFirstTokenMs).toBeUndefined();
+    const batch = planRoute(input({ workflow: 'batch' }), context([coldDeclared], { warm: { llamacpp: [] } }));
+    expect(order(batch)).toEqual(['llamacpp:qwen-14b']);
+  });
+
+  it('keeps over-budget candidates as a last resort when nothing meets the budget', () => {
+    const plan = planRoute(input({ workflow: 'interactive' }), context([coldDeclared], { warm: { llamacpp: [] } }));
+    expect(order(plan)).toEqual(['llamacpp:qwen-14b']);
+    expect(plan.candidates[0]?.reasons.some((reason) => reason.startsWith('kept as a last resort'))).toBe(true);
+    expect(plan.explanation).toContain('no candidate meets the interactive first-token budget');
+  });
+
+  it('a candidate excluded for another reason is not restored as a last resort', () => {
+    const plan = planRoute(input({ workflow: 'interactive', sensitivity: 'restricted', trustTier: 'agent' }), context([coldDeclared], { warm: { llamacpp: [] } }));
+    expect(plan.candidates).toEqual([]);
+  });
+
+  it('observed hosted first-token latency counts against the budget', () => {
+    const plan = planRoute(
+      input({ workflow: 'interactive' }),
+      context([approved, warmLocal], { health: { anthropic: { state: 'up', checkedAt: 'now', firstTokenMs: 2500 } } }),
+    );
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
+    expect(exclusionOf(plan, 'anthropic:claude-sonnet-4-5')?.rules).toEqual(['latency_budget']);
+  });
+});
+
+describe('ranking', () => {
+  const hostedA = provider({ id: 'anthropic', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', models: [{ id: 'haiku', priority: 2, price: { inputPerMTok: 1, outputPerMTok: 5 } }] });
+  const hostedB = provider({ id: 'openai', class: 'approved_hosted', baseUrl: 'https://api.openai.com/v1', models: [{ id: 'mini', priority: 7, price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }] });
+  const localA = provider({ id: 'ollama', models: [{ id: 'llama3.2:3b', priority: 4 }, { id: 'qwen2.5-coder:7b', priority: 1, tags: ['code'] }] });
+
+  function withPreference(prefer: Policy['workflows']['batch']['prefer']): Policy {
+    return policyWith((changed) => {
+      changed.workflows.batch.prefer = prefer;
+    });
+  }
+
+  it('prefer local / prefer hosted, then priority', () => {
+    const localFirst = planRoute(input(), context([hostedA, hostedB, localA], { policy: withPreference(['local']) }));
+    expect(order(localFirst)).toEqual(['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b', 'openai:mini', 'anthropic:haiku']);
+    const hostedFirst = planRoute(input(), context([hostedA, hostedB, localA], { policy: withPreference(['hosted']) }));
+    expect(order(hostedFirst)).toEqual(['openai:mini', 'anthropic:haiku', 'ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b']);
+  });
+
+  it('prefer cheapest orders by estimated cost', () => {
+    const plan = planRoute(input({ estimatedPromptTokens: 1000 }), context([hostedA, hostedB, localA], { policy: withPreference(['cheapest']) }));
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b', 'openai:mini', 'anthropic:haiku']);
+    expect(plan.candidates.map((candidate) => candidate.rank)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('prefer priority alone mixes classes by declared priority', () => {
+    const plan = planRoute(input(), context([hostedA, hostedB, localA], { policy: withPreference(['priority']) }));
+    expect(order(plan)).toEqual(['openai:mini', 'ollama:llama3.2:3b', 'anthropic:haiku', 'ollama:qwen2.5-coder:7b']);
+  });
+
+  it('task tags rank a matching model first', () => {
+    const plan = planRoute(input({ request: textRequest('why does this Python function raise KeyError?') }), context([hostedA, hostedB, localA], { policy: withPreference(['priority']) }));
+    expect(plan.tasks).toEqual(['code']);
+    expect(order(plan)[0]).toBe('ollama:qwen2.5-coder:7b');
+    expect(plan.candidates[0]?.reasons).toContain('tagged code, preferred for task code');
+  });
+
+  it('prefer fastest puts a cold model after warm and hosted ones', () => {
+    const policy = withPreference(['fastest', 'priority']);
+    const cold = provider({
+      id: 'vllm',
+      baseUrl: 'http://127.0.0.1:8000/v1',
+      models: [{ id: 'big', priority: 99 }],
+      engine: { kind: 'vllm', launch: { command: 'vllm', readyPath: '/health', coldStartSeconds: 60 } },
+    });
+    const plan = planRoute(input(), context([cold, hostedB, localA], { policy, warm: { vllm: [], ollama: ['llama3.2:3b', 'qwen2.5-coder:7b'] } }));
+    expect(order(plan)).toEqual(['openai:mini', 'ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b', 'vllm:big']);
+  });
+
+  it('assumes neither local nor hosted is better: with no preference only priority and ids decide', () => {
+    const policy = withPreference([]);
+    const hosted = provider({ id: 'aaa', class: 'approved_hosted', baseUrl: 'https://api.openai.com/v1', models: [{ id: 'm', price: PRICE }] });
+    const onHost = provider({ id: 'bbb', models: [{ id: 'm' }] });
+    expect(order(planRoute(input(), context([onHost, hosted], { policy })))).toEqual(['aaa:m', 'bbb:m']);
+    const hostedLater = provider({ id: 'ccc', class: 'approved_hosted', baseUrl: 'https://api.openai.com/v1', models: [{ id: 'm', price: PRICE }] });
+    expect(order(planRoute(input(), context([onHost, hostedLater], { policy })))).toEqual(['bbb:m', 'ccc:m']);
+  });
+});
+
+describe('model selection', () => {
+  const ollama = provider({ id: 'ollama', models: [{ id: 'llama3.2:3b', aliases: ['fast'] }, { id: 'qwen3:8b' }] });
+  const anthropic = provider({ id: 'anthropic', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', models: [{ id: 'claude-sonnet-4-5', aliases: ['sonnet'], price: PRICE }] });
+
+  it('auto considers every model', () => {
+    expect(order(planRoute(input(), context([ollama, anthropic]))).sort()).toEqual(['anthropic:claude-sonnet-4-5', 'ollama:llama3.2:3b', 'ollama:qwen3:8b']);
+  });
+
+  it('an alias, a bare model id with a colon, and provider:model pin the model', () => {
+    expect(order(planRoute(input({ request: textRequest('hi', { model: 'sonnet' }) }), context([ollama, anthropic])))).toEqual(['anthropic:claude-sonnet-4-5']);
+    expect(order(planRoute(input({ request: textRequest('hi', { model: 'qwen3:8b' }) }), context([ollama, anthropic])))).toEqual(['ollama:qwen3:8b']);
+    expect(order(planRoute(input({ request: textRequest('hi', { model: 'ollama:fast' }) }), context([ollama, anthropic])))).toEqual(['ollama:llama3.2:3b']);
+  });
+
+  it('a pinned model still passes every rule: a confidential prompt pinned to a hosted model gets no candidate', () => {
+    const plan = planRoute(input({ sensitivity: 'confidential', request: textRequest('hi', { model: 'anthropic:claude-sonnet-4-5' }) }), context([ollama, anthropic]));
+    expect(plan.candidates).toEqual([]);
+    expect(plan.excluded).toEqual([
+      {
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        class: 'approved_hosted',
+        rules: ['class_not_allowed'],
+        reasons: ['class approved_hosted may not receive confidential data (allowed: local)'],
+      },
+    ]);
+    expect(plan.explanation).toContain('no candidate: the request would be refused');
+  });
+
+  it('an unknown model gives an empty plan that says so', () => {
+    const plan = planRoute(input({ request: textRequest('hi', { model: 'gpt-9' }) }), context([ollama, anthropic]));
+    expect(plan.candidates).toEqual([]);
+    expect(plan.explanation).toContain('model gpt-9: no registered model or alias matches');
+  });
+});
+
+describe('failing closed', () => {
+  it('a policy without a sensitivity entry routes local only', () => {
+    const policy = policyWith((changed) => {
+      delete (changed.sensitivity as Partial<Policy['sensitivity']>).public;
+    });
+    const plan = planRoute(input(), context(everyClass, { policy }));
+    expect(plan.failedClosed).toBe(true);
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
+  });
+
+  it('an exception while planning leaves only local candidates', () => {
+    const broken = provider({ id: 'broken', class: 'approved_hosted', baseUrl: 'https://api.openai.com/v1' });
+    (broken.record as { deviations: unknown }).deviations = 42;
+    const policy = policyWith((changed) => {
+      changed.workflows.batch.prefer = ['hosted'];
+    });
+    const plan = planRoute(input({ request: textRequest('hi', { tools: [{ name: 'x', inputSchema: {} }] }) }), context([broken, local, approved], { policy }));
+    expect(plan.failedClosed).toBe(true);
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
+    expect(exclusionOf(plan, 'anthropic:claude-sonnet-4-5')?.rules).toEqual(['fail_closed']);
+    expect(plan.explanation).toMatch(/planning failed .*failing closed to local providers only/);
+  });
+});
