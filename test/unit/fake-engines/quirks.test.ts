@@ -1,0 +1,194 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../../helpers/fake-engines/index.js';
+import { chatBody, dataPayloads, rawRequest, WEATHER_TOOL } from './raw-client.js';
+
+let engine: FakeEngine | undefined;
+afterEach(async () => {
+  await engine?.close();
+  engine = undefined;
+});
+
+async function post(extra: Record<string, unknown>, model: string, path = '/v1/chat/completions') {
+  const response = await rawRequest(`${engine!.url}${path}`, { body: chatBody(model, extra) });
+  return { status: response.status, text: response.body.toString('utf8'), response };
+}
+
+describe('Ollama quirks', () => {
+  const model = 'llama3.2:latest';
+
+  it('returns tool-call arguments as a JSON object; conforming returns a string', async () => {
+    engine = await startFakeEngine({ kind: 'ollama' });
+    const quirky = JSON.parse((await post({ tools: [WEATHER_TOOL] }, model)).text);
+    expect(quirky.choices[0].message.tool_calls[0].function.arguments).toEqual({ location: DEFAULT_ANSWER, days: 42 });
+    const streamed = dataPayloads((await post({ tools: [WEATHER_TOOL], stream: true }, model)).text);
+    const call = streamed.flatMap((payload) => payload.choices[0]?.delta?.tool_calls ?? [])[0];
+    expect(call.function.arguments).toEqual({ location: DEFAULT_ANSWER, days: 42 });
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'ollama', conforming: true });
+    const conforming = JSON.parse((await post({ tools: [WEATHER_TOOL] }, model)).text);
+    expect(conforming.choices[0].message.tool_calls[0].function.arguments).toBe('{"location":"Paris is the capital of France.","days":42}');
+  });
+
+  it('ignores a json_schema response format (answers prose) but honours json_object; conforming honours both', async () => {
+    const schema = { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { city: { type: 'string' } } } } };
+    engine = await startFakeEngine({ kind: 'ollama' });
+    expect(JSON.parse((await post({ response_format: schema }, model)).text).choices[0].message.content).toBe(DEFAULT_ANSWER);
+    expect(JSON.parse(JSON.parse((await post({ response_format: { type: 'json_object' } }, model)).text).choices[0].message.content)).toEqual({ answer: DEFAULT_ANSWER });
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'ollama', conforming: true });
+    expect(JSON.parse(JSON.parse((await post({ response_format: schema }, model)).text).choices[0].message.content)).toEqual({ city: DEFAULT_ANSWER });
+  });
+
+  it('ignores seed at temperature > 0 (outputs differ), is deterministic at temperature 0; conforming honours seed', async () => {
+    engine = await startFakeEngine({ kind: 'ollama' });
+    const sample = async (temperature: number) => JSON.parse((await post({ seed: 42, temperature }, model)).text).choices[0].message.content as string;
+    const [hot1, hot2] = [await sample(0.8), await sample(0.8)];
+    expect(hot1).not.toBe(hot2);
+    expect(await sample(0)).toBe(await sample(0));
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'ollama', conforming: true });
+    expect(await sample(0.8)).toBe(await sample(0.8));
+    expect(await sample(0.8)).toBe(DEFAULT_ANSWER);
+  });
+
+  it('puts usage in the stream only with stream_options.include_usage, in a final chunk with empty choices', async () => {
+    engine = await startFakeEngine({ kind: 'ollama' });
+    const without = dataPayloads((await post({ stream: true }, model)).text);
+    expect(without.some((payload) => 'usage' in payload)).toBe(false);
+    const withUsage = dataPayloads((await post({ stream: true, stream_options: { include_usage: true } }, model)).text);
+    const last = withUsage.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(last.usage.completion_tokens).toBe(7);
+    expect(withUsage.slice(0, -1).some((payload) => 'usage' in payload)).toBe(false);
+  });
+
+  it('escapes <, > and & like Go and loads a model into /api/ps when it is used', async () => {
+    engine = await startFakeEngine({ kind: 'ollama', answer: 'a < b && c > d' });
+    const { text } = await post({}, 'qwen2.5-coder:7b');
+    expect(text).toContain('a \\u003c b \\u0026\\u0026 c \\u003e d');
+    expect(text.endsWith('\n')).toBe(true);
+    expect(JSON.parse(text).choices[0].message.content).toBe('a < b && c > d');
+    const ps = JSON.parse((await rawRequest(`${engine.url}/api/ps`)).body.toString());
+    expect(ps.models.map((entry: { name: string }) => entry.name)).toEqual(['llama3.2:latest', 'qwen2.5-coder:7b']);
+    const missing = await post({}, 'mistral');
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.text).error.message).toBe('model "mistral" not found, try pulling it first');
+  });
+});
+
+describe('llama.cpp quirks', () => {
+  const model = 'qwen2.5-0.5b-instruct-q4_k_m.gguf';
+
+  it('rejects tools with HTTP 500 and its real error body unless started with --jinja; conforming accepts them', async () => {
+    engine = await startFakeEngine({ kind: 'llama.cpp' });
+    const rejected = await post({ tools: [WEATHER_TOOL] }, model);
+    expect(rejected.status).toBe(500);
+    expect(rejected.text).toBe('{"error":{"code":500,"message":"tools param requires --jinja flag","type":"server_error"}}');
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'llama.cpp', jinja: true });
+    expect(JSON.parse((await post({ tools: [WEATHER_TOOL] }, model)).text).choices[0].finish_reason).toBe('tool_calls');
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'llama.cpp', conforming: true });
+    expect((await post({ tools: [WEATHER_TOOL] }, model)).status).toBe(200);
+  });
+
+  it('sends timings in the last chunk and usage only with include_usage; conforming sends no timings', async () => {
+    engine = await startFakeEngine({ kind: 'llama.cpp' });
+    const without = dataPayloads((await post({ stream: true }, model)).text);
+    expect(without[0]!.choices[0].delta).toEqual({ role: 'assistant', content: null });
+    expect(without.some((payload) => 'usage' in payload)).toBe(false);
+    expect(without.at(-1)!.choices[0].finish_reason).toBe('stop');
+    expect(without.at(-1)!.timings.predicted_n).toBe(7);
+    expect(without.slice(0, -1).some((payload) => 'timings' in payload)).toBe(false);
+    const withUsage = dataPayloads((await post({ stream: true, stream_options: { include_usage: true } }, model)).text);
+    const last = withUsage.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(Object.keys(last)).toEqual(['choices', 'created', 'id', 'model', 'system_fingerprint', 'object', 'usage', 'timings']);
+    expect(last.usage).toEqual({ completion_tokens: 7, prompt_tokens: last.timings.prompt_n, total_tokens: 7 + last.timings.prompt_n });
+    const nonStream = JSON.parse((await post({}, model)).text);
+    expect(Object.keys(nonStream.timings)).toEqual(['cache_n', 'prompt_n', 'prompt_ms', 'prompt_per_token_ms', 'prompt_per_second', 'predicted_n', 'predicted_ms', 'predicted_per_token_ms', 'predicted_per_second']);
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'llama.cpp', conforming: true });
+    const conforming = dataPayloads((await post({ stream: true, stream_options: { include_usage: true } }, model)).text);
+    expect(conforming.some((payload) => 'timings' in payload)).toBe(false);
+    expect(conforming.at(-1)!.usage.completion_tokens).toBe(7);
+    expect('timings' in JSON.parse((await post({}, model)).text)).toBe(false);
+  });
+
+  it('echoes whatever model name the request carries (it serves one model)', async () => {
+    engine = await startFakeEngine({ kind: 'llama.cpp' });
+    expect(JSON.parse((await post({}, 'anything')).text).model).toBe('anything');
+  });
+});
+
+describe('vLLM quirks', () => {
+  const model = 'Qwen/Qwen2.5-1.5B-Instruct';
+
+  it('silently drops unknown fields (200, no header, only a server log line); conforming refuses them', async () => {
+    engine = await startFakeEngine({ kind: 'vllm' });
+    const dropped = await post({ frobnicate: true, top_k: 5 }, model);
+    expect(dropped.status).toBe(200);
+    expect(Object.keys(dropped.response.headers).filter((name) => !['content-type', 'server', 'content-length', 'date', 'connection', 'keep-alive'].includes(name))).toEqual([]);
+    expect(engine.serverLog).toEqual(["WARNING [protocol.py:81] The following fields were present in the request but ignored: {'frobnicate'}"]);
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'vllm', conforming: true });
+    const refused = await post({ frobnicate: true }, model);
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.text)).toMatchObject({ object: 'error', message: 'Unrecognized request argument supplied: frobnicate', code: 400 });
+  });
+
+  it('carries prompt_logprobs and stop_reason fields; 404 for a model it does not serve', async () => {
+    engine = await startFakeEngine({ kind: 'vllm' });
+    const body = JSON.parse((await post({}, model)).text);
+    expect(body.prompt_logprobs).toBeNull();
+    expect(body.choices[0].stop_reason).toBeNull();
+    expect(Object.keys(body.usage)).toEqual(['prompt_tokens', 'total_tokens', 'completion_tokens', 'prompt_tokens_details']);
+    const missing = await post({}, 'other/model');
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.text)).toMatchObject({ object: 'error', type: 'NotFoundError' });
+  });
+
+  it('writes tool arguments the way Python json.dumps does', async () => {
+    engine = await startFakeEngine({ kind: 'vllm' });
+    const body = JSON.parse((await post({ tools: [WEATHER_TOOL] }, model)).text);
+    expect(body.choices[0].message.tool_calls[0].function.arguments).toBe('{"location": "Paris is the capital of France.", "days": 42}');
+    expect(body.choices[0].message.tool_calls[0].id).toMatch(/^chatcmpl-tool-[0-9a-f]{32}$/);
+  });
+});
+
+describe('LM Studio quirks', () => {
+  const model = 'qwen2.5-7b-instruct';
+
+  it('rejects response_format json_object with its 400 string error; conforming answers JSON', async () => {
+    engine = await startFakeEngine({ kind: 'lmstudio' });
+    const rejected = await post({ response_format: { type: 'json_object' } }, model);
+    expect(rejected.status).toBe(400);
+    expect(JSON.parse(rejected.text)).toEqual({ error: "'response_format.type' must be 'json_schema' or 'text'" });
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'lmstudio', conforming: true });
+    expect(JSON.parse(JSON.parse((await post({ response_format: { type: 'json_object' } }, model)).text).choices[0].message.content)).toEqual({ answer: DEFAULT_ANSWER });
+  });
+
+  it('never sends usage in a stream, even with include_usage; conforming does', async () => {
+    engine = await startFakeEngine({ kind: 'lmstudio' });
+    const quirky = dataPayloads((await post({ stream: true, stream_options: { include_usage: true } }, model)).text);
+    expect(quirky.some((payload) => 'usage' in payload)).toBe(false);
+    expect(quirky.at(-1)!.choices[0]).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' });
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'lmstudio', conforming: true });
+    const conforming = dataPayloads((await post({ stream: true, stream_options: { include_usage: true } }, model)).text);
+    expect(conforming.at(-1)!.choices).toEqual([]);
+    expect(conforming.at(-1)!.usage.completion_tokens).toBe(7);
+  });
+
+  it('adds stats, model_info and runtime on /api/v0/chat/completions; /v1 has an empty stats object', async () => {
+    engine = await startFakeEngine({ kind: 'lmstudio' });
+    const v1 = JSON.parse((await post({}, model)).text);
+    expect(v1.stats).toEqual({});
+    const native = JSON.parse((await post({ max_tokens: 2 }, model, '/api/v0/chat/completions')).text);
+    expect(Object.keys(native.stats)).toEqual(['tokens_per_second', 'time_to_first_token', 'generation_time', 'stop_reason']);
+    expect(native.stats.stop_reason).toBe('maxPredictedTokensReached');
+    expect(native.model_info.context_length).toBe(4096);
+    expect(native.runtime.supported_formats).toEqual(['gguf']);
+  });
+});
