@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../../src/errors.js';
+import { parseYamlText, positionOf, problemAt, validateAgainstSchema } from '../../../src/validation/index.js';
+
+const TEXT = `apiVersion: syndicate/v1
+kind: Provider
+id: demo
+wire: openai
+baseUrl: http://127.0.0.1:8080/v1
+models:
+  - id: first
+    contextWindow: 4096
+    capabilityClass: small
+  - id: "a/b~c"
+    contextWindow: 8192
+    capabilityClass: medium
+`;
+
+describe('parseYamlText and positions', () => {
+  it('maps JSON pointers to 1-based line and column of values and keys', () => {
+    const { source } = parseYamlText(TEXT, 'demo.yaml');
+    expect(positionOf(source, '/wire')).toEqual({ line: 4, column: 7 });
+    expect(positionOf(source, '/wire', 'key')).toEqual({ line: 4, column: 1 });
+    expect(positionOf(source, '/models/1')).toEqual({ line: 10, column: 5 });
+    expect(positionOf(source, '/models/1/contextWindow')).toEqual({ line: 11, column: 20 });
+    expect(positionOf(source, '')).toEqual({ line: 1, column: 1 });
+  });
+
+  it('falls back to the nearest existing ancestor for pointers deeper than the document', () => {
+    const { source } = parseYamlText(TEXT, 'demo.yaml');
+    expect(positionOf(source, '/models/0/price/inputPerMTok')).toEqual({ line: 7, column: 5 });
+    expect(positionOf(source, '/models/7')).toEqual({ line: 7, column: 3 });
+  });
+
+  it('builds problems with positions, or without when only a label is known', () => {
+    const { source } = parseYamlText(TEXT, 'demo.yaml');
+    expect(problemAt(source, '/id', 'bad', 'fix it')).toEqual({ file: 'demo.yaml', pointer: '/id', line: 3, column: 5, message: 'bad', hint: 'fix it' });
+    expect(problemAt('provider demo', '/id', 'bad')).toEqual({ file: 'provider demo', pointer: '/id', message: 'bad' });
+  });
+
+  it('reports a syntax error as InvalidInputError with line and column', () => {
+    let caught: unknown;
+    try {
+      parseYamlText('id: demo\nmodels: [one, two\nwire: openai\n', 'broken.yaml');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidInputError);
+    const problem = (caught as InvalidInputError).problems[0];
+    expect(problem).toMatchObject({ file: 'broken.yaml', pointer: '' });
+    expect(problem?.line).toBeGreaterThanOrEqual(2);
+    expect(problem?.column).toBeGreaterThanOrEqual(1);
+    expect(problem?.message).toMatch(/^YAML syntax error: /);
+    expect(problem?.message).not.toContain('\n');
+  });
+
+  it('refuses two documents in one file', () => {
+    expect(() => parseYamlText('id: a\n---\nid: b\n', 'two.yaml')).toThrow(InvalidInputError);
+  });
+});
+
+describe('validateAgainstSchema', () => {
+  it('accepts a valid record and returns no problems', () => {
+    const { value, source } = parseYamlText(TEXT, 'demo.yaml');
+    expect(validateAgainstSchema('provider', value, source)).toEqual([]);
+  });
+
+  it('escapes pointer segments and lists allowed keys in the hint for unknown keys', () => {
+    const { value, source } = parseYamlText(`${TEXT}    "we/ird": 1\n`, 'demo.yaml');
+    const problems = validateAgainstSchema('provider', value, source);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ pointer: '/models/1/we~1ird', line: 13, column: 5, message: 'unknown key "we/ird"' });
+    expect(problems[0]?.hint).toBe('remove it; allowed keys here: id, contextWindow, capabilityClass, vramGb, priority, tags, price, aliases');
+  });
+
+  it('reports every problem at once, sorted by position', () => {
+    const { value, source } = parseYamlText(TEXT.replace('wire: openai', 'wire: soap').replace('contextWindow: 8192', 'contextWindow: -5'), 'demo.yaml');
+    const problems = validateAgainstSchema('provider', value, source);
+    expect(problems.map((problem) => [problem.pointer, problem.line])).toEqual([
+      ['/wire', 4],
+      ['/models/1/contextWindow', 11],
+    ]);
+    expect(problems[0]?.hint).toBe('use one of: "openai", "anthropic"');
+  });
+
+  it('works without positions when given a bare label', () => {
+    const problems = validateAgainstSchema('provider', { apiVersion: 'syndicate/v1' }, 'catalog demo');
+    expect(problems.every((problem) => problem.file === 'catalog demo' && problem.line === undefined)).toBe(true);
+    expect(problems.map((problem) => problem.message)).toContain('missing required key "models"');
+  });
+});
