@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { fallbackCandidates } from '../../../src/router/fallback.js';
+import type { Candidate, RoutePlan } from '../../../src/router/types.js';
+
+function candidate(rank: number, provider: string, providerClass: Candidate['class']): Candidate {
+  return { provider, version: 1, class: providerClass, model: `${provider}-model`, rank, reasons: [], estimatedCostUsd: 0 };
+}
+
+function plan(candidates: Candidate[], order: string[] = []): RoutePlan {
+  return {
+    candidates,
+    excluded: [],
+    allowedClasses: ['local', 'approved_hosted', 'restricted_hosted'],
+    sensitivity: 'public',
+    workflow: 'batch',
+    trustTier: 'operator',
+    tasks: [],
+    fallback: { order, maxHops: 3 },
+    failedClosed: false,
+    explanation: '',
+  };
+}
+
+const glm = candidate(1, 'glm', 'restricted_hosted');
+const anthropic = candidate(2, 'anthropic', 'approved_hosted');
+const ollama = candidate(3, 'ollama', 'local');
+const openai = candidate(4, 'openai', 'approved_hosted');
+const llamacpp = candidate(5, 'llamacpp', 'local');
+const all = plan([glm, anthropic, ollama, openai, llamacpp]);
+
+const names = (candidates: Candidate[]): string[] => candidates.map((item) => item.provider);
+
+describe('fallbackCandidates', () => {
+  it('a request permitted for restricted_hosted may fall back to any class ranked after the failure', () => {
+    expect(names(fallbackCandidates(all, glm, 'restricted_hosted'))).toEqual(['anthropic', 'ollama', 'openai', 'llamacpp']);
+  });
+
+  it('a request permitted for approved_hosted never moves to restricted_hosted', () => {
+    const first = candidate(1, 'anthropic', 'approved_hosted');
+    const withWider = plan([first, candidate(2, 'zhipu', 'restricted_hosted'), candidate(3, 'openai', 'approved_hosted'), candidate(4, 'ollama', 'local')]);
+    expect(names(fallbackCandidates(withWider, first, 'approved_hosted'))).toEqual(['openai', 'ollama']);
+  });
+
+  it('a request permitted for local only stays local', () => {
+    expect(names(fallbackCandidates(all, anthropic, 'local'))).toEqual(['ollama', 'llamacpp']);
+    expect(names(fallbackCandidates(all, ollama, 'local'))).toEqual(['llamacpp']);
+  });
+
+  it('never returns the failed candidate or anything ranked before it', () => {
+    expect(names(fallbackCandidates(all, openai, 'restricted_hosted'))).toEqual(['llamacpp']);
+    expect(fallbackCandidates(all, llamacpp, 'restricted_hosted')).toEqual([]);
+  });
+
+  it('puts the policy fallback order first, then route order', () => {
+    const ordered = plan(all.candidates, ['llamacpp', 'openai']);
+    expect(names(fallbackCandidates(ordered, glm, 'restricted_hosted'))).toEqual(['llamacpp', 'openai', 'anthropic', 'ollama']);
+  });
+
+  it('nothing is permitted for a blocked class', () => {
+    expect(fallbackCandidates(all, glm, 'blocked')).toEqual([]);
+  });
+});
