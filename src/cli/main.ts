@@ -4,6 +4,7 @@ import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../error
 import { doctorCommand } from './commands/doctor.js';
 import { evidenceCommand } from './commands/evidence.js';
 import { initCommand } from './commands/init.js';
+import { permitCommand } from './commands/permit.js';
 import { policyCommand } from './commands/policy.js';
 import { providerCommand } from './commands/provider.js';
 import { routeCommand } from './commands/route.js';
@@ -33,6 +34,7 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
     );
 
   program.addCommand(initCommand());
+  program.addCommand(permitCommand());
   program.addCommand(doctorCommand());
   program.addCommand(evidenceCommand());
   program.addCommand(policyCommand());

@@ -111,6 +111,31 @@ export function decodeSignedToken(key: PermitKey, token: string): PermitPayload 
 }
 
 /**
+ * The payload fields a token claims, decoded WITHOUT checking the signature: for denial rows and
+ * messages only, never for a decision. Only well-typed fields are returned.
+ */
+export function peekPermit(token: string): Partial<PermitPayload> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(splitToken(token).payloadText);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const claimed = value as Record<string, unknown>;
+  const peeked: Partial<PermitPayload> = {};
+  const id = permitId(token);
+  if (id !== undefined) peeked.id = id;
+  if (isNonEmptyString(claimed.provider)) peeked.provider = claimed.provider;
+  if (isPositiveInteger(claimed.providerVersion)) peeked.providerVersion = claimed.providerVersion;
+  if (isNonEmptyString(claimed.model)) peeked.model = claimed.model;
+  if (isSensitivityLevel(claimed.maxSensitivity)) peeked.maxSensitivity = claimed.maxSensitivity;
+  if (isNonEmptyString(claimed.session)) peeked.session = claimed.session;
+  if (isPositiveInteger(claimed.exp)) peeked.exp = claimed.exp;
+  return peeked;
+}
+
+/**
  * The permit id named in a token, decoded WITHOUT checking anything: for denial rows and
  * messages only, never for a decision. Undefined when the token does not decode.
  */

@@ -1,0 +1,173 @@
+import { Command, Option } from 'commander';
+import type { SensitivityLevel } from '../../common/vocabulary.js';
+import { SyndicateError, UsageError } from '../../errors.js';
+import type { PermitDenial } from '../../permits/denial.js';
+import type { Store } from '../../store/store.js';
+import { contextFor, type CommandContext } from '../context.js';
+
+const LEVELS = ['public', 'internal', 'confidential', 'restricted'];
+
+interface IssueOptions {
+  provider: string;
+  model: string;
+  ttl: string;
+  sensitivity: string;
+  session?: string;
+}
+
+interface VerifyOptions {
+  provider?: string;
+  model?: string;
+  sensitivity?: string;
+  session?: string;
+}
+
+function requireNonEmpty(value: string | undefined, flag: string): void {
+  if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} must not be empty`, { hint: `pass a value, e.g. ${flag} ollama-local` });
+}
+
+function requireLevel(value: string | undefined): SensitivityLevel | undefined {
+  if (value === undefined) return undefined;
+  if (!LEVELS.includes(value)) throw new UsageError(`unknown sensitivity "${value}"`, { hint: `use one of: ${LEVELS.join(', ')}` });
+  return value as SensitivityLevel;
+}
+
+/**
+ * Records a permit refusal as an evidence denial row, then rethrows it. A failure to record is
+ * reported on stderr but never replaces the refusal (exit 4 stays exit 4).
+ */
+async function recordAndRethrow(context: CommandContext, store: Store, error: unknown, denial: () => PermitDenial): Promise<never> {
+  if (error instanceof SyndicateError && error.exitCode === 4) {
+    try {
+      const { recordDenial } = await import('../../evidence/index.js');
+      recordDenial(store, denial());
+    } catch (recordingError) {
+      context.output.warn(`the refusal could not be recorded as evidence: ${(recordingError as Error).message}`);
+    }
+  }
+  throw error;
+}
+
+export function permitCommand(): Command {
+  const permit = new Command('permit')
+    .description('issue and check single-use signed permits, for scripts that invoke later')
+    .addHelpText('after', '\nExample:\n  $ TOKEN=$(syndicate permit issue --provider ollama-local --model llama3.2:3b)\n  $ syndicate permit verify "$TOKEN"');
+
+  permit
+    .command('issue')
+    .description("issue a permit for one invocation of a provider's current version (prints only the token)")
+    .requiredOption('--provider <id>', 'provider id')
+    .requiredOption('--model <model>', 'model id or alias')
+    .option('--ttl <duration>', 'lifetime, e.g. 30s, 5m (at most 1h)', '60s')
+    .addOption(new Option('--sensitivity <level>', 'most sensitive data the invocation may carry').choices(LEVELS).default('public'))
+    .option('--session <id>', 'bind the permit to one session')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ TOKEN=$(syndicate permit issue --provider ollama-local --model llama3.2:3b --ttl 30s --sensitivity internal)\n  $ syndicate run --provider ollama-local:llama3.2:3b --permit "$TOKEN" "hello"',
+    )
+    .action(async (options: IssueOptions, command: Command) => {
+      requireNonEmpty(options.provider, '--provider');
+      requireNonEmpty(options.model, '--model');
+      requireNonEmpty(options.session, '--session');
+      const maxSensitivity = requireLevel(options.sensitivity) ?? 'public';
+      const context = contextFor(command);
+      const [{ parseDuration }, permits] = await Promise.all([import('../../common/duration.js'), import('../../permits/index.js')]);
+      const ttlMs = parseDuration(options.ttl, '--ttl');
+      const key = permits.loadPermitKey(context.home.permitKeyPath);
+      const store = await context.store();
+      try {
+        let issued;
+        try {
+          issued = permits.issuePermitForProvider(
+            store,
+            key,
+            { providerId: options.provider, model: options.model, maxSensitivity, ...(options.session === undefined ? {} : { sessionId: options.session }) },
+            { ttlMs },
+          );
+        } catch (error) {
+          return await recordAndRethrow(context, store, error, () =>
+            permits.permitDenial(undefined, error as SyndicateError, {
+              caller: 'cli',
+              providerId: options.provider,
+              model: options.model,
+              sensitivity: maxSensitivity,
+              ...(options.session === undefined ? {} : { sessionId: options.session }),
+            }),
+          );
+        }
+        const { token, permit: payload, provider } = issued;
+        const expiresAt = new Date(payload.exp).toISOString();
+        context.output.result(
+          { token, permit: payload, provider: { id: provider.id, version: provider.currentVersion, class: provider.record.class }, expiresAt },
+          () => {
+            context.output.line(token);
+            context.output.info(
+              `permit ${payload.id} for ${provider.id}@${provider.currentVersion} model ${payload.model}, data up to ${payload.maxSensitivity}${payload.session === undefined ? '' : `, session ${payload.session}`}; single use, expires ${expiresAt}`,
+            );
+          },
+        );
+      } finally {
+        context.close();
+      }
+    });
+
+  permit
+    .command('verify')
+    .description('check a permit (signature, expiry, provider version, scope, unused) without consuming it')
+    .argument('<token>', 'the token printed by `permit issue`')
+    .option('--provider <id>', 'require this provider')
+    .option('--model <model>', 'require this model (id or alias)')
+    .addOption(new Option('--sensitivity <level>', 'require the permit to allow data of this level').choices(LEVELS))
+    .option('--session <id>', 'require this session')
+    .addHelpText('after', '\nExample:\n  $ syndicate permit verify "$TOKEN" --provider ollama-local --model llama3.2:3b --json')
+    .action(async (token: string, options: VerifyOptions, command: Command) => {
+      if (token.trim() === '') throw new UsageError('the token is empty', { hint: 'pass the token printed by `syndicate permit issue`' });
+      requireNonEmpty(options.provider, '--provider');
+      requireNonEmpty(options.model, '--model');
+      requireNonEmpty(options.session, '--session');
+      const sensitivity = requireLevel(options.sensitivity);
+      const context = contextFor(command);
+      const permits = await import('../../permits/index.js');
+      const key = permits.loadPermitKey(context.home.permitKeyPath);
+      const store = await context.store();
+      try {
+        const expected = {
+          ...(options.provider === undefined ? {} : { providerId: options.provider }),
+          ...(options.model === undefined ? {} : { model: options.model }),
+          ...(sensitivity === undefined ? {} : { sensitivity }),
+          ...(options.session === undefined ? {} : { sessionId: options.session }),
+        };
+        let inspection;
+        try {
+          inspection = permits.inspectPermit(store, key, token.trim(), expected);
+        } catch (error) {
+          return await recordAndRethrow(context, store, error, () =>
+            permits.permitDenial(token.trim(), error as SyndicateError, { caller: 'cli', ...expected }),
+          );
+        }
+        const { permit: payload, provider, expiresInMs } = inspection;
+        const expiresAt = new Date(payload.exp).toISOString();
+        context.output.result(
+          { valid: true, consumed: false, permit: payload, provider: { id: provider.id, version: provider.version, class: provider.providerClass }, expiresAt, expiresInMs },
+          () => {
+            const { output } = context;
+            output.line(`${output.color.green('valid')}: permit ${payload.id} is unused and expires in ${Math.ceil(expiresInMs / 1000)} s (${expiresAt})`);
+            output.table(
+              ['field', 'value'],
+              [
+                ['provider', `${provider.id}@${payload.providerVersion} (${provider.providerClass})`],
+                ['model', payload.model],
+                ['max sensitivity', payload.maxSensitivity],
+                ['session', payload.session ?? '(any)'],
+                ['issued', new Date(payload.iat).toISOString()],
+              ],
+            );
+          },
+        );
+      } finally {
+        context.close();
+      }
+    });
+
+  return permit;
+}
