@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError, PolicyRefusalError, StoreError, UpstreamError } from '../../../src/errors.js';
+import { encodeAnthropicRequest } from '../../../src/wire/anthropic/adapter.js';
+import type { CanonicalRequest } from '../../../src/wire/canonical.js';
+import { clientErrorFor, pointerToParam } from '../../../src/wire/client-errors.js';
+import { deviationForObservation } from '../../../src/wire/observations.js';
+import { decodeOpenAIResponse, decodeOpenAIStreamEvent, encodeOpenAIRequest } from '../../../src/wire/openai/adapter.js';
+import { formatServerSentEvent, parseServerSentEvents } from '../../../src/wire/sse.js';
+import { StreamAccumulator } from '../../../src/wire/stream-accumulator.js';
+
+const TARGET = { baseUrl: 'http://127.0.0.1:1/v1' };
+
+describe('openai adapter quirks', () => {
+  it('serialises object arguments in a stream delta and reports the observation', () => {
+    const parts = decodeOpenAIStreamEvent({
+      data: '{"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":{"a":1}}}]},"finish_reason":null}]}',
+    });
+    expect(parts).toEqual([
+      { type: 'response-metadata', id: 'c', model: 'm' },
+      { type: 'tool-call-delta', index: 0, id: 't', name: 'f', argumentsDelta: '{"a":1}', observations: ['tool_arguments_object'] },
+    ]);
+    expect(new StreamAccumulator().addAll(parts).toResponse().observations).toEqual(['tool_arguments_object']);
+    expect(deviationForObservation('tool_arguments_object')).toBe('nonstandard_tool_call_serialization');
+  });
+
+  it('reads content given as parts, tool calls without ids, legacy function_call and incomplete usage', () => {
+    expect(
+      decodeOpenAIResponse(
+        JSON.stringify({
+          id: 'x',
+          model: 'm',
+          choices: [{ message: { content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }], tool_calls: [{ function: { name: 'f', arguments: '' } }] }, finish_reason: 'tool_calls' }],
+          usage: { prompt_tokens: 3 },
+        }),
+      ),
+    ).toEqual({
+      id: 'x',
+      model: 'm',
+      text: 'ab',
+      toolCalls: [{ id: 'call_0', name: 'f', arguments: '{}' }],
+      finishReason: 'tool_calls',
+      rawFinishReason: 'tool_calls',
+      observations: ['content_parts_array', 'tool_call_id_missing', 'usage_incomplete'],
+    });
+    expect(
+      decodeOpenAIResponse(JSON.stringify({ choices: [{ message: { content: null, function_call: { name: 'g', arguments: '{"x":2}' } }, finish_reason: 'function_call' }] })),
+    ).toMatchObject({ toolCalls: [{ id: 'call_0', name: 'g', arguments: '{"x":2}' }], finishReason: 'tool_calls', observations: ['legacy_function_call'] });
+  });
+
+  it('decodes usage in a chunk with empty choices and cached prompt tokens', () => {
+    expect(decodeOpenAIStreamEvent({ data: '{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":4}}}' })).toEqual([
+      { type: 'usage', usage: { inputTokens: 10, outputTokens: 2, cachedInputTokens: 4 } },
+    ]);
+  });
+
+  it('keeps a mid-conversation system message in place and warns about images where only text goes', () => {
+    const request: CanonicalRequest = {
+      model: 'm',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'a' }] },
+        { role: 'system', content: [{ type: 'text', text: 'b' }] },
+        { role: 'tool', toolCallId: 't', content: [{ type: 'image', url: 'https://x/y.png' }], isError: true },
+      ],
+      stream: false,
+    };
+    const encoded = encodeOpenAIRequest(request, TARGET);
+    expect(JSON.parse(encoded.body).messages).toEqual([
+      { role: 'user', content: 'a' },
+      { role: 'system', content: 'b' },
+      { role: 'tool', tool_call_id: 't', content: '' },
+    ]);
+    expect(encoded.warnings.map((warning) => warning.setting)).toEqual(['messages[2].isError', 'messages[2].content']);
+  });
+});
+
+describe('anthropic adapter details', () => {
+  it('folds a mid-conversation system message into the system prompt with a warning, merges same-role turns', () => {
+    const encoded = encodeAnthropicRequest(
+      {
+        model: 'm',
+        maxTokens: 10,
+        messages: [
+          { role: 'system', content: [{ type: 'text', text: 'first' }] },
+          { role: 'user', content: [{ type: 'text', text: 'a' }] },
+          { role: 'user', content: [{ type: 'text', text: '' }, { type: 'text', text: 'b' }] },
+          { role: 'system', content: [{ type: 'text', text: 'later' }] },
+          { role: 'assistant', content: [], toolCalls: [{ id: 't', name: 'f', arguments: 'not json' }] },
+          { role: 'tool', toolCallId: 't', content: [{ type: 'text', text: 'r' }], isError: true },
+        ],
+        stream: false,
+      },
+      { baseUrl: 'https://api.anthropic.com/', apiKey: 'k' },
+    );
+    expect(encoded.url).toBe('https://api.anthropic.com/v1/messages');
+    expect(encoded.headers['anthropic-version']).toBe('2023-06-01');
+    expect(JSON.parse(encoded.body)).toEqual({
+      model: 'm',
+      max_tokens: 10,
+      system: 'first\n\nlater',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'f', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 'r', is_error: true }] },
+      ],
+    });
+    expect(encoded.warnings.map((warning) => warning.setting)).toEqual(['messages[3]', 'messages[4].toolCalls[0].arguments']);
+  });
+
+  it('maps every tool choice', () => {
+    const choices = (['auto', 'none', 'required', { name: 'f' }] as const).map(
+      (toolChoice) =>
+        JSON.parse(encodeAnthropicRequest({ model: 'm', maxTokens: 1, messages: [], toolChoice, stream: false }, { baseUrl: 'x' }).body).tool_choice,
+    );
+    expect(choices).toEqual([{ type: 'auto' }, { type: 'none' }, { type: 'any' }, { type: 'tool', name: 'f' }]);
+  });
+});
+
+describe('SSE helpers', () => {
+  it('frames multi-line data as several data lines and parses it back', () => {
+    const framed = formatServerSentEvent({ event: 'x', data: 'a\nb' });
+    expect(framed).toBe('event: x\ndata: a\ndata: b\n\n');
+    expect(parseServerSentEvents(`${framed}: comment\n\ndata: [DONE]\n\n`)).toEqual([{ event: 'x', data: 'a\nb' }, { data: '[DONE]' }]);
+  });
+});
+
+describe('clientErrorFor', () => {
+  it('classifies pipeline errors for the gateway', () => {
+    expect(
+      clientErrorFor(new InvalidInputError('invalid', [{ file: 'request body', pointer: '/messages/0/content/1/type', message: 'm' }])),
+    ).toEqual({ kind: 'invalid_request', message: 'invalid', code: 'invalid_input', param: 'messages[0].content[1].type' });
+    expect(clientErrorFor(new PolicyRefusalError('route_denied', 'confidential data may not leave the host', { hint: 'use a local model' }))).toEqual({
+      kind: 'permission',
+      message: 'confidential data may not leave the host (use a local model)',
+      code: 'route_denied',
+    });
+    expect(clientErrorFor(new UpstreamError('slow', { status: 504 })).kind).toBe('timeout');
+    expect(clientErrorFor(new UpstreamError('down', { status: 503 })).kind).toBe('unavailable');
+    expect(clientErrorFor(new UpstreamError('unreachable')).kind).toBe('unavailable');
+    expect(clientErrorFor(new UpstreamError('bad body', { status: 200, isRetryable: false })).kind).toBe('upstream');
+    expect(clientErrorFor(new StoreError('disk full')).kind).toBe('internal');
+    expect(clientErrorFor(new TypeError('secret internals'))).toEqual({ kind: 'internal', message: 'internal error in the syndicate gateway', code: 'internal' });
+    expect(pointerToParam('/tools/0/function/name')).toBe('tools[0].function.name');
+  });
+});
