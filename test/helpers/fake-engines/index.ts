@@ -276,8 +276,14 @@ class RecordingWriter {
     if (!this.isClosed()) this.response.end();
   }
 
+  /** Kills the connection, but only after the bytes already written reached the OS, so the recording equals what the client got. */
   destroy(): void {
-    this.response.socket?.destroy();
+    const socket = this.response.socket;
+    if (socket !== null && socket.writableLength > 0 && !socket.destroyed) {
+      socket.once('drain', () => socket.destroy());
+      return;
+    }
+    socket?.destroy();
     this.response.destroy();
   }
 
