@@ -56,6 +56,7 @@ export function errorReply(state: EngineState, path: string, status: number, mes
     case 'ollama':
       return { status, headers, body: `${compactJson({ error: { message, type: type ?? 'api_error', param: null, code: null } })}\n` };
     case 'llama.cpp':
+      if (status === 503 && message === defaultErrorMessage(503)) message = 'Loading model';
       return { status, headers, body: compactJson({ error: { code: status, message, type: type ?? (status === 503 ? 'unavailable_error' : status >= 500 ? 'server_error' : 'invalid_request_error') } }) };
     case 'vllm':
       return { status, headers, body: compactJson({ object: 'error', message, type: type ?? (status === 404 ? 'NotFoundError' : status >= 500 ? 'InternalServerError' : 'BadRequestError'), param: null, code: status }) };
