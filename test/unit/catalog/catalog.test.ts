@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { findCatalogEntry, loadCatalog } from '../../../src/catalog/catalog.js';
+import { capabilityFromParameters, engineRootUrl, parameterBillions } from '../../../src/catalog/discovery.js';
+import { UsageError } from '../../../src/errors.js';
+
+describe('catalog', () => {
+  it('holds the four local engines and three hosted providers at their documented URLs', async () => {
+    const entries = await loadCatalog();
+    const byName = Object.fromEntries(entries.map((entry) => [entry.name, entry]));
+    expect(Object.keys(byName).sort()).toEqual(['anthropic', 'glm', 'llama.cpp', 'lmstudio', 'ollama', 'openai', 'vllm']);
+    expect(byName.ollama?.record.baseUrl).toBe('http://127.0.0.1:11434/v1');
+    expect(byName['llama.cpp']?.record.baseUrl).toBe('http://127.0.0.1:8080/v1');
+    expect(byName.lmstudio?.record.baseUrl).toBe('http://127.0.0.1:1234/v1');
+    expect(byName.vllm?.record.baseUrl).toBe('http://127.0.0.1:8000/v1');
+    for (const name of ['ollama', 'llama.cpp', 'lmstudio', 'vllm']) {
+      expect(byName[name]).toMatchObject({ local: true, engineKind: name });
+      expect(byName[name]?.record.auth).toBeUndefined();
+    }
+    expect(byName.anthropic?.record).toMatchObject({ class: 'approved_hosted', wire: 'anthropic', baseUrl: 'https://api.anthropic.com', auth: { env: 'ANTHROPIC_API_KEY' } });
+    expect(byName.openai?.record).toMatchObject({ class: 'approved_hosted', wire: 'openai', baseUrl: 'https://api.openai.com/v1', auth: { env: 'OPENAI_API_KEY' } });
+    expect(byName.glm?.record).toMatchObject({ class: 'approved_hosted', wire: 'openai', baseUrl: 'https://open.bigmodel.cn/api/paas/v4', auth: { env: 'ZHIPUAI_API_KEY' } });
+    for (const name of ['anthropic', 'openai', 'glm']) {
+      for (const model of byName[name]?.record.models ?? []) expect(model.price, `${name} ${model.id}`).toBeDefined();
+    }
+  });
+
+  it('lists local engines first', async () => {
+    const entries = await loadCatalog();
+    const firstHosted = entries.findIndex((entry) => !entry.local);
+    expect(entries.slice(firstHosted).every((entry) => !entry.local)).toBe(true);
+  });
+
+  it('an unknown name is a usage error listing the catalog', async () => {
+    const error = await findCatalogEntry('tgi').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).hint).toContain('known names: llama.cpp, lmstudio, ollama, vllm, anthropic, glm, openai');
+  });
+});
+
+describe('discovery helpers', () => {
+  it.each([
+    ['3.2B', 3.2],
+    ['70B', 70],
+    ['500M', 0.5],
+    ['llama3.2:3b', 3],
+    ['Qwen/Qwen2.5-32B-Instruct', 32],
+    ['qwen2.5-coder:latest', undefined],
+    ['gpt-oss-20b', 20],
+  ])('parameterBillions(%s) = %s', (text, billions) => {
+    expect(parameterBillions(text)).toBe(billions);
+  });
+
+  it('maps parameter counts to capability classes', () => {
+    expect([0.5, 9.9, 10, 39, 40, 405].map(capabilityFromParameters)).toEqual(['small', 'small', 'medium', 'medium', 'large', 'large']);
+  });
+
+  it('derives the engine root from an openai-wire baseUrl', () => {
+    expect(engineRootUrl('http://127.0.0.1:11434/v1')).toBe('http://127.0.0.1:11434');
+    expect(engineRootUrl('http://127.0.0.1:11434/v1/')).toBe('http://127.0.0.1:11434');
+    expect(engineRootUrl('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
+  });
+});
