@@ -90,8 +90,8 @@ savings:
   inputPerMTok: 3
   outputPerMTok: 15
 
-# Required capabilities. Requests with tools skip models tagged noToolsTag; requests with images
-# need visionTag; requests for JSON rank (demote) or drop (exclude) providers declaring
+# Required capabilities. Requests with tools need a model tagged toolsTag (unless requireToolsTag
+# is false); requests with images need visionTag; requests for JSON rank (demote) or drop (exclude) providers declaring
 # weak_json_adherence — a strict json_schema request always drops them; providers declaring
 # nonstandard_tool_call_serialization are kept (repair: the wire adapter re-serialises tool-call
 # arguments to JSON text) or dropped (exclude).
@@ -99,7 +99,8 @@ capabilities:
   nonstandardToolCalls: repair
   weakJson: demote
   visionTag: vision
-  noToolsTag: no-tools
+  toolsTag: tools
+  requireToolsTag: true
   rules: []
   # Example:
   #   - name: code-needs-medium

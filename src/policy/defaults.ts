@@ -60,7 +60,8 @@ export function defaultPolicy(): Policy {
       nonstandardToolCalls: 'repair',
       weakJson: 'demote',
       visionTag: 'vision',
-      noToolsTag: 'no-tools',
+      toolsTag: 'tools',
+      requireToolsTag: true,
       rules: [],
     },
   };

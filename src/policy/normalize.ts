@@ -75,7 +75,8 @@ export function mergePolicy(document: PolicyDocument): Policy {
       nonstandardToolCalls: capabilityOverride.nonstandardToolCalls ?? base.capabilities.nonstandardToolCalls,
       weakJson: capabilityOverride.weakJson ?? base.capabilities.weakJson,
       visionTag: capabilityOverride.visionTag ?? base.capabilities.visionTag,
-      noToolsTag: capabilityOverride.noToolsTag ?? base.capabilities.noToolsTag,
+      toolsTag: capabilityOverride.toolsTag ?? base.capabilities.toolsTag,
+      requireToolsTag: capabilityOverride.requireToolsTag ?? base.capabilities.requireToolsTag,
       rules: (capabilityOverride.rules ?? base.capabilities.rules).map((rule) => ({ name: rule.name, when: rule.when ?? {}, require: rule.require })),
     },
   };

@@ -51,8 +51,10 @@ export interface CapabilityPolicy {
   weakJson: 'demote' | 'exclude';
   /** Tag a model must carry to receive image parts. */
   visionTag: string;
-  /** Tag that marks a model unable to take tool definitions. */
-  noToolsTag: string;
+  /** Tag that marks a model able to take tool definitions (provider records use `tools`). */
+  toolsTag: string;
+  /** When true (default), a request with tools only goes to models carrying `toolsTag`. */
+  requireToolsTag: boolean;
   /** Extra minimums, e.g. "code tasks need a medium model tagged code". */
   rules: CapabilityRule[];
 }

@@ -267,8 +267,10 @@ function checkCapabilities(
   const capabilities = policy.capabilities;
   const tags = model.tags ?? [];
   if (traits.tools) {
-    const noToolsTag = capabilities?.noToolsTag ?? 'no-tools';
-    if (tags.includes(noToolsTag)) exclude('tools', `request has tools but the model is tagged ${noToolsTag}`);
+    const toolsTag = capabilities?.toolsTag ?? 'tools';
+    if (capabilities?.requireToolsTag !== false && !tags.includes(toolsTag)) {
+      exclude('tools', `request has tools but the model is not tagged ${toolsTag}`);
+    }
     if (deviations.includes('nonstandard_tool_call_serialization')) {
       if (capabilities?.nonstandardToolCalls === 'exclude') {
         exclude('tools', 'request has tools and the provider declares nonstandard_tool_call_serialization (policy: exclude)');

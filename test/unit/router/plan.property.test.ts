@@ -10,7 +10,7 @@ import type { HealthSnapshot, RouteInput, WarmSnapshot } from '../../../src/rout
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 
 const HOSTS = ['127.0.0.1', 'localhost', 'api.anthropic.com', 'api.openai.com', 'open.bigmodel.cn', 'llm.example.com', '10.0.0.7', 'evil.test'];
-const TAGS = ['code', 'vision', 'no-tools', 'chat'];
+const TAGS = ['code', 'vision', 'tools', 'chat'];
 const DEVIATIONS = ['weak_json_adherence', 'nonstandard_tool_call_serialization', 'approximate_token_counts'] as const;
 
 const providerArbitrary = (index: number): fc.Arbitrary<RegisteredProvider> =>

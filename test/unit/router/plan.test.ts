@@ -131,15 +131,22 @@ describe('exclusion rules', () => {
 describe('required capabilities', () => {
   const tools = [{ name: 'lookup', inputSchema: { type: 'object' } }];
 
-  it('tools: excludes a model tagged no-tools', () => {
-    const plain = provider({ id: 'plain', models: [{ id: 'tiny', tags: ['no-tools'] }] });
-    const plan = planRoute(input({ request: textRequest('hi', { tools }) }), context([plain, local]));
-    expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
-    expect(exclusionOf(plan, 'plain:tiny')?.reasons).toEqual(['request has tools but the model is tagged no-tools']);
+  it('tools: needs a model tagged tools, unless the policy lifts that requirement', () => {
+    const able = provider({ id: 'able', models: [{ id: 'qwen2.5-coder:7b', tags: ['code', 'tools'] }] });
+    const plan = planRoute(input({ request: textRequest('hi', { tools }) }), context([able, local]));
+    expect(order(plan)).toEqual(['able:qwen2.5-coder:7b']);
+    expect(exclusionOf(plan, 'ollama:llama3.2:3b')?.reasons).toEqual(['request has tools but the model is not tagged tools']);
+    const lifted = policyWith((changed) => {
+      changed.capabilities.requireToolsTag = false;
+    });
+    expect(order(planRoute(input({ request: textRequest('hi', { tools }) }), context([able, local], { policy: lifted }))).sort()).toEqual([
+      'able:qwen2.5-coder:7b',
+      'ollama:llama3.2:3b',
+    ]);
   });
 
   it('tools: keeps a provider with nonstandard tool-call serialization (repaired) unless the policy excludes it', () => {
-    const quirky = provider({ id: 'quirky', deviations: ['nonstandard_tool_call_serialization'] });
+    const quirky = provider({ id: 'quirky', models: [{ tags: ['tools'] }], deviations: ['nonstandard_tool_call_serialization'] });
     const repaired = planRoute(input({ request: textRequest('hi', { tools }) }), context([quirky]));
     expect(repaired.candidates[0]?.reasons).toContain('declares nonstandard_tool_call_serialization: the wire adapter repairs tool-call arguments to JSON text');
     const policy = policyWith((changed) => {
@@ -414,7 +421,7 @@ describe('failing closed', () => {
     const policy = policyWith((changed) => {
       changed.workflows.batch.prefer = ['hosted'];
     });
-    const plan = planRoute(input({ request: textRequest('hi', { tools: [{ name: 'x', inputSchema: {} }] }) }), context([broken, local, approved], { policy }));
+    const plan = planRoute(input({ request: textRequest('hi', { responseFormat: { type: 'json_object' } }) }), context([broken, local, approved], { policy }));
     expect(plan.failedClosed).toBe(true);
     expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
     expect(exclusionOf(plan, 'anthropic:claude-sonnet-4-5')?.rules).toEqual(['fail_closed']);
