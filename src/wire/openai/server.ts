@@ -394,6 +394,8 @@ export class OpenAIStreamEncoder {
   private isClosed = false;
   private readonly usage: Partial<Usage> = {};
   private readonly toolOrdinals = new Map<number, number>();
+  /** Ordinals of tool calls that have not yet received any argument text. */
+  private readonly toolsWithoutArguments = new Set<number>();
 
   constructor(private readonly options: OpenAIStreamEncoderOptions) {}
 
@@ -425,7 +427,7 @@ export class OpenAIStreamEncoder {
           output += this.start() + this.chunk({ tool_calls: [this.toolCallDelta(part)] }, null);
           break;
         case 'finish':
-          output += this.start() + this.chunk({}, toOpenAIFinishReason(part.finishReason));
+          output += this.start() + this.completeToolArguments() + this.chunk({}, toOpenAIFinishReason(part.finishReason));
           this.finished = true;
           break;
         case 'stream-end':
@@ -454,7 +456,7 @@ export class OpenAIStreamEncoder {
   }
 
   private end(): string {
-    let output = this.start();
+    let output = this.start() + this.completeToolArguments();
     if (!this.finished) output += this.chunk({}, 'stop');
     if (this.options.includeUsage && this.usage.inputTokens !== undefined && this.usage.outputTokens !== undefined) {
       const usageChunk: OpenAIChatChunk = { ...this.envelope(), choices: [], usage: toOpenAIUsage(this.usage as Usage) };
@@ -464,11 +466,25 @@ export class OpenAIStreamEncoder {
     return output + formatServerSentEvent({ data: OPENAI_STREAM_DONE });
   }
 
+  /**
+   * A tool call without arguments (Anthropic streams none for an empty input) gets `{}`,
+   * so clients that parse the arguments as JSON never see an empty string.
+   */
+  private completeToolArguments(): string {
+    const frames = [...this.toolsWithoutArguments].map((index) => this.chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] }, null));
+    this.toolsWithoutArguments.clear();
+    return frames.join('');
+  }
+
   private toolCallDelta(part: Extract<StreamPart, { type: 'tool-call-delta' }>): OpenAIChunkToolCallDelta {
     const known = this.toolOrdinals.get(part.index);
-    if (known !== undefined) return { index: known, function: { arguments: part.argumentsDelta } };
+    if (known !== undefined) {
+      if (part.argumentsDelta !== '') this.toolsWithoutArguments.delete(known);
+      return { index: known, function: { arguments: part.argumentsDelta } };
+    }
     const ordinal = this.toolOrdinals.size;
     this.toolOrdinals.set(part.index, ordinal);
+    if (part.argumentsDelta === '') this.toolsWithoutArguments.add(ordinal);
     return {
       index: ordinal,
       id: part.id ?? `call_${ordinal}`,
