@@ -1,0 +1,202 @@
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+
+function providerYaml(id: string, providerClass: string, baseUrl: string): string {
+  return `apiVersion: syndicate/v1
+kind: Provider
+id: ${id}
+class: ${providerClass}
+wire: openai
+baseUrl: ${baseUrl}
+models:
+  - id: llama3.2:3b
+    contextWindow: 8192
+    capabilityClass: small
+    aliases: [llama-small]
+`;
+}
+
+interface DenialSummary {
+  kind: string;
+  state: string;
+  error: { code: string };
+}
+
+describe('syndicate permit', () => {
+  let home: string;
+  let cleanup: () => void = () => {};
+
+  async function cli(args: string[]) {
+    return runCli(args, { home });
+  }
+
+  async function register(id: string, providerClass: string, baseUrl: string): Promise<void> {
+    const file = join(home, `${id}.yaml`);
+    writeFileSync(file, providerYaml(id, providerClass, baseUrl));
+    const result = await cli(['provider', 'register', file]);
+    expect(result.exitCode, result.stderr).toBe(0);
+  }
+
+  async function denials(): Promise<DenialSummary[]> {
+    const listed = await cli(['evidence', 'list', '--json']);
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    return (parseJsonDocument(listed.stdout).evidence as DenialSummary[]).filter((row) => row.kind === 'denial');
+  }
+
+  beforeAll(async () => {
+    const temporary = makeTempHome('syndicate-permit-cli-');
+    home = temporary.home;
+    cleanup = temporary.cleanup;
+    expect((await cli(['init'])).exitCode).toBe(0);
+    await register('local-engine', 'local', 'http://127.0.0.1:11434/v1');
+    await register('shady', 'blocked', 'https://shady.example.com/v1');
+  });
+  afterAll(() => cleanup());
+
+  it('issue prints only the token; verify reports the scope without consuming it (exit 0 twice)', async () => {
+    const issued = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama-small', '--ttl', '30s', '--sensitivity', 'internal']);
+    expect(issued.exitCode, issued.stderr).toBe(0);
+    const token = issued.stdout.trim();
+    // execa strips the trailing newline: stdout is exactly one line, the token
+    expect(issued.stdout).toBe(token);
+    expect(issued.stdout).not.toContain('\n');
+    expect(token).toMatch(/^syn1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    expect(issued.stderr).toMatch(/^permit pmt_\w+ for local-engine@1 model llama3\.2:3b, data up to internal; single use, expires /);
+
+    for (let round = 0; round < 2; round += 1) {
+      const verified = await cli(['permit', 'verify', token, '--provider', 'local-engine', '--model', 'llama3.2:3b', '--json']);
+      expect(verified.exitCode, verified.stderr).toBe(0);
+      const document = parseJsonDocument(verified.stdout);
+      expect(document).toMatchObject({
+        ok: true,
+        valid: true,
+        consumed: false,
+        permit: { v: 1, provider: 'local-engine', providerVersion: 1, model: 'llama3.2:3b', maxSensitivity: 'internal' },
+        provider: { id: 'local-engine', version: 1, class: 'local' },
+      });
+      expect(document.expiresInMs as number).toBeGreaterThan(0);
+      expect(document.expiresInMs as number).toBeLessThanOrEqual(30_000);
+    }
+    const human = await cli(['permit', 'verify', token]);
+    expect(human.exitCode).toBe(0);
+    expect(human.stdout).toMatch(/^valid: permit pmt_\w+ is unused and expires in \d+ s/);
+    expect(human.stdout).toContain('local-engine@1 (local)');
+  });
+
+  it('issue --json prints one document with the token, the payload and the provider version', async () => {
+    const issued = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--session', 'ses_1', '--json']);
+    expect(issued.exitCode, issued.stderr).toBe(0);
+    expect(issued.stderr).toBe('');
+    const document = parseJsonDocument(issued.stdout);
+    expect(document).toMatchObject({
+      ok: true,
+      permit: { provider: 'local-engine', providerVersion: 1, model: 'llama3.2:3b', maxSensitivity: 'public', session: 'ses_1' },
+      provider: { id: 'local-engine', version: 1, class: 'local' },
+    });
+    const permit = document.permit as { iat: number; exp: number };
+    expect(permit.exp - permit.iat).toBe(60_000);
+    expect(document.expiresAt).toBe(new Date(permit.exp).toISOString());
+    expect(String(document.token)).toMatch(/^syn1\./);
+  });
+
+  it('a forged token exits 4 with the error JSON shape and leaves a denial row', async () => {
+    const issued = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b']);
+    const [prefix, payload, signature] = issued.stdout.trim().split('.') as [string, string, string];
+    const forged = `${prefix}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    const before = (await denials()).length;
+    const result = await cli(['permit', 'verify', forged, '--json']);
+    expect(result.exitCode).toBe(4);
+    const document = parseJsonDocument(result.stdout);
+    expect(Object.keys(document)).toEqual(['ok', 'error']);
+    expect(document).toEqual({
+      ok: false,
+      error: {
+        code: 'permit_forged',
+        message: 'permit refused: the signature does not match (forged, tampered with, or signed with another key)',
+        hint: 'issue a new permit with `syndicate permit issue` on this host; permits from another data directory are not valid here',
+      },
+    });
+    expect(result.stderr).toContain('error: permit refused: the signature does not match');
+    const after = await denials();
+    expect(after).toHaveLength(before + 1);
+    expect(after[0]).toMatchObject({ state: 'denied', error: { code: 'permit_forged' } });
+  });
+
+  it('refuses a token that is not a permit (exit 4, permit_malformed)', async () => {
+    const result = await cli(['permit', 'verify', 'hello', '--json']);
+    expect(result.exitCode).toBe(4);
+    expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'permit_malformed' } });
+  });
+
+  it('refuses another model (exit 4, out of scope, naming both)', async () => {
+    const token = (await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b'])).stdout.trim();
+    const result = await cli(['permit', 'verify', token, '--model', 'qwen2.5:7b']);
+    expect(result.exitCode).toBe(4);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('out of scope — model: permit has "llama3.2:3b", invocation uses "qwen2.5:7b"');
+  });
+
+  it('refuses an expired permit (exit 4)', async () => {
+    const token = (await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', '1ms'])).stdout.trim();
+    const result = await cli(['permit', 'verify', token, '--json']);
+    expect(result.exitCode).toBe(4);
+    expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'permit_expired' } });
+  });
+
+  it('unknown provider exits 2; blocked provider exits 4 with a denial row; bad flags exit 2', async () => {
+    const unknown = await cli(['permit', 'issue', '--provider', 'nope', '--model', 'x', '--json']);
+    expect(unknown.exitCode).toBe(2);
+    expect(parseJsonDocument(unknown.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'unknown provider "nope"' } });
+
+    const before = (await denials()).length;
+    const blocked = await cli(['permit', 'issue', '--provider', 'shady', '--model', 'llama3.2:3b', '--json']);
+    expect(blocked.exitCode).toBe(4);
+    expect(parseJsonDocument(blocked.stdout)).toMatchObject({ ok: false, error: { code: 'provider_blocked' } });
+    const after = await denials();
+    expect(after).toHaveLength(before + 1);
+    expect(after[0]?.error.code).toBe('provider_blocked');
+
+    expect((await cli(['permit', 'issue', '--provider', 'local-engine'])).exitCode).toBe(2);
+    expect((await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', 'soon'])).exitCode).toBe(2);
+    expect((await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', '2h'])).exitCode).toBe(2);
+    expect((await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--sensitivity', 'secret'])).exitCode).toBe(2);
+  });
+
+  it('a permit issued before the provider was re-registered with a new base URL is refused (exit 4)', async () => {
+    await register('moving', 'local', 'http://127.0.0.1:11434/v1');
+    const token = (await cli(['permit', 'issue', '--provider', 'moving', '--model', 'llama3.2:3b'])).stdout.trim();
+    expect((await cli(['permit', 'verify', token])).exitCode).toBe(0);
+    await register('moving', 'local', 'http://127.0.0.1:8080/v1');
+    const result = await cli(['permit', 'verify', token, '--json']);
+    expect(result.exitCode).toBe(4);
+    const document = parseJsonDocument(result.stdout) as { error: { code: string; message: string; hint: string } };
+    expect(document.error.code).toBe('permit_out_of_scope');
+    expect(document.error.message).toContain('providerVersion: permit has 1, invocation uses 2');
+    expect(document.error.hint).toContain('registered again');
+  });
+
+  it('refuses to use a permit key readable by others (exit 4, chmod hint)', async () => {
+    const keyPath = join(home, 'permit.key');
+    chmodSync(keyPath, 0o644);
+    try {
+      const result = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--json']);
+      expect(result.exitCode).toBe(4);
+      expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'permit_key_insecure', hint: expect.stringContaining(`chmod 600 ${keyPath}`) } });
+    } finally {
+      chmodSync(keyPath, 0o600);
+    }
+  });
+
+  it('without init there is no key: exit 6 with a `syndicate init` hint', async () => {
+    const bare = makeTempHome('syndicate-permit-bare-');
+    try {
+      const result = await runCli(['permit', 'verify', 'syn1.a.b', '--json'], { home: bare.home });
+      expect(result.exitCode).toBe(6);
+      expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'permit_key_missing', hint: expect.stringContaining('syndicate init') } });
+    } finally {
+      bare.cleanup();
+    }
+  });
+});
