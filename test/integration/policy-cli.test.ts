@@ -1,0 +1,126 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultPolicy } from '../../src/policy/defaults.js';
+import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+
+describe('syndicate policy', () => {
+  let cleanup: () => void = () => {};
+  afterEach(() => cleanup());
+
+  function home(): string {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    return temporary.home;
+  }
+
+  it('show prints the built-in defaults when there is no policy file', async () => {
+    const directory = home();
+    const result = await runCli(['policy', 'show', '--json'], { home: directory });
+    expect(result.exitCode).toBe(0);
+    const document = parseJsonDocument(result.stdout);
+    expect(document).toMatchObject({ ok: true, source: 'defaults', path: join(directory, 'policy.yaml') });
+    expect(document.policy).toEqual(defaultPolicy());
+    expect(result.stderr).toBe('');
+  });
+
+  it('init writes a policy that checks clean and shows as the defaults', async () => {
+    const directory = home();
+    expect((await runCli(['init'], { home: directory })).exitCode).toBe(0);
+    expect(readFileSync(join(directory, 'policy.yaml'), 'utf8')).toContain('# Which provider classes may receive each sensitivity level');
+    const check = await runCli(['policy', 'check'], { home: directory });
+    expect(check.exitCode).toBe(0);
+    expect(check.stdout.trim()).toBe(`${join(directory, 'policy.yaml')}: valid policy`);
+    const show = await runCli(['policy', 'show', '--json'], { home: directory });
+    expect(parseJsonDocument(show.stdout)).toMatchObject({ source: 'file', policy: defaultPolicy() });
+  });
+
+  it('show merges the home policy over the defaults (indicator words are only ever added)', async () => {
+    const directory = home();
+    writeFileSync(join(directory, 'policy.yaml'), 'apiVersion: syndicate/v1\nkind: Policy\nindicatorWords: [atlas]\negress:\n  allowHosts: [api.anthropic.com]\n');
+    const show = await runCli(['policy', 'show', '--json'], { home: directory });
+    expect(show.exitCode).toBe(0);
+    const policy = parseJsonDocument(show.stdout).policy as { indicatorWords: string[]; egress: { allowHosts: string[] } };
+    expect(policy.indicatorWords).toEqual(['password', 'credential', 'screenshot', 'camera', 'atlas']);
+    expect(policy.egress.allowHosts).toEqual(['api.anthropic.com']);
+    const human = await runCli(['policy', 'show'], { home: directory });
+    expect(human.stdout).toContain(`# effective policy (${join(directory, 'policy.yaml')})`);
+    expect(human.stdout).toContain('  - atlas');
+  });
+
+  it('check exits 3 and prints every problem as file:line:col /pointer message (hint)', async () => {
+    const directory = home();
+    const file = join(directory, 'bad.yaml');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: syndicate/v1',
+        'kind: Policy',
+        'sensitivty: {}',
+        'workflows:',
+        '  interactive:',
+        '    prefer: [local, nearest]',
+        '',
+      ].join('\n'),
+    );
+    const result = await runCli(['policy', 'check', file], { home: directory });
+    expect(result.exitCode).toBe(3);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toBe(`error: ${file} is not a valid policy (2 problems)`);
+    expect(lines[1]).toBe(
+      `  ${file}:3:1 /sensitivty unknown key "sensitivty" (did you mean "sensitivity"?) (hint: remove it; allowed keys here: apiVersion, kind, sensitivity, indicatorWords, patterns, workflows, tasks, trustTiers, defaultTrustTier, cost, fallback, egress, savings, capabilities)`,
+    );
+    expect(lines[2]).toMatch(new RegExp(`^  ${escape(file)}:6:21 /workflows/interactive/prefer/1 must be one of "local", "hosted", "cheapest", "fastest", "priority", got "nearest"`));
+    expect(lines[3]).toMatch(/^hint: /);
+  });
+
+  it('check refuses a policy that lets restricted data leave the machine, with --json details', async () => {
+    const directory = home();
+    const file = join(directory, 'leaky.yaml');
+    writeFileSync(file, 'apiVersion: syndicate/v1\nkind: Policy\nsensitivity:\n  restricted: [local, approved_hosted]\n');
+    const result = await runCli(['policy', 'check', file, '--json'], { home: directory });
+    expect(result.exitCode).toBe(3);
+    const document = parseJsonDocument(result.stdout);
+    expect(document).toMatchObject({
+      ok: false,
+      error: {
+        code: 'invalid_input',
+        details: {
+          problems: [
+            {
+              file,
+              pointer: '/sensitivity/restricted',
+              line: 4,
+              column: 15,
+              message: 'restricted data may only go to local providers, but the policy allows approved_hosted',
+            },
+          ],
+        },
+      },
+    });
+    expect(result.stderr).toContain(`${file}:4:15 /sensitivity/restricted restricted data may only go to local providers`);
+  });
+
+  it('check of a file that does not exist exits 3; without a file and without a policy it reports the defaults', async () => {
+    const directory = home();
+    const missing = await runCli(['policy', 'check', join(directory, 'nope.yaml')], { home: directory });
+    expect(missing.exitCode).toBe(3);
+    expect(missing.stderr).toContain('no such file');
+    const implicit = await runCli(['policy', 'check', '--json'], { home: directory });
+    expect(implicit.exitCode).toBe(0);
+    expect(parseJsonDocument(implicit.stdout)).toEqual({ ok: true, path: join(directory, 'policy.yaml'), source: 'defaults', valid: true });
+  });
+
+  it('an invalid home policy stops routing with exit 3 instead of falling back to defaults', async () => {
+    const directory = home();
+    writeFileSync(join(directory, 'policy.yaml'), 'apiVersion: syndicate/v1\nkind: Policy\ncost:\n  perDayUsd: -1\n');
+    const result = await runCli(['route', 'hello'], { home: directory });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toContain(`${join(directory, 'policy.yaml')}:4:14 /cost/perDayUsd must be >= 0`);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
