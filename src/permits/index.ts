@@ -1,6 +1,6 @@
 /** Permits: issue, verify (single use, constant-time HMAC) and the VerifiedPermit the transport demands. */
 export { loadPermitKey, PermitKey, MINIMUM_KEY_BYTES } from './key.js';
-export { peekPermit, permitId, TOKEN_PREFIX, type PermitPayload } from './token.js';
+export { decodeSignedToken, peekPermit, permitId, TOKEN_PREFIX, type PermitPayload } from './token.js';
 export { permitDenial, type PermitDenial, type PermitDenialContext } from './denial.js';
 export {
   DEFAULT_PERMIT_TTL_MS,

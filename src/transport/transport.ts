@@ -167,8 +167,13 @@ function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTDOWN', 'ENETDOWN']);
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
-function isTlsFailure(code: string): boolean {
-  return /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/.test(code) || code === 'ERR_SSL_WRONG_VERSION_NUMBER';
+function isTlsFailure(code: string, message: string): boolean {
+  return /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/.test(code) || (code === 'EPROTO' && /SSL routines/.test(message));
+}
+
+/** OpenSSL's reason (`wrong version number`) from its error text, which never holds secrets. */
+function tlsReason(message: string): string | undefined {
+  return /SSL routines:[^:]*:([^:]+):/.exec(message)?.[1];
 }
 
 /** Everything one call needs to describe its failures without secrets. */
@@ -189,8 +194,10 @@ function networkFailure(error: unknown, call: CallDescription, responded: boolea
       details,
     });
   }
-  if (isTlsFailure(codeText)) {
-    return new UpstreamError(`TLS with ${call.host} failed (${codeText})`, {
+  const errorMessage = error instanceof Error ? error.message : '';
+  if (isTlsFailure(codeText, errorMessage)) {
+    const reason = tlsReason(errorMessage);
+    return new UpstreamError(`TLS with ${call.host} failed (${codeText}${reason === undefined ? '' : `: ${reason}`})`, {
       code: 'upstream_tls_failure',
       isRetryable: false,
       hint: 'check the base URL scheme and the host certificate; syndicate never disables certificate checks',

@@ -259,6 +259,20 @@ describe('transport', () => {
     expect(sink.ends[0]).toMatchObject({ complete: false, bytesReceived: 0, error: { code: 'upstream_unreachable' } });
   });
 
+  it('speaks TLS to https base URLs and reports a failed handshake as upstream_tls_failure (not retryable)', async () => {
+    // a plain-HTTP server behind an https URL: the handshake cannot succeed
+    server = await startServer((_request, response) => response.end('{}'));
+    const baseUrl = `${server.url.replace('http:', 'https:')}/v1`;
+    await permits.register(baseUrl);
+    const sink = new RecordingSink();
+    const error = await rejectionOf(sendInvocation(permits.permit(), chatRequest(baseUrl), sink, { timeouts: FAST }));
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.code).toBe('upstream_tls_failure');
+    expect(error.message).toMatch(/^TLS with 127\.0\.0\.1:\d+ failed \(EPROTO: wrong version number\)$/);
+    expect((error as UpstreamError).isRetryable).toBe(false);
+    expect(sink.ends[0]).toMatchObject({ complete: false, error: { code: 'upstream_tls_failure' } });
+  });
+
   it('reports a reset before any byte as upstream_reset', async () => {
     const { baseUrl, permit } = await serve((request) => {
       request.socket.destroy();
