@@ -401,7 +401,7 @@ export class AnthropicStreamEncoder {
           this.isClosed = true;
           break;
         case 'error':
-          output += this.fail({ kind: 'upstream', message: part.message });
+          output += this.fail({ kind: upstreamErrorKind(part.errorType), message: part.message });
           break;
       }
     }
@@ -441,6 +441,21 @@ export class AnthropicStreamEncoder {
 
   private event(type: string, payload: Record<string, unknown>): string {
     return formatServerSentEvent({ event: type, data: JSON.stringify({ type, ...payload }) });
+  }
+}
+
+/** Keeps the meaning of an upstream's in-stream error type (Anthropic's or OpenAI's spelling) for the client. */
+function upstreamErrorKind(errorType: string | undefined): ClientErrorKind {
+  switch (errorType) {
+    case 'overloaded_error':
+      return 'unavailable';
+    case 'rate_limit_error':
+    case 'rate_limit_exceeded':
+      return 'rate_limit';
+    case 'timeout_error':
+      return 'timeout';
+    default:
+      return 'upstream';
   }
 }
 

@@ -304,7 +304,7 @@ describe('AnthropicStreamEncoder', () => {
     output += encoder.encode({ type: 'stream-end' });
     const events = parseServerSentEvents(output);
     expect(events.map((event) => event.event)).not.toContain('message_stop');
-    expect(events.at(-1)).toEqual({ event: 'error', data: '{"type":"error","error":{"type":"api_error","message":"Overloaded"}}' });
+    expect(events.at(-1)).toEqual({ event: 'error', data: '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}' });
   });
 
   it('sends only the error event when the stream fails before anything was said', () => {
