@@ -1,0 +1,133 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+
+const EXAMPLE = 'providers/examples/ollama-local.yaml';
+const INVALID = 'test/fixtures/providers/invalid';
+
+describe('provider register / list / show / history / remove through the built CLI', () => {
+  let home: string;
+  let cleanup: () => void;
+
+  beforeEach(() => {
+    ({ home, cleanup } = makeTempHome());
+  });
+  afterEach(() => cleanup());
+
+  async function listJson(): Promise<unknown> {
+    const result = await runCli(['provider', 'list', '--json'], { home });
+    expect(result.exitCode).toBe(0);
+    return parseJsonDocument(result.stdout);
+  }
+
+  it('register => v1, again => unchanged, port change => v2; history shows both and the base URL change', async () => {
+    const first = await runCli(['provider', 'register', EXAMPLE], { home });
+    expect(first).toMatchObject({ exitCode: 0, stdout: 'registered ollama-local v1', stderr: '' });
+
+    const again = await runCli(['provider', 'register', EXAMPLE, '--json'], { home });
+    expect(again.exitCode).toBe(0);
+    expect(again.stderr).toBe('');
+    const againDocument = parseJsonDocument(again.stdout);
+    expect(againDocument).toMatchObject({ ok: true, results: [{ id: 'ollama-local', status: 'unchanged', version: 1, reason: 'unchanged (v1)' }] });
+
+    const moved = join(home, 'ollama-moved.yaml');
+    writeFileSync(moved, readFileSync(EXAMPLE, 'utf8').replace('127.0.0.1:11434', '127.0.0.1:11500'));
+    const second = await runCli(['provider', 'register', moved], { home });
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toBe(
+      'updated ollama-local v1 → v2: base URL changed: http://127.0.0.1:11434/v1 → http://127.0.0.1:11500/v1 (port 11434 → 11500)',
+    );
+
+    const history = await runCli(['provider', 'history', 'ollama-local'], { home });
+    expect(history.exitCode).toBe(0);
+    const lines = history.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^VERSION\s+CREATED\s+HASH\s+REASON$/);
+    expect(lines[1]).toMatch(/^v1\s+\S+\s+[0-9a-f]{12}\s+registered$/);
+    expect(lines[2]).toMatch(/^v2\s+\S+\s+[0-9a-f]{12}\s+base URL changed: .*\(port 11434 → 11500\)$/);
+    expect(lines[3]).toBe('  v2 /baseUrl: "http://127.0.0.1:11434/v1" → "http://127.0.0.1:11500/v1"');
+
+    const historyJson = parseJsonDocument((await runCli(['provider', 'history', 'ollama-local', '--json'], { home })).stdout);
+    expect(historyJson).toMatchObject({ ok: true, id: 'ollama-local', status: 'active', currentVersion: 2 });
+    const versions = historyJson.versions as { version: number; changes: unknown[]; record: { baseUrl: string } }[];
+    expect(versions.map((version) => [version.version, version.record.baseUrl])).toEqual([
+      [1, 'http://127.0.0.1:11434/v1'],
+      [2, 'http://127.0.0.1:11500/v1'],
+    ]);
+    expect(versions[1]?.changes).toEqual([{ pointer: '/baseUrl', before: 'http://127.0.0.1:11434/v1', after: 'http://127.0.0.1:11500/v1' }]);
+
+    const shown = parseJsonDocument((await runCli(['provider', 'show', 'ollama-local', '--at', '1', '--json'], { home })).stdout);
+    expect(shown).toMatchObject({ ok: true, provider: { id: 'ollama-local', version: 1, currentVersion: 2, record: { baseUrl: 'http://127.0.0.1:11434/v1' } } });
+    const shownWithFlag = parseJsonDocument((await runCli(['provider', 'show', 'ollama-local', '--version=1', '--json'], { home })).stdout);
+    expect(shownWithFlag).toMatchObject({ provider: { version: 1 } });
+
+    expect(await listJson()).toMatchObject({
+      ok: true,
+      providers: [{ id: 'ollama-local', version: 2, status: 'active', class: 'local', baseUrl: 'http://127.0.0.1:11500/v1', models: ['llama3.2:3b', 'qwen2.5-coder:7b'] }],
+    });
+  });
+
+  it.each([
+    ['local-on-lan-address.yaml', '6:10 /baseUrl class "local" requires a baseUrl on this host', '192.168.1.20 is not a loopback address'],
+    ['local-on-tailnet-name.yaml', '6:10 /baseUrl class "local" requires a baseUrl on this host', 'workstation.tailnet does not resolve on this host'],
+    ['literal-api-key.yaml', '6:9 /apiKey literal credential refused', 'auth: { env: MY_PROVIDER_API_KEY }'],
+    ['malformed-yaml.yaml', '9:5 / YAML syntax error', 'Flow sequence in block collection must be sufficiently indented'],
+  ])('%s => exit 3 with file:line:col, and the store is unchanged', async (file, located, detail) => {
+    await runCli(['provider', 'register', EXAMPLE], { home });
+    const before = await listJson();
+
+    const path = `${INVALID}/${file}`;
+    const human = await runCli(['provider', 'register', path], { home });
+    expect(human.exitCode).toBe(3);
+    expect(human.stdout).toBe('');
+    expect(human.stderr).toContain(`${path}:${located}`);
+    expect(human.stderr).toContain(detail);
+    expect(human.stderr).not.toContain('FAKEfake');
+
+    const json = await runCli(['provider', 'register', path, '--json'], { home });
+    expect(json.exitCode).toBe(3);
+    const document = parseJsonDocument(json.stdout);
+    expect(document).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    const problems = (document.error as { details: { problems: { file: string; line: number }[] } }).details.problems;
+    expect(problems.length).toBeGreaterThanOrEqual(1);
+    expect(problems[0]?.file).toBe(path);
+    expect(json.stdout).not.toContain('FAKEfake');
+
+    expect(await listJson()).toEqual(before);
+  });
+
+  it('registering several files is all-or-nothing', async () => {
+    const result = await runCli(
+      ['provider', 'register', EXAMPLE, 'providers/examples/anthropic-hosted.yaml', `${INVALID}/local-on-lan-address.yaml`],
+      { home },
+    );
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toContain('1 of 3 provider files are invalid; nothing was registered');
+    expect(await listJson()).toEqual({ ok: true, providers: [] });
+
+    const good = await runCli(['provider', 'register', EXAMPLE, 'providers/examples/anthropic-hosted.yaml', '--json'], { home });
+    expect(good.exitCode).toBe(0);
+    expect(parseJsonDocument(good.stdout)).toMatchObject({ results: [{ id: 'ollama-local', version: 1 }, { id: 'anthropic-hosted', version: 1 }] });
+  });
+
+  it('unknown ids exit 2 naming the known ids; remove retires but keeps every version', async () => {
+    await runCli(['provider', 'register', EXAMPLE], { home });
+    const unknown = await runCli(['provider', 'show', 'nope'], { home });
+    expect(unknown).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(unknown.stderr).toBe('error: unknown provider "nope"\nhint: known providers: ollama-local');
+
+    const badVersion = await runCli(['provider', 'show', 'ollama-local', '--at', '0'], { home });
+    expect(badVersion.exitCode).toBe(2);
+
+    const removed = await runCli(['provider', 'remove', 'ollama-local', '--json'], { home });
+    expect(removed.exitCode).toBe(0);
+    expect(parseJsonDocument(removed.stdout)).toMatchObject({ ok: true, id: 'ollama-local', version: 1, alreadyRetired: false });
+    expect(await listJson()).toMatchObject({ providers: [{ id: 'ollama-local', status: 'retired' }] });
+    const kept = await runCli(['provider', 'show', 'ollama-local', '--at', '1', '--json'], { home });
+    expect(parseJsonDocument(kept.stdout)).toMatchObject({ provider: { version: 1, status: 'retired' } });
+
+    const back = await runCli(['provider', 'register', EXAMPLE, '--json'], { home });
+    expect(parseJsonDocument(back.stdout)).toMatchObject({ results: [{ status: 'reactivated', version: 2 }] });
+    expect(await listJson()).toMatchObject({ providers: [{ id: 'ollama-local', status: 'active', version: 2 }] });
+  });
+});
