@@ -122,6 +122,11 @@ function checkRequestAgainstPermit(permit: VerifiedPermit, request: WireHttpRequ
       hint: 'issue and verify a permit for the provider and model the request actually targets',
       details: { permitId: permit.id },
     });
+  if (permit.provider.providerClass === 'blocked') {
+    throw new PolicyRefusalError('provider_blocked', `refusing to call ${permit.provider.id}: its class is blocked`, {
+      hint: 'choose another provider; blocked providers are never called',
+    });
+  }
   let target: URL;
   let base: URL;
   try {
