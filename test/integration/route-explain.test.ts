@@ -1,0 +1,345 @@
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+
+/**
+ * `syndicate route --explain` for a table of scenarios, through the built CLI, with providers
+ * registered from YAML: a live local engine (fake Ollama on loopback), a local engine that is
+ * down, approved and restricted hosted providers, a hosted provider outside the egress list and
+ * a blocked one. Nothing upstream is called; only the local health probes.
+ */
+
+interface PlanDocument {
+  ok: boolean;
+  classification: { level: string; findings: { detector: string }[]; failedClosed: boolean };
+  estimatedPromptTokens: number;
+  plan: {
+    candidates: { provider: string; model: string; class: string; rank: number; version: number; reasons: string[]; estimatedCostUsd: number }[];
+    excluded: { provider: string; model: string; class: string; rules: string[]; reasons: string[] }[];
+    allowedClasses: string[];
+    sensitivity: string;
+    explanation: string;
+  };
+}
+
+let home = '';
+let cleanupHome: () => void = () => {};
+let ollama: FakeEngine;
+let deadPort = 0;
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function writeRecord(name: string, yaml: string): string {
+  const path = join(home, `${name}.yaml`);
+  writeFileSync(path, `apiVersion: syndicate/v1\nkind: Provider\n${yaml}`);
+  return path;
+}
+
+beforeAll(async () => {
+  const temporary = makeTempHome('syndicate-route-');
+  home = temporary.home;
+  cleanupHome = temporary.cleanup;
+  // Ollama reports the first model resident at start: llama3.2:3b is warm, qwen2.5-coder:7b is cold.
+  ollama = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'qwen2.5-coder:7b' }] });
+  deadPort = await closedPort();
+  expect((await runCli(['init'], { home })).exitCode).toBe(0);
+  const files = [
+    writeRecord(
+      'ollama',
+      `id: ollama
+class: local
+wire: openai
+baseUrl: ${ollama.baseUrl}
+models:
+  - id: llama3.2:3b
+    contextWindow: 131072
+    capabilityClass: small
+    priority: 50
+    tags: [chat]
+  - id: qwen2.5-coder:7b
+    contextWindow: 32768
+    capabilityClass: medium
+    priority: 40
+    tags: [code, tools]
+deviations: [approximate_token_counts]
+engine:
+  kind: ollama
+  launch: { command: ollama, args: [serve], readyPath: /api/tags, coldStartSeconds: 30 }
+`,
+    ),
+    writeRecord(
+      'llamacpp',
+      `id: llamacpp
+class: local
+wire: openai
+baseUrl: http://127.0.0.1:${deadPort}/v1
+models:
+  - id: qwen2.5-7b
+    contextWindow: 8192
+    capabilityClass: small
+    priority: 90
+engine:
+  kind: llama.cpp
+`,
+    ),
+    writeRecord(
+      'anthropic',
+      `id: anthropic
+class: approved_hosted
+wire: anthropic
+baseUrl: https://api.anthropic.com
+auth: { env: ANTHROPIC_API_KEY }
+models:
+  - id: claude-sonnet-4-5
+    contextWindow: 200000
+    capabilityClass: frontier
+    tags: [chat, code, tools]
+    price: { inputPerMTok: 3, outputPerMTok: 15 }
+  - id: claude-haiku-4-5
+    contextWindow: 200000
+    capabilityClass: large
+    tags: [chat, code, tools]
+    price: { inputPerMTok: 1, outputPerMTok: 5 }
+`,
+    ),
+    writeRecord(
+      'glm',
+      `id: glm
+class: restricted_hosted
+wire: openai
+baseUrl: https://open.bigmodel.cn/api/paas/v4
+auth: { env: ZHIPUAI_API_KEY }
+models:
+  - id: glm-4.6
+    contextWindow: 200000
+    capabilityClass: large
+    tags: [chat, code]
+    price: { inputPerMTok: 0.6, outputPerMTok: 2.2 }
+`,
+    ),
+    writeRecord(
+      'shadow',
+      `id: shadow
+class: approved_hosted
+wire: openai
+baseUrl: https://llm.example.com/v1
+auth: { env: SHADOW_API_KEY }
+models:
+  - id: shadow-large
+    contextWindow: 128000
+    capabilityClass: large
+    price: { inputPerMTok: 0.1, outputPerMTok: 0.1 }
+`,
+    ),
+    writeRecord(
+      'banned',
+      `id: banned
+class: blocked
+wire: openai
+baseUrl: https://api.openai.com/v1
+auth: { env: OPENAI_API_KEY }
+models:
+  - id: gpt-banned
+    contextWindow: 128000
+    capabilityClass: large
+    price: { inputPerMTok: 0.1, outputPerMTok: 0.1 }
+`,
+    ),
+  ];
+  const registered = await runCli(['provider', 'register', ...files], { home });
+  expect(registered.exitCode, registered.stderr).toBe(0);
+}, 120_000);
+
+afterAll(async () => {
+  await ollama?.close();
+  cleanupHome();
+});
+
+async function route(args: string[], input?: string): Promise<{ exitCode: number; document: PlanDocument; stderr: string }> {
+  const result = await runCli(['route', '--json', ...args], { home, ...(input === undefined ? {} : { input }) });
+  const parsed = parseJsonDocument(result.stdout);
+  if (parsed.ok === false) {
+    const details = (parsed.error as { details: Omit<PlanDocument, 'ok'> }).details;
+    return { exitCode: result.exitCode, document: { ok: false, ...details }, stderr: result.stderr };
+  }
+  return { exitCode: result.exitCode, document: parsed as unknown as PlanDocument, stderr: result.stderr };
+}
+
+const keys = (document: PlanDocument): string[] => document.plan.candidates.map((candidate) => `${candidate.provider}:${candidate.model}`);
+const reasonsFor = (document: PlanDocument, key: string): string[] | undefined =>
+  document.plan.excluded.find((exclusion) => `${exclusion.provider}:${exclusion.model}` === key)?.reasons;
+
+/** Exclusions every scenario has, whatever the level: the rules that do not depend on the request. */
+function expectStandingExclusions(document: PlanDocument): void {
+  expect(reasonsFor(document, 'banned:gpt-banned')?.[0]).toBe('provider class is blocked: never called');
+  expect(reasonsFor(document, 'llamacpp:qwen2.5-7b')?.join('; ')).toMatch(/^engine unreachable: .*connection refused \(is the engine running\?\)/);
+  expect(reasonsFor(document, 'shadow:shadow-large')).toContain('host llm.example.com is not on the egress allow-list');
+}
+
+interface Scenario {
+  name: string;
+  args: string[];
+  input?: string;
+  exitCode: number;
+  level: string;
+  candidates: string[];
+  excluded: Record<string, string>;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'public batch work: cheapest first, then priority; every class the map allows',
+    args: ['--workflow', 'batch', 'summarise the meeting notes from Tuesday'],
+    exitCode: 0,
+    level: 'public',
+    candidates: ['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b', 'glm:glm-4.6', 'anthropic:claude-haiku-4-5', 'anthropic:claude-sonnet-4-5'],
+    excluded: {},
+  },
+  {
+    name: 'a code task puts code-tagged models first, whatever their class',
+    args: ['--workflow', 'batch', 'refactor this python function to use a dictionary'],
+    exitCode: 0,
+    level: 'public',
+    candidates: ['ollama:qwen2.5-coder:7b', 'glm:glm-4.6', 'anthropic:claude-haiku-4-5', 'anthropic:claude-sonnet-4-5', 'ollama:llama3.2:3b'],
+    excluded: {},
+  },
+  {
+    name: 'interactive: the cold local model counts its declared 30 s load against the 1500 ms budget',
+    args: ['--workflow', 'interactive', 'summarise the meeting notes from Tuesday'],
+    exitCode: 0,
+    level: 'public',
+    candidates: ['ollama:llama3.2:3b', 'anthropic:claude-haiku-4-5', 'anthropic:claude-sonnet-4-5', 'glm:glm-4.6'],
+    excluded: { 'ollama:qwen2.5-coder:7b': 'expected first token 30000 ms exceeds the interactive budget of 1500 ms' },
+  },
+  {
+    name: 'internal (caller hint) drops restricted_hosted',
+    args: ['--workflow', 'batch', '--sensitivity', 'internal', 'summarise the meeting notes from Tuesday'],
+    exitCode: 0,
+    level: 'internal',
+    candidates: ['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b', 'anthropic:claude-haiku-4-5', 'anthropic:claude-sonnet-4-5'],
+    excluded: { 'glm:glm-4.6': 'class restricted_hosted may not receive internal data (allowed: local, approved_hosted)' },
+  },
+  {
+    name: 'a credential keeps the request on this machine',
+    args: ['--workflow', 'batch', '-'],
+    input: 'connect with password: hunter2 and fix the import job',
+    exitCode: 0,
+    level: 'restricted',
+    candidates: ['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b'],
+    excluded: {
+      'anthropic:claude-sonnet-4-5': 'class approved_hosted may not receive restricted data (allowed: local)',
+      'glm:glm-4.6': 'class restricted_hosted may not receive restricted data (allowed: local)',
+    },
+  },
+  {
+    name: 'an indicator word (screenshot) keeps it local',
+    args: ['--workflow', 'batch', 'what does this screenshot of the dashboard show'],
+    exitCode: 0,
+    level: 'confidential',
+    candidates: ['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b'],
+    excluded: { 'anthropic:claude-haiku-4-5': 'class approved_hosted may not receive confidential data (allowed: local)' },
+  },
+  {
+    name: 'pinning a hosted model does not bypass the map: refused with exit 4',
+    args: ['--model', 'anthropic:claude-sonnet-4-5', 'my password is hunter2'],
+    exitCode: 4,
+    level: 'restricted',
+    candidates: [],
+    excluded: { 'anthropic:claude-sonnet-4-5': 'class approved_hosted may not receive restricted data (allowed: local)' },
+  },
+  {
+    name: 'the untrusted tier may only use local models',
+    args: ['--workflow', 'batch', '--trust-tier', 'untrusted', 'summarise the meeting notes from Tuesday'],
+    exitCode: 0,
+    level: 'public',
+    candidates: ['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b'],
+    excluded: { 'anthropic:claude-haiku-4-5': 'trust tier untrusted may not use class approved_hosted' },
+  },
+  {
+    name: 'a request that fits no context window is refused',
+    args: ['--workflow', 'batch', '--max-tokens', '250000', 'summarise the meeting notes from Tuesday'],
+    exitCode: 4,
+    level: 'public',
+    candidates: [],
+    excluded: { 'anthropic:claude-haiku-4-5': 'context window 200000 < ' },
+  },
+];
+
+describe('syndicate route --explain scenarios', () => {
+  it.each(SCENARIOS)('$name', async (scenario) => {
+    const { exitCode, document, stderr } = await route(scenario.args, scenario.input);
+    expect(exitCode, stderr).toBe(scenario.exitCode);
+    expect(document.classification.level).toBe(scenario.level);
+    expect(document.plan.sensitivity).toBe(scenario.level);
+    expect(keys(document)).toEqual(scenario.candidates);
+    expect(document.plan.candidates.map((candidate) => candidate.rank)).toEqual(scenario.candidates.map((_key, index) => index + 1));
+    for (const [key, reason] of Object.entries(scenario.excluded)) {
+      expect(reasonsFor(document, key)?.join('; '), `${key} in ${JSON.stringify(document.plan.excluded)}`).toContain(reason);
+    }
+    if (!scenario.args.includes('--model')) expectStandingExclusions(document);
+    if (scenario.exitCode === 4) {
+      expect(stderr).toContain('error: no provider may take this');
+    }
+  });
+
+  it('prints the explanation for people: rules, candidates in order, every exclusion with its reason', async () => {
+    const result = await runCli(['route', '--explain', '--workflow', 'interactive', 'summarise the meeting notes from Tuesday'], { home });
+    expect(result.exitCode).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe('sensitivity: public');
+    expect(lines).toContain('sensitivity public: the policy allows local, approved_hosted, restricted_hosted');
+    expect(lines).toContain('workflow interactive: prefer fastest, priority; first token within 1500 ms');
+    expect(lines).toContain('candidates:');
+    expect(lines.find((line) => line.startsWith('  1. '))).toMatch(/^ {2}1\. ollama:llama3\.2:3b \(local, v1\) — model is loaded \(warm\)/);
+    expect(lines).toContain('excluded:');
+    expect(lines).toContain('  - banned:gpt-banned (blocked) — provider class is blocked: never called');
+    expect(lines).toContain('  - shadow:shadow-large (approved_hosted) — host llm.example.com is not on the egress allow-list');
+    expect(lines).toContain('  - ollama:qwen2.5-coder:7b (local) — expected first token 30000 ms exceeds the interactive budget of 1500 ms');
+    expect(result.stderr).toBe('');
+  });
+
+  it('without --explain prints a candidate table and a count of exclusions', async () => {
+    const result = await runCli(['route', '--workflow', 'batch', 'summarise the meeting notes from Tuesday'], { home });
+    expect(result.exitCode).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines[1]).toMatch(/^RANK\s+PROVIDER\s+MODEL\s+CLASS\s+VERSION\s+EST\. COST\s+FIRST TOKEN$/);
+    expect(lines[2]).toMatch(/^1\s+ollama\s+llama3\.2:3b\s+local\s+v1\s+\$0\.0000/);
+    expect(lines.at(-1)).toBe('3 excluded (run with --explain to see why)');
+  });
+
+  it('a refusal explains itself on stdout and says why on stderr (exit 4)', async () => {
+    const result = await runCli(['route', '--explain', '--model', 'anthropic:claude-sonnet-4-5', 'my password is hunter2'], { home });
+    expect(result.exitCode).toBe(4);
+    expect(result.stdout).toContain('  - anthropic:claude-sonnet-4-5 (approved_hosted) — class approved_hosted may not receive restricted data (allowed: local)');
+    expect(result.stdout).toContain('no candidate: the request would be refused');
+    expect(result.stderr).toContain('error: no provider may take this restricted request');
+    expect(result.stderr).toContain('hint: ');
+  });
+
+  it('only probes the local engines (metadata endpoints), never inference', async () => {
+    const paths = ollama.exchanges.map((exchange) => `${exchange.method} ${exchange.path}`);
+    expect(paths.length).toBeGreaterThan(0);
+    expect(paths.every((path) => path === 'GET /v1/models' || path === 'GET /api/ps')).toBe(true);
+  });
+
+  it('usage errors exit 2', async () => {
+    const badWorkflow = await runCli(['route', '--workflow', 'realtime', 'hi'], { home });
+    expect(badWorkflow.exitCode).toBe(2);
+    expect(badWorkflow.stderr).toContain("option '--workflow <class>' argument 'realtime' is invalid");
+    const badTokens = await runCli(['route', '--max-tokens', 'lots', 'hi'], { home });
+    expect(badTokens.exitCode).toBe(2);
+    expect(badTokens.stderr).toContain('--max-tokens must be a positive whole number, got "lots"');
+    const empty = await runCli(['route', '-'], { home, input: '   ' });
+    expect(empty.exitCode).toBe(2);
+    expect(empty.stderr).toContain('the prompt is empty');
+  });
+});
