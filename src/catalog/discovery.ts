@@ -262,11 +262,17 @@ async function discoverLmStudio(context: DiscoveryContext): Promise<ProviderMode
       context.notes.push(`${item.id}: skipped (embeddings model)`);
       return [];
     }
-    const tags = native?.type === 'vlm' ? ['vision'] : [];
+    const capabilities = list(native?.capabilities);
+    const tags = [...(capabilities.includes('tool_use') ? ['tools'] : []), ...(native?.type === 'vlm' ? ['vision'] : [])];
+    const maximum = positiveInteger(native?.max_context_length);
+    const loaded = positiveInteger(native?.loaded_context_length);
+    if (maximum !== undefined && loaded !== undefined && loaded < maximum) {
+      context.notes.push(`${item.id}: loaded with a ${loaded}-token context; longer requests fail until it is reloaded with more (the model allows ${maximum})`);
+    }
     return [
       {
         id: item.id,
-        contextWindow: contextOrFallback(context, item.id, positiveInteger(native?.max_context_length), 'max_context_length'),
+        contextWindow: contextOrFallback(context, item.id, maximum, 'max_context_length'),
         capabilityClass: guessCapability(context, item.id, undefined),
         ...(tags.length === 0 ? {} : { tags }),
       },

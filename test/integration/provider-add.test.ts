@@ -1,0 +1,158 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+
+interface AddDocument {
+  ok: boolean;
+  entry: string;
+  outcome: { id: string; status: string; version: number };
+  record: { id: string; class: string; baseUrl: string; auth?: { env: string }; models: { id: string; contextWindow: number; capabilityClass: string }[] };
+  discovery: { engine: string; engineUrl: string; notes: string[] } | null;
+}
+
+describe('provider add: discovery from running engines through the built CLI', () => {
+  const engines: FakeEngine[] = [];
+  let home: string;
+  let cleanup: () => void;
+
+  beforeEach(() => {
+    ({ home, cleanup } = makeTempHome());
+  });
+  afterEach(() => cleanup());
+  afterAll(async () => {
+    await Promise.all(engines.map((engine) => engine.close()));
+  });
+
+  async function engine(options: Parameters<typeof startFakeEngine>[0]): Promise<FakeEngine> {
+    const started = await startFakeEngine(options);
+    engines.push(started);
+    return started;
+  }
+
+  async function add(args: string[]): Promise<AddDocument> {
+    const result = await runCli(['provider', 'add', ...args, '--json'], { home });
+    expect(result.exitCode, result.stderr).toBe(0);
+    return parseJsonDocument(result.stdout) as unknown as AddDocument;
+  }
+
+  async function providers(): Promise<unknown> {
+    const result = await runCli(['provider', 'list', '--json'], { home });
+    expect(result.exitCode).toBe(0);
+    return parseJsonDocument(result.stdout);
+  }
+
+  it('ollama: registers every model with the context length from /api/show', async () => {
+    const ollama = await engine({
+      kind: 'ollama',
+      models: [
+        { id: 'llama3.2:3b', contextWindow: 131072 },
+        { id: 'qwen2.5-coder:32b', contextWindow: 32768 },
+      ],
+    });
+    const document = await add(['ollama', '--base-url', ollama.baseUrl]);
+    expect(document.outcome).toMatchObject({ id: 'ollama', status: 'registered', version: 1 });
+    expect(document.record).toMatchObject({ id: 'ollama', class: 'local', baseUrl: ollama.baseUrl });
+    expect(document.record.models.map((model) => [model.id, model.contextWindow])).toEqual([
+      ['llama3.2:3b', 131072],
+      ['qwen2.5-coder:32b', 32768],
+    ]);
+    // The captured /api/tags reports parameter_size 3.2B for every model.
+    expect(document.record.models.map((model) => model.capabilityClass)).toEqual(['small', 'small']);
+    expect(document.discovery?.notes).toContain('llama3.2:3b: capabilityClass small guessed from 3.2B parameters');
+    expect(ollama.exchanges.map((exchange) => `${exchange.method} ${exchange.path}`)).toEqual(['GET /api/tags', 'POST /api/show', 'POST /api/show']);
+    expect(JSON.parse(ollama.exchanges[1]!.requestBody.toString('utf8'))).toEqual({ model: 'llama3.2:3b' });
+
+    expect(await providers()).toMatchObject({ providers: [{ id: 'ollama', version: 1, models: ['llama3.2:3b', 'qwen2.5-coder:32b'] }] });
+    const again = await runCli(['provider', 'add', 'ollama', '--base-url', ollama.baseUrl], { home });
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout.split('\n')[0]).toBe('unchanged ollama (v1)');
+  });
+
+  it('llama.cpp: the served model with n_ctx from /props, under a chosen id', async () => {
+    const llama = await engine({ kind: 'llama.cpp', models: [{ id: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', contextWindow: 8192 }] });
+    const document = await add(['llama.cpp', '--id', 'my-llama', '--base-url', llama.baseUrl]);
+    expect(document.outcome).toMatchObject({ id: 'my-llama', status: 'registered' });
+    expect(document.record.models).toEqual([
+      expect.objectContaining({ id: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', contextWindow: 8192, capabilityClass: 'small' }),
+    ]);
+    expect(llama.exchanges.map((exchange) => `${exchange.method} ${exchange.path}`)).toEqual(['GET /v1/models', 'GET /props']);
+  });
+
+  it('vLLM: max_model_len per model; capability guessed from the size in the name', async () => {
+    const vllm = await engine({ kind: 'vllm', models: [{ id: 'Qwen/Qwen2.5-32B-Instruct', contextWindow: 16384 }] });
+    const document = await add(['vllm', '--base-url', vllm.baseUrl]);
+    expect(document.record.models).toEqual([{ id: 'Qwen/Qwen2.5-32B-Instruct', contextWindow: 16384, capabilityClass: 'medium' }]);
+    expect(document.discovery?.notes).toEqual(['Qwen/Qwen2.5-32B-Instruct: capabilityClass medium guessed from the size in its name (32B)']);
+  });
+
+  it('LM Studio: /v1/models plus max_context_length from /api/v0/models', async () => {
+    const lmstudio = await engine({
+      kind: 'lmstudio',
+      models: [
+        { id: 'qwen2.5-7b-instruct', contextWindow: 32768 },
+        { id: 'mistral-nemo-instruct', contextWindow: 131072 },
+      ],
+    });
+    const document = await add(['lmstudio', '--base-url', lmstudio.baseUrl]);
+    expect(document.record.models.map((model) => [model.id, model.contextWindow, model.capabilityClass])).toEqual([
+      ['qwen2.5-7b-instruct', 32768, 'small'],
+      ['mistral-nemo-instruct', 131072, 'small'],
+    ]);
+    expect(document.discovery?.notes).toContain('mistral-nemo-instruct: parameter count not reported; capabilityClass set to small');
+    expect(lmstudio.exchanges.map((exchange) => exchange.path)).toEqual(['/v1/models', '/api/v0/models']);
+  });
+
+  it('an unreachable engine exits 5 with how to start it, and registers nothing', async () => {
+    const stopped = await startFakeEngine({ kind: 'ollama' });
+    const deadUrl = stopped.baseUrl;
+    await stopped.close();
+    const before = await providers();
+    const result = await runCli(['provider', 'add', 'ollama', '--base-url', deadUrl], { home });
+    expect(result.exitCode).toBe(5);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`error: cannot discover models: ollama at ${deadUrl.replace(/\/v1$/, '')} is not reachable`);
+    expect(result.stderr).toContain('hint: start Ollama with `ollama serve`');
+    const json = await runCli(['provider', 'add', 'ollama', '--base-url', deadUrl, '--json'], { home });
+    expect(json.exitCode).toBe(5);
+    expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'engine_unreachable' } });
+    expect(await providers()).toEqual(before);
+  });
+
+  it('a local engine off loopback is refused before any request (exit 2, class rule)', async () => {
+    const result = await runCli(['provider', 'add', 'ollama', '--base-url', 'http://192.168.1.20:11434/v1'], { home });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('class "local" requires a baseUrl on this host');
+  });
+
+  it('hosted entries register with their class and auth.env without any network call', async () => {
+    const anthropic = await engine({ kind: 'anthropic' });
+    const document = await add(['anthropic', '--base-url', anthropic.baseUrl]);
+    expect(document.record).toMatchObject({ id: 'anthropic', class: 'approved_hosted', auth: { env: 'ANTHROPIC_API_KEY' }, baseUrl: anthropic.baseUrl });
+    expect(document.discovery).toBeNull();
+    expect(anthropic.exchanges).toEqual([]);
+    for (const [name, env] of [['openai', 'OPENAI_API_KEY'], ['glm', 'ZHIPUAI_API_KEY']] as const) {
+      const hosted = await add([name]);
+      expect(hosted.record).toMatchObject({ id: name, class: 'approved_hosted', auth: { env } });
+    }
+  });
+
+  it('--list prints the catalog; a missing name is a usage error', async () => {
+    const listed = await runCli(['provider', 'add', '--list', '--json'], { home });
+    expect(listed.exitCode).toBe(0);
+    const catalog = (parseJsonDocument(listed.stdout).catalog as { name: string; discoversModels: boolean; authEnv: string | null }[]).map(
+      (entry) => [entry.name, entry.discoversModels, entry.authEnv],
+    );
+    expect(catalog).toEqual([
+      ['llama.cpp', true, null],
+      ['lmstudio', true, null],
+      ['ollama', true, null],
+      ['vllm', true, null],
+      ['anthropic', false, 'ANTHROPIC_API_KEY'],
+      ['glm', false, 'ZHIPUAI_API_KEY'],
+      ['openai', false, 'OPENAI_API_KEY'],
+    ]);
+    const missing = await runCli(['provider', 'add'], { home });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('provider add --list');
+  });
+});
