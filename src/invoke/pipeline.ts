@@ -7,7 +7,7 @@ import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js'
 import { beginAttempt, completeAttempt, createRecorder, recordDenial, spentSince } from '../evidence/index.js';
 import { approximateTokens } from '../evidence/tokens.js';
 import type { EvidenceMarker, ToolCallFidelity } from '../evidence/types.js';
-import { issuePermit, permitId, verifyPermit, type VerifiedPermit } from '../permits/index.js';
+import { issuePermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken } from '../permits/token.js';
 import { listProviders } from '../registry/registry.js';
 import type { RegisteredProvider } from '../registry/types.js';
@@ -491,20 +491,19 @@ function deny(
   error: unknown,
   extra: { permitToken?: string; provider?: AttemptProvider; model?: string; route?: RoutePlan },
 ): string {
-  const failure = asSyndicateError(error);
-  const id = extra.permitToken === undefined ? undefined : permitId(extra.permitToken);
-  return recordDenial(context.store, {
-    requestId,
+  // permitDenial keeps the token only when it can no longer be used (forged, expired, replayed).
+  const denial = permitDenial(extra.permitToken, asSyndicateError(error), {
     caller: input.caller,
-    reasonCode: failure.code,
-    message: failure.message,
+    requestId,
     sensitivity: level,
-    ...(extra.provider === undefined ? {} : { provider: extra.provider }),
+    ...(extra.provider === undefined ? {} : { providerId: extra.provider.id }),
     ...(extra.model === undefined ? {} : { model: extra.model }),
-    ...(id === undefined ? {} : { permitId: id }),
-    ...(extra.permitToken === undefined ? {} : { permitToken: extra.permitToken }),
-    ...(extra.route === undefined ? {} : { route: extra.route }),
     ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+  });
+  return recordDenial(context.store, {
+    ...denial,
+    ...(extra.provider === undefined ? {} : { provider: extra.provider }),
+    ...(extra.route === undefined ? {} : { route: extra.route }),
   });
 }
 
