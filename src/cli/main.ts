@@ -1,91 +1,39 @@
-import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
-import { doctorCommand } from './commands/doctor.js';
-import { evidenceCommand } from './commands/evidence.js';
-import { initCommand } from './commands/init.js';
-import { permitCommand } from './commands/permit.js';
-import { policyCommand } from './commands/policy.js';
-import { providerCommand } from './commands/provider.js';
-import { routeCommand } from './commands/route.js';
-import { runCommand } from './commands/run.js';
-import { Output } from './output.js';
 
-const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+/**
+ * The entry point: the only place that sets the exit code or calls process.exit.
+ * `--version` is answered before anything else loads, so it stays fast; every other command
+ * line goes to the commander program in program.ts.
+ */
 
-export function buildProgram(): Command {
-  const program = new Command('syndicate')
-    .description('Governed control plane for LLM inference on this host: classify, route, permit, invoke, record.')
-    .version(packageJson.version, '-V, --version', 'print the version')
-    .addOption(new Option('--json', 'print one JSON document on stdout instead of human output'))
-    .addOption(new Option('--home <dir>', 'data directory (default: $SYNDICATE_HOME, else XDG data/config dirs)'))
-    .showSuggestionAfterError(true)
-    .addHelpText(
-      'after',
-      `
-Examples:
-  $ syndicate init
-  $ syndicate provider register providers/examples/ollama-local.yaml
-  $ syndicate provider list --json
-  $ syndicate doctor
+const INTERRUPTED = 130;
 
-Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
-            5 upstream failure, 6 store failure, 70 internal bug, 130 interrupted.`,
-    );
-
-  program.addCommand(initCommand());
-  program.addCommand(permitCommand());
-  program.addCommand(doctorCommand());
-  program.addCommand(evidenceCommand());
-  program.addCommand(policyCommand());
-  program.addCommand(providerCommand());
-  program.addCommand(routeCommand());
-  program.addCommand(runCommand());
-
-  applyToTree(program, (command) => {
-    command.exitOverride();
-    command.configureOutput({ outputError: () => {} });
-  });
-  return program;
-}
-
-function applyToTree(command: Command, apply: (command: Command) => void): void {
-  apply(command);
-  for (const child of command.commands) applyToTree(child, apply);
-}
-
-function wantsJson(argv: string[]): boolean {
-  return argv.includes('--json');
-}
-
-/** Runs the CLI; the only place that decides the process exit code. */
-export async function main(argv: string[] = process.argv): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-    return ExitCode.ok;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') {
-        return ExitCode.ok;
-      }
-      const message = error.message.replace(/^error: /, '');
-      const usage = new UsageError(message, { hint: 'run `syndicate --help` or `syndicate <command> --help`' });
-      new Output({ json: wantsJson(argv) }).error(usage);
-      return usage.exitCode;
-    }
-    const failure: SyndicateError = toSyndicateError(error);
-    new Output({ json: wantsJson(argv) }).error(failure);
-    if (failure.exitCode === ExitCode.internal && process.env.SYNDICATE_DEBUG !== undefined) {
-      process.stderr.write(`${(error as Error).stack ?? ''}\n`);
-    }
-    return failure.exitCode;
+/** True when -V/--version comes before the first command word (after it, it is a command's own flag). */
+function asksForVersion(args: readonly string[]): boolean {
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] ?? '';
+    if (arg === '-V' || arg === '--version') return true;
+    if (arg === '--home') index += 1;
+    else if (!arg.startsWith('-')) return false;
   }
+  return false;
 }
+
+// A reader that went away (`syndicate evidence list | head`) is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 process.on('SIGINT', () => {
   process.stderr.write('interrupted\n');
-  process.exit(ExitCode.interrupted);
+  process.exit(INTERRUPTED);
 });
 
-process.exitCode = await main();
+if (asksForVersion(process.argv.slice(2))) {
+  const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  process.stdout.write(`${packageJson.version}\n`);
+} else {
+  const { runProgram } = await import('./program.js');
+  process.exitCode = await runProgram(process.argv);
+}

@@ -74,11 +74,9 @@ Examples:
     .command('show')
     .description('show one provider record (current version, or --version N)')
     .argument('<id>', 'provider id')
-    // The root program owns `--version` (print the version), so `--version 2` never reaches this
-    // command; `--version=2` does, and `--at 2` is the unambiguous spelling.
-    .addOption(new Option('--version <n>', 'show this stored version (write it as --version=N)'))
-    .addOption(new Option('--at <n>', 'show this stored version instead of the current one'))
-    .addHelpText('after', '\nExamples:\n  $ syndicate provider show ollama-local --at 1\n  $ syndicate provider show ollama-local --version=1 --json')
+    .addOption(new Option('--version <n>', 'show this stored version instead of the current one'))
+    .addOption(new Option('--at <n>', 'same as --version'))
+    .addHelpText('after', '\nExamples:\n  $ syndicate provider show ollama-local --version 1\n  $ syndicate provider show ollama-local --json')
     .action(async (id: string, options: { version?: string; at?: string }, command: Command) => {
       if (options.version !== undefined && options.at !== undefined && options.version !== options.at) {
         throw new UsageError('--version and --at name different versions', { hint: 'give one of them' });

@@ -1,0 +1,82 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
+import { doctorCommand } from './commands/doctor.js';
+import { evidenceCommand } from './commands/evidence.js';
+import { initCommand } from './commands/init.js';
+import { permitCommand } from './commands/permit.js';
+import { policyCommand } from './commands/policy.js';
+import { providerCommand } from './commands/provider.js';
+import { routeCommand } from './commands/route.js';
+import { runCommand } from './commands/run.js';
+import { Output } from './output.js';
+
+export function buildProgram(): Command {
+  const program = new Command('syndicate')
+    .description('Governed control plane for LLM inference on this host: classify, route, permit, invoke, record.')
+    .addOption(new Option('--json', 'print one JSON document on stdout instead of human output'))
+    .addOption(new Option('--home <dir>', 'data directory (default: $SYNDICATE_HOME, else XDG data/config dirs)'))
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `
+  -V, --version  print the version (only before a command: \`provider show ID --version N\` is the command's own flag)
+
+Examples:
+  $ syndicate init
+  $ syndicate provider register providers/examples/ollama-local.yaml
+  $ syndicate provider list --json
+  $ syndicate doctor
+
+Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
+            5 upstream failure, 6 store failure, 70 internal bug, 130 interrupted.`,
+    );
+
+  program.addCommand(initCommand());
+  program.addCommand(permitCommand());
+  program.addCommand(doctorCommand());
+  program.addCommand(evidenceCommand());
+  program.addCommand(policyCommand());
+  program.addCommand(providerCommand());
+  program.addCommand(routeCommand());
+  program.addCommand(runCommand());
+
+  applyToTree(program, (command) => {
+    command.exitOverride();
+    command.configureOutput({ outputError: () => {} });
+  });
+  return program;
+}
+
+function applyToTree(command: Command, apply: (command: Command) => void): void {
+  apply(command);
+  for (const child of command.commands) applyToTree(child, apply);
+}
+
+function wantsJson(argv: string[]): boolean {
+  return argv.includes('--json');
+}
+
+/** Parses and runs one command line; returns the exit code (the entry point sets it). */
+export async function runProgram(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') {
+        return ExitCode.ok;
+      }
+      const message = error.message.replace(/^error: /, '');
+      const usage = new UsageError(message, { hint: 'run `syndicate --help` or `syndicate <command> --help`' });
+      new Output({ json: wantsJson(argv) }).error(usage);
+      return usage.exitCode;
+    }
+    const failure: SyndicateError = toSyndicateError(error);
+    new Output({ json: wantsJson(argv) }).error(failure);
+    if (failure.exitCode === ExitCode.internal && process.env.SYNDICATE_DEBUG !== undefined) {
+      process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+    }
+    return failure.exitCode;
+  }
+}
