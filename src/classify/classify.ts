@@ -1,0 +1,186 @@
+import { maxSensitivity, sensitivityRank, type SensitivityLevel } from '../common/vocabulary.js';
+import type { CanonicalRequest } from '../wire/canonical.js';
+import { BUILT_IN_DETECTORS } from './detectors/index.js';
+import { requestParts, type RequestPart } from './request-parts.js';
+import type { Classification, ClassifyOptions, Detector, DetectorContext, DetectorMatch, Finding } from './types.js';
+
+/** The user's own indicator words: always scanned for, whatever the options say. */
+export const BUILT_IN_INDICATOR_WORDS: readonly string[] = ['password', 'credential', 'screenshot', 'camera'];
+
+const ERROR_DETECTOR = 'classifier.error';
+
+/**
+ * Classifies a request before it is routed: every part is scanned (system prompt, messages, tool
+ * calls and results, tool definitions, response schema, stop sequences); image parts are
+ * confidential. Never throws: any failure — a detector throwing, overrunning its time budget, a
+ * part it cannot read, a malformed request — yields `restricted` with a `classifier.error`
+ * finding and `failedClosed: true`.
+ */
+export function classifyRequest(request: CanonicalRequest, options: ClassifyOptions): Classification {
+  const started = performance.now();
+  let parts: RequestPart[] = [];
+  let unreadable: unknown;
+  try {
+    parts = requestParts(request);
+  } catch (error) {
+    unreadable = error;
+  }
+  const totalCharacters = parts.reduce((sum, part) => sum + (part.kind === 'text' ? part.text.length : 0), 0);
+  const state = new ClassificationState(options, started, totalCharacters);
+  if (unreadable !== undefined) state.fail('request', `the request could not be read: ${describe(unreadable)}`);
+  try {
+    for (const part of parts) state.scanPart(part);
+  } catch (error) {
+    state.fail('request', `the request could not be scanned: ${describe(error)}`);
+  }
+  return state.result(options.hint);
+}
+
+/** Classifies one text (a prompt, a file); findings are located at `text`. Never throws. */
+export function classifyText(text: string, options: ClassifyOptions): Classification {
+  const started = performance.now();
+  const state = new ClassificationState(options, started, typeof text === 'string' ? text.length : 0);
+  try {
+    if (typeof text !== 'string') throw new TypeError(`expected text, got ${typeof text}`);
+    state.scanPart({ kind: 'text', location: 'text', text });
+  } catch (error) {
+    state.fail('text', `the text could not be read: ${describe(error)}`);
+  }
+  return state.result(options.hint);
+}
+
+class ClassificationState {
+  private readonly findings: Finding[] = [];
+  private failedClosed = false;
+  private readonly detectors: readonly Detector[];
+  private readonly context: DetectorContext;
+  private readonly deadline: number;
+  private readonly started: number;
+
+  constructor(options: ClassifyOptions, started: number, totalCharacters: number) {
+    this.started = started;
+    this.detectors = options.detectors ?? BUILT_IN_DETECTORS;
+    this.context = {
+      indicatorWords: [...BUILT_IN_INDICATOR_WORDS, ...(Array.isArray(options.indicatorWords) ? options.indicatorWords : [])],
+      patterns: Array.isArray(options.patterns) ? options.patterns : [],
+    };
+    const budget = options.timeoutMs ?? 2000 + Math.ceil(totalCharacters / 100_000) * 20;
+    this.deadline = started + budget;
+  }
+
+  fail(location: string, reason: string): void {
+    this.failedClosed = true;
+    this.findings.push({ detector: ERROR_DETECTOR, level: 'restricted', reason: `${reason}: treated as restricted`, location, span: { start: 0, end: 0 }, excerpt: '' });
+  }
+
+  scanPart(part: RequestPart): void {
+    if (part.kind === 'image') {
+      this.findings.push({
+        detector: 'image',
+        level: 'confidential',
+        reason: `image part (${part.description}): screenshots, camera and photo content are confidential`,
+        location: part.location,
+        span: { start: 0, end: 0 },
+        excerpt: '[image]',
+      });
+      return;
+    }
+    if (part.kind === 'unscannable') {
+      this.fail(part.location, `${part.description} cannot be scanned`);
+      return;
+    }
+    const matches = this.runDetectors(part.text, part.location);
+    const normalized = normalizeForEvasion(part.text);
+    if (normalized !== undefined) {
+      for (const match of this.runDetectors(normalized.text, part.location)) {
+        const start = normalized.originalIndex(match.start);
+        const end = normalized.originalIndex(match.end);
+        const duplicate = matches.some((known) => known.detector === match.detector && known.start < end && known.end > start);
+        if (!duplicate) matches.push({ ...match, start, end, reason: `${match.reason} (after removing invisible or full-width characters)` });
+      }
+    }
+    for (const match of deduplicate(matches)) {
+      this.findings.push({
+        detector: match.detector,
+        level: match.level,
+        reason: match.reason,
+        location: part.location,
+        span: { start: match.start, end: match.end },
+        excerpt: match.excerpt,
+      });
+    }
+  }
+
+  private runDetectors(text: string, location: string): DetectorMatch[] {
+    const matches: DetectorMatch[] = [];
+    for (const detector of this.detectors) {
+      if (this.failedClosed && performance.now() > this.deadline) return matches;
+      try {
+        matches.push(...detector.scan(text, this.context));
+      } catch (error) {
+        this.fail(location, `detector '${detector.id}' failed (${describe(error)})`);
+      }
+      if (performance.now() > this.deadline && !this.failedClosed) {
+        this.fail(location, `classification exceeded its time budget (detector '${detector.id}')`);
+      }
+    }
+    return matches;
+  }
+
+  result(hint: SensitivityLevel | undefined): Classification {
+    let level: SensitivityLevel = 'public';
+    for (const finding of this.findings) level = maxSensitivity(level, finding.level);
+    if (hint !== undefined && sensitivityRank(hint) >= 0) level = maxSensitivity(level, hint);
+    if (this.failedClosed) level = 'restricted';
+    return { level, findings: this.findings, failedClosed: this.failedClosed, durationMs: round(performance.now() - this.started) };
+  }
+}
+
+/** Drops a secret or credential finding that overlaps one already kept (the more specific comes first). */
+function deduplicate(matches: DetectorMatch[]): DetectorMatch[] {
+  const kept: DetectorMatch[] = [];
+  const isCredential = (match: DetectorMatch): boolean => match.detector.startsWith('secret.') || match.detector.startsWith('credential.');
+  for (const match of matches) {
+    const overlapped = kept.some(
+      (known) =>
+        known.start < match.end &&
+        known.end > match.start &&
+        sensitivityRank(known.level) >= sensitivityRank(match.level) &&
+        ((isCredential(known) && isCredential(match)) || (known.detector === match.detector && known.start === match.start)),
+    );
+    if (!overlapped) kept.push(match);
+  }
+  return kept.sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/;
+const FULL_WIDTH = /[\uFF01-\uFF5E\u3000]/;
+
+/**
+ * Text with invisible characters removed and full-width ASCII folded, with a map back to the
+ * original offsets, so `pass\u200Bword` or `ｐａｓｓｗｏｒｄ` cannot slip past. Undefined when
+ * there is nothing to normalise (the common case costs two regex scans).
+ */
+function normalizeForEvasion(text: string): { text: string; originalIndex: (index: number) => number } | undefined {
+  if (!INVISIBLE.test(text) && !FULL_WIDTH.test(text)) return undefined;
+  const characters: string[] = [];
+  const origins: number[] = [];
+  for (let index = 0; index < text.length; index += 1) {
+    const character = text[index] as string;
+    if (INVISIBLE.test(character)) continue;
+    const code = character.charCodeAt(0);
+    characters.push(code >= 0xff01 && code <= 0xff5e ? String.fromCharCode(code - 0xfee0) : code === 0x3000 ? ' ' : character);
+    origins.push(index);
+  }
+  origins.push(text.length);
+  return { text: characters.join(''), originalIndex: (index) => origins[index] ?? text.length };
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 200 ? `${message.slice(0, 199)}…` : message;
+}
+
+function round(milliseconds: number): number {
+  return Math.round(milliseconds * 1000) / 1000;
+}

@@ -1,0 +1,311 @@
+import type { Detector, DetectorMatch } from '../types.js';
+import { maskSecret } from '../mask.js';
+import { matchesOf } from '../scan.js';
+
+/**
+ * `credential.assignment`: the VALUE of a password, passphrase, token, secret, API key or
+ * credential -> restricted. Recognised forms:
+ *   key/value   `password: hunter2`, `DB_PASS=...`, `"api_key": "..."`, `export TOKEN=...`,
+ *               `self.secret = '...'`, `spring.datasource.password=...`, `WITH PASSWORD 'x'`
+ *   flags       `--password=x`, `--token abc123`
+ *   headers     `Authorization: Bearer ...`, `Authorization: Basic ...`, a bare `Bearer <token>`
+ *   URLs        any `scheme://user:pass@host`
+ *   prose       `my password is hunter2`, `the API key for staging is "k-123"`
+ * Not values: references and placeholders (`$TOKEN`, `${{ secrets.X }}`, `%PASS%`, `{{pw}}`,
+ * `<your-token>`, `***`, `REDACTED`, `your-api-key-here`), code (`password=request.form[...]`,
+ * `token = get_token()`, `password: string`, `token: Token;`), and counts (`max_tokens: 100`:
+ * the key must END in the sensitive word, so `password_length`, `token_url`, `secret_name` are
+ * metadata, not credentials).
+ */
+
+/** Sensitive last components of a key (lower-cased, after splitting on `_ - .` and camelCase). */
+const SENSITIVE_LAST = new Set([
+  'password', 'passwd', 'pass', 'passphrase', 'passcode', 'pwd', 'passwort', 'secret', 'token', 'credential',
+  'credentials', 'apikey', 'pin', 'pincode',
+]);
+/** `<qualifier>_key` is a secret key; a bare `key` or `primary_key` is not. */
+const KEY_QUALIFIERS = new Set([
+  'api', 'access', 'secret', 'private', 'auth', 'encryption', 'signing', 'master', 'license', 'client', 'app',
+  'account', 'subscription', 'service', 'session', 'webhook', 'hmac', 'jwt', 'decryption', 'cipher',
+]);
+const TOKEN_FAMILY = new Set(['token']);
+const PIN_FAMILY = new Set(['pin', 'pincode']);
+
+/** Words that are types, literals or prose, never credential values when unquoted. */
+const NOT_A_VALUE = new Set([
+  'string', 'str', 'number', 'int', 'integer', 'bool', 'boolean', 'any', 'unknown', 'bytes', 'text', 'varchar', 'char',
+  'object', 'secretstr', 'null', 'none', 'nil', 'undefined', 'true', 'false', 'yes', 'no', 'on', 'off', 'empty',
+  'required', 'optional', 'redacted', 'hidden', 'removed', 'masked', 'omitted', 'env', 'environment', 'vault', 'prompt',
+  'input', 'default', 'type', 'field', 'value', 'the', 'a', 'an', 'is', 'was', 'not', 'see', 'use', 'from', 'of', 'for',
+  'and', 'or', 'if', 'in', 'to', 'with', 'must', 'should', 'will', 'can', 'may', 'this', 'that', 'it', 'your', 'my',
+  'our', 'their', 'self', 'this.password', 'password', 'token', 'secret', 'passphrase', 'credentials', 'credential',
+  'apikey', 'api_key',
+]);
+
+const PLACEHOLDER = [
+  /^\$/, // $TOKEN, ${TOKEN}, ${{ secrets.TOKEN }}, $(cat file)
+  /^%[A-Za-z_][A-Za-z0-9_]*%$/,
+  /^\{\{.*\}\}$/,
+  /^\{[A-Za-z_][A-Za-z0-9_]*\}$/,
+  /^<[^<>]*>$/,
+  /^\[[A-Za-z _-]*\]$/,
+  /^[*•.…xX#-]+$/,
+  /^(?:your|insert|enter|replace|put|add)[-_ ]/i,
+  /[-_ ](?:here|goes[-_ ]here)$/i,
+  /^(?:redacted|changeme_placeholder|placeholder|dummy|example|sample|todo|tbd|fixme)$/i,
+  /^(?:process\.env|os\.environ|os\.getenv|env\(|getenv|System\.getenv|ENV\[)/,
+];
+
+const KEY_CHARACTER = /[A-Za-z0-9_.-]/;
+const KEYWORD_HIT = /pass|pwd|secret|token|key|credential|pin/gi;
+
+function splitKey(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[\s_.-]+/)
+    .filter((part) => part.length > 0)
+    .map((part) => part.toLowerCase());
+}
+
+type KeyFamily = 'password' | 'token' | 'pin' | 'other';
+
+function sensitiveFamily(key: string): KeyFamily | undefined {
+  if (key === 'PWD' || key === 'OLDPWD') return undefined; // the shell's working directory
+  const parts = splitKey(key);
+  const last = parts[parts.length - 1];
+  if (last === undefined) return undefined;
+  if (last === 'key') {
+    const previous = parts[parts.length - 2];
+    return previous !== undefined && KEY_QUALIFIERS.has(previous) ? 'other' : undefined;
+  }
+  if (!SENSITIVE_LAST.has(last)) return undefined;
+  if (TOKEN_FAMILY.has(last)) return 'token';
+  if (PIN_FAMILY.has(last)) return 'pin';
+  return last.startsWith('pass') || last === 'pwd' ? 'password' : 'other';
+}
+
+function isPlaceholder(value: string): boolean {
+  return PLACEHOLDER.some((pattern) => pattern.test(value));
+}
+
+/** Whether an UNQUOTED value looks like code or a type rather than a literal credential. */
+function isCodeLike(value: string, rawValue: string): boolean {
+  if (/[()]/.test(value)) return true;
+  if (/^[[{|>]/.test(value)) return true;
+  if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value) && !/\d/.test(value)) return true;
+  if (/^[A-Za-z_][A-Za-z0-9_]*\[/.test(value)) return true;
+  if (rawValue.endsWith(';') && /^[A-Za-z_$][\w$<>]*$/.test(value)) return true;
+  return false;
+}
+
+interface ValueRead {
+  value: string;
+  start: number;
+  end: number;
+  quoted: boolean;
+  /** Whether only spaces follow the value up to the end of the line. */
+  atLineEnd: boolean;
+  raw: string;
+}
+
+function readValue(text: string, position: number): ValueRead | undefined {
+  const quote = text[position];
+  if (quote === '"' || quote === "'" || quote === '`') {
+    const lineEnd = indexOrEnd(text, '\n', position + 1);
+    const close = text.indexOf(quote, position + 1);
+    const end = close === -1 || close > lineEnd ? Math.min(lineEnd, position + 1001) : close;
+    const value = text.slice(position + 1, end);
+    if (value.length === 0 || value.length > 1000) return undefined;
+    return { value, start: position + 1, end, quoted: true, atLineEnd: true, raw: value };
+  }
+  let end = position;
+  while (end < text.length && end - position < 1000 && !/\s/.test(text[end] as string)) end += 1;
+  const raw = text.slice(position, end);
+  const value = raw.replace(/[,;)\]}>"'`]+$/, '');
+  if (value.length === 0) return undefined;
+  let after = end;
+  while (after < text.length && (text[after] === ' ' || text[after] === '\t' || text[after] === '\r')) after += 1;
+  return { value, start: position, end: position + value.length, quoted: false, atLineEnd: after >= text.length || text[after] === '\n', raw };
+}
+
+function indexOrEnd(text: string, search: string, from: number): number {
+  const index = text.indexOf(search, from);
+  return index === -1 ? text.length : index;
+}
+
+function acceptValue(read: ValueRead, family: KeyFamily, separator: string, key: string): boolean {
+  const { value } = read;
+  if (isPlaceholder(value)) return false;
+  if (family === 'pin') return /^\d{4,12}$/.test(value);
+  if (read.quoted) return value.trim().length > 0;
+  if (NOT_A_VALUE.has(value.toLowerCase())) return false;
+  if (isCodeLike(value, read.raw)) return false;
+  if (family === 'token' && /^\d+$/.test(value)) return false;
+  if (/^[A-Za-z_]+$/.test(value)) {
+    // A bare word: a literal in an env file or at the end of a YAML line, a variable elsewhere.
+    const envStyle = /^[A-Z][A-Z0-9_]*$/.test(key.replace(/^export\s+/, '')) && separator === '=';
+    const yamlStyle = separator === ':' && read.atLineEnd && !/^[A-Z][a-z]+[A-Z]/.test(value);
+    return envStyle || yamlStyle;
+  }
+  return true;
+}
+
+function scanKeyValues(text: string, matches: DetectorMatch[]): void {
+  let resumeAt = 0;
+  for (const hit of matchesOf(KEYWORD_HIT, text)) {
+    if (hit.index < resumeAt) continue;
+    let keyStart = hit.index;
+    while (keyStart > 0 && KEY_CHARACTER.test(text[keyStart - 1] as string)) keyStart -= 1;
+    let keyEnd = hit.index + hit[0].length;
+    while (keyEnd < text.length && KEY_CHARACTER.test(text[keyEnd] as string)) keyEnd += 1;
+    KEYWORD_HIT.lastIndex = Math.max(KEYWORD_HIT.lastIndex, keyEnd);
+    let rawKey = text.slice(keyStart, keyEnd);
+    const flagStyle = rawKey.startsWith('-');
+    rawKey = rawKey.replace(/^-+/, '').replace(/[.-]+$/, '');
+    const family = sensitiveFamily(rawKey);
+    if (family === undefined) continue;
+
+    let position = keyEnd;
+    const openingQuote = text[keyStart - 1];
+    if ((openingQuote === '"' || openingQuote === "'") && text[position] === openingQuote) position += 1;
+    while (text[position] === ' ' || text[position] === '\t') position += 1;
+    let separator = '';
+    const rest = text.slice(position, position + 3);
+    if (rest.startsWith('===')) separator = '===';
+    else if (rest.startsWith(':=') || rest.startsWith('=>') || rest.startsWith('==')) separator = rest.slice(0, 2);
+    else if (rest.startsWith('=') || (rest.startsWith(':') && !rest.startsWith('::'))) separator = rest.slice(0, 1);
+    if (separator !== '') {
+      position += separator.length;
+      while (text[position] === ' ' || text[position] === '\t') position += 1;
+    } else if (position > keyEnd) {
+      // `--password hunter2` (a flag) or `WITH PASSWORD 'x'` / `IDENTIFIED BY 'x'` (SQL).
+      const next = text[position];
+      if (!(flagStyle || (family === 'password' && (next === "'" || next === '"')))) continue;
+      separator = ' ';
+    } else {
+      continue;
+    }
+    if (separator.startsWith('==') && !/["'`]/.test(text[position] ?? '')) continue;
+    const read = readValue(text, position);
+    if (read === undefined) continue;
+    if (!acceptValue(read, family, separator, rawKey)) continue;
+    matches.push({
+      detector: 'credential.assignment',
+      level: 'restricted',
+      reason: `value assigned to '${rawKey}'`,
+      start: keyStart,
+      end: read.end,
+      excerpt: `${rawKey}${separator === ' ' ? ' ' : separator}${maskSecret(read.value)}`,
+    });
+    resumeAt = read.end;
+  }
+}
+
+const AUTHORIZATION_HEADER =
+  /\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?<scheme>bearer|basic|token|digest|apikey|key|negotiate|ntlm)\s+)?(?<value>[A-Za-z0-9._~+/=:-]{8,})/gi;
+const BARE_BEARER = /\bBearer\s+(?<value>[A-Za-z0-9._~+/-]{16,}=*)/g;
+const URL_USERINFO = /\b[a-z][a-z0-9+.-]{1,20}:\/\/(?<user>[^\s:/@'"<>]{1,100}):(?<value>[^\s@/'"<>]{1,200})@[^\s/'"<>]/gi;
+
+function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
+  if (text.includes('uthorization') || text.includes('UTHORIZATION')) {
+    for (const match of matchesOf(AUTHORIZATION_HEADER, text)) {
+      const value = match.groups?.value ?? '';
+      if (isPlaceholder(value) || (match.groups?.scheme === undefined && !/\d/.test(value))) continue;
+      matches.push({
+        detector: 'credential.assignment',
+        level: 'restricted',
+        reason: 'Authorization header credential',
+        start: match.index,
+        end: match.index + match[0].length,
+        excerpt: `Authorization: ${match.groups?.scheme === undefined ? '' : `${match.groups.scheme} `}${maskSecret(value)}`,
+      });
+    }
+  }
+  if (text.includes('Bearer')) {
+    for (const match of matchesOf(BARE_BEARER, text)) {
+      const value = match.groups?.value ?? '';
+      if (isPlaceholder(value) || !/\d/.test(value)) continue;
+      matches.push({
+        detector: 'credential.assignment',
+        level: 'restricted',
+        reason: 'bearer token',
+        start: match.index,
+        end: match.index + match[0].length,
+        excerpt: `Bearer ${maskSecret(value)}`,
+      });
+    }
+  }
+  if (text.includes('://')) {
+    for (const match of matchesOf(URL_USERINFO, text)) {
+      const value = match.groups?.value ?? '';
+      if (isPlaceholder(value)) continue;
+      const end = match.index + match[0].length - 1;
+      matches.push({
+        detector: 'credential.assignment',
+        level: 'restricted',
+        reason: 'password in a URL (user:password@host)',
+        start: match.index,
+        end,
+        excerpt: `${text.slice(match.index, match.index + match[0].indexOf('://') + 3)}${match.groups?.user ?? ''}:${maskSecret(value)}@`,
+      });
+    }
+  }
+}
+
+const PROSE =
+  /\b(?<key>pass(?:word|phrase|code)s?|pins?|pin codes?|api[ -]?keys?|access keys?|secret keys?|tokens?|secrets?|credentials?|login)\b(?<qualifier>(?:\s+(?:for|of|to|on|at|in)\s+(?:the\s+|my\s+|our\s+|your\s+|this\s+)?[\w.@-]+(?:\s+(?:account|server|box|database|db|vpn|wifi|router|machine|instance|cluster|user|admin|portal|site|app))?)?)\s+(?:is|was|are|equals|is set to|was set to|has been set to|will be|should be|reads|=|:)\s+(?:now\s+|still\s+|just\s+|actually\s+|currently\s+|probably\s+)?(?<value>"[^"\n]{1,200}"|'[^'\n]{1,200}'|`[^`\n]{1,200}`|\S{1,200})/gi;
+
+const PROSE_STOP_WORDS = new Set([
+  'a', 'an', 'the', 'not', 'required', 'incorrect', 'wrong', 'invalid', 'expired', 'missing', 'empty', 'set', 'stored',
+  'saved', 'hashed', 'encrypted', 'too', 'very', 'being', 'used', 'in', 'on', 'at', 'for', 'of', 'to', 'case', 'usually',
+  'optional', 'mandatory', 'needed', 'secure', 'insecure', 'weak', 'strong', 'correct', 'valid', 'ok', 'okay', 'fine',
+  'same', 'different', 'short', 'long', 'reset', 'changed', 'leaked', 'compromised', 'visible', 'hidden', 'sent',
+  'generated', 'created', 'rotated', 'revoked', 'only', 'also', 'that', 'this', 'what', 'which', 'where', 'how', 'it',
+  'we', 'you', 'my', 'your', 'their', 'our', 'his', 'her', 'any', 'no', 'yes', 'something', 'somewhere', 'kept', 'known',
+  'unknown', 'shown', 'printed', 'logged', 'needed.', 'necessary', 'case-sensitive', 'valid.', 'removed', 'deprecated',
+  'and', 'or', 'but', 'then', 'when', 'so', 'as', 'by', 'with', 'from', 'into', 'less', 'more', 'like', 'over', 'under',
+  'available', 'provided', 'passed', 'returned', 'issued', 'refreshed', 'checked', 'verified', 'validated', 'accepted',
+  'rejected', 'limited', 'counted', 'one', 'two', 'three', 'each', 'every', 'all', 'some', 'still', 'there', 'here',
+  'always', 'never', 'sometimes', 'often', 'typically', 'generally', 'important', 'secret', 'private', 'public', 'per',
+  'about', 'approximately', 'roughly', 'around', 'unique', 'random', 'given', 'defined', 'configured', 'missing.',
+  'bad', 'good', 'fine.', 'ignored', 'lost', 'forgotten', 'blank', 'null', 'none', 'undefined', 'true', 'false',
+]);
+
+function scanProse(text: string, matches: DetectorMatch[]): void {
+  for (const match of matchesOf(PROSE, text)) {
+    const key = (match.groups?.key ?? '').toLowerCase();
+    const rawValue = match.groups?.value ?? '';
+    const quoted = /^["'`]/.test(rawValue);
+    const value = quoted ? rawValue.slice(1, -1) : rawValue.replace(/[.,;:!?)\]]+$/, '');
+    if (value.length === 0 || isPlaceholder(value)) continue;
+    const lowerValue = value.toLowerCase();
+    if (!quoted && PROSE_STOP_WORDS.has(lowerValue)) continue;
+    if (!quoted && /^\d+$/.test(value) && key.startsWith('token')) continue;
+    const isPin = key.startsWith('pin');
+    const isPassword = key.startsWith('pass') || key === 'login';
+    const looksSecret =
+      quoted || /\d/.test(value) || /[^A-Za-z0-9\s]/.test(value.slice(0, -1)) || /[a-z][A-Z]/.test(value) || value.length >= 20;
+    if (isPin ? !/^\d{4,12}$/.test(value) : isPassword ? !(looksSecret || /^[a-z]{3,}$/i.test(value)) : !looksSecret) continue;
+    if (!quoted && /[()]/.test(value)) continue;
+    const valueStart = match.index + match[0].length - rawValue.length + (quoted ? 1 : 0);
+    matches.push({
+      detector: 'credential.assignment',
+      level: 'restricted',
+      reason: `${key} stated in the text`,
+      start: match.index,
+      end: valueStart + value.length,
+      excerpt: `${match.groups?.key ?? key} … ${maskSecret(value)}`,
+    });
+  }
+}
+
+export const credentialAssignmentDetector: Detector = {
+  id: 'credential.assignment',
+  scan(text) {
+    const matches: DetectorMatch[] = [];
+    scanKeyValues(text, matches);
+    scanHeadersAndUrls(text, matches);
+    scanProse(text, matches);
+    return matches;
+  },
+};

@@ -1,0 +1,46 @@
+import type { Detector, DetectorMatch } from '../types.js';
+import { isWholeWord, matchesOf } from '../scan.js';
+
+/**
+ * `image`: screenshots, camera pictures and photos -> confidential. Image PARTS of a request are
+ * reported by the classifier itself (this detector sees text only); here: mentions beyond the
+ * indicator words (`photo`, `webcam`, `screen capture`, `selfie`, `dashcam`, ...) and inline
+ * image data (`data:image/png;base64,...`). `photography` (the craft) and `photoshop` are not
+ * mentions of a photo.
+ */
+const IMAGE_WORDS =
+  /photos?|photographs?|photographed|photocop(?:y|ies)|webcams?|dashcams?|bodycams?|cctv|selfies?|screen[ -]?captures?|screen[ -]?captured|screencaps?|screen[ -]?grabs?|screen[ -]?shots?|screen[ -]?recordings?|print[ -]?screens?|snapshots? of (?:my|the|our) screen/gi;
+const DATA_URI = /data:image\/[a-z0-9.+-]{1,20};base64,[A-Za-z0-9+/=]{0,40}/gi;
+
+export const imageMentionsDetector: Detector = {
+  id: 'image',
+  scan(text) {
+    const matches: DetectorMatch[] = [];
+    for (const match of matchesOf(IMAGE_WORDS, text)) {
+      const start = match.index;
+      const end = start + match[0].length;
+      if (!isWholeWord(text, start, end)) continue;
+      matches.push({
+        detector: 'image',
+        level: 'confidential',
+        reason: `mentions '${match[0].toLowerCase()}' (screenshots, camera and photo content)`,
+        start,
+        end,
+        excerpt: match[0],
+      });
+    }
+    if (text.includes('data:image/') || text.includes('DATA:IMAGE/')) {
+      for (const match of matchesOf(DATA_URI, text)) {
+        matches.push({
+          detector: 'image',
+          level: 'confidential',
+          reason: 'inline image data (data: URI)',
+          start: match.index,
+          end: match.index + match[0].length,
+          excerpt: `${match[0].slice(0, match[0].indexOf(',') + 1)}…`,
+        });
+      }
+    }
+    return matches;
+  },
+};

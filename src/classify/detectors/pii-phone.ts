@@ -1,0 +1,73 @@
+import type { Detector, DetectorMatch } from '../types.js';
+import { maskNumber } from '../mask.js';
+import { matchesOf } from '../scan.js';
+
+/**
+ * `pii.phone`: telephone numbers -> confidential. Accepted shapes, each with 7-15 digits:
+ *   international  `+44 20 7946 0958`, `+1 (415) 555-0132`, `0049 30 901820`
+ *   North American `(415) 555-0132`, `415-555-0132`, `415.555.0132` (area and exchange 2-9xx)
+ *   national       `020 7946 0958`, `06 12 34 56 78`, `030 901820` (trunk 0, grouped, 9-11 digits)
+ *   labelled       `phone: 4155550132`, `call me at 555 0132`, `tel. 0301234567`
+ * Not phones: bare digit runs without a label (order numbers, timestamps), versions (`1.2.3`),
+ * dates, times, IP addresses, UUIDs.
+ */
+const CANDIDATE =
+  /(?:\+|\b00)\d{1,3}(?:[\s.-]{0,2}\(?\d{1,5}\)?){2,6}|\(\d{3}\)\s?\d{3}[\s.-]\d{4}|\b\d{3}([-.\s])\d{3}\1\d{4}|\b0\d{1,4}(?:[ -]\d{2,8}){1,4}/g;
+const LABELLED =
+  /\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|whatsapp|sms|call(?: me)?(?: at| on)?|text me(?: at| on)?|reach me(?: at| on)?|contact number|phone number|ph)\b\.?(?:\s*(?:no\.?|number|#))?[\s:#.]*(?<number>[+(]?\d[\d\s().-]{5,22}\d)/gi;
+
+function digitCount(text: string): number {
+  let count = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code >= 48 && code <= 57) count += 1;
+  }
+  return count;
+}
+
+function isolated(text: string, start: number, end: number): boolean {
+  const before = text[start - 1] ?? ' ';
+  const after = text[end] ?? ' ';
+  if (/[A-Za-z0-9_/:]/.test(before) || /[A-Za-z0-9_/:]/.test(after)) return false;
+  // `1.2.415.555.0132` or `2024-415-555-0132`: part of a longer dotted or dashed number.
+  if (/[.-]/.test(before) && /\d/.test(text[start - 2] ?? '')) return false;
+  if (/[.-]/.test(after) && /\d/.test(text[end + 1] ?? '')) return false;
+  return true;
+}
+
+function accept(candidate: string): boolean {
+  const digits = digitCount(candidate);
+  if (candidate.startsWith('+') || candidate.startsWith('00')) return digits >= 8 && digits <= 15;
+  if (candidate.startsWith('(')) return /^\([2-9]\d{2}\)\s?[2-9]/.test(candidate);
+  if (/^\d{3}[-.\s]\d{3}[-.\s]\d{4}$/.test(candidate)) return /^[2-9]\d{2}[-.\s][2-9]/.test(candidate);
+  if (candidate.startsWith('0')) return !candidate.includes('.') && digits >= 9 && digits <= 11;
+  return false;
+}
+
+export const phoneDetector: Detector = {
+  id: 'pii.phone',
+  scan(text) {
+    const matches: DetectorMatch[] = [];
+    const taken: [number, number][] = [];
+    const push = (start: number, end: number, reason: string): void => {
+      if (taken.some(([takenStart, takenEnd]) => start < takenEnd && end > takenStart)) return;
+      taken.push([start, end]);
+      matches.push({ detector: 'pii.phone', level: 'confidential', reason, start, end, excerpt: maskNumber(text.slice(start, end)) });
+    };
+    for (const match of matchesOf(LABELLED, text)) {
+      const number = (match.groups?.number ?? '').replace(/[\s(.-]+$/, '');
+      const digits = digitCount(number);
+      if (digits < 7 || digits > 15) continue;
+      const start = match.index + match[0].length - (match.groups?.number ?? '').length;
+      push(start, start + number.length, 'telephone number (labelled)');
+    }
+    for (const match of matchesOf(CANDIDATE, text)) {
+      const candidate = match[0].replace(/[\s(.-]+$/, '');
+      const start = match.index;
+      const end = start + candidate.length;
+      if (!isolated(text, start, end) || !accept(candidate)) continue;
+      push(start, end, 'telephone number');
+    }
+    return matches;
+  },
+};

@@ -1,0 +1,37 @@
+/**
+ * Masking for excerpts. A finding may be printed, logged and stored in evidence metadata, so
+ * the excerpt of a secret, credential or personal datum never carries the whole value.
+ */
+
+const ELLIPSIS = '…';
+
+/**
+ * Keeps a few characters at each end, proportionally fewer for short values:
+ * `ghp_…3f9a` (≥ 16 chars), `hu…r2` (8–15), `…` (shorter: nothing of it is shown).
+ */
+export function maskSecret(value: string): string {
+  const length = value.length;
+  if (length >= 16) return `${value.slice(0, 4)}${ELLIPSIS}${value.slice(-4)}`;
+  if (length >= 8) return `${value.slice(0, 2)}${ELLIPSIS}${value.slice(-2)}`;
+  return ELLIPSIS;
+}
+
+/** Digits-only personal numbers (cards, SSNs): only the last four digits are shown. */
+export function maskNumber(value: string): string {
+  const digits = value.replace(/\D/g, '');
+  return `${ELLIPSIS}${digits.slice(-4)}`;
+}
+
+/** `alice.smith@example.com` -> `a…@example.com`: the domain says little about the person. */
+export function maskEmail(value: string): string {
+  const at = value.lastIndexOf('@');
+  if (at <= 0) return maskSecret(value);
+  return `${value.slice(0, 1)}${ELLIPSIS}${value.slice(at)}`;
+}
+
+/** Non-secret excerpts (paths, indicator words) are shown, but long ones are shortened. */
+export function shorten(value: string, maximum = 80): string {
+  const singleLine = value.replace(/\s+/g, ' ');
+  if (singleLine.length <= maximum) return singleLine;
+  return `${singleLine.slice(0, maximum - 1)}${ELLIPSIS}`;
+}

@@ -1,0 +1,63 @@
+import type { CanonicalRequest, ContentPart } from '../wire/canonical.js';
+
+/** A piece of a request the detectors scan, named by where it sits in the request. */
+export type RequestPart =
+  | { kind: 'text'; location: string; text: string }
+  | { kind: 'image'; location: string; description: string }
+  /** Something the classifier cannot read: it fails closed on it. */
+  | { kind: 'unscannable'; location: string; description: string };
+
+/**
+ * Every part of a request that carries content: the system prompt, every message's content parts
+ * (tool results included), the tool calls' names and arguments, the tool definitions (name,
+ * description, JSON schema), the response schema and the stop sequences.
+ */
+export function requestParts(request: CanonicalRequest): RequestPart[] {
+  const parts: RequestPart[] = [];
+  if (typeof request.system === 'string' && request.system.length > 0) parts.push({ kind: 'text', location: 'system', text: request.system });
+  request.messages.forEach((message, messageIndex) => {
+    const base = `messages[${messageIndex}]`;
+    const suffix = message.role === 'tool' ? ' (tool result)' : '';
+    const content: unknown = message.content;
+    if (typeof content === 'string') {
+      parts.push({ kind: 'text', location: `${base}.content${suffix}`, text: content });
+    } else if (Array.isArray(content)) {
+      content.forEach((part: ContentPart, partIndex) => {
+        const location = `${base}.content[${partIndex}]${suffix}`;
+        parts.push(contentPart(part, location));
+        // A signed image URL can carry a credential of its own.
+        if (part.type === 'image' && typeof part.url === 'string') parts.push({ kind: 'text', location: `${location}.url`, text: part.url });
+      });
+    } else if (content !== undefined && content !== null) {
+      parts.push({ kind: 'unscannable', location: `${base}.content`, description: `content of type ${typeof content}` });
+    }
+    if (message.role === 'assistant' && message.toolCalls !== undefined) {
+      message.toolCalls.forEach((call, callIndex) => {
+        parts.push({ kind: 'text', location: `${base}.toolCalls[${callIndex}].name`, text: String(call.name) });
+        parts.push({ kind: 'text', location: `${base}.toolCalls[${callIndex}].arguments`, text: String(call.arguments) });
+      });
+    }
+  });
+  request.tools?.forEach((tool, toolIndex) => {
+    const base = `tools[${toolIndex}]`;
+    parts.push({ kind: 'text', location: `${base}.name`, text: String(tool.name) });
+    if (tool.description !== undefined) parts.push({ kind: 'text', location: `${base}.description`, text: String(tool.description) });
+    if (tool.inputSchema !== undefined) parts.push({ kind: 'text', location: `${base}.inputSchema`, text: JSON.stringify(tool.inputSchema) });
+  });
+  if (request.responseFormat?.type === 'json_schema') {
+    parts.push({ kind: 'text', location: 'responseFormat.schema', text: JSON.stringify(request.responseFormat.schema) });
+  }
+  request.stop?.forEach((stop, stopIndex) => parts.push({ kind: 'text', location: `stop[${stopIndex}]`, text: String(stop) }));
+  return parts;
+}
+
+function contentPart(part: ContentPart, location: string): RequestPart {
+  const untyped = part as { type?: unknown; text?: unknown };
+  if (untyped.type === 'text' && typeof untyped.text === 'string') return { kind: 'text', location, text: untyped.text };
+  if (part.type === 'image') {
+    const media = part.mediaType ?? 'unknown type';
+    const source = part.data !== undefined ? `inline, ${Math.round((part.data.length * 3) / 4 / 1024)} KB` : part.url !== undefined ? 'by URL' : 'no data';
+    return { kind: 'image', location, description: `${media}, ${source}` };
+  }
+  return { kind: 'unscannable', location, description: `content part of type '${String(untyped.type)}'` };
+}
