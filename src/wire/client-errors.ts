@@ -6,6 +6,7 @@ export type ClientErrorKind =
   | 'authentication'
   | 'permission'
   | 'not_found'
+  | 'method_not_allowed'
   | 'request_too_large'
   | 'rate_limit'
   | 'internal'
@@ -29,6 +30,7 @@ export const CLIENT_ERROR_STATUS: Record<ClientErrorKind, number> = {
   authentication: 401,
   permission: 403,
   not_found: 404,
+  method_not_allowed: 405,
   request_too_large: 413,
   rate_limit: 429,
   internal: 500,

@@ -464,6 +464,7 @@ const ANTHROPIC_ERROR_TYPES: Record<ClientErrorKind, string> = {
   authentication: 'authentication_error',
   permission: 'permission_error',
   not_found: 'not_found_error',
+  method_not_allowed: 'invalid_request_error',
   request_too_large: 'request_too_large',
   rate_limit: 'rate_limit_error',
   internal: 'api_error',

@@ -511,6 +511,7 @@ const OPENAI_ERROR_TYPES: Record<ClientErrorKind, string> = {
   authentication: 'authentication_error',
   permission: 'permission_error',
   not_found: 'not_found_error',
+  method_not_allowed: 'invalid_request_error',
   request_too_large: 'invalid_request_error',
   rate_limit: 'rate_limit_error',
   internal: 'server_error',

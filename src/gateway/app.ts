@@ -1,0 +1,349 @@
+import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
+import { SyndicateError } from '../errors.js';
+import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
+import { GatewayMetrics } from '../metrics/prometheus.js';
+import type { StreamPart } from '../wire/canonical.js';
+import { TokenGuard } from './auth.js';
+import { clientErrorOf, errorResponse, GatewayRequestError, type ApiFamily } from './errors.js';
+import { anthropicFace, openAIFace, partsOfResponse, type ApiFace, type StreamEncoder } from './faces.js';
+import { modelList } from './models.js';
+import { SseChannel } from './sse-channel.js';
+
+/** 10 MiB: room for a long conversation with a few inline images, not for abuse. */
+export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+
+/** The pipeline entry point (`invoke` from src/invoke/pipeline.ts); injectable for tests. */
+export type InvokeFunction = (context: PipelineContext, input: InvocationInput) => Promise<InvocationResult>;
+
+/** How to build a gateway core. */
+export interface GatewayOptions {
+  pipeline: PipelineContext;
+  invoke: InvokeFunction;
+  /** The bearer token clients must present (`syndicate init` writes it). */
+  token: string;
+  metrics?: GatewayMetrics;
+  /** Request bodies above this are refused with 413. Default 10 MiB. */
+  bodyLimitBytes?: number;
+  /** Trust tier of gateway callers; default: the policy's `defaultTrustTier`. */
+  trustTier?: string;
+  /** Called with unexpected (500) errors so the operator can see them; the client sees a generic message. */
+  onInternalError?: (error: unknown) => void;
+}
+
+/** The gateway core: web-standard Request in, Response out; no sockets. */
+export interface Gateway {
+  fetch(request: Request): Promise<Response>;
+  readonly metrics: GatewayMetrics;
+  /** Inference requests not yet fully settled (streams still running, evidence not yet completed). */
+  readonly inFlight: number;
+  /**
+   * Refuses new inference requests (503) and resolves once every request in flight has finished
+   * its stream and completed its evidence.
+   */
+  drain(): Promise<void>;
+}
+
+interface Route {
+  method: 'GET' | 'POST';
+  /** No token needed (only `/healthz`). */
+  public?: boolean;
+  handle(request: Request): Promise<Response>;
+}
+
+/** Builds the gateway core. */
+export function createGateway(options: GatewayOptions): Gateway {
+  const guard = new TokenGuard(options.token);
+  const metrics = options.metrics ?? new GatewayMetrics();
+  const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const inFlight = new Set<Promise<void>>();
+  let draining = false;
+
+  /** Registers a request as in flight until `settle` is called. */
+  const track = (): (() => void) => {
+    let settle!: () => void;
+    const promise = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    inFlight.add(promise);
+    void promise.then(() => inFlight.delete(promise));
+    return settle;
+  };
+
+  const inference = (face: ApiFace) => async (request: Request): Promise<Response> => {
+    if (draining) {
+      throw new GatewayRequestError('unavailable', 'the gateway is shutting down; retry against the next instance', {
+        code: 'shutting_down',
+        headers: { connection: 'close' },
+      });
+    }
+    const parsed = face.parse(await readBody(request, bodyLimit));
+    const controller = new AbortController();
+    if (request.signal !== undefined && request.signal !== null) {
+      if (request.signal.aborted) controller.abort();
+      else request.signal.addEventListener('abort', () => controller.abort(), { once: true });
+    }
+    const input: InvocationInput = {
+      request: parsed.request,
+      caller: 'gateway',
+      ...readHints(request.headers),
+      ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+      signal: controller.signal,
+    };
+    const settle = track();
+    metrics.started();
+    const finish = (outcome: { result: InvocationResult } | { error: unknown }): void => {
+      if ('result' in outcome) metrics.recordSuccess(face.family, outcome.result);
+      else metrics.recordFailure(face.family, outcome.error);
+      metrics.settled();
+      settle();
+    };
+
+    if (!parsed.request.stream) {
+      let result: InvocationResult;
+      try {
+        result = await options.invoke(options.pipeline, input);
+      } catch (error) {
+        finish({ error });
+        throw error;
+      }
+      finish({ result });
+      return new Response(face.render(result, modelLabel(result.provider.id, result.model)), {
+        status: 200,
+        headers: { 'content-type': 'application/json', ...resultHeaders(result) },
+      });
+    }
+    return stream(face, parsed.includeUsage, input, controller, finish);
+  };
+
+  /**
+   * Streams an answer: the HTTP status waits for the first part the pipeline forwards (so a
+   * refusal or an upstream that fails before answering is a proper 403/5xx), then every part
+   * is encoded and written as it arrives. Parts forwarded in one synchronous burst (one
+   * upstream chunk) are encoded together as one write.
+   */
+  const stream = async (
+    face: ApiFace,
+    includeUsage: boolean,
+    input: InvocationInput,
+    controller: AbortController,
+    finish: (outcome: { result: InvocationResult } | { error: unknown }) => void,
+  ): Promise<Response> => {
+    const channel = new SseChannel(() => controller.abort());
+    let attempt: { provider: string; model: string } | undefined;
+    let encoder: StreamEncoder | undefined;
+    const encoderFor = (): StreamEncoder => {
+      encoder ??= face.createEncoder(attempt === undefined ? input.request.model : modelLabel(attempt.provider, attempt.model), includeUsage);
+      return encoder;
+    };
+    const batch: StreamPart[] = [];
+    let flushScheduled = false;
+    let partsSeen = false;
+    let announceStart!: () => void;
+    const started = new Promise<void>((resolve) => {
+      announceStart = resolve;
+    });
+    const flush = (): void => {
+      flushScheduled = false;
+      if (batch.length > 0) channel.write(encoderFor().encodeAll(batch.splice(0)));
+    };
+
+    const invocation = options.invoke(options.pipeline, {
+      ...input,
+      onAttempt: (current) => {
+        attempt = { provider: current.provider.id, model: current.model };
+      },
+      onPart: (part) => {
+        batch.push(part);
+        partsSeen = true;
+        if (!flushScheduled) {
+          flushScheduled = true;
+          queueMicrotask(flush);
+        }
+        announceStart();
+      },
+    });
+    const settled = invocation.then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    await Promise.race([started, settled]);
+
+    if (!partsSeen) {
+      const outcome = await settled;
+      finish(outcome);
+      if ('error' in outcome) throw outcome.error;
+      channel.write(encoderFor().encodeAll(partsOfResponse(outcome.result.response)));
+      channel.end();
+      return channel.toResponse(resultHeaders(outcome.result));
+    }
+
+    const headers: Record<string, string> =
+      attempt === undefined ? {} : { 'x-syndicate-provider': attempt.provider, 'x-syndicate-model': attempt.model };
+    void settled.then((outcome) => {
+      flush();
+      if ('error' in outcome) channel.write(encoderFor().fail(clientErrorOf(outcome.error)));
+      else if (!encoderFor().closed) channel.write(encoderFor().encodeAll([{ type: 'stream-end' }]));
+      channel.end();
+      finish(outcome);
+    });
+    return channel.toResponse(headers);
+  };
+
+  const routes = new Map<string, Route[]>([
+    ['/v1/chat/completions', [{ method: 'POST', handle: inference(openAIFace) }]],
+    ['/v1/messages', [{ method: 'POST', handle: inference(anthropicFace) }]],
+    [
+      '/v1/models',
+      [
+        {
+          method: 'GET',
+          handle: async (request) =>
+            jsonResponse(200, modelList(options.pipeline.store, request.headers.has('anthropic-version') ? 'anthropic' : 'openai')),
+        },
+      ],
+    ],
+    [
+      '/metrics',
+      [
+        {
+          method: 'GET',
+          handle: async () => {
+            const exposition = await metrics.exposition();
+            return new Response(exposition.body, { status: 200, headers: { 'content-type': exposition.contentType } });
+          },
+        },
+      ],
+    ],
+    [
+      '/healthz',
+      [
+        {
+          method: 'GET',
+          public: true,
+          handle: async () => jsonResponse(draining ? 503 : 200, { status: draining ? 'draining' : 'ok', inFlight: inFlight.size }),
+        },
+      ],
+    ],
+  ]);
+
+  return {
+    metrics,
+    get inFlight() {
+      return inFlight.size;
+    },
+    async fetch(request: Request): Promise<Response> {
+      const path = pathOf(request.url);
+      const family: ApiFamily = path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+      try {
+        const candidates = routes.get(path);
+        if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(request.headers);
+        if (candidates === undefined) {
+          throw new GatewayRequestError('not_found', `no route ${request.method} ${path}; the gateway serves /v1/chat/completions, /v1/messages, /v1/models, /metrics and /healthz`, {
+            code: 'not_found',
+          });
+        }
+        const route = candidates.find((candidate) => candidate.method === request.method);
+        if (route === undefined) {
+          const allowed = candidates.map((candidate) => candidate.method).join(', ');
+          throw new GatewayRequestError('method_not_allowed', `${request.method} is not allowed on ${path}; use ${allowed}`, {
+            code: 'method_not_allowed',
+            headers: { allow: allowed },
+          });
+        }
+        return await route.handle(request);
+      } catch (error) {
+        if (clientErrorOf(error).kind === 'internal' && !(error instanceof SyndicateError)) options.onInternalError?.(error);
+        return errorResponse(error, family);
+      }
+    },
+    async drain(): Promise<void> {
+      draining = true;
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
+  };
+}
+
+/** `provider:model`, the id a client can send back to pin the same model. */
+function modelLabel(provider: string, model: string): string {
+  return `${provider}:${model}`;
+}
+
+function resultHeaders(result: InvocationResult): Record<string, string> {
+  return {
+    'x-syndicate-provider': result.provider.id,
+    'x-syndicate-model': result.model,
+    'x-syndicate-sensitivity': result.classification.level,
+    'x-syndicate-evidence': result.evidenceId,
+    'x-syndicate-request': result.requestId,
+  };
+}
+
+function jsonResponse(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+function pathOf(url: string): string {
+  const afterScheme = url.indexOf('//');
+  const pathStart = url.indexOf('/', afterScheme === -1 ? 0 : afterScheme + 2);
+  if (pathStart === -1) return '/';
+  const end = url.search(/[?#]/);
+  return end === -1 || end < pathStart ? url.slice(pathStart) : url.slice(pathStart, end);
+}
+
+/** Reads the body as text, refusing with 413 as soon as it exceeds the limit. */
+async function readBody(request: Request, limit: number): Promise<string> {
+  const tooLarge = (): GatewayRequestError =>
+    new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' });
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > limit) throw tooLarge();
+  if (request.body === null) return '';
+  if (declared !== null) return request.text();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The `x-syndicate-*` hint headers; a malformed one is a 400 naming the header. */
+function readHints(headers: Headers): Pick<InvocationInput, 'sensitivityHint' | 'workflow' | 'sessionId'> {
+  const hints: Pick<InvocationInput, 'sensitivityHint' | 'workflow' | 'sessionId'> = {};
+  const sensitivity = headers.get('x-syndicate-sensitivity');
+  if (sensitivity !== null) {
+    const level = sensitivity.trim().toLowerCase();
+    if (!(SENSITIVITY_LEVELS as readonly string[]).includes(level)) {
+      throw badHeader('x-syndicate-sensitivity', `must be one of ${SENSITIVITY_LEVELS.join(', ')} (got ${JSON.stringify(sensitivity)})`);
+    }
+    hints.sensitivityHint = level as SensitivityLevel;
+  }
+  const workflow = headers.get('x-syndicate-workflow');
+  if (workflow !== null) {
+    const value = workflow.trim().toLowerCase();
+    if (!(WORKFLOW_CLASSES as readonly string[]).includes(value)) {
+      throw badHeader('x-syndicate-workflow', `must be one of ${WORKFLOW_CLASSES.join(', ')} (got ${JSON.stringify(workflow)})`);
+    }
+    hints.workflow = value as WorkflowClass;
+  }
+  const session = headers.get('x-syndicate-session');
+  if (session !== null) {
+    const value = session.trim();
+    if (!SESSION_ID.test(value)) throw badHeader('x-syndicate-session', 'must be 1-128 characters of letters, digits, `.`, `_`, `:` or `-`');
+    hints.sessionId = value;
+  }
+  return hints;
+}
+
+function badHeader(name: string, message: string): GatewayRequestError {
+  return new GatewayRequestError('invalid_request', `header ${name} ${message}`, { code: 'invalid_header', param: name });
+}

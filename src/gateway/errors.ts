@@ -1,0 +1,41 @@
+import { ExitCode, SyndicateError } from '../errors.js';
+import { renderAnthropicError } from '../wire/anthropic/server.js';
+import { clientErrorFor, type ClientError, type ClientErrorKind } from '../wire/client-errors.js';
+import { renderOpenAIError } from '../wire/openai/server.js';
+
+/** The API family a route speaks, which decides the error envelope a client gets. */
+export type ApiFamily = 'openai' | 'anthropic';
+
+/**
+ * An HTTP-level refusal by the gateway itself (401, 404, 405, 413, a bad hint header): the
+ * request never reached the pipeline. `headers` are added to the error response (`Allow`,
+ * `WWW-Authenticate`).
+ */
+export class GatewayRequestError extends SyndicateError {
+  readonly clientError: ClientError;
+  readonly headers: Record<string, string>;
+
+  constructor(kind: ClientErrorKind, message: string, options: { code: string; param?: string; headers?: Record<string, string> }) {
+    super(options.code, ExitCode.usage, message);
+    this.clientError = { kind, message, code: options.code, ...(options.param === undefined ? {} : { param: options.param }) };
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** The client-facing classification of anything a handler threw. */
+export function clientErrorOf(error: unknown): ClientError {
+  return error instanceof GatewayRequestError ? error.clientError : clientErrorFor(error);
+}
+
+/**
+ * The ONE place an error becomes a response: typed errors map to 400/401/403/404/405/413/
+ * 502/503/504 in the envelope of the route's API family; anything untyped is a 500 whose
+ * body reveals nothing internal.
+ */
+export function errorResponse(error: unknown, family: ApiFamily): Response {
+  const clientError = clientErrorOf(error);
+  const rendered = family === 'anthropic' ? renderAnthropicError(clientError) : renderOpenAIError(clientError);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (error instanceof GatewayRequestError) Object.assign(headers, error.headers);
+  return new Response(rendered.body, { status: rendered.status, headers });
+}

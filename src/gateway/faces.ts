@@ -1,0 +1,79 @@
+import { newId } from '../common/ids.js';
+import type { InvocationResult } from '../invoke/types.js';
+import { AnthropicStreamEncoder, parseAnthropicMessagesRequest, renderAnthropicMessageResponse } from '../wire/anthropic/server.js';
+import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../wire/canonical.js';
+import type { ClientError } from '../wire/client-errors.js';
+import { OpenAIStreamEncoder, parseOpenAIChatRequest, renderOpenAIChatResponse } from '../wire/openai/server.js';
+import type { ApiFamily } from './errors.js';
+
+/** A stateful encoder of canonical stream parts into one API family's SSE frames. */
+export interface StreamEncoder {
+  encodeAll(parts: readonly StreamPart[]): string;
+  /** The frame ending a stream that broke after bytes were sent (an error, never a clean end). */
+  fail(error: ClientError): string;
+  readonly closed: boolean;
+}
+
+/** A client request read by a face. */
+export interface FaceRequest {
+  request: CanonicalRequest;
+  includeUsage: boolean;
+}
+
+/**
+ * One API family as the gateway speaks it: parse a client request into canonical form, render
+ * an answer, encode a stream. The codecs themselves live in src/wire/<family>/server.ts.
+ */
+export interface ApiFace {
+  family: ApiFamily;
+  parse(bodyText: string): FaceRequest;
+  render(result: InvocationResult, model: string): string;
+  /** `includeUsage`: the client asked for a final usage chunk (OpenAI's `stream_options`); Anthropic always sends usage. */
+  createEncoder(model: string, includeUsage: boolean): StreamEncoder;
+}
+
+export const openAIFace: ApiFace = {
+  family: 'openai',
+  parse(bodyText) {
+    const parsed = parseOpenAIChatRequest(bodyText);
+    return { request: parsed.request, includeUsage: parsed.includeUsage };
+  },
+  render(result, model) {
+    return renderOpenAIChatResponse(result.response, { created: unixSeconds(), id: openAIId(), model }).body;
+  },
+  createEncoder(model, includeUsage) {
+    return new OpenAIStreamEncoder({ id: openAIId(), model, created: unixSeconds(), includeUsage });
+  },
+};
+
+export const anthropicFace: ApiFace = {
+  family: 'anthropic',
+  parse(bodyText) {
+    return { request: parseAnthropicMessagesRequest(bodyText).request, includeUsage: true };
+  },
+  render(result, model) {
+    return renderAnthropicMessageResponse(result.response, { id: newId('msg'), model }).body;
+  },
+  createEncoder(model) {
+    return new AnthropicStreamEncoder({ id: newId('msg'), model });
+  },
+};
+
+/** The parts of a whole answer, for a stream whose attempt delivered no parts of its own. */
+export function partsOfResponse(response: CanonicalResponse): StreamPart[] {
+  const parts: StreamPart[] = [{ type: 'response-metadata', id: response.id, model: response.model }];
+  if (response.text !== '') parts.push({ type: 'text-delta', text: response.text });
+  response.toolCalls.forEach((call, index) => parts.push({ type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments }));
+  if (response.usage !== undefined) parts.push({ type: 'usage', usage: response.usage });
+  parts.push({ type: 'finish', finishReason: response.finishReason, rawFinishReason: response.rawFinishReason });
+  parts.push({ type: 'stream-end' });
+  return parts;
+}
+
+function openAIId(): string {
+  return newId('chatcmpl').replace('_', '-');
+}
+
+function unixSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}

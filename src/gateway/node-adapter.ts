@@ -1,0 +1,208 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { checkLoopbackUrl } from '../common/loopback.js';
+import { UsageError } from '../errors.js';
+import { DEFAULT_BODY_LIMIT_BYTES, type Gateway } from './app.js';
+import { errorResponse, GatewayRequestError } from './errors.js';
+import { sseChannelOf } from './sse-channel.js';
+
+/** How to put a gateway core on a socket. */
+export interface GatewayListenOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Binding to anything but loopback exposes the gateway to the network: only on explicit request. */
+  allowRemote?: boolean;
+  /** Same limit as the core's; enforced here while the body arrives. Default 10 MiB. */
+  bodyLimitBytes?: number;
+  /** Time allowed to receive the request headers. Default 10 s. */
+  headersTimeoutMs?: number;
+  /** Time allowed to receive the whole request (not the answer: streams may run long). Default 60 s. */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection is kept. Default 5 s. */
+  keepAliveTimeoutMs?: number;
+}
+
+/** A listening gateway. */
+export interface RunningGateway {
+  /** `http://host:port`, with the port actually bound. */
+  url: string;
+  host: string;
+  port: number;
+  server: Server;
+  /**
+   * Graceful shutdown: stop accepting connections, refuse new requests on open ones, let every
+   * in-flight request finish (streams included) and complete its evidence, flush the last
+   * bytes, then close every socket.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * The thin node:http adapter: an IncomingMessage becomes a web `Request` (body read with the
+ * limit enforced as it arrives), the core's `Response` is written back. Streamed answers
+ * bypass the web stream: each SSE frame the core emits is written to the socket at once.
+ */
+export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?: number } = {}): (request: IncomingMessage, response: ServerResponse) => void {
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  return (incoming, outgoing) => {
+    void serve(gateway, limit, incoming, outgoing).catch((error: unknown) => {
+      if (!outgoing.headersSent) writeFailure(outgoing, error, familyOf(incoming.url ?? '/'));
+      else outgoing.destroy(error instanceof Error ? error : undefined);
+    });
+  };
+}
+
+async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
+  const method = incoming.method ?? 'GET';
+  let body: Buffer | undefined;
+  if (method !== 'GET' && method !== 'HEAD') {
+    const read = await readLimited(incoming, limit);
+    if (read === undefined) {
+      outgoing.shouldKeepAlive = false;
+      writeFailure(
+        outgoing,
+        new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' }),
+        familyOf(incoming.url ?? '/'),
+      );
+      return;
+    }
+    body = read;
+  }
+
+  const headers = new Headers();
+  const raw = incoming.rawHeaders;
+  for (let index = 0; index + 1 < raw.length; index += 2) headers.append(raw[index] as string, raw[index + 1] as string);
+  const abort = new AbortController();
+  // A client that goes away before its answer is complete cancels the upstream call.
+  outgoing.once('close', () => {
+    if (!outgoing.writableFinished) abort.abort();
+  });
+  const request = new Request(`http://${incoming.headers.host ?? 'gateway'}${incoming.url ?? '/'}`, {
+    method,
+    headers,
+    signal: abort.signal,
+    ...(body === undefined ? {} : { body }),
+  });
+
+  const response = await gateway.fetch(request);
+  const responseHeaders: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    responseHeaders[name] = value;
+  });
+  if (responseHeaders['connection'] === 'close') outgoing.shouldKeepAlive = false;
+
+  const channel = sseChannelOf(response);
+  if (channel !== undefined) {
+    outgoing.writeHead(response.status, responseHeaders);
+    outgoing.flushHeaders();
+    outgoing.once('close', () => {
+      if (!outgoing.writableFinished) channel.cancel();
+    });
+    channel.attach({ write: (text) => outgoing.write(text), end: () => outgoing.end() });
+    return;
+  }
+  const bytes = response.body === null ? undefined : Buffer.from(await response.arrayBuffer());
+  if (bytes !== undefined) responseHeaders['content-length'] = String(bytes.length);
+  outgoing.writeHead(response.status, responseHeaders);
+  outgoing.end(bytes);
+}
+
+/** The whole body, or undefined as soon as it exceeds `limit` (the rest is not read). */
+function readLimited(incoming: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const declared = Number(incoming.headers['content-length'] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total > limit) {
+        incoming.off('data', onData);
+        incoming.pause();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    incoming.on('data', onData);
+    incoming.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)));
+    incoming.once('error', reject);
+  });
+}
+
+function writeFailure(outgoing: ServerResponse, error: unknown, family: 'openai' | 'anthropic'): void {
+  const response = errorResponse(error, family);
+  void response.text().then((text) => {
+    const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(text)) };
+    response.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    outgoing.writeHead(response.status, headers);
+    outgoing.end(text);
+  });
+}
+
+function familyOf(url: string): 'openai' | 'anthropic' {
+  return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+}
+
+/**
+ * Listens on host:port. A host that is not loopback (after resolving names) is refused
+ * unless `allowRemote` is set.
+ */
+export async function listenGateway(gateway: Gateway, options: GatewayListenOptions): Promise<RunningGateway> {
+  const bracketed = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+  if (options.allowRemote !== true) {
+    const verdict = await checkLoopbackUrl(`http://${bracketed}/`);
+    if (!verdict.loopback) {
+      throw new UsageError(`refusing to bind the gateway to ${options.host}: ${verdict.reason}, so other machines could reach it`, {
+        hint: 'bind to 127.0.0.1 (the default), or pass --allow-remote if exposing the gateway to the network is intended',
+      });
+    }
+  }
+  const server = createServer(
+    {
+      noDelay: true,
+      headersTimeout: options.headersTimeoutMs ?? 10_000,
+      requestTimeout: options.requestTimeoutMs ?? 60_000,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    },
+    nodeRequestListener(gateway, { ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }) }),
+  );
+  const open = new Set<ServerResponse>();
+  server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+    open.add(response);
+    response.once('close', () => open.delete(response));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    host: address.address,
+    port: address.port,
+    server,
+    close: () => {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await gateway.drain();
+        // Every answer has been handed to its socket; wait until the bytes are flushed.
+        await Promise.all(
+          [...open].map((response) => (response.writableFinished ? undefined : new Promise<void>((resolve) => response.once('close', () => resolve())))),
+        );
+        server.closeAllConnections();
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}

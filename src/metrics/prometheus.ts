@@ -1,0 +1,138 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { PolicyRefusalError, SyndicateError } from '../errors.js';
+import type { AttemptReport, InvocationResult } from '../invoke/types.js';
+
+/** Which client API a request arrived on. */
+export type GatewayApi = 'openai' | 'anthropic';
+
+/** Seconds; LLM calls span from a few milliseconds (warm local) to minutes. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+const ROUTE_LABELS = ['api', 'class', 'provider', 'model'] as const;
+
+/**
+ * The gateway's Prometheus metrics, in a registry of their own (never prom-client's global
+ * one, so two gateways in one process, e.g. in tests, do not collide).
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'api' | 'class' | 'provider' | 'model' | 'outcome'>;
+  private readonly firstToken: Histogram<(typeof ROUTE_LABELS)[number]>;
+  private readonly total: Histogram<(typeof ROUTE_LABELS)[number]>;
+  private readonly tokens: Counter<'class' | 'provider' | 'model' | 'direction'>;
+  private readonly spend: Counter<'provider' | 'model'>;
+  private readonly fallbacks: Counter<'provider' | 'model'>;
+  private readonly denials: Counter<'api' | 'reason'>;
+  private readonly inFlight: Gauge;
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'syndicate_gateway_requests_total',
+      help: 'Gateway inference requests by API, provider class, provider, model and outcome',
+      labelNames: ['api', 'class', 'provider', 'model', 'outcome'],
+      registers,
+    });
+    this.firstToken = new Histogram({
+      name: 'syndicate_gateway_first_token_seconds',
+      help: 'Time from the upstream call to the first content token (first byte for non-streamed answers)',
+      labelNames: ROUTE_LABELS,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.total = new Histogram({
+      name: 'syndicate_gateway_total_seconds',
+      help: 'Total time of the answering upstream call',
+      labelNames: ROUTE_LABELS,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'syndicate_gateway_tokens_total',
+      help: 'Tokens of answered requests (exact when the upstream reported them, else counted locally)',
+      labelNames: ['class', 'provider', 'model', 'direction'],
+      registers,
+    });
+    this.spend = new Counter({
+      name: 'syndicate_gateway_spend_usd_total',
+      help: 'Spend in USD at the provider records\' prices',
+      labelNames: ['provider', 'model'],
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: 'syndicate_gateway_fallbacks_total',
+      help: 'Fallback hops taken, by the provider and model the hop went to',
+      labelNames: ['provider', 'model'],
+      registers,
+    });
+    this.denials = new Counter({
+      name: 'syndicate_gateway_denials_total',
+      help: 'Requests refused by policy (route denied, permit refused), by reason code',
+      labelNames: ['api', 'reason'],
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'syndicate_gateway_in_flight_requests',
+      help: 'Inference requests being answered right now',
+      registers,
+    });
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'syndicate_' });
+  }
+
+  /** A request was accepted for invocation; call `settled` once it is over. */
+  started(): void {
+    this.inFlight.inc();
+  }
+
+  settled(): void {
+    this.inFlight.dec();
+  }
+
+  /** An answered request. */
+  recordSuccess(api: GatewayApi, result: InvocationResult): void {
+    const labels = { api, class: result.provider.class, provider: result.provider.id, model: result.model };
+    this.requests.inc({ ...labels, outcome: 'completed' });
+    if (result.latency.firstTokenMs !== undefined) this.firstToken.observe(labels, result.latency.firstTokenMs / 1000);
+    this.total.observe(labels, result.latency.totalMs / 1000);
+    if (result.usage !== undefined) {
+      const tokenLabels = { class: result.provider.class, provider: result.provider.id, model: result.model };
+      this.tokens.inc({ ...tokenLabels, direction: 'input' }, result.usage.inputTokens);
+      this.tokens.inc({ ...tokenLabels, direction: 'output' }, result.usage.outputTokens);
+    }
+    if (result.costUsd !== undefined && result.costUsd > 0) this.spend.inc({ provider: result.provider.id, model: result.model }, result.costUsd);
+    this.countFallbacks(result.attempts);
+  }
+
+  /** A request that ended in an error (refusal, upstream failure, broken stream, bad request). */
+  recordFailure(api: GatewayApi, error: unknown): void {
+    const attempts = attemptsOf(error);
+    const last = attempts.at(-1);
+    const outcome = error instanceof SyndicateError ? error.code : 'internal';
+    this.requests.inc({
+      api,
+      class: last?.provider.class ?? '',
+      provider: last?.provider.id ?? '',
+      model: last?.model ?? '',
+      outcome,
+    });
+    if (error instanceof PolicyRefusalError) this.denials.inc({ api, reason: error.code });
+    this.countFallbacks(attempts);
+  }
+
+  /** The Prometheus text exposition and its content type. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private countFallbacks(attempts: readonly AttemptReport[]): void {
+    for (const attempt of attempts) {
+      if (attempt.hop > 0) this.fallbacks.inc({ provider: attempt.provider.id, model: attempt.model });
+    }
+  }
+}
+
+function attemptsOf(error: unknown): AttemptReport[] {
+  if (!(error instanceof SyndicateError)) return [];
+  const attempts = error.details?.['attempts'];
+  return Array.isArray(attempts) ? (attempts as AttemptReport[]) : [];
+}
