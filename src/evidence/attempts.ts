@@ -2,9 +2,9 @@ import { canonicalJson } from '../common/hash.js';
 import { newId } from '../common/ids.js';
 import { StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { GENESIS_HASH, hashRow } from './chain.js';
-import { takeOpenRecorder } from './recorder.js';
-import { statementsFor, type EvidenceStatements } from './statements.js';
+import { COLUMN_INDEX, GENESIS_HASH, hashRow, type HashedColumn } from './chain.js';
+import { takeOpenRecorder, type PendingCapture } from './recorder.js';
+import { FINISH_COLUMNS, statementsFor, type EvidenceStatements, type FinishValues } from './statements.js';
 import {
   EVIDENCE_MARKERS,
   TOKEN_ACCOUNTING,
@@ -69,28 +69,31 @@ export function beginAttempt(store: Store, attempt: AttemptStart): string {
  */
 export function completeAttempt(store: Store, evidenceId: string, outcome: AttemptOutcome): void {
   checkOutcome(outcome);
-  // Flush whatever the recorder still buffers; a failed background flush surfaces here.
-  takeOpenRecorder(evidenceId)?.close();
+  // Take over what the recorder still buffers (written below, in the same transaction); a failed
+  // background flush surfaces here.
+  const handover = takeOpenRecorder(evidenceId)?.drain();
   const now = outcome.now ?? Date.now();
   const statements = statementsFor(store);
-  store.transaction(() => {
-    finishPending(statements, evidenceId, {
-      state: outcome.state,
-      finishedAt: new Date(now).toISOString(),
-      status: outcome.status ?? null,
-      firstTokenMs: outcome.firstTokenMs ?? null,
-      totalMs: outcome.totalMs,
-      inputTokens: outcome.usage?.inputTokens ?? null,
-      outputTokens: outcome.usage?.outputTokens ?? null,
-      costUsd: outcome.costUsd ?? null,
-      tokenAccounting: outcome.tokenAccounting,
-      verbatimCapture: outcome.verbatimCapture,
-      toolCallFidelity: outcome.toolCallFidelity,
-      markersJson: JSON.stringify(outcome.markers),
-      warningsJson: JSON.stringify(outcome.warnings),
-      errorJson: outcome.error === undefined ? null : JSON.stringify({ code: outcome.error.code, message: outcome.error.message }),
-    });
-  });
+  write(() =>
+    statements.transaction(() => {
+      finishPending(statements, evidenceId, handover, {
+        state: outcome.state,
+        finishedAt: new Date(now).toISOString(),
+        status: outcome.status ?? null,
+        firstTokenMs: outcome.firstTokenMs ?? null,
+        totalMs: outcome.totalMs,
+        inputTokens: outcome.usage?.inputTokens ?? null,
+        outputTokens: outcome.usage?.outputTokens ?? null,
+        costUsd: outcome.costUsd ?? null,
+        tokenAccounting: outcome.tokenAccounting,
+        verbatimCapture: outcome.verbatimCapture,
+        toolCallFidelity: outcome.toolCallFidelity,
+        markersJson: JSON.stringify(outcome.markers),
+        warningsJson: JSON.stringify(outcome.warnings),
+        errorJson: outcome.error === undefined ? null : JSON.stringify({ code: outcome.error.code, message: outcome.error.message }),
+      });
+    }),
+  );
 }
 
 /**
@@ -102,42 +105,44 @@ export function recordDenial(store: Store, denial: DenialRecord): string {
   const id = newId('ev', now);
   const statements = statementsFor(store);
   const timestamp = new Date(now).toISOString();
-  store.transaction(() => {
-    const head = statements.selectHead.get() as { seq: number; hash: string } | undefined;
-    const chainSeq = (head?.seq ?? 0) + 1;
-    const prevHash = head?.hash ?? GENESIS_HASH;
-    statements.insert.run({
-      id,
-      chainSeq,
-      requestId: denial.requestId,
-      hop: 0,
-      kind: 'denial',
-      state: 'denied',
-      pid: process.pid,
-      createdAt: timestamp,
-      finishedAt: timestamp,
-      providerId: denial.provider?.id ?? null,
-      providerVersion: denial.provider?.version ?? null,
-      providerClass: denial.provider?.class ?? null,
-      model: denial.model ?? null,
-      permitId: denial.permitId ?? null,
-      permitJson: null,
-      permitToken: denial.permitToken ?? null,
-      sessionId: denial.sessionId ?? null,
-      caller: denial.caller,
-      sensitivity: denial.sensitivity ?? null,
-      routeJson: denial.route === undefined ? null : canonicalJson(denial.route),
-      streamed: 0,
-      tokenAccounting: 'not_available',
-      verbatimCapture: 'none',
-      toolCallFidelity: 'not_applicable',
-      markersJson: '[]',
-      warningsJson: '[]',
-      errorJson: JSON.stringify({ code: denial.reasonCode, message: denial.message }),
-      prevHash,
-    });
-    sealRow(statements, id, chainSeq, prevHash);
-  });
+  write(() =>
+    statements.transaction(() => {
+      const head = statements.selectHead.get() as { seq: number; hash: string } | undefined;
+      const chainSeq = (head?.seq ?? 0) + 1;
+      const prevHash = head?.hash ?? GENESIS_HASH;
+      statements.insert.run({
+        id,
+        chainSeq,
+        requestId: denial.requestId,
+        hop: 0,
+        kind: 'denial',
+        state: 'denied',
+        pid: process.pid,
+        createdAt: timestamp,
+        finishedAt: timestamp,
+        providerId: denial.provider?.id ?? null,
+        providerVersion: denial.provider?.version ?? null,
+        providerClass: denial.provider?.class ?? null,
+        model: denial.model ?? null,
+        permitId: denial.permitId ?? null,
+        permitJson: null,
+        permitToken: denial.permitToken ?? null,
+        sessionId: denial.sessionId ?? null,
+        caller: denial.caller,
+        sensitivity: denial.sensitivity ?? null,
+        routeJson: denial.route === undefined ? null : canonicalJson(denial.route),
+        streamed: 0,
+        tokenAccounting: 'not_available',
+        verbatimCapture: 'none',
+        toolCallFidelity: 'not_applicable',
+        markersJson: '[]',
+        warningsJson: '[]',
+        errorJson: JSON.stringify({ code: denial.reasonCode, message: denial.message }),
+        prevHash,
+      });
+      sealRow(statements, id, chainSeq, prevHash);
+    }),
+  );
   return id;
 }
 
@@ -174,36 +179,38 @@ export function recoverInterrupted(store: Store, options: RecoverOptions = {}): 
   const dead = pending.filter((row) => now - Date.parse(row.created_at) > staleAfter || !isAlive(row.pid));
   if (dead.length === 0) return [];
   const recovered: string[] = [];
-  store.transaction(() => {
-    for (const row of dead) {
-      const current = statements.selectForFinish.get(row.id) as FinishCandidate | undefined;
-      // Another process may have recovered or finished it in the meantime.
-      if (current === undefined || current.state !== 'pending' || current.chain_seq !== null) continue;
-      const hasChunks = statements.selectChunks.get(row.id) !== undefined;
-      const markers: EvidenceMarker[] = current.response_started_ms !== null || hasChunks ? ['partial_response'] : [];
-      finishPending(statements, row.id, {
-        state: 'interrupted',
-        finishedAt: new Date(now).toISOString(),
-        status: null,
-        firstTokenMs: null,
-        totalMs: null,
-        inputTokens: null,
-        outputTokens: null,
-        costUsd: null,
-        tokenAccounting: 'not_available',
-        verbatimCapture: current.has_request === 1 || hasChunks ? 'partial' : 'none',
-        // Not assessed: the response was never decoded.
-        toolCallFidelity: null,
-        markersJson: JSON.stringify(markers),
-        warningsJson: '[]',
-        errorJson: JSON.stringify({
-          code: 'interrupted',
-          message: `the process (pid ${row.pid}) making this call ended before recording its outcome`,
-        }),
-      });
-      recovered.push(row.id);
-    }
-  });
+  write(() =>
+    statements.transaction(() => {
+      for (const row of dead) {
+        const current = statements.selectForFinish.get(row.id) as FinishCandidate | undefined;
+        // Another process may have recovered or finished it in the meantime.
+        if (current === undefined || current.state !== 'pending' || current.chain_seq !== null) continue;
+        const hasChunks = statements.selectChunks.get(row.id) !== undefined;
+        const markers: EvidenceMarker[] = current.response_started_ms !== null || hasChunks ? ['partial_response'] : [];
+        finishPending(statements, row.id, undefined, {
+          state: 'interrupted',
+          finishedAt: new Date(now).toISOString(),
+          status: null,
+          firstTokenMs: null,
+          totalMs: null,
+          inputTokens: null,
+          outputTokens: null,
+          costUsd: null,
+          tokenAccounting: 'not_available',
+          verbatimCapture: current.has_request === 1 || hasChunks ? 'partial' : 'none',
+          // Not assessed: the response was never decoded.
+          toolCallFidelity: null,
+          markersJson: JSON.stringify(markers),
+          warningsJson: '[]',
+          errorJson: JSON.stringify({
+            code: 'interrupted',
+            message: `the process (pid ${row.pid}) making this call ended before recording its outcome`,
+          }),
+        });
+        recovered.push(row.id);
+      }
+    }),
+  );
   return recovered;
 }
 
@@ -233,28 +240,73 @@ interface FinishFields {
   errorJson: string | null;
 }
 
-/** Inside a transaction: fold chunks into the row, write the outcome, chain it. */
-function finishPending(statements: EvidenceStatements, evidenceId: string, fields: FinishFields): void {
-  const current = statements.selectForFinish.get(evidenceId) as FinishCandidate | undefined;
-  if (current === undefined) {
+/**
+ * Inside a transaction: fold the chunks (those already written plus those the recorder handed
+ * over) into the row, write the outcome, link it into the chain — one UPDATE. The hash is computed
+ * over the stored row with the new values laid over it, so the row is written once; every value
+ * written here is an integer, a float, JSON text, a vocabulary word or bytes, which SQLite returns
+ * unchanged (the chain tests verify after every write path).
+ */
+function finishPending(
+  statements: EvidenceStatements,
+  evidenceId: string,
+  handover: { pending: PendingCapture } | undefined,
+  fields: FinishFields,
+): void {
+  const row = statements.selectHashed.get(evidenceId) as unknown[] | undefined;
+  if (row === undefined) {
     throw new StoreError(`no evidence row ${evidenceId}`, { hint: 'call beginAttempt before completing an attempt' });
   }
-  if (current.state !== 'pending' || current.chain_seq !== null) {
-    throw new StoreError(`evidence row ${evidenceId} is already ${current.state}`, {
+  row.pop();
+  const state = row[COLUMN_INDEX.state];
+  if (state !== 'pending' || row[COLUMN_INDEX.chain_seq] !== null) {
+    throw new StoreError(`evidence row ${evidenceId} is already ${String(state)}`, {
       hint: 'an attempt is completed once; a row marked interrupted stays interrupted',
     });
   }
-  const chunks = statements.selectChunks.all(evidenceId) as { at_ms: number; bytes: Buffer }[];
+  const written = statements.selectChunks.all(evidenceId) as { at_ms: number; bytes: Buffer }[];
+  const pending = handover?.pending;
+  const chunks = written.map((chunk) => ({ atMs: chunk.at_ms, bytes: chunk.bytes }));
+  if (pending !== undefined) chunks.push(...pending.chunks);
+  const start = pending?.start;
+  const end = pending?.end;
+  const stored = (column: HashedColumn): unknown => row[COLUMN_INDEX[column]];
+  const responseStartedMs = start?.atMs ?? stored('response_started_ms');
   let responseBody: Buffer | null = null;
-  if (chunks.length > 0) responseBody = Buffer.concat(chunks.map((chunk) => chunk.bytes));
-  else if (current.response_started_ms !== null) responseBody = Buffer.alloc(0);
-  const chunksJson = JSON.stringify(chunks.map((chunk) => [chunk.at_ms, chunk.bytes.length]));
+  if (chunks.length === 1) responseBody = chunks[0]?.bytes ?? null;
+  else if (chunks.length > 0) responseBody = Buffer.concat(chunks.map((chunk) => chunk.bytes));
+  else if (responseStartedMs !== null) responseBody = Buffer.alloc(0);
   const head = statements.selectHead.get() as { seq: number; hash: string } | undefined;
-  const chainSeq = (head?.seq ?? 0) + 1;
   const prevHash = head?.hash ?? GENESIS_HASH;
-  statements.finish.run({ ...fields, id: evidenceId, responseBody, chunksJson, chainSeq, prevHash });
-  if (chunks.length > 0) statements.deleteChunks.run(evidenceId);
-  sealRow(statements, evidenceId, chainSeq, prevHash);
+  const values: FinishValues = {
+    state: fields.state,
+    finished_at: fields.finishedAt,
+    response_status: fields.status ?? start?.status ?? stored('response_status'),
+    response_headers_json: start === undefined ? stored('response_headers_json') : JSON.stringify(start.headers),
+    response_started_ms: responseStartedMs,
+    response_ended_ms: end?.atMs ?? stored('response_ended_ms'),
+    response_complete: end === undefined ? stored('response_complete') : end.complete ? 1 : 0,
+    response_body: responseBody,
+    response_chunks_json: JSON.stringify(chunks.map((chunk) => [chunk.atMs, chunk.bytes.length])),
+    first_token_ms: fields.firstTokenMs,
+    total_ms: fields.totalMs,
+    input_tokens: fields.inputTokens,
+    output_tokens: fields.outputTokens,
+    cost_usd: fields.costUsd,
+    token_accounting: fields.tokenAccounting,
+    verbatim_capture: fields.verbatimCapture,
+    tool_call_fidelity: fields.toolCallFidelity,
+    markers_json: fields.markersJson,
+    warnings_json: fields.warningsJson,
+    error_json: fields.errorJson,
+    chain_seq: (head?.seq ?? 0) + 1,
+    prev_hash: prevHash,
+  };
+  for (const column of FINISH_COLUMNS) row[COLUMN_INDEX[column]] = values[column];
+  const hash = hashRow(prevHash, row);
+  statements.finish.run({ ...values, hash, id: evidenceId });
+  if (written.length > 0) statements.deleteChunks.run(evidenceId);
+  statements.upsertHead.run(values.chain_seq, hash);
 }
 
 /** Hashes the row exactly as stored and advances the chain head (same transaction). */

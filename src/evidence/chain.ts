@@ -35,6 +35,7 @@ export const HASHED_COLUMNS = [
   'request_url',
   'request_headers_json',
   'request_body',
+  'request_started_at',
   'response_status',
   'response_headers_json',
   'response_started_ms',
@@ -55,6 +56,11 @@ export const HASHED_COLUMNS = [
   'error_json',
   'prev_hash',
 ] as const;
+
+export type HashedColumn = (typeof HASHED_COLUMNS)[number];
+
+/** Position of each column in a raw `SELECT_HASHED` row. */
+export const COLUMN_INDEX = Object.fromEntries(HASHED_COLUMNS.map((column, index) => [column, index])) as Record<HashedColumn, number>;
 
 const BLOB_INDEXES = HASHED_COLUMNS.flatMap((column, index) => (column === 'request_body' || column === 'response_body' ? [index] : []));
 const SEQ_INDEX = HASHED_COLUMNS.indexOf('chain_seq');

@@ -11,6 +11,8 @@ export interface CapturedRequest {
   headers: Record<string, string>;
   /** The exact body bytes (a string is taken as its UTF-8 bytes). */
   body: string | Uint8Array;
+  /** Wall-clock moment the request was sent (ISO 8601); every `atMs` is an offset from it. */
+  startedAt?: string;
 }
 
 /** The response head; `atMs` is milliseconds since the request was sent. */
@@ -29,7 +31,7 @@ export interface CapturedEnd {
 
 /**
  * What the transport hands its bytes to, before anything is parsed. Implemented by
- * `EvidenceRecorder`; the transport depends on this shape only.
+ * `EvidenceRecorder`; structurally the same as the transport's own `CaptureSink`.
  */
 export interface CaptureSink {
   onRequest(request: CapturedRequest): void;
@@ -41,9 +43,10 @@ export interface CaptureSink {
 
 export interface RecorderOptions {
   /**
-   * Chunks are written at most this often (default 50 ms): the first chunk and any chunk arriving
-   * after a quiet interval are written at once, bursts are batched. `0` writes every chunk at once.
-   * A crash loses at most this window; everything older is already in the store.
+   * The response head, chunks and end are written at most this often (default 50 ms), in one
+   * transaction: a chunk arriving after a quiet interval is written at once, bursts are batched,
+   * and `completeAttempt` folds whatever is still buffered into the finished row. A crash loses at
+   * most this window; everything older is already in the store. `0` writes every event at once.
    */
   flushIntervalMs?: number;
 }
@@ -58,6 +61,13 @@ export interface CaptureSummary {
   ended: boolean;
   complete: boolean;
   endError: CapturedEnd['error'];
+}
+
+/** Captured but not yet written: taken over by `completeAttempt`. */
+export interface PendingCapture {
+  start: CapturedResponseStart | undefined;
+  chunks: { bytes: Buffer; atMs: number }[];
+  end: CapturedEnd | undefined;
 }
 
 /** Header names whose values are credentials; redacted again here even if the transport did. */
@@ -95,21 +105,22 @@ export function takeOpenRecorder(evidenceId: string): EvidenceRecorder | undefin
 }
 
 /**
- * Persists one attempt's bytes as they arrive. Every write is a small statement of its own, so a
- * SIGKILL mid-stream leaves the request and the chunks received so far (minus at most one flush
- * interval) in the store, where `recoverInterrupted` finds them.
+ * Persists one attempt's bytes as they arrive. The request is written at once (before the
+ * transport opens the socket); the response is written in small batches (see `flushIntervalMs`),
+ * so a SIGKILL mid-stream leaves the request and the chunks received so far in the store, where
+ * `recoverInterrupted` finds them.
  */
 export class EvidenceRecorder implements CaptureSink {
   readonly evidenceId: string;
-  private readonly store: Store;
   private readonly statements: EvidenceStatements;
   private readonly flushIntervalMs: number;
-  private buffered: { bytes: Buffer; atMs: number }[] = [];
+  private pending: PendingCapture = { start: undefined, chunks: [], end: undefined };
   private nextSeq = 0;
-  private lastFlushAt = Number.NEGATIVE_INFINITY;
+  private lastFlushAt: number;
   private timer: NodeJS.Timeout | undefined;
   private failure: unknown;
   private closed = false;
+  private drained = false;
   private readonly summary: CaptureSummary = {
     requestCaptured: false,
     responseStarted: false,
@@ -122,10 +133,10 @@ export class EvidenceRecorder implements CaptureSink {
   };
 
   constructor(store: Store, evidenceId: string, options: RecorderOptions = {}) {
-    this.store = store;
     this.evidenceId = evidenceId;
     this.statements = statementsFor(store);
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
+    this.lastFlushAt = performance.now();
     openRecorders.set(evidenceId, this);
   }
 
@@ -133,71 +144,60 @@ export class EvidenceRecorder implements CaptureSink {
     this.throwIfFailed();
     const body = typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : Buffer.from(request.body);
     this.write(() =>
-      this.statements.captureRequest.run(request.method, request.url, JSON.stringify(redactHeaders(request.headers)), body, this.evidenceId),
+      this.statements.captureRequest.run(
+        request.method,
+        request.url,
+        JSON.stringify(redactHeaders(request.headers)),
+        body,
+        request.startedAt ?? null,
+        this.evidenceId,
+      ),
     );
     this.summary.requestCaptured = true;
   }
 
   onResponseStart(response: CapturedResponseStart): void {
     this.throwIfFailed();
-    this.write(() =>
-      this.statements.captureResponseStart.run(response.status, JSON.stringify(redactHeaders(response.headers)), response.atMs, this.evidenceId),
-    );
+    if (this.drained) return;
+    this.pending.start = { status: response.status, headers: redactHeaders(response.headers), atMs: response.atMs };
     this.summary.responseStarted = true;
     this.summary.status = response.status;
+    this.schedule();
   }
 
   onChunk(bytes: Uint8Array, atMs: number): void {
     this.throwIfFailed();
     if (this.closed) return;
     // Copy: the transport may reuse its buffer after we return.
-    this.buffered.push({ bytes: Buffer.from(bytes), atMs });
+    this.pending.chunks.push({ bytes: Buffer.from(bytes), atMs });
     this.summary.chunks += 1;
     this.summary.responseBytes += bytes.byteLength;
-    const elapsed = performance.now() - this.lastFlushAt;
-    if (elapsed >= this.flushIntervalMs) {
-      this.flush();
-    } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        try {
-          this.flush();
-        } catch (error) {
-          // Surfaced by the next call into the recorder or by completeAttempt: fail closed.
-          this.failure = error;
-        }
-      }, this.flushIntervalMs - elapsed);
-      this.timer.unref();
-    }
+    this.schedule();
   }
 
   onEnd(end: CapturedEnd): void {
-    this.flush();
-    this.write(() => this.statements.captureEnd.run(end.atMs, end.complete ? 1 : 0, this.evidenceId));
+    this.throwIfFailed();
     this.summary.ended = true;
     this.summary.complete = end.complete;
     this.summary.endError = end.error;
+    if (this.drained) return;
+    this.pending.end = { atMs: end.atMs, complete: end.complete };
+    // Usually completeAttempt follows at once and writes it in its own transaction; the timer
+    // covers a caller that does not.
+    this.schedule(true);
   }
 
-  /** Writes buffered chunks now (one transaction). Throws if an earlier background flush failed. */
+  /** Writes everything captured and not yet written, now, in one transaction. */
   flush(): void {
     this.throwIfFailed();
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.cancelTimer();
     this.lastFlushAt = performance.now();
-    if (this.buffered.length === 0) return;
-    const pending = this.buffered;
-    this.buffered = [];
-    const insert = this.statements.insertChunk;
-    const id = this.evidenceId;
+    const pending = this.pending;
+    if (pending.start === undefined && pending.chunks.length === 0 && pending.end === undefined) return;
+    this.pending = { start: undefined, chunks: [], end: undefined };
     const first = this.nextSeq;
-    this.nextSeq += pending.length;
-    const writeAll = (): void => {
-      pending.forEach((chunk, index) => insert.run(id, first + index, chunk.atMs, chunk.bytes));
-    };
-    this.write(() => (pending.length === 1 ? writeAll() : this.store.transaction(writeAll)));
+    this.nextSeq += pending.chunks.length;
+    this.write(() => this.statements.flushCapture(this.evidenceId, first, pending));
   }
 
   /** What has been captured so far. */
@@ -215,12 +215,57 @@ export class EvidenceRecorder implements CaptureSink {
     return 'partial';
   }
 
-  /** Flushes and detaches; further chunks are ignored. Called by completeAttempt. */
+  /**
+   * Stops accepting chunks. What is still buffered is written by `completeAttempt` (which must
+   * follow) or, failing that, by the flush timer.
+   */
   close(): void {
-    if (this.closed) return;
-    this.flush();
     this.closed = true;
+  }
+
+  /**
+   * @internal For `completeAttempt`: hands over what is not yet written and detaches the recorder
+   * (later events are ignored). Throws if an earlier background write failed: fail closed.
+   */
+  drain(): { pending: PendingCapture; nextSeq: number } {
+    this.throwIfFailed();
+    this.cancelTimer();
+    this.closed = true;
+    this.drained = true;
     openRecorders.delete(this.evidenceId);
+    const pending = this.pending;
+    this.pending = { start: undefined, chunks: [], end: undefined };
+    return { pending, nextSeq: this.nextSeq };
+  }
+
+  private schedule(deferOnly = false): void {
+    if (this.drained) return;
+    const elapsed = performance.now() - this.lastFlushAt;
+    if (!deferOnly && elapsed >= this.flushIntervalMs) {
+      this.flush();
+      return;
+    }
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        try {
+          this.flush();
+        } catch (error) {
+          // Surfaced by the next call into the recorder or by completeAttempt: fail closed.
+          this.failure = error;
+        }
+      },
+      deferOnly ? this.flushIntervalMs : Math.max(0, this.flushIntervalMs - elapsed),
+    );
+    this.timer.unref();
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
   }
 
   private throwIfFailed(): void {

@@ -82,18 +82,27 @@ describe('evidence attempts', () => {
     expect(partial?.request.body?.toString()).toBe(REQUEST_BODY);
   });
 
-  it('batches bursts of chunks but writes the first one at once and the rest within the interval', async () => {
+  it('batches bursts within the flush interval and writes a chunk after a quiet interval at once', async () => {
     const id = beginAttempt(store, attemptStart());
     const recorder = createRecorder(store, id, { flushIntervalMs: 30 });
     const stored = (): number => (store.db.prepare('SELECT count(*) AS n FROM evidence_chunks').get() as { n: number }).n;
+    const status = (): unknown => (store.db.prepare('SELECT response_status FROM evidence WHERE id = ?').get(id) as { response_status: unknown }).response_status;
+    recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
     recorder.onChunk(Buffer.from('a'), 1);
-    expect(stored()).toBe(1);
     recorder.onChunk(Buffer.from('b'), 2);
-    recorder.onChunk(Buffer.from('c'), 3);
-    expect(stored()).toBe(1);
+    expect(stored()).toBe(0);
+    expect(status()).toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 80));
+    // The timer wrote the burst and the response head together.
+    expect(stored()).toBe(2);
+    expect(status()).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    recorder.onChunk(Buffer.from('c'), 150);
     expect(stored()).toBe(3);
     expect(getEvidence(store, id)?.response.body?.toString()).toBe('abc');
+    recorder.onEnd({ atMs: 95, complete: true });
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(getEvidence(store, id)?.response.complete).toBe(true);
   });
 
   it('flushes buffered chunks when the attempt completes, and records a failed attempt honestly', () => {
@@ -238,7 +247,7 @@ describe('evidence across connections (file store)', () => {
   });
   afterEach(() => rmSync(directory, { recursive: true, force: true }));
 
-  it('another connection sees streamed chunks before completion and can recover a dead writer', () => {
+  it('another connection sees streamed chunks before completion and can recover a dead writer', async () => {
     const path = join(directory, 'store.db');
     const writer = openStore(path);
     const reader = openStore(path);
@@ -248,7 +257,10 @@ describe('evidence across connections (file store)', () => {
       recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
       recorder.onResponseStart({ status: 200, headers: {}, atMs: 3 });
       recorder.onChunk(Buffer.from(SSE_CHUNKS[0] ?? ''), 4);
+      // Written within one flush interval (50 ms by default), without any further call.
+      await new Promise((resolve) => setTimeout(resolve, 120));
       expect(getEvidence(reader, id)?.response.body?.toString()).toBe(SSE_CHUNKS[0]);
+      expect(getEvidence(reader, id)?.status).toBe(200);
       expect(recoverInterrupted(reader, { isAlive: () => false })).toEqual([id]);
       expect(() =>
         completeAttempt(writer, id, {
