@@ -115,11 +115,9 @@ async function classifySafely(options: RouteRequestOptions): Promise<RouteClassi
 }
 
 async function loadClassifier(): Promise<ClassifyFunction> {
-  // Resolved at run time so the router builds before the classifier lands; a missing classifier fails closed.
-  const specifier = '../classify/index.js';
-  const module = (await import(specifier)) as { classifyRequest?: ClassifyFunction };
-  if (typeof module.classifyRequest !== 'function') throw new Error('src/classify does not export classifyRequest');
-  return module.classifyRequest;
+  // Loaded on demand: the secretlint rules behind it take a moment, and planning alone never needs them.
+  const { classifyRequest } = await import('../classify/index.js');
+  return classifyRequest;
 }
 
 /**

@@ -191,6 +191,8 @@ interface Scenario {
   input?: string;
   exitCode: number;
   level: string;
+  /** A detector the classifier must report, when the level comes from the prompt. */
+  detector?: string;
   candidates: string[];
   excluded: Record<string, string>;
 }
@@ -234,6 +236,7 @@ const SCENARIOS: Scenario[] = [
     input: 'connect with password: hunter2 and fix the import job',
     exitCode: 0,
     level: 'restricted',
+    detector: 'credential.assignment',
     candidates: ['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b'],
     excluded: {
       'anthropic:claude-sonnet-4-5': 'class approved_hosted may not receive restricted data (allowed: local)',
@@ -245,6 +248,7 @@ const SCENARIOS: Scenario[] = [
     args: ['--workflow', 'batch', 'what does this screenshot of the dashboard show'],
     exitCode: 0,
     level: 'confidential',
+    detector: 'indicator.word',
     candidates: ['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b'],
     excluded: { 'anthropic:claude-haiku-4-5': 'class approved_hosted may not receive confidential data (allowed: local)' },
   },
@@ -280,6 +284,8 @@ describe('syndicate route --explain scenarios', () => {
     expect(exitCode, stderr).toBe(scenario.exitCode);
     expect(document.classification.level).toBe(scenario.level);
     expect(document.plan.sensitivity).toBe(scenario.level);
+    if (scenario.detector !== undefined) expect(document.classification.findings.map((finding) => finding.detector)).toContain(scenario.detector);
+    if (scenario.level === 'public') expect(document.classification.findings).toEqual([]);
     expect(keys(document)).toEqual(scenario.candidates);
     expect(document.plan.candidates.map((candidate) => candidate.rank)).toEqual(scenario.candidates.map((_key, index) => index + 1));
     for (const [key, reason] of Object.entries(scenario.excluded)) {
