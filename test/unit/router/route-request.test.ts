@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { defaultPolicy } from '../../../src/policy/defaults.js';
+import { HealthMonitor } from '../../../src/router/health.js';
+import { estimatePromptTokens, routeRequest, spentTodayUsd } from '../../../src/router/route-request.js';
+import { openStore } from '../../../src/store/store.js';
+import { PRICE, provider, textRequest } from './fixtures.js';
+
+const providers = [
+  provider({ id: 'ollama', models: [{ id: 'llama3.2:3b' }] }),
+  provider({ id: 'anthropic', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', models: [{ id: 'claude', price: PRICE }] }),
+];
+// Probes answer instantly: these tests are about classification and spend, not health.
+const health = (): HealthMonitor => new HealthMonitor({ probe: async () => ({}) });
+
+describe('routeRequest', () => {
+  it('a classifier that throws fails closed: restricted, local candidates only', async () => {
+    const routed = await routeRequest({
+      request: textRequest('hello'),
+      policy: defaultPolicy(),
+      providers,
+      workflow: 'batch',
+      health: health(),
+      classify: () => {
+        throw new Error('detector exploded');
+      },
+    });
+    expect(routed.classification).toMatchObject({ level: 'restricted', failedClosed: true, findings: [{ detector: 'classifier.error' }] });
+    expect(routed.classification.findings[0]?.reason).toContain('detector exploded');
+    expect(routed.plan.candidates.map((candidate) => candidate.provider)).toEqual(['ollama']);
+  });
+
+  it('passes the policy words and patterns to the classifier; a hint raises the level but never lowers it', async () => {
+    const policy = defaultPolicy();
+    policy.patterns = [{ name: 'atlas', level: 'confidential', keywords: ['atlas'] }];
+    let seen: unknown;
+    const raised = await routeRequest({
+      request: textRequest('hello'),
+      policy,
+      providers,
+      workflow: 'batch',
+      health: health(),
+      sensitivityHint: 'confidential',
+      classify: (_request, options) => {
+        seen = options;
+        return { level: 'public', findings: [], failedClosed: false };
+      },
+    });
+    expect(seen).toEqual({ indicatorWords: policy.indicatorWords, patterns: policy.patterns, hint: 'confidential' });
+    expect(raised.classification.level).toBe('confidential');
+    expect(raised.plan.sensitivity).toBe('confidential');
+    const kept = await routeRequest({
+      request: textRequest('hello'),
+      policy,
+      providers,
+      workflow: 'batch',
+      health: health(),
+      sensitivityHint: 'public',
+      classify: () => ({ level: 'restricted', findings: [], failedClosed: false }),
+    });
+    expect(kept.plan.sensitivity).toBe('restricted');
+  });
+
+  it('the per-day ceiling counts what evidence says was spent today', async () => {
+    const store = openStore(':memory:');
+    try {
+      const insert = store.db.prepare(
+        "INSERT INTO evidence (id, request_id, kind, state, pid, created_at, caller, cost_usd) VALUES (?, ?, 'invocation', 'completed', 1, ?, 'test', ?)",
+      );
+      insert.run('e1', 'r1', '2025-06-01T08:00:00.000Z', 12.5);
+      insert.run('e2', 'r2', '2025-06-01T09:30:00.000Z', 7.49);
+      insert.run('e3', 'r3', '2025-05-31T23:59:59.000Z', 100);
+      const now = new Date('2025-06-01T12:00:00.000Z');
+      expect(spentTodayUsd(store, now)).toBeCloseTo(19.99, 10);
+      const routed = await routeRequest({
+        request: textRequest('hello'),
+        policy: defaultPolicy(),
+        providers,
+        workflow: 'batch',
+        health: health(),
+        store,
+        now,
+        classify: () => ({ level: 'public', findings: [], failedClosed: false }),
+      });
+      expect(routed.plan.candidates.map((candidate) => candidate.provider)).toEqual(['ollama']);
+      expect(routed.plan.excluded[0]?.rules).toEqual(['cost_per_day']);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a store that cannot answer counts as unlimited spend (fail closed)', () => {
+    const store = openStore(':memory:');
+    store.db.exec('DROP TABLE evidence_chunks; DROP TABLE evidence');
+    expect(spentTodayUsd(store, new Date())).toBe(Number.POSITIVE_INFINITY);
+    store.close();
+  });
+});
+
+describe('estimatePromptTokens', () => {
+  it('counts text with a margin and 1000 tokens per image', async () => {
+    const text = await estimatePromptTokens(textRequest('The quick brown fox jumps over the lazy dog.'));
+    expect(text).toBeGreaterThanOrEqual(10);
+    expect(text).toBeLessThan(20);
+    const request = textRequest('The quick brown fox jumps over the lazy dog.');
+    request.messages.push({ role: 'user', content: [{ type: 'image', mediaType: 'image/png', data: 'AAAA' }] });
+    expect(await estimatePromptTokens(request)).toBe(text + 1000);
+  });
+});
