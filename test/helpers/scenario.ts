@@ -1,0 +1,131 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { makeTempHome, parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
+import type { FakeEngine } from './fake-engines/index.js';
+
+export interface ProviderSpec {
+  id: string;
+  engine: FakeEngine;
+  class?: 'local' | 'approved_hosted' | 'restricted_hosted' | 'blocked';
+  model?: string;
+  deviations?: string[];
+  /** Environment variable holding the key (hosted providers). */
+  authEnv?: string;
+  price?: { inputPerMTok: number; outputPerMTok: number };
+  tags?: string[];
+}
+
+/** A temporary data directory, initialised, with a policy and provider records for fake engines. */
+export class Scenario {
+  readonly home: string;
+  private readonly cleanupHome: () => void;
+
+  private constructor(home: string, cleanup: () => void) {
+    this.home = home;
+    this.cleanupHome = cleanup;
+  }
+
+  static async create(options: { egressHosts?: string[]; policyExtra?: string } = {}): Promise<Scenario> {
+    const { home, cleanup } = makeTempHome('syndicate-scenario-');
+    const scenario = new Scenario(home, cleanup);
+    const init = await scenario.cli(['init']);
+    expect(init.exitCode, init.stderr).toBe(0);
+    if (options.egressHosts !== undefined || options.policyExtra !== undefined) {
+      const lines = ['apiVersion: syndicate/v1', 'kind: Policy'];
+      if (options.egressHosts !== undefined) lines.push('egress:', `  allowHosts: [${options.egressHosts.join(', ')}]`);
+      if (options.policyExtra !== undefined) lines.push(options.policyExtra);
+      writeFileSync(join(home, 'policy.yaml'), `${lines.join('\n')}\n`, { mode: 0o600 });
+    }
+    return scenario;
+  }
+
+  /** Writes and registers one provider record per spec (exit 0 asserted). */
+  async register(...specs: ProviderSpec[]): Promise<void> {
+    const files = specs.map((spec) => {
+      const path = join(this.home, `${spec.id}.yaml`);
+      writeFileSync(path, providerYaml(spec));
+      return path;
+    });
+    const result = await this.cli(['provider', 'register', ...files]);
+    expect(result.exitCode, result.stderr).toBe(0);
+  }
+
+  cli(args: string[], options: Omit<RunCliOptions, 'home'> = {}): Promise<CliResult> {
+    return runCli(args, { ...options, home: this.home });
+  }
+
+  async json(args: string[], options: Omit<RunCliOptions, 'home'> = {}): Promise<{ result: CliResult; document: Record<string, unknown> }> {
+    const result = await this.cli(['--json', ...args], options);
+    return { result, document: parseJsonDocument(result.stdout) };
+  }
+
+  /** The full evidence row, bytes included, through `evidence show --json`. */
+  async evidence(id: string): Promise<Record<string, unknown>> {
+    const { result, document } = await this.json(['evidence', 'show', id]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return document.evidence as Record<string, unknown>;
+  }
+
+  /** Exact raw bytes of a stored request or response, through `evidence show --raw`. */
+  async rawEvidence(id: string, which: 'request' | 'response'): Promise<Buffer> {
+    const result = await runCliBuffer(['evidence', 'show', id, '--raw', which], this.home);
+    return result;
+  }
+
+  cleanup(): void {
+    this.cleanupHome();
+  }
+}
+
+export function providerYaml(spec: ProviderSpec): string {
+  const providerClass = spec.class ?? 'local';
+  const wire = spec.engine.kind === 'anthropic' ? 'anthropic' : 'openai';
+  const model = spec.model ?? defaultModel(spec.engine);
+  const lines = [
+    'apiVersion: syndicate/v1',
+    'kind: Provider',
+    `id: ${spec.id}`,
+    `class: ${providerClass}`,
+    `wire: ${wire}`,
+    `baseUrl: ${spec.engine.baseUrl}`,
+  ];
+  if (spec.authEnv !== undefined) lines.push('auth:', `  env: ${spec.authEnv}`);
+  lines.push('models:', `  - id: "${model}"`, '    contextWindow: 32768', '    capabilityClass: small');
+  if (spec.tags !== undefined) lines.push(`    tags: [${spec.tags.join(', ')}]`);
+  if (spec.price !== undefined) lines.push('    price:', `      inputPerMTok: ${spec.price.inputPerMTok}`, `      outputPerMTok: ${spec.price.outputPerMTok}`);
+  lines.push(`deviations: [${(spec.deviations ?? []).join(', ')}]`);
+  return `${lines.join('\n')}\n`;
+}
+
+const FAKE_DEFAULT_MODELS: Record<string, string> = {
+  ollama: 'llama3.2:latest',
+  'llama.cpp': 'qwen2.5-0.5b-instruct-q4_k_m.gguf',
+  vllm: 'Qwen/Qwen2.5-1.5B-Instruct',
+  lmstudio: 'qwen2.5-7b-instruct',
+  openai: 'gpt-4o-mini',
+  anthropic: 'claude-sonnet-4-20250514',
+};
+
+export function defaultModel(engine: FakeEngine): string {
+  return FAKE_DEFAULT_MODELS[engine.kind] ?? 'model';
+}
+
+/** The inference exchanges a fake engine saw (discovery and health GETs left out). */
+export function inferenceExchanges(engine: FakeEngine): FakeEngine['exchanges'] {
+  return engine.exchanges.filter((exchange) => exchange.method === 'POST');
+}
+
+async function runCliBuffer(args: string[], home: string): Promise<Buffer> {
+  const { execa } = await import('execa');
+  const { BIN, REPO_ROOT } = await import('./cli.js');
+  const result = await execa('node', [BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { SYNDICATE_HOME: home, NO_COLOR: '1' },
+    encoding: 'buffer',
+    stripFinalNewline: false,
+    reject: false,
+  });
+  expect(result.exitCode, Buffer.from(result.stderr).toString()).toBe(0);
+  return Buffer.from(result.stdout);
+}

@@ -1,0 +1,176 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+
+/**
+ * `syndicate run` end to end against fake engines that speak the real wire formats: the
+ * evidence must hold exactly the bytes the engine received and sent, and say honestly what
+ * could not be measured.
+ */
+describe('syndicate run: verbatim evidence and fidelity', () => {
+  const engines: FakeEngine[] = [];
+  let scenario: Scenario;
+  let llama: FakeEngine;
+  let lmstudio: FakeEngine;
+  let anthropic: FakeEngine;
+
+  beforeAll(async () => {
+    llama = await startFakeEngine({ kind: 'llama.cpp' });
+    lmstudio = await startFakeEngine({ kind: 'lmstudio' });
+    anthropic = await startFakeEngine({ kind: 'anthropic' });
+    engines.push(llama, lmstudio, anthropic);
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    await scenario.register(
+      { id: 'llama', engine: llama },
+      { id: 'studio', engine: lmstudio, deviations: ['approximate_token_counts'] },
+      { id: 'claude', engine: anthropic, class: 'approved_hosted', authEnv: 'FAKE_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 } },
+    );
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all(engines.map((engine) => engine.close()));
+  });
+
+  async function runJson(args: string[], env: Record<string, string> = {}) {
+    const { result, document } = await scenario.json(['run', ...args], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    return document as Record<string, any>;
+  }
+
+  it('non-streaming OpenAI-compatible call with usage: exact accounting, request and response bytes byte for byte', async () => {
+    const before = inferenceExchanges(llama).length;
+    const document = await runJson(['Name the capital of France.', '--provider', 'llama', '--no-stream']);
+    expect(document.answer).toBe(DEFAULT_ANSWER);
+    expect(document.fidelity).toEqual({ tokenAccounting: 'exact', verbatimCapture: 'full', toolCallFidelity: 'not_applicable' });
+    expect(document.provider).toMatchObject({ id: 'llama', version: 1, class: 'local' });
+    const exchanges = inferenceExchanges(llama);
+    expect(exchanges).toHaveLength(before + 1);
+    const exchange = exchanges.at(-1)!;
+    expect(await scenario.rawEvidence(document.evidenceId, 'request')).toEqual(exchange.requestBody);
+    expect(await scenario.rawEvidence(document.evidenceId, 'response')).toEqual(exchange.responseBody);
+    const usage = JSON.parse(exchange.responseBody.toString()).usage;
+    expect(document.tokens).toEqual({ inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens });
+    const envelope = await scenario.evidence(document.evidenceId);
+    expect(envelope).toMatchObject({ state: 'completed', kind: 'invocation', sensitivity: 'public', status: 200 });
+  });
+
+  it('streaming with usage only in the last chunk (llama.cpp): raw SSE bytes with per-chunk timings, exact accounting', async () => {
+    const document = await runJson(['Name the capital of France.', '--provider', 'llama', '--stream']);
+    expect(document.answer).toBe(DEFAULT_ANSWER);
+    expect(document.fidelity.tokenAccounting).toBe('exact');
+    const exchange = inferenceExchanges(llama).at(-1)!;
+    const sent = JSON.parse(exchange.requestBody.toString());
+    expect(sent.stream_options).toEqual({ include_usage: true });
+    const raw = await scenario.rawEvidence(document.evidenceId, 'response');
+    expect(raw).toEqual(exchange.responseBody);
+    expect(raw.toString()).toContain('data: [DONE]');
+    expect(raw.toString()).toContain('"timings"');
+    const envelope = (await scenario.evidence(document.evidenceId)) as Record<string, any>;
+    const chunks = envelope.response.chunks as { atMs: number; bytes: number }[];
+    expect(chunks.reduce((sum, chunk) => sum + chunk.bytes, 0)).toBe(raw.length);
+    for (let index = 1; index < chunks.length; index += 1) expect(chunks[index]!.atMs).toBeGreaterThanOrEqual(chunks[index - 1]!.atMs);
+    expect(envelope.streamed).toBe(true);
+  });
+
+  it('a stream without usage (LM Studio ignores include_usage): approximate accounting from a real tokenizer', async () => {
+    const document = await runJson(['Name the capital of France.', '--provider', 'studio', '--stream']);
+    expect(document.answer).toBe(DEFAULT_ANSWER);
+    expect(document.fidelity.tokenAccounting).toBe('approximate');
+    expect(document.tokens.outputTokens).toBeGreaterThan(0);
+    const exchange = inferenceExchanges(lmstudio).at(-1)!;
+    expect(exchange.responseBody.toString()).not.toContain('"usage":{');
+    expect(await scenario.rawEvidence(document.evidenceId, 'response')).toEqual(exchange.responseBody);
+  });
+
+  it('Anthropic Messages API: x-api-key redacted in evidence, SSE events byte for byte, exact usage and cost', async () => {
+    const key = 'sk-ant-api03-fake-key-for-tests-only-0000000000';
+    const document = await runJson(['Name the capital of France.', '--provider', 'claude', '--stream'], { FAKE_ANTHROPIC_KEY: key });
+    expect(document.answer).toBe(DEFAULT_ANSWER);
+    expect(document.fidelity.tokenAccounting).toBe('exact');
+    expect(document.costUsd).toBeGreaterThan(0);
+    const exchange = inferenceExchanges(anthropic).at(-1)!;
+    expect(exchange.requestHeaders['x-api-key']).toBe(key);
+    expect(exchange.requestHeaders['anthropic-version']).toBe('2023-06-01');
+    const raw = await scenario.rawEvidence(document.evidenceId, 'response');
+    expect(raw).toEqual(exchange.responseBody);
+    expect(raw.toString()).toContain('event: message_stop');
+    const envelope = (await scenario.evidence(document.evidenceId)) as Record<string, any>;
+    expect(envelope.request.headers['x-api-key']).toBe('[redacted]');
+    expect(JSON.stringify(envelope)).not.toContain(key);
+  });
+
+  it('a hosted provider whose key is not set is skipped, and the answer says so', async () => {
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'claude']);
+    expect(result.exitCode).toBe(5);
+    expect((document.error as { message: string }).message).toContain('FAKE_ANTHROPIC_KEY is not set');
+  });
+
+  it('human output: the answer on stdout, a one-line summary on stderr', async () => {
+    const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'llama', '--no-stream']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toBe(DEFAULT_ANSWER); // execa strips the final newline
+    expect(result.stderr).toMatch(/llama@v1 .*\(exact\) .* evidence ev_/);
+  });
+
+  it('reads the prompt from stdin', async () => {
+    const { result, document } = await scenario.json(['run', '-', '--provider', 'llama', '--no-stream'], { input: 'Name the capital of France.' });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document.answer).toBe(DEFAULT_ANSWER);
+    const sent = JSON.parse(inferenceExchanges(llama).at(-1)!.requestBody.toString());
+    expect(JSON.stringify(sent.messages)).toContain('Name the capital of France.');
+  });
+});
+
+describe('syndicate run: upstream failures', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'vllm' });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'vllm', engine });
+  });
+  afterEach(() => engine.setFault('ok'));
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine.close();
+  });
+
+  const cases: { name: string; fault: Parameters<FakeEngine['setFault']>[0]; stream: boolean; message: RegExp; markers: string[] }[] = [
+    { name: '429', fault: { status: 429, body: '{"object":"error","message":"rate limited","type":"RateLimitError","code":429}' }, stream: false, message: /HTTP 429/, markers: ['rate_limited'] },
+    { name: '500', fault: { status: 500, body: '{"object":"error","message":"boom","type":"InternalServerError","code":500}' }, stream: false, message: /HTTP 500/, markers: ['upstream_error'] },
+    { name: 'connection reset', fault: 'reset', stream: false, message: /reset|closed/i, markers: [] },
+    { name: 'malformed JSON', fault: 'malformed-json', stream: false, message: /not valid openai JSON/, markers: ['upstream_error'] },
+    { name: 'truncated stream', fault: 'truncate-stream', stream: true, message: /broke after the answer had started|truncated/, markers: ['upstream_error', 'partial_response'] },
+    { name: 'reset mid-stream', fault: 'reset-mid-stream', stream: true, message: /broke after the answer had started/, markers: ['partial_response'] },
+  ];
+
+  for (const testCase of cases) {
+    it(`${testCase.name} => exit 5 with a clear message and the right markers`, async () => {
+      engine.setFault(testCase.fault);
+      const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'vllm', testCase.stream ? '--stream' : '--no-stream']);
+      expect(result.exitCode, result.stderr).toBe(5);
+      const error = document.error as { message: string; details: { attempts: { evidenceId: string }[] } };
+      expect(error.message).toMatch(testCase.message);
+      expect(result.stderr).toMatch(testCase.message);
+      const evidenceId = error.details.attempts.at(-1)!.evidenceId;
+      const envelope = (await scenario.evidence(evidenceId)) as Record<string, any>;
+      expect(envelope.state).toBe('failed');
+      for (const marker of testCase.markers) expect(envelope.markers).toContain(marker);
+    });
+  }
+
+  it('a hang before the first byte times out (exit 5, timeout marker) instead of hanging', async () => {
+    engine.setFault('hang');
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'vllm', '--no-stream', '--timeout', '2s']);
+    expect(result.exitCode, result.stderr).toBe(5);
+    const error = document.error as { details: { attempts: { evidenceId: string }[] } };
+    const envelope = (await scenario.evidence(error.details.attempts.at(-1)!.evidenceId)) as Record<string, any>;
+    expect(envelope.markers).toContain('timeout');
+  });
+
+  it('evidence verify passes after all of the failures above', async () => {
+    const result = await scenario.cli(['evidence', 'verify']);
+    expect(result.exitCode, result.stderr + result.stdout).toBe(0);
+  });
+});
