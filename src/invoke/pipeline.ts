@@ -53,11 +53,14 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   let explicitProvider = input.provider;
   let request = input.request;
   if (input.permitToken !== undefined) {
-    // A pre-issued permit pins its provider and model; the signature is checked before we trust that.
+    // A pre-issued permit pins its provider and model when the caller named neither; when the
+    // caller did, the request stays as asked and verification refuses a permit that does not cover it.
     try {
       const payload = decodeSignedToken(context.permitKey, input.permitToken);
-      explicitProvider ??= payload.provider;
-      request = { ...request, model: `${payload.provider}:${payload.model}` };
+      if (explicitProvider === undefined && request.model === 'auto') {
+        explicitProvider = payload.provider;
+        request = { ...request, model: `${payload.provider}:${payload.model}` };
+      }
     } catch (error) {
       deny(context, input, requestId, level, error, { permitToken: input.permitToken });
       throw error;

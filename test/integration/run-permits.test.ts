@@ -1,0 +1,138 @@
+import Database from 'better-sqlite3';
+import { execa } from 'execa';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, REPO_ROOT } from '../helpers/cli.js';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
+
+/**
+ * No call reaches a model without a valid per-invocation permit: every refusal exits 4, makes
+ * no upstream call, and is itself a denial row in the evidence.
+ */
+describe('syndicate run --permit', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+  let moved: FakeEngine;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'llama.cpp' });
+    moved = await startFakeEngine({ kind: 'llama.cpp' });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'llama', engine }, { id: 'other', engine: moved });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([engine.close(), moved.close()]);
+  });
+
+  async function issue(args: string[]): Promise<string> {
+    const result = await scenario.cli(['permit', 'issue', ...args]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return result.stdout.trim();
+  }
+
+  async function expectRefused(args: string[], code: string): Promise<void> {
+    const calls = inferenceExchanges(engine).length + inferenceExchanges(moved).length;
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', ...args]);
+    expect(result.exitCode, result.stderr).toBe(4);
+    expect((document.error as { code: string }).code).toBe(code);
+    expect(inferenceExchanges(engine).length + inferenceExchanges(moved).length).toBe(calls);
+    const denials = await scenario.json(['evidence', 'list', '--state', 'denied']);
+    const rows = denials.document.evidence as { error: { code: string } | null }[];
+    expect(rows.some((row) => row.error?.code === code)).toBe(true);
+  }
+
+  it('a pre-issued permit is used once: the second use is refused as a replay', async () => {
+    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--permit', token]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document.answer).toBe(DEFAULT_ANSWER);
+    await expectRefused(['--permit', token], 'permit_replayed');
+  });
+
+  it('a forged permit (payload edited, signature kept) is refused', async () => {
+    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const [prefix, payload, signature] = token.split('.');
+    const decoded = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+    decoded.maxSensitivity = 'restricted';
+    const forged = [prefix, Buffer.from(JSON.stringify(decoded)).toString('base64url'), signature].join('.');
+    await expectRefused(['--permit', forged], 'permit_forged');
+  });
+
+  it('an expired permit is refused', async () => {
+    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf', '--ttl', '1s']);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await expectRefused(['--permit', token], 'permit_expired');
+  });
+
+  it('a permit for another model is refused as out of scope', async () => {
+    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    await expectRefused(['--permit', token, '--provider', 'other'], 'permit_out_of_scope');
+  });
+
+  it('a permit issued before the provider was re-registered with a new base URL is refused', async () => {
+    const token = await issue(['--provider', 'other', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const replacement = await startFakeEngine({ kind: 'llama.cpp' });
+    try {
+      const path = join(scenario.home, 'other-moved.yaml');
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(path, providerYaml({ id: 'other', engine: replacement }));
+      const registered = await scenario.cli(['provider', 'register', path]);
+      expect(registered.stdout).toContain('v2');
+      await expectRefused(['--permit', token], 'permit_out_of_scope');
+      expect(inferenceExchanges(replacement)).toHaveLength(0);
+    } finally {
+      await replacement.close();
+    }
+  });
+
+  it('a blocked provider gets no permit and no call', async () => {
+    const blocked = await startFakeEngine({ kind: 'openai' });
+    try {
+      const path = join(scenario.home, 'blocked.yaml');
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(path, providerYaml({ id: 'blocked-one', engine: blocked, class: 'blocked' }));
+      expect((await scenario.cli(['provider', 'register', path])).exitCode).toBe(0);
+      const refused = await scenario.json(['permit', 'issue', '--provider', 'blocked-one', '--model', 'gpt-4o-mini']);
+      expect(refused.result.exitCode).toBe(4);
+      expect((refused.document.error as { code: string }).code).toBe('provider_blocked');
+      const run = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--provider', 'blocked-one']);
+      expect(run.result.exitCode).toBe(4);
+      expect(inferenceExchanges(blocked)).toHaveLength(0);
+    } finally {
+      await blocked.close();
+    }
+  });
+
+  it('two processes racing the same permit: exactly one is served, the other is refused as a replay', async () => {
+    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const before = inferenceExchanges(engine).length;
+    const runOnce = () =>
+      execa('node', [BIN, '--json', 'run', 'Name the capital of France.', '--no-stream', '--permit', token], {
+        cwd: REPO_ROOT,
+        env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' },
+        reject: false,
+      });
+    const results = await Promise.all([runOnce(), runOnce()]);
+    expect(results.map((result) => result.exitCode).sort()).toEqual([0, 4]);
+    const refused = results.find((result) => result.exitCode === 4)!;
+    expect(JSON.parse(String(refused.stdout)).error.code).toBe('permit_replayed');
+    expect(inferenceExchanges(engine).length - before).toBe(1);
+  });
+
+  it('every refusal above is a chained denial row and the chain still verifies', async () => {
+    const db = new Database(join(scenario.home, 'syndicate.db'), { readonly: true });
+    try {
+      const rows = db.prepare("SELECT state, response_body FROM evidence WHERE kind = 'denial'").all() as { state: string; response_body: Buffer | null }[];
+      expect(rows.length).toBeGreaterThanOrEqual(6);
+      for (const row of rows) {
+        expect(row.state).toBe('denied');
+        expect(row.response_body).toBeNull();
+      }
+    } finally {
+      db.close();
+    }
+    expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
+  });
+});
