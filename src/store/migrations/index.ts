@@ -1,6 +1,7 @@
 import { registryMigration } from './001-registry.js';
 import { permitsMigration } from './002-permits.js';
 import { evidenceMigration } from './003-evidence.js';
+import { deviationsMigration } from './004-deviations.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
 export interface Migration {
@@ -10,4 +11,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration];

@@ -1,0 +1,134 @@
+import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
+import { getEvidence } from '../evidence/queries.js';
+import { invoke } from '../invoke/pipeline.js';
+import type { AttemptReport, InvocationResult, PipelineContext } from '../invoke/types.js';
+import type { Policy } from '../policy/types.js';
+import type { RegisteredProvider } from '../registry/types.js';
+import { HealthMonitor } from '../router/health.js';
+import type { CanonicalRequest, WireWarning } from '../wire/canonical.js';
+
+/** Default bound of one probe request: connect, first byte and whole answer. */
+export const DEFAULT_PROBE_TIMEOUT_MS = 60_000;
+
+/** A probe request: everything but the model, which the runner pins to the probed provider. */
+export type ProbeRequest = Omit<CanonicalRequest, 'model'>;
+
+/** One probe request as it went through the pipeline, with the bytes evidence holds. */
+export interface ProbeCall {
+  probe: string;
+  request: ProbeRequest;
+  /** Present when the pipeline returned an answer. */
+  result?: InvocationResult;
+  /** Present when the upstream answered but the attempt failed (HTTP error, broken body or stream). */
+  failure?: { code: string; message: string; status?: number };
+  evidenceId?: string;
+  /** The exact response bytes as text (JSON body or SSE stream), from evidence. */
+  responseText?: string;
+  /** The exact request body sent, from evidence. */
+  requestText?: string;
+  /** Settings the wire adapter could not honour (e.g. no seed on the anthropic wire). */
+  warnings: WireWarning[];
+}
+
+export interface ProbeRunnerOptions {
+  timeoutMs?: number;
+  /** Called before each request (spinner text). */
+  onRequest?: (probe: string) => void;
+}
+
+/**
+ * Sends probe requests through the one governed pipeline (classify -> route -> permit -> invoke
+ * -> evidence), each pinned to `provider:model` with its own permit and evidence row of kind
+ * `probe`. The policy's sensitivity, egress and cost rules all apply; only the capability rules
+ * are relaxed (a probe must be able to send tools to a model not tagged `tools` to find out) and
+ * fallback is off. Each call gets a fresh health view, so one refused probe does not mark the
+ * engine down for the next.
+ */
+export class ProbeRunner {
+  readonly evidenceIds: string[] = [];
+  private reached = false;
+  private calls = 0;
+  private readonly policy: Policy;
+
+  constructor(
+    private readonly context: PipelineContext,
+    readonly provider: RegisteredProvider,
+    readonly model: string,
+    private readonly options: ProbeRunnerOptions = {},
+  ) {
+    this.policy = probePolicy(context.policy);
+  }
+
+  /**
+   * Sends one request. Until some request has reached the upstream, a failure to reach it is
+   * thrown (`UpstreamError`, exit 5); so is an HTTP error answering the first request of a run.
+   * Otherwise a failure is returned as the call's `failure`. A policy refusal is always thrown.
+   */
+  async call(probe: string, request: ProbeRequest): Promise<ProbeCall> {
+    this.options.onRequest?.(probe);
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+    const call: ProbeCall = { probe, request, warnings: [] };
+    try {
+      const result = await invoke(
+        { ...this.context, policy: this.policy, health: new HealthMonitor() },
+        {
+          request: { ...request, model: `${this.provider.id}:${this.model}` },
+          caller: 'probe',
+          kind: 'probe',
+          provider: this.provider.id,
+          workflow: 'batch',
+          timeouts: { connectMs: Math.min(timeoutMs, 10_000), firstByteMs: timeoutMs, idleMs: timeoutMs, totalMs: timeoutMs },
+        },
+      );
+      call.result = result;
+      call.evidenceId = result.evidenceId;
+      call.warnings = result.warnings;
+      this.reached = true;
+    } catch (error) {
+      if (error instanceof PolicyRefusalError || !(error instanceof SyndicateError)) throw error;
+      const attempt = lastAttempt(error);
+      const answered = attempt?.status !== undefined;
+      if (!(error instanceof UpstreamError) || (!answered && !this.reached)) throw error;
+      // The first request of a run is the plainest one: an HTTP error there (bad key, unknown model) means nothing else can be judged.
+      if (this.calls === 0 && attempt?.status !== undefined && attempt.status >= 400) throw error;
+      call.failure = { code: error.code, message: error.message, ...(attempt?.status === undefined ? {} : { status: attempt.status }) };
+      if (attempt?.evidenceId !== undefined) call.evidenceId = attempt.evidenceId;
+      if (answered) this.reached = true;
+    }
+    this.calls += 1;
+    if (call.evidenceId !== undefined) {
+      this.evidenceIds.push(call.evidenceId);
+      const evidence = getEvidence(this.context.store, call.evidenceId);
+      if (evidence?.response.body != null) call.responseText = evidence.response.body.toString('utf8');
+      if (evidence?.request.body != null) call.requestText = evidence.request.body.toString('utf8');
+      if (call.warnings.length === 0 && evidence !== undefined) call.warnings = evidence.warnings;
+    }
+    return call;
+  }
+}
+
+/** The policy probes run under: the operator's, with capability gates opened and no fallback. */
+export function probePolicy(policy: Policy): Policy {
+  return {
+    ...policy,
+    capabilities: {
+      ...policy.capabilities,
+      requireToolsTag: false,
+      nonstandardToolCalls: 'repair',
+      weakJson: 'demote',
+      rules: [],
+    },
+    fallback: { order: [], maxHops: 0 },
+  };
+}
+
+function lastAttempt(error: SyndicateError): AttemptReport | undefined {
+  const attempts = error.details?.['attempts'];
+  return Array.isArray(attempts) ? (attempts.at(-1) as AttemptReport | undefined) : undefined;
+}
+
+/** A one-line description of a failed call. */
+export function describeFailure(call: ProbeCall): string {
+  if (call.failure === undefined) return 'no failure';
+  return call.failure.status === undefined ? call.failure.message : `HTTP ${call.failure.status}: ${call.failure.message}`;
+}

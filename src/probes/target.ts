@@ -1,0 +1,65 @@
+import { InvalidInputError, UsageError } from '../errors.js';
+import { credentialProblems, loopbackProblems, structuralProblems } from '../registry/checks.js';
+import { requireProvider } from '../registry/registry.js';
+import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
+import type { Store } from '../store/store.js';
+import { validateAgainstSchema } from '../validation/validate.js';
+import type { ObservedDeviation, ProbeCheck, ProbedProvider } from './types.js';
+
+/** The provider and model a probe run is about. */
+export interface ProbeTarget {
+  provider: RegisteredProvider;
+  model: ProviderModel;
+}
+
+/**
+ * Resolves `<id> [--model M]`: an unknown provider or model is a usage error (exit 2); a stored
+ * record that no longer validates (schema, credentials, structure, local-class rule) is an
+ * invalid-input error (exit 3), because probing a record that is itself wrong proves nothing.
+ */
+export async function resolveProbeTarget(store: Store, providerId: string, modelId?: string): Promise<ProbeTarget> {
+  const provider = requireProvider(store, providerId);
+  const label = `provider ${providerId} v${provider.currentVersion}`;
+  const problems = [...validateAgainstSchema('provider', provider.record, label), ...credentialProblems(provider.record, label)];
+  if (problems.length === 0) {
+    problems.push(...structuralProblems(provider.record, label), ...(await loopbackProblems(provider.record, label)));
+  }
+  if (problems.length > 0) {
+    throw new InvalidInputError(`the stored record of ${providerId} (v${provider.currentVersion}) is invalid, so it cannot be probed`, problems, {
+      hint: `fix the provider file and register it again: syndicate provider register <file>`,
+    });
+  }
+  const models = provider.record.models;
+  const model = modelId === undefined ? models[0] : models.find((candidate) => candidate.id === modelId || (candidate.aliases ?? []).includes(modelId));
+  if (model === undefined) {
+    throw new UsageError(`provider ${providerId} has no model ${modelId ?? '(none declared)'}`, {
+      hint: `models of ${providerId}: ${models.map((candidate) => candidate.id).join(', ')}`,
+    });
+  }
+  return { provider, model };
+}
+
+export function probedProvider(provider: RegisteredProvider): ProbedProvider {
+  return { id: provider.id, version: provider.currentVersion, class: provider.record.class, wire: provider.record.wire };
+}
+
+/** Every deviation the checks observed (declared or not), first occurrence per deviation and source. */
+export function observedDeviations(checks: readonly ProbeCheck[], sourceOf: (check: ProbeCheck) => string): ObservedDeviation[] {
+  const seen = new Set<string>();
+  const observed: ObservedDeviation[] = [];
+  for (const check of checks) {
+    if (check.deviation === undefined || (check.verdict !== 'deviation' && check.verdict !== 'declared')) continue;
+    const source = sourceOf(check);
+    const key = `${check.deviation}|${source}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    observed.push({
+      deviation: check.deviation,
+      declared: check.verdict === 'declared',
+      source,
+      ...(check.evidenceId === undefined ? {} : { evidenceId: check.evidenceId }),
+      detail: check.detail,
+    });
+  }
+  return observed;
+}
