@@ -1,19 +1,19 @@
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
-import { classifyRequest } from '../classify/index.js';
 import { newId } from '../common/ids.js';
 import type { SensitivityLevel } from '../common/vocabulary.js';
 import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
-import { beginAttempt, completeAttempt, createRecorder, recordDenial, spentSince } from '../evidence/index.js';
+import { beginAttempt, completeAttempt, createRecorder, recordDenial } from '../evidence/index.js';
 import { approximateTokens } from '../evidence/tokens.js';
 import type { EvidenceMarker, ToolCallFidelity } from '../evidence/types.js';
 import { issuePermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken } from '../permits/token.js';
+import { discoverFromInvocation } from '../probes/discovery.js';
 import { listProviders } from '../registry/registry.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { fallbackCandidates } from '../router/fallback.js';
-import { planRoute } from '../router/plan.js';
 import { requestText } from '../router/request-traits.js';
+import { routeRequest } from '../router/route-request.js';
 import type { Candidate, RoutePlan } from '../router/types.js';
 import { sendInvocation, type TransportResponse } from '../transport/index.js';
 import type { WireAdapter, WireHttpRequest } from '../wire/adapter.js';
@@ -46,8 +46,6 @@ type AttemptOutcome =
  */
 export async function invoke(context: PipelineContext, input: InvocationInput): Promise<InvocationResult> {
   const requestId = newId('req');
-  const classification = classify(context, input);
-  const level = classification.level;
   const providers = listProviders(context.store);
 
   let explicitProvider = input.provider;
@@ -62,24 +60,34 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
         request = { ...request, model: `${payload.provider}:${payload.model}` };
       }
     } catch (error) {
-      deny(context, input, requestId, level, error, { permitToken: input.permitToken });
+      deny(context, input, requestId, undefined, error, { permitToken: input.permitToken });
       throw error;
     }
   }
 
-  const [health, warm] = await Promise.all([context.health.snapshot(providers), context.health.warmSnapshot(providers)]);
-  const plan = planRoute(
-    {
-      request,
-      sensitivity: level,
-      workflow: input.workflow ?? 'interactive',
-      ...(input.trustTier === undefined ? {} : { trustTier: input.trustTier }),
-      ...(explicitProvider === undefined ? {} : { explicitProvider }),
-      estimatedPromptTokens: approximateTokens(requestText(request)),
-      ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
-    },
-    { policy: context.policy, providers, health, warm, spentTodayUsd: spentSince(context.store, startOfUtcDay()) },
-  );
+  const routed = await routeRequest({
+    request,
+    policy: context.policy,
+    providers,
+    workflow: input.workflow ?? 'interactive',
+    store: context.store,
+    health: context.health,
+    ...(input.sensitivityHint === undefined ? {} : { sensitivityHint: input.sensitivityHint }),
+    ...(input.trustTier === undefined ? {} : { trustTier: input.trustTier }),
+    ...(explicitProvider === undefined ? {} : { explicitProvider }),
+    ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
+  });
+  const { plan } = routed;
+  const classification: ClassificationSummary = {
+    level: routed.classification.level,
+    failedClosed: routed.classification.failedClosed,
+    findings: routed.classification.findings.map((finding) => ({
+      detector: finding.detector,
+      level: finding.level,
+      reason: finding.reason,
+      location: finding.location ?? 'request',
+    })),
+  };
 
   const first = plan.candidates[0];
   if (first === undefined) throw refuseOrUnavailable(context, input, requestId, classification, plan);
@@ -100,7 +108,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
       attempts,
       permitToken: hop === 0 ? input.permitToken : undefined,
     });
-    if (outcome.kind === 'success') return outcome.result;
+    if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
     attempts.push(outcome.report);
     if (outcome.kind === 'fatal') throw withAttempts(outcome.error, requestId, attempts);
   }
@@ -419,33 +427,6 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
   return { response: accumulator.toResponse(), firstTokenMs, delivered, receivedBytes, failure };
 }
 
-function classify(context: PipelineContext, input: InvocationInput): ClassificationSummary {
-  try {
-    const classification = classifyRequest(input.request, {
-      indicatorWords: context.policy.indicatorWords,
-      patterns: context.policy.patterns,
-      ...(input.sensitivityHint === undefined ? {} : { hint: input.sensitivityHint }),
-    });
-    return {
-      level: classification.level,
-      failedClosed: classification.failedClosed,
-      findings: classification.findings.map((finding) => ({
-        detector: finding.detector,
-        level: finding.level,
-        reason: finding.reason,
-        location: finding.location,
-      })),
-    };
-  } catch (error) {
-    // Fail closed: a classifier that cannot decide makes the request restricted (local only).
-    return {
-      level: 'restricted',
-      failedClosed: true,
-      findings: [{ detector: 'classifier.error', level: 'restricted', reason: `classifier failed: ${(error as Error).message}`, location: 'request' }],
-    };
-  }
-}
-
 /**
  * No candidate: when some provider the policy allows was excluded only for being down, the
  * request is not refused but unavailable (exit 5); otherwise the policy refuses it (exit 4).
@@ -490,7 +471,7 @@ function deny(
   context: PipelineContext,
   input: InvocationInput,
   requestId: string,
-  level: SensitivityLevel,
+  level: SensitivityLevel | undefined,
   error: unknown,
   extra: { permitToken?: string; provider?: AttemptProvider; model?: string; route?: RoutePlan },
 ): string {
@@ -498,7 +479,7 @@ function deny(
   const denial = permitDenial(extra.permitToken, asSyndicateError(error), {
     caller: input.caller,
     requestId,
-    sensitivity: level,
+    ...(level === undefined ? {} : { sensitivity: level }),
     ...(extra.provider === undefined ? {} : { providerId: extra.provider.id }),
     ...(extra.model === undefined ? {} : { model: extra.model }),
     ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
@@ -550,6 +531,25 @@ function asSyndicateError(error: unknown): SyndicateError {
   return new UpstreamError(error instanceof Error ? error.message : String(error), { code: 'upstream_failure' });
 }
 
+/**
+ * Deviation discovery at invocation time (src/probes/discovery.ts): usage missing where the record
+ * claims exact accounting, or a decoder observation of an undeclared deviation, is recorded with
+ * its evidence row and added to the record as a new version; the caller is told through a warning.
+ * Probes record their own findings. A discovery failure never fails the user's request.
+ */
+function discoverDeviations(context: PipelineContext, input: InvocationInput, result: InvocationResult): InvocationResult {
+  if ((input.kind ?? 'invocation') !== 'invocation') return result;
+  try {
+    const discovery = discoverFromInvocation(context.store, result);
+    if (discovery === undefined) return result;
+    const where = discovery.updated ? `; the provider record of ${result.provider.id} is now v${discovery.version}` : '';
+    const message = `discovered undeclared deviation ${discovery.deviations.join(', ')} (evidence ${result.evidenceId})${where}`;
+    return { ...result, warnings: [...result.warnings, { setting: 'deviations', message }] };
+  } catch {
+    return result;
+  }
+}
+
 function withAttempts(error: SyndicateError, requestId: string, attempts: AttemptReport[]): SyndicateError {
   Object.assign(error, { details: { ...error.details, requestId, attempts } });
   return error;
@@ -558,8 +558,3 @@ function withAttempts(error: SyndicateError, requestId: string, attempts: Attemp
 function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
-
-function startOfUtcDay(now = new Date()): string {
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
-}
-

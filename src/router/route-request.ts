@@ -1,6 +1,7 @@
 import { maxSensitivity, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import type { OperatorPattern, Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
+import { spentSince } from '../evidence/queries.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
@@ -146,10 +147,7 @@ export async function estimatePromptTokens(request: CanonicalRequest): Promise<n
 export function spentTodayUsd(store: Store, now: Date): number {
   const startOfDay = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
   try {
-    const row = store.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS spent FROM evidence WHERE created_at >= ?').get(startOfDay) as
-      | { spent: number }
-      | undefined;
-    return row?.spent ?? 0;
+    return spentSince(store, startOfDay);
   } catch {
     return Number.POSITIVE_INFINITY;
   }
