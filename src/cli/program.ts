@@ -3,11 +3,13 @@ import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../error
 import { doctorCommand } from './commands/doctor.js';
 import { evidenceCommand } from './commands/evidence.js';
 import { initCommand } from './commands/init.js';
+import { metricsCommand } from './commands/metrics.js';
 import { permitCommand } from './commands/permit.js';
 import { policyCommand } from './commands/policy.js';
 import { providerCommand } from './commands/provider.js';
 import { routeCommand } from './commands/route.js';
 import { runCommand } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
 import { Output } from './output.js';
 
 export function buildProgram(): Command {
@@ -39,6 +41,8 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
   program.addCommand(providerCommand());
   program.addCommand(routeCommand());
   program.addCommand(runCommand());
+  program.addCommand(serveCommand());
+  program.addCommand(metricsCommand());
 
   applyToTree(program, (command) => {
     command.exitOverride();

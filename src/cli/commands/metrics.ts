@@ -1,0 +1,95 @@
+import { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import type { MetricsSummary, Percentiles } from '../../metrics/summary.js';
+import { contextFor } from '../context.js';
+
+interface MetricsOptions {
+  since: string;
+}
+
+export function metricsCommand(): Command {
+  return new Command('metrics')
+    .description('what happened, from the evidence: local vs hosted requests and tokens, latency, load times, spend and savings')
+    .option('--since <duration>', 'how far back to look, e.g. 90m, 24h, 7d', '24h')
+    .addHelpText('after', '\nExample:\n  $ syndicate metrics --since 7d --json')
+    .action(async (options: MetricsOptions, command: Command) => {
+      const context = contextFor(command);
+      const { output } = context;
+      const { parseDuration } = await import('../../common/duration.js');
+      const sinceMs = parseDuration(options.since, '--since');
+      if (sinceMs <= 0) throw new UsageError(`--since must be a positive duration, got "${options.since}"`);
+      const { loadPolicy } = await import('../../policy/load.js');
+      const { computeMetrics } = await import('../../metrics/index.js');
+      const policy = loadPolicy(context.home.policyPath);
+      const store = await context.store();
+      const untilMs = Date.now();
+      const summary = computeMetrics(store, policy, { sinceMs: untilMs - sinceMs, untilMs });
+      context.close();
+      if (output.json) {
+        output.document({ metrics: summary });
+        return;
+      }
+      const { requestsChart } = await import('../../metrics/chart.js');
+      printSummary(summary, options.since, (text) => output.line(text), (columns, rows) => output.table(columns, rows), output.color.bold);
+      output.line();
+      output.line(requestsChart(summary.hourly, { color: output.color.level > 0 }));
+    });
+}
+
+function printSummary(
+  summary: MetricsSummary,
+  since: string,
+  line: (text: string) => void,
+  table: (columns: string[], rows: (string | number | null)[][]) => void,
+  bold: (text: string) => string,
+): void {
+  const { requests, tokens, spendUsd, savings } = summary;
+  line(bold(`Last ${since} (${summary.window.since} – ${summary.window.until})`));
+  line(
+    `requests  ${requests.total} answered: ${requests.local} local (${percent(requests.localShare)}), ${requests.hosted} hosted (${percent(requests.hostedShare)}); ` +
+      `${requests.fallbacks} after fallback, ${requests.failedAttempts} failed attempt(s), ${requests.denied} denied`,
+  );
+  line(
+    `tokens    ${tokens.local.total + tokens.hosted.total}: ${tokens.local.total} local (${percent(tokens.localShare)}), ${tokens.hosted.total} hosted` +
+      (tokens.withoutCounts > 0 ? `; ${tokens.withoutCounts} answer(s) without token counts` : ''),
+  );
+  line(`spend     ${usd(spendUsd.total)} (hosted ${usd(spendUsd.hosted)}, local ${usd(spendUsd.local)})`);
+  line(
+    `savings   ~${usd(savings.estimatedSavingsUsd)}: local tokens priced at ${savings.referenceModel} ($${savings.inputPerMTok}/$${savings.outputPerMTok} per MTok in/out)`,
+  );
+  if (summary.latency.length > 0) {
+    line('');
+    table(
+      ['provider', 'model', 'class', 'requests', 'first token p50', 'p95', 'total p50', 'p95'],
+      summary.latency.map((entry) => [
+        entry.provider,
+        entry.model,
+        entry.class,
+        entry.requests,
+        ms(entry.firstTokenMs, 'p50'),
+        ms(entry.firstTokenMs, 'p95'),
+        ms(entry.totalMs, 'p50'),
+        ms(entry.totalMs, 'p95'),
+      ]),
+    );
+  }
+  if (summary.loadTimes.length > 0) {
+    line('');
+    table(
+      ['provider', 'model', 'loads', 'load p50', 'max'],
+      summary.loadTimes.map((entry) => [entry.provider, entry.model, entry.loads, ms(entry.loadMs, 'p50'), `${Math.round(entry.maxMs)} ms`]),
+    );
+  }
+}
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
+
+function usd(value: number): string {
+  return `$${value.toFixed(value !== 0 && Math.abs(value) < 0.01 ? 6 : 2)}`;
+}
+
+function ms(value: Percentiles | null, key: 'p50' | 'p95'): string | null {
+  return value === null ? null : `${Math.round(value[key])} ms`;
+}

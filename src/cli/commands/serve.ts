@@ -1,0 +1,81 @@
+import { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { contextFor } from '../context.js';
+
+interface ServeOptions {
+  host: string;
+  port: string;
+  allowRemote?: boolean;
+  printToken?: boolean;
+  trustTier?: string;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the local gateway: OpenAI- and Anthropic-compatible HTTP in front of the governed pipeline')
+    .option('--host <host>', 'address to bind (non-loopback needs --allow-remote)', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '8089')
+    .option('--allow-remote', 'allow binding to an address other machines can reach')
+    .option('--print-token', 'print the bearer token clients must send, and exit')
+    .option('--trust-tier <name>', "trust tier of gateway callers (default: the policy's defaultTrustTier)")
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ syndicate serve --port 8089 &
+  $ OPENAI_BASE_URL=http://127.0.0.1:8089/v1 OPENAI_API_KEY=$(syndicate serve --print-token) my-agent`,
+    )
+    .action(async (options: ServeOptions, command: Command) => {
+      const context = contextFor(command);
+      const { output } = context;
+      const port = Number(options.port);
+      if (!/^\d+$/.test(options.port) || !Number.isInteger(port) || port > 65_535) {
+        throw new UsageError(`--port must be an integer from 0 to 65535, got "${options.port}"`);
+      }
+      if (options.host.trim() === '') throw new UsageError('--host must not be empty');
+      const { readGatewayToken, startGateway } = await import('../../gateway/server.js');
+
+      if (options.printToken === true) {
+        const token = readGatewayToken(context.home);
+        if (output.json) output.document({ token });
+        else output.write(`${token}\n`);
+        return;
+      }
+
+      const store = await context.store();
+      const running = await startGateway({
+        home: context.home,
+        store,
+        host: options.host,
+        port,
+        allowRemote: options.allowRemote === true,
+        ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+        onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+      });
+      const urls = { url: running.url, openaiBaseUrl: `${running.url}/v1`, anthropicBaseUrl: running.url };
+      if (output.json) output.document({ ...urls, pid: process.pid });
+      const tokenCommand = `$(syndicate${context.home.source === 'flag' ? ` --home ${context.home.dataDir}` : ''} serve --print-token)`;
+      output.info(`syndicate gateway listening on ${running.url}`);
+      output.info(`  OpenAI SDKs:    OPENAI_BASE_URL=${urls.openaiBaseUrl} OPENAI_API_KEY=${tokenCommand}`);
+      output.info(`  Anthropic SDKs: ANTHROPIC_BASE_URL=${urls.anthropicBaseUrl} ANTHROPIC_API_KEY=${tokenCommand}`);
+      output.info('  model: auto, provider:model or an alias (GET /v1/models); hints: x-syndicate-sensitivity, x-syndicate-workflow, x-syndicate-session');
+      output.info('  GET /metrics (Prometheus, token required), GET /healthz; SIGTERM or Ctrl-C stops after in-flight requests finish');
+
+      // The gateway stops gracefully on either signal (the CLI's default SIGINT handler would exit at once).
+      process.removeAllListeners('SIGINT');
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      const forceClose = (): void => {
+        output.warn('second signal: closing every connection now');
+        running.server.closeAllConnections();
+      };
+      process.once('SIGTERM', forceClose);
+      process.once('SIGINT', forceClose);
+      output.info(`shutting down: finishing ${running.gateway.inFlight} in-flight request(s)`);
+      await running.close();
+      context.close();
+      output.info('gateway stopped');
+    });
+}

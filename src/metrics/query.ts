@@ -1,0 +1,65 @@
+import type { EvidenceKind, EvidenceState } from '../evidence/types.js';
+import type { Store } from '../store/store.js';
+import type { MetricsRow, MetricsWindow, ModelLoadEvent } from './summary.js';
+
+interface EvidenceMetricsRow {
+  created_at: string;
+  kind: string;
+  state: string;
+  provider_id: string | null;
+  provider_class: string | null;
+  model: string | null;
+  hop: number;
+  first_token_ms: number | null;
+  total_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: number | null;
+}
+
+/** The evidence rows of the window, oldest first, with only the columns metrics need. */
+export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow[] {
+  const rows = store.db
+    .prepare(
+      `SELECT created_at, kind, state, provider_id, provider_class, model, hop, first_token_ms, total_ms, input_tokens, output_tokens, cost_usd
+         FROM evidence WHERE created_at >= ? AND created_at < ? ORDER BY created_at, rowid`,
+    )
+    .all(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString()) as EvidenceMetricsRow[];
+  return rows.map((row) => ({
+    createdAt: row.created_at,
+    kind: row.kind as EvidenceKind,
+    state: row.state as EvidenceState,
+    providerId: row.provider_id,
+    providerClass: row.provider_class,
+    model: row.model,
+    hop: row.hop,
+    firstTokenMs: row.first_token_ms,
+    totalMs: row.total_ms,
+    inputTokens: row.input_tokens,
+    outputTokens: row.output_tokens,
+    costUsd: row.cost_usd,
+  }));
+}
+
+const LOAD_EVENT_COLUMNS = ['created_at', 'provider_id', 'model', 'kind', 'duration_ms'];
+
+/**
+ * Model load (cold start) events, when the store has an `engine_events` table with
+ * `created_at, provider_id, model, kind ('load'), duration_ms`; none otherwise.
+ */
+export function readModelLoadEvents(store: Store, window: MetricsWindow): ModelLoadEvent[] {
+  const columns = (store.db.prepare("SELECT name FROM pragma_table_info('engine_events')").all() as { name: string }[]).map((column) => column.name);
+  if (!LOAD_EVENT_COLUMNS.every((column) => columns.includes(column))) return [];
+  const rows = store.db
+    .prepare(
+      `SELECT created_at, provider_id, model, duration_ms FROM engine_events
+        WHERE kind = 'load' AND duration_ms IS NOT NULL AND created_at >= ? AND created_at < ? ORDER BY created_at`,
+    )
+    .all(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString()) as {
+    created_at: string;
+    provider_id: string;
+    model: string;
+    duration_ms: number;
+  }[];
+  return rows.map((row) => ({ at: row.created_at, providerId: row.provider_id, model: row.model, loadMs: row.duration_ms }));
+}

@@ -1,0 +1,254 @@
+import type { EvidenceKind, EvidenceState } from '../evidence/types.js';
+import type { Policy } from '../policy/types.js';
+
+/** The evidence columns metrics are computed from (one row per attempt, probe or denial). */
+export interface MetricsRow {
+  /** ISO 8601. */
+  createdAt: string;
+  kind: EvidenceKind;
+  state: EvidenceState;
+  providerId: string | null;
+  providerClass: string | null;
+  model: string | null;
+  /** 0 for the first candidate, 1.. for fallback hops. */
+  hop: number;
+  firstTokenMs: number | null;
+  totalMs: number | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+}
+
+/** A local engine loading a model (cold start), when the engines concept records one. */
+export interface ModelLoadEvent {
+  /** ISO 8601. */
+  at: string;
+  providerId: string;
+  model: string;
+  loadMs: number;
+}
+
+export interface MetricsWindow {
+  /** Milliseconds since the epoch; rows at or after it count. */
+  sinceMs: number;
+  /** Milliseconds since the epoch; rows before it count. */
+  untilMs: number;
+}
+
+/** p50 / p95 by nearest rank (the value at position ceil(p·n) of the sorted sample). */
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  samples: number;
+}
+
+export interface TokenTotals {
+  input: number;
+  output: number;
+  total: number;
+}
+
+/** Latency of the answered attempts of one provider and model. */
+export interface ModelLatency {
+  provider: string;
+  model: string;
+  class: string;
+  requests: number;
+  firstTokenMs: Percentiles | null;
+  totalMs: Percentiles | null;
+}
+
+export interface ModelLoadTimes {
+  provider: string;
+  model: string;
+  loads: number;
+  loadMs: Percentiles;
+  maxMs: number;
+}
+
+export interface HourlyRequests {
+  /** Start of the hour, ISO 8601 (UTC). */
+  hour: string;
+  local: number;
+  hosted: number;
+}
+
+/**
+ * What `syndicate metrics` reports. A *request* here is an answered invocation attempt
+ * (evidence state `completed`, kind `invocation`): local when its provider class is `local`,
+ * hosted otherwise. Probes are left out; denials and failed attempts are counted apart.
+ */
+export interface MetricsSummary {
+  window: { since: string; until: string };
+  requests: {
+    total: number;
+    local: number;
+    hosted: number;
+    /** local / total, 0 when there were none. */
+    localShare: number;
+    hostedShare: number;
+    /** Attempts that failed or were interrupted. */
+    failedAttempts: number;
+    /** Requests refused by policy (denial rows). */
+    denied: number;
+    /** Answers that came from a fallback hop (hop > 0). */
+    fallbacks: number;
+  };
+  tokens: {
+    local: TokenTotals;
+    hosted: TokenTotals;
+    /** local total / (local + hosted) total, 0 when there were none. */
+    localShare: number;
+    /** Answered attempts whose tokens are unknown (counted as 0 above). */
+    withoutCounts: number;
+  };
+  latency: ModelLatency[];
+  loadTimes: ModelLoadTimes[];
+  spendUsd: { total: number; local: number; hosted: number };
+  savings: {
+    referenceModel: string;
+    inputPerMTok: number;
+    outputPerMTok: number;
+    /** What the local tokens would have cost at the reference hosted price. */
+    localTokensAtReferenceUsd: number;
+    /** That, minus what local answers actually cost (usually 0). */
+    estimatedSavingsUsd: number;
+  };
+  hourly: HourlyRequests[];
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Pure: the summary of `rows` (already read from the store) in `window`. */
+export function summarizeMetrics(
+  rows: readonly MetricsRow[],
+  window: MetricsWindow,
+  savings: Policy['savings'],
+  loadEvents: readonly ModelLoadEvent[] = [],
+): MetricsSummary {
+  const inWindow = rows.filter((row) => {
+    const at = Date.parse(row.createdAt);
+    return at >= window.sinceMs && at < window.untilMs;
+  });
+  const answered = inWindow.filter((row) => row.kind === 'invocation' && row.state === 'completed');
+  const isLocal = (row: MetricsRow): boolean => row.providerClass === 'local';
+  const local = answered.filter(isLocal);
+  const hosted = answered.filter((row) => !isLocal(row));
+
+  const tokens = (subset: readonly MetricsRow[]): TokenTotals => {
+    const input = sum(subset.map((row) => row.inputTokens ?? 0));
+    const output = sum(subset.map((row) => row.outputTokens ?? 0));
+    return { input, output, total: input + output };
+  };
+  const localTokens = tokens(local);
+  const hostedTokens = tokens(hosted);
+
+  const invocations = inWindow.filter((row) => row.kind === 'invocation');
+  const localSpend = sum(invocations.filter(isLocal).map((row) => row.costUsd ?? 0));
+  const hostedSpend = sum(invocations.filter((row) => !isLocal(row)).map((row) => row.costUsd ?? 0));
+  const localAtReference = (localTokens.input * savings.inputPerMTok + localTokens.output * savings.outputPerMTok) / 1_000_000;
+
+  return {
+    window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString() },
+    requests: {
+      total: answered.length,
+      local: local.length,
+      hosted: hosted.length,
+      localShare: share(local.length, answered.length),
+      hostedShare: share(hosted.length, answered.length),
+      failedAttempts: invocations.filter((row) => row.state === 'failed' || row.state === 'interrupted').length,
+      denied: inWindow.filter((row) => row.kind === 'denial').length,
+      fallbacks: answered.filter((row) => row.hop > 0).length,
+    },
+    tokens: {
+      local: localTokens,
+      hosted: hostedTokens,
+      localShare: share(localTokens.total, localTokens.total + hostedTokens.total),
+      withoutCounts: answered.filter((row) => row.inputTokens === null && row.outputTokens === null).length,
+    },
+    latency: latencyByModel(answered),
+    loadTimes: loadTimesByModel(loadEvents.filter((event) => {
+      const at = Date.parse(event.at);
+      return at >= window.sinceMs && at < window.untilMs;
+    })),
+    spendUsd: { total: localSpend + hostedSpend, local: localSpend, hosted: hostedSpend },
+    savings: {
+      referenceModel: savings.referenceModel,
+      inputPerMTok: savings.inputPerMTok,
+      outputPerMTok: savings.outputPerMTok,
+      localTokensAtReferenceUsd: localAtReference,
+      estimatedSavingsUsd: localAtReference - localSpend,
+    },
+    hourly: hourlyRequests(answered, window),
+  };
+}
+
+/** Nearest-rank percentiles of a non-empty sample; null for an empty one. */
+export function percentiles(values: readonly number[]): Percentiles | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number;
+  return { p50: rank(0.5), p95: rank(0.95), samples: sorted.length };
+}
+
+function latencyByModel(answered: readonly MetricsRow[]): ModelLatency[] {
+  const groups = new Map<string, MetricsRow[]>();
+  for (const row of answered) {
+    const key = `${row.providerId ?? ''}\u0000${row.model ?? ''}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [row]);
+    else group.push(row);
+  }
+  return [...groups.values()]
+    .map((group) => {
+      const first = group[0] as MetricsRow;
+      return {
+        provider: first.providerId ?? '',
+        model: first.model ?? '',
+        class: first.providerClass ?? '',
+        requests: group.length,
+        firstTokenMs: percentiles(group.flatMap((row) => (row.firstTokenMs === null ? [] : [row.firstTokenMs]))),
+        totalMs: percentiles(group.flatMap((row) => (row.totalMs === null ? [] : [row.totalMs]))),
+      };
+    })
+    .sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
+}
+
+function loadTimesByModel(events: readonly ModelLoadEvent[]): ModelLoadTimes[] {
+  const groups = new Map<string, ModelLoadEvent[]>();
+  for (const event of events) {
+    const key = `${event.providerId}\u0000${event.model}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [event]);
+    else group.push(event);
+  }
+  return [...groups.values()]
+    .map((group) => {
+      const first = group[0] as ModelLoadEvent;
+      const values = group.map((event) => event.loadMs);
+      return { provider: first.providerId, model: first.model, loads: group.length, loadMs: percentiles(values) as Percentiles, maxMs: Math.max(...values) };
+    })
+    .sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
+}
+
+/** One bucket per UTC hour from the hour containing `since` up to `until`. */
+function hourlyRequests(answered: readonly MetricsRow[], window: MetricsWindow): HourlyRequests[] {
+  const start = Math.floor(window.sinceMs / HOUR_MS) * HOUR_MS;
+  const buckets: HourlyRequests[] = [];
+  for (let hour = start; hour < window.untilMs; hour += HOUR_MS) buckets.push({ hour: new Date(hour).toISOString(), local: 0, hosted: 0 });
+  for (const row of answered) {
+    const bucket = buckets[Math.floor((Date.parse(row.createdAt) - start) / HOUR_MS)];
+    if (bucket === undefined) continue;
+    if (row.providerClass === 'local') bucket.local += 1;
+    else bucket.hosted += 1;
+  }
+  return buckets;
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+function share(part: number, whole: number): number {
+  return whole === 0 ? 0 : part / whole;
+}
