@@ -5,8 +5,9 @@ import { sha256Hex } from '../common/hash.js';
 
 /**
  * A tiny, valid GGUF v3 model for the `llama` architecture with seeded random F32 weights and a
- * byte-level BPE (`gpt2`) tokenizer. It produces gibberish, but llama.cpp (`llama-server`,
- * node-llama-cpp) loads and runs it in milliseconds on a CPU, so tests and a fresh machine get
+ * byte-level BPE (`gpt2`) tokenizer. It produces gibberish (printable ASCII that usually ends on
+ * `<|im_end|>` after a few dozen sampled tokens; greedy decoding repeats one token), but llama.cpp
+ * (`llama-server`, node-llama-cpp) loads and runs it in milliseconds on a CPU, so tests and a fresh machine get
  * real inference without downloading a model. Layout follows ggml's docs/gguf.md and gguf-py's
  * GGUFWriter: header, metadata key/values, tensor infos, padding to `general.alignment` (32),
  * then each tensor's data padded to the alignment.
@@ -121,6 +122,26 @@ const MERGE_PAIRS: readonly (readonly [string, string])[] = [
 ];
 
 const SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] as const;
+
+/*
+ * Steering random weights towards readable output. Every token embedding holds a large constant
+ * in dimension 0 (the carrier) and no layer writes to that dimension, so after the final norm the
+ * hidden state always has a large positive component there. Column 0 of each output row then acts
+ * as a per-token logit bias: readable ASCII tokens get READABLE_TOKEN, control and non-ASCII byte
+ * tokens UNWANTED_TOKEN, and <|im_end|> END_OF_TURN_TOKEN — slightly above the readable tokens, so
+ * sampled answers end on their own after a few dozen tokens (finish_reason "stop") while greedy
+ * decoding mostly follows the random part of the logits.
+ */
+const CARRIER_DIMENSION = 0;
+const CARRIER_VALUE = 32;
+const READABLE_TOKEN: number = 1;
+const UNWANTED_TOKEN = -1;
+const END_OF_TURN_TOKEN = 1.1;
+const READABLE_BYTES = /^[A-Za-z0-9 .,!?'"{}\[\]:;-]$/;
+
+const carrierInput = (column: number): number | undefined => (column === CARRIER_DIMENSION ? CARRIER_VALUE : undefined);
+/** Output row 0 of a block's output projections: zero, so the residual carrier is never changed. */
+const keepCarrier = (_column: number, row: number): number | undefined => (row === CARRIER_DIMENSION ? 0 : undefined);
 const TOKEN_TYPE_NORMAL = 1;
 const TOKEN_TYPE_CONTROL = 3;
 
@@ -137,6 +158,8 @@ interface TensorSpec {
   /** GGUF order: dimension 0 is the fastest-varying (ggml `ne[0]`), e.g. `[n_embd, n_vocab]`. */
   dimensions: readonly number[];
   fill: 'ones' | 'random';
+  /** Replaces the filled value at (column = index along dimension 0, row = index along dimension 1). */
+  adjust?: (column: number, row: number) => number | undefined;
 }
 
 /**
@@ -210,9 +233,14 @@ export function buildTestModel(options: TestModelOptions = {}): {
   ];
 
   const tensors: TensorSpec[] = [
-    { name: 'token_embd.weight', dimensions: [embeddingLength, vocabularySize], fill: 'random' },
+    { name: 'token_embd.weight', dimensions: [embeddingLength, vocabularySize], fill: 'random', adjust: carrierInput },
     { name: 'output_norm.weight', dimensions: [embeddingLength], fill: 'ones' },
-    { name: 'output.weight', dimensions: [embeddingLength, vocabularySize], fill: 'random' },
+    {
+      name: 'output.weight',
+      dimensions: [embeddingLength, vocabularySize],
+      fill: 'random',
+      adjust: (column, row) => (column === CARRIER_DIMENSION ? (vocabulary.preference[row] ?? UNWANTED_TOKEN) : undefined),
+    },
   ];
   for (let block = 0; block < blockCount; block++) {
     const prefix = `blk.${block}`;
@@ -221,11 +249,11 @@ export function buildTestModel(options: TestModelOptions = {}): {
       { name: `${prefix}.attn_q.weight`, dimensions: [embeddingLength, embeddingLength], fill: 'random' },
       { name: `${prefix}.attn_k.weight`, dimensions: [embeddingLength, keyValueLength], fill: 'random' },
       { name: `${prefix}.attn_v.weight`, dimensions: [embeddingLength, keyValueLength], fill: 'random' },
-      { name: `${prefix}.attn_output.weight`, dimensions: [embeddingLength, embeddingLength], fill: 'random' },
+      { name: `${prefix}.attn_output.weight`, dimensions: [embeddingLength, embeddingLength], fill: 'random', adjust: keepCarrier },
       { name: `${prefix}.ffn_norm.weight`, dimensions: [embeddingLength], fill: 'ones' },
       { name: `${prefix}.ffn_gate.weight`, dimensions: [embeddingLength, feedForwardLength], fill: 'random' },
       { name: `${prefix}.ffn_up.weight`, dimensions: [embeddingLength, feedForwardLength], fill: 'random' },
-      { name: `${prefix}.ffn_down.weight`, dimensions: [feedForwardLength, embeddingLength], fill: 'random' },
+      { name: `${prefix}.ffn_down.weight`, dimensions: [feedForwardLength, embeddingLength], fill: 'random', adjust: keepCarrier },
     );
   }
 
@@ -254,9 +282,12 @@ function buildVocabulary(mergeCount: number): {
   tokens: string[];
   tokenTypes: number[];
   merges: string[];
+  /** Logit bias per token id (see CARRIER_DIMENSION). */
+  preference: number[];
   special: TestModelSummary['specialTokens'];
 } {
   const tokens = byteLevelAlphabet();
+  const preference = tokens.map((_token, byte) => (READABLE_BYTES.test(String.fromCharCode(byte)) ? READABLE_TOKEN : UNWANTED_TOKEN));
   const tokenTypes = tokens.map(() => TOKEN_TYPE_NORMAL);
   const known = new Set(tokens);
   const merges: string[] = [];
@@ -268,6 +299,7 @@ function buildVocabulary(mergeCount: number): {
       known.add(merged);
       tokens.push(merged);
       tokenTypes.push(TOKEN_TYPE_NORMAL);
+      preference.push(READABLE_TOKEN);
     }
   }
   const specialIds: number[] = [];
@@ -275,9 +307,10 @@ function buildVocabulary(mergeCount: number): {
     specialIds.push(tokens.length);
     tokens.push(special);
     tokenTypes.push(TOKEN_TYPE_CONTROL);
+    preference.push(special === '<|im_end|>' ? END_OF_TURN_TOKEN : UNWANTED_TOKEN);
   }
   const [endOfText, imStart, imEnd] = specialIds as [number, number, number];
-  return { tokens, tokenTypes, merges, special: { bos: endOfText, eos: imEnd, imStart, imEnd } };
+  return { tokens, tokenTypes, merges, preference, special: { bos: endOfText, eos: imEnd, imStart, imEnd } };
 }
 
 /** GPT-2's `bytes_to_unicode`: printable bytes map to themselves, the rest to U+0100 onwards. */
@@ -324,9 +357,11 @@ function encodeGguf(metadata: readonly [string, MetadataValue][], tensors: reado
     const count = elementCount(tensor);
     // Scale like a normal init (≈ 1/sqrt(fan_in)) so activations stay finite through the layers.
     const scale = tensor.fill === 'random' ? 1 / Math.sqrt(tensor.dimensions[0] ?? 1) : 0;
+    const columns = tensor.dimensions[0] ?? 1;
     let position = dataStart + (offsets[index] ?? 0);
     for (let element = 0; element < count; element++) {
-      const value = tensor.fill === 'ones' ? 1 : (random() * 2 - 1) * scale * Math.sqrt(3);
+      const filled = tensor.fill === 'ones' ? 1 : (random() * 2 - 1) * scale * Math.sqrt(3);
+      const value = tensor.adjust?.(element % columns, Math.floor(element / columns)) ?? filled;
       view.setFloat32(position, value, true);
       position += 4;
     }

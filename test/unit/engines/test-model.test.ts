@@ -197,10 +197,26 @@ describe('writeTestModel', () => {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const norm = byName.get('output_norm.weight');
     expect(view.getFloat32(parsed.dataStart + Number(norm?.offset), true)).toBe(1);
-    const embedding = byName.get('token_embd.weight');
-    const firstWeights = [0, 1, 2, 3].map((index) => view.getFloat32(parsed.dataStart + Number(embedding?.offset) + index * 4, true));
-    expect(new Set(firstWeights).size).toBe(4);
-    for (const weight of firstWeights) expect(Math.abs(weight)).toBeLessThanOrEqual(Math.sqrt(3) / 8);
+    const at = (name: string, element: number) => view.getFloat32(parsed.dataStart + Number(byName.get(name)?.offset) + element * 4, true);
+    const randomWeights = [1, 2, 3, 4].map((element) => at('token_embd.weight', element));
+    expect(new Set(randomWeights).size).toBe(4);
+    for (const weight of randomWeights) expect(Math.abs(weight)).toBeLessThanOrEqual(Math.sqrt(3) / 8);
+
+    // The readable-output steering: a constant carrier in dimension 0 of every embedding, never
+    // written by a block, read by column 0 of each output row as that token's bias.
+    for (const token of [0, 65, summary.specialTokens.eos]) expect(at('token_embd.weight', token * 64)).toBe(32);
+    for (const block of [0, 1]) {
+      for (const input of [0, 5, 63]) expect(at(`blk.${block}.attn_output.weight`, input)).toBe(0);
+      for (const input of [0, 5, 127]) expect(at(`blk.${block}.ffn_down.weight`, input)).toBe(0);
+      expect(at(`blk.${block}.ffn_down.weight`, 128)).not.toBe(0);
+    }
+    const bias = (token: number) => at('output.weight', token * 64);
+    expect(bias('A'.charCodeAt(0))).toBe(1);
+    expect(bias(' '.charCodeAt(0))).toBe(1);
+    expect(bias('\n'.charCodeAt(0))).toBe(-1);
+    expect(bias(0xe9)).toBe(-1);
+    expect(bias(summary.specialTokens.imStart)).toBe(-1);
+    expect(bias(summary.specialTokens.eos)).toBeCloseTo(1.1, 6);
   });
 
   it('is deterministic per seed and follows the shape options', () => {
