@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { newId } from '../common/ids.js';
-import type { SensitivityLevel } from '../common/vocabulary.js';
+import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
 import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
 import { beginAttempt, completeAttempt, createRecorder, recordDenial } from '../evidence/index.js';
 import { approximateTokens } from '../evidence/tokens.js';
@@ -92,7 +92,11 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const first = plan.candidates[0];
   if (first === undefined) throw refuseOrUnavailable(context, input, requestId, classification, plan);
 
-  const queue = [first, ...fallbackCandidates(plan, first, first.class)].slice(0, plan.fallback.maxHops + 1);
+  // The request is permitted for the classes its level allows (the router already dropped the
+  // rest); a permit presented by the caller narrows that to the class of the provider it names.
+  // Fallback never goes wider than this ceiling.
+  const permittedClass = input.permitToken === undefined ? widestClass(plan.allowedClasses, first.class) : first.class;
+  const queue = [first, ...fallbackCandidates(plan, first, permittedClass)].slice(0, plan.fallback.maxHops + 1);
   const attempts: AttemptReport[] = [];
   for (const [hop, candidate] of queue.entries()) {
     const provider = providers.find((entry) => entry.id === candidate.provider);
@@ -553,6 +557,10 @@ function discoverDeviations(context: PipelineContext, input: InvocationInput, re
 function withAttempts(error: SyndicateError, requestId: string, attempts: AttemptReport[]): SyndicateError {
   Object.assign(error, { details: { ...error.details, requestId, attempts } });
   return error;
+}
+
+function widestClass(classes: readonly ProviderClass[], floor: ProviderClass): ProviderClass {
+  return classes.filter((providerClass) => providerClass !== 'blocked').reduce((widest, providerClass) => (exposureRank(providerClass) > exposureRank(widest) ? providerClass : widest), floor);
 }
 
 function unique<T>(values: T[]): T[] {

@@ -56,7 +56,7 @@ export interface CapabilitiesOptions extends ProbeRunnerOptions {
   /** false (`--no-update`): report and record discoveries, but leave the provider record unchanged. */
   update: boolean;
   jsonTrials?: number;
-  onProgress?: (progress: CapabilityProgress) => void;
+  onProgress?: (progress: CapabilityProgress) => void | Promise<void>;
 }
 
 function userMessage(text: string): ProbeRequest['messages'] {
@@ -98,7 +98,7 @@ export async function probeCapabilities(context: PipelineContext, options: Capab
   ];
   const capabilities: CapabilityResult[] = [];
   for (const [capability, run] of probes) {
-    options.onProgress?.({ probe: capability, phase: 'start' });
+    await options.onProgress?.({ probe: capability, phase: 'start' });
     const outcome = await run(state);
     const evidenceIds = outcome.calls.map((call) => call.evidenceId).filter((id): id is string => id !== undefined);
     const result: CapabilityResult = {
@@ -110,7 +110,7 @@ export async function probeCapabilities(context: PipelineContext, options: Capab
       evidenceIds,
     };
     capabilities.push(result);
-    options.onProgress?.({ probe: capability, phase: 'end', result });
+    await options.onProgress?.({ probe: capability, phase: 'end', result });
   }
 
   const checks = capabilities.flatMap((result) => result.checks);

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { ProviderVersion, RegisteredProvider, RegistrationOutcome } from '../../registry/types.js';
 import { contextFor, type CommandContext } from '../context.js';
+import { providerCapabilitiesCommand, providerTestCommand } from './provider-probes.js';
 
 export function providerCommand(): Command {
   const provider = new Command('provider')
@@ -175,6 +176,8 @@ Examples:
       }
     });
 
+  provider.addCommand(providerTestCommand());
+  provider.addCommand(providerCapabilitiesCommand());
   return provider;
 }
 
