@@ -1,0 +1,414 @@
+/**
+ * The official `openai` and `@anthropic-ai/sdk` clients against a real gateway (core + node:http
+ * adapter on 127.0.0.1:0) over the real pipeline and fake engines: what each client sees for
+ * answers, streams, tools, refusals, upstream failures, bad tokens, and across wire formats.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listEvidence } from '../../src/evidence/index.js';
+import { HealthMonitor } from '../../src/router/health.js';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { parsePrometheusText, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+
+const OLLAMA_MODEL = 'llama3.2:latest';
+const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
+const SECRET_PROMPT = 'Remember this for me: password: hunter2';
+
+const weatherTool = {
+  type: 'function' as const,
+  function: {
+    name: 'get_weather',
+    description: 'Current weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+};
+
+function ollamaProvider(engine: FakeEngine, id = 'ollama'): TestProvider {
+  return { id, class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL, tags: ['tools'], aliases: ['small'] }] };
+}
+
+function claudeProvider(engine: FakeEngine): TestProvider {
+  return { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: engine.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] };
+}
+
+const openAIClient = (gateway: TestGateway, apiKey = TEST_TOKEN): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
+const anthropicClient = (gateway: TestGateway, apiKey = TEST_TOKEN): Anthropic => new Anthropic({ baseURL: gateway.url, apiKey, maxRetries: 0 });
+
+let ollama: FakeEngine;
+let claude: FakeEngine;
+let failingOllama: FakeEngine;
+let main: TestGateway;
+let hostedOnly: TestGateway;
+let failing: TestGateway;
+
+beforeAll(async () => {
+  [ollama, claude, failingOllama] = await Promise.all([
+    startFakeEngine({ kind: 'ollama' }),
+    startFakeEngine({ kind: 'anthropic' }),
+    startFakeEngine({ kind: 'ollama' }),
+  ]);
+  main = await startTestGateway({ providers: [ollamaProvider(ollama), claudeProvider(claude)] });
+  hostedOnly = await startTestGateway({ providers: [claudeProvider(claude)] });
+  failing = await startTestGateway({ providers: [ollamaProvider(failingOllama)] });
+});
+
+/** The failing engine's gateway forgets earlier failures, so each fault test starts from a healthy engine. */
+function forgetFailures(): void {
+  failing.pipeline.health = new HealthMonitor();
+}
+
+afterAll(async () => {
+  await Promise.all([main?.close(), hostedOnly?.close(), failing?.close()]);
+  await Promise.all([ollama?.close(), claude?.close(), failingOllama?.close()]);
+});
+
+describe('OpenAI client', () => {
+  it('gets a non-streamed answer from the local engine, recorded as gateway evidence', async () => {
+    const completion = await openAIClient(main).chat.completions.create({
+      model: `ollama:${OLLAMA_MODEL}`,
+      messages: [{ role: 'user', content: 'What is the capital of France?' }],
+    });
+    expect(completion.object).toBe('chat.completion');
+    expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    expect(completion.model).toBe(`ollama:${OLLAMA_MODEL}`);
+    const newest = listEvidence(main.store, { limit: 1 })[0];
+    expect(newest).toMatchObject({ caller: 'gateway', state: 'completed', provider: { id: 'ollama', class: 'local' }, model: OLLAMA_MODEL });
+  });
+
+  it('streams the answer chunk by chunk, ending with a finish reason', async () => {
+    const stream = await openAIClient(main).chat.completions.create({
+      model: 'small',
+      messages: [{ role: 'user', content: 'What is the capital of France?' }],
+      stream: true,
+    });
+    const deltas: string[] = [];
+    const finishReasons: (string | null)[] = [];
+    for await (const chunk of stream) {
+      for (const choice of chunk.choices) {
+        if (choice.delta.content) deltas.push(choice.delta.content);
+        finishReasons.push(choice.finish_reason);
+      }
+    }
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe(DEFAULT_ANSWER);
+    expect(finishReasons.at(-1)).toBe('stop');
+  });
+
+  it('receives a tool call with JSON arguments', async () => {
+    const completion = await openAIClient(main).chat.completions.create({
+      model: `ollama:${OLLAMA_MODEL}`,
+      messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+      tools: [weatherTool],
+    });
+    const choice = completion.choices[0];
+    expect(choice?.finish_reason).toBe('tool_calls');
+    const call = choice?.message.tool_calls?.[0];
+    expect(call?.type).toBe('function');
+    if (call?.type !== 'function') throw new Error('expected a function tool call');
+    expect(call.function.name).toBe('get_weather');
+    expect(typeof JSON.parse(call.function.arguments)).toBe('object');
+  });
+
+  it('streams a tool call whose argument deltas join into JSON', async () => {
+    const stream = await openAIClient(main).chat.completions.create({
+      model: `ollama:${OLLAMA_MODEL}`,
+      messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+      tools: [weatherTool],
+      stream: true,
+    });
+    let name = '';
+    let argumentsText = '';
+    for await (const chunk of stream) {
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) {
+        name += call.function?.name ?? '';
+        argumentsText += call.function?.arguments ?? '';
+      }
+    }
+    expect(name).toBe('get_weather');
+    expect(typeof JSON.parse(argumentsText)).toBe('object');
+  });
+
+  it('is refused with 403 (PermissionDeniedError) when a secret would have to go to a hosted provider', async () => {
+    const before = claude.exchanges.length;
+    const error = await openAIClient(hostedOnly)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: SECRET_PROMPT }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const refusal = error as InstanceType<typeof OpenAI.PermissionDeniedError>;
+    expect(refusal.status).toBe(403);
+    expect(refusal.message).toContain('no provider may receive this restricted request');
+    expect(refusal.code).toBe('route_denied');
+    expect(claude.exchanges.length).toBe(before);
+    // Control: the same gateway answers a harmless prompt through that hosted provider.
+    const completion = await openAIClient(hostedOnly).chat.completions.create({
+      model: 'auto',
+      messages: [{ role: 'user', content: 'What is the capital of France?' }],
+    });
+    expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+  });
+
+  it('sees 503 when the only engine fails with HTTP 500', async () => {
+    forgetFailures();
+    failingOllama.setFault({ status: 500 }, 1);
+    const error = await openAIClient(failing)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    const failure = error as InstanceType<typeof OpenAI.InternalServerError>;
+    expect(failure.status).toBe(503);
+    expect(failure.code).toBe('inference_unavailable');
+    expect(failure.message).toContain('inference unavailable, try again later');
+  });
+
+  it('is rejected with 401 (AuthenticationError) for a wrong token', async () => {
+    const error = await openAIClient(main, 'not-the-token')
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((error as InstanceType<typeof OpenAI.AuthenticationError>).status).toBe(401);
+    expect((error as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe('token_invalid');
+  });
+
+  it('gets 400 naming the field at fault', async () => {
+    const error = await openAIClient(main)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'robot', content: 'hi' }] } as never)
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const failure = error as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(failure.status).toBe(400);
+    expect(failure.param).toBe('messages[0].role');
+  });
+
+  it('lists auto, provider:model ids and aliases', async () => {
+    const ids: string[] = [];
+    for await (const model of openAIClient(main).models.list()) ids.push(model.id);
+    expect(ids).toEqual(['auto', `claude:${CLAUDE_MODEL}`, `ollama:${OLLAMA_MODEL}`, 'small']);
+  });
+
+  it('talks to an Anthropic-wire provider through the canonical model (answer and stream)', async () => {
+    const completion = await openAIClient(main).chat.completions.create({
+      model: `claude:${CLAUDE_MODEL}`,
+      messages: [{ role: 'user', content: 'What is the capital of France?' }],
+    });
+    expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    expect(claude.exchanges.at(-1)?.path).toBe('/v1/messages');
+    const stream = await openAIClient(main).chat.completions.create({
+      model: `claude:${CLAUDE_MODEL}`,
+      messages: [{ role: 'user', content: 'What is the capital of France?' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe(DEFAULT_ANSWER);
+    expect(usage?.completion_tokens).toBeGreaterThan(0);
+  });
+});
+
+describe('Anthropic client', () => {
+  it('gets a message from the OpenAI-wire local engine (cross-format)', async () => {
+    const message = await anthropicClient(main).messages.create({
+      model: `ollama:${OLLAMA_MODEL}`,
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'What is the capital of France?' }],
+    });
+    expect(message.type).toBe('message');
+    expect(message.content).toEqual([{ type: 'text', text: DEFAULT_ANSWER }]);
+    expect(message.stop_reason).toBe('end_turn');
+    expect(ollama.exchanges.at(-1)?.path).toBe('/v1/chat/completions');
+  });
+
+  it('streams from the OpenAI-wire local engine (cross-format)', async () => {
+    const stream = anthropicClient(main).messages.stream({
+      model: `ollama:${OLLAMA_MODEL}`,
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'What is the capital of France?' }],
+    });
+    const deltas: string[] = [];
+    stream.on('text', (text) => deltas.push(text));
+    const final = await stream.finalMessage();
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe(DEFAULT_ANSWER);
+    expect(final.content).toEqual([{ type: 'text', text: DEFAULT_ANSWER }]);
+    expect(final.stop_reason).toBe('end_turn');
+  });
+
+  it('receives a tool_use block', async () => {
+    const message = await anthropicClient(main).messages.create({
+      model: `ollama:${OLLAMA_MODEL}`,
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+      tools: [{ name: 'get_weather', description: 'Current weather for a city', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+    });
+    expect(message.stop_reason).toBe('tool_use');
+    const block = message.content.find((item) => item.type === 'tool_use');
+    expect(block).toMatchObject({ type: 'tool_use', name: 'get_weather' });
+    expect(typeof (block as { input: unknown }).input).toBe('object');
+  });
+
+  it('is refused with 403 (PermissionDeniedError) for a secret and only a hosted provider', async () => {
+    const error = await anthropicClient(hostedOnly)
+      .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: SECRET_PROMPT }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((error as InstanceType<typeof Anthropic.PermissionDeniedError>).status).toBe(403);
+    expect((error as InstanceType<typeof Anthropic.PermissionDeniedError>).error).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
+  });
+
+  it('sees 503 (overloaded_error) when the engine fails with HTTP 500', async () => {
+    forgetFailures();
+    failingOllama.setFault({ status: 500 }, 1);
+    const error = await anthropicClient(failing)
+      .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.InternalServerError);
+    expect((error as InstanceType<typeof Anthropic.InternalServerError>).status).toBe(503);
+    expect((error as InstanceType<typeof Anthropic.InternalServerError>).error).toMatchObject({ error: { type: 'overloaded_error' } });
+  });
+
+  it('is rejected with 401 for a wrong x-api-key', async () => {
+    const error = await anthropicClient(main, 'wrong')
+      .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((error as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+  });
+
+  it('talks to the Anthropic-wire provider too', async () => {
+    const message = await anthropicClient(main).messages.create({
+      model: `claude:${CLAUDE_MODEL}`,
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'What is the capital of France?' }],
+    });
+    expect(message.content).toEqual([{ type: 'text', text: DEFAULT_ANSWER }]);
+    expect(message.usage.output_tokens).toBeGreaterThan(0);
+  });
+});
+
+describe('raw HTTP', () => {
+  it('requires a token everywhere but /healthz', async () => {
+    const health = await fetch(`${main.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', inFlight: 0 });
+    for (const path of ['/v1/models', '/metrics', '/v1/chat/completions', '/nowhere']) {
+      const response = await fetch(`${main.url}${path}`);
+      expect(response.status, path).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="syndicate"');
+      expect(await response.json()).toEqual({
+        error: { message: expect.stringContaining('missing gateway token'), type: 'authentication_error', param: null, code: 'token_missing' },
+      });
+    }
+  });
+
+  it('ends a stream that breaks after bytes were sent with an error frame, never [DONE]', async () => {
+    forgetFailures();
+    failingOllama.setFault('reset-mid-stream', 1);
+    const response = await fetch(`${failing.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: `ollama:${OLLAMA_MODEL}`, stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const frames = text.split('\n\n').filter((frame) => frame !== '');
+    expect(frames.some((frame) => frame.includes('"content"'))).toBe(true);
+    expect(text).not.toContain('[DONE]');
+    const last = JSON.parse((frames.at(-1) as string).replace(/^data: /, '')) as { error: { type: string; code: string } };
+    expect(last.error).toMatchObject({ type: 'upstream_error', code: 'stream_broken' });
+    const failed = listEvidence(failing.store, { limit: 1 })[0];
+    expect(failed).toMatchObject({ state: 'failed', markers: expect.arrayContaining(['partial_response']) });
+  });
+
+  it('ends a broken Anthropic stream with event: error, never message_stop', async () => {
+    forgetFailures();
+    failingOllama.setFault('reset-mid-stream', 1);
+    const response = await fetch(`${failing.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': TEST_TOKEN, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: `ollama:${OLLAMA_MODEL}`, max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
+    });
+    const text = await response.text();
+    expect(text).toContain('event: content_block_delta');
+    expect(text).not.toContain('message_stop');
+    expect(text.trimEnd().split('\n\n').at(-1)).toMatch(/^event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
+  });
+
+  it('refuses a body over the limit with 413 in the route family envelope', async () => {
+    const small = await startTestGateway({ providers: [ollamaProvider(ollama)], bodyLimitBytes: 1024 });
+    try {
+      const response = await fetch(`${small.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': TEST_TOKEN, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'auto', max_tokens: 10, messages: [{ role: 'user', content: 'x'.repeat(2000) }] }),
+      });
+      expect(response.status).toBe(413);
+      expect(await response.json()).toEqual({ type: 'error', error: { type: 'request_too_large', message: "the request body exceeds the gateway's limit of 1024 bytes" } });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('answers 404 and 405 in the OpenAI envelope', async () => {
+    const headers = { authorization: `Bearer ${TEST_TOKEN}` };
+    const missing = await fetch(`${main.url}/v1/embeddings`, { method: 'POST', headers, body: '{}' });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { type: string } }).error.type).toBe('not_found_error');
+    const wrongMethod = await fetch(`${main.url}/v1/chat/completions`, { headers });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+  });
+
+  it('rejects a malformed hint header with 400 naming it', async () => {
+    const response = await fetch(`${main.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'x-syndicate-sensitivity': 'secret' },
+      body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { param: string; code: string } }).error).toMatchObject({ param: 'x-syndicate-sensitivity', code: 'invalid_header' });
+  });
+
+  it('honours the sensitivity hint: a harmless prompt marked confidential never goes hosted', async () => {
+    const response = await fetch(`${hostedOnly.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'x-syndicate-sensitivity': 'confidential', 'x-syndicate-session': 'sess-1' },
+      body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
+    });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain('confidential');
+  });
+});
+
+describe('/metrics', () => {
+  const completed = `syndicate_gateway_requests_total{api="openai",class="local",provider="ollama",model="${OLLAMA_MODEL}",outcome="completed"}`;
+
+  it('parses as Prometheus text and its counters move', async () => {
+    const scrape = async (gateway: TestGateway): Promise<Map<string, number>> => {
+      const response = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('text/plain');
+      return parsePrometheusText(await response.text());
+    };
+    const before = await scrape(main);
+    await openAIClient(main).chat.completions.create({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: 'hi' }] });
+    const after = await scrape(main);
+    expect(after.get(completed)).toBe((before.get(completed) ?? 0) + 1);
+    const histogramCount = `syndicate_gateway_total_seconds_count{api="openai",class="local",provider="ollama",model="${OLLAMA_MODEL}"}`;
+    expect(after.get(histogramCount)).toBe((before.get(histogramCount) ?? 0) + 1);
+    const inputTokens = `syndicate_gateway_tokens_total{class="local",provider="ollama",model="${OLLAMA_MODEL}",direction="input"}`;
+    expect(after.get(inputTokens)).toBeGreaterThan(before.get(inputTokens) ?? 0);
+
+    const denials = 'syndicate_gateway_denials_total{api="openai",reason="route_denied"}';
+    const deniedBefore = (await scrape(hostedOnly)).get(denials) ?? 0;
+    await openAIClient(hostedOnly)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: SECRET_PROMPT }] })
+      .catch(() => undefined);
+    expect((await scrape(hostedOnly)).get(denials)).toBe(deniedBefore + 1);
+  });
+});

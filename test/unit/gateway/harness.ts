@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { createGateway, listenGateway, type Gateway, type RunningGateway } from '../../../src/gateway/index.js';
+import { invoke } from '../../../src/invoke/pipeline.js';
+import type { PipelineContext } from '../../../src/invoke/types.js';
+import { PermitKey } from '../../../src/permits/index.js';
+import { defaultPolicy } from '../../../src/policy/defaults.js';
+import type { Policy } from '../../../src/policy/types.js';
+import { registerProviderRecord } from '../../../src/registry/register.js';
+import { HealthMonitor } from '../../../src/router/health.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+
+export const TEST_TOKEN = 'syn_test-gateway-token';
+/** The env var the hosted fakes' records reference, and its value. */
+export const FAKE_KEY_ENV = 'FAKE_UPSTREAM_KEY';
+
+/** A provider record as a test writes it (validated and normalised by the real registry). */
+export interface TestProvider {
+  id: string;
+  class: 'local' | 'approved_hosted' | 'restricted_hosted';
+  wire: 'openai' | 'anthropic';
+  baseUrl: string;
+  models: { id: string; tags?: string[]; aliases?: string[]; price?: { inputPerMTok: number; outputPerMTok: number } }[];
+  /** Engine kind for local records (drives health probing of resident models). */
+  engine?: 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio';
+  /** Reference FAKE_UPSTREAM_KEY (hosted fakes check that a key is sent). */
+  auth?: boolean;
+}
+
+export interface TestGateway {
+  url: string;
+  store: Store;
+  gateway: Gateway;
+  running: RunningGateway;
+  pipeline: PipelineContext;
+  close(): Promise<void>;
+}
+
+/** The default policy, with the loopback host allowed as egress so hosted fakes on 127.0.0.1 are callable. */
+export function testPolicy(overrides: Partial<Policy> = {}): Policy {
+  const policy = defaultPolicy();
+  return { ...policy, egress: { allowHosts: [...policy.egress.allowHosts, '127.0.0.1'] }, ...overrides };
+}
+
+export async function registerTestProvider(store: Store, provider: TestProvider): Promise<void> {
+  await registerProviderRecord(
+    store,
+    {
+      apiVersion: 'syndicate/v1',
+      kind: 'Provider',
+      id: provider.id,
+      class: provider.class,
+      wire: provider.wire,
+      baseUrl: provider.baseUrl,
+      ...(provider.auth === true ? { auth: { env: FAKE_KEY_ENV } } : {}),
+      ...(provider.engine === undefined ? {} : { engine: { kind: provider.engine } }),
+      models: provider.models.map((model) => ({
+        id: model.id,
+        contextWindow: 32_768,
+        capabilityClass: 'medium',
+        ...(model.tags === undefined ? {} : { tags: model.tags }),
+        ...(model.aliases === undefined ? {} : { aliases: model.aliases }),
+        ...(model.price === undefined ? {} : { price: model.price }),
+      })),
+    },
+    `test provider ${provider.id}`,
+  );
+}
+
+/**
+ * A real gateway (core + node:http adapter on 127.0.0.1:0) over the real pipeline, with an
+ * in-memory store, a fresh permit key and a fresh health monitor (no state shared between tests).
+ */
+export async function startTestGateway(options: { providers: TestProvider[]; policy?: Policy; bodyLimitBytes?: number }): Promise<TestGateway> {
+  const store = openStore(':memory:');
+  for (const provider of options.providers) await registerTestProvider(store, provider);
+  const pipeline: PipelineContext = {
+    store,
+    policy: options.policy ?? testPolicy(),
+    permitKey: PermitKey.fromBytes(randomBytes(32)),
+    health: new HealthMonitor(),
+    env: { [FAKE_KEY_ENV]: 'sk-fake-upstream-key' },
+  };
+  const gateway = createGateway({
+    pipeline,
+    invoke,
+    token: TEST_TOKEN,
+    ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
+  });
+  const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
+  return {
+    url: running.url,
+    store,
+    gateway,
+    running,
+    pipeline,
+    close: async () => {
+      await running.close();
+      store.close();
+    },
+  };
+}
+
+/**
+ * Prometheus text → `name{labels}` → value (comments and blank lines skipped; throws on a
+ * malformed line). NaN and Inf are case-insensitive, as in Prometheus's own parser (prom-client writes `Nan`).
+ */
+export function parsePrometheusText(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|nan|\+inf|-inf))$/i.exec(line);
+    if (match === null) throw new Error(`not Prometheus text: ${JSON.stringify(line)}`);
+    samples.set(match[1] as string, Number(match[2]));
+  }
+  return samples;
+}
