@@ -19,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values: argumentsGiven } = parseArgs({
@@ -49,7 +49,8 @@ const weatherTool = {
     description: 'Current weather for a city.',
     parameters: {
       type: 'object',
-      properties: { city: { type: 'string', description: 'City name' } },
+      // An enum keeps the grammar-forced arguments short enough to finish with the tiny model.
+      properties: { city: { type: 'string', enum: ['Oslo', 'Paris', 'Lima'], description: 'City name' } },
       required: ['city'],
     },
   },
@@ -177,9 +178,10 @@ function safeJson(text) {
 
 async function withServer(label, extraFlags, work) {
   const port = await freePort();
-  const flags = ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-c', '2048', ...extraFlags];
+  // Run from the model's directory with a relative -m, as an operator would: the server echoes it as `model`.
+  const flags = ['-m', basename(modelPath), '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-c', '2048', ...extraFlags];
   const logChunks = [];
-  const child = spawn(serverPath, flags, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(serverPath, flags, { cwd: dirname(modelPath), stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (data) => logChunks.push(data));
   child.stderr.on('data', (data) => logChunks.push(data));
   const started = Date.now();
@@ -201,7 +203,7 @@ async function withServer(label, extraFlags, work) {
       }
       await new Promise((resolveWait) => setTimeout(resolveWait, 20));
     }
-    manifest.servers.push({ label, flags: flags.map((flag) => (flag === modelPath ? 'tiny.gguf' : flag)), readyAfterMs: Date.now() - started, startupHealth: dedupe(startupResponses) });
+    manifest.servers.push({ label, flags, readyAfterMs: Date.now() - started, startupHealth: dedupe(startupResponses) });
     console.error(`${label}: llama-server ${flags.join(' ')}`);
     await work(port);
   } finally {
@@ -245,13 +247,14 @@ await withServer('default', [], async (port) => {
   await capture('default', port, 'chat-noseed-t08-a', 'POST', '/v1/chat/completions', chat({ temperature: 0.8 }));
   await capture('default', port, 'chat-noseed-t08-b', 'POST', '/v1/chat/completions', chat({ temperature: 0.8 }));
 
-  // A stop string is only observable if the model would emit it: take one from the greedy output.
-  const greedy = await capture('default', port, 'chat-greedy-reference', 'POST', '/v1/chat/completions', chat({ temperature: 0, max_tokens: 24 }));
-  const greedyText = greedy.parsedBody?.choices?.[0]?.message?.content ?? '';
-  const stop = pickStop(greedyText);
-  manifest.stopString = { fromGreedyOutput: greedyText, stop };
-  await capture('default', port, 'chat-stop', 'POST', '/v1/chat/completions', chat({ temperature: 0, max_tokens: 24, stop: [stop] }), `stop taken from greedy output: ${JSON.stringify(stop)}`);
-  await capture('default', port, 'chat-stop-stream', 'POST', '/v1/chat/completions', chat({ temperature: 0, max_tokens: 24, stop: [stop], stream: true, stream_options: { include_usage: true } }));
+  // A stop string is only observable if the model would emit it: take one from a seeded sample
+  // (greedy decoding of this model repeats one token).
+  const reference = await capture('default', port, 'chat-stop-reference', 'POST', '/v1/chat/completions', chat({ seed: 42, temperature: 0.8, max_tokens: 16 }));
+  const referenceText = reference.parsedBody?.choices?.[0]?.message?.content ?? '';
+  const stop = pickStop(referenceText);
+  manifest.stopString = { fromSeededOutput: referenceText, stop };
+  await capture('default', port, 'chat-stop', 'POST', '/v1/chat/completions', chat({ seed: 42, temperature: 0.8, max_tokens: 16, stop: [stop] }), `stop taken from the seed-42 output: ${JSON.stringify(stop)}`);
+  await capture('default', port, 'chat-stop-stream', 'POST', '/v1/chat/completions', chat({ seed: 42, temperature: 0.8, max_tokens: 16, stop: [stop], stream: true, stream_options: { include_usage: true } }));
   await capture('default', port, 'chat-max-tokens-3', 'POST', '/v1/chat/completions', chat({ max_tokens: 3 }));
   await capture('default', port, 'chat-max-tokens-3-stream', 'POST', '/v1/chat/completions', chat({ max_tokens: 3, stream: true }));
   await capture('default', port, 'chat-max-completion-tokens-3', 'POST', '/v1/chat/completions', { model: 'syndicate-tiny-test', messages: userMessages, max_completion_tokens: 3 });
@@ -279,10 +282,13 @@ await withServer('no-jinja', ['--no-jinja'], async (port) => {
 
 await withServer('jinja', ['--jinja'], async (port) => {
   await capture('jinja', port, 'jinja-props', 'GET', '/props');
-  await capture('jinja', port, 'jinja-chat-tools-auto', 'POST', '/v1/chat/completions', chat({ tools: [weatherTool], max_tokens: 64 }));
-  await capture('jinja', port, 'jinja-chat-tools-required', 'POST', '/v1/chat/completions', chat({ tools: [weatherTool], tool_choice: 'required', max_tokens: 96, temperature: 0 }), 'grammar forces a tool call');
-  await capture('jinja', port, 'jinja-chat-tools-required-stream', 'POST', '/v1/chat/completions', chat({ tools: [weatherTool], tool_choice: 'required', max_tokens: 96, temperature: 0, stream: true, stream_options: { include_usage: true } }));
-  await capture('jinja', port, 'jinja-chat-tools-named', 'POST', '/v1/chat/completions', chat({ tools: [weatherTool], tool_choice: { type: 'function', function: { name: 'get_weather' } }, max_tokens: 96, temperature: 0 }));
+  for (const seed of [1, 2, 3, 4]) {
+    await capture('jinja', port, `jinja-chat-tools-auto-seed${seed}`, 'POST', '/v1/chat/completions', chat({ seed, tools: [weatherTool], max_tokens: 64 }));
+  }
+  await capture('jinja', port, 'jinja-chat-tools-auto-stream', 'POST', '/v1/chat/completions', chat({ seed: 3, tools: [weatherTool], max_tokens: 64, stream: true, stream_options: { include_usage: true } }));
+  await capture('jinja', port, 'jinja-chat-tools-required', 'POST', '/v1/chat/completions', chat({ seed: 1, tools: [weatherTool], tool_choice: 'required', max_tokens: 96 }), 'grammar forces a tool call');
+  await capture('jinja', port, 'jinja-chat-tools-required-stream', 'POST', '/v1/chat/completions', chat({ seed: 1, tools: [weatherTool], tool_choice: 'required', max_tokens: 96, stream: true, stream_options: { include_usage: true } }));
+  await capture('jinja', port, 'jinja-chat-tools-named', 'POST', '/v1/chat/completions', chat({ tools: [weatherTool], tool_choice: { type: 'function', function: { name: 'get_weather' } }, max_tokens: 96, seed: 1 }));
   await capture('jinja', port, 'jinja-chat-tool-result-turn', 'POST', '/v1/chat/completions', {
     model: 'syndicate-tiny-test', max_tokens: 8, temperature: 0, tools: [weatherTool],
     messages: [

@@ -133,17 +133,33 @@ const SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] as const;
  * decoding mostly follows the random part of the logits.
  */
 const CARRIER_DIMENSION = 0;
+const NEWLINE_BYTE = 0x0a;
 const CARRIER_VALUE = 32;
 const READABLE_TOKEN: number = 1;
 const UNWANTED_TOKEN = -1;
 const END_OF_TURN_TOKEN = 1.1;
+/*
+ * `<tool_call>` is as likely as <|im_end|>, so with tools offered the model sometimes opens a tool
+ * call and llama.cpp's grammar then forces valid tool-call JSON (real `tool_calls` responses);
+ * without tools it is plain text in the content.
+ */
+const TOOL_CALL_OPEN_TOKEN = 1.1;
+/*
+ * llama.cpp's tool-call grammar triggers on `<tool_call>\n`, so a second protected dimension marks
+ * the position right after `<tool_call>` and makes a newline by far the likeliest next token there.
+ */
+const TOOL_CALL_MARKER_DIMENSION = 1;
+const NEWLINE_AFTER_TOOL_CALL = 3;
 const READABLE_BYTES = /^[A-Za-z0-9 .,!?'"{}\[\]:;-]$/;
 
-const carrierInput = (column: number): number | undefined => (column === CARRIER_DIMENSION ? CARRIER_VALUE : undefined);
-/** Output row 0 of a block's output projections: zero, so the residual carrier is never changed. */
-const keepCarrier = (_column: number, row: number): number | undefined => (row === CARRIER_DIMENSION ? 0 : undefined);
+/** Output rows 0 and 1 of a block's output projections: zero, so the carriers are never changed. */
+const keepCarrier = (_column: number, row: number): number | undefined =>
+  row === CARRIER_DIMENSION || row === TOOL_CALL_MARKER_DIMENSION ? 0 : undefined;
 const TOKEN_TYPE_NORMAL = 1;
 const TOKEN_TYPE_CONTROL = 3;
+const TOKEN_TYPE_USER_DEFINED = 4;
+/** Tool-call markup of the chat template as single user-defined tokens (as Qwen 2.5 has them). */
+const TOOL_CALL_TOKENS = ['<tool_call>', '</tool_call>'] as const;
 
 type MetadataValue =
   | { type: 'uint32'; value: number }
@@ -233,13 +249,26 @@ export function buildTestModel(options: TestModelOptions = {}): {
   ];
 
   const tensors: TensorSpec[] = [
-    { name: 'token_embd.weight', dimensions: [embeddingLength, vocabularySize], fill: 'random', adjust: carrierInput },
+    {
+      name: 'token_embd.weight',
+      dimensions: [embeddingLength, vocabularySize],
+      fill: 'random',
+      adjust: (column, row) => {
+        if (column === CARRIER_DIMENSION) return CARRIER_VALUE;
+        if (column === TOOL_CALL_MARKER_DIMENSION) return row === vocabulary.toolCallOpen ? CARRIER_VALUE : 0;
+        return undefined;
+      },
+    },
     { name: 'output_norm.weight', dimensions: [embeddingLength], fill: 'ones' },
     {
       name: 'output.weight',
       dimensions: [embeddingLength, vocabularySize],
       fill: 'random',
-      adjust: (column, row) => (column === CARRIER_DIMENSION ? (vocabulary.preference[row] ?? UNWANTED_TOKEN) : undefined),
+      adjust: (column, row) => {
+        if (column === CARRIER_DIMENSION) return vocabulary.preference[row] ?? UNWANTED_TOKEN;
+        if (column === TOOL_CALL_MARKER_DIMENSION) return row === NEWLINE_BYTE ? NEWLINE_AFTER_TOOL_CALL : 0;
+        return undefined;
+      },
     },
   ];
   for (let block = 0; block < blockCount; block++) {
@@ -284,6 +313,7 @@ function buildVocabulary(mergeCount: number): {
   merges: string[];
   /** Logit bias per token id (see CARRIER_DIMENSION). */
   preference: number[];
+  toolCallOpen: number;
   special: TestModelSummary['specialTokens'];
 } {
   const tokens = byteLevelAlphabet();
@@ -302,6 +332,12 @@ function buildVocabulary(mergeCount: number): {
       preference.push(READABLE_TOKEN);
     }
   }
+  const toolCallOpen = tokens.length;
+  for (const markup of TOOL_CALL_TOKENS) {
+    tokens.push(markup);
+    tokenTypes.push(TOKEN_TYPE_USER_DEFINED);
+    preference.push(markup === '<tool_call>' ? TOOL_CALL_OPEN_TOKEN : UNWANTED_TOKEN);
+  }
   const specialIds: number[] = [];
   for (const special of SPECIAL_TOKENS) {
     specialIds.push(tokens.length);
@@ -310,7 +346,7 @@ function buildVocabulary(mergeCount: number): {
     preference.push(special === '<|im_end|>' ? END_OF_TURN_TOKEN : UNWANTED_TOKEN);
   }
   const [endOfText, imStart, imEnd] = specialIds as [number, number, number];
-  return { tokens, tokenTypes, merges, preference, special: { bos: endOfText, eos: imEnd, imStart, imEnd } };
+  return { tokens, tokenTypes, merges, preference, toolCallOpen, special: { bos: endOfText, eos: imEnd, imStart, imEnd } };
 }
 
 /** GPT-2's `bytes_to_unicode`: printable bytes map to themselves, the rest to U+0100 onwards. */

@@ -151,7 +151,9 @@ describe('writeTestModel', () => {
     }
     expect(tokens.slice(-3)).toEqual(['<|endoftext|>', '<|im_start|>', '<|im_end|>']);
     expect(tokenTypes.slice(-3)).toEqual([3, 3, 3]);
-    expect(tokenTypes.slice(0, -3).every((type) => type === 1)).toBe(true);
+    expect(tokens.slice(-5, -3)).toEqual(['<tool_call>', '</tool_call>']);
+    expect(tokenTypes.slice(-5, -3)).toEqual([4, 4]);
+    expect(tokenTypes.slice(0, -5).every((type) => type === 1)).toBe(true);
     expect(parsed.metadata.get('tokenizer.ggml.eos_token_id')?.value).toBe(tokens.indexOf('<|im_end|>'));
     expect(parsed.metadata.get('tokenizer.ggml.bos_token_id')?.value).toBe(tokens.indexOf('<|endoftext|>'));
     expect(summary.specialTokens).toEqual({
@@ -208,7 +210,8 @@ describe('writeTestModel', () => {
     for (const block of [0, 1]) {
       for (const input of [0, 5, 63]) expect(at(`blk.${block}.attn_output.weight`, input)).toBe(0);
       for (const input of [0, 5, 127]) expect(at(`blk.${block}.ffn_down.weight`, input)).toBe(0);
-      expect(at(`blk.${block}.ffn_down.weight`, 128)).not.toBe(0);
+      expect(at(`blk.${block}.ffn_down.weight`, 128)).toBe(0); // row 1: the tool-call marker
+      expect(at(`blk.${block}.ffn_down.weight`, 256)).not.toBe(0);
     }
     const bias = (token: number) => at('output.weight', token * 64);
     expect(bias('A'.charCodeAt(0))).toBe(1);
@@ -217,6 +220,13 @@ describe('writeTestModel', () => {
     expect(bias(0xe9)).toBe(-1);
     expect(bias(summary.specialTokens.imStart)).toBe(-1);
     expect(bias(summary.specialTokens.eos)).toBeCloseTo(1.1, 6);
+    // Dimension 1 marks "just after <tool_call>" and pushes a newline there (llama.cpp's trigger).
+    const toolCallOpen = summary.specialTokens.bos - 2;
+    expect(at('token_embd.weight', toolCallOpen * 64 + 1)).toBe(32);
+    expect(at('token_embd.weight', 65 * 64 + 1)).toBe(0);
+    expect(at('output.weight', 10 * 64 + 1)).toBe(3);
+    expect(at('output.weight', 65 * 64 + 1)).toBe(0);
+    for (const block of [0, 1]) expect(at(`blk.${block}.attn_output.weight`, 64 + 7)).toBe(0);
   });
 
   it('is deterministic per seed and follows the shape options', () => {
