@@ -136,11 +136,17 @@ class ClassificationState {
   }
 }
 
-/** Drops a secret or credential finding that overlaps one already kept (the more specific comes first). */
+/**
+ * Drops a secret or credential finding that overlaps one already kept (the more specific comes
+ * first), and a phone number that is really the digit groups of a card, IBAN or SSN.
+ */
 function deduplicate(matches: DetectorMatch[]): DetectorMatch[] {
   const kept: DetectorMatch[] = [];
   const isCredential = (match: DetectorMatch): boolean => match.detector.startsWith('secret.') || match.detector.startsWith('credential.');
+  const numbers = matches.filter((match) => match.detector === 'pii.card' || match.detector === 'pii.iban' || match.detector === 'pii.ssn');
   for (const match of matches) {
+    // Digit groups of a card, IBAN or SSN are not also a phone number.
+    if (match.detector === 'pii.phone' && numbers.some((number) => number.start < match.end && number.end > match.start)) continue;
     const overlapped = kept.some(
       (known) =>
         known.start < match.end &&

@@ -62,3 +62,77 @@ export function passesLuhn(digits: string): boolean {
   }
   return digits.length > 0 && sum % 10 === 0;
 }
+
+/**
+ * Characters from rarest to most common, measured on a mix of prose, TypeScript and Markdown. A literal is found by
+ * scanning for its rarest character with `indexOf` — a vectorised memchr in V8, far cheaper than
+ * a regex alternation or a multi-character `includes` over a megabyte — and checking the literal
+ * around each hit.
+ */
+const RARITY = '~%^#\\ZXQKJ!$|?G&6j@U`Y<zBWV+FN>7HSAMP*-5D][9_OqCL8/2R3Tk\'E4bI:x{}10;w"v=,()y.gflcuhpmdniosarte ';
+
+function pivotOf(literal: string): number {
+  let best = 0;
+  let bestRank = Number.POSITIVE_INFINITY;
+  for (let index = 0; index < literal.length; index += 1) {
+    // Characters not in the table (digits are, non-ASCII is not) count as rare.
+    const rank = RARITY.indexOf(literal[index] as string);
+    if (rank < bestRank) {
+      bestRank = rank;
+      best = index;
+    }
+  }
+  return best;
+}
+
+/** Finds which of a fixed set of case-sensitive literals occur in a text, in one cheap pass per pivot character. */
+export class LiteralGate {
+  private readonly byPivot = new Map<string, { literal: string; offset: number }[]>();
+
+  constructor(literals: readonly string[]) {
+    for (const literal of new Set(literals)) {
+      if (literal.length === 0) continue;
+      const offset = pivotOf(literal);
+      const pivot = literal[offset] as string;
+      const entries = this.byPivot.get(pivot) ?? [];
+      entries.push({ literal, offset });
+      this.byPivot.set(pivot, entries);
+    }
+  }
+
+  /** The literals present in `text`. */
+  present(text: string): Set<string> {
+    const found = new Set<string>();
+    for (const [pivot, entries] of this.byPivot) {
+      let remaining = entries.length;
+      let position = text.indexOf(pivot);
+      while (position !== -1 && remaining > 0) {
+        for (const entry of entries) {
+          if (!found.has(entry.literal) && text.startsWith(entry.literal, position - entry.offset)) {
+            found.add(entry.literal);
+            remaining -= 1;
+          }
+        }
+        position = text.indexOf(pivot, position + 1);
+      }
+    }
+    return found;
+  }
+
+  /** Whether any of the literals occurs. */
+  any(text: string): boolean {
+    for (const [pivot, entries] of this.byPivot) {
+      let position = text.indexOf(pivot);
+      while (position !== -1) {
+        for (const entry of entries) if (text.startsWith(entry.literal, position - entry.offset)) return true;
+        position = text.indexOf(pivot, position + 1);
+      }
+    }
+    return false;
+  }
+}
+
+/** `word`, `Word` and `WORD`: the spellings a case-sensitive gate checks for a case-insensitive word. */
+export function casings(words: readonly string[]): string[] {
+  return words.flatMap((word) => [word.toLowerCase(), word.charAt(0).toUpperCase() + word.slice(1).toLowerCase(), word.toUpperCase()]);
+}

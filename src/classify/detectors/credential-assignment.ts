@@ -1,6 +1,6 @@
 import type { Detector, DetectorMatch } from '../types.js';
 import { maskSecret } from '../mask.js';
-import { matchesOf } from '../scan.js';
+import { casings, LiteralGate, matchesOf } from '../scan.js';
 
 /**
  * `credential.assignment`: the VALUE of a password, passphrase, token, secret, API key or
@@ -56,8 +56,17 @@ const PLACEHOLDER = [
   /^(?:process\.env|os\.environ|os\.getenv|env\(|getenv|System\.getenv|ENV\[)/,
 ];
 
-const KEY_CHARACTER = /[A-Za-z0-9_.-]/;
-const KEYWORD_HIT = /pass|pwd|secret|token|key|credential|pin/gi;
+const KEYWORD_HIT = /pass|pwd|secret|token|key|credential|pin|login/gi;
+
+function isKeyCharacter(code: number): boolean {
+  return (
+    (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 95 || code === 46 || code === 45
+  );
+}
+
+function isLetterCode(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90);
+}
 
 function splitKey(key: string): string[] {
   return key
@@ -150,64 +159,83 @@ function acceptValue(read: ValueRead, family: KeyFamily, separator: string, key:
   return true;
 }
 
-function scanKeyValues(text: string, matches: DetectorMatch[]): void {
+/**
+ * One pass over the sensitive words; each hit is tried as the key of an assignment and, failing
+ * that, as the subject of a sentence stating a credential.
+ */
+function scanKeywords(text: string, matches: DetectorMatch[]): void {
   let resumeAt = 0;
   for (const hit of matchesOf(KEYWORD_HIT, text)) {
     if (hit.index < resumeAt) continue;
     let keyStart = hit.index;
-    while (keyStart > 0 && KEY_CHARACTER.test(text[keyStart - 1] as string)) keyStart -= 1;
+    while (keyStart > 0 && isKeyCharacter(text.charCodeAt(keyStart - 1))) keyStart -= 1;
     let keyEnd = hit.index + hit[0].length;
-    while (keyEnd < text.length && KEY_CHARACTER.test(text[keyEnd] as string)) keyEnd += 1;
+    while (keyEnd < text.length && isKeyCharacter(text.charCodeAt(keyEnd))) keyEnd += 1;
     KEYWORD_HIT.lastIndex = Math.max(KEYWORD_HIT.lastIndex, keyEnd);
-    let rawKey = text.slice(keyStart, keyEnd);
-    const flagStyle = rawKey.startsWith('-');
-    rawKey = rawKey.replace(/^-+/, '').replace(/[.-]+$/, '');
-    const family = sensitiveFamily(rawKey);
-    if (family === undefined) continue;
-
-    let position = keyEnd;
-    const openingQuote = text[keyStart - 1];
-    if ((openingQuote === '"' || openingQuote === "'") && text[position] === openingQuote) position += 1;
-    while (text[position] === ' ' || text[position] === '\t') position += 1;
-    let separator = '';
-    const rest = text.slice(position, position + 3);
-    if (rest.startsWith('===')) separator = '===';
-    else if (rest.startsWith(':=') || rest.startsWith('=>') || rest.startsWith('==')) separator = rest.slice(0, 2);
-    else if (rest.startsWith('=') || (rest.startsWith(':') && !rest.startsWith('::'))) separator = rest.slice(0, 1);
-    if (separator !== '') {
-      position += separator.length;
-      while (text[position] === ' ' || text[position] === '\t') position += 1;
-    } else if (position > keyEnd) {
-      // `--password hunter2` (a flag) or `WITH PASSWORD 'x'` / `IDENTIFIED BY 'x'` (SQL).
-      const next = text[position];
-      if (!(flagStyle || (family === 'password' && (next === "'" || next === '"')))) continue;
-      separator = ' ';
-    } else {
+    const assignment = keyValueAt(text, keyStart, keyEnd);
+    if (assignment !== undefined) {
+      matches.push(assignment);
+      resumeAt = assignment.end;
       continue;
     }
-    if (separator.startsWith('==') && !/["'`]/.test(text[position] ?? '')) continue;
-    const read = readValue(text, position);
-    if (read === undefined) continue;
-    if (!acceptValue(read, family, separator, rawKey)) continue;
-    matches.push({
-      detector: 'credential.assignment',
-      level: 'restricted',
-      reason: `value assigned to '${rawKey}'`,
-      start: keyStart,
-      end: read.end,
-      excerpt: `${rawKey}${separator === ' ' ? ' ' : separator}${maskSecret(read.value)}`,
-    });
-    resumeAt = read.end;
+    const statement = proseAt(text, hit.index);
+    if (statement !== undefined) {
+      matches.push(statement);
+      resumeAt = statement.end;
+    }
   }
+}
+
+function keyValueAt(text: string, keyStart: number, keyEnd: number): DetectorMatch | undefined {
+  let rawKey = text.slice(keyStart, keyEnd);
+  const flagStyle = rawKey.startsWith('-');
+  let position = keyEnd;
+  const openingQuote = text[keyStart - 1];
+  if ((openingQuote === '"' || openingQuote === "'") && text[position] === openingQuote) position += 1;
+  while (text[position] === ' ' || text[position] === '\t') position += 1;
+  const next = text[position];
+  // Cheap rejection first: most sensitive words in text are not followed by a separator.
+  if (next !== ':' && next !== '=' && !(position > keyEnd && (flagStyle || next === "'" || next === '"'))) return undefined;
+  rawKey = rawKey.replace(/^-+/, '').replace(/[.-]+$/, '');
+  const family = sensitiveFamily(rawKey);
+  if (family === undefined) return undefined;
+  let separator = '';
+  const rest = text.slice(position, position + 3);
+  if (rest.startsWith('===')) separator = '===';
+  else if (rest.startsWith(':=') || rest.startsWith('=>') || rest.startsWith('==')) separator = rest.slice(0, 2);
+  else if (rest.startsWith('=') || (rest.startsWith(':') && !rest.startsWith('::'))) separator = rest.slice(0, 1);
+  if (separator !== '') {
+    position += separator.length;
+    while (text[position] === ' ' || text[position] === '\t') position += 1;
+  } else {
+    // `--password hunter2` (a flag) or `WITH PASSWORD 'x'` (SQL): a space, then the value.
+    if (!(flagStyle || (family === 'password' && (next === "'" || next === '"')))) return undefined;
+    separator = ' ';
+  }
+  if (separator.startsWith('==') && !/["'`]/.test(text[position] ?? '')) return undefined;
+  const read = readValue(text, position);
+  if (read === undefined || !acceptValue(read, family, separator, rawKey)) return undefined;
+  return {
+    detector: 'credential.assignment',
+    level: 'restricted',
+    reason: `value assigned to '${rawKey}'`,
+    start: keyStart,
+    end: read.end,
+    excerpt: `${rawKey}${separator === ' ' ? ' ' : separator}${maskSecret(read.value)}`,
+  };
 }
 
 const AUTHORIZATION_HEADER =
   /\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?<scheme>bearer|basic|token|digest|apikey|key|negotiate|ntlm)\s+)?(?<value>[A-Za-z0-9._~+/=:-]{8,})/gi;
 const BARE_BEARER = /\bBearer\s+(?<value>[A-Za-z0-9._~+/-]{16,}=*)/g;
-const URL_USERINFO = /\b[a-z][a-z0-9+.-]{1,20}:\/\/(?<user>[^\s:/@'"<>]{1,100}):(?<value>[^\s@/'"<>]{1,200})@[^\s/'"<>]/gi;
+const URL_USERINFO = /:\/\/(?<user>[^\s:/@'"<>]{1,100}):(?<value>[^\s@/'"<>]{1,200})@[^\s/'"<>]/g;
+
+const AUTHORIZATION_GATE = new LiteralGate(casings(['authorization']));
+const BEARER_GATE = new LiteralGate(['Bearer']);
+const URL_GATE = new LiteralGate(['://']);
 
 function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
-  if (text.includes('uthorization') || text.includes('UTHORIZATION')) {
+  if (AUTHORIZATION_GATE.any(text)) {
     for (const match of matchesOf(AUTHORIZATION_HEADER, text)) {
       const value = match.groups?.value ?? '';
       if (isPlaceholder(value) || (match.groups?.scheme === undefined && !/\d/.test(value))) continue;
@@ -221,7 +249,7 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
       });
     }
   }
-  if (text.includes('Bearer')) {
+  if (BEARER_GATE.any(text)) {
     for (const match of matchesOf(BARE_BEARER, text)) {
       const value = match.groups?.value ?? '';
       if (isPlaceholder(value) || !/\d/.test(value)) continue;
@@ -235,25 +263,27 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
       });
     }
   }
-  if (text.includes('://')) {
+  if (URL_GATE.any(text)) {
     for (const match of matchesOf(URL_USERINFO, text)) {
       const value = match.groups?.value ?? '';
       if (isPlaceholder(value)) continue;
-      const end = match.index + match[0].length - 1;
+      let start = match.index;
+      while (start > 0 && match.index - start < 20 && /[A-Za-z0-9+.-]/.test(text[start - 1] as string)) start -= 1;
+      if (start === match.index) continue;
       matches.push({
         detector: 'credential.assignment',
         level: 'restricted',
         reason: 'password in a URL (user:password@host)',
-        start: match.index,
-        end,
-        excerpt: `${text.slice(match.index, match.index + match[0].indexOf('://') + 3)}${match.groups?.user ?? ''}:${maskSecret(value)}@`,
+        start,
+        end: match.index + match[0].length - 1,
+        excerpt: `${text.slice(start, match.index)}://${match.groups?.user ?? ''}:${maskSecret(value)}@`,
       });
     }
   }
 }
 
 const PROSE =
-  /\b(?<key>pass(?:word|phrase|code)s?|pins?|pin codes?|api[ -]?keys?|access keys?|secret keys?|tokens?|secrets?|credentials?|login)\b(?<qualifier>(?:\s+(?:for|of|to|on|at|in)\s+(?:the\s+|my\s+|our\s+|your\s+|this\s+)?[\w.@-]+(?:\s+(?:account|server|box|database|db|vpn|wifi|router|machine|instance|cluster|user|admin|portal|site|app))?)?)\s+(?:is|was|are|equals|is set to|was set to|has been set to|will be|should be|reads|=|:)\s+(?:now\s+|still\s+|just\s+|actually\s+|currently\s+|probably\s+)?(?<value>"[^"\n]{1,200}"|'[^'\n]{1,200}'|`[^`\n]{1,200}`|\S{1,200})/gi;
+  /(?<key>pass(?:word|phrase|code)s?|pins?|pin codes?|api[ -]?keys?|access keys?|secret keys?|tokens?|secrets?|credentials?|login)\b(?<qualifier>(?:\s+(?:for|of|to|on|at|in)\s+(?:the\s+|my\s+|our\s+|your\s+|this\s+)?[\w.@-]+(?:\s+(?:account|server|box|database|db|vpn|wifi|router|machine|instance|cluster|user|admin|portal|site|app))?)?)\s+(?:is|was|are|equals|is set to|was set to|has been set to|will be|should be|reads|=|:)\s+(?:now\s+|still\s+|just\s+|actually\s+|currently\s+|probably\s+)?(?<value>"[^"\n]{1,200}"|'[^'\n]{1,200}'|`[^`\n]{1,200}`|\S{1,200})/iy;
 
 const PROSE_STOP_WORDS = new Set([
   'a', 'an', 'the', 'not', 'required', 'incorrect', 'wrong', 'invalid', 'expired', 'missing', 'empty', 'set', 'stored',
@@ -271,41 +301,59 @@ const PROSE_STOP_WORDS = new Set([
   'bad', 'good', 'fine.', 'ignored', 'lost', 'forgotten', 'blank', 'null', 'none', 'undefined', 'true', 'false',
 ]);
 
-function scanProse(text: string, matches: DetectorMatch[]): void {
-  for (const match of matchesOf(PROSE, text)) {
-    const key = (match.groups?.key ?? '').toLowerCase();
-    const rawValue = match.groups?.value ?? '';
-    const quoted = /^["'`]/.test(rawValue);
-    const value = quoted ? rawValue.slice(1, -1) : rawValue.replace(/[.,;:!?)\]]+$/, '');
-    if (value.length === 0 || isPlaceholder(value)) continue;
-    const lowerValue = value.toLowerCase();
-    if (!quoted && PROSE_STOP_WORDS.has(lowerValue)) continue;
-    if (!quoted && /^\d+$/.test(value) && key.startsWith('token')) continue;
-    const isPin = key.startsWith('pin');
-    const isPassword = key.startsWith('pass') || key === 'login';
-    const looksSecret =
-      quoted || /\d/.test(value) || /[^A-Za-z0-9\s]/.test(value.slice(0, -1)) || /[a-z][A-Z]/.test(value) || value.length >= 20;
-    if (isPin ? !/^\d{4,12}$/.test(value) : isPassword ? !(looksSecret || /^[a-z]{3,}$/i.test(value)) : !looksSecret) continue;
-    if (!quoted && /[()]/.test(value)) continue;
-    const valueStart = match.index + match[0].length - rawValue.length + (quoted ? 1 : 0);
-    matches.push({
-      detector: 'credential.assignment',
-      level: 'restricted',
-      reason: `${key} stated in the text`,
-      start: match.index,
-      end: valueStart + value.length,
-      excerpt: `${match.groups?.key ?? key} … ${maskSecret(value)}`,
-    });
+/** A sentence stating a credential, starting at the word around `hitIndex` (or the word before `key`). */
+function proseAt(text: string, hitIndex: number): DetectorMatch | undefined {
+  let wordStart = hitIndex;
+  while (wordStart > 0 && isLetterCode(text.charCodeAt(wordStart - 1))) wordStart -= 1;
+  const starts = [wordStart];
+  if (/^keys?\b/i.test(text.slice(wordStart, wordStart + 5)) && wordStart >= 2) {
+    let previous = wordStart - 1;
+    while (previous > 0 && (text[previous - 1] === ' ' || text[previous - 1] === '-')) previous -= 1;
+    while (previous > 0 && isLetterCode(text.charCodeAt(previous - 1))) previous -= 1;
+    starts.unshift(previous);
   }
+  for (const start of starts) {
+    PROSE.lastIndex = start;
+    const match = PROSE.exec(text);
+    if (match === null) return undefined;
+    const statement = proseStatement(match);
+    if (statement !== undefined) return statement;
+  }
+  return undefined;
+}
+
+function proseStatement(match: RegExpExecArray): DetectorMatch | undefined {
+  const key = (match.groups?.key ?? '').toLowerCase();
+  const rawValue = match.groups?.value ?? '';
+  const quoted = /^["'`]/.test(rawValue);
+  const value = quoted ? rawValue.slice(1, -1) : rawValue.replace(/[.,;:!?)\]]+$/, '');
+  if (value.length === 0 || isPlaceholder(value)) return undefined;
+  const lowerValue = value.toLowerCase();
+  if (!quoted && PROSE_STOP_WORDS.has(lowerValue)) return undefined;
+  if (!quoted && /^\d+$/.test(value) && key.startsWith('token')) return undefined;
+  const isPin = key.startsWith('pin');
+  const isPassword = key.startsWith('pass') || key === 'login';
+  const looksSecret =
+    quoted || /\d/.test(value) || /[^A-Za-z0-9\s]/.test(value.slice(0, -1)) || /[a-z][A-Z]/.test(value) || value.length >= 20;
+  if (isPin ? !/^\d{4,12}$/.test(value) : isPassword ? !(looksSecret || /^[a-z]{3,}$/i.test(value)) : !looksSecret) return undefined;
+  if (!quoted && /[()]/.test(value)) return undefined;
+  const valueStart = match.index + match[0].length - rawValue.length + (quoted ? 1 : 0);
+  return {
+    detector: 'credential.assignment',
+    level: 'restricted',
+    reason: `${key} stated in the text`,
+    start: match.index,
+    end: valueStart + value.length,
+    excerpt: `${match.groups?.key ?? key} ${maskSecret(value)}`,
+  };
 }
 
 export const credentialAssignmentDetector: Detector = {
   id: 'credential.assignment',
   scan(text) {
     const matches: DetectorMatch[] = [];
-    scanKeyValues(text, matches);
+    scanKeywords(text, matches);
     scanHeadersAndUrls(text, matches);
-    scanProse(text, matches);
     return matches;
   },
 };

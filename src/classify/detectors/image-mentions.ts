@@ -1,5 +1,5 @@
 import type { Detector, DetectorMatch } from '../types.js';
-import { isWholeWord, matchesOf } from '../scan.js';
+import { casings, isWholeWord, LiteralGate, matchesOf } from '../scan.js';
 
 /**
  * `image`: screenshots, camera pictures and photos -> confidential. Image PARTS of a request are
@@ -9,27 +9,30 @@ import { isWholeWord, matchesOf } from '../scan.js';
  * mentions of a photo.
  */
 const IMAGE_WORDS =
-  /photos?|photographs?|photographed|photocop(?:y|ies)|webcams?|dashcams?|bodycams?|cctv|selfies?|screen[ -]?captures?|screen[ -]?captured|screencaps?|screen[ -]?grabs?|screen[ -]?shots?|screen[ -]?recordings?|print[ -]?screens?|snapshots? of (?:my|the|our) screen/gi;
+  /photos?|photographs?|photographed|photocop(?:y|ies)|webcams?|dashcams?|bodycams?|cctv|selfies?|screen[ -]?captures?|screen[ -]?captured|screencaps?|screen[ -]?grabs?|screen[ -]shots?|screen[ -]?recordings?|print[ -]?screens?|snapshots? of (?:my|the|our) screen/gi;
 const DATA_URI = /data:image\/[a-z0-9.+-]{1,20};base64,[A-Za-z0-9+/=]{0,40}/gi;
+const DATA_GATE = new LiteralGate(casings(['data:image/']));
 
 export const imageMentionsDetector: Detector = {
   id: 'image',
   scan(text) {
     const matches: DetectorMatch[] = [];
-    for (const match of matchesOf(IMAGE_WORDS, text)) {
-      const start = match.index;
-      const end = start + match[0].length;
-      if (!isWholeWord(text, start, end)) continue;
-      matches.push({
-        detector: 'image',
-        level: 'confidential',
-        reason: `mentions '${match[0].toLowerCase()}' (screenshots, camera and photo content)`,
-        start,
-        end,
-        excerpt: match[0],
-      });
+    {
+      for (const match of matchesOf(IMAGE_WORDS, text)) {
+        const start = match.index;
+        const end = start + match[0].length;
+        if (!isWholeWord(text, start, end)) continue;
+        matches.push({
+          detector: 'image',
+          level: 'confidential',
+          reason: `mentions '${match[0].toLowerCase()}' (screenshots, camera and photo content)`,
+          start,
+          end,
+          excerpt: match[0],
+        });
+      }
     }
-    if (text.includes('data:image/') || text.includes('DATA:IMAGE/')) {
+    if (DATA_GATE.any(text)) {
       for (const match of matchesOf(DATA_URI, text)) {
         matches.push({
           detector: 'image',

@@ -1,6 +1,6 @@
 import type { Detector, DetectorMatch } from '../types.js';
 import { shorten } from '../mask.js';
-import { matchesOf } from '../scan.js';
+import { casings, LiteralGate, matchesOf } from '../scan.js';
 
 /**
  * `path.local`: paths into a home directory -> confidential. They carry the user's name and
@@ -16,7 +16,10 @@ import { matchesOf } from '../scan.js';
 const HOME_PATH =
   /(?:\/(?:var|export|mnt\/[a-z]))?\/(?:home|Users|root)\/[^\s"'<>|*?`]+|\b[A-Za-z]:(?:\\{1,2}|\/)(?:Users|Documents and Settings)(?:\\{1,2}|\/)[^\s"'<>|*?`]+|~\/[^\s"'<>|*?`]+|(?:\$HOME|\$\{HOME\}|%USERPROFILE%|%HOMEPATH%|\$env:USERPROFILE)[\\/][^\s"'<>|*?`]*/gi;
 
-const KEYWORDS = ['/home/', '/Users/', '/root/', ':\\', ':/', '~/', 'HOME', 'USERPROFILE', 'HOMEPATH'];
+const GATE = new LiteralGate([
+  '/home/', '/Users/', '/root/', '~/', '$HOME', '${HOME}', '%USERPROFILE%', '%HOMEPATH%', '$env:USERPROFILE', 'Documents and Settings',
+  ...casings(['users']).flatMap((users) => [`:\\${users}`, `:/${users}`]),
+]);
 
 function precededByBoundary(text: string, start: number): boolean {
   const before = text[start - 1];
@@ -29,8 +32,7 @@ function precededByBoundary(text: string, start: number): boolean {
 export const localPathsDetector: Detector = {
   id: 'path.local',
   scan(text) {
-    const lower = KEYWORDS.some((keyword) => text.includes(keyword)) || /\/users\/|:\\users/i.test(text);
-    if (!lower) return [];
+    if (!GATE.any(text)) return [];
     const matches: DetectorMatch[] = [];
     for (const match of matchesOf(HOME_PATH, text)) {
       const start = match.index;

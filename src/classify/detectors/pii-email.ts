@@ -26,8 +26,10 @@ export const emailDetector: Detector = {
         const local = text.slice(start, at);
         const topLevel = domainText.slice(domainText.lastIndexOf('.') + 1).toLowerCase();
         const sshRemote = text[end] === ':' && /[^\s\d]/.test(text[end + 1] ?? ' ') && (local === 'git' || /^[\w.~-]*\//.test(text.slice(end + 1, end + 80)));
+        const runStart = Math.max(text.lastIndexOf(' ', start), text.lastIndexOf('\n', start), start - 300);
+        const urlUserinfo = text.slice(runStart + 1, start).includes('://');
         const imageVariant = /^\d+(?:\.\d+)?x\./.test(domainText) || FILE_EXTENSIONS.has(topLevel);
-        if (!sshRemote && !imageVariant) {
+        if (!sshRemote && !imageVariant && !urlUserinfo) {
           matches.push({
             detector: 'pii.email',
             level: 'confidential',
