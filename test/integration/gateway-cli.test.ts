@@ -38,7 +38,7 @@ afterAll(async () => {
 describe('syndicate serve', () => {
   it('--print-token prints only the token', async () => {
     const result = await runCli(['serve', '--print-token'], { home });
-    expect(result).toMatchObject({ exitCode: 0, stdout: token, stderr: "" });
+    expect(result).toMatchObject({ exitCode: 0, stdout: token, stderr: '' });
     const json = await runCli(['--json', 'serve', '--print-token'], { home });
     expect(parseJsonDocument(json.stdout)).toEqual({ ok: true, token });
   });

@@ -1,0 +1,54 @@
+/** `syndicate metrics` through the built CLI over a store seeded with known evidence. */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/store.js';
+import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { HOUR, MINUTE, seedMetricsStore } from '../unit/metrics/seed.js';
+
+let home: string;
+let cleanup: () => void;
+
+beforeAll(async () => {
+  ({ home, cleanup } = makeTempHome('syndicate-metrics-cli-'));
+  expect((await runCli(['init'], { home })).exitCode).toBe(0);
+  const store = openStore(join(home, 'syndicate.db'));
+  // The seed spans start+10 min .. start+150 min, plus one row at start-30 min; `--since 3h` keeps all but that one.
+  seedMetricsStore(store, Date.now() - 3 * HOUR + 5 * MINUTE);
+  store.close();
+});
+
+afterAll(() => cleanup?.());
+
+describe('syndicate metrics', () => {
+  it('--json reports the figures worked out by hand from the seed', async () => {
+    const result = await runCli(['--json', 'metrics', '--since', '3h'], { home });
+    expect(result.exitCode).toBe(0);
+    const { metrics } = parseJsonDocument(result.stdout) as { ok: boolean; metrics: Record<string, unknown> };
+    expect(metrics['requests']).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, denied: 1, fallbacks: 1 });
+    expect(metrics['tokens']).toMatchObject({ local: { input: 6000, output: 3000, total: 9000 }, hosted: { input: 400, output: 100, total: 500 } });
+    expect(metrics['spendUsd']).toEqual({ total: 0.0027, local: 0, hosted: 0.0027 });
+    expect((metrics['savings'] as { estimatedSavingsUsd: number }).estimatedSavingsUsd).toBeCloseTo(0.063, 12);
+    expect((metrics['hourly'] as unknown[]).length).toBe(4);
+  });
+
+  it('prints a human summary with the latency table and the chart', async () => {
+    const result = await runCli(['metrics', '--since', '3h'], { home });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('requests  4 answered: 3 local (75.0%), 1 hosted (25.0%); 1 after fallback, 1 failed attempt(s), 1 denied');
+    expect(result.stdout).toContain('savings   ~$0.06: local tokens priced at anthropic:claude-sonnet-4-5');
+    expect(result.stdout).toMatch(/ollama\s+llama3\s+local\s+3\s+200 ms\s+300 ms\s+600 ms\s+800 ms/);
+    expect(result.stdout).toContain('local requests per hour');
+  });
+
+  it('a shorter window leaves the older rows out (only the denial, 25 minutes ago, is left)', async () => {
+    const result = await runCli(['--json', 'metrics', '--since', '30m'], { home });
+    const { metrics } = parseJsonDocument(result.stdout) as { metrics: { requests: { total: number; denied: number } } };
+    expect(metrics.requests).toMatchObject({ total: 0, denied: 1 });
+  });
+
+  it('rejects a malformed --since with exit 2', async () => {
+    const result = await runCli(['metrics', '--since', 'yesterday'], { home });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('--since');
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { requestsChart } from '../../../src/metrics/chart.js';
+
+const hourly = [
+  { hour: '2026-01-15T10:00:00.000Z', local: 4, hosted: 0 },
+  { hour: '2026-01-15T11:00:00.000Z', local: 1, hosted: 2 },
+  { hour: '2026-01-15T12:00:00.000Z', local: 0, hosted: 0 },
+];
+
+describe('requestsChart', () => {
+  it('draws one plain chart per class without colour, scaled to each peak', () => {
+    const text = requestsChart(hourly, { color: false });
+    expect(text).not.toContain('\u001b[');
+    const [localTitle, ...rest] = text.split('\n');
+    expect(localTitle).toBe('local requests per hour');
+    expect(rest.find((line) => line.includes('┼') || line.includes('┤'))?.trim().startsWith('4')).toBe(true);
+    expect(text).toContain('hosted requests per hour');
+    const hostedPart = text.slice(text.indexOf('hosted requests per hour'));
+    expect(hostedPart.split('\n')[1]?.trim().startsWith('2')).toBe(true);
+  });
+
+  it('draws both lines in one coloured chart with a legend', () => {
+    const text = requestsChart(hourly, { color: true });
+    expect(text).toContain('\u001b[32m');
+    expect(text).toContain('── local');
+    expect(text).toContain('── hosted');
+    expect(text).toContain('(requests per hour)');
+  });
+
+  it('sums long windows into wider buckets', () => {
+    const week = Array.from({ length: 168 }, (_, index) => ({ hour: new Date(Date.UTC(2026, 0, 1) + index * 3_600_000).toISOString(), local: 1, hosted: 0 }));
+    const text = requestsChart(week, { color: false });
+    expect(text).toContain('local requests per 3 hours');
+    // 168 hours in buckets of 3: every bucket holds 3 local requests, so the peak label is 3.
+    expect(text.split('\n')[1]?.trim().startsWith('3')).toBe(true);
+  });
+
+  it('is empty for an empty window', () => {
+    expect(requestsChart([], { color: false })).toBe('');
+  });
+});

@@ -1,0 +1,76 @@
+import { beginAttempt, completeAttempt, recordDenial, type AttemptStart } from '../../../src/evidence/index.js';
+import type { Store } from '../../../src/store/store.js';
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+
+interface SeedAttempt {
+  at: number;
+  provider: { id: string; version: number; class: 'local' | 'approved_hosted' };
+  model: string;
+  hop?: number;
+  kind?: 'invocation' | 'probe';
+  state: 'completed' | 'failed';
+  firstTokenMs?: number;
+  totalMs: number;
+  usage?: { inputTokens: number; outputTokens: number };
+  costUsd?: number;
+}
+
+const OLLAMA = { id: 'ollama', version: 1, class: 'local' } as const;
+const CLAUDE = { id: 'claude', version: 2, class: 'approved_hosted' } as const;
+
+/**
+ * The seeded evidence, relative to `start` (a whole hour): a window of three hours from `start`.
+ * The figures each test expects are worked out by hand from this table in the test itself.
+ */
+export function seedAttempts(start: number): SeedAttempt[] {
+  return [
+    // Hour 0: two local answers.
+    { at: start + 10 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 100, totalMs: 400, usage: { inputTokens: 1000, outputTokens: 500 } },
+    { at: start + 20 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 300, totalMs: 800, usage: { inputTokens: 2000, outputTokens: 1000 } },
+    // Hour 1: a local answer after a fallback hop, and a hosted answer with a cost.
+    { at: start + 70 * MINUTE, provider: OLLAMA, model: 'llama3', hop: 1, state: 'completed', firstTokenMs: 200, totalMs: 600, usage: { inputTokens: 3000, outputTokens: 1500 } },
+    { at: start + 80 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'completed', firstTokenMs: 500, totalMs: 1500, usage: { inputTokens: 400, outputTokens: 100 }, costUsd: 0.0027 },
+    // Hour 2: a failed hosted attempt; a probe (never counted).
+    { at: start + 130 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'failed', totalMs: 50 },
+    { at: start + 140 * MINUTE, provider: OLLAMA, model: 'llama3', kind: 'probe', state: 'completed', firstTokenMs: 5, totalMs: 9, usage: { inputTokens: 7, outputTokens: 7 } },
+    // Before the window: never counted.
+    { at: start - 30 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 9999, totalMs: 9999, usage: { inputTokens: 50_000, outputTokens: 50_000 } },
+  ];
+}
+
+/** Writes the seed through the real evidence API (pending row, then completion), plus one denial in hour 2. */
+export function seedMetricsStore(store: Store, start: number): void {
+  seedAttempts(start).forEach((attempt, index) => {
+    const begin: AttemptStart = {
+      requestId: `req_${index}`,
+      hop: attempt.hop ?? 0,
+      kind: attempt.kind ?? 'invocation',
+      caller: 'gateway',
+      provider: attempt.provider,
+      model: attempt.model,
+      permitId: `pm_${index}`,
+      permit: {},
+      sensitivity: 'internal',
+      route: {},
+      streamed: false,
+      now: attempt.at,
+    };
+    const id = beginAttempt(store, begin);
+    completeAttempt(store, id, {
+      state: attempt.state,
+      ...(attempt.firstTokenMs === undefined ? {} : { firstTokenMs: attempt.firstTokenMs }),
+      totalMs: attempt.totalMs,
+      ...(attempt.usage === undefined ? {} : { usage: attempt.usage }),
+      tokenAccounting: attempt.usage === undefined ? 'not_available' : 'exact',
+      verbatimCapture: 'none',
+      toolCallFidelity: 'not_applicable',
+      markers: attempt.hop === undefined ? [] : ['fallback'],
+      warnings: [],
+      ...(attempt.costUsd === undefined ? {} : { costUsd: attempt.costUsd }),
+      now: attempt.at + attempt.totalMs,
+    });
+  });
+  recordDenial(store, { requestId: 'req_denied', caller: 'gateway', reasonCode: 'route_denied', message: 'no provider may receive this', sensitivity: 'restricted', now: start + 150 * MINUTE });
+}

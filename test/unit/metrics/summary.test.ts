@@ -1,0 +1,87 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { computeMetrics, percentiles, readMetricsRows, summarizeMetrics } from '../../../src/metrics/index.js';
+import { defaultPolicy } from '../../../src/policy/defaults.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+import { HOUR, seedMetricsStore } from './seed.js';
+
+const START = Date.UTC(2026, 0, 15, 10);
+const WINDOW = { sinceMs: START, untilMs: START + 3 * HOUR };
+/** The default policy's reference price: $3 in, $15 out per million tokens. */
+const SAVINGS = defaultPolicy().savings;
+
+let store: Store;
+
+beforeEach(() => {
+  store = openStore(':memory:');
+  seedMetricsStore(store, START);
+});
+
+afterEach(() => store.close());
+
+describe('percentiles (nearest rank)', () => {
+  it('takes the value at rank ceil(p·n)', () => {
+    expect(percentiles([300, 100, 200])).toEqual({ p50: 200, p95: 300, samples: 3 });
+    expect(percentiles([4, 1, 3, 2])).toEqual({ p50: 2, p95: 4, samples: 4 });
+    expect(percentiles(Array.from({ length: 20 }, (_, index) => index + 1))).toEqual({ p50: 10, p95: 19, samples: 20 });
+    expect(percentiles([])).toBeNull();
+  });
+});
+
+describe('metrics from a seeded evidence store', () => {
+  it('equal the figures worked out by hand from the seed', () => {
+    const summary = computeMetrics(store, defaultPolicy(), WINDOW);
+    // Answered in the window: 3 local (llama3) + 1 hosted (claude); the probe and the earlier row are out.
+    expect(summary.requests).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, denied: 1, fallbacks: 1 });
+    // Local 1000+2000+3000 in, 500+1000+1500 out; hosted 400 in, 100 out.
+    expect(summary.tokens).toEqual({
+      local: { input: 6000, output: 3000, total: 9000 },
+      hosted: { input: 400, output: 100, total: 500 },
+      localShare: 9000 / 9500,
+      withoutCounts: 0,
+    });
+    // llama3 first token {100, 300, 200}: p50 rank 2 → 200, p95 rank 3 → 300; total {400, 800, 600} → 600 / 800.
+    expect(summary.latency).toEqual([
+      { provider: 'claude', model: 'claude-sonnet', class: 'approved_hosted', requests: 1, firstTokenMs: { p50: 500, p95: 500, samples: 1 }, totalMs: { p50: 1500, p95: 1500, samples: 1 } },
+      { provider: 'ollama', model: 'llama3', class: 'local', requests: 3, firstTokenMs: { p50: 200, p95: 300, samples: 3 }, totalMs: { p50: 600, p95: 800, samples: 3 } },
+    ]);
+    expect(summary.spendUsd).toEqual({ total: 0.0027, local: 0, hosted: 0.0027 });
+    // (6000 × $3 + 3000 × $15) / 1e6 = $0.063 of local tokens at the reference price; local cost nothing.
+    expect(summary.savings.referenceModel).toBe(SAVINGS.referenceModel);
+    expect(summary.savings.localTokensAtReferenceUsd).toBeCloseTo(0.063, 12);
+    expect(summary.savings.estimatedSavingsUsd).toBeCloseTo(0.063, 12);
+    expect(summary.hourly).toEqual([
+      { hour: '2026-01-15T10:00:00.000Z', local: 2, hosted: 0 },
+      { hour: '2026-01-15T11:00:00.000Z', local: 1, hosted: 1 },
+      { hour: '2026-01-15T12:00:00.000Z', local: 0, hosted: 0 },
+    ]);
+    expect(summary.loadTimes).toEqual([]);
+    expect(summary.window).toEqual({ since: '2026-01-15T10:00:00.000Z', until: '2026-01-15T13:00:00.000Z' });
+  });
+
+  it('narrows to the window it is given', () => {
+    const lastHour = computeMetrics(store, defaultPolicy(), { sinceMs: START + 2 * HOUR, untilMs: START + 3 * HOUR });
+    expect(lastHour.requests).toMatchObject({ total: 0, local: 0, hosted: 0, localShare: 0, failedAttempts: 1, denied: 1 });
+    expect(lastHour.tokens.localShare).toBe(0);
+    expect(lastHour.latency).toEqual([]);
+  });
+
+  it('is a pure function of the rows: the same rows in any order give the same summary', () => {
+    const rows = readMetricsRows(store, WINDOW);
+    const forwards = summarizeMetrics(rows, WINDOW, SAVINGS);
+    const backwards = summarizeMetrics([...rows].reverse(), WINDOW, SAVINGS);
+    expect(backwards).toEqual(forwards);
+  });
+
+  it('counts answers without token counts apart and prices load events by model', () => {
+    const rows = readMetricsRows(store, WINDOW).map((row) => (row.providerClass === 'local' ? { ...row, inputTokens: null, outputTokens: null } : row));
+    const summary = summarizeMetrics(rows, WINDOW, SAVINGS, [
+      { at: new Date(START + HOUR).toISOString(), providerId: 'ollama', model: 'llama3', loadMs: 2400 },
+      { at: new Date(START + 2 * HOUR).toISOString(), providerId: 'ollama', model: 'llama3', loadMs: 1800 },
+      { at: new Date(START - HOUR).toISOString(), providerId: 'ollama', model: 'llama3', loadMs: 99_999 },
+    ]);
+    expect(summary.tokens.withoutCounts).toBe(3);
+    expect(summary.tokens.local.total).toBe(0);
+    expect(summary.savings.estimatedSavingsUsd).toBe(0);
+    expect(summary.loadTimes).toEqual([{ provider: 'ollama', model: 'llama3', loads: 2, loadMs: { p50: 1800, p95: 2400, samples: 2 }, maxMs: 2400 }]);
+  });
+});
