@@ -39,7 +39,7 @@ const modelPath = resolve(argumentsGiven.model);
 const outputDirectory = resolve(argumentsGiven.out);
 await mkdir(outputDirectory, { recursive: true });
 
-const manifest = { capturedAt: new Date().toISOString(), server: serverPath, model: modelPath, servers: [], captures: [] };
+const manifest = { capturedAt: new Date().toISOString(), server: basename(serverPath), model: basename(modelPath), servers: [], captures: [] };
 
 const userMessages = [{ role: 'user', content: 'Say hello in one short sentence.' }];
 const weatherTool = {

@@ -137,7 +137,7 @@ const NEWLINE_BYTE = 0x0a;
 const CARRIER_VALUE = 32;
 const READABLE_TOKEN: number = 1;
 const UNWANTED_TOKEN = -1;
-const END_OF_TURN_TOKEN = 1.1;
+const END_OF_TURN_TOKEN = 1.05;
 /*
  * `<tool_call>` is as likely as <|im_end|>, so with tools offered the model sometimes opens a tool
  * call and llama.cpp's grammar then forces valid tool-call JSON (real `tool_calls` responses);
