@@ -180,11 +180,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     const headers: Record<string, string> =
       attempt === undefined ? {} : { 'x-syndicate-provider': attempt.provider, 'x-syndicate-model': attempt.model };
     void settled.then((outcome) => {
-      flush();
-      if ('error' in outcome) channel.write(encoderFor().fail(clientErrorOf(outcome.error)));
-      else if (!encoderFor().closed) channel.write(encoderFor().encodeAll([{ type: 'stream-end' }]));
-      channel.end();
-      finish(outcome);
+      try {
+        flush();
+        if ('error' in outcome) channel.write(encoderFor().fail(clientErrorOf(outcome.error)));
+        else if (!encoderFor().closed) channel.write(encoderFor().encodeAll([{ type: 'stream-end' }]));
+        channel.end();
+      } finally {
+        // The evidence is complete once the pipeline settled; the request is no longer in flight.
+        finish(outcome);
+      }
     });
     return channel.toResponse(headers);
   };

@@ -99,6 +99,8 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
     outgoing.once('close', () => {
       if (!outgoing.writableFinished) channel.cancel();
     });
+    // A write racing a socket that just died must not crash the process: the stream is over.
+    outgoing.on('error', () => channel.cancel());
     channel.attach({ write: (text) => outgoing.write(text), end: () => outgoing.end() });
     return;
   }

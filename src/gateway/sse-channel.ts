@@ -34,7 +34,7 @@ export class SseChannel {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.sink?.end();
+    if (!this.cancelled) this.sink?.end();
   }
 
   /** The consumer went away (client disconnected): stop the upstream call. */
