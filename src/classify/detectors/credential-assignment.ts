@@ -28,6 +28,8 @@ const KEY_QUALIFIERS = new Set([
   'api', 'access', 'secret', 'private', 'auth', 'encryption', 'signing', 'master', 'license', 'client', 'app',
   'account', 'subscription', 'service', 'session', 'webhook', 'hmac', 'jwt', 'decryption', 'cipher',
 ]);
+/** `secret_key_base`, `password_hash`, `token_value`: the sensitive word qualified by a value-ish suffix. */
+const VALUE_SUFFIXES = new Set(['base', 'value', 'val', 'str', 'string', 'b64', 'base64', 'hex', 'raw', 'plain', 'plaintext', 'hash', 'digest', 'salt', 'pepper', 'seed']);
 const TOKEN_FAMILY = new Set(['token']);
 const PIN_FAMILY = new Set(['pin', 'pincode']);
 
@@ -87,7 +89,10 @@ function sensitiveFamily(key: string): KeyFamily | undefined {
     const previous = parts[parts.length - 2];
     return previous !== undefined && KEY_QUALIFIERS.has(previous) ? 'other' : undefined;
   }
-  if (!SENSITIVE_LAST.has(last)) return undefined;
+  if (!SENSITIVE_LAST.has(last)) {
+    const qualified = VALUE_SUFFIXES.has(last) && parts.slice(0, -1).some((part) => SENSITIVE_LAST.has(part) && part !== 'pin');
+    return qualified ? 'other' : undefined;
+  }
   if (TOKEN_FAMILY.has(last)) return 'token';
   if (PIN_FAMILY.has(last)) return 'pin';
   return last.startsWith('pass') || last === 'pwd' ? 'password' : 'other';
@@ -102,7 +107,7 @@ function isCodeLike(value: string, rawValue: string): boolean {
   if (/[()]/.test(value)) return true;
   if (/^[[{|>]/.test(value)) return true;
   if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value) && !/\d/.test(value)) return true;
-  if (/^[A-Za-z_][A-Za-z0-9_]*\[/.test(value)) return true;
+  if (/^[A-Za-z_$][\w$.]*\[/.test(value)) return true;
   if (rawValue.endsWith(';') && /^[A-Za-z_$][\w$<>]*$/.test(value)) return true;
   return false;
 }
@@ -283,7 +288,7 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
 }
 
 const PROSE =
-  /(?<key>pass(?:word|phrase|code)s?|pins?|pin codes?|api[ -]?keys?|access keys?|secret keys?|tokens?|secrets?|credentials?|login)\b(?<qualifier>(?:\s+(?:for|of|to|on|at|in)\s+(?:the\s+|my\s+|our\s+|your\s+|this\s+)?[\w.@-]+(?:\s+(?:account|server|box|database|db|vpn|wifi|router|machine|instance|cluster|user|admin|portal|site|app))?)?)\s+(?:is|was|are|equals|is set to|was set to|has been set to|will be|should be|reads|=|:)\s+(?:now\s+|still\s+|just\s+|actually\s+|currently\s+|probably\s+)?(?<value>"[^"\n]{1,200}"|'[^'\n]{1,200}'|`[^`\n]{1,200}`|\S{1,200})/iy;
+  /(?<key>pass(?:word|phrase|code)s?|pins?|pin codes?|api[ -]?keys?|access keys?|secret keys?|tokens?|secrets?|credentials?|login)\b(?<qualifier>(?:\s+(?:for|of|to|on|at|in)\s+(?:the\s+|my\s+|our\s+|your\s+|this\s+)?[\w.@-]+(?:\s+(?:account|server|box|database|db|vpn|wifi|router|machine|instance|cluster|user|admin|portal|site|app))?)?)\s*(?<verb>is|was|are|equals|is set to|was set to|has been set to|will be|should be|reads|=|:)\s+(?:now\s+|still\s+|just\s+|actually\s+|currently\s+|probably\s+)?(?<value>"[^"\n]{1,200}"|'[^'\n]{1,200}'|`[^`\n]{1,200}`|\S{1,200})/iy;
 
 const PROSE_STOP_WORDS = new Set([
   'a', 'an', 'the', 'not', 'required', 'incorrect', 'wrong', 'invalid', 'expired', 'missing', 'empty', 'set', 'stored',
@@ -324,6 +329,11 @@ function proseAt(text: string, hitIndex: number): DetectorMatch | undefined {
 
 function proseStatement(match: RegExpExecArray): DetectorMatch | undefined {
   const key = (match.groups?.key ?? '').toLowerCase();
+  const verb = match.groups?.verb ?? '';
+  // `password: x` and `token = x` without a qualifier are assignments: keyValueAt decides those.
+  if ((verb === '=' || verb === ':') && (match.groups?.qualifier ?? '') === '') return undefined;
+  // A word verb needs a space before it (`password is`), a symbol does not (`password for x: y`).
+  if (/^[a-z]/i.test(verb) && !/\s/.test(match[0].charAt((match.groups?.key ?? '').length + (match.groups?.qualifier ?? '').length))) return undefined;
   const rawValue = match.groups?.value ?? '';
   const quoted = /^["'`]/.test(rawValue);
   const value = quoted ? rawValue.slice(1, -1) : rawValue.replace(/[.,;:!?)\]]+$/, '');
@@ -336,7 +346,7 @@ function proseStatement(match: RegExpExecArray): DetectorMatch | undefined {
   const looksSecret =
     quoted || /\d/.test(value) || /[^A-Za-z0-9\s]/.test(value.slice(0, -1)) || /[a-z][A-Z]/.test(value) || value.length >= 20;
   if (isPin ? !/^\d{4,12}$/.test(value) : isPassword ? !(looksSecret || /^[a-z]{3,}$/i.test(value)) : !looksSecret) return undefined;
-  if (!quoted && /[()]/.test(value)) return undefined;
+  if (!quoted && isCodeLike(value, rawValue)) return undefined;
   const valueStart = match.index + match[0].length - rawValue.length + (quoted ? 1 : 0);
   return {
     detector: 'credential.assignment',

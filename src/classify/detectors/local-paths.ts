@@ -18,7 +18,7 @@ const HOME_PATH =
 
 const GATE = new LiteralGate([
   '/home/', '/Users/', '/root/', '~/', '$HOME', '${HOME}', '%USERPROFILE%', '%HOMEPATH%', '$env:USERPROFILE', 'Documents and Settings',
-  ...casings(['users']).flatMap((users) => [`:\\${users}`, `:/${users}`]),
+  ...casings(['users']).flatMap((users) => [`:\\${users}`, `:\\\\${users}`, `:/${users}`]),
 ]);
 
 function precededByBoundary(text: string, start: number): boolean {

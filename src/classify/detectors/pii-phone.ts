@@ -12,7 +12,7 @@ import { matchesOf } from '../scan.js';
  * dates, times, IP addresses, UUIDs.
  */
 const CANDIDATE =
-  /(?:\+|\b00)\d{1,3}(?:[\s.-]{0,2}\(?\d{1,5}\)?){2,6}|\(\d{3}\)\s?\d{3}[\s.-]\d{4}|\b\d{3}([-.\s])\d{3}\1\d{4}|\b0\d{1,4}(?:[ -]\d{2,8}){1,4}/g;
+  /(?:\+|\b00)[1-9]\d{0,2}(?:[\s.-]{0,2}\(?\d{1,5}\)?){2,6}|\(\d{3}\)\s?\d{3}[\s.-]\d{4}|\b\d{3}([-.\s])\d{3}\1\d{4}|\b0[1-9]\d{0,3}(?:[ -]\d{2,8}){1,4}/g;
 const LABELLED =
   /\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|whatsapp|sms|call(?: me)?(?: at| on)?|text me(?: at| on)?|reach me(?: at| on)?|contact number|phone number|ph)\b\.?(?:\s*(?:no\.?|number|#))?[\s:#.]*(?<number>[+(]?\d[\d\s().-]{5,22}\d)/gi;
 
@@ -32,6 +32,8 @@ function isolated(text: string, start: number, end: number): boolean {
   // `1.2.415.555.0132` or `2024-415-555-0132`: part of a longer dotted or dashed number.
   if (/[.-]/.test(before) && /\d/.test(text[start - 2] ?? '')) return false;
   if (/[.-]/.test(after) && /\d/.test(text[end + 1] ?? '')) return false;
+  // `DE89 3704 0044 0532 ...`: one group of a longer space-separated number.
+  if (before === ' ' && /[A-Za-z0-9]/.test(text[start - 2] ?? '') && /\d/.test(text[start - 3] ?? '')) return false;
   return true;
 }
 
