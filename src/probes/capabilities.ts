@@ -296,9 +296,17 @@ async function probeToolCalls(state: ProbeState): Promise<ProbeOutcome> {
     });
     checks.push(...tagChecks(found, call));
     const verdict = worstVerdict(found.map((check) => check.verdict));
-    observations.push(found.some((check) => check.name.endsWith('.present')) ? 'no tool call' : verdict === 'pass' ? 'standard' : 'nonstandard');
+    observations.push(
+      found.some((check) => check.name.endsWith('.present'))
+        ? 'no tool call'
+        : verdict === 'inconclusive'
+          ? 'cut off by max_tokens'
+          : verdict === 'pass'
+            ? 'standard'
+            : 'nonstandard',
+    );
   }
-  const worked = checks.some((check) => check.name.endsWith('.arguments'));
+  const worked = checks.some((check) => check.name.endsWith('.arguments') && check.verdict === 'pass');
   if (worked && !tagged) {
     checks.push({ name: 'tool-calls.tag', verdict: 'warn', detail: `tool calls work, but ${model.id} is not tagged tools, so the router never sends it requests with tools` });
   }

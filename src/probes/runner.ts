@@ -91,7 +91,9 @@ export class ProbeRunner {
       if (!(error instanceof UpstreamError) || (!answered && !this.reached)) throw error;
       // The first request of a run is the plainest one: an HTTP error there (bad key, unknown model) means nothing else can be judged.
       if (this.calls === 0 && attempt?.status !== undefined && attempt.status >= 400) throw error;
-      call.failure = { code: error.code, message: error.message, ...(attempt?.status === undefined ? {} : { status: attempt.status }) };
+      // The attempt's own error names what the upstream said; the pipeline's wraps it in "inference unavailable".
+      const message = attempt?.error?.message ?? error.message;
+      call.failure = { code: attempt?.error?.code ?? error.code, message, ...(attempt?.status === undefined ? {} : { status: attempt.status }) };
       if (attempt?.evidenceId !== undefined) call.evidenceId = attempt.evidenceId;
       if (answered) this.reached = true;
     }

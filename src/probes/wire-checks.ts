@@ -325,6 +325,14 @@ export function checkToolCalls(raw: string, streamed: boolean, expectation: Tool
   else list.add('id', 'pass', `tool call id ${call.id}`);
 
   const expectedKind = expectation.wire === 'anthropic' ? 'object' : 'string';
+  // A call cut off by the token budget says nothing about how the engine serialises complete ones.
+  const truncated = calls.finish === 'length' || calls.finish === 'max_tokens';
+  const argumentsParse = expectation.wire === 'anthropic' ? !call.argumentKinds.includes('invalid') : parseObject(call.argumentsText === '' ? '{}' : call.argumentsText) !== undefined;
+  if (truncated && !argumentsParse) {
+    list.add('arguments', 'inconclusive', `the ${mode} tool call was cut off by max_tokens (finish ${calls.finish ?? ''}) before its arguments closed: ${call.argumentsText.slice(0, 60)}`);
+    list.add('finish_reason', 'inconclusive', `finish reason ${calls.finish ?? ''}: the token budget ended the call`);
+    return list.checks;
+  }
   if (call.argumentKinds.some((kind) => kind !== expectedKind)) {
     list.deviation(
       'arguments',
@@ -338,6 +346,7 @@ export function checkToolCalls(raw: string, streamed: boolean, expectation: Tool
   }
   const wanted = expectation.wire === 'anthropic' ? 'tool_use' : 'tool_calls';
   if (calls.finish === wanted) list.add('finish_reason', 'pass', `finish reason ${wanted}`);
+  else if (truncated) list.add('finish_reason', 'inconclusive', `finish reason ${calls.finish ?? ''}: the token budget ended the answer after the call`);
   else list.deviation('finish_reason', 'nonstandard_tool_call_serialization', `finish reason ${calls.finish ?? 'missing'} instead of ${wanted} beside a tool call`);
   return list.checks;
 }

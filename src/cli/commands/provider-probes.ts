@@ -120,7 +120,7 @@ Example:
         if (!report.conforms) {
           const problems = report.capabilities.flatMap((result) => result.checks).filter((check) => check.verdict === 'deviation' || check.verdict === 'fail');
           throw new CheckFailedError(
-            `${id} deviates from its record: ${[...new Set(problems.map((check) => check.name.split('.')[0]))].join(', ')}`,
+            `${id} does not match its record: ${[...new Set(problems.map((check) => check.name.split('.')[0]))].join(', ')}`,
             { hint: hintFor(report.provider.id, problems, options.update && report.discovery?.updated === true), details: { ...report } },
           );
         }

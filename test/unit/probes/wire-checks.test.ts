@@ -167,6 +167,17 @@ describe('checkToolCalls', () => {
     expect(verdictOf(checkToolCalls(body('city=Paris'), false, expectation), 'tool-calls.arguments')).toBe('deviation');
   });
 
+  it('a call cut off by max_tokens is inconclusive, not a serialization defect', () => {
+    const checks = checkToolCalls(body('{"city":"<tool_call><tool_call>', 'call_1', 'length'), false, expectation);
+    expect(checks.map((check) => [check.name, check.verdict])).toEqual([
+      ['tool-calls.name', 'pass'],
+      ['tool-calls.id', 'pass'],
+      ['tool-calls.arguments', 'inconclusive'],
+      ['tool-calls.finish_reason', 'inconclusive'],
+    ]);
+    expect(verdictOf(checkToolCalls(body('{"city":"Paris"}', 'call_1', 'length'), false, expectation), 'tool-calls.arguments')).toBe('pass');
+  });
+
   it('a text answer is inconclusive', () => {
     expect(checkToolCalls(JSON.stringify(completion), false, expectation)).toMatchObject([{ name: 'tool-calls.present', verdict: 'inconclusive' }]);
   });
