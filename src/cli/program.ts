@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
+import { classifyCommand } from './commands/classify.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evidenceCommand } from './commands/evidence.js';
 import { initCommand } from './commands/init.js';
@@ -40,6 +41,7 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
   program.addCommand(policyCommand());
   program.addCommand(providerCommand());
   program.addCommand(routeCommand());
+  program.addCommand(classifyCommand());
   program.addCommand(runCommand());
   program.addCommand(serveCommand());
   program.addCommand(metricsCommand());
