@@ -1,6 +1,6 @@
 import type { EngineState, ResolvedModel } from './engine-state.js';
 import { ollamaLoadedContext } from './engine-state.js';
-import { cloneJson, loadJsonTemplate } from './templates.js';
+import { cloneJson, loadJsonTemplate, loadTextTemplate } from './templates.js';
 import { goJson, jsonHeaders, serializeBody, type Reply } from './wire-format.js';
 import { createHash } from 'node:crypto';
 
@@ -130,7 +130,7 @@ export function findOllamaModel(state: EngineState, requested: unknown): Resolve
 
 function llamaCpp(state: EngineState, method: string, path: string): Reply | undefined {
   if (method !== 'GET') return undefined;
-  // llama-server serves one model: the first configured one.
+  // llama-server serves one model: the first configured one, named as given to -m.
   const model = state.models[0]!;
   if (path === '/health' || path === '/v1/health') return json(state, path, loadJsonTemplate('llama.cpp', 'health.json'));
   if (path === '/v1/models' || path === '/models') {
@@ -139,23 +139,24 @@ function llamaCpp(state: EngineState, method: string, path: string): Reply | und
     payload.models[0]!['model'] = model.id;
     const entry = payload.data[0]!;
     entry['id'] = model.id;
-    entry['created'] = state.startedAt;
+    entry['aliases'] = [model.id];
+    entry['created'] = Math.floor(Date.now() / 1000);
     const meta = entry['meta'] as Json;
+    meta['n_ctx'] = model.contextWindow;
     meta['n_ctx_train'] = Math.max(model.contextWindow, meta['n_ctx_train'] as number);
     return json(state, path, payload);
   }
   if (path === '/props') {
-    const payload = loadJsonTemplate<Json>('llama.cpp', 'props.json');
-    (payload['default_generation_settings'] as Json)['n_ctx'] = model.contextWindow;
-    payload['model_alias'] = model.id;
-    payload['model_path'] = `/models/${model.id}`;
-    if (state.jinja) payload['chat_template_caps'] = { supports_tools: true, supports_tool_calls: true, supports_system_role: true, supports_parallel_tool_calls: true };
-    return json(state, path, payload);
+    // Patched as text: nlohmann writes whole-number floats as `1.0`, which a JSON round trip would lose.
+    const body = loadTextTemplate('llama.cpp', 'props.json')
+      .replace(/"n_ctx":\d+/, `"n_ctx":${model.contextWindow}`)
+      .replace(/"model_alias":"(?:[^"\\]|\\.)*"/, `"model_alias":${JSON.stringify(model.id)}`)
+      .replace(/"model_path":"(?:[^"\\]|\\.)*"/, `"model_path":${JSON.stringify(model.id)}`);
+    return { status: 200, headers: jsonHeaders(state.kind, path), body };
   }
   if (path === '/slots') {
-    const settings = loadJsonTemplate<Json>('llama.cpp', 'props.json')['default_generation_settings'] as Json;
-    settings['n_ctx'] = model.contextWindow;
-    return json(state, path, [settings]);
+    const slots = loadJsonTemplate<Json[]>('llama.cpp', 'slots.json');
+    return json(state, path, slots.map((slot) => ({ ...slot, n_ctx: model.contextWindow })));
   }
   return undefined;
 }

@@ -4,7 +4,7 @@ import { answerDiscovery } from './discovery.js';
 import { DEFAULT_MODELS, FALLBACK_CONTEXT, type EngineState } from './engine-state.js';
 import { answerInference, errorReply, isInferencePath } from './inference.js';
 import { DEFAULT_ANSWER } from './model-behaviour.js';
-import type { Reply } from './wire-format.js';
+import { jsonHeaders, type Reply } from './wire-format.js';
 
 export type FakeEngineKind = 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio' | 'openai' | 'anthropic';
 
@@ -32,7 +32,10 @@ export interface FakeEngineOptions {
   models?: FakeModel[];
   /** false (default): the engine's real quirks; true: canonical, fully conforming behaviour. */
   conforming?: boolean;
-  /** llama.cpp only: started with --jinja (tool calls supported). */
+  /**
+   * llama.cpp only: started with --jinja (tool calls supported). false models `--no-jinja` (or a build
+   * from before jinja became the default): `tools` get the captured HTTP 500.
+   */
   jinja?: boolean;
   /** Text the model answers with (default a short fixed sentence); streams split it into several chunks. */
   answer?: string;
@@ -315,7 +318,7 @@ function notFound(kind: FakeEngineKind, method: string, path: string): Reply {
     case 'ollama':
       return { status: 404, headers: { 'Content-Type': 'text/plain' }, body: '404 page not found' };
     case 'llama.cpp':
-      return { status: 404, headers: { 'Content-Type': 'application/json; charset=utf-8', Server: 'llama.cpp' }, body: '{"error":{"code":404,"message":"File Not Found","type":"not_found_error"}}' };
+      return { status: 404, headers: jsonHeaders(kind, path), body: '{"error":{"message":"File Not Found","type":"not_found_error","code":404}}' };
     case 'vllm':
       return { status: 404, headers: { server: 'uvicorn', 'content-type': 'application/json' }, body: '{"detail":"Not Found"}' };
     case 'lmstudio':

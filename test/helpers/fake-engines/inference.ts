@@ -4,6 +4,7 @@ import { findOllamaModel } from './discovery.js';
 import type { FakeEngineKind } from './index.js';
 import {
   contentText,
+  countTokens,
   generate,
   isPlainObject,
   tokenPieces,
@@ -55,9 +56,13 @@ export function errorReply(state: EngineState, path: string, status: number, mes
   switch (state.kind) {
     case 'ollama':
       return { status, headers, body: `${compactJson({ error: { message, type: type ?? 'api_error', param: null, code: null } })}\n` };
-    case 'llama.cpp':
+    case 'llama.cpp': {
       if (status === 503 && message === defaultErrorMessage(503)) message = 'Loading model';
-      return { status, headers, body: compactJson({ error: { code: status, message, type: type ?? (status === 503 ? 'unavailable_error' : status >= 500 ? 'server_error' : 'invalid_request_error') } }) };
+      const errorType = type ?? (status === 503 ? 'unavailable_error' : status === 404 ? 'not_found_error' : status >= 500 ? 'server_error' : 'invalid_request_error');
+      // Captured: 404 and 503 bodies order their keys message, type, code; the others code, message, type.
+      const error = status === 404 || status === 503 ? { message, type: errorType, code: status } : { code: status, message, type: errorType };
+      return { status, headers, body: compactJson({ error }) };
+    }
     case 'vllm':
       return { status, headers, body: compactJson({ object: 'error', message, type: type ?? (status === 404 ? 'NotFoundError' : status >= 500 ? 'InternalServerError' : 'BadRequestError'), param: null, code: status }) };
     case 'lmstudio':
@@ -161,6 +166,10 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
   } catch {
     return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, invalidJsonMessage(kind));
   }
+  if (kind === 'llama.cpp' && !Array.isArray(request['messages'])) {
+    const file = request['messages'] === undefined ? 'error-missing-messages.json' : 'error-messages-not-array.json';
+    return { status: 400, headers: jsonHeaders(kind, path), body: compactJson(loadJsonTemplate('llama.cpp', file)) };
+  }
   const view = chatRequestView(request);
 
   // Unknown request fields: vLLM drops them with only a server-side log line; OpenAI refuses them.
@@ -213,7 +222,18 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
     honourJsonObject: true,
     ...(seedIgnoredVariant === undefined ? {} : { seedIgnoredVariant }),
   });
-  const echoedModel = view.model === '' ? (kind === 'llama.cpp' ? 'gpt-3.5-turbo' : model.id) : view.model;
+  // llama-server names the model it runs (its -m argument) whatever the request asked for.
+  const echoedModel = kind === 'llama.cpp' ? model.id : view.model === '' ? model.id : view.model;
+  let cachedTokens = 0;
+  if (kind === 'llama.cpp') {
+    // llama.cpp counts the end-of-generation token (or the stop string's tokens) in completion_tokens.
+    if (generation.finishReason !== 'length') {
+      generation.completionTokens += generation.stopSequence === undefined ? 1 : countTokens(generation.stopSequence);
+    }
+    const promptText = view.messages.map((message) => `${message.role}\n${message.text}`).join('\n');
+    if (state.lastPromptText === promptText) cachedTokens = generation.promptTokens - 1;
+    state.lastPromptText = promptText;
+  }
   const context: CompletionContext = {
     state,
     view,
@@ -222,6 +242,7 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
     id: completionId(kind),
     created: Math.floor(Date.now() / 1000),
     toolCallId: toolCallId(kind),
+    cachedTokens,
   };
   if (view.stream) return { status: 200, headers: streamHeaders(kind), frames: streamFrames(context), terminalFrames: 1 };
   return { status: 200, headers: jsonHeaders(kind, path), body: serializeBody(kind, completionBody(context, path)) };
@@ -293,18 +314,22 @@ interface CompletionContext {
   id: string;
   created: number;
   toolCallId: string;
+  /** llama.cpp prompt-cache hits (usage.prompt_tokens_details.cached_tokens, timings.cache_n). */
+  cachedTokens: number;
 }
 
 /** llama.cpp's `timings` object, derived from the token counts at fixed speeds. */
-function llamaTimings(generation: Generation): Json {
-  const promptMs = generation.promptTokens * 2.4;
-  const predictedMs = generation.completionTokens * 28.25;
+function llamaTimings(generation: Generation, cachedTokens: number): Json {
+  const promptN = generation.promptTokens - cachedTokens;
+  // Rates chosen so the products are never whole numbers: nlohmann would print those as `12.0`, JSON.stringify as `12`.
+  const promptMs = promptN * 2.413;
+  const predictedMs = generation.completionTokens * 28.257;
   return {
-    cache_n: 0,
-    prompt_n: generation.promptTokens,
+    cache_n: cachedTokens,
+    prompt_n: promptN,
     prompt_ms: promptMs,
-    prompt_per_token_ms: generation.promptTokens === 0 ? 0 : promptMs / generation.promptTokens,
-    prompt_per_second: promptMs === 0 ? 0 : (generation.promptTokens * 1000) / promptMs,
+    prompt_per_token_ms: promptN === 0 ? 0 : promptMs / promptN,
+    prompt_per_second: promptMs === 0 ? 0 : (promptN * 1000) / promptMs,
     predicted_n: generation.completionTokens,
     predicted_ms: predictedMs,
     predicted_per_token_ms: generation.completionTokens === 0 ? 0 : predictedMs / generation.completionTokens,
@@ -313,11 +338,14 @@ function llamaTimings(generation: Generation): Json {
 }
 
 /** Overwrites the token counts of a captured usage object, keeping its key order and extra fields. */
-function fillUsage(usage: unknown, generation: Generation): Json {
+function fillUsage(usage: unknown, generation: Generation, cachedTokens = 0): Json {
   const result = isPlainObject(usage) ? usage : {};
   result['prompt_tokens'] = generation.promptTokens;
   result['completion_tokens'] = generation.completionTokens;
   result['total_tokens'] = generation.promptTokens + generation.completionTokens;
+  if (isPlainObject(result['prompt_tokens_details']) && 'cached_tokens' in result['prompt_tokens_details']) {
+    result['prompt_tokens_details']['cached_tokens'] = cachedTokens;
+  }
   return result;
 }
 
@@ -369,10 +397,10 @@ function completionBody(context: CompletionContext, path: string): Json {
   } else {
     message['content'] = generation.text;
   }
-  body['usage'] = fillUsage(body['usage'], generation);
+  body['usage'] = fillUsage(body['usage'], generation, context.cachedTokens);
   if (kind === 'llama.cpp') {
     if (state.conforming) delete body['timings'];
-    else body['timings'] = llamaTimings(generation);
+    else body['timings'] = llamaTimings(generation, context.cachedTokens);
   }
   if (kind === 'lmstudio' && isPlainObject(body['stats']) && Object.keys(body['stats']).length > 0) {
     const stats = body['stats'];
@@ -460,7 +488,8 @@ function streamFrames(context: CompletionContext): string[] {
         chunks.push(withDelta(templates.content, { role: 'assistant', content: '', tool_calls: [{ id: context.toolCallId, index: 0, type: 'function', function: { name: toolCall.name, arguments: wireArguments(context) } }] }));
         break;
       case 'llama.cpp':
-        chunks.push(withDelta(templates.content, { tool_calls: [{ index: 0, id: context.toolCallId, type: 'function', function: { name: toolCall.name, arguments: '' } }] }));
+        // Captured: the first tool-call delta already carries the first argument piece.
+        chunks.push(withDelta(templates.content, { tool_calls: [{ index: 0, id: context.toolCallId, type: 'function', function: { name: toolCall.name, arguments: argumentPieces.shift() ?? '' } }] }));
         break;
       case 'vllm':
         chunks.push(withDelta(templates.content, { tool_calls: [{ id: context.toolCallId, type: 'function', index: 0, function: { name: toolCall.name } }] }));
@@ -490,13 +519,28 @@ function streamFrames(context: CompletionContext): string[] {
     const usageTemplate = templates.usage ?? { ...cloneJson(templates.finish), choices: [] };
     const usageChunk = stamp(usageTemplate);
     usageChunk['choices'] = [];
-    usageChunk['usage'] = fillUsage(usageChunk['usage'], generation);
+    usageChunk['usage'] = fillUsage(usageChunk['usage'], generation, context.cachedTokens);
     if (kind === 'llama.cpp') delete usageChunk['timings'];
     chunks.push(usageChunk);
   }
-  if (kind === 'llama.cpp' && !state.conforming) chunks.at(-1)!['timings'] = llamaTimings(generation);
+  if (kind === 'llama.cpp' && !state.conforming) chunks.at(-1)!['timings'] = llamaTimings(generation, context.cachedTokens);
 
-  return [...chunks.map((chunk) => formatSseFrame(serializeChunk(kind, chunk))), formatSseFrame('[DONE]')];
+  const frames = chunks.map((chunk) => formatSseFrame(serializeChunk(kind, chunk)));
+  if (kind === 'llama.cpp') return [...llamaCppWrites(frames, usageWanted), formatSseFrame('[DONE]')];
+  return [...frames, formatSseFrame('[DONE]')];
+}
+
+/**
+ * How llama-server groups events into HTTP writes (captured): the role chunk and the first delta
+ * go out together, then one event per write, then the finish chunk together with the usage chunk.
+ */
+function llamaCppWrites(frames: string[], hasUsageChunk: boolean): string[] {
+  const tailSize = hasUsageChunk ? 2 : 1;
+  const head = frames.slice(0, frames.length - tailSize);
+  const tail = frames.slice(frames.length - tailSize).join('');
+  const writes = head.length >= 2 ? [head[0]! + head[1]!, ...head.slice(2)] : [...head];
+  writes.push(tail);
+  return writes;
 }
 
 // ================================================================== Anthropic Messages

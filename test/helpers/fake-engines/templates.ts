@@ -18,6 +18,11 @@ function readFixture(kind: FakeEngineKind, file: string): string {
   return text;
 }
 
+/** A captured payload as text, for bodies whose exact number formatting a JSON round trip would change. */
+export function loadTextTemplate(kind: FakeEngineKind, file: string): string {
+  return readFixture(kind, file).replace(/\n$/, '');
+}
+
 /** A fresh deep copy of a captured JSON payload (callers mutate it to fill in ids, text, usage). */
 export function loadJsonTemplate<T = Record<string, unknown>>(kind: FakeEngineKind, file: string): T {
   return JSON.parse(readFixture(kind, file)) as T;

@@ -57,7 +57,8 @@ export function jsonHeaders(kind: FakeEngineKind, path: string): Record<string, 
       // gin's c.JSON on /api/*; the OpenAI middleware sets the bare media type on /v1/*.
       return { 'Content-Type': path.startsWith('/v1/') ? 'application/json' : 'application/json; charset=utf-8' };
     case 'llama.cpp':
-      return { 'Content-Type': 'application/json; charset=utf-8', Server: 'llama.cpp' };
+      // cpp-httplib: an empty Access-Control-Allow-Origin on every answer (see test/fixtures/llama.cpp-real).
+      return { Server: 'llama.cpp', 'Access-Control-Allow-Origin': '', 'Content-Type': 'application/json; charset=utf-8' };
     case 'vllm':
       return { server: 'uvicorn', 'content-type': 'application/json' };
     case 'lmstudio':
@@ -87,7 +88,7 @@ export function streamHeaders(kind: FakeEngineKind): Record<string, string> {
     case 'ollama':
       return { 'Content-Type': 'text/event-stream' };
     case 'llama.cpp':
-      return { 'Content-Type': 'text/event-stream', Server: 'llama.cpp' };
+      return { Server: 'llama.cpp', 'Access-Control-Allow-Origin': '', 'X-Accel-Buffering': 'no', 'Content-Type': 'text/event-stream' };
     case 'vllm':
       return { server: 'uvicorn', 'content-type': 'text/event-stream; charset=utf-8' };
     case 'lmstudio':

@@ -68,18 +68,19 @@ describe('llama.cpp discovery', () => {
     expect(models.contentType).toBe('application/json; charset=utf-8');
     expect(models.body.object).toBe('list');
     expect(models.body.data[0]).toMatchObject({ id: 'tiny.gguf', object: 'model', owned_by: 'llamacpp' });
-    expect(Object.keys(models.body.data[0].meta)).toEqual(['vocab_type', 'n_vocab', 'n_ctx_train', 'n_embd', 'n_params', 'size']);
+    expect(Object.keys(models.body.data[0].meta)).toEqual(['vocab_type', 'n_vocab', 'n_ctx', 'n_ctx_train', 'n_embd', 'n_params', 'size', 'ftype']);
+    expect(models.body.data[0].meta.n_ctx).toBe(2048);
+    expect(models.body.data[0].aliases).toEqual(['tiny.gguf']);
     expect(models.body.models[0].name).toBe('tiny.gguf');
     const props = await getJson(`${engine.url}/props`);
     expect(props.body.default_generation_settings.n_ctx).toBe(2048);
-    expect(props.body.total_slots).toBe(1);
-    expect(props.body.model_path).toBe('/models/tiny.gguf');
-    expect(typeof props.body.build_info).toBe('string');
-    expect(props.body.chat_template_caps).toBeUndefined();
+    expect(props.body.total_slots).toBe(4);
+    expect(props.body.model_path).toBe('tiny.gguf');
+    expect(props.body.model_alias).toBe('tiny.gguf');
+    expect(props.body.build_info).toBe('b1-de3ff81');
     expect((await getJson(`${engine.url}/health`)).body).toEqual({ status: 'ok' });
     const slots = await getJson(`${engine.url}/slots`);
-    expect(slots.body).toHaveLength(1);
-    expect(slots.body[0].n_ctx).toBe(2048);
+    expect(slots.body).toEqual([0, 1, 2, 3].map((id) => ({ id, n_ctx: 2048, speculative: false, is_processing: false })));
   });
 });
 

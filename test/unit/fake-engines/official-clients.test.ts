@@ -30,7 +30,7 @@ describe.each([
       if (chunk.usage) usage = chunk.usage.completion_tokens;
     }
     expect(text).toBe(DEFAULT_ANSWER);
-    expect(usage).toBe(kind === 'lmstudio' ? undefined : 7);
+    expect(usage).toBe(kind === 'lmstudio' ? undefined : kind === 'llama.cpp' ? 8 : 7);
   });
 });
 
