@@ -246,6 +246,20 @@ describe('syndicate provider capabilities', () => {
     expect(result.stderr).not.toContain('undeclared');
   });
 
+  it('an ordinary `run` that shows an undeclared deviation tells the operator on stderr and adds one version', async () => {
+    await register('studio-run', 'lmstudio');
+    const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'studio-run', '--stream']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/warning: deviations: discovered undeclared deviation approximate_token_counts \(evidence ev_\S+\); the provider record of studio-run is now v2/);
+    const versions = await history('studio-run');
+    expect(versions).toHaveLength(2);
+    expect(versions[1]!.reason).toMatch(/^discovered deviation approximate_token_counts during an invocation \(evidence ev_\S+\)/);
+    const again = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'studio-run', '--stream']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('discovered');
+    expect(await history('studio-run')).toHaveLength(2);
+  });
+
   it('exit 2 on a bad --trials value', async () => {
     const result = await scenario.cli(['provider', 'capabilities', 'vllm-ok', '--trials', '0']);
     expect(result.exitCode).toBe(2);
