@@ -346,7 +346,7 @@ function proseStatement(match: RegExpExecArray): DetectorMatch | undefined {
   const looksSecret =
     quoted || /\d/.test(value) || /[^A-Za-z0-9\s]/.test(value.slice(0, -1)) || /[a-z][A-Z]/.test(value) || value.length >= 20;
   if (isPin ? !/^\d{4,12}$/.test(value) : isPassword ? !(looksSecret || /^[a-z]{3,}$/i.test(value)) : !looksSecret) return undefined;
-  if (!quoted && isCodeLike(value, rawValue)) return undefined;
+  if (!quoted && isCodeLike(value, value)) return undefined;
   const valueStart = match.index + match[0].length - rawValue.length + (quoted ? 1 : 0);
   return {
     detector: 'credential.assignment',

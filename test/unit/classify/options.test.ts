@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { BUILT_IN_INDICATOR_WORDS, classifyText, maskSecret } from '../../../src/classify/index.js';
+import { DEFAULT_INDICATOR_WORDS } from '../../../src/policy/defaults.js';
+
+describe('the caller hint', () => {
+  it.each([
+    ['hello there', 'internal', 'internal'],
+    ['hello there', 'restricted', 'restricted'],
+    ['mail jane@example.com', 'internal', 'confidential'],
+    ['mail jane@example.com', 'public', 'confidential'],
+    ['password: hunter2', 'public', 'restricted'],
+    ['password: hunter2', 'confidential', 'restricted'],
+  ] as const)('%j with hint %s -> %s (raises, never lowers)', (text, hint, expected) => {
+    expect(classifyText(text, { indicatorWords: [], patterns: [], hint }).level).toBe(expected);
+  });
+});
+
+describe('indicator words', () => {
+  it('always include the user\'s four defaults, even when the options give none', () => {
+    expect(BUILT_IN_INDICATOR_WORDS).toEqual(['password', 'credential', 'screenshot', 'camera']);
+    for (const word of DEFAULT_INDICATOR_WORDS) expect(BUILT_IN_INDICATOR_WORDS).toContain(word);
+    for (const word of ['passwords', 'Credential', 'SCREENSHOT', 'cameras']) {
+      expect(classifyText(`about the ${word}`, { indicatorWords: [], patterns: [] }).level).toBe('confidential');
+    }
+  });
+
+  it('the policy may add words, matched whole and with plurals', () => {
+    const options = { indicatorWords: ['salary', 'medical record', 'company'], patterns: [] };
+    expect(classifyText('What is a fair salary?', options).findings).toEqual([
+      expect.objectContaining({ detector: 'indicator.word', level: 'confidential', reason: "indicator word 'salary'", span: { start: 15, end: 21 }, excerpt: 'salary' }),
+    ]);
+    expect(classifyText('scan these medical  records', options).level).toBe('confidential');
+    expect(classifyText('two companies merged', options).level).toBe('confidential');
+    expect(classifyText('salaryman is a Japanese word', options).level).toBe('public');
+  });
+});
+
+describe('operator patterns', () => {
+  it('report at their own level, case-insensitive unless caseSensitive', () => {
+    const patterns = [
+      { name: 'falcon', level: 'restricted' as const, keywords: ['falcon'] },
+      { name: 'codename', level: 'internal' as const, regex: 'CN-[0-9]{4}', caseSensitive: true },
+    ];
+    expect(classifyText('the FALCON deal', { indicatorWords: [], patterns }).level).toBe('restricted');
+    expect(classifyText('ticket CN-2041', { indicatorWords: [], patterns }).level).toBe('internal');
+    expect(classifyText('ticket cn-2041', { indicatorWords: [], patterns }).level).toBe('public');
+    const restricted = classifyText('the FALCON deal', { indicatorWords: [], patterns }).findings[0];
+    expect(restricted?.excerpt).toBe('…');
+  });
+
+  it('a pattern matching the empty string cannot loop forever', () => {
+    const result = classifyText('abc', { indicatorWords: [], patterns: [{ name: 'empty', level: 'internal', regex: 'x*' }] });
+    expect(result).toMatchObject({ level: 'public', findings: [], failedClosed: false });
+  });
+});
+
+describe('masking', () => {
+  it('keeps a few characters of long values and none of short ones', () => {
+    expect(maskSecret('ghp_abcdefghijklmnopqrstuvwxyz0123456789')).toBe('ghp_…6789');
+    expect(maskSecret('hunter2!x')).toBe('hu…!x');
+    expect(maskSecret('hunter2')).toBe('…');
+  });
+
+  it('no excerpt of a secret, credential or card contains the value', () => {
+    const text = 'token ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8 card 4539 1488 0343 6467 DB_PASS=Tr0ub4dor&3';
+    const result = classifyText(text, { indicatorWords: [], patterns: [] });
+    expect(result.findings.map((finding) => finding.excerpt)).toEqual(['ghp_…9Xc8', '…6467', 'DB_PASS=Tr…&3']);
+  });
+});

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { classifyRequest, requestParts } from '../../../src/classify/index.js';
+import type { CanonicalRequest } from '../../../src/wire/canonical.js';
+
+const OPTIONS = { indicatorWords: [], patterns: [] };
+
+/** A request with one distinct sensitive item in every part that carries content. */
+const REQUEST: CanonicalRequest = {
+  model: 'local-model',
+  system: 'You are a helper. Escalations go to ops.lead@example.com.',
+  messages: [
+    { role: 'user', content: [{ type: 'text', text: 'Please read /home/alice/todo.txt' }, { type: 'image', mediaType: 'image/png', data: 'iVBORw0KGgo=' }] },
+    {
+      role: 'assistant',
+      content: [{ type: 'text', text: 'Calling the tool.' }],
+      toolCalls: [{ id: 'call_1', name: 'read_file', arguments: '{"path":"/Users/bob/.aws/credentials"}' }],
+    },
+    { role: 'tool', toolCallId: 'call_1', content: [{ type: 'text', text: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz' }] },
+    { role: 'user', content: [{ type: 'image', url: 'https://files.example.net/a.png?sv=2022&sig=abcdefghijklmnopqrstuvwxyz0123456789ABCD' }] },
+  ],
+  tools: [
+    {
+      name: 'read_file',
+      description: 'Reads a file; the on-call phone is +44 20 7946 0958.',
+      inputSchema: { type: 'object', properties: { path: { type: 'string', default: '~/notes.md' } } },
+    },
+  ],
+  responseFormat: { type: 'json_schema', schema: { type: 'object', description: 'card 4111 1111 1111 1111' } },
+  stop: ['END 123-45-6789'],
+  stream: false,
+};
+
+describe('every part of a request is scanned', () => {
+  it('lists every content-carrying part with its location', () => {
+    expect(requestParts(REQUEST).map((part) => `${part.kind} ${part.location}`)).toEqual([
+      'text system',
+      'text messages[0].content[0]',
+      'image messages[0].content[1]',
+      'text messages[1].content[0]',
+      'text messages[1].toolCalls[0].name',
+      'text messages[1].toolCalls[0].arguments',
+      'text messages[2].content[0] (tool result)',
+      'image messages[3].content[0]',
+      'text messages[3].content[0].url',
+      'text tools[0].name',
+      'text tools[0].description',
+      'text tools[0].inputSchema',
+      'text responseFormat.schema',
+      'text stop[0]',
+    ]);
+  });
+
+  it('finds the sensitive item of each part at its location', () => {
+    const result = classifyRequest(REQUEST, OPTIONS);
+    const located = result.findings.map((finding) => `${finding.location} ${finding.detector}`);
+    expect(located).toEqual(
+      expect.arrayContaining([
+        'system pii.email',
+        'messages[0].content[0] path.local',
+        'messages[0].content[1] image',
+        'messages[1].toolCalls[0].arguments path.local',
+        'messages[1].toolCalls[0].arguments indicator.word',
+        'messages[2].content[0] (tool result) secret.aws-secret-access-key',
+        'messages[3].content[0] image',
+        'messages[3].content[0].url secret.azure-storage-key',
+        'tools[0].description pii.phone',
+        'tools[0].inputSchema path.local',
+        'responseFormat.schema pii.card',
+        'stop[0] pii.ssn',
+      ]),
+    );
+    expect(result.level).toBe('restricted');
+    expect(result.failedClosed).toBe(false);
+  });
+
+  it('an image part alone makes a request confidential', () => {
+    const result = classifyRequest(
+      { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image', url: 'https://example.com/x.png' }] }], stream: false },
+      OPTIONS,
+    );
+    expect(result.level).toBe('confidential');
+    expect(result.findings).toEqual([
+      { detector: 'image', level: 'confidential', reason: expect.stringContaining('image part'), location: 'messages[0].content[1]', span: { start: 0, end: 0 }, excerpt: '[image]' },
+    ]);
+  });
+
+  it('a secret in a tool name or a tool result is restricted', () => {
+    const request: CanonicalRequest = {
+      model: 'm',
+      messages: [{ role: 'tool', toolCallId: 'c', content: [{ type: 'text', text: 'DB_PASS=pr0d-Pa55' }] }],
+      stream: false,
+    };
+    const result = classifyRequest(request, OPTIONS);
+    expect(result.level).toBe('restricted');
+    expect(result.findings[0]).toMatchObject({ detector: 'credential.assignment', location: 'messages[0].content[0] (tool result)', span: { start: 0, end: 17 } });
+  });
+
+  it('a plain request is public with no findings and reports its duration', () => {
+    const result = classifyRequest({ model: 'm', system: 'Be brief.', messages: [{ role: 'user', content: [{ type: 'text', text: 'Explain recursion.' }] }], stream: false }, OPTIONS);
+    expect(result).toMatchObject({ level: 'public', findings: [], failedClosed: false });
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+  });
+});
