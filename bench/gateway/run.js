@@ -145,14 +145,19 @@ try {
   const direct = { url: `${upstreamUrl}/v1/chat/completions`, headers: {}, body: body('bench-model', false) };
   const through = { url: `${gatewayUrl}/v1/chat/completions`, headers: auth, body: body('auto', false) };
 
+  // autocannon cuts the requests in flight when a run ends; the pipeline reports those aborted
+  // calls as engine failures, so the engine counts as down for the health TTL (5 s): wait it out.
+  const cooldown = () => new Promise((resolve) => setTimeout(resolve, 6000));
   // Warm both paths (JIT, SQLite page cache, health probe).
   await load(direct.url, direct.headers, direct.body, 4, 2);
   await load(through.url, through.headers, through.body, 4, 2);
+  await cooldown();
 
   const rows = [];
   for (const connections of [1, 32]) {
     const directResult = await load(direct.url, direct.headers, direct.body, connections, duration);
     const gatewayResult = await load(through.url, through.headers, through.body, connections, duration);
+    await cooldown();
     rows.push({ connections, directResult, gatewayResult });
     process.stderr.write(`c=${connections}: direct ${JSON.stringify(directResult)}\n          gateway ${JSON.stringify(gatewayResult)}\n`);
   }

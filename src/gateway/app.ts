@@ -4,6 +4,7 @@ import type { InvocationInput, InvocationResult, PipelineContext } from '../invo
 import { GatewayMetrics } from '../metrics/prometheus.js';
 import type { StreamPart } from '../wire/canonical.js';
 import { TokenGuard } from './auth.js';
+import { knownRequestText, textResponse } from './body-cache.js';
 import { clientErrorOf, errorResponse, GatewayRequestError, type ApiFamily } from './errors.js';
 import { anthropicFace, openAIFace, partsOfResponse, type ApiFace, type StreamEncoder } from './faces.js';
 import { modelList } from './models.js';
@@ -107,7 +108,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         throw error;
       }
       finish({ result });
-      return new Response(face.render(result, modelLabel(result.provider.id, result.model)), {
+      return textResponse(face.render(result, modelLabel(result.provider.id, result.model)), {
         status: 200,
         headers: { 'content-type': 'application/json', ...resultHeaders(result) },
       });
@@ -283,7 +284,7 @@ function resultHeaders(result: InvocationResult): Record<string, string> {
 }
 
 function jsonResponse(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  return textResponse(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }
 
 function pathOf(url: string): string {
@@ -298,6 +299,11 @@ function pathOf(url: string): string {
 async function readBody(request: Request, limit: number): Promise<string> {
   const tooLarge = (): GatewayRequestError =>
     new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' });
+  const known = knownRequestText(request);
+  if (known !== undefined) {
+    if (Buffer.byteLength(known) > limit) throw tooLarge();
+    return known;
+  }
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) throw tooLarge();
   if (request.body === null) return '';

@@ -2,6 +2,7 @@ import { ExitCode, SyndicateError } from '../errors.js';
 import { renderAnthropicError } from '../wire/anthropic/server.js';
 import { clientErrorFor, type ClientError, type ClientErrorKind } from '../wire/client-errors.js';
 import { renderOpenAIError } from '../wire/openai/server.js';
+import { textResponse } from './body-cache.js';
 
 /** The API family a route speaks, which decides the error envelope a client gets. */
 export type ApiFamily = 'openai' | 'anthropic';
@@ -37,5 +38,5 @@ export function errorResponse(error: unknown, family: ApiFamily): Response {
   const rendered = family === 'anthropic' ? renderAnthropicError(clientError) : renderOpenAIError(clientError);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (error instanceof GatewayRequestError) Object.assign(headers, error.headers);
-  return new Response(rendered.body, { status: rendered.status, headers });
+  return textResponse(rendered.body, { status: rendered.status, headers });
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_BODY_LIMIT_BYTES, type Gateway } from './app.js';
+import { knownResponseText, requestWithText } from './body-cache.js';
 import { errorResponse, GatewayRequestError } from './errors.js';
 import { sseChannelOf } from './sse-channel.js';
 
@@ -78,12 +79,9 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   outgoing.once('close', () => {
     if (!outgoing.writableFinished) abort.abort();
   });
-  const request = new Request(`http://${incoming.headers.host ?? 'gateway'}${incoming.url ?? '/'}`, {
-    method,
-    headers,
-    signal: abort.signal,
-    ...(body === undefined ? {} : { body }),
-  });
+  const url = `http://${incoming.headers.host ?? 'gateway'}${incoming.url ?? '/'}`;
+  const request =
+    body === undefined ? new Request(url, { method, headers, signal: abort.signal }) : requestWithText(url, { method, headers, signal: abort.signal, body });
 
   const response = await gateway.fetch(request);
   const responseHeaders: Record<string, string> = {};
@@ -104,7 +102,8 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
     channel.attach({ write: (text) => outgoing.write(text), end: () => outgoing.end() });
     return;
   }
-  const bytes = response.body === null ? undefined : Buffer.from(await response.arrayBuffer());
+  const text = knownResponseText(response);
+  const bytes = text !== undefined ? Buffer.from(text, 'utf8') : response.body === null ? undefined : Buffer.from(await response.arrayBuffer());
   if (bytes !== undefined) responseHeaders['content-length'] = String(bytes.length);
   outgoing.writeHead(response.status, responseHeaders);
   outgoing.end(bytes);
@@ -135,14 +134,13 @@ function readLimited(incoming: IncomingMessage, limit: number): Promise<Buffer |
 
 function writeFailure(outgoing: ServerResponse, error: unknown, family: 'openai' | 'anthropic'): void {
   const response = errorResponse(error, family);
-  void response.text().then((text) => {
-    const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(text)) };
-    response.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    outgoing.writeHead(response.status, headers);
-    outgoing.end(text);
+  const text = knownResponseText(response) ?? '';
+  const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(text)) };
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
   });
+  outgoing.writeHead(response.status, headers);
+  outgoing.end(text);
 }
 
 function familyOf(url: string): 'openai' | 'anthropic' {
