@@ -21,7 +21,7 @@ import { casings, LiteralGate, matchesOf } from '../scan.js';
 /** Sensitive last components of a key (lower-cased, after splitting on `_ - .` and camelCase). */
 const SENSITIVE_LAST = new Set([
   'password', 'passwd', 'pass', 'passphrase', 'passcode', 'pwd', 'passwort', 'secret', 'token', 'credential',
-  'credentials', 'apikey', 'pin', 'pincode',
+  'credentials', 'creds', 'apikey', 'pin', 'pincode',
 ]);
 /** `<qualifier>_key` is a secret key; a bare `key` or `primary_key` is not. */
 const KEY_QUALIFIERS = new Set([
@@ -58,7 +58,7 @@ const PLACEHOLDER = [
   /^(?:process\.env|os\.environ|os\.getenv|env\(|getenv|System\.getenv|ENV\[)/,
 ];
 
-const KEYWORD_HIT = /pass|pwd|secret|token|key|credential|pin|login/gi;
+const KEYWORD_HIT = /pass|pwd|secret|token|key|cred|pin|login/gi;
 
 function isKeyCharacter(code: number): boolean {
   return (
@@ -288,7 +288,7 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
 }
 
 const PROSE =
-  /(?<key>pass(?:word|phrase|code)s?|pins?|pin codes?|api[ -]?keys?|access keys?|secret keys?|tokens?|secrets?|credentials?|login)\b(?<qualifier>(?:\s+(?:for|of|to|on|at|in)\s+(?:the\s+|my\s+|our\s+|your\s+|this\s+)?[\w.@-]+(?:\s+(?:account|server|box|database|db|vpn|wifi|router|machine|instance|cluster|user|admin|portal|site|app))?)?)\s*(?<verb>is|was|are|equals|is set to|was set to|has been set to|will be|should be|reads|=|:)\s+(?:now\s+|still\s+|just\s+|actually\s+|currently\s+|probably\s+)?(?<value>"[^"\n]{1,200}"|'[^'\n]{1,200}'|`[^`\n]{1,200}`|\S{1,200})/iy;
+  /(?<key>pass(?:word|phrase|code)s?|pins?|pin codes?|api[ -]?keys?|access keys?|secret keys?|tokens?|secrets?|credentials?|creds|login)\b(?<qualifier>(?:\s+(?:for|of|to|on|at|in)\s+(?:the\s+|my\s+|our\s+|your\s+|this\s+)?[\w.@-]+(?:\s+(?:account|server|box|database|db|vpn|wifi|router|machine|instance|cluster|user|admin|portal|site|app))?)?)\s*(?<verb>is|was|are|equals|is set to|was set to|has been set to|will be|should be|reads|=|:)\s+(?:now\s+|still\s+|just\s+|actually\s+|currently\s+|probably\s+)?(?<value>"[^"\n]{1,200}"|'[^'\n]{1,200}'|`[^`\n]{1,200}`|\S{1,200})/iy;
 
 const PROSE_STOP_WORDS = new Set([
   'a', 'an', 'the', 'not', 'required', 'incorrect', 'wrong', 'invalid', 'expired', 'missing', 'empty', 'set', 'stored',

@@ -4,12 +4,13 @@ import { casings, isWholeWord, LiteralGate, matchesOf } from '../scan.js';
 /**
  * `image`: screenshots, camera pictures and photos -> confidential. Image PARTS of a request are
  * reported by the classifier itself (this detector sees text only); here: mentions beyond the
- * indicator words (`photo`, `webcam`, `screen capture`, `selfie`, `dashcam`, ...) and inline
+ * indicator words (`photo`, `webcam`, `screen capture`, `selfie`, `dashcam`, `picture of my ...`,
+ * `attached image`, ...) and inline
  * image data (`data:image/png;base64,...`). `photography` (the craft) and `photoshop` are not
  * mentions of a photo.
  */
 const IMAGE_WORDS =
-  /photos?|photographs?|photographed|photocop(?:y|ies)|webcams?|dashcams?|bodycams?|cctv|selfies?|screen[ -]?captures?|screen[ -]?captured|screencaps?|screen[ -]?grabs?|screen[ -]shots?|screen[ -]?recordings?|print[ -]?screens?|snapshots? of (?:my|the|our) screen/gi;
+  /photos?|photographs?|photographed|photocop(?:y|ies)|webcams?|dashcams?|bodycams?|cctv|selfies?|screen[ -]?captures?|screen[ -]?captured|screencaps?|screen[ -]?grabs?|screen[ -]shots?|screen[ -]?recordings?|print[ -]?screens?|(?:attached|uploaded|enclosed|embedded) (?:images?|pictures?|pics?|scans?|videos?)|(?:pictures?|pics?|images?|scans?|snapshots?|videos?|recordings?) of (?:me|my|our|his|her|their|the (?:whiteboard|screen|document|receipt|id|passport|license|licence|card))\b/gi;
 const DATA_URI = /data:image\/[a-z0-9.+-]{1,20};base64,[A-Za-z0-9+/=]{0,40}/gi;
 const DATA_GATE = new LiteralGate(casings(['data:image/']));
 
