@@ -37,36 +37,54 @@ function mixedText(bytes, seed) {
 
 const OPTIONS = { indicatorWords: ['password', 'credential', 'screenshot', 'camera'], patterns: [{ name: 'project-falcon', level: 'confidential', keywords: ['Project Falcon'] }] };
 
+/**
+ * Wall-clock and CPU time per call. On a shared machine the wall clock also counts time spent
+ * waiting for a core; the process's own CPU time (process.cpuUsage) does not, so the targets are
+ * judged on CPU time and both are printed.
+ */
 function measure(text, minimumMs) {
-  for (let warm = 0; warm < 5; warm += 1) classifyText(text, OPTIONS);
+  for (let warm = 0; warm < 20; warm += 1) classifyText(text, OPTIONS);
   let runs = 0;
+  let level = 'public';
+  const cpuStart = process.cpuUsage();
   const started = performance.now();
   let elapsed = 0;
-  let level = 'public';
   while (elapsed < minimumMs || runs < 5) {
     level = classifyText(text, OPTIONS).level;
     runs += 1;
     elapsed = performance.now() - started;
   }
-  return { msPerRun: elapsed / runs, level };
+  const cpu = process.cpuUsage(cpuStart);
+  return { wallMs: elapsed / runs, cpuMs: (cpu.user + cpu.system) / 1000 / runs, level };
 }
 
+const MEGABYTE = 1024 * 1024;
 const rows = [];
-for (const [label, bytes] of [['1 KB', 1024], ['10 KB', 10 * 1024], ['100 KB', 100 * 1024], ['1 MB', 1024 * 1024]]) {
+for (const [label, bytes] of [['1 KB', 1024], ['10 KB', 10 * 1024], ['100 KB', 100 * 1024], ['1 MB', MEGABYTE]]) {
   const text = mixedText(bytes, bytes % 13);
-  const { msPerRun, level } = measure(text, bytes >= 1024 * 1024 ? 3000 : 1500);
-  const megabytesPerSecond = bytes / (1024 * 1024) / (msPerRun / 1000);
-  const msPer10Kb = msPerRun * ((10 * 1024) / bytes);
-  rows.push({ label, msPerRun, megabytesPerSecond, msPer10Kb, level });
+  const { wallMs, cpuMs, level } = measure(text, bytes >= MEGABYTE ? 3000 : 1500);
+  rows.push({
+    label,
+    wallMs,
+    cpuMs,
+    wallMegabytesPerSecond: bytes / MEGABYTE / (wallMs / 1000),
+    cpuMegabytesPerSecond: bytes / MEGABYTE / (cpuMs / 1000),
+    cpuMsPer10Kb: cpuMs * ((10 * 1024) / bytes),
+    level,
+  });
 }
 
-console.log('| classifier input | ms per call | MB/s | ms per 10 KB | level |');
-console.log('|---|---:|---:|---:|---|');
+console.log('| classifier input | wall ms per call | MB/s (wall) | MB/s (CPU) | ms per 10 KB (CPU) | level |');
+console.log('|---|---:|---:|---:|---:|---|');
 for (const row of rows) {
-  console.log(`| ${row.label} mixed text | ${row.msPerRun.toFixed(3)} | ${row.megabytesPerSecond.toFixed(1)} | ${row.msPer10Kb.toFixed(3)} | ${row.level} |`);
+  console.log(
+    `| ${row.label} mixed text | ${row.wallMs.toFixed(3)} | ${row.wallMegabytesPerSecond.toFixed(1)} | ${row.cpuMegabytesPerSecond.toFixed(1)} | ${row.cpuMsPer10Kb.toFixed(3)} | ${row.level} |`,
+  );
 }
-const failing = rows.filter((row) => (row.label !== '1 KB' && row.megabytesPerSecond < 50) || (row.label === '10 KB' && row.msPerRun >= 0.5));
-if (failing.length > 0) {
-  console.error(`classifier below target on: ${failing.map((row) => row.label).join(', ')} (targets: >= 50 MB/s, < 0.5 ms per 10 KB)`);
+// Targets (issue 4): >= 50 MB/s on the large inputs, < 0.5 ms for a 10 KB request.
+const slow = rows.filter((row) => (row.label === '100 KB' || row.label === '1 MB') && row.cpuMegabytesPerSecond < 50);
+const tenKilobytes = rows.find((row) => row.label === '10 KB');
+if (slow.length > 0 || (tenKilobytes !== undefined && tenKilobytes.cpuMs >= 0.5)) {
+  console.error(`classifier below target (>= 50 MB/s on 100 KB and 1 MB, < 0.5 ms per 10 KB request; CPU time): ${[...slow.map((row) => row.label), ...(tenKilobytes !== undefined && tenKilobytes.cpuMs >= 0.5 ? ['10 KB latency'] : [])].join(', ')}`);
   process.exitCode = 1;
 }
