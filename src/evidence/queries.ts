@@ -255,6 +255,6 @@ function toRecord(store: Store | undefined, row: FullRow): EvidenceRecord {
 
 /** Total recorded spend (USD) of attempts started at or after `sinceIso`, for the daily cost ceiling. */
 export function spentSince(store: Store, sinceIso: string): number {
-  const row = store.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS spent FROM evidence WHERE created_at >= ?').get(sinceIso) as { spent: number };
+  const row = store.statement('SELECT COALESCE(SUM(cost_usd), 0) AS spent FROM evidence WHERE created_at >= ?').get(sinceIso) as { spent: number };
   return row.spent;
 }

@@ -233,7 +233,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       warnings: httpRequest.warnings,
       error: { code: error.code, message: error.message },
     });
-    context.health.reportFailure(provider, error.message);
+    // A caller that went away says nothing about the provider's health.
+    if (input.signal?.aborted !== true) context.health.reportFailure(provider, error.message);
     const attemptReport = report({
       outcome: 'failed',
       evidenceId,

@@ -203,8 +203,8 @@ export function issuePermit(store: Store, key: PermitKey, scope: PermitScope, op
   };
   const token = encodeToken(key, permit);
   store.transaction(() => {
-    store.db
-      .prepare(
+    store
+      .statement(
         `INSERT INTO permits_issued (permit_id, nonce, provider_id, provider_version, model, max_sensitivity, session_id, issued_at, expires_at, issued_by_pid)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -374,11 +374,11 @@ function notIssuedHere(permit: PermitPayload): PolicyRefusalError {
 }
 
 function wasIssued(store: Store, permit: PermitPayload): boolean {
-  return store.db.prepare('SELECT 1 FROM permits_issued WHERE permit_id = ? AND nonce = ?').get(permit.id, permit.nonce) !== undefined;
+  return store.statement('SELECT 1 FROM permits_issued WHERE permit_id = ? AND nonce = ?').get(permit.id, permit.nonce) !== undefined;
 }
 
 function findConsumed(store: Store, nonce: string): ConsumedRow | undefined {
-  return store.db.prepare('SELECT consumed_at, consumed_by_pid FROM permits_consumed WHERE nonce = ?').get(nonce) as ConsumedRow | undefined;
+  return store.statement('SELECT consumed_at, consumed_by_pid FROM permits_consumed WHERE nonce = ?').get(nonce) as ConsumedRow | undefined;
 }
 
 function permittedProvider(provider: RegisteredProvider): PermittedProvider {
@@ -431,8 +431,8 @@ export function verifyPermit(
   }
   store.transaction(() => {
     if (!wasIssued(store, permit)) throw notIssuedHere(permit);
-    const result = store.db
-      .prepare('INSERT OR IGNORE INTO permits_consumed (nonce, permit_id, consumed_at, consumed_by_pid) VALUES (?, ?, ?, ?)')
+    const result = store
+      .statement('INSERT OR IGNORE INTO permits_consumed (nonce, permit_id, consumed_at, consumed_by_pid) VALUES (?, ?, ?, ?)')
       .run(permit.nonce, permit.id, new Date(now).toISOString(), process.pid);
     if (result.changes !== 1) throw replayed(permit, findConsumed(store, permit.nonce));
   });

@@ -59,13 +59,13 @@ function toVersion(row: VersionRow): ProviderVersion {
 
 /** Every provider with its current version, ordered by id. Retired ones are included (check `retiredAt`). */
 export function listProviders(store: Store): RegisteredProvider[] {
-  const rows = store.db.prepare(`${SELECT_CURRENT} ORDER BY p.id`).all() as ProviderRow[];
+  const rows = store.statement(`${SELECT_CURRENT} ORDER BY p.id`).all() as ProviderRow[];
   return rows.map(toRegistered);
 }
 
 /** One provider at its current version, or undefined. */
 export function findProvider(store: Store, id: string): RegisteredProvider | undefined {
-  const row = store.db.prepare(`${SELECT_CURRENT} WHERE p.id = ?`).get(id) as ProviderRow | undefined;
+  const row = store.statement(`${SELECT_CURRENT} WHERE p.id = ?`).get(id) as ProviderRow | undefined;
   return row === undefined ? undefined : toRegistered(row);
 }
 

@@ -21,6 +21,12 @@ const DEFAULT_OUTPUT_TOKENS = 1024;
  * beyond `input.now`. Never throws: if anything goes wrong the plan fails closed and only
  * `local` candidates may appear.
  */
+/** Today's spend, read only when a priced candidate needs the per-day ceiling checked. */
+function spentToday(context: RouteContext): number {
+  const spent = context.spentTodayUsd;
+  return typeof spent === 'function' ? spent() : (spent ?? 0);
+}
+
 export function planRoute(input: RouteInput, context: RouteContext): RoutePlan {
   try {
     return planStrictly(input, context, { forceLocal: false, failure: undefined });
@@ -149,7 +155,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
         exclude('cost_per_request', `estimated ${formatUsd(estimatedCostUsd)} exceeds the per-request ceiling ${formatUsd(ceiling)}`);
       }
       const daily = policy.cost?.perDayUsd;
-      const spent = context.spentTodayUsd ?? 0;
+      const spent = daily !== undefined && estimatedCostUsd > 0 ? spentToday(context) : 0;
       if (daily !== undefined && estimatedCostUsd > 0 && spent + estimatedCostUsd > daily) {
         const spentText = Number.isFinite(spent) ? `${formatUsd(spent)} spent today` : 'spend today unknown';
         exclude('cost_per_day', `${spentText} + estimated ${formatUsd(estimatedCostUsd)} exceeds the per-day ceiling ${formatUsd(daily)}`);

@@ -83,7 +83,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
       providers: options.providers,
       health,
       warm,
-      ...(options.store === undefined ? {} : { spentTodayUsd: spentTodayUsd(options.store, now) }),
+      ...(options.store === undefined ? {} : { spentTodayUsd: lazySpend(options.store, now) }),
       ...(options.coldStartMs === undefined ? {} : { coldStartMs: options.coldStartMs }),
     },
   );
@@ -137,6 +137,12 @@ export async function estimatePromptTokens(request: CanonicalRequest): Promise<n
   }
   const images = request.messages.reduce((total, message) => total + message.content.filter((part) => part.type === 'image').length, 0);
   return Math.ceil(count * 1.1) + images * 1000;
+}
+
+/** The day's spend, summed at most once per plan and only if a priced candidate asks for it. */
+function lazySpend(store: Store, now: Date): () => number {
+  let spent: number | undefined;
+  return () => (spent ??= spentTodayUsd(store, now));
 }
 
 /**

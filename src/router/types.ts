@@ -45,7 +45,7 @@ export interface RouteContext {
   health: HealthSnapshot;
   warm?: WarmSnapshot;
   /** Spend so far in the current UTC day, for the per-day ceiling. */
-  spentTodayUsd?: number;
+  spentTodayUsd?: number | (() => number);
   /** Recorded load time of a model in ms (metrics / engine events); undefined when never measured. */
   coldStartMs?: (providerId: string, model: string) => number | undefined;
 }

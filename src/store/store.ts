@@ -14,6 +14,7 @@ export type SqliteDatabase = Database.Database;
 export class Store {
   readonly db: SqliteDatabase;
   readonly path: string;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(db: SqliteDatabase, path: string) {
     this.db = db;
@@ -27,6 +28,19 @@ export class Store {
     } catch (error) {
       throw wrapSqliteError(error, 'write');
     }
+  }
+
+  /**
+   * A prepared statement for `sql`, prepared once per connection: hot paths (routing, permits,
+   * evidence) run the same few statements on every request.
+   */
+  statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /** Applied migration versions, ascending. */

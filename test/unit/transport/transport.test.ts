@@ -90,7 +90,7 @@ describe('transport', () => {
     // every header on the wire is in the capture, in order, and nothing else
     expect(Object.entries(sink.request?.headers ?? {})).toEqual(received?.rawHeaders);
     expect(sink.request).toMatchObject({ method: 'POST', url: `${baseUrl}/chat/completions` });
-    expect(sink.request?.headers).toMatchObject({ host: new URL(baseUrl).host, 'content-length': String(Buffer.byteLength(BODY)), connection: 'close' });
+    expect(sink.request?.headers).toMatchObject({ host: new URL(baseUrl).host, 'content-length': String(Buffer.byteLength(BODY)), connection: 'keep-alive' });
     expect(sink.types).toEqual(['request', 'response-start', 'chunk', 'end']);
     const offsets = sink.chunks.map((chunk) => chunk.atMs);
     expect(offsets.length).toBeGreaterThanOrEqual(2);
