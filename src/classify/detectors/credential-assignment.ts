@@ -358,11 +358,35 @@ function proseStatement(match: RegExpExecArray): DetectorMatch | undefined {
   };
 }
 
+/**
+ * A passphrase is several words by nature (`correct horse battery staple`), so the one-word
+ * value rules above miss it: `passphrase: correct horse battery staple` or `my passphrase is
+ * correct horse battery staple` — three or more words after the verb on the same line.
+ */
+const PASSPHRASE_WORDS = /\bpass[ -]?phrases?\b\s*(?:is|was|are|=|:)\s*(?:now\s+|still\s+|just\s+)?((?:[A-Za-z][\w'!&$%-]*[ \t]+){2,}[A-Za-z][\w'!&$%-]*)/gi;
+
+function scanPassphrases(text: string, matches: DetectorMatch[]): void {
+  for (const match of matchesOf(PASSPHRASE_WORDS, text)) {
+    const value = match[1] ?? '';
+    const valueStart = match.index + match[0].length - value.length;
+    if (matches.some((existing) => existing.start <= valueStart && existing.end >= valueStart + value.length)) continue;
+    matches.push({
+      detector: 'credential.assignment',
+      level: 'restricted',
+      reason: 'passphrase stated in the text',
+      start: match.index,
+      end: valueStart + value.length,
+      excerpt: `passphrase ${maskSecret(value)}`,
+    });
+  }
+}
+
 export const credentialAssignmentDetector: Detector = {
   id: 'credential.assignment',
   scan(text) {
     const matches: DetectorMatch[] = [];
     scanKeywords(text, matches);
+    scanPassphrases(text, matches);
     scanHeadersAndUrls(text, matches);
     return matches;
   },
