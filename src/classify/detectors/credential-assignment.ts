@@ -20,13 +20,17 @@ import { casings, LiteralGate, matchesOf } from '../scan.js';
 
 /** Sensitive last components of a key (lower-cased, after splitting on `_ - .` and camelCase). */
 const SENSITIVE_LAST = new Set([
-  'password', 'passwd', 'pass', 'passphrase', 'passcode', 'pwd', 'passwort', 'secret', 'token', 'credential',
+  'password', 'passwd', 'pass', 'passphrase', 'passcode', 'pwd', 'pw', 'passwort', 'secret', 'token', 'credential',
   'credentials', 'creds', 'apikey', 'pin', 'pincode',
 ]);
+/** Run-together keys (`PGPASSWORD`, `MYSQLPASSWD`, `DBSECRET`, `SLACKTOKEN`) end in one of these. */
+const SENSITIVE_ENDINGS = ['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey'];
 /** `<qualifier>_key` is a secret key; a bare `key` or `primary_key` is not. */
 const KEY_QUALIFIERS = new Set([
   'api', 'access', 'secret', 'private', 'auth', 'encryption', 'signing', 'master', 'license', 'client', 'app',
   'account', 'subscription', 'service', 'session', 'webhook', 'hmac', 'jwt', 'decryption', 'cipher',
+  'storage', 'shared', 'consumer', 'deploy', 'ssh', 'gpg', 'pgp', 'root', 'admin', 'bearer', 'refresh', 'oauth',
+  'sas', 'instrumentation', 'ingestion', 'write', 'management',
 ]);
 /** `secret_key_base`, `password_hash`, `token_value`: the sensitive word qualified by a value-ish suffix. */
 const VALUE_SUFFIXES = new Set(['base', 'value', 'val', 'str', 'string', 'b64', 'base64', 'hex', 'raw', 'plain', 'plaintext', 'hash', 'digest', 'salt', 'pepper', 'seed']);
@@ -58,7 +62,7 @@ const PLACEHOLDER = [
   /^(?:process\.env|os\.environ|os\.getenv|env\(|getenv|System\.getenv|ENV\[)/,
 ];
 
-const KEYWORD_HIT = /pass|pwd|secret|token|key|cred|pin|login/gi;
+const KEYWORD_HIT = /pass|pwd|pw|secret|token|key|cred|pin|login/gi;
 
 function isKeyCharacter(code: number): boolean {
   return (
@@ -88,6 +92,9 @@ function sensitiveFamily(key: string): KeyFamily | undefined {
   if (last === 'key') {
     const previous = parts[parts.length - 2];
     return previous !== undefined && KEY_QUALIFIERS.has(previous) ? 'other' : undefined;
+  }
+  if (!SENSITIVE_LAST.has(last) && SENSITIVE_ENDINGS.some((ending) => last.length > ending.length && last.endsWith(ending))) {
+    return last.endsWith('token') ? 'token' : last.includes('pass') ? 'password' : 'other';
   }
   if (!SENSITIVE_LAST.has(last)) {
     const qualified = VALUE_SUFFIXES.has(last) && parts.slice(0, -1).some((part) => SENSITIVE_LAST.has(part) && part !== 'pin');

@@ -3,11 +3,11 @@ import { matchesOf } from '../scan.js';
 
 /**
  * `pii.ssn`: US Social Security numbers -> confidential. `123-45-6789` or `123 45 6789`, or nine
- * digits after an `SSN` / `social security number` label; never area 000, 666 or 900-999,
+ * digits after an `SSN` / `social security number` label (`SSN: 123456789`, `my SSN is 123456789`); never area 000, 666 or 900-999,
  * group 00 or serial 0000 (the SSA never issues those).
  */
 const GROUPED = /\b(\d{3})([- ])(\d{2})\2(\d{4})\b/g;
-const LABELLED = /\b(?:ssn|social security(?: number| no\.?| #)?)[\s:#.-]*(\d{3})(\d{2})(\d{4})\b/gi;
+const LABELLED = /\b(?:ssns?|social security(?: number| no\.?| #)?)[\s:#.=-]*(?:(?:is|was)\b[\s:=]*)?(\d{3})(\d{2})(\d{4})\b/gi;
 
 function validSsn(area: string, group: string, serial: string): boolean {
   const areaNumber = Number(area);
