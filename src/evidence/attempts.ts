@@ -2,9 +2,10 @@ import { canonicalJson } from '../common/hash.js';
 import { newId } from '../common/ids.js';
 import { StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { COLUMN_INDEX, GENESIS_HASH, hashRow, type HashedColumn } from './chain.js';
-import { takeOpenRecorder, type PendingCapture } from './recorder.js';
-import { FINISH_COLUMNS, statementsFor, type EvidenceStatements, type FinishValues } from './statements.js';
+import { ChunkLedger, REQUEST_SEQ, type RowValues } from './chain.js';
+import { emptyRow, getColumn, linkRow, notPending, openAttempts, OpenAttempt, sealRow, setColumn, type FinishFields } from './open-attempt.js';
+import { throwIfAttemptFailed } from './recorder.js';
+import { statementsFor, type EvidenceStatements } from './statements.js';
 import {
   EVIDENCE_MARKERS,
   TOKEN_ACCOUNTING,
@@ -20,80 +21,78 @@ import {
 export const STALE_PENDING_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Writes the `pending` row of an attempt, with this process's pid, BEFORE the upstream call.
- * Returns the evidence id; hand `createRecorder(store, id)` to the transport as its CaptureSink.
+ * Opens an attempt and returns its evidence id; hand `createRecorder(store, id)` to the transport
+ * as its CaptureSink. The `pending` row, with this process's pid, is written together with the
+ * request bytes when the transport hands them over — synchronously, before it opens the socket —
+ * so it is in the store before any byte leaves the host, in one transaction instead of two. An
+ * attempt that ends before sending anything (refused by the transport, say) is written, finished,
+ * by `completeAttempt`.
  */
 export function beginAttempt(store: Store, attempt: AttemptStart): string {
   const now = attempt.now ?? Date.now();
   const id = newId('ev', now);
-  const statements = statementsFor(store);
-  write(() =>
-    statements.insert.run({
-      id,
-      chainSeq: null,
-      requestId: attempt.requestId,
-      hop: attempt.hop,
-      kind: attempt.kind,
-      state: 'pending',
-      pid: process.pid,
-      createdAt: new Date(now).toISOString(),
-      finishedAt: null,
-      providerId: attempt.provider.id,
-      providerVersion: attempt.provider.version,
-      providerClass: attempt.provider.class,
-      model: attempt.model,
-      permitId: attempt.permitId,
-      permitJson: canonicalJson(attempt.permit),
-      permitToken: attempt.permitToken ?? null,
-      sessionId: attempt.sessionId ?? null,
-      caller: attempt.caller,
-      sensitivity: attempt.sensitivity,
-      routeJson: attempt.route === undefined ? null : canonicalJson(attempt.route),
-      streamed: attempt.streamed ? 1 : 0,
-      tokenAccounting: null,
-      verbatimCapture: null,
-      toolCallFidelity: null,
-      markersJson: null,
-      warningsJson: null,
-      errorJson: null,
-      prevHash: null,
-    }),
-  );
+  const row = emptyRow();
+  setColumn(row, 'id', id);
+  setColumn(row, 'request_id', attempt.requestId);
+  setColumn(row, 'hop', attempt.hop);
+  setColumn(row, 'kind', attempt.kind);
+  setColumn(row, 'state', 'pending');
+  setColumn(row, 'pid', process.pid);
+  setColumn(row, 'created_at', new Date(now).toISOString());
+  setColumn(row, 'provider_id', attempt.provider.id);
+  setColumn(row, 'provider_version', attempt.provider.version);
+  setColumn(row, 'provider_class', attempt.provider.class);
+  setColumn(row, 'model', attempt.model);
+  setColumn(row, 'permit_id', attempt.permitId);
+  setColumn(row, 'permit_json', canonicalJson(attempt.permit));
+  setColumn(row, 'permit_token', attempt.permitToken ?? null);
+  setColumn(row, 'session_id', attempt.sessionId ?? null);
+  setColumn(row, 'caller', attempt.caller);
+  setColumn(row, 'sensitivity', attempt.sensitivity);
+  setColumn(row, 'route_json', attempt.route === undefined ? null : canonicalJson(attempt.route));
+  setColumn(row, 'streamed', attempt.streamed ? 1 : 0);
+  // Prepared now, so the first write on the hot path does not pay for it.
+  statementsFor(store);
+  openAttempts.set(id, new OpenAttempt(id, row));
   return id;
 }
 
 /**
- * Finishes a pending attempt: folds the captured chunks into the row, writes the outcome and
- * links the row into the hash chain — one transaction. Throws StoreError when the row is not
- * pending (already finished, or marked interrupted).
+ * Finishes an attempt: writes what the recorder still buffers and the outcome, and links the row
+ * into the hash chain — one transaction, touching only the row's small columns (the bytes were
+ * written once, as they came). Throws StoreError when the row is not pending (already finished,
+ * or marked interrupted), or when an earlier capture write failed.
  */
 export function completeAttempt(store: Store, evidenceId: string, outcome: AttemptOutcome): void {
   checkOutcome(outcome);
-  // Take over what the recorder still buffers (written below, in the same transaction); a failed
-  // background flush surfaces here.
-  const handover = takeOpenRecorder(evidenceId)?.drain();
   const now = outcome.now ?? Date.now();
+  const fields: FinishFields = {
+    state: outcome.state,
+    finishedAt: new Date(now).toISOString(),
+    status: outcome.status ?? null,
+    firstTokenMs: outcome.firstTokenMs ?? null,
+    totalMs: outcome.totalMs,
+    inputTokens: outcome.usage?.inputTokens ?? null,
+    outputTokens: outcome.usage?.outputTokens ?? null,
+    costUsd: outcome.costUsd ?? null,
+    tokenAccounting: outcome.tokenAccounting,
+    verbatimCapture: outcome.verbatimCapture,
+    toolCallFidelity: outcome.toolCallFidelity,
+    markersJson: JSON.stringify(outcome.markers),
+    warningsJson: JSON.stringify(outcome.warnings),
+    errorJson: outcome.error === undefined ? null : JSON.stringify({ code: outcome.error.code, message: outcome.error.message }),
+  };
   const statements = statementsFor(store);
-  write(() =>
-    statements.transaction(() => {
-      finishPending(statements, evidenceId, handover, {
-        state: outcome.state,
-        finishedAt: new Date(now).toISOString(),
-        status: outcome.status ?? null,
-        firstTokenMs: outcome.firstTokenMs ?? null,
-        totalMs: outcome.totalMs,
-        inputTokens: outcome.usage?.inputTokens ?? null,
-        outputTokens: outcome.usage?.outputTokens ?? null,
-        costUsd: outcome.costUsd ?? null,
-        tokenAccounting: outcome.tokenAccounting,
-        verbatimCapture: outcome.verbatimCapture,
-        toolCallFidelity: outcome.toolCallFidelity,
-        markersJson: JSON.stringify(outcome.markers),
-        warningsJson: JSON.stringify(outcome.warnings),
-        errorJson: outcome.error === undefined ? null : JSON.stringify({ code: outcome.error.code, message: outcome.error.message }),
-      });
-    }),
-  );
+  const attempt = openAttempts.get(evidenceId);
+  if (attempt === undefined) {
+    // Not begun in this process (or already finished): only the stored row can say.
+    write(() => statements.transaction(() => finishStored(statements, evidenceId, fields)));
+    return;
+  }
+  openAttempts.delete(evidenceId);
+  attempt.detach?.();
+  throwIfAttemptFailed(attempt);
+  write(() => attempt.finish(statements, fields));
 }
 
 /**
@@ -105,44 +104,33 @@ export function recordDenial(store: Store, denial: DenialRecord): string {
   const id = newId('ev', now);
   const statements = statementsFor(store);
   const timestamp = new Date(now).toISOString();
-  write(() =>
-    statements.transaction(() => {
-      const head = statements.selectHead.get() as { seq: number; hash: string } | undefined;
-      const chainSeq = (head?.seq ?? 0) + 1;
-      const prevHash = head?.hash ?? GENESIS_HASH;
-      statements.insert.run({
-        id,
-        chainSeq,
-        requestId: denial.requestId,
-        hop: 0,
-        kind: 'denial',
-        state: 'denied',
-        pid: process.pid,
-        createdAt: timestamp,
-        finishedAt: timestamp,
-        providerId: denial.provider?.id ?? null,
-        providerVersion: denial.provider?.version ?? null,
-        providerClass: denial.provider?.class ?? null,
-        model: denial.model ?? null,
-        permitId: denial.permitId ?? null,
-        permitJson: null,
-        permitToken: denial.permitToken ?? null,
-        sessionId: denial.sessionId ?? null,
-        caller: denial.caller,
-        sensitivity: denial.sensitivity ?? null,
-        routeJson: denial.route === undefined ? null : canonicalJson(denial.route),
-        streamed: 0,
-        tokenAccounting: 'not_available',
-        verbatimCapture: 'none',
-        toolCallFidelity: 'not_applicable',
-        markersJson: '[]',
-        warningsJson: '[]',
-        errorJson: JSON.stringify({ code: denial.reasonCode, message: denial.message }),
-        prevHash,
-      });
-      sealRow(statements, id, chainSeq, prevHash);
-    }),
-  );
+  const row = emptyRow();
+  setColumn(row, 'id', id);
+  setColumn(row, 'request_id', denial.requestId);
+  setColumn(row, 'hop', 0);
+  setColumn(row, 'kind', 'denial');
+  setColumn(row, 'state', 'denied');
+  setColumn(row, 'pid', process.pid);
+  setColumn(row, 'created_at', timestamp);
+  setColumn(row, 'finished_at', timestamp);
+  setColumn(row, 'provider_id', denial.provider?.id ?? null);
+  setColumn(row, 'provider_version', denial.provider?.version ?? null);
+  setColumn(row, 'provider_class', denial.provider?.class ?? null);
+  setColumn(row, 'model', denial.model ?? null);
+  setColumn(row, 'permit_id', denial.permitId ?? null);
+  setColumn(row, 'permit_token', denial.permitToken ?? null);
+  setColumn(row, 'session_id', denial.sessionId ?? null);
+  setColumn(row, 'caller', denial.caller);
+  setColumn(row, 'sensitivity', denial.sensitivity ?? null);
+  setColumn(row, 'route_json', denial.route === undefined ? null : canonicalJson(denial.route));
+  setColumn(row, 'streamed', 0);
+  setColumn(row, 'token_accounting', 'not_available');
+  setColumn(row, 'verbatim_capture', 'none');
+  setColumn(row, 'tool_call_fidelity', 'not_applicable');
+  setColumn(row, 'markers_json', '[]');
+  setColumn(row, 'warnings_json', '[]');
+  setColumn(row, 'error_json', JSON.stringify({ code: denial.reasonCode, message: denial.message }));
+  write(() => statements.transaction(() => linkRow(statements, id, row, new ChunkLedger(), false)));
   return id;
 }
 
@@ -182,31 +170,38 @@ export function recoverInterrupted(store: Store, options: RecoverOptions = {}): 
   write(() =>
     statements.transaction(() => {
       for (const row of dead) {
-        const current = statements.selectForFinish.get(row.id) as FinishCandidate | undefined;
         // Another process may have recovered or finished it in the meantime.
-        if (current === undefined || current.state !== 'pending' || current.chain_seq !== null) continue;
-        const hasChunks = statements.selectChunks.get(row.id) !== undefined;
-        const markers: EvidenceMarker[] = current.response_started_ms !== null || hasChunks ? ['partial_response'] : [];
-        finishPending(statements, row.id, undefined, {
-          state: 'interrupted',
-          finishedAt: new Date(now).toISOString(),
-          status: null,
-          firstTokenMs: null,
-          totalMs: null,
-          inputTokens: null,
-          outputTokens: null,
-          costUsd: null,
-          tokenAccounting: 'not_available',
-          verbatimCapture: current.has_request === 1 || hasChunks ? 'partial' : 'none',
-          // Not assessed: the response was never decoded.
-          toolCallFidelity: null,
-          markersJson: JSON.stringify(markers),
-          warningsJson: '[]',
-          errorJson: JSON.stringify({
-            code: 'interrupted',
-            message: `the process (pid ${row.pid}) making this call ended before recording its outcome`,
-          }),
-        });
+        const stored = readPending(statements, row.id);
+        if (stored === undefined) continue;
+        const responseChunks = stored.ledger.count - (stored.hasRequest ? 1 : 0);
+        const markers: EvidenceMarker[] = getColumn(stored.row, 'response_started_ms') !== null || responseChunks > 0 ? ['partial_response'] : [];
+        sealRow(
+          statements,
+          row.id,
+          stored.row,
+          stored.ledger,
+          {
+            state: 'interrupted',
+            finishedAt: new Date(now).toISOString(),
+            status: null,
+            firstTokenMs: null,
+            totalMs: null,
+            inputTokens: null,
+            outputTokens: null,
+            costUsd: null,
+            tokenAccounting: 'not_available',
+            verbatimCapture: stored.ledger.count > 0 ? 'partial' : 'none',
+            // Not assessed: the response was never decoded.
+            toolCallFidelity: null,
+            markersJson: JSON.stringify(markers),
+            warningsJson: '[]',
+            errorJson: JSON.stringify({
+              code: 'interrupted',
+              message: `the process (pid ${row.pid}) making this call ended before recording its outcome`,
+            }),
+          },
+          true,
+        );
         recovered.push(row.id);
       }
     }),
@@ -214,108 +209,26 @@ export function recoverInterrupted(store: Store, options: RecoverOptions = {}): 
   return recovered;
 }
 
-interface FinishCandidate {
-  state: string;
-  chain_seq: number | null;
-  pid: number;
-  created_at: string;
-  has_request: number;
-  response_started_ms: number | null;
-}
-
-interface FinishFields {
-  state: 'completed' | 'failed' | 'interrupted';
-  finishedAt: string;
-  status: number | null;
-  firstTokenMs: number | null;
-  totalMs: number | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  costUsd: number | null;
-  tokenAccounting: string;
-  verbatimCapture: string;
-  toolCallFidelity: string | null;
-  markersJson: string;
-  warningsJson: string;
-  errorJson: string | null;
-}
-
-/**
- * Inside a transaction: fold the chunks (those already written plus those the recorder handed
- * over) into the row, write the outcome, link it into the chain — one UPDATE. The hash is computed
- * over the stored row with the new values laid over it, so the row is written once; every value
- * written here is an integer, a float, JSON text, a vocabulary word or bytes, which SQLite returns
- * unchanged (the chain tests verify after every write path).
- */
-function finishPending(
-  statements: EvidenceStatements,
-  evidenceId: string,
-  handover: { pending: PendingCapture } | undefined,
-  fields: FinishFields,
-): void {
+/** A pending row as stored, with its chunks in a ledger; undefined when it is no longer pending. */
+function readPending(statements: EvidenceStatements, evidenceId: string): { row: RowValues; ledger: ChunkLedger; hasRequest: boolean } | undefined {
   const row = statements.selectHashed.get(evidenceId) as unknown[] | undefined;
-  if (row === undefined) {
-    throw new StoreError(`no evidence row ${evidenceId}`, { hint: 'call beginAttempt before completing an attempt' });
-  }
+  if (row === undefined) return undefined;
   row.pop();
-  const state = row[COLUMN_INDEX.state];
-  if (state !== 'pending' || row[COLUMN_INDEX.chain_seq] !== null) {
-    throw new StoreError(`evidence row ${evidenceId} is already ${String(state)}`, {
-      hint: 'an attempt is completed once; a row marked interrupted stays interrupted',
-    });
+  if (getColumn(row, 'state') !== 'pending' || getColumn(row, 'chain_seq') !== null) return undefined;
+  const ledger = new ChunkLedger();
+  let hasRequest = false;
+  for (const [seq, atMs, bytes] of statements.selectChunks.all(evidenceId) as [unknown, unknown, unknown][]) {
+    if (seq === REQUEST_SEQ) hasRequest = true;
+    ledger.addStored(seq, atMs, bytes);
   }
-  const written = statements.selectChunks.all(evidenceId) as { at_ms: number; bytes: Buffer }[];
-  const pending = handover?.pending;
-  const chunks = written.map((chunk) => ({ atMs: chunk.at_ms, bytes: chunk.bytes }));
-  if (pending !== undefined) chunks.push(...pending.chunks);
-  const start = pending?.start;
-  const end = pending?.end;
-  const stored = (column: HashedColumn): unknown => row[COLUMN_INDEX[column]];
-  const responseStartedMs = start?.atMs ?? stored('response_started_ms');
-  let responseBody: Buffer | null = null;
-  if (chunks.length === 1) responseBody = chunks[0]?.bytes ?? null;
-  else if (chunks.length > 0) responseBody = Buffer.concat(chunks.map((chunk) => chunk.bytes));
-  else if (responseStartedMs !== null) responseBody = Buffer.alloc(0);
-  const head = statements.selectHead.get() as { seq: number; hash: string } | undefined;
-  const prevHash = head?.hash ?? GENESIS_HASH;
-  const values: FinishValues = {
-    state: fields.state,
-    finished_at: fields.finishedAt,
-    response_status: fields.status ?? start?.status ?? stored('response_status'),
-    response_headers_json: start === undefined ? stored('response_headers_json') : JSON.stringify(start.headers),
-    response_started_ms: responseStartedMs,
-    response_ended_ms: end?.atMs ?? stored('response_ended_ms'),
-    response_complete: end === undefined ? stored('response_complete') : end.complete ? 1 : 0,
-    response_body: responseBody,
-    response_chunks_json: JSON.stringify(chunks.map((chunk) => [chunk.atMs, chunk.bytes.length])),
-    first_token_ms: fields.firstTokenMs,
-    total_ms: fields.totalMs,
-    input_tokens: fields.inputTokens,
-    output_tokens: fields.outputTokens,
-    cost_usd: fields.costUsd,
-    token_accounting: fields.tokenAccounting,
-    verbatim_capture: fields.verbatimCapture,
-    tool_call_fidelity: fields.toolCallFidelity,
-    markers_json: fields.markersJson,
-    warnings_json: fields.warningsJson,
-    error_json: fields.errorJson,
-    chain_seq: (head?.seq ?? 0) + 1,
-    prev_hash: prevHash,
-  };
-  for (const column of FINISH_COLUMNS) row[COLUMN_INDEX[column]] = values[column];
-  const hash = hashRow(prevHash, row);
-  statements.finish.run({ ...values, hash, id: evidenceId });
-  if (written.length > 0) statements.deleteChunks.run(evidenceId);
-  statements.upsertHead.run(values.chain_seq, hash);
+  return { row, ledger, hasRequest };
 }
 
-/** Hashes the row exactly as stored and advances the chain head (same transaction). */
-function sealRow(statements: EvidenceStatements, evidenceId: string, chainSeq: number, prevHash: string): void {
-  const raw = statements.selectHashed.get(evidenceId) as unknown[];
-  raw.pop();
-  const hash = hashRow(prevHash, raw);
-  statements.updateHash.run(hash, evidenceId);
-  statements.upsertHead.run(chainSeq, hash);
+/** Inside a transaction: finishes a pending row from what the store holds (no open attempt). */
+function finishStored(statements: EvidenceStatements, evidenceId: string, fields: FinishFields): void {
+  const stored = readPending(statements, evidenceId);
+  if (stored === undefined) throw notPending(statements, evidenceId);
+  sealRow(statements, evidenceId, stored.row, stored.ledger, fields, true);
 }
 
 function checkOutcome(outcome: AttemptOutcome): void {

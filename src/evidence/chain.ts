@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { Store } from '../store/store.js';
 
 /** `prev_hash` of the first link. */
 export const GENESIS_HASH = '0'.repeat(64);
 
 /**
- * Every column of `evidence` except `hash`, in the order the chain hashes them. Chain format v1:
+ * Every column of `evidence` except `hash`, in the order the chain hashes them. Chain format v2:
  * a new column must be appended here and in the migration together (older rows then hash it as
- * null, which is what they hold).
+ * null, which is what they hold). The bytes live in `evidence_chunks` (see `ChunkLedger`).
  */
 export const HASHED_COLUMNS = [
   'id',
@@ -34,15 +34,12 @@ export const HASHED_COLUMNS = [
   'request_method',
   'request_url',
   'request_headers_json',
-  'request_body',
   'request_started_at',
   'response_status',
   'response_headers_json',
   'response_started_ms',
   'response_ended_ms',
   'response_complete',
-  'response_body',
-  'response_chunks_json',
   'first_token_ms',
   'total_ms',
   'input_tokens',
@@ -59,37 +56,65 @@ export const HASHED_COLUMNS = [
 
 export type HashedColumn = (typeof HASHED_COLUMNS)[number];
 
-/** Position of each column in a raw `SELECT_HASHED` row. */
+/** Position of each column in a raw `SELECT_HASHED` row (and in an in-memory row). */
 export const COLUMN_INDEX = Object.fromEntries(HASHED_COLUMNS.map((column, index) => [column, index])) as Record<HashedColumn, number>;
 
-const BLOB_INDEXES = HASHED_COLUMNS.flatMap((column, index) => (column === 'request_body' || column === 'response_body' ? [index] : []));
-const SEQ_INDEX = HASHED_COLUMNS.indexOf('chain_seq');
-const ID_INDEX = HASHED_COLUMNS.indexOf('id');
-const PREV_INDEX = HASHED_COLUMNS.indexOf('prev_hash');
+/** The values of one `evidence` row in HASHED_COLUMNS order (what is inserted, updated and hashed). */
+export type RowValues = unknown[];
 
 /** `SELECT <hashed columns>, hash FROM evidence` — rows read with `.raw()` line up with HASHED_COLUMNS. */
 export const SELECT_HASHED = `SELECT ${HASHED_COLUMNS.join(', ')}, hash FROM evidence`;
 
+/** `seq` of the request body in `evidence_chunks`; response chunks follow from 1 in arrival order. */
+export const REQUEST_SEQ = 0;
+
 /**
- * hash = sha256(prev_hash || "\n" || JSON of the row's values || request bytes || response bytes).
- * In the JSON, each byte column is replaced by its length (or stays null / a non-Buffer value as
- * is), and the bytes follow in column order, so the encoding is unambiguous and covers every
- * column, the state and the bytes. Values are hashed as SQLite returns them (type included:
- * `12` and `"12"` differ). `row` is mutated (blobs swapped for lengths).
+ * The bytes side of a link: every `evidence_chunks` row of an envelope, in `seq` order. Keeps the
+ * list of `[seq, at_ms, length]` and a running SHA-256 of the bytes, so each byte is hashed once,
+ * when it arrives (the recorder) or when it is read back (recovery, verification).
  */
-export function hashRow(previousHash: string, row: unknown[]): string {
-  const hash = createHash('sha256');
-  const blobs: Buffer[] = [];
-  for (const index of BLOB_INDEXES) {
-    const value = row[index];
-    if (Buffer.isBuffer(value)) {
-      blobs.push(value);
-      row[index] = value.length;
+export class ChunkLedger {
+  private readonly entries: [unknown, unknown, number | string][] = [];
+  private readonly digest: Hash = createHash('sha256');
+
+  add(seq: number, atMs: number | null, bytes: Uint8Array): void {
+    this.entries.push([seq, atMs, bytes.byteLength]);
+    this.digest.update(bytes);
+  }
+
+  /**
+   * A chunk as read back from the store. Bytes are always written as a BLOB: a value of another
+   * type (text with the same bytes, say) is recorded as its type, so the link no longer matches.
+   */
+  addStored(seq: unknown, atMs: unknown, bytes: unknown): void {
+    if (Buffer.isBuffer(bytes)) {
+      this.entries.push([seq, atMs, bytes.byteLength]);
+      this.digest.update(bytes);
+    } else {
+      this.entries.push([seq, atMs, `not bytes: ${typeof bytes}`]);
     }
   }
-  hash.update(`${previousHash}\n${JSON.stringify(row)}`);
-  for (const blob of blobs) hash.update(blob);
-  return hash.digest('hex');
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  /** `JSON([[seq, at_ms, length], ...])` and the hex SHA-256 of the bytes. Call once. */
+  seal(): { chunksJson: string; bytesDigest: string } {
+    return { chunksJson: JSON.stringify(this.entries), bytesDigest: this.digest.digest('hex') };
+  }
+}
+
+/**
+ * hash = sha256(prev_hash "\n" JSON(row values) "\n" JSON([[seq, at_ms, length], ...]) "\n" sha256hex(bytes)).
+ * The row values are every column but `hash`, in HASHED_COLUMNS order, as SQLite returns them
+ * (type included: `12` and `"12"` differ); the chunk list and the digest cover every
+ * `evidence_chunks` row of the envelope — request and response bytes, their order, arrival times
+ * and lengths — so adding, removing, moving or editing a chunk breaks the link too.
+ */
+export function linkHash(previousHash: string, row: RowValues, ledger: ChunkLedger): string {
+  const { chunksJson, bytesDigest } = ledger.seal();
+  return createHash('sha256').update(`${previousHash}\n${JSON.stringify(row)}\n${chunksJson}\n${bytesDigest}`).digest('hex');
 }
 
 /** Where and why the chain broke. */
@@ -111,43 +136,76 @@ export interface VerifyOptions {
   progressEvery?: number;
 }
 
+const COLUMN_COUNT = HASHED_COLUMNS.length;
+const SEQ_INDEX = COLUMN_INDEX.chain_seq;
+const ID_INDEX = COLUMN_INDEX.id;
+const PREV_INDEX = COLUMN_INDEX.prev_hash;
+
 /**
- * Walks the chain in `chain_seq` order, recomputing every link. Detects any changed column
- * (content changed), a re-pointed `prev_hash` (link broken), a gap in the sequence or rows
- * removed from the end (row missing / head mismatch, via `evidence_chain_head`).
+ * Walks the chain in `chain_seq` order, recomputing every link from the row and its chunks (one
+ * pass: the chunks are joined in). Detects any changed column or chunk (content changed), a
+ * re-pointed `prev_hash` (link broken), a gap in the sequence or rows removed from the end (row
+ * missing / head mismatch, via `evidence_chain_head`).
  */
 export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyResult {
   const { db } = store;
   const progressEvery = options.progressEvery ?? 5000;
   const total = (db.prepare('SELECT count(*) AS n FROM evidence WHERE chain_seq IS NOT NULL').get() as { n: number }).n;
   const head = db.prepare('SELECT seq, hash FROM evidence_chain_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
-  const statement = db.prepare(`${SELECT_HASHED} WHERE chain_seq IS NOT NULL ORDER BY chain_seq`).raw(true);
+  // One row per chunk (or one with null chunk columns for an envelope without bytes); the row's
+  // own columns repeat on each, and the link is checked when the next envelope starts.
+  const columns = HASHED_COLUMNS.map((column) => `e.${column}`).join(', ');
+  const statement = db
+    .prepare(
+      `SELECT ${columns}, e.hash, c.seq, c.at_ms, c.bytes
+         FROM evidence e LEFT JOIN evidence_chunks c ON c.evidence_id = e.id
+        WHERE e.chain_seq IS NOT NULL ORDER BY e.chain_seq, c.seq`,
+    )
+    .raw(true);
 
   let rows = 0;
   let expectedSeq = 1;
   let previousHash = GENESIS_HASH;
   let failure: ChainBreak | undefined;
-  for (const raw of statement.iterate() as IterableIterator<unknown[]>) {
-    const seq = raw[SEQ_INDEX] as number;
-    const id = String(raw[ID_INDEX]);
+  let current: unknown[] | undefined;
+  let ledger = new ChunkLedger();
+
+  /** Checks the envelope gathered so far; false when its link is broken. */
+  const close = (): boolean => {
+    if (current === undefined) return true;
+    const row = current.slice(0, COLUMN_COUNT);
+    const stored = current[COLUMN_COUNT];
+    const seq = row[SEQ_INDEX] as number;
+    const id = String(row[ID_INDEX]);
     if (seq !== expectedSeq) {
       failure = { seq: expectedSeq, reason: 'row missing' };
-      break;
+      return false;
     }
-    if (raw[PREV_INDEX] !== previousHash) {
+    if (row[PREV_INDEX] !== previousHash) {
       failure = { seq, evidenceId: id, reason: 'link broken' };
-      break;
+      return false;
     }
-    const stored = raw.pop();
-    if (hashRow(previousHash, raw) !== stored) {
+    if (linkHash(previousHash, row, ledger) !== stored) {
       failure = { seq, evidenceId: id, reason: 'content changed' };
-      break;
+      return false;
     }
     previousHash = stored as string;
     rows += 1;
     expectedSeq += 1;
     if (options.onProgress !== undefined && rows % progressEvery === 0) options.onProgress(rows, total);
+    return true;
+  };
+
+  for (const raw of statement.iterate() as IterableIterator<unknown[]>) {
+    if (current === undefined || raw[SEQ_INDEX] !== current[SEQ_INDEX]) {
+      if (!close()) break;
+      current = raw;
+      ledger = new ChunkLedger();
+    }
+    // A LEFT JOIN row without a chunk has a null seq (seq is part of the chunk's primary key).
+    if (raw[COLUMN_COUNT + 1] !== null) ledger.addStored(raw[COLUMN_COUNT + 1], raw[COLUMN_COUNT + 2], raw[COLUMN_COUNT + 3]);
   }
+  if (failure === undefined) close();
   if (failure !== undefined) {
     return { ok: false, rows, brokenAt: failure };
   }

@@ -1,4 +1,5 @@
 import type { Store } from '../store/store.js';
+import { REQUEST_SEQ } from './chain.js';
 import type {
   ChunkTiming,
   EvidenceKind,
@@ -63,13 +64,10 @@ interface FullRow extends SummaryRow {
   request_method: string | null;
   request_url: string | null;
   request_headers_json: string | null;
-  request_body: Buffer | null;
   response_headers_json: string | null;
   response_started_ms: number | null;
   response_ended_ms: number | null;
   response_complete: number | null;
-  response_body: Buffer | null;
-  response_chunks_json: string | null;
   warnings_json: string | null;
   prev_hash: string | null;
   hash: string | null;
@@ -107,8 +105,12 @@ export function listEvidence(store: Store, options: ListEvidenceOptions = {}): E
 export function getEvidence(store: Store, evidenceId: string): EvidenceRecord | undefined {
   const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(evidenceId) as FullRow | undefined;
   if (row === undefined) return undefined;
-  return toRecord(store, row);
+  const chunks = store.db.prepare('SELECT seq, at_ms, bytes FROM evidence_chunks WHERE evidence_id = ? ORDER BY seq').raw(true).all(evidenceId) as StoredChunk[];
+  return toRecord(row, chunks);
 }
+
+/** `evidence_chunks` columns seq, at_ms, bytes. */
+type StoredChunk = [number, number | null, Buffer];
 
 /** Ids starting with `prefix` (at most two: enough to tell unique from ambiguous). */
 export function resolveEvidenceId(store: Store, prefix: string): string[] {
@@ -159,25 +161,28 @@ export interface ExportOptions {
 /**
  * One JSON line per envelope, oldest first (no trailing newline in each string). Bodies are
  * `{encoding: 'utf8' | 'base64', data}` — see `encodeBytes` — so the bytes round-trip exactly.
- * Iterates the table lazily: the store must not be written through this connection meanwhile.
+ * Iterates the tables lazily: the store must not be written through this connection meanwhile.
  */
 export function* exportEvidence(store: Store, options: ExportOptions = {}): Generator<string> {
   const since = options.since === undefined ? '' : new Date(options.since).toISOString();
-  const statement = store.db.prepare('SELECT * FROM evidence WHERE created_at >= ? ORDER BY created_at, rowid');
-  // Rows are read one by one; chunks of pending rows need a second statement, so those are
-  // resolved after the scan to keep the connection free while iterating.
-  const pendingIds: string[] = [];
-  for (const row of statement.iterate(since) as IterableIterator<FullRow>) {
-    if (row.state === 'pending') {
-      pendingIds.push(row.id);
-      continue;
+  // One pass: each envelope's chunks are joined in (one result row per chunk, the envelope's
+  // columns repeated), and the envelope is emitted when the next one starts.
+  const statement = store.db.prepare(
+    `SELECT e.*, c.seq AS chunk_seq, c.at_ms AS chunk_at_ms, c.bytes AS chunk_bytes
+       FROM evidence e LEFT JOIN evidence_chunks c ON c.evidence_id = e.id
+      WHERE e.created_at >= ? ORDER BY e.created_at, e.rowid, c.seq`,
+  );
+  let current: FullRow | undefined;
+  let chunks: StoredChunk[] = [];
+  for (const row of statement.iterate(since) as IterableIterator<FullRow & { chunk_seq: number | null; chunk_at_ms: number | null; chunk_bytes: Buffer | null }>) {
+    if (current === undefined || row.id !== current.id) {
+      if (current !== undefined) yield JSON.stringify(envelopeToJson(toRecord(current, chunks)));
+      current = row;
+      chunks = [];
     }
-    yield JSON.stringify(envelopeToJson(toRecord(undefined, row)));
+    if (row.chunk_seq !== null && row.chunk_bytes !== null) chunks.push([row.chunk_seq, row.chunk_at_ms, row.chunk_bytes]);
   }
-  for (const id of pendingIds) {
-    const record = getEvidence(store, id);
-    if (record !== undefined) yield JSON.stringify(envelopeToJson(record));
-  }
+  if (current !== undefined) yield JSON.stringify(envelopeToJson(toRecord(current, chunks)));
 }
 
 function parseJson<T>(text: string | null, fallback: T): T {
@@ -214,16 +219,23 @@ function toSummary(row: SummaryRow): EvidenceSummary {
   };
 }
 
-function toRecord(store: Store | undefined, row: FullRow): EvidenceRecord {
-  let body = row.response_body;
-  let chunks: ChunkTiming[] = parseJson<[number, number][]>(row.response_chunks_json, []).map(([atMs, bytes]) => ({ atMs, bytes }));
-  if (row.state === 'pending' && store !== undefined) {
-    const captured = store.db
-      .prepare('SELECT at_ms, bytes FROM evidence_chunks WHERE evidence_id = ? ORDER BY seq')
-      .all(row.id) as { at_ms: number; bytes: Buffer }[];
-    if (captured.length > 0) body = Buffer.concat(captured.map((chunk) => chunk.bytes));
-    chunks = captured.map((chunk) => ({ atMs: chunk.at_ms, bytes: chunk.bytes.length }));
+/** The envelope from its row and its chunks in seq order (seq 0: the request body; 1..: the response). */
+function toRecord(row: FullRow, stored: StoredChunk[]): EvidenceRecord {
+  let requestBody: Buffer | null = null;
+  const responseParts: Buffer[] = [];
+  const chunks: ChunkTiming[] = [];
+  for (const [seq, atMs, bytes] of stored) {
+    if (seq === REQUEST_SEQ) {
+      requestBody = bytes;
+    } else {
+      responseParts.push(bytes);
+      chunks.push({ atMs: atMs ?? 0, bytes: bytes.length });
+    }
   }
+  let responseBody: Buffer | null = null;
+  if (responseParts.length === 1) responseBody = responseParts[0] ?? null;
+  else if (responseParts.length > 1) responseBody = Buffer.concat(responseParts);
+  else if (row.response_started_ms !== null) responseBody = Buffer.alloc(0);
   return {
     ...toSummary(row),
     pid: row.pid,
@@ -236,7 +248,7 @@ function toRecord(store: Store | undefined, row: FullRow): EvidenceRecord {
       method: row.request_method,
       url: row.request_url,
       headers: parseJson<Record<string, string> | null>(row.request_headers_json, null),
-      body: row.request_body,
+      body: requestBody,
     },
     response: {
       status: row.response_status,
@@ -244,7 +256,7 @@ function toRecord(store: Store | undefined, row: FullRow): EvidenceRecord {
       startedMs: row.response_started_ms,
       endedMs: row.response_ended_ms,
       complete: row.response_complete === null ? null : row.response_complete === 1,
-      body,
+      body: responseBody,
       chunks,
     },
     warnings: parseJson(row.warnings_json, []),

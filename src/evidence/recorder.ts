@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { openAttempts, type OpenAttempt } from './open-attempt.js';
 import { statementsFor, type EvidenceStatements } from './statements.js';
 import type { VerbatimCapture } from './types.js';
 
@@ -45,7 +46,7 @@ export interface RecorderOptions {
   /**
    * The response head, chunks and end are written at most this often (default 50 ms), in one
    * transaction: a chunk arriving after a quiet interval is written at once, bursts are batched,
-   * and `completeAttempt` folds whatever is still buffered into the finished row. A crash loses at
+   * and `completeAttempt` writes whatever is still buffered in its finishing transaction. A crash loses at
    * most this window; everything older is already in the store. `0` writes every event at once.
    */
   flushIntervalMs?: number;
@@ -61,13 +62,6 @@ export interface CaptureSummary {
   ended: boolean;
   complete: boolean;
   endError: CapturedEnd['error'];
-}
-
-/** Captured but not yet written: taken over by `completeAttempt`. */
-export interface PendingCapture {
-  start: CapturedResponseStart | undefined;
-  chunks: { bytes: Buffer; atMs: number }[];
-  end: CapturedEnd | undefined;
 }
 
 /** Header names whose values are credentials; redacted again here even if the transport did. */
@@ -94,33 +88,21 @@ export function redactHeaders(headers: Record<string, string>): Record<string, s
   return redacted;
 }
 
-/** Recorders not yet completed, so `completeAttempt` can flush what is still buffered. */
-const openRecorders = new Map<string, EvidenceRecorder>();
-
-/** @internal used by completeAttempt. */
-export function takeOpenRecorder(evidenceId: string): EvidenceRecorder | undefined {
-  const recorder = openRecorders.get(evidenceId);
-  openRecorders.delete(evidenceId);
-  return recorder;
-}
-
 /**
- * Persists one attempt's bytes as they arrive. The request is written at once (before the
- * transport opens the socket); the response is written in small batches (see `flushIntervalMs`),
- * so a SIGKILL mid-stream leaves the request and the chunks received so far in the store, where
- * `recoverInterrupted` finds them.
+ * Persists one attempt's bytes as they arrive. The pending row and the request bytes are written
+ * together, at once (the transport hands them over before it opens the socket); the response is
+ * written in small batches (see `flushIntervalMs`), so a SIGKILL mid-stream leaves the request
+ * and the chunks received so far in the store, where `recoverInterrupted` finds them.
  */
 export class EvidenceRecorder implements CaptureSink {
   readonly evidenceId: string;
+  private readonly attempt: OpenAttempt;
   private readonly statements: EvidenceStatements;
   private readonly flushIntervalMs: number;
-  private pending: PendingCapture = { start: undefined, chunks: [], end: undefined };
-  private nextSeq = 0;
   private lastFlushAt: number;
   private timer: NodeJS.Timeout | undefined;
-  private failure: unknown;
   private closed = false;
-  private drained = false;
+  private detached = false;
   private readonly summary: CaptureSummary = {
     requestCaptured: false,
     responseStarted: false,
@@ -133,33 +115,39 @@ export class EvidenceRecorder implements CaptureSink {
   };
 
   constructor(store: Store, evidenceId: string, options: RecorderOptions = {}) {
+    const attempt = openAttempts.get(evidenceId);
+    if (attempt === undefined) {
+      throw new StoreError(`no open attempt ${evidenceId} in this process`, {
+        hint: 'create the recorder with the id beginAttempt returned, before completeAttempt',
+      });
+    }
     this.evidenceId = evidenceId;
+    this.attempt = attempt;
     this.statements = statementsFor(store);
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.lastFlushAt = performance.now();
-    openRecorders.set(evidenceId, this);
+    attempt.detach = () => this.detach();
   }
 
   onRequest(request: CapturedRequest): void {
     this.throwIfFailed();
     const body = typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : Buffer.from(request.body);
     this.write(() =>
-      this.statements.captureRequest.run(
-        request.method,
-        request.url,
-        JSON.stringify(redactHeaders(request.headers)),
+      this.attempt.captureRequest(this.statements, {
+        method: request.method,
+        url: request.url,
+        headersJson: JSON.stringify(redactHeaders(request.headers)),
+        startedAt: request.startedAt ?? null,
         body,
-        request.startedAt ?? null,
-        this.evidenceId,
-      ),
+      }),
     );
     this.summary.requestCaptured = true;
   }
 
   onResponseStart(response: CapturedResponseStart): void {
     this.throwIfFailed();
-    if (this.drained) return;
-    this.pending.start = { status: response.status, headers: redactHeaders(response.headers), atMs: response.atMs };
+    if (this.detached) return;
+    this.attempt.bufferResponseStart({ status: response.status, headersJson: JSON.stringify(redactHeaders(response.headers)), atMs: response.atMs });
     this.summary.responseStarted = true;
     this.summary.status = response.status;
     this.schedule();
@@ -167,9 +155,9 @@ export class EvidenceRecorder implements CaptureSink {
 
   onChunk(bytes: Uint8Array, atMs: number): void {
     this.throwIfFailed();
-    if (this.closed) return;
+    if (this.closed || this.detached) return;
     // Copy: the transport may reuse its buffer after we return.
-    this.pending.chunks.push({ bytes: Buffer.from(bytes), atMs });
+    this.attempt.bufferChunk(Buffer.from(bytes), atMs);
     this.summary.chunks += 1;
     this.summary.responseBytes += bytes.byteLength;
     this.schedule();
@@ -180,8 +168,8 @@ export class EvidenceRecorder implements CaptureSink {
     this.summary.ended = true;
     this.summary.complete = end.complete;
     this.summary.endError = end.error;
-    if (this.drained) return;
-    this.pending.end = { atMs: end.atMs, complete: end.complete };
+    if (this.detached) return;
+    this.attempt.bufferEnd({ atMs: end.atMs, complete: end.complete });
     // Usually completeAttempt follows at once and writes it in its own transaction; the timer
     // covers a caller that does not.
     this.schedule(true);
@@ -192,12 +180,8 @@ export class EvidenceRecorder implements CaptureSink {
     this.throwIfFailed();
     this.cancelTimer();
     this.lastFlushAt = performance.now();
-    const pending = this.pending;
-    if (pending.start === undefined && pending.chunks.length === 0 && pending.end === undefined) return;
-    this.pending = { start: undefined, chunks: [], end: undefined };
-    const first = this.nextSeq;
-    this.nextSeq += pending.chunks.length;
-    this.write(() => this.statements.flushCapture(this.evidenceId, first, pending));
+    if (this.detached) return;
+    this.write(() => this.attempt.flush(this.statements));
   }
 
   /** What has been captured so far. */
@@ -223,23 +207,15 @@ export class EvidenceRecorder implements CaptureSink {
     this.closed = true;
   }
 
-  /**
-   * @internal For `completeAttempt`: hands over what is not yet written and detaches the recorder
-   * (later events are ignored). Throws if an earlier background write failed: fail closed.
-   */
-  drain(): { pending: PendingCapture; nextSeq: number } {
-    this.throwIfFailed();
+  /** Called by completeAttempt: later events are ignored and the timer is cancelled. */
+  private detach(): void {
     this.cancelTimer();
     this.closed = true;
-    this.drained = true;
-    openRecorders.delete(this.evidenceId);
-    const pending = this.pending;
-    this.pending = { start: undefined, chunks: [], end: undefined };
-    return { pending, nextSeq: this.nextSeq };
+    this.detached = true;
   }
 
   private schedule(deferOnly = false): void {
-    if (this.drained) return;
+    if (this.detached) return;
     const elapsed = performance.now() - this.lastFlushAt;
     if (!deferOnly && elapsed >= this.flushIntervalMs) {
       this.flush();
@@ -251,9 +227,9 @@ export class EvidenceRecorder implements CaptureSink {
         this.timer = undefined;
         try {
           this.flush();
-        } catch (error) {
-          // Surfaced by the next call into the recorder or by completeAttempt: fail closed.
-          this.failure = error;
+        } catch {
+          // Kept on the attempt (see write): surfaced by the next call into the recorder or by
+          // completeAttempt — fail closed.
         }
       },
       deferOnly ? this.flushIntervalMs : Math.max(0, this.flushIntervalMs - elapsed),
@@ -269,28 +245,32 @@ export class EvidenceRecorder implements CaptureSink {
   }
 
   private throwIfFailed(): void {
-    if (this.failure !== undefined) {
-      const failure = this.failure;
-      throw failure instanceof StoreError
-        ? failure
-        : new StoreError(`evidence capture for ${this.evidenceId} failed: ${(failure as Error).message}`, {
-            hint: 'run `syndicate doctor` to check the store',
-            cause: failure,
-          });
-    }
+    throwIfAttemptFailed(this.attempt);
   }
 
   private write(work: () => unknown): void {
     try {
       work();
     } catch (error) {
-      this.failure = error;
+      this.attempt.failure ??= error;
       this.throwIfFailed();
     }
   }
 }
 
-/** A recorder (the transport's CaptureSink) for an attempt started with `beginAttempt`. */
+/** Throws the attempt's earlier write failure, as a StoreError, if there was one. */
+export function throwIfAttemptFailed(attempt: OpenAttempt): void {
+  const failure = attempt.failure;
+  if (failure === undefined) return;
+  throw failure instanceof StoreError
+    ? failure
+    : new StoreError(`evidence capture for ${attempt.id} failed: ${(failure as Error).message}`, {
+        hint: 'run `syndicate doctor` to check the store',
+        cause: failure,
+      });
+}
+
+/** A recorder (the transport's CaptureSink) for an attempt started with `beginAttempt` in this process. */
 export function createRecorder(store: Store, evidenceId: string, options?: RecorderOptions): EvidenceRecorder {
   return new EvidenceRecorder(store, evidenceId, options);
 }

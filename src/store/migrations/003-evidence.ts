@@ -2,13 +2,14 @@ import type { Migration } from './index.js';
 
 /**
  * Evidence envelopes (see src/evidence/). One `evidence` row per invocation attempt, probe or
- * denial. Response bytes of an attempt in flight land in `evidence_chunks` as they arrive, so a
- * crash keeps what was received; when the row finishes they are folded into
- * `evidence.response_body` (+ `response_chunks_json` timings) and the row joins the hash chain,
- * whose newest link is mirrored in `evidence_chain_head` so deleting the newest row is detected.
- * Column declared types matter: the chain hashes values as SQLite returns them.
+ * denial, holding everything but the bytes; the bytes live in `evidence_chunks`, written once and
+ * never rewritten: seq 0 is the request body (inserted with the pending row, before the upstream
+ * call), seq 1.. the response chunks as they arrive (with their arrival time). Finishing a row
+ * updates only its small columns, so no blob is copied twice. The hash chain covers the row and
+ * its chunks; its newest link is mirrored in `evidence_chain_head` so deleting the newest row is
+ * detected. Column declared types matter: the chain hashes values as SQLite returns them.
  * Indexes are few on purpose: every index page an envelope touches is one more WAL frame per
- * write (see bench/evidence.js). Pending rows and chain links have partial indexes; filters by
+ * commit (see bench/evidence.js). Pending rows and chain links have partial indexes; filters by
  * provider or state walk the created_at index.
  */
 export const evidenceMigration: Migration = {
@@ -40,15 +41,12 @@ CREATE TABLE evidence (
   request_method TEXT,
   request_url TEXT,
   request_headers_json TEXT,
-  request_body BLOB,
   request_started_at TEXT,
   response_status INTEGER,
   response_headers_json TEXT,
   response_started_ms REAL,
   response_ended_ms REAL,
   response_complete INTEGER,
-  response_body BLOB,
-  response_chunks_json TEXT,
   first_token_ms REAL,
   total_ms REAL,
   input_tokens INTEGER,
@@ -70,10 +68,10 @@ CREATE INDEX evidence_pending ON evidence(pid) WHERE state = 'pending';
 CREATE TABLE evidence_chunks (
   evidence_id TEXT NOT NULL REFERENCES evidence(id),
   seq INTEGER NOT NULL,
-  at_ms REAL NOT NULL,
+  at_ms REAL,
   bytes BLOB NOT NULL,
   PRIMARY KEY (evidence_id, seq)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE evidence_chain_head (
   id INTEGER PRIMARY KEY CHECK (id = 1),

@@ -31,11 +31,17 @@ describe('evidence attempts', () => {
   });
   afterEach(() => store.close());
 
-  it('writes a pending row with this pid before the call, then completes it with the exact bytes', () => {
+  it('writes the pending row with this pid and the request bytes before the call, then completes it with the exact bytes', () => {
     const id = beginAttempt(store, attemptStart());
+    const recorder = createRecorder(store, id, { flushIntervalMs: 0 });
+    // Nothing has left the host yet, so nothing is written yet.
+    expect(getEvidence(store, id)).toBeUndefined();
+    recorder.onRequest({ method: 'POST', url: 'http://127.0.0.1:11434/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+    // The transport hands the bytes over before it opens the socket: the pending row is there.
     const pending = getEvidence(store, id);
     expect(pending).toMatchObject({ state: 'pending', pid: process.pid, chainSeq: null, hash: null, kind: 'invocation' });
-    expect(pending?.request.body).toBeNull();
+    expect(pending?.request.body?.toString('utf8')).toBe(REQUEST_BODY);
+    expect(pending?.response.body).toBeNull();
 
     const completedId = seedCompleted(store);
     const record = getEvidence(store, completedId);
@@ -64,9 +70,49 @@ describe('evidence attempts', () => {
     expect(record?.response.complete).toBe(true);
     // Credentials are redacted even if the transport forgot.
     expect(record?.request.headers).toEqual({ 'content-type': 'application/json', authorization: '[redacted]' });
-    // Chunks are folded into the row once it finishes.
+    // The bytes stay where they were written once: the request at seq 0, the chunks after it.
+    const chunks = store.db.prepare('SELECT seq, at_ms, length(bytes) AS length FROM evidence_chunks WHERE evidence_id = ? ORDER BY seq').all(completedId);
+    expect(chunks).toEqual([
+      { seq: 0, at_ms: null, length: Buffer.byteLength(REQUEST_BODY) },
+      ...SSE_CHUNKS.map((chunk, index) => ({ seq: index + 1, at_ms: 20 + index * 10, length: Buffer.byteLength(chunk) })),
+    ]);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 1 });
+  });
+
+  it('records an attempt that failed before sending anything as one finished row without bytes', () => {
+    const id = beginAttempt(store, attemptStart());
+    const recorder = createRecorder(store, id);
+    completeAttempt(store, id, {
+      state: 'failed',
+      totalMs: 1,
+      tokenAccounting: 'not_available',
+      verbatimCapture: recorder.verbatimCapture(),
+      toolCallFidelity: 'not_applicable',
+      markers: [],
+      warnings: [],
+      error: { code: 'permit_out_of_scope', message: 'the request does not match the permit' },
+    });
+    expect(getEvidence(store, id)).toMatchObject({
+      state: 'failed',
+      chainSeq: 1,
+      pid: process.pid,
+      verbatimCapture: 'none',
+      request: { method: null, body: null },
+      response: { body: null, chunks: [] },
+      error: { code: 'permit_out_of_scope' },
+    });
+    // Later events of the finished attempt are ignored; a late request is refused.
+    recorder.onChunk(Buffer.from('late'), 5);
+    expect(() => recorder.onRequest({ method: 'POST', url: 'http://x/', headers: {}, body: '' })).toThrow(StoreError);
     expect(store.db.prepare('SELECT count(*) AS n FROM evidence_chunks').get()).toEqual({ n: 0 });
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 1 });
+  });
+
+  it('refuses a request captured after the response started (the order the chain hashes)', () => {
+    const id = beginAttempt(store, attemptStart());
+    const recorder = createRecorder(store, id, { flushIntervalMs: 10_000 });
+    recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
+    expect(() => recorder.onRequest({ method: 'POST', url: 'http://x/', headers: {}, body: REQUEST_BODY })).toThrow(/captured once, before any response event/);
   });
 
   it('persists response chunks while the stream is still running', () => {
@@ -85,8 +131,9 @@ describe('evidence attempts', () => {
   it('batches bursts within the flush interval and writes a chunk after a quiet interval at once', async () => {
     const id = beginAttempt(store, attemptStart());
     const recorder = createRecorder(store, id, { flushIntervalMs: 30 });
-    const stored = (): number => (store.db.prepare('SELECT count(*) AS n FROM evidence_chunks').get() as { n: number }).n;
+    const stored = (): number => (store.db.prepare('SELECT count(*) AS n FROM evidence_chunks WHERE seq > 0').get() as { n: number }).n;
     const status = (): unknown => (store.db.prepare('SELECT response_status FROM evidence WHERE id = ?').get(id) as { response_status: unknown }).response_status;
+    recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
     recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
     recorder.onChunk(Buffer.from('a'), 1);
     recorder.onChunk(Buffer.from('b'), 2);
@@ -181,6 +228,13 @@ describe('evidence attempts', () => {
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 1 });
   });
 
+  /** An attempt whose request was sent (so its pending row is in the store), left open. */
+  function sent(overrides: Parameters<typeof attemptStart>[0] = {}): string {
+    const id = beginAttempt(store, attemptStart(overrides));
+    createRecorder(store, id).onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+    return id;
+  }
+
   it('marks rows of dead processes interrupted, keeping their partial bytes, and leaves live ones pending', () => {
     const dead = deadPid();
     expect(isProcessAlive(dead)).toBe(false);
@@ -190,11 +244,11 @@ describe('evidence attempts', () => {
     recorder.onResponseStart({ status: 200, headers: {}, atMs: 3 });
     recorder.onChunk(Buffer.from(SSE_CHUNKS[0] ?? ''), 4);
     store.db.prepare('UPDATE evidence SET pid = ? WHERE id = ?').run(dead, orphan);
-    const nothingCaptured = beginAttempt(store, attemptStart());
-    store.db.prepare('UPDATE evidence SET pid = ? WHERE id = ?').run(dead, nothingCaptured);
-    const live = beginAttempt(store, attemptStart());
+    const requestOnly = sent();
+    store.db.prepare('UPDATE evidence SET pid = ? WHERE id = ?').run(dead, requestOnly);
+    const live = sent();
 
-    expect(recoverInterrupted(store).sort()).toEqual([orphan, nothingCaptured].sort());
+    expect(recoverInterrupted(store).sort()).toEqual([orphan, requestOnly].sort());
     expect(getEvidence(store, orphan)).toMatchObject({
       state: 'interrupted',
       verbatimCapture: 'partial',
@@ -205,7 +259,7 @@ describe('evidence attempts', () => {
     });
     expect(getEvidence(store, orphan)?.response.body?.toString()).toBe(SSE_CHUNKS[0]);
     expect(getEvidence(store, orphan)?.request.body?.toString()).toBe(REQUEST_BODY);
-    expect(getEvidence(store, nothingCaptured)).toMatchObject({ state: 'interrupted', verbatimCapture: 'none', markers: [] });
+    expect(getEvidence(store, requestOnly)).toMatchObject({ state: 'interrupted', verbatimCapture: 'partial', markers: [], response: { body: null } });
     expect(getEvidence(store, live)?.state).toBe('pending');
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2 });
     // Idempotent.
@@ -213,8 +267,8 @@ describe('evidence attempts', () => {
   });
 
   it('treats pending rows older than 24 h as interrupted even when the pid looks alive', () => {
-    const old = beginAttempt(store, attemptStart({ now: Date.now() - 25 * 3600 * 1000 }));
-    const fresh = beginAttempt(store, attemptStart());
+    const old = sent({ now: Date.now() - 25 * 3600 * 1000 });
+    const fresh = sent();
     expect(recoverInterrupted(store)).toEqual([old]);
     expect(getEvidence(store, fresh)?.state).toBe('pending');
   });

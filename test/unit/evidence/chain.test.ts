@@ -44,6 +44,9 @@ describe('evidence hash chain', () => {
   it('covers every column of the evidence table except the hash itself', () => {
     const columns = (store.db.prepare('PRAGMA table_info(evidence)').all() as { name: string }[]).map((column) => column.name);
     expect([...HASHED_COLUMNS, 'hash'].sort()).toEqual([...columns].sort());
+    // The bytes table: each of its columns is in the link (see the chunk tests below).
+    const chunkTable = (store.db.prepare('PRAGMA table_info(evidence_chunks)').all() as { name: string }[]).map((column) => column.name);
+    expect(chunkTable).toEqual(['evidence_id', 'seq', 'at_ms', 'bytes']);
   });
 
   // Every column, one at a time, on a middle row (seq 3, a completed invocation with bytes).
@@ -64,23 +67,46 @@ describe('evidence hash chain', () => {
     else expect(result.brokenAt).toEqual({ seq: 3, evidenceId: column === 'id' ? `${target}x` : target, reason: 'content changed' });
   });
 
-  it('detects a NULLed column too (e.g. erasing the response bytes)', () => {
-    store.db.prepare('UPDATE evidence SET response_body = NULL WHERE id = ?').run(ids[3]);
+  it('detects a NULLed column too', () => {
+    store.db.prepare('UPDATE evidence SET response_status = NULL WHERE id = ?').run(ids[3]);
     expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 4, reason: 'content changed' } });
   });
 
-  it('detects a value replaced by the same text with another type', () => {
-    const row = store.db.prepare('SELECT request_body FROM evidence WHERE id = ?').get(ids[0]) as { request_body: Buffer };
-    store.db.prepare('UPDATE evidence SET request_body = ? WHERE id = ?').run(row.request_body.toString('utf8'), ids[0]);
+  // The bytes: every column of every chunk row of the middle envelope (seq 0 is the request).
+  const chunkColumns = ['evidence_id', 'seq', 'at_ms', 'bytes'] as const;
+  it.each(chunkColumns.flatMap((column) => [0, 2].map((seq) => [column, seq] as const)))('detects a change of chunk column %s (chunk %i)', (column, seq) => {
+    const target = ids[2] ?? '';
+    const before = store.db.prepare(`SELECT ${column} AS value FROM evidence_chunks WHERE evidence_id = ? AND seq = ?`).get(target, seq) as { value: unknown };
+    const value = column === 'evidence_id' ? ids[1] : column === 'seq' ? 100 : tampered(column, before.value);
+    store.db.pragma('foreign_keys = OFF');
+    store.db.prepare(`UPDATE evidence_chunks SET ${column} = ? WHERE evidence_id = ? AND seq = ?`).run(value, target, seq);
+    const result = verifyChain(store);
+    // Moving a chunk to the denial before it breaks that one first.
+    expect(result).toMatchObject({ ok: false, brokenAt: { seq: column === 'evidence_id' ? 2 : 3, reason: 'content changed' } });
+  });
+
+  it('detects bytes replaced by the same text with another type', () => {
+    const row = store.db.prepare('SELECT bytes FROM evidence_chunks WHERE evidence_id = ? AND seq = 0').get(ids[0]) as { bytes: Buffer };
+    store.db.prepare('UPDATE evidence_chunks SET bytes = ? WHERE evidence_id = ? AND seq = 0').run(row.bytes.toString('utf8'), ids[0]);
     expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 1, reason: 'content changed' } });
   });
 
-  it('detects a deleted middle row', () => {
+  it('detects a deleted chunk and an added chunk', () => {
+    store.db.prepare('DELETE FROM evidence_chunks WHERE evidence_id = ? AND seq = 3').run(ids[3]);
+    expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 4, evidenceId: ids[3], reason: 'content changed' } });
+    store.db.prepare('INSERT INTO evidence_chunks (evidence_id, seq, at_ms, bytes) VALUES (?, 9, 1, ?)').run(ids[0], Buffer.from('data: extra\n\n'));
+    expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 1, evidenceId: ids[0], reason: 'content changed' } });
+  });
+
+  it('refuses to delete an envelope whose bytes are still stored (foreign key), and detects it when forced', () => {
+    expect(() => store.db.prepare('DELETE FROM evidence WHERE id = ?').run(ids[2])).toThrow(/FOREIGN KEY/);
+    store.db.pragma('foreign_keys = OFF');
     store.db.prepare('DELETE FROM evidence WHERE id = ?').run(ids[2]);
     expect(verifyChain(store)).toEqual({ ok: false, rows: 2, brokenAt: { seq: 3, reason: 'row missing' } });
   });
 
   it('detects a deleted newest row through the chain head', () => {
+    store.db.pragma('foreign_keys = OFF');
     store.db.prepare('DELETE FROM evidence WHERE id = ?').run(ids[5]);
     expect(verifyChain(store)).toEqual({ ok: false, rows: 5, brokenAt: { seq: 6, reason: 'row missing' } });
   });
