@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 import type { Store } from '../store/store.js';
 
 /** `prev_hash` of the first link. */
@@ -75,11 +75,15 @@ export const REQUEST_SEQ = 0;
  */
 export class ChunkLedger {
   private readonly entries: [unknown, unknown, number | string][] = [];
-  private readonly digest: Hash = createHash('sha256');
+  /** Running digest of bytes given as they arrive (`add`). */
+  private digest: Hash | undefined;
+  /** Bytes read back from the store (`addStored`), hashed in one go by `seal`. */
+  private readonly parts: Buffer[] = [];
 
+  /** A chunk as it arrives: hashed now, not kept. */
   add(seq: number, atMs: number | null, bytes: Uint8Array): void {
     this.entries.push([seq, atMs, bytes.byteLength]);
-    this.digest.update(bytes);
+    this.runningDigest().update(bytes);
   }
 
   /**
@@ -89,7 +93,8 @@ export class ChunkLedger {
   addStored(seq: unknown, atMs: unknown, bytes: unknown): void {
     if (Buffer.isBuffer(bytes)) {
       this.entries.push([seq, atMs, bytes.byteLength]);
-      this.digest.update(bytes);
+      if (this.digest === undefined) this.parts.push(bytes);
+      else this.digest.update(bytes);
     } else {
       this.entries.push([seq, atMs, `not bytes: ${typeof bytes}`]);
     }
@@ -99,9 +104,19 @@ export class ChunkLedger {
     return this.entries.length;
   }
 
-  /** `JSON([[seq, at_ms, length], ...])` and the hex SHA-256 of the bytes. Call once. */
+  /** `JSON([[seq, at_ms, length], ...])` and the hex SHA-256 of the bytes in order. Call once. */
   seal(): { chunksJson: string; bytesDigest: string } {
-    return { chunksJson: JSON.stringify(this.entries), bytesDigest: this.digest.digest('hex') };
+    const bytesDigest =
+      this.digest === undefined ? oneShotHash('sha256', this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts), 'hex') : this.digest.digest('hex');
+    return { chunksJson: JSON.stringify(this.entries), bytesDigest };
+  }
+
+  private runningDigest(): Hash {
+    if (this.digest === undefined) {
+      this.digest = createHash('sha256');
+      for (const part of this.parts.splice(0)) this.digest.update(part);
+    }
+    return this.digest;
   }
 }
 
@@ -114,7 +129,7 @@ export class ChunkLedger {
  */
 export function linkHash(previousHash: string, row: RowValues, ledger: ChunkLedger): string {
   const { chunksJson, bytesDigest } = ledger.seal();
-  return createHash('sha256').update(`${previousHash}\n${JSON.stringify(row)}\n${chunksJson}\n${bytesDigest}`).digest('hex');
+  return oneShotHash('sha256', `${previousHash}\n${JSON.stringify(row)}\n${chunksJson}\n${bytesDigest}`, 'hex');
 }
 
 /** Where and why the chain broke. */
@@ -136,14 +151,14 @@ export interface VerifyOptions {
   progressEvery?: number;
 }
 
-const COLUMN_COUNT = HASHED_COLUMNS.length;
+const VERIFY_PAGE_ROWS = 1000;
 const SEQ_INDEX = COLUMN_INDEX.chain_seq;
 const ID_INDEX = COLUMN_INDEX.id;
 const PREV_INDEX = COLUMN_INDEX.prev_hash;
 
 /**
- * Walks the chain in `chain_seq` order, recomputing every link from the row and its chunks (one
- * pass: the chunks are joined in). Detects any changed column or chunk (content changed), a
+ * Walks the chain in `chain_seq` order, recomputing every link from the row and its chunks.
+ * Detects any changed column or chunk (content changed), a
  * re-pointed `prev_hash` (link broken), a gap in the sequence or rows removed from the end (row
  * missing / head mismatch, via `evidence_chain_head`).
  */
@@ -152,14 +167,13 @@ export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyRe
   const progressEvery = options.progressEvery ?? 5000;
   const total = (db.prepare('SELECT count(*) AS n FROM evidence WHERE chain_seq IS NOT NULL').get() as { n: number }).n;
   const head = db.prepare('SELECT seq, hash FROM evidence_chain_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
-  // One row per chunk (or one with null chunk columns for an envelope without bytes); the row's
-  // own columns repeat on each, and the link is checked when the next envelope starts.
-  const columns = HASHED_COLUMNS.map((column) => `e.${column}`).join(', ');
-  const statement = db
+  // Rows in pages (a statement being iterated keeps the connection busy), then the chunks of the
+  // same page in one joined query; each value is read once.
+  const page = db.prepare(`${SELECT_HASHED} WHERE chain_seq > ? ORDER BY chain_seq LIMIT ${VERIFY_PAGE_ROWS}`).raw(true);
+  const pageChunks = db
     .prepare(
-      `SELECT ${columns}, e.hash, c.seq, c.at_ms, c.bytes
-         FROM evidence e LEFT JOIN evidence_chunks c ON c.evidence_id = e.id
-        WHERE e.chain_seq IS NOT NULL ORDER BY e.chain_seq, c.seq`,
+      `SELECT e.chain_seq, c.seq, c.at_ms, c.bytes FROM evidence e JOIN evidence_chunks c ON c.evidence_id = e.id
+        WHERE e.chain_seq > ? AND e.chain_seq <= ? ORDER BY e.chain_seq, c.seq`,
     )
     .raw(true);
 
@@ -167,45 +181,41 @@ export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyRe
   let expectedSeq = 1;
   let previousHash = GENESIS_HASH;
   let failure: ChainBreak | undefined;
-  let current: unknown[] | undefined;
-  let ledger = new ChunkLedger();
-
-  /** Checks the envelope gathered so far; false when its link is broken. */
-  const close = (): boolean => {
-    if (current === undefined) return true;
-    const row = current.slice(0, COLUMN_COUNT);
-    const stored = current[COLUMN_COUNT];
-    const seq = row[SEQ_INDEX] as number;
-    const id = String(row[ID_INDEX]);
-    if (seq !== expectedSeq) {
-      failure = { seq: expectedSeq, reason: 'row missing' };
-      return false;
+  let after = 0;
+  while (failure === undefined) {
+    const batch = page.all(after) as unknown[][];
+    const last = batch.at(-1);
+    const chunks = last === undefined ? [] : (pageChunks.all(after, last[SEQ_INDEX]) as [number, unknown, unknown, unknown][]);
+    let chunkIndex = 0;
+    for (const row of batch) {
+      const stored = row.pop();
+      const seq = row[SEQ_INDEX] as number;
+      const id = String(row[ID_INDEX]);
+      if (seq !== expectedSeq) {
+        failure = { seq: expectedSeq, reason: 'row missing' };
+        break;
+      }
+      if (row[PREV_INDEX] !== previousHash) {
+        failure = { seq, evidenceId: id, reason: 'link broken' };
+        break;
+      }
+      const ledger = new ChunkLedger();
+      for (; chunkIndex < chunks.length && (chunks[chunkIndex]?.[0] ?? Infinity) <= seq; chunkIndex += 1) {
+        const [chunkOf, chunkSeq, atMs, bytes] = chunks[chunkIndex] ?? [];
+        if (chunkOf === seq) ledger.addStored(chunkSeq, atMs, bytes);
+      }
+      if (linkHash(previousHash, row, ledger) !== stored) {
+        failure = { seq, evidenceId: id, reason: 'content changed' };
+        break;
+      }
+      previousHash = stored as string;
+      rows += 1;
+      expectedSeq += 1;
+      if (options.onProgress !== undefined && rows % progressEvery === 0) options.onProgress(rows, total);
     }
-    if (row[PREV_INDEX] !== previousHash) {
-      failure = { seq, evidenceId: id, reason: 'link broken' };
-      return false;
-    }
-    if (linkHash(previousHash, row, ledger) !== stored) {
-      failure = { seq, evidenceId: id, reason: 'content changed' };
-      return false;
-    }
-    previousHash = stored as string;
-    rows += 1;
-    expectedSeq += 1;
-    if (options.onProgress !== undefined && rows % progressEvery === 0) options.onProgress(rows, total);
-    return true;
-  };
-
-  for (const raw of statement.iterate() as IterableIterator<unknown[]>) {
-    if (current === undefined || raw[SEQ_INDEX] !== current[SEQ_INDEX]) {
-      if (!close()) break;
-      current = raw;
-      ledger = new ChunkLedger();
-    }
-    // A LEFT JOIN row without a chunk has a null seq (seq is part of the chunk's primary key).
-    if (raw[COLUMN_COUNT + 1] !== null) ledger.addStored(raw[COLUMN_COUNT + 1], raw[COLUMN_COUNT + 2], raw[COLUMN_COUNT + 3]);
+    if (batch.length < VERIFY_PAGE_ROWS) break;
+    after = expectedSeq - 1;
   }
-  if (failure === undefined) close();
   if (failure !== undefined) {
     return { ok: false, rows, brokenAt: failure };
   }
