@@ -170,20 +170,27 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     sensitivity: level,
     ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
   };
-  const token =
-    plan.permitToken ??
-    issuePermit(context.store, context.permitKey, {
-      providerId: provider.id,
-      providerVersion: provider.currentVersion,
-      model: candidate.model,
-      maxSensitivity: level,
-      ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
-    }).token;
+  // Issue (unless the caller brought one) and consume the permit in one transaction: one commit.
+  let token = plan.permitToken;
   let permit: VerifiedPermit;
   try {
-    permit = verifyPermit(context.store, context.permitKey, token, invocation);
+    permit = context.store.transaction(() => {
+      token ??= issuePermit(context.store, context.permitKey, {
+        providerId: provider.id,
+        providerVersion: provider.currentVersion,
+        model: candidate.model,
+        maxSensitivity: level,
+        ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+      }).token;
+      return verifyPermit(context.store, context.permitKey, token, invocation);
+    });
   } catch (error) {
-    const evidenceId = deny(context, input, requestId, level, error, { permitToken: token, provider: attemptProvider, model: candidate.model, route: plan.plan });
+    const evidenceId = deny(context, input, requestId, level, error, {
+      ...(token === undefined ? {} : { permitToken: token }),
+      provider: attemptProvider,
+      model: candidate.model,
+      route: plan.plan,
+    });
     const refusal = error instanceof SyndicateError ? error : new PolicyRefusalError('permit_refused', String(error));
     return { kind: 'fatal', error: refusal, report: report({ outcome: 'failed', evidenceId, error: { code: refusal.code, message: refusal.message } }) };
   }
