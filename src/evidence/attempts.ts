@@ -217,9 +217,10 @@ function readPending(statements: EvidenceStatements, evidenceId: string): { row:
   if (getColumn(row, 'state') !== 'pending' || getColumn(row, 'chain_seq') !== null) return undefined;
   const ledger = new ChunkLedger();
   let hasRequest = false;
-  for (const [seq, atMs, bytes] of statements.selectChunks.all(evidenceId) as [unknown, unknown, unknown][]) {
+  const rowKey = getColumn(row, 'row_key');
+  for (const [seq, atMs, bytes, evidenceIdMatches] of statements.selectChunks.all(evidenceId, rowKey, rowKey) as [unknown, unknown, unknown, number][]) {
     if (seq === REQUEST_SEQ) hasRequest = true;
-    ledger.addStored(seq, atMs, bytes);
+    ledger.addStored(seq, atMs, bytes, evidenceIdMatches === 1);
   }
   return { row, ledger, hasRequest };
 }

@@ -10,6 +10,7 @@ export const GENESIS_HASH = '0'.repeat(64);
  * null, which is what they hold). The bytes live in `evidence_chunks` (see `ChunkLedger`).
  */
 export const HASHED_COLUMNS = [
+  'row_key',
   'id',
   'chain_seq',
   'request_id',
@@ -68,6 +69,9 @@ export const SELECT_HASHED = `SELECT ${HASHED_COLUMNS.join(', ')}, hash FROM evi
 /** `seq` of the request body in `evidence_chunks`; response chunks follow from 1 in arrival order. */
 export const REQUEST_SEQ = 0;
 
+/** Chunk keys are `row_key * CHUNK_KEY_SPAN + seq`: an envelope holds at most this many chunks. */
+export const CHUNK_KEY_SPAN = 2 ** 24;
+
 /**
  * The bytes side of a link: every `evidence_chunks` row of an envelope, in `seq` order. Keeps the
  * list of `[seq, at_ms, length]` and a running SHA-256 of the bytes, so each byte is hashed once,
@@ -87,11 +91,14 @@ export class ChunkLedger {
   }
 
   /**
-   * A chunk as read back from the store. Bytes are always written as a BLOB: a value of another
-   * type (text with the same bytes, say) is recorded as its type, so the link no longer matches.
+   * A chunk as read back from the store (from the envelope's key range). Bytes are always written
+   * as a BLOB: a value of another type (text with the same bytes, say) is recorded as its type,
+   * and a chunk naming another envelope is recorded as such, so the link no longer matches.
    */
-  addStored(seq: unknown, atMs: unknown, bytes: unknown): void {
-    if (Buffer.isBuffer(bytes)) {
+  addStored(seq: unknown, atMs: unknown, bytes: unknown, evidenceIdMatches = true): void {
+    if (!evidenceIdMatches) {
+      this.entries.push([seq, atMs, 'evidence_id of another envelope']);
+    } else if (Buffer.isBuffer(bytes)) {
       this.entries.push([seq, atMs, bytes.byteLength]);
       if (this.digest === undefined) this.parts.push(bytes);
       else this.digest.update(bytes);
@@ -172,8 +179,9 @@ export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyRe
   const page = db.prepare(`${SELECT_HASHED} WHERE chain_seq > ? ORDER BY chain_seq LIMIT ${VERIFY_PAGE_ROWS}`).raw(true);
   const pageChunks = db
     .prepare(
-      `SELECT e.chain_seq, c.seq, c.at_ms, c.bytes FROM evidence e JOIN evidence_chunks c ON c.evidence_id = e.id
-        WHERE e.chain_seq > ? AND e.chain_seq <= ? ORDER BY e.chain_seq, c.seq`,
+      `SELECT e.chain_seq, c.seq, c.at_ms, c.bytes, c.evidence_id = e.id
+         FROM evidence e JOIN evidence_chunks c ON c.key BETWEEN e.row_key * ${CHUNK_KEY_SPAN} AND e.row_key * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1}
+        WHERE e.chain_seq > ? AND e.chain_seq <= ? ORDER BY e.chain_seq, c.key`,
     )
     .raw(true);
 
@@ -185,7 +193,7 @@ export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyRe
   while (failure === undefined) {
     const batch = page.all(after) as unknown[][];
     const last = batch.at(-1);
-    const chunks = last === undefined ? [] : (pageChunks.all(after, last[SEQ_INDEX]) as [number, unknown, unknown, unknown][]);
+    const chunks = last === undefined ? [] : (pageChunks.all(after, last[SEQ_INDEX]) as [number, unknown, unknown, unknown, number][]);
     let chunkIndex = 0;
     for (const row of batch) {
       const stored = row.pop();
@@ -201,8 +209,8 @@ export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyRe
       }
       const ledger = new ChunkLedger();
       for (; chunkIndex < chunks.length && (chunks[chunkIndex]?.[0] ?? Infinity) <= seq; chunkIndex += 1) {
-        const [chunkOf, chunkSeq, atMs, bytes] = chunks[chunkIndex] ?? [];
-        if (chunkOf === seq) ledger.addStored(chunkSeq, atMs, bytes);
+        const [chunkOf, chunkSeq, atMs, bytes, evidenceIdMatches] = chunks[chunkIndex] ?? [];
+        if (chunkOf === seq) ledger.addStored(chunkSeq, atMs, bytes, evidenceIdMatches === 1);
       }
       if (linkHash(previousHash, row, ledger) !== stored) {
         failure = { seq, evidenceId: id, reason: 'content changed' };

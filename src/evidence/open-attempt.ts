@@ -1,5 +1,5 @@
 import { StoreError } from '../errors.js';
-import { ChunkLedger, COLUMN_INDEX, GENESIS_HASH, HASHED_COLUMNS, linkHash, REQUEST_SEQ, type HashedColumn, type RowValues } from './chain.js';
+import { CHUNK_KEY_SPAN, ChunkLedger, COLUMN_INDEX, GENESIS_HASH, HASHED_COLUMNS, linkHash, REQUEST_SEQ, type HashedColumn, type RowValues } from './chain.js';
 import { FINISH_COLUMNS, type EvidenceStatements } from './statements.js';
 
 /** The response head as buffered: `atMs` is milliseconds since the request was sent. */
@@ -81,6 +81,7 @@ export function linkRow(statements: EvidenceStatements, evidenceId: string, row:
   const previousHash = head?.hash ?? GENESIS_HASH;
   setColumn(row, 'chain_seq', chainSeq);
   setColumn(row, 'prev_hash', previousHash);
+  if (!stored) assignRowKey(statements, row);
   const hash = linkHash(previousHash, row, ledger);
   if (stored) {
     const result = statements.finish.run(...FINISH_INDEXES.map((index) => row[index]), hash, evidenceId);
@@ -90,6 +91,18 @@ export function linkRow(statements: EvidenceStatements, evidenceId: string, row:
   }
   statements.upsertHead.run(chainSeq, hash);
   return hash;
+}
+
+/** Inside the write transaction that inserts `row`: gives it the next row_key (its chunks' key range). */
+export function assignRowKey(statements: EvidenceStatements, row: RowValues): number {
+  const rowKey = statements.nextRowKey.get() as number;
+  setColumn(row, 'row_key', rowKey);
+  return rowKey;
+}
+
+/** `evidence_chunks` key range of the row: `row_key * CHUNK_KEY_SPAN + seq`. */
+function insertChunk(statements: EvidenceStatements, row: RowValues, evidenceId: string, seq: number, atMs: number | null, bytes: Buffer): void {
+  statements.insertChunk.run(getColumn(row, 'row_key'), seq, evidenceId, atMs, bytes);
 }
 
 export function notPending(statements: EvidenceStatements, evidenceId: string): StoreError {
@@ -147,8 +160,9 @@ export class OpenAttempt {
     setColumn(this.row, 'request_headers_json', request.headersJson);
     setColumn(this.row, 'request_started_at', request.startedAt);
     statements.transaction(() => {
+      assignRowKey(statements, this.row);
       statements.insertRow.run(...this.row, null);
-      statements.insertChunk.run(this.id, REQUEST_SEQ, null, request.body);
+      insertChunk(statements, this.row, this.id, REQUEST_SEQ, null, request.body);
     });
     this.ledger.add(REQUEST_SEQ, null, request.body);
     this.written = true;
@@ -163,6 +177,11 @@ export class OpenAttempt {
   bufferChunk(bytes: Buffer, atMs: number): void {
     this.responseSeen = true;
     const seq = this.nextSeq;
+    if (seq >= CHUNK_KEY_SPAN) {
+      throw new StoreError(`the response of ${this.id} has more than ${CHUNK_KEY_SPAN - 1} chunks, more than an envelope can hold`, {
+        hint: 'the call is stopped rather than recorded in part; ask for a shorter answer',
+      });
+    }
     this.nextSeq += 1;
     this.ledger.add(seq, atMs, bytes);
     this.buffer.chunks.push({ seq, atMs, bytes });
@@ -190,9 +209,10 @@ export class OpenAttempt {
         }
         if (pending.end !== undefined) statements.captureEnd.run(pending.end.atMs, pending.end.complete ? 1 : 0, this.id);
       } else {
+        assignRowKey(statements, this.row);
         statements.insertRow.run(...this.row, null);
       }
-      for (const chunk of pending.chunks) statements.insertChunk.run(this.id, chunk.seq, chunk.atMs, chunk.bytes);
+      for (const chunk of pending.chunks) insertChunk(statements, this.row, this.id, chunk.seq, chunk.atMs, chunk.bytes);
     });
     this.written = true;
   }
@@ -204,7 +224,7 @@ export class OpenAttempt {
     const pending = this.takeBuffer();
     statements.transaction(() => {
       sealRow(statements, this.id, this.row, this.ledger, fields, this.written);
-      for (const chunk of pending.chunks) statements.insertChunk.run(this.id, chunk.seq, chunk.atMs, chunk.bytes);
+      for (const chunk of pending.chunks) insertChunk(statements, this.row, this.id, chunk.seq, chunk.atMs, chunk.bytes);
     });
   }
 

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { REQUEST_SEQ } from './chain.js';
+import { CHUNK_KEY_SPAN, REQUEST_SEQ } from './chain.js';
 import type {
   ChunkTiming,
   EvidenceKind,
@@ -55,6 +55,7 @@ interface SummaryRow {
 }
 
 interface FullRow extends SummaryRow {
+  row_key: number;
   pid: number;
   permit_id: string | null;
   permit_json: string | null;
@@ -105,7 +106,10 @@ export function listEvidence(store: Store, options: ListEvidenceOptions = {}): E
 export function getEvidence(store: Store, evidenceId: string): EvidenceRecord | undefined {
   const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(evidenceId) as FullRow | undefined;
   if (row === undefined) return undefined;
-  const chunks = store.db.prepare('SELECT seq, at_ms, bytes FROM evidence_chunks WHERE evidence_id = ? ORDER BY seq').raw(true).all(evidenceId) as StoredChunk[];
+  const chunks = store.db
+    .prepare(`SELECT seq, at_ms, bytes FROM evidence_chunks WHERE key BETWEEN ? * ${CHUNK_KEY_SPAN} AND ? * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1} ORDER BY key`)
+    .raw(true)
+    .all(row.row_key, row.row_key) as StoredChunk[];
   return toRecord(row, chunks);
 }
 
@@ -169,8 +173,9 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
   // columns repeated), and the envelope is emitted when the next one starts.
   const statement = store.db.prepare(
     `SELECT e.*, c.seq AS chunk_seq, c.at_ms AS chunk_at_ms, c.bytes AS chunk_bytes
-       FROM evidence e LEFT JOIN evidence_chunks c ON c.evidence_id = e.id
-      WHERE e.created_at >= ? ORDER BY e.created_at, e.rowid, c.seq`,
+       FROM evidence e
+       LEFT JOIN evidence_chunks c ON c.key BETWEEN e.row_key * ${CHUNK_KEY_SPAN} AND e.row_key * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1}
+      WHERE e.created_at >= ? ORDER BY e.created_at, e.rowid, c.key`,
   );
   let current: FullRow | undefined;
   let chunks: StoredChunk[] = [];

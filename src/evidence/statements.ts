@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase, Store } from '../store/store.js';
-import { HASHED_COLUMNS, SELECT_HASHED, type HashedColumn } from './chain.js';
+import { CHUNK_KEY_SPAN, HASHED_COLUMNS, SELECT_HASHED, type HashedColumn } from './chain.js';
 
 /**
  * Prepared once per connection: evidence writes sit on the hot path of every invocation.
@@ -9,8 +9,10 @@ import { HASHED_COLUMNS, SELECT_HASHED, type HashedColumn } from './chain.js';
 export interface EvidenceStatements {
   /** Every HASHED_COLUMNS value in order, then `hash`. */
   insertRow: Statement;
-  /** evidence_id, seq, at_ms, bytes. */
+  /** row_key, seq, evidence_id, at_ms, bytes. */
   insertChunk: Statement;
+  /** The row_key for a new row, inside the write transaction (pluck). */
+  nextRowKey: Statement;
   /** response_status, response_headers_json, response_started_ms, id. */
   captureResponseStart: Statement;
   /** response_ended_ms, response_complete, id. */
@@ -23,7 +25,7 @@ export interface EvidenceStatements {
   upsertHead: Statement;
   /** Raw rows: HASHED_COLUMNS values, then hash. */
   selectHashed: Statement;
-  /** Raw rows: seq, at_ms, bytes, in seq order. */
+  /** evidence_id, row_key, row_key; raw rows: seq, at_ms, bytes, 1 when the chunk names the envelope; in seq order. */
   selectChunks: Statement;
   selectPending: Statement;
   /** Wraps `work` in an IMMEDIATE transaction (the function is built once per connection). */
@@ -71,7 +73,14 @@ function buildStatements(db: SqliteDatabase): EvidenceStatements {
     insertRow: db.prepare(
       `INSERT INTO evidence (${HASHED_COLUMNS.join(', ')}, hash) VALUES (${HASHED_COLUMNS.map(() => '?').join(', ')}, ?)`,
     ),
-    insertChunk: db.prepare('INSERT INTO evidence_chunks (evidence_id, seq, at_ms, bytes) VALUES (?, ?, ?, ?)'),
+    insertChunk: db.prepare(`INSERT INTO evidence_chunks (key, evidence_id, at_ms, bytes) VALUES (? * ${CHUNK_KEY_SPAN} + ?, ?, ?, ?)`),
+    // Above every row_key in use and every chunk key range (chunks left by a deleted row are never
+    // attributed to a new one). Two reads of the rightmost b-tree pages.
+    nextRowKey: db
+      .prepare(
+        `SELECT max(coalesce((SELECT max(row_key) FROM evidence), 0), coalesce((SELECT max(key) FROM evidence_chunks), 0) / ${CHUNK_KEY_SPAN}) + 1`,
+      )
+      .pluck(true),
     captureResponseStart: db.prepare(
       `UPDATE evidence SET response_status = ?, response_headers_json = ?, response_started_ms = ? WHERE id = ? AND state = 'pending'`,
     ),
@@ -86,7 +95,12 @@ function buildStatements(db: SqliteDatabase): EvidenceStatements {
       'INSERT INTO evidence_chain_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
     ),
     selectHashed: db.prepare(`${SELECT_HASHED} WHERE id = ?`).raw(true),
-    selectChunks: db.prepare('SELECT seq, at_ms, bytes FROM evidence_chunks WHERE evidence_id = ? ORDER BY seq').raw(true),
+    selectChunks: db
+      .prepare(
+        `SELECT seq, at_ms, bytes, evidence_id = ? FROM evidence_chunks
+          WHERE key BETWEEN ? * ${CHUNK_KEY_SPAN} AND ? * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1} ORDER BY key`,
+      )
+      .raw(true),
     selectPending: db.prepare("SELECT id, pid, created_at FROM evidence WHERE state = 'pending' AND chain_seq IS NULL"),
     transaction: <T>(work: () => T): T => run.immediate(work) as T,
   };

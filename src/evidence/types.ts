@@ -15,7 +15,7 @@ export type EvidenceState = (typeof EVIDENCE_STATES)[number];
 
 /**
  * `exact`: the upstream reported usage. `approximate`: usage was missing and the tokens were
- * counted locally with a real tokenizer (gpt-tokenizer, o200k_base — close to, but not the same
+ * counted locally with a real tokenizer (gpt-tokenizer, cl100k_base — close to, but not the same
  * as, the model's own tokenizer). `not_available`: neither; the token columns are null.
  */
 export const TOKEN_ACCOUNTING = ['exact', 'approximate', 'not_available'] as const;

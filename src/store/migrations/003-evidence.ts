@@ -5,7 +5,11 @@ import type { Migration } from './index.js';
  * denial, holding everything but the bytes; the bytes live in `evidence_chunks`, written once and
  * never rewritten: seq 0 is the request body (inserted with the pending row, before the upstream
  * call), seq 1.. the response chunks as they arrive (with their arrival time). Finishing a row
- * updates only its small columns, so no blob is copied twice. The hash chain covers the row and
+ * updates only its small columns, so no blob is copied twice. A chunk's key is
+ * `row_key * 2^24 + seq`, so an envelope's chunks are one contiguous key range of the table's own
+ * b-tree: no second index to write per chunk, and reading them is a range scan. `row_key` is an
+ * explicit INTEGER PRIMARY KEY so that VACUUM cannot renumber it, and is never reused (see
+ * src/evidence/statements.ts). The hash chain covers the row and
  * its chunks; its newest link is mirrored in `evidence_chain_head` so deleting the newest row is
  * detected. Column declared types matter: the chain hashes values as SQLite returns them.
  * Indexes are few on purpose: every index page an envelope touches is one more WAL frame per
@@ -17,7 +21,8 @@ export const evidenceMigration: Migration = {
   name: 'evidence',
   sql: `
 CREATE TABLE evidence (
-  id TEXT PRIMARY KEY,
+  row_key INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   chain_seq INTEGER,
   request_id TEXT NOT NULL,
   hop INTEGER NOT NULL DEFAULT 0,
@@ -66,11 +71,11 @@ CREATE INDEX evidence_created_at ON evidence(created_at);
 CREATE INDEX evidence_pending ON evidence(pid) WHERE state = 'pending';
 
 CREATE TABLE evidence_chunks (
-  evidence_id TEXT NOT NULL REFERENCES evidence(id),
-  seq INTEGER NOT NULL,
+  key INTEGER PRIMARY KEY,
+  evidence_id TEXT NOT NULL,
   at_ms REAL,
   bytes BLOB NOT NULL,
-  PRIMARY KEY (evidence_id, seq)
+  seq INTEGER GENERATED ALWAYS AS (key & 16777215) VIRTUAL
 );
 
 CREATE TABLE evidence_chain_head (

@@ -12,7 +12,7 @@ import { seedCompleted, seedMany } from './seed.js';
 /** A value that differs from `value` in content (and keeps the UNIQUE chain_seq free of clashes). */
 function tampered(column: string, value: unknown): unknown {
   if (Buffer.isBuffer(value)) return Buffer.concat([value, Buffer.from([0x00])]);
-  if (typeof value === 'number') return column === 'chain_seq' ? value + 1000 : value + 1;
+  if (typeof value === 'number') return column === 'chain_seq' || column === 'row_key' || column === 'key' ? value + 1000 : value + 1;
   if (typeof value === 'string') return `${value}x`;
   return 'tampered';
 }
@@ -46,7 +46,7 @@ describe('evidence hash chain', () => {
     expect([...HASHED_COLUMNS, 'hash'].sort()).toEqual([...columns].sort());
     // The bytes table: each of its columns is in the link (see the chunk tests below).
     const chunkTable = (store.db.prepare('PRAGMA table_info(evidence_chunks)').all() as { name: string }[]).map((column) => column.name);
-    expect(chunkTable).toEqual(['evidence_id', 'seq', 'at_ms', 'bytes']);
+    expect(chunkTable).toEqual(['key', 'evidence_id', 'at_ms', 'bytes']);
   });
 
   // Every column, one at a time, on a middle row (seq 3, a completed invocation with bytes).
@@ -55,7 +55,6 @@ describe('evidence hash chain', () => {
     const target = ids[2] ?? '';
     const before = store.db.prepare(`SELECT ${column} AS value FROM evidence WHERE id = ?`).get(target) as { value: unknown };
     const value = tampered(column, before.value);
-    store.db.pragma('foreign_keys = OFF');
     store.db.prepare(`UPDATE evidence SET ${column} = ? WHERE id = ?`).run(value, target);
     const result = verifyChain(store);
     expect(result.ok).toBe(false);
@@ -72,17 +71,23 @@ describe('evidence hash chain', () => {
     expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 4, reason: 'content changed' } });
   });
 
-  // The bytes: every column of every chunk row of the middle envelope (seq 0 is the request).
-  const chunkColumns = ['evidence_id', 'seq', 'at_ms', 'bytes'] as const;
+  // The bytes: every column of a chunk row of the middle envelope (seq 0 is the request). `seq` is
+  // computed from the key (a virtual column), so it cannot be edited on its own.
+  const chunkColumns = ['key', 'evidence_id', 'at_ms', 'bytes'] as const;
   it.each(chunkColumns.flatMap((column) => [0, 2].map((seq) => [column, seq] as const)))('detects a change of chunk column %s (chunk %i)', (column, seq) => {
     const target = ids[2] ?? '';
     const before = store.db.prepare(`SELECT ${column} AS value FROM evidence_chunks WHERE evidence_id = ? AND seq = ?`).get(target, seq) as { value: unknown };
-    const value = column === 'evidence_id' ? ids[1] : column === 'seq' ? 100 : tampered(column, before.value);
-    store.db.pragma('foreign_keys = OFF');
+    const value = column === 'evidence_id' ? ids[1] : tampered(column, before.value);
     store.db.prepare(`UPDATE evidence_chunks SET ${column} = ? WHERE evidence_id = ? AND seq = ?`).run(value, target, seq);
-    const result = verifyChain(store);
-    // Moving a chunk to the denial before it breaks that one first.
-    expect(result).toMatchObject({ ok: false, brokenAt: { seq: column === 'evidence_id' ? 2 : 3, reason: 'content changed' } });
+    expect(verifyChain(store)).toMatchObject({ ok: false, rows: 2, brokenAt: { seq: 3, evidenceId: target, reason: 'content changed' } });
+  });
+
+  it('detects a chunk moved to the key range of another envelope', () => {
+    const rowKey = (id: string | undefined): number => (store.db.prepare('SELECT row_key FROM evidence WHERE id = ?').get(id) as { row_key: number }).row_key;
+    // Chunk 3 of the fourth envelope becomes chunk 9 of the first one.
+    const from = rowKey(ids[3]) * 2 ** 24 + 3;
+    store.db.prepare('UPDATE evidence_chunks SET key = ? WHERE key = ?').run(rowKey(ids[0]) * 2 ** 24 + 9, from);
+    expect(verifyChain(store)).toMatchObject({ ok: false, rows: 0, brokenAt: { seq: 1, evidenceId: ids[0], reason: 'content changed' } });
   });
 
   it('detects bytes replaced by the same text with another type', () => {
@@ -94,25 +99,29 @@ describe('evidence hash chain', () => {
   it('detects a deleted chunk and an added chunk', () => {
     store.db.prepare('DELETE FROM evidence_chunks WHERE evidence_id = ? AND seq = 3').run(ids[3]);
     expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 4, evidenceId: ids[3], reason: 'content changed' } });
-    store.db.prepare('INSERT INTO evidence_chunks (evidence_id, seq, at_ms, bytes) VALUES (?, 9, 1, ?)').run(ids[0], Buffer.from('data: extra\n\n'));
+    const first = store.db.prepare('SELECT row_key FROM evidence WHERE id = ?').get(ids[0]) as { row_key: number };
+    store.db.prepare('INSERT INTO evidence_chunks (key, evidence_id, at_ms, bytes) VALUES (?, ?, 1, ?)').run(first.row_key * 2 ** 24 + 9, ids[0], Buffer.from('data: extra\n\n'));
     expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 1, evidenceId: ids[0], reason: 'content changed' } });
   });
 
-  it('refuses to delete an envelope whose bytes are still stored (foreign key), and detects it when forced', () => {
-    expect(() => store.db.prepare('DELETE FROM evidence WHERE id = ?').run(ids[2])).toThrow(/FOREIGN KEY/);
-    store.db.pragma('foreign_keys = OFF');
+  it('detects a deleted middle row', () => {
     store.db.prepare('DELETE FROM evidence WHERE id = ?').run(ids[2]);
     expect(verifyChain(store)).toEqual({ ok: false, rows: 2, brokenAt: { seq: 3, reason: 'row missing' } });
   });
 
-  it('detects a deleted newest row through the chain head', () => {
-    store.db.pragma('foreign_keys = OFF');
+  it('detects a deleted newest row through the chain head, and never gives its left-over bytes to a new row', () => {
+    const deleted = store.db.prepare('SELECT row_key FROM evidence WHERE id = ?').get(ids[5]) as { row_key: number };
     store.db.prepare('DELETE FROM evidence WHERE id = ?').run(ids[5]);
+    expect(verifyChain(store)).toEqual({ ok: false, rows: 5, brokenAt: { seq: 6, reason: 'row missing' } });
+    const next = seedCompleted(store);
+    const row = store.db.prepare('SELECT row_key FROM evidence WHERE id = ?').get(next) as { row_key: number };
+    expect(row.row_key).toBeGreaterThan(deleted.row_key);
+    expect(getEvidence(store, next)?.response.chunks).toHaveLength(3);
     expect(verifyChain(store)).toEqual({ ok: false, rows: 5, brokenAt: { seq: 6, reason: 'row missing' } });
   });
 
   it('detects a rewritten head, a deleted head, and a rebuilt suffix', () => {
-    store.db.prepare("UPDATE evidence_chain_head SET hash = 'f' || substr(hash, 2)").run();
+    store.db.prepare("UPDATE evidence_chain_head SET hash = iif(substr(hash, 1, 1) = 'f', 'e', 'f') || substr(hash, 2)").run();
     expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 6, reason: 'head mismatch' } });
     store.db.prepare('DELETE FROM evidence_chain_head').run();
     expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { reason: 'head mismatch' } });
