@@ -3,6 +3,7 @@ import { readSecretFile } from '../home/home.js';
 import { StoreError } from '../errors.js';
 import { createPipelineContext } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
+import { startBackgroundCheckpoint } from '../store/background-checkpoint.js';
 import type { Store } from '../store/store.js';
 import { createGateway, type Gateway } from './app.js';
 import { listenGateway, type GatewayListenOptions, type RunningGateway } from './node-adapter.js';
@@ -46,5 +47,14 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     ...(options.onInternalError === undefined ? {} : { onInternalError: options.onInternalError }),
   });
   const running = await listenGateway(gateway, options);
-  return { ...running, gateway };
+  // A long-running process: keep SQLite's WAL checkpoints off the request path.
+  const checkpoint = startBackgroundCheckpoint(options.store);
+  return {
+    ...running,
+    gateway,
+    close: async () => {
+      await running.close();
+      await checkpoint.stop();
+    },
+  };
 }

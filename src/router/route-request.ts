@@ -122,7 +122,7 @@ async function loadClassifier(): Promise<ClassifyFunction> {
 }
 
 /**
- * Prompt tokens with gpt-tokenizer (o200k) plus a 10 % margin, because the target model's own
+ * Prompt tokens with a real tokenizer plus a 10 % margin, because the target model's own
  * tokenizer usually splits differently and an underestimate would overrun a context window.
  * Images count a flat 1,000 tokens each.
  */
@@ -130,8 +130,8 @@ export async function estimatePromptTokens(request: CanonicalRequest): Promise<n
   const text = requestText(request) + (request.tools === undefined ? '' : JSON.stringify(request.tools));
   let count: number;
   try {
-    const { countTokens } = await import('gpt-tokenizer');
-    count = countTokens(text);
+    const { approximateTokens } = await import('../evidence/tokens.js');
+    count = approximateTokens(text);
   } catch {
     count = Math.ceil(Buffer.byteLength(text, 'utf8') / 3);
   }
