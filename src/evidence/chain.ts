@@ -159,6 +159,12 @@ export interface VerifyOptions {
 }
 
 const VERIFY_PAGE_ROWS = 1000;
+/**
+ * Verification reads every byte of the store once; through a memory map SQLite skips a read()
+ * copy per page (about a third of the time spent reading chunks). A map is safe because the
+ * store's file never shrinks under a reader (syndicate never runs VACUUM).
+ */
+const VERIFY_MMAP_BYTES = 1 << 30;
 const SEQ_INDEX = COLUMN_INDEX.chain_seq;
 const ID_INDEX = COLUMN_INDEX.id;
 const PREV_INDEX = COLUMN_INDEX.prev_hash;
@@ -170,6 +176,18 @@ const PREV_INDEX = COLUMN_INDEX.prev_hash;
  * missing / head mismatch, via `evidence_chain_head`).
  */
 export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyResult {
+  const { db } = store;
+  const previousMmap = db.pragma('mmap_size', { simple: true }) as number;
+  if (previousMmap >= VERIFY_MMAP_BYTES) return walkChain(store, options);
+  db.pragma(`mmap_size = ${VERIFY_MMAP_BYTES}`);
+  try {
+    return walkChain(store, options);
+  } finally {
+    db.pragma(`mmap_size = ${previousMmap}`);
+  }
+}
+
+function walkChain(store: Store, options: VerifyOptions): VerifyResult {
   const { db } = store;
   const progressEvery = options.progressEvery ?? 5000;
   const total = (db.prepare('SELECT count(*) AS n FROM evidence WHERE chain_seq IS NOT NULL').get() as { n: number }).n;
