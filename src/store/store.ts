@@ -82,6 +82,10 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   }
   try {
     if (!inMemory) chmodSync(path, 0o600);
+    // Only takes effect on a new file (before its first page is written). Every commit writes each
+    // page it touched to the WAL; with 2 KB pages an evidence envelope writes 32 KB instead of
+    // 60 KB, which bench/evidence.js measures as ~15 % more envelopes per CPU second.
+    db.pragma('page_size = 2048');
     db.pragma('journal_mode = WAL');
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     db.pragma('synchronous = NORMAL');
