@@ -53,7 +53,7 @@ export interface EvidenceProvider {
   class: ProviderClass;
 }
 
-/** Written by `beginAttempt` before the upstream call. */
+/** Given to `beginAttempt`; the pending row is written with the request bytes, before the upstream call. */
 export interface AttemptStart {
   /** Groups the hops of one logical request (fallback attempts share it). */
   requestId: string;

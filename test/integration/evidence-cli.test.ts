@@ -1,12 +1,17 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beginAttempt, createRecorder, decodeBytes, getEvidence, type EncodedBytes } from '../../src/evidence/index.js';
 import { resolveHome } from '../../src/home/home.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { BIN, makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import type { FakeEngine } from '../helpers/fake-engines/index.js';
+import { Scenario } from '../helpers/scenario.js';
 import { attemptStart, REQUEST_BODY, seedCompleted, seedDenial, SSE_CHUNKS } from '../unit/evidence/seed.js';
 
 const BINARY_CHUNK = new Uint8Array([0x64, 0x61, 0x74, 0x61, 0x3a, 0xff, 0x00, 0xfe, 0x0a, 0x0a]);
@@ -209,5 +214,81 @@ describe('syndicate evidence (CLI)', () => {
     expect(deleted.exitCode).toBe(1);
     expect(deleted.stdout).toBe('');
     expect(deleted.stderr).toContain(`error: evidence chain broken at #${seqOfCompleted + 1}: row missing`);
+  });
+});
+
+/** What the store held at the moment the upstream received the request. */
+interface Witnessed {
+  requestBody: Buffer;
+  rows: { id: string; state: string; pid: number; chain_seq: number | null }[];
+  storedRequest: Buffer | undefined;
+}
+
+describe('syndicate run: the pending row is in the store before the upstream sees a byte', () => {
+  let scenario: Scenario;
+  let server: Server;
+  const witnessed: Witnessed[] = [];
+
+  beforeAll(async () => {
+    scenario = await Scenario.create();
+    const storePath = resolveHome({ home: scenario.home }).storePath;
+    // An OpenAI-compatible upstream that, on receiving a chat request and before answering, reads
+    // the store through its own read-only connection.
+    server = createServer((request, response) => {
+      const parts: Buffer[] = [];
+      request.on('data', (part: Buffer) => parts.push(part));
+      request.on('end', () => {
+        if (request.method === 'GET' && request.url === '/v1/models') {
+          // The health check before routing.
+          const models = { object: 'list', data: [{ id: 'llama3.2:latest', object: 'model', created: 1, owned_by: 'library' }] };
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(models));
+          return;
+        }
+        if (request.method !== 'POST') {
+          response.writeHead(404).end();
+          return;
+        }
+        const db = new Database(storePath, { readonly: true });
+        try {
+          const rows = db.prepare('SELECT id, state, pid, chain_seq FROM evidence WHERE kind = ?').all('invocation') as Witnessed['rows'];
+          const stored = db.prepare('SELECT bytes FROM evidence_chunks WHERE evidence_id = ? AND seq = 0').get(rows[0]?.id ?? '') as { bytes: Buffer } | undefined;
+          witnessed.push({ requestBody: Buffer.concat(parts), rows, storedRequest: stored?.bytes });
+        } finally {
+          db.close();
+        }
+        const body = JSON.stringify({
+          id: 'chatcmpl-witness',
+          object: 'chat.completion',
+          created: 1,
+          model: 'llama3.2:latest',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 12, completion_tokens: 2, total_tokens: 14 },
+        });
+        response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const engine = { kind: 'ollama', baseUrl: `http://127.0.0.1:${port}/v1` } as FakeEngine;
+    await scenario.register({ id: 'witness', engine });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('holds a pending row of the calling process with the exact request bytes, completed afterwards', async () => {
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'witness', '--no-stream']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(witnessed).toHaveLength(1);
+    const [seen] = witnessed;
+    expect(seen?.rows).toHaveLength(1);
+    expect(seen?.rows[0]).toMatchObject({ id: document.evidenceId, state: 'pending', chain_seq: null });
+    expect(seen?.rows[0]?.pid).not.toBe(process.pid);
+    expect(seen?.storedRequest?.equals(seen.requestBody)).toBe(true);
+    const envelope = await scenario.evidence(String(document.evidenceId));
+    expect(envelope).toMatchObject({ state: 'completed', chainSeq: 1, verbatimCapture: 'full', tokenAccounting: 'exact' });
+    expect((await scenario.rawEvidence(String(document.evidenceId), 'request')).equals(seen?.requestBody ?? Buffer.alloc(0))).toBe(true);
+    expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
   });
 });
