@@ -49,6 +49,19 @@ export function classifyText(text: string, options: ClassifyOptions): Classifica
   return state.result(options.hint);
 }
 
+/** The built-in words plus the caller's, merged once per (policy) word list rather than per call. */
+const mergedWordLists = new WeakMap<readonly string[], readonly string[]>();
+
+function mergedIndicatorWords(words: readonly string[] | undefined): readonly string[] {
+  if (!Array.isArray(words)) return BUILT_IN_INDICATOR_WORDS;
+  let merged = mergedWordLists.get(words);
+  if (merged === undefined) {
+    merged = [...BUILT_IN_INDICATOR_WORDS, ...words];
+    mergedWordLists.set(words, merged);
+  }
+  return merged;
+}
+
 class ClassificationState {
   private readonly findings: Finding[] = [];
   private failedClosed = false;
@@ -61,7 +74,7 @@ class ClassificationState {
     this.started = started;
     this.detectors = options.detectors ?? BUILT_IN_DETECTORS;
     this.context = {
-      indicatorWords: [...BUILT_IN_INDICATOR_WORDS, ...(Array.isArray(options.indicatorWords) ? options.indicatorWords : [])],
+      indicatorWords: mergedIndicatorWords(options.indicatorWords),
       patterns: Array.isArray(options.patterns) ? options.patterns : [],
     };
     const budget = options.timeoutMs ?? 2000 + Math.ceil(totalCharacters / 100_000) * 20;

@@ -23,7 +23,16 @@ function wordPattern(word: string): string {
   return [...parts, lastPattern].join('\\s+');
 }
 
+const byList = new WeakMap<readonly string[], RegExp | undefined>();
+
 export function indicatorPattern(words: readonly string[]): RegExp | undefined {
+  if (byList.has(words)) return byList.get(words);
+  const pattern = compilePattern(words);
+  byList.set(words, pattern);
+  return pattern;
+}
+
+function compilePattern(words: readonly string[]): RegExp | undefined {
   const usable = [...new Set(words.map((word) => word.trim().toLowerCase()).filter((word) => word.length > 0))].sort(
     (a, b) => b.length - a.length,
   );
