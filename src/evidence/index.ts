@@ -21,12 +21,10 @@ export {
 export {
   createRecorder,
   EvidenceRecorder,
-  REDACTED,
-  redactHeaders,
   type CapturedEnd,
   type CapturedRequest,
   type CapturedResponseStart,
-  type CaptureSink,
+  type RecorderSink,
   type CaptureSummary,
   type RecorderOptions,
 } from './recorder.js';

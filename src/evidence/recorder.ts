@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { redactRequestHeaders, redactResponseHeaders } from '../transport/redact.js';
+import type { CaptureSink as TransportCaptureSink } from '../transport/transport.js';
 import { openAttempts, type OpenAttempt } from './open-attempt.js';
 import { statementsFor, type EvidenceStatements } from './statements.js';
 import type { VerbatimCapture } from './types.js';
@@ -31,10 +33,11 @@ export interface CapturedEnd {
 }
 
 /**
- * What the transport hands its bytes to, before anything is parsed. Implemented by
- * `EvidenceRecorder`; structurally the same as the transport's own `CaptureSink`.
+ * What the recorder accepts: the transport's `CaptureSink` calls (`src/transport/transport.ts`),
+ * with every field the recorder does not need left optional, so tests and benchmarks can feed it
+ * directly. `EvidenceRecorder` is checked below to be a valid transport sink.
  */
-export interface CaptureSink {
+export interface RecorderSink {
   onRequest(request: CapturedRequest): void;
   onResponseStart(response: CapturedResponseStart): void;
   /** One piece of the response body as received (raw SSE bytes for streams). */
@@ -64,37 +67,13 @@ export interface CaptureSummary {
   endError: CapturedEnd['error'];
 }
 
-/** Header names whose values are credentials; redacted again here even if the transport did. */
-const CREDENTIAL_HEADERS = new Set([
-  'authorization',
-  'proxy-authorization',
-  'x-api-key',
-  'api-key',
-  'x-goog-api-key',
-  'cookie',
-  'set-cookie',
-]);
-/** Other credential-looking names (`x-auth-token`, `openai-api-key`, `x-client-secret`); not `*-ratelimit-*-tokens`. */
-const CREDENTIAL_NAME = /(^|-)(api-?key|secret|access-token|auth-token|session-token|id-token)$/;
-export const REDACTED = '[redacted]';
-
-/** Copies headers with credential values replaced by `[redacted]` (names lower-cased). */
-export function redactHeaders(headers: Record<string, string>): Record<string, string> {
-  const redacted: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    redacted[lower] = CREDENTIAL_HEADERS.has(lower) || CREDENTIAL_NAME.test(lower) ? REDACTED : value;
-  }
-  return redacted;
-}
-
 /**
  * Persists one attempt's bytes as they arrive. The pending row and the request bytes are written
  * together, at once (the transport hands them over before it opens the socket); the response is
  * written in small batches (see `flushIntervalMs`), so a SIGKILL mid-stream leaves the request
  * and the chunks received so far in the store, where `recoverInterrupted` finds them.
  */
-export class EvidenceRecorder implements CaptureSink {
+export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
   readonly evidenceId: string;
   private readonly attempt: OpenAttempt;
   private readonly statements: EvidenceStatements;
@@ -136,7 +115,7 @@ export class EvidenceRecorder implements CaptureSink {
       this.attempt.captureRequest(this.statements, {
         method: request.method,
         url: request.url,
-        headersJson: JSON.stringify(redactHeaders(request.headers)),
+        headersJson: JSON.stringify(redactRequestHeaders(request.headers)), // again: defence in depth
         startedAt: request.startedAt ?? null,
         body,
       }),
@@ -147,7 +126,7 @@ export class EvidenceRecorder implements CaptureSink {
   onResponseStart(response: CapturedResponseStart): void {
     this.throwIfFailed();
     if (this.detached) return;
-    this.attempt.bufferResponseStart({ status: response.status, headersJson: JSON.stringify(redactHeaders(response.headers)), atMs: response.atMs });
+    this.attempt.bufferResponseStart({ status: response.status, headersJson: JSON.stringify(redactResponseHeaders(response.headers)), atMs: response.atMs });
     this.summary.responseStarted = true;
     this.summary.status = response.status;
     this.schedule();
