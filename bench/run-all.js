@@ -16,6 +16,7 @@ let failed = false;
 for (const name of benches) {
   const result = spawnSync(process.execPath, [`${here}${name}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   process.stdout.write(result.stdout);
+  process.stdout.write('\n');
   if (result.status !== 0) {
     console.log(`| ${name} | exited ${result.status} | - | - | FAIL |`);
     failed = true;
