@@ -42,7 +42,8 @@ type AttemptOutcome =
  * The one governed path every surface uses: classify -> route -> permit -> invoke -> evidence.
  * Falls back on connect failures, timeouts before the first byte, 429 and 5xx, but only within
  * the classes the request's level allows (narrowed to the permitted provider's class when the
- * caller presented a permit); never after bytes reached the caller. Throws `PolicyRefusalError` (exit 4) or `UpstreamError` (exit 5).
+ * caller presented a permit); never after bytes reached the caller. Throws `PolicyRefusalError`
+ * (exit 4) or `UpstreamError` (exit 5).
  */
 export async function invoke(context: PipelineContext, input: InvocationInput): Promise<InvocationResult> {
   const requestId = newId('req');
