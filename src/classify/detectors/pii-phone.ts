@@ -7,14 +7,14 @@ import { matchesOf } from '../scan.js';
  *   international  `+44 20 7946 0958`, `+1 (415) 555-0132`, `0049 30 901820`
  *   North American `(415) 555-0132`, `415-555-0132`, `415.555.0132` (area and exchange 2-9xx)
  *   national       `020 7946 0958`, `06 12 34 56 78`, `030 901820` (trunk 0, grouped, 9-11 digits)
- *   labelled       `phone: 4155550132`, `call me at 555 0132`, `tel. 0301234567`
+ *   labelled       `phone: 4155550132`, `my phone is 555-123-4567`, `call me at 555 0132`, `tel. 0301234567`
  * Not phones: bare digit runs without a label (order numbers, timestamps), versions (`1.2.3`),
  * dates, times, IP addresses, UUIDs.
  */
 const CANDIDATE =
   /(?:\+|\b00)[1-9]\d{0,2}(?:[\s.-]{0,2}\(?\d{1,5}\)?){2,6}|\(\d{3}\)\s?\d{3}[\s.-]\d{4}|\b\d{3}([-.\s])\d{3}\1\d{4}|\b0[1-9]\d{0,3}(?:[ -]\d{2,8}){1,4}/g;
 const LABELLED =
-  /\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|whatsapp|sms|call(?: me)?(?: at| on)?|text me(?: at| on)?|reach me(?: at| on)?|contact number|phone number|ph)\b\.?(?:\s*(?:no\.?|number|#))?[\s:#.]*(?<number>[+(]?\d[\d\s().-]{5,22}\d)/gi;
+  /\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|whatsapp|sms|call(?: me)?(?: at| on)?|text me(?: at| on)?|reach me(?: at| on)?|contact number|phone number|ph)\b\.?(?:\s*(?:no\.?|number|#))?[\s:#.]*(?:(?:is|was|=)\b[\s:#]*)?(?<number>[+(]?\d[\d\s().-]{5,22}\d)/gi;
 
 function digitCount(text: string): number {
   let count = 0;
