@@ -388,12 +388,37 @@ function scanPassphrases(text: string, matches: DetectorMatch[]): void {
   }
 }
 
+/**
+ * Credentials passed on a command line: `mysql -u root -pS3cret`, `mysqldump -p'x'`,
+ * `curl -u admin:hunter2`, `wget --user=bob --password=x` (the latter caught as an assignment),
+ * `sshpass -p secret ssh host`. One cheap test for the command names gates the expressions.
+ */
+const COMMAND_GATE = /\b(?:mysql|mysqldump|mysqladmin|mariadb|curl|sshpass)\b/;
+const COMMAND_CREDENTIALS = [
+  { pattern: /\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]*?\s-p(?<value>'[^'\n]+'|"[^"\n]+"|[^\s'"]+)/g, what: 'MySQL password on the command line' },
+  { pattern: /\bcurl\b[^\n]*?\s(?:-u|--user)[\s=]+['"]?[^\s:'"]+:(?<value>[^\s'"]+)/g, what: 'curl user:password on the command line' },
+  { pattern: /\bsshpass\b[^\n]*?\s-p\s*(?<value>'[^'\n]+'|"[^"\n]+"|[^\s'"]+)/g, what: 'sshpass password on the command line' },
+];
+
+function scanCommandLines(text: string, matches: DetectorMatch[]): void {
+  if (!COMMAND_GATE.test(text)) return;
+  for (const { pattern, what } of COMMAND_CREDENTIALS) {
+    for (const match of matchesOf(pattern, text)) {
+      const value = match.groups?.value ?? '';
+      if (isPlaceholder(value.replace(/^['"]|['"]$/g, ''))) continue;
+      const end = match.index + match[0].length;
+      matches.push({ detector: 'credential.assignment', level: 'restricted', reason: what, start: end - value.length, end, excerpt: maskSecret(value) });
+    }
+  }
+}
+
 export const credentialAssignmentDetector: Detector = {
   id: 'credential.assignment',
   scan(text) {
     const matches: DetectorMatch[] = [];
     scanKeywords(text, matches);
     scanPassphrases(text, matches);
+    scanCommandLines(text, matches);
     scanHeadersAndUrls(text, matches);
     return matches;
   },
