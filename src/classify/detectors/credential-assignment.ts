@@ -62,7 +62,7 @@ const PLACEHOLDER = [
   /^(?:process\.env|os\.environ|os\.getenv|env\(|getenv|System\.getenv|ENV\[)/,
 ];
 
-const KEYWORD_HIT = /pass|pwd|pw|secret|token|key|cred|pin|login/gi;
+const KEYWORD_HIT = /p(?:ass|wd?|in)|secret|token|key|cred|login/gi;
 
 function isKeyCharacter(code: number): boolean {
   return (

@@ -14,7 +14,7 @@ import { matchesOf } from '../scan.js';
 const CANDIDATE =
   /(?:\+|\b00)[1-9]\d{0,2}(?:[\s.-]{0,2}\(?\d{1,5}\)?){2,6}|\(\d{3}\)\s?\d{3}[\s.-]\d{4}|\b\d{3}([-.\s])\d{3}\1\d{4}|\b0[1-9]\d{0,3}(?:[ -]\d{2,8}){1,4}/g;
 const LABELLED =
-  /\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|whatsapp|sms|call(?: me)?(?: at| on)?|text me(?: at| on)?|reach me(?: at| on)?|contact number|phone number|ph)\b\.?(?:\s*(?:no\.?|number|#))?[\s:#.]*(?:(?:is|was|=)\b[\s:#]*)?(?<number>[+(]?\d[\d\s().-]{5,22}\d)/gi;
+  /\b(?:ph(?:one(?: number)?)?|tel(?:ephone)?|mobile|cell(?:phone)?|fax|whatsapp|sms|call(?: me)?(?: at| on)?|text me(?: at| on)?|reach me(?: at| on)?|contact number)\b\.?(?:\s*(?:no\.?|number|#))?[\s:#.]*(?:(?:is|was|=)\b[\s:#]*)?(?<number>[+(]?\d[\d\s().-]{5,22}\d)/gi;
 
 function digitCount(text: string): number {
   let count = 0;
