@@ -190,7 +190,7 @@ function scanKeywords(text: string, matches: DetectorMatch[]): void {
       resumeAt = assignment.end;
       continue;
     }
-    const statement = proseAt(text, hit.index);
+    const statement = proseAt(text, hit.index) ?? passphraseAt(text, hit.index);
     if (statement !== undefined) {
       matches.push(statement);
       resumeAt = statement.end;
@@ -368,24 +368,26 @@ function proseStatement(match: RegExpExecArray): DetectorMatch | undefined {
 /**
  * A passphrase is several words by nature (`correct horse battery staple`), so the one-word
  * value rules above miss it: `passphrase: correct horse battery staple` or `my passphrase is
- * correct horse battery staple` — three or more words after the verb on the same line.
+ * correct horse battery staple` — three or more words after the verb on the same line. Tried at
+ * each `pass` keyword hit, so it costs no pass over the text of its own.
  */
-const PASSPHRASE_WORDS = /\bpass[ -]?phrases?\b\s*(?:is|was|are|=|:)\s*(?:now\s+|still\s+|just\s+)?((?:[A-Za-z][\w'!&$%-]*[ \t]+){2,}[A-Za-z][\w'!&$%-]*)/gi;
+const PASSPHRASE_WORDS = /pass[ -]?phrases?\b\s*(?:is|was|are|=|:)\s*(?:now\s+|still\s+|just\s+)?((?:[A-Za-z][\w'!&$%-]*[ \t]+){2,}[A-Za-z][\w'!&$%-]*)/iy;
 
-function scanPassphrases(text: string, matches: DetectorMatch[]): void {
-  for (const match of matchesOf(PASSPHRASE_WORDS, text)) {
-    const value = match[1] ?? '';
-    const valueStart = match.index + match[0].length - value.length;
-    if (matches.some((existing) => existing.start <= valueStart && existing.end >= valueStart + value.length)) continue;
-    matches.push({
-      detector: 'credential.assignment',
-      level: 'restricted',
-      reason: 'passphrase stated in the text',
-      start: match.index,
-      end: valueStart + value.length,
-      excerpt: `passphrase ${maskSecret(value)}`,
-    });
-  }
+function passphraseAt(text: string, hitIndex: number): DetectorMatch | undefined {
+  if (hitIndex > 0 && isLetterCode(text.charCodeAt(hitIndex - 1))) return undefined;
+  PASSPHRASE_WORDS.lastIndex = hitIndex;
+  const match = PASSPHRASE_WORDS.exec(text);
+  if (match === null) return undefined;
+  const value = match[1] ?? '';
+  const end = match.index + match[0].length;
+  return {
+    detector: 'credential.assignment',
+    level: 'restricted',
+    reason: 'passphrase stated in the text',
+    start: match.index,
+    end,
+    excerpt: `passphrase ${maskSecret(value)}`,
+  };
 }
 
 /**
@@ -417,7 +419,6 @@ export const credentialAssignmentDetector: Detector = {
   scan(text) {
     const matches: DetectorMatch[] = [];
     scanKeywords(text, matches);
-    scanPassphrases(text, matches);
     scanCommandLines(text, matches);
     scanHeadersAndUrls(text, matches);
     return matches;
