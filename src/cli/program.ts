@@ -34,15 +34,16 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
             5 upstream failure, 6 store failure, 70 internal bug, 130 interrupted.`,
     );
 
+  // In the order an operator meets them: set up, register, decide, invoke, inspect, serve.
   program.addCommand(initCommand());
-  program.addCommand(permitCommand());
   program.addCommand(doctorCommand());
-  program.addCommand(evidenceCommand());
-  program.addCommand(policyCommand());
   program.addCommand(providerCommand());
-  program.addCommand(routeCommand());
+  program.addCommand(policyCommand());
   program.addCommand(classifyCommand());
+  program.addCommand(routeCommand());
   program.addCommand(runCommand());
+  program.addCommand(permitCommand());
+  program.addCommand(evidenceCommand());
   program.addCommand(serveCommand());
   program.addCommand(metricsCommand());
 
