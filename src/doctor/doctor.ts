@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileMode, type HomePaths } from '../home/home.js';
 import { listProviders } from '../registry/registry.js';
+import { healthUrl } from '../router/health.js';
 import { openStore, type Store } from '../store/store.js';
 import { MIGRATIONS } from '../store/migrations/index.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
@@ -81,7 +82,7 @@ async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
   const locals = listProviders(store).filter((provider) => provider.retiredAt === null && provider.record.class === 'local');
   return Promise.all(
     locals.map(async (provider): Promise<DoctorCheck> => {
-      const url = modelsUrl(provider.record.baseUrl, provider.record.wire);
+      const url = healthUrl(provider.record);
       try {
         await fetchEngineJson(url, { timeoutMs: 2000 });
         return { name: `engine ${provider.id}`, status: 'pass', detail: `${url} answers` };
@@ -95,9 +96,4 @@ async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
       }
     }),
   );
-}
-
-function modelsUrl(baseUrl: string, wire: 'openai' | 'anthropic'): string {
-  const trimmed = baseUrl.replace(/\/+$/, '');
-  return wire === 'anthropic' ? `${trimmed}/v1/models` : `${trimmed}/models`;
 }

@@ -143,8 +143,7 @@ export class HealthMonitor {
   private async probeEngine(provider: RegisteredProvider): Promise<string[] | undefined> {
     const { record } = provider;
     const baseUrl = record.baseUrl.replace(/\/+$/, '');
-    const modelsUrl = record.wire === 'anthropic' ? `${baseUrl}/v1/models` : `${baseUrl}/models`;
-    await this.probe(modelsUrl, this.probeTimeoutMs);
+    await this.probe(healthUrl(record), this.probeTimeoutMs);
     const kind = record.engine?.kind;
     if (kind === 'llama.cpp' || kind === 'vllm') {
       // Single-model servers load their model at start: up means resident.
@@ -160,6 +159,12 @@ export class HealthMonitor {
     }
     return undefined;
   }
+}
+
+/** The URL whose answer says an engine is up: its model list, per the wire's URL convention. */
+export function healthUrl(record: Pick<RegisteredProvider['record'], 'baseUrl' | 'wire'>): string {
+  const baseUrl = record.baseUrl.replace(/\/+$/, '');
+  return record.wire === 'anthropic' ? `${baseUrl}/v1/models` : `${baseUrl}/models`;
 }
 
 /** Model names from Ollama's `GET /api/ps` answer (`{models: [{name, model, ...}]}`). */
