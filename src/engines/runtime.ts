@@ -1,0 +1,263 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { SyndicateError, ExitCode, UsageError, type SyndicateErrorOptions } from '../errors.js';
+import type { NodeLlamaCppModule } from './node-llama-cpp.js';
+
+/**
+ * Where the embedded engine (node-llama-cpp, llama.cpp's prebuilt binaries) comes from.
+ *
+ * node-llama-cpp is not a dependency of syndicate: installed the ordinary way it brings every
+ * platform's binaries (CUDA, Vulkan, ARM — ~725 MB), which most hosts never use. Instead
+ * `syndicate engine install` puts node-llama-cpp and exactly one binary package per backend in
+ * an engine directory of its own (~85 MB for CPU on linux-x64), with npm's optional
+ * dependencies turned off. Loading always passes `build: "never"`, so nothing is compiled or
+ * downloaded when a model is served.
+ */
+
+/** The node-llama-cpp release syndicate is tested against (the llama.cpp fixtures were captured with it). */
+export const NODE_LLAMA_CPP_VERSION = '3.22.1';
+
+export const ENGINE_BACKENDS = ['cpu', 'cuda', 'vulkan', 'metal'] as const;
+export type EngineBackend = (typeof ENGINE_BACKENDS)[number];
+
+/** Raised when the embedded engine is needed but not installed (exit 1, like a failed check). */
+export class EngineNotInstalledError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('engine_not_installed', ExitCode.checkFailed, message, options);
+  }
+}
+
+/** Raised when `npm install` of the engine fails (exit 1); nothing is left half-installed. */
+export class EngineInstallError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('engine_install_failed', ExitCode.checkFailed, message, options);
+  }
+}
+
+/** An engine directory that holds node-llama-cpp. */
+export interface EngineInstallation {
+  /** The directory whose `node_modules` holds node-llama-cpp. */
+  directory: string;
+  /** How it was found: `$SYNDICATE_ENGINE_DIR`, the per-user engine directory, or next to syndicate itself. */
+  source: 'env' | 'user' | 'project';
+  version: string;
+  /** The `@node-llama-cpp/*` binary packages present, e.g. `linux-x64`, `linux-x64-cuda`. */
+  binaryPackages: string[];
+  /** The file `import()` loads. */
+  entryPath: string;
+}
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The per-user engine directory: `$SYNDICATE_ENGINE_DIR`, else `$XDG_CACHE_HOME/syndicate/engine/node-llama-cpp-<version>`. */
+export function engineDirectory(env: Environment = process.env): string {
+  const override = env['SYNDICATE_ENGINE_DIR'];
+  if (override !== undefined && override !== '') return resolve(override);
+  const cacheRoot = env['XDG_CACHE_HOME'] || join(env['HOME'] ?? homedir(), '.cache');
+  return join(cacheRoot, 'syndicate', 'engine', `node-llama-cpp-${NODE_LLAMA_CPP_VERSION}`);
+}
+
+/**
+ * The `@node-llama-cpp/<name>` binary packages a backend needs on this platform, in node-llama-cpp's
+ * naming (`linux-x64`, `linux-x64-cuda` + `-cuda-ext`, `mac-arm64-metal`, ...). Throws a usage error
+ * for a backend the platform has no prebuilt binary for.
+ */
+export function binaryPackagesFor(backend: EngineBackend, platform: NodeJS.Platform = process.platform, arch: string = process.arch): string[] {
+  const os = platform === 'darwin' ? 'mac' : platform === 'win32' ? 'win' : platform === 'linux' ? 'linux' : undefined;
+  const unsupported = (): never => {
+    throw new UsageError(`node-llama-cpp has no prebuilt ${backend} binary for ${platform}-${arch}`, {
+      hint: backend === 'cpu' ? 'run a separate engine (llama-server, Ollama) and register it with `syndicate provider add`' : 'use `--gpu cpu`, or build llama.cpp for this machine and register it as a provider',
+    });
+  };
+  if (os === undefined) return unsupported();
+  const base = `${os}-${arch}`;
+  switch (backend) {
+    case 'cpu':
+      if (os === 'mac') return arch === 'arm64' ? ['mac-arm64-metal'] : arch === 'x64' ? ['mac-x64'] : unsupported();
+      if (os === 'linux' && ['x64', 'arm64', 'arm'].includes(arch)) return [arch === 'arm' ? 'linux-armv7l' : base];
+      if (os === 'win' && ['x64', 'arm64'].includes(arch)) return [base];
+      return unsupported();
+    case 'cuda':
+      return (os === 'linux' || os === 'win') && arch === 'x64' ? [`${base}-cuda`, `${base}-cuda-ext`] : unsupported();
+    case 'vulkan':
+      return (os === 'linux' || os === 'win') && arch === 'x64' ? [`${base}-vulkan`] : unsupported();
+    case 'metal':
+      return os === 'mac' && arch === 'arm64' ? ['mac-arm64-metal'] : unsupported();
+  }
+}
+
+function readJson(path: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+function inspectDirectory(directory: string, source: EngineInstallation['source']): EngineInstallation | undefined {
+  const packageDirectory = join(directory, 'node_modules', 'node-llama-cpp');
+  const manifest = readJson(join(packageDirectory, 'package.json'));
+  if (manifest === undefined || typeof manifest['version'] !== 'string') return undefined;
+  const entryPath = join(packageDirectory, 'dist', 'index.js');
+  if (!existsSync(entryPath)) return undefined;
+  const scopeDirectory = join(directory, 'node_modules', '@node-llama-cpp');
+  const binaryPackages = existsSync(scopeDirectory)
+    ? Object.keys((readJson(join(packageDirectory, 'package.json'))?.['optionalDependencies'] as Record<string, string> | undefined) ?? {})
+        .map((name) => name.replace('@node-llama-cpp/', ''))
+        .filter((name) => existsSync(join(scopeDirectory, name, 'package.json')))
+    : [];
+  return { directory, source, version: manifest['version'], binaryPackages, entryPath };
+}
+
+/** Finds node-llama-cpp without loading it: `$SYNDICATE_ENGINE_DIR`, the per-user engine directory, then next to syndicate. */
+export function findEngine(env: Environment = process.env): EngineInstallation | undefined {
+  const override = env['SYNDICATE_ENGINE_DIR'];
+  if (override !== undefined && override !== '') return inspectDirectory(resolve(override), 'env');
+  const user = inspectDirectory(engineDirectory(env), 'user');
+  if (user !== undefined) return user;
+  // Installed beside syndicate (e.g. `npm install node-llama-cpp` in the same prefix): walk up from this file.
+  let directory = dirname(new URL(import.meta.url).pathname);
+  for (;;) {
+    const found = inspectDirectory(directory, 'project');
+    if (found !== undefined) return found;
+    const parent = dirname(directory);
+    if (parent === directory) return undefined;
+    directory = parent;
+  }
+}
+
+function notInstalled(env: Environment): EngineNotInstalledError {
+  const override = env['SYNDICATE_ENGINE_DIR'];
+  const where = override !== undefined && override !== '' ? `in $SYNDICATE_ENGINE_DIR (${resolve(override)})` : `in ${engineDirectory(env)}`;
+  return new EngineNotInstalledError(`the embedded engine (node-llama-cpp) is not installed ${where}`, {
+    hint: 'run `syndicate engine install` (CPU, ~85 MB from the npm registry; add `--gpu cuda|vulkan|metal` for a GPU build)',
+  });
+}
+
+/** Loads node-llama-cpp from the engine directory; throws EngineNotInstalledError with the fix when it is absent. */
+export async function importNodeLlamaCpp(env: Environment = process.env): Promise<NodeLlamaCppModule> {
+  const installation = findEngine(env);
+  if (installation === undefined) throw notInstalled(env);
+  try {
+    return (await import(pathToFileURL(installation.entryPath).href)) as NodeLlamaCppModule;
+  } catch (error) {
+    throw new EngineNotInstalledError(`node-llama-cpp in ${installation.directory} cannot be loaded: ${(error as Error).message}`, {
+      hint: 'reinstall it with `syndicate engine install --force`',
+      cause: error,
+    });
+  }
+}
+
+/** What `installEngine` did. */
+export interface EngineInstallResult {
+  installation: EngineInstallation;
+  /** False when everything asked for was already present. */
+  changed: boolean;
+  /** The packages handed to npm (empty when nothing changed). */
+  packages: string[];
+  durationMs: number;
+}
+
+export interface EngineInstallOptions {
+  backend?: EngineBackend;
+  /** Reinstall from scratch even when present. */
+  force?: boolean;
+  env?: Environment;
+  /** npm's output, line by line, for a progress display. */
+  onProgress?: (line: string) => void;
+  /** The npm executable (tests point it at a fake). */
+  npmCommand?: string;
+}
+
+/**
+ * Installs node-llama-cpp and the binary package(s) of one backend into the engine directory
+ * with `npm install --omit=optional --ignore-scripts` (node-llama-cpp's post-install step would
+ * otherwise try to download or build llama.cpp). A fresh install goes to a scratch directory that
+ * is renamed into place only when npm succeeded, so a failed install leaves nothing behind; adding
+ * a backend to an existing directory is npm's own (atomic per package) install.
+ */
+export async function installEngine(options: EngineInstallOptions = {}): Promise<EngineInstallResult> {
+  const env = options.env ?? process.env;
+  const backend = options.backend ?? 'cpu';
+  const directory = engineDirectory(env);
+  const started = Date.now();
+  const wanted = [...new Set([...binaryPackagesFor('cpu'), ...binaryPackagesFor(backend)])];
+  const existing = options.force === true ? undefined : inspectDirectory(directory, env['SYNDICATE_ENGINE_DIR'] ? 'env' : 'user');
+  const missing = existing === undefined ? wanted : wanted.filter((name) => !existing.binaryPackages.includes(name));
+  if (existing !== undefined && existing.version === NODE_LLAMA_CPP_VERSION && missing.length === 0) {
+    return { installation: existing, changed: false, packages: [], durationMs: Date.now() - started };
+  }
+  const packages = [`node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`, ...missing.map((name) => `@node-llama-cpp/${name}@${NODE_LLAMA_CPP_VERSION}`)];
+  const fresh = existing === undefined;
+  const target = fresh ? `${directory}.installing-${process.pid}` : directory;
+  try {
+    if (fresh) {
+      rmSync(target, { recursive: true, force: true });
+      mkdirSync(target, { recursive: true });
+      writeFileSync(join(target, 'package.json'), `${JSON.stringify({ name: 'syndicate-engine', private: true, description: 'node-llama-cpp for `syndicate engine serve`; managed by `syndicate engine install`' }, null, 2)}\n`);
+    }
+    await runNpm(options.npmCommand ?? 'npm', ['install', '--no-audit', '--no-fund', '--omit=optional', '--ignore-scripts', '--save-exact', ...packages], target, options.onProgress);
+    if (fresh) {
+      if (options.force === true) rmSync(directory, { recursive: true, force: true });
+      mkdirSync(dirname(directory), { recursive: true });
+      renameSync(target, directory);
+    }
+  } catch (error) {
+    if (fresh) rmSync(target, { recursive: true, force: true });
+    throw error;
+  }
+  const installation = inspectDirectory(directory, env['SYNDICATE_ENGINE_DIR'] ? 'env' : 'user');
+  if (installation === undefined) throw new EngineInstallError(`npm finished but node-llama-cpp is missing from ${directory}`, { hint: 'run `syndicate engine install --force`' });
+  return { installation, changed: true, packages, durationMs: Date.now() - started };
+}
+
+async function runNpm(command: string, args: string[], cwd: string, onProgress: ((line: string) => void) | undefined): Promise<void> {
+  const tail: string[] = [];
+  const exitCode = await new Promise<number | null>((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
+    const forward = (chunk: Buffer): void => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        const trimmed = line.trim();
+        if (trimmed === '') continue;
+        tail.push(trimmed);
+        if (tail.length > 20) tail.shift();
+        onProgress?.(trimmed);
+      }
+    };
+    child.stdout.on('data', forward);
+    child.stderr.on('data', forward);
+    child.on('error', reject);
+    child.on('close', resolvePromise);
+  }).catch((error: unknown) => {
+    throw new EngineInstallError(`cannot run ${command}: ${(error as Error).message}`, { hint: 'install Node.js with npm, or put npm on PATH', cause: error });
+  });
+  if (exitCode !== 0) {
+    throw new EngineInstallError(`npm install of the engine failed (exit ${String(exitCode)}): ${tail.slice(-5).join(' | ')}`, {
+      hint: 'check that the npm registry is reachable (`npm ping`), then run `syndicate engine install` again',
+    });
+  }
+}
+
+/** How the engine can run here, for `doctor`: which backend node-llama-cpp picks and whether it loads. */
+export interface EngineReadiness {
+  installation: EngineInstallation;
+  /** `cpu` or the GPU API node-llama-cpp selected (`cuda`, `vulkan`, `metal`). */
+  backend: string;
+  loadMs: number;
+}
+
+/** Loads llama.cpp's bindings (no model) with `build: "never"` and reports the backend in use. */
+export async function checkEngineReadiness(env: Environment = process.env): Promise<EngineReadiness> {
+  const installation = findEngine(env);
+  if (installation === undefined) throw notInstalled(env);
+  const started = Date.now();
+  const module = await importNodeLlamaCpp(env);
+  const llama = (await module.getLlama({ build: 'never', gpu: 'auto', logLevel: 'error', progressLogs: false })) as { gpu: string | false; dispose?: () => Promise<void> };
+  const backend = llama.gpu === false ? 'cpu' : llama.gpu;
+  await llama.dispose?.();
+  return { installation, backend, loadMs: Date.now() - started };
+}
