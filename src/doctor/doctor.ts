@@ -17,9 +17,31 @@ export interface DoctorCheck {
 
 const MINIMUM_NODE = [20, 19] as const;
 
+/**
+ * The embedded engine is optional: absent is a warning with the install command; installed but
+ * unable to load its bindings is a failure. Loading the bindings (no model) tells the backend.
+ */
+async function checkEmbeddedEngine(): Promise<DoctorCheck> {
+  const name = 'embedded engine';
+  const { checkEngineReadiness, findEngine } = await import('../engines/runtime.js');
+  if (findEngine() === undefined) {
+    return { name, status: 'warn', detail: 'not installed (optional: `engine serve` runs GGUF models with it)', hint: 'run `syndicate engine install`' };
+  }
+  try {
+    const readiness = await checkEngineReadiness();
+    return {
+      name,
+      status: 'pass',
+      detail: `node-llama-cpp ${readiness.installation.version}, backend ${readiness.backend}, binaries ${readiness.installation.binaryPackages.join(', ')} (${readiness.installation.directory})`,
+    };
+  } catch (error) {
+    return { name, status: 'fail', detail: (error as Error).message, hint: 'run `syndicate engine install --force`' };
+  }
+}
+
 /** Runs every health check without creating or changing any state. */
 export async function runDoctor(home: HomePaths): Promise<DoctorCheck[]> {
-  const checks: DoctorCheck[] = [checkNodeVersion(process.versions.node)];
+  const checks: DoctorCheck[] = [checkNodeVersion(process.versions.node), await checkEmbeddedEngine()];
   checks.push(checkPrivateFile(home.permitKeyPath, 'permit key'));
   checks.push(checkPrivateFile(home.gatewayTokenPath, 'gateway token'));
   checks.push(
