@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// The README's first command: real, governed inference on a fresh machine, offline after
+// `npm ci`, with no engine or model to install by hand. Every step is an ordinary syndicate
+// command, printed before it runs so the operator can repeat it:
+//   engine install (once per machine) -> init -> engine make-test-model -> engine serve
+//   --register -> run (a public and a sensitive prompt, both answered locally) -> evidence
+//   list -> metrics; the engine process it started is stopped on the way out, also on Ctrl-C.
+// The state lives in .quickstart/home (recreated on every run) so it never touches the
+// operator's own store; the last lines say how to look around in it.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'bin', 'syndicate.js');
+const workDir = join(root, '.quickstart');
+const home = join(workDir, 'home');
+const modelPath = join(workDir, 'test-model.gguf');
+const providerId = 'embedded';
+const started = Date.now();
+const env = { ...process.env, SYNDICATE_HOME: home, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' };
+let engine;
+
+function elapsed() {
+  return `${((Date.now() - started) / 1000).toFixed(1)}s`;
+}
+
+function heading(text) {
+  process.stdout.write(`\n[${elapsed()}] ${text}\n`);
+}
+
+function show(args) {
+  process.stdout.write(`$ syndicate ${args.map((arg) => (/[\s"'$]/.test(arg) ? JSON.stringify(arg) : arg)).join(' ')}\n`);
+}
+
+/** Runs one syndicate command with its output passed through; fails the quickstart on a non-zero exit. */
+function syndicate(args, { quiet = false } = {}) {
+  show(args);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', quiet ? 'pipe' : 'inherit', 'inherit'] });
+    let stdout = '';
+    child.stdout?.on('data', (chunk) => (stdout += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`syndicate ${args[0]} ${args[1] ?? ''} exited with ${code}`))));
+  });
+}
+
+/** Starts `engine serve --json` and resolves with its ready document once the model is loaded. */
+function startEngine() {
+  const args = ['engine', 'serve', '--model', modelPath, '--port', '0', '--register', providerId, '--json'];
+  show(args);
+  return new Promise((resolve, reject) => {
+    engine = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error('the engine did not report ready within 60 s')), 60_000);
+    engine.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      try {
+        const ready = JSON.parse(buffered);
+        clearTimeout(timer);
+        resolve(ready);
+      } catch {
+        // the JSON document is not complete yet
+      }
+    });
+    engine.on('error', reject);
+    engine.on('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the engine exited with ${code} before it was ready`));
+    });
+  });
+}
+
+async function stopEngine() {
+  if (engine === undefined || engine.exitCode !== null) return;
+  const exited = new Promise((resolve) => engine.once('close', resolve));
+  engine.kill('SIGTERM');
+  const timeout = setTimeout(() => engine.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timeout);
+}
+
+process.on('SIGINT', () => {
+  void stopEngine().finally(() => process.exit(130));
+});
+
+async function main() {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first (`npm run quickstart` does)');
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+
+  heading('1. the embedded engine: node-llama-cpp with llama.cpp\'s CPU build (installed once per machine, ~85 MB from the npm registry)');
+  await syndicate(['engine', 'install']);
+
+  heading('2. a private home for this walkthrough, with the default policy');
+  await syndicate(['init']);
+
+  heading('3. a small generated model (real tokenizer, random weights: its answers are gibberish, its tokens and timings are real)');
+  await syndicate(['engine', 'make-test-model', '--out', modelPath]);
+
+  heading('4. serve it on loopback and register it as a local provider');
+  const ready = await startEngine();
+  process.stdout.write(`engine ready at ${ready.url} (backend ${ready.backend}, context ${ready.contextWindow}, loaded in ${ready.loadMs} ms)\n`);
+
+  heading('5. a public prompt: classified, routed, permitted, answered locally, recorded');
+  await syndicate(['run', 'Write one sentence about the sea.', '--max-tokens', '24', '--no-stream']);
+
+  heading('6. a sensitive prompt: the classifier finds the secret before anything is sent; policy keeps it local');
+  const secretPrompt = 'Why does this fail? psql "postgres://admin:S3cr3t-Pass@db.internal:5432/prod"';
+  await syndicate(['classify', '--explain', secretPrompt]);
+  await syndicate(['run', secretPrompt, '--max-tokens', '24', '--no-stream']);
+
+  heading('7. the evidence: both envelopes, hash-chained, with exact token counts from the engine');
+  await syndicate(['evidence', 'list']);
+  await syndicate(['evidence', 'verify']);
+
+  heading('8. metrics: how much stayed local');
+  await syndicate(['metrics']);
+
+  await stopEngine();
+  heading(`done in ${elapsed()}; the engine is stopped. Look around with:`);
+  process.stdout.write(`  export SYNDICATE_HOME=${relative(process.cwd(), home) || home}\n  node bin/syndicate.js evidence show <id> --raw response\n`);
+}
+
+main().catch(async (error) => {
+  await stopEngine();
+  process.stderr.write(`quickstart failed: ${error.message}\n`);
+  process.exit(1);
+});
