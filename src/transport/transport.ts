@@ -434,23 +434,42 @@ export async function sendInvocation(
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    try {
-      clientRequest = send(target, { method: request.method, headers, agent: target.protocol === 'https:' ? HTTPS_AGENT : HTTP_AGENT });
-    } catch (error) {
-      finish(
-        new SyndicateError('transport_invalid_request', ExitCode.internal, `cannot build the request to ${call.host}: ${(error as Error).message}`, {
-          hint: 'this is a bug in the wire adapter that built the request; please report it',
-        }),
-      );
-      return;
-    }
-    clientRequest.on('error', (error) => finish(networkFailure(error, call, responded, bytesReceived, at())));
-    clientRequest.on('socket', (socket: Socket) => {
-      // A kept-alive socket is already connected (and its TLS session established).
-      if (socket.connecting) socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', onConnected);
-      else onConnected();
-    });
-    clientRequest.on('response', (response: IncomingMessage) => {
+    const agent = target.protocol === 'https:' ? HTTPS_AGENT : HTTP_AGENT;
+    // A kept-alive socket the server closed while it sat in the pool fails the next request
+    // with a reset before any response byte. Real servers do this: llama.cpp's llama-server
+    // closes the connection after every streamed response while still announcing keep-alive.
+    // The server never read that request, so it is sent once more on a fresh connection.
+    const dispatch = (isRetry: boolean): ClientRequest => {
+      const sent = send(target, { method: request.method, headers, agent: isRetry ? false : agent });
+      sent.on('error', (error: NodeJS.ErrnoException) => {
+        if (!isRetry && !responded && !finished && sent.reusedSocket && RESET_CODES.has(error.code ?? '')) {
+          clientRequest = dispatchOrFail(true);
+          return;
+        }
+        finish(networkFailure(error, call, responded, bytesReceived, at()));
+      });
+      sent.on('socket', (socket: Socket) => {
+        // A kept-alive socket is already connected (and its TLS session established).
+        if (socket.connecting) socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', onConnected);
+        else onConnected();
+      });
+      sent.on('response', onResponse);
+      sent.end(body);
+      return sent;
+    };
+    const dispatchOrFail = (isRetry: boolean): ClientRequest | undefined => {
+      try {
+        return dispatch(isRetry);
+      } catch (error) {
+        finish(
+          new SyndicateError('transport_invalid_request', ExitCode.internal, `cannot build the request to ${call.host}: ${(error as Error).message}`, {
+            hint: 'this is a bug in the wire adapter that built the request; please report it',
+          }),
+        );
+        return undefined;
+      }
+    };
+    function onResponse(response: IncomingMessage): void {
       if (finished) {
         response.destroy();
         return;
@@ -508,7 +527,7 @@ export async function sendInvocation(
         cancel: () =>
           finish(new InterruptedError('the call was cancelled before the response ended', { hint: 'the capture so far is kept as partial evidence' })),
       });
-    });
-    clientRequest.end(body);
+    }
+    clientRequest = dispatchOrFail(false);
   });
 }

@@ -63,6 +63,26 @@ describe('transport', () => {
     return { baseUrl, permit: permits.permit() };
   }
 
+  it('sends a request again on a fresh connection when a kept-alive socket was closed by the server (llama-server after a stream)', async () => {
+    // llama-server announces keep-alive but closes the connection after each streamed response;
+    // the next request on the pooled socket is reset before the server reads it.
+    let received = 0;
+    const { baseUrl } = await serve((request, response) => {
+      received += 1;
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'keep-alive': 'timeout=5, max=100' });
+      response.end('data: [DONE]\n\n', () => {
+        setImmediate(() => request.socket.destroy());
+      });
+    });
+    for (let index = 0; index < 4; index += 1) {
+      const sink = new RecordingSink();
+      const response = await sendInvocation(permits.permit(), chatRequest(baseUrl), sink, { timeouts: FAST });
+      expect(response.status).toBe(200);
+      expect((await response.readAll()).toString()).toBe('data: [DONE]\n\n');
+    }
+    expect(received).toBe(4);
+  });
+
   it('sends the exact request bytes, hands both directions to the sink verbatim, with chunk offsets', async () => {
     const frames = ['data: {"a":1}\n\n', 'data: {"b":"ü"}\n\n', 'data: [DONE]\n\n'];
     const { baseUrl, permit } = await serve((_request, response) => {
