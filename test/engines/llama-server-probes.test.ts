@@ -7,13 +7,11 @@ import { writeTestModel } from '../../src/engines/test-model.js';
 import { Scenario } from '../helpers/scenario.js';
 
 /**
- * Opt-in: the probes against a REAL llama.cpp `llama-server` running the tiny generated test
- * model, the way the issue's acceptance check runs them (`provider add llama.cpp`, `provider
- * test`, `provider capabilities`). Enable with
- *   SYNDICATE_LLAMA_SERVER="$(scripts/build-llama-server.sh)" npx vitest run test/integration/probes-llama-real.test.ts
- * When enabled, a missing binary fails the suite instead of skipping it.
+ * The probes against llama.cpp's own `llama-server` (built from source by the suite's global
+ * setup) running the generated test model, the way an operator runs them: `provider add
+ * llama.cpp`, `provider test`, `provider capabilities`.
  *
- * The tiny model writes gibberish, so the verdicts that depend on what a model says (JSON
+ * The test model writes gibberish, so the verdicts that depend on what a model says (JSON
  * parses, tool-call arguments close within the budget) may only be `inconclusive`; nothing may
  * be reported as a deviation the server does not have.
  */
@@ -41,7 +39,7 @@ async function waitHealthy(url: string): Promise<void> {
   throw new Error(`llama-server at ${url} did not become healthy`);
 }
 
-describe.runIf(serverPath !== undefined)('probes against a real llama-server (opt-in)', () => {
+describe('probes against a real llama-server', () => {
   let scenario: Scenario;
   const servers: ResultPromise[] = [];
 
@@ -55,7 +53,7 @@ describe.runIf(serverPath !== undefined)('probes against a real llama-server (op
   }
 
   beforeAll(async () => {
-    expect(existsSync(serverPath!), `SYNDICATE_LLAMA_SERVER=${serverPath} does not exist`).toBe(true);
+    expect(serverPath !== undefined && existsSync(serverPath), `SYNDICATE_LLAMA_SERVER=${String(serverPath)} does not exist (the global setup builds it)`).toBe(true);
     scenario = await Scenario.create();
     await writeTestModel(join(scenario.home, 'tiny.gguf'));
   }, 120_000);
