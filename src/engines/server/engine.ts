@@ -1,0 +1,354 @@
+import { randomBytes } from 'node:crypto';
+import { basename } from 'node:path';
+
+import { InvalidInputError, SyndicateError, ExitCode, type SyndicateErrorOptions } from '../../errors.js';
+import type { FinishReason, StreamPart, ToolCall, Usage } from '../../wire/canonical.js';
+import { isRecord, tryParseJson } from '../../wire/json.js';
+import type {
+  ChatModelFunctions,
+  Llama,
+  LlamaChat,
+  LlamaChatGenerateOptions,
+  LlamaContext,
+  LlamaGrammar,
+  LlamaModel,
+  LlamaToken,
+  NodeLlamaCppModule,
+} from '../node-llama-cpp.js';
+import type { EngineChatRequest, OutputConstraint } from './request.js';
+
+/** Backends `--gpu` accepts; `auto` lets node-llama-cpp pick the best one it has binaries for. */
+export const ENGINE_GPU_CHOICES = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const;
+export type EngineGpuChoice = (typeof ENGINE_GPU_CHOICES)[number];
+
+/** The context a sequence gets when `--context` is not given: the trained context, capped to bound memory. */
+export const DEFAULT_CONTEXT_CAP = 8192;
+
+/** Raised when the model file cannot be loaded (exit 3: the input file is at fault). */
+export class ModelLoadError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('model_load_failed', ExitCode.invalidInput, message, options);
+  }
+}
+
+/** Raised when llama.cpp cannot start on the requested backend (exit 1, like a failed check). */
+export class EngineBackendError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('engine_backend_unavailable', ExitCode.checkFailed, message, options);
+  }
+}
+
+/** How to load a model. */
+export interface EngineLoadOptions {
+  modelPath: string;
+  gpu: EngineGpuChoice;
+  threads: number;
+  /** Tokens per sequence; default min(trained context, DEFAULT_CONTEXT_CAP). */
+  contextSize?: number;
+  /** Sequences (requests generated at the same time). */
+  parallel: number;
+  /** Progress lines while loading (a spinner's text). */
+  onProgress?: (message: string) => void;
+}
+
+/** What was loaded, as `/v1/models`, `/props` and the CLI report it. */
+export interface LoadedModelInfo {
+  /** The model id clients and the provider record use: the file name without `.gguf`. */
+  id: string;
+  path: string;
+  /** `cpu`, `cuda`, `vulkan` or `metal`. */
+  backend: string;
+  /** Tokens one request can use (prompt + answer): the context of one sequence. */
+  contextWindow: number;
+  /** The context the model was trained with (`n_ctx_train`). */
+  trainedContextWindow: number;
+  sizeBytes: number;
+  /** node-llama-cpp's chat wrapper, e.g. `JinjaTemplate` when the GGUF's own template is used. */
+  chatWrapper: string;
+  chatTemplate: string | undefined;
+  threads: number;
+  parallel: number;
+  llamaCppRelease: string;
+  loadMs: number;
+}
+
+/** The outcome of one generation. */
+export interface EngineGenerationResult {
+  text: string;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  rawFinishReason: string;
+  usage: Usage;
+}
+
+/** Where a generation's parts go while it runs (streaming); the result is returned either way. */
+export type PartSink = (part: StreamPart) => void;
+
+function modelIdOf(path: string): string {
+  return basename(path).replace(/\.gguf$/i, '');
+}
+
+function toolCallId(): string {
+  return `call_${randomBytes(12).toString('base64url')}`;
+}
+
+/**
+ * One GGUF model loaded through node-llama-cpp with `build: "never"` (prebuilt binaries only),
+ * a context of `parallel` sequences and one LlamaChat per sequence. Each generation renders the
+ * conversation with the model's own chat template, keeps the sequence's evaluated prefix as a
+ * prompt cache, and counts prompt and completion tokens with the model's tokenizer.
+ */
+export class EmbeddedEngine {
+  private readonly jsonGrammar: Promise<LlamaGrammar>;
+
+  private constructor(
+    readonly info: LoadedModelInfo,
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly chats: LlamaChat[],
+  ) {
+    this.jsonGrammar = llama.getGrammarFor('json');
+    this.jsonGrammar.catch(() => undefined);
+  }
+
+  static async load(runtime: NodeLlamaCppModule, options: EngineLoadOptions): Promise<EmbeddedEngine> {
+    const started = Date.now();
+    options.onProgress?.('loading llama.cpp bindings');
+    let llama: Llama;
+    try {
+      llama = await runtime.getLlama({
+        build: 'never',
+        gpu: options.gpu === 'cpu' ? false : options.gpu,
+        logLevel: 'error',
+        progressLogs: false,
+        skipDownload: true,
+        maxThreads: options.threads,
+      });
+    } catch (error) {
+      throw new EngineBackendError(`llama.cpp cannot start on the ${options.gpu} backend: ${(error as Error).message}`, {
+        hint: options.gpu === 'auto' || options.gpu === 'cpu' ? 'reinstall the engine with `syndicate engine install --force`' : `install its binaries with \`syndicate engine install --gpu ${options.gpu}\`, or use \`--gpu cpu\``,
+        cause: error,
+      });
+    }
+    let model: LlamaModel | undefined;
+    try {
+      options.onProgress?.(`loading ${basename(options.modelPath)}`);
+      try {
+        model = await llama.loadModel({
+          modelPath: options.modelPath,
+          onLoadProgress: (progress) => options.onProgress?.(`loading ${basename(options.modelPath)} ${Math.round(progress * 100)}%`),
+        });
+      } catch (error) {
+        throw new ModelLoadError(`cannot load ${options.modelPath}: ${(error as Error).message}`, {
+          hint: 'pass a GGUF model file llama.cpp supports (e.g. from `syndicate engine make-test-model --out tiny.gguf`)',
+          cause: error,
+        });
+      }
+      const trained = model.trainContextSize;
+      const contextSize = options.contextSize ?? Math.min(trained, DEFAULT_CONTEXT_CAP);
+      options.onProgress?.(`creating a ${contextSize}-token context (${options.parallel} sequence${options.parallel === 1 ? '' : 's'})`);
+      let context: LlamaContext;
+      try {
+        context = await model.createContext({ contextSize, sequences: options.parallel, threads: options.threads });
+      } catch (error) {
+        throw new ModelLoadError(`cannot create a ${contextSize}-token context for ${options.modelPath}: ${(error as Error).message}`, {
+          hint: 'lower --context or --parallel',
+          cause: error,
+        });
+      }
+      const chats: LlamaChat[] = [];
+      for (let index = 0; index < options.parallel; index += 1) {
+        chats.push(new runtime.LlamaChat({ contextSequence: context.getSequence(), chatWrapper: 'auto', autoDisposeSequence: true }));
+      }
+      const template = model.fileInfo.metadata['tokenizer'];
+      const chatTemplate = isRecord(template) && typeof template['chat_template'] === 'string' ? template['chat_template'] : undefined;
+      const info: LoadedModelInfo = {
+        id: modelIdOf(options.modelPath),
+        path: options.modelPath,
+        backend: llama.gpu === false ? 'cpu' : llama.gpu,
+        contextWindow: context.contextSize,
+        trainedContextWindow: trained,
+        sizeBytes: model.size,
+        chatWrapper: chats[0]?.chatWrapper.wrapperName ?? 'unknown',
+        chatTemplate,
+        threads: options.threads,
+        parallel: options.parallel,
+        llamaCppRelease: llama.llamaCppRelease.release,
+        loadMs: Date.now() - started,
+      };
+      return new EmbeddedEngine(info, llama, model, context, chats);
+    } catch (error) {
+      await model?.dispose().catch(() => undefined);
+      await llama.dispose().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Sequences available for concurrent generations. */
+  get slots(): number {
+    return this.chats.length;
+  }
+
+  /**
+   * Generates one answer on sequence `slot` (which the caller's queue owns exclusively).
+   * Request-level problems found only with the model at hand (a prompt longer than the
+   * context, a schema the grammar converter rejects) throw `InvalidInputError` before anything
+   * is generated. An aborted `signal` stops generation and returns what was produced.
+   */
+  async generate(request: EngineChatRequest, slot: number, signal: AbortSignal, onPart?: PartSink): Promise<EngineGenerationResult> {
+    const chat = this.chats[slot];
+    if (chat === undefined) throw new Error(`no sequence ${slot}`);
+    const { constraint, sampling, history } = request;
+    const functions = constraint.kind === 'functions' ? constraint.functions : undefined;
+    const grammar = await this.grammarFor(constraint);
+    if (functions !== undefined) await this.checkFunctionSchemas(functions);
+
+    const prompt = chat.chatWrapper
+      .generateContextState({ chatHistory: history, ...(functions === undefined ? {} : { availableFunctions: functions }) })
+      .contextText.tokenize(this.model.tokenizer);
+    const room = this.info.contextWindow - prompt.length;
+    if (room <= 0) {
+      throw new InvalidInputError(
+        `the request (${prompt.length} prompt tokens) exceeds the available context size (${this.info.contextWindow} tokens)`,
+        [{ file: 'request body', pointer: '/messages', message: `${prompt.length} prompt tokens do not fit a ${this.info.contextWindow}-token context` }],
+        { hint: 'shorten the conversation, or restart the engine with a larger --context' },
+      );
+    }
+    // The last prompt token is always evaluated again (its logits start generation), so at most length - 1 are served from the cache.
+    const cached = Math.min(chat.sequence.compareContextTokens(prompt).firstDifferentIndex, prompt.length - 1);
+    const maxTokens = Math.min(sampling.maxTokens ?? room, room);
+
+    let visibleTokens = 0;
+    const forced = constraint.kind === 'forced-tool-call';
+    const callIds = new Map<number, string>();
+    const callArguments = new Map<number, string>();
+    const options: LlamaChatGenerateOptions = {
+      signal,
+      stopOnAbortSignal: true,
+      maxTokens,
+      temperature: sampling.temperature,
+      topP: sampling.topP,
+      topK: sampling.topK,
+      minP: sampling.minP,
+      ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
+      ...(sampling.stop.length === 0 ? {} : { customStopTriggers: sampling.stop }),
+      repeatPenalty:
+        sampling.frequencyPenalty === undefined && sampling.presencePenalty === undefined
+          ? false
+          : { penalty: 1, ...(sampling.frequencyPenalty === undefined ? {} : { frequencyPenalty: sampling.frequencyPenalty }), ...(sampling.presencePenalty === undefined ? {} : { presencePenalty: sampling.presencePenalty }) },
+      ...(grammar === undefined ? {} : { grammar }),
+      ...(functions === undefined ? {} : { functions, maxParallelFunctionCalls: 1 }),
+      onResponseChunk: (chunk) => {
+        visibleTokens += chunk.tokens.length;
+      },
+      onTextChunk: (text) => {
+        if (!forced && text !== '') onPart?.({ type: 'text-delta', text });
+      },
+      onFunctionCallParamsChunk: (chunk) => {
+        let id = callIds.get(chunk.callIndex);
+        const first = id === undefined;
+        if (id === undefined) {
+          id = toolCallId();
+          callIds.set(chunk.callIndex, id);
+        }
+        callArguments.set(chunk.callIndex, (callArguments.get(chunk.callIndex) ?? '') + chunk.paramsChunk);
+        if (first || chunk.paramsChunk !== '') {
+          onPart?.({ type: 'tool-call-delta', index: chunk.callIndex, ...(first ? { id, name: chunk.functionName } : {}), argumentsDelta: chunk.paramsChunk });
+        }
+      },
+    };
+    const response = await chat.generateResponse(history, options);
+
+    const completionTokens = this.completionTokens(chat, prompt, visibleTokens, maxTokens);
+    const usage: Usage = { inputTokens: prompt.length, outputTokens: completionTokens, cachedInputTokens: Math.max(0, cached) };
+    const stopReason = response.metadata.stopReason;
+    let finishReason: FinishReason = stopReason === 'maxTokens' ? 'length' : 'stop';
+    let text = response.response;
+    const toolCalls: ToolCall[] = [];
+
+    if (forced) {
+      const call = parseForcedCall(text);
+      if (call !== undefined) {
+        toolCalls.push({ id: toolCallId(), name: call.name, arguments: call.arguments });
+        text = '';
+        if (finishReason !== 'length') finishReason = 'tool_calls';
+        onPart?.({ type: 'tool-call-delta', index: 0, id: toolCalls[0]!.id, name: call.name, argumentsDelta: call.arguments });
+      } else if (text !== '') {
+        // Cut off (max_tokens) or aborted before the call closed: what was generated is returned as text.
+        onPart?.({ type: 'text-delta', text });
+      }
+    } else {
+      (response.functionCalls ?? []).forEach((call, index) => {
+        const streamed = callArguments.get(index);
+        const argumentsText = streamed !== undefined && isRecord(tryParseJson(streamed)) ? streamed : JSON.stringify(call.params ?? {});
+        toolCalls.push({ id: callIds.get(index) ?? toolCallId(), name: call.functionName, arguments: argumentsText });
+      });
+      if (toolCalls.length > 0) finishReason = 'tool_calls';
+    }
+    onPart?.({ type: 'finish', finishReason, rawFinishReason: stopReason });
+    onPart?.({ type: 'usage', usage });
+    return { text, toolCalls, finishReason, rawFinishReason: stopReason, usage };
+  }
+
+  /**
+   * Tokens sampled for the answer, the final one (end of turn, a stop string's last token) included,
+   * as llama-server counts them. Every sampled token but the last is evaluated into the sequence, so
+   * the sequence grew by count - 1 past the prompt; when the sequence no longer starts with the
+   * prompt (a context shift), the tokens seen in the output are counted instead.
+   */
+  private completionTokens(chat: LlamaChat, prompt: LlamaToken[], visibleTokens: number, maxTokens: number): number {
+    const after = chat.sequence.contextTokens;
+    const intact = chat.sequence.compareContextTokens(prompt).firstDifferentIndex >= prompt.length;
+    const grown = intact ? after.length - prompt.length + 1 : visibleTokens;
+    return Math.min(Math.max(grown, visibleTokens), Math.max(maxTokens, visibleTokens));
+  }
+
+  private async grammarFor(constraint: OutputConstraint): Promise<LlamaGrammar | undefined> {
+    switch (constraint.kind) {
+      case 'json':
+        return this.jsonGrammar;
+      case 'json-schema':
+        return this.schemaGrammar(constraint.schema, '/response_format/json_schema/schema');
+      case 'forced-tool-call':
+        return this.schemaGrammar(constraint.schema, '/tools');
+      default:
+        return undefined;
+    }
+  }
+
+  private async schemaGrammar(schema: Readonly<Record<string, unknown>>, pointer: string): Promise<LlamaGrammar> {
+    try {
+      return await this.llama.createGrammarForJsonSchema(schema);
+    } catch (error) {
+      throw new InvalidInputError(
+        `the JSON Schema cannot be turned into a grammar: ${(error as Error).message}`,
+        [{ file: 'request body', pointer, message: `unsupported JSON Schema: ${(error as Error).message}` }],
+        { hint: 'use plain object/array/string/number/boolean/enum/const schemas' },
+      );
+    }
+  }
+
+  private async checkFunctionSchemas(functions: ChatModelFunctions): Promise<void> {
+    let index = 0;
+    for (const definition of Object.values(functions)) {
+      if (definition.params !== undefined && definition.params !== null) await this.schemaGrammar(definition.params, `/tools/${index}/function/parameters`);
+      index += 1;
+    }
+  }
+
+  /** Frees the context, the model and the bindings; the engine cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    for (const chat of this.chats) chat.dispose({ disposeSequence: true });
+    await this.context.dispose();
+    await this.model.dispose();
+    await this.llama.dispose();
+  }
+}
+
+/** `{"name": ..., "arguments": {...}}` generated under the forced-call grammar, or undefined when it did not complete. */
+export function parseForcedCall(text: string): { name: string; arguments: string } | undefined {
+  const parsed = tryParseJson(text.trim());
+  if (!isRecord(parsed) || typeof parsed['name'] !== 'string' || !isRecord(parsed['arguments'])) return undefined;
+  return { name: parsed['name'], arguments: JSON.stringify(parsed['arguments']) };
+}

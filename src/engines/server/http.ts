@@ -1,0 +1,268 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { StreamPart } from '../../wire/canonical.js';
+import { clientErrorFor, type ClientError } from '../../wire/client-errors.js';
+import { OpenAIStreamEncoder, renderOpenAIChatResponse, renderOpenAIError } from '../../wire/openai/server.js';
+import type { EngineGenerationResult, LoadedModelInfo, PartSink } from './engine.js';
+import { EngineBusyError, SlotQueue } from './queue.js';
+import { DEFAULT_SAMPLING, readEngineChatRequest, type EngineChatRequest } from './request.js';
+
+/** What the HTTP layer needs of an engine (EmbeddedEngine; a fake in tests). */
+export interface GenerationEngine {
+  readonly info: LoadedModelInfo;
+  readonly slots: number;
+  generate(request: EngineChatRequest, slot: number, signal: AbortSignal, onPart?: PartSink): Promise<EngineGenerationResult>;
+}
+
+/** Largest request body accepted (a long conversation fits; a runaway upload does not). */
+export const ENGINE_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/** llama-server's answer to every model endpoint while the model loads, byte for byte. */
+export const LOADING_BODY = '{"error":{"message":"Loading model","type":"unavailable_error","code":503}}';
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', server: 'syndicate-engine' } as const;
+
+/** Options of the HTTP face. */
+export interface EngineHttpOptions {
+  /** Requests allowed to wait for a sequence before new ones get 503. */
+  maxQueued: number;
+  /** Unexpected failures (bugs), for the operator's log. */
+  onInternalError?: (error: unknown) => void;
+}
+
+/**
+ * The OpenAI-compatible HTTP face of the embedded engine, shaped like llama-server: `GET /health`,
+ * `GET /v1/models`, `GET /props`, `POST /v1/chat/completions` (also without `/v1`). It exists
+ * before the model is loaded (every model endpoint answers 503 "Loading model" until `attach`),
+ * serves one request per sequence through a FIFO queue, and on `drain` stops taking requests and
+ * waits for the generations in flight.
+ */
+export class EngineHttpFace {
+  private engine: GenerationEngine | undefined;
+  private queue: SlotQueue | undefined;
+  private closing = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly created = Math.floor(Date.now() / 1000);
+
+  constructor(private readonly options: EngineHttpOptions) {}
+
+  /** The model is loaded: model endpoints start answering. */
+  attach(engine: GenerationEngine): void {
+    this.engine = engine;
+    this.queue = new SlotQueue(engine.slots, this.options.maxQueued);
+  }
+
+  /** Generations running or waiting. */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  /** Refuses new and waiting requests; resolves when every running generation has finished. */
+  async drain(): Promise<void> {
+    this.closing = true;
+    this.queue?.close();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  readonly listener = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
+    const done = this.handle(incoming, outgoing).catch((error: unknown) => {
+      this.options.onInternalError?.(error);
+      if (!outgoing.headersSent) this.sendError(outgoing, { kind: 'internal', message: 'internal error in the syndicate engine', code: 'internal' });
+      else outgoing.destroy();
+    });
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done));
+  };
+
+  private async handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
+    const method = incoming.method ?? 'GET';
+    const path = new URL(incoming.url ?? '/', 'http://engine').pathname.replace(/\/+$/, '') || '/';
+    const routes: Record<string, { method: string; run: () => Promise<void> | void }> = {
+      '/health': { method: 'GET', run: () => this.health(outgoing) },
+      '/v1/health': { method: 'GET', run: () => this.health(outgoing) },
+      '/v1/models': { method: 'GET', run: () => this.models(outgoing) },
+      '/models': { method: 'GET', run: () => this.models(outgoing) },
+      '/props': { method: 'GET', run: () => this.props(outgoing) },
+      '/v1/chat/completions': { method: 'POST', run: () => this.chat(incoming, outgoing) },
+      '/chat/completions': { method: 'POST', run: () => this.chat(incoming, outgoing) },
+    };
+    const route = routes[path];
+    if (route === undefined) {
+      incoming.resume();
+      this.sendError(outgoing, { kind: 'not_found', message: `no such endpoint: ${method} ${path}`, code: 'not_found' });
+      return;
+    }
+    if (method !== route.method && !(route.method === 'GET' && method === 'HEAD')) {
+      incoming.resume();
+      outgoing.setHeader('allow', route.method);
+      this.sendError(outgoing, { kind: 'method_not_allowed', message: `${path} accepts ${route.method} only`, code: 'method_not_allowed' });
+      return;
+    }
+    await route.run();
+  }
+
+  private health(outgoing: ServerResponse): void {
+    if (this.engine === undefined) this.send(outgoing, 503, LOADING_BODY);
+    else this.send(outgoing, 200, '{"status":"ok"}');
+  }
+
+  private models(outgoing: ServerResponse): void {
+    const engine = this.engine;
+    if (engine === undefined) return this.send(outgoing, 503, LOADING_BODY);
+    const { info } = engine;
+    const body = {
+      object: 'list',
+      data: [
+        {
+          id: info.id,
+          object: 'model',
+          created: this.created,
+          owned_by: 'syndicate',
+          meta: { n_ctx: info.contextWindow, n_ctx_train: info.trainedContextWindow, size: info.sizeBytes, backend: info.backend },
+        },
+      ],
+    };
+    this.send(outgoing, 200, JSON.stringify(body));
+  }
+
+  private props(outgoing: ServerResponse): void {
+    const engine = this.engine;
+    if (engine === undefined) return this.send(outgoing, 503, LOADING_BODY);
+    const { info } = engine;
+    const body = {
+      default_generation_settings: {
+        n_ctx: info.contextWindow,
+        params: { temperature: DEFAULT_SAMPLING.temperature, top_k: DEFAULT_SAMPLING.topK, top_p: DEFAULT_SAMPLING.topP, min_p: DEFAULT_SAMPLING.minP, max_tokens: -1 },
+      },
+      total_slots: info.parallel,
+      model_alias: info.id,
+      model_path: info.path,
+      chat_template: info.chatTemplate ?? null,
+      chat_wrapper: info.chatWrapper,
+      modalities: { vision: false, audio: false },
+      build_info: `node-llama-cpp (llama.cpp ${info.llamaCppRelease}, ${info.backend})`,
+    };
+    this.send(outgoing, 200, JSON.stringify(body));
+  }
+
+  private async chat(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
+    const bodyText = await readBody(incoming, ENGINE_BODY_LIMIT_BYTES);
+    const engine = this.engine;
+    const queue = this.queue;
+    if (engine === undefined || queue === undefined) return this.send(outgoing, 503, LOADING_BODY);
+    if (bodyText === undefined) {
+      outgoing.shouldKeepAlive = false;
+      return this.sendError(outgoing, { kind: 'request_too_large', message: `the request body exceeds ${ENGINE_BODY_LIMIT_BYTES} bytes`, code: 'body_too_large' });
+    }
+    if (this.closing) return this.sendError(outgoing, { kind: 'unavailable', message: 'the engine is shutting down', code: 'engine_busy' });
+
+    let request: EngineChatRequest;
+    try {
+      request = readEngineChatRequest(bodyText);
+    } catch (error) {
+      return this.sendError(outgoing, clientErrorFor(error));
+    }
+
+    // A client that goes away stops its generation (or leaves the queue).
+    const abort = new AbortController();
+    outgoing.once('close', () => {
+      if (!outgoing.writableFinished) abort.abort();
+    });
+    const id = `chatcmpl-${randomBytes(16).toString('base64url')}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = engine.info.id;
+
+    if (!request.stream) {
+      let result: EngineGenerationResult;
+      try {
+        result = await queue.run((slot) => engine.generate(request, slot, abort.signal), abort.signal);
+      } catch (error) {
+        return this.sendError(outgoing, this.clientError(error));
+      }
+      if (abort.signal.aborted) return;
+      const rendered = renderOpenAIChatResponse({ id, model, ...result }, { created, id, model });
+      return this.send(outgoing, 200, rendered.body);
+    }
+
+    const encoder = new OpenAIStreamEncoder({ id, model, created, includeUsage: request.includeUsage });
+    const write = (parts: StreamPart[]): void => {
+      if (abort.signal.aborted) return;
+      if (!outgoing.headersSent) {
+        outgoing.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', server: 'syndicate-engine' });
+        outgoing.flushHeaders();
+      }
+      const frames = encoder.encodeAll(parts);
+      if (frames !== '') outgoing.write(frames);
+    };
+    try {
+      await queue.run((slot) => engine.generate(request, slot, abort.signal, (part) => write([part])), abort.signal);
+    } catch (error) {
+      if (abort.signal.aborted) return;
+      if (!outgoing.headersSent) return this.sendError(outgoing, this.clientError(error));
+      this.options.onInternalError?.(error);
+      outgoing.end(encoder.fail({ kind: 'internal', message: (error as Error).message, code: 'generation_failed' }));
+      return;
+    }
+    if (abort.signal.aborted) return;
+    write([{ type: 'stream-end' }]);
+    outgoing.end();
+  }
+
+  private clientError(error: unknown): ClientError {
+    if (error instanceof EngineBusyError) return { kind: 'unavailable', message: error.message, code: error.code };
+    const mapped = clientErrorFor(error);
+    if (mapped.kind === 'internal') this.options.onInternalError?.(error);
+    return mapped;
+  }
+
+  private send(outgoing: ServerResponse, status: number, body: string): void {
+    outgoing.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) });
+    outgoing.end(body);
+  }
+
+  private sendError(outgoing: ServerResponse, error: ClientError): void {
+    const rendered = renderOpenAIError(error);
+    this.send(outgoing, rendered.status, rendered.body);
+  }
+}
+
+/** The body as text, or undefined when it exceeds `limit` bytes. */
+async function readBody(incoming: IncomingMessage, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of incoming as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      incoming.resume();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A listening HTTP face. */
+export interface ListeningFace {
+  server: Server;
+  url: string;
+  host: string;
+  port: number;
+}
+
+/** Binds the face to host:port (0 picks a free port). */
+export async function listen(face: EngineHttpFace, host: string, port: number): Promise<ListeningFace> {
+  const server = createServer(face.listener);
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const printableHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { server, url: `http://${printableHost}:${address.port}`, host: address.address, port: address.port };
+}

@@ -1,0 +1,120 @@
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+
+import { checkLoopbackUrl } from '../../common/loopback.js';
+import { UsageError } from '../../errors.js';
+import type { Deviation } from '../../common/vocabulary.js';
+import type { NodeLlamaCppModule } from '../node-llama-cpp.js';
+import { EmbeddedEngine, type EngineLoadOptions, type LoadedModelInfo } from './engine.js';
+import { EngineHttpFace, listen } from './http.js';
+
+export { ENGINE_GPU_CHOICES, EmbeddedEngine, EngineBackendError, ModelLoadError, type EngineGpuChoice, type LoadedModelInfo } from './engine.js';
+export { EngineHttpFace, LOADING_BODY, type GenerationEngine } from './http.js';
+export { EngineBusyError, SlotQueue } from './queue.js';
+export { readEngineChatRequest, type EngineChatRequest } from './request.js';
+
+/**
+ * The capability deviations `syndicate provider capabilities` measures on this engine, declared
+ * by `engine serve --register`: none. Usage is counted with the model's own tokenizer (exact and
+ * stable across prompt-cache hits), streams end with `[DONE]`, JSON modes are grammar-constrained,
+ * seeds are honoured, tool calls are returned as OpenAI `tool_calls` with JSON-string arguments.
+ */
+export const EMBEDDED_ENGINE_DEVIATIONS: readonly Deviation[] = [];
+
+/** Requests allowed to wait for a sequence before new ones are refused with 503. */
+export const DEFAULT_MAX_QUEUED = 64;
+
+/**
+ * Default generation threads: 1 on a machine with at most 2 cores, else half the cores. On the
+ * shared 2-core machine this project is built on, 2 threads were measured ~15x slower than 1
+ * (llama.cpp's threads spin-wait for each other while the other core serves everything else).
+ */
+export function defaultThreads(cores: number = availableParallelism()): number {
+  return cores <= 2 ? 1 : Math.floor(cores / 2);
+}
+
+/** How to run `engine serve`. */
+export interface EngineServerOptions extends Omit<EngineLoadOptions, 'modelPath'> {
+  modelPath: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  maxQueued?: number;
+  /** Loads node-llama-cpp (default: the engine directory's, through runtime.ts). */
+  runtime?: () => Promise<NodeLlamaCppModule>;
+  /** Called once the socket listens, before the model loads (`/health` answers 503 until it has). */
+  onListening?: (url: string) => void;
+  onInternalError?: (error: unknown) => void;
+}
+
+/** A serving engine. */
+export interface RunningEngineServer {
+  /** `http://host:port` (the engine root, llama-server style). */
+  url: string;
+  /** `url` + `/v1`: the base URL an OpenAI client and a provider record use. */
+  baseUrl: string;
+  port: number;
+  info: LoadedModelInfo;
+  /** Requests running or waiting. */
+  readonly pending: number;
+  /**
+   * Graceful stop: refuse new and waiting requests, let running generations finish, close the
+   * socket, then free the model.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Checks the options, listens on loopback, loads the model (the socket answers 503 "Loading
+ * model" meanwhile), and serves it. Throws UsageError for a non-loopback host or a missing file,
+ * ModelLoadError for a file llama.cpp rejects, EngineNotInstalledError when node-llama-cpp is absent.
+ */
+export async function startEngineServer(options: EngineServerOptions): Promise<RunningEngineServer> {
+  const modelPath = resolve(options.modelPath);
+  if (!existsSync(modelPath) || !statSync(modelPath).isFile()) {
+    throw new UsageError(`model file not found: ${modelPath}`, { hint: 'pass a .gguf file, e.g. one written by `syndicate engine make-test-model --out tiny.gguf`' });
+  }
+  const verdict = await checkLoopbackUrl(`http://${options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host}:1/`);
+  if (!verdict.loopback) {
+    throw new UsageError(`--host ${options.host} is not a loopback address: ${verdict.reason}`, {
+      hint: 'the embedded engine serves prompts without authentication, so it only binds to loopback (127.0.0.1, ::1, localhost)',
+    });
+  }
+  const loadRuntime = options.runtime ?? (async () => (await import('../runtime.js')).importNodeLlamaCpp());
+  const runtime = await loadRuntime();
+
+  const face = new EngineHttpFace({ maxQueued: options.maxQueued ?? DEFAULT_MAX_QUEUED, ...(options.onInternalError === undefined ? {} : { onInternalError: options.onInternalError }) });
+  const listening = await listen(face, options.host, options.port);
+  options.onListening?.(listening.url);
+  let engine: EmbeddedEngine;
+  try {
+    engine = await EmbeddedEngine.load(runtime, { ...options, modelPath });
+  } catch (error) {
+    listening.server.closeAllConnections();
+    await new Promise<void>((resolvePromise) => listening.server.close(() => resolvePromise()));
+    throw error;
+  }
+  face.attach(engine);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: listening.url,
+    baseUrl: `${listening.url}/v1`,
+    port: listening.port,
+    info: engine.info,
+    get pending() {
+      return face.pending;
+    },
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolvePromise) => listening.server.close(() => resolvePromise()));
+        await face.drain();
+        listening.server.closeAllConnections();
+        await closed;
+        await engine.dispose();
+      })();
+      return closing;
+    },
+  };
+}
