@@ -29,6 +29,7 @@ export const ENGINE_START_HINTS: Record<EngineKind, string> = {
   vllm: 'start it with `vllm serve <model> --port 8000`, or pass --base-url if it listens elsewhere',
   lmstudio: 'start the LM Studio server with `lms server start` (port 1234) or from the Developer tab, or pass --base-url',
   'llama-swap': 'start it with `llama-swap --config config.yaml --listen 127.0.0.1:8080`, or pass --base-url',
+  'node-llama-cpp': 'start it with `syndicate engine serve --model model.gguf --port 8090`, or pass --base-url if it listens elsewhere',
 };
 
 /** The engine root for an openai-wire baseUrl: the `/v1` suffix removed. */
@@ -53,6 +54,8 @@ export async function discoverModels(kind: EngineKind, baseUrl: string, options:
         models = await discoverOllama(context);
         break;
       case 'llama.cpp':
+      // `syndicate engine serve` answers /v1/models and /props the way llama-server does.
+      case 'node-llama-cpp':
         models = await discoverLlamaCpp(context);
         break;
       case 'vllm':

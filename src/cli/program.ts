@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
 import { classifyCommand } from './commands/classify.js';
 import { doctorCommand } from './commands/doctor.js';
+import { engineCommand } from './commands/engine.js';
 import { evidenceCommand } from './commands/evidence.js';
 import { initCommand } from './commands/init.js';
 import { metricsCommand } from './commands/metrics.js';
@@ -45,6 +46,7 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
   program.addCommand(permitCommand());
   program.addCommand(evidenceCommand());
   program.addCommand(serveCommand());
+  program.addCommand(engineCommand());
   program.addCommand(metricsCommand());
 
   applyToTree(program, (command) => {

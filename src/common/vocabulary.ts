@@ -26,7 +26,7 @@ export const DEVIATIONS = [
 ] as const;
 export type Deviation = (typeof DEVIATIONS)[number];
 
-export const ENGINE_KINDS = ['ollama', 'llama.cpp', 'vllm', 'lmstudio', 'llama-swap'] as const;
+export const ENGINE_KINDS = ['ollama', 'llama.cpp', 'vllm', 'lmstudio', 'llama-swap', 'node-llama-cpp'] as const;
 export type EngineKind = (typeof ENGINE_KINDS)[number];
 
 export const WORKFLOW_CLASSES = ['interactive', 'batch'] as const;

@@ -224,5 +224,10 @@ export interface LlamaChat {
 export interface NodeLlamaCppModule {
   getLlama(options?: LlamaLoadOptions): Promise<Llama>;
   /** Resolves the chat wrapper from the GGUF (`tokenizer.chat_template` first) when `chatWrapper` is "auto". */
+  /**
+   * The chat wrapper for a model: the GGUF's `tokenizer.chat_template` (as a Jinja template, or a
+   * specialised wrapper when the template matches a known family), else a guess from the file name.
+   */
+  resolveChatWrapper(model: LlamaModel, options?: { type?: 'auto'; fallbackToOtherWrappersOnJinjaError?: boolean; noJinja?: boolean; warningLogs?: boolean }): ChatWrapper;
   LlamaChat: new (options: { contextSequence: LlamaContextSequence; chatWrapper?: 'auto' | ChatWrapper; autoDisposeSequence?: boolean }) => LlamaChat;
 }

@@ -48,7 +48,9 @@ export async function engineReportedContext(
   const baseUrl = record.baseUrl.replace(/\/+$/, '');
   const root = engineRoot(baseUrl);
   switch (record.engine?.kind) {
-    case 'llama.cpp': {
+    case 'llama.cpp':
+    // `syndicate engine serve` reports its context in a llama-server-like /props.
+    case 'node-llama-cpp': {
       const props = object(await read(`${root}/props`, { timeoutMs }));
       const settings = object(props['default_generation_settings']);
       const contextWindow = positive(settings['n_ctx']) ?? positive(props['n_ctx']);

@@ -145,7 +145,7 @@ export class HealthMonitor {
     const baseUrl = record.baseUrl.replace(/\/+$/, '');
     await this.probe(healthUrl(record), this.probeTimeoutMs);
     const kind = record.engine?.kind;
-    if (kind === 'llama.cpp' || kind === 'vllm') {
+    if (kind === 'llama.cpp' || kind === 'vllm' || kind === 'node-llama-cpp') {
       // Single-model servers load their model at start: up means resident.
       return record.models.map((model) => model.id);
     }

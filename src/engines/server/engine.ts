@@ -157,9 +157,12 @@ export class EmbeddedEngine {
           cause: error,
         });
       }
+      // Resolved once and shared: resolving tests the template against every known family (~1 s).
+      options.onProgress?.('resolving the chat template');
+      const chatWrapper = runtime.resolveChatWrapper(model, { warningLogs: false });
       const chats: LlamaChat[] = [];
       for (let index = 0; index < options.parallel; index += 1) {
-        chats.push(new runtime.LlamaChat({ contextSequence: context.getSequence(), chatWrapper: 'auto', autoDisposeSequence: true }));
+        chats.push(new runtime.LlamaChat({ contextSequence: context.getSequence(), chatWrapper, autoDisposeSequence: true }));
       }
       const template = model.fileInfo.metadata['tokenizer'];
       const chatTemplate = isRecord(template) && typeof template['chat_template'] === 'string' ? template['chat_template'] : undefined;
@@ -170,7 +173,7 @@ export class EmbeddedEngine {
         contextWindow: context.contextSize,
         trainedContextWindow: trained,
         sizeBytes: model.size,
-        chatWrapper: chats[0]?.chatWrapper.wrapperName ?? 'unknown',
+        chatWrapper: chatWrapper.wrapperName,
         chatTemplate,
         threads: options.threads,
         parallel: options.parallel,

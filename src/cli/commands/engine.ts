@@ -1,0 +1,187 @@
+import { Command, Option } from 'commander';
+import type { LoadedModelInfo } from '../../engines/server/engine.js';
+import { UsageError } from '../../errors.js';
+import type { Store } from '../../store/store.js';
+import { contextFor } from '../context.js';
+import { engineInstallCommand, engineStatusCommand } from './engine-install.js';
+
+const GPU_CHOICES = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const;
+
+interface ServeOptions {
+  model: string;
+  host: string;
+  port: string;
+  threads?: string;
+  gpu: (typeof GPU_CHOICES)[number];
+  context?: string;
+  parallel: string;
+  register?: string;
+}
+
+function integerOption(name: string, text: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < minimum || value > maximum) {
+    throw new UsageError(`--${name} must be an integer from ${minimum} to ${maximum === Number.MAX_SAFE_INTEGER ? 'any size' : maximum}, got "${text}"`);
+  }
+  return value;
+}
+
+/** `syndicate engine`: the embedded engine (node-llama-cpp) — install, status, serve, make-test-model. */
+export function engineCommand(): Command {
+  const engine = new Command('engine').description('the embedded local engine: llama.cpp through node-llama-cpp, serving a GGUF model on loopback');
+  engine.addCommand(engineInstallCommand());
+  engine.addCommand(engineStatusCommand());
+  engine.addCommand(serveCommand());
+  engine.addCommand(makeTestModelCommand());
+  return engine;
+}
+
+function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve a GGUF model as an OpenAI-compatible engine on loopback (POST /v1/chat/completions, GET /v1/models, /health, /props)')
+    .requiredOption('--model <file>', 'the GGUF model file')
+    .option('--host <host>', 'loopback address to bind', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '8090')
+    .option('--threads <n>', 'generation threads (default: 1 on a machine with at most 2 cores, else half the cores)')
+    .addOption(new Option('--gpu <backend>', 'llama.cpp backend').choices(GPU_CHOICES).default('auto'))
+    .option('--context <n>', "tokens per request, prompt and answer (default: the model's trained context, at most 8192)")
+    .option('--parallel <n>', 'requests generated at the same time (one context sequence each); more wait in a FIFO queue', '1')
+    .option('--register <id>', 'register (or update) a local provider record with this id pointing at the engine')
+    .addHelpText(
+      'after',
+      `
+Stops on SIGTERM or Ctrl-C after the generation in flight finishes.
+
+Example:
+  $ syndicate engine make-test-model --out tiny.gguf
+  $ syndicate engine serve --model tiny.gguf --port 8090 --register embedded
+  $ syndicate run --provider embedded "Say hello"`,
+    )
+    .action(async (options: ServeOptions, command: Command) => {
+      const context = contextFor(command);
+      const { output } = context;
+      const port = integerOption('port', options.port, 0, 65_535);
+      const parallel = integerOption('parallel', options.parallel, 1, 64);
+      const threadsGiven = options.threads === undefined ? undefined : integerOption('threads', options.threads, 1, 1024);
+      const contextSize = options.context === undefined ? undefined : integerOption('context', options.context, 64);
+      if (options.host.trim() === '') throw new UsageError('--host must not be empty');
+      if (options.register !== undefined && !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(options.register)) {
+        throw new UsageError(`--register ${options.register}: a provider id is 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit`);
+      }
+      const { startEngineServer, defaultThreads } = await import('../../engines/server/index.js');
+      const threads = threadsGiven ?? defaultThreads();
+
+      const spinner = await output.spinner(`starting the engine for ${options.model}`);
+      // Before the model loads: the socket already answers (GET /health is 503 "Loading model" until it is ready).
+      let running;
+      try {
+        running = await startEngineServer({
+          modelPath: options.model,
+          host: options.host,
+          port,
+          gpu: options.gpu,
+          threads,
+          parallel,
+          ...(contextSize === undefined ? {} : { contextSize }),
+          onListening: (url) => {
+            if (output.stderrIsTty) spinner.update(`listening on ${url}, loading the model`);
+            else output.info(`listening on ${url}, loading the model ...`);
+          },
+          onProgress: (message) => spinner.update(message),
+          onInternalError: (error) => output.warn(`internal engine error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+        });
+      } catch (error) {
+        spinner.fail('the engine did not start');
+        throw error;
+      }
+      const { info } = running;
+      spinner.succeed(`model loaded in ${(info.loadMs / 1000).toFixed(1)} s`);
+
+      let registered: { id: string; version: number; status: string } | undefined;
+      if (options.register !== undefined) {
+        try {
+          registered = await register(await context.store(), options.register, running.baseUrl, info);
+        } catch (error) {
+          await running.close();
+          throw error;
+        }
+      }
+
+      const document = {
+        url: running.url,
+        baseUrl: running.baseUrl,
+        model: info.id,
+        backend: info.backend,
+        contextWindow: info.contextWindow,
+        loadMs: info.loadMs,
+        threads: info.threads,
+        parallel: info.parallel,
+        chatTemplate: info.chatWrapper,
+        pid: process.pid,
+        ...(registered === undefined ? {} : { provider: registered }),
+      };
+      if (output.json) output.document(document);
+      output.info(`syndicate engine serving ${info.id} at ${running.baseUrl}`);
+      output.info(`  backend ${info.backend}, context ${info.contextWindow} tokens (trained ${info.trainedContextWindow}), ${info.threads} thread(s), ${info.parallel} parallel, chat template: ${info.chatWrapper}, loaded in ${info.loadMs} ms`);
+      if (registered !== undefined) {
+        output.info(`  provider ${registered.id} v${registered.version} ${registered.status}: syndicate run --provider ${registered.id} "..."`);
+      }
+      output.info('  SIGTERM or Ctrl-C stops after the generation in flight finishes');
+
+      // The CLI's default SIGINT handler exits at once; the engine stops gracefully on either signal instead.
+      process.removeAllListeners('SIGINT');
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      output.info(`shutting down: ${running.pending} request(s) in flight`);
+      await running.close();
+      context.close();
+      output.info('engine stopped');
+    });
+}
+
+async function register(store: Store, id: string, baseUrl: string, info: LoadedModelInfo): Promise<{ id: string; version: number; status: string }> {
+  const { registerProviderRecord } = await import('../../registry/register.js');
+  const { EMBEDDED_ENGINE_DEVIATIONS } = await import('../../engines/server/index.js');
+  const outcome = await registerProviderRecord(
+    store,
+    {
+      apiVersion: 'syndicate/v1',
+      kind: 'Provider',
+      id,
+      class: 'local',
+      wire: 'openai',
+      baseUrl,
+      description: `syndicate engine serve: ${info.path} (node-llama-cpp, ${info.backend})`,
+      models: [{ id: info.id, contextWindow: info.contextWindow, capabilityClass: 'small' }],
+      deviations: [...EMBEDDED_ENGINE_DEVIATIONS],
+      engine: { kind: 'node-llama-cpp' },
+    },
+    `engine serve --register ${id}`,
+  );
+  return { id: outcome.id, version: outcome.version, status: outcome.status };
+}
+
+function makeTestModelCommand(): Command {
+  return new Command('make-test-model')
+    .description('write a small deterministic GGUF (llama architecture, random weights, real tokenizer and chat template) for tests and a first run')
+    .requiredOption('--out <file>', 'where to write the .gguf file')
+    .option('--seed <n>', 'seed of the weights (the same seed always writes the same bytes)')
+    .addHelpText('after', '\nIts answers are gibberish; tokenisation, token counts, streaming and timings are real.\n\nExample:\n  $ syndicate engine make-test-model --out tiny.gguf --json')
+    .action(async (options: { out: string; seed?: string }, command: Command) => {
+      const { output } = contextFor(command);
+      const seed = options.seed === undefined ? undefined : integerOption('seed', options.seed, 0, 2 ** 32 - 1);
+      const { resolve } = await import('node:path');
+      const { writeTestModel } = await import('../../engines/test-model.js');
+      const summary = await writeTestModel(resolve(options.out), seed === undefined ? {} : { seed });
+      output.result(
+        { path: summary.path, bytes: summary.bytes, sha256: summary.sha256, vocabularySize: summary.vocabularySize, contextLength: summary.contextLength, name: summary.name },
+        () => {
+          output.line(`wrote ${summary.path}`);
+          output.line(`  ${summary.bytes} bytes, sha256 ${summary.sha256}`);
+          output.line(`  vocabulary ${summary.vocabularySize} tokens, context ${summary.contextLength}, llama architecture`);
+        },
+      );
+    });
+}
