@@ -1,0 +1,160 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EngineGenerationResult, LoadedModelInfo, PartSink } from '../../../src/engines/server/engine.js';
+import { EngineHttpFace, listen, LOADING_BODY, type GenerationEngine, type ListeningFace } from '../../../src/engines/server/http.js';
+import type { EngineChatRequest } from '../../../src/engines/server/request.js';
+import { parseServerSentEvents } from '../../../src/wire/sse.js';
+
+const INFO: LoadedModelInfo = {
+  id: 'fake',
+  path: '/models/fake.gguf',
+  backend: 'cpu',
+  contextWindow: 1024,
+  trainedContextWindow: 4096,
+  sizeBytes: 1234,
+  chatWrapper: 'JinjaTemplate',
+  chatTemplate: undefined,
+  threads: 1,
+  parallel: 1,
+  llamaCppRelease: 'b1',
+  loadMs: 5,
+};
+
+/** Answers "Hello" in two deltas; records what it was asked and whether it saw an abort. */
+class FakeEngine implements GenerationEngine {
+  readonly info = INFO;
+  readonly slots = 1;
+  readonly requests: EngineChatRequest[] = [];
+  aborted = false;
+  hold: Promise<void> | undefined;
+
+  async generate(request: EngineChatRequest, _slot: number, signal: AbortSignal, onPart?: PartSink): Promise<EngineGenerationResult> {
+    this.requests.push(request);
+    onPart?.({ type: 'text-delta', text: 'Hel' });
+    if (this.hold !== undefined) await Promise.race([this.hold, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+    this.aborted = signal.aborted;
+    onPart?.({ type: 'text-delta', text: 'lo' });
+    const usage = { inputTokens: 7, outputTokens: 3, cachedInputTokens: 0 };
+    onPart?.({ type: 'finish', finishReason: 'stop', rawFinishReason: 'eogToken' });
+    onPart?.({ type: 'usage', usage });
+    return { text: 'Hello', toolCalls: [], finishReason: 'stop', rawFinishReason: 'eogToken', usage };
+  }
+}
+
+let listening: ListeningFace | undefined;
+afterEach(async () => {
+  listening?.server.closeAllConnections();
+  await new Promise<void>((resolve) => (listening === undefined ? resolve() : listening.server.close(() => resolve())));
+  listening = undefined;
+});
+
+async function start(engine?: GenerationEngine): Promise<{ face: EngineHttpFace; url: string }> {
+  const face = new EngineHttpFace({ maxQueued: 4 });
+  if (engine !== undefined) face.attach(engine);
+  listening = await listen(face, '127.0.0.1', 0);
+  return { face, url: listening.url };
+}
+
+const CHAT = { model: 'anything', messages: [{ role: 'user', content: 'hi' }] };
+
+function post(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...init });
+}
+
+describe('EngineHttpFace', () => {
+  it('answers 503 "Loading model" (llama-server bytes) on every model endpoint until a model is attached', async () => {
+    const { face, url } = await start();
+    for (const path of ['/health', '/v1/models', '/props']) {
+      const response = await fetch(`${url}${path}`);
+      expect([path, response.status, await response.text()]).toEqual([path, 503, LOADING_BODY]);
+    }
+    expect((await post(url, CHAT)).status).toBe(503);
+    face.attach(new FakeEngine());
+    const health = await fetch(`${url}/health`);
+    expect([health.status, await health.json()]).toEqual([200, { status: 'ok' }]);
+  });
+
+  it('lists the model with its context window, and reports n_ctx in /props', async () => {
+    const { url } = await start(new FakeEngine());
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as { object: string; data: { id: string; meta: Record<string, number> }[] };
+    expect(models.object).toBe('list');
+    expect(models.data.map((model) => [model.id, model.meta['n_ctx'], model.meta['n_ctx_train']])).toEqual([['fake', 1024, 4096]]);
+    const props = (await (await fetch(`${url}/props`)).json()) as { default_generation_settings: { n_ctx: number }; total_slots: number };
+    expect([props.default_generation_settings.n_ctx, props.total_slots]).toEqual([1024, 1]);
+  });
+
+  it('answers a chat completion with the model id and usage', async () => {
+    const { url } = await start(new FakeEngine());
+    const response = await post(url, CHAT);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(response.status).toBe(200);
+    expect(body).toMatchObject({
+      object: 'chat.completion',
+      model: 'fake',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hello' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
+    });
+    expect(String(body['id'])).toMatch(/^chatcmpl-/);
+  });
+
+  it('streams data-only SSE frames: role, deltas, finish, usage chunk with choices [], then [DONE]', async () => {
+    const { url } = await start(new FakeEngine());
+    const response = await post(url, { ...CHAT, stream: true, stream_options: { include_usage: true } });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const text = await response.text();
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(text).not.toMatch(/^event:/m);
+    const events = parseServerSentEvents(text).map((event) => event.data);
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.slice(0, -1).map((data) => JSON.parse(data) as { choices: { delta: Record<string, unknown>; finish_reason: string | null }[]; usage?: Record<string, number> });
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta ?? null)).toEqual([{ role: 'assistant', content: '' }, { content: 'Hel' }, { content: 'lo' }, {}, null]);
+    expect(chunks[3]?.choices[0]?.finish_reason).toBe('stop');
+    expect(chunks[4]?.usage).toEqual({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10, prompt_tokens_details: { cached_tokens: 0 } });
+  });
+
+  it('sends no usage chunk without include_usage', async () => {
+    const { url } = await start(new FakeEngine());
+    const text = await (await post(url, { ...CHAT, stream: true })).text();
+    expect(text).not.toContain('"usage"');
+  });
+
+  it('answers 400 in the OpenAI error shape for a field it cannot honour, before generating', async () => {
+    const engine = new FakeEngine();
+    const { url } = await start(engine);
+    const response = await post(url, { ...CHAT, logprobs: true });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: { message: 'invalid chat completions request: /logprobs: token log-probabilities are not returned by this engine', type: 'invalid_request_error', param: 'logprobs', code: 'invalid_input' },
+    });
+    expect(engine.requests).toHaveLength(0);
+  });
+
+  it('answers 404 for an unknown path and 405 for a wrong method', async () => {
+    const { url } = await start(new FakeEngine());
+    expect((await fetch(`${url}/v1/embeddings`, { method: 'POST', body: '{}' })).status).toBe(404);
+    const wrong = await fetch(`${url}/v1/chat/completions`);
+    expect([wrong.status, wrong.headers.get('allow')]).toEqual([405, 'POST']);
+  });
+
+  it('stops the generation when the client goes away', async () => {
+    const engine = new FakeEngine();
+    let release!: () => void;
+    engine.hold = new Promise<void>((resolve) => (release = resolve));
+    const { face, url } = await start(engine);
+    const abort = new AbortController();
+    const response = await post(url, { ...CHAT, stream: true }, { signal: abort.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    abort.abort();
+    await face.drain();
+    release();
+    expect(engine.aborted).toBe(true);
+  });
+
+  it('refuses new requests with 503 once draining', async () => {
+    const { face, url } = await start(new FakeEngine());
+    await face.drain();
+    const response = await post(url, CHAT);
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('engine_busy');
+  });
+});
