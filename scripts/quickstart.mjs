@@ -5,8 +5,8 @@
 //   engine install (once per machine) -> init -> engine make-test-model -> engine serve
 //   --register -> run (a public and a sensitive prompt, both answered locally) -> evidence
 //   list -> metrics; the engine process it started is stopped on the way out, also on Ctrl-C.
-// The state lives in .quickstart/home (recreated on every run) so it never touches the
-// operator's own store; the last lines say how to look around in it.
+// The state lives in .quickstart/home ($SYNDICATE_QUICKSTART_DIR/home), recreated on every run,
+// so it never touches the operator's own store; the last lines say how to look around in it.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin', 'syndicate.js');
-const workDir = join(root, '.quickstart');
+const workDir = process.env.SYNDICATE_QUICKSTART_DIR || join(root, '.quickstart');
 const home = join(workDir, 'home');
 const modelPath = join(workDir, 'test-model.gguf');
 const providerId = 'embedded';
@@ -106,9 +106,11 @@ async function main() {
   heading('5. a public prompt: classified, routed, permitted, answered locally, recorded');
   await syndicate(['run', 'Write one sentence about the sea.', '--max-tokens', '24', '--no-stream']);
 
-  heading('6. a sensitive prompt: the classifier finds the secret before anything is sent; policy keeps it local');
+  heading('6. a sensitive prompt, with a hosted provider now registered too: the classifier finds the secret before anything is sent, and policy keeps it local');
   const secretPrompt = 'Why does this fail? psql "postgres://admin:S3cr3t-Pass@db.internal:5432/prod"';
   await syndicate(['classify', '--explain', secretPrompt]);
+  await syndicate(['provider', 'add', 'anthropic']);
+  await syndicate(['route', '--explain', secretPrompt]);
   await syndicate(['run', secretPrompt, '--max-tokens', '24', '--no-stream']);
 
   heading('7. the evidence: both envelopes, hash-chained, with exact token counts from the engine');
