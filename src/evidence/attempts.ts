@@ -1,6 +1,7 @@
 import { canonicalJson } from '../common/hash.js';
 import { newId } from '../common/ids.js';
 import { StoreError } from '../errors.js';
+import type { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/store.js';
 import { ChunkLedger, REQUEST_SEQ, type RowValues } from './chain.js';
 import { emptyRow, getColumn, linkRow, notPending, openAttempts, OpenAttempt, sealRow, setColumn, type FinishFields } from './open-attempt.js';
@@ -64,6 +65,22 @@ export function beginAttempt(store: Store, attempt: AttemptStart): string {
  * or marked interrupted), or when an earlier capture write failed.
  */
 export function completeAttempt(store: Store, evidenceId: string, outcome: AttemptOutcome): void {
+  write(finishing(store, evidenceId, outcome));
+}
+
+/**
+ * `completeAttempt` through a group committer (the gateway): the finishing write joins the next
+ * batch transaction and the returned promise settles once it is committed (rejecting with a
+ * StoreError as `completeAttempt` would throw). An invalid outcome, or an earlier capture
+ * failure of the attempt, still throws at once.
+ */
+export function completeAttemptGrouped(commits: GroupCommitter, store: Store, evidenceId: string, outcome: AttemptOutcome): Promise<void> {
+  const work = finishing(store, evidenceId, outcome);
+  return commits.run(() => write(work));
+}
+
+/** Checks the outcome and takes the attempt out of the open set; returns the finishing write. */
+function finishing(store: Store, evidenceId: string, outcome: AttemptOutcome): () => void {
   checkOutcome(outcome);
   const now = outcome.now ?? Date.now();
   const fields: FinishFields = {
@@ -86,13 +103,12 @@ export function completeAttempt(store: Store, evidenceId: string, outcome: Attem
   const attempt = openAttempts.get(evidenceId);
   if (attempt === undefined) {
     // Not begun in this process (or already finished): only the stored row can say.
-    write(() => statements.transaction(() => finishStored(statements, evidenceId, fields)));
-    return;
+    return () => statements.transaction(() => finishStored(statements, evidenceId, fields));
   }
   openAttempts.delete(evidenceId);
   attempt.detach?.();
   throwIfAttemptFailed(attempt);
-  write(() => attempt.finish(statements, fields));
+  return () => attempt.finish(statements, fields);
 }
 
 /**

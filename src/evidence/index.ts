@@ -3,7 +3,7 @@
  * honest fidelity dimensions and a hash chain. Synchronous better-sqlite3 calls, one small
  * transaction each. `approximateTokens` lives in `./tokens.js` (loads a tokenizer).
  */
-export { beginAttempt, completeAttempt, isProcessAlive, recordDenial, recoverInterrupted, STALE_PENDING_MS, type RecoverOptions } from './attempts.js';
+export { beginAttempt, completeAttempt, completeAttemptGrouped, isProcessAlive, recordDenial, recoverInterrupted, STALE_PENDING_MS, type RecoverOptions } from './attempts.js';
 export { GENESIS_HASH, HASHED_COLUMNS, verifyChain, type ChainBreak, type VerifyOptions, type VerifyResult } from './chain.js';
 export {
   decodeBytes,

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { StoreError } from '../errors.js';
+import type { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/store.js';
 import { redactRequestHeaders, redactResponseHeaders } from '../transport/redact.js';
 import type { CaptureSink as TransportCaptureSink } from '../transport/transport.js';
@@ -38,7 +39,8 @@ export interface CapturedEnd {
  * directly. `EvidenceRecorder` is checked below to be a valid transport sink.
  */
 export interface RecorderSink {
-  onRequest(request: CapturedRequest): void;
+  /** Returns a promise when the pending row is group-committed (see `RecorderOptions.commits`). */
+  onRequest(request: CapturedRequest): void | Promise<void>;
   onResponseStart(response: CapturedResponseStart): void;
   /** One piece of the response body as received (raw SSE bytes for streams). */
   onChunk(bytes: Uint8Array, atMs: number): void;
@@ -53,6 +55,12 @@ export interface RecorderOptions {
    * most this window; everything older is already in the store. `0` writes every event at once.
    */
   flushIntervalMs?: number;
+  /**
+   * Group commit (the gateway): the pending row and the request bytes are written in the next
+   * batch transaction and `onRequest` returns a promise that resolves once they are committed;
+   * the transport sends nothing before that. Without it they are committed synchronously.
+   */
+  commits?: GroupCommitter;
 }
 
 /** What the recorder has seen, for deciding `verbatim_capture` honestly. */
@@ -78,6 +86,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
   private readonly attempt: OpenAttempt;
   private readonly statements: EvidenceStatements;
   private readonly flushIntervalMs: number;
+  private readonly commits: GroupCommitter | undefined;
   private lastFlushAt: number;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -104,23 +113,36 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     this.attempt = attempt;
     this.statements = statementsFor(store);
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
+    this.commits = options.commits;
     this.lastFlushAt = performance.now();
     attempt.detach = () => this.detach();
   }
 
-  onRequest(request: CapturedRequest): void {
+  onRequest(request: CapturedRequest): void | Promise<void> {
     this.throwIfFailed();
     const body = typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : Buffer.from(request.body);
-    this.write(() =>
+    const capture = (): void =>
       this.attempt.captureRequest(this.statements, {
         method: request.method,
         url: request.url,
         headersJson: JSON.stringify(redactRequestHeaders(request.headers)), // again: defence in depth
         startedAt: request.startedAt ?? null,
         body,
-      }),
+      });
+    if (this.commits === undefined) {
+      this.write(capture);
+      this.summary.requestCaptured = true;
+      return undefined;
+    }
+    return this.commits.run(capture).then(
+      () => {
+        this.summary.requestCaptured = true;
+      },
+      (error: unknown) => {
+        this.attempt.failure ??= error;
+        this.throwIfFailed();
+      },
     );
-    this.summary.requestCaptured = true;
   }
 
   onResponseStart(response: CapturedResponseStart): void {

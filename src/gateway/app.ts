@@ -2,6 +2,7 @@ import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type Workf
 import { SyndicateError } from '../errors.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
+import { GroupCommitter } from '../store/group-commit.js';
 import type { StreamPart } from '../wire/canonical.js';
 import { TokenGuard } from './auth.js';
 import { knownRequestText, textResponse } from './body-cache.js';
@@ -53,6 +54,12 @@ interface Route {
 
 /** Builds the gateway core. */
 export function createGateway(options: GatewayOptions): Gateway {
+  // Concurrent requests share their commits (permit + pending row before the call, finishes
+  // after). Set on the caller's context itself: it stays the one object the pipeline sees.
+  const pipeline = options.pipeline;
+  pipeline.commits ??= new GroupCommitter(pipeline.store);
+  pipeline.onBackgroundError ??= (error: unknown) => options.onInternalError?.(error);
+  const commits = pipeline.commits;
   const guard = new TokenGuard(options.token);
   const metrics = options.metrics ?? new GatewayMetrics();
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
@@ -102,7 +109,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (!parsed.request.stream) {
       let result: InvocationResult;
       try {
-        result = await options.invoke(options.pipeline, input);
+        result = await options.invoke(pipeline, input);
       } catch (error) {
         finish({ error });
         throw error;
@@ -148,7 +155,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (batch.length > 0) channel.write(encoderFor().encodeAll(batch.splice(0)));
     };
 
-    const invocation = options.invoke(options.pipeline, {
+    const invocation = options.invoke(pipeline, {
       ...input,
       onAttempt: (current) => {
         attempt = { provider: current.provider.id, model: current.model };
@@ -203,7 +210,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         {
           method: 'GET',
           handle: async (request) =>
-            jsonResponse(200, modelList(options.pipeline.store, request.headers.has('anthropic-version') ? 'anthropic' : 'openai')),
+            jsonResponse(200, modelList(pipeline.store, request.headers.has('anthropic-version') ? 'anthropic' : 'openai')),
         },
       ],
     ],
@@ -264,6 +271,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     async drain(): Promise<void> {
       draining = true;
       while (inFlight.size > 0) await Promise.all([...inFlight]);
+      // Finishes committed after their answers were sent.
+      await commits.idle();
     },
   };
 }

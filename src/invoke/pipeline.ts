@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
 import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
-import { beginAttempt, completeAttempt, createRecorder, recordDenial } from '../evidence/index.js';
+import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial } from '../evidence/index.js';
 import { approximateTokens } from '../evidence/tokens.js';
 import type { EvidenceMarker, ToolCallFidelity } from '../evidence/types.js';
 import { issuePermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
@@ -175,7 +175,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   let token = plan.permitToken;
   let permit: VerifiedPermit;
   try {
-    permit = context.store.transaction(() => {
+    const issueAndVerify = (): VerifiedPermit => {
       token ??= issuePermit(context.store, context.permitKey, {
         providerId: provider.id,
         providerVersion: provider.currentVersion,
@@ -184,7 +184,9 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
         ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
       }).token;
       return verifyPermit(context.store, context.permitKey, token, invocation);
-    });
+    };
+    // With group commit the permit is handed out only once the batch holding its consumption committed.
+    permit = context.commits === undefined ? context.store.transaction(issueAndVerify) : await context.commits.run(issueAndVerify);
   } catch (error) {
     const evidenceId = deny(context, input, requestId, level, error, {
       ...(token === undefined ? {} : { permitToken: token }),
@@ -218,19 +220,20 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     route: routeSummary(plan.plan, candidate),
     streamed: wireRequest.stream,
   });
-  const recorder = createRecorder(context.store, evidenceId);
+  const recorder = createRecorder(context.store, evidenceId, context.commits === undefined ? {} : { commits: context.commits });
   input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model });
 
   const baseMarkers: EvidenceMarker[] = hop > 0 ? ['fallback'] : [];
   const started = performance.now();
   const elapsed = (): number => performance.now() - started;
-  const fail = (
+  const fail = async (
     error: SyndicateError,
     markers: EvidenceMarker[],
     options: { status?: number; delivered?: boolean } = {},
-  ): AttemptOutcome => {
+  ): Promise<AttemptOutcome> => {
     recorder.close();
-    completeAttempt(context.store, evidenceId, {
+    // A failure's evidence is committed before the failure is reported (or the next hop tried).
+    await finishAttempt(context, evidenceId, {
       state: 'failed',
       ...(options.status === undefined ? {} : { status: options.status }),
       totalMs: elapsed(),
@@ -326,7 +329,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const totalMs = elapsed();
   recorder.close();
   const verbatimCapture = recorder.verbatimCapture();
-  completeAttempt(context.store, evidenceId, {
+  const finished = finishAttempt(context, evidenceId, {
     state: 'completed',
     status: response.status,
     ...(firstTokenMs === undefined ? {} : { firstTokenMs }),
@@ -339,6 +342,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     warnings: httpRequest.warnings,
     ...(costUsd === undefined ? {} : { costUsd }),
   });
+  // The answer does not wait for its finish to commit (group commit only).
+  finished?.catch((error: unknown) => context.onBackgroundError?.(error));
   context.health.reportSuccess(provider, firstTokenMs === undefined ? {} : { firstTokenMs });
   return {
     kind: 'success',
@@ -361,6 +366,24 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     },
   };
 }
+
+/**
+ * Finishes an attempt's evidence: synchronously (the CLI: its one command, its commits), or with
+ * group commit (the gateway), where the finish joins the next batch and the returned promise
+ * settles on its commit. A successful answer does not wait for it — a crash before that commit
+ * leaves the row pending, which recovery marks interrupted, and the gateway's drain waits for
+ * the committer; a failure of that write goes to `onBackgroundError`. Invalid outcomes and
+ * earlier capture failures still throw here.
+ */
+function finishAttempt(context: PipelineContext, evidenceId: string, outcome: AttemptOutcomeFields): Promise<void> | undefined {
+  if (context.commits === undefined) {
+    completeAttempt(context.store, evidenceId, outcome);
+    return undefined;
+  }
+  return completeAttemptGrouped(context.commits, context.store, evidenceId, outcome);
+}
+
+type AttemptOutcomeFields = Parameters<typeof completeAttempt>[2];
 
 interface StreamReading {
   response: CanonicalResponse;

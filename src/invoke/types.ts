@@ -4,6 +4,7 @@ import type { PermitKey } from '../permits/index.js';
 import type { Policy } from '../policy/types.js';
 import type { HealthMonitor } from '../router/health.js';
 import type { RoutePlan } from '../router/types.js';
+import type { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/store.js';
 import type { TransportTimeouts } from '../transport/transport.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart, Usage, WireWarning } from '../wire/canonical.js';
@@ -16,6 +17,15 @@ export interface PipelineContext {
   health: HealthMonitor;
   /** Where `auth.env` references are resolved, at call time. */
   env: NodeJS.ProcessEnv;
+  /**
+   * Group commit (long-running processes: the gateway). The permit and the pending evidence row
+   * of concurrent requests are committed together, each request awaiting its batch before its
+   * upstream call; finishes are committed after the answer is returned. Absent (the CLI): every
+   * write is its own synchronous transaction.
+   */
+  commits?: GroupCommitter;
+  /** Told about a write that failed after the answer was returned (a group-committed finish). */
+  onBackgroundError?: (error: unknown) => void;
 }
 
 /** A finding as the classifier reports it (the excerpt is already masked). */

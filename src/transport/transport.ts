@@ -77,12 +77,17 @@ export interface CaptureEnd {
 }
 
 /**
- * Where the verbatim bytes go (evidence), before anything parses them. Calls are synchronous
- * and in order: onRequest, onResponseStart?, onChunk*, onEnd. If a sink method throws, the
- * call is aborted and the sink's error is surfaced: nothing reaches the caller unrecorded.
+ * Where the verbatim bytes go (evidence), before anything parses them. Calls are in order:
+ * onRequest, onResponseStart?, onChunk*, onEnd; all but onRequest are synchronous. If a sink
+ * method throws (or onRequest's promise rejects), the call is aborted and the sink's error is
+ * surfaced: nothing reaches the caller unrecorded.
  */
 export interface CaptureSink {
-  onRequest(request: CapturedRequest): void;
+  /**
+   * The exact request, before the socket opens. A sink that makes the request durable
+   * asynchronously (group commit) returns a promise: nothing is sent until it resolves.
+   */
+  onRequest(request: CapturedRequest): void | Promise<void>;
   onResponseStart(response: CapturedResponseStart): void;
   /** `atMs` is the offset from the request start at which these bytes arrived. */
   onChunk(bytes: Buffer, atMs: number): void;
@@ -266,6 +271,11 @@ function timeoutFailure(clock: Clock, limitMs: number, call: CallDescription, by
   }
 }
 
+/** Read through a call: TypeScript would keep an earlier check's narrowing across an await. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
 function abortFailure(reason: unknown): SyndicateError {
   if (reason instanceof SyndicateError) return reason;
   return new InterruptedError('the invocation was aborted before the response ended', {
@@ -363,13 +373,18 @@ export async function sendInvocation(
   const startedAtClock = performance.now();
   const at = (): number => Math.round((performance.now() - startedAtClock) * 1000) / 1000;
 
-  capture.onRequest({
+  const recorded = capture.onRequest({
     method: request.method,
     url: call.url,
     headers: redactRequestHeaders(headers),
     body: Buffer.from(body),
     startedAt: new Date().toISOString(),
   });
+  if (recorded !== undefined) {
+    // Durable before any byte leaves; a caller that gave up meanwhile gets nothing sent.
+    await recorded;
+    if (isAborted(signal)) throw abortFailure(signal?.reason);
+  }
 
   return new Promise<TransportResponse>((resolve, reject) => {
     let finished = false;

@@ -1,0 +1,171 @@
+import type { Statement } from 'better-sqlite3';
+import { StoreError } from '../errors.js';
+import type { Store } from './store.js';
+
+/** One queued piece of work and the promise waiting for its commit. */
+interface Unit {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What a group committer has done so far (for tests and benchmarks). */
+export interface GroupCommitStats {
+  /** Transactions committed (or attempted). */
+  batches: number;
+  /** Units run, committed or not. */
+  units: number;
+  /** Most units in one transaction. */
+  largestBatch: number;
+}
+
+/**
+ * Group commit for a long-running process (the gateway): the writes of every request that
+ * reaches a durability point in the same event-loop turn are run in ONE IMMEDIATE transaction,
+ * each in its own savepoint, and every request's promise settles only after that COMMIT.
+ *
+ * - A unit's writes are all-or-nothing: a unit that throws is rolled back to its savepoint and
+ *   its promise rejects with its error; the other units of the batch still commit.
+ * - A failed COMMIT rejects every unit of the batch (none of them was written).
+ * - Units run in the order they were queued, so anything that reads and advances shared state
+ *   (the evidence hash chain) sees the previous unit's writes: chain order is commit order.
+ * - A unit runs synchronously inside the batch; it may use `store.transaction` (nested
+ *   transactions become savepoints).
+ *
+ * The batch runs on `setImmediate`: after the I/O callbacks of the current loop turn, so every
+ * request whose bytes arrived in that turn joins it, and a lone request waits for no timer.
+ */
+export class GroupCommitter {
+  private readonly store: Store;
+  private queue: Unit[] = [];
+  private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
+  private statements: { begin: Statement; commit: Statement; rollback: Statement; savepoint: Statement; release: Statement; rollbackTo: Statement } | undefined;
+  readonly stats: GroupCommitStats = { batches: 0, units: 0, largestBatch: 0 };
+
+  constructor(store: Store) {
+    this.store = store;
+  }
+
+  /**
+   * Queues `work` for the next batch transaction. Resolves with its return value once the
+   * batch has committed; rejects with its own error (its writes undone) or the commit's.
+   */
+  run<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.commitQueued());
+      }
+    });
+  }
+
+  /** Units queued and not yet committed. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves once nothing is queued (every unit queued so far has committed or failed). */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && !this.scheduled) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Runs the queued units in one transaction now (also what the scheduled turn calls). */
+  commitQueued(): void {
+    this.scheduled = false;
+    const units = this.queue;
+    this.queue = [];
+    if (units.length > 0) this.runBatch(units);
+    if (this.queue.length === 0 && !this.scheduled) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  private runBatch(units: Unit[]): void {
+    const sql = this.prepared();
+    this.stats.batches += 1;
+    this.stats.units += units.length;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, units.length);
+    try {
+      sql.begin.run();
+    } catch (error) {
+      const failure = storeFailure(error, 'could not start the write transaction');
+      for (const unit of units) unit.reject(failure);
+      return;
+    }
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    for (const unit of units) {
+      // A severe error (disk full, I/O) makes SQLite roll the whole transaction back: the rest
+      // of the batch must not run in autocommit mode, one commit each, behind our back.
+      if (!this.store.db.inTransaction) {
+        outcomes.push({ ok: false, error: new StoreError('the group commit transaction was rolled back by SQLite', { hint: 'run `syndicate doctor` to check the store' }) });
+        continue;
+      }
+      try {
+        sql.savepoint.run();
+      } catch (error) {
+        outcomes.push({ ok: false, error: storeFailure(error, 'could not open a savepoint') });
+        continue;
+      }
+      try {
+        const value = unit.work();
+        sql.release.run();
+        outcomes.push({ ok: true, value });
+      } catch (error) {
+        try {
+          sql.rollbackTo.run();
+          sql.release.run();
+        } catch {
+          // The transaction itself is gone (SQLite rolled it back): the COMMIT below fails too.
+        }
+        outcomes.push({ ok: false, error });
+      }
+    }
+    try {
+      sql.commit.run();
+    } catch (error) {
+      if (this.store.db.inTransaction) {
+        try {
+          sql.rollback.run();
+        } catch {
+          // nothing left to undo
+        }
+      }
+      const failure = storeFailure(error, 'the group commit failed');
+      for (const [index, unit] of units.entries()) {
+        const outcome = outcomes[index];
+        unit.reject(outcome !== undefined && !outcome.ok ? outcome.error : failure);
+      }
+      return;
+    }
+    for (const [index, unit] of units.entries()) {
+      const outcome = outcomes[index];
+      if (outcome?.ok === true) unit.resolve(outcome.value);
+      else unit.reject(outcome?.error);
+    }
+  }
+
+  private prepared(): NonNullable<GroupCommitter['statements']> {
+    const { db } = this.store;
+    this.statements ??= {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT group_commit_unit'),
+      release: db.prepare('RELEASE group_commit_unit'),
+      rollbackTo: db.prepare('ROLLBACK TO group_commit_unit'),
+    };
+    return this.statements;
+  }
+}
+
+function storeFailure(error: unknown, what: string): unknown {
+  if (!(error instanceof Error) || error.name !== 'SqliteError') return error;
+  const code = (error as Error & { code?: string }).code ?? 'SQLITE_ERROR';
+  return new StoreError(`${what} (${code}): ${error.message}`, {
+    hint: code === 'SQLITE_BUSY' ? 'another syndicate process holds the store; retry in a moment' : 'run `syndicate doctor` to check the store',
+    cause: error,
+  });
+}
