@@ -16,6 +16,7 @@ import type {
   NodeLlamaCppModule,
 } from '../node-llama-cpp.js';
 import type { EngineChatRequest, OutputConstraint } from './request.js';
+import { StopStringFilter } from './stop-strings.js';
 
 /** Backends `--gpu` accepts; `auto` lets node-llama-cpp pick the best one it has binaries for. */
 export const ENGINE_GPU_CHOICES = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const;
@@ -224,10 +225,16 @@ export class EmbeddedEngine {
 
     let visibleTokens = 0;
     const forced = constraint.kind === 'forced-tool-call';
+    const stops = new StopStringFilter(sampling.stop);
+    // Generation ends when the client goes away or a stop string appears.
+    const halt = new AbortController();
+    const onClientAbort = (): void => halt.abort();
+    if (signal.aborted) halt.abort();
+    else signal.addEventListener('abort', onClientAbort, { once: true });
     const callIds = new Map<number, string>();
     const callArguments = new Map<number, string>();
     const options: LlamaChatGenerateOptions = {
-      signal,
+      signal: halt.signal,
       stopOnAbortSignal: true,
       maxTokens,
       temperature: sampling.temperature,
@@ -235,7 +242,6 @@ export class EmbeddedEngine {
       topK: sampling.topK,
       minP: sampling.minP,
       ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
-      ...(sampling.stop.length === 0 ? {} : { customStopTriggers: sampling.stop }),
       repeatPenalty:
         sampling.frequencyPenalty === undefined && sampling.presencePenalty === undefined
           ? false
@@ -246,7 +252,10 @@ export class EmbeddedEngine {
         visibleTokens += chunk.tokens.length;
       },
       onTextChunk: (text) => {
-        if (!forced && text !== '') onPart?.({ type: 'text-delta', text });
+        if (forced) return;
+        const safe = stops.push(text);
+        if (safe !== '') onPart?.({ type: 'text-delta', text: safe });
+        if (stops.matched) halt.abort();
       },
       onFunctionCallParamsChunk: (chunk) => {
         let id = callIds.get(chunk.callIndex);
@@ -261,13 +270,22 @@ export class EmbeddedEngine {
         }
       },
     };
-    const response = await chat.generateResponse(history, options);
+    let response;
+    try {
+      response = await chat.generateResponse(history, options);
+    } finally {
+      signal.removeEventListener('abort', onClientAbort);
+    }
+    if (!forced) {
+      const rest = stops.flush();
+      if (rest !== '') onPart?.({ type: 'text-delta', text: rest });
+    }
 
     const completionTokens = this.completionTokens(chat, prompt, visibleTokens, maxTokens);
     const usage: Usage = { inputTokens: prompt.length, outputTokens: completionTokens, cachedInputTokens: Math.max(0, cached) };
     const stopReason = response.metadata.stopReason;
-    let finishReason: FinishReason = stopReason === 'maxTokens' ? 'length' : 'stop';
-    let text = response.response;
+    let finishReason: FinishReason = stopReason === 'maxTokens' && !stops.matched ? 'length' : 'stop';
+    let text = forced ? response.response : stops.answer;
     const toolCalls: ToolCall[] = [];
 
     if (forced) {
@@ -289,9 +307,10 @@ export class EmbeddedEngine {
       });
       if (toolCalls.length > 0) finishReason = 'tool_calls';
     }
-    onPart?.({ type: 'finish', finishReason, rawFinishReason: stopReason });
+    const rawFinishReason = stops.matched ? 'stopString' : stopReason;
+    onPart?.({ type: 'finish', finishReason, rawFinishReason });
     onPart?.({ type: 'usage', usage });
-    return { text, toolCalls, finishReason, rawFinishReason: stopReason, usage };
+    return { text, toolCalls, finishReason, rawFinishReason, usage };
   }
 
   /**
