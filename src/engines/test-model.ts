@@ -20,9 +20,10 @@ import { sha256Hex } from '../common/hash.js';
  * and the control tokens (`<|endoftext|>`, `<|im_start|>`, `<|im_end|>`) follow the kept ranks.
  *
  * Weights: random, so the output is gibberish, but steered (see STEERING below) to printable
- * ASCII tokens that end on the template's end-of-turn token `<|im_end|>` (the EOS) within a few
- * dozen tokens even with greedy decoding: a seeded ~25 % of the printable tokens carry an "end"
- * mark in their embedding, and after any of them `<|im_end|>` wins the argmax.
+ * ASCII tokens that end on the template's end-of-turn token `<|im_end|>` (the EOS), greedy or
+ * sampled: a seeded ~15 % of the printable tokens carry an "end" mark (after any of them
+ * `<|im_end|>` wins the argmax), and every token sits on a level that the next token climbs, so
+ * with the default shape a reply has at most 23 printable tokens before `<|im_end|>`.
  *
  * Layout follows ggml's docs/gguf.md and gguf-py's GGUFWriter: header, metadata key/values,
  * tensor infos, padding to `general.alignment` (32), then each tensor's data padded to the
