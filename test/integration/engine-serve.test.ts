@@ -223,6 +223,16 @@ describe.runIf(runnable)('syndicate engine serve (node-llama-cpp, generated test
     expect(JSON.stringify(evidence)).toContain('"exact"');
   });
 
+  it('declares exactly the deviations `provider capabilities` measures on it', async () => {
+    const { result, document: report } = await scenario.json(['provider', 'capabilities', 'embedded', '--no-update']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(report['conforms']).toBe(true);
+    expect(report['deviations']).toEqual([]);
+    const capabilities = report['capabilities'] as { capability: string; verdict: string }[];
+    expect(capabilities.filter((item) => !['pass', 'inconclusive'].includes(item.verdict))).toEqual([]);
+    expect(capabilities.find((item) => item.capability === 'token-accounting')?.verdict).toBe('pass');
+  }, 60_000);
+
   it('refuses a non-loopback host with exit 2', async () => {
     const refused = await scenario.cli(['engine', 'serve', '--model', modelPath(), '--host', '0.0.0.0']);
     expect(refused.exitCode).toBe(2);

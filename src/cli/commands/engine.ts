@@ -154,7 +154,8 @@ async function register(store: Store, id: string, baseUrl: string, info: LoadedM
       wire: 'openai',
       baseUrl,
       description: `syndicate engine serve: ${info.path} (node-llama-cpp, ${info.backend})`,
-      models: [{ id: info.id, contextWindow: info.contextWindow, capabilityClass: 'small' }],
+      // Tool calls and JSON answers are grammar-constrained by node-llama-cpp, whatever the model.
+      models: [{ id: info.id, contextWindow: info.contextWindow, capabilityClass: 'small', tags: ['tools', 'json'] }],
       deviations: [...EMBEDDED_ENGINE_DEVIATIONS],
       engine: { kind: 'node-llama-cpp' },
     },
