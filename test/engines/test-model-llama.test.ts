@@ -10,10 +10,9 @@ import { writeTestModel, type TestModelSummary } from '../../src/engines/test-mo
 
 /**
  * The generated test model in a real llama.cpp: node-llama-cpp from `$SYNDICATE_ENGINE_DIR`
- * (`syndicate engine install` puts it there; the real-engine suite sets the variable). Skipped
- * when the variable is not set.
+ * (the real-engine suite's global setup installs it and sets the variable):
  *
- *   SYNDICATE_ENGINE_DIR=/path/to/engine npx vitest run test/integration/test-model-llama.test.ts
+ *   npm run test:engines -- test/engines/test-model-llama.test.ts
  */
 const engineDirectory = process.env['SYNDICATE_ENGINE_DIR'];
 
@@ -51,12 +50,13 @@ interface LlamaChatSession {
 const ENGLISH = 'The first time we were in the city, it was not good: we had no money and all of our work was done. He said he would be back in one day.';
 const PROMPTS = ['hello there', 'What is the capital of France?', 'Write a short poem about the sea.', 'My phone number is 555-0100, call me back.'];
 
-describe.runIf(engineDirectory !== undefined && engineDirectory !== '')('generated test model in node-llama-cpp', () => {
+describe('generated test model in node-llama-cpp', () => {
   const directory = mkdtempSync(join(tmpdir(), 'syndicate-test-model-'));
   let llamaCpp: LlamaModule;
   let llama: Llama;
 
   beforeAll(async () => {
+    expect(engineDirectory, 'SYNDICATE_ENGINE_DIR is set by the global setup').toBeTruthy();
     const entry = join(engineDirectory!, 'node_modules', 'node-llama-cpp', 'dist', 'index.js');
     llamaCpp = (await import(pathToFileURL(entry).href)) as LlamaModule;
     llama = await llamaCpp.getLlama({ build: 'never', gpu: false, logLevel: 'error' });
