@@ -9,14 +9,8 @@ import { Scenario } from '../helpers/scenario.js';
 /**
  * `syndicate engine serve` for real: the built CLI runs node-llama-cpp (from $SYNDICATE_ENGINE_DIR
  * or the per-user engine directory) on a freshly generated test model, and the official `openai`
- * client talks to it. Skipped only when no engine is installed AND $SYNDICATE_ENGINE_DIR is unset;
- * a set but empty $SYNDICATE_ENGINE_DIR fails the suite.
+ * client talks to it. Part of the real-engine suite, whose global setup installs the engine.
  */
-const engineDirectorySet = (process.env['SYNDICATE_ENGINE_DIR'] ?? '') !== '';
-const runnable = engineDirectorySet || findEngine() !== undefined;
-if (!runnable) {
-  console.warn('engine-serve.test.ts skipped: node-llama-cpp is not installed (run `syndicate engine install`, or set SYNDICATE_ENGINE_DIR)');
-}
 
 interface ServeDocument {
   ok: boolean;
@@ -47,7 +41,11 @@ function waitFor(stream: NodeJS.ReadableStream, pattern: RegExp, timeoutMs: numb
   });
 }
 
-describe.runIf(runnable)('syndicate engine serve (node-llama-cpp, generated test model)', () => {
+describe('syndicate engine serve (node-llama-cpp, generated test model)', () => {
+  beforeAll(() => {
+    expect(findEngine(), 'the global setup installs node-llama-cpp').toBeDefined();
+  });
+
   let scenario: Scenario;
   let server: ResultPromise;
   let serverStderr = '';
