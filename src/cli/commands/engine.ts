@@ -143,22 +143,10 @@ Example:
 
 async function register(store: Store, id: string, baseUrl: string, info: LoadedModelInfo): Promise<{ id: string; version: number; status: string }> {
   const { registerProviderRecord } = await import('../../registry/register.js');
-  const { EMBEDDED_ENGINE_DEVIATIONS } = await import('../../engines/server/index.js');
+  const { embeddedProviderRecord } = await import('../../engines/server/index.js');
   const outcome = await registerProviderRecord(
     store,
-    {
-      apiVersion: 'syndicate/v1',
-      kind: 'Provider',
-      id,
-      class: 'local',
-      wire: 'openai',
-      baseUrl,
-      description: `syndicate engine serve: ${info.path} (node-llama-cpp, ${info.backend})`,
-      // Tool calls and JSON answers are grammar-constrained by node-llama-cpp, whatever the model.
-      models: [{ id: info.id, contextWindow: info.contextWindow, capabilityClass: 'small', tags: ['tools', 'json'] }],
-      deviations: [...EMBEDDED_ENGINE_DEVIATIONS],
-      engine: { kind: 'node-llama-cpp' },
-    },
+    embeddedProviderRecord(id, baseUrl, info),
     `engine serve --register ${id}`,
   );
   return { id: outcome.id, version: outcome.version, status: outcome.status };

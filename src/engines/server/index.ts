@@ -6,6 +6,7 @@ import { checkLoopbackUrl } from '../../common/loopback.js';
 import { UsageError } from '../../errors.js';
 import type { Deviation } from '../../common/vocabulary.js';
 import type { NodeLlamaCppModule } from '../node-llama-cpp.js';
+import type { ProviderRecord } from '../../registry/types.js';
 import { EmbeddedEngine, type EngineLoadOptions, type LoadedModelInfo } from './engine.js';
 import { EngineHttpFace, listen } from './http.js';
 
@@ -21,6 +22,26 @@ export { readEngineChatRequest, type EngineChatRequest } from './request.js';
  * seeds are honoured, tool calls are returned as OpenAI `tool_calls` with JSON-string arguments.
  */
 export const EMBEDDED_ENGINE_DEVIATIONS: readonly Deviation[] = [];
+
+/**
+ * The provider record `engine serve --register <id>` writes: a `local` provider on the engine's
+ * loopback URL with the model it loaded. Tool calls and JSON answers are grammar-constrained by
+ * node-llama-cpp whatever the model, hence the `tools` and `json` tags.
+ */
+export function embeddedProviderRecord(id: string, baseUrl: string, info: LoadedModelInfo): ProviderRecord {
+  return {
+    apiVersion: 'syndicate/v1',
+    kind: 'Provider',
+    id,
+    class: 'local',
+    wire: 'openai',
+    baseUrl,
+    description: `syndicate engine serve: ${info.path} (node-llama-cpp, ${info.backend})`,
+    models: [{ id: info.id, contextWindow: info.contextWindow, capabilityClass: 'small', tags: ['tools', 'json'] }],
+    deviations: [...EMBEDDED_ENGINE_DEVIATIONS],
+    engine: { kind: 'node-llama-cpp' },
+  };
+}
 
 /** Requests allowed to wait for a sequence before new ones are refused with 503. */
 export const DEFAULT_MAX_QUEUED = 64;
