@@ -5,6 +5,7 @@
 // streaming first byte added <= 1 ms, RSS <= 120 MB. Prints markdown rows.
 //
 // BENCH_DURATION (seconds per run, default 15), BENCH_STREAM_REQUESTS (default 500),
+// BENCH_CONNECTIONS (default `1,32`; the summary needs both),
 // BENCH_GATEWAY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the gateway).
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const duration = Number(process.env.BENCH_DURATION ?? 15);
 const streamRequests = Number(process.env.BENCH_STREAM_REQUESTS ?? 500);
+const concurrencies = (process.env.BENCH_CONNECTIONS ?? '1,32').split(',').map(Number);
 const bin = fileURLToPath(new URL('../../bin/syndicate.js', import.meta.url));
 const upstreamScript = fileURLToPath(new URL('./upstream.js', import.meta.url));
 
@@ -110,6 +112,14 @@ async function firstContentTimes(url, headers, requestBody, count) {
   return times.sort((a, b) => a - b);
 }
 
+/** CPU seconds (user + system) the process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuSecondsOf(pid, thread) {
+  const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const fields = readFileSync(path, 'utf8').split(') ')[1].split(' ');
+  if (process.env.BENCH_CPU_SPLIT === '1') process.stderr.write(`cpu ${path}: user ${fields[11]} system ${fields[12]} ticks\n`);
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function memoryOf(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
@@ -154,9 +164,14 @@ try {
   await cooldown();
 
   const rows = [];
-  for (const connections of [1, 32]) {
+  for (const connections of concurrencies) {
     const directResult = await load(direct.url, direct.headers, direct.body, connections, duration);
+    const cpuBefore = cpuSecondsOf(gateway.child.pid);
+    const mainBefore = cpuSecondsOf(gateway.child.pid, gateway.child.pid);
     const gatewayResult = await load(through.url, through.headers, through.body, connections, duration);
+    // The gateway's own CPU per request: steadier than req/s on a machine shared with other work.
+    gatewayResult.cpuMsPerRequest = ((cpuSecondsOf(gateway.child.pid) - cpuBefore) * 1000) / gatewayResult.total;
+    gatewayResult.mainThreadCpuMsPerRequest = ((cpuSecondsOf(gateway.child.pid, gateway.child.pid) - mainBefore) * 1000) / gatewayResult.total;
     await cooldown();
     rows.push({ connections, directResult, gatewayResult });
     process.stderr.write(`c=${connections}: direct ${JSON.stringify(directResult)}\n          gateway ${JSON.stringify(gatewayResult)}\n`);
@@ -169,29 +184,33 @@ try {
   const lines = [
     `Gateway benchmark: ${duration} s per run, non-streamed chat completions, classification + routing + permit + evidence ON (${new Date().toISOString().slice(0, 10)}, node ${process.version})`,
     '',
-    '| concurrency | target | req/s | p50 ms | p99 ms | non-2xx | errors |',
-    '|---|---|---|---|---|---|---|',
+    '| concurrency | target | req/s | p50 ms | p99 ms | non-2xx | errors | gateway CPU ms/request (main thread) |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const { connections, directResult, gatewayResult } of rows) {
     for (const [name, result] of [['direct', directResult], ['gateway', gatewayResult]]) {
-      lines.push(`| ${connections} | ${name} | ${fixed(result.requestsPerSecond, 0)} | ${fixed(result.p50, 3)} | ${fixed(result.p99, 3)} | ${result.non2xx} | ${result.errors} |`);
+      const cpu = result.cpuMsPerRequest === undefined ? '-' : `${fixed(result.cpuMsPerRequest, 3)} (${fixed(result.mainThreadCpuMsPerRequest, 3)})`;
+      lines.push(`| ${connections} | ${name} | ${fixed(result.requestsPerSecond, 0)} | ${fixed(result.p50, 3)} | ${fixed(result.p99, 3)} | ${result.non2xx} | ${result.errors} | ${cpu} |`);
     }
   }
   const c1 = rows.find((row) => row.connections === 1);
   const c32 = rows.find((row) => row.connections === 32);
-  const addedP50 = c1.gatewayResult.p50 - c1.directResult.p50;
-  const addedFirstByte = percentile(gatewayStream, 0.5) - percentile(directStream, 0.5);
-  lines.push(
-    '',
-    '| measure | value | target | met |',
-    '|---|---|---|---|',
-    `| added p50 latency at c=1 | ${fixed(addedP50, 3)} ms | <= 0.3 ms | ${addedP50 <= 0.3 ? 'yes' : 'no'} |`,
-    `| added p99 latency at c=1 | ${fixed(c1.gatewayResult.p99 - c1.directResult.p99, 3)} ms | - | - |`,
-    `| gateway req/s at c=32 | ${fixed(c32.gatewayResult.requestsPerSecond, 0)} | >= 3000 | ${c32.gatewayResult.requestsPerSecond >= 3000 ? 'yes' : 'no'} |`,
-    `| streaming first content byte, p50 direct / gateway | ${fixed(percentile(directStream, 0.5), 3)} / ${fixed(percentile(gatewayStream, 0.5), 3)} ms | - | - |`,
-    `| streaming first byte added (p50 of ${streamRequests}) | ${fixed(addedFirstByte, 3)} ms | <= 1 ms | ${addedFirstByte <= 1 ? 'yes' : 'no'} |`,
-    `| gateway RSS after the runs (peak) | ${fixed(memory.rssMb, 1)} MB (${fixed(memory.peakRssMb, 1)} MB) | <= 120 MB | ${memory.peakRssMb <= 120 ? 'yes' : 'no'} |`,
-  );
+  // The summary compares c=1 and c=32 (BENCH_CONNECTIONS may leave one out).
+  if (c1 !== undefined && c32 !== undefined) {
+    const addedP50 = c1.gatewayResult.p50 - c1.directResult.p50;
+    const addedFirstByte = percentile(gatewayStream, 0.5) - percentile(directStream, 0.5);
+    lines.push(
+      '',
+      '| measure | value | target | met |',
+      '|---|---|---|---|',
+      `| added p50 latency at c=1 | ${fixed(addedP50, 3)} ms | <= 0.3 ms | ${addedP50 <= 0.3 ? 'yes' : 'no'} |`,
+      `| added p99 latency at c=1 | ${fixed(c1.gatewayResult.p99 - c1.directResult.p99, 3)} ms | - | - |`,
+      `| gateway req/s at c=32 | ${fixed(c32.gatewayResult.requestsPerSecond, 0)} | >= 3000 | ${c32.gatewayResult.requestsPerSecond >= 3000 ? 'yes' : 'no'} |`,
+      `| streaming first content byte, p50 direct / gateway | ${fixed(percentile(directStream, 0.5), 3)} / ${fixed(percentile(gatewayStream, 0.5), 3)} ms | - | - |`,
+      `| streaming first byte added (p50 of ${streamRequests}) | ${fixed(addedFirstByte, 3)} ms | <= 1 ms | ${addedFirstByte <= 1 ? 'yes' : 'no'} |`,
+      `| gateway RSS after the runs (peak) | ${fixed(memory.rssMb, 1)} MB (${fixed(memory.peakRssMb, 1)} MB) | <= 120 MB | ${memory.peakRssMb <= 120 ? 'yes' : 'no'} |`,
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   const exited = gateway === undefined ? Promise.resolve() : new Promise((resolve) => gateway.child.once('exit', resolve));

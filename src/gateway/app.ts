@@ -5,8 +5,7 @@ import { GatewayMetrics } from '../metrics/prometheus.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import type { StreamPart } from '../wire/canonical.js';
 import { TokenGuard } from './auth.js';
-import { knownRequestText, textResponse } from './body-cache.js';
-import { clientErrorOf, errorResponse, GatewayRequestError, type ApiFamily } from './errors.js';
+import { clientErrorOf, errorReply, GatewayRequestError, type ApiFamily } from './errors.js';
 import { anthropicFace, openAIFace, partsOfResponse, type ApiFace, type StreamEncoder } from './faces.js';
 import { modelList } from './models.js';
 import { SseChannel } from './sse-channel.js';
@@ -32,8 +31,35 @@ export interface GatewayOptions {
   onInternalError?: (error: unknown) => void;
 }
 
-/** The gateway core: web-standard Request in, Response out; no sockets. */
+/**
+ * One HTTP request as the core sees it, whichever server received it: the node:http adapter
+ * builds one straight from the IncomingMessage, `fetch` from a web `Request`.
+ */
+export interface GatewayCall {
+  method: string;
+  /** The path, without query or fragment. */
+  path: string;
+  /** A header by lower-case name, repeated headers joined with `, ` (as web `Headers.get`); undefined when absent. */
+  header(name: string): string | undefined;
+  /** The body as text; rejects with a 413 `GatewayRequestError` once it exceeds `limit` bytes. */
+  readBody(limit: number): Promise<string>;
+  /**
+   * Aborted when the client goes away (by the adapter) or stops reading a stream (by the
+   * core): the pipeline then cancels its upstream call.
+   */
+  cancellation: AbortController;
+}
+
+/** The core's answer: a complete body, or an SSE channel whose frames follow as they are produced. */
+export interface GatewayReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string | SseChannel;
+}
+
+/** The gateway core: a call in, a reply out; no sockets. `fetch` speaks web Request/Response. */
 export interface Gateway {
+  handle(call: GatewayCall): Promise<GatewayReply>;
   fetch(request: Request): Promise<Response>;
   readonly metrics: GatewayMetrics;
   /** Inference requests not yet fully settled (streams still running, evidence not yet completed). */
@@ -49,7 +75,7 @@ interface Route {
   method: 'GET' | 'POST';
   /** No token needed (only `/healthz`). */
   public?: boolean;
-  handle(request: Request): Promise<Response>;
+  handle(call: GatewayCall): Promise<GatewayReply>;
 }
 
 /** Builds the gateway core. */
@@ -77,23 +103,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     return settle;
   };
 
-  const inference = (face: ApiFace) => async (request: Request): Promise<Response> => {
+  const inference = (face: ApiFace) => async (call: GatewayCall): Promise<GatewayReply> => {
     if (draining) {
       throw new GatewayRequestError('unavailable', 'the gateway is shutting down; retry against the next instance', {
         code: 'shutting_down',
         headers: { connection: 'close' },
       });
     }
-    const parsed = face.parse(await readBody(request, bodyLimit));
-    const controller = new AbortController();
-    if (request.signal !== undefined && request.signal !== null) {
-      if (request.signal.aborted) controller.abort();
-      else request.signal.addEventListener('abort', () => controller.abort(), { once: true });
-    }
+    const parsed = face.parse(await call.readBody(bodyLimit));
+    const controller = call.cancellation;
     const input: InvocationInput = {
       request: parsed.request,
       caller: 'gateway',
-      ...readHints(request.headers),
+      ...readHints(call),
       ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
       signal: controller.signal,
     };
@@ -115,10 +137,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         throw error;
       }
       finish({ result });
-      return textResponse(face.render(result, modelLabel(result.provider.id, result.model)), {
-        status: 200,
-        headers: { 'content-type': 'application/json', ...resultHeaders(result) },
-      });
+      return { status: 200, headers: { 'content-type': 'application/json', ...resultHeaders(result) }, body: face.render(result, modelLabel(result.provider.id, result.model)) };
     }
     return stream(face, parsed.includeUsage, input, controller, finish);
   };
@@ -135,7 +154,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     input: InvocationInput,
     controller: AbortController,
     finish: (outcome: { result: InvocationResult } | { error: unknown }) => void,
-  ): Promise<Response> => {
+  ): Promise<GatewayReply> => {
     const channel = new SseChannel(() => controller.abort());
     let attempt: { provider: string; model: string } | undefined;
     let encoder: StreamEncoder | undefined;
@@ -182,7 +201,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if ('error' in outcome) throw outcome.error;
       channel.write(encoderFor().encodeAll(partsOfResponse(outcome.result.response)));
       channel.end();
-      return channel.toResponse(resultHeaders(outcome.result));
+      return streamReply(channel, resultHeaders(outcome.result));
     }
 
     const headers: Record<string, string> =
@@ -198,7 +217,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         finish(outcome);
       }
     });
-    return channel.toResponse(headers);
+    return streamReply(channel, headers);
   };
 
   const routes = new Map<string, Route[]>([
@@ -209,8 +228,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       [
         {
           method: 'GET',
-          handle: async (request) =>
-            jsonResponse(200, modelList(pipeline.store, request.headers.has('anthropic-version') ? 'anthropic' : 'openai')),
+          handle: async (call) => jsonReply(200, modelList(pipeline.store, call.header('anthropic-version') !== undefined ? 'anthropic' : 'openai')),
         },
       ],
     ],
@@ -221,7 +239,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           method: 'GET',
           handle: async () => {
             const exposition = await metrics.exposition();
-            return new Response(exposition.body, { status: 200, headers: { 'content-type': exposition.contentType } });
+            return { status: 200, headers: { 'content-type': exposition.contentType }, body: exposition.body };
           },
         },
       ],
@@ -232,41 +250,48 @@ export function createGateway(options: GatewayOptions): Gateway {
         {
           method: 'GET',
           public: true,
-          handle: async () => jsonResponse(draining ? 503 : 200, { status: draining ? 'draining' : 'ok', inFlight: inFlight.size }),
+          handle: async () => jsonReply(draining ? 503 : 200, { status: draining ? 'draining' : 'ok', inFlight: inFlight.size }),
         },
       ],
     ],
   ]);
+
+  const handle = async (call: GatewayCall): Promise<GatewayReply> => {
+    const { path } = call;
+    const family: ApiFamily = path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+    try {
+      const candidates = routes.get(path);
+      if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
+      if (candidates === undefined) {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/messages, /v1/models, /metrics and /healthz`, {
+          code: 'not_found',
+        });
+      }
+      const route = candidates.find((candidate) => candidate.method === call.method);
+      if (route === undefined) {
+        const allowed = candidates.map((candidate) => candidate.method).join(', ');
+        throw new GatewayRequestError('method_not_allowed', `${call.method} is not allowed on ${path}; use ${allowed}`, {
+          code: 'method_not_allowed',
+          headers: { allow: allowed },
+        });
+      }
+      return await route.handle(call);
+    } catch (error) {
+      if (clientErrorOf(error).kind === 'internal' && !(error instanceof SyndicateError)) options.onInternalError?.(error);
+      return errorReply(error, family);
+    }
+  };
 
   return {
     metrics,
     get inFlight() {
       return inFlight.size;
     },
+    handle,
     async fetch(request: Request): Promise<Response> {
-      const path = pathOf(request.url);
-      const family: ApiFamily = path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
-      try {
-        const candidates = routes.get(path);
-        if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(request.headers);
-        if (candidates === undefined) {
-          throw new GatewayRequestError('not_found', `no route ${request.method} ${path}; the gateway serves /v1/chat/completions, /v1/messages, /v1/models, /metrics and /healthz`, {
-            code: 'not_found',
-          });
-        }
-        const route = candidates.find((candidate) => candidate.method === request.method);
-        if (route === undefined) {
-          const allowed = candidates.map((candidate) => candidate.method).join(', ');
-          throw new GatewayRequestError('method_not_allowed', `${request.method} is not allowed on ${path}; use ${allowed}`, {
-            code: 'method_not_allowed',
-            headers: { allow: allowed },
-          });
-        }
-        return await route.handle(request);
-      } catch (error) {
-        if (clientErrorOf(error).kind === 'internal' && !(error instanceof SyndicateError)) options.onInternalError?.(error);
-        return errorResponse(error, family);
-      }
+      const reply = await handle(callOfRequest(request));
+      if (typeof reply.body === 'string') return new Response(reply.body, { status: reply.status, headers: reply.headers });
+      return reply.body.toResponse(reply.headers);
     },
     async drain(): Promise<void> {
       draining = true;
@@ -292,11 +317,33 @@ function resultHeaders(result: InvocationResult): Record<string, string> {
   };
 }
 
-function jsonResponse(status: number, body: unknown): Response {
-  return textResponse(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+function jsonReply(status: number, body: unknown): GatewayReply {
+  return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-function pathOf(url: string): string {
+function streamReply(channel: SseChannel, headers: Record<string, string>): GatewayReply {
+  return { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers }, body: channel };
+}
+
+/** A web Request as a call (in-process callers and tests); the client going away aborts the call. */
+function callOfRequest(request: Request): GatewayCall {
+  const cancellation = new AbortController();
+  const signal = request.signal as AbortSignal | null | undefined;
+  if (signal !== undefined && signal !== null) {
+    if (signal.aborted) cancellation.abort();
+    else signal.addEventListener('abort', () => cancellation.abort(), { once: true });
+  }
+  return {
+    method: request.method,
+    path: pathOf(request.url),
+    header: (name) => request.headers.get(name) ?? undefined,
+    readBody: (limit) => readBody(request, limit),
+    cancellation,
+  };
+}
+
+/** The path of a URL, without query or fragment. */
+export function pathOf(url: string): string {
   const afterScheme = url.indexOf('//');
   const pathStart = url.indexOf('/', afterScheme === -1 ? 0 : afterScheme + 2);
   if (pathStart === -1) return '/';
@@ -308,11 +355,6 @@ function pathOf(url: string): string {
 async function readBody(request: Request, limit: number): Promise<string> {
   const tooLarge = (): GatewayRequestError =>
     new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' });
-  const known = knownRequestText(request);
-  if (known !== undefined) {
-    if (Buffer.byteLength(known) > limit) throw tooLarge();
-    return known;
-  }
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) throw tooLarge();
   if (request.body === null) return '';
@@ -336,26 +378,26 @@ async function readBody(request: Request, limit: number): Promise<string> {
 const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The `x-syndicate-*` hint headers; a malformed one is a 400 naming the header. */
-function readHints(headers: Headers): Pick<InvocationInput, 'sensitivityHint' | 'workflow' | 'sessionId'> {
+function readHints(call: GatewayCall): Pick<InvocationInput, 'sensitivityHint' | 'workflow' | 'sessionId'> {
   const hints: Pick<InvocationInput, 'sensitivityHint' | 'workflow' | 'sessionId'> = {};
-  const sensitivity = headers.get('x-syndicate-sensitivity');
-  if (sensitivity !== null) {
+  const sensitivity = call.header('x-syndicate-sensitivity');
+  if (sensitivity !== undefined) {
     const level = sensitivity.trim().toLowerCase();
     if (!(SENSITIVITY_LEVELS as readonly string[]).includes(level)) {
       throw badHeader('x-syndicate-sensitivity', `must be one of ${SENSITIVITY_LEVELS.join(', ')} (got ${JSON.stringify(sensitivity)})`);
     }
     hints.sensitivityHint = level as SensitivityLevel;
   }
-  const workflow = headers.get('x-syndicate-workflow');
-  if (workflow !== null) {
+  const workflow = call.header('x-syndicate-workflow');
+  if (workflow !== undefined) {
     const value = workflow.trim().toLowerCase();
     if (!(WORKFLOW_CLASSES as readonly string[]).includes(value)) {
       throw badHeader('x-syndicate-workflow', `must be one of ${WORKFLOW_CLASSES.join(', ')} (got ${JSON.stringify(workflow)})`);
     }
     hints.workflow = value as WorkflowClass;
   }
-  const session = headers.get('x-syndicate-session');
-  if (session !== null) {
+  const session = call.header('x-syndicate-session');
+  if (session !== undefined) {
     const value = session.trim();
     if (!SESSION_ID.test(value)) throw badHeader('x-syndicate-session', 'must be 1-128 characters of letters, digits, `.`, `_`, `:` or `-`');
     hints.sessionId = value;

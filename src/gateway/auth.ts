@@ -15,7 +15,7 @@ export class TokenGuard {
   }
 
   /** Throws a 401 `GatewayRequestError` unless the headers carry the token. */
-  check(headers: Headers): void {
+  check(headers: HeaderSource): void {
     const presented = presentedToken(headers);
     if (presented === undefined) {
       throw new GatewayRequestError('authentication', 'missing gateway token: send `Authorization: Bearer <token>` or `x-api-key: <token>`', {
@@ -32,14 +32,19 @@ export class TokenGuard {
   }
 }
 
-function presentedToken(headers: Headers): string | undefined {
-  const authorization = headers.get('authorization');
-  if (authorization !== null) {
+/** Header lookup by lower-case name (repeated headers joined with `, `), as the gateway core has it. */
+export interface HeaderSource {
+  header(name: string): string | undefined;
+}
+
+function presentedToken(headers: HeaderSource): string | undefined {
+  const authorization = headers.header('authorization');
+  if (authorization !== undefined) {
     const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
     if (match?.[1] !== undefined) return match[1].trim();
   }
-  const apiKey = headers.get('x-api-key');
-  if (apiKey !== null && apiKey.trim() !== '') return apiKey.trim();
+  const apiKey = headers.header('x-api-key');
+  if (apiKey !== undefined && apiKey.trim() !== '') return apiKey.trim();
   return undefined;
 }
 

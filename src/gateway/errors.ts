@@ -2,7 +2,6 @@ import { ExitCode, SyndicateError } from '../errors.js';
 import { renderAnthropicError } from '../wire/anthropic/server.js';
 import { clientErrorFor, type ClientError, type ClientErrorKind } from '../wire/client-errors.js';
 import { renderOpenAIError } from '../wire/openai/server.js';
-import { textResponse } from './body-cache.js';
 
 /** The API family a route speaks, which decides the error envelope a client gets. */
 export type ApiFamily = 'openai' | 'anthropic';
@@ -33,10 +32,16 @@ export function clientErrorOf(error: unknown): ClientError {
  * 502/503/504 in the envelope of the route's API family; anything untyped is a 500 whose
  * body reveals nothing internal.
  */
-export function errorResponse(error: unknown, family: ApiFamily): Response {
+export function errorReply(error: unknown, family: ApiFamily): { status: number; headers: Record<string, string>; body: string } {
   const clientError = clientErrorOf(error);
   const rendered = family === 'anthropic' ? renderAnthropicError(clientError) : renderOpenAIError(clientError);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (error instanceof GatewayRequestError) Object.assign(headers, error.headers);
-  return textResponse(rendered.body, { status: rendered.status, headers });
+  return { status: rendered.status, headers, body: rendered.body };
+}
+
+/** `errorReply` as a web Response. */
+export function errorResponse(error: unknown, family: ApiFamily): Response {
+  const reply = errorReply(error, family);
+  return new Response(reply.body, { status: reply.status, headers: reply.headers });
 }

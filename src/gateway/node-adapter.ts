@@ -2,10 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { UsageError } from '../errors.js';
-import { DEFAULT_BODY_LIMIT_BYTES, type Gateway } from './app.js';
-import { knownResponseText, requestWithText } from './body-cache.js';
-import { errorResponse, GatewayRequestError } from './errors.js';
-import { sseChannelOf } from './sse-channel.js';
+import { DEFAULT_BODY_LIMIT_BYTES, type Gateway, type GatewayCall } from './app.js';
+import { errorReply, GatewayRequestError } from './errors.js';
 
 /** How to put a gateway core on a socket. */
 export interface GatewayListenOptions {
@@ -40,9 +38,10 @@ export interface RunningGateway {
 }
 
 /**
- * The thin node:http adapter: an IncomingMessage becomes a web `Request` (body read with the
- * limit enforced as it arrives), the core's `Response` is written back. Streamed answers
- * bypass the web stream: each SSE frame the core emits is written to the socket at once.
+ * The thin node:http adapter: an IncomingMessage becomes a `GatewayCall` (no web `Request`:
+ * headers are read from node's own parse, the body is read with the limit enforced as it
+ * arrives), and the reply is written back — a body in one write, a stream frame by frame,
+ * each SSE frame written to the socket as the core emits it.
  */
 export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?: number } = {}): (request: IncomingMessage, response: ServerResponse) => void {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
@@ -54,6 +53,9 @@ export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?
   };
 }
 
+const tooLarge = (limit: number): GatewayRequestError =>
+  new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' });
+
 async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
   const method = incoming.method ?? 'GET';
   let body: Buffer | undefined;
@@ -61,38 +63,38 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
     const read = await readLimited(incoming, limit);
     if (read === undefined) {
       outgoing.shouldKeepAlive = false;
-      writeFailure(
-        outgoing,
-        new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' }),
-        familyOf(incoming.url ?? '/'),
-      );
+      writeFailure(outgoing, tooLarge(limit), familyOf(incoming.url ?? '/'));
       return;
     }
     body = read;
   }
 
-  const headers = new Headers();
-  const raw = incoming.rawHeaders;
-  for (let index = 0; index + 1 < raw.length; index += 2) headers.append(raw[index] as string, raw[index + 1] as string);
-  const abort = new AbortController();
+  const cancellation = new AbortController();
   // A client that goes away before its answer is complete cancels the upstream call.
   outgoing.once('close', () => {
-    if (!outgoing.writableFinished) abort.abort();
+    if (!outgoing.writableFinished) cancellation.abort();
   });
-  const url = `http://${incoming.headers.host ?? 'gateway'}${incoming.url ?? '/'}`;
-  const request =
-    body === undefined ? new Request(url, { method, headers, signal: abort.signal }) : requestWithText(url, { method, headers, signal: abort.signal, body });
+  const target = incoming.url ?? '/';
+  const queryAt = target.search(/[?#]/);
+  const call: GatewayCall = {
+    method,
+    path: queryAt === -1 ? target : target.slice(0, queryAt),
+    // headersDistinct keeps every value of a repeated header (node's `headers` drops repeats of
+    // some, Authorization among them), joined as web Headers would.
+    header: (name) => incoming.headersDistinct[name]?.join(', '),
+    readBody: async (bodyLimit) => {
+      if (body === undefined) return '';
+      if (body.length > bodyLimit) throw tooLarge(bodyLimit);
+      return body.toString('utf8');
+    },
+    cancellation,
+  };
 
-  const response = await gateway.fetch(request);
-  const responseHeaders: Record<string, string> = {};
-  response.headers.forEach((value, name) => {
-    responseHeaders[name] = value;
-  });
-  if (responseHeaders['connection'] === 'close') outgoing.shouldKeepAlive = false;
-
-  const channel = sseChannelOf(response);
-  if (channel !== undefined) {
-    outgoing.writeHead(response.status, responseHeaders);
+  const reply = await gateway.handle(call);
+  if (reply.headers['connection'] === 'close') outgoing.shouldKeepAlive = false;
+  const channel = reply.body;
+  if (typeof channel !== 'string') {
+    outgoing.writeHead(reply.status, reply.headers);
     outgoing.flushHeaders();
     outgoing.once('close', () => {
       if (!outgoing.writableFinished) channel.cancel();
@@ -102,11 +104,9 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
     channel.attach({ write: (text) => outgoing.write(text), end: () => outgoing.end() });
     return;
   }
-  const text = knownResponseText(response);
-  const bytes = text !== undefined ? Buffer.from(text, 'utf8') : response.body === null ? undefined : Buffer.from(await response.arrayBuffer());
-  if (bytes !== undefined) responseHeaders['content-length'] = String(bytes.length);
-  outgoing.writeHead(response.status, responseHeaders);
-  outgoing.end(bytes);
+  reply.headers['content-length'] = String(Buffer.byteLength(channel));
+  outgoing.writeHead(reply.status, reply.headers);
+  outgoing.end(channel);
 }
 
 /** The whole body, or undefined as soon as it exceeds `limit` (the rest is not read). */
@@ -133,14 +133,9 @@ function readLimited(incoming: IncomingMessage, limit: number): Promise<Buffer |
 }
 
 function writeFailure(outgoing: ServerResponse, error: unknown, family: 'openai' | 'anthropic'): void {
-  const response = errorResponse(error, family);
-  const text = knownResponseText(response) ?? '';
-  const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(text)) };
-  response.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  outgoing.writeHead(response.status, headers);
-  outgoing.end(text);
+  const reply = errorReply(error, family);
+  outgoing.writeHead(reply.status, { ...reply.headers, 'content-length': String(Buffer.byteLength(reply.body)) });
+  outgoing.end(reply.body);
 }
 
 function familyOf(url: string): 'openai' | 'anthropic' {

@@ -4,14 +4,13 @@ export interface SseSink {
   end(): void;
 }
 
-const channels = new WeakMap<Response, SseChannel>();
 const encoder = new TextEncoder();
 
 /**
  * A push channel for one streamed answer. The gateway core writes SSE frames as the pipeline
  * emits them; exactly one consumer reads them: the web `ReadableStream` of the `Response`
- * (in-process callers), or — through `sseChannelOf` — the node:http adapter, which writes each
- * frame straight to the socket without a web-stream hop. Frames written before a consumer is
+ * (in-process callers, `toResponse`), or the node:http adapter, which writes each frame
+ * straight to the socket without a web-stream hop. Frames written before a consumer is
  * attached are kept and flushed on attach; nothing is ever held back after that.
  */
 export class SseChannel {
@@ -71,12 +70,6 @@ export class SseChannel {
       status: 200,
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers },
     });
-    channels.set(response, this);
     return response;
   }
-}
-
-/** The channel behind a streamed gateway response, for adapters that write frames directly. */
-export function sseChannelOf(response: Response): SseChannel | undefined {
-  return channels.get(response);
 }

@@ -8,7 +8,7 @@ import {
   type WireFormat,
 } from '../common/vocabulary.js';
 import { PolicyRefusalError, UsageError } from '../errors.js';
-import { findProvider } from '../registry/registry.js';
+import { currentProvider } from '../router/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import type { PermitKey } from './key.js';
@@ -249,7 +249,7 @@ export function issuePermitForProvider(
   request: ProviderPermitRequest,
   options: IssuePermitOptions = {},
 ): IssuedPermit & { provider: RegisteredProvider } {
-  const provider = findProvider(store, request.providerId);
+  const provider = currentProvider(store, request.providerId);
   if (provider === undefined) {
     throw new UsageError(`unknown provider "${request.providerId}"`, {
       hint: 'run `syndicate provider list` to see registered providers, or register one with `syndicate provider register FILE`',
@@ -321,7 +321,7 @@ function checkPermit(
       details: { permitId: permit.id, expiredAt: new Date(permit.exp).toISOString() },
     });
   }
-  const provider = findProvider(store, permit.provider);
+  const provider = currentProvider(store, permit.provider);
   if (invocation.providerClass === 'blocked' || provider?.record.class === 'blocked') {
     throw blockedRefusal(invocation.providerClass === 'blocked' ? invocation.providerId : permit.provider);
   }
@@ -467,7 +467,7 @@ export function inspectPermit(
   options: { now?: number } = {},
 ): PermitInspection {
   const permit = decodeSignedToken(key, token);
-  const provider = findProvider(store, expected.providerId ?? permit.provider);
+  const provider = currentProvider(store, expected.providerId ?? permit.provider);
   const invocation: PermitInvocation = {
     providerId: expected.providerId ?? permit.provider,
     providerVersion: provider?.currentVersion ?? permit.providerVersion,

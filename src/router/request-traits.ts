@@ -49,7 +49,21 @@ export function matchTasks(text: string, tasks: readonly TaskRule[]): MatchedTas
   return matched;
 }
 
+/** Compiled patterns by keyword: the policy's task keywords are a small, fixed set. */
+const patterns = new Map<string, RegExp>();
+const MAXIMUM_CACHED_PATTERNS = 4096;
+
 function wholeWordPattern(word: string): RegExp {
+  let pattern = patterns.get(word);
+  if (pattern === undefined) {
+    pattern = compileWholeWord(word);
+    if (patterns.size >= MAXIMUM_CACHED_PATTERNS) patterns.clear();
+    patterns.set(word, pattern);
+  }
+  return pattern;
+}
+
+function compileWholeWord(word: string): RegExp {
   const escaped = word.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
   return new RegExp(`(?<![\\p{L}\\p{N}_])${escaped}(?![\\p{L}\\p{N}_])`, 'iu');
 }

@@ -15,16 +15,22 @@ export class Store {
   readonly db: SqliteDatabase;
   readonly path: string;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Built once: better-sqlite3 makes a new wrapper function per `db.transaction` call. */
+  private readonly runTransaction: Database.Transaction<(work: () => unknown) => unknown>;
 
   constructor(db: SqliteDatabase, path: string) {
     this.db = db;
     this.path = path;
+    this.runTransaction = db.transaction((work: () => unknown) => work());
   }
 
-  /** Runs `work` in one IMMEDIATE transaction (takes the write lock up front, so no upgrade deadlock). */
+  /**
+   * Runs `work` in one IMMEDIATE transaction (takes the write lock up front, so no upgrade
+   * deadlock). Inside another transaction it is a savepoint: all-or-nothing within it.
+   */
   transaction<T>(work: () => T): T {
     try {
-      return this.db.transaction(work).immediate();
+      return this.runTransaction.immediate(work) as T;
     } catch (error) {
       throw wrapSqliteError(error, 'write');
     }
