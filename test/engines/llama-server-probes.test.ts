@@ -1,9 +1,9 @@
 import { execa, type ResultPromise } from 'execa';
 import { existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTestModel } from '../../src/engines/test-model.js';
+import { freePort, waitHealthy } from '../helpers/ports.js';
 import { Scenario } from '../helpers/scenario.js';
 
 /**
@@ -17,27 +17,7 @@ import { Scenario } from '../helpers/scenario.js';
  */
 const serverPath = process.env['SYNDICATE_LLAMA_SERVER'];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
-async function waitHealthy(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`${url}/health`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`llama-server at ${url} did not become healthy`);
-}
 
 describe('probes against a real llama-server', () => {
   let scenario: Scenario;
@@ -48,7 +28,7 @@ describe('probes against a real llama-server', () => {
     const server = execa(serverPath!, ['-m', join(scenario.home, 'tiny.gguf'), '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-c', '2048', ...extra], { reject: false });
     servers.push(server);
     const url = `http://127.0.0.1:${port}`;
-    await waitHealthy(url);
+    await waitHealthy(url, () => server.exitCode !== null);
     return url;
   }
 

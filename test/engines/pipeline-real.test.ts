@@ -1,10 +1,10 @@
 import { execa, type ResultPromise } from 'execa';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { writeTestModel } from '../../src/engines/test-model.js';
 import { BIN } from '../helpers/cli.js';
+import { freePort, waitHealthy } from '../helpers/ports.js';
 import { Scenario } from '../helpers/scenario.js';
 
 /**
@@ -24,28 +24,7 @@ interface RealEngine {
   start(scenario: Scenario, modelPath: string): Promise<StartedEngine>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
-async function waitHealthy(url: string, process: ResultPromise): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (process.exitCode !== null) throw new Error(`the engine exited with ${String(process.exitCode)} before it was healthy`);
-    try {
-      const response = await fetch(`${url}/health`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not become healthy`);
-}
 
 async function stopProcess(child: ResultPromise): Promise<void> {
   child.kill('SIGTERM');
@@ -60,7 +39,7 @@ const llamaServer: RealEngine = {
     const port = await freePort();
     const child = execa(binary, ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-c', '2048'], { reject: false });
     const url = `http://127.0.0.1:${port}`;
-    await waitHealthy(url, child);
+    await waitHealthy(url, () => child.exitCode !== null);
     const added = await scenario.cli(['provider', 'add', 'llama.cpp', '--base-url', `${url}/v1`]);
     expect(added.exitCode, added.stderr).toBe(0);
     return { providerId: 'llama.cpp', stop: () => stopProcess(child) };

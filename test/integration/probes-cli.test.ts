@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 import { startFakeEngine, type FakeEngine, type FakeEngineKind } from '../helpers/fake-engines/index.js';
 import { defaultModel, Scenario } from '../helpers/scenario.js';
 
@@ -31,13 +31,6 @@ afterAll(async () => {
   await Promise.all(engines.map((engine) => engine.close()));
 });
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function register(id: string, kind: FakeEngineKind, options: { conforming?: boolean; deviations?: string[]; tags?: string[]; baseUrl?: string; contextWindow?: number } = {}): Promise<FakeEngine | undefined> {
   let engine: FakeEngine | undefined;
@@ -152,7 +145,7 @@ describe('syndicate provider test', () => {
   });
 
   it('exit 5 when the engine is unreachable', async () => {
-    await register('llama-down', 'llama.cpp', { baseUrl: `http://127.0.0.1:${await closedPort()}/v1` });
+    await register('llama-down', 'llama.cpp', { baseUrl: `http://127.0.0.1:${await freePort()}/v1` });
     const { result, document } = await scenario.json(['provider', 'test', 'llama-down']);
     expect(result.exitCode, result.stderr).toBe(5);
     expect((document.error as { code: string; message: string }).message).toContain('inference unavailable');

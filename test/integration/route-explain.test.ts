@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 
@@ -30,13 +30,6 @@ let cleanupHome: () => void = () => {};
 let ollama: FakeEngine;
 let deadPort = 0;
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function writeRecord(name: string, yaml: string): string {
   const path = join(home, `${name}.yaml`);
@@ -50,7 +43,7 @@ beforeAll(async () => {
   cleanupHome = temporary.cleanup;
   // Ollama reports the first model resident at start: llama3.2:3b is warm, qwen2.5-coder:7b is cold.
   ollama = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'qwen2.5-coder:7b' }] });
-  deadPort = await closedPort();
+  deadPort = await freePort();
   expect((await runCli(['init'], { home })).exitCode).toBe(0);
   const files = [
     writeRecord(
