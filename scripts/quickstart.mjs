@@ -35,12 +35,15 @@ function show(args) {
 }
 
 /** Runs one syndicate command with its output passed through; fails the quickstart on a non-zero exit. */
-function syndicate(args, { quiet = false } = {}) {
-  show(args);
+function syndicate(args, { quiet = false, echo = false } = {}) {
+  if (!quiet) show(args);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', quiet ? 'pipe' : 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', quiet || echo ? 'pipe' : 'inherit', 'inherit'] });
     let stdout = '';
-    child.stdout?.on('data', (chunk) => (stdout += chunk));
+    child.stdout?.on('data', (chunk) => {
+      stdout += chunk;
+      if (echo) process.stdout.write(chunk);
+    });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`syndicate ${args[0]} ${args[1] ?? ''} exited with ${code}`))));
   });
@@ -104,14 +107,15 @@ async function main() {
   process.stdout.write(`engine ready at ${ready.url} (backend ${ready.backend}, context ${ready.contextWindow}, loaded in ${ready.loadMs} ms)\n`);
 
   heading('5. a public prompt: classified, routed, permitted, answered locally, recorded');
-  await syndicate(['run', 'Write one sentence about the sea.', '--max-tokens', '24', '--no-stream']);
+  const answers = [];
+  answers.push(await syndicate(['run', 'Write one sentence about the sea.', '--max-tokens', '24', '--no-stream'], { echo: true }));
 
   heading('6. a sensitive prompt, with a hosted provider now registered too: the classifier finds the secret before anything is sent, and policy keeps it local');
   const secretPrompt = 'Why does this fail? psql "postgres://admin:S3cr3t-Pass@db.internal:5432/prod"';
   await syndicate(['classify', '--explain', secretPrompt]);
   await syndicate(['provider', 'add', 'anthropic']);
   await syndicate(['route', '--explain', secretPrompt]);
-  await syndicate(['run', secretPrompt, '--max-tokens', '24', '--no-stream']);
+  answers.push(await syndicate(['run', secretPrompt, '--max-tokens', '24', '--no-stream'], { echo: true }));
 
   heading('7. the evidence: both envelopes, hash-chained, with exact token counts from the engine');
   await syndicate(['evidence', 'list']);
@@ -121,7 +125,12 @@ async function main() {
   await syndicate(['metrics']);
 
   await stopEngine();
-  heading(`done in ${elapsed()}; the engine is stopped. Look around with:`);
+  const { evidence } = JSON.parse(await syndicate(['--json', 'evidence', 'list', '--limit', '2'], { quiet: true }));
+  heading(`done in ${elapsed()}; the engine is stopped.`);
+  [...evidence].reverse().forEach((row, index) => {
+    process.stdout.write(`${row.sensitivity} prompt answered locally by ${row.provider.id}:${row.model}, ${row.inputTokens}+${row.outputTokens} tokens (${row.tokenAccounting}): ${JSON.stringify(answers[index]?.trim())} — evidence ${row.id}\n`);
+  });
+  process.stdout.write('Look around with:\n');
   process.stdout.write(`  export SYNDICATE_HOME=${relative(process.cwd(), home) || home}\n  node bin/syndicate.js evidence show <id> --raw response\n`);
 }
 

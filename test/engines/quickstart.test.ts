@@ -26,6 +26,8 @@ it('the README quickstart ends with real local answers, their evidence ids and a
     expect(output).toMatch(/evidence chain intact: 2 rows/);
     expect(output).toMatch(/2 answered: 2 local \(100\.0%\), 0 hosted/);
     expect(output).toContain('engine stopped');
+    // and it ends with both answers and their evidence ids
+    expect(output).toMatch(/public prompt answered locally by embedded:test-model, \d+\+\d+ tokens \(exact\): ".*" — evidence ev_[0-9a-z]+\nrestricted prompt answered locally by embedded:test-model, \d+\+\d+ tokens \(exact\): ".*" — evidence ev_[0-9a-z]+/);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
