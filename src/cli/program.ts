@@ -29,6 +29,8 @@ Examples:
   $ syndicate init
   $ syndicate provider register providers/examples/ollama-local.yaml
   $ syndicate provider list --json
+  $ syndicate engine serve --model model.gguf --register local
+  $ git diff | syndicate run - --workflow batch
   $ syndicate doctor
 
 Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
