@@ -4,7 +4,6 @@ import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
 import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial } from '../evidence/index.js';
-import { approximateTokens } from '../evidence/tokens.js';
 import type { EvidenceMarker, ToolCallFidelity } from '../evidence/types.js';
 import { issuePermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken } from '../permits/token.js';
@@ -73,6 +72,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     workflow: input.workflow ?? 'interactive',
     store: context.store,
     health: context.health,
+    promptEstimate: 'bounded',
     ...(input.sensitivityHint === undefined ? {} : { sensitivityHint: input.sensitivityHint }),
     ...(input.trustTier === undefined ? {} : { trustTier: input.trustTier }),
     ...(explicitProvider === undefined ? {} : { explicitProvider }),
@@ -321,7 +321,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   }
   if (decoded.model === '') decoded = { ...decoded, model: candidate.model };
 
-  const usage = decoded.usage ?? approximateUsage(plan.request, decoded);
+  const usage = decoded.usage ?? (await approximateUsage(plan.request, decoded));
   const tokenAccounting = decoded.usage === undefined ? 'approximate' : 'exact';
   const toolCallFidelity = toolFidelity(plan.request, decoded);
   const price = record.models.find((model) => model.id === candidate.model)?.price;
@@ -539,9 +539,16 @@ function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknow
   };
 }
 
-function approximateUsage(request: CanonicalRequest, response: CanonicalResponse): { inputTokens: number; outputTokens: number } {
+let tokenCounter: ((text: string) => number) | undefined;
+
+/**
+ * Local token counts for an answer that carried no usage. The tokenizer (~30 MB resident) is
+ * loaded on the first such answer, not at start: engines that report usage never need it.
+ */
+async function approximateUsage(request: CanonicalRequest, response: CanonicalResponse): Promise<{ inputTokens: number; outputTokens: number }> {
+  tokenCounter ??= (await import('../evidence/tokens.js')).approximateTokens;
   const output = response.text + response.toolCalls.map((call) => call.name + call.arguments).join('');
-  return { inputTokens: approximateTokens(requestText(request)), outputTokens: approximateTokens(output) };
+  return { inputTokens: tokenCounter(requestText(request)), outputTokens: tokenCounter(output) };
 }
 
 const REPAIRED_OBSERVATIONS = new Set(['tool_arguments_object', 'tool_call_id_missing', 'legacy_function_call']);

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { newId } from '../common/ids.js';
+import { newId, pooledRandomBytes } from '../common/ids.js';
 import {
   isSensitivityLevel,
   sensitivityRank,
@@ -199,7 +198,7 @@ export function issuePermit(store: Store, key: PermitKey, scope: PermitScope, op
     ...(scope.sessionId === undefined ? {} : { session: scope.sessionId }),
     iat: now,
     exp: now + Math.round(ttlMs),
-    nonce: randomBytes(16).toString('base64url'),
+    nonce: pooledRandomBytes(16).toString('base64url'),
   };
   const token = encodeToken(key, permit);
   store.transaction(() => {

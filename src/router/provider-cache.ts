@@ -4,21 +4,28 @@ import type { Store } from '../store/store.js';
 
 /** The parsed provider list of one registry state, and the state it was read at. */
 interface CachedRegistry {
-  /** `id@version[!retired]` of every provider, in id order: the registry state. */
+  /** `data_version:ownWrites` when it was read. */
   key: string;
   providers: readonly RegisteredProvider[];
   byId: ReadonlyMap<string, RegisteredProvider>;
 }
 
-const caches = new WeakMap<Store, CachedRegistry>();
+/** How one connection notices registry changes. */
+interface RegistryWatch {
+  /** Changes whenever the registry may have changed since the last call that returned the same key. */
+  key(): string;
+  cached: CachedRegistry | undefined;
+}
+
+const watches = new WeakMap<Store, RegistryWatch>();
 
 /**
  * Every provider at its current version, like `listProviders`, without reading and parsing the
- * records on every call: the registry state — each provider's id, current version and
- * retirement — is read on every call (one small query over `providers`, any process's or this
- * connection's writes included), and the records are parsed again only when it changed. A
- * stored version is never modified (a change is a new version), so the state names the records
- * exactly. The returned objects are frozen and shared: never mutate them.
+ * records on every call. The cache is checked on every call against the registry's state:
+ * `PRAGMA data_version` moves when another connection commits, and temporary triggers on this
+ * connection count its own writes to `providers` and `provider_versions` (in a JS counter,
+ * which a rollback does not turn back, so a key never names two states). The returned objects
+ * are frozen and shared: never mutate them.
  */
 export function currentProviders(store: Store): readonly RegisteredProvider[] {
   return registryState(store).providers;
@@ -30,22 +37,36 @@ export function currentProvider(store: Store, id: string): RegisteredProvider | 
 }
 
 function registryState(store: Store): CachedRegistry {
-  const rows = store.statement('SELECT id, current_version, retired_at FROM providers ORDER BY id').raw(true).all() as [string, number, string | null][];
-  let key = '';
-  for (const [id, version, retiredAt] of rows) key += `${id}@${version}${retiredAt === null ? '' : `!${retiredAt}`}\n`;
-  const cached = caches.get(store);
-  if (cached !== undefined && cached.key === key) return cached;
+  const watch = watchOf(store);
+  const key = watch.key();
+  if (watch.cached !== undefined && watch.cached.key === key) return watch.cached;
   const providers = listProviders(store).map((provider) => deepFreeze(provider));
-  const fresh: CachedRegistry = { key: stateKey(providers), providers: Object.freeze(providers), byId: new Map(providers.map((provider) => [provider.id, provider])) };
-  caches.set(store, fresh);
-  return fresh;
+  watch.cached = { key, providers: Object.freeze(providers), byId: new Map(providers.map((provider) => [provider.id, provider])) };
+  return watch.cached;
 }
 
-/** The same key, from what `listProviders` returned (it may have read a newer state than the query above). */
-function stateKey(providers: readonly RegisteredProvider[]): string {
-  let key = '';
-  for (const provider of providers) key += `${provider.id}@${provider.currentVersion}${provider.retiredAt === null ? '' : `!${provider.retiredAt}`}\n`;
-  return key;
+function watchOf(store: Store): RegistryWatch {
+  let watch = watches.get(store);
+  if (watch !== undefined) return watch;
+  let ownWrites = 0;
+  const { db } = store;
+  db.function('syndicate_registry_written', { varargs: false }, () => {
+    ownWrites += 1;
+    return null;
+  });
+  const triggers: string[] = [];
+  for (const table of ['providers', 'provider_versions']) {
+    for (const event of ['INSERT', 'UPDATE', 'DELETE']) {
+      triggers.push(
+        `CREATE TEMP TRIGGER IF NOT EXISTS syndicate_watch_${table}_${event.toLowerCase()} AFTER ${event} ON main.${table} BEGIN SELECT syndicate_registry_written(); END;`,
+      );
+    }
+  }
+  db.exec(triggers.join('\n'));
+  const dataVersion = db.prepare('PRAGMA data_version').pluck(true);
+  watch = { key: () => `${String(dataVersion.get())}:${ownWrites}`, cached: undefined };
+  watches.set(store, watch);
+  return watch;
 }
 
 function deepFreeze<T>(value: T): T {

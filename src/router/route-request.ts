@@ -48,6 +48,13 @@ export interface RouteRequestOptions {
   classify?: ClassifyFunction;
   coldStartMs?: (providerId: string, model: string) => number | undefined;
   now?: Date;
+  /**
+   * `exact` (default): prompt tokens counted with the tokenizer. `bounded` (the pipeline): when
+   * no provider prices its models and every context window holds the prompt's byte length
+   * (a token is at least one byte, so bytes bound the count from above), the plan cannot depend
+   * on the exact count and the bound is used instead — no tokenizer on the hot path.
+   */
+  promptEstimate?: 'exact' | 'bounded';
 }
 
 export interface RoutedRequest {
@@ -63,7 +70,7 @@ export interface RoutedRequest {
 export async function routeRequest(options: RouteRequestOptions): Promise<RoutedRequest> {
   const classification = await classifySafely(options);
   const level = options.sensitivityHint === undefined ? classification.level : maxSensitivity(classification.level, options.sensitivityHint);
-  const estimatedPromptTokens = await estimatePromptTokens(options.request);
+  const estimatedPromptTokens = (options.promptEstimate === 'bounded' ? boundIfDecisive(options) : undefined) ?? (await estimatePromptTokens(options.request));
   const monitor = options.health ?? sharedHealthMonitor();
   const [health, warm] = await Promise.all([monitor.snapshot(options.providers), monitor.warmSnapshot(options.providers)]);
   const now = options.now ?? new Date();
@@ -88,6 +95,27 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
     },
   );
   return { classification: { ...classification, level }, estimatedPromptTokens, plan };
+}
+
+/**
+ * An upper bound of the prompt's tokens (as `estimatePromptTokens` counts them: +10 %, images
+ * 1000 each) when it decides the plan as the exact count would: no model of a provider in play
+ * has a price (cost estimates use the count) and every context window holds the bound plus the
+ * requested output. Undefined when the exact count is needed.
+ */
+function boundIfDecisive(options: RouteRequestOptions): number | undefined {
+  const { request } = options;
+  const text = requestText(request) + (request.tools === undefined ? '' : JSON.stringify(request.tools));
+  let images = 0;
+  for (const message of request.messages) for (const part of message.content) if (part.type === 'image') images += 1;
+  const bound = Math.ceil(Buffer.byteLength(text, 'utf8') * 1.1) + images * 1000;
+  const needed = bound + (options.maxTokens ?? request.maxTokens ?? 0);
+  for (const provider of options.providers) {
+    for (const model of provider.record.models) {
+      if (model.price !== undefined || model.contextWindow < needed) return undefined;
+    }
+  }
+  return bound;
 }
 
 async function classifySafely(options: RouteRequestOptions): Promise<RouteClassification> {
@@ -115,11 +143,16 @@ async function classifySafely(options: RouteRequestOptions): Promise<RouteClassi
   }
 }
 
+let classifier: ClassifyFunction | undefined;
+
 async function loadClassifier(): Promise<ClassifyFunction> {
-  // Loaded on demand: the secretlint rules behind it take a moment, and planning alone never needs them.
-  const { classifyRequest } = await import('../classify/index.js');
-  return classifyRequest;
+  // Loaded on demand: the secretlint rules behind it take a moment, and planning alone never
+  // needs them. Kept once loaded: a dynamic import per request costs a module-map lookup and ticks.
+  if (classifier === undefined) classifier = (await import('../classify/index.js')).classifyRequest;
+  return classifier;
 }
+
+let tokenCounter: ((text: string) => number) | undefined;
 
 /**
  * Prompt tokens with a real tokenizer plus a 10 % margin, because the target model's own
@@ -130,8 +163,8 @@ export async function estimatePromptTokens(request: CanonicalRequest): Promise<n
   const text = requestText(request) + (request.tools === undefined ? '' : JSON.stringify(request.tools));
   let count: number;
   try {
-    const { approximateTokens } = await import('../evidence/tokens.js');
-    count = approximateTokens(text);
+    tokenCounter ??= (await import('../evidence/tokens.js')).approximateTokens;
+    count = tokenCounter(text);
   } catch {
     count = Math.ceil(Buffer.byteLength(text, 'utf8') / 3);
   }
