@@ -24,8 +24,9 @@ const watches = new WeakMap<Store, RegistryWatch>();
  * records on every call. The cache is checked on every call against the registry's state:
  * `PRAGMA data_version` moves when another connection commits, and temporary triggers on this
  * connection count its own writes to `providers` and `provider_versions` (in a JS counter,
- * which a rollback does not turn back, so a key never names two states). The returned objects
- * are frozen and shared: never mutate them.
+ * which a rollback does not turn back, so a key never names two states); what is read inside a
+ * transaction is never kept. The returned objects are frozen and shared: never
+ * mutate them.
  */
 export function currentProviders(store: Store): readonly RegisteredProvider[] {
   return registryState(store).providers;
@@ -41,8 +42,11 @@ function registryState(store: Store): CachedRegistry {
   const key = watch.key();
   if (watch.cached !== undefined && watch.cached.key === key) return watch.cached;
   const providers = listProviders(store).map((provider) => deepFreeze(provider));
-  watch.cached = { key, providers: Object.freeze(providers), byId: new Map(providers.map((provider) => [provider.id, provider])) };
-  return watch.cached;
+  const fresh: CachedRegistry = { key, providers: Object.freeze(providers), byId: new Map(providers.map((provider) => [provider.id, provider])) };
+  // Inside a transaction the list may hold writes that are rolled back later, which neither the
+  // counter nor data_version would reveal: used for this read only, never kept.
+  if (!store.db.inTransaction) watch.cached = fresh;
+  return fresh;
 }
 
 function watchOf(store: Store): RegistryWatch {

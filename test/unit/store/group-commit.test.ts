@@ -1,0 +1,106 @@
+/** Group commit: one IMMEDIATE transaction per event-loop turn, a savepoint per unit. */
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GroupCommitter } from '../../../src/store/group-commit.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+
+let directory: string;
+let store: Store;
+
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), 'syndicate-group-commit-'));
+  store = openStore(join(directory, 'store.db'));
+  store.db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)');
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+/** What another connection (another process, say) sees committed. */
+function committedNotes(): string[] {
+  const reader = new Database(join(directory, 'store.db'), { readonly: true });
+  try {
+    return (reader.prepare('SELECT text FROM notes ORDER BY id').all() as { text: string }[]).map((row) => row.text);
+  } finally {
+    reader.close();
+  }
+}
+
+const insert = (text: string) => () => store.db.prepare('INSERT INTO notes (text) VALUES (?)').run(text).lastInsertRowid;
+
+describe('GroupCommitter', () => {
+  it('runs every unit queued in one turn in one transaction, in order, and resolves each after the commit', async () => {
+    const commits = new GroupCommitter(store);
+    const seenAtResolution: string[][] = [];
+    const units = ['a', 'b', 'c', 'd', 'e'].map((text) =>
+      commits.run(insert(text)).then((rowId) => {
+        seenAtResolution.push(committedNotes());
+        return rowId;
+      }),
+    );
+    expect(committedNotes()).toEqual([]);
+    expect(commits.pending).toBe(5);
+    expect(await Promise.all(units)).toEqual([1, 2, 3, 4, 5]);
+    expect(commits.stats).toEqual({ batches: 1, units: 5, largestBatch: 5 });
+    // Every promise settled only once all five rows were visible to another connection.
+    for (const seen of seenAtResolution) expect(seen).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('rolls back only the unit that throws: its writes are gone, the others commit', async () => {
+    const commits = new GroupCommitter(store);
+    const first = commits.run(insert('first'));
+    const failing = commits.run(() => {
+      insert('half-written')();
+      insert('first')(); // UNIQUE violation: the unit fails after one write of its own
+    });
+    const last = commits.run(insert('last'));
+    const [firstOutcome, failingOutcome, lastOutcome] = await Promise.allSettled([first, failing, last]);
+    expect(firstOutcome).toEqual({ status: 'fulfilled', value: 1 });
+    expect(failingOutcome).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_CONSTRAINT_UNIQUE' } });
+    expect(lastOutcome).toMatchObject({ status: 'fulfilled', value: expect.any(Number) });
+    expect(committedNotes()).toEqual(['first', 'last']);
+    expect(commits.stats.batches).toBe(1);
+  });
+
+  it('rejects every unit of a batch whose transaction cannot start, writing nothing', async () => {
+    const blocker = new Database(join(directory, 'store.db'));
+    blocker.pragma('busy_timeout = 0');
+    store.db.pragma('busy_timeout = 0');
+    blocker.exec('BEGIN IMMEDIATE');
+    try {
+      const commits = new GroupCommitter(store);
+      const outcomes = await Promise.allSettled([commits.run(insert('x')), commits.run(insert('y'))]);
+      for (const outcome of outcomes) {
+        expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'store_failure', message: expect.stringContaining('SQLITE_BUSY') } });
+      }
+    } finally {
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    }
+    expect(committedNotes()).toEqual([]);
+  });
+
+  it('lets a unit use store.transaction (a nested savepoint) and batches later turns separately', async () => {
+    const commits = new GroupCommitter(store);
+    await commits.run(() => store.transaction(insert('nested')));
+    await commits.run(insert('second turn'));
+    expect(commits.stats).toEqual({ batches: 2, units: 2, largestBatch: 1 });
+    expect(committedNotes()).toEqual(['nested', 'second turn']);
+  });
+
+  it('idle() waits for what is queued', async () => {
+    const commits = new GroupCommitter(store);
+    await commits.idle();
+    void commits.run(insert('queued'));
+    const idle = commits.idle();
+    expect(committedNotes()).toEqual([]);
+    await idle;
+    expect(committedNotes()).toEqual(['queued']);
+    expect(commits.pending).toBe(0);
+  });
+});
