@@ -181,6 +181,7 @@ try {
   const directStream = await firstContentTimes(direct.url, {}, body('bench-model', true), streamRequests);
   const gatewayStream = await firstContentTimes(through.url, auth, body('auto', true), streamRequests);
   const memory = memoryOf(gateway.child.pid);
+  process.stderr.write(`gateway RSS: start ${fixed(startMemory.rssMb, 1)} MB, end ${fixed(memory.rssMb, 1)} MB, peak ${fixed(memory.peakRssMb, 1)} MB\n`);
 
   const lines = [
     `Gateway benchmark: ${duration} s per run, non-streamed chat completions, classification + routing + permit + evidence ON (${new Date().toISOString().slice(0, 10)}, node ${process.version})`,

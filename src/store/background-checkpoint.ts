@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Store } from './store.js';
 
@@ -27,9 +28,12 @@ parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.cl
 
 export function startBackgroundCheckpoint(store: Store, options: { intervalMs?: number } = {}): BackgroundCheckpoint {
   if (store.path === ':memory:') return { stop: async () => {} };
-  const driver = new URL(import.meta.resolve('better-sqlite3')).pathname;
+  const driver = fileURLToPath(import.meta.resolve('better-sqlite3'));
   store.db.pragma('wal_autocheckpoint = 0');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: store.path, driver, intervalMs: options.intervalMs ?? 1000 } });
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { path: store.path, driver, intervalMs: options.intervalMs ?? 1000 },
+  });
   worker.unref();
   let stopped = false;
   return {

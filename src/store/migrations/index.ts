@@ -2,6 +2,7 @@ import { registryMigration } from './001-registry.js';
 import { permitsMigration } from './002-permits.js';
 import { evidenceMigration } from './003-evidence.js';
 import { deviationsMigration } from './004-deviations.js';
+import { leanPermitIndexesMigration } from './005-lean-permit-indexes.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
 export interface Migration {
@@ -11,4 +12,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration];
