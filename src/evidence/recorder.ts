@@ -45,6 +45,7 @@ export interface RecorderSink {
   /** One piece of the response body as received (raw SSE bytes for streams). */
   onChunk(bytes: Uint8Array, atMs: number): void;
   onEnd(end: CapturedEnd): void;
+  onRetry?(reason: string): void;
 }
 
 export interface RecorderOptions {
@@ -73,6 +74,8 @@ export interface CaptureSummary {
   ended: boolean;
   complete: boolean;
   endError: CapturedEnd['error'];
+  /** The transport sent the request a second time on a new connection (see `onRetry`). */
+  retried: boolean;
 }
 
 /**
@@ -100,6 +103,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     ended: false,
     complete: false,
     endError: undefined,
+    retried: false,
   };
 
   constructor(store: Store, evidenceId: string, options: RecorderOptions = {}) {
@@ -174,6 +178,10 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     // Usually completeAttempt follows at once and writes it in its own transaction; the timer
     // covers a caller that does not.
     this.schedule(true);
+  }
+
+  onRetry(): void {
+    this.summary.retried = true;
   }
 
   /** Writes everything captured and not yet written, now, in one transaction. */

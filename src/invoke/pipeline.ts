@@ -223,7 +223,9 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const recorder = createRecorder(context.store, evidenceId, context.commits === undefined ? {} : { commits: context.commits });
   input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model });
 
-  const baseMarkers: EvidenceMarker[] = hop > 0 ? ['fallback'] : [];
+  const hopMarkers: EvidenceMarker[] = hop > 0 ? ['fallback'] : [];
+  // Read when the attempt ends: the transport may have re-sent the request on a new connection.
+  const attemptMarkers = (): EvidenceMarker[] => (recorder.captured().retried ? [...hopMarkers, 'retried'] : hopMarkers);
   const started = performance.now();
   const elapsed = (): number => performance.now() - started;
   const fail = async (
@@ -240,7 +242,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       tokenAccounting: 'not_available',
       verbatimCapture: recorder.verbatimCapture(),
       toolCallFidelity: 'not_applicable',
-      markers: unique([...baseMarkers, ...markers]),
+      markers: unique([...attemptMarkers(), ...markers]),
       warnings: httpRequest.warnings,
       error: { code: error.code, message: error.message },
     });
@@ -329,6 +331,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const totalMs = elapsed();
   recorder.close();
   const verbatimCapture = recorder.verbatimCapture();
+  const markers = attemptMarkers();
   const finished = finishAttempt(context, evidenceId, {
     state: 'completed',
     status: response.status,
@@ -338,7 +341,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     tokenAccounting,
     verbatimCapture,
     toolCallFidelity,
-    markers: baseMarkers,
+    markers,
     warnings: httpRequest.warnings,
     ...(costUsd === undefined ? {} : { costUsd }),
   });
@@ -356,7 +359,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       response: decoded,
       usage,
       fidelity: { tokenAccounting, verbatimCapture, toolCallFidelity },
-      markers: baseMarkers,
+      markers,
       warnings: httpRequest.warnings,
       latency: { ...(firstTokenMs === undefined ? {} : { firstTokenMs }), totalMs },
       ...(costUsd === undefined ? {} : { costUsd }),

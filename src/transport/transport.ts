@@ -11,6 +11,7 @@ import {
   toSyndicateError,
   UpstreamError,
 } from '../errors.js';
+import { isLoopbackAddress } from '../common/loopback.js';
 import { isVerifiedPermit, spendVerifiedPermit, type VerifiedPermit } from '../permits/permits.js';
 import type { WireHttpRequest } from '../wire/adapter.js';
 import { redactRequestHeaders, redactResponseHeaders, redactUrl } from './redact.js';
@@ -92,6 +93,8 @@ export interface CaptureSink {
   /** `atMs` is the offset from the request start at which these bytes arrived. */
   onChunk(bytes: Buffer, atMs: number): void;
   onEnd(end: CaptureEnd): void;
+  /** The request is being sent once more on a new connection (the first one was reset unread). */
+  onRetry?(reason: string): void;
 }
 
 export interface SendInvocationOptions {
@@ -453,11 +456,19 @@ export async function sendInvocation(
     // A kept-alive socket the server closed while it sat in the pool fails the next request
     // with a reset before any response byte. Real servers do this: llama.cpp's llama-server
     // closes the connection after every streamed response while still announcing keep-alive.
-    // The server never read that request, so it is sent once more on a fresh connection.
+    // Such a request is sent once more on a fresh connection, marked `retried` in evidence —
+    // only to an engine on this machine: a reset from a remote server may come after it read
+    // (and billed) the request, so there the reset is reported and the pipeline's fallback
+    // rules decide. Pooled sockets idle for at most 4 s (the agents' timeout), well below
+    // hosted APIs' keep-alive, so remote stale sockets are rare.
     const dispatch = (isRetry: boolean): ClientRequest => {
       const sent = send(target, { method: request.method, headers, agent: isRetry ? false : agent });
+      // Read while connected: a reset socket no longer knows its peer.
+      let peer = '';
       sent.on('error', (error: NodeJS.ErrnoException) => {
-        if (!isRetry && !responded && !finished && sent.reusedSocket && RESET_CODES.has(error.code ?? '')) {
+        const staleLocalSocket = sent.reusedSocket && RESET_CODES.has(error.code ?? '') && isLoopbackAddress(peer);
+        if (!isRetry && !responded && !finished && staleLocalSocket) {
+          capture.onRetry?.(`${error.code ?? 'reset'} on a reused connection before any response byte; sent again on a new connection`);
           clientRequest = dispatchOrFail(true);
           return;
         }
@@ -465,8 +476,13 @@ export async function sendInvocation(
       });
       sent.on('socket', (socket: Socket) => {
         // A kept-alive socket is already connected (and its TLS session established).
-        if (socket.connecting) socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', onConnected);
-        else onConnected();
+        if (socket.connecting) {
+          socket.once('connect', () => (peer = socket.remoteAddress ?? ''));
+          socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', onConnected);
+        } else {
+          peer = socket.remoteAddress ?? '';
+          onConnected();
+        }
       });
       sent.on('response', onResponse);
       sent.end(body);

@@ -85,7 +85,8 @@ export type SinkEvent =
   | { type: 'request'; request: CapturedRequest }
   | { type: 'response-start'; response: CapturedResponseStart }
   | { type: 'chunk'; bytes: Buffer; atMs: number }
-  | { type: 'end'; end: CaptureEnd };
+  | { type: 'end'; end: CaptureEnd }
+  | { type: 'retry'; reason: string };
 
 /** A CaptureSink that remembers every call in order. */
 export class RecordingSink implements CaptureSink {
@@ -105,6 +106,14 @@ export class RecordingSink implements CaptureSink {
 
   onEnd(end: CaptureEnd): void {
     this.events.push({ type: 'end', end });
+  }
+
+  onRetry(reason: string): void {
+    this.events.push({ type: 'retry', reason });
+  }
+
+  get retries(): string[] {
+    return this.events.flatMap((event) => (event.type === 'retry' ? [event.reason] : []));
   }
 
   get request(): CapturedRequest | undefined {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../../../src/errors.js';
 import type { VerifiedPermit } from '../../../src/permits/index.js';
@@ -46,11 +46,13 @@ const FAST = { connectMs: 2000, firstByteMs: 2000, idleMs: 2000, totalMs: 10_000
 describe('transport', () => {
   let server: TestServer | undefined;
   let permits: PermitFactory;
+  const closers: (() => Promise<void>)[] = [];
 
   beforeEach(() => {
     permits = new PermitFactory();
   });
   afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
     await server?.close();
     server = undefined;
     permits.close();
@@ -81,6 +83,68 @@ describe('transport', () => {
       expect((await response.readAll()).toString()).toBe('data: [DONE]\n\n');
     }
     expect(received).toBe(4);
+  });
+
+  /**
+   * A raw HTTP/1.1 server that answers each request with `plan(connection, requestOnConnection)`:
+   * 'answer' (200, keep-alive) or 'reset' (TCP reset without a response byte).
+   */
+  async function rawServer(plan: (connection: number, request: number) => 'answer' | 'reset'): Promise<{ baseUrl: string; connections: () => number }> {
+    let connections = 0;
+    const server = createNetServer((socket) => {
+      connections += 1;
+      const connection = connections;
+      let requests = 0;
+      let buffered = '';
+      socket.on('error', () => {});
+      socket.on('data', (data) => {
+        buffered += data.toString('latin1');
+        for (;;) {
+          const headEnd = buffered.indexOf('\r\n\r\n');
+          if (headEnd < 0) return;
+          const length = Number(/content-length: *(\d+)/i.exec(buffered.slice(0, headEnd))?.[1] ?? 0);
+          if (buffered.length < headEnd + 4 + length) return;
+          buffered = buffered.slice(headEnd + 4 + length);
+          requests += 1;
+          if (plan(connection, requests) === 'reset') {
+            socket.resetAndDestroy();
+            return;
+          }
+          const body = '{"ok":true}';
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: keep-alive\r\n\r\n${body}`);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const baseUrl = `http://127.0.0.1:${port}/v1`;
+    await permits.register(baseUrl);
+    return { baseUrl, connections: () => connections };
+  }
+
+  it('resends on a new connection, marked as a retry, when a local engine resets a reused connection before answering', async () => {
+    const { baseUrl, connections } = await rawServer((connection, request) => (connection === 1 && request === 2 ? 'reset' : 'answer'));
+    const first = new RecordingSink();
+    expect((await (await sendInvocation(permits.permit(), chatRequest(baseUrl), first, { timeouts: FAST })).readAll()).toString()).toBe('{"ok":true}');
+    const second = new RecordingSink();
+    const response = await sendInvocation(permits.permit(), chatRequest(baseUrl), second, { timeouts: FAST });
+    expect((await response.readAll()).toString()).toBe('{"ok":true}');
+    expect(first.retries).toEqual([]);
+    expect(second.retries).toHaveLength(1);
+    expect(second.retries[0]).toMatch(/reused connection before any response byte/);
+    expect(second.ends).toEqual([expect.objectContaining({ complete: true })]);
+    expect(connections()).toBe(2);
+  });
+
+  it('does not resend when a fresh connection is reset: the server may have read the request', async () => {
+    const { baseUrl, connections } = await rawServer(() => 'reset');
+    const sink = new RecordingSink();
+    await expect(sendInvocation(permits.permit(), chatRequest(baseUrl), sink, { timeouts: FAST }).then((response) => response.readAll())).rejects.toMatchObject({
+      code: expect.stringMatching(/reset|network|connection/),
+    });
+    expect(sink.retries).toEqual([]);
+    expect(connections()).toBe(1);
   });
 
   it('sends the exact request bytes, hands both directions to the sink verbatim, with chunk offsets', async () => {
