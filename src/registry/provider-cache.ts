@@ -1,6 +1,6 @@
-import { listProviders } from '../registry/registry.js';
-import type { RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
+import { listProviders } from './registry.js';
+import type { RegisteredProvider } from './types.js';
 
 /** The parsed provider list of one registry state, and the state it was read at. */
 interface CachedRegistry {
@@ -25,8 +25,8 @@ const watches = new WeakMap<Store, RegistryWatch>();
  * `PRAGMA data_version` moves when another connection commits, and temporary triggers on this
  * connection count its own writes to `providers` and `provider_versions` (in a JS counter,
  * which a rollback does not turn back, so a key never names two states); what is read inside a
- * transaction is never kept. The returned objects are frozen and shared: never
- * mutate them.
+ * transaction is never kept. The triggers are only ever created outside a transaction: a
+ * rollback would drop them with it. The returned objects are frozen and shared: never mutate them.
  */
 export function currentProviders(store: Store): readonly RegisteredProvider[] {
   return registryState(store).providers;
@@ -39,19 +39,30 @@ export function currentProvider(store: Store, id: string): RegisteredProvider | 
 
 function registryState(store: Store): CachedRegistry {
   const watch = watchOf(store);
+  if (watch === undefined) return readRegistry(store, '');
   const key = watch.key();
   if (watch.cached !== undefined && watch.cached.key === key) return watch.cached;
-  const providers = listProviders(store).map((provider) => deepFreeze(provider));
-  const fresh: CachedRegistry = { key, providers: Object.freeze(providers), byId: new Map(providers.map((provider) => [provider.id, provider])) };
+  const fresh = readRegistry(store, key);
   // Inside a transaction the list may hold writes that are rolled back later, which neither the
   // counter nor data_version would reveal: used for this read only, never kept.
   if (!store.db.inTransaction) watch.cached = fresh;
   return fresh;
 }
 
-function watchOf(store: Store): RegistryWatch {
+function readRegistry(store: Store, key: string): CachedRegistry {
+  const providers = listProviders(store).map((provider) => deepFreeze(provider));
+  return { key, providers: Object.freeze(providers), byId: new Map(providers.map((provider) => [provider.id, provider])) };
+}
+
+/**
+ * The connection's watch, created on the first call made outside a transaction. Undefined when
+ * there is none yet and a transaction is open: TEMP triggers created inside it would be dropped
+ * by its rollback while the watch stayed, and this connection's later writes would go unseen.
+ */
+function watchOf(store: Store): RegistryWatch | undefined {
   let watch = watches.get(store);
   if (watch !== undefined) return watch;
+  if (store.db.inTransaction) return undefined;
   let ownWrites = 0;
   const { db } = store;
   db.function('syndicate_registry_written', { varargs: false }, () => {
