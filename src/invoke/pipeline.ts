@@ -10,7 +10,7 @@ import { decodeSignedToken } from '../permits/token.js';
 import { deviationsFromInvocation, discoverFromInvocation } from '../probes/discovery.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { fallbackCandidates } from '../router/fallback.js';
-import { currentProvider, currentProviders } from '../router/provider-cache.js';
+import { currentProvider, currentProviders } from '../registry/provider-cache.js';
 import { requestText } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
 import type { Candidate, RoutePlan } from '../router/types.js';

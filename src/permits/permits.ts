@@ -7,7 +7,7 @@ import {
   type WireFormat,
 } from '../common/vocabulary.js';
 import { PolicyRefusalError, UsageError } from '../errors.js';
-import { currentProvider } from '../router/provider-cache.js';
+import { currentProvider } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import type { PermitKey } from './key.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { currentProvider, currentProviders } from '../../../src/router/provider-cache.js';
+import { currentProvider, currentProviders } from '../../../src/registry/provider-cache.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { registerFixtureProvider, retireFixtureProvider } from '../permits/provider-fixture.js';
 
@@ -68,5 +68,22 @@ describe('currentProviders', () => {
     store.db.exec('BEGIN IMMEDIATE');
     expect(currentProvider(store, 'engine')?.retiredAt).toBeNull();
     store.db.exec('ROLLBACK');
+  });
+
+  it("still sees this connection's writes when its first call ran in a transaction that rolled back", async () => {
+    await registerFixtureProvider(store, { id: 'engine' });
+    // The very first call on this connection, inside a transaction that is then undone: nothing
+    // it sets up may depend on that transaction surviving.
+    expect(() =>
+      store.transaction(() => {
+        expect(currentProvider(store, 'engine')?.currentVersion).toBe(1);
+        throw new Error('undo');
+      }),
+    ).toThrow('undo');
+    expect(currentProvider(store, 'engine')?.currentVersion).toBe(1);
+    await registerFixtureProvider(store, { id: 'engine', baseUrl: 'http://127.0.0.1:8080/v1' });
+    expect(currentProvider(store, 'engine')).toMatchObject({ currentVersion: 2, record: { baseUrl: 'http://127.0.0.1:8080/v1' } });
+    retireFixtureProvider(store, 'engine');
+    expect(currentProvider(store, 'engine')?.retiredAt).not.toBeNull();
   });
 });
