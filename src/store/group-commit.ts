@@ -66,10 +66,18 @@ export class GroupCommitter {
     return this.queue.length;
   }
 
-  /** Resolves once nothing is queued (every unit queued so far has committed or failed). */
-  idle(): Promise<void> {
-    if (this.queue.length === 0 && !this.scheduled) return Promise.resolve();
-    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  /**
+   * Resolves once nothing is queued: every unit queued before the call has settled, and so has
+   * any unit queued by a settled unit's own continuation before this promise resolves (a
+   * `.then` or `await` directly on `run`'s promise runs first, and the queue is checked again
+   * after it). Work queued later than that — after a further `await` on something else — is new
+   * work this promise does not wait for: a caller that needs the committer quiescent stops
+   * producing work first (the gateway's drain waits for its requests to settle, then for this).
+   */
+  async idle(): Promise<void> {
+    while (this.queue.length > 0 || this.scheduled) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
   }
 
   /** Runs the queued units in one transaction now (also what the scheduled turn calls). */
@@ -84,14 +92,18 @@ export class GroupCommitter {
   }
 
   private runBatch(units: Unit[]): void {
-    const sql = this.prepared();
     this.stats.batches += 1;
     this.stats.units += units.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, units.length);
+    let sql: NonNullable<GroupCommitter['statements']>;
     try {
+      // Preparing fails too when the connection is closed: every unit must still settle.
+      sql = this.prepared();
       sql.begin.run();
     } catch (error) {
-      const failure = storeFailure(error, 'could not start the write transaction');
+      const failure = this.store.db.open
+        ? storeFailure(error, 'could not start the write transaction')
+        : new StoreError('the store was closed before these writes could be committed', { hint: 'nothing was written; retry the request', cause: error });
       for (const unit of units) unit.reject(failure);
       return;
     }

@@ -103,4 +103,35 @@ describe('GroupCommitter', () => {
     expect(committedNotes()).toEqual(['queued']);
     expect(commits.pending).toBe(0);
   });
+
+  it("idle() also waits for a unit queued by a settled unit's own continuation", async () => {
+    const commits = new GroupCommitter(store);
+    const chained = commits.run(insert('first')).then(() => commits.run(insert('second')));
+    await commits.idle();
+    expect(committedNotes()).toEqual(['first', 'second']);
+    expect(commits.pending).toBe(0);
+    await chained;
+  });
+
+  it('rejects every unit and goes idle when the store was closed before its first batch (nothing prepared yet)', async () => {
+    const commits = new GroupCommitter(store);
+    const outcomes = Promise.allSettled([commits.run(insert('x')), commits.run(insert('y'))]);
+    store.close();
+    const idle = commits.idle();
+    for (const outcome of await outcomes) {
+      expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'store_failure', message: expect.stringContaining('closed') } });
+    }
+    await idle;
+    expect(commits.pending).toBe(0);
+  });
+
+  it('rejects every unit and goes idle when the store was closed after earlier batches', async () => {
+    const commits = new GroupCommitter(store);
+    await commits.run(insert('before'));
+    const outcome = commits.run(insert('after'));
+    store.close();
+    await expect(outcome).rejects.toMatchObject({ code: 'store_failure', message: expect.stringContaining('closed') });
+    await commits.idle();
+    expect(committedNotes()).toEqual(['before']);
+  });
 });
