@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { SyndicateError, ExitCode, UsageError, type SyndicateErrorOptions } from '../errors.js';
-import type { NodeLlamaCppModule } from './node-llama-cpp.js';
+import type { EngineBackend } from './backends.js';
+import type { Llama, NodeLlamaCppModule } from './node-llama-cpp.js';
 
 /**
  * Where the embedded engine (node-llama-cpp, llama.cpp's prebuilt binaries) comes from.
@@ -21,8 +22,7 @@ import type { NodeLlamaCppModule } from './node-llama-cpp.js';
 /** The node-llama-cpp release syndicate is tested against (the llama.cpp fixtures were captured with it). */
 export const NODE_LLAMA_CPP_VERSION = '3.22.1';
 
-export const ENGINE_BACKENDS = ['cpu', 'cuda', 'vulkan', 'metal'] as const;
-export type EngineBackend = (typeof ENGINE_BACKENDS)[number];
+export { ENGINE_BACKENDS, type EngineBackend } from './backends.js';
 
 /** Raised when the embedded engine is needed but not installed (exit 1, like a failed check). */
 export class EngineNotInstalledError extends SyndicateError {
@@ -37,6 +37,24 @@ export class EngineInstallError extends SyndicateError {
     super('engine_install_failed', ExitCode.checkFailed, message, options);
   }
 }
+
+/** Raised when llama.cpp's bindings cannot start on the requested backend (exit 1, like a failed check). */
+export class EngineBackendError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('engine_backend_unavailable', ExitCode.checkFailed, message, options);
+  }
+}
+
+/** The EngineBackendError for a `getLlama` failure on `gpu` (`auto`, `cpu` or a GPU backend), with the fix. */
+export function engineBackendFailure(gpu: string, error: unknown): EngineBackendError {
+  return new EngineBackendError(`llama.cpp cannot start on the ${gpu} backend: ${error instanceof Error ? error.message : String(error)}`, {
+    hint: gpu === 'auto' || gpu === 'cpu' ? 'reinstall the engine with `syndicate engine install --force`' : `install its binaries with \`syndicate engine install --gpu ${gpu}\`, or use \`--gpu cpu\``,
+    cause: error,
+  });
+}
+
+/** `name` of the package.json `installEngine` writes into an engine directory: what marks a directory as ours. */
+export const ENGINE_PACKAGE_NAME = 'syndicate-engine';
 
 /** An engine directory that holds node-llama-cpp. */
 export interface EngineInstallation {
@@ -101,16 +119,18 @@ function readJson(path: string): Record<string, unknown> | undefined {
 function inspectDirectory(directory: string, source: EngineInstallation['source']): EngineInstallation | undefined {
   const packageDirectory = join(directory, 'node_modules', 'node-llama-cpp');
   const manifest = readJson(join(packageDirectory, 'package.json'));
-  if (manifest === undefined || typeof manifest['version'] !== 'string') return undefined;
+  const version = manifest?.['version'];
+  if (manifest === undefined || typeof version !== 'string') return undefined;
   const entryPath = join(packageDirectory, 'dist', 'index.js');
   if (!existsSync(entryPath)) return undefined;
   const scopeDirectory = join(directory, 'node_modules', '@node-llama-cpp');
+  // A binary package counts only at node-llama-cpp's own version: one left from an older release is not loadable with it.
   const binaryPackages = existsSync(scopeDirectory)
-    ? Object.keys((readJson(join(packageDirectory, 'package.json'))?.['optionalDependencies'] as Record<string, string> | undefined) ?? {})
+    ? Object.keys((manifest['optionalDependencies'] as Record<string, string> | undefined) ?? {})
         .map((name) => name.replace('@node-llama-cpp/', ''))
-        .filter((name) => existsSync(join(scopeDirectory, name, 'package.json')))
+        .filter((name) => readJson(join(scopeDirectory, name, 'package.json'))?.['version'] === version)
     : [];
-  return { directory, source, version: manifest['version'], binaryPackages, entryPath };
+  return { directory, source, version, binaryPackages, entryPath };
 }
 
 /** Finds node-llama-cpp without loading it: `$SYNDICATE_ENGINE_DIR`, the per-user engine directory, then next to syndicate. */
@@ -120,7 +140,7 @@ export function findEngine(env: Environment = process.env): EngineInstallation |
   const user = inspectDirectory(engineDirectory(env), 'user');
   if (user !== undefined) return user;
   // Installed beside syndicate (e.g. `npm install node-llama-cpp` in the same prefix): walk up from this file.
-  let directory = dirname(new URL(import.meta.url).pathname);
+  let directory = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const found = inspectDirectory(directory, 'project');
     if (found !== undefined) return found;
@@ -138,10 +158,20 @@ function notInstalled(env: Environment): EngineNotInstalledError {
   });
 }
 
-/** Loads node-llama-cpp from the engine directory; throws EngineNotInstalledError with the fix when it is absent. */
+/**
+ * Loads node-llama-cpp from the engine directory; throws EngineNotInstalledError with the fix when
+ * it is absent or is another release than NODE_LLAMA_CPP_VERSION (the walk up from syndicate can
+ * find a project's own node-llama-cpp, whose API and binaries syndicate was not tested with).
+ */
 export async function importNodeLlamaCpp(env: Environment = process.env): Promise<NodeLlamaCppModule> {
   const installation = findEngine(env);
   if (installation === undefined) throw notInstalled(env);
+  if (installation.version !== NODE_LLAMA_CPP_VERSION) {
+    throw new EngineNotInstalledError(`node-llama-cpp ${installation.version} in ${installation.directory} is not the release syndicate uses (${NODE_LLAMA_CPP_VERSION})`, {
+      hint: `run \`syndicate engine install\` to install node-llama-cpp ${NODE_LLAMA_CPP_VERSION} into syndicate's engine directory`,
+      details: { directory: installation.directory, found: installation.version, expected: NODE_LLAMA_CPP_VERSION },
+    });
+  }
   try {
     return (await import(pathToFileURL(installation.entryPath).href)) as NodeLlamaCppModule;
   } catch (error) {
@@ -173,21 +203,63 @@ export interface EngineInstallOptions {
   npmCommand?: string;
 }
 
+/** What is in the engine directory before an install, and so what the install may do there. */
+type DirectoryState =
+  /** Nothing there, or an empty directory: a fresh install may take its place. */
+  | { kind: 'vacant' }
+  /** A directory `installEngine` created (its package.json is ours): it may be updated or replaced. */
+  | { kind: 'ours'; installation: EngineInstallation | undefined }
+  /** Anything else (a project, a file): never written to, never deleted. */
+  | { kind: 'foreign'; reason: string };
+
+function directoryState(directory: string, source: EngineInstallation['source']): DirectoryState {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(directory).isDirectory();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'vacant' };
+    return { kind: 'foreign', reason: `it cannot be read (${(error as Error).message})` };
+  }
+  if (!isDirectory) return { kind: 'foreign', reason: 'it is not a directory' };
+  if (readJson(join(directory, 'package.json'))?.['name'] === ENGINE_PACKAGE_NAME) return { kind: 'ours', installation: inspectDirectory(directory, source) };
+  let entries: string[];
+  try {
+    entries = readdirSync(directory);
+  } catch (error) {
+    return { kind: 'foreign', reason: `it cannot be read (${(error as Error).message})` };
+  }
+  return entries.length === 0 ? { kind: 'vacant' } : { kind: 'foreign', reason: `it is not empty and its package.json is not the "${ENGINE_PACKAGE_NAME}" one \`syndicate engine install\` writes` };
+}
+
 /**
  * Installs node-llama-cpp and the binary package(s) of one backend into the engine directory
  * with `npm install --omit=optional --ignore-scripts` (node-llama-cpp's post-install step would
  * otherwise try to download or build llama.cpp). A fresh install goes to a scratch directory that
  * is renamed into place only when npm succeeded, so a failed install leaves nothing behind; adding
  * a backend to an existing directory is npm's own (atomic per package) install.
+ *
+ * Only a directory this function created (marked by its package.json, name `syndicate-engine`)
+ * or an empty one is ever written to or replaced: anything else `$SYNDICATE_ENGINE_DIR` names is
+ * refused with a UsageError before anything is downloaded, `--force` included.
  */
 export async function installEngine(options: EngineInstallOptions = {}): Promise<EngineInstallResult> {
   const env = options.env ?? process.env;
   const backend = options.backend ?? 'cpu';
   const directory = engineDirectory(env);
+  const source: EngineInstallation['source'] = env['SYNDICATE_ENGINE_DIR'] ? 'env' : 'user';
   const started = Date.now();
   const wanted = [...new Set([...binaryPackagesFor('cpu'), ...binaryPackagesFor(backend)])];
-  const existing = options.force === true ? undefined : inspectDirectory(directory, env['SYNDICATE_ENGINE_DIR'] ? 'env' : 'user');
-  const missing = existing === undefined ? wanted : wanted.filter((name) => !existing.binaryPackages.includes(name));
+  const state = directoryState(directory, source);
+  if (state.kind === 'foreign') {
+    throw new UsageError(`refusing to install the engine into ${directory}: ${state.reason}`, {
+      hint: 'point $SYNDICATE_ENGINE_DIR at a new or empty directory (or unset it to use the per-user engine directory); syndicate never writes into or deletes a directory it did not create',
+      details: { directory },
+    });
+  }
+  const existing = state.kind === 'ours' && options.force !== true ? state.installation : undefined;
+  // Binary packages of another node-llama-cpp release do not count as present: every wanted one is installed again.
+  const present = existing?.version === NODE_LLAMA_CPP_VERSION ? existing.binaryPackages : [];
+  const missing = wanted.filter((name) => !present.includes(name));
   if (existing !== undefined && existing.version === NODE_LLAMA_CPP_VERSION && missing.length === 0) {
     return { installation: existing, changed: false, packages: [], durationMs: Date.now() - started };
   }
@@ -198,21 +270,40 @@ export async function installEngine(options: EngineInstallOptions = {}): Promise
     if (fresh) {
       rmSync(target, { recursive: true, force: true });
       mkdirSync(target, { recursive: true });
-      writeFileSync(join(target, 'package.json'), `${JSON.stringify({ name: 'syndicate-engine', private: true, description: 'node-llama-cpp for `syndicate engine serve`; managed by `syndicate engine install`' }, null, 2)}\n`);
+      writeFileSync(join(target, 'package.json'), `${JSON.stringify({ name: ENGINE_PACKAGE_NAME, private: true, description: 'node-llama-cpp for `syndicate engine serve`; managed by `syndicate engine install`' }, null, 2)}\n`);
     }
     await runNpm(options.npmCommand ?? 'npm', ['install', '--no-audit', '--no-fund', '--omit=optional', '--ignore-scripts', '--save-exact', ...packages], target, options.onProgress);
-    if (fresh) {
-      if (options.force === true) rmSync(directory, { recursive: true, force: true });
-      mkdirSync(dirname(directory), { recursive: true });
-      renameSync(target, directory);
-    }
+    if (fresh) moveIntoPlace(target, directory, source);
   } catch (error) {
     if (fresh) rmSync(target, { recursive: true, force: true });
     throw error;
   }
-  const installation = inspectDirectory(directory, env['SYNDICATE_ENGINE_DIR'] ? 'env' : 'user');
+  const installation = inspectDirectory(directory, source);
   if (installation === undefined) throw new EngineInstallError(`npm finished but node-llama-cpp is missing from ${directory}`, { hint: 'run `syndicate engine install --force`' });
   return { installation, changed: true, packages, durationMs: Date.now() - started };
+}
+
+/**
+ * Replaces `directory` with the finished scratch install. The directory is checked again first (it
+ * may have changed during the download): only an empty one or one of ours is removed.
+ */
+function moveIntoPlace(scratch: string, directory: string, source: EngineInstallation['source']): void {
+  const state = directoryState(directory, source);
+  if (state.kind === 'foreign') {
+    throw new EngineInstallError(`cannot put the engine in ${directory}: ${state.reason} (it changed while npm ran)`, {
+      hint: 'point $SYNDICATE_ENGINE_DIR at a new or empty directory, then run `syndicate engine install` again',
+    });
+  }
+  try {
+    if (existsSync(directory)) rmSync(directory, { recursive: true, force: true });
+    mkdirSync(dirname(directory), { recursive: true });
+    renameSync(scratch, directory);
+  } catch (error) {
+    throw new EngineInstallError(`cannot move the engine into ${directory}: ${(error as Error).message}`, {
+      hint: `check that ${dirname(directory)} is writable and nothing else is using ${directory}, then run \`syndicate engine install\` again`,
+      cause: error,
+    });
+  }
 }
 
 async function runNpm(command: string, args: string[], cwd: string, onProgress: ((line: string) => void) | undefined): Promise<void> {
@@ -256,8 +347,13 @@ export async function checkEngineReadiness(env: Environment = process.env): Prom
   if (installation === undefined) throw notInstalled(env);
   const started = Date.now();
   const module = await importNodeLlamaCpp(env);
-  const llama = (await module.getLlama({ build: 'never', gpu: 'auto', logLevel: 'error', progressLogs: false })) as { gpu: string | false; dispose?: () => Promise<void> };
+  let llama: Llama;
+  try {
+    llama = await module.getLlama({ build: 'never', gpu: 'auto', logLevel: 'error', progressLogs: false, skipDownload: true });
+  } catch (error) {
+    throw engineBackendFailure('auto', error);
+  }
   const backend = llama.gpu === false ? 'cpu' : llama.gpu;
-  await llama.dispose?.();
+  await llama.dispose();
   return { installation, backend, loadMs: Date.now() - started };
 }

@@ -1,13 +1,12 @@
 import { Command, Option } from 'commander';
+import { ENGINE_BACKENDS, type EngineBackend } from '../../engines/backends.js';
 import { contextFor } from '../context.js';
-
-const BACKENDS = ['cpu', 'cuda', 'vulkan', 'metal'] as const;
 
 /** `syndicate engine install`: node-llama-cpp and one backend's prebuilt binaries into the engine directory. */
 export function engineInstallCommand(): Command {
   return new Command('install')
     .description('install the embedded engine (node-llama-cpp with llama.cpp prebuilt binaries) from the npm registry')
-    .addOption(new Option('--gpu <backend>', 'binaries to add besides the CPU build').choices(BACKENDS).default('cpu'))
+    .addOption(new Option('--gpu <backend>', 'binaries to add besides the CPU build').choices(ENGINE_BACKENDS).default('cpu'))
     .option('--force', 'reinstall from scratch even when present')
     .addHelpText(
       'after',
@@ -22,7 +21,7 @@ export function engineInstallCommand(): Command {
         '  $ syndicate engine install --gpu cuda',
       ].join('\n'),
     )
-    .action(async (options: { gpu: (typeof BACKENDS)[number]; force?: boolean }, command: Command) => {
+    .action(async (options: { gpu: EngineBackend; force?: boolean }, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
       const { installEngine, engineDirectory } = await import('../../engines/runtime.js');
@@ -59,7 +58,10 @@ export function engineInstallCommand(): Command {
 export function engineStatusCommand(): Command {
   return new Command('status')
     .description('show whether the embedded engine is installed, where, and which backend it loads (cpu, cuda, vulkan, metal)')
-    .addHelpText('after', '\nExample:\n  $ syndicate engine status --json')
+    .addHelpText(
+      'after',
+      '\nExits 1 when node-llama-cpp is absent or is not the release syndicate uses (error code engine_not_installed),\nor when its bindings do not load (engine_backend_unavailable); each error names the fix.\n\nExample:\n  $ syndicate engine status --json',
+    )
     .action(async (_options: unknown, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
@@ -67,7 +69,6 @@ export function engineStatusCommand(): Command {
       const readiness = await checkEngineReadiness();
       output.result(
         {
-          installed: true,
           directory: readiness.installation.directory,
           source: readiness.installation.source,
           version: readiness.installation.version,

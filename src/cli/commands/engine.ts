@@ -1,18 +1,17 @@
 import { Command, Option } from 'commander';
+import { ENGINE_GPU_CHOICES, type EngineGpuChoice } from '../../engines/backends.js';
 import type { LoadedModelInfo } from '../../engines/server/engine.js';
 import { UsageError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
 import { engineInstallCommand, engineStatusCommand } from './engine-install.js';
 
-const GPU_CHOICES = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const;
-
 interface ServeOptions {
   model: string;
   host: string;
   port: string;
   threads?: string;
-  gpu: (typeof GPU_CHOICES)[number];
+  gpu: EngineGpuChoice;
   context?: string;
   parallel: string;
   register?: string;
@@ -43,7 +42,7 @@ function serveCommand(): Command {
     .option('--host <host>', 'loopback address to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '8090')
     .option('--threads <n>', 'generation threads (default: 1 on a machine with at most 2 cores, else half the cores)')
-    .addOption(new Option('--gpu <backend>', 'llama.cpp backend').choices(GPU_CHOICES).default('auto'))
+    .addOption(new Option('--gpu <backend>', 'llama.cpp backend').choices(ENGINE_GPU_CHOICES).default('auto'))
     .option('--context <n>', "tokens per request, prompt and answer (default: the model's trained context, at most 8192)")
     .option('--parallel <n>', 'requests generated at the same time (one context sequence each); more wait in a FIFO queue', '1')
     .option('--register <id>', 'register (or update) a local provider record with this id pointing at the engine')

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { InvalidInputError, SyndicateError, ExitCode, type SyndicateErrorOptions } from '../../errors.js';
 import type { FinishReason, StreamPart, ToolCall, Usage } from '../../wire/canonical.js';
 import { isRecord, tryParseJson } from '../../wire/json.js';
+import type { EngineGpuChoice } from '../backends.js';
 import type {
   ChatModelFunctions,
   Llama,
@@ -15,12 +16,11 @@ import type {
   LlamaToken,
   NodeLlamaCppModule,
 } from '../node-llama-cpp.js';
+import { engineBackendFailure } from '../runtime.js';
 import type { EngineChatRequest, OutputConstraint } from './request.js';
 import { StopStringFilter } from './stop-strings.js';
 
-/** Backends `--gpu` accepts; `auto` lets node-llama-cpp pick the best one it has binaries for. */
-export const ENGINE_GPU_CHOICES = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const;
-export type EngineGpuChoice = (typeof ENGINE_GPU_CHOICES)[number];
+export { ENGINE_GPU_CHOICES, type EngineGpuChoice } from '../backends.js';
 
 /** The context a sequence gets when `--context` is not given: the trained context, capped to bound memory. */
 export const DEFAULT_CONTEXT_CAP = 8192;
@@ -32,12 +32,7 @@ export class ModelLoadError extends SyndicateError {
   }
 }
 
-/** Raised when llama.cpp cannot start on the requested backend (exit 1, like a failed check). */
-export class EngineBackendError extends SyndicateError {
-  constructor(message: string, options?: SyndicateErrorOptions) {
-    super('engine_backend_unavailable', ExitCode.checkFailed, message, options);
-  }
-}
+export { EngineBackendError } from '../runtime.js';
 
 /** How to load a model. */
 export interface EngineLoadOptions {
@@ -127,10 +122,7 @@ export class EmbeddedEngine {
         maxThreads: options.threads,
       });
     } catch (error) {
-      throw new EngineBackendError(`llama.cpp cannot start on the ${options.gpu} backend: ${(error as Error).message}`, {
-        hint: options.gpu === 'auto' || options.gpu === 'cpu' ? 'reinstall the engine with `syndicate engine install --force`' : `install its binaries with \`syndicate engine install --gpu ${options.gpu}\`, or use \`--gpu cpu\``,
-        cause: error,
-      });
+      throw engineBackendFailure(options.gpu, error);
     }
     let model: LlamaModel | undefined;
     try {

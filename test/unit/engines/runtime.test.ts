@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
 import {
   binaryPackagesFor,
+  checkEngineReadiness,
+  ENGINE_PACKAGE_NAME,
+  EngineBackendError,
   engineDirectory,
   EngineInstallError,
   EngineNotInstalledError,
@@ -19,22 +22,40 @@ function temporaryDirectory(): string {
   return mkdtempSync(join(tmpdir(), 'syndicate-engine-'));
 }
 
-/** Lays out what `npm install node-llama-cpp @node-llama-cpp/<binaries>` leaves behind, with a loadable entry. */
-function fakeInstallation(directory: string, binaries: string[], version = NODE_LLAMA_CPP_VERSION): void {
+/**
+ * Lays out what `installEngine` (`npm install node-llama-cpp @node-llama-cpp/<binaries>` in a
+ * directory with our package.json) leaves behind, with a loadable entry; `ours: false` leaves
+ * out our package.json, as in a project that installed node-llama-cpp itself.
+ */
+function fakeInstallation(directory: string, binaries: string[], options: { version?: string; ours?: boolean; entry?: string } = {}): void {
+  const version = options.version ?? NODE_LLAMA_CPP_VERSION;
   const packageDirectory = join(directory, 'node_modules', 'node-llama-cpp');
   mkdirSync(join(packageDirectory, 'dist'), { recursive: true });
+  if (options.ours !== false) writeFileSync(join(directory, 'package.json'), JSON.stringify({ name: ENGINE_PACKAGE_NAME, private: true }));
   const optionalDependencies = Object.fromEntries(['linux-x64', 'linux-x64-cuda', 'linux-x64-cuda-ext', 'linux-x64-vulkan', 'mac-arm64-metal'].map((name) => [`@node-llama-cpp/${name}`, version]));
   writeFileSync(join(packageDirectory, 'package.json'), JSON.stringify({ name: 'node-llama-cpp', version, type: 'module', optionalDependencies }));
-  writeFileSync(join(packageDirectory, 'dist', 'index.js'), 'export async function getLlama(options) { return { gpu: false, options }; }\n');
+  writeFileSync(join(packageDirectory, 'dist', 'index.js'), options.entry ?? 'export async function getLlama(options) { return { gpu: false, options, dispose: async () => undefined }; }\n');
   for (const binary of binaries) {
     mkdirSync(join(directory, 'node_modules', '@node-llama-cpp', binary), { recursive: true });
-    writeFileSync(join(directory, 'node_modules', '@node-llama-cpp', binary, 'package.json'), '{}');
+    writeFileSync(join(directory, 'node_modules', '@node-llama-cpp', binary, 'package.json'), JSON.stringify({ name: `@node-llama-cpp/${binary}`, version }));
   }
+}
+
+/** A user's project: a non-empty directory syndicate did not create. */
+function userProject(directory: string): void {
+  mkdirSync(join(directory, 'src'), { recursive: true });
+  writeFileSync(join(directory, 'package.json'), JSON.stringify({ name: 'my-app', version: '1.0.0' }));
+  writeFileSync(join(directory, 'src', 'index.js'), 'console.log("mine");\n');
+}
+
+function npmCalls(log: string): { cwd: string; args: string[] }[] {
+  return existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { cwd: string; args: string[] }) : [];
 }
 
 /**
  * A stand-in for npm: records its arguments and lays out the packages it was asked for, or fails
- * like npm does (stderr + exit 1) when FAKE_NPM_FAIL is set.
+ * like npm does (stderr + exit 1) when FAKE_NPM_FAIL is set; FAKE_NPM_SQUAT names a directory it
+ * fills with someone else's file while it runs; FAKE_NPM_VANISH removes the directory npm runs in.
  */
 function fakeNpm(directory: string): { command: string; log: string } {
   const log = join(directory, 'npm-calls.log');
@@ -42,11 +63,13 @@ function fakeNpm(directory: string): { command: string; log: string } {
   writeFileSync(
     command,
     `#!/usr/bin/env node
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 const args = process.argv.slice(2);
 appendFileSync(${JSON.stringify(log)}, JSON.stringify({ cwd: process.cwd(), args }) + '\\n');
 if (process.env.FAKE_NPM_FAIL) { console.error('npm error code E404'); console.error('npm error 404 Not Found'); process.exit(1); }
+if (process.env.FAKE_NPM_VANISH) { rmSync(process.cwd(), { recursive: true, force: true }); process.exit(0); }
+if (process.env.FAKE_NPM_SQUAT) { mkdirSync(process.env.FAKE_NPM_SQUAT, { recursive: true }); writeFileSync(join(process.env.FAKE_NPM_SQUAT, 'notes.txt'), 'someone else'); }
 for (const spec of args.filter((arg) => !arg.startsWith('--') && arg !== 'install')) {
   const name = spec.slice(0, spec.lastIndexOf('@'));
   const version = spec.slice(spec.lastIndexOf('@') + 1);
@@ -99,6 +122,42 @@ describe('engine runtime: where node-llama-cpp comes from', () => {
       hint: expect.stringContaining('syndicate engine install') as unknown,
     });
   });
+
+  it('refuses a node-llama-cpp of another release (e.g. a project\'s own, found walking up) with the install command', async () => {
+    const directory = temporaryDirectory();
+    fakeInstallation(directory, ['linux-x64'], { version: '3.0.0', ours: false });
+    expect(findEngine({ SYNDICATE_ENGINE_DIR: directory })?.version).toBe('3.0.0');
+    const refused = importNodeLlamaCpp({ SYNDICATE_ENGINE_DIR: directory });
+    await expect(refused).rejects.toThrow(EngineNotInstalledError);
+    await expect(importNodeLlamaCpp({ SYNDICATE_ENGINE_DIR: directory })).rejects.toMatchObject({
+      message: expect.stringContaining(`node-llama-cpp 3.0.0 in ${directory} is not the release syndicate uses (${NODE_LLAMA_CPP_VERSION})`) as unknown,
+      hint: expect.stringContaining('syndicate engine install') as unknown,
+    });
+  });
+
+  it('counts only binary packages of node-llama-cpp\'s own release', () => {
+    const directory = temporaryDirectory();
+    fakeInstallation(directory, ['linux-x64', 'linux-x64-vulkan']);
+    writeFileSync(join(directory, 'node_modules', '@node-llama-cpp', 'linux-x64-vulkan', 'package.json'), JSON.stringify({ name: '@node-llama-cpp/linux-x64-vulkan', version: '3.0.0' }));
+    expect(findEngine({ SYNDICATE_ENGINE_DIR: directory })?.binaryPackages).toEqual(['linux-x64']);
+  });
+
+  it('engine status: reports the backend the bindings load, and a binding failure as EngineBackendError with the fix', async () => {
+    const working = temporaryDirectory();
+    fakeInstallation(working, ['linux-x64']);
+    await expect(checkEngineReadiness({ SYNDICATE_ENGINE_DIR: working })).resolves.toMatchObject({ backend: 'cpu', installation: { directory: working } });
+
+    const broken = temporaryDirectory();
+    fakeInstallation(broken, ['linux-x64'], { entry: 'export async function getLlama() { throw new Error("no prebuilt binary found"); }\n' });
+    const failure = checkEngineReadiness({ SYNDICATE_ENGINE_DIR: broken });
+    await expect(failure).rejects.toThrow(EngineBackendError);
+    await expect(checkEngineReadiness({ SYNDICATE_ENGINE_DIR: broken })).rejects.toMatchObject({
+      code: 'engine_backend_unavailable',
+      exitCode: 1,
+      message: 'llama.cpp cannot start on the auto backend: no prebuilt binary found',
+      hint: expect.stringContaining('syndicate engine install --force') as unknown,
+    });
+  });
 });
 
 describe('engine install', () => {
@@ -149,5 +208,106 @@ describe('engine install', () => {
     }
     expect(existsSync(directory)).toBe(false);
     expect(readdirSync(root).filter((name) => name.startsWith('engine'))).toEqual([]);
+  });
+
+  it('refuses to --force over a directory it did not create: nothing deleted, nothing downloaded', async () => {
+    const root = temporaryDirectory();
+    const npm = fakeNpm(root);
+    const project = join(root, 'my-app');
+    userProject(project);
+    const attempt = installEngine({ force: true, env: { SYNDICATE_ENGINE_DIR: project }, npmCommand: npm.command });
+    await expect(attempt).rejects.toThrow(UsageError);
+    await expect(installEngine({ force: true, env: { SYNDICATE_ENGINE_DIR: project }, npmCommand: npm.command })).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining(`refusing to install the engine into ${project}: it is not empty`) as unknown,
+      hint: expect.stringContaining('$SYNDICATE_ENGINE_DIR') as unknown,
+    });
+    expect(readFileSync(join(project, 'src', 'index.js'), 'utf8')).toContain('mine');
+    expect(npmCalls(npm.log)).toEqual([]);
+    expect(readdirSync(root).filter((name) => name.includes('.installing-'))).toEqual([]);
+  });
+
+  it('refuses a non-empty directory without an engine before downloading (no ENOTEMPTY at rename)', async () => {
+    const root = temporaryDirectory();
+    const npm = fakeNpm(root);
+    const project = join(root, 'my-app');
+    userProject(project);
+    await expect(installEngine({ env: { SYNDICATE_ENGINE_DIR: project }, npmCommand: npm.command })).rejects.toMatchObject({ exitCode: 2, code: 'usage' });
+    expect(npmCalls(npm.log)).toEqual([]);
+
+    // A project with its own node-llama-cpp is not written to either, even to add a backend.
+    const withEngine = join(root, 'with-engine');
+    fakeInstallation(withEngine, [], { ours: false });
+    await expect(installEngine({ env: { SYNDICATE_ENGINE_DIR: withEngine }, npmCommand: npm.command })).rejects.toThrow(UsageError);
+    expect(npmCalls(npm.log)).toEqual([]);
+
+    // A file is refused too.
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'x');
+    await expect(installEngine({ env: { SYNDICATE_ENGINE_DIR: file }, npmCommand: npm.command })).rejects.toThrow(/it is not a directory/);
+  });
+
+  it('installs into an empty directory, and --force replaces a directory it created', async () => {
+    const root = temporaryDirectory();
+    const npm = fakeNpm(root);
+    const directory = join(root, 'engine');
+    mkdirSync(directory);
+    const first = await installEngine({ env: { SYNDICATE_ENGINE_DIR: directory }, npmCommand: npm.command });
+    expect(first.changed).toBe(true);
+    expect(JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8'))).toMatchObject({ name: ENGINE_PACKAGE_NAME });
+    writeFileSync(join(directory, 'stale.txt'), 'left by an older install');
+
+    const forced = await installEngine({ force: true, env: { SYNDICATE_ENGINE_DIR: directory }, npmCommand: npm.command });
+    expect(forced.changed).toBe(true);
+    expect(existsSync(join(directory, 'stale.txt'))).toBe(false);
+    expect(forced.installation.version).toBe(NODE_LLAMA_CPP_VERSION);
+    expect(npmCalls(npm.log)).toHaveLength(2);
+  });
+
+  it('reinstalls every wanted package when the engine directory holds another release', async () => {
+    const root = temporaryDirectory();
+    const npm = fakeNpm(root);
+    const directory = join(root, 'engine');
+    fakeInstallation(directory, binaryPackagesFor('cpu'), { version: '3.0.0' });
+    const result = await installEngine({ env: { SYNDICATE_ENGINE_DIR: directory }, npmCommand: npm.command });
+    expect(result.packages).toEqual([`node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`, ...binaryPackagesFor('cpu').map((name) => `@node-llama-cpp/${name}@${NODE_LLAMA_CPP_VERSION}`)]);
+    expect(result.installation).toMatchObject({ version: NODE_LLAMA_CPP_VERSION, binaryPackages: binaryPackagesFor('cpu') });
+    // updated in place: the directory is ours
+    expect(npmCalls(npm.log)[0]?.cwd).toBe(directory);
+  });
+
+  it('fails with EngineInstallError, touching nothing, when the directory was filled by someone else while npm ran', async () => {
+    const root = temporaryDirectory();
+    const npm = fakeNpm(root);
+    const directory = join(root, 'engine');
+    process.env['FAKE_NPM_SQUAT'] = directory;
+    try {
+      await expect(installEngine({ env: { SYNDICATE_ENGINE_DIR: directory }, npmCommand: npm.command })).rejects.toMatchObject({
+        code: 'engine_install_failed',
+        exitCode: 1,
+        hint: expect.stringContaining('$SYNDICATE_ENGINE_DIR') as unknown,
+      });
+    } finally {
+      delete process.env['FAKE_NPM_SQUAT'];
+    }
+    expect(readdirSync(directory)).toEqual(['notes.txt']);
+    expect(readdirSync(root).filter((name) => name.includes('.installing-'))).toEqual([]);
+  });
+
+  it('wraps a failure to move the finished install into place as EngineInstallError with a hint', async () => {
+    const root = temporaryDirectory();
+    const npm = fakeNpm(root);
+    const directory = join(root, 'engine');
+    process.env['FAKE_NPM_VANISH'] = '1';
+    try {
+      await expect(installEngine({ env: { SYNDICATE_ENGINE_DIR: directory }, npmCommand: npm.command })).rejects.toMatchObject({
+        code: 'engine_install_failed',
+        message: expect.stringContaining(`cannot move the engine into ${directory}: ENOENT`) as unknown,
+        hint: expect.stringContaining('syndicate engine install') as unknown,
+      });
+    } finally {
+      delete process.env['FAKE_NPM_VANISH'];
+    }
+    expect(existsSync(directory)).toBe(false);
   });
 });
