@@ -4,7 +4,8 @@ import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
 import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial } from '../evidence/index.js';
-import type { EvidenceMarker, ToolCallFidelity } from '../evidence/types.js';
+import { loadTokenCounter } from '../evidence/token-counter.js';
+import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
 import { issuePermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken } from '../permits/token.js';
 import { deviationsFromInvocation, discoverFromInvocation } from '../probes/discovery.js';
@@ -324,10 +325,11 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   if (decoded.model === '') decoded = { ...decoded, model: candidate.model };
 
   const usage = decoded.usage ?? (await approximateUsage(plan.request, decoded));
-  const tokenAccounting = decoded.usage === undefined ? 'approximate' : 'exact';
+  const tokenAccounting: TokenAccounting = decoded.usage !== undefined ? 'exact' : usage !== undefined ? 'approximate' : 'not_available';
   const toolCallFidelity = toolFidelity(plan.request, decoded);
   const price = record.models.find((model) => model.id === candidate.model)?.price;
-  const costUsd = price === undefined ? undefined : (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1_000_000;
+  const costUsd =
+    price === undefined || usage === undefined ? undefined : (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1_000_000;
   const totalMs = elapsed();
   recorder.close();
   const verbatimCapture = recorder.verbatimCapture();
@@ -337,7 +339,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     status: response.status,
     ...(firstTokenMs === undefined ? {} : { firstTokenMs }),
     totalMs,
-    usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens },
+    ...(usage === undefined ? {} : { usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } }),
     tokenAccounting,
     verbatimCapture,
     toolCallFidelity,
@@ -542,16 +544,20 @@ function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknow
   };
 }
 
-let tokenCounter: ((text: string) => number) | undefined;
-
 /**
- * Local token counts for an answer that carried no usage. The tokenizer (~30 MB resident) is
- * loaded on the first such answer, not at start: engines that report usage never need it.
+ * Local token counts for an answer that carried no usage (the tokenizer is loaded on the first
+ * such answer). Undefined when the tokenizer cannot be loaded: the upstream has answered, so the
+ * attempt still completes, with `token_accounting: not_available`.
  */
-async function approximateUsage(request: CanonicalRequest, response: CanonicalResponse): Promise<{ inputTokens: number; outputTokens: number }> {
-  tokenCounter ??= (await import('../evidence/tokens.js')).approximateTokens;
+async function approximateUsage(request: CanonicalRequest, response: CanonicalResponse): Promise<{ inputTokens: number; outputTokens: number } | undefined> {
+  let countTokens: (text: string) => number;
+  try {
+    countTokens = await loadTokenCounter();
+  } catch {
+    return undefined;
+  }
   const output = response.text + response.toolCalls.map((call) => call.name + call.arguments).join('');
-  return { inputTokens: tokenCounter(requestText(request)), outputTokens: tokenCounter(output) };
+  return { inputTokens: countTokens(requestText(request)), outputTokens: countTokens(output) };
 }
 
 const REPAIRED_OBSERVATIONS = new Set(['tool_arguments_object', 'tool_call_id_missing', 'legacy_function_call']);

@@ -2,6 +2,7 @@ import { maxSensitivity, type SensitivityLevel, type WorkflowClass } from '../co
 import type { OperatorPattern, Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { spentSince } from '../evidence/queries.js';
+import { loadTokenCounter } from '../evidence/token-counter.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
@@ -152,8 +153,6 @@ async function loadClassifier(): Promise<ClassifyFunction> {
   return classifier;
 }
 
-let tokenCounter: ((text: string) => number) | undefined;
-
 /**
  * Prompt tokens with a real tokenizer plus a 10 % margin, because the target model's own
  * tokenizer usually splits differently and an underestimate would overrun a context window.
@@ -163,8 +162,7 @@ export async function estimatePromptTokens(request: CanonicalRequest): Promise<n
   const text = requestText(request) + (request.tools === undefined ? '' : JSON.stringify(request.tools));
   let count: number;
   try {
-    tokenCounter ??= (await import('../evidence/tokens.js')).approximateTokens;
-    count = tokenCounter(text);
+    count = (await loadTokenCounter())(text);
   } catch {
     count = Math.ceil(Buffer.byteLength(text, 'utf8') / 3);
   }
