@@ -6,7 +6,7 @@ import { GroupCommitter } from '../store/group-commit.js';
 import type { StreamPart } from '../wire/canonical.js';
 import { TokenGuard } from './auth.js';
 import { clientErrorOf, errorReply, GatewayRequestError, type ApiFamily } from './errors.js';
-import { anthropicFace, openAIFace, partsOfResponse, type ApiFace, type StreamEncoder } from './faces.js';
+import { anthropicFace, openAIFace, partsOfResponse, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelList } from './models.js';
 import { SseChannel } from './sse-channel.js';
 
@@ -110,16 +110,25 @@ export function createGateway(options: GatewayOptions): Gateway {
         headers: { connection: 'close' },
       });
     }
-    const parsed = face.parse(await call.readBody(bodyLimit));
-    const controller = call.cancellation;
-    const input: InvocationInput = {
-      request: parsed.request,
-      caller: 'gateway',
-      ...readHints(call),
-      ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
-      signal: controller.signal,
-    };
+    // In flight from here, not from when the body has arrived: reading it can take several turns,
+    // and a drain that saw no request in flight meanwhile would close the store under this one.
     const settle = track();
+    let parsed: FaceRequest;
+    let input: InvocationInput;
+    try {
+      parsed = face.parse(await call.readBody(bodyLimit));
+      input = {
+        request: parsed.request,
+        caller: 'gateway',
+        ...readHints(call),
+        ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+        signal: call.cancellation.signal,
+      };
+    } catch (error) {
+      settle();
+      throw error;
+    }
+    const controller = call.cancellation;
     metrics.started();
     const finish = (outcome: { result: InvocationResult } | { error: unknown }): void => {
       if ('result' in outcome) metrics.recordSuccess(face.family, outcome.result);

@@ -185,6 +185,51 @@ describe('gateway core', () => {
     expect((await body).endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
+  it('counts a request in flight while its body is still arriving: drain waits for it to be answered', async () => {
+    const invoked: string[] = [];
+    const gateway = gatewayWith(async (_context, input) => {
+      invoked.push(input.request.model);
+      return result();
+    });
+    let upload!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        upload = controller;
+      },
+    });
+    const responding = gateway.fetch(
+      new Request('http://gateway/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body, duplex: 'half' } as RequestInit),
+    );
+    upload.enqueue(new TextEncoder().encode('{"model":"auto","messages":'));
+    await tick();
+    expect(gateway.inFlight).toBe(1);
+    let drained = false;
+    const draining = gateway.drain().then(() => {
+      drained = true;
+    });
+    await tick();
+    expect(drained).toBe(false);
+    upload.enqueue(new TextEncoder().encode('[{"role":"user","content":"hi"}]}'));
+    upload.close();
+    const response = await responding;
+    expect(response.status).toBe(200);
+    expect(invoked).toEqual(['auto']);
+    await draining;
+    expect(drained).toBe(true);
+    expect(gateway.inFlight).toBe(0);
+  });
+
+  it('releases a request that fails before reaching the pipeline (bad JSON, bad header, too large)', async () => {
+    const gateway = gatewayWith(async () => result(), { bodyLimitBytes: 256 });
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      gateway.fetch(new Request('http://gateway/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, ...headers }, body }));
+    expect((await post('{not json')).status).toBe(400);
+    expect((await post(JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] }), { 'x-syndicate-workflow': 'nightly' })).status).toBe(400);
+    expect((await post('x'.repeat(300))).status).toBe(413);
+    expect(gateway.inFlight).toBe(0);
+    await gateway.drain();
+  });
+
   it('refuses an over-limit body without content-length (streamed upload) with 413', async () => {
     const gateway = gatewayWith(async () => result(), { bodyLimitBytes: 64 });
     const chunks = [new TextEncoder().encode('{"model":"auto","messages":['), new TextEncoder().encode('x'.repeat(100))];
