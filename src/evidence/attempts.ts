@@ -22,12 +22,13 @@ import {
 export const STALE_PENDING_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Opens an attempt and returns its evidence id; hand `createRecorder(store, id)` to the transport
- * as its CaptureSink. The `pending` row, with this process's pid, is written together with the
- * request bytes when the transport hands them over — synchronously, before it opens the socket —
- * so it is in the store before any byte leaves the host, in one transaction instead of two. An
- * attempt that ends before sending anything (refused by the transport, say) is written, finished,
- * by `completeAttempt`.
+ * Opens an attempt and returns its evidence id; nothing is written yet. Hand
+ * `createRecorder(store, id)` to the transport as its CaptureSink: the `pending` row, with this
+ * process's pid, is written in one transaction with the request bytes when the transport hands
+ * them over, before it opens the socket — synchronously without a group committer, or in the
+ * committer's next batch, the transport waiting for that commit — so it is committed before any
+ * byte leaves the host. An attempt that ends before sending anything (refused by the transport,
+ * say) is written, finished, by `completeAttempt`.
  */
 export function beginAttempt(store: Store, attempt: AttemptStart): string {
   const now = attempt.now ?? Date.now();

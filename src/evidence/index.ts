@@ -1,7 +1,9 @@
 /**
  * Evidence envelopes: one row per invocation attempt, probe or denial, with the verbatim bytes,
- * honest fidelity dimensions and a hash chain. Synchronous better-sqlite3 calls, one small
- * transaction each. `approximateTokens` lives in `./tokens.js` (loads a tokenizer).
+ * honest fidelity dimensions and a hash chain. Every write is a small transaction of its own
+ * (synchronous better-sqlite3 calls), or, given a `GroupCommitter` (the gateway), a unit of its
+ * next batch transaction. `approximateTokens` lives in `./tokens.js` (loads a tokenizer);
+ * `loadTokenCounter` in `./token-counter.js` loads it on first use.
  */
 export { beginAttempt, completeAttempt, completeAttemptGrouped, isProcessAlive, recordDenial, recoverInterrupted, STALE_PENDING_MS, type RecoverOptions } from './attempts.js';
 export { GENESIS_HASH, HASHED_COLUMNS, verifyChain, type ChainBreak, type VerifyOptions, type VerifyResult } from './chain.js';

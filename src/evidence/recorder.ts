@@ -80,7 +80,8 @@ export interface CaptureSummary {
 
 /**
  * Persists one attempt's bytes as they arrive. The pending row and the request bytes are written
- * together, at once (the transport hands them over before it opens the socket); the response is
+ * in one transaction when the transport hands them over, before it opens the socket (at once, or
+ * in the group committer's next batch, which the transport waits for); the response is
  * written in small batches (see `flushIntervalMs`), so a SIGKILL mid-stream leaves the request
  * and the chunks received so far in the store, where `recoverInterrupted` finds them.
  */

@@ -18,10 +18,12 @@ export interface PipelineContext {
   /** Where `auth.env` references are resolved, at call time. */
   env: NodeJS.ProcessEnv;
   /**
-   * Group commit (long-running processes: the gateway). The permit and the pending evidence row
-   * of concurrent requests are committed together, each request awaiting its batch before its
-   * upstream call; finishes are committed after the answer is returned. Absent (the CLI): every
-   * write is its own synchronous transaction.
+   * Group commit (long-running processes: the gateway): concurrent requests share batch
+   * transactions. Each request writes in turn: the permit (issued and consumed), then — in a later
+   * batch, when the transport hands over the request bytes — the pending evidence row with those
+   * bytes; the upstream call waits for that commit. A crash between the two batches leaves a
+   * consumed permit with no evidence row, and no request sent. Finishes are committed after the
+   * answer is returned. Absent (the CLI): the same writes, each its own synchronous transaction.
    */
   commits?: GroupCommitter;
   /** Told about a write that failed after the answer was returned (a group-committed finish). */
