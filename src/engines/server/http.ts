@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { readLimitedBody } from '../../common/http-body.js';
 import type { StreamPart } from '../../wire/canonical.js';
 import { clientErrorFor, type ClientError } from '../../wire/client-errors.js';
 import { OpenAIStreamEncoder, renderOpenAIChatResponse, renderOpenAIError } from '../../wire/openai/server.js';
@@ -28,6 +29,8 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', server
 export interface EngineHttpOptions {
   /** Requests allowed to wait for a sequence before new ones get 503. */
   maxQueued: number;
+  /** Largest request body accepted; default ENGINE_BODY_LIMIT_BYTES. */
+  bodyLimitBytes?: number;
   /** Unexpected failures (bugs), for the operator's log. */
   onInternalError?: (error: unknown) => void;
 }
@@ -148,14 +151,19 @@ export class EngineHttpFace {
   }
 
   private async chat(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
-    const bodyText = await readBody(incoming, ENGINE_BODY_LIMIT_BYTES);
+    const limit = this.options.bodyLimitBytes ?? ENGINE_BODY_LIMIT_BYTES;
+    const body = await readLimitedBody(incoming, limit);
+    // A client that left while sending has nobody to answer; not an engine error.
+    if (body.kind === 'aborted') return;
+    if (body.kind === 'too-large') {
+      // The rest of the body is never read: it must not be parsed as the next request.
+      outgoing.shouldKeepAlive = false;
+      return this.sendError(outgoing, { kind: 'request_too_large', message: `the request body exceeds ${limit} bytes`, code: 'body_too_large' });
+    }
+    const bodyText = body.body.toString('utf8');
     const engine = this.engine;
     const queue = this.queue;
     if (engine === undefined || queue === undefined) return this.send(outgoing, 503, LOADING_BODY);
-    if (bodyText === undefined) {
-      outgoing.shouldKeepAlive = false;
-      return this.sendError(outgoing, { kind: 'request_too_large', message: `the request body exceeds ${ENGINE_BODY_LIMIT_BYTES} bytes`, code: 'body_too_large' });
-    }
     if (this.closing) return this.sendError(outgoing, { kind: 'unavailable', message: 'the engine is shutting down', code: 'engine_busy' });
 
     let request: EngineChatRequest;
@@ -226,21 +234,6 @@ export class EngineHttpFace {
     const rendered = renderOpenAIError(error);
     this.send(outgoing, rendered.status, rendered.body);
   }
-}
-
-/** The body as text, or undefined when it exceeds `limit` bytes. */
-async function readBody(incoming: IncomingMessage, limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      incoming.resume();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A listening HTTP face. */

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineGenerationResult, LoadedModelInfo, PartSink } from '../../../src/engines/server/engine.js';
 import { EngineHttpFace, listen, LOADING_BODY, type GenerationEngine, type ListeningFace } from '../../../src/engines/server/http.js';
@@ -47,8 +48,12 @@ afterEach(async () => {
   listening = undefined;
 });
 
-async function start(engine?: GenerationEngine): Promise<{ face: EngineHttpFace; url: string }> {
-  const face = new EngineHttpFace({ maxQueued: 4 });
+async function start(engine?: GenerationEngine, options: { bodyLimitBytes?: number; internalErrors?: unknown[] } = {}): Promise<{ face: EngineHttpFace; url: string }> {
+  const face = new EngineHttpFace({
+    maxQueued: 4,
+    ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
+    onInternalError: (error) => options.internalErrors?.push(error),
+  });
   if (engine !== undefined) face.attach(engine);
   listening = await listen(face, '127.0.0.1', 0);
   return { face, url: listening.url };
@@ -58,6 +63,41 @@ const CHAT = { model: 'anything', messages: [{ role: 'user', content: 'hi' }] };
 
 function post(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
   return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...init });
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** POSTs `size` bytes in 16 KiB writes through node:http (chunked unless a length is declared); resolves with the answer the client read. */
+function upload(url: string, size: number, headers: Record<string, string | number> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+    outgoing.on('error', reject);
+    const chunk = Buffer.alloc(16 * 1024, 0x20);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < size) {
+        sent += chunk.length;
+        if (!outgoing.write(chunk)) {
+          outgoing.once('drain', pump);
+          return;
+        }
+      }
+      outgoing.end();
+    };
+    pump();
+  });
 }
 
 describe('EngineHttpFace', () => {
@@ -156,5 +196,43 @@ describe('EngineHttpFace', () => {
     const response = await post(url, CHAT);
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('engine_busy');
+  });
+
+  it('answers a body over the limit with a 413 the client reads, declared by Content-Length or counted as it streams', async () => {
+    const engine = new FakeEngine();
+    const internalErrors: unknown[] = [];
+    const { url } = await start(engine, { bodyLimitBytes: 64 * 1024, internalErrors });
+    const expected = { error: { message: 'the request body exceeds 65536 bytes', type: 'invalid_request_error', code: 'body_too_large' } };
+
+    const declared = await post(url, { ...CHAT, messages: [{ role: 'user', content: 'x'.repeat(100_000) }] });
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toMatchObject(expected);
+
+    const streamed = await upload(url, 4 * 1024 * 1024);
+    expect(streamed.status).toBe(413);
+    expect(JSON.parse(streamed.body)).toMatchObject(expected);
+
+    const declaredLarge = await upload(url, 4 * 1024 * 1024, { 'content-length': 4 * 1024 * 1024 });
+    expect(declaredLarge.status).toBe(413);
+
+    // Within the limit the same face still answers.
+    expect((await post(url, CHAT)).status).toBe(200);
+    expect(engine.requests).toHaveLength(1);
+    expect(internalErrors).toEqual([]);
+  });
+
+  it('lets a client that disconnects mid-body go without an internal error or an answer', async () => {
+    const engine = new FakeEngine();
+    const internalErrors: unknown[] = [];
+    const { face, url } = await start(engine, { internalErrors });
+    const outgoing = request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 100_000 } });
+    const clientError = new Promise((resolve) => outgoing.on('error', resolve));
+    outgoing.write('{"model":"anything","messages":[');
+    await until(() => face.pending === 1, 'the engine to start reading the request');
+    outgoing.destroy();
+    await clientError;
+    await until(() => face.pending === 0, 'the request to be let go');
+    expect(internalErrors).toEqual([]);
+    expect(engine.requests).toHaveLength(0);
   });
 });
