@@ -5,10 +5,10 @@ import { GatewayMetrics } from '../metrics/prometheus.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import type { StreamPart } from '../wire/canonical.js';
 import { TokenGuard } from './auth.js';
-import { clientErrorOf, errorReply, GatewayRequestError, type ApiFamily } from './errors.js';
+import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError } from './errors.js';
 import { anthropicFace, openAIFace, partsOfResponse, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelList } from './models.js';
-import { SseChannel } from './sse-channel.js';
+import { SSE_HEADERS, SseChannel } from './sse-channel.js';
 
 /** 10 MiB: room for a long conversation with a few inline images, not for abuse. */
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
@@ -267,7 +267,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const handle = async (call: GatewayCall): Promise<GatewayReply> => {
     const { path } = call;
-    const family: ApiFamily = path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+    const family = apiFamilyOf(path);
     try {
       const candidates = routes.get(path);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
@@ -331,7 +331,7 @@ function jsonReply(status: number, body: unknown): GatewayReply {
 }
 
 function streamReply(channel: SseChannel, headers: Record<string, string>): GatewayReply {
-  return { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers }, body: channel };
+  return { status: 200, headers: { ...SSE_HEADERS, ...headers }, body: channel };
 }
 
 /** A web Request as a call (in-process callers and tests); the client going away aborts the call. */
@@ -351,21 +351,27 @@ function callOfRequest(request: Request): GatewayCall {
   };
 }
 
-/** The path of a URL, without query or fragment. */
-export function pathOf(url: string): string {
-  const afterScheme = url.indexOf('//');
-  const pathStart = url.indexOf('/', afterScheme === -1 ? 0 : afterScheme + 2);
-  if (pathStart === -1) return '/';
-  const end = url.search(/[?#]/);
-  return end === -1 || end < pathStart ? url.slice(pathStart) : url.slice(pathStart, end);
+/**
+ * The path of a request target, without query or fragment: an origin-form target as node:http
+ * hands it over (`/v1/models?x`, which may itself hold `//`) or an absolute URL as a web
+ * `Request` has it (`http://host/v1/models?x`).
+ */
+export function pathOf(target: string): string {
+  const queryAt = target.search(/[?#]/);
+  const end = queryAt === -1 ? target.length : queryAt;
+  let start = 0;
+  if (!target.startsWith('/')) {
+    const authorityAt = target.indexOf('//');
+    start = target.indexOf('/', authorityAt === -1 ? 0 : authorityAt + 2);
+    if (start === -1 || start > end) return '/';
+  }
+  return start === 0 && end === target.length ? target : target.slice(start, end);
 }
 
 /** Reads the body as text, refusing with 413 as soon as it exceeds the limit. */
 async function readBody(request: Request, limit: number): Promise<string> {
-  const tooLarge = (): GatewayRequestError =>
-    new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' });
   const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) throw tooLarge();
+  if (declared !== null && Number(declared) > limit) throw bodyTooLarge(limit);
   if (request.body === null) return '';
   if (declared !== null) return request.text();
   const reader = request.body.getReader();
@@ -377,7 +383,7 @@ async function readBody(request: Request, limit: number): Promise<string> {
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel();
-      throw tooLarge();
+      throw bodyTooLarge(limit);
     }
     chunks.push(value);
   }

@@ -6,6 +6,11 @@ import { renderOpenAIError } from '../wire/openai/server.js';
 /** The API family a route speaks, which decides the error envelope a client gets. */
 export type ApiFamily = 'openai' | 'anthropic';
 
+/** The family of a request path: `/v1/messages` speaks Anthropic, everything else OpenAI. */
+export function apiFamilyOf(path: string): ApiFamily {
+  return path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+}
+
 /**
  * An HTTP-level refusal by the gateway itself (401, 404, 405, 413, a bad hint header): the
  * request never reached the pipeline. `headers` are added to the error response (`Allow`,
@@ -20,6 +25,11 @@ export class GatewayRequestError extends SyndicateError {
     this.clientError = { kind, message, code: options.code, ...(options.param === undefined ? {} : { param: options.param }) };
     this.headers = options.headers ?? {};
   }
+}
+
+/** 413: the request body exceeds `limit` bytes (found while reading it, or from its Content-Length). */
+export function bodyTooLarge(limit: number): GatewayRequestError {
+  return new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' });
 }
 
 /** The client-facing classification of anything a handler threw. */

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { UsageError } from '../errors.js';
-import { DEFAULT_BODY_LIMIT_BYTES, type Gateway, type GatewayCall } from './app.js';
-import { errorReply, GatewayRequestError } from './errors.js';
+import { DEFAULT_BODY_LIMIT_BYTES, pathOf, type Gateway, type GatewayCall } from './app.js';
+import { apiFamilyOf, bodyTooLarge, errorReply, type ApiFamily } from './errors.js';
 
 /** How to put a gateway core on a socket. */
 export interface GatewayListenOptions {
@@ -47,23 +47,21 @@ export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   return (incoming, outgoing) => {
     void serve(gateway, limit, incoming, outgoing).catch((error: unknown) => {
-      if (!outgoing.headersSent) writeFailure(outgoing, error, familyOf(incoming.url ?? '/'));
+      if (!outgoing.headersSent) writeFailure(outgoing, error, apiFamilyOf(pathOf(incoming.url ?? '/')));
       else outgoing.destroy(error instanceof Error ? error : undefined);
     });
   };
 }
 
-const tooLarge = (limit: number): GatewayRequestError =>
-  new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' });
-
 async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
   const method = incoming.method ?? 'GET';
+  const path = pathOf(incoming.url ?? '/');
   let body: Buffer | undefined;
   if (method !== 'GET' && method !== 'HEAD') {
     const read = await readLimited(incoming, limit);
     if (read === undefined) {
       outgoing.shouldKeepAlive = false;
-      writeFailure(outgoing, tooLarge(limit), familyOf(incoming.url ?? '/'));
+      writeFailure(outgoing, bodyTooLarge(limit), apiFamilyOf(path));
       return;
     }
     body = read;
@@ -74,17 +72,15 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   outgoing.once('close', () => {
     if (!outgoing.writableFinished) cancellation.abort();
   });
-  const target = incoming.url ?? '/';
-  const queryAt = target.search(/[?#]/);
   const call: GatewayCall = {
     method,
-    path: queryAt === -1 ? target : target.slice(0, queryAt),
+    path,
     // headersDistinct keeps every value of a repeated header (node's `headers` drops repeats of
     // some, Authorization among them), joined as web Headers would.
     header: (name) => incoming.headersDistinct[name]?.join(', '),
     readBody: async (bodyLimit) => {
       if (body === undefined) return '';
-      if (body.length > bodyLimit) throw tooLarge(bodyLimit);
+      if (body.length > bodyLimit) throw bodyTooLarge(bodyLimit);
       return body.toString('utf8');
     },
     cancellation,
@@ -132,14 +128,10 @@ function readLimited(incoming: IncomingMessage, limit: number): Promise<Buffer |
   });
 }
 
-function writeFailure(outgoing: ServerResponse, error: unknown, family: 'openai' | 'anthropic'): void {
+function writeFailure(outgoing: ServerResponse, error: unknown, family: ApiFamily): void {
   const reply = errorReply(error, family);
   outgoing.writeHead(reply.status, { ...reply.headers, 'content-length': String(Buffer.byteLength(reply.body)) });
   outgoing.end(reply.body);
-}
-
-function familyOf(url: string): 'openai' | 'anthropic' {
-  return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
 }
 
 /**

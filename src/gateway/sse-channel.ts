@@ -6,6 +6,9 @@ export interface SseSink {
 
 const encoder = new TextEncoder();
 
+/** The response headers of every SSE answer (the core's stream replies start from these). */
+export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+
 /**
  * A push channel for one streamed answer. The gateway core writes SSE frames as the pipeline
  * emits them; exactly one consumer reads them: the web `ReadableStream` of the `Response`
@@ -50,7 +53,7 @@ export class SseChannel {
     if (this.ended) sink.end();
   }
 
-  /** A `text/event-stream` response whose body is this channel. */
+  /** A 200 response whose body is this channel, with `headers` as given (the reply's: `SSE_HEADERS` and its own). */
   toResponse(headers: Record<string, string>): Response {
     const stream = new ReadableStream<Uint8Array>(
       {
@@ -66,10 +69,6 @@ export class SseChannel {
       },
       { highWaterMark: 0 },
     );
-    const response = new Response(stream, {
-      status: 200,
-      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers },
-    });
-    return response;
+    return new Response(stream, { status: 200, headers });
   }
 }
