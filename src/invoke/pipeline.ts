@@ -8,10 +8,10 @@ import { loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
 import { issuePermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken } from '../permits/token.js';
-import { deviationsFromInvocation, discoverFromInvocation } from '../probes/discovery.js';
+import { discoverFromInvocation } from '../probes/discovery.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { fallbackCandidates } from '../router/fallback.js';
-import { currentProvider, currentProviders } from '../registry/provider-cache.js';
+import { currentProviders } from '../registry/provider-cache.js';
 import { requestText } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
 import type { Candidate, RoutePlan } from '../router/types.js';
@@ -592,9 +592,6 @@ function asSyndicateError(error: unknown): SyndicateError {
 function discoverDeviations(context: PipelineContext, input: InvocationInput, result: InvocationResult): InvocationResult {
   if ((input.kind ?? 'invocation') !== 'invocation') return result;
   try {
-    // Most answers show nothing undeclared: skip the store round trip for them.
-    const provider = currentProvider(context.store, result.provider.id);
-    if (provider === undefined || deviationsFromInvocation(provider.record, result).every((item) => item.declared)) return result;
     const discovery = discoverFromInvocation(context.store, result);
     if (discovery === undefined) return result;
     const where = discovery.updated ? `; the provider record of ${result.provider.id} is now v${discovery.version}` : '';

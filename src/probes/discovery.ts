@@ -1,6 +1,7 @@
 import { newId } from '../common/ids.js';
 import { DEVIATIONS, type Deviation } from '../common/vocabulary.js';
 import type { InvocationResult } from '../invoke/types.js';
+import { currentProvider } from '../registry/provider-cache.js';
 import { findProvider, recordNewVersion } from '../registry/registry.js';
 import type { ProviderRecord } from '../registry/types.js';
 import type { Store } from '../store/store.js';
@@ -127,11 +128,13 @@ export function deviationsFromInvocation(record: ProviderRecord, result: Invocat
 /**
  * The invocation hook (called by the pipeline after a successful attempt of kind `invocation`):
  * records undeclared deviations the answer showed and updates the record as one new version.
- * Returns undefined when there was nothing to record. Throws only on store failures; the
- * pipeline wraps the call so a failure here never fails the user's request.
+ * Returns undefined when there was nothing to record. Most answers show nothing undeclared, so
+ * this is checked against the cached provider record first (no store round trip);
+ * `recordDiscoveredDeviations` checks again against the record it updates. Throws only on store
+ * failures; the pipeline wraps the call so a failure here never fails the user's request.
  */
 export function discoverFromInvocation(store: Store, result: InvocationResult): DiscoveryOutcome | undefined {
-  const provider = findProvider(store, result.provider.id);
+  const provider = currentProvider(store, result.provider.id);
   if (provider === undefined) return undefined;
   const undeclared = deviationsFromInvocation(provider.record, result).filter((item) => !item.declared);
   if (undeclared.length === 0) return undefined;
