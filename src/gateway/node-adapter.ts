@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readLimitedBody } from '../common/http-body.js';
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_BODY_LIMIT_BYTES, pathOf, type Gateway, type GatewayCall } from './app.js';
@@ -58,13 +59,15 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   const path = pathOf(incoming.url ?? '/');
   let body: Buffer | undefined;
   if (method !== 'GET' && method !== 'HEAD') {
-    const read = await readLimited(incoming, limit);
-    if (read === undefined) {
+    const read = await readLimitedBody(incoming, limit);
+    // The client went away mid-body: nobody is left to answer.
+    if (read.kind === 'aborted') return;
+    if (read.kind === 'too-large') {
       outgoing.shouldKeepAlive = false;
       writeFailure(outgoing, bodyTooLarge(limit), apiFamilyOf(path));
       return;
     }
-    body = read;
+    body = read.body;
   }
 
   const cancellation = new AbortController();
@@ -103,29 +106,6 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   reply.headers['content-length'] = String(Buffer.byteLength(channel));
   outgoing.writeHead(reply.status, reply.headers);
   outgoing.end(channel);
-}
-
-/** The whole body, or undefined as soon as it exceeds `limit` (the rest is not read). */
-function readLimited(incoming: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const declared = Number(incoming.headers['content-length'] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const onData = (chunk: Buffer): void => {
-      total += chunk.length;
-      if (total > limit) {
-        incoming.off('data', onData);
-        incoming.pause();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    incoming.on('data', onData);
-    incoming.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)));
-    incoming.once('error', reject);
-  });
 }
 
 function writeFailure(outgoing: ServerResponse, error: unknown, family: ApiFamily): void {
