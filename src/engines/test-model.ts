@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 
 import { sha256Hex } from '../common/hash.js';
+import { UsageError } from '../errors.js';
 
 /**
  * A small, valid GGUF v3 model for the `llama` architecture with seeded random F32 weights and a
@@ -27,7 +28,7 @@ import { sha256Hex } from '../common/hash.js';
  *
  * Layout follows ggml's docs/gguf.md and gguf-py's GGUFWriter: header, metadata key/values,
  * tensor infos, padding to `general.alignment` (32), then each tensor's data padded to the
- * alignment. Defaults (n_embd 64, 2 blocks, 8192 tokens) give a ~4.4 MB file.
+ * alignment. Defaults (n_embd 64, 2 blocks, 8192 tokens) give a 4.6 MiB file (4,783,104 bytes).
  */
 
 /** Shape and content options of a generated test model; every field has a small default. */
@@ -38,7 +39,7 @@ export interface TestModelOptions {
   name?: string;
   /** `llama.context_length` (the training context the engine reports, e.g. `/props` n_ctx_train). */
   contextLength?: number;
-  /** `llama.embedding_length` (n_embd); must be a multiple of headCount and at least 8. */
+  /** `llama.embedding_length` (n_embd); must be a multiple of headCount and at least 16. */
   embeddingLength?: number;
   /** `llama.block_count` (layers). */
   blockCount?: number;
@@ -53,11 +54,6 @@ export interface TestModelOptions {
    * tool-call tokens and the three control tokens. At least 261, at most 100261.
    */
   vocabularySize?: number;
-  /**
-   * Older spelling of the vocabulary size: the number of merged tokens on top of the 256 byte
-   * tokens (vocabularySize = 256 + mergeCount + 5). Ignored when vocabularySize is given.
-   */
-  mergeCount?: number;
   /** `tokenizer.chat_template`; defaults to a ChatML template that renders tools (Hermes / Qwen 2.5 style). */
   chatTemplate?: string;
 }
@@ -223,13 +219,24 @@ interface TensorSpec {
 /**
  * Writes a small llama-architecture GGUF v3 file to `path` (parent directories are created) and
  * returns what was written. Deterministic: equal options produce identical bytes.
- * Throws RangeError for shapes llama.cpp could not load, and Error when gpt-tokenizer's
- * cl100k_base rank file cannot be read.
+ * Throws RangeError for shapes llama.cpp could not load, Error when gpt-tokenizer's cl100k_base
+ * rank file cannot be read, and UsageError when `path` cannot be written (no permission, a file
+ * where a directory should be, a directory at `path`, a read-only or full file system).
  */
 export async function writeTestModel(path: string, options: TestModelOptions = {}): Promise<TestModelSummary> {
   const built = buildTestModel(options);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, built.bytes);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, built.bytes);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    throw new UsageError(`cannot write the test model to ${path}: ${(error as Error).message}`, {
+      hint: 'pass --out a file path in a directory you can write to',
+      details: { path, code },
+      cause: error,
+    });
+  }
   return { ...built.summary, path, bytes: built.bytes.byteLength, sha256: sha256Hex(built.bytes) };
 }
 
@@ -246,9 +253,7 @@ export function buildTestModel(options: TestModelOptions = {}): {
   const headCount = options.headCount ?? 4;
   const headCountKv = options.headCountKv ?? headCount;
   const feedForwardLength = options.feedForwardLength ?? 128;
-  const vocabularySize =
-    options.vocabularySize ??
-    (options.mergeCount === undefined ? TEST_MODEL_DEFAULT_VOCABULARY_SIZE : BYTE_TOKEN_COUNT + options.mergeCount + EXTRA_TOKEN_COUNT);
+  const vocabularySize = options.vocabularySize ?? TEST_MODEL_DEFAULT_VOCABULARY_SIZE;
   const chatTemplate = options.chatTemplate ?? TEST_MODEL_CHAT_TEMPLATE;
 
   for (const [label, value] of Object.entries({ contextLength, embeddingLength, blockCount, headCount, headCountKv, feedForwardLength })) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { encode } from 'gpt-tokenizer/encoding/cl100k_base';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { buildTestModel, writeTestModel } from '../../../src/engines/test-model.js';
+import { UsageError } from '../../../src/errors.js';
 
 /** An independent GGUF v3 reader (from ggml docs/gguf.md), so the writer is not checked against itself. */
 interface ParsedGguf {
@@ -157,6 +158,23 @@ const defaultModel = buildTestModel();
 const defaultParsed = parseGguf(defaultModel.bytes);
 
 describe('writeTestModel', () => {
+  it('reports a path it cannot write as a UsageError with a hint, not an internal error', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'syndicate-gguf-'));
+    directories.push(directory);
+    await writeFile(join(directory, 'a-file'), 'x');
+    await mkdir(join(directory, 'a-directory'));
+
+    const underFile = writeTestModel(join(directory, 'a-file', 'tiny.gguf'));
+    await expect(underFile).rejects.toThrow(UsageError);
+    await expect(writeTestModel(join(directory, 'a-file', 'tiny.gguf'))).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining(`cannot write the test model to ${join(directory, 'a-file', 'tiny.gguf')}`) as unknown,
+      hint: expect.stringContaining('--out') as unknown,
+      details: { code: expect.stringMatching(/^(ENOTDIR|EEXIST)$/) as unknown },
+    });
+    await expect(writeTestModel(join(directory, 'a-directory'))).rejects.toMatchObject({ exitCode: 2, details: { code: 'EISDIR' } });
+  });
+
   it('writes a GGUF v3 file whose header, metadata and tensor table parse back', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'syndicate-gguf-'));
     directories.push(directory);
@@ -386,10 +404,9 @@ describe('writeTestModel', () => {
     expect(grouped.metadata.get('llama.rope.dimension_count')?.value).toBe(8);
     expect(grouped.tensors.find((tensor) => tensor.name === 'blk.0.attn_k.weight')?.dimensions).toEqual([32n, 16n]);
 
-    // The older mergeCount option still sizes the vocabulary: 256 bytes + merges + 5.
-    const legacy = buildTestModel({ mergeCount: 40 });
-    expect(legacy.summary.vocabularySize).toBe(301);
-    expect((parseGguf(legacy.bytes).metadata.get('tokenizer.ggml.merges')?.value as string[]).length).toBe(40);
+    // Every token past the 256 byte tokens and before the 5 tool-call and control tokens has one merge.
+    const small = buildTestModel({ vocabularySize: 301 });
+    expect((parseGguf(small.bytes).metadata.get('tokenizer.ggml.merges')?.value as string[]).length).toBe(40);
   });
 
   it('rejects shapes llama.cpp could not load', () => {
