@@ -49,7 +49,8 @@ function serveCommand(): Command {
     .addHelpText(
       'after',
       `
-Stops on SIGTERM or Ctrl-C after the generation in flight finishes.
+Stops on SIGTERM or Ctrl-C after the generation in flight finishes; a second signal closes
+every connection at once.
 
 Example:
   $ syndicate engine make-test-model --out tiny.gguf
@@ -125,14 +126,21 @@ Example:
       if (registered !== undefined) {
         output.info(`  provider ${registered.id} v${registered.version} ${registered.status}: syndicate run --provider ${registered.id} "..."`);
       }
-      output.info('  SIGTERM or Ctrl-C stops after the generation in flight finishes');
+      output.info('  SIGTERM or Ctrl-C stops after the generation in flight finishes; a second one stops at once');
 
-      // The CLI's default SIGINT handler exits at once; the engine stops gracefully on either signal instead.
+      // The CLI's default SIGINT handler exits at once; the engine stops gracefully on either signal
+      // instead, and a second signal cuts every connection (as `syndicate serve` does).
       process.removeAllListeners('SIGINT');
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
       });
+      const forceClose = (): void => {
+        output.warn('second signal: closing every connection now');
+        running.forceClose();
+      };
+      process.once('SIGTERM', forceClose);
+      process.once('SIGINT', forceClose);
       output.info(`shutting down: ${running.pending} request(s) in flight`);
       await running.close();
       context.close();

@@ -8,7 +8,7 @@ import type { Deviation } from '../../common/vocabulary.js';
 import type { NodeLlamaCppModule } from '../node-llama-cpp.js';
 import type { ProviderRecord } from '../../registry/types.js';
 import { EmbeddedEngine, type EngineLoadOptions, type LoadedModelInfo } from './engine.js';
-import { EngineHttpFace, listen } from './http.js';
+import { EngineHttpFace, listen, type ListeningFace } from './http.js';
 
 export { ENGINE_GPU_CHOICES, EmbeddedEngine, EngineBackendError, ModelLoadError, type EngineGpuChoice, type LoadedModelInfo } from './engine.js';
 export { EngineHttpFace, LOADING_BODY, type GenerationEngine } from './http.js';
@@ -84,12 +84,34 @@ export interface RunningEngineServer {
    * socket, then free the model.
    */
   close(): Promise<void>;
+  /**
+   * Closes every connection now (a second Ctrl-C): generations in flight stop as their clients
+   * are cut off, so a pending `close()` finishes promptly.
+   */
+  forceClose(): void;
+}
+
+/** A listen failure the operator can fix with a flag, as a UsageError; anything else unchanged. */
+function listenFailure(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${host}:${port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new UsageError(`cannot listen on ${where}: the port is already in use`, { hint: 'use another --port, or --port 0 to pick a free one', cause: error });
+    case 'EACCES':
+      return new UsageError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`, { hint: 'use another --port, or --port 0 to pick a free one', cause: error });
+    case 'EADDRNOTAVAIL':
+      return new UsageError(`cannot listen on ${where}: ${host} is not an address of this machine`, { hint: 'use --host 127.0.0.1 (or ::1 where IPv6 is configured)', cause: error });
+    default:
+      return error;
+  }
 }
 
 /**
  * Checks the options, listens on loopback, loads the model (the socket answers 503 "Loading
- * model" meanwhile), and serves it. Throws UsageError for a non-loopback host or a missing file,
- * ModelLoadError for a file llama.cpp rejects, EngineNotInstalledError when node-llama-cpp is absent.
+ * model" meanwhile), and serves it. Throws UsageError for a non-loopback host, a missing file or a
+ * port that cannot be bound (in use, privileged), ModelLoadError for a file llama.cpp rejects,
+ * EngineNotInstalledError when node-llama-cpp is absent.
  */
 export async function startEngineServer(options: EngineServerOptions): Promise<RunningEngineServer> {
   const modelPath = resolve(options.modelPath);
@@ -106,7 +128,12 @@ export async function startEngineServer(options: EngineServerOptions): Promise<R
   const runtime = await loadRuntime();
 
   const face = new EngineHttpFace({ maxQueued: options.maxQueued ?? DEFAULT_MAX_QUEUED, ...(options.onInternalError === undefined ? {} : { onInternalError: options.onInternalError }) });
-  const listening = await listen(face, options.host, options.port);
+  let listening: ListeningFace;
+  try {
+    listening = await listen(face, options.host, options.port);
+  } catch (error) {
+    throw listenFailure(error, options.host, options.port);
+  }
   options.onListening?.(listening.url);
   let engine: EmbeddedEngine;
   try {
@@ -136,6 +163,9 @@ export async function startEngineServer(options: EngineServerOptions): Promise<R
         await engine.dispose();
       })();
       return closing;
+    },
+    forceClose() {
+      listening.server.closeAllConnections();
     },
   };
 }

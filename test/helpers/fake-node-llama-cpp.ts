@@ -1,0 +1,66 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { ENGINE_PACKAGE_NAME, NODE_LLAMA_CPP_VERSION } from '../../src/engines/runtime.js';
+
+/**
+ * A stand-in for node-llama-cpp, as an engine directory `$SYNDICATE_ENGINE_DIR` can name: enough
+ * of its API for `engine status` and for `engine serve` to load a "model" (any file) and answer
+ * every chat with "hi", with no llama.cpp behind it. For CLI tests of what happens around the
+ * engine (ports, signals, errors); the real engine is tested in test/engines.
+ *
+ * `FAKE_LLAMA_FAIL=<message>` in the engine process's environment makes `getLlama` throw it.
+ */
+const FAKE_MODULE = `
+const tokens = (text) => Array.from({ length: Math.max(1, Math.ceil(String(text).length / 4)) }, (_, index) => index + 1);
+const tokenizer = Object.assign((text) => tokens(text), { detokenize: () => '', isSpecialToken: () => false, isEogToken: () => false });
+export async function getLlama() {
+  if (process.env.FAKE_LLAMA_FAIL) throw new Error(process.env.FAKE_LLAMA_FAIL);
+  return {
+    gpu: false,
+    cpuMathCores: 1,
+    maxThreads: 1,
+    buildType: 'prebuilt',
+    llamaCppRelease: { repo: 'fake', release: 'b0' },
+    async loadModel({ modelPath }) {
+      return {
+        tokenizer, filename: modelPath, size: 1, trainContextSize: 512, gpuLayers: 0, typeDescription: 'fake', fileInfo: { metadata: {} },
+        tokenize: tokens, detokenize: () => '',
+        async createContext({ contextSize }) {
+          const sequence = () => ({ contextSize, contextTokens: [], compareContextTokens: () => ({ firstDifferentIndex: 0 }), async clearHistory() {}, async dispose() {} });
+          return { contextSize, totalSequences: 1, sequencesLeft: 1, currentThreads: 1, getSequence: sequence, async dispose() {} };
+        },
+        async dispose() {},
+      };
+    },
+    async createGrammarForJsonSchema() { return { grammar: '' }; },
+    async getGrammarFor() { return { grammar: '' }; },
+    async dispose() {},
+  };
+}
+export function resolveChatWrapper() {
+  return {
+    wrapperName: 'Fake',
+    settings: { supportsSystemMessages: true, functions: {} },
+    generateContextState: ({ chatHistory }) => ({ contextText: { tokenize: () => tokens(JSON.stringify(chatHistory)), toString: () => JSON.stringify(chatHistory) }, stopGenerationTriggers: [] }),
+  };
+}
+export class LlamaChat {
+  constructor({ contextSequence, chatWrapper }) { this.sequence = contextSequence; this.chatWrapper = chatWrapper; }
+  async generateResponse(history, options) {
+    options.onResponseChunk?.({ type: undefined, segmentType: undefined, text: 'hi', tokens: [1] });
+    options.onTextChunk?.('hi');
+    return { response: 'hi', metadata: { stopReason: 'eogToken' } };
+  }
+  dispose() {}
+}
+`;
+
+/** Writes the fake engine into `directory` as `installEngine` would lay out node-llama-cpp. */
+export function writeFakeNodeLlamaCpp(directory: string, version: string = NODE_LLAMA_CPP_VERSION): void {
+  const packageDirectory = join(directory, 'node_modules', 'node-llama-cpp');
+  mkdirSync(join(packageDirectory, 'dist'), { recursive: true });
+  writeFileSync(join(directory, 'package.json'), JSON.stringify({ name: ENGINE_PACKAGE_NAME, private: true }));
+  writeFileSync(join(packageDirectory, 'package.json'), JSON.stringify({ name: 'node-llama-cpp', version, type: 'module' }));
+  writeFileSync(join(packageDirectory, 'dist', 'index.js'), FAKE_MODULE);
+}

@@ -1,0 +1,154 @@
+import { execa, type ResultPromise } from 'execa';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
+import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
+
+/**
+ * `syndicate engine ...` around the engine: exit codes and hints for what an operator gets wrong
+ * (a busy port, an unwritable --out, a foreign $SYNDICATE_ENGINE_DIR), and the two-signal stop.
+ * node-llama-cpp is the fake from test/helpers (no llama.cpp); the real engine is in test/engines.
+ */
+describe('syndicate engine (fake node-llama-cpp)', () => {
+  let temporary: { home: string; cleanup: () => void };
+  let engineDirectory: string;
+  let modelPath: string;
+  const env = (): Record<string, string> => ({ SYNDICATE_ENGINE_DIR: engineDirectory });
+
+  beforeAll(() => {
+    temporary = makeTempHome('syndicate-engine-cli-');
+    engineDirectory = join(temporary.home, 'engine');
+    writeFakeNodeLlamaCpp(engineDirectory);
+    modelPath = join(temporary.home, 'model.gguf');
+    writeFileSync(modelPath, 'not read by the fake engine');
+  });
+  afterAll(() => temporary?.cleanup());
+
+  it('engine status reports the fake engine, without an `installed` field', async () => {
+    const result = await runCli(['--json', 'engine', 'status'], { home: temporary.home, env: env() });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const document = parseJsonDocument(result.stdout);
+    expect(document).toMatchObject({ ok: true, directory: engineDirectory, source: 'env', backend: 'cpu' });
+    expect(document).not.toHaveProperty('installed');
+  });
+
+  it('engine status: bindings that do not load are exit 1 with the fix, not an internal error', async () => {
+    const result = await runCli(['--json', 'engine', 'status'], { home: temporary.home, env: { ...env(), FAKE_LLAMA_FAIL: 'no prebuilt binary for this platform' } });
+    expect(result.exitCode).toBe(1);
+    expect(parseJsonDocument(result.stdout)).toEqual({
+      ok: false,
+      error: {
+        code: 'engine_backend_unavailable',
+        message: 'llama.cpp cannot start on the auto backend: no prebuilt binary for this platform',
+        hint: 'reinstall the engine with `syndicate engine install --force`',
+      },
+    });
+  });
+
+  it('engine status: a node-llama-cpp of another release is exit 1, engine_not_installed', async () => {
+    const other = join(temporary.home, 'other-release');
+    writeFakeNodeLlamaCpp(other, '3.0.0');
+    const result = await runCli(['--json', 'engine', 'status'], { home: temporary.home, env: { SYNDICATE_ENGINE_DIR: other } });
+    expect(result.exitCode).toBe(1);
+    expect((parseJsonDocument(result.stdout)['error'] as { code: string }).code).toBe('engine_not_installed');
+  });
+
+  it('engine install --force refuses a directory it did not create, exit 2, and leaves it alone', async () => {
+    const project = join(temporary.home, 'my-app');
+    mkdirSync(project);
+    writeFileSync(join(project, 'package.json'), '{"name":"my-app"}');
+    const result = await runCli(['engine', 'install', '--force'], { home: temporary.home, env: { SYNDICATE_ENGINE_DIR: project } });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(`refusing to install the engine into ${project}`);
+    expect(result.stderr).toContain('hint: point $SYNDICATE_ENGINE_DIR at a new or empty directory');
+    expect(readFileSync(join(project, 'package.json'), 'utf8')).toBe('{"name":"my-app"}');
+  });
+
+  it('engine make-test-model: an --out that cannot be written is exit 2 with a hint', async () => {
+    const file = join(temporary.home, 'a-file');
+    writeFileSync(file, 'x');
+    const result = await runCli(['engine', 'make-test-model', '--out', join(file, 'tiny.gguf')], { home: temporary.home });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(`cannot write the test model to ${join(file, 'tiny.gguf')}`);
+    expect(result.stderr).toContain('hint: pass --out a file path in a directory you can write to');
+  });
+
+  describe('engine serve', () => {
+    let busy: Server;
+    let busyPort: number;
+    beforeAll(async () => {
+      busy = createServer();
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
+      busyPort = (busy.address() as { port: number }).port;
+    });
+    afterAll(async () => {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    });
+
+    it('a port in use is exit 2 with "use another --port, or --port 0"', async () => {
+      const result = await runCli(['engine', 'serve', '--model', modelPath, '--port', String(busyPort)], { home: temporary.home, env: env() });
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${busyPort}: the port is already in use`);
+      expect(result.stderr).toContain('hint: use another --port, or --port 0 to pick a free one');
+      expect(result.stderr).not.toContain('internal');
+    });
+
+    it('answers through the fake, and a second signal closes the connections the first one waits for', async () => {
+      const server: ResultPromise = execa('node', [BIN, '--json', 'engine', 'serve', '--model', modelPath, '--port', '0'], {
+        cwd: REPO_ROOT,
+        env: { SYNDICATE_HOME: temporary.home, FORCE_COLOR: '0', NO_COLOR: '1', ...env() },
+        extendEnv: true,
+        reject: false,
+        stdin: 'ignore',
+      });
+      let stderr = '';
+      let stdout = '';
+      server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      server.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      try {
+        await until(() => stderr.includes('syndicate engine serving'), () => `engine serve to be ready; stderr: ${stderr}`);
+        const { baseUrl, url } = parseJsonDocument(stdout) as { baseUrl: string; url: string };
+        const answer = await fetch(`${baseUrl}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'model', messages: [{ role: 'user', content: 'hello' }] }) });
+        expect(((await answer.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe('hi');
+
+        // A client that sends half a body keeps its request in flight, so the first signal waits for it.
+        const held = request(`${baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 1000 } });
+        const heldOutcome = new Promise<string>((resolve) => {
+          held.on('response', (response) => resolve(`answered ${response.statusCode ?? 0}`));
+          held.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+        });
+        held.write('{"model":"model","messages":[');
+        await new Promise<void>((resolve) => held.once('socket', (socket) => (socket.connecting ? socket.once('connect', () => resolve()) : resolve())));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect((await fetch(`${url}/health`)).status).toBe(200);
+
+        server.kill('SIGTERM');
+        await until(() => stderr.includes('shutting down'), () => `the first signal to be seen; stderr: ${stderr}`);
+        expect(stderr).toContain('shutting down: 1 request(s) in flight');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(server.exitCode, "still draining after the first signal").toBeNull();
+
+        server.kill('SIGTERM');
+        const result = await server;
+        expect(result.exitCode, stderr).toBe(0);
+        expect(stderr).toContain('second signal: closing every connection now');
+        expect(stderr).toContain('engine stopped');
+        expect(await heldOutcome).toBe('ECONNRESET');
+      } finally {
+        if (server.exitCode === null) server.kill('SIGKILL');
+      }
+    });
+  });
+});
+
+async function until(condition: () => boolean, what: () => string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
