@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// The README's first command: real, governed inference on a fresh machine, offline after
-// `npm ci`, with no engine or model to install by hand. Every step is an ordinary syndicate
-// command, printed before it runs so the operator can repeat it:
+// The README's first command: real, governed inference on a fresh machine, with no engine or
+// model to install by hand. The only download is step 1's, once per machine: the embedded engine
+// (node-llama-cpp with llama.cpp's CPU build, ~85 MB from the npm registry); everything after it
+// runs offline. Every step is an ordinary syndicate command, printed before it runs so the
+// operator can repeat it:
 //   engine install (once per machine) -> init -> engine make-test-model -> engine serve
 //   --register -> run (a public and a sensitive prompt, both answered locally) -> evidence
 //   list -> metrics; the engine process it started is stopped on the way out, also on Ctrl-C.
@@ -20,7 +22,14 @@ const modelPath = join(workDir, 'test-model.gguf');
 const providerId = 'embedded';
 const started = Date.now();
 const env = { ...process.env, SYNDICATE_HOME: home, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' };
+/** The `engine serve` child, once started. */
 let engine;
+/** Settles with `{ code, signal }` when the engine process has exited, whatever the reason. */
+let engineExited;
+/** Set once the engine process has exited. */
+let engineExit;
+/** True once this script asked the engine to stop. */
+let stopping = false;
 
 function elapsed() {
   return `${((Date.now() - started) / 1000).toFixed(1)}s`;
@@ -49,12 +58,27 @@ function syndicate(args, { quiet = false, echo = false } = {}) {
   });
 }
 
-/** Starts `engine serve --json` and resolves with its ready document once the model is loaded. */
+function describeExit({ code, signal }) {
+  return signal === null ? `exit code ${code}` : `signal ${signal}`;
+}
+
+/**
+ * Starts `engine serve --json` and resolves with its ready document once the model is loaded. An
+ * engine that exits before it was asked to stop (a crash, the OOM killer) is reported at once.
+ */
 function startEngine() {
   const args = ['engine', 'serve', '--model', modelPath, '--port', '0', '--register', providerId, '--json'];
   show(args);
   return new Promise((resolve, reject) => {
     engine = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    // exitCode alone cannot tell a running engine from one killed by a signal (both null): keep the outcome.
+    engineExited = new Promise((settle) =>
+      engine.once('close', (code, signal) => {
+        engineExit = { code, signal };
+        if (!stopping) process.stderr.write(`quickstart: the engine (pid ${engine.pid}) exited unexpectedly with ${describeExit(engineExit)}\n`);
+        settle(engineExit);
+      }),
+    );
     let buffered = '';
     const timer = setTimeout(() => reject(new Error('the engine did not report ready within 60 s')), 60_000);
     engine.stdout.on('data', (chunk) => {
@@ -68,24 +92,33 @@ function startEngine() {
       }
     });
     engine.on('error', reject);
-    engine.on('close', (code) => {
+    void engineExited.then((exit) => {
       clearTimeout(timer);
-      reject(new Error(`the engine exited with ${code} before it was ready`));
+      reject(new Error(`the engine exited with ${describeExit(exit)} before it was ready`));
     });
   });
 }
 
+/** Stops the engine this script started; throws when it had already died on its own. */
 async function stopEngine() {
-  if (engine === undefined || engine.exitCode !== null) return;
-  const exited = new Promise((resolve) => engine.once('close', resolve));
+  if (engine === undefined || stopping) return;
+  stopping = true;
+  if (engineExit !== undefined) throw new Error(`the engine had already exited with ${describeExit(engineExit)}`);
   engine.kill('SIGTERM');
   const timeout = setTimeout(() => engine.kill('SIGKILL'), 10_000);
-  await exited;
+  await engineExited;
   clearTimeout(timeout);
 }
 
+/** Fails the quickstart when the engine is gone (a step against a dead engine would fail less clearly). */
+function checkEngineAlive() {
+  if (engineExit !== undefined) throw new Error(`the engine exited unexpectedly with ${describeExit(engineExit)}`);
+}
+
 process.on('SIGINT', () => {
-  void stopEngine().finally(() => process.exit(130));
+  void stopEngine()
+    .catch(() => undefined)
+    .finally(() => process.exit(130));
 });
 
 async function main() {
@@ -104,12 +137,14 @@ async function main() {
 
   heading('4. serve it on loopback and register it as a local provider');
   const ready = await startEngine();
-  process.stdout.write(`engine ready at ${ready.url} (backend ${ready.backend}, context ${ready.contextWindow}, loaded in ${ready.loadMs} ms)\n`);
+  process.stdout.write(`engine ready at ${ready.url} (pid ${engine.pid}, backend ${ready.backend}, context ${ready.contextWindow}, loaded in ${ready.loadMs} ms)\n`);
 
+  checkEngineAlive();
   heading('5. a public prompt: classified, routed, permitted, answered locally, recorded');
   const answers = [];
   answers.push(await syndicate(['run', 'Write one sentence about the sea.', '--max-tokens', '24', '--no-stream'], { echo: true }));
 
+  checkEngineAlive();
   heading('6. a sensitive prompt, with a hosted provider now registered too: the classifier finds the secret before anything is sent, and policy keeps it local');
   const secretPrompt = 'Why does this fail? psql "postgres://admin:S3cr3t-Pass@db.internal:5432/prod"';
   await syndicate(['classify', '--explain', secretPrompt]);
@@ -117,10 +152,12 @@ async function main() {
   await syndicate(['route', '--explain', secretPrompt]);
   answers.push(await syndicate(['run', secretPrompt, '--max-tokens', '24', '--no-stream'], { echo: true }));
 
+  checkEngineAlive();
   heading('7. the evidence: both envelopes, hash-chained, with exact token counts from the engine');
   await syndicate(['evidence', 'list']);
   await syndicate(['evidence', 'verify']);
 
+  checkEngineAlive();
   heading('8. metrics: how much stayed local');
   await syndicate(['metrics']);
 
@@ -135,7 +172,8 @@ async function main() {
 }
 
 main().catch(async (error) => {
-  await stopEngine();
+  // An engine that died on its own has already said so on stderr, when it happened.
+  await stopEngine().catch(() => undefined);
   process.stderr.write(`quickstart failed: ${error.message}\n`);
   process.exit(1);
 });

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ENGINE_PACKAGE_NAME, NODE_LLAMA_CPP_VERSION } from '../../src/engines/runtime.js';
+import { binaryPackagesFor, ENGINE_PACKAGE_NAME, NODE_LLAMA_CPP_VERSION } from '../../src/engines/runtime.js';
 
 /**
  * A stand-in for node-llama-cpp, as an engine directory `$SYNDICATE_ENGINE_DIR` can name: enough
@@ -56,11 +56,20 @@ export class LlamaChat {
 }
 `;
 
-/** Writes the fake engine into `directory` as `installEngine` would lay out node-llama-cpp. */
+/**
+ * Writes the fake engine into `directory` as `installEngine` lays out node-llama-cpp, with this
+ * platform's CPU binary package present, so `syndicate engine install` finds nothing to do.
+ */
 export function writeFakeNodeLlamaCpp(directory: string, version: string = NODE_LLAMA_CPP_VERSION): void {
   const packageDirectory = join(directory, 'node_modules', 'node-llama-cpp');
   mkdirSync(join(packageDirectory, 'dist'), { recursive: true });
   writeFileSync(join(directory, 'package.json'), JSON.stringify({ name: ENGINE_PACKAGE_NAME, private: true }));
-  writeFileSync(join(packageDirectory, 'package.json'), JSON.stringify({ name: 'node-llama-cpp', version, type: 'module' }));
+  const binaries = binaryPackagesFor('cpu');
+  const optionalDependencies = Object.fromEntries(binaries.map((name) => [`@node-llama-cpp/${name}`, version]));
+  writeFileSync(join(packageDirectory, 'package.json'), JSON.stringify({ name: 'node-llama-cpp', version, type: 'module', optionalDependencies }));
   writeFileSync(join(packageDirectory, 'dist', 'index.js'), FAKE_MODULE);
+  for (const name of binaries) {
+    mkdirSync(join(directory, 'node_modules', '@node-llama-cpp', name), { recursive: true });
+    writeFileSync(join(directory, 'node_modules', '@node-llama-cpp', name, 'package.json'), JSON.stringify({ name: `@node-llama-cpp/${name}`, version }));
+  }
 }
