@@ -223,7 +223,6 @@ export interface LlamaChat {
 /** The module namespace `import('node-llama-cpp')` yields, reduced to what syndicate uses. */
 export interface NodeLlamaCppModule {
   getLlama(options?: LlamaLoadOptions): Promise<Llama>;
-  /** Resolves the chat wrapper from the GGUF (`tokenizer.chat_template` first) when `chatWrapper` is "auto". */
   /**
    * The chat wrapper for a model: the GGUF's `tokenizer.chat_template` (as a Jinja template, or a
    * specialised wrapper when the template matches a known family), else a guess from the file name.

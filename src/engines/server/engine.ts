@@ -13,6 +13,7 @@ import type {
   LlamaContext,
   LlamaGrammar,
   LlamaModel,
+  LlamaText,
   LlamaToken,
   NodeLlamaCppModule,
 } from '../node-llama-cpp.js';
@@ -200,9 +201,7 @@ export class EmbeddedEngine {
     const grammar = await this.grammarFor(constraint);
     if (functions !== undefined) await this.checkFunctionSchemas(functions);
 
-    const prompt = chat.chatWrapper
-      .generateContextState({ chatHistory: history, ...(functions === undefined ? {} : { availableFunctions: functions }) })
-      .contextText.tokenize(this.model.tokenizer);
+    const prompt = this.promptText(chat, request).tokenize(this.model.tokenizer);
     const room = this.info.contextWindow - prompt.length;
     if (room <= 0) {
       throw new InvalidInputError(
@@ -303,6 +302,22 @@ export class EmbeddedEngine {
     onPart?.({ type: 'finish', finishReason, rawFinishReason });
     onPart?.({ type: 'usage', usage });
     return { text, toolCalls, finishReason, rawFinishReason, usage };
+  }
+
+  /**
+   * The prompt `generate` evaluates for `request`, rendered by the model's chat template, as text
+   * (special tokens spelled out): what the model is shown, for tests and debugging.
+   */
+  renderPrompt(request: EngineChatRequest): string {
+    const chat = this.chats[0];
+    if (chat === undefined) throw new Error('the engine has no sequence');
+    return this.promptText(chat, request).toString();
+  }
+
+  /** The conversation in the chat template, with the functions node-llama-cpp documents itself when tool_choice is auto. */
+  private promptText(chat: LlamaChat, request: EngineChatRequest): LlamaText {
+    const functions = request.constraint.kind === 'functions' ? request.constraint.functions : undefined;
+    return chat.chatWrapper.generateContextState({ chatHistory: request.history, ...(functions === undefined ? {} : { availableFunctions: functions }) }).contextText;
   }
 
   /**

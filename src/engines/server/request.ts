@@ -61,6 +61,8 @@ export type OutputConstraint =
   /**
    * `tool_choice: required` or a named function: one call forced by a grammar over
    * `{"name": ..., "arguments": ...}` (node-llama-cpp has no forced function call of its own).
+   * The grammar constrains only the shape, so the history also carries a system message that
+   * defines the allowed tools (see `forcedCallInstructions`).
    */
   | { kind: 'forced-tool-call'; schema: JsonObject; tools: ToolDefinition[] };
 
@@ -98,6 +100,7 @@ export function readEngineChatRequest(bodyText: string): EngineChatRequest {
   const constraint = outputConstraint(request, problems);
   const history = toChatHistory(request, problems, leadingSystemCount(body['messages']));
   problems.throwIfAny();
+  if (constraint.kind === 'forced-tool-call') insertAfterSystemMessages(history, { type: 'system', text: forcedCallInstructions(constraint.tools) });
 
   const sampling: SamplingSettings = {
     temperature: request.temperature ?? DEFAULT_SAMPLING.temperature,
@@ -182,6 +185,33 @@ export function forcedCallSchema(tools: readonly ToolDefinition[]): JsonObject {
     additionalProperties: false,
   }));
   return variants.length === 1 ? (variants[0] as JsonObject) : { oneOf: variants };
+}
+
+/**
+ * The system message a forced call is generated under: the allowed tools as the client sent them
+ * (OpenAI's tool shape, as chat templates that render tools print them: name, description, JSON
+ * Schema of the parameters) and the answer shape the grammar enforces. With `tool_choice: auto`
+ * node-llama-cpp documents the functions itself (through the chat template's tool rendering or
+ * its own system text); a forced call bypasses its function calling, so without this the model
+ * would fill the arguments knowing nothing but their JSON shape.
+ */
+export function forcedCallInstructions(tools: readonly ToolDefinition[]): string {
+  const definitions = tools.map((tool) =>
+    JSON.stringify({ type: 'function', function: { name: tool.name, ...(tool.description === undefined ? {} : { description: tool.description }), parameters: tool.inputSchema } }),
+  );
+  const which = tools.length === 1 ? 'the function below' : 'one of the functions below';
+  return [
+    `Answer with exactly one call to ${which}, written as a JSON object {"name": <the function's name>, "arguments": <an object matching its parameters>}, and nothing else.`,
+    '',
+    tools.length === 1 ? 'Function:' : 'Functions:',
+    ...definitions,
+  ].join('\n');
+}
+
+/** Inserts `item` after the history's leading system messages, where node-llama-cpp puts its own function documentation. */
+function insertAfterSystemMessages(history: ChatHistoryItem[], item: ChatHistoryItem): void {
+  const firstOther = history.findIndex((entry) => entry.type !== 'system');
+  history.splice(firstOther === -1 ? history.length : firstOther, 0, item);
 }
 
 function textOf(message: CanonicalMessage): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/errors.js';
-import { DEFAULT_SAMPLING, forcedCallSchema, readEngineChatRequest } from '../../../src/engines/server/request.js';
+import { DEFAULT_SAMPLING, forcedCallInstructions, forcedCallSchema, readEngineChatRequest } from '../../../src/engines/server/request.js';
 
 const WEATHER = { type: 'function', function: { name: 'get_weather', description: 'Current weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
 
@@ -72,6 +72,39 @@ describe('readEngineChatRequest', () => {
     expect(problemsOf({ tools: [WEATHER], tool_choice: { type: 'function', function: { name: 'nope' } } })).toEqual([
       { pointer: '/tool_choice/function/name', message: 'names a function that is not among the tools (get_weather)' },
     ]);
+  });
+
+  it('gives a forced call the definitions of the allowed tools in a system message after the caller\'s own', () => {
+    const TIME = { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } } };
+    const request = read({ messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'weather in Paris?' }], tools: [WEATHER, TIME], tool_choice: 'required' });
+    const instructions = forcedCallInstructions([
+      { name: 'get_weather', description: 'Current weather', inputSchema: WEATHER.function.parameters },
+      { name: 'get_time', inputSchema: TIME.function.parameters },
+    ]);
+    expect(request.history).toEqual([
+      { type: 'system', text: 'be brief' },
+      { type: 'system', text: instructions },
+      { type: 'user', text: 'weather in Paris?' },
+      { type: 'model', response: [] },
+    ]);
+    expect(instructions).toBe(
+      [
+        'Answer with exactly one call to one of the functions below, written as a JSON object {"name": <the function\'s name>, "arguments": <an object matching its parameters>}, and nothing else.',
+        '',
+        'Functions:',
+        JSON.stringify(WEATHER),
+        JSON.stringify(TIME),
+      ].join('\n'),
+    );
+
+    // A named function: only that one is defined; without a system prompt the definitions come first.
+    const named = read({ tools: [WEATHER, TIME], tool_choice: { type: 'function', function: { name: 'get_weather' } } });
+    expect(named.history[0]).toEqual({ type: 'system', text: forcedCallInstructions([{ name: 'get_weather', description: 'Current weather', inputSchema: WEATHER.function.parameters }]) });
+    expect((named.history[0] as { text: string }).text).not.toContain('get_time');
+    expect((named.history[0] as { text: string }).text).toContain('call to the function below');
+
+    // tool_choice auto leaves documenting the functions to node-llama-cpp.
+    expect(read({ tools: [WEATHER] }).history.filter((item) => item.type === 'system')).toEqual([]);
   });
 
   it('builds the forced-call schema as one object per tool, oneOf for several', () => {
