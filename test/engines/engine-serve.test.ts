@@ -82,7 +82,7 @@ describe('syndicate engine serve (node-llama-cpp, generated test model)', () => 
   }, 90_000);
 
   afterAll(async () => {
-    if (server !== undefined && server.exitCode === undefined && !server.killed) server.kill('SIGKILL');
+    if (server !== undefined && server.exitCode === null) server.kill('SIGKILL');
     scenario?.cleanup();
   });
 
