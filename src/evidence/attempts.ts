@@ -55,7 +55,7 @@ export function beginAttempt(store: Store, attempt: AttemptStart): string {
   setColumn(row, 'streamed', attempt.streamed ? 1 : 0);
   // Prepared now, so the first write on the hot path does not pay for it.
   statementsFor(store);
-  openAttempts.set(id, new OpenAttempt(id, row));
+  openAttempts.set(id, new OpenAttempt(id, row, attempt.writeWithRow));
   return id;
 }
 

@@ -137,9 +137,20 @@ export class OpenAttempt {
   private readonly ledger = new ChunkLedger();
   private buffer: PendingCapture = { start: undefined, chunks: [], end: undefined };
 
-  constructor(id: string, row: RowValues) {
+  /** Runs inside the transaction of the row's first write, before it (see `AttemptStart.writeWithRow`). */
+  private writeWithRow: (() => void) | undefined;
+
+  constructor(id: string, row: RowValues, writeWithRow?: () => void) {
     this.id = id;
     this.row = row;
+    this.writeWithRow = writeWithRow;
+  }
+
+  /** Inside the transaction that inserts the row: the writes that go with it, once. */
+  private insertRow(statements: EvidenceStatements, hash: string | null): void {
+    this.writeWithRow?.();
+    assignRowKey(statements, this.row);
+    statements.insertRow.run(...this.row, hash);
   }
 
   get isFinished(): boolean {
@@ -160,12 +171,12 @@ export class OpenAttempt {
     setColumn(this.row, 'request_headers_json', request.headersJson);
     setColumn(this.row, 'request_started_at', request.startedAt);
     statements.transaction(() => {
-      assignRowKey(statements, this.row);
-      statements.insertRow.run(...this.row, null);
+      this.insertRow(statements, null);
       insertChunk(statements, this.row, this.id, REQUEST_SEQ, null, request.body);
     });
     this.ledger.add(REQUEST_SEQ, null, request.body);
     this.written = true;
+    this.writeWithRow = undefined;
     this.requestCaptured = true;
   }
 
@@ -209,12 +220,12 @@ export class OpenAttempt {
         }
         if (pending.end !== undefined) statements.captureEnd.run(pending.end.atMs, pending.end.complete ? 1 : 0, this.id);
       } else {
-        assignRowKey(statements, this.row);
-        statements.insertRow.run(...this.row, null);
+        this.insertRow(statements, null);
       }
       for (const chunk of pending.chunks) insertChunk(statements, this.row, this.id, chunk.seq, chunk.atMs, chunk.bytes);
     });
     this.written = true;
+    this.writeWithRow = undefined;
   }
 
   /** Finishes the row with what is still buffered, in one transaction, and links it into the chain. */
@@ -223,6 +234,7 @@ export class OpenAttempt {
     this.finished = true;
     const pending = this.takeBuffer();
     statements.transaction(() => {
+      if (!this.written) this.writeWithRow?.();
       sealRow(statements, this.id, this.row, this.ledger, fields, this.written);
       for (const chunk of pending.chunks) insertChunk(statements, this.row, this.id, chunk.seq, chunk.atMs, chunk.bytes);
     });

@@ -70,10 +70,17 @@ export interface AttemptStart {
   permit: Record<string, unknown>;
   /**
    * The signed permit token itself. Storing it is safe: it is single-use and was consumed before
-   * the row was written, so it cannot be replayed; keeping it lets an auditor re-check the
-   * signature with the permit key later.
+   * the row was written (or in the same transaction, see `writeWithRow`), so it cannot be
+   * replayed; keeping it lets an auditor re-check the signature with the permit key later.
    */
   permitToken?: string;
+  /**
+   * Other writes that must be committed with the row's first write, inside its transaction and
+   * before it: the gateway's permit issue and consumption (`UnrecordedPermit.record`), so the
+   * request waits for one commit, not two, before its upstream call. If it throws, the row is
+   * not written either.
+   */
+  writeWithRow?: () => void;
   sensitivity: SensitivityLevel;
   /** The route decision and its reasons, as the router explained it. */
   route: unknown;

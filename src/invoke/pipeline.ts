@@ -6,7 +6,7 @@ import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js'
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial } from '../evidence/index.js';
 import { loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
-import { issuePermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
+import { issuePermit, issueVerifiedPermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken } from '../permits/token.js';
 import { discoverFromInvocation } from '../probes/discovery.js';
 import type { RegisteredProvider } from '../registry/types.js';
@@ -173,21 +173,33 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
   };
   // Issue (unless the caller brought one) and consume the permit in one transaction: one commit.
+  // With group commit a permit issued here is written in the pending row's transaction instead.
   let token = plan.permitToken;
   let permit: VerifiedPermit;
+  let writeWithRow: (() => void) | undefined;
   try {
+    const scope = {
+      providerId: provider.id,
+      providerVersion: provider.currentVersion,
+      model: candidate.model,
+      maxSensitivity: level,
+      ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+    };
     const issueAndVerify = (): VerifiedPermit => {
-      token ??= issuePermit(context.store, context.permitKey, {
-        providerId: provider.id,
-        providerVersion: provider.currentVersion,
-        model: candidate.model,
-        maxSensitivity: level,
-        ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
-      }).token;
+      token ??= issuePermit(context.store, context.permitKey, scope).token;
       return verifyPermit(context.store, context.permitKey, token, invocation);
     };
-    // With group commit the permit is handed out only once the batch holding its consumption committed.
-    permit = context.commits === undefined ? context.store.transaction(issueAndVerify) : await context.commits.run(issueAndVerify);
+    if (context.commits === undefined) {
+      permit = context.store.transaction(issueAndVerify);
+    } else if (token === undefined) {
+      const issued = issueVerifiedPermit(context.store, context.permitKey, scope, invocation);
+      token = issued.token;
+      permit = issued.permit;
+      writeWithRow = issued.record;
+    } else {
+      // A presented permit may have been used already: its consumption is committed, alone, first.
+      permit = await context.commits.run(issueAndVerify);
+    }
   } catch (error) {
     const evidenceId = deny(context, input, requestId, level, error, {
       ...(token === undefined ? {} : { permitToken: token }),
@@ -220,6 +232,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     sensitivity: level,
     route: routeSummary(plan.plan, candidate),
     streamed: wireRequest.stream,
+    ...(writeWithRow === undefined ? {} : { writeWithRow }),
   });
   const recorder = createRecorder(context.store, evidenceId, context.commits === undefined ? {} : { commits: context.commits });
   input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model });

@@ -9,6 +9,7 @@ export {
   isVerifiedPermit,
   issuePermit,
   issuePermitForProvider,
+  issueVerifiedPermit,
   resolveModelId,
   spendVerifiedPermit,
   verifyPermit,
@@ -22,5 +23,6 @@ export {
   type PermittedProvider,
   type ProviderPermitRequest,
   type ScopeDifference,
+  type UnrecordedPermit,
   type VerifyPermitOptions,
 } from './permits.js';

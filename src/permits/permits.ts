@@ -170,6 +170,13 @@ function requireText(value: string, what: string): void {
 
 /** Signs a permit for `scope`, records it in `permits_issued` and returns the token. */
 export function issuePermit(store: Store, key: PermitKey, scope: PermitScope, options: IssuePermitOptions = {}): IssuedPermit {
+  const issued = signPermit(key, scope, options);
+  store.transaction(() => recordIssued(store, issued.permit));
+  return issued;
+}
+
+/** Checks the scope and signs a permit for it; writes nothing. */
+function signPermit(key: PermitKey, scope: PermitScope, options: IssuePermitOptions): IssuedPermit {
   requireText(scope.providerId, 'provider id');
   requireText(scope.model, 'model');
   if (!Number.isSafeInteger(scope.providerVersion) || scope.providerVersion < 1) {
@@ -200,27 +207,27 @@ export function issuePermit(store: Store, key: PermitKey, scope: PermitScope, op
     exp: now + Math.round(ttlMs),
     nonce: pooledRandomBytes(16).toString('base64url'),
   };
-  const token = encodeToken(key, permit);
-  store.transaction(() => {
-    store
-      .statement(
-        `INSERT INTO permits_issued (permit_id, nonce, provider_id, provider_version, model, max_sensitivity, session_id, issued_at, expires_at, issued_by_pid)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        permit.id,
-        permit.nonce,
-        permit.provider,
-        permit.providerVersion,
-        permit.model,
-        permit.maxSensitivity,
-        permit.session ?? null,
-        new Date(permit.iat).toISOString(),
-        new Date(permit.exp).toISOString(),
-        process.pid,
-      );
-  });
-  return { token, permit };
+  return { token: encodeToken(key, permit), permit };
+}
+
+function recordIssued(store: Store, permit: PermitPayload): void {
+  store
+    .statement(
+      `INSERT INTO permits_issued (permit_id, nonce, provider_id, provider_version, model, max_sensitivity, session_id, issued_at, expires_at, issued_by_pid)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      permit.id,
+      permit.nonce,
+      permit.provider,
+      permit.providerVersion,
+      permit.model,
+      permit.maxSensitivity,
+      permit.session ?? null,
+      new Date(permit.iat).toISOString(),
+      new Date(permit.exp).toISOString(),
+      process.pid,
+    );
 }
 
 /** What `issuePermitForProvider` needs: the provider's current version is looked up. */
@@ -313,6 +320,11 @@ function checkPermit(
   now: number,
 ): { permit: PermitPayload; provider: RegisteredProvider } {
   const permit = decodeSignedToken(key, token);
+  return { permit, provider: checkPayload(permit, currentProvider(store, permit.provider), invocation, now) };
+}
+
+/** Expiry, class and scope of a decoded permit against the provider's record; returns the provider. */
+function checkPayload(permit: PermitPayload, provider: RegisteredProvider | undefined, invocation: PermitInvocation, now: number): RegisteredProvider {
   if (now >= permit.exp) {
     const agoSeconds = Math.max(0, Math.round((now - permit.exp) / 1000));
     throw new PolicyRefusalError('permit_expired', `permit ${permit.id} expired at ${new Date(permit.exp).toISOString()} (${agoSeconds} s ago)`, {
@@ -320,7 +332,6 @@ function checkPermit(
       details: { permitId: permit.id, expiredAt: new Date(permit.exp).toISOString() },
     });
   }
-  const provider = currentProvider(store, permit.provider);
   if (invocation.providerClass === 'blocked' || provider?.record.class === 'blocked') {
     throw blockedRefusal(invocation.providerClass === 'blocked' ? invocation.providerId : permit.provider);
   }
@@ -349,7 +360,7 @@ function checkPermit(
     differences.push({ field: 'session', expected: permit.session, got: invocation.sessionId ?? null });
   }
   if (differences.length > 0) throw outOfScope(permit, differences);
-  return { permit, provider };
+  return provider;
 }
 
 interface ConsumedRow {
@@ -430,11 +441,20 @@ export function verifyPermit(
   }
   store.transaction(() => {
     if (!wasIssued(store, permit)) throw notIssuedHere(permit);
-    const result = store
-      .statement('INSERT OR IGNORE INTO permits_consumed (nonce, permit_id, consumed_at, consumed_by_pid) VALUES (?, ?, ?, ?)')
-      .run(permit.nonce, permit.id, new Date(now).toISOString(), process.pid);
-    if (result.changes !== 1) throw replayed(permit, findConsumed(store, permit.nonce));
+    consume(store, permit, now);
   });
+  return verified(permit, provider, invocation, now);
+}
+
+/** Inserts the permit's nonce into `permits_consumed`; `permit_replayed` when it is there already. */
+function consume(store: Store, permit: PermitPayload, now: number): void {
+  const result = store
+    .statement('INSERT OR IGNORE INTO permits_consumed (nonce, permit_id, consumed_at, consumed_by_pid) VALUES (?, ?, ?, ?)')
+    .run(permit.nonce, permit.id, new Date(now).toISOString(), process.pid);
+  if (result.changes !== 1) throw replayed(permit, findConsumed(store, permit.nonce));
+}
+
+function verified(permit: PermitPayload, provider: RegisteredProvider, invocation: PermitInvocation, now: number): VerifiedPermit {
   const model = provider.record.models.find((candidate) => candidate.id === permit.model);
   return new VerifiedPermit(VERIFIER, {
     payload: permit,
@@ -444,6 +464,45 @@ export function verifyPermit(
     sessionId: invocation.sessionId,
     verifiedAt: now,
   });
+}
+
+/** A permit issued and verified at once, whose store writes are still to be made (see `issueVerifiedPermit`). */
+export interface UnrecordedPermit {
+  token: string;
+  permit: VerifiedPermit;
+  /**
+   * Records the permit as issued and consumes it. Call it inside the transaction that writes the
+   * attempt's pending row, which must commit before any byte of the call is sent.
+   */
+  record: () => void;
+}
+
+/**
+ * Issues a permit for `scope` and verifies it for `invocation` — the same checks as
+ * `verifyPermit`, against the registry as it is now — WITHOUT writing: `record` writes the issued row and the consumption. For the gateway's group commit,
+ * where the permit and the pending row then share one transaction instead of waiting for two
+ * commits. The nonce is new, so consuming it cannot conflict; the transport sends nothing
+ * before the pending row's transaction (which holds `record`) has committed, so a permit is
+ * still consumed, durably, before its call.
+ */
+export function issueVerifiedPermit(
+  store: Store,
+  key: PermitKey,
+  scope: PermitScope,
+  invocation: PermitInvocation,
+  options: IssuePermitOptions = {},
+): UnrecordedPermit {
+  const { token, permit } = signPermit(key, scope, options);
+  const now = options.now ?? Date.now();
+  const provider = checkPayload(permit, currentProvider(store, permit.provider), invocation, now);
+  return {
+    token,
+    permit: verified(permit, provider, invocation, now),
+    record: () => {
+      recordIssued(store, permit);
+      consume(store, permit, now);
+    },
+  };
 }
 
 /** What `syndicate permit verify` may pin; anything left out is taken from the permit itself. */

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Store } from '../store/store.js';
 import { listProviders } from './registry.js';
 import type { RegisteredProvider } from './types.js';
@@ -19,10 +20,14 @@ interface RegistryWatch {
 
 const watches = new WeakMap<Store, RegistryWatch>();
 
+/** How stale another process's registry change may be when it is read (e.g. a provider blocked with the CLI while the gateway runs). */
+export const OTHER_WRITERS_RECHECK_MS = 5;
+
 /**
  * Every provider at its current version, like `listProviders`, without reading and parsing the
  * records on every call. The cache is checked on every call against the registry's state:
- * `PRAGMA data_version` moves when another connection commits, and temporary triggers on this
+ * `PRAGMA data_version` moves when another connection commits (read at most every
+ * OTHER_WRITERS_RECHECK_MS, so such a change shows within 5 ms), and temporary triggers on this
  * connection count its own writes to `providers` and `provider_versions` (in a JS counter,
  * which a rollback does not turn back, so a key never names two states); what is read inside a
  * transaction is never kept. The triggers are only ever created outside a transaction: a
@@ -79,7 +84,22 @@ function watchOf(store: Store): RegistryWatch | undefined {
   }
   db.exec(triggers.join('\n'));
   const dataVersion = db.prepare('PRAGMA data_version').pluck(true);
-  watch = { key: () => `${String(dataVersion.get())}:${ownWrites}`, cached: undefined };
+  // Outside a transaction every read of data_version opens a read transaction (file and shared
+  // memory locks: ~20-50 µs under a gateway's load), so other connections' commits are looked
+  // for at most every OTHER_WRITERS_RECHECK_MS; this connection's own writes count at once.
+  let version = dataVersion.get();
+  let checkedAt = performance.now();
+  watch = {
+    key: () => {
+      const now = performance.now();
+      if (now - checkedAt >= OTHER_WRITERS_RECHECK_MS) {
+        version = dataVersion.get();
+        checkedAt = now;
+      }
+      return `${String(version)}:${ownWrites}`;
+    },
+    cached: undefined,
+  };
   watches.set(store, watch);
   return watch;
 }

@@ -9,6 +9,7 @@ import {
   isVerifiedPermit,
   issuePermit,
   issuePermitForProvider,
+  issueVerifiedPermit,
   loadPermitKey,
   PermitKey,
   permitId,
@@ -237,6 +238,26 @@ describe('permits', () => {
     expect(byRegistry.message).toContain('"shady"');
     const issueRefusal = refusalOf(() => issuePermitForProvider(store, key, { providerId: 'shady', model: 'llama3.2:3b', maxSensitivity: 'public' }));
     expect(issueRefusal.code).toBe('provider_blocked');
+  });
+
+  it('issueVerifiedPermit checks like verifyPermit but writes nothing until record(), which issues and consumes it', async () => {
+    const scope = { providerId: 'local-engine', providerVersion: version, model: 'llama3.2:3b', maxSensitivity: 'internal' as const };
+    const unrecorded = issueVerifiedPermit(store, key, scope, invocation, { now: NOW });
+    expect(isVerifiedPermit(unrecorded.permit)).toBe(true);
+    expect(unrecorded.permit.provider).toMatchObject({ id: 'local-engine', version, baseUrl: 'http://127.0.0.1:11434/v1' });
+    const count = (table: string) => (store.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    expect([count('permits_issued'), count('permits_consumed')]).toEqual([0, 0]);
+    store.transaction(unrecorded.record);
+    expect([count('permits_issued'), count('permits_consumed')]).toEqual([1, 1]);
+    // Recorded means used: the token cannot be verified again.
+    expect(refusalOf(() => verifyPermit(store, key, unrecorded.token, invocation, { now: NOW + 1 })).code).toBe('permit_replayed');
+
+    // The same scope checks as verifyPermit: data above the ceiling, a stale version, a blocked class.
+    expect(refusalOf(() => issueVerifiedPermit(store, key, scope, { ...invocation, sensitivity: 'confidential' }, { now: NOW })).code).toBe('permit_out_of_scope');
+    expect(refusalOf(() => issueVerifiedPermit(store, key, scope, { ...invocation, providerClass: 'blocked' }, { now: NOW })).code).toBe('provider_blocked');
+    await registerFixtureProvider(store, { baseUrl: 'http://127.0.0.1:9999/v1' });
+    expect(refusalOf(() => issueVerifiedPermit(store, key, scope, invocation, { now: NOW })).code).toBe('permit_out_of_scope');
+    expect([count('permits_issued'), count('permits_consumed')]).toEqual([1, 1]);
   });
 
   it('refuses a validly signed permit this store never issued', () => {

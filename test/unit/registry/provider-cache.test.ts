@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { currentProvider, currentProviders } from '../../../src/registry/provider-cache.js';
+import { currentProvider, currentProviders, OTHER_WRITERS_RECHECK_MS } from '../../../src/registry/provider-cache.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { registerFixtureProvider, retireFixtureProvider } from '../permits/provider-fixture.js';
 
@@ -52,6 +52,8 @@ describe('currentProviders', () => {
     } finally {
       other.close();
     }
+    // Other connections' commits are looked for at most every OTHER_WRITERS_RECHECK_MS.
+    await new Promise((resolve) => setTimeout(resolve, OTHER_WRITERS_RECHECK_MS + 1));
     expect(currentProviders(store).map((provider) => `${provider.id}@${provider.currentVersion}`)).toEqual(['engine@2', 'second@1']);
   });
 
