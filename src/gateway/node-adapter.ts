@@ -94,13 +94,15 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   const channel = reply.body;
   if (typeof channel !== 'string') {
     outgoing.writeHead(reply.status, reply.headers);
-    outgoing.flushHeaders();
     outgoing.once('close', () => {
       if (!outgoing.writableFinished) channel.cancel();
     });
     // A write racing a socket that just died must not crash the process: the stream is over.
     outgoing.on('error', () => channel.cancel());
+    // The first frames usually wait in the channel: attaching writes them with the head in one
+    // packet. When nothing is there yet the head goes out alone, so the client sees its 200 now.
     channel.attach({ write: (text) => outgoing.write(text), end: () => outgoing.end() });
+    if (!outgoing.headersSent) outgoing.flushHeaders();
     return;
   }
   reply.headers['content-length'] = String(Buffer.byteLength(channel));

@@ -168,7 +168,7 @@ function requireText(value: string, what: string): void {
   }
 }
 
-/** Signs a permit for `scope`, records it in `permits_issued` and returns the token. */
+/** Signs a permit for `scope`, records it in `permits` and returns the token. */
 export function issuePermit(store: Store, key: PermitKey, scope: PermitScope, options: IssuePermitOptions = {}): IssuedPermit {
   const issued = signPermit(key, scope, options);
   store.transaction(() => recordIssued(store, issued.permit));
@@ -210,11 +210,12 @@ function signPermit(key: PermitKey, scope: PermitScope, options: IssuePermitOpti
   return { token: encodeToken(key, permit), permit };
 }
 
-function recordIssued(store: Store, permit: PermitPayload): void {
+/** Inserts the permit's row; with `consumedAt` it is issued and consumed at once (see `issueVerifiedPermit`). */
+function recordIssued(store: Store, permit: PermitPayload, consumedAt?: number): void {
   store
     .statement(
-      `INSERT INTO permits_issued (permit_id, nonce, provider_id, provider_version, model, max_sensitivity, session_id, issued_at, expires_at, issued_by_pid)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO permits (permit_id, nonce, provider_id, provider_version, model, max_sensitivity, session_id, issued_at, expires_at, issued_by_pid, consumed_at, consumed_by_pid)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       permit.id,
@@ -227,6 +228,8 @@ function recordIssued(store: Store, permit: PermitPayload): void {
       new Date(permit.iat).toISOString(),
       new Date(permit.exp).toISOString(),
       process.pid,
+      consumedAt === undefined ? null : new Date(consumedAt).toISOString(),
+      consumedAt === undefined ? null : process.pid,
     );
 }
 
@@ -363,13 +366,13 @@ function checkPayload(permit: PermitPayload, provider: RegisteredProvider | unde
   return provider;
 }
 
-interface ConsumedRow {
-  consumed_at: string;
-  consumed_by_pid: number;
+interface StoredPermitRow {
+  consumed_at: string | null;
+  consumed_by_pid: number | null;
 }
 
-function replayed(permit: PermitPayload, row: ConsumedRow | undefined): PolicyRefusalError {
-  const when = row === undefined ? '' : ` at ${row.consumed_at} by process ${row.consumed_by_pid}`;
+function replayed(permit: PermitPayload, row: StoredPermitRow | undefined): PolicyRefusalError {
+  const when = row?.consumed_at == null ? '' : ` at ${row.consumed_at} by process ${String(row.consumed_by_pid)}`;
   return new PolicyRefusalError('permit_replayed', `permit ${permit.id} was already used${when}; a permit is good for one invocation`, {
     hint: 'issue a new permit for each invocation with `syndicate permit issue`',
     details: { permitId: permit.id },
@@ -383,12 +386,11 @@ function notIssuedHere(permit: PermitPayload): PolicyRefusalError {
   });
 }
 
-function wasIssued(store: Store, permit: PermitPayload): boolean {
-  return store.statement('SELECT 1 FROM permits_issued WHERE permit_id = ? AND nonce = ?').get(permit.id, permit.nonce) !== undefined;
-}
-
-function findConsumed(store: Store, nonce: string): ConsumedRow | undefined {
-  return store.statement('SELECT consumed_at, consumed_by_pid FROM permits_consumed WHERE nonce = ?').get(nonce) as ConsumedRow | undefined;
+/** The stored row of exactly this permit (id and nonce), or undefined when this store never issued it. */
+function storedPermit(store: Store, permit: PermitPayload): StoredPermitRow | undefined {
+  return store.statement('SELECT consumed_at, consumed_by_pid FROM permits WHERE permit_id = ? AND nonce = ?').get(permit.id, permit.nonce) as
+    | StoredPermitRow
+    | undefined;
 }
 
 function permittedProvider(provider: RegisteredProvider): PermittedProvider {
@@ -434,24 +436,27 @@ export function verifyPermit(
   const now = options.now ?? Date.now();
   const { permit, provider } = checkPermit(store, key, token, invocation, now);
   if (options.consume === false) {
-    if (!wasIssued(store, permit)) throw notIssuedHere(permit);
-    const consumed = findConsumed(store, permit.nonce);
-    if (consumed !== undefined) throw replayed(permit, consumed);
+    const stored = storedPermit(store, permit);
+    if (stored === undefined) throw notIssuedHere(permit);
+    if (stored.consumed_at !== null) throw replayed(permit, stored);
     return { permit, provider: permittedProvider(provider), consumed: false, expiresInMs: permit.exp - now };
   }
-  store.transaction(() => {
-    if (!wasIssued(store, permit)) throw notIssuedHere(permit);
-    consume(store, permit, now);
-  });
+  store.transaction(() => consume(store, permit, now));
   return verified(permit, provider, invocation, now);
 }
 
-/** Inserts the permit's nonce into `permits_consumed`; `permit_replayed` when it is there already. */
+/**
+ * Marks the permit consumed: one UPDATE that changes the row only if this store issued exactly
+ * this permit (id and nonce) and nobody consumed it yet. `permit_forged` when there is no such
+ * row, `permit_replayed` when it was consumed already.
+ */
 function consume(store: Store, permit: PermitPayload, now: number): void {
   const result = store
-    .statement('INSERT OR IGNORE INTO permits_consumed (nonce, permit_id, consumed_at, consumed_by_pid) VALUES (?, ?, ?, ?)')
-    .run(permit.nonce, permit.id, new Date(now).toISOString(), process.pid);
-  if (result.changes !== 1) throw replayed(permit, findConsumed(store, permit.nonce));
+    .statement('UPDATE permits SET consumed_at = ?, consumed_by_pid = ? WHERE permit_id = ? AND nonce = ? AND consumed_at IS NULL')
+    .run(new Date(now).toISOString(), process.pid, permit.id, permit.nonce);
+  if (result.changes === 1) return;
+  const stored = storedPermit(store, permit);
+  throw stored === undefined ? notIssuedHere(permit) : replayed(permit, stored);
 }
 
 function verified(permit: PermitPayload, provider: RegisteredProvider, invocation: PermitInvocation, now: number): VerifiedPermit {
@@ -498,10 +503,7 @@ export function issueVerifiedPermit(
   return {
     token,
     permit: verified(permit, provider, invocation, now),
-    record: () => {
-      recordIssued(store, permit);
-      consume(store, permit, now);
-    },
+    record: () => recordIssued(store, permit, now),
   };
 }
 

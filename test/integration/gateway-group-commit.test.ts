@@ -85,7 +85,7 @@ beforeAll(async () => {
               WHERE e.kind = 'invocation' AND e.state = 'pending' AND e.chain_seq IS NULL AND c.bytes = ?`,
           )
           .all(body) as { permit_id: string }[];
-        const consumed = rows.filter((row) => reader.prepare('SELECT 1 FROM permits_consumed WHERE permit_id = ?').get(row.permit_id) !== undefined);
+        const consumed = rows.filter((row) => reader.prepare('SELECT 1 FROM permits WHERE permit_id = ? AND consumed_at IS NOT NULL').get(row.permit_id) !== undefined);
         witnessed.push({ body, matchingPendingRows: rows.length, consumedPermits: consumed.length });
       } finally {
         reader.close();

@@ -3,6 +3,7 @@ import { permitsMigration } from './002-permits.js';
 import { evidenceMigration } from './003-evidence.js';
 import { deviationsMigration } from './004-deviations.js';
 import { leanPermitIndexesMigration } from './005-lean-permit-indexes.js';
+import { onePermitRowMigration } from './006-one-permit-row.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
 export interface Migration {
@@ -12,4 +13,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration];

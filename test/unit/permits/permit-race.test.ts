@@ -86,7 +86,7 @@ describe('permit consumption across processes', () => {
       expect(losers).toHaveLength(1);
       expect(losers[0]?.code).toBe('permit_replayed');
       const check = openStore(storePath);
-      const rows = check.db.prepare('SELECT permit_id, consumed_by_pid FROM permits_consumed WHERE permit_id = ?').all(winners[0]?.id);
+      const rows = check.db.prepare('SELECT permit_id, consumed_by_pid FROM permits WHERE permit_id = ? AND consumed_at IS NOT NULL').all(winners[0]?.id);
       check.close();
       expect(rows).toEqual([{ permit_id: winners[0]?.id, consumed_by_pid: winners[0]?.pid }]);
     }

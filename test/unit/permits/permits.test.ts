@@ -91,8 +91,8 @@ describe('permits', () => {
     expect(permit).toMatchObject({ v: 1, provider: 'local-engine', providerVersion: version, model: 'llama3.2:3b', maxSensitivity: 'internal', session: 'ses_1', iat: NOW, exp: NOW + 60_000 });
     expect(permit.id).toMatch(/^pmt_/);
     expect(Buffer.from(permit.nonce, 'base64url')).toHaveLength(16);
-    const row = store.db.prepare('SELECT * FROM permits_issued WHERE permit_id = ?').get(permit.id) as Record<string, unknown>;
-    expect(row).toMatchObject({ nonce: permit.nonce, provider_id: 'local-engine', provider_version: version, model: 'llama3.2:3b', max_sensitivity: 'internal', session_id: 'ses_1', expires_at: new Date(NOW + 60_000).toISOString() });
+    const row = store.db.prepare('SELECT * FROM permits WHERE permit_id = ?').get(permit.id) as Record<string, unknown>;
+    expect(row).toMatchObject({ nonce: permit.nonce, provider_id: 'local-engine', provider_version: version, model: 'llama3.2:3b', max_sensitivity: 'internal', session_id: 'ses_1', expires_at: new Date(NOW + 60_000).toISOString(), consumed_at: null });
   });
 
   it('verifies and consumes a valid permit, returning a VerifiedPermit with the provider version it was checked against', () => {
@@ -104,7 +104,7 @@ describe('permits', () => {
     expect(verified.acceptedModelNames).toEqual(['llama3.2:3b', 'llama-small']);
     expect(verified.id).toBe(permitId(token));
     expect(JSON.stringify(verified)).not.toContain(token.split('.')[2] as string);
-    const consumed = store.db.prepare('SELECT permit_id, consumed_by_pid FROM permits_consumed').all();
+    const consumed = store.db.prepare('SELECT permit_id, consumed_by_pid FROM permits WHERE consumed_at IS NOT NULL').all();
     expect(consumed).toEqual([{ permit_id: verified.id, consumed_by_pid: process.pid }]);
   });
 
@@ -245,10 +245,11 @@ describe('permits', () => {
     const unrecorded = issueVerifiedPermit(store, key, scope, invocation, { now: NOW });
     expect(isVerifiedPermit(unrecorded.permit)).toBe(true);
     expect(unrecorded.permit.provider).toMatchObject({ id: 'local-engine', version, baseUrl: 'http://127.0.0.1:11434/v1' });
-    const count = (table: string) => (store.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-    expect([count('permits_issued'), count('permits_consumed')]).toEqual([0, 0]);
+    const count = (where: string) => (store.db.prepare(`SELECT COUNT(*) AS n FROM permits WHERE ${where}`).get() as { n: number }).n;
+    const issuedAndConsumed = () => [count('1'), count('consumed_at IS NOT NULL')];
+    expect(issuedAndConsumed()).toEqual([0, 0]);
     store.transaction(unrecorded.record);
-    expect([count('permits_issued'), count('permits_consumed')]).toEqual([1, 1]);
+    expect(issuedAndConsumed()).toEqual([1, 1]);
     // Recorded means used: the token cannot be verified again.
     expect(refusalOf(() => verifyPermit(store, key, unrecorded.token, invocation, { now: NOW + 1 })).code).toBe('permit_replayed');
 
@@ -257,7 +258,7 @@ describe('permits', () => {
     expect(refusalOf(() => issueVerifiedPermit(store, key, scope, { ...invocation, providerClass: 'blocked' }, { now: NOW })).code).toBe('provider_blocked');
     await registerFixtureProvider(store, { baseUrl: 'http://127.0.0.1:9999/v1' });
     expect(refusalOf(() => issueVerifiedPermit(store, key, scope, invocation, { now: NOW })).code).toBe('permit_out_of_scope');
-    expect([count('permits_issued'), count('permits_consumed')]).toEqual([1, 1]);
+    expect(issuedAndConsumed()).toEqual([1, 1]);
   });
 
   it('refuses a validly signed permit this store never issued', () => {
@@ -277,7 +278,7 @@ describe('permits', () => {
     const inspection = verifyPermit(store, key, token, invocation, { now: NOW + 5000, consume: false });
     expect(inspection).toMatchObject({ consumed: false, expiresInMs: 55_000, provider: { id: 'local-engine', version } });
     expect(isVerifiedPermit(inspection)).toBe(false);
-    expect(store.db.prepare('SELECT COUNT(*) AS count FROM permits_consumed').get()).toEqual({ count: 0 });
+    expect(store.db.prepare('SELECT COUNT(*) AS count FROM permits WHERE consumed_at IS NOT NULL').get()).toEqual({ count: 0 });
     verifyPermit(store, key, token, invocation, { now: NOW + 6000 });
     expect(refusalOf(() => inspectPermit(store, key, token, {}, { now: NOW + 7000 })).code).toBe('permit_replayed');
   });
