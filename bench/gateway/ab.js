@@ -1,0 +1,138 @@
+// Interleaved A/B of two syndicate checkouts (each built): one fast upstream, both gateways
+// running, measurements alternating A, B, B, A, ... so both see the same machine. On a shared VM
+// run-to-run noise (±20 %) swamps a 10 % change between two separate `bench:gateway` runs.
+// Run: node bench/gateway/ab.js /path/to/other/checkout [rounds=4]
+// (A = the other checkout, B = this one; both need `npm run build` first.)
+import autocannon from 'autocannon';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const other = process.argv[2];
+if (other === undefined || !existsSync(join(resolve(other), 'dist/cli/main.js'))) {
+  process.stderr.write('usage: node bench/gateway/ab.js <other checkout, built> [rounds]\n');
+  process.exit(2);
+}
+const rounds = Number(process.argv[3] ?? 4);
+const builds = { A: join(resolve(other), 'bin/syndicate.js'), B: fileURLToPath(new URL('../../bin/syndicate.js', import.meta.url)) };
+const upstreamScript = fileURLToPath(new URL('./upstream.js', import.meta.url));
+const prompt =
+  'Summarise the following release note for a changelog in one sentence: the scheduler now retries failed jobs ' +
+  'with exponential backoff, the dashboard shows queue depth per worker, and the CLI gained a --dry-run flag.';
+const body = (stream) => JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: prompt }], max_tokens: 64, stream });
+const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+const mainThreadCpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+const children = [];
+const homes = [];
+try {
+  const upstream = spawn(process.execPath, [upstreamScript], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(upstream);
+  const upstreamUrl = await new Promise((done) => upstream.stdout.once('data', (data) => done(String(data).trim())));
+  const gateways = {};
+  for (const [name, bin] of Object.entries(builds)) {
+    const home = mkdtempSync(join(tmpdir(), `syndicate-ab-${name}-`));
+    homes.push(home);
+    const cli = (args) => {
+      const result = spawnSync(process.execPath, [bin, '--home', home, ...args], { encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`${name}: syndicate ${args.join(' ')}: ${result.stderr}`);
+    };
+    cli(['init']);
+    writeFileSync(
+      join(home, 'bench.yaml'),
+      `apiVersion: syndicate/v1\nkind: Provider\nid: bench\nclass: local\nwire: openai\nbaseUrl: ${upstreamUrl}/v1\nmodels:\n  - id: bench-model\n    contextWindow: 8192\n    capabilityClass: small\n`,
+    );
+    cli(['provider', 'register', join(home, 'bench.yaml')]);
+    const token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();
+    const child = spawn(process.execPath, [bin, '--home', home, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    const url = await new Promise((done) => {
+      let out = '';
+      child.stdout.on('data', (data) => {
+        out += data;
+        try {
+          done(JSON.parse(out).url);
+        } catch {
+          // not complete yet
+        }
+      });
+    });
+    gateways[name] = { url, token, pid: child.pid };
+  }
+
+  const headersOf = (gateway) => ({ 'content-type': 'application/json', authorization: `Bearer ${gateway.token}` });
+  /** p50 of milliseconds until the first streamed content ("Hello") arrives, over `count` sequential requests. */
+  const firstContent = async (gateway, count) => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const times = [];
+    for (let index = 0; index < count; index += 1) {
+      times.push(
+        await new Promise((done, fail) => {
+          const started = performance.now();
+          let first;
+          let seen = '';
+          const outgoing = httpRequest(`${gateway.url}/v1/chat/completions`, { method: 'POST', agent, headers: headersOf(gateway) }, (incoming) => {
+            incoming.on('data', (data) => {
+              if (first !== undefined) return;
+              seen += data;
+              if (seen.includes('Hello')) first = performance.now() - started;
+            });
+            incoming.on('end', () => done(first ?? Number.NaN));
+          });
+          outgoing.on('error', fail);
+          outgoing.end(body(true));
+        }),
+      );
+    }
+    agent.destroy();
+    return median(times);
+  };
+  const load = async (gateway, connections, seconds) => {
+    const before = mainThreadCpuSeconds(gateway.pid);
+    const result = await autocannon({ url: `${gateway.url}/v1/chat/completions`, method: 'POST', headers: headersOf(gateway), body: body(false), connections, duration: seconds });
+    return { requestsPerSecond: result.requests.average, cpuMs: ((mainThreadCpuSeconds(gateway.pid) - before) * 1000) / result.requests.total };
+  };
+
+  for (const gateway of Object.values(gateways)) {
+    await load(gateway, 4, 2);
+    await firstContent(gateway, 100);
+  }
+  await pause(6000); // aborted warm-up calls mark the engine down for the health TTL
+  const results = { A: [], B: [] };
+  for (let round = 0; round < rounds; round += 1) {
+    for (const name of round % 2 === 0 ? ['A', 'B'] : ['B', 'A']) {
+      const gateway = gateways[name];
+      const firstContentMs = await firstContent(gateway, 300);
+      const c1 = await load(gateway, 1, 5);
+      const c32 = await load(gateway, 32, 6);
+      results[name].push({ firstContentMs, c1, c32 });
+      await pause(6000);
+    }
+    process.stderr.write(`round ${round + 1}/${rounds} done\n`);
+  }
+  const lines = [
+    `Interleaved A/B, ${rounds} rounds, medians (A = ${resolve(other)}, B = this checkout; ${new Date().toISOString().slice(0, 10)}, node ${process.version})`,
+    '',
+    '| build | stream first content p50 ms | c=1 req/s | c=1 main-thread CPU ms/request | c=32 req/s | c=32 main-thread CPU ms/request |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const name of ['A', 'B']) {
+    const of = (pick) => median(results[name].map(pick));
+    lines.push(
+      `| ${name} | ${of((r) => r.firstContentMs).toFixed(3)} | ${of((r) => r.c1.requestsPerSecond).toFixed(0)} | ${of((r) => r.c1.cpuMs).toFixed(3)} | ${of((r) => r.c32.requestsPerSecond).toFixed(0)} | ${of((r) => r.c32.cpuMs).toFixed(3)} |`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  await pause(500);
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
+}
