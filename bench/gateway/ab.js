@@ -6,11 +6,10 @@
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { firstContentTimes } from './first-content.js';
 
 const other = process.argv[2];
 if (other === undefined || !existsSync(join(resolve(other), 'dist/cli/main.js'))) {
@@ -69,32 +68,7 @@ try {
   }
 
   const headersOf = (gateway) => ({ 'content-type': 'application/json', authorization: `Bearer ${gateway.token}` });
-  /** p50 of milliseconds until the first streamed content ("Hello") arrives, over `count` sequential requests. */
-  const firstContent = async (gateway, count) => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const times = [];
-    for (let index = 0; index < count; index += 1) {
-      times.push(
-        await new Promise((done, fail) => {
-          const started = performance.now();
-          let first;
-          let seen = '';
-          const outgoing = httpRequest(`${gateway.url}/v1/chat/completions`, { method: 'POST', agent, headers: headersOf(gateway) }, (incoming) => {
-            incoming.on('data', (data) => {
-              if (first !== undefined) return;
-              seen += data;
-              if (seen.includes('Hello')) first = performance.now() - started;
-            });
-            incoming.on('end', () => done(first ?? Number.NaN));
-          });
-          outgoing.on('error', fail);
-          outgoing.end(body(true));
-        }),
-      );
-    }
-    agent.destroy();
-    return median(times);
-  };
+  const firstContent = async (gateway, count) => median(await firstContentTimes(`${gateway.url}/v1/chat/completions`, headersOf(gateway), body(true), count));
   const load = async (gateway, connections, seconds) => {
     const before = mainThreadCpuSeconds(gateway.pid);
     const result = await autocannon({ url: `${gateway.url}/v1/chat/completions`, method: 'POST', headers: headersOf(gateway), body: body(false), connections, duration: seconds });

@@ -10,11 +10,10 @@
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { firstContentTimes } from './first-content.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 15);
 const streamRequests = Number(process.env.BENCH_STREAM_REQUESTS ?? 500);
@@ -77,39 +76,6 @@ function load(url, headers, requestBody, connections, seconds) {
       if (statusCode === 200) latencies.push(responseTime);
     });
   });
-}
-
-/** Sequential streamed requests: milliseconds until the first content chunk (`"Hello"`) arrives. */
-async function firstContentTimes(url, headers, requestBody, count) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const times = [];
-  for (let index = 0; index < count; index += 1) {
-    times.push(
-      await new Promise((resolve, reject) => {
-        const started = performance.now();
-        let firstContent;
-        let seen = '';
-        const outgoing = httpRequest(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } }, (incoming) => {
-          if (incoming.statusCode !== 200) {
-            let text = '';
-            incoming.on('data', (data) => (text += data));
-            incoming.on('end', () => reject(new Error(`HTTP ${incoming.statusCode}: ${text}`)));
-            return;
-          }
-          incoming.on('data', (data) => {
-            if (firstContent !== undefined) return;
-            seen += data;
-            if (seen.includes('Hello')) firstContent = performance.now() - started;
-          });
-          incoming.on('end', () => resolve(firstContent ?? Number.NaN));
-        });
-        outgoing.on('error', reject);
-        outgoing.end(requestBody);
-      }),
-    );
-  }
-  agent.destroy();
-  return times.sort((a, b) => a - b);
 }
 
 /** CPU seconds (user + system) the process has used so far, from /proc (clock ticks of 10 ms). */
