@@ -407,7 +407,7 @@ function permittedProvider(provider: RegisteredProvider): PermittedProvider {
  * Verifies a permit for one invocation immediately before the upstream call: well-formed,
  * signature (constant time), expiry, provider class not blocked, scope equal to the
  * invocation (provider id and current version, model, sensitivity ceiling, session), issued by
- * this store, and single use — consumed by one INSERT in an IMMEDIATE transaction, so a replay
+ * this store, and single use — consumed by one UPDATE in an IMMEDIATE transaction, so a replay
  * fails even across processes. Refusals are `PolicyRefusalError`s (exit 4) with codes
  * `permit_malformed`, `permit_forged`, `permit_expired`, `permit_replayed`,
  * `permit_out_of_scope`, `provider_blocked`.
@@ -484,11 +484,12 @@ export interface UnrecordedPermit {
 
 /**
  * Issues a permit for `scope` and verifies it for `invocation` — the same checks as
- * `verifyPermit`, against the registry as it is now — WITHOUT writing: `record` writes the issued row and the consumption. For the gateway's group commit,
- * where the permit and the pending row then share one transaction instead of waiting for two
- * commits. The nonce is new, so consuming it cannot conflict; the transport sends nothing
- * before the pending row's transaction (which holds `record`) has committed, so a permit is
- * still consumed, durably, before its call.
+ * `verifyPermit`, against the registry as it is now — WITHOUT writing: `record` inserts its row,
+ * issued and consumed at once. For the gateway's group commit, where the permit and the pending
+ * row then share one transaction instead of waiting for two commits. The permit is new, so
+ * nobody else can have consumed it; the transport sends nothing before the pending row's
+ * transaction (which holds `record`) has committed, so a permit is still consumed, durably,
+ * before its call.
  */
 export function issueVerifiedPermit(
   store: Store,
