@@ -138,7 +138,7 @@ export class OpenAttempt {
   private buffer: PendingCapture = { start: undefined, chunks: [], end: undefined };
 
   /** Runs inside the transaction of the row's first write, before it (see `AttemptStart.writeWithRow`). */
-  private writeWithRow: (() => void) | undefined;
+  private readonly writeWithRow: (() => void) | undefined;
 
   constructor(id: string, row: RowValues, writeWithRow?: () => void) {
     this.id = id;
@@ -146,11 +146,9 @@ export class OpenAttempt {
     this.writeWithRow = writeWithRow;
   }
 
-  /** Inside the transaction that inserts the row: the writes that go with it, once. */
-  private insertRow(statements: EvidenceStatements, hash: string | null): void {
-    this.writeWithRow?.();
-    assignRowKey(statements, this.row);
-    statements.insertRow.run(...this.row, hash);
+  /** First thing inside every write transaction: until the row is in the store, the writes that must commit with it. */
+  private beforeWrite(): void {
+    if (!this.written) this.writeWithRow?.();
   }
 
   get isFinished(): boolean {
@@ -171,12 +169,13 @@ export class OpenAttempt {
     setColumn(this.row, 'request_headers_json', request.headersJson);
     setColumn(this.row, 'request_started_at', request.startedAt);
     statements.transaction(() => {
-      this.insertRow(statements, null);
+      this.beforeWrite();
+      assignRowKey(statements, this.row);
+      statements.insertRow.run(...this.row, null);
       insertChunk(statements, this.row, this.id, REQUEST_SEQ, null, request.body);
     });
     this.ledger.add(REQUEST_SEQ, null, request.body);
     this.written = true;
-    this.writeWithRow = undefined;
     this.requestCaptured = true;
   }
 
@@ -211,6 +210,7 @@ export class OpenAttempt {
     if (this.finished || !this.hasBuffered) return;
     const pending = this.takeBuffer();
     statements.transaction(() => {
+      this.beforeWrite();
       if (this.written) {
         // Another process may have marked the row interrupted: its chain link is sealed, so no
         // chunk may join it any more.
@@ -220,12 +220,12 @@ export class OpenAttempt {
         }
         if (pending.end !== undefined) statements.captureEnd.run(pending.end.atMs, pending.end.complete ? 1 : 0, this.id);
       } else {
-        this.insertRow(statements, null);
+        assignRowKey(statements, this.row);
+        statements.insertRow.run(...this.row, null);
       }
       for (const chunk of pending.chunks) insertChunk(statements, this.row, this.id, chunk.seq, chunk.atMs, chunk.bytes);
     });
     this.written = true;
-    this.writeWithRow = undefined;
   }
 
   /** Finishes the row with what is still buffered, in one transaction, and links it into the chain. */
@@ -234,7 +234,7 @@ export class OpenAttempt {
     this.finished = true;
     const pending = this.takeBuffer();
     statements.transaction(() => {
-      if (!this.written) this.writeWithRow?.();
+      this.beforeWrite();
       sealRow(statements, this.id, this.row, this.ledger, fields, this.written);
       for (const chunk of pending.chunks) insertChunk(statements, this.row, this.id, chunk.seq, chunk.atMs, chunk.bytes);
     });
