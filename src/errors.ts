@@ -42,6 +42,15 @@ export class SyndicateError extends Error {
     this.details = options.details;
   }
 
+  /**
+   * Adds context learnt while the error travels up (the pipeline adds the attempts it made
+   * before a fatal one). The one place an error's details change after it was thrown.
+   */
+  withDetails(extra: Record<string, unknown>): this {
+    (this as { details: Record<string, unknown> | undefined }).details = { ...this.details, ...extra };
+    return this;
+  }
+
   toJSON(): { code: string; message: string; hint?: string; details?: Record<string, unknown> } {
     return {
       code: this.code,

@@ -116,7 +116,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     });
     if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
     attempts.push(outcome.report);
-    if (outcome.kind === 'fatal') throw withAttempts(outcome.error, requestId, attempts);
+    if (outcome.kind === 'fatal') throw outcome.error.withDetails({ requestId, attempts });
   }
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
@@ -613,11 +613,6 @@ function discoverDeviations(context: PipelineContext, input: InvocationInput, re
   } catch {
     return result;
   }
-}
-
-function withAttempts(error: SyndicateError, requestId: string, attempts: AttemptReport[]): SyndicateError {
-  Object.assign(error, { details: { ...error.details, requestId, attempts } });
-  return error;
 }
 
 function widestClass(classes: readonly ProviderClass[], floor: ProviderClass): ProviderClass {

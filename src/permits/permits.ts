@@ -499,7 +499,8 @@ export function issueVerifiedPermit(
   options: IssuePermitOptions = {},
 ): UnrecordedPermit {
   const { token, permit } = signPermit(key, scope, options);
-  const now = options.now ?? Date.now();
+  // One clock reading: issued, verified and consumed at the same instant.
+  const now = permit.iat;
   const provider = checkPayload(permit, currentProvider(store, permit.provider), invocation, now);
   return {
     token,

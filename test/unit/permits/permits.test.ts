@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PolicyRefusalError, SyndicateError, UsageError } from '../../../src/errors.js';
 import {
   inspectPermit,
@@ -250,6 +250,15 @@ describe('permits', () => {
     expect(issuedAndConsumed()).toEqual([0, 0]);
     store.transaction(unrecorded.record);
     expect(issuedAndConsumed()).toEqual([1, 1]);
+    // Issued, verified and consumed at one instant: the clock is read once (here it moves 5 ms per reading).
+    let clock = Date.now();
+    const readings = vi.spyOn(Date, 'now').mockImplementation(() => (clock += 5));
+    const live = issueVerifiedPermit(store, key, scope, invocation);
+    readings.mockRestore();
+    store.transaction(live.record);
+    const stored = store.db.prepare('SELECT issued_at, consumed_at FROM permits WHERE permit_id = ?').get(live.permit.id) as { issued_at: string; consumed_at: string };
+    expect(stored.consumed_at).toBe(stored.issued_at);
+    expect(issuedAndConsumed()).toEqual([2, 2]);
     // Recorded means used: the token cannot be verified again.
     expect(refusalOf(() => verifyPermit(store, key, unrecorded.token, invocation, { now: NOW + 1 })).code).toBe('permit_replayed');
 
@@ -258,7 +267,7 @@ describe('permits', () => {
     expect(refusalOf(() => issueVerifiedPermit(store, key, scope, { ...invocation, providerClass: 'blocked' }, { now: NOW })).code).toBe('provider_blocked');
     await registerFixtureProvider(store, { baseUrl: 'http://127.0.0.1:9999/v1' });
     expect(refusalOf(() => issueVerifiedPermit(store, key, scope, invocation, { now: NOW })).code).toBe('permit_out_of_scope');
-    expect(issuedAndConsumed()).toEqual([1, 1]);
+    expect(issuedAndConsumed()).toEqual([2, 2]);
   });
 
   it('refuses a validly signed permit this store never issued', () => {
