@@ -21,11 +21,12 @@ const GATEWAY_CACHE_KIB = 2048;
 const GATEWAY_HEAP_GROWING_PERCENT = 20;
 
 /**
- * Applies GATEWAY_HEAP_GROWING_PERCENT unless the operator set the flag themselves. V8 reads this
- * flag each time it sizes the heap after a full GC, so setting it at start-up takes effect.
+ * Applies GATEWAY_HEAP_GROWING_PERCENT unless the operator started node with the flag
+ * (`node --heap-growing-percent=N …/syndicate serve`; node refuses it in NODE_OPTIONS). V8 reads
+ * this flag each time it sizes the heap after a full GC, so setting it at start-up takes effect.
  */
 function boundHeapGrowth(): void {
-  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((argument) => /heap[-_]growing[-_]percent/.test(argument));
+  const given = process.execArgv.some((argument) => /^--heap[-_]growing[-_]percent\b/.test(argument));
   if (!given) setFlagsFromString(`--heap-growing-percent=${GATEWAY_HEAP_GROWING_PERCENT}`);
 }
 
