@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readLimitedBody } from '../common/http-body.js';
+import { listenFailure } from '../common/listen.js';
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_BODY_LIMIT_BYTES, pathOf, type Gateway, type GatewayCall } from './app.js';
@@ -145,9 +146,10 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
     response.once('close', () => open.delete(response));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (error: Error): void => reject(listenFailure(error, options.host, options.port));
+    server.once('error', refused);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       resolve();
     });
   });

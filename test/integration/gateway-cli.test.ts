@@ -4,6 +4,7 @@
  */
 import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +49,20 @@ describe('syndicate serve', () => {
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('refusing to bind the gateway to 0.0.0.0');
     expect(result.stderr).toContain('--allow-remote');
+  });
+
+  it('names the fix when the port is taken (exit 2, not an internal error)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const result = await runCli(['serve', '--port', String(port)], { home });
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port}: the port is already in use`);
+      expect(result.stderr).toContain('--port 0');
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('rejects a bad port (exit 2)', async () => {

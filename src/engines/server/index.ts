@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
+import { listenFailure } from '../../common/listen.js';
 import { checkLoopbackUrl } from '../../common/loopback.js';
 import { UsageError } from '../../errors.js';
 import type { Deviation } from '../../common/vocabulary.js';
@@ -89,22 +90,6 @@ export interface RunningEngineServer {
    * are cut off, so a pending `close()` finishes promptly.
    */
   forceClose(): void;
-}
-
-/** A listen failure the operator can fix with a flag, as a UsageError; anything else unchanged. */
-function listenFailure(error: unknown, host: string, port: number): unknown {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const where = `${host}:${port}`;
-  switch (code) {
-    case 'EADDRINUSE':
-      return new UsageError(`cannot listen on ${where}: the port is already in use`, { hint: 'use another --port, or --port 0 to pick a free one', cause: error });
-    case 'EACCES':
-      return new UsageError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`, { hint: 'use another --port, or --port 0 to pick a free one', cause: error });
-    case 'EADDRNOTAVAIL':
-      return new UsageError(`cannot listen on ${where}: ${host} is not an address of this machine`, { hint: 'use --host 127.0.0.1 (or ::1 where IPv6 is configured)', cause: error });
-    default:
-      return error;
-  }
 }
 
 /**
