@@ -1,6 +1,6 @@
 import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import { SyndicateError } from '../errors.js';
-import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
+import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import type { StreamPart } from '../wire/canonical.js';
@@ -165,10 +165,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     finish: (outcome: { result: InvocationResult } | { error: unknown }) => void,
   ): Promise<GatewayReply> => {
     const channel = new SseChannel(() => controller.abort());
-    let attempt: { provider: string; model: string } | undefined;
+    let attempt: AttemptStarted | undefined;
     let encoder: StreamEncoder | undefined;
     const encoderFor = (): StreamEncoder => {
-      encoder ??= face.createEncoder(attempt === undefined ? input.request.model : modelLabel(attempt.provider, attempt.model), includeUsage);
+      encoder ??= face.createEncoder(attempt === undefined ? input.request.model : modelLabel(attempt.provider.id, attempt.model), includeUsage);
       return encoder;
     };
     const batch: StreamPart[] = [];
@@ -186,7 +186,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const invocation = options.invoke(pipeline, {
       ...input,
       onAttempt: (current) => {
-        attempt = { provider: current.provider.id, model: current.model };
+        attempt = current;
       },
       onPart: (part) => {
         batch.push(part);
@@ -213,8 +213,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return streamReply(channel, resultHeaders(outcome.result));
     }
 
-    const headers: Record<string, string> =
-      attempt === undefined ? {} : { 'x-syndicate-provider': attempt.provider, 'x-syndicate-model': attempt.model };
+    const headers: Record<string, string> = attempt === undefined ? {} : attemptHeaders(attempt);
     void settled.then((outcome) => {
       try {
         flush();
@@ -317,12 +316,17 @@ function modelLabel(provider: string, model: string): string {
 }
 
 function resultHeaders(result: InvocationResult): Record<string, string> {
+  return attemptHeaders({ ...result, sensitivity: result.classification.level });
+}
+
+/** Which attempt answered and where its evidence is; a streamed answer sends them with its first part. */
+function attemptHeaders(attempt: Pick<AttemptStarted, 'provider' | 'model' | 'sensitivity' | 'evidenceId' | 'requestId'>): Record<string, string> {
   return {
-    'x-syndicate-provider': result.provider.id,
-    'x-syndicate-model': result.model,
-    'x-syndicate-sensitivity': result.classification.level,
-    'x-syndicate-evidence': result.evidenceId,
-    'x-syndicate-request': result.requestId,
+    'x-syndicate-provider': attempt.provider.id,
+    'x-syndicate-model': attempt.model,
+    'x-syndicate-sensitivity': attempt.sensitivity,
+    'x-syndicate-evidence': attempt.evidenceId,
+    'x-syndicate-request': attempt.requestId,
   };
 }
 

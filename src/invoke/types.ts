@@ -77,7 +77,18 @@ export interface InvocationInput {
   /** Stream parts forwarded as they arrive from the attempt that delivers the answer. */
   onPart?: (part: StreamPart) => void;
   /** Told when an attempt starts, e.g. to show which provider is being tried. */
-  onAttempt?: (attempt: { hop: number; provider: AttemptProvider; model: string }) => void;
+  onAttempt?: (attempt: AttemptStarted) => void;
+}
+
+/** An attempt about to call its provider: where it goes and where its evidence is. */
+export interface AttemptStarted {
+  hop: number;
+  provider: AttemptProvider;
+  model: string;
+  requestId: string;
+  evidenceId: string;
+  /** The sensitivity the request was classified (and permitted) at. */
+  sensitivity: SensitivityLevel;
 }
 
 export interface InvocationFidelity {

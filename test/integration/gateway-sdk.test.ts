@@ -77,12 +77,14 @@ describe('OpenAI client', () => {
     expect(newest).toMatchObject({ caller: 'gateway', state: 'completed', provider: { id: 'ollama', class: 'local' }, model: OLLAMA_MODEL });
   });
 
-  it('streams the answer chunk by chunk, ending with a finish reason', async () => {
-    const stream = await openAIClient(main).chat.completions.create({
-      model: 'small',
-      messages: [{ role: 'user', content: 'What is the capital of France?' }],
-      stream: true,
-    });
+  it('streams the answer chunk by chunk, ending with a finish reason; the headers name its evidence', async () => {
+    const { data: stream, response } = await openAIClient(main)
+      .chat.completions.create({
+        model: 'small',
+        messages: [{ role: 'user', content: 'What is the capital of France?' }],
+        stream: true,
+      })
+      .withResponse();
     const deltas: string[] = [];
     const finishReasons: (string | null)[] = [];
     for await (const chunk of stream) {
@@ -94,6 +96,9 @@ describe('OpenAI client', () => {
     expect(deltas.length).toBeGreaterThan(1);
     expect(deltas.join('')).toBe(DEFAULT_ANSWER);
     expect(finishReasons.at(-1)).toBe('stop');
+    const newest = listEvidence(main.store, { limit: 1 })[0];
+    expect(newest).toMatchObject({ id: response.headers.get('x-syndicate-evidence'), requestId: response.headers.get('x-syndicate-request'), streamed: true });
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe(newest?.sensitivity);
   });
 
   it('receives a tool call with JSON arguments', async () => {

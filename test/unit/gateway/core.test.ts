@@ -77,7 +77,7 @@ describe('gateway core', () => {
       release = resolve;
     });
     const gateway = gatewayWith(async (_context, input) => {
-      input.onAttempt?.({ hop: 0, provider: { id: 'ollama', version: 3, class: 'local' }, model: 'llama3' });
+      input.onAttempt?.({ hop: 0, provider: { id: 'ollama', version: 3, class: 'local' }, model: 'llama3', requestId: 'req_1', evidenceId: 'ev_1', sensitivity: 'internal' });
       input.onPart?.(PARTS[0] as StreamPart);
       await gate;
       for (const part of PARTS.slice(1)) input.onPart?.(part);
@@ -86,7 +86,14 @@ describe('gateway core', () => {
     const response = await gateway.fetch(chat({ stream: true }));
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+    // The answering attempt and its evidence are named before the stream ends, as for a JSON answer.
+    expect(Object.fromEntries([...response.headers].filter(([name]) => name.startsWith('x-syndicate-')))).toEqual({
+      'x-syndicate-provider': 'ollama',
+      'x-syndicate-model': 'llama3',
+      'x-syndicate-sensitivity': 'internal',
+      'x-syndicate-evidence': 'ev_1',
+      'x-syndicate-request': 'req_1',
+    });
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
     // The first content part is readable before the pipeline has finished.
