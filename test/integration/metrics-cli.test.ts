@@ -46,9 +46,12 @@ describe('syndicate metrics', () => {
     expect(metrics.requests).toMatchObject({ total: 0, denied: 1 });
   });
 
-  it('rejects a malformed --since with exit 2', async () => {
-    const result = await runCli(['metrics', '--since', 'yesterday'], { home });
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain('--since');
+  it('rejects a malformed or empty --since with exit 2 and a hint', async () => {
+    for (const since of ['yesterday', '0s']) {
+      const result = await runCli(['metrics', '--since', since], { home });
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain('--since');
+      expect(result.stderr).toMatch(/^hint: .*24h/m);
+    }
   });
 });

@@ -17,7 +17,9 @@ export function metricsCommand(): Command {
       const { output } = context;
       const { parseDuration } = await import('../../common/duration.js');
       const sinceMs = parseDuration(options.since, '--since');
-      if (sinceMs <= 0) throw new UsageError(`--since must be a positive duration, got "${options.since}"`);
+      if (sinceMs <= 0) {
+        throw new UsageError(`--since must be a positive duration, got "${options.since}"`, { hint: 'look back at least 1ms, e.g. --since 90m, 24h or 7d' });
+      }
       const { loadPolicy } = await import('../../policy/load.js');
       const { computeMetrics } = await import('../../metrics/index.js');
       const policy = loadPolicy(context.home.policyPath);
