@@ -179,6 +179,11 @@ describe('syndicate evidence (CLI)', () => {
 
     const jsonToStdout = await runCli(['evidence', 'export', '--json'], { home });
     expect(jsonToStdout.exitCode).toBe(2);
+    // An --output that cannot be written is the caller's argument, not a store failure.
+    const nowhere = await runCli(['evidence', 'export', '--output', join(home, 'missing-dir', 'export.jsonl')], { home });
+    expect(nowhere.exitCode).toBe(2);
+    expect(nowhere.stderr).toContain('cannot write');
+    expect(nowhere.stderr).toContain('hint: choose a writable path for --output');
   });
 
   it('verify passes on the untouched store, then fails (exit 1) at the edited row and at a deleted row', async () => {

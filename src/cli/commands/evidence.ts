@@ -139,13 +139,14 @@ export function evidenceCommand(): Command {
         }
       } else {
         const { closeSync, openSync, writeSync } = await import('node:fs');
-        const { StoreError } = await import('../../errors.js');
+        const { UsageError } = await import('../../errors.js');
         let descriptor: number;
         try {
           descriptor = openSync(options.output, 'w', 0o600);
         } catch (error) {
-          throw new StoreError(`cannot write ${options.output}: ${(error as Error).message}`, {
-            hint: 'choose a writable path for --output',
+          // The path is the caller's argument, not the store: a usage error (exit 2).
+          throw new UsageError(`cannot write ${options.output}: ${(error as Error).message}`, {
+            hint: 'choose a writable path for --output (its directory must exist)',
           });
         }
         try {
