@@ -112,6 +112,21 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect(result.stderr).toMatch(/llama@v1 .*\(exact\) .* evidence ev_/);
   });
 
+  it('bad numeric flags are usage errors (exit 2) with an example, and nothing is sent', async () => {
+    const sentBefore = inferenceExchanges(llama).length;
+    for (const [flag, value, example] of [
+      ['--max-tokens', '-3', 'for example --max-tokens 512'],
+      ['--max-tokens', '2.5', 'for example --max-tokens 512'],
+      ['--temperature', 'warm', 'for example --temperature 0.7'],
+    ] as const) {
+      const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'llama', flag, value]);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain(`${flag} must be`);
+      expect(result.stderr).toContain(`hint: ${example}`);
+    }
+    expect(inferenceExchanges(llama)).toHaveLength(sentBefore);
+  });
+
   it('reads the prompt from stdin', async () => {
     const { result, document } = await scenario.json(['run', '-', '--provider', 'llama', '--no-stream'], { input: 'Name the capital of France.' });
     expect(result.exitCode, result.stderr).toBe(0);

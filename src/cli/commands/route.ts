@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { SensitivityLevel, WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
 import { contextFor } from '../context.js';
+import { positiveIntegerOption, readStdin } from '../input.js';
 
 interface RouteOptions {
   workflow: string;
@@ -33,14 +34,8 @@ export function routeCommand(): Command {
       if (options.sensitivity !== undefined && !LEVELS.includes(options.sensitivity)) {
         throw new UsageError(`unknown sensitivity "${options.sensitivity}"`, { hint: `use one of: ${LEVELS.join(', ')}` });
       }
-      let maxTokens: number | undefined;
-      if (options.maxTokens !== undefined) {
-        maxTokens = Number(options.maxTokens);
-        if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-          throw new UsageError(`--max-tokens must be a positive whole number, got "${options.maxTokens}"`, { hint: 'for example --max-tokens 512' });
-        }
-      }
-      const text = prompt === undefined || prompt === '-' ? await readPromptFromStdin() : prompt;
+      const maxTokens = positiveIntegerOption(options.maxTokens, '--max-tokens');
+      const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
 
       const context = contextFor(command);
@@ -117,13 +112,4 @@ function printPlan(output: ReturnType<typeof contextFor>['output'], routed: Rout
     output.line('no candidate');
   }
   if (plan.excluded.length > 0) output.line(`${plan.excluded.length} excluded (run with --explain to see why)`);
-}
-
-async function readPromptFromStdin(): Promise<string> {
-  if (process.stdin.isTTY === true) {
-    throw new UsageError('no prompt given', { hint: 'pass the prompt as an argument, or pipe it: echo "..." | syndicate route -' });
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
 }

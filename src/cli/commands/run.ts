@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js';
 import type { InvocationResult } from '../../invoke/types.js';
 import type { CanonicalRequest } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
-import { readStdin } from '../input.js';
+import { numberOption, positiveIntegerOption, readStdin } from '../input.js';
 
 interface RunOptions {
   provider?: string;
@@ -51,8 +51,8 @@ Examples:
       const { output } = context;
       const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or on stdin' });
-      const maxTokens = parsePositiveInteger(options.maxTokens, '--max-tokens');
-      const temperature = parseNumber(options.temperature, '--temperature');
+      const maxTokens = positiveIntegerOption(options.maxTokens, '--max-tokens');
+      const temperature = numberOption(options.temperature, '--temperature');
       const stream = options.stream ?? (process.stdout.isTTY === true && !output.json);
       const [providerId, providerModel] = splitProvider(options.provider);
       const model = providerModel ?? options.model ?? 'auto';
@@ -145,16 +145,3 @@ function splitProvider(value: string | undefined): [string | undefined, string |
   return [value.slice(0, index), `${value.slice(0, index)}:${model}`];
 }
 
-function parsePositiveInteger(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
-  return number;
-}
-
-function parseNumber(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isFinite(number)) throw new UsageError(`${flag} must be a number, got "${value}"`);
-  return number;
-}
