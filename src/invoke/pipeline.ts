@@ -119,10 +119,13 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     if (outcome.kind === 'fatal') throw outcome.error.withDetails({ requestId, attempts });
   }
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
+  const allTimedOut = attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout');
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: 'start the local engine or check the hosted provider, then retry; `syndicate route --explain` shows the candidates',
+    hint: allTimedOut
+      ? 'every candidate was still answering when the time allowed ran out; allow more (`syndicate run --timeout 5m`) or ask for fewer tokens'
+      : 'start the local engine or check the hosted provider, then retry; `syndicate route --explain` shows the candidates',
     details: { requestId, attempts },
   });
 }

@@ -179,7 +179,9 @@ describe('syndicate run: upstream failures', () => {
     engine.setFault('hang');
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'vllm', '--no-stream', '--timeout', '2s']);
     expect(result.exitCode, result.stderr).toBe(5);
-    const error = document.error as { details: { attempts: { evidenceId: string }[] } };
+    const error = document.error as { hint: string; details: { attempts: { evidenceId: string }[] } };
+    // The time the caller allowed ran out: the hint says how to allow more, not to start the engine.
+    expect(error.hint).toContain('--timeout');
     const envelope = (await scenario.evidence(error.details.attempts.at(-1)!.evidenceId)) as Record<string, any>;
     expect(envelope.markers).toContain('timeout');
   });
