@@ -316,7 +316,8 @@ function modelLabel(provider: string, model: string): string {
 }
 
 function resultHeaders(result: InvocationResult): Record<string, string> {
-  return attemptHeaders({ ...result, sensitivity: result.classification.level });
+  const { provider, model, evidenceId, requestId } = result;
+  return attemptHeaders({ provider, model, sensitivity: result.classification.level, evidenceId, requestId });
 }
 
 /** Which attempt answered and where its evidence is; a streamed answer sends them with its first part. */
