@@ -4,12 +4,11 @@
 // Run: node bench/gateway/ab.js /path/to/other/checkout [rounds=4]
 // (A = the other checkout, B = this one; both need `npm run build` first.)
 import autocannon from 'autocannon';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firstContentTimes } from './first-content.js';
+import { BenchProcesses, cpuSeconds, median, pause } from './processes.js';
 
 const other = process.argv[2];
 if (other === undefined || !existsSync(join(resolve(other), 'dist/cli/main.js'))) {
@@ -18,61 +17,22 @@ if (other === undefined || !existsSync(join(resolve(other), 'dist/cli/main.js'))
 }
 const rounds = Number(process.argv[3] ?? 4);
 const builds = { A: join(resolve(other), 'bin/syndicate.js'), B: fileURLToPath(new URL('../../bin/syndicate.js', import.meta.url)) };
-const upstreamScript = fileURLToPath(new URL('./upstream.js', import.meta.url));
 const prompt =
   'Summarise the following release note for a changelog in one sentence: the scheduler now retries failed jobs ' +
   'with exponential backoff, the dashboard shows queue depth per worker, and the CLI gained a --dry-run flag.';
 const body = (stream) => JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: prompt }], max_tokens: 64, stream });
-const pause = (ms) => new Promise((done) => setTimeout(done, ms));
-const mainThreadCpuSeconds = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
-const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
-const children = [];
-const homes = [];
+const processes = new BenchProcesses();
 try {
-  const upstream = spawn(process.execPath, [upstreamScript], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(upstream);
-  const upstreamUrl = await new Promise((done) => upstream.stdout.once('data', (data) => done(String(data).trim())));
+  const upstreamUrl = await processes.startUpstream();
   const gateways = {};
-  for (const [name, bin] of Object.entries(builds)) {
-    const home = mkdtempSync(join(tmpdir(), `syndicate-ab-${name}-`));
-    homes.push(home);
-    const cli = (args) => {
-      const result = spawnSync(process.execPath, [bin, '--home', home, ...args], { encoding: 'utf8' });
-      if (result.status !== 0) throw new Error(`${name}: syndicate ${args.join(' ')}: ${result.stderr}`);
-    };
-    cli(['init']);
-    writeFileSync(
-      join(home, 'bench.yaml'),
-      `apiVersion: syndicate/v1\nkind: Provider\nid: bench\nclass: local\nwire: openai\nbaseUrl: ${upstreamUrl}/v1\nmodels:\n  - id: bench-model\n    contextWindow: 8192\n    capabilityClass: small\n`,
-    );
-    cli(['provider', 'register', join(home, 'bench.yaml')]);
-    const token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();
-    const child = spawn(process.execPath, [bin, '--home', home, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    const url = await new Promise((done) => {
-      let out = '';
-      child.stdout.on('data', (data) => {
-        out += data;
-        try {
-          done(JSON.parse(out).url);
-        } catch {
-          // not complete yet
-        }
-      });
-    });
-    gateways[name] = { url, token, pid: child.pid };
-  }
+  for (const [name, bin] of Object.entries(builds)) gateways[name] = await processes.startGateway(name, bin, upstreamUrl);
 
-  const headersOf = (gateway) => ({ 'content-type': 'application/json', authorization: `Bearer ${gateway.token}` });
-  const firstContent = async (gateway, count) => median(await firstContentTimes(`${gateway.url}/v1/chat/completions`, headersOf(gateway), body(true), count));
+  const firstContent = async (gateway, count) => median(await firstContentTimes(`${gateway.url}/v1/chat/completions`, gateway.headers, body(true), count));
   const load = async (gateway, connections, seconds) => {
-    const before = mainThreadCpuSeconds(gateway.pid);
-    const result = await autocannon({ url: `${gateway.url}/v1/chat/completions`, method: 'POST', headers: headersOf(gateway), body: body(false), connections, duration: seconds });
-    return { requestsPerSecond: result.requests.average, cpuMs: ((mainThreadCpuSeconds(gateway.pid) - before) * 1000) / result.requests.total };
+    const before = cpuSeconds(gateway.pid);
+    const result = await autocannon({ url: `${gateway.url}/v1/chat/completions`, method: 'POST', headers: gateway.headers, body: body(false), connections, duration: seconds });
+    return { requestsPerSecond: result.requests.average, cpuMs: ((cpuSeconds(gateway.pid) - before) * 1000) / result.requests.total };
   };
 
   for (const gateway of Object.values(gateways)) {
@@ -106,7 +66,5 @@ try {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
-  for (const child of children) child.kill('SIGTERM');
-  await pause(500);
-  for (const home of homes) rmSync(home, { recursive: true, force: true });
+  await processes.stopAll();
 }

@@ -19,8 +19,12 @@ const streamHead = chunk({ role: 'assistant', content: '' }, null);
 const streamBody = [chunk({ content: 'Hello' }, null), chunk({ content: ' from the bench upstream.' }, null), chunk({}, 'stop')];
 const usageChunk = `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1700000000, model: MODEL, choices: [], usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 } })}\n\n`;
 
-/** Starts the upstream on 127.0.0.1 (port 0 = any free port). `streamDelayMs` delays the stream's first content chunk. */
-export async function startUpstream({ port = 0, streamDelayMs = 0 } = {}) {
+/**
+ * Starts the upstream on 127.0.0.1 (port 0 = any free port). `streamDelayMs` delays the stream's
+ * first content chunk; with `streamTokens`, a stream sends that many one-word chunks, one every
+ * `streamIntervalMs`, like an engine decoding (bench/gateway/long-streams.js).
+ */
+export async function startUpstream({ port = 0, streamDelayMs = 0, streamTokens = 0, streamIntervalMs = 20 } = {}) {
   const server = createServer({ noDelay: true, keepAliveTimeout: 30_000 }, (request, response) => {
     if (request.method === 'GET' && request.url === '/v1/models') {
       response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(models) });
@@ -43,6 +47,20 @@ export async function startUpstream({ port = 0, streamDelayMs = 0 } = {}) {
       }
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       response.write(streamHead);
+      if (streamTokens > 0) {
+        let sent = 0;
+        const timer = setInterval(() => {
+          sent += 1;
+          if (sent <= streamTokens) {
+            response.write(chunk({ content: ` word${sent}` }, null));
+            return;
+          }
+          clearInterval(timer);
+          response.end(chunk({}, 'stop') + usageChunk + 'data: [DONE]\n\n');
+        }, streamIntervalMs);
+        response.once('close', () => clearInterval(timer));
+        return;
+      }
       const rest = () => response.end(streamBody.join('') + usageChunk + 'data: [DONE]\n\n');
       if (streamDelayMs > 0) setTimeout(rest, streamDelayMs);
       else rest();
@@ -54,6 +72,10 @@ export async function startUpstream({ port = 0, streamDelayMs = 0 } = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const upstream = await startUpstream({ port: Number(process.env.PORT ?? 0) });
+  const upstream = await startUpstream({
+    port: Number(process.env.PORT ?? 0),
+    streamTokens: Number(process.env.STREAM_TOKENS ?? 0),
+    streamIntervalMs: Number(process.env.STREAM_INTERVAL_MS ?? 20),
+  });
   process.stdout.write(`${upstream.url}\n`);
 }

@@ -54,6 +54,8 @@ export interface RecorderOptions {
    * transaction: a chunk arriving after a quiet interval is written at once, bursts are batched,
    * and `completeAttempt` writes whatever is still buffered in its finishing transaction. A crash loses at
    * most this window; everything older is already in the store. `0` writes every event at once.
+   * With `commits`, a chunk waits for the process's next shared tick instead (at most this long),
+   * so every stream in flight is written in one batch transaction.
    */
   flushIntervalMs?: number;
   /**
@@ -93,6 +95,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
   private readonly commits: GroupCommitter | undefined;
   private lastFlushAt: number;
   private timer: NodeJS.Timeout | undefined;
+  private waitingForTick = false;
   private closed = false;
   private detached = false;
   private readonly summary: CaptureSummary = {
@@ -185,13 +188,24 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     this.summary.retried = true;
   }
 
-  /** Writes everything captured and not yet written, now, in one transaction. */
+  /**
+   * Writes everything captured and not yet written in one transaction: now, or with group commit
+   * in the committer's next batch, shared with the other requests' writes (a failure is kept on
+   * the attempt and fails its next call closed). A long stream flushes every `flushIntervalMs`.
+   */
   flush(): void {
     this.throwIfFailed();
     this.cancelTimer();
     this.lastFlushAt = performance.now();
     if (this.detached) return;
-    this.write(() => this.attempt.flush(this.statements));
+    const flush = (): void => this.attempt.flush(this.statements);
+    if (this.commits === undefined) {
+      this.write(flush);
+      return;
+    }
+    this.commits.run(flush).catch((error: unknown) => {
+      this.attempt.failure ??= error;
+    });
   }
 
   /** What has been captured so far. */
@@ -226,6 +240,10 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
 
   private schedule(deferOnly = false): void {
     if (this.detached) return;
+    if (this.commits !== undefined && this.flushIntervalMs > 0) {
+      this.scheduleOnSharedTick();
+      return;
+    }
     const elapsed = performance.now() - this.lastFlushAt;
     if (!deferOnly && elapsed >= this.flushIntervalMs) {
       this.flush();
@@ -247,7 +265,31 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     this.timer.unref();
   }
 
+  /**
+   * Group commit: the recorders of the process wait for one shared tick (see `SharedFlushTick`),
+   * so the streams in flight write their chunks in the same batch transaction — one commit per
+   * tick instead of one per stream — and none waits longer than its interval.
+   */
+  private scheduleOnSharedTick(): void {
+    if (this.waitingForTick) return;
+    this.waitingForTick = true;
+    SharedFlushTick.join(this.flushIntervalMs, this.tickFlush);
+  }
+
+  private readonly tickFlush = (): void => {
+    this.waitingForTick = false;
+    try {
+      this.flush();
+    } catch {
+      // Kept on the attempt: surfaced by the next call into the recorder or by completeAttempt.
+    }
+  };
+
   private cancelTimer(): void {
+    if (this.waitingForTick) {
+      SharedFlushTick.leave(this.flushIntervalMs, this.tickFlush);
+      this.waitingForTick = false;
+    }
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -267,6 +309,29 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     }
   }
 }
+
+/** One timer per flush interval for every recorder waiting to flush: they all flush in the same turn. */
+const SharedFlushTick = {
+  ticks: new Map<number, Set<() => void>>(),
+
+  join(intervalMs: number, flush: () => void): void {
+    let waiting = this.ticks.get(intervalMs);
+    if (waiting === undefined) {
+      const flushes = new Set<() => void>();
+      waiting = flushes;
+      this.ticks.set(intervalMs, flushes);
+      setTimeout(() => {
+        this.ticks.delete(intervalMs);
+        for (const waitingFlush of flushes) waitingFlush();
+      }, intervalMs).unref();
+    }
+    waiting.add(flush);
+  },
+
+  leave(intervalMs: number, flush: () => void): void {
+    this.ticks.get(intervalMs)?.delete(flush);
+  },
+};
 
 /** Throws the attempt's earlier write failure, as a StoreError, if there was one. */
 export function throwIfAttemptFailed(attempt: OpenAttempt): void {

@@ -15,6 +15,7 @@ import {
 } from '../../../src/evidence/index.js';
 import { approximateTokens } from '../../../src/evidence/tokens.js';
 import { StoreError } from '../../../src/errors.js';
+import { GroupCommitter } from '../../../src/store/group-commit.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { attemptStart, REQUEST_BODY, seedCompleted, seedDenial, SSE_CHUNKS } from './seed.js';
 
@@ -150,6 +151,29 @@ describe('evidence attempts', () => {
     recorder.onEnd({ atMs: 95, complete: true });
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(getEvidence(store, id)?.response.complete).toBe(true);
+  });
+
+  it('with group commit, writes the chunks of every stream in flight in one batch per flush interval', async () => {
+    const commits = new GroupCommitter(store);
+    const streams = [beginAttempt(store, attemptStart()), beginAttempt(store, attemptStart())].map((id) => ({
+      id,
+      recorder: createRecorder(store, id, { flushIntervalMs: 200, commits }),
+    }));
+    for (const { recorder } of streams) await recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+    const before = { ...commits.stats };
+    const stored = (id: string): string | undefined => getEvidence(store, id)?.response.body?.toString();
+    // The streams' chunks arrive at different moments, as they would from two engines.
+    streams[0]?.recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
+    streams[0]?.recorder.onChunk(Buffer.from('a'), 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    streams[1]?.recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
+    streams[1]?.recorder.onChunk(Buffer.from('b'), 1);
+    expect(streams.map(({ id }) => stored(id))).toEqual([undefined, undefined]);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await commits.idle();
+    // Both flushes went through the committer, in one transaction: one commit, not one per stream.
+    expect(streams.map(({ id }) => stored(id))).toEqual(['a', 'b']);
+    expect({ batches: commits.stats.batches - before.batches, units: commits.stats.units - before.units }).toEqual({ batches: 1, units: 2 });
   });
 
   it('flushes buffered chunks when the attempt completes, and records a failed attempt honestly', () => {

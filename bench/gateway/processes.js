@@ -1,0 +1,71 @@
+// Shared by the interleaved benchmarks (ab.js, long-streams.js): start the bench upstream and
+// `syndicate serve` processes of one or more builds, read their CPU time from /proc.
+// BENCH_GATEWAY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is given to every gateway.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const upstreamScript = fileURLToPath(new URL('./upstream.js', import.meta.url));
+
+export const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+export const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+/** CPU seconds (user + system) of a process's main thread, or of the whole process with `wholeProcess`. */
+export function cpuSeconds(pid, wholeProcess = false) {
+  const path = wholeProcess ? `/proc/${pid}/stat` : `/proc/${pid}/task/${pid}/stat`;
+  const fields = readFileSync(path, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Processes started here, stopped by `stopAll`. */
+export class BenchProcesses {
+  children = [];
+  homes = [];
+
+  /** The bench upstream in its own process; `env` passes its options (STREAM_TOKENS, STREAM_INTERVAL_MS). */
+  async startUpstream(env = {}) {
+    const upstream = spawn(process.execPath, [upstreamScript], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    this.children.push(upstream);
+    return new Promise((done) => upstream.stdout.once('data', (data) => done(String(data).trim())));
+  }
+
+  /** `syndicate serve` of the build whose bin is `bin`, with the upstream registered as a local provider. */
+  async startGateway(name, bin, upstreamUrl) {
+    const home = mkdtempSync(join(tmpdir(), `syndicate-bench-${name}-`));
+    this.homes.push(home);
+    const cli = (args) => {
+      const result = spawnSync(process.execPath, [bin, '--home', home, ...args], { encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`${name}: syndicate ${args.join(' ')}: ${result.stderr}`);
+    };
+    cli(['init']);
+    writeFileSync(
+      join(home, 'bench.yaml'),
+      `apiVersion: syndicate/v1\nkind: Provider\nid: bench\nclass: local\nwire: openai\nbaseUrl: ${upstreamUrl}/v1\nmodels:\n  - id: bench-model\n    contextWindow: 8192\n    capabilityClass: small\n`,
+    );
+    cli(['provider', 'register', join(home, 'bench.yaml')]);
+    const token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();
+    const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, bin, '--home', home, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.children.push(child);
+    const url = await new Promise((done) => {
+      let out = '';
+      child.stdout.on('data', (data) => {
+        out += data;
+        try {
+          done(JSON.parse(out).url);
+        } catch {
+          // not complete yet
+        }
+      });
+    });
+    return { url, token, pid: child.pid, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } };
+  }
+
+  async stopAll() {
+    for (const child of this.children) child.kill('SIGTERM');
+    await pause(500);
+    for (const home of this.homes) rmSync(home, { recursive: true, force: true });
+  }
+}
