@@ -7,7 +7,7 @@ import type { StreamPart } from '../wire/canonical.js';
 import { TokenGuard } from './auth.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError } from './errors.js';
 import { anthropicFace, openAIFace, partsOfResponse, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
-import { modelList } from './models.js';
+import { modelById, modelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
 
 /** 10 MiB: room for a long conversation with a few inline images, not for abuse. */
@@ -76,6 +76,18 @@ interface Route {
   /** No token needed (only `/healthz`). */
   public?: boolean;
   handle(call: GatewayCall): Promise<GatewayReply>;
+}
+
+/** `GET /v1/models/{id}`: the rest of the path is the id (`provider:model` ids may hold `/`, as vLLM's do). */
+const MODEL_PATH_PREFIX = '/v1/models/';
+
+function modelIdOf(path: string): string {
+  const encoded = path.slice(MODEL_PATH_PREFIX.length);
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new GatewayRequestError('invalid_request', `the model id in ${path} is not valid percent-encoding`, { code: 'invalid_model_id' });
+  }
 }
 
 /** Builds the gateway core. */
@@ -241,6 +253,24 @@ export function createGateway(options: GatewayOptions): Gateway {
       ],
     ],
     [
+      MODEL_PATH_PREFIX,
+      [
+        {
+          method: 'GET',
+          handle: async (call) => {
+            const id = modelIdOf(call.path);
+            const model = modelById(pipeline.store, id, call.header('anthropic-version') !== undefined ? 'anthropic' : 'openai');
+            if (model === undefined) {
+              throw new GatewayRequestError('not_found', `no model "${id}" here; GET /v1/models lists auto, every provider:model and every alias`, {
+                code: 'model_not_found',
+              });
+            }
+            return jsonReply(200, model);
+          },
+        },
+      ],
+    ],
+    [
       '/metrics',
       [
         {
@@ -268,10 +298,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     const { path } = call;
     const family = apiFamilyOf(path);
     try {
-      const candidates = routes.get(path);
+      const candidates = routes.get(path.startsWith(MODEL_PATH_PREFIX) && path.length > MODEL_PATH_PREFIX.length ? MODEL_PATH_PREFIX : path);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
       if (candidates === undefined) {
-        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/messages, /v1/models, /metrics and /healthz`, {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/messages, /v1/models[/{id}], /metrics and /healthz`, {
           code: 'not_found',
         });
       }

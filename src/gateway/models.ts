@@ -8,11 +8,38 @@ interface ModelEntry {
   description: string;
 }
 
+type ModelFamily = 'openai' | 'anthropic';
+
 /**
  * What a client may send as `model`: `auto`, every active `provider:model`, and every alias.
  * In OpenAI's list shape, or Anthropic's when the client sent `anthropic-version`.
  */
-export function modelList(store: Store, family: 'openai' | 'anthropic'): Record<string, unknown> {
+export function modelList(store: Store, family: ModelFamily): Record<string, unknown> {
+  const entries = modelEntries(store);
+  if (family === 'anthropic') {
+    return {
+      data: entries.map((entry) => modelObject(entry, family)),
+      has_more: false,
+      first_id: entries[0]?.id ?? null,
+      last_id: entries.at(-1)?.id ?? null,
+    };
+  }
+  return { object: 'list', data: entries.map((entry) => modelObject(entry, family)) };
+}
+
+/** One entry of `modelList` by its id (`GET /v1/models/{id}`), in the family's object shape; undefined when unknown. */
+export function modelById(store: Store, id: string, family: ModelFamily): Record<string, unknown> | undefined {
+  const entry = modelEntries(store).find((candidate) => candidate.id === id);
+  return entry === undefined ? undefined : modelObject(entry, family);
+}
+
+function modelObject(entry: ModelEntry, family: ModelFamily): Record<string, unknown> {
+  return family === 'anthropic'
+    ? { type: 'model', id: entry.id, display_name: entry.description, created_at: '1970-01-01T00:00:00Z' }
+    : { id: entry.id, object: 'model', created: 0, owned_by: entry.owner };
+}
+
+function modelEntries(store: Store): ModelEntry[] {
   const entries: ModelEntry[] = [{ id: 'auto', owner: 'syndicate', description: 'routed by policy' }];
   const aliases = new Map<string, ModelEntry>();
   for (const provider of listProviders(store)) {
@@ -25,13 +52,5 @@ export function modelList(store: Store, family: 'openai' | 'anthropic'): Record<
     }
   }
   entries.push(...aliases.values());
-  if (family === 'anthropic') {
-    return {
-      data: entries.map((entry) => ({ type: 'model', id: entry.id, display_name: entry.description, created_at: '1970-01-01T00:00:00Z' })),
-      has_more: false,
-      first_id: entries[0]?.id ?? null,
-      last_id: entries.at(-1)?.id ?? null,
-    };
-  }
-  return { object: 'list', data: entries.map((entry) => ({ id: entry.id, object: 'model', created: 0, owned_by: entry.owner })) };
+  return entries;
 }

@@ -192,6 +192,16 @@ describe('OpenAI client', () => {
     expect(ids).toEqual(['auto', `claude:${CLAUDE_MODEL}`, `ollama:${OLLAMA_MODEL}`, 'small']);
   });
 
+  it('retrieves one model by id (provider:model, alias, auto) and gets 404 for an unknown one', async () => {
+    const client = openAIClient(main);
+    expect(await client.models.retrieve(`ollama:${OLLAMA_MODEL}`)).toMatchObject({ id: `ollama:${OLLAMA_MODEL}`, object: 'model', owned_by: 'ollama' });
+    expect(await client.models.retrieve('small')).toMatchObject({ id: 'small', owned_by: 'ollama' });
+    expect(await client.models.retrieve('auto')).toMatchObject({ id: 'auto', owned_by: 'syndicate' });
+    const missing = await client.models.retrieve('ollama:no-such-model').catch((caught: unknown) => caught);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((missing as InstanceType<typeof OpenAI.NotFoundError>).message).toContain('no model "ollama:no-such-model"');
+  });
+
   it('talks to an Anthropic-wire provider through the canonical model (answer and stream)', async () => {
     const completion = await openAIClient(main).chat.completions.create({
       model: `claude:${CLAUDE_MODEL}`,
@@ -285,6 +295,12 @@ describe('Anthropic client', () => {
     expect((error as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
   });
 
+  it('retrieves one model by id in the Anthropic shape', async () => {
+    expect(await anthropicClient(main).models.retrieve(`claude:${CLAUDE_MODEL}`)).toMatchObject({ type: 'model', id: `claude:${CLAUDE_MODEL}` });
+    const missing = await anthropicClient(main).models.retrieve('nothing').catch((caught: unknown) => caught);
+    expect(missing).toBeInstanceOf(Anthropic.NotFoundError);
+  });
+
   it('talks to the Anthropic-wire provider too', async () => {
     const message = await anthropicClient(main).messages.create({
       model: `claude:${CLAUDE_MODEL}`,
@@ -367,6 +383,12 @@ describe('raw HTTP', () => {
     const wrongMethod = await fetch(`${main.url}/v1/chat/completions`, { headers });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
+    // A model id is the rest of the path, percent-decoded; an empty or malformed one is refused plainly.
+    expect((await fetch(`${main.url}/v1/models/ollama%3A${OLLAMA_MODEL}`, { headers })).status).toBe(200);
+    expect((await fetch(`${main.url}/v1/models/`, { headers })).status).toBe(404);
+    const malformed = await fetch(`${main.url}/v1/models/%E0%A4%A`, { headers });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('invalid_model_id');
   });
 
   it('rejects a malformed hint header with 400 naming it', async () => {
