@@ -3,7 +3,7 @@ import { SyndicateError } from '../errors.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
 import { GroupCommitter } from '../store/group-commit.js';
-import type { StreamPart } from '../wire/canonical.js';
+import type { StreamPart, WireWarning } from '../wire/canonical.js';
 import { TokenGuard } from './auth.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError } from './errors.js';
 import { anthropicFace, openAIFace, partsOfResponse, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
@@ -135,6 +135,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...readHints(call),
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
         signal: call.cancellation.signal,
+        ...(parsed.ignoredFields.length === 0 ? {} : { callerWarnings: ignoredFieldWarnings(parsed.ignoredFields) }),
       };
     } catch (error) {
       settle();
@@ -158,9 +159,13 @@ export function createGateway(options: GatewayOptions): Gateway {
         throw error;
       }
       finish({ result });
-      return { status: 200, headers: { 'content-type': 'application/json', ...resultHeaders(result) }, body: face.render(result, modelLabel(result.provider.id, result.model)) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json', ...resultHeaders(result), ...ignoredFieldsHeader(parsed.ignoredFields) },
+        body: face.render(result, modelLabel(result.provider.id, result.model)),
+      };
     }
-    return stream(face, parsed.includeUsage, input, controller, finish);
+    return stream(face, parsed, input, controller, finish);
   };
 
   /**
@@ -171,7 +176,7 @@ export function createGateway(options: GatewayOptions): Gateway {
    */
   const stream = async (
     face: ApiFace,
-    includeUsage: boolean,
+    { includeUsage, ignoredFields }: FaceRequest,
     input: InvocationInput,
     controller: AbortController,
     finish: (outcome: { result: InvocationResult } | { error: unknown }) => void,
@@ -222,10 +227,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       if ('error' in outcome) throw outcome.error;
       channel.write(encoderFor().encodeAll(partsOfResponse(outcome.result.response)));
       channel.end();
-      return streamReply(channel, resultHeaders(outcome.result));
+      return streamReply(channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(ignoredFields) });
     }
 
-    const headers: Record<string, string> = attempt === undefined ? {} : attemptHeaders(attempt);
+    const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...ignoredFieldsHeader(ignoredFields) };
     void settled.then((outcome) => {
       try {
         flush();
@@ -359,6 +364,32 @@ function attemptHeaders(attempt: Pick<AttemptStarted, 'provider' | 'model' | 'se
     'x-syndicate-evidence': attempt.evidenceId,
     'x-syndicate-request': attempt.requestId,
   };
+}
+
+/** At most this many ignored field names are named (in the header and the evidence); the rest are counted. */
+const IGNORED_FIELDS_NAMED = 20;
+
+/**
+ * `x-syndicate-ignored-fields`: the request fields no provider saw (`logprobs, user`), so a
+ * client can tell it did not get what it asked for. Only names that are safe in a header.
+ */
+function ignoredFieldsHeader(fields: readonly string[]): Record<string, string> {
+  if (fields.length === 0) return {};
+  const safe = fields.filter((field) => /^[A-Za-z0-9_.-]{1,64}$/.test(field));
+  return { 'x-syndicate-ignored-fields': describeFields(safe, fields.length - safe.length) };
+}
+
+/** The same list as evidence warnings, one per field. */
+function ignoredFieldWarnings(fields: readonly string[]): WireWarning[] {
+  const named = fields.slice(0, IGNORED_FIELDS_NAMED).map((field) => ({ setting: field.slice(0, 64), message: 'not interpreted by the gateway; not sent to the provider' }));
+  const rest = fields.length - named.length;
+  return rest > 0 ? [...named, { setting: 'more ignored fields', message: `${rest} more field(s) not interpreted by the gateway` }] : named;
+}
+
+function describeFields(names: readonly string[], unnamed: number): string {
+  const shown = names.slice(0, IGNORED_FIELDS_NAMED);
+  const more = names.length - shown.length + unnamed;
+  return [...shown, ...(more > 0 ? [`${more} more`] : [])].join(', ');
 }
 
 function jsonReply(status: number, body: unknown): GatewayReply {

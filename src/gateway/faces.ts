@@ -18,6 +18,8 @@ export interface StreamEncoder {
 export interface FaceRequest {
   request: CanonicalRequest;
   includeUsage: boolean;
+  /** Top-level request fields the gateway does not interpret (not sent to any provider). */
+  ignoredFields: string[];
 }
 
 /**
@@ -36,7 +38,7 @@ export const openAIFace: ApiFace = {
   family: 'openai',
   parse(bodyText) {
     const parsed = parseOpenAIChatRequest(bodyText);
-    return { request: parsed.request, includeUsage: parsed.includeUsage };
+    return { request: parsed.request, includeUsage: parsed.includeUsage, ignoredFields: parsed.ignoredFields };
   },
   render(result, model) {
     return renderOpenAIChatResponse(result.response, { created: unixSeconds(), id: openAIId(), model }).body;
@@ -49,7 +51,8 @@ export const openAIFace: ApiFace = {
 export const anthropicFace: ApiFace = {
   family: 'anthropic',
   parse(bodyText) {
-    return { request: parseAnthropicMessagesRequest(bodyText).request, includeUsage: true };
+    const parsed = parseAnthropicMessagesRequest(bodyText);
+    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields };
   },
   render(result, model) {
     return renderAnthropicMessageResponse(result.response, { id: newId('msg'), model }).body;

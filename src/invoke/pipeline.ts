@@ -221,6 +221,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(record.auth?.header === undefined ? {} : { authHeader: record.auth.header }),
   });
+  const warnings = input.callerWarnings === undefined ? httpRequest.warnings : [...input.callerWarnings, ...httpRequest.warnings];
   const evidenceId = beginAttempt(context.store, {
     requestId,
     hop,
@@ -260,7 +261,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       verbatimCapture: recorder.verbatimCapture(),
       toolCallFidelity: 'not_applicable',
       markers: unique([...attemptMarkers(), ...markers]),
-      warnings: httpRequest.warnings,
+      warnings,
       error: { code: error.code, message: error.message },
     });
     // A caller that went away says nothing about the provider's health.
@@ -360,7 +361,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     verbatimCapture,
     toolCallFidelity,
     markers,
-    warnings: httpRequest.warnings,
+    warnings,
     ...(costUsd === undefined ? {} : { costUsd }),
   });
   // The answer does not wait for its finish to commit (group commit only).
@@ -378,7 +379,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       usage,
       fidelity: { tokenAccounting, verbatimCapture, toolCallFidelity },
       markers,
-      warnings: httpRequest.warnings,
+      warnings,
       latency: { ...(firstTokenMs === undefined ? {} : { firstTokenMs }), totalMs },
       ...(costUsd === undefined ? {} : { costUsd }),
       classification: plan.classification,

@@ -78,6 +78,11 @@ export interface InvocationInput {
   onPart?: (part: StreamPart) => void;
   /** Told when an attempt starts, e.g. to show which provider is being tried. */
   onAttempt?: (attempt: AttemptStarted) => void;
+  /**
+   * What the caller asked for that no provider will see (request fields the gateway does not
+   * interpret): recorded with every attempt's warnings, before the wire adapter's own.
+   */
+  callerWarnings?: WireWarning[];
 }
 
 /** An attempt about to call its provider: where it goes and where its evidence is. */

@@ -6,7 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listEvidence } from '../../src/evidence/index.js';
+import { getEvidence, listEvidence } from '../../src/evidence/index.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { parsePrometheusText, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
@@ -99,6 +99,34 @@ describe('OpenAI client', () => {
     const newest = listEvidence(main.store, { limit: 1 })[0];
     expect(newest).toMatchObject({ id: response.headers.get('x-syndicate-evidence'), requestId: response.headers.get('x-syndicate-request'), streamed: true });
     expect(response.headers.get('x-syndicate-sensitivity')).toBe(newest?.sensitivity);
+  });
+
+  it('is told which request fields no provider saw, in a header and in the evidence warnings', async () => {
+    const { data: completion, response } = await openAIClient(main)
+      .chat.completions.create({
+        model: `ollama:${OLLAMA_MODEL}`,
+        messages: [{ role: 'user', content: 'What is the capital of France?' }],
+        logprobs: true,
+        user: 'agent-7',
+      })
+      .withResponse();
+    expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('logprobs, user');
+    const evidence = getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(evidence?.warnings).toEqual(
+      expect.arrayContaining([
+        { setting: 'logprobs', message: 'not interpreted by the gateway; not sent to the provider' },
+        { setting: 'user', message: 'not interpreted by the gateway; not sent to the provider' },
+      ]),
+    );
+    const sent = JSON.parse(evidence?.request.body?.toString('utf8') ?? '{}') as Record<string, unknown>;
+    expect(sent).not.toHaveProperty('logprobs');
+    expect(sent).not.toHaveProperty('user');
+    // A request that asks for nothing extra gets no such header.
+    const { response: plain } = await openAIClient(main)
+      .chat.completions.create({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: 'What is the capital of France?' }] })
+      .withResponse();
+    expect(plain.headers.get('x-syndicate-ignored-fields')).toBeNull();
   });
 
   it('receives a tool call with JSON arguments', async () => {
@@ -254,6 +282,14 @@ describe('Anthropic client', () => {
     expect(final.stop_reason).toBe('end_turn');
   });
 
+  it('sees the ignored-fields header on a stream too (top_k, metadata)', async () => {
+    const { data: stream, response } = await anthropicClient(main)
+      .messages.create({ model: 'auto', max_tokens: 64, top_k: 5, metadata: { user_id: 'u-1' }, messages: [{ role: 'user', content: 'What is the capital of France?' }], stream: true })
+      .withResponse();
+    for await (const event of stream) void event;
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('metadata, top_k');
+  });
+
   it('receives a tool_use block', async () => {
     const message = await anthropicClient(main).messages.create({
       model: `ollama:${OLLAMA_MODEL}`,
@@ -389,6 +425,14 @@ describe('raw HTTP', () => {
     const malformed = await fetch(`${main.url}/v1/models/%E0%A4%A`, { headers });
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('invalid_model_id');
+  });
+
+  it('names only header-safe ignored fields and counts the rest', async () => {
+    const body = JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }], 'evil\r\nx-injected: 1': true, seed: 1, user: 'u' });
+    const response = await fetch(`${main.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('user, 1 more');
+    expect(response.headers.get('x-injected')).toBeNull();
   });
 
   it('rejects a malformed hint header with 400 naming it', async () => {
