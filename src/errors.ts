@@ -118,14 +118,17 @@ export class UpstreamError extends SyndicateError {
   /** HTTP status when the upstream answered, undefined when it never did. */
   readonly status: number | undefined;
   readonly isRetryable: boolean;
+  /** How long the upstream asked to wait before retrying (its Retry-After), when it said. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     message: string,
-    options: SyndicateErrorOptions & { status?: number; isRetryable?: boolean; code?: string } = {},
+    options: SyndicateErrorOptions & { status?: number; isRetryable?: boolean; code?: string; retryAfterSeconds?: number } = {},
   ) {
     super(options.code ?? 'upstream_failure', ExitCode.upstream, message, options);
     this.status = options.status;
     this.isRetryable = options.isRetryable ?? (options.status === undefined || isRetryableStatus(options.status));
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -38,15 +38,16 @@ export function clientErrorOf(error: unknown): ClientError {
 }
 
 /**
- * The ONE place an error becomes a response: typed errors map to 400/401/403/404/405/413/
- * 502/503/504 in the envelope of the route's API family; anything untyped is a 500 whose
- * body reveals nothing internal.
+ * The ONE place an error becomes a response: typed errors map to 400/401/403/404/405/413/429/
+ * 502/503/504 in the envelope of the route's API family (429 with `Retry-After` when the
+ * providers gave one); anything untyped is a 500 whose body reveals nothing internal.
  */
 export function errorReply(error: unknown, family: ApiFamily): { status: number; headers: Record<string, string>; body: string } {
   const clientError = clientErrorOf(error);
   const rendered = family === 'anthropic' ? renderAnthropicError(clientError) : renderOpenAIError(clientError);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (error instanceof GatewayRequestError) Object.assign(headers, error.headers);
+  if (clientError.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(clientError.retryAfterSeconds));
   return { status: rendered.status, headers, body: rendered.body };
 }
 

@@ -16,6 +16,7 @@ import { requestText } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
 import type { Candidate, RoutePlan } from '../router/types.js';
 import { sendInvocation, type TransportResponse } from '../transport/index.js';
+import { retryAfterSeconds } from '../transport/retry-after.js';
 import type { WireAdapter, WireHttpRequest } from '../wire/adapter.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../wire/canonical.js';
 import { wireAdapterFor } from '../wire/index.js';
@@ -100,6 +101,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const permittedClass = input.permitToken === undefined ? widestClass(plan.allowedClasses, first.class) : first.class;
   const queue = [first, ...fallbackCandidates(plan, first, permittedClass)].slice(0, plan.fallback.maxHops + 1);
   const attempts: AttemptReport[] = [];
+  const failures: SyndicateError[] = [];
   for (const [hop, candidate] of queue.entries()) {
     const provider = providers.find((entry) => entry.id === candidate.provider);
     if (provider === undefined) continue;
@@ -117,7 +119,10 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
     attempts.push(outcome.report);
     if (outcome.kind === 'fatal') throw outcome.error.withDetails({ requestId, attempts });
+    failures.push(outcome.error);
   }
+  const rateLimited = rateLimitedEverywhere(failures, attempts, requestId);
+  if (rateLimited !== undefined) throw rateLimited;
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
   const allTimedOut = attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout');
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
@@ -126,6 +131,25 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     hint: allTimedOut
       ? 'every candidate was still answering when the time allowed ran out; allow more (`syndicate run --timeout 5m`) or ask for fewer tokens'
       : 'start the local engine or check the hosted provider, then retry; `syndicate route --explain` shows the candidates',
+    details: { requestId, attempts },
+  });
+}
+
+/**
+ * When every candidate refused with 429, the caller is told so (429, not 503) with the shortest
+ * wait any of them asked for, so clients back off as the providers asked instead of retrying at once.
+ */
+function rateLimitedEverywhere(failures: readonly SyndicateError[], attempts: AttemptReport[], requestId: string): UpstreamError | undefined {
+  if (failures.length === 0 || !failures.every((failure) => failure instanceof UpstreamError && failure.status === 429)) return undefined;
+  const waits = failures.flatMap((failure) => (failure instanceof UpstreamError && failure.retryAfterSeconds !== undefined ? [failure.retryAfterSeconds] : []));
+  const wait = waits.length === failures.length ? Math.min(...waits) : undefined;
+  const providers = attempts.map((report) => `${report.provider.id}:${report.model}`).join(', ');
+  return new UpstreamError(`every candidate is rate-limiting this request (${providers})`, {
+    code: 'rate_limited',
+    status: 429,
+    isRetryable: true,
+    ...(wait === undefined ? {} : { retryAfterSeconds: wait }),
+    hint: wait === undefined ? 'retry later' : `retry in ${Math.ceil(wait)} s`,
     details: { requestId, attempts },
   });
 }
@@ -291,10 +315,12 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   if (response.status < 200 || response.status >= 300) {
     const body = await response.text().catch(() => '');
     const wireError = adapter.decodeError(response.status, body);
+    const retryAfter = retryAfterSeconds(response.headers);
     const failure = new UpstreamError(`${provider.id} answered HTTP ${response.status}: ${wireError.message}`, {
       code: response.status === 429 ? 'upstream_rate_limited' : 'upstream_http_error',
       status: response.status,
       isRetryable: wireError.isRetryable,
+      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
       hint: wireError.isRetryable ? 'the upstream is overloaded or failing; retry later' : 'the upstream rejected the request; check the model and settings',
     });
     return fail(failure, response.status === 429 ? ['rate_limited'] : ['upstream_error'], { status: response.status });

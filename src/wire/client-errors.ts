@@ -22,6 +22,8 @@ export interface ClientError {
   code?: string;
   /** The request field at fault, e.g. `messages[0].role` (OpenAI's `param`). */
   param?: string;
+  /** Sent as `Retry-After` (whole seconds, rounded up). */
+  retryAfterSeconds?: number;
 }
 
 /** The HTTP status of each kind; the same for both API families. */
@@ -54,6 +56,9 @@ export function clientErrorFor(error: unknown): ClientError {
     return { kind: 'permission', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code };
   }
   if (error instanceof UpstreamError) {
+    if (error.code === 'rate_limited') {
+      return { kind: 'rate_limit', message: error.message, code: error.code, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) };
+    }
     const timedOut = error.status === 408 || error.status === 504 || /timeout|timed_out/.test(error.code);
     const kind: ClientErrorKind = timedOut ? 'timeout' : error.isRetryable ? 'unavailable' : 'upstream';
     return { kind, message: error.message, code: error.code };

@@ -195,6 +195,27 @@ describe('OpenAI client', () => {
     expect(failure.message).toContain('inference unavailable, try again later');
   });
 
+  it('sees 429 with the engine’s Retry-After when the only engine is rate-limiting (not a 503 to retry at once)', async () => {
+    forgetFailures();
+    failingOllama.setFault({ status: 429, headers: { 'retry-after': '7' } }, 1);
+    const error = await openAIClient(failing)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    const failure = error as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(failure.status).toBe(429);
+    expect(failure.code).toBe('rate_limited');
+    expect(failure.headers.get('retry-after')).toBe('7');
+    forgetFailures();
+    failingOllama.setFault({ status: 429, headers: { 'retry-after-ms': '1500' } }, 1);
+    const anthropicError = await anthropicClient(failing)
+      .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] })
+      .catch((caught: unknown) => caught);
+    expect(anthropicError).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((anthropicError as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after')).toBe('2');
+    forgetFailures();
+  });
+
   it('is rejected with 401 (AuthenticationError) for a wrong token', async () => {
     const error = await openAIClient(main, 'not-the-token')
       .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] })
