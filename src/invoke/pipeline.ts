@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
-import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
+import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial } from '../evidence/index.js';
 import { loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
@@ -121,9 +121,9 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     if (outcome.kind === 'fatal') throw outcome.error.withDetails({ requestId, attempts });
     failures.push(outcome.error);
   }
-  const rateLimited = rateLimitedEverywhere(failures, attempts, requestId);
-  if (rateLimited !== undefined) throw rateLimited;
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
+  const rateLimited = rateLimitedEverywhere(failures, reasons, { requestId, attempts });
+  if (rateLimited !== undefined) throw rateLimited;
   const allTimedOut = attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout');
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
     code: 'inference_unavailable',
@@ -139,18 +139,21 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
  * When every candidate refused with 429, the caller is told so (429, not 503) with the shortest
  * wait any of them asked for, so clients back off as the providers asked instead of retrying at once.
  */
-function rateLimitedEverywhere(failures: readonly SyndicateError[], attempts: AttemptReport[], requestId: string): UpstreamError | undefined {
+function rateLimitedEverywhere(
+  failures: readonly SyndicateError[],
+  reasons: readonly string[],
+  details: { requestId: string; attempts: AttemptReport[] },
+): UpstreamError | undefined {
   if (failures.length === 0 || !failures.every((failure) => failure instanceof UpstreamError && failure.status === 429)) return undefined;
   const waits = failures.flatMap((failure) => (failure instanceof UpstreamError && failure.retryAfterSeconds !== undefined ? [failure.retryAfterSeconds] : []));
   const wait = waits.length === failures.length ? Math.min(...waits) : undefined;
-  const providers = attempts.map((report) => `${report.provider.id}:${report.model}`).join(', ');
-  return new UpstreamError(`every candidate is rate-limiting this request (${providers})`, {
+  return new UpstreamError(`every candidate is rate-limiting this request (${reasons.join('; ')})`, {
     code: 'rate_limited',
     status: 429,
     isRetryable: true,
     ...(wait === undefined ? {} : { retryAfterSeconds: wait }),
     hint: wait === undefined ? 'retry later' : `retry in ${Math.ceil(wait)} s`,
-    details: { requestId, attempts },
+    details,
   });
 }
 
@@ -273,13 +276,14 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const fail = async (
     error: SyndicateError,
     markers: EvidenceMarker[],
-    options: { status?: number; delivered?: boolean } = {},
+    options: { status?: number; delivered?: boolean; firstTokenMs?: number | undefined } = {},
   ): Promise<AttemptOutcome> => {
     recorder.close();
     // A failure's evidence is committed before the failure is reported (or the next hop tried).
     await finishAttempt(context, evidenceId, {
       state: 'failed',
       ...(options.status === undefined ? {} : { status: options.status }),
+      ...(options.firstTokenMs === undefined ? {} : { firstTokenMs: options.firstTokenMs }),
       totalMs: elapsed(),
       tokenAccounting: 'not_available',
       verbatimCapture: recorder.verbatimCapture(),
@@ -331,6 +335,10 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   if (wireRequest.stream) {
     const streamed = await readStream(adapter, response, input, started);
     firstTokenMs = streamed.firstTokenMs;
+    if (streamed.failure instanceof InterruptedError) {
+      // The caller went away (or cancelled): nothing is wrong with the upstream, whose call was cut.
+      return fail(streamed.failure, streamed.receivedBytes ? ['partial_response'] : [], { status: response.status, delivered: streamed.delivered, firstTokenMs });
+    }
     if (streamed.failure !== undefined) {
       const failure = streamed.delivered
         ? new UpstreamError(`the stream from ${provider.id} broke after the answer had started: ${streamed.failure.message}`, {
@@ -341,7 +349,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
         : streamed.failure;
       const markers: EvidenceMarker[] = ['upstream_error', ...markersForFailure(streamed.failure)];
       if (streamed.receivedBytes) markers.push('partial_response');
-      return fail(failure, markers, { status: response.status, delivered: streamed.delivered });
+      return fail(failure, markers, { status: response.status, delivered: streamed.delivered, firstTokenMs });
     }
     decoded = streamed.response;
   } else {
@@ -350,7 +358,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       body = await response.text();
     } catch (error) {
       const failure = asSyndicateError(error);
-      return fail(failure, ['upstream_error', 'partial_response', ...markersForFailure(failure)], { status: response.status });
+      const markers: EvidenceMarker[] = failure instanceof InterruptedError ? ['partial_response'] : ['upstream_error', 'partial_response', ...markersForFailure(failure)];
+      return fail(failure, markers, { status: response.status });
     }
     try {
       decoded = adapter.decodeResponse(body);
@@ -439,7 +448,8 @@ interface StreamReading {
   /** A content part was handed to the caller: from here on, no fallback may paper over a failure. */
   delivered: boolean;
   receivedBytes: boolean;
-  failure: UpstreamError | undefined;
+  /** An upstream failure, or the InterruptedError of a caller that cancelled the call. */
+  failure: UpstreamError | InterruptedError | undefined;
 }
 
 const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'tool-call-delta']);
@@ -456,7 +466,7 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
   let delivered = false;
   let receivedBytes = false;
   let firstTokenMs: number | undefined;
-  let failure: UpstreamError | undefined;
+  let failure: UpstreamError | InterruptedError | undefined;
 
   const accept = (part: StreamPart): void => {
     accumulator.add(part);
@@ -503,7 +513,7 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
   } catch (error) {
     const syndicateError = asSyndicateError(error);
     failure =
-      syndicateError instanceof UpstreamError
+      syndicateError instanceof UpstreamError || syndicateError instanceof InterruptedError
         ? syndicateError
         : new UpstreamError(syndicateError.message, { code: syndicateError.code, isRetryable: false });
   }

@@ -5,7 +5,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getEvidence, listEvidence } from '../../src/evidence/index.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
@@ -415,6 +415,30 @@ describe('raw HTTP', () => {
     expect(text).toContain('event: content_block_delta');
     expect(text).not.toContain('message_stop');
     expect(text.trimEnd().split('\n\n').at(-1)).toMatch(/^event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
+  });
+
+  it('records a client that leaves mid-stream as cancelled by the caller, not as an upstream failure, with its first-token time', async () => {
+    forgetFailures();
+    failingOllama.setFault({ slowStreamMs: 150 }, 1);
+    const controller = new AbortController();
+    const response = await fetch(`${failing.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body?.getReader();
+    expect((await reader?.read())?.value?.byteLength).toBeGreaterThan(0);
+    controller.abort();
+    const evidenceId = response.headers.get('x-syndicate-evidence') ?? '';
+    await vi.waitFor(() => expect(getEvidence(failing.store, evidenceId)?.state).toBe('failed'), { timeout: 5000 });
+    const record = getEvidence(failing.store, evidenceId);
+    expect(record?.markers).toEqual(['partial_response']);
+    expect(record?.error?.code).toBe('interrupted');
+    expect(record?.firstTokenMs).toBeGreaterThan(0);
+    expect(record?.verbatimCapture).toBe('partial');
+    forgetFailures();
   });
 
   it('refuses a body over the limit with 413 in the route family envelope', async () => {
