@@ -11,6 +11,7 @@ import { decodeSignedToken } from '../permits/token.js';
 import { discoverFromInvocation } from '../probes/discovery.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { fallbackCandidates } from '../router/fallback.js';
+import { hintForExclusions } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { requestText } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
@@ -556,7 +557,7 @@ function refuseOrUnavailable(
     hint:
       reasons.length === 0
         ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`'
-        : 'see `syndicate route --explain` for every rule; register a local provider for sensitive data',
+        : hintForExclusions(plan.excluded),
     details: { requestId, sensitivity: classification.level, findings: classification.findings, excluded: plan.excluded },
   });
 }
