@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { UsageError } from '../errors.js';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -11,4 +12,9 @@ export function parseDuration(text: string, what = 'duration'): number {
   const amount = Number(match[1]);
   const unit = match[2] ?? 's';
   return Math.round(amount * (UNITS[unit] ?? 1000));
+}
+
+/** Milliseconds since `startedAt` (a `performance.now()` reading), to the microsecond: what evidence records. */
+export function elapsedMs(startedAt: number): number {
+  return Math.round((performance.now() - startedAt) * 1000) / 1000;
 }

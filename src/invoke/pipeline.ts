@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
+import { elapsedMs } from '../common/duration.js';
 import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
@@ -273,7 +274,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   // Read when the attempt ends: the transport may have re-sent the request on a new connection.
   const attemptMarkers = (): EvidenceMarker[] => (recorder.captured().retried ? [...hopMarkers, 'retried'] : hopMarkers);
   const started = performance.now();
-  const elapsed = (): number => performance.now() - started;
+  const elapsed = (): number => elapsedMs(started);
   const fail = async (
     error: SyndicateError,
     markers: EvidenceMarker[],
@@ -473,7 +474,7 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
     accumulator.add(part);
     if (!delivered && CONTENT_PARTS.has(part.type)) {
       delivered = true;
-      firstTokenMs = performance.now() - started;
+      firstTokenMs = elapsedMs(started);
       for (const earlier of held.splice(0)) input.onPart?.(earlier);
     }
     if (delivered) input.onPart?.(part);

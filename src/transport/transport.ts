@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
+import { elapsedMs } from '../common/duration.js';
 import {
   ExitCode,
   InterruptedError,
@@ -374,7 +375,7 @@ export async function sendInvocation(
   headers.connection = 'keep-alive';
 
   const startedAtClock = performance.now();
-  const at = (): number => Math.round((performance.now() - startedAtClock) * 1000) / 1000;
+  const at = (): number => elapsedMs(startedAtClock);
 
   const recorded = capture.onRequest({
     method: request.method,
