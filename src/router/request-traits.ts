@@ -29,6 +29,20 @@ export function requestText(request: CanonicalRequest): string {
   return texts.join('\n');
 }
 
+/**
+ * Everything of the request a model reads as text, for counting its tokens: the text above, the
+ * assistant's earlier tool calls (names and JSON arguments — in an agent's loop often the largest
+ * part, a whole file written by a tool) and the tool definitions.
+ */
+export function promptText(request: CanonicalRequest): string {
+  const texts = [requestText(request)];
+  for (const message of request.messages) {
+    if (message.role === 'assistant') for (const call of message.toolCalls ?? []) texts.push(call.name, call.arguments);
+  }
+  if (request.tools !== undefined) texts.push(JSON.stringify(request.tools));
+  return texts.join('\n');
+}
+
 function isText(part: ContentPart): part is Extract<ContentPart, { type: 'text' }> {
   return part.type === 'text';
 }

@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
 import { planRoute } from './plan.js';
-import { requestText } from './request-traits.js';
+import { promptText } from './request-traits.js';
 import type { RoutePlan } from './types.js';
 
 /** The part of a classifier finding the router reports. */
@@ -106,7 +106,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
  */
 function boundIfDecisive(options: RouteRequestOptions): number | undefined {
   const { request } = options;
-  const text = requestText(request) + (request.tools === undefined ? '' : JSON.stringify(request.tools));
+  const text = promptText(request);
   let images = 0;
   for (const message of request.messages) for (const part of message.content) if (part.type === 'image') images += 1;
   const bound = Math.ceil(Buffer.byteLength(text, 'utf8') * 1.1) + images * 1000;
@@ -159,7 +159,7 @@ async function loadClassifier(): Promise<ClassifyFunction> {
  * Images count a flat 1,000 tokens each.
  */
 export async function estimatePromptTokens(request: CanonicalRequest): Promise<number> {
-  const text = requestText(request) + (request.tools === undefined ? '' : JSON.stringify(request.tools));
+  const text = promptText(request);
   let count: number;
   try {
     count = (await loadTokenCounter())(text);

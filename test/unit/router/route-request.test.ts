@@ -105,4 +105,16 @@ describe('estimatePromptTokens', () => {
     request.messages.push({ role: 'user', content: [{ type: 'image', mediaType: 'image/png', data: 'AAAA' }] });
     expect(await estimatePromptTokens(request)).toBe(text + 1000);
   });
+
+  it('counts the assistant’s earlier tool calls too (an agent’s file write is most of its context)', async () => {
+    const written = 'export const answer = 42;\n'.repeat(200);
+    const withoutCall = textRequest('Write the file.');
+    const withCall = textRequest('Write the file.');
+    withCall.messages.push(
+      { role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'write_file', arguments: JSON.stringify({ path: 'a.ts', content: written }) }] },
+      { role: 'tool', toolCallId: 'call_1', content: [{ type: 'text', text: 'ok' }] },
+    );
+    const difference = (await estimatePromptTokens(withCall)) - (await estimatePromptTokens(withoutCall));
+    expect(difference).toBeGreaterThan(1000);
+  });
 });
