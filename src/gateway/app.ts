@@ -2,7 +2,9 @@ import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type Workf
 import { SyndicateError } from '../errors.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
+import { estimatePromptTokens } from '../router/route-request.js';
 import { GroupCommitter } from '../store/group-commit.js';
+import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
 import type { StreamPart, WireWarning } from '../wire/canonical.js';
 import { TokenGuard } from './auth.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError } from './errors.js';
@@ -77,6 +79,13 @@ interface Route {
   public?: boolean;
   handle(call: GatewayCall): Promise<GatewayReply>;
 }
+
+/**
+ * How `POST /v1/messages/count_tokens` counts: a real BPE tokenizer (not the model's own) plus the
+ * margin the router's context-window check uses, so a client compacting at the count does not
+ * overrun the window.
+ */
+const TOKEN_COUNT_METHOD = 'approximate; cl100k_base + 10 %, images 1000 each';
 
 /** `GET /v1/models/{id}`: the rest of the path is the id (`provider:model` ids may hold `/`, as vLLM's do). */
 const MODEL_PATH_PREFIX = '/v1/models/';
@@ -249,6 +258,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     ['/v1/chat/completions', [{ method: 'POST', handle: inference(openAIFace) }]],
     ['/v1/messages', [{ method: 'POST', handle: inference(anthropicFace) }]],
     [
+      '/v1/messages/count_tokens',
+      [
+        {
+          method: 'POST',
+          // Counted here, with the local tokenizer: nothing leaves the host, so nothing to permit or record.
+          handle: async (call) => {
+            const { request } = parseAnthropicMessagesRequest(await call.readBody(bodyLimit), { countTokens: true });
+            const inputTokens = await estimatePromptTokens(request);
+            return { status: 200, headers: { 'content-type': 'application/json', 'x-syndicate-token-count': TOKEN_COUNT_METHOD }, body: JSON.stringify({ input_tokens: inputTokens }) };
+          },
+        },
+      ],
+    ],
+    [
       '/v1/models',
       [
         {
@@ -306,7 +329,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const candidates = routes.get(path.startsWith(MODEL_PATH_PREFIX) && path.length > MODEL_PATH_PREFIX.length ? MODEL_PATH_PREFIX : path);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
       if (candidates === undefined) {
-        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/messages, /v1/models[/{id}], /metrics and /healthz`, {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/messages[/count_tokens], /v1/models[/{id}], /metrics and /healthz`, {
           code: 'not_found',
         });
       }

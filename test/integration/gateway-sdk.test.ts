@@ -352,6 +352,31 @@ describe('Anthropic client', () => {
     expect((error as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
   });
 
+  it('counts tokens locally (messages.countTokens, and the beta path Claude Code calls), growing with the conversation', async () => {
+    const client = anthropicClient(main);
+    const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
+    const short = await client.messages.countTokens({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+    expect(short.input_tokens).toBeGreaterThan(5);
+    const { data: long, response } = await client.beta.messages
+      .countTokens({
+        model: 'auto',
+        system: 'You are terse.',
+        tools: [{ name: 'write_file', description: 'Write a file', input_schema: { type: 'object', properties: { content: { type: 'string' } } } }],
+        messages: [
+          { role: 'user', content: 'What is the capital of France?' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'write_file', input: { content: 'Paris. '.repeat(300) } }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'written' }] },
+        ],
+      })
+      .withResponse();
+    expect(long.input_tokens).toBeGreaterThan(short.input_tokens + 300);
+    expect(response.headers.get('x-syndicate-token-count')).toMatch(/^approximate/);
+    // Nothing was invoked: a count writes no evidence.
+    expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
+    const invalid = await client.messages.countTokens({ model: 'auto', messages: [] }).catch((caught: unknown) => caught);
+    expect(invalid).toBeInstanceOf(Anthropic.BadRequestError);
+  });
+
   it('retrieves one model by id in the Anthropic shape', async () => {
     expect(await anthropicClient(main).models.retrieve(`claude:${CLAUDE_MODEL}`)).toMatchObject({ type: 'model', id: `claude:${CLAUDE_MODEL}` });
     const missing = await anthropicClient(main).models.retrieve('nothing').catch((caught: unknown) => caught);

@@ -48,15 +48,18 @@ export interface ParsedAnthropicMessagesRequest {
   ignoredFields: string[];
 }
 
-/** Reads an Anthropic Messages request body; throws `InvalidInputError` naming each field at fault. */
-export function parseAnthropicMessagesRequest(bodyText: string): ParsedAnthropicMessagesRequest {
+/**
+ * Reads an Anthropic Messages request body; throws `InvalidInputError` naming each field at fault.
+ * `countTokens`: the body of `POST /v1/messages/count_tokens`, which has no `max_tokens`.
+ */
+export function parseAnthropicMessagesRequest(bodyText: string, options: { countTokens?: boolean } = {}): ParsedAnthropicMessagesRequest {
   const body = readJsonObject(bodyText, API);
   const problems = new RequestProblems(API);
 
   const model = body['model'];
   if (typeof model !== 'string' || model === '') problems.add('/model', 'is required and must be a non-empty string', 'send a model id, `provider:model`, an alias or `auto`');
   const maxTokens = optionalNumber(body, 'max_tokens', problems, { minimum: 1, integer: true });
-  if (body['max_tokens'] === undefined) problems.add('/max_tokens', 'is required by the Messages API', 'send max_tokens, e.g. 1024');
+  if (body['max_tokens'] === undefined && options.countTokens !== true) problems.add('/max_tokens', 'is required by the Messages API', 'send max_tokens, e.g. 1024');
 
   const system = parseSystem(body['system'], problems);
   const messages: CanonicalMessage[] = [];
