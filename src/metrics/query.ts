@@ -15,13 +15,15 @@ interface EvidenceMetricsRow {
   input_tokens: number | null;
   output_tokens: number | null;
   cost_usd: number | null;
+  error_code: string | null;
 }
 
 /** The evidence rows of the window, oldest first, with only the columns metrics need. */
 export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow[] {
   const rows = store.db
     .prepare(
-      `SELECT created_at, kind, state, provider_id, provider_class, model, hop, first_token_ms, total_ms, input_tokens, output_tokens, cost_usd
+      `SELECT created_at, kind, state, provider_id, provider_class, model, hop, first_token_ms, total_ms, input_tokens, output_tokens, cost_usd,
+              json_extract(error_json, '$.code') AS error_code
          FROM evidence WHERE created_at >= ? AND created_at < ? ORDER BY created_at, rowid`,
     )
     .all(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString()) as EvidenceMetricsRow[];
@@ -38,6 +40,7 @@ export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow
     inputTokens: row.input_tokens,
     outputTokens: row.output_tokens,
     costUsd: row.cost_usd,
+    errorCode: row.error_code,
   }));
 }
 

@@ -17,6 +17,8 @@ export interface MetricsRow {
   inputTokens: number | null;
   outputTokens: number | null;
   costUsd: number | null;
+  /** The `code` of the row's error, when it has one (`interrupted`: the caller cancelled the call). */
+  errorCode: string | null;
 }
 
 /** A local engine loading a model (cold start), when the engines concept records one. */
@@ -73,6 +75,11 @@ export interface HourlyRequests {
   hosted: number;
 }
 
+/** A failed attempt whose caller went away: nothing says the provider failed. */
+function cancelledByCaller(row: MetricsRow): boolean {
+  return row.state === 'failed' && row.errorCode === 'interrupted';
+}
+
 /**
  * What `syndicate metrics` reports. A *request* here is an answered invocation attempt
  * (evidence state `completed`, kind `invocation`): local when its provider class is `local`,
@@ -87,8 +94,10 @@ export interface MetricsSummary {
     /** local / total, 0 when there were none. */
     localShare: number;
     hostedShare: number;
-    /** Attempts that failed or were interrupted. */
+    /** Attempts that failed or were interrupted, except those the caller cancelled. */
     failedAttempts: number;
+    /** Attempts cut short because the caller went away or cancelled (a closed stream, Ctrl-C). */
+    cancelled: number;
     /** Requests refused by policy (denial rows). */
     denied: number;
     /** Answers that came from a fallback hop (hop > 0). */
@@ -156,7 +165,8 @@ export function summarizeMetrics(
       hosted: hosted.length,
       localShare: share(local.length, answered.length),
       hostedShare: share(hosted.length, answered.length),
-      failedAttempts: invocations.filter((row) => row.state === 'failed' || row.state === 'interrupted').length,
+      failedAttempts: invocations.filter((row) => (row.state === 'failed' && !cancelledByCaller(row)) || row.state === 'interrupted').length,
+      cancelled: invocations.filter(cancelledByCaller).length,
       denied: inWindow.filter((row) => row.kind === 'denial').length,
       fallbacks: answered.filter((row) => row.hop > 0).length,
     },

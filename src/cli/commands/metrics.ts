@@ -49,7 +49,7 @@ function printSummary(
   line(bold(`Last ${since} (${summary.window.since} – ${summary.window.until})`));
   line(
     `requests  ${requests.total} answered: ${requests.local} local (${percent(requests.localShare)}), ${requests.hosted} hosted (${percent(requests.hostedShare)}); ` +
-      `${requests.fallbacks} after fallback, ${requests.failedAttempts} failed attempt(s), ${requests.denied} denied`,
+      `${requests.fallbacks} after fallback, ${requests.failedAttempts} failed attempt(s), ${requests.cancelled} cancelled by the caller, ${requests.denied} denied`,
   );
   line(
     `tokens    ${tokens.local.total + tokens.hosted.total}: ${tokens.local.total} local (${percent(tokens.localShare)}), ${tokens.hosted.total} hosted` +

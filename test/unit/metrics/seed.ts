@@ -15,6 +15,7 @@ interface SeedAttempt {
   totalMs: number;
   usage?: { inputTokens: number; outputTokens: number };
   costUsd?: number;
+  errorCode?: string;
 }
 
 const OLLAMA = { id: 'ollama', version: 1, class: 'local' } as const;
@@ -34,6 +35,8 @@ export function seedAttempts(start: number): SeedAttempt[] {
     { at: start + 80 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'completed', firstTokenMs: 500, totalMs: 1500, usage: { inputTokens: 400, outputTokens: 100 }, costUsd: 0.0027 },
     // Hour 2: a failed hosted attempt; a probe (never counted).
     { at: start + 130 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'failed', totalMs: 50 },
+    // ... and a local stream its caller left after the first token (not a provider failure).
+    { at: start + 135 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'failed', firstTokenMs: 40, totalMs: 900, errorCode: 'interrupted' },
     { at: start + 140 * MINUTE, provider: OLLAMA, model: 'llama3', kind: 'probe', state: 'completed', firstTokenMs: 5, totalMs: 9, usage: { inputTokens: 7, outputTokens: 7 } },
     // Before the window: never counted.
     { at: start - 30 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 9999, totalMs: 9999, usage: { inputTokens: 50_000, outputTokens: 50_000 } },
@@ -69,6 +72,7 @@ export function seedMetricsStore(store: Store, start: number): void {
       markers: attempt.hop === undefined ? [] : ['fallback'],
       warnings: [],
       ...(attempt.costUsd === undefined ? {} : { costUsd: attempt.costUsd }),
+      ...(attempt.errorCode === undefined ? {} : { error: { code: attempt.errorCode, message: 'the invocation was aborted before the response ended' } }),
       now: attempt.at + attempt.totalMs,
     });
   });

@@ -31,7 +31,8 @@ describe('metrics from a seeded evidence store', () => {
   it('equal the figures worked out by hand from the seed', () => {
     const summary = computeMetrics(store, defaultPolicy(), WINDOW);
     // Answered in the window: 3 local (llama3) + 1 hosted (claude); the probe and the earlier row are out.
-    expect(summary.requests).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, denied: 1, fallbacks: 1 });
+    // The hosted failure is a failed attempt; the stream its caller left is counted apart.
+    expect(summary.requests).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, cancelled: 1, denied: 1, fallbacks: 1 });
     // Local 1000+2000+3000 in, 500+1000+1500 out; hosted 400 in, 100 out.
     expect(summary.tokens).toEqual({
       local: { input: 6000, output: 3000, total: 9000 },
@@ -60,7 +61,7 @@ describe('metrics from a seeded evidence store', () => {
 
   it('narrows to the window it is given', () => {
     const lastHour = computeMetrics(store, defaultPolicy(), { sinceMs: START + 2 * HOUR, untilMs: START + 3 * HOUR });
-    expect(lastHour.requests).toMatchObject({ total: 0, local: 0, hosted: 0, localShare: 0, failedAttempts: 1, denied: 1 });
+    expect(lastHour.requests).toMatchObject({ total: 0, local: 0, hosted: 0, localShare: 0, failedAttempts: 1, cancelled: 1, denied: 1 });
     expect(lastHour.tokens.localShare).toBe(0);
     expect(lastHour.latency).toEqual([]);
   });
