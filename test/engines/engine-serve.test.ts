@@ -121,6 +121,17 @@ describe('syndicate engine serve (node-llama-cpp, generated test model)', () => 
     expect(second.choices[0]!.message.content).toBe(choice.message.content);
   });
 
+  it('never reports more completion tokens than max_tokens, whatever the sampling', async () => {
+    const messages = [{ role: 'user' as const, content: 'Write a line about rivers.' }];
+    const counts: { seed: number; tokens: number; finish: string }[] = [];
+    for (let seed = 1; seed <= 40; seed += 1) {
+      const answer = await client.chat.completions.create({ model: 'tiny', messages, max_tokens: 16, temperature: 0.8, seed });
+      counts.push({ seed, tokens: answer.usage!.completion_tokens, finish: answer.choices[0]!.finish_reason });
+    }
+    expect(counts.filter((count) => count.tokens > 16)).toEqual([]);
+    expect(counts.filter((count) => count.finish === 'length' && count.tokens !== 16)).toEqual([]);
+  });
+
   it('streams with include_usage: content deltas, a finish chunk, a usage chunk with choices [], then [DONE]', async () => {
     const stream = await client.chat.completions.create({
       model: 'tiny',

@@ -322,15 +322,16 @@ export class EmbeddedEngine {
 
   /**
    * Tokens sampled for the answer, the final one (end of turn, a stop string's last token) included,
-   * as llama-server counts them. Every sampled token but the last is evaluated into the sequence, so
-   * the sequence grew by count - 1 past the prompt; when the sequence no longer starts with the
-   * prompt (a context shift), the tokens seen in the output are counted instead.
+   * as llama-server counts them, never more than `maxTokens`. Every sampled token but the last is
+   * evaluated into the sequence, so the sequence grew by count - 1 past the prompt. The tokens
+   * node-llama-cpp hands to `onResponseChunk` are no substitute: it can hand over more than it
+   * sampled (17 for 16 with max_tokens 16, seen with the generated test model), so they are counted
+   * only when the sequence no longer starts with the prompt (a context shift).
    */
   private completionTokens(chat: LlamaChat, prompt: LlamaToken[], visibleTokens: number, maxTokens: number): number {
     const after = chat.sequence.contextTokens;
     const intact = chat.sequence.compareContextTokens(prompt).firstDifferentIndex >= prompt.length;
-    const grown = intact ? after.length - prompt.length + 1 : visibleTokens;
-    return Math.min(Math.max(grown, visibleTokens), Math.max(maxTokens, visibleTokens));
+    return Math.min(intact ? after.length - prompt.length + 1 : visibleTokens, maxTokens);
   }
 
   private async grammarFor(constraint: OutputConstraint): Promise<LlamaGrammar | undefined> {
