@@ -403,7 +403,12 @@ export async function sendInvocation(
     let incoming: IncomingMessage | undefined;
 
     const startClock = (clock: Clock): void => {
-      stopClock(clock);
+      const running = timers.get(clock);
+      // The idle clock restarts on every chunk of a stream: moving the running timer allocates nothing.
+      if (running !== undefined) {
+        running.refresh();
+        return;
+      }
       timers.set(
         clock,
         setTimeout(() => finish(timeoutFailure(clock, timeouts[clock], call, bytesReceived, at())), timeouts[clock]),
