@@ -44,15 +44,8 @@ export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow
   }));
 }
 
-const LOAD_EVENT_COLUMNS = ['created_at', 'provider_id', 'model', 'kind', 'duration_ms'];
-
-/**
- * Model load (cold start) events, when the store has an `engine_events` table with
- * `created_at, provider_id, model, kind ('load'), duration_ms`; none otherwise.
- */
+/** Model load (cold start) events of the window (`engine_events`, see `src/engines/events.ts`), oldest first. */
 export function readModelLoadEvents(store: Store, window: MetricsWindow): ModelLoadEvent[] {
-  const columns = (store.db.prepare("SELECT name FROM pragma_table_info('engine_events')").all() as { name: string }[]).map((column) => column.name);
-  if (!LOAD_EVENT_COLUMNS.every((column) => columns.includes(column))) return [];
   const rows = store.db
     .prepare(
       `SELECT created_at, provider_id, model, duration_ms FROM engine_events

@@ -232,6 +232,13 @@ describe('syndicate engine serve (node-llama-cpp, generated test model)', () => 
     expect(JSON.stringify(evidence)).toContain('"exact"');
   });
 
+  it('records the model load it registered, which `metrics` reports as a load time', async () => {
+    const { result, document: metrics } = await scenario.json(['metrics', '--since', '1h']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const loads = (metrics['metrics'] as { loadTimes: { provider: string; model: string; loads: number; loadMs: { p50: number } }[] }).loadTimes;
+    expect(loads).toEqual([{ provider: 'embedded', model: 'tiny', loads: 1, loadMs: { p50: document.loadMs, p95: document.loadMs, samples: 1 }, maxMs: document.loadMs }]);
+  });
+
   it('declares exactly the deviations `provider capabilities` measures on it', async () => {
     const { result, document: report } = await scenario.json(['provider', 'capabilities', 'embedded', '--no-update']);
     expect(result.exitCode, result.stderr).toBe(0);

@@ -105,6 +105,13 @@ Example:
           await running.close();
           throw error;
         }
+        try {
+          const { recordModelLoad } = await import('../../engines/events.js');
+          recordModelLoad(await context.store(), { providerId: registered.id, model: info.id, loadMs: info.loadMs });
+        } catch (error) {
+          // The engine serves and is registered; only `syndicate metrics` misses this load time.
+          output.warn(`could not record the model's load time for \`syndicate metrics\`: ${error instanceof Error ? error.message : String(error)}`);
+        }
       }
 
       const document = {

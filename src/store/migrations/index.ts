@@ -4,6 +4,7 @@ import { evidenceMigration } from './003-evidence.js';
 import { deviationsMigration } from './004-deviations.js';
 import { leanPermitIndexesMigration } from './005-lean-permit-indexes.js';
 import { onePermitRowMigration } from './006-one-permit-row.js';
+import { engineEventsMigration } from './007-engine-events.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
 export interface Migration {
@@ -13,4 +14,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration];

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recordModelLoad } from '../../../src/engines/events.js';
 import { computeMetrics, percentiles, readMetricsRows, summarizeMetrics } from '../../../src/metrics/index.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { openStore, type Store } from '../../../src/store/store.js';
@@ -64,6 +65,15 @@ describe('metrics from a seeded evidence store', () => {
     expect(lastHour.requests).toMatchObject({ total: 0, local: 0, hosted: 0, localShare: 0, failedAttempts: 1, cancelled: 1, denied: 1 });
     expect(lastHour.tokens.localShare).toBe(0);
     expect(lastHour.latency).toEqual([]);
+  });
+
+  it('reports the model loads engines recorded in the window, per provider and model', () => {
+    recordModelLoad(store, { providerId: 'ollama', model: 'llama3', loadMs: 2400, at: START + HOUR });
+    recordModelLoad(store, { providerId: 'ollama', model: 'llama3', loadMs: 1800, at: START + 2 * HOUR });
+    recordModelLoad(store, { providerId: 'ollama', model: 'llama3', loadMs: 99_999, at: START - HOUR });
+    expect(computeMetrics(store, defaultPolicy(), WINDOW).loadTimes).toEqual([
+      { provider: 'ollama', model: 'llama3', loads: 2, loadMs: { p50: 1800, p95: 2400, samples: 2 }, maxMs: 2400 },
+    ]);
   });
 
   it('is a pure function of the rows: the same rows in any order give the same summary', () => {
