@@ -157,7 +157,8 @@ describe('evidence attempts', () => {
     const commits = new GroupCommitter(store);
     const streams = [beginAttempt(store, attemptStart()), beginAttempt(store, attemptStart())].map((id) => ({
       id,
-      recorder: createRecorder(store, id, { flushIntervalMs: 200, commits }),
+      // Long enough that the second stream's chunk always arrives before the tick, even on a loaded machine.
+      recorder: createRecorder(store, id, { flushIntervalMs: 500, commits }),
     }));
     for (const { recorder } of streams) await recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
     const before = { ...commits.stats };
@@ -169,7 +170,7 @@ describe('evidence attempts', () => {
     streams[1]?.recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
     streams[1]?.recorder.onChunk(Buffer.from('b'), 1);
     expect(streams.map(({ id }) => stored(id))).toEqual([undefined, undefined]);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 550));
     await commits.idle();
     // Both flushes went through the committer, in one transaction: one commit, not one per stream.
     expect(streams.map(({ id }) => stored(id))).toEqual(['a', 'b']);
