@@ -253,12 +253,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
-        try {
-          this.flush();
-        } catch {
-          // Kept on the attempt (see write): surfaced by the next call into the recorder or by
-          // completeAttempt — fail closed.
-        }
+        this.flushUnawaited();
       },
       deferOnly ? this.flushIntervalMs : Math.max(0, this.flushIntervalMs - elapsed),
     );
@@ -278,12 +273,17 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
 
   private readonly tickFlush = (): void => {
     this.waitingForTick = false;
+    this.flushUnawaited();
+  };
+
+  /** A flush no caller waits for (a timer's): its failure is kept on the attempt (see `write`). */
+  private flushUnawaited(): void {
     try {
       this.flush();
     } catch {
-      // Kept on the attempt: surfaced by the next call into the recorder or by completeAttempt.
+      // Surfaced by the next call into the recorder or by completeAttempt — fail closed.
     }
-  };
+  }
 
   private cancelTimer(): void {
     if (this.waitingForTick) {

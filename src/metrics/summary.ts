@@ -165,7 +165,7 @@ export function summarizeMetrics(
       hosted: hosted.length,
       localShare: share(local.length, answered.length),
       hostedShare: share(hosted.length, answered.length),
-      failedAttempts: invocations.filter((row) => (row.state === 'failed' && !cancelledByCaller(row)) || row.state === 'interrupted').length,
+      failedAttempts: invocations.filter((row) => (row.state === 'failed' || row.state === 'interrupted') && !cancelledByCaller(row)).length,
       cancelled: invocations.filter(cancelledByCaller).length,
       denied: inWindow.filter((row) => row.kind === 'denial').length,
       fallbacks: answered.filter((row) => row.hop > 0).length,
