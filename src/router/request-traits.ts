@@ -43,6 +43,13 @@ export function promptText(request: CanonicalRequest): string {
   return texts.join('\n');
 }
 
+/** The image parts of the request's messages. */
+export function imageCount(request: CanonicalRequest): number {
+  let images = 0;
+  for (const message of request.messages) for (const part of message.content) if (part.type === 'image') images += 1;
+  return images;
+}
+
 function isText(part: ContentPart): part is Extract<ContentPart, { type: 'text' }> {
   return part.type === 'text';
 }

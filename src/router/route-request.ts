@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
 import { planRoute } from './plan.js';
-import { promptText } from './request-traits.js';
+import { imageCount, promptText } from './request-traits.js';
 import type { RoutePlan } from './types.js';
 
 /** The part of a classifier finding the router reports. */
@@ -107,9 +107,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
 function boundIfDecisive(options: RouteRequestOptions): number | undefined {
   const { request } = options;
   const text = promptText(request);
-  let images = 0;
-  for (const message of request.messages) for (const part of message.content) if (part.type === 'image') images += 1;
-  const bound = Math.ceil(Buffer.byteLength(text, 'utf8') * 1.1) + images * 1000;
+  const bound = Math.ceil(Buffer.byteLength(text, 'utf8') * 1.1) + imageCount(request) * IMAGE_TOKENS;
   const needed = bound + (options.maxTokens ?? request.maxTokens ?? 0);
   for (const provider of options.providers) {
     for (const model of provider.record.models) {
@@ -166,9 +164,11 @@ export async function estimatePromptTokens(request: CanonicalRequest): Promise<n
   } catch {
     count = Math.ceil(Buffer.byteLength(text, 'utf8') / 3);
   }
-  const images = request.messages.reduce((total, message) => total + message.content.filter((part) => part.type === 'image').length, 0);
-  return Math.ceil(count * 1.1) + images * 1000;
+  return Math.ceil(count * 1.1) + imageCount(request) * IMAGE_TOKENS;
 }
+
+/** What both prompt estimates count for one image. */
+const IMAGE_TOKENS = 1000;
 
 /** The day's spend, summed at most once per plan and only if a priced candidate asks for it. */
 function lazySpend(store: Store, now: Date): () => number {
