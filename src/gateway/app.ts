@@ -8,7 +8,7 @@ import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
 import type { StreamPart, WireWarning } from '../wire/canonical.js';
 import { TokenGuard } from './auth.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError } from './errors.js';
-import { anthropicFace, openAIFace, partsOfResponse, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
+import { anthropicFace, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelById, modelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
 
@@ -171,7 +171,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return {
         status: 200,
         headers: { 'content-type': 'application/json', ...resultHeaders(result), ...ignoredFieldsHeader(parsed.ignoredFields) },
-        body: face.render(result, modelLabel(result.provider.id, result.model)),
+        body: face.render(result, modelLabel(result.provider.id, result.model), parsed),
       };
     }
     return stream(face, parsed, input, controller, finish);
@@ -185,7 +185,7 @@ export function createGateway(options: GatewayOptions): Gateway {
    */
   const stream = async (
     face: ApiFace,
-    { includeUsage, ignoredFields }: FaceRequest,
+    parsed: FaceRequest,
     input: InvocationInput,
     controller: AbortController,
     finish: (outcome: { result: InvocationResult } | { error: unknown }) => void,
@@ -194,7 +194,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     let attempt: AttemptStarted | undefined;
     let encoder: StreamEncoder | undefined;
     const encoderFor = (): StreamEncoder => {
-      encoder ??= face.createEncoder(attempt === undefined ? input.request.model : modelLabel(attempt.provider.id, attempt.model), includeUsage);
+      encoder ??= face.createEncoder(attempt === undefined ? input.request.model : modelLabel(attempt.provider.id, attempt.model), parsed);
       return encoder;
     };
     const batch: StreamPart[] = [];
@@ -236,10 +236,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       if ('error' in outcome) throw outcome.error;
       channel.write(encoderFor().encodeAll(partsOfResponse(outcome.result.response)));
       channel.end();
-      return streamReply(channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(ignoredFields) });
+      return streamReply(channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(parsed.ignoredFields) });
     }
 
-    const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...ignoredFieldsHeader(ignoredFields) };
+    const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...ignoredFieldsHeader(parsed.ignoredFields) };
     void settled.then((outcome) => {
       try {
         flush();
@@ -256,6 +256,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const routes = new Map<string, Route[]>([
     ['/v1/chat/completions', [{ method: 'POST', handle: inference(openAIFace) }]],
+    ['/v1/responses', [{ method: 'POST', handle: inference(responsesFace) }]],
     ['/v1/messages', [{ method: 'POST', handle: inference(anthropicFace) }]],
     [
       '/v1/messages/count_tokens',
@@ -329,7 +330,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const candidates = routes.get(path.startsWith(MODEL_PATH_PREFIX) && path.length > MODEL_PATH_PREFIX.length ? MODEL_PATH_PREFIX : path);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
       if (candidates === undefined) {
-        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/messages[/count_tokens], /v1/models[/{id}], /metrics and /healthz`, {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/responses, /v1/messages[/count_tokens], /v1/models[/{id}], /metrics and /healthz`, {
           code: 'not_found',
         });
       }

@@ -3,6 +3,7 @@ import type { InvocationResult } from '../invoke/types.js';
 import { AnthropicStreamEncoder, parseAnthropicMessagesRequest, renderAnthropicMessageResponse } from '../wire/anthropic/server.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../wire/canonical.js';
 import type { ClientError } from '../wire/client-errors.js';
+import { parseResponsesRequest, renderResponsesResponse, ResponsesStreamEncoder } from '../wire/openai/responses-server.js';
 import { OpenAIStreamEncoder, parseOpenAIChatRequest, renderOpenAIChatResponse } from '../wire/openai/server.js';
 import type { ApiFamily } from './errors.js';
 
@@ -29,9 +30,9 @@ export interface FaceRequest {
 export interface ApiFace {
   family: ApiFamily;
   parse(bodyText: string): FaceRequest;
-  render(result: InvocationResult, model: string): string;
-  /** `includeUsage`: the client asked for a final usage chunk (OpenAI's `stream_options`); Anthropic always sends usage. */
-  createEncoder(model: string, includeUsage: boolean): StreamEncoder;
+  /** `request` is the client's, as parsed: a face may echo parts of it (the Responses API does). */
+  render(result: InvocationResult, model: string, request: FaceRequest): string;
+  createEncoder(model: string, request: FaceRequest): StreamEncoder;
 }
 
 export const openAIFace: ApiFace = {
@@ -43,7 +44,7 @@ export const openAIFace: ApiFace = {
   render(result, model) {
     return renderOpenAIChatResponse(result.response, { created: unixSeconds(), id: openAIId(), model }).body;
   },
-  createEncoder(model, includeUsage) {
+  createEncoder(model, { includeUsage }) {
     return new OpenAIStreamEncoder({ id: openAIId(), model, created: unixSeconds(), includeUsage });
   },
 };
@@ -59,6 +60,21 @@ export const anthropicFace: ApiFace = {
   },
   createEncoder(model) {
     return new AnthropicStreamEncoder({ id: newId('msg'), model });
+  },
+};
+
+/** OpenAI's Responses API (`POST /v1/responses`): errors in the OpenAI envelope, usage always in the final event. */
+export const responsesFace: ApiFace = {
+  family: 'openai',
+  parse(bodyText) {
+    const parsed = parseResponsesRequest(bodyText);
+    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields };
+  },
+  render(result, model, { request }) {
+    return renderResponsesResponse(result.response, { id: newId('resp'), createdAt: unixSeconds(), model, request });
+  },
+  createEncoder(model, { request }) {
+    return new ResponsesStreamEncoder({ id: newId('resp'), createdAt: unixSeconds(), model, request });
   },
 };
 

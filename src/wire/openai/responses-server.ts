@@ -1,0 +1,562 @@
+/**
+ * The gateway's face for OpenAI's Responses API (`POST /v1/responses`, what Codex CLI and
+ * `client.responses.create` speak): read a request into the canonical model, write a canonical
+ * answer back as a `response` object or as the API's typed SSE events. Stateless: the gateway
+ * keeps no conversation, so `previous_response_id` is refused and the whole conversation comes
+ * as `input`. Pure: the caller supplies ids and clocks.
+ */
+
+import type {
+  CanonicalMessage,
+  CanonicalRequest,
+  CanonicalResponse,
+  ContentPart,
+  FinishReason,
+  JsonObject,
+  ResponseFormat,
+  StreamPart,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+  Usage,
+} from '../canonical.js';
+import type { ClientError } from '../client-errors.js';
+import { argumentsToText, isRecord } from '../json.js';
+import { optionalBoolean, optionalNumber, parseDataUrl, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
+import { mergeUsage } from '../server-common.js';
+import { formatServerSentEvent } from '../sse.js';
+import type {
+  ResponsesFunctionCallItem,
+  ResponsesMessageItem,
+  ResponsesObject,
+  ResponsesOutputItem,
+  ResponsesStatus,
+  ResponsesTextFormat,
+  ResponsesToolChoice,
+  ResponsesUsage,
+} from './responses-types.js';
+
+const API = 'responses';
+
+const KNOWN_FIELDS = new Set(['model', 'input', 'instructions', 'tools', 'tool_choice', 'text', 'temperature', 'top_p', 'max_output_tokens', 'stream', 'store', 'previous_response_id']);
+
+/** A client's Responses API request, read into the canonical model. */
+export interface ParsedResponsesRequest {
+  /** `model` is kept exactly as the client sent it (an alias, `provider:model` or `auto`). */
+  request: CanonicalRequest;
+  /** Request fields and input items the gateway does not interpret (`reasoning`, `input.reasoning`, ...). */
+  ignoredFields: string[];
+}
+
+/** Reads a Responses API request body; throws `InvalidInputError` naming each field at fault. */
+export function parseResponsesRequest(bodyText: string): ParsedResponsesRequest {
+  const body = readJsonObject(bodyText, API);
+  const problems = new RequestProblems(API);
+  const ignored = unknownFields(body, KNOWN_FIELDS);
+
+  const model = body['model'];
+  if (typeof model !== 'string' || model === '') problems.add('/model', 'is required and must be a non-empty string', 'send a model id, `provider:model`, an alias or `auto`');
+  const previous = body['previous_response_id'];
+  if (previous !== undefined && previous !== null) {
+    problems.add('/previous_response_id', 'is not supported: the gateway keeps no responses to continue from', 'send the whole conversation as `input` (Codex CLI: keep the default `store = false` behaviour)');
+  }
+  // The gateway stores nothing; a client asking it to is told so, like any field it does not honour.
+  if (body['store'] === true) ignored.push('store');
+
+  const instructions = body['instructions'];
+  if (instructions !== undefined && instructions !== null && typeof instructions !== 'string') problems.add('/instructions', 'must be a string');
+  const systemParts: string[] = typeof instructions === 'string' && instructions !== '' ? [instructions] : [];
+  const messages = parseInput(body['input'], problems, systemParts, ignored);
+
+  const tools = parseTools(body['tools'], problems);
+  const toolChoice = parseToolChoice(body['tool_choice'], problems);
+  const responseFormat = parseTextFormat(body['text'], problems);
+  const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 2 });
+  const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
+  const maxTokens = optionalNumber(body, 'max_output_tokens', problems, { minimum: 1, integer: true });
+  const stream = optionalBoolean(body, 'stream', problems) ?? false;
+  problems.throwIfAny();
+
+  const request: CanonicalRequest = { model: model as string, messages, stream };
+  if (systemParts.length > 0) request.system = systemParts.join('\n\n');
+  if (tools !== undefined) request.tools = tools;
+  if (toolChoice !== undefined) request.toolChoice = toolChoice;
+  if (responseFormat !== undefined) request.responseFormat = responseFormat;
+  if (temperature !== undefined) request.temperature = temperature;
+  if (topP !== undefined) request.topP = topP;
+  if (maxTokens !== undefined) request.maxTokens = maxTokens;
+  return { request, ignoredFields: [...new Set(ignored)].sort() };
+}
+
+/**
+ * `input`: a string (one user message) or a list of items — messages (the easy `{role, content}`
+ * form or `type: "message"`), `function_call` and `function_call_output`. Leading system and
+ * developer messages join `instructions` as the system prompt; consecutive function calls become
+ * one assistant turn. Reasoning items carry nothing a model behind the gateway can read: skipped,
+ * and named as ignored.
+ */
+function parseInput(raw: unknown, problems: RequestProblems, systemParts: string[], ignored: string[]): CanonicalMessage[] {
+  if (typeof raw === 'string') {
+    if (raw === '') problems.add('/input', 'must not be empty');
+    return [{ role: 'user', content: [{ type: 'text', text: raw }] }];
+  }
+  if (!Array.isArray(raw) || raw.length === 0) {
+    problems.add('/input', 'is required: a string or a non-empty array of input items');
+    return [];
+  }
+  const messages: CanonicalMessage[] = [];
+  raw.forEach((item, index) => {
+    const pointer = `/input/${index}`;
+    if (!isRecord(item)) {
+      problems.add(pointer, 'must be an input item object');
+      return;
+    }
+    const type = item['type'] ?? 'message';
+    switch (type) {
+      case 'message': {
+        const message = parseMessage(item, pointer, problems);
+        if (message === undefined) return;
+        if (message.role === 'system' && messages.length === 0) systemParts.push(textOf(message.content));
+        else messages.push(message);
+        return;
+      }
+      case 'function_call': {
+        const call = parseFunctionCall(item, pointer, problems);
+        if (call === undefined) return;
+        const last = messages.at(-1);
+        if (last?.role === 'assistant') last.toolCalls = [...(last.toolCalls ?? []), call];
+        else messages.push({ role: 'assistant', content: [], toolCalls: [call] });
+        return;
+      }
+      case 'function_call_output': {
+        const callId = item['call_id'];
+        if (typeof callId !== 'string' || callId === '') problems.add(`${pointer}/call_id`, 'is required', 'echo the call_id of the function_call this output answers');
+        const content = parseContent(item['output'], `${pointer}/output`, problems, 'user');
+        if (content !== undefined && typeof callId === 'string' && callId !== '') messages.push({ role: 'tool', toolCallId: callId, content });
+        return;
+      }
+      case 'reasoning':
+        ignored.push('input.reasoning');
+        return;
+      default:
+        problems.add(
+          `${pointer}/type`,
+          `input item type ${JSON.stringify(type)} is not supported by the gateway`,
+          'send message, function_call and function_call_output items (item references need stored responses, which the gateway does not keep)',
+        );
+    }
+  });
+  return messages;
+}
+
+function parseMessage(item: Record<string, unknown>, pointer: string, problems: RequestProblems): CanonicalMessage | undefined {
+  const role = item['role'];
+  switch (role) {
+    case 'system':
+    case 'developer': {
+      const content = parseContent(item['content'], `${pointer}/content`, problems, 'system');
+      return content === undefined ? undefined : { role: 'system', content };
+    }
+    case 'user': {
+      const content = parseContent(item['content'], `${pointer}/content`, problems, 'user');
+      return content === undefined ? undefined : { role: 'user', content };
+    }
+    case 'assistant': {
+      const content = parseContent(item['content'], `${pointer}/content`, problems, 'assistant');
+      return content === undefined ? undefined : { role: 'assistant', content };
+    }
+    default:
+      problems.add(`${pointer}/role`, `must be one of user, assistant, system, developer (got ${JSON.stringify(role)})`);
+      return undefined;
+  }
+}
+
+/** Which content parts a speaker may send: users text and images, the system text, the assistant its earlier output. */
+type Speaker = 'user' | 'system' | 'assistant';
+
+function parseContent(raw: unknown, pointer: string, problems: RequestProblems, speaker: Speaker): ContentPart[] | undefined {
+  if (typeof raw === 'string') return [{ type: 'text', text: raw }];
+  if (!Array.isArray(raw)) {
+    problems.add(pointer, 'must be a string or an array of content parts');
+    return undefined;
+  }
+  const parts: ContentPart[] = [];
+  raw.forEach((part, index) => {
+    const partPointer = `${pointer}/${index}`;
+    if (!isRecord(part)) {
+      problems.add(partPointer, 'must be a content part object');
+      return;
+    }
+    const type = part['type'];
+    const textKey = type === 'input_text' || type === 'output_text' ? 'text' : type === 'refusal' ? 'refusal' : undefined;
+    if (textKey !== undefined && (type === 'input_text' || speaker === 'assistant')) {
+      const text = part[textKey];
+      if (typeof text !== 'string') problems.add(`${partPointer}/${textKey}`, 'must be a string');
+      else parts.push({ type: 'text', text });
+      return;
+    }
+    if (type === 'input_image' && speaker === 'user') {
+      const url = part['image_url'];
+      if (typeof url !== 'string' || url === '') {
+        problems.add(`${partPointer}/image_url`, 'must be an http(s) or data: URL', 'uploaded files (file_id) are not reachable through the gateway: send the image inline');
+        return;
+      }
+      const inline = parseDataUrl(url);
+      parts.push(inline === undefined ? { type: 'image', url } : { type: 'image', mediaType: inline.mediaType, data: inline.data });
+      return;
+    }
+    const accepted = speaker === 'user' ? 'input_text or input_image' : speaker === 'assistant' ? 'output_text, refusal or input_text' : 'input_text';
+    problems.add(`${partPointer}/type`, `content part type ${JSON.stringify(type)} is not supported here`, `send ${accepted} parts`);
+  });
+  return parts;
+}
+
+function parseFunctionCall(item: Record<string, unknown>, pointer: string, problems: RequestProblems): ToolCall | undefined {
+  const callId = item['call_id'];
+  const name = item['name'];
+  if (typeof callId !== 'string' || callId === '') problems.add(`${pointer}/call_id`, 'is required');
+  if (typeof name !== 'string' || name === '') problems.add(`${pointer}/name`, 'is required');
+  if (typeof callId !== 'string' || callId === '' || typeof name !== 'string' || name === '') return undefined;
+  const text = argumentsToText(item['arguments']);
+  return { id: callId, name, arguments: text === '' ? '{}' : text };
+}
+
+function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) {
+    problems.add('/tools', 'must be an array of function tools');
+    return undefined;
+  }
+  const tools: ToolDefinition[] = [];
+  raw.forEach((tool, index) => {
+    const pointer = `/tools/${index}`;
+    if (!isRecord(tool) || tool['type'] !== 'function') {
+      const type = isRecord(tool) ? JSON.stringify(tool['type']) : 'none';
+      problems.add(`${pointer}/type`, `only function tools are supported (got ${type})`, 'hosted tools (web search, file search, code interpreter, ...) run at OpenAI, not behind the gateway');
+      return;
+    }
+    const name = tool['name'];
+    if (typeof name !== 'string' || name === '') {
+      problems.add(`${pointer}/name`, 'is required');
+      return;
+    }
+    const parameters = tool['parameters'];
+    if (parameters !== undefined && parameters !== null && !isRecord(parameters)) {
+      problems.add(`${pointer}/parameters`, 'must be a JSON Schema object');
+      return;
+    }
+    tools.push({
+      name,
+      ...(typeof tool['description'] === 'string' ? { description: tool['description'] } : {}),
+      inputSchema: (parameters as JsonObject | undefined | null) ?? { type: 'object', properties: {} },
+    });
+  });
+  return tools;
+}
+
+function parseToolChoice(raw: unknown, problems: RequestProblems): ToolChoice | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (raw === 'auto' || raw === 'none' || raw === 'required') return raw;
+  if (isRecord(raw) && raw['type'] === 'function' && typeof raw['name'] === 'string' && raw['name'] !== '') return { name: raw['name'] };
+  problems.add('/tool_choice', 'must be "auto", "none", "required" or {type: "function", name}');
+  return undefined;
+}
+
+function parseTextFormat(raw: unknown, problems: RequestProblems): ResponseFormat | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isRecord(raw)) {
+    problems.add('/text', 'must be an object');
+    return undefined;
+  }
+  const format = raw['format'];
+  if (format === undefined || format === null) return undefined;
+  if (!isRecord(format)) {
+    problems.add('/text/format', 'must be an object');
+    return undefined;
+  }
+  switch (format['type']) {
+    case 'text':
+      return { type: 'text' };
+    case 'json_object':
+      return { type: 'json_object' };
+    case 'json_schema':
+      if (!isRecord(format['schema'])) {
+        problems.add('/text/format/schema', 'is required and must be a JSON Schema object');
+        return undefined;
+      }
+      return {
+        type: 'json_schema',
+        schema: format['schema'] as JsonObject,
+        ...(typeof format['name'] === 'string' ? { name: format['name'] } : {}),
+        ...(typeof format['strict'] === 'boolean' ? { strict: format['strict'] } : {}),
+      };
+    default:
+      problems.add('/text/format/type', 'must be "text", "json_object" or "json_schema"');
+      return undefined;
+  }
+}
+
+function textOf(content: readonly ContentPart[]): string {
+  return content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+}
+
+/** What a response object repeats of its request, and who it is. */
+export interface ResponsesRenderOptions {
+  /** `resp_…`; item ids are derived from it. */
+  id: string;
+  /** Unix seconds (`created_at`); the caller owns the clock. */
+  createdAt: number;
+  /** The model reported to the client (`provider:model`). */
+  model: string;
+  request: CanonicalRequest;
+}
+
+/** The canonical response as a Responses API `response` object. */
+export function renderResponsesResponse(response: CanonicalResponse, options: ResponsesRenderOptions): string {
+  const { status, incomplete } = statusOf(response.finishReason);
+  const output: ResponsesOutputItem[] = [];
+  const itemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
+  if (response.text !== '' || response.toolCalls.length === 0) output.push(messageItem(itemId(options.id, 'msg', 0), response.text, itemStatus));
+  for (const call of response.toolCalls) {
+    output.push({ type: 'function_call', id: itemId(options.id, 'fc', output.length), call_id: call.id, name: call.name, arguments: call.arguments, status: itemStatus });
+  }
+  return JSON.stringify(responseObject(options, { status, incomplete, output, usage: response.usage, error: null }));
+}
+
+/**
+ * Turns canonical stream parts into the Responses API's SSE events: `response.created` and
+ * `response.in_progress`, then for each output item `output_item.added`, its deltas
+ * (`output_text.delta`, `function_call_arguments.delta`), its `…done` events and
+ * `output_item.done`, and finally `response.completed` (or `response.incomplete`) carrying the
+ * whole response with usage. After an error it writes `error` and `response.failed`, never a
+ * completion. Every event has its `sequence_number`.
+ */
+export class ResponsesStreamEncoder {
+  private sequence = 0;
+  private started = false;
+  private isClosed = false;
+  private finishReason: FinishReason = 'stop';
+  private readonly usage: Partial<Usage> = {};
+  private readonly items: OpenItem[] = [];
+  private message: OpenMessage | undefined;
+  private readonly calls = new Map<number, OpenCall>();
+
+  constructor(private readonly options: ResponsesRenderOptions) {}
+
+  /** True once the response completed or failed; later parts are ignored. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Encodes the parts decoded from one upstream event together (one write). */
+  encodeAll(parts: readonly StreamPart[]): string {
+    if (this.isClosed || parts.length === 0) return '';
+    let output = this.start();
+    for (const part of parts) {
+      if (this.isClosed) break;
+      switch (part.type) {
+        case 'response-metadata':
+          break;
+        case 'usage':
+          mergeUsage(this.usage, part.usage);
+          break;
+        case 'text-delta':
+          output += this.textDelta(part.text);
+          break;
+        case 'tool-call-delta':
+          output += this.toolCallDelta(part);
+          break;
+        case 'finish':
+          this.finishReason = part.finishReason;
+          break;
+        case 'stream-end':
+          output += this.complete();
+          break;
+        case 'error':
+          output += this.fail({ kind: 'upstream', message: part.message, ...(part.errorType === undefined ? {} : { code: part.errorType }) });
+          break;
+      }
+    }
+    return output;
+  }
+
+  /** Ends a stream that broke after bytes were sent: an `error` event and `response.failed`, never a completion. */
+  fail(error: ClientError): string {
+    if (this.isClosed) return '';
+    const output = this.start();
+    this.isClosed = true;
+    const code = error.code ?? error.kind;
+    const snapshot = responseObject(this.options, {
+      status: 'failed',
+      incomplete: null,
+      output: this.items.map((item) => this.snapshotOf(item, 'incomplete')),
+      usage: this.knownUsage(),
+      error: { code, message: error.message },
+    });
+    return output + this.event('error', { code, message: error.message, param: error.param ?? null }) + this.event('response.failed', { response: snapshot });
+  }
+
+  private start(): string {
+    if (this.started) return '';
+    this.started = true;
+    const snapshot = responseObject(this.options, { status: 'in_progress', incomplete: null, output: [], usage: undefined, error: null });
+    return this.event('response.created', { response: snapshot }) + this.event('response.in_progress', { response: snapshot });
+  }
+
+  private textDelta(text: string): string {
+    let output = '';
+    if (this.message === undefined) {
+      const message: OpenMessage = { kind: 'message', id: itemId(this.options.id, 'msg', this.items.length), outputIndex: this.items.length, text: '' };
+      this.message = message;
+      this.items.push(message);
+      output +=
+        // As the API does: the item is announced empty, its text part added next.
+        this.event('response.output_item.added', { output_index: message.outputIndex, item: { ...messageItem(message.id, '', 'in_progress'), content: [] } }) +
+        this.event('response.content_part.added', { item_id: message.id, output_index: message.outputIndex, content_index: 0, part: outputText('') });
+    }
+    if (text === '') return output;
+    this.message.text += text;
+    return output + this.event('response.output_text.delta', { item_id: this.message.id, output_index: this.message.outputIndex, content_index: 0, delta: text, logprobs: [] });
+  }
+
+  private toolCallDelta(part: Extract<StreamPart, { type: 'tool-call-delta' }>): string {
+    let call = this.calls.get(part.index);
+    let output = '';
+    if (call === undefined) {
+      const outputIndex = this.items.length;
+      call = { kind: 'function_call', id: itemId(this.options.id, 'fc', outputIndex), outputIndex, callId: part.id ?? `call_${outputIndex}`, name: part.name ?? '', arguments: '' };
+      this.calls.set(part.index, call);
+      this.items.push(call);
+      output += this.event('response.output_item.added', { output_index: outputIndex, item: this.snapshotOf(call, 'in_progress') });
+    }
+    if (part.argumentsDelta === '') return output;
+    call.arguments += part.argumentsDelta;
+    return output + this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: part.argumentsDelta });
+  }
+
+  private complete(): string {
+    // An answer with neither text nor tool calls is still one (empty) message, as the API reports it.
+    let output = this.items.length === 0 ? this.textDelta('') : '';
+    const { status, incomplete } = statusOf(this.finishReason);
+    const itemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
+    for (const item of this.items) {
+      // A call streamed without arguments (Anthropic sends none for empty input) reads as `{}`.
+      if (item.kind === 'function_call' && item.arguments === '') item.arguments = '{}';
+      const done = this.snapshotOf(item, itemStatus);
+      if (item.kind === 'message') {
+        output +=
+          this.event('response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: [] }) +
+          this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: outputText(item.text) });
+      } else {
+        output += this.event('response.function_call_arguments.done', { item_id: item.id, output_index: item.outputIndex, name: item.name, arguments: item.arguments });
+      }
+      output += this.event('response.output_item.done', { output_index: item.outputIndex, item: done });
+    }
+    this.isClosed = true;
+    const final = responseObject(this.options, { status, incomplete, output: this.items.map((item) => this.snapshotOf(item, itemStatus)), usage: this.knownUsage(), error: null });
+    return output + this.event(status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: final });
+  }
+
+  private snapshotOf(item: OpenItem, status: ResponsesOutputItem['status']): ResponsesOutputItem {
+    if (item.kind === 'message') return messageItem(item.id, item.text, status);
+    return { type: 'function_call', id: item.id, call_id: item.callId, name: item.name, arguments: item.arguments, status };
+  }
+
+  private knownUsage(): Usage | undefined {
+    return this.usage.inputTokens === undefined || this.usage.outputTokens === undefined ? undefined : (this.usage as Usage);
+  }
+
+  private event(type: string, fields: Record<string, unknown>): string {
+    const data = JSON.stringify({ type, sequence_number: this.sequence, ...fields });
+    this.sequence += 1;
+    return formatServerSentEvent({ event: type, data });
+  }
+}
+
+interface OpenMessage {
+  kind: 'message';
+  id: string;
+  outputIndex: number;
+  text: string;
+}
+
+interface OpenCall {
+  kind: 'function_call';
+  id: string;
+  outputIndex: number;
+  callId: string;
+  name: string;
+  arguments: string;
+}
+
+type OpenItem = OpenMessage | OpenCall;
+
+function statusOf(reason: FinishReason): { status: ResponsesStatus; incomplete: ResponsesObject['incomplete_details'] } {
+  if (reason === 'length') return { status: 'incomplete', incomplete: { reason: 'max_output_tokens' } };
+  if (reason === 'content_filter') return { status: 'incomplete', incomplete: { reason: 'content_filter' } };
+  return { status: 'completed', incomplete: null };
+}
+
+/** Item ids derive from the response id (`resp_X` → `msg_X_0`, `fc_X_1`): unique without a clock or randomness of their own. */
+function itemId(responseId: string, prefix: 'msg' | 'fc', outputIndex: number): string {
+  return `${prefix}_${responseId.replace(/^resp_/, '')}_${outputIndex}`;
+}
+
+function outputText(text: string): ResponsesMessageItem['content'][number] {
+  return { type: 'output_text', text, annotations: [], logprobs: [] };
+}
+
+function messageItem(id: string, text: string, status: ResponsesMessageItem['status']): ResponsesMessageItem {
+  return { type: 'message', id, status, role: 'assistant', content: [outputText(text)] };
+}
+
+function responseObject(
+  options: ResponsesRenderOptions,
+  state: { status: ResponsesStatus; incomplete: ResponsesObject['incomplete_details']; output: ResponsesOutputItem[]; usage: Usage | undefined; error: ResponsesObject['error'] },
+): ResponsesObject {
+  const { request } = options;
+  return {
+    id: options.id,
+    object: 'response',
+    created_at: options.createdAt,
+    status: state.status,
+    error: state.error,
+    incomplete_details: state.incomplete,
+    instructions: request.system ?? null,
+    max_output_tokens: request.maxTokens ?? null,
+    model: options.model,
+    output: state.output,
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    store: false,
+    temperature: request.temperature ?? null,
+    text: { format: textFormatOf(request.responseFormat) },
+    tool_choice: toolChoiceOf(request.toolChoice),
+    tools: (request.tools ?? []).map((tool) => ({ type: 'function', name: tool.name, description: tool.description ?? null, parameters: tool.inputSchema, strict: null })),
+    top_p: request.topP ?? null,
+    truncation: 'disabled',
+    ...(state.usage === undefined ? {} : { usage: usageOf(state.usage) }),
+    metadata: {},
+  };
+}
+
+function usageOf(usage: Usage): ResponsesUsage {
+  return {
+    input_tokens: usage.inputTokens,
+    input_tokens_details: { cached_tokens: usage.cachedInputTokens ?? 0 },
+    output_tokens: usage.outputTokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: usage.inputTokens + usage.outputTokens,
+  };
+}
+
+function textFormatOf(format: ResponseFormat | undefined): ResponsesTextFormat {
+  if (format === undefined || format.type === 'text') return { type: 'text' };
+  if (format.type === 'json_object') return { type: 'json_object' };
+  return { type: 'json_schema', name: format.name ?? 'response', schema: format.schema, strict: format.strict ?? null };
+}
+
+function toolChoiceOf(choice: ToolChoice | undefined): ResponsesToolChoice {
+  if (choice === undefined) return 'auto';
+  return typeof choice === 'string' ? choice : { type: 'function', name: choice.name };
+}

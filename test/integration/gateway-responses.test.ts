@@ -1,0 +1,210 @@
+/**
+ * The official `openai` client's Responses API (`client.responses`, what Codex CLI speaks) against
+ * a real gateway over the real pipeline and fake engines: answers, streams (through the SDK's own
+ * event accumulator, which rejects inconsistent event sequences), tools over two turns, an
+ * Anthropic-wire provider, refusals, a bad token, stateless limits and a stream that breaks.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getEvidence, listEvidence } from '../../src/evidence/index.js';
+import { HealthMonitor } from '../../src/router/health.js';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+
+const OLLAMA_MODEL = 'llama3.2:latest';
+const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
+const weatherTool = {
+  type: 'function' as const,
+  name: 'get_weather',
+  description: 'Current weather for a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  strict: false,
+};
+
+let ollama: FakeEngine;
+let claude: FakeEngine;
+let main: TestGateway;
+let hostedOnly: TestGateway;
+
+beforeAll(async () => {
+  [ollama, claude] = await Promise.all([startFakeEngine({ kind: 'ollama' }), startFakeEngine({ kind: 'anthropic' })]);
+  const local: TestProvider = { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL, tags: ['tools'] }] };
+  const hosted: TestProvider = { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] };
+  main = await startTestGateway({ providers: [local, hosted] });
+  hostedOnly = await startTestGateway({ providers: [hosted] });
+});
+
+afterAll(async () => {
+  await Promise.all([main?.close(), hostedOnly?.close()]);
+  await Promise.all([ollama?.close(), claude?.close()]);
+});
+
+const client = (gateway: TestGateway, apiKey = TEST_TOKEN): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
+
+/** The chat completions body the engine received last. */
+function lastEngineRequest(engine: FakeEngine): { messages: { role: string; content?: unknown; tool_call_id?: string; tool_calls?: unknown[] }[]; max_tokens?: number } {
+  return JSON.parse(engine.exchanges.at(-1)?.requestBody?.toString('utf8') ?? '{}') as ReturnType<typeof lastEngineRequest>;
+}
+
+describe('OpenAI Responses API client', () => {
+  it('gets a response object from the local engine, with usage, recorded as gateway evidence', async () => {
+    const { data: response, response: http } = await client(main)
+      .responses.create({ model: `ollama:${OLLAMA_MODEL}`, instructions: 'Be brief.', input: 'What is the capital of France?', max_output_tokens: 200 })
+      .withResponse();
+    expect(response).toMatchObject({ object: 'response', status: 'completed', model: `ollama:${OLLAMA_MODEL}`, instructions: 'Be brief.', max_output_tokens: 200, error: null });
+    expect(response.id).toMatch(/^resp_/);
+    expect(response.output_text).toBe(DEFAULT_ANSWER);
+    expect(response.output).toEqual([
+      { type: 'message', id: expect.stringMatching(/^msg_/), status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: DEFAULT_ANSWER, annotations: [], logprobs: [] }] },
+    ]);
+    expect(response.usage?.output_tokens).toBeGreaterThan(0);
+    expect(response.usage?.total_tokens).toBe((response.usage?.input_tokens ?? 0) + (response.usage?.output_tokens ?? 0));
+    // instructions became the system message; max_output_tokens the engine's max_tokens.
+    const sent = lastEngineRequest(ollama);
+    expect(sent.messages[0]).toMatchObject({ role: 'system', content: 'Be brief.' });
+    expect(sent.max_tokens).toBe(200);
+    expect(getEvidence(main.store, http.headers.get('x-syndicate-evidence') ?? '')).toMatchObject({ caller: 'gateway', state: 'completed', provider: { id: 'ollama' } });
+  });
+
+  it('streams through the SDK accumulator: numbered events from response.created to response.completed', async () => {
+    const stream = client(main).responses.stream({ model: 'auto', input: [{ role: 'user', content: 'What is the capital of France?' }] });
+    const types: string[] = [];
+    const sequence: number[] = [];
+    const deltas: string[] = [];
+    for await (const event of stream) {
+      types.push(event.type);
+      sequence.push(event.sequence_number);
+      if (event.type === 'response.output_text.delta') deltas.push(event.delta);
+    }
+    const final = await stream.finalResponse();
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe(DEFAULT_ANSWER);
+    expect(final.output_text).toBe(DEFAULT_ANSWER);
+    expect(final.status).toBe('completed');
+    expect(final.usage?.output_tokens).toBeGreaterThan(0);
+    expect(sequence).toEqual(sequence.map((_, index) => index));
+    expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+    expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
+  });
+
+  it('receives a function call, sends its output back as the next turn, and gets the answer', async () => {
+    const question = 'What is the weather in Paris?';
+    const first = await client(main).responses.create({ model: `ollama:${OLLAMA_MODEL}`, input: question, tools: [weatherTool] });
+    const call = first.output.find((item) => item.type === 'function_call');
+    expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', status: 'completed', id: expect.stringMatching(/^fc_/) });
+    if (call?.type !== 'function_call') throw new Error('expected a function call');
+    expect(typeof JSON.parse(call.arguments)).toBe('object');
+    expect(first.tools).toEqual([{ type: 'function', name: 'get_weather', description: 'Current weather for a city', parameters: weatherTool.parameters, strict: null }]);
+
+    const second = await client(main).responses.create({
+      model: `ollama:${OLLAMA_MODEL}`,
+      tools: [weatherTool],
+      input: [
+        { role: 'user', content: question },
+        { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+        { type: 'function_call_output', call_id: call.call_id, output: '{"temperature_c": 18}' },
+      ],
+    });
+    expect(second.status).toBe('completed');
+    const sent = lastEngineRequest(ollama);
+    expect(sent.messages.map((message) => message.role)).toEqual(['user', 'assistant', 'tool']);
+    expect(sent.messages[1]?.tool_calls).toHaveLength(1);
+    expect(sent.messages[2]).toMatchObject({ role: 'tool', tool_call_id: call.call_id, content: '{"temperature_c": 18}' });
+  });
+
+  it('streams a function call whose argument deltas join into the done event’s JSON', async () => {
+    const stream = client(main).responses.stream({ model: `ollama:${OLLAMA_MODEL}`, input: 'What is the weather in Paris?', tools: [weatherTool] });
+    let argumentsText = '';
+    let done = '';
+    for await (const event of stream) {
+      if (event.type === 'response.function_call_arguments.delta') argumentsText += event.delta;
+      if (event.type === 'response.function_call_arguments.done') done = event.arguments;
+    }
+    const final = await stream.finalResponse();
+    expect(argumentsText).toBe(done);
+    expect(typeof JSON.parse(done)).toBe('object');
+    expect(final.output.find((item) => item.type === 'function_call')).toMatchObject({ name: 'get_weather', arguments: done, status: 'completed' });
+  });
+
+  it('talks to an Anthropic-wire provider through the canonical model (answer and stream)', async () => {
+    const response = await client(main).responses.create({ model: `claude:${CLAUDE_MODEL}`, input: 'What is the capital of France?' });
+    expect(response.output_text).toBe(DEFAULT_ANSWER);
+    expect(claude.exchanges.at(-1)?.path).toBe('/v1/messages');
+    const stream = client(main).responses.stream({ model: `claude:${CLAUDE_MODEL}`, input: 'What is the capital of France?' });
+    const final = await stream.finalResponse();
+    expect(final.output_text).toBe(DEFAULT_ANSWER);
+    expect(final.usage?.output_tokens).toBeGreaterThan(0);
+  });
+
+  it('is refused with 403 when a secret would have to go to a hosted provider; nothing reaches it', async () => {
+    const before = claude.exchanges.length;
+    const error = await client(hostedOnly)
+      .responses.create({ model: 'auto', input: 'Remember this for me: password: hunter2' })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((error as InstanceType<typeof OpenAI.PermissionDeniedError>).code).toBe('route_denied');
+    expect(claude.exchanges.length).toBe(before);
+  });
+
+  it('is rejected with 401 for a wrong token', async () => {
+    const error = await client(main, 'wrong').responses.create({ model: 'auto', input: 'hello' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it('refuses what needs server-side state or hosted tools with 400 naming the field', async () => {
+    const previous = await client(main)
+      .responses.create({ model: 'auto', input: 'and then?', previous_response_id: 'resp_123' })
+      .catch((caught: unknown) => caught);
+    expect(previous).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((previous as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('previous_response_id');
+    expect((previous as Error).message).toContain('keeps no responses');
+    const hostedTool = await client(main)
+      .responses.create({ model: 'auto', input: 'news?', tools: [{ type: 'web_search' }] })
+      .catch((caught: unknown) => caught);
+    expect(hostedTool).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((hostedTool as Error).message).toContain('only function tools are supported');
+  });
+
+  it('names what it did not honour: reasoning items, reasoning settings and store', async () => {
+    const { response } = await client(main)
+      .responses.create({
+        model: `ollama:${OLLAMA_MODEL}`,
+        store: true,
+        reasoning: { effort: 'low' },
+        input: [
+          { type: 'reasoning', id: 'rs_1', summary: [] },
+          { role: 'user', content: [{ type: 'input_text', text: 'What is the capital of France?' }] },
+        ],
+      })
+      .withResponse();
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('input.reasoning, reasoning, store');
+  });
+});
+
+describe('raw HTTP', () => {
+  it('ends a Responses stream that breaks after bytes were sent with error and response.failed, never response.completed', async () => {
+    const engine = await startFakeEngine({ kind: 'ollama' });
+    const gateway = await startTestGateway({ providers: [{ id: 'ollama', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL }] }] });
+    try {
+      gateway.pipeline.health = new HealthMonitor();
+      engine.setFault('reset-mid-stream', 1);
+      const response = await fetch(`${gateway.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'auto', stream: true, input: 'What is the capital of France?' }),
+      });
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).toContain('event: response.output_text.delta');
+      expect(text).not.toContain('response.completed');
+      const frames = text.trimEnd().split('\n\n');
+      expect(frames.at(-2)).toMatch(/^event: error\ndata: \{"type":"error"/);
+      const failed = JSON.parse((frames.at(-1) ?? '').split('\ndata: ')[1] ?? '{}') as { type: string; response: { status: string; error: { code: string } } };
+      expect(failed).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { code: 'stream_broken' } } });
+      expect(listEvidence(gateway.store, { limit: 1 })[0]).toMatchObject({ state: 'failed', markers: expect.arrayContaining(['partial_response']) });
+    } finally {
+      await gateway.close();
+      await engine.close();
+    }
+  });
+});

@@ -1,0 +1,219 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../../src/errors.js';
+import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../../../src/wire/canonical.js';
+import { parseResponsesRequest, renderResponsesResponse, ResponsesStreamEncoder } from '../../../src/wire/openai/responses-server.js';
+import { parseServerSentEvents } from '../../../src/wire/sse.js';
+
+const problemsOf = (body: unknown): { pointer: string; message: string }[] => {
+  try {
+    parseResponsesRequest(JSON.stringify(body));
+  } catch (error) {
+    if (error instanceof InvalidInputError) return error.problems.map(({ pointer, message }) => ({ pointer, message }));
+    throw error;
+  }
+  throw new Error('expected the request to be refused');
+};
+
+describe('parseResponsesRequest', () => {
+  it('reads instructions, every input item kind and the settings into the canonical request', () => {
+    const { request, ignoredFields } = parseResponsesRequest(
+      JSON.stringify({
+        model: 'auto',
+        instructions: 'You are terse.',
+        input: [
+          { role: 'developer', content: 'Answer in English.' },
+          {
+            type: 'message',
+            role: 'user',
+            content: [
+              { type: 'input_text', text: 'Weather where this photo was taken?' },
+              { type: 'input_image', image_url: 'data:image/jpeg;base64,/9j/4AAQ', detail: 'low' },
+            ],
+          },
+          { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'opaque' },
+          { type: 'message', role: 'assistant', id: 'msg_1', status: 'completed', content: [{ type: 'output_text', text: 'Let me check.', annotations: [] }] },
+          { type: 'function_call', id: 'fc_1', call_id: 'call_9', name: 'get_weather', arguments: '{"city":"Paris"}' },
+          { type: 'function_call', call_id: 'call_10', name: 'get_time', arguments: '' },
+          { type: 'function_call_output', call_id: 'call_9', output: 'sunny, 21 C' },
+          { type: 'function_call_output', call_id: 'call_10', output: [{ type: 'input_text', text: '14:00' }] },
+        ],
+        tools: [{ type: 'function', name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: true }],
+        tool_choice: { type: 'function', name: 'get_weather' },
+        text: { format: { type: 'json_schema', name: 'weather', schema: { type: 'object' }, strict: true } },
+        temperature: 0.2,
+        top_p: 0.9,
+        max_output_tokens: 300,
+        stream: true,
+        store: false,
+        parallel_tool_calls: false,
+        include: ['reasoning.encrypted_content'],
+      }),
+    );
+    expect(request).toEqual<CanonicalRequest>({
+      model: 'auto',
+      system: 'You are terse.\n\nAnswer in English.',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Weather where this photo was taken?' },
+            { type: 'image', mediaType: 'image/jpeg', data: '/9j/4AAQ' },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: [{ type: 'text', text: 'Let me check.' }],
+          toolCalls: [
+            { id: 'call_9', name: 'get_weather', arguments: '{"city":"Paris"}' },
+            { id: 'call_10', name: 'get_time', arguments: '{}' },
+          ],
+        },
+        { role: 'tool', toolCallId: 'call_9', content: [{ type: 'text', text: 'sunny, 21 C' }] },
+        { role: 'tool', toolCallId: 'call_10', content: [{ type: 'text', text: '14:00' }] },
+      ],
+      tools: [{ name: 'get_weather', description: 'Weather', inputSchema: { type: 'object', properties: { city: { type: 'string' } } } }],
+      toolChoice: { name: 'get_weather' },
+      responseFormat: { type: 'json_schema', name: 'weather', schema: { type: 'object' }, strict: true },
+      temperature: 0.2,
+      topP: 0.9,
+      maxTokens: 300,
+      stream: true,
+    });
+    // store: false is what the gateway does anyway; the rest it does not interpret.
+    expect(ignoredFields).toEqual(['include', 'input.reasoning', 'parallel_tool_calls']);
+  });
+
+  it('takes a string input as one user message', () => {
+    expect(parseResponsesRequest(JSON.stringify({ model: 'm', input: 'hi' })).request).toEqual({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], stream: false });
+  });
+
+  it('names every field at fault by JSON pointer', () => {
+    expect(
+      problemsOf({
+        input: [{ role: 'robot', content: 'x' }, { type: 'item_reference', id: 'msg_1' }, { type: 'function_call_output', output: 'x' }, { role: 'user', content: [{ type: 'input_file', file_id: 'f' }] }],
+        previous_response_id: 'resp_1',
+        tools: [{ type: 'web_search' }],
+        max_output_tokens: 0,
+      }),
+    ).toEqual([
+      { pointer: '/model', message: 'is required and must be a non-empty string' },
+      { pointer: '/previous_response_id', message: 'is not supported: the gateway keeps no responses to continue from' },
+      { pointer: '/input/0/role', message: 'must be one of user, assistant, system, developer (got "robot")' },
+      { pointer: '/input/1/type', message: 'input item type "item_reference" is not supported by the gateway' },
+      { pointer: '/input/2/call_id', message: 'is required' },
+      { pointer: '/input/3/content/0/type', message: 'content part type "input_file" is not supported here' },
+      { pointer: '/tools/0/type', message: 'only function tools are supported (got "web_search")' },
+      { pointer: '/max_output_tokens', message: 'must be at least 1' },
+    ]);
+    expect(problemsOf({ model: 'm', input: [] })).toEqual([{ pointer: '/input', message: 'is required: a string or a non-empty array of input items' }]);
+  });
+});
+
+const request: CanonicalRequest = { model: 'auto', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], stream: true, maxTokens: 64 };
+const options = { id: 'resp_abc', createdAt: 1_700_000_000, model: 'ollama:llama3', request };
+
+describe('renderResponsesResponse', () => {
+  it('renders text and function calls as output items, with usage', () => {
+    const response: CanonicalResponse = {
+      id: 'x',
+      model: 'llama3',
+      text: 'Checking.',
+      toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+      finishReason: 'tool_calls',
+      rawFinishReason: 'tool_calls',
+      usage: { inputTokens: 12, outputTokens: 7, cachedInputTokens: 4 },
+    };
+    expect(JSON.parse(renderResponsesResponse(response, options))).toMatchObject({
+      id: 'resp_abc',
+      object: 'response',
+      created_at: 1_700_000_000,
+      status: 'completed',
+      model: 'ollama:llama3',
+      max_output_tokens: 64,
+      output: [
+        { type: 'message', id: 'msg_abc_0', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Checking.', annotations: [] }] },
+        { type: 'function_call', id: 'fc_abc_1', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}', status: 'completed' },
+      ],
+      usage: { input_tokens: 12, input_tokens_details: { cached_tokens: 4 }, output_tokens: 7, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 19 },
+    });
+  });
+
+  it('reports an answer cut at max tokens as incomplete', () => {
+    const response: CanonicalResponse = { id: 'x', model: 'm', text: 'Once upon', toolCalls: [], finishReason: 'length', rawFinishReason: 'length' };
+    const body = JSON.parse(renderResponsesResponse(response, options)) as Record<string, unknown>;
+    expect(body).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, output: [{ status: 'incomplete' }] });
+    expect(body).not.toHaveProperty('usage');
+  });
+});
+
+const eventsOf = (text: string): { event: string | undefined; data: Record<string, unknown> }[] =>
+  parseServerSentEvents(text).map((event) => ({ event: event.event, data: JSON.parse(event.data) as Record<string, unknown> }));
+
+describe('ResponsesStreamEncoder', () => {
+  it('announces, streams and closes text and a tool call, then completes with usage', () => {
+    const encoder = new ResponsesStreamEncoder(options);
+    const parts: StreamPart[][] = [
+      [{ type: 'response-metadata', id: 'x' }, { type: 'text-delta', text: 'Let me ' }],
+      [{ type: 'text-delta', text: 'check.' }],
+      [{ type: 'tool-call-delta', index: 1, id: 'toolu_1', name: 'get_weather', argumentsDelta: '' }],
+      [{ type: 'tool-call-delta', index: 1, argumentsDelta: '{"city":' }, { type: 'tool-call-delta', index: 1, argumentsDelta: '"Paris"}' }],
+      [{ type: 'finish', finishReason: 'tool_calls', rawFinishReason: 'tool_use' }, { type: 'usage', usage: { inputTokens: 10, outputTokens: 5 } }],
+      [{ type: 'stream-end' }],
+    ];
+    const events = eventsOf(parts.map((batch) => encoder.encodeAll(batch)).join(''));
+    expect(encoder.closed).toBe(true);
+    expect(events.map((event) => event.event)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.delta',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    expect(events.every((event, index) => event.data['type'] === event.event && event.data['sequence_number'] === index)).toBe(true);
+    expect(events[2]?.data).toMatchObject({ output_index: 0, item: { type: 'message', id: 'msg_abc_0', status: 'in_progress', content: [] } });
+    expect(events[6]?.data).toMatchObject({ output_index: 1, item: { type: 'function_call', id: 'fc_abc_1', call_id: 'toolu_1', name: 'get_weather', arguments: '' } });
+    expect(events[12]?.data).toMatchObject({ item_id: 'fc_abc_1', arguments: '{"city":"Paris"}' });
+    expect(events.at(-1)?.data['response']).toMatchObject({
+      status: 'completed',
+      output: [
+        { type: 'message', status: 'completed', content: [{ type: 'output_text', text: 'Let me check.' }] },
+        { type: 'function_call', status: 'completed', arguments: '{"city":"Paris"}' },
+      ],
+      usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 },
+    });
+    expect(encoder.encodeAll([{ type: 'text-delta', text: 'late' }])).toBe('');
+  });
+
+  it('gives a call streamed without arguments `{}`, and an answer with nothing in it one empty message', () => {
+    const call = new ResponsesStreamEncoder(options);
+    const callEvents = eventsOf(call.encodeAll([{ type: 'tool-call-delta', index: 0, id: 't', name: 'now', argumentsDelta: '' }, { type: 'stream-end' }]));
+    expect(callEvents.find((event) => event.event === 'response.function_call_arguments.done')?.data['arguments']).toBe('{}');
+    const empty = new ResponsesStreamEncoder(options);
+    const emptyEvents = eventsOf(empty.encodeAll([{ type: 'finish', finishReason: 'length', rawFinishReason: 'length' }, { type: 'stream-end' }]));
+    expect(emptyEvents.at(-1)).toMatchObject({ event: 'response.incomplete', data: { response: { status: 'incomplete', output: [{ type: 'message', content: [{ text: '' }] }] } } });
+  });
+
+  it('ends a broken stream with error and response.failed, never a completion', () => {
+    const encoder = new ResponsesStreamEncoder(options);
+    const head = encoder.encodeAll([{ type: 'text-delta', text: 'Par' }]);
+    const tail = encoder.fail({ kind: 'upstream', message: 'the stream from ollama broke', code: 'stream_broken' });
+    const events = eventsOf(head + tail);
+    expect(events.slice(-2)).toEqual([
+      { event: 'error', data: { type: 'error', sequence_number: 5, code: 'stream_broken', message: 'the stream from ollama broke', param: null } },
+      { event: 'response.failed', data: expect.objectContaining({ response: expect.objectContaining({ status: 'failed', error: { code: 'stream_broken', message: 'the stream from ollama broke' } }) }) },
+    ]);
+    expect(events.some((event) => event.event === 'response.completed')).toBe(false);
+    expect(encoder.fail({ kind: 'internal', message: 'again' })).toBe('');
+    expect(encoder.encodeAll([{ type: 'stream-end' }])).toBe('');
+  });
+});
