@@ -153,8 +153,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const controller = call.cancellation;
     metrics.started();
     const finish = (outcome: { result: InvocationResult } | { error: unknown }): void => {
-      if ('result' in outcome) metrics.recordSuccess(face.family, outcome.result);
-      else metrics.recordFailure(face.family, outcome.error);
+      if ('result' in outcome) metrics.recordSuccess(face.api, outcome.result);
+      else metrics.recordFailure(face.api, outcome.error);
       metrics.settled();
       settle();
     };

@@ -1,5 +1,6 @@
 import { newId } from '../common/ids.js';
 import type { InvocationResult } from '../invoke/types.js';
+import type { GatewayApi } from '../metrics/prometheus.js';
 import { AnthropicStreamEncoder, parseAnthropicMessagesRequest, renderAnthropicMessageResponse } from '../wire/anthropic/server.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../wire/canonical.js';
 import type { ClientError } from '../wire/client-errors.js';
@@ -29,6 +30,8 @@ export interface FaceRequest {
  */
 export interface ApiFace {
   family: ApiFamily;
+  /** The `api` label of its requests in the gateway's metrics. */
+  api: GatewayApi;
   parse(bodyText: string): FaceRequest;
   /** `request` is the client's, as parsed: a face may echo parts of it (the Responses API does). */
   render(result: InvocationResult, model: string, request: FaceRequest): string;
@@ -37,6 +40,7 @@ export interface ApiFace {
 
 export const openAIFace: ApiFace = {
   family: 'openai',
+  api: 'openai',
   parse(bodyText) {
     const parsed = parseOpenAIChatRequest(bodyText);
     return { request: parsed.request, includeUsage: parsed.includeUsage, ignoredFields: parsed.ignoredFields };
@@ -51,6 +55,7 @@ export const openAIFace: ApiFace = {
 
 export const anthropicFace: ApiFace = {
   family: 'anthropic',
+  api: 'anthropic',
   parse(bodyText) {
     const parsed = parseAnthropicMessagesRequest(bodyText);
     return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields };
@@ -66,6 +71,7 @@ export const anthropicFace: ApiFace = {
 /** OpenAI's Responses API (`POST /v1/responses`): errors in the OpenAI envelope, usage always in the final event. */
 export const responsesFace: ApiFace = {
   family: 'openai',
+  api: 'openai_responses',
   parse(bodyText) {
     const parsed = parseResponsesRequest(bodyText);
     return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields };

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEvidence, listEvidence } from '../../src/evidence/index.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+import { parsePrometheusText, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
 const OLLAMA_MODEL = 'llama3.2:latest';
 const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
@@ -47,7 +47,11 @@ function lastEngineRequest(engine: FakeEngine): { messages: { role: string; cont
 }
 
 describe('OpenAI Responses API client', () => {
-  it('gets a response object from the local engine, with usage, recorded as gateway evidence', async () => {
+  it('gets a response object from the local engine, with usage, recorded as gateway evidence and counted under its own api label', async () => {
+    const completed = `syndicate_gateway_requests_total{api="openai_responses",class="local",provider="ollama",model="${OLLAMA_MODEL}",outcome="completed"}`;
+    const scrape = async (): Promise<number> =>
+      parsePrometheusText(await (await fetch(`${main.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).text()).get(completed) ?? 0;
+    const countedBefore = await scrape();
     const { data: response, response: http } = await client(main)
       .responses.create({ model: `ollama:${OLLAMA_MODEL}`, instructions: 'Be brief.', input: 'What is the capital of France?', max_output_tokens: 200 })
       .withResponse();
@@ -64,6 +68,7 @@ describe('OpenAI Responses API client', () => {
     expect(sent.messages[0]).toMatchObject({ role: 'system', content: 'Be brief.' });
     expect(sent.max_tokens).toBe(200);
     expect(getEvidence(main.store, http.headers.get('x-syndicate-evidence') ?? '')).toMatchObject({ caller: 'gateway', state: 'completed', provider: { id: 'ollama' } });
+    expect(await scrape()).toBe(countedBefore + 1);
   });
 
   it('streams through the SDK accumulator: numbered events from response.created to response.completed', async () => {
