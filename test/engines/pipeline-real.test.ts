@@ -1,5 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { writeTestModel } from '../../src/engines/test-model.js';
@@ -150,6 +152,44 @@ describe.each([llamaServer, embeddedEngine])('the pipeline against $name with th
     const raw = (await scenario.rawEvidence(newest!.id, 'response')).toString('utf8');
     expect(raw.endsWith('data: [DONE]\n\n')).toBe(true);
     expect(result.stdout.trimEnd()).toBe(textOfStream(raw).trimEnd());
+  });
+
+  it('through `syndicate serve`: the Responses API streams the engine\'s tokens, and its evidence holds exactly those bytes', async () => {
+    const serve = execa('node', [BIN, '--home', scenario.home, '--json', 'serve', '--port', '0'], { reject: false });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let stdout = '';
+        serve.stdout?.on('data', (data: Buffer) => {
+          stdout += data.toString('utf8');
+          try {
+            resolve((JSON.parse(stdout) as { url: string }).url);
+          } catch {
+            // not the whole document yet
+          }
+        });
+        void serve.then((result) => reject(new Error(`serve exited with ${String(result.exitCode)}: ${String(result.stderr)}`)));
+      });
+      const token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0 });
+      // The engine is the only provider registered here: `auto` routes to it.
+      const { data: stream, response } = await client.responses.create({ model: 'auto', input: 'Write a line about lakes.', max_output_tokens: 16, stream: true }).withResponse();
+      let text = '';
+      let final: OpenAI.Responses.Response | undefined;
+      for await (const event of stream) {
+        if (event.type === 'response.output_text.delta') text += event.delta;
+        if (event.type === 'response.completed' || event.type === 'response.incomplete') final = event.response;
+      }
+      expect(final?.usage?.output_tokens).toBeGreaterThan(0);
+      expect(final?.usage?.output_tokens).toBeLessThanOrEqual(16);
+      const message = final?.output.find((item) => item.type === 'message');
+      expect(message?.type === 'message' ? message.content.map((part) => (part.type === 'output_text' ? part.text : '')).join('') : undefined).toBe(text);
+      const evidenceId = response.headers.get('x-syndicate-evidence') ?? '';
+      expect(await scenario.evidence(evidenceId)).toMatchObject({ caller: 'gateway', state: 'completed', streamed: true, tokenAccounting: 'exact', provider: { id: started!.providerId } });
+      expect(textOfStream((await scenario.rawEvidence(evidenceId, 'response')).toString('utf8'))).toBe(text);
+    } finally {
+      serve.kill('SIGTERM');
+      await serve;
+    }
   });
 
   it('a sensitive prompt is classified before anything is sent and answered locally; the chain verifies', async () => {
