@@ -6,6 +6,7 @@ import { estimatePromptTokens } from '../router/route-request.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
 import type { StreamPart, WireWarning } from '../wire/canonical.js';
+import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError } from './errors.js';
 import { anthropicFace, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
@@ -31,6 +32,8 @@ export interface GatewayOptions {
   trustTier?: string;
   /** Called with unexpected (500) errors so the operator can see them; the client sees a generic message. */
   onInternalError?: (error: unknown) => void;
+  /** Called once per request as it ends (a stream: when it settled), for an access log. */
+  onRequestEnd?: (entry: AccessLogEntry) => void;
 }
 
 /**
@@ -112,6 +115,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const inFlight = new Set<Promise<void>>();
   let draining = false;
+  // Only when an access log is asked for: each call's record, filled by `handle` and the inference route.
+  const accessRecords = new WeakMap<GatewayCall, AccessRecord>();
 
   /** Registers a request as in flight until `settle` is called. */
   const track = (): (() => void) => {
@@ -152,9 +157,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const controller = call.cancellation;
     metrics.started();
+    const record = accessRecords.get(call);
+    record?.expectInference();
     const finish = (outcome: { result: InvocationResult } | { error: unknown }): void => {
       if ('result' in outcome) metrics.recordSuccess(face.api, outcome.result);
       else metrics.recordFailure(face.api, outcome.error);
+      record?.inferenceEnded({ api: face.api, streamed: parsed.request.stream, ...outcome });
       metrics.settled();
       settle();
     };
@@ -324,6 +332,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   ]);
 
   const handle = async (call: GatewayCall): Promise<GatewayReply> => {
+    if (options.onRequestEnd === undefined) return answer(call);
+    const record = new AccessRecord(call, options.onRequestEnd);
+    accessRecords.set(call, record);
+    return answer(call, record);
+  };
+
+  const answer = async (call: GatewayCall, record?: AccessRecord): Promise<GatewayReply> => {
     const { path } = call;
     const family = apiFamilyOf(path);
     try {
@@ -342,10 +357,14 @@ export function createGateway(options: GatewayOptions): Gateway {
           headers: { allow: allowed },
         });
       }
-      return await route.handle(call);
+      const reply = await route.handle(call);
+      record?.replied(reply.status);
+      return reply;
     } catch (error) {
       if (clientErrorOf(error).kind === 'internal' && !(error instanceof SyndicateError)) options.onInternalError?.(error);
-      return errorReply(error, family);
+      const reply = errorReply(error, family);
+      record?.replied(reply.status, error);
+      return reply;
     }
   };
 

@@ -7,6 +7,7 @@ import { invoke } from '../invoke/pipeline.js';
 import { startBackgroundCheckpoint } from '../store/background-checkpoint.js';
 import type { Store } from '../store/store.js';
 import { createGateway, type Gateway } from './app.js';
+import type { AccessLogEntry } from './access-log.js';
 import { listenGateway, type GatewayListenOptions, type RunningGateway } from './node-adapter.js';
 
 /** SQLite page cache of the gateway's connection, in KiB. */
@@ -38,6 +39,8 @@ export interface StartGatewayOptions extends GatewayListenOptions {
   trustTier?: string;
   env?: NodeJS.ProcessEnv;
   onInternalError?: (error: unknown) => void;
+  /** One call per request as it ends: `serve --access-log`. */
+  onRequestEnd?: (entry: AccessLogEntry) => void;
 }
 
 /** A running gateway with its core (for metrics and tests). */
@@ -68,6 +71,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
     ...(options.onInternalError === undefined ? {} : { onInternalError: options.onInternalError }),
+    ...(options.onRequestEnd === undefined ? {} : { onRequestEnd: options.onRequestEnd }),
   });
   // SQLite's default page cache is 16 MB per connection and fills as the store grows; a 2 KB-page
   // store written at its right edge needs a small fraction of that (the gateway's RSS target is 120 MB).

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PolicyRefusalError, SyndicateError } from '../errors.js';
+import { attemptsOfFailure } from '../invoke/failure.js';
 import type { AttemptReport, InvocationResult } from '../invoke/types.js';
 
 /** Which client API a request arrived on (`openai`: chat completions; `openai_responses`: the Responses API). */
@@ -105,7 +106,7 @@ export class GatewayMetrics {
 
   /** A request that ended in an error (refusal, upstream failure, broken stream, bad request). */
   recordFailure(api: GatewayApi, error: unknown): void {
-    const attempts = attemptsOf(error);
+    const attempts = attemptsOfFailure(error);
     const last = attempts.at(-1);
     const outcome = error instanceof SyndicateError ? error.code : 'internal';
     this.requests.inc({
@@ -131,8 +132,3 @@ export class GatewayMetrics {
   }
 }
 
-function attemptsOf(error: unknown): AttemptReport[] {
-  if (!(error instanceof SyndicateError)) return [];
-  const attempts = error.details?.['attempts'];
-  return Array.isArray(attempts) ? (attempts as AttemptReport[]) : [];
-}

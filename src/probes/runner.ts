@@ -1,6 +1,7 @@
 import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
 import { getEvidence } from '../evidence/queries.js';
 import { invoke } from '../invoke/pipeline.js';
+import { attemptsOfFailure } from '../invoke/failure.js';
 import type { AttemptReport, InvocationResult, PipelineContext } from '../invoke/types.js';
 import type { Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
@@ -125,8 +126,7 @@ export function probePolicy(policy: Policy): Policy {
 }
 
 function lastAttempt(error: SyndicateError): AttemptReport | undefined {
-  const attempts = error.details?.['attempts'];
-  return Array.isArray(attempts) ? (attempts.at(-1) as AttemptReport | undefined) : undefined;
+  return attemptsOfFailure(error).at(-1);
 }
 
 /** A one-line description of a failed call. */

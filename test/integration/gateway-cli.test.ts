@@ -71,8 +71,30 @@ describe('syndicate serve', () => {
     expect(result.stderr).toContain('--port must be an integer from 0 to 65535, got "70000"');
   });
 
+  it('--access-log prints one plain line per request on stderr', async () => {
+    const server = execa('node', [BIN, 'serve', '--port', '0', '--access-log'], { env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false, timeout: 30_000 });
+    const url = await new Promise<string>((resolve, reject) => {
+      let stderr = '';
+      server.stderr?.on('data', (data: Buffer) => {
+        stderr += data.toString();
+        const match = /listening on (http:\/\/\S+)/.exec(stderr);
+        if (match?.[1] !== undefined) resolve(match[1]);
+      });
+      void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
+    });
+    await new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0 }).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+    await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer wrong' } });
+    server.kill('SIGTERM');
+    const result = await server;
+    expect(result.exitCode).toBe(0);
+    const lines = String(result.stderr).split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z POST /v1/chat/completions 200 \\d+\\.\\d ms ok ollama:${MODEL.replace('.', '\\.')} local public tokens \\d+/\\d+ ev_\\S+$`)));
+    expect(lines).toContainEqual(expect.stringMatching(/^\S+ GET \/v1\/models 401 \d+\.\d ms token_invalid -$/));
+    expect(result.stderr).not.toContain('capital of France');
+  });
+
   it('answers an OpenAI SDK client, then on SIGTERM finishes the in-flight stream, completes its evidence and exits 0', async () => {
-    const server = execa('node', [BIN, '--json', 'serve', '--port', '0'], {
+    const server = execa('node', [BIN, '--json', 'serve', '--port', '0', '--access-log'], {
       env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' },
       reject: false,
       timeout: 30_000,
@@ -118,6 +140,15 @@ describe('syndicate serve', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toContain('shutting down: finishing 1 in-flight request(s)');
     expect(result.stderr).toContain('gateway stopped');
+    // --access-log with --json: one JSON object per request on stderr, the drained stream included.
+    const logged = String(result.stderr)
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { path: string; status: number; outcome: string; streamed: boolean; provider: string });
+    expect(logged).toEqual([
+      expect.objectContaining({ path: '/v1/chat/completions', status: 200, outcome: 'ok', streamed: false, provider: 'ollama' }),
+      expect.objectContaining({ path: '/v1/chat/completions', status: 200, outcome: 'ok', streamed: true, provider: 'ollama' }),
+    ]);
     expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
     const deltas = text
       .split('\n\n')

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import type { AccessLogEntry } from '../../gateway/access-log.js';
 import { contextFor } from '../context.js';
 
 interface ServeOptions {
@@ -8,6 +9,7 @@ interface ServeOptions {
   allowRemote?: boolean;
   printToken?: boolean;
   trustTier?: string;
+  accessLog?: boolean;
 }
 
 export function serveCommand(): Command {
@@ -18,6 +20,7 @@ export function serveCommand(): Command {
     .option('--allow-remote', 'allow binding to an address other machines can reach')
     .option('--print-token', 'print the bearer token clients must send, and exit')
     .option('--trust-tier <name>', "trust tier of gateway callers (default: the policy's defaultTrustTier)")
+    .option('--access-log', 'one line per request on stderr as it ends (JSON lines with --json); never prompts, answers or header values')
     .addHelpText(
       'after',
       `
@@ -51,6 +54,7 @@ Example:
         allowRemote: options.allowRemote === true,
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
         onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+        ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(output.json ? JSON.stringify(entry) : accessLine(entry)) } : {}),
       });
       const urls = { url: running.url, openaiBaseUrl: `${running.url}/v1`, anthropicBaseUrl: running.url };
       if (output.json) output.document({ ...urls, pid: process.pid });
@@ -78,4 +82,16 @@ Example:
       context.close();
       output.info('gateway stopped');
     });
+}
+
+/** `2026-12-04T14:50:01.123Z POST /v1/responses 200 412.3 ms ok ollama:llama3.2 local public tokens 25/12 ev_…` */
+function accessLine(entry: AccessLogEntry): string {
+  const fields = [entry.at, entry.method, entry.path, String(entry.status), `${entry.durationMs.toFixed(1)} ms`, entry.outcome];
+  if (entry.provider !== undefined) fields.push(`${entry.provider}:${entry.model ?? '?'}`);
+  if (entry.providerClass !== undefined) fields.push(entry.providerClass);
+  if (entry.sensitivity !== undefined) fields.push(entry.sensitivity);
+  if (entry.streamed === true) fields.push('stream');
+  if (entry.inputTokens !== undefined && entry.outputTokens !== undefined) fields.push(`tokens ${entry.inputTokens}/${entry.outputTokens}`);
+  fields.push(entry.evidenceId ?? entry.requestId ?? '-');
+  return fields.join(' ');
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createGateway, listenGateway, type Gateway, type RunningGateway } from '../../../src/gateway/index.js';
+import { createGateway, listenGateway, type Gateway, type GatewayOptions, type RunningGateway } from '../../../src/gateway/index.js';
 import { invoke } from '../../../src/invoke/pipeline.js';
 import type { PipelineContext } from '../../../src/invoke/types.js';
 import { PermitKey } from '../../../src/permits/index.js';
@@ -70,7 +70,7 @@ export async function registerTestProvider(store: Store, provider: TestProvider)
  * A real gateway (core + node:http adapter on 127.0.0.1:0) over the real pipeline, with an
  * in-memory store, a fresh permit key and a fresh health monitor (no state shared between tests).
  */
-export async function startTestGateway(options: { providers: TestProvider[]; policy?: Policy; bodyLimitBytes?: number }): Promise<TestGateway> {
+export async function startTestGateway(options: { providers: TestProvider[]; policy?: Policy; bodyLimitBytes?: number; onRequestEnd?: GatewayOptions['onRequestEnd'] }): Promise<TestGateway> {
   const store = openStore(':memory:');
   for (const provider of options.providers) await registerTestProvider(store, provider);
   const pipeline: PipelineContext = {
@@ -85,6 +85,7 @@ export async function startTestGateway(options: { providers: TestProvider[]; pol
     invoke,
     token: TEST_TOKEN,
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
+    ...(options.onRequestEnd === undefined ? {} : { onRequestEnd: options.onRequestEnd }),
   });
   const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
   return {
