@@ -82,7 +82,11 @@ export class AccessRecord {
       ...this.end,
     };
     this.status = undefined;
-    this.emit(entry);
+    try {
+      this.emit(entry);
+    } catch {
+      // The log is for watching; a logger that fails must not fail the request it describes.
+    }
   }
 }
 
