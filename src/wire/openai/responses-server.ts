@@ -71,6 +71,8 @@ export function parseResponsesRequest(bodyText: string): ParsedResponsesRequest 
   const tools = parseTools(body['tools'], problems);
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
   const responseFormat = parseTextFormat(body['text'], problems);
+  // `text.verbosity` and the like: settings of OpenAI's own models that no provider here reads.
+  if (isRecord(body['text'])) for (const key of Object.keys(body['text'])) if (key !== 'format') ignored.push(`text.${key}`);
   const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 2 });
   const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
   const maxTokens = optionalNumber(body, 'max_output_tokens', problems, { minimum: 1, integer: true });

@@ -39,7 +39,7 @@ describe('parseResponsesRequest', () => {
         ],
         tools: [{ type: 'function', name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: true }],
         tool_choice: { type: 'function', name: 'get_weather' },
-        text: { format: { type: 'json_schema', name: 'weather', schema: { type: 'object' }, strict: true } },
+        text: { format: { type: 'json_schema', name: 'weather', schema: { type: 'object' }, strict: true }, verbosity: 'low' },
         temperature: 0.2,
         top_p: 0.9,
         max_output_tokens: 300,
@@ -80,7 +80,7 @@ describe('parseResponsesRequest', () => {
       stream: true,
     });
     // store: false is what the gateway does anyway; the rest it does not interpret.
-    expect(ignoredFields).toEqual(['include', 'input.reasoning', 'parallel_tool_calls']);
+    expect(ignoredFields).toEqual(['include', 'input.reasoning', 'parallel_tool_calls', 'text.verbosity']);
   });
 
   it('takes a string input as one user message', () => {
