@@ -196,7 +196,6 @@ const NEWLINE_AFTER_TOOL_CALL = 12;
 const OUTPUT_SPREAD = 0.15;
 /** Scale of the blocks' output projections relative to a normal 1/sqrt(fan_in) init. */
 const BLOCK_OUTPUT_SCALE = 1.5;
-const NEWLINE_BYTE = 0x0a;
 /** Printable ASCII with at least one non-space character. */
 const PRINTABLE_TOKEN = /^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$/;
 

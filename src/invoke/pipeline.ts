@@ -19,7 +19,7 @@ import { routeRequest } from '../router/route-request.js';
 import type { Candidate, RoutePlan } from '../router/types.js';
 import { sendInvocation, type TransportResponse } from '../transport/index.js';
 import { retryAfterSeconds } from '../transport/retry-after.js';
-import type { WireAdapter, WireHttpRequest } from '../wire/adapter.js';
+import type { WireAdapter } from '../wire/adapter.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../wire/canonical.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';

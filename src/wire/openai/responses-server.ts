@@ -12,7 +12,6 @@ import type {
   CanonicalResponse,
   ContentPart,
   FinishReason,
-  JsonObject,
   ResponseFormat,
   StreamPart,
   ToolCall,
@@ -25,8 +24,8 @@ import { argumentsToText, isRecord } from '../json.js';
 import { optionalBoolean, optionalNumber, parseDataUrl, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
 import { mergeUsage } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
+import { readFunctionTool, readJsonSchemaFormat } from './server.js';
 import type {
-  ResponsesFunctionCallItem,
   ResponsesMessageItem,
   ResponsesObject,
   ResponsesOutputItem,
@@ -237,21 +236,8 @@ function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] |
       problems.add(`${pointer}/type`, `only function tools are supported (got ${type})`, 'hosted tools (web search, file search, code interpreter, ...) run at OpenAI, not behind the gateway');
       return;
     }
-    const name = tool['name'];
-    if (typeof name !== 'string' || name === '') {
-      problems.add(`${pointer}/name`, 'is required');
-      return;
-    }
-    const parameters = tool['parameters'];
-    if (parameters !== undefined && parameters !== null && !isRecord(parameters)) {
-      problems.add(`${pointer}/parameters`, 'must be a JSON Schema object');
-      return;
-    }
-    tools.push({
-      name,
-      ...(typeof tool['description'] === 'string' ? { description: tool['description'] } : {}),
-      inputSchema: (parameters as JsonObject | undefined | null) ?? { type: 'object', properties: {} },
-    });
+    const definition = readFunctionTool(tool, pointer, problems);
+    if (definition !== undefined) tools.push(definition);
   });
   return tools;
 }
@@ -282,16 +268,7 @@ function parseTextFormat(raw: unknown, problems: RequestProblems): ResponseForma
     case 'json_object':
       return { type: 'json_object' };
     case 'json_schema':
-      if (!isRecord(format['schema'])) {
-        problems.add('/text/format/schema', 'is required and must be a JSON Schema object');
-        return undefined;
-      }
-      return {
-        type: 'json_schema',
-        schema: format['schema'] as JsonObject,
-        ...(typeof format['name'] === 'string' ? { name: format['name'] } : {}),
-        ...(typeof format['strict'] === 'boolean' ? { strict: format['strict'] } : {}),
-      };
+      return readJsonSchemaFormat(format, '/text/format', problems);
     default:
       problems.add('/text/format/type', 'must be "text", "json_object" or "json_schema"');
       return undefined;

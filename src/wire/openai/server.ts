@@ -242,24 +242,32 @@ function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] |
       problems.add(pointer, 'must be {type: "function", function: {name, description?, parameters?}}');
       return;
     }
-    const fn = tool['function'];
-    const name = fn['name'];
-    if (typeof name !== 'string' || name === '') {
-      problems.add(`${pointer}/function/name`, 'is required');
-      return;
-    }
-    const parameters = fn['parameters'];
-    if (parameters !== undefined && !isRecord(parameters)) {
-      problems.add(`${pointer}/function/parameters`, 'must be a JSON Schema object');
-      return;
-    }
-    tools.push({
-      name,
-      ...(typeof fn['description'] === 'string' ? { description: fn['description'] } : {}),
-      inputSchema: (parameters as JsonObject | undefined) ?? { type: 'object', properties: {} },
-    });
+    const definition = readFunctionTool(tool['function'], `${pointer}/function`, problems);
+    if (definition !== undefined) tools.push(definition);
   });
   return tools;
+}
+
+/**
+ * An OpenAI function tool's `{name, description?, parameters?}` (chat completions nest it in
+ * `function`, the Responses API does not); no `parameters` is a function without arguments.
+ */
+export function readFunctionTool(fn: Record<string, unknown>, pointer: string, problems: RequestProblems): ToolDefinition | undefined {
+  const name = fn['name'];
+  if (typeof name !== 'string' || name === '') {
+    problems.add(`${pointer}/name`, 'is required');
+    return undefined;
+  }
+  const parameters = fn['parameters'];
+  if (parameters !== undefined && parameters !== null && !isRecord(parameters)) {
+    problems.add(`${pointer}/parameters`, 'must be a JSON Schema object');
+    return undefined;
+  }
+  return {
+    name,
+    ...(typeof fn['description'] === 'string' ? { description: fn['description'] } : {}),
+    inputSchema: (parameters as JsonObject | undefined | null) ?? { type: 'object', properties: {} },
+  };
 }
 
 function parseToolChoice(raw: unknown, problems: RequestProblems): ToolChoice | undefined {
@@ -283,23 +291,26 @@ function parseResponseFormat(raw: unknown, problems: RequestProblems): ResponseF
       return { type: 'text' };
     case 'json_object':
       return { type: 'json_object' };
-    case 'json_schema': {
-      const definition = raw['json_schema'];
-      if (!isRecord(definition) || !isRecord(definition['schema'])) {
-        problems.add('/response_format/json_schema/schema', 'is required and must be a JSON Schema object');
-        return undefined;
-      }
-      return {
-        type: 'json_schema',
-        schema: definition['schema'] as JsonObject,
-        ...(typeof definition['name'] === 'string' ? { name: definition['name'] } : {}),
-        ...(typeof definition['strict'] === 'boolean' ? { strict: definition['strict'] } : {}),
-      };
-    }
+    case 'json_schema':
+      return readJsonSchemaFormat(raw['json_schema'], '/response_format/json_schema', problems);
     default:
       problems.add('/response_format/type', 'must be "text", "json_object" or "json_schema"');
       return undefined;
   }
+}
+
+/** `{name?, schema, strict?}`: a JSON Schema answer format (chat's `response_format.json_schema`, the Responses API's `text.format`). */
+export function readJsonSchemaFormat(definition: unknown, pointer: string, problems: RequestProblems): ResponseFormat | undefined {
+  if (!isRecord(definition) || !isRecord(definition['schema'])) {
+    problems.add(`${pointer}/schema`, 'is required and must be a JSON Schema object');
+    return undefined;
+  }
+  return {
+    type: 'json_schema',
+    schema: definition['schema'] as JsonObject,
+    ...(typeof definition['name'] === 'string' ? { name: definition['name'] } : {}),
+    ...(typeof definition['strict'] === 'boolean' ? { strict: definition['strict'] } : {}),
+  };
 }
 
 function parseStop(raw: unknown, problems: RequestProblems): string[] | undefined {
