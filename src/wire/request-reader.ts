@@ -1,4 +1,5 @@
 import { InvalidInputError, type InputProblem } from '../errors.js';
+import type { ContentPart, ImagePart } from './canonical.js';
 import { isRecord, tryParseJson } from './json.js';
 
 /** The `file` every problem in a client request names. */
@@ -80,4 +81,39 @@ export function parseDataUrl(url: string): { mediaType: string; data: string } |
   const match = /^data:([^;,]+)?((?:;[^;,]+)*?);base64,(.*)$/s.exec(url);
   if (match === null) return undefined;
   return { mediaType: match[1] ?? 'application/octet-stream', data: match[3] ?? '' };
+}
+
+/** An image given by URL: a `data:` URL becomes inline bytes, any other URL stays a reference. */
+export function imageFromUrl(url: string): ImagePart {
+  const inline = parseDataUrl(url);
+  return inline === undefined ? { type: 'image', url } : { type: 'image', mediaType: inline.mediaType, data: inline.data };
+}
+
+/**
+ * A message's content as OpenAI's APIs send it: a string (one text part) or an array of part
+ * objects, each read by `readPart`, which reports its own problems and returns undefined for a
+ * part it refuses.
+ */
+export function readContentParts(
+  raw: unknown,
+  pointer: string,
+  problems: RequestProblems,
+  readPart: (part: Record<string, unknown>, partPointer: string) => ContentPart | undefined,
+): ContentPart[] | undefined {
+  if (typeof raw === 'string') return [{ type: 'text', text: raw }];
+  if (!Array.isArray(raw)) {
+    problems.add(pointer, 'must be a string or an array of content parts');
+    return undefined;
+  }
+  const parts: ContentPart[] = [];
+  raw.forEach((part, index) => {
+    const partPointer = `${pointer}/${index}`;
+    if (!isRecord(part)) {
+      problems.add(partPointer, 'must be a content part object');
+      return;
+    }
+    const read = readPart(part, partPointer);
+    if (read !== undefined) parts.push(read);
+  });
+  return parts;
 }

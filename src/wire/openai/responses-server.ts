@@ -21,7 +21,7 @@ import type {
 } from '../canonical.js';
 import type { ClientError } from '../client-errors.js';
 import { argumentsToText, isRecord } from '../json.js';
-import { optionalBoolean, optionalNumber, parseDataUrl, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
+import { imageFromUrl, optionalBoolean, optionalNumber, readContentParts, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
 import { mergeUsage } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
 import { readFunctionTool, readJsonSchemaFormat } from './server.js';
@@ -176,40 +176,25 @@ function parseMessage(item: Record<string, unknown>, pointer: string, problems: 
 type Speaker = 'user' | 'system' | 'assistant';
 
 function parseContent(raw: unknown, pointer: string, problems: RequestProblems, speaker: Speaker): ContentPart[] | undefined {
-  if (typeof raw === 'string') return [{ type: 'text', text: raw }];
-  if (!Array.isArray(raw)) {
-    problems.add(pointer, 'must be a string or an array of content parts');
-    return undefined;
-  }
-  const parts: ContentPart[] = [];
-  raw.forEach((part, index) => {
-    const partPointer = `${pointer}/${index}`;
-    if (!isRecord(part)) {
-      problems.add(partPointer, 'must be a content part object');
-      return;
-    }
+  return readContentParts(raw, pointer, problems, (part, partPointer) => {
     const type = part['type'];
     const textKey = type === 'input_text' || type === 'output_text' ? 'text' : type === 'refusal' ? 'refusal' : undefined;
     if (textKey !== undefined && (type === 'input_text' || speaker === 'assistant')) {
       const text = part[textKey];
-      if (typeof text !== 'string') problems.add(`${partPointer}/${textKey}`, 'must be a string');
-      else parts.push({ type: 'text', text });
-      return;
+      if (typeof text === 'string') return { type: 'text', text };
+      problems.add(`${partPointer}/${textKey}`, 'must be a string');
+      return undefined;
     }
     if (type === 'input_image' && speaker === 'user') {
       const url = part['image_url'];
-      if (typeof url !== 'string' || url === '') {
-        problems.add(`${partPointer}/image_url`, 'must be an http(s) or data: URL', 'uploaded files (file_id) are not reachable through the gateway: send the image inline');
-        return;
-      }
-      const inline = parseDataUrl(url);
-      parts.push(inline === undefined ? { type: 'image', url } : { type: 'image', mediaType: inline.mediaType, data: inline.data });
-      return;
+      if (typeof url === 'string' && url !== '') return imageFromUrl(url);
+      problems.add(`${partPointer}/image_url`, 'must be an http(s) or data: URL', 'uploaded files (file_id) are not reachable through the gateway: send the image inline');
+      return undefined;
     }
     const accepted = speaker === 'user' ? 'input_text or input_image' : speaker === 'assistant' ? 'output_text, refusal or input_text' : 'input_text';
     problems.add(`${partPointer}/type`, `content part type ${JSON.stringify(type)} is not supported here`, `send ${accepted} parts`);
+    return undefined;
   });
-  return parts;
 }
 
 function parseFunctionCall(item: Record<string, unknown>, pointer: string, problems: RequestProblems): ToolCall | undefined {

@@ -23,7 +23,8 @@ import { argumentsToText, isRecord } from '../json.js';
 import {
   optionalBoolean,
   optionalNumber,
-  parseDataUrl,
+  imageFromUrl,
+  readContentParts,
   readJsonObject,
   RequestProblems,
   unknownFields,
@@ -169,39 +170,25 @@ function parseContent(
   problems: RequestProblems,
   options: { allowImages: boolean; allowRefusal?: boolean },
 ): ContentPart[] | undefined {
-  if (typeof raw === 'string') return [{ type: 'text', text: raw }];
-  if (!Array.isArray(raw)) {
-    problems.add(pointer, 'must be a string or an array of content parts');
-    return undefined;
-  }
-  const parts: ContentPart[] = [];
-  raw.forEach((part, index) => {
-    const partPointer = `${pointer}/${index}`;
-    if (!isRecord(part)) {
-      problems.add(partPointer, 'must be a content part object');
-      return;
-    }
+  return readContentParts(raw, pointer, problems, (part, partPointer) => {
     const type = part['type'];
     if (type === 'text' || (type === 'refusal' && options.allowRefusal === true)) {
-      const text = part[type === 'text' ? 'text' : 'refusal'];
-      if (typeof text !== 'string') problems.add(`${partPointer}/${type === 'text' ? 'text' : 'refusal'}`, 'must be a string');
-      else parts.push({ type: 'text', text });
-      return;
+      const key = type === 'text' ? 'text' : 'refusal';
+      const text = part[key];
+      if (typeof text === 'string') return { type: 'text', text };
+      problems.add(`${partPointer}/${key}`, 'must be a string');
+      return undefined;
     }
     if (type === 'image_url' && options.allowImages) {
       const image = part['image_url'];
       const url = typeof image === 'string' ? image : isRecord(image) ? image['url'] : undefined;
-      if (typeof url !== 'string' || url === '') {
-        problems.add(`${partPointer}/image_url/url`, 'must be an http(s) or data: URL');
-        return;
-      }
-      const inline = parseDataUrl(url);
-      parts.push(inline === undefined ? { type: 'image', url } : { type: 'image', mediaType: inline.mediaType, data: inline.data });
-      return;
+      if (typeof url === 'string' && url !== '') return imageFromUrl(url);
+      problems.add(`${partPointer}/image_url/url`, 'must be an http(s) or data: URL');
+      return undefined;
     }
     problems.add(`${partPointer}/type`, `content part type ${JSON.stringify(type)} is not supported here`, options.allowImages ? 'send text or image_url parts' : 'send text parts');
+    return undefined;
   });
-  return parts;
 }
 
 function parseToolCalls(raw: unknown, pointer: string, problems: RequestProblems): ToolCall[] | undefined {
