@@ -65,6 +65,18 @@ export interface CanonicalRequest {
   stream: boolean;
 }
 
+/** The optional settings of a request; an undefined value means "not given". */
+export type RequestSettings = { [K in Exclude<keyof CanonicalRequest, 'model' | 'messages' | 'stream'>]?: CanonicalRequest[K] | undefined };
+
+/** A canonical request with only the settings that were given (no keys holding `undefined`). */
+export function canonicalRequest(model: string, messages: CanonicalMessage[], stream: boolean, settings: RequestSettings): CanonicalRequest {
+  const request: CanonicalRequest = { model, messages, stream };
+  for (const [key, value] of Object.entries(settings)) {
+    if (value !== undefined) Object.assign(request, { [key]: value });
+  }
+  return request;
+}
+
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error' | 'other';
 
 export interface Usage {

@@ -4,19 +4,20 @@
  * API's JSON and SSE events. Pure: the caller supplies ids.
  */
 
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  CanonicalResponse,
-  ContentPart,
-  FinishReason,
-  JsonObject,
-  StreamPart,
-  ToolCall,
-  ToolChoice,
-  ToolDefinition,
-  Usage,
-  WireWarning,
+import {
+  canonicalRequest,
+  type CanonicalMessage,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type ContentPart,
+  type FinishReason,
+  type JsonObject,
+  type StreamPart,
+  type ToolCall,
+  type ToolChoice,
+  type ToolDefinition,
+  type Usage,
+  type WireWarning,
 } from '../canonical.js';
 import { CLIENT_ERROR_STATUS, type ClientError, type ClientErrorKind } from '../client-errors.js';
 import { isRecord, parseArgumentsObject } from '../json.js';
@@ -82,14 +83,15 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
   }
   problems.throwIfAny();
 
-  const request: CanonicalRequest = { model: model as string, messages, stream };
-  if (system !== undefined && system !== '') request.system = system;
-  if (maxTokens !== undefined) request.maxTokens = maxTokens;
-  if (tools !== undefined) request.tools = tools;
-  if (toolChoice !== undefined) request.toolChoice = toolChoice;
-  if (temperature !== undefined) request.temperature = temperature;
-  if (topP !== undefined) request.topP = topP;
-  if (stop !== undefined && stop.length > 0) request.stop = stop;
+  const request = canonicalRequest(model as string, messages, stream, {
+    system: system === '' ? undefined : system,
+    maxTokens,
+    tools,
+    toolChoice,
+    temperature,
+    topP,
+    stop: stop?.length === 0 ? undefined : stop,
+  });
   return { request, ignoredFields: unknownFields(body, KNOWN_FIELDS) };
 }
 

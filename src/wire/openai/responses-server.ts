@@ -6,18 +6,19 @@
  * as `input`. Pure: the caller supplies ids and clocks.
  */
 
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  CanonicalResponse,
-  ContentPart,
-  FinishReason,
-  ResponseFormat,
-  StreamPart,
-  ToolCall,
-  ToolChoice,
-  ToolDefinition,
-  Usage,
+import {
+  canonicalRequest,
+  type CanonicalMessage,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type ContentPart,
+  type FinishReason,
+  type ResponseFormat,
+  type StreamPart,
+  type ToolCall,
+  type ToolChoice,
+  type ToolDefinition,
+  type Usage,
 } from '../canonical.js';
 import type { ClientError } from '../client-errors.js';
 import { argumentsToText, isRecord } from '../json.js';
@@ -78,14 +79,15 @@ export function parseResponsesRequest(bodyText: string): ParsedResponsesRequest 
   const stream = optionalBoolean(body, 'stream', problems) ?? false;
   problems.throwIfAny();
 
-  const request: CanonicalRequest = { model: model as string, messages, stream };
-  if (systemParts.length > 0) request.system = systemParts.join('\n\n');
-  if (tools !== undefined) request.tools = tools;
-  if (toolChoice !== undefined) request.toolChoice = toolChoice;
-  if (responseFormat !== undefined) request.responseFormat = responseFormat;
-  if (temperature !== undefined) request.temperature = temperature;
-  if (topP !== undefined) request.topP = topP;
-  if (maxTokens !== undefined) request.maxTokens = maxTokens;
+  const request = canonicalRequest(model as string, messages, stream, {
+    system: systemParts.length > 0 ? systemParts.join('\n\n') : undefined,
+    tools,
+    toolChoice,
+    responseFormat,
+    temperature,
+    topP,
+    maxTokens,
+  });
   return { request, ignoredFields: [...new Set(ignored)].sort() };
 }
 

@@ -4,19 +4,20 @@
  * API's JSON and SSE frames. Pure: the caller supplies ids and clocks.
  */
 
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  CanonicalResponse,
-  ContentPart,
-  FinishReason,
-  JsonObject,
-  ResponseFormat,
-  StreamPart,
-  ToolCall,
-  ToolChoice,
-  ToolDefinition,
-  Usage,
+import {
+  canonicalRequest,
+  type CanonicalMessage,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type ContentPart,
+  type FinishReason,
+  type JsonObject,
+  type ResponseFormat,
+  type StreamPart,
+  type ToolCall,
+  type ToolChoice,
+  type ToolDefinition,
+  type Usage,
 } from '../canonical.js';
 import { CLIENT_ERROR_STATUS, type ClientError, type ClientErrorKind } from '../client-errors.js';
 import { argumentsToText, isRecord } from '../json.js';
@@ -111,16 +112,17 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
   }
   problems.throwIfAny();
 
-  const request: CanonicalRequest = { model: model as string, messages, stream };
-  if (systemParts.length > 0) request.system = systemParts.join('\n\n');
-  if (tools !== undefined) request.tools = tools;
-  if (toolChoice !== undefined) request.toolChoice = toolChoice;
-  if (responseFormat !== undefined) request.responseFormat = responseFormat;
-  if (temperature !== undefined) request.temperature = temperature;
-  if (topP !== undefined) request.topP = topP;
-  if (maxTokens !== undefined) request.maxTokens = maxTokens;
-  if (seed !== undefined) request.seed = seed;
-  if (stop !== undefined) request.stop = stop;
+  const request = canonicalRequest(model as string, messages, stream, {
+    system: systemParts.length > 0 ? systemParts.join('\n\n') : undefined,
+    tools,
+    toolChoice,
+    responseFormat,
+    temperature,
+    topP,
+    maxTokens,
+    seed,
+    stop,
+  });
   return { request, includeUsage: stream && includeUsage, ignoredFields: unknownFields(body, KNOWN_FIELDS) };
 }
 
