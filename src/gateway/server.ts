@@ -4,6 +4,7 @@ import { readSecretFile } from '../home/home.js';
 import { StoreError } from '../errors.js';
 import { createPipelineContext } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
+import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { startBackgroundCheckpoint } from '../store/background-checkpoint.js';
 import type { Store } from '../store/store.js';
 import { createGateway, type Gateway } from './app.js';
@@ -41,11 +42,15 @@ export interface StartGatewayOptions extends GatewayListenOptions {
   onInternalError?: (error: unknown) => void;
   /** One call per request as it ends: `serve --access-log`. */
   onRequestEnd?: (entry: AccessLogEntry) => void;
+  /** The policy file was re-read after an edit (or found invalid: local providers only until fixed). */
+  onPolicyChange?: (change: PolicyChange) => void;
 }
 
 /** A running gateway with its core (for metrics and tests). */
 export interface StartedGateway extends RunningGateway {
   gateway: Gateway;
+  /** The policy it follows; `checkNow()` re-reads an edited file at once (what SIGHUP does). */
+  policy: LivePolicy;
 }
 
 /** The bearer token `syndicate init` wrote (trimmed); a missing or empty file is a store error with the fix. */
@@ -64,6 +69,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const token = readGatewayToken(options.home);
   boundHeapGrowth();
   const pipeline = createPipelineContext(options.home, options.store, options.env);
+  // A gateway runs for days: policy edits apply to new requests without a restart.
+  const policy = new LivePolicy(options.home.policyPath, pipeline.policy, options.onPolicyChange === undefined ? {} : { onChange: options.onPolicyChange });
+  pipeline.livePolicy = policy;
   const gateway = createGateway({
     pipeline,
     invoke,
@@ -82,6 +90,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   return {
     ...running,
     gateway,
+    policy,
     close: async () => {
       await running.close();
       await checkpoint.stop();

@@ -69,9 +69,11 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     }
   }
 
+  const { policy, failure: policyFailure } = context.livePolicy?.current() ?? { policy: context.policy };
   const routed = await routeRequest({
     request,
-    policy: context.policy,
+    policy,
+    ...(policyFailure === undefined ? {} : { policyFailure }),
     providers,
     workflow: input.workflow ?? 'interactive',
     store: context.store,
@@ -596,6 +598,7 @@ function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknow
     candidates: plan.candidates.map((candidate) => `${candidate.provider}:${candidate.model}`),
     excluded: plan.excluded.map((exclusion) => ({ target: `${exclusion.provider}:${exclusion.model}`, reasons: exclusion.reasons })),
     failedClosed: plan.failedClosed,
+    ...(plan.notes.length === 0 ? {} : { notes: plan.notes }),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ProviderClass, SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity, VerbatimCapture } from '../evidence/types.js';
 import type { PermitKey } from '../permits/index.js';
+import type { CurrentPolicy } from '../policy/live.js';
 import type { Policy } from '../policy/types.js';
 import type { HealthMonitor } from '../router/health.js';
 import type { RoutePlan } from '../router/types.js';
@@ -28,6 +29,11 @@ export interface PipelineContext {
   commits?: GroupCommitter;
   /** Told about a write that failed after the answer was returned (a group-committed finish). */
   onBackgroundError?: (error: unknown) => void;
+  /**
+   * Long-running processes: the policy as the operator last saved it (`LivePolicy`), read per
+   * request instead of `policy`. Absent (the CLI): `policy`, read once at start.
+   */
+  livePolicy?: { current(): CurrentPolicy };
 }
 
 /** A finding as the classifier reports it (the excerpt is already masked). */

@@ -3,9 +3,16 @@ import type { Exclusion, ExclusionRule } from './types.js';
 /** What the operator can do about each kind of exclusion, most actionable first. */
 const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
   {
-    rules: ['class_not_allowed', 'egress_denied', 'not_loopback', 'trust_tier', 'fail_closed'],
+    rules: ['class_not_allowed'],
     hint: 'data this sensitive stays on this host: register a local provider (`syndicate provider add ollama`, or `syndicate engine serve --model FILE --register ID`)',
   },
+  {
+    rules: ['fail_closed'],
+    hint: 'the policy or the classifier could not decide, so only local providers may take it: fix what the route explanation names, or register a local provider',
+  },
+  { rules: ['trust_tier'], hint: "the caller's trust tier keeps it from these providers: see trustTiers in the policy (`syndicate serve --trust-tier` sets the gateway callers' tier)" },
+  { rules: ['egress_denied'], hint: "the provider's host is not on the policy's egress allow-list: add it to egress.allowHosts if it may receive data" },
+  { rules: ['not_loopback'], hint: 'a local-class provider must answer on this host: point its baseUrl at a loopback address, or register it with a hosted class' },
   {
     rules: ['tools', 'json', 'vision', 'capability_rule'],
     hint: 'no eligible model is tagged for what the request needs: tag a model that has it (models[].tags in its provider record, checked by `syndicate provider capabilities ID`) or send the request to one that does',

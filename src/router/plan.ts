@@ -29,7 +29,7 @@ function spentToday(context: RouteContext): number {
 
 export function planRoute(input: RouteInput, context: RouteContext): RoutePlan {
   try {
-    return planStrictly(input, context, { forceLocal: false, failure: undefined });
+    return planStrictly(input, context, context.policyFailure === undefined ? { forceLocal: false, failure: undefined } : { forceLocal: true, failure: context.policyFailure });
   } catch (error) {
     const failure = `planning failed (${error instanceof Error ? error.message : String(error)}); failing closed to local providers only`;
     try {
@@ -245,6 +245,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     tasks: tasks.map((task) => task.rule.name),
     fallback: { order: [...(policy.fallback?.order ?? [])], maxHops: policy.fallback?.maxHops ?? 0 },
     failedClosed,
+    notes,
     explanation: '',
   };
   plan.explanation = explain(plan, {
@@ -472,6 +473,7 @@ function emptyFailedClosedPlan(input: RouteInput, failure: string): RoutePlan {
     tasks: [],
     fallback: { order: [], maxHops: 0 },
     failedClosed: true,
+    notes: [failure],
     explanation: `${failure}\nno candidate could be planned safely; the request is refused`,
   };
 }

@@ -56,6 +56,8 @@ export interface RouteRequestOptions {
    * on the exact count and the bound is used instead — no tokenizer on the hot path.
    */
   promptEstimate?: 'exact' | 'bounded';
+  /** The policy file could not be used (see `LivePolicy`): local providers only, with this note. */
+  policyFailure?: string;
 }
 
 export interface RoutedRequest {
@@ -93,6 +95,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
       warm,
       ...(options.store === undefined ? {} : { spentTodayUsd: lazySpend(options.store, now) }),
       ...(options.coldStartMs === undefined ? {} : { coldStartMs: options.coldStartMs }),
+      ...(options.policyFailure === undefined ? {} : { policyFailure: options.policyFailure }),
     },
   );
   return { classification: { ...classification, level }, estimatedPromptTokens, plan };

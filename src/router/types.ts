@@ -48,6 +48,8 @@ export interface RouteContext {
   spentTodayUsd?: number | (() => number);
   /** Recorded load time of a model in ms (metrics / engine events); undefined when never measured. */
   coldStartMs?: (providerId: string, model: string) => number | undefined;
+  /** The policy in force could not be refreshed (its file is invalid): plan local providers only, and say why. */
+  policyFailure?: string;
 }
 
 /** One provider:model the request may be sent to, in rank order. */
@@ -110,6 +112,8 @@ export interface RoutePlan {
   fallback: { order: string[]; maxHops: number };
   /** True when planning hit an error or a missing policy piece and fell back to local only. */
   failedClosed: boolean;
+  /** What the planner had to decide around: why it failed closed, a relaxed latency budget, an ignored policy entry. */
+  notes: string[];
   /** Human-readable, multi-line. */
   explanation: string;
 }

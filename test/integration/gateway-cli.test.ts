@@ -163,3 +163,89 @@ describe('syndicate serve', () => {
     await expect(fetch(`${started.url}/healthz`)).rejects.toThrow();
   });
 });
+
+describe('syndicate serve and policy edits', () => {
+  it('follows an edited policy.yaml on SIGHUP, and fails closed to local providers while the file is invalid', async () => {
+    const claude = await startFakeEngine({ kind: 'anthropic' });
+    const { home: policyHome, cleanup: cleanupHome } = makeTempHome('syndicate-gateway-policy-');
+    const env = { SYNDICATE_HOME: policyHome, NO_COLOR: '1', FORCE_COLOR: '0', FAKE_CLAUDE_KEY: 'sk-fake' };
+    try {
+      expect((await runCli(['init'], { home: policyHome })).exitCode).toBe(0);
+      const records = [
+        ['ollama', `apiVersion: syndicate/v1\nkind: Provider\nid: ollama\nclass: local\nwire: openai\nbaseUrl: ${engine.baseUrl}\nengine:\n  kind: ollama\nmodels:\n  - id: ${MODEL}\n    contextWindow: 8192\n    capabilityClass: small\n`],
+        ['claude', `apiVersion: syndicate/v1\nkind: Provider\nid: claude\nclass: approved_hosted\nwire: anthropic\nbaseUrl: ${claude.baseUrl}\nauth:\n  env: FAKE_CLAUDE_KEY\nmodels:\n  - id: claude-sonnet-4-20250514\n    contextWindow: 200000\n    capabilityClass: frontier\n    price:\n      inputPerMTok: 3\n      outputPerMTok: 15\n`],
+      ];
+      for (const [id, yaml] of records) writeFileSync(join(policyHome, `${id}.yaml`), yaml as string);
+      const registered = await runCli(['provider', 'register', join(policyHome, 'ollama.yaml'), join(policyHome, 'claude.yaml')], { home: policyHome });
+      expect(registered.exitCode, registered.stderr).toBe(0);
+      const policyPath = join(policyHome, 'policy.yaml');
+      // The fake hosted provider listens on loopback: the egress allow-list must name it.
+      const original = readFileSync(policyPath, 'utf8').replace('allowHosts: [api.anthropic.com,', 'allowHosts: [127.0.0.1, api.anthropic.com,');
+      expect(original).toContain('allowHosts: [127.0.0.1,');
+      writeFileSync(policyPath, original);
+
+      const server = execa('node', [BIN, 'serve', '--port', '0'], { env, reject: false, timeout: 30_000 });
+      let stderr = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        server.stderr?.on('data', (data: Buffer) => {
+          stderr += data.toString();
+          const match = /listening on (http:\/\/\S+)/.exec(stderr);
+          if (match?.[1] !== undefined) resolve(match[1]);
+        });
+        void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
+      });
+      const gatewayToken = readFileSync(join(policyHome, 'gateway.token'), 'utf8').trim();
+      const ask = (model: string): Promise<Response> =>
+        fetch(`${url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${gatewayToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model, messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
+        });
+      const waitForStderr = (text: string): Promise<void> =>
+        new Promise((resolve) => {
+          const check = (): void => (stderr.includes(text) ? resolve() : void setTimeout(check, 20));
+          check();
+        });
+
+      // The default policy lets public data reach an approved hosted provider.
+      const first = await ask('claude:claude-sonnet-4-20250514');
+      expect(first.status, await first.clone().text()).toBe(200);
+
+      // The operator keeps public and internal data on this machine: the running gateway follows.
+      writeFileSync(policyPath, original.replace('public: [local, approved_hosted, restricted_hosted]', 'public: [local]').replace('internal: [local, approved_hosted]', 'internal: [local]'));
+      server.kill('SIGHUP');
+      await waitForStderr('policy reloaded from');
+      const refused = await ask('claude:claude-sonnet-4-20250514');
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('route_denied');
+
+      // Back to hosted-allowed but broken: the gateway fails closed until the file is fixed.
+      const claudeCalls = claude.exchanges.length;
+      writeFileSync(policyPath, original.replace('public: [local, approved_hosted, restricted_hosted]', 'public: [everywhere]'));
+      server.kill('SIGHUP');
+      await waitForStderr('requests go to local providers only');
+      const stillRefused = await ask('claude:claude-sonnet-4-20250514');
+      expect(stillRefused.status).toBe(403);
+      expect(((await stillRefused.json()) as { error: { message: string } }).error.message).toBeDefined();
+      const local = await ask('auto');
+      expect(local.status).toBe(200);
+      expect(local.headers.get('x-syndicate-provider')).toBe('ollama');
+      const explained = parseJsonDocument((await runCli(['--json', 'evidence', 'show', local.headers.get('x-syndicate-evidence') ?? ''], { home: policyHome })).stdout);
+      expect(JSON.stringify(explained)).toContain('is not a valid policy');
+      expect(claude.exchanges.length).toBe(claudeCalls);
+      expect(stderr).toContain('/sensitivity/public/0');
+
+      // Fixed: hosted again.
+      writeFileSync(policyPath, original);
+      server.kill('SIGHUP');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect((await ask('claude:claude-sonnet-4-20250514')).status).toBe(200);
+
+      server.kill('SIGTERM');
+      expect((await server).exitCode).toBe(0);
+    } finally {
+      await claude.close();
+      cleanupHome();
+    }
+  });
+});

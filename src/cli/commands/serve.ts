@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { formatInputProblem, InvalidInputError, UsageError } from '../../errors.js';
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import { contextFor } from '../context.js';
 
@@ -55,6 +55,13 @@ Example:
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
         onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
         ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(output.json ? JSON.stringify(entry) : accessLine(entry)) } : {}),
+        onPolicyChange: (change) => {
+          if (change.kind === 'reloaded') output.info(change.source === 'file' ? `policy reloaded from ${change.path}` : `${change.path} is gone: the built-in default policy applies`);
+          else {
+            output.warn(`${change.error.message}; requests go to local providers only until ${change.path} is fixed`);
+            if (change.error instanceof InvalidInputError) for (const problem of change.error.problems) output.info(`  ${formatInputProblem(problem)}`);
+          }
+        },
       });
       const urls = { url: running.url, openaiBaseUrl: `${running.url}/v1`, anthropicBaseUrl: running.url };
       if (output.json) output.document({ ...urls, pid: process.pid });
@@ -64,7 +71,10 @@ Example:
       output.info(`  Anthropic SDKs: ANTHROPIC_BASE_URL=${urls.anthropicBaseUrl} ANTHROPIC_API_KEY=${tokenCommand}`);
       output.info('  model: auto, provider:model or an alias (GET /v1/models); hints: x-syndicate-sensitivity, x-syndicate-workflow, x-syndicate-session');
       output.info('  GET /metrics (Prometheus, token required), GET /healthz; SIGTERM or Ctrl-C stops after in-flight requests finish');
+      output.info(`  policy: ${context.home.policyPath} (edits apply to new requests within a second; SIGHUP re-reads at once)`);
 
+      // SIGHUP: re-read an edited policy now rather than within the second.
+      process.on('SIGHUP', () => running.policy.checkNow());
       // The gateway stops gracefully on either signal (the CLI's default SIGINT handler would exit at once).
       process.removeAllListeners('SIGINT');
       await new Promise<void>((resolve) => {

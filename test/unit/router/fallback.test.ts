@@ -17,6 +17,7 @@ function plan(candidates: Candidate[], order: string[] = []): RoutePlan {
     tasks: [],
     fallback: { order, maxHops: 3 },
     failedClosed: false,
+    notes: [],
     explanation: '',
   };
 }

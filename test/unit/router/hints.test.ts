@@ -11,6 +11,11 @@ describe('hintForExclusions', () => {
     );
     expect(hintForExclusions([excluded('context_length')])).toMatch(/^the request does not fit any eligible model's context window/);
     expect(hintForExclusions([excluded('class_not_allowed')])).toMatch(/^data this sensitive stays on this host: register a local provider/);
+    // A public request refused only because its host is not allowed is not told its data is too sensitive.
+    expect(hintForExclusions([excluded('egress_denied')])).toMatch(/^the provider's host is not on the policy's egress allow-list: add it to egress\.allowHosts/);
+    expect(hintForExclusions([excluded('fail_closed')])).toMatch(/^the policy or the classifier could not decide/);
+    expect(hintForExclusions([excluded('trust_tier')])).toMatch(/^the caller's trust tier/);
+    expect(hintForExclusions([excluded('not_loopback')])).toMatch(/^a local-class provider must answer on this host/);
   });
 
   it('gives at most two remedies, the data-class one first, and always where to see every rule', () => {

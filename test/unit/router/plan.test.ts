@@ -427,4 +427,13 @@ describe('failing closed', () => {
     expect(exclusionOf(plan, 'anthropic:claude-sonnet-4-5')?.rules).toEqual(['fail_closed']);
     expect(plan.explanation).toMatch(/planning failed .*failing closed to local providers only/);
   });
+
+  it('a policy file that could not be refreshed leaves only local candidates, and the plan says why', () => {
+    const failure = '/home/op/policy.yaml changed and is not a valid policy (...); until it is fixed the last valid policy applies, to local providers only';
+    const plan = planRoute(input(), context(everyClass, { policyFailure: failure }));
+    expect(plan.failedClosed).toBe(true);
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
+    expect(exclusionOf(plan, 'anthropic:claude-sonnet-4-5')?.rules).toEqual(['fail_closed']);
+    expect(plan.explanation).toContain(failure);
+  });
 });

@@ -1,0 +1,87 @@
+import { statSync } from 'node:fs';
+import { InvalidInputError } from '../errors.js';
+import { loadPolicyWithSource, type LoadedPolicy } from './load.js';
+import type { Policy } from './types.js';
+
+/** The policy a request is planned with, and why it must stay local if the file could not be used. */
+export interface CurrentPolicy {
+  policy: Policy;
+  /** Set while the policy file is invalid: the last valid policy applies, to local providers only. */
+  failure?: string;
+}
+
+/** What a re-read found, for the operator. */
+export type PolicyChange =
+  | { kind: 'reloaded'; source: LoadedPolicy['source']; path: string }
+  | { kind: 'invalid'; path: string; error: InvalidInputError | Error };
+
+/** How often a long-running process looks at the policy file's metadata (a `stat`, on a request's path). */
+export const POLICY_RECHECK_MS = 1000;
+
+/**
+ * The policy of a long-running process (the gateway): the operator edits `policy.yaml` and new
+ * requests follow it within `POLICY_RECHECK_MS`, or at once after `checkNow` (SIGHUP). A file
+ * that changed and no longer validates fails closed: the last valid policy stays, restricted to
+ * local providers, and every plan says why, until the file is fixed. A deleted file means the
+ * built-in defaults, as for the CLI.
+ */
+export class LivePolicy {
+  private state: CurrentPolicy;
+  private signature: string;
+  private checkedAt: number;
+
+  constructor(
+    private readonly path: string,
+    initial: Policy,
+    private readonly options: { onChange?: (change: PolicyChange) => void; recheckMs?: number; now?: () => number } = {},
+  ) {
+    this.state = { policy: initial };
+    this.signature = signatureOf(path);
+    this.checkedAt = this.now();
+  }
+
+  /** The policy for the next request; looks at the file when the last look is older than the recheck interval. */
+  current(): CurrentPolicy {
+    if (this.now() - this.checkedAt >= (this.options.recheckMs ?? POLICY_RECHECK_MS)) this.checkNow();
+    return this.state;
+  }
+
+  /** Looks at the file now and re-reads it if it changed. */
+  checkNow(): void {
+    this.checkedAt = this.now();
+    const signature = signatureOf(this.path);
+    if (signature === this.signature) return;
+    this.signature = signature;
+    try {
+      const loaded = loadPolicyWithSource(this.path);
+      this.state = { policy: loaded.policy };
+      this.options.onChange?.({ kind: 'reloaded', source: loaded.source, path: this.path });
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.state = {
+        policy: this.state.policy,
+        failure: `${this.path} changed and is not a valid policy (${whatIsWrong(failure)}); until it is fixed the last valid policy applies, to local providers only`,
+      };
+      this.options.onChange?.({ kind: 'invalid', path: this.path, error: failure });
+    }
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? performance.now();
+  }
+}
+
+/** What identifies one version of the file without reading it: an edit changes its mtime, size or inode (an editor's rename). */
+function signatureOf(path: string): string {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat === undefined ? 'absent' : `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+
+/** The first problem and how many more, or the error itself when the file could not be read. */
+function whatIsWrong(error: Error): string {
+  if (!(error instanceof InvalidInputError)) return error.message;
+  const [first, ...rest] = error.problems;
+  if (first === undefined) return error.message;
+  const where = first.pointer === '' ? '' : `${first.pointer} `;
+  return `${where}${first.message}${rest.length > 0 ? ` and ${rest.length} more` : ''}`;
+}
