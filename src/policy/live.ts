@@ -73,8 +73,13 @@ export class LivePolicy {
 
 /** What identifies one version of the file without reading it: an edit changes its mtime, size or inode (an editor's rename). */
 function signatureOf(path: string): string {
-  const stat = statSync(path, { throwIfNoEntry: false });
-  return stat === undefined ? 'absent' : `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+  try {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    return stat === undefined ? 'absent' : `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+  } catch (error) {
+    // Unreadable metadata (permissions): a change, so the read that follows reports it and fails closed.
+    return `unreadable:${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+  }
 }
 
 /** The first problem and how many more, or the error itself when the file could not be read. */
