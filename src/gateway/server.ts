@@ -4,6 +4,7 @@ import { readSecretFile } from '../home/home.js';
 import { StoreError } from '../errors.js';
 import { createPipelineContext } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
+import { GatewayMetrics } from '../metrics/prometheus.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { startBackgroundCheckpoint } from '../store/background-checkpoint.js';
 import type { Store } from '../store/store.js';
@@ -69,13 +70,20 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const token = readGatewayToken(options.home);
   boundHeapGrowth();
   const pipeline = createPipelineContext(options.home, options.store, options.env);
+  const metrics = new GatewayMetrics();
   // A gateway runs for days: policy edits apply to new requests without a restart.
-  const policy = new LivePolicy(options.home.policyPath, pipeline.policy, options.onPolicyChange === undefined ? {} : { onChange: options.onPolicyChange });
+  const policy = new LivePolicy(options.home.policyPath, pipeline.policy, {
+    onChange: (change) => {
+      metrics.recordPolicyReload(change.kind);
+      options.onPolicyChange?.(change);
+    },
+  });
   pipeline.livePolicy = policy;
   const gateway = createGateway({
     pipeline,
     invoke,
     token,
+    metrics,
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
     ...(options.onInternalError === undefined ? {} : { onInternalError: options.onInternalError }),

@@ -25,6 +25,8 @@ export class GatewayMetrics {
   private readonly fallbacks: Counter<'provider' | 'model'>;
   private readonly denials: Counter<'api' | 'reason'>;
   private readonly inFlight: Gauge;
+  private readonly policyReloads: Counter<'outcome'>;
+  private readonly policyFailedClosed: Gauge;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -77,6 +79,18 @@ export class GatewayMetrics {
       help: 'Inference requests being answered right now',
       registers,
     });
+    this.policyReloads = new Counter({
+      name: 'syndicate_gateway_policy_reloads_total',
+      help: 'Re-reads of an edited policy file: reloaded, or invalid (the gateway then fails closed)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.policyFailedClosed = new Gauge({
+      name: 'syndicate_gateway_policy_failed_closed',
+      help: '1 while the policy file is invalid and requests go to local providers only; alert on it',
+      registers,
+    });
+    this.policyFailedClosed.set(0);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'syndicate_' });
   }
 
@@ -87,6 +101,12 @@ export class GatewayMetrics {
 
   settled(): void {
     this.inFlight.dec();
+  }
+
+  /** The policy file was re-read: `invalid` means failing closed until a later reload succeeds. */
+  recordPolicyReload(outcome: 'reloaded' | 'invalid'): void {
+    this.policyReloads.inc({ outcome });
+    this.policyFailedClosed.set(outcome === 'invalid' ? 1 : 0);
   }
 
   /** An answered request. */

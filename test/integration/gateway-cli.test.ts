@@ -234,12 +234,19 @@ describe('syndicate serve and policy edits', () => {
       expect(JSON.stringify(explained)).toContain('is not a valid policy');
       expect(claude.exchanges.length).toBe(claudeCalls);
       expect(stderr).toContain('/sensitivity/public/0');
+      const scrape = async (): Promise<string> => (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${gatewayToken}` } })).text();
+      const failing = await scrape();
+      expect(failing).toContain('syndicate_gateway_policy_failed_closed 1');
+      expect(failing).toContain('syndicate_gateway_policy_reloads_total{outcome="invalid"} 1');
 
       // Fixed: hosted again.
       writeFileSync(policyPath, original);
       server.kill('SIGHUP');
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect((await ask('claude:claude-sonnet-4-20250514')).status).toBe(200);
+      const fixed = await scrape();
+      expect(fixed).toContain('syndicate_gateway_policy_failed_closed 0');
+      expect(fixed).toContain('syndicate_gateway_policy_reloads_total{outcome="reloaded"} 2');
 
       server.kill('SIGTERM');
       expect((await server).exitCode).toBe(0);
