@@ -58,17 +58,18 @@ export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?
 async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
   const method = incoming.method ?? 'GET';
   const path = pathOf(incoming.url ?? '/');
-  let body: Buffer | undefined;
+  let body: Buffer | 'too-large' | undefined;
   if (method !== 'GET' && method !== 'HEAD') {
     const read = await readLimitedBody(incoming, limit);
     // The client went away mid-body: nobody is left to answer.
     if (read.kind === 'aborted') return;
     if (read.kind === 'too-large') {
+      // The rest of the body was not read: this connection cannot carry another request.
       outgoing.shouldKeepAlive = false;
-      writeFailure(outgoing, bodyTooLarge(limit), apiFamilyOf(path));
-      return;
+      body = 'too-large';
+    } else {
+      body = read.body;
     }
-    body = read.body;
   }
 
   const cancellation = new AbortController();
@@ -82,8 +83,10 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
     // headersDistinct keeps every value of a repeated header (node's `headers` drops repeats of
     // some, Authorization among them), joined as web Headers would.
     header: (name) => incoming.headersDistinct[name]?.join(', '),
+    // An over-limit body is refused by the core, as any other request is answered (and logged).
     readBody: async (bodyLimit) => {
       if (body === undefined) return '';
+      if (body === 'too-large') throw bodyTooLarge(limit);
       if (body.length > bodyLimit) throw bodyTooLarge(bodyLimit);
       return body.toString('utf8');
     },

@@ -1,7 +1,7 @@
 /** The node:http adapter and the core read a request's path and its body limit the same way. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pathOf } from '../../../src/gateway/app.js';
-import { createGateway, listenGateway, type RunningGateway } from '../../../src/gateway/index.js';
+import { createGateway, listenGateway, type AccessLogEntry, type RunningGateway } from '../../../src/gateway/index.js';
 import type { InvocationResult, PipelineContext } from '../../../src/invoke/types.js';
 import { GatewayMetrics } from '../../../src/metrics/prometheus.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
@@ -26,6 +26,7 @@ describe('pathOf', () => {
 describe('node:http adapter', () => {
   let store: Store;
   let running: RunningGateway;
+  const logged: AccessLogEntry[] = [];
 
   beforeAll(async () => {
     store = openStore(':memory:');
@@ -38,6 +39,7 @@ describe('node:http adapter', () => {
       token: TOKEN,
       metrics: new GatewayMetrics({ processMetrics: false }),
       bodyLimitBytes: 64,
+      onRequestEnd: (entry) => logged.push(entry),
     });
     running = await listenGateway(gateway, { host: '127.0.0.1', port: 0, bodyLimitBytes: 64 });
   });
@@ -61,5 +63,11 @@ describe('node:http adapter', () => {
     const openai = await post('/v1/chat/completions');
     expect(openai.status).toBe(413);
     expect(await openai.json()).toMatchObject({ error: { code: 'body_too_large' } });
+    // The rest of the body was never read: the connection closes. The core answered, so the access log has it.
+    expect(openai.headers.get('connection')).toBe('close');
+    expect(logged.slice(-2)).toEqual([
+      expect.objectContaining({ path: '/v1/messages', status: 413, outcome: 'body_too_large' }),
+      expect.objectContaining({ path: '/v1/chat/completions', status: 413, outcome: 'body_too_large' }),
+    ]);
   });
 });
