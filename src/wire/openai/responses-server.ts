@@ -58,7 +58,7 @@ export function parseResponsesRequest(bodyText: string): ParsedResponsesRequest 
   if (typeof model !== 'string' || model === '') problems.add('/model', 'is required and must be a non-empty string', 'send a model id, `provider:model`, an alias or `auto`');
   const previous = body['previous_response_id'];
   if (previous !== undefined && previous !== null) {
-    problems.add('/previous_response_id', 'is not supported: the gateway keeps no responses to continue from', 'send the whole conversation as `input` (Codex CLI: keep the default `store = false` behaviour)');
+    problems.add('/previous_response_id', 'is not supported: the gateway keeps no responses to continue from', 'send the whole conversation as `input`');
   }
   // The gateway stores nothing; a client asking it to is told so, like any field it does not honour.
   if (body['store'] === true) ignored.push('store');
@@ -67,6 +67,9 @@ export function parseResponsesRequest(bodyText: string): ParsedResponsesRequest 
   if (instructions !== undefined && instructions !== null && typeof instructions !== 'string') problems.add('/instructions', 'must be a string');
   const systemParts: string[] = typeof instructions === 'string' && instructions !== '' ? [instructions] : [];
   const messages = parseInput(body['input'], problems, systemParts, ignored);
+  if (messages.length === 0 && problems.problems.length === 0) {
+    problems.add('/input', 'holds only instructions: there is no user message to answer', 'add a user message to `input`');
+  }
 
   const tools = parseTools(body['tools'], problems);
   const toolChoice = parseToolChoice(body['tool_choice'], problems);

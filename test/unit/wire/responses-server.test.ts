@@ -106,6 +106,9 @@ describe('parseResponsesRequest', () => {
       { pointer: '/max_output_tokens', message: 'must be at least 1' },
     ]);
     expect(problemsOf({ model: 'm', input: [] })).toEqual([{ pointer: '/input', message: 'is required: a string or a non-empty array of input items' }]);
+    expect(problemsOf({ model: 'm', input: [{ role: 'developer', content: 'Be brief.' }] })).toEqual([
+      { pointer: '/input', message: 'holds only instructions: there is no user message to answer' },
+    ]);
   });
 });
 
