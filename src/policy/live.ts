@@ -22,8 +22,9 @@ export const POLICY_RECHECK_MS = 1000;
  * The policy of a long-running process (the gateway): the operator edits `policy.yaml` and new
  * requests follow it within `POLICY_RECHECK_MS`, or at once after `checkNow` (SIGHUP). A file
  * that changed and no longer validates fails closed: the last valid policy stays, restricted to
- * local providers, and every plan says why, until the file is fixed. A deleted file means the
- * built-in defaults, as for the CLI.
+ * local providers, and every plan says why, until the file is fixed. So does a file that
+ * disappears or cannot be read while the process runs (at the next start, no file means the
+ * built-in defaults, as for the CLI).
  */
 export class LivePolicy {
   private state: CurrentPolicy;
@@ -52,6 +53,14 @@ export class LivePolicy {
     const signature = signatureOf(this.path);
     if (signature === this.signature) return;
     this.signature = signature;
+    if (signature === ABSENT || signature.startsWith(UNREADABLE)) {
+      // Gone or unreadable while running (an editor that deletes before it writes, a permissions
+      // change): nothing says the operator wants the permissive defaults, so fail closed.
+      const why = signature === ABSENT ? 'was removed' : `cannot be read (${signature.slice(UNREADABLE.length)})`;
+      this.state = { policy: this.state.policy, failure: `${this.path} ${why}; until it is back the last valid policy applies, to local providers only` };
+      this.options.onChange?.({ kind: 'invalid', path: this.path, error: new Error(`${this.path} ${why}`) });
+      return;
+    }
     try {
       const loaded = loadPolicyWithSource(this.path);
       this.state = { policy: loaded.policy };
@@ -72,13 +81,15 @@ export class LivePolicy {
 }
 
 /** What identifies one version of the file without reading it: an edit changes its mtime, size or inode (an editor's rename). */
+const ABSENT = 'absent';
+const UNREADABLE = 'unreadable:';
+
 function signatureOf(path: string): string {
   try {
     const stat = statSync(path, { throwIfNoEntry: false });
-    return stat === undefined ? 'absent' : `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+    return stat === undefined ? ABSENT : `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
   } catch (error) {
-    // Unreadable metadata (permissions): a change, so the read that follows reports it and fails closed.
-    return `unreadable:${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+    return `${UNREADABLE}${(error as NodeJS.ErrnoException).code ?? 'error'}`;
   }
 }
 

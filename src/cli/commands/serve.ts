@@ -58,7 +58,7 @@ Example:
         onPolicyChange: (change) => {
           if (change.kind === 'reloaded') output.info(change.source === 'file' ? `policy reloaded from ${change.path}` : `${change.path} is gone: the built-in default policy applies`);
           else {
-            output.warn(`${change.error.message}; requests go to local providers only until ${change.path} is fixed`);
+            output.warn(`${change.error.message}; requests go to local providers only until ${change.path} is valid again`);
             if (change.error instanceof InvalidInputError) for (const problem of change.error.problems) output.info(`  ${formatInputProblem(problem)}`);
           }
         },

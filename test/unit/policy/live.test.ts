@@ -72,12 +72,18 @@ describe('LivePolicy', () => {
     expect(policy.current()).toEqual({ policy: defaultPolicy() });
   });
 
-  it('falls back to the built-in defaults when the file is deleted, as the CLI does', () => {
+  it('fails closed when the file disappears while running (an editor deleting before it writes), until it is back', () => {
     save(localOnlyPublic);
     const policy = live();
     rmSync(path);
     policy.checkNow();
-    expect(policy.current()).toEqual({ policy: defaultPolicy() });
-    expect(changes).toEqual([{ kind: 'reloaded', source: 'defaults', path }]);
+    expect(policy.current()).toEqual({
+      policy: expect.objectContaining({ sensitivity: expect.objectContaining({ public: ['local'] }) }),
+      failure: `${path} was removed; until it is back the last valid policy applies, to local providers only`,
+    });
+    expect(changes).toEqual([{ kind: 'invalid', path, error: expect.any(Error) }]);
+    save(localOnlyPublic);
+    policy.checkNow();
+    expect(policy.current().failure).toBeUndefined();
   });
 });
