@@ -525,8 +525,27 @@ function readHints(call: GatewayCall): Pick<InvocationInput, 'sensitivityHint' |
     const value = session.trim();
     if (!SESSION_ID.test(value)) throw badHeader('x-syndicate-session', 'must be 1-128 characters of letters, digits, `.`, `_`, `:` or `-`');
     hints.sessionId = value;
+  } else {
+    const agentSession = agentSessionOf(call);
+    if (agentSession !== undefined) hints.sessionId = agentSession;
   }
   return hints;
+}
+
+/** Session headers coding agents send on every request of one conversation: Claude Code's, then Codex CLI's. */
+const AGENT_SESSION_HEADERS = ['x-claude-code-session-id', 'session-id', 'session_id'] as const;
+
+/**
+ * The agent's own conversation id, so its requests group into one session in the evidence
+ * without any configuration. Not our header: a value that is not a valid session id is ignored,
+ * never refused.
+ */
+function agentSessionOf(call: GatewayCall): string | undefined {
+  for (const name of AGENT_SESSION_HEADERS) {
+    const value = call.header(name)?.trim();
+    if (value !== undefined && SESSION_ID.test(value)) return value;
+  }
+  return undefined;
 }
 
 function badHeader(name: string, message: string): GatewayRequestError {

@@ -515,6 +515,20 @@ describe('raw HTTP', () => {
     expect(((await response.json()) as { error: { param: string; code: string } }).error).toMatchObject({ param: 'x-syndicate-sensitivity', code: 'invalid_header' });
   });
 
+  it("groups a coding agent's requests by its own session header (Claude Code's, Codex's) unless x-syndicate-session names one", async () => {
+    const sessionOf = async (headers: Record<string, string>): Promise<string | null | undefined> => {
+      const { response } = await anthropicClient(main)
+        .messages.create({ model: `ollama:${OLLAMA_MODEL}`, max_tokens: 32, messages: [{ role: 'user', content: 'What is the capital of France?' }] }, { headers })
+        .withResponse();
+      return getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '')?.sessionId;
+    };
+    expect(await sessionOf({ 'x-claude-code-session-id': '6f1d2c3a-0b7e-4c1e-9a55-2f8e1b7c9d10' })).toBe('6f1d2c3a-0b7e-4c1e-9a55-2f8e1b7c9d10');
+    expect(await sessionOf({ 'session-id': 'codex-0199a1b2' })).toBe('codex-0199a1b2');
+    expect(await sessionOf({ 'x-claude-code-session-id': 'agent-own', 'x-syndicate-session': 'operator-chosen' })).toBe('operator-chosen');
+    // Not our header: a value that is no valid session id is ignored, not refused.
+    expect(await sessionOf({ 'x-claude-code-session-id': 'has spaces and / slashes' })).toBeNull();
+  });
+
   it('honours the sensitivity hint: a harmless prompt marked confidential never goes hosted', async () => {
     const response = await fetch(`${hostedOnly.url}/v1/chat/completions`, {
       method: 'POST',
