@@ -17,6 +17,8 @@ export interface ListEvidenceOptions {
   since?: number;
   provider?: string;
   state?: EvidenceState;
+  /** Only rows of this session (`x-syndicate-session`, or a coding agent's own session header). */
+  session?: string;
   /** Newest first; default: no limit. */
   limit?: number;
 }
@@ -89,6 +91,10 @@ export function listEvidence(store: Store, options: ListEvidenceOptions = {}): E
   if (options.state !== undefined) {
     conditions.push('state = ?');
     parameters.push(options.state);
+  }
+  if (options.session !== undefined) {
+    conditions.push('session_id = ?');
+    parameters.push(options.session);
   }
   const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
   const limit = options.limit === undefined ? '' : ' LIMIT ?';

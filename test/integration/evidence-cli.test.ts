@@ -39,7 +39,7 @@ describe('syndicate evidence (CLI)', () => {
       old = seedCompleted(store, { now: Date.now() - 3 * 3600 * 1000, provider: { id: 'glm', version: 3, class: 'approved_hosted' } });
       completed = seedCompleted(store);
       denial = seedDenial(store);
-      binary = seedCompleted(store, {}, [BINARY_CHUNK]);
+      binary = seedCompleted(store, { sessionId: 'sess-7' }, [BINARY_CHUNK]);
       // A CLI that died mid-stream: pending row, request and first chunk captured, pid gone.
       orphan = beginAttempt(store, attemptStart({ requestId: 'req_orphan' }));
       const recorder = createRecorder(store, orphan, { flushIntervalMs: 0 });
@@ -85,13 +85,15 @@ describe('syndicate evidence (CLI)', () => {
     expect(partial?.response.body?.toString()).toBe(SSE_CHUNKS[0]);
   });
 
-  it('list filters by --since, --provider, --state and --limit and renders a table', async () => {
+  it('list filters by --since, --provider, --state, --session and --limit and renders a table', async () => {
     const recent = parseJsonDocument((await runCli(['evidence', 'list', '--since', '1h', '--json'], { home })).stdout);
     expect((recent.evidence as unknown[]).length).toBe(4);
     const glm = parseJsonDocument((await runCli(['evidence', 'list', '--provider', 'glm', '--json'], { home })).stdout);
     expect((glm.evidence as { id: string }[]).map((row) => row.id)).toEqual([old]);
     const denied = parseJsonDocument((await runCli(['evidence', 'list', '--state', 'denied', '--json'], { home })).stdout);
     expect((denied.evidence as { id: string }[]).map((row) => row.id)).toEqual([denial]);
+    const session = parseJsonDocument((await runCli(['evidence', 'list', '--session', 'sess-7', '--json'], { home })).stdout);
+    expect((session.evidence as { id: string }[]).map((row) => row.id)).toEqual([binary]);
     const limited = parseJsonDocument((await runCli(['evidence', 'list', '--limit', '2', '--json'], { home })).stdout);
     expect((limited.evidence as unknown[]).length).toBe(2);
 

@@ -8,6 +8,7 @@ interface ListOptions {
   since?: string;
   provider?: string;
   state?: string;
+  session?: string;
   limit?: string;
 }
 
@@ -32,8 +33,9 @@ export function evidenceCommand(): Command {
     .option('--since <duration>', 'only rows from this long ago, e.g. 30m, 1h, 7d')
     .option('--provider <id>', 'only rows for this provider id')
     .option('--state <state>', 'only rows in this state: pending, completed, failed, interrupted, denied')
+    .option('--session <id>', "only rows of this session (x-syndicate-session, or Claude Code's / Codex's own session id)")
     .option('--limit <n>', 'at most this many rows', '50')
-    .addHelpText('after', '\nExample:\n  $ syndicate evidence list --since 1h --provider ollama --state failed --json')
+    .addHelpText('after', '\nExample:\n  $ syndicate evidence list --since 1h --provider ollama --state failed --json\n  $ syndicate evidence list --session 6f1d2c3a-0b7e-4c1e-9a55-2f8e1b7c9d10')
     .action(async (options: ListOptions, command: Command) => {
       const context = contextFor(command);
       const { parseDuration } = await import('../../common/duration.js');
@@ -42,6 +44,7 @@ export function evidenceCommand(): Command {
       const filters: ListEvidenceOptions = {};
       if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
       if (options.provider !== undefined) filters.provider = options.provider;
+      if (options.session !== undefined) filters.session = options.session;
       if (options.state !== undefined) {
         const state = EVIDENCE_STATES.find((candidate) => candidate === options.state);
         if (state === undefined) {
