@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { formatInputProblem, InvalidInputError } from '../errors.js';
 import { fileMode, type HomePaths } from '../home/home.js';
+import { loadPolicy } from '../policy/load.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
 import { openStore, type Store } from '../store/store.js';
@@ -39,16 +41,27 @@ async function checkEmbeddedEngine(): Promise<DoctorCheck> {
   }
 }
 
+/** The policy file exists and validates: an invalid one makes every command refuse to run (and a running gateway fail closed). */
+function checkPolicyFile(path: string): DoctorCheck {
+  const name = 'policy file';
+  if (!existsSync(path)) return { name, status: 'fail', detail: `missing: ${path}`, hint: 'run `syndicate init`' };
+  try {
+    loadPolicy(path);
+    return { name, status: 'pass', detail: `${path} (valid)` };
+  } catch (error) {
+    const problems = error instanceof InvalidInputError ? error.problems : [];
+    const first = problems[0];
+    const detail = first === undefined ? (error as Error).message : `${formatInputProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`;
+    return { name, status: 'fail', detail, hint: 'run `syndicate policy check` to list every problem' };
+  }
+}
+
 /** Runs every health check without creating or changing any state. */
 export async function runDoctor(home: HomePaths): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [checkNodeVersion(process.versions.node), await checkEmbeddedEngine()];
   checks.push(checkPrivateFile(home.permitKeyPath, 'permit key'));
   checks.push(checkPrivateFile(home.gatewayTokenPath, 'gateway token'));
-  checks.push(
-    existsSync(home.policyPath)
-      ? { name: 'policy file', status: 'pass', detail: home.policyPath }
-      : { name: 'policy file', status: 'fail', detail: `missing: ${home.policyPath}`, hint: 'run `syndicate init`' },
-  );
+  checks.push(checkPolicyFile(home.policyPath));
   if (!existsSync(home.storePath)) {
     checks.push({ name: 'store', status: 'fail', detail: `missing: ${home.storePath}`, hint: 'run `syndicate init`' });
     return checks;

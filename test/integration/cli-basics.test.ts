@@ -56,5 +56,15 @@ describe('CLI basics', () => {
     expect(unhealthy.exitCode).toBe(1);
     expect(parseJsonDocument(unhealthy.stdout)).toMatchObject({ ok: false, error: { code: 'check_failed' } });
     expect(unhealthy.stderr).toContain('permit key permissions');
+    chmodSync(join(temporary.home, 'permit.key'), 0o600);
+    // A policy that does not validate is a failed check naming the first problem, not a pass for existing.
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const policyPath = join(temporary.home, 'policy.yaml');
+    writeFileSync(policyPath, readFileSync(policyPath, 'utf8').replace('public: [local, approved_hosted, restricted_hosted]', 'public: [everywhere]'));
+    const invalidPolicy = await runCli(['doctor'], { home: temporary.home });
+    expect(invalidPolicy.exitCode).toBe(1);
+    expect(invalidPolicy.stdout).toMatch(/policy file\s+FAIL\s+\S*policy\.yaml:\d+:\d+ \/sensitivity\/public\/0 must be one of/);
+    expect(invalidPolicy.stderr).toContain('1 of 7 checks failed: policy file');
+    expect(invalidPolicy.stderr).toContain('syndicate policy check');
   });
 });
