@@ -26,7 +26,10 @@ export function serveCommand(): Command {
       `
 Example:
   $ syndicate serve --port 8089 &
-  $ OPENAI_BASE_URL=http://127.0.0.1:8089/v1 OPENAI_API_KEY=$(syndicate serve --print-token) my-agent`,
+  $ OPENAI_BASE_URL=http://127.0.0.1:8089/v1 OPENAI_API_KEY=$(syndicate serve --print-token) my-agent
+
+Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads policy.yaml now
+(edits are otherwise picked up within a second; an invalid edit keeps requests local).`,
     )
     .action(async (options: ServeOptions, command: Command) => {
       const context = contextFor(command);
