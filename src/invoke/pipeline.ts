@@ -5,7 +5,7 @@ import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial } from '../evidence/index.js';
-import { loadTokenCounter } from '../evidence/token-counter.js';
+import { countInSlices, loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
 import { issuePermit, issueVerifiedPermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken } from '../permits/token.js';
@@ -615,7 +615,7 @@ async function approximateUsage(request: CanonicalRequest, response: CanonicalRe
     return undefined;
   }
   const output = response.text + response.toolCalls.map((call) => call.name + call.arguments).join('');
-  return { inputTokens: countTokens(requestText(request)), outputTokens: countTokens(output) };
+  return { inputTokens: await countInSlices(requestText(request), countTokens), outputTokens: await countInSlices(output, countTokens) };
 }
 
 const REPAIRED_OBSERVATIONS = new Set(['tool_arguments_object', 'tool_call_id_missing', 'legacy_function_call']);

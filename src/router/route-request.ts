@@ -2,7 +2,7 @@ import { maxSensitivity, type SensitivityLevel, type WorkflowClass } from '../co
 import type { OperatorPattern, Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { spentSince } from '../evidence/queries.js';
-import { loadTokenCounter } from '../evidence/token-counter.js';
+import { countInSlices, loadTokenCounter } from '../evidence/token-counter.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
@@ -163,7 +163,7 @@ export async function estimatePromptTokens(request: CanonicalRequest): Promise<n
   const text = promptText(request);
   let count: number;
   try {
-    count = (await loadTokenCounter())(text);
+    count = await countInSlices(text, await loadTokenCounter());
   } catch {
     count = Math.ceil(Buffer.byteLength(text, 'utf8') / 3);
   }

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { countInSlices, loadTokenCounter, TOKEN_COUNT_SLICE_CHARS } from '../../../src/evidence/token-counter.js';
+
+/** An agent-sized prompt: prose, code and JSON, no two slices alike. */
+function longPrompt(chars: number): string {
+  const parts: string[] = [];
+  for (let index = 0; parts.join('').length < chars; index += 1) {
+    parts.push(
+      `Step ${index}: the scheduler retried job #${index * 7} with exponential backoff.\n`,
+      `function handler${index}(event) { return fetch("/api/v1/items/${index}", { method: "POST" }); }\n`,
+      `{"id": ${index}, "tags": ["alpha", "beta"], "ok": ${index % 2 === 0}}\n`,
+    );
+  }
+  return parts.join('').slice(0, chars);
+}
+
+describe('countInSlices', () => {
+  it('counts a short text in one call, exactly as the counter does', async () => {
+    const count = await loadTokenCounter();
+    expect(await countInSlices('What is the capital of France?', count)).toBe(count('What is the capital of France?'));
+  });
+
+  it('counts a long text within 0.1 % of the whole count, yielding to the event loop between slices', async () => {
+    const count = await loadTokenCounter();
+    const text = longPrompt(TOKEN_COUNT_SLICE_CHARS * 5 + 123);
+    let turns = 0;
+    const ticking = setInterval(() => (turns += 1), 0);
+    const sliced = await countInSlices(text, count);
+    clearInterval(ticking);
+    const whole = count(text);
+    expect(Math.abs(sliced - whole) / whole).toBeLessThan(0.001);
+    // Six slices, five yields: other work (here a 0 ms interval) ran while it counted.
+    expect(turns).toBeGreaterThan(0);
+  });
+
+  it('cuts a text without spaces where it must, losing nothing', async () => {
+    const calls: string[] = [];
+    const text = 'x'.repeat(TOKEN_COUNT_SLICE_CHARS * 2 + 5);
+    const total = await countInSlices(text, (slice) => {
+      calls.push(slice);
+      return slice.length;
+    });
+    expect(total).toBe(text.length);
+    expect(calls.map((slice) => slice.length)).toEqual([TOKEN_COUNT_SLICE_CHARS, TOKEN_COUNT_SLICE_CHARS, 5]);
+  });
+});
