@@ -5,6 +5,7 @@ import { GatewayMetrics } from '../metrics/prometheus.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
+import { parseResponsesRequest } from '../wire/openai/responses-server.js';
 import type { StreamPart, WireWarning } from '../wire/canonical.js';
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
@@ -274,8 +275,20 @@ export function createGateway(options: GatewayOptions): Gateway {
           // Counted here, with the local tokenizer: nothing leaves the host, so nothing to permit or record.
           handle: async (call) => {
             const { request } = parseAnthropicMessagesRequest(await call.readBody(bodyLimit), { countTokens: true });
-            const inputTokens = await estimatePromptTokens(request);
-            return { status: 200, headers: { 'content-type': 'application/json', 'x-syndicate-token-count': TOKEN_COUNT_METHOD }, body: JSON.stringify({ input_tokens: inputTokens }) };
+            return tokenCountReply({ input_tokens: await estimatePromptTokens(request) });
+          },
+        },
+      ],
+    ],
+    [
+      '/v1/responses/input_tokens',
+      [
+        {
+          method: 'POST',
+          // OpenAI's count for the Responses API, the same local estimate: nothing leaves the host or is recorded.
+          handle: async (call) => {
+            const { request } = parseResponsesRequest(await call.readBody(bodyLimit), { countTokens: true });
+            return tokenCountReply({ object: 'response.input_tokens', input_tokens: await estimatePromptTokens(request) });
           },
         },
       ],
@@ -345,7 +358,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const candidates = routes.get(path.startsWith(MODEL_PATH_PREFIX) && path.length > MODEL_PATH_PREFIX.length ? MODEL_PATH_PREFIX : path);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
       if (candidates === undefined) {
-        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/responses, /v1/messages[/count_tokens], /v1/models[/{id}], /metrics and /healthz`, {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/responses[/input_tokens], /v1/messages[/count_tokens], /v1/models[/{id}], /metrics and /healthz`, {
           code: 'not_found',
         });
       }
@@ -386,6 +399,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       await commits.idle();
     },
   };
+}
+
+/** A token count answered on this host, saying how it was counted. */
+function tokenCountReply(body: Record<string, unknown>): GatewayReply {
+  return { status: 200, headers: { 'content-type': 'application/json', 'x-syndicate-token-count': TOKEN_COUNT_METHOD }, body: JSON.stringify(body) };
 }
 
 /** `provider:model`, the id a client can send back to pin the same model. */

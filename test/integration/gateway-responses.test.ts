@@ -170,6 +170,28 @@ describe('OpenAI Responses API client', () => {
     expect((hostedTool as Error).message).toContain('only function tools are supported');
   });
 
+  it('counts input tokens locally (responses.inputTokens.count), growing with the conversation, recording nothing', async () => {
+    const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
+    const short = await client(main).responses.inputTokens.count({ input: 'What is the capital of France?' });
+    expect(short).toEqual({ object: 'response.input_tokens', input_tokens: expect.any(Number) });
+    expect(short.input_tokens).toBeGreaterThan(5);
+    const { data: long, response } = await client(main)
+      .responses.inputTokens.count({
+        model: 'auto',
+        instructions: 'You are terse.',
+        tools: [weatherTool],
+        input: [
+          { role: 'user', content: 'What is the capital of France?' },
+          { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: JSON.stringify({ city: 'Paris '.repeat(300) }) },
+          { type: 'function_call_output', call_id: 'call_1', output: 'sunny' },
+        ],
+      })
+      .withResponse();
+    expect(long.input_tokens).toBeGreaterThan(short.input_tokens + 300);
+    expect(response.headers.get('x-syndicate-token-count')).toMatch(/^approximate/);
+    expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
+  });
+
   it('names what it did not honour: reasoning items, reasoning settings and store', async () => {
     const { response } = await client(main)
       .responses.create({

@@ -48,13 +48,16 @@ export interface ParsedResponsesRequest {
   ignoredFields: string[];
 }
 
-/** Reads a Responses API request body; throws `InvalidInputError` naming each field at fault. */
-export function parseResponsesRequest(bodyText: string): ParsedResponsesRequest {
+/**
+ * Reads a Responses API request body; throws `InvalidInputError` naming each field at fault.
+ * `countTokens`: the body of `POST /v1/responses/input_tokens`, where `model` is optional.
+ */
+export function parseResponsesRequest(bodyText: string, options: { countTokens?: boolean } = {}): ParsedResponsesRequest {
   const body = readJsonObject(bodyText, API);
   const problems = new RequestProblems(API);
   const ignored = unknownFields(body, KNOWN_FIELDS);
 
-  const model = body['model'];
+  const model = body['model'] ?? (options.countTokens === true ? 'auto' : undefined);
   if (typeof model !== 'string' || model === '') problems.add('/model', 'is required and must be a non-empty string', 'send a model id, `provider:model`, an alias or `auto`');
   const previous = body['previous_response_id'];
   if (previous !== undefined && previous !== null) {
