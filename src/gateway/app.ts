@@ -9,7 +9,7 @@ import { parseResponsesRequest } from '../wire/openai/responses-server.js';
 import type { StreamPart, WireWarning } from '../wire/canonical.js';
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
-import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError } from './errors.js';
+import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, type ApiFamily } from './errors.js';
 import { anthropicFace, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelById, modelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
@@ -298,7 +298,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       [
         {
           method: 'GET',
-          handle: async (call) => jsonReply(200, modelList(pipeline.store, call.header('anthropic-version') !== undefined ? 'anthropic' : 'openai')),
+          handle: async (call) => jsonReply(200, modelList(pipeline.store, modelShapeOf(call))),
         },
       ],
     ],
@@ -309,7 +309,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           method: 'GET',
           handle: async (call) => {
             const id = modelIdOf(call.path);
-            const model = modelById(pipeline.store, id, call.header('anthropic-version') !== undefined ? 'anthropic' : 'openai');
+            const model = modelById(pipeline.store, id, modelShapeOf(call));
             if (model === undefined) {
               throw new GatewayRequestError('not_found', `no model "${id}" here; GET /v1/models lists auto, every provider:model and every alias`, {
                 code: 'model_not_found',
@@ -399,6 +399,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       await commits.idle();
     },
   };
+}
+
+/** `/v1/models` answers both SDKs on one path: Anthropic's shape when the client sends `anthropic-version`. */
+function modelShapeOf(call: GatewayCall): ApiFamily {
+  return call.header('anthropic-version') !== undefined ? 'anthropic' : 'openai';
 }
 
 /** A token count answered on this host, saying how it was counted. */

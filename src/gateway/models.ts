@@ -1,5 +1,6 @@
 import { listProviders } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
+import type { ApiFamily } from './errors.js';
 
 interface ModelEntry {
   id: string;
@@ -8,13 +9,11 @@ interface ModelEntry {
   description: string;
 }
 
-type ModelFamily = 'openai' | 'anthropic';
-
 /**
  * What a client may send as `model`: `auto`, every active `provider:model`, and every alias.
  * In OpenAI's list shape, or Anthropic's when the client sent `anthropic-version`.
  */
-export function modelList(store: Store, family: ModelFamily): Record<string, unknown> {
+export function modelList(store: Store, family: ApiFamily): Record<string, unknown> {
   const entries = modelEntries(store);
   if (family === 'anthropic') {
     return {
@@ -28,12 +27,12 @@ export function modelList(store: Store, family: ModelFamily): Record<string, unk
 }
 
 /** One entry of `modelList` by its id (`GET /v1/models/{id}`), in the family's object shape; undefined when unknown. */
-export function modelById(store: Store, id: string, family: ModelFamily): Record<string, unknown> | undefined {
+export function modelById(store: Store, id: string, family: ApiFamily): Record<string, unknown> | undefined {
   const entry = modelEntries(store).find((candidate) => candidate.id === id);
   return entry === undefined ? undefined : modelObject(entry, family);
 }
 
-function modelObject(entry: ModelEntry, family: ModelFamily): Record<string, unknown> {
+function modelObject(entry: ModelEntry, family: ApiFamily): Record<string, unknown> {
   return family === 'anthropic'
     ? { type: 'model', id: entry.id, display_name: entry.description, created_at: '1970-01-01T00:00:00Z' }
     : { id: entry.id, object: 'model', created: 0, owned_by: entry.owner };

@@ -87,7 +87,7 @@ export class GatewayMetrics {
     });
     this.policyFailedClosed = new Gauge({
       name: 'syndicate_gateway_policy_failed_closed',
-      help: '1 while the policy file is invalid and requests go to local providers only; alert on it',
+      help: '1 while the policy file is invalid, missing or unreadable and requests go to local providers only; alert on it',
       registers,
     });
     this.policyFailedClosed.set(0);

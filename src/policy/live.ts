@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { InvalidInputError } from '../errors.js';
-import { loadPolicyWithSource, type LoadedPolicy } from './load.js';
+import { loadPolicyWithSource } from './load.js';
 import type { Policy } from './types.js';
 
 /** The policy a request is planned with, and why it must stay local if the file could not be used. */
@@ -12,7 +12,7 @@ export interface CurrentPolicy {
 
 /** What a re-read found, for the operator. */
 export type PolicyChange =
-  | { kind: 'reloaded'; source: LoadedPolicy['source']; path: string }
+  | { kind: 'reloaded'; source: 'file'; path: string }
   | { kind: 'invalid'; path: string; error: InvalidInputError | Error };
 
 /** How often a long-running process looks at the policy file's metadata (a `stat`, on a request's path). */
@@ -57,22 +57,24 @@ export class LivePolicy {
       // Gone or unreadable while running (an editor that deletes before it writes, a permissions
       // change): nothing says the operator wants the permissive defaults, so fail closed.
       const why = signature === ABSENT ? 'was removed' : `cannot be read (${signature.slice(UNREADABLE.length)})`;
-      this.state = { policy: this.state.policy, failure: `${this.path} ${why}; until it is back the last valid policy applies, to local providers only` };
-      this.options.onChange?.({ kind: 'invalid', path: this.path, error: new Error(`${this.path} ${why}`) });
+      this.failClosed(`${this.path} ${why}; until it is back the last valid policy applies, to local providers only`, new Error(`${this.path} ${why}`));
       return;
     }
     try {
-      const loaded = loadPolicyWithSource(this.path);
+      // mustExist: a file removed between the stat and the read fails closed too, never to the defaults.
+      const loaded = loadPolicyWithSource(this.path, { mustExist: true });
       this.state = { policy: loaded.policy };
-      this.options.onChange?.({ kind: 'reloaded', source: loaded.source, path: this.path });
+      this.options.onChange?.({ kind: 'reloaded', source: 'file', path: this.path });
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
-      this.state = {
-        policy: this.state.policy,
-        failure: `${this.path} changed and is not a valid policy (${whatIsWrong(failure)}); until it is fixed the last valid policy applies, to local providers only`,
-      };
-      this.options.onChange?.({ kind: 'invalid', path: this.path, error: failure });
+      this.failClosed(`${this.path} changed and is not a valid policy (${whatIsWrong(failure)}); until it is fixed the last valid policy applies, to local providers only`, failure);
     }
+  }
+
+  /** Keeps the last valid policy, restricted to local providers, with `reason` in every plan. */
+  private failClosed(reason: string, error: Error): void {
+    this.state = { policy: this.state.policy, failure: reason };
+    this.options.onChange?.({ kind: 'invalid', path: this.path, error });
   }
 
   private now(): number {

@@ -59,7 +59,7 @@ Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads po
         onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
         ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(output.json ? JSON.stringify(entry) : accessLine(entry)) } : {}),
         onPolicyChange: (change) => {
-          if (change.kind === 'reloaded') output.info(change.source === 'file' ? `policy reloaded from ${change.path}` : `${change.path} is gone: the built-in default policy applies`);
+          if (change.kind === 'reloaded') output.info(`policy reloaded from ${change.path}`);
           else {
             output.warn(`${change.error.message}; requests go to local providers only until ${change.path} is valid again`);
             if (change.error instanceof InvalidInputError) for (const problem of change.error.problems) output.info(`  ${formatInputProblem(problem)}`);
