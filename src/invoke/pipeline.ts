@@ -14,7 +14,7 @@ import type { RegisteredProvider } from '../registry/types.js';
 import { fallbackCandidates } from '../router/fallback.js';
 import { hintForExclusions } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import { requestText } from '../router/request-traits.js';
+import { promptText } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
 import type { Candidate, RoutePlan } from '../router/types.js';
 import { sendInvocation, type TransportResponse } from '../transport/index.js';
@@ -604,7 +604,8 @@ function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknow
 
 /**
  * Local token counts for an answer that carried no usage (the tokenizer is loaded on the first
- * such answer). Undefined when the tokenizer cannot be loaded: the upstream has answered, so the
+ * such answer). The input is counted over everything the model read as text — earlier tool calls
+ * and the tool definitions too, as the router's prompt estimate counts it. Undefined when the tokenizer cannot be loaded: the upstream has answered, so the
  * attempt still completes, with `token_accounting: not_available`.
  */
 async function approximateUsage(request: CanonicalRequest, response: CanonicalResponse): Promise<{ inputTokens: number; outputTokens: number } | undefined> {
@@ -615,7 +616,7 @@ async function approximateUsage(request: CanonicalRequest, response: CanonicalRe
     return undefined;
   }
   const output = response.text + response.toolCalls.map((call) => call.name + call.arguments).join('');
-  return { inputTokens: await countInSlices(requestText(request), countTokens), outputTokens: await countInSlices(output, countTokens) };
+  return { inputTokens: await countInSlices(promptText(request), countTokens), outputTokens: await countInSlices(output, countTokens) };
 }
 
 const REPAIRED_OBSERVATIONS = new Set(['tool_arguments_object', 'tool_call_id_missing', 'legacy_function_call']);

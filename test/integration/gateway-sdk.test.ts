@@ -567,3 +567,41 @@ describe('/metrics', () => {
     expect((await scrape(hostedOnly)).get(denials)).toBe(deniedBefore + 1);
   });
 });
+
+describe('an engine that sends no usage (LM Studio streams)', () => {
+  let studio: FakeEngine;
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    studio = await startFakeEngine({ kind: 'lmstudio' });
+    gateway = await startTestGateway({
+      providers: [{ id: 'studio', class: 'local', wire: 'openai', baseUrl: studio.baseUrl, engine: 'lmstudio', models: [{ id: 'qwen2.5-7b-instruct', tags: ['tools'] }] }],
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await studio?.close();
+  });
+
+  it('counts the input locally over what the model read: earlier tool calls and tool definitions too', async () => {
+    const client = openAIClient(gateway);
+    const userOnly = 'Save the report.';
+    const stream = await client.chat.completions.create({
+      model: 'studio:qwen2.5-7b-instruct',
+      stream: true,
+      tools: [weatherTool],
+      messages: [
+        { role: 'user', content: userOnly },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'write_file', arguments: JSON.stringify({ content: 'quarterly revenue grew '.repeat(200) }) } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'written' },
+      ],
+    });
+    let answer = '';
+    for await (const chunk of stream) answer += chunk.choices[0]?.delta.content ?? '';
+    expect(answer).toBe(DEFAULT_ANSWER);
+    const newest = listEvidence(gateway.store, { limit: 1 })[0]!;
+    expect(newest).toMatchObject({ provider: { id: 'studio' }, state: 'completed', tokenAccounting: 'approximate' });
+    // The user's and tool's text alone is a dozen tokens; the 200-fold tool argument is ~600 more.
+    expect(newest.inputTokens).toBeGreaterThan(600);
+    expect(newest.outputTokens).toBeGreaterThan(0);
+  });
+});
