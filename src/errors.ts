@@ -75,6 +75,16 @@ export class UsageError extends SyndicateError {
   }
 }
 
+/**
+ * Exit 2: the request names a model no registered provider serves (an HTTP client gets 404, as
+ * from OpenAI or Anthropic). A client error, not a policy decision: nothing is recorded.
+ */
+export class UnknownModelError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('model_not_found', ExitCode.usage, message, options);
+  }
+}
+
 /** One problem found in an input file, located as precisely as we can. */
 export interface InputProblem {
   file: string;

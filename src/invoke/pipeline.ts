@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { elapsedMs } from '../common/duration.js';
 import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
-import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
+import { InterruptedError, PolicyRefusalError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial } from '../evidence/index.js';
 import { countInSlices, loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
@@ -69,6 +69,12 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     }
   }
 
+  if (input.provider !== undefined && !providers.some((provider) => provider.id === input.provider)) {
+    throw new UsageError(`no active provider ${input.provider} is registered`, {
+      hint: `name one of: ${providers.map((provider) => provider.id).join(', ') || '(none registered)'} (\`syndicate provider list\`), or leave the provider out to let the policy choose`,
+    });
+  }
+
   const { policy, failure: policyFailure } = context.livePolicy?.current() ?? { policy: context.policy };
   const routed = await routeRequest({
     request,
@@ -97,7 +103,11 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   };
 
   const first = plan.candidates[0];
-  if (first === undefined) throw refuseOrUnavailable(context, input, requestId, classification, plan);
+  if (first === undefined) {
+    // Nothing was even evaluated although models are registered: the request named none of them.
+    if (plan.excluded.length === 0 && providers.length > 0) throw unknownModel(request.model, providers, explicitProvider);
+    throw refuseOrUnavailable(context, input, requestId, classification, plan);
+  }
 
   // The request is permitted for the classes its level allows (the router already dropped the
   // rest); a permit presented by the caller narrows that to the class of the provider it names.
@@ -523,6 +533,18 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
   }
   if (failure === undefined && !delivered) for (const part of held.splice(0)) input.onPart?.(part);
   return { response: accumulator.toResponse(), firstTokenMs, delivered, receivedBytes, failure };
+}
+
+function unknownModel(model: string, providers: readonly RegisteredProvider[], explicitProvider: string | undefined): UnknownModelError {
+  const known = providers
+    .filter((provider) => explicitProvider === undefined || provider.id === explicitProvider)
+    .flatMap((provider) => provider.record.models.flatMap((entry) => [`${provider.id}:${entry.id}`, ...(entry.aliases ?? [])]));
+  const shown = known.length > 8 ? `${known.slice(0, 8).join(', ')} and ${known.length - 8} more` : known.join(', ');
+  const scope = explicitProvider === undefined ? 'no registered model or alias' : `no model or alias of provider ${explicitProvider}`;
+  return new UnknownModelError(`unknown model "${model}": ${scope} matches`, {
+    hint: `send model "auto" to let the policy choose, or one of: ${shown === '' ? '(none)' : shown}; \`syndicate provider list\` and GET /v1/models list them`,
+    details: { model, known },
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { InvalidInputError, PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../errors.js';
+import { InvalidInputError, PolicyRefusalError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
 
 /** What went wrong for a gateway client, independent of the API family it speaks. */
 export type ClientErrorKind =
@@ -42,7 +42,7 @@ export const CLIENT_ERROR_STATUS: Record<ClientErrorKind, number> = {
 };
 
 /**
- * Classifies anything thrown by the pipeline: invalid input 400, policy refusal 403,
+ * Classifies anything thrown by the pipeline: invalid input 400, an unknown model 404, policy refusal 403,
  * upstream failures 502/503/504, anything else 500 with a generic message (no internals leak).
  */
 export function clientErrorFor(error: unknown): ClientError {
@@ -50,6 +50,9 @@ export function clientErrorFor(error: unknown): ClientError {
     const problem = error.problems[0];
     const param = problem === undefined || problem.pointer === '' ? undefined : pointerToParam(problem.pointer);
     return { kind: 'invalid_request', message: error.message, code: error.code, ...(param === undefined ? {} : { param }) };
+  }
+  if (error instanceof UnknownModelError) {
+    return { kind: 'not_found', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code, param: 'model' };
   }
   if (error instanceof UsageError) return { kind: 'invalid_request', message: error.message, code: error.code };
   if (error instanceof PolicyRefusalError) {

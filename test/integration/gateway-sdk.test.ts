@@ -182,6 +182,27 @@ describe('OpenAI client', () => {
     expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
   });
 
+  it('gets 404 NotFoundError naming the models it could use for a model nothing serves; nothing is sent or recorded', async () => {
+    const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
+    const sentBefore = ollama.exchanges.length + claude.exchanges.length;
+    const error = await openAIClient(main)
+      .chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'What is the capital of France?' }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    const notFound = error as InstanceType<typeof OpenAI.NotFoundError>;
+    expect(notFound.code).toBe('model_not_found');
+    expect(notFound.param).toBe('model');
+    expect(notFound.message).toContain('unknown model "gpt-4o": no registered model or alias matches');
+    expect(notFound.message).toContain(`send model "auto" to let the policy choose, or one of: claude:${CLAUDE_MODEL}, ollama:${OLLAMA_MODEL}, small;`);
+    const anthropicError = await anthropicClient(main)
+      .messages.create({ model: 'claude-opus-4-1', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] })
+      .catch((caught: unknown) => caught);
+    expect(anthropicError).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((anthropicError as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    expect(ollama.exchanges.length + claude.exchanges.length).toBe(sentBefore);
+    expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
+  });
+
   it('sees 503 when the only engine fails with HTTP 500', async () => {
     forgetFailures();
     failingOllama.setFault({ status: 500 }, 1);

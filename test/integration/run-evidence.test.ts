@@ -105,6 +105,19 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect((document.error as { message: string }).message).toContain('FAKE_ANTHROPIC_KEY is not set');
   });
 
+  it('a model or provider nothing serves is a usage error (exit 2) naming what exists; nothing is sent or recorded', async () => {
+    const sentBefore = inferenceExchanges(llama).length + inferenceExchanges(lmstudio).length;
+    const model = await scenario.json(['run', 'Name the capital of France.', '--model', 'gpt-4o']);
+    expect(model.result.exitCode).toBe(2);
+    expect(model.document.error).toMatchObject({ code: 'model_not_found', message: 'unknown model "gpt-4o": no registered model or alias matches' });
+    expect((model.document.error as { hint: string }).hint).toMatch(/^send model "auto" to let the policy choose, or one of: claude:\S+, llama:\S+, studio:\S+;/);
+    const provider = await scenario.json(['run', 'Name the capital of France.', '--provider', 'nope']);
+    expect(provider.result.exitCode).toBe(2);
+    expect(provider.document.error).toMatchObject({ code: 'usage', message: 'no active provider nope is registered' });
+    expect((provider.document.error as { hint: string }).hint).toContain('name one of: claude, llama, studio');
+    expect(inferenceExchanges(llama).length + inferenceExchanges(lmstudio).length).toBe(sentBefore);
+  });
+
   it('human output: the answer on stdout, a one-line summary on stderr', async () => {
     const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'llama', '--no-stream']);
     expect(result.exitCode, result.stderr).toBe(0);
