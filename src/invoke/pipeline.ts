@@ -542,7 +542,7 @@ function unknownModel(model: string, providers: readonly RegisteredProvider[], e
   const shown = known.length > 8 ? `${known.slice(0, 8).join(', ')} and ${known.length - 8} more` : known.join(', ');
   const scope = explicitProvider === undefined ? 'no registered model or alias' : `no model or alias of provider ${explicitProvider}`;
   return new UnknownModelError(`unknown model "${model}": ${scope} matches`, {
-    hint: `send model "auto" to let the policy choose, or one of: ${shown === '' ? '(none)' : shown}; \`syndicate provider list\` and GET /v1/models list them`,
+    hint: `send model "auto" to let the policy choose, or one of: ${shown === '' ? '(none)' : shown}; \`syndicate provider list\` and GET /v1/models list them (a client that cannot change its model name: add the name under \`aliases:\` of a model in its provider record)`,
     details: { model, known },
   });
 }
