@@ -568,21 +568,28 @@ function refuseOrUnavailable(
       details: { requestId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }
-  const message = `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
+  // Some model would take it if it were shorter: clients compact a conversation on this error
+  // (OpenAI's code, Anthropic's wording), so it must not read as a permission problem.
+  const tooLong = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'context_length');
+  const reasonCode = tooLong.length > 0 ? 'context_length_exceeded' : 'route_denied';
+  const message =
+    tooLong.length > 0
+      ? `prompt is too long for every model this ${classification.level} request may use: ${tooLong.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`).join(' | ')}`
+      : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
   recordDenial(context.store, {
     requestId,
     caller: input.caller,
-    reasonCode: 'route_denied',
+    reasonCode,
     message,
     sensitivity: classification.level,
     route: plan,
     ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
   });
-  return new PolicyRefusalError('route_denied', message, {
+  return new PolicyRefusalError(reasonCode, message, {
     hint:
       reasons.length === 0
         ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`'
-        : hintForExclusions(plan.excluded),
+        : hintForExclusions(tooLong.length > 0 ? tooLong : plan.excluded),
     details: { requestId, sensitivity: classification.level, findings: classification.findings, excluded: plan.excluded },
   });
 }

@@ -42,7 +42,8 @@ export const CLIENT_ERROR_STATUS: Record<ClientErrorKind, number> = {
 };
 
 /**
- * Classifies anything thrown by the pipeline: invalid input 400, an unknown model 404, policy refusal 403,
+ * Classifies anything thrown by the pipeline: invalid input and a prompt too long for every model 400,
+ * an unknown model 404, policy refusal 403,
  * upstream failures 502/503/504, anything else 500 with a generic message (no internals leak).
  */
 export function clientErrorFor(error: unknown): ClientError {
@@ -55,6 +56,9 @@ export function clientErrorFor(error: unknown): ClientError {
     return { kind: 'not_found', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code, param: 'model' };
   }
   if (error instanceof UsageError) return { kind: 'invalid_request', message: error.message, code: error.code };
+  if (error instanceof PolicyRefusalError && error.code === 'context_length_exceeded') {
+    return { kind: 'invalid_request', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code, param: 'messages' };
+  }
   if (error instanceof PolicyRefusalError) {
     return { kind: 'permission', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code };
   }

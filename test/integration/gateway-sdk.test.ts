@@ -203,6 +203,27 @@ describe('OpenAI client', () => {
     expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
   });
 
+  it('gets 400 context_length_exceeded (what agents compact on), not a permission error, for a request no context window holds', async () => {
+    const sentBefore = ollama.exchanges.length + claude.exchanges.length;
+    const error = await openAIClient(main)
+      .chat.completions.create({ model: 'auto', max_tokens: 40_000, messages: [{ role: 'user', content: 'What is the capital of France?' }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const tooLong = error as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(tooLong.code).toBe('context_length_exceeded');
+    expect(tooLong.param).toBe('messages');
+    expect(tooLong.message).toMatch(/prompt is too long for every model this public request may use: .*context window 32768 < 400\d\d tokens/);
+    expect(tooLong.message).toContain('shorten it, lower max_tokens');
+    const anthropicError = await anthropicClient(main)
+      .messages.create({ model: 'auto', max_tokens: 40_000, stream: true, messages: [{ role: 'user', content: 'hello' }] })
+      .catch((caught: unknown) => caught);
+    expect(anthropicError).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((anthropicError as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('prompt is too long') } });
+    expect(ollama.exchanges.length + claude.exchanges.length).toBe(sentBefore);
+    // The router's decision is on record like any refusal.
+    expect(listEvidence(main.store, { limit: 1 })[0]).toMatchObject({ kind: 'denial', error: { code: 'context_length_exceeded' } });
+  });
+
   it('sees 503 when the only engine fails with HTTP 500', async () => {
     forgetFailures();
     failingOllama.setFault({ status: 500 }, 1);
@@ -619,8 +640,16 @@ describe('an engine that sends no usage (LM Studio streams)', () => {
     let answer = '';
     for await (const chunk of stream) answer += chunk.choices[0]?.delta.content ?? '';
     expect(answer).toBe(DEFAULT_ANSWER);
-    const newest = listEvidence(gateway.store, { limit: 1 })[0]!;
-    expect(newest).toMatchObject({ provider: { id: 'studio' }, state: 'completed', tokenAccounting: 'approximate' });
+    // The row is finished after the last byte reached the client (counting, then the group commit).
+    const newest = await vi.waitFor(
+      () => {
+        const row = listEvidence(gateway.store, { limit: 1 })[0]!;
+        expect(row.state).toBe('completed');
+        return row;
+      },
+      { timeout: 5000 },
+    );
+    expect(newest).toMatchObject({ provider: { id: 'studio' }, tokenAccounting: 'approximate' });
     // The user's and tool's text alone is a dozen tokens; the 200-fold tool argument is ~600 more.
     expect(newest.inputTokens).toBeGreaterThan(600);
     expect(newest.outputTokens).toBeGreaterThan(0);
