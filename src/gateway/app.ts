@@ -362,9 +362,10 @@ export function createGateway(options: GatewayOptions): Gateway {
           code: 'not_found',
         });
       }
-      const route = candidates.find((candidate) => candidate.method === call.method);
+      // HEAD is GET without the body (node's response drops it): health checks and `curl -I`.
+      const route = candidates.find((candidate) => candidate.method === call.method || (call.method === 'HEAD' && candidate.method === 'GET'));
       if (route === undefined) {
-        const allowed = candidates.map((candidate) => candidate.method).join(', ');
+        const allowed = candidates.flatMap((candidate) => (candidate.method === 'GET' ? ['GET', 'HEAD'] : [candidate.method])).join(', ');
         throw new GatewayRequestError('method_not_allowed', `${call.method} is not allowed on ${path}; use ${allowed}`, {
           code: 'method_not_allowed',
           headers: { allow: allowed },

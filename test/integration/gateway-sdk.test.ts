@@ -531,6 +531,16 @@ describe('raw HTTP', () => {
     const wrongMethod = await fetch(`${main.url}/v1/chat/completions`, { headers });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
+    const postHealth = await fetch(`${main.url}/healthz`, { method: 'POST' });
+    expect(postHealth.status).toBe(405);
+    expect(postHealth.headers.get('allow')).toBe('GET, HEAD');
+    // HEAD answers like GET, without a body (load balancers' health checks, `curl -I`).
+    const head = await fetch(`${main.url}/healthz`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('application/json');
+    expect(await head.text()).toBe('');
+    expect((await fetch(`${main.url}/v1/models`, { method: 'HEAD' })).status).toBe(401);
+    expect((await fetch(`${main.url}/v1/models`, { method: 'HEAD', headers })).status).toBe(200);
     // A model id is the rest of the path, percent-decoded; an empty or malformed one is refused plainly.
     expect((await fetch(`${main.url}/v1/models/ollama%3A${OLLAMA_MODEL}`, { headers })).status).toBe(200);
     expect((await fetch(`${main.url}/v1/models/`, { headers })).status).toBe(404);
