@@ -2,21 +2,22 @@ import { randomBytes } from 'node:crypto';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
+/** Reused by `newId`: the 10 time and 10 random characters, joined once. */
+const idCharacters = new Array<string>(20);
+
 /**
- * A sortable, collision-resistant id: `<prefix>_<10 chars of time><16 chars of randomness>`.
+ * A sortable, collision-resistant id: `<prefix>_<10 chars of time><10 chars of randomness>`.
  * Time first so ids sort by creation, which keeps evidence listings and exports stable.
  */
 export function newId(prefix: string, now: number = Date.now()): string {
-  let time = '';
   let remaining = now;
-  for (let index = 0; index < 10; index += 1) {
-    time = CROCKFORD[remaining % 32] + time;
+  for (let index = 9; index >= 0; index -= 1) {
+    idCharacters[index] = CROCKFORD[remaining % 32]!;
     remaining = Math.floor(remaining / 32);
   }
-  const random = pooledRandomBytes(10);
-  let tail = '';
-  for (const byte of random) tail += CROCKFORD[byte % 32];
-  return `${prefix}_${time}${tail.slice(0, 16)}`;
+  const offset = reserveRandom(10);
+  for (let index = 0; index < 10; index += 1) idCharacters[10 + index] = CROCKFORD[randomPool[offset + index]! % 32]!;
+  return `${prefix}_${idCharacters.join('')}`;
 }
 
 const RANDOM_POOL_BYTES = 4096;
@@ -30,11 +31,17 @@ let randomOffset = 0;
  */
 export function pooledRandomBytes(length: number): Buffer {
   if (length > RANDOM_POOL_BYTES) return randomBytes(length);
+  const offset = reserveRandom(length);
+  return Buffer.from(randomPool.subarray(offset, offset + length));
+}
+
+/** Marks `length` (at most the pool's size) unused pool bytes as taken; returns where they start. */
+function reserveRandom(length: number): number {
   if (randomOffset + length > randomPool.length) {
     randomPool = randomBytes(RANDOM_POOL_BYTES);
     randomOffset = 0;
   }
-  const bytes = Buffer.from(randomPool.subarray(randomOffset, randomOffset + length));
+  const offset = randomOffset;
   randomOffset += length;
-  return bytes;
+  return offset;
 }

@@ -1,4 +1,3 @@
-import { canonicalJson } from '../common/hash.js';
 import { newId } from '../common/ids.js';
 import { StoreError } from '../errors.js';
 import type { GroupCommitter } from '../store/group-commit.js';
@@ -46,12 +45,14 @@ export function beginAttempt(store: Store, attempt: AttemptStart): string {
   setColumn(row, 'provider_class', attempt.provider.class);
   setColumn(row, 'model', attempt.model);
   setColumn(row, 'permit_id', attempt.permitId);
-  setColumn(row, 'permit_json', canonicalJson(attempt.permit));
+  // Plain JSON: the payload and the plan are built by this code in a fixed key order, and the chain
+  // hashes the stored text, so a sorted copy per request would buy nothing.
+  setColumn(row, 'permit_json', JSON.stringify(attempt.permit));
   setColumn(row, 'permit_token', attempt.permitToken ?? null);
   setColumn(row, 'session_id', attempt.sessionId ?? null);
   setColumn(row, 'caller', attempt.caller);
   setColumn(row, 'sensitivity', attempt.sensitivity);
-  setColumn(row, 'route_json', attempt.route === undefined ? null : canonicalJson(attempt.route));
+  setColumn(row, 'route_json', attempt.route === undefined ? null : JSON.stringify(attempt.route));
   setColumn(row, 'streamed', attempt.streamed ? 1 : 0);
   // Prepared now, so the first write on the hot path does not pay for it.
   statementsFor(store);
@@ -139,7 +140,7 @@ export function recordDenial(store: Store, denial: DenialRecord): string {
   setColumn(row, 'session_id', denial.sessionId ?? null);
   setColumn(row, 'caller', denial.caller);
   setColumn(row, 'sensitivity', denial.sensitivity ?? null);
-  setColumn(row, 'route_json', denial.route === undefined ? null : canonicalJson(denial.route));
+  setColumn(row, 'route_json', denial.route === undefined ? null : JSON.stringify(denial.route));
   setColumn(row, 'streamed', 0);
   setColumn(row, 'token_accounting', 'not_available');
   setColumn(row, 'verbatim_capture', 'none');
