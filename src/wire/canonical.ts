@@ -39,6 +39,11 @@ export interface ToolDefinition {
   description?: string;
   /** JSON Schema of the arguments. */
   inputSchema: JsonObject;
+  /**
+   * The client sends and expects raw text, not JSON (a Responses API `custom` tool, such as Codex
+   * CLI's apply_patch): engines see a function whose one string parameter `input` carries it.
+   */
+  freeform?: true;
 }
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };

@@ -42,7 +42,7 @@ afterAll(async () => {
 const client = (gateway: TestGateway, apiKey = TEST_TOKEN): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
 
 /** The chat completions body the engine received last. */
-function lastEngineRequest(engine: FakeEngine): { messages: { role: string; content?: unknown; tool_call_id?: string; tool_calls?: unknown[] }[]; max_tokens?: number } {
+function lastEngineRequest(engine: FakeEngine): { messages: { role: string; content?: unknown; tool_call_id?: string; tool_calls?: unknown[] }[]; max_tokens?: number; tools?: unknown[] } {
   return JSON.parse(engine.exchanges.at(-1)?.requestBody?.toString('utf8') ?? '{}') as ReturnType<typeof lastEngineRequest>;
 }
 
@@ -131,6 +131,62 @@ describe('OpenAI Responses API client', () => {
     expect(final.output.find((item) => item.type === 'function_call')).toMatchObject({ name: 'get_weather', arguments: done, status: 'completed' });
   });
 
+  // Codex CLI declares apply_patch as a freeform `custom` tool: the raw patch text, not JSON.
+  const applyPatch = {
+    type: 'custom' as const,
+    name: 'apply_patch',
+    description: 'Edit files with a patch.',
+    format: { type: 'grammar' as const, syntax: 'lark' as const, definition: 'start: begin_patch hunk+ end_patch' },
+  };
+
+  it('serves a freeform custom tool (Codex apply_patch): engines see one string parameter, the client gets a custom_tool_call with the raw text', async () => {
+    const first = await client(main).responses.create({ model: `ollama:${OLLAMA_MODEL}`, input: 'Add hello.txt', tools: [applyPatch] });
+    const sentTool = lastEngineRequest(ollama).tools?.[0] as { type: string; function: { name: string; description: string; parameters: unknown } };
+    expect(sentTool).toMatchObject({ type: 'function', function: { name: 'apply_patch', parameters: { type: 'object', required: ['input'] } } });
+    expect(sentTool.function.description).toContain('Edit files with a patch.');
+    expect(sentTool.function.description).toContain('start: begin_patch hunk+ end_patch');
+    const call = first.output.find((item) => item.type === 'custom_tool_call');
+    expect(call).toMatchObject({ type: 'custom_tool_call', name: 'apply_patch', input: DEFAULT_ANSWER, id: expect.stringMatching(/^ctc_/) });
+    expect(first.output.some((item) => item.type === 'function_call')).toBe(false);
+    expect(first.tools).toEqual([{ type: 'custom', name: 'apply_patch', description: expect.stringContaining('Edit files with a patch.') }]);
+    if (call?.type !== 'custom_tool_call') throw new Error('expected a custom tool call');
+
+    const second = await client(main).responses.create({
+      model: `ollama:${OLLAMA_MODEL}`,
+      tools: [applyPatch],
+      input: [
+        { role: 'user', content: 'Add hello.txt' },
+        { type: 'custom_tool_call', call_id: call.call_id, name: call.name, input: '*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** End Patch' },
+        { type: 'custom_tool_call_output', call_id: call.call_id, output: 'Done!' },
+      ],
+    });
+    expect(second.output_text).toBe(DEFAULT_ANSWER);
+    const sent = lastEngineRequest(ollama);
+    expect(sent.messages.map((message) => message.role)).toEqual(['user', 'assistant', 'tool']);
+    const sentCall = (sent.messages[1]?.tool_calls as { function: { name: string; arguments: string } }[])[0]!;
+    expect(sentCall.function.name).toBe('apply_patch');
+    expect(JSON.parse(sentCall.function.arguments)).toEqual({ input: '*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** End Patch' });
+    expect(sent.messages[2]).toMatchObject({ role: 'tool', tool_call_id: call.call_id, content: 'Done!' });
+  });
+
+  it('streams a freeform call as custom_tool_call_input events the SDK accumulator folds into the final item', async () => {
+    const stream = client(main).responses.stream({ model: `ollama:${OLLAMA_MODEL}`, input: 'Add hello.txt', tools: [applyPatch], tool_choice: { type: 'custom', name: 'apply_patch' } });
+    const types: string[] = [];
+    let delta = '';
+    let done = '';
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === 'response.custom_tool_call_input.delta') delta += event.delta;
+      if (event.type === 'response.custom_tool_call_input.done') done = event.input;
+    }
+    const final = await stream.finalResponse();
+    expect(done).toBe(DEFAULT_ANSWER);
+    expect(delta).toBe(done);
+    expect(types).not.toContain('response.function_call_arguments.delta');
+    expect(final.output.find((item) => item.type === 'custom_tool_call')).toMatchObject({ name: 'apply_patch', input: done, status: 'completed' });
+    expect(final.tool_choice).toEqual({ type: 'custom', name: 'apply_patch' });
+  });
+
   it('talks to an Anthropic-wire provider through the canonical model (answer and stream)', async () => {
     const response = await client(main).responses.create({ model: `claude:${CLAUDE_MODEL}`, input: 'What is the capital of France?' });
     expect(response.output_text).toBe(DEFAULT_ANSWER);
@@ -167,7 +223,7 @@ describe('OpenAI Responses API client', () => {
       .responses.create({ model: 'auto', input: 'news?', tools: [{ type: 'web_search' }] })
       .catch((caught: unknown) => caught);
     expect(hostedTool).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((hostedTool as Error).message).toContain('only function tools are supported');
+    expect((hostedTool as Error).message).toContain('only function and custom tools are supported');
   });
 
   it('counts input tokens locally (responses.inputTokens.count), growing with the conversation, recording nothing', async () => {

@@ -33,6 +33,7 @@ import type {
   ResponsesStatus,
   ResponsesTextFormat,
   ResponsesToolChoice,
+  ResponsesToolEcho,
   ResponsesUsage,
 } from './responses-types.js';
 
@@ -99,7 +100,8 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
 
 /**
  * `input`: a string (one user message) or a list of items — messages (the easy `{role, content}`
- * form or `type: "message"`), `function_call` and `function_call_output`. Leading system and
+ * form or `type: "message"`), `function_call` and `function_call_output`, and their freeform
+ * twins `custom_tool_call` and `custom_tool_call_output`. Leading system and
  * developer messages join `instructions` as the system prompt; consecutive function calls become
  * one assistant turn. Reasoning items carry nothing a model behind the gateway can read: skipped,
  * and named as ignored.
@@ -129,15 +131,17 @@ function parseInput(raw: unknown, problems: RequestProblems, systemParts: string
         else messages.push(message);
         return;
       }
-      case 'function_call': {
-        const call = parseFunctionCall(item, pointer, problems);
+      case 'function_call':
+      case 'custom_tool_call': {
+        const call = type === 'function_call' ? parseFunctionCall(item, pointer, problems) : parseCustomToolCall(item, pointer, problems);
         if (call === undefined) return;
         const last = messages.at(-1);
         if (last?.role === 'assistant') last.toolCalls = [...(last.toolCalls ?? []), call];
         else messages.push({ role: 'assistant', content: [], toolCalls: [call] });
         return;
       }
-      case 'function_call_output': {
+      case 'function_call_output':
+      case 'custom_tool_call_output': {
         const callId = item['call_id'];
         if (typeof callId !== 'string' || callId === '') problems.add(`${pointer}/call_id`, 'is required', 'echo the call_id of the function_call this output answers');
         const content = parseContent(item['output'], `${pointer}/output`, problems, 'user');
@@ -151,7 +155,7 @@ function parseInput(raw: unknown, problems: RequestProblems, systemParts: string
         problems.add(
           `${pointer}/type`,
           `input item type ${JSON.stringify(type)} is not supported by the gateway`,
-          'send message, function_call and function_call_output items (item references need stored responses, which the gateway does not keep)',
+          'send message, function_call, function_call_output, custom_tool_call and custom_tool_call_output items (item references need stored responses, which the gateway does not keep)',
         );
     }
   });
@@ -215,18 +219,50 @@ function parseFunctionCall(item: Record<string, unknown>, pointer: string, probl
   return { id: callId, name, arguments: text === '' ? '{}' : text };
 }
 
+/** A freeform call's raw `input` travels to engines as the JSON arguments `{"input": …}`. */
+function parseCustomToolCall(item: Record<string, unknown>, pointer: string, problems: RequestProblems): ToolCall | undefined {
+  const callId = item['call_id'];
+  const name = item['name'];
+  const input = item['input'];
+  if (typeof callId !== 'string' || callId === '') problems.add(`${pointer}/call_id`, 'is required');
+  if (typeof name !== 'string' || name === '') problems.add(`${pointer}/name`, 'is required');
+  if (typeof input !== 'string') problems.add(`${pointer}/input`, 'must be a string');
+  if (typeof callId !== 'string' || callId === '' || typeof name !== 'string' || name === '' || typeof input !== 'string') return undefined;
+  return { id: callId, name, arguments: JSON.stringify({ input }) };
+}
+
+/**
+ * The raw text of a freeform call from the arguments an engine produced: the `input` string it
+ * was asked for, a bare JSON string, or — when the model ignored the schema — its text as is.
+ */
+export function freeformInput(argumentsText: string): string {
+  try {
+    const parsed: unknown = JSON.parse(argumentsText);
+    if (isRecord(parsed) && typeof parsed['input'] === 'string') return parsed['input'];
+    if (typeof parsed === 'string') return parsed;
+  } catch {
+    // Not JSON: the model wrote the raw text itself.
+  }
+  return argumentsText;
+}
+
 function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (!Array.isArray(raw)) {
-    problems.add('/tools', 'must be an array of function tools');
+    problems.add('/tools', 'must be an array of function or custom tools');
     return undefined;
   }
   const tools: ToolDefinition[] = [];
   raw.forEach((tool, index) => {
     const pointer = `/tools/${index}`;
+    if (isRecord(tool) && tool['type'] === 'custom') {
+      const definition = readCustomTool(tool, pointer, problems);
+      if (definition !== undefined) tools.push(definition);
+      return;
+    }
     if (!isRecord(tool) || tool['type'] !== 'function') {
       const type = isRecord(tool) ? JSON.stringify(tool['type']) : 'none';
-      problems.add(`${pointer}/type`, `only function tools are supported (got ${type})`, 'hosted tools (web search, file search, code interpreter, ...) run at OpenAI, not behind the gateway');
+      problems.add(`${pointer}/type`, `only function and custom tools are supported (got ${type})`, 'hosted tools (web search, file search, code interpreter, ...) run at OpenAI, not behind the gateway');
       return;
     }
     const definition = readFunctionTool(tool, pointer, problems);
@@ -235,11 +271,44 @@ function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] |
   return tools;
 }
 
+/**
+ * A `custom` (freeform) tool as a function of one string, `input`; its grammar, when it has one,
+ * goes into the description so the model knows the shape the text must take.
+ */
+function readCustomTool(tool: Record<string, unknown>, pointer: string, problems: RequestProblems): ToolDefinition | undefined {
+  const name = tool['name'];
+  if (typeof name !== 'string' || name === '') {
+    problems.add(`${pointer}/name`, 'is required');
+    return undefined;
+  }
+  const description = tool['description'];
+  if (description !== undefined && typeof description !== 'string') problems.add(`${pointer}/description`, 'must be a string');
+  const format = tool['format'];
+  let formatNote = '';
+  if (isRecord(format) && format['type'] === 'grammar') {
+    const syntax = typeof format['syntax'] === 'string' ? format['syntax'] : 'grammar';
+    if (typeof format['definition'] === 'string') formatNote = `\n\nThe input must match this ${syntax} grammar:\n${format['definition']}`;
+  } else if (format !== undefined && !(isRecord(format) && format['type'] === 'text')) {
+    problems.add(`${pointer}/format`, 'must be {type: "text"} or {type: "grammar", syntax, definition}');
+  }
+  return {
+    name,
+    description: `${typeof description === 'string' ? description : ''}${formatNote}`.trim() || `Freeform tool ${name}`,
+    inputSchema: {
+      type: 'object',
+      properties: { input: { type: 'string', description: 'The raw input text, exactly as the tool reads it (not JSON-encoded within the string).' } },
+      required: ['input'],
+      additionalProperties: false,
+    },
+    freeform: true,
+  };
+}
+
 function parseToolChoice(raw: unknown, problems: RequestProblems): ToolChoice | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (raw === 'auto' || raw === 'none' || raw === 'required') return raw;
-  if (isRecord(raw) && raw['type'] === 'function' && typeof raw['name'] === 'string' && raw['name'] !== '') return { name: raw['name'] };
-  problems.add('/tool_choice', 'must be "auto", "none", "required" or {type: "function", name}');
+  if (isRecord(raw) && (raw['type'] === 'function' || raw['type'] === 'custom') && typeof raw['name'] === 'string' && raw['name'] !== '') return { name: raw['name'] };
+  problems.add('/tool_choice', 'must be "auto", "none", "required", {type: "function", name} or {type: "custom", name}');
   return undefined;
 }
 
@@ -289,8 +358,13 @@ export function renderResponsesResponse(response: CanonicalResponse, options: Re
   const output: ResponsesOutputItem[] = [];
   const itemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
   if (response.text !== '' || response.toolCalls.length === 0) output.push(messageItem(itemId(options.id, 'msg', 0), response.text, itemStatus));
+  const freeform = freeformToolNames(options.request);
   for (const call of response.toolCalls) {
-    output.push({ type: 'function_call', id: itemId(options.id, 'fc', output.length), call_id: call.id, name: call.name, arguments: call.arguments, status: itemStatus });
+    output.push(
+      freeform.has(call.name)
+        ? { type: 'custom_tool_call', id: itemId(options.id, 'ctc', output.length), call_id: call.id, name: call.name, input: freeformInput(call.arguments), status: itemStatus }
+        : { type: 'function_call', id: itemId(options.id, 'fc', output.length), call_id: call.id, name: call.name, arguments: call.arguments, status: itemStatus },
+    );
   }
   return JSON.stringify(responseObject(options, { status, incomplete, output, usage: response.usage, error: null }));
 }
@@ -298,7 +372,8 @@ export function renderResponsesResponse(response: CanonicalResponse, options: Re
 /**
  * Turns canonical stream parts into the Responses API's SSE events: `response.created` and
  * `response.in_progress`, then for each output item `output_item.added`, its deltas
- * (`output_text.delta`, `function_call_arguments.delta`), its `…done` events and
+ * (`output_text.delta`, `function_call_arguments.delta`; a custom tool's raw input as one
+ * `custom_tool_call_input.delta` at the end), its `…done` events and
  * `output_item.done`, and finally `response.completed` (or `response.incomplete`) carrying the
  * whole response with usage. After an error it writes `error` and `response.failed`, never a
  * completion. Every event has its `sequence_number`.
@@ -312,8 +387,11 @@ export class ResponsesStreamEncoder {
   private readonly items: OpenItem[] = [];
   private message: OpenMessage | undefined;
   private readonly calls = new Map<number, OpenCall>();
+  private readonly freeform: ReadonlySet<string>;
 
-  constructor(private readonly options: ResponsesRenderOptions) {}
+  constructor(private readonly options: ResponsesRenderOptions) {
+    this.freeform = freeformToolNames(options.request);
+  }
 
   /** True once the response completed or failed; later parts are ignored. */
   get closed(): boolean {
@@ -396,13 +474,17 @@ export class ResponsesStreamEncoder {
     let output = '';
     if (call === undefined) {
       const outputIndex = this.items.length;
-      call = { kind: 'function_call', id: itemId(this.options.id, 'fc', outputIndex), outputIndex, callId: part.id ?? `call_${outputIndex}`, name: part.name ?? '', arguments: '' };
+      const name = part.name ?? '';
+      const freeform = this.freeform.has(name);
+      call = { kind: 'function_call', freeform, id: itemId(this.options.id, freeform ? 'ctc' : 'fc', outputIndex), outputIndex, callId: part.id ?? `call_${outputIndex}`, name, arguments: '' };
       this.calls.set(part.index, call);
       this.items.push(call);
       output += this.event('response.output_item.added', { output_index: outputIndex, item: this.snapshotOf(call, 'in_progress') });
     }
     if (part.argumentsDelta === '') return output;
     call.arguments += part.argumentsDelta;
+    // A freeform call's raw text is inside the JSON the engine streams: it is sent once whole, at the end.
+    if (call.freeform) return output;
     return output + this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: part.argumentsDelta });
   }
 
@@ -419,6 +501,10 @@ export class ResponsesStreamEncoder {
         output +=
           this.event('response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: [] }) +
           this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: outputText(item.text) });
+      } else if (item.freeform) {
+        const input = freeformInput(item.arguments);
+        if (input !== '') output += this.event('response.custom_tool_call_input.delta', { item_id: item.id, output_index: item.outputIndex, delta: input });
+        output += this.event('response.custom_tool_call_input.done', { item_id: item.id, output_index: item.outputIndex, input });
       } else {
         output += this.event('response.function_call_arguments.done', { item_id: item.id, output_index: item.outputIndex, name: item.name, arguments: item.arguments });
       }
@@ -431,6 +517,9 @@ export class ResponsesStreamEncoder {
 
   private snapshotOf(item: OpenItem, status: ResponsesOutputItem['status']): ResponsesOutputItem {
     if (item.kind === 'message') return messageItem(item.id, item.text, status);
+    if (item.freeform) {
+      return { type: 'custom_tool_call', id: item.id, call_id: item.callId, name: item.name, input: status === 'in_progress' ? '' : freeformInput(item.arguments), status };
+    }
     return { type: 'function_call', id: item.id, call_id: item.callId, name: item.name, arguments: item.arguments, status };
   }
 
@@ -454,6 +543,8 @@ interface OpenMessage {
 
 interface OpenCall {
   kind: 'function_call';
+  /** A `custom` tool's call: its raw input is sent at the end, unwrapped from the arguments JSON. */
+  freeform: boolean;
   id: string;
   outputIndex: number;
   callId: string;
@@ -469,8 +560,13 @@ function statusOf(reason: FinishReason): { status: ResponsesStatus; incomplete: 
   return { status: 'completed', incomplete: null };
 }
 
+/** The request's `custom` (freeform) tools, whose calls are answered as `custom_tool_call` items. */
+function freeformToolNames(request: CanonicalRequest): ReadonlySet<string> {
+  return new Set((request.tools ?? []).filter((tool) => tool.freeform === true).map((tool) => tool.name));
+}
+
 /** Item ids derive from the response id (`resp_X` → `msg_X_0`, `fc_X_1`): unique without a clock or randomness of their own. */
-function itemId(responseId: string, prefix: 'msg' | 'fc', outputIndex: number): string {
+function itemId(responseId: string, prefix: 'msg' | 'fc' | 'ctc', outputIndex: number): string {
   return `${prefix}_${responseId.replace(/^resp_/, '')}_${outputIndex}`;
 }
 
@@ -503,8 +599,13 @@ function responseObject(
     store: false,
     temperature: request.temperature ?? null,
     text: { format: textFormatOf(request.responseFormat) },
-    tool_choice: toolChoiceOf(request.toolChoice),
-    tools: (request.tools ?? []).map((tool) => ({ type: 'function', name: tool.name, description: tool.description ?? null, parameters: tool.inputSchema, strict: null })),
+    tool_choice: toolChoiceOf(request.toolChoice, request),
+    tools: (request.tools ?? []).map(
+      (tool): ResponsesToolEcho =>
+        tool.freeform === true
+          ? { type: 'custom', name: tool.name, description: tool.description ?? null }
+          : { type: 'function', name: tool.name, description: tool.description ?? null, parameters: tool.inputSchema, strict: null },
+    ),
     top_p: request.topP ?? null,
     truncation: 'disabled',
     ...(state.usage === undefined ? {} : { usage: usageOf(state.usage) }),
@@ -528,7 +629,8 @@ function textFormatOf(format: ResponseFormat | undefined): ResponsesTextFormat {
   return { type: 'json_schema', name: format.name ?? 'response', schema: format.schema, strict: format.strict ?? null };
 }
 
-function toolChoiceOf(choice: ToolChoice | undefined): ResponsesToolChoice {
+function toolChoiceOf(choice: ToolChoice | undefined, request: CanonicalRequest): ResponsesToolChoice {
   if (choice === undefined) return 'auto';
-  return typeof choice === 'string' ? choice : { type: 'function', name: choice.name };
+  if (typeof choice === 'string') return choice;
+  return { type: freeformToolNames(request).has(choice.name) ? 'custom' : 'function', name: choice.name };
 }

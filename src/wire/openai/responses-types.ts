@@ -28,7 +28,17 @@ export interface ResponsesFunctionCallItem {
   status: 'in_progress' | 'completed' | 'incomplete';
 }
 
-export type ResponsesOutputItem = ResponsesMessageItem | ResponsesFunctionCallItem;
+/** A call of a `custom` (freeform) tool: `input` is the raw text, not JSON. */
+export interface ResponsesCustomToolCallItem {
+  type: 'custom_tool_call';
+  id: string;
+  call_id: string;
+  name: string;
+  input: string;
+  status: 'in_progress' | 'completed' | 'incomplete';
+}
+
+export type ResponsesOutputItem = ResponsesMessageItem | ResponsesFunctionCallItem | ResponsesCustomToolCallItem;
 
 export interface ResponsesUsage {
   input_tokens: number;
@@ -40,15 +50,11 @@ export interface ResponsesUsage {
 
 export type ResponsesStatus = 'in_progress' | 'completed' | 'incomplete' | 'failed';
 
-export interface ResponsesToolEcho {
-  type: 'function';
-  name: string;
-  description: string | null;
-  parameters: JsonObject;
-  strict: boolean | null;
-}
+export type ResponsesToolEcho =
+  | { type: 'function'; name: string; description: string | null; parameters: JsonObject; strict: boolean | null }
+  | { type: 'custom'; name: string; description: string | null };
 
-export type ResponsesToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; name: string };
+export type ResponsesToolChoice = 'auto' | 'none' | 'required' | { type: 'function' | 'custom'; name: string };
 
 export type ResponsesTextFormat =
   | { type: 'text' }

@@ -102,7 +102,7 @@ describe('parseResponsesRequest', () => {
       { pointer: '/input/1/type', message: 'input item type "item_reference" is not supported by the gateway' },
       { pointer: '/input/2/call_id', message: 'is required' },
       { pointer: '/input/3/content/0/type', message: 'content part type "input_file" is not supported here' },
-      { pointer: '/tools/0/type', message: 'only function tools are supported (got "web_search")' },
+      { pointer: '/tools/0/type', message: 'only function and custom tools are supported (got "web_search")' },
       { pointer: '/max_output_tokens', message: 'must be at least 1' },
     ]);
     expect(problemsOf({ model: 'm', input: [] })).toEqual([{ pointer: '/input', message: 'is required: a string or a non-empty array of input items' }]);
@@ -218,5 +218,95 @@ describe('ResponsesStreamEncoder', () => {
     expect(events.some((event) => event.event === 'response.completed')).toBe(false);
     expect(encoder.fail({ kind: 'internal', message: 'again' })).toBe('');
     expect(encoder.encodeAll([{ type: 'stream-end' }])).toBe('');
+  });
+});
+
+describe('freeform (custom) tools', () => {
+  const grammarTool = { type: 'custom', name: 'apply_patch', description: 'Edit files.', format: { type: 'grammar', syntax: 'lark', definition: 'start: "*** Begin Patch" /.+/s' } };
+
+  it('reads a custom tool as a function of one string `input`, its grammar in the description, and custom calls and outputs as tool turns', () => {
+    const { request } = parseResponsesRequest(
+      JSON.stringify({
+        model: 'auto',
+        tools: [grammarTool, { type: 'custom', name: 'note' }],
+        tool_choice: { type: 'custom', name: 'apply_patch' },
+        input: [
+          { role: 'user', content: 'Add a file.' },
+          { type: 'custom_tool_call', call_id: 'call_1', name: 'apply_patch', input: '*** Begin Patch\n"quoted"\n' },
+          { type: 'custom_tool_call_output', call_id: 'call_1', output: 'Done!' },
+        ],
+      }),
+    );
+    expect(request.tools).toEqual([
+      {
+        name: 'apply_patch',
+        description: 'Edit files.\n\nThe input must match this lark grammar:\nstart: "*** Begin Patch" /.+/s',
+        inputSchema: { type: 'object', properties: { input: { type: 'string', description: expect.any(String) } }, required: ['input'], additionalProperties: false },
+        freeform: true,
+      },
+      { name: 'note', description: 'Freeform tool note', inputSchema: expect.any(Object), freeform: true },
+    ]);
+    expect(request.toolChoice).toEqual({ name: 'apply_patch' });
+    expect(request.messages.slice(1)).toEqual([
+      { role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n"quoted"\n' }) }] },
+      { role: 'tool', toolCallId: 'call_1', content: [{ type: 'text', text: 'Done!' }] },
+    ]);
+  });
+
+  it('refuses a custom call without its raw input, and a format it does not know', () => {
+    expect(
+      problemsOf({
+        model: 'm',
+        tools: [{ type: 'custom', name: 'x', format: { type: 'json' } }, { type: 'custom' }],
+        input: [{ role: 'user', content: 'hi' }, { type: 'custom_tool_call', call_id: 'c', name: 'x', input: { patch: 'p' } }],
+      }),
+    ).toEqual([
+      { pointer: '/input/1/input', message: 'must be a string' },
+      { pointer: '/tools/0/format', message: 'must be {type: "text"} or {type: "grammar", syntax, definition}' },
+      { pointer: '/tools/1/name', message: 'is required' },
+    ]);
+  });
+
+  it('answers a freeform call with its raw text, unwrapped from the arguments the engine produced', () => {
+    const { request: freeformRequest } = parseResponsesRequest(JSON.stringify({ model: 'auto', input: 'Add a file.', tools: [grammarTool] }));
+    const render = (argumentsText: string): unknown =>
+      (JSON.parse(
+        renderResponsesResponse(
+          { id: 'x', model: 'm', text: '', toolCalls: [{ id: 'call_9', name: 'apply_patch', arguments: argumentsText }], finishReason: 'tool_calls', rawFinishReason: 'tool_calls' },
+          { ...options, request: freeformRequest },
+        ),
+      ) as { output: unknown[] }).output[0];
+    expect(render('{"input":"*** Begin Patch\\n+hi\\n"}')).toEqual({ type: 'custom_tool_call', id: 'ctc_abc_0', call_id: 'call_9', name: 'apply_patch', input: '*** Begin Patch\n+hi\n', status: 'completed' });
+    // A model that ignored the schema: a bare JSON string, or the raw text itself.
+    expect(render('"*** Begin Patch"')).toMatchObject({ input: '*** Begin Patch' });
+    expect(render('*** Begin Patch\n+hi')).toMatchObject({ input: '*** Begin Patch\n+hi' });
+    expect(render('{"patch":"x"}')).toMatchObject({ input: '{"patch":"x"}' });
+  });
+
+  it('streams a freeform call: announced empty, its raw input sent whole at the end, no argument deltas', () => {
+    const { request: freeformRequest } = parseResponsesRequest(JSON.stringify({ model: 'auto', input: 'Add a file.', tools: [grammarTool], stream: true }));
+    const encoder = new ResponsesStreamEncoder({ ...options, request: freeformRequest });
+    const text = [
+      encoder.encodeAll([{ type: 'tool-call-delta', index: 0, id: 'call_9', name: 'apply_patch', argumentsDelta: '{"input":"*** Begin' }]),
+      encoder.encodeAll([{ type: 'tool-call-delta', index: 0, argumentsDelta: ' Patch\\n"}' }]),
+      encoder.encodeAll([{ type: 'finish', finishReason: 'tool_calls', rawFinishReason: 'tool_calls' }, { type: 'stream-end' }]),
+    ].join('');
+    const events = eventsOf(text);
+    expect(events.map((event) => event.event)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.custom_tool_call_input.delta',
+      'response.custom_tool_call_input.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    expect(events[2]?.data).toMatchObject({ item: { type: 'custom_tool_call', id: 'ctc_abc_0', call_id: 'call_9', name: 'apply_patch', input: '', status: 'in_progress' } });
+    expect(events[3]?.data).toMatchObject({ item_id: 'ctc_abc_0', output_index: 0, delta: '*** Begin Patch\n' });
+    expect(events[4]?.data).toMatchObject({ item_id: 'ctc_abc_0', input: '*** Begin Patch\n' });
+    expect(events.at(-1)?.data['response']).toMatchObject({
+      output: [{ type: 'custom_tool_call', input: '*** Begin Patch\n', status: 'completed' }],
+      tools: [{ type: 'custom', name: 'apply_patch' }],
+    });
   });
 });
