@@ -132,11 +132,11 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     });
     if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
     attempts.push(outcome.report);
-    if (outcome.kind === 'fatal') throw outcome.error.withDetails({ requestId, attempts });
+    if (outcome.kind === 'fatal') throw outcome.error.withDetails({ requestId, sensitivity: classification.level, attempts });
     failures.push(outcome.error);
   }
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
-  const rateLimited = rateLimitedEverywhere(failures, reasons, { requestId, attempts });
+  const rateLimited = rateLimitedEverywhere(failures, reasons, { requestId, sensitivity: classification.level, attempts });
   if (rateLimited !== undefined) throw rateLimited;
   const allTimedOut = attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout');
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
@@ -145,7 +145,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     hint: allTimedOut
       ? 'every candidate was still answering when the time allowed ran out; allow more (`syndicate run --timeout 5m`) or ask for fewer tokens'
       : 'start the local engine or check the hosted provider, then retry; `syndicate route --explain` shows the candidates',
-    details: { requestId, attempts },
+    details: { requestId, sensitivity: classification.level, attempts },
   });
 }
 
@@ -156,7 +156,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
 function rateLimitedEverywhere(
   failures: readonly SyndicateError[],
   reasons: readonly string[],
-  details: { requestId: string; attempts: AttemptReport[] },
+  details: { requestId: string; sensitivity: SensitivityLevel; attempts: AttemptReport[] },
 ): UpstreamError | undefined {
   if (failures.length === 0 || !failures.every((failure) => failure instanceof UpstreamError && failure.status === 429)) return undefined;
   const waits = failures.flatMap((failure) => (failure instanceof UpstreamError && failure.retryAfterSeconds !== undefined ? [failure.retryAfterSeconds] : []));

@@ -17,7 +17,7 @@ const ROUTE_LABELS = ['api', 'class', 'provider', 'model'] as const;
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'api' | 'class' | 'provider' | 'model' | 'outcome'>;
+  private readonly requests: Counter<'api' | 'class' | 'provider' | 'model' | 'sensitivity' | 'outcome'>;
   private readonly firstToken: Histogram<(typeof ROUTE_LABELS)[number]>;
   private readonly total: Histogram<(typeof ROUTE_LABELS)[number]>;
   private readonly tokens: Counter<'class' | 'provider' | 'model' | 'direction'>;
@@ -32,8 +32,8 @@ export class GatewayMetrics {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'syndicate_gateway_requests_total',
-      help: 'Gateway inference requests by API, provider class, provider, model and outcome',
-      labelNames: ['api', 'class', 'provider', 'model', 'outcome'],
+      help: 'Gateway inference requests by API, provider class, provider, model, the sensitivity the classifier gave and outcome',
+      labelNames: ['api', 'class', 'provider', 'model', 'sensitivity', 'outcome'],
       registers,
     });
     this.firstToken = new Histogram({
@@ -112,7 +112,7 @@ export class GatewayMetrics {
   /** An answered request. */
   recordSuccess(api: GatewayApi, result: InvocationResult): void {
     const labels = { api, class: result.provider.class, provider: result.provider.id, model: result.model };
-    this.requests.inc({ ...labels, outcome: 'completed' });
+    this.requests.inc({ ...labels, sensitivity: result.classification.level, outcome: 'completed' });
     if (result.latency.firstTokenMs !== undefined) this.firstToken.observe(labels, result.latency.firstTokenMs / 1000);
     this.total.observe(labels, result.latency.totalMs / 1000);
     if (result.usage !== undefined) {
@@ -129,11 +129,14 @@ export class GatewayMetrics {
     const attempts = attemptsOfFailure(error);
     const last = attempts.at(-1);
     const outcome = error instanceof SyndicateError ? error.code : 'internal';
+    // Known once the request was classified; a request refused before that (bad input) has none.
+    const sensitivity = error instanceof SyndicateError ? error.details?.['sensitivity'] : undefined;
     this.requests.inc({
       api,
       class: last?.provider.class ?? '',
       provider: last?.provider.id ?? '',
       model: last?.model ?? '',
+      sensitivity: typeof sensitivity === 'string' ? sensitivity : '',
       outcome,
     });
     if (error instanceof PolicyRefusalError) this.denials.inc({ api, reason: error.code });

@@ -9,6 +9,7 @@ interface EvidenceMetricsRow {
   provider_id: string | null;
   provider_class: string | null;
   model: string | null;
+  sensitivity: string | null;
   hop: number;
   first_token_ms: number | null;
   total_ms: number | null;
@@ -22,7 +23,7 @@ interface EvidenceMetricsRow {
 export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow[] {
   const rows = store.db
     .prepare(
-      `SELECT created_at, kind, state, provider_id, provider_class, model, hop, first_token_ms, total_ms, input_tokens, output_tokens, cost_usd,
+      `SELECT created_at, kind, state, provider_id, provider_class, model, sensitivity, hop, first_token_ms, total_ms, input_tokens, output_tokens, cost_usd,
               json_extract(error_json, '$.code') AS error_code
          FROM evidence WHERE created_at >= ? AND created_at < ? ORDER BY created_at, rowid`,
     )
@@ -34,6 +35,7 @@ export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow
     providerId: row.provider_id,
     providerClass: row.provider_class,
     model: row.model,
+    sensitivity: row.sensitivity,
     hop: row.hop,
     firstTokenMs: row.first_token_ms,
     totalMs: row.total_ms,

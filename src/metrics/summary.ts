@@ -1,3 +1,4 @@
+import { SENSITIVITY_LEVELS, type SensitivityLevel } from '../common/vocabulary.js';
 import type { EvidenceKind, EvidenceState } from '../evidence/types.js';
 import type { Policy } from '../policy/types.js';
 
@@ -10,6 +11,8 @@ export interface MetricsRow {
   providerId: string | null;
   providerClass: string | null;
   model: string | null;
+  /** The level the classifier gave the request (null on rows written before it was known). */
+  sensitivity: string | null;
   /** 0 for the first candidate, 1.. for fallback hops. */
   hop: number;
   firstTokenMs: number | null;
@@ -68,6 +71,16 @@ export interface ModelLoadTimes {
   maxMs: number;
 }
 
+/** Where the requests of one sensitivity level went: what makes "restricted data stayed here" checkable. */
+export interface SensitivityRouting {
+  level: SensitivityLevel;
+  /** Answered locally / by a hosted provider (answered invocations, as `requests`). */
+  local: number;
+  hosted: number;
+  /** Refused by policy (denial rows). */
+  denied: number;
+}
+
 export interface HourlyRequests {
   /** Start of the hour, ISO 8601 (UTC). */
   hour: string;
@@ -111,6 +124,8 @@ export interface MetricsSummary {
     /** Answered attempts whose tokens are unknown (counted as 0 above). */
     withoutCounts: number;
   };
+  /** Every level, least sensitive first, even when nothing of it was seen. */
+  bySensitivity: SensitivityRouting[];
   latency: ModelLatency[];
   loadTimes: ModelLoadTimes[];
   spendUsd: { total: number; local: number; hosted: number };
@@ -176,6 +191,12 @@ export function summarizeMetrics(
       localShare: share(localTokens.total, localTokens.total + hostedTokens.total),
       withoutCounts: answered.filter((row) => row.inputTokens === null && row.outputTokens === null).length,
     },
+    bySensitivity: SENSITIVITY_LEVELS.map((level) => ({
+      level,
+      local: local.filter((row) => row.sensitivity === level).length,
+      hosted: hosted.filter((row) => row.sensitivity === level).length,
+      denied: inWindow.filter((row) => row.kind === 'denial' && row.sensitivity === level).length,
+    })),
     latency: latencyByModel(answered),
     loadTimes: loadTimesByModel(loadEvents.filter((event) => {
       const at = Date.parse(event.at);

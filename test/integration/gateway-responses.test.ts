@@ -48,7 +48,7 @@ function lastEngineRequest(engine: FakeEngine): { messages: { role: string; cont
 
 describe('OpenAI Responses API client', () => {
   it('gets a response object from the local engine, with usage, recorded as gateway evidence and counted under its own api label', async () => {
-    const completed = `syndicate_gateway_requests_total{api="openai_responses",class="local",provider="ollama",model="${OLLAMA_MODEL}",outcome="completed"}`;
+    const completed = `syndicate_gateway_requests_total{api="openai_responses",class="local",provider="ollama",model="${OLLAMA_MODEL}",sensitivity="public",outcome="completed"}`;
     const scrape = async (): Promise<number> =>
       parsePrometheusText(await (await fetch(`${main.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).text()).get(completed) ?? 0;
     const countedBefore = await scrape();

@@ -593,7 +593,7 @@ describe('raw HTTP', () => {
 });
 
 describe('/metrics', () => {
-  const completed = `syndicate_gateway_requests_total{api="openai",class="local",provider="ollama",model="${OLLAMA_MODEL}",outcome="completed"}`;
+  const completed = `syndicate_gateway_requests_total{api="openai",class="local",provider="ollama",model="${OLLAMA_MODEL}",sensitivity="public",outcome="completed"}`;
 
   it('parses as Prometheus text and its counters move', async () => {
     const scrape = async (gateway: TestGateway): Promise<Map<string, number>> => {
@@ -616,7 +616,16 @@ describe('/metrics', () => {
     await openAIClient(hostedOnly)
       .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: SECRET_PROMPT }] })
       .catch(() => undefined);
-    expect((await scrape(hostedOnly)).get(denials)).toBe(deniedBefore + 1);
+    // The refused request is counted under the level that refused it: what an alert on
+    // restricted data reaching a hosted class (which must stay 0) is written against.
+    const refused = 'syndicate_gateway_requests_total{api="openai",class="",provider="",model="",sensitivity="restricted",outcome="route_denied"}';
+    const refusedBefore = (await scrape(hostedOnly)).get(refused) ?? 0;
+    await openAIClient(hostedOnly)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: SECRET_PROMPT }] })
+      .catch(() => undefined);
+    const afterRefusals = await scrape(hostedOnly);
+    expect(afterRefusals.get(denials)).toBe(deniedBefore + 2);
+    expect(afterRefusals.get(refused)).toBe(refusedBefore + 1);
   });
 });
 

@@ -29,6 +29,7 @@ describe('syndicate metrics', () => {
     expect(metrics['spendUsd']).toEqual({ total: 0.0027, local: 0, hosted: 0.0027 });
     expect((metrics['savings'] as { estimatedSavingsUsd: number }).estimatedSavingsUsd).toBeCloseTo(0.063, 12);
     expect((metrics['hourly'] as unknown[]).length).toBe(4);
+    expect(metrics['bySensitivity']).toContainEqual({ level: 'restricted', local: 1, hosted: 0, denied: 1 });
   });
 
   it('prints a human summary with the latency table and the chart', async () => {
@@ -37,6 +38,8 @@ describe('syndicate metrics', () => {
     expect(result.stdout).toContain('requests  4 answered: 3 local (75.0%), 1 hosted (25.0%); 1 after fallback, 1 failed attempt(s), 1 cancelled by the caller, 1 denied');
     expect(result.stdout).toContain('savings   ~$0.06: local tokens priced at anthropic:claude-sonnet-4-5');
     expect(result.stdout).toMatch(/ollama\s+llama3\s+local\s+3\s+200 ms\s+300 ms\s+600 ms\s+800 ms/);
+    // Where each level went: only levels seen in the window, least sensitive first.
+    expect(result.stdout).toMatch(/SENSITIVITY\s+LOCAL\s+HOSTED\s+DENIED\npublic\s+1\s+1\s+0\ninternal\s+1\s+0\s+0\nrestricted\s+1\s+0\s+1\n/);
     expect(result.stdout).toContain('local requests per hour');
   });
 

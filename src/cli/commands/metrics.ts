@@ -9,7 +9,7 @@ interface MetricsOptions {
 
 export function metricsCommand(): Command {
   return new Command('metrics')
-    .description('what happened, from the evidence: local vs hosted requests and tokens, latency, load times, spend and savings')
+    .description('what happened, from the evidence: local vs hosted requests and tokens, where each sensitivity level went, latency, load times, spend and savings')
     .option('--since <duration>', 'how far back to look, e.g. 90m, 24h, 7d', '24h')
     .addHelpText('after', '\nExample:\n  $ syndicate metrics --since 7d --json')
     .action(async (options: MetricsOptions, command: Command) => {
@@ -59,6 +59,14 @@ function printSummary(
   line(
     `savings   ~${usd(savings.estimatedSavingsUsd)}: local tokens priced at ${savings.referenceModel} ($${savings.inputPerMTok}/$${savings.outputPerMTok} per MTok in/out)`,
   );
+  const seen = summary.bySensitivity.filter((entry) => entry.local + entry.hosted + entry.denied > 0);
+  if (seen.length > 0) {
+    line('');
+    table(
+      ['sensitivity', 'local', 'hosted', 'denied'],
+      seen.map((entry) => [entry.level, entry.local, entry.hosted, entry.denied]),
+    );
+  }
   if (summary.latency.length > 0) {
     line('');
     table(

@@ -16,6 +16,8 @@ interface SeedAttempt {
   usage?: { inputTokens: number; outputTokens: number };
   costUsd?: number;
   errorCode?: string;
+  /** Default `internal`. */
+  sensitivity?: 'public' | 'internal' | 'confidential' | 'restricted';
 }
 
 const OLLAMA = { id: 'ollama', version: 1, class: 'local' } as const;
@@ -28,11 +30,11 @@ const CLAUDE = { id: 'claude', version: 2, class: 'approved_hosted' } as const;
 export function seedAttempts(start: number): SeedAttempt[] {
   return [
     // Hour 0: two local answers.
-    { at: start + 10 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 100, totalMs: 400, usage: { inputTokens: 1000, outputTokens: 500 } },
-    { at: start + 20 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 300, totalMs: 800, usage: { inputTokens: 2000, outputTokens: 1000 } },
+    { at: start + 10 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 100, totalMs: 400, usage: { inputTokens: 1000, outputTokens: 500 }, sensitivity: 'public' },
+    { at: start + 20 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 300, totalMs: 800, usage: { inputTokens: 2000, outputTokens: 1000 }, sensitivity: 'restricted' },
     // Hour 1: a local answer after a fallback hop, and a hosted answer with a cost.
     { at: start + 70 * MINUTE, provider: OLLAMA, model: 'llama3', hop: 1, state: 'completed', firstTokenMs: 200, totalMs: 600, usage: { inputTokens: 3000, outputTokens: 1500 } },
-    { at: start + 80 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'completed', firstTokenMs: 500, totalMs: 1500, usage: { inputTokens: 400, outputTokens: 100 }, costUsd: 0.0027 },
+    { at: start + 80 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'completed', firstTokenMs: 500, totalMs: 1500, usage: { inputTokens: 400, outputTokens: 100 }, costUsd: 0.0027, sensitivity: 'public' },
     // Hour 2: a failed hosted attempt; a probe (never counted).
     { at: start + 130 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'failed', totalMs: 50 },
     // ... and a local stream its caller left after the first token (not a provider failure).
@@ -55,7 +57,7 @@ export function seedMetricsStore(store: Store, start: number): void {
       model: attempt.model,
       permitId: `pm_${index}`,
       permit: {},
-      sensitivity: 'internal',
+      sensitivity: attempt.sensitivity ?? 'internal',
       route: {},
       streamed: false,
       now: attempt.at,

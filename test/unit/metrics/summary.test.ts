@@ -41,6 +41,14 @@ describe('metrics from a seeded evidence store', () => {
       localShare: 9000 / 9500,
       withoutCounts: 0,
     });
+    // Answered: public local (10 min) and hosted (80 min), restricted local (20 min), internal local
+    // (70 min); the denial in hour 2 is restricted. Nothing restricted was answered off the host.
+    expect(summary.bySensitivity).toEqual([
+      { level: 'public', local: 1, hosted: 1, denied: 0 },
+      { level: 'internal', local: 1, hosted: 0, denied: 0 },
+      { level: 'confidential', local: 0, hosted: 0, denied: 0 },
+      { level: 'restricted', local: 1, hosted: 0, denied: 1 },
+    ]);
     // llama3 first token {100, 300, 200}: p50 rank 2 → 200, p95 rank 3 → 300; total {400, 800, 600} → 600 / 800.
     expect(summary.latency).toEqual([
       { provider: 'claude', model: 'claude-sonnet', class: 'approved_hosted', requests: 1, firstTokenMs: { p50: 500, p95: 500, samples: 1 }, totalMs: { p50: 1500, p95: 1500, samples: 1 } },
