@@ -634,8 +634,9 @@ function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknow
 /**
  * Local token counts for an answer that carried no usage (the tokenizer is loaded on the first
  * such answer). The input is counted over everything the model read as text — earlier tool calls
- * and the tool definitions too, as the router's prompt estimate counts it. Undefined when the tokenizer cannot be loaded: the upstream has answered, so the
- * attempt still completes, with `token_accounting: not_available`.
+ * and the tool definitions too, as the router's prompt estimate counts it. Undefined when the
+ * tokenizer cannot be loaded: the upstream has answered, so the attempt still completes, with
+ * `token_accounting: not_available`.
  */
 async function approximateUsage(request: CanonicalRequest, response: CanonicalResponse): Promise<{ inputTokens: number; outputTokens: number } | undefined> {
   let countTokens: (text: string) => number;

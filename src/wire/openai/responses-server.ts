@@ -235,10 +235,12 @@ function parseCustomToolCall(item: Record<string, unknown>, pointer: string, pro
  * The raw text of a freeform call from the arguments an engine produced: the `input` string it
  * was asked for, a bare JSON string, or — when the model ignored the schema — its text as is.
  */
-export function freeformInput(argumentsText: string): string {
+function freeformInput(argumentsText: string): string {
+  if (argumentsText === '') return '';
   try {
     const parsed: unknown = JSON.parse(argumentsText);
     if (isRecord(parsed) && typeof parsed['input'] === 'string') return parsed['input'];
+    if (isRecord(parsed) && Object.keys(parsed).length === 0) return '';
     if (typeof parsed === 'string') return parsed;
   } catch {
     // Not JSON: the model wrote the raw text itself.
@@ -495,7 +497,7 @@ export class ResponsesStreamEncoder {
     const itemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
     for (const item of this.items) {
       // A call streamed without arguments (Anthropic sends none for empty input) reads as `{}`.
-      if (item.kind === 'function_call' && item.arguments === '') item.arguments = '{}';
+      if (item.kind === 'function_call' && !item.freeform && item.arguments === '') item.arguments = '{}';
       const done = this.snapshotOf(item, itemStatus);
       if (item.kind === 'message') {
         output +=

@@ -281,6 +281,8 @@ describe('freeform (custom) tools', () => {
     expect(render('"*** Begin Patch"')).toMatchObject({ input: '*** Begin Patch' });
     expect(render('*** Begin Patch\n+hi')).toMatchObject({ input: '*** Begin Patch\n+hi' });
     expect(render('{"patch":"x"}')).toMatchObject({ input: '{"patch":"x"}' });
+    // No arguments at all (an Anthropic-wire engine's empty tool_use input) is empty text.
+    expect(render('{}')).toMatchObject({ input: '' });
   });
 
   it('streams a freeform call: announced empty, its raw input sent whole at the end, no argument deltas', () => {
