@@ -264,7 +264,7 @@ function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] |
     }
     if (!isRecord(tool) || tool['type'] !== 'function') {
       const type = isRecord(tool) ? JSON.stringify(tool['type']) : 'none';
-      problems.add(`${pointer}/type`, `only function and custom tools are supported (got ${type})`, 'hosted tools (web search, file search, code interpreter, ...) run at OpenAI, not behind the gateway');
+      problems.add(`${pointer}/type`, `only function and custom tools are supported (got ${type})`, 'hosted tools (web search, file search, code interpreter, ...) run at OpenAI, not behind the gateway: leave them out of `tools` (Codex CLI: turn its web search off in config.toml)');
       return;
     }
     const definition = readFunctionTool(tool, pointer, problems);
