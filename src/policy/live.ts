@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { PolledFile, type FileChange } from '../common/polled-file.js';
 import { InvalidInputError } from '../errors.js';
 import { loadPolicyWithSource } from './load.js';
 import type { Policy } from './types.js';
@@ -15,12 +15,9 @@ export type PolicyChange =
   | { kind: 'reloaded'; source: 'file'; path: string }
   | { kind: 'invalid'; path: string; error: InvalidInputError | Error };
 
-/** How often a long-running process looks at the policy file's metadata (a `stat`, on a request's path). */
-export const POLICY_RECHECK_MS = 1000;
-
 /**
  * The policy of a long-running process (the gateway): the operator edits `policy.yaml` and new
- * requests follow it within `POLICY_RECHECK_MS`, or at once after `checkNow` (SIGHUP). A file
+ * requests follow it within `FILE_RECHECK_MS`, or at once after `checkNow` (SIGHUP). A file
  * that changed and no longer validates fails closed: the last valid policy stays, restricted to
  * local providers, and every plan says why, until the file is fixed. So does a file that
  * disappears or cannot be read while the process runs (at the next start, no file means the
@@ -28,8 +25,7 @@ export const POLICY_RECHECK_MS = 1000;
  */
 export class LivePolicy {
   private state: CurrentPolicy;
-  private signature: string;
-  private checkedAt: number;
+  private readonly file: PolledFile;
 
   constructor(
     private readonly path: string,
@@ -37,27 +33,30 @@ export class LivePolicy {
     private readonly options: { onChange?: (change: PolicyChange) => void; recheckMs?: number; now?: () => number } = {},
   ) {
     this.state = { policy: initial };
-    this.signature = signatureOf(path);
-    this.checkedAt = this.now();
+    this.file = new PolledFile(path, {
+      ...(options.recheckMs === undefined ? {} : { recheckMs: options.recheckMs }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
   }
 
   /** The policy for the next request; looks at the file when the last look is older than the recheck interval. */
   current(): CurrentPolicy {
-    if (this.now() - this.checkedAt >= (this.options.recheckMs ?? POLICY_RECHECK_MS)) this.checkNow();
+    const change = this.file.poll();
+    if (change !== undefined) this.apply(change);
     return this.state;
   }
 
   /** Looks at the file now and re-reads it if it changed. */
   checkNow(): void {
-    this.checkedAt = this.now();
-    const signature = signatureOf(this.path);
-    if (signature === this.signature) return;
-    this.signature = signature;
-    if (signature === ABSENT || signature.startsWith(UNREADABLE)) {
+    const change = this.file.poll(true);
+    if (change !== undefined) this.apply(change);
+  }
+
+  private apply(change: FileChange): void {
+    if (change.unusable !== undefined) {
       // Gone or unreadable while running (an editor that deletes before it writes, a permissions
       // change): nothing says the operator wants the permissive defaults, so fail closed.
-      const why = signature === ABSENT ? 'was removed' : `cannot be read (${signature.slice(UNREADABLE.length)})`;
-      this.failClosed(`${this.path} ${why}; until it is back the last valid policy applies, to local providers only`, new Error(`${this.path} ${why}`));
+      this.failClosed(`${this.path} ${change.unusable}; until it is back the last valid policy applies, to local providers only`, new Error(`${this.path} ${change.unusable}`));
       return;
     }
     try {
@@ -75,23 +74,6 @@ export class LivePolicy {
   private failClosed(reason: string, error: Error): void {
     this.state = { policy: this.state.policy, failure: reason };
     this.options.onChange?.({ kind: 'invalid', path: this.path, error });
-  }
-
-  private now(): number {
-    return this.options.now?.() ?? performance.now();
-  }
-}
-
-/** What identifies one version of the file without reading it: an edit changes its mtime, size or inode (an editor's rename). */
-const ABSENT = 'absent';
-const UNREADABLE = 'unreadable:';
-
-function signatureOf(path: string): string {
-  try {
-    const stat = statSync(path, { throwIfNoEntry: false });
-    return stat === undefined ? ABSENT : `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
-  } catch (error) {
-    return `${UNREADABLE}${(error as NodeJS.ErrnoException).code ?? 'error'}`;
   }
 }
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_YAML } from '../../../src/policy/default-policy.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
-import { LivePolicy, POLICY_RECHECK_MS, type PolicyChange } from '../../../src/policy/live.js';
+import { FILE_RECHECK_MS } from '../../../src/common/polled-file.js';
+import { LivePolicy, type PolicyChange } from '../../../src/policy/live.js';
 import { loadPolicy } from '../../../src/policy/load.js';
 
 let dir: string;
@@ -38,7 +39,7 @@ describe('LivePolicy', () => {
   it('follows an edit within the recheck interval, not before', () => {
     const policy = live();
     save(localOnlyPublic);
-    clock += POLICY_RECHECK_MS - 1;
+    clock += FILE_RECHECK_MS - 1;
     expect(policy.current().policy.sensitivity.public).toEqual(['local', 'approved_hosted', 'restricted_hosted']);
     clock += 1;
     expect(policy.current()).toEqual({ policy: expect.objectContaining({ sensitivity: expect.objectContaining({ public: ['local'] }) }) });

@@ -1,0 +1,56 @@
+import { statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+/** How often a long-running process looks at a file it follows (a `stat`, on a request's path). */
+export const FILE_RECHECK_MS = 1000;
+
+/** What a look at a followed file found when it changed: `unusable` says why it cannot be read now. */
+export interface FileChange {
+  unusable?: string;
+}
+
+/**
+ * A file a long-running process follows (the gateway's policy and token): `poll()` stats it at
+ * most once per interval and reports a change of its metadata — an edit changes its mtime, size
+ * or inode (an editor's rename) — without reading it.
+ */
+export class PolledFile {
+  private signature: string;
+  private checkedAt: number;
+
+  constructor(
+    readonly path: string,
+    private readonly options: { recheckMs?: number; now?: () => number } = {},
+  ) {
+    this.signature = signatureOf(path);
+    this.checkedAt = this.now();
+  }
+
+  /** Looks at the file when the last look is older than the interval (always with `force`); undefined when nothing changed. */
+  poll(force = false): FileChange | undefined {
+    if (!force && this.now() - this.checkedAt < (this.options.recheckMs ?? FILE_RECHECK_MS)) return undefined;
+    this.checkedAt = this.now();
+    const signature = signatureOf(this.path);
+    if (signature === this.signature) return undefined;
+    this.signature = signature;
+    if (signature === ABSENT) return { unusable: 'was removed' };
+    if (signature.startsWith(UNREADABLE)) return { unusable: `cannot be read (${signature.slice(UNREADABLE.length)})` };
+    return {};
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? performance.now();
+  }
+}
+
+const ABSENT = 'absent';
+const UNREADABLE = 'unreadable:';
+
+function signatureOf(path: string): string {
+  try {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    return stat === undefined ? ABSENT : `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+  } catch (error) {
+    return `${UNREADABLE}${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+  }
+}
