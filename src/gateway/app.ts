@@ -24,8 +24,8 @@ export type InvokeFunction = (context: PipelineContext, input: InvocationInput) 
 export interface GatewayOptions {
   pipeline: PipelineContext;
   invoke: InvokeFunction;
-  /** The bearer token clients must present (`syndicate init` writes it). */
-  token: string;
+  /** The bearer token clients must present (`syndicate init` writes it), or a guard that follows its file. */
+  token: string | TokenGuard;
   metrics?: GatewayMetrics;
   /** Request bodies above this are refused with 413. Default 10 MiB. */
   bodyLimitBytes?: number;
@@ -111,7 +111,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   pipeline.commits ??= new GroupCommitter(pipeline.store);
   pipeline.onBackgroundError ??= (error: unknown) => options.onInternalError?.(error);
   const commits = pipeline.commits;
-  const guard = new TokenGuard(options.token);
+  const guard = typeof options.token === 'string' ? new TokenGuard(options.token) : options.token;
   const metrics = options.metrics ?? new GatewayMetrics();
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const inFlight = new Set<Promise<void>>();

@@ -9,6 +9,7 @@ import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { startBackgroundCheckpoint } from '../store/background-checkpoint.js';
 import type { Store } from '../store/store.js';
 import { createGateway, type Gateway } from './app.js';
+import { TokenGuard, type TokenChange } from './auth.js';
 import type { AccessLogEntry } from './access-log.js';
 import { listenGateway, type GatewayListenOptions, type RunningGateway } from './node-adapter.js';
 
@@ -45,6 +46,8 @@ export interface StartGatewayOptions extends GatewayListenOptions {
   onRequestEnd?: (entry: AccessLogEntry) => void;
   /** The policy file was re-read after an edit (or found invalid: local providers only until fixed). */
   onPolicyChange?: (change: PolicyChange) => void;
+  /** The token file was re-read after a rotation (or cannot be used: every request refused until it can). */
+  onTokenChange?: (change: TokenChange) => void;
 }
 
 /** A running gateway with its core (for metrics and tests). */
@@ -52,6 +55,8 @@ export interface StartedGateway extends RunningGateway {
   gateway: Gateway;
   /** The policy it follows; `checkNow()` re-reads an edited file at once (what SIGHUP does). */
   policy: LivePolicy;
+  /** The token it accepts, following `gateway.token`; `checkNow()` as for the policy. */
+  token: TokenGuard;
 }
 
 /** The bearer token `syndicate init` wrote (trimmed); a missing or empty file is a store error with the fix. */
@@ -79,10 +84,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     },
   });
   pipeline.livePolicy = policy;
+  // Rotating the token (`serve --rotate-token`) must not need a restart to lock the old one out.
+  const guard = new TokenGuard(token, { file: options.home.gatewayTokenPath, ...(options.onTokenChange === undefined ? {} : { onChange: options.onTokenChange }) });
   const gateway = createGateway({
     pipeline,
     invoke,
-    token,
+    token: guard,
     metrics,
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
@@ -99,6 +106,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     ...running,
     gateway,
     policy,
+    token: guard,
     close: async () => {
       await running.close();
       await checkpoint.stop();

@@ -62,12 +62,17 @@ export function ensureDirectory(path: string): void {
  */
 export function writeFileOnce(path: string, content: string | Uint8Array, mode: number): boolean {
   if (existsSync(path)) return false;
+  writeFileAtomically(path, content, mode);
+  return true;
+}
+
+/** Writes `path` whole or not at all: a temporary file beside it with `mode`, renamed into place. */
+export function writeFileAtomically(path: string, content: string | Uint8Array, mode: number): void {
   ensureDirectory(dirname(path));
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, content, { mode });
   chmodSync(temporary, mode);
   renameSync(temporary, path);
-  return true;
 }
 
 export function fileMode(path: string): number | undefined {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { DEFAULT_POLICY_YAML } from '../policy/default-policy.js';
 import { openStore } from '../store/store.js';
-import { ensureDirectory, writeFileOnce, type HomePaths } from './home.js';
+import { ensureDirectory, writeFileAtomically, writeFileOnce, type HomePaths } from './home.js';
 
 export interface InitResult {
   dataDir: string;
@@ -25,7 +25,7 @@ export function initializeHome(home: HomePaths): InitResult {
   ensureDirectory(home.configDir);
 
   note(home.permitKeyPath, writeFileOnce(home.permitKeyPath, randomBytes(32).toString('base64') + '\n', 0o600));
-  note(home.gatewayTokenPath, writeFileOnce(home.gatewayTokenPath, `syn_${randomBytes(24).toString('base64url')}\n`, 0o600));
+  note(home.gatewayTokenPath, writeFileOnce(home.gatewayTokenPath, newGatewayToken(), 0o600));
   note(home.policyPath, writeFileOnce(home.policyPath, DEFAULT_POLICY_YAML, 0o600));
 
   const storeExisted = existsSync(home.storePath);
@@ -34,4 +34,19 @@ export function initializeHome(home: HomePaths): InitResult {
   note(home.storePath, !storeExisted);
 
   return { dataDir: home.dataDir, configDir: home.configDir, created, kept };
+}
+
+/**
+ * Replaces the gateway token with a new random one (0600, written beside it and renamed into
+ * place, so a reader never sees half a token). A running gateway accepts only the new one within
+ * a second. Returns the token file's path; the token is never returned or printed here.
+ */
+export function rotateGatewayToken(home: HomePaths): string {
+  ensureDirectory(home.dataDir);
+  writeFileAtomically(home.gatewayTokenPath, newGatewayToken(), 0o600);
+  return home.gatewayTokenPath;
+}
+
+function newGatewayToken(): string {
+  return `syn_${randomBytes(24).toString('base64url')}\n`;
 }

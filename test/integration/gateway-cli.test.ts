@@ -3,7 +3,7 @@
  * request through it, and a graceful SIGTERM while a slow stream is in flight.
  */
 import { execa } from 'execa';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -165,6 +165,50 @@ describe('syndicate serve', () => {
 });
 
 describe('syndicate serve and policy edits', () => {
+  it('--rotate-token replaces the token, and after SIGHUP the running gateway accepts only the new one', async () => {
+    const { home: tokenHome, cleanup: cleanupHome } = makeTempHome('syndicate-gateway-token-');
+    try {
+      expect((await runCli(['init'], { home: tokenHome })).exitCode).toBe(0);
+      const server = execa('node', [BIN, '--home', tokenHome, 'serve', '--port', '0'], { env: { NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false, timeout: 30_000 });
+      let stderr = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        server.stderr?.on('data', (data: Buffer) => {
+          stderr += data.toString();
+          const match = /listening on (http:\/\/\S+)/.exec(stderr);
+          if (match?.[1] !== undefined) resolve(match[1]);
+        });
+        void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
+      });
+      const models = (bearer: string): Promise<number> => fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${bearer}` } }).then((response) => response.status);
+      const old = readFileSync(join(tokenHome, 'gateway.token'), 'utf8').trim();
+      expect(await models(old)).toBe(200);
+
+      const rotated = await runCli(['--json', 'serve', '--rotate-token'], { home: tokenHome });
+      expect(rotated.exitCode, rotated.stderr).toBe(0);
+      expect(parseJsonDocument(rotated.stdout)).toMatchObject({ ok: true, rotated: true, path: join(tokenHome, 'gateway.token') });
+      const fresh = readFileSync(join(tokenHome, 'gateway.token'), 'utf8').trim();
+      expect(fresh).toMatch(/^syn_[\w-]{32}$/);
+      expect(fresh).not.toBe(old);
+      // The token is never printed by the rotation, only by --print-token.
+      expect(rotated.stdout + rotated.stderr).not.toContain(fresh);
+      expect((statSync(join(tokenHome, 'gateway.token')).mode & 0o777).toString(8)).toBe('600');
+
+      server.kill('SIGHUP');
+      await new Promise<void>((resolve) => {
+        const check = (): void => (stderr.includes('gateway token reloaded') ? resolve() : void setTimeout(check, 20));
+        check();
+      });
+      expect(await models(old)).toBe(401);
+      expect(await models(fresh)).toBe(200);
+      expect(stderr).not.toContain(fresh);
+
+      server.kill('SIGTERM');
+      expect((await server).exitCode).toBe(0);
+    } finally {
+      cleanupHome();
+    }
+  });
+
   it('follows an edited policy.yaml on SIGHUP, and fails closed to local providers while the file is invalid', async () => {
     const claude = await startFakeEngine({ kind: 'anthropic' });
     const { home: policyHome, cleanup: cleanupHome } = makeTempHome('syndicate-gateway-policy-');

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { formatInputProblem, InvalidInputError, UsageError } from '../../errors.js';
 import type { AccessLogEntry } from '../../gateway/access-log.js';
+import type { HomePaths } from '../../home/home.js';
 import { contextFor } from '../context.js';
 
 interface ServeOptions {
@@ -8,6 +9,7 @@ interface ServeOptions {
   port: string;
   allowRemote?: boolean;
   printToken?: boolean;
+  rotateToken?: boolean;
   trustTier?: string;
   accessLog?: boolean;
 }
@@ -19,6 +21,7 @@ export function serveCommand(): Command {
     .option('--port <port>', 'port to listen on (0 picks a free one)', '8089')
     .option('--allow-remote', 'allow binding to an address other machines can reach')
     .option('--print-token', 'print the bearer token clients must send, and exit')
+    .option('--rotate-token', 'replace the bearer token with a new one, and exit (a running gateway accepts only the new one within a second)')
     .option('--trust-tier <name>', "trust tier of gateway callers (default: the policy's defaultTrustTier)")
     .option('--access-log', 'one line per request on stderr as it ends (JSON lines with --json); never prompts, answers or header values')
     .addHelpText(
@@ -28,8 +31,9 @@ Example:
   $ syndicate serve --port 8089 &
   $ OPENAI_BASE_URL=http://127.0.0.1:8089/v1 OPENAI_API_KEY=$(syndicate serve --print-token) my-agent
 
-Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads policy.yaml now
-(edits are otherwise picked up within a second; an invalid edit keeps requests local).`,
+Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads policy.yaml and the
+token file now (edits are otherwise picked up within a second; an invalid policy keeps requests
+local, a missing or empty token file refuses every request until a token is back).`,
     )
     .action(async (options: ServeOptions, command: Command) => {
       const context = contextFor(command);
@@ -40,6 +44,15 @@ Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads po
       }
       if (options.host.trim() === '') throw new UsageError('--host must not be empty');
       const { readGatewayToken, startGateway } = await import('../../gateway/server.js');
+
+      if (options.rotateToken === true) {
+        const { rotateGatewayToken } = await import('../../home/init.js');
+        const path = rotateGatewayToken(context.home);
+        if (output.json) output.document({ rotated: true, path });
+        output.info(`gateway token replaced in ${path}; a running gateway accepts only the new one within a second`);
+        output.info(`clients need the new token: ${tokenCommandFor(context.home)}`);
+        return;
+      }
 
       if (options.printToken === true) {
         const token = readGatewayToken(context.home);
@@ -58,6 +71,10 @@ Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads po
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
         onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
         ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(output.json ? JSON.stringify(entry) : accessLine(entry)) } : {}),
+        onTokenChange: (change) => {
+          if (change.kind === 'reloaded') output.info(`gateway token reloaded from ${change.path}: only the new token is accepted`);
+          else output.warn(`${change.reason}; every request is refused until then`);
+        },
         onPolicyChange: (change) => {
           if (change.kind === 'reloaded') output.info(`policy reloaded from ${change.path}`);
           else {
@@ -68,7 +85,7 @@ Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads po
       });
       const urls = { url: running.url, openaiBaseUrl: `${running.url}/v1`, anthropicBaseUrl: running.url };
       if (output.json) output.document({ ...urls, pid: process.pid });
-      const tokenCommand = `$(syndicate${context.home.source === 'flag' ? ` --home ${context.home.dataDir}` : ''} serve --print-token)`;
+      const tokenCommand = tokenCommandFor(context.home);
       output.info(`syndicate gateway listening on ${running.url}`);
       output.info(`  OpenAI SDKs:    OPENAI_BASE_URL=${urls.openaiBaseUrl} OPENAI_API_KEY=${tokenCommand}`);
       output.info(`  Anthropic SDKs: ANTHROPIC_BASE_URL=${urls.anthropicBaseUrl} ANTHROPIC_API_KEY=${tokenCommand}`);
@@ -76,8 +93,11 @@ Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads po
       output.info('  GET /metrics (Prometheus, token required), GET /healthz; SIGTERM or Ctrl-C stops after in-flight requests finish');
       output.info(`  policy: ${context.home.policyPath} (edits apply to new requests within a second; SIGHUP re-reads at once)`);
 
-      // SIGHUP: re-read an edited policy now rather than within the second.
-      process.on('SIGHUP', () => running.policy.checkNow());
+      // SIGHUP: re-read an edited policy or a rotated token now rather than within the second.
+      process.on('SIGHUP', () => {
+        running.policy.checkNow();
+        running.token.checkNow();
+      });
       // The gateway stops gracefully on either signal (the CLI's default SIGINT handler would exit at once).
       process.removeAllListeners('SIGINT');
       await new Promise<void>((resolve) => {
@@ -95,6 +115,11 @@ Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads po
       context.close();
       output.info('gateway stopped');
     });
+}
+
+/** The command that prints the token, for the same data directory: `$(syndicate [--home DIR] serve --print-token)`. */
+function tokenCommandFor(home: HomePaths): string {
+  return `$(syndicate${home.source === 'flag' ? ` --home ${home.dataDir}` : ''} serve --print-token)`;
 }
 
 /** `2026-12-04T14:50:01.123Z POST /v1/responses 200 412.3 ms ok ollama:llama3.2 local public tokens 25/12 ev_…` */
