@@ -36,6 +36,26 @@ afterAll(async () => {
   cleanup?.();
 });
 
+/** `syndicate ARGS` (a `serve`) as a process, once it printed where it listens; `stderr()` is what it wrote so far. */
+async function startServe(args: string[], env: Record<string, string>) {
+  const server = execa('node', [BIN, ...args], { env: { NO_COLOR: '1', FORCE_COLOR: '0', ...env }, reject: false, timeout: 30_000 });
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    server.stderr?.on('data', (data: Buffer) => {
+      stderr += data.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
+  });
+  const waitForStderr = (text: string): Promise<void> =>
+    new Promise((resolve) => {
+      const check = (): void => (stderr.includes(text) ? resolve() : void setTimeout(check, 20));
+      check();
+    });
+  return { server, url, stderr: () => stderr, waitForStderr };
+}
+
 describe('syndicate serve', () => {
   it('--print-token prints only the token', async () => {
     const result = await runCli(['serve', '--print-token'], { home });
@@ -72,16 +92,7 @@ describe('syndicate serve', () => {
   });
 
   it('--access-log prints one plain line per request on stderr', async () => {
-    const server = execa('node', [BIN, 'serve', '--port', '0', '--access-log'], { env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false, timeout: 30_000 });
-    const url = await new Promise<string>((resolve, reject) => {
-      let stderr = '';
-      server.stderr?.on('data', (data: Buffer) => {
-        stderr += data.toString();
-        const match = /listening on (http:\/\/\S+)/.exec(stderr);
-        if (match?.[1] !== undefined) resolve(match[1]);
-      });
-      void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
-    });
+    const { server, url } = await startServe(['serve', '--port', '0', '--access-log'], { SYNDICATE_HOME: home });
     await new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0 }).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
     await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer wrong' } });
     server.kill('SIGTERM');
@@ -169,16 +180,7 @@ describe('syndicate serve and policy edits', () => {
     const { home: tokenHome, cleanup: cleanupHome } = makeTempHome('syndicate-gateway-token-');
     try {
       expect((await runCli(['init'], { home: tokenHome })).exitCode).toBe(0);
-      const server = execa('node', [BIN, '--home', tokenHome, 'serve', '--port', '0'], { env: { NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false, timeout: 30_000 });
-      let stderr = '';
-      const url = await new Promise<string>((resolve, reject) => {
-        server.stderr?.on('data', (data: Buffer) => {
-          stderr += data.toString();
-          const match = /listening on (http:\/\/\S+)/.exec(stderr);
-          if (match?.[1] !== undefined) resolve(match[1]);
-        });
-        void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
-      });
+      const { server, url, stderr, waitForStderr } = await startServe(['--home', tokenHome, 'serve', '--port', '0'], {});
       const models = (bearer: string): Promise<number> => fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${bearer}` } }).then((response) => response.status);
       const old = readFileSync(join(tokenHome, 'gateway.token'), 'utf8').trim();
       expect(await models(old)).toBe(200);
@@ -194,13 +196,10 @@ describe('syndicate serve and policy edits', () => {
       expect((statSync(join(tokenHome, 'gateway.token')).mode & 0o777).toString(8)).toBe('600');
 
       server.kill('SIGHUP');
-      await new Promise<void>((resolve) => {
-        const check = (): void => (stderr.includes('gateway token reloaded') ? resolve() : void setTimeout(check, 20));
-        check();
-      });
+      await waitForStderr('gateway token reloaded');
       expect(await models(old)).toBe(401);
       expect(await models(fresh)).toBe(200);
-      expect(stderr).not.toContain(fresh);
+      expect(stderr()).not.toContain(fresh);
 
       server.kill('SIGTERM');
       expect((await server).exitCode).toBe(0);
@@ -212,7 +211,7 @@ describe('syndicate serve and policy edits', () => {
   it('follows an edited policy.yaml on SIGHUP, and fails closed to local providers while the file is invalid', async () => {
     const claude = await startFakeEngine({ kind: 'anthropic' });
     const { home: policyHome, cleanup: cleanupHome } = makeTempHome('syndicate-gateway-policy-');
-    const env = { SYNDICATE_HOME: policyHome, NO_COLOR: '1', FORCE_COLOR: '0', FAKE_CLAUDE_KEY: 'sk-fake' };
+    const env = { SYNDICATE_HOME: policyHome, FAKE_CLAUDE_KEY: 'sk-fake' };
     try {
       expect((await runCli(['init'], { home: policyHome })).exitCode).toBe(0);
       const records = [
@@ -228,16 +227,7 @@ describe('syndicate serve and policy edits', () => {
       expect(original).toContain('allowHosts: [127.0.0.1,');
       writeFileSync(policyPath, original);
 
-      const server = execa('node', [BIN, 'serve', '--port', '0'], { env, reject: false, timeout: 30_000 });
-      let stderr = '';
-      const url = await new Promise<string>((resolve, reject) => {
-        server.stderr?.on('data', (data: Buffer) => {
-          stderr += data.toString();
-          const match = /listening on (http:\/\/\S+)/.exec(stderr);
-          if (match?.[1] !== undefined) resolve(match[1]);
-        });
-        void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
-      });
+      const { server, url, stderr, waitForStderr } = await startServe(['serve', '--port', '0'], env);
       const gatewayToken = readFileSync(join(policyHome, 'gateway.token'), 'utf8').trim();
       const ask = (model: string): Promise<Response> =>
         fetch(`${url}/v1/chat/completions`, {
@@ -245,12 +235,6 @@ describe('syndicate serve and policy edits', () => {
           headers: { authorization: `Bearer ${gatewayToken}`, 'content-type': 'application/json' },
           body: JSON.stringify({ model, messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
         });
-      const waitForStderr = (text: string): Promise<void> =>
-        new Promise((resolve) => {
-          const check = (): void => (stderr.includes(text) ? resolve() : void setTimeout(check, 20));
-          check();
-        });
-
       // The default policy lets public data reach an approved hosted provider.
       const first = await ask('claude:claude-sonnet-4-20250514');
       expect(first.status, await first.clone().text()).toBe(200);
@@ -277,7 +261,7 @@ describe('syndicate serve and policy edits', () => {
       const explained = parseJsonDocument((await runCli(['--json', 'evidence', 'show', local.headers.get('x-syndicate-evidence') ?? ''], { home: policyHome })).stdout);
       expect(JSON.stringify(explained)).toContain('is not a valid policy');
       expect(claude.exchanges.length).toBe(claudeCalls);
-      expect(stderr).toContain('/sensitivity/public/0');
+      expect(stderr()).toContain('/sensitivity/public/0');
       const scrape = async (): Promise<string> => (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${gatewayToken}` } })).text();
       const failing = await scrape();
       expect(failing).toContain('syndicate_gateway_policy_failed_closed 1');
