@@ -620,7 +620,7 @@ function deny(
 
 function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknown> {
   return {
-    chosen: { provider: chosen.provider, model: chosen.model, rank: chosen.rank, reasons: chosen.reasons },
+    chosen: { provider: chosen.provider, model: chosen.model, rank: chosen.rank, reasons: chosen.reasons, ...(chosen.warm === undefined ? {} : { warm: chosen.warm }) },
     sensitivity: plan.sensitivity,
     workflow: plan.workflow,
     allowedClasses: plan.allowedClasses,

@@ -10,6 +10,7 @@ interface EvidenceMetricsRow {
   provider_class: string | null;
   model: string | null;
   sensitivity: string | null;
+  warm: number | null;
   hop: number;
   first_token_ms: number | null;
   total_ms: number | null;
@@ -24,7 +25,7 @@ export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow
   const rows = store.db
     .prepare(
       `SELECT created_at, kind, state, provider_id, provider_class, model, sensitivity, hop, first_token_ms, total_ms, input_tokens, output_tokens, cost_usd,
-              json_extract(error_json, '$.code') AS error_code
+              json_extract(error_json, '$.code') AS error_code, json_extract(route_json, '$.chosen.warm') AS warm
          FROM evidence WHERE created_at >= ? AND created_at < ? ORDER BY created_at, rowid`,
     )
     .all(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString()) as EvidenceMetricsRow[];
@@ -36,6 +37,7 @@ export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow
     providerClass: row.provider_class,
     model: row.model,
     sensitivity: row.sensitivity,
+    warm: row.warm === null ? null : row.warm === 1,
     hop: row.hop,
     firstTokenMs: row.first_token_ms,
     totalMs: row.total_ms,

@@ -13,6 +13,8 @@ export interface MetricsRow {
   model: string | null;
   /** The level the classifier gave the request (null on rows written before it was known). */
   sensitivity: string | null;
+  /** Whether the engine held the model when the request was routed; null when it does not say (or not local). */
+  warm: boolean | null;
   /** 0 for the first candidate, 1.. for fallback hops. */
   hop: number;
   firstTokenMs: number | null;
@@ -81,6 +83,20 @@ export interface SensitivityRouting {
   denied: number;
 }
 
+/**
+ * Answers from a model its engine reported not loaded when the request was routed (Ollama's
+ * `/api/ps`): their first token includes the load, so they show what a cold start costs on
+ * engines that do not report load times themselves.
+ */
+export interface ColdStarts {
+  provider: string;
+  model: string;
+  coldRequests: number;
+  coldFirstTokenMs: Percentiles | null;
+  /** The same model's answers while loaded, for comparison. */
+  warmFirstTokenMs: Percentiles | null;
+}
+
 export interface HourlyRequests {
   /** Start of the hour, ISO 8601 (UTC). */
   hour: string;
@@ -128,6 +144,7 @@ export interface MetricsSummary {
   bySensitivity: SensitivityRouting[];
   latency: ModelLatency[];
   loadTimes: ModelLoadTimes[];
+  coldStarts: ColdStarts[];
   spendUsd: { total: number; local: number; hosted: number };
   savings: {
     referenceModel: string;
@@ -210,6 +227,7 @@ export function summarizeMetrics(
       localTokensAtReferenceUsd: localAtReference,
       estimatedSavingsUsd: localAtReference - localSpend,
     },
+    coldStarts: coldStartsByModel(answered),
     hourly: hourlyRequests(answered, window),
   };
 }
@@ -222,7 +240,8 @@ export function percentiles(values: readonly number[]): Percentiles | null {
   return { p50: rank(0.5), p95: rank(0.95), samples: sorted.length };
 }
 
-function latencyByModel(answered: readonly MetricsRow[]): ModelLatency[] {
+/** The answered rows per provider and model, ordered by provider, then model. */
+function latencyGroups(answered: readonly MetricsRow[]): MetricsRow[][] {
   const groups = new Map<string, MetricsRow[]>();
   for (const row of answered) {
     const key = `${row.providerId ?? ''}\u0000${row.model ?? ''}`;
@@ -230,7 +249,12 @@ function latencyByModel(answered: readonly MetricsRow[]): ModelLatency[] {
     if (group === undefined) groups.set(key, [row]);
     else group.push(row);
   }
-  return [...groups.values()]
+  const name = (group: MetricsRow[]): [string, string] => [group[0]?.providerId ?? '', group[0]?.model ?? ''];
+  return [...groups.values()].sort((a, b) => name(a)[0].localeCompare(name(b)[0]) || name(a)[1].localeCompare(name(b)[1]));
+}
+
+function latencyByModel(answered: readonly MetricsRow[]): ModelLatency[] {
+  return latencyGroups(answered)
     .map((group) => {
       const first = group[0] as MetricsRow;
       return {
@@ -238,11 +262,30 @@ function latencyByModel(answered: readonly MetricsRow[]): ModelLatency[] {
         model: first.model ?? '',
         class: first.providerClass ?? '',
         requests: group.length,
-        firstTokenMs: percentiles(group.flatMap((row) => (row.firstTokenMs === null ? [] : [row.firstTokenMs]))),
+        firstTokenMs: firstTokens(group),
         totalMs: percentiles(group.flatMap((row) => (row.totalMs === null ? [] : [row.totalMs]))),
       };
+    });
+}
+
+function firstTokens(rows: readonly MetricsRow[]): Percentiles | null {
+  return percentiles(rows.flatMap((row) => (row.firstTokenMs === null ? [] : [row.firstTokenMs])));
+}
+
+function coldStartsByModel(answered: readonly MetricsRow[]): ColdStarts[] {
+  return latencyGroups(answered)
+    .map((group) => {
+      const first = group[0] as MetricsRow;
+      const cold = group.filter((row) => row.warm === false);
+      return {
+        provider: first.providerId ?? '',
+        model: first.model ?? '',
+        coldRequests: cold.length,
+        coldFirstTokenMs: firstTokens(cold),
+        warmFirstTokenMs: firstTokens(group.filter((row) => row.warm === true)),
+      };
     })
-    .sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
+    .filter((entry) => entry.coldRequests > 0);
 }
 
 function loadTimesByModel(events: readonly ModelLoadEvent[]): ModelLoadTimes[] {

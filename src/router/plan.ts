@@ -60,6 +60,7 @@ interface Evaluation {
   estimatedCostUsd: number;
   expectedFirstTokenMs: number | undefined;
   latencyKey: number;
+  warm: boolean | undefined;
 }
 
 function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode): RoutePlan {
@@ -187,6 +188,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       estimatedCostUsd,
       expectedFirstTokenMs: latency.expectedMs,
       latencyKey: latency.expectedMs ?? 0,
+      warm: latency.warm,
     });
   }
 
@@ -213,6 +215,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     reasons: [...evaluation.reasons, ...rankingReasons(evaluation, workflow.prefer ?? [])],
     estimatedCostUsd: roundUsd(evaluation.estimatedCostUsd),
     ...(evaluation.expectedFirstTokenMs === undefined ? {} : { expectedFirstTokenMs: evaluation.expectedFirstTokenMs }),
+    ...(evaluation.warm === undefined ? {} : { warm: evaluation.warm }),
   }));
   const excluded: Exclusion[] = [
     ...evaluations
@@ -325,27 +328,28 @@ function estimateFirstToken(
   model: ProviderModel,
   context: RouteContext,
   observedFirstTokenMs: number | undefined,
-): { expectedMs: number | undefined; note: string | undefined } {
+): { expectedMs: number | undefined; note: string | undefined; warm: boolean | undefined } {
   if (provider.record.class !== 'local') {
-    return { expectedMs: observedFirstTokenMs, note: undefined };
+    return { expectedMs: observedFirstTokenMs, note: undefined, warm: undefined };
   }
   const resident = context.warm?.[provider.id];
   if (resident === undefined) {
-    return { expectedMs: observedFirstTokenMs, note: 'warm state unknown: no cold-start time counted' };
+    return { expectedMs: observedFirstTokenMs, note: 'warm state unknown: no cold-start time counted', warm: undefined };
   }
   if (resident.includes(model.id)) {
-    return { expectedMs: observedFirstTokenMs, note: 'model is loaded (warm)' };
+    return { expectedMs: observedFirstTokenMs, note: 'model is loaded (warm)', warm: true };
   }
   const recorded = context.coldStartMs?.(provider.id, model.id);
   const declaredSeconds = provider.record.engine?.launch?.coldStartSeconds;
   const coldStartMs = recorded ?? (declaredSeconds === undefined ? undefined : Math.round(declaredSeconds * 1000));
   if (coldStartMs === undefined) {
-    return { expectedMs: observedFirstTokenMs, note: 'model is cold; its load time is unknown' };
+    return { expectedMs: observedFirstTokenMs, note: 'model is cold; its load time is unknown', warm: false };
   }
   const source = recorded === undefined ? 'declared' : 'recorded';
   return {
     expectedMs: coldStartMs + (observedFirstTokenMs ?? 0),
     note: `model is cold: ${source} load time ${coldStartMs} ms counts against the first-token budget`,
+    warm: false,
   };
 }
 

@@ -66,6 +66,8 @@ export interface Candidate {
   estimatedCostUsd: number;
   /** Known or estimated time to first token; absent when nothing is known. */
   expectedFirstTokenMs?: number;
+  /** Local engines that say what they hold (Ollama's /api/ps): whether the model was loaded when planned. */
+  warm?: boolean;
 }
 
 /** Stable identifiers of the rules that can exclude a candidate. */

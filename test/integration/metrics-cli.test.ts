@@ -41,6 +41,7 @@ describe('syndicate metrics', () => {
     // Where each level went: only levels seen in the window, least sensitive first.
     expect(result.stdout).toMatch(/SENSITIVITY\s+LOCAL\s+HOSTED\s+DENIED\npublic\s+1\s+1\s+0\ninternal\s+1\s+0\s+0\nrestricted\s+1\s+0\s+1\n/);
     expect(result.stdout).toContain('local requests per hour');
+    expect(result.stdout).toMatch(/cold starts: .*\nPROVIDER\s+MODEL\s+COLD ANSWERS\s+FIRST TOKEN P50 COLD\s+WARM\nollama\s+llama3\s+1\s+300 ms\s+100 ms\n/);
   });
 
   it('a shorter window leaves the older rows out (only the denial, 25 minutes ago, is left)', async () => {

@@ -90,6 +90,17 @@ function printSummary(
       summary.loadTimes.map((entry) => [entry.provider, entry.model, entry.loads, ms(entry.loadMs, 'p50'), `${Math.round(entry.maxMs)} ms`]),
     );
   }
+  printColdStarts(summary, line, table);
+}
+
+function printColdStarts(summary: MetricsSummary, line: (text: string) => void, table: (columns: string[], rows: (string | number | null)[][]) => void): void {
+  if (summary.coldStarts.length === 0) return;
+  line('');
+  line('cold starts: answers from a model its engine reported not loaded when routed (the first token includes the load)');
+  table(
+    ['provider', 'model', 'cold answers', 'first token p50 cold', 'warm'],
+    summary.coldStarts.map((entry) => [entry.provider, entry.model, entry.coldRequests, ms(entry.coldFirstTokenMs, 'p50'), ms(entry.warmFirstTokenMs, 'p50')]),
+  );
 }
 
 function percent(share: number): string {

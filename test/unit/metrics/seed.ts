@@ -18,6 +18,8 @@ interface SeedAttempt {
   errorCode?: string;
   /** Default `internal`. */
   sensitivity?: 'public' | 'internal' | 'confidential' | 'restricted';
+  /** Whether the engine held the model when routed (the route's `chosen.warm`); absent: it did not say. */
+  warm?: boolean;
 }
 
 const OLLAMA = { id: 'ollama', version: 1, class: 'local' } as const;
@@ -30,10 +32,10 @@ const CLAUDE = { id: 'claude', version: 2, class: 'approved_hosted' } as const;
 export function seedAttempts(start: number): SeedAttempt[] {
   return [
     // Hour 0: two local answers.
-    { at: start + 10 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 100, totalMs: 400, usage: { inputTokens: 1000, outputTokens: 500 }, sensitivity: 'public' },
-    { at: start + 20 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 300, totalMs: 800, usage: { inputTokens: 2000, outputTokens: 1000 }, sensitivity: 'restricted' },
+    { at: start + 10 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 100, totalMs: 400, usage: { inputTokens: 1000, outputTokens: 500 }, sensitivity: 'public', warm: true },
+    { at: start + 20 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 300, totalMs: 800, usage: { inputTokens: 2000, outputTokens: 1000 }, sensitivity: 'restricted', warm: false },
     // Hour 1: a local answer after a fallback hop, and a hosted answer with a cost.
-    { at: start + 70 * MINUTE, provider: OLLAMA, model: 'llama3', hop: 1, state: 'completed', firstTokenMs: 200, totalMs: 600, usage: { inputTokens: 3000, outputTokens: 1500 } },
+    { at: start + 70 * MINUTE, provider: OLLAMA, model: 'llama3', hop: 1, state: 'completed', firstTokenMs: 200, totalMs: 600, usage: { inputTokens: 3000, outputTokens: 1500 }, warm: true },
     { at: start + 80 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'completed', firstTokenMs: 500, totalMs: 1500, usage: { inputTokens: 400, outputTokens: 100 }, costUsd: 0.0027, sensitivity: 'public' },
     // Hour 2: a failed hosted attempt; a probe (never counted).
     { at: start + 130 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'failed', totalMs: 50 },
@@ -58,7 +60,7 @@ export function seedMetricsStore(store: Store, start: number): void {
       permitId: `pm_${index}`,
       permit: {},
       sensitivity: attempt.sensitivity ?? 'internal',
-      route: {},
+      route: attempt.warm === undefined ? {} : { chosen: { provider: attempt.provider.id, model: attempt.model, warm: attempt.warm } },
       streamed: false,
       now: attempt.at,
     };

@@ -65,6 +65,11 @@ describe('metrics from a seeded evidence store', () => {
       { hour: '2026-01-15T12:00:00.000Z', local: 0, hosted: 0 },
     ]);
     expect(summary.loadTimes).toEqual([]);
+    // The 20-minute answer came from a model Ollama had not loaded: first token 300 ms, against
+    // {100, 200} warm (p50 rank 1 → 100, p95 rank 2 → 200); the hosted answer says nothing of warmth.
+    expect(summary.coldStarts).toEqual([
+      { provider: 'ollama', model: 'llama3', coldRequests: 1, coldFirstTokenMs: { p50: 300, p95: 300, samples: 1 }, warmFirstTokenMs: { p50: 100, p95: 200, samples: 2 } },
+    ]);
     expect(summary.window).toEqual({ since: '2026-01-15T10:00:00.000Z', until: '2026-01-15T13:00:00.000Z' });
   });
 

@@ -279,6 +279,10 @@ describe('latency budget and cold starts', () => {
     expect(order(plan)).toEqual(['ollama:llama3.2:3b', 'llamacpp:qwen-14b']);
     expect(plan.candidates[1]?.expectedFirstTokenMs).toBe(900);
     expect(plan.candidates[1]?.reasons).toContain('model is cold: recorded load time 900 ms counts against the first-token budget');
+    // What the evidence keeps of it: whether each model was loaded when planned.
+    expect(plan.candidates.map((candidate) => candidate.warm)).toEqual([true, false]);
+    const unknown = planRoute(input({ workflow: 'batch' }), context([coldDeclared]));
+    expect(unknown.candidates[0]?.warm).toBeUndefined();
   });
 
   it('a warm model counts no load time; batch work has no first-token budget', () => {

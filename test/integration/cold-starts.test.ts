@@ -1,0 +1,56 @@
+/**
+ * Cold starts observed end to end: Ollama says which models it holds (`/api/ps`); an answer from
+ * a model it had not loaded records `chosen.warm: false` in its route evidence, and `metrics`
+ * reports those answers apart — what a cold start costs on an engine that reports no load times.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+
+let ollama: FakeEngine;
+let home: string;
+let cleanup: () => void;
+
+beforeAll(async () => {
+  // The fake reports its first model resident: llama3.2:3b is warm, qwen2.5-coder:7b is not.
+  ollama = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'qwen2.5-coder:7b' }] });
+  ({ home, cleanup } = makeTempHome('syndicate-cold-starts-'));
+  expect((await runCli(['init'], { home })).exitCode).toBe(0);
+  const record = join(home, 'ollama.yaml');
+  writeFileSync(
+    record,
+    `apiVersion: syndicate/v1\nkind: Provider\nid: ollama\nclass: local\nwire: openai\nbaseUrl: ${ollama.baseUrl}\nengine:\n  kind: ollama\nmodels:\n` +
+      `  - id: llama3.2:3b\n    contextWindow: 8192\n    capabilityClass: small\n  - id: qwen2.5-coder:7b\n    contextWindow: 8192\n    capabilityClass: medium\n`,
+  );
+  expect((await runCli(['provider', 'register', record], { home })).exitCode).toBe(0);
+});
+
+afterAll(async () => {
+  await ollama?.close();
+  cleanup?.();
+});
+
+describe('cold starts', () => {
+  it('records whether the engine held the model, and metrics reports the cold answers apart', async () => {
+    const answer = async (model: string): Promise<string> => {
+      const result = await runCli(['--json', 'run', 'Name the capital of France.', '--model', `ollama:${model}`, '--no-stream'], { home });
+      expect(result.exitCode, result.stderr).toBe(0);
+      return (parseJsonDocument(result.stdout) as { evidenceId: string }).evidenceId;
+    };
+    const coldId = await answer('qwen2.5-coder:7b');
+    const warmId = await answer('llama3.2:3b');
+    const routeOf = async (id: string): Promise<{ chosen: { warm?: boolean; reasons: string[] } }> => {
+      const shown = await runCli(['--json', 'evidence', 'show', id], { home });
+      return (parseJsonDocument(shown.stdout) as { evidence: { route: { chosen: { warm?: boolean; reasons: string[] } } } }).evidence.route;
+    };
+    expect((await routeOf(coldId)).chosen).toMatchObject({ warm: false, reasons: expect.arrayContaining(['model is cold; its load time is unknown']) });
+    expect((await routeOf(warmId)).chosen).toMatchObject({ warm: true, reasons: expect.arrayContaining(['model is loaded (warm)']) });
+
+    const metrics = parseJsonDocument((await runCli(['--json', 'metrics', '--since', '1h'], { home })).stdout) as { metrics: { coldStarts: unknown[] } };
+    expect(metrics.metrics.coldStarts).toEqual([
+      { provider: 'ollama', model: 'qwen2.5-coder:7b', coldRequests: 1, coldFirstTokenMs: expect.objectContaining({ samples: 1 }), warmFirstTokenMs: null },
+    ]);
+  });
+});
