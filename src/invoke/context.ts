@@ -1,6 +1,7 @@
 import type { HomePaths } from '../home/home.js';
 import { loadPermitKey } from '../permits/index.js';
 import { loadPolicy } from '../policy/load.js';
+import { coldStartEstimator } from '../router/cold-starts.js';
 import { sharedHealthMonitor } from '../router/health.js';
 import type { Store } from '../store/store.js';
 import type { PipelineContext } from './types.js';
@@ -13,5 +14,6 @@ export function createPipelineContext(home: HomePaths, store: Store, env: NodeJS
     permitKey: loadPermitKey(home.permitKeyPath),
     health: sharedHealthMonitor(),
     env,
+    coldStarts: coldStartEstimator(store),
   };
 }

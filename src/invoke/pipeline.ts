@@ -85,6 +85,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     store: context.store,
     health: context.health,
     promptEstimate: 'bounded',
+    ...(context.coldStarts === undefined ? {} : { coldStartMs: context.coldStarts }),
     ...(input.sensitivityHint === undefined ? {} : { sensitivityHint: input.sensitivityHint }),
     ...(input.trustTier === undefined ? {} : { trustTier: input.trustTier }),
     ...(explicitProvider === undefined ? {} : { explicitProvider }),

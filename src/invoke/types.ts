@@ -4,7 +4,7 @@ import type { PermitKey } from '../permits/index.js';
 import type { CurrentPolicy } from '../policy/live.js';
 import type { Policy } from '../policy/types.js';
 import type { HealthMonitor } from '../router/health.js';
-import type { RoutePlan } from '../router/types.js';
+import type { ColdStartEstimator, RoutePlan } from '../router/types.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/store.js';
 import type { TransportTimeouts } from '../transport/transport.js';
@@ -34,6 +34,8 @@ export interface PipelineContext {
    * request instead of `policy`. Absent (the CLI): `policy`, read once at start.
    */
   livePolicy?: { current(): CurrentPolicy };
+  /** What loading a cold local model has cost on this host (`coldStartEstimator`, cached per model). */
+  coldStarts?: ColdStartEstimator;
 }
 
 /** A finding as the classifier reports it (the excerpt is already masked). */

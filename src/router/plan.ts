@@ -339,16 +339,21 @@ function estimateFirstToken(
   if (resident.includes(model.id)) {
     return { expectedMs: observedFirstTokenMs, note: 'model is loaded (warm)', warm: true };
   }
-  const recorded = context.coldStartMs?.(provider.id, model.id);
+  const seen = context.coldStartMs?.(provider.id, model.id);
   const declaredSeconds = provider.record.engine?.launch?.coldStartSeconds;
-  const coldStartMs = recorded ?? (declaredSeconds === undefined ? undefined : Math.round(declaredSeconds * 1000));
+  const coldStartMs = seen?.ms ?? (declaredSeconds === undefined ? undefined : Math.round(declaredSeconds * 1000));
   if (coldStartMs === undefined) {
     return { expectedMs: observedFirstTokenMs, note: 'model is cold; its load time is unknown', warm: false };
   }
-  const source = recorded === undefined ? 'declared' : 'recorded';
+  const what =
+    seen === undefined
+      ? `declared load time ${coldStartMs} ms`
+      : seen.source === 'recorded'
+        ? `recorded load time ${coldStartMs} ms`
+        : `observed cold-start cost ${coldStartMs} ms (its cold answers' first token minus its warm ones')`;
   return {
     expectedMs: coldStartMs + (observedFirstTokenMs ?? 0),
-    note: `model is cold: ${source} load time ${coldStartMs} ms counts against the first-token budget`,
+    note: `model is cold: ${what} counts against the first-token budget`,
     warm: false,
   };
 }

@@ -8,7 +8,7 @@ import type { CanonicalRequest } from '../wire/canonical.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
 import { planRoute } from './plan.js';
 import { imageCount, promptText } from './request-traits.js';
-import type { RoutePlan } from './types.js';
+import type { ColdStartEstimator, RoutePlan } from './types.js';
 
 /** The part of a classifier finding the router reports. */
 export interface RouteFinding {
@@ -47,7 +47,7 @@ export interface RouteRequestOptions {
   store?: Store;
   health?: HealthMonitor;
   classify?: ClassifyFunction;
-  coldStartMs?: (providerId: string, model: string) => number | undefined;
+  coldStartMs?: ColdStartEstimator;
   now?: Date;
   /**
    * `exact` (default): prompt tokens counted with the tokenizer. `bounded` (the pipeline): when

@@ -39,6 +39,16 @@ export type HealthSnapshot = Readonly<Record<string, ProviderHealth>>;
 /** Provider id -> ids of the models resident (loaded) right now. A provider absent here: unknown. */
 export type WarmSnapshot = Readonly<Record<string, readonly string[]>>;
 
+/** What loading a model costs on this host, and how that is known. */
+export interface ColdStartEstimate {
+  ms: number;
+  /** `recorded`: an engine timed its loads (engine_events); `observed`: cold answers' first token minus warm ones'. */
+  source: 'recorded' | 'observed';
+}
+
+/** The router's question: how long would this model take to load if it is not loaded now? */
+export type ColdStartEstimator = (providerId: string, model: string) => ColdStartEstimate | undefined;
+
 export interface RouteContext {
   policy: Policy;
   providers: RegisteredProvider[];
@@ -46,8 +56,8 @@ export interface RouteContext {
   warm?: WarmSnapshot;
   /** Spend so far in the current UTC day, for the per-day ceiling. */
   spentTodayUsd?: number | (() => number);
-  /** Recorded load time of a model in ms (metrics / engine events); undefined when never measured. */
-  coldStartMs?: (providerId: string, model: string) => number | undefined;
+  /** What loading a model has cost on this host (`coldStartEstimator`); undefined when never seen. */
+  coldStartMs?: ColdStartEstimator;
   /** The policy in force could not be refreshed (its file is invalid): plan local providers only, and say why. */
   policyFailure?: string;
 }

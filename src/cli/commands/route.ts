@@ -39,10 +39,11 @@ export function routeCommand(): Command {
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
 
       const context = contextFor(command);
-      const [{ loadPolicy }, { listProviders }, { routeRequest }] = await Promise.all([
+      const [{ loadPolicy }, { listProviders }, { routeRequest }, { coldStartEstimator }] = await Promise.all([
         import('../../policy/load.js'),
         import('../../registry/registry.js'),
         import('../../router/route-request.js'),
+        import('../../router/cold-starts.js'),
       ]);
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store();
@@ -62,6 +63,8 @@ export function routeCommand(): Command {
           ...(options.provider === undefined ? {} : { explicitProvider: options.provider }),
           ...(maxTokens === undefined ? {} : { maxTokens }),
           store,
+          // The same load-time knowledge `run` and the gateway plan with.
+          coldStartMs: coldStartEstimator(store),
         });
         const { plan, classification } = routed;
         const { output } = context;

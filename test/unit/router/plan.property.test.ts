@@ -155,7 +155,7 @@ function plan(scenario: Scenario, sensitivity: RouteInput['sensitivity']) {
       health: scenario.health,
       warm: scenario.warm,
       spentTodayUsd: scenario.spent,
-      coldStartMs: (providerId: string) => (providerId === 'p1' ? 3000 : undefined),
+      coldStartMs: (providerId: string) => (providerId === 'p1' ? { ms: 3000, source: 'recorded' as const } : undefined),
     },
   );
 }

@@ -274,7 +274,7 @@ describe('latency budget and cold starts', () => {
   it('a recorded load time wins over the declared one', () => {
     const plan = planRoute(
       input({ workflow: 'interactive' }),
-      context([coldDeclared, warmLocal], { warm: { llamacpp: [], ollama: ['llama3.2:3b'] }, coldStartMs: () => 900 }),
+      context([coldDeclared, warmLocal], { warm: { llamacpp: [], ollama: ['llama3.2:3b'] }, coldStartMs: () => ({ ms: 900, source: 'recorded' }) }),
     );
     expect(order(plan)).toEqual(['ollama:llama3.2:3b', 'llamacpp:qwen-14b']);
     expect(plan.candidates[1]?.expectedFirstTokenMs).toBe(900);
@@ -283,6 +283,16 @@ describe('latency budget and cold starts', () => {
     expect(plan.candidates.map((candidate) => candidate.warm)).toEqual([true, false]);
     const unknown = planRoute(input({ workflow: 'batch' }), context([coldDeclared]));
     expect(unknown.candidates[0]?.warm).toBeUndefined();
+  });
+
+  it('an observed cold-start cost (engines that time no loads) counts like a recorded one, and says what it is', () => {
+    const plan = planRoute(
+      input({ workflow: 'interactive' }),
+      context([coldDeclared, warmLocal], { warm: { llamacpp: [], ollama: ['llama3.2:3b'] }, coldStartMs: () => ({ ms: 2400, source: 'observed' }) }),
+    );
+    expect(exclusionOf(plan, 'llamacpp:qwen-14b')?.reasons).toEqual(['expected first token 2400 ms exceeds the interactive budget of 1500 ms']);
+    const batch = planRoute(input({ workflow: 'batch' }), context([coldDeclared], { warm: { llamacpp: [] }, coldStartMs: () => ({ ms: 2400, source: 'observed' }) }));
+    expect(batch.candidates[0]?.reasons).toContain("model is cold: observed cold-start cost 2400 ms (its cold answers' first token minus its warm ones') counts against the first-token budget");
   });
 
   it('a warm model counts no load time; batch work has no first-token budget', () => {
