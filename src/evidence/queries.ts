@@ -1,3 +1,4 @@
+import type { ProviderClass, SensitivityLevel } from '../common/vocabulary.js';
 import type { Store } from '../store/store.js';
 import { CHUNK_KEY_SPAN, REQUEST_SEQ } from './chain.js';
 import type {
@@ -19,6 +20,10 @@ export interface ListEvidenceOptions {
   state?: EvidenceState;
   /** Only rows of this session (`x-syndicate-session`, or a coding agent's own session header). */
   session?: string;
+  /** Only rows the classifier gave this level. */
+  sensitivity?: SensitivityLevel;
+  /** Only rows of providers in these classes. */
+  providerClasses?: readonly ProviderClass[];
   /** Newest first; default: no limit. */
   limit?: number;
 }
@@ -95,6 +100,14 @@ export function listEvidence(store: Store, options: ListEvidenceOptions = {}): E
   if (options.session !== undefined) {
     conditions.push('session_id = ?');
     parameters.push(options.session);
+  }
+  if (options.sensitivity !== undefined) {
+    conditions.push('sensitivity = ?');
+    parameters.push(options.sensitivity);
+  }
+  if (options.providerClasses !== undefined) {
+    conditions.push(`provider_class IN (${options.providerClasses.map(() => '?').join(', ') || 'NULL'})`);
+    parameters.push(...options.providerClasses);
   }
   const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
   const limit = options.limit === undefined ? '' : ' LIMIT ?';

@@ -85,7 +85,7 @@ describe('syndicate evidence (CLI)', () => {
     expect(partial?.response.body?.toString()).toBe(SSE_CHUNKS[0]);
   });
 
-  it('list filters by --since, --provider, --state, --session and --limit and renders a table', async () => {
+  it('list filters by --since, --provider, --state, --session, --sensitivity, --class and --limit and renders a table', async () => {
     const recent = parseJsonDocument((await runCli(['evidence', 'list', '--since', '1h', '--json'], { home })).stdout);
     expect((recent.evidence as unknown[]).length).toBe(4);
     const glm = parseJsonDocument((await runCli(['evidence', 'list', '--provider', 'glm', '--json'], { home })).stdout);
@@ -96,6 +96,13 @@ describe('syndicate evidence (CLI)', () => {
     expect((session.evidence as { id: string }[]).map((row) => row.id)).toEqual([binary]);
     const limited = parseJsonDocument((await runCli(['evidence', 'list', '--limit', '2', '--json'], { home })).stdout);
     expect((limited.evidence as unknown[]).length).toBe(2);
+    // Where data of one level went: the denial is the only confidential row, and it was bound for a hosted class.
+    const ids = async (...filters: string[]): Promise<string[]> =>
+      (parseJsonDocument((await runCli(['evidence', 'list', ...filters, '--json'], { home })).stdout).evidence as { id: string }[]).map((row) => row.id);
+    expect(await ids('--sensitivity', 'confidential')).toEqual([denial]);
+    expect(await ids('--class', 'hosted')).toEqual([denial, old]);
+    expect(await ids('--class', 'approved_hosted', '--state', 'completed')).toEqual([old]);
+    expect(await ids('--sensitivity', 'confidential', '--class', 'local')).toEqual([]);
 
     const human = await runCli(['evidence', 'list'], { home });
     expect(human.exitCode).toBe(0);
@@ -111,6 +118,11 @@ describe('syndicate evidence (CLI)', () => {
     const state = await runCli(['evidence', 'list', '--state', 'done', '--json'], { home });
     expect(state.exitCode).toBe(2);
     expect(parseJsonDocument(state.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'invalid --state "done"' } });
+    const level = await runCli(['evidence', 'list', '--sensitivity', 'secret', '--json'], { home });
+    expect(parseJsonDocument(level.stdout)).toMatchObject({ ok: false, error: { message: 'invalid --sensitivity "secret"', hint: 'use one of: public, internal, confidential, restricted' } });
+    const providerClass = await runCli(['evidence', 'list', '--class', 'cloud', '--json'], { home });
+    expect(providerClass.exitCode).toBe(2);
+    expect(parseJsonDocument(providerClass.stdout)).toMatchObject({ ok: false, error: { hint: 'use one of: local, approved_hosted, restricted_hosted, hosted' } });
     const since = await runCli(['evidence', 'list', '--since', 'yesterday'], { home });
     expect(since.exitCode).toBe(2);
     expect(since.stderr).toContain('invalid --since "yesterday"');

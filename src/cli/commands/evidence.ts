@@ -9,6 +9,8 @@ interface ListOptions {
   provider?: string;
   state?: string;
   session?: string;
+  sensitivity?: string;
+  class?: string;
   limit?: string;
 }
 
@@ -34,8 +36,13 @@ export function evidenceCommand(): Command {
     .option('--provider <id>', 'only rows for this provider id')
     .option('--state <state>', 'only rows in this state: pending, completed, failed, interrupted, denied')
     .option('--session <id>', "only rows of this session (x-syndicate-session, or Claude Code's / Codex's own session id)")
+    .option('--sensitivity <level>', 'only rows the classifier gave this level: public, internal, confidential, restricted')
+    .option('--class <class>', 'only rows of providers of this class: local, approved_hosted, restricted_hosted, or hosted (both hosted classes)')
     .option('--limit <n>', 'at most this many rows', '50')
-    .addHelpText('after', '\nExample:\n  $ syndicate evidence list --since 1h --provider ollama --state failed --json\n  $ syndicate evidence list --session 6f1d2c3a-0b7e-4c1e-9a55-2f8e1b7c9d10')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ syndicate evidence list --since 1h --provider ollama --state failed --json\n  $ syndicate evidence list --session 6f1d2c3a-0b7e-4c1e-9a55-2f8e1b7c9d10\n  $ syndicate evidence list --sensitivity restricted --class hosted --state completed   # should list nothing',
+    )
     .action(async (options: ListOptions, command: Command) => {
       const context = contextFor(command);
       const { parseDuration } = await import('../../common/duration.js');
@@ -45,6 +52,18 @@ export function evidenceCommand(): Command {
       if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
       if (options.provider !== undefined) filters.provider = options.provider;
       if (options.session !== undefined) filters.session = options.session;
+      if (options.sensitivity !== undefined) {
+        const { SENSITIVITY_LEVELS } = await import('../../common/vocabulary.js');
+        const level = SENSITIVITY_LEVELS.find((candidate) => candidate === options.sensitivity);
+        if (level === undefined) throw new UsageError(`invalid --sensitivity "${options.sensitivity}"`, { hint: `use one of: ${SENSITIVITY_LEVELS.join(', ')}` });
+        filters.sensitivity = level;
+      }
+      if (options.class !== undefined) {
+        const { CALLABLE_PROVIDER_CLASSES } = await import('../../common/vocabulary.js');
+        const classes = options.class === 'hosted' ? CALLABLE_PROVIDER_CLASSES.filter((name) => name !== 'local') : CALLABLE_PROVIDER_CLASSES.filter((name) => name === options.class);
+        if (classes.length === 0) throw new UsageError(`invalid --class "${options.class}"`, { hint: `use one of: ${CALLABLE_PROVIDER_CLASSES.join(', ')}, hosted` });
+        filters.providerClasses = classes;
+      }
       if (options.state !== undefined) {
         const state = EVIDENCE_STATES.find((candidate) => candidate === options.state);
         if (state === undefined) {
