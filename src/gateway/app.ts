@@ -9,6 +9,7 @@ import { parseResponsesRequest } from '../wire/openai/responses-server.js';
 import type { StreamPart, WireWarning } from '../wire/canonical.js';
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
+import { CorsPolicy } from './cors.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, type ApiFamily } from './errors.js';
 import { anthropicFace, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelById, modelList } from './models.js';
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   onInternalError?: (error: unknown) => void;
   /** Called once per request as it ends (a stream: when it settled), for an access log. */
   onRequestEnd?: (entry: AccessLogEntry) => void;
+  /** Browser origins allowed to call the gateway (`serve --cors-origin`); none by default. */
+  corsOrigins?: readonly string[];
 }
 
 /**
@@ -344,11 +347,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     ],
   ]);
 
-  const handle = async (call: GatewayCall): Promise<GatewayReply> => {
+  const cors = options.corsOrigins === undefined || options.corsOrigins.length === 0 ? undefined : new CorsPolicy(options.corsOrigins);
+  const answerLogged = async (call: GatewayCall): Promise<GatewayReply> => {
     if (options.onRequestEnd === undefined) return answer(call);
     const record = new AccessRecord(call, options.onRequestEnd);
     accessRecords.set(call, record);
     return answer(call, record);
+  };
+  const handle = async (call: GatewayCall): Promise<GatewayReply> => {
+    const origin = cors?.allowedOrigin(call);
+    if (cors === undefined || origin === undefined) return answerLogged(call);
+    return cors.preflight(call, origin) ?? cors.decorate(await answerLogged(call), origin);
   };
 
   const answer = async (call: GatewayCall, record?: AccessRecord): Promise<GatewayReply> => {

@@ -48,6 +48,8 @@ export interface StartGatewayOptions extends GatewayListenOptions {
   onPolicyChange?: (change: PolicyChange) => void;
   /** The token file was re-read after a rotation (or cannot be used: every request refused until it can). */
   onTokenChange?: (change: TokenChange) => void;
+  /** Browser origins allowed to call the gateway (`serve --cors-origin`). */
+  corsOrigins?: readonly string[];
 }
 
 /** A running gateway with its core (for metrics and tests). */
@@ -95,6 +97,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
     ...(options.onInternalError === undefined ? {} : { onInternalError: options.onInternalError }),
     ...(options.onRequestEnd === undefined ? {} : { onRequestEnd: options.onRequestEnd }),
+    ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }),
   });
   // SQLite's default page cache is 16 MB per connection and fills as the store grows; a 2 KB-page
   // store written at its right edge needs a small fraction of that (the gateway's RSS target is 120 MB).

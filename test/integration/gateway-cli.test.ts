@@ -85,6 +85,12 @@ describe('syndicate serve', () => {
     }
   });
 
+  it('rejects a --cors-origin that is not scheme://host[:port] (exit 2)', async () => {
+    const result = await runCli(['--json', 'serve', '--port', '0', '--cors-origin', 'http://localhost:3000', '*'], { home });
+    expect(result.exitCode).toBe(2);
+    expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: expect.stringContaining('"*" is not an origin') } });
+  });
+
   it('rejects a bad port (exit 2)', async () => {
     const result = await runCli(['serve', '--port', '70000'], { home });
     expect(result.exitCode).toBe(2);

@@ -12,6 +12,7 @@ interface ServeOptions {
   rotateToken?: boolean;
   trustTier?: string;
   accessLog?: boolean;
+  corsOrigin?: string[];
 }
 
 export function serveCommand(): Command {
@@ -24,6 +25,7 @@ export function serveCommand(): Command {
     .option('--rotate-token', 'replace the bearer token with a new one, and exit (a running gateway accepts only the new one within a second)')
     .option('--trust-tier <name>', "trust tier of gateway callers (default: the policy's defaultTrustTier)")
     .option('--access-log', 'one line per request on stderr as it ends (JSON lines with --json); never prompts, answers or header values')
+    .option('--cors-origin <origin...>', 'let browser pages from these origins call the gateway (e.g. http://localhost:3000); the token is still required')
     .addHelpText(
       'after',
       `
@@ -44,6 +46,17 @@ local, a missing or empty token file refuses every request until a token is back
       }
       if (options.host.trim() === '') throw new UsageError('--host must not be empty');
       const { readGatewayToken, startGateway } = await import('../../gateway/server.js');
+      const corsOrigins = options.corsOrigin ?? [];
+      if (corsOrigins.length > 0) {
+        const { normalizeOrigin } = await import('../../gateway/cors.js');
+        for (const origin of corsOrigins) {
+          try {
+            normalizeOrigin(origin);
+          } catch (error) {
+            throw new UsageError(`--cors-origin: ${(error as Error).message}`, { hint: 'name each origin a browser page is served from; "*" is not accepted' });
+          }
+        }
+      }
 
       if (options.rotateToken === true) {
         const { rotateGatewayToken } = await import('../../home/init.js');
@@ -69,6 +82,7 @@ local, a missing or empty token file refuses every request until a token is back
         port,
         allowRemote: options.allowRemote === true,
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+        ...(corsOrigins.length === 0 ? {} : { corsOrigins }),
         onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
         ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(output.json ? JSON.stringify(entry) : accessLine(entry)) } : {}),
         onTokenChange: (change) => {
@@ -92,6 +106,7 @@ local, a missing or empty token file refuses every request until a token is back
       output.info('  model: auto, provider:model or an alias (GET /v1/models); hints: x-syndicate-sensitivity, x-syndicate-workflow, x-syndicate-session');
       output.info('  GET /metrics (Prometheus, token required), GET /healthz; SIGTERM or Ctrl-C stops after in-flight requests finish');
       output.info(`  policy: ${context.home.policyPath} (edits apply to new requests within a second; SIGHUP re-reads at once)`);
+      if (corsOrigins.length > 0) output.info(`  browser pages from ${corsOrigins.join(', ')} may call it (with the token)`);
 
       // SIGHUP: re-read an edited policy or a rotated token now rather than within the second.
       process.on('SIGHUP', () => {

@@ -70,7 +70,13 @@ export async function registerTestProvider(store: Store, provider: TestProvider)
  * A real gateway (core + node:http adapter on 127.0.0.1:0) over the real pipeline, with an
  * in-memory store, a fresh permit key and a fresh health monitor (no state shared between tests).
  */
-export async function startTestGateway(options: { providers: TestProvider[]; policy?: Policy; bodyLimitBytes?: number; onRequestEnd?: GatewayOptions['onRequestEnd'] }): Promise<TestGateway> {
+export async function startTestGateway(options: {
+  providers: TestProvider[];
+  policy?: Policy;
+  bodyLimitBytes?: number;
+  onRequestEnd?: GatewayOptions['onRequestEnd'];
+  corsOrigins?: string[];
+}): Promise<TestGateway> {
   const store = openStore(':memory:');
   for (const provider of options.providers) await registerTestProvider(store, provider);
   const pipeline: PipelineContext = {
@@ -86,6 +92,7 @@ export async function startTestGateway(options: { providers: TestProvider[]; pol
     token: TEST_TOKEN,
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     ...(options.onRequestEnd === undefined ? {} : { onRequestEnd: options.onRequestEnd }),
+    ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }),
   });
   const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
   return {
