@@ -61,6 +61,8 @@ export interface CanonicalRequest {
   messages: CanonicalMessage[];
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
+  /** false: at most one tool call per answer (OpenAI `parallel_tool_calls`, Anthropic `disable_parallel_tool_use`). */
+  parallelToolCalls?: boolean;
   responseFormat?: ResponseFormat;
   temperature?: number;
   topP?: number;

@@ -42,7 +42,12 @@ afterAll(async () => {
 const client = (gateway: TestGateway, apiKey = TEST_TOKEN): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
 
 /** The chat completions body the engine received last. */
-function lastEngineRequest(engine: FakeEngine): { messages: { role: string; content?: unknown; tool_call_id?: string; tool_calls?: unknown[] }[]; max_tokens?: number; tools?: unknown[] } {
+function lastEngineRequest(engine: FakeEngine): {
+  messages: { role: string; content?: unknown; tool_call_id?: string; tool_calls?: unknown[] }[];
+  max_tokens?: number;
+  tools?: unknown[];
+  parallel_tool_calls?: boolean;
+} {
   return JSON.parse(engine.exchanges.at(-1)?.requestBody?.toString('utf8') ?? '{}') as ReturnType<typeof lastEngineRequest>;
 }
 
@@ -140,7 +145,10 @@ describe('OpenAI Responses API client', () => {
   };
 
   it('serves a freeform custom tool (Codex apply_patch): engines see one string parameter, the client gets a custom_tool_call with the raw text', async () => {
-    const first = await client(main).responses.create({ model: `ollama:${OLLAMA_MODEL}`, input: 'Add hello.txt', tools: [applyPatch] });
+    // Codex also asks for one call at a time: the engine is told so in its own wire's terms.
+    const first = await client(main).responses.create({ model: `ollama:${OLLAMA_MODEL}`, input: 'Add hello.txt', tools: [applyPatch], parallel_tool_calls: false });
+    expect(first.parallel_tool_calls).toBe(false);
+    expect(lastEngineRequest(ollama).parallel_tool_calls).toBe(false);
     const sentTool = lastEngineRequest(ollama).tools?.[0] as { type: string; function: { name: string; description: string; parameters: unknown } };
     expect(sentTool).toMatchObject({ type: 'function', function: { name: 'apply_patch', parameters: { type: 'object', required: ['input'] } } });
     expect(sentTool.function.description).toContain('Edit files with a patch.');

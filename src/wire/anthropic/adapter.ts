@@ -156,6 +156,11 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
     }));
   }
   if (request.toolChoice !== undefined) body.tool_choice = encodeToolChoice(request.toolChoice);
+  if (request.parallelToolCalls === false && body.tools !== undefined) {
+    // Anthropic says it on the tool choice; `none` allows no call at all, so there is nothing to limit.
+    const choice = body.tool_choice ?? { type: 'auto' };
+    if (choice.type !== 'none') body.tool_choice = { ...choice, disable_parallel_tool_use: true };
+  }
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;

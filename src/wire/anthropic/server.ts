@@ -72,6 +72,7 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
   }
   const tools = parseTools(body['tools'], problems);
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
+  const parallelToolCalls = isRecord(body['tool_choice']) && body['tool_choice']['disable_parallel_tool_use'] === true ? false : undefined;
   const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 1 });
   const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
   const stream = optionalBoolean(body, 'stream', problems) ?? false;
@@ -88,6 +89,7 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
     maxTokens,
     tools,
     toolChoice,
+    parallelToolCalls,
     temperature,
     topP,
     stop: stop?.length === 0 ? undefined : stop,

@@ -59,6 +59,7 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
     }));
   }
   if (request.toolChoice !== undefined) body.tool_choice = encodeToolChoice(request.toolChoice);
+  if (request.parallelToolCalls !== undefined && body.tools !== undefined) body.parallel_tool_calls = request.parallelToolCalls;
   const responseFormat = encodeResponseFormat(request);
   if (responseFormat !== undefined) body.response_format = responseFormat;
   if (request.temperature !== undefined) body.temperature = request.temperature;

@@ -39,7 +39,21 @@ import type {
 
 const API = 'responses';
 
-const KNOWN_FIELDS = new Set(['model', 'input', 'instructions', 'tools', 'tool_choice', 'text', 'temperature', 'top_p', 'max_output_tokens', 'stream', 'store', 'previous_response_id']);
+const KNOWN_FIELDS = new Set([
+  'model',
+  'input',
+  'instructions',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'text',
+  'temperature',
+  'top_p',
+  'max_output_tokens',
+  'stream',
+  'store',
+  'previous_response_id',
+]);
 
 /** A client's Responses API request, read into the canonical model. */
 export interface ParsedResponsesRequest {
@@ -77,6 +91,7 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
 
   const tools = parseTools(body['tools'], problems);
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
+  const parallelToolCalls = optionalBoolean(body, 'parallel_tool_calls', problems);
   const responseFormat = parseTextFormat(body['text'], problems);
   // `text.verbosity` and the like: settings of OpenAI's own models that no provider here reads.
   if (isRecord(body['text'])) for (const key of Object.keys(body['text'])) if (key !== 'format') ignored.push(`text.${key}`);
@@ -90,6 +105,7 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
     system: systemParts.length > 0 ? systemParts.join('\n\n') : undefined,
     tools,
     toolChoice,
+    parallelToolCalls,
     responseFormat,
     temperature,
     topP,
@@ -596,7 +612,7 @@ function responseObject(
     max_output_tokens: request.maxTokens ?? null,
     model: options.model,
     output: state.output,
-    parallel_tool_calls: true,
+    parallel_tool_calls: request.parallelToolCalls ?? true,
     previous_response_id: null,
     store: false,
     temperature: request.temperature ?? null,

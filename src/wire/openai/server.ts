@@ -42,6 +42,7 @@ const KNOWN_FIELDS = new Set([
   'messages',
   'tools',
   'tool_choice',
+  'parallel_tool_calls',
   'response_format',
   'temperature',
   'top_p',
@@ -93,6 +94,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
 
   const tools = parseTools(body['tools'], problems);
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
+  const parallelToolCalls = optionalBoolean(body, 'parallel_tool_calls', problems);
   const responseFormat = parseResponseFormat(body['response_format'], problems);
   const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 2 });
   const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
@@ -116,6 +118,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
     system: systemParts.length > 0 ? systemParts.join('\n\n') : undefined,
     tools,
     toolChoice,
+    parallelToolCalls,
     responseFormat,
     temperature,
     topP,

@@ -38,6 +38,7 @@ export interface OpenAIChatRequest {
   messages: OpenAIMessage[];
   tools?: OpenAIToolDefinition[];
   tool_choice?: OpenAIToolChoice;
+  parallel_tool_calls?: boolean;
   response_format?: OpenAIResponseFormat;
   temperature?: number;
   top_p?: number;

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, PolicyRefusalError, StoreError, UpstreamError } from '../../../src/errors.js';
 import { encodeAnthropicRequest } from '../../../src/wire/anthropic/adapter.js';
+import { parseAnthropicMessagesRequest } from '../../../src/wire/anthropic/server.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 import { clientErrorFor, pointerToParam } from '../../../src/wire/client-errors.js';
 import { deviationForObservation } from '../../../src/wire/observations.js';
 import { decodeOpenAIResponse, decodeOpenAIStreamEvent, encodeOpenAIRequest } from '../../../src/wire/openai/adapter.js';
+import { parseResponsesRequest } from '../../../src/wire/openai/responses-server.js';
+import { parseOpenAIChatRequest } from '../../../src/wire/openai/server.js';
 import { formatServerSentEvent, parseServerSentEvents } from '../../../src/wire/sse.js';
 import { StreamAccumulator } from '../../../src/wire/stream-accumulator.js';
 
@@ -112,6 +115,42 @@ describe('anthropic adapter details', () => {
         JSON.parse(encodeAnthropicRequest({ model: 'm', maxTokens: 1, messages: [], toolChoice, stream: false }, { baseUrl: 'x' }).body).tool_choice,
     );
     expect(choices).toEqual([{ type: 'auto' }, { type: 'none' }, { type: 'any' }, { type: 'tool', name: 'f' }]);
+  });
+});
+
+describe('one tool call at a time (parallelToolCalls: false)', () => {
+  const tool = { name: 'f', inputSchema: { type: 'object' } };
+  const request = (overrides: Partial<CanonicalRequest>): CanonicalRequest => ({ model: 'm', maxTokens: 1, messages: [], stream: false, tools: [tool], parallelToolCalls: false, ...overrides });
+
+  it('is parallel_tool_calls on the openai wire, only when tools are sent', () => {
+    expect(JSON.parse(encodeOpenAIRequest(request({}), TARGET).body).parallel_tool_calls).toBe(false);
+    expect(JSON.parse(encodeOpenAIRequest(request({ parallelToolCalls: true }), TARGET).body).parallel_tool_calls).toBe(true);
+    expect(JSON.parse(encodeOpenAIRequest(request({ tools: [] }), TARGET).body)).not.toHaveProperty('parallel_tool_calls');
+    expect(JSON.parse(encodeOpenAIRequest(request({ parallelToolCalls: undefined }), TARGET).body)).not.toHaveProperty('parallel_tool_calls');
+  });
+
+  it('is disable_parallel_tool_use on the anthropic tool choice (auto when none was given; nothing to limit under none)', () => {
+    const choiceOf = (overrides: Partial<CanonicalRequest>): unknown => JSON.parse(encodeAnthropicRequest(request(overrides), { baseUrl: 'x' }).body).tool_choice;
+    expect(choiceOf({})).toEqual({ type: 'auto', disable_parallel_tool_use: true });
+    expect(choiceOf({ toolChoice: 'required' })).toEqual({ type: 'any', disable_parallel_tool_use: true });
+    expect(choiceOf({ toolChoice: { name: 'f' } })).toEqual({ type: 'tool', name: 'f', disable_parallel_tool_use: true });
+    expect(choiceOf({ toolChoice: 'none' })).toEqual({ type: 'none' });
+    expect(choiceOf({ parallelToolCalls: true })).toBeUndefined();
+  });
+
+  it('is read from each client API, and no longer named as ignored', () => {
+    const chat = parseOpenAIChatRequest(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], parallel_tool_calls: false }));
+    expect(chat.request.parallelToolCalls).toBe(false);
+    expect(chat.ignoredFields).not.toContain('parallel_tool_calls');
+    const responses = parseResponsesRequest(JSON.stringify({ model: 'm', input: 'hi', parallel_tool_calls: false }));
+    expect(responses.request.parallelToolCalls).toBe(false);
+    expect(responses.ignoredFields).not.toContain('parallel_tool_calls');
+    const messages = parseAnthropicMessagesRequest(
+      JSON.stringify({ model: 'm', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }], tool_choice: { type: 'auto', disable_parallel_tool_use: true } }),
+    );
+    expect(messages.request.parallelToolCalls).toBe(false);
+    expect(parseAnthropicMessagesRequest(JSON.stringify({ model: 'm', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] })).request).not.toHaveProperty('parallelToolCalls');
+    expect(() => parseOpenAIChatRequest(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], parallel_tool_calls: 'no' }))).toThrow(InvalidInputError);
   });
 });
 

@@ -73,6 +73,7 @@ describe('parseResponsesRequest', () => {
       ],
       tools: [{ name: 'get_weather', description: 'Weather', inputSchema: { type: 'object', properties: { city: { type: 'string' } } } }],
       toolChoice: { name: 'get_weather' },
+      parallelToolCalls: false,
       responseFormat: { type: 'json_schema', name: 'weather', schema: { type: 'object' }, strict: true },
       temperature: 0.2,
       topP: 0.9,
@@ -80,7 +81,7 @@ describe('parseResponsesRequest', () => {
       stream: true,
     });
     // store: false is what the gateway does anyway; the rest it does not interpret.
-    expect(ignoredFields).toEqual(['include', 'input.reasoning', 'parallel_tool_calls', 'text.verbosity']);
+    expect(ignoredFields).toEqual(['include', 'input.reasoning', 'text.verbosity']);
   });
 
   it('takes a string input as one user message', () => {
