@@ -89,21 +89,16 @@ export function listEvidence(store: Store, options: ListEvidenceOptions = {}): E
     conditions.push('created_at >= ?');
     parameters.push(new Date(options.since).toISOString());
   }
-  if (options.provider !== undefined) {
-    conditions.push('provider_id = ?');
-    parameters.push(options.provider);
-  }
-  if (options.state !== undefined) {
-    conditions.push('state = ?');
-    parameters.push(options.state);
-  }
-  if (options.session !== undefined) {
-    conditions.push('session_id = ?');
-    parameters.push(options.session);
-  }
-  if (options.sensitivity !== undefined) {
-    conditions.push('sensitivity = ?');
-    parameters.push(options.sensitivity);
+  const equal: [column: string, value: string | undefined][] = [
+    ['provider_id', options.provider],
+    ['state', options.state],
+    ['session_id', options.session],
+    ['sensitivity', options.sensitivity],
+  ];
+  for (const [column, value] of equal) {
+    if (value === undefined) continue;
+    conditions.push(`${column} = ?`);
+    parameters.push(value);
   }
   if (options.providerClasses !== undefined) {
     conditions.push(`provider_class IN (${options.providerClasses.map(() => '?').join(', ') || 'NULL'})`);

@@ -20,13 +20,7 @@ export class TokenGuard {
   ) {
     if (token.trim() === '') throw new Error('the gateway token is empty');
     this.expected = digest(token.trim());
-    this.file =
-      options.file === undefined
-        ? undefined
-        : new PolledFile(options.file, {
-            ...(options.recheckMs === undefined ? {} : { recheckMs: options.recheckMs }),
-            ...(options.now === undefined ? {} : { now: options.now }),
-          });
+    this.file = options.file === undefined ? undefined : new PolledFile(options.file, options);
   }
 
   /** Throws a 401 `GatewayRequestError` unless the headers carry the token (503 while the token file cannot be used). */

@@ -33,10 +33,7 @@ export class LivePolicy {
     private readonly options: { onChange?: (change: PolicyChange) => void; recheckMs?: number; now?: () => number } = {},
   ) {
     this.state = { policy: initial };
-    this.file = new PolledFile(path, {
-      ...(options.recheckMs === undefined ? {} : { recheckMs: options.recheckMs }),
-      ...(options.now === undefined ? {} : { now: options.now }),
-    });
+    this.file = new PolledFile(path, options);
   }
 
   /** The policy for the next request; looks at the file when the last look is older than the recheck interval. */

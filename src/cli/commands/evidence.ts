@@ -52,14 +52,13 @@ export function evidenceCommand(): Command {
       if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
       if (options.provider !== undefined) filters.provider = options.provider;
       if (options.session !== undefined) filters.session = options.session;
+      const { CALLABLE_PROVIDER_CLASSES, SENSITIVITY_LEVELS } = await import('../../common/vocabulary.js');
       if (options.sensitivity !== undefined) {
-        const { SENSITIVITY_LEVELS } = await import('../../common/vocabulary.js');
         const level = SENSITIVITY_LEVELS.find((candidate) => candidate === options.sensitivity);
         if (level === undefined) throw new UsageError(`invalid --sensitivity "${options.sensitivity}"`, { hint: `use one of: ${SENSITIVITY_LEVELS.join(', ')}` });
         filters.sensitivity = level;
       }
       if (options.class !== undefined) {
-        const { CALLABLE_PROVIDER_CLASSES } = await import('../../common/vocabulary.js');
         const classes = options.class === 'hosted' ? CALLABLE_PROVIDER_CLASSES.filter((name) => name !== 'local') : CALLABLE_PROVIDER_CLASSES.filter((name) => name === options.class);
         if (classes.length === 0) throw new UsageError(`invalid --class "${options.class}"`, { hint: `use one of: ${CALLABLE_PROVIDER_CLASSES.join(', ')}, hosted` });
         filters.providerClasses = classes;
