@@ -91,3 +91,57 @@ if (slow.length > 0 || (tenKilobytes !== undefined && tenKilobytes.cpuMs >= 0.5)
   console.error(`classifier below target (>= 50 MB/s on 100 KB and 1 MB, < 0.5 ms per 10 KB request; CPU time): ${[...slow.map((row) => row.label), ...(tenKilobytes !== undefined && tenKilobytes.cpuMs >= 0.5 ? ['10 KB latency'] : [])].join(', ')}`);
   process.exitCode = 1;
 }
+
+// An agent resends its whole conversation every turn (system prompt, tool definitions, earlier
+// turns). classifyRequest remembers the scans of parts it has seen (by SHA-256), so a turn costs
+// the scan of what is new plus hashing the rest. Cold: the same conversation under a fresh detector
+// configuration each call (nothing remembered); next turn: one new 2 KB message each call.
+const { classifyRequest } = await import('../dist/classify/index.js');
+
+function agentConversation(totalBytes) {
+  const system = mixedText(20 * 1024, 3);
+  const tools = Array.from({ length: 30 }, (_, index) => ({
+    name: `tool_${index}`,
+    description: mixedText(1200, index),
+    inputSchema: { type: 'object', properties: { path: { type: 'string', description: mixedText(200, index + 1) } } },
+  }));
+  const messages = [];
+  let size = system.length + 30 * 1500;
+  for (let turn = 0; size < totalBytes; turn += 1) {
+    const text = mixedText(8 * 1024, turn * 11);
+    messages.push({ role: turn % 2 === 0 ? 'user' : 'assistant', content: [{ type: 'text', text }] });
+    size += text.length;
+  }
+  return { model: 'm', system, tools, messages, stream: false };
+}
+
+function measureTurns(conversation, cold, minimumMs) {
+  let runs = 0;
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  let level = 'public';
+  while (performance.now() - started < minimumMs || runs < 5) {
+    const options = cold ? { ...OPTIONS, indicatorWords: [...OPTIONS.indicatorWords] } : OPTIONS;
+    const newTurn = { role: 'user', content: [{ type: 'text', text: `turn ${runs}: ${mixedText(2048, runs)}` }] };
+    level = classifyRequest({ ...conversation, messages: [...conversation.messages, newTurn] }, options).level;
+    runs += 1;
+  }
+  const cpu = process.cpuUsage(cpuStart);
+  return { cpuMs: (cpu.user + cpu.system) / 1000 / runs, wallMs: (performance.now() - started) / runs, level };
+}
+
+const conversationRows = [];
+for (const [label, bytes] of [['100 KB', 100 * 1024], ['1 MB', MEGABYTE]]) {
+  const conversation = agentConversation(bytes);
+  measureTurns(conversation, false, 200); // warm-up; also leaves the conversation's parts remembered
+  for (const cold of [true, false]) {
+    const rounds = Array.from({ length: ROUNDS }, () => measureTurns(conversation, cold, 600)).sort((a, b) => a.cpuMs - b.cpuMs);
+    conversationRows.push({ label, cold, ...rounds[Math.floor(rounds.length / 2)] });
+  }
+}
+console.log('');
+console.log(`| agent conversation, one new 2 KB turn per request (median of ${ROUNDS} rounds) | wall ms per request | CPU ms per request | level |`);
+console.log('|---|---:|---:|---|');
+for (const row of conversationRows) {
+  console.log(`| ${row.label}, ${row.cold ? 'nothing remembered (first request, or a new policy)' : 'earlier turns remembered'} | ${row.wallMs.toFixed(3)} | ${row.cpuMs.toFixed(3)} | ${row.level} |`);
+}

@@ -2,17 +2,23 @@ import { maxSensitivity, sensitivityRank, type SensitivityLevel } from '../commo
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { BUILT_IN_DETECTORS } from './detectors/index.js';
 import { requestParts, type RequestPart } from './request-parts.js';
+import { PartScanCache } from './scan-cache.js';
 import type { Classification, ClassifyOptions, Detector, DetectorContext, DetectorMatch, Finding } from './types.js';
 
 /** The user's own indicator words: always scanned for, whatever the options say. */
 export const BUILT_IN_INDICATOR_WORDS: readonly string[] = ['password', 'credential', 'screenshot', 'camera'];
 
 const ERROR_DETECTOR = 'classifier.error';
+const NO_PATTERNS: ClassifyOptions['patterns'] = [];
+
+/** Scans of request parts this process has already made (see scan-cache.ts). */
+const requestPartScans = new PartScanCache();
 
 /**
  * Classifies a request before it is routed: every part is scanned (system prompt, messages, tool
  * calls and results, tool definitions, response schema, stop sequences); image parts are
- * confidential. Never throws: any failure — a detector throwing, overrunning its time budget, a
+ * confidential. A part this process scanned before under the same detector configuration (an
+ * agent's resent system prompt, tools and earlier turns) reuses that scan. Never throws: any failure — a detector throwing, overrunning its time budget, a
  * part it cannot read, a malformed request — yields `restricted` with a `classifier.error`
  * finding and `failedClosed: true`.
  */
@@ -26,7 +32,7 @@ export function classifyRequest(request: CanonicalRequest, options: ClassifyOpti
     unreadable = error;
   }
   const totalCharacters = parts.reduce((sum, part) => sum + (part.kind === 'text' ? part.text.length : 0), 0);
-  const state = new ClassificationState(options, started, totalCharacters);
+  const state = new ClassificationState(options, started, totalCharacters, requestPartScans);
   if (unreadable !== undefined) state.fail('request', `the request could not be read: ${describe(unreadable)}`);
   try {
     for (const part of parts) state.scanPart(part);
@@ -69,13 +75,15 @@ class ClassificationState {
   private readonly context: DetectorContext;
   private readonly deadline: number;
   private readonly started: number;
+  private readonly scans: PartScanCache | undefined;
 
-  constructor(options: ClassifyOptions, started: number, totalCharacters: number) {
+  constructor(options: ClassifyOptions, started: number, totalCharacters: number, scans?: PartScanCache) {
     this.started = started;
+    this.scans = scans;
     this.detectors = options.detectors ?? BUILT_IN_DETECTORS;
     this.context = {
       indicatorWords: mergedIndicatorWords(options.indicatorWords),
-      patterns: Array.isArray(options.patterns) ? options.patterns : [],
+      patterns: Array.isArray(options.patterns) ? options.patterns : NO_PATTERNS,
     };
     const budget = options.timeoutMs ?? 2000 + Math.ceil(totalCharacters / 100_000) * 20;
     this.deadline = started + budget;
@@ -102,17 +110,12 @@ class ClassificationState {
       this.fail(part.location, `${part.description} cannot be scanned`);
       return;
     }
-    const matches = this.runDetectors(part.text, part.location);
-    const normalized = normalizeForEvasion(part.text);
-    if (normalized !== undefined) {
-      for (const match of this.runDetectors(normalized.text, part.location)) {
-        const start = normalized.originalIndex(match.start);
-        const end = normalized.originalIndex(match.end);
-        const duplicate = matches.some((known) => known.detector === match.detector && known.start < end && known.end > start);
-        if (!duplicate) matches.push({ ...match, start, end, reason: `${match.reason} (after removing invisible or full-width characters)` });
-      }
-    }
-    for (const match of deduplicate(matches)) {
+    const key = this.scans?.keyOf(part.text, this.detectors, this.context);
+    const known = key === undefined ? undefined : this.scans?.get(key);
+    const matches = known ?? this.scanText(part.text, part.location);
+    // Only a complete scan is remembered: one cut short by a failure or the time budget is not.
+    if (key !== undefined && known === undefined && !this.failedClosed) this.scans?.set(key, matches);
+    for (const match of matches) {
       this.findings.push({
         detector: match.detector,
         level: match.level,
@@ -122,6 +125,21 @@ class ClassificationState {
         excerpt: match.excerpt,
       });
     }
+  }
+
+  /** Every detector over the text and over its evasion-normalised form, deduplicated. */
+  private scanText(text: string, location: string): DetectorMatch[] {
+    const matches = this.runDetectors(text, location);
+    const normalized = normalizeForEvasion(text);
+    if (normalized !== undefined) {
+      for (const match of this.runDetectors(normalized.text, location)) {
+        const start = normalized.originalIndex(match.start);
+        const end = normalized.originalIndex(match.end);
+        const duplicate = matches.some((known) => known.detector === match.detector && known.start < end && known.end > start);
+        if (!duplicate) matches.push({ ...match, start, end, reason: `${match.reason} (after removing invisible or full-width characters)` });
+      }
+    }
+    return deduplicate(matches);
   }
 
   private runDetectors(text: string, location: string): DetectorMatch[] {
