@@ -93,55 +93,71 @@ if (slow.length > 0 || (tenKilobytes !== undefined && tenKilobytes.cpuMs >= 0.5)
 }
 
 // An agent resends its whole conversation every turn (system prompt, tool definitions, earlier
-// turns). classifyRequest remembers the scans of parts it has seen (by SHA-256), so a turn costs
-// the scan of what is new plus hashing the rest. Cold: the same conversation under a fresh detector
-// configuration each call (nothing remembered); next turn: one new 2 KB message each call.
+// turns). The classifier and the prompt token estimate remember what they found in each long part
+// (by SHA-256), so a turn costs the work on what is new plus hashing the rest. "Nothing
+// remembered": every part of the conversation is new (first request, or after a policy change
+// for the classifier); "earlier turns remembered": one new 2 KB message per request.
 const { classifyRequest } = await import('../dist/classify/index.js');
+const { estimatePromptTokens } = await import('../dist/router/route-request.js');
 
-function agentConversation(totalBytes) {
-  const system = mixedText(20 * 1024, 3);
+function agentConversation(totalBytes, variant) {
+  const unique = (text) => `${variant} ${text}`;
+  const system = unique(mixedText(20 * 1024, 3));
   const tools = Array.from({ length: 30 }, (_, index) => ({
     name: `tool_${index}`,
-    description: mixedText(1200, index),
+    description: unique(mixedText(1200, index)),
     inputSchema: { type: 'object', properties: { path: { type: 'string', description: mixedText(200, index + 1) } } },
   }));
   const messages = [];
   let size = system.length + 30 * 1500;
   for (let turn = 0; size < totalBytes; turn += 1) {
-    const text = mixedText(8 * 1024, turn * 11);
+    const text = unique(mixedText(8 * 1024, turn * 11));
     messages.push({ role: turn % 2 === 0 ? 'user' : 'assistant', content: [{ type: 'text', text }] });
     size += text.length;
   }
   return { model: 'm', system, tools, messages, stream: false };
 }
 
-function measureTurns(conversation, cold, minimumMs) {
+let variants = 0;
+async function measureTurns(bytes, remembered, minimumMs) {
+  const base = agentConversation(bytes, 'base');
+  classifyRequest(base, OPTIONS);
+  await estimatePromptTokens(base);
   let runs = 0;
-  const cpuStart = process.cpuUsage();
-  const started = performance.now();
+  let classifyMs = 0;
+  let tokensMs = 0;
   let level = 'public';
-  while (performance.now() - started < minimumMs || runs < 5) {
-    const options = cold ? { ...OPTIONS, indicatorWords: [...OPTIONS.indicatorWords] } : OPTIONS;
-    const newTurn = { role: 'user', content: [{ type: 'text', text: `turn ${runs}: ${mixedText(2048, runs)}` }] };
-    level = classifyRequest({ ...conversation, messages: [...conversation.messages, newTurn] }, options).level;
+  let tokens = 0;
+  while (classifyMs + tokensMs < minimumMs || runs < 3) {
+    variants += 1;
+    const conversation = remembered ? base : agentConversation(bytes, `variant ${variants}`);
+    const newTurn = { role: 'user', content: [{ type: 'text', text: `turn ${variants}: ${mixedText(2048, variants)}` }] };
+    const request = { ...conversation, messages: [...conversation.messages, newTurn] };
+    let started = process.cpuUsage();
+    level = classifyRequest(request, OPTIONS).level;
+    let used = process.cpuUsage(started);
+    classifyMs += (used.user + used.system) / 1000;
+    started = process.cpuUsage();
+    tokens = await estimatePromptTokens(request);
+    used = process.cpuUsage(started);
+    tokensMs += (used.user + used.system) / 1000;
     runs += 1;
   }
-  const cpu = process.cpuUsage(cpuStart);
-  return { cpuMs: (cpu.user + cpu.system) / 1000 / runs, wallMs: (performance.now() - started) / runs, level };
+  return { classifyMs: classifyMs / runs, tokensMs: tokensMs / runs, level, tokens };
 }
 
 const conversationRows = [];
 for (const [label, bytes] of [['100 KB', 100 * 1024], ['1 MB', MEGABYTE]]) {
-  const conversation = agentConversation(bytes);
-  measureTurns(conversation, false, 200); // warm-up; also leaves the conversation's parts remembered
-  for (const cold of [true, false]) {
-    const rounds = Array.from({ length: ROUNDS }, () => measureTurns(conversation, cold, 600)).sort((a, b) => a.cpuMs - b.cpuMs);
-    conversationRows.push({ label, cold, ...rounds[Math.floor(rounds.length / 2)] });
+  for (const remembered of [false, true]) {
+    const rounds = [];
+    for (let round = 0; round < ROUNDS; round += 1) rounds.push(await measureTurns(bytes, remembered, bytes >= MEGABYTE ? 2000 : 600));
+    const median = (key) => rounds.map((row) => row[key]).sort((a, b) => a - b)[Math.floor(rounds.length / 2)];
+    conversationRows.push({ label, remembered, classifyMs: median('classifyMs'), tokensMs: median('tokensMs'), level: rounds[0].level, tokens: rounds[0].tokens });
   }
 }
 console.log('');
-console.log(`| agent conversation, one new 2 KB turn per request (median of ${ROUNDS} rounds) | wall ms per request | CPU ms per request | level |`);
-console.log('|---|---:|---:|---|');
+console.log(`| agent conversation, one new 2 KB turn per request (median of ${ROUNDS} rounds) | classify, CPU ms | prompt token estimate, CPU ms | level | estimated tokens |`);
+console.log('|---|---:|---:|---|---:|');
 for (const row of conversationRows) {
-  console.log(`| ${row.label}, ${row.cold ? 'nothing remembered (first request, or a new policy)' : 'earlier turns remembered'} | ${row.wallMs.toFixed(3)} | ${row.cpuMs.toFixed(3)} | ${row.level} |`);
+  console.log(`| ${row.label}, ${row.remembered ? 'earlier turns remembered' : 'nothing remembered'} | ${row.classifyMs.toFixed(3)} | ${row.tokensMs.toFixed(3)} | ${row.level} | ${row.tokens} |`);
 }

@@ -4,6 +4,11 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** A short key standing for a text's content (SHA-256, base64): lets a cache remember work on a text without keeping it. */
+export function textDigest(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
 /**
  * JSON with object keys sorted recursively, so equal content always hashes equally.
  * `undefined` properties are dropped, as JSON.stringify does.

@@ -1,3 +1,6 @@
+import { textDigest } from '../common/hash.js';
+import { LruMap } from '../common/lru.js';
+
 /** Counts a text's tokens locally (`approximateTokens` in ./tokens.ts). */
 export type TokenCounter = (text: string) => number;
 
@@ -39,6 +42,40 @@ export async function countInSlices(text: string, count: TokenCounter): Promise<
     total += count(text.slice(start, end));
     start = end;
     if (start < text.length) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return total;
+}
+
+/** Pieces at least this long have their count remembered (below it, counting costs about what hashing does). */
+export const MIN_REMEMBERED_PIECE_CHARS = 1024;
+const REMEMBERED_PIECES = 4096;
+const rememberedCounts = new WeakMap<TokenCounter, LruMap<string, number>>();
+
+/**
+ * The tokens of texts a model reads one after another, separated by newlines: each piece counted
+ * with `countInSlices`, plus one token per separator. A long piece this counter has counted before
+ * (an agent resends its system prompt, tool definitions and earlier turns every turn) is not
+ * counted again: its count is remembered by the SHA-256 of its text, so no text is kept.
+ */
+export async function countPieces(pieces: readonly string[], count: TokenCounter): Promise<number> {
+  let remembered = rememberedCounts.get(count);
+  if (remembered === undefined) {
+    remembered = new LruMap(REMEMBERED_PIECES);
+    rememberedCounts.set(count, remembered);
+  }
+  let total = Math.max(0, pieces.length - 1);
+  for (const piece of pieces) {
+    if (piece.length < MIN_REMEMBERED_PIECE_CHARS) {
+      total += count(piece);
+      continue;
+    }
+    const key = textDigest(piece);
+    let tokens = remembered.get(key);
+    if (tokens === undefined) {
+      tokens = await countInSlices(piece, count);
+      remembered.set(key, tokens);
+    }
+    total += tokens;
   }
   return total;
 }

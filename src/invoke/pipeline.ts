@@ -5,7 +5,7 @@ import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial } from '../evidence/index.js';
-import { countInSlices, loadTokenCounter } from '../evidence/token-counter.js';
+import { countInSlices, countPieces, loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
 import { issuePermit, issueVerifiedPermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken } from '../permits/token.js';
@@ -14,7 +14,7 @@ import type { RegisteredProvider } from '../registry/types.js';
 import { fallbackCandidates } from '../router/fallback.js';
 import { hintForExclusions } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import { promptText } from '../router/request-traits.js';
+import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
 import type { Candidate, RoutePlan } from '../router/types.js';
 import { sendInvocation, type TransportResponse } from '../transport/index.js';
@@ -647,7 +647,7 @@ async function approximateUsage(request: CanonicalRequest, response: CanonicalRe
     return undefined;
   }
   const output = response.text + response.toolCalls.map((call) => call.name + call.arguments).join('');
-  return { inputTokens: await countInSlices(promptText(request), countTokens), outputTokens: await countInSlices(output, countTokens) };
+  return { inputTokens: await countPieces(promptPieces(request), countTokens), outputTokens: await countInSlices(output, countTokens) };
 }
 
 const REPAIRED_OBSERVATIONS = new Set(['tool_arguments_object', 'tool_call_id_missing', 'legacy_function_call']);

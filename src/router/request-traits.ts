@@ -30,17 +30,20 @@ export function requestText(request: CanonicalRequest): string {
 }
 
 /**
- * Everything of the request a model reads as text, for counting its tokens: the text above, the
- * assistant's earlier tool calls (names and JSON arguments — in an agent's loop often the largest
- * part, a whole file written by a tool) and the tool definitions.
+ * Everything of the request a model reads as text, piece by piece, for counting its tokens: the
+ * text above, the assistant's earlier tool calls (names and JSON arguments — in an agent's loop
+ * often the largest part, a whole file written by a tool) and the tool definitions. An agent
+ * resends most pieces unchanged every turn, so counters remember them piece by piece.
  */
-export function promptText(request: CanonicalRequest): string {
-  const texts = [requestText(request)];
+export function promptPieces(request: CanonicalRequest): string[] {
+  const pieces: string[] = [];
+  if (request.system !== undefined) pieces.push(request.system);
+  for (const message of request.messages) for (const part of message.content) if (isText(part)) pieces.push(part.text);
   for (const message of request.messages) {
-    if (message.role === 'assistant') for (const call of message.toolCalls ?? []) texts.push(call.name, call.arguments);
+    if (message.role === 'assistant') for (const call of message.toolCalls ?? []) pieces.push(call.name, call.arguments);
   }
-  if (request.tools !== undefined) texts.push(JSON.stringify(request.tools));
-  return texts.join('\n');
+  if (request.tools !== undefined) pieces.push(JSON.stringify(request.tools));
+  return pieces;
 }
 
 /** The image parts of the request's messages. */

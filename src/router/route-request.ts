@@ -2,12 +2,12 @@ import { maxSensitivity, type SensitivityLevel, type WorkflowClass } from '../co
 import type { OperatorPattern, Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { spentSince } from '../evidence/queries.js';
-import { countInSlices, loadTokenCounter } from '../evidence/token-counter.js';
+import { countPieces, loadTokenCounter } from '../evidence/token-counter.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
 import { planRoute } from './plan.js';
-import { imageCount, promptText } from './request-traits.js';
+import { imageCount, promptPieces } from './request-traits.js';
 import type { ColdStartEstimator, RoutePlan } from './types.js';
 
 /** The part of a classifier finding the router reports. */
@@ -109,8 +109,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
  */
 function boundIfDecisive(options: RouteRequestOptions): number | undefined {
   const { request } = options;
-  const text = promptText(request);
-  const bound = Math.ceil(Buffer.byteLength(text, 'utf8') * 1.1) + imageCount(request) * IMAGE_TOKENS;
+  const bound = Math.ceil(promptBytes(promptPieces(request)) * 1.1) + imageCount(request) * IMAGE_TOKENS;
   const needed = bound + (options.maxTokens ?? request.maxTokens ?? 0);
   for (const provider of options.providers) {
     for (const model of provider.record.models) {
@@ -160,14 +159,21 @@ async function loadClassifier(): Promise<ClassifyFunction> {
  * Images count a flat 1,000 tokens each.
  */
 export async function estimatePromptTokens(request: CanonicalRequest): Promise<number> {
-  const text = promptText(request);
+  const pieces = promptPieces(request);
   let count: number;
   try {
-    count = await countInSlices(text, await loadTokenCounter());
+    count = await countPieces(pieces, await loadTokenCounter());
   } catch {
-    count = Math.ceil(Buffer.byteLength(text, 'utf8') / 3);
+    count = Math.ceil(promptBytes(pieces) / 3);
   }
   return Math.ceil(count * 1.1) + imageCount(request) * IMAGE_TOKENS;
+}
+
+/** The UTF-8 length of the pieces as the model reads them, one newline between each. */
+function promptBytes(pieces: readonly string[]): number {
+  let bytes = Math.max(0, pieces.length - 1);
+  for (const piece of pieces) bytes += Buffer.byteLength(piece, 'utf8');
+  return bytes;
 }
 
 /** What both prompt estimates count for one image. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countInSlices, loadTokenCounter, TOKEN_COUNT_SLICE_CHARS } from '../../../src/evidence/token-counter.js';
+import { countInSlices, countPieces, loadTokenCounter, MIN_REMEMBERED_PIECE_CHARS, TOKEN_COUNT_SLICE_CHARS } from '../../../src/evidence/token-counter.js';
 
 /** An agent-sized prompt: prose, code and JSON, no two slices alike. */
 function longPrompt(chars: number): string {
@@ -42,5 +42,33 @@ describe('countInSlices', () => {
     });
     expect(total).toBe(text.length);
     expect(calls.map((slice) => slice.length)).toEqual([TOKEN_COUNT_SLICE_CHARS, TOKEN_COUNT_SLICE_CHARS, 5]);
+  });
+});
+
+describe('countPieces', () => {
+  it('counts pieces as the model reads them joined by newlines, within 0.5 % of the joined count', async () => {
+    const count = await loadTokenCounter();
+    const pieces = ['You are a careful assistant.', longPrompt(5000), 'Fix the failing test.', longPrompt(3000).toUpperCase()];
+    const joined = count(pieces.join('\n'));
+    expect(Math.abs((await countPieces(pieces, count)) - joined) / joined).toBeLessThan(0.005);
+    expect(await countPieces(['one'], count)).toBe(count('one'));
+    expect(await countPieces([], count)).toBe(0);
+  });
+
+  it('counts a long piece once per counter: the next turn counts only what is new', async () => {
+    const seen: string[] = [];
+    const count = (text: string): number => {
+      seen.push(text);
+      return text.length;
+    };
+    const history = longPrompt(MIN_REMEMBERED_PIECE_CHARS * 3);
+    const shortTurn = 'and now the tests';
+    expect(await countPieces([history, shortTurn], count)).toBe(history.length + shortTurn.length + 1);
+    const newTurn = longPrompt(MIN_REMEMBERED_PIECE_CHARS + 10).toLowerCase();
+    expect(await countPieces([history, shortTurn, newTurn], count)).toBe(history.length + shortTurn.length + newTurn.length + 2);
+    expect(seen).toEqual([history, shortTurn, shortTurn, newTurn]);
+
+    const otherCounter = (text: string): number => text.length * 2;
+    expect(await countPieces([history], otherCounter)).toBe(history.length * 2);
   });
 });
