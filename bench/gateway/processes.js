@@ -32,7 +32,7 @@ export class BenchProcesses {
   }
 
   /** `syndicate serve` of the build whose bin is `bin`, with the upstream registered as a local provider. */
-  async startGateway(name, bin, upstreamUrl) {
+  async startGateway(name, bin, upstreamUrl, { contextWindow = 8192 } = {}) {
     const home = mkdtempSync(join(tmpdir(), `syndicate-bench-${name}-`));
     this.homes.push(home);
     const cli = (args) => {
@@ -42,7 +42,7 @@ export class BenchProcesses {
     cli(['init']);
     writeFileSync(
       join(home, 'bench.yaml'),
-      `apiVersion: syndicate/v1\nkind: Provider\nid: bench\nclass: local\nwire: openai\nbaseUrl: ${upstreamUrl}/v1\nmodels:\n  - id: bench-model\n    contextWindow: 8192\n    capabilityClass: small\n`,
+      `apiVersion: syndicate/v1\nkind: Provider\nid: bench\nclass: local\nwire: openai\nbaseUrl: ${upstreamUrl}/v1\nmodels:\n  - id: bench-model\n    contextWindow: ${contextWindow}\n    capabilityClass: small\n`,
     );
     cli(['provider', 'register', join(home, 'bench.yaml')]);
     const token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();

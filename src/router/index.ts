@@ -5,7 +5,7 @@
 export { fallbackCandidates } from './fallback.js';
 export { HealthMonitor, residentFromOllama, sharedHealthMonitor, type EngineProbe, type HealthMonitorOptions } from './health.js';
 export { planRoute, selectModels } from './plan.js';
-export { matchTasks, requestText, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
+export { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
 export {
   estimatePromptTokens,
   routeRequest,

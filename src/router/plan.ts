@@ -10,7 +10,7 @@ import {
 } from '../common/vocabulary.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
-import { matchTasks, requestText, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
+import { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
 import type { Candidate, Exclusion, ExclusionRule, RouteContext, RouteInput, RoutePlan } from './types.js';
 
 const DEFAULT_OUTPUT_TOKENS = 1024;
@@ -80,7 +80,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const workflow: WorkflowPreference = policy.workflows?.[input.workflow] ?? { prefer: [], latencyBudget: {} };
   const firstTokenBudget = workflow.latencyBudget?.firstTokenMs;
   const traits = requestTraits(input.request);
-  const tasks = matchTasks(requestText(input.request), policy.tasks ?? []);
+  const tasks = matchTasks(requestTexts(input.request), policy.tasks ?? []);
   const preferTags = new Set(tasks.flatMap((task) => task.rule.preferTags));
   const maxTokens = input.maxTokens ?? input.request.maxTokens;
   const outputTokens = maxTokens ?? policy.cost?.defaultOutputTokens ?? DEFAULT_OUTPUT_TOKENS;

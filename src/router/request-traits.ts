@@ -21,12 +21,16 @@ export function requestTraits(request: CanonicalRequest): RequestTraits {
   };
 }
 
-/** The text a person wrote: system prompt and user/assistant/tool text parts. */
-export function requestText(request: CanonicalRequest): string {
+/**
+ * The texts a person wrote, piece by piece: system prompt and user/assistant/tool text parts. Kept
+ * apart rather than joined: an agent's conversation runs to megabytes, and one joined copy of it
+ * per request costs more than everything read from it.
+ */
+export function requestTexts(request: CanonicalRequest): string[] {
   const texts: string[] = [];
   if (request.system !== undefined) texts.push(request.system);
-  for (const message of request.messages) texts.push(...message.content.filter(isText).map((part) => part.text));
-  return texts.join('\n');
+  for (const message of request.messages) for (const part of message.content) if (isText(part)) texts.push(part.text);
+  return texts;
 }
 
 /**
@@ -36,9 +40,7 @@ export function requestText(request: CanonicalRequest): string {
  * resends most pieces unchanged every turn, so counters remember them piece by piece.
  */
 export function promptPieces(request: CanonicalRequest): string[] {
-  const pieces: string[] = [];
-  if (request.system !== undefined) pieces.push(request.system);
-  for (const message of request.messages) for (const part of message.content) if (isText(part)) pieces.push(part.text);
+  const pieces = requestTexts(request);
   for (const message of request.messages) {
     if (message.role === 'assistant') for (const call of message.toolCalls ?? []) pieces.push(call.name, call.arguments);
   }
@@ -63,11 +65,14 @@ export interface MatchedTask {
   keyword: string;
 }
 
-/** Task rules whose keywords appear in the text as whole words, case-insensitively. */
-export function matchTasks(text: string, tasks: readonly TaskRule[]): MatchedTask[] {
+/** Task rules whose keywords appear in one of the texts as whole words, case-insensitively. */
+export function matchTasks(texts: readonly string[], tasks: readonly TaskRule[]): MatchedTask[] {
   const matched: MatchedTask[] = [];
   for (const rule of tasks) {
-    const keyword = rule.keywords.find((word) => wholeWordPattern(word).test(text));
+    const keyword = rule.keywords.find((word) => {
+      const pattern = wholeWordPattern(word);
+      return texts.some((text) => pattern.test(text));
+    });
     if (keyword !== undefined) matched.push({ rule, keyword });
   }
   return matched;

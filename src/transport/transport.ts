@@ -12,6 +12,7 @@ import {
   toSyndicateError,
   UpstreamError,
 } from '../errors.js';
+import { topLevelMemberValues } from '../common/json-members.js';
 import { isLoopbackAddress } from '../common/loopback.js';
 import { isVerifiedPermit, spendVerifiedPermit, type VerifiedPermit } from '../permits/permits.js';
 import type { WireHttpRequest } from '../wire/adapter.js';
@@ -164,16 +165,16 @@ function checkRequestAgainstPermit(permit: VerifiedPermit, request: WireHttpRequ
       `the request goes to ${redactUrl(request.url)}, outside ${permit.provider.id}@${permit.provider.version}'s base URL ${redactUrl(permit.provider.baseUrl)}`,
     );
   }
-  let model: unknown;
-  try {
-    const body = JSON.parse(request.body) as unknown;
-    model = body !== null && typeof body === 'object' ? (body as { model?: unknown }).model : undefined;
-  } catch {
-    throw refuse('the request body is not JSON, so the model it targets cannot be checked');
-  }
-  if (typeof model !== 'string') throw refuse('the request body names no model');
-  if (!permit.acceptedModelNames.includes(model)) {
-    throw refuse(`the request targets model "${model}", the permit is for "${permit.model}"`);
+  // Read from the bytes about to be sent, not from what the encoder was given. Every top-level
+  // `model` member counts: engines differ on which duplicate wins.
+  const models = topLevelMemberValues(request.body, 'model');
+  if (models === undefined) throw refuse('the request body is not a JSON object, so the model it targets cannot be checked');
+  if (models.length === 0) throw refuse('the request body names no model');
+  for (const model of models) {
+    if (typeof model !== 'string') throw refuse('the request body names no model');
+    if (!permit.acceptedModelNames.includes(model)) {
+      throw refuse(`the request targets model "${model}", the permit is for "${permit.model}"`);
+    }
   }
   return target;
 }

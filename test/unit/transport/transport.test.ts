@@ -443,7 +443,7 @@ describe('transport', () => {
   });
 
   describe('permit gate', () => {
-    it('refuses, before any byte is sent, a body naming another model, a URL outside the base, or no model', async () => {
+    it('refuses, before any byte is sent, a body naming another model (a duplicate member included), a URL outside the base, or no model', async () => {
       const { baseUrl } = await serve((_request, response) => response.end('{}'));
       const cases: [WireHttpRequest, string][] = [
         [chatRequest(baseUrl, { body: BODY.replace('llama3.2:3b', 'qwen2.5:7b') }), 'the request targets model "qwen2.5:7b", the permit is for "llama3.2:3b"'],
@@ -451,7 +451,12 @@ describe('transport', () => {
         [chatRequest(baseUrl, { url: `${baseUrl}x/chat/completions` }), 'outside local-engine@'],
         [chatRequest(baseUrl, { url: 'http://127.0.0.2:1/v1/chat/completions' }), 'outside local-engine@'],
         [chatRequest(baseUrl, { body: '{"messages":[]}' }), 'the request body names no model'],
-        [chatRequest(baseUrl, { body: 'not json' }), 'the request body is not JSON'],
+        [chatRequest(baseUrl, { body: 'not json' }), 'the request body is not a JSON object'],
+        [chatRequest(baseUrl, { body: '{"model":"llama3.2:3b","messages":[],"model":"qwen2.5:7b"}' }), 'the request targets model "qwen2.5:7b"'],
+        // JSON.parse keeps the last duplicate; an engine that keeps the first would load qwen.
+        [chatRequest(baseUrl, { body: '{"model":"qwen2.5:7b","messages":[],"model":"llama3.2:3b"}' }), 'the request targets model "qwen2.5:7b"'],
+        [chatRequest(baseUrl, { body: '{"messages":[{"role":"user","model":"llama3.2:3b"}]}' }), 'the request body names no model'],
+        [chatRequest(baseUrl, { body: '{"model":["llama3.2:3b"]}' }), 'the request body names no model'],
       ];
       for (const [request, message] of cases) {
         const sink = new RecordingSink();
