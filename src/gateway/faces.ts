@@ -22,6 +22,8 @@ export interface FaceRequest {
   includeUsage: boolean;
   /** Top-level request fields the gateway does not interpret (not sent to any provider). */
   ignoredFields: string[];
+  /** Anthropic clients: thinking was enabled, so the model's reasoning goes back as `thinking` blocks. */
+  thinking?: boolean;
 }
 
 /**
@@ -58,13 +60,13 @@ export const anthropicFace: ApiFace = {
   api: 'anthropic',
   parse(bodyText) {
     const parsed = parseAnthropicMessagesRequest(bodyText);
-    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields };
+    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, thinking: parsed.thinking };
   },
-  render(result, model) {
-    return renderAnthropicMessageResponse(result.response, { id: newId('msg'), model }).body;
+  render(result, model, { thinking }) {
+    return renderAnthropicMessageResponse(result.response, { id: newId('msg'), model, thinking: thinking === true }).body;
   },
-  createEncoder(model) {
-    return new AnthropicStreamEncoder({ id: newId('msg'), model });
+  createEncoder(model, { thinking }) {
+    return new AnthropicStreamEncoder({ id: newId('msg'), model, thinking: thinking === true });
   },
 };
 
@@ -87,6 +89,7 @@ export const responsesFace: ApiFace = {
 /** The parts of a whole answer, for a stream whose attempt delivered no parts of its own. */
 export function partsOfResponse(response: CanonicalResponse): StreamPart[] {
   const parts: StreamPart[] = [{ type: 'response-metadata', id: response.id, model: response.model }];
+  if (response.reasoning !== undefined) parts.push({ type: 'reasoning-delta', text: response.reasoning });
   if (response.text !== '') parts.push({ type: 'text-delta', text: response.text });
   response.toolCalls.forEach((call, index) => parts.push({ type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments }));
   if (response.usage !== undefined) parts.push({ type: 'usage', usage: response.usage });

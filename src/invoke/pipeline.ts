@@ -467,7 +467,7 @@ interface StreamReading {
   failure: UpstreamError | InterruptedError | undefined;
 }
 
-const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'tool-call-delta']);
+const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delta', 'tool-call-delta']);
 
 /**
  * Reads an SSE body, forwarding parts as they arrive. Parts before the first content part are
@@ -646,7 +646,7 @@ async function approximateUsage(request: CanonicalRequest, response: CanonicalRe
   } catch {
     return undefined;
   }
-  const output = response.text + response.toolCalls.map((call) => call.name + call.arguments).join('');
+  const output = (response.reasoning ?? '') + response.text + response.toolCalls.map((call) => call.name + call.arguments).join('');
   return { inputTokens: await countPieces(promptPieces(request), countTokens), outputTokens: await countInSlices(output, countTokens) };
 }
 

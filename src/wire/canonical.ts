@@ -100,6 +100,12 @@ export interface CanonicalResponse {
   id: string;
   model: string;
   text: string;
+  /**
+   * The model's reasoning before its answer, when the engine returns it apart from the text
+   * (llama.cpp, vLLM, DeepSeek: `reasoning_content`; Ollama: `reasoning`; Anthropic: `thinking`
+   * blocks). Absent when there was none.
+   */
+  reasoning?: string;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   /** The raw finish reason string the wire used (`end_turn`, `stop`, ...). */
@@ -123,6 +129,8 @@ export interface WireWarning {
 export type StreamPart =
   | { type: 'response-metadata'; id?: string; model?: string }
   | { type: 'text-delta'; text: string }
+  /** Reasoning the engine streams apart from the answer (see `CanonicalResponse.reasoning`). */
+  | { type: 'reasoning-delta'; text: string }
   | {
       type: 'tool-call-delta';
       index: number;

@@ -14,7 +14,7 @@ export interface StreamFailure {
 }
 
 /**
- * Reassembles decoded stream parts into the response they add up to: text in order, tool
+ * Reassembles decoded stream parts into the response they add up to: text and reasoning in order, tool
  * calls by index (arguments concatenated, empty arguments read as `{}`), cumulative usage,
  * the finish reason and the observations. Used by the invoker for streams and by the
  * contract suite to check that decoding a whole stream loses nothing.
@@ -23,6 +23,7 @@ export class StreamAccumulator {
   private id = '';
   private model = '';
   private readonly textChunks: string[] = [];
+  private readonly reasoningChunks: string[] = [];
   private readonly toolCalls = new Map<number, PendingToolCall>();
   private readonly usage: Partial<Usage> = {};
   private finishReason: FinishReason | undefined;
@@ -39,6 +40,9 @@ export class StreamAccumulator {
         return;
       case 'text-delta':
         this.textChunks.push(part.text);
+        return;
+      case 'reasoning-delta':
+        this.reasoningChunks.push(part.text);
         return;
       case 'tool-call-delta': {
         const pending = this.toolCalls.get(part.index) ?? { argumentsText: '' };
@@ -100,6 +104,7 @@ export class StreamAccumulator {
       id: this.id,
       model: this.model,
       text: this.text,
+      ...(this.reasoningChunks.length === 0 ? {} : { reasoning: this.reasoningChunks.join('') }),
       toolCalls,
       finishReason: this.finishReason ?? (this.failure === undefined ? 'other' : 'error'),
       rawFinishReason: this.rawFinishReason,

@@ -102,6 +102,7 @@ Examples:
       if (output.json) {
         output.document({
           answer: response.text,
+          reasoning: response.reasoning ?? null,
           toolCalls: response.toolCalls,
           finishReason: response.finishReason,
           requestId: result.requestId,

@@ -250,10 +250,12 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
     });
   }
   const textChunks: string[] = [];
+  const thinkingChunks: string[] = [];
   const toolCalls: ToolCall[] = [];
   for (const block of content) {
     if (!isRecord(block)) continue;
     if (block['type'] === 'text' && typeof block['text'] === 'string') textChunks.push(block['text']);
+    if (block['type'] === 'thinking' && typeof block['thinking'] === 'string' && block['thinking'] !== '') thinkingChunks.push(block['thinking']);
     if (block['type'] === 'tool_use') {
       toolCalls.push({
         id: stringField(block, 'id') ?? `toolu_${toolCalls.length}`,
@@ -268,6 +270,7 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
     id: stringField(parsed, 'id') ?? '',
     model: stringField(parsed, 'model') ?? '',
     text: textChunks.join(''),
+    ...(thinkingChunks.length === 0 ? {} : { reasoning: thinkingChunks.join('') }),
     toolCalls,
     finishReason: anthropicFinishReason(rawFinishReason),
     rawFinishReason,
@@ -332,6 +335,9 @@ export function decodeAnthropicStreamEvent(event: ServerSentEvent): StreamPart[]
       if (block['type'] === 'text' && typeof block['text'] === 'string' && block['text'] !== '') {
         return [{ type: 'text-delta', text: block['text'] }];
       }
+      if (block['type'] === 'thinking' && typeof block['thinking'] === 'string' && block['thinking'] !== '') {
+        return [{ type: 'reasoning-delta', text: block['thinking'] }];
+      }
       return [];
     }
     case 'content_block_delta': {
@@ -339,6 +345,9 @@ export function decodeAnthropicStreamEvent(event: ServerSentEvent): StreamPart[]
       const delta = isRecord(data['delta']) ? data['delta'] : {};
       if (delta['type'] === 'text_delta' && typeof delta['text'] === 'string' && delta['text'] !== '') {
         return [{ type: 'text-delta', text: delta['text'] }];
+      }
+      if (delta['type'] === 'thinking_delta' && typeof delta['thinking'] === 'string' && delta['thinking'] !== '') {
+        return [{ type: 'reasoning-delta', text: delta['thinking'] }];
       }
       if (delta['type'] === 'input_json_delta' && typeof delta['partial_json'] === 'string') {
         return delta['partial_json'] === '' ? [] : [{ type: 'tool-call-delta', index, argumentsDelta: delta['partial_json'] }];

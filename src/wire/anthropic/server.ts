@@ -47,6 +47,12 @@ export interface ParsedAnthropicMessagesRequest {
   request: CanonicalRequest;
   /** Top-level fields the gateway does not interpret (`metadata`, `top_k`, `thinking`, ...), for the evidence. */
   ignoredFields: string[];
+  /**
+   * The client turned extended thinking on (`thinking.type` `enabled` or `adaptive`): reasoning an
+   * engine returns apart from its answer is then sent as `thinking` blocks. The setting itself
+   * reaches no provider.
+   */
+  thinking: boolean;
 }
 
 /**
@@ -94,7 +100,8 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
     topP,
     stop: stop?.length === 0 ? undefined : stop,
   });
-  return { request, ignoredFields: unknownFields(body, KNOWN_FIELDS) };
+  const thinking = isRecord(body['thinking']) && (body['thinking']['type'] === 'enabled' || body['thinking']['type'] === 'adaptive');
+  return { request, ignoredFields: unknownFields(body, KNOWN_FIELDS), thinking };
 }
 
 function parseSystem(raw: unknown, problems: RequestProblems): string | undefined {
@@ -282,12 +289,15 @@ export interface AnthropicRenderOptions {
   id?: string;
   /** Overrides the model reported to the client (default: the upstream's model). */
   model?: string;
+  /** Send the model's reasoning as a `thinking` block (the client enabled thinking). */
+  thinking?: boolean;
 }
 
 /** A canonical response as an Anthropic `message` body. */
 export function renderAnthropicMessageResponse(response: CanonicalResponse, options: AnthropicRenderOptions = {}): RenderedBody {
   const warnings: WireWarning[] = [];
   const content: AnthropicMessageResponse['content'] = [];
+  if (options.thinking === true && response.reasoning !== undefined) content.push({ type: 'thinking', thinking: response.reasoning, signature: '' });
   if (response.text !== '') content.push({ type: 'text', text: response.text });
   response.toolCalls.forEach((call, index) => {
     let input = parseArgumentsObject(call.arguments);
@@ -316,9 +326,11 @@ export function renderAnthropicMessageResponse(response: CanonicalResponse, opti
 export interface AnthropicStreamEncoderOptions {
   id: string;
   model: string;
+  /** Send reasoning deltas as a `thinking` block (the client enabled thinking); dropped otherwise. */
+  thinking?: boolean;
 }
 
-type OpenBlock = { kind: 'text'; blockIndex: number } | { kind: 'tool'; blockIndex: number };
+type OpenBlock = { kind: 'text' | 'thinking' | 'tool'; blockIndex: number };
 
 /**
  * Turns canonical stream parts into Anthropic SSE events: `message_start`, then
@@ -373,6 +385,19 @@ export class AnthropicStreamEncoder {
           output += this.event('content_block_delta', {
             index: this.openBlock.blockIndex,
             delta: { type: 'text_delta', text: part.text },
+          });
+          break;
+        case 'reasoning-delta':
+          if (this.options.thinking !== true) break;
+          if (this.openBlock?.kind !== 'thinking') {
+            output += this.closeBlock();
+            const blockIndex = this.nextBlockIndex++;
+            this.openBlock = { kind: 'thinking', blockIndex };
+            output += this.event('content_block_start', { index: blockIndex, content_block: { type: 'thinking', thinking: '', signature: '' } });
+          }
+          output += this.event('content_block_delta', {
+            index: this.openBlock.blockIndex,
+            delta: { type: 'thinking_delta', thinking: part.text },
           });
           break;
         case 'tool-call-delta': {

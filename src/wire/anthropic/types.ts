@@ -12,6 +12,8 @@ export type AnthropicImageSource =
   | { type: 'url'; url: string };
 
 export type AnthropicTextBlock = { type: 'text'; text: string };
+/** A thinking block; the gateway has no signature to give reasoning from other models, so it is empty. */
+export type AnthropicThinkingBlock = { type: 'thinking'; thinking: string; signature: string };
 export type AnthropicImageBlock = { type: 'image'; source: AnthropicImageSource };
 export type AnthropicToolUseBlock = { type: 'tool_use'; id: string; name: string; input: JsonObject };
 export type AnthropicToolResultBlock = {
@@ -67,7 +69,7 @@ export interface AnthropicMessageResponse {
   type: 'message';
   role: 'assistant';
   model: string;
-  content: Array<AnthropicTextBlock | AnthropicToolUseBlock>;
+  content: Array<AnthropicThinkingBlock | AnthropicTextBlock | AnthropicToolUseBlock>;
   stop_reason: AnthropicStopReason | null;
   stop_sequence: string | null;
   usage: AnthropicUsage;

@@ -248,16 +248,27 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
 
   const rawFinishReason = stringField(choice, 'finish_reason') ?? null;
   const usage = decodeUsage(parsed['usage'], observations);
+  const reasoning = reasoningField(message);
   return {
     id: stringField(parsed, 'id') ?? '',
     model: stringField(parsed, 'model') ?? '',
     text,
+    ...(reasoning === undefined ? {} : { reasoning }),
     toolCalls,
     finishReason: openAIFinishReason(rawFinishReason),
     rawFinishReason,
     ...(usage === undefined ? {} : { usage }),
     ...(observations.size === 0 ? {} : { observations: [...observations] }),
   };
+}
+
+/**
+ * Reasoning a message or delta carries apart from its content: `reasoning_content` (llama.cpp,
+ * vLLM, DeepSeek, LM Studio) or `reasoning` (Ollama, newer vLLM). Undefined when empty.
+ */
+function reasoningField(record: Record<string, unknown>): string | undefined {
+  const value = stringField(record, 'reasoning_content') ?? stringField(record, 'reasoning');
+  return value === undefined || value === '' ? undefined : value;
 }
 
 function decodeArguments(value: unknown, observations: Set<string>): string {
@@ -322,6 +333,8 @@ export function decodeOpenAIStreamEvent(event: ServerSentEvent): StreamPart[] {
   if (isRecord(choice)) {
     const delta = isRecord(choice['delta']) ? choice['delta'] : {};
     const content = delta['content'];
+    const reasoning = reasoningField(delta);
+    if (reasoning !== undefined) parts.push({ type: 'reasoning-delta', text: reasoning });
     if (typeof content === 'string' && content !== '') parts.push({ type: 'text-delta', text: content });
     const toolCalls = delta['tool_calls'];
     if (Array.isArray(toolCalls)) {

@@ -358,6 +358,7 @@ export function renderOpenAIChatResponse(response: CanonicalResponse, options: O
         message: {
           role: 'assistant',
           content: response.text === '' && response.toolCalls.length > 0 ? null : response.text,
+          ...(response.reasoning === undefined ? {} : { reasoning_content: response.reasoning }),
           refusal: null,
           ...(response.toolCalls.length === 0
             ? {}
@@ -425,6 +426,9 @@ export class OpenAIStreamEncoder {
           break;
         case 'text-delta':
           output += this.start() + this.chunk({ content: part.text }, null);
+          break;
+        case 'reasoning-delta':
+          output += this.start() + this.chunk({ reasoning_content: part.text }, null);
           break;
         case 'tool-call-delta':
           output += this.start() + this.chunk({ tool_calls: [this.toolCallDelta(part)] }, null);

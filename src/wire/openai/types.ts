@@ -65,7 +65,8 @@ export interface OpenAIChatResponse {
   model: string;
   choices: Array<{
     index: number;
-    message: { role: 'assistant'; content: string | null; refusal: null; tool_calls?: OpenAIToolCall[] };
+    /** `reasoning_content`: not OpenAI's own; the field llama.cpp, vLLM and DeepSeek use, which chat clients display. */
+    message: { role: 'assistant'; content: string | null; reasoning_content?: string; refusal: null; tool_calls?: OpenAIToolCall[] };
     logprobs: null;
     finish_reason: OpenAIFinishReason;
   }>;
@@ -86,7 +87,7 @@ export interface OpenAIChatChunk {
   model: string;
   choices: Array<{
     index: number;
-    delta: { role?: 'assistant'; content?: string; tool_calls?: OpenAIChunkToolCallDelta[] };
+    delta: { role?: 'assistant'; content?: string; reasoning_content?: string; tool_calls?: OpenAIChunkToolCallDelta[] };
     logprobs: null;
     finish_reason: OpenAIFinishReason | null;
   }>;

@@ -39,6 +39,12 @@ export interface FakeEngineOptions {
   jinja?: boolean;
   /** Text the model answers with (default a short fixed sentence); streams split it into several chunks. */
   answer?: string;
+  /**
+   * A thinking model: reasoning sent before the answer, apart from it — Ollama as `reasoning`,
+   * llama.cpp, vLLM and LM Studio as `reasoning_content` (message field, and stream deltas that
+   * carry only the reasoning). Ignored by the hosted kinds.
+   */
+  reasoning?: string;
 }
 
 /** One HTTP exchange as the fake engine saw it: the exact bytes in and out. */
@@ -89,6 +95,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     conforming: options.conforming ?? false,
     jinja: options.jinja ?? false,
     answer: options.answer ?? DEFAULT_ANSWER,
+    ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),
     resident: new Set([models[0]!.id]),
     seededSamplingCalls: 0,
     serverLog: [],

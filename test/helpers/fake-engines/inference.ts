@@ -234,6 +234,8 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
     if (state.lastPromptText === promptText) cachedTokens = generation.promptTokens - 1;
     state.lastPromptText = promptText;
   }
+  const reasoning = reasoningWire(state);
+  if (reasoning !== undefined) generation.completionTokens += countTokens(reasoning.text);
   const context: CompletionContext = {
     state,
     view,
@@ -246,6 +248,12 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
   };
   if (view.stream) return { status: 200, headers: streamHeaders(kind), frames: streamFrames(context), terminalFrames: 1 };
   return { status: 200, headers: jsonHeaders(kind, path), body: serializeBody(kind, completionBody(context, path)) };
+}
+
+/** Where a thinking model's reasoning goes on this engine's wire, if it has any. */
+function reasoningWire(state: EngineState): { field: 'reasoning' | 'reasoning_content'; text: string } | undefined {
+  if (state.reasoning === undefined || state.kind === 'openai' || state.kind === 'anthropic') return undefined;
+  return { field: state.kind === 'ollama' ? 'reasoning' : 'reasoning_content', text: state.reasoning };
 }
 
 function invalidJsonMessage(kind: FakeEngineKind): string {
@@ -397,6 +405,8 @@ function completionBody(context: CompletionContext, path: string): Json {
   } else {
     message['content'] = generation.text;
   }
+  const reasoning = reasoningWire(state);
+  if (reasoning !== undefined) message[reasoning.field] = reasoning.text;
   body['usage'] = fillUsage(body['usage'], generation, context.cachedTokens);
   if (kind === 'llama.cpp') {
     if (state.conforming) delete body['timings'];
@@ -473,6 +483,15 @@ function streamFrames(context: CompletionContext): string[] {
       delta['refusal'] = refusal;
     }
     chunks.push(roleChunk);
+  }
+
+  const reasoning = reasoningWire(state);
+  if (reasoning !== undefined) {
+    for (const piece of tokenPieces(reasoning.text)) {
+      // Ollama repeats the role and an empty content beside each reasoning piece; the others send the reasoning alone.
+      const delta: Json = kind === 'ollama' ? { role: 'assistant', content: '', reasoning: piece } : { [reasoning.field]: piece };
+      chunks.push(withDelta(templates.content, delta));
+    }
   }
 
   if (toolCall === undefined) {

@@ -52,7 +52,7 @@ describe('request parts already scanned are not scanned again', () => {
   it('short parts are scanned every time', () => {
     const counter = countingDetector();
     const options = { indicatorWords: [], patterns: [], detectors: [counter] };
-    const request: CanonicalRequest = { model: 'm', messages: [{ role: 'user', content: 'a falcon' }], stream: false };
+    const request: CanonicalRequest = { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'a falcon' }] }], stream: false };
     expect(classifyRequest(request, options).level).toBe('confidential');
     expect(classifyRequest(request, options).level).toBe('confidential');
     expect(counter.calls).toHaveLength(2);
@@ -61,7 +61,7 @@ describe('request parts already scanned are not scanned again', () => {
 
   it('a new policy (other indicator words or patterns) scans again and decides by its own rules', () => {
     const text = `Status report for the quarter. ${'Everything shipped on time and the on-call rota is unchanged. '.repeat(8)}The codename is bluebird.`;
-    const request: CanonicalRequest = { model: 'm', messages: [{ role: 'user', content: text }], stream: false };
+    const request: CanonicalRequest = { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text }] }], stream: false };
     expect(classifyRequest(request, { indicatorWords: ['unrelated'], patterns: [] }).level).toBe('public');
     expect(classifyRequest(request, { indicatorWords: ['bluebird'], patterns: [] }).level).toBe('confidential');
     const patterns = [{ name: 'codename', level: 'restricted' as const, keywords: ['bluebird'] }];
@@ -79,13 +79,13 @@ describe('request parts already scanned are not scanned again', () => {
       },
     };
     const options = { indicatorWords: [], patterns: [], detectors: [flaky] };
-    const request = conversation([{ role: 'user', content: 'hi' }]);
+    const request = conversation([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
     const first = classifyRequest(request, options);
     expect(first.failedClosed).toBe(true);
     const second = classifyRequest(request, options);
     expect(calls).toBe(4); // both parts again: the failed scan of the system prompt was not kept
     expect(second.failedClosed).toBe(false);
-    expect(second.findings.map((finding) => finding.location)).toEqual(['system', 'messages[0].content']);
+    expect(second.findings.map((finding) => finding.location)).toEqual(['system', 'messages[0].content[0]']);
   });
 
   it('a scan that overran the time budget is not remembered', () => {
@@ -102,7 +102,7 @@ describe('request parts already scanned are not scanned again', () => {
       },
     };
     const options = { indicatorWords: [], patterns: [], detectors: [sometimesSlow, counter], timeoutMs: 5 };
-    const request = conversation([{ role: 'user', content: 'hi' }]);
+    const request = conversation([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
     const systemScans = (): number => counter.calls.filter((text) => text === LONG_SYSTEM).length;
     expect(classifyRequest(request, options).failedClosed).toBe(true);
     expect(systemScans()).toBe(0); // the budget ran out before the counting detector's turn

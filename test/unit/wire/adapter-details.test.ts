@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, PolicyRefusalError, StoreError, UpstreamError } from '../../../src/errors.js';
-import { encodeAnthropicRequest } from '../../../src/wire/anthropic/adapter.js';
+import { decodeAnthropicResponse, decodeAnthropicStreamEvent, encodeAnthropicRequest } from '../../../src/wire/anthropic/adapter.js';
 import { parseAnthropicMessagesRequest } from '../../../src/wire/anthropic/server.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 import { clientErrorFor, pointerToParam } from '../../../src/wire/client-errors.js';
@@ -151,6 +151,33 @@ describe('one tool call at a time (parallelToolCalls: false)', () => {
     expect(messages.request.parallelToolCalls).toBe(false);
     expect(parseAnthropicMessagesRequest(JSON.stringify({ model: 'm', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] })).request).not.toHaveProperty('parallelToolCalls');
     expect(() => parseOpenAIChatRequest(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], parallel_tool_calls: 'no' }))).toThrow(InvalidInputError);
+  });
+});
+
+describe('reasoning sent apart from the answer', () => {
+  it('is read from reasoning_content (llama.cpp, vLLM) and reasoning (Ollama), whole and streamed; empty fields are none', () => {
+    const whole = (message: string): string => `{"id":"c","model":"m","choices":[{"index":0,"message":${message},"finish_reason":"stop"}]}`;
+    expect(decodeOpenAIResponse(whole('{"role":"assistant","content":"Paris","reasoning_content":"Think."}')).reasoning).toBe('Think.');
+    expect(decodeOpenAIResponse(whole('{"role":"assistant","content":"Paris","reasoning":"Think."}')).reasoning).toBe('Think.');
+    expect(decodeOpenAIResponse(whole('{"role":"assistant","content":"Paris","reasoning_content":null}'))).not.toHaveProperty('reasoning');
+    const parts = [
+      ...decodeOpenAIStreamEvent({ data: '{"choices":[{"index":0,"delta":{"role":"assistant","content":"","reasoning":"Thi"},"finish_reason":null}]}' }),
+      ...decodeOpenAIStreamEvent({ data: '{"choices":[{"index":0,"delta":{"reasoning_content":"nk."},"finish_reason":null}]}' }),
+      ...decodeOpenAIStreamEvent({ data: '{"choices":[{"index":0,"delta":{"content":"Paris"},"finish_reason":"stop"}]}' }),
+    ];
+    expect(parts.filter((part) => part.type === 'reasoning-delta')).toEqual([{ type: 'reasoning-delta', text: 'Thi' }, { type: 'reasoning-delta', text: 'nk.' }]);
+    expect(new StreamAccumulator().addAll(parts).toResponse()).toMatchObject({ text: 'Paris', reasoning: 'Think.' });
+  });
+
+  it('is read from Anthropic thinking blocks, whole and streamed', () => {
+    const body = '{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"thinking","thinking":"Think.","signature":"sig"},{"type":"text","text":"Paris"}],"stop_reason":"end_turn","usage":{"input_tokens":5,"output_tokens":3}}';
+    expect(decodeAnthropicResponse(body)).toMatchObject({ text: 'Paris', reasoning: 'Think.' });
+    const parts = [
+      ...decodeAnthropicStreamEvent({ event: 'content_block_start', data: '{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}' }),
+      ...decodeAnthropicStreamEvent({ event: 'content_block_delta', data: '{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Think."}}' }),
+      ...decodeAnthropicStreamEvent({ event: 'content_block_delta', data: '{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"sig"}}' }),
+    ];
+    expect(parts).toEqual([{ type: 'reasoning-delta', text: 'Think.' }]);
   });
 });
 

@@ -108,7 +108,21 @@ describe('parseAnthropicMessagesRequest', () => {
         stream: true,
       },
       ignoredFields: ['metadata', 'top_k'],
+      thinking: false,
     });
+  });
+
+  it('notes whether the client turned thinking on (enabled or adaptive), which stays an ignored field for providers', () => {
+    const base = { model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] };
+    for (const [thinking, expected] of [
+      [{ type: 'enabled', budget_tokens: 1024 }, true],
+      [{ type: 'adaptive' }, true],
+      [{ type: 'disabled' }, false],
+    ] as const) {
+      const parsed = parseAnthropicMessagesRequest(JSON.stringify({ ...base, thinking }));
+      expect(parsed.thinking).toBe(expected);
+      expect(parsed.ignoredFields).toEqual(['thinking']);
+    }
   });
 
   it.each([

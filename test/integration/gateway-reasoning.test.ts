@@ -1,0 +1,136 @@
+/**
+ * Thinking models behind the gateway: Ollama sends reasoning as `reasoning`, llama.cpp and vLLM as
+ * `reasoning_content`, apart from the answer. The official clients get it back the way their own
+ * ecosystem shows it — OpenAI chat as `reasoning_content`, Anthropic as a `thinking` block when the
+ * client enabled thinking — and the evidence keeps the engine's bytes as they came.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { getEvidence, listEvidence } from '../../src/evidence/index.js';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+
+const REASONING = 'The user asks for a capital. France is a country in Europe; its capital is Paris. Answer briefly.';
+const QUESTION = 'What is the capital of France?';
+
+let ollama: FakeEngine;
+let llamaCpp: FakeEngine;
+let vllm: FakeEngine;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  [ollama, llamaCpp, vllm] = await Promise.all([
+    startFakeEngine({ kind: 'ollama', reasoning: REASONING, models: [{ id: 'qwen3:8b' }] }),
+    startFakeEngine({ kind: 'llama.cpp', reasoning: REASONING }),
+    startFakeEngine({ kind: 'vllm', reasoning: REASONING }),
+  ]);
+  gateway = await startTestGateway({
+    providers: [
+      { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: 'qwen3:8b' }] },
+      { id: 'llamacpp', class: 'local', wire: 'openai', baseUrl: llamaCpp.baseUrl, engine: 'llama.cpp', models: [{ id: 'qwen2.5-0.5b-instruct-q4_k_m.gguf' }] },
+      { id: 'vllm', class: 'local', wire: 'openai', baseUrl: vllm.baseUrl, engine: 'vllm', models: [{ id: 'Qwen/Qwen2.5-1.5B-Instruct' }] },
+    ],
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([ollama?.close(), llamaCpp?.close(), vllm?.close()]);
+});
+
+const openAIClient = (): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+const anthropicClient = (): Anthropic => new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+
+/** `reasoning_content` is not in the openai package's types; clients read it off the object. */
+type WithReasoning = { reasoning_content?: string };
+
+describe('OpenAI chat clients see the reasoning as reasoning_content', () => {
+  it.each([
+    ['ollama:qwen3:8b', 'reasoning'],
+    ['vllm:Qwen/Qwen2.5-1.5B-Instruct', 'reasoning_content'],
+  ])('non-streamed from %s (the engine sent `%s`)', async (model, engineField) => {
+    const completion = await openAIClient().chat.completions.create({ model, messages: [{ role: 'user', content: QUESTION }] });
+    const message = completion.choices[0]?.message as (OpenAI.Chat.Completions.ChatCompletionMessage & WithReasoning) | undefined;
+    expect(message?.content).toBe(DEFAULT_ANSWER);
+    expect(message?.reasoning_content).toBe(REASONING);
+    await vi.waitFor(() => {
+      const evidence = getEvidence(gateway.store, listEvidence(gateway.store, { limit: 1 })[0]?.id ?? '');
+      expect(evidence?.response.body?.toString('utf8')).toContain(`"${engineField}":"${REASONING}"`);
+    });
+  });
+
+  it('streamed from llama.cpp: reasoning deltas first, then the answer; the first token is the first reasoning piece', async () => {
+    const stream = await openAIClient().chat.completions.create({ model: 'llamacpp:qwen2.5-0.5b-instruct-q4_k_m.gguf', messages: [{ role: 'user', content: QUESTION }], stream: true });
+    const order: string[] = [];
+    let reasoning = '';
+    let content = '';
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta as (OpenAI.Chat.Completions.ChatCompletionChunk.Choice.Delta & WithReasoning) | undefined;
+      if (delta?.reasoning_content) {
+        reasoning += delta.reasoning_content;
+        order.push('reasoning');
+      }
+      if (delta?.content) {
+        content += delta.content;
+        order.push('content');
+      }
+    }
+    expect(reasoning).toBe(REASONING);
+    expect(content).toBe(DEFAULT_ANSWER);
+    expect(order.indexOf('content')).toBeGreaterThan(order.lastIndexOf('reasoning'));
+    // A streamed answer's evidence is finished in the commit after its last byte.
+    const summary = await vi.waitFor(() => {
+      const newest = listEvidence(gateway.store, { limit: 1 })[0];
+      expect(newest?.state).toBe('completed');
+      return newest;
+    });
+    expect(summary?.firstTokenMs).toBeLessThan(summary?.totalMs ?? 0);
+  });
+});
+
+describe('Anthropic clients get a thinking block when they enabled thinking', () => {
+  const request = (thinking: boolean) => ({
+    model: 'ollama:qwen3:8b',
+    max_tokens: 2048,
+    messages: [{ role: 'user' as const, content: QUESTION }],
+    ...(thinking ? { thinking: { type: 'enabled' as const, budget_tokens: 1024 } } : {}),
+  });
+
+  it('streamed: a thinking block, then the text', async () => {
+    const message = await anthropicClient().messages.stream(request(true)).finalMessage();
+    expect(message.content).toEqual([
+      { type: 'thinking', thinking: REASONING, signature: '' },
+      { type: 'text', text: DEFAULT_ANSWER },
+    ]);
+  });
+
+  it('non-streamed: the same blocks', async () => {
+    const message = await anthropicClient().messages.create(request(true));
+    expect(message.content).toEqual([
+      { type: 'thinking', thinking: REASONING, signature: '' },
+      { type: 'text', text: DEFAULT_ANSWER },
+    ]);
+  });
+
+  it('without thinking enabled: the answer alone, streamed or not', async () => {
+    const streamed = await anthropicClient().messages.stream(request(false)).finalMessage();
+    expect(streamed.content.map((block) => block.type)).toEqual(['text']);
+    const whole = await anthropicClient().messages.create(request(false));
+    expect(whole.content).toEqual([{ type: 'text', text: DEFAULT_ANSWER }]);
+  });
+
+  it('a thinking block the client replays on its next turn reaches no engine', async () => {
+    const message = await anthropicClient().messages.create({
+      ...request(true),
+      messages: [
+        { role: 'user', content: QUESTION },
+        { role: 'assistant', content: [{ type: 'thinking', thinking: REASONING, signature: '' }, { type: 'text', text: DEFAULT_ANSWER }] },
+        { role: 'user', content: 'And of Italy?' },
+      ],
+    });
+    expect(message.content.at(-1)).toEqual({ type: 'text', text: DEFAULT_ANSWER });
+    const sent = ollama.exchanges.at(-1)?.requestBody.toString('utf8') ?? '';
+    expect(sent).not.toContain(REASONING);
+  });
+});
