@@ -89,6 +89,29 @@ describe('OpenAI chat clients see the reasoning as reasoning_content', () => {
   });
 });
 
+describe('Responses API clients get a reasoning item before the message', () => {
+  const expectedOutput = [
+    { type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: REASONING }], status: 'completed' },
+    { type: 'message', role: 'assistant', status: 'completed', content: [expect.objectContaining({ type: 'output_text', text: DEFAULT_ANSWER })] },
+  ];
+
+  it('non-streamed', async () => {
+    const response = await openAIClient().responses.create({ model: 'ollama:qwen3:8b', input: QUESTION });
+    expect(response.output).toEqual(expectedOutput.map((item) => expect.objectContaining(item)));
+    expect(response.output_text).toBe(DEFAULT_ANSWER);
+  });
+
+  it('streamed: reasoning_text deltas, then the text; the SDK accumulates both items', async () => {
+    const stream = openAIClient().responses.stream({ model: 'llamacpp:qwen2.5-0.5b-instruct-q4_k_m.gguf', input: QUESTION });
+    const events: string[] = [];
+    stream.on('event', (event) => events.push(event.type));
+    const response = await stream.finalResponse();
+    expect(response.output).toEqual(expectedOutput.map((item) => expect.objectContaining(item)));
+    expect(events.indexOf('response.output_text.delta')).toBeGreaterThan(events.lastIndexOf('response.reasoning_text.delta'));
+    expect(events).toContain('response.reasoning_text.done');
+  });
+});
+
 describe('Anthropic clients get a thinking block when they enabled thinking', () => {
   const request = (thinking: boolean) => ({
     model: 'ollama:qwen3:8b',

@@ -30,6 +30,7 @@ import type {
   ResponsesMessageItem,
   ResponsesObject,
   ResponsesOutputItem,
+  ResponsesReasoningItem,
   ResponsesStatus,
   ResponsesTextFormat,
   ResponsesToolChoice,
@@ -375,7 +376,8 @@ export function renderResponsesResponse(response: CanonicalResponse, options: Re
   const { status, incomplete } = statusOf(response.finishReason);
   const output: ResponsesOutputItem[] = [];
   const itemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
-  if (response.text !== '' || response.toolCalls.length === 0) output.push(messageItem(itemId(options.id, 'msg', 0), response.text, itemStatus));
+  if (response.reasoning !== undefined) output.push(reasoningItem(itemId(options.id, 'rs', 0), response.reasoning, itemStatus));
+  if (response.text !== '' || response.toolCalls.length === 0) output.push(messageItem(itemId(options.id, 'msg', output.length), response.text, itemStatus));
   const freeform = freeformToolNames(options.request);
   for (const call of response.toolCalls) {
     output.push(
@@ -390,7 +392,7 @@ export function renderResponsesResponse(response: CanonicalResponse, options: Re
 /**
  * Turns canonical stream parts into the Responses API's SSE events: `response.created` and
  * `response.in_progress`, then for each output item `output_item.added`, its deltas
- * (`output_text.delta`, `function_call_arguments.delta`; a custom tool's raw input as one
+ * (`reasoning_text.delta` for reasoning the engine sent apart, `output_text.delta`, `function_call_arguments.delta`; a custom tool's raw input as one
  * `custom_tool_call_input.delta` at the end), its `…done` events and
  * `output_item.done`, and finally `response.completed` (or `response.incomplete`) carrying the
  * whole response with usage. After an error it writes `error` and `response.failed`, never a
@@ -404,6 +406,7 @@ export class ResponsesStreamEncoder {
   private readonly usage: Partial<Usage> = {};
   private readonly items: OpenItem[] = [];
   private message: OpenMessage | undefined;
+  private reasoning: OpenReasoning | undefined;
   private readonly calls = new Map<number, OpenCall>();
   private readonly freeform: ReadonlySet<string>;
 
@@ -430,6 +433,9 @@ export class ResponsesStreamEncoder {
           break;
         case 'text-delta':
           output += this.textDelta(part.text);
+          break;
+        case 'reasoning-delta':
+          output += this.reasoningDelta(part.text);
           break;
         case 'tool-call-delta':
           output += this.toolCallDelta(part);
@@ -487,6 +493,20 @@ export class ResponsesStreamEncoder {
     return output + this.event('response.output_text.delta', { item_id: this.message.id, output_index: this.message.outputIndex, content_index: 0, delta: text, logprobs: [] });
   }
 
+  private reasoningDelta(text: string): string {
+    let output = '';
+    if (this.reasoning === undefined) {
+      const reasoning: OpenReasoning = { kind: 'reasoning', id: itemId(this.options.id, 'rs', this.items.length), outputIndex: this.items.length, text: '' };
+      this.reasoning = reasoning;
+      this.items.push(reasoning);
+      output +=
+        this.event('response.output_item.added', { output_index: reasoning.outputIndex, item: { ...reasoningItem(reasoning.id, '', 'in_progress'), content: [] } }) +
+        this.event('response.content_part.added', { item_id: reasoning.id, output_index: reasoning.outputIndex, content_index: 0, part: { type: 'reasoning_text', text: '' } });
+    }
+    this.reasoning.text += text;
+    return output + this.event('response.reasoning_text.delta', { item_id: this.reasoning.id, output_index: this.reasoning.outputIndex, content_index: 0, delta: text });
+  }
+
   private toolCallDelta(part: Extract<StreamPart, { type: 'tool-call-delta' }>): string {
     let call = this.calls.get(part.index);
     let output = '';
@@ -515,7 +535,11 @@ export class ResponsesStreamEncoder {
       // A call streamed without arguments (Anthropic sends none for empty input) reads as `{}`.
       if (item.kind === 'function_call' && !item.freeform && item.arguments === '') item.arguments = '{}';
       const done = this.snapshotOf(item, itemStatus);
-      if (item.kind === 'message') {
+      if (item.kind === 'reasoning') {
+        output +=
+          this.event('response.reasoning_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text }) +
+          this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'reasoning_text', text: item.text } });
+      } else if (item.kind === 'message') {
         output +=
           this.event('response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: [] }) +
           this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: outputText(item.text) });
@@ -533,7 +557,8 @@ export class ResponsesStreamEncoder {
     return output + this.event(status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: final });
   }
 
-  private snapshotOf(item: OpenItem, status: ResponsesOutputItem['status']): ResponsesOutputItem {
+  private snapshotOf(item: OpenItem, status: ResponsesMessageItem['status']): ResponsesOutputItem {
+    if (item.kind === 'reasoning') return reasoningItem(item.id, item.text, status);
     if (item.kind === 'message') return messageItem(item.id, item.text, status);
     if (item.freeform) {
       return { type: 'custom_tool_call', id: item.id, call_id: item.callId, name: item.name, input: status === 'in_progress' ? '' : freeformInput(item.arguments), status };
@@ -570,7 +595,14 @@ interface OpenCall {
   arguments: string;
 }
 
-type OpenItem = OpenMessage | OpenCall;
+interface OpenReasoning {
+  kind: 'reasoning';
+  id: string;
+  outputIndex: number;
+  text: string;
+}
+
+type OpenItem = OpenReasoning | OpenMessage | OpenCall;
 
 function statusOf(reason: FinishReason): { status: ResponsesStatus; incomplete: ResponsesObject['incomplete_details'] } {
   if (reason === 'length') return { status: 'incomplete', incomplete: { reason: 'max_output_tokens' } };
@@ -584,12 +616,16 @@ function freeformToolNames(request: CanonicalRequest): ReadonlySet<string> {
 }
 
 /** Item ids derive from the response id (`resp_X` → `msg_X_0`, `fc_X_1`): unique without a clock or randomness of their own. */
-function itemId(responseId: string, prefix: 'msg' | 'fc' | 'ctc', outputIndex: number): string {
+function itemId(responseId: string, prefix: 'rs' | 'msg' | 'fc' | 'ctc', outputIndex: number): string {
   return `${prefix}_${responseId.replace(/^resp_/, '')}_${outputIndex}`;
 }
 
 function outputText(text: string): ResponsesMessageItem['content'][number] {
   return { type: 'output_text', text, annotations: [], logprobs: [] };
+}
+
+function reasoningItem(id: string, text: string, status: ResponsesReasoningItem['status']): ResponsesReasoningItem {
+  return { type: 'reasoning', id, summary: [], content: [{ type: 'reasoning_text', text }], status };
 }
 
 function messageItem(id: string, text: string, status: ResponsesMessageItem['status']): ResponsesMessageItem {

@@ -38,7 +38,16 @@ export interface ResponsesCustomToolCallItem {
   status: 'in_progress' | 'completed' | 'incomplete';
 }
 
-export type ResponsesOutputItem = ResponsesMessageItem | ResponsesFunctionCallItem | ResponsesCustomToolCallItem;
+/** A reasoning item: the model's raw reasoning as `reasoning_text` content (no summary, nothing encrypted). */
+export interface ResponsesReasoningItem {
+  type: 'reasoning';
+  id: string;
+  summary: [];
+  content: { type: 'reasoning_text'; text: string }[];
+  status: 'in_progress' | 'completed' | 'incomplete';
+}
+
+export type ResponsesOutputItem = ResponsesReasoningItem | ResponsesMessageItem | ResponsesFunctionCallItem | ResponsesCustomToolCallItem;
 
 export interface ResponsesUsage {
   input_tokens: number;
