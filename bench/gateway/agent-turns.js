@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { BenchProcesses, cpuSeconds, median } from './processes.js';
 
 const size = Number(process.env.SIZE ?? 400_000);
@@ -38,7 +39,7 @@ try {
       messages.push({ role: messages.length % 2 === 1 ? 'user' : 'assistant', content: corpus.slice(offset, offset + 8000) });
       offset += 8000;
     }
-    conversations[name] = { gateway, messages, offset };
+    conversations[name] = { gateway, messages, offset, home: processes.homes.at(-1) };
     results[name] = { latencies: [], cpuMs: [] };
   }
   for (let turn = 0; turn < turns; turn += 1) {
@@ -60,12 +61,24 @@ try {
     }
   }
   // /proc counts CPU in 10 ms ticks: the mean over the measured turns, not a per-turn median.
-console.log(`| build | request body | turns measured | latency p50 ms | gateway main-thread CPU ms per request (mean) |`);
-  console.log('|---|---:|---:|---:|---:|');
+  console.log(`| build | request body | turns measured | latency p50 ms | gateway main-thread CPU ms per request (mean) | request bytes stored for ${turns} turns |`);
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const name of Object.keys(builds)) {
     const { latencies, cpuMs } = results[name];
-    console.log(`| ${name === 'this' ? 'this checkout' : process.argv[2]} | ${(conversations[name].bytes / 1e6).toFixed(2)} MB | ${latencies.length} | ${median(latencies).toFixed(1)} | ${(cpuMs.reduce((sum, ms) => sum + ms, 0) / cpuMs.length).toFixed(1)} |`);
+    console.log(`| ${name === 'this' ? 'this checkout' : process.argv[2]} | ${(conversations[name].bytes / 1e6).toFixed(2)} MB | ${latencies.length} | ${median(latencies).toFixed(1)} | ${(cpuMs.reduce((sum, ms) => sum + ms, 0) / cpuMs.length).toFixed(1)} | ${(storedRequestBytes(conversations[name].home) / 1e6).toFixed(2)} MB |`);
   }
 } finally {
   await processes.stopAll();
+}
+
+/** Bytes of request bodies in the evidence store: whole chunks plus distinct blocks (a build without blocks has none). */
+function storedRequestBytes(home) {
+  const db = new Database(join(home, 'syndicate.db'), { readonly: true });
+  try {
+    const chunks = db.prepare('SELECT coalesce(sum(length(bytes)), 0) FROM evidence_chunks WHERE key % 16777216 = 0').pluck().get();
+    const hasBlocks = db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'evidence_blocks'").pluck().get() === 1;
+    return chunks + (hasBlocks ? db.prepare('SELECT coalesce(sum(length(bytes)), 0) FROM evidence_blocks').pluck().get() : 0);
+  } finally {
+    db.close();
+  }
 }

@@ -236,9 +236,9 @@ function readPending(statements: EvidenceStatements, evidenceId: string): { row:
   const ledger = new ChunkLedger();
   let hasRequest = false;
   const rowKey = getColumn(row, 'row_key');
-  for (const [seq, atMs, bytes, evidenceIdMatches] of statements.selectChunks.all(evidenceId, rowKey, rowKey) as [unknown, unknown, unknown, number][]) {
+  for (const [seq, atMs, bytes, evidenceIdMatches, blockIds] of statements.selectChunks.all(evidenceId, rowKey, rowKey) as [unknown, unknown, unknown, number, unknown][]) {
     if (seq === REQUEST_SEQ) hasRequest = true;
-    ledger.addStored(seq, atMs, bytes, evidenceIdMatches === 1);
+    ledger.addStored(seq, atMs, statements.blocks.chunkBytes(bytes, blockIds), evidenceIdMatches === 1);
   }
   return { row, ledger, hasRequest };
 }

@@ -1,5 +1,6 @@
 import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 import type { Store } from '../store/store.js';
+import { evidenceBlocks } from './blocks.js';
 
 /** `prev_hash` of the first link. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -197,12 +198,13 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
   const page = db.prepare(`${SELECT_HASHED} WHERE chain_seq > ? ORDER BY chain_seq LIMIT ${VERIFY_PAGE_ROWS}`).raw(true);
   const pageChunks = db
     .prepare(
-      `SELECT e.chain_seq, c.seq, c.at_ms, c.bytes, c.evidence_id = e.id
+      `SELECT e.chain_seq, c.seq, c.at_ms, c.bytes, c.evidence_id = e.id, c.block_ids
          FROM evidence e JOIN evidence_chunks c ON c.key BETWEEN e.row_key * ${CHUNK_KEY_SPAN} AND e.row_key * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1}
         WHERE e.chain_seq > ? AND e.chain_seq <= ? ORDER BY e.chain_seq, c.key`,
     )
     .raw(true);
 
+  const blocks = evidenceBlocks(db);
   let rows = 0;
   let expectedSeq = 1;
   let previousHash = GENESIS_HASH;
@@ -211,7 +213,7 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
   while (failure === undefined) {
     const batch = page.all(after) as unknown[][];
     const last = batch.at(-1);
-    const chunks = last === undefined ? [] : (pageChunks.all(after, last[SEQ_INDEX]) as [number, unknown, unknown, unknown, number][]);
+    const chunks = last === undefined ? [] : (pageChunks.all(after, last[SEQ_INDEX]) as [number, unknown, unknown, unknown, number, unknown][]);
     let chunkIndex = 0;
     for (const row of batch) {
       const stored = row.pop();
@@ -227,8 +229,8 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
       }
       const ledger = new ChunkLedger();
       for (; chunkIndex < chunks.length && (chunks[chunkIndex]?.[0] ?? Infinity) <= seq; chunkIndex += 1) {
-        const [chunkOf, chunkSeq, atMs, bytes, evidenceIdMatches] = chunks[chunkIndex] ?? [];
-        if (chunkOf === seq) ledger.addStored(chunkSeq, atMs, bytes, evidenceIdMatches === 1);
+        const [chunkOf, chunkSeq, atMs, bytes, evidenceIdMatches, blockIds] = chunks[chunkIndex] ?? [];
+        if (chunkOf === seq) ledger.addStored(chunkSeq, atMs, blocks.chunkBytes(bytes, blockIds), evidenceIdMatches === 1);
       }
       if (linkHash(previousHash, row, ledger) !== stored) {
         failure = { seq, evidenceId: id, reason: 'content changed' };

@@ -1,4 +1,5 @@
 import { StoreError } from '../errors.js';
+import { BLOCK_STORAGE_MIN_BYTES } from './blocks.js';
 import { CHUNK_KEY_SPAN, ChunkLedger, COLUMN_INDEX, GENESIS_HASH, HASHED_COLUMNS, linkHash, REQUEST_SEQ, type HashedColumn, type RowValues } from './chain.js';
 import { FINISH_COLUMNS, type EvidenceStatements } from './statements.js';
 
@@ -100,9 +101,16 @@ export function assignRowKey(statements: EvidenceStatements, row: RowValues): nu
   return rowKey;
 }
 
-/** `evidence_chunks` key range of the row: `row_key * CHUNK_KEY_SPAN + seq`. */
+/**
+ * `evidence_chunks` key range of the row: `row_key * CHUNK_KEY_SPAN + seq`. A large request body
+ * is stored as blocks shared with earlier bodies (an agent's resent conversation; see blocks.ts).
+ */
 function insertChunk(statements: EvidenceStatements, row: RowValues, evidenceId: string, seq: number, atMs: number | null, bytes: Buffer): void {
-  statements.insertChunk.run(getColumn(row, 'row_key'), seq, evidenceId, atMs, bytes);
+  if (seq === REQUEST_SEQ && bytes.byteLength >= BLOCK_STORAGE_MIN_BYTES) {
+    statements.insertBlockChunk.run(getColumn(row, 'row_key'), seq, evidenceId, atMs, statements.blocks.write(bytes));
+  } else {
+    statements.insertChunk.run(getColumn(row, 'row_key'), seq, evidenceId, atMs, bytes);
+  }
 }
 
 export function notPending(statements: EvidenceStatements, evidenceId: string): StoreError {

@@ -1,5 +1,7 @@
 import type { ProviderClass, SensitivityLevel } from '../common/vocabulary.js';
+import { StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { evidenceBlocks } from './blocks.js';
 import { CHUNK_KEY_SPAN, REQUEST_SEQ } from './chain.js';
 import type {
   ChunkTiming,
@@ -120,15 +122,28 @@ export function listEvidence(store: Store, options: ListEvidenceOptions = {}): E
 export function getEvidence(store: Store, evidenceId: string): EvidenceRecord | undefined {
   const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(evidenceId) as FullRow | undefined;
   if (row === undefined) return undefined;
-  const chunks = store.db
-    .prepare(`SELECT seq, at_ms, bytes FROM evidence_chunks WHERE key BETWEEN ? * ${CHUNK_KEY_SPAN} AND ? * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1} ORDER BY key`)
-    .raw(true)
-    .all(row.row_key, row.row_key) as StoredChunk[];
-  return toRecord(row, chunks);
+  return toRecord(row, storedChunks(store, row));
 }
 
-/** `evidence_chunks` columns seq, at_ms, bytes. */
+/** `evidence_chunks` columns seq, at_ms, bytes (reassembled from blocks where stored so). */
 type StoredChunk = [number, number | null, Buffer];
+
+const CHUNKS_OF_ROW = `SELECT seq, at_ms, bytes, block_ids FROM evidence_chunks WHERE key BETWEEN ? * ${CHUNK_KEY_SPAN} AND ? * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1} ORDER BY key`;
+
+/** An envelope's chunks in seq order, their bytes whole. Not while a statement of the connection is iterated. */
+function storedChunks(store: Store, row: FullRow): StoredChunk[] {
+  const blocks = evidenceBlocks(store.db);
+  const chunks = store.db.prepare(CHUNKS_OF_ROW).raw(true).all(row.row_key, row.row_key) as [number, number | null, unknown, unknown][];
+  return chunks.map(([seq, atMs, bytes, blockIds]) => {
+    const whole = blocks.chunkBytes(bytes, blockIds);
+    if (!Buffer.isBuffer(whole)) {
+      throw new StoreError(`evidence ${row.id}: the bytes of chunk ${seq} cannot be read (${String(whole)})`, {
+        hint: 'the store was changed outside syndicate; `syndicate evidence verify` names the first envelope affected',
+      });
+    }
+    return [seq, atMs, whole];
+  });
+}
 
 /** Ids starting with `prefix` (at most two: enough to tell unique from ambiguous). */
 export function resolveEvidenceId(store: Store, prefix: string): string[] {
@@ -176,32 +191,31 @@ export interface ExportOptions {
   since?: number;
 }
 
+/** Envelopes read per page by `exportEvidence`. */
+const EXPORT_PAGE_ROWS = 500;
+
 /**
  * One JSON line per envelope, oldest first (no trailing newline in each string). Bodies are
  * `{encoding: 'utf8' | 'base64', data}` — see `encodeBytes` — so the bytes round-trip exactly.
- * Iterates the tables lazily: the store must not be written through this connection meanwhile.
+ * Reads the store a page of envelopes at a time (a request stored as blocks is reassembled with
+ * queries of its own, which an open iteration would not allow).
  */
 export function* exportEvidence(store: Store, options: ExportOptions = {}): Generator<string> {
   const since = options.since === undefined ? '' : new Date(options.since).toISOString();
-  // One pass: each envelope's chunks are joined in (one result row per chunk, the envelope's
-  // columns repeated), and the envelope is emitted when the next one starts.
-  const statement = store.db.prepare(
-    `SELECT e.*, c.seq AS chunk_seq, c.at_ms AS chunk_at_ms, c.bytes AS chunk_bytes
-       FROM evidence e
-       LEFT JOIN evidence_chunks c ON c.key BETWEEN e.row_key * ${CHUNK_KEY_SPAN} AND e.row_key * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1}
-      WHERE e.created_at >= ? ORDER BY e.created_at, e.rowid, c.key`,
+  const page = store.db.prepare(
+    `SELECT * FROM evidence WHERE created_at >= ? AND (created_at > ? OR (created_at = ? AND rowid > ?))
+      ORDER BY created_at, rowid LIMIT ${EXPORT_PAGE_ROWS}`,
   );
-  let current: FullRow | undefined;
-  let chunks: StoredChunk[] = [];
-  for (const row of statement.iterate(since) as IterableIterator<FullRow & { chunk_seq: number | null; chunk_at_ms: number | null; chunk_bytes: Buffer | null }>) {
-    if (current === undefined || row.id !== current.id) {
-      if (current !== undefined) yield JSON.stringify(envelopeToJson(toRecord(current, chunks)));
-      current = row;
-      chunks = [];
-    }
-    if (row.chunk_seq !== null && row.chunk_bytes !== null) chunks.push([row.chunk_seq, row.chunk_at_ms, row.chunk_bytes]);
+  let afterCreatedAt = '';
+  let afterRowid = 0;
+  for (;;) {
+    const rows = page.all(since, afterCreatedAt, afterCreatedAt, afterRowid) as FullRow[];
+    for (const row of rows) yield JSON.stringify(envelopeToJson(toRecord(row, storedChunks(store, row))));
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < EXPORT_PAGE_ROWS) return;
+    afterCreatedAt = last.created_at;
+    afterRowid = last.row_key;
   }
-  if (current !== undefined) yield JSON.stringify(envelopeToJson(toRecord(current, chunks)));
 }
 
 function parseJson<T>(text: string | null, fallback: T): T {

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase, Store } from '../store/store.js';
+import { evidenceBlocks, type EvidenceBlocks } from './blocks.js';
 import { CHUNK_KEY_SPAN, HASHED_COLUMNS, SELECT_HASHED, type HashedColumn } from './chain.js';
 
 /**
@@ -11,6 +12,10 @@ export interface EvidenceStatements {
   insertRow: Statement;
   /** row_key, seq, evidence_id, at_ms, bytes. */
   insertChunk: Statement;
+  /** row_key, seq, evidence_id, at_ms, block_ids: a chunk stored as blocks (empty `bytes`). */
+  insertBlockChunk: Statement;
+  /** The connection's block table (large request bodies). */
+  blocks: EvidenceBlocks;
   /** The row_key for a new row, inside the write transaction (pluck). */
   nextRowKey: Statement;
   /** response_status, response_headers_json, response_started_ms, id. */
@@ -25,7 +30,7 @@ export interface EvidenceStatements {
   upsertHead: Statement;
   /** Raw rows: HASHED_COLUMNS values, then hash. */
   selectHashed: Statement;
-  /** evidence_id, row_key, row_key; raw rows: seq, at_ms, bytes, 1 when the chunk names the envelope; in seq order. */
+  /** evidence_id, row_key, row_key; raw rows: seq, at_ms, bytes, 1 when the chunk names the envelope, block_ids; in seq order. */
   selectChunks: Statement;
   selectPending: Statement;
   /** Wraps `work` in an IMMEDIATE transaction (the function is built once per connection). */
@@ -74,6 +79,8 @@ function buildStatements(db: SqliteDatabase): EvidenceStatements {
       `INSERT INTO evidence (${HASHED_COLUMNS.join(', ')}, hash) VALUES (${HASHED_COLUMNS.map(() => '?').join(', ')}, ?)`,
     ),
     insertChunk: db.prepare(`INSERT INTO evidence_chunks (key, evidence_id, at_ms, bytes) VALUES (? * ${CHUNK_KEY_SPAN} + ?, ?, ?, ?)`),
+    insertBlockChunk: db.prepare(`INSERT INTO evidence_chunks (key, evidence_id, at_ms, bytes, block_ids) VALUES (? * ${CHUNK_KEY_SPAN} + ?, ?, ?, X'', ?)`),
+    blocks: evidenceBlocks(db),
     // Above every row_key in use and every chunk key range (chunks left by a deleted row are never
     // attributed to a new one). Two reads of the rightmost b-tree pages.
     nextRowKey: db
@@ -97,7 +104,7 @@ function buildStatements(db: SqliteDatabase): EvidenceStatements {
     selectHashed: db.prepare(`${SELECT_HASHED} WHERE id = ?`).raw(true),
     selectChunks: db
       .prepare(
-        `SELECT seq, at_ms, bytes, evidence_id = ? FROM evidence_chunks
+        `SELECT seq, at_ms, bytes, evidence_id = ?, block_ids FROM evidence_chunks
           WHERE key BETWEEN ? * ${CHUNK_KEY_SPAN} AND ? * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1} ORDER BY key`,
       )
       .raw(true),

@@ -5,6 +5,7 @@ import { deviationsMigration } from './004-deviations.js';
 import { leanPermitIndexesMigration } from './005-lean-permit-indexes.js';
 import { onePermitRowMigration } from './006-one-permit-row.js';
 import { engineEventsMigration } from './007-engine-events.js';
+import { evidenceBlocksMigration } from './008-evidence-blocks.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
 export interface Migration {
@@ -14,4 +15,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration];

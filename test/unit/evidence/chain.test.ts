@@ -46,7 +46,8 @@ describe('evidence hash chain', () => {
     expect([...HASHED_COLUMNS, 'hash'].sort()).toEqual([...columns].sort());
     // The bytes table: each of its columns is in the link (see the chunk tests below).
     const chunkTable = (store.db.prepare('PRAGMA table_info(evidence_chunks)').all() as { name: string }[]).map((column) => column.name);
-    expect(chunkTable).toEqual(['key', 'evidence_id', 'at_ms', 'bytes']);
+    // block_ids stands for bytes kept in evidence_blocks (large request bodies): blocks.test.ts covers it.
+    expect(chunkTable).toEqual(['key', 'evidence_id', 'at_ms', 'bytes', 'block_ids']);
   });
 
   // Every column, one at a time, on a middle row (seq 3, a completed invocation with bytes).

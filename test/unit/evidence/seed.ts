@@ -33,14 +33,14 @@ export function attemptStart(overrides: Partial<AttemptStart> = {}): AttemptStar
 }
 
 /** One completed streamed invocation with real bytes, through the recorder. */
-export function seedCompleted(store: Store, overrides: Partial<AttemptStart> = {}, chunks: (string | Uint8Array)[] = SSE_CHUNKS): string {
+export function seedCompleted(store: Store, overrides: Partial<AttemptStart> = {}, chunks: (string | Uint8Array)[] = SSE_CHUNKS, requestBody = REQUEST_BODY): string {
   const id = beginAttempt(store, attemptStart(overrides));
   const recorder = createRecorder(store, id, { flushIntervalMs: 0 });
   recorder.onRequest({
     method: 'POST',
     url: 'http://127.0.0.1:11434/v1/chat/completions',
     headers: { 'content-type': 'application/json', authorization: 'Bearer sk-secret' },
-    body: REQUEST_BODY,
+    body: requestBody,
   });
   recorder.onResponseStart({ status: 200, headers: { 'content-type': 'text/event-stream' }, atMs: 12.5 });
   chunks.forEach((chunk, index) => recorder.onChunk(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, 20 + index * 10));
