@@ -50,6 +50,11 @@ export class Output {
     process.stdout.write(bytes);
   }
 
+  /** Raw text to stderr, e.g. a model's streamed reasoning beside the answer on stdout. */
+  writeStderr(text: string): void {
+    process.stderr.write(text);
+  }
+
   /** A diagnostic on stderr; always allowed, also with --json. */
   info(text: string): void {
     process.stderr.write(`${text}\n`);

@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getEvidence, listEvidence } from '../../src/evidence/index.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { Scenario } from '../helpers/scenario.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
 const REASONING = 'The user asks for a capital. France is a country in Europe; its capital is Paris. Answer briefly.';
@@ -155,5 +156,34 @@ describe('Anthropic clients get a thinking block when they enabled thinking', ()
     expect(message.content.at(-1)).toEqual({ type: 'text', text: DEFAULT_ANSWER });
     const sent = ollama.exchanges.at(-1)?.requestBody.toString('utf8') ?? '';
     expect(sent).not.toContain(REASONING);
+  });
+});
+
+describe('syndicate run and a thinking model', () => {
+  let scenario: Scenario;
+  beforeAll(async () => {
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'thinker', engine: llamaCpp });
+  }, 30_000);
+  afterAll(() => scenario?.cleanup());
+
+  it('--json carries the reasoning beside the answer', async () => {
+    const { result, document } = await scenario.json(['run', QUESTION, '--provider', 'thinker', '--no-stream']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ answer: DEFAULT_ANSWER, reasoning: REASONING });
+  });
+
+  it.each([['--stream'], ['--no-stream']])('--show-reasoning %s prints it on stderr; stdout holds the answer alone', async (mode) => {
+    const result = await scenario.cli(['run', QUESTION, '--provider', 'thinker', '--show-reasoning', mode]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe(DEFAULT_ANSWER);
+    expect(result.stderr).toContain(REASONING);
+  });
+
+  it('without --show-reasoning the reasoning is not printed', async () => {
+    const result = await scenario.cli(['run', QUESTION, '--provider', 'thinker', '--stream']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe(DEFAULT_ANSWER);
+    expect(result.stderr).not.toContain('capital is Paris');
   });
 });

@@ -7,6 +7,7 @@ import { contextFor } from '../context.js';
 import { numberOption, positiveIntegerOption, readStdin } from '../input.js';
 
 interface RunOptions {
+  showReasoning?: boolean;
   provider?: string;
   model?: string;
   system?: string;
@@ -32,6 +33,7 @@ export function runCommand(): Command {
     .option('--temperature <t>', 'sampling temperature')
     .option('--json-mode', 'ask for a JSON object as the answer')
     .option('--permit <token>', 'use a permit issued earlier by `syndicate permit issue` instead of issuing one')
+    .option('--show-reasoning', "print the model's reasoning to stderr when its engine sends it apart from the answer (thinking models)")
     .option('--stream', 'print tokens as they arrive (default on a TTY)')
     .option('--no-stream', 'wait for the whole answer')
     .addOption(new Option('--workflow <class>', 'workflow class for routing').choices([...WORKFLOW_CLASSES]))
@@ -72,6 +74,8 @@ Examples:
       const pipeline = createPipelineContext(context.home, store);
       const spinner = stream ? undefined : await output.spinner('routing');
       let printedAnything = false;
+      let printingReasoning = false;
+      const showReasoning = options.showReasoning === true && !output.json;
       let result: InvocationResult;
       try {
         result = await invoke(pipeline, {
@@ -86,7 +90,13 @@ Examples:
           onAttempt: (attempt) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
           onPart: (part) => {
             if (!stream || output.json) return;
+            if (part.type === 'reasoning-delta' && showReasoning) {
+              output.writeStderr(output.color.dim(part.text));
+              printingReasoning = true;
+            }
             if (part.type === 'text-delta') {
+              if (printingReasoning) output.writeStderr('\n');
+              printingReasoning = false;
               output.write(part.text);
               printedAnything = true;
             }
@@ -121,6 +131,8 @@ Examples:
         });
         return;
       }
+      if (!stream && showReasoning && response.reasoning !== undefined) output.info(output.color.dim(response.reasoning));
+      if (printingReasoning) output.writeStderr('\n');
       if (!stream) output.write(response.text);
       if (!response.text.endsWith('\n')) output.write('\n');
       for (const warning of result.warnings) output.warn(`${warning.setting}: ${warning.message}`);
