@@ -13,5 +13,5 @@ export * from './summary.js';
 
 /** The summary of the evidence in `window`, savings priced at the policy's reference model. */
 export function computeMetrics(store: Store, policy: Policy, window: MetricsWindow): MetricsSummary {
-  return summarizeMetrics(readMetricsRows(store, window), window, policy.savings, readModelLoadEvents(store, window));
+  return summarizeMetrics(readMetricsRows(store, window), window, policy.savings, window.session === undefined ? readModelLoadEvents(store, window) : []);
 }

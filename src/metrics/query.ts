@@ -20,15 +20,16 @@ interface EvidenceMetricsRow {
   error_code: string | null;
 }
 
-/** The evidence rows of the window, oldest first, with only the columns metrics need. */
+/** The evidence rows of the window (of one session when the window names one), oldest first, with only the columns metrics need. */
 export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow[] {
+  const session = window.session === undefined ? '' : ' AND session_id = ?';
   const rows = store.db
     .prepare(
       `SELECT created_at, kind, state, provider_id, provider_class, model, sensitivity, hop, first_token_ms, total_ms, input_tokens, output_tokens, cost_usd,
               json_extract(error_json, '$.code') AS error_code, json_extract(route_json, '$.chosen.warm') AS warm
-         FROM evidence WHERE created_at >= ? AND created_at < ? ORDER BY created_at, rowid`,
+         FROM evidence WHERE created_at >= ? AND created_at < ?${session} ORDER BY created_at, rowid`,
     )
-    .all(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString()) as EvidenceMetricsRow[];
+    .all(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString(), ...(window.session === undefined ? [] : [window.session])) as EvidenceMetricsRow[];
   return rows.map((row) => ({
     createdAt: row.created_at,
     kind: row.kind as EvidenceKind,

@@ -40,6 +40,8 @@ export interface MetricsWindow {
   sinceMs: number;
   /** Milliseconds since the epoch; rows before it count. */
   untilMs: number;
+  /** Only the evidence of this session (an agent's conversation); model loads are the host's and are left out. */
+  session?: string;
 }
 
 /** p50 / p95 by nearest rank (the value at position ceil(p·n) of the sorted sample). */
@@ -115,7 +117,7 @@ function cancelledByCaller(row: MetricsRow): boolean {
  * hosted otherwise. Probes are left out; denials and failed attempts are counted apart.
  */
 export interface MetricsSummary {
-  window: { since: string; until: string };
+  window: { since: string; until: string; session?: string };
   requests: {
     total: number;
     local: number;
@@ -190,7 +192,7 @@ export function summarizeMetrics(
   const localAtReference = (localTokens.input * savings.inputPerMTok + localTokens.output * savings.outputPerMTok) / 1_000_000;
 
   return {
-    window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString() },
+    window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString(), ...(window.session === undefined ? {} : { session: window.session }) },
     requests: {
       total: answered.length,
       local: local.length,

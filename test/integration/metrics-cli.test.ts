@@ -44,6 +44,21 @@ describe('syndicate metrics', () => {
     expect(result.stdout).toMatch(/cold starts: .*\nPROVIDER\s+MODEL\s+COLD ANSWERS\s+FIRST TOKEN P50 COLD\s+WARM\nollama\s+llama3\s+1\s+300 ms\s+100 ms\n/);
   });
 
+  it('--session counts one agent session only (the fallback answer and the hosted one of hour 1)', async () => {
+    const result = await runCli(['--json', 'metrics', '--since', '3h', '--session', 'sess-agent'], { home });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const { metrics } = parseJsonDocument(result.stdout) as { metrics: Record<string, unknown> };
+    expect(metrics['window']).toMatchObject({ session: 'sess-agent' });
+    expect(metrics['requests']).toEqual({ total: 2, local: 1, hosted: 1, localShare: 0.5, hostedShare: 0.5, failedAttempts: 0, cancelled: 0, denied: 0, fallbacks: 1 });
+    expect(metrics['tokens']).toMatchObject({ local: { input: 3000, output: 1500, total: 4500 }, hosted: { input: 400, output: 100, total: 500 } });
+    expect(metrics['spendUsd']).toEqual({ total: 0.0027, local: 0, hosted: 0.0027 });
+    const human = await runCli(['metrics', '--since', '3h', '--session', 'sess-agent'], { home });
+    expect(human.stdout).toMatch(/^Last 3h \(.* – .*\), session sess-agent$/m);
+    expect(human.stdout).toContain('requests  2 answered: 1 local (50.0%), 1 hosted (50.0%); 1 after fallback');
+    const unknown = await runCli(['--json', 'metrics', '--since', '3h', '--session', 'no-such-session'], { home });
+    expect((parseJsonDocument(unknown.stdout) as { metrics: { requests: { total: number } } }).metrics.requests.total).toBe(0);
+  });
+
   it('a shorter window leaves the older rows out (only the denial, 25 minutes ago, is left)', async () => {
     const result = await runCli(['--json', 'metrics', '--since', '30m'], { home });
     const { metrics } = parseJsonDocument(result.stdout) as { metrics: { requests: { total: number; denied: number } } };

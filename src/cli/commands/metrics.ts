@@ -5,13 +5,15 @@ import { contextFor } from '../context.js';
 
 interface MetricsOptions {
   since: string;
+  session?: string;
 }
 
 export function metricsCommand(): Command {
   return new Command('metrics')
     .description('what happened, from the evidence: local vs hosted requests and tokens, where each sensitivity level went, latency, load times, spend and savings')
     .option('--since <duration>', 'how far back to look, e.g. 90m, 24h, 7d', '24h')
-    .addHelpText('after', '\nExample:\n  $ syndicate metrics --since 7d --json')
+    .option('--session <id>', "only one session's requests (`x-syndicate-session`, or a coding agent's own session header)")
+    .addHelpText('after', '\nExamples:\n  $ syndicate metrics --since 7d --json\n  $ syndicate metrics --since 7d --session "$SESSION_ID"   # ids: syndicate evidence list')
     .action(async (options: MetricsOptions, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
@@ -25,7 +27,7 @@ export function metricsCommand(): Command {
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store();
       const untilMs = Date.now();
-      const summary = computeMetrics(store, policy, { sinceMs: untilMs - sinceMs, untilMs });
+      const summary = computeMetrics(store, policy, { sinceMs: untilMs - sinceMs, untilMs, ...(options.session === undefined ? {} : { session: options.session }) });
       context.close();
       if (output.json) {
         output.document({ metrics: summary });
@@ -46,7 +48,7 @@ function printSummary(
   bold: (text: string) => string,
 ): void {
   const { requests, tokens, spendUsd, savings } = summary;
-  line(bold(`Last ${since} (${summary.window.since} – ${summary.window.until})`));
+  line(bold(`Last ${since} (${summary.window.since} – ${summary.window.until})${summary.window.session === undefined ? '' : `, session ${summary.window.session}`}`));
   line(
     `requests  ${requests.total} answered: ${requests.local} local (${percent(requests.localShare)}), ${requests.hosted} hosted (${percent(requests.hostedShare)}); ` +
       `${requests.fallbacks} after fallback, ${requests.failedAttempts} failed attempt(s), ${requests.cancelled} cancelled by the caller, ${requests.denied} denied`,

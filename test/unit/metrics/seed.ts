@@ -20,6 +20,8 @@ interface SeedAttempt {
   sensitivity?: 'public' | 'internal' | 'confidential' | 'restricted';
   /** Whether the engine held the model when routed (the route's `chosen.warm`); absent: it did not say. */
   warm?: boolean;
+  /** The agent session the request belonged to (`x-syndicate-session`). */
+  session?: string;
 }
 
 const OLLAMA = { id: 'ollama', version: 1, class: 'local' } as const;
@@ -35,8 +37,9 @@ export function seedAttempts(start: number): SeedAttempt[] {
     { at: start + 10 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 100, totalMs: 400, usage: { inputTokens: 1000, outputTokens: 500 }, sensitivity: 'public', warm: true },
     { at: start + 20 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 300, totalMs: 800, usage: { inputTokens: 2000, outputTokens: 1000 }, sensitivity: 'restricted', warm: false },
     // Hour 1: a local answer after a fallback hop, and a hosted answer with a cost.
-    { at: start + 70 * MINUTE, provider: OLLAMA, model: 'llama3', hop: 1, state: 'completed', firstTokenMs: 200, totalMs: 600, usage: { inputTokens: 3000, outputTokens: 1500 }, warm: true },
-    { at: start + 80 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'completed', firstTokenMs: 500, totalMs: 1500, usage: { inputTokens: 400, outputTokens: 100 }, costUsd: 0.0027, sensitivity: 'public' },
+    // Both belong to one agent session.
+    { at: start + 70 * MINUTE, provider: OLLAMA, model: 'llama3', hop: 1, state: 'completed', firstTokenMs: 200, totalMs: 600, usage: { inputTokens: 3000, outputTokens: 1500 }, warm: true, session: 'sess-agent' },
+    { at: start + 80 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'completed', firstTokenMs: 500, totalMs: 1500, usage: { inputTokens: 400, outputTokens: 100 }, costUsd: 0.0027, sensitivity: 'public', session: 'sess-agent' },
     // Hour 2: a failed hosted attempt; a probe (never counted).
     { at: start + 130 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'failed', totalMs: 50 },
     // ... and a local stream its caller left after the first token (not a provider failure).
@@ -63,6 +66,7 @@ export function seedMetricsStore(store: Store, start: number): void {
       route: attempt.warm === undefined ? {} : { chosen: { provider: attempt.provider.id, model: attempt.model, warm: attempt.warm } },
       streamed: false,
       now: attempt.at,
+      ...(attempt.session === undefined ? {} : { sessionId: attempt.session }),
     };
     const id = beginAttempt(store, begin);
     completeAttempt(store, id, {
