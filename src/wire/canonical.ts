@@ -6,9 +6,28 @@
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/**
+ * A prompt-cache breakpoint (Anthropic's `cache_control`): the prompt up to and including the item
+ * that carries it may be cached by the provider. Sent on the anthropic wire; wires that cache by
+ * prefix on their own (OpenAI) or not at all (local engines) need no marker.
+ */
+export interface CacheControl {
+  ttl?: '5m' | '1h';
+}
+
+/** The cache breakpoint of the last part that carries one. */
+export function lastCacheControl(parts: readonly ContentPart[]): CacheControl | undefined {
+  for (let index = parts.length - 1; index >= 0; index -= 1) {
+    const cacheControl = parts[index]?.cacheControl;
+    if (cacheControl !== undefined) return cacheControl;
+  }
+  return undefined;
+}
+
 export interface TextPart {
   type: 'text';
   text: string;
+  cacheControl?: CacheControl;
 }
 
 /** An image, inline (base64 `data`) or by `url`. */
@@ -17,6 +36,7 @@ export interface ImagePart {
   mediaType?: string;
   data?: string;
   url?: string;
+  cacheControl?: CacheControl;
 }
 
 export type ContentPart = TextPart | ImagePart;
@@ -32,7 +52,7 @@ export type CanonicalMessage =
   | { role: 'system'; content: ContentPart[] }
   | { role: 'user'; content: ContentPart[] }
   | { role: 'assistant'; content: ContentPart[]; toolCalls?: ToolCall[] }
-  | { role: 'tool'; toolCallId: string; content: ContentPart[]; isError?: boolean };
+  | { role: 'tool'; toolCallId: string; content: ContentPart[]; isError?: boolean; cacheControl?: CacheControl };
 
 export interface ToolDefinition {
   name: string;
@@ -44,6 +64,7 @@ export interface ToolDefinition {
    * CLI's apply_patch): engines see a function whose one string parameter `input` carries it.
    */
   freeform?: true;
+  cacheControl?: CacheControl;
 }
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
@@ -58,6 +79,8 @@ export interface CanonicalRequest {
   model: string;
   /** System prompt; adapters place it where their wire expects it. */
   system?: string;
+  /** A cache breakpoint at the end of the system prompt (see `CacheControl`). */
+  systemCacheControl?: CacheControl;
   messages: CanonicalMessage[];
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;

@@ -1,5 +1,5 @@
 import { InvalidInputError, type InputProblem } from '../errors.js';
-import type { ContentPart, ImagePart } from './canonical.js';
+import type { CacheControl, ContentPart, ImagePart } from './canonical.js';
 import { isRecord, tryParseJson } from './json.js';
 
 /** The `file` every problem in a client request names. */
@@ -116,4 +116,25 @@ export function readContentParts(
     if (read !== undefined) parts.push(read);
   });
   return parts;
+}
+
+/**
+ * A block's `cache_control` ({type: "ephemeral", ttl?: "5m" | "1h"}) — Anthropic's prompt-cache
+ * breakpoint, which OpenAI-format clients of Anthropic models send on content parts too (as
+ * OpenRouter and LiteLLM accept it). Undefined when it has none.
+ */
+export function parseCacheControl(block: Record<string, unknown>, pointer: string, problems: RequestProblems): CacheControl | undefined {
+  const raw = block['cache_control'];
+  if (raw === undefined || raw === null) return undefined;
+  if (isRecord(raw) && raw['type'] === 'ephemeral' && (raw['ttl'] === undefined || raw['ttl'] === '5m' || raw['ttl'] === '1h')) {
+    return raw['ttl'] === undefined ? {} : { ttl: raw['ttl'] };
+  }
+  problems.add(`${pointer}/cache_control`, 'must be {type: "ephemeral"} with an optional ttl of "5m" or "1h"');
+  return undefined;
+}
+
+/** `part` with the block's cache breakpoint, if it has one. */
+export function withCacheControl<T extends ContentPart>(part: T, block: Record<string, unknown>, pointer: string, problems: RequestProblems): T {
+  const cacheControl = parseCacheControl(block, pointer, problems);
+  return cacheControl === undefined ? part : { ...part, cacheControl };
 }

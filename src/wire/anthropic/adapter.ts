@@ -1,22 +1,25 @@
 import { UpstreamError } from '../../errors.js';
 import type { ServerSentEvent, WireAdapter, WireError, WireHttpRequest, WireTarget } from '../adapter.js';
 import { credentialHeaders, joinUrl } from '../auth.js';
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  ContentPart,
-  FinishReason,
-  JsonObject,
-  StreamPart,
-  ToolCall,
-  ToolChoice,
-  Usage,
-  WireWarning,
+import {
+  lastCacheControl,
+  type CacheControl,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type ContentPart,
+  type FinishReason,
+  type JsonObject,
+  type StreamPart,
+  type ToolCall,
+  type ToolChoice,
+  type Usage,
+  type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
 import { isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
   ANTHROPIC_VERSION,
+  type AnthropicCacheControl,
   type AnthropicContentBlock,
   type AnthropicImageBlock,
   type AnthropicMessage,
@@ -114,6 +117,8 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
             tool_use_id: message.toolCallId,
             content: onlyText ? content.map((block) => (block as AnthropicTextBlock).text).join('\n') : content,
             ...(message.isError === true ? { is_error: true } : {}),
+            // A breakpoint on a part of the result marks the end of the result (its text is joined).
+            ...cacheControlField(message.cacheControl ?? lastCacheControl(message.content)),
           },
         ]);
         return;
@@ -147,12 +152,17 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   }
 
   const body: AnthropicMessagesRequest = { model: request.model, max_tokens: maxTokens, messages };
-  if (systemParts.length > 0) body.system = systemParts.join('\n\n');
+  if (systemParts.length > 0) {
+    const system = systemParts.join('\n\n');
+    // A cache breakpoint needs the block form; a plain string otherwise, as before.
+    body.system = request.systemCacheControl === undefined ? system : [{ type: 'text', text: system, ...cacheControlField(request.systemCacheControl) }];
+  }
   if (request.tools !== undefined && request.tools.length > 0) {
     body.tools = request.tools.map((tool) => ({
       name: tool.name,
       ...(tool.description === undefined ? {} : { description: tool.description }),
       input_schema: tool.inputSchema,
+      ...cacheControlField(tool.cacheControl),
     }));
   }
   if (request.toolChoice !== undefined) body.tool_choice = encodeToolChoice(request.toolChoice);
@@ -185,19 +195,25 @@ function encodeParts(parts: ContentPart[], location: string, warnings: WireWarni
   parts.forEach((part, index) => {
     if (part.type === 'text') {
       // The Messages API rejects empty text blocks.
-      if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+      if (part.text !== '') blocks.push({ type: 'text', text: part.text, ...cacheControlField(part.cacheControl) });
       return;
     }
     if (part.data !== undefined) {
       if (part.mediaType === undefined) {
         warnings.push({ setting: `${location}[${index}].mediaType`, message: 'inline image without a media type; sent as image/png' });
       }
-      blocks.push({ type: 'image', source: { type: 'base64', media_type: part.mediaType ?? 'image/png', data: part.data } });
+      blocks.push({ type: 'image', source: { type: 'base64', media_type: part.mediaType ?? 'image/png', data: part.data }, ...cacheControlField(part.cacheControl) });
     } else if (part.url !== undefined) {
-      blocks.push({ type: 'image', source: { type: 'url', url: part.url } });
+      blocks.push({ type: 'image', source: { type: 'url', url: part.url }, ...cacheControlField(part.cacheControl) });
     }
   });
   return blocks;
+}
+
+/** `cache_control` for a block that carries a canonical cache breakpoint; nothing otherwise. */
+function cacheControlField(cacheControl: CacheControl | undefined): { cache_control?: AnthropicCacheControl } {
+  if (cacheControl === undefined) return {};
+  return { cache_control: cacheControl.ttl === undefined ? { type: 'ephemeral' } : { type: 'ephemeral', ttl: cacheControl.ttl } };
 }
 
 function encodeToolChoice(choice: ToolChoice): AnthropicToolChoice {

@@ -6,6 +6,7 @@
 
 import {
   canonicalRequest,
+  type CacheControl,
   type CanonicalMessage,
   type CanonicalRequest,
   type CanonicalResponse,
@@ -21,7 +22,7 @@ import {
 } from '../canonical.js';
 import { CLIENT_ERROR_STATUS, type ClientError, type ClientErrorKind } from '../client-errors.js';
 import { isRecord, parseArgumentsObject } from '../json.js';
-import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
+import { optionalBoolean, optionalNumber, parseCacheControl, readJsonObject, RequestProblems, unknownFields, withCacheControl } from '../request-reader.js';
 import { formatServerSentEvent } from '../sse.js';
 import { mergeUsage, type RenderedBody } from '../server-common.js';
 import type { AnthropicMessageResponse, AnthropicStopReason, AnthropicUsage } from './types.js';
@@ -68,7 +69,7 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
   const maxTokens = optionalNumber(body, 'max_tokens', problems, { minimum: 1, integer: true });
   if (body['max_tokens'] === undefined && options.countTokens !== true) problems.add('/max_tokens', 'is required by the Messages API', 'send max_tokens, e.g. 1024');
 
-  const system = parseSystem(body['system'], problems);
+  const { text: system, cacheControl: systemCacheControl } = parseSystem(body['system'], problems);
   const messages: CanonicalMessage[] = [];
   const rawMessages = body['messages'];
   if (!Array.isArray(rawMessages) || rawMessages.length === 0) {
@@ -92,6 +93,7 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
 
   const request = canonicalRequest(model as string, messages, stream, {
     system: system === '' ? undefined : system,
+    systemCacheControl: system === '' || system === undefined ? undefined : systemCacheControl,
     maxTokens,
     tools,
     toolChoice,
@@ -104,19 +106,26 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
   return { request, ignoredFields: unknownFields(body, KNOWN_FIELDS), thinking };
 }
 
-function parseSystem(raw: unknown, problems: RequestProblems): string | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (typeof raw === 'string') return raw;
+/**
+ * The system prompt as one text; its blocks are joined, so a cache breakpoint on any of them
+ * becomes one at the end of the whole system prompt (a longer cached prefix, never a wrong one).
+ */
+function parseSystem(raw: unknown, problems: RequestProblems): { text?: string; cacheControl?: CacheControl } {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw === 'string') return { text: raw };
   if (Array.isArray(raw)) {
     const texts: string[] = [];
+    let cacheControl: CacheControl | undefined;
     raw.forEach((block, index) => {
-      if (isRecord(block) && block['type'] === 'text' && typeof block['text'] === 'string') texts.push(block['text']);
-      else problems.add(`/system/${index}`, 'must be a text block {type: "text", text}');
+      if (isRecord(block) && block['type'] === 'text' && typeof block['text'] === 'string') {
+        texts.push(block['text']);
+        cacheControl = parseCacheControl(block, `/system/${index}`, problems) ?? cacheControl;
+      } else problems.add(`/system/${index}`, 'must be a text block {type: "text", text}');
     });
-    return texts.join('\n\n');
+    return { text: texts.join('\n\n'), ...(cacheControl === undefined ? {} : { cacheControl }) };
   }
   problems.add('/system', 'must be a string or an array of text blocks');
-  return undefined;
+  return {};
 }
 
 /** One Anthropic message → canonical messages: a user turn's `tool_result` blocks become `tool` messages first. */
@@ -149,10 +158,10 @@ function parseMessage(raw: unknown, pointer: string, problems: RequestProblems):
     const type = block['type'];
     if (type === 'text') {
       if (typeof block['text'] !== 'string') problems.add(`${blockPointer}/text`, 'must be a string');
-      else parts.push({ type: 'text', text: block['text'] });
+      else parts.push(withCacheControl({ type: 'text', text: block['text'] }, block, blockPointer, problems));
     } else if (type === 'image') {
       const image = parseImage(block['source'], `${blockPointer}/source`, problems);
-      if (image !== undefined) parts.push(image);
+      if (image !== undefined) parts.push(withCacheControl(image, block, blockPointer, problems));
     } else if (type === 'tool_use' && role === 'assistant') {
       const id = block['id'];
       const name = block['name'];
@@ -207,7 +216,14 @@ function parseToolResult(block: Record<string, unknown>, pointer: string, proble
   } else if (raw !== undefined && raw !== null) {
     problems.add(`${pointer}/content`, 'must be a string or an array of text and image blocks');
   }
-  return { role: 'tool', toolCallId: toolUseId, content, ...(block['is_error'] === true ? { isError: true } : {}) };
+  const cacheControl = parseCacheControl(block, pointer, problems);
+  return {
+    role: 'tool',
+    toolCallId: toolUseId,
+    content,
+    ...(block['is_error'] === true ? { isError: true } : {}),
+    ...(cacheControl === undefined ? {} : { cacheControl }),
+  };
 }
 
 function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] | undefined {
@@ -232,10 +248,12 @@ function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] |
     if (typeof name !== 'string' || name === '') problems.add(`${pointer}/name`, 'is required');
     if (!isRecord(schema)) problems.add(`${pointer}/input_schema`, 'is required and must be a JSON Schema object');
     if (typeof name !== 'string' || !isRecord(schema)) return;
+    const cacheControl = parseCacheControl(tool, pointer, problems);
     tools.push({
       name,
       ...(typeof tool['description'] === 'string' ? { description: tool['description'] } : {}),
       inputSchema: schema as JsonObject,
+      ...(cacheControl === undefined ? {} : { cacheControl }),
     });
   });
   return tools;

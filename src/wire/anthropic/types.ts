@@ -11,16 +11,20 @@ export type AnthropicImageSource =
   | { type: 'base64'; media_type: string; data: string }
   | { type: 'url'; url: string };
 
-export type AnthropicTextBlock = { type: 'text'; text: string };
+/** A prompt-cache breakpoint (requests only). */
+export type AnthropicCacheControl = { type: 'ephemeral'; ttl?: '5m' | '1h' };
+
+export type AnthropicTextBlock = { type: 'text'; text: string; cache_control?: AnthropicCacheControl };
 /** A thinking block; the gateway has no signature to give reasoning from other models, so it is empty. */
 export type AnthropicThinkingBlock = { type: 'thinking'; thinking: string; signature: string };
-export type AnthropicImageBlock = { type: 'image'; source: AnthropicImageSource };
+export type AnthropicImageBlock = { type: 'image'; source: AnthropicImageSource; cache_control?: AnthropicCacheControl };
 export type AnthropicToolUseBlock = { type: 'tool_use'; id: string; name: string; input: JsonObject };
 export type AnthropicToolResultBlock = {
   type: 'tool_result';
   tool_use_id: string;
   content: string | Array<AnthropicTextBlock | AnthropicImageBlock>;
   is_error?: boolean;
+  cache_control?: AnthropicCacheControl;
 };
 
 export type AnthropicContentBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock;
@@ -34,6 +38,7 @@ export interface AnthropicToolDefinition {
   name: string;
   description?: string;
   input_schema: JsonObject;
+  cache_control?: AnthropicCacheControl;
 }
 
 export type AnthropicToolChoice =
@@ -45,7 +50,7 @@ export type AnthropicToolChoice =
 export interface AnthropicMessagesRequest {
   model: string;
   max_tokens: number;
-  system?: string;
+  system?: string | AnthropicTextBlock[];
   messages: AnthropicMessage[];
   tools?: AnthropicToolDefinition[];
   tool_choice?: AnthropicToolChoice;

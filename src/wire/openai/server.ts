@@ -6,6 +6,8 @@
 
 import {
   canonicalRequest,
+  lastCacheControl,
+  type CacheControl,
   type CanonicalMessage,
   type CanonicalRequest,
   type CanonicalResponse,
@@ -29,6 +31,7 @@ import {
   readJsonObject,
   RequestProblems,
   unknownFields,
+  withCacheControl,
 } from '../request-reader.js';
 import { mergeUsage, type RenderedBody } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
@@ -75,6 +78,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
   if (typeof model !== 'string' || model === '') problems.add('/model', 'is required and must be a non-empty string', 'send a model id, `provider:model`, an alias or `auto`');
 
   const systemParts: string[] = [];
+  let systemCacheControl: CacheControl | undefined;
   const messages: CanonicalMessage[] = [];
   const rawMessages = body['messages'];
   if (!Array.isArray(rawMessages) || rawMessages.length === 0) {
@@ -86,6 +90,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
       // Leading system/developer messages become the system prompt; later ones stay in place.
       if (message.role === 'system' && messages.length === 0) {
         systemParts.push(message.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n'));
+        systemCacheControl = lastCacheControl(message.content) ?? systemCacheControl;
       } else {
         messages.push(message);
       }
@@ -116,6 +121,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
 
   const request = canonicalRequest(model as string, messages, stream, {
     system: systemParts.length > 0 ? systemParts.join('\n\n') : undefined,
+    systemCacheControl: systemParts.length > 0 ? systemCacheControl : undefined,
     tools,
     toolChoice,
     parallelToolCalls,
@@ -180,14 +186,14 @@ function parseContent(
     if (type === 'text' || (type === 'refusal' && options.allowRefusal === true)) {
       const key = type === 'text' ? 'text' : 'refusal';
       const text = part[key];
-      if (typeof text === 'string') return { type: 'text', text };
+      if (typeof text === 'string') return withCacheControl({ type: 'text', text }, part, partPointer, problems);
       problems.add(`${partPointer}/${key}`, 'must be a string');
       return undefined;
     }
     if (type === 'image_url' && options.allowImages) {
       const image = part['image_url'];
       const url = typeof image === 'string' ? image : isRecord(image) ? image['url'] : undefined;
-      if (typeof url === 'string' && url !== '') return imageFromUrl(url);
+      if (typeof url === 'string' && url !== '') return withCacheControl(imageFromUrl(url), part, partPointer, problems);
       problems.add(`${partPointer}/image_url/url`, 'must be an http(s) or data: URL');
       return undefined;
     }

@@ -22,6 +22,8 @@ export interface EngineState {
   seededSamplingCalls: number;
   /** What the real engine would print in its own log (vLLM's "fields were present in the request but ignored"). */
   serverLog: string[];
+  /** Anthropic's prompt cache: the prompt prefixes (up to a cache_control breakpoint) written so far. */
+  promptCache: Set<string>;
   /** llama.cpp prompt cache: the last prompt seen (a repeat reports all but one token as cached). */
   lastPromptText?: string;
   /** Unix seconds when the engine started (model `created` fields). */

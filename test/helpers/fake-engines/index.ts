@@ -97,6 +97,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     answer: options.answer ?? DEFAULT_ANSWER,
     ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),
     resident: new Set([models[0]!.id]),
+    promptCache: new Set(),
     seededSamplingCalls: 0,
     serverLog: [],
     startedAt: Math.floor(Date.now() / 1000),

@@ -572,6 +572,42 @@ function anthropicError(state: EngineState, status: number, key: string): Reply 
   return { status, headers: jsonHeaders('anthropic', '/v1/messages'), body: compactJson(errors[key]) };
 }
 
+/** Anthropic caches nothing shorter than this (Sonnet and Opus; Haiku's minimum is higher). */
+const ANTHROPIC_MIN_CACHEABLE_TOKENS = 1024;
+
+/**
+ * Anthropic's prompt caching as its usage reports it: the prompt, in cache order (tools, system,
+ * messages), up to the last block carrying `cache_control` is written to the cache the first time
+ * (`cache_creation_input_tokens`) and read from it on later requests with the same prefix
+ * (`cache_read_input_tokens`); `input_tokens` counts the rest. A prefix under the minimum length is
+ * not cached, silently, as the API does. Undefined when the request has no breakpoint.
+ */
+function promptCacheUsage(state: EngineState, request: Json): { uncached: number; written: number; read: number } | undefined {
+  const segments: string[] = [];
+  let lastBreakpoint = -1;
+  const add = (block: unknown): void => {
+    segments.push(typeof block === 'string' ? block : compactJson(block));
+    if (isPlainObject(block) && block['cache_control'] !== undefined) lastBreakpoint = segments.length - 1;
+  };
+  for (const tool of Array.isArray(request['tools']) ? request['tools'] : []) add(tool);
+  const system = request['system'];
+  if (Array.isArray(system)) system.forEach(add);
+  else if (system !== undefined) add(system);
+  for (const message of Array.isArray(request['messages']) ? request['messages'] : []) {
+    const content = isPlainObject(message) ? message['content'] : undefined;
+    if (Array.isArray(content)) content.forEach(add);
+    else add(content ?? '');
+  }
+  if (lastBreakpoint < 0) return undefined;
+  const prefix = segments.slice(0, lastBreakpoint + 1).join('');
+  const total = countTokens(segments.join(''));
+  const prefixTokens = countTokens(prefix);
+  if (prefixTokens < ANTHROPIC_MIN_CACHEABLE_TOKENS) return { uncached: total, written: 0, read: 0 };
+  const hit = state.promptCache.has(prefix);
+  state.promptCache.add(prefix);
+  return { uncached: total - prefixTokens, written: hit ? 0 : prefixTokens, read: hit ? prefixTokens : 0 };
+}
+
 function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHttpHeaders): Reply {
   const path = '/v1/messages';
   if (typeof headers['x-api-key'] !== 'string' || headers['x-api-key'] === '') return anthropicError(state, 401, 'missing_api_key');
@@ -616,6 +652,8 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   };
   if (typeof request['temperature'] === 'number') view.temperature = request['temperature'];
   const generation = generate(view, { answer: state.answer, honourJsonSchema: true, honourJsonObject: true });
+  const cache = promptCacheUsage(state, request);
+  const inputTokens = cache === undefined ? generation.promptTokens : cache.uncached;
   const stopReason =
     generation.toolCall !== undefined ? 'tool_use' : generation.finishReason === 'length' ? 'max_tokens' : generation.stopSequence !== undefined ? 'stop_sequence' : 'end_turn';
   const id = `msg_01${randomBase62(22)}`;
@@ -636,7 +674,11 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
     message['stop_reason'] = stopReason;
     message['stop_sequence'] = generation.stopSequence ?? null;
     const usage = message['usage'] as Json;
-    usage['input_tokens'] = generation.promptTokens;
+    usage['input_tokens'] = inputTokens;
+    if (cache !== undefined) {
+      usage['cache_creation_input_tokens'] = cache.written;
+      usage['cache_read_input_tokens'] = cache.read;
+    }
     usage['output_tokens'] = generation.completionTokens;
     return { status: 200, headers: jsonHeaders('anthropic', path), body: compactJson(message) };
   }
@@ -657,7 +699,12 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   const startMessage = start['message'] as Json;
   startMessage['id'] = id;
   startMessage['model'] = requestedModel;
-  (startMessage['usage'] as Json)['input_tokens'] = generation.promptTokens;
+  const startUsage = startMessage['usage'] as Json;
+  startUsage['input_tokens'] = inputTokens;
+  if (cache !== undefined) {
+    startUsage['cache_creation_input_tokens'] = cache.written;
+    startUsage['cache_read_input_tokens'] = cache.read;
+  }
   emit('message_start', start);
 
   if (generation.toolCall === undefined) {

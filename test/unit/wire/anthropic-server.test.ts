@@ -76,6 +76,7 @@ describe('parseAnthropicMessagesRequest', () => {
       request: {
         model: 'local:qwen3-8b',
         system: 'You are terse.',
+        systemCacheControl: {},
         maxTokens: 512,
         messages: [
           {

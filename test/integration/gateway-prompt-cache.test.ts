@@ -1,0 +1,107 @@
+/**
+ * Prompt caching through the gateway: an Anthropic client's `cache_control` breakpoints (system,
+ * tools, content blocks, tool results) reach a hosted Anthropic provider where the client put them,
+ * as do the same breakpoints on OpenAI-format content parts (as OpenRouter and LiteLLM accept them);
+ * no other wire sees them. The fake Anthropic engine caches as the API does, so the second identical
+ * request is a cache read the client sees in its usage.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+
+const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
+/** Long enough to be cached (Anthropic caches nothing under 1 024 tokens). */
+const SYSTEM = Array.from({ length: 120 }, (_, index) => `Rule ${index + 1}: keep functions small, name things for what they do, and test behaviour ${index * 13} ways.`).join('\n');
+
+let claude: FakeEngine;
+let ollama: FakeEngine;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  [claude, ollama] = await Promise.all([startFakeEngine({ kind: 'anthropic' }), startFakeEngine({ kind: 'ollama' })]);
+  gateway = await startTestGateway({
+    providers: [
+      { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
+      { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: 'llama3.2:latest' }] },
+    ],
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([claude?.close(), ollama?.close()]);
+});
+
+const lastBody = (engine: FakeEngine): Record<string, any> => JSON.parse(engine.exchanges.at(-1)?.requestBody.toString('utf8') ?? '{}');
+
+describe('Anthropic clients', () => {
+  const request: Anthropic.MessageCreateParamsNonStreaming = {
+    model: `claude:${CLAUDE_MODEL}`,
+    max_tokens: 256,
+    system: [
+      { type: 'text', text: SYSTEM },
+      { type: 'text', text: 'Answer briefly.', cache_control: { type: 'ephemeral' } },
+    ],
+    tools: [{ name: 'read_file', description: 'Read a file', input_schema: { type: 'object', properties: { path: { type: 'string' } } }, cache_control: { type: 'ephemeral', ttl: '1h' } }],
+    messages: [
+      { role: 'user', content: 'Open the readme.' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'read_file', input: { path: 'README.md' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '# syndicate', cache_control: { type: 'ephemeral' } }] },
+    ],
+  };
+
+  it('reach the provider with their breakpoints where the client put them', async () => {
+    await anthropicClient().messages.create(request);
+    const sent = lastBody(claude);
+    expect(sent['system']).toEqual([{ type: 'text', text: `${SYSTEM}\n\nAnswer briefly.`, cache_control: { type: 'ephemeral' } }]);
+    expect(sent['tools'][0].cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
+    expect(sent['messages'].at(-1).content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_1', content: '# syndicate', cache_control: { type: 'ephemeral' } }]);
+  });
+
+  it('the same prompt again is a cache read, in the usage the client sees, streamed or not', async () => {
+    const again = await anthropicClient().messages.create(request);
+    expect(again.content).toEqual([{ type: 'text', text: DEFAULT_ANSWER }]);
+    expect(again.usage.cache_read_input_tokens).toBeGreaterThan(1024);
+    expect(again.usage.cache_creation_input_tokens ?? 0).toBe(0);
+    const streamed = await anthropicClient().messages.stream({ ...request, stream: true }).finalMessage();
+    expect(streamed.usage.cache_read_input_tokens).toBe(again.usage.cache_read_input_tokens);
+  });
+
+  it('a malformed cache_control is a 400 naming the field', async () => {
+    const bad = { ...request, system: [{ type: 'text' as const, text: 'x', cache_control: { type: 'persistent' } as unknown as Anthropic.CacheControlEphemeral }] };
+    await expect(anthropicClient().messages.create(bad)).rejects.toMatchObject({ status: 400, message: expect.stringContaining('/system/0/cache_control') });
+  });
+});
+
+describe('OpenAI-format clients', () => {
+  /** Breakpoints on OpenAI content parts, as OpenRouter and LiteLLM accept them (not in the openai package's types). */
+  const messages = [
+    { role: 'system', content: [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral' } }] },
+    { role: 'user', content: [{ type: 'text', text: 'What does rule 3 say?', cache_control: { type: 'ephemeral' } }] },
+  ] as unknown as OpenAI.Chat.Completions.ChatCompletionMessageParam[];
+
+  it('to an Anthropic provider: the breakpoints are sent, and a repeat reports cached prompt tokens', async () => {
+    await openAIClient().chat.completions.create({ model: `claude:${CLAUDE_MODEL}`, messages });
+    const sent = lastBody(claude);
+    expect(sent['system']).toEqual([{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral' } }]);
+    expect(sent['messages'][0].content).toEqual([{ type: 'text', text: 'What does rule 3 say?', cache_control: { type: 'ephemeral' } }]);
+    const again = await openAIClient().chat.completions.create({ model: `claude:${CLAUDE_MODEL}`, messages });
+    expect(again.usage?.prompt_tokens_details?.cached_tokens).toBeGreaterThan(1024);
+  });
+
+  it('to an OpenAI-wire engine: no breakpoint is sent', async () => {
+    const completion = await openAIClient().chat.completions.create({ model: 'ollama:llama3.2:latest', messages });
+    expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    expect(ollama.exchanges.at(-1)?.requestBody.toString('utf8')).not.toContain('cache_control');
+  });
+});
+
+function anthropicClient(): Anthropic {
+  return new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+}
+
+function openAIClient(): OpenAI {
+  return new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+}
