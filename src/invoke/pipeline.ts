@@ -10,6 +10,7 @@ import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evide
 import { issuePermit, issueVerifiedPermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken } from '../permits/token.js';
 import { discoverFromInvocation } from '../probes/discovery.js';
+import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { fallbackCandidates } from '../router/fallback.js';
 import { hintForExclusions } from '../router/hints.js';
@@ -395,8 +396,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const tokenAccounting: TokenAccounting = decoded.usage !== undefined ? 'exact' : usage !== undefined ? 'approximate' : 'not_available';
   const toolCallFidelity = toolFidelity(plan.request, decoded);
   const price = record.models.find((model) => model.id === candidate.model)?.price;
-  const costUsd =
-    price === undefined || usage === undefined ? undefined : (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1_000_000;
+  const costUsd = price === undefined || usage === undefined ? undefined : usageCostUsd(price, usage);
   const totalMs = elapsed();
   recorder.close();
   const verbatimCapture = recorder.verbatimCapture();

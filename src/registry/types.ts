@@ -10,6 +10,12 @@ import type {
 export interface ModelPrice {
   inputPerMTok: number;
   outputPerMTok: number;
+  /** Input tokens read from the provider's prompt cache; default: `inputPerMTok`. */
+  cachedInputPerMTok?: number;
+  /** Input tokens written to the prompt cache (Anthropic's 5-minute rate); default: `inputPerMTok`. */
+  cacheWriteInputPerMTok?: number;
+  /** Input tokens written to the prompt cache for an hour (Anthropic); default: `cacheWriteInputPerMTok`. */
+  cacheWrite1hInputPerMTok?: number;
 }
 
 /** One model a provider serves, as declared in its record (schemas/provider.v1.schema.json). */

@@ -117,6 +117,8 @@ export interface Usage {
   cachedInputTokens?: number;
   /** Input tokens written to the upstream's prompt cache (Anthropic `cache_creation_input_tokens`), when reported. */
   cacheWriteInputTokens?: number;
+  /** Of those, the ones written for an hour (Anthropic `cache_creation.ephemeral_1h_input_tokens`), billed higher. */
+  cacheWrite1hInputTokens?: number;
 }
 
 export interface CanonicalResponse {

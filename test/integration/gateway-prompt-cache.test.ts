@@ -7,11 +7,13 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { getEvidence } from '../../src/evidence/index.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
 const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
+const PRICE = { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3, cacheWriteInputPerMTok: 3.75 };
 /** Long enough to be cached (Anthropic caches nothing under 1 024 tokens). */
 const SYSTEM = Array.from({ length: 120 }, (_, index) => `Rule ${index + 1}: keep functions small, name things for what they do, and test behaviour ${index * 13} ways.`).join('\n');
 
@@ -23,7 +25,7 @@ beforeAll(async () => {
   [claude, ollama] = await Promise.all([startFakeEngine({ kind: 'anthropic' }), startFakeEngine({ kind: 'ollama' })]);
   gateway = await startTestGateway({
     providers: [
-      { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
+      { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: PRICE }] },
       { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: 'llama3.2:latest' }] },
     ],
   });
@@ -60,13 +62,25 @@ describe('Anthropic clients', () => {
     expect(sent['messages'].at(-1).content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_1', content: '# syndicate', cache_control: { type: 'ephemeral' } }]);
   });
 
-  it('the same prompt again is a cache read, in the usage the client sees, streamed or not', async () => {
-    const again = await anthropicClient().messages.create(request);
+  it('the same prompt again is a cache read, in the usage the client sees, streamed or not; each is priced at its cache rate', async () => {
+    const { data: again, response } = await anthropicClient().messages.create(request).withResponse();
     expect(again.content).toEqual([{ type: 'text', text: DEFAULT_ANSWER }]);
     expect(again.usage.cache_read_input_tokens).toBeGreaterThan(1024);
     expect(again.usage.cache_creation_input_tokens ?? 0).toBe(0);
     const streamed = await anthropicClient().messages.stream({ ...request, stream: true }).finalMessage();
     expect(streamed.usage.cache_read_input_tokens).toBe(again.usage.cache_read_input_tokens);
+
+    // The evidence's cost, from the provider's own usage: reads at 0.30 $/MTok, the rest at 3, output at 15.
+    const read = again.usage.cache_read_input_tokens ?? 0;
+    const expected = (again.usage.input_tokens * 3 + read * 0.3 + again.usage.output_tokens * 15) / 1_000_000;
+    const evidenceId = response.headers.get('x-syndicate-evidence') ?? '';
+    const recorded = await vi.waitFor(() => {
+      const evidence = getEvidence(gateway.store, evidenceId);
+      expect(evidence?.state).toBe('completed');
+      return evidence;
+    });
+    expect(recorded?.costUsd).toBeCloseTo(expected, 12);
+    expect(recorded?.costUsd).toBeLessThan((again.usage.input_tokens + read) * 3 / 1_000_000);
   });
 
   it('a malformed cache_control is a 400 naming the field', async () => {

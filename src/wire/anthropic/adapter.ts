@@ -304,6 +304,9 @@ function decodeUsage(value: unknown, options: { skipOutput?: boolean } = {}): Pa
   if (input !== undefined) usage.inputTokens = input + (cacheRead ?? 0) + (cacheWrite ?? 0);
   if (cacheRead !== undefined && cacheRead > 0) usage.cachedInputTokens = cacheRead;
   if (cacheWrite !== undefined && cacheWrite > 0) usage.cacheWriteInputTokens = cacheWrite;
+  const creation = value['cache_creation'];
+  const writtenForAnHour = isRecord(creation) ? numberField(creation, 'ephemeral_1h_input_tokens') : undefined;
+  if (writtenForAnHour !== undefined && writtenForAnHour > 0) usage.cacheWrite1hInputTokens = writtenForAnHour;
   const output = numberField(value, 'output_tokens');
   if (output !== undefined && options.skipOutput !== true) usage.outputTokens = output;
   return usage;
