@@ -9,7 +9,7 @@ export type RequestPart =
 
 /**
  * Every part of a request that carries content: the system prompt, every message's content parts
- * (tool results included), the tool calls' names and arguments, the tool definitions (name,
+ * (tool results and replayed reasoning included), the tool calls' names and arguments, the tool definitions (name,
  * description, JSON schema), the response schema and the stop sequences.
  */
 export function requestParts(request: CanonicalRequest): RequestPart[] {
@@ -54,6 +54,8 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
 function contentPart(part: ContentPart, location: string): RequestPart {
   const untyped = part as { type?: unknown; text?: unknown };
   if (untyped.type === 'text' && typeof untyped.text === 'string') return { kind: 'text', location, text: untyped.text };
+  // Replayed reasoning is conversation content like any other: scanned before it can leave.
+  if (part.type === 'reasoning' && typeof part.text === 'string') return { kind: 'text', location: `${location} (reasoning)`, text: part.text };
   if (part.type === 'image') {
     const media = part.mediaType ?? 'unknown type';
     const source = part.data !== undefined ? `inline, ${Math.round((part.data.length * 3) / 4 / 1024)} KB` : part.url !== undefined ? 'by URL' : 'no data';

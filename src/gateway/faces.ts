@@ -90,6 +90,7 @@ export const responsesFace: ApiFace = {
 export function partsOfResponse(response: CanonicalResponse): StreamPart[] {
   const parts: StreamPart[] = [{ type: 'response-metadata', id: response.id, model: response.model }];
   if (response.reasoning !== undefined) parts.push({ type: 'reasoning-delta', text: response.reasoning });
+  if (response.reasoningSignature !== undefined) parts.push({ type: 'reasoning-signature', signature: response.reasoningSignature });
   if (response.text !== '') parts.push({ type: 'text-delta', text: response.text });
   response.toolCalls.forEach((call, index) => parts.push({ type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments }));
   if (response.usage !== undefined) parts.push({ type: 'usage', usage: response.usage });

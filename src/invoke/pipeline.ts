@@ -22,6 +22,7 @@ import { sendInvocation, type TransportResponse } from '../transport/index.js';
 import { retryAfterSeconds } from '../transport/retry-after.js';
 import type { WireAdapter } from '../wire/adapter.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../wire/canonical.js';
+import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
@@ -308,8 +309,10 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       warnings,
       error: { code: error.code, message: error.message },
     });
-    // A caller that went away says nothing about the provider's health.
-    if (input.signal?.aborted !== true) context.health.reportFailure(provider, error.message);
+    // A caller that went away says nothing about the provider's health, nor does a request the
+    // provider refused for its content (another request may well succeed).
+    const refusedThisRequest = options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status);
+    if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, error.message);
     const attemptReport = report({
       outcome: 'failed',
       evidenceId,

@@ -18,8 +18,8 @@ export interface CacheControl {
 /** The cache breakpoint of the last part that carries one. */
 export function lastCacheControl(parts: readonly ContentPart[]): CacheControl | undefined {
   for (let index = parts.length - 1; index >= 0; index -= 1) {
-    const cacheControl = parts[index]?.cacheControl;
-    if (cacheControl !== undefined) return cacheControl;
+    const part = parts[index];
+    if (part !== undefined && part.type !== 'reasoning' && part.cacheControl !== undefined) return part.cacheControl;
   }
   return undefined;
 }
@@ -39,7 +39,18 @@ export interface ImagePart {
   cacheControl?: CacheControl;
 }
 
-export type ContentPart = TextPart | ImagePart;
+/**
+ * Reasoning an assistant turn produced, as the client replays it (Anthropic `thinking` blocks):
+ * `signature` is the provider's proof that the text is its own, which it checks when the
+ * conversation continues. Only the anthropic wire sends it back; signed reasoning alone.
+ */
+export interface ReasoningPart {
+  type: 'reasoning';
+  text: string;
+  signature?: string;
+}
+
+export type ContentPart = TextPart | ImagePart | ReasoningPart;
 
 /** A tool call made by the model. `arguments` is always JSON text, whatever the wire sent. */
 export interface ToolCall {
@@ -81,6 +92,8 @@ export interface CanonicalRequest {
   system?: string;
   /** A cache breakpoint at the end of the system prompt (see `CacheControl`). */
   systemCacheControl?: CacheControl;
+  /** The client's extended-thinking setting (Anthropic `thinking`), sent as given on the anthropic wire only. */
+  thinking?: JsonObject;
   messages: CanonicalMessage[];
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
@@ -131,6 +144,8 @@ export interface CanonicalResponse {
    * blocks). Absent when there was none.
    */
   reasoning?: string;
+  /** Anthropic's signature of that reasoning, which the client must send back with it. */
+  reasoningSignature?: string;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   /** The raw finish reason string the wire used (`end_turn`, `stop`, ...). */
@@ -156,6 +171,8 @@ export type StreamPart =
   | { type: 'text-delta'; text: string }
   /** Reasoning the engine streams apart from the answer (see `CanonicalResponse.reasoning`). */
   | { type: 'reasoning-delta'; text: string }
+  /** The provider's signature of the reasoning streamed before it (Anthropic `signature_delta`). */
+  | { type: 'reasoning-signature'; signature: string }
   | {
       type: 'tool-call-delta';
       index: number;

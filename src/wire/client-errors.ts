@@ -46,6 +46,9 @@ export const CLIENT_ERROR_STATUS: Record<ClientErrorKind, number> = {
  * an unknown model 404, policy refusal 403,
  * upstream failures 502/503/504, anything else 500 with a generic message (no internals leak).
  */
+/** Upstream statuses that refuse the request itself, not the service: 400, 413, 422. */
+export const REQUEST_REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
+
 export function clientErrorFor(error: unknown): ClientError {
   if (error instanceof InvalidInputError) {
     const problem = error.problems[0];
@@ -65,6 +68,11 @@ export function clientErrorFor(error: unknown): ClientError {
   if (error instanceof UpstreamError) {
     if (error.code === 'rate_limited') {
       return { kind: 'rate_limit', message: error.message, code: error.code, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) };
+    }
+    // The provider refused this request's content (a bad thinking signature, a field it rejects):
+    // the client's to fix, not a gateway failure to retry.
+    if (!error.isRetryable && error.status !== undefined && REQUEST_REFUSED_STATUSES.has(error.status)) {
+      return { kind: 'invalid_request', message: error.message, code: error.code };
     }
     const timedOut = error.status === 408 || error.status === 504 || /timeout|timed_out/.test(error.code);
     const kind: ClientErrorKind = timedOut ? 'timeout' : error.isRetryable ? 'unavailable' : 'upstream';

@@ -24,6 +24,7 @@ export class StreamAccumulator {
   private model = '';
   private readonly textChunks: string[] = [];
   private readonly reasoningChunks: string[] = [];
+  private reasoningSignature = '';
   private readonly toolCalls = new Map<number, PendingToolCall>();
   private readonly usage: Partial<Usage> = {};
   private finishReason: FinishReason | undefined;
@@ -43,6 +44,9 @@ export class StreamAccumulator {
         return;
       case 'reasoning-delta':
         this.reasoningChunks.push(part.text);
+        return;
+      case 'reasoning-signature':
+        this.reasoningSignature += part.signature;
         return;
       case 'tool-call-delta': {
         const pending = this.toolCalls.get(part.index) ?? { argumentsText: '' };
@@ -105,6 +109,7 @@ export class StreamAccumulator {
       model: this.model,
       text: this.text,
       ...(this.reasoningChunks.length === 0 ? {} : { reasoning: this.reasoningChunks.join('') }),
+      ...(this.reasoningSignature === '' ? {} : { reasoningSignature: this.reasoningSignature }),
       toolCalls,
       finishReason: this.finishReason ?? (this.failure === undefined ? 'other' : 'error'),
       rawFinishReason: this.rawFinishReason,

@@ -18,26 +18,30 @@ const QUESTION = 'What is the capital of France?';
 let ollama: FakeEngine;
 let llamaCpp: FakeEngine;
 let vllm: FakeEngine;
+let claude: FakeEngine;
 let gateway: TestGateway;
+const CLAUDE = 'claude:claude-sonnet-4-20250514';
 
 beforeAll(async () => {
-  [ollama, llamaCpp, vllm] = await Promise.all([
+  [ollama, llamaCpp, vllm, claude] = await Promise.all([
     startFakeEngine({ kind: 'ollama', reasoning: REASONING, models: [{ id: 'qwen3:8b' }] }),
     startFakeEngine({ kind: 'llama.cpp', reasoning: REASONING }),
     startFakeEngine({ kind: 'vllm', reasoning: REASONING }),
+    startFakeEngine({ kind: 'anthropic', reasoning: REASONING }),
   ]);
   gateway = await startTestGateway({
     providers: [
       { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: 'qwen3:8b' }] },
       { id: 'llamacpp', class: 'local', wire: 'openai', baseUrl: llamaCpp.baseUrl, engine: 'llama.cpp', models: [{ id: 'qwen2.5-0.5b-instruct-q4_k_m.gguf' }] },
       { id: 'vllm', class: 'local', wire: 'openai', baseUrl: vllm.baseUrl, engine: 'vllm', models: [{ id: 'Qwen/Qwen2.5-1.5B-Instruct' }] },
+      { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: 'claude-sonnet-4-20250514', tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
     ],
   });
 }, 30_000);
 
 afterAll(async () => {
   await gateway?.close();
-  await Promise.all([ollama?.close(), llamaCpp?.close(), vllm?.close()]);
+  await Promise.all([ollama?.close(), llamaCpp?.close(), vllm?.close(), claude?.close()]);
 });
 
 const openAIClient = (): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
@@ -185,5 +189,98 @@ describe('syndicate run and a thinking model', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout.trim()).toBe(DEFAULT_ANSWER);
     expect(result.stderr).not.toContain('capital is Paris');
+  });
+});
+
+describe('Extended thinking with a hosted Anthropic model', () => {
+  const THINKING = { type: 'enabled' as const, budget_tokens: 1024 };
+  const weather = { name: 'get_weather', description: 'Weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } };
+  const sentTo = (engine: FakeEngine): Record<string, unknown> => JSON.parse(engine.exchanges.at(-1)?.requestBody.toString('utf8') ?? '{}') as Record<string, unknown>;
+
+  it('the setting reaches the provider and its signed thinking comes back, streamed or not', async () => {
+    const whole = await anthropicClient().messages.create({ model: CLAUDE, max_tokens: 2048, thinking: THINKING, messages: [{ role: 'user', content: QUESTION }] });
+    expect(sentTo(claude)['thinking']).toEqual(THINKING);
+    const [thinking, text] = whole.content;
+    expect(thinking).toMatchObject({ type: 'thinking', thinking: REASONING, signature: expect.stringMatching(/^[A-Za-z0-9+/=]{40,}$/) });
+    expect(text).toEqual({ type: 'text', text: DEFAULT_ANSWER });
+    const streamed = await anthropicClient().messages.stream({ model: CLAUDE, max_tokens: 2048, thinking: THINKING, messages: [{ role: 'user', content: QUESTION }] }).finalMessage();
+    expect(streamed.content[0]).toEqual(thinking);
+  });
+
+  it('a tool loop continues: the replayed thinking block goes back with its signature, which the provider checks', async () => {
+    const first = await anthropicClient().messages.create({ model: CLAUDE, max_tokens: 2048, thinking: THINKING, messages: [{ role: 'user', content: QUESTION }] });
+    const thinking = first.content[0] as Anthropic.ThinkingBlock;
+    const next = await anthropicClient().messages.create({
+      model: CLAUDE,
+      max_tokens: 2048,
+      thinking: THINKING,
+      tools: [weather],
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: [thinking, { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: 'sunny, 21 °C' }] },
+      ],
+    });
+    expect(next.content.at(-1)).toEqual({ type: 'text', text: DEFAULT_ANSWER });
+    const sent = sentTo(claude) as { messages: { content: unknown[] }[] };
+    expect(sent.messages[1]?.content[0]).toEqual({ type: 'thinking', thinking: thinking.thinking, signature: thinking.signature });
+
+    // A forged signature is the provider's to refuse, not the gateway's to hide.
+    const forged = anthropicClient().messages.create({
+      model: CLAUDE,
+      max_tokens: 2048,
+      thinking: THINKING,
+      tools: [weather],
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: [{ ...thinking, signature: 'Zm9yZ2Vk' }, { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: 'sunny' }] },
+      ],
+    });
+    await expect(forged).rejects.toMatchObject({ status: 400, message: expect.stringContaining('Invalid `signature`') });
+    // The provider refused that request, not every request: it stays available.
+    const after = await anthropicClient().messages.create({ model: CLAUDE, max_tokens: 256, messages: [{ role: 'user', content: QUESTION }] });
+    expect(after.content).toEqual([{ type: 'text', text: DEFAULT_ANSWER }]);
+  });
+
+  it('a tool call answered by another engine (no signed reasoning) continues with thinking left off, said in the evidence', async () => {
+    const { data: next, response } = await anthropicClient()
+      .messages.create({
+        model: CLAUDE,
+        max_tokens: 2048,
+        thinking: THINKING,
+        tools: [weather],
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          // As a local engine's turn comes back to the client: reasoning without a signature.
+          { role: 'assistant', content: [{ type: 'thinking', thinking: REASONING, signature: '' }, { type: 'tool_use', id: 'toolu_02', name: 'get_weather', input: { city: 'Paris' } }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_02', content: 'sunny' }] },
+        ],
+      })
+      .withResponse();
+    expect(next.content.at(-1)).toEqual({ type: 'text', text: DEFAULT_ANSWER });
+    const sent = sentTo(claude) as { thinking?: unknown; messages: { content: { type: string }[] }[] };
+    expect(sent.thinking).toBeUndefined();
+    expect(sent.messages[1]?.content.map((block) => block.type)).toEqual(['tool_use']);
+    const evidence = await vi.waitFor(() => {
+      const record = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
+      expect(record?.state).toBe('completed');
+      return record;
+    });
+    expect(evidence?.warnings).toContainEqual(expect.objectContaining({ setting: 'thinking', message: expect.stringContaining('left off') }));
+  });
+
+  it('to a local engine the setting is not sent (the evidence says so) and the engine reasons as it does', async () => {
+    const { data: message, response } = await anthropicClient()
+      .messages.create({ model: 'ollama:qwen3:8b', max_tokens: 2048, thinking: THINKING, messages: [{ role: 'user', content: QUESTION }] })
+      .withResponse();
+    expect(message.content[0]).toEqual({ type: 'thinking', thinking: REASONING, signature: '' });
+    expect(ollama.exchanges.at(-1)?.requestBody.toString('utf8')).not.toContain('budget_tokens');
+    const evidence = await vi.waitFor(() => {
+      const record = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
+      expect(record?.state).toBe('completed');
+      return record;
+    });
+    expect(evidence?.warnings).toContainEqual(expect.objectContaining({ setting: 'thinking' }));
   });
 });

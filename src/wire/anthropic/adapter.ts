@@ -175,6 +175,17 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.stream) body.stream = true;
+  if (request.thinking !== undefined) {
+    if (thinkingWouldBeRefused(request.thinking, messages)) {
+      warnings.push({
+        setting: 'thinking',
+        message:
+          'extended thinking was left off for this request: the last assistant turn calls a tool without its signed reasoning (it was answered by another provider), which the anthropic wire refuses while thinking is on',
+      });
+    } else {
+      body.thinking = request.thinking;
+    }
+  }
 
   return {
     method: 'POST',
@@ -190,12 +201,29 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   };
 }
 
+/**
+ * With thinking on, the Messages API requires the last assistant turn, when it calls a tool, to
+ * begin with its thinking block — which a turn answered by another provider (a local engine, or
+ * one whose reasoning carries no signature) cannot have.
+ */
+function thinkingWouldBeRefused(thinking: JsonObject, messages: readonly AnthropicMessage[]): boolean {
+  if (thinking['type'] === 'disabled') return false;
+  const lastAssistant = [...messages].reverse().find((message) => message.role === 'assistant');
+  if (lastAssistant === undefined || !lastAssistant.content.some((block) => block.type === 'tool_use')) return false;
+  return lastAssistant.content[0]?.type !== 'thinking';
+}
+
 function encodeParts(parts: ContentPart[], location: string, warnings: WireWarning[]): AnthropicContentBlock[] {
   const blocks: AnthropicContentBlock[] = [];
   parts.forEach((part, index) => {
     if (part.type === 'text') {
       // The Messages API rejects empty text blocks.
       if (part.text !== '') blocks.push({ type: 'text', text: part.text, ...cacheControlField(part.cacheControl) });
+      return;
+    }
+    if (part.type === 'reasoning') {
+      // Only the provider's own signed reasoning can go back; another engine's would fail its check.
+      if (part.signature !== undefined && part.signature !== '') blocks.push({ type: 'thinking', thinking: part.text, signature: part.signature });
       return;
     }
     if (part.data !== undefined) {
@@ -267,11 +295,15 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
   }
   const textChunks: string[] = [];
   const thinkingChunks: string[] = [];
+  let signature = '';
   const toolCalls: ToolCall[] = [];
   for (const block of content) {
     if (!isRecord(block)) continue;
     if (block['type'] === 'text' && typeof block['text'] === 'string') textChunks.push(block['text']);
-    if (block['type'] === 'thinking' && typeof block['thinking'] === 'string' && block['thinking'] !== '') thinkingChunks.push(block['thinking']);
+    if (block['type'] === 'thinking' && typeof block['thinking'] === 'string' && block['thinking'] !== '') {
+      thinkingChunks.push(block['thinking']);
+      signature = stringField(block, 'signature') ?? signature;
+    }
     if (block['type'] === 'tool_use') {
       toolCalls.push({
         id: stringField(block, 'id') ?? `toolu_${toolCalls.length}`,
@@ -287,6 +319,7 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
     model: stringField(parsed, 'model') ?? '',
     text: textChunks.join(''),
     ...(thinkingChunks.length === 0 ? {} : { reasoning: thinkingChunks.join('') }),
+    ...(thinkingChunks.length === 0 || signature === '' ? {} : { reasoningSignature: signature }),
     toolCalls,
     finishReason: anthropicFinishReason(rawFinishReason),
     rawFinishReason,
@@ -367,6 +400,9 @@ export function decodeAnthropicStreamEvent(event: ServerSentEvent): StreamPart[]
       }
       if (delta['type'] === 'thinking_delta' && typeof delta['thinking'] === 'string' && delta['thinking'] !== '') {
         return [{ type: 'reasoning-delta', text: delta['thinking'] }];
+      }
+      if (delta['type'] === 'signature_delta' && typeof delta['signature'] === 'string' && delta['signature'] !== '') {
+        return [{ type: 'reasoning-signature', signature: delta['signature'] }];
       }
       if (delta['type'] === 'input_json_delta' && typeof delta['partial_json'] === 'string') {
         return delta['partial_json'] === '' ? [] : [{ type: 'tool-call-delta', index, argumentsDelta: delta['partial_json'] }];

@@ -40,18 +40,19 @@ const KNOWN_FIELDS = new Set([
   'top_p',
   'stop_sequences',
   'stream',
+  'thinking',
 ]);
 
 /** A client's Messages API request, read into the canonical model. */
 export interface ParsedAnthropicMessagesRequest {
   /** `model` is kept exactly as the client sent it (an alias, `provider:model` or `auto`). */
   request: CanonicalRequest;
-  /** Top-level fields the gateway does not interpret (`metadata`, `top_k`, `thinking`, ...), for the evidence. */
+  /** Top-level fields the gateway does not interpret (`metadata`, `top_k`, ...), for the evidence. */
   ignoredFields: string[];
   /**
    * The client turned extended thinking on (`thinking.type` `enabled` or `adaptive`): reasoning an
    * engine returns apart from its answer is then sent as `thinking` blocks. The setting itself
-   * reaches no provider.
+   * reaches anthropic-wire providers only (`CanonicalRequest.thinking`).
    */
   thinking: boolean;
 }
@@ -101,6 +102,7 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
     temperature,
     topP,
     stop: stop?.length === 0 ? undefined : stop,
+    thinking: isRecord(body['thinking']) ? (body['thinking'] as JsonObject) : undefined,
   });
   const thinking = isRecord(body['thinking']) && (body['thinking']['type'] === 'enabled' || body['thinking']['type'] === 'adaptive');
   return { request, ignoredFields: unknownFields(body, KNOWN_FIELDS), thinking };
@@ -174,8 +176,14 @@ function parseMessage(raw: unknown, pointer: string, problems: RequestProblems):
     } else if (type === 'tool_result' && role === 'user') {
       const result = parseToolResult(block, blockPointer, problems);
       if (result !== undefined) toolResults.push(result);
-    } else if ((type === 'thinking' || type === 'redacted_thinking') && role === 'assistant') {
-      // Earlier reasoning the client replays; no canonical home, and no upstream needs it to continue.
+    } else if (type === 'thinking' && role === 'assistant') {
+      // Earlier reasoning the client replays, with the provider's signature: an anthropic-wire
+      // provider checks it when thinking continues through a tool call; other wires drop it.
+      if (typeof block['thinking'] === 'string') {
+        parts.push({ type: 'reasoning', text: block['thinking'], ...(typeof block['signature'] === 'string' ? { signature: block['signature'] } : {}) });
+      }
+    } else if (type === 'redacted_thinking' && role === 'assistant') {
+      // Encrypted reasoning: nothing the classifier could read, so it is not sent anywhere.
     } else {
       problems.add(`${blockPointer}/type`, `content block type ${JSON.stringify(type)} is not supported in ${role} messages`);
     }
@@ -315,7 +323,7 @@ export interface AnthropicRenderOptions {
 export function renderAnthropicMessageResponse(response: CanonicalResponse, options: AnthropicRenderOptions = {}): RenderedBody {
   const warnings: WireWarning[] = [];
   const content: AnthropicMessageResponse['content'] = [];
-  if (options.thinking === true && response.reasoning !== undefined) content.push({ type: 'thinking', thinking: response.reasoning, signature: '' });
+  if (options.thinking === true && response.reasoning !== undefined) content.push({ type: 'thinking', thinking: response.reasoning, signature: response.reasoningSignature ?? '' });
   if (response.text !== '') content.push({ type: 'text', text: response.text });
   response.toolCalls.forEach((call, index) => {
     let input = parseArgumentsObject(call.arguments);
@@ -417,6 +425,11 @@ export class AnthropicStreamEncoder {
             index: this.openBlock.blockIndex,
             delta: { type: 'thinking_delta', thinking: part.text },
           });
+          break;
+        case 'reasoning-signature':
+          if (this.options.thinking === true && this.openBlock?.kind === 'thinking') {
+            output += this.event('content_block_delta', { index: this.openBlock.blockIndex, delta: { type: 'signature_delta', signature: part.signature } });
+          }
           break;
         case 'tool-call-delta': {
           let blockIndex = this.toolBlocks.get(part.index);

@@ -15,7 +15,7 @@ export type AnthropicImageSource =
 export type AnthropicCacheControl = { type: 'ephemeral'; ttl?: '5m' | '1h' };
 
 export type AnthropicTextBlock = { type: 'text'; text: string; cache_control?: AnthropicCacheControl };
-/** A thinking block; the gateway has no signature to give reasoning from other models, so it is empty. */
+/** A thinking block: the provider's signature, or empty for reasoning from another engine (which has none). */
 export type AnthropicThinkingBlock = { type: 'thinking'; thinking: string; signature: string };
 export type AnthropicImageBlock = { type: 'image'; source: AnthropicImageSource; cache_control?: AnthropicCacheControl };
 export type AnthropicToolUseBlock = { type: 'tool_use'; id: string; name: string; input: JsonObject };
@@ -27,7 +27,7 @@ export type AnthropicToolResultBlock = {
   cache_control?: AnthropicCacheControl;
 };
 
-export type AnthropicContentBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock;
+export type AnthropicContentBlock = AnthropicThinkingBlock | AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock;
 
 export interface AnthropicMessage {
   role: 'user' | 'assistant';
@@ -58,6 +58,7 @@ export interface AnthropicMessagesRequest {
   top_p?: number;
   stop_sequences?: string[];
   stream?: boolean;
+  thinking?: JsonObject;
 }
 
 export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal';

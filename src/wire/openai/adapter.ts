@@ -6,6 +6,8 @@ import type {
   CanonicalRequest,
   CanonicalResponse,
   ContentPart,
+  ImagePart,
+  TextPart,
   FinishReason,
   StreamPart,
   ToolCall,
@@ -72,6 +74,9 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
     body.stream = true;
     body.stream_options = { include_usage: true };
   }
+  if (request.thinking !== undefined) {
+    warnings.push({ setting: 'thinking', message: "the openai wire has no extended-thinking setting; it was not sent (a thinking model's engine decides for itself)" });
+  }
 
   return {
     method: 'POST',
@@ -94,7 +99,9 @@ function encodeMessage(message: CanonicalMessage, location: string, warnings: Wi
       const onlyText = message.content.length === 1 && message.content[0]?.type === 'text';
       return {
         role: 'user',
-        content: onlyText ? (message.content[0] as { text: string }).text : message.content.map(encodeContentPart),
+        content: onlyText
+          ? (message.content[0] as { text: string }).text
+          : message.content.filter((part): part is TextPart | ImagePart => part.type !== 'reasoning').map(encodeContentPart),
       };
     }
     case 'assistant': {
@@ -129,7 +136,7 @@ function encodeMessage(message: CanonicalMessage, location: string, warnings: Wi
   }
 }
 
-function encodeContentPart(part: ContentPart): OpenAIContentPart {
+function encodeContentPart(part: TextPart | ImagePart): OpenAIContentPart {
   if (part.type === 'text') return { type: 'text', text: part.text };
   const url = part.data !== undefined ? `data:${part.mediaType ?? 'image/png'};base64,${part.data}` : (part.url ?? '');
   return { type: 'image_url', image_url: { url } };

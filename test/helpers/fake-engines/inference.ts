@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EngineState, ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
@@ -572,6 +573,46 @@ function anthropicError(state: EngineState, status: number, key: string): Reply 
   return { status, headers: jsonHeaders('anthropic', '/v1/messages'), body: compactJson(errors[key]) };
 }
 
+/** What the fake Claude thinks when thinking is enabled and the engine was given no reasoning of its own. */
+const DEFAULT_THINKING = 'The user wants a short factual answer. I will answer directly.';
+
+/** The fake's signature of a thinking block: Anthropic's are opaque; this one can be checked the same way. */
+function thinkingSignature(thinking: string): string {
+  return createHash('sha256').update(`fake-anthropic:${thinking}`).digest('base64');
+}
+
+/**
+ * What the Messages API refuses when thinking is on: a replayed thinking block whose signature is
+ * not its own, and a last assistant turn that calls a tool without beginning with its thinking
+ * block (messages as the API words them). Undefined when the request is acceptable.
+ */
+function thinkingProblem(request: Json): string | undefined {
+  const messages = Array.isArray(request['messages']) ? request['messages'] : [];
+  let lastAssistant = -1;
+  for (const [index, message] of messages.entries()) {
+    if (!isPlainObject(message) || message['role'] !== 'assistant') continue;
+    lastAssistant = index;
+    const content = Array.isArray(message['content']) ? message['content'] : [];
+    for (const [blockIndex, block] of content.entries()) {
+      if (isPlainObject(block) && block['type'] === 'thinking' && block['signature'] !== thinkingSignature(String(block['thinking']))) {
+        return `messages.${index}.content.${blockIndex}: Invalid \`signature\` in \`thinking\` block`;
+      }
+    }
+  }
+  const last = messages[lastAssistant];
+  const content = isPlainObject(last) && Array.isArray(last['content']) ? last['content'] : [];
+  const first = content[0];
+  const callsTool = content.some((block) => isPlainObject(block) && block['type'] === 'tool_use');
+  if (callsTool && !(isPlainObject(first) && (first['type'] === 'thinking' || first['type'] === 'redacted_thinking'))) {
+    return (
+      `messages.${lastAssistant}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(isPlainObject(first) ? first['type'] : 'text')}\`. ` +
+      'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). ' +
+      'We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking'
+    );
+  }
+  return undefined;
+}
+
 /** Anthropic caches nothing shorter than this (Sonnet and Opus; Haiku's minimum is higher). */
 const ANTHROPIC_MIN_CACHEABLE_TOKENS = 1024;
 
@@ -651,7 +692,14 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
     toolChoice: toolChoice['type'] === 'tool' ? String(toolChoice['name']) : toolChoice['type'] === 'none' ? 'none' : 'auto',
   };
   if (typeof request['temperature'] === 'number') view.temperature = request['temperature'];
+  const thinkingOn = isPlainObject(request['thinking']) && request['thinking']['type'] === 'enabled';
+  if (thinkingOn) {
+    const problem = thinkingProblem(request);
+    if (problem !== undefined) return errorReply(state, path, 400, problem, 'invalid_request_error');
+  }
+  const thinking = thinkingOn ? (state.reasoning ?? DEFAULT_THINKING) : undefined;
   const generation = generate(view, { answer: state.answer, honourJsonSchema: true, honourJsonObject: true });
+  if (thinking !== undefined) generation.completionTokens += countTokens(thinking);
   const cache = promptCacheUsage(state, request);
   const inputTokens = cache === undefined ? generation.promptTokens : cache.uncached;
   const stopReason =
@@ -671,6 +719,7 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
       block['name'] = generation.toolCall.name;
       block['input'] = generation.toolCall.arguments;
     }
+    if (thinking !== undefined) (message['content'] as Json[]).unshift({ type: 'thinking', thinking, signature: thinkingSignature(thinking) });
     message['stop_reason'] = stopReason;
     message['stop_sequence'] = generation.stopSequence ?? null;
     const usage = message['usage'] as Json;
@@ -707,29 +756,39 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   }
   emit('message_start', start);
 
+  // With thinking on, the thinking block comes first (index 0) and the answer's block follows.
+  const answerIndex = thinking === undefined ? 0 : 1;
+  const atAnswerIndex = (frame: Json): Json => ({ ...frame, index: answerIndex });
+  if (thinking !== undefined) {
+    emit('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } });
+    for (const piece of tokenPieces(thinking)) emit('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: piece } });
+    emit('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: thinkingSignature(thinking) } });
+    emit('content_block_stop', { type: 'content_block_stop', index: 0 });
+  }
+
   if (generation.toolCall === undefined) {
-    emit('content_block_start', byType(captured, 'content_block_start'));
+    emit('content_block_start', atAnswerIndex(byType(captured, 'content_block_start')));
     // Anthropic's ping is written with a space after the colon; keep the captured bytes.
     emit('ping', ANTHROPIC_PING);
     for (const piece of generation.pieces) {
-      const delta = byType(captured, 'content_block_delta');
+      const delta = atAnswerIndex(byType(captured, 'content_block_delta'));
       (delta['delta'] as Json)['text'] = piece;
       emit('content_block_delta', delta);
     }
   } else {
-    const blockStart = byType(toolCaptured, 'content_block_start');
+    const blockStart = atAnswerIndex(byType(toolCaptured, 'content_block_start'));
     const block = blockStart['content_block'] as Json;
     block['id'] = toolUseId;
     block['name'] = generation.toolCall.name;
     emit('content_block_start', blockStart);
     emit('ping', ANTHROPIC_PING);
     for (const piece of ['', ...tokenPieces(generation.toolCall.argumentsJson)]) {
-      const delta = byType(toolCaptured, 'content_block_delta');
+      const delta = atAnswerIndex(byType(toolCaptured, 'content_block_delta'));
       (delta['delta'] as Json)['partial_json'] = piece;
       emit('content_block_delta', delta);
     }
   }
-  emit('content_block_stop', byType(captured, 'content_block_stop'));
+  emit('content_block_stop', atAnswerIndex(byType(captured, 'content_block_stop')));
   const messageDelta = byType(captured, 'message_delta');
   const deltaBody = messageDelta['delta'] as Json;
   deltaBody['stop_reason'] = stopReason;

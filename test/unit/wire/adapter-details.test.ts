@@ -171,13 +171,17 @@ describe('reasoning sent apart from the answer', () => {
 
   it('is read from Anthropic thinking blocks, whole and streamed', () => {
     const body = '{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"thinking","thinking":"Think.","signature":"sig"},{"type":"text","text":"Paris"}],"stop_reason":"end_turn","usage":{"input_tokens":5,"output_tokens":3}}';
-    expect(decodeAnthropicResponse(body)).toMatchObject({ text: 'Paris', reasoning: 'Think.' });
+    expect(decodeAnthropicResponse(body)).toMatchObject({ text: 'Paris', reasoning: 'Think.', reasoningSignature: 'sig' });
     const parts = [
       ...decodeAnthropicStreamEvent({ event: 'content_block_start', data: '{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}' }),
       ...decodeAnthropicStreamEvent({ event: 'content_block_delta', data: '{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Think."}}' }),
       ...decodeAnthropicStreamEvent({ event: 'content_block_delta', data: '{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"sig"}}' }),
     ];
-    expect(parts).toEqual([{ type: 'reasoning-delta', text: 'Think.' }]);
+    expect(parts).toEqual([
+      { type: 'reasoning-delta', text: 'Think.' },
+      { type: 'reasoning-signature', signature: 'sig' },
+    ]);
+    expect(new StreamAccumulator().addAll(parts).toResponse()).toMatchObject({ reasoning: 'Think.', reasoningSignature: 'sig' });
   });
 });
 
@@ -190,6 +194,15 @@ describe('SSE helpers', () => {
 });
 
 describe('clientErrorFor', () => {
+  it('passes a request the provider refused for its content (400, 413, 422) to the client as its own bad request', () => {
+    for (const status of [400, 413, 422]) {
+      const refused = new UpstreamError(`claude answered HTTP ${status}: messages.1.content.0: Invalid signature`, { status, isRetryable: false, code: 'upstream_http_error' });
+      expect(clientErrorFor(refused)).toEqual({ kind: 'invalid_request', message: refused.message, code: 'upstream_http_error' });
+    }
+    expect(clientErrorFor(new UpstreamError('claude answered HTTP 500', { status: 500, isRetryable: true })).kind).toBe('unavailable');
+    expect(clientErrorFor(new UpstreamError('claude answered HTTP 401', { status: 401, isRetryable: false })).kind).toBe('upstream');
+  });
+
   it('classifies pipeline errors for the gateway', () => {
     expect(
       clientErrorFor(new InvalidInputError('invalid', [{ file: 'request body', pointer: '/messages/0/content/1/type', message: 'm' }])),

@@ -88,7 +88,10 @@ describe('parseAnthropicMessagesRequest', () => {
           },
           {
             role: 'assistant',
-            content: [{ type: 'text', text: 'Checking.' }],
+            content: [
+              { type: 'reasoning', text: 'They want weather.', signature: 'sig' },
+              { type: 'text', text: 'Checking.' },
+            ],
             toolCalls: [
               { id: 'toolu_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
               { id: 'toolu_2', name: 'get_time', arguments: '{}' },
@@ -113,7 +116,7 @@ describe('parseAnthropicMessagesRequest', () => {
     });
   });
 
-  it('notes whether the client turned thinking on (enabled or adaptive), which stays an ignored field for providers', () => {
+  it('notes whether the client turned thinking on (enabled or adaptive) and keeps the setting for anthropic-wire providers', () => {
     const base = { model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] };
     for (const [thinking, expected] of [
       [{ type: 'enabled', budget_tokens: 1024 }, true],
@@ -122,7 +125,8 @@ describe('parseAnthropicMessagesRequest', () => {
     ] as const) {
       const parsed = parseAnthropicMessagesRequest(JSON.stringify({ ...base, thinking }));
       expect(parsed.thinking).toBe(expected);
-      expect(parsed.ignoredFields).toEqual(['thinking']);
+      expect(parsed.request.thinking).toEqual(thinking);
+      expect(parsed.ignoredFields).toEqual([]);
     }
   });
 
