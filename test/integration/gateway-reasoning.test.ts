@@ -7,7 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { getEvidence, listEvidence } from '../../src/evidence/index.js';
+import { getEvidence, listEvidence, type EvidenceRecord } from '../../src/evidence/index.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { Scenario } from '../helpers/scenario.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
@@ -46,6 +46,15 @@ afterAll(async () => {
 
 const openAIClient = (): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
 const anthropicClient = (): Anthropic => new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+
+/** The evidence of an answer once its finish is committed (after the answer's last byte). */
+async function completedEvidence(evidenceId: string | null): Promise<EvidenceRecord | undefined> {
+  return vi.waitFor(() => {
+    const record = getEvidence(gateway.store, evidenceId ?? '');
+    expect(record?.state).toBe('completed');
+    return record;
+  });
+}
 
 /** `reasoning_content` is not in the openai package's types; clients read it off the object. */
 type WithReasoning = { reasoning_content?: string };
@@ -262,11 +271,7 @@ describe('Extended thinking with a hosted Anthropic model', () => {
     const sent = sentTo(claude) as { thinking?: unknown; messages: { content: { type: string }[] }[] };
     expect(sent.thinking).toBeUndefined();
     expect(sent.messages[1]?.content.map((block) => block.type)).toEqual(['tool_use']);
-    const evidence = await vi.waitFor(() => {
-      const record = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
-      expect(record?.state).toBe('completed');
-      return record;
-    });
+    const evidence = await completedEvidence(response.headers.get('x-syndicate-evidence'));
     expect(evidence?.warnings).toContainEqual(expect.objectContaining({ setting: 'thinking', message: expect.stringContaining('left off') }));
   });
 
@@ -276,11 +281,7 @@ describe('Extended thinking with a hosted Anthropic model', () => {
       .withResponse();
     expect(message.content[0]).toEqual({ type: 'thinking', thinking: REASONING, signature: '' });
     expect(ollama.exchanges.at(-1)?.requestBody.toString('utf8')).not.toContain('budget_tokens');
-    const evidence = await vi.waitFor(() => {
-      const record = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
-      expect(record?.state).toBe('completed');
-      return record;
-    });
+    const evidence = await completedEvidence(response.headers.get('x-syndicate-evidence'));
     expect(evidence?.warnings).toContainEqual(expect.objectContaining({ setting: 'thinking' }));
   });
 });
