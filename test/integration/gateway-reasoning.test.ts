@@ -205,6 +205,18 @@ describe('Extended thinking with a hosted Anthropic model', () => {
   const THINKING = { type: 'enabled' as const, budget_tokens: 1024 };
   const weather = { name: 'get_weather', description: 'Weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } };
   const sentTo = (engine: FakeEngine): Record<string, unknown> => JSON.parse(engine.exchanges.at(-1)?.requestBody.toString('utf8') ?? '{}') as Record<string, unknown>;
+  /** The next turn of a tool loop with thinking on: the assistant's tool call led by `reasoning` as the client replays it. */
+  const toolLoopTurn = (reasoning: Anthropic.ThinkingBlockParam): Anthropic.MessageCreateParamsNonStreaming => ({
+    model: CLAUDE,
+    max_tokens: 2048,
+    thinking: THINKING,
+    tools: [weather],
+    messages: [
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: [reasoning, { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: 'sunny, 21 °C' }] },
+    ],
+  });
 
   it('the setting reaches the provider and its signed thinking comes back, streamed or not', async () => {
     const whole = await anthropicClient().messages.create({ model: CLAUDE, max_tokens: 2048, thinking: THINKING, messages: [{ role: 'user', content: QUESTION }] });
@@ -219,33 +231,13 @@ describe('Extended thinking with a hosted Anthropic model', () => {
   it('a tool loop continues: the replayed thinking block goes back with its signature, which the provider checks', async () => {
     const first = await anthropicClient().messages.create({ model: CLAUDE, max_tokens: 2048, thinking: THINKING, messages: [{ role: 'user', content: QUESTION }] });
     const thinking = first.content[0] as Anthropic.ThinkingBlock;
-    const next = await anthropicClient().messages.create({
-      model: CLAUDE,
-      max_tokens: 2048,
-      thinking: THINKING,
-      tools: [weather],
-      messages: [
-        { role: 'user', content: 'Weather in Paris?' },
-        { role: 'assistant', content: [thinking, { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } }] },
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: 'sunny, 21 °C' }] },
-      ],
-    });
+    const next = await anthropicClient().messages.create(toolLoopTurn(thinking));
     expect(next.content.at(-1)).toEqual({ type: 'text', text: DEFAULT_ANSWER });
     const sent = sentTo(claude) as { messages: { content: unknown[] }[] };
     expect(sent.messages[1]?.content[0]).toEqual({ type: 'thinking', thinking: thinking.thinking, signature: thinking.signature });
 
     // A forged signature is the provider's to refuse, not the gateway's to hide.
-    const forged = anthropicClient().messages.create({
-      model: CLAUDE,
-      max_tokens: 2048,
-      thinking: THINKING,
-      tools: [weather],
-      messages: [
-        { role: 'user', content: 'Weather in Paris?' },
-        { role: 'assistant', content: [{ ...thinking, signature: 'Zm9yZ2Vk' }, { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } }] },
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: 'sunny' }] },
-      ],
-    });
+    const forged = anthropicClient().messages.create(toolLoopTurn({ ...thinking, signature: 'Zm9yZ2Vk' }));
     await expect(forged).rejects.toMatchObject({ status: 400, message: expect.stringContaining('Invalid `signature`') });
     // The provider refused that request, not every request: it stays available.
     const after = await anthropicClient().messages.create({ model: CLAUDE, max_tokens: 256, messages: [{ role: 'user', content: QUESTION }] });
@@ -253,19 +245,9 @@ describe('Extended thinking with a hosted Anthropic model', () => {
   });
 
   it('a tool call answered by another engine (no signed reasoning) continues with thinking left off, said in the evidence', async () => {
+    // As a local engine's turn comes back to the client: reasoning without a signature.
     const { data: next, response } = await anthropicClient()
-      .messages.create({
-        model: CLAUDE,
-        max_tokens: 2048,
-        thinking: THINKING,
-        tools: [weather],
-        messages: [
-          { role: 'user', content: 'Weather in Paris?' },
-          // As a local engine's turn comes back to the client: reasoning without a signature.
-          { role: 'assistant', content: [{ type: 'thinking', thinking: REASONING, signature: '' }, { type: 'tool_use', id: 'toolu_02', name: 'get_weather', input: { city: 'Paris' } }] },
-          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_02', content: 'sunny' }] },
-        ],
-      })
+      .messages.create(toolLoopTurn({ type: 'thinking', thinking: REASONING, signature: '' }))
       .withResponse();
     expect(next.content.at(-1)).toEqual({ type: 'text', text: DEFAULT_ANSWER });
     const sent = sentTo(claude) as { thinking?: unknown; messages: { content: { type: string }[] }[] };
