@@ -18,6 +18,7 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
   request.messages.forEach((message, messageIndex) => {
     const base = `messages[${messageIndex}]`;
     const suffix = message.role === 'tool' ? ' (tool result)' : '';
+    if (message.role === 'tool') parts.push({ kind: 'text', location: `${base}.toolCallId`, text: String(message.toolCallId) });
     const content: unknown = message.content;
     if (typeof content === 'string') {
       parts.push({ kind: 'text', location: `${base}.content${suffix}`, text: content });
@@ -25,6 +26,8 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
       content.forEach((part: ContentPart, partIndex) => {
         const location = `${base}.content[${partIndex}]${suffix}`;
         parts.push(contentPart(part, location));
+        // Opaque strings the client controls leave with the request too: scanned like the rest.
+        if (part.type === 'reasoning' && typeof part.signature === 'string') parts.push({ kind: 'text', location: `${location}.signature`, text: part.signature });
         // A signed image URL can carry a credential of its own.
         if (part.type === 'image' && typeof part.url === 'string') parts.push({ kind: 'text', location: `${location}.url`, text: part.url });
       });
@@ -33,6 +36,7 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
     }
     if (message.role === 'assistant' && message.toolCalls !== undefined) {
       message.toolCalls.forEach((call, callIndex) => {
+        parts.push({ kind: 'text', location: `${base}.toolCalls[${callIndex}].id`, text: String(call.id) });
         parts.push({ kind: 'text', location: `${base}.toolCalls[${callIndex}].name`, text: String(call.name) });
         parts.push({ kind: 'text', location: `${base}.toolCalls[${callIndex}].arguments`, text: String(call.arguments) });
       });
@@ -45,6 +49,7 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
     if (tool.inputSchema !== undefined) parts.push({ kind: 'text', location: `${base}.inputSchema`, text: JSON.stringify(tool.inputSchema) });
   });
   if (request.responseFormat?.type === 'json_schema') {
+    if (request.responseFormat.name !== undefined) parts.push({ kind: 'text', location: 'responseFormat.name', text: String(request.responseFormat.name) });
     parts.push({ kind: 'text', location: 'responseFormat.schema', text: JSON.stringify(request.responseFormat.schema) });
   }
   request.stop?.forEach((stop, stopIndex) => parts.push({ kind: 'text', location: `stop[${stopIndex}]`, text: String(stop) }));

@@ -102,10 +102,30 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
     temperature,
     topP,
     stop: stop?.length === 0 ? undefined : stop,
-    thinking: isRecord(body['thinking']) ? (body['thinking'] as JsonObject) : undefined,
+    thinking: parseThinking(body['thinking'], problems),
   });
+  problems.throwIfAny();
   const thinking = isRecord(body['thinking']) && (body['thinking']['type'] === 'enabled' || body['thinking']['type'] === 'adaptive');
   return { request, ignoredFields: unknownFields(body, KNOWN_FIELDS), thinking };
+}
+
+/**
+ * The extended-thinking setting, rebuilt from the fields the Messages API defines (`type`,
+ * `budget_tokens`): it is sent to a provider without being classified, so nothing else rides along.
+ */
+function parseThinking(raw: unknown, problems: RequestProblems): JsonObject | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const type = isRecord(raw) ? raw['type'] : undefined;
+  if (type !== 'enabled' && type !== 'disabled' && type !== 'adaptive') {
+    problems.add('/thinking/type', 'must be "enabled", "disabled" or "adaptive"');
+    return undefined;
+  }
+  const budget = (raw as Record<string, unknown>)['budget_tokens'];
+  if (budget !== undefined && (typeof budget !== 'number' || !Number.isInteger(budget) || budget < 1)) {
+    problems.add('/thinking/budget_tokens', 'must be a positive integer');
+    return undefined;
+  }
+  return budget === undefined ? { type } : { type, budget_tokens: budget };
 }
 
 /**

@@ -12,10 +12,13 @@ const REQUEST: CanonicalRequest = {
     { role: 'user', content: [{ type: 'text', text: 'Please read /home/alice/todo.txt' }, { type: 'image', mediaType: 'image/png', data: 'iVBORw0KGgo=' }] },
     {
       role: 'assistant',
-      content: [{ type: 'text', text: 'Calling the tool.' }],
-      toolCalls: [{ id: 'call_1', name: 'read_file', arguments: '{"path":"/Users/bob/.aws/credentials"}' }],
+      content: [
+        { type: 'reasoning', text: 'The user said their password is in the file.', signature: 'sig ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8' },
+        { type: 'text', text: 'Calling the tool.' },
+      ],
+      toolCalls: [{ id: 'call_1 jane.roe@example.org', name: 'read_file', arguments: '{"path":"/Users/bob/.aws/credentials"}' }],
     },
-    { role: 'tool', toolCallId: 'call_1', content: [{ type: 'text', text: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz' }] },
+    { role: 'tool', toolCallId: 'call_1 jane.roe@example.org', content: [{ type: 'text', text: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz' }] },
     { role: 'user', content: [{ type: 'image', url: 'https://files.example.net/a.png?sv=2022&sig=abcdefghijklmnopqrstuvwxyz0123456789ABCD' }] },
   ],
   tools: [
@@ -25,26 +28,31 @@ const REQUEST: CanonicalRequest = {
       inputSchema: { type: 'object', properties: { path: { type: 'string', default: '~/notes.md' } } },
     },
   ],
-  responseFormat: { type: 'json_schema', schema: { type: 'object', description: 'card 4111 1111 1111 1111' } },
+  responseFormat: { type: 'json_schema', name: 'report_for_jane.roe@example.org', schema: { type: 'object', description: 'card 4111 1111 1111 1111' } },
   stop: ['END 123-45-6789'],
   stream: false,
 };
 
 describe('every part of a request is scanned', () => {
-  it('lists every content-carrying part with its location', () => {
+  it('lists every content-carrying part with its location (ids and signatures the client controls too)', () => {
     expect(requestParts(REQUEST).map((part) => `${part.kind} ${part.location}`)).toEqual([
       'text system',
       'text messages[0].content[0]',
       'image messages[0].content[1]',
-      'text messages[1].content[0]',
+      'text messages[1].content[0] (reasoning)',
+      'text messages[1].content[0].signature',
+      'text messages[1].content[1]',
+      'text messages[1].toolCalls[0].id',
       'text messages[1].toolCalls[0].name',
       'text messages[1].toolCalls[0].arguments',
+      'text messages[2].toolCallId',
       'text messages[2].content[0] (tool result)',
       'image messages[3].content[0]',
       'text messages[3].content[0].url',
       'text tools[0].name',
       'text tools[0].description',
       'text tools[0].inputSchema',
+      'text responseFormat.name',
       'text responseFormat.schema',
       'text stop[0]',
     ]);
@@ -58,6 +66,10 @@ describe('every part of a request is scanned', () => {
         'system pii.email',
         'messages[0].content[0] path.local',
         'messages[0].content[1] image',
+        'messages[1].content[0] (reasoning) indicator.word',
+        'messages[1].content[0].signature secret.github-token',
+        'messages[1].toolCalls[0].id pii.email',
+        'messages[2].toolCallId pii.email',
         'messages[1].toolCalls[0].arguments path.local',
         'messages[1].toolCalls[0].arguments indicator.word',
         'messages[2].content[0] (tool result) secret.aws-secret-access-key',
@@ -65,6 +77,7 @@ describe('every part of a request is scanned', () => {
         'messages[3].content[0].url secret.azure-storage-key',
         'tools[0].description pii.phone',
         'tools[0].inputSchema path.local',
+        'responseFormat.name pii.email',
         'responseFormat.schema pii.card',
         'stop[0] pii.ssn',
       ]),

@@ -128,6 +128,11 @@ describe('parseAnthropicMessagesRequest', () => {
       expect(parsed.request.thinking).toEqual(thinking);
       expect(parsed.ignoredFields).toEqual([]);
     }
+    // Sent to a provider unclassified, so it is rebuilt from the defined fields only.
+    const extra = parseAnthropicMessagesRequest(JSON.stringify({ ...base, thinking: { type: 'enabled', budget_tokens: 2048, note: 'ops password hunter2' } }));
+    expect(extra.request.thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
+    expect(() => parseAnthropicMessagesRequest(JSON.stringify({ ...base, thinking: { type: 'on' } }))).toThrow(/\/thinking\/type/);
+    expect(() => parseAnthropicMessagesRequest(JSON.stringify({ ...base, thinking: { type: 'enabled', budget_tokens: 'lots' } }))).toThrow(/\/thinking\/budget_tokens/);
   });
 
   it.each([
