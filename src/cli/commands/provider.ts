@@ -259,7 +259,9 @@ function printVersion(context: CommandContext, current: RegisteredProvider, stor
           model.capabilityClass,
           model.vramGb,
           model.priority,
-          model.price === undefined ? undefined : `$${model.price.inputPerMTok} / $${model.price.outputPerMTok}`,
+          model.price === undefined
+            ? undefined
+            : `$${model.price.inputPerMTok} / $${model.price.outputPerMTok}${model.price.cachedInputPerMTok === undefined ? '' : ` (cached in $${model.price.cachedInputPerMTok})`}`,
           model.tags?.join(', '),
           model.aliases?.join(', '),
         ]),
