@@ -1,4 +1,5 @@
 import type { ProviderClass, SensitivityLevel } from '../common/vocabulary.js';
+import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { evidenceBlocks } from './blocks.js';
@@ -122,7 +123,7 @@ export function listEvidence(store: Store, options: ListEvidenceOptions = {}): E
 export function getEvidence(store: Store, evidenceId: string): EvidenceRecord | undefined {
   const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(evidenceId) as FullRow | undefined;
   if (row === undefined) return undefined;
-  return toRecord(row, storedChunks(store, row));
+  return toRecord(row, storedChunks(store, chunksOfRow(store), row));
 }
 
 /** `evidence_chunks` columns seq, at_ms, bytes (reassembled from blocks where stored so). */
@@ -130,10 +131,14 @@ type StoredChunk = [number, number | null, Buffer];
 
 const CHUNKS_OF_ROW = `SELECT seq, at_ms, bytes, block_ids FROM evidence_chunks WHERE key BETWEEN ? * ${CHUNK_KEY_SPAN} AND ? * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1} ORDER BY key`;
 
+function chunksOfRow(store: Store): Statement {
+  return store.db.prepare(CHUNKS_OF_ROW).raw(true);
+}
+
 /** An envelope's chunks in seq order, their bytes whole. Not while a statement of the connection is iterated. */
-function storedChunks(store: Store, row: FullRow): StoredChunk[] {
+function storedChunks(store: Store, chunksOf: Statement, row: FullRow): StoredChunk[] {
   const blocks = evidenceBlocks(store.db);
-  const chunks = store.db.prepare(CHUNKS_OF_ROW).raw(true).all(row.row_key, row.row_key) as [number, number | null, unknown, unknown][];
+  const chunks = chunksOf.all(row.row_key, row.row_key) as [number, number | null, unknown, unknown][];
   return chunks.map(([seq, atMs, bytes, blockIds]) => {
     const whole = blocks.chunkBytes(bytes, blockIds);
     if (!Buffer.isBuffer(whole)) {
@@ -206,11 +211,12 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
     `SELECT * FROM evidence WHERE created_at >= ? AND (created_at > ? OR (created_at = ? AND rowid > ?))
       ORDER BY created_at, rowid LIMIT ${EXPORT_PAGE_ROWS}`,
   );
+  const chunksOf = chunksOfRow(store);
   let afterCreatedAt = '';
   let afterRowid = 0;
   for (;;) {
     const rows = page.all(since, afterCreatedAt, afterCreatedAt, afterRowid) as FullRow[];
-    for (const row of rows) yield JSON.stringify(envelopeToJson(toRecord(row, storedChunks(store, row))));
+    for (const row of rows) yield JSON.stringify(envelopeToJson(toRecord(row, storedChunks(store, chunksOf, row))));
     const last = rows.at(-1);
     if (last === undefined || rows.length < EXPORT_PAGE_ROWS) return;
     afterCreatedAt = last.created_at;
