@@ -15,12 +15,12 @@ const NO_PATTERNS: ClassifyOptions['patterns'] = [];
 const requestPartScans = new PartScanCache();
 
 /**
- * Classifies a request before it is routed: every part is scanned (system prompt, messages, tool
- * calls and results, tool definitions, response schema, stop sequences); image parts are
- * confidential. A part this process scanned before under the same detector configuration (an
- * agent's resent system prompt, tools and earlier turns) reuses that scan. Never throws: any failure — a detector throwing, overrunning its time budget, a
- * part it cannot read, a malformed request — yields `restricted` with a `classifier.error`
- * finding and `failedClosed: true`.
+ * Classifies a request before it is routed: every part is scanned (see `requestParts`); image
+ * parts are confidential. A part this process scanned before under the same detector
+ * configuration (an agent's resent system prompt, tools and earlier turns) reuses that scan.
+ * Never throws: any failure — a detector throwing, overrunning its time budget, a part it cannot
+ * read, a malformed request — yields `restricted` with a `classifier.error` finding and
+ * `failedClosed: true`.
  */
 export function classifyRequest(request: CanonicalRequest, options: ClassifyOptions): Classification {
   const started = performance.now();

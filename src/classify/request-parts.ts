@@ -8,9 +8,11 @@ export type RequestPart =
   | { kind: 'unscannable'; location: string; description: string };
 
 /**
- * Every part of a request that carries content: the system prompt, every message's content parts
- * (tool results and replayed reasoning included), the tool calls' names and arguments, the tool definitions (name,
- * description, JSON schema), the response schema and the stop sequences.
+ * Every part of a request that carries content or any other string the client controls that
+ * leaves with it: the system prompt, every message's content parts (tool results and replayed
+ * reasoning with its signature included), the tool calls' ids, names and arguments, the tool
+ * definitions (name, description, JSON schema), the response schema and its name, and the stop
+ * sequences.
  */
 export function requestParts(request: CanonicalRequest): RequestPart[] {
   const parts: RequestPart[] = [];
