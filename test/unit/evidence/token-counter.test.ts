@@ -71,4 +71,22 @@ describe('countPieces', () => {
     const otherCounter = (text: string): number => text.length * 2;
     expect(await countPieces([history], otherCounter)).toBe(history.length * 2);
   });
+
+  it('yields to the event loop through many short pieces too', async () => {
+    const count = (text: string): number => text.length;
+    const shortTurns = Array.from({ length: 400 }, (_, index) => `turn ${index}: ${'x'.repeat(MIN_REMEMBERED_PIECE_CHARS - 20)}`);
+    // Other work queued on the event loop (an immediate that re-queues itself) runs in between.
+    let turns = 0;
+    let running = true;
+    const tick = (): void => {
+      turns += 1;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const total = await countPieces(shortTurns, count);
+    running = false;
+    expect(total).toBe(shortTurns.reduce((sum, turn) => sum + turn.length, 0) + shortTurns.length - 1);
+    // ~400 KB in 64 KB slices: at least five yields.
+    expect(turns).toBeGreaterThanOrEqual(5);
+  });
 });
