@@ -73,7 +73,10 @@ export interface RoutedRequest {
 export async function routeRequest(options: RouteRequestOptions): Promise<RoutedRequest> {
   const classification = await classifySafely(options);
   const level = options.sensitivityHint === undefined ? classification.level : maxSensitivity(classification.level, options.sensitivityHint);
-  const estimatedPromptTokens = (options.promptEstimate === 'bounded' ? boundIfDecisive(options) : undefined) ?? (await estimatePromptTokens(options.request));
+  // Read once: the bound and the count use the same pieces (an agent's tool definitions alone are tens of KB of JSON).
+  const pieces = promptPieces(options.request);
+  const estimatedPromptTokens =
+    (options.promptEstimate === 'bounded' ? boundIfDecisive(options, pieces) : undefined) ?? (await estimatePromptTokens(options.request, pieces));
   const monitor = options.health ?? sharedHealthMonitor();
   const [health, warm] = await Promise.all([monitor.snapshot(options.providers), monitor.warmSnapshot(options.providers)]);
   const now = options.now ?? new Date();
@@ -107,9 +110,9 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
  * has a price (cost estimates use the count) and every context window holds the bound plus the
  * requested output. Undefined when the exact count is needed.
  */
-function boundIfDecisive(options: RouteRequestOptions): number | undefined {
+function boundIfDecisive(options: RouteRequestOptions, pieces: readonly string[]): number | undefined {
   const { request } = options;
-  const bound = Math.ceil(promptBytes(promptPieces(request)) * 1.1) + imageCount(request) * IMAGE_TOKENS;
+  const bound = Math.ceil(promptBytes(pieces) * 1.1) + imageCount(request) * IMAGE_TOKENS;
   const needed = bound + (options.maxTokens ?? request.maxTokens ?? 0);
   for (const provider of options.providers) {
     for (const model of provider.record.models) {
@@ -156,10 +159,9 @@ async function loadClassifier(): Promise<ClassifyFunction> {
 /**
  * Prompt tokens with a real tokenizer plus a 10 % margin, because the target model's own
  * tokenizer usually splits differently and an underestimate would overrun a context window.
- * Images count a flat 1,000 tokens each.
+ * Images count a flat 1,000 tokens each. `pieces`: the request's `promptPieces`, when the caller has them.
  */
-export async function estimatePromptTokens(request: CanonicalRequest): Promise<number> {
-  const pieces = promptPieces(request);
+export async function estimatePromptTokens(request: CanonicalRequest, pieces: readonly string[] = promptPieces(request)): Promise<number> {
   let count: number;
   try {
     count = await countPieces(pieces, await loadTokenCounter());
