@@ -105,7 +105,7 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
     thinking: parseThinking(body['thinking'], problems),
   });
   problems.throwIfAny();
-  const thinking = isRecord(body['thinking']) && (body['thinking']['type'] === 'enabled' || body['thinking']['type'] === 'adaptive');
+  const thinking = request.thinking?.['type'] === 'enabled' || request.thinking?.['type'] === 'adaptive';
   return { request, ignoredFields: unknownFields(body, KNOWN_FIELDS), thinking };
 }
 
