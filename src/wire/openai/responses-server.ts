@@ -480,13 +480,8 @@ export class ResponsesStreamEncoder {
   private textDelta(text: string): string {
     let output = '';
     if (this.message === undefined) {
-      const message: OpenMessage = { kind: 'message', id: itemId(this.options.id, 'msg', this.items.length), outputIndex: this.items.length, text: '' };
-      this.message = message;
-      this.items.push(message);
-      output +=
-        // As the API does: the item is announced empty, its text part added next.
-        this.event('response.output_item.added', { output_index: message.outputIndex, item: { ...messageItem(message.id, '', 'in_progress'), content: [] } }) +
-        this.event('response.content_part.added', { item_id: message.id, output_index: message.outputIndex, content_index: 0, part: outputText('') });
+      this.message = { kind: 'message', id: itemId(this.options.id, 'msg', this.items.length), outputIndex: this.items.length, text: '' };
+      output += this.announce(this.message);
     }
     if (text === '') return output;
     this.message.text += text;
@@ -496,15 +491,21 @@ export class ResponsesStreamEncoder {
   private reasoningDelta(text: string): string {
     let output = '';
     if (this.reasoning === undefined) {
-      const reasoning: OpenReasoning = { kind: 'reasoning', id: itemId(this.options.id, 'rs', this.items.length), outputIndex: this.items.length, text: '' };
-      this.reasoning = reasoning;
-      this.items.push(reasoning);
-      output +=
-        this.event('response.output_item.added', { output_index: reasoning.outputIndex, item: { ...reasoningItem(reasoning.id, '', 'in_progress'), content: [] } }) +
-        this.event('response.content_part.added', { item_id: reasoning.id, output_index: reasoning.outputIndex, content_index: 0, part: { type: 'reasoning_text', text: '' } });
+      this.reasoning = { kind: 'reasoning', id: itemId(this.options.id, 'rs', this.items.length), outputIndex: this.items.length, text: '' };
+      output += this.announce(this.reasoning);
     }
     this.reasoning.text += text;
     return output + this.event('response.reasoning_text.delta', { item_id: this.reasoning.id, output_index: this.reasoning.outputIndex, content_index: 0, delta: text });
+  }
+
+  /** Adds a message or reasoning item, announced as the API does: the item empty, then its one content part, empty. */
+  private announce(item: OpenMessage | OpenReasoning): string {
+    this.items.push(item);
+    const empty = item.kind === 'message' ? messageItem(item.id, '', 'in_progress') : reasoningItem(item.id, '', 'in_progress');
+    return (
+      this.event('response.output_item.added', { output_index: item.outputIndex, item: { ...empty, content: [] } }) +
+      this.event('response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: empty.content[0] })
+    );
   }
 
   private toolCallDelta(part: Extract<StreamPart, { type: 'tool-call-delta' }>): string {
