@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { PolicyRefusalError, SyndicateError } from '../errors.js';
 import { attemptsOfFailure } from '../invoke/failure.js';
 import type { AttemptReport, InvocationResult } from '../invoke/types.js';
+import { SeriesCounter, SeriesHistogram } from './series.js';
 
 /** Which client API a request arrived on (`openai`: chat completions; `openai_responses`: the Responses API). */
 export type GatewayApi = 'openai' | 'openai_responses' | 'anthropic';
@@ -17,58 +18,59 @@ const ROUTE_LABELS = ['api', 'class', 'provider', 'model'] as const;
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'api' | 'class' | 'provider' | 'model' | 'sensitivity' | 'outcome'>;
-  private readonly firstToken: Histogram<(typeof ROUTE_LABELS)[number]>;
-  private readonly total: Histogram<(typeof ROUTE_LABELS)[number]>;
-  private readonly tokens: Counter<'class' | 'provider' | 'model' | 'direction'>;
-  private readonly spend: Counter<'provider' | 'model'>;
-  private readonly fallbacks: Counter<'provider' | 'model'>;
-  private readonly denials: Counter<'api' | 'reason'>;
+  // Updated on every request: counted in plain numbers (see series.ts).
+  private readonly requests: SeriesCounter<'api' | 'class' | 'provider' | 'model' | 'sensitivity' | 'outcome'>;
+  private readonly firstToken: SeriesHistogram<(typeof ROUTE_LABELS)[number]>;
+  private readonly total: SeriesHistogram<(typeof ROUTE_LABELS)[number]>;
+  private readonly tokens: SeriesCounter<'class' | 'provider' | 'model' | 'direction'>;
+  private readonly spend: SeriesCounter<'provider' | 'model'>;
+  private readonly fallbacks: SeriesCounter<'provider' | 'model'>;
+  private readonly denials: SeriesCounter<'api' | 'reason'>;
   private readonly inFlight: Gauge;
   private readonly policyReloads: Counter<'outcome'>;
   private readonly policyFailedClosed: Gauge;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.requests = new Counter({
+    this.requests = new SeriesCounter({
       name: 'syndicate_gateway_requests_total',
       help: 'Gateway inference requests by API, provider class, provider, model, the sensitivity the classifier gave and outcome',
       labelNames: ['api', 'class', 'provider', 'model', 'sensitivity', 'outcome'],
       registers,
     });
-    this.firstToken = new Histogram({
+    this.firstToken = new SeriesHistogram({
       name: 'syndicate_gateway_first_token_seconds',
       help: 'Time from the upstream call to the first content token (first byte for non-streamed answers)',
       labelNames: ROUTE_LABELS,
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.total = new Histogram({
+    this.total = new SeriesHistogram({
       name: 'syndicate_gateway_total_seconds',
       help: 'Total time of the answering upstream call',
       labelNames: ROUTE_LABELS,
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.tokens = new Counter({
+    this.tokens = new SeriesCounter({
       name: 'syndicate_gateway_tokens_total',
       help: 'Tokens of answered requests (exact when the upstream reported them, else counted locally)',
       labelNames: ['class', 'provider', 'model', 'direction'],
       registers,
     });
-    this.spend = new Counter({
+    this.spend = new SeriesCounter({
       name: 'syndicate_gateway_spend_usd_total',
       help: 'Spend in USD at the provider records\' prices',
       labelNames: ['provider', 'model'],
       registers,
     });
-    this.fallbacks = new Counter({
+    this.fallbacks = new SeriesCounter({
       name: 'syndicate_gateway_fallbacks_total',
       help: 'Fallback hops taken, by the provider and model the hop went to',
       labelNames: ['provider', 'model'],
       registers,
     });
-    this.denials = new Counter({
+    this.denials = new SeriesCounter({
       name: 'syndicate_gateway_denials_total',
       help: 'Requests refused by policy (route denied, permit refused), by reason code',
       labelNames: ['api', 'reason'],
@@ -114,16 +116,17 @@ export class GatewayMetrics {
 
   /** An answered request. */
   recordSuccess(api: GatewayApi, result: InvocationResult): void {
-    const labels = { api, class: result.provider.class, provider: result.provider.id, model: result.model };
-    this.requests.inc({ ...labels, sensitivity: result.classification.level, outcome: 'completed' });
-    if (result.latency.firstTokenMs !== undefined) this.firstToken.observe(labels, result.latency.firstTokenMs / 1000);
-    this.total.observe(labels, result.latency.totalMs / 1000);
+    const { class: providerClass, id: provider } = result.provider;
+    const { model } = result;
+    const route = [api, providerClass, provider, model];
+    this.requests.add([api, providerClass, provider, model, result.classification.level, 'completed']);
+    if (result.latency.firstTokenMs !== undefined) this.firstToken.record(route, result.latency.firstTokenMs / 1000);
+    this.total.record(route, result.latency.totalMs / 1000);
     if (result.usage !== undefined) {
-      const tokenLabels = { class: result.provider.class, provider: result.provider.id, model: result.model };
-      this.tokens.inc({ ...tokenLabels, direction: 'input' }, result.usage.inputTokens);
-      this.tokens.inc({ ...tokenLabels, direction: 'output' }, result.usage.outputTokens);
+      this.tokens.add([providerClass, provider, model, 'input'], result.usage.inputTokens);
+      this.tokens.add([providerClass, provider, model, 'output'], result.usage.outputTokens);
     }
-    if (result.costUsd !== undefined && result.costUsd > 0) this.spend.inc({ provider: result.provider.id, model: result.model }, result.costUsd);
+    if (result.costUsd !== undefined && result.costUsd > 0) this.spend.add([provider, model], result.costUsd);
     this.countFallbacks(result.attempts);
   }
 
@@ -134,15 +137,8 @@ export class GatewayMetrics {
     const outcome = error instanceof SyndicateError ? error.code : 'internal';
     // Known once the request was classified; a request refused before that (bad input) has none.
     const sensitivity = error instanceof SyndicateError ? error.details?.['sensitivity'] : undefined;
-    this.requests.inc({
-      api,
-      class: last?.provider.class ?? '',
-      provider: last?.provider.id ?? '',
-      model: last?.model ?? '',
-      sensitivity: typeof sensitivity === 'string' ? sensitivity : '',
-      outcome,
-    });
-    if (error instanceof PolicyRefusalError) this.denials.inc({ api, reason: error.code });
+    this.requests.add([api, last?.provider.class ?? '', last?.provider.id ?? '', last?.model ?? '', typeof sensitivity === 'string' ? sensitivity : '', outcome]);
+    if (error instanceof PolicyRefusalError) this.denials.add([api, error.code]);
     this.countFallbacks(attempts);
   }
 
@@ -153,7 +149,7 @@ export class GatewayMetrics {
 
   private countFallbacks(attempts: readonly AttemptReport[]): void {
     for (const attempt of attempts) {
-      if (attempt.hop > 0) this.fallbacks.inc({ provider: attempt.provider.id, model: attempt.model });
+      if (attempt.hop > 0) this.fallbacks.add([attempt.provider.id, attempt.model]);
     }
   }
 }

@@ -1,0 +1,80 @@
+import { Counter, Histogram, Registry, type OpenMetricsContentType } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { SeriesCounter, SeriesHistogram } from '../../../src/metrics/series.js';
+
+const BUCKETS = [0.005, 0.01, 0.1, 1, 10];
+const LABELS = ['api', 'provider', 'model'] as const;
+
+/** The same families twice: prom-client's own classes and the series ones, in registries of their own. */
+function pair(openMetrics = false) {
+  const nativeRegistry = new Registry();
+  const seriesRegistry = new Registry();
+  if (openMetrics) {
+    // Typed for the default content type only; the registries are unbound at run time.
+    (nativeRegistry as unknown as Registry<OpenMetricsContentType>).setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    (seriesRegistry as unknown as Registry<OpenMetricsContentType>).setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  }
+  const counter = { name: 'test_requests_total', help: 'Requests "quoted" \\ and\nnewline', labelNames: LABELS };
+  const histogram = { name: 'test_latency_seconds', help: 'Latency', labelNames: LABELS, buckets: BUCKETS };
+  return {
+    nativeRegistry,
+    seriesRegistry,
+    native: { counter: new Counter({ ...counter, labelNames: [...LABELS], registers: [nativeRegistry] }), histogram: new Histogram({ ...histogram, labelNames: [...LABELS], registers: [nativeRegistry] }) },
+    series: { counter: new SeriesCounter({ ...counter, registers: [seriesRegistry] }), histogram: new SeriesHistogram({ ...histogram, registers: [seriesRegistry] }) },
+  };
+}
+
+const observations: [api: string, provider: string, model: string, value: number][] = [
+  ['openai', 'ollama', 'qwen3:8b', 0.004],
+  ['openai', 'ollama', 'qwen3:8b', 0.005], // on a bound: counted in it (le)
+  ['anthropic', 'claude', 'claude-sonnet-4-5', 2.5],
+  ['openai', 'ollama', 'qwen3:8b', 42], // above every bound: +Inf only
+  ['openai', 'odd "provider"\\', 'model\nwith newline', 0.05],
+];
+
+function apply(families: ReturnType<typeof pair>) {
+  for (const [api, provider, model, value] of observations) {
+    families.native.counter.inc({ api, provider, model }, value);
+    families.native.histogram.observe({ api, provider, model }, value);
+    families.series.counter.add([api, provider, model], value);
+    families.series.histogram.record([api, provider, model], value);
+  }
+}
+
+describe('SeriesCounter and SeriesHistogram', () => {
+  it('expose exactly what prom-client exposes for the same updates (text and JSON)', async () => {
+    const families = pair();
+    apply(families);
+    const expected = await families.nativeRegistry.metrics();
+    expect(expected).toContain('test_latency_seconds_bucket{le="+Inf",api="openai",provider="ollama",model="qwen3:8b"} 3');
+    expect(await families.seriesRegistry.metrics()).toBe(expected);
+    // prom-client's JSON also carries each histogram value's (empty) exemplar slot.
+    const withoutExemplars = (metrics: Awaited<ReturnType<Registry['getMetricsAsJSON']>>) =>
+      metrics.map((metric) => ({ ...metric, values: metric.values.map((value) => Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'exemplar'))) }));
+    expect(withoutExemplars(await families.seriesRegistry.getMetricsAsJSON())).toEqual(withoutExemplars(await families.nativeRegistry.getMetricsAsJSON()));
+  });
+
+  it('match prom-client in the OpenMetrics format too', async () => {
+    const families = pair(true);
+    apply(families);
+    expect(await families.seriesRegistry.metrics()).toBe(await families.nativeRegistry.metrics());
+  });
+
+  it('start empty and are emptied by the registry reset, as prom-client metrics are', async () => {
+    const families = pair();
+    expect(await families.seriesRegistry.metrics()).toBe(await families.nativeRegistry.metrics());
+    apply(families);
+    families.nativeRegistry.resetMetrics();
+    families.seriesRegistry.resetMetrics();
+    expect(await families.seriesRegistry.metrics()).toBe(await families.nativeRegistry.metrics());
+  });
+
+  it('refuse a wrong number of label values, a negative or infinite increment and a non-finite observation', () => {
+    const { series } = pair();
+    expect(() => series.counter.add(['openai', 'ollama'])).toThrow(/expected 3 label values \(api, provider, model\), got 2/);
+    expect(() => series.counter.add(['openai', 'ollama', 'm'], -1)).toThrow(/finite amount/);
+    expect(() => series.counter.add(['openai', 'ollama', 'm'], Number.NaN)).toThrow(/finite amount/);
+    expect(() => series.counter.add(['openai', 'ollama', 'm'], Number.POSITIVE_INFINITY)).toThrow(/finite amount/);
+    expect(() => series.histogram.record(['openai', 'ollama', 'm'], Number.NaN)).toThrow(/finite observation/);
+  });
+});
