@@ -93,6 +93,8 @@ function finishing(store: Store, evidenceId: string, outcome: AttemptOutcome): (
     totalMs: outcome.totalMs,
     inputTokens: outcome.usage?.inputTokens ?? null,
     outputTokens: outcome.usage?.outputTokens ?? null,
+    cachedInputTokens: outcome.usage?.cachedInputTokens ?? null,
+    cacheWriteInputTokens: outcome.usage?.cacheWriteInputTokens ?? null,
     costUsd: outcome.costUsd ?? null,
     tokenAccounting: outcome.tokenAccounting,
     verbatimCapture: outcome.verbatimCapture,
@@ -206,6 +208,8 @@ export function recoverInterrupted(store: Store, options: RecoverOptions = {}): 
             totalMs: null,
             inputTokens: null,
             outputTokens: null,
+            cachedInputTokens: null,
+            cacheWriteInputTokens: null,
             costUsd: null,
             tokenAccounting: 'not_available',
             verbatimCapture: stored.ledger.count > 0 ? 'partial' : 'none',
@@ -259,6 +263,9 @@ function checkOutcome(outcome: AttemptOutcome): void {
   for (const marker of outcome.markers) if (!EVIDENCE_MARKERS.includes(marker)) problems.push(`marker ${String(marker)}`);
   if (outcome.tokenAccounting === 'not_available' && outcome.usage !== undefined) problems.push('usage given with token_accounting not_available');
   if (outcome.tokenAccounting !== 'not_available' && outcome.usage === undefined) problems.push(`token_accounting ${outcome.tokenAccounting} without usage`);
+  for (const [name, count] of Object.entries(outcome.usage ?? {})) {
+    if (count !== undefined && !(Number.isSafeInteger(count) && count >= 0)) problems.push(`usage.${name} ${String(count)}`);
+  }
   if (problems.length > 0) throw new TypeError(`invalid evidence outcome: ${problems.join(', ')}`);
 }
 

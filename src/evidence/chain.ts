@@ -6,9 +6,12 @@ import { evidenceBlocks } from './blocks.js';
 export const GENESIS_HASH = '0'.repeat(64);
 
 /**
- * Every column of `evidence` except `hash`, in the order the chain hashes them. Chain format v2:
- * a new column must be appended here and in the migration together (older rows then hash it as
- * null, which is what they hold). The bytes live in `evidence_chunks` (see `ChunkLedger`).
+ * Every column of `evidence` except `hash`, in the order the chain hashes them: the 43 columns
+ * of chain format v2, then the columns appended since. A new column is appended here and added
+ * by a migration together; `linkHash` leaves appended columns out while they and every later
+ * one are null, so a row written before a column existed (null there) hashes exactly as it did
+ * when it was written, and giving such a row a value later breaks its link. The bytes live in
+ * `evidence_chunks` (see `ChunkLedger`).
  */
 export const HASHED_COLUMNS = [
   'row_key',
@@ -54,7 +57,13 @@ export const HASHED_COLUMNS = [
   'warnings_json',
   'error_json',
   'prev_hash',
+  // Appended (migration 9): prompt-cache reads and writes, both counted in input_tokens too.
+  'cached_input_tokens',
+  'cache_write_input_tokens',
 ] as const;
+
+/** How many of HASHED_COLUMNS chain format v2 hashes always; the rest only when not trailing nulls. */
+const CHAIN_V2_COLUMNS = 43;
 
 export type HashedColumn = (typeof HASHED_COLUMNS)[number];
 
@@ -131,13 +140,20 @@ export class ChunkLedger {
 /**
  * hash = sha256(prev_hash "\n" JSON(row values) "\n" JSON([[seq, at_ms, length], ...]) "\n" sha256hex(bytes)).
  * The row values are every column but `hash`, in HASHED_COLUMNS order, as SQLite returns them
- * (type included: `12` and `"12"` differ); the chunk list and the digest cover every
+ * (type included: `12` and `"12"` differ; trailing nulls in appended columns left out); the chunk list and the digest cover every
  * `evidence_chunks` row of the envelope — request and response bytes, their order, arrival times
  * and lengths — so adding, removing, moving or editing a chunk breaks the link too.
  */
 export function linkHash(previousHash: string, row: RowValues, ledger: ChunkLedger): string {
   const { chunksJson, bytesDigest } = ledger.seal();
-  return oneShotHash('sha256', `${previousHash}\n${JSON.stringify(row)}\n${chunksJson}\n${bytesDigest}`, 'hex');
+  return oneShotHash('sha256', `${previousHash}\n${JSON.stringify(hashedValues(row))}\n${chunksJson}\n${bytesDigest}`, 'hex');
+}
+
+/** The row's values as the chain hashes them: appended columns only up to the last one holding a value. */
+function hashedValues(row: RowValues): RowValues {
+  let end = row.length;
+  while (end > CHAIN_V2_COLUMNS && row[end - 1] === null) end -= 1;
+  return end === row.length ? row : row.slice(0, end);
 }
 
 /** Where and why the chain broke. */

@@ -27,6 +27,9 @@ export interface FinishFields {
   totalMs: number | null;
   inputTokens: number | null;
   outputTokens: number | null;
+  /** Of inputTokens: read from the prompt cache, and written to it. */
+  cachedInputTokens: number | null;
+  cacheWriteInputTokens: number | null;
   costUsd: number | null;
   tokenAccounting: string;
   verbatimCapture: string;
@@ -65,6 +68,8 @@ export function sealRow(statements: EvidenceStatements, evidenceId: string, row:
   setColumn(row, 'total_ms', fields.totalMs);
   setColumn(row, 'input_tokens', fields.inputTokens);
   setColumn(row, 'output_tokens', fields.outputTokens);
+  setColumn(row, 'cached_input_tokens', fields.cachedInputTokens);
+  setColumn(row, 'cache_write_input_tokens', fields.cacheWriteInputTokens);
   setColumn(row, 'cost_usd', fields.costUsd);
   setColumn(row, 'token_accounting', fields.tokenAccounting);
   setColumn(row, 'verbatim_capture', fields.verbatimCapture);

@@ -33,7 +33,7 @@ export interface ListEvidenceOptions {
 
 const SUMMARY_COLUMNS = `id, chain_seq, request_id, hop, kind, state, created_at, finished_at, provider_id, provider_version,
   provider_class, model, caller, sensitivity, streamed, response_status, first_token_ms, total_ms, input_tokens, output_tokens,
-  cost_usd, token_accounting, verbatim_capture, tool_call_fidelity, markers_json, error_json`;
+  cached_input_tokens, cache_write_input_tokens, cost_usd, token_accounting, verbatim_capture, tool_call_fidelity, markers_json, error_json`;
 
 interface SummaryRow {
   id: string;
@@ -56,6 +56,8 @@ interface SummaryRow {
   total_ms: number | null;
   input_tokens: number | null;
   output_tokens: number | null;
+  cached_input_tokens: number | null;
+  cache_write_input_tokens: number | null;
   cost_usd: number | null;
   token_accounting: string | null;
   verbatim_capture: string | null;
@@ -249,6 +251,8 @@ function toSummary(row: SummaryRow): EvidenceSummary {
     totalMs: row.total_ms,
     inputTokens: row.input_tokens,
     outputTokens: row.output_tokens,
+    cachedInputTokens: row.cached_input_tokens,
+    cacheWriteInputTokens: row.cache_write_input_tokens,
     costUsd: row.cost_usd,
     tokenAccounting: row.token_accounting as TokenAccounting | null,
     verbatimCapture: row.verbatim_capture as VerbatimCapture | null,

@@ -59,6 +59,8 @@ export const FINISH_COLUMNS = [
   'error_json',
   'chain_seq',
   'prev_hash',
+  'cached_input_tokens',
+  'cache_write_input_tokens',
 ] as const satisfies readonly HashedColumn[];
 
 const cache = new WeakMap<SqliteDatabase, EvidenceStatements>();

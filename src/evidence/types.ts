@@ -96,7 +96,8 @@ export interface AttemptOutcome {
   status?: number;
   firstTokenMs?: number;
   totalMs: number;
-  usage?: { inputTokens: number; outputTokens: number };
+  /** Cache reads and writes, when the provider reported them, are counted in inputTokens too. */
+  usage?: { inputTokens: number; outputTokens: number; cachedInputTokens?: number; cacheWriteInputTokens?: number };
   tokenAccounting: TokenAccounting;
   verbatimCapture: VerbatimCapture;
   toolCallFidelity: ToolCallFidelity;
@@ -145,6 +146,9 @@ export interface EvidenceSummary {
   totalMs: number | null;
   inputTokens: number | null;
   outputTokens: number | null;
+  /** Of inputTokens: read from the prompt cache / written to it, when the provider reported them. */
+  cachedInputTokens: number | null;
+  cacheWriteInputTokens: number | null;
   costUsd: number | null;
   tokenAccounting: TokenAccounting | null;
   verbatimCapture: VerbatimCapture | null;

@@ -21,7 +21,7 @@ import type { Candidate, RoutePlan } from '../router/types.js';
 import { sendInvocation, type TransportResponse } from '../transport/index.js';
 import { retryAfterSeconds } from '../transport/retry-after.js';
 import type { WireAdapter } from '../wire/adapter.js';
-import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../wire/canonical.js';
+import type { CanonicalRequest, CanonicalResponse, StreamPart, Usage } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
@@ -409,7 +409,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     status: response.status,
     ...(firstTokenMs === undefined ? {} : { firstTokenMs }),
     totalMs,
-    ...(usage === undefined ? {} : { usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } }),
+    ...(usage === undefined ? {} : { usage: evidenceUsage(usage) }),
     tokenAccounting,
     verbatimCapture,
     toolCallFidelity,
@@ -632,6 +632,22 @@ function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknow
     excluded: plan.excluded.map((exclusion) => ({ target: `${exclusion.provider}:${exclusion.model}`, reasons: exclusion.reasons })),
     failedClosed: plan.failedClosed,
     ...(plan.notes.length === 0 ? {} : { notes: plan.notes }),
+  };
+}
+
+/**
+ * The token counts evidence keeps: input and output, and of the input what the prompt cache
+ * served and what was written to it when reported — bounded by the input as pricing bounds them
+ * (an engine reporting more cached tokens than prompt tokens is recorded at the prompt's count).
+ */
+function evidenceUsage(usage: Usage): NonNullable<AttemptOutcomeFields['usage']> {
+  const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
+  const written = Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached);
+  return {
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    ...(usage.cachedInputTokens === undefined ? {} : { cachedInputTokens: cached }),
+    ...(usage.cacheWriteInputTokens === undefined ? {} : { cacheWriteInputTokens: written }),
   };
 }
 

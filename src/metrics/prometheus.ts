@@ -23,6 +23,7 @@ export class GatewayMetrics {
   private readonly firstToken: SeriesHistogram<(typeof ROUTE_LABELS)[number]>;
   private readonly total: SeriesHistogram<(typeof ROUTE_LABELS)[number]>;
   private readonly tokens: SeriesCounter<'class' | 'provider' | 'model' | 'direction'>;
+  private readonly promptCacheTokens: SeriesCounter<'class' | 'provider' | 'model' | 'operation'>;
   private readonly spend: SeriesCounter<'provider' | 'model'>;
   private readonly fallbacks: SeriesCounter<'provider' | 'model'>;
   private readonly denials: SeriesCounter<'api' | 'reason'>;
@@ -56,6 +57,12 @@ export class GatewayMetrics {
       name: 'syndicate_gateway_tokens_total',
       help: 'Tokens of answered requests (exact when the upstream reported them, else counted locally)',
       labelNames: ['class', 'provider', 'model', 'direction'],
+      registers,
+    });
+    this.promptCacheTokens = new SeriesCounter({
+      name: 'syndicate_gateway_prompt_cache_tokens_total',
+      help: 'Input tokens the upstream reported reading from (operation "read") or writing to ("write") its prompt cache; part of the input tokens',
+      labelNames: ['class', 'provider', 'model', 'operation'],
       registers,
     });
     this.spend = new SeriesCounter({
@@ -125,6 +132,9 @@ export class GatewayMetrics {
     if (result.usage !== undefined) {
       this.tokens.add([providerClass, provider, model, 'input'], result.usage.inputTokens);
       this.tokens.add([providerClass, provider, model, 'output'], result.usage.outputTokens);
+      const { cachedInputTokens, cacheWriteInputTokens } = result.usage;
+      if (cachedInputTokens !== undefined && cachedInputTokens > 0) this.promptCacheTokens.add([providerClass, provider, model, 'read'], cachedInputTokens);
+      if (cacheWriteInputTokens !== undefined && cacheWriteInputTokens > 0) this.promptCacheTokens.add([providerClass, provider, model, 'write'], cacheWriteInputTokens);
     }
     if (result.costUsd !== undefined && result.costUsd > 0) this.spend.add([provider, model], result.costUsd);
     this.countFallbacks(result.attempts);

@@ -16,6 +16,8 @@ interface EvidenceMetricsRow {
   total_ms: number | null;
   input_tokens: number | null;
   output_tokens: number | null;
+  cached_input_tokens: number | null;
+  cache_write_input_tokens: number | null;
   cost_usd: number | null;
   error_code: string | null;
 }
@@ -25,7 +27,8 @@ export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow
   const session = window.session === undefined ? '' : ' AND session_id = ?';
   const rows = store.db
     .prepare(
-      `SELECT created_at, kind, state, provider_id, provider_class, model, sensitivity, hop, first_token_ms, total_ms, input_tokens, output_tokens, cost_usd,
+      `SELECT created_at, kind, state, provider_id, provider_class, model, sensitivity, hop, first_token_ms, total_ms, input_tokens, output_tokens,
+              cached_input_tokens, cache_write_input_tokens, cost_usd,
               json_extract(error_json, '$.code') AS error_code, json_extract(route_json, '$.chosen.warm') AS warm
          FROM evidence WHERE created_at >= ? AND created_at < ?${session} ORDER BY created_at, rowid`,
     )
@@ -44,6 +47,8 @@ export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow
     totalMs: row.total_ms,
     inputTokens: row.input_tokens,
     outputTokens: row.output_tokens,
+    cachedInputTokens: row.cached_input_tokens,
+    cacheWriteInputTokens: row.cache_write_input_tokens,
     costUsd: row.cost_usd,
     errorCode: row.error_code,
   }));

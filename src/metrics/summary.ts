@@ -21,6 +21,9 @@ export interface MetricsRow {
   totalMs: number | null;
   inputTokens: number | null;
   outputTokens: number | null;
+  /** Of inputTokens: read from / written to the prompt cache; null when not reported. */
+  cachedInputTokens: number | null;
+  cacheWriteInputTokens: number | null;
   costUsd: number | null;
   /** The `code` of the row's error, when it has one (`interrupted`: the caller cancelled the call). */
   errorCode: string | null;
@@ -55,6 +58,11 @@ export interface TokenTotals {
   input: number;
   output: number;
   total: number;
+  /** Of `input`: tokens the provider or engine read from its prompt cache, and wrote to it. */
+  cachedInput: number;
+  cacheWriteInput: number;
+  /** cachedInput / input, 0 when there was no input. */
+  cachedInputShare: number;
 }
 
 /** Latency of the answered attempts of one provider and model. */
@@ -181,7 +189,9 @@ export function summarizeMetrics(
   const tokens = (subset: readonly MetricsRow[]): TokenTotals => {
     const input = sum(subset.map((row) => row.inputTokens ?? 0));
     const output = sum(subset.map((row) => row.outputTokens ?? 0));
-    return { input, output, total: input + output };
+    const cachedInput = sum(subset.map((row) => row.cachedInputTokens ?? 0));
+    const cacheWriteInput = sum(subset.map((row) => row.cacheWriteInputTokens ?? 0));
+    return { input, output, total: input + output, cachedInput, cacheWriteInput, cachedInputShare: share(cachedInput, input) };
   };
   const localTokens = tokens(local);
   const hostedTokens = tokens(hosted);

@@ -9,8 +9,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getEvidence } from '../../src/evidence/index.js';
+import { computeMetrics, readMetricsRows } from '../../src/metrics/index.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { startTestGateway, TEST_TOKEN, testPolicy, type TestGateway } from '../unit/gateway/harness.js';
 
 const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
 const PRICE = { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3, cacheWriteInputPerMTok: 3.75 };
@@ -81,6 +82,31 @@ describe('Anthropic clients', () => {
     });
     expect(recorded?.costUsd).toBeCloseTo(expected, 12);
     expect(recorded?.costUsd).toBeLessThan((again.usage.input_tokens + read) * 3 / 1_000_000);
+    // The evidence keeps the cache figures (inside the input count, as pricing reads them).
+    expect(recorded).toMatchObject({ inputTokens: again.usage.input_tokens + read, cachedInputTokens: read });
+  });
+
+  it('cache reads and writes reach the evidence, `metrics` and /metrics', async () => {
+    const window = { sinceMs: 0, untilMs: Date.now() + 60_000 };
+    // Every answer's finish is committed (group commit may still hold the last one for a moment).
+    const rows = await vi.waitFor(() => {
+      const claudeRows = readMetricsRows(gateway.store, window).filter((row) => row.providerId === 'claude');
+      expect(claudeRows.every((row) => row.state !== 'pending')).toBe(true);
+      return claudeRows;
+    });
+    const written = rows.reduce((total, row) => total + (row.cacheWriteInputTokens ?? 0), 0);
+    const read = rows.reduce((total, row) => total + (row.cachedInputTokens ?? 0), 0);
+    expect(written).toBeGreaterThan(1024); // the first request wrote the cache
+    expect(read).toBeGreaterThan(2 * 1024); // the next two read it
+    const summary = computeMetrics(gateway.store, testPolicy(), window);
+    expect(summary.tokens.hosted).toMatchObject({ cachedInput: read, cacheWriteInput: written });
+    expect(summary.tokens.hosted.cachedInputShare).toBeCloseTo(read / summary.tokens.hosted.input, 12);
+
+    const exposition = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).text();
+    const series = (operation: string): number =>
+      Number(new RegExp(`^syndicate_gateway_prompt_cache_tokens_total\\{class="approved_hosted",provider="claude",model="${CLAUDE_MODEL}",operation="${operation}"\\} (\\d+)$`, 'm').exec(exposition)?.[1]);
+    expect(series('read')).toBe(read);
+    expect(series('write')).toBe(written);
   });
 
   it('a malformed cache_control is a 400 naming the field', async () => {

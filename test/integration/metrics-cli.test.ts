@@ -25,7 +25,7 @@ describe('syndicate metrics', () => {
     expect(result.exitCode).toBe(0);
     const { metrics } = parseJsonDocument(result.stdout) as { ok: boolean; metrics: Record<string, unknown> };
     expect(metrics['requests']).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, cancelled: 1, denied: 1, fallbacks: 1 });
-    expect(metrics['tokens']).toMatchObject({ local: { input: 6000, output: 3000, total: 9000 }, hosted: { input: 400, output: 100, total: 500 } });
+    expect(metrics['tokens']).toMatchObject({ local: { input: 6000, output: 3000, total: 9000 }, hosted: { input: 400, output: 100, total: 500, cachedInput: 300, cacheWriteInput: 50 } });
     expect(metrics['spendUsd']).toEqual({ total: 0.0027, local: 0, hosted: 0.0027 });
     expect((metrics['savings'] as { estimatedSavingsUsd: number }).estimatedSavingsUsd).toBeCloseTo(0.063, 12);
     expect((metrics['hourly'] as unknown[]).length).toBe(4);
@@ -37,6 +37,7 @@ describe('syndicate metrics', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('requests  4 answered: 3 local (75.0%), 1 hosted (25.0%); 1 after fallback, 1 failed attempt(s), 1 cancelled by the caller, 1 denied');
     expect(result.stdout).toContain('savings   ~$0.06: local tokens priced at anthropic:claude-sonnet-4-5');
+    expect(result.stdout).toContain('cache     hosted 300 of 400 input read from cache (75.0%), 50 written; local 500 of 6000 input read from cache (8.3%), 0 written');
     expect(result.stdout).toMatch(/ollama\s+llama3\s+local\s+3\s+200 ms\s+300 ms\s+600 ms\s+800 ms/);
     // Where each level went: only levels seen in the window, least sensitive first.
     expect(result.stdout).toMatch(/SENSITIVITY\s+LOCAL\s+HOSTED\s+DENIED\npublic\s+1\s+1\s+0\ninternal\s+1\s+0\s+0\nrestricted\s+1\s+0\s+1\n/);

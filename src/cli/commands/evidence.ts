@@ -247,6 +247,12 @@ function formatTokens(row: EvidenceSummary): string | null {
   return row.tokenAccounting === 'exact' ? `${counts} exact` : `~${counts} approx`;
 }
 
+/** Shown only when the provider reported prompt-cache figures (both are part of the input tokens). */
+function promptCacheField(row: EvidenceSummary): [string, string][] {
+  if (row.cachedInputTokens === null && row.cacheWriteInputTokens === null) return [];
+  return [['prompt cache', `${row.cachedInputTokens ?? 0} input tokens read, ${row.cacheWriteInputTokens ?? 0} written`]];
+}
+
 function colorState(output: Output, state: string): string {
   if (state === 'completed') return output.color.green(state);
   if (state === 'pending') return output.color.cyan(state);
@@ -268,6 +274,7 @@ function printRecord(output: Output, record: EvidenceRecord): void {
     ['status', record.status === null ? none : String(record.status)],
     ['latency', `first token ${formatMs(record.firstTokenMs)} ms, total ${formatMs(record.totalMs)} ms`],
     ['tokens', formatTokens(record) ?? none],
+    ...promptCacheField(record),
     [
       'fidelity',
       `capture ${record.verbatimCapture ?? none}, tokens ${record.tokenAccounting ?? none}, tool calls ${record.toolCallFidelity ?? none}`,

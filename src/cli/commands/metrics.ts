@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { MetricsSummary, Percentiles } from '../../metrics/summary.js';
+import type { MetricsSummary, Percentiles, TokenTotals } from '../../metrics/summary.js';
 import { contextFor } from '../context.js';
 
 interface MetricsOptions {
@@ -57,6 +57,8 @@ function printSummary(
     `tokens    ${tokens.local.total + tokens.hosted.total}: ${tokens.local.total} local (${percent(tokens.localShare)}), ${tokens.hosted.total} hosted` +
       (tokens.withoutCounts > 0 ? `; ${tokens.withoutCounts} answer(s) without token counts` : ''),
   );
+  const cacheLine = promptCacheLine(tokens.local, tokens.hosted);
+  if (cacheLine !== undefined) line(cacheLine);
   line(`spend     ${usd(spendUsd.total)} (hosted ${usd(spendUsd.hosted)}, local ${usd(spendUsd.local)})`);
   line(
     `savings   ~${usd(savings.estimatedSavingsUsd)}: local tokens priced at ${savings.referenceModel} ($${savings.inputPerMTok}/$${savings.outputPerMTok} per MTok in/out)`,
@@ -115,4 +117,14 @@ function usd(value: number): string {
 
 function ms(value: Percentiles | null, key: 'p50' | 'p95'): string | null {
   return value === null ? null : `${Math.round(value[key])} ms`;
+}
+
+/** Input tokens served from prompt caches, when any provider reported them (they are part of the input counts above). */
+function promptCacheLine(local: TokenTotals, hosted: TokenTotals): string | undefined {
+  const part = (totals: TokenTotals, name: string): string | undefined =>
+    totals.cachedInput + totals.cacheWriteInput === 0
+      ? undefined
+      : `${name} ${totals.cachedInput} of ${totals.input} input read from cache (${percent(totals.cachedInputShare)}), ${totals.cacheWriteInput} written`;
+  const parts = [part(hosted, 'hosted'), part(local, 'local')].filter((text) => text !== undefined);
+  return parts.length === 0 ? undefined : `cache     ${parts.join('; ')}`;
 }

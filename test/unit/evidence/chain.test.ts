@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { ChunkLedger, linkHash, SELECT_HASHED } from '../../../src/evidence/chain.js';
 import {
   decodeBytes,
   exportEvidence,
@@ -131,6 +133,38 @@ describe('evidence hash chain', () => {
   it('keeps chaining correctly after verification and new rows', () => {
     seedCompleted(store);
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 7 });
+  });
+
+  it('hashes the appended prompt-cache columns only when they hold a value (rows written before them keep their links)', () => {
+    const row = (id: string | undefined): unknown[] => store.db.prepare(`${SELECT_HASHED} WHERE id = ?`).raw(true).get(id) as unknown[];
+    const chunkLedger = (id: string | undefined): ChunkLedger => {
+      const ledger = new ChunkLedger();
+      for (const chunk of store.db.prepare('SELECT seq, at_ms, bytes FROM evidence_chunks WHERE evidence_id = ? ORDER BY key').raw(true).all(id) as unknown[][]) {
+        ledger.addStored(chunk[0], chunk[1], chunk[2]);
+      }
+      return ledger;
+    };
+    // Chain format v2 as written before migration 9: the 43 columns up to prev_hash.
+    const v2Hash = (values: unknown[], id: string | undefined): string => {
+      const { chunksJson, bytesDigest } = chunkLedger(id).seal();
+      return createHash('sha256').update(`${String(values[HASHED_COLUMNS.indexOf('prev_hash')])}\n${JSON.stringify(values)}\n${chunksJson}\n${bytesDigest}`).digest('hex');
+    };
+    const plain = row(ids[0]);
+    const stored = plain.pop();
+    expect(plain.slice(HASHED_COLUMNS.indexOf('cached_input_tokens'))).toEqual([null, null]);
+    expect(v2Hash(plain.slice(0, 43), ids[0])).toBe(stored);
+    expect(linkHash(String(plain[HASHED_COLUMNS.indexOf('prev_hash')]), plain, chunkLedger(ids[0]))).toBe(stored);
+
+    const cached = row(ids[2]);
+    const cachedStored = cached.pop();
+    expect(cached.slice(HASHED_COLUMNS.indexOf('cached_input_tokens'))).toEqual([3, 1]);
+    expect(v2Hash(cached, ids[2])).toBe(cachedStored);
+    expect(v2Hash(cached.slice(0, 43), ids[2])).not.toBe(cachedStored);
+  });
+
+  it('detects prompt-cache figures given to a row written without them', () => {
+    store.db.prepare('UPDATE evidence SET cache_write_input_tokens = 0 WHERE id = ?').run(ids[0]);
+    expect(verifyChain(store)).toMatchObject({ ok: false, rows: 0, brokenAt: { seq: 1, reason: 'content changed' } });
   });
 
   it('reports progress', () => {

@@ -4,6 +4,7 @@ import {
   completeAttempt,
   createRecorder,
   recordDenial,
+  type AttemptOutcome,
   type AttemptStart,
 } from '../../../src/evidence/index.js';
 
@@ -33,7 +34,13 @@ export function attemptStart(overrides: Partial<AttemptStart> = {}): AttemptStar
 }
 
 /** One completed streamed invocation with real bytes, through the recorder. */
-export function seedCompleted(store: Store, overrides: Partial<AttemptStart> = {}, chunks: (string | Uint8Array)[] = SSE_CHUNKS, requestBody = REQUEST_BODY): string {
+export function seedCompleted(
+  store: Store,
+  overrides: Partial<AttemptStart> = {},
+  chunks: (string | Uint8Array)[] = SSE_CHUNKS,
+  requestBody = REQUEST_BODY,
+  usage: AttemptOutcome['usage'] = { inputTokens: 5, outputTokens: 3 },
+): string {
   const id = beginAttempt(store, attemptStart(overrides));
   const recorder = createRecorder(store, id, { flushIntervalMs: 0 });
   recorder.onRequest({
@@ -49,7 +56,7 @@ export function seedCompleted(store: Store, overrides: Partial<AttemptStart> = {
     state: 'completed',
     firstTokenMs: 20,
     totalMs: 60,
-    usage: { inputTokens: 5, outputTokens: 3 },
+    usage,
     tokenAccounting: 'exact',
     verbatimCapture: recorder.verbatimCapture(),
     toolCallFidelity: 'not_applicable',
@@ -77,6 +84,8 @@ export function seedMany(store: Store, count: number): string[] {
   const ids: string[] = [];
   for (let index = 0; index < count; index += 1) {
     if (index % 3 === 1) ids.push(seedDenial(store));
+    // The third envelope reports prompt-cache reads and writes (columns appended to the chain).
+    else if (index === 2) ids.push(seedCompleted(store, { requestId: `req_${index}` }, SSE_CHUNKS, REQUEST_BODY, { inputTokens: 5, outputTokens: 3, cachedInputTokens: 3, cacheWriteInputTokens: 1 }));
     else ids.push(seedCompleted(store, { requestId: `req_${index}` }));
   }
   return ids;

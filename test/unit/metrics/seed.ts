@@ -13,7 +13,7 @@ interface SeedAttempt {
   state: 'completed' | 'failed';
   firstTokenMs?: number;
   totalMs: number;
-  usage?: { inputTokens: number; outputTokens: number };
+  usage?: { inputTokens: number; outputTokens: number; cachedInputTokens?: number; cacheWriteInputTokens?: number };
   costUsd?: number;
   errorCode?: string;
   /** Default `internal`. */
@@ -35,11 +35,13 @@ export function seedAttempts(start: number): SeedAttempt[] {
   return [
     // Hour 0: two local answers.
     { at: start + 10 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 100, totalMs: 400, usage: { inputTokens: 1000, outputTokens: 500 }, sensitivity: 'public', warm: true },
-    { at: start + 20 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 300, totalMs: 800, usage: { inputTokens: 2000, outputTokens: 1000 }, sensitivity: 'restricted', warm: false },
+    // (The engine served 500 of its prompt tokens from its prompt cache.)
+    { at: start + 20 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 300, totalMs: 800, usage: { inputTokens: 2000, outputTokens: 1000, cachedInputTokens: 500 }, sensitivity: 'restricted', warm: false },
     // Hour 1: a local answer after a fallback hop, and a hosted answer with a cost.
     // Both belong to one agent session.
     { at: start + 70 * MINUTE, provider: OLLAMA, model: 'llama3', hop: 1, state: 'completed', firstTokenMs: 200, totalMs: 600, usage: { inputTokens: 3000, outputTokens: 1500 }, warm: true, session: 'sess-agent' },
-    { at: start + 80 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'completed', firstTokenMs: 500, totalMs: 1500, usage: { inputTokens: 400, outputTokens: 100 }, costUsd: 0.0027, sensitivity: 'public', session: 'sess-agent' },
+    // Of its 400 input tokens, 300 were prompt-cache reads and 50 cache writes.
+    { at: start + 80 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'completed', firstTokenMs: 500, totalMs: 1500, usage: { inputTokens: 400, outputTokens: 100, cachedInputTokens: 300, cacheWriteInputTokens: 50 }, costUsd: 0.0027, sensitivity: 'public', session: 'sess-agent' },
     // Hour 2: a failed hosted attempt; a probe (never counted).
     { at: start + 130 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'failed', totalMs: 50 },
     // ... and a local stream its caller left after the first token (not a provider failure).

@@ -34,10 +34,11 @@ describe('metrics from a seeded evidence store', () => {
     // Answered in the window: 3 local (llama3) + 1 hosted (claude); the probe and the earlier row are out.
     // The hosted failure is a failed attempt; the stream its caller left is counted apart.
     expect(summary.requests).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, cancelled: 1, denied: 1, fallbacks: 1 });
-    // Local 1000+2000+3000 in, 500+1000+1500 out; hosted 400 in, 100 out.
+    // Local 1000+2000+3000 in (500 of them from the engine's prompt cache), 500+1000+1500 out;
+    // hosted 400 in (300 cache reads, 50 cache writes), 100 out.
     expect(summary.tokens).toEqual({
-      local: { input: 6000, output: 3000, total: 9000 },
-      hosted: { input: 400, output: 100, total: 500 },
+      local: { input: 6000, output: 3000, total: 9000, cachedInput: 500, cacheWriteInput: 0, cachedInputShare: 500 / 6000 },
+      hosted: { input: 400, output: 100, total: 500, cachedInput: 300, cacheWriteInput: 50, cachedInputShare: 0.75 },
       localShare: 9000 / 9500,
       withoutCounts: 0,
     });
