@@ -1,17 +1,19 @@
 /**
  * Metrics: Prometheus counters for the running gateway (`GatewayMetrics`), and the operator's
- * summary computed from evidence (`summarizeMetrics`, pure over rows; `computeMetrics` reads them).
+ * summary computed from evidence (`summarizeMetrics` / `MetricsAccumulator`, pure over rows; `computeMetrics` reads them).
  */
 import type { Policy } from '../policy/types.js';
 import type { Store } from '../store/store.js';
-import { readMetricsRows, readModelLoadEvents } from './query.js';
-import { summarizeMetrics, type MetricsSummary, type MetricsWindow } from './summary.js';
+import { forEachMetricsRow, readModelLoadEvents } from './query.js';
+import { MetricsAccumulator, type MetricsSummary, type MetricsWindow } from './summary.js';
 
 export { GatewayMetrics, type GatewayApi } from './prometheus.js';
-export { readMetricsRows, readModelLoadEvents } from './query.js';
+export { forEachMetricsRow, readMetricsRows, readModelLoadEvents } from './query.js';
 export * from './summary.js';
 
-/** The summary of the evidence in `window`, savings priced at the policy's reference model. */
+/** The summary of the evidence in `window`, savings priced at the policy's reference model; reads the rows one at a time. */
 export function computeMetrics(store: Store, policy: Policy, window: MetricsWindow): MetricsSummary {
-  return summarizeMetrics(readMetricsRows(store, window), window, policy.savings, window.session === undefined ? readModelLoadEvents(store, window) : []);
+  const accumulator = new MetricsAccumulator(window, policy.savings);
+  forEachMetricsRow(store, window, (row) => accumulator.add(row));
+  return accumulator.summary(window.session === undefined ? readModelLoadEvents(store, window) : []);
 }

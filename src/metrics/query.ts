@@ -2,56 +2,71 @@ import type { EvidenceKind, EvidenceState } from '../evidence/types.js';
 import type { Store } from '../store/store.js';
 import type { MetricsRow, MetricsWindow, ModelLoadEvent } from './summary.js';
 
-interface EvidenceMetricsRow {
-  created_at: string;
-  kind: string;
-  state: string;
-  provider_id: string | null;
-  provider_class: string | null;
-  model: string | null;
-  sensitivity: string | null;
-  warm: number | null;
-  hop: number;
-  first_token_ms: number | null;
-  total_ms: number | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cached_input_tokens: number | null;
-  cache_write_input_tokens: number | null;
-  cost_usd: number | null;
-  error_code: string | null;
-}
+/** The columns metrics read, in this order (rows are read as arrays: no object per row from SQLite). */
+const METRICS_COLUMNS = `created_at, kind, state, provider_id, provider_class, model, sensitivity, hop, first_token_ms, total_ms,
+  input_tokens, output_tokens, cached_input_tokens, cache_write_input_tokens, cost_usd, json_extract(error_json, '$.code'),
+  CASE WHEN state = 'completed' AND provider_class = 'local' THEN json_extract(route_json, '$.chosen.warm') END`;
 
-/** The evidence rows of the window (of one session when the window names one), oldest first, with only the columns metrics need. */
-export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow[] {
+type MetricsColumns = [
+  createdAt: string,
+  kind: string,
+  state: string,
+  providerId: string | null,
+  providerClass: string | null,
+  model: string | null,
+  sensitivity: string | null,
+  hop: number,
+  firstTokenMs: number | null,
+  totalMs: number | null,
+  inputTokens: number | null,
+  outputTokens: number | null,
+  cachedInputTokens: number | null,
+  cacheWriteInputTokens: number | null,
+  costUsd: number | null,
+  errorCode: string | null,
+  warm: number | null,
+];
+
+/**
+ * Hands each evidence row of the window (of one session when the window names one) to `visit`,
+ * oldest first, with only the columns metrics need — one at a time, so a month of evidence is
+ * never held in memory. Whether the engine held the model (the route's `chosen.warm`) is read
+ * only for local answers, the only ones whose cold starts are reported.
+ */
+export function forEachMetricsRow(store: Store, window: MetricsWindow, visit: (row: MetricsRow) => void): void {
   const session = window.session === undefined ? '' : ' AND session_id = ?';
   const rows = store.db
-    .prepare(
-      `SELECT created_at, kind, state, provider_id, provider_class, model, sensitivity, hop, first_token_ms, total_ms, input_tokens, output_tokens,
-              cached_input_tokens, cache_write_input_tokens, cost_usd,
-              json_extract(error_json, '$.code') AS error_code, json_extract(route_json, '$.chosen.warm') AS warm
-         FROM evidence WHERE created_at >= ? AND created_at < ?${session} ORDER BY created_at, rowid`,
-    )
-    .all(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString(), ...(window.session === undefined ? [] : [window.session])) as EvidenceMetricsRow[];
-  return rows.map((row) => ({
-    createdAt: row.created_at,
-    kind: row.kind as EvidenceKind,
-    state: row.state as EvidenceState,
-    providerId: row.provider_id,
-    providerClass: row.provider_class,
-    model: row.model,
-    sensitivity: row.sensitivity,
-    warm: row.warm === null ? null : row.warm === 1,
-    hop: row.hop,
-    firstTokenMs: row.first_token_ms,
-    totalMs: row.total_ms,
-    inputTokens: row.input_tokens,
-    outputTokens: row.output_tokens,
-    cachedInputTokens: row.cached_input_tokens,
-    cacheWriteInputTokens: row.cache_write_input_tokens,
-    costUsd: row.cost_usd,
-    errorCode: row.error_code,
-  }));
+    .prepare(`SELECT ${METRICS_COLUMNS} FROM evidence WHERE created_at >= ? AND created_at < ?${session} ORDER BY created_at, rowid`)
+    .raw(true)
+    .iterate(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString(), ...(window.session === undefined ? [] : [window.session])) as IterableIterator<MetricsColumns>;
+  for (const [createdAt, kind, state, providerId, providerClass, model, sensitivity, hop, firstTokenMs, totalMs, inputTokens, outputTokens, cachedInputTokens, cacheWriteInputTokens, costUsd, errorCode, warm] of rows) {
+    visit({
+      createdAt,
+      kind: kind as EvidenceKind,
+      state: state as EvidenceState,
+      providerId,
+      providerClass,
+      model,
+      sensitivity,
+      warm: warm === null ? null : warm === 1,
+      hop,
+      firstTokenMs,
+      totalMs,
+      inputTokens,
+      outputTokens,
+      cachedInputTokens,
+      cacheWriteInputTokens,
+      costUsd,
+      errorCode,
+    });
+  }
+}
+
+/** The evidence rows of the window, oldest first, as one array (see `forEachMetricsRow`). */
+export function readMetricsRows(store: Store, window: MetricsWindow): MetricsRow[] {
+  const rows: MetricsRow[] = [];
+  forEachMetricsRow(store, window, (row) => rows.push(row));
+  return rows;
 }
 
 /** Model load (cold start) events of the window (`engine_events`, see `src/engines/events.ts`), oldest first. */

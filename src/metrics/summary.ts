@@ -172,76 +172,199 @@ const HOUR_MS = 3_600_000;
 
 /** Pure: the summary of `rows` (already read from the store) in `window`. */
 export function summarizeMetrics(
-  rows: readonly MetricsRow[],
+  rows: Iterable<MetricsRow>,
   window: MetricsWindow,
   savings: Policy['savings'],
   loadEvents: readonly ModelLoadEvent[] = [],
 ): MetricsSummary {
-  const inWindow = rows.filter((row) => {
+  const accumulator = new MetricsAccumulator(window, savings);
+  for (const row of rows) accumulator.add(row);
+  return accumulator.summary(loadEvents);
+}
+
+interface TokenSums {
+  input: number;
+  output: number;
+  cachedInput: number;
+  cacheWriteInput: number;
+}
+
+/** The answered attempts of one provider and model: what the latency and cold-start tables need. */
+interface ModelGroup {
+  provider: string;
+  model: string;
+  class: string;
+  requests: number;
+  firstTokenMs: number[];
+  totalMs: number[];
+  coldRequests: number;
+  coldFirstTokenMs: number[];
+  warmFirstTokenMs: number[];
+}
+
+/**
+ * The summary in one pass over the rows, keeping only counters and the latency samples
+ * percentiles need: a month of evidence is read row by row, never held (see query.ts).
+ */
+export class MetricsAccumulator {
+  private answered = { local: 0, hosted: 0 };
+  private failedAttempts = 0;
+  private cancelled = 0;
+  private denied = 0;
+  private fallbacks = 0;
+  private withoutCounts = 0;
+  private readonly tokens = { local: emptyTokenSums(), hosted: emptyTokenSums() };
+  private readonly spend = { local: 0, hosted: 0 };
+  private readonly sensitivity = new Map<string, SensitivityRouting>(SENSITIVITY_LEVELS.map((level) => [level, { level, local: 0, hosted: 0, denied: 0 }]));
+  private readonly groups = new Map<string, ModelGroup>();
+  private readonly hourly: HourlyRequests[] = [];
+  private readonly firstHourMs: number;
+
+  constructor(
+    private readonly window: MetricsWindow,
+    private readonly savings: Policy['savings'],
+  ) {
+    this.firstHourMs = Math.floor(window.sinceMs / HOUR_MS) * HOUR_MS;
+    for (let hour = this.firstHourMs; hour < window.untilMs; hour += HOUR_MS) this.hourly.push({ hour: new Date(hour).toISOString(), local: 0, hosted: 0 });
+  }
+
+  /** Counts one evidence row; rows outside the window are ignored. */
+  add(row: MetricsRow): void {
     const at = Date.parse(row.createdAt);
-    return at >= window.sinceMs && at < window.untilMs;
-  });
-  const answered = inWindow.filter((row) => row.kind === 'invocation' && row.state === 'completed');
-  const isLocal = (row: MetricsRow): boolean => row.providerClass === 'local';
-  const local = answered.filter(isLocal);
-  const hosted = answered.filter((row) => !isLocal(row));
+    if (!(at >= this.window.sinceMs && at < this.window.untilMs)) return;
+    const local = row.providerClass === 'local';
+    if (row.kind === 'denial') {
+      this.denied += 1;
+      const routing = row.sensitivity === null ? undefined : this.sensitivity.get(row.sensitivity);
+      if (routing !== undefined) routing.denied += 1;
+      return;
+    }
+    if (row.kind !== 'invocation') return;
+    if (local) this.spend.local += row.costUsd ?? 0;
+    else this.spend.hosted += row.costUsd ?? 0;
+    if (cancelledByCaller(row)) this.cancelled += 1;
+    else if (row.state === 'failed' || row.state === 'interrupted') this.failedAttempts += 1;
+    if (row.state !== 'completed') return;
 
-  const tokens = (subset: readonly MetricsRow[]): TokenTotals => {
-    const input = sum(subset.map((row) => row.inputTokens ?? 0));
-    const output = sum(subset.map((row) => row.outputTokens ?? 0));
-    const cachedInput = sum(subset.map((row) => row.cachedInputTokens ?? 0));
-    const cacheWriteInput = sum(subset.map((row) => row.cacheWriteInputTokens ?? 0));
-    return { input, output, total: input + output, cachedInput, cacheWriteInput, cachedInputShare: share(cachedInput, input) };
-  };
-  const localTokens = tokens(local);
-  const hostedTokens = tokens(hosted);
+    if (local) this.answered.local += 1;
+    else this.answered.hosted += 1;
+    if (row.hop > 0) this.fallbacks += 1;
+    if (row.inputTokens === null && row.outputTokens === null) this.withoutCounts += 1;
+    const tokens = local ? this.tokens.local : this.tokens.hosted;
+    tokens.input += row.inputTokens ?? 0;
+    tokens.output += row.outputTokens ?? 0;
+    tokens.cachedInput += row.cachedInputTokens ?? 0;
+    tokens.cacheWriteInput += row.cacheWriteInputTokens ?? 0;
+    const routing = row.sensitivity === null ? undefined : this.sensitivity.get(row.sensitivity);
+    if (routing !== undefined) {
+      if (local) routing.local += 1;
+      else routing.hosted += 1;
+    }
+    const bucket = this.hourly[Math.floor((at - this.firstHourMs) / HOUR_MS)];
+    if (bucket !== undefined) {
+      if (local) bucket.local += 1;
+      else bucket.hosted += 1;
+    }
+    this.addLatency(row);
+  }
 
-  const invocations = inWindow.filter((row) => row.kind === 'invocation');
-  const localSpend = sum(invocations.filter(isLocal).map((row) => row.costUsd ?? 0));
-  const hostedSpend = sum(invocations.filter((row) => !isLocal(row)).map((row) => row.costUsd ?? 0));
-  const localAtReference = (localTokens.input * savings.inputPerMTok + localTokens.output * savings.outputPerMTok) / 1_000_000;
+  summary(loadEvents: readonly ModelLoadEvent[] = []): MetricsSummary {
+    const { window, savings } = this;
+    const total = this.answered.local + this.answered.hosted;
+    const localTokens = tokenTotals(this.tokens.local);
+    const hostedTokens = tokenTotals(this.tokens.hosted);
+    const localAtReference = (localTokens.input * savings.inputPerMTok + localTokens.output * savings.outputPerMTok) / 1_000_000;
+    const groups = [...this.groups.values()].sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
+    return {
+      window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString(), ...(window.session === undefined ? {} : { session: window.session }) },
+      requests: {
+        total,
+        local: this.answered.local,
+        hosted: this.answered.hosted,
+        localShare: share(this.answered.local, total),
+        hostedShare: share(this.answered.hosted, total),
+        failedAttempts: this.failedAttempts,
+        cancelled: this.cancelled,
+        denied: this.denied,
+        fallbacks: this.fallbacks,
+      },
+      tokens: {
+        local: localTokens,
+        hosted: hostedTokens,
+        localShare: share(localTokens.total, localTokens.total + hostedTokens.total),
+        withoutCounts: this.withoutCounts,
+      },
+      bySensitivity: [...this.sensitivity.values()],
+      latency: groups.map((group) => ({
+        provider: group.provider,
+        model: group.model,
+        class: group.class,
+        requests: group.requests,
+        firstTokenMs: percentiles(group.firstTokenMs),
+        totalMs: percentiles(group.totalMs),
+      })),
+      loadTimes: loadTimesByModel(
+        loadEvents.filter((event) => {
+          const at = Date.parse(event.at);
+          return at >= window.sinceMs && at < window.untilMs;
+        }),
+      ),
+      spendUsd: { total: this.spend.local + this.spend.hosted, local: this.spend.local, hosted: this.spend.hosted },
+      savings: {
+        referenceModel: savings.referenceModel,
+        inputPerMTok: savings.inputPerMTok,
+        outputPerMTok: savings.outputPerMTok,
+        localTokensAtReferenceUsd: localAtReference,
+        estimatedSavingsUsd: localAtReference - this.spend.local,
+      },
+      coldStarts: groups
+        .filter((group) => group.coldRequests > 0)
+        .map((group) => ({
+          provider: group.provider,
+          model: group.model,
+          coldRequests: group.coldRequests,
+          coldFirstTokenMs: percentiles(group.coldFirstTokenMs),
+          warmFirstTokenMs: percentiles(group.warmFirstTokenMs),
+        })),
+      hourly: this.hourly,
+    };
+  }
 
-  return {
-    window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString(), ...(window.session === undefined ? {} : { session: window.session }) },
-    requests: {
-      total: answered.length,
-      local: local.length,
-      hosted: hosted.length,
-      localShare: share(local.length, answered.length),
-      hostedShare: share(hosted.length, answered.length),
-      failedAttempts: invocations.filter((row) => (row.state === 'failed' || row.state === 'interrupted') && !cancelledByCaller(row)).length,
-      cancelled: invocations.filter(cancelledByCaller).length,
-      denied: inWindow.filter((row) => row.kind === 'denial').length,
-      fallbacks: answered.filter((row) => row.hop > 0).length,
-    },
-    tokens: {
-      local: localTokens,
-      hosted: hostedTokens,
-      localShare: share(localTokens.total, localTokens.total + hostedTokens.total),
-      withoutCounts: answered.filter((row) => row.inputTokens === null && row.outputTokens === null).length,
-    },
-    bySensitivity: SENSITIVITY_LEVELS.map((level) => ({
-      level,
-      local: local.filter((row) => row.sensitivity === level).length,
-      hosted: hosted.filter((row) => row.sensitivity === level).length,
-      denied: inWindow.filter((row) => row.kind === 'denial' && row.sensitivity === level).length,
-    })),
-    latency: latencyByModel(answered),
-    loadTimes: loadTimesByModel(loadEvents.filter((event) => {
-      const at = Date.parse(event.at);
-      return at >= window.sinceMs && at < window.untilMs;
-    })),
-    spendUsd: { total: localSpend + hostedSpend, local: localSpend, hosted: hostedSpend },
-    savings: {
-      referenceModel: savings.referenceModel,
-      inputPerMTok: savings.inputPerMTok,
-      outputPerMTok: savings.outputPerMTok,
-      localTokensAtReferenceUsd: localAtReference,
-      estimatedSavingsUsd: localAtReference - localSpend,
-    },
-    coldStarts: coldStartsByModel(answered),
-    hourly: hourlyRequests(answered, window),
-  };
+  private addLatency(row: MetricsRow): void {
+    const key = `${row.providerId ?? ''}\u0000${row.model ?? ''}`;
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = {
+        provider: row.providerId ?? '',
+        model: row.model ?? '',
+        class: row.providerClass ?? '',
+        requests: 0,
+        firstTokenMs: [],
+        totalMs: [],
+        coldRequests: 0,
+        coldFirstTokenMs: [],
+        warmFirstTokenMs: [],
+      };
+      this.groups.set(key, group);
+    }
+    group.requests += 1;
+    if (row.firstTokenMs !== null) group.firstTokenMs.push(row.firstTokenMs);
+    if (row.totalMs !== null) group.totalMs.push(row.totalMs);
+    if (row.warm === false) {
+      group.coldRequests += 1;
+      if (row.firstTokenMs !== null) group.coldFirstTokenMs.push(row.firstTokenMs);
+    } else if (row.warm === true && row.firstTokenMs !== null) {
+      group.warmFirstTokenMs.push(row.firstTokenMs);
+    }
+  }
+}
+
+function emptyTokenSums(): TokenSums {
+  return { input: 0, output: 0, cachedInput: 0, cacheWriteInput: 0 };
+}
+
+function tokenTotals(sums: TokenSums): TokenTotals {
+  return { ...sums, total: sums.input + sums.output, cachedInputShare: share(sums.cachedInput, sums.input) };
 }
 
 /** Nearest-rank percentiles of a non-empty sample; null for an empty one. */
@@ -250,54 +373,6 @@ export function percentiles(values: readonly number[]): Percentiles | null {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = (p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number;
   return { p50: rank(0.5), p95: rank(0.95), samples: sorted.length };
-}
-
-/** The answered rows per provider and model, ordered by provider, then model. */
-function latencyGroups(answered: readonly MetricsRow[]): MetricsRow[][] {
-  const groups = new Map<string, MetricsRow[]>();
-  for (const row of answered) {
-    const key = `${row.providerId ?? ''}\u0000${row.model ?? ''}`;
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [row]);
-    else group.push(row);
-  }
-  const name = (group: MetricsRow[]): [string, string] => [group[0]?.providerId ?? '', group[0]?.model ?? ''];
-  return [...groups.values()].sort((a, b) => name(a)[0].localeCompare(name(b)[0]) || name(a)[1].localeCompare(name(b)[1]));
-}
-
-function latencyByModel(answered: readonly MetricsRow[]): ModelLatency[] {
-  return latencyGroups(answered)
-    .map((group) => {
-      const first = group[0] as MetricsRow;
-      return {
-        provider: first.providerId ?? '',
-        model: first.model ?? '',
-        class: first.providerClass ?? '',
-        requests: group.length,
-        firstTokenMs: firstTokens(group),
-        totalMs: percentiles(group.flatMap((row) => (row.totalMs === null ? [] : [row.totalMs]))),
-      };
-    });
-}
-
-function firstTokens(rows: readonly MetricsRow[]): Percentiles | null {
-  return percentiles(rows.flatMap((row) => (row.firstTokenMs === null ? [] : [row.firstTokenMs])));
-}
-
-function coldStartsByModel(answered: readonly MetricsRow[]): ColdStarts[] {
-  return latencyGroups(answered)
-    .map((group) => {
-      const first = group[0] as MetricsRow;
-      const cold = group.filter((row) => row.warm === false);
-      return {
-        provider: first.providerId ?? '',
-        model: first.model ?? '',
-        coldRequests: cold.length,
-        coldFirstTokenMs: firstTokens(cold),
-        warmFirstTokenMs: firstTokens(group.filter((row) => row.warm === true)),
-      };
-    })
-    .filter((entry) => entry.coldRequests > 0);
 }
 
 function loadTimesByModel(events: readonly ModelLoadEvent[]): ModelLoadTimes[] {
@@ -315,24 +390,6 @@ function loadTimesByModel(events: readonly ModelLoadEvent[]): ModelLoadTimes[] {
       return { provider: first.providerId, model: first.model, loads: group.length, loadMs: percentiles(values) as Percentiles, maxMs: Math.max(...values) };
     })
     .sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
-}
-
-/** One bucket per UTC hour from the hour containing `since` up to `until`. */
-function hourlyRequests(answered: readonly MetricsRow[], window: MetricsWindow): HourlyRequests[] {
-  const start = Math.floor(window.sinceMs / HOUR_MS) * HOUR_MS;
-  const buckets: HourlyRequests[] = [];
-  for (let hour = start; hour < window.untilMs; hour += HOUR_MS) buckets.push({ hour: new Date(hour).toISOString(), local: 0, hosted: 0 });
-  for (const row of answered) {
-    const bucket = buckets[Math.floor((Date.parse(row.createdAt) - start) / HOUR_MS)];
-    if (bucket === undefined) continue;
-    if (row.providerClass === 'local') bucket.local += 1;
-    else bucket.hosted += 1;
-  }
-  return buckets;
-}
-
-function sum(values: readonly number[]): number {
-  return values.reduce((total, value) => total + value, 0);
 }
 
 function share(part: number, whole: number): number {
