@@ -308,8 +308,39 @@ function toRecord(row: FullRow, stored: StoredChunk[]): EvidenceRecord {
   };
 }
 
-/** Total recorded spend (USD) of attempts started at or after `sinceIso`, for the daily cost ceiling. */
+/** A running total of `spentSince` for one `since`: what the envelopes chained up to `throughSeq` cost. */
+interface SpendTally {
+  since: string;
+  throughSeq: number;
+  spent: number;
+}
+
+const spendTallies = new WeakMap<Store, SpendTally>();
+
+/**
+ * Total recorded spend (USD) of attempts started at or after `sinceIso`, for the daily cost
+ * ceiling — asked on the request path. The first call for a `sinceIso` sums the rows created
+ * since then; later calls add only the envelopes chained since the previous call, read through
+ * the chain-sequence index: a cost is written by the same update that chains its row and never
+ * changes afterwards, so each call reads the few rows finished meanwhile (by any process), not
+ * the whole day (a day of 50 000 envelopes took ~45 ms per request to sum).
+ */
 export function spentSince(store: Store, sinceIso: string): number {
-  const row = store.statement('SELECT COALESCE(SUM(cost_usd), 0) AS spent FROM evidence WHERE created_at >= ?').get(sinceIso) as { spent: number };
-  return row.spent;
+  const tally = spendTallies.get(store);
+  if (tally === undefined || tally.since !== sinceIso) {
+    // One statement, one snapshot: a row chained after it has a higher sequence and comes with the next delta.
+    const total = store
+      .statement('SELECT COALESCE(SUM(cost_usd), 0) AS spent, (SELECT COALESCE(MAX(chain_seq), 0) FROM evidence) AS seq FROM evidence WHERE created_at >= ?')
+      .get(sinceIso) as { spent: number; seq: number };
+    spendTallies.set(store, { since: sinceIso, throughSeq: total.seq, spent: total.spent });
+    return total.spent;
+  }
+  const delta = store
+    .statement('SELECT COALESCE(SUM(CASE WHEN created_at >= ? THEN cost_usd END), 0) AS spent, MAX(chain_seq) AS seq FROM evidence WHERE chain_seq > ?')
+    .get(sinceIso, tally.throughSeq) as { spent: number; seq: number | null };
+  if (delta.seq !== null) {
+    tally.spent += delta.spent;
+    tally.throughSeq = delta.seq;
+  }
+  return tally.spent;
 }

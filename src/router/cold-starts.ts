@@ -36,13 +36,19 @@ function recordedLoad(store: Store, providerId: string, model: string, since: st
   return ms === undefined ? undefined : { ms: Math.round(ms), source: 'recorded' };
 }
 
+/**
+ * The newest answers of one local model with whether it was warm: a range of the
+ * `evidence_answers_by_model` index (migration 10), read on the request path. Parameters: since,
+ * provider id, model.
+ */
+export const OBSERVED_ANSWERS_SQL = `SELECT first_token_ms AS ms, json_extract(route_json, '$.chosen.warm') AS warm FROM evidence
+  WHERE created_at >= ? AND provider_id = ? AND model = ? AND kind = 'invocation' AND state = 'completed' AND provider_class = 'local'
+    AND first_token_ms IS NOT NULL
+  ORDER BY created_at DESC LIMIT ${OBSERVED_ROWS}`;
+
 function observedColdStart(store: Store, providerId: string, model: string, since: string): ColdStartEstimate | undefined {
   const rows = store
-    .statement(
-      `SELECT first_token_ms AS ms, json_extract(route_json, '$.chosen.warm') AS warm FROM evidence
-        WHERE created_at >= ? AND provider_id = ? AND model = ? AND kind = 'invocation' AND state = 'completed' AND first_token_ms IS NOT NULL
-        ORDER BY created_at DESC LIMIT ${OBSERVED_ROWS}`,
-    )
+    .statement(OBSERVED_ANSWERS_SQL)
     .all(since, providerId, model) as { ms: number; warm: number | null }[];
   const cold = median(rows.filter((row) => row.warm === 0).map((row) => row.ms));
   if (cold === undefined) return undefined;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordModelLoad } from '../../../src/engines/events.js';
 import { beginAttempt, completeAttempt } from '../../../src/evidence/index.js';
-import { coldStartEstimator } from '../../../src/router/cold-starts.js';
+import { coldStartEstimator, OBSERVED_ANSWERS_SQL } from '../../../src/router/cold-starts.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 
 const NOW = Date.parse('2026-12-04T12:00:00Z');
@@ -68,6 +68,11 @@ describe('coldStartEstimator', () => {
     expect(coldStartEstimator(store, { now: () => clock })('ollama', 'qwen')).toEqual({ ms: 900, source: 'recorded' });
     answer(store, 'old', 4000, false, NOW - 15 * 86_400_000);
     expect(coldStartEstimator(store, { now: () => clock })('ollama', 'old')).toBeUndefined();
+  });
+
+  it('reads one model\'s newest answers through their index, not every envelope of the window', () => {
+    const plan = store.db.prepare(`EXPLAIN QUERY PLAN ${OBSERVED_ANSWERS_SQL}`).all('2026-11-20T00:00:00.000Z', 'ollama', 'qwen') as { detail: string }[];
+    expect(plan.map((step) => step.detail)).toEqual([expect.stringMatching(/^SEARCH evidence USING INDEX evidence_answers_by_model \(provider_id=\? AND model=\? AND created_at>\?\)$/)]);
   });
 
   it('keeps an estimate for its time to live, then reads again', () => {

@@ -64,11 +64,11 @@ describe('routeRequest', () => {
     const store = openStore(':memory:');
     try {
       const insert = store.db.prepare(
-        "INSERT INTO evidence (id, request_id, kind, state, pid, created_at, caller, cost_usd) VALUES (?, ?, 'invocation', 'completed', 1, ?, 'test', ?)",
+        "INSERT INTO evidence (id, chain_seq, request_id, kind, state, pid, created_at, caller, cost_usd) VALUES (?, ?, ?, 'invocation', 'completed', 1, ?, 'test', ?)",
       );
-      insert.run('e1', 'r1', '2025-06-01T08:00:00.000Z', 12.5);
-      insert.run('e2', 'r2', '2025-06-01T09:30:00.000Z', 7.49);
-      insert.run('e3', 'r3', '2025-05-31T23:59:59.000Z', 100);
+      insert.run('e1', 1, 'r1', '2025-06-01T08:00:00.000Z', 12.5);
+      insert.run('e2', 2, 'r2', '2025-06-01T09:30:00.000Z', 7.49);
+      insert.run('e3', 3, 'r3', '2025-05-31T23:59:59.000Z', 100);
       const now = new Date('2025-06-01T12:00:00.000Z');
       expect(spentTodayUsd(store, now)).toBeCloseTo(19.99, 10);
       const routed = await routeRequest({
@@ -83,6 +83,32 @@ describe('routeRequest', () => {
       });
       expect(routed.plan.candidates.map((candidate) => candidate.provider)).toEqual(['ollama']);
       expect(routed.plan.excluded[0]?.rules).toEqual(['cost_per_day']);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('keeps the day\'s spend as a running total: later calls add what was chained since, by created_at, and start afresh each day', () => {
+    const store = openStore(':memory:');
+    try {
+      const insert = store.db.prepare(
+        "INSERT INTO evidence (id, chain_seq, request_id, kind, state, pid, created_at, caller, cost_usd) VALUES (?, ?, ?, 'invocation', ?, 1, ?, 'test', ?)",
+      );
+      const chain = store.db.prepare("UPDATE evidence SET chain_seq = ?, state = 'completed', cost_usd = ? WHERE id = ?");
+      const now = new Date('2025-06-01T12:00:00.000Z');
+      insert.run('e1', 1, 'r1', 'completed', '2025-06-01T08:00:00.000Z', 1.25);
+      insert.run('pending', null, 'r2', 'pending', '2025-06-01T09:00:00.000Z', null);
+      expect(spentTodayUsd(store, now)).toBeCloseTo(1.25, 10);
+      // Finished since: the pending row (started today), a row started yesterday, a new one, a denial.
+      chain.run(2, 2.5, 'pending');
+      insert.run('yesterday', 3, 'r3', 'completed', '2025-05-31T23:59:00.000Z', 100);
+      insert.run('e4', 4, 'r4', 'completed', '2025-06-01T11:00:00.000Z', 0.25);
+      insert.run('denial', 5, 'r5', 'denied', '2025-06-01T11:30:00.000Z', null);
+      expect(spentTodayUsd(store, now)).toBeCloseTo(4, 10);
+      expect(spentTodayUsd(store, now)).toBeCloseTo(4, 10);
+      // The next day starts from what was recorded since its start.
+      insert.run('tomorrow', 6, 'r6', 'completed', '2025-06-02T00:30:00.000Z', 0.5);
+      expect(spentTodayUsd(store, new Date('2025-06-02T01:00:00.000Z'))).toBeCloseTo(0.5, 10);
     } finally {
       store.close();
     }
