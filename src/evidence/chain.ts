@@ -233,6 +233,8 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
     let chunkIndex = 0;
     for (const row of batch) {
       const stored = row.pop();
+      // Appended columns a row never got (null at its end) are not hashed: drop them here, in place.
+      while (row.length > CHAIN_V2_COLUMNS && row[row.length - 1] === null) row.pop();
       const seq = row[SEQ_INDEX] as number;
       const id = String(row[ID_INDEX]);
       if (seq !== expectedSeq) {
