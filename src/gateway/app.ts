@@ -164,11 +164,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     const record = accessRecords.get(call);
     record?.expectInference();
     const finish = (outcome: { result: InvocationResult } | { error: unknown }): void => {
-      if ('result' in outcome) metrics.recordSuccess(face.api, outcome.result);
-      else metrics.recordFailure(face.api, outcome.error);
-      record?.inferenceEnded({ api: face.api, streamed: parsed.request.stream, ...outcome });
-      metrics.settled();
-      settle();
+      try {
+        if ('result' in outcome) metrics.recordSuccess(face.api, outcome.result);
+        else metrics.recordFailure(face.api, outcome.error);
+        record?.inferenceEnded({ api: face.api, streamed: parsed.request.stream, ...outcome });
+      } finally {
+        // Whatever happened above, the request is over: the in-flight count and the drain must know.
+        metrics.settled();
+        settle();
+      }
     };
 
     if (!parsed.request.stream) {

@@ -25,6 +25,15 @@ export function numberField(record: Record<string, unknown>, key: string): numbe
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
+/**
+ * A token count: a non-negative whole number, else undefined — an engine reporting `-1` or `12.5`
+ * has not reported a count, and the usage is then counted locally, as when it is missing.
+ */
+export function countField(record: Record<string, unknown>, key: string): number | undefined {
+  const value = record[key];
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
 /** Parses tool-call arguments text into an object; `undefined` when it is not a JSON object. */
 export function parseArgumentsObject(argumentsText: string): JsonObject | undefined {
   const trimmed = argumentsText.trim();

@@ -16,7 +16,7 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
-import { isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
+import { countField, isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
   ANTHROPIC_VERSION,
   type AnthropicCacheControl,
@@ -331,16 +331,16 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
 function decodeUsage(value: unknown, options: { skipOutput?: boolean } = {}): Partial<Usage> {
   if (!isRecord(value)) return {};
   const usage: Partial<Usage> = {};
-  const input = numberField(value, 'input_tokens');
-  const cacheRead = numberField(value, 'cache_read_input_tokens');
-  const cacheWrite = numberField(value, 'cache_creation_input_tokens');
+  const input = countField(value, 'input_tokens');
+  const cacheRead = countField(value, 'cache_read_input_tokens');
+  const cacheWrite = countField(value, 'cache_creation_input_tokens');
   if (input !== undefined) usage.inputTokens = input + (cacheRead ?? 0) + (cacheWrite ?? 0);
   if (cacheRead !== undefined && cacheRead > 0) usage.cachedInputTokens = cacheRead;
   if (cacheWrite !== undefined && cacheWrite > 0) usage.cacheWriteInputTokens = cacheWrite;
   const creation = value['cache_creation'];
-  const writtenForAnHour = isRecord(creation) ? numberField(creation, 'ephemeral_1h_input_tokens') : undefined;
+  const writtenForAnHour = isRecord(creation) ? countField(creation, 'ephemeral_1h_input_tokens') : undefined;
   if (writtenForAnHour !== undefined && writtenForAnHour > 0) usage.cacheWrite1hInputTokens = writtenForAnHour;
-  const output = numberField(value, 'output_tokens');
+  const output = countField(value, 'output_tokens');
   if (output !== undefined && options.skipOutput !== true) usage.outputTokens = output;
   return usage;
 }

@@ -16,7 +16,7 @@ import type {
   WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
-import { argumentsToText, isRecord, numberField, stringField, tryParseJson } from '../json.js';
+import { argumentsToText, countField, isRecord, numberField, stringField, tryParseJson } from '../json.js';
 import { WIRE_OBSERVATIONS } from '../observations.js';
 import type {
   OpenAIChatRequest,
@@ -298,10 +298,10 @@ function decodeUsage(value: unknown, observations: Set<string>): Usage | undefin
 
 function partialUsage(value: unknown): Partial<Usage> | undefined {
   if (!isRecord(value)) return undefined;
-  const inputTokens = numberField(value, 'prompt_tokens');
-  const outputTokens = numberField(value, 'completion_tokens');
+  const inputTokens = countField(value, 'prompt_tokens');
+  const outputTokens = countField(value, 'completion_tokens');
   const details = value['prompt_tokens_details'];
-  const cachedInputTokens = isRecord(details) ? numberField(details, 'cached_tokens') : undefined;
+  const cachedInputTokens = isRecord(details) ? countField(details, 'cached_tokens') : undefined;
   const usage: Partial<Usage> = {};
   if (inputTokens !== undefined) usage.inputTokens = inputTokens;
   if (outputTokens !== undefined) usage.outputTokens = outputTokens;

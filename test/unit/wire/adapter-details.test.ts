@@ -56,6 +56,22 @@ describe('openai adapter quirks', () => {
     ]);
   });
 
+  it('takes a negative or fractional token count for no count: the usage is then counted locally', () => {
+    for (const promptTokens of [-1, 2.5, 1e300]) {
+      const decoded = decodeOpenAIResponse(JSON.stringify({ choices: [{ message: { content: 'a' }, finish_reason: 'stop' }], usage: { prompt_tokens: promptTokens, completion_tokens: 2 } }));
+      expect(decoded.usage).toBeUndefined();
+      expect(decoded.observations).toEqual(['usage_incomplete']);
+    }
+    expect(decodeOpenAIStreamEvent({ data: '{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":-4}}}' })).toEqual([
+      { type: 'usage', usage: { inputTokens: 10, outputTokens: 2 } },
+    ]);
+    expect(
+      decodeAnthropicResponse(
+        JSON.stringify({ id: 'm', type: 'message', role: 'assistant', model: 'c', content: [{ type: 'text', text: 'a' }], stop_reason: 'end_turn', usage: { input_tokens: 5, output_tokens: 1.5, cache_read_input_tokens: -3 } }),
+      ).usage,
+    ).toBeUndefined();
+  });
+
   it('keeps a mid-conversation system message in place and warns about images where only text goes', () => {
     const request: CanonicalRequest = {
       model: 'm',
