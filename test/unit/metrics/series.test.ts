@@ -69,6 +69,17 @@ describe('SeriesCounter and SeriesHistogram', () => {
     expect(await families.seriesRegistry.metrics()).toBe(await families.nativeRegistry.metrics());
   });
 
+  it('keep label tuples apart whatever characters their values hold', async () => {
+    const { series } = pair();
+    series.counter.add(['a\u0000b', 'c', 'm']);
+    series.counter.add(['a', 'b\u0000c', 'm'], 2);
+    series.counter.add(['a', 'b\u0000c', 'm'], 3);
+    expect((await series.counter.get()).values).toEqual([
+      { value: 1, labels: { api: 'a\u0000b', provider: 'c', model: 'm' } },
+      { value: 5, labels: { api: 'a', provider: 'b\u0000c', model: 'm' } },
+    ]);
+  });
+
   it('refuse a wrong number of label values, a negative or infinite increment and a non-finite observation', () => {
     const { series } = pair();
     expect(() => series.counter.add(['openai', 'ollama'])).toThrow(/expected 3 label values \(api, provider, model\), got 2/);
