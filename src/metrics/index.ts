@@ -1,6 +1,7 @@
 /**
  * Metrics: Prometheus counters for the running gateway (`GatewayMetrics`), and the operator's
- * summary computed from evidence (`summarizeMetrics` / `MetricsAccumulator`, pure over rows; `computeMetrics` reads them).
+ * summary computed from evidence (`summarizeMetrics` / `MetricsAccumulator`, pure over rows;
+ * `computeMetrics` reads them from the store one at a time).
  */
 import type { Policy } from '../policy/types.js';
 import type { Store } from '../store/store.js';
@@ -11,7 +12,7 @@ export { GatewayMetrics, type GatewayApi } from './prometheus.js';
 export { forEachMetricsRow, readMetricsRows, readModelLoadEvents } from './query.js';
 export * from './summary.js';
 
-/** The summary of the evidence in `window`, savings priced at the policy's reference model; reads the rows one at a time. */
+/** The summary of the evidence in `window`, savings priced at the policy's reference model. */
 export function computeMetrics(store: Store, policy: Policy, window: MetricsWindow): MetricsSummary {
   const accumulator = new MetricsAccumulator(window, policy.savings);
   forEachMetricsRow(store, window, (row) => accumulator.add(row));
