@@ -37,7 +37,7 @@ describe('syndicate metrics', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('requests  4 answered: 3 local (75.0%), 1 hosted (25.0%); 1 after fallback, 1 failed attempt(s), 1 cancelled by the caller, 1 denied');
     expect(result.stdout).toContain('savings   ~$0.06: local tokens priced at anthropic:claude-sonnet-4-5');
-    expect(result.stdout).toContain('cache     hosted 300 of 400 input read from cache (75.0%), 50 written; local 500 of 6000 input read from cache (8.3%), 0 written');
+    expect(result.stdout).toContain('cache     hosted 300 of 400 input read from cache (75.0%), 50 written; local 500 of 6000 input read from cache (8.3%)\n');
     expect(result.stdout).toMatch(/ollama\s+llama3\s+local\s+3\s+200 ms\s+300 ms\s+600 ms\s+800 ms/);
     // Where each level went: only levels seen in the window, least sensitive first.
     expect(result.stdout).toMatch(/SENSITIVITY\s+LOCAL\s+HOSTED\s+DENIED\npublic\s+1\s+1\s+0\ninternal\s+1\s+0\s+0\nrestricted\s+1\s+0\s+1\n/);

@@ -124,7 +124,8 @@ function promptCacheLine(local: TokenTotals, hosted: TokenTotals): string | unde
   const part = (totals: TokenTotals, name: string): string | undefined =>
     totals.cachedInput + totals.cacheWriteInput === 0
       ? undefined
-      : `${name} ${totals.cachedInput} of ${totals.input} input read from cache (${percent(totals.cachedInputShare)}), ${totals.cacheWriteInput} written`;
+      : `${name} ${totals.cachedInput} of ${totals.input} input read from cache (${percent(totals.cachedInputShare)})` +
+        (totals.cacheWriteInput > 0 ? `, ${totals.cacheWriteInput} written` : '');
   const parts = [part(hosted, 'hosted'), part(local, 'local')].filter((text) => text !== undefined);
   return parts.length === 0 ? undefined : `cache     ${parts.join('; ')}`;
 }
