@@ -327,20 +327,27 @@ const spendTallies = new WeakMap<Store, SpendTally>();
  */
 export function spentSince(store: Store, sinceIso: string): number {
   const tally = spendTallies.get(store);
-  if (tally === undefined || tally.since !== sinceIso) {
-    // One statement, one snapshot: a row chained after it has a higher sequence and comes with the next delta.
-    const total = store
-      .statement('SELECT COALESCE(SUM(cost_usd), 0) AS spent, (SELECT COALESCE(MAX(chain_seq), 0) FROM evidence) AS seq FROM evidence WHERE created_at >= ?')
-      .get(sinceIso) as { spent: number; seq: number };
-    spendTallies.set(store, { since: sinceIso, throughSeq: total.seq, spent: total.spent });
-    return total.spent;
+  if (tally !== undefined && tally.since === sinceIso) {
+    const delta = store
+      .statement(
+        `SELECT COALESCE(SUM(CASE WHEN created_at >= ? THEN cost_usd END), 0) AS spent, MAX(chain_seq) AS seq,
+                (SELECT COALESCE(MAX(chain_seq), 0) FROM evidence) AS head
+           FROM evidence WHERE chain_seq > ?`,
+      )
+      .get(sinceIso, tally.throughSeq) as { spent: number; seq: number | null; head: number };
+    // A chain that went backwards (rows removed by hand) is summed afresh rather than undercounted.
+    if (delta.head >= tally.throughSeq) {
+      if (delta.seq !== null) {
+        tally.spent += delta.spent;
+        tally.throughSeq = delta.seq;
+      }
+      return tally.spent;
+    }
   }
-  const delta = store
-    .statement('SELECT COALESCE(SUM(CASE WHEN created_at >= ? THEN cost_usd END), 0) AS spent, MAX(chain_seq) AS seq FROM evidence WHERE chain_seq > ?')
-    .get(sinceIso, tally.throughSeq) as { spent: number; seq: number | null };
-  if (delta.seq !== null) {
-    tally.spent += delta.spent;
-    tally.throughSeq = delta.seq;
-  }
-  return tally.spent;
+  // One statement, one snapshot: a row chained after it has a higher sequence and comes with the next delta.
+  const total = store
+    .statement('SELECT COALESCE(SUM(cost_usd), 0) AS spent, (SELECT COALESCE(MAX(chain_seq), 0) FROM evidence) AS seq FROM evidence WHERE created_at >= ?')
+    .get(sinceIso) as { spent: number; seq: number };
+  spendTallies.set(store, { since: sinceIso, throughSeq: total.seq, spent: total.spent });
+  return total.spent;
 }

@@ -106,6 +106,10 @@ describe('routeRequest', () => {
       insert.run('denial', 5, 'r5', 'denied', '2025-06-01T11:30:00.000Z', null);
       expect(spentTodayUsd(store, now)).toBeCloseTo(4, 10);
       expect(spentTodayUsd(store, now)).toBeCloseTo(4, 10);
+      // Envelopes removed by hand and the chain restarted: summed afresh, never undercounted.
+      store.db.exec('DELETE FROM evidence');
+      insert.run('again', 1, 'r7', 'completed', '2025-06-01T11:45:00.000Z', 3);
+      expect(spentTodayUsd(store, now)).toBeCloseTo(3, 10);
       // The next day starts from what was recorded since its start.
       insert.run('tomorrow', 6, 'r6', 'completed', '2025-06-02T00:30:00.000Z', 0.5);
       expect(spentTodayUsd(store, new Date('2025-06-02T01:00:00.000Z'))).toBeCloseTo(0.5, 10);
