@@ -6,6 +6,7 @@ import { createPipelineContext } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
+import { spentTodayUsd } from '../router/route-request.js';
 import { startBackgroundCheckpoint } from '../store/background-checkpoint.js';
 import type { Store } from '../store/store.js';
 import { createGateway, type Gateway } from './app.js';
@@ -77,9 +78,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const token = readGatewayToken(options.home);
   boundHeapGrowth();
   const pipeline = createPipelineContext(options.home, options.store, options.env);
-  const metrics = new GatewayMetrics();
   // A gateway runs for days: policy edits apply to new requests without a restart.
-  const policy = new LivePolicy(options.home.policyPath, pipeline.policy, {
+  let policy: LivePolicy | undefined;
+  const metrics = new GatewayMetrics({
+    spending: () => ({
+      spentTodayUsd: spentTodayUsd(options.store, new Date()),
+      ceilings: (policy?.current().policy ?? pipeline.policy).cost ?? {},
+    }),
+  });
+  policy = new LivePolicy(options.home.policyPath, pipeline.policy, {
     onChange: (change) => {
       metrics.recordPolicyReload(change.kind);
       options.onPolicyChange?.(change);

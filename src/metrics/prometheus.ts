@@ -12,6 +12,13 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 
 const ROUTE_LABELS = ['api', 'class', 'provider', 'model'] as const;
 
+export interface GatewayMetricsOptions {
+  /** Node's process metrics (CPU, memory, event-loop lag); default on. */
+  processMetrics?: boolean;
+  /** Today's recorded spend and the policy's ceilings, read when `/metrics` is scraped. */
+  spending?: () => { spentTodayUsd: number; ceilings: { perDayUsd?: number | undefined; perRequestUsd?: number | undefined } };
+}
+
 /**
  * The gateway's Prometheus metrics, in a registry of their own (never prom-client's global
  * one, so two gateways in one process, e.g. in tests, do not collide).
@@ -31,7 +38,7 @@ export class GatewayMetrics {
   private readonly policyReloads: Counter<'outcome'>;
   private readonly policyFailedClosed: Gauge;
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  constructor(options: GatewayMetricsOptions = {}) {
     const registers = [this.registry];
     this.requests = new SeriesCounter({
       name: 'syndicate_gateway_requests_total',
@@ -100,6 +107,30 @@ export class GatewayMetrics {
       registers,
     });
     this.policyFailedClosed.set(0);
+    const { spending } = options;
+    if (spending !== undefined) {
+      // Read at scrape time from evidence (every process's spend) and the live policy.
+      new Gauge({
+        name: 'syndicate_gateway_spend_today_usd',
+        help: 'Spend recorded in evidence since the start of the UTC day, by every syndicate process on this store (+Inf when the store cannot say)',
+        registers,
+        collect() {
+          this.set(spending().spentTodayUsd);
+        },
+      });
+      new Gauge({
+        name: 'syndicate_gateway_spend_ceiling_usd',
+        help: 'The policy\'s cost ceilings (period "day": spend per UTC day; "request": estimated cost per request); absent when the policy sets none',
+        labelNames: ['period'],
+        registers,
+        collect() {
+          const { perDayUsd, perRequestUsd } = spending().ceilings;
+          this.reset();
+          if (perDayUsd !== undefined) this.set({ period: 'day' }, perDayUsd);
+          if (perRequestUsd !== undefined) this.set({ period: 'request' }, perRequestUsd);
+        },
+      });
+    }
     // The event-loop delay histogram samples on a timer: prom-client's 10 ms default wakes an idle
     // gateway 100 times a second (~2 400 context switches per 20 s idle, measured) — a daemon beside
     // a laptop's engines should sleep. 100 ms keeps the lag percentiles meaningful at a tenth of that.

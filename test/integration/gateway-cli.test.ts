@@ -7,7 +7,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { BIN, makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
 
@@ -281,6 +281,17 @@ describe('syndicate serve and policy edits', () => {
       const fixed = await scrape();
       expect(fixed).toContain('syndicate_gateway_policy_failed_closed 0');
       expect(fixed).toContain('syndicate_gateway_policy_reloads_total{outcome="reloaded"} 2');
+      // Today's spend, read from evidence at scrape time, is what this gateway's answers cost; the ceilings are the policy's.
+      // (An answer's evidence is committed just after it is sent: scrape until the last one is in.)
+      await vi.waitFor(async () => {
+        const text = await scrape();
+        const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1]);
+        const spent = value(/^syndicate_gateway_spend_usd_total\{provider="claude",model="claude-sonnet-4-20250514"\} (\S+)$/m);
+        expect(spent).toBeGreaterThan(0);
+        expect(value(/^syndicate_gateway_spend_today_usd (\S+)$/m)).toBeCloseTo(spent, 12);
+      });
+      expect(fixed).toContain('syndicate_gateway_spend_ceiling_usd{period="day"} 20');
+      expect(fixed).toContain('syndicate_gateway_spend_ceiling_usd{period="request"} 1');
 
       server.kill('SIGTERM');
       expect((await server).exitCode).toBe(0);
