@@ -6,7 +6,7 @@ import { createGateway, listenGateway } from '../../dist/gateway/index.js';
 import { openStore } from '../../dist/store/store.js';
 import { defaultPolicy } from '../../dist/policy/defaults.js';
 const response = { id: 'x', model: 'm', text: 'Hello from the bench upstream.', toolCalls: [], finishReason: 'stop', rawFinishReason: 'stop', usage: { inputTokens: 12, outputTokens: 7 } };
-const result = { requestId: 'r', evidenceId: 'e', permitId: 'p', provider: { id: 'bench', version: 1, class: 'local' }, model: 'bench-model', response, usage: response.usage, fidelity: {}, markers: [], warnings: [], latency: { firstTokenMs: 1, totalMs: 1 }, classification: { level: 'public', failedClosed: false, findings: [] }, route: {}, attempts: [] };
+const result = { requestId: 'r', evidenceId: 'e', permitId: 'p', provider: { id: 'bench', version: 1, class: 'local' }, model: 'bench-model', response, usage: response.usage, fidelity: {}, markers: [], warnings: [], latency: { firstTokenMs: 1, totalMs: 1, beforeUpstreamMs: 0.1 }, classification: { level: 'public', failedClosed: false, findings: [] }, route: {}, attempts: [] };
 const gateway = createGateway({ pipeline: { store: openStore(':memory:'), policy: defaultPolicy() }, invoke: async () => result, token: 't' });
 const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
 const body = JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'Summarise the following release note for a changelog in one sentence' }] });

@@ -48,6 +48,8 @@ export interface GatewayCall {
   method: string;
   /** The path, without query or fragment. */
   path: string;
+  /** When the whole request had arrived, on the `performance.now()` clock; default: when the core got it. */
+  receivedAt?: number;
   /** A header by lower-case name, repeated headers joined with `, ` (as web `Headers.get`); undefined when absent. */
   header(name: string): string | undefined;
   /** The body as text; rejects with a 413 `GatewayRequestError` once it exceeds `limit` bytes. */
@@ -146,10 +148,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     let parsed: FaceRequest;
     let input: InvocationInput;
     try {
-      parsed = face.parse(await call.readBody(bodyLimit));
+      const body = await call.readBody(bodyLimit);
+      const receivedAt = call.receivedAt ?? performance.now();
+      parsed = face.parse(body);
       input = {
         request: parsed.request,
         caller: 'gateway',
+        receivedAt,
         ...readHints(call),
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
         signal: call.cancellation.signal,

@@ -72,6 +72,8 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
     }
   }
 
+  // The request is all here: what follows until the upstream call is the gateway's own time.
+  const receivedAt = performance.now();
   const cancellation = new AbortController();
   // A client that goes away before its answer is complete cancels the upstream call.
   outgoing.once('close', () => {
@@ -80,6 +82,7 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   const call: GatewayCall = {
     method,
     path,
+    receivedAt,
     // headersDistinct keeps every value of a repeated header (node's `headers` drops repeats of
     // some, Authorization among them), joined as web Headers would.
     header: (name) => incoming.headersDistinct[name]?.join(', '),

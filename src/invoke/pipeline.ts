@@ -51,6 +51,7 @@ type AttemptOutcome =
  * (exit 4) or `UpstreamError` (exit 5).
  */
 export async function invoke(context: PipelineContext, input: InvocationInput): Promise<InvocationResult> {
+  const receivedAt = input.receivedAt ?? performance.now();
   const requestId = newId('req');
   const providers = [...currentProviders(context.store)];
 
@@ -132,6 +133,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
       plan,
       attempts,
       permitToken: hop === 0 ? input.permitToken : undefined,
+      receivedAt,
     });
     if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
     attempts.push(outcome.report);
@@ -184,6 +186,8 @@ interface AttemptPlan {
   plan: RoutePlan;
   attempts: AttemptReport[];
   permitToken: string | undefined;
+  /** The request's arrival (see `InvocationInput.receivedAt`). */
+  receivedAt: number;
 }
 
 async function attempt(context: PipelineContext, input: InvocationInput, plan: AttemptPlan): Promise<AttemptOutcome> {
@@ -433,7 +437,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       fidelity: { tokenAccounting, verbatimCapture, toolCallFidelity },
       markers,
       warnings,
-      latency: { ...(firstTokenMs === undefined ? {} : { firstTokenMs }), totalMs },
+      latency: { ...(firstTokenMs === undefined ? {} : { firstTokenMs }), totalMs, beforeUpstreamMs: Math.max(0, response.sentAt - plan.receivedAt) },
       ...(costUsd === undefined ? {} : { costUsd }),
       classification: plan.classification,
       route: plan.plan,

@@ -82,6 +82,8 @@ export interface InvocationInput {
   permitToken?: string;
   timeouts?: Partial<TransportTimeouts>;
   signal?: AbortSignal;
+  /** When the caller received the request, on the `performance.now()` clock (the gateway: its arrival). */
+  receivedAt?: number;
   /** Stream parts forwarded as they arrive from the attempt that delivers the answer. */
   onPart?: (part: StreamPart) => void;
   /** Told when an attempt starts, e.g. to show which provider is being tried. */
@@ -123,7 +125,12 @@ export interface InvocationResult {
   fidelity: InvocationFidelity;
   markers: EvidenceMarker[];
   warnings: WireWarning[];
-  latency: { firstTokenMs?: number; totalMs: number };
+  /**
+   * `beforeUpstreamMs`: from the request's arrival (`receivedAt`, else the pipeline's start) until
+   * the answering attempt's request was handed to the socket — classification, routing, permit,
+   * the evidence commit and any failed earlier hops: what syndicate adds before the provider works.
+   */
+  latency: { firstTokenMs?: number; totalMs: number; beforeUpstreamMs: number };
   costUsd?: number;
   classification: ClassificationSummary;
   route: RoutePlan;

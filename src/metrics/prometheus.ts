@@ -10,6 +10,9 @@ export type GatewayApi = 'openai' | 'openai_responses' | 'anthropic';
 /** Seconds; LLM calls span from a few milliseconds (warm local) to minutes. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
+/** Seconds; the gateway's own share of a request, from a fraction of a millisecond up. */
+const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
 const ROUTE_LABELS = ['api', 'class', 'provider', 'model'] as const;
 
 export interface GatewayMetricsOptions {
@@ -29,6 +32,7 @@ export class GatewayMetrics {
   private readonly requests: SeriesCounter<'api' | 'class' | 'provider' | 'model' | 'sensitivity' | 'outcome'>;
   private readonly firstToken: SeriesHistogram<(typeof ROUTE_LABELS)[number]>;
   private readonly total: SeriesHistogram<(typeof ROUTE_LABELS)[number]>;
+  private readonly beforeUpstream: SeriesHistogram<'api' | 'class'>;
   private readonly tokens: SeriesCounter<'class' | 'provider' | 'model' | 'direction'>;
   private readonly promptCacheTokens: SeriesCounter<'class' | 'provider' | 'model' | 'operation'>;
   private readonly spend: SeriesCounter<'provider' | 'model'>;
@@ -58,6 +62,13 @@ export class GatewayMetrics {
       help: 'Total time of the answering upstream call',
       labelNames: ROUTE_LABELS,
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.beforeUpstream = new SeriesHistogram({
+      name: 'syndicate_gateway_before_upstream_seconds',
+      help: 'What the gateway adds before the provider works: from the whole request in hand to the answering request handed to the socket (classification, routing, permit, the evidence commit, failed earlier hops)',
+      labelNames: ['api', 'class'],
+      buckets: OVERHEAD_BUCKETS,
       registers,
     });
     this.tokens = new SeriesCounter({
@@ -160,6 +171,7 @@ export class GatewayMetrics {
     this.requests.add([api, providerClass, provider, model, result.classification.level, 'completed']);
     if (result.latency.firstTokenMs !== undefined) this.firstToken.record(route, result.latency.firstTokenMs / 1000);
     this.total.record(route, result.latency.totalMs / 1000);
+    this.beforeUpstream.record([api, providerClass], result.latency.beforeUpstreamMs / 1000);
     if (result.usage !== undefined) {
       this.tokens.add([providerClass, provider, model, 'input'], result.usage.inputTokens);
       this.tokens.add([providerClass, provider, model, 'output'], result.usage.outputTokens);

@@ -114,6 +114,8 @@ export interface TransportResponse {
   headers: Record<string, string>;
   /** Offset from the request start at which the headers arrived. */
   firstByteMs: number;
+  /** When the request was handed to the socket (after the sink made it durable), on the `performance.now()` clock. */
+  sentAt: number;
   /**
    * The body chunks as received (already passed to the sink). Read once. After the last
    * chunk received, a failed exchange throws its `UpstreamError`. Leaving the loop early
@@ -390,6 +392,7 @@ export async function sendInvocation(
     await recorded;
     if (isAborted(signal)) throw abortFailure(signal?.reason);
   }
+  let sentAt = performance.now();
 
   return new Promise<TransportResponse>((resolve, reject) => {
     let finished = false;
@@ -476,6 +479,7 @@ export async function sendInvocation(
         const staleLocalSocket = sent.reusedSocket && RESET_CODES.has(error.code ?? '') && isLoopbackAddress(peer);
         if (!isRetry && !responded && !finished && staleLocalSocket) {
           capture.onRetry?.(`${error.code ?? 'reset'} on a reused connection before any response byte; sent again on a new connection`);
+          sentAt = performance.now();
           clientRequest = dispatchOrFail(true);
           return;
         }
@@ -558,6 +562,7 @@ export async function sendInvocation(
         statusMessage,
         headers: receivedHeaders,
         firstByteMs,
+        sentAt,
         body: queue,
         readAll,
         text: async () => (await readAll()).toString('utf8'),

@@ -608,6 +608,13 @@ describe('/metrics', () => {
     expect(after.get(completed)).toBe((before.get(completed) ?? 0) + 1);
     const histogramCount = `syndicate_gateway_total_seconds_count{api="openai",class="local",provider="ollama",model="${OLLAMA_MODEL}"}`;
     expect(after.get(histogramCount)).toBe((before.get(histogramCount) ?? 0) + 1);
+    // The gateway's own time before the engine saw the request: counted once, more than nothing,
+    // far under a second on loopback.
+    const added = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+    expect(added('syndicate_gateway_before_upstream_seconds_count{api="openai",class="local"}')).toBe(1);
+    const beforeUpstream = added('syndicate_gateway_before_upstream_seconds_sum{api="openai",class="local"}');
+    expect(beforeUpstream).toBeGreaterThan(0);
+    expect(beforeUpstream).toBeLessThan(0.5);
     const inputTokens = `syndicate_gateway_tokens_total{class="local",provider="ollama",model="${OLLAMA_MODEL}",direction="input"}`;
     expect(after.get(inputTokens)).toBeGreaterThan(before.get(inputTokens) ?? 0);
 

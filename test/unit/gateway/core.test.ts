@@ -29,7 +29,7 @@ function result(): InvocationResult {
     fidelity: { tokenAccounting: 'exact', verbatimCapture: 'full', toolCallFidelity: 'not_applicable' },
     markers: [],
     warnings: [],
-    latency: { firstTokenMs: 12, totalMs: 40 },
+    latency: { firstTokenMs: 12, totalMs: 40, beforeUpstreamMs: 0.6 },
     classification: { level: 'internal', failedClosed: false, findings: [] },
     route: {} as InvocationResult['route'],
     attempts: [],

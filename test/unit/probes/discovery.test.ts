@@ -89,7 +89,7 @@ function invocationResult(overrides: { tokenAccounting?: 'exact' | 'approximate'
     fidelity: { tokenAccounting: overrides.tokenAccounting ?? 'exact', verbatimCapture: 'full', toolCallFidelity: 'not_applicable' },
     markers: [],
     warnings: [],
-    latency: { totalMs: 1 },
+    latency: { totalMs: 1, beforeUpstreamMs: 0.1 },
     classification: { level: 'public', failedClosed: false, findings: [] },
     route: {} as InvocationResult['route'],
     attempts: [],
