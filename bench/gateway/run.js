@@ -2,7 +2,9 @@
 // `syndicate serve` (classification, routing, permit, evidence recording all ON), with autocannon
 // at concurrency 1 and 32; plus the streaming first-content-byte time added, and the gateway
 // process's RSS. Targets (2 cores): added p50 <= 0.3 ms at c=1, >= 3000 req/s at c=32,
-// streaming first byte added <= 1 ms, RSS <= 120 MB. Prints markdown rows.
+// streaming first byte added <= 1 ms, RSS <= 120 MB. Also the gateway's own time before the upstream
+// call at c=1, as its /metrics reports it (the part of the added latency that is its work, not the
+// extra process hops). Prints markdown rows.
 //
 // BENCH_DURATION (seconds per run, default 15), BENCH_STREAM_REQUESTS (default 500),
 // BENCH_CONNECTIONS (default `1,32`; the summary needs both),
@@ -94,6 +96,13 @@ function memoryOf(pid) {
 
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
+/** The gateway's own pre-upstream time histogram (sum and count, seconds) from its /metrics. */
+async function beforeUpstream(gatewayUrl, headers) {
+  const text = await (await fetch(`${gatewayUrl}/metrics`, { headers })).text();
+  const value = (series) => Number(new RegExp(`^syndicate_gateway_before_upstream_seconds_${series}\\{api="openai",class="local"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { sum: value('sum'), count: value('count') };
+}
+
 const home = mkdtempSync(join(tmpdir(), 'syndicate-bench-gateway-'));
 let upstream;
 let gateway;
@@ -135,7 +144,11 @@ try {
     const directResult = await load(direct.url, direct.headers, direct.body, connections, duration);
     const cpuBefore = cpuSecondsOf(gateway.child.pid);
     const mainBefore = cpuSecondsOf(gateway.child.pid, gateway.child.pid);
+    const ownBefore = await beforeUpstream(gatewayUrl, auth);
     const gatewayResult = await load(through.url, through.headers, through.body, connections, duration);
+    const ownAfter = await beforeUpstream(gatewayUrl, auth);
+    // What the gateway itself reports: from the request in hand to the upstream request on the socket.
+    gatewayResult.beforeUpstreamMs = ((ownAfter.sum - ownBefore.sum) * 1000) / (ownAfter.count - ownBefore.count);
     // The gateway's own CPU per request: steadier than req/s on a machine shared with other work.
     gatewayResult.cpuMsPerRequest = ((cpuSecondsOf(gateway.child.pid) - cpuBefore) * 1000) / gatewayResult.total;
     gatewayResult.mainThreadCpuMsPerRequest = ((cpuSecondsOf(gateway.child.pid, gateway.child.pid) - mainBefore) * 1000) / gatewayResult.total;
@@ -173,6 +186,7 @@ try {
       '|---|---|---|---|',
       `| added p50 latency at c=1 | ${fixed(addedP50, 3)} ms | <= 0.3 ms | ${addedP50 <= 0.3 ? 'yes' : 'no'} |`,
       `| added p99 latency at c=1 | ${fixed(c1.gatewayResult.p99 - c1.directResult.p99, 3)} ms | - | - |`,
+      `| gateway's own time before the upstream call at c=1, mean (its /metrics) | ${fixed(c1.gatewayResult.beforeUpstreamMs, 3)} ms | - | - |`,
       `| gateway req/s at c=32 | ${fixed(c32.gatewayResult.requestsPerSecond, 0)} | >= 3000 | ${c32.gatewayResult.requestsPerSecond >= 3000 ? 'yes' : 'no'} |`,
       `| streaming first content byte, p50 direct / gateway | ${fixed(percentile(directStream, 0.5), 3)} / ${fixed(percentile(gatewayStream, 0.5), 3)} ms | - | - |`,
       `| streaming first byte added (p50 of ${streamRequests}) | ${fixed(addedFirstByte, 3)} ms | <= 1 ms | ${addedFirstByte <= 1 ? 'yes' : 'no'} |`,
