@@ -164,7 +164,8 @@ export interface ChainBreak {
   seq: number;
   /** The row at fault, when there is one (absent for a missing row). */
   evidenceId?: string;
-  reason: 'content changed' | 'link broken' | 'row missing' | 'head mismatch';
+  /** `anchor mismatch`: the row at a recorded head (`VerifyOptions.from`) no longer hashes to it. */
+  reason: 'content changed' | 'link broken' | 'row missing' | 'head mismatch' | 'anchor mismatch';
 }
 
 export type VerifyResult =
@@ -172,6 +173,13 @@ export type VerifyResult =
   | { ok: false; rows: number; brokenAt: ChainBreak };
 
 export interface VerifyOptions {
+  /**
+   * A head recorded by an earlier verification (kept outside the store): only that row and the
+   * rows chained after it are checked — the row must still hash to `hash` — so a daily check of a
+   * large store costs the day's rows. What lies before it was proven by the verification that
+   * printed it; a full run (without `from`) proves it again.
+   */
+  from?: { seq: number; hash: string };
   /** Called every `progressEvery` rows (default 5000) and once at the end. */
   onProgress?: (done: number, total: number) => void;
   progressEvery?: number;
@@ -209,7 +217,12 @@ export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyRe
 function walkChain(store: Store, options: VerifyOptions): VerifyResult {
   const { db } = store;
   const progressEvery = options.progressEvery ?? 5000;
-  const total = (db.prepare('SELECT count(*) AS n FROM evidence WHERE chain_seq IS NOT NULL').get() as { n: number }).n;
+  const anchor = options.from;
+  const firstSeq = anchor === undefined || anchor.seq === 0 ? 1 : anchor.seq;
+  if (anchor !== undefined && anchor.seq === 0 && anchor.hash !== GENESIS_HASH) {
+    return { ok: false, rows: 0, brokenAt: { seq: 0, reason: 'anchor mismatch' } };
+  }
+  const total = (db.prepare('SELECT count(*) AS n FROM evidence WHERE chain_seq >= ?').get(firstSeq) as { n: number }).n;
   const head = db.prepare('SELECT seq, hash FROM evidence_chain_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
   // Rows in pages (a statement being iterated keeps the connection busy), then the chunks of the
   // same page in one joined query; each value is read once.
@@ -224,10 +237,13 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
 
   const blocks = evidenceBlocks(db);
   let rows = 0;
-  let expectedSeq = 1;
-  let previousHash = GENESIS_HASH;
+  let expectedSeq = firstSeq;
+  // From a recorded head: its row is checked against its own prev_hash, then against the record.
+  let previousHash =
+    firstSeq === 1 ? GENESIS_HASH : (db.prepare('SELECT prev_hash FROM evidence WHERE chain_seq = ?').pluck(true).get(firstSeq) as string | undefined);
+  if (previousHash === undefined) return { ok: false, rows: 0, brokenAt: { seq: firstSeq, reason: 'row missing' } };
   let failure: ChainBreak | undefined;
-  let after = 0;
+  let after = firstSeq - 1;
   while (failure === undefined) {
     const batch = page.all(after) as unknown[][];
     const last = batch.at(-1);
@@ -256,6 +272,10 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
         failure = { seq, evidenceId: id, reason: 'content changed' };
         break;
       }
+      if (anchor !== undefined && seq === anchor.seq && stored !== anchor.hash) {
+        failure = { seq, evidenceId: id, reason: 'anchor mismatch' };
+        break;
+      }
       previousHash = stored as string;
       rows += 1;
       expectedSeq += 1;
@@ -269,6 +289,7 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
   }
   options.onProgress?.(rows, total);
   const lastSeq = expectedSeq - 1;
+  if (anchor !== undefined && anchor.seq > 0 && rows === 0) return { ok: false, rows, brokenAt: { seq: anchor.seq, reason: 'row missing' } };
   if (head === undefined) {
     if (rows === 0) return { ok: true, rows, head: { seq: 0, hash: GENESIS_HASH } };
     return { ok: false, rows, brokenAt: { seq: lastSeq, reason: 'head mismatch' } };

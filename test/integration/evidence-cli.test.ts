@@ -207,6 +207,18 @@ describe('syndicate evidence (CLI)', () => {
     expect(document).toMatchObject({ ok: true, rows: 5, head: { seq: 5 } });
     const human = await runCli(['evidence', 'verify'], { home });
     expect(human.stdout).toBe(`evidence chain intact: 5 rows, head #5 ${document.head.hash}`);
+    expect(human.stderr).toContain(`keep \`5:${document.head.hash}\` outside this machine's store`);
+    // From that recorded head: only its row (and any newer) is checked.
+    const fromHead = await runCli(['evidence', 'verify', '--json', '--from', `5:${document.head.hash}`], { home });
+    expect(fromHead.exitCode).toBe(0);
+    expect(parseJsonDocument(fromHead.stdout)).toMatchObject({ ok: true, rows: 1, head: { seq: 5 }, from: { seq: 5 } });
+    const otherHead = await runCli(['evidence', 'verify', '--from', `5:${'0'.repeat(64)}`], { home });
+    expect(otherHead.exitCode).toBe(1);
+    expect(otherHead.stderr).toContain('evidence chain broken at #5');
+    expect(otherHead.stderr).toContain('anchor mismatch');
+    const malformed = await runCli(['evidence', 'verify', '--from', 'head'], { home });
+    expect(malformed.exitCode).toBe(2);
+    expect(malformed.stderr).toContain('hint: give a head as an earlier `evidence verify` printed it');
 
     const seqOfCompleted = withStore(home, (store) => {
       const row = store.db.prepare('SELECT chain_seq FROM evidence WHERE id = ?').get(completed) as { chain_seq: number };

@@ -186,15 +186,27 @@ export function evidenceCommand(): Command {
   evidence
     .command('verify')
     .description('recompute the hash chain; exit 1 naming the first broken link')
-    .addHelpText('after', '\nExample:\n  $ syndicate evidence verify --json')
-    .action(async (_options: unknown, command: Command) => {
+    .option('--from <seq:hash>', 'check only the rows from a head an earlier verify printed (kept outside the store), e.g. 1200:3fa4…')
+    .addHelpText('after', '\nExample:\n  $ syndicate evidence verify --json\n  $ syndicate evidence verify --from "$(cat /secure/last-evidence-head)"')
+    .action(async (options: { from?: string }, command: Command) => {
       const context = contextFor(command);
-      const { CheckFailedError } = await import('../../errors.js');
+      const { CheckFailedError, UsageError } = await import('../../errors.js');
       const { verifyChain } = await import('../../evidence/index.js');
+      let from: { seq: number; hash: string } | undefined;
+      if (options.from !== undefined) {
+        const match = /^(\d+):([0-9a-f]{64})$/.exec(options.from.trim());
+        if (match === null) {
+          throw new UsageError(`invalid --from "${options.from}"`, { hint: 'give a head as an earlier `evidence verify` printed it: <seq>:<64 hex digits>' });
+        }
+        from = { seq: Number(match[1]), hash: match[2] as string };
+      }
       const store = await context.store();
       const { output } = context;
       const spinner = await output.spinner('verifying the evidence chain');
-      const result = verifyChain(store, { onProgress: (done, total) => spinner.update(`verifying the evidence chain: ${done}/${total} rows`) });
+      const result = verifyChain(store, {
+        ...(from === undefined ? {} : { from }),
+        onProgress: (done, total) => spinner.update(`verifying the evidence chain: ${done}/${total} rows`),
+      });
       context.close();
       if (!result.ok) {
         spinner.fail('evidence chain broken');
@@ -202,16 +214,19 @@ export function evidenceCommand(): Command {
         const where = brokenAt.evidenceId === undefined ? `#${brokenAt.seq}` : `#${brokenAt.seq} (${brokenAt.evidenceId})`;
         throw new CheckFailedError(`evidence chain broken at ${where}: ${brokenAt.reason}`, {
           hint:
-            brokenAt.reason === 'row missing' || brokenAt.reason === 'head mismatch'
-              ? `a row was deleted or the chain head edited outside syndicate; ${result.rows} rows before it verified`
-              : `the row was edited outside syndicate; ${result.rows} rows before it verified — inspect it with \`syndicate evidence show ${brokenAt.evidenceId ?? ''}\``,
+            brokenAt.reason === 'anchor mismatch'
+              ? 'the row at the recorded head no longer hashes to it: the chain up to it was rewritten, or the head was recorded from another store; run a full `evidence verify`'
+              : brokenAt.reason === 'row missing' || brokenAt.reason === 'head mismatch'
+                ? `a row was deleted or the chain head edited outside syndicate; ${result.rows} rows before it verified`
+                : `the row was edited outside syndicate; ${result.rows} rows before it verified — inspect it with \`syndicate evidence show ${brokenAt.evidenceId ?? ''}\``,
           details: { rows: result.rows, brokenAt },
         });
       }
       spinner.stop();
-      output.result({ rows: result.rows, head: result.head }, () =>
-        output.line(`evidence chain intact: ${result.rows} rows, head #${result.head.seq} ${result.head.hash}`),
-      );
+      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }) }, () => {
+        output.line(`evidence chain intact${from === undefined ? '' : ` from #${from.seq}`}: ${result.rows} rows, head #${result.head.seq} ${result.head.hash}`);
+        output.info(`keep \`${result.head.seq}:${result.head.hash}\` outside this machine's store; \`evidence verify --from\` it later checks only newer rows`);
+      });
     });
 
   return evidence;

@@ -4,6 +4,7 @@ import { ChunkLedger, linkHash, SELECT_HASHED } from '../../../src/evidence/chai
 import {
   decodeBytes,
   exportEvidence,
+  GENESIS_HASH,
   getEvidence,
   HASHED_COLUMNS,
   verifyChain,
@@ -165,6 +166,46 @@ describe('evidence hash chain', () => {
   it('detects prompt-cache figures given to a row written without them', () => {
     store.db.prepare('UPDATE evidence SET cache_write_input_tokens = 0 WHERE id = ?').run(ids[0]);
     expect(verifyChain(store)).toMatchObject({ ok: false, rows: 0, brokenAt: { seq: 1, reason: 'content changed' } });
+  });
+
+  describe('from a recorded head', () => {
+    const hashAt = (seq: number): string => (store.db.prepare('SELECT hash FROM evidence WHERE chain_seq = ?').pluck(true).get(seq) as string);
+
+    it('checks that row and the ones after it only', () => {
+      expect(verifyChain(store, { from: { seq: 3, hash: hashAt(3) } })).toMatchObject({ ok: true, rows: 4, head: { seq: 6 } });
+      expect(verifyChain(store, { from: { seq: 0, hash: GENESIS_HASH } })).toMatchObject({ ok: true, rows: 6 });
+      // Before the recorded head: proven by the run that printed it, not looked at again.
+      store.db.prepare('UPDATE evidence SET caller = ? WHERE chain_seq = 2').run('edited');
+      expect(verifyChain(store, { from: { seq: 3, hash: hashAt(3) } })).toMatchObject({ ok: true, rows: 4 });
+      expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 2, reason: 'content changed' } });
+    });
+
+    it('finds an edit at or after the head, a head this store does not hold and one its row no longer hashes to', () => {
+      const recorded = { seq: 3, hash: hashAt(3) };
+      expect(verifyChain(store, { from: { seq: 3, hash: 'f'.repeat(64) } })).toMatchObject({ ok: false, rows: 0, brokenAt: { seq: 3, reason: 'anchor mismatch' } });
+      expect(verifyChain(store, { from: { seq: 0, hash: 'f'.repeat(64) } })).toMatchObject({ ok: false, brokenAt: { seq: 0, reason: 'anchor mismatch' } });
+      expect(verifyChain(store, { from: { seq: 9, hash: recorded.hash } })).toMatchObject({ ok: false, rows: 0, brokenAt: { seq: 9, reason: 'row missing' } });
+      store.db.prepare('UPDATE evidence SET caller = ? WHERE chain_seq = 5').run('edited');
+      expect(verifyChain(store, { from: recorded })).toMatchObject({ ok: false, rows: 2, brokenAt: { seq: 5, reason: 'content changed' } });
+      store.db.prepare('UPDATE evidence SET caller = ? WHERE chain_seq = 3').run('edited');
+      expect(verifyChain(store, { from: recorded })).toMatchObject({ ok: false, rows: 0, brokenAt: { seq: 3, reason: 'content changed' } });
+    });
+
+    it('finds the chain rewritten up to the head: the head row, relinked, no longer hashes to the record', () => {
+      const recorded = { seq: 3, hash: hashAt(3) };
+      // Rewrite row 2 and re-seal rows 2.. as an attacker with the database would (their hashes
+      // recomputed): row 3 then points at the new row 2 and its own hash changes.
+      const rewritten = hashAt(2).replace(/^./, (digit) => (digit === '0' ? '1' : '0'));
+      store.db.prepare('UPDATE evidence SET prev_hash = ? WHERE chain_seq = 3').run(rewritten);
+      const row = store.db.prepare(`${SELECT_HASHED} WHERE chain_seq = 3`).raw(true).get() as unknown[];
+      row.pop();
+      const ledger = new ChunkLedger();
+      for (const chunk of store.db.prepare('SELECT seq, at_ms, bytes FROM evidence_chunks WHERE evidence_id = ? ORDER BY key').raw(true).all(row[HASHED_COLUMNS.indexOf('id')]) as unknown[][]) {
+        ledger.addStored(chunk[0], chunk[1], chunk[2]);
+      }
+      store.db.prepare('UPDATE evidence SET hash = ? WHERE chain_seq = 3').run(linkHash(rewritten, row, ledger));
+      expect(verifyChain(store, { from: recorded })).toMatchObject({ ok: false, rows: 0, brokenAt: { seq: 3, reason: 'anchor mismatch' } });
+    });
   });
 
   it('reports progress', () => {
