@@ -1,6 +1,7 @@
 import { Counter, Histogram, Registry, type OpenMetricsContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { SeriesCounter, SeriesHistogram } from '../../../src/metrics/series.js';
+import { GatewayMetrics } from '../../../src/metrics/prometheus.js';
 
 const BUCKETS = [0.005, 0.01, 0.1, 1, 10];
 const LABELS = ['api', 'provider', 'model'] as const;
@@ -87,5 +88,20 @@ describe('SeriesCounter and SeriesHistogram', () => {
     expect(() => series.counter.add(['openai', 'ollama', 'm'], Number.NaN)).toThrow(/finite amount/);
     expect(() => series.counter.add(['openai', 'ollama', 'm'], Number.POSITIVE_INFINITY)).toThrow(/finite amount/);
     expect(() => series.histogram.record(['openai', 'ollama', 'm'], Number.NaN)).toThrow(/finite observation/);
+  });
+});
+
+describe('GatewayMetrics spend gauges', () => {
+  it('read today\'s spend and the ceilings at scrape time; a store that cannot say reads +Inf', async () => {
+    let spending = { spentTodayUsd: 1.25, ceilings: { perDayUsd: 20, perRequestUsd: undefined as number | undefined } };
+    const metrics = new GatewayMetrics({ processMetrics: false, spending: () => spending });
+    const first = (await metrics.exposition()).body;
+    expect(first).toContain('syndicate_gateway_spend_today_usd 1.25');
+    expect(first).toContain('syndicate_gateway_spend_ceiling_usd{period="day"} 20');
+    expect(first).not.toContain('period="request"');
+    spending = { spentTodayUsd: Number.POSITIVE_INFINITY, ceilings: { perDayUsd: 20, perRequestUsd: 0.5 } };
+    const second = (await metrics.exposition()).body;
+    expect(second).toContain('syndicate_gateway_spend_today_usd +Inf');
+    expect(second).toContain('syndicate_gateway_spend_ceiling_usd{period="request"} 0.5');
   });
 });
