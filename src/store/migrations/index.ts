@@ -8,6 +8,7 @@ import { engineEventsMigration } from './007-engine-events.js';
 import { evidenceBlocksMigration } from './008-evidence-blocks.js';
 import { promptCacheTokensMigration } from './009-prompt-cache-tokens.js';
 import { answersByModelMigration } from './010-answers-by-model.js';
+import { pricedAnswersMigration } from './011-priced-answers.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
 export interface Migration {
@@ -17,4 +18,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration];

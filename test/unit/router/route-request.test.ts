@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DAY_SPEND_SQL, SPEND_CHAINED_SINCE_SQL } from '../../../src/evidence/queries.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { HealthMonitor } from '../../../src/router/health.js';
 import { estimatePromptTokens, routeRequest, spentTodayUsd } from '../../../src/router/route-request.js';
@@ -113,6 +114,23 @@ describe('routeRequest', () => {
       // The next day starts from what was recorded since its start.
       insert.run('tomorrow', 6, 'r6', 'completed', '2025-06-02T00:30:00.000Z', 0.5);
       expect(spentTodayUsd(store, new Date('2025-06-02T01:00:00.000Z'))).toBeCloseTo(0.5, 10);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('reads the day\'s spend through indexes only: no statement scans the evidence table', () => {
+    const store = openStore(':memory:');
+    try {
+      const statements: [string, unknown[]][] = [
+        [DAY_SPEND_SQL, ['2025-06-01T00:00:00.000Z']],
+        [SPEND_CHAINED_SINCE_SQL, ['2025-06-01T00:00:00.000Z', 3]],
+      ];
+      for (const [sql, parameters] of statements) {
+        const steps = (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...parameters) as { detail: string }[]).map((step) => step.detail);
+        expect(steps.length, sql).toBeGreaterThan(0);
+        for (const step of steps.filter((detail) => /evidence\b/.test(detail))) expect(step, sql).toMatch(/USING (COVERING )?INDEX/);
+      }
     } finally {
       store.close();
     }
