@@ -148,14 +148,16 @@ export class ChunkLedger {
  */
 export function linkHash(previousHash: string, row: RowValues, ledger: ChunkLedger): string {
   const { chunksJson, bytesDigest } = ledger.seal();
-  return oneShotHash('sha256', `${previousHash}\n${JSON.stringify(hashedValues(row))}\n${chunksJson}\n${bytesDigest}`, 'hex');
+  const length = hashedLength(row);
+  const values = length === row.length ? row : row.slice(0, length);
+  return oneShotHash('sha256', `${previousHash}\n${JSON.stringify(values)}\n${chunksJson}\n${bytesDigest}`, 'hex');
 }
 
-/** The row's values as the chain hashes them: appended columns only up to the last one holding a value. */
-function hashedValues(row: RowValues): RowValues {
-  let end = row.length;
-  while (end > CHAIN_V2_COLUMNS && row[end - 1] === null) end -= 1;
-  return end === row.length ? row : row.slice(0, end);
+/** How many of the row's values the chain hashes: appended columns only up to the last one holding a value. */
+function hashedLength(row: RowValues): number {
+  let length = row.length;
+  while (length > CHAIN_V2_COLUMNS && row[length - 1] === null) length -= 1;
+  return length;
 }
 
 /** Where and why the chain broke. */
@@ -251,8 +253,8 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
     let chunkIndex = 0;
     for (const row of batch) {
       const stored = row.pop();
-      // Appended columns a row never got (null at its end) are not hashed: drop them here, in place.
-      while (row.length > CHAIN_V2_COLUMNS && row[row.length - 1] === null) row.pop();
+      // Appended columns a row never got are not hashed: dropped here, in place, rather than copied by linkHash.
+      row.length = hashedLength(row);
       const seq = row[SEQ_INDEX] as number;
       const id = String(row[ID_INDEX]);
       if (seq !== expectedSeq) {
