@@ -21,7 +21,7 @@ import type { Candidate, RoutePlan } from '../router/types.js';
 import { sendInvocation, type TransportResponse } from '../transport/index.js';
 import { retryAfterSeconds } from '../transport/retry-after.js';
 import type { WireAdapter } from '../wire/adapter.js';
-import type { CanonicalRequest, CanonicalResponse, StreamPart, Usage } from '../wire/canonical.js';
+import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
@@ -645,8 +645,7 @@ function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknow
  * (an engine reporting more cached tokens than prompt tokens is recorded at the prompt's count).
  */
 function evidenceUsage(usage: Usage): NonNullable<AttemptOutcomeFields['usage']> {
-  const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
-  const written = Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached);
+  const { cached, written } = cacheTokensWithinInput(usage);
   return {
     inputTokens: usage.inputTokens,
     outputTokens: usage.outputTokens,

@@ -1,4 +1,4 @@
-import type { Usage } from '../wire/canonical.js';
+import { cacheTokensWithinInput, type Usage } from '../wire/canonical.js';
 import type { ModelPrice } from './types.js';
 
 /**
@@ -8,8 +8,7 @@ import type { ModelPrice } from './types.js';
  * `inputTokens` (the canonical convention), so they are taken out of the plain input first.
  */
 export function usageCostUsd(price: ModelPrice, usage: Usage): number {
-  const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
-  const written = Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached);
+  const { cached, written } = cacheTokensWithinInput(usage);
   const writtenForAnHour = Math.min(usage.cacheWrite1hInputTokens ?? 0, written);
   const writeRate = price.cacheWriteInputPerMTok ?? price.inputPerMTok;
   const microDollars =

@@ -134,6 +134,16 @@ export interface Usage {
   cacheWrite1hInputTokens?: number;
 }
 
+/**
+ * The prompt-cache reads and writes of `usage`, each bounded by what the input leaves for it: the
+ * canonical convention counts both inside `inputTokens`, and an engine reporting more cached
+ * tokens than prompt tokens must not make the rest negative.
+ */
+export function cacheTokensWithinInput(usage: Usage): { cached: number; written: number } {
+  const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
+  return { cached, written: Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached) };
+}
+
 export interface CanonicalResponse {
   id: string;
   model: string;
