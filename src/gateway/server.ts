@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import type { HomePaths } from '../home/home.js';
 import { readSecretFile } from '../home/home.js';
 import { StoreError } from '../errors.js';
-import { createPipelineContext } from '../invoke/context.js';
+import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
@@ -78,15 +78,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const token = readGatewayToken(options.home);
   boundHeapGrowth();
   const pipeline = createPipelineContext(options.home, options.store, options.env);
-  // A gateway runs for days: policy edits apply to new requests without a restart.
-  let policy: LivePolicy | undefined;
   const metrics = new GatewayMetrics({
-    spending: () => ({
-      spentTodayUsd: spentTodayUsd(options.store, new Date()),
-      ceilings: (policy?.current().policy ?? pipeline.policy).cost ?? {},
-    }),
+    spentTodayUsd: () => spentTodayUsd(options.store, new Date()),
+    costCeilings: () => currentPolicy(pipeline).policy.cost ?? {},
   });
-  policy = new LivePolicy(options.home.policyPath, pipeline.policy, {
+  // A gateway runs for days: policy edits apply to new requests without a restart.
+  const policy = new LivePolicy(options.home.policyPath, pipeline.policy, {
     onChange: (change) => {
       metrics.recordPolicyReload(change.kind);
       options.onPolicyChange?.(change);

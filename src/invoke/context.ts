@@ -4,6 +4,7 @@ import { loadPolicy } from '../policy/load.js';
 import { coldStartEstimator } from '../router/cold-starts.js';
 import { sharedHealthMonitor } from '../router/health.js';
 import type { Store } from '../store/store.js';
+import type { CurrentPolicy } from '../policy/live.js';
 import type { PipelineContext } from './types.js';
 
 /** Builds the pipeline context every surface needs from the data directory and an open store. */
@@ -16,4 +17,9 @@ export function createPipelineContext(home: HomePaths, store: Store, env: NodeJS
     env,
     coldStarts: coldStartEstimator(store),
   };
+}
+
+/** The policy for the next request: the live one when the context follows the policy file, else the one it was built with. */
+export function currentPolicy(context: PipelineContext): CurrentPolicy {
+  return context.livePolicy?.current() ?? { policy: context.policy };
 }

@@ -26,6 +26,7 @@ import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
+import { currentPolicy } from './context.js';
 import type {
   AttemptProvider,
   AttemptReport,
@@ -78,7 +79,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     });
   }
 
-  const { policy, failure: policyFailure } = context.livePolicy?.current() ?? { policy: context.policy };
+  const { policy, failure: policyFailure } = currentPolicy(context);
   const routed = await routeRequest({
     request,
     policy,

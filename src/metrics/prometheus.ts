@@ -18,8 +18,10 @@ const ROUTE_LABELS = ['api', 'class', 'provider', 'model'] as const;
 export interface GatewayMetricsOptions {
   /** Node's process metrics (CPU, memory, event-loop lag); default on. */
   processMetrics?: boolean;
-  /** Today's recorded spend and the policy's ceilings, read when `/metrics` is scraped. */
-  spending?: () => { spentTodayUsd: number; ceilings: { perDayUsd?: number | undefined; perRequestUsd?: number | undefined } };
+  /** Today's recorded spend, read when `/metrics` is scraped (with `costCeilings`). */
+  spentTodayUsd?: () => number;
+  /** The policy's cost ceilings, read when `/metrics` is scraped. */
+  costCeilings?: () => { perDayUsd?: number | undefined; perRequestUsd?: number | undefined };
 }
 
 /**
@@ -118,24 +120,26 @@ export class GatewayMetrics {
       registers,
     });
     this.policyFailedClosed.set(0);
-    const { spending } = options;
-    if (spending !== undefined) {
-      // Read at scrape time from evidence (every process's spend) and the live policy.
+    // Read at scrape time from evidence (every process's spend) and the live policy.
+    const { spentTodayUsd, costCeilings } = options;
+    if (spentTodayUsd !== undefined) {
       new Gauge({
         name: 'syndicate_gateway_spend_today_usd',
         help: 'Spend recorded in evidence since the start of the UTC day, by every syndicate process on this store (+Inf when the store cannot say)',
         registers,
         collect() {
-          this.set(spending().spentTodayUsd);
+          this.set(spentTodayUsd());
         },
       });
+    }
+    if (costCeilings !== undefined) {
       new Gauge({
         name: 'syndicate_gateway_spend_ceiling_usd',
         help: 'The policy\'s cost ceilings (period "day": spend per UTC day; "request": estimated cost per request); absent when the policy sets none',
         labelNames: ['period'],
         registers,
         collect() {
-          const { perDayUsd, perRequestUsd } = spending().ceilings;
+          const { perDayUsd, perRequestUsd } = costCeilings();
           this.reset();
           if (perDayUsd !== undefined) this.set({ period: 'day' }, perDayUsd);
           if (perRequestUsd !== undefined) this.set({ period: 'request' }, perRequestUsd);

@@ -94,7 +94,7 @@ describe('SeriesCounter and SeriesHistogram', () => {
 describe('GatewayMetrics spend gauges', () => {
   it('read today\'s spend and the ceilings at scrape time; a store that cannot say reads +Inf', async () => {
     let spending = { spentTodayUsd: 1.25, ceilings: { perDayUsd: 20, perRequestUsd: undefined as number | undefined } };
-    const metrics = new GatewayMetrics({ processMetrics: false, spending: () => spending });
+    const metrics = new GatewayMetrics({ processMetrics: false, spentTodayUsd: () => spending.spentTodayUsd, costCeilings: () => spending.ceilings });
     const first = (await metrics.exposition()).body;
     expect(first).toContain('syndicate_gateway_spend_today_usd 1.25');
     expect(first).toContain('syndicate_gateway_spend_ceiling_usd{period="day"} 20');
