@@ -342,9 +342,10 @@ export const SPEND_CHAINED_SINCE_SQL = `SELECT COALESCE(SUM(CASE WHEN created_at
  * Total recorded spend (USD) of attempts started at or after `sinceIso`, for the daily cost
  * ceiling — asked on the request path. The first call for a `sinceIso` sums the priced rows
  * created since then (an index range); later calls add only the envelopes chained since the
- * previous call, read through the chain-sequence index: a cost is written by the same update that chains its row and never
- * changes afterwards, so each call reads the few rows finished meanwhile (by any process), not
- * the whole day (a day of 50 000 envelopes took ~45 ms per request to sum).
+ * previous call, read through the chain-sequence index: a cost is written by the same update
+ * that chains its row and never changes afterwards, so each call reads the few rows finished
+ * meanwhile (by any process), not the whole day (a day of 50 000 envelopes took ~45 ms per
+ * request to sum).
  */
 export function spentSince(store: Store, sinceIso: string): number {
   const tally = spendTallies.get(store);
