@@ -3,12 +3,14 @@
 // run-to-run noise (±20 %) swamps a 10 % change between two separate `bench:gateway` runs.
 // Run: node bench/gateway/ab.js /path/to/other/checkout [rounds=4]
 // (A = the other checkout, B = this one; both need `npm run build` first.)
+// AB_NODE_ARGS_A / AB_NODE_ARGS_B give one side node options (e.g. `--max-semi-space-size=8`);
+// the other checkout may be this one, to compare options alone.
 import autocannon from 'autocannon';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firstContentTimes } from './first-content.js';
-import { BenchProcesses, cpuSeconds, median, pause } from './processes.js';
+import { BenchProcesses, cpuSeconds, median, nodeArgsFrom, pause, peakRssMb } from './processes.js';
 
 const other = process.argv[2];
 if (other === undefined || !existsSync(join(resolve(other), 'dist/cli/main.js'))) {
@@ -26,7 +28,10 @@ const processes = new BenchProcesses();
 try {
   const upstreamUrl = await processes.startUpstream();
   const gateways = {};
-  for (const [name, bin] of Object.entries(builds)) gateways[name] = await processes.startGateway(name, bin, upstreamUrl);
+  for (const [name, bin] of Object.entries(builds)) {
+    const nodeArgs = nodeArgsFrom(process.env[`AB_NODE_ARGS_${name}`] ?? process.env.BENCH_GATEWAY_NODE_ARGS);
+    gateways[name] = await processes.startGateway(name, bin, upstreamUrl, { nodeArgs });
+  }
 
   const firstContent = async (gateway, count) => median(await firstContentTimes(`${gateway.url}/v1/chat/completions`, gateway.headers, body(true), count));
   const load = async (gateway, connections, seconds) => {
@@ -55,13 +60,13 @@ try {
   const lines = [
     `Interleaved A/B, ${rounds} rounds, medians (A = ${resolve(other)}, B = this checkout; ${new Date().toISOString().slice(0, 10)}, node ${process.version})`,
     '',
-    '| build | stream first content p50 ms | c=1 req/s | c=1 main-thread CPU ms/request | c=32 req/s | c=32 main-thread CPU ms/request |',
-    '|---|---|---|---|---|---|',
+    '| build | stream first content p50 ms | c=1 req/s | c=1 main-thread CPU ms/request | c=32 req/s | c=32 main-thread CPU ms/request | RSS peak MB |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const name of ['A', 'B']) {
     const of = (pick) => median(results[name].map(pick));
     lines.push(
-      `| ${name} | ${of((r) => r.firstContentMs).toFixed(3)} | ${of((r) => r.c1.requestsPerSecond).toFixed(0)} | ${of((r) => r.c1.cpuMs).toFixed(3)} | ${of((r) => r.c32.requestsPerSecond).toFixed(0)} | ${of((r) => r.c32.cpuMs).toFixed(3)} |`,
+      `| ${name} | ${of((r) => r.firstContentMs).toFixed(3)} | ${of((r) => r.c1.requestsPerSecond).toFixed(0)} | ${of((r) => r.c1.cpuMs).toFixed(3)} | ${of((r) => r.c32.requestsPerSecond).toFixed(0)} | ${of((r) => r.c32.cpuMs).toFixed(3)} | ${peakRssMb(gateways[name].pid).toFixed(1)} |`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -32,7 +32,7 @@ export class BenchProcesses {
   }
 
   /** `syndicate serve` of the build whose bin is `bin`, with the upstream registered as a local provider. */
-  async startGateway(name, bin, upstreamUrl, { contextWindow = 8192 } = {}) {
+  async startGateway(name, bin, upstreamUrl, { contextWindow = 8192, nodeArgs = nodeArgsFrom(process.env.BENCH_GATEWAY_NODE_ARGS) } = {}) {
     const home = mkdtempSync(join(tmpdir(), `syndicate-bench-${name}-`));
     this.homes.push(home);
     const cli = (args) => {
@@ -46,7 +46,6 @@ export class BenchProcesses {
     );
     cli(['provider', 'register', join(home, 'bench.yaml')]);
     const token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();
-    const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, bin, '--home', home, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.children.push(child);
     const url = await new Promise((done) => {
@@ -68,4 +67,15 @@ export class BenchProcesses {
     await pause(500);
     for (const home of this.homes) rmSync(home, { recursive: true, force: true });
   }
+}
+
+/** Node options from a space-separated environment value (e.g. `--max-semi-space-size=8`). */
+export function nodeArgsFrom(value) {
+  return (value ?? '').split(' ').filter(Boolean);
+}
+
+/** Peak resident set size of a process so far, in MB (VmHWM). */
+export function peakRssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
 }
