@@ -78,7 +78,9 @@ export async function runProgram(argv: string[]): Promise<number> {
       if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') {
         return ExitCode.ok;
       }
-      const message = error.message.replace(/^error: /, '');
+      // A command group run without its subcommand: commander has printed the group's help (to
+      // stderr) and reports '(outputHelp)', which says nothing to the user.
+      const message = error.code === 'commander.help' ? 'missing subcommand: pick one of the commands listed above' : error.message.replace(/^error: /, '');
       const usage = new UsageError(message, { hint: 'run `syndicate --help` or `syndicate <command> --help`' });
       new Output({ json: wantsJson(argv) }).error(usage);
       return usage.exitCode;

@@ -24,6 +24,19 @@ describe('CLI basics', () => {
     expect(document).toMatchObject({ ok: false, error: { code: 'usage' } });
   });
 
+  it('a command group without its subcommand shows its help and a plain usage error, not commander internals', async () => {
+    const human = await runCli(['evidence']);
+    expect(human.exitCode).toBe(2);
+    expect(human.stderr).toContain('Usage: syndicate evidence');
+    expect(human.stderr).toContain('missing subcommand');
+    expect(human.stderr).not.toContain('outputHelp');
+    const json = await runCli(['--json', 'provider']);
+    expect(json.exitCode).toBe(2);
+    const document = parseJsonDocument(json.stdout);
+    expect(document).toMatchObject({ ok: false, error: { code: 'usage' } });
+    expect(JSON.stringify(document)).not.toContain('outputHelp');
+  });
+
   it('init creates the store, policy, key and token with private modes, and is idempotent', async () => {
     const temporary = makeTempHome();
     cleanup = temporary.cleanup;
