@@ -5,16 +5,17 @@
  */
 import type { Policy } from '../policy/types.js';
 import type { Store } from '../store/store.js';
-import { forEachMetricsRow, readModelLoadEvents } from './query.js';
+import { firstEvidenceMs, forEachMetricsRow, readModelLoadEvents } from './query.js';
 import { MetricsAccumulator, type MetricsSummary, type MetricsWindow } from './summary.js';
 
 export { GatewayMetrics, type GatewayApi } from './prometheus.js';
-export { forEachMetricsRow, readMetricsRows, readModelLoadEvents } from './query.js';
+export { firstEvidenceMs, forEachMetricsRow, readMetricsRows, readModelLoadEvents } from './query.js';
 export * from './summary.js';
 
 /** The summary of the evidence in `window`, savings priced at the policy's reference model. */
 export function computeMetrics(store: Store, policy: Policy, window: MetricsWindow): MetricsSummary {
-  const accumulator = new MetricsAccumulator(window, policy.savings);
+  const first = firstEvidenceMs(store);
+  const accumulator = new MetricsAccumulator(window, policy.savings, first === undefined ? {} : { firstEvidenceMs: first });
   forEachMetricsRow(store, window, (row) => accumulator.add(row));
   return accumulator.summary(window.session === undefined ? readModelLoadEvents(store, window) : []);
 }

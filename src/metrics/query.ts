@@ -27,6 +27,14 @@ type MetricsColumns = [
   warm: number | null,
 ];
 
+/** When the store's first envelope was recorded (ms since the epoch); undefined for an empty store. */
+export function firstEvidenceMs(store: Store): number | undefined {
+  const first = store.db.prepare('SELECT MIN(created_at) FROM evidence').pluck().get() as string | null;
+  if (first === null) return undefined;
+  const at = Date.parse(first);
+  return Number.isNaN(at) ? undefined : at;
+}
+
 /**
  * Hands each evidence row of the window (of one session when the window names one) to `visit`,
  * oldest first, with only the columns metrics need — one at a time, so a month of evidence is

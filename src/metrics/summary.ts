@@ -170,6 +170,20 @@ export interface MetricsSummary {
 
 const HOUR_MS = 3_600_000;
 
+/** The requests-per-hour series never lists more hours than a year and a day. */
+export const MAXIMUM_HOURLY_POINTS = 366 * 24;
+
+/**
+ * The first hour of the requests-per-hour series: the window's, unless the store's first envelope
+ * came later (a window longer than the store's history does not list the empty hours before it),
+ * and at most MAXIMUM_HOURLY_POINTS hours before the window's end (`--since 999999d` asks for
+ * 24 million of them).
+ */
+export function hourlySeriesStart(window: MetricsWindow, firstEvidenceMs?: number): number {
+  const from = Math.max(window.sinceMs, firstEvidenceMs ?? window.sinceMs, window.untilMs - MAXIMUM_HOURLY_POINTS * HOUR_MS);
+  return Math.floor(from / HOUR_MS) * HOUR_MS;
+}
+
 /** Pure: the summary of `rows` (already read from the store) in `window`. */
 export function summarizeMetrics(
   rows: Iterable<MetricsRow>,
@@ -220,11 +234,13 @@ export class MetricsAccumulator {
   private readonly hourly: HourlyRequests[] = [];
   private readonly firstHourMs: number;
 
+  /** `firstEvidenceMs`: when the store's first envelope was recorded (see `hourlySeriesStart`). */
   constructor(
     private readonly window: MetricsWindow,
     private readonly savings: Policy['savings'],
+    options: { firstEvidenceMs?: number } = {},
   ) {
-    this.firstHourMs = Math.floor(window.sinceMs / HOUR_MS) * HOUR_MS;
+    this.firstHourMs = hourlySeriesStart(window, options.firstEvidenceMs);
     for (let hour = this.firstHourMs; hour < window.untilMs; hour += HOUR_MS) this.hourly.push({ hour: new Date(hour).toISOString(), local: 0, hosted: 0 });
   }
 

@@ -32,6 +32,16 @@ describe('syndicate metrics', () => {
     expect(metrics['bySensitivity']).toContainEqual({ level: 'restricted', local: 1, hosted: 0, denied: 1 });
   });
 
+  it('a window far longer than the store\'s history answers at once, its hourly series from the first envelope', async () => {
+    const result = await runCli(['--json', 'metrics', '--since', '999999d'], { home });
+    expect(result.exitCode).toBe(0);
+    const { metrics } = parseJsonDocument(result.stdout) as { metrics: { hourly: { hour: string }[]; requests: { total: number } } };
+    expect(metrics.requests.total).toBe(5); // the 3h window's four and the row half an hour before it
+    // The first row is ~3 h 25 min old: 4 or 5 hours, not 24 million.
+    expect(metrics.hourly.length).toBeGreaterThanOrEqual(4);
+    expect(metrics.hourly.length).toBeLessThanOrEqual(5);
+  });
+
   it('prints a human summary with the latency table and the chart', async () => {
     const result = await runCli(['metrics', '--since', '3h'], { home });
     expect(result.exitCode).toBe(0);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordModelLoad } from '../../../src/engines/events.js';
-import { computeMetrics, percentiles, readMetricsRows, summarizeMetrics } from '../../../src/metrics/index.js';
+import { computeMetrics, hourlySeriesStart, MAXIMUM_HOURLY_POINTS, percentiles, readMetricsRows, summarizeMetrics } from '../../../src/metrics/index.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { HOUR, seedMetricsStore } from './seed.js';
@@ -18,6 +18,28 @@ beforeEach(() => {
 });
 
 afterEach(() => store.close());
+
+describe('the requests-per-hour series of a long window', () => {
+  it('starts at the store\'s first envelope, not at a window start decades before it', () => {
+    // The seed's first row is at START - 30 min (09:30): the series runs 09:00 .. 12:00.
+    const summary = computeMetrics(store, defaultPolicy(), { sinceMs: START - 999_999 * 24 * HOUR, untilMs: START + 3 * HOUR });
+    expect(summary.hourly.map((point) => point.hour)).toEqual(['2026-01-15T09:00:00.000Z', '2026-01-15T10:00:00.000Z', '2026-01-15T11:00:00.000Z', '2026-01-15T12:00:00.000Z']);
+    expect(summary.requests.total).toBe(5); // the window's four and the row before it
+    expect(summary.window.since).toBe(new Date(START - 999_999 * 24 * HOUR).toISOString());
+  });
+
+  it('keeps the window\'s start when the store is older, and never lists more than a year and a day of hours', () => {
+    expect(hourlySeriesStart({ sinceMs: START, untilMs: START + 3 * HOUR }, START - 10 * HOUR)).toBe(START);
+    const untilMs = START + 3 * HOUR;
+    expect(hourlySeriesStart({ sinceMs: 0, untilMs })).toBe(untilMs - MAXIMUM_HOURLY_POINTS * HOUR);
+    const empty = openStore(':memory:');
+    try {
+      expect(computeMetrics(empty, defaultPolicy(), { sinceMs: 0, untilMs }).hourly).toHaveLength(MAXIMUM_HOURLY_POINTS);
+    } finally {
+      empty.close();
+    }
+  });
+});
 
 describe('percentiles (nearest rank)', () => {
   it('takes the value at rank ceil(p·n)', () => {
