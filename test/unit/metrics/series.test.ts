@@ -105,3 +105,24 @@ describe('GatewayMetrics spend gauges', () => {
     expect(second).toContain('syndicate_gateway_spend_ceiling_usd{period="request"} 0.5');
   });
 });
+
+describe('event-loop lag gauges', () => {
+  it('report the delay beyond the sampling interval: an idle loop reads near zero, not the 100 ms interval', async () => {
+    const metrics = new GatewayMetrics();
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    const { body } = await metrics.exposition();
+    for (const statistic of ['min', 'mean', 'p50']) {
+      const value = Number(new RegExp(`^syndicate_nodejs_eventloop_lag_${statistic}_seconds (\\S+)$`, 'm').exec(body)?.[1]);
+      expect(value, statistic).toBeGreaterThanOrEqual(0);
+      expect(value, statistic).toBeLessThan(0.05);
+    }
+    // A blocked loop still shows: 300 ms of synchronous work lands in max. (Not right after a
+    // scrape: the scrape resets the histogram, and node skips the first sample after a reset.)
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const until = performance.now() + 300;
+    while (performance.now() < until);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const after = (await metrics.exposition()).body;
+    expect(Number(/^syndicate_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(after)?.[1])).toBeGreaterThan(0.15);
+  });
+});
