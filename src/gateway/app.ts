@@ -99,6 +99,9 @@ const TOKEN_COUNT_METHOD = 'approximate; cl100k_base + 10 %, images 1000 each';
 /** `GET /v1/models/{id}`: the rest of the path is the id (`provider:model` ids may hold `/`, as vLLM's do). */
 const MODEL_PATH_PREFIX = '/v1/models/';
 
+/** Access-log status of a request whose caller closed the connection before any reply (nginx's). */
+const CLIENT_CLOSED_REQUEST = 499;
+
 function modelIdOf(path: string): string {
   const encoded = path.slice(MODEL_PATH_PREFIX.length);
   try {
@@ -395,7 +398,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     } catch (error) {
       if (clientErrorOf(error).kind === 'internal' && !(error instanceof SyndicateError)) options.onInternalError?.(error);
       const reply = errorReply(error, family);
-      record?.replied(reply.status, error);
+      // A caller that went away before its reply: nothing was sent (nginx's 499 in the log).
+      record?.replied(call.cancellation.signal.aborted ? CLIENT_CLOSED_REQUEST : reply.status, error);
       return reply;
     }
   };

@@ -88,4 +88,15 @@ describe('access log', () => {
     });
     expect(broken).toMatchObject({ status: 200, outcome: 'stream_broken', streamed: true, provider: 'ollama', providerClass: 'local', evidenceId: expect.stringMatching(/^ev/) });
   });
+
+  it('logs a caller that went away before any reply as 499, not as a 500 it never sent', async () => {
+    gateway.pipeline.health = new HealthMonitor();
+    engine.setFault('hang', 1);
+    const entry = await entryOf(async () => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 200);
+      await client().chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] }, { signal: controller.signal });
+    });
+    expect(entry).toMatchObject({ status: 499, outcome: 'interrupted', provider: 'ollama' });
+  });
 });
