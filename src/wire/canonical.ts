@@ -36,8 +36,13 @@ export interface ImagePart {
   mediaType?: string;
   data?: string;
   url?: string;
+  /** OpenAI's resolution hint (`low`, `high`, `auto`); the anthropic wire has none. */
+  detail?: ImageDetail;
   cacheControl?: CacheControl;
 }
+
+export const IMAGE_DETAILS = ['auto', 'low', 'high'] as const;
+export type ImageDetail = (typeof IMAGE_DETAILS)[number];
 
 /**
  * Reasoning an assistant turn produced, as the client replays it (Anthropic `thinking` blocks):

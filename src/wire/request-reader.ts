@@ -1,5 +1,5 @@
 import { InvalidInputError, type InputProblem } from '../errors.js';
-import type { CacheControl, ContentPart, ImagePart } from './canonical.js';
+import { IMAGE_DETAILS, type CacheControl, type ContentPart, type ImageDetail, type ImagePart } from './canonical.js';
 import { isRecord, tryParseJson } from './json.js';
 
 /** The `file` every problem in a client request names. */
@@ -84,9 +84,19 @@ export function parseDataUrl(url: string): { mediaType: string; data: string } |
 }
 
 /** An image given by URL: a `data:` URL becomes inline bytes, any other URL stays a reference. */
-export function imageFromUrl(url: string): ImagePart {
+export function imageFromUrl(url: string, detail?: ImageDetail): ImagePart {
   const inline = parseDataUrl(url);
-  return inline === undefined ? { type: 'image', url } : { type: 'image', mediaType: inline.mediaType, data: inline.data };
+  const image: ImagePart = inline === undefined ? { type: 'image', url } : { type: 'image', mediaType: inline.mediaType, data: inline.data };
+  if (detail !== undefined) image.detail = detail;
+  return image;
+}
+
+/** An OpenAI image part's `detail` (absent when not given); anything else than the three is a problem. */
+export function readImageDetail(value: unknown, pointer: string, problems: RequestProblems): ImageDetail | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && (IMAGE_DETAILS as readonly string[]).includes(value)) return value as ImageDetail;
+  problems.add(pointer, `must be one of ${IMAGE_DETAILS.map((detail) => `"${detail}"`).join(', ')}`);
+  return undefined;
 }
 
 /**

@@ -226,6 +226,9 @@ function encodeParts(parts: ContentPart[], location: string, warnings: WireWarni
       if (part.signature !== undefined && part.signature !== '') blocks.push({ type: 'thinking', thinking: part.text, signature: part.signature });
       return;
     }
+    if (part.detail !== undefined && part.detail !== 'auto') {
+      warnings.push({ setting: `${location}[${index}].detail`, message: `the anthropic wire has no image detail setting; "${part.detail}" was not sent` });
+    }
     if (part.data !== undefined) {
       if (part.mediaType === undefined) {
         warnings.push({ setting: `${location}[${index}].mediaType`, message: 'inline image without a media type; sent as image/png' });

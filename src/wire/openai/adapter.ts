@@ -139,7 +139,7 @@ function encodeMessage(message: CanonicalMessage, location: string, warnings: Wi
 function encodeContentPart(part: TextPart | ImagePart): OpenAIContentPart {
   if (part.type === 'text') return { type: 'text', text: part.text };
   const url = part.data !== undefined ? `data:${part.mediaType ?? 'image/png'};base64,${part.data}` : (part.url ?? '');
-  return { type: 'image_url', image_url: { url } };
+  return { type: 'image_url', image_url: part.detail === undefined ? { url } : { url, detail: part.detail } };
 }
 
 /** Joins text parts; images where the wire takes only text are dropped with a warning. */

@@ -22,7 +22,7 @@ import {
 } from '../canonical.js';
 import type { ClientError } from '../client-errors.js';
 import { argumentsToText, isRecord } from '../json.js';
-import { imageFromUrl, optionalBoolean, optionalNumber, readContentParts, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
+import { imageFromUrl, optionalBoolean, optionalNumber, readContentParts, readImageDetail, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
 import { mergeUsage } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
 import { readFunctionTool, readJsonSchemaFormat } from './server.js';
@@ -216,7 +216,8 @@ function parseContent(raw: unknown, pointer: string, problems: RequestProblems, 
     }
     if (type === 'input_image' && speaker === 'user') {
       const url = part['image_url'];
-      if (typeof url === 'string' && url !== '') return imageFromUrl(url);
+      const detail = readImageDetail(part['detail'], `${partPointer}/detail`, problems);
+      if (typeof url === 'string' && url !== '') return imageFromUrl(url, detail);
       problems.add(`${partPointer}/image_url`, 'must be an http(s) or data: URL', 'uploaded files (file_id) are not reachable through the gateway: send the image inline');
       return undefined;
     }

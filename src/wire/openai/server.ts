@@ -27,6 +27,7 @@ import {
   optionalBoolean,
   optionalNumber,
   imageFromUrl,
+  readImageDetail,
   readContentParts,
   readJsonObject,
   RequestProblems,
@@ -193,7 +194,8 @@ function parseContent(
     if (type === 'image_url' && options.allowImages) {
       const image = part['image_url'];
       const url = typeof image === 'string' ? image : isRecord(image) ? image['url'] : undefined;
-      if (typeof url === 'string' && url !== '') return withCacheControl(imageFromUrl(url), part, partPointer, problems);
+      const detail = isRecord(image) ? readImageDetail(image['detail'], `${partPointer}/image_url/detail`, problems) : undefined;
+      if (typeof url === 'string' && url !== '') return withCacheControl(imageFromUrl(url, detail), part, partPointer, problems);
       problems.add(`${partPointer}/image_url/url`, 'must be an http(s) or data: URL');
       return undefined;
     }

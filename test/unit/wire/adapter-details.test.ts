@@ -90,6 +90,18 @@ describe('openai adapter quirks', () => {
     ]);
     expect(encoded.warnings.map((warning) => warning.setting)).toEqual(['messages[2].isError', 'messages[2].content']);
   });
+
+  it('passes an image part\'s detail on to an openai-wire engine as the client sent it', () => {
+    const request: CanonicalRequest = {
+      model: 'm',
+      messages: [{ role: 'user', content: [{ type: 'image', url: 'https://x/y.png', detail: 'high' }, { type: 'image', url: 'https://x/z.png' }] }],
+      stream: false,
+    };
+    expect(JSON.parse(encodeOpenAIRequest(request, TARGET).body).messages[0].content).toEqual([
+      { type: 'image_url', image_url: { url: 'https://x/y.png', detail: 'high' } },
+      { type: 'image_url', image_url: { url: 'https://x/z.png' } },
+    ]);
+  });
 });
 
 describe('anthropic adapter details', () => {

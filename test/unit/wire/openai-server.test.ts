@@ -77,7 +77,7 @@ describe('parseOpenAIChatRequest', () => {
             role: 'user',
             content: [
               { type: 'text', text: 'Weather where this photo was taken?' },
-              { type: 'image', mediaType: 'image/jpeg', data: '/9j/4AAQ' },
+              { type: 'image', mediaType: 'image/jpeg', data: '/9j/4AAQ', detail: 'low' },
             ],
           },
           { role: 'assistant', content: [], toolCalls: [{ id: 'call_9', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
@@ -142,6 +142,11 @@ describe('parseOpenAIChatRequest', () => {
       ],
     ],
     [
+      'an image detail OpenAI does not define',
+      { model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png', detail: 'ultra' } }] }] },
+      [{ pointer: '/messages/0/content/0/image_url/detail', message: 'must be one of "auto", "low", "high"' }],
+    ],
+    [
       'a non-function tool',
       { model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'web_search' }] },
       [{ pointer: '/tools/0', message: 'must be {type: "function", function: {name, description?, parameters?}}' }],
@@ -182,7 +187,7 @@ describe('OpenAI client request → canonical → anthropic wire', () => {
       stop_sequences: ['END'],
       stream: true,
     });
-    expect(encoded.warnings.map((warning) => warning.setting)).toEqual(['responseFormat', 'seed']);
+    expect(encoded.warnings.map((warning) => warning.setting)).toEqual(['messages[0].content[1].detail', 'responseFormat', 'seed']);
   });
 });
 

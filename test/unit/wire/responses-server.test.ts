@@ -57,7 +57,7 @@ describe('parseResponsesRequest', () => {
           role: 'user',
           content: [
             { type: 'text', text: 'Weather where this photo was taken?' },
-            { type: 'image', mediaType: 'image/jpeg', data: '/9j/4AAQ' },
+            { type: 'image', mediaType: 'image/jpeg', data: '/9j/4AAQ', detail: 'low' },
           ],
         },
         {
