@@ -214,7 +214,6 @@ export class GatewayMetrics {
   }
 }
 
-
 /** prom-client's event-loop delay sampling interval for the gateway (see the constructor). */
 const EVENT_LOOP_SAMPLING_MS = 100;
 
