@@ -21,7 +21,7 @@ import type { Candidate, RoutePlan } from '../router/types.js';
 import { sendInvocation, type TransportResponse } from '../transport/index.js';
 import { retryAfterSeconds } from '../transport/retry-after.js';
 import type { WireAdapter } from '../wire/adapter.js';
-import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage } from '../wire/canonical.js';
+import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
@@ -264,13 +264,14 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   }
 
   const adapter = wireAdapterFor(record.wire);
-  const wireRequest: CanonicalRequest = { ...plan.request, model: candidate.model };
+  const lowered = candidate.loweredMaxTokens;
+  const wireRequest: CanonicalRequest = { ...plan.request, model: candidate.model, ...(lowered === undefined ? {} : { maxTokens: lowered }) };
   const httpRequest = adapter.encodeRequest(wireRequest, {
     baseUrl: record.baseUrl,
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(record.auth?.header === undefined ? {} : { authHeader: record.auth.header }),
   });
-  const warnings = input.callerWarnings === undefined ? httpRequest.warnings : [...input.callerWarnings, ...httpRequest.warnings];
+  const warnings = [...(input.callerWarnings ?? []), ...(lowered === undefined ? [] : [loweredWarning(plan.request, candidate, provider, lowered)]), ...httpRequest.warnings];
   const evidenceId = beginAttempt(context.store, {
     requestId,
     hop,
@@ -444,6 +445,15 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       route: plan.plan,
       attempts: [...plan.attempts, report({ outcome: 'completed', evidenceId, permitId: permit.payload.id, status: response.status })],
     },
+  };
+}
+
+/** The wire warning of a max output the router lowered to fit the candidate's context window (its reasons say how). */
+function loweredWarning(request: CanonicalRequest, candidate: Candidate, provider: RegisteredProvider, lowered: number): WireWarning {
+  const window = provider.record.models.find((model) => model.id === candidate.model)?.contextWindow;
+  return {
+    setting: 'maxTokens',
+    message: `lowered from ${request.maxTokens ?? '(none)'} to ${lowered}: the context window of ${candidate.provider}:${candidate.model}${window === undefined ? '' : ` (${window} tokens)`} holds the prompt but not the requested output`,
   };
 }
 

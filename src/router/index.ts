@@ -2,6 +2,7 @@
  * The router: policy + providers + health -> an ordered, explained candidate list.
  * `planRoute` is pure; `routeRequest` adds classification and the local health probes.
  */
+export { fitContext, MIN_OUTPUT_TOKENS, templateAllowance, type ContextFit } from './context-fit.js';
 export { fallbackCandidates } from './fallback.js';
 export { HealthMonitor, residentFromOllama, sharedHealthMonitor, type EngineProbe, type HealthMonitorOptions } from './health.js';
 export { planRoute, selectModels } from './plan.js';

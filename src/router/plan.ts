@@ -10,6 +10,7 @@ import {
 } from '../common/vocabulary.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
+import { fitContext, templateAllowance } from './context-fit.js';
 import { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
 import type { Candidate, Exclusion, ExclusionRule, RouteContext, RouteInput, RoutePlan } from './types.js';
 
@@ -61,6 +62,8 @@ interface Evaluation {
   expectedFirstTokenMs: number | undefined;
   latencyKey: number;
   warm: boolean | undefined;
+  /** The window holds the prompt but not the requested output: the max output sent instead. */
+  loweredMaxTokens: number | undefined;
 }
 
 function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode): RoutePlan {
@@ -84,6 +87,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const preferTags = new Set(tasks.flatMap((task) => task.rule.preferTags));
   const maxTokens = input.maxTokens ?? input.request.maxTokens;
   const outputTokens = maxTokens ?? policy.cost?.defaultOutputTokens ?? DEFAULT_OUTPUT_TOKENS;
+  const allowance = templateAllowance(input.request);
   const egressHosts = new Set((policy.egress?.allowHosts ?? []).map((host) => host.toLowerCase()));
   const selection = selectModels(input.request.model, context.providers);
 
@@ -139,7 +143,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       exclude('unhealthy', `${isHostedClass(providerClass) ? 'recently failed' : 'engine unreachable'}: ${health.reason ?? 'down'} (checked ${health.checkedAt})`);
     }
 
-    checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, maxTokens, exclude, reasons);
+    checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
+    const loweredMaxTokens = checkContext(model, input.estimatedPromptTokens, allowance, maxTokens, exclude, reasons);
     const demoted = traits.json && !traits.strictJson && (record.deviations ?? []).includes('weak_json_adherence') && policy.capabilities?.weakJson !== 'exclude';
     if (demoted) reasons.push('declares weak_json_adherence: ranked after models without it');
 
@@ -150,7 +155,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
         exclude('price_unknown', 'no price declared, so the cost ceiling cannot be checked');
       }
     } else {
-      estimatedCostUsd = (input.estimatedPromptTokens * price.inputPerMTok + outputTokens * price.outputPerMTok) / 1_000_000;
+      estimatedCostUsd = (input.estimatedPromptTokens * price.inputPerMTok + (loweredMaxTokens ?? outputTokens) * price.outputPerMTok) / 1_000_000;
       const ceiling = policy.cost?.perRequestUsd;
       if (ceiling !== undefined && estimatedCostUsd > ceiling) {
         exclude('cost_per_request', `estimated ${formatUsd(estimatedCostUsd)} exceeds the per-request ceiling ${formatUsd(ceiling)}`);
@@ -189,6 +194,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       expectedFirstTokenMs: latency.expectedMs,
       latencyKey: latency.expectedMs ?? 0,
       warm: latency.warm,
+      loweredMaxTokens,
     });
   }
 
@@ -216,6 +222,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     estimatedCostUsd: roundUsd(evaluation.estimatedCostUsd),
     ...(evaluation.expectedFirstTokenMs === undefined ? {} : { expectedFirstTokenMs: evaluation.expectedFirstTokenMs }),
     ...(evaluation.warm === undefined ? {} : { warm: evaluation.warm }),
+    ...(evaluation.loweredMaxTokens === undefined ? {} : { loweredMaxTokens: evaluation.loweredMaxTokens }),
   }));
   const excluded: Exclusion[] = [
     ...evaluations
@@ -270,7 +277,6 @@ function checkCapabilities(
   policy: Policy,
   input: RouteInput,
   tasks: MatchedTask[],
-  maxTokens: number | undefined,
   exclude: (rule: ExclusionRule, reason: string) => void,
   reasons: string[],
 ): void {
@@ -297,10 +303,6 @@ function checkCapabilities(
     const visionTag = capabilities?.visionTag ?? 'vision';
     if (!tags.includes(visionTag)) exclude('vision', `request has images but the model is not tagged ${visionTag}`);
   }
-  const needed = input.estimatedPromptTokens + (maxTokens ?? 0);
-  if (model.contextWindow < needed) {
-    exclude('context_length', `context window ${model.contextWindow} < ${needed} tokens (prompt ${input.estimatedPromptTokens} + max output ${maxTokens ?? 0})`);
-  }
   const taskNames = new Set(tasks.map((task) => task.rule.name));
   for (const rule of capabilities?.rules ?? []) {
     const when = rule.when ?? {};
@@ -321,6 +323,37 @@ function checkCapabilities(
       exclude('capability_rule', `rule ${rule.name}: context window ${model.contextWindow} < ${require.minContextWindow}`);
     }
   }
+}
+
+/**
+ * The window must hold the prompt (estimate plus chat-template allowance) and leave room for the
+ * answer. When it holds the prompt but not the requested max output, the model stays eligible
+ * and the output it is sent is lowered to the room (returned); only when the room is under the
+ * minimum output is the prompt too long for it (`context_length`, the compaction signal).
+ */
+function checkContext(
+  model: ProviderModel,
+  promptTokens: number,
+  allowance: number,
+  maxTokens: number | undefined,
+  exclude: (rule: ExclusionRule, reason: string) => void,
+  reasons: string[],
+): number | undefined {
+  const window = model.contextWindow;
+  const fit = fitContext(window, promptTokens, allowance, maxTokens);
+  const prompt = `the prompt (${promptTokens}) and the chat template allowance (${allowance})`;
+  if (fit.kind === 'too_long') {
+    exclude(
+      'context_length',
+      fit.room < 0
+        ? `context window ${window} < ${promptTokens + allowance} tokens of ${prompt}`
+        : `context window ${window} leaves ${fit.room} tokens after ${prompt}; an answer needs at least ${fit.minimumOutput}`,
+    );
+    return undefined;
+  }
+  if (fit.kind === 'fits') return undefined;
+  reasons.push(`max output lowered from ${maxTokens} to ${fit.maxTokens} tokens: what context window ${window} leaves after ${prompt}`);
+  return fit.maxTokens;
 }
 
 function estimateFirstToken(
@@ -371,6 +404,8 @@ function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['
     else if (preference === 'priority') keys.push((evaluation) => -(evaluation.model.priority ?? 0));
   }
   if (!prefer.includes('priority')) keys.push((evaluation) => -(evaluation.model.priority ?? 0));
+  // Among otherwise equal candidates, one that takes the whole requested output first.
+  keys.push((evaluation) => (evaluation.loweredMaxTokens === undefined ? 0 : 1));
   return [...evaluations].sort((a, b) => {
     for (const key of keys) {
       const difference = key(a) - key(b);

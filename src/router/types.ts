@@ -78,6 +78,11 @@ export interface Candidate {
   expectedFirstTokenMs?: number;
   /** Local engines that say what they hold (Ollama's /api/ps): whether the model was loaded when planned. */
   warm?: boolean;
+  /**
+   * Set when the model's context window holds the prompt but not the requested max output: the
+   * max output tokens this candidate is sent instead (what the window leaves after the prompt).
+   */
+  loweredMaxTokens?: number;
 }
 
 /** Stable identifiers of the rules that can exclude a candidate. */

@@ -203,19 +203,21 @@ describe('OpenAI client', () => {
     expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
   });
 
-  it('gets 400 context_length_exceeded (what agents compact on), not a permission error, for a request no context window holds', async () => {
+  it('gets 400 context_length_exceeded (what agents compact on), not a permission error, for a prompt no context window holds', async () => {
     const sentBefore = ollama.exchanges.length + claude.exchanges.length;
+    // ~40 000 tokens: no 32 768-token window holds it, whatever max_tokens says.
+    const longPrompt = 'What is the capital of France? '.repeat(5000);
     const error = await openAIClient(main)
-      .chat.completions.create({ model: 'auto', max_tokens: 40_000, messages: [{ role: 'user', content: 'What is the capital of France?' }] })
+      .chat.completions.create({ model: 'auto', max_tokens: 40_000, messages: [{ role: 'user', content: longPrompt }] })
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     const tooLong = error as InstanceType<typeof OpenAI.BadRequestError>;
     expect(tooLong.code).toBe('context_length_exceeded');
     expect(tooLong.param).toBe('messages');
-    expect(tooLong.message).toMatch(/prompt is too long for every model this public request may use: .*context window 32768 < 400\d\d tokens/);
-    expect(tooLong.message).toContain('shorten it, lower max_tokens');
+    expect(tooLong.message).toMatch(/prompt is too long for every model this public request may use: .*context window 32768 < \d+ tokens of the prompt \(\d+\) and the chat template allowance \(136\)/);
+    expect(tooLong.message).toContain('shorten or compact the conversation');
     const anthropicError = await anthropicClient(main)
-      .messages.create({ model: 'auto', max_tokens: 40_000, stream: true, messages: [{ role: 'user', content: 'hello' }] })
+      .messages.create({ model: 'auto', max_tokens: 40_000, stream: true, messages: [{ role: 'user', content: longPrompt }] })
       .catch((caught: unknown) => caught);
     expect(anthropicError).toBeInstanceOf(Anthropic.BadRequestError);
     expect((anthropicError as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('prompt is too long') } });
@@ -679,5 +681,50 @@ describe('an engine that sends no usage (LM Studio streams)', () => {
     // The user's and tool's text alone is a dozen tokens; the 200-fold tool argument is ~600 more.
     expect(newest.inputTokens).toBeGreaterThan(600);
     expect(newest.outputTokens).toBeGreaterThan(0);
+  });
+});
+
+describe('a max_tokens larger than the context window leaves (Claude Code sends 32k–64k)', () => {
+  let engine: FakeEngine;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'vllm', models: [{ id: 'm1', contextWindow: 32_768 }] });
+    gateway = await startTestGateway({ providers: [{ id: 'fakeoai', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'vllm', models: [{ id: 'm1' }] }] });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  const lastSent = (): Record<string, unknown> =>
+    JSON.parse(engine.exchanges.filter((exchange) => exchange.path === '/v1/chat/completions').at(-1)?.requestBody.toString('utf8') ?? '{}') as Record<string, unknown>;
+
+  it('is answered by the 32 768-token model, which is sent max_tokens lowered to what its window leaves; evidence and route say so', async () => {
+    const { data: message, response } = await anthropicClient(gateway)
+      // Not streamed, so the SDK wants a timeout for a max_tokens this large.
+      .messages.create({ model: 'fakeoai:m1', max_tokens: 40_000, messages: [{ role: 'user', content: 'hi' }] }, { timeout: 30_000 })
+      .withResponse();
+    expect(message.content[0]).toMatchObject({ type: 'text', text: DEFAULT_ANSWER });
+    // 32 768 - the prompt estimate (2: one cl100k token + 10 %) - the chat template allowance (136).
+    expect(lastSent()['max_tokens']).toBe(32_630);
+    const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(evidence?.warnings).toContainEqual({
+      setting: 'maxTokens',
+      message: 'lowered from 40000 to 32630: the context window of fakeoai:m1 (32768 tokens) holds the prompt but not the requested output',
+    });
+    expect(JSON.stringify(evidence?.route)).toContain('max output lowered from 40000 to 32630 tokens');
+    expect(JSON.parse(evidence?.request.body?.toString('utf8') ?? '{}')).toMatchObject({ max_tokens: 32_630 });
+  });
+
+  it('streams an answer to a 1 100-token prompt with max_tokens 32 000 through auto', async () => {
+    const prompt = 'Summarise the notes from the weekly planning meeting. '.repeat(110);
+    const stream = anthropicClient(gateway).messages.stream({ model: 'auto', max_tokens: 32_000, messages: [{ role: 'user', content: prompt }] });
+    expect(await stream.finalText()).toBe(DEFAULT_ANSWER);
+    // The window less ~1 100 tokens (+10 %) of prompt and the allowance: lowered, though by little.
+    const sent = lastSent()['max_tokens'] as number;
+    expect(sent).toBeLessThan(32_000);
+    expect(sent).toBeGreaterThan(32_768 - 1_500 - 136);
   });
 });

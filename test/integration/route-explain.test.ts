@@ -262,12 +262,24 @@ const SCENARIOS: Scenario[] = [
     excluded: { 'anthropic:claude-haiku-4-5': 'trust tier untrusted may not use class approved_hosted' },
   },
   {
-    name: 'a request that fits no context window is refused',
-    args: ['--workflow', 'batch', '--max-tokens', '250000', 'summarise the meeting notes from Tuesday'],
+    name: 'a prompt that fits no context window is refused',
+    args: ['--workflow', 'batch', '--max-tokens', '1000', '-'],
+    // ~240 000 tokens: more than the largest window (200 000) holds.
+    input: 'summarise the meeting notes from Tuesday. '.repeat(30_000),
     exitCode: 4,
     level: 'public',
     candidates: [],
-    excluded: { 'anthropic:claude-haiku-4-5': 'context window 200000 < ' },
+    excluded: { 'anthropic:claude-haiku-4-5': 'context window 200000 < ', 'ollama:llama3.2:3b': 'context window 131072 < ' },
+  },
+  {
+    name: 'a max output larger than a window leaves is lowered for that model, not refused',
+    args: ['--workflow', 'batch', '--max-tokens', '250000', 'summarise the meeting notes from Tuesday'],
+    exitCode: 0,
+    level: 'public',
+    // Every model is lowered (no window holds 250 000); priced at the output it would be sent,
+    // Sonnet's ~200 000 tokens exceed the $1 per-request ceiling, Haiku's do not.
+    candidates: ['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b', 'glm:glm-4.6', 'anthropic:claude-haiku-4-5'],
+    excluded: { 'anthropic:claude-sonnet-4-5': 'exceeds the per-request ceiling $1.00' },
   },
 ];
 
@@ -304,6 +316,23 @@ describe('syndicate route --explain scenarios', () => {
     expect(lines).toContain('  - shadow:shadow-large (approved_hosted) — host llm.example.com is not on the egress allow-list');
     expect(lines).toContain('  - ollama:qwen2.5-coder:7b (local) — expected first token 30000 ms exceeds the interactive budget of 1500 ms');
     expect(result.stderr).toBe('');
+  });
+
+  it('shows a max output lowered to fit a window on the candidate it applies to (--explain and --json)', async () => {
+    const result = await runCli(['route', '--explain', '--workflow', 'batch', '--max-tokens', '40000', 'summarise the meeting notes from Tuesday'], { home });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const coder = result.stdout.split('\n').find((line) => line.startsWith('  2. '));
+    expect(coder).toMatch(/^ {2}2\. ollama:qwen2\.5-coder:7b \(local, v1\) — .*max output lowered from 40000 to \d+ tokens: what context window 32768 leaves after the prompt \(\d+\) and the chat template allowance \(136\)/);
+    expect(result.stdout.split('\n').find((line) => line.startsWith('  1. '))).not.toContain('lowered');
+    const { document } = await route(['--workflow', 'batch', '--max-tokens', '40000', 'summarise the meeting notes from Tuesday']);
+    const lowered = document.plan.candidates.map((candidate) => [`${candidate.provider}:${candidate.model}`, (candidate as { loweredMaxTokens?: number }).loweredMaxTokens]);
+    expect(lowered).toEqual([
+      ['ollama:llama3.2:3b', undefined],
+      ['ollama:qwen2.5-coder:7b', 32_768 - document.estimatedPromptTokens - 136],
+      ['glm:glm-4.6', undefined],
+      ['anthropic:claude-haiku-4-5', undefined],
+      ['anthropic:claude-sonnet-4-5', undefined],
+    ]);
   });
 
   it('without --explain prints a candidate table and a count of exclusions', async () => {

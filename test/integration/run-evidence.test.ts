@@ -140,6 +140,16 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect(inferenceExchanges(llama)).toHaveLength(sentBefore);
   });
 
+  it('--max-tokens larger than the window leaves is lowered for the model, as through the gateway, and said on stderr', async () => {
+    const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'llama', '--no-stream', '--max-tokens', '40000']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toBe(DEFAULT_ANSWER);
+    const sent = JSON.parse(inferenceExchanges(llama).at(-1)!.requestBody.toString()).max_tokens as number;
+    expect(sent).toBeLessThan(32_768 - 136);
+    expect(sent).toBeGreaterThan(32_768 - 136 - 20);
+    expect(result.stderr).toContain(`maxTokens: lowered from 40000 to ${sent}: the context window of llama:qwen2.5-0.5b-instruct-q4_k_m.gguf (32768 tokens) holds the prompt but not the requested output`);
+  });
+
   it('reads the prompt from stdin', async () => {
     const { result, document } = await scenario.json(['run', '-', '--provider', 'llama', '--no-stream'], { input: 'Name the capital of France.' });
     expect(result.exitCode, result.stderr).toBe(0);

@@ -9,7 +9,7 @@ describe('hintForExclusions', () => {
     expect(hintForExclusions([excluded('tools')])).toBe(
       'no eligible model is tagged for what the request needs: tag a model that has it (models[].tags in its provider record, checked by `syndicate provider capabilities ID`) or send the request to one that does; `syndicate route --explain` shows every rule',
     );
-    expect(hintForExclusions([excluded('context_length')])).toMatch(/^the request does not fit any eligible model's context window/);
+    expect(hintForExclusions([excluded('context_length')])).toMatch(/^the prompt does not fit any eligible model's context window/);
     expect(hintForExclusions([excluded('class_not_allowed')])).toMatch(/^data this sensitive stays on this host: register a local provider/);
     // A public request refused only because its host is not allowed is not told its data is too sensitive.
     expect(hintForExclusions([excluded('egress_denied')])).toMatch(/^the provider's host is not on the policy's egress allow-list: add it to egress\.allowHosts/);

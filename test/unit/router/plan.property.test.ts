@@ -4,6 +4,7 @@ import { CALLABLE_PROVIDER_CLASSES, PROVIDER_CLASSES, type ProviderClass } from 
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import type { Policy, WorkflowPreference } from '../../../src/policy/types.js';
 import type { RegisteredProvider } from '../../../src/registry/types.js';
+import { MIN_OUTPUT_TOKENS, templateAllowance } from '../../../src/router/context-fit.js';
 import { fallbackCandidates } from '../../../src/router/fallback.js';
 import { planRoute } from '../../../src/router/plan.js';
 import type { HealthSnapshot, RouteInput, WarmSnapshot } from '../../../src/router/types.js';
@@ -207,6 +208,32 @@ describe('router properties', () => {
         }
         const keys = [...result.candidates.map((candidate) => `${candidate.provider}:${candidate.model}`), ...result.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}`)];
         expect(new Set(keys).size).toBe(keys.length);
+      }),
+      RUNS,
+    );
+  });
+
+  it('no candidate is sent more than its window holds; a lowered output keeps the minimum; only a prompt that leaves less is too long', () => {
+    fc.assert(
+      fc.property(scenarioArbitrary, (scenario) => {
+        const result = plan(scenario, 'public');
+        const requested = scenario.request.maxTokens;
+        const prompt = scenario.promptTokens + templateAllowance(scenario.request);
+        const windowOf = (providerId: string, modelId: string): number =>
+          scenario.providers.find((provider) => provider.id === providerId)?.record.models.find((model) => model.id === modelId)?.contextWindow ?? 0;
+        const minimum = (window: number): number => Math.min(requested ?? Number.POSITIVE_INFINITY, MIN_OUTPUT_TOKENS, Math.floor(window / 4));
+        for (const candidate of result.candidates) {
+          const window = windowOf(candidate.provider, candidate.model);
+          expect(prompt + (candidate.loweredMaxTokens ?? requested ?? minimum(window))).toBeLessThanOrEqual(window);
+          if (candidate.loweredMaxTokens !== undefined) {
+            expect(candidate.loweredMaxTokens).toBeLessThan(requested ?? 0);
+            expect(candidate.loweredMaxTokens).toBeGreaterThanOrEqual(minimum(window));
+          }
+        }
+        for (const exclusion of result.excluded.filter((excluded) => excluded.rules.includes('context_length'))) {
+          const window = windowOf(exclusion.provider, exclusion.model);
+          expect(window - prompt).toBeLessThan(minimum(window));
+        }
       }),
       RUNS,
     );

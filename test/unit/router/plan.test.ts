@@ -189,17 +189,6 @@ describe('required capabilities', () => {
     expect(exclusionOf(plan, 'ollama:llama3.2:3b')?.reasons).toEqual(['request has images but the model is not tagged vision']);
   });
 
-  it('context length: window must hold the prompt plus max tokens', () => {
-    const small = provider({ id: 'small', models: [{ id: 'short', contextWindow: 4096 }] });
-    const fits = planRoute(input({ estimatedPromptTokens: 3900, maxTokens: 196 }), context([small]));
-    expect(order(fits)).toEqual(['small:short']);
-    const overflows = planRoute(input({ estimatedPromptTokens: 3900, maxTokens: 197 }), context([small]));
-    expect(overflows.candidates).toEqual([]);
-    expect(exclusionOf(overflows, 'small:short')?.reasons).toEqual(['context window 4096 < 4097 tokens (prompt 3900 + max output 197)']);
-    const fromRequest = planRoute(input({ estimatedPromptTokens: 3900, request: textRequest('x', { maxTokens: 500 }) }), context([small]));
-    expect(exclusionOf(fromRequest, 'small:short')?.rules).toEqual(['context_length']);
-  });
-
   it('capability rules apply when their conditions hold', () => {
     const policy = policyWith((changed) => {
       changed.capabilities.rules = [{ name: 'code-needs-medium', when: { task: 'code' }, require: { minCapabilityClass: 'medium', tags: ['code'] } }];
@@ -211,6 +200,102 @@ describe('required capabilities', () => {
     expect(exclusionOf(codePlan, 'tiny:tiny')?.reasons).toEqual(['rule code-needs-medium: capability small is below medium']);
     const prosePlan = planRoute(input({ request: textRequest('write a poem about the sea') }), context([tiny, coder], { policy }));
     expect(order(prosePlan).sort()).toEqual(['coder:qwen-coder', 'tiny:tiny']);
+  });
+});
+
+describe('context window', () => {
+  // One user message: the chat template allowance is 128 + 8 per message = 136 tokens.
+  const allowance = 136;
+  const qwen = provider({ id: 'fakeoai', models: [{ id: 'm1', contextWindow: 32_768 }] });
+
+  it('fits: the window holds the prompt, the template allowance and the whole requested output; nothing is lowered', () => {
+    const plan = planRoute(input({ estimatedPromptTokens: 100, maxTokens: 32_768 - 100 - allowance }), context([qwen]));
+    expect(order(plan)).toEqual(['fakeoai:m1']);
+    expect(plan.candidates[0]?.loweredMaxTokens).toBeUndefined();
+    expect(plan.candidates[0]?.reasons.join('; ')).not.toContain('lowered');
+  });
+
+  it('must lower: a 2-token prompt with max_tokens 40000 stays eligible, its max output lowered to what the window leaves', () => {
+    const plan = planRoute(input({ estimatedPromptTokens: 2, request: textRequest('hi', { maxTokens: 40_000 }) }), context([qwen]));
+    expect(plan.excluded).toEqual([]);
+    expect(plan.candidates[0]).toMatchObject({ provider: 'fakeoai', model: 'm1', loweredMaxTokens: 32_768 - 2 - allowance });
+    expect(plan.candidates[0]?.reasons).toContain(
+      `max output lowered from 40000 to ${32_768 - 2 - allowance} tokens: what context window 32768 leaves after the prompt (2) and the chat template allowance (${allowance})`,
+    );
+    // route --explain shows it on the candidate's line.
+    expect(plan.explanation).toMatch(/1\. fakeoai:m1 \(local, v1\) — .*max output lowered from 40000 to 32630 tokens/);
+    // A 1 100-token prompt with Claude Code's 32 000 is lowered too, not refused.
+    const agent = planRoute(input({ estimatedPromptTokens: 1100, maxTokens: 32_000 }), context([qwen]));
+    expect(agent.candidates[0]?.loweredMaxTokens).toBe(32_768 - 1100 - allowance);
+  });
+
+  it('prompt too long: only when the window leaves less than the minimum output after the prompt', () => {
+    const keeps1024 = 32_768 - allowance - 1024;
+    expect(planRoute(input({ estimatedPromptTokens: keeps1024, maxTokens: 40_000 }), context([qwen])).candidates[0]?.loweredMaxTokens).toBe(1024);
+    const tooLong = planRoute(input({ estimatedPromptTokens: keeps1024 + 1, maxTokens: 40_000 }), context([qwen]));
+    expect(tooLong.candidates).toEqual([]);
+    expect(exclusionOf(tooLong, 'fakeoai:m1')).toMatchObject({
+      rules: ['context_length'],
+      reasons: [`context window 32768 leaves 1023 tokens after the prompt (${keeps1024 + 1}) and the chat template allowance (${allowance}); an answer needs at least 1024`],
+    });
+    const overflowing = planRoute(input({ estimatedPromptTokens: 40_000, maxTokens: 10 }), context([qwen]));
+    expect(exclusionOf(overflowing, 'fakeoai:m1')?.reasons).toEqual([`context window 32768 < ${40_000 + allowance} tokens of the prompt (40000) and the chat template allowance (${allowance})`]);
+  });
+
+  it('a request for less than the minimum needs only what it asked for; a request for none needs the minimum', () => {
+    const small = provider({ id: 'small', models: [{ id: 'short', contextWindow: 4096 }] });
+    const room = 4096 - 3900 - allowance;
+    expect(order(planRoute(input({ estimatedPromptTokens: 3900, maxTokens: room }), context([small])))).toEqual(['small:short']);
+    expect(exclusionOf(planRoute(input({ estimatedPromptTokens: 3900, maxTokens: room + 1 }), context([small])), 'small:short')?.rules).toEqual(['context_length']);
+    expect(exclusionOf(planRoute(input({ estimatedPromptTokens: 3900 }), context([small])), 'small:short')?.reasons).toEqual([
+      `context window 4096 leaves ${room} tokens after the prompt (3900) and the chat template allowance (${allowance}); an answer needs at least 1024`,
+    ]);
+    const unbounded = planRoute(input({ estimatedPromptTokens: 4096 - allowance - 1024 }), context([small]));
+    expect(order(unbounded)).toEqual(['small:short']);
+    expect(unbounded.candidates[0]?.loweredMaxTokens).toBeUndefined();
+  });
+
+  it('a small window needs a quarter of itself for the answer, not 1 024 tokens', () => {
+    const tiny = provider({ id: 'tiny', models: [{ id: 'tiny.gguf', contextWindow: 2048 }] });
+    expect(planRoute(input({ estimatedPromptTokens: 2048 - allowance - 512, maxTokens: 4096 }), context([tiny])).candidates[0]?.loweredMaxTokens).toBe(512);
+    expect(exclusionOf(planRoute(input({ estimatedPromptTokens: 2048 - allowance - 511, maxTokens: 4096 }), context([tiny])), 'tiny:tiny.gguf')?.reasons[0]).toMatch(
+      /an answer needs at least 512$/,
+    );
+  });
+
+  it('the template allowance grows with the messages, the system prompt and tool definitions', () => {
+    const request = textRequest('hi', {
+      system: 'be brief',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'hi' }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'hello' }] },
+        { role: 'user', content: [{ type: 'text', text: 'again' }] },
+      ],
+      tools: [{ name: 'lookup', inputSchema: { type: 'object' } }],
+      maxTokens: 40_000,
+    });
+    const plan = planRoute(input({ estimatedPromptTokens: 50, request }), context([provider({ id: 'tools', models: [{ id: 'm', contextWindow: 32_768, tags: ['tools'] }] })]));
+    expect(plan.candidates[0]?.loweredMaxTokens).toBe(32_768 - 50 - (128 + 8 * 4 + 512));
+  });
+
+  it('among otherwise equal candidates, one that takes the whole requested output ranks first; a preference still decides', () => {
+    const short = provider({ id: 'a-short', models: [{ id: 'm', contextWindow: 32_768 }] });
+    const long = provider({ id: 'b-long', models: [{ id: 'm', contextWindow: 131_072 }] });
+    const plan = planRoute(input({ estimatedPromptTokens: 2, maxTokens: 40_000 }), context([short, long]));
+    expect(order(plan)).toEqual(['b-long:m', 'a-short:m']);
+    expect(plan.candidates.map((candidate) => candidate.loweredMaxTokens)).toEqual([undefined, 32_768 - 2 - allowance]);
+    // Without lowering, ids decide as before.
+    expect(order(planRoute(input({ estimatedPromptTokens: 2, maxTokens: 4000 }), context([short, long])))).toEqual(['a-short:m', 'b-long:m']);
+    // The operator's priority outranks the tie-break: the preferred model is used, with its output lowered.
+    const preferred = provider({ id: 'a-short', models: [{ id: 'm', contextWindow: 32_768, priority: 5 }] });
+    expect(order(planRoute(input({ estimatedPromptTokens: 2, maxTokens: 40_000 }), context([preferred, long])))).toEqual(['a-short:m', 'b-long:m']);
+  });
+
+  it('a lowered candidate is priced at the output it is sent', () => {
+    const priced = provider({ id: 'priced', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', models: [{ id: 'c', contextWindow: 32_768, price: PRICE }] });
+    const plan = planRoute(input({ estimatedPromptTokens: 2, maxTokens: 40_000 }), context([priced]));
+    const lowered = 32_768 - 2 - allowance;
+    expect(plan.candidates[0]?.estimatedCostUsd).toBeCloseTo((2 * PRICE.inputPerMTok + lowered * PRICE.outputPerMTok) / 1_000_000, 8);
   });
 });
 

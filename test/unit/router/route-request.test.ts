@@ -144,6 +144,27 @@ describe('routeRequest', () => {
   });
 });
 
+describe('routeRequest with the bounded prompt estimate (the pipeline)', () => {
+  const local = [provider({ id: 'fakeoai', models: [{ id: 'm1', contextWindow: 32_768 }] })];
+  const words = 'the quick brown fox jumps over the lazy dog '.repeat(50);
+  const route = (maxTokens: number) =>
+    routeRequest({ request: textRequest(words, { maxTokens }), policy: defaultPolicy(), providers: local, workflow: 'batch', health: health(), promptEstimate: 'bounded' });
+
+  it('uses the byte bound when every window holds it and the whole requested output', async () => {
+    const routed = await route(1000);
+    expect(routed.estimatedPromptTokens).toBe(Math.ceil(Buffer.byteLength(words) * 1.1));
+    expect(routed.plan.candidates[0]?.loweredMaxTokens).toBeUndefined();
+  });
+
+  it('counts the prompt when a max output must be lowered: lowered by the byte bound it would lose ~3 tokens per prompt token', async () => {
+    const exact = await estimatePromptTokens(textRequest(words));
+    expect(exact).toBeLessThan(Buffer.byteLength(words) / 3);
+    const routed = await route(40_000);
+    expect(routed.estimatedPromptTokens).toBe(exact);
+    expect(routed.plan.candidates[0]?.loweredMaxTokens).toBe(32_768 - exact - 136);
+  });
+});
+
 describe('estimatePromptTokens', () => {
   it('counts text with a margin and 1000 tokens per image', async () => {
     const text = await estimatePromptTokens(textRequest('The quick brown fox jumps over the lazy dog.'));

@@ -1,0 +1,48 @@
+import type { CanonicalRequest } from '../wire/canonical.js';
+
+/**
+ * The least output a request whose max output had to be lowered must keep (a quarter of the
+ * window for windows under 4 096 tokens). Below it the model could barely start an answer: the
+ * prompt counts as too long, which is the error clients compact their conversation on.
+ */
+export const MIN_OUTPUT_TOKENS = 1024;
+
+/**
+ * What a chat template adds around the text the prompt estimate counts, which the window must
+ * hold as well: per message the role header and end-of-turn markers (5 tokens in ChatML, Llama 3
+ * and Gemma; the estimate counts 1 per separator); once, the generation prompt and the default
+ * system text some templates insert (Qwen's, Llama 3.1's date header: 20–30 tokens); with tools,
+ * the tool-use instructions (Anthropic documents 313–346 tokens, Qwen and Llama templates ~100).
+ */
+const TEMPLATE_TOKENS = 128;
+const TEMPLATE_TOKENS_PER_MESSAGE = 8;
+const TOOL_INSTRUCTION_TOKENS = 512;
+
+/** The chat-template allowance of `request` (see above), in tokens. */
+export function templateAllowance(request: CanonicalRequest): number {
+  const messages = request.messages.length + (request.system === undefined ? 0 : 1);
+  return TEMPLATE_TOKENS + TEMPLATE_TOKENS_PER_MESSAGE * messages + ((request.tools?.length ?? 0) > 0 ? TOOL_INSTRUCTION_TOKENS : 0);
+}
+
+/** How a request sits in one model's context window. */
+export type ContextFit =
+  /** The window holds the prompt and the whole requested output (or the minimum, when none was requested). */
+  | { kind: 'fits'; room: number }
+  /** The window holds the prompt but not the requested output: send `maxTokens` (the room) instead. */
+  | { kind: 'lowered'; room: number; maxTokens: number }
+  /** The window leaves less than `minimumOutput` after the prompt: the prompt is too long for it. */
+  | { kind: 'too_long'; room: number; minimumOutput: number };
+
+/**
+ * Whether a window of `contextWindow` tokens holds the prompt (`promptTokens`, the router's
+ * estimate, plus the template `allowance`) and `requestedOutput` max output tokens. What it
+ * leaves is the room for output; a request asking for more is lowered to the room, unless the
+ * room is under the minimum (`MIN_OUTPUT_TOKENS`, or what was requested when less).
+ */
+export function fitContext(contextWindow: number, promptTokens: number, allowance: number, requestedOutput: number | undefined): ContextFit {
+  const room = contextWindow - promptTokens - allowance;
+  const minimumOutput = Math.min(requestedOutput ?? Number.POSITIVE_INFINITY, MIN_OUTPUT_TOKENS, Math.max(1, Math.floor(contextWindow / 4)));
+  if (room < minimumOutput) return { kind: 'too_long', room, minimumOutput };
+  if (requestedOutput === undefined || requestedOutput <= room) return { kind: 'fits', room };
+  return { kind: 'lowered', room, maxTokens: room };
+}
