@@ -13,11 +13,12 @@ import { discoverFromInvocation } from '../probes/discovery.js';
 import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { fallbackCandidates } from '../router/fallback.js';
+import { callFailureOf } from '../router/health.js';
 import { hintForExclusions } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
-import type { Candidate, RoutePlan } from '../router/types.js';
+import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
 import { sendInvocation, type TransportResponse } from '../transport/index.js';
 import { retryAfterSeconds } from '../transport/retry-after.js';
 import type { WireAdapter } from '../wire/adapter.js';
@@ -142,7 +143,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     failures.push(outcome.error);
   }
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
-  const rateLimited = rateLimitedEverywhere(failures, reasons, { requestId, sensitivity: classification.level, attempts });
+  const rateLimited = rateLimitedEverywhere(failures, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts });
   if (rateLimited !== undefined) throw rateLimited;
   const allTimedOut = attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout');
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
@@ -157,16 +158,27 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
 
 /**
  * When every candidate refused with 429, the caller is told so (429, not 503) with the shortest
- * wait any of them asked for, so clients back off as the providers asked instead of retrying at once.
+ * wait any of them asked for — those the plan held back for an earlier 429 included — so clients
+ * back off as the providers asked instead of retrying at once.
  */
 function rateLimitedEverywhere(
   failures: readonly SyndicateError[],
   reasons: readonly string[],
-  details: { requestId: string; sensitivity: SensitivityLevel; attempts: AttemptReport[] },
+  heldBack: readonly number[],
+  details: Record<string, unknown>,
 ): UpstreamError | undefined {
   if (failures.length === 0 || !failures.every((failure) => failure instanceof UpstreamError && failure.status === 429)) return undefined;
   const waits = failures.flatMap((failure) => (failure instanceof UpstreamError && failure.retryAfterSeconds !== undefined ? [failure.retryAfterSeconds] : []));
-  const wait = waits.length === failures.length ? Math.min(...waits) : undefined;
+  const wait = waits.length === failures.length ? Math.min(...waits, ...heldBack) : undefined;
+  return rateLimitedError(reasons, wait, details);
+}
+
+/** Seconds until each candidate the plan held back for a rate limit may be used again. */
+function heldBackWaits(excluded: readonly Exclusion[]): number[] {
+  return excluded.flatMap((exclusion) => (exclusion.rules.length === 1 && exclusion.retryAfterSeconds !== undefined ? [exclusion.retryAfterSeconds] : []));
+}
+
+function rateLimitedError(reasons: readonly string[], wait: number | undefined, details: Record<string, unknown>): UpstreamError {
   return new UpstreamError(`every candidate is rate-limiting this request (${reasons.join('; ')})`, {
     code: 'rate_limited',
     status: 429,
@@ -318,7 +330,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     // A caller that went away says nothing about the provider's health, nor does a request the
     // provider refused for its content (another request may well succeed).
     const refusedThisRequest = options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status);
-    if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, error.message);
+    if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status));
     const attemptReport = report({
       outcome: 'failed',
       evidenceId,
@@ -568,7 +580,8 @@ function unknownModel(model: string, providers: readonly RegisteredProvider[], e
 
 /**
  * No candidate: when some provider the policy allows was excluded only for being down, the
- * request is not refused but unavailable (exit 5); otherwise the policy refuses it (exit 4).
+ * request is not refused but unavailable (exit 5) — rate-limited (429) when the only ones it
+ * could use are held back by rate limits; otherwise the policy refuses it (exit 4).
  */
 function refuseOrUnavailable(
   context: PipelineContext,
@@ -579,6 +592,12 @@ function refuseOrUnavailable(
 ): SyndicateError {
   const onlyDown = plan.excluded.filter((exclusion) => exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy'));
   const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
+  // Held back only by rate limits (none down): 429 with the shortest wait left, as the providers asked.
+  const heldBack = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited');
+  if (heldBack.length > 0 && onlyDown.length === 0) {
+    const waits = heldBackWaits(heldBack);
+    return rateLimitedError(reasons, waits.length === 0 ? undefined : Math.min(...waits), { requestId, sensitivity: classification.level, excluded: plan.excluded });
+  }
   if (onlyDown.length > 0) {
     return new UpstreamError(`inference unavailable, try again later (${reasons.join(' | ')})`, {
       code: 'inference_unavailable',

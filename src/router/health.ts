@@ -1,3 +1,4 @@
+import { UpstreamError, type SyndicateError } from '../errors.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 import type { HealthSnapshot, ProviderHealth, WarmSnapshot } from './types.js';
@@ -6,14 +7,44 @@ import type { HealthSnapshot, ProviderHealth, WarmSnapshot } from './types.js';
 export type EngineProbe = (url: string, timeoutMs: number) => Promise<unknown>;
 
 export interface HealthMonitorOptions {
-  /** How long an observation of a local engine is reused. Default 5 s. */
+  /** How long an observation of a local engine is reused, and how long a local engine reported down stays out. Default 5 s. */
   ttlMs?: number;
-  /** How long a reported hosted failure keeps the provider out of routes. Default 30 s. */
+  /** How long a hosted provider reported down stays out of routes. Default 30 s. */
   hostedFailureTtlMs?: number;
+  /** Failed calls in a row, within the TTL, that mark a provider down. Default 3. */
+  failureThreshold?: number;
+  /** How long a provider that answered 429 without saying how long to wait is held back. Default 2 s. */
+  rateLimitDefaultMs?: number;
   /** Probe timeout per engine; nothing waits longer on an unreachable engine. Default 1 s. */
   probeTimeoutMs?: number;
   now?: () => number;
   probe?: EngineProbe;
+}
+
+/** What one failed call says about its provider, as the pipeline reports it. */
+export type CallFailure =
+  /** Nothing answered: connection refused or reset before any response, a name that does not resolve, a connect timeout. */
+  | { kind: 'unreachable'; reason: string }
+  /** It answered 429: held back for as long as it asked, or `rateLimitDefaultMs`. */
+  | { kind: 'rate_limited'; reason: string; retryAfterSeconds?: number }
+  /** It answered, but this call failed: a 5xx or other error status, a broken or malformed answer, a timeout after connecting. */
+  | { kind: 'error'; reason: string };
+
+/** Transport failures that, before any response, mean nothing answered: refused, unresolved, no connection in time, reset. */
+const NOTHING_ANSWERED_CODES = new Set(['upstream_unreachable', 'upstream_connect_timeout', 'upstream_reset']);
+
+/**
+ * Classifies a failed call for the monitor. `status` is the upstream's HTTP status when it
+ * answered at all: a reset before any response means the engine is unreachable, a reset in the
+ * middle of one only that this call failed.
+ */
+export function callFailureOf(error: SyndicateError, status: number | undefined): CallFailure {
+  if (status === 429) {
+    const retryAfterSeconds = error instanceof UpstreamError ? error.retryAfterSeconds : undefined;
+    return { kind: 'rate_limited', reason: error.message, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
+  }
+  if (status === undefined && NOTHING_ANSWERED_CODES.has(error.code)) return { kind: 'unreachable', reason: error.message };
+  return { kind: 'error', reason: error.message };
 }
 
 interface Observation {
@@ -25,24 +56,52 @@ interface Observation {
   baseUrl: string;
 }
 
+/** A provider held back after a 429, until the time it asked for has passed. */
+interface RateLimit {
+  until: number;
+  reason: string;
+  observedAt: number;
+  baseUrl: string;
+}
+
+/** The failed calls of a provider since its last success or its last time marked down. */
+interface FailureRun {
+  at: number[];
+  baseUrl: string;
+}
+
 /**
  * A cached availability check, kept in memory for the life of the process and persisted
  * nowhere. Local engines are probed with `GET baseUrl/models` (all in parallel, short timeout);
- * hosted providers are assumed available unless the pipeline recently reported a failure.
+ * hosted providers are assumed available unless the pipeline recently reported failures.
+ *
+ * What the pipeline reports decides how long a provider stays out of routes:
+ * - unreachable (nothing answered): down at once, for the TTL (local 5 s, then probed again;
+ *   hosted 30 s);
+ * - 429: held back (`rate_limited`) for exactly the Retry-After it sent, 2 s when it sent none;
+ * - any other failure (5xx, an HTML error page, a broken stream, a timeout after connecting)
+ *   fails that call only; `failureThreshold` (3) of them in a row within the TTL mark it down
+ *   for the TTL — a circuit breaker. A success resets the count.
  */
 export class HealthMonitor {
   private readonly ttlMs: number;
   private readonly hostedFailureTtlMs: number;
+  private readonly failureThreshold: number;
+  private readonly rateLimitDefaultMs: number;
   private readonly probeTimeoutMs: number;
   private readonly now: () => number;
   private readonly probe: EngineProbe;
   private readonly observations = new Map<string, Observation>();
   private readonly inFlight = new Map<string, Promise<Observation>>();
   private readonly firstTokenMs = new Map<string, number>();
+  private readonly rateLimits = new Map<string, RateLimit>();
+  private readonly failureRuns = new Map<string, FailureRun>();
 
   constructor(options: HealthMonitorOptions = {}) {
     this.ttlMs = options.ttlMs ?? 5000;
     this.hostedFailureTtlMs = options.hostedFailureTtlMs ?? 30_000;
+    this.failureThreshold = Math.max(1, options.failureThreshold ?? 3);
+    this.rateLimitDefaultMs = options.rateLimitDefaultMs ?? 2000;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
     this.now = options.now ?? Date.now;
     this.probe = options.probe ?? ((url, timeoutMs) => fetchEngineJson(url, { timeoutMs }));
@@ -70,38 +129,78 @@ export class HealthMonitor {
     return warm;
   }
 
-  /** The pipeline reports a failed call (connect failure, timeout, 429, 5xx). */
-  reportFailure(provider: RegisteredProvider, reason: string): void {
-    this.observations.set(provider.id, {
-      health: { state: 'down', checkedAt: new Date(this.now()).toISOString(), reason },
-      resident: undefined,
-      observedAt: this.now(),
-      baseUrl: provider.record.baseUrl,
-    });
+  /** The pipeline reports a failed call; see the class comment for what each kind does. */
+  reportFailure(provider: RegisteredProvider, failure: CallFailure): void {
+    const now = this.now();
+    const baseUrl = provider.record.baseUrl;
+    if (failure.kind === 'rate_limited') {
+      const waitMs = failure.retryAfterSeconds === undefined ? this.rateLimitDefaultMs : failure.retryAfterSeconds * 1000;
+      this.rateLimits.set(provider.id, { until: now + waitMs, reason: failure.reason, observedAt: now, baseUrl });
+      return;
+    }
+    if (failure.kind === 'unreachable') {
+      this.markDown(provider, failure.reason, 'unreachable');
+      return;
+    }
+    const window = this.ttlFor(provider);
+    const previous = this.failureRuns.get(provider.id);
+    const kept = previous === undefined || previous.baseUrl !== baseUrl ? [] : previous.at;
+    // Failures older than the TTL are forgotten: a slow trickle of bad requests never adds up.
+    const at = [...kept.filter((time) => now - time < window), now];
+    if (at.length < this.failureThreshold) {
+      this.failureRuns.set(provider.id, { at, baseUrl });
+      return;
+    }
+    this.markDown(provider, `${at.length} calls in a row failed; the last: ${failure.reason}`, 'failing');
   }
 
   /** The pipeline reports a successful call, optionally with its time to first token. */
   reportSuccess(provider: RegisteredProvider, observed: { firstTokenMs?: number } = {}): void {
     const previous = this.observations.get(provider.id);
     if (previous?.health.state === 'down') this.observations.delete(provider.id);
+    this.failureRuns.delete(provider.id);
     if (observed.firstTokenMs !== undefined) this.firstTokenMs.set(provider.id, observed.firstTokenMs);
+  }
+
+  private markDown(provider: RegisteredProvider, reason: string, cause: 'unreachable' | 'failing'): void {
+    this.failureRuns.delete(provider.id);
+    this.observations.set(provider.id, {
+      health: { state: 'down', checkedAt: new Date(this.now()).toISOString(), reason, ...(cause === 'failing' ? { cause } : {}) },
+      resident: undefined,
+      observedAt: this.now(),
+      baseUrl: provider.record.baseUrl,
+    });
   }
 
   private current(provider: RegisteredProvider): ProviderHealth | undefined {
     const observation = this.observations.get(provider.id);
     const firstTokenMs = this.firstTokenMs.get(provider.id);
-    if (observation === undefined || !this.isFresh(provider, observation)) {
+    const fresh = observation !== undefined && this.isFresh(provider, observation) ? observation : undefined;
+    const withFirstToken = (health: ProviderHealth): ProviderHealth => (firstTokenMs === undefined ? health : { ...health, firstTokenMs });
+    if (fresh?.health.state === 'down') return withFirstToken(fresh.health);
+    const rateLimit = this.rateLimits.get(provider.id);
+    if (rateLimit !== undefined) {
+      const remainingMs = rateLimit.until - this.now();
+      if (remainingMs > 0 && rateLimit.baseUrl === provider.record.baseUrl) {
+        return withFirstToken({ state: 'rate_limited', checkedAt: new Date(rateLimit.observedAt).toISOString(), reason: rateLimit.reason, retryAfterMs: remainingMs });
+      }
+      this.rateLimits.delete(provider.id);
+    }
+    if (fresh === undefined) {
       return firstTokenMs === undefined || provider.record.class === 'local'
         ? undefined
         : { state: 'up', checkedAt: new Date(this.now()).toISOString(), firstTokenMs };
     }
-    return firstTokenMs === undefined ? observation.health : { ...observation.health, firstTokenMs };
+    return withFirstToken(fresh.health);
+  }
+
+  private ttlFor(provider: RegisteredProvider): number {
+    return provider.record.class === 'local' ? this.ttlMs : this.hostedFailureTtlMs;
   }
 
   private isFresh(provider: RegisteredProvider, observation: Observation): boolean {
     if (observation.baseUrl !== provider.record.baseUrl) return false;
-    const ttl = provider.record.class === 'local' ? this.ttlMs : this.hostedFailureTtlMs;
-    return this.now() - observation.observedAt < ttl;
+    return this.now() - observation.observedAt < this.ttlFor(provider);
   }
 
   private async refresh(providers: readonly RegisteredProvider[]): Promise<void> {

@@ -64,6 +64,8 @@ interface Evaluation {
   warm: boolean | undefined;
   /** The window holds the prompt but not the requested output: the max output sent instead. */
   loweredMaxTokens: number | undefined;
+  /** Held back by a rate limit: seconds until it may be used again. */
+  retryAfterSeconds: number | undefined;
 }
 
 function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode): RoutePlan {
@@ -139,8 +141,13 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     }
 
     const health = context.health[provider.id];
+    let retryAfterSeconds: number | undefined;
     if (health?.state === 'down') {
-      exclude('unhealthy', `${isHostedClass(providerClass) ? 'recently failed' : 'engine unreachable'}: ${health.reason ?? 'down'} (checked ${health.checkedAt})`);
+      const label = isHostedClass(providerClass) ? 'recently failed' : health.cause === 'failing' ? 'engine failing' : 'engine unreachable';
+      exclude('unhealthy', `${label}: ${health.reason ?? 'down'} (checked ${health.checkedAt})`);
+    } else if (health?.state === 'rate_limited') {
+      retryAfterSeconds = (health.retryAfterMs ?? 0) / 1000;
+      exclude('rate_limited', `rate-limited for another ${Math.ceil(retryAfterSeconds)} s: ${health.reason ?? 'HTTP 429'} (checked ${health.checkedAt})`);
     }
 
     checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
@@ -195,6 +202,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       latencyKey: latency.expectedMs ?? 0,
       warm: latency.warm,
       loweredMaxTokens,
+      retryAfterSeconds,
     });
   }
 
@@ -233,6 +241,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
         class: evaluation.provider.record.class,
         rules: evaluation.rules,
         reasons: evaluation.exclusionReasons,
+        ...(evaluation.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: evaluation.retryAfterSeconds }),
       })),
     ...failClosedExclusions,
   ];

@@ -20,13 +20,20 @@ export interface RouteInput {
   now?: Date;
 }
 
-/** Availability of one provider as last observed. Absent from the snapshot means unknown. */
+/**
+ * Availability of one provider as last observed. Absent from the snapshot means unknown.
+ * `rate_limited`: it answered 429 and is held back for as long as it asked (`retryAfterMs`).
+ */
 export interface ProviderHealth {
-  state: 'up' | 'down';
-  /** ISO time of the observation. */
+  state: 'up' | 'down' | 'rate_limited';
+  /** ISO time of the observation (of the 429, when rate-limited). */
   checkedAt: string;
-  /** Why it is down, e.g. `connection refused (is the engine running?)`. */
+  /** Why it is down or rate-limited, e.g. `connection refused (is the engine running?)`. */
   reason?: string;
+  /** Why it is down: nothing answered (`unreachable`, the default), or its calls kept failing (`failing`). */
+  cause?: 'unreachable' | 'failing';
+  /** Rate-limited only: how long from the snapshot until it may be used again. */
+  retryAfterMs?: number;
   /** Round trip of the health probe, for local engines. */
   probeMs?: number;
   /** Recently observed time to first token (reported by the pipeline), when known. */
@@ -95,6 +102,7 @@ export type ExclusionRule =
   | 'not_loopback'
   | 'explicit_provider'
   | 'unhealthy'
+  | 'rate_limited'
   | 'tools'
   | 'json'
   | 'vision'
@@ -112,6 +120,8 @@ export interface Exclusion {
   class: ProviderClass;
   rules: ExclusionRule[];
   reasons: string[];
+  /** Excluded for a rate limit: seconds until the provider may be used again. */
+  retryAfterSeconds?: number;
 }
 
 /** The router's answer: who may take the request, in what order, who may not and why. */

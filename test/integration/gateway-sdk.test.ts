@@ -226,7 +226,7 @@ describe('OpenAI client', () => {
     expect(listEvidence(main.store, { limit: 1 })[0]).toMatchObject({ kind: 'denial', error: { code: 'context_length_exceeded' } });
   });
 
-  it('sees 503 when the only engine fails with HTTP 500', async () => {
+  it('sees 503 when the only engine fails with HTTP 500; that one failure does not fail the next request', async () => {
     forgetFailures();
     failingOllama.setFault({ status: 500 }, 1);
     const error = await openAIClient(failing)
@@ -237,6 +237,30 @@ describe('OpenAI client', () => {
     expect(failure.status).toBe(503);
     expect(failure.code).toBe('inference_unavailable');
     expect(failure.message).toContain('inference unavailable, try again later');
+    // One bad request (llama.cpp answers some with 500) must not take the engine from everyone.
+    const next = await openAIClient(failing).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] });
+    expect(next.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+  });
+
+  it('after three failed calls in a row (500, an HTML 502, a reset mid-stream) the engine is out for a while: 503 "engine failing", without reaching it', async () => {
+    forgetFailures();
+    const ask = () => openAIClient(failing).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] });
+    failingOllama.setFault({ status: 500 }, 1);
+    await expect(ask()).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+    failingOllama.setFault({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>502 Bad Gateway</h1></body></html>' }, 1);
+    await expect(ask()).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+    failingOllama.setFault('reset-mid-stream', 1);
+    const stream = await openAIClient(failing).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }], stream: true });
+    await expect((async () => {
+      for await (const chunk of stream) void chunk;
+    })()).rejects.toThrow();
+    const sent = failingOllama.exchanges.filter((exchange) => exchange.method === 'POST').length;
+    const error = await ask().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((error as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(503);
+    expect((error as InstanceType<typeof OpenAI.InternalServerError>).message).toMatch(/engine failing: 3 calls in a row failed/);
+    expect(failingOllama.exchanges.filter((exchange) => exchange.method === 'POST').length).toBe(sent);
+    forgetFailures();
   });
 
   it('sees 429 with the engine’s Retry-After when the only engine is rate-limiting (not a 503 to retry at once)', async () => {
@@ -258,6 +282,40 @@ describe('OpenAI client', () => {
     expect(anthropicError).toBeInstanceOf(Anthropic.RateLimitError);
     expect((anthropicError as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after')).toBe('2');
     forgetFailures();
+  });
+
+  it('is held back by a 429 for exactly its Retry-After (429 with the seconds left, in both APIs, the engine left alone), then answered', async () => {
+    forgetFailures();
+    const ask = () => openAIClient(failing).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] });
+    failingOllama.setFault({ status: 429, headers: { 'retry-after': '1' } }, 1);
+    const first = await ask().catch((caught: unknown) => caught);
+    const limitedAt = Date.now();
+    expect(first).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((first as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('1');
+    const sent = failingOllama.exchanges.filter((exchange) => exchange.method === 'POST').length;
+
+    // Within the wait: 429 again (not 503), with the seconds left, and the engine is not called.
+    const held = await ask().catch((caught: unknown) => caught);
+    expect(held).toBeInstanceOf(OpenAI.RateLimitError);
+    const heldError = held as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(heldError.status).toBe(429);
+    expect(heldError.code).toBe('rate_limited');
+    expect(heldError.headers.get('retry-after')).toBe('1');
+    expect(heldError.message).toMatch(/rate-limited for another 1 s: ollama answered HTTP 429/);
+    expect(heldError.message).not.toContain('unreachable');
+    const anthropicHeld = await anthropicClient(failing)
+      .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] })
+      .catch((caught: unknown) => caught);
+    expect(anthropicHeld).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((anthropicHeld as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect((anthropicHeld as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after')).toBe('1');
+    expect(failingOllama.exchanges.filter((exchange) => exchange.method === 'POST').length).toBe(sent);
+
+    // Right after the wait it asked for, the engine is used again.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, limitedAt + 1000 - Date.now()) + 20));
+    const answered = await ask();
+    expect(answered.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    expect(failingOllama.exchanges.filter((exchange) => exchange.method === 'POST').length).toBe(sent + 1);
   });
 
   it('is rejected with 401 (AuthenticationError) for a wrong token', async () => {

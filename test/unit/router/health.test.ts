@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../../src/errors.js';
-import { HealthMonitor, residentFromOllama } from '../../../src/router/health.js';
+import { callFailureOf, HealthMonitor, residentFromOllama } from '../../../src/router/health.js';
 import { provider } from './fixtures.js';
 
 function fakeClock(start = 1_750_000_000_000): { now: () => number; advance: (ms: number) => void } {
@@ -80,20 +80,140 @@ describe('HealthMonitor', () => {
     }
   });
 
-  it('hosted providers are up unless recently reported failing; the failure expires', async () => {
+  it('hosted providers are up unless reported unreachable; the failure expires', async () => {
     const clock = fakeClock();
     const monitor = new HealthMonitor({ now: clock.now, hostedFailureTtlMs: 30_000, probe: async () => ({}) });
-    monitor.reportFailure(hosted, 'HTTP 529 overloaded');
-    expect((await monitor.snapshot([hosted])).anthropic).toMatchObject({ state: 'down', reason: 'HTTP 529 overloaded' });
+    monitor.reportFailure(hosted, { kind: 'unreachable', reason: 'cannot reach api.anthropic.com: the name does not resolve (ENOTFOUND)' });
+    expect((await monitor.snapshot([hosted])).anthropic).toMatchObject({ state: 'down', reason: 'cannot reach api.anthropic.com: the name does not resolve (ENOTFOUND)' });
     clock.advance(30_001);
     expect((await monitor.snapshot([hosted])).anthropic).toBeUndefined();
   });
 
   it('a success clears a reported failure and records the observed first-token time', async () => {
     const monitor = new HealthMonitor({ probe: async () => ({}) });
-    monitor.reportFailure(hosted, 'timeout');
+    monitor.reportFailure(hosted, { kind: 'unreachable', reason: 'no connection to api.anthropic.com within 10000 ms' });
     monitor.reportSuccess(hosted, { firstTokenMs: 420 });
     expect((await monitor.snapshot([hosted])).anthropic).toMatchObject({ state: 'up', firstTokenMs: 420 });
+  });
+
+  it('an engine reported unreachable is down at once, for the TTL, then probed again', async () => {
+    const clock = fakeClock();
+    let probes = 0;
+    const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async () => ((probes += 1), {}) });
+    monitor.reportFailure(llamacpp, { kind: 'unreachable', reason: 'cannot reach 127.0.0.1:8080: connection refused (ECONNREFUSED)' });
+    expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({ state: 'down', reason: 'cannot reach 127.0.0.1:8080: connection refused (ECONNREFUSED)' });
+    expect((await monitor.snapshot([llamacpp])).llamacpp?.cause).toBeUndefined();
+    expect(probes).toBe(0);
+    clock.advance(5000);
+    expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('up');
+    expect(probes).toBe(1);
+  });
+
+  describe('a rate-limited provider', () => {
+    const rateLimited = { kind: 'rate_limited', reason: 'anthropic answered HTTP 429: slow down', retryAfterSeconds: 7 } as const;
+
+    it('is held back for exactly the Retry-After it sent, reported as rate-limited with the time left, not down', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, probe: async () => ({}) });
+      monitor.reportFailure(hosted, rateLimited);
+      expect((await monitor.snapshot([hosted])).anthropic).toEqual({
+        state: 'rate_limited',
+        checkedAt: new Date(clock.now()).toISOString(),
+        reason: 'anthropic answered HTTP 429: slow down',
+        retryAfterMs: 7000,
+      });
+      clock.advance(1000);
+      expect((await monitor.snapshot([hosted])).anthropic).toMatchObject({ state: 'rate_limited', retryAfterMs: 6000 });
+      clock.advance(5999);
+      expect((await monitor.snapshot([hosted])).anthropic).toMatchObject({ state: 'rate_limited', retryAfterMs: 1 });
+      clock.advance(1);
+      // Usable again at once: not held for the 30 s a hosted provider reported down would be.
+      expect((await monitor.snapshot([hosted])).anthropic).toBeUndefined();
+    });
+
+    it('a local engine too: its probe still runs and says up, the hold ends with its Retry-After, not with the probe TTL', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async () => ({}) });
+      monitor.reportFailure(llamacpp, { ...rateLimited, retryAfterSeconds: 1.5 });
+      expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({ state: 'rate_limited', retryAfterMs: 1500 });
+      clock.advance(1500);
+      expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('up');
+      monitor.reportFailure(llamacpp, { ...rateLimited, retryAfterSeconds: 12 });
+      clock.advance(6000);
+      expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({ state: 'rate_limited', retryAfterMs: 6000 });
+    });
+
+    it('without a Retry-After is held back for the short default', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, rateLimitDefaultMs: 2000, probe: async () => ({}) });
+      monitor.reportFailure(hosted, { kind: 'rate_limited', reason: 'anthropic answered HTTP 429: slow down' });
+      expect((await monitor.snapshot([hosted])).anthropic).toMatchObject({ state: 'rate_limited', retryAfterMs: 2000 });
+      clock.advance(2000);
+      expect((await monitor.snapshot([hosted])).anthropic).toBeUndefined();
+    });
+
+    it('a 429 does not count towards marking it down', async () => {
+      const monitor = new HealthMonitor({ probe: async () => ({}) });
+      for (let index = 0; index < 5; index += 1) monitor.reportFailure(hosted, { ...rateLimited, retryAfterSeconds: 0 });
+      expect((await monitor.snapshot([hosted])).anthropic).toBeUndefined();
+    });
+  });
+
+  describe('failed calls of an engine that answered (5xx, broken streams)', () => {
+    const failed = (reason = 'llamacpp answered HTTP 500: boom') => ({ kind: 'error', reason }) as const;
+
+    it('one or two leave it up; the third in a row within the TTL marks it down for the TTL, saying it is failing', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async () => ({}) });
+      monitor.reportFailure(llamacpp, failed());
+      expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('up');
+      clock.advance(1000);
+      monitor.reportFailure(llamacpp, failed('the stream from llamacpp broke after the answer had started: reset'));
+      expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('up');
+      clock.advance(1000);
+      monitor.reportFailure(llamacpp, failed('llamacpp answered HTTP 502: <html>'));
+      expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({
+        state: 'down',
+        cause: 'failing',
+        reason: '3 calls in a row failed; the last: llamacpp answered HTTP 502: <html>',
+      });
+      clock.advance(4999);
+      expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('down');
+      clock.advance(1);
+      // After the TTL the engine is probed again, as after any other failure.
+      expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('up');
+      // The count starts afresh: one more failure does not take it out again.
+      monitor.reportFailure(llamacpp, failed());
+      expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('up');
+    });
+
+    it('a success resets the count', async () => {
+      const monitor = new HealthMonitor({ probe: async () => ({}) });
+      monitor.reportFailure(hosted, failed());
+      monitor.reportFailure(hosted, failed());
+      monitor.reportSuccess(hosted);
+      monitor.reportFailure(hosted, failed());
+      monitor.reportFailure(hosted, failed());
+      expect((await monitor.snapshot([hosted])).anthropic).toBeUndefined();
+      monitor.reportFailure(hosted, failed());
+      expect((await monitor.snapshot([hosted])).anthropic).toMatchObject({ state: 'down', cause: 'failing' });
+    });
+
+    it('failures older than the TTL are forgotten', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, hostedFailureTtlMs: 30_000, probe: async () => ({}) });
+      monitor.reportFailure(hosted, failed());
+      clock.advance(20_000);
+      monitor.reportFailure(hosted, failed());
+      clock.advance(20_000);
+      monitor.reportFailure(hosted, failed());
+      expect((await monitor.snapshot([hosted])).anthropic).toBeUndefined();
+      clock.advance(5_000);
+      monitor.reportFailure(hosted, failed());
+      expect((await monitor.snapshot([hosted])).anthropic).toMatchObject({ state: 'down', reason: expect.stringMatching(/^3 calls in a row failed/) });
+      clock.advance(30_000);
+      expect((await monitor.snapshot([hosted])).anthropic).toBeUndefined();
+    });
   });
 
   it('a provider re-registered with a new base URL is probed afresh', async () => {
@@ -103,6 +223,30 @@ describe('HealthMonitor', () => {
     const moved = provider({ id: 'llamacpp', baseUrl: 'http://127.0.0.1:9090/v1', engine: { kind: 'llama.cpp' } });
     await monitor.snapshot([moved]);
     expect(urls).toEqual(['http://127.0.0.1:8080/v1/models', 'http://127.0.0.1:9090/v1/models']);
+  });
+});
+
+describe('callFailureOf', () => {
+  it('only a call nothing answered says the engine is unreachable', () => {
+    const refused = new UpstreamError('cannot reach 127.0.0.1:8080: connection refused (ECONNREFUSED)', { code: 'upstream_unreachable' });
+    const connectTimeout = new UpstreamError('no connection to 127.0.0.1:8080 within 10000 ms', { code: 'upstream_connect_timeout' });
+    const resetBefore = new UpstreamError('127.0.0.1:8080 reset the connection before answering', { code: 'upstream_reset' });
+    const resetDuring = new UpstreamError('127.0.0.1:8080 reset the connection in the middle of the response (120 bytes received)', { code: 'upstream_reset' });
+    const http500 = new UpstreamError('llamacpp answered HTTP 500: boom', { code: 'upstream_http_error', status: 500 });
+    const firstByte = new UpstreamError('127.0.0.1:8080 accepted the connection but sent no response within 60000 ms', { code: 'upstream_first_byte_timeout' });
+    expect(callFailureOf(refused, undefined)).toEqual({ kind: 'unreachable', reason: refused.message });
+    expect(callFailureOf(connectTimeout, undefined).kind).toBe('unreachable');
+    expect(callFailureOf(resetBefore, undefined).kind).toBe('unreachable');
+    expect(callFailureOf(resetDuring, 200)).toEqual({ kind: 'error', reason: resetDuring.message });
+    expect(callFailureOf(http500, 500).kind).toBe('error');
+    expect(callFailureOf(firstByte, undefined).kind).toBe('error');
+  });
+
+  it('a 429 is a rate limit, with the wait the upstream asked for when it said one', () => {
+    const withWait = new UpstreamError('claude answered HTTP 429: slow down', { code: 'upstream_rate_limited', status: 429, retryAfterSeconds: 7 });
+    const withoutWait = new UpstreamError('claude answered HTTP 429: slow down', { code: 'upstream_rate_limited', status: 429 });
+    expect(callFailureOf(withWait, 429)).toEqual({ kind: 'rate_limited', reason: withWait.message, retryAfterSeconds: 7 });
+    expect(callFailureOf(withoutWait, 429)).toEqual({ kind: 'rate_limited', reason: withoutWait.message });
   });
 });
 

@@ -121,6 +121,38 @@ describe('exclusion rules', () => {
     expect(exclusionOf(plan, 'anthropic:claude-sonnet-4-5')?.reasons).toEqual(['recently failed: HTTP 529 (checked 2025-06-01T10:00:00.000Z)']);
   });
 
+  it('says a local engine whose calls kept failing is failing, not unreachable', () => {
+    const plan = planRoute(
+      input(),
+      context(everyClass, {
+        health: { ollama: { state: 'down', cause: 'failing', checkedAt: '2025-06-01T10:00:00.000Z', reason: '3 calls in a row failed; the last: ollama answered HTTP 500: boom' } },
+      }),
+    );
+    expect(exclusionOf(plan, 'ollama:llama3.2:3b')).toMatchObject({
+      rules: ['unhealthy'],
+      reasons: ['engine failing: 3 calls in a row failed; the last: ollama answered HTTP 500: boom (checked 2025-06-01T10:00:00.000Z)'],
+    });
+  });
+
+  it('holds back a rate-limited provider, saying so and for how long, and keeps the others', () => {
+    const plan = planRoute(
+      input(),
+      context(everyClass, {
+        health: { ollama: { state: 'rate_limited', checkedAt: '2025-06-01T10:00:00.000Z', reason: 'ollama answered HTTP 429: slow down', retryAfterMs: 6200 } },
+      }),
+    );
+    expect(order(plan)).not.toContain('ollama:llama3.2:3b');
+    expect(order(plan).length).toBeGreaterThan(0);
+    expect(exclusionOf(plan, 'ollama:llama3.2:3b')).toEqual({
+      provider: 'ollama',
+      model: 'llama3.2:3b',
+      class: 'local',
+      rules: ['rate_limited'],
+      reasons: ['rate-limited for another 7 s: ollama answered HTTP 429: slow down (checked 2025-06-01T10:00:00.000Z)'],
+      retryAfterSeconds: 6.2,
+    });
+  });
+
   it('collects every reason that applies, not only the first', () => {
     const both = provider({ id: 'both', class: 'approved_hosted', baseUrl: 'https://llm.example.com', models: [{ price: PRICE }] });
     const plan = planRoute(input({ sensitivity: 'confidential' }), context([both]));
