@@ -42,8 +42,12 @@ export type VerbatimCapture = (typeof VERBATIM_CAPTURE)[number];
 export const TOOL_CALL_FIDELITY = ['exact', 'repaired', 'not_applicable', 'lost'] as const;
 export type ToolCallFidelity = (typeof TOOL_CALL_FIDELITY)[number];
 
-/** Non-determinism markers: things that make this attempt differ from a clean, repeatable call. */
-export const EVIDENCE_MARKERS = ['timeout', 'rate_limited', 'partial_response', 'upstream_error', 'retried', 'fallback'] as const;
+/**
+ * Non-determinism markers: things that make this attempt differ from a clean, repeatable call.
+ * `terminal_marker_missing`: a stream ended cleanly after its finish reason without the wire's
+ * terminal marker (`[DONE]`, `message_stop`); the answer was taken as complete.
+ */
+export const EVIDENCE_MARKERS = ['timeout', 'rate_limited', 'partial_response', 'upstream_error', 'retried', 'fallback', 'terminal_marker_missing'] as const;
 export type EvidenceMarker = (typeof EVIDENCE_MARKERS)[number];
 
 /** The provider as the attempt used it: the exact registered version. */

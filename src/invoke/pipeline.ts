@@ -25,6 +25,7 @@ import type { WireAdapter } from '../wire/adapter.js';
 import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { wireAdapterFor } from '../wire/index.js';
+import { WIRE_OBSERVATIONS } from '../wire/observations.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
@@ -369,6 +370,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
 
   let decoded: CanonicalResponse;
   let firstTokenMs: number | undefined;
+  const answerMarkers: EvidenceMarker[] = [];
   if (wireRequest.stream) {
     const streamed = await readStream(adapter, response, input, started);
     firstTokenMs = streamed.firstTokenMs;
@@ -389,6 +391,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       return fail(failure, markers, { status: response.status, delivered: streamed.delivered, firstTokenMs });
     }
     decoded = streamed.response;
+    if (streamed.terminalMarkerMissing) answerMarkers.push('terminal_marker_missing');
   } else {
     let body: string;
     try {
@@ -421,7 +424,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const totalMs = elapsed();
   recorder.close();
   const verbatimCapture = recorder.verbatimCapture();
-  const markers = attemptMarkers();
+  const markers = [...attemptMarkers(), ...answerMarkers];
   const finished = finishAttempt(context, evidenceId, {
     state: 'completed',
     status: response.status,
@@ -495,6 +498,8 @@ interface StreamReading {
   receivedBytes: boolean;
   /** An upstream failure, or the InterruptedError of a caller that cancelled the call. */
   failure: UpstreamError | InterruptedError | undefined;
+  /** The body ended cleanly after the finish reason, without `[DONE]` / `message_stop`: complete all the same. */
+  terminalMarkerMissing: boolean;
 }
 
 const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delta', 'tool-call-delta']);
@@ -512,6 +517,7 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
   let receivedBytes = false;
   let firstTokenMs: number | undefined;
   let failure: UpstreamError | InterruptedError | undefined;
+  let terminalMarkerMissing = false;
 
   const accept = (part: StreamPart): void => {
     accumulator.add(part);
@@ -550,10 +556,18 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
         isRetryable: true,
       });
     } else if (!accumulator.ended) {
-      failure = new UpstreamError('the stream ended without its terminal marker ([DONE] / message_stop): the answer may be truncated', {
-        code: 'upstream_truncated_stream',
-        isRetryable: true,
-      });
+      // The body ended normally here (a reset, timeout or abort throws out of the loop above). After
+      // a finish reason the model's answer is over: some OpenAI-compatible servers (ik_llama.cpp
+      // without --send-done, older text-generation-webui) never send `[DONE]`. Without one, the
+      // stream was cut.
+      if (accumulator.finished) {
+        terminalMarkerMissing = true;
+      } else {
+        failure = new UpstreamError('the stream ended without its terminal marker ([DONE] / message_stop) or a finish reason: the answer may be truncated', {
+          code: 'upstream_truncated_stream',
+          isRetryable: true,
+        });
+      }
     }
   } catch (error) {
     const syndicateError = asSyndicateError(error);
@@ -563,7 +577,15 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
         : new UpstreamError(syndicateError.message, { code: syndicateError.code, isRetryable: false });
   }
   if (failure === undefined && !delivered) for (const part of held.splice(0)) input.onPart?.(part);
-  return { response: accumulator.toResponse(), firstTokenMs, delivered, receivedBytes, failure };
+  const answer = accumulator.toResponse();
+  return {
+    response: terminalMarkerMissing ? { ...answer, observations: [...(answer.observations ?? []), WIRE_OBSERVATIONS.terminalMarkerMissing] } : answer,
+    firstTokenMs,
+    delivered,
+    receivedBytes,
+    failure,
+    terminalMarkerMissing,
+  };
 }
 
 function unknownModel(model: string, providers: readonly RegisteredProvider[], explicitProvider: string | undefined): UnknownModelError {

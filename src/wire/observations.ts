@@ -16,6 +16,12 @@ export const WIRE_OBSERVATIONS = {
   contentPartsArray: 'content_parts_array',
   /** A usage object arrived without both token counts; usage is treated as absent. */
   usageIncomplete: 'usage_incomplete',
+  /**
+   * A stream ended cleanly after its finish reason but without the wire's terminal marker
+   * (`data: [DONE]`, `message_stop`): ik_llama.cpp without `--send-done`, older
+   * text-generation-webui. The answer is taken as complete.
+   */
+  terminalMarkerMissing: 'terminal_marker_missing',
 } as const;
 export type WireObservation = (typeof WIRE_OBSERVATIONS)[keyof typeof WIRE_OBSERVATIONS];
 
@@ -28,6 +34,8 @@ export function deviationForObservation(observation: string): Deviation | undefi
       return 'nonstandard_tool_call_serialization';
     case WIRE_OBSERVATIONS.usageIncomplete:
       return 'approximate_token_counts';
+    case WIRE_OBSERVATIONS.terminalMarkerMissing:
+      return 'partial_streaming_reliability';
     default:
       return undefined;
   }

@@ -83,6 +83,11 @@ export class StreamAccumulator {
     return this.endSeen;
   }
 
+  /** True once a finish reason arrived: the model said its answer is over, whatever follows. */
+  get finished(): boolean {
+    return this.finishReason !== undefined;
+  }
+
   /** The in-stream error, when the upstream reported one. */
   get error(): StreamFailure | undefined {
     return this.failure;

@@ -272,6 +272,82 @@ describe('OpenAI Responses API client', () => {
   });
 });
 
+describe('output items one after the other (a thinking engine)', () => {
+  const REASONING = 'The user asks about the weather in Paris. I should call the tool.';
+  let thinker: FakeEngine;
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    thinker = await startFakeEngine({ kind: 'llama.cpp', jinja: true, reasoning: REASONING });
+    gateway = await startTestGateway({ providers: [{ id: 'thinker', class: 'local', wire: 'openai', baseUrl: thinker.baseUrl, engine: 'llama.cpp', models: [{ id: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', tags: ['tools'] }] }] });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await thinker?.close();
+  });
+
+  /** Event types with the output item they are about; a run of one delta type reads as one line. */
+  const traceOf = (events: { type: string; output_index?: number }[]): string[] =>
+    events
+      .filter((event, index) => !(event.type.endsWith('.delta') && event.type === events[index - 1]?.type))
+      .map((event) => (event.output_index === undefined ? event.type : `${event.type} #${event.output_index}`));
+
+  it('closes the reasoning item before the message is added (responses.create with stream: true)', async () => {
+    const stream = await client(gateway).responses.create({ model: 'thinker:qwen2.5-0.5b-instruct-q4_k_m.gguf', stream: true, input: 'What is the capital of France?' });
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    expect(traceOf(events as { type: string; output_index?: number }[])).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added #0',
+      'response.content_part.added #0',
+      'response.reasoning_text.delta #0',
+      'response.reasoning_text.done #0',
+      'response.content_part.done #0',
+      'response.output_item.done #0',
+      'response.output_item.added #1',
+      'response.content_part.added #1',
+      'response.output_text.delta #1',
+      'response.output_text.done #1',
+      'response.content_part.done #1',
+      'response.output_item.done #1',
+      'response.completed',
+    ]);
+    expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index));
+    const completed = events.at(-1);
+    if (completed?.type !== 'response.completed') throw new Error('expected response.completed last');
+    expect(completed.response.output).toEqual([
+      expect.objectContaining({ type: 'reasoning', content: [{ type: 'reasoning_text', text: REASONING }], status: 'completed' }),
+      expect.objectContaining({ type: 'message', content: [expect.objectContaining({ text: DEFAULT_ANSWER })], status: 'completed' }),
+    ]);
+  });
+
+  it('closes the reasoning item before a function call is added (responses.stream, the SDK accumulator)', async () => {
+    const stream = client(gateway).responses.stream({ model: 'thinker:qwen2.5-0.5b-instruct-q4_k_m.gguf', input: 'What is the weather in Paris?', tools: [weatherTool] });
+    const events: { type: string; output_index?: number }[] = [];
+    for await (const event of stream) events.push(event as { type: string; output_index?: number });
+    const final = await stream.finalResponse();
+    expect(traceOf(events)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added #0',
+      'response.content_part.added #0',
+      'response.reasoning_text.delta #0',
+      'response.reasoning_text.done #0',
+      'response.content_part.done #0',
+      'response.output_item.done #0',
+      'response.output_item.added #1',
+      'response.function_call_arguments.delta #1',
+      'response.function_call_arguments.done #1',
+      'response.output_item.done #1',
+      'response.completed',
+    ]);
+    expect(final.output).toEqual([
+      expect.objectContaining({ type: 'reasoning', content: [{ type: 'reasoning_text', text: REASONING }], status: 'completed' }),
+      expect.objectContaining({ type: 'function_call', name: 'get_weather', status: 'completed' }),
+    ]);
+  });
+});
+
 describe('raw HTTP', () => {
   it('ends a Responses stream that breaks after bytes were sent with error and response.failed, never response.completed', async () => {
     const engine = await startFakeEngine({ kind: 'ollama' });

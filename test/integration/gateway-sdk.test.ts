@@ -7,6 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getEvidence, listEvidence } from '../../src/evidence/index.js';
+import { listDiscoveries } from '../../src/probes/discovery.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { parsePrometheusText, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
@@ -784,5 +785,82 @@ describe('a max_tokens larger than the context window leaves (Claude Code sends 
     const sent = lastSent()['max_tokens'] as number;
     expect(sent).toBeLessThan(32_000);
     expect(sent).toBeGreaterThan(32_768 - 1_500 - 136);
+  });
+});
+
+describe('an engine that ends its streams without [DONE] / message_stop', () => {
+  // ik_llama.cpp without --send-done, older text-generation-webui: the finish reason and usage come,
+  // then the response body ends cleanly. The answer is whole; only the terminal marker is missing.
+  let quiet: FakeEngine;
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    quiet = await startFakeEngine({ kind: 'ollama' });
+    gateway = await startTestGateway({ providers: [ollamaProvider(quiet)] });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await quiet?.close();
+  });
+
+  /** The attempt's evidence once its finish is committed. */
+  const evidenceOf = async (evidenceId: string | null) =>
+    vi.waitFor(() => {
+      const record = getEvidence(gateway.store, evidenceId ?? '');
+      expect(record?.state).not.toBe('pending');
+      return record;
+    });
+
+  it('is a complete answer for every client API, recorded as completed with terminal_marker_missing; the engine stays up', async () => {
+    quiet.setFault('omit-terminal-marker');
+    const chat = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: `ollama:${OLLAMA_MODEL}`, stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
+    });
+    const text = await chat.text();
+    expect(quiet.exchanges.at(-1)?.responseBody.toString()).not.toContain('[DONE]');
+    const frames = text.trimEnd().split('\n\n');
+    expect(frames.at(-1)).toBe('data: [DONE]');
+    expect(text).not.toContain('"error"');
+    expect(frames.some((frame) => frame.includes('"finish_reason":"stop"'))).toBe(true);
+    const record = await evidenceOf(chat.headers.get('x-syndicate-evidence'));
+    expect(record).toMatchObject({ state: 'completed', markers: ['terminal_marker_missing'], verbatimCapture: 'full', tokenAccounting: 'exact', error: null });
+    expect(record?.response.body?.equals(quiet.exchanges.at(-1)!.responseBody)).toBe(true);
+    // The missing marker is the deviation a probe reports for it, recorded with this evidence.
+    expect(listDiscoveries(gateway.store, 'ollama')).toEqual([expect.objectContaining({ deviation: 'partial_streaming_reliability', source: 'invocation', evidenceId: record?.id })]);
+
+    const streamed = await openAIClient(gateway).chat.completions.create({ model: `ollama:${OLLAMA_MODEL}`, stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+    let content = '';
+    for await (const chunk of streamed) content += chunk.choices[0]?.delta.content ?? '';
+    expect(content).toBe(DEFAULT_ANSWER);
+
+    const message = await anthropicClient(gateway).messages.stream({ model: `ollama:${OLLAMA_MODEL}`, max_tokens: 64, messages: [{ role: 'user', content: 'What is the capital of France?' }] }).finalMessage();
+    expect(message).toMatchObject({ stop_reason: 'end_turn', content: [{ type: 'text', text: DEFAULT_ANSWER }] });
+
+    const response = await openAIClient(gateway).responses.stream({ model: `ollama:${OLLAMA_MODEL}`, input: 'What is the capital of France?' }).finalResponse();
+    expect(response).toMatchObject({ status: 'completed', output_text: DEFAULT_ANSWER });
+
+    // Four answers in a row: an engine marked down would have been refused (503) from the second on.
+    const rows = listEvidence(gateway.store, { limit: 4 });
+    expect(rows.map((row) => [row.state, row.markers])).toEqual(Array.from({ length: 4 }, () => ['completed', ['terminal_marker_missing']]));
+  });
+
+  it('still fails a stream that ends cleanly before any finish reason (cut short): an error frame, never [DONE]', async () => {
+    gateway.pipeline.health = new HealthMonitor();
+    quiet.setFault('truncate-stream', 1);
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: `ollama:${OLLAMA_MODEL}`, stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
+    });
+    const text = await response.text();
+    expect(text).not.toContain('data: [DONE]');
+    const last = JSON.parse((text.trimEnd().split('\n\n').at(-1) ?? '').replace(/^data: /, '')) as { error: { code: string } };
+    expect(last.error.code).toBe('stream_broken');
+    const record = await evidenceOf(response.headers.get('x-syndicate-evidence'));
+    expect(record).toMatchObject({ state: 'failed', markers: expect.arrayContaining(['upstream_error', 'partial_response']) });
+    expect(record?.markers).not.toContain('terminal_marker_missing');
+    expect(record?.error?.message).toContain('or a finish reason');
+    gateway.pipeline.health = new HealthMonitor();
   });
 });

@@ -209,6 +209,16 @@ describe('syndicate run: upstream failures', () => {
     expect(envelope.markers).toContain('timeout');
   });
 
+  it('a stream that ends cleanly after its finish reason without [DONE] is a complete answer (exit 0), marked terminal_marker_missing', async () => {
+    engine.setFault('omit-terminal-marker', 1);
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'vllm', '--stream']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ answer: DEFAULT_ANSWER, markers: ['terminal_marker_missing'] });
+    const envelope = (await scenario.evidence(document.evidenceId as string)) as Record<string, any>;
+    expect(envelope).toMatchObject({ state: 'completed', markers: ['terminal_marker_missing'], verbatimCapture: 'full' });
+    expect(envelope.error).toBeNull();
+  });
+
   it('evidence verify passes after all of the failures above', async () => {
     const result = await scenario.cli(['evidence', 'verify']);
     expect(result.exitCode, result.stderr + result.stdout).toBe(0);

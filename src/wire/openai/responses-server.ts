@@ -392,12 +392,18 @@ export function renderResponsesResponse(response: CanonicalResponse, options: Re
 
 /**
  * Turns canonical stream parts into the Responses API's SSE events: `response.created` and
- * `response.in_progress`, then for each output item `output_item.added`, its deltas
- * (`reasoning_text.delta` for reasoning the engine sent apart, `output_text.delta`, `function_call_arguments.delta`; a custom tool's raw input as one
- * `custom_tool_call_input.delta` at the end), its `…done` events and
- * `output_item.done`, and finally `response.completed` (or `response.incomplete`) carrying the
- * whole response with usage. After an error it writes `error` and `response.failed`, never a
- * completion. Every event has its `sequence_number`.
+ * `response.in_progress`, then the output items one after the other, as OpenAI streams them —
+ * each item's `output_item.added`, its deltas (`reasoning_text.delta` for reasoning the engine
+ * sent apart, `output_text.delta`, `function_call_arguments.delta`; a custom tool's raw input as
+ * one `custom_tool_call_input.delta` when it is closed), its `…done` events and
+ * `output_item.done` before the next item is added — and finally `response.completed` (or
+ * `response.incomplete`) carrying the whole response with usage. After an error it writes
+ * `error` and `response.failed`, never a completion. Every event has its `sequence_number`.
+ *
+ * Reasoning and text split freely: when one follows the other the open item is closed, and
+ * reasoning or text that comes back later opens a new item. A tool call cannot be split, and an
+ * OpenAI-wire engine may interleave the argument deltas of parallel calls; so once a call is
+ * open, parts of any other item are held back until the stream ends, then written item by item.
  */
 export class ResponsesStreamEncoder {
   private sequence = 0;
@@ -405,9 +411,12 @@ export class ResponsesStreamEncoder {
   private isClosed = false;
   private finishReason: FinishReason = 'stop';
   private readonly usage: Partial<Usage> = {};
+  /** Every item added so far, in output order. */
   private readonly items: OpenItem[] = [];
-  private message: OpenMessage | undefined;
-  private reasoning: OpenReasoning | undefined;
+  /** The item whose deltas are being written; every earlier item is done. */
+  private current: OpenItem | undefined;
+  /** Item parts that came while a tool call was open, written once the stream ends. */
+  private held: ItemPart[] = [];
   private readonly calls = new Map<number, OpenCall>();
   private readonly freeform: ReadonlySet<string>;
 
@@ -428,18 +437,15 @@ export class ResponsesStreamEncoder {
       if (this.isClosed) break;
       switch (part.type) {
         case 'response-metadata':
+        case 'reasoning-signature':
           break;
         case 'usage':
           mergeUsage(this.usage, part.usage);
           break;
         case 'text-delta':
-          output += this.textDelta(part.text);
-          break;
         case 'reasoning-delta':
-          output += this.reasoningDelta(part.text);
-          break;
         case 'tool-call-delta':
-          output += this.toolCallDelta(part);
+          output += this.itemPart(part);
           break;
         case 'finish':
           this.finishReason = part.finishReason;
@@ -460,11 +466,12 @@ export class ResponsesStreamEncoder {
     if (this.isClosed) return '';
     const output = this.start();
     this.isClosed = true;
+    this.held = [];
     const code = error.code ?? error.kind;
     const snapshot = responseObject(this.options, {
       status: 'failed',
       incomplete: null,
-      output: this.items.map((item) => this.snapshotOf(item, 'incomplete')),
+      output: this.items.map((item) => this.snapshotOf(item, item.status ?? 'incomplete')),
       usage: this.knownUsage(),
       error: { code, message: error.message },
     });
@@ -478,30 +485,50 @@ export class ResponsesStreamEncoder {
     return this.event('response.created', { response: snapshot }) + this.event('response.in_progress', { response: snapshot });
   }
 
+  /** Writes a part into its item, or holds it back while another item's tool call is open. */
+  private itemPart(part: ItemPart): string {
+    const forCurrentCall = part.type === 'tool-call-delta' && this.current?.kind === 'function_call' && this.calls.get(part.index) === this.current;
+    if (!forCurrentCall && (this.held.length > 0 || this.current?.kind === 'function_call')) {
+      this.held.push(part);
+      return '';
+    }
+    switch (part.type) {
+      case 'text-delta':
+        return this.textDelta(part.text);
+      case 'reasoning-delta':
+        return this.reasoningDelta(part.text);
+      case 'tool-call-delta':
+        return this.toolCallDelta(part);
+    }
+  }
+
   private textDelta(text: string): string {
     let output = '';
-    if (this.message === undefined) {
-      this.message = { kind: 'message', id: itemId(this.options.id, 'msg', this.items.length), outputIndex: this.items.length, text: '' };
-      output += this.announce(this.message);
+    if (this.current?.kind !== 'message') {
+      output += this.closeCurrent('completed');
+      output += this.announce({ kind: 'message', id: itemId(this.options.id, 'msg', this.items.length), outputIndex: this.items.length, text: '' });
     }
+    const message = this.current as OpenMessage;
     if (text === '') return output;
-    this.message.text += text;
-    return output + this.event('response.output_text.delta', { item_id: this.message.id, output_index: this.message.outputIndex, content_index: 0, delta: text, logprobs: [] });
+    message.text += text;
+    return output + this.event('response.output_text.delta', { item_id: message.id, output_index: message.outputIndex, content_index: 0, delta: text, logprobs: [] });
   }
 
   private reasoningDelta(text: string): string {
     let output = '';
-    if (this.reasoning === undefined) {
-      this.reasoning = { kind: 'reasoning', id: itemId(this.options.id, 'rs', this.items.length), outputIndex: this.items.length, text: '' };
-      output += this.announce(this.reasoning);
+    if (this.current?.kind !== 'reasoning') {
+      output += this.closeCurrent('completed');
+      output += this.announce({ kind: 'reasoning', id: itemId(this.options.id, 'rs', this.items.length), outputIndex: this.items.length, text: '' });
     }
-    this.reasoning.text += text;
-    return output + this.event('response.reasoning_text.delta', { item_id: this.reasoning.id, output_index: this.reasoning.outputIndex, content_index: 0, delta: text });
+    const reasoning = this.current as OpenReasoning;
+    reasoning.text += text;
+    return output + this.event('response.reasoning_text.delta', { item_id: reasoning.id, output_index: reasoning.outputIndex, content_index: 0, delta: text });
   }
 
   /** Adds a message or reasoning item, announced as the API does: the item empty, then its one content part, empty. */
   private announce(item: OpenMessage | OpenReasoning): string {
     this.items.push(item);
+    this.current = item;
     const empty = item.kind === 'message' ? messageItem(item.id, '', 'in_progress') : reasoningItem(item.id, '', 'in_progress');
     return (
       this.event('response.output_item.added', { output_index: item.outputIndex, item: { ...empty, content: [] } }) +
@@ -509,53 +536,75 @@ export class ResponsesStreamEncoder {
     );
   }
 
+  /** Only ever called for a new call or the open one (`itemPart` holds back the rest). */
   private toolCallDelta(part: Extract<StreamPart, { type: 'tool-call-delta' }>): string {
     let call = this.calls.get(part.index);
     let output = '';
     if (call === undefined) {
+      output += this.closeCurrent('completed');
       const outputIndex = this.items.length;
       const name = part.name ?? '';
       const freeform = this.freeform.has(name);
       call = { kind: 'function_call', freeform, id: itemId(this.options.id, freeform ? 'ctc' : 'fc', outputIndex), outputIndex, callId: part.id ?? `call_${outputIndex}`, name, arguments: '' };
       this.calls.set(part.index, call);
       this.items.push(call);
+      this.current = call;
       output += this.event('response.output_item.added', { output_index: outputIndex, item: this.snapshotOf(call, 'in_progress') });
     }
     if (part.argumentsDelta === '') return output;
     call.arguments += part.argumentsDelta;
-    // A freeform call's raw text is inside the JSON the engine streams: it is sent once whole, at the end.
+    // A freeform call's raw text is inside the JSON the engine streams: it is sent once whole, when the call is closed.
     if (call.freeform) return output;
     return output + this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: part.argumentsDelta });
   }
 
-  private complete(): string {
-    // An answer with neither text nor tool calls is still one (empty) message, as the API reports it.
-    let output = this.items.length === 0 ? this.textDelta('') : '';
-    const { status, incomplete } = statusOf(this.finishReason);
-    const itemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
-    for (const item of this.items) {
+  /** Writes the open item's `…done` events and `output_item.done`; nothing when no item is open. */
+  private closeCurrent(status: ItemStatus): string {
+    const item = this.current;
+    if (item === undefined) return '';
+    this.current = undefined;
+    item.status = status;
+    let output = '';
+    if (item.kind === 'reasoning') {
+      output +=
+        this.event('response.reasoning_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text }) +
+        this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'reasoning_text', text: item.text } });
+    } else if (item.kind === 'message') {
+      output +=
+        this.event('response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: [] }) +
+        this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: outputText(item.text) });
+    } else {
       // A call streamed without arguments (Anthropic sends none for empty input) reads as `{}`.
-      if (item.kind === 'function_call' && !item.freeform && item.arguments === '') item.arguments = '{}';
-      const done = this.snapshotOf(item, itemStatus);
-      if (item.kind === 'reasoning') {
-        output +=
-          this.event('response.reasoning_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text }) +
-          this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'reasoning_text', text: item.text } });
-      } else if (item.kind === 'message') {
-        output +=
-          this.event('response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: [] }) +
-          this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: outputText(item.text) });
-      } else if (item.freeform) {
+      if (!item.freeform && item.arguments === '') item.arguments = '{}';
+      if (item.freeform) {
         const input = freeformInput(item.arguments);
         if (input !== '') output += this.event('response.custom_tool_call_input.delta', { item_id: item.id, output_index: item.outputIndex, delta: input });
         output += this.event('response.custom_tool_call_input.done', { item_id: item.id, output_index: item.outputIndex, input });
       } else {
         output += this.event('response.function_call_arguments.done', { item_id: item.id, output_index: item.outputIndex, name: item.name, arguments: item.arguments });
       }
-      output += this.event('response.output_item.done', { output_index: item.outputIndex, item: done });
     }
+    return output + this.event('response.output_item.done', { output_index: item.outputIndex, item: this.snapshotOf(item, status) });
+  }
+
+  private complete(): string {
+    const { status, incomplete } = statusOf(this.finishReason);
+    // Items still open when the answer ended share its fate (`incomplete` when it was cut short).
+    const endStatus: ItemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
+    let output = '';
+    // The parts held back behind a tool call, item by item: each pass closes the open item and
+    // writes the held parts again, which opens the next item and holds back the rest once more.
+    while (this.held.length > 0) {
+      output += this.closeCurrent(endStatus);
+      const pending = this.held;
+      this.held = [];
+      for (const part of pending) output += this.itemPart(part);
+    }
+    // An answer with neither text nor tool calls is still one (empty) message, as the API reports it.
+    if (this.items.length === 0) output += this.textDelta('');
+    output += this.closeCurrent(endStatus);
     this.isClosed = true;
-    const final = responseObject(this.options, { status, incomplete, output: this.items.map((item) => this.snapshotOf(item, itemStatus)), usage: this.knownUsage(), error: null });
+    const final = responseObject(this.options, { status, incomplete, output: this.items.map((item) => this.snapshotOf(item, item.status ?? endStatus)), usage: this.knownUsage(), error: null });
     return output + this.event(status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: final });
   }
 
@@ -579,22 +628,30 @@ export class ResponsesStreamEncoder {
   }
 }
 
+/** The stream parts that belong to an output item. */
+type ItemPart = Extract<StreamPart, { type: 'text-delta' | 'reasoning-delta' | 'tool-call-delta' }>;
+
+/** How an item ended: set when its `output_item.done` is written. */
+type ItemStatus = 'completed' | 'incomplete';
+
 interface OpenMessage {
   kind: 'message';
   id: string;
   outputIndex: number;
   text: string;
+  status?: ItemStatus;
 }
 
 interface OpenCall {
   kind: 'function_call';
-  /** A `custom` tool's call: its raw input is sent at the end, unwrapped from the arguments JSON. */
+  /** A `custom` tool's call: its raw input is sent when it is closed, unwrapped from the arguments JSON. */
   freeform: boolean;
   id: string;
   outputIndex: number;
   callId: string;
   name: string;
   arguments: string;
+  status?: ItemStatus;
 }
 
 interface OpenReasoning {
@@ -602,6 +659,7 @@ interface OpenReasoning {
   id: string;
   outputIndex: number;
   text: string;
+  status?: ItemStatus;
 }
 
 type OpenItem = OpenReasoning | OpenMessage | OpenCall;

@@ -22,6 +22,10 @@ export type FakeFault =
   | 'hang' // accept, never answer (until closed)
   | 'malformed-json' // 200 with a broken JSON body
   | 'truncate-stream' // stream some chunks, then end the response without [DONE] / message_stop
+  // Stream the whole answer (finish reason and usage included), then end the response cleanly
+  // without [DONE] / message_stop: what ik_llama.cpp without --send-done and older
+  // text-generation-webui do. Non-streamed answers are unaffected.
+  | 'omit-terminal-marker'
   | 'reset-mid-stream' // stream some chunks, then destroy the socket
   | { slowStreamMs: number }; // delay between stream chunks
 
@@ -204,6 +208,8 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
       const keep = Math.max(1, Math.min(Math.floor(frames.length / 2), frames.length - terminal - 1));
       frames = frames.slice(0, keep);
       if (currentFault === 'reset-mid-stream') ending = 'destroy';
+    } else if (currentFault === 'omit-terminal-marker') {
+      frames = frames.slice(0, frames.length - terminal);
     } else if (currentFault === 'malformed-json') {
       const broken = Math.min(1, frames.length - 1);
       frames = frames.map((frame, index) => (index === broken ? breakSseFrame(frame) : frame));

@@ -103,6 +103,30 @@ describe('fault injection', () => {
     expect(events).not.toContain('message_stop');
   });
 
+  it('omit-terminal-marker streams the whole answer, finish and usage included, then ends cleanly without [DONE] / message_stop', async () => {
+    engine = await startFakeEngine({ kind: 'ollama' });
+    engine.setFault('omit-terminal-marker', 1);
+    const response = await rawRequest(completions(), { body: chatBody('llama3.2:latest', { stream: true, stream_options: { include_usage: true } }) });
+    expect(response.complete).toBe(true);
+    const frames = splitSseFrames(response.body);
+    expect(frames.some((frame) => frame.data === '[DONE]')).toBe(false);
+    const chunks = frames.map((frame) => JSON.parse(frame.data) as { choices: { finish_reason: string | null }[]; usage?: unknown });
+    expect(chunks.some((chunk) => chunk.choices[0]?.finish_reason === 'stop')).toBe(true);
+    expect(chunks.at(-1)?.usage).toBeDefined();
+    expect(engine.exchanges[0]!.responseBody.equals(response.body)).toBe(true);
+    const next = await rawRequest(completions(), { body: chatBody('llama3.2:latest', { stream: true }) });
+    expect(splitSseFrames(next.body).at(-1)?.data).toBe('[DONE]');
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'anthropic' });
+    engine.setFault('omit-terminal-marker');
+    const anthropic = await rawRequest(`${engine.url}/v1/messages`, {
+      body: JSON.stringify({ model: 'claude-sonnet-4-20250514', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' },
+    });
+    expect(anthropic.complete).toBe(true);
+    expect(splitSseFrames(anthropic.body).map((frame) => frame.event).at(-1)).toBe('message_delta');
+  });
+
   it('reset-mid-stream sends some chunks then destroys the socket; the recording holds exactly what was sent', async () => {
     engine = await startFakeEngine({ kind: 'ollama' });
     engine.setFault('reset-mid-stream');

@@ -4,7 +4,7 @@ import { decodeAnthropicResponse, decodeAnthropicStreamEvent, encodeAnthropicReq
 import { parseAnthropicMessagesRequest } from '../../../src/wire/anthropic/server.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 import { clientErrorFor, pointerToParam } from '../../../src/wire/client-errors.js';
-import { deviationForObservation } from '../../../src/wire/observations.js';
+import { deviationForObservation, WIRE_OBSERVATIONS } from '../../../src/wire/observations.js';
 import { decodeOpenAIResponse, decodeOpenAIStreamEvent, encodeOpenAIRequest } from '../../../src/wire/openai/adapter.js';
 import { parseResponsesRequest } from '../../../src/wire/openai/responses-server.js';
 import { parseOpenAIChatRequest } from '../../../src/wire/openai/server.js';
@@ -210,6 +210,28 @@ describe('reasoning sent apart from the answer', () => {
       { type: 'reasoning-signature', signature: 'sig' },
     ]);
     expect(new StreamAccumulator().addAll(parts).toResponse()).toMatchObject({ reasoning: 'Think.', reasoningSignature: 'sig' });
+  });
+});
+
+describe('the end of a stream', () => {
+  it('tells a stream that finished without its terminal marker from one cut before its finish reason', () => {
+    const chunk = (delta: string, finish: string | null): string => `{"id":"c","model":"m","choices":[{"index":0,"delta":${delta},"finish_reason":${finish === null ? 'null' : `"${finish}"`}}]}`;
+    const cut = new StreamAccumulator().addAll(decodeOpenAIStreamEvent({ data: chunk('{"content":"Par"}', null) }));
+    expect([cut.finished, cut.ended]).toEqual([false, false]);
+    // ik_llama.cpp without --send-done: the finish reason and usage, then the body ends.
+    const finished = cut.addAll(decodeOpenAIStreamEvent({ data: chunk('{}', 'stop') })).addAll(decodeOpenAIStreamEvent({ data: '{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}' }));
+    expect([finished.finished, finished.ended]).toEqual([true, false]);
+    expect(finished.toResponse()).toMatchObject({ text: 'Par', finishReason: 'stop', usage: { inputTokens: 3, outputTokens: 2 } });
+    expect(finished.addAll(decodeOpenAIStreamEvent({ data: '[DONE]' })).ended).toBe(true);
+    const anthropic = new StreamAccumulator().addAll(
+      decodeAnthropicStreamEvent({ event: 'message_delta', data: '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":2}}' }),
+    );
+    expect([anthropic.finished, anthropic.ended]).toEqual([true, false]);
+  });
+
+  it('names the missing marker as evidence of partial_streaming_reliability', () => {
+    expect(WIRE_OBSERVATIONS.terminalMarkerMissing).toBe('terminal_marker_missing');
+    expect(deviationForObservation(WIRE_OBSERVATIONS.terminalMarkerMissing)).toBe('partial_streaming_reliability');
   });
 });
 

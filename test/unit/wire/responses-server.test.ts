@@ -153,6 +153,10 @@ describe('renderResponsesResponse', () => {
 const eventsOf = (text: string): { event: string | undefined; data: Record<string, unknown> }[] =>
   parseServerSentEvents(text).map((event) => ({ event: event.event, data: JSON.parse(event.data) as Record<string, unknown> }));
 
+/** Each event's type, with the output item it is about (`#1`) when it names one. */
+const traceOf = (events: { event: string | undefined; data: Record<string, unknown> }[]): string[] =>
+  events.map((event) => (event.data['output_index'] === undefined ? String(event.event) : `${event.event} #${String(event.data['output_index'])}`));
+
 describe('ResponsesStreamEncoder', () => {
   it('announces, streams and closes text and a tool call, then completes with usage', () => {
     const encoder = new ResponsesStreamEncoder(options);
@@ -173,19 +177,20 @@ describe('ResponsesStreamEncoder', () => {
       'response.content_part.added',
       'response.output_text.delta',
       'response.output_text.delta',
-      'response.output_item.added',
-      'response.function_call_arguments.delta',
-      'response.function_call_arguments.delta',
       'response.output_text.done',
       'response.content_part.done',
       'response.output_item.done',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.delta',
       'response.function_call_arguments.done',
       'response.output_item.done',
       'response.completed',
     ]);
     expect(events.every((event, index) => event.data['type'] === event.event && event.data['sequence_number'] === index)).toBe(true);
     expect(events[2]?.data).toMatchObject({ output_index: 0, item: { type: 'message', id: 'msg_abc_0', status: 'in_progress', content: [] } });
-    expect(events[6]?.data).toMatchObject({ output_index: 1, item: { type: 'function_call', id: 'fc_abc_1', call_id: 'toolu_1', name: 'get_weather', arguments: '' } });
+    expect(events[8]?.data).toMatchObject({ output_index: 0, item: { type: 'message', status: 'completed', content: [{ text: 'Let me check.' }] } });
+    expect(events[9]?.data).toMatchObject({ output_index: 1, item: { type: 'function_call', id: 'fc_abc_1', call_id: 'toolu_1', name: 'get_weather', arguments: '' } });
     expect(events[12]?.data).toMatchObject({ item_id: 'fc_abc_1', arguments: '{"city":"Paris"}' });
     expect(events.at(-1)?.data['response']).toMatchObject({
       status: 'completed',
@@ -196,6 +201,162 @@ describe('ResponsesStreamEncoder', () => {
       usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 },
     });
     expect(encoder.encodeAll([{ type: 'text-delta', text: 'late' }])).toBe('');
+  });
+
+  it('closes the reasoning item (all its done events) before the message item is added', () => {
+    const encoder = new ResponsesStreamEncoder(options);
+    // What the OpenAI-wire decoder makes of a llama.cpp / vLLM stream with `reasoning_content`.
+    const text = [
+      [{ type: 'response-metadata', id: 'chatcmpl-r' }, { type: 'reasoning-delta', text: 'Two plus two… ' }],
+      [{ type: 'reasoning-delta', text: '思考 is four.' }],
+      [{ type: 'text-delta', text: 'The answer is 4.' }],
+      [{ type: 'finish', finishReason: 'stop', rawFinishReason: 'stop' }],
+      [{ type: 'stream-end' }],
+    ]
+      .map((batch) => encoder.encodeAll(batch as StreamPart[]))
+      .join('');
+    const events = eventsOf(text);
+    expect(traceOf(events)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added #0',
+      'response.content_part.added #0',
+      'response.reasoning_text.delta #0',
+      'response.reasoning_text.delta #0',
+      'response.reasoning_text.done #0',
+      'response.content_part.done #0',
+      'response.output_item.done #0',
+      'response.output_item.added #1',
+      'response.content_part.added #1',
+      'response.output_text.delta #1',
+      'response.output_text.done #1',
+      'response.content_part.done #1',
+      'response.output_item.done #1',
+      'response.completed',
+    ]);
+    expect(events.every((event, index) => event.data['sequence_number'] === index)).toBe(true);
+    expect(events[8]?.data['item']).toEqual({ type: 'reasoning', id: 'rs_abc_0', summary: [], content: [{ type: 'reasoning_text', text: 'Two plus two… 思考 is four.' }], status: 'completed' });
+    expect(events[9]?.data['item']).toMatchObject({ type: 'message', id: 'msg_abc_1', status: 'in_progress' });
+    expect(events.at(-1)?.data['response']).toMatchObject({
+      status: 'completed',
+      output: [
+        { type: 'reasoning', status: 'completed', content: [{ text: 'Two plus two… 思考 is four.' }] },
+        { type: 'message', status: 'completed', content: [{ text: 'The answer is 4.' }] },
+      ],
+    });
+  });
+
+  it('closes the reasoning item before a tool call is added', () => {
+    const encoder = new ResponsesStreamEncoder(options);
+    const events = eventsOf(
+      [
+        [{ type: 'reasoning-delta', text: 'The user wants the weather.' }],
+        [{ type: 'tool-call-delta', index: 0, id: 'call_1', name: 'get_weather', argumentsDelta: '' }],
+        [{ type: 'tool-call-delta', index: 0, argumentsDelta: '{"city":"Paris"}' }],
+        [{ type: 'finish', finishReason: 'tool_calls', rawFinishReason: 'tool_calls' }, { type: 'stream-end' }],
+      ]
+        .map((batch) => encoder.encodeAll(batch as StreamPart[]))
+        .join(''),
+    );
+    expect(traceOf(events)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added #0',
+      'response.content_part.added #0',
+      'response.reasoning_text.delta #0',
+      'response.reasoning_text.done #0',
+      'response.content_part.done #0',
+      'response.output_item.done #0',
+      'response.output_item.added #1',
+      'response.function_call_arguments.delta #1',
+      'response.function_call_arguments.done #1',
+      'response.output_item.done #1',
+      'response.completed',
+    ]);
+    expect(events[8]?.data['item']).toMatchObject({ type: 'function_call', id: 'fc_abc_1', call_id: 'call_1', name: 'get_weather', arguments: '', status: 'in_progress' });
+    expect(events.at(-1)?.data['response']).toMatchObject({
+      output: [
+        { type: 'reasoning', status: 'completed' },
+        { type: 'function_call', status: 'completed', arguments: '{"city":"Paris"}' },
+      ],
+    });
+  });
+
+  it('holds back what comes while a tool call is open (interleaved parallel calls, text after a call) and writes it item by item at the end', () => {
+    const encoder = new ResponsesStreamEncoder(options);
+    // Argument deltas of two parallel calls interleaved, as the OpenAI chat wire allows (`index`), then more text.
+    const events = eventsOf(
+      [
+        [{ type: 'text-delta', text: 'Let me check. ' }],
+        [{ type: 'tool-call-delta', index: 0, id: 'call_a', name: 'get_weather', argumentsDelta: '{"ci' }],
+        [{ type: 'tool-call-delta', index: 1, id: 'call_b', name: 'get_time', argumentsDelta: '{"tz":"UTC"}' }],
+        [{ type: 'tool-call-delta', index: 0, argumentsDelta: 'ty":"Paris"}' }],
+        [{ type: 'text-delta', text: 'Done.' }],
+        [{ type: 'finish', finishReason: 'tool_calls', rawFinishReason: 'tool_calls' }],
+        [{ type: 'stream-end' }],
+      ]
+        .map((batch) => encoder.encodeAll(batch as StreamPart[]))
+        .join(''),
+    );
+    expect(traceOf(events)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added #0',
+      'response.content_part.added #0',
+      'response.output_text.delta #0',
+      'response.output_text.done #0',
+      'response.content_part.done #0',
+      'response.output_item.done #0',
+      'response.output_item.added #1',
+      'response.function_call_arguments.delta #1',
+      'response.function_call_arguments.delta #1',
+      // The stream ended: the open call is closed, then the held parts are written.
+      'response.function_call_arguments.done #1',
+      'response.output_item.done #1',
+      'response.output_item.added #2',
+      'response.function_call_arguments.delta #2',
+      'response.function_call_arguments.done #2',
+      'response.output_item.done #2',
+      'response.output_item.added #3',
+      'response.content_part.added #3',
+      'response.output_text.delta #3',
+      'response.output_text.done #3',
+      'response.content_part.done #3',
+      'response.output_item.done #3',
+      'response.completed',
+    ]);
+    expect(events.every((event, index) => event.data['sequence_number'] === index)).toBe(true);
+    expect(events.at(-1)?.data['response']).toMatchObject({
+      output: [
+        { type: 'message', id: 'msg_abc_0', content: [{ text: 'Let me check. ' }] },
+        { type: 'function_call', id: 'fc_abc_1', call_id: 'call_a', arguments: '{"city":"Paris"}', status: 'completed' },
+        { type: 'function_call', id: 'fc_abc_2', call_id: 'call_b', arguments: '{"tz":"UTC"}', status: 'completed' },
+        { type: 'message', id: 'msg_abc_3', content: [{ text: 'Done.' }] },
+      ],
+    });
+  });
+
+  it('marks only the items still open at a max-tokens cut incomplete, and on failure drops what was held back', () => {
+    const cut = new ResponsesStreamEncoder(options);
+    const cutEvents = eventsOf(
+      cut.encodeAll([{ type: 'reasoning-delta', text: 'Hmm.' }, { type: 'text-delta', text: 'Once upon' }, { type: 'finish', finishReason: 'length', rawFinishReason: 'length' }, { type: 'stream-end' }]),
+    );
+    expect(cutEvents.at(-1)).toMatchObject({
+      event: 'response.incomplete',
+      data: { response: { output: [{ type: 'reasoning', status: 'completed' }, { type: 'message', status: 'incomplete' }] } },
+    });
+    const broken = new ResponsesStreamEncoder(options);
+    const head = broken.encodeAll([
+      { type: 'reasoning-delta', text: 'Hmm.' },
+      { type: 'tool-call-delta', index: 0, id: 'call_a', name: 'get_weather', argumentsDelta: '{"ci' },
+      { type: 'text-delta', text: 'held back' },
+    ]);
+    const events = eventsOf(head + broken.fail({ kind: 'upstream', message: 'the stream from ollama broke', code: 'stream_broken' }));
+    expect(events.some((event) => event.event === 'response.output_text.delta')).toBe(false);
+    expect(events.at(-1)).toMatchObject({
+      event: 'response.failed',
+      data: { response: { output: [{ type: 'reasoning', status: 'completed' }, { type: 'function_call', arguments: '{"ci', status: 'incomplete' }] } },
+    });
   });
 
   it('gives a call streamed without arguments `{}`, and an answer with nothing in it one empty message', () => {
