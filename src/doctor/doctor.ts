@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { formatInputProblem, InvalidInputError } from '../errors.js';
+import { formatInputProblem, InvalidInputError, StoreError } from '../errors.js';
 import { fileMode, type HomePaths } from '../home/home.js';
 import { loadPolicy } from '../policy/load.js';
 import { listProviders } from '../registry/registry.js';
@@ -71,7 +71,7 @@ export async function runDoctor(home: HomePaths): Promise<DoctorCheck[]> {
   try {
     store = openStore(home.storePath, { mustExist: true });
   } catch (error) {
-    checks.push({ name: 'store', status: 'fail', detail: (error as Error).message, hint: 'restore the store from a backup or move it aside and run `syndicate init`' });
+    checks.push(storeOpenFailure(error));
     return checks;
   }
   try {
@@ -81,6 +81,20 @@ export async function runDoctor(home: HomePaths): Promise<DoctorCheck[]> {
     store.close();
   }
   return checks;
+}
+
+/**
+ * The check for a store that would not open. The error's own hint names the fix for what went
+ * wrong (a store or directory this user cannot write is fixed in place, never moved aside); an
+ * error SQLite does not explain gets a hint that keeps the store.
+ */
+export function storeOpenFailure(error: unknown): DoctorCheck {
+  const detail = (error as Error).message;
+  const hint =
+    error instanceof StoreError && error.hint !== undefined && error.reason !== 'other'
+      ? error.hint
+      : 'if the store is damaged, restore it from a backup; do not delete it, it holds the evidence chain';
+  return { name: 'store', status: 'fail', detail, hint };
 }
 
 export function checkNodeVersion(version: string): DoctorCheck {
