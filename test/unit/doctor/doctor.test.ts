@@ -1,10 +1,10 @@
-/** `doctor` on a store it cannot open. */
+/** `doctor` on a home whose files another user could have replaced, and on a store it cannot open. */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { storeOpenFailure } from '../../../src/doctor/doctor.js';
+import { runDoctor, storeOpenFailure } from '../../../src/doctor/doctor.js';
 import { StoreError } from '../../../src/errors.js';
 import { resolveHome, type HomePaths } from '../../../src/home/home.js';
 import { initializeHome } from '../../../src/home/init.js';
@@ -12,6 +12,7 @@ import { storeErrorFrom } from '../../../src/store/store.js';
 
 let directory: string;
 let home: HomePaths;
+const uid = process.getuid?.() ?? 0;
 
 beforeEach(() => {
   directory = mkdtempSync(join(tmpdir(), 'syndicate-doctor-'));
@@ -19,6 +20,17 @@ beforeEach(() => {
   initializeHome(home);
 });
 afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+const failed = (checks: { name: string; status: string }[]): string[] => checks.filter((check) => check.status === 'fail').map((check) => check.name);
+
+describe('runDoctor', () => {
+  // The end-to-end doctor runs (777 directory, short key, passing home) are in test/integration/cli-basics.test.ts.
+  it('fails every directory and file that is not the current user’s (injected: the suite may run as root)', async () => {
+    const checks = await runDoctor(home, { userId: uid + 1 });
+    expect(failed(checks)).toEqual(['data directory', 'permit key', 'gateway token', 'policy file', 'store file permissions']);
+    expect(checks.find((check) => check.name === 'permit key')).toMatchObject({ detail: expect.stringContaining(`belongs to uid ${uid}, not to you (uid ${uid + 1})`) });
+  });
+});
 
 describe('storeOpenFailure', () => {
   const forbidden = /move it aside|delete it and|run `syndicate init`/;
