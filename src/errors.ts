@@ -142,10 +142,20 @@ export class UpstreamError extends SyndicateError {
   }
 }
 
+/**
+ * Why a SQLite or file-system operation on the store failed, as far as its error code tells.
+ * Each reason has its own fix: a store this user cannot write (`access`) is not a damaged one.
+ */
+export type StoreFailureReason = 'access' | 'busy' | 'damaged' | 'full' | 'other';
+
 /** Exit 6: the local store could not be opened, migrated, read or written. */
 export class StoreError extends SyndicateError {
-  constructor(message: string, options?: SyndicateErrorOptions) {
+  /** Set when the failure came from SQLite or the file system; undefined for syndicate's own refusals. */
+  readonly reason: StoreFailureReason | undefined;
+
+  constructor(message: string, options?: SyndicateErrorOptions & { reason?: StoreFailureReason }) {
     super('store_failure', ExitCode.store, message, options);
+    this.reason = options?.reason;
   }
 }
 

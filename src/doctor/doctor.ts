@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { formatInputProblem, InvalidInputError } from '../errors.js';
-import { fileMode, type HomePaths } from '../home/home.js';
-import { loadPolicy } from '../policy/load.js';
+import { StoreError } from '../errors.js';
+import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
+import type { HomePaths } from '../home/home.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
 import { openStore, type Store } from '../store/store.js';
@@ -41,37 +41,29 @@ async function checkEmbeddedEngine(): Promise<DoctorCheck> {
   }
 }
 
-/** The policy file exists and validates: an invalid one makes every command refuse to run (and a running gateway fail closed). */
-function checkPolicyFile(path: string): DoctorCheck {
-  const name = 'policy file';
-  if (!existsSync(path)) return { name, status: 'fail', detail: `missing: ${path}`, hint: 'run `syndicate init`' };
-  try {
-    loadPolicy(path);
-    return { name, status: 'pass', detail: `${path} (valid)` };
-  } catch (error) {
-    const problems = error instanceof InvalidInputError ? error.problems : [];
-    const first = problems[0];
-    const detail = first === undefined ? (error as Error).message : `${formatInputProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`;
-    return { name, status: 'fail', detail, hint: 'run `syndicate policy check` to list every problem' };
-  }
+export interface DoctorOptions {
+  /** The user the files must belong to (tests inject another); undefined skips owner and mode rules. Default: this process's user. */
+  userId?: number | undefined;
 }
 
 /** Runs every health check without creating or changing any state. */
-export async function runDoctor(home: HomePaths): Promise<DoctorCheck[]> {
+export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): Promise<DoctorCheck[]> {
+  const userId = 'userId' in options ? options.userId : currentUserId();
   const checks: DoctorCheck[] = [checkNodeVersion(process.versions.node), await checkEmbeddedEngine()];
-  checks.push(checkPrivateFile(home.permitKeyPath, 'permit key'));
-  checks.push(checkPrivateFile(home.gatewayTokenPath, 'gateway token'));
-  checks.push(checkPolicyFile(home.policyPath));
+  checks.push(...checkDirectories(home, userId).map(doctorCheck));
+  checks.push(doctorCheck(checkPermitKey(home.permitKeyPath, userId)));
+  checks.push(doctorCheck(checkGatewayToken(home.gatewayTokenPath, userId)));
+  checks.push(doctorCheck(checkPolicyFile(home.policyPath, userId)));
   if (!existsSync(home.storePath)) {
     checks.push({ name: 'store', status: 'fail', detail: `missing: ${home.storePath}`, hint: 'run `syndicate init`' });
     return checks;
   }
-  checks.push(checkPrivateFile(home.storePath, 'store file'));
+  checks.push(doctorCheck(checkStoreFile(home.storePath, userId)));
   let store: Store;
   try {
     store = openStore(home.storePath, { mustExist: true });
   } catch (error) {
-    checks.push({ name: 'store', status: 'fail', detail: (error as Error).message, hint: 'restore the store from a backup or move it aside and run `syndicate init`' });
+    checks.push(storeOpenFailure(error));
     return checks;
   }
   try {
@@ -83,21 +75,30 @@ export async function runDoctor(home: HomePaths): Promise<DoctorCheck[]> {
   return checks;
 }
 
+/**
+ * The check for a store that would not open. The error's own hint names the fix for what went
+ * wrong (a store or directory this user cannot write is fixed in place, never moved aside); an
+ * error SQLite does not explain gets a hint that keeps the store.
+ */
+export function storeOpenFailure(error: unknown): DoctorCheck {
+  const detail = (error as Error).message;
+  const hint =
+    error instanceof StoreError && error.hint !== undefined && error.reason !== 'other'
+      ? error.hint
+      : 'if the store is damaged, restore it from a backup; do not delete it, it holds the evidence chain';
+  return { name: 'store', status: 'fail', detail, hint };
+}
+
+function doctorCheck(check: HomeCheck): DoctorCheck {
+  return { name: check.name, status: check.status, detail: check.detail, ...(check.hint === undefined ? {} : { hint: check.hint }) };
+}
+
 export function checkNodeVersion(version: string): DoctorCheck {
   const [major = 0, minor = 0] = version.split('.').map(Number);
   const ok = major > MINIMUM_NODE[0] || (major === MINIMUM_NODE[0] && minor >= MINIMUM_NODE[1]);
   return ok
     ? { name: 'node version', status: 'pass', detail: `v${version}` }
     : { name: 'node version', status: 'fail', detail: `v${version} < v${MINIMUM_NODE.join('.')}`, hint: 'install Node.js 20.19 or newer' };
-}
-
-function checkPrivateFile(path: string, what: string): DoctorCheck {
-  const mode = fileMode(path);
-  if (mode === undefined) return { name: `${what} permissions`, status: 'fail', detail: `missing: ${path}`, hint: 'run `syndicate init`' };
-  const octal = mode.toString(8).padStart(3, '0');
-  return (mode & 0o077) === 0
-    ? { name: `${what} permissions`, status: 'pass', detail: `${octal} ${path}` }
-    : { name: `${what} permissions`, status: 'fail', detail: `${octal} ${path} is readable by others`, hint: `chmod 600 ${path}` };
 }
 
 function checkStoreHealth(store: Store): DoctorCheck {

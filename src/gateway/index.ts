@@ -8,5 +8,5 @@ export type { AccessLogEntry } from './access-log.js';
 export { TokenGuard } from './auth.js';
 export { clientErrorOf, errorReply, errorResponse, GatewayRequestError, type ApiFamily } from './errors.js';
 export { listenGateway, nodeRequestListener, type GatewayListenOptions, type RunningGateway } from './node-adapter.js';
-export { readGatewayToken, startGateway, type StartedGateway, type StartGatewayOptions } from './server.js';
+export { startGateway, type StartedGateway, type StartGatewayOptions } from './server.js';
 export { SseChannel, type SseSink } from './sse-channel.js';

@@ -1,7 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import type { HomePaths } from '../home/home.js';
-import { readSecretFile } from '../home/home.js';
-import { StoreError } from '../errors.js';
+import { readGatewayToken } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
@@ -62,20 +61,9 @@ export interface StartedGateway extends RunningGateway {
   token: TokenGuard;
 }
 
-/** The bearer token `syndicate init` wrote (trimmed); a missing or empty file is a store error with the fix. */
-export function readGatewayToken(home: HomePaths): string {
-  const token = readSecretFile(home.gatewayTokenPath, 'gateway token').toString('utf8').trim();
-  if (token === '') {
-    throw new StoreError(`the gateway token file ${home.gatewayTokenPath} is empty`, {
-      hint: 'delete it and run `syndicate init` to create a new token',
-    });
-  }
-  return token;
-}
-
 /** Loads the policy, permit key and token, builds the core and listens. */
 export async function startGateway(options: StartGatewayOptions): Promise<StartedGateway> {
-  const token = readGatewayToken(options.home);
+  const token = readGatewayToken(options.home.gatewayTokenPath);
   boundHeapGrowth();
   const pipeline = createPipelineContext(options.home, options.store, options.env);
   const metrics = new GatewayMetrics({

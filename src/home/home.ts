@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { StoreError } from '../errors.js';
@@ -75,14 +75,6 @@ export function writeFileAtomically(path: string, content: string | Uint8Array, 
   renameSync(temporary, path);
 }
 
-export function fileMode(path: string): number | undefined {
-  try {
-    return statSync(path).mode & 0o777;
-  } catch {
-    return undefined;
-  }
-}
-
 export function readSecretFile(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
@@ -92,4 +84,15 @@ export function readSecretFile(path: string, what: string): Buffer {
       cause: error,
     });
   }
+}
+
+/** The bearer token `syndicate init` wrote (trimmed); a missing or empty file is a store error with the fix. */
+export function readGatewayToken(path: string): string {
+  const token = readSecretFile(path, 'gateway token').toString('utf8').trim();
+  if (token === '') {
+    throw new StoreError(`the gateway token file ${path} is empty`, {
+      hint: 'delete it and run `syndicate init` to create a new token',
+    });
+  }
+  return token;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { DEFAULT_POLICY_YAML } from '../policy/default-policy.js';
 import { openStore } from '../store/store.js';
+import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreFile, currentUserId, type HomeCheck } from './checks.js';
 import { ensureDirectory, writeFileAtomically, writeFileOnce, type HomePaths } from './home.js';
 
 export interface InitResult {
@@ -9,13 +10,38 @@ export interface InitResult {
   configDir: string;
   created: string[];
   kept: string[];
+  /**
+   * Kept files syndicate cannot use as they are: invalid, not yours, or open to other users.
+   * `syndicate init` exits 1 when there is any; it never rewrites or deletes a kept file.
+   */
+  problems: InitFinding[];
+  /**
+   * Existing directories that are not yours or are writable by group or others (reported, never
+   * changed: the operator chose them), and kept files readable by others that hold no secret.
+   */
+  warnings: InitFinding[];
+}
+
+/** Something wrong with a directory or a kept file, and how to fix it. */
+export interface InitFinding {
+  name: string;
+  path: string;
+  detail: string;
+  hint?: string;
+}
+
+export interface InitOptions {
+  /** The user the files must belong to (tests inject another); undefined skips owner and mode rules. Default: this process's user. */
+  userId?: number | undefined;
 }
 
 /**
  * Creates the data directory, the store, the default policy, the permit signing key and the
- * gateway bearer token. Idempotent: existing files are kept untouched (a key is never rotated here).
+ * gateway bearer token. Idempotent: existing files are kept untouched (a key is never rotated
+ * here), then checked as `doctor` checks them, and so are existing directories.
  */
-export function initializeHome(home: HomePaths): InitResult {
+export function initializeHome(home: HomePaths, options: InitOptions = {}): InitResult {
+  const userId = 'userId' in options ? options.userId : currentUserId();
   const created: string[] = [];
   const kept: string[] = [];
   const note = (path: string, wasCreated: boolean): void => {
@@ -33,7 +59,21 @@ export function initializeHome(home: HomePaths): InitResult {
   store.close();
   note(home.storePath, !storeExisted);
 
-  return { dataDir: home.dataDir, configDir: home.configDir, created, kept };
+  const fileChecks: [string, (path: string, userId: number | undefined) => HomeCheck][] = [
+    [home.permitKeyPath, checkPermitKey],
+    [home.gatewayTokenPath, checkGatewayToken],
+    [home.policyPath, checkPolicyFile],
+    [home.storePath, checkStoreFile],
+  ];
+  const keptChecks = fileChecks.filter(([path]) => kept.includes(path)).map(([path, check]) => check(path, userId));
+  const directoryChecks = checkDirectories(home, userId);
+  const problems = keptChecks.filter((check) => check.status === 'fail').map(finding);
+  const warnings = [...directoryChecks.filter((check) => check.status !== 'pass'), ...keptChecks.filter((check) => check.status === 'warn')].map(finding);
+  return { dataDir: home.dataDir, configDir: home.configDir, created, kept, problems, warnings };
+}
+
+function finding(check: HomeCheck): InitFinding {
+  return { name: check.name, path: check.path, detail: check.detail, ...(check.hint === undefined ? {} : { hint: check.hint }) };
 }
 
 /**

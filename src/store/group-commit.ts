@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../errors.js';
-import type { Store } from './store.js';
+import { storeErrorFrom, type Store } from './store.js';
 
 /** One queued piece of work and the promise waiting for its commit. */
 interface Unit {
@@ -102,7 +102,7 @@ export class GroupCommitter {
       sql.begin.run();
     } catch (error) {
       const failure = this.store.db.open
-        ? storeFailure(error, 'could not start the write transaction')
+        ? storeErrorFrom(error, 'could not start the write transaction', this.store.path)
         : new StoreError('the store was closed before these writes could be committed', { hint: 'nothing was written; retry the request', cause: error });
       for (const unit of units) unit.reject(failure);
       return;
@@ -118,7 +118,7 @@ export class GroupCommitter {
       try {
         sql.savepoint.run();
       } catch (error) {
-        outcomes.push({ ok: false, error: storeFailure(error, 'could not open a savepoint') });
+        outcomes.push({ ok: false, error: storeErrorFrom(error, 'could not open a savepoint', this.store.path) });
         continue;
       }
       try {
@@ -145,7 +145,7 @@ export class GroupCommitter {
           // nothing left to undo
         }
       }
-      const failure = storeFailure(error, 'the group commit failed');
+      const failure = storeErrorFrom(error, 'the group commit failed', this.store.path);
       for (const [index, unit] of units.entries()) {
         const outcome = outcomes[index];
         unit.reject(outcome !== undefined && !outcome.ok ? outcome.error : failure);
@@ -171,13 +171,4 @@ export class GroupCommitter {
     };
     return this.statements;
   }
-}
-
-function storeFailure(error: unknown, what: string): unknown {
-  if (!(error instanceof Error) || error.name !== 'SqliteError') return error;
-  const code = (error as Error & { code?: string }).code ?? 'SQLITE_ERROR';
-  return new StoreError(`${what} (${code}): ${error.message}`, {
-    hint: code === 'SQLITE_BUSY' ? 'another syndicate process holds the store; retry in a moment' : 'run `syndicate doctor` to check the store',
-    cause: error,
-  });
 }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { StoreError } from '../errors.js';
+import { StoreError, type StoreFailureReason } from '../errors.js';
 import { ensureDirectory } from '../home/home.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 
@@ -32,7 +32,7 @@ export class Store {
     try {
       return this.runTransaction.immediate(work) as T;
     } catch (error) {
-      throw wrapSqliteError(error, 'write');
+      throw storeErrorFrom(error, 'store write failed', this.path);
     }
   }
 
@@ -81,6 +81,8 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   try {
     db = new Database(path, { fileMustExist: options.mustExist === true });
   } catch (error) {
+    const failure = storeErrorFrom(error, `cannot open the store at ${path}`, path);
+    if (failure instanceof StoreError) throw failure;
     throw new StoreError(`cannot open the store at ${path}: ${(error as Error).message}`, {
       hint: 'check the file permissions, or choose another data directory with --home',
       cause: error,
@@ -105,7 +107,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   } catch (error) {
     db.close();
     if (error instanceof StoreError) throw error;
-    throw wrapSqliteError(error, 'open');
+    throw storeErrorFrom(error, 'store open failed', path);
   }
 }
 
@@ -138,14 +140,57 @@ function migrate(store: Store, migrations: readonly Migration[]): void {
   });
 }
 
-function wrapSqliteError(error: unknown, action: 'open' | 'write'): unknown {
-  if (!(error instanceof Error) || error.name !== 'SqliteError') return error;
-  const code = (error as Error & { code?: string }).code ?? 'SQLITE_ERROR';
-  const hint =
-    code === 'SQLITE_BUSY'
-      ? 'another syndicate process holds the store; retry in a moment'
-      : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN'
-        ? 'check that the data directory is writable'
-        : 'run `syndicate doctor` to check the store';
-  return new StoreError(`store ${action} failed (${code}): ${error.message}`, { hint, cause: error });
+/**
+ * A StoreError for a SQLite or file-system error raised while using the store at `path`, with
+ * the fix its code calls for; anything else (a bug) is returned unchanged.
+ */
+export function storeErrorFrom(error: unknown, what: string, path: string): unknown {
+  const code = storeErrorCode(error);
+  if (code === undefined) return error;
+  const reason = storeFailureReason(code);
+  return new StoreError(`${what} (${code}): ${(error as Error).message}`, { hint: storeFailureHint(reason, path), reason, cause: error });
+}
+
+/** Which fix a SQLite result code or errno calls for. Permission problems are never `damaged`. */
+export function storeFailureReason(code: string): StoreFailureReason {
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM') return 'access';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'access';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'busy';
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return 'damaged';
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return 'full';
+  return 'other';
+}
+
+/**
+ * The fix for each reason. Only a damaged store may be moved aside, and even then kept: it holds
+ * the evidence chain. A store this user cannot write is a permissions problem, fixed in place.
+ */
+function storeFailureHint(reason: StoreFailureReason, path: string): string {
+  const directory = dirname(path);
+  switch (reason) {
+    case 'access': {
+      const uid = process.getuid?.();
+      const user = uid === undefined ? 'this user' : `this user (uid ${uid})`;
+      return (
+        `the store ${path} or its directory ${directory} is not writable by ${user}: check their owner and mode (\`ls -ld ${directory} ${path}\`); ` +
+        `both must belong to you, with \`chmod 700 ${directory}\` and \`chmod 600 ${path}\`; do not move or delete the store, it holds the evidence chain`
+      );
+    }
+    case 'busy':
+      return 'another syndicate process holds the store; retry in a moment';
+    case 'damaged':
+      return `the store ${path} is damaged: restore it from a backup; without one, move it aside (keep it: it holds the evidence chain) and run \`syndicate init\``;
+    case 'full':
+      return `the file system holding ${path} is full: free some space and retry`;
+    case 'other':
+      return 'run `syndicate doctor` to check the store';
+  }
+}
+
+/** The SQLite result code of a better-sqlite3 error, or the errno of a file-system error about access. */
+function storeErrorCode(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (error.name === 'SqliteError') return code ?? 'SQLITE_ERROR';
+  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOSPC' ? code : undefined;
 }

@@ -1,7 +1,10 @@
-import { existsSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+
+// Every `doctor` run loads the embedded engine's bindings when it is installed: seconds each on a busy machine.
+const DOCTOR_TEST_TIMEOUT_MS = 120_000;
 
 describe('CLI basics', () => {
   let cleanup: () => void = () => {};
@@ -63,21 +66,122 @@ describe('CLI basics', () => {
     const healthy = await runCli(['doctor', '--json'], { home: temporary.home });
     expect(healthy.exitCode).toBe(0);
     expect(parseJsonDocument(healthy.stdout).ok).toBe(true);
-    const { chmodSync } = await import('node:fs');
     chmodSync(join(temporary.home, 'permit.key'), 0o644);
     const unhealthy = await runCli(['doctor', '--json'], { home: temporary.home });
     expect(unhealthy.exitCode).toBe(1);
     expect(parseJsonDocument(unhealthy.stdout)).toMatchObject({ ok: false, error: { code: 'check_failed' } });
-    expect(unhealthy.stderr).toContain('permit key permissions');
+    expect(unhealthy.stderr).toContain('permit key');
     chmodSync(join(temporary.home, 'permit.key'), 0o600);
     // A policy that does not validate is a failed check naming the first problem, not a pass for existing.
-    const { readFileSync, writeFileSync } = await import('node:fs');
     const policyPath = join(temporary.home, 'policy.yaml');
     writeFileSync(policyPath, readFileSync(policyPath, 'utf8').replace('public: [local, approved_hosted, restricted_hosted]', 'public: [everywhere]'));
     const invalidPolicy = await runCli(['doctor'], { home: temporary.home });
     expect(invalidPolicy.exitCode).toBe(1);
     expect(invalidPolicy.stdout).toMatch(/policy file\s+FAIL\s+\S*policy\.yaml:\d+:\d+ \/sensitivity\/public\/0 must be one of/);
-    expect(invalidPolicy.stderr).toContain('1 of 7 checks failed: policy file');
+    expect(invalidPolicy.stderr).toContain('1 of 8 checks failed: policy file');
     expect(invalidPolicy.stderr).toContain('syndicate policy check');
+  }, DOCTOR_TEST_TIMEOUT_MS);
+
+  it('init on an existing directory group and others can write: warns (stderr and --json), leaves its mode; doctor fails on it', async () => {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    const shared = join(temporary.home, 'h777');
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    const human = await runCli(['init'], { home: shared });
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stderr).toContain(`warning: ${shared} has mode 0777: group and others can delete and replace the permit key, policy and store in it`);
+    expect(human.stderr).toContain(`\`chmod 700 ${shared}\`; then run \`syndicate doctor\``);
+    expect(human.stdout).not.toContain('syndicate is ready');
+    expect(statSync(shared).mode & 0o777).toBe(0o777);
+    const json = await runCli(['init', '--json'], { home: shared });
+    expect(json.exitCode).toBe(0);
+    expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: true, problems: [], warnings: [{ name: 'data directory', path: shared, hint: `\`chmod 700 ${shared}\`` }] });
+    const doctor = await runCli(['doctor', '--json'], { home: shared });
+    expect(doctor.exitCode).toBe(1);
+    expect(parseJsonDocument(doctor.stdout)).toMatchObject({ ok: false, error: { code: 'check_failed', message: '1 of 8 checks failed: data directory', hint: `\`chmod 700 ${shared}\`` } });
+    chmodSync(shared, 0o700);
+    expect((await runCli(['doctor'], { home: shared })).exitCode).toBe(0);
+  }, DOCTOR_TEST_TIMEOUT_MS);
+
+  it('doctor fails (exit 1) on an empty or 3-byte permit key with the hint the permit commands give (they exit 6)', async () => {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    await runCli(['init'], { home: temporary.home });
+    const keyPath = join(temporary.home, 'permit.key');
+    for (const [content, message] of [
+      ['', 'is not base64'],
+      ['YWJj\n', 'the permit key has 3 bytes'],
+    ] as const) {
+      writeFileSync(keyPath, content);
+      const refused = await runCli(['permit', 'verify', 'syn1.a.b', '--json'], { home: temporary.home });
+      expect(refused.exitCode).toBe(6);
+      const refusal = (parseJsonDocument(refused.stdout).error as { message: string; hint: string });
+      expect(refusal.message).toContain(message);
+      const doctor = await runCli(['doctor', '--json'], { home: temporary.home });
+      expect(doctor.exitCode).toBe(1);
+      const checks = (parseJsonDocument(doctor.stdout).error as { details: { checks: { name: string; status: string; detail: string; hint?: string }[] } }).details.checks;
+      expect(checks.filter((check) => check.status === 'fail').map((check) => check.name)).toEqual(['permit key']);
+      expect(checks.find((check) => check.name === 'permit key')).toMatchObject({ detail: expect.stringContaining(refusal.message), hint: refusal.hint });
+    }
+  }, DOCTOR_TEST_TIMEOUT_MS);
+
+  it('init exits 1 naming a kept file it cannot use (key readable by others, corrupt key, invalid policy) and still creates what is missing', async () => {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    await runCli(['init'], { home: temporary.home });
+    const keyPath = join(temporary.home, 'permit.key');
+    const policyPath = join(temporary.home, 'policy.yaml');
+
+    chmodSync(keyPath, 0o644);
+    const readable = await runCli(['init'], { home: temporary.home });
+    expect(readable.exitCode).toBe(1);
+    expect(readable.stdout).toContain(`kept    ${keyPath}, but: ${keyPath} has mode 0644: readable by group or others`);
+    expect(readable.stdout).not.toContain('syndicate is ready');
+    expect(readable.stderr).toContain('error: init kept 1 file that cannot be used as it is: permit key');
+    expect(readable.stderr).toContain(`hint: \`chmod 600 ${keyPath}\``);
+    expect(statSync(keyPath).mode & 0o777).toBe(0o644);
+    chmodSync(keyPath, 0o600);
+
+    writeFileSync(keyPath, 'c2hvcnQ=\n');
+    writeFileSync(policyPath, readFileSync(policyPath, 'utf8').replace('public: [local, approved_hosted, restricted_hosted]', 'public: [everywhere]'));
+    rmSync(join(temporary.home, 'gateway.token'));
+    const broken = await runCli(['init', '--json'], { home: temporary.home });
+    expect(broken.exitCode).toBe(1);
+    expect(parseJsonDocument(broken.stdout)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'check_failed',
+        message: 'init kept 2 files that cannot be used as they are: permit key, policy file',
+        hint: 'remove the key file and run `syndicate init` to create a new one; then run `syndicate doctor`',
+        details: {
+          created: [join(temporary.home, 'gateway.token')],
+          problems: [
+            { name: 'permit key', path: keyPath, detail: expect.stringContaining('the permit key has 5 bytes') },
+            { name: 'policy file', path: policyPath, detail: expect.stringMatching(/\/sensitivity\/public\/0 must be one of/) },
+          ],
+        },
+      },
+    });
+    expect(readFileSync(keyPath, 'utf8')).toBe('c2hvcnQ=\n');
   });
+
+  // Root can give a file to another uid, which is what an attacker with write access to the directory does.
+  // The owner rule itself is tested without root in test/unit/home/checks.test.ts (injected user id).
+  it.runIf(process.getuid?.() === 0)('doctor and init fail on a permit key and policy planted by another user (mode 0600, owned by them)', async () => {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    await runCli(['init'], { home: temporary.home });
+    const keyPath = join(temporary.home, 'permit.key');
+    const policyPath = join(temporary.home, 'policy.yaml');
+    chownSync(keyPath, 4242, 4242);
+    chownSync(policyPath, 4242, 4242);
+    const doctor = await runCli(['doctor'], { home: temporary.home });
+    expect(doctor.exitCode).toBe(1);
+    expect(doctor.stderr).toContain('2 of 8 checks failed: permit key, policy file');
+    expect(doctor.stdout).toContain(`${keyPath} belongs to uid 4242, not to you (uid 0): another user may have replaced it`);
+    const init = await runCli(['init'], { home: temporary.home });
+    expect(init.exitCode).toBe(1);
+    expect(init.stderr).toContain('init kept 2 files that cannot be used as they are: permit key, policy file');
+  }, DOCTOR_TEST_TIMEOUT_MS);
 });

@@ -4,7 +4,7 @@ import { contextFor } from '../context.js';
 
 export function doctorCommand(): Command {
   return new Command('doctor')
-    .description('check the store, file permissions, that policy.yaml validates, Node version and every registered local engine')
+    .description('check the store, the owner and mode of the data directory and its files, the permit key, that policy.yaml validates, Node version and every registered local engine')
     .addHelpText('after', '\nExample:\n  $ syndicate doctor --json')
     .action(async (_options: unknown, command: Command) => {
       const context = contextFor(command);

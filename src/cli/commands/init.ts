@@ -1,18 +1,36 @@
 import { Command } from 'commander';
+import { CheckFailedError } from '../../errors.js';
 import { contextFor } from '../context.js';
 
 export function initCommand(): Command {
   return new Command('init')
-    .description('create the data directory, store, default policy, permit key and gateway token (idempotent)')
+    .description('create the data directory, store, default policy, permit key and gateway token (idempotent); exit 1 when a kept file cannot be used')
     .addHelpText('after', '\nExample:\n  $ syndicate init --home ./.syndicate')
     .action(async (_options: unknown, command: Command) => {
       const context = contextFor(command);
+      const { output } = context;
       const { initializeHome } = await import('../../home/init.js');
       const result = initializeHome(context.home);
-      context.output.result({ ...result }, () => {
-        for (const path of result.created) context.output.line(`created ${path}`);
-        for (const path of result.kept) context.output.line(`kept    ${path}`);
-        context.output.line(`syndicate is ready in ${result.dataDir}`);
-      });
+      const withHint = (finding: { detail: string; hint?: string }): string => (finding.hint === undefined ? finding.detail : `${finding.detail} — ${finding.hint}`);
+      for (const warning of result.warnings) output.warn(`${withHint(warning)}; then run \`syndicate doctor\``);
+      const problemAt = new Map(result.problems.map((problem) => [problem.path, problem]));
+      if (!output.json) {
+        for (const path of result.created) output.line(`created ${path}`);
+        for (const path of result.kept) {
+          const problem = problemAt.get(path);
+          output.line(problem === undefined ? `kept    ${path}` : `kept    ${path}, but: ${withHint(problem)}`);
+        }
+      }
+      const [first] = result.problems;
+      if (first !== undefined) {
+        const count = result.problems.length;
+        throw new CheckFailedError(
+          `init kept ${count} file${count === 1 ? '' : 's'} that cannot be used as ${count === 1 ? 'it is' : 'they are'}: ${result.problems.map((problem) => problem.name).join(', ')}`,
+          { hint: `${first.hint ?? `fix ${first.path}`}; then run \`syndicate doctor\``, details: { ...result } },
+        );
+      }
+      if (output.json) output.document({ ...result });
+      else if (result.warnings.length === 0) output.line(`syndicate is ready in ${result.dataDir}`);
+      else output.line(`syndicate is set up in ${result.dataDir}, with ${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'} (stderr): fix them, then run \`syndicate doctor\``);
     });
 }

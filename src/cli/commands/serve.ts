@@ -45,7 +45,7 @@ local, a missing or empty token file refuses every request until a token is back
         throw new UsageError(`--port must be an integer from 0 to 65535, got "${options.port}"`);
       }
       if (options.host.trim() === '') throw new UsageError('--host must not be empty');
-      const { readGatewayToken, startGateway } = await import('../../gateway/server.js');
+      const { startGateway } = await import('../../gateway/server.js');
       const corsOrigins = options.corsOrigin ?? [];
       if (corsOrigins.length > 0) {
         const { normalizeOrigin } = await import('../../gateway/cors.js');
@@ -68,7 +68,8 @@ local, a missing or empty token file refuses every request until a token is back
       }
 
       if (options.printToken === true) {
-        const token = readGatewayToken(context.home);
+        const { readGatewayToken } = await import('../../home/home.js');
+        const token = readGatewayToken(context.home.gatewayTokenPath);
         if (output.json) output.document({ token });
         else output.write(`${token}\n`);
         return;

@@ -1,0 +1,222 @@
+import { statSync } from 'node:fs';
+import { formatInputProblem, InvalidInputError, SyndicateError } from '../errors.js';
+import { loadPermitKey } from '../permits/key.js';
+import { loadPolicy } from '../policy/load.js';
+import { readGatewayToken, type HomePaths } from './home.js';
+
+/*
+ * Who may replace or read the files syndicate trusts. A user who can write the data directory
+ * can delete permit.key or policy.yaml and plant their own (mode 0600, owned by them), so the
+ * directory's mode and every file's owner matter as much as the files' own modes. `doctor`
+ * fails on any problem found here; `init` reports what it finds in what it kept.
+ */
+
+/** The outcome of checking one directory or file of the data directory. */
+export interface HomeCheck {
+  /** `data directory`, `config directory`, `permit key`, `gateway token`, `policy file` or `store file permissions`. */
+  name: string;
+  path: string;
+  status: 'pass' | 'warn' | 'fail';
+  detail: string;
+  hint?: string;
+}
+
+/** What `stat` says about a path that the rules below read. */
+export interface PathFacts {
+  /** Permission bits (`mode & 0o777`). */
+  mode: number;
+  uid: number;
+}
+
+/** What is wrong with who may use a path: `fail` lets another user replace or read a secret, `warn` exposes nothing secret. */
+export interface AccessProblem {
+  status: 'warn' | 'fail';
+  detail: string;
+  hint: string;
+}
+
+/**
+ * The user syndicate runs as, or undefined where files have no POSIX owner and mode (Windows),
+ * where the owner and mode rules are skipped.
+ */
+export function currentUserId(): number | undefined {
+  return process.platform === 'win32' ? undefined : process.getuid?.();
+}
+
+/**
+ * A directory syndicate keeps its files in must belong to `userId`, be usable by them (rwx) and
+ * not be writable by group or others (who could delete and replace the files in it).
+ */
+export function directoryAccessProblem(path: string, facts: PathFacts, userId: number): AccessProblem | undefined {
+  const mode = formatMode(facts.mode);
+  if (facts.uid !== userId) {
+    return {
+      status: 'fail',
+      detail: `${path} belongs to uid ${facts.uid}, not to you (uid ${userId}): its owner can replace the permit key, policy and store in it`,
+      hint: `use a directory of your own (--home or $SYNDICATE_HOME), or have an administrator \`chown ${userId} ${path}\``,
+    };
+  }
+  if ((facts.mode & 0o022) !== 0) {
+    return {
+      status: 'fail',
+      detail: `${path} has mode ${mode}: ${whoCanWrite(facts.mode)} can delete and replace the permit key, policy and store in it`,
+      hint: `\`chmod 700 ${path}\``,
+    };
+  }
+  if ((facts.mode & 0o700) !== 0o700) {
+    return { status: 'fail', detail: `${path} has mode ${mode}: you cannot read, write and enter it`, hint: `\`chmod 700 ${path}\`` };
+  }
+  return undefined;
+}
+
+/** A secret (permit key, gateway token), the policy or the store. */
+export type PrivateFileKind = 'secret' | 'policy' | 'store';
+
+/**
+ * A file syndicate trusts must belong to `userId` and not be writable by group or others; a
+ * secret or the store (prompts and responses) must not be readable by them either. The policy
+ * holds no secret: readable by others is a warning.
+ */
+export function privateFileAccessProblem(path: string, facts: PathFacts, userId: number, kind: PrivateFileKind): AccessProblem | undefined {
+  const mode = formatMode(facts.mode);
+  if (facts.uid !== userId) {
+    const hint =
+      kind === 'secret'
+        ? `delete ${path} and run \`syndicate init\` to create a new one`
+        : kind === 'policy'
+          ? `check its content; keep it as a copy of your own (\`cp ${path} ${path}.new && mv ${path}.new ${path} && chmod 600 ${path}\`) or delete it and run \`syndicate init\` for the default policy`
+          : `have an administrator \`chown ${userId} ${path}\`; do not delete it, it holds the evidence chain`;
+    return { status: 'fail', detail: `${path} belongs to uid ${facts.uid}, not to you (uid ${userId}): another user may have replaced it`, hint };
+  }
+  if ((facts.mode & 0o022) !== 0) {
+    const hint =
+      kind === 'secret'
+        ? `\`chmod 600 ${path}\`; others could have replaced it: delete ${path} and run \`syndicate init\` to create a new one`
+        : kind === 'policy'
+          ? `\`chmod 600 ${path}\`, then check its content (\`syndicate policy show\`)`
+          : `\`chmod 600 ${path}\``;
+    return { status: 'fail', detail: `${path} has mode ${mode}: ${whoCanWrite(facts.mode)} can change it`, hint };
+  }
+  if ((facts.mode & 0o044) !== 0) {
+    const detail = `${path} has mode ${mode}: readable by group or others`;
+    if (kind === 'policy') return { status: 'warn', detail, hint: `\`chmod 600 ${path}\`` };
+    const hint =
+      kind === 'secret' ? `\`chmod 600 ${path}\`; if others may have read it, delete ${path} and run \`syndicate init\` to create a new one` : `\`chmod 600 ${path}\``;
+    return { status: 'fail', detail, hint };
+  }
+  return undefined;
+}
+
+/** The data or config directory: present, yours, not writable by group or others. */
+export function checkDirectory(name: 'data directory' | 'config directory', path: string, userId: number | undefined): HomeCheck {
+  return checkAccess(name, path, userId, (facts, user) => directoryAccessProblem(path, facts, user), (facts) => ({
+    name,
+    path,
+    status: 'pass',
+    detail: `${formatMode(facts.mode)} ${path}`,
+  }));
+}
+
+/** The permit key: owner and mode, then loaded exactly as `run` and `permit issue` load it. */
+export function checkPermitKey(path: string, userId: number | undefined): HomeCheck {
+  const name = 'permit key';
+  return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'secret'), (facts) =>
+    usable(name, path, () => {
+      loadPermitKey(path);
+      return `${formatMode(facts.mode)} ${path}`;
+    }),
+  );
+}
+
+/** The gateway token: owner and mode, then read exactly as `serve` reads it. */
+export function checkGatewayToken(path: string, userId: number | undefined): HomeCheck {
+  const name = 'gateway token';
+  return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'secret'), (facts) =>
+    usable(name, path, () => {
+      readGatewayToken(path);
+      return `${formatMode(facts.mode)} ${path}`;
+    }),
+  );
+}
+
+/**
+ * The policy: owner and mode, then validated. An invalid policy makes every command refuse to
+ * run (and a running gateway fail closed).
+ */
+export function checkPolicyFile(path: string, userId: number | undefined): HomeCheck {
+  const name = 'policy file';
+  return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'policy'), () => {
+    try {
+      loadPolicy(path);
+    } catch (error) {
+      if (!(error instanceof SyndicateError)) throw error;
+      const problems = error instanceof InvalidInputError ? error.problems : [];
+      const first = problems[0];
+      const detail = first === undefined ? error.message : `${formatInputProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`;
+      return { name, path, status: 'fail', detail, hint: 'run `syndicate policy check` to list every problem' };
+    }
+    return { name, path, status: 'pass', detail: `${path} (valid)` };
+  });
+}
+
+/** The store file's owner and mode (its content is checked by opening it). */
+export function checkStoreFile(path: string, userId: number | undefined): HomeCheck {
+  const name = 'store file permissions';
+  return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'store'), (facts) => ({
+    name,
+    path,
+    status: 'pass',
+    detail: `${formatMode(facts.mode)} ${path}`,
+  }));
+}
+
+/** The data and config directories (one when they are the same), as `init` and `doctor` check them. */
+export function checkDirectories(home: HomePaths, userId: number | undefined): HomeCheck[] {
+  const checks = [checkDirectory('data directory', home.dataDir, userId)];
+  if (home.configDir !== home.dataDir) checks.push(checkDirectory('config directory', home.configDir, userId));
+  return checks;
+}
+
+function checkAccess(
+  name: string,
+  path: string,
+  userId: number | undefined,
+  problemOf: (facts: PathFacts, userId: number) => AccessProblem | undefined,
+  then: (facts: PathFacts) => HomeCheck,
+): HomeCheck {
+  let facts: PathFacts;
+  try {
+    const stats = statSync(path);
+    facts = { mode: stats.mode & 0o777, uid: stats.uid };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { name, path, status: 'fail', detail: `missing: ${path}`, hint: 'run `syndicate init`' };
+    return { name, path, status: 'fail', detail: `cannot inspect ${path}: ${(error as Error).message}`, hint: 'check the owner and mode of the data directory' };
+  }
+  const problem = userId === undefined ? undefined : problemOf(facts, userId);
+  if (problem?.status === 'fail') return { name, path, status: 'fail', detail: problem.detail, hint: problem.hint };
+  const result = then(facts);
+  // A warning about who may read the file still lets its content be checked; a content failure wins.
+  if (problem === undefined || result.status === 'fail') return result;
+  return { name, path, status: 'warn', detail: `${problem.detail}; ${result.detail}`, hint: problem.hint };
+}
+
+/** Runs the loader a command uses; its refusal (message and hint) is the check's failure. */
+function usable(name: string, path: string, load: () => string): HomeCheck {
+  try {
+    return { name, path, status: 'pass', detail: load() };
+  } catch (error) {
+    if (!(error instanceof SyndicateError)) throw error;
+    const detail = error.message.includes(path) ? error.message : `${error.message} (${path})`;
+    return { name, path, status: 'fail', detail, ...(error.hint === undefined ? {} : { hint: error.hint }) };
+  }
+}
+
+function formatMode(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}
+
+function whoCanWrite(mode: number): string {
+  const group = (mode & 0o020) !== 0;
+  const others = (mode & 0o002) !== 0;
+  return group && others ? 'group and others' : group ? 'its group' : 'others';
+}

@@ -1,0 +1,62 @@
+/** `doctor` on a home whose files another user could have replaced, and on a store it cannot open. */
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runDoctor, storeOpenFailure } from '../../../src/doctor/doctor.js';
+import { StoreError } from '../../../src/errors.js';
+import { resolveHome, type HomePaths } from '../../../src/home/home.js';
+import { initializeHome } from '../../../src/home/init.js';
+import { storeErrorFrom } from '../../../src/store/store.js';
+
+let directory: string;
+let home: HomePaths;
+const uid = process.getuid?.() ?? 0;
+
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), 'syndicate-doctor-'));
+  home = resolveHome({ home: directory });
+  initializeHome(home);
+});
+afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+const failed = (checks: { name: string; status: string }[]): string[] => checks.filter((check) => check.status === 'fail').map((check) => check.name);
+
+describe('runDoctor', () => {
+  // The end-to-end doctor runs (777 directory, short key, passing home) are in test/integration/cli-basics.test.ts.
+  it('fails every directory and file that is not the current user’s (injected: the suite may run as root)', async () => {
+    const checks = await runDoctor(home, { userId: uid + 1 });
+    expect(failed(checks)).toEqual(['data directory', 'permit key', 'gateway token', 'policy file', 'store file permissions']);
+    expect(checks.find((check) => check.name === 'permit key')).toMatchObject({ detail: expect.stringContaining(`belongs to uid ${uid}, not to you (uid ${uid + 1})`) });
+  });
+});
+
+describe('storeOpenFailure', () => {
+  const forbidden = /move it aside|delete it and|run `syndicate init`/;
+
+  it('a read-only directory (SQLITE_READONLY_DIRECTORY) is a permissions problem named with its path, never a reason to move the store aside', () => {
+    const sqliteError = new Database.SqliteError('attempt to write a readonly database', 'SQLITE_READONLY_DIRECTORY');
+    const check = storeOpenFailure(storeErrorFrom(sqliteError, 'store open failed', home.storePath));
+    expect(check.status).toBe('fail');
+    expect(check.detail).toContain('SQLITE_READONLY_DIRECTORY');
+    expect(check.hint).toContain(`the store ${home.storePath} or its directory ${directory} is not writable by this user`);
+    expect(check.hint).toContain(`chmod 700 ${directory}`);
+    expect(check.hint).not.toMatch(forbidden);
+  });
+
+  it('EACCES and EPERM from the file system (a store of another user) are permissions problems too', () => {
+    for (const code of ['EACCES', 'EPERM']) {
+      const systemError = Object.assign(new Error(`${code}: operation not permitted, chmod '${home.storePath}'`), { code });
+      const failure = storeErrorFrom(systemError, 'store open failed', home.storePath);
+      expect(failure).toBeInstanceOf(StoreError);
+      expect((failure as StoreError).reason).toBe('access');
+      expect(storeOpenFailure(failure).hint).not.toMatch(forbidden);
+    }
+  });
+
+  it('a damaged store may be restored or moved aside (and kept)', () => {
+    const sqliteError = new Database.SqliteError('file is not a database', 'SQLITE_NOTADB');
+    expect(storeOpenFailure(storeErrorFrom(sqliteError, 'store open failed', home.storePath)).hint).toMatch(/restore it from a backup; without one, move it aside \(keep it/);
+  });
+});
