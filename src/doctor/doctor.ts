@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { formatInputProblem, InvalidInputError } from '../errors.js';
+import { countProblems, formatInputProblem, InvalidInputError } from '../errors.js';
 import { fileMode, type HomePaths } from '../home/home.js';
 import { loadPolicy } from '../policy/load.js';
 import { listProviders } from '../registry/registry.js';
@@ -51,7 +51,7 @@ function checkPolicyFile(path: string): DoctorCheck {
   } catch (error) {
     const problems = error instanceof InvalidInputError ? error.problems : [];
     const first = problems[0];
-    const detail = first === undefined ? (error as Error).message : `${formatInputProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`;
+    const detail = first === undefined ? (error as Error).message : `${formatInputProblem(first)}${countProblems(problems) > 1 ? ` (and ${countProblems(problems) - 1} more)` : ''}`;
     return { name, status: 'fail', detail, hint: 'run `syndicate policy check` to list every problem' };
   }
 }
