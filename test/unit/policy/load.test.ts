@@ -165,6 +165,14 @@ const INVALID: InvalidCase[] = [
     message: 'matches the empty string',
   },
   {
+    name: 'regex that can backtrack catastrophically (ReDoS)',
+    text: `${HEADER}patterns:\n  - {name: redos, level: internal, regex: "(a+)+$"}\n`,
+    pointer: '/patterns/0/regex',
+    line: 4,
+    column: 43,
+    message: 'pattern "redos" can backtrack catastrophically, so one prompt could hang classification (ReDoS): nested quantifiers: `a+` inside the repeated `(a+)+`',
+  },
+  {
     name: 'pattern with neither regex nor keywords',
     text: `${HEADER}patterns:\n  - name: empty\n    level: internal\n`,
     pointer: '/patterns/0',
