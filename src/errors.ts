@@ -94,13 +94,24 @@ export interface InputProblem {
   column?: number;
   message: string;
   hint?: string;
+  /**
+   * Set on the entry that ends a capped list (see `capProblems`): it stands for this many more
+   * problems of `file` that are not listed, and its message says so.
+   */
+  omitted?: number;
 }
 
 export function formatInputProblem(problem: InputProblem): string {
+  const hint = problem.hint === undefined ? '' : ` (hint: ${problem.hint})`;
+  if (problem.omitted !== undefined) return `${problem.file}: ${problem.message}${hint}`;
   const position = problem.line === undefined ? '' : `:${problem.line}:${problem.column ?? 1}`;
   const pointer = problem.pointer === '' ? '/' : problem.pointer;
-  const hint = problem.hint === undefined ? '' : ` (hint: ${problem.hint})`;
   return `${problem.file}${position} ${pointer} ${problem.message}${hint}`;
+}
+
+/** How many problems a list reports, counting those a capped list leaves out. */
+export function countProblems(problems: readonly InputProblem[]): number {
+  return problems.reduce((count, problem) => count + (problem.omitted ?? 1), 0);
 }
 
 /** Exit 3: an input file failed schema or semantic validation. Carries every problem found. */

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { formatInputProblem, InvalidInputError, SyndicateError } from '../errors.js';
+import { countProblems, formatInputProblem, InvalidInputError, SyndicateError } from '../errors.js';
 import { loadPermitKey } from '../permits/key.js';
 import { loadPolicy } from '../policy/load.js';
 import { readGatewayToken, type HomePaths } from './home.js';
@@ -152,7 +152,7 @@ export function checkPolicyFile(path: string, userId: number | undefined): HomeC
       if (!(error instanceof SyndicateError)) throw error;
       const problems = error instanceof InvalidInputError ? error.problems : [];
       const first = problems[0];
-      const detail = first === undefined ? error.message : `${formatInputProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`;
+      const detail = first === undefined ? error.message : `${formatInputProblem(first)}${countProblems(problems) > 1 ? ` (and ${countProblems(problems) - 1} more)` : ''}`;
       return { name, path, status: 'fail', detail, hint: 'run `syndicate policy check` to list every problem' };
     }
     return { name, path, status: 'pass', detail: `${path} (valid)` };

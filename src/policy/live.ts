@@ -1,5 +1,5 @@
 import { PolledFile, type FileChange } from '../common/polled-file.js';
-import { InvalidInputError } from '../errors.js';
+import { countProblems, InvalidInputError } from '../errors.js';
 import { loadPolicyWithSource } from './load.js';
 import type { Policy } from './types.js';
 
@@ -80,5 +80,6 @@ function whatIsWrong(error: Error): string {
   const [first, ...rest] = error.problems;
   if (first === undefined) return error.message;
   const where = first.pointer === '' ? '' : `${first.pointer} `;
-  return `${where}${first.message}${rest.length > 0 ? ` and ${rest.length} more` : ''}`;
+  const more = countProblems(rest);
+  return `${where}${first.message}${more > 0 ? ` and ${more} more` : ''}`;
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { InvalidInputError } from '../errors.js';
-import { loadYamlFile, parseYamlText, problemAt, sortProblems, validateAgainstSchema, type ParsedYaml } from '../validation/index.js';
+import { countProblems, InvalidInputError } from '../errors.js';
+import { capProblems, LISTED_SCHEMA_PROBLEMS, loadYamlFile, parseYamlText, problemAt, sortProblems, validateAgainstSchema, type ParsedYaml } from '../validation/index.js';
 import { defaultPolicy } from './defaults.js';
 import { checkPolicySemantics, mergePolicy, type PolicyDocument } from './normalize.js';
 import type { Policy } from './types.js';
@@ -37,7 +37,7 @@ function policyFromParsed(parsed: ParsedYaml): Policy {
   const { value, source } = parsed;
   const schemaProblems = validateAgainstSchema('policy', value, source);
   if (schemaProblems.length > 0) {
-    throw new InvalidInputError(`${source.file} is not a valid policy (${plural(schemaProblems.length, 'problem')})`, schemaProblems, {
+    throw new InvalidInputError(`${source.file} is not a valid policy (${plural(countProblems(schemaProblems), 'problem')})`, schemaProblems, {
       hint: 'fix each problem listed; `syndicate policy show` prints the built-in defaults for comparison',
     });
   }
@@ -47,7 +47,8 @@ function policyFromParsed(parsed: ParsedYaml): Policy {
     problemAt(source, problem.pointer, problem.message, problem.hint),
   );
   if (semanticProblems.length > 0) {
-    throw new InvalidInputError(`${source.file} is not a valid policy (${plural(semanticProblems.length, 'problem')})`, sortProblems(semanticProblems), {
+    const listed = capProblems(sortProblems(semanticProblems), LISTED_SCHEMA_PROBLEMS, 'problems', 'fix the problems listed and check again to see the rest');
+    throw new InvalidInputError(`${source.file} is not a valid policy (${plural(semanticProblems.length, 'problem')})`, listed, {
       hint: 'fix each problem listed; `syndicate policy check` re-validates the file',
     });
   }

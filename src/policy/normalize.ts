@@ -1,3 +1,4 @@
+import { catastrophicBacktrackingRisk } from '../common/regex-backtracking.js';
 import {
   CAPABILITY_CLASSES,
   exposureRank,
@@ -135,9 +136,18 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
       problems.push({ pointer: `/patterns/${index}`, message: `pattern "${pattern.name}" has neither regex nor keywords`, hint: 'add `regex:` or `keywords:`' });
     }
     if (pattern.regex !== undefined) {
+      const flags = pattern.caseSensitive === true ? '' : 'i';
       try {
-        const compiled = new RegExp(pattern.regex, pattern.caseSensitive === true ? '' : 'i');
-        if (compiled.test('')) {
+        const compiled = new RegExp(pattern.regex, flags);
+        const backtracking = catastrophicBacktrackingRisk(pattern.regex, flags);
+        if (backtracking !== undefined) {
+          // Checked before the expression ever runs: testing it, even on '', could be what hangs.
+          problems.push({
+            pointer: `/patterns/${index}/regex`,
+            message: `pattern "${pattern.name}" can backtrack catastrophically, so one prompt could hang classification (ReDoS): ${backtracking.message}`,
+            hint: backtracking.hint,
+          });
+        } else if (compiled.test('')) {
           problems.push({
             pointer: `/patterns/${index}/regex`,
             message: `pattern "${pattern.name}" matches the empty string, so it would match every request`,

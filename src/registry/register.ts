@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { InvalidInputError, type InputProblem } from '../errors.js';
+import { countProblems, InvalidInputError, type InputProblem } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { loadYamlFile, problemAt, type YamlSource } from '../validation/yaml-source.js';
 import { checkProviderValue } from './checks.js';
@@ -45,7 +45,8 @@ export function requireAllValid(results: PreparationResult[], what: string): Pre
   if (problems.length > 0) {
     const failedFiles = new Set(problems.map((problem) => problem.file)).size;
     const scope = results.length > 1 ? `${failedFiles} of ${results.length} ${what} invalid; nothing was registered` : `${[...new Set(problems.map((problem) => problem.file))][0] ?? what} is invalid; nothing was registered`;
-    throw new InvalidInputError(`${problems.length} problem${problems.length === 1 ? '' : 's'}: ${scope}`, problems, {
+    const count = countProblems(problems);
+    throw new InvalidInputError(`${count} problem${count === 1 ? '' : 's'}: ${scope}`, problems, {
       hint: 'fix each problem listed above (file:line:col /pointer message) and register again',
     });
   }

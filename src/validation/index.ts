@@ -4,9 +4,11 @@
  */
 export { findLiteralCredentials, credentialKind, type CredentialFinding } from './credentials.js';
 export { loadSchemaDocument, rawSchemaErrors, schemaUrl, schemaValidator, sharedAjv, SCHEMA_FILES, type SchemaName } from './schemas.js';
-export { validateAgainstSchema } from './validate.js';
+export { LISTED_SCHEMA_PROBLEMS, validateAgainstSchema } from './validate.js';
 export {
+  capProblems,
   escapePointerSegment,
+  LISTED_SYNTAX_ERRORS,
   loadYamlFile,
   parseYamlText,
   pointerSegments,

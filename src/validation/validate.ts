@@ -2,16 +2,24 @@ import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { InputProblem } from '../errors.js';
 import { credentialKind } from './credentials.js';
 import { rawSchemaErrors, type SchemaName } from './schemas.js';
-import { escapePointerSegment, problemAt, sortProblems, type YamlSource } from './yaml-source.js';
+import { capProblems, escapePointerSegment, problemAt, sortProblems, type YamlSource } from './yaml-source.js';
 
 /**
- * Validates a parsed value against one of the project's schemas and returns every problem,
+ * How many schema problems are listed per file. Unlike syntax errors each is a problem of its
+ * own, so more are listed; a file that is not the expected record at all (a mapping of a
+ * thousand unknown keys) still prints a screenful.
+ */
+export const LISTED_SCHEMA_PROBLEMS = 20;
+
+/**
+ * Validates a parsed value against one of the project's schemas and returns its problems,
  * located in the YAML text when `source` is a YamlSource (else just the file name), each with
- * a message saying what was expected and a hint saying how to fix it. Empty when valid.
+ * a message saying what was expected and a hint saying how to fix it: the first
+ * `LISTED_SCHEMA_PROBLEMS` in file order, then an entry counting the rest. Empty when valid.
  */
 export function validateAgainstSchema(schemaName: SchemaName, value: unknown, source: YamlSource | string): InputProblem[] {
   const problems = rawSchemaErrors(schemaName, value).map((error) => translateError(error, source));
-  return sortProblems(dedupe(problems));
+  return capProblems(sortProblems(dedupe(problems)), LISTED_SCHEMA_PROBLEMS, 'schema problems', 'fix the problems listed and validate again to see the rest');
 }
 
 interface SchemaNode {

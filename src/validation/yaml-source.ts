@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
+import { maskSecret } from '../classify/mask.js';
 import { InvalidInputError, type InputProblem } from '../errors.js';
+import { credentialKind } from './credentials.js';
+
+/**
+ * How many YAML syntax errors are listed per file. After the first few, the rest mostly follow
+ * from them (a JSON Lines file read as YAML gives one per token: thousands).
+ */
+export const LISTED_SYNTAX_ERRORS = 5;
 
 /**
  * A parsed user-written YAML file together with what is needed to point back into it:
@@ -28,24 +36,30 @@ export interface TextPosition {
 
 /**
  * Parses YAML text. Syntax errors (including duplicate keys and several documents in one
- * file) throw InvalidInputError with the line and column of each error.
+ * file) throw InvalidInputError with the line and column of each error: the first
+ * `LISTED_SYNTAX_ERRORS` of them, then how many more. An error names the kind of token it
+ * found, never the file's text: a file read by mistake may hold secrets (`.env`, an export).
  */
 export function parseYamlText(text: string, file: string): ParsedYaml {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
-    const problems: InputProblem[] = document.errors.map((error) => {
+    const count = document.errors.length;
+    const listed: InputProblem[] = document.errors.slice(0, LISTED_SYNTAX_ERRORS).map((error) => {
       const start = error.linePos?.[0];
       return {
         file,
         pointer: '',
         ...(start === undefined ? {} : { line: start.line, column: start.col }),
-        message: `YAML syntax error: ${firstLine(error.message)}`,
+        message: `YAML syntax error: ${describeSyntaxError(error, text)}`,
         hint: yamlSyntaxHint(error.code),
       };
     });
-    throw new InvalidInputError(`${file} is not valid YAML`, problems, {
-      hint: 'fix the YAML syntax at the reported line and column',
+    const problems = count > listed.length ? [...listed, omittedProblems(file, count - listed.length, 'YAML syntax errors', 'fix the errors listed first: later ones often only follow from them')] : listed;
+    throw new InvalidInputError(`${file} is not valid YAML${count > 1 ? ` (${count} syntax errors)` : ''}`, problems, {
+      hint: looksLikeJsonLines(text)
+        ? 'this file looks like JSON Lines (one JSON object per line, as `evidence export` writes), not a YAML document: check that the path names the right file'
+        : 'fix the YAML syntax at the reported line and column',
     });
   }
   let value: unknown;
@@ -138,11 +152,34 @@ export function problemAt(
   };
 }
 
-/** Orders problems by file, then position, so reports read top to bottom. */
+/**
+ * The first `limit` problems, then one entry standing for the rest (`omitted`), so a file with
+ * thousands of problems prints a screenful. `what` names them in the plural, e.g. `schema problems`.
+ */
+export function capProblems(problems: InputProblem[], limit: number, what: string, hint: string): InputProblem[] {
+  const listed = problems.filter((problem) => problem.omitted === undefined);
+  if (listed.length <= limit) return problems;
+  const capped: InputProblem[] = [];
+  const omittedByFile = new Map<string, number>();
+  for (const problem of problems) {
+    const carried = problem.omitted;
+    if (carried === undefined && capped.length < limit) capped.push(problem);
+    else omittedByFile.set(problem.file, (omittedByFile.get(problem.file) ?? 0) + (carried ?? 1));
+  }
+  for (const [file, count] of omittedByFile) capped.push(omittedProblems(file, count, what, hint));
+  return capped;
+}
+
+function omittedProblems(file: string, count: number, what: string, hint: string): InputProblem {
+  return { file, pointer: '', message: `and ${count} more ${what}, not listed`, hint, omitted: count };
+}
+
+/** Orders problems by file, then position, so reports read top to bottom; an `omitted` entry ends its file's list. */
 export function sortProblems(problems: InputProblem[]): InputProblem[] {
   return [...problems].sort(
     (a, b) =>
       a.file.localeCompare(b.file) ||
+      Number(a.omitted !== undefined) - Number(b.omitted !== undefined) ||
       (a.line ?? 0) - (b.line ?? 0) ||
       (a.column ?? 0) - (b.column ?? 0) ||
       a.pointer.localeCompare(b.pointer),
@@ -162,6 +199,68 @@ function rangeStart(node: unknown): number | undefined {
 function firstLine(message: string): string {
   // prettyErrors appends " at line N, column M:" and a code excerpt; the position is reported separately.
   return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '').trim();
+}
+
+/** Token kinds of the yaml parser, as an operator would name them. */
+const TOKEN_NAMES: Record<string, string> = {
+  'flow-map-start': '`{`',
+  'flow-map-end': '`}`',
+  'flow-seq-start': '`[`',
+  'flow-seq-end': '`]`',
+  'map-value-ind': '`:`',
+  'seq-item-ind': '`-`',
+  'explicit-key-ind': '`?`',
+  comma: '`,`',
+  'doc-start': '`---`',
+  'doc-end': '`...`',
+  scalar: 'plain scalar',
+  'block-scalar-header': 'block scalar header',
+  'byte-order-mark': 'byte order mark',
+  newline: 'line break',
+  error: 'text',
+};
+
+/** Indicator characters: safe and useful to show as they are. */
+const INDICATORS = /^[-?:,[\]{}#&*!|>'"%@`.]{1,3}$/;
+
+/**
+ * One line describing a yaml syntax error without echoing the file: the yaml library quotes the
+ * offending token's source (`Unexpected double-quoted-scalar token in YAML stream: "\"sk-...\""`);
+ * here the token's kind is named and its text, if shown at all, is masked as classify masks secrets.
+ */
+function describeSyntaxError(error: YAMLError, text: string): string {
+  // The composer appends an error token's source as JSON: `Unexpected ... with key: "..."`.
+  const summary = firstLine(error.message).replace(/: "(?:[^"\\]|\\.)*"$/, '');
+  const excerpt = maskedExcerpt(text, error.pos);
+  const token = (type: string): string => TOKEN_NAMES[type] ?? type.replace(/-/g, ' ');
+  const unexpected = /^Unexpected ([a-z-]+)(?: token(?: in YAML (?:stream|document))?)?(:.*)?$/s.exec(summary);
+  if (unexpected !== null) return `Unexpected ${token(unexpected[1] as string)}${excerpt}`;
+  const atNodeEnd = /^Unexpected ([a-z-]+) at node end$/.exec(summary);
+  if (atNodeEnd !== null) return `Unexpected ${token(atNodeEnd[1] as string)} after the end of a value${excerpt}`;
+  // Messages that append part of the source after a fixed description: keep the description.
+  const quoting = /^(Not a YAML token|Block scalar header includes extra characters|Unresolved tag|Could not resolve tag|Not a valid tag|Ordered maps must not include duplicate keys|Unresolved plain scalar|Verbatim tags aren't resolved|Invalid escape sequence|Unsupported YAML version|Unknown directive)\b/.exec(summary);
+  if (quoting !== null) return `${quoting[1] as string}${excerpt}`;
+  const tagSuffix = /^The .* tag has no suffix$/.test(summary);
+  if (tagSuffix) return `Tag has no suffix${excerpt}`;
+  const startsWith = /^Plain value cannot start with (.*)$/.exec(summary);
+  if (startsWith !== null) return `Plain value cannot start with ${INDICATORS.test(startsWith[1] as string) ? (startsWith[1] as string) : 'this character'}`;
+  // Any other message names no source text; still, never let one through that looks like a secret.
+  if (credentialKind(summary) !== undefined || summary.length > 160) return `${error.code.toLowerCase().replace(/_/g, ' ')}${excerpt}`;
+  return summary;
+}
+
+/** ` (masked excerpt)` of the first line of the source range, or '' when masking leaves nothing. */
+function maskedExcerpt(text: string, [start, end]: [number, number]): string {
+  const source = text.slice(start, Math.max(end, start + 1)).split(/\r?\n/)[0]?.trim() ?? '';
+  if (source === '' || INDICATORS.test(source)) return '';
+  const masked = maskSecret(source);
+  return masked === '…' ? '' : ` (${masked}, masked)`;
+}
+
+/** A JSON Lines file (an evidence export...) named where a YAML record was expected. */
+function looksLikeJsonLines(text: string): boolean {
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '').slice(0, 2);
+  return lines.length === 2 && lines.every((line) => /^\s*\{.*\}\s*$/.test(line));
 }
 
 function yamlSyntaxHint(code: string): string {

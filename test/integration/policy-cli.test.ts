@@ -112,6 +112,44 @@ describe('syndicate policy', () => {
     expect(parseJsonDocument(implicit.stdout)).toEqual({ ok: true, path: join(directory, 'policy.yaml'), source: 'defaults', valid: true });
   });
 
+  it('check refuses a pattern that can backtrack catastrophically, and classify exits 3 instead of hanging', async () => {
+    const directory = home();
+    const file = join(directory, 'policy.yaml');
+    writeFileSync(file, 'apiVersion: syndicate/v1\nkind: Policy\npatterns:\n  - {name: redos, level: internal, regex: "(a+)+$"}\n');
+    const check = await runCli(['policy', 'check', '--json'], { home: directory });
+    expect(check.exitCode).toBe(3);
+    const problems = (parseJsonDocument(check.stdout).error as { details: { problems: unknown[] } }).details.problems;
+    expect(problems).toEqual([
+      {
+        file,
+        pointer: '/patterns/0/regex',
+        line: 4,
+        column: 43,
+        message: expect.stringMatching(/^pattern "redos" can backtrack catastrophically, so one prompt could hang classification \(ReDoS\): nested quantifiers: `a\+` inside the repeated `\(a\+\)\+`/),
+        hint: expect.stringMatching(/^rewrite without nested quantifiers, e\.g\. `\(a\+\)\+\$` as `a\+\$`/),
+      },
+    ]);
+    const classify = await runCli(['classify', `${'a'.repeat(32)}!`], { home: directory, timeoutMs: 20_000 });
+    expect(classify.exitCode).toBe(3);
+    expect(classify.stderr).toContain(`${file}:4:43 /patterns/0/regex pattern "redos" can backtrack catastrophically`);
+  });
+
+  it('check of a policy.yaml overwritten with JSON Lines lists 5 syntax errors and counts the rest, echoing no value', async () => {
+    const directory = home();
+    const file = join(directory, 'policy.yaml');
+    const lines = Array.from({ length: 300 }, (_, index) => JSON.stringify({ id: index, prompt: `note ${index}`, apiKey: `sk-proj-SECRET${index}SECRETSECRETSECRET` }));
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const result = await runCli(['policy', 'check'], { home: directory });
+    expect(result.exitCode).toBe(3);
+    const output = result.stderr.trim().split('\n');
+    expect(output[0]).toMatch(new RegExp(`^error: ${escape(file)} is not valid YAML \\(\\d+ syntax errors\\)$`));
+    expect(output.slice(1, 6).every((line) => new RegExp(`^  ${escape(file)}:\\d+:\\d+ / YAML syntax error: .+ \\(hint: .+\\)$`).test(line))).toBe(true);
+    expect(output[6]).toMatch(new RegExp(`^  ${escape(file)}: and \\d+ more YAML syntax errors, not listed \\(hint: .+\\)$`));
+    expect(output[7]).toMatch(/^hint: this file looks like JSON Lines/);
+    expect(output).toHaveLength(8);
+    expect(result.stderr).not.toContain('SECRET');
+  });
+
   it('an invalid home policy stops routing with exit 3 instead of falling back to defaults', async () => {
     const directory = home();
     writeFileSync(join(directory, 'policy.yaml'), 'apiVersion: syndicate/v1\nkind: Policy\ncost:\n  perDayUsd: -1\n');

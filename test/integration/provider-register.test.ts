@@ -96,6 +96,28 @@ describe('provider register / list / show / history / remove through the built C
     expect(await listJson()).toEqual(before);
   });
 
+  it('a file that is not YAML is refused without echoing its values, and with at most 5 syntax errors', async () => {
+    const secretFile = join(home, 'x.yaml');
+    writeFileSync(secretFile, '{"a":1}\n{"k": "sk-proj-SECRETSECRETSECRET"}\n');
+    const json = await runCli(['provider', 'register', secretFile, '--json'], { home });
+    expect(json.exitCode).toBe(3);
+    expect(json.stdout).not.toContain('SECRETSECRET');
+    expect(json.stderr).not.toContain('SECRETSECRET');
+    const problems = (parseJsonDocument(json.stdout).error as { details: { problems: { line: number; column: number; message: string }[] } }).details.problems;
+    expect(problems[3]).toMatchObject({ line: 2, column: 7, message: expect.stringMatching(/^YAML syntax error: Unexpected double quoted scalar/) });
+
+    const exported = join(home, 'export.yaml');
+    writeFileSync(exported, `${Array.from({ length: 300 }, (_, index) => JSON.stringify({ id: index, prompt: `note ${index}` })).join('\n')}\n`);
+    const human = await runCli(['provider', 'register', exported], { home });
+    expect(human.exitCode).toBe(3);
+    const lines = human.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/^error: \d+ problems: .*export\.yaml is invalid; nothing was registered$/);
+    expect(lines.slice(1, 6).every((line) => line.startsWith(`  ${exported}:`) && line.includes(' / YAML syntax error: '))).toBe(true);
+    expect(lines[6]).toMatch(new RegExp(`^  ${exported.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: and \\d+ more YAML syntax errors, not listed`));
+    expect(lines).toHaveLength(8);
+    expect(await listJson()).toEqual({ ok: true, providers: [] });
+  });
+
   it('registering several files is all-or-nothing', async () => {
     const result = await runCli(
       ['provider', 'register', EXAMPLE, 'providers/examples/anthropic-hosted.yaml', `${INVALID}/local-on-lan-address.yaml`],

@@ -1,3 +1,4 @@
+import { catastrophicBacktrackingRisk } from '../../common/regex-backtracking.js';
 import type { OperatorPattern } from '../../policy/types.js';
 import type { Detector, DetectorMatch } from '../types.js';
 import { maskSecret, shorten } from '../mask.js';
@@ -7,7 +8,9 @@ import { escapeRegExp, isWholeWord, matchesOf } from '../scan.js';
  * `operator.pattern`: the operator's own patterns ("known sensitive projects"), each at its
  * level. `regex` is an ECMAScript pattern (case-insensitive unless `caseSensitive`); `keywords`
  * match as whole words, like the indicator words. The policy loader rejects a regex that does not
- * compile; if one still throws here, the classifier fails closed.
+ * compile or can backtrack catastrophically (src/common/regex-backtracking.ts); one that reaches
+ * this detector anyway (options built in code) is not run: the detector throws and the classifier
+ * fails closed.
  */
 interface CompiledPattern {
   regex?: RegExp;
@@ -21,7 +24,11 @@ function compile(pattern: OperatorPattern): CompiledPattern {
   if (entry === undefined) {
     const flags = pattern.caseSensitive === true ? 'g' : 'gi';
     entry = {};
-    if (pattern.regex !== undefined && pattern.regex !== '') entry.regex = new RegExp(pattern.regex, flags);
+    if (pattern.regex !== undefined && pattern.regex !== '') {
+      const backtracking = catastrophicBacktrackingRisk(pattern.regex, flags);
+      if (backtracking !== undefined) throw new Error(`operator pattern '${pattern.name}' can backtrack catastrophically and is not run: ${backtracking.message}`);
+      entry.regex = new RegExp(pattern.regex, flags);
+    }
     const keywords = (pattern.keywords ?? []).map((keyword) => keyword.trim()).filter((keyword) => keyword.length > 0);
     if (keywords.length > 0) {
       entry.keywords = new RegExp(

@@ -48,6 +48,14 @@ describe('operator patterns', () => {
     expect(restricted?.excerpt).toBe('…');
   });
 
+  it('a pattern that can backtrack catastrophically is never run: the classifier fails closed', () => {
+    // The policy loader refuses such a pattern; this is the guard for options built in code.
+    const patterns = [{ name: 'redos', level: 'internal' as const, regex: '(a+)+$' }];
+    const result = classifyText(`${'a'.repeat(22)}!`, { indicatorWords: [], patterns });
+    expect(result).toMatchObject({ level: 'restricted', failedClosed: true });
+    expect(result.findings[0]?.reason).toMatch(/operator pattern 'redos' can backtrack catastrophically and is not run/);
+  });
+
   it('a pattern matching the empty string cannot loop forever', () => {
     const result = classifyText('abc', { indicatorWords: [], patterns: [{ name: 'empty', level: 'internal', regex: 'x*' }] });
     expect(result).toMatchObject({ level: 'public', findings: [], failedClosed: false });

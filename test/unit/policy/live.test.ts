@@ -73,6 +73,16 @@ describe('LivePolicy', () => {
     expect(policy.current()).toEqual({ policy: defaultPolicy() });
   });
 
+  it('fails closed on an edit adding a pattern that can backtrack catastrophically: requests stay local', () => {
+    const policy = live();
+    save(DEFAULT_POLICY_YAML.replace('patterns: []', 'patterns:\n  - {name: redos, level: internal, regex: "(a+)+$"}'));
+    policy.checkNow();
+    const current = policy.current();
+    expect(current.policy.patterns).toEqual([]);
+    expect(current.failure).toMatch(/changed and is not a valid policy \(\/patterns\/0\/regex pattern "redos" can backtrack catastrophically.*\); until it is fixed the last valid policy applies, to local providers only$/);
+    expect(changes.at(-1)).toMatchObject({ kind: 'invalid', path });
+  });
+
   it('fails closed when the file disappears while running (an editor deleting before it writes), until it is back', () => {
     save(localOnlyPublic);
     const policy = live();

@@ -165,6 +165,14 @@ const INVALID: InvalidCase[] = [
     message: 'matches the empty string',
   },
   {
+    name: 'regex that can backtrack catastrophically (ReDoS)',
+    text: `${HEADER}patterns:\n  - {name: redos, level: internal, regex: "(a+)+$"}\n`,
+    pointer: '/patterns/0/regex',
+    line: 4,
+    column: 43,
+    message: 'pattern "redos" can backtrack catastrophically, so one prompt could hang classification (ReDoS): nested quantifiers: `a+` inside the repeated `(a+)+`',
+  },
+  {
     name: 'pattern with neither regex nor keywords',
     text: `${HEADER}patterns:\n  - name: empty\n    level: internal\n`,
     pointer: '/patterns/0',
@@ -290,5 +298,38 @@ describe('invalid policies are rejected with the pointer and position of each pr
   it('reports every problem at once, in file order', () => {
     const problems = problemsOf(`${HEADER}sensitivty: {}\ncost:\n  perDayUsd: -1\n`);
     expect(problems.map((problem) => problem.pointer)).toEqual(['/sensitivty', '/cost/perDayUsd']);
+  });
+
+  it('lists the first 20 schema problems of a file and counts the rest', () => {
+    const unknownKeys = Array.from({ length: 30 }, (_, index) => `unknown${index}: 1\n`).join('');
+    let caught: unknown;
+    try {
+      parsePolicyText(`${HEADER}${unknownKeys}`);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidInputError);
+    const error = caught as InvalidInputError;
+    expect(error.message).toBe('policy.yaml is not a valid policy (30 problems)');
+    expect(error.problems).toHaveLength(21);
+    expect(error.problems[19]).toMatchObject({ pointer: '/unknown19', line: 22 });
+    expect(error.problems[20]).toMatchObject({ file: 'policy.yaml', omitted: 10, message: 'and 10 more schema problems, not listed' });
+  });
+
+  it('a policy.yaml overwritten with JSON Lines lists 5 syntax errors, counts the rest and never echoes a value', () => {
+    const lines = Array.from({ length: 200 }, (_, index) => JSON.stringify({ id: index, apiKey: `sk-proj-SECRET${index}SECRETSECRETSECRET` }));
+    let caught: unknown;
+    try {
+      parsePolicyText(`${lines.join('\n')}\n`);
+    } catch (error) {
+      caught = error;
+    }
+    const error = caught as InvalidInputError;
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toMatch(/^policy\.yaml is not valid YAML \(\d+ syntax errors\)$/);
+    expect(error.hint).toContain('JSON Lines');
+    expect(error.problems).toHaveLength(6);
+    expect(error.problems.at(-1)).toMatchObject({ omitted: expect.any(Number), message: expect.stringMatching(/^and \d+ more YAML syntax errors, not listed$/) });
+    expect(JSON.stringify(error.toJSON())).not.toContain('SECRET');
   });
 });

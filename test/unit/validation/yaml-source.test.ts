@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../../src/errors.js';
-import { parseYamlText, positionOf, problemAt, validateAgainstSchema } from '../../../src/validation/index.js';
+import { maskSecret } from '../../../src/classify/mask.js';
+import { countProblems, formatInputProblem, InvalidInputError, type InputProblem } from '../../../src/errors.js';
+import {
+  LISTED_SCHEMA_PROBLEMS,
+  LISTED_SYNTAX_ERRORS,
+  parseYamlText,
+  positionOf,
+  problemAt,
+  sortProblems,
+  validateAgainstSchema,
+} from '../../../src/validation/index.js';
 
 const TEXT = `apiVersion: syndicate/v1
 kind: Provider
@@ -54,6 +63,56 @@ describe('parseYamlText and positions', () => {
     expect(problem?.message).not.toContain('\n');
   });
 
+  it('names the kind of an unexpected token and never echoes its text, at most a masked excerpt', () => {
+    let caught: unknown;
+    try {
+      parseYamlText('{"a":1}\n{"k": "sk-proj-SECRETSECRETSECRET"}\n', 'x.yaml');
+    } catch (error) {
+      caught = error;
+    }
+    const error = caught as InvalidInputError;
+    expect(error).toBeInstanceOf(InvalidInputError);
+    const printed = error.problems.map(formatInputProblem).join('\n');
+    expect(printed).not.toContain('SECRETSECRET');
+    expect(printed).not.toContain('sk-proj-S');
+    expect(JSON.stringify(error.toJSON())).not.toContain('SECRETSECRET');
+    expect(error.problems.map((problem) => [problem.line, problem.column, problem.message])).toEqual([
+      [2, 1, 'YAML syntax error: Unexpected `{` after the end of a value'],
+      [2, 2, 'YAML syntax error: Unexpected double quoted scalar after the end of a value'],
+      [2, 5, 'YAML syntax error: Unexpected `:`'],
+      [2, 7, `YAML syntax error: Unexpected double quoted scalar (${maskSecret('"sk-proj-SECRETSECRETSECRET"')}, masked)`],
+      [2, 35, 'YAML syntax error: Unexpected `}`'],
+    ]);
+    for (const problem of error.problems) expect(problem.hint).toBeTruthy();
+  });
+
+  it(`lists at most ${LISTED_SYNTAX_ERRORS} syntax errors and counts the rest`, () => {
+    const text = Array.from({ length: 500 }, (_, index) => JSON.stringify({ id: index, prompt: `hello ${index}`, tags: ['a', 'b'] })).join('\n');
+    let caught: unknown;
+    try {
+      parseYamlText(text, 'export.yaml');
+    } catch (error) {
+      caught = error;
+    }
+    const error = caught as InvalidInputError;
+    expect(error.problems).toHaveLength(LISTED_SYNTAX_ERRORS + 1);
+    const total = Number(/\((\d+) syntax errors\)$/.exec(error.message)?.[1]);
+    expect(total).toBeGreaterThan(1000);
+    const last = error.problems[LISTED_SYNTAX_ERRORS];
+    expect(last).toEqual({
+      file: 'export.yaml',
+      pointer: '',
+      message: `and ${total - LISTED_SYNTAX_ERRORS} more YAML syntax errors, not listed`,
+      hint: 'fix the errors listed first: later ones often only follow from them',
+      omitted: total - LISTED_SYNTAX_ERRORS,
+    });
+    expect(countProblems(error.problems)).toBe(total);
+    expect(formatInputProblem(last as InputProblem)).toBe(
+      `export.yaml: and ${total - LISTED_SYNTAX_ERRORS} more YAML syntax errors, not listed (hint: fix the errors listed first: later ones often only follow from them)`,
+    );
+    expect(error.hint).toContain('JSON Lines');
+  });
+
   it('refuses two documents in one file', () => {
     expect(() => parseYamlText('id: a\n---\nid: b\n', 'two.yaml')).toThrow(InvalidInputError);
   });
@@ -81,6 +140,19 @@ describe('validateAgainstSchema', () => {
       ['/models/1/contextWindow', 11],
     ]);
     expect(problems[0]?.hint).toBe('use one of: "openai", "anthropic"');
+  });
+
+  it(`lists the first ${LISTED_SCHEMA_PROBLEMS} problems in file order and counts the rest; sorting keeps the count last`, () => {
+    const unknownKeys = Array.from({ length: 45 }, (_, index) => `extra${index}: 1\n`).join('');
+    const { value, source } = parseYamlText(`${TEXT}${unknownKeys}`, 'demo.yaml');
+    const problems = validateAgainstSchema('provider', value, source);
+    expect(problems).toHaveLength(LISTED_SCHEMA_PROBLEMS + 1);
+    expect(problems[0]).toMatchObject({ pointer: '/extra0', line: 13 });
+    expect(problems.at(-1)).toMatchObject({ file: 'demo.yaml', pointer: '', omitted: 45 - LISTED_SCHEMA_PROBLEMS, message: `and ${45 - LISTED_SCHEMA_PROBLEMS} more schema problems, not listed` });
+    expect(countProblems(problems)).toBe(45);
+    const resorted = sortProblems([{ file: 'demo.yaml', pointer: '', line: 1, column: 1, message: 'first' }, ...problems]);
+    expect(resorted[0]?.message).toBe('first');
+    expect(resorted.at(-1)?.omitted).toBe(45 - LISTED_SCHEMA_PROBLEMS);
   });
 
   it('works without positions when given a bare label', () => {
