@@ -140,6 +140,17 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect(inferenceExchanges(llama)).toHaveLength(sentBefore);
   });
 
+  it('a --timeout of 0, below 0 or beyond what a timer holds is a usage error (exit 2) naming the range, and nothing is sent', async () => {
+    const sentBefore = inferenceExchanges(llama).length;
+    // 25d used to overflow Node's timer (fired after 1 ms); 0 used to make real calls that failed (exit 5).
+    for (const value of ['0', '-5s', '25d']) {
+      const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'llama', `--timeout=${value}`]);
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`--timeout must be between 1ms and 24d, got "${value}"`);
+    }
+    expect(inferenceExchanges(llama)).toHaveLength(sentBefore);
+  });
+
   it('reads the prompt from stdin', async () => {
     const { result, document } = await scenario.json(['run', '-', '--provider', 'llama', '--no-stream'], { input: 'Name the capital of France.' });
     expect(result.exitCode, result.stderr).toBe(0);

@@ -39,7 +39,7 @@ export function runCommand(): Command {
     .addOption(new Option('--workflow <class>', 'workflow class for routing').choices([...WORKFLOW_CLASSES]))
     .addOption(new Option('--sensitivity <level>', 'raise the sensitivity (a hint never lowers it)').choices([...SENSITIVITY_LEVELS]))
     .option('--session <id>', 'session id recorded with the evidence')
-    .option('--timeout <duration>', 'give up after this long, e.g. 90s (default 10m)')
+    .option('--timeout <duration>', 'give up after this long, e.g. 90s (default 10m; from 1ms to 24d)')
     .addHelpText(
       'after',
       `
@@ -67,7 +67,7 @@ Examples:
         ...(options.jsonMode === true ? { responseFormat: { type: 'json_object' as const } } : {}),
         stream,
       };
-      const { parseDuration } = await import('../../common/duration.js');
+      const { parseTimeout } = await import('../../common/duration.js');
       const { invoke } = await import('../../invoke/pipeline.js');
       const { createPipelineContext } = await import('../../invoke/context.js');
       const store = await context.store();
@@ -86,7 +86,7 @@ Examples:
           ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
           ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity }),
           ...(options.session === undefined ? {} : { sessionId: options.session }),
-          ...(options.timeout === undefined ? {} : { timeouts: { totalMs: parseDuration(options.timeout, '--timeout') } }),
+          ...(options.timeout === undefined ? {} : { timeouts: { totalMs: parseTimeout(options.timeout, '--timeout') } }),
           onAttempt: (attempt) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
           onPart: (part) => {
             if (!stream || output.json) return;
