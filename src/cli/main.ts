@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { interruptCancellable, wasInterrupted } from './interrupt.js';
 
 /**
  * The entry point: the only place that sets the exit code or calls process.exit.
@@ -7,6 +8,8 @@ import { readFileSync } from 'node:fs';
  */
 
 const INTERRUPTED = 130;
+/** How long a command told to stop on Ctrl-C may take to record that before the process exits anyway. */
+const INTERRUPT_DEADLINE_MS = 2000;
 
 /** True when -V/--version comes before the first command word (after it, it is a command's own flag). */
 function asksForVersion(args: readonly string[]): boolean {
@@ -25,7 +28,17 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
+// The first Ctrl-C during an invocation (`run`) cancels it, so its evidence is finished as
+// cancelled by the caller; the exit (130) follows when the command returns. A second Ctrl-C, or
+// the deadline, exits at once (the row is then left pending and recovered as interrupted).
+let interrupts = 0;
 process.on('SIGINT', () => {
+  interrupts += 1;
+  if (interrupts === 1 && interruptCancellable()) {
+    process.stderr.write('interrupted: recording the cancelled call (Ctrl-C again to quit at once)\n');
+    setTimeout(() => process.exit(INTERRUPTED), INTERRUPT_DEADLINE_MS).unref();
+    return;
+  }
   process.stderr.write('interrupted\n');
   process.exit(INTERRUPTED);
 });
@@ -35,5 +48,6 @@ if (asksForVersion(process.argv.slice(2))) {
   process.stdout.write(`${packageJson.version}\n`);
 } else {
   const { runProgram } = await import('./program.js');
-  process.exitCode = await runProgram(process.argv);
+  const exitCode = await runProgram(process.argv);
+  process.exitCode = wasInterrupted() ? INTERRUPTED : exitCode;
 }

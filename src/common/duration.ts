@@ -2,16 +2,68 @@ import { performance } from 'node:perf_hooks';
 import { UsageError } from '../errors.js';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DAY_MS = 86_400_000;
 
-/** Parses `250ms`, `30s`, `5m`, `24h`, `7d` (or a bare number of seconds) into milliseconds. */
-export function parseDuration(text: string, what = 'duration'): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+/**
+ * The longest duration a flag accepts unless it says otherwise (ten years): a longer look-back
+ * or lifetime is a typo, and far beyond it `Date.now() - since` leaves the range of a Date.
+ */
+export const MAXIMUM_DURATION_MS = 3650 * DAY_MS;
+
+/**
+ * The longest timeout: a Node timer holds at most 2^31-1 ms (about 24.8 days) and fires at once
+ * when given more; 24 days is the round figure below that bound.
+ */
+export const MAXIMUM_TIMEOUT_MS = 24 * DAY_MS;
+
+/** Inclusive bounds of a duration flag, in milliseconds. */
+export interface DurationBounds {
+  /** Default 0. */
+  minimumMs?: number;
+  /** Default `MAXIMUM_DURATION_MS`. */
+  maximumMs?: number;
+}
+
+/**
+ * Parses `250ms`, `30s`, `5m`, `24h`, `7d` (or a bare number of seconds) into milliseconds.
+ * Throws a UsageError (exit 2) for anything else, and one naming the allowed range for a value
+ * outside `bounds` (negative values included).
+ */
+export function parseDuration(text: string, what = 'duration', bounds: DurationBounds = {}): number {
+  const match = /^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
   if (match === null) {
     throw new UsageError(`invalid ${what} "${text}"`, { hint: 'use a number with a unit: 500ms, 30s, 5m, 24h or 7d' });
   }
   const amount = Number(match[1]);
   const unit = match[2] ?? 's';
-  return Math.round(amount * (UNITS[unit] ?? 1000));
+  const milliseconds = Math.round(amount * (UNITS[unit] ?? 1000));
+  const minimum = bounds.minimumMs ?? 0;
+  const maximum = bounds.maximumMs ?? MAXIMUM_DURATION_MS;
+  // Negated, so that a value too large for a number (NaN, Infinity) is out of range too.
+  if (!(milliseconds >= minimum && milliseconds <= maximum)) {
+    const range = `between ${formatDuration(minimum)} and ${formatDuration(maximum)}`;
+    throw new UsageError(`${what} must be ${range}, got "${text.trim()}"`, {
+      hint: `use a duration ${range}, with a unit: 500ms, 30s, 5m, 24h or 7d`,
+    });
+  }
+  return milliseconds;
+}
+
+/**
+ * A timeout flag (`run --timeout`, `provider test --timeout`): at least 1 ms (0 would not wait at
+ * all) and at most `MAXIMUM_TIMEOUT_MS` (what a timer can hold).
+ */
+export function parseTimeout(text: string, what = '--timeout'): number {
+  return parseDuration(text, what, { minimumMs: 1, maximumMs: MAXIMUM_TIMEOUT_MS });
+}
+
+/** `86400000` -> `1d`, `90000` -> `90s`: the largest unit that divides the value exactly. */
+export function formatDuration(milliseconds: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const size = UNITS[unit] as number;
+    if (milliseconds !== 0 && milliseconds % size === 0) return `${milliseconds / size}${unit}`;
+  }
+  return `${milliseconds}ms`;
 }
 
 /** Milliseconds since `startedAt` (a `performance.now()` reading), to the microsecond: what evidence records. */

@@ -15,6 +15,7 @@ import {
   type AttemptStart,
   type DenialRecord,
   type EvidenceMarker,
+  type UncalledAttempt,
 } from './types.js';
 
 /** Pending rows older than this are treated as interrupted even if their pid looks alive (pid reuse). */
@@ -120,36 +121,86 @@ function finishing(store: Store, evidenceId: string, outcome: AttemptOutcome): (
  * provider): a finished `denial` row in state `denied`, no bytes, chained at once.
  */
 export function recordDenial(store: Store, denial: DenialRecord): string {
-  const now = denial.now ?? Date.now();
+  return writeRowWithoutBytes(store, {
+    requestId: denial.requestId,
+    hop: 0,
+    kind: 'denial',
+    state: 'denied',
+    provider: denial.provider,
+    model: denial.model,
+    permitId: denial.permitId,
+    permitToken: denial.permitToken,
+    sessionId: denial.sessionId,
+    caller: denial.caller,
+    sensitivity: denial.sensitivity,
+    route: denial.route,
+    streamed: false,
+    markers: [],
+    error: { code: denial.reasonCode, message: denial.message },
+    now: denial.now,
+  });
+}
+
+/**
+ * Records an invocation that ended before any call (see `UncalledAttempt`): a finished row in
+ * state `failed`, no permit, no bytes (`verbatim_capture` none), chained at once.
+ */
+export function recordUncalledAttempt(store: Store, attempt: UncalledAttempt): string {
+  return writeRowWithoutBytes(store, { ...attempt, state: 'failed' });
+}
+
+/** A finished row that carries no bytes (a denial, an attempt that never called), chained at once. */
+function writeRowWithoutBytes(
+  store: Store,
+  fields: {
+    requestId: string;
+    hop: number;
+    kind: 'invocation' | 'probe' | 'denial';
+    state: 'failed' | 'denied';
+    provider?: { id: string; version?: number; class?: string } | undefined;
+    model?: string | undefined;
+    permitId?: string | undefined;
+    permitToken?: string | undefined;
+    sessionId?: string | undefined;
+    caller: string;
+    sensitivity?: string | undefined;
+    route?: unknown;
+    streamed: boolean;
+    markers: EvidenceMarker[];
+    error: { code: string; message: string };
+    now?: number | undefined;
+  },
+): string {
+  const now = fields.now ?? Date.now();
   const id = newId('ev', now);
   const statements = statementsFor(store);
   const timestamp = new Date(now).toISOString();
   const row = emptyRow();
   setColumn(row, 'id', id);
-  setColumn(row, 'request_id', denial.requestId);
-  setColumn(row, 'hop', 0);
-  setColumn(row, 'kind', 'denial');
-  setColumn(row, 'state', 'denied');
+  setColumn(row, 'request_id', fields.requestId);
+  setColumn(row, 'hop', fields.hop);
+  setColumn(row, 'kind', fields.kind);
+  setColumn(row, 'state', fields.state);
   setColumn(row, 'pid', process.pid);
   setColumn(row, 'created_at', timestamp);
   setColumn(row, 'finished_at', timestamp);
-  setColumn(row, 'provider_id', denial.provider?.id ?? null);
-  setColumn(row, 'provider_version', denial.provider?.version ?? null);
-  setColumn(row, 'provider_class', denial.provider?.class ?? null);
-  setColumn(row, 'model', denial.model ?? null);
-  setColumn(row, 'permit_id', denial.permitId ?? null);
-  setColumn(row, 'permit_token', denial.permitToken ?? null);
-  setColumn(row, 'session_id', denial.sessionId ?? null);
-  setColumn(row, 'caller', denial.caller);
-  setColumn(row, 'sensitivity', denial.sensitivity ?? null);
-  setColumn(row, 'route_json', denial.route === undefined ? null : JSON.stringify(denial.route));
-  setColumn(row, 'streamed', 0);
+  setColumn(row, 'provider_id', fields.provider?.id ?? null);
+  setColumn(row, 'provider_version', fields.provider?.version ?? null);
+  setColumn(row, 'provider_class', fields.provider?.class ?? null);
+  setColumn(row, 'model', fields.model ?? null);
+  setColumn(row, 'permit_id', fields.permitId ?? null);
+  setColumn(row, 'permit_token', fields.permitToken ?? null);
+  setColumn(row, 'session_id', fields.sessionId ?? null);
+  setColumn(row, 'caller', fields.caller);
+  setColumn(row, 'sensitivity', fields.sensitivity ?? null);
+  setColumn(row, 'route_json', fields.route === undefined ? null : JSON.stringify(fields.route));
+  setColumn(row, 'streamed', fields.streamed ? 1 : 0);
   setColumn(row, 'token_accounting', 'not_available');
   setColumn(row, 'verbatim_capture', 'none');
   setColumn(row, 'tool_call_fidelity', 'not_applicable');
-  setColumn(row, 'markers_json', '[]');
+  setColumn(row, 'markers_json', JSON.stringify(fields.markers));
   setColumn(row, 'warnings_json', '[]');
-  setColumn(row, 'error_json', JSON.stringify({ code: denial.reasonCode, message: denial.message }));
+  setColumn(row, 'error_json', JSON.stringify(fields.error));
   write(() => statements.transaction(() => linkRow(statements, id, row, new ChunkLedger(), false)));
   return id;
 }

@@ -5,7 +5,17 @@
  * next batch transaction. `approximateTokens` lives in `./tokens.js` (loads a tokenizer);
  * `loadTokenCounter` in `./token-counter.js` loads it on first use.
  */
-export { beginAttempt, completeAttempt, completeAttemptGrouped, isProcessAlive, recordDenial, recoverInterrupted, STALE_PENDING_MS, type RecoverOptions } from './attempts.js';
+export {
+  beginAttempt,
+  completeAttempt,
+  completeAttemptGrouped,
+  isProcessAlive,
+  recordDenial,
+  recordUncalledAttempt,
+  recoverInterrupted,
+  STALE_PENDING_MS,
+  type RecoverOptions,
+} from './attempts.js';
 export { GENESIS_HASH, HASHED_COLUMNS, verifyChain, type ChainBreak, type VerifyOptions, type VerifyResult } from './chain.js';
 export {
   decodeBytes,

@@ -130,6 +130,30 @@ export interface DenialRecord {
   now?: number;
 }
 
+/**
+ * An invocation that ended before any call: a candidate that could not be called (its key is not
+ * set), or a routed request left with no candidate to try (every one it may use is down). No
+ * permit was issued and no byte sent; recorded `failed` and chained at once, so the chain holds
+ * what was decided and why.
+ */
+export interface UncalledAttempt {
+  requestId: string;
+  hop: number;
+  kind: 'invocation' | 'probe';
+  caller: string;
+  sessionId?: string;
+  /** The candidate that could not be called; absent when no candidate was left to try. */
+  provider?: EvidenceProvider;
+  model?: string;
+  sensitivity: SensitivityLevel;
+  /** The route decision and its reasons (the exclusions, when no candidate was left). */
+  route: unknown;
+  streamed: boolean;
+  markers: EvidenceMarker[];
+  error: { code: string; message: string };
+  now?: number;
+}
+
 /** One row as `listEvidence` returns it (no bytes). */
 export interface EvidenceSummary {
   id: string;

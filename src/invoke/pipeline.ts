@@ -4,12 +4,13 @@ import { elapsedMs } from '../common/duration.js';
 import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
-import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial } from '../evidence/index.js';
+import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial, recordUncalledAttempt } from '../evidence/index.js';
 import { countInSlices, countPieces, loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
 import { issuePermit, issueVerifiedPermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken } from '../permits/token.js';
 import { discoverFromInvocation } from '../probes/discovery.js';
+import { missingCredential } from '../registry/credentials.js';
 import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { fallbackCandidates } from '../router/fallback.js';
@@ -146,15 +147,26 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
   const rateLimited = rateLimitedEverywhere(failures, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts });
   if (rateLimited !== undefined) throw rateLimited;
-  const allTimedOut = attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout');
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: allTimedOut
-      ? 'every candidate was still answering when the time allowed ran out; allow more (`syndicate run --timeout 5m`) or ask for fewer tokens'
-      : 'start the local engine or check the hosted provider, then retry; `syndicate route --explain` shows the candidates',
+    hint: unavailableHint(attempts, failures),
     details: { requestId, sensitivity: classification.level, attempts },
   });
+}
+
+/** What to do when every candidate failed: allow more time, export the missing keys, or start the engines. */
+function unavailableHint(attempts: readonly AttemptReport[], failures: readonly SyndicateError[]): string {
+  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) {
+    return 'every candidate was still answering when the time allowed ran out; allow more (`syndicate run --timeout 5m`) or ask for fewer tokens';
+  }
+  const missingKeys = unique(failures.flatMap((failure) => (failure.code === 'credential_missing' && typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
+  const exports = missingKeys.map((name) => `export ${name}=…`).join('; ');
+  if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) {
+    return `set the key in the environment syndicate runs in (${exports}), then retry`;
+  }
+  const engines = 'start the local engine or check the hosted provider, then retry; `syndicate route --explain` shows the candidates';
+  return missingKeys.length > 0 ? `${engines}; for the skipped hosted provider(s): ${exports}` : engines;
 }
 
 /**
@@ -216,18 +228,32 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...fields,
   });
 
-  let apiKey: string | undefined;
-  if (record.auth !== undefined) {
-    apiKey = context.env[record.auth.env];
-    if (apiKey === undefined || apiKey === '') {
-      const error = new UpstreamError(`${record.auth.env} is not set, so ${provider.id} cannot be called`, {
-        code: 'credential_missing',
-        isRetryable: true,
-        hint: `export ${record.auth.env}=... in the environment syndicate runs in`,
-      });
-      return { kind: 'retryable', error, report: report({ outcome: 'skipped', error: { code: error.code, message: error.message } }) };
-    }
+  const missingKey = missingCredential(record, context.env);
+  if (missingKey !== undefined) {
+    const error = new UpstreamError(`${missingKey} is not set, so ${provider.id} cannot be called`, {
+      code: 'credential_missing',
+      isRetryable: true,
+      hint: `export ${missingKey}=... in the environment syndicate runs in`,
+      details: { variable: missingKey },
+    });
+    // No permit and no call, but the attempt the route planned is on the chain with why it was skipped.
+    const evidenceId = recordUncalledAttempt(context.store, {
+      requestId,
+      hop,
+      kind: input.kind ?? 'invocation',
+      caller: input.caller,
+      ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+      provider: attemptProvider,
+      model: candidate.model,
+      sensitivity: level,
+      route: routeSummary(plan.plan, candidate),
+      streamed: plan.request.stream,
+      markers: hop > 0 ? ['fallback'] : [],
+      error: { code: error.code, message: error.message },
+    });
+    return { kind: 'retryable', error, report: report({ outcome: 'skipped', evidenceId, error: { code: error.code, message: error.message } }) };
   }
+  const apiKey = record.auth === undefined ? undefined : context.env[record.auth.env];
 
   const invocation = {
     providerId: provider.id,
@@ -603,7 +629,8 @@ function unknownModel(model: string, providers: readonly RegisteredProvider[], e
 /**
  * No candidate: when some provider the policy allows was excluded only for being down, the
  * request is not refused but unavailable (exit 5) — rate-limited (429) when the only ones it
- * could use are held back by rate limits; otherwise the policy refuses it (exit 4).
+ * could use are held back by rate limits — recorded as a failed invocation that called nothing;
+ * otherwise the policy refuses it (exit 4), recorded as a denial.
  */
 function refuseOrUnavailable(
   context: PipelineContext,
@@ -616,16 +643,33 @@ function refuseOrUnavailable(
   const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
   // Held back only by rate limits (none down): 429 with the shortest wait left, as the providers asked.
   const heldBack = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited');
+  // Routed, but nothing left to call: the chain holds the decision and why (the plan's exclusions).
+  const recordUncalled = (code: string, message: string): string =>
+    recordUncalledAttempt(context.store, {
+      requestId,
+      hop: 0,
+      kind: input.kind ?? 'invocation',
+      caller: input.caller,
+      ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+      sensitivity: classification.level,
+      route: plan,
+      streamed: input.request.stream,
+      markers: [],
+      error: { code, message },
+    });
   if (heldBack.length > 0 && onlyDown.length === 0) {
     const waits = heldBackWaits(heldBack);
-    return rateLimitedError(reasons, waits.length === 0 ? undefined : Math.min(...waits), { requestId, sensitivity: classification.level, excluded: plan.excluded });
+    const error = rateLimitedError(reasons, waits.length === 0 ? undefined : Math.min(...waits), { requestId, sensitivity: classification.level, excluded: plan.excluded });
+    return error.withDetails({ evidenceId: recordUncalled('rate_limited', error.message) });
   }
   if (onlyDown.length > 0) {
-    return new UpstreamError(`inference unavailable, try again later (${reasons.join(' | ')})`, {
+    const message = `inference unavailable, try again later (${reasons.join(' | ')})`;
+    const evidenceId = recordUncalled('inference_unavailable', message);
+    return new UpstreamError(message, {
       code: 'inference_unavailable',
       isRetryable: true,
       hint: 'start the local engine (`syndicate doctor` shows which one is down) and retry',
-      details: { requestId, sensitivity: classification.level, excluded: plan.excluded },
+      details: { requestId, evidenceId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }
   // Some model would take it if it were shorter: clients compact a conversation on this error

@@ -57,7 +57,10 @@ export interface AttemptReport {
   hop: number;
   provider: AttemptProvider;
   model: string;
-  /** Absent when the candidate was skipped before any call (e.g. its API key is not set). */
+  /**
+   * The attempt's evidence row. A candidate skipped before any call (its API key is not set) has
+   * one too: failed, with no permit and no bytes.
+   */
   evidenceId?: string;
   permitId?: string;
   outcome: 'completed' | 'failed' | 'skipped';

@@ -25,7 +25,10 @@ export interface MetricsRow {
   cachedInputTokens: number | null;
   cacheWriteInputTokens: number | null;
   costUsd: number | null;
-  /** The `code` of the row's error, when it has one (`interrupted`: the caller cancelled the call). */
+  /**
+   * The `code` of the row's error, when it has one. `interrupted` on a `failed` row: the caller
+   * cancelled the call; on an `interrupted` row: the process died before recording its outcome.
+   */
   errorCode: string | null;
 }
 
@@ -114,7 +117,10 @@ export interface HourlyRequests {
   hosted: number;
 }
 
-/** A failed attempt whose caller went away: nothing says the provider failed. */
+/**
+ * A failed attempt whose caller went away (a closed stream, Ctrl-C on `run`): nothing says the
+ * provider failed. Rows recovered as `interrupted` are not: nothing says who ended that process.
+ */
 function cancelledByCaller(row: MetricsRow): boolean {
   return row.state === 'failed' && row.errorCode === 'interrupted';
 }

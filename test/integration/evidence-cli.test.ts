@@ -126,6 +126,12 @@ describe('syndicate evidence (CLI)', () => {
     const since = await runCli(['evidence', 'list', '--since', 'yesterday'], { home });
     expect(since.exitCode).toBe(2);
     expect(since.stderr).toContain('invalid --since "yesterday"');
+    // Beyond the maximum the window start used to leave the range of a Date (exit 70).
+    for (const command of ['list', 'export']) {
+      const tooFar = await runCli(['evidence', command, '--since', '99999999999d'], { home });
+      expect(tooFar.exitCode, tooFar.stderr).toBe(2);
+      expect(tooFar.stderr).toContain('--since must be between 0ms and 3650d, got "99999999999d"');
+    }
   });
 
   it('show prints the envelope, and --raw writes exactly the stored bytes', async () => {

@@ -84,4 +84,10 @@ describe('syndicate metrics', () => {
       expect(result.stderr).toMatch(/^hint: .*24h/m);
     }
   });
+
+  it('rejects a --since beyond its maximum with exit 2 naming the range (was "internal error: Invalid time value", exit 70)', async () => {
+    const result = await runCli(['metrics', '--since', '99999999999d'], { home });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toContain('--since must be between 1ms and 3650d, got "99999999999d"');
+  });
 });

@@ -182,6 +182,14 @@ describe('syndicate provider test', () => {
     expect(model.exitCode).toBe(2);
     expect(model.stderr).toContain('provider llama-ok has no model missing');
   });
+
+  it('exit 2 for a --timeout of 0 or beyond what a timer holds, naming the range', async () => {
+    for (const value of ['0', '25d']) {
+      const result = await scenario.cli(['provider', 'test', 'llama-ok', '--timeout', value]);
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`--timeout must be between 1ms and 24d, got "${value}"`);
+    }
+  });
 });
 
 describe('syndicate provider capabilities', () => {

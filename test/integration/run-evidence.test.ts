@@ -103,6 +103,8 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'claude']);
     expect(result.exitCode).toBe(5);
     expect((document.error as { message: string }).message).toContain('FAKE_ANTHROPIC_KEY is not set');
+    // The hint names the variable to export, not "start the local engine".
+    expect((document.error as { hint: string }).hint).toBe('set the key in the environment syndicate runs in (export FAKE_ANTHROPIC_KEY=…), then retry');
   });
 
   it('a model or provider nothing serves is a usage error (exit 2) naming what exists; nothing is sent or recorded', async () => {
@@ -150,12 +152,102 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect(result.stderr).toContain(`maxTokens: lowered from 40000 to ${sent}: the context window of llama:qwen2.5-0.5b-instruct-q4_k_m.gguf (32768 tokens) holds the prompt but not the requested output`);
   });
 
+  it('a --timeout of 0, below 0 or beyond what a timer holds is a usage error (exit 2) naming the range, and nothing is sent', async () => {
+    const sentBefore = inferenceExchanges(llama).length;
+    // 25d used to overflow Node's timer (fired after 1 ms); 0 used to make real calls that failed (exit 5).
+    for (const value of ['0', '-5s', '25d']) {
+      const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'llama', `--timeout=${value}`]);
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`--timeout must be between 1ms and 24d, got "${value}"`);
+    }
+    expect(inferenceExchanges(llama)).toHaveLength(sentBefore);
+  });
+
   it('reads the prompt from stdin', async () => {
     const { result, document } = await scenario.json(['run', '-', '--provider', 'llama', '--no-stream'], { input: 'Name the capital of France.' });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document.answer).toBe(DEFAULT_ANSWER);
     const sent = JSON.parse(inferenceExchanges(llama).at(-1)!.requestBody.toString());
     expect(JSON.stringify(sent.messages)).toContain('Name the capital of France.');
+  });
+});
+
+describe('syndicate run: a request that fails before any call is on the chain too', () => {
+  let scenario: Scenario;
+  let gone: FakeEngine;
+  let hosted: FakeEngine;
+  /** Not set in any environment the tests run in. */
+  const KEY = 'SYNDICATE_TEST_KEY_NEVER_SET';
+
+  beforeAll(async () => {
+    gone = await startFakeEngine({ kind: 'llama.cpp' });
+    hosted = await startFakeEngine({ kind: 'anthropic' });
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    await scenario.register(
+      { id: 'dead', engine: gone },
+      { id: 'keyless', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } },
+    );
+    // Registered while it listened; nothing listens there now.
+    await gone.close();
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await hosted.close();
+  });
+
+  async function rows(): Promise<Record<string, any>[]> {
+    const { result, document } = await scenario.json(['evidence', 'list']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return document.evidence as Record<string, any>[];
+  }
+
+  it('a local engine that is down: exit 5, and a failed row holds the route decision and why', async () => {
+    const before = (await rows()).length;
+    const { result, document } = await scenario.json(['run', 'hello', '--provider', 'dead']);
+    expect(result.exitCode, result.stderr).toBe(5);
+    const error = document.error as { code: string; details: { requestId: string; evidenceId: string } };
+    expect(error.code).toBe('inference_unavailable');
+    const after = await rows();
+    expect(after).toHaveLength(before + 1);
+    const envelope = (await scenario.evidence(error.details.evidenceId)) as Record<string, any>;
+    expect(envelope).toMatchObject({ kind: 'invocation', state: 'failed', requestId: error.details.requestId, permitId: null, verbatimCapture: 'none' });
+    expect(envelope.error.code).toBe('inference_unavailable');
+    expect(envelope.error.message).toMatch(/dead:\S+: engine unreachable/);
+    const excluded = (envelope.route as { excluded: { provider: string; rules: string[] }[] }).excluded;
+    expect(excluded.find((exclusion) => exclusion.provider === 'dead')?.rules).toEqual(['unhealthy']);
+  });
+
+  it('a hosted provider whose key is not set: exit 5 naming the variable, and a failed row with no permit and no bytes', async () => {
+    const before = (await rows()).length;
+    const { result, document } = await scenario.json(['run', 'hello', '--provider', 'keyless']);
+    expect(result.exitCode, result.stderr).toBe(5);
+    const error = document.error as { hint: string; details: { attempts: { outcome: string; evidenceId: string }[] } };
+    expect(error.hint).toContain(`export ${KEY}=`);
+    expect(error.details.attempts).toHaveLength(1);
+    expect(error.details.attempts[0]!.outcome).toBe('skipped');
+    expect(await rows()).toHaveLength(before + 1);
+    const envelope = (await scenario.evidence(error.details.attempts[0]!.evidenceId)) as Record<string, any>;
+    expect(envelope).toMatchObject({ kind: 'invocation', state: 'failed', provider: { id: 'keyless', version: 1, class: 'approved_hosted' }, permitId: null, verbatimCapture: 'none' });
+    expect(envelope.error).toEqual({ code: 'credential_missing', message: `${KEY} is not set, so keyless cannot be called` });
+    expect(envelope.request.body).toBeNull();
+    expect(inferenceExchanges(hosted)).toHaveLength(0);
+  });
+
+  it('route marks a candidate whose key is not set, as run would skip it', async () => {
+    const human = await scenario.cli(['route', 'hello', '--provider', 'keyless']);
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout).toContain(`#1 keyless:claude-sonnet-4-20250514: key ${KEY} not set: would be skipped (export ${KEY}=… to use it)`);
+    const { document } = await scenario.json(['route', 'hello', '--provider', 'keyless']);
+    expect(document.skipped).toEqual([{ rank: 1, provider: 'keyless', model: 'claude-sonnet-4-20250514', missingKey: KEY, reason: `key ${KEY} not set: would be skipped` }]);
+    const withKey = await scenario.json(['route', 'hello', '--provider', 'keyless'], { env: { [KEY]: 'test-key' } });
+    expect(withKey.document.skipped).toEqual([]);
+  });
+
+  it('the metrics count both as failed attempts, and the chain verifies', async () => {
+    const { document } = await scenario.json(['metrics', '--since', '1h']);
+    expect((document.metrics as { requests: { failedAttempts: number; denied: number } }).requests).toMatchObject({ failedAttempts: 2, denied: 0 });
+    const verify = await scenario.cli(['evidence', 'verify']);
+    expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
   });
 });
 

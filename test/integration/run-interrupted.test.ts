@@ -4,12 +4,49 @@ import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { Scenario } from '../helpers/scenario.js';
 
+interface ListedRow {
+  id: string;
+  state: string;
+  verbatimCapture: string | null;
+  firstTokenMs: number | null;
+  markers: string[];
+  error: { code: string; message: string } | null;
+}
+
+const ANSWER = 'one two three four five six seven eight nine ten eleven twelve';
+
+/**
+ * Starts a streaming `run` against the slow engine and resolves once some of the answer was
+ * printed (wrapped: the subprocess itself is a promise, which an async function would await).
+ */
+async function startStreamingRun(scenario: Scenario) {
+  const child = execa('node', [BIN, 'run', 'Count to twelve.', '--provider', 'slow', '--stream'], {
+    cwd: REPO_ROOT,
+    env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' },
+    reject: false,
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no output from run within 15 s')), 15_000);
+    child.stdout?.once('data', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return { child };
+}
+
+async function metricsRequests(scenario: Scenario): Promise<{ failedAttempts: number; cancelled: number }> {
+  const { result, document } = await scenario.json(['metrics', '--since', '1h']);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return (document.metrics as { requests: { failedAttempts: number; cancelled: number } }).requests;
+}
+
 describe('a run killed mid-stream', () => {
   let scenario: Scenario;
   let engine: FakeEngine;
 
   beforeAll(async () => {
-    engine = await startFakeEngine({ kind: 'ollama', answer: 'one two three four five six seven eight nine ten eleven twelve' });
+    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
     scenario = await Scenario.create();
     await scenario.register({ id: 'slow', engine });
   });
@@ -18,21 +55,10 @@ describe('a run killed mid-stream', () => {
     await engine.close();
   });
 
-  it('leaves an interrupted row with the partial bytes, and the chain verifies', async () => {
+  it('leaves an interrupted row with the partial bytes, counted as a failed attempt, and the chain verifies', async () => {
     engine.setFault({ slowStreamMs: 400 });
-    const child = execa('node', [BIN, 'run', 'Count to twelve.', '--provider', 'slow', '--stream'], {
-      cwd: REPO_ROOT,
-      env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' },
-      reject: false,
-    });
-    // Wait until some of the answer has been printed, then kill without any chance to clean up.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no output from run within 15 s')), 15_000);
-      child.stdout?.on('data', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    const { child } = await startStreamingRun(scenario);
+    // Kill without any chance to clean up: the next process recovers the pending row.
     await new Promise((resolve) => setTimeout(resolve, 500));
     child.kill('SIGKILL');
     const killed = await child;
@@ -40,10 +66,11 @@ describe('a run killed mid-stream', () => {
 
     const { result, document } = await scenario.json(['evidence', 'list']);
     expect(result.exitCode, result.stderr).toBe(0);
-    const rows = document.evidence as { id: string; state: string; verbatimCapture: string | null }[];
+    const rows = document.evidence as ListedRow[];
     const row = rows.find((entry) => entry.state === 'interrupted');
     expect(row, JSON.stringify(rows)).toBeDefined();
     expect(row!.verbatimCapture).toBe('partial');
+    expect(row!.error?.message).toMatch(/^the process \(pid \d+\) making this call ended before recording its outcome$/);
     const raw = await scenario.rawEvidence(row!.id, 'response');
     const sent = engine.exchanges.filter((exchange) => exchange.method === 'POST').at(-1)!;
     expect(raw.length).toBeGreaterThan(0);
@@ -52,5 +79,59 @@ describe('a run killed mid-stream', () => {
     expect(raw.toString()).not.toContain('[DONE]');
     const verify = await scenario.cli(['evidence', 'verify']);
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+    // Nothing says who ended the process: a killed run is not counted as the caller's cancellation.
+    expect(await metricsRequests(scenario)).toMatchObject({ failedAttempts: 1, cancelled: 0 });
+  });
+});
+
+describe('a run cancelled with Ctrl-C mid-stream', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'slow', engine });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine.close();
+  });
+
+  it('exits 130 after recording the attempt as cancelled by the caller, with the first-token time and the bytes so far', async () => {
+    engine.setFault({ slowStreamMs: 400 });
+    const { child } = await startStreamingRun(scenario);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const sigintAt = Date.now();
+    child.kill('SIGINT');
+    const ended = await child;
+    expect(ended.exitCode, ended.stderr).toBe(130);
+    // Well before the rest of the answer (twelve words at 400 ms each) and within the deadline.
+    expect(Date.now() - sigintAt).toBeLessThan(2_500);
+    expect(ended.stderr).toContain('cancelled by the operator (Ctrl-C)');
+
+    // No row is left pending for a later process to recover.
+    const { result, document } = await scenario.json(['evidence', 'list']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const rows = document.evidence as ListedRow[];
+    expect(rows, JSON.stringify(rows)).toHaveLength(1);
+    const row = rows[0]!;
+    expect(row.state).toBe('failed');
+    expect(row.error?.code).toBe('interrupted');
+    expect(row.error?.message).toContain('cancelled by the operator');
+    expect(row.verbatimCapture).toBe('partial');
+    expect(row.markers).toContain('partial_response');
+    expect(row.firstTokenMs).toBeGreaterThan(0);
+    const raw = await scenario.rawEvidence(row.id, 'response');
+    const sent = engine.exchanges.filter((exchange) => exchange.method === 'POST').at(-1)!;
+    expect(raw.length).toBeGreaterThan(0);
+    expect(sent.responseBody.subarray(0, raw.length)).toEqual(raw);
+    expect(raw.toString()).not.toContain('[DONE]');
+    const verify = await scenario.cli(['evidence', 'verify']);
+    expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+
+    expect(await metricsRequests(scenario)).toMatchObject({ failedAttempts: 0, cancelled: 1 });
+    const human = await scenario.cli(['metrics', '--since', '1h']);
+    expect(human.stdout).toContain('0 failed attempt(s), 1 cancelled by the caller');
   });
 });

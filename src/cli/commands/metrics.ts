@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { UsageError } from '../../errors.js';
 import type { MetricsSummary, Percentiles, TokenTotals } from '../../metrics/summary.js';
 import { contextFor } from '../context.js';
 
@@ -18,10 +17,7 @@ export function metricsCommand(): Command {
       const context = contextFor(command);
       const { output } = context;
       const { parseDuration } = await import('../../common/duration.js');
-      const sinceMs = parseDuration(options.since, '--since');
-      if (sinceMs <= 0) {
-        throw new UsageError(`--since must be a positive duration, got "${options.since}"`, { hint: 'look back at least 1ms, e.g. --since 90m, 24h or 7d' });
-      }
+      const sinceMs = parseDuration(options.since, '--since', { minimumMs: 1 });
       const { loadPolicy } = await import('../../policy/load.js');
       const { computeMetrics } = await import('../../metrics/index.js');
       const policy = loadPolicy(context.home.policyPath);

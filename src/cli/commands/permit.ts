@@ -72,7 +72,7 @@ export function permitCommand(): Command {
       const maxSensitivity = requireLevel(options.sensitivity) ?? 'public';
       const context = contextFor(command);
       const [{ parseDuration }, permits] = await Promise.all([import('../../common/duration.js'), import('../../permits/index.js')]);
-      const ttlMs = parseDuration(options.ttl, '--ttl');
+      const ttlMs = parseDuration(options.ttl, '--ttl', { minimumMs: 1, maximumMs: permits.MAXIMUM_PERMIT_TTL_MS });
       const key = permits.loadPermitKey(context.home.permitKeyPath);
       const store = await context.store();
       try {

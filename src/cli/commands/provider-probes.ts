@@ -133,8 +133,8 @@ Example:
 async function validateCommon(id: string, options: ProbeCommandOptions): Promise<number> {
   if (id.trim() === '') throw new UsageError('the provider id is empty', { hint: 'syndicate provider list shows the ids' });
   if (options.model !== undefined && options.model.trim() === '') throw new UsageError('--model is empty', { hint: 'omit --model to use the first model of the record' });
-  const { parseDuration } = await import('../../common/duration.js');
-  return parseDuration(options.timeout ?? '60s', '--timeout');
+  const { parseTimeout } = await import('../../common/duration.js');
+  return parseTimeout(options.timeout ?? '60s', '--timeout');
 }
 
 function verdictText(output: Output, verdict: ProbeVerdict): string {

@@ -39,15 +39,17 @@ export function routeCommand(): Command {
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
 
       const context = contextFor(command);
-      const [{ loadPolicy }, { listProviders }, { routeRequest }, { coldStartEstimator }] = await Promise.all([
+      const [{ loadPolicy }, { listProviders }, { routeRequest }, { coldStartEstimator }, { missingCredential }] = await Promise.all([
         import('../../policy/load.js'),
         import('../../registry/registry.js'),
         import('../../router/route-request.js'),
         import('../../router/cold-starts.js'),
+        import('../../registry/credentials.js'),
       ]);
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store();
       try {
+        const providers = listProviders(store);
         const routed = await routeRequest({
           request: {
             model: options.model,
@@ -56,7 +58,7 @@ export function routeCommand(): Command {
             ...(maxTokens === undefined ? {} : { maxTokens }),
           },
           policy,
-          providers: listProviders(store),
+          providers,
           workflow: options.workflow as WorkflowClass,
           ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity as SensitivityLevel }),
           ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
@@ -79,23 +81,48 @@ export function routeCommand(): Command {
             details: { classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
           });
         }
-        output.result({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan }, () => printPlan(output, routed, options.explain === true));
+        // What `run` would skip before calling: candidates whose key is not set in this environment.
+        const skipped: SkippedCandidate[] = plan.candidates.flatMap((candidate) => {
+          const record = providers.find((provider) => provider.id === candidate.provider)?.record;
+          const missingKey = record === undefined ? undefined : missingCredential(record, process.env);
+          return missingKey === undefined
+            ? []
+            : [{ rank: candidate.rank, provider: candidate.provider, model: candidate.model, missingKey, reason: `key ${missingKey} not set: would be skipped` }];
+        });
+        output.result({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, skipped }, () =>
+          printPlan(output, routed, options.explain === true, skipped),
+        );
       } finally {
         context.close();
       }
     });
 }
 
+/** A candidate `run` would skip before calling it (its key is not set). */
+interface SkippedCandidate {
+  rank: number;
+  provider: string;
+  model: string;
+  /** The environment variable the provider's key is read from. */
+  missingKey: string;
+  reason: string;
+}
+
 type Routed = Awaited<ReturnType<typeof import('../../router/route-request.js').routeRequest>>;
 
-function printPlan(output: ReturnType<typeof contextFor>['output'], routed: Routed, explain: boolean): void {
+function printPlan(output: ReturnType<typeof contextFor>['output'], routed: Routed, explain: boolean, skipped: readonly SkippedCandidate[] = []): void {
   const { plan, classification } = routed;
   const detectors = [...new Set(classification.findings.map((finding) => finding.detector))];
   output.line(
     `sensitivity: ${plan.sensitivity}${detectors.length === 0 ? '' : ` (${detectors.join(', ')})`}${classification.failedClosed ? ' — classifier failed closed' : ''}`,
   );
+  const printSkipped = (): void => {
+    for (const entry of skipped) output.line(`#${entry.rank} ${entry.provider}:${entry.model}: ${entry.reason} (export ${entry.missingKey}=… to use it)`);
+    if (skipped.length > 0 && skipped.length === plan.candidates.length) output.line('every candidate would be skipped: `run` would fail (exit 5)');
+  };
   if (explain) {
     output.line(plan.explanation);
+    printSkipped();
     return;
   }
   if (plan.candidates.length > 0) {
@@ -111,6 +138,7 @@ function printPlan(output: ReturnType<typeof contextFor>['output'], routed: Rout
         candidate.expectedFirstTokenMs === undefined ? '-' : `${candidate.expectedFirstTokenMs} ms`,
       ]),
     );
+    printSkipped();
   } else {
     output.line('no candidate');
   }

@@ -5,6 +5,7 @@ import type { InvocationResult } from '../../invoke/types.js';
 import type { CanonicalRequest } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
 import { numberOption, positiveIntegerOption, readStdin } from '../input.js';
+import { cancellable } from '../interrupt.js';
 
 interface RunOptions {
   showReasoning?: boolean;
@@ -39,7 +40,7 @@ export function runCommand(): Command {
     .addOption(new Option('--workflow <class>', 'workflow class for routing').choices([...WORKFLOW_CLASSES]))
     .addOption(new Option('--sensitivity <level>', 'raise the sensitivity (a hint never lowers it)').choices([...SENSITIVITY_LEVELS]))
     .option('--session <id>', 'session id recorded with the evidence')
-    .option('--timeout <duration>', 'give up after this long, e.g. 90s (default 10m)')
+    .option('--timeout <duration>', 'give up after this long, e.g. 90s (default 10m; from 1ms to 24d)')
     .addHelpText(
       'after',
       `
@@ -55,6 +56,8 @@ Examples:
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or on stdin' });
       const maxTokens = positiveIntegerOption(options.maxTokens, '--max-tokens');
       const temperature = numberOption(options.temperature, '--temperature');
+      const { parseTimeout } = await import('../../common/duration.js');
+      const totalMs = options.timeout === undefined ? undefined : parseTimeout(options.timeout, '--timeout');
       const stream = options.stream ?? (process.stdout.isTTY === true && !output.json);
       const [providerId, providerModel] = splitProvider(options.provider);
       const model = providerModel ?? options.model ?? 'auto';
@@ -67,7 +70,6 @@ Examples:
         ...(options.jsonMode === true ? { responseFormat: { type: 'json_object' as const } } : {}),
         stream,
       };
-      const { parseDuration } = await import('../../common/duration.js');
       const { invoke } = await import('../../invoke/pipeline.js');
       const { createPipelineContext } = await import('../../invoke/context.js');
       const store = await context.store();
@@ -78,30 +80,35 @@ Examples:
       const showReasoning = options.showReasoning === true && !output.json;
       let result: InvocationResult;
       try {
-        result = await invoke(pipeline, {
-          request,
-          caller: 'cli',
-          ...(providerId === undefined ? {} : { provider: providerId }),
-          ...(options.permit === undefined ? {} : { permitToken: options.permit }),
-          ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
-          ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity }),
-          ...(options.session === undefined ? {} : { sessionId: options.session }),
-          ...(options.timeout === undefined ? {} : { timeouts: { totalMs: parseDuration(options.timeout, '--timeout') } }),
-          onAttempt: (attempt) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
-          onPart: (part) => {
-            if (!stream || output.json) return;
-            if (part.type === 'reasoning-delta' && showReasoning) {
-              output.writeStderr(output.color.dim(part.text));
-              printingReasoning = true;
-            }
-            if (part.type === 'text-delta') {
-              if (printingReasoning) output.writeStderr('\n');
-              printingReasoning = false;
-              output.write(part.text);
-              printedAnything = true;
-            }
-          },
-        });
+        // Ctrl-C aborts the call through its signal: the pipeline records the attempt as cancelled by
+        // the caller (with the first-token time and the bytes received so far) and throws InterruptedError (exit 130).
+        result = await cancellable((signal) =>
+          invoke(pipeline, {
+            request,
+            signal,
+            caller: 'cli',
+            ...(providerId === undefined ? {} : { provider: providerId }),
+            ...(options.permit === undefined ? {} : { permitToken: options.permit }),
+            ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
+            ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity }),
+            ...(options.session === undefined ? {} : { sessionId: options.session }),
+            ...(totalMs === undefined ? {} : { timeouts: { totalMs } }),
+            onAttempt: (attempt) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
+            onPart: (part) => {
+              if (!stream || output.json) return;
+              if (part.type === 'reasoning-delta' && showReasoning) {
+                output.writeStderr(output.color.dim(part.text));
+                printingReasoning = true;
+              }
+              if (part.type === 'text-delta') {
+                if (printingReasoning) output.writeStderr('\n');
+                printingReasoning = false;
+                output.write(part.text);
+                printedAnything = true;
+              }
+            },
+          }),
+        );
       } catch (error) {
         spinner?.stop();
         if (printedAnything) output.write('\n');

@@ -10,6 +10,7 @@ import {
   getEvidence,
   isProcessAlive,
   listEvidence,
+  recordUncalledAttempt,
   recoverInterrupted,
   verifyChain,
 } from '../../../src/evidence/index.js';
@@ -251,6 +252,41 @@ describe('evidence attempts', () => {
       response: { body: null, chunks: [] },
     });
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 1 });
+  });
+
+  it('records an attempt that never called (key not set, nothing left to try) as a failed, chained row without permit or bytes', () => {
+    const denial = seedDenial(store);
+    const id = recordUncalledAttempt(store, {
+      requestId: 'req_uncalled',
+      hop: 1,
+      kind: 'invocation',
+      caller: 'cli',
+      provider: { id: 'anthropic', version: 2, class: 'approved_hosted' },
+      model: 'claude',
+      sensitivity: 'public',
+      route: { chosen: { provider: 'anthropic', model: 'claude' } },
+      streamed: true,
+      markers: ['fallback'],
+      error: { code: 'credential_missing', message: 'ANTHROPIC_API_KEY is not set, so anthropic cannot be called' },
+    });
+    expect(getEvidence(store, id)).toMatchObject({
+      kind: 'invocation',
+      state: 'failed',
+      chainSeq: 2,
+      hop: 1,
+      provider: { id: 'anthropic', version: 2, class: 'approved_hosted' },
+      permitId: null,
+      streamed: true,
+      markers: ['fallback'],
+      error: { code: 'credential_missing' },
+      verbatimCapture: 'none',
+      tokenAccounting: 'not_available',
+      request: { body: null },
+      response: { body: null, chunks: [] },
+    });
+    // The denial written through the same row writer is unchanged.
+    expect(getEvidence(store, denial)).toMatchObject({ kind: 'denial', state: 'denied', hop: 0, markers: [], streamed: false });
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2 });
   });
 
   /** An attempt whose request was sent (so its pending row is in the store), left open. */

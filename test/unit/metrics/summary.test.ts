@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordModelLoad } from '../../../src/engines/events.js';
 import { computeMetrics, hourlySeriesStart, MAXIMUM_HOURLY_POINTS, percentiles, readMetricsRows, summarizeMetrics } from '../../../src/metrics/index.js';
+import type { MetricsRow } from '../../../src/metrics/summary.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { HOUR, seedMetricsStore } from './seed.js';
@@ -130,5 +131,43 @@ describe('metrics from a seeded evidence store', () => {
     expect(summary.tokens.local.total).toBe(0);
     expect(summary.savings.estimatedSavingsUsd).toBe(0);
     expect(summary.loadTimes).toEqual([{ provider: 'ollama', model: 'llama3', loads: 2, loadMs: { p50: 1800, p95: 2400, samples: 2 }, maxMs: 2400 }]);
+  });
+});
+
+describe('cancelled attempts and interrupted ones', () => {
+  const row = (fields: Partial<MetricsRow>): MetricsRow => ({
+    createdAt: new Date(START + 60_000).toISOString(),
+    kind: 'invocation',
+    state: 'failed',
+    providerId: 'ollama',
+    providerClass: 'local',
+    model: 'llama3',
+    sensitivity: 'public',
+    warm: null,
+    hop: 0,
+    firstTokenMs: null,
+    totalMs: null,
+    inputTokens: null,
+    outputTokens: null,
+    cachedInputTokens: null,
+    cacheWriteInputTokens: null,
+    costUsd: null,
+    errorCode: null,
+    ...fields,
+  });
+
+  it('a call the caller cancelled (a closed stream, Ctrl-C on run) is counted apart; a process that died before recording is a failed attempt', () => {
+    const summary = summarizeMetrics(
+      [
+        // Finished by the pipeline after the caller's abort (gateway client gone, `run` Ctrl-C).
+        row({ state: 'failed', errorCode: 'interrupted', firstTokenMs: 120 }),
+        // Recovered by a later process: nothing says who ended it.
+        row({ state: 'interrupted', errorCode: 'interrupted' }),
+        row({ state: 'failed', errorCode: 'upstream_http_error' }),
+      ],
+      WINDOW,
+      SAVINGS,
+    );
+    expect(summary.requests).toMatchObject({ failedAttempts: 2, cancelled: 1, total: 0 });
   });
 });

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { cancellable, interruptCancellable, wasInterrupted } from '../../../src/cli/interrupt.js';
+import { InterruptedError } from '../../../src/errors.js';
+
+describe('Ctrl-C and cancellable work', () => {
+  it('outside cancellable work there is nothing to cancel: the entry point exits at once', () => {
+    expect(interruptCancellable()).toBe(false);
+    expect(wasInterrupted()).toBe(true);
+  });
+
+  it('the first Ctrl-C aborts the work with an InterruptedError (exit 130); a second finds nothing left to cancel', async () => {
+    const reasons: unknown[] = [];
+    const answers: boolean[] = [];
+    await cancellable(async (signal) => {
+      signal.addEventListener('abort', () => reasons.push(signal.reason));
+      answers.push(interruptCancellable(), interruptCancellable());
+    });
+    expect(answers).toEqual([true, false]);
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBeInstanceOf(InterruptedError);
+    expect((reasons[0] as InterruptedError).exitCode).toBe(130);
+    expect((reasons[0] as InterruptedError).code).toBe('interrupted');
+  });
+
+  it('once the work has returned, Ctrl-C no longer reaches it', async () => {
+    let seen: AbortSignal | undefined;
+    await cancellable(async (signal) => {
+      seen = signal;
+    });
+    expect(interruptCancellable()).toBe(false);
+    expect(seen?.aborted).toBe(false);
+  });
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, MAXIMUM_DURATION_MS, MAXIMUM_TIMEOUT_MS, parseDuration, parseTimeout } from '../../../src/common/duration.js';
+import { UsageError } from '../../../src/errors.js';
+
+function usageError(action: () => unknown): UsageError {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return error as UsageError;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe('parseDuration', () => {
+  it('reads every unit, and a bare number as seconds', () => {
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('5m')).toBe(300_000);
+    expect(parseDuration('24h')).toBe(86_400_000);
+    expect(parseDuration('7d')).toBe(604_800_000);
+    expect(parseDuration('90')).toBe(90_000);
+    expect(parseDuration('0')).toBe(0);
+  });
+
+  it('refuses what is not a duration', () => {
+    expect(usageError(() => parseDuration('yesterday', '--since')).message).toBe('invalid --since "yesterday"');
+  });
+
+  it('has an upper bound: a look-back beyond it would leave the range of a Date (exit 70 before)', () => {
+    expect(parseDuration('3650d')).toBe(MAXIMUM_DURATION_MS);
+    const tooFar = usageError(() => parseDuration('99999999999d', '--since'));
+    expect(tooFar.message).toBe('--since must be between 0ms and 3650d, got "99999999999d"');
+    expect(tooFar.exitCode).toBe(2);
+    // More digits than a number holds.
+    expect(usageError(() => parseDuration(`${'9'.repeat(400)}d`, '--since')).message).toMatch(/^--since must be between 0ms and 3650d/);
+  });
+
+  it('names the range for a negative value', () => {
+    expect(usageError(() => parseDuration('-5m', '--since')).message).toBe('--since must be between 0ms and 3650d, got "-5m"');
+  });
+
+  it('takes the bounds a flag gives', () => {
+    expect(parseDuration('1h', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 })).toBe(3_600_000);
+    const error = usageError(() => parseDuration('2h', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 }));
+    expect(error.message).toBe('--ttl must be between 1ms and 1h, got "2h"');
+    expect(error.hint).toContain('between 1ms and 1h');
+  });
+});
+
+describe('parseTimeout', () => {
+  it('accepts 1ms up to what a Node timer holds', () => {
+    expect(parseTimeout('1ms')).toBe(1);
+    expect(parseTimeout('24d')).toBe(MAXIMUM_TIMEOUT_MS);
+    expect(MAXIMUM_TIMEOUT_MS).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
+
+  it('refuses 0, negative values and more than a timer holds (25d fired at once), naming the range', () => {
+    for (const value of ['0', '0s', '0.0001s', '-5s', '25d', '2147483648ms']) {
+      const error = usageError(() => parseTimeout(value, '--timeout'));
+      expect(error.message).toBe(`--timeout must be between 1ms and 24d, got "${value}"`);
+      expect(error.exitCode).toBe(2);
+    }
+  });
+});
+
+describe('formatDuration', () => {
+  it('uses the largest unit that divides the value', () => {
+    expect(formatDuration(0)).toBe('0ms');
+    expect(formatDuration(1)).toBe('1ms');
+    expect(formatDuration(90_000)).toBe('90s');
+    expect(formatDuration(3_600_000)).toBe('1h');
+    expect(formatDuration(MAXIMUM_TIMEOUT_MS)).toBe('24d');
+  });
+});
