@@ -311,6 +311,12 @@ describe('OpenAI client', () => {
     expect((anthropicHeld as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
     expect((anthropicHeld as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after')).toBe('1');
     expect(failingOllama.exchanges.filter((exchange) => exchange.method === 'POST').length).toBe(sent);
+    // Both refusals are on the chain: failed invocations that called nothing, saying why.
+    const refused = listEvidence(failing.store, { limit: 2 });
+    expect(refused.map((row) => [row.state, row.error?.code])).toEqual([
+      ['failed', 'rate_limited'],
+      ['failed', 'rate_limited'],
+    ]);
 
     // Right after the wait it asked for, the engine is used again.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, limitedAt + 1000 - Date.now()) + 20));
