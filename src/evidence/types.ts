@@ -1,5 +1,8 @@
 import type { ProviderClass, SensitivityLevel } from '../common/vocabulary.js';
+import type { UnparsedValue } from '../store/json-columns.js';
 import type { WireWarning } from '../wire/canonical.js';
+
+export type { UnparsedValue } from '../store/json-columns.js';
 
 /** What an evidence row records: a governed upstream call, a capability probe, or a refusal. */
 export const EVIDENCE_KINDS = ['invocation', 'probe', 'denial'] as const;
@@ -126,7 +129,11 @@ export interface DenialRecord {
   now?: number;
 }
 
-/** One row as `listEvidence` returns it (no bytes). */
+/**
+ * One row as `listEvidence` returns it (no bytes). A JSON column whose stored text does not read
+ * back as what syndicate writes (the row was edited outside syndicate) is an `UnparsedValue`
+ * holding that text verbatim, here and in `EvidenceRecord`.
+ */
 export interface EvidenceSummary {
   id: string;
   chainSeq: number | null;
@@ -153,8 +160,8 @@ export interface EvidenceSummary {
   tokenAccounting: TokenAccounting | null;
   verbatimCapture: VerbatimCapture | null;
   toolCallFidelity: ToolCallFidelity | null;
-  markers: EvidenceMarker[];
-  error: { code: string; message: string } | null;
+  markers: EvidenceMarker[] | UnparsedValue;
+  error: { code: string; message: string } | null | UnparsedValue;
 }
 
 /** One response chunk's timing: milliseconds since the request was sent, and its length in bytes. */
@@ -174,12 +181,12 @@ export interface EvidenceRecord extends EvidenceSummary {
   request: {
     method: string | null;
     url: string | null;
-    headers: Record<string, string> | null;
+    headers: Record<string, string> | null | UnparsedValue;
     body: Buffer | null;
   };
   response: {
     status: number | null;
-    headers: Record<string, string> | null;
+    headers: Record<string, string> | null | UnparsedValue;
     startedMs: number | null;
     endedMs: number | null;
     /** Whether the transport saw the response end normally; null when it never reported. */
@@ -187,7 +194,7 @@ export interface EvidenceRecord extends EvidenceSummary {
     body: Buffer | null;
     chunks: ChunkTiming[];
   };
-  warnings: WireWarning[];
+  warnings: WireWarning[] | UnparsedValue;
   prevHash: string | null;
   hash: string | null;
 }

@@ -502,7 +502,7 @@ describe('raw HTTP', () => {
     await vi.waitFor(() => expect(getEvidence(failing.store, evidenceId)?.state).toBe('failed'), { timeout: 5000 });
     const record = getEvidence(failing.store, evidenceId);
     expect(record?.markers).toEqual(['partial_response']);
-    expect(record?.error?.code).toBe('interrupted');
+    expect(record?.error).toMatchObject({ code: 'interrupted' });
     expect(record?.firstTokenMs).toBeGreaterThan(0);
     expect(record?.verbatimCapture).toBe('partial');
     forgetFailures();

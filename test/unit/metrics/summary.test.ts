@@ -90,6 +90,19 @@ describe('metrics from a seeded evidence store', () => {
     ]);
   });
 
+  it('counts rows whose JSON columns were edited into something that is not JSON as if those said nothing', () => {
+    const before = computeMetrics(store, defaultPolicy(), WINDOW);
+    // The cancelled stream's error and a cold answer's route: metrics read a member of each.
+    store.db.prepare("UPDATE evidence SET error_json = 'not json' WHERE json_valid(error_json) AND json_extract(error_json, '$.code') = 'interrupted'").run();
+    store.db.prepare("UPDATE evidence SET route_json = '{\"chosen\":' WHERE json_valid(route_json) AND json_extract(route_json, '$.chosen.warm') = 0").run();
+    const after = computeMetrics(store, defaultPolicy(), WINDOW);
+    // The stream no longer says its caller left: a failed attempt now; the answer no longer says it was cold.
+    expect(after.requests).toEqual({ ...before.requests, failedAttempts: before.requests.failedAttempts + 1, cancelled: before.requests.cancelled - 1 });
+    expect(after.coldStarts).toEqual([]);
+    expect(after.tokens).toEqual(before.tokens);
+    expect(after.bySensitivity).toEqual(before.bySensitivity);
+  });
+
   it('is a pure function of the rows: the same rows in any order give the same summary', () => {
     const rows = readMetricsRows(store, WINDOW);
     const forwards = summarizeMetrics(rows, WINDOW, SAVINGS);
