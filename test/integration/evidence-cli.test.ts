@@ -325,6 +325,38 @@ describe('syndicate evidence on a row whose JSON columns were edited outside syn
   });
 });
 
+describe('syndicate evidence on a store whose schema was damaged outside syndicate', () => {
+  const temporary = makeTempHome('syndicate-evidence-schema-');
+  const home = temporary.home;
+
+  beforeAll(() => {
+    withStore(home, (store) => {
+      seedCompleted(store);
+      seedDenial(store);
+      store.db.exec('DROP TABLE evidence_chain_head');
+    });
+  });
+  afterAll(() => temporary.cleanup());
+
+  it('verify, export, list and metrics fail as a store failure (exit 6) naming the missing table, not as a bug', async () => {
+    const verify = await runCli(['evidence', 'verify', '--json'], { home });
+    expect(verify.exitCode).toBe(6);
+    expect(parseJsonDocument(verify.stdout)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'store_failure',
+        message: expect.stringContaining('is damaged: its schema lacks table evidence_chain_head'),
+        hint: expect.stringContaining('restore syndicate.db from a backup'),
+      },
+    });
+    for (const args of [['evidence', 'verify'], ['evidence', 'export'], ['evidence', 'list'], ['metrics']]) {
+      const result = await runCli(args, { home });
+      expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).toBe(6);
+      expect(result.stderr).toContain('its schema lacks table evidence_chain_head');
+    }
+  });
+});
+
 /** What the store held at the moment the upstream received the request. */
 interface Witnessed {
   requestBody: Buffer;
