@@ -117,7 +117,8 @@ function finishing(store: Store, evidenceId: string, outcome: AttemptOutcome): (
 
 /**
  * Records a refusal (forged / expired / replayed / out-of-scope permit, denied route, blocked
- * provider): a finished `denial` row in state `denied`, no bytes, chained at once.
+ * provider): a finished `denial` row (`permit_check` for a permit refused outside any request) in
+ * state `denied`, no bytes, chained at once.
  */
 export function recordDenial(store: Store, denial: DenialRecord): string {
   const now = denial.now ?? Date.now();
@@ -128,7 +129,7 @@ export function recordDenial(store: Store, denial: DenialRecord): string {
   setColumn(row, 'id', id);
   setColumn(row, 'request_id', denial.requestId);
   setColumn(row, 'hop', 0);
-  setColumn(row, 'kind', 'denial');
+  setColumn(row, 'kind', denial.kind ?? 'denial');
   setColumn(row, 'state', 'denied');
   setColumn(row, 'pid', process.pid);
   setColumn(row, 'created_at', timestamp);

@@ -4,8 +4,12 @@ import type { WireWarning } from '../wire/canonical.js';
 
 export type { UnparsedValue } from '../store/json-columns.js';
 
-/** What an evidence row records: a governed upstream call, a capability probe, or a refusal. */
-export const EVIDENCE_KINDS = ['invocation', 'probe', 'denial'] as const;
+/**
+ * What an evidence row records: a governed upstream call, a capability probe, a refused request
+ * (`denial`), or a permit asked for or checked on its own (`permit issue`, `permit verify`) and
+ * refused (`permit_check`: no request was made, so `metrics` does not count it as a denied request).
+ */
+export const EVIDENCE_KINDS = ['invocation', 'probe', 'denial', 'permit_check'] as const;
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
 /**
@@ -113,6 +117,11 @@ export interface AttemptOutcome {
 
 /** A refusal: no upstream call happened, so no bytes; recorded and chained at once. */
 export interface DenialRecord {
+  /**
+   * `denial` (the default): a request was refused. `permit_check`: a permit asked for or checked
+   * on its own (`permit issue`, `permit verify`) was refused; no request was made.
+   */
+  kind?: 'denial' | 'permit_check';
   requestId: string;
   caller: string;
   provider?: { id: string; version?: number; class?: ProviderClass };

@@ -301,7 +301,7 @@ function printRecord(output: Output, record: EvidenceRecord): void {
   const fields: [string, string][] = [
     ['id', record.id],
     ['state', `${colorState(output, record.state)}${record.chainSeq === null ? ' (not chained yet)' : ` (chain #${record.chainSeq})`}`],
-    ['kind', `${record.kind}, request ${record.requestId} hop ${record.hop}`],
+    ['kind', record.kind === 'permit_check' ? `${record.kind} (permit issue or verify on its own: no request)` : `${record.kind}, request ${record.requestId} hop ${record.hop}`],
     ['time', `${record.createdAt} → ${record.finishedAt ?? none}`],
     ['provider', `${formatProvider(record) ?? none}${record.provider.class === null ? '' : ` (${record.provider.class})`}, model ${record.model ?? none}`],
     ['caller', `${record.caller}${record.sessionId === null ? '' : `, session ${record.sessionId}`}, pid ${record.pid}`],
