@@ -118,13 +118,14 @@ function finishing(store: Store, evidenceId: string, outcome: AttemptOutcome): (
 
 /**
  * Records a refusal (forged / expired / replayed / out-of-scope permit, denied route, blocked
- * provider): a finished `denial` row in state `denied`, no bytes, chained at once.
+ * provider): a finished `denial` row (`permit_check` for a permit refused outside any request) in
+ * state `denied`, no bytes, chained at once.
  */
 export function recordDenial(store: Store, denial: DenialRecord): string {
   return writeRowWithoutBytes(store, {
     requestId: denial.requestId,
     hop: 0,
-    kind: 'denial',
+    kind: denial.kind ?? 'denial',
     state: 'denied',
     provider: denial.provider,
     model: denial.model,
@@ -155,7 +156,7 @@ function writeRowWithoutBytes(
   fields: {
     requestId: string;
     hop: number;
-    kind: 'invocation' | 'probe' | 'denial';
+    kind: 'invocation' | 'probe' | 'denial' | 'permit_check';
     state: 'failed' | 'denied';
     provider?: { id: string; version?: number; class?: string } | undefined;
     model?: string | undefined;

@@ -1,7 +1,9 @@
 import type { ProviderClass, SensitivityLevel } from '../common/vocabulary.js';
 import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../errors.js';
+import { ANY_JSON, readStoredJson, type StoredShape } from '../store/json-columns.js';
 import type { Store } from '../store/store.js';
+import type { WireWarning } from '../wire/canonical.js';
 import { evidenceBlocks } from './blocks.js';
 import { CHUNK_KEY_SPAN, REQUEST_SEQ } from './chain.js';
 import type {
@@ -226,10 +228,28 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
   }
 }
 
-function parseJson<T>(text: string | null, fallback: T): T {
-  if (text === null) return fallback;
-  return JSON.parse(text) as T;
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** What each JSON column of an envelope holds when syndicate wrote it (see `readStoredJson`). */
+const MARKERS: StoredShape<EvidenceMarker[]> = {
+  description: 'a list of markers',
+  accepts: (value): value is EvidenceMarker[] => Array.isArray(value) && value.every((marker) => typeof marker === 'string'),
+};
+const ERROR: StoredShape<{ code: string; message: string }> = {
+  description: 'an error {code, message}',
+  accepts: (value): value is { code: string; message: string } => isRecord(value) && typeof value['code'] === 'string' && typeof value['message'] === 'string',
+};
+const WARNINGS: StoredShape<WireWarning[]> = {
+  description: 'a list of warnings {setting, message}',
+  accepts: (value): value is WireWarning[] =>
+    Array.isArray(value) && value.every((warning) => isRecord(warning) && typeof warning['setting'] === 'string' && typeof warning['message'] === 'string'),
+};
+const HEADERS: StoredShape<Record<string, string>> = {
+  description: 'headers {name: value}',
+  accepts: (value): value is Record<string, string> => isRecord(value) && Object.values(value).every((header) => typeof header === 'string'),
+};
 
 function toSummary(row: SummaryRow): EvidenceSummary {
   return {
@@ -257,8 +277,8 @@ function toSummary(row: SummaryRow): EvidenceSummary {
     tokenAccounting: row.token_accounting as TokenAccounting | null,
     verbatimCapture: row.verbatim_capture as VerbatimCapture | null,
     toolCallFidelity: row.tool_call_fidelity as ToolCallFidelity | null,
-    markers: parseJson<EvidenceMarker[]>(row.markers_json, []),
-    error: parseJson<{ code: string; message: string } | null>(row.error_json, null),
+    markers: readStoredJson(row.markers_json, MARKERS, []),
+    error: readStoredJson(row.error_json, ERROR, null),
   };
 }
 
@@ -283,26 +303,26 @@ function toRecord(row: FullRow, stored: StoredChunk[]): EvidenceRecord {
     ...toSummary(row),
     pid: row.pid,
     permitId: row.permit_id,
-    permit: parseJson<unknown>(row.permit_json, null),
+    permit: readStoredJson(row.permit_json, ANY_JSON, null),
     permitToken: row.permit_token,
     sessionId: row.session_id,
-    route: parseJson<unknown>(row.route_json, null),
+    route: readStoredJson(row.route_json, ANY_JSON, null),
     request: {
       method: row.request_method,
       url: row.request_url,
-      headers: parseJson<Record<string, string> | null>(row.request_headers_json, null),
+      headers: readStoredJson(row.request_headers_json, HEADERS, null),
       body: requestBody,
     },
     response: {
       status: row.response_status,
-      headers: parseJson<Record<string, string> | null>(row.response_headers_json, null),
+      headers: readStoredJson(row.response_headers_json, HEADERS, null),
       startedMs: row.response_started_ms,
       endedMs: row.response_ended_ms,
       complete: row.response_complete === null ? null : row.response_complete === 1,
       body: responseBody,
       chunks,
     },
-    warnings: parseJson(row.warnings_json, []),
+    warnings: readStoredJson(row.warnings_json, WARNINGS, []),
     prevHash: row.prev_hash,
     hash: row.hash,
   };

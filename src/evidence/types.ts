@@ -1,8 +1,15 @@
 import type { ProviderClass, SensitivityLevel } from '../common/vocabulary.js';
+import type { UnparsedValue } from '../store/json-columns.js';
 import type { WireWarning } from '../wire/canonical.js';
 
-/** What an evidence row records: a governed upstream call, a capability probe, or a refusal. */
-export const EVIDENCE_KINDS = ['invocation', 'probe', 'denial'] as const;
+export type { UnparsedValue } from '../store/json-columns.js';
+
+/**
+ * What an evidence row records: a governed upstream call, a capability probe, a refused request
+ * (`denial`), or a permit asked for or checked on its own (`permit issue`, `permit verify`) and
+ * refused (`permit_check`: no request was made, so `metrics` does not count it as a denied request).
+ */
+export const EVIDENCE_KINDS = ['invocation', 'probe', 'denial', 'permit_check'] as const;
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
 /**
@@ -114,6 +121,11 @@ export interface AttemptOutcome {
 
 /** A refusal: no upstream call happened, so no bytes; recorded and chained at once. */
 export interface DenialRecord {
+  /**
+   * `denial` (the default): a request was refused. `permit_check`: a permit asked for or checked
+   * on its own (`permit issue`, `permit verify`) was refused; no request was made.
+   */
+  kind?: 'denial' | 'permit_check';
   requestId: string;
   caller: string;
   provider?: { id: string; version?: number; class?: ProviderClass };
@@ -154,7 +166,11 @@ export interface UncalledAttempt {
   now?: number;
 }
 
-/** One row as `listEvidence` returns it (no bytes). */
+/**
+ * One row as `listEvidence` returns it (no bytes). A JSON column whose stored text does not read
+ * back as what syndicate writes (the row was edited outside syndicate) is an `UnparsedValue`
+ * holding that text verbatim, here and in `EvidenceRecord`.
+ */
 export interface EvidenceSummary {
   id: string;
   chainSeq: number | null;
@@ -181,8 +197,8 @@ export interface EvidenceSummary {
   tokenAccounting: TokenAccounting | null;
   verbatimCapture: VerbatimCapture | null;
   toolCallFidelity: ToolCallFidelity | null;
-  markers: EvidenceMarker[];
-  error: { code: string; message: string } | null;
+  markers: EvidenceMarker[] | UnparsedValue;
+  error: { code: string; message: string } | null | UnparsedValue;
 }
 
 /** One response chunk's timing: milliseconds since the request was sent, and its length in bytes. */
@@ -202,12 +218,12 @@ export interface EvidenceRecord extends EvidenceSummary {
   request: {
     method: string | null;
     url: string | null;
-    headers: Record<string, string> | null;
+    headers: Record<string, string> | null | UnparsedValue;
     body: Buffer | null;
   };
   response: {
     status: number | null;
-    headers: Record<string, string> | null;
+    headers: Record<string, string> | null | UnparsedValue;
     startedMs: number | null;
     endedMs: number | null;
     /** Whether the transport saw the response end normally; null when it never reported. */
@@ -215,7 +231,7 @@ export interface EvidenceRecord extends EvidenceSummary {
     body: Buffer | null;
     chunks: ChunkTiming[];
   };
-  warnings: WireWarning[];
+  warnings: WireWarning[] | UnparsedValue;
   prevHash: string | null;
   hash: string | null;
 }

@@ -1,11 +1,15 @@
 import type { EvidenceKind, EvidenceState } from '../evidence/types.js';
+import { storedJsonMemberSql } from '../store/json-columns.js';
 import type { Store } from '../store/store.js';
 import type { MetricsRow, MetricsWindow, ModelLoadEvent } from './summary.js';
 
-/** The columns metrics read, in this order (rows are read as arrays: no object per row from SQLite). */
+/**
+ * The columns metrics read, in this order (rows are read as arrays: no object per row from SQLite).
+ * A JSON column that does not hold JSON (edited outside syndicate) reads as NULL, not as an error.
+ */
 const METRICS_COLUMNS = `created_at, kind, state, provider_id, provider_class, model, sensitivity, hop, first_token_ms, total_ms,
-  input_tokens, output_tokens, cached_input_tokens, cache_write_input_tokens, cost_usd, json_extract(error_json, '$.code'),
-  CASE WHEN state = 'completed' AND provider_class = 'local' THEN json_extract(route_json, '$.chosen.warm') END`;
+  input_tokens, output_tokens, cached_input_tokens, cache_write_input_tokens, cost_usd, ${storedJsonMemberSql('error_json', '$.code')},
+  CASE WHEN state = 'completed' AND provider_class = 'local' THEN ${storedJsonMemberSql('route_json', '$.chosen.warm')} END`;
 
 type MetricsColumns = [
   createdAt: string,

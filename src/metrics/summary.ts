@@ -92,9 +92,12 @@ export interface SensitivityRouting {
   /** Answered locally / by a hosted provider (answered invocations, as `requests`). */
   local: number;
   hosted: number;
-  /** Refused by policy (denial rows). */
+  /** Refused by policy (denial rows, as `requests.denied`). */
   denied: number;
 }
+
+/** Requests of no known level, counted as in `SensitivityRouting`. */
+export type UnclassifiedRouting = Omit<SensitivityRouting, 'level'>;
 
 /**
  * Answers from a model its engine reported not loaded when the request was routed (Ollama's
@@ -128,7 +131,9 @@ function cancelledByCaller(row: MetricsRow): boolean {
 /**
  * What `syndicate metrics` reports. A *request* here is an answered invocation attempt
  * (evidence state `completed`, kind `invocation`): local when its provider class is `local`,
- * hosted otherwise. Probes are left out; denials and failed attempts are counted apart.
+ * hosted otherwise. Probes are left out; denials and failed attempts are counted apart, and
+ * permits refused outside any request (`permit issue`, `permit verify`) apart from denials.
+ * `bySensitivity` and `unclassified` together add up to `requests.local`, `hosted` and `denied`.
  */
 export interface MetricsSummary {
   window: { since: string; until: string; session?: string };
@@ -143,7 +148,7 @@ export interface MetricsSummary {
     failedAttempts: number;
     /** Attempts cut short because the caller went away or cancelled (a closed stream, Ctrl-C). */
     cancelled: number;
-    /** Requests refused by policy (denial rows). */
+    /** Requests refused by policy (denial rows); not the permit checks of `permitChecksRefused`. */
     denied: number;
     /** Answers that came from a fallback hop (hop > 0). */
     fallbacks: number;
@@ -158,6 +163,16 @@ export interface MetricsSummary {
   };
   /** Every level, least sensitive first, even when nothing of it was seen. */
   bySensitivity: SensitivityRouting[];
+  /**
+   * Requests of no known level: refused before they were classified (a presented permit that did
+   * not verify), or recorded without one. Counted here so that the levels add up to `requests`.
+   */
+  unclassified: UnclassifiedRouting;
+  /**
+   * Permits asked for or checked on their own (`permit issue`, `permit verify`) and refused
+   * (evidence kind `permit_check`): evidence of a refusal, but no request was made.
+   */
+  permitChecksRefused: number;
   latency: ModelLatency[];
   loadTimes: ModelLoadTimes[];
   coldStarts: ColdStarts[];
@@ -231,11 +246,13 @@ export class MetricsAccumulator {
   private failedAttempts = 0;
   private cancelled = 0;
   private denied = 0;
+  private permitChecksRefused = 0;
   private fallbacks = 0;
   private withoutCounts = 0;
   private readonly tokens = { local: emptyTokenSums(), hosted: emptyTokenSums() };
   private readonly spend = { local: 0, hosted: 0 };
   private readonly sensitivity = new Map<string, SensitivityRouting>(SENSITIVITY_LEVELS.map((level) => [level, { level, local: 0, hosted: 0, denied: 0 }]));
+  private readonly unclassified: UnclassifiedRouting = { local: 0, hosted: 0, denied: 0 };
   private readonly groups = new Map<string, ModelGroup>();
   private readonly hourly: HourlyRequests[] = [];
   private readonly firstHourMs: number;
@@ -255,10 +272,13 @@ export class MetricsAccumulator {
     const at = Date.parse(row.createdAt);
     if (!(at >= this.window.sinceMs && at < this.window.untilMs)) return;
     const local = row.providerClass === 'local';
+    if (row.kind === 'permit_check') {
+      this.permitChecksRefused += 1;
+      return;
+    }
     if (row.kind === 'denial') {
       this.denied += 1;
-      const routing = row.sensitivity === null ? undefined : this.sensitivity.get(row.sensitivity);
-      if (routing !== undefined) routing.denied += 1;
+      this.routingOf(row).denied += 1;
       return;
     }
     if (row.kind !== 'invocation') return;
@@ -277,11 +297,9 @@ export class MetricsAccumulator {
     tokens.output += row.outputTokens ?? 0;
     tokens.cachedInput += row.cachedInputTokens ?? 0;
     tokens.cacheWriteInput += row.cacheWriteInputTokens ?? 0;
-    const routing = row.sensitivity === null ? undefined : this.sensitivity.get(row.sensitivity);
-    if (routing !== undefined) {
-      if (local) routing.local += 1;
-      else routing.hosted += 1;
-    }
+    const routing = this.routingOf(row);
+    if (local) routing.local += 1;
+    else routing.hosted += 1;
     const bucket = this.hourly[Math.floor((at - this.firstHourMs) / HOUR_MS)];
     if (bucket !== undefined) {
       if (local) bucket.local += 1;
@@ -317,6 +335,8 @@ export class MetricsAccumulator {
         withoutCounts: this.withoutCounts,
       },
       bySensitivity: [...this.sensitivity.values()],
+      unclassified: { ...this.unclassified },
+      permitChecksRefused: this.permitChecksRefused,
       latency: groups.map((group) => ({
         provider: group.provider,
         model: group.model,
@@ -350,6 +370,11 @@ export class MetricsAccumulator {
         })),
       hourly: this.hourly,
     };
+  }
+
+  /** The counters of the row's level; `unclassified` when it has none the vocabulary knows. */
+  private routingOf(row: MetricsRow): UnclassifiedRouting {
+    return (row.sensitivity === null ? undefined : this.sensitivity.get(row.sensitivity)) ?? this.unclassified;
   }
 
   private addLatency(row: MetricsRow): void {

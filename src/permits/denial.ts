@@ -8,6 +8,8 @@ import { peekPermit } from './token.js';
  * `DenialRecord`), so permits need not depend on evidence.
  */
 export interface PermitDenial {
+  /** Set for a permit refused outside any request (see `PermitDenialContext.outsideRequest`). */
+  kind?: 'permit_check';
   requestId: string;
   caller: string;
   provider?: { id: string; version?: number };
@@ -27,6 +29,11 @@ const LONGEST_KEPT_TOKEN = 4096;
 
 export interface PermitDenialContext {
   caller: string;
+  /**
+   * True when no request was made: a permit asked for or checked on its own (`permit issue`,
+   * `permit verify`). Its refusal is recorded as a `permit_check`, not as a denied request.
+   */
+  outsideRequest?: boolean;
   requestId?: string;
   /** What the caller asked for, when it named it (preferred over what the token claims). */
   providerId?: string;
@@ -47,6 +54,7 @@ export function permitDenial(token: string | undefined, refusal: SyndicateError,
   const sessionId = context.sessionId ?? claimed?.session;
   const keepToken = token !== undefined && token.length <= LONGEST_KEPT_TOKEN && SPENT_OR_INVALID.has(refusal.code);
   return {
+    ...(context.outsideRequest === true ? { kind: 'permit_check' as const } : {}),
     requestId: context.requestId ?? newId('req'),
     caller: context.caller,
     ...(providerId === undefined

@@ -6,6 +6,7 @@ import type { AttemptReport, InvocationResult, PipelineContext } from '../invoke
 import type { Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { HealthMonitor } from '../router/health.js';
+import { isUnparsedValue } from '../store/json-columns.js';
 import type { CanonicalRequest, WireWarning } from '../wire/canonical.js';
 
 /** Default bound of one probe request: connect, first byte and whole answer. */
@@ -104,7 +105,7 @@ export class ProbeRunner {
       const evidence = getEvidence(this.context.store, call.evidenceId);
       if (evidence?.response.body != null) call.responseText = evidence.response.body.toString('utf8');
       if (evidence?.request.body != null) call.requestText = evidence.request.body.toString('utf8');
-      if (call.warnings.length === 0 && evidence !== undefined) call.warnings = evidence.warnings;
+      if (call.warnings.length === 0 && evidence !== undefined && !isUnparsedValue(evidence.warnings)) call.warnings = evidence.warnings;
     }
     return call;
   }

@@ -1,3 +1,4 @@
+import { storedJsonMemberSql } from '../store/json-columns.js';
 import type { Store } from '../store/store.js';
 import type { ColdStartEstimate, ColdStartEstimator } from './types.js';
 
@@ -41,7 +42,7 @@ function recordedLoad(store: Store, providerId: string, model: string, since: st
  * `evidence_answers_by_model` index (migration 10), read on the request path. Parameters: since,
  * provider id, model.
  */
-export const OBSERVED_ANSWERS_SQL = `SELECT first_token_ms AS ms, json_extract(route_json, '$.chosen.warm') AS warm FROM evidence
+export const OBSERVED_ANSWERS_SQL = `SELECT first_token_ms AS ms, ${storedJsonMemberSql('route_json', '$.chosen.warm')} AS warm FROM evidence
   WHERE created_at >= ? AND provider_id = ? AND model = ? AND kind = 'invocation' AND state = 'completed' AND provider_class = 'local'
     AND first_token_ms IS NOT NULL
   ORDER BY created_at DESC LIMIT ${OBSERVED_ROWS}`;

@@ -254,6 +254,115 @@ describe('syndicate evidence (CLI)', () => {
   });
 });
 
+describe('syndicate evidence on a row whose JSON columns were edited outside syndicate', () => {
+  const temporary = makeTempHome('syndicate-evidence-tampered-');
+  const home = temporary.home;
+  let tampered: string;
+  /** What the edit left in each JSON column of the row, exactly. */
+  const STORED = {
+    markers_json: 'not json',
+    route_json: '{"chosen":',
+    permit_json: '',
+    warnings_json: '[null]',
+    error_json: '42',
+    request_headers_json: '{"authorization":',
+    response_headers_json: '[]',
+  };
+
+  beforeAll(() => {
+    withStore(home, (store) => {
+      seedCompleted(store, { requestId: 'req_1' });
+      seedDenial(store);
+      seedCompleted(store, { requestId: 'req_3' });
+      tampered = seedCompleted(store, { requestId: 'req_4' });
+      seedCompleted(store, { requestId: 'req_5' });
+      const columns = Object.keys(STORED);
+      store.db.prepare(`UPDATE evidence SET ${columns.map((column) => `${column} = ?`).join(', ')} WHERE id = ?`).run(...Object.values(STORED), tampered);
+    });
+  });
+  afterAll(() => temporary.cleanup());
+
+  it('verify names the row and show, as its hint says, prints it with each unreadable value verbatim (exit 0)', async () => {
+    const verify = await runCli(['evidence', 'verify'], { home });
+    expect(verify.exitCode).toBe(1);
+    expect(verify.stderr).toContain(`inspect it with \`syndicate evidence show ${tampered}\``);
+
+    const json = await runCli(['evidence', 'show', tampered, '--json'], { home });
+    expect(json.exitCode, json.stderr).toBe(0);
+    const { evidence } = parseJsonDocument(json.stdout) as { evidence: Record<string, unknown> & { request: Record<string, unknown>; response: Record<string, unknown> } };
+    const unparsed = (text: string, reason: RegExp | string) => ({ unparsed: text, reason: typeof reason === 'string' ? reason : expect.stringMatching(reason) });
+    expect(evidence.markers).toEqual(unparsed(STORED.markers_json, /^not JSON: /));
+    expect(evidence.route).toEqual(unparsed(STORED.route_json, /^not JSON: /));
+    expect(evidence.permit).toEqual(unparsed(STORED.permit_json, /^not JSON: /));
+    expect(evidence.warnings).toEqual(unparsed(STORED.warnings_json, 'not a list of warnings {setting, message}'));
+    expect(evidence.error).toEqual(unparsed(STORED.error_json, 'not an error {code, message}'));
+    expect(evidence.request.headers).toEqual(unparsed(STORED.request_headers_json, /^not JSON: /));
+    expect(evidence.response.headers).toEqual(unparsed(STORED.response_headers_json, 'not headers {name: value}'));
+    // The bytes were not touched: they are still there.
+    expect(evidence.request.body).toEqual({ encoding: 'utf8', data: REQUEST_BODY });
+
+    const human = await runCli(['evidence', 'show', tampered], { home });
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^markers +unparsed "not json" \(not JSON: .*\)$/m);
+    expect(human.stdout).toMatch(/^error +unparsed "42" \(not an error \{code, message\}\)$/m);
+    expect(human.stdout).toMatch(/^route +unparsed "\{\\"chosen\\":" \(not JSON: .*\)$/m);
+    expect(human.stdout).toMatch(/^request headers +unparsed /m);
+
+    const list = await runCli(['evidence', 'list'], { home });
+    expect(list.exitCode, list.stderr).toBe(0);
+    expect(list.stdout.split('\n').find((line) => line.startsWith(tampered))).toContain('unparsed "not json"');
+  });
+
+  it('export stays complete valid JSON lines, the unreadable values kept verbatim (exit 0)', async () => {
+    const result = await runCli(['evidence', 'export'], { home });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const envelopes = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(envelopes).toHaveLength(5);
+    const row = envelopes.find((envelope) => envelope.id === tampered);
+    expect(row?.markers).toMatchObject({ unparsed: STORED.markers_json });
+    expect(row?.error).toMatchObject({ unparsed: STORED.error_json });
+    expect(row?.request).toMatchObject({ headers: { unparsed: STORED.request_headers_json } });
+  });
+
+  it('metrics still count the row (exit 0)', async () => {
+    const result = await runCli(['--json', 'metrics', '--since', '1h'], { home });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(parseJsonDocument(result.stdout)).toMatchObject({ metrics: { requests: { total: 4, local: 4 } } });
+  });
+});
+
+describe('syndicate evidence on a store whose schema was damaged outside syndicate', () => {
+  const temporary = makeTempHome('syndicate-evidence-schema-');
+  const home = temporary.home;
+
+  beforeAll(() => {
+    withStore(home, (store) => {
+      seedCompleted(store);
+      seedDenial(store);
+      store.db.exec('DROP TABLE evidence_chain_head');
+    });
+  });
+  afterAll(() => temporary.cleanup());
+
+  it('verify, export, list and metrics fail as a store failure (exit 6) naming the missing table, not as a bug', async () => {
+    const verify = await runCli(['evidence', 'verify', '--json'], { home });
+    expect(verify.exitCode).toBe(6);
+    expect(parseJsonDocument(verify.stdout)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'store_failure',
+        message: expect.stringContaining('is damaged: its schema lacks table evidence_chain_head'),
+        hint: expect.stringContaining('restore syndicate.db from a backup'),
+      },
+    });
+    for (const args of [['evidence', 'verify'], ['evidence', 'export'], ['evidence', 'list'], ['metrics']]) {
+      const result = await runCli(args, { home });
+      expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).toBe(6);
+      expect(result.stderr).toContain('its schema lacks table evidence_chain_head');
+    }
+  });
+});
+
 /** What the store held at the moment the upstream received the request. */
 interface Witnessed {
   requestBody: Buffer;

@@ -24,7 +24,9 @@ describe('syndicate metrics', () => {
     const result = await runCli(['--json', 'metrics', '--since', '3h'], { home });
     expect(result.exitCode).toBe(0);
     const { metrics } = parseJsonDocument(result.stdout) as { ok: boolean; metrics: Record<string, unknown> };
-    expect(metrics['requests']).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, cancelled: 1, denied: 1, fallbacks: 1 });
+    expect(metrics['requests']).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, cancelled: 1, denied: 2, fallbacks: 1 });
+    expect(metrics['permitChecksRefused']).toBe(2);
+    expect(metrics['unclassified']).toEqual({ local: 0, hosted: 0, denied: 1 });
     expect(metrics['tokens']).toMatchObject({ local: { input: 6000, output: 3000, total: 9000 }, hosted: { input: 400, output: 100, total: 500, cachedInput: 300, cacheWriteInput: 50 } });
     expect(metrics['spendUsd']).toEqual({ total: 0.0027, local: 0, hosted: 0.0027 });
     expect((metrics['savings'] as { estimatedSavingsUsd: number }).estimatedSavingsUsd).toBeCloseTo(0.063, 12);
@@ -45,12 +47,14 @@ describe('syndicate metrics', () => {
   it('prints a human summary with the latency table and the chart', async () => {
     const result = await runCli(['metrics', '--since', '3h'], { home });
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain('requests  4 answered: 3 local (75.0%), 1 hosted (25.0%); 1 after fallback, 1 failed attempt(s), 1 cancelled by the caller, 1 denied');
+    expect(result.stdout).toContain('requests  4 answered: 3 local (75.0%), 1 hosted (25.0%); 1 after fallback, 1 failed attempt(s), 1 cancelled by the caller, 2 denied\n');
+    expect(result.stdout).toContain('permits   2 refused outside any request (permit issue/verify): not counted as denied requests\n');
     expect(result.stdout).toContain('savings   ~$0.06: local tokens priced at anthropic:claude-sonnet-4-5');
     expect(result.stdout).toContain('cache     hosted 300 of 400 input read from cache (75.0%), 50 written; local 500 of 6000 input read from cache (8.3%)\n');
     expect(result.stdout).toMatch(/ollama\s+llama3\s+local\s+3\s+200 ms\s+300 ms\s+600 ms\s+800 ms/);
-    // Where each level went: only levels seen in the window, least sensitive first.
-    expect(result.stdout).toMatch(/SENSITIVITY\s+LOCAL\s+HOSTED\s+DENIED\npublic\s+1\s+1\s+0\ninternal\s+1\s+0\s+0\nrestricted\s+1\s+0\s+1\n/);
+    // Where each level went: only levels seen in the window, least sensitive first, then the
+    // request refused before it was classified: the DENIED column adds up to the 2 denied.
+    expect(result.stdout).toMatch(/SENSITIVITY\s+LOCAL\s+HOSTED\s+DENIED\npublic\s+1\s+1\s+0\ninternal\s+1\s+0\s+0\nrestricted\s+1\s+0\s+1\n\(no level\)\s+0\s+0\s+1\n/);
     expect(result.stdout).toContain('local requests per hour');
     expect(result.stdout).toMatch(/cold starts: .*\nPROVIDER\s+MODEL\s+COLD ANSWERS\s+FIRST TOKEN P50 COLD\s+WARM\nollama\s+llama3\s+1\s+300 ms\s+100 ms\n/);
   });

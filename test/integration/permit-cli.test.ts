@@ -39,10 +39,13 @@ describe('syndicate permit', () => {
     expect(result.exitCode, result.stderr).toBe(0);
   }
 
+  /** The refusals in evidence, newest first: these commands make no request, so each is a `permit_check`. */
   async function denials(): Promise<DenialSummary[]> {
-    const listed = await cli(['evidence', 'list', '--json']);
+    const listed = await cli(['evidence', 'list', '--state', 'denied', '--json']);
     expect(listed.exitCode, listed.stderr).toBe(0);
-    return (parseJsonDocument(listed.stdout).evidence as DenialSummary[]).filter((row) => row.kind === 'denial');
+    const rows = parseJsonDocument(listed.stdout).evidence as DenialSummary[];
+    for (const row of rows) expect(row.kind).toBe('permit_check');
+    return rows;
   }
 
   beforeAll(async () => {
@@ -187,6 +190,23 @@ describe('syndicate permit', () => {
     } finally {
       chmodSync(keyPath, 0o600);
     }
+  });
+
+  it('metrics count the refused permit checks apart from denied requests (none were made)', async () => {
+    const refused = (await denials()).length;
+    expect(refused).toBeGreaterThanOrEqual(5);
+    const result = await cli(['--json', 'metrics', '--since', '1h']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const { metrics } = parseJsonDocument(result.stdout) as {
+      metrics: { requests: { denied: number }; permitChecksRefused: number; bySensitivity: { denied: number }[]; unclassified: { denied: number } };
+    };
+    expect(metrics.requests.denied).toBe(0);
+    expect(metrics.permitChecksRefused).toBe(refused);
+    expect(metrics.bySensitivity.map((entry) => entry.denied)).toEqual([0, 0, 0, 0]);
+    expect(metrics.unclassified.denied).toBe(0);
+    const human = await cli(['metrics', '--since', '1h']);
+    expect(human.stdout).toContain(', 0 denied\n');
+    expect(human.stdout).toContain(`permits   ${refused} refused outside any request (permit issue/verify): not counted as denied requests\n`);
   });
 
   it('without init there is no key: exit 6 with a `syndicate init` hint', async () => {

@@ -125,10 +125,12 @@ describe('syndicate run --permit', () => {
     const db = new Database(join(scenario.home, 'syndicate.db'), { readonly: true });
     try {
       // The bytes of an envelope live in evidence_chunks (seq 0 the request, then the response).
+      // The refused `permit issue` made no request: it is a `permit_check`; the refused runs are denials.
       const rows = db
-        .prepare("SELECT state, (SELECT count(*) FROM evidence_chunks WHERE evidence_id = evidence.id) AS chunks FROM evidence WHERE kind = 'denial'")
-        .all() as { state: string; chunks: number }[];
-      expect(rows.length).toBeGreaterThanOrEqual(6);
+        .prepare("SELECT kind, state, (SELECT count(*) FROM evidence_chunks WHERE evidence_id = evidence.id) AS chunks FROM evidence WHERE kind IN ('denial', 'permit_check')")
+        .all() as { kind: string; state: string; chunks: number }[];
+      expect(rows.filter((row) => row.kind === 'denial').length).toBeGreaterThanOrEqual(6);
+      expect(rows.filter((row) => row.kind === 'permit_check')).toHaveLength(1);
       for (const row of rows) {
         expect(row.state).toBe('denied');
         expect(row.chunks).toBe(0);

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import type { EvidenceRecord, EvidenceSummary, ListEvidenceOptions } from '../../evidence/index.js';
+import type { EvidenceRecord, EvidenceSummary, ListEvidenceOptions, UnparsedValue } from '../../evidence/index.js';
+import { isUnparsedValue } from '../../store/json-columns.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
 import type { Output } from '../output.js';
@@ -93,7 +94,7 @@ export function evidenceCommand(): Command {
             row.status,
             formatTokens(row),
             row.totalMs === null ? null : `${formatMs(row.firstTokenMs)}/${formatMs(row.totalMs)}`,
-            row.markers.length === 0 ? null : row.markers.join(','),
+            isUnparsedValue(row.markers) ? unparsedText(row.markers) : row.markers.length === 0 ? null : row.markers.join(','),
           ]),
         );
       });
@@ -275,12 +276,32 @@ function colorState(output: Output, state: string): string {
   return output.color.red(state);
 }
 
+/** Longest stored text the human view prints of a value it could not read (`--json` has all of it). */
+const SHOWN_UNPARSED_CHARS = 200;
+
+/** A JSON column that did not read back (edited outside syndicate): its stored text, and why. */
+function unparsedText(value: UnparsedValue): string {
+  const text = value.unparsed.length <= SHOWN_UNPARSED_CHARS ? value.unparsed : `${value.unparsed.slice(0, SHOWN_UNPARSED_CHARS)}… (${value.unparsed.length} characters)`;
+  return `unparsed ${JSON.stringify(text)} (${value.reason})`;
+}
+
+/** The JSON columns the view does not otherwise print, when they did not read back. */
+function unparsedFields(record: EvidenceRecord): [string, string][] {
+  const columns: [string, unknown][] = [
+    ['permit payload', record.permit],
+    ['route', record.route],
+    ['request headers', record.request.headers],
+    ['response headers', record.response.headers],
+  ];
+  return columns.flatMap(([name, value]): [string, string][] => (isUnparsedValue(value) ? [[name, unparsedText(value)]] : []));
+}
+
 function printRecord(output: Output, record: EvidenceRecord): void {
   const none = '-';
   const fields: [string, string][] = [
     ['id', record.id],
     ['state', `${colorState(output, record.state)}${record.chainSeq === null ? ' (not chained yet)' : ` (chain #${record.chainSeq})`}`],
-    ['kind', `${record.kind}, request ${record.requestId} hop ${record.hop}`],
+    ['kind', record.kind === 'permit_check' ? `${record.kind} (permit issue or verify on its own: no request)` : `${record.kind}, request ${record.requestId} hop ${record.hop}`],
     ['time', `${record.createdAt} → ${record.finishedAt ?? none}`],
     ['provider', `${formatProvider(record) ?? none}${record.provider.class === null ? '' : ` (${record.provider.class})`}, model ${record.model ?? none}`],
     ['caller', `${record.caller}${record.sessionId === null ? '' : `, session ${record.sessionId}`}, pid ${record.pid}`],
@@ -294,10 +315,18 @@ function printRecord(output: Output, record: EvidenceRecord): void {
       'fidelity',
       `capture ${record.verbatimCapture ?? none}, tokens ${record.tokenAccounting ?? none}, tool calls ${record.toolCallFidelity ?? none}`,
     ],
-    ['markers', record.markers.length === 0 ? none : record.markers.join(', ')],
+    ['markers', isUnparsedValue(record.markers) ? unparsedText(record.markers) : record.markers.length === 0 ? none : record.markers.join(', ')],
     ['cost', record.costUsd === null ? none : `$${record.costUsd.toFixed(6)}`],
-    ['warnings', record.warnings.length === 0 ? none : record.warnings.map((warning) => `${warning.setting}: ${warning.message}`).join('; ')],
-    ['error', record.error === null ? none : `${record.error.code}: ${record.error.message}`],
+    [
+      'warnings',
+      isUnparsedValue(record.warnings)
+        ? unparsedText(record.warnings)
+        : record.warnings.length === 0
+          ? none
+          : record.warnings.map((warning) => `${warning.setting}: ${warning.message}`).join('; '),
+    ],
+    ['error', record.error === null ? none : isUnparsedValue(record.error) ? unparsedText(record.error) : `${record.error.code}: ${record.error.message}`],
+    ...unparsedFields(record),
     [
       'request',
       record.request.method === null

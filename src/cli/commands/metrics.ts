@@ -49,6 +49,9 @@ function printSummary(
     `requests  ${requests.total} answered: ${requests.local} local (${percent(requests.localShare)}), ${requests.hosted} hosted (${percent(requests.hostedShare)}); ` +
       `${requests.fallbacks} after fallback, ${requests.failedAttempts} failed attempt(s), ${requests.cancelled} cancelled by the caller, ${requests.denied} denied`,
   );
+  if (summary.permitChecksRefused > 0) {
+    line(`permits   ${summary.permitChecksRefused} refused outside any request (permit issue/verify): not counted as denied requests`);
+  }
   line(
     `tokens    ${tokens.local.total + tokens.hosted.total}: ${tokens.local.total} local (${percent(tokens.localShare)}), ${tokens.hosted.total} hosted` +
       (tokens.withoutCounts > 0 ? `; ${tokens.withoutCounts} answer(s) without token counts` : ''),
@@ -59,7 +62,9 @@ function printSummary(
   line(
     `savings   ~${usd(savings.estimatedSavingsUsd)}: local tokens priced at ${savings.referenceModel} ($${savings.inputPerMTok}/$${savings.outputPerMTok} per MTok in/out)`,
   );
-  const seen = summary.bySensitivity.filter((entry) => entry.local + entry.hosted + entry.denied > 0);
+  // Every request is in one row, so each column adds up to the figure of the requests line.
+  const rows = [...summary.bySensitivity, { level: '(no level)', ...summary.unclassified }];
+  const seen = rows.filter((entry) => entry.local + entry.hosted + entry.denied > 0);
   if (seen.length > 0) {
     line('');
     table(

@@ -88,6 +88,7 @@ export function permitCommand(): Command {
           return await recordAndRethrow(context, store, error, () =>
             permits.permitDenial(undefined, error as SyndicateError, {
               caller: 'cli',
+              outsideRequest: true,
               providerId: options.provider,
               model: options.model,
               sensitivity: maxSensitivity,
@@ -142,7 +143,7 @@ export function permitCommand(): Command {
           inspection = permits.inspectPermit(store, key, token.trim(), expected);
         } catch (error) {
           return await recordAndRethrow(context, store, error, () =>
-            permits.permitDenial(token.trim(), error as SyndicateError, { caller: 'cli', ...expected }),
+            permits.permitDenial(token.trim(), error as SyndicateError, { caller: 'cli', outsideRequest: true, ...expected }),
           );
         }
         const { permit: payload, provider, expiresInMs } = inspection;

@@ -56,7 +56,10 @@ describe('metrics from a seeded evidence store', () => {
     const summary = computeMetrics(store, defaultPolicy(), WINDOW);
     // Answered in the window: 3 local (llama3) + 1 hosted (claude); the probe and the earlier row are out.
     // The hosted failure is a failed attempt; the stream its caller left is counted apart.
-    expect(summary.requests).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, cancelled: 1, denied: 1, fallbacks: 1 });
+    // Denied: the restricted request no provider may take and the request whose permit was forged
+    // (refused before it was classified); the two permits refused outside any request are apart.
+    expect(summary.requests).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, cancelled: 1, denied: 2, fallbacks: 1 });
+    expect(summary.permitChecksRefused).toBe(2);
     // Local 1000+2000+3000 in (500 of them from the engine's prompt cache), 500+1000+1500 out;
     // hosted 400 in (300 cache reads, 50 cache writes), 100 out.
     expect(summary.tokens).toEqual({
@@ -67,12 +70,17 @@ describe('metrics from a seeded evidence store', () => {
     });
     // Answered: public local (10 min) and hosted (80 min), restricted local (20 min), internal local
     // (70 min); the denial in hour 2 is restricted. Nothing restricted was answered off the host.
+    // The refused `permit issue` named public data, but it was no public request.
     expect(summary.bySensitivity).toEqual([
       { level: 'public', local: 1, hosted: 1, denied: 0 },
       { level: 'internal', local: 1, hosted: 0, denied: 0 },
       { level: 'confidential', local: 0, hosted: 0, denied: 0 },
       { level: 'restricted', local: 1, hosted: 0, denied: 1 },
     ]);
+    expect(summary.unclassified).toEqual({ local: 0, hosted: 0, denied: 1 });
+    // The levels add up to the requests.
+    const sum = (key: 'local' | 'hosted' | 'denied'): number => summary.bySensitivity.reduce((total, entry) => total + entry[key], summary.unclassified[key]);
+    expect([sum('local'), sum('hosted'), sum('denied')]).toEqual([summary.requests.local, summary.requests.hosted, summary.requests.denied]);
     // llama3 first token {100, 300, 200}: p50 rank 2 → 200, p95 rank 3 → 300; total {400, 800, 600} → 600 / 800.
     expect(summary.latency).toEqual([
       { provider: 'claude', model: 'claude-sonnet', class: 'approved_hosted', requests: 1, firstTokenMs: { p50: 500, p95: 500, samples: 1 }, totalMs: { p50: 1500, p95: 1500, samples: 1 } },
@@ -111,6 +119,19 @@ describe('metrics from a seeded evidence store', () => {
     expect(computeMetrics(store, defaultPolicy(), WINDOW).loadTimes).toEqual([
       { provider: 'ollama', model: 'llama3', loads: 2, loadMs: { p50: 1800, p95: 2400, samples: 2 }, maxMs: 2400 },
     ]);
+  });
+
+  it('counts rows whose JSON columns were edited into something that is not JSON as if those said nothing', () => {
+    const before = computeMetrics(store, defaultPolicy(), WINDOW);
+    // The cancelled stream's error and a cold answer's route: metrics read a member of each.
+    store.db.prepare("UPDATE evidence SET error_json = 'not json' WHERE json_valid(error_json) AND json_extract(error_json, '$.code') = 'interrupted'").run();
+    store.db.prepare("UPDATE evidence SET route_json = '{\"chosen\":' WHERE json_valid(route_json) AND json_extract(route_json, '$.chosen.warm') = 0").run();
+    const after = computeMetrics(store, defaultPolicy(), WINDOW);
+    // The stream no longer says its caller left: a failed attempt now; the answer no longer says it was cold.
+    expect(after.requests).toEqual({ ...before.requests, failedAttempts: before.requests.failedAttempts + 1, cancelled: before.requests.cancelled - 1 });
+    expect(after.coldStarts).toEqual([]);
+    expect(after.tokens).toEqual(before.tokens);
+    expect(after.bySensitivity).toEqual(before.bySensitivity);
   });
 
   it('is a pure function of the rows: the same rows in any order give the same summary', () => {

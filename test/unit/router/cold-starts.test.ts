@@ -70,6 +70,14 @@ describe('coldStartEstimator', () => {
     expect(coldStartEstimator(store, { now: () => clock })('ollama', 'old')).toBeUndefined();
   });
 
+  it('leaves out an answer whose route was edited into something that is not JSON, instead of failing the request', () => {
+    for (const ms of [2200, 2600]) answer(store, 'qwen', ms, false);
+    answer(store, 'qwen', 200, true);
+    answer(store, 'qwen', 9000, false);
+    store.db.prepare("UPDATE evidence SET route_json = 'not json' WHERE first_token_ms = 9000").run();
+    expect(coldStartEstimator(store, { now: () => clock })('ollama', 'qwen')).toEqual({ ms: 2400 - 200, source: 'observed' });
+  });
+
   it('reads one model\'s newest answers through their index, not every envelope of the window', () => {
     const plan = store.db.prepare(`EXPLAIN QUERY PLAN ${OBSERVED_ANSWERS_SQL}`).all('2026-11-20T00:00:00.000Z', 'ollama', 'qwen') as { detail: string }[];
     expect(plan.map((step) => step.detail)).toEqual([expect.stringMatching(/^SEARCH evidence USING INDEX evidence_answers_by_model \(provider_id=\? AND model=\? AND created_at>\?\)$/)]);
