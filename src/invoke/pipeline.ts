@@ -191,6 +191,15 @@ function heldBackWaits(excluded: readonly Exclusion[]): number[] {
   return excluded.flatMap((exclusion) => (exclusion.rules.length === 1 && exclusion.retryAfterSeconds !== undefined ? [exclusion.retryAfterSeconds] : []));
 }
 
+/** Who asked, and which hop of which request an attempt's evidence row belongs to. */
+function attemptIdentity(
+  input: InvocationInput,
+  requestId: string,
+  hop: number,
+): { requestId: string; hop: number; kind: 'invocation' | 'probe'; caller: string; sessionId?: string } {
+  return { requestId, hop, kind: input.kind ?? 'invocation', caller: input.caller, ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }) };
+}
+
 function rateLimitedError(reasons: readonly string[], wait: number | undefined, details: Record<string, unknown>): UpstreamError {
   return new UpstreamError(`every candidate is rate-limiting this request (${reasons.join('; ')})`, {
     code: 'rate_limited',
@@ -238,11 +247,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     });
     // No permit and no call, but the attempt the route planned is on the chain with why it was skipped.
     const evidenceId = recordUncalledAttempt(context.store, {
-      requestId,
-      hop,
-      kind: input.kind ?? 'invocation',
-      caller: input.caller,
-      ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+      ...attemptIdentity(input, requestId, hop),
       provider: attemptProvider,
       model: candidate.model,
       sensitivity: level,
@@ -312,11 +317,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   });
   const warnings = [...(input.callerWarnings ?? []), ...(lowered === undefined ? [] : [loweredWarning(plan.request, candidate, provider, lowered)]), ...httpRequest.warnings];
   const evidenceId = beginAttempt(context.store, {
-    requestId,
-    hop,
-    kind: input.kind ?? 'invocation',
-    caller: input.caller,
-    ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+    ...attemptIdentity(input, requestId, hop),
     provider: attemptProvider,
     model: candidate.model,
     permitId: permit.payload.id,
@@ -646,11 +647,7 @@ function refuseOrUnavailable(
   // Routed, but nothing left to call: the chain holds the decision and why (the plan's exclusions).
   const recordUncalled = (code: string, message: string): string =>
     recordUncalledAttempt(context.store, {
-      requestId,
-      hop: 0,
-      kind: input.kind ?? 'invocation',
-      caller: input.caller,
-      ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+      ...attemptIdentity(input, requestId, 0),
       sensitivity: classification.level,
       route: plan,
       streamed: input.request.stream,
