@@ -197,8 +197,8 @@ export const MAXIMUM_HOURLY_POINTS = 366 * 24;
 /**
  * The first hour of the requests-per-hour series: the window's, unless the store's first envelope
  * came later (a window longer than the store's history does not list the empty hours before it),
- * and at most MAXIMUM_HOURLY_POINTS hours before the window's end (`--since 999999d` asks for
- * 24 million of them).
+ * and at most MAXIMUM_HOURLY_POINTS hours before the window's end (`--since 3650d` asks for
+ * 87 600 of them).
  */
 export function hourlySeriesStart(window: MetricsWindow, firstEvidenceMs?: number): number {
   const from = Math.max(window.sinceMs, firstEvidenceMs ?? window.sinceMs, window.untilMs - MAXIMUM_HOURLY_POINTS * HOUR_MS);
