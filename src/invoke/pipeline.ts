@@ -18,6 +18,7 @@ import { callFailureOf } from '../router/health.js';
 import { hintForExclusions } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
+import { selectModels } from '../router/plan.js';
 import { routeRequest } from '../router/route-request.js';
 import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
 import { sendInvocation, type TransportResponse } from '../transport/index.js';
@@ -80,6 +81,13 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     throw new UsageError(`no active provider ${input.provider} is registered`, {
       hint: `name one of: ${providers.map((provider) => provider.id).join(', ') || '(none registered)'} (\`syndicate provider list\`), or leave the provider out to let the policy choose`,
     });
+  }
+
+  // `--provider ollama --model X` where ollama serves no X: a usage error naming what it serves, not
+  // a policy refusal of the other providers' X.
+  if (explicitProvider !== undefined) {
+    const pinned = providers.filter((provider) => provider.id === explicitProvider);
+    if (pinned.length > 0 && selectModels(request.model, pinned).pairs.length === 0) throw unknownModel(request.model, providers, explicitProvider);
   }
 
   const { policy, failure: policyFailure } = currentPolicy(context);

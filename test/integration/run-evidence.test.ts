@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+import { defaultModel, inferenceExchanges, Scenario } from '../helpers/scenario.js';
 
 /**
  * `syndicate run` end to end against fake engines that speak the real wire formats: the
@@ -117,6 +117,13 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect(provider.result.exitCode).toBe(2);
     expect(provider.document.error).toMatchObject({ code: 'usage', message: 'no active provider nope is registered' });
     expect((provider.document.error as { hint: string }).hint).toContain('name one of: claude, llama, studio');
+    // A model another provider serves, pinned to one that does not: unknown for that provider (it
+    // used to read as a policy refusal, exit 4, with a denial recorded).
+    const studioModel = defaultModel(lmstudio);
+    const mismatch = await scenario.json(['run', 'Name the capital of France.', '--provider', 'llama', '--model', studioModel]);
+    expect(mismatch.result.exitCode).toBe(2);
+    expect(mismatch.document.error).toMatchObject({ code: 'model_not_found', message: `unknown model "${studioModel}": no model or alias of provider llama matches` });
+    expect((mismatch.document.error as { hint: string }).hint).toMatch(/one of: llama:\S+;/);
     expect(inferenceExchanges(llama).length + inferenceExchanges(lmstudio).length).toBe(sentBefore);
   });
 
