@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { resolveHome, type HomePaths } from '../home/home.js';
 import type { Store } from '../store/store.js';
 import { Output, type GlobalOptions } from './output.js';
@@ -14,6 +15,10 @@ export class CommandContext {
 
   constructor(globals: GlobalOptions) {
     this.output = new Output({ json: globals.json === true });
+    // `--home "$UNSET_VARIABLE"` would otherwise fall back to the default home without a word.
+    if (globals.home !== undefined && globals.home.trim() === '') {
+      throw new UsageError('--home must name a directory, got an empty value', { hint: 'give a path, or leave --home out to use $SYNDICATE_HOME or the XDG directories' });
+    }
     this.home = resolveHome({ home: globals.home });
   }
 

@@ -27,6 +27,12 @@ describe('CLI basics', () => {
     expect(document).toMatchObject({ ok: false, error: { code: 'usage' } });
   });
 
+  it('an empty --home (an unset variable in a script) is a usage error, not a silent fall-back to the default home', async () => {
+    const result = await runCli(['--home=', '--json', 'evidence', 'list']);
+    expect(result.exitCode).toBe(2);
+    expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: '--home must name a directory, got an empty value' } });
+  });
+
   it('a command group without its subcommand shows its help and a plain usage error, not commander internals', async () => {
     const human = await runCli(['evidence']);
     expect(human.exitCode).toBe(2);
