@@ -6,13 +6,14 @@
 const ELLIPSIS = '…';
 
 /**
- * Keeps a few characters at each end, proportionally fewer for short values:
- * `ghp_…3f9a` (≥ 16 chars), `hu…r2` (8–15), `…` (shorter: nothing of it is shown).
+ * Keeps a few characters at each end, never more than a quarter of the value: `ghp_…3f9a`
+ * (≥ 32 chars), `sk…9f` (16–31), `…` (shorter: nothing of it is shown — half of `pa55word`
+ * would be a guess away from the whole).
  */
 export function maskSecret(value: string): string {
   const length = value.length;
-  if (length >= 16) return `${value.slice(0, 4)}${ELLIPSIS}${value.slice(-4)}`;
-  if (length >= 8) return `${value.slice(0, 2)}${ELLIPSIS}${value.slice(-2)}`;
+  if (length >= 32) return `${value.slice(0, 4)}${ELLIPSIS}${value.slice(-4)}`;
+  if (length >= 16) return `${value.slice(0, 2)}${ELLIPSIS}${value.slice(-2)}`;
   return ELLIPSIS;
 }
 

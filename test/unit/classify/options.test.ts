@@ -63,15 +63,23 @@ describe('operator patterns', () => {
 });
 
 describe('masking', () => {
-  it('keeps a few characters of long values and none of short ones', () => {
+  it('keeps a few characters of long values, never more than a quarter, and none of short ones', () => {
     expect(maskSecret('ghp_abcdefghijklmnopqrstuvwxyz0123456789')).toBe('ghp_…6789');
-    expect(maskSecret('hunter2!x')).toBe('hu…!x');
-    expect(maskSecret('hunter2')).toBe('…');
+    expect(maskSecret('sk-proj-SECRETSECRETSECRET')).toBe('sk…ET');
+    expect(maskSecret('correct-horse-battery')).toBe('co…ry');
+    // Short credentials QA found half-shown (`pa…rd`): nothing of them now.
+    expect(maskSecret('pa55word')).toBe('…');
+    expect(maskSecret('hunter2!x')).toBe('…');
+    expect(maskSecret('ghp_short')).toBe('…');
+    for (const length of [16, 20, 31, 32, 40, 64]) {
+      const masked = maskSecret('x'.repeat(length));
+      expect(masked.length - 1, `length ${length}`).toBeLessThanOrEqual(length / 4);
+    }
   });
 
   it('no excerpt of a secret, credential or card contains the value', () => {
     const text = 'token ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8 card 4539 1488 0343 6467 DB_PASS=Tr0ub4dor&3';
     const result = classifyText(text, { indicatorWords: [], patterns: [] });
-    expect(result.findings.map((finding) => finding.excerpt)).toEqual(['ghp_…9Xc8', '…6467', 'DB_PASS=Tr…&3']);
+    expect(result.findings.map((finding) => finding.excerpt)).toEqual(['ghp_…9Xc8', '…6467', 'DB_PASS=…']);
   });
 });
