@@ -140,6 +140,10 @@ describe('provider register / list / show / history / remove through the built C
 
     const badVersion = await runCli(['provider', 'show', 'ollama-local', '--at', '0'], { home });
     expect(badVersion.exitCode).toBe(2);
+    // The message and hint name the flag the user typed.
+    const badVersionFlag = await runCli(['provider', 'show', 'ollama-local', '--version', 'abc'], { home });
+    expect(badVersionFlag.exitCode).toBe(2);
+    expect(badVersionFlag.stderr).toBe('error: --version "abc" is not a version number\nhint: use a whole number >= 1, e.g. --version 2');
 
     const removed = await runCli(['provider', 'remove', 'ollama-local', '--json'], { home });
     expect(removed.exitCode).toBe(0);

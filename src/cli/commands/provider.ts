@@ -82,8 +82,9 @@ Examples:
       if (options.version !== undefined && options.at !== undefined && options.version !== options.at) {
         throw new UsageError('--version and --at name different versions', { hint: 'give one of them' });
       }
+      const flag = options.at === undefined ? '--version' : '--at';
       const requested = options.at ?? options.version;
-      const version = requested === undefined ? undefined : parseVersion(requested);
+      const version = requested === undefined ? undefined : parseVersion(requested, flag);
       const context = contextFor(command);
       const registry = await import('../../registry/registry.js');
       try {
@@ -181,8 +182,8 @@ Examples:
   return provider;
 }
 
-function parseVersion(text: string): number {
-  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`version "${text}" is not a version number`, { hint: 'use a whole number >= 1, e.g. --at 2' });
+function parseVersion(text: string, flag: string): number {
+  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`${flag} "${text}" is not a version number`, { hint: `use a whole number >= 1, e.g. ${flag} 2` });
   return Number(text);
 }
 
