@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { SensitivityLevel } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
 import { contextFor } from '../context.js';
+import { counted } from '../output.js';
 
 interface ClassifyCommandOptions {
   explain?: boolean;
@@ -64,7 +65,7 @@ export function classifyCommand(): Command {
             );
           }
         } else if (findings.length > 0) {
-          output.info(output.color.dim(`${findings.length} finding${findings.length === 1 ? '' : 's'}; --explain lists them`));
+          output.info(output.color.dim(`${counted(findings.length, 'finding')}; --explain lists them`));
         }
       });
     });

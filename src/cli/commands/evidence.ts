@@ -3,7 +3,7 @@ import type { EvidenceRecord, EvidenceSummary, ListEvidenceOptions, UnparsedValu
 import { isUnparsedValue } from '../../store/json-columns.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
-import type { Output } from '../output.js';
+import { counted, type Output } from '../output.js';
 
 interface ListOptions {
   since?: string;
@@ -218,14 +218,14 @@ export function evidenceCommand(): Command {
             brokenAt.reason === 'anchor mismatch'
               ? 'the row at the recorded head no longer hashes to it: the chain up to it was rewritten, or the head was recorded from another store; run a full `evidence verify`'
               : brokenAt.reason === 'row missing' || brokenAt.reason === 'head mismatch'
-                ? `a row was deleted or the chain head edited outside syndicate; ${result.rows} rows before it verified`
-                : `the row was edited outside syndicate; ${result.rows} rows before it verified — inspect it with \`syndicate evidence show ${brokenAt.evidenceId ?? ''}\``,
+                ? `a row was deleted or the chain head edited outside syndicate; ${counted(result.rows, 'row')} before it verified`
+                : `the row was edited outside syndicate; ${counted(result.rows, 'row')} before it verified — inspect it with \`syndicate evidence show ${brokenAt.evidenceId ?? ''}\``,
           details: { rows: result.rows, brokenAt },
         });
       }
       spinner.stop();
       output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }) }, () => {
-        output.line(`evidence chain intact${from === undefined ? '' : ` from #${from.seq}`}: ${result.rows} rows, head #${result.head.seq} ${result.head.hash}`);
+        output.line(`evidence chain intact${from === undefined ? '' : ` from #${from.seq}`}: ${counted(result.rows, 'row')}, head #${result.head.seq} ${result.head.hash}`);
         output.info(`keep \`${result.head.seq}:${result.head.hash}\` outside this machine's store; \`evidence verify --from\` it later checks only newer rows`);
       });
     });

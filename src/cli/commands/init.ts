@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { CheckFailedError } from '../../errors.js';
 import { contextFor } from '../context.js';
+import { counted } from '../output.js';
 
 export function initCommand(): Command {
   return new Command('init')
@@ -31,6 +32,6 @@ export function initCommand(): Command {
       }
       if (output.json) output.document({ ...result });
       else if (result.warnings.length === 0) output.line(`syndicate is ready in ${result.dataDir}`);
-      else output.line(`syndicate is set up in ${result.dataDir}, with ${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'} (stderr): fix them, then run \`syndicate doctor\``);
+      else output.line(`syndicate is set up in ${result.dataDir}, with ${counted(result.warnings.length, 'warning')} (stderr): fix them, then run \`syndicate doctor\``);
     });
 }

@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import type { ProviderVersion, RegisteredProvider, RegistrationOutcome } from '../../registry/types.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { providerCapabilitiesCommand, providerTestCommand } from './provider-probes.js';
-
+import { counted, type Output } from '../output.js';
 export function providerCommand(): Command {
   const provider = new Command('provider')
     .description('register, inspect and retire provider records (versioned)')
@@ -333,7 +333,7 @@ async function addEntry(context: CommandContext, name: string, options: { id?: s
     },
     () => {
       output.line(describeOutcome(outcome));
-      if (discovery !== undefined) output.line(`discovered ${record.models.length} model${record.models.length === 1 ? '' : 's'} from ${discovery.engine} at ${discovery.engineUrl}`);
+      if (discovery !== undefined) output.line(`discovered ${counted(record.models.length, 'model')} from ${discovery.engine} at ${discovery.engineUrl}`);
       output.table(
         ['model', 'context', 'capability'],
         record.models.map((model) => [model.id, model.contextWindow, model.capabilityClass]),
