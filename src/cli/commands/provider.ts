@@ -2,8 +2,9 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { ProviderVersion, RegisteredProvider, RegistrationOutcome } from '../../registry/types.js';
 import { contextFor, type CommandContext } from '../context.js';
+import { counted } from '../output.js';
 import { providerCapabilitiesCommand, providerTestCommand } from './provider-probes.js';
-import { counted, type Output } from '../output.js';
+
 export function providerCommand(): Command {
   const provider = new Command('provider')
     .description('register, inspect and retire provider records (versioned)')
