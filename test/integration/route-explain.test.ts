@@ -350,7 +350,12 @@ describe('syndicate route --explain scenarios', () => {
     expect(result.stdout).toContain('  - anthropic:claude-sonnet-4-5 (approved_hosted) — class approved_hosted may not receive restricted data (allowed: local)');
     expect(result.stdout).toContain('no candidate: the request would be refused');
     expect(result.stderr).toContain('error: no provider may take this restricted request');
-    expect(result.stderr).toContain('hint: ');
+    expect(result.stderr).toContain('hint: see the exclusions above;');
+    // Without --explain nothing above lists them: the hint says how to see them.
+    const terse = await runCli(['route', '--model', 'anthropic:claude-sonnet-4-5', 'my password is hunter2'], { home });
+    expect(terse.exitCode).toBe(4);
+    expect(terse.stdout).not.toContain('class approved_hosted may not receive restricted data');
+    expect(terse.stderr).toContain('hint: run it again with `--explain` to see why each provider was excluded;');
   });
 
   it('only probes the local engines (metadata endpoints), never inference', async () => {

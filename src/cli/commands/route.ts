@@ -77,7 +77,7 @@ export function routeCommand(): Command {
             hint:
               plan.excluded.length === 0
                 ? 'register a provider (`syndicate provider register FILE`) or check --model'
-                : 'see the exclusions above (`--explain`); change the policy, register a suitable local model, or lower what the request needs',
+                : `${output.json ? '`details.plan.excluded` says why each provider was excluded' : options.explain === true ? 'see the exclusions above' : 'run it again with `--explain` to see why each provider was excluded'}; change the policy, register a suitable local model, or lower what the request needs`,
             details: { classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
           });
         }
