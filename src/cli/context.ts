@@ -22,10 +22,15 @@ export class CommandContext {
     this.home = resolveHome({ home: globals.home });
   }
 
-  async store(): Promise<Store> {
+  /**
+   * The store, created on first use. `existing`: commands that only read (list, show, export,
+   * verify, metrics, route) refuse a home without one (exit 6, `syndicate init`) instead of
+   * leaving a new empty store behind a mistyped `--home`.
+   */
+  async store(options: { existing?: boolean } = {}): Promise<Store> {
     if (this.openedStore === undefined) {
       const { openStore } = await import('../store/store.js');
-      this.openedStore = openStore(this.home.storePath);
+      this.openedStore = openStore(this.home.storePath, { mustExist: options.existing === true });
       // Rows left pending by a process that died become `interrupted` (bytes kept, chained).
       const { recoverInterrupted } = await import('../evidence/attempts.js');
       recoverInterrupted(this.openedStore);

@@ -106,7 +106,12 @@ describe('provider add: discovery from running engines through the built CLI', (
     const stopped = await startFakeEngine({ kind: 'ollama' });
     const deadUrl = stopped.baseUrl;
     await stopped.close();
-    const before = await providers();
+    // A fresh home: `provider list` refuses it (exit 6, no store) before and after alike.
+    const listing = async (): Promise<[number | undefined, string]> => {
+      const listed = await runCli(['provider', 'list', '--json'], { home });
+      return [listed.exitCode, listed.stdout];
+    };
+    const before = await listing();
     const result = await runCli(['provider', 'add', 'ollama', '--base-url', deadUrl], { home });
     expect(result.exitCode).toBe(5);
     expect(result.stdout).toBe('');
@@ -115,7 +120,7 @@ describe('provider add: discovery from running engines through the built CLI', (
     const json = await runCli(['provider', 'add', 'ollama', '--base-url', deadUrl, '--json'], { home });
     expect(json.exitCode).toBe(5);
     expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'engine_unreachable' } });
-    expect(await providers()).toEqual(before);
+    expect(await listing()).toEqual(before);
   });
 
   it('a local engine off loopback is refused before any request (exit 2, class rule)', async () => {

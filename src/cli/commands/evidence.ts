@@ -76,7 +76,7 @@ export function evidenceCommand(): Command {
         throw new UsageError(`invalid --limit "${options.limit ?? ''}"`, { hint: 'use a whole number of rows, at least 1' });
       }
       filters.limit = limit;
-      const rows = listEvidence(await context.store(), filters);
+      const rows = listEvidence(await context.store({ existing: true }), filters);
       const { output } = context;
       output.result({ evidence: rows }, () => {
         if (rows.length === 0) {
@@ -114,7 +114,7 @@ export function evidenceCommand(): Command {
         throw new UsageError('--raw and --json cannot be combined', { hint: 'use --raw for the exact bytes, or --json for the whole envelope' });
       }
       const { envelopeToJson, getEvidence } = await import('../../evidence/index.js');
-      const store = await context.store();
+      const store = await context.store({ existing: true });
       const record = getEvidence(store, await resolveId(store, id));
       if (record === undefined) throw new UsageError(`no evidence row ${id}`, { hint: 'list ids with `syndicate evidence list`' });
       const { output } = context;
@@ -151,7 +151,7 @@ export function evidenceCommand(): Command {
       }
       const since = options.since === undefined ? undefined : Date.now() - parseDuration(options.since, '--since');
       const { exportEvidence } = await import('../../evidence/index.js');
-      const lines = exportEvidence(await context.store(), since === undefined ? {} : { since });
+      const lines = exportEvidence(await context.store({ existing: true }), since === undefined ? {} : { since });
       const { output } = context;
       let rows = 0;
       if (options.output === undefined) {
@@ -201,7 +201,7 @@ export function evidenceCommand(): Command {
         }
         from = { seq: Number(match[1]), hash: match[2] as string };
       }
-      const store = await context.store();
+      const store = await context.store({ existing: true });
       const { output } = context;
       const spinner = await output.spinner('verifying the evidence chain');
       const result = verifyChain(store, {

@@ -21,7 +21,7 @@ export function metricsCommand(): Command {
       const { loadPolicy } = await import('../../policy/load.js');
       const { computeMetrics } = await import('../../metrics/index.js');
       const policy = loadPolicy(context.home.policyPath);
-      const store = await context.store();
+      const store = await context.store({ existing: true });
       const untilMs = Date.now();
       const summary = computeMetrics(store, policy, { sinceMs: untilMs - sinceMs, untilMs, ...(options.session === undefined ? {} : { session: options.session }) });
       context.close();

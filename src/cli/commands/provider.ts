@@ -47,7 +47,7 @@ Examples:
       const context = contextFor(command);
       const { listProviders } = await import('../../registry/registry.js');
       try {
-        const providers = listProviders(await context.store());
+        const providers = listProviders(await context.store({ existing: true }));
         const { output } = context;
         output.result({ providers: providers.map(summarize) }, () => {
           if (providers.length === 0) {
@@ -89,7 +89,7 @@ Examples:
       const context = contextFor(command);
       const registry = await import('../../registry/registry.js');
       try {
-        const store = await context.store();
+        const store = await context.store({ existing: true });
         const current = registry.requireProvider(store, id);
         const wanted = version ?? current.currentVersion;
         const stored = registry.getProviderVersion(store, id, wanted);
@@ -111,7 +111,7 @@ Examples:
       const context = contextFor(command);
       const registry = await import('../../registry/registry.js');
       try {
-        const store = await context.store();
+        const store = await context.store({ existing: true });
         const current = registry.requireProvider(store, id);
         const versions = registry.providerHistory(store, id);
         const { output } = context;

@@ -47,7 +47,7 @@ export function routeCommand(): Command {
         import('../../registry/credentials.js'),
       ]);
       const policy = loadPolicy(context.home.policyPath);
-      const store = await context.store();
+      const store = await context.store({ existing: true });
       try {
         const providers = listProviders(store);
         const routed = await routeRequest({
