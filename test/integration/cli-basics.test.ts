@@ -27,11 +27,11 @@ describe('CLI basics', () => {
     expect(document).toMatchObject({ ok: false, error: { code: 'usage' } });
   });
 
-  it('commands that only read refuse a home with no store (exit 6, run init) and leave nothing behind', async () => {
+  it('commands that only read, and run, refuse a home with no store (exit 6, run init) and leave nothing behind', async () => {
     const temporary = makeTempHome();
     cleanup = temporary.cleanup;
     const missing = join(temporary.home, 'typo');
-    for (const args of [['evidence', 'list'], ['evidence', 'verify'], ['metrics'], ['provider', 'list']]) {
+    for (const args of [['evidence', 'list'], ['evidence', 'verify'], ['metrics'], ['provider', 'list'], ['run', 'hello']]) {
       const result = await runCli(['--home', missing, '--json', ...args]);
       expect(result.exitCode, args.join(' ')).toBe(6);
       expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { message: `no store at ${join(missing, 'syndicate.db')}`, hint: 'run `syndicate init` first' } });

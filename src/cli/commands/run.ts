@@ -72,7 +72,7 @@ Examples:
       };
       const { invoke } = await import('../../invoke/pipeline.js');
       const { createPipelineContext } = await import('../../invoke/context.js');
-      const store = await context.store();
+      const store = await context.store({ existing: true }); // `run` needs init's key and policy too: never half-create a home
       const pipeline = createPipelineContext(context.home, store);
       const spinner = stream ? undefined : await output.spinner('routing');
       let printedAnything = false;
