@@ -4,6 +4,7 @@ import { StoreError } from '../errors.js';
 import { ANY_JSON, readStoredJson, type StoredShape } from '../store/json-columns.js';
 import type { Store } from '../store/store.js';
 import type { WireWarning } from '../wire/canonical.js';
+import { isRecord } from '../wire/json.js';
 import { evidenceBlocks } from './blocks.js';
 import { CHUNK_KEY_SPAN, REQUEST_SEQ } from './chain.js';
 import type {
@@ -226,10 +227,6 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
     afterCreatedAt = last.created_at;
     afterRowid = last.row_key;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** What each JSON column of an envelope holds when syndicate wrote it (see `readStoredJson`). */

@@ -119,21 +119,19 @@ export function checkDirectory(name: 'data directory' | 'config directory', path
 
 /** The permit key: owner and mode, then loaded exactly as `run` and `permit issue` load it. */
 export function checkPermitKey(path: string, userId: number | undefined): HomeCheck {
-  const name = 'permit key';
-  return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'secret'), (facts) =>
-    usable(name, path, () => {
-      loadPermitKey(path);
-      return `${formatMode(facts.mode)} ${path}`;
-    }),
-  );
+  return checkSecretFile('permit key', path, userId, loadPermitKey);
 }
 
 /** The gateway token: owner and mode, then read exactly as `serve` reads it. */
 export function checkGatewayToken(path: string, userId: number | undefined): HomeCheck {
-  const name = 'gateway token';
+  return checkSecretFile('gateway token', path, userId, readGatewayToken);
+}
+
+/** A secret file: owner and mode, then `load`, the loader its command uses. */
+function checkSecretFile(name: string, path: string, userId: number | undefined, load: (path: string) => unknown): HomeCheck {
   return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'secret'), (facts) =>
     usable(name, path, () => {
-      readGatewayToken(path);
+      load(path);
       return `${formatMode(facts.mode)} ${path}`;
     }),
   );
@@ -152,7 +150,8 @@ export function checkPolicyFile(path: string, userId: number | undefined): HomeC
       if (!(error instanceof SyndicateError)) throw error;
       const problems = error instanceof InvalidInputError ? error.problems : [];
       const first = problems[0];
-      const detail = first === undefined ? error.message : `${formatInputProblem(first)}${countProblems(problems) > 1 ? ` (and ${countProblems(problems) - 1} more)` : ''}`;
+      const others = countProblems(problems) - 1;
+      const detail = first === undefined ? error.message : `${formatInputProblem(first)}${others > 0 ? ` (and ${others} more)` : ''}`;
       return { name, path, status: 'fail', detail, hint: 'run `syndicate policy check` to list every problem' };
     }
     return { name, path, status: 'pass', detail: `${path} (valid)` };
