@@ -12,8 +12,14 @@
  * follows it (inside the loop, the next repetition included), or a backreference. Without such a
  * choice each repetition of the loop is matched one way only, and the text is split one way.
  * It is conservative: it may refuse a safe expression (`(ab|ac)*`), with a hint to rewrite it,
- * rather than accept an unsafe one. It does not look for polynomial slowdowns outside loops
- * (`\s*\s*x` on a long run of spaces).
+ * rather than accept an unsafe one.
+ *
+ * One polynomial shape is refused too, because operator patterns meet it on every long line: an
+ * expression that can start with an unbounded repetition of almost any character (`.*secret`,
+ * `(?=.*x)`, `[^"]+"`). The search tries the expression at every position, and from each one that
+ * repetition runs to the end of the line before giving back: time quadratic in the line's length
+ * (`.*secret.*` took 6.5 s over 108 KB of text without the word, measured on Node 20). Other
+ * polynomial slowdowns outside loops (`\s*\s*x` on a long run of spaces) are not looked for.
  */
 
 import { LruMap } from './lru.js';
@@ -421,6 +427,17 @@ class Parser {
   }
 }
 
+/**
+ * A repeated set at least this large (UTF-16 code units) counts as "almost any character" for the
+ * leading-sweep check: `.`, `\S`, `\D`, `\W`, negated classes. Long runs of such characters are
+ * common (minified JSON, base64, long lines); runs of `\w` or `[a-z]` are not.
+ */
+const BROAD_SET_SIZE = 0x8000;
+
+function rangeSize(ranges: CharRanges): number {
+  return ranges.reduce((total, [low, high]) => total + high - low + 1, 0);
+}
+
 /** Stands for `.` until the analysis knows whether the `s` flag is set. */
 const DOT_PLACEHOLDER: CharRanges = [[-1, -1]];
 
@@ -477,6 +494,7 @@ class Analysis {
   run(tree: RegexNode): BacktrackingRisk | undefined {
     try {
       this.walk(tree, NOTHING, undefined);
+      this.checkLeadingSweep(tree);
     } catch (error) {
       if (error instanceof FoundRisk) return error.risk;
       throw error;
@@ -533,6 +551,38 @@ class Analysis {
           this.walk(node.body, follow, loop);
         }
         return;
+      }
+    }
+  }
+
+  /**
+   * Throws when a search attempt can start with an unbounded repetition of almost any character
+   * (see the header). Returns whether every match of `node` is anchored (`^`) or has consumed a
+   * character by its end, i.e. whether what follows `node` is no longer at an attempt's start.
+   */
+  private checkLeadingSweep(node: RegexNode): boolean {
+    switch (node.kind) {
+      case 'characters':
+      case 'backreference':
+        return true;
+      case 'assertion':
+        // `^` ties every attempt to the text's (or, with `m`, a line's) start: one sweep per line.
+        return this.source.slice(node.start, node.end) === '^';
+      case 'lookaround':
+        // `(?=.*x)` at the start sweeps the line from every position just the same.
+        this.checkLeadingSweep(node.body);
+        return false;
+      case 'group':
+        return this.checkLeadingSweep(node.body);
+      case 'sequence':
+        return node.items.some((item) => this.checkLeadingSweep(item));
+      case 'alternation':
+        return node.alternatives.map((alternative) => this.checkLeadingSweep(alternative)).every(Boolean);
+      case 'quantified': {
+        if (node.max === 0) return false;
+        if (node.max === Infinity && rangeSize(this.first(node.body)) >= BROAD_SET_SIZE) throw this.leadingSweep(node);
+        const settled = this.checkLeadingSweep(node.body);
+        return node.min > 0 && settled;
       }
     }
   }
@@ -628,6 +678,13 @@ class Analysis {
   private quote(node: Span): string {
     const text = this.source.slice(node.start, node.end);
     return `\`${text.length > 40 ? `${text.slice(0, 39)}…` : text}\``;
+  }
+
+  private leadingSweep(repetition: Quantified): FoundRisk {
+    return new FoundRisk({
+      message: `it can start with ${this.quote(repetition)}, an unbounded repetition of almost any character: the search tries it from every position of a line and each try runs to the line's end, so a long line without a match takes time quadratic in its length (seconds for 100 KB)`,
+      hint: 'drop the leading repetition (a pattern is found anywhere in the text without it: `secret` rather than `.*secret.*`), bound it (`.{0,80}secret`), or start with `^` to match from the start of the text or, with `m`, of a line',
+    });
   }
 
   private nestedRepetition(inner: Quantified, loop: Quantified): FoundRisk {

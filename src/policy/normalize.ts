@@ -139,19 +139,20 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
       const flags = pattern.caseSensitive === true ? '' : 'i';
       try {
         const compiled = new RegExp(pattern.regex, flags);
+        // Testing on '' is safe whatever the shape (there is no text to backtrack over); any
+        // other text waits for the backtracking check.
         const backtracking = catastrophicBacktrackingRisk(pattern.regex, flags);
-        if (backtracking !== undefined) {
-          // Checked before the expression ever runs: testing it, even on '', could be what hangs.
-          problems.push({
-            pointer: `/patterns/${index}/regex`,
-            message: `pattern "${pattern.name}" can backtrack catastrophically, so one prompt could hang classification (ReDoS): ${backtracking.message}`,
-            hint: backtracking.hint,
-          });
-        } else if (compiled.test('')) {
+        if (compiled.test('')) {
           problems.push({
             pointer: `/patterns/${index}/regex`,
             message: `pattern "${pattern.name}" matches the empty string, so it would match every request`,
             hint: 'make the expression require at least one character, e.g. replace `*` with `+`',
+          });
+        } else if (backtracking !== undefined) {
+          problems.push({
+            pointer: `/patterns/${index}/regex`,
+            message: `pattern "${pattern.name}" can backtrack catastrophically, so one prompt could hang classification (ReDoS): ${backtracking.message}`,
+            hint: backtracking.hint,
           });
         }
       } catch (error) {

@@ -60,12 +60,42 @@ const SAFE = [
   '(?:https?://)?wiki\\.internal/[\\w/-]+',
   '(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==)?',
   '(\\d)\\1+',
-  '.*secret.*',
+  '^.*secret.*',
+  'secret.*',
+  'secret.*token',
+  '.{0,80}secret',
+  '\\w+@corp\\.example\\.com',
+  '[^"]{0,40}"key"',
+  '(?:api|auth)[_-]?key.*',
   '[(a+)+]',
   '\\(a+\\)+',
 ];
 
+/**
+ * Quadratic: each can start with an unbounded repetition of almost any character, which every
+ * search attempt runs to the end of the line (`.*secret.*`: 6.5 s over 108 KB without the word).
+ */
+const LEADING_SWEEP: [string, string][] = [
+  ['.*secret.*', '.*'],
+  ['.+?token', '.+?'],
+  ['(.*)secret', '.*'],
+  ['(?=.*secret)', '.*'],
+  ['[^"]+"key"', '[^"]+'],
+  ['\\S+@corp', '\\S+'],
+  ['\\D*1234', '\\D*'],
+  ['\\s*.*secret', '.*'],
+  ['\\b.*secret', '.*'],
+  ['(?:confidential|.*internal)', '.*'],
+  ['(?:ab)*.{3,}x', '.{3,}'],
+];
+
 describe('catastrophicBacktrackingRisk', () => {
+  it.each(LEADING_SWEEP)('refuses %s, which can start with %s', (source, repetition) => {
+    const risk = catastrophicBacktrackingRisk(source, 'i');
+    expect(risk?.message).toContain(`it can start with \`${repetition}\`, an unbounded repetition of almost any character`);
+    expect(risk?.hint).toMatch(/drop the leading repetition/);
+  });
+
   it.each(CATASTROPHIC)('refuses %s', (source, message) => {
     expect(() => new RegExp(source, 'i')).not.toThrow();
     const risk = catastrophicBacktrackingRisk(source, 'i');

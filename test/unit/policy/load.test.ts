@@ -165,6 +165,14 @@ const INVALID: InvalidCase[] = [
     message: 'matches the empty string',
   },
   {
+    name: 'regex that sweeps every line from every position',
+    text: `${HEADER}patterns:\n  - {name: sweep, level: internal, regex: ".*secret.*"}\n`,
+    pointer: '/patterns/0/regex',
+    line: 4,
+    column: 43,
+    message: 'pattern "sweep" can backtrack catastrophically, so one prompt could hang classification (ReDoS): it can start with `.*`, an unbounded repetition of almost any character',
+  },
+  {
     name: 'regex that can backtrack catastrophically (ReDoS)',
     text: `${HEADER}patterns:\n  - {name: redos, level: internal, regex: "(a+)+$"}\n`,
     pointer: '/patterns/0/regex',
