@@ -16,6 +16,8 @@ export interface EngineState {
   answer: string;
   /** A thinking model's reasoning, sent apart from the answer as the engine does (see FakeEngineOptions.reasoning). */
   reasoning?: string;
+  /** SSE frames every streamed answer replays verbatim (see FakeEngineOptions.streamReplay). */
+  streamReplay?: string;
   /** Ollama `/api/ps`: models currently resident (the first model at start; every model used since). */
   resident: Set<string>;
   /** Requests seen with a seed at temperature > 0 (drives the "seed ignored" quirk). */

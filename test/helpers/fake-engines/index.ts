@@ -49,6 +49,12 @@ export interface FakeEngineOptions {
    * carry only the reasoning). Ignored by the hosted kinds.
    */
   reasoning?: string;
+  /**
+   * Every streamed answer replays these SSE frames verbatim (a captured `*.chunks.txt`) instead
+   * of a generated one, once the request passed the engine's checks: stream shapes the fake model
+   * does not generate, such as parallel tool calls.
+   */
+  streamReplay?: string;
 }
 
 /** One HTTP exchange as the fake engine saw it: the exact bytes in and out. */
@@ -100,6 +106,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     jinja: options.jinja ?? false,
     answer: options.answer ?? DEFAULT_ANSWER,
     ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),
+    ...(options.streamReplay === undefined ? {} : { streamReplay: options.streamReplay }),
     resident: new Set([models[0]!.id]),
     promptCache: new Set(),
     seededSamplingCalls: 0,
