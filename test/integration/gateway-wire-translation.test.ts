@@ -1,13 +1,14 @@
 /**
  * Answers that cross wire formats through a real gateway, as the official clients read them:
  * parallel tool calls an OpenAI-wire engine interleaves, streamed to Anthropic clients (whose
- * content blocks are strictly sequential) and back.
+ * content blocks are strictly sequential) and back; the usage of an engine that reports none.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { getEvidence } from '../../src/evidence/index.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
@@ -25,7 +26,7 @@ describe('parallel tool calls an OpenAI-wire engine interleaves (index 0, index 
   let engine: FakeEngine;
   let gateway: TestGateway;
   beforeAll(async () => {
-    engine = await startFakeEngine({ kind: 'vllm', streamReplay: fixture('openai', 'parallel-tool-calls-interleaved.chunks.txt') });
+    engine = await startFakeEngine({ kind: 'vllm', replay: { stream: fixture('openai', 'parallel-tool-calls-interleaved.chunks.txt') } });
     gateway = await startTestGateway({ providers: [{ id: 'vllm', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'vllm', models: [{ id: 'Qwen/Qwen2.5-1.5B-Instruct', tags: ['tools'] }] }] });
   });
   afterAll(async () => {
@@ -68,7 +69,7 @@ describe('an Anthropic-wire provider streaming text and two tool_use blocks', ()
   let engine: FakeEngine;
   let gateway: TestGateway;
   beforeAll(async () => {
-    engine = await startFakeEngine({ kind: 'anthropic', streamReplay: fixture('anthropic', 'text-parallel-tool-use.chunks.txt') });
+    engine = await startFakeEngine({ kind: 'anthropic', replay: { stream: fixture('anthropic', 'text-parallel-tool-use.chunks.txt') } });
     gateway = await startTestGateway({ providers: [{ id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: engine.baseUrl, auth: true, models: [{ id: 'claude-sonnet-4-20250514', tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] }] });
   });
   afterAll(async () => {
@@ -100,6 +101,79 @@ describe('an Anthropic-wire provider streaming text and two tool_use blocks', ()
       { type: 'tool_use', id: 'toolu_01Tokyo000000000000000', name: 'get_weather', input: { city: 'Tokyo' } },
     ]);
     expectSequentialBlocks(events, 3);
+  });
+});
+
+describe('an engine that reports no usage (Ollama before stream_options, answers and streams)', () => {
+  let engine: FakeEngine;
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', replay: { body: fixture('openai', 'ollama-no-usage.json'), stream: fixture('openai', 'ollama-no-usage.chunks.txt') } });
+    gateway = await startTestGateway({ providers: [{ id: 'ollama', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'ollama', models: [{ id: 'llama3.2:latest' }] }] });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  const PROMPT = 'Why is the sky blue? Answer in one sentence, for a curious child.';
+
+  /** The evidence of an answer, once completed (a stream's row is finished after its last byte): its counts are local and say so. */
+  const countedLocally = async (evidenceId: string | null): Promise<{ inputTokens: number; outputTokens: number }> => {
+    const evidence = await vi.waitFor(
+      () => {
+        const row = getEvidence(gateway.store, evidenceId ?? '');
+        expect(row?.state).toBe('completed');
+        return row!;
+      },
+      { timeout: 5000 },
+    );
+    expect(evidence.tokenAccounting).toBe('approximate');
+    expect(evidence.inputTokens).toBeGreaterThan(10);
+    expect(evidence.outputTokens).toBeGreaterThan(3);
+    return { inputTokens: evidence.inputTokens!, outputTokens: evidence.outputTokens! };
+  };
+
+  it('gives an Anthropic client the local count as usage, not zeros: answered and streamed', async () => {
+    const client = anthropicClient(gateway);
+    const { data: message, response } = await client.messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: PROMPT }] }).withResponse();
+    const counted = await countedLocally(response.headers.get('x-syndicate-evidence'));
+    expect(message.usage).toMatchObject({ input_tokens: counted.inputTokens, output_tokens: counted.outputTokens });
+
+    const stream = client.messages.stream({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: PROMPT }] });
+    const { response: streamed } = await stream.withResponse();
+    const final = await stream.finalMessage();
+    expect(final.content).toEqual([{ type: 'text', text: 'The sky is blue.' }]);
+    const streamCounted = await countedLocally(streamed.headers.get('x-syndicate-evidence'));
+    expect(final.usage).toMatchObject({ input_tokens: streamCounted.inputTokens, output_tokens: streamCounted.outputTokens });
+  });
+
+  it('gives an OpenAI client the same counts: in the answer, and in the usage chunk it asked for', async () => {
+    const client = openAIClient(gateway);
+    const { data: completion, response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: PROMPT }] }).withResponse();
+    const counted = await countedLocally(response.headers.get('x-syndicate-evidence'));
+    expect(completion.usage).toMatchObject({ prompt_tokens: counted.inputTokens, completion_tokens: counted.outputTokens, total_tokens: counted.inputTokens + counted.outputTokens });
+
+    const { data: stream, response: streamed } = await client.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: PROMPT }], stream: true, stream_options: { include_usage: true } })
+      .withResponse();
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) usage = chunk.usage ?? usage;
+    const streamCounted = await countedLocally(streamed.headers.get('x-syndicate-evidence'));
+    expect(usage).toMatchObject({ prompt_tokens: streamCounted.inputTokens, completion_tokens: streamCounted.outputTokens });
+  });
+
+  it('gives a Responses API client the same counts, answered and streamed', async () => {
+    const client = openAIClient(gateway);
+    const { data: answer, response } = await client.responses.create({ model: 'auto', input: PROMPT }).withResponse();
+    const counted = await countedLocally(response.headers.get('x-syndicate-evidence'));
+    expect(answer.usage).toMatchObject({ input_tokens: counted.inputTokens, output_tokens: counted.outputTokens });
+
+    const { data: stream, response: streamed } = await client.responses.create({ model: 'auto', input: PROMPT, stream: true }).withResponse();
+    let usage: OpenAI.Responses.ResponseUsage | undefined;
+    for await (const event of stream) if (event.type === 'response.completed') usage = event.response.usage;
+    const streamCounted = await countedLocally(streamed.headers.get('x-syndicate-evidence'));
+    expect(usage).toMatchObject({ input_tokens: streamCounted.inputTokens, output_tokens: streamCounted.outputTokens });
   });
 });
 

@@ -316,8 +316,9 @@ export function toAnthropicStopReason(reason: FinishReason, rawFinishReason: str
 }
 
 /**
- * Anthropic usage for canonical usage. Unknown counts are sent as 0: Anthropic clients
- * require the fields; the evidence record, not this body, states that they were unknown.
+ * Anthropic usage for canonical usage. The gateway gives it the local count when the engine
+ * reported none; a count still unknown (the tokenizer could not be loaded) is sent as 0, since
+ * Anthropic clients require the fields: the evidence, not this body, says it was unknown.
  */
 function toAnthropicUsage(usage: Partial<Usage> | undefined): AnthropicUsage {
   const cached = usage?.cachedInputTokens ?? 0;

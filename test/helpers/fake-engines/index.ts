@@ -50,11 +50,18 @@ export interface FakeEngineOptions {
    */
   reasoning?: string;
   /**
-   * Every streamed answer replays these SSE frames verbatim (a captured `*.chunks.txt`) instead
-   * of a generated one, once the request passed the engine's checks: stream shapes the fake model
-   * does not generate, such as parallel tool calls.
+   * Captured answers replayed verbatim instead of generated ones, once a request passed the
+   * engine's checks: `stream`, the SSE frames of every streamed answer (a `*.chunks.txt`); `body`,
+   * every non-streamed answer's JSON. For shapes the fake model does not generate: parallel tool
+   * calls, an old engine's answer without usage.
    */
-  streamReplay?: string;
+  replay?: FakeReplay;
+}
+
+/** See `FakeEngineOptions.replay`. */
+export interface FakeReplay {
+  stream?: string;
+  body?: string;
 }
 
 /** One HTTP exchange as the fake engine saw it: the exact bytes in and out. */
@@ -106,7 +113,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     jinja: options.jinja ?? false,
     answer: options.answer ?? DEFAULT_ANSWER,
     ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),
-    ...(options.streamReplay === undefined ? {} : { streamReplay: options.streamReplay }),
+    ...(options.replay === undefined ? {} : { replay: options.replay }),
     resident: new Set([models[0]!.id]),
     promptCache: new Set(),
     seededSamplingCalls: 0,

@@ -247,8 +247,8 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
     toolCallId: toolCallId(kind),
     cachedTokens,
   };
-  if (view.stream) return { status: 200, headers: streamHeaders(kind), frames: state.streamReplay === undefined ? streamFrames(context) : replayedFrames(state.streamReplay), terminalFrames: 1 };
-  return { status: 200, headers: jsonHeaders(kind, path), body: serializeBody(kind, completionBody(context, path)) };
+  if (view.stream) return { status: 200, headers: streamHeaders(kind), frames: state.replay?.stream === undefined ? streamFrames(context) : replayedFrames(state.replay.stream), terminalFrames: 1 };
+  return { status: 200, headers: jsonHeaders(kind, path), body: state.replay?.body ?? serializeBody(kind, completionBody(context, path)) };
 }
 
 /** A captured stream as the frames to write, each exactly as captured. */
@@ -712,6 +712,7 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   const id = `msg_01${randomBase62(22)}`;
   const toolUseId = toolCallId('anthropic');
 
+  if (!view.stream && state.replay?.body !== undefined) return { status: 200, headers: jsonHeaders('anthropic', path), body: state.replay.body };
   if (!view.stream) {
     const message = loadJsonTemplate<Json>('anthropic', generation.toolCall === undefined ? 'message.json' : 'message-tool-use.json');
     message['id'] = id;
@@ -737,7 +738,7 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
     return { status: 200, headers: jsonHeaders('anthropic', path), body: compactJson(message) };
   }
 
-  if (state.streamReplay !== undefined) return { status: 200, headers: streamHeaders('anthropic'), frames: replayedFrames(state.streamReplay), terminalFrames: 1 };
+  if (state.replay?.stream !== undefined) return { status: 200, headers: streamHeaders('anthropic'), frames: replayedFrames(state.replay.stream), terminalFrames: 1 };
   const captured = loadChunkTemplates('anthropic', 'message.chunks.txt');
   const toolCaptured = loadChunkTemplates('anthropic', 'message-tool-use.chunks.txt');
   const byType = (frames: typeof captured, type: string): Json => {
