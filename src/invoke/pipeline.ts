@@ -322,6 +322,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     baseUrl: record.baseUrl,
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(record.auth?.header === undefined ? {} : { authHeader: record.auth.header }),
+    ...(candidate.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: candidate.defaultMaxTokens }),
   });
   const warnings = [...(input.callerWarnings ?? []), ...(lowered === undefined ? [] : [loweredWarning(plan.request, candidate, provider, lowered)]), ...httpRequest.warnings];
   const evidenceId = beginAttempt(context.store, {

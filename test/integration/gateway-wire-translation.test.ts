@@ -1,7 +1,8 @@
 /**
  * Answers that cross wire formats through a real gateway, as the official clients read them:
  * parallel tool calls an OpenAI-wire engine interleaves, streamed to Anthropic clients (whose
- * content blocks are strictly sequential) and back; the usage of an engine that reports none.
+ * content blocks are strictly sequential) and back; the usage of an engine that reports none;
+ * the max_tokens an anthropic-wire provider is sent when the client asked for none.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -10,7 +11,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getEvidence } from '../../src/evidence/index.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { startTestGateway, TEST_TOKEN, testPolicy, type TestGateway } from '../unit/gateway/harness.js';
 
 const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'wire');
 const fixture = (wire: string, name: string): string => readFileSync(resolve(FIXTURES, wire, name), 'utf8');
@@ -174,6 +175,63 @@ describe('an engine that reports no usage (Ollama before stream_options, answers
     for await (const event of stream) if (event.type === 'response.completed') usage = event.response.usage;
     const streamCounted = await countedLocally(streamed.headers.get('x-syndicate-evidence'));
     expect(usage).toMatchObject({ input_tokens: streamCounted.inputTokens, output_tokens: streamCounted.outputTokens });
+  });
+});
+
+describe('an OpenAI client that sends no max_tokens, answered by an anthropic-wire provider (which requires one)', () => {
+  let engine: FakeEngine;
+  let gateway: TestGateway;
+  const policy = testPolicy();
+  policy.cost = { ...policy.cost, defaultOutputTokens: 6000 };
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'anthropic', models: [{ id: 'claude-sonnet-4-20250514' }, { id: 'claude-small-8k', contextWindow: 8192 }] });
+    gateway = await startTestGateway({
+      policy,
+      providers: [
+        {
+          id: 'claude',
+          class: 'approved_hosted',
+          wire: 'anthropic',
+          baseUrl: engine.baseUrl,
+          auth: true,
+          models: [
+            { id: 'claude-sonnet-4-20250514', price: { inputPerMTok: 3, outputPerMTok: 15 } },
+            { id: 'claude-small-8k', contextWindow: 8192, price: { inputPerMTok: 1, outputPerMTok: 5 } },
+          ],
+        },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  const sentMaxTokens = (): unknown => (JSON.parse(engine.exchanges.filter((exchange) => exchange.path === '/v1/messages').at(-1)?.requestBody.toString('utf8') ?? '{}') as Record<string, unknown>)['max_tokens'];
+
+  it("is sent the policy's cost.defaultOutputTokens, which the evidence names", async () => {
+    const { response } = await openAIClient(gateway).chat.completions.create({ model: 'claude:claude-sonnet-4-20250514', messages: [{ role: 'user', content: QUESTION }] }).withResponse();
+    expect(sentMaxTokens()).toBe(6000);
+    const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(JSON.parse(evidence?.request.body?.toString('utf8') ?? '{}')).toMatchObject({ max_tokens: 6000 });
+    expect(evidence?.warnings).toContainEqual({ setting: 'maxTokens', message: 'the anthropic wire requires max_tokens; none was given, so 6000 was sent' });
+  });
+
+  it('is sent less when the context window leaves less after the prompt', async () => {
+    // ~3 300 tokens of prompt in an 8 192-token window: ~4 750 left, under the 6 000 the policy assumes.
+    const prompt = 'Summarise the notes from the weekly planning meeting. '.repeat(300);
+    const { data: stream, response } = await openAIClient(gateway).chat.completions.create({ model: 'claude:claude-small-8k', messages: [{ role: 'user', content: prompt }], stream: true }).withResponse();
+    for await (const chunk of stream) void chunk;
+    const sent = sentMaxTokens() as number;
+    expect(sent).toBeLessThan(6000);
+    expect(sent).toBeGreaterThan(8192 - 3_000 * 1.1 * 1.2 - 136);
+    const evidence = await vi.waitFor(() => {
+      const row = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
+      expect(row?.state).toBe('completed');
+      return row!;
+    });
+    expect(evidence.warnings).toContainEqual({ setting: 'maxTokens', message: `the anthropic wire requires max_tokens; none was given, so ${sent} was sent` });
+    expect(JSON.stringify(evidence.route)).toContain(`no max output asked: ${sent} tokens assumed`);
   });
 });
 
