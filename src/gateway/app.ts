@@ -11,7 +11,7 @@ import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, type ApiFamily } from './errors.js';
-import { anthropicFace, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
+import { anthropicFace, clientAnswer, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelById, modelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
 
@@ -258,7 +258,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const outcome = await settled;
       finish(outcome);
       if ('error' in outcome) throw outcome.error;
-      channel.write(encoderFor().encodeAll(partsOfResponse(outcome.result.response)));
+      channel.write(encoderFor().encodeAll(partsOfResponse(clientAnswer(outcome.result))));
       channel.end();
       return streamReply(channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(parsed.ignoredFields) });
     }

@@ -48,7 +48,7 @@ export const openAIFace: ApiFace = {
     return { request: parsed.request, includeUsage: parsed.includeUsage, ignoredFields: parsed.ignoredFields };
   },
   render(result, model) {
-    return renderOpenAIChatResponse(result.response, { created: unixSeconds(), id: openAIId(), model }).body;
+    return renderOpenAIChatResponse(clientAnswer(result), { created: unixSeconds(), id: openAIId(), model }).body;
   },
   createEncoder(model, { includeUsage }) {
     return new OpenAIStreamEncoder({ id: openAIId(), model, created: unixSeconds(), includeUsage });
@@ -63,7 +63,7 @@ export const anthropicFace: ApiFace = {
     return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, thinking: parsed.thinking };
   },
   render(result, model, { thinking }) {
-    return renderAnthropicMessageResponse(result.response, { id: newId('msg'), model, thinking: thinking === true }).body;
+    return renderAnthropicMessageResponse(clientAnswer(result), { id: newId('msg'), model, thinking: thinking === true }).body;
   },
   createEncoder(model, { thinking }) {
     return new AnthropicStreamEncoder({ id: newId('msg'), model, thinking: thinking === true });
@@ -79,12 +79,21 @@ export const responsesFace: ApiFace = {
     return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields };
   },
   render(result, model, { request }) {
-    return renderResponsesResponse(result.response, { id: newId('resp'), createdAt: unixSeconds(), model, request });
+    return renderResponsesResponse(clientAnswer(result), { id: newId('resp'), createdAt: unixSeconds(), model, request });
   },
   createEncoder(model, { request }) {
     return new ResponsesStreamEncoder({ id: newId('resp'), createdAt: unixSeconds(), model, request });
   },
 };
+
+/**
+ * The answer as a client is given it. When the engine reported no usage, the pipeline's local
+ * count stands in for it (the evidence records it as `approximate`): Anthropic's usage fields are
+ * required, and a 0 there — or no usage for an OpenAI client that asked for it — would be false.
+ */
+export function clientAnswer(result: InvocationResult): CanonicalResponse {
+  return result.response.usage === undefined && result.usage !== undefined ? { ...result.response, usage: result.usage } : result.response;
+}
 
 /** The parts of a whole answer, for a stream whose attempt delivered no parts of its own. */
 export function partsOfResponse(response: CanonicalResponse): StreamPart[] {

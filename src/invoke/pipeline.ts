@@ -322,6 +322,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     baseUrl: record.baseUrl,
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(record.auth?.header === undefined ? {} : { authHeader: record.auth.header }),
+    ...(candidate.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: candidate.defaultMaxTokens }),
   });
   const warnings = [...(input.callerWarnings ?? []), ...(lowered === undefined ? [] : [loweredWarning(plan.request, candidate, provider, lowered)]), ...httpRequest.warnings];
   const evidenceId = beginAttempt(context.store, {
@@ -453,6 +454,10 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
 
   const usage = decoded.usage ?? (await approximateUsage(plan.request, decoded));
   const tokenAccounting: TokenAccounting = decoded.usage !== undefined ? 'exact' : usage !== undefined ? 'approximate' : 'not_available';
+  if (wireRequest.stream) {
+    if (decoded.usage === undefined && usage !== undefined) input.onPart?.({ type: 'usage', usage });
+    input.onPart?.({ type: 'stream-end' });
+  }
   const toolCallFidelity = toolFidelity(plan.request, decoded);
   const price = record.models.find((model) => model.id === candidate.model)?.price;
   const costUsd = price === undefined || usage === undefined ? undefined : usageCostUsd(price, usage);
@@ -556,6 +561,8 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
 
   const accept = (part: StreamPart): void => {
     accumulator.add(part);
+    // The caller's stream is ended by `attempt`, after the local usage of an answer that carried none.
+    if (part.type === 'stream-end') return;
     if (!delivered && CONTENT_PARTS.has(part.type)) {
       delivered = true;
       firstTokenMs = elapsedMs(started);

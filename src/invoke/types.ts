@@ -87,7 +87,11 @@ export interface InvocationInput {
   signal?: AbortSignal;
   /** When the caller received the request, on the `performance.now()` clock (the gateway: its arrival). */
   receivedAt?: number;
-  /** Stream parts forwarded as they arrive from the attempt that delivers the answer. */
+  /**
+   * Stream parts forwarded as they arrive from the attempt that delivers the answer. Its
+   * `stream-end` comes once the answer is complete (also when the upstream sent no terminal
+   * marker), after a `usage` part with the local count when the upstream reported no usage.
+   */
   onPart?: (part: StreamPart) => void;
   /** Told when an attempt starts, e.g. to show which provider is being tried. */
   onAttempt?: (attempt: AttemptStarted) => void;

@@ -73,7 +73,7 @@ defaultTrustTier: operator
 cost:
   perRequestUsd: 1
   perDayUsd: 20
-  defaultOutputTokens: 1024   # assumed output when a request sets no max tokens
+  defaultOutputTokens: 1024   # assumed output when a request sets no max tokens (anthropic-wire models are sent it)
 
 # Fallback walks the candidate list on failure, only towards the same or a stricter class.
 fallback:

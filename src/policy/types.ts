@@ -22,7 +22,10 @@ export interface Policy {
   cost: {
     perRequestUsd?: number;
     perDayUsd?: number;
-    /** Output tokens assumed for the cost estimate when the request sets no `maxTokens`. */
+    /**
+     * Output tokens assumed for the cost estimate when the request sets no `maxTokens`; also the
+     * `max_tokens` a model on the anthropic wire (which requires one) is sent then.
+     */
     defaultOutputTokens?: number;
   };
   /** Ordered provider ids to try first when falling back; others follow in route order. */

@@ -16,6 +16,11 @@ import type { Candidate, Exclusion, ExclusionRule, RouteContext, RouteInput, Rou
 
 const DEFAULT_OUTPUT_TOKENS = 1024;
 
+/** The output assumed for a request that sets no max output: the policy's `cost.defaultOutputTokens`, else 1 024. */
+export function assumedOutputTokens(policy: Policy): number {
+  return policy.cost?.defaultOutputTokens ?? DEFAULT_OUTPUT_TOKENS;
+}
+
 /**
  * Turns (request, sensitivity, policy, providers, health, warm state) into an ordered candidate
  * list with reasons, the exclusions with theirs, and an explanation. Pure: no I/O, no clock
@@ -64,6 +69,8 @@ interface Evaluation {
   warm: boolean | undefined;
   /** The window holds the prompt but not the requested output: the max output sent instead. */
   loweredMaxTokens: number | undefined;
+  /** No max output requested: the output assumed, within what the window leaves (see `Candidate`). */
+  defaultMaxTokens: number | undefined;
   /** Held back by a rate limit: seconds until it may be used again. */
   retryAfterSeconds: number | undefined;
 }
@@ -88,7 +95,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const tasks = matchTasks(requestTexts(input.request), policy.tasks ?? []);
   const preferTags = new Set(tasks.flatMap((task) => task.rule.preferTags));
   const maxTokens = input.maxTokens ?? input.request.maxTokens;
-  const outputTokens = maxTokens ?? policy.cost?.defaultOutputTokens ?? DEFAULT_OUTPUT_TOKENS;
+  const outputTokens = maxTokens ?? assumedOutputTokens(policy);
   const allowance = templateAllowance(input.request);
   const egressHosts = new Set((policy.egress?.allowHosts ?? []).map((host) => host.toLowerCase()));
   const selection = selectModels(input.request.model, context.providers);
@@ -151,7 +158,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     }
 
     checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
-    const loweredMaxTokens = checkContext(model, input.estimatedPromptTokens, allowance, maxTokens, exclude, reasons);
+    const { loweredMaxTokens, defaultMaxTokens } = checkContext(model, input.estimatedPromptTokens, allowance, maxTokens, outputTokens, exclude, reasons);
     const demoted = traits.json && !traits.strictJson && (record.deviations ?? []).includes('weak_json_adherence') && policy.capabilities?.weakJson !== 'exclude';
     if (demoted) reasons.push('declares weak_json_adherence: ranked after models without it');
 
@@ -162,7 +169,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
         exclude('price_unknown', 'no price declared, so the cost ceiling cannot be checked');
       }
     } else {
-      estimatedCostUsd = (input.estimatedPromptTokens * price.inputPerMTok + (loweredMaxTokens ?? outputTokens) * price.outputPerMTok) / 1_000_000;
+      estimatedCostUsd = (input.estimatedPromptTokens * price.inputPerMTok + (loweredMaxTokens ?? defaultMaxTokens ?? outputTokens) * price.outputPerMTok) / 1_000_000;
       const ceiling = policy.cost?.perRequestUsd;
       if (ceiling !== undefined && estimatedCostUsd > ceiling) {
         exclude('cost_per_request', `estimated ${formatUsd(estimatedCostUsd)} exceeds the per-request ceiling ${formatUsd(ceiling)}`);
@@ -202,6 +209,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       latencyKey: latency.expectedMs ?? 0,
       warm: latency.warm,
       loweredMaxTokens,
+      defaultMaxTokens,
       retryAfterSeconds,
     });
   }
@@ -231,6 +239,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     ...(evaluation.expectedFirstTokenMs === undefined ? {} : { expectedFirstTokenMs: evaluation.expectedFirstTokenMs }),
     ...(evaluation.warm === undefined ? {} : { warm: evaluation.warm }),
     ...(evaluation.loweredMaxTokens === undefined ? {} : { loweredMaxTokens: evaluation.loweredMaxTokens }),
+    ...(evaluation.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: evaluation.defaultMaxTokens }),
   }));
   const excluded: Exclusion[] = [
     ...evaluations
@@ -337,17 +346,20 @@ function checkCapabilities(
 /**
  * The window must hold the prompt (estimate plus chat-template allowance) and leave room for the
  * answer. When it holds the prompt but not the requested max output, the model stays eligible
- * and the output it is sent is lowered to the room (returned); only when the room is under the
- * minimum output is the prompt too long for it (`context_length`, the compaction signal).
+ * and the output it is sent is lowered to the room (`loweredMaxTokens`); only when the room is
+ * under the minimum output is the prompt too long for it (`context_length`, the compaction
+ * signal). A request that sets no max output gets `defaultMaxTokens`: the `assumedOutput`, or the
+ * room when less.
  */
 function checkContext(
   model: ProviderModel,
   promptTokens: number,
   allowance: number,
   maxTokens: number | undefined,
+  assumedOutput: number,
   exclude: (rule: ExclusionRule, reason: string) => void,
   reasons: string[],
-): number | undefined {
+): { loweredMaxTokens?: number; defaultMaxTokens?: number } {
   const window = model.contextWindow;
   const fit = fitContext(window, promptTokens, allowance, maxTokens);
   const prompt = `the prompt (${promptTokens}) and the chat template allowance (${allowance})`;
@@ -358,11 +370,16 @@ function checkContext(
         ? `context window ${window} < ${promptTokens + allowance} tokens of ${prompt}`
         : `context window ${window} leaves ${fit.room} tokens after ${prompt}; an answer needs at least ${fit.minimumOutput}`,
     );
-    return undefined;
+    return {};
   }
-  if (fit.kind === 'fits') return undefined;
-  reasons.push(`max output lowered from ${maxTokens} to ${fit.maxTokens} tokens: what context window ${window} leaves after ${prompt}`);
-  return fit.maxTokens;
+  if (fit.kind === 'lowered') {
+    reasons.push(`max output lowered from ${maxTokens} to ${fit.maxTokens} tokens: what context window ${window} leaves after ${prompt}`);
+    return { loweredMaxTokens: fit.maxTokens };
+  }
+  if (maxTokens !== undefined) return {};
+  if (fit.room >= assumedOutput) return { defaultMaxTokens: assumedOutput };
+  reasons.push(`no max output asked: ${fit.room} tokens assumed, what context window ${window} leaves after ${prompt} (the policy assumes ${assumedOutput})`);
+  return { defaultMaxTokens: fit.room };
 }
 
 function estimateFirstToken(

@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { fitContext, templateAllowance } from './context-fit.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
-import { planRoute } from './plan.js';
+import { assumedOutputTokens, planRoute } from './plan.js';
 import { imageCount, promptPieces } from './request-traits.js';
 import type { ColdStartEstimator, RoutePlan } from './types.js';
 
@@ -54,9 +54,10 @@ export interface RouteRequestOptions {
    * `exact` (default): prompt tokens counted with the tokenizer. `bounded` (the pipeline): when
    * no provider prices its models and every context window holds the prompt's byte length
    * (a token is at least one byte, so bytes bound the count from above) and the whole requested
-   * output, the plan cannot depend on the exact count and the bound is used instead — no
-   * tokenizer on the hot path. A max output lowered to fit a window is always computed from the
-   * exact count: lowered by the byte bound it would lose ~3 tokens of output per token of prompt.
+   * output (or the output assumed when none is requested), the plan cannot depend on the exact
+   * count and the bound is used instead — no tokenizer on the hot path. A max output lowered to
+   * fit a window is always computed from the exact count: lowered by the byte bound it would lose
+   * ~3 tokens of output per token of prompt.
    */
   promptEstimate?: 'exact' | 'bounded';
   /** The policy file could not be used (see `LivePolicy`): local providers only, with this note. */
@@ -111,7 +112,8 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
  * An upper bound of the prompt's tokens (as `estimatePromptTokens` counts them: +10 %, images
  * 1000 each) when it decides the plan as the exact count would: no model of a provider in play
  * has a price (cost estimates use the count) and every context window holds the bound and the
- * whole requested output (`fitContext` says `fits`: nothing to lower, nothing too long).
+ * whole requested output, or the assumed one when none is requested (`fitContext` says `fits`:
+ * nothing to lower, nothing too long).
  * Undefined when the exact count is needed.
  */
 function boundIfDecisive(options: RouteRequestOptions, pieces: readonly string[]): number | undefined {
@@ -119,9 +121,12 @@ function boundIfDecisive(options: RouteRequestOptions, pieces: readonly string[]
   const bound = Math.ceil(promptBytes(pieces) * 1.1) + imageCount(request) * IMAGE_TOKENS;
   const allowance = templateAllowance(request);
   const requestedOutput = options.maxTokens ?? request.maxTokens;
+  // A request without a max output is assumed one (a candidate's `defaultMaxTokens`), which the bound must not lower either.
+  const neededOutput = requestedOutput ?? assumedOutputTokens(options.policy);
   for (const provider of options.providers) {
     for (const model of provider.record.models) {
-      if (model.price !== undefined || fitContext(model.contextWindow, bound, allowance, requestedOutput).kind !== 'fits') return undefined;
+      const fit = fitContext(model.contextWindow, bound, allowance, requestedOutput);
+      if (model.price !== undefined || fit.kind !== 'fits' || fit.room < neededOutput) return undefined;
     }
   }
   return bound;

@@ -90,6 +90,12 @@ export interface Candidate {
    * max output tokens this candidate is sent instead (what the window leaves after the prompt).
    */
   loweredMaxTokens?: number;
+  /**
+   * Set when the request asks for no max output: the output assumed for it (the policy's
+   * `cost.defaultOutputTokens`, or what the window leaves after the prompt when that is less),
+   * which a wire that requires a max output (anthropic) is sent.
+   */
+  defaultMaxTokens?: number;
 }
 
 /** Stable identifiers of the rules that can exclude a candidate. */

@@ -9,6 +9,12 @@ export interface WireTarget {
   apiKey?: string;
   /** Override of the auth header name from the provider record. */
   authHeader?: string;
+  /**
+   * Max output tokens for a wire that requires them (anthropic) when the request sets none: the
+   * pipeline gives the route's `defaultMaxTokens` (the policy's `cost.defaultOutputTokens`, within
+   * what the model's context window leaves). Without it the adapter falls back to its own default.
+   */
+  defaultMaxTokens?: number;
 }
 
 /** An HTTP request the transport will send verbatim. `body` is the exact bytes, as text. */

@@ -29,8 +29,9 @@ import {
 } from './types.js';
 
 /**
- * `max_tokens` sent when the canonical request has none: the Messages API requires it.
- * Reported as a warning whenever it is used.
+ * `max_tokens` sent when the canonical request has none and the target gives no default
+ * (`WireTarget.defaultMaxTokens`): the Messages API requires it. A filled-in value is always
+ * reported as a warning.
  */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 1024;
 
@@ -141,11 +142,8 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
 
   let maxTokens = request.maxTokens;
   if (maxTokens === undefined) {
-    maxTokens = ANTHROPIC_DEFAULT_MAX_TOKENS;
-    warnings.push({
-      setting: 'maxTokens',
-      message: `the anthropic wire requires max_tokens; none was given, so ${ANTHROPIC_DEFAULT_MAX_TOKENS} was sent`,
-    });
+    maxTokens = target.defaultMaxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS;
+    warnings.push({ setting: 'maxTokens', message: `the anthropic wire requires max_tokens; none was given, so ${maxTokens} was sent` });
   }
   if (request.seed !== undefined) {
     warnings.push({ setting: 'seed', message: 'the anthropic wire has no seed; the request was sent without it and is not reproducible' });

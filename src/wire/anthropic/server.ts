@@ -316,8 +316,9 @@ export function toAnthropicStopReason(reason: FinishReason, rawFinishReason: str
 }
 
 /**
- * Anthropic usage for canonical usage. Unknown counts are sent as 0: Anthropic clients
- * require the fields; the evidence record, not this body, states that they were unknown.
+ * Anthropic usage for canonical usage. The gateway gives it the local count when the engine
+ * reported none; a count still unknown (the tokenizer could not be loaded) is sent as 0, since
+ * Anthropic clients require the fields: the evidence, not this body, says it was unknown.
  */
 function toAnthropicUsage(usage: Partial<Usage> | undefined): AnthropicUsage {
   const cached = usage?.cachedInputTokens ?? 0;
@@ -378,11 +379,20 @@ export interface AnthropicStreamEncoderOptions {
 
 type OpenBlock = { kind: 'text' | 'thinking' | 'tool'; blockIndex: number };
 
+/** The stream parts that belong to a content block. */
+type BlockPart = Extract<StreamPart, { type: 'text-delta' | 'reasoning-delta' | 'reasoning-signature' | 'tool-call-delta' }>;
+
 /**
  * Turns canonical stream parts into Anthropic SSE events: `message_start`, then
  * `content_block_start` / `content_block_delta` / `content_block_stop` for each text and
  * `tool_use` block, `message_delta` (stop reason, cumulative usage) and `message_stop`.
  * After an error it writes one `event: error` and never `message_stop`.
+ *
+ * Anthropic's blocks are strictly sequential (deltas only for the open block, none after its
+ * stop), but an OpenAI-wire engine may interleave the argument deltas of parallel tool calls and
+ * nothing on that wire says a call is complete before the stream ends. So once a tool_use block
+ * is open it stays open, and parts of any other block are held back until the stream ends, then
+ * written block by block (as `ResponsesStreamEncoder` does for its items).
  */
 export class AnthropicStreamEncoder {
   private started = false;
@@ -390,6 +400,8 @@ export class AnthropicStreamEncoder {
   private openBlock: OpenBlock | undefined;
   private nextBlockIndex = 0;
   private readonly toolBlocks = new Map<number, number>();
+  /** Block parts that came while a tool_use block was open, written once the stream ends. */
+  private held: BlockPart[] = [];
   private readonly usage: Partial<Usage> = {};
   private stopReason: AnthropicStopReason | undefined;
 
@@ -422,59 +434,16 @@ export class AnthropicStreamEncoder {
         case 'usage':
           break;
         case 'text-delta':
-          if (this.openBlock?.kind !== 'text') {
-            output += this.closeBlock();
-            const blockIndex = this.nextBlockIndex++;
-            this.openBlock = { kind: 'text', blockIndex };
-            output += this.event('content_block_start', { index: blockIndex, content_block: { type: 'text', text: '' } });
-          }
-          output += this.event('content_block_delta', {
-            index: this.openBlock.blockIndex,
-            delta: { type: 'text_delta', text: part.text },
-          });
-          break;
         case 'reasoning-delta':
-          if (this.options.thinking !== true) break;
-          if (this.openBlock?.kind !== 'thinking') {
-            output += this.closeBlock();
-            const blockIndex = this.nextBlockIndex++;
-            this.openBlock = { kind: 'thinking', blockIndex };
-            output += this.event('content_block_start', { index: blockIndex, content_block: { type: 'thinking', thinking: '', signature: '' } });
-          }
-          output += this.event('content_block_delta', {
-            index: this.openBlock.blockIndex,
-            delta: { type: 'thinking_delta', thinking: part.text },
-          });
-          break;
         case 'reasoning-signature':
-          if (this.options.thinking === true && this.openBlock?.kind === 'thinking') {
-            output += this.event('content_block_delta', { index: this.openBlock.blockIndex, delta: { type: 'signature_delta', signature: part.signature } });
-          }
+        case 'tool-call-delta':
+          output += this.blockPart(part);
           break;
-        case 'tool-call-delta': {
-          let blockIndex = this.toolBlocks.get(part.index);
-          if (blockIndex === undefined) {
-            output += this.closeBlock();
-            blockIndex = this.nextBlockIndex++;
-            this.toolBlocks.set(part.index, blockIndex);
-            this.openBlock = { kind: 'tool', blockIndex };
-            output += this.event('content_block_start', {
-              index: blockIndex,
-              content_block: { type: 'tool_use', id: part.id ?? `toolu_${blockIndex}`, name: part.name ?? '', input: {} },
-            });
-          }
-          if (part.argumentsDelta !== '') {
-            output += this.event('content_block_delta', {
-              index: blockIndex,
-              delta: { type: 'input_json_delta', partial_json: part.argumentsDelta },
-            });
-          }
-          break;
-        }
         case 'finish':
           this.stopReason = toAnthropicStopReason(part.finishReason, part.rawFinishReason);
           break;
         case 'stream-end':
+          output += this.writeHeld();
           output += this.closeBlock();
           output += this.event('message_delta', {
             delta: { stop_reason: this.stopReason ?? 'end_turn', stop_sequence: null },
@@ -495,7 +464,71 @@ export class AnthropicStreamEncoder {
   fail(error: ClientError): string {
     if (this.isClosed) return '';
     this.isClosed = true;
+    this.held = [];
     return formatServerSentEvent({ event: 'error', data: JSON.stringify(anthropicErrorBody(error)) });
+  }
+
+  /** Writes a part into its block, or holds it back while another block's tool call is open. */
+  private blockPart(part: BlockPart): string {
+    if ((part.type === 'reasoning-delta' || part.type === 'reasoning-signature') && this.options.thinking !== true) return '';
+    const open = this.openBlock;
+    const forOpenTool = part.type === 'tool-call-delta' && open?.kind === 'tool' && this.toolBlocks.get(part.index) === open.blockIndex;
+    if (!forOpenTool && (this.held.length > 0 || open?.kind === 'tool')) {
+      this.held.push(part);
+      return '';
+    }
+    switch (part.type) {
+      case 'text-delta':
+        return this.openBlockOf('text', { type: 'text', text: '' }) + this.delta({ type: 'text_delta', text: part.text });
+      case 'reasoning-delta':
+        return this.openBlockOf('thinking', { type: 'thinking', thinking: '', signature: '' }) + this.delta({ type: 'thinking_delta', thinking: part.text });
+      case 'reasoning-signature':
+        return open?.kind === 'thinking' ? this.delta({ type: 'signature_delta', signature: part.signature }) : '';
+      case 'tool-call-delta': {
+        // Only a new call or the open one gets here: the others were held back above.
+        let output = '';
+        if (!forOpenTool) {
+          output += this.closeBlock();
+          const blockIndex = this.nextBlockIndex++;
+          this.toolBlocks.set(part.index, blockIndex);
+          this.openBlock = { kind: 'tool', blockIndex };
+          output += this.event('content_block_start', {
+            index: blockIndex,
+            content_block: { type: 'tool_use', id: part.id ?? `toolu_${blockIndex}`, name: part.name ?? '', input: {} },
+          });
+        }
+        return part.argumentsDelta === '' ? output : output + this.delta({ type: 'input_json_delta', partial_json: part.argumentsDelta });
+      }
+    }
+  }
+
+  /**
+   * The parts held back behind tool calls, block by block: each pass closes the open block and
+   * writes the held parts again, which opens the next block and holds back the rest once more.
+   */
+  private writeHeld(): string {
+    let output = '';
+    while (this.held.length > 0) {
+      output += this.closeBlock();
+      const pending = this.held;
+      this.held = [];
+      for (const part of pending) output += this.blockPart(part);
+    }
+    return output;
+  }
+
+  /** Opens a text or thinking block unless one of that kind is open (closing any other first). */
+  private openBlockOf(kind: 'text' | 'thinking', contentBlock: Record<string, unknown>): string {
+    if (this.openBlock?.kind === kind) return '';
+    const output = this.closeBlock();
+    const blockIndex = this.nextBlockIndex++;
+    this.openBlock = { kind, blockIndex };
+    return output + this.event('content_block_start', { index: blockIndex, content_block: contentBlock });
+  }
+
+  /** A delta for the open block. */
+  private delta(delta: Record<string, unknown>): string {
+    return this.event('content_block_delta', { index: this.openBlock?.blockIndex, delta });
   }
 
   private start(): string {

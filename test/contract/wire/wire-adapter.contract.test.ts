@@ -559,6 +559,14 @@ describe.each(CONTRACTS)('wire adapter contract: %s', (wire, contract) => {
       expect(encoded.warnings.map((warning) => warning.setting)).toEqual(contract.missingMaxTokens.warnings);
     });
 
+    it("fills an absent max tokens with the target's default only where the wire requires one, saying so", () => {
+      const encoded = adapter.encodeRequest(MINIMAL_REQUEST, { ...target, defaultMaxTokens: 3000 });
+      const required = contract.missingMaxTokens.maxTokens !== undefined;
+      expect((JSON.parse(encoded.body) as Record<string, unknown>)['max_tokens']).toBe(required ? 3000 : undefined);
+      expect(encoded.warnings).toEqual(required ? [{ setting: 'maxTokens', message: expect.stringContaining('so 3000 was sent') as unknown }] : []);
+      expect((JSON.parse(adapter.encodeRequest(FULL_REQUEST, { ...target, defaultMaxTokens: 3000 }).body) as Record<string, unknown>)['max_tokens']).toBe(256);
+    });
+
     it('sends no credential header when there is no key, and honours a header override', () => {
       const withoutKey = adapter.encodeRequest(MINIMAL_REQUEST, { baseUrl: contract.baseUrl });
       expect(Object.keys(withoutKey.headers).sort()).toEqual(

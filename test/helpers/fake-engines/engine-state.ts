@@ -1,4 +1,4 @@
-import type { FakeEngineKind } from './index.js';
+import type { FakeEngineKind, FakeReplay } from './index.js';
 
 /** A model served by a fake engine, with every default resolved. */
 export interface ResolvedModel {
@@ -16,6 +16,8 @@ export interface EngineState {
   answer: string;
   /** A thinking model's reasoning, sent apart from the answer as the engine does (see FakeEngineOptions.reasoning). */
   reasoning?: string;
+  /** Captured answers replayed verbatim (see FakeEngineOptions.replay). */
+  replay?: FakeReplay;
   /** Ollama `/api/ps`: models currently resident (the first model at start; every model used since). */
   resident: Set<string>;
   /** Requests seen with a seed at temperature > 0 (drives the "seed ignored" quirk). */

@@ -49,6 +49,19 @@ export interface FakeEngineOptions {
    * carry only the reasoning). Ignored by the hosted kinds.
    */
   reasoning?: string;
+  /**
+   * Captured answers replayed verbatim instead of generated ones, once a request passed the
+   * engine's checks: `stream`, the SSE frames of every streamed answer (a `*.chunks.txt`); `body`,
+   * every non-streamed answer's JSON. For shapes the fake model does not generate: parallel tool
+   * calls, an old engine's answer without usage.
+   */
+  replay?: FakeReplay;
+}
+
+/** See `FakeEngineOptions.replay`. */
+export interface FakeReplay {
+  stream?: string;
+  body?: string;
 }
 
 /** One HTTP exchange as the fake engine saw it: the exact bytes in and out. */
@@ -100,6 +113,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     jinja: options.jinja ?? false,
     answer: options.answer ?? DEFAULT_ANSWER,
     ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),
+    ...(options.replay === undefined ? {} : { replay: options.replay }),
     resident: new Set([models[0]!.id]),
     promptCache: new Set(),
     seededSamplingCalls: 0,

@@ -12,7 +12,7 @@ import {
   type ChatRequestView,
   type Generation,
 } from './model-behaviour.js';
-import { formatSseFrame } from './sse.js';
+import { formatSseFrame, splitSseFrames } from './sse.js';
 import { cloneJson, loadChunkTemplates, loadJsonTemplate } from './templates.js';
 import {
   compactJson,
@@ -247,8 +247,13 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
     toolCallId: toolCallId(kind),
     cachedTokens,
   };
-  if (view.stream) return { status: 200, headers: streamHeaders(kind), frames: streamFrames(context), terminalFrames: 1 };
-  return { status: 200, headers: jsonHeaders(kind, path), body: serializeBody(kind, completionBody(context, path)) };
+  if (view.stream) return { status: 200, headers: streamHeaders(kind), frames: state.replay?.stream === undefined ? streamFrames(context) : replayedFrames(state.replay.stream), terminalFrames: 1 };
+  return { status: 200, headers: jsonHeaders(kind, path), body: state.replay?.body ?? serializeBody(kind, completionBody(context, path)) };
+}
+
+/** A captured stream as the frames to write, each exactly as captured. */
+function replayedFrames(stream: string): string[] {
+  return splitSseFrames(stream).map((frame) => frame.raw);
 }
 
 /** Where a thinking model's reasoning goes on this engine's wire, if it has any. */
@@ -707,6 +712,7 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   const id = `msg_01${randomBase62(22)}`;
   const toolUseId = toolCallId('anthropic');
 
+  if (!view.stream && state.replay?.body !== undefined) return { status: 200, headers: jsonHeaders('anthropic', path), body: state.replay.body };
   if (!view.stream) {
     const message = loadJsonTemplate<Json>('anthropic', generation.toolCall === undefined ? 'message.json' : 'message-tool-use.json');
     message['id'] = id;
@@ -732,6 +738,7 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
     return { status: 200, headers: jsonHeaders('anthropic', path), body: compactJson(message) };
   }
 
+  if (state.replay?.stream !== undefined) return { status: 200, headers: streamHeaders('anthropic'), frames: replayedFrames(state.replay.stream), terminalFrames: 1 };
   const captured = loadChunkTemplates('anthropic', 'message.chunks.txt');
   const toolCaptured = loadChunkTemplates('anthropic', 'message-tool-use.chunks.txt');
   const byType = (frames: typeof captured, type: string): Json => {

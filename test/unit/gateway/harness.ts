@@ -19,7 +19,8 @@ export interface TestProvider {
   class: 'local' | 'approved_hosted' | 'restricted_hosted';
   wire: 'openai' | 'anthropic';
   baseUrl: string;
-  models: { id: string; tags?: string[]; aliases?: string[]; price?: { inputPerMTok: number; outputPerMTok: number } }[];
+  /** `contextWindow` defaults to 32 768. */
+  models: { id: string; contextWindow?: number; tags?: string[]; aliases?: string[]; price?: { inputPerMTok: number; outputPerMTok: number } }[];
   /** Engine kind for local records (drives health probing of resident models). */
   engine?: 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio';
   /** Reference FAKE_UPSTREAM_KEY (hosted fakes check that a key is sent). */
@@ -55,7 +56,7 @@ export async function registerTestProvider(store: Store, provider: TestProvider)
       ...(provider.engine === undefined ? {} : { engine: { kind: provider.engine } }),
       models: provider.models.map((model) => ({
         id: model.id,
-        contextWindow: 32_768,
+        contextWindow: model.contextWindow ?? 32_768,
         capabilityClass: 'medium',
         ...(model.tags === undefined ? {} : { tags: model.tags }),
         ...(model.aliases === undefined ? {} : { aliases: model.aliases }),

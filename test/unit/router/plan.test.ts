@@ -287,6 +287,26 @@ describe('context window', () => {
     expect(unbounded.candidates[0]?.loweredMaxTokens).toBeUndefined();
   });
 
+  it("no max output asked: the policy's assumed output, or what the window leaves when less, for a wire that needs one", () => {
+    const policy = policyWith((changed) => {
+      changed.cost.defaultOutputTokens = 6000;
+    });
+    const small = provider({ id: 'small', models: [{ id: 'short', contextWindow: 8192 }] });
+    const roomy = planRoute(input({ estimatedPromptTokens: 100 }), context([small], { policy }));
+    expect(roomy.candidates[0]).toMatchObject({ defaultMaxTokens: 6000 });
+    expect(roomy.candidates[0]?.reasons.join('; ')).not.toContain('no max output asked');
+    const room = 8192 - 3000 - allowance;
+    const full = planRoute(input({ estimatedPromptTokens: 3000 }), context([small], { policy }));
+    expect(full.candidates[0]).toMatchObject({ defaultMaxTokens: room });
+    expect(full.candidates[0]?.loweredMaxTokens).toBeUndefined();
+    expect(full.candidates[0]?.reasons).toContain(
+      `no max output asked: ${room} tokens assumed, what context window 8192 leaves after the prompt (3000) and the chat template allowance (${allowance}) (the policy assumes 6000)`,
+    );
+    // Without the policy's value, 1 024; a request that sets its max output gets none.
+    expect(planRoute(input({ estimatedPromptTokens: 100 }), context([small])).candidates[0]).toMatchObject({ defaultMaxTokens: 1024 });
+    expect(planRoute(input({ estimatedPromptTokens: 100, maxTokens: 300 }), context([small], { policy })).candidates[0]?.defaultMaxTokens).toBeUndefined();
+  });
+
   it('a small window needs a quarter of itself for the answer, not 1 024 tokens', () => {
     const tiny = provider({ id: 'tiny', models: [{ id: 'tiny.gguf', contextWindow: 2048 }] });
     expect(planRoute(input({ estimatedPromptTokens: 2048 - allowance - 512, maxTokens: 4096 }), context([tiny])).candidates[0]?.loweredMaxTokens).toBe(512);

@@ -163,6 +163,16 @@ describe('routeRequest with the bounded prompt estimate (the pipeline)', () => {
     expect(routed.estimatedPromptTokens).toBe(exact);
     expect(routed.plan.candidates[0]?.loweredMaxTokens).toBe(32_768 - exact - 136);
   });
+
+  it('counts the prompt when no max output is asked and the bound would leave less than the output the policy assumes', async () => {
+    const exact = await estimatePromptTokens(textRequest(words));
+    const bound = Math.ceil(Buffer.byteLength(words) * 1.1);
+    const policy = defaultPolicy();
+    policy.cost.defaultOutputTokens = 32_768 - 136 - Math.ceil((bound + exact) / 2);
+    const routed = await routeRequest({ request: textRequest(words), policy, providers: local, workflow: 'batch', health: health(), promptEstimate: 'bounded' });
+    expect(routed.estimatedPromptTokens).toBe(exact);
+    expect(routed.plan.candidates[0]?.defaultMaxTokens).toBe(policy.cost.defaultOutputTokens);
+  });
 });
 
 describe('estimatePromptTokens', () => {

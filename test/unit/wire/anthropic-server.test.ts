@@ -307,6 +307,34 @@ describe('AnthropicStreamEncoder', () => {
     });
   });
 
+  it('keeps its blocks sequential when an openai upstream interleaves parallel tool calls and text: the others wait for the stream end', () => {
+    const source = parseServerSentEvents(fixture('openai', 'parallel-tool-calls-interleaved.chunks.txt'));
+    const encoder = new AnthropicStreamEncoder({ id: 'msg', model: 'm' });
+    const upstream = new StreamAccumulator();
+    let output = '';
+    for (const event of source) {
+      const parts = openAIAdapter.decodeStreamEvent(event);
+      upstream.addAll(parts);
+      output += encoder.encodeAll(parts);
+    }
+    const events = parseServerSentEvents(output).map((event) => JSON.parse(event.data) as { type: string; index?: number; content_block?: { type: string; id?: string } });
+    // Block i's deltas all come between its start and its stop, and i + 1 starts after i stopped.
+    const blocks = events.filter((event) => event.type.startsWith('content_block')).map((event) => `${event.type.replace('content_block_', '')} ${event.index}`);
+    expect(blocks.join(', ')).toBe(
+      'start 0, delta 0, delta 0, stop 0, start 1, delta 1, delta 1, stop 1, start 2, delta 2, delta 2, stop 2, start 3, delta 3, stop 3',
+    );
+    expect(events.filter((event) => event.type === 'content_block_start').map((event) => event.content_block?.id ?? event.content_block?.type)).toEqual([
+      'text',
+      'call_paris0000000000000000',
+      'call_tokyo0000000000000000',
+      'text',
+    ]);
+    const accumulator = new StreamAccumulator();
+    for (const event of parseServerSentEvents(output)) accumulator.addAll(anthropicAdapter.decodeStreamEvent(event));
+    const { toolCalls, text, usage } = upstream.toResponse();
+    expect(accumulator.toResponse()).toMatchObject({ toolCalls, text, usage, finishReason: 'tool_calls' });
+  });
+
   it('puts the input tokens an anthropic upstream reports up front into message_start', () => {
     const encoder = new AnthropicStreamEncoder({ id: 'msg', model: 'm' });
     const source = parseServerSentEvents(fixture('anthropic', 'text.chunks.txt'));

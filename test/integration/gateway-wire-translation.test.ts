@@ -1,0 +1,257 @@
+/**
+ * Answers that cross wire formats through a real gateway, as the official clients read them:
+ * parallel tool calls an OpenAI-wire engine interleaves, streamed to Anthropic clients (whose
+ * content blocks are strictly sequential) and back; the usage of an engine that reports none;
+ * the max_tokens an anthropic-wire provider is sent when the client asked for none.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { getEvidence } from '../../src/evidence/index.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { startTestGateway, TEST_TOKEN, testPolicy, type TestGateway } from '../unit/gateway/harness.js';
+
+const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'wire');
+const fixture = (wire: string, name: string): string => readFileSync(resolve(FIXTURES, wire, name), 'utf8');
+
+const WEATHER_TOOL = { name: 'get_weather', description: 'Current weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } };
+const WEATHER_FUNCTION = { type: 'function' as const, function: { name: WEATHER_TOOL.name, description: WEATHER_TOOL.description, parameters: WEATHER_TOOL.input_schema } };
+const QUESTION = 'Weather in Paris and Tokyo?';
+
+const anthropicClient = (gateway: TestGateway): Anthropic => new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+const openAIClient = (gateway: TestGateway): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+
+describe('parallel tool calls an OpenAI-wire engine interleaves (index 0, index 1, index 0 again, text between)', () => {
+  let engine: FakeEngine;
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'vllm', replay: { stream: fixture('openai', 'parallel-tool-calls-interleaved.chunks.txt') } });
+    gateway = await startTestGateway({ providers: [{ id: 'vllm', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'vllm', models: [{ id: 'Qwen/Qwen2.5-1.5B-Instruct', tags: ['tools'] }] }] });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  it('reach an Anthropic client as sequential blocks: the text, then each tool_use with its whole input', async () => {
+    const stream = anthropicClient(gateway).messages.stream({ model: 'auto', max_tokens: 256, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: QUESTION }] });
+    const events: Anthropic.RawMessageStreamEvent[] = [];
+    stream.on('streamEvent', (event) => events.push(event));
+    const message = await stream.finalMessage();
+
+    expect(message.stop_reason).toBe('tool_use');
+    expect(message.content).toEqual([
+      { type: 'text', text: 'Checking both.' },
+      { type: 'tool_use', id: 'call_paris0000000000000000', name: 'get_weather', input: { city: 'Paris' } },
+      // Held back while the calls were open, so it comes after them.
+      { type: 'tool_use', id: 'call_tokyo0000000000000000', name: 'get_weather', input: { city: 'Tokyo' } },
+      { type: 'text', text: ' One moment.' },
+    ]);
+    // The SDK files deltas by index whatever the order; stricter clients do not.
+    expectSequentialBlocks(events, 4);
+  });
+
+  it('reach an OpenAI client with both calls whole', async () => {
+    const completion = await openAIClient(gateway)
+      .chat.completions.stream({ model: 'auto', tools: [WEATHER_FUNCTION], messages: [{ role: 'user', content: QUESTION }] })
+      .finalChatCompletion();
+    const message = completion.choices[0]?.message;
+    expect(message?.content).toBe('Checking both. One moment.');
+    expect(message?.tool_calls?.map((call) => (call.type === 'function' ? [call.id, call.function.name, JSON.parse(call.function.arguments)] : []))).toEqual([
+      ['call_paris0000000000000000', 'get_weather', { city: 'Paris' }],
+      ['call_tokyo0000000000000000', 'get_weather', { city: 'Tokyo' }],
+    ]);
+  });
+});
+
+describe('an Anthropic-wire provider streaming text and two tool_use blocks', () => {
+  let engine: FakeEngine;
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'anthropic', replay: { stream: fixture('anthropic', 'text-parallel-tool-use.chunks.txt') } });
+    gateway = await startTestGateway({ providers: [{ id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: engine.baseUrl, auth: true, models: [{ id: 'claude-sonnet-4-20250514', tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] }] });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  it('reaches an OpenAI client as the text and both calls, each with its whole arguments', async () => {
+    const completion = await openAIClient(gateway)
+      .chat.completions.stream({ model: 'auto', max_tokens: 256, tools: [WEATHER_FUNCTION], messages: [{ role: 'user', content: QUESTION }] })
+      .finalChatCompletion();
+    const choice = completion.choices[0];
+    expect(choice?.finish_reason).toBe('tool_calls');
+    expect(choice?.message.content).toBe('Checking both.');
+    expect(choice?.message.tool_calls?.map((call) => (call.type === 'function' ? [call.id, call.function.name, JSON.parse(call.function.arguments)] : []))).toEqual([
+      ['toolu_01Paris000000000000000', 'get_weather', { city: 'Paris' }],
+      ['toolu_01Tokyo000000000000000', 'get_weather', { city: 'Tokyo' }],
+    ]);
+  });
+
+  it('reaches an Anthropic client block for block', async () => {
+    const stream = anthropicClient(gateway).messages.stream({ model: 'auto', max_tokens: 256, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: QUESTION }] });
+    const events: Anthropic.RawMessageStreamEvent[] = [];
+    stream.on('streamEvent', (event) => events.push(event));
+    const message = await stream.finalMessage();
+    expect(message.content).toEqual([
+      { type: 'text', text: 'Checking both.' },
+      { type: 'tool_use', id: 'toolu_01Paris000000000000000', name: 'get_weather', input: { city: 'Paris' } },
+      { type: 'tool_use', id: 'toolu_01Tokyo000000000000000', name: 'get_weather', input: { city: 'Tokyo' } },
+    ]);
+    expectSequentialBlocks(events, 3);
+  });
+});
+
+describe('an engine that reports no usage (Ollama before stream_options, answers and streams)', () => {
+  let engine: FakeEngine;
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', replay: { body: fixture('openai', 'ollama-no-usage.json'), stream: fixture('openai', 'ollama-no-usage.chunks.txt') } });
+    gateway = await startTestGateway({ providers: [{ id: 'ollama', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'ollama', models: [{ id: 'llama3.2:latest' }] }] });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  const PROMPT = 'Why is the sky blue? Answer in one sentence, for a curious child.';
+
+  /** The evidence of an answer, once completed (a stream's row is finished after its last byte): its counts are local and say so. */
+  const countedLocally = async (evidenceId: string | null): Promise<{ inputTokens: number; outputTokens: number }> => {
+    const evidence = await vi.waitFor(
+      () => {
+        const row = getEvidence(gateway.store, evidenceId ?? '');
+        expect(row?.state).toBe('completed');
+        return row!;
+      },
+      { timeout: 5000 },
+    );
+    expect(evidence.tokenAccounting).toBe('approximate');
+    expect(evidence.inputTokens).toBeGreaterThan(10);
+    expect(evidence.outputTokens).toBeGreaterThan(3);
+    return { inputTokens: evidence.inputTokens!, outputTokens: evidence.outputTokens! };
+  };
+
+  it('gives an Anthropic client the local count as usage, not zeros: answered and streamed', async () => {
+    const client = anthropicClient(gateway);
+    const { data: message, response } = await client.messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: PROMPT }] }).withResponse();
+    const counted = await countedLocally(response.headers.get('x-syndicate-evidence'));
+    expect(message.usage).toMatchObject({ input_tokens: counted.inputTokens, output_tokens: counted.outputTokens });
+
+    const stream = client.messages.stream({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: PROMPT }] });
+    const { response: streamed } = await stream.withResponse();
+    const final = await stream.finalMessage();
+    expect(final.content).toEqual([{ type: 'text', text: 'The sky is blue.' }]);
+    const streamCounted = await countedLocally(streamed.headers.get('x-syndicate-evidence'));
+    expect(final.usage).toMatchObject({ input_tokens: streamCounted.inputTokens, output_tokens: streamCounted.outputTokens });
+  });
+
+  it('gives an OpenAI client the same counts: in the answer, and in the usage chunk it asked for', async () => {
+    const client = openAIClient(gateway);
+    const { data: completion, response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: PROMPT }] }).withResponse();
+    const counted = await countedLocally(response.headers.get('x-syndicate-evidence'));
+    expect(completion.usage).toMatchObject({ prompt_tokens: counted.inputTokens, completion_tokens: counted.outputTokens, total_tokens: counted.inputTokens + counted.outputTokens });
+
+    const { data: stream, response: streamed } = await client.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: PROMPT }], stream: true, stream_options: { include_usage: true } })
+      .withResponse();
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) usage = chunk.usage ?? usage;
+    const streamCounted = await countedLocally(streamed.headers.get('x-syndicate-evidence'));
+    expect(usage).toMatchObject({ prompt_tokens: streamCounted.inputTokens, completion_tokens: streamCounted.outputTokens });
+  });
+
+  it('gives a Responses API client the same counts, answered and streamed', async () => {
+    const client = openAIClient(gateway);
+    const { data: answer, response } = await client.responses.create({ model: 'auto', input: PROMPT }).withResponse();
+    const counted = await countedLocally(response.headers.get('x-syndicate-evidence'));
+    expect(answer.usage).toMatchObject({ input_tokens: counted.inputTokens, output_tokens: counted.outputTokens });
+
+    const { data: stream, response: streamed } = await client.responses.create({ model: 'auto', input: PROMPT, stream: true }).withResponse();
+    let usage: OpenAI.Responses.ResponseUsage | undefined;
+    for await (const event of stream) if (event.type === 'response.completed') usage = event.response.usage;
+    const streamCounted = await countedLocally(streamed.headers.get('x-syndicate-evidence'));
+    expect(usage).toMatchObject({ input_tokens: streamCounted.inputTokens, output_tokens: streamCounted.outputTokens });
+  });
+});
+
+describe('an OpenAI client that sends no max_tokens, answered by an anthropic-wire provider (which requires one)', () => {
+  let engine: FakeEngine;
+  let gateway: TestGateway;
+  const policy = testPolicy();
+  policy.cost = { ...policy.cost, defaultOutputTokens: 6000 };
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'anthropic', models: [{ id: 'claude-sonnet-4-20250514' }, { id: 'claude-small-8k', contextWindow: 8192 }] });
+    gateway = await startTestGateway({
+      policy,
+      providers: [
+        {
+          id: 'claude',
+          class: 'approved_hosted',
+          wire: 'anthropic',
+          baseUrl: engine.baseUrl,
+          auth: true,
+          models: [
+            { id: 'claude-sonnet-4-20250514', price: { inputPerMTok: 3, outputPerMTok: 15 } },
+            { id: 'claude-small-8k', contextWindow: 8192, price: { inputPerMTok: 1, outputPerMTok: 5 } },
+          ],
+        },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  const sentMaxTokens = (): unknown => (JSON.parse(engine.exchanges.filter((exchange) => exchange.path === '/v1/messages').at(-1)?.requestBody.toString('utf8') ?? '{}') as Record<string, unknown>)['max_tokens'];
+
+  it("is sent the policy's cost.defaultOutputTokens, which the evidence names", async () => {
+    const { response } = await openAIClient(gateway).chat.completions.create({ model: 'claude:claude-sonnet-4-20250514', messages: [{ role: 'user', content: QUESTION }] }).withResponse();
+    expect(sentMaxTokens()).toBe(6000);
+    const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(JSON.parse(evidence?.request.body?.toString('utf8') ?? '{}')).toMatchObject({ max_tokens: 6000 });
+    expect(evidence?.warnings).toContainEqual({ setting: 'maxTokens', message: 'the anthropic wire requires max_tokens; none was given, so 6000 was sent' });
+  });
+
+  it('is sent less when the context window leaves less after the prompt', async () => {
+    // ~3 300 tokens of prompt in an 8 192-token window: ~4 750 left, under the 6 000 the policy assumes.
+    const prompt = 'Summarise the notes from the weekly planning meeting. '.repeat(300);
+    const { data: stream, response } = await openAIClient(gateway).chat.completions.create({ model: 'claude:claude-small-8k', messages: [{ role: 'user', content: prompt }], stream: true }).withResponse();
+    for await (const chunk of stream) void chunk;
+    const sent = sentMaxTokens() as number;
+    expect(sent).toBeLessThan(6000);
+    expect(sent).toBeGreaterThan(8192 - 3_000 * 1.1 * 1.2 - 136);
+    const evidence = await vi.waitFor(() => {
+      const row = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
+      expect(row?.state).toBe('completed');
+      return row!;
+    });
+    expect(evidence.warnings).toContainEqual({ setting: 'maxTokens', message: `the anthropic wire requires max_tokens; none was given, so ${sent} was sent` });
+    expect(JSON.stringify(evidence.route)).toContain(`no max output asked: ${sent} tokens assumed`);
+  });
+});
+
+/** Anthropic's stream contract: `content_block_start` i, deltas for i only, `content_block_stop` i, then i + 1. */
+function expectSequentialBlocks(events: readonly Anthropic.RawMessageStreamEvent[], blocks: number): void {
+  let open: number | undefined;
+  let next = 0;
+  for (const event of events) {
+    if (event.type === 'content_block_start') {
+      expect(open).toBeUndefined();
+      expect(event.index).toBe(next);
+      open = event.index;
+      next += 1;
+    } else if (event.type === 'content_block_delta') {
+      expect(event.index).toBe(open);
+    } else if (event.type === 'content_block_stop') {
+      expect(event.index).toBe(open);
+      open = undefined;
+    }
+  }
+  expect(open).toBeUndefined();
+  expect(next).toBe(blocks);
+}
