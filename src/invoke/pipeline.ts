@@ -99,6 +99,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     workflow: input.workflow ?? 'interactive',
     store: context.store,
     health: context.health,
+    env: context.env,
     promptEstimate: 'bounded',
     ...(context.coldStarts === undefined ? {} : { coldStartMs: context.coldStarts }),
     ...(input.sensitivityHint === undefined ? {} : { sensitivityHint: input.sensitivityHint }),

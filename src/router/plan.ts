@@ -9,6 +9,7 @@ import {
   type SensitivityLevel,
 } from '../common/vocabulary.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
+import { missingCredential } from '../registry/credentials.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { fitContext, templateAllowance } from './context-fit.js';
 import { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
@@ -66,6 +67,8 @@ interface Evaluation {
   loweredMaxTokens: number | undefined;
   /** Held back by a rate limit: seconds until it may be used again. */
   retryAfterSeconds: number | undefined;
+  /** Its key's environment variable, when unset: it cannot be called. */
+  missingKey: string | undefined;
 }
 
 function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode): RoutePlan {
@@ -116,6 +119,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       exclusionReasons.push(reason);
     };
     const providerClass = record.class;
+    const missingKey = context.env === undefined ? undefined : missingCredential(record, context.env);
+    if (missingKey !== undefined) reasons.push(`key ${missingKey} not set: ranked after every candidate that can be called`);
 
     if (providerClass === 'blocked') exclude('blocked', 'provider class is blocked: never called');
     if (provider.retiredAt !== null) exclude('retired', `provider retired at ${provider.retiredAt}`);
@@ -203,6 +208,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       warm: latency.warm,
       loweredMaxTokens,
       retryAfterSeconds,
+      missingKey,
     });
   }
 
@@ -231,6 +237,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     ...(evaluation.expectedFirstTokenMs === undefined ? {} : { expectedFirstTokenMs: evaluation.expectedFirstTokenMs }),
     ...(evaluation.warm === undefined ? {} : { warm: evaluation.warm }),
     ...(evaluation.loweredMaxTokens === undefined ? {} : { loweredMaxTokens: evaluation.loweredMaxTokens }),
+    ...(evaluation.missingKey === undefined ? {} : { missingKey: evaluation.missingKey }),
   }));
   const excluded: Exclusion[] = [
     ...evaluations
@@ -402,6 +409,8 @@ function estimateFirstToken(
 
 function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['prefer']): Evaluation[] {
   const keys: ((evaluation: Evaluation) => number)[] = [
+    // Before any preference: calling it first would only record a failure and fall back.
+    (evaluation) => (evaluation.missingKey === undefined ? 0 : 1),
     (evaluation) => (evaluation.demoted ? 1 : 0),
     (evaluation) => (evaluation.taskMatch ? 0 : 1),
   ];

@@ -67,6 +67,12 @@ export interface RouteContext {
   coldStartMs?: ColdStartEstimator;
   /** The policy in force could not be refreshed (its file is invalid): plan local providers only, and say why. */
   policyFailure?: string;
+  /**
+   * Where `auth.env` references are resolved: a candidate whose key is unset here cannot be
+   * called, so it ranks after every candidate that can (it stays in the plan, so with nothing
+   * else left the failure names the variable). Absent: keys are not checked.
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** One provider:model the request may be sent to, in rank order. */
@@ -90,6 +96,8 @@ export interface Candidate {
    * max output tokens this candidate is sent instead (what the window leaves after the prompt).
    */
   loweredMaxTokens?: number;
+  /** The environment variable its key is read from, when unset (`RouteContext.env`): ranked last, skipped when reached. */
+  missingKey?: string;
 }
 
 /** Stable identifiers of the rules that can exclude a candidate. */

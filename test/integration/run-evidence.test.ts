@@ -258,6 +258,65 @@ describe('syndicate run: a request that fails before any call is on the chain to
   });
 });
 
+describe('syndicate run: a hosted provider without its key ranks after every callable candidate', () => {
+  let scenario: Scenario;
+  let llama: FakeEngine;
+  let hosted: FakeEngine;
+  /** Not set in any environment the tests run in. */
+  const KEY = 'SYNDICATE_TEST_KEY_NEVER_SET';
+
+  beforeAll(async () => {
+    llama = await startFakeEngine({ kind: 'llama.cpp' });
+    hosted = await startFakeEngine({ kind: 'anthropic' });
+    // The policy prefers hosted: with its key set, keyless would be called first.
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'workflows:\n  interactive:\n    prefer: [hosted]' });
+    await scenario.register({ id: 'llama', engine: llama }, { id: 'keyless', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([llama.close(), hosted.close()]);
+  });
+
+  async function evidenceRows(): Promise<{ id: string; provider: { id: string } | null }[]> {
+    const { result, document } = await scenario.json(['evidence', 'list']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return document.evidence as { id: string; provider: { id: string } | null }[];
+  }
+
+  it('route ranks it last and says why', async () => {
+    const { result, document } = await scenario.json(['route', 'hello']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const plan = document.plan as { candidates: { provider: string; reasons: string[]; missingKey?: string }[]; explanation: string };
+    expect(plan.candidates.map((candidate) => candidate.provider)).toEqual(['llama', 'keyless']);
+    expect(plan.candidates[1]!.missingKey).toBe(KEY);
+    expect(plan.candidates[1]!.reasons[0]).toBe(`key ${KEY} not set: ranked after every candidate that can be called`);
+    expect(document.skipped).toEqual([{ rank: 2, provider: 'keyless', model: 'claude-sonnet-4-20250514', missingKey: KEY, reason: `key ${KEY} not set: would be skipped` }]);
+    const withKey = await scenario.json(['route', 'hello'], { env: { [KEY]: 'test-key' } });
+    expect((withKey.document.plan as typeof plan).candidates.map((candidate) => candidate.provider)).toEqual(['keyless', 'llama']);
+  });
+
+  it('a successful request writes exactly one attempt row, the local one, and no failed row for the keyless provider', async () => {
+    const before = await evidenceRows();
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document.provider).toMatchObject({ id: 'llama' });
+    expect(document.attempts).toHaveLength(1);
+    const added = (await evidenceRows()).filter((row) => !before.some((earlier) => earlier.id === row.id));
+    expect(added.map((row) => row.provider?.id)).toEqual(['llama']);
+  });
+
+  it('with nothing else left it is still tried, and the failure names the variable as before', async () => {
+    await llama.close();
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream']);
+    expect(result.exitCode, result.stderr).toBe(5);
+    const error = document.error as { message: string; hint: string; details: { attempts: { outcome: string; provider: { id: string } }[] } };
+    expect(error.message).toContain(`${KEY} is not set, so keyless cannot be called`);
+    expect(error.hint).toBe(`set the key in the environment syndicate runs in (export ${KEY}=…), then retry`);
+    expect(error.details.attempts.map((attempt) => [attempt.provider.id, attempt.outcome])).toEqual([['keyless', 'skipped']]);
+    expect(inferenceExchanges(hosted)).toHaveLength(0);
+  });
+});
+
 describe('syndicate run: upstream failures', () => {
   let scenario: Scenario;
   let engine: FakeEngine;
