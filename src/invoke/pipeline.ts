@@ -15,7 +15,7 @@ import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { fallbackCandidates } from '../router/fallback.js';
 import { callFailureOf } from '../router/health.js';
-import { hintForExclusions } from '../router/hints.js';
+import { hintForExclusions, hintForUnavailable, unavailabilityOfExclusions, type Unavailability } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { selectModels } from '../router/plan.js';
@@ -159,13 +159,21 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: unavailableHint(attempts, failures),
+    hint: unavailableHint(context, providers, attempts, failures),
     details: { requestId, sensitivity: classification.level, attempts },
   });
 }
 
-/** What to do when every candidate failed: allow more time, export the missing keys, or start the engines. */
-function unavailableHint(attempts: readonly AttemptReport[], failures: readonly SyndicateError[]): string {
+/**
+ * What to do when every candidate failed: allow more time, export the missing keys, or — by what
+ * each call said about its provider — start the engine, look at its log, or wait out its rate limit.
+ */
+function unavailableHint(
+  context: PipelineContext,
+  providers: readonly RegisteredProvider[],
+  attempts: readonly AttemptReport[],
+  failures: readonly SyndicateError[],
+): string {
   if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) {
     return 'every candidate was still answering when the time allowed ran out; allow more (`syndicate run --timeout 5m`) or ask for fewer tokens';
   }
@@ -174,8 +182,28 @@ function unavailableHint(attempts: readonly AttemptReport[], failures: readonly 
   if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) {
     return `set the key in the environment syndicate runs in (${exports}), then retry`;
   }
-  const engines = 'start the local engine or check the hosted provider, then retry; `syndicate route --explain` shows the candidates';
-  return missingKeys.length > 0 ? `${engines}; for the skipped hosted provider(s): ${exports}` : engines;
+  // Failures and attempts are pushed together, one pair per failed hop.
+  const unavailable = attempts.flatMap((report, index): Unavailability[] => {
+    const failure = failures[index];
+    if (failure === undefined || failure.code === 'credential_missing') return [];
+    const call = callFailureOf(failure, report.status);
+    const identity = { provider: report.provider.id, local: report.provider.class === 'local' };
+    if (call.kind === 'rate_limited') return [{ ...identity, kind: 'rate_limited', ...(call.retryAfterSeconds === undefined ? {} : { retryInSeconds: call.retryAfterSeconds }) }];
+    if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
+    // Failed calls in a row may have taken it out of a gateway's later requests: then say for how long.
+    const provider = context.longRunning === true ? providers.find((entry) => entry.id === report.provider.id) : undefined;
+    const health = provider === undefined ? undefined : context.health.known(provider);
+    const heldOutMs = health?.state === 'down' ? health.retryAfterMs : undefined;
+    return [{ ...identity, kind: 'failing', ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
+  });
+  const hint = hintForUnavailable(unavailable);
+  return missingKeys.length > 0 ? `${hint}; for the skipped hosted provider(s): ${exports}` : hint;
+}
+
+/** Down providers' time out of routes only concerns a process that keeps it (the gateway); a rate limit's wait is the provider's. */
+function heldOutForLater(context: PipelineContext, unavailable: Unavailability[]): Unavailability[] {
+  if (context.longRunning === true) return unavailable;
+  return unavailable.map(({ retryInSeconds, ...entry }) => (entry.kind === 'rate_limited' && retryInSeconds !== undefined ? { ...entry, retryInSeconds } : entry));
 }
 
 /**
@@ -674,7 +702,7 @@ function refuseOrUnavailable(
     return new UpstreamError(message, {
       code: 'inference_unavailable',
       isRetryable: true,
-      hint: 'start the local engine (`syndicate doctor` shows which one is down) and retry',
+      hint: hintForUnavailable(heldOutForLater(context, unavailabilityOfExclusions(plan.excluded))),
       details: { requestId, evidenceId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }

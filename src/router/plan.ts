@@ -67,6 +67,8 @@ interface Evaluation {
   loweredMaxTokens: number | undefined;
   /** Held back by a rate limit: seconds until it may be used again. */
   retryAfterSeconds: number | undefined;
+  /** Down: why, and when it is tried again. */
+  unavailable: Exclusion['unavailable'];
   /** Its key's environment variable, when unset: it cannot be called. */
   missingKey: string | undefined;
 }
@@ -147,9 +149,11 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
 
     const health = context.health[provider.id];
     let retryAfterSeconds: number | undefined;
+    let unavailable: Exclusion['unavailable'];
     if (health?.state === 'down') {
       const label = isHostedClass(providerClass) ? 'recently failed' : health.cause === 'failing' ? 'engine failing' : 'engine unreachable';
       exclude('unhealthy', `${label}: ${health.reason ?? 'down'} (checked ${health.checkedAt})`);
+      unavailable = { cause: health.cause ?? 'unreachable', ...(health.retryAfterMs === undefined ? {} : { retryInSeconds: health.retryAfterMs / 1000 }) };
     } else if (health?.state === 'rate_limited') {
       retryAfterSeconds = (health.retryAfterMs ?? 0) / 1000;
       exclude('rate_limited', `rate-limited for another ${Math.ceil(retryAfterSeconds)} s: ${health.reason ?? 'HTTP 429'} (checked ${health.checkedAt})`);
@@ -208,6 +212,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       warm: latency.warm,
       loweredMaxTokens,
       retryAfterSeconds,
+      unavailable,
       missingKey,
     });
   }
@@ -249,6 +254,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
         rules: evaluation.rules,
         reasons: evaluation.exclusionReasons,
         ...(evaluation.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: evaluation.retryAfterSeconds }),
+        ...(evaluation.unavailable === undefined ? {} : { unavailable: evaluation.unavailable }),
       })),
     ...failClosedExclusions,
   ];

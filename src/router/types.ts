@@ -32,7 +32,7 @@ export interface ProviderHealth {
   reason?: string;
   /** Why it is down: nothing answered (`unreachable`, the default), or its calls kept failing (`failing`). */
   cause?: 'unreachable' | 'failing';
-  /** Rate-limited only: how long from the snapshot until it may be used again. */
+  /** How long from the snapshot until it may be used again (rate-limited) or is probed or tried again (down). */
   retryAfterMs?: number;
   /** Round trip of the health probe, for local engines. */
   probeMs?: number;
@@ -130,6 +130,8 @@ export interface Exclusion {
   reasons: string[];
   /** Excluded for a rate limit: seconds until the provider may be used again. */
   retryAfterSeconds?: number;
+  /** Excluded as down (`unhealthy`): whether nothing answered or its calls kept failing, and in how many seconds it is tried again. */
+  unavailable?: { cause: 'unreachable' | 'failing'; retryInSeconds?: number };
 }
 
 /** The router's answer: who may take the request, in what order, who may not and why. */

@@ -212,8 +212,10 @@ describe('syndicate run: a request that fails before any call is on the chain to
     const before = (await rows()).length;
     const { result, document } = await scenario.json(['run', 'hello', '--provider', 'dead']);
     expect(result.exitCode, result.stderr).toBe(5);
-    const error = document.error as { code: string; details: { requestId: string; evidenceId: string } };
+    const error = document.error as { code: string; hint: string; details: { requestId: string; evidenceId: string } };
     expect(error.code).toBe('inference_unavailable');
+    // Nothing answers: start it or fix its address. Nothing about a wait: the next run probes afresh.
+    expect(error.hint).toBe('nothing answers at dead: start the engine or fix the baseUrl in its provider record (`syndicate doctor` checks each local engine), then retry');
     const after = await rows();
     expect(after).toHaveLength(before + 1);
     const envelope = (await scenario.evidence(error.details.evidenceId)) as Record<string, any>;
@@ -355,6 +357,15 @@ describe('syndicate run: upstream failures', () => {
       for (const marker of testCase.markers) expect(envelope.markers).toContain(marker);
     });
   }
+
+  it('an engine that answers but fails: the hint says to look at its log, not to start it', async () => {
+    engine.setFault({ status: 500, body: '{"object":"error","message":"boom","type":"InternalServerError","code":500}' });
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'vllm', '--no-stream']);
+    expect(result.exitCode, result.stderr).toBe(5);
+    expect((document.error as { hint: string }).hint).toBe(
+      "vllm answers but its calls fail (HTTP 5xx, broken or malformed answers, timeouts): look at the engine's own log or health endpoint, then retry",
+    );
+  });
 
   it('a hang before the first byte times out (exit 5, timeout marker) instead of hanging', async () => {
     engine.setFault('hang');

@@ -125,13 +125,19 @@ describe('exclusion rules', () => {
     const plan = planRoute(
       input(),
       context(everyClass, {
-        health: { ollama: { state: 'down', cause: 'failing', checkedAt: '2025-06-01T10:00:00.000Z', reason: '3 calls in a row failed; the last: ollama answered HTTP 500: boom' } },
+        health: {
+          ollama: { state: 'down', cause: 'failing', checkedAt: '2025-06-01T10:00:00.000Z', reason: '3 calls in a row failed; the last: ollama answered HTTP 500: boom', retryAfterMs: 3500 },
+          anthropic: { state: 'down', checkedAt: '2025-06-01T10:00:00.000Z', reason: 'HTTP 529' },
+        },
       }),
     );
     expect(exclusionOf(plan, 'ollama:llama3.2:3b')).toMatchObject({
       rules: ['unhealthy'],
       reasons: ['engine failing: 3 calls in a row failed; the last: ollama answered HTTP 500: boom (checked 2025-06-01T10:00:00.000Z)'],
+      unavailable: { cause: 'failing', retryInSeconds: 3.5 },
     });
+    // The hint follows the cause: a down provider is unreachable unless its calls kept failing.
+    expect(exclusionOf(plan, 'anthropic:claude-sonnet-4-5')).toMatchObject({ unavailable: { cause: 'unreachable' } });
   });
 
   it('holds back a rate-limited provider, saying so and for how long, and keeps the others', () => {
