@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { elapsedMs } from '../common/duration.js';
 import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
-import { InterruptedError, PolicyRefusalError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
+import { InterruptedError, PolicyRefusalError, SyndicateError, type UnknownModelError, UpstreamError, UsageError } from '../errors.js';
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial, recordUncalledAttempt } from '../evidence/index.js';
 import { countInSlices, countPieces, loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
@@ -31,6 +31,7 @@ import { WIRE_OBSERVATIONS } from '../wire/observations.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
+import { unknownModelError } from './failure.js';
 import type {
   AttemptProvider,
   AttemptReport,
@@ -87,7 +88,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   // a policy refusal of the other providers' X.
   if (explicitProvider !== undefined) {
     const pinned = providers.filter((provider) => provider.id === explicitProvider);
-    if (pinned.length > 0 && selectModels(request.model, pinned).pairs.length === 0) throw unknownModel(request.model, providers, explicitProvider);
+    if (pinned.length > 0 && selectModels(request.model, pinned).pairs.length === 0) throw unknownModel(context, request.model, providers, explicitProvider);
   }
 
   const { policy, failure: policyFailure } = currentPolicy(context);
@@ -122,7 +123,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const first = plan.candidates[0];
   if (first === undefined) {
     // Nothing was even evaluated although models are registered: the request named none of them.
-    if (plan.excluded.length === 0 && providers.length > 0) throw unknownModel(request.model, providers, explicitProvider);
+    if (plan.excluded.length === 0 && providers.length > 0) throw unknownModel(context, request.model, providers, explicitProvider);
     throw refuseOrUnavailable(context, input, requestId, classification, plan);
   }
 
@@ -652,15 +653,13 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
   };
 }
 
-function unknownModel(model: string, providers: readonly RegisteredProvider[], explicitProvider: string | undefined): UnknownModelError {
-  const known = providers
-    .filter((provider) => explicitProvider === undefined || provider.id === explicitProvider)
-    .flatMap((provider) => provider.record.models.flatMap((entry) => [`${provider.id}:${entry.id}`, ...(entry.aliases ?? [])]));
-  const shown = known.length > 8 ? `${known.slice(0, 8).join(', ')} and ${known.length - 8} more` : known.join(', ');
-  const scope = explicitProvider === undefined ? 'no registered model or alias' : `no model or alias of provider ${explicitProvider}`;
-  return new UnknownModelError(`unknown model "${model}": ${scope} matches`, {
-    hint: `send model "auto" to let the policy choose, or one of: ${shown === '' ? '(none)' : shown}; \`syndicate provider list\` and GET /v1/models list them (a client that cannot change its model name: add the name under \`aliases:\` of a model in its provider record)`,
-    details: { model, known },
+function unknownModel(context: PipelineContext, model: string, providers: readonly RegisteredProvider[], explicitProvider: string | undefined): UnknownModelError {
+  return unknownModelError(model, providers, explicitProvider, (provider) => {
+    if (provider.record.class === 'blocked') return 'blocked';
+    const missingKey = missingCredential(provider.record, context.env);
+    if (missingKey !== undefined) return `key ${missingKey} not set`;
+    // What the health monitor last saw (routing has just probed the local engines); unknown counts as servable.
+    return context.health.known(provider)?.state === 'down' ? 'down' : undefined;
   });
 }
 

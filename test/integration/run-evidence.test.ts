@@ -112,7 +112,7 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     const model = await scenario.json(['run', 'Name the capital of France.', '--model', 'gpt-4o']);
     expect(model.result.exitCode).toBe(2);
     expect(model.document.error).toMatchObject({ code: 'model_not_found', message: 'unknown model "gpt-4o": no registered model or alias matches' });
-    expect((model.document.error as { hint: string }).hint).toMatch(/^send model "auto" to let the policy choose, or one of: claude:\S+, llama:\S+, studio:\S+;/);
+    expect((model.document.error as { hint: string }).hint).toMatch(/^send model "auto" to let the policy choose, or one of: llama:\S+, studio:\S+, claude:\S+ \(key FAKE_ANTHROPIC_KEY not set\);/);
     const provider = await scenario.json(['run', 'Name the capital of France.', '--provider', 'nope']);
     expect(provider.result.exitCode).toBe(2);
     expect(provider.document.error).toMatchObject({ code: 'usage', message: 'no active provider nope is registered' });
@@ -183,23 +183,26 @@ describe('syndicate run: a request that fails before any call is on the chain to
   let scenario: Scenario;
   let gone: FakeEngine;
   let hosted: FakeEngine;
+  let live: FakeEngine;
   /** Not set in any environment the tests run in. */
   const KEY = 'SYNDICATE_TEST_KEY_NEVER_SET';
 
   beforeAll(async () => {
     gone = await startFakeEngine({ kind: 'llama.cpp' });
     hosted = await startFakeEngine({ kind: 'anthropic' });
+    live = await startFakeEngine({ kind: 'vllm' });
     scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
     await scenario.register(
       { id: 'dead', engine: gone },
       { id: 'keyless', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } },
+      { id: 'live', engine: live },
     );
     // Registered while it listened; nothing listens there now.
     await gone.close();
   });
   afterAll(async () => {
     scenario?.cleanup();
-    await hosted.close();
+    await Promise.all([hosted.close(), live.close()]);
   });
 
   async function rows(): Promise<Record<string, any>[]> {
@@ -250,6 +253,15 @@ describe('syndicate run: a request that fails before any call is on the chain to
     expect(document.skipped).toEqual([{ rank: 1, provider: 'keyless', model: 'claude-sonnet-4-20250514', missingKey: KEY, reason: `key ${KEY} not set: would be skipped` }]);
     const withKey = await scenario.json(['route', 'hello', '--provider', 'keyless'], { env: { [KEY]: 'test-key' } });
     expect(withKey.document.skipped).toEqual([]);
+  });
+
+  it('an unknown model: the hint lists the models that can be served first, and marks the others with why', async () => {
+    const { result, document } = await scenario.json(['run', 'hello', '--model', 'gpt-4o']);
+    expect(result.exitCode, result.stderr).toBe(2);
+    const hint = (document.error as { hint: string }).hint;
+    expect(hint).toMatch(
+      new RegExp(`^send model "auto" to let the policy choose, or one of: live:${defaultModel(live)}, dead:${defaultModel(gone)} \\(down\\), keyless:claude-sonnet-4-20250514 \\(key ${KEY} not set\\);`),
+    );
   });
 
   it('the metrics count both as failed attempts, and the chain verifies', async () => {
