@@ -55,9 +55,9 @@ describe('labelled classifier corpus', () => {
       expect(finding.span.end).toBeGreaterThanOrEqual(finding.span.start);
       expect(finding.span.end).toBeLessThanOrEqual(labelled.text.length);
       const matched = labelled.text.slice(finding.span.start, finding.span.end);
-      const sensitiveData = /^(?:secret|credential|pii)\./.test(finding.detector) || (finding.detector === 'operator.pattern' && sensitivityRank(finding.level) >= sensitivityRank('confidential'));
+      const sensitiveData = /^(?:secret|credential|pii|path)\./.test(finding.detector) || (finding.detector === 'operator.pattern' && sensitivityRank(finding.level) >= sensitivityRank('confidential'));
       if (sensitiveData && matched.length >= 6) {
-        // The excerpt of a secret, credential, personal datum or confidential operator match never carries the whole value.
+        // The excerpt of a secret, credential, personal datum, home path or confidential operator match never carries the whole value.
         expect(finding.excerpt).not.toContain(matched);
       }
     }

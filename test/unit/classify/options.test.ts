@@ -102,3 +102,18 @@ describe('masking', () => {
     expect(result.findings.map((finding) => finding.excerpt)).toEqual(['ghp_…9Xc8', '…6467', 'DB_PASS=…']);
   });
 });
+
+describe('home paths', () => {
+  it.each([
+    ['Open /home/alice/projects/budget.xlsx now', '/home/…'],
+    ['The log is at /Users/bob/Library/Logs/app.log', '/Users/…'],
+    ['Copy C:\\Users\\carol\\Documents\\report.docx over', 'C:\\Users\\…'],
+    ['{"file": "C:\\\\Users\\\\dave\\\\Desktop\\\\notes.txt"}', 'C:\\\\Users\\\\…'],
+    ['my config lives in ~/.config/app/settings.toml', '~/…'],
+    ['see $HOME/private/diary.md', '$HOME/…'],
+    ['in /var/home/erin/notes', '/var/home/…'],
+  ])('%j: the excerpt keeps the home directory it starts in, not the user or the file', (text, excerpt) => {
+    const finding = classifyText(text, { indicatorWords: [], patterns: [] }).findings.find((candidate) => candidate.detector === 'path.local');
+    expect(finding?.excerpt).toBe(excerpt);
+  });
+});
