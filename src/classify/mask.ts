@@ -30,7 +30,15 @@ export function maskEmail(value: string): string {
   return `${value.slice(0, 1)}${ELLIPSIS}${value.slice(at)}`;
 }
 
-/** Non-secret excerpts (paths, indicator words) are shown, but long ones are shortened. */
+/**
+ * A home path names its user and points at private files: only the home directory it starts in
+ * (what `homeDirectory` matches at its start: `/home/`, `C:\Users\`, `~/`) is shown, as in `/home/…`.
+ */
+export function maskPath(path: string, homeDirectory: RegExp): string {
+  return `${homeDirectory.exec(path)?.[0] ?? ''}${ELLIPSIS}`;
+}
+
+/** Non-secret excerpts (indicator words, operator patterns below confidential) are shown, but long ones are shortened. */
 export function shorten(value: string, maximum = 80): string {
   const singleLine = value.replace(/\s+/g, ' ');
   if (singleLine.length <= maximum) return singleLine;

@@ -13,6 +13,13 @@ export const EVIDENCE_KINDS = ['invocation', 'probe', 'denial', 'permit_check'] 
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
 /**
+ * The caller of provider probes (`provider test`, `provider capabilities`). Their calls are kind
+ * `probe`; a probe the policy refuses is a `denial` row with this caller, which `metrics` counts
+ * apart from denied requests.
+ */
+export const PROBE_CALLER = 'probe';
+
+/**
  * Life of a row. `pending` is written before the upstream call; `completed` / `failed` after it;
  * `interrupted` when the writing process died before finishing (bytes captured so far are kept);
  * `denied` for refusals, which never reach an upstream. Every state but `pending` is chained.

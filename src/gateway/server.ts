@@ -78,6 +78,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     },
   });
   pipeline.livePolicy = policy;
+  pipeline.longRunning = true;
   // Rotating the token (`serve --rotate-token`) must not need a restart to lock the old one out.
   const guard = new TokenGuard(token, { file: options.home.gatewayTokenPath, ...(options.onTokenChange === undefined ? {} : { onChange: options.onTokenChange }) });
   const gateway = createGateway({

@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { elapsedMs } from '../common/duration.js';
 import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
-import { InterruptedError, PolicyRefusalError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
+import { InterruptedError, PolicyRefusalError, SyndicateError, type UnknownModelError, UpstreamError, UsageError } from '../errors.js';
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial, recordUncalledAttempt } from '../evidence/index.js';
 import { countInSlices, countPieces, loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
@@ -15,7 +15,7 @@ import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { fallbackCandidates } from '../router/fallback.js';
 import { callFailureOf } from '../router/health.js';
-import { hintForExclusions } from '../router/hints.js';
+import { hintForExclusions, hintForUnavailable, unavailabilityOfExclusions, type Unavailability } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { selectModels } from '../router/plan.js';
@@ -31,6 +31,7 @@ import { WIRE_OBSERVATIONS } from '../wire/observations.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
+import { unknownModelError } from './failure.js';
 import type {
   AttemptProvider,
   AttemptReport,
@@ -87,7 +88,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   // a policy refusal of the other providers' X.
   if (explicitProvider !== undefined) {
     const pinned = providers.filter((provider) => provider.id === explicitProvider);
-    if (pinned.length > 0 && selectModels(request.model, pinned).pairs.length === 0) throw unknownModel(request.model, providers, explicitProvider);
+    if (pinned.length > 0 && selectModels(request.model, pinned).pairs.length === 0) throw unknownModel(context, request.model, providers, explicitProvider);
   }
 
   const { policy, failure: policyFailure } = currentPolicy(context);
@@ -99,6 +100,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     workflow: input.workflow ?? 'interactive',
     store: context.store,
     health: context.health,
+    env: context.env,
     promptEstimate: 'bounded',
     ...(context.coldStarts === undefined ? {} : { coldStartMs: context.coldStarts }),
     ...(input.sensitivityHint === undefined ? {} : { sensitivityHint: input.sensitivityHint }),
@@ -121,7 +123,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const first = plan.candidates[0];
   if (first === undefined) {
     // Nothing was even evaluated although models are registered: the request named none of them.
-    if (plan.excluded.length === 0 && providers.length > 0) throw unknownModel(request.model, providers, explicitProvider);
+    if (plan.excluded.length === 0 && providers.length > 0) throw unknownModel(context, request.model, providers, explicitProvider);
     throw refuseOrUnavailable(context, input, requestId, classification, plan);
   }
 
@@ -158,13 +160,21 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: unavailableHint(attempts, failures),
+    hint: unavailableHint(context, providers, attempts, failures),
     details: { requestId, sensitivity: classification.level, attempts },
   });
 }
 
-/** What to do when every candidate failed: allow more time, export the missing keys, or start the engines. */
-function unavailableHint(attempts: readonly AttemptReport[], failures: readonly SyndicateError[]): string {
+/**
+ * What to do when every candidate failed: allow more time, export the missing keys, or — by what
+ * each call said about its provider — start the engine, look at its log, or wait out its rate limit.
+ */
+function unavailableHint(
+  context: PipelineContext,
+  providers: readonly RegisteredProvider[],
+  attempts: readonly AttemptReport[],
+  failures: readonly SyndicateError[],
+): string {
   if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) {
     return 'every candidate was still answering when the time allowed ran out; allow more (`syndicate run --timeout 5m`) or ask for fewer tokens';
   }
@@ -173,8 +183,28 @@ function unavailableHint(attempts: readonly AttemptReport[], failures: readonly 
   if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) {
     return `set the key in the environment syndicate runs in (${exports}), then retry`;
   }
-  const engines = 'start the local engine or check the hosted provider, then retry; `syndicate route --explain` shows the candidates';
-  return missingKeys.length > 0 ? `${engines}; for the skipped hosted provider(s): ${exports}` : engines;
+  // Failures and attempts are pushed together, one pair per failed hop.
+  const unavailable = attempts.flatMap((report, index): Unavailability[] => {
+    const failure = failures[index];
+    if (failure === undefined || failure.code === 'credential_missing') return [];
+    const call = callFailureOf(failure, report.status);
+    const identity = { provider: report.provider.id, local: report.provider.class === 'local' };
+    if (call.kind === 'rate_limited') return [{ ...identity, kind: 'rate_limited', ...(call.retryAfterSeconds === undefined ? {} : { retryInSeconds: call.retryAfterSeconds }) }];
+    if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
+    // Failed calls in a row may have taken it out of a gateway's later requests: then say for how long.
+    const provider = context.longRunning === true ? providers.find((entry) => entry.id === report.provider.id) : undefined;
+    const health = provider === undefined ? undefined : context.health.known(provider);
+    const heldOutMs = health?.state === 'down' ? health.retryAfterMs : undefined;
+    return [{ ...identity, kind: 'failing', ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
+  });
+  const hint = hintForUnavailable(unavailable);
+  return missingKeys.length > 0 ? `${hint}; for the skipped hosted provider(s): ${exports}` : hint;
+}
+
+/** Down providers' time out of routes only concerns a process that keeps it (the gateway); a rate limit's wait is the provider's. */
+function heldOutForLater(context: PipelineContext, unavailable: Unavailability[]): Unavailability[] {
+  if (context.longRunning === true) return unavailable;
+  return unavailable.map(({ retryInSeconds, ...entry }) => (entry.kind === 'rate_limited' && retryInSeconds !== undefined ? { ...entry, retryInSeconds } : entry));
 }
 
 /**
@@ -630,15 +660,13 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
   };
 }
 
-function unknownModel(model: string, providers: readonly RegisteredProvider[], explicitProvider: string | undefined): UnknownModelError {
-  const known = providers
-    .filter((provider) => explicitProvider === undefined || provider.id === explicitProvider)
-    .flatMap((provider) => provider.record.models.flatMap((entry) => [`${provider.id}:${entry.id}`, ...(entry.aliases ?? [])]));
-  const shown = known.length > 8 ? `${known.slice(0, 8).join(', ')} and ${known.length - 8} more` : known.join(', ');
-  const scope = explicitProvider === undefined ? 'no registered model or alias' : `no model or alias of provider ${explicitProvider}`;
-  return new UnknownModelError(`unknown model "${model}": ${scope} matches`, {
-    hint: `send model "auto" to let the policy choose, or one of: ${shown === '' ? '(none)' : shown}; \`syndicate provider list\` and GET /v1/models list them (a client that cannot change its model name: add the name under \`aliases:\` of a model in its provider record)`,
-    details: { model, known },
+function unknownModel(context: PipelineContext, model: string, providers: readonly RegisteredProvider[], explicitProvider: string | undefined): UnknownModelError {
+  return unknownModelError(model, providers, explicitProvider, (provider) => {
+    if (provider.record.class === 'blocked') return 'blocked';
+    const missingKey = missingCredential(provider.record, context.env);
+    if (missingKey !== undefined) return `key ${missingKey} not set`;
+    // What the health monitor last saw (routing has just probed the local engines); unknown counts as servable.
+    return context.health.known(provider)?.state === 'down' ? 'down' : undefined;
   });
 }
 
@@ -680,7 +708,7 @@ function refuseOrUnavailable(
     return new UpstreamError(message, {
       code: 'inference_unavailable',
       isRetryable: true,
-      hint: 'start the local engine (`syndicate doctor` shows which one is down) and retry',
+      hint: hintForUnavailable(heldOutForLater(context, unavailabilityOfExclusions(plan.excluded))),
       details: { requestId, evidenceId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }

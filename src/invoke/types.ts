@@ -34,6 +34,12 @@ export interface PipelineContext {
    * request instead of `policy`. Absent (the CLI): `policy`, read once at start.
    */
   livePolicy?: { current(): CurrentPolicy };
+  /**
+   * Long-running processes (the gateway): a provider found down stays out of later requests for
+   * the health TTL, so failure hints say when it is tried again. Absent (the CLI): the next run
+   * probes afresh, and hints say nothing of the TTL.
+   */
+  longRunning?: boolean;
   /** What loading a cold local model has cost on this host (`coldStartEstimator`, cached per model). */
   coldStarts?: ColdStartEstimator;
 }

@@ -1,4 +1,4 @@
-import type { EvidenceKind, EvidenceState } from '../evidence/types.js';
+import { PROBE_CALLER, type EvidenceKind, type EvidenceState } from '../evidence/types.js';
 import { storedJsonMemberSql } from '../store/json-columns.js';
 import type { Store } from '../store/store.js';
 import type { MetricsRow, MetricsWindow, ModelLoadEvent } from './summary.js';
@@ -9,7 +9,8 @@ import type { MetricsRow, MetricsWindow, ModelLoadEvent } from './summary.js';
  */
 const METRICS_COLUMNS = `created_at, kind, state, provider_id, provider_class, model, sensitivity, hop, first_token_ms, total_ms,
   input_tokens, output_tokens, cached_input_tokens, cache_write_input_tokens, cost_usd, ${storedJsonMemberSql('error_json', '$.code')},
-  CASE WHEN state = 'completed' AND provider_class = 'local' THEN ${storedJsonMemberSql('route_json', '$.chosen.warm')} END`;
+  CASE WHEN state = 'completed' AND provider_class = 'local' THEN ${storedJsonMemberSql('route_json', '$.chosen.warm')} END,
+  caller = '${PROBE_CALLER}'`;
 
 type MetricsColumns = [
   createdAt: string,
@@ -29,6 +30,7 @@ type MetricsColumns = [
   costUsd: number | null,
   errorCode: string | null,
   warm: number | null,
+  byProbe: number,
 ];
 
 /** When the store's first envelope was recorded (ms since the epoch); undefined for an empty store. */
@@ -51,7 +53,7 @@ export function forEachMetricsRow(store: Store, window: MetricsWindow, visit: (r
     .prepare(`SELECT ${METRICS_COLUMNS} FROM evidence WHERE created_at >= ? AND created_at < ?${session} ORDER BY created_at, rowid`)
     .raw(true)
     .iterate(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString(), ...(window.session === undefined ? [] : [window.session])) as IterableIterator<MetricsColumns>;
-  for (const [createdAt, kind, state, providerId, providerClass, model, sensitivity, hop, firstTokenMs, totalMs, inputTokens, outputTokens, cachedInputTokens, cacheWriteInputTokens, costUsd, errorCode, warm] of rows) {
+  for (const [createdAt, kind, state, providerId, providerClass, model, sensitivity, hop, firstTokenMs, totalMs, inputTokens, outputTokens, cachedInputTokens, cacheWriteInputTokens, costUsd, errorCode, warm, byProbe] of rows) {
     visit({
       createdAt,
       kind: kind as EvidenceKind,
@@ -70,6 +72,7 @@ export function forEachMetricsRow(store: Store, window: MetricsWindow, visit: (r
       cacheWriteInputTokens,
       costUsd,
       errorCode,
+      byProbe: byProbe === 1,
     });
   }
 }

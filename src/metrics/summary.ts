@@ -30,6 +30,8 @@ export interface MetricsRow {
    * cancelled the call; on an `interrupted` row: the process died before recording its outcome.
    */
   errorCode: string | null;
+  /** Written for a provider probe (caller `probe`): its denials are no user request. */
+  byProbe: boolean;
 }
 
 /** A local engine loading a model (cold start), when the engines concept records one. */
@@ -132,7 +134,8 @@ function cancelledByCaller(row: MetricsRow): boolean {
  * What `syndicate metrics` reports. A *request* here is an answered invocation attempt
  * (evidence state `completed`, kind `invocation`): local when its provider class is `local`,
  * hosted otherwise. Probes are left out; denials and failed attempts are counted apart, and
- * permits refused outside any request (`permit issue`, `permit verify`) apart from denials.
+ * permits refused outside any request (`permit issue`, `permit verify`) and probes the policy
+ * refused apart from denials, so the request figures describe user traffic.
  * `bySensitivity` and `unclassified` together add up to `requests.local`, `hosted` and `denied`.
  */
 export interface MetricsSummary {
@@ -173,6 +176,11 @@ export interface MetricsSummary {
    * (evidence kind `permit_check`): evidence of a refusal, but no request was made.
    */
   permitChecksRefused: number;
+  /**
+   * Provider probes (`provider test`, `provider capabilities`) the policy or a permit check refused
+   * (denial rows of caller `probe`): evidence of a refusal, but no user request.
+   */
+  probesDenied: number;
   latency: ModelLatency[];
   loadTimes: ModelLoadTimes[];
   coldStarts: ColdStarts[];
@@ -247,6 +255,7 @@ export class MetricsAccumulator {
   private cancelled = 0;
   private denied = 0;
   private permitChecksRefused = 0;
+  private probesDenied = 0;
   private fallbacks = 0;
   private withoutCounts = 0;
   private readonly tokens = { local: emptyTokenSums(), hosted: emptyTokenSums() };
@@ -274,6 +283,10 @@ export class MetricsAccumulator {
     const local = row.providerClass === 'local';
     if (row.kind === 'permit_check') {
       this.permitChecksRefused += 1;
+      return;
+    }
+    if (row.kind === 'denial' && row.byProbe) {
+      this.probesDenied += 1;
       return;
     }
     if (row.kind === 'denial') {
@@ -337,6 +350,7 @@ export class MetricsAccumulator {
       bySensitivity: [...this.sensitivity.values()],
       unclassified: { ...this.unclassified },
       permitChecksRefused: this.permitChecksRefused,
+      probesDenied: this.probesDenied,
       latency: groups.map((group) => ({
         provider: group.provider,
         model: group.model,

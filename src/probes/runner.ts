@@ -1,5 +1,6 @@
 import { PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
 import { getEvidence } from '../evidence/queries.js';
+import { PROBE_CALLER } from '../evidence/types.js';
 import { invoke } from '../invoke/pipeline.js';
 import { attemptsOfFailure } from '../invoke/failure.js';
 import type { AttemptReport, InvocationResult, PipelineContext } from '../invoke/types.js';
@@ -75,7 +76,7 @@ export class ProbeRunner {
         { ...this.context, policy: this.policy, health: new HealthMonitor() },
         {
           request: { ...request, model: `${this.provider.id}:${this.model}` },
-          caller: 'probe',
+          caller: PROBE_CALLER,
           kind: 'probe',
           provider: this.provider.id,
           workflow: 'batch',

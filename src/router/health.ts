@@ -162,6 +162,11 @@ export class HealthMonitor {
     if (observed.firstTokenMs !== undefined) this.firstTokenMs.set(provider.id, observed.firstTokenMs);
   }
 
+  /** What is known of a provider right now, without probing: whether it is held out, and for how long. */
+  known(provider: RegisteredProvider): ProviderHealth | undefined {
+    return this.current(provider);
+  }
+
   private markDown(provider: RegisteredProvider, reason: string, cause: 'unreachable' | 'failing'): void {
     this.failureRuns.delete(provider.id);
     this.observations.set(provider.id, {
@@ -177,7 +182,7 @@ export class HealthMonitor {
     const firstTokenMs = this.firstTokenMs.get(provider.id);
     const fresh = observation !== undefined && this.isFresh(provider, observation) ? observation : undefined;
     const withFirstToken = (health: ProviderHealth): ProviderHealth => (firstTokenMs === undefined ? health : { ...health, firstTokenMs });
-    if (fresh?.health.state === 'down') return withFirstToken(fresh.health);
+    if (fresh?.health.state === 'down') return withFirstToken({ ...fresh.health, retryAfterMs: fresh.observedAt + this.ttlFor(provider) - this.now() });
     const rateLimit = this.rateLimits.get(provider.id);
     if (rateLimit !== undefined) {
       const remainingMs = rateLimit.until - this.now();

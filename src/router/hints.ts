@@ -32,3 +32,71 @@ export function hintForExclusions(excluded: readonly Exclusion[]): string {
   const remedies = REMEDIES.filter((remedy) => remedy.rules.some((rule) => applied.has(rule))).map((remedy) => remedy.hint);
   return [...remedies.slice(0, 2), '`syndicate route --explain` shows every rule'].join('; ');
 }
+
+/** Why one provider could not take a request just now: the three ways health keeps it out. */
+export interface Unavailability {
+  provider: string;
+  local: boolean;
+  /** `unreachable`: nothing answered; `failing`: it answered, but its calls failed; `rate_limited`: it answered 429. */
+  kind: 'unreachable' | 'failing' | 'rate_limited';
+  /** Seconds until syndicate tries it again (down) or may use it again (rate-limited); undefined when not held out, or unknown. */
+  retryInSeconds?: number;
+}
+
+/** The unavailable ones among a plan's exclusions: down (and nothing else), or only held back by a rate limit. */
+export function unavailabilityOfExclusions(excluded: readonly Exclusion[]): Unavailability[] {
+  return excluded.flatMap((exclusion): Unavailability[] => {
+    const local = exclusion.class === 'local';
+    if (exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited') {
+      return [{ provider: exclusion.provider, local, kind: 'rate_limited', ...(exclusion.retryAfterSeconds === undefined ? {} : { retryInSeconds: exclusion.retryAfterSeconds }) }];
+    }
+    if (exclusion.rules.length === 0 || !exclusion.rules.every((rule) => rule === 'unhealthy')) return [];
+    const retryInSeconds = exclusion.unavailable?.retryInSeconds;
+    return [{ provider: exclusion.provider, local, kind: exclusion.unavailable?.cause ?? 'unreachable', ...(retryInSeconds === undefined ? {} : { retryInSeconds }) }];
+  });
+}
+
+/**
+ * What to do when every candidate is unavailable, by why: nothing answers (start the engine or fix
+ * the base URL), it answers but fails (its own log; when syndicate tries it again), or it is
+ * rate-limiting (when to retry). One clause per reason, the providers named in each.
+ */
+export function hintForUnavailable(unavailable: readonly Unavailability[]): string {
+  const clauses: string[] = [];
+  const of = (kind: Unavailability['kind']): Unavailability[] => unavailable.filter((entry) => entry.kind === kind);
+  const unreachable = of('unreachable');
+  if (unreachable.length > 0) {
+    const remedy = unreachable.some((entry) => entry.local)
+      ? 'start the engine or fix the baseUrl in its provider record (`syndicate doctor` checks each local engine)'
+      : 'check the network and the baseUrl in its provider record';
+    clauses.push(`nothing answers at ${names(unreachable)}: ${remedy}${triedAgain(unreachable)}`);
+  }
+  const failing = of('failing');
+  if (failing.length > 0) {
+    const where = failing.some((entry) => entry.local) ? "the engine's own log or health endpoint" : "the provider's status page";
+    const [answer, its] = names(failing).includes(',') ? ['answer', 'their'] : ['answers', 'its'];
+    clauses.push(`${names(failing)} ${answer} but ${its} calls fail (HTTP 5xx, broken or malformed answers, timeouts): look at ${where}${triedAgain(failing)}`);
+  }
+  const rateLimited = of('rate_limited');
+  if (rateLimited.length > 0) {
+    const wait = soonest(rateLimited);
+    clauses.push(`${names(rateLimited)} ${names(rateLimited).includes(',') ? 'are' : 'is'} rate-limiting: ${wait === undefined ? 'retry later' : `retry in ${wait} s`}`);
+  }
+  if (clauses.length === 0) return 'start the local engine or check the hosted provider, then retry; `syndicate route --explain` shows the candidates';
+  return clauses.join('; ');
+}
+
+function names(entries: readonly Unavailability[]): string {
+  return [...new Set(entries.map((entry) => entry.provider))].join(', ');
+}
+
+/** Whole seconds until the first of them may be used again; undefined when none is held out. */
+function soonest(entries: readonly Unavailability[]): number | undefined {
+  const waits = entries.flatMap((entry) => (entry.retryInSeconds === undefined ? [] : [entry.retryInSeconds]));
+  return waits.length === 0 ? undefined : Math.max(1, Math.ceil(Math.min(...waits)));
+}
+
+function triedAgain(entries: readonly Unavailability[]): string {
+  const wait = soonest(entries);
+  return wait === undefined ? ', then retry' : `; syndicate tries it again in ${wait} s`;
+}

@@ -9,6 +9,7 @@ import {
   type SensitivityLevel,
 } from '../common/vocabulary.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
+import { missingCredential } from '../registry/credentials.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { fitContext, templateAllowance } from './context-fit.js';
 import { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
@@ -73,6 +74,10 @@ interface Evaluation {
   defaultMaxTokens: number | undefined;
   /** Held back by a rate limit: seconds until it may be used again. */
   retryAfterSeconds: number | undefined;
+  /** Down: why, and when it is tried again. */
+  unavailable: Exclusion['unavailable'];
+  /** Its key's environment variable, when unset: it cannot be called. */
+  missingKey: string | undefined;
 }
 
 function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode): RoutePlan {
@@ -123,6 +128,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       exclusionReasons.push(reason);
     };
     const providerClass = record.class;
+    const missingKey = context.env === undefined ? undefined : missingCredential(record, context.env);
+    if (missingKey !== undefined) reasons.push(`key ${missingKey} not set: ranked after every candidate that can be called`);
 
     if (providerClass === 'blocked') exclude('blocked', 'provider class is blocked: never called');
     if (provider.retiredAt !== null) exclude('retired', `provider retired at ${provider.retiredAt}`);
@@ -149,9 +156,11 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
 
     const health = context.health[provider.id];
     let retryAfterSeconds: number | undefined;
+    let unavailable: Exclusion['unavailable'];
     if (health?.state === 'down') {
       const label = isHostedClass(providerClass) ? 'recently failed' : health.cause === 'failing' ? 'engine failing' : 'engine unreachable';
       exclude('unhealthy', `${label}: ${health.reason ?? 'down'} (checked ${health.checkedAt})`);
+      unavailable = { cause: health.cause ?? 'unreachable', ...(health.retryAfterMs === undefined ? {} : { retryInSeconds: health.retryAfterMs / 1000 }) };
     } else if (health?.state === 'rate_limited') {
       retryAfterSeconds = (health.retryAfterMs ?? 0) / 1000;
       exclude('rate_limited', `rate-limited for another ${Math.ceil(retryAfterSeconds)} s: ${health.reason ?? 'HTTP 429'} (checked ${health.checkedAt})`);
@@ -211,6 +220,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       loweredMaxTokens,
       defaultMaxTokens,
       retryAfterSeconds,
+      unavailable,
+      missingKey,
     });
   }
 
@@ -240,6 +251,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     ...(evaluation.warm === undefined ? {} : { warm: evaluation.warm }),
     ...(evaluation.loweredMaxTokens === undefined ? {} : { loweredMaxTokens: evaluation.loweredMaxTokens }),
     ...(evaluation.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: evaluation.defaultMaxTokens }),
+    ...(evaluation.missingKey === undefined ? {} : { missingKey: evaluation.missingKey }),
   }));
   const excluded: Exclusion[] = [
     ...evaluations
@@ -251,6 +263,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
         rules: evaluation.rules,
         reasons: evaluation.exclusionReasons,
         ...(evaluation.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: evaluation.retryAfterSeconds }),
+        ...(evaluation.unavailable === undefined ? {} : { unavailable: evaluation.unavailable }),
       })),
     ...failClosedExclusions,
   ];
@@ -419,6 +432,8 @@ function estimateFirstToken(
 
 function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['prefer']): Evaluation[] {
   const keys: ((evaluation: Evaluation) => number)[] = [
+    // Before any preference: calling it first would only record a failure and fall back.
+    (evaluation) => (evaluation.missingKey === undefined ? 0 : 1),
     (evaluation) => (evaluation.demoted ? 1 : 0),
     (evaluation) => (evaluation.taskMatch ? 0 : 1),
   ];

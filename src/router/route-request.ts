@@ -62,6 +62,8 @@ export interface RouteRequestOptions {
   promptEstimate?: 'exact' | 'bounded';
   /** The policy file could not be used (see `LivePolicy`): local providers only, with this note. */
   policyFailure?: string;
+  /** Where providers' keys are looked up (`RouteContext.env`): keyless candidates rank last. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RoutedRequest {
@@ -103,6 +105,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
       ...(options.store === undefined ? {} : { spentTodayUsd: lazySpend(options.store, now) }),
       ...(options.coldStartMs === undefined ? {} : { coldStartMs: options.coldStartMs }),
       ...(options.policyFailure === undefined ? {} : { policyFailure: options.policyFailure }),
+      ...(options.env === undefined ? {} : { env: options.env }),
     },
   );
   return { classification: { ...classification, level }, estimatedPromptTokens, plan };

@@ -32,7 +32,7 @@ export interface ProviderHealth {
   reason?: string;
   /** Why it is down: nothing answered (`unreachable`, the default), or its calls kept failing (`failing`). */
   cause?: 'unreachable' | 'failing';
-  /** Rate-limited only: how long from the snapshot until it may be used again. */
+  /** How long from the snapshot until it may be used again (rate-limited) or is probed or tried again (down). */
   retryAfterMs?: number;
   /** Round trip of the health probe, for local engines. */
   probeMs?: number;
@@ -67,6 +67,12 @@ export interface RouteContext {
   coldStartMs?: ColdStartEstimator;
   /** The policy in force could not be refreshed (its file is invalid): plan local providers only, and say why. */
   policyFailure?: string;
+  /**
+   * Where `auth.env` references are resolved: a candidate whose key is unset here cannot be
+   * called, so it ranks after every candidate that can (it stays in the plan, so with nothing
+   * else left the failure names the variable). Absent: keys are not checked.
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** One provider:model the request may be sent to, in rank order. */
@@ -96,6 +102,8 @@ export interface Candidate {
    * which a wire that requires a max output (anthropic) is sent.
    */
   defaultMaxTokens?: number;
+  /** The environment variable its key is read from, when unset (`RouteContext.env`): ranked last, skipped when reached. */
+  missingKey?: string;
 }
 
 /** Stable identifiers of the rules that can exclude a candidate. */
@@ -128,6 +136,8 @@ export interface Exclusion {
   reasons: string[];
   /** Excluded for a rate limit: seconds until the provider may be used again. */
   retryAfterSeconds?: number;
+  /** Excluded as down (`unhealthy`): whether nothing answered or its calls kept failing, and in how many seconds it is tried again. */
+  unavailable?: { cause: 'unreachable' | 'failing'; retryInSeconds?: number };
 }
 
 /** The router's answer: who may take the request, in what order, who may not and why. */

@@ -76,7 +76,9 @@ export function clientErrorFor(error: unknown): ClientError {
     }
     const timedOut = error.status === 408 || error.status === 504 || /timeout|timed_out/.test(error.code);
     const kind: ClientErrorKind = timedOut ? 'timeout' : error.isRetryable ? 'unavailable' : 'upstream';
-    return { kind, message: error.message, code: error.code };
+    // Every candidate down or failing: what to do about it depends on why (start the engine, read its log, wait).
+    const message = error.code === 'inference_unavailable' && error.hint !== undefined ? `${error.message} (${error.hint})` : error.message;
+    return { kind, message, code: error.code };
   }
   if (error instanceof SyndicateError && error.code !== 'internal') {
     return { kind: 'internal', message: error.message, code: error.code };

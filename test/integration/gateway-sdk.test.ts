@@ -238,6 +238,9 @@ describe('OpenAI client', () => {
     expect(failure.status).toBe(503);
     expect(failure.code).toBe('inference_unavailable');
     expect(failure.message).toContain('inference unavailable, try again later');
+    // The engine is running: the message says to look at it, not to start it.
+    expect(failure.message).toContain("(ollama answers but its calls fail (HTTP 5xx, broken or malformed answers, timeouts): look at the engine's own log or health endpoint, then retry)");
+    expect(failure.message).not.toContain('start the');
     // One bad request (llama.cpp answers some with 500) must not take the engine from everyone.
     const next = await openAIClient(failing).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] });
     expect(next.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
@@ -260,6 +263,9 @@ describe('OpenAI client', () => {
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     expect((error as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(503);
     expect((error as InstanceType<typeof OpenAI.InternalServerError>).message).toMatch(/engine failing: 3 calls in a row failed/);
+    expect((error as InstanceType<typeof OpenAI.InternalServerError>).message).toMatch(
+      /\(ollama answers but its calls fail \(HTTP 5xx, broken or malformed answers, timeouts\): look at the engine's own log or health endpoint; syndicate tries it again in [1-5] s\)$/,
+    );
     expect(failingOllama.exchanges.filter((exchange) => exchange.method === 'POST').length).toBe(sent);
     forgetFailures();
   });

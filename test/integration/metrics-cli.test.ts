@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
 import { HOUR, MINUTE, seedMetricsStore } from '../unit/metrics/seed.js';
 
 let home: string;
@@ -26,6 +28,7 @@ describe('syndicate metrics', () => {
     const { metrics } = parseJsonDocument(result.stdout) as { ok: boolean; metrics: Record<string, unknown> };
     expect(metrics['requests']).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, cancelled: 1, denied: 2, fallbacks: 1 });
     expect(metrics['permitChecksRefused']).toBe(2);
+    expect(metrics['probesDenied']).toBe(1);
     expect(metrics['unclassified']).toEqual({ local: 0, hosted: 0, denied: 1 });
     expect(metrics['tokens']).toMatchObject({ local: { input: 6000, output: 3000, total: 9000 }, hosted: { input: 400, output: 100, total: 500, cachedInput: 300, cacheWriteInput: 50 } });
     expect(metrics['spendUsd']).toEqual({ total: 0.0027, local: 0, hosted: 0.0027 });
@@ -49,6 +52,7 @@ describe('syndicate metrics', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('requests  4 answered: 3 local (75.0%), 1 hosted (25.0%); 1 after fallback, 1 failed attempt(s), 1 cancelled by the caller, 2 denied\n');
     expect(result.stdout).toContain('permits   2 refused outside any request (permit issue/verify): not counted as denied requests\n');
+    expect(result.stdout).toContain('probes    1 refused by policy (provider test/capabilities): not counted as denied requests\n');
     expect(result.stdout).toContain('savings   ~$0.06: local tokens priced at anthropic:claude-sonnet-4-5');
     expect(result.stdout).toContain('cache     hosted 300 of 400 input read from cache (75.0%), 50 written; local 500 of 6000 input read from cache (8.3%)\n');
     expect(result.stdout).toMatch(/ollama\s+llama3\s+local\s+3\s+200 ms\s+300 ms\s+600 ms\s+800 ms/);
@@ -93,5 +97,36 @@ describe('syndicate metrics', () => {
     const result = await runCli(['metrics', '--since', '99999999999d'], { home });
     expect(result.exitCode, result.stderr).toBe(2);
     expect(result.stderr).toContain('--since must be between 1ms and 3650d, got "99999999999d"');
+  });
+});
+
+describe('syndicate metrics: provider probes are not user requests', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'openai' });
+    // The default egress list holds only the real hosted hosts: the policy refuses anything sent to this one.
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'offlist', engine, class: 'approved_hosted', authEnv: 'OFFLIST_KEY', price: { inputPerMTok: 1, outputPerMTok: 1 } });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine?.close();
+  });
+
+  it('a probe the policy refuses is counted apart from denied requests; a refused run is a denied request', async () => {
+    const probe = await scenario.cli(['provider', 'test', 'offlist'], { env: { OFFLIST_KEY: 'test-key' } });
+    expect(probe.exitCode, probe.stderr).toBe(4);
+    const afterProbe = (await scenario.json(['metrics', '--since', '1h'])).document.metrics as { requests: { denied: number }; probesDenied: number; bySensitivity: { denied: number }[] };
+    expect(afterProbe.requests.denied).toBe(0);
+    expect(afterProbe.probesDenied).toBe(1);
+    expect(afterProbe.bySensitivity.every((level) => level.denied === 0)).toBe(true);
+    const run = await scenario.cli(['run', 'hello', '--provider', 'offlist'], { env: { OFFLIST_KEY: 'test-key' } });
+    expect(run.exitCode, run.stderr).toBe(4);
+    const afterRun = (await scenario.json(['metrics', '--since', '1h'])).document.metrics as typeof afterProbe;
+    expect(afterRun.requests.denied).toBe(1);
+    expect(afterRun.probesDenied).toBe(1);
+    expect(inferenceExchanges(engine)).toHaveLength(0);
   });
 });

@@ -157,8 +157,11 @@ afterAll(async () => {
   cleanupHome();
 });
 
-async function route(args: string[], input?: string): Promise<{ exitCode: number; document: PlanDocument; stderr: string }> {
-  const result = await runCli(['route', '--json', ...args], { home, ...(input === undefined ? {} : { input }) });
+/** The hosted providers' keys, set: the scenarios rank by the policy, not by which keys this machine happens to have. */
+const KEYS_SET = { ANTHROPIC_API_KEY: 'test-key', ZHIPUAI_API_KEY: 'test-key' };
+
+async function route(args: string[], input?: string, env: Record<string, string | undefined> = KEYS_SET): Promise<{ exitCode: number; document: PlanDocument; stderr: string }> {
+  const result = await runCli(['route', '--json', ...args], { home, env, ...(input === undefined ? {} : { input }) });
   const parsed = parseJsonDocument(result.stdout);
   if (parsed.ok === false) {
     const details = (parsed.error as { details: Omit<PlanDocument, 'ok'> }).details;
@@ -303,7 +306,7 @@ describe('syndicate route --explain scenarios', () => {
   });
 
   it('prints the explanation for people: rules, candidates in order, every exclusion with its reason', async () => {
-    const result = await runCli(['route', '--explain', '--workflow', 'interactive', 'summarise the meeting notes from Tuesday'], { home });
+    const result = await runCli(['route', '--explain', '--workflow', 'interactive', 'summarise the meeting notes from Tuesday'], { home, env: KEYS_SET });
     expect(result.exitCode).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe('sensitivity: public');
@@ -319,7 +322,7 @@ describe('syndicate route --explain scenarios', () => {
   });
 
   it('shows a max output lowered to fit a window on the candidate it applies to (--explain and --json)', async () => {
-    const result = await runCli(['route', '--explain', '--workflow', 'batch', '--max-tokens', '40000', 'summarise the meeting notes from Tuesday'], { home });
+    const result = await runCli(['route', '--explain', '--workflow', 'batch', '--max-tokens', '40000', 'summarise the meeting notes from Tuesday'], { home, env: KEYS_SET });
     expect(result.exitCode, result.stderr).toBe(0);
     const coder = result.stdout.split('\n').find((line) => line.startsWith('  2. '));
     expect(coder).toMatch(/^ {2}2\. ollama:qwen2\.5-coder:7b \(local, v1\) — .*max output lowered from 40000 to \d+ tokens: what context window 32768 leaves after the prompt \(\d+\) and the chat template allowance \(136\)/);
@@ -336,7 +339,7 @@ describe('syndicate route --explain scenarios', () => {
   });
 
   it('without --explain prints a candidate table and a count of exclusions', async () => {
-    const result = await runCli(['route', '--workflow', 'batch', 'summarise the meeting notes from Tuesday'], { home });
+    const result = await runCli(['route', '--workflow', 'batch', 'summarise the meeting notes from Tuesday'], { home, env: KEYS_SET });
     expect(result.exitCode).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines[1]).toMatch(/^RANK\s+PROVIDER\s+MODEL\s+CLASS\s+VERSION\s+EST\. COST\s+FIRST TOKEN$/);
@@ -345,17 +348,24 @@ describe('syndicate route --explain scenarios', () => {
   });
 
   it('a refusal explains itself on stdout and says why on stderr (exit 4)', async () => {
-    const result = await runCli(['route', '--explain', '--model', 'anthropic:claude-sonnet-4-5', 'my password is hunter2'], { home });
+    const result = await runCli(['route', '--explain', '--model', 'anthropic:claude-sonnet-4-5', 'my password is hunter2'], { home, env: KEYS_SET });
     expect(result.exitCode).toBe(4);
     expect(result.stdout).toContain('  - anthropic:claude-sonnet-4-5 (approved_hosted) — class approved_hosted may not receive restricted data (allowed: local)');
     expect(result.stdout).toContain('no candidate: the request would be refused');
     expect(result.stderr).toContain('error: no provider may take this restricted request');
     expect(result.stderr).toContain('hint: see the exclusions above;');
     // Without --explain nothing above lists them: the hint says how to see them.
-    const terse = await runCli(['route', '--model', 'anthropic:claude-sonnet-4-5', 'my password is hunter2'], { home });
+    const terse = await runCli(['route', '--model', 'anthropic:claude-sonnet-4-5', 'my password is hunter2'], { home, env: KEYS_SET });
     expect(terse.exitCode).toBe(4);
     expect(terse.stdout).not.toContain('class approved_hosted may not receive restricted data');
     expect(terse.stderr).toContain('hint: run it again with `--explain` to see why each provider was excluded;');
+  });
+
+  it('hosted candidates whose key is not set rank after the local ones, whatever the task prefers', async () => {
+    const { exitCode, document } = await route(['--workflow', 'batch', 'refactor this python function to use a dictionary'], undefined, { ANTHROPIC_API_KEY: '', ZHIPUAI_API_KEY: undefined });
+    expect(exitCode).toBe(0);
+    expect(keys(document)).toEqual(['ollama:qwen2.5-coder:7b', 'ollama:llama3.2:3b', 'glm:glm-4.6', 'anthropic:claude-haiku-4-5', 'anthropic:claude-sonnet-4-5']);
+    expect(document.plan.candidates[2]?.reasons[0]).toBe('key ZHIPUAI_API_KEY not set: ranked after every candidate that can be called');
   });
 
   it('only probes the local engines (metadata endpoints), never inference', async () => {

@@ -112,7 +112,7 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     const model = await scenario.json(['run', 'Name the capital of France.', '--model', 'gpt-4o']);
     expect(model.result.exitCode).toBe(2);
     expect(model.document.error).toMatchObject({ code: 'model_not_found', message: 'unknown model "gpt-4o": no registered model or alias matches' });
-    expect((model.document.error as { hint: string }).hint).toMatch(/^send model "auto" to let the policy choose, or one of: claude:\S+, llama:\S+, studio:\S+;/);
+    expect((model.document.error as { hint: string }).hint).toMatch(/^send model "auto" to let the policy choose, or one of: llama:\S+, studio:\S+, claude:\S+ \(key FAKE_ANTHROPIC_KEY not set\);/);
     const provider = await scenario.json(['run', 'Name the capital of France.', '--provider', 'nope']);
     expect(provider.result.exitCode).toBe(2);
     expect(provider.document.error).toMatchObject({ code: 'usage', message: 'no active provider nope is registered' });
@@ -183,23 +183,26 @@ describe('syndicate run: a request that fails before any call is on the chain to
   let scenario: Scenario;
   let gone: FakeEngine;
   let hosted: FakeEngine;
+  let live: FakeEngine;
   /** Not set in any environment the tests run in. */
   const KEY = 'SYNDICATE_TEST_KEY_NEVER_SET';
 
   beforeAll(async () => {
     gone = await startFakeEngine({ kind: 'llama.cpp' });
     hosted = await startFakeEngine({ kind: 'anthropic' });
+    live = await startFakeEngine({ kind: 'vllm' });
     scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
     await scenario.register(
       { id: 'dead', engine: gone },
       { id: 'keyless', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } },
+      { id: 'live', engine: live },
     );
     // Registered while it listened; nothing listens there now.
     await gone.close();
   });
   afterAll(async () => {
     scenario?.cleanup();
-    await hosted.close();
+    await Promise.all([hosted.close(), live.close()]);
   });
 
   async function rows(): Promise<Record<string, any>[]> {
@@ -212,8 +215,10 @@ describe('syndicate run: a request that fails before any call is on the chain to
     const before = (await rows()).length;
     const { result, document } = await scenario.json(['run', 'hello', '--provider', 'dead']);
     expect(result.exitCode, result.stderr).toBe(5);
-    const error = document.error as { code: string; details: { requestId: string; evidenceId: string } };
+    const error = document.error as { code: string; hint: string; details: { requestId: string; evidenceId: string } };
     expect(error.code).toBe('inference_unavailable');
+    // Nothing answers: start it or fix its address. Nothing about a wait: the next run probes afresh.
+    expect(error.hint).toBe('nothing answers at dead: start the engine or fix the baseUrl in its provider record (`syndicate doctor` checks each local engine), then retry');
     const after = await rows();
     expect(after).toHaveLength(before + 1);
     const envelope = (await scenario.evidence(error.details.evidenceId)) as Record<string, any>;
@@ -250,11 +255,79 @@ describe('syndicate run: a request that fails before any call is on the chain to
     expect(withKey.document.skipped).toEqual([]);
   });
 
+  it('an unknown model: the hint lists the models that can be served first, and marks the others with why', async () => {
+    const { result, document } = await scenario.json(['run', 'hello', '--model', 'gpt-4o']);
+    expect(result.exitCode, result.stderr).toBe(2);
+    const hint = (document.error as { hint: string }).hint;
+    expect(hint).toMatch(
+      new RegExp(`^send model "auto" to let the policy choose, or one of: live:${defaultModel(live)}, dead:${defaultModel(gone)} \\(down\\), keyless:claude-sonnet-4-20250514 \\(key ${KEY} not set\\);`),
+    );
+  });
+
   it('the metrics count both as failed attempts, and the chain verifies', async () => {
     const { document } = await scenario.json(['metrics', '--since', '1h']);
     expect((document.metrics as { requests: { failedAttempts: number; denied: number } }).requests).toMatchObject({ failedAttempts: 2, denied: 0 });
     const verify = await scenario.cli(['evidence', 'verify']);
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+  });
+});
+
+describe('syndicate run: a hosted provider without its key ranks after every callable candidate', () => {
+  let scenario: Scenario;
+  let llama: FakeEngine;
+  let hosted: FakeEngine;
+  /** Not set in any environment the tests run in. */
+  const KEY = 'SYNDICATE_TEST_KEY_NEVER_SET';
+
+  beforeAll(async () => {
+    llama = await startFakeEngine({ kind: 'llama.cpp' });
+    hosted = await startFakeEngine({ kind: 'anthropic' });
+    // The policy prefers hosted: with its key set, keyless would be called first.
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'workflows:\n  interactive:\n    prefer: [hosted]' });
+    await scenario.register({ id: 'llama', engine: llama }, { id: 'keyless', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([llama.close(), hosted.close()]);
+  });
+
+  async function evidenceRows(): Promise<{ id: string; provider: { id: string } | null }[]> {
+    const { result, document } = await scenario.json(['evidence', 'list']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return document.evidence as { id: string; provider: { id: string } | null }[];
+  }
+
+  it('route ranks it last and says why', async () => {
+    const { result, document } = await scenario.json(['route', 'hello']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const plan = document.plan as { candidates: { provider: string; reasons: string[]; missingKey?: string }[]; explanation: string };
+    expect(plan.candidates.map((candidate) => candidate.provider)).toEqual(['llama', 'keyless']);
+    expect(plan.candidates[1]!.missingKey).toBe(KEY);
+    expect(plan.candidates[1]!.reasons[0]).toBe(`key ${KEY} not set: ranked after every candidate that can be called`);
+    expect(document.skipped).toEqual([{ rank: 2, provider: 'keyless', model: 'claude-sonnet-4-20250514', missingKey: KEY, reason: `key ${KEY} not set: would be skipped` }]);
+    const withKey = await scenario.json(['route', 'hello'], { env: { [KEY]: 'test-key' } });
+    expect((withKey.document.plan as typeof plan).candidates.map((candidate) => candidate.provider)).toEqual(['keyless', 'llama']);
+  });
+
+  it('a successful request writes exactly one attempt row, the local one, and no failed row for the keyless provider', async () => {
+    const before = await evidenceRows();
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document.provider).toMatchObject({ id: 'llama' });
+    expect(document.attempts).toHaveLength(1);
+    const added = (await evidenceRows()).filter((row) => !before.some((earlier) => earlier.id === row.id));
+    expect(added.map((row) => row.provider?.id)).toEqual(['llama']);
+  });
+
+  it('with nothing else left it is still tried, and the failure names the variable as before', async () => {
+    await llama.close();
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream']);
+    expect(result.exitCode, result.stderr).toBe(5);
+    const error = document.error as { message: string; hint: string; details: { attempts: { outcome: string; provider: { id: string } }[] } };
+    expect(error.message).toContain(`${KEY} is not set, so keyless cannot be called`);
+    expect(error.hint).toBe(`set the key in the environment syndicate runs in (export ${KEY}=…), then retry`);
+    expect(error.details.attempts.map((attempt) => [attempt.provider.id, attempt.outcome])).toEqual([['keyless', 'skipped']]);
+    expect(inferenceExchanges(hosted)).toHaveLength(0);
   });
 });
 
@@ -296,6 +369,15 @@ describe('syndicate run: upstream failures', () => {
       for (const marker of testCase.markers) expect(envelope.markers).toContain(marker);
     });
   }
+
+  it('an engine that answers but fails: the hint says to look at its log, not to start it', async () => {
+    engine.setFault({ status: 500, body: '{"object":"error","message":"boom","type":"InternalServerError","code":500}' });
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'vllm', '--no-stream']);
+    expect(result.exitCode, result.stderr).toBe(5);
+    expect((document.error as { hint: string }).hint).toBe(
+      "vllm answers but its calls fail (HTTP 5xx, broken or malformed answers, timeouts): look at the engine's own log or health endpoint, then retry",
+    );
+  });
 
   it('a hang before the first byte times out (exit 5, timeout marker) instead of hanging', async () => {
     engine.setFault('hang');

@@ -1,5 +1,5 @@
 import type { Detector, DetectorMatch } from '../types.js';
-import { shorten } from '../mask.js';
+import { maskPath } from '../mask.js';
 import { casings, LiteralGate, matchesOf } from '../scan.js';
 
 /**
@@ -15,6 +15,10 @@ import { casings, LiteralGate, matchesOf } from '../scan.js';
  */
 const HOME_PATH =
   /(?:\/(?:var|export|mnt\/[a-z]))?\/(?:home|Users|root)\/[^\s"'<>|*?`]+|\b[A-Za-z]:(?:\\{1,2}|\/)(?:Users|Documents and Settings)(?:\\{1,2}|\/)[^\s"'<>|*?`]+|~\/[^\s"'<>|*?`]+|(?:\$HOME|\$\{HOME\}|%USERPROFILE%|%HOMEPATH%|\$env:USERPROFILE)[\\/][^\s"'<>|*?`]*/gi;
+
+/** The home directory a matched path starts in: what its excerpt shows (the user's name and the rest are masked). */
+const HOME_ROOT =
+  /^(?:(?:\/(?:var|export|mnt\/[a-z]))?\/(?:home|Users|root)\/|[A-Za-z]:(?:\\{1,2}|\/)(?:Users|Documents and Settings)(?:\\{1,2}|\/)|~\/|(?:\$HOME|\$\{HOME\}|%USERPROFILE%|%HOMEPATH%|\$env:USERPROFILE)[\\/]?)/i;
 
 const GATE = new LiteralGate([
   '/home/', '/Users/', '/root/', '~/', '$HOME', '${HOME}', '%USERPROFILE%', '%HOMEPATH%', '$env:USERPROFILE', 'Documents and Settings',
@@ -47,7 +51,7 @@ export const localPathsDetector: Detector = {
         reason: 'local file path in a home directory',
         start,
         end: start + path.length,
-        excerpt: shorten(path),
+        excerpt: maskPath(path, HOME_ROOT),
       });
     }
     return matches;

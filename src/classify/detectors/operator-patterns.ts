@@ -1,4 +1,5 @@
 import { catastrophicBacktrackingRisk } from '../../common/regex-backtracking.js';
+import { sensitivityRank } from '../../common/vocabulary.js';
 import type { OperatorPattern } from '../../policy/types.js';
 import type { Detector, DetectorMatch } from '../types.js';
 import { maskSecret, shorten } from '../mask.js';
@@ -50,7 +51,8 @@ export const operatorPatternsDetector: Detector = {
     const matches: DetectorMatch[] = [];
     for (const pattern of context.patterns) {
       const { regex, keywords } = compile(pattern);
-      const excerptOf = (value: string): string => (pattern.level === 'restricted' ? maskSecret(value) : shorten(value));
+      // What the policy keeps on this host is masked like a secret; internal and public matches are only shortened.
+      const excerptOf = sensitivityRank(pattern.level) >= sensitivityRank('confidential') ? maskSecret : shorten;
       if (regex !== undefined) {
         for (const match of matchesOf(regex, text)) {
           matches.push({

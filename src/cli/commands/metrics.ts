@@ -52,6 +52,9 @@ function printSummary(
   if (summary.permitChecksRefused > 0) {
     line(`permits   ${summary.permitChecksRefused} refused outside any request (permit issue/verify): not counted as denied requests`);
   }
+  if (summary.probesDenied > 0) {
+    line(`probes    ${summary.probesDenied} refused by policy (provider test/capabilities): not counted as denied requests`);
+  }
   line(
     `tokens    ${tokens.local.total + tokens.hosted.total}: ${tokens.local.total} local (${percent(tokens.localShare)}), ${tokens.hosted.total} hosted` +
       (tokens.withoutCounts > 0 ? `; ${tokens.withoutCounts} answer(s) without token counts` : ''),

@@ -39,12 +39,11 @@ export function routeCommand(): Command {
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
 
       const context = contextFor(command);
-      const [{ loadPolicy }, { listProviders }, { routeRequest }, { coldStartEstimator }, { missingCredential }] = await Promise.all([
+      const [{ loadPolicy }, { listProviders }, { routeRequest }, { coldStartEstimator }] = await Promise.all([
         import('../../policy/load.js'),
         import('../../registry/registry.js'),
         import('../../router/route-request.js'),
         import('../../router/cold-starts.js'),
-        import('../../registry/credentials.js'),
       ]);
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store({ existing: true });
@@ -65,6 +64,7 @@ export function routeCommand(): Command {
           ...(options.provider === undefined ? {} : { explicitProvider: options.provider }),
           ...(maxTokens === undefined ? {} : { maxTokens }),
           store,
+          env: process.env,
           // The same load-time knowledge `run` and the gateway plan with.
           coldStartMs: coldStartEstimator(store),
         });
@@ -81,14 +81,10 @@ export function routeCommand(): Command {
             details: { classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
           });
         }
-        // What `run` would skip before calling: candidates whose key is not set in this environment.
-        const skipped: SkippedCandidate[] = plan.candidates.flatMap((candidate) => {
-          const record = providers.find((provider) => provider.id === candidate.provider)?.record;
-          const missingKey = record === undefined ? undefined : missingCredential(record, process.env);
-          return missingKey === undefined
-            ? []
-            : [{ rank: candidate.rank, provider: candidate.provider, model: candidate.model, missingKey, reason: `key ${missingKey} not set: would be skipped` }];
-        });
+        // What `run` would skip before calling: candidates whose key is not set in this environment (ranked last).
+        const skipped: SkippedCandidate[] = plan.candidates.flatMap(({ rank, provider, model, missingKey }) =>
+          missingKey === undefined ? [] : [{ rank, provider, model, missingKey, reason: `key ${missingKey} not set: would be skipped` }],
+        );
         output.result({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, skipped }, () =>
           printPlan(output, routed, options.explain === true, skipped),
         );

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyText } from '../../../src/classify/index.js';
-import type { SensitivityLevel } from '../../../src/common/vocabulary.js';
+import { sensitivityRank, type SensitivityLevel } from '../../../src/common/vocabulary.js';
 import type { OperatorPattern } from '../../../src/policy/types.js';
 
 /** One labelled case of test/fixtures/classify/cases.jsonl. */
@@ -55,8 +55,9 @@ describe('labelled classifier corpus', () => {
       expect(finding.span.end).toBeGreaterThanOrEqual(finding.span.start);
       expect(finding.span.end).toBeLessThanOrEqual(labelled.text.length);
       const matched = labelled.text.slice(finding.span.start, finding.span.end);
-      if (/^(?:secret|credential|pii)\./.test(finding.detector) && matched.length >= 6) {
-        // The excerpt of a secret, credential or personal datum never carries the whole value.
+      const sensitiveData = /^(?:secret|credential|pii|path)\./.test(finding.detector) || (finding.detector === 'operator.pattern' && sensitivityRank(finding.level) >= sensitivityRank('confidential'));
+      if (sensitiveData && matched.length >= 6) {
+        // The excerpt of a secret, credential, personal datum, home path or confidential operator match never carries the whole value.
         expect(finding.excerpt).not.toContain(matched);
       }
     }

@@ -48,6 +48,25 @@ describe('operator patterns', () => {
     expect(restricted?.excerpt).toBe('…');
   });
 
+  it('what a confidential or restricted pattern matched is masked as a secret is (at most a quarter, nothing under 16 characters); lower levels are shortened', () => {
+    const patterns = [
+      { name: 'customer', level: 'confidential' as const, regex: 'CUST-[0-9]{6}' },
+      { name: 'contract', level: 'confidential' as const, regex: 'CONTRACT-[A-Z0-9]{24}' },
+      { name: 'atlas', level: 'confidential' as const, keywords: ['project atlas'] },
+      { name: 'falcon', level: 'restricted' as const, regex: 'FALCON-[A-Z]{12}' },
+      { name: 'ticket', level: 'internal' as const, regex: 'TICKET-[0-9]+' },
+    ];
+    const text = 'CUST-123456 signed CONTRACT-ABCDEFGHIJKLMNOPQRSTUVWX for project atlas (FALCON-ABCDEFGHIJKL), see TICKET-42';
+    const excerpts = Object.fromEntries(classifyText(text, { indicatorWords: [], patterns }).findings.map((finding) => [finding.reason, finding.excerpt]));
+    expect(excerpts).toEqual({
+      "operator pattern 'customer'": '…',
+      "operator pattern 'contract'": 'CONT…UVWX',
+      "operator pattern 'atlas' (keyword)": '…',
+      "operator pattern 'falcon'": 'FA…KL',
+      "operator pattern 'ticket'": 'TICKET-42',
+    });
+  });
+
   it('a pattern that can backtrack catastrophically is never run: the classifier fails closed', () => {
     // The policy loader refuses such a pattern; this is the guard for options built in code.
     const patterns = [{ name: 'redos', level: 'internal' as const, regex: '(a+)+$' }];
@@ -81,5 +100,20 @@ describe('masking', () => {
     const text = 'token ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8 card 4539 1488 0343 6467 DB_PASS=Tr0ub4dor&3';
     const result = classifyText(text, { indicatorWords: [], patterns: [] });
     expect(result.findings.map((finding) => finding.excerpt)).toEqual(['ghp_…9Xc8', '…6467', 'DB_PASS=…']);
+  });
+});
+
+describe('home paths', () => {
+  it.each([
+    ['Open /home/alice/projects/budget.xlsx now', '/home/…'],
+    ['The log is at /Users/bob/Library/Logs/app.log', '/Users/…'],
+    ['Copy C:\\Users\\carol\\Documents\\report.docx over', 'C:\\Users\\…'],
+    ['{"file": "C:\\\\Users\\\\dave\\\\Desktop\\\\notes.txt"}', 'C:\\\\Users\\\\…'],
+    ['my config lives in ~/.config/app/settings.toml', '~/…'],
+    ['see $HOME/private/diary.md', '$HOME/…'],
+    ['in /var/home/erin/notes', '/var/home/…'],
+  ])('%j: the excerpt keeps the home directory it starts in, not the user or the file', (text, excerpt) => {
+    const finding = classifyText(text, { indicatorWords: [], patterns: [] }).findings.find((candidate) => candidate.detector === 'path.local');
+    expect(finding?.excerpt).toBe(excerpt);
   });
 });

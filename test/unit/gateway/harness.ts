@@ -86,6 +86,7 @@ export async function startTestGateway(options: {
     permitKey: PermitKey.fromBytes(randomBytes(32)),
     health: new HealthMonitor(),
     env: { [FAKE_KEY_ENV]: 'sk-fake-upstream-key' },
+    longRunning: true,
   };
   const gateway = createGateway({
     pipeline,

@@ -58,7 +58,9 @@ export function seedAttempts(start: number): SeedAttempt[] {
  * Writes the seed through the real evidence API (pending row, then completion), plus the refusals:
  * in hour 1, two permits refused outside any request (`permit issue` of a blocked provider, as
  * public data; `permit verify` of an expired token) and a request refused before it was
- * classified (its permit was forged); in hour 2, a restricted request no provider may take.
+ * classified (its permit was forged); in hour 2, a provider probe the policy refused (`provider
+ * test` of a host off the egress list: public, no user request) and a restricted request no
+ * provider may take.
  */
 export function seedMetricsStore(store: Store, start: number): void {
   seedAttempts(start).forEach((attempt, index) => {
@@ -97,5 +99,6 @@ export function seedMetricsStore(store: Store, start: number): void {
   recordDenial(store, { ...permitDenial(undefined, refused('provider_blocked'), { caller: 'cli', outsideRequest: true, providerId: 'shady', model: 'm', sensitivity: 'public' }), now: start + 100 * MINUTE });
   recordDenial(store, { ...permitDenial('syn1.e30.expired', refused('permit_expired'), { caller: 'cli', outsideRequest: true }), now: start + 105 * MINUTE });
   recordDenial(store, { ...permitDenial('syn1.e30.forged', refused('permit_forged'), { caller: 'gateway', requestId: 'req_forged' }), now: start + 110 * MINUTE });
+  recordDenial(store, { requestId: 'req_probe', caller: 'probe', reasonCode: 'route_denied', message: 'no provider may receive this public request', sensitivity: 'public', now: start + 125 * MINUTE });
   recordDenial(store, { requestId: 'req_denied', caller: 'gateway', reasonCode: 'route_denied', message: 'no provider may receive this', sensitivity: 'restricted', now: start + 150 * MINUTE });
 }

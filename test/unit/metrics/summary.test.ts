@@ -57,9 +57,11 @@ describe('metrics from a seeded evidence store', () => {
     // Answered in the window: 3 local (llama3) + 1 hosted (claude); the probe and the earlier row are out.
     // The hosted failure is a failed attempt; the stream its caller left is counted apart.
     // Denied: the restricted request no provider may take and the request whose permit was forged
-    // (refused before it was classified); the two permits refused outside any request are apart.
+    // (refused before it was classified); the two permits refused outside any request, and the
+    // refused provider probe (no user request), are apart.
     expect(summary.requests).toEqual({ total: 4, local: 3, hosted: 1, localShare: 0.75, hostedShare: 0.25, failedAttempts: 1, cancelled: 1, denied: 2, fallbacks: 1 });
     expect(summary.permitChecksRefused).toBe(2);
+    expect(summary.probesDenied).toBe(1);
     // Local 1000+2000+3000 in (500 of them from the engine's prompt cache), 500+1000+1500 out;
     // hosted 400 in (300 cache reads, 50 cache writes), 100 out.
     expect(summary.tokens).toEqual({
@@ -70,7 +72,7 @@ describe('metrics from a seeded evidence store', () => {
     });
     // Answered: public local (10 min) and hosted (80 min), restricted local (20 min), internal local
     // (70 min); the denial in hour 2 is restricted. Nothing restricted was answered off the host.
-    // The refused `permit issue` named public data, but it was no public request.
+    // The refused `permit issue` and the refused probe named public data, but neither was a public request.
     expect(summary.bySensitivity).toEqual([
       { level: 'public', local: 1, hosted: 1, denied: 0 },
       { level: 'internal', local: 1, hosted: 0, denied: 0 },
@@ -108,6 +110,7 @@ describe('metrics from a seeded evidence store', () => {
   it('narrows to the window it is given', () => {
     const lastHour = computeMetrics(store, defaultPolicy(), { sinceMs: START + 2 * HOUR, untilMs: START + 3 * HOUR });
     expect(lastHour.requests).toMatchObject({ total: 0, local: 0, hosted: 0, localShare: 0, failedAttempts: 1, cancelled: 1, denied: 1 });
+    expect(lastHour.probesDenied).toBe(1);
     expect(lastHour.tokens.localShare).toBe(0);
     expect(lastHour.latency).toEqual([]);
   });
@@ -174,6 +177,7 @@ describe('cancelled attempts and interrupted ones', () => {
     cacheWriteInputTokens: null,
     costUsd: null,
     errorCode: null,
+    byProbe: false,
     ...fields,
   });
 

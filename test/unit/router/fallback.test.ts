@@ -57,6 +57,12 @@ describe('fallbackCandidates', () => {
     expect(names(fallbackCandidates(ordered, glm, 'restricted_hosted'))).toEqual(['llamacpp', 'openai', 'anthropic', 'ollama']);
   });
 
+  it('a candidate whose key is not set stays last, even when the fallback order names it', () => {
+    const keyless: Candidate = { ...candidate(5, 'keyless', 'approved_hosted'), missingKey: 'KEYLESS_API_KEY' };
+    const ordered = plan([glm, anthropic, ollama, openai, keyless], ['keyless', 'openai']);
+    expect(names(fallbackCandidates(ordered, glm, 'restricted_hosted'))).toEqual(['openai', 'anthropic', 'ollama', 'keyless']);
+  });
+
   it('nothing is permitted for a blocked class', () => {
     expect(fallbackCandidates(all, glm, 'blocked')).toEqual([]);
   });

@@ -14,6 +14,8 @@ export interface ProviderSpec {
   engine?: ProviderRecord['engine'];
   retiredAt?: string | null;
   version?: number;
+  /** `auth.env`: the variable its key is read from. */
+  authEnv?: string;
 }
 
 /** A registered provider as the registry would return it; one `small` model by default. */
@@ -44,6 +46,7 @@ export function provider(spec: ProviderSpec): RegisteredProvider {
       models,
       deviations: spec.deviations ?? [],
       ...(spec.engine === undefined ? {} : { engine: spec.engine }),
+      ...(spec.authEnv === undefined ? {} : { auth: { env: spec.authEnv } }),
     },
   };
 }

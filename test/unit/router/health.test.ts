@@ -177,7 +177,11 @@ describe('HealthMonitor', () => {
         cause: 'failing',
         reason: '3 calls in a row failed; the last: llamacpp answered HTTP 502: <html>',
       });
-      clock.advance(4999);
+      clock.advance(3000);
+      // How long it stays out, for the hint ("syndicate tries it again in 2 s"); known() says the same without probing.
+      expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({ state: 'down', retryAfterMs: 2000 });
+      expect(monitor.known(llamacpp)).toMatchObject({ state: 'down', cause: 'failing', retryAfterMs: 2000 });
+      clock.advance(1999);
       expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('down');
       clock.advance(1);
       // After the TTL the engine is probed again, as after any other failure.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hintForExclusions } from '../../../src/router/hints.js';
+import { hintForExclusions, hintForUnavailable, unavailabilityOfExclusions } from '../../../src/router/hints.js';
 import type { Exclusion } from '../../../src/router/types.js';
 
 const excluded = (...rules: Exclusion['rules']): Exclusion => ({ provider: 'p', model: 'm', class: 'local', rules, reasons: rules.map((rule) => `${rule} reason`) });
@@ -26,5 +26,55 @@ describe('hintForExclusions', () => {
     expect(parts[1]).toMatch(/^no eligible model is tagged/);
     expect(parts[2]).toBe('`syndicate route --explain` shows every rule');
     expect(hintForExclusions([])).toBe('`syndicate route --explain` shows every rule');
+  });
+});
+
+describe('hintForUnavailable', () => {
+  it('nothing answers: start the engine or fix its base URL, and when syndicate tries it again', () => {
+    expect(hintForUnavailable([{ provider: 'llama', local: true, kind: 'unreachable', retryInSeconds: 4.2 }])).toBe(
+      'nothing answers at llama: start the engine or fix the baseUrl in its provider record (`syndicate doctor` checks each local engine); syndicate tries it again in 5 s',
+    );
+    expect(hintForUnavailable([{ provider: 'claude', local: false, kind: 'unreachable' }])).toBe('nothing answers at claude: check the network and the baseUrl in its provider record, then retry');
+  });
+
+  it('running but failing: not "start it" but its own log, and how long it stays out', () => {
+    const hint = hintForUnavailable([{ provider: 'vllm', local: true, kind: 'failing', retryInSeconds: 3 }]);
+    expect(hint).toBe("vllm answers but its calls fail (HTTP 5xx, broken or malformed answers, timeouts): look at the engine's own log or health endpoint; syndicate tries it again in 3 s");
+    expect(hint).not.toContain('start');
+    expect(hintForUnavailable([{ provider: 'vllm', local: true, kind: 'failing' }])).toMatch(/health endpoint, then retry$/);
+    expect(hintForUnavailable([{ provider: 'claude', local: false, kind: 'failing' }, { provider: 'glm', local: false, kind: 'failing' }])).toMatch(
+      /^claude, glm answer but their calls fail .*: look at the provider's status page, then retry$/,
+    );
+  });
+
+  it('rate-limited: retry after the shortest wait; every reason gets its clause', () => {
+    expect(hintForUnavailable([{ provider: 'claude', local: false, kind: 'rate_limited', retryInSeconds: 12.1 }])).toBe('claude is rate-limiting: retry in 13 s');
+    const mixed = hintForUnavailable([
+      { provider: 'llama', local: true, kind: 'unreachable', retryInSeconds: 5 },
+      { provider: 'vllm', local: true, kind: 'failing', retryInSeconds: 2 },
+      { provider: 'claude', local: false, kind: 'rate_limited' },
+    ]);
+    expect(mixed).toBe(
+      'nothing answers at llama: start the engine or fix the baseUrl in its provider record (`syndicate doctor` checks each local engine); syndicate tries it again in 5 s; ' +
+        "vllm answers but its calls fail (HTTP 5xx, broken or malformed answers, timeouts): look at the engine's own log or health endpoint; syndicate tries it again in 2 s; " +
+        'claude is rate-limiting: retry later',
+    );
+  });
+
+  it("reads the plan's exclusions: down ones by cause, those only held back by a rate limit, nothing else", () => {
+    const down = (cause: 'unreachable' | 'failing', retryInSeconds: number): Exclusion => ({ ...excluded('unhealthy'), unavailable: { cause, retryInSeconds } });
+    expect(
+      unavailabilityOfExclusions([
+        { ...down('failing', 2), provider: 'vllm' },
+        { ...down('unreachable', 4), provider: 'llama' },
+        { ...excluded('rate_limited'), provider: 'claude', class: 'approved_hosted', retryAfterSeconds: 7 },
+        { ...excluded('unhealthy', 'tools'), provider: 'other' },
+        excluded('class_not_allowed'),
+      ]),
+    ).toEqual([
+      { provider: 'vllm', local: true, kind: 'failing', retryInSeconds: 2 },
+      { provider: 'llama', local: true, kind: 'unreachable', retryInSeconds: 4 },
+      { provider: 'claude', local: false, kind: 'rate_limited', retryInSeconds: 7 },
+    ]);
   });
 });

@@ -125,13 +125,19 @@ describe('exclusion rules', () => {
     const plan = planRoute(
       input(),
       context(everyClass, {
-        health: { ollama: { state: 'down', cause: 'failing', checkedAt: '2025-06-01T10:00:00.000Z', reason: '3 calls in a row failed; the last: ollama answered HTTP 500: boom' } },
+        health: {
+          ollama: { state: 'down', cause: 'failing', checkedAt: '2025-06-01T10:00:00.000Z', reason: '3 calls in a row failed; the last: ollama answered HTTP 500: boom', retryAfterMs: 3500 },
+          anthropic: { state: 'down', checkedAt: '2025-06-01T10:00:00.000Z', reason: 'HTTP 529' },
+        },
       }),
     );
     expect(exclusionOf(plan, 'ollama:llama3.2:3b')).toMatchObject({
       rules: ['unhealthy'],
       reasons: ['engine failing: 3 calls in a row failed; the last: ollama answered HTTP 500: boom (checked 2025-06-01T10:00:00.000Z)'],
+      unavailable: { cause: 'failing', retryInSeconds: 3.5 },
     });
+    // The hint follows the cause: a down provider is unreachable unless its calls kept failing.
+    expect(exclusionOf(plan, 'anthropic:claude-sonnet-4-5')).toMatchObject({ unavailable: { cause: 'unreachable' } });
   });
 
   it('holds back a rate-limited provider, saying so and for how long, and keeps the others', () => {
@@ -508,6 +514,25 @@ describe('ranking', () => {
     });
     const plan = planRoute(input(), context([cold, hostedB, localA], { policy, warm: { vllm: [], ollama: ['llama3.2:3b', 'qwen2.5-coder:7b'] } }));
     expect(order(plan)).toEqual(['openai:mini', 'ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b', 'vllm:big']);
+  });
+
+  it('a candidate whose key is not set ranks after every candidate that can be called, whatever the preference, and says so', () => {
+    const keyless = provider({ id: 'anthropic', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', authEnv: 'ANTHROPIC_API_KEY', models: [{ id: 'haiku', priority: 9, price: PRICE }] });
+    const providers = [keyless, hostedB, localA];
+    const plan = planRoute(input(), context(providers, { policy: withPreference(['hosted', 'priority']), env: {} }));
+    expect(order(plan)).toEqual(['openai:mini', 'ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b', 'anthropic:haiku']);
+    expect(plan.candidates[3]).toMatchObject({ rank: 4, missingKey: 'ANTHROPIC_API_KEY' });
+    expect(plan.candidates[3]?.reasons[0]).toBe('key ANTHROPIC_API_KEY not set: ranked after every candidate that can be called');
+    expect(plan.explanation).toContain('4. anthropic:haiku (approved_hosted, v1) — key ANTHROPIC_API_KEY not set: ranked after every candidate that can be called');
+    expect(plan.candidates.slice(0, 3).every((candidate) => candidate.missingKey === undefined)).toBe(true);
+    // An empty value is no key either; with the key set, or without an environment to check, the preference decides.
+    expect(order(planRoute(input(), context(providers, { policy: withPreference(['hosted', 'priority']), env: { ANTHROPIC_API_KEY: '' } })))[3]).toBe('anthropic:haiku');
+    const withKey = planRoute(input(), context(providers, { policy: withPreference(['hosted', 'priority']), env: { ANTHROPIC_API_KEY: 'sk-test' } }));
+    expect(order(withKey)[0]).toBe('anthropic:haiku');
+    expect(withKey.candidates[0]?.missingKey).toBeUndefined();
+    expect(order(planRoute(input(), context(providers, { policy: withPreference(['hosted', 'priority']) })))[0]).toBe('anthropic:haiku');
+    // Alone, it stays a candidate: the call is what names the variable.
+    expect(order(planRoute(input(), context([keyless], { env: {} })))).toEqual(['anthropic:haiku']);
   });
 
   it('assumes neither local nor hosted is better: with no preference only priority and ids decide', () => {
