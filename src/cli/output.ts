@@ -80,11 +80,13 @@ export class Output {
     else human();
   }
 
+  /** An error, printed once: the JSON document on stdout with --json, otherwise text on stderr. */
   error(error: SyndicateError): void {
     if (this.json) {
       process.stdout.write(`${JSON.stringify({ ok: false, error: error.toJSON() }, null, 2)}\n`);
+      return;
     }
-    const color = new Chalk({ level: this.stderrIsTty && !this.json && process.env.NO_COLOR === undefined ? 1 : 0 });
+    const color = new Chalk({ level: this.stderrIsTty && process.env.NO_COLOR === undefined ? 1 : 0 });
     process.stderr.write(`${color.red('error:')} ${error.message}\n`);
     if (error instanceof InvalidInputError) {
       for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(problem)}\n`);

@@ -157,12 +157,12 @@ afterAll(async () => {
   cleanupHome();
 });
 
-async function route(args: string[], input?: string): Promise<{ exitCode: number; document: PlanDocument; stderr: string }> {
+async function route(args: string[], input?: string): Promise<{ exitCode: number; document: PlanDocument; stderr: string; errorMessage?: string }> {
   const result = await runCli(['route', '--json', ...args], { home, ...(input === undefined ? {} : { input }) });
   const parsed = parseJsonDocument(result.stdout);
   if (parsed.ok === false) {
-    const details = (parsed.error as { details: Omit<PlanDocument, 'ok'> }).details;
-    return { exitCode: result.exitCode, document: { ok: false, ...details }, stderr: result.stderr };
+    const { details, message } = parsed.error as { details: Omit<PlanDocument, 'ok'>; message: string };
+    return { exitCode: result.exitCode, document: { ok: false, ...details }, stderr: result.stderr, errorMessage: message };
   }
   return { exitCode: result.exitCode, document: parsed as unknown as PlanDocument, stderr: result.stderr };
 }
@@ -285,7 +285,7 @@ const SCENARIOS: Scenario[] = [
 
 describe('syndicate route --explain scenarios', () => {
   it.each(SCENARIOS)('$name', async (scenario) => {
-    const { exitCode, document, stderr } = await route(scenario.args, scenario.input);
+    const { exitCode, document, stderr, errorMessage } = await route(scenario.args, scenario.input);
     expect(exitCode, stderr).toBe(scenario.exitCode);
     expect(document.classification.level).toBe(scenario.level);
     expect(document.plan.sensitivity).toBe(scenario.level);
@@ -298,7 +298,8 @@ describe('syndicate route --explain scenarios', () => {
     }
     if (!scenario.args.includes('--model')) expectStandingExclusions(document);
     if (scenario.exitCode === 4) {
-      expect(stderr).toContain('error: no provider may take this');
+      expect(errorMessage).toContain('no provider may take this');
+      expect(stderr).toBe('');
     }
   });
 
