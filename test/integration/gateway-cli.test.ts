@@ -91,10 +91,28 @@ describe('syndicate serve', () => {
     expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: expect.stringContaining('"*" is not an origin') } });
   });
 
-  it('rejects a bad port (exit 2)', async () => {
-    const result = await runCli(['serve', '--port', '70000'], { home });
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain('--port must be an integer from 0 to 65535, got "70000"');
+  it('rejects a bad port (exit 2), naming the flag, the range and the fix', async () => {
+    for (const port of ['99999', '-1', 'abc']) {
+      const result = await runCli(['serve', '--port', port], { home });
+      expect(result.exitCode, port).toBe(2);
+      expect(result.stderr, port).toBe(`error: --port must be an integer from 0 to 65535, got "${port}"\nhint: for example --port 8089, or --port 0 to pick a free port`);
+    }
+  });
+
+  it('rejects a --host that is a URL or host:port, or does not resolve (exit 2, not an internal error)', async () => {
+    for (const host of ['127.0.0.1:8089', 'http://127.0.0.1']) {
+      const result = await runCli(['serve', '--host', host, '--port', '0'], { home });
+      expect(result.exitCode, host).toBe(2);
+      expect(result.stderr, host).toContain(`error: --host must be an IP address or a host name, got "${host}"`);
+      expect(result.stderr, host).toContain('the port goes in --port');
+    }
+    const unresolved = await runCli(['serve', '--host', 'nowhere.invalid', '--port', '0'], { home });
+    expect(unresolved.exitCode).toBe(2);
+    expect(unresolved.stderr).toContain('error: cannot listen on nowhere.invalid: nowhere.invalid does not resolve on this host');
+    expect(unresolved.stderr).not.toContain('other machines could reach it');
+    const remote = await runCli(['serve', '--host', 'nowhere.invalid', '--allow-remote', '--port', '0'], { home });
+    expect(remote.exitCode).toBe(2);
+    expect(remote.stderr).toContain('error: cannot listen on nowhere.invalid:0: nowhere.invalid does not resolve on this host');
   });
 
   it('--access-log prints one plain line per request on stderr', async () => {

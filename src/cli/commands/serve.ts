@@ -3,6 +3,7 @@ import { formatInputProblem, InvalidInputError, UsageError } from '../../errors.
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
 import { contextFor } from '../context.js';
+import { hostOption, portOption } from '../input.js';
 
 interface ServeOptions {
   host: string;
@@ -40,11 +41,8 @@ local, a missing or empty token file refuses every request until a token is back
     .action(async (options: ServeOptions, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
-      const port = Number(options.port);
-      if (!/^\d+$/.test(options.port) || !Number.isInteger(port) || port > 65_535) {
-        throw new UsageError(`--port must be an integer from 0 to 65535, got "${options.port}"`);
-      }
-      if (options.host.trim() === '') throw new UsageError('--host must not be empty');
+      const port = portOption(options.port, 8089);
+      const host = hostOption(options.host);
       const { startGateway } = await import('../../gateway/server.js');
       const corsOrigins = options.corsOrigin ?? [];
       if (corsOrigins.length > 0) {
@@ -79,7 +77,7 @@ local, a missing or empty token file refuses every request until a token is back
       const running = await startGateway({
         home: context.home,
         store,
-        host: options.host,
+        host,
         port,
         allowRemote: options.allowRemote === true,
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
