@@ -74,6 +74,14 @@ export class Output {
     process.stdout.write(`${JSON.stringify({ ok: true, ...body }, null, 2)}\n`);
   }
 
+  /**
+   * The document of a command that goes on running once it is ready (`serve`), on one line: a
+   * script reading stdout line by line has it whole the moment the command is ready.
+   */
+  documentLine(body: Record<string, unknown>): void {
+    process.stdout.write(`${JSON.stringify({ ok: true, ...body })}\n`);
+  }
+
   /** Prints the result: `document` with --json, otherwise the human renderer. */
   result(body: Record<string, unknown>, human: () => void): void {
     if (this.json) this.document(body);

@@ -30,6 +30,9 @@ export function serveCommand(): Command {
     .addHelpText(
       'after',
       `
+Once listening it prints "syndicate gateway listening on URL" on stdout (with --json, one JSON
+line: url, openaiBaseUrl, anthropicBaseUrl, host, port, pid); everything else goes to stderr.
+
 Example:
   $ syndicate serve --port 8089 &
   $ OPENAI_BASE_URL=http://127.0.0.1:8089/v1 OPENAI_API_KEY=$(syndicate serve --print-token) my-agent
@@ -97,9 +100,10 @@ local, a missing or empty token file refuses every request until a token is back
         },
       });
       const urls = { url: running.url, openaiBaseUrl: `${running.url}/v1`, anthropicBaseUrl: running.url };
-      if (output.json) output.document({ ...urls, pid: process.pid });
+      // Where it listens is the result (stdout, for a script waiting on it); how to use it is guidance (stderr).
+      if (output.json) output.documentLine({ ...urls, host: running.host, port: running.port, pid: process.pid });
+      else output.line(`syndicate gateway listening on ${running.url}`);
       const tokenCommand = tokenCommandFor(context.home);
-      output.info(`syndicate gateway listening on ${running.url}`);
       output.info(`  OpenAI SDKs:    OPENAI_BASE_URL=${urls.openaiBaseUrl} OPENAI_API_KEY=${tokenCommand}`);
       output.info(`  Anthropic SDKs: ANTHROPIC_BASE_URL=${urls.anthropicBaseUrl} ANTHROPIC_API_KEY=${tokenCommand}`);
       output.info('  model: auto, provider:model or an alias (GET /v1/models); hints: x-syndicate-sensitivity, x-syndicate-workflow, x-syndicate-session');
