@@ -116,11 +116,14 @@ async function embedded() {
     let stdout = '';
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
+      let document;
       try {
-        resolve(JSON.parse(stdout));
+        document = JSON.parse(stdout);
       } catch {
-        // incomplete
+        return; // incomplete
       }
+      if (document.ok === false) reject(new Error(`engine serve: ${document.error.message}`));
+      else resolve(document);
     });
     child.once('exit', (code) => reject(new Error(`engine serve exited with ${code}`)));
   });

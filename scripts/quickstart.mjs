@@ -54,8 +54,20 @@ function syndicate(args, { quiet = false, echo = false } = {}) {
       if (echo) process.stdout.write(chunk);
     });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`syndicate ${args[0]} ${args[1] ?? ''} exited with ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`syndicate ${args[0]} ${args[1] ?? ''} exited with ${code}${args.includes('--json') ? jsonErrorText(stdout) : ''}`)),
+    );
   });
+}
+
+/** `: message (hint: ...)` from a `--json` error document, which is the only place a --json command prints its error. */
+function jsonErrorText(stdout) {
+  try {
+    const { error } = JSON.parse(stdout);
+    return `: ${error.message}${error.hint === undefined ? '' : ` (hint: ${error.hint})`}`;
+  } catch {
+    return '';
+  }
 }
 
 function describeExit({ code, signal }) {
@@ -86,7 +98,8 @@ function startEngine() {
       try {
         const ready = JSON.parse(buffered);
         clearTimeout(timer);
-        resolve(ready);
+        if (ready.ok === false) reject(new Error(`engine serve failed${jsonErrorText(buffered)}`));
+        else resolve(ready);
       } catch {
         // the JSON document is not complete yet
       }

@@ -48,15 +48,18 @@ export class BenchProcesses {
     const token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();
     const child = spawn(process.execPath, [...nodeArgs, bin, '--home', home, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.children.push(child);
-    const url = await new Promise((done) => {
+    const url = await new Promise((done, fail) => {
       let out = '';
       child.stdout.on('data', (data) => {
         out += data;
+        let document;
         try {
-          done(JSON.parse(out).url);
+          document = JSON.parse(out);
         } catch {
-          // not complete yet
+          return; // not complete yet
         }
+        if (document.ok === false) fail(new Error(`syndicate serve: ${document.error.message}`));
+        else done(document.url);
       });
     });
     return { url, token, pid: child.pid, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } };

@@ -40,7 +40,8 @@ function startProcess(args, env, ready) {
       if (value !== undefined) resolve({ child, value });
     });
     child.stderr.on('data', (data) => (stderr += data));
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${stderr}`)));
+    // A --json command's error is its document on stdout, nothing on stderr.
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${stderr}${stdout}`)));
   });
 }
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { UsageError } from '../errors.js';
 
 /** Reads all of stdin as UTF-8; refuses to wait on an interactive terminal. */
@@ -26,4 +27,30 @@ export function numberOption(value: string | undefined, flag: string, example = 
   const number = Number(value);
   if (value.trim() === '' || !Number.isFinite(number)) throw new UsageError(`${flag} must be a number, got "${value}"`, { hint: `for example ${flag} ${example}` });
   return number;
+}
+
+/** `--port`: a whole number from 0 to 65535, 0 letting the system pick a free port. */
+export function portOption(value: string, example: number): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) {
+    throw new UsageError(`--port must be an integer from 0 to 65535, got "${value}"`, { hint: `for example --port ${example}, or --port 0 to pick a free port` });
+  }
+  return port;
+}
+
+/** DNS labels of letters, digits and inner hyphens; the last one not all digits (`999.1.1.1` is no address and no name). */
+const HOST_NAME = /^(?=.{1,253}\.?$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*(?=[a-z0-9-]*[a-z-])[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?$/i;
+
+/**
+ * `--host`: an IP address (an IPv6 one bracketed or not) or a host name, returned as the address
+ * to bind (without brackets). A URL or `host:port` is refused here, naming the flags to use
+ * instead, rather than failing later as a name that does not resolve.
+ */
+export function hostOption(value: string): string {
+  const trimmed = value.trim();
+  const bare = trimmed.startsWith('[') && trimmed.endsWith(']') ? trimmed.slice(1, -1) : trimmed;
+  if (isIP(bare) !== 0 || (bare === trimmed && HOST_NAME.test(bare))) return bare;
+  throw new UsageError(`--host must be an IP address or a host name, got "${value}"`, {
+    hint: 'give the address alone, e.g. --host 127.0.0.1 (the default), --host ::1 or --host localhost; the port goes in --port',
+  });
 }

@@ -74,17 +74,27 @@ export class Output {
     process.stdout.write(`${JSON.stringify({ ok: true, ...body }, null, 2)}\n`);
   }
 
+  /**
+   * The document of a command that goes on running once it is ready (`serve`), on one line: a
+   * script reading stdout line by line has it whole the moment the command is ready.
+   */
+  documentLine(body: Record<string, unknown>): void {
+    process.stdout.write(`${JSON.stringify({ ok: true, ...body })}\n`);
+  }
+
   /** Prints the result: `document` with --json, otherwise the human renderer. */
   result(body: Record<string, unknown>, human: () => void): void {
     if (this.json) this.document(body);
     else human();
   }
 
+  /** An error, printed once: the JSON document on stdout with --json, otherwise text on stderr. */
   error(error: SyndicateError): void {
     if (this.json) {
       process.stdout.write(`${JSON.stringify({ ok: false, error: error.toJSON() }, null, 2)}\n`);
+      return;
     }
-    const color = new Chalk({ level: this.stderrIsTty && !this.json && process.env.NO_COLOR === undefined ? 1 : 0 });
+    const color = new Chalk({ level: this.stderrIsTty && process.env.NO_COLOR === undefined ? 1 : 0 });
     process.stderr.write(`${color.red('error:')} ${error.message}\n`);
     if (error instanceof InvalidInputError) {
       for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(problem)}\n`);

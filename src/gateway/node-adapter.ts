@@ -131,6 +131,10 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
   const bracketed = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
   if (options.allowRemote !== true) {
     const verdict = await checkLoopbackUrl(`http://${bracketed}/`);
+    if (!verdict.loopback && verdict.addresses.length === 0) {
+      // Nothing to bind to, so nothing anyone could reach: a typo rather than an exposure.
+      throw new UsageError(`cannot listen on ${options.host}: ${verdict.reason}`, { hint: 'use --host 127.0.0.1 (the default), ::1 or localhost' });
+    }
     if (!verdict.loopback) {
       throw new UsageError(`refusing to bind the gateway to ${options.host}: ${verdict.reason}, so other machines could reach it`, {
         hint: 'bind to 127.0.0.1 (the default), or pass --allow-remote if exposing the gateway to the network is intended',

@@ -1,6 +1,7 @@
 /**
  * README's "Every command and option" table is the CLI's own text: each row names a real command
- * with its description and exactly its options, and every command has a row.
+ * with its arguments, its description and exactly its options (with their placeholders), and
+ * every command has a row.
  */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,10 @@ import { buildProgram } from '../../src/cli/program.js';
 
 interface Row {
   command: string;
+  /** The command cell as written: `provider show <id>`. */
+  usage: string;
   description: string;
+  /** Each option as written: `--port <port>`. */
   options: string[];
 }
 
@@ -21,10 +25,12 @@ function readmeRows(): Row[] {
     .filter((line) => line.startsWith('| `'))
     .map((line) => {
       const [name = '', description = '', options = ''] = line.slice(2, -2).split(' | ');
+      const usage = name.replace(/`/g, '');
       return {
-        command: name.replace(/`/g, '').replace(/ [<[].*$/, ''),
+        command: usage.replace(/ [<[].*$/, ''),
+        usage,
         description,
-        options: [...options.matchAll(/`(--[a-z-]+)/g)].map((match) => match[1] as string).sort(),
+        options: [...options.matchAll(/`(--[^`]+)`/g)].map((match) => match[1] as string).sort(),
       };
     });
 }
@@ -45,11 +51,16 @@ describe('README command table', () => {
     expect(rows.map((row) => row.command).sort()).toEqual(commands.map((entry) => entry.path).sort());
   });
 
-  it('gives each command its own description and exactly its options', () => {
+  it('gives each command its own arguments, description and exactly its options', () => {
     for (const { path, command } of commands) {
       const row = rows.find((candidate) => candidate.command === path);
+      const argumentsUsage = command.registeredArguments.map((argument) => {
+        const name = `${argument.name()}${argument.variadic ? '...' : ''}`;
+        return argument.required ? `<${name}>` : `[${name}]`;
+      });
+      expect(row?.usage, path).toBe([path, ...argumentsUsage].join(' '));
       expect(row?.description, path).toBe(command.description());
-      const options = command.options.map((option) => option.long).filter((flag): flag is string => flag !== undefined && flag !== '--help');
+      const options = command.options.filter((option) => option.long !== '--help').map((option) => option.flags);
       expect(row?.options, path).toEqual(options.sort());
     }
   });

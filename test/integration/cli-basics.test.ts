@@ -27,6 +27,28 @@ describe('CLI basics', () => {
     expect(document).toMatchObject({ ok: false, error: { code: 'usage' } });
   });
 
+  it('--json prints an error once, as the document on stdout: nothing on stderr, the exit code unchanged', async () => {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    const policy = join(temporary.home, 'policy.yaml');
+    writeFileSync(policy, 'apiVersion: syndicate/v1\nkind: Policy\nsensitivity:\n  public: [everywhere]\n');
+    const cases: { args: string[]; exitCode: number; code: string }[] = [
+      { args: ['frobnicate'], exitCode: 2, code: 'usage' },
+      { args: ['policy', 'check', policy], exitCode: 3, code: 'invalid_input' },
+      { args: ['--home', join(temporary.home, 'typo'), 'evidence', 'list'], exitCode: 6, code: 'store_failure' },
+    ];
+    for (const { args, exitCode, code } of cases) {
+      const human = await runCli(args);
+      expect(human.exitCode, args.join(' ')).toBe(exitCode);
+      expect(human.stdout, args.join(' ')).toBe('');
+      expect(human.stderr, args.join(' ')).toMatch(/^error: /);
+      const json = await runCli(['--json', ...args]);
+      expect(json.exitCode, args.join(' ')).toBe(exitCode);
+      expect(parseJsonDocument(json.stdout), args.join(' ')).toMatchObject({ ok: false, error: { code, message: expect.any(String), hint: expect.any(String) } });
+      expect(json.stderr, args.join(' ')).toBe('');
+    }
+  });
+
   it('commands that only read, and run, refuse a home with no store (exit 6, run init) and leave nothing behind', async () => {
     const temporary = makeTempHome();
     cleanup = temporary.cleanup;
@@ -88,7 +110,8 @@ describe('CLI basics', () => {
     const unhealthy = await runCli(['doctor', '--json'], { home: temporary.home });
     expect(unhealthy.exitCode).toBe(1);
     expect(parseJsonDocument(unhealthy.stdout)).toMatchObject({ ok: false, error: { code: 'check_failed' } });
-    expect(unhealthy.stderr).toContain('permit key');
+    expect(parseJsonDocument(unhealthy.stdout)).toMatchObject({ error: { message: expect.stringContaining('permit key') } });
+    expect(unhealthy.stderr).toBe('');
     chmodSync(join(temporary.home, 'permit.key'), 0o600);
     // A policy that does not validate is a failed check naming the first problem, not a pass for existing.
     const policyPath = join(temporary.home, 'policy.yaml');

@@ -36,14 +36,18 @@ afterAll(async () => {
   cleanup?.();
 });
 
-/** `syndicate ARGS` (a `serve`) as a process, once it printed where it listens; `stderr()` is what it wrote so far. */
+/** `syndicate ARGS` (a `serve`) as a process, once it printed where it listens on stdout; `stderr()` is what it wrote there so far. */
 async function startServe(args: string[], env: Record<string, string>) {
   const server = execa('node', [BIN, ...args], { env: { NO_COLOR: '1', FORCE_COLOR: '0', ...env }, reject: false, timeout: 30_000 });
   let stderr = '';
+  server.stderr?.on('data', (data: Buffer) => {
+    stderr += data.toString();
+  });
   const url = await new Promise<string>((resolve, reject) => {
-    server.stderr?.on('data', (data: Buffer) => {
-      stderr += data.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
+    let stdout = '';
+    server.stdout?.on('data', (data: Buffer) => {
+      stdout += data.toString();
+      const match = /^syndicate gateway listening on (http:\/\/\S+)\n/.exec(stdout);
       if (match?.[1] !== undefined) resolve(match[1]);
     });
     void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
@@ -91,10 +95,28 @@ describe('syndicate serve', () => {
     expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: expect.stringContaining('"*" is not an origin') } });
   });
 
-  it('rejects a bad port (exit 2)', async () => {
-    const result = await runCli(['serve', '--port', '70000'], { home });
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain('--port must be an integer from 0 to 65535, got "70000"');
+  it('rejects a bad port (exit 2), naming the flag, the range and the fix', async () => {
+    for (const port of ['99999', '-1', 'abc']) {
+      const result = await runCli(['serve', '--port', port], { home });
+      expect(result.exitCode, port).toBe(2);
+      expect(result.stderr, port).toBe(`error: --port must be an integer from 0 to 65535, got "${port}"\nhint: for example --port 8089, or --port 0 to pick a free port`);
+    }
+  });
+
+  it('rejects a --host that is a URL or host:port, or does not resolve (exit 2, not an internal error)', async () => {
+    for (const host of ['127.0.0.1:8089', 'http://127.0.0.1']) {
+      const result = await runCli(['serve', '--host', host, '--port', '0'], { home });
+      expect(result.exitCode, host).toBe(2);
+      expect(result.stderr, host).toContain(`error: --host must be an IP address or a host name, got "${host}"`);
+      expect(result.stderr, host).toContain('the port goes in --port');
+    }
+    const unresolved = await runCli(['serve', '--host', 'nowhere.invalid', '--port', '0'], { home });
+    expect(unresolved.exitCode).toBe(2);
+    expect(unresolved.stderr).toContain('error: cannot listen on nowhere.invalid: nowhere.invalid does not resolve on this host');
+    expect(unresolved.stderr).not.toContain('other machines could reach it');
+    const remote = await runCli(['serve', '--host', 'nowhere.invalid', '--allow-remote', '--port', '0'], { home });
+    expect(remote.exitCode).toBe(2);
+    expect(remote.stderr).toContain('error: cannot listen on nowhere.invalid:0: nowhere.invalid does not resolve on this host');
   });
 
   it('--access-log prints one plain line per request on stderr', async () => {
@@ -104,6 +126,9 @@ describe('syndicate serve', () => {
     server.kill('SIGTERM');
     const result = await server;
     expect(result.exitCode).toBe(0);
+    // stdout holds only where it listened; the guidance and the log lines are diagnostics.
+    expect(result.stdout).toBe(`syndicate gateway listening on ${url}`);
+    expect(result.stderr).toContain(`OPENAI_BASE_URL=${url}/v1`);
     const lines = String(result.stderr).split('\n');
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z POST /v1/chat/completions 200 \\d+\\.\\d ms ok ollama:${MODEL.replace('.', '\\.')} local public tokens \\d+/\\d+ ev_\\S+$`)));
     expect(lines).toContainEqual(expect.stringMatching(/^\S+ GET \/v1\/models 401 \d+\.\d ms token_invalid -$/));
@@ -116,19 +141,18 @@ describe('syndicate serve', () => {
       reject: false,
       timeout: 30_000,
     });
-    let stdout = '';
-    const started = await new Promise<{ url: string; openaiBaseUrl: string; anthropicBaseUrl: string }>((resolve, reject) => {
+    // Once listening: one JSON line on stdout, so a script can read it line by line while serve runs on.
+    const started = await new Promise<{ ok: true; url: string; host: string; port: number; openaiBaseUrl: string; anthropicBaseUrl: string }>((resolve, reject) => {
+      let stdout = '';
       server.stdout?.on('data', (data: Buffer) => {
         stdout += data.toString();
-        try {
-          resolve(JSON.parse(stdout) as { url: string; openaiBaseUrl: string; anthropicBaseUrl: string });
-        } catch {
-          // the document is not complete yet
-        }
+        const newline = stdout.indexOf('\n');
+        if (newline !== -1) resolve(JSON.parse(stdout.slice(0, newline)) as { ok: true; url: string; host: string; port: number; openaiBaseUrl: string; anthropicBaseUrl: string });
       });
       void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
     });
-    expect(started.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(started).toMatchObject({ ok: true, host: '127.0.0.1', port: expect.any(Number) });
+    expect(started.url).toBe(`http://127.0.0.1:${started.port}`);
     expect(started.openaiBaseUrl).toBe(`${started.url}/v1`);
     expect(started.anthropicBaseUrl).toBe(started.url);
 
@@ -155,6 +179,7 @@ describe('syndicate serve', () => {
     }
     const result = await server;
     expect(result.exitCode).toBe(0);
+    expect(String(result.stdout).split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('shutting down: finishing 1 in-flight request(s)');
     expect(result.stderr).toContain('gateway stopped');
     // --access-log with --json: one JSON object per request on stderr, the drained stream included.

@@ -121,7 +121,7 @@ describe('syndicate permit', () => {
         hint: 'issue a new permit with `syndicate permit issue` on this host; permits from another data directory are not valid here',
       },
     });
-    expect(result.stderr).toContain('error: permit refused: the signature does not match');
+    expect(result.stderr).toBe('');
     const after = await denials();
     expect(after).toHaveLength(before + 1);
     expect(after[0]).toMatchObject({ state: 'denied', error: { code: 'permit_forged' } });

@@ -99,7 +99,10 @@ describe('syndicate policy', () => {
         },
       },
     });
-    expect(result.stderr).toContain(`${file}:4:15 /sensitivity/restricted restricted data may only go to local providers`);
+    expect(result.stderr).toBe('');
+    const human = await runCli(['policy', 'check', file], { home: directory });
+    expect(human.exitCode).toBe(3);
+    expect(human.stderr).toContain(`${file}:4:15 /sensitivity/restricted restricted data may only go to local providers`);
   });
 
   it('check of a file that does not exist exits 3; without a file and without a policy it reports the defaults', async () => {

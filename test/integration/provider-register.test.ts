@@ -60,6 +60,9 @@ describe('provider register / list / show / history / remove through the built C
     expect(shown).toMatchObject({ ok: true, provider: { id: 'ollama-local', version: 1, currentVersion: 2, record: { baseUrl: 'http://127.0.0.1:11434/v1' } } });
     const shownWithFlag = parseJsonDocument((await runCli(['provider', 'show', 'ollama-local', '--version=1', '--json'], { home })).stdout);
     expect(shownWithFlag).toMatchObject({ provider: { version: 1 } });
+    // As `provider history` and `register` print it.
+    const shownAsPrinted = parseJsonDocument((await runCli(['provider', 'show', 'ollama-local', '--version', 'v1', '--json'], { home })).stdout);
+    expect(shownAsPrinted).toMatchObject({ provider: { version: 1 } });
 
     expect(await listJson()).toMatchObject({
       ok: true,

@@ -4,6 +4,7 @@ import type { LoadedModelInfo } from '../../engines/server/engine.js';
 import { UsageError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
+import { hostOption, portOption } from '../input.js';
 import { engineInstallCommand, engineStatusCommand } from './engine-install.js';
 
 interface ServeOptions {
@@ -60,11 +61,11 @@ Example:
     .action(async (options: ServeOptions, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
-      const port = integerOption('port', options.port, 0, 65_535);
+      const port = portOption(options.port, 8090);
+      const host = hostOption(options.host);
       const parallel = integerOption('parallel', options.parallel, 1, 64);
       const threadsGiven = options.threads === undefined ? undefined : integerOption('threads', options.threads, 1, 1024);
       const contextSize = options.context === undefined ? undefined : integerOption('context', options.context, 64);
-      if (options.host.trim() === '') throw new UsageError('--host must not be empty');
       if (options.register !== undefined && !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(options.register)) {
         throw new UsageError(`--register ${options.register}: a provider id is 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit`);
       }
@@ -77,7 +78,7 @@ Example:
       try {
         running = await startEngineServer({
           modelPath: options.model,
-          host: options.host,
+          host,
           port,
           gpu: options.gpu,
           threads,

@@ -104,7 +104,7 @@ export function evidenceCommand(): Command {
   evidence
     .command('show')
     .description('show one envelope; --raw writes the exact request or response bytes to stdout')
-    .argument('<id>', 'evidence id (a unique prefix is enough)')
+    .argument('<id>', 'evidence id (a unique prefix is enough; any case)')
     .addOption(new Option('--raw <part>', 'write only these exact bytes to stdout').choices(['request', 'response']))
     .addHelpText('after', '\nExample:\n  $ syndicate evidence show ev_01jb2k3m4n --raw response > response.sse')
     .action(async (id: string, options: ShowOptions, command: Command) => {
@@ -195,11 +195,12 @@ export function evidenceCommand(): Command {
       const { verifyChain } = await import('../../evidence/index.js');
       let from: { seq: number; hash: string } | undefined;
       if (options.from !== undefined) {
-        const match = /^(\d+):([0-9a-f]{64})$/.exec(options.from.trim());
+        // Hex in any case: a head copied through a tool that upper-cases it is the same head.
+        const match = /^(\d+):([0-9a-f]{64})$/i.exec(options.from.trim());
         if (match === null) {
           throw new UsageError(`invalid --from "${options.from}"`, { hint: 'give a head as an earlier `evidence verify` printed it: <seq>:<64 hex digits>' });
         }
-        from = { seq: Number(match[1]), hash: match[2] as string };
+        from = { seq: Number(match[1]), hash: (match[2] as string).toLowerCase() };
       }
       const store = await context.store({ existing: true });
       const { output } = context;
@@ -233,12 +234,14 @@ export function evidenceCommand(): Command {
   return evidence;
 }
 
-async function resolveId(store: Store, id: string): Promise<string> {
+/** The evidence id a full id or unique prefix names, in any case (ids are lower-case: `ev_01m8…`). */
+async function resolveId(store: Store, given: string): Promise<string> {
+  const id = given.trim().toLowerCase();
   const { resolveEvidenceId } = await import('../../evidence/index.js');
   const matches = resolveEvidenceId(store, id);
   if (matches.length > 1 && !matches.includes(id)) {
     const { UsageError } = await import('../../errors.js');
-    throw new UsageError(`evidence id prefix "${id}" is ambiguous`, { hint: 'give more characters of the id' });
+    throw new UsageError(`evidence id prefix "${given}" is ambiguous`, { hint: 'give more characters of the id' });
   }
   return matches.includes(id) ? id : (matches[0] ?? id);
 }

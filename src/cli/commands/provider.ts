@@ -76,7 +76,7 @@ Examples:
     .command('show')
     .description('show one provider record (current version, or --version N)')
     .argument('<id>', 'provider id')
-    .addOption(new Option('--version <n>', 'show this stored version instead of the current one'))
+    .addOption(new Option('--version <n>', 'show this stored version (2 or v2) instead of the current one'))
     .addOption(new Option('--at <n>', 'same as --version'))
     .addHelpText('after', '\nExamples:\n  $ syndicate provider show ollama-local --version 1\n  $ syndicate provider show ollama-local --json')
     .action(async (id: string, options: { version?: string; at?: string }, command: Command) => {
@@ -183,9 +183,11 @@ Examples:
   return provider;
 }
 
+/** `2`, or `v2` as `provider history` and `register` print it. */
 function parseVersion(text: string, flag: string): number {
-  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`${flag} "${text}" is not a version number`, { hint: `use a whole number >= 1, e.g. ${flag} 2` });
-  return Number(text);
+  const match = /^v?([1-9]\d*)$/i.exec(text.trim());
+  if (match === null) throw new UsageError(`${flag} "${text}" is not a version number`, { hint: `use a whole number >= 1, e.g. ${flag} 2` });
+  return Number(match[1]);
 }
 
 function describeOutcome(outcome: RegistrationOutcome): string {

@@ -3,6 +3,7 @@ import { formatInputProblem, InvalidInputError, UsageError } from '../../errors.
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
 import { contextFor } from '../context.js';
+import { hostOption, portOption } from '../input.js';
 
 interface ServeOptions {
   host: string;
@@ -29,6 +30,9 @@ export function serveCommand(): Command {
     .addHelpText(
       'after',
       `
+Once listening it prints "syndicate gateway listening on URL" on stdout (with --json, one JSON
+line: url, openaiBaseUrl, anthropicBaseUrl, host, port, pid); everything else goes to stderr.
+
 Example:
   $ syndicate serve --port 8089 &
   $ OPENAI_BASE_URL=http://127.0.0.1:8089/v1 OPENAI_API_KEY=$(syndicate serve --print-token) my-agent
@@ -40,11 +44,8 @@ local, a missing or empty token file refuses every request until a token is back
     .action(async (options: ServeOptions, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
-      const port = Number(options.port);
-      if (!/^\d+$/.test(options.port) || !Number.isInteger(port) || port > 65_535) {
-        throw new UsageError(`--port must be an integer from 0 to 65535, got "${options.port}"`);
-      }
-      if (options.host.trim() === '') throw new UsageError('--host must not be empty');
+      const port = portOption(options.port, 8089);
+      const host = hostOption(options.host);
       const { startGateway } = await import('../../gateway/server.js');
       const corsOrigins = options.corsOrigin ?? [];
       if (corsOrigins.length > 0) {
@@ -79,7 +80,7 @@ local, a missing or empty token file refuses every request until a token is back
       const running = await startGateway({
         home: context.home,
         store,
-        host: options.host,
+        host,
         port,
         allowRemote: options.allowRemote === true,
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
@@ -99,9 +100,10 @@ local, a missing or empty token file refuses every request until a token is back
         },
       });
       const urls = { url: running.url, openaiBaseUrl: `${running.url}/v1`, anthropicBaseUrl: running.url };
-      if (output.json) output.document({ ...urls, pid: process.pid });
+      // Where it listens is the result (stdout, for a script waiting on it); how to use it is guidance (stderr).
+      if (output.json) output.documentLine({ ...urls, host: running.host, port: running.port, pid: process.pid });
+      else output.line(`syndicate gateway listening on ${running.url}`);
       const tokenCommand = tokenCommandFor(context.home);
-      output.info(`syndicate gateway listening on ${running.url}`);
       output.info(`  OpenAI SDKs:    OPENAI_BASE_URL=${urls.openaiBaseUrl} OPENAI_API_KEY=${tokenCommand}`);
       output.info(`  Anthropic SDKs: ANTHROPIC_BASE_URL=${urls.anthropicBaseUrl} ANTHROPIC_API_KEY=${tokenCommand}`);
       output.info('  model: auto, provider:model or an alias (GET /v1/models); hints: x-syndicate-sensitivity, x-syndicate-workflow, x-syndicate-session');
