@@ -99,6 +99,12 @@ export interface CanonicalRequest {
   systemCacheControl?: CacheControl;
   /** The client's extended-thinking setting (Anthropic `thinking`), sent as given on the anthropic wire only. */
   thinking?: JsonObject;
+  /**
+   * The Anthropic betas the client turned on (its `anthropic-beta` header: `context-1m-2025-08-07`,
+   * `interleaved-thinking-2025-05-14`, ...), each a name of letters, digits, `.`, `_` and `-`. Sent
+   * as that header on the anthropic wire only; other wires have no betas and warn.
+   */
+  anthropicBeta?: string[];
   messages: CanonicalMessage[];
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
@@ -112,6 +118,9 @@ export interface CanonicalRequest {
   stop?: string[];
   stream: boolean;
 }
+
+/** The `setting` of the warning of a wire that cannot send the client's Anthropic betas (the gateway names the header). */
+export const ANTHROPIC_BETA_SETTING = 'anthropicBeta' satisfies keyof CanonicalRequest;
 
 /** The optional settings of a request; an undefined value means "not given". */
 export type RequestSettings = { [K in Exclude<keyof CanonicalRequest, 'model' | 'messages' | 'stream'>]?: CanonicalRequest[K] | undefined };

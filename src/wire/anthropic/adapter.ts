@@ -191,6 +191,7 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
     headers: {
       'content-type': 'application/json',
       'anthropic-version': ANTHROPIC_VERSION,
+      ...(request.anthropicBeta === undefined || request.anthropicBeta.length === 0 ? {} : { 'anthropic-beta': request.anthropicBeta.join(',') }),
       ...(request.stream ? { accept: 'text/event-stream' } : { accept: 'application/json' }),
       ...credentialHeaders('x-api-key', target.apiKey, target.authHeader),
     },

@@ -109,6 +109,29 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
   return { request, ignoredFields: unknownFields(body, KNOWN_FIELDS), thinking };
 }
 
+/** At most this many characters in an `anthropic-beta` header, and in one beta name. */
+export const ANTHROPIC_BETA_LIMITS = { header: 1024, name: 64 } as const;
+
+const BETA_NAME = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * The beta names of an `anthropic-beta` header value (`a,b`; repeated headers arrive joined by
+ * `, `), in order; empty list elements are skipped, as HTTP lists allow. Undefined when the value
+ * is malformed: too long, or a name with characters other than letters, digits, `.`, `_`, `-`.
+ * The names reach an anthropic-wire provider as given, so nothing else may ride along.
+ */
+export function parseAnthropicBeta(value: string): string[] | undefined {
+  if (value.length > ANTHROPIC_BETA_LIMITS.header) return undefined;
+  const names: string[] = [];
+  for (const element of value.split(',')) {
+    const name = element.trim();
+    if (name === '') continue;
+    if (name.length > ANTHROPIC_BETA_LIMITS.name || !BETA_NAME.test(name)) return undefined;
+    names.push(name);
+  }
+  return names;
+}
+
 /**
  * The extended-thinking setting, rebuilt from the fields the Messages API defines (`type`,
  * `budget_tokens`): it is sent to a provider without being classified, so nothing else rides along.

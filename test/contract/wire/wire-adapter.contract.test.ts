@@ -45,6 +45,7 @@ const FULL_REQUEST: CanonicalRequest = {
   maxTokens: 256,
   seed: 7,
   stop: ['END'],
+  anthropicBeta: ['interleaved-thinking-2025-05-14', 'context-1m-2025-08-07'],
   stream: false,
 };
 
@@ -87,6 +88,8 @@ interface WireContract {
   fullRequestBody: Record<string, unknown>;
   /** Settings of FULL_REQUEST the wire cannot honour. */
   fullRequestWarnings: string[];
+  /** The `anthropic-beta` header FULL_REQUEST is sent with, if any. */
+  fullRequestBetaHeader: string | undefined;
   /** Fields a streaming request adds to the body. */
   streamFields: Record<string, unknown>;
   /** What an absent maxTokens turns into: the body's max_tokens and the warnings. */
@@ -135,7 +138,8 @@ const CONTRACTS: Array<[string, WireContract]> = [
         seed: 7,
         stop: ['END'],
       },
-      fullRequestWarnings: [],
+      fullRequestWarnings: ['anthropicBeta'],
+      fullRequestBetaHeader: undefined,
       streamFields: { stream: true, stream_options: { include_usage: true } },
       missingMaxTokens: { maxTokens: undefined, warnings: [] },
       responseWithFinish: (raw) =>
@@ -339,6 +343,7 @@ const CONTRACTS: Array<[string, WireContract]> = [
         stop_sequences: ['END'],
       },
       fullRequestWarnings: ['responseFormat', 'seed'],
+      fullRequestBetaHeader: 'interleaved-thinking-2025-05-14,context-1m-2025-08-07',
       streamFields: { stream: true },
       missingMaxTokens: { maxTokens: 1024, warnings: ['maxTokens'] },
       responseWithFinish: (raw) =>
@@ -536,6 +541,7 @@ describe.each(CONTRACTS)('wire adapter contract: %s', (wire, contract) => {
       expect(encoded.url).toBe(contract.expectedUrl);
       expect(encoded.headers['content-type']).toBe('application/json');
       expect(encoded.headers[contract.credentialHeader[0]]).toBe(contract.credentialHeader[1]);
+      expect(encoded.headers['anthropic-beta']).toBe(contract.fullRequestBetaHeader);
       expect(JSON.parse(encoded.body)).toEqual(contract.fullRequestBody);
     });
 
