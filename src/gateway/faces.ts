@@ -8,7 +8,7 @@ import {
   parseAnthropicMessagesRequest,
   renderAnthropicMessageResponse,
 } from '../wire/anthropic/server.js';
-import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../wire/canonical.js';
+import { inTurnOrder, type CanonicalRequest, type CanonicalResponse, type StreamPart, type ToolCall } from '../wire/canonical.js';
 import type { ClientError } from '../wire/client-errors.js';
 import { parseResponsesRequest, renderResponsesResponse, ResponsesStreamEncoder } from '../wire/openai/responses-server.js';
 import { OpenAIStreamEncoder, parseOpenAIChatRequest, renderOpenAIChatResponse } from '../wire/openai/server.js';
@@ -123,10 +123,25 @@ export function clientAnswer(result: InvocationResult): CanonicalResponse {
 /** The parts of a whole answer, for a stream whose attempt delivered no parts of its own. */
 export function partsOfResponse(response: CanonicalResponse): StreamPart[] {
   const parts: StreamPart[] = [{ type: 'response-metadata', id: response.id, model: response.model }];
-  if (response.reasoning !== undefined) parts.push({ type: 'reasoning-delta', text: response.reasoning });
-  if (response.reasoningSignature !== undefined) parts.push({ type: 'reasoning-signature', signature: response.reasoningSignature });
-  if (response.text !== '') parts.push({ type: 'text-delta', text: response.text });
-  response.toolCalls.forEach((call, index) => parts.push({ type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments }));
+  const toolCall = (call: ToolCall, index: number): void => {
+    parts.push({ type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments });
+  };
+  if (response.parts !== undefined) {
+    // Several reasoning blocks: each in its place, ended by its own signature.
+    for (const item of inTurnOrder(response.parts, response.toolCalls)) {
+      if (item.call !== undefined) toolCall(item.call, item.index);
+      else if (item.part.type === 'text') parts.push({ type: 'text-delta', text: item.part.text });
+      else {
+        if (item.part.text !== '') parts.push({ type: 'reasoning-delta', text: item.part.text });
+        if (item.part.signature !== undefined) parts.push({ type: 'reasoning-signature', signature: item.part.signature });
+      }
+    }
+  } else {
+    if (response.reasoning !== undefined) parts.push({ type: 'reasoning-delta', text: response.reasoning });
+    if (response.reasoningSignature !== undefined) parts.push({ type: 'reasoning-signature', signature: response.reasoningSignature });
+    if (response.text !== '') parts.push({ type: 'text-delta', text: response.text });
+    response.toolCalls.forEach(toolCall);
+  }
   if (response.usage !== undefined) parts.push({ type: 'usage', usage: response.usage });
   parts.push({ type: 'finish', finishReason: response.finishReason, rawFinishReason: response.rawFinishReason });
   parts.push({ type: 'stream-end' });
