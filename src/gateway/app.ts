@@ -597,4 +597,3 @@ function agentSessionOf(call: GatewayCall): string | undefined {
   }
   return undefined;
 }
-
