@@ -11,8 +11,8 @@ export type RequestPart =
  * Every part of a request that carries content or any other string the client controls that
  * leaves with it: the system prompt, every message's content parts (tool results and replayed
  * reasoning with its signature included), the tool calls' ids, names and arguments, the tool
- * definitions (name, description, JSON schema), the response schema and its name, and the stop
- * sequences.
+ * definitions (name, description, JSON schema), the response schema and its name, the stop
+ * sequences and the Anthropic beta names.
  */
 export function requestParts(request: CanonicalRequest): RequestPart[] {
   const parts: RequestPart[] = [];
@@ -55,6 +55,8 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
     parts.push({ kind: 'text', location: 'responseFormat.schema', text: JSON.stringify(request.responseFormat.schema) });
   }
   request.stop?.forEach((stop, stopIndex) => parts.push({ kind: 'text', location: `stop[${stopIndex}]`, text: String(stop) }));
+  // Beta names leave as a request header, verbatim: a token the client made up is scanned too.
+  if (request.anthropicBeta !== undefined && request.anthropicBeta.length > 0) parts.push({ kind: 'text', location: 'anthropicBeta', text: request.anthropicBeta.join(',') });
   return parts;
 }
 

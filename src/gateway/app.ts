@@ -6,11 +6,11 @@ import { estimatePromptTokens } from '../router/route-request.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
 import { parseResponsesRequest } from '../wire/openai/responses-server.js';
-import type { StreamPart, WireWarning } from '../wire/canonical.js';
+import { ANTHROPIC_BETA_SETTING, type StreamPart, type WireWarning } from '../wire/canonical.js';
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
-import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, type ApiFamily } from './errors.js';
+import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, type ApiFamily } from './errors.js';
 import { anthropicFace, clientAnswer, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelById, modelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
@@ -153,7 +153,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     try {
       const body = await call.readBody(bodyLimit);
       const receivedAt = call.receivedAt ?? performance.now();
-      parsed = face.parse(body);
+      parsed = face.parse(body, (name) => call.header(name));
       input = {
         request: parsed.request,
         caller: 'gateway',
@@ -194,7 +194,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       finish({ result });
       return {
         status: 200,
-        headers: { 'content-type': 'application/json', ...resultHeaders(result), ...ignoredFieldsHeader(parsed.ignoredFields) },
+        headers: { 'content-type': 'application/json', ...resultHeaders(result), ...ignoredFieldsHeader(parsed.ignoredFields, result.warnings) },
         body: face.render(result, modelLabel(result.provider.id, result.model), parsed),
       };
     }
@@ -260,10 +260,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       if ('error' in outcome) throw outcome.error;
       channel.write(encoderFor().encodeAll(partsOfResponse(clientAnswer(outcome.result))));
       channel.end();
-      return streamReply(channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(parsed.ignoredFields) });
+      return streamReply(channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(parsed.ignoredFields, outcome.result.warnings) });
     }
 
-    const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...ignoredFieldsHeader(parsed.ignoredFields) };
+    const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...ignoredFieldsHeader(parsed.ignoredFields, attempt?.warnings) };
     void settled.then((outcome) => {
       try {
         flush();
@@ -460,9 +460,13 @@ const IGNORED_FIELDS_NAMED = 20;
 
 /**
  * `x-syndicate-ignored-fields`: the request fields no provider saw (`logprobs, user`), so a
- * client can tell it did not get what it asked for. Only names that are safe in a header.
+ * client can tell it did not get what it asked for — and `anthropic-beta` when the answering
+ * attempt's wire could not send the client's betas (its `warnings` say so). Only names that are
+ * safe in a header.
  */
-function ignoredFieldsHeader(fields: readonly string[]): Record<string, string> {
+function ignoredFieldsHeader(ignoredFields: readonly string[], attemptWarnings: readonly WireWarning[] | undefined): Record<string, string> {
+  const betasUnsent = attemptWarnings?.some((warning) => warning.setting === ANTHROPIC_BETA_SETTING) === true;
+  const fields = betasUnsent ? ['anthropic-beta', ...ignoredFields] : ignoredFields;
   if (fields.length === 0) return {};
   const safe = fields.filter((field) => /^[A-Za-z0-9_.-]{1,64}$/.test(field));
   return { 'x-syndicate-ignored-fields': describeFields(safe, fields.length - safe.length) };
@@ -554,7 +558,7 @@ function readHints(call: GatewayCall): Pick<InvocationInput, 'sensitivityHint' |
   if (sensitivity !== undefined) {
     const level = sensitivity.trim().toLowerCase();
     if (!(SENSITIVITY_LEVELS as readonly string[]).includes(level)) {
-      throw badHeader('x-syndicate-sensitivity', `must be one of ${SENSITIVITY_LEVELS.join(', ')} (got ${JSON.stringify(sensitivity)})`);
+      throw invalidHeader('x-syndicate-sensitivity', `must be one of ${SENSITIVITY_LEVELS.join(', ')} (got ${JSON.stringify(sensitivity)})`);
     }
     hints.sensitivityHint = level as SensitivityLevel;
   }
@@ -562,14 +566,14 @@ function readHints(call: GatewayCall): Pick<InvocationInput, 'sensitivityHint' |
   if (workflow !== undefined) {
     const value = workflow.trim().toLowerCase();
     if (!(WORKFLOW_CLASSES as readonly string[]).includes(value)) {
-      throw badHeader('x-syndicate-workflow', `must be one of ${WORKFLOW_CLASSES.join(', ')} (got ${JSON.stringify(workflow)})`);
+      throw invalidHeader('x-syndicate-workflow', `must be one of ${WORKFLOW_CLASSES.join(', ')} (got ${JSON.stringify(workflow)})`);
     }
     hints.workflow = value as WorkflowClass;
   }
   const session = call.header('x-syndicate-session');
   if (session !== undefined) {
     const value = session.trim();
-    if (!SESSION_ID.test(value)) throw badHeader('x-syndicate-session', 'must be 1-128 characters of letters, digits, `.`, `_`, `:` or `-`');
+    if (!SESSION_ID.test(value)) throw invalidHeader('x-syndicate-session', 'must be 1-128 characters of letters, digits, `.`, `_`, `:` or `-`');
     hints.sessionId = value;
   } else {
     const agentSession = agentSessionOf(call);
@@ -592,8 +596,4 @@ function agentSessionOf(call: GatewayCall): string | undefined {
     if (value !== undefined && SESSION_ID.test(value)) return value;
   }
   return undefined;
-}
-
-function badHeader(name: string, message: string): GatewayRequestError {
-  return new GatewayRequestError('invalid_request', `header ${name} ${message}`, { code: 'invalid_header', param: name });
 }

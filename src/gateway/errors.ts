@@ -32,6 +32,11 @@ export function bodyTooLarge(limit: number): GatewayRequestError {
   return new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' });
 }
 
+/** 400 for a request header the gateway reads whose value is malformed, naming the header. */
+export function invalidHeader(name: string, message: string): GatewayRequestError {
+  return new GatewayRequestError('invalid_request', `header ${name} ${message}`, { code: 'invalid_header', param: name });
+}
+
 /** The client-facing classification of anything a handler threw. */
 export function clientErrorOf(error: unknown): ClientError {
   return error instanceof GatewayRequestError ? error.clientError : clientErrorFor(error);

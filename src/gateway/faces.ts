@@ -1,12 +1,18 @@
 import { newId } from '../common/ids.js';
 import type { InvocationResult } from '../invoke/types.js';
 import type { GatewayApi } from '../metrics/prometheus.js';
-import { AnthropicStreamEncoder, parseAnthropicMessagesRequest, renderAnthropicMessageResponse } from '../wire/anthropic/server.js';
-import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../wire/canonical.js';
+import {
+  ANTHROPIC_BETA_LIMITS,
+  AnthropicStreamEncoder,
+  parseAnthropicBeta,
+  parseAnthropicMessagesRequest,
+  renderAnthropicMessageResponse,
+} from '../wire/anthropic/server.js';
+import { inTurnOrder, type CanonicalRequest, type CanonicalResponse, type StreamPart, type ToolCall } from '../wire/canonical.js';
 import type { ClientError } from '../wire/client-errors.js';
 import { parseResponsesRequest, renderResponsesResponse, ResponsesStreamEncoder } from '../wire/openai/responses-server.js';
 import { OpenAIStreamEncoder, parseOpenAIChatRequest, renderOpenAIChatResponse } from '../wire/openai/server.js';
-import type { ApiFamily } from './errors.js';
+import { invalidHeader, type ApiFamily } from './errors.js';
 
 /** A stateful encoder of canonical stream parts into one API family's SSE frames. */
 export interface StreamEncoder {
@@ -34,7 +40,8 @@ export interface ApiFace {
   family: ApiFamily;
   /** The `api` label of its requests in the gateway's metrics. */
   api: GatewayApi;
-  parse(bodyText: string): FaceRequest;
+  /** `header`: a request header by lower-case name (a face may read its API's own, as Anthropic's `anthropic-beta`). */
+  parse(bodyText: string, header: (name: string) => string | undefined): FaceRequest;
   /** `request` is the client's, as parsed: a face may echo parts of it (the Responses API does). */
   render(result: InvocationResult, model: string, request: FaceRequest): string;
   createEncoder(model: string, request: FaceRequest): StreamEncoder;
@@ -58,8 +65,10 @@ export const openAIFace: ApiFace = {
 export const anthropicFace: ApiFace = {
   family: 'anthropic',
   api: 'anthropic',
-  parse(bodyText) {
+  parse(bodyText, header) {
     const parsed = parseAnthropicMessagesRequest(bodyText);
+    const anthropicBeta = anthropicBetaOf(header('anthropic-beta'));
+    if (anthropicBeta !== undefined) parsed.request.anthropicBeta = anthropicBeta;
     return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, thinking: parsed.thinking };
   },
   render(result, model, { thinking }) {
@@ -69,6 +78,22 @@ export const anthropicFace: ApiFace = {
     return new AnthropicStreamEncoder({ id: newId('msg'), model, thinking: thinking === true });
   },
 };
+
+/**
+ * The betas of an Anthropic client's `anthropic-beta` header (Claude Code sends several), for
+ * anthropic-wire providers; undefined when it sent none. A malformed header is a 400 naming it.
+ */
+function anthropicBetaOf(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const names = parseAnthropicBeta(value);
+  if (names === undefined) {
+    throw invalidHeader(
+      'anthropic-beta',
+      `must be a comma-separated list of beta names (letters, digits, \`.\`, \`_\`, \`-\`; at most ${ANTHROPIC_BETA_LIMITS.name} characters each, ${ANTHROPIC_BETA_LIMITS.header} in all)`,
+    );
+  }
+  return names.length === 0 ? undefined : names;
+}
 
 /** OpenAI's Responses API (`POST /v1/responses`): errors in the OpenAI envelope, usage always in the final event. */
 export const responsesFace: ApiFace = {
@@ -98,10 +123,25 @@ export function clientAnswer(result: InvocationResult): CanonicalResponse {
 /** The parts of a whole answer, for a stream whose attempt delivered no parts of its own. */
 export function partsOfResponse(response: CanonicalResponse): StreamPart[] {
   const parts: StreamPart[] = [{ type: 'response-metadata', id: response.id, model: response.model }];
-  if (response.reasoning !== undefined) parts.push({ type: 'reasoning-delta', text: response.reasoning });
-  if (response.reasoningSignature !== undefined) parts.push({ type: 'reasoning-signature', signature: response.reasoningSignature });
-  if (response.text !== '') parts.push({ type: 'text-delta', text: response.text });
-  response.toolCalls.forEach((call, index) => parts.push({ type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments }));
+  const toolCall = (call: ToolCall, index: number): void => {
+    parts.push({ type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments });
+  };
+  if (response.parts !== undefined) {
+    // Several reasoning blocks: each in its place, ended by its own signature.
+    for (const item of inTurnOrder(response.parts, response.toolCalls)) {
+      if (item.call !== undefined) toolCall(item.call, item.index);
+      else if (item.part.type === 'text') parts.push({ type: 'text-delta', text: item.part.text });
+      else {
+        if (item.part.text !== '') parts.push({ type: 'reasoning-delta', text: item.part.text });
+        if (item.part.signature !== undefined) parts.push({ type: 'reasoning-signature', signature: item.part.signature });
+      }
+    }
+  } else {
+    if (response.reasoning !== undefined) parts.push({ type: 'reasoning-delta', text: response.reasoning });
+    if (response.reasoningSignature !== undefined) parts.push({ type: 'reasoning-signature', signature: response.reasoningSignature });
+    if (response.text !== '') parts.push({ type: 'text-delta', text: response.text });
+    response.toolCalls.forEach(toolCall);
+  }
   if (response.usage !== undefined) parts.push({ type: 'usage', usage: response.usage });
   parts.push({ type: 'finish', finishReason: response.finishReason, rawFinishReason: response.rawFinishReason });
   parts.push({ type: 'stream-end' });

@@ -368,7 +368,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(writeWithRow === undefined ? {} : { writeWithRow }),
   });
   const recorder = createRecorder(context.store, evidenceId, context.commits === undefined ? {} : { commits: context.commits });
-  input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model, requestId, evidenceId, sensitivity: level });
+  input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model, requestId, evidenceId, sensitivity: level, warnings });
 
   const hopMarkers: EvidenceMarker[] = hop > 0 ? ['fallback'] : [];
   // Read when the attempt ends: the transport may have re-sent the request on a new connection.

@@ -117,6 +117,8 @@ export interface AttemptStarted {
   evidenceId: string;
   /** The sensitivity the request was classified (and permitted) at. */
   sensitivity: SensitivityLevel;
+  /** What this attempt does not send as asked (the caller's warnings, then the wire adapter's), as its evidence records them. */
+  warnings: WireWarning[];
 }
 
 export interface InvocationFidelity {

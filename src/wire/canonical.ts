@@ -62,6 +62,37 @@ export interface ToolCall {
   id: string;
   name: string;
   arguments: string;
+  /**
+   * Where the call sits among the content parts of its turn (an assistant message's `content`, a
+   * response's `parts`): the number of parts before it. Given when a part follows a call, as in
+   * Anthropic's interleaved thinking (thinking, tool_use, thinking, tool_use), whose order the
+   * provider checks when the turn is replayed; absent, the call comes after every part.
+   */
+  position?: number;
+}
+
+/** One item of a turn in the order it was produced: a content part, or a tool call (with its index in `toolCalls`). */
+export type TurnItem<Part> = { part: Part; index: number; call?: undefined } | { call: ToolCall; index: number; part?: undefined };
+
+/**
+ * A turn's parts and tool calls in the order they were produced (see `ToolCall.position`). The
+ * calls keep their own order whatever their positions say: results are matched to them by it.
+ */
+export function inTurnOrder<Part>(parts: readonly Part[], toolCalls: readonly ToolCall[]): TurnItem<Part>[] {
+  const items: TurnItem<Part>[] = [];
+  let nextCall = 0;
+  const callsUpTo = (position: number): void => {
+    for (let call = toolCalls[nextCall]; call !== undefined && call.position !== undefined && call.position <= position; call = toolCalls[nextCall]) {
+      items.push({ call, index: nextCall });
+      nextCall += 1;
+    }
+  };
+  parts.forEach((part, index) => {
+    callsUpTo(index);
+    items.push({ part, index });
+  });
+  for (; nextCall < toolCalls.length; nextCall += 1) items.push({ call: toolCalls[nextCall] as ToolCall, index: nextCall });
+  return items;
 }
 
 export type CanonicalMessage =
@@ -99,6 +130,12 @@ export interface CanonicalRequest {
   systemCacheControl?: CacheControl;
   /** The client's extended-thinking setting (Anthropic `thinking`), sent as given on the anthropic wire only. */
   thinking?: JsonObject;
+  /**
+   * The Anthropic betas the client turned on (its `anthropic-beta` header: `context-1m-2025-08-07`,
+   * `interleaved-thinking-2025-05-14`, ...), each a name of letters, digits, `.`, `_` and `-`. Sent
+   * as that header on the anthropic wire only; other wires have no betas and warn.
+   */
+  anthropicBeta?: string[];
   messages: CanonicalMessage[];
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
@@ -112,6 +149,9 @@ export interface CanonicalRequest {
   stop?: string[];
   stream: boolean;
 }
+
+/** The `setting` of the warning of a wire that cannot send the client's Anthropic betas (the gateway names the header). */
+export const ANTHROPIC_BETA_SETTING = 'anthropicBeta' satisfies keyof CanonicalRequest;
 
 /** The optional settings of a request; an undefined value means "not given". */
 export type RequestSettings = { [K in Exclude<keyof CanonicalRequest, 'model' | 'messages' | 'stream'>]?: CanonicalRequest[K] | undefined };
@@ -161,6 +201,14 @@ export interface CanonicalResponse {
   reasoning?: string;
   /** Anthropic's signature of that reasoning, which the client must send back with it. */
   reasoningSignature?: string;
+  /**
+   * The answer's text and reasoning blocks in the order the upstream produced them, each reasoning
+   * block with its own signature, when the answer holds more than one reasoning block (Anthropic's
+   * interleaved thinking); the tool calls' `position` places them among these parts. `text` and
+   * `reasoning` still hold the whole answer, joined; `reasoningSignature` is then absent (no one
+   * signature covers all of it).
+   */
+  parts?: Array<TextPart | ReasoningPart>;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   /** The raw finish reason string the wire used (`end_turn`, `stop`, ...). */
@@ -186,7 +234,10 @@ export type StreamPart =
   | { type: 'text-delta'; text: string }
   /** Reasoning the engine streams apart from the answer (see `CanonicalResponse.reasoning`). */
   | { type: 'reasoning-delta'; text: string }
-  /** The provider's signature of the reasoning streamed before it (Anthropic `signature_delta`). */
+  /**
+   * The provider's signature of the reasoning streamed before it (Anthropic `signature_delta`),
+   * which ends that reasoning block: reasoning after it is a block of its own.
+   */
   | { type: 'reasoning-signature'; signature: string }
   | {
       type: 'tool-call-delta';

@@ -1,4 +1,4 @@
-import type { CanonicalResponse, FinishReason, StreamPart, ToolCall, Usage } from './canonical.js';
+import type { CanonicalResponse, FinishReason, ReasoningPart, StreamPart, TextPart, ToolCall, Usage } from './canonical.js';
 import { mergeUsage } from './server-common.js';
 
 interface PendingToolCall {
@@ -6,6 +6,16 @@ interface PendingToolCall {
   name?: string;
   argumentsText: string;
 }
+
+/**
+ * Where a block of the answer began, in arrival order: text and reasoning at an offset in their
+ * chunks, a tool call by its index. Kept so that an answer with several reasoning blocks can
+ * give them in order, each with its own signature (`CanonicalResponse.parts`).
+ */
+type Segment =
+  | { type: 'text'; from: number }
+  | { type: 'reasoning'; from: number; signature: string; signed: boolean }
+  | { type: 'tool'; index: number };
 
 /** Why a stream ended without a usable answer, as the last `error` part said. */
 export interface StreamFailure {
@@ -25,6 +35,8 @@ export class StreamAccumulator {
   private readonly textChunks: string[] = [];
   private readonly reasoningChunks: string[] = [];
   private reasoningSignature = '';
+  private readonly segments: Segment[] = [];
+  private reasoningBlocks = 0;
   private readonly toolCalls = new Map<number, PendingToolCall>();
   private readonly usage: Partial<Usage> = {};
   private finishReason: FinishReason | undefined;
@@ -40,15 +52,23 @@ export class StreamAccumulator {
         if (this.model === '' && part.model !== undefined) this.model = part.model;
         return;
       case 'text-delta':
+        if (this.segments[this.segments.length - 1]?.type !== 'text') this.segments.push({ type: 'text', from: this.textChunks.length });
         this.textChunks.push(part.text);
         return;
       case 'reasoning-delta':
+        this.openReasoning();
         this.reasoningChunks.push(part.text);
         return;
-      case 'reasoning-signature':
+      case 'reasoning-signature': {
+        // A signature ends its reasoning block: reasoning after it is another block.
+        const segment = this.openReasoning();
+        segment.signature += part.signature;
+        segment.signed = true;
         this.reasoningSignature += part.signature;
         return;
+      }
       case 'tool-call-delta': {
+        if (!this.toolCalls.has(part.index)) this.segments.push({ type: 'tool', index: part.index });
         const pending = this.toolCalls.get(part.index) ?? { argumentsText: '' };
         if (part.id !== undefined && pending.id === undefined) pending.id = part.id;
         if (part.name !== undefined && part.name !== '' && pending.name === undefined) pending.name = part.name;
@@ -71,6 +91,16 @@ export class StreamAccumulator {
         this.failure = { message: part.message, ...(part.errorType === undefined ? {} : { errorType: part.errorType }) };
         return;
     }
+  }
+
+  /** The reasoning block still open (not yet signed), or a new one. */
+  private openReasoning(): Extract<Segment, { type: 'reasoning' }> {
+    const last = this.segments[this.segments.length - 1];
+    if (last?.type === 'reasoning' && !last.signed) return last;
+    const segment: Extract<Segment, { type: 'reasoning' }> = { type: 'reasoning', from: this.reasoningChunks.length, signature: '', signed: false };
+    this.segments.push(segment);
+    this.reasoningBlocks += 1;
+    return segment;
   }
 
   addAll(parts: Iterable<StreamPart>): this {
@@ -100,12 +130,14 @@ export class StreamAccumulator {
 
   /** The response as far as it was received; `finishReason` is `other` when none arrived. */
   toResponse(): CanonicalResponse {
+    const ordered = this.reasoningBlocks > 1 ? this.orderedParts() : undefined;
     const toolCalls: ToolCall[] = [...this.toolCalls.entries()]
       .sort(([left], [right]) => left - right)
-      .map(([, pending], position) => ({
+      .map(([index, pending], position) => ({
         id: pending.id ?? `call_${position}`,
         name: pending.name ?? '',
         arguments: pending.argumentsText.trim() === '' ? '{}' : pending.argumentsText,
+        ...(ordered === undefined ? {} : { position: ordered.positions.get(index) ?? ordered.parts.length }),
       }));
     const usage =
       this.usage.inputTokens !== undefined && this.usage.outputTokens !== undefined ? (this.usage as Usage) : undefined;
@@ -114,12 +146,33 @@ export class StreamAccumulator {
       model: this.model,
       text: this.text,
       ...(this.reasoningChunks.length === 0 ? {} : { reasoning: this.reasoningChunks.join('') }),
-      ...(this.reasoningSignature === '' ? {} : { reasoningSignature: this.reasoningSignature }),
+      ...(ordered !== undefined ? { parts: ordered.parts } : this.reasoningSignature === '' ? {} : { reasoningSignature: this.reasoningSignature }),
       toolCalls,
       finishReason: this.finishReason ?? (this.failure === undefined ? 'other' : 'error'),
       rawFinishReason: this.rawFinishReason,
       ...(usage === undefined ? {} : { usage: { ...usage } }),
       ...(this.observations.size === 0 ? {} : { observations: [...this.observations] }),
     };
+  }
+
+  /** The text and reasoning blocks in arrival order, and how many came before each tool call (by its index). */
+  private orderedParts(): { parts: Array<TextPart | ReasoningPart>; positions: Map<number, number> } {
+    const parts: Array<TextPart | ReasoningPart> = [];
+    const positions = new Map<number, number>();
+    this.segments.forEach((segment, at) => {
+      if (segment.type === 'tool') {
+        positions.set(segment.index, parts.length);
+        return;
+      }
+      const next = this.segments.slice(at + 1).find((later) => later.type === segment.type) as { from: number } | undefined;
+      if (segment.type === 'text') {
+        const text = this.textChunks.slice(segment.from, next?.from).join('');
+        if (text !== '') parts.push({ type: 'text', text });
+        return;
+      }
+      const text = this.reasoningChunks.slice(segment.from, next?.from).join('');
+      parts.push({ type: 'reasoning', text, ...(segment.signature === '' ? {} : { signature: segment.signature }) });
+    });
+    return { parts, positions };
   }
 }

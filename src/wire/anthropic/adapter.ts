@@ -2,6 +2,7 @@ import { UpstreamError } from '../../errors.js';
 import type { ServerSentEvent, WireAdapter, WireError, WireHttpRequest, WireTarget } from '../adapter.js';
 import { credentialHeaders, joinUrl } from '../auth.js';
 import {
+  inTurnOrder,
   lastCacheControl,
   type CacheControl,
   type CanonicalRequest,
@@ -9,7 +10,9 @@ import {
   type ContentPart,
   type FinishReason,
   type JsonObject,
+  type ReasoningPart,
   type StreamPart,
+  type TextPart,
   type ToolCall,
   type ToolChoice,
   type Usage,
@@ -26,6 +29,7 @@ import {
   type AnthropicMessagesRequest,
   type AnthropicTextBlock,
   type AnthropicToolChoice,
+  type AnthropicToolUseBlock,
 } from './types.js';
 
 /**
@@ -91,8 +95,8 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
         return;
       case 'assistant': {
         conversationStarted = true;
-        const blocks: AnthropicContentBlock[] = encodeParts(message.content, `${location}.content`, warnings);
-        (message.toolCalls ?? []).forEach((call, callIndex) => {
+        const toolCalls = message.toolCalls ?? [];
+        const toolUse = (call: ToolCall, callIndex: number): AnthropicToolUseBlock => {
           let input = parseArgumentsObject(call.arguments);
           if (input === undefined) {
             warnings.push({
@@ -101,8 +105,20 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
             });
             input = {};
           }
-          blocks.push({ type: 'tool_use', id: call.id, name: call.name, input });
-        });
+          return { type: 'tool_use', id: call.id, name: call.name, input };
+        };
+        if (toolCalls.some((call) => call.position !== undefined)) {
+          // Interleaved thinking: the provider checks the replayed blocks in their original order.
+          const blocks: AnthropicContentBlock[] = [];
+          for (const item of inTurnOrder(message.content, toolCalls)) {
+            const block = item.call === undefined ? encodePart(item.part, `${location}.content[${item.index}]`, warnings) : toolUse(item.call, item.index);
+            if (block !== undefined) blocks.push(block);
+          }
+          append('assistant', blocks);
+          return;
+        }
+        const blocks = encodeParts(message.content, `${location}.content`, warnings);
+        toolCalls.forEach((call, callIndex) => blocks.push(toolUse(call, callIndex)));
         append('assistant', blocks);
         return;
       }
@@ -191,6 +207,7 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
     headers: {
       'content-type': 'application/json',
       'anthropic-version': ANTHROPIC_VERSION,
+      ...(request.anthropicBeta === undefined || request.anthropicBeta.length === 0 ? {} : { 'anthropic-beta': request.anthropicBeta.join(',') }),
       ...(request.stream ? { accept: 'text/event-stream' } : { accept: 'application/json' }),
       ...credentialHeaders('x-api-key', target.apiKey, target.authHeader),
     },
@@ -214,29 +231,33 @@ function thinkingWouldBeRefused(thinking: JsonObject, messages: readonly Anthrop
 function encodeParts(parts: ContentPart[], location: string, warnings: WireWarning[]): AnthropicContentBlock[] {
   const blocks: AnthropicContentBlock[] = [];
   parts.forEach((part, index) => {
-    if (part.type === 'text') {
-      // The Messages API rejects empty text blocks.
-      if (part.text !== '') blocks.push({ type: 'text', text: part.text, ...cacheControlField(part.cacheControl) });
-      return;
-    }
-    if (part.type === 'reasoning') {
-      // Only the provider's own signed reasoning can go back; another engine's would fail its check.
-      if (part.signature !== undefined && part.signature !== '') blocks.push({ type: 'thinking', thinking: part.text, signature: part.signature });
-      return;
-    }
-    if (part.detail !== undefined && part.detail !== 'auto') {
-      warnings.push({ setting: `${location}[${index}].detail`, message: `the anthropic wire has no image detail setting; "${part.detail}" was not sent` });
-    }
-    if (part.data !== undefined) {
-      if (part.mediaType === undefined) {
-        warnings.push({ setting: `${location}[${index}].mediaType`, message: 'inline image without a media type; sent as image/png' });
-      }
-      blocks.push({ type: 'image', source: { type: 'base64', media_type: part.mediaType ?? 'image/png', data: part.data }, ...cacheControlField(part.cacheControl) });
-    } else if (part.url !== undefined) {
-      blocks.push({ type: 'image', source: { type: 'url', url: part.url }, ...cacheControlField(part.cacheControl) });
-    }
+    const block = encodePart(part, `${location}[${index}]`, warnings);
+    if (block !== undefined) blocks.push(block);
   });
   return blocks;
+}
+
+/** One content part as its block; undefined for a part the wire does not take (see the comments). */
+function encodePart(part: ContentPart, location: string, warnings: WireWarning[]): AnthropicContentBlock | undefined {
+  if (part.type === 'text') {
+    // The Messages API rejects empty text blocks.
+    return part.text === '' ? undefined : { type: 'text', text: part.text, ...cacheControlField(part.cacheControl) };
+  }
+  if (part.type === 'reasoning') {
+    // Only the provider's own signed reasoning can go back; another engine's would fail its check.
+    return part.signature === undefined || part.signature === '' ? undefined : { type: 'thinking', thinking: part.text, signature: part.signature };
+  }
+  if (part.detail !== undefined && part.detail !== 'auto') {
+    warnings.push({ setting: `${location}.detail`, message: `the anthropic wire has no image detail setting; "${part.detail}" was not sent` });
+  }
+  if (part.data !== undefined) {
+    if (part.mediaType === undefined) {
+      warnings.push({ setting: `${location}.mediaType`, message: 'inline image without a media type; sent as image/png' });
+    }
+    return { type: 'image', source: { type: 'base64', media_type: part.mediaType ?? 'image/png', data: part.data }, ...cacheControlField(part.cacheControl) };
+  }
+  if (part.url !== undefined) return { type: 'image', source: { type: 'url', url: part.url }, ...cacheControlField(part.cacheControl) };
+  return undefined;
 }
 
 /** `cache_control` for a block that carries a canonical cache breakpoint; nothing otherwise. */
@@ -298,12 +319,26 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
   const thinkingChunks: string[] = [];
   let signature = '';
   const toolCalls: ToolCall[] = [];
+  // The blocks in order, kept for an answer with several thinking blocks (CanonicalResponse.parts).
+  const parts: Array<TextPart | ReasoningPart> = [];
+  const positions: number[] = [];
+  let thinkingBlocks = 0;
   for (const block of content) {
     if (!isRecord(block)) continue;
-    if (block['type'] === 'text' && typeof block['text'] === 'string') textChunks.push(block['text']);
-    if (block['type'] === 'thinking' && typeof block['thinking'] === 'string' && block['thinking'] !== '') {
-      thinkingChunks.push(block['thinking']);
-      signature = stringField(block, 'signature') ?? signature;
+    if (block['type'] === 'text' && typeof block['text'] === 'string') {
+      textChunks.push(block['text']);
+      if (block['text'] !== '') parts.push({ type: 'text', text: block['text'] });
+    }
+    if (block['type'] === 'thinking' && typeof block['thinking'] === 'string') {
+      const blockSignature = stringField(block, 'signature') ?? '';
+      if (block['thinking'] !== '') {
+        thinkingChunks.push(block['thinking']);
+        signature = blockSignature === '' ? signature : blockSignature;
+      }
+      if (block['thinking'] !== '' || blockSignature !== '') {
+        thinkingBlocks += 1;
+        parts.push({ type: 'reasoning', text: block['thinking'], ...(blockSignature === '' ? {} : { signature: blockSignature }) });
+      }
     }
     if (block['type'] === 'tool_use') {
       toolCalls.push({
@@ -311,7 +346,14 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
         name: stringField(block, 'name') ?? '',
         arguments: JSON.stringify(isRecord(block['input']) ? block['input'] : {}),
       });
+      positions.push(parts.length);
     }
+  }
+  const interleaved = thinkingBlocks > 1;
+  if (interleaved) {
+    toolCalls.forEach((call, index) => {
+      call.position = positions[index] as number;
+    });
   }
   const rawFinishReason = stringField(parsed, 'stop_reason') ?? null;
   const usage = decodeUsage(parsed['usage']);
@@ -320,7 +362,7 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
     model: stringField(parsed, 'model') ?? '',
     text: textChunks.join(''),
     ...(thinkingChunks.length === 0 ? {} : { reasoning: thinkingChunks.join('') }),
-    ...(thinkingChunks.length === 0 || signature === '' ? {} : { reasoningSignature: signature }),
+    ...(interleaved ? { parts } : thinkingChunks.length === 0 || signature === '' ? {} : { reasoningSignature: signature }),
     toolCalls,
     finishReason: anthropicFinishReason(rawFinishReason),
     rawFinishReason,

@@ -6,6 +6,7 @@
 
 import {
   canonicalRequest,
+  inTurnOrder,
   type CacheControl,
   type CanonicalMessage,
   type CanonicalRequest,
@@ -109,6 +110,29 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
   return { request, ignoredFields: unknownFields(body, KNOWN_FIELDS), thinking };
 }
 
+/** At most this many characters in an `anthropic-beta` header, and in one beta name. */
+export const ANTHROPIC_BETA_LIMITS = { header: 1024, name: 64 } as const;
+
+const BETA_NAME = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * The beta names of an `anthropic-beta` header value (`a,b`; repeated headers arrive joined by
+ * `, `), in order; empty list elements are skipped, as HTTP lists allow. Undefined when the value
+ * is malformed: too long, or a name with characters other than letters, digits, `.`, `_`, `-`.
+ * The names reach an anthropic-wire provider as given, so nothing else may ride along.
+ */
+export function parseAnthropicBeta(value: string): string[] | undefined {
+  if (value.length > ANTHROPIC_BETA_LIMITS.header) return undefined;
+  const names: string[] = [];
+  for (const element of value.split(',')) {
+    const name = element.trim();
+    if (name === '') continue;
+    if (name.length > ANTHROPIC_BETA_LIMITS.name || !BETA_NAME.test(name)) return undefined;
+    names.push(name);
+  }
+  return names;
+}
+
 /**
  * The extended-thinking setting, rebuilt from the fields the Messages API defines (`type`,
  * `budget_tokens`): it is sent to a provider without being classified, so nothing else rides along.
@@ -170,6 +194,8 @@ function parseMessage(raw: unknown, pointer: string, problems: RequestProblems):
 
   const parts: ContentPart[] = [];
   const toolCalls: ToolCall[] = [];
+  /** How many parts came before each tool call (see `ToolCall.position`). */
+  const positions: number[] = [];
   const toolResults: CanonicalMessage[] = [];
   content.forEach((block, index) => {
     const blockPointer = `${pointer}/content/${index}`;
@@ -192,6 +218,7 @@ function parseMessage(raw: unknown, pointer: string, problems: RequestProblems):
       if (block['input'] !== undefined && !isRecord(block['input'])) problems.add(`${blockPointer}/input`, 'must be an object');
       if (typeof id === 'string' && typeof name === 'string') {
         toolCalls.push({ id, name, arguments: JSON.stringify(isRecord(block['input']) ? block['input'] : {}) });
+        positions.push(parts.length);
       }
     } else if (type === 'tool_result' && role === 'user') {
       const result = parseToolResult(block, blockPointer, problems);
@@ -211,6 +238,12 @@ function parseMessage(raw: unknown, pointer: string, problems: RequestProblems):
 
   if (role === 'user') {
     return [...toolResults, ...(parts.length === 0 ? [] : [{ role: 'user' as const, content: parts }])];
+  }
+  // A part after a tool call (interleaved thinking): the provider checks the replayed order, so it is kept.
+  if (positions.some((position) => position < parts.length)) {
+    toolCalls.forEach((call, index) => {
+      call.position = positions[index] as number;
+    });
   }
   return [{ role: 'assistant', content: parts, ...(toolCalls.length === 0 ? {} : { toolCalls }) }];
 }
@@ -344,9 +377,7 @@ export interface AnthropicRenderOptions {
 export function renderAnthropicMessageResponse(response: CanonicalResponse, options: AnthropicRenderOptions = {}): RenderedBody {
   const warnings: WireWarning[] = [];
   const content: AnthropicMessageResponse['content'] = [];
-  if (options.thinking === true && response.reasoning !== undefined) content.push({ type: 'thinking', thinking: response.reasoning, signature: response.reasoningSignature ?? '' });
-  if (response.text !== '') content.push({ type: 'text', text: response.text });
-  response.toolCalls.forEach((call, index) => {
+  const toolUse = (call: ToolCall, index: number): void => {
     let input = parseArgumentsObject(call.arguments);
     if (input === undefined) {
       warnings.push({
@@ -356,7 +387,19 @@ export function renderAnthropicMessageResponse(response: CanonicalResponse, opti
       input = {};
     }
     content.push({ type: 'tool_use', id: call.id, name: call.name, input });
-  });
+  };
+  if (response.parts !== undefined) {
+    // Several thinking blocks (interleaved thinking): each in its place, with its own signature.
+    for (const item of inTurnOrder(response.parts, response.toolCalls)) {
+      if (item.call !== undefined) toolUse(item.call, item.index);
+      else if (item.part.type === 'text') content.push({ type: 'text', text: item.part.text });
+      else if (options.thinking === true) content.push({ type: 'thinking', thinking: item.part.text, signature: item.part.signature ?? '' });
+    }
+  } else {
+    if (options.thinking === true && response.reasoning !== undefined) content.push({ type: 'thinking', thinking: response.reasoning, signature: response.reasoningSignature ?? '' });
+    if (response.text !== '') content.push({ type: 'text', text: response.text });
+    response.toolCalls.forEach(toolUse);
+  }
   const body: AnthropicMessageResponse = {
     id: options.id ?? response.id,
     type: 'message',
@@ -377,7 +420,8 @@ export interface AnthropicStreamEncoderOptions {
   thinking?: boolean;
 }
 
-type OpenBlock = { kind: 'text' | 'thinking' | 'tool'; blockIndex: number };
+/** `signed`: a thinking block whose signature was written, which ends it. */
+type OpenBlock = { kind: 'text' | 'thinking' | 'tool'; blockIndex: number; signed?: boolean };
 
 /** The stream parts that belong to a content block. */
 type BlockPart = Extract<StreamPart, { type: 'text-delta' | 'reasoning-delta' | 'reasoning-signature' | 'tool-call-delta' }>;
@@ -479,11 +523,15 @@ export class AnthropicStreamEncoder {
     }
     switch (part.type) {
       case 'text-delta':
-        return this.openBlockOf('text', { type: 'text', text: '' }) + this.delta({ type: 'text_delta', text: part.text });
+        return (open?.kind === 'text' ? '' : this.openNewBlock('text', { type: 'text', text: '' })) + this.delta({ type: 'text_delta', text: part.text });
       case 'reasoning-delta':
-        return this.openBlockOf('thinking', { type: 'thinking', thinking: '', signature: '' }) + this.delta({ type: 'thinking_delta', thinking: part.text });
-      case 'reasoning-signature':
-        return open?.kind === 'thinking' ? this.delta({ type: 'signature_delta', signature: part.signature }) : '';
+        return this.openThinkingBlock() + this.delta({ type: 'thinking_delta', thinking: part.text });
+      case 'reasoning-signature': {
+        // A signature ends its block (interleaved thinking sends several); one alone is a block with no text shown.
+        const output = this.openThinkingBlock() + this.delta({ type: 'signature_delta', signature: part.signature });
+        (this.openBlock as OpenBlock).signed = true;
+        return output;
+      }
       case 'tool-call-delta': {
         // Only a new call or the open one gets here: the others were held back above.
         let output = '';
@@ -517,9 +565,14 @@ export class AnthropicStreamEncoder {
     return output;
   }
 
-  /** Opens a text or thinking block unless one of that kind is open (closing any other first). */
-  private openBlockOf(kind: 'text' | 'thinking', contentBlock: Record<string, unknown>): string {
-    if (this.openBlock?.kind === kind) return '';
+  /** Opens a thinking block unless one still unsigned is open. */
+  private openThinkingBlock(): string {
+    if (this.openBlock?.kind === 'thinking' && this.openBlock.signed !== true) return '';
+    return this.openNewBlock('thinking', { type: 'thinking', thinking: '', signature: '' });
+  }
+
+  /** Closes the open block, if any, and opens a text or thinking block. */
+  private openNewBlock(kind: 'text' | 'thinking', contentBlock: Record<string, unknown>): string {
     const output = this.closeBlock();
     const blockIndex = this.nextBlockIndex++;
     this.openBlock = { kind, blockIndex };

@@ -1,19 +1,20 @@
 import { UpstreamError } from '../../errors.js';
 import type { ServerSentEvent, WireAdapter, WireError, WireHttpRequest, WireTarget } from '../adapter.js';
 import { credentialHeaders, joinUrl } from '../auth.js';
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  CanonicalResponse,
-  ContentPart,
-  ImagePart,
-  TextPart,
-  FinishReason,
-  StreamPart,
-  ToolCall,
-  ToolChoice,
-  Usage,
-  WireWarning,
+import {
+  ANTHROPIC_BETA_SETTING,
+  type CanonicalMessage,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type ContentPart,
+  type ImagePart,
+  type TextPart,
+  type FinishReason,
+  type StreamPart,
+  type ToolCall,
+  type ToolChoice,
+  type Usage,
+  type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
 import { argumentsToText, countField, isRecord, numberField, stringField, tryParseJson } from '../json.js';
@@ -76,6 +77,9 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
   }
   if (request.thinking !== undefined) {
     warnings.push({ setting: 'thinking', message: "the openai wire has no extended-thinking setting; it was not sent (a thinking model's engine decides for itself)" });
+  }
+  if (request.anthropicBeta !== undefined && request.anthropicBeta.length > 0) {
+    warnings.push({ setting: ANTHROPIC_BETA_SETTING, message: `the openai wire has no Anthropic betas; the anthropic-beta header (${request.anthropicBeta.join(',')}) was not sent` });
   }
 
   return {

@@ -45,6 +45,7 @@ const FULL_REQUEST: CanonicalRequest = {
   maxTokens: 256,
   seed: 7,
   stop: ['END'],
+  anthropicBeta: ['interleaved-thinking-2025-05-14', 'context-1m-2025-08-07'],
   stream: false,
 };
 
@@ -63,7 +64,47 @@ interface ExpectedResponse {
   rawFinishReason: string | null;
   usage?: Usage;
   observations?: string[];
+  reasoning?: string;
+  reasoningSignature?: string;
+  parts?: CanonicalResponse['parts'];
 }
+
+/** Interleaved thinking: two signed thinking blocks, each before its tool call. */
+const INTERLEAVED_THINKING_TOOL_USE: ExpectedResponse = {
+  id: 'msg_01Vd8xTq3nRk5bGw2LmZy7Hc',
+  model: 'claude-sonnet-4-5-20250929',
+  text: '',
+  reasoning: 'The user wants the weather in Paris and in London. I will look up Paris first.London needs its own call; the two lookups do not depend on each other.',
+  parts: [
+    { type: 'reasoning', text: 'The user wants the weather in Paris and in London. I will look up Paris first.', signature: 'q6pIcaYm7T2HVvUk4KkwjqF8k5xNt0aytDCcJvMxmyM=' },
+    { type: 'reasoning', text: 'London needs its own call; the two lookups do not depend on each other.', signature: 'EEoxQxKxR8/a+N/R5yV3QZ4U5o2UaSX8FKVW78E8cW4=' },
+  ],
+  toolCalls: [
+    { id: 'toolu_01Fz3kq2Wc8pLx5vT9nYbR4e', name: 'get_weather', arguments: '{"city":"Paris"}', position: 1 },
+    { id: 'toolu_01Hm7sD4vQ1rKj6wP2xNcZ8a', name: 'get_weather', arguments: '{"city":"London"}', position: 2 },
+  ],
+  finishReason: 'tool_calls',
+  rawFinishReason: 'tool_use',
+  usage: { inputTokens: 612, outputTokens: 171 },
+};
+
+/** Interleaved thinking: thinking, text, thinking, text. */
+const INTERLEAVED_THINKING_TEXT: ExpectedResponse = {
+  id: 'msg_01Pq6rNc2hWt9yKx4GvLb3Ds',
+  model: 'claude-sonnet-4-5-20250929',
+  text: '925 ÷ 5 = 185. Adding 15 gives 200.',
+  reasoning: 'The previous result was 925. Now I need to divide that by 5.\n\n925 ÷ 5 = 185Then add 15 as asked: 185 + 15 = 200.',
+  parts: [
+    { type: 'reasoning', text: 'The previous result was 925. Now I need to divide that by 5.\n\n925 ÷ 5 = 185', signature: 'hqjkhG5b5iako5WgHTSGFT4L3Em1FrAuQWBG7tVnp70=' },
+    { type: 'text', text: '925 ÷ 5 = 185.' },
+    { type: 'reasoning', text: 'Then add 15 as asked: 185 + 15 = 200.', signature: 'L11WfPK8AonS5VgZ1WuKgwhdim05zCnv7ycHgvX0Ixs=' },
+    { type: 'text', text: ' Adding 15 gives 200.' },
+  ],
+  toolCalls: [],
+  finishReason: 'stop',
+  rawFinishReason: 'end_turn',
+  usage: { inputTokens: 612, outputTokens: 96 },
+};
 
 interface ExpectedStream extends Omit<ExpectedResponse, 'observations'> {
   ended: boolean;
@@ -87,6 +128,8 @@ interface WireContract {
   fullRequestBody: Record<string, unknown>;
   /** Settings of FULL_REQUEST the wire cannot honour. */
   fullRequestWarnings: string[];
+  /** The `anthropic-beta` header FULL_REQUEST is sent with, if any. */
+  fullRequestBetaHeader: string | undefined;
   /** Fields a streaming request adds to the body. */
   streamFields: Record<string, unknown>;
   /** What an absent maxTokens turns into: the body's max_tokens and the warnings. */
@@ -135,7 +178,8 @@ const CONTRACTS: Array<[string, WireContract]> = [
         seed: 7,
         stop: ['END'],
       },
-      fullRequestWarnings: [],
+      fullRequestWarnings: ['anthropicBeta'],
+      fullRequestBetaHeader: undefined,
       streamFields: { stream: true, stream_options: { include_usage: true } },
       missingMaxTokens: { maxTokens: undefined, warnings: [] },
       responseWithFinish: (raw) =>
@@ -339,6 +383,7 @@ const CONTRACTS: Array<[string, WireContract]> = [
         stop_sequences: ['END'],
       },
       fullRequestWarnings: ['responseFormat', 'seed'],
+      fullRequestBetaHeader: 'interleaved-thinking-2025-05-14,context-1m-2025-08-07',
       streamFields: { stream: true },
       missingMaxTokens: { maxTokens: 1024, warnings: ['maxTokens'] },
       responseWithFinish: (raw) =>
@@ -360,6 +405,8 @@ const CONTRACTS: Array<[string, WireContract]> = [
         ['pause_turn', 'other'],
       ],
       responses: [
+        ['interleaved-thinking-tool-use.json', INTERLEAVED_THINKING_TOOL_USE],
+        ['interleaved-thinking-text.json', INTERLEAVED_THINKING_TEXT],
         [
           'text.json',
           {
@@ -448,6 +495,8 @@ const CONTRACTS: Array<[string, WireContract]> = [
             ended: true,
           },
         ],
+        ['interleaved-thinking-tool-use.chunks.txt', { ...INTERLEAVED_THINKING_TOOL_USE, ended: true }],
+        ['interleaved-thinking-text.chunks.txt', { ...INTERLEAVED_THINKING_TEXT, ended: true }],
         [
           'text-tool-no-arguments.chunks.txt',
           {
@@ -516,6 +565,9 @@ function expectResponse(actual: CanonicalResponse, expected: ExpectedResponse): 
     rawFinishReason: expected.rawFinishReason,
     ...(expected.usage === undefined ? {} : { usage: expected.usage }),
     ...(expected.observations === undefined ? {} : { observations: expected.observations }),
+    ...(expected.reasoning === undefined ? {} : { reasoning: expected.reasoning }),
+    ...(expected.reasoningSignature === undefined ? {} : { reasoningSignature: expected.reasoningSignature }),
+    ...(expected.parts === undefined ? {} : { parts: expected.parts }),
   });
 }
 
@@ -536,6 +588,7 @@ describe.each(CONTRACTS)('wire adapter contract: %s', (wire, contract) => {
       expect(encoded.url).toBe(contract.expectedUrl);
       expect(encoded.headers['content-type']).toBe('application/json');
       expect(encoded.headers[contract.credentialHeader[0]]).toBe(contract.credentialHeader[1]);
+      expect(encoded.headers['anthropic-beta']).toBe(contract.fullRequestBetaHeader);
       expect(JSON.parse(encoded.body)).toEqual(contract.fullRequestBody);
     });
 

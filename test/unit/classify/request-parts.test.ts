@@ -30,6 +30,7 @@ const REQUEST: CanonicalRequest = {
   ],
   responseFormat: { type: 'json_schema', name: 'report_for_jane.roe@example.org', schema: { type: 'object', description: 'card 4111 1111 1111 1111' } },
   stop: ['END 123-45-6789'],
+  anthropicBeta: ['interleaved-thinking-2025-05-14', 'ghp_Ab9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8'],
   stream: false,
 };
 
@@ -55,6 +56,7 @@ describe('every part of a request is scanned', () => {
       'text responseFormat.name',
       'text responseFormat.schema',
       'text stop[0]',
+      'text anthropicBeta',
     ]);
   });
 
@@ -80,6 +82,7 @@ describe('every part of a request is scanned', () => {
         'responseFormat.name pii.email',
         'responseFormat.schema pii.card',
         'stop[0] pii.ssn',
+        'anthropicBeta secret.github-token',
       ]),
     );
     expect(result.level).toBe('restricted');
@@ -106,6 +109,12 @@ describe('every part of a request is scanned', () => {
     const result = classifyRequest(request, OPTIONS);
     expect(result.level).toBe('restricted');
     expect(result.findings[0]).toMatchObject({ detector: 'credential.assignment', location: 'messages[0].content[0] (tool result)', span: { start: 0, end: 17 } });
+  });
+
+  it('the beta names Claude Code sends are public', () => {
+    const anthropicBeta = ['claude-code-20250219', 'interleaved-thinking-2025-05-14', 'fine-grained-tool-streaming-2025-05-14', 'context-1m-2025-08-07', 'context-management-2025-06-27', 'oauth-2025-04-20'];
+    const result = classifyRequest({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], anthropicBeta, stream: false }, OPTIONS);
+    expect(result).toMatchObject({ level: 'public', findings: [] });
   });
 
   it('a plain request is public with no findings and reports its duration', () => {

@@ -77,7 +77,7 @@ describe('gateway core', () => {
       release = resolve;
     });
     const gateway = gatewayWith(async (_context, input) => {
-      input.onAttempt?.({ hop: 0, provider: { id: 'ollama', version: 3, class: 'local' }, model: 'llama3', requestId: 'req_1', evidenceId: 'ev_1', sensitivity: 'internal' });
+      input.onAttempt?.({ hop: 0, provider: { id: 'ollama', version: 3, class: 'local' }, model: 'llama3', requestId: 'req_1', evidenceId: 'ev_1', sensitivity: 'internal', warnings: [] });
       input.onPart?.(PARTS[0] as StreamPart);
       await gate;
       for (const part of PARTS.slice(1)) input.onPart?.(part);

@@ -5,6 +5,7 @@ import { InvalidInputError } from '../../../src/errors.js';
 import { anthropicAdapter } from '../../../src/wire/anthropic/adapter.js';
 import {
   AnthropicStreamEncoder,
+  parseAnthropicBeta,
   parseAnthropicMessagesRequest,
   renderAnthropicError,
   renderAnthropicMessageResponse,
@@ -133,6 +134,22 @@ describe('parseAnthropicMessagesRequest', () => {
     expect(extra.request.thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
     expect(() => parseAnthropicMessagesRequest(JSON.stringify({ ...base, thinking: { type: 'on' } }))).toThrow(/\/thinking\/type/);
     expect(() => parseAnthropicMessagesRequest(JSON.stringify({ ...base, thinking: { type: 'enabled', budget_tokens: 'lots' } }))).toThrow(/\/thinking\/budget_tokens/);
+  });
+
+  it('reads the anthropic-beta header as beta names, refusing one that could carry anything else', () => {
+    expect(parseAnthropicBeta('interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14,context-1m-2025-08-07')).toEqual([
+      'interleaved-thinking-2025-05-14',
+      'fine-grained-tool-streaming-2025-05-14',
+      'context-1m-2025-08-07',
+    ]);
+    // Repeated headers arrive joined by ", "; empty list elements are allowed and skipped.
+    expect(parseAnthropicBeta(' claude-code-20250219 , oauth-2025-04-20,,v1.2_x ')).toEqual(['claude-code-20250219', 'oauth-2025-04-20', 'v1.2_x']);
+    expect(parseAnthropicBeta('')).toEqual([]);
+    expect(parseAnthropicBeta(' , ')).toEqual([]);
+    for (const malformed of ['context-1m-2025-08-07;drop', 'a b', 'ünicode-1', '"quoted"', 'x'.repeat(65), Array.from({ length: 60 }, (_, index) => `beta-${index}-2025-01-01`).join(',')]) {
+      expect(parseAnthropicBeta(malformed), malformed).toBeUndefined();
+    }
+    expect(parseAnthropicBeta('x'.repeat(64))).toEqual(['x'.repeat(64)]);
   });
 
   it.each([
