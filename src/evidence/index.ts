@@ -27,6 +27,7 @@ export {
   resolveEvidenceId,
   spentSince,
   type EncodedBytes,
+  type ExportedEnvelope,
   type ExportOptions,
   type ListEvidenceOptions,
 } from './queries.js';

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { writeFileAtomically } from '../common/atomic-file.js';
 import { DEFAULT_POLICY_YAML } from '../policy/default-policy.js';
 import { openStore } from '../store/store.js';
 import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreFile, currentUserId, type HomeCheck } from './checks.js';
-import { ensureDirectory, writeFileAtomically, writeFileOnce, type HomePaths } from './home.js';
+import { ensureDirectory, writeFileOnce, type HomePaths } from './home.js';
 
 export interface InitResult {
   dataDir: string;
