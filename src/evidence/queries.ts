@@ -91,6 +91,28 @@ interface FullRow extends SummaryRow {
 
 /** Rows without their bytes, newest first. */
 export function listEvidence(store: Store, options: ListEvidenceOptions = {}): EvidenceSummary[] {
+  const { where, parameters } = evidenceFilter(options);
+  const limit = options.limit === undefined ? '' : ' LIMIT ?';
+  if (options.limit !== undefined) parameters.push(options.limit);
+  const rows = store.db
+    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM evidence${where} ORDER BY created_at DESC, rowid DESC${limit}`)
+    .all(...parameters) as SummaryRow[];
+  return rows.map(toSummary);
+}
+
+/** How many rows `listEvidence` would give without a limit. */
+export function countEvidence(store: Store, options: Omit<ListEvidenceOptions, 'limit'> = {}): number {
+  const { where, parameters } = evidenceFilter(options);
+  return store.db.prepare(`SELECT COUNT(*) FROM evidence${where}`).pluck(true).get(...parameters) as number;
+}
+
+/** Whether any row names this provider id, whatever else it holds. */
+export function hasEvidenceOfProvider(store: Store, providerId: string): boolean {
+  return store.db.prepare('SELECT 1 FROM evidence WHERE provider_id = ? LIMIT 1').get(providerId) !== undefined;
+}
+
+/** The WHERE clause (empty, or with its leading space) and its parameters for the filters of `options`. */
+function evidenceFilter(options: Omit<ListEvidenceOptions, 'limit'>): { where: string; parameters: (string | number)[] } {
   const conditions: string[] = [];
   const parameters: (string | number)[] = [];
   if (options.since !== undefined) {
@@ -112,13 +134,7 @@ export function listEvidence(store: Store, options: ListEvidenceOptions = {}): E
     conditions.push(`provider_class IN (${options.providerClasses.map(() => '?').join(', ') || 'NULL'})`);
     parameters.push(...options.providerClasses);
   }
-  const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
-  const limit = options.limit === undefined ? '' : ' LIMIT ?';
-  if (options.limit !== undefined) parameters.push(options.limit);
-  const rows = store.db
-    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM evidence${where} ORDER BY created_at DESC, rowid DESC${limit}`)
-    .all(...parameters) as SummaryRow[];
-  return rows.map(toSummary);
+  return { where: conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`, parameters };
 }
 
 /**

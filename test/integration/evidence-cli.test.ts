@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beginAttempt, createRecorder, decodeBytes, getEvidence, type EncodedBytes } from '../../src/evidence/index.js';
 import { resolveHome } from '../../src/home/home.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { BIN, makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 import type { FakeEngine } from '../helpers/fake-engines/index.js';
 import { Scenario } from '../helpers/scenario.js';
 import { attemptStart, REQUEST_BODY, seedCompleted, seedDenial, SSE_CHUNKS } from '../unit/evidence/seed.js';
@@ -96,6 +96,12 @@ describe('syndicate evidence (CLI)', () => {
     expect((session.evidence as { id: string }[]).map((row) => row.id)).toEqual([binary]);
     const limited = parseJsonDocument((await runCli(['evidence', 'list', '--limit', '2', '--json'], { home })).stdout);
     expect((limited.evidence as unknown[]).length).toBe(2);
+    expect(limited).toMatchObject({ total: 5, truncated: true });
+    expect(glm).toMatchObject({ total: 1, truncated: false });
+    expect(parseJsonDocument((await runCli(['evidence', 'list', '--limit', '5', '--json'], { home })).stdout)).toMatchObject({ total: 5, truncated: false });
+    const limitedHuman = await runCli(['evidence', 'list', '--limit', '2'], { home });
+    expect(limitedHuman.stdout.trimEnd().split('\n')).toHaveLength(3);
+    expect(limitedHuman.stderr).toBe('showing the newest 2 of 5 rows; use --limit 5 to list them all');
     // Where data of one level went: the denial is the only confidential row, and it was bound for a hosted class.
     const ids = async (...filters: string[]): Promise<string[]> =>
       (parseJsonDocument((await runCli(['evidence', 'list', ...filters, '--json'], { home })).stdout).evidence as { id: string }[]).map((row) => row.id);
@@ -106,6 +112,7 @@ describe('syndicate evidence (CLI)', () => {
 
     const human = await runCli(['evidence', 'list'], { home });
     expect(human.exitCode).toBe(0);
+    expect(human.stderr).toBe('');
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ID\s+TIME\s+STATE\s+PROVIDER\s+MODEL\s+STATUS\s+TOKENS\s+TTFT\/TOTAL MS\s+MARKERS$/);
     expect(lines).toHaveLength(6);
@@ -123,6 +130,22 @@ describe('syndicate evidence (CLI)', () => {
     const providerClass = await runCli(['evidence', 'list', '--class', 'cloud', '--json'], { home });
     expect(providerClass.exitCode).toBe(2);
     expect(parseJsonDocument(providerClass.stdout)).toMatchObject({ ok: false, error: { hint: 'use one of: local, approved_hosted, restricted_hosted, hosted' } });
+    // A provider id nothing is registered under and no row names: most likely mistyped.
+    const unknownProvider = await runCli(['evidence', 'list', '--provider', 'nope', '--json'], { home });
+    expect(unknownProvider.exitCode).toBe(2);
+    expect(parseJsonDocument(unknownProvider.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'usage', message: 'unknown provider "nope"', hint: expect.stringContaining('no providers are registered yet') },
+    });
+    // A provider id known from its evidence (glm, never registered here) or registered (with no evidence): no row is not an error.
+    const quiet = await runCli(['evidence', 'list', '--provider', 'glm', '--since', '1h'], { home });
+    expect({ exitCode: quiet.exitCode, stdout: quiet.stdout }).toEqual({ exitCode: 0, stdout: 'no evidence rows match' });
+    expect((await runCli(['provider', 'register', join(REPO_ROOT, 'providers', 'examples', 'anthropic-hosted.yaml')], { home })).exitCode).toBe(0);
+    const registered = await runCli(['evidence', 'list', '--provider', 'anthropic-hosted'], { home });
+    expect({ exitCode: registered.exitCode, stdout: registered.stdout }).toEqual({ exitCode: 0, stdout: 'no evidence rows match' });
+    const mistyped = await runCli(['evidence', 'list', '--provider', 'anthropic-host'], { home });
+    expect(mistyped.exitCode).toBe(2);
+    expect(mistyped.stderr).toContain('hint: known providers: anthropic-hosted');
     const since = await runCli(['evidence', 'list', '--since', 'yesterday'], { home });
     expect(since.exitCode).toBe(2);
     expect(since.stderr).toContain('invalid --since "yesterday"');
@@ -161,6 +184,11 @@ describe('syndicate evidence (CLI)', () => {
   });
 
   it('show refuses unknown ids, missing bytes and --raw with --json (exit 2)', async () => {
+    for (const empty of ['', ' ']) {
+      const emptyId = await runCli(['evidence', 'show', empty, '--json'], { home });
+      expect(emptyId.exitCode).toBe(2);
+      expect(parseJsonDocument(emptyId.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'the evidence id is empty' } });
+    }
     const unknown = await runCli(['evidence', 'show', 'ev_nope', '--json'], { home });
     expect(unknown.exitCode).toBe(2);
     expect(parseJsonDocument(unknown.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'no evidence row ev_nope' } });

@@ -50,7 +50,7 @@ export function evidenceCommand(): Command {
     .action(async (options: ListOptions, command: Command) => {
       const context = contextFor(command);
       const { parseDuration } = await import('../../common/duration.js');
-      const { EVIDENCE_STATES, listEvidence } = await import('../../evidence/index.js');
+      const { countEvidence, EVIDENCE_STATES, hasEvidenceOfProvider, listEvidence } = await import('../../evidence/index.js');
       const filters: ListEvidenceOptions = {};
       if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
       if (options.provider !== undefined) filters.provider = options.provider;
@@ -78,9 +78,18 @@ export function evidenceCommand(): Command {
         throw new UsageError(`invalid --limit "${options.limit ?? ''}"`, { hint: 'use a whole number of rows, at least 1' });
       }
       filters.limit = limit;
-      const rows = listEvidence(await context.store({ existing: true }), filters);
+      const store = await context.store({ existing: true });
+      const rows = listEvidence(store, filters);
+      if (rows.length === 0 && filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
+        // Most likely a mistyped id: say so, as every command given an unknown provider does (a retired one is known).
+        const { requireProvider } = await import('../../registry/registry.js');
+        requireProvider(store, filters.provider);
+      }
+      // Only a full page can have been cut short: then one COUNT over the same filters says by how much.
+      const total = rows.length === limit ? countEvidence(store, filters) : rows.length;
+      const truncated = total > rows.length;
       const { output } = context;
-      output.result({ evidence: rows }, () => {
+      output.result({ evidence: rows, total, truncated }, () => {
         if (rows.length === 0) {
           output.line('no evidence rows match');
           return;
@@ -99,6 +108,7 @@ export function evidenceCommand(): Command {
             isUnparsedValue(row.markers) ? unparsedText(row.markers) : row.markers.length === 0 ? null : row.markers.join(','),
           ]),
         );
+        if (truncated) output.info(`showing the newest ${rows.length} of ${total} rows; use --limit ${total} to list them all`);
       });
       context.close();
     });
@@ -111,6 +121,8 @@ export function evidenceCommand(): Command {
     .addHelpText('after', '\nExample:\n  $ syndicate evidence show ev_01jb2k3m4n --raw response > response.sse')
     .action(async (id: string, options: ShowOptions, command: Command) => {
       const context = contextFor(command);
+      // An empty prefix would match every id (an unset variable in a script: `evidence show "$ID"`).
+      if (id.trim() === '') throw new UsageError('the evidence id is empty', { hint: 'give an id, or a unique prefix of one, from `syndicate evidence list`' });
       if (options.raw !== undefined && context.output.json) {
         throw new UsageError('--raw and --json cannot be combined', { hint: 'use --raw for the exact bytes, or --json for the whole envelope' });
       }
