@@ -31,6 +31,12 @@ export class CommandContext {
     if (this.openedStore === undefined) {
       const { openStore } = await import('../store/store.js');
       this.openedStore = openStore(this.home.storePath, { mustExist: options.existing === true });
+      const { modeChangedFrom } = this.openedStore;
+      if (modeChangedFrom !== undefined) {
+        const { storeModeChange } = await import('../home/checks.js');
+        const change = storeModeChange(this.openedStore.path, modeChangedFrom);
+        this.output.warn(change.hint === undefined ? change.detail : `${change.detail} — ${change.hint}`);
+      }
       // Rows left pending by a process that died become `interrupted` (bytes kept, chained).
       const { recoverInterrupted } = await import('../evidence/attempts.js');
       recoverInterrupted(this.openedStore);

@@ -134,6 +134,18 @@ function silentSpinner(): Spinner {
 
 const ANSI = /\u001b\[[0-9;]*m/g;
 
+// C0 and C1 control characters and DEL: a line break or an escape sequence would break a table row or drive the terminal.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `text` for one table cell: control characters written as escapes (`\n`, `\u001b`), everything
+ * else as it is — a backslash stays one backslash, unlike with `JSON.stringify`.
+ */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (character) => NAMED_ESCAPES[character] ?? `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function renderTable(
   columns: string[],
   rows: (string | number | null | undefined)[][],

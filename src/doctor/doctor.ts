@@ -4,7 +4,7 @@ import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, c
 import type { HomePaths } from '../home/home.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
-import { openStore, type Store } from '../store/store.js';
+import { openStore, restrictStoreFileMode, type Store } from '../store/store.js';
 import { MIGRATIONS } from '../store/migrations/index.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 
@@ -46,7 +46,10 @@ export interface DoctorOptions {
   userId?: number | undefined;
 }
 
-/** Runs every health check without creating or changing any state. */
+/**
+ * Runs every health check without creating any state. The one change it makes is the one every
+ * command makes: a store file with another mode than 0600 is set to 0600 (reported as a warning).
+ */
 export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): Promise<DoctorCheck[]> {
   const userId = 'userId' in options ? options.userId : currentUserId();
   const checks: DoctorCheck[] = [checkNodeVersion(process.versions.node), await checkEmbeddedEngine()];
@@ -58,7 +61,14 @@ export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): P
     checks.push({ name: 'store', status: 'fail', detail: `missing: ${home.storePath}`, hint: 'run `syndicate init`' });
     return checks;
   }
-  checks.push(doctorCheck(checkStoreFile(home.storePath, userId)));
+  let modeChangedFrom: number | undefined;
+  try {
+    // Before opening, and on its own: a store that then fails to open is still reported as found.
+    modeChangedFrom = restrictStoreFileMode(home.storePath);
+  } catch {
+    // Not this user's to change: the check names its owner and mode.
+  }
+  checks.push(doctorCheck(checkStoreFile(home.storePath, userId, modeChangedFrom)));
   let store: Store;
   try {
     store = openStore(home.storePath, { mustExist: true });

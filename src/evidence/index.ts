@@ -18,15 +18,18 @@ export {
 } from './attempts.js';
 export { GENESIS_HASH, HASHED_COLUMNS, verifyChain, type ChainBreak, type VerifyOptions, type VerifyResult } from './chain.js';
 export {
+  countEvidence,
   decodeBytes,
   encodeBytes,
   envelopeToJson,
   exportEvidence,
   getEvidence,
+  hasEvidenceOfProvider,
   listEvidence,
   resolveEvidenceId,
   spentSince,
   type EncodedBytes,
+  type ExportedEnvelope,
   type ExportOptions,
   type ListEvidenceOptions,
 } from './queries.js';

@@ -91,6 +91,28 @@ interface FullRow extends SummaryRow {
 
 /** Rows without their bytes, newest first. */
 export function listEvidence(store: Store, options: ListEvidenceOptions = {}): EvidenceSummary[] {
+  const { where, parameters } = evidenceFilter(options);
+  const limit = options.limit === undefined ? '' : ' LIMIT ?';
+  if (options.limit !== undefined) parameters.push(options.limit);
+  const rows = store.db
+    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM evidence${where} ORDER BY created_at DESC, rowid DESC${limit}`)
+    .all(...parameters) as SummaryRow[];
+  return rows.map(toSummary);
+}
+
+/** How many rows `listEvidence` would give without a limit. */
+export function countEvidence(store: Store, options: Omit<ListEvidenceOptions, 'limit'> = {}): number {
+  const { where, parameters } = evidenceFilter(options);
+  return store.db.prepare(`SELECT COUNT(*) FROM evidence${where}`).pluck(true).get(...parameters) as number;
+}
+
+/** Whether any row names this provider id, whatever else it holds. */
+export function hasEvidenceOfProvider(store: Store, providerId: string): boolean {
+  return store.db.prepare('SELECT 1 FROM evidence WHERE provider_id = ? LIMIT 1').get(providerId) !== undefined;
+}
+
+/** The WHERE clause (empty, or with its leading space) and its parameters for the filters of `options`. */
+function evidenceFilter(options: Omit<ListEvidenceOptions, 'limit'>): { where: string; parameters: (string | number)[] } {
   const conditions: string[] = [];
   const parameters: (string | number)[] = [];
   if (options.since !== undefined) {
@@ -112,13 +134,7 @@ export function listEvidence(store: Store, options: ListEvidenceOptions = {}): E
     conditions.push(`provider_class IN (${options.providerClasses.map(() => '?').join(', ') || 'NULL'})`);
     parameters.push(...options.providerClasses);
   }
-  const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
-  const limit = options.limit === undefined ? '' : ' LIMIT ?';
-  if (options.limit !== undefined) parameters.push(options.limit);
-  const rows = store.db
-    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM evidence${where} ORDER BY created_at DESC, rowid DESC${limit}`)
-    .all(...parameters) as SummaryRow[];
-  return rows.map(toSummary);
+  return { where: conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`, parameters };
 }
 
 /**
@@ -128,7 +144,14 @@ export function listEvidence(store: Store, options: ListEvidenceOptions = {}): E
 export function getEvidence(store: Store, evidenceId: string): EvidenceRecord | undefined {
   const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(evidenceId) as FullRow | undefined;
   if (row === undefined) return undefined;
-  return toRecord(row, storedChunks(store, chunksOfRow(store), row));
+  const { chunks, unreadable } = storedChunks(store, chunksOfRow(store), row);
+  const [first] = unreadable;
+  if (first !== undefined) {
+    throw new StoreError(`evidence ${row.id}: the bytes of chunk ${first.seq} cannot be read (${first.reason})`, {
+      hint: 'the store was changed outside syndicate; `syndicate evidence verify` names the first envelope affected',
+    });
+  }
+  return toRecord(row, chunks);
 }
 
 /** `evidence_chunks` columns seq, at_ms, bytes (reassembled from blocks where stored so). */
@@ -140,19 +163,29 @@ function chunksOfRow(store: Store): Statement {
   return store.db.prepare(CHUNKS_OF_ROW).raw(true);
 }
 
-/** An envelope's chunks in seq order, their bytes whole. Not while a statement of the connection is iterated. */
-function storedChunks(store: Store, chunksOf: Statement, row: FullRow): StoredChunk[] {
+/** A stored chunk whose bytes cannot be read back (the store was changed outside syndicate). */
+interface UnreadableChunk {
+  seq: number;
+  /** What is wrong, e.g. `missing evidence block`. */
+  reason: string;
+}
+
+/**
+ * An envelope's chunks in seq order, their bytes whole, and those that cannot be read. Not while
+ * a statement of the connection is iterated.
+ */
+function storedChunks(store: Store, chunksOf: Statement, row: FullRow): { chunks: StoredChunk[]; unreadable: UnreadableChunk[] } {
   const blocks = evidenceBlocks(store.db);
-  const chunks = chunksOf.all(row.row_key, row.row_key) as [number, number | null, unknown, unknown][];
-  return chunks.map(([seq, atMs, bytes, blockIds]) => {
+  const stored = chunksOf.all(row.row_key, row.row_key) as [number, number | null, unknown, unknown][];
+  const chunks: StoredChunk[] = [];
+  const unreadable: UnreadableChunk[] = [];
+  for (const [seq, atMs, bytes, blockIds] of stored) {
     const whole = blocks.chunkBytes(bytes, blockIds);
-    if (!Buffer.isBuffer(whole)) {
-      throw new StoreError(`evidence ${row.id}: the bytes of chunk ${seq} cannot be read (${String(whole)})`, {
-        hint: 'the store was changed outside syndicate; `syndicate evidence verify` names the first envelope affected',
-      });
-    }
-    return [seq, atMs, whole];
-  });
+    if (Buffer.isBuffer(whole)) chunks.push([seq, atMs, whole]);
+    // Stored as blocks, `chunkBytes` says what is wrong with them; stored whole, the column holds something else than bytes.
+    else unreadable.push({ seq, reason: blockIds === null ? `not bytes but ${whole === null ? 'null' : typeof whole}` : String(whole) });
+  }
+  return { chunks, unreadable };
 }
 
 /** Ids starting with `prefix` (at most two: enough to tell unique from ambiguous). */
@@ -188,12 +221,23 @@ export function decodeBytes(encoded: EncodedBytes): Buffer {
 }
 
 /** An envelope with its bytes encoded for JSON (the shape of `show --json` and of each export line). */
-export function envelopeToJson(record: EvidenceRecord): Record<string, unknown> {
+export function envelopeToJson(record: EvidenceRecord, unreadable: UnreadableBodies = {}): Record<string, unknown> {
   return {
     ...record,
-    request: { ...record.request, body: record.request.body === null ? null : encodeBytes(record.request.body) },
-    response: { ...record.response, body: record.response.body === null ? null : encodeBytes(record.response.body) },
+    request: { ...record.request, body: bodyToJson(record.request.body, unreadable.request) },
+    response: { ...record.response, body: bodyToJson(record.response.body, unreadable.response) },
   };
+}
+
+/** Why a body's bytes could not be read, per part (see `exportEvidence`). */
+interface UnreadableBodies {
+  request?: string;
+  response?: string;
+}
+
+function bodyToJson(bytes: Buffer | null, unreadable: string | undefined): EncodedBytes | { unreadable: string } | null {
+  if (unreadable !== undefined) return { unreadable };
+  return bytes === null ? null : encodeBytes(bytes);
 }
 
 export interface ExportOptions {
@@ -201,16 +245,31 @@ export interface ExportOptions {
   since?: number;
 }
 
+/** One exported envelope. */
+export interface ExportedEnvelope {
+  id: string;
+  /** The envelope as one line of JSON (no trailing newline). */
+  json: string;
+  /**
+   * Why some of its bytes could not be read (`request chunk 0: missing evidence block`), or
+   * undefined when the envelope is whole. The line then holds `{"unreadable": <why>}` in place of
+   * each body that could not be read whole (and `response.chunks` times only the chunks read).
+   */
+  unreadable?: string;
+}
+
 /** Envelopes read per page by `exportEvidence`. */
 const EXPORT_PAGE_ROWS = 500;
 
 /**
- * One JSON line per envelope, oldest first (no trailing newline in each string). Bodies are
- * `{encoding: 'utf8' | 'base64', data}` — see `encodeBytes` — so the bytes round-trip exactly.
+ * Every envelope, oldest first. Bodies are `{encoding: 'utf8' | 'base64', data}` — see
+ * `encodeBytes` — so the bytes round-trip exactly. An envelope whose bytes cannot all be read (a
+ * block deleted outside syndicate) is exported all the same, marked (see `ExportedEnvelope`): an
+ * auditor can still export a damaged store, and `evidence verify` says what was changed.
  * Reads the store a page of envelopes at a time (a request stored as blocks is reassembled with
  * queries of its own, which an open iteration would not allow).
  */
-export function* exportEvidence(store: Store, options: ExportOptions = {}): Generator<string> {
+export function* exportEvidence(store: Store, options: ExportOptions = {}): Generator<ExportedEnvelope> {
   const since = options.since === undefined ? '' : new Date(options.since).toISOString();
   const page = store.db.prepare(
     `SELECT * FROM evidence WHERE created_at >= ? AND (created_at > ? OR (created_at = ? AND rowid > ?))
@@ -221,12 +280,33 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
   let afterRowid = 0;
   for (;;) {
     const rows = page.all(since, afterCreatedAt, afterCreatedAt, afterRowid) as FullRow[];
-    for (const row of rows) yield JSON.stringify(envelopeToJson(toRecord(row, storedChunks(store, chunksOf, row))));
+    for (const row of rows) yield exportedEnvelope(row, storedChunks(store, chunksOf, row));
     const last = rows.at(-1);
     if (last === undefined || rows.length < EXPORT_PAGE_ROWS) return;
     afterCreatedAt = last.created_at;
     afterRowid = last.row_key;
   }
+}
+
+function exportedEnvelope(row: FullRow, stored: { chunks: StoredChunk[]; unreadable: UnreadableChunk[] }): ExportedEnvelope {
+  const record = toRecord(row, stored.chunks);
+  if (stored.unreadable.length === 0) return { id: row.id, json: JSON.stringify(envelopeToJson(record)) };
+  const describe = (chunks: UnreadableChunk[]): string | undefined =>
+    chunks.length === 0 ? undefined : chunks.map((chunk) => `chunk ${chunk.seq}: ${chunk.reason}`).join('; ');
+  // A part whose bytes cannot all be read is not given at all: its body says why instead.
+  const unreadable: UnreadableBodies = {};
+  const parts: string[] = [];
+  const request = describe(stored.unreadable.filter((chunk) => chunk.seq === REQUEST_SEQ));
+  const response = describe(stored.unreadable.filter((chunk) => chunk.seq !== REQUEST_SEQ));
+  if (request !== undefined) {
+    unreadable.request = request;
+    parts.push(`request ${request}`);
+  }
+  if (response !== undefined) {
+    unreadable.response = response;
+    parts.push(`response ${response}`);
+  }
+  return { id: row.id, json: JSON.stringify(envelopeToJson(record, unreadable)), unreadable: parts.join('; ') };
 }
 
 /** What each JSON column of an envelope holds when syndicate wrote it (see `readStoredJson`). */

@@ -8,7 +8,8 @@ import { readGatewayToken, type HomePaths } from './home.js';
  * Who may replace or read the files syndicate trusts. A user who can write the data directory
  * can delete permit.key or policy.yaml and plant their own (mode 0600, owned by them), so the
  * directory's mode and every file's owner matter as much as the files' own modes. `doctor`
- * fails on any problem found here; `init` reports what it finds in what it kept.
+ * fails on any problem found here; `init` reports what it finds in what it kept. The store's mode
+ * is the exception: opening the store sets it to 0600, and they report that as a warning.
  */
 
 /** The outcome of checking one directory or file of the data directory. */
@@ -19,6 +20,8 @@ export interface HomeCheck {
   status: 'pass' | 'warn' | 'fail';
   detail: string;
   hint?: string;
+  /** The warning reports what syndicate itself already changed (the store's mode): nothing is left to fix but what `hint` says. */
+  fixed?: boolean;
 }
 
 /** What `stat` says about a path that the rules below read. */
@@ -158,15 +161,34 @@ export function checkPolicyFile(path: string, userId: number | undefined): HomeC
   });
 }
 
-/** The store file's owner and mode (its content is checked by opening it). */
-export function checkStoreFile(path: string, userId: number | undefined): HomeCheck {
+/**
+ * The store file's owner and mode (its content is checked by opening it). Opening it sets its mode
+ * to 0600 (see `openStore`): `modeChangedFrom`, the mode it had until then, makes the check a
+ * warning saying what was found and done.
+ */
+export function checkStoreFile(path: string, userId: number | undefined, modeChangedFrom?: number): HomeCheck {
   const name = 'store file permissions';
-  return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'store'), (facts) => ({
-    name,
-    path,
-    status: 'pass',
-    detail: `${formatMode(facts.mode)} ${path}`,
-  }));
+  return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'store'), (facts) =>
+    modeChangedFrom === undefined
+      ? { name, path, status: 'pass', detail: `${formatMode(facts.mode)} ${path}` }
+      : { name, path, status: 'warn', ...storeModeChange(path, modeChangedFrom), fixed: true },
+  );
+}
+
+/**
+ * What to tell the operator when opening the store found it with another mode than 0600 and set
+ * it to 0600: every command that opens it says so once (on stderr), `init` and `doctor` as a warning.
+ */
+export function storeModeChange(path: string, previousMode: number): { detail: string; hint?: string } {
+  const done = `${path} had mode ${formatMode(previousMode)}`;
+  if ((previousMode & 0o022) !== 0) {
+    return {
+      detail: `${done}: ${whoCanWrite(previousMode)} could change it; syndicate set it to 0600`,
+      hint: 'the evidence could have been edited meanwhile: `syndicate evidence verify --from <a head kept off this machine>` shows whether it was',
+    };
+  }
+  if ((previousMode & 0o044) !== 0) return { detail: `${done}: group or others could read the prompts and responses in it; syndicate set it to 0600` };
+  return { detail: `${done}; syndicate set it to 0600` };
 }
 
 /** The data and config directories (one when they are the same), as `init` and `doctor` check them. */

@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { writeFileAtomically } from '../common/atomic-file.js';
 import { StoreError } from '../errors.js';
 
 /** Where syndicate keeps its files. With `--home` or `$SYNDICATE_HOME` both directories are the same. */
@@ -62,17 +63,9 @@ export function ensureDirectory(path: string): void {
  */
 export function writeFileOnce(path: string, content: string | Uint8Array, mode: number): boolean {
   if (existsSync(path)) return false;
+  ensureDirectory(dirname(path));
   writeFileAtomically(path, content, mode);
   return true;
-}
-
-/** Writes `path` whole or not at all: a temporary file beside it with `mode`, renamed into place. */
-export function writeFileAtomically(path: string, content: string | Uint8Array, mode: number): void {
-  ensureDirectory(dirname(path));
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, content, { mode });
-  chmodSync(temporary, mode);
-  renameSync(temporary, path);
 }
 
 export function readSecretFile(path: string, what: string): Buffer {

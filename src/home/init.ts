@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { writeFileAtomically } from '../common/atomic-file.js';
 import { DEFAULT_POLICY_YAML } from '../policy/default-policy.js';
 import { openStore } from '../store/store.js';
 import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreFile, currentUserId, type HomeCheck } from './checks.js';
-import { ensureDirectory, writeFileAtomically, writeFileOnce, type HomePaths } from './home.js';
+import { ensureDirectory, writeFileOnce, type HomePaths } from './home.js';
 
 export interface InitResult {
   dataDir: string;
@@ -17,7 +18,8 @@ export interface InitResult {
   problems: InitFinding[];
   /**
    * Existing directories that are not yours or are writable by group or others (reported, never
-   * changed: the operator chose them), and kept files readable by others that hold no secret.
+   * changed: the operator chose them), kept files readable by others that hold no secret, and a
+   * kept store whose mode was not 0600 (opening it set it to 0600, as every command does).
    */
   warnings: InitFinding[];
 }
@@ -28,6 +30,8 @@ export interface InitFinding {
   path: string;
   detail: string;
   hint?: string;
+  /** What `detail` reports was already changed by syndicate (the store's mode set to 0600). */
+  fixed?: boolean;
 }
 
 export interface InitOptions {
@@ -38,7 +42,8 @@ export interface InitOptions {
 /**
  * Creates the data directory, the store, the default policy, the permit signing key and the
  * gateway bearer token. Idempotent: existing files are kept untouched (a key is never rotated
- * here), then checked as `doctor` checks them, and so are existing directories.
+ * here; only the store's mode is set to 0600, as every command opening it does), then checked as
+ * `doctor` checks them, and so are existing directories.
  */
 export function initializeHome(home: HomePaths, options: InitOptions = {}): InitResult {
   const userId = 'userId' in options ? options.userId : currentUserId();
@@ -63,7 +68,7 @@ export function initializeHome(home: HomePaths, options: InitOptions = {}): Init
     [home.permitKeyPath, checkPermitKey],
     [home.gatewayTokenPath, checkGatewayToken],
     [home.policyPath, checkPolicyFile],
-    [home.storePath, checkStoreFile],
+    [home.storePath, (path, user) => checkStoreFile(path, user, store.modeChangedFrom)],
   ];
   const keptChecks = fileChecks.filter(([path]) => kept.includes(path)).map(([path, check]) => check(path, userId));
   const directoryChecks = checkDirectories(home, userId);
@@ -73,7 +78,13 @@ export function initializeHome(home: HomePaths, options: InitOptions = {}): Init
 }
 
 function finding(check: HomeCheck): InitFinding {
-  return { name: check.name, path: check.path, detail: check.detail, ...(check.hint === undefined ? {} : { hint: check.hint }) };
+  return {
+    name: check.name,
+    path: check.path,
+    detail: check.detail,
+    ...(check.hint === undefined ? {} : { hint: check.hint }),
+    ...(check.fixed === true ? { fixed: true } : {}),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError, type StoreFailureReason } from '../errors.js';
 import { ensureDirectory } from '../home/home.js';
@@ -18,9 +18,16 @@ export class Store {
   /** Built once: better-sqlite3 makes a new wrapper function per `db.transaction` call. */
   private readonly runTransaction: Database.Transaction<(work: () => unknown) => unknown>;
 
-  constructor(db: SqliteDatabase, path: string) {
+  /**
+   * The permission bits the store file had when this open set them to 0600 (see `openStore`);
+   * undefined when they already were, or the file was created by this open.
+   */
+  readonly modeChangedFrom: number | undefined;
+
+  constructor(db: SqliteDatabase, path: string, modeChangedFrom?: number) {
     this.db = db;
     this.path = path;
+    this.modeChangedFrom = modeChangedFrom;
     this.runTransaction = db.transaction((work: () => unknown) => work());
   }
 
@@ -67,7 +74,26 @@ export interface OpenStoreOptions {
   migrations?: readonly Migration[];
 }
 
-/** Opens (creating on first use) the store at `path`, or `:memory:` for tests, and migrates it. */
+/** The store file's mode: it holds verbatim prompts and responses. */
+export const STORE_FILE_MODE = 0o600;
+
+/**
+ * Sets the store file's mode to 0600 when it has another; returns the permission bits it had then
+ * (undefined when it already was 0600). File-system errors are thrown as they are.
+ */
+export function restrictStoreFileMode(path: string): number | undefined {
+  const mode = statSync(path).mode & 0o777;
+  if (mode === STORE_FILE_MODE) return undefined;
+  chmodSync(path, STORE_FILE_MODE);
+  return mode;
+}
+
+/**
+ * Opens (creating on first use) the store at `path`, or `:memory:` for tests, and migrates it.
+ * An existing store file with another mode than 0600 is set to 0600 before SQLite opens it (so
+ * its WAL is created 0600 too), and `Store.modeChangedFrom` says what it was, for the caller to
+ * report.
+ */
 export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   const inMemory = path === ':memory:';
   const existed = inMemory || existsSync(path);
@@ -76,6 +102,12 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
       throw new StoreError(`no store at ${path}`, { hint: 'run `syndicate init` first' });
     }
     ensureDirectory(dirname(path));
+  }
+  let modeChangedFrom: number | undefined;
+  try {
+    if (existed && !inMemory) modeChangedFrom = restrictStoreFileMode(path);
+  } catch (error) {
+    throw storeErrorFrom(error, `cannot set the mode of the store at ${path} to 0600`, path);
   }
   let db: SqliteDatabase;
   try {
@@ -89,7 +121,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     });
   }
   try {
-    if (!inMemory) chmodSync(path, 0o600);
+    if (!existed) chmodSync(path, STORE_FILE_MODE);
     // Only takes effect on a new file (before its first page is written). Every commit writes each
     // page it touched to the WAL; with 2 KB pages an evidence envelope writes 32 KB instead of
     // 60 KB, which bench/evidence.js measures as ~15 % more envelopes per CPU second.
@@ -101,7 +133,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     // per envelope, and fewer, larger checkpoints cost less per envelope (bench/evidence.js).
     db.pragma('wal_autocheckpoint = 10000');
     db.pragma('foreign_keys = ON');
-    const store = new Store(db, path);
+    const store = new Store(db, path, modeChangedFrom);
     const migrations = options.migrations ?? MIGRATIONS;
     migrate(store, migrations);
     // A store this call created holds exactly what the migrations made; one that existed may not.

@@ -41,6 +41,17 @@ describe('syndicate classify', () => {
     expect(result.stdout).not.toContain('alice');
   });
 
+  it('--explain prints an excerpt with backslashes as they are in the text (as --json gives it)', async () => {
+    const directory = home();
+    const text = 'see C:\\Users\\alice\\notes.txt';
+    const table = await runCli(['classify', '--explain', text], { home: directory });
+    expect(table.exitCode).toBe(0);
+    const json = await runCli(['classify', '--json', text], { home: directory });
+    const [finding] = parseJsonDocument(json.stdout).findings as { excerpt: string }[];
+    expect(finding?.excerpt).toBe('C:\\Users\\…');
+    expect(table.stdout.split('\n')[2]).toMatch(/^path\.local\s+confidential\s+text\s+4-28\s+C:\\Users\\…\s+local file path/);
+  });
+
   it('prints just the level for a public text, and the hint raises it', async () => {
     const directory = home();
     const plain = await runCli(['classify', 'Explain TCP slow start.'], { home: directory });

@@ -145,6 +145,40 @@ describe('CLI basics', () => {
     expect((await runCli(['doctor'], { home: shared })).exitCode).toBe(0);
   }, DOCTOR_TEST_TIMEOUT_MS);
 
+  it('a store file others can read is set to 0600 by whatever opens it, which says so once: a read-only command on stderr, init and doctor as a warning (exit 0)', async () => {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    const { home } = temporary;
+    const store = join(home, 'syndicate.db');
+    await runCli(['init'], { home });
+    const found = `${store} had mode 0644: group or others could read the prompts and responses in it; syndicate set it to 0600`;
+
+    chmodSync(store, 0o644);
+    const list = await runCli(['evidence', 'list', '--json'], { home });
+    expect(list.exitCode).toBe(0);
+    expect(parseJsonDocument(list.stdout)).toMatchObject({ ok: true, evidence: [] });
+    expect(list.stderr).toBe(`warning: ${found}`);
+    expect(statSync(store).mode & 0o777).toBe(0o600);
+    expect((await runCli(['evidence', 'list'], { home })).stderr).toBe('');
+
+    chmodSync(store, 0o644);
+    const init = await runCli(['init'], { home });
+    expect(init.exitCode).toBe(0);
+    expect(init.stderr).toBe(`warning: ${found}`);
+    expect(init.stdout).toContain(`kept    ${store}\n`);
+    expect(init.stdout).toContain(`syndicate is set up in ${home}, with 1 warning (stderr)`);
+    expect(statSync(store).mode & 0o777).toBe(0o600);
+
+    chmodSync(store, 0o644);
+    const doctor = await runCli(['doctor'], { home });
+    expect(doctor.exitCode, doctor.stderr).toBe(0);
+    const storeLine = (stdout: string): string => stdout.split('\n').find((line) => line.startsWith('store file permissions')) ?? '';
+    expect(storeLine(doctor.stdout)).toMatch(/^store file permissions\s+warn\s+/);
+    expect(storeLine(doctor.stdout)).toContain(found);
+    expect(statSync(store).mode & 0o777).toBe(0o600);
+    expect(storeLine((await runCli(['doctor'], { home })).stdout)).toMatch(/^store file permissions\s+pass\s+0600 /);
+  }, DOCTOR_TEST_TIMEOUT_MS);
+
   it('doctor fails (exit 1) on an empty or 3-byte permit key with the hint the permit commands give (they exit 6)', async () => {
     const temporary = makeTempHome();
     cleanup = temporary.cleanup;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beginAttempt, createRecorder, decodeBytes, getEvidence, type EncodedBytes } from '../../src/evidence/index.js';
 import { resolveHome } from '../../src/home/home.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { BIN, makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 import type { FakeEngine } from '../helpers/fake-engines/index.js';
 import { Scenario } from '../helpers/scenario.js';
 import { attemptStart, REQUEST_BODY, seedCompleted, seedDenial, SSE_CHUNKS } from '../unit/evidence/seed.js';
@@ -96,6 +96,12 @@ describe('syndicate evidence (CLI)', () => {
     expect((session.evidence as { id: string }[]).map((row) => row.id)).toEqual([binary]);
     const limited = parseJsonDocument((await runCli(['evidence', 'list', '--limit', '2', '--json'], { home })).stdout);
     expect((limited.evidence as unknown[]).length).toBe(2);
+    expect(limited).toMatchObject({ total: 5, truncated: true });
+    expect(glm).toMatchObject({ total: 1, truncated: false });
+    expect(parseJsonDocument((await runCli(['evidence', 'list', '--limit', '5', '--json'], { home })).stdout)).toMatchObject({ total: 5, truncated: false });
+    const limitedHuman = await runCli(['evidence', 'list', '--limit', '2'], { home });
+    expect(limitedHuman.stdout.trimEnd().split('\n')).toHaveLength(3);
+    expect(limitedHuman.stderr).toBe('showing the newest 2 of 5 rows; use --limit 5 to list them all');
     // Where data of one level went: the denial is the only confidential row, and it was bound for a hosted class.
     const ids = async (...filters: string[]): Promise<string[]> =>
       (parseJsonDocument((await runCli(['evidence', 'list', ...filters, '--json'], { home })).stdout).evidence as { id: string }[]).map((row) => row.id);
@@ -106,6 +112,7 @@ describe('syndicate evidence (CLI)', () => {
 
     const human = await runCli(['evidence', 'list'], { home });
     expect(human.exitCode).toBe(0);
+    expect(human.stderr).toBe('');
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ID\s+TIME\s+STATE\s+PROVIDER\s+MODEL\s+STATUS\s+TOKENS\s+TTFT\/TOTAL MS\s+MARKERS$/);
     expect(lines).toHaveLength(6);
@@ -123,6 +130,22 @@ describe('syndicate evidence (CLI)', () => {
     const providerClass = await runCli(['evidence', 'list', '--class', 'cloud', '--json'], { home });
     expect(providerClass.exitCode).toBe(2);
     expect(parseJsonDocument(providerClass.stdout)).toMatchObject({ ok: false, error: { hint: 'use one of: local, approved_hosted, restricted_hosted, hosted' } });
+    // A provider id nothing is registered under and no row names: most likely mistyped.
+    const unknownProvider = await runCli(['evidence', 'list', '--provider', 'nope', '--json'], { home });
+    expect(unknownProvider.exitCode).toBe(2);
+    expect(parseJsonDocument(unknownProvider.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'usage', message: 'unknown provider "nope"', hint: expect.stringContaining('no providers are registered yet') },
+    });
+    // A provider id known from its evidence (glm, never registered here) or registered (with no evidence): no row is not an error.
+    const quiet = await runCli(['evidence', 'list', '--provider', 'glm', '--since', '1h'], { home });
+    expect({ exitCode: quiet.exitCode, stdout: quiet.stdout }).toEqual({ exitCode: 0, stdout: 'no evidence rows match' });
+    expect((await runCli(['provider', 'register', join(REPO_ROOT, 'providers', 'examples', 'anthropic-hosted.yaml')], { home })).exitCode).toBe(0);
+    const registered = await runCli(['evidence', 'list', '--provider', 'anthropic-hosted'], { home });
+    expect({ exitCode: registered.exitCode, stdout: registered.stdout }).toEqual({ exitCode: 0, stdout: 'no evidence rows match' });
+    const mistyped = await runCli(['evidence', 'list', '--provider', 'anthropic-host'], { home });
+    expect(mistyped.exitCode).toBe(2);
+    expect(mistyped.stderr).toContain('hint: known providers: anthropic-hosted');
     const since = await runCli(['evidence', 'list', '--since', 'yesterday'], { home });
     expect(since.exitCode).toBe(2);
     expect(since.stderr).toContain('invalid --since "yesterday"');
@@ -161,6 +184,11 @@ describe('syndicate evidence (CLI)', () => {
   });
 
   it('show refuses unknown ids, missing bytes and --raw with --json (exit 2)', async () => {
+    for (const empty of ['', ' ']) {
+      const emptyId = await runCli(['evidence', 'show', empty, '--json'], { home });
+      expect(emptyId.exitCode).toBe(2);
+      expect(parseJsonDocument(emptyId.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'the evidence id is empty' } });
+    }
     const unknown = await runCli(['evidence', 'show', 'ev_nope', '--json'], { home });
     expect(unknown.exitCode).toBe(2);
     expect(parseJsonDocument(unknown.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'no evidence row ev_nope' } });
@@ -197,13 +225,30 @@ describe('syndicate evidence (CLI)', () => {
     const recent = await runCli(['evidence', 'export', '--since', '1h'], { home });
     expect(recent.stdout.trimEnd().split('\n')).toHaveLength(4);
 
+    // An existing file others can read is replaced by a 0600 one: the envelopes hold verbatim prompts.
     const file = join(home, 'export.jsonl');
+    writeFileSync(file, 'an older export\n', { mode: 0o644 });
+    chmodSync(file, 0o644);
     const toFile = await runCli(['evidence', 'export', '--output', file, '--json'], { home });
     expect(toFile.exitCode).toBe(0);
     expect(parseJsonDocument(toFile.stdout)).toEqual({ ok: true, output: file, rows: 5 });
     // runCli strips the final newline of stdout.
     expect(readFileSync(file, 'utf8')).toBe(`${result.stdout}\n`);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(home).filter((name) => name.includes('export.jsonl'))).toEqual(['export.jsonl']);
+
+    // A symlink is refused, its target untouched; so is anything that is not a regular file.
+    const target = join(home, 'target.txt');
+    writeFileSync(target, 'target\n', { mode: 0o644 });
+    symlinkSync(target, join(home, 'link.jsonl'));
+    const throughLink = await runCli(['evidence', 'export', '--output', join(home, 'link.jsonl')], { home });
+    expect(throughLink.exitCode).toBe(2);
+    expect(throughLink.stderr).toContain(`error: --output ${join(home, 'link.jsonl')} is a symbolic link`);
+    expect(readFileSync(target, 'utf8')).toBe('target\n');
+    expect(lstatSync(join(home, 'link.jsonl')).isSymbolicLink()).toBe(true);
+    const directory = await runCli(['evidence', 'export', '--output', home], { home });
+    expect(directory.exitCode).toBe(2);
+    expect(directory.stderr).toContain(`error: --output ${home} is not a regular file`);
 
     const jsonToStdout = await runCli(['evidence', 'export', '--json'], { home });
     expect(jsonToStdout.exitCode).toBe(2);
@@ -343,6 +388,63 @@ describe('syndicate evidence on a row whose JSON columns were edited outside syn
   });
 });
 
+describe('syndicate evidence export on a store whose evidence block was deleted outside syndicate', () => {
+  const temporary = makeTempHome('syndicate-evidence-block-');
+  const home = temporary.home;
+  // Uniform bytes are cut into 64 KiB blocks: this body is stored as two.
+  const LARGE_BODY = JSON.stringify({ model: 'llama3', messages: [{ role: 'user', content: 'x'.repeat(100_000) }] });
+  let large: string;
+
+  beforeAll(() => {
+    withStore(home, (store) => {
+      seedCompleted(store, { requestId: 'req_1' });
+      large = seedCompleted(store, { requestId: 'req_2' }, SSE_CHUNKS, LARGE_BODY);
+      seedCompleted(store, { requestId: 'req_3' });
+    });
+  });
+  afterAll(() => temporary.cleanup());
+
+  it('still exports every envelope, the unreadable bytes marked, replaces the previous export whole, and exits 1 saying how many', async () => {
+    const file = join(home, 'keep.jsonl');
+    const before = await runCli(['evidence', 'export', '--output', file], { home });
+    expect(before.exitCode, before.stderr).toBe(0);
+    const previous = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(previous).toHaveLength(3);
+    withStore(home, (store) => store.db.prepare('DELETE FROM evidence_blocks WHERE block_id = (SELECT MIN(block_id) FROM evidence_blocks)').run());
+
+    const json = await runCli(['evidence', 'export', '--output', file, '--json'], { home });
+    expect(json.exitCode).toBe(1);
+    const reason = 'request chunk 0: missing evidence block';
+    expect(parseJsonDocument(json.stdout)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'check_failed',
+        message: `exported 3 envelopes to ${file}, but 1 envelope could not be read whole: ${large} (${reason})`,
+        hint: expect.stringContaining('`syndicate evidence verify` names the first envelope affected'),
+        details: { output: file, rows: 3, unreadable: 1, unreadableEnvelopes: [{ id: large, reason }] },
+      },
+    });
+    const exported = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(exported).toHaveLength(3);
+    expect([exported[0], exported[2]]).toEqual([previous[0], previous[2]]);
+    const damaged = JSON.parse(exported[1] ?? '{}') as { id: string; request: { body: unknown }; response: { body: EncodedBytes } };
+    expect(damaged.id).toBe(large);
+    expect(damaged.request.body).toEqual({ unreadable: 'chunk 0: missing evidence block' });
+    expect(decodeBytes(damaged.response.body).toString('utf8')).toBe(SSE_CHUNKS.join(''));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(home).filter((name) => name.includes('keep.jsonl'))).toEqual(['keep.jsonl']);
+
+    const toStdout = await runCli(['evidence', 'export'], { home });
+    expect(toStdout.exitCode).toBe(1);
+    expect(toStdout.stdout.split('\n')).toEqual(exported);
+    expect(toStdout.stderr).toContain(`error: exported 3 envelopes to stdout, but 1 envelope could not be read whole: ${large} (${reason})`);
+
+    const verify = await runCli(['evidence', 'verify'], { home });
+    expect(verify.exitCode).toBe(1);
+    expect(verify.stderr).toContain(`evidence chain broken at #2 (${large})`);
+  });
+});
+
 describe('syndicate evidence on a store whose schema was damaged outside syndicate', () => {
   const temporary = makeTempHome('syndicate-evidence-schema-');
   const home = temporary.home;
@@ -372,6 +474,15 @@ describe('syndicate evidence on a store whose schema was damaged outside syndica
       expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).toBe(6);
       expect(result.stderr).toContain('its schema lacks table evidence_chain_head');
     }
+  });
+
+  it('export --output leaves the previous export as it was, and no temporary file', async () => {
+    const file = join(home, 'keep.jsonl');
+    writeFileSync(file, 'the previous export\n', { mode: 0o600 });
+    const result = await runCli(['evidence', 'export', '--output', file], { home });
+    expect(result.exitCode).toBe(6);
+    expect(readFileSync(file, 'utf8')).toBe('the previous export\n');
+    expect(readdirSync(home).filter((name) => name.includes('keep.jsonl'))).toEqual(['keep.jsonl']);
   });
 });
 

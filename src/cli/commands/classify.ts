@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import type { SensitivityLevel } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
 import { contextFor } from '../context.js';
-import { counted } from '../output.js';
+import { counted, escapeControlCharacters } from '../output.js';
 
 interface ClassifyCommandOptions {
   explain?: boolean;
@@ -59,7 +59,7 @@ export function classifyCommand(): Command {
                 finding.level,
                 finding.location,
                 `${finding.span.start}-${finding.span.end}`,
-                finding.excerpt === '' ? '-' : JSON.stringify(finding.excerpt).slice(1, -1),
+                finding.excerpt === '' ? '-' : escapeControlCharacters(finding.excerpt),
                 finding.reason,
               ]),
             );

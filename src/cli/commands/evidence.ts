@@ -1,5 +1,8 @@
 import { Command, Option } from 'commander';
-import type { EvidenceRecord, EvidenceSummary, ListEvidenceOptions, UnparsedValue } from '../../evidence/index.js';
+import type { Stats } from 'node:fs';
+import type { AtomicFile } from '../../common/atomic-file.js';
+import { CheckFailedError, UsageError } from '../../errors.js';
+import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ListEvidenceOptions, UnparsedValue } from '../../evidence/index.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
@@ -47,8 +50,7 @@ export function evidenceCommand(): Command {
     .action(async (options: ListOptions, command: Command) => {
       const context = contextFor(command);
       const { parseDuration } = await import('../../common/duration.js');
-      const { UsageError } = await import('../../errors.js');
-      const { EVIDENCE_STATES, listEvidence } = await import('../../evidence/index.js');
+      const { countEvidence, EVIDENCE_STATES, hasEvidenceOfProvider, listEvidence } = await import('../../evidence/index.js');
       const filters: ListEvidenceOptions = {};
       if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
       if (options.provider !== undefined) filters.provider = options.provider;
@@ -76,9 +78,18 @@ export function evidenceCommand(): Command {
         throw new UsageError(`invalid --limit "${options.limit ?? ''}"`, { hint: 'use a whole number of rows, at least 1' });
       }
       filters.limit = limit;
-      const rows = listEvidence(await context.store({ existing: true }), filters);
+      const store = await context.store({ existing: true });
+      const rows = listEvidence(store, filters);
+      if (rows.length === 0 && filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
+        // Most likely a mistyped id: say so, as every command given an unknown provider does (a retired one is known).
+        const { requireProvider } = await import('../../registry/registry.js');
+        requireProvider(store, filters.provider);
+      }
+      // Only a full page can have been cut short: then one COUNT over the same filters says by how much.
+      const total = rows.length === limit ? countEvidence(store, filters) : rows.length;
+      const truncated = total > rows.length;
       const { output } = context;
-      output.result({ evidence: rows }, () => {
+      output.result({ evidence: rows, total, truncated }, () => {
         if (rows.length === 0) {
           output.line('no evidence rows match');
           return;
@@ -97,6 +108,7 @@ export function evidenceCommand(): Command {
             isUnparsedValue(row.markers) ? unparsedText(row.markers) : row.markers.length === 0 ? null : row.markers.join(','),
           ]),
         );
+        if (truncated) output.info(`showing the newest ${rows.length} of ${total} rows; use --limit ${total} to list them all`);
       });
       context.close();
     });
@@ -109,7 +121,8 @@ export function evidenceCommand(): Command {
     .addHelpText('after', '\nExample:\n  $ syndicate evidence show ev_01jb2k3m4n --raw response > response.sse')
     .action(async (id: string, options: ShowOptions, command: Command) => {
       const context = contextFor(command);
-      const { UsageError } = await import('../../errors.js');
+      // An empty prefix would match every id (an unset variable in a script: `evidence show "$ID"`).
+      if (id.trim() === '') throw new UsageError('the evidence id is empty', { hint: 'give an id, or a unique prefix of one, from `syndicate evidence list`' });
       if (options.raw !== undefined && context.output.json) {
         throw new UsageError('--raw and --json cannot be combined', { hint: 'use --raw for the exact bytes, or --json for the whole envelope' });
       }
@@ -137,12 +150,11 @@ export function evidenceCommand(): Command {
     .description('export envelopes as JSON lines (bodies as utf8 text or base64, with an encoding field)')
     .addOption(new Option('--format <format>', 'export format').choices(['jsonl']).default('jsonl'))
     .option('--since <duration>', 'only rows from this long ago, e.g. 24h')
-    .option('--output <file>', 'write to this file (mode 0600) instead of stdout')
+    .option('--output <file>', 'write to this file instead of stdout: mode 0600, replaced only once the export is complete (a symlink is refused)')
     .addHelpText('after', '\nExample:\n  $ syndicate evidence export --format jsonl --since 24h --output evidence.jsonl')
     .action(async (options: ExportOptions, command: Command) => {
       const context = contextFor(command);
       const { parseDuration } = await import('../../common/duration.js');
-      const { UsageError } = await import('../../errors.js');
       if (options.format !== 'jsonl') throw new UsageError(`unknown --format "${options.format}"`, { hint: 'use --format jsonl' });
       if (context.output.json && options.output === undefined) {
         throw new UsageError('--json needs --output FILE: without it the export itself is written to stdout', {
@@ -151,37 +163,46 @@ export function evidenceCommand(): Command {
       }
       const since = options.since === undefined ? undefined : Date.now() - parseDuration(options.since, '--since');
       const { exportEvidence } = await import('../../evidence/index.js');
-      const lines = exportEvidence(await context.store({ existing: true }), since === undefined ? {} : { since });
-      const { output } = context;
+      // Checked before the store is read: a refused --output costs nothing.
+      const file = options.output === undefined ? undefined : await createOutputFile(options.output);
       let rows = 0;
-      if (options.output === undefined) {
-        for (const line of lines) {
-          rows += 1;
-          if (!process.stdout.write(`${line}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      const unreadable: { id: string; reason: string }[] = [];
+      const lineOf = (envelope: ExportedEnvelope): string => {
+        rows += 1;
+        if (envelope.unreadable !== undefined) unreadable.push({ id: envelope.id, reason: envelope.unreadable });
+        return `${envelope.json}\n`;
+      };
+      if (file === undefined) {
+        const envelopes = exportEvidence(await context.store({ existing: true }), since === undefined ? {} : { since });
+        for (const envelope of envelopes) {
+          if (!process.stdout.write(lineOf(envelope))) await new Promise((resolve) => process.stdout.once('drain', resolve));
         }
       } else {
-        const { closeSync, openSync, writeSync } = await import('node:fs');
-        const { UsageError } = await import('../../errors.js');
-        let descriptor: number;
+        // The export replaces the file only once it is complete: a failure leaves the previous one as it was.
         try {
-          descriptor = openSync(options.output, 'w', 0o600);
-        } catch (error) {
-          // The path is the caller's argument, not the store: a usage error (exit 2).
-          throw new UsageError(`cannot write ${options.output}: ${(error as Error).message}`, {
-            hint: 'choose a writable path for --output (its directory must exist)',
-          });
-        }
-        try {
-          for (const line of lines) {
-            rows += 1;
-            writeSync(descriptor, `${line}\n`);
-          }
+          const envelopes = exportEvidence(await context.store({ existing: true }), since === undefined ? {} : { since });
+          for (const envelope of envelopes) writeOutput(file, () => file.write(lineOf(envelope)));
+          writeOutput(file, () => file.commit());
         } finally {
-          closeSync(descriptor);
+          file.discard();
         }
-        output.result({ output: options.output, rows }, () => output.info(`exported ${rows} envelopes to ${options.output ?? ''}`));
       }
       context.close();
+      const destination = options.output ?? 'stdout';
+      if (unreadable.length > 0) {
+        const named = unreadable.slice(0, SHOWN_UNREADABLE_ENVELOPES);
+        const more = unreadable.length - named.length;
+        throw new CheckFailedError(
+          `exported ${counted(rows, 'envelope')} to ${destination}, but ${counted(unreadable.length, 'envelope')} could not be read whole: ` +
+            `${named.map((envelope) => `${envelope.id} (${envelope.reason})`).join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
+          {
+            hint: 'each is exported with {"unreadable": "<why>"} in place of the bytes it lacks; the store was changed outside syndicate: `syndicate evidence verify` names the first envelope affected',
+            details: { ...(options.output === undefined ? {} : { output: options.output }), rows, unreadable: unreadable.length, unreadableEnvelopes: named },
+          },
+        );
+      }
+      const { output } = context;
+      if (options.output !== undefined) output.result({ output: options.output, rows }, () => output.info(`exported ${rows} envelopes to ${destination}`));
     });
 
   evidence
@@ -191,7 +212,6 @@ export function evidenceCommand(): Command {
     .addHelpText('after', '\nExample:\n  $ syndicate evidence verify --json\n  $ syndicate evidence verify --from "$(cat /secure/last-evidence-head)"')
     .action(async (options: { from?: string }, command: Command) => {
       const context = contextFor(command);
-      const { CheckFailedError, UsageError } = await import('../../errors.js');
       const { verifyChain } = await import('../../evidence/index.js');
       let from: { seq: number; hash: string } | undefined;
       if (options.from !== undefined) {
@@ -234,13 +254,59 @@ export function evidenceCommand(): Command {
   return evidence;
 }
 
+/** Envelopes whose bytes could not be read that an export's error names (`--json` has the count). */
+const SHOWN_UNREADABLE_ENVELOPES = 5;
+
+/**
+ * The file `export --output` writes, as a temporary file beside `path` renamed over it when the
+ * export is complete (mode 0600: envelopes hold verbatim prompts). A symlink is refused rather
+ * than followed or replaced, and so is anything that is not a regular file.
+ */
+async function createOutputFile(path: string): Promise<AtomicFile> {
+  const { lstatSync } = await import('node:fs');
+  const { AtomicFile } = await import('../../common/atomic-file.js');
+  let existing: Stats | undefined;
+  try {
+    existing = lstatSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    throw outputError(path, error);
+  }
+  if (existing?.isSymbolicLink() === true) {
+    throw new UsageError(`--output ${path} is a symbolic link: the export is not written through it`, {
+      hint: `give the path of the file itself (\`realpath ${path}\`), or remove the link`,
+    });
+  }
+  if (existing !== undefined && !existing.isFile()) {
+    throw new UsageError(`--output ${path} is not a regular file`, { hint: 'give the path of a file to create or replace' });
+  }
+  try {
+    return AtomicFile.create(path, 0o600);
+  } catch (error) {
+    throw outputError(path, error);
+  }
+}
+
+/** Runs one write of `file`; a file-system failure is the caller's --output (a usage error, exit 2), not the store. */
+function writeOutput(file: AtomicFile, write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    throw outputError(file.path, error);
+  }
+}
+
+function outputError(path: string, error: unknown): UsageError {
+  return new UsageError(`cannot write ${path}: ${(error as Error).message}`, {
+    hint: 'choose a writable path for --output (its directory must exist, with room for the export)',
+  });
+}
+
 /** The evidence id a full id or unique prefix names, in any case (ids are lower-case: `ev_01m8…`). */
 async function resolveId(store: Store, given: string): Promise<string> {
   const id = given.trim().toLowerCase();
   const { resolveEvidenceId } = await import('../../evidence/index.js');
   const matches = resolveEvidenceId(store, id);
   if (matches.length > 1 && !matches.includes(id)) {
-    const { UsageError } = await import('../../errors.js');
     throw new UsageError(`evidence id prefix "${given}" is ambiguous`, { hint: 'give more characters of the id' });
   }
   return matches.includes(id) ? id : (matches[0] ?? id);

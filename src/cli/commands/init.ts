@@ -13,7 +13,7 @@ export function initCommand(): Command {
       const { initializeHome } = await import('../../home/init.js');
       const result = initializeHome(context.home);
       const withHint = (finding: { detail: string; hint?: string }): string => (finding.hint === undefined ? finding.detail : `${finding.detail} — ${finding.hint}`);
-      for (const warning of result.warnings) output.warn(`${withHint(warning)}; then run \`syndicate doctor\``);
+      for (const warning of result.warnings) output.warn(warning.fixed === true ? withHint(warning) : `${withHint(warning)}; then run \`syndicate doctor\``);
       const problemAt = new Map(result.problems.map((problem) => [problem.path, problem]));
       if (!output.json) {
         for (const path of result.created) output.line(`created ${path}`);
@@ -32,6 +32,9 @@ export function initCommand(): Command {
       }
       if (output.json) output.document({ ...result });
       else if (result.warnings.length === 0) output.line(`syndicate is ready in ${result.dataDir}`);
-      else output.line(`syndicate is set up in ${result.dataDir}, with ${counted(result.warnings.length, 'warning')} (stderr): fix them, then run \`syndicate doctor\``);
+      else {
+        const toFix = result.warnings.some((warning) => warning.fixed !== true) ? ': fix them, then run `syndicate doctor`' : '';
+        output.line(`syndicate is set up in ${result.dataDir}, with ${counted(result.warnings.length, 'warning')} (stderr)${toFix}`);
+      }
     });
 }

@@ -1,6 +1,6 @@
 /** `doctor` on a home whose files another user could have replaced, and on a store it cannot open. */
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -29,6 +29,31 @@ describe('runDoctor', () => {
     const checks = await runDoctor(home, { userId: uid + 1 });
     expect(failed(checks)).toEqual(['data directory', 'permit key', 'gateway token', 'policy file', 'store file permissions']);
     expect(checks.find((check) => check.name === 'permit key')).toMatchObject({ detail: expect.stringContaining(`belongs to uid ${uid}, not to you (uid ${uid + 1})`) });
+  });
+});
+
+describe('runDoctor on a store file others could read or write', () => {
+  const check = (checks: { name: string }[]): unknown => checks.find((found) => found.name === 'store file permissions');
+
+  it('reports what it found and what it did (warn: had mode 0644, set to 0600); the next run passes', async () => {
+    chmodSync(home.storePath, 0o644);
+    const checks = await runDoctor(home);
+    expect(failed(checks)).toEqual([]);
+    expect(check(checks)).toMatchObject({
+      status: 'warn',
+      detail: `${home.storePath} had mode 0644: group or others could read the prompts and responses in it; syndicate set it to 0600`,
+    });
+    expect(statSync(home.storePath).mode & 0o777).toBe(0o600);
+    expect(check(await runDoctor(home))).toMatchObject({ status: 'pass', detail: `0600 ${home.storePath}` });
+  });
+
+  it('a store others could write is set to 0600 too, with the hint to verify the evidence', async () => {
+    chmodSync(home.storePath, 0o662);
+    expect(check(await runDoctor(home))).toMatchObject({
+      status: 'warn',
+      detail: `${home.storePath} had mode 0662: group and others could change it; syndicate set it to 0600`,
+      hint: expect.stringContaining('syndicate evidence verify --from'),
+    });
   });
 });
 

@@ -76,7 +76,7 @@ describe('large request bodies stored as blocks', () => {
 
     expect(getEvidence(store, firstId)?.request.body?.toString('utf8')).toBe(first);
     expect(getEvidence(store, secondId)?.request.body?.toString('utf8')).toBe(second);
-    const exported = [...exportEvidence(store)].map((line) => JSON.parse(line) as { id: string; request: { body: { encoding: 'utf8' | 'base64'; data: string } } });
+    const exported = [...exportEvidence(store)].map((envelope) => JSON.parse(envelope.json) as { id: string; request: { body: { encoding: 'utf8' | 'base64'; data: string } } });
     expect(exported.map((envelope) => decodeBytes(envelope.request.body).toString('utf8'))).toEqual([first, second]);
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2 });
   });
@@ -97,7 +97,7 @@ describe('large request bodies stored as blocks', () => {
     expect(store.db.prepare('SELECT block_ids FROM evidence_chunks WHERE seq = 0').pluck().get()).toBeNull();
   });
 
-  it('an edited or deleted block breaks the link of the first envelope that uses it; show and export refuse a missing block', () => {
+  it('an edited or deleted block breaks the link of the first envelope that uses it; show refuses a missing block, export marks it', () => {
     const firstId = seedCompleted(store, { requestId: 'req_a' }, SSE_CHUNKS, conversationBody(400));
     seedCompleted(store, { requestId: 'req_b' }, SSE_CHUNKS, conversationBody(400, 'more'));
     const firstBlock = store.db.prepare('SELECT block_id, bytes FROM evidence_blocks ORDER BY block_id LIMIT 1').get() as { block_id: number; bytes: Buffer };
@@ -117,6 +117,17 @@ describe('large request bodies stored as blocks', () => {
     store.db.prepare('DELETE FROM evidence_blocks WHERE block_id = ?').run(firstBlock.block_id);
     expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 1, evidenceId: firstId, reason: 'content changed' } });
     expect(() => getEvidence(store, firstId)).toThrow(StoreError);
-    expect(() => [...exportEvidence(store)]).toThrow(/cannot be read/);
+    // The export goes on: each envelope using the block is there, marked where its request bytes were, and the others are whole.
+    const smallId = seedCompleted(store, { requestId: 'req_c' });
+    const [damaged, alsoDamaged, whole, ...rest] = [...exportEvidence(store)];
+    expect(rest).toEqual([]);
+    expect(damaged).toMatchObject({ id: firstId, unreadable: 'request chunk 0: missing evidence block' });
+    expect(alsoDamaged?.unreadable).toBe('request chunk 0: missing evidence block');
+    expect(whole?.id).toBe(smallId);
+    const envelope = JSON.parse(damaged?.json ?? '{}') as { id: string; request: { body: unknown }; response: { body: { encoding: 'utf8' | 'base64'; data: string } } };
+    expect(envelope.request.body).toEqual({ unreadable: 'chunk 0: missing evidence block' });
+    expect(decodeBytes(envelope.response.body).toString('utf8')).toBe(SSE_CHUNKS.join(''));
+    expect(whole?.unreadable).toBeUndefined();
+    expect(whole?.json).not.toContain('unreadable');
   });
 });

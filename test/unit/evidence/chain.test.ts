@@ -8,9 +8,10 @@ import {
   getEvidence,
   HASHED_COLUMNS,
   verifyChain,
+  type EncodedBytes,
 } from '../../../src/evidence/index.js';
 import { openStore, type Store } from '../../../src/store/store.js';
-import { seedCompleted, seedMany } from './seed.js';
+import { REQUEST_BODY, seedCompleted, seedMany } from './seed.js';
 
 /** A value that differs from `value` in content (and keeps the UNIQUE chain_seq free of clashes). */
 function tampered(column: string, value: unknown): unknown {
@@ -226,7 +227,7 @@ describe('evidence export', () => {
     const binary = new Uint8Array([0x64, 0x61, 0x74, 0x61, 0x3a, 0xff, 0xfe, 0x00, 0x0a, 0xc3]);
     const utf8Id = seedCompleted(store);
     const binaryId = seedCompleted(store, {}, [binary, 'data: ok\n\n']);
-    const lines = [...exportEvidence(store)];
+    const lines = [...exportEvidence(store)].map((envelope) => envelope.json);
     expect(lines).toHaveLength(2);
     for (const line of lines) {
       expect(line).not.toContain('\n');
@@ -242,6 +243,19 @@ describe('evidence export', () => {
     }
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ id: utf8Id, state: 'completed', chainSeq: 1 });
     expect([...exportEvidence(store, { since: Date.now() + 60_000 })]).toEqual([]);
+    store.close();
+  });
+
+  it('exports an envelope whose response bytes were edited into text, marked in place of its response body', () => {
+    const store = openStore(':memory:');
+    const edited = seedCompleted(store);
+    store.db.prepare("UPDATE evidence_chunks SET bytes = 'not bytes' WHERE evidence_id = ? AND seq = 2").run(edited);
+    const [envelope] = [...exportEvidence(store)];
+    expect(envelope?.unreadable).toBe('response chunk 2: not bytes but string');
+    const line = JSON.parse(envelope?.json ?? '{}') as { request: { body: EncodedBytes }; response: { body: unknown; chunks: unknown[] } };
+    expect(line.response.body).toEqual({ unreadable: 'chunk 2: not bytes but string' });
+    expect(line.response.chunks).toHaveLength(2);
+    expect(decodeBytes(line.request.body).toString('utf8')).toBe(REQUEST_BODY);
     store.close();
   });
 });

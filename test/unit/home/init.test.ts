@@ -58,4 +58,22 @@ describe('initializeHome', () => {
     chmodSync(home.permitKeyPath, 0o644);
     expect(initializeHome(home).problems[0]).toMatchObject({ name: 'permit key', detail: expect.stringContaining('readable by group or others') });
   });
+
+  it('sets a kept store others could read to 0600, as every command opening it does, and says so as a warning (not a problem)', () => {
+    const home = resolveHome({ home: directory });
+    initializeHome(home);
+    chmodSync(home.storePath, 0o644);
+    const result = initializeHome(home);
+    expect(result.problems).toEqual([]);
+    expect(result.warnings).toEqual([
+      {
+        name: 'store file permissions',
+        path: home.storePath,
+        detail: `${home.storePath} had mode 0644: group or others could read the prompts and responses in it; syndicate set it to 0600`,
+        fixed: true,
+      },
+    ]);
+    expect(statSync(home.storePath).mode & 0o777).toBe(0o600);
+    expect(initializeHome(home).warnings).toEqual([]);
+  });
 });
