@@ -103,7 +103,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const outputTokens = maxTokens ?? assumedOutputTokens(policy);
   const allowance = templateAllowance(input.request);
   const egressHosts = new Set((policy.egress?.allowHosts ?? []).map((host) => host.toLowerCase()));
-  const selection = selectModels(input.request.model, context.providers);
+  const selection = selectModels(input.request.model, context.providers, input.explicitProvider);
 
   const evaluations: Evaluation[] = [];
   const failClosedExclusions: Exclusion[] = [];
@@ -133,9 +133,6 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
 
     if (providerClass === 'blocked') exclude('blocked', 'provider class is blocked: never called');
     if (provider.retiredAt !== null) exclude('retired', `provider retired at ${provider.retiredAt}`);
-    if (input.explicitProvider !== undefined && provider.id !== input.explicitProvider) {
-      exclude('explicit_provider', `not the requested provider ${input.explicitProvider}`);
-    }
     if (providerClass !== 'blocked') {
       if (!levelClasses.classes.includes(providerClass) || (failedClosed && providerClass !== 'local')) {
         exclude('class_not_allowed', `class ${providerClass} may not receive ${input.sensitivity} data (allowed: ${formatList(allowedClasses)})`);
@@ -297,6 +294,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     tasks,
     selection,
     traits,
+    explicitProvider: input.explicitProvider,
   });
   return plan;
 }
@@ -476,9 +474,12 @@ interface ModelSelection {
 /**
  * `auto` (or empty): every model. `provider:model` when the prefix is a registered provider id
  * (model ids such as `llama3.2:3b` contain colons too). Otherwise a model id or alias anywhere.
+ * With `explicitProvider` (a provider asked for by name), only that provider's models: the others
+ * are not considered at all, rather than each listed as excluded.
  */
-export function selectModels(selector: string, providers: readonly RegisteredProvider[]): ModelSelection {
-  const all = providers.flatMap((provider) => provider.record.models.map((model) => ({ provider, model })));
+export function selectModels(selector: string, providers: readonly RegisteredProvider[], explicitProvider?: string): ModelSelection {
+  const considered = explicitProvider === undefined ? providers : providers.filter((provider) => provider.id === explicitProvider);
+  const all = considered.flatMap((provider) => provider.record.models.map((model) => ({ provider, model })));
   const trimmed = selector.trim();
   if (trimmed === '' || trimmed === 'auto') return { description: 'model auto: every registered model considered', pairs: all };
   const matches = (model: ProviderModel, name: string): boolean => model.id === name || (model.aliases ?? []).includes(name);
@@ -486,7 +487,7 @@ export function selectModels(selector: string, providers: readonly RegisteredPro
   if (colon > 0) {
     const providerId = trimmed.slice(0, colon);
     const modelName = trimmed.slice(colon + 1);
-    const provider = providers.find((candidate) => candidate.id === providerId);
+    const provider = considered.find((candidate) => candidate.id === providerId);
     if (provider !== undefined) {
       const pairs = all.filter((pair) => pair.provider === provider && matches(pair.model, modelName));
       return {
@@ -571,6 +572,7 @@ interface ExplainContext {
   tasks: MatchedTask[];
   selection: ModelSelection;
   traits: RequestTraits;
+  explicitProvider: string | undefined;
 }
 
 function explain(plan: RoutePlan, context: ExplainContext): string {
@@ -588,6 +590,7 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
     (need) => need !== '',
   );
   if (needs.length > 0) lines.push(`request needs: ${needs.join(', ')}`);
+  if (context.explicitProvider !== undefined) lines.push(`provider ${context.explicitProvider} asked for: no other provider considered`);
   lines.push(context.selection.description);
   for (const note of context.notes) lines.push(`note: ${note}`);
   if (plan.candidates.length === 0) {

@@ -114,7 +114,6 @@ export type ExclusionRule =
   | 'trust_tier'
   | 'egress_denied'
   | 'not_loopback'
-  | 'explicit_provider'
   | 'unhealthy'
   | 'rate_limited'
   | 'tools'

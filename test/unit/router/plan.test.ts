@@ -101,7 +101,8 @@ describe('exclusion rules', () => {
   it('keeps only the explicitly requested provider', () => {
     const plan = planRoute(input({ explicitProvider: 'anthropic' }), context(everyClass));
     expect(order(plan)).toEqual(['anthropic:claude-sonnet-4-5']);
-    expect(exclusionOf(plan, 'ollama:llama3.2:3b')?.reasons).toEqual(['not the requested provider anthropic']);
+    // The others are not considered, rather than each listed as "not the requested provider".
+    expect(plan.excluded).toEqual([]);
   });
 
   it('skips an unreachable local engine and a recently failed hosted provider', () => {
@@ -557,6 +558,16 @@ describe('model selection', () => {
     expect(order(planRoute(input({ request: textRequest('hi', { model: 'sonnet' }) }), context([ollama, anthropic])))).toEqual(['anthropic:claude-sonnet-4-5']);
     expect(order(planRoute(input({ request: textRequest('hi', { model: 'qwen3:8b' }) }), context([ollama, anthropic])))).toEqual(['ollama:qwen3:8b']);
     expect(order(planRoute(input({ request: textRequest('hi', { model: 'ollama:fast' }) }), context([ollama, anthropic])))).toEqual(['ollama:llama3.2:3b']);
+  });
+
+  it('a provider asked for by name is the only one considered: the others are neither candidates nor listed as excluded', () => {
+    const plan = planRoute(input({ sensitivity: 'confidential', explicitProvider: 'anthropic' }), context([ollama, anthropic]));
+    expect(plan.candidates).toEqual([]);
+    expect(plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model} ${exclusion.rules.join(',')}`)).toEqual(['anthropic:claude-sonnet-4-5 class_not_allowed']);
+    expect(plan.explanation).toContain('provider anthropic asked for: no other provider considered');
+    expect(order(planRoute(input({ explicitProvider: 'ollama' }), context([ollama, anthropic])))).toEqual(['ollama:llama3.2:3b', 'ollama:qwen3:8b']);
+    // A model of another provider is no model of this one.
+    expect(planRoute(input({ explicitProvider: 'ollama', request: textRequest('hi', { model: 'anthropic:sonnet' }) }), context([ollama, anthropic])).excluded).toEqual([]);
   });
 
   it('a pinned model still passes every rule: a confidential prompt pinned to a hosted model gets no candidate', () => {
