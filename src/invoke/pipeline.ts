@@ -103,6 +103,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     env: context.env,
     promptEstimate: 'bounded',
     ...(context.coldStarts === undefined ? {} : { coldStartMs: context.coldStarts }),
+    ...(context.firstTokens === undefined ? {} : { firstTokens: context.firstTokens(providers) }),
     ...(input.sensitivityHint === undefined ? {} : { sensitivityHint: input.sensitivityHint }),
     ...(input.trustTier === undefined ? {} : { trustTier: input.trustTier }),
     ...(explicitProvider === undefined ? {} : { explicitProvider }),

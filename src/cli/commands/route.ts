@@ -39,12 +39,13 @@ export function routeCommand(): Command {
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
 
       const context = contextFor(command);
-      const [{ loadPolicy }, { requireTrustTier }, { listProviders }, { routeRequest }, { coldStartEstimator }, { sharedHealthMonitor }, failure] = await Promise.all([
+      const [{ loadPolicy }, { requireTrustTier }, { listProviders }, { routeRequest }, { coldStartEstimator }, { recentFirstTokens }, { sharedHealthMonitor }, failure] = await Promise.all([
         import('../../policy/load.js'),
         import('../../policy/trust-tiers.js'),
         import('../../registry/registry.js'),
         import('../../router/route-request.js'),
         import('../../router/cold-starts.js'),
+        import('../../router/first-tokens.js'),
         import('../../router/health.js'),
         import('../../invoke/failure.js'),
       ]);
@@ -74,6 +75,7 @@ export function routeCommand(): Command {
           env: process.env,
           // The same load-time knowledge `run` and the gateway plan with.
           coldStartMs: coldStartEstimator(store),
+          firstTokens: recentFirstTokens(store, providers),
         });
         const { plan, classification } = routed;
         const { output } = context;
