@@ -3,6 +3,7 @@ import type { CanonicalRequest } from '../wire/canonical.js';
 import { BUILT_IN_DETECTORS } from './detectors/index.js';
 import { requestParts, type RequestPart } from './request-parts.js';
 import { PartScanCache } from './scan-cache.js';
+import { foldForScan } from './unicode-fold.js';
 import type { Classification, ClassifyOptions, Detector, DetectorContext, DetectorMatch, Finding } from './types.js';
 
 /** The user's own indicator words: always scanned for, whatever the options say. */
@@ -10,6 +11,8 @@ export const BUILT_IN_INDICATOR_WORDS: readonly string[] = ['password', 'credent
 
 const ERROR_DETECTOR = 'classifier.error';
 const NO_PATTERNS: ClassifyOptions['patterns'] = [];
+/** How a finding made in the folded text says so. */
+const FOLDED_NOTE = 'after Unicode folding: accents and invisible characters removed, full-width and other compatibility forms folded';
 
 /** Scans of request parts this process has already made (see scan-cache.ts). */
 const requestPartScans = new PartScanCache();
@@ -127,16 +130,16 @@ class ClassificationState {
     }
   }
 
-  /** Every detector over the text and over its evasion-normalised form, deduplicated. */
+  /** Every detector over the text and over its Unicode-folded form (see unicode-fold.ts), deduplicated. */
   private scanText(text: string, location: string): DetectorMatch[] {
     const matches = this.runDetectors(text, location);
-    const normalized = normalizeForEvasion(text);
-    if (normalized !== undefined) {
-      for (const match of this.runDetectors(normalized.text, location)) {
-        const start = normalized.originalIndex(match.start);
-        const end = normalized.originalIndex(match.end);
+    const folded = foldForScan(text);
+    if (folded !== undefined) {
+      for (const match of this.runDetectors(folded.text, location)) {
+        const start = folded.originalStart(match.start);
+        const end = folded.originalEnd(match.end);
         const duplicate = matches.some((known) => known.detector === match.detector && known.start < end && known.end > start);
-        if (!duplicate) matches.push({ ...match, start, end, reason: `${match.reason} (after removing invisible or full-width characters)` });
+        if (!duplicate) matches.push({ ...match, start, end, reason: `${match.reason} (${FOLDED_NOTE})` });
       }
     }
     return deduplicate(matches);
@@ -188,29 +191,6 @@ function deduplicate(matches: DetectorMatch[]): DetectorMatch[] {
     if (!overlapped) kept.push(match);
   }
   return kept.sort((a, b) => a.start - b.start || a.end - b.end);
-}
-
-const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/;
-const FULL_WIDTH = /[\uFF01-\uFF5E\u3000]/;
-
-/**
- * Text with invisible characters removed and full-width ASCII folded, with a map back to the
- * original offsets, so `pass\u200Bword` or `ｐａｓｓｗｏｒｄ` cannot slip past. Undefined when
- * there is nothing to normalise (the common case costs two regex scans).
- */
-function normalizeForEvasion(text: string): { text: string; originalIndex: (index: number) => number } | undefined {
-  if (!INVISIBLE.test(text) && !FULL_WIDTH.test(text)) return undefined;
-  const characters: string[] = [];
-  const origins: number[] = [];
-  for (let index = 0; index < text.length; index += 1) {
-    const character = text[index] as string;
-    if (INVISIBLE.test(character)) continue;
-    const code = character.charCodeAt(0);
-    characters.push(code >= 0xff01 && code <= 0xff5e ? String.fromCharCode(code - 0xfee0) : code === 0x3000 ? ' ' : character);
-    origins.push(index);
-  }
-  origins.push(text.length);
-  return { text: characters.join(''), originalIndex: (index) => origins[index] ?? text.length };
 }
 
 function describe(error: unknown): string {

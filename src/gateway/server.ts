@@ -5,6 +5,8 @@ import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
+import { requireTrustTier } from '../policy/trust-tiers.js';
+import { currentProviders } from '../registry/provider-cache.js';
 import { spentTodayUsd } from '../router/route-request.js';
 import { startBackgroundCheckpoint } from '../store/background-checkpoint.js';
 import type { Store } from '../store/store.js';
@@ -66,6 +68,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const token = readGatewayToken(options.home.gatewayTokenPath);
   boundHeapGrowth();
   const pipeline = createPipelineContext(options.home, options.store, options.env);
+  // Checked once, against the policy at start: should a later edit drop the tier, requests fail closed to local providers.
+  requireTrustTier(pipeline.policy, options.trustTier);
+  // Recent first tokens from evidence, read now rather than on the first request.
+  pipeline.firstTokens?.(currentProviders(options.store));
   const metrics = new GatewayMetrics({
     spentTodayUsd: () => spentTodayUsd(options.store, new Date()),
     costCeilings: () => currentPolicy(pipeline).policy.cost ?? {},

@@ -2,6 +2,7 @@ import type { HomePaths } from '../home/home.js';
 import { loadPermitKey } from '../permits/index.js';
 import { loadPolicy } from '../policy/load.js';
 import { coldStartEstimator } from '../router/cold-starts.js';
+import { firstTokenSeed } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
 import type { Store } from '../store/store.js';
 import type { CurrentPolicy } from '../policy/live.js';
@@ -16,6 +17,7 @@ export function createPipelineContext(home: HomePaths, store: Store, env: NodeJS
     health: sharedHealthMonitor(),
     env,
     coldStarts: coldStartEstimator(store),
+    firstTokens: firstTokenSeed(store),
   };
 }
 

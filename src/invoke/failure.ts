@@ -1,5 +1,8 @@
-import { SyndicateError, UnknownModelError } from '../errors.js';
+import { PolicyRefusalError, SyndicateError, UnknownModelError, UsageError } from '../errors.js';
+import { missingCredential } from '../registry/credentials.js';
 import type { RegisteredProvider } from '../registry/types.js';
+import type { HealthMonitor } from '../router/health.js';
+import { selectModels } from '../router/plan.js';
 import type { AttemptReport } from './types.js';
 
 /** The attempts a failed invocation made, in order (the pipeline puts them in its error's `details.attempts`). */
@@ -40,4 +43,54 @@ export function unknownModelError(
     hint: `send model "auto" to let the policy choose, or one of: ${shown === '' ? '(none)' : shown}; \`syndicate provider list\` and GET /v1/models list them (a client that cannot change its model name: add the name under \`aliases:\` of a model in its provider record)`,
     details: { model, known: [...servable, ...others.map(({ name }) => name)], ...(others.length === 0 ? {} : { unservable: Object.fromEntries(others.map(({ name, why }) => [name, why])) }) },
   });
+}
+
+/**
+ * What is wrong with a provider the caller named (`--provider`), before anything is classified:
+ * no provider has that id (a usage error, exit 2, naming the active ones), or it is retired (refused,
+ * exit 4, said once: a retired provider is never called). Undefined when it can be asked.
+ */
+export function namedProviderError(providerId: string | undefined, providers: readonly RegisteredProvider[]): UsageError | PolicyRefusalError | undefined {
+  if (providerId === undefined) return undefined;
+  const named = providers.find((provider) => provider.id === providerId);
+  const active = providers.filter((provider) => provider.retiredAt === null).map((provider) => provider.id);
+  const others = `${active.join(', ') || '(none active)'} (\`syndicate provider list\`)`;
+  if (named === undefined) {
+    return new UsageError(`no provider ${providerId} is registered`, {
+      hint: `name one of: ${others}, or leave the provider out to let the policy choose`,
+      details: { provider: providerId, active },
+    });
+  }
+  if (named.retiredAt !== null) {
+    return new PolicyRefusalError('provider_retired', `provider ${providerId} was retired at ${named.retiredAt}: a retired provider is never called`, {
+      hint: `register it again (\`syndicate provider register FILE\`), or name an active one: ${others}`,
+      details: { provider: providerId, retiredAt: named.retiredAt, active },
+    });
+  }
+  return undefined;
+}
+
+/**
+ * The request names a model none of the registered providers (or none of the provider asked for)
+ * serves: its error, else undefined (also when nothing is registered: that is the route's to refuse).
+ * `unservable` says why a provider cannot take a request now (see `unservableReason`).
+ */
+export function unknownModelOf(
+  model: string,
+  providers: readonly RegisteredProvider[],
+  explicitProvider: string | undefined,
+  unservable: (provider: RegisteredProvider) => string | undefined,
+): UnknownModelError | undefined {
+  if (providers.length === 0 || selectModels(model, providers, explicitProvider).pairs.length > 0) return undefined;
+  return unknownModelError(model, providers, explicitProvider, unservable);
+}
+
+/** Why a provider cannot take a request now, for an unknown-model hint: blocked, its key unset, or down as last seen (unknown counts as servable). */
+export function unservableReason(env: NodeJS.ProcessEnv, health: HealthMonitor): (provider: RegisteredProvider) => string | undefined {
+  return (provider) => {
+    if (provider.record.class === 'blocked') return 'blocked';
+    const missingKey = missingCredential(provider.record, env);
+    if (missingKey !== undefined) return `key ${missingKey} not set`;
+    return health.known(provider)?.state === 'down' ? 'down' : undefined;
+  };
 }

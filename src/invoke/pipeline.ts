@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { elapsedMs } from '../common/duration.js';
 import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
-import { InterruptedError, PolicyRefusalError, SyndicateError, type UnknownModelError, UpstreamError, UsageError } from '../errors.js';
+import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial, recordUncalledAttempt } from '../evidence/index.js';
 import { countInSlices, countPieces, loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
@@ -18,7 +18,6 @@ import { callFailureOf } from '../router/health.js';
 import { hintForExclusions, hintForUnavailable, unavailabilityOfExclusions, type Unavailability } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
-import { selectModels } from '../router/plan.js';
 import { routeRequest } from '../router/route-request.js';
 import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
 import { sendInvocation, type TransportResponse } from '../transport/index.js';
@@ -31,7 +30,7 @@ import { WIRE_OBSERVATIONS } from '../wire/observations.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
-import { unknownModelError } from './failure.js';
+import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import type {
   AttemptProvider,
   AttemptReport,
@@ -78,18 +77,19 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     }
   }
 
-  if (input.provider !== undefined && !providers.some((provider) => provider.id === input.provider)) {
-    throw new UsageError(`no active provider ${input.provider} is registered`, {
-      hint: `name one of: ${providers.map((provider) => provider.id).join(', ') || '(none registered)'} (\`syndicate provider list\`), or leave the provider out to let the policy choose`,
+  const named = namedProviderError(input.provider, providers);
+  if (named instanceof PolicyRefusalError) {
+    const retired = providers.find((provider) => provider.id === input.provider);
+    recordDenial(context.store, {
+      requestId,
+      caller: input.caller,
+      reasonCode: named.code,
+      message: named.message,
+      ...(retired === undefined ? {} : { provider: { id: retired.id, version: retired.currentVersion, class: retired.record.class } }),
+      ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
     });
   }
-
-  // `--provider ollama --model X` where ollama serves no X: a usage error naming what it serves, not
-  // a policy refusal of the other providers' X.
-  if (explicitProvider !== undefined) {
-    const pinned = providers.filter((provider) => provider.id === explicitProvider);
-    if (pinned.length > 0 && selectModels(request.model, pinned).pairs.length === 0) throw unknownModel(context, request.model, providers, explicitProvider);
-  }
+  if (named !== undefined) throw named;
 
   const { policy, failure: policyFailure } = currentPolicy(context);
   const routed = await routeRequest({
@@ -103,6 +103,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     env: context.env,
     promptEstimate: 'bounded',
     ...(context.coldStarts === undefined ? {} : { coldStartMs: context.coldStarts }),
+    ...(context.firstTokens === undefined ? {} : { firstTokens: context.firstTokens(providers) }),
     ...(input.sensitivityHint === undefined ? {} : { sensitivityHint: input.sensitivityHint }),
     ...(input.trustTier === undefined ? {} : { trustTier: input.trustTier }),
     ...(explicitProvider === undefined ? {} : { explicitProvider }),
@@ -122,8 +123,9 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
 
   const first = plan.candidates[0];
   if (first === undefined) {
-    // Nothing was even evaluated although models are registered: the request named none of them.
-    if (plan.excluded.length === 0 && providers.length > 0) throw unknownModel(context, request.model, providers, explicitProvider);
+    // Routing has just probed the local engines: the hint can say which are down.
+    const unknown = unknownModelOf(request.model, providers, explicitProvider, unservableReason(context.env, context.health));
+    if (unknown !== undefined) throw unknown;
     throw refuseOrUnavailable(context, input, requestId, classification, plan);
   }
 
@@ -658,16 +660,6 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
     failure,
     terminalMarkerMissing,
   };
-}
-
-function unknownModel(context: PipelineContext, model: string, providers: readonly RegisteredProvider[], explicitProvider: string | undefined): UnknownModelError {
-  return unknownModelError(model, providers, explicitProvider, (provider) => {
-    if (provider.record.class === 'blocked') return 'blocked';
-    const missingKey = missingCredential(provider.record, context.env);
-    if (missingKey !== undefined) return `key ${missingKey} not set`;
-    // What the health monitor last saw (routing has just probed the local engines); unknown counts as servable.
-    return context.health.known(provider)?.state === 'down' ? 'down' : undefined;
-  });
 }
 
 /**

@@ -3,8 +3,9 @@ import type { EvidenceMarker, TokenAccounting, ToolCallFidelity, VerbatimCapture
 import type { PermitKey } from '../permits/index.js';
 import type { CurrentPolicy } from '../policy/live.js';
 import type { Policy } from '../policy/types.js';
+import type { RegisteredProvider } from '../registry/types.js';
 import type { HealthMonitor } from '../router/health.js';
-import type { ColdStartEstimator, RoutePlan } from '../router/types.js';
+import type { ColdStartEstimator, FirstTokenHistory, RoutePlan } from '../router/types.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/store.js';
 import type { TransportTimeouts } from '../transport/transport.js';
@@ -42,6 +43,8 @@ export interface PipelineContext {
   longRunning?: boolean;
   /** What loading a cold local model has cost on this host (`coldStartEstimator`, cached per model). */
   coldStarts?: ColdStartEstimator;
+  /** Recent first tokens per model from evidence, read once per process (`firstTokenSeed`). */
+  firstTokens?: (providers: readonly RegisteredProvider[]) => FirstTokenHistory;
 }
 
 /** A finding as the classifier reports it (the excerpt is already masked). */

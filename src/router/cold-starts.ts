@@ -1,5 +1,7 @@
+import { median } from '../common/median.js';
 import { storedJsonMemberSql } from '../store/json-columns.js';
 import type { Store } from '../store/store.js';
+import { ATTEMPTS_BY_MODEL } from './first-tokens.js';
 import type { ColdStartEstimate, ColdStartEstimator } from './types.js';
 
 const DAY_MS = 86_400_000;
@@ -39,12 +41,12 @@ function recordedLoad(store: Store, providerId: string, model: string, since: st
 
 /**
  * The newest answers of one local model with whether it was warm: a range of the
- * `evidence_answers_by_model` index (migration 10), read on the request path. Parameters: since,
- * provider id, model.
+ * `evidence_attempts_by_model` index (migration 12, whose terms the query repeats so the planner
+ * uses it), read on the request path. Parameters: since, provider id, model.
  */
 export const OBSERVED_ANSWERS_SQL = `SELECT first_token_ms AS ms, ${storedJsonMemberSql('route_json', '$.chosen.warm')} AS warm FROM evidence
-  WHERE created_at >= ? AND provider_id = ? AND model = ? AND kind = 'invocation' AND state = 'completed' AND provider_class = 'local'
-    AND first_token_ms IS NOT NULL
+  WHERE created_at >= ? AND provider_id = ? AND model = ? AND ${ATTEMPTS_BY_MODEL}
+    AND state = 'completed' AND provider_class = 'local' AND first_token_ms IS NOT NULL
   ORDER BY created_at DESC LIMIT ${OBSERVED_ROWS}`;
 
 function observedColdStart(store: Store, providerId: string, model: string, since: string): ColdStartEstimate | undefined {
@@ -55,11 +57,4 @@ function observedColdStart(store: Store, providerId: string, model: string, sinc
   if (cold === undefined) return undefined;
   const warm = median(rows.filter((row) => row.warm === 1).map((row) => row.ms)) ?? 0;
   return { ms: Math.max(0, Math.round(cold - warm)), source: 'observed' };
-}
-
-function median(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }

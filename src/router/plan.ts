@@ -66,6 +66,8 @@ interface Evaluation {
   taskMatch: boolean;
   estimatedCostUsd: number;
   expectedFirstTokenMs: number | undefined;
+  firstTokenSource: string | undefined;
+  failedCalls: number | undefined;
   latencyKey: number;
   warm: boolean | undefined;
   /** The window holds the prompt but not the requested output: the max output sent instead. */
@@ -103,7 +105,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const outputTokens = maxTokens ?? assumedOutputTokens(policy);
   const allowance = templateAllowance(input.request);
   const egressHosts = new Set((policy.egress?.allowHosts ?? []).map((host) => host.toLowerCase()));
-  const selection = selectModels(input.request.model, context.providers);
+  const selection = selectModels(input.request.model, context.providers, input.explicitProvider);
 
   const evaluations: Evaluation[] = [];
   const failClosedExclusions: Exclusion[] = [];
@@ -133,9 +135,6 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
 
     if (providerClass === 'blocked') exclude('blocked', 'provider class is blocked: never called');
     if (provider.retiredAt !== null) exclude('retired', `provider retired at ${provider.retiredAt}`);
-    if (input.explicitProvider !== undefined && provider.id !== input.explicitProvider) {
-      exclude('explicit_provider', `not the requested provider ${input.explicitProvider}`);
-    }
     if (providerClass !== 'blocked') {
       if (!levelClasses.classes.includes(providerClass) || (failedClosed && providerClass !== 'local')) {
         exclude('class_not_allowed', `class ${providerClass} may not receive ${input.sensitivity} data (allowed: ${formatList(allowedClasses)})`);
@@ -215,7 +214,10 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       taskMatch,
       estimatedCostUsd,
       expectedFirstTokenMs: latency.expectedMs,
-      latencyKey: latency.expectedMs ?? 0,
+      firstTokenSource: latency.source,
+      failedCalls: latency.failedCalls,
+      // Unknown ranks as fast (a model never tried gets its chance); one whose recent calls all failed, as slowest.
+      latencyKey: latency.expectedMs ?? (latency.failedCalls === undefined ? 0 : Number.MAX_SAFE_INTEGER),
       warm: latency.warm,
       loweredMaxTokens,
       defaultMaxTokens,
@@ -297,6 +299,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     tasks,
     selection,
     traits,
+    explicitProvider: input.explicitProvider,
   });
   return plan;
 }
@@ -395,28 +398,39 @@ function checkContext(
   return { defaultMaxTokens: fit.room };
 }
 
-function estimateFirstToken(
-  provider: RegisteredProvider,
-  model: ProviderModel,
-  context: RouteContext,
-  observedFirstTokenMs: number | undefined,
-): { expectedMs: number | undefined; note: string | undefined; warm: boolean | undefined } {
-  if (provider.record.class !== 'local') {
-    return { expectedMs: observedFirstTokenMs, note: undefined, warm: undefined };
-  }
+interface FirstTokenEstimate {
+  expectedMs: number | undefined;
+  /** Where `expectedMs` comes from, for the ranking reason (`median of its last 12 answers`). */
+  source: string | undefined;
+  note: string | undefined;
+  warm: boolean | undefined;
+  /** Its recent calls all failed (and it answered none): how many, so that it does not rank as fast. */
+  failedCalls: number | undefined;
+}
+
+/**
+ * The first token a candidate is expected to take: what this process last saw from the provider
+ * (the health monitor), else the median of the model's recent answers in evidence
+ * (`RouteContext.firstTokens`), plus the load time of a cold local model.
+ */
+function estimateFirstToken(provider: RegisteredProvider, model: ProviderModel, context: RouteContext, liveFirstTokenMs: number | undefined): FirstTokenEstimate {
+  const recent = liveFirstTokenMs === undefined ? context.firstTokens?.(provider.id, model.id) : undefined;
+  const observed =
+    liveFirstTokenMs !== undefined
+      ? { ms: liveFirstTokenMs, source: "the provider's last answer in this process" }
+      : recent?.medianMs !== undefined
+        ? { ms: Math.round(recent.medianMs), source: `median of its last ${recent.answers} answer${recent.answers === 1 ? '' : 's'}` }
+        : undefined;
+  const failedCalls = observed === undefined && recent !== undefined && recent.calls > 0 && recent.failures === recent.calls ? recent.failures : undefined;
+  const estimate = (note: string | undefined, warm: boolean | undefined): FirstTokenEstimate => ({ expectedMs: observed?.ms, source: observed?.source, note, warm, failedCalls });
+  if (provider.record.class !== 'local') return estimate(undefined, undefined);
   const resident = context.warm?.[provider.id];
-  if (resident === undefined) {
-    return { expectedMs: observedFirstTokenMs, note: 'warm state unknown: no cold-start time counted', warm: undefined };
-  }
-  if (resident.includes(model.id)) {
-    return { expectedMs: observedFirstTokenMs, note: 'model is loaded (warm)', warm: true };
-  }
+  if (resident === undefined) return estimate('warm state unknown: no cold-start time counted', undefined);
+  if (resident.includes(model.id)) return estimate('model is loaded (warm)', true);
   const seen = context.coldStartMs?.(provider.id, model.id);
   const declaredSeconds = provider.record.engine?.launch?.coldStartSeconds;
   const coldStartMs = seen?.ms ?? (declaredSeconds === undefined ? undefined : Math.round(declaredSeconds * 1000));
-  if (coldStartMs === undefined) {
-    return { expectedMs: observedFirstTokenMs, note: 'model is cold; its load time is unknown', warm: false };
-  }
+  if (coldStartMs === undefined) return estimate('model is cold; its load time is unknown', false);
   const what =
     seen === undefined
       ? `declared load time ${coldStartMs} ms`
@@ -424,9 +438,11 @@ function estimateFirstToken(
         ? `recorded load time ${coldStartMs} ms`
         : `observed cold-start cost ${coldStartMs} ms (its cold answers' first token minus its warm ones')`;
   return {
-    expectedMs: coldStartMs + (observedFirstTokenMs ?? 0),
+    expectedMs: coldStartMs + (observed?.ms ?? 0),
+    source: observed === undefined ? undefined : `load ${coldStartMs} ms + ${observed.source}`,
     note: `model is cold: ${what} counts against the first-token budget`,
     warm: false,
+    failedCalls,
   };
 }
 
@@ -460,12 +476,17 @@ function rankingReasons(evaluation: Evaluation, prefer: WorkflowPreference['pref
   const reasons: string[] = [];
   for (const preference of prefer) {
     if (preference === 'cheapest') reasons.push(`estimated cost ${formatUsd(evaluation.estimatedCostUsd)}`);
-    if (preference === 'fastest') {
-      reasons.push(evaluation.expectedFirstTokenMs === undefined ? 'no known first-token delay' : `expected first token ${evaluation.expectedFirstTokenMs} ms`);
-    }
+    if (preference === 'fastest') reasons.push(firstTokenReason(evaluation));
   }
   reasons.push(`priority ${evaluation.model.priority ?? 0}`);
   return reasons;
+}
+
+function firstTokenReason(evaluation: Evaluation): string {
+  const { expectedFirstTokenMs, firstTokenSource, failedCalls } = evaluation;
+  if (expectedFirstTokenMs !== undefined) return `expected first token ${expectedFirstTokenMs} ms${firstTokenSource === undefined ? '' : ` (${firstTokenSource})`}`;
+  if (failedCalls !== undefined) return `no answer in its last ${failedCalls} call${failedCalls === 1 ? '' : 's'}, all failed: ranked as slowest`;
+  return 'no known first-token delay';
 }
 
 interface ModelSelection {
@@ -476,9 +497,12 @@ interface ModelSelection {
 /**
  * `auto` (or empty): every model. `provider:model` when the prefix is a registered provider id
  * (model ids such as `llama3.2:3b` contain colons too). Otherwise a model id or alias anywhere.
+ * With `explicitProvider` (a provider asked for by name), only that provider's models: the others
+ * are not considered at all, rather than each listed as excluded.
  */
-export function selectModels(selector: string, providers: readonly RegisteredProvider[]): ModelSelection {
-  const all = providers.flatMap((provider) => provider.record.models.map((model) => ({ provider, model })));
+export function selectModels(selector: string, providers: readonly RegisteredProvider[], explicitProvider?: string): ModelSelection {
+  const considered = explicitProvider === undefined ? providers : providers.filter((provider) => provider.id === explicitProvider);
+  const all = considered.flatMap((provider) => provider.record.models.map((model) => ({ provider, model })));
   const trimmed = selector.trim();
   if (trimmed === '' || trimmed === 'auto') return { description: 'model auto: every registered model considered', pairs: all };
   const matches = (model: ProviderModel, name: string): boolean => model.id === name || (model.aliases ?? []).includes(name);
@@ -486,7 +510,7 @@ export function selectModels(selector: string, providers: readonly RegisteredPro
   if (colon > 0) {
     const providerId = trimmed.slice(0, colon);
     const modelName = trimmed.slice(colon + 1);
-    const provider = providers.find((candidate) => candidate.id === providerId);
+    const provider = considered.find((candidate) => candidate.id === providerId);
     if (provider !== undefined) {
       const pairs = all.filter((pair) => pair.provider === provider && matches(pair.model, modelName));
       return {
@@ -571,6 +595,7 @@ interface ExplainContext {
   tasks: MatchedTask[];
   selection: ModelSelection;
   traits: RequestTraits;
+  explicitProvider: string | undefined;
 }
 
 function explain(plan: RoutePlan, context: ExplainContext): string {
@@ -588,6 +613,7 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
     (need) => need !== '',
   );
   if (needs.length > 0) lines.push(`request needs: ${needs.join(', ')}`);
+  if (context.explicitProvider !== undefined) lines.push(`provider ${context.explicitProvider} asked for: no other provider considered`);
   lines.push(context.selection.description);
   for (const note of context.notes) lines.push(`note: ${note}`);
   if (plan.candidates.length === 0) {

@@ -9,7 +9,7 @@ import { fitContext, templateAllowance } from './context-fit.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
 import { assumedOutputTokens, planRoute } from './plan.js';
 import { imageCount, promptPieces } from './request-traits.js';
-import type { ColdStartEstimator, RoutePlan } from './types.js';
+import type { ColdStartEstimator, FirstTokenHistory, RoutePlan } from './types.js';
 
 /** The part of a classifier finding the router reports. */
 export interface RouteFinding {
@@ -49,6 +49,8 @@ export interface RouteRequestOptions {
   health?: HealthMonitor;
   classify?: ClassifyFunction;
   coldStartMs?: ColdStartEstimator;
+  /** Recent first tokens from evidence (`recentFirstTokens`), for `prefer: fastest` and the latency budget. */
+  firstTokens?: FirstTokenHistory;
   now?: Date;
   /**
    * `exact` (default): prompt tokens counted with the tokenizer. `bounded` (the pipeline): when
@@ -104,6 +106,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
       warm,
       ...(options.store === undefined ? {} : { spentTodayUsd: lazySpend(options.store, now) }),
       ...(options.coldStartMs === undefined ? {} : { coldStartMs: options.coldStartMs }),
+      ...(options.firstTokens === undefined ? {} : { firstTokens: options.firstTokens }),
       ...(options.policyFailure === undefined ? {} : { policyFailure: options.policyFailure }),
       ...(options.env === undefined ? {} : { env: options.env }),
     },

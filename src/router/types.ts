@@ -56,6 +56,21 @@ export interface ColdStartEstimate {
 /** The router's question: how long would this model take to load if it is not loaded now? */
 export type ColdStartEstimator = (providerId: string, model: string) => ColdStartEstimate | undefined;
 
+/** What recent evidence says of one model's time to first token (`recentFirstTokens`). */
+export interface RecentFirstTokens {
+  /** Median first token of its recent answers, cold local ones left out (their load is counted apart); undefined when none. */
+  medianMs: number | undefined;
+  /** The answers that median is of. */
+  answers: number;
+  /** Its recent calls (answers and failures) read. */
+  calls: number;
+  /** How many of those failed. */
+  failures: number;
+}
+
+/** The router's question: what has this model's first token taken lately? Undefined when it made no call in the window. */
+export type FirstTokenHistory = (providerId: string, model: string) => RecentFirstTokens | undefined;
+
 export interface RouteContext {
   policy: Policy;
   providers: RegisteredProvider[];
@@ -65,6 +80,11 @@ export interface RouteContext {
   spentTodayUsd?: number | (() => number);
   /** What loading a model has cost on this host (`coldStartEstimator`); undefined when never seen. */
   coldStartMs?: ColdStartEstimator;
+  /**
+   * Recent first tokens per model from evidence (`recentFirstTokens`): the expected first token
+   * when this process has observed none for the provider (a CLI command, a gateway's first requests).
+   */
+  firstTokens?: FirstTokenHistory;
   /** The policy in force could not be refreshed (its file is invalid): plan local providers only, and say why. */
   policyFailure?: string;
   /**
@@ -114,7 +134,6 @@ export type ExclusionRule =
   | 'trust_tier'
   | 'egress_denied'
   | 'not_loopback'
-  | 'explicit_provider'
   | 'unhealthy'
   | 'rate_limited'
   | 'tools'

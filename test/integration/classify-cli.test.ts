@@ -93,6 +93,39 @@ describe('syndicate classify', () => {
     });
   });
 
+  it('finds an operator keyword written decomposed (NFD), and `route` then keeps it from a hosted provider', async () => {
+    const directory = home();
+    expect((await runCli(['init'], { home: directory })).exitCode).toBe(0);
+    writeFileSync(
+      join(directory, 'policy.yaml'),
+      ['apiVersion: syndicate/v1', 'kind: Policy', 'patterns:', '  - name: client', '    level: restricted', '    keywords: ["M\u00fcller GmbH", "caf\u00e9"]', ''].join('\n'),
+    );
+    const hosted = join(directory, 'hosted.yaml');
+    writeFileSync(
+      hosted,
+      [
+        'apiVersion: syndicate/v1',
+        'kind: Provider',
+        'id: openai',
+        'class: approved_hosted',
+        'wire: openai',
+        'baseUrl: https://api.openai.com/v1',
+        'auth: { env: OPENAI_API_KEY }',
+        'models:',
+        '  - { id: gpt-4o-mini, contextWindow: 128000, capabilityClass: large, price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }',
+        '',
+      ].join('\n'),
+    );
+    expect((await runCli(['provider', 'register', hosted], { home: directory })).exitCode).toBe(0);
+    for (const text of ['invoice for M\u00fcller GmbH\n', 'invoice for Mu\u0308ller GmbH\n', 'un cafe\u0301 noir\n']) {
+      const classified = await runCli(['classify', '--json', '-'], { home: directory, input: text });
+      expect(parseJsonDocument(classified.stdout), text).toMatchObject({ level: 'restricted', findings: [{ detector: 'operator.pattern', excerpt: '…' }] });
+      const routed = await runCli(['route', '--json', '-'], { home: directory, input: text, env: { OPENAI_API_KEY: 'sk-test' } });
+      expect(routed.exitCode, text).toBe(4);
+      expect(parseJsonDocument(routed.stdout)).toMatchObject({ ok: false, error: { code: 'no_route' } });
+    }
+  });
+
   it('an invalid policy file is an input error (exit 3), never a silent fallback to the defaults', async () => {
     const directory = home();
     writeFileSync(join(directory, 'policy.yaml'), 'apiVersion: syndicate/v1\nkind: Policy\npatterns:\n  - name: broken\n    level: secret\n');

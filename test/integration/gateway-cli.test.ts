@@ -89,6 +89,13 @@ describe('syndicate serve', () => {
     }
   });
 
+  it('rejects a --trust-tier the policy does not define (exit 2), listing the defined ones, before listening', async () => {
+    const result = await runCli(['serve', '--port', '0', '--trust-tier', 'nobody'], { home });
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('error: unknown trust tier "nobody"\nhint: use one of: operator, agent, untrusted (trustTiers in policy.yaml; without the option: operator)');
+  });
+
   it('rejects a --cors-origin that is not scheme://host[:port] (exit 2)', async () => {
     const result = await runCli(['--json', 'serve', '--port', '0', '--cors-origin', 'http://localhost:3000', '*'], { home });
     expect(result.exitCode).toBe(2);

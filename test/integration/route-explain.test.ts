@@ -390,4 +390,74 @@ describe('syndicate route --explain scenarios', () => {
     expect(empty.exitCode).toBe(2);
     expect(empty.stderr).toContain('the prompt is empty');
   });
+
+  it('a provider, model or trust tier nothing answers to is a usage error (exit 2) naming what there is, as for `run`', async () => {
+    const provider = await runCli(['route', '--explain', '--provider', 'nosuch', 'hello'], { home, env: KEYS_SET });
+    expect(provider.exitCode).toBe(2);
+    expect(provider.stdout).toBe('');
+    expect(provider.stderr).toContain('error: no provider nosuch is registered');
+    expect(provider.stderr).toContain('hint: name one of: anthropic, banned, glm, llamacpp, ollama, shadow (`syndicate provider list`)');
+    const ran = await runCli(['run', '--provider', 'nosuch', 'hello'], { home, env: KEYS_SET });
+    expect({ exitCode: ran.exitCode, stderr: ran.stderr }).toEqual({ exitCode: 2, stderr: provider.stderr });
+
+    const model = await runCli(['route', '--json', '--model', 'nosuch', 'hello'], { home, env: KEYS_SET });
+    expect(model.exitCode).toBe(2);
+    const error = (parseJsonDocument(model.stdout) as { error: { code: string; message: string; hint: string } }).error;
+    expect(error).toMatchObject({ code: 'model_not_found', message: 'unknown model "nosuch": no registered model or alias matches' });
+    // What can serve now first; routing has probed the local engines, so the one that is down says so.
+    expect(error.hint).toContain('one of: anthropic:claude-sonnet-4-5, anthropic:claude-haiku-4-5, glm:glm-4.6, ollama:llama3.2:3b, ollama:qwen2.5-coder:7b, banned:gpt-banned (blocked), llamacpp:qwen2.5-7b (down),');
+    const pinned = await runCli(['route', '--provider', 'ollama', '--model', 'claude-haiku-4-5', 'hello'], { home, env: KEYS_SET });
+    expect(pinned.exitCode).toBe(2);
+    expect(pinned.stderr).toContain('error: unknown model "claude-haiku-4-5": no model or alias of provider ollama matches');
+
+    const tier = await runCli(['route', '--explain', '--trust-tier', 'nobody', 'hello'], { home, env: KEYS_SET });
+    expect(tier.exitCode).toBe(2);
+    expect(tier.stdout).toBe('');
+    expect(tier.stderr).toContain('error: unknown trust tier "nobody"\nhint: use one of: operator, agent, untrusted');
+  });
+
+  it('--provider considers that provider alone: the others are not listed as excluded', async () => {
+    const result = await runCli(['route', '--explain', '--provider', 'anthropic', '--workflow', 'batch', 'summarise the meeting notes from Tuesday'], { home, env: KEYS_SET });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('provider anthropic asked for: no other provider considered');
+    expect(result.stdout).not.toContain('excluded:');
+    expect(result.stdout).not.toContain('ollama');
+    const { document } = await route(['--provider', 'anthropic', '--workflow', 'batch', 'summarise the meeting notes from Tuesday']);
+    expect(keys(document)).toEqual(['anthropic:claude-haiku-4-5', 'anthropic:claude-sonnet-4-5']);
+    expect(document.plan.excluded).toEqual([]);
+  });
+});
+
+describe('a retired provider asked for by name', () => {
+  it('is refused once, by `route`, `run` and `provider test` alike (exit 4), without listing every other provider', async () => {
+    const temporary = makeTempHome('syndicate-retired-');
+    try {
+      const directory = temporary.home;
+      expect((await runCli(['init'], { home: directory })).exitCode).toBe(0);
+      const records = ['old', 'other'].map((id) => {
+        const path = join(directory, `${id}.yaml`);
+        writeFileSync(
+          path,
+          `apiVersion: syndicate/v1\nkind: Provider\nid: ${id}\nclass: local\nwire: openai\nbaseUrl: http://127.0.0.1:${deadPort}/v1\nmodels:\n  - { id: a, contextWindow: 8192, capabilityClass: small }\n  - { id: b, contextWindow: 8192, capabilityClass: small }\n`,
+        );
+        return path;
+      });
+      expect((await runCli(['provider', 'register', ...records], { home: directory })).exitCode).toBe(0);
+      expect((await runCli(['provider', 'remove', 'old'], { home: directory })).exitCode).toBe(0);
+      for (const args of [['route', '--explain', '--provider', 'old', 'hi'], ['run', '--provider', 'old', 'hi'], ['provider', 'test', 'old']]) {
+        const result = await runCli(args, { home: directory });
+        expect(result.exitCode, args.join(' ')).toBe(4);
+        expect(result.stderr).toMatch(/^error: provider old was retired at \S+: a retired provider is never called\nhint: register it again \(`syndicate provider register FILE`\), or name an active one: other/);
+        expect(`${result.stdout}${result.stderr}`).not.toContain('not the requested provider');
+      }
+      // `run` and `provider test` keep the refusal as evidence.
+      const listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home: directory })).stdout) as { evidence: { state: string; caller: string; error: { code: string } | null }[] };
+      expect(listed.evidence.map((envelope) => [envelope.caller, envelope.state, envelope.error?.code])).toEqual([
+        ['probe', 'denied', 'provider_retired'],
+        ['cli', 'denied', 'provider_retired'],
+      ]);
+    } finally {
+      temporary.cleanup();
+    }
+  });
 });

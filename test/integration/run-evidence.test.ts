@@ -115,7 +115,7 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect((model.document.error as { hint: string }).hint).toMatch(/^send model "auto" to let the policy choose, or one of: llama:\S+, studio:\S+, claude:\S+ \(key FAKE_ANTHROPIC_KEY not set\);/);
     const provider = await scenario.json(['run', 'Name the capital of France.', '--provider', 'nope']);
     expect(provider.result.exitCode).toBe(2);
-    expect(provider.document.error).toMatchObject({ code: 'usage', message: 'no active provider nope is registered' });
+    expect(provider.document.error).toMatchObject({ code: 'usage', message: 'no provider nope is registered' });
     expect((provider.document.error as { hint: string }).hint).toContain('name one of: claude, llama, studio');
     // A model another provider serves, pinned to one that does not: unknown for that provider (it
     // used to read as a policy refusal, exit 4, with a denial recorded).

@@ -1,5 +1,6 @@
 import type { Detector, DetectorMatch } from '../types.js';
 import { escapeRegExp, isWholeWord, matchesOf } from '../scan.js';
+import { foldText } from '../unicode-fold.js';
 
 /**
  * `indicator.word`: the operator's indicator words (defaults `password`, `credential`,
@@ -33,7 +34,9 @@ export function indicatorPattern(words: readonly string[]): RegExp | undefined {
 }
 
 function compilePattern(words: readonly string[]): RegExp | undefined {
-  const usable = [...new Set(words.map((word) => word.trim().toLowerCase()).filter((word) => word.length > 0))].sort(
+  // As written and folded (unicode-fold.ts): the classifier scans the folded text too.
+  const written = words.map((word) => word.trim().toLowerCase()).filter((word) => word.length > 0);
+  const usable = [...new Set([...written, ...written.map(foldText)])].sort(
     (a, b) => b.length - a.length,
   );
   if (usable.length === 0) return undefined;

@@ -4,6 +4,7 @@ import type { OperatorPattern } from '../../policy/types.js';
 import type { Detector, DetectorMatch } from '../types.js';
 import { maskSecret, shorten } from '../mask.js';
 import { escapeRegExp, isWholeWord, matchesOf } from '../scan.js';
+import { foldText } from '../unicode-fold.js';
 
 /**
  * `operator.pattern`: the operator's own patterns ("known sensitive projects"), each at its
@@ -12,9 +13,13 @@ import { escapeRegExp, isWholeWord, matchesOf } from '../scan.js';
  * compile or can backtrack catastrophically (src/common/regex-backtracking.ts); one that reaches
  * this detector anyway (options built in code) is not run: the detector throws and the classifier
  * fails closed.
+ *
+ * The classifier also scans the Unicode-folded text (unicode-fold.ts), so each keyword is looked
+ * for as written and folded, and a regex with non-ASCII letters also runs with them folded:
+ * `Müller` finds `Müller` in either normal form and `Muller`, whichever way the policy spells it.
  */
 interface CompiledPattern {
-  regex?: RegExp;
+  regexes: RegExp[];
   keywords?: RegExp;
 }
 
@@ -24,13 +29,16 @@ function compile(pattern: OperatorPattern): CompiledPattern {
   let entry = compiled.get(pattern);
   if (entry === undefined) {
     const flags = pattern.caseSensitive === true ? 'g' : 'gi';
-    entry = {};
+    entry = { regexes: [] };
     if (pattern.regex !== undefined && pattern.regex !== '') {
       const backtracking = catastrophicBacktrackingRisk(pattern.regex, flags);
       if (backtracking !== undefined) throw new Error(`operator pattern '${pattern.name}' can backtrack catastrophically and is not run: ${backtracking.message}`);
-      entry.regex = new RegExp(pattern.regex, flags);
+      entry.regexes.push(new RegExp(pattern.regex, flags));
+      const folded = foldedRegex(pattern.regex, flags);
+      if (folded !== undefined) entry.regexes.push(folded);
     }
-    const keywords = (pattern.keywords ?? []).map((keyword) => keyword.trim()).filter((keyword) => keyword.length > 0);
+    const written = (pattern.keywords ?? []).map((keyword) => keyword.trim()).filter((keyword) => keyword.length > 0);
+    const keywords = [...new Set([...written, ...written.map(foldText)])];
     if (keywords.length > 0) {
       entry.keywords = new RegExp(
         keywords
@@ -50,10 +58,10 @@ export const operatorPatternsDetector: Detector = {
   scan(text, context) {
     const matches: DetectorMatch[] = [];
     for (const pattern of context.patterns) {
-      const { regex, keywords } = compile(pattern);
+      const { regexes, keywords } = compile(pattern);
       // What the policy keeps on this host is masked like a secret; internal and public matches are only shortened.
       const excerptOf = sensitivityRank(pattern.level) >= sensitivityRank('confidential') ? maskSecret : shorten;
-      if (regex !== undefined) {
+      for (const regex of regexes) {
         for (const match of matchesOf(regex, text)) {
           matches.push({
             detector: 'operator.pattern',
@@ -84,3 +92,26 @@ export const operatorPatternsDetector: Detector = {
     return matches;
   },
 };
+
+/** A code point of a regex source that is not ASCII, with the backslashes before it. */
+const NON_ASCII_IN_SOURCE = /(\\*)([^\x00-\x7F])/gu;
+
+/**
+ * The regex with its non-ASCII letters and digits folded (each escaped, since a fold may yield
+ * punctuation) and its marks and format characters dropped, or undefined when that changes
+ * nothing (an ASCII regex, the common case). Escaped characters (`\ü`) stay as written. Should
+ * the folded source not compile or risk backtracking, only the regex as written runs.
+ */
+function foldedRegex(source: string, flags: string): RegExp | undefined {
+  const folded = source.replace(NON_ASCII_IN_SOURCE, (whole, backslashes: string, character: string) => {
+    if (backslashes.length % 2 === 1) return whole;
+    if (/[\p{Cf}\p{Mn}\p{Me}]/u.test(character)) return backslashes;
+    return /[\p{L}\p{Nd}]/u.test(character) ? backslashes + escapeRegExp(foldText(character)) : whole;
+  });
+  if (folded === source || catastrophicBacktrackingRisk(folded, flags) !== undefined) return undefined;
+  try {
+    return new RegExp(folded, flags);
+  } catch {
+    return undefined;
+  }
+}

@@ -39,16 +39,24 @@ export function routeCommand(): Command {
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
 
       const context = contextFor(command);
-      const [{ loadPolicy }, { listProviders }, { routeRequest }, { coldStartEstimator }] = await Promise.all([
+      const [{ loadPolicy }, { requireTrustTier }, { listProviders }, { routeRequest }, { coldStartEstimator }, { recentFirstTokens }, { sharedHealthMonitor }, failure] = await Promise.all([
         import('../../policy/load.js'),
+        import('../../policy/trust-tiers.js'),
         import('../../registry/registry.js'),
         import('../../router/route-request.js'),
         import('../../router/cold-starts.js'),
+        import('../../router/first-tokens.js'),
+        import('../../router/health.js'),
+        import('../../invoke/failure.js'),
       ]);
       const policy = loadPolicy(context.home.policyPath);
+      requireTrustTier(policy, options.trustTier);
       const store = await context.store({ existing: true });
       try {
         const providers = listProviders(store);
+        // What `run` refuses before routing, `route` refuses the same way: an unknown provider (exit 2), a retired one (exit 4).
+        const named = failure.namedProviderError(options.provider, providers);
+        if (named !== undefined) throw named;
         const routed = await routeRequest({
           request: {
             model: options.model,
@@ -67,16 +75,19 @@ export function routeCommand(): Command {
           env: process.env,
           // The same load-time knowledge `run` and the gateway plan with.
           coldStartMs: coldStartEstimator(store),
+          firstTokens: recentFirstTokens(store, providers),
         });
         const { plan, classification } = routed;
         const { output } = context;
         if (plan.candidates.length === 0) {
+          const unknown = failure.unknownModelOf(options.model, providers, options.provider, failure.unservableReason(process.env, sharedHealthMonitor()));
+          if (unknown !== undefined) throw unknown;
           if (!output.json) printPlan(output, routed, options.explain === true);
           const { PolicyRefusalError } = await import('../../errors.js');
           throw new PolicyRefusalError('no_route', `no provider may take this ${plan.sensitivity} request`, {
             hint:
               plan.excluded.length === 0
-                ? 'register a provider (`syndicate provider register FILE`) or check --model'
+                ? 'register a provider (`syndicate provider register FILE` or `syndicate provider add NAME`)'
                 : `${output.json ? '`details.plan.excluded` says why each provider was excluded' : options.explain === true ? 'see the exclusions above' : 'run it again with `--explain` to see why each provider was excluded'}; change the policy, register a suitable local model, or lower what the request needs`,
             details: { classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
           });

@@ -9,6 +9,7 @@ import { evidenceBlocksMigration } from './008-evidence-blocks.js';
 import { promptCacheTokensMigration } from './009-prompt-cache-tokens.js';
 import { answersByModelMigration } from './010-answers-by-model.js';
 import { pricedAnswersMigration } from './011-priced-answers.js';
+import { attemptsByModelMigration } from './012-attempts-by-model.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
 export interface Migration {
@@ -18,4 +19,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration];

@@ -27,6 +27,8 @@ export const CASE_PATTERNS: OperatorPattern[] = [
   { name: 'project-falcon', level: 'confidential', keywords: ['Project Falcon'] },
   { name: 'falcon-tickets', level: 'restricted', regex: '\\bFALCON-\\d{3,}\\b', caseSensitive: true },
   { name: 'acme-roadmap', level: 'internal', keywords: ['Acme roadmap'] },
+  { name: 'client-muller', level: 'restricted', keywords: ['Müller GmbH'] },
+  { name: 'zurich-deals', level: 'confidential', regex: 'Zürich-\\d{4}' },
 ];
 const OPTIONS = { indicatorWords: ['password', 'credential', 'screenshot', 'camera'], patterns: CASE_PATTERNS };
 

@@ -49,6 +49,22 @@ describe('request parts already scanned are not scanned again', () => {
     expect(second.level).toBe('confidential');
   });
 
+  it('remembers what only the Unicode-folded scan found, at the same place', () => {
+    const counter = countingDetector();
+    const patterns = [{ name: 'client', level: 'restricted' as const, keywords: ['Müller GmbH'] }];
+    const options = { indicatorWords: [], patterns, detectors: [...BUILT_IN_DETECTORS, counter] };
+    const decomposed = `${LONG_TURN} Invoice for Mu\u0308ller GmbH attached.`;
+    const request = conversation([{ role: 'user', content: [{ type: 'text', text: decomposed }] }]);
+    const first = classifyRequest(request, options);
+    expect(first.level).toBe('restricted');
+    expect(counter.calls.filter((text) => text !== LONG_SYSTEM)).toEqual([decomposed, decomposed.normalize('NFKD').replace('\u0308', '')]);
+    const second = classifyRequest(request, options);
+    expect(counter.calls).toHaveLength(3);
+    expect(second.findings).toEqual(first.findings);
+    const client = second.findings.find((finding) => finding.detector === 'operator.pattern');
+    expect(client === undefined ? '' : decomposed.slice(client.span.start, client.span.end)).toBe('Mu\u0308ller GmbH');
+  });
+
   it('short parts are scanned every time', () => {
     const counter = countingDetector();
     const options = { indicatorWords: [], patterns: [], detectors: [counter] };

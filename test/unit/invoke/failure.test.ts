@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { unknownModelError } from '../../../src/invoke/failure.js';
+import { PolicyRefusalError, UsageError } from '../../../src/errors.js';
+import { namedProviderError, unknownModelError, unknownModelOf } from '../../../src/invoke/failure.js';
 import { provider } from '../router/fixtures.js';
 
 const hintList = (hint: string | undefined): string => /one of: (.*?); `syndicate provider list`/.exec(hint ?? '')?.[1] ?? '';
@@ -29,5 +30,50 @@ describe('unknownModelError', () => {
     expect(error.message).toBe('unknown model "b": no model or alias of provider up matches');
     expect(hintList(error.hint)).toBe('up:a, small');
     expect(unknownModelError('x', [], undefined, why).hint).toContain('one of: (none);');
+  });
+});
+
+describe('namedProviderError', () => {
+  const active = provider({ id: 'ollama', models: [{ id: 'a' }] });
+  const retired = provider({ id: 'old', retiredAt: '2025-01-01T00:00:00.000Z', models: [{ id: 'd' }] });
+
+  it('nothing to say when no provider was named, or the one named is active', () => {
+    expect(namedProviderError(undefined, [active])).toBeUndefined();
+    expect(namedProviderError('ollama', [active, retired])).toBeUndefined();
+  });
+
+  it('an id no provider has is a usage error (exit 2) naming the active ones', () => {
+    const error = namedProviderError('nosuch', [active, retired]);
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error?.exitCode).toBe(2);
+    expect(error?.message).toBe('no provider nosuch is registered');
+    expect(error?.hint).toBe('name one of: ollama (`syndicate provider list`), or leave the provider out to let the policy choose');
+    expect(namedProviderError('nosuch', [])?.hint).toContain('name one of: (none active)');
+  });
+
+  it('a retired one is refused (exit 4), said once', () => {
+    const error = namedProviderError('old', [active, retired]);
+    expect(error).toBeInstanceOf(PolicyRefusalError);
+    expect(error).toMatchObject({ code: 'provider_retired', exitCode: 4, message: 'provider old was retired at 2025-01-01T00:00:00.000Z: a retired provider is never called' });
+    expect(error?.hint).toBe('register it again (`syndicate provider register FILE`), or name an active one: ollama (`syndicate provider list`)');
+  });
+});
+
+describe('unknownModelOf', () => {
+  const ollama = provider({ id: 'ollama', models: [{ id: 'llama3.2:3b', aliases: ['fast'] }] });
+  const anthropic = provider({ id: 'anthropic', class: 'approved_hosted', models: [{ id: 'haiku' }] });
+  const servable = (): undefined => undefined;
+
+  it('is undefined when a registered model answers to the name (or nothing is registered: the route refuses that)', () => {
+    for (const model of ['auto', 'fast', 'haiku', 'ollama:llama3.2:3b']) expect(unknownModelOf(model, [ollama, anthropic], undefined, servable)).toBeUndefined();
+    expect(unknownModelOf('nosuch', [], undefined, servable)).toBeUndefined();
+  });
+
+  it("names the model when nothing serves it, or when the provider asked for does not", () => {
+    expect(unknownModelOf('nosuch', [ollama, anthropic], undefined, servable)?.message).toBe('unknown model "nosuch": no registered model or alias matches');
+    const pinned = unknownModelOf('haiku', [ollama, anthropic], 'ollama', servable);
+    expect(pinned).toMatchObject({ exitCode: 2, message: 'unknown model "haiku": no model or alias of provider ollama matches' });
+    expect(unknownModelOf('anthropic:haiku', [ollama, anthropic], 'ollama', servable)?.message).toContain('no model or alias of provider ollama');
+    expect(unknownModelOf('fast', [ollama, anthropic], 'ollama', servable)).toBeUndefined();
   });
 });

@@ -80,7 +80,7 @@ describe('coldStartEstimator', () => {
 
   it('reads one model\'s newest answers through their index, not every envelope of the window', () => {
     const plan = store.db.prepare(`EXPLAIN QUERY PLAN ${OBSERVED_ANSWERS_SQL}`).all('2026-11-20T00:00:00.000Z', 'ollama', 'qwen') as { detail: string }[];
-    expect(plan.map((step) => step.detail)).toEqual([expect.stringMatching(/^SEARCH evidence USING INDEX evidence_answers_by_model \(provider_id=\? AND model=\? AND created_at>\?\)$/)]);
+    expect(plan.map((step) => step.detail)).toEqual([expect.stringMatching(/^SEARCH evidence USING INDEX evidence_attempts_by_model \(provider_id=\? AND model=\? AND created_at>\?\)$/)]);
   });
 
   it('keeps an estimate for its time to live, then reads again', () => {

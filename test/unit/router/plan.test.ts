@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import type { Policy } from '../../../src/policy/types.js';
 import { planRoute } from '../../../src/router/plan.js';
+import type { RecentFirstTokens } from '../../../src/router/types.js';
 import { context, exclusionOf, input, order, PRICE, provider, textRequest } from './fixtures.js';
 
 const local = provider({ id: 'ollama', models: [{ id: 'llama3.2:3b', priority: 1, aliases: ['llama'] }] });
@@ -101,7 +102,8 @@ describe('exclusion rules', () => {
   it('keeps only the explicitly requested provider', () => {
     const plan = planRoute(input({ explicitProvider: 'anthropic' }), context(everyClass));
     expect(order(plan)).toEqual(['anthropic:claude-sonnet-4-5']);
-    expect(exclusionOf(plan, 'ollama:llama3.2:3b')?.reasons).toEqual(['not the requested provider anthropic']);
+    // The others are not considered, rather than each listed as "not the requested provider".
+    expect(plan.excluded).toEqual([]);
   });
 
   it('skips an unreachable local engine and a recently failed hosted provider', () => {
@@ -516,6 +518,46 @@ describe('ranking', () => {
     expect(order(plan)).toEqual(['openai:mini', 'ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b', 'vllm:big']);
   });
 
+  describe('prefer fastest with first tokens recorded in evidence', () => {
+    const policy = withPreference(['fastest', 'priority']);
+    const steady = provider({ id: 'steady', models: [{ id: 'm' }] });
+    const erratic = provider({ id: 'erratic', models: [{ id: 'm' }] });
+    const slow = provider({ id: 'slow', models: [{ id: 'm' }] });
+    const history: Record<string, RecentFirstTokens> = {
+      steady: { medianMs: 212.6, answers: 12, calls: 14, failures: 2 },
+      slow: { medianMs: 900, answers: 1, calls: 1, failures: 0 },
+      erratic: { medianMs: undefined, answers: 0, calls: 2, failures: 2 },
+    };
+    const firstTokens = (providerId: string): RecentFirstTokens | undefined => history[providerId];
+
+    it('ranks by the median, says where it comes from, and ranks a provider whose calls all failed as slowest', () => {
+      const plan = planRoute(input(), context([erratic, slow, steady], { policy, firstTokens }));
+      expect(order(plan)).toEqual(['steady:m', 'slow:m', 'erratic:m']);
+      expect(plan.candidates[0]).toMatchObject({ expectedFirstTokenMs: 213 });
+      expect(plan.candidates[0]?.reasons).toContain('expected first token 213 ms (median of its last 12 answers)');
+      expect(plan.candidates[1]?.reasons).toContain('expected first token 900 ms (median of its last 1 answer)');
+      expect(plan.candidates[2]?.expectedFirstTokenMs).toBeUndefined();
+      expect(plan.candidates[2]?.reasons).toContain('no answer in its last 2 calls, all failed: ranked as slowest');
+      // Without the history, nothing is known: ids decide (what a CLI process did before).
+      expect(order(planRoute(input(), context([erratic, slow, steady], { policy })))).toEqual(['erratic:m', 'slow:m', 'steady:m']);
+    });
+
+    it('what this process observed itself comes first; the history counts against the latency budget', () => {
+      const live = planRoute(input(), context([slow, steady], { policy, firstTokens, health: { slow: { state: 'up', checkedAt: 'now', firstTokenMs: 50 } } }));
+      expect(order(live)).toEqual(['slow:m', 'steady:m']);
+      expect(live.candidates[0]?.reasons).toContain("expected first token 50 ms (the provider's last answer in this process)");
+      const interactive = planRoute(input({ workflow: 'interactive' }), context([slow, steady], { firstTokens: () => ({ medianMs: 2500, answers: 3, calls: 3, failures: 0 }) }));
+      expect(interactive.candidates.every((candidate) => candidate.reasons.some((reason) => reason.startsWith('kept as a last resort: expected first token 2500 ms')))).toBe(true);
+    });
+
+    it('a cold local model adds its load time to the median of its warm answers', () => {
+      const cold = provider({ id: 'vllm', models: [{ id: 'big' }], engine: { kind: 'vllm', launch: { command: 'vllm', readyPath: '/health', coldStartSeconds: 20 } } });
+      const plan = planRoute(input(), context([cold], { policy, warm: { vllm: [] }, firstTokens: () => ({ medianMs: 300, answers: 4, calls: 4, failures: 0 }) }));
+      expect(plan.candidates[0]).toMatchObject({ expectedFirstTokenMs: 20_300 });
+      expect(plan.candidates[0]?.reasons).toContain('expected first token 20300 ms (load 20000 ms + median of its last 4 answers)');
+    });
+  });
+
   it('a candidate whose key is not set ranks after every candidate that can be called, whatever the preference, and says so', () => {
     const keyless = provider({ id: 'anthropic', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', authEnv: 'ANTHROPIC_API_KEY', models: [{ id: 'haiku', priority: 9, price: PRICE }] });
     const providers = [keyless, hostedB, localA];
@@ -557,6 +599,16 @@ describe('model selection', () => {
     expect(order(planRoute(input({ request: textRequest('hi', { model: 'sonnet' }) }), context([ollama, anthropic])))).toEqual(['anthropic:claude-sonnet-4-5']);
     expect(order(planRoute(input({ request: textRequest('hi', { model: 'qwen3:8b' }) }), context([ollama, anthropic])))).toEqual(['ollama:qwen3:8b']);
     expect(order(planRoute(input({ request: textRequest('hi', { model: 'ollama:fast' }) }), context([ollama, anthropic])))).toEqual(['ollama:llama3.2:3b']);
+  });
+
+  it('a provider asked for by name is the only one considered: the others are neither candidates nor listed as excluded', () => {
+    const plan = planRoute(input({ sensitivity: 'confidential', explicitProvider: 'anthropic' }), context([ollama, anthropic]));
+    expect(plan.candidates).toEqual([]);
+    expect(plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model} ${exclusion.rules.join(',')}`)).toEqual(['anthropic:claude-sonnet-4-5 class_not_allowed']);
+    expect(plan.explanation).toContain('provider anthropic asked for: no other provider considered');
+    expect(order(planRoute(input({ explicitProvider: 'ollama' }), context([ollama, anthropic])))).toEqual(['ollama:llama3.2:3b', 'ollama:qwen3:8b']);
+    // A model of another provider is no model of this one.
+    expect(planRoute(input({ explicitProvider: 'ollama', request: textRequest('hi', { model: 'anthropic:sonnet' }) }), context([ollama, anthropic])).excluded).toEqual([]);
   });
 
   it('a pinned model still passes every rule: a confidential prompt pinned to a hosted model gets no candidate', () => {

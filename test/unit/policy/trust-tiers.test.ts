@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../../src/errors.js';
+import { defaultPolicy } from '../../../src/policy/defaults.js';
+import { requireTrustTier } from '../../../src/policy/trust-tiers.js';
+
+describe('requireTrustTier', () => {
+  const policy = defaultPolicy();
+
+  it('accepts no tier (the default applies) and every tier the policy defines', () => {
+    expect(() => requireTrustTier(policy, undefined)).not.toThrow();
+    for (const name of Object.keys(policy.trustTiers)) expect(() => requireTrustTier(policy, name)).not.toThrow();
+  });
+
+  it('refuses any other name, inherited object members included, as a usage error listing the defined tiers', () => {
+    for (const name of ['nobody', 'constructor', '__proto__', 'Operator']) {
+      let caught: unknown;
+      try {
+        requireTrustTier(policy, name);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, name).toBeInstanceOf(UsageError);
+      expect(caught).toMatchObject({
+        exitCode: 2,
+        message: `unknown trust tier "${name}"`,
+        hint: 'use one of: operator, agent, untrusted (trustTiers in policy.yaml; without the option: operator)',
+      });
+    }
+  });
+});
