@@ -143,6 +143,19 @@ describe('provider register / list / show / history / remove through the built C
     expect(await listJson()).toEqual({ ok: true, providers: [] });
   });
 
+  it('a file holding several records says how many and where the second starts, and how to register them', async () => {
+    const both = join(home, 'both.yaml');
+    const example = readFileSync(EXAMPLE, 'utf8');
+    writeFileSync(both, `${example}---\n${readFileSync('providers/examples/anthropic-hosted.yaml', 'utf8')}`);
+    const refused = await runCli(['provider', 'register', both], { home });
+    expect(refused.exitCode).toBe(3);
+    const line = example.split('\n').length;
+    expect(refused.stderr).toContain(
+      `${both}:${line}:1 / the file holds 2 YAML documents (the second starts at the \`---\` on line ${line}), but one is expected (hint: put one provider record per file, and register the files together: \`syndicate provider register a.yaml b.yaml\`)`,
+    );
+    expect(refused.stderr).not.toContain('parseAllDocuments');
+  });
+
   it('registering several files is all-or-nothing', async () => {
     const result = await runCli(
       ['provider', 'register', EXAMPLE, 'providers/examples/anthropic-hosted.yaml', `${INVALID}/local-on-lan-address.yaml`],
