@@ -84,7 +84,7 @@ export async function probeCapabilities(context: PipelineContext, options: Capab
   const target = await resolveProbeTarget(context.store, options.providerId, options.model);
   const state: ProbeState = {
     target,
-    runner: new ProbeRunner(context, target.provider, target.model.id, options),
+    runner: new ProbeRunner(context, target.provider, target.model.id, { timeoutOption: `syndicate provider capabilities ${target.provider.id} --timeout`, ...options }),
     declared: target.provider.record.deviations ?? [],
   };
   const probes: [CapabilityProbe, (state: ProbeState) => Promise<ProbeOutcome>][] = [

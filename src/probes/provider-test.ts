@@ -34,7 +34,7 @@ export async function testProvider(context: PipelineContext, options: ProviderTe
   const { provider, model } = await resolveProbeTarget(context.store, options.providerId, options.model);
   const { record } = provider;
   const declared = record.deviations ?? [];
-  const runner = new ProbeRunner(context, provider, model.id, options);
+  const runner = new ProbeRunner(context, provider, model.id, { timeoutOption: `syndicate provider test ${provider.id} --timeout`, ...options });
   const call = await runner.call('provider-test', {
     messages: [{ role: 'user', content: [{ type: 'text', text: PROVIDER_TEST_PROMPT }] }],
     maxTokens: PROVIDER_TEST_MAX_TOKENS,

@@ -48,6 +48,8 @@ export interface ProbeCall {
 
 export interface ProbeRunnerOptions {
   timeoutMs?: number;
+  /** How the operator sets `timeoutMs` (`syndicate provider test ID --timeout`), for the hint when a probe runs out of it. */
+  timeoutOption?: string;
   /** Called before each request (spinner text). */
   onRequest?: (probe: string) => void;
 }
@@ -94,6 +96,7 @@ export class ProbeRunner {
           provider: this.provider.id,
           workflow: 'batch',
           timeouts: { connectMs: Math.min(timeoutMs, 10_000), firstByteMs: timeoutMs, idleMs: timeoutMs, totalMs: timeoutMs },
+          ...(this.options.timeoutOption === undefined ? {} : { timeoutOption: this.options.timeoutOption }),
         },
       );
       call.result = result;

@@ -301,6 +301,27 @@ describe('an endpoint that is broken, not deviating', () => {
   });
 });
 
+describe('the hint when the time allowed runs out names what the caller can do', () => {
+  it('provider test: its own --timeout, doubled', async () => {
+    const { id, engine } = await setUp({ kind: 'llama.cpp', conforming: true });
+    engine.setFault('hang');
+    await expect(testProvider(context(), { providerId: id, timeoutMs: 300 })).rejects.toMatchObject({
+      exitCode: 5,
+      hint: `every candidate was still answering when the 300ms allowed ran out; allow more (\`syndicate provider test ${id} --timeout 600ms\`)`,
+    });
+  });
+
+  it('a gateway client, who cannot set the time: fewer tokens, and no command line', async () => {
+    const { id, engine } = await setUp({ kind: 'llama.cpp', conforming: true });
+    engine.setFault('hang');
+    const request = { model: `${id}:${defaultModel(engine)}`, messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'Name the capital of France.' }] }], stream: false };
+    await expect(invoke(context(), { request, caller: 'gateway', provider: id, timeouts: { totalMs: 300 } })).rejects.toMatchObject({
+      exitCode: 5,
+      hint: 'every candidate was still answering when the 300ms allowed ran out; ask for fewer tokens (a lower max_tokens)',
+    });
+  });
+});
+
 describe('the content type of answers', () => {
   it('provider test fails a JSON answer sent as text/plain (the TypeScript SDKs would return it as a string)', async () => {
     const { id, engine } = await setUp({ kind: 'llama.cpp', conforming: true });
