@@ -14,6 +14,9 @@ export const LOCAL_CLASS_HINT =
 export const CREDENTIAL_HINT =
   'delete the literal and reference an environment variable instead, e.g. `auth: { env: MY_PROVIDER_API_KEY }`, then export MY_PROVIDER_API_KEY in the shell that runs syndicate';
 
+/** The model name that means "let the policy choose" (router, gateway, `run --model`). */
+const AUTO_MODEL = 'auto';
+
 /**
  * Applies defaults so equal meaning gives equal content (and so an equal content hash):
  * class defaults to `local`, deviations default to none and are kept in vocabulary order,
@@ -50,6 +53,12 @@ export function structuralProblems(record: ProviderRecord, source: YamlSource | 
   record.models.forEach((model, index) => {
     (model.aliases ?? []).forEach((alias, aliasIndex) => {
       const pointer = `/models/${index}/aliases/${aliasIndex}`;
+      if (alias === AUTO_MODEL) {
+        problems.push(
+          problemAt(source, pointer, 'alias "auto" is reserved: a request for model `auto` always lets the policy choose, so it would never reach this model', `remove it; to ask for this model by name use ${record.id}:${model.id} or another alias`),
+        );
+        return;
+      }
       const clashingModel = modelIndex.get(alias);
       if (clashingModel !== undefined && clashingModel !== index) {
         problems.push(problemAt(source, pointer, `alias "${alias}" is already the id of /models/${clashingModel}`, 'an alias must not name another model; remove it'));
