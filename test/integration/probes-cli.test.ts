@@ -236,6 +236,23 @@ describe('syndicate provider capabilities', () => {
     expect(second.document).toMatchObject({ ok: true, conforms: true, provider: { id: 'studio', version: 2 } });
     expect(second.document.discovery).toBeUndefined();
     expect(await history('studio')).toHaveLength(2);
+
+    // Registering the original file again drops what the probes found: said on stderr, with how to keep it.
+    const file = join(scenario.home, 'studio.yaml');
+    const again = await scenario.json(['provider', 'register', file]);
+    expect(again.result.exitCode, again.result.stderr).toBe(0);
+    const dropped = (again.document.results as { version: number; droppedDiscoveries: { deviation: string; addedInVersion: number; source: string }[] }[])[0]!;
+    expect(dropped.version).toBe(3);
+    expect(dropped.droppedDiscoveries).toMatchObject([
+      { deviation: 'approximate_token_counts', addedInVersion: 2, source: 'probe:streaming' },
+      { deviation: 'weak_json_adherence', addedInVersion: 2, source: 'probe:json-mode' },
+    ]);
+    expect(again.result.stderr).toMatch(
+      /^warning: studio v3 no longer declares approximate_token_counts, weak_json_adherence, which were discovered on the engine \(approximate_token_counts: added in v2, found by probe streaming \(evidence ev_\S+\); weak_json_adherence: added in v2, found by probe json-mode \(evidence ev_\S+\)\)\. To keep them, list approximate_token_counts, weak_json_adherence under deviations: in \S*studio\.yaml and register it again; otherwise the next probe or invocation that shows them adds them back as a new version$/,
+    );
+    // Registering it once more drops nothing: no warning.
+    const unchanged = await scenario.cli(['provider', 'register', file]);
+    expect(unchanged.stderr).toBe('');
   });
 
   it('exit 0 with a human table against a conforming engine', async () => {
