@@ -145,8 +145,8 @@ function fenced(text: string): boolean {
 /**
  * Parse rate of N trials. A refusal of the JSON setting counts against adherence; a trial without
  * an answer for any other reason (a reset, a timeout, a body that did not decode), or cut off by
- * `max_tokens` before its JSON closed, decides nothing (the transport or the budget ended it). Every deciding trial must parse: anything less is
- * `weak_json_adherence`.
+ * `max_tokens` before its JSON closed, decides nothing (the transport or the budget ended it).
+ * Every deciding trial must parse: anything less is `weak_json_adherence`.
  */
 export function judgeJsonTrials(trials: readonly JsonTrial[], declared: readonly Deviation[]): JsonJudgement {
   const checks: ProbeCheck[] = [];

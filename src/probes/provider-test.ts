@@ -21,14 +21,15 @@ export interface ProviderTestOptions extends ProbeRunnerOptions {
 /**
  * `provider test`: one minimal, well-formed request through the governed pipeline (its own
  * permit and evidence row), then the exact response bytes checked against the wire contract
- * (content type, required fields and types, finish reason, usage shape, id, model echo) and against the
- * record (declared deviations, and the context window a local engine reports).
+ * (content type, required fields and types, finish reason, usage shape, id, model echo) and
+ * against the record (declared deviations, and the context window a local engine reports).
  *
  * Undeclared deviations are recorded as discoveries linked to the evidence row, but the record
  * is never changed: this is the CI check, and drift must keep failing until someone acts
  * (`provider capabilities` updates the record). Throws `UsageError` (unknown id or model),
  * `InvalidInputError` (the stored record is invalid), `UpstreamError` (unreachable, the
- * upstream refused the request, or the exchange broke before the answer was whole), `PolicyRefusalError` (the policy forbids calling it).
+ * upstream refused the request, or the exchange broke before the answer was whole),
+ * `PolicyRefusalError` (the policy forbids calling it).
  */
 export async function testProvider(context: PipelineContext, options: ProviderTestOptions): Promise<ProviderTestReport> {
   const { provider, model } = await resolveProbeTarget(context.store, options.providerId, options.model);

@@ -141,10 +141,10 @@ const MALFORMED_CODES = new Set(['upstream_malformed_response', 'upstream_malfor
 
 /**
  * Sorts a failure into `ProbeFailureKind`. An HTTP error is a refusal unless its status says the
- * upstream could not answer now (429, 503, ...). A stream is judged by its bytes, because the pipeline
- * reports a stream that goes wrong after its first token as `stream_broken` whatever the cause:
- * one whose complete events are not all JSON, or that holds no event at all (an HTML page), is
- * malformed; one cut in the middle is broken.
+ * upstream could not answer now (429, 503, ...). A stream is judged by its bytes, because the
+ * pipeline reports a stream that goes wrong after its first token as `stream_broken` whatever the
+ * cause: one whose complete events are not all JSON, or that holds no event at all (an HTML
+ * page), is malformed; one cut in the middle is broken.
  */
 function classifyFailure(failure: NonNullable<ProbeCall['failure']>, call: ProbeCall): NonNullable<ProbeCall['failure']> {
   const { status, code } = failure;
