@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
-import { elapsedMs } from '../common/duration.js';
+import { elapsedMs, formatDuration, MAXIMUM_TIMEOUT_MS } from '../common/duration.js';
 import { newId } from '../common/ids.js';
 import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
@@ -20,7 +20,7 @@ import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
 import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
-import { sendInvocation, type TransportResponse } from '../transport/index.js';
+import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { retryAfterSeconds } from '../transport/retry-after.js';
 import type { WireAdapter } from '../wire/adapter.js';
 import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
@@ -162,7 +162,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: unavailableHint(context, providers, attempts, failures),
+    hint: unavailableHint(context, input, providers, attempts, failures),
     details: { requestId, sensitivity: classification.level, attempts },
   });
 }
@@ -173,13 +173,12 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
  */
 function unavailableHint(
   context: PipelineContext,
+  input: InvocationInput,
   providers: readonly RegisteredProvider[],
   attempts: readonly AttemptReport[],
   failures: readonly SyndicateError[],
 ): string {
-  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) {
-    return 'every candidate was still answering when the time allowed ran out; allow more (`syndicate run --timeout 5m`) or ask for fewer tokens';
-  }
+  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return timeoutHint(input);
   const missingKeys = unique(failures.flatMap((failure) => (failure.code === 'credential_missing' && typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
   const exports = missingKeys.map((name) => `export ${name}=…`).join('; ');
   if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) {
@@ -533,6 +532,16 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       attempts: [...plan.attempts, report({ outcome: 'completed', evidenceId, permitId: permit.payload.id, status: response.status })],
     },
   };
+}
+
+/** What to do when the time allowed ran out, in the caller's terms (see `InvocationInput.timeoutOption`). */
+function timeoutHint(input: InvocationInput): string {
+  const allowedMs = input.timeouts?.totalMs ?? DEFAULT_TRANSPORT_TIMEOUTS.totalMs;
+  const ranOut = `every candidate was still answering when the ${formatDuration(allowedMs)} allowed ran out`;
+  if (input.timeoutOption === undefined) return `${ranOut}; ask for fewer tokens (a lower max_tokens)`;
+  const more = `allow more (\`${input.timeoutOption} ${formatDuration(Math.min(2 * allowedMs, MAXIMUM_TIMEOUT_MS))}\`)`;
+  // A probe's requests are as small as they can be: only the time can give.
+  return input.kind === 'probe' ? `${ranOut}; ${more}` : `${ranOut}; ${more} or ask for fewer tokens`;
 }
 
 /** The wire warning of a max output the router lowered to fit the candidate's context window (its reasons say how). */

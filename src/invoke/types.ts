@@ -93,6 +93,12 @@ export interface InvocationInput {
   /** A pre-issued permit (`run --permit`): pins the provider and model it names. */
   permitToken?: string;
   timeouts?: Partial<TransportTimeouts>;
+  /**
+   * The option that sets the time allowed, as the caller's user types it (`syndicate run
+   * --timeout`): when every candidate ran out of it, the hint suggests twice as much with it.
+   * Absent (the gateway: its clients cannot set it), the hint asks for fewer tokens.
+   */
+  timeoutOption?: string;
   signal?: AbortSignal;
   /** When the caller received the request, on the `performance.now()` clock (the gateway: its arrival). */
   receivedAt?: number;

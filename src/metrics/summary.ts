@@ -133,7 +133,8 @@ function cancelledByCaller(row: MetricsRow): boolean {
 /**
  * What `syndicate metrics` reports. A *request* here is an answered invocation attempt
  * (evidence state `completed`, kind `invocation`): local when its provider class is `local`,
- * hosted otherwise. Probes are left out; denials and failed attempts are counted apart, and
+ * hosted otherwise. Probes are left out of the request figures (their spend is in `spendUsd`,
+ * apart); denials and failed attempts are counted apart, and
  * permits refused outside any request (`permit issue`, `permit verify`) and probes the policy
  * refused apart from denials, so the request figures describe user traffic.
  * `bySensitivity` and `unclassified` together add up to `requests.local`, `hosted` and `denied`.
@@ -184,7 +185,12 @@ export interface MetricsSummary {
   latency: ModelLatency[];
   loadTimes: ModelLoadTimes[];
   coldStarts: ColdStarts[];
-  spendUsd: { total: number; local: number; hosted: number };
+  /**
+   * What evidence priced in the window, as the policy's per-day ceiling counts it: `local` and
+   * `hosted` answer user requests (failed attempts a provider billed included), `probes` are the
+   * provider probes' calls (`provider test`, `provider capabilities`), and `total` is all three.
+   */
+  spendUsd: { total: number; local: number; hosted: number; probes: number };
   savings: {
     referenceModel: string;
     inputPerMTok: number;
@@ -259,7 +265,7 @@ export class MetricsAccumulator {
   private fallbacks = 0;
   private withoutCounts = 0;
   private readonly tokens = { local: emptyTokenSums(), hosted: emptyTokenSums() };
-  private readonly spend = { local: 0, hosted: 0 };
+  private readonly spend = { local: 0, hosted: 0, probes: 0 };
   private readonly sensitivity = new Map<string, SensitivityRouting>(SENSITIVITY_LEVELS.map((level) => [level, { level, local: 0, hosted: 0, denied: 0 }]));
   private readonly unclassified: UnclassifiedRouting = { local: 0, hosted: 0, denied: 0 };
   private readonly groups = new Map<string, ModelGroup>();
@@ -292,6 +298,11 @@ export class MetricsAccumulator {
     if (row.kind === 'denial') {
       this.denied += 1;
       this.routingOf(row).denied += 1;
+      return;
+    }
+    if (row.kind === 'probe') {
+      // No user request, but money spent all the same: the daily ceiling counts it too.
+      this.spend.probes += row.costUsd ?? 0;
       return;
     }
     if (row.kind !== 'invocation') return;
@@ -365,7 +376,7 @@ export class MetricsAccumulator {
           return at >= window.sinceMs && at < window.untilMs;
         }),
       ),
-      spendUsd: { total: this.spend.local + this.spend.hosted, local: this.spend.local, hosted: this.spend.hosted },
+      spendUsd: { total: this.spend.local + this.spend.hosted + this.spend.probes, local: this.spend.local, hosted: this.spend.hosted, probes: this.spend.probes },
       savings: {
         referenceModel: savings.referenceModel,
         inputPerMTok: savings.inputPerMTok,

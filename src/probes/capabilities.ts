@@ -1,4 +1,4 @@
-import type { Deviation } from '../common/vocabulary.js';
+import type { Deviation, WireFormat } from '../common/vocabulary.js';
 import { approximateTokens } from '../evidence/tokens.js';
 import type { PipelineContext } from '../invoke/types.js';
 import type { JsonObject, ToolDefinition } from '../wire/canonical.js';
@@ -15,10 +15,10 @@ import {
   type SeedPair,
   type TokenSample,
 } from './judges.js';
-import { describeFailure, ProbeRunner, type ProbeCall, type ProbeRequest, type ProbeRunnerOptions } from './runner.js';
+import { answeredSuccessStatus, describeFailure, ProbeRunner, type ProbeCall, type ProbeRequest, type ProbeRunnerOptions } from './runner.js';
 import { observedDeviations, probedProvider, resolveProbeTarget, type ProbeTarget } from './target.js';
 import { FAILING_VERDICTS, worstVerdict, type CapabilitiesReport, type CapabilityProbe, type CapabilityResult, type ProbeCheck } from './types.js';
-import { checkStreamBody, checkToolCalls } from './wire-checks.js';
+import { checkContentType, checkStreamBody, checkToolCalls, withoutDeviations } from './wire-checks.js';
 
 /** Public text only: probes must classify as `public` so the default policy lets them reach any class. */
 export const PROBE_PROMPTS = {
@@ -84,7 +84,7 @@ export async function probeCapabilities(context: PipelineContext, options: Capab
   const target = await resolveProbeTarget(context.store, options.providerId, options.model);
   const state: ProbeState = {
     target,
-    runner: new ProbeRunner(context, target.provider, target.model.id, options),
+    runner: new ProbeRunner(context, target.provider, target.model.id, { timeoutOption: `syndicate provider capabilities ${target.provider.id} --timeout`, ...options }),
     declared: target.provider.record.deviations ?? [],
   };
   const probes: [CapabilityProbe, (state: ProbeState) => Promise<ProbeOutcome>][] = [
@@ -101,12 +101,14 @@ export async function probeCapabilities(context: PipelineContext, options: Capab
     await options.onProgress?.({ probe: capability, phase: 'start' });
     const outcome = await run(state);
     const evidenceIds = outcome.calls.map((call) => call.evidenceId).filter((id): id is string => id !== undefined);
+    const decode = decodeCheck(capability, outcome.calls, target.provider.record.wire);
+    const checks = decode === undefined ? outcome.checks : [decode, ...outcome.checks];
     const result: CapabilityResult = {
       capability,
       declared: outcome.declared,
       observed: outcome.observed,
-      verdict: worstVerdict(outcome.checks.map((check) => check.verdict)),
-      checks: outcome.checks,
+      verdict: worstVerdict(checks.map((check) => check.verdict)),
+      checks,
       evidenceIds,
     };
     capabilities.push(result);
@@ -132,6 +134,23 @@ export async function probeCapabilities(context: PipelineContext, options: Capab
   };
 }
 
+/**
+ * One `fail` per probe whose 2xx answers did not decode as the wire format: a wire defect, not a
+ * capability deviation (the probe itself judges such calls as unanswered).
+ */
+function decodeCheck(capability: CapabilityProbe, calls: readonly ProbeCall[], wire: WireFormat): ProbeCheck | undefined {
+  const malformed = calls.filter((call) => call.failure?.kind === 'malformed');
+  const first = malformed[0];
+  if (first?.failure === undefined) return undefined;
+  const count = calls.length === 1 ? 'the answer' : `${malformed.length} of ${calls.length} answers`;
+  return {
+    name: `${capability}.decode`,
+    verdict: 'fail',
+    detail: `${count} did not decode as ${wire} wire: ${first.failure.message}`,
+    ...(first.evidenceId === undefined ? {} : { evidenceId: first.evidenceId }),
+  };
+}
+
 function tagChecks(checks: ProbeCheck[], call: ProbeCall): ProbeCheck[] {
   return checks.map((check) => (call.evidenceId === undefined || check.evidenceId !== undefined ? check : { ...check, evidenceId: call.evidenceId }));
 }
@@ -145,19 +164,30 @@ async function probeStreaming(state: ProbeState): Promise<ProbeOutcome> {
   const call = await state.runner.call('streaming', { messages: userMessage(PROBE_PROMPTS.short), maxTokens: SHORT_MAX_TOKENS, temperature: 0, stream: true });
   const checks: ProbeCheck[] = [];
   let observed = 'no stream';
-  if (call.failure?.status !== undefined && call.failure.status >= 400) {
+  if (call.failure?.kind === 'refused') {
     checks.push({ name: 'streaming.answer', verdict: 'fail', detail: `a streamed request was refused: ${describeFailure(call)}` });
-    observed = `refused (HTTP ${call.failure.status})`;
-  } else {
-    if (call.failure !== undefined) {
-      checks.push({ name: 'streaming.complete', verdict: state.declared.includes('partial_streaming_reliability') ? 'declared' : 'deviation', deviation: 'partial_streaming_reliability', detail: call.failure.message });
-    }
-    if (call.responseText !== undefined) {
-      const result = checkStreamBody(call.responseText, { wire: record.wire, requestedModel: state.target.model.id, declared: state.declared, prefix: 'streaming' });
+    observed = call.failure.status === undefined ? 'refused' : `refused (HTTP ${call.failure.status})`;
+  } else if (call.responseText !== undefined) {
+    if (answeredSuccessStatus(call)) checks.push(checkContentType(call.responseContentType, true, 'streaming'));
+    const result = checkStreamBody(call.responseText, { wire: record.wire, requestedModel: state.target.model.id, declared: state.declared, prefix: 'streaming' });
+    if (call.failure === undefined) {
       checks.push(...result.checks);
       const terminal = result.checks.find((check) => check.name === 'streaming.terminal-marker')?.verdict === 'pass';
       observed = `${result.events} events, ${terminal ? (record.wire === 'anthropic' ? 'message_stop' : '[DONE]') : 'no terminal marker'}, ${result.usage === undefined ? 'no usage' : 'usage'}`;
+    } else {
+      // What a stream that broke or did not decode lacks at its end (terminal marker, finish reason, usage) says nothing about the engine.
+      const { judged, unjudged } = withoutDeviations(result.checks);
+      checks.push(...judged);
+      if (call.failure.kind === 'malformed') {
+        observed = 'not a well-formed stream';
+      } else {
+        const notJudged = unjudged.length === 0 ? '' : `; not judged on a stream that did not complete: ${unjudged.join(', ')}`;
+        checks.push({ name: 'streaming.complete', verdict: 'inconclusive', detail: `${describeFailure(call)}${notJudged}` });
+        observed = `broken after ${result.events} events`;
+      }
     }
+  } else if (call.failure !== undefined) {
+    checks.push({ name: 'streaming.complete', verdict: 'inconclusive', detail: `no stream: ${describeFailure(call)}` });
   }
   return {
     declared: declaredLabel(state.declared, 'partial_streaming_reliability', 'reliable'),
@@ -212,7 +242,11 @@ async function probeJsonMode(state: ProbeState, trialCount: number): Promise<Pro
     const response = call.result?.response;
     trials.push({
       format,
-      ...(response === undefined ? { failure: describeFailure(call) } : { text: response.text, finishReason: response.finishReason }),
+      ...(response !== undefined
+        ? { text: response.text, finishReason: response.finishReason }
+        : call.failure?.kind === 'refused'
+          ? { refusal: describeFailure(call) }
+          : { unanswered: describeFailure(call) }),
       ...(format === 'json_schema' ? { requiredKeys: ['city', 'country'] } : {}),
       ...(call.evidenceId === undefined ? {} : { evidenceId: call.evidenceId }),
     });
@@ -272,14 +306,14 @@ async function probeToolCalls(state: ProbeState): Promise<ProbeOutcome> {
     });
     calls.push(call);
     const mode = streamed ? 'streamed' : 'non-streamed';
-    if (call.failure?.status !== undefined && call.failure.status >= 400) {
+    if (call.failure?.kind === 'refused') {
       const detail = `a ${mode} request with a tool was refused (${describeFailure(call)})`;
       checks.push(
         tagged
           ? { name: `tool-calls.${streamed ? 'stream.' : ''}accepted`, verdict: 'fail', detail: `${detail}, yet the model is tagged tools: remove the tag or enable tools in the engine (llama.cpp: --jinja)` }
           : { name: `tool-calls.${streamed ? 'stream.' : ''}accepted`, verdict: 'pass', detail: `${detail}; the model is not tagged tools, so the router never sends it tools` },
       );
-      observations.push(`refused (HTTP ${call.failure.status})`);
+      observations.push(call.failure.status === undefined ? 'refused' : `refused (HTTP ${call.failure.status})`);
       continue;
     }
     if (call.failure !== undefined || call.responseText === undefined) {

@@ -120,8 +120,10 @@ export interface JsonTrial {
   /** The answer text, when the upstream answered 2xx. */
   text?: string;
   finishReason?: string;
-  /** Why there is no text (an HTTP error, a refusal). */
-  failure?: string;
+  /** Why there is no text when the upstream refused the request (an HTTP error): counts against adherence. */
+  refusal?: string;
+  /** Why there is no text when nothing refused it (a transport or decode failure): decides nothing. */
+  unanswered?: string;
   /** Keys the schema requires (json_schema trials). */
   requiredKeys?: string[];
   evidenceId?: string;
@@ -141,9 +143,10 @@ function fenced(text: string): boolean {
 }
 
 /**
- * Parse rate of N trials. A trial cut off by `max_tokens` before its JSON closed decides nothing
- * (the budget, not the engine, ended it). Every deciding trial must parse: anything less is
- * `weak_json_adherence`.
+ * Parse rate of N trials. A refusal of the JSON setting counts against adherence; a trial without
+ * an answer for any other reason (a reset, a timeout, a body that did not decode), or cut off by
+ * `max_tokens` before its JSON closed, decides nothing (the transport or the budget ended it).
+ * Every deciding trial must parse: anything less is `weak_json_adherence`.
  */
 export function judgeJsonTrials(trials: readonly JsonTrial[], declared: readonly Deviation[]): JsonJudgement {
   const checks: ProbeCheck[] = [];
@@ -153,9 +156,13 @@ export function judgeJsonTrials(trials: readonly JsonTrial[], declared: readonly
   trials.forEach((trial, index) => {
     const name = `json-mode.trial-${index + 1}`;
     const base = { name, ...(trial.evidenceId === undefined ? {} : { evidenceId: trial.evidenceId }) };
-    if (trial.text === undefined) {
+    if (trial.text === undefined && trial.refusal !== undefined) {
       decided += 1;
-      checks.push({ ...base, verdict: deviationVerdict(deviation, declared), deviation, detail: `${trial.format}: refused (${trial.failure ?? 'no answer'})` });
+      checks.push({ ...base, verdict: deviationVerdict(deviation, declared), deviation, detail: `${trial.format}: refused (${trial.refusal})` });
+      return;
+    }
+    if (trial.text === undefined) {
+      checks.push({ ...base, verdict: 'inconclusive', detail: `${trial.format}: no answer (${trial.unanswered ?? 'none received'})` });
       return;
     }
     let value: unknown;

@@ -7,7 +7,7 @@ import { judgeContextWindow } from './judges.js';
 import { ProbeRunner, type ProbeRunnerOptions } from './runner.js';
 import { observedDeviations, probedProvider, resolveProbeTarget } from './target.js';
 import { FAILING_VERDICTS, type ProbeCheck, type ProviderTestReport } from './types.js';
-import { checkResponseBody, deviationVerdict } from './wire-checks.js';
+import { checkContentType, checkResponseBody, deviationVerdict, withoutDeviations } from './wire-checks.js';
 
 /** The one minimal request of `provider test`: public text, a few tokens, deterministic. */
 export const PROVIDER_TEST_PROMPT = 'Name the capital of France in one short sentence.';
@@ -21,20 +21,21 @@ export interface ProviderTestOptions extends ProbeRunnerOptions {
 /**
  * `provider test`: one minimal, well-formed request through the governed pipeline (its own
  * permit and evidence row), then the exact response bytes checked against the wire contract
- * (required fields and types, finish reason, usage shape, id, model echo) and against the
- * record (declared deviations, and the context window a local engine reports).
+ * (content type, required fields and types, finish reason, usage shape, id, model echo) and
+ * against the record (declared deviations, and the context window a local engine reports).
  *
  * Undeclared deviations are recorded as discoveries linked to the evidence row, but the record
  * is never changed: this is the CI check, and drift must keep failing until someone acts
  * (`provider capabilities` updates the record). Throws `UsageError` (unknown id or model),
- * `InvalidInputError` (the stored record is invalid), `UpstreamError` (unreachable, or the
- * upstream refused the request), `PolicyRefusalError` (the policy forbids calling it).
+ * `InvalidInputError` (the stored record is invalid), `UpstreamError` (unreachable, the
+ * upstream refused the request, or the exchange broke before the answer was whole),
+ * `PolicyRefusalError` (the policy forbids calling it).
  */
 export async function testProvider(context: PipelineContext, options: ProviderTestOptions): Promise<ProviderTestReport> {
   const { provider, model } = await resolveProbeTarget(context.store, options.providerId, options.model);
   const { record } = provider;
   const declared = record.deviations ?? [];
-  const runner = new ProbeRunner(context, provider, model.id, options);
+  const runner = new ProbeRunner(context, provider, model.id, { timeoutOption: `syndicate provider test ${provider.id} --timeout`, ...options });
   const call = await runner.call('provider-test', {
     messages: [{ role: 'user', content: [{ type: 'text', text: PROVIDER_TEST_PROMPT }] }],
     maxTokens: PROVIDER_TEST_MAX_TOKENS,
@@ -47,8 +48,9 @@ export async function testProvider(context: PipelineContext, options: ProviderTe
   const withEvidence = (check: ProbeCheck): ProbeCheck => (evidenceId === undefined ? check : { ...check, evidenceId });
   if (call.failure !== undefined) {
     const answeredWithError = call.failure.status !== undefined && (call.failure.status < 200 || call.failure.status >= 300);
-    if (call.responseText === undefined || answeredWithError) {
-      // The upstream refused a minimal well-formed request (bad key, unknown model, overloaded): an upstream failure.
+    if (call.responseText === undefined || answeredWithError || call.failure.kind === 'broken') {
+      // The upstream refused a minimal well-formed request (bad key, unknown model, overloaded), or the
+      // exchange broke before the answer was whole (a reset, a timeout): an upstream failure, not drift.
       throw new UpstreamError(`${provider.id} did not answer the test request: ${call.failure.message}`, {
         code: call.failure.code,
         ...(call.failure.status === undefined ? {} : { status: call.failure.status }),
@@ -59,7 +61,10 @@ export async function testProvider(context: PipelineContext, options: ProviderTe
     checks.push(withEvidence({ name: 'wire.decode', verdict: 'fail', detail: call.failure.message }));
   }
   if (call.responseText !== undefined) {
-    checks.push(...checkResponseBody(call.responseText, { wire: record.wire, requestedModel: model.id, declared }).map(withEvidence));
+    checks.push(withEvidence(checkContentType(call.responseContentType, false, 'wire')));
+    const bodyChecks = checkResponseBody(call.responseText, { wire: record.wire, requestedModel: model.id, declared });
+    // A body that did not decode is no answer to observe a deviation on.
+    checks.push(...(call.result === undefined ? withoutDeviations(bodyChecks).judged : bodyChecks).map(withEvidence));
   }
   for (const observation of call.result?.response.observations ?? []) {
     const deviation = deviationForObservation(observation);

@@ -1,5 +1,5 @@
 import type { Deviation, WireFormat } from '../common/vocabulary.js';
-import { parseServerSentEvents } from '../wire/sse.js';
+import { parseServerSentEvents, ServerSentEventSplitter } from '../wire/sse.js';
 import type { ProbeCheck, ProbeVerdict } from './types.js';
 
 /**
@@ -47,6 +47,69 @@ function isCount(value: unknown): value is number {
 /** `deviation` when undeclared, `declared` when the record says so. */
 export function deviationVerdict(deviation: Deviation, declared: readonly Deviation[]): ProbeVerdict {
   return declared.includes(deviation) ? 'declared' : 'deviation';
+}
+
+/**
+ * The checks of bytes that are no well-formed answer (a stream cut before its end, a body that did
+ * not decode): a deviation is only ever observed on a well-formed answer, so the checks that would
+ * name one (declared or not) are left out of `judged`, and named in `unjudged`.
+ */
+export function withoutDeviations(checks: readonly ProbeCheck[]): { judged: ProbeCheck[]; unjudged: string[] } {
+  const judged: ProbeCheck[] = [];
+  const unjudged: string[] = [];
+  for (const check of checks) {
+    if (check.deviation !== undefined && (check.verdict === 'deviation' || check.verdict === 'declared')) unjudged.push(check.name);
+    else judged.push(check);
+  }
+  return { judged, unjudged };
+}
+
+/**
+ * Why SSE text is not a well-formed event stream, or undefined when it is one (possibly cut short):
+ * it holds no event at all (an HTML page, a JSON body), or a complete event whose data is neither
+ * JSON nor `[DONE]`. An event left unterminated at the end is a cut, not a malformed event.
+ */
+export function malformedEventStream(text: string): string | undefined {
+  const splitter = new ServerSentEventSplitter();
+  const complete = splitter.push(text);
+  const unterminated = splitter.finish();
+  if (complete.length === 0 && unterminated.length === 0) return `it holds no server-sent event: ${excerpt(text)}`;
+  for (const event of complete) {
+    const data = event.data.trim();
+    if (data === '' || data === '[DONE]') continue;
+    try {
+      JSON.parse(data);
+    } catch {
+      return `an event's data is not JSON: ${excerpt(data)}`;
+    }
+  }
+  return undefined;
+}
+
+function excerpt(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine === '' ? '(empty)' : JSON.stringify(oneLine.length > 80 ? `${oneLine.slice(0, 80)}…` : oneLine);
+}
+
+/**
+ * The response's content type against what the official SDKs read. A non-streamed answer must be
+ * JSON (`application/json` or `+json`): the OpenAI and Anthropic TypeScript SDKs hand any other
+ * body back as a string, so `completion.choices` is undefined in the client — a `fail`. A stream
+ * should be `text/event-stream`: the SDKs parse SSE whatever the header says, but browsers'
+ * EventSource refuse it and proxies buffer or compress what they do not know to be a stream — a `warn`.
+ */
+export function checkContentType(contentType: string | undefined, streamed: boolean, prefix: string): ProbeCheck {
+  const name = `${prefix}.content-type`;
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  const shown = contentType === undefined ? 'no content-type header' : `content-type ${contentType}`;
+  if (streamed) {
+    return mediaType === 'text/event-stream'
+      ? { name, verdict: 'pass', detail: shown }
+      : { name, verdict: 'warn', detail: `${shown} on a stream, not text/event-stream: the SDKs still parse it, but browsers' EventSource refuse it and proxies may buffer it` };
+  }
+  return mediaType.includes('application/json') || mediaType.endsWith('+json')
+    ? { name, verdict: 'pass', detail: shown }
+    : { name, verdict: 'fail', detail: `${shown}, not application/json: the official OpenAI and Anthropic TypeScript SDKs return such a body as a string, not a parsed answer` };
 }
 
 class CheckList {

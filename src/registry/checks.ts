@@ -14,6 +14,9 @@ export const LOCAL_CLASS_HINT =
 export const CREDENTIAL_HINT =
   'delete the literal and reference an environment variable instead, e.g. `auth: { env: MY_PROVIDER_API_KEY }`, then export MY_PROVIDER_API_KEY in the shell that runs syndicate';
 
+/** The model name that means "let the policy choose" (router, gateway, `run --model`). */
+const AUTO_MODEL = 'auto';
+
 /**
  * Applies defaults so equal meaning gives equal content (and so an equal content hash):
  * class defaults to `local`, deviations default to none and are kept in vocabulary order,
@@ -37,7 +40,7 @@ export function credentialProblems(value: unknown, source: YamlSource | string):
   );
 }
 
-/** Checks that need no I/O: unique model ids and aliases, URL conventions of the wire format. */
+/** Checks that need no I/O: unique model ids and aliases, a valid base URL and port, URL conventions of the wire format. */
 export function structuralProblems(record: ProviderRecord, source: YamlSource | string): InputProblem[] {
   const problems: InputProblem[] = [];
   const modelIndex = new Map<string, number>();
@@ -50,6 +53,12 @@ export function structuralProblems(record: ProviderRecord, source: YamlSource | 
   record.models.forEach((model, index) => {
     (model.aliases ?? []).forEach((alias, aliasIndex) => {
       const pointer = `/models/${index}/aliases/${aliasIndex}`;
+      if (alias === AUTO_MODEL) {
+        problems.push(
+          problemAt(source, pointer, 'alias "auto" is reserved: a request for model `auto` always lets the policy choose, so it would never reach this model', `remove it; to ask for this model by name use ${record.id}:${model.id} or another alias`),
+        );
+        return;
+      }
       const clashingModel = modelIndex.get(alias);
       if (clashingModel !== undefined && clashingModel !== index) {
         problems.push(problemAt(source, pointer, `alias "${alias}" is already the id of /models/${clashingModel}`, 'an alias must not name another model; remove it'));
@@ -63,6 +72,10 @@ export function structuralProblems(record: ProviderRecord, source: YamlSource | 
       aliasOwner.set(alias, model.id);
     });
   });
+  const urlProblem = baseUrlProblem(record.baseUrl);
+  if (urlProblem !== undefined) {
+    problems.push(problemAt(source, '/baseUrl', urlProblem, 'use the port the API listens on, or leave the port out for the scheme\'s default (443 for https, 80 for http)'));
+  }
   const path = safePathname(record.baseUrl);
   if (record.wire === 'anthropic' && path !== undefined && /\/v1$/.test(path)) {
     problems.push(problemAt(source, '/baseUrl', 'an anthropic-wire baseUrl must not include the /v1 prefix (requests go to {baseUrl}/v1/messages)', `drop the trailing /v1, e.g. ${record.baseUrl.replace(/\/v1\/?$/, '')}`));
@@ -73,9 +86,31 @@ export function structuralProblems(record: ProviderRecord, source: YamlSource | 
   return problems;
 }
 
+/**
+ * What is wrong with a base URL the schema's pattern let through, or undefined: its port must be
+ * 1-65535 (the WHATWG parser accepts port 0 and refuses a larger one only as "Invalid URL"), and
+ * the whole must parse as a URL.
+ */
+export function baseUrlProblem(baseUrl: string): string | undefined {
+  const authority = /^https?:\/\/([^/?#]*)/i.exec(baseUrl)?.[1] ?? '';
+  const hostAndPort = authority.slice(authority.lastIndexOf('@') + 1);
+  const port = (hostAndPort.startsWith('[') ? /^\[[^\]]*\](?::(.*))?$/ : /^[^:]*(?::(.*))?$/).exec(hostAndPort)?.[1];
+  if (port !== undefined && port !== '') {
+    const number = /^\d+$/.test(port) ? Number(port) : Number.NaN;
+    if (!(number >= 1 && number <= 65535)) return `port must be 1-65535, got ${JSON.stringify(port)} in ${JSON.stringify(baseUrl)}`;
+  }
+  try {
+    new URL(baseUrl);
+  } catch {
+    return `${JSON.stringify(baseUrl)} is not a valid URL`;
+  }
+  return undefined;
+}
+
 /** The local-class rule, resolving host names: a local record must point at this machine. */
 export async function loopbackProblems(record: ProviderRecord, source: YamlSource | string): Promise<InputProblem[]> {
-  if (record.class !== 'local') return [];
+  // A base URL that is not a valid one has its own problem (structuralProblems), not the class rule's.
+  if (record.class !== 'local' || baseUrlProblem(record.baseUrl) !== undefined) return [];
   const verdict = await checkLoopbackUrl(record.baseUrl);
   if (verdict.loopback) return [];
   return [problemAt(source, '/baseUrl', `${LOCAL_CLASS_RULE}; ${verdict.reason}`, LOCAL_CLASS_HINT)];
@@ -87,7 +122,7 @@ export async function loopbackProblems(record: ProviderRecord, source: YamlSourc
  * the host an earlier, resolved registration already accepted.
  */
 export function loopbackProblemsWithoutResolving(record: ProviderRecord, source: YamlSource | string, acceptedHost?: string): InputProblem[] {
-  if (record.class !== 'local') return [];
+  if (record.class !== 'local' || baseUrlProblem(record.baseUrl) !== undefined) return [];
   let host: string;
   try {
     host = new URL(record.baseUrl).hostname;

@@ -16,7 +16,9 @@ export interface PreparationResult {
 export async function prepareProviderFile(path: string): Promise<PreparationResult> {
   let parsed;
   try {
-    parsed = loadYamlFile(path, path);
+    parsed = loadYamlFile(path, path, {
+      multipleDocumentsHint: 'put one provider record per file, and register the files together: `syndicate provider register a.yaml b.yaml`',
+    });
   } catch (error) {
     if (error instanceof InvalidInputError) return { prepared: undefined, problems: error.problems };
     throw error;

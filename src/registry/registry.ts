@@ -2,7 +2,9 @@ import { InvalidInputError, UsageError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { validateAgainstSchema } from '../validation/validate.js';
 import { credentialProblems, loopbackProblemsWithoutResolving, normalizeProviderRecord, structuralProblems } from './checks.js';
+import type { Deviation } from '../common/vocabulary.js';
 import type {
+  DroppedDiscovery,
   PreparedProvider,
   ProviderChange,
   ProviderRecord,
@@ -182,6 +184,8 @@ function writeVersion(store: Store, record: ProviderRecord, sourcePath: string |
   const version = current.currentVersion + 1;
   insertVersion(store, record, version, hash, sourcePath, reason, changes, now);
   store.db.prepare('UPDATE providers SET current_version = ?, retired_at = NULL, updated_at = ? WHERE id = ?').run(version, now, record.id);
+  // Only content the operator registers can drop a discovery by mistake; discoveries write explicit reasons.
+  const dropped = explicitReason === undefined ? droppedDiscoveries(store, current.record, record) : [];
   return {
     id: record.id,
     status: retired ? 'reactivated' : 'updated',
@@ -191,7 +195,28 @@ function writeVersion(store: Store, record: ProviderRecord, sourcePath: string |
     reason,
     changes,
     sourcePath,
+    ...(dropped.length === 0 ? {} : { droppedDiscoveries: dropped }),
   };
+}
+
+/**
+ * The deviations `before` declares and `after` does not, among those a discovery added to the
+ * record (`deviation_discoveries` rows with a recorded version), each with its latest discovery.
+ */
+function droppedDiscoveries(store: Store, before: ProviderRecord, after: ProviderRecord): DroppedDiscovery[] {
+  const kept = new Set<Deviation>(after.deviations ?? []);
+  const dropped = (before.deviations ?? []).filter((deviation) => !kept.has(deviation));
+  if (dropped.length === 0) return [];
+  const rows = store.db
+    .prepare(
+      `SELECT deviation, recorded_version, source, evidence_id FROM deviation_discoveries
+        WHERE provider_id = ? AND recorded_version IS NOT NULL ORDER BY recorded_version DESC, rowid DESC`,
+    )
+    .all(before.id) as { deviation: string; recorded_version: number; source: string; evidence_id: string | null }[];
+  return dropped.flatMap((deviation) => {
+    const row = rows.find((candidate) => candidate.deviation === deviation);
+    return row === undefined ? [] : [{ deviation, addedInVersion: row.recorded_version, source: row.source, evidenceId: row.evidence_id }];
+  });
 }
 
 function insertVersion(

@@ -111,6 +111,22 @@ export interface RegistrationOutcome {
   reason: string;
   changes: ProviderChange[];
   sourcePath: string | null;
+  /**
+   * Deviations the previous version declared because a probe or an invocation discovered them,
+   * and which the registered content leaves out (re-registering the original file drops them).
+   * Present only when there are some.
+   */
+  droppedDiscoveries?: DroppedDiscovery[];
+}
+
+/** A discovered deviation a registration leaves out: which version added it, and what found it. */
+export interface DroppedDiscovery {
+  deviation: Deviation;
+  /** The version the discovery added it in. */
+  addedInVersion: number;
+  /** `probe:<name>` or `invocation`. */
+  source: string;
+  evidenceId: string | null;
 }
 
 /** A validated, normalised record ready to be written, with where it came from. */

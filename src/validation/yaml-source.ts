@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
 import { maskSecret } from '../classify/mask.js';
 import { InvalidInputError, type InputProblem } from '../errors.js';
 import { credentialKind } from './credentials.js';
@@ -34,26 +34,42 @@ export interface TextPosition {
   column: number;
 }
 
+/** How a caller wants a file's problems put. */
+export interface YamlReadOptions {
+  /**
+   * The hint for a file holding several `---` documents where one is expected (default: keep one
+   * document per file), e.g. how to hand several records to the command instead.
+   */
+  multipleDocumentsHint?: string;
+}
+
 /**
  * Parses YAML text. Syntax errors (including duplicate keys and several documents in one
  * file) throw InvalidInputError with the line and column of each error: the first
  * `LISTED_SYNTAX_ERRORS` of them, then how many more. An error names the kind of token it
  * found, never the file's text: a file read by mistake may hold secrets (`.env`, an export).
  */
-export function parseYamlText(text: string, file: string): ParsedYaml {
+export function parseYamlText(text: string, file: string, options: YamlReadOptions = {}): ParsedYaml {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     const count = document.errors.length;
     const listed: InputProblem[] = document.errors.slice(0, LISTED_SYNTAX_ERRORS).map((error) => {
       const start = error.linePos?.[0];
-      return {
-        file,
-        pointer: '',
-        ...(start === undefined ? {} : { line: start.line, column: start.col }),
-        message: `YAML syntax error: ${describeSyntaxError(error, text)}`,
-        hint: yamlSyntaxHint(error.code),
-      };
+      const position = start === undefined ? {} : { line: start.line, column: start.col };
+      if (error.code === 'MULTIPLE_DOCS') {
+        // The library's own words ("please use YAML.parseAllDocuments()") speak to programmers.
+        const documents = parseAllDocuments(text).length;
+        const where = start === undefined ? '' : ` (the second starts at the \`---\` on line ${start.line})`;
+        return {
+          file,
+          pointer: '',
+          ...position,
+          message: `the file holds ${documents} YAML documents${where}, but one is expected`,
+          hint: options.multipleDocumentsHint ?? 'keep one document per file: remove the `---` line and what follows it, or move that to a file of its own',
+        };
+      }
+      return { file, pointer: '', ...position, message: `YAML syntax error: ${describeSyntaxError(error, text)}`, hint: yamlSyntaxHint(error.code) };
     });
     const problems = count > listed.length ? [...listed, omittedProblems(file, count - listed.length, 'YAML syntax errors', 'fix the errors listed first: later ones often only follow from them')] : listed;
     throw new InvalidInputError(`${file} is not valid YAML${count > 1 ? ` (${count} syntax errors)` : ''}`, problems, {
@@ -74,7 +90,7 @@ export function parseYamlText(text: string, file: string): ParsedYaml {
 }
 
 /** Reads and parses a YAML file; an unreadable file is an input problem too (exit 3). */
-export function loadYamlFile(path: string, displayPath: string = path): ParsedYaml {
+export function loadYamlFile(path: string, displayPath: string = path, options: YamlReadOptions = {}): ParsedYaml {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -85,7 +101,7 @@ export function loadYamlFile(path: string, displayPath: string = path): ParsedYa
       { file: displayPath, pointer: '', message: `cannot read the file: ${reason}`, hint: 'check the path and the file permissions' },
     ]);
   }
-  return parseYamlText(text, displayPath);
+  return parseYamlText(text, displayPath, options);
 }
 
 /** Splits a JSON pointer (`/models/0/id`) into unescaped segments. */
@@ -267,8 +283,6 @@ function yamlSyntaxHint(code: string): string {
   switch (code) {
     case 'DUPLICATE_KEY':
       return 'each key may appear once per mapping; remove or rename the duplicate';
-    case 'MULTIPLE_DOCS':
-      return 'put one record per file (remove the extra `---` document)';
     case 'TAB_AS_INDENT':
       return 'indent with spaces, not tabs';
     case 'BAD_INDENT':

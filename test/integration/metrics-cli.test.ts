@@ -31,7 +31,9 @@ describe('syndicate metrics', () => {
     expect(metrics['probesDenied']).toBe(1);
     expect(metrics['unclassified']).toEqual({ local: 0, hosted: 0, denied: 1 });
     expect(metrics['tokens']).toMatchObject({ local: { input: 6000, output: 3000, total: 9000 }, hosted: { input: 400, output: 100, total: 500, cachedInput: 300, cacheWriteInput: 50 } });
-    expect(metrics['spendUsd']).toEqual({ total: 0.0027, local: 0, hosted: 0.0027 });
+    // The hosted answer's $0.0027 and the hosted probe's $0.00021 (20 in, 10 out at $3 / $15 per MTok): 0.00291.
+    expect(metrics['spendUsd']).toMatchObject({ local: 0, hosted: 0.0027, probes: 0.00021 });
+    expect((metrics['spendUsd'] as { total: number }).total).toBeCloseTo(0.00291, 12);
     expect((metrics['savings'] as { estimatedSavingsUsd: number }).estimatedSavingsUsd).toBeCloseTo(0.063, 12);
     expect((metrics['hourly'] as unknown[]).length).toBe(4);
     expect(metrics['bySensitivity']).toContainEqual({ level: 'restricted', local: 1, hosted: 0, denied: 1 });
@@ -53,6 +55,7 @@ describe('syndicate metrics', () => {
     expect(result.stdout).toContain('requests  4 answered: 3 local (75.0%), 1 hosted (25.0%); 1 after fallback, 1 failed attempt(s), 1 cancelled by the caller, 2 denied\n');
     expect(result.stdout).toContain('permits   2 refused outside any request (permit issue/verify): not counted as denied requests\n');
     expect(result.stdout).toContain('probes    1 refused by policy (provider test/capabilities): not counted as denied requests\n');
+    expect(result.stdout).toContain('spend     $0.002910 (hosted $0.002700, local $0.00, provider probes $0.000210)\n');
     expect(result.stdout).toContain('savings   ~$0.06: local tokens priced at anthropic:claude-sonnet-4-5');
     expect(result.stdout).toContain('cache     hosted 300 of 400 input read from cache (75.0%), 50 written; local 500 of 6000 input read from cache (8.3%)\n');
     expect(result.stdout).toMatch(/ollama\s+llama3\s+local\s+3\s+200 ms\s+300 ms\s+600 ms\s+800 ms/);
@@ -70,7 +73,8 @@ describe('syndicate metrics', () => {
     expect(metrics['window']).toMatchObject({ session: 'sess-agent' });
     expect(metrics['requests']).toEqual({ total: 2, local: 1, hosted: 1, localShare: 0.5, hostedShare: 0.5, failedAttempts: 0, cancelled: 0, denied: 0, fallbacks: 1 });
     expect(metrics['tokens']).toMatchObject({ local: { input: 3000, output: 1500, total: 4500 }, hosted: { input: 400, output: 100, total: 500 } });
-    expect(metrics['spendUsd']).toEqual({ total: 0.0027, local: 0, hosted: 0.0027 });
+    // The probe belongs to no session.
+    expect(metrics['spendUsd']).toEqual({ total: 0.0027, local: 0, hosted: 0.0027, probes: 0 });
     const human = await runCli(['metrics', '--since', '3h', '--session', 'sess-agent'], { home });
     expect(human.stdout).toMatch(/^Last 3h \(.* – .*\), session sess-agent$/m);
     expect(human.stdout).toContain('requests  2 answered: 1 local (50.0%), 1 hosted (50.0%); 1 after fallback');

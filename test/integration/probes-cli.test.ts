@@ -224,6 +224,8 @@ describe('syndicate provider capabilities', () => {
     expect(first.stdout).toMatch(/^CAPABILITY\s+DECLARED\s+OBSERVED\s+VERDICT\s+EVIDENCE$/m);
     expect(first.stdout).toMatch(/^streaming\s+reliable\s+\d+ events, \[DONE\], no usage\s+DEVIATION\s+ev_\S+$/m);
     expect(first.stderr).toMatch(/provider studio updated to v2: discovered deviation approximate_token_counts by probe streaming \(evidence ev_\S+\); discovered deviation weak_json_adherence by probe json-mode \(evidence ev_\S+\) \(changed \/deviations\)/);
+    // The error says what was written: the deviations v1 lacked, which v2 now declares.
+    expect(first.stderr).toContain('error: studio v1 does not match its record: undeclared approximate_token_counts, weak_json_adherence (streaming, json-mode), now declared by v2\n');
     const versions = await history('studio');
     expect(versions.map((version) => version.version)).toEqual([1, 2]);
     expect(versions[1]!.reason).toMatch(/^discovered deviation approximate_token_counts by probe streaming \(evidence ev_/);
@@ -234,6 +236,23 @@ describe('syndicate provider capabilities', () => {
     expect(second.document).toMatchObject({ ok: true, conforms: true, provider: { id: 'studio', version: 2 } });
     expect(second.document.discovery).toBeUndefined();
     expect(await history('studio')).toHaveLength(2);
+
+    // Registering the original file again drops what the probes found: said on stderr, with how to keep it.
+    const file = join(scenario.home, 'studio.yaml');
+    const again = await scenario.json(['provider', 'register', file]);
+    expect(again.result.exitCode, again.result.stderr).toBe(0);
+    const dropped = (again.document.results as { version: number; droppedDiscoveries: { deviation: string; addedInVersion: number; source: string }[] }[])[0]!;
+    expect(dropped.version).toBe(3);
+    expect(dropped.droppedDiscoveries).toMatchObject([
+      { deviation: 'approximate_token_counts', addedInVersion: 2, source: 'probe:streaming' },
+      { deviation: 'weak_json_adherence', addedInVersion: 2, source: 'probe:json-mode' },
+    ]);
+    expect(again.result.stderr).toMatch(
+      /^warning: studio v3 no longer declares approximate_token_counts, weak_json_adherence, which were discovered on the engine \(approximate_token_counts: added in v2, found by probe streaming \(evidence ev_\S+\); weak_json_adherence: added in v2, found by probe json-mode \(evidence ev_\S+\)\)\. To keep them, list approximate_token_counts, weak_json_adherence under deviations: in \S*studio\.yaml and register it again; otherwise the next probe or invocation that shows them adds them back as a new version$/,
+    );
+    // Registering it once more drops nothing: no warning.
+    const unchanged = await scenario.cli(['provider', 'register', file]);
+    expect(unchanged.stderr).toBe('');
   });
 
   it('exit 0 with a human table against a conforming engine', async () => {
@@ -259,6 +278,19 @@ describe('syndicate provider capabilities', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stderr).not.toContain('discovered');
     expect(await history('studio-run')).toHaveLength(2);
+  });
+
+  it('an endpoint answering every request with an HTML page: exit 1 naming the probes that failed, and the record left alone', async () => {
+    const engine = (await register('html-page', 'llama.cpp', { conforming: true, tags: ['tools'] }))!;
+    engine.setFault({ status: 200, body: '<html><body>oops</body></html>', headers: { 'Content-Type': 'text/html' } });
+    const result = await scenario.cli(['provider', 'capabilities', 'html-page']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(result.stderr).toContain('error: html-page v1 does not match its record: token-accounting, streaming, json-mode, seed-control, tool-calls failed\n');
+    expect(result.stderr).toContain('hint: fix: 2 of 2 answers did not decode as openai wire: html-page sent a response that is not valid openai JSON');
+    expect(result.stderr).not.toContain('undeclared deviation');
+    expect(result.stderr).not.toContain('updated to');
+    expect(result.stdout).toMatch(/^streaming\s+reliable\s+not a well-formed stream\s+FAIL\s+ev_\S+$/m);
+    expect(await history('html-page')).toHaveLength(1);
   });
 
   it('exit 2 on a bad --trials value', async () => {

@@ -247,6 +247,101 @@ describe('provider test: one request against every fake engine', () => {
   });
 });
 
+describe('an endpoint that is broken, not deviating', () => {
+  const HTML_PAGE = { status: 200, body: '<html><body>502 Bad Gateway</body></html>', headers: { 'Content-Type': 'text/html' } };
+
+  it('every answer an HTML page: the probes fail on decoding, and no deviation reaches the record', async () => {
+    const { id, engine } = await setUp({ kind: 'llama.cpp', conforming: true }, { tags: ['tools'] });
+    engine.setFault(HTML_PAGE);
+    const report = await probeCapabilities(context(), { providerId: id, update: true, timeoutMs: 10_000 });
+    expect(verdicts(report)).toEqual({
+      'token-accounting': 'fail',
+      streaming: 'fail',
+      'json-mode': 'fail',
+      'seed-control': 'fail',
+      'tool-calls': 'fail',
+      'context-window': 'pass',
+      'stop-sequences': 'inconclusive',
+    });
+    expect(report.capabilities.find((result) => result.capability === 'streaming')?.checks[0]).toMatchObject({
+      name: 'streaming.decode',
+      verdict: 'fail',
+      detail: expect.stringContaining('not a well-formed SSE stream (content-type text/html): it holds no server-sent event'),
+    });
+    expect(report.deviations).toEqual([]);
+    expect(report.discovery).toBeUndefined();
+    expect(report.conforms).toBe(false);
+    expect(providerHistory(store, id)).toHaveLength(1);
+    expect(listDiscoveries(store, id)).toEqual([]);
+  });
+
+  for (const fault of ['reset-mid-stream', 'truncate-stream'] as const) {
+    it(`streams cut mid-answer (${fault}): streaming is inconclusive, not partial_streaming_reliability nor approximate_token_counts`, async () => {
+      const { id, engine } = await setUp({ kind: 'llama.cpp', conforming: true }, { tags: ['tools'] });
+      engine.setFault(fault, undefined, 'streams');
+      const report = await probeCapabilities(context(), { providerId: id, update: true, timeoutMs: 10_000 });
+      expect(verdicts(report)).toEqual({ ...PASSING, streaming: 'inconclusive', 'tool-calls': 'inconclusive' });
+      const streaming = report.capabilities.find((result) => result.capability === 'streaming')!;
+      expect(streaming.observed).toMatch(/^broken after \d+ events$/);
+      expect(streaming.checks.find((check) => check.name === 'streaming.complete')).toMatchObject({
+        verdict: 'inconclusive',
+        detail: expect.stringContaining('not judged on a stream that did not complete: streaming.terminal-marker, streaming.finish_reason, streaming.usage'),
+      });
+      expect(report.deviations).toEqual([]);
+      expect(report.discovery).toBeUndefined();
+      expect(providerHistory(store, id)).toHaveLength(1);
+    });
+  }
+
+  it('provider test: an answer cut mid-body is an upstream failure (exit 5), not drift', async () => {
+    const { id, engine } = await setUp({ kind: 'llama.cpp', conforming: true });
+    engine.setFault('reset-mid-stream', 1);
+    await expect(testProvider(context(), { providerId: id, timeoutMs: 10_000 })).rejects.toMatchObject({ exitCode: 5, message: expect.stringContaining(`${id} did not answer the test request`) });
+    expect(listDiscoveries(store, id)).toEqual([]);
+  });
+});
+
+describe('the hint when the time allowed runs out names what the caller can do', () => {
+  it('provider test: its own --timeout, doubled', async () => {
+    const { id, engine } = await setUp({ kind: 'llama.cpp', conforming: true });
+    engine.setFault('hang');
+    await expect(testProvider(context(), { providerId: id, timeoutMs: 300 })).rejects.toMatchObject({
+      exitCode: 5,
+      hint: `every candidate was still answering when the 300ms allowed ran out; allow more (\`syndicate provider test ${id} --timeout 600ms\`)`,
+    });
+  });
+
+  it('a gateway client, who cannot set the time: fewer tokens, and no command line', async () => {
+    const { id, engine } = await setUp({ kind: 'llama.cpp', conforming: true });
+    engine.setFault('hang');
+    const request = { model: `${id}:${defaultModel(engine)}`, messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'Name the capital of France.' }] }], stream: false };
+    await expect(invoke(context(), { request, caller: 'gateway', provider: id, timeouts: { totalMs: 300 } })).rejects.toMatchObject({
+      exitCode: 5,
+      hint: 'every candidate was still answering when the 300ms allowed ran out; ask for fewer tokens (a lower max_tokens)',
+    });
+  });
+});
+
+describe('the content type of answers', () => {
+  it('provider test fails a JSON answer sent as text/plain (the TypeScript SDKs would return it as a string)', async () => {
+    const { id, engine } = await setUp({ kind: 'llama.cpp', conforming: true });
+    engine.setFault({ contentType: 'text/plain' });
+    const report = await testProvider(context(), { providerId: id, timeoutMs: 10_000 });
+    expect(report.checks.filter((check) => check.verdict === 'fail')).toMatchObject([{ name: 'wire.content-type', detail: expect.stringContaining('content-type text/plain, not application/json') }]);
+    expect(report.conforms).toBe(false);
+    expect(report.deviations).toEqual([]);
+  });
+
+  it('provider capabilities warns about a stream sent as text/plain', async () => {
+    const { id, engine } = await setUp({ kind: 'llama.cpp', conforming: true }, { tags: ['tools'] });
+    engine.setFault({ contentType: 'text/plain' }, undefined, 'streams');
+    const report = await probeCapabilities(context(), { providerId: id, update: false, timeoutMs: 10_000 });
+    expect(verdicts(report)).toEqual({ ...PASSING, streaming: 'warn' });
+    expect(report.capabilities.find((result) => result.capability === 'streaming')?.checks.find((check) => check.name === 'streaming.content-type')).toMatchObject({ verdict: 'warn' });
+    expect(report.conforms).toBe(true);
+  });
+});
+
 describe('deviation discovery', () => {
   it('a probe run records each undeclared deviation and makes exactly one new version naming them', async () => {
     const { id } = await setUp({ kind: 'ollama' }, { tags: ['tools'] });

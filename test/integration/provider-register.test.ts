@@ -121,6 +121,41 @@ describe('provider register / list / show / history / remove through the built C
     expect(await listJson()).toEqual({ ok: true, providers: [] });
   });
 
+  it('a base URL whose port is not 1-65535 is refused at /baseUrl, whatever the class, with nothing registered', async () => {
+    const hosted = join(home, 'anthropic-bad-port.yaml');
+    writeFileSync(hosted, readFileSync('providers/examples/anthropic-hosted.yaml', 'utf8').replace('https://api.anthropic.com', 'https://api.anthropic.com:99999'));
+    const refused = await runCli(['provider', 'register', hosted], { home });
+    expect(refused.exitCode).toBe(3);
+    expect(refused.stderr).toContain(`${hosted}:10:10 /baseUrl port must be 1-65535, got "99999" in "https://api.anthropic.com:99999"`);
+    expect(refused.stderr).not.toContain('egress');
+
+    const local = join(home, 'ollama-port-zero.yaml');
+    writeFileSync(local, readFileSync(EXAMPLE, 'utf8').replace('127.0.0.1:11434', '127.0.0.1:0'));
+    const zero = await runCli(['provider', 'register', local], { home });
+    expect(zero.exitCode).toBe(3);
+    expect(zero.stderr).toContain('/baseUrl port must be 1-65535, got "0" in "http://127.0.0.1:0/v1"');
+    writeFileSync(local, readFileSync(EXAMPLE, 'utf8').replace('127.0.0.1:11434', '127.0.0.1:99999'));
+    const large = await runCli(['provider', 'register', local], { home });
+    expect(large.exitCode).toBe(3);
+    expect(large.stderr).toContain('/baseUrl port must be 1-65535, got "99999"');
+    // Its own problem, not the loopback rule's.
+    expect(large.stderr).not.toContain('class "local" requires');
+    expect(await listJson()).toEqual({ ok: true, providers: [] });
+  });
+
+  it('a file holding several records says how many and where the second starts, and how to register them', async () => {
+    const both = join(home, 'both.yaml');
+    const example = readFileSync(EXAMPLE, 'utf8');
+    writeFileSync(both, `${example}---\n${readFileSync('providers/examples/anthropic-hosted.yaml', 'utf8')}`);
+    const refused = await runCli(['provider', 'register', both], { home });
+    expect(refused.exitCode).toBe(3);
+    const line = example.split('\n').length;
+    expect(refused.stderr).toContain(
+      `${both}:${line}:1 / the file holds 2 YAML documents (the second starts at the \`---\` on line ${line}), but one is expected (hint: put one provider record per file, and register the files together: \`syndicate provider register a.yaml b.yaml\`)`,
+    );
+    expect(refused.stderr).not.toContain('parseAllDocuments');
+  });
+
   it('registering several files is all-or-nothing', async () => {
     const result = await runCli(
       ['provider', 'register', EXAMPLE, 'providers/examples/anthropic-hosted.yaml', `${INVALID}/local-on-lan-address.yaml`],

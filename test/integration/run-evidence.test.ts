@@ -385,7 +385,7 @@ describe('syndicate run: upstream failures', () => {
     expect(result.exitCode, result.stderr).toBe(5);
     const error = document.error as { hint: string; details: { attempts: { evidenceId: string }[] } };
     // The time the caller allowed ran out: the hint says how to allow more, not to start the engine.
-    expect(error.hint).toContain('--timeout');
+    expect(error.hint).toBe('every candidate was still answering when the 2s allowed ran out; allow more (`syndicate run --timeout 4s`) or ask for fewer tokens');
     const envelope = (await scenario.evidence(error.details.attempts.at(-1)!.evidenceId)) as Record<string, any>;
     expect(envelope.markers).toContain('timeout');
   });

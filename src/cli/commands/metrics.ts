@@ -61,7 +61,7 @@ function printSummary(
   );
   const cacheLine = promptCacheLine(tokens.local, tokens.hosted);
   if (cacheLine !== undefined) line(cacheLine);
-  line(`spend     ${usd(spendUsd.total)} (hosted ${usd(spendUsd.hosted)}, local ${usd(spendUsd.local)})`);
+  line(`spend     ${usd(spendUsd.total)} (hosted ${usd(spendUsd.hosted)}, local ${usd(spendUsd.local)}, provider probes ${usd(spendUsd.probes)})`);
   line(
     `savings   ~${usd(savings.estimatedSavingsUsd)}: local tokens priced at ${savings.referenceModel} ($${savings.inputPerMTok}/$${savings.outputPerMTok} per MTok in/out)`,
   );

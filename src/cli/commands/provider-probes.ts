@@ -119,10 +119,10 @@ Example:
         tellDiscoveries(context.output, report.provider.id, report.deviations, report.discovery, options.update);
         if (!report.conforms) {
           const problems = report.capabilities.flatMap((result) => result.checks).filter((check) => check.verdict === 'deviation' || check.verdict === 'fail');
-          throw new CheckFailedError(
-            `${id} does not match its record: ${[...new Set(problems.map((check) => check.name.split('.')[0]))].join(', ')}`,
-            { hint: hintFor(report.provider.id, problems, options.update && report.discovery?.updated === true), details: { ...report } },
-          );
+          throw new CheckFailedError(capabilitiesFailure(report, problems), {
+            hint: hintFor(report.provider.id, problems, options.update && report.discovery?.updated === true),
+            details: { ...report },
+          });
         }
       } finally {
         context.close();
@@ -203,6 +203,26 @@ function tellDiscoveries(output: Output, providerId: string, deviations: readonl
         : `provider ${providerId} left unchanged at v${discovery.version}; the discovery is recorded (run \`syndicate provider capabilities ${providerId}\` to add it to the record, or declare it in the provider file)`,
     );
   }
+}
+
+/**
+ * What the run found, in the terms of what it wrote: undeclared deviations the record lacks (or
+ * lacked, when this run added them as a new version), and probes that failed outright (wire or
+ * record defects, which no version can declare).
+ */
+function capabilitiesFailure(report: CapabilitiesReport, problems: readonly ProbeCheck[]): string {
+  const probesOf = (checks: readonly ProbeCheck[]): string => [...new Set(checks.map((check) => check.name.split('.')[0]))].join(', ');
+  const deviating = problems.filter((check) => check.verdict === 'deviation');
+  const failing = problems.filter((check) => check.verdict === 'fail');
+  const deviations = [...new Set(deviating.map((check) => check.deviation).filter((deviation) => deviation !== undefined))];
+  const discovery = report.discovery;
+  const parts: string[] = [];
+  if (deviations.length > 0) {
+    const found = `undeclared ${deviations.join(', ')} (${probesOf(deviating)})`;
+    parts.push(discovery?.updated === true ? `${found}, now declared by v${discovery.version}` : found);
+  }
+  if (failing.length > 0) parts.push(`${probesOf(failing)} failed`);
+  return `${report.provider.id} v${report.provider.version} does not match its record: ${parts.join('; ')}`;
 }
 
 function hintFor(providerId: string, problems: readonly ProbeCheck[], updated: boolean): string {

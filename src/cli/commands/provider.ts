@@ -34,6 +34,7 @@ Examples:
         context.output.result({ results }, () => {
           for (const outcome of results) context.output.line(describeOutcome(outcome));
         });
+        for (const outcome of results) warnDroppedDiscoveries(context, outcome);
       } finally {
         context.close();
       }
@@ -188,6 +189,22 @@ function parseVersion(text: string, flag: string): number {
   const match = /^v?([1-9]\d*)$/i.exec(text.trim());
   if (match === null) throw new UsageError(`${flag} "${text}" is not a version number`, { hint: `use a whole number >= 1, e.g. ${flag} 2` });
   return Number(match[1]);
+}
+
+/** On stderr (also with --json): the discovered deviations a registration left out, and how to keep them. */
+function warnDroppedDiscoveries(context: CommandContext, outcome: RegistrationOutcome): void {
+  const dropped = outcome.droppedDiscoveries ?? [];
+  if (dropped.length === 0) return;
+  const deviations = dropped.map((item) => item.deviation).join(', ');
+  const found = dropped
+    .map((item) => `${item.deviation}: added in v${item.addedInVersion}, found by ${item.source === 'invocation' ? 'an invocation' : item.source.replace(/^probe:/, 'probe ')}${item.evidenceId === null ? '' : ` (evidence ${item.evidenceId})`}`)
+    .join('; ');
+  const file = outcome.sourcePath === null ? 'the provider file' : outcome.sourcePath;
+  context.output.warn(
+    `${outcome.id} v${outcome.version} no longer declares ${deviations}, which ${dropped.length === 1 ? 'was' : 'were'} discovered on the engine (${found}). ` +
+      `To keep ${dropped.length === 1 ? 'it' : 'them'}, list ${deviations} under deviations: in ${file} and register it again; ` +
+      `otherwise the next probe or invocation that shows ${dropped.length === 1 ? 'it' : 'them'} adds ${dropped.length === 1 ? 'it' : 'them'} back as a new version`,
+  );
 }
 
 function describeOutcome(outcome: RegistrationOutcome): string {
@@ -345,6 +362,7 @@ async function addEntry(context: CommandContext, name: string, options: { id?: s
       if (record.auth !== undefined) output.line(`the key is read from $${record.auth.env} at call time`);
     },
   );
+  warnDroppedDiscoveries(context, outcome);
 }
 
 function formatValue(value: unknown): string {

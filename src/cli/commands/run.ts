@@ -87,6 +87,7 @@ Examples:
             request,
             signal,
             caller: 'cli',
+            timeoutOption: 'syndicate run --timeout',
             ...(providerId === undefined ? {} : { provider: providerId }),
             ...(options.permit === undefined ? {} : { permitToken: options.permit }),
             ...(options.workflow === undefined ? {} : { workflow: options.workflow }),

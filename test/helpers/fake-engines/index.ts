@@ -27,7 +27,8 @@ export type FakeFault =
   // text-generation-webui do. Non-streamed answers are unaffected.
   | 'omit-terminal-marker'
   | 'reset-mid-stream' // stream some chunks, then destroy the socket
-  | { slowStreamMs: number }; // delay between stream chunks
+  | { slowStreamMs: number } // delay between stream chunks
+  | { contentType: string }; // the usual answer, under this Content-Type header
 
 /** How to start a fake engine. */
 export interface FakeEngineOptions {
@@ -88,8 +89,8 @@ export interface FakeEngine {
   baseUrl: string;
   /** Every request, including discovery GETs. */
   exchanges: RecordedExchange[];
-  /** Applies to the next `times` inference requests (default: all). */
-  setFault(fault: FakeFault, times?: number): void;
+  /** Applies to the next `times` inference requests (default: all); `streams`: only to streamed ones. */
+  setFault(fault: FakeFault, times?: number, scope?: 'all' | 'streams'): void;
   /** What the real engine would have written to its own log (e.g. vLLM's ignored-fields warning). */
   serverLog: string[];
   close(): Promise<void>;
@@ -125,10 +126,12 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
   const timers = new Set<NodeJS.Timeout>();
   let fault: FakeFault = 'ok';
   let faultRemaining = Number.POSITIVE_INFINITY;
+  let faultScope: 'all' | 'streams' = 'all';
   let closed = false;
 
-  const nextFault = (): FakeFault => {
+  const nextFault = (body: Buffer): FakeFault => {
     if (fault === 'ok' || faultRemaining <= 0) return 'ok';
+    if (faultScope === 'streams' && !isStreamRequest(body)) return 'ok';
     faultRemaining -= 1;
     const current = fault;
     if (faultRemaining <= 0) fault = 'ok';
@@ -171,7 +174,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
 
   const route = (path: string, method: string, body: Buffer, request: IncomingMessage, writer: RecordingWriter): void => {
     if (method === 'POST' && isInferencePath(kind, path)) {
-      const currentFault = nextFault();
+      const currentFault = nextFault(body);
       if (currentFault === 'reset') {
         request.socket.destroy();
         return;
@@ -198,6 +201,10 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
 
   const deliver = (reply: Reply, writer: RecordingWriter, currentFault: FakeFault): void => {
     const slowMs = typeof currentFault === 'object' && 'slowStreamMs' in currentFault ? currentFault.slowStreamMs : 0;
+    if (typeof currentFault === 'object' && 'contentType' in currentFault) {
+      const headers = Object.fromEntries(Object.entries(reply.headers).filter(([name]) => name.toLowerCase() !== 'content-type'));
+      reply = { ...reply, headers: { ...headers, 'Content-Type': currentFault.contentType } };
+    }
     if (reply.frames === undefined) {
       const body = reply.body ?? '';
       if (currentFault === 'malformed-json' && reply.status < 300) {
@@ -261,9 +268,10 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     baseUrl: kind === 'anthropic' ? url : `${url}/v1`,
     exchanges,
     serverLog: state.serverLog,
-    setFault(newFault: FakeFault, times?: number): void {
+    setFault(newFault: FakeFault, times?: number, scope: 'all' | 'streams' = 'all'): void {
       fault = newFault;
       faultRemaining = times ?? Number.POSITIVE_INFINITY;
+      faultScope = scope;
     },
     async close(): Promise<void> {
       if (closed) return;
@@ -311,7 +319,8 @@ class RecordingWriter {
   destroy(): void {
     const socket = this.response.socket;
     if (socket !== null && socket.writableLength > 0 && !socket.destroyed) {
-      socket.once('drain', () => socket.destroy());
+      // 'drain' fires only after a write that filled the buffer; an empty write's callback runs once everything before it is flushed.
+      socket.write(Buffer.alloc(0), () => socket.destroy());
       return;
     }
     socket?.destroy();
@@ -328,6 +337,15 @@ class RecordingWriter {
       this.exchange.responseBody = bytes;
     }
     this.response.end(bytes);
+  }
+}
+
+function isStreamRequest(body: Buffer): boolean {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && (parsed as { stream?: unknown }).stream === true;
+  } catch {
+    return false;
   }
 }
 

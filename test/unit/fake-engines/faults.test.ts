@@ -139,6 +139,28 @@ describe('fault injection', () => {
     expect(engine.exchanges[0]!.responseBody.equals(response.body)).toBe(true);
   });
 
+  it('contentType answers as usual under another Content-Type header, streamed or not', async () => {
+    engine = await startFakeEngine({ kind: 'llama.cpp' });
+    engine.setFault({ contentType: 'text/plain' }, 2);
+    const body = await rawRequest(completions(), { body: chatBody(MODEL) });
+    expect(body.headers['content-type']).toBe('text/plain');
+    expect(JSON.parse(body.body.toString())).toMatchObject({ object: 'chat.completion' });
+    const stream = await rawRequest(completions(), { body: chatBody(MODEL, { stream: true }) });
+    expect(stream.headers['content-type']).toBe('text/plain');
+    expect(splitSseFrames(stream.body).at(-1)!.data).toBe('[DONE]');
+    expect((await rawRequest(completions(), { body: chatBody(MODEL) })).headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+
+  it('a fault scoped to streams leaves non-streamed requests alone and does not count them', async () => {
+    engine = await startFakeEngine({ kind: 'llama.cpp' });
+    engine.setFault('reset-mid-stream', 1, 'streams');
+    const plain = await rawRequest(completions(), { body: chatBody(MODEL) });
+    expect(plain.complete).toBe(true);
+    const stream = await rawRequest(completions(), { body: chatBody(MODEL, { stream: true }) });
+    expect(stream.complete).toBe(false);
+    expect((await rawRequest(completions(), { body: chatBody(MODEL, { stream: true }) })).complete).toBe(true);
+  });
+
   it('slowStreamMs delays each chunk, and close() cancels a slow stream', async () => {
     engine = await startFakeEngine({ kind: 'vllm' });
     engine.setFault({ slowStreamMs: 40 }, 1);

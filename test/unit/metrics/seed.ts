@@ -44,11 +44,13 @@ export function seedAttempts(start: number): SeedAttempt[] {
     { at: start + 70 * MINUTE, provider: OLLAMA, model: 'llama3', hop: 1, state: 'completed', firstTokenMs: 200, totalMs: 600, usage: { inputTokens: 3000, outputTokens: 1500 }, warm: true, session: 'sess-agent' },
     // Of its 400 input tokens, 300 were prompt-cache reads and 50 cache writes.
     { at: start + 80 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'completed', firstTokenMs: 500, totalMs: 1500, usage: { inputTokens: 400, outputTokens: 100, cachedInputTokens: 300, cacheWriteInputTokens: 50 }, costUsd: 0.0027, sensitivity: 'public', session: 'sess-agent' },
-    // Hour 2: a failed hosted attempt; a probe (never counted).
+    // Hour 2: a failed hosted attempt; a probe (never counted as a request).
     { at: start + 130 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', state: 'failed', totalMs: 50 },
     // ... and a local stream its caller left after the first token (not a provider failure).
     { at: start + 135 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'failed', firstTokenMs: 40, totalMs: 900, errorCode: 'interrupted' },
     { at: start + 140 * MINUTE, provider: OLLAMA, model: 'llama3', kind: 'probe', state: 'completed', firstTokenMs: 5, totalMs: 9, usage: { inputTokens: 7, outputTokens: 7 } },
+    // ... and a priced probe of the hosted provider (`provider test` in CI): no request, but spend.
+    { at: start + 142 * MINUTE, provider: CLAUDE, model: 'claude-sonnet', kind: 'probe', state: 'completed', firstTokenMs: 300, totalMs: 600, usage: { inputTokens: 20, outputTokens: 10 }, costUsd: 0.00021 },
     // Before the window: never counted.
     { at: start - 30 * MINUTE, provider: OLLAMA, model: 'llama3', state: 'completed', firstTokenMs: 9999, totalMs: 9999, usage: { inputTokens: 50_000, outputTokens: 50_000 } },
   ];

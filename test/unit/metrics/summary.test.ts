@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordModelLoad } from '../../../src/engines/events.js';
+import { spentSince } from '../../../src/evidence/index.js';
 import { computeMetrics, hourlySeriesStart, MAXIMUM_HOURLY_POINTS, percentiles, readMetricsRows, summarizeMetrics } from '../../../src/metrics/index.js';
 import type { MetricsRow } from '../../../src/metrics/summary.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
@@ -88,7 +89,12 @@ describe('metrics from a seeded evidence store', () => {
       { provider: 'claude', model: 'claude-sonnet', class: 'approved_hosted', requests: 1, firstTokenMs: { p50: 500, p95: 500, samples: 1 }, totalMs: { p50: 1500, p95: 1500, samples: 1 } },
       { provider: 'ollama', model: 'llama3', class: 'local', requests: 3, firstTokenMs: { p50: 200, p95: 300, samples: 3 }, totalMs: { p50: 600, p95: 800, samples: 3 } },
     ]);
-    expect(summary.spendUsd).toEqual({ total: 0.0027, local: 0, hosted: 0.0027 });
+    // The hosted answer cost $0.0027; the hosted probe (20 in, 10 out at claude-sonnet's $3 / $15
+    // per MTok) $0.00021, counted apart from requests but in the total, as the daily ceiling counts it:
+    // 0.0027 + 0.00021 = 0.00291.
+    expect(summary.spendUsd).toMatchObject({ local: 0, hosted: 0.0027, probes: 0.00021 });
+    expect(summary.spendUsd.total).toBeCloseTo(0.00291, 12);
+    expect(summary.spendUsd.total).toBeCloseTo(spentSince(store, new Date(WINDOW.sinceMs).toISOString()), 12);
     // (6000 × $3 + 3000 × $15) / 1e6 = $0.063 of local tokens at the reference price; local cost nothing.
     expect(summary.savings.referenceModel).toBe(SAVINGS.referenceModel);
     expect(summary.savings.localTokensAtReferenceUsd).toBeCloseTo(0.063, 12);

@@ -68,8 +68,12 @@ describe('JSON mode', () => {
     expect(judgeJsonTrials([{ format: 'json_schema', text: 'Paris.' }], ['weak_json_adherence']).verdict).toBe('declared');
   });
 
-  it('a refusal counts against adherence; a trial cut off by max_tokens decides nothing', () => {
-    expect(judgeJsonTrials([{ format: 'json_object', failure: 'HTTP 400' }], [])).toMatchObject({ decided: 1, verdict: 'deviation' });
+  it('a refusal counts against adherence; a trial cut off by max_tokens, or without an answer for any other reason, decides nothing', () => {
+    expect(judgeJsonTrials([{ format: 'json_object', refusal: 'HTTP 400' }], [])).toMatchObject({ decided: 1, verdict: 'deviation' });
+    const unanswered = judgeJsonTrials([{ format: 'json_schema', unanswered: 'the answer did not decode' }, { format: 'json_object', unanswered: 'reset' }], []);
+    expect(unanswered).toMatchObject({ decided: 0, verdict: 'inconclusive' });
+    expect(unanswered.checks.map((check) => check.verdict)).toEqual(['inconclusive', 'inconclusive']);
+    expect(unanswered.checks.some((check) => check.deviation !== undefined)).toBe(false);
     expect(judgeJsonTrials([{ format: 'json_object', text: '{"answer": "Par', finishReason: 'length' }], [])).toMatchObject({ decided: 0, verdict: 'inconclusive' });
   });
 

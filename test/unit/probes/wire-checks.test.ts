@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ProbeCheck } from '../../../src/probes/types.js';
-import { checkResponseBody, checkStreamBody, checkToolCalls } from '../../../src/probes/wire-checks.js';
+import { checkContentType, checkResponseBody, checkStreamBody, checkToolCalls, malformedEventStream, withoutDeviations } from '../../../src/probes/wire-checks.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'engines');
 
@@ -213,5 +213,49 @@ describe('checkToolCalls', () => {
     expect(checkToolCalls(stream, true, { ...anthropic, toolName: name }).filter((check) => check.verdict !== 'pass')).toEqual([]);
     const broken = stream.replace('is\\"}', 'is');
     expect(verdictOf(checkToolCalls(broken, true, { ...anthropic, toolName: name }), 'tool-calls.arguments')).toBe('deviation');
+  });
+});
+
+describe('checkContentType', () => {
+  it('a non-streamed answer must be JSON, as the TypeScript SDKs only parse those', () => {
+    expect(checkContentType('application/json; charset=utf-8', false, 'wire')).toMatchObject({ name: 'wire.content-type', verdict: 'pass' });
+    expect(checkContentType('application/problem+json', false, 'wire').verdict).toBe('pass');
+    expect(checkContentType('text/plain', false, 'wire')).toMatchObject({ verdict: 'fail', detail: expect.stringContaining('return such a body as a string') });
+    expect(checkContentType(undefined, false, 'wire')).toMatchObject({ verdict: 'fail', detail: expect.stringContaining('no content-type header') });
+  });
+
+  it('a stream should be text/event-stream: anything else is a warning, the SDKs parse it anyway', () => {
+    expect(checkContentType('text/event-stream; charset=utf-8', true, 'streaming')).toMatchObject({ name: 'streaming.content-type', verdict: 'pass' });
+    expect(checkContentType('text/plain', true, 'streaming').verdict).toBe('warn');
+    expect(checkContentType('application/json', true, 'streaming').verdict).toBe('warn');
+  });
+});
+
+describe('malformedEventStream', () => {
+  it('an HTML page or a JSON body is no event stream; a well-formed stream, whole or cut, is one', () => {
+    expect(malformedEventStream('<html><body>Bad Gateway</body></html>')).toBe('it holds no server-sent event: "<html><body>Bad Gateway</body></html>"');
+    expect(malformedEventStream('{"id":"chatcmpl-1"}')).toContain('no server-sent event');
+    expect(malformedEventStream('data: {"choices":[]}\n\ndata: [DONE]\n\n')).toBeUndefined();
+    // Cut in the middle of its second event: a broken stream, not a malformed one.
+    expect(malformedEventStream('data: {"choices":[]}\n\ndata: {"choi')).toBeUndefined();
+  });
+
+  it('a complete event whose data is not JSON is malformed', () => {
+    expect(malformedEventStream('data: {"choices":[]}\n\ndata: {"choi\n\ndata: [DONE]\n\n')).toBe('an event\'s data is not JSON: "{\\"choi"');
+  });
+});
+
+describe('withoutDeviations', () => {
+  it('leaves out the checks that name a deviation, declared or not, and keeps the rest', () => {
+    const stream = 'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Par"}}]}\n\n';
+    const checks = checkStreamBody(stream, { ...openai, declared: ['approximate_token_counts'] }).checks;
+    expect(checks.some((check) => check.verdict === 'deviation')).toBe(true);
+    expect(checks.some((check) => check.verdict === 'declared')).toBe(true);
+    const { judged, unjudged } = withoutDeviations(checks);
+    expect(unjudged).toEqual(['streaming.terminal-marker', 'streaming.finish_reason', 'streaming.usage']);
+    expect(judged.map((check) => [check.name, check.verdict])).toEqual([
+      ['streaming.chunks', 'pass'],
+      ['streaming.id', 'pass'],
+    ]);
   });
 });

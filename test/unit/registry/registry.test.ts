@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, UsageError } from '../../../src/errors.js';
+import { recordDiscoveredDeviations } from '../../../src/probes/discovery.js';
 import { registerProviderFiles } from '../../../src/registry/register.js';
 import {
   findProvider,
@@ -66,6 +67,22 @@ describe('registry', () => {
     expect(getProviderVersion(store, 'demo', 1)?.record.baseUrl).toBe('http://127.0.0.1:11434/v1');
     expect(getProviderVersion(store, 'demo', 3)).toBeUndefined();
     expect(findProvider(store, 'demo')?.currentVersion).toBe(2);
+  });
+
+  it('a registration that leaves out discovered deviations names them; declared ones dropped by the operator are not named', async () => {
+    const path = file('demo.yaml', `${RECORD}deviations: [unsupported_seed_control]\n`);
+    await registerProviderFiles(store, [path]);
+    const discovery = recordDiscoveredDeviations(store, 'demo', [{ deviation: 'weak_json_adherence', declared: false, source: 'json-mode', evidenceId: 'ev_json', detail: 'prose' }], { update: true });
+    expect(discovery).toMatchObject({ updated: true, version: 2 });
+    expect(findProvider(store, 'demo')?.record.deviations).toEqual(['weak_json_adherence', 'unsupported_seed_control']);
+
+    // The original file again: v3 drops weak_json_adherence, which v2 added from a probe.
+    const [again] = await registerProviderFiles(store, [path]);
+    expect(again).toMatchObject({ status: 'updated', version: 3, droppedDiscoveries: [{ deviation: 'weak_json_adherence', addedInVersion: 2, source: 'probe:json-mode', evidenceId: 'ev_json' }] });
+    // The operator's own deviation, removed from the file: nothing discovered it, nothing to say.
+    const [edited] = await registerProviderFiles(store, [file('edited.yaml', RECORD)]);
+    expect(edited).toMatchObject({ status: 'updated', version: 4 });
+    expect(edited?.droppedDiscoveries).toBeUndefined();
   });
 
   it('registers several files all-or-nothing', async () => {

@@ -113,8 +113,30 @@ describe('parseYamlText and positions', () => {
     expect(error.hint).toContain('JSON Lines');
   });
 
-  it('refuses two documents in one file', () => {
-    expect(() => parseYamlText('id: a\n---\nid: b\n', 'two.yaml')).toThrow(InvalidInputError);
+  it('refuses several documents in one file, counting them and naming the line of the second `---`, in its own words', () => {
+    const problemsOf = (text: string, hint?: string): InputProblem[] => {
+      try {
+        parseYamlText(text, 'many.yaml', hint === undefined ? {} : { multipleDocumentsHint: hint });
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidInputError);
+        return (error as InvalidInputError).problems;
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(problemsOf('id: a\n---\nid: b\n---\nid: c\n')).toEqual([
+      {
+        file: 'many.yaml',
+        pointer: '',
+        line: 2,
+        column: 1,
+        message: 'the file holds 3 YAML documents (the second starts at the `---` on line 2), but one is expected',
+        hint: 'keep one document per file: remove the `---` line and what follows it, or move that to a file of its own',
+      },
+    ]);
+    // A file that opens with `---`: the second document is the second `---`.
+    const [opened] = problemsOf('---\nid: a\n---\nid: b\n', 'one record per file');
+    expect(opened).toMatchObject({ line: 3, message: expect.stringContaining('holds 2 YAML documents (the second starts at the `---` on line 3)'), hint: 'one record per file' });
+    expect(JSON.stringify(opened)).not.toContain('parseAllDocuments');
   });
 });
 
