@@ -74,12 +74,19 @@ export function completeAttempt(store: Store, evidenceId: string, outcome: Attem
 /**
  * `completeAttempt` through a group committer (the gateway): the finishing write joins the next
  * batch transaction and the returned promise settles once it is committed (rejecting with a
- * StoreError as `completeAttempt` would throw). An invalid outcome, or an earlier capture
- * failure of the attempt, still throws at once.
+ * StoreError as `completeAttempt` would throw). `deferred`: the caller does not wait for it (an
+ * answered request), so it may wait for another request's batch (`GroupCommitter.runDeferred`).
+ * An invalid outcome, or an earlier capture failure of the attempt, still throws at once.
  */
-export function completeAttemptGrouped(commits: GroupCommitter, store: Store, evidenceId: string, outcome: AttemptOutcome): Promise<void> {
+export function completeAttemptGrouped(
+  commits: GroupCommitter,
+  store: Store,
+  evidenceId: string,
+  outcome: AttemptOutcome,
+  options: { deferred?: boolean } = {},
+): Promise<void> {
   const work = finishing(store, evidenceId, outcome);
-  return commits.run(() => write(work));
+  return options.deferred === true ? commits.runDeferred(() => write(work)) : commits.run(() => write(work));
 }
 
 /** Checks the outcome and takes the attempt out of the open set; returns the finishing write. */

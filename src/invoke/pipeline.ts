@@ -556,8 +556,9 @@ function loweredWarning(request: CanonicalRequest, candidate: Candidate, provide
 /**
  * Finishes an attempt's evidence: synchronously (the CLI: its one command, its commits), or with
  * group commit (the gateway), where the finish joins the next batch and the returned promise
- * settles on its commit. A successful answer does not wait for it — a crash before that commit
- * leaves the row pending, which recovery marks interrupted, and the gateway's drain waits for
+ * settles on its commit. A successful answer does not wait for it, and its finish may wait up to
+ * `DEFERRED_COMMIT_MS` for the next request's batch — a crash before that commit leaves the row
+ * pending, which recovery marks interrupted, and the gateway's drain waits for
  * the committer; a failure of that write goes to `onBackgroundError`. Invalid outcomes and
  * earlier capture failures still throw here.
  */
@@ -566,7 +567,8 @@ function finishAttempt(context: PipelineContext, evidenceId: string, outcome: At
     completeAttempt(context.store, evidenceId, outcome);
     return undefined;
   }
-  return completeAttemptGrouped(context.commits, context.store, evidenceId, outcome);
+  // Nothing waits for an answer's finish: it may share the next request's commit.
+  return completeAttemptGrouped(context.commits, context.store, evidenceId, outcome, { deferred: outcome.state === 'completed' });
 }
 
 type AttemptOutcomeFields = Parameters<typeof completeAttempt>[2];

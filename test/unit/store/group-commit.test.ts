@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GroupCommitter } from '../../../src/store/group-commit.js';
+import { DEFERRED_COMMIT_MS, GroupCommitter } from '../../../src/store/group-commit.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 
 let directory: string;
@@ -133,5 +133,35 @@ describe('GroupCommitter', () => {
     await expect(outcome).rejects.toMatchObject({ code: 'store_failure', message: expect.stringContaining('closed') });
     await commits.idle();
     expect(committedNotes()).toEqual(['before']);
+  });
+
+  it('a deferred unit joins the next batch another unit starts, in queue order: one transaction for both', async () => {
+    const commits = new GroupCommitter(store);
+    const finish = commits.runDeferred(insert('finish of request 1'));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Nothing started a batch: the deferred unit is still waiting, uncommitted.
+    expect(commits.pending).toBe(1);
+    expect(committedNotes()).toEqual([]);
+    const start = commits.run(insert('start of request 2'));
+    expect(await Promise.all([finish, start])).toEqual([1, 2]);
+    expect(commits.stats).toEqual({ batches: 1, units: 2, largestBatch: 2 });
+    expect(committedNotes()).toEqual(['finish of request 1', 'start of request 2']);
+  });
+
+  it('a deferred unit commits on its own when no batch starts within DEFERRED_COMMIT_MS', async () => {
+    const commits = new GroupCommitter(store);
+    const queuedAt = performance.now();
+    await commits.runDeferred(insert('alone'));
+    expect(performance.now() - queuedAt).toBeGreaterThanOrEqual(DEFERRED_COMMIT_MS - 1);
+    expect(commits.stats).toEqual({ batches: 1, units: 1, largestBatch: 1 });
+    expect(committedNotes()).toEqual(['alone']);
+  });
+
+  it('idle() commits deferred units at once instead of waiting out their delay', async () => {
+    const commits = new GroupCommitter(store);
+    void commits.runDeferred(insert('deferred'));
+    await commits.idle();
+    expect(committedNotes()).toEqual(['deferred']);
+    expect(commits.pending).toBe(0);
   });
 });
