@@ -98,6 +98,7 @@ describe('Anthropic clients', () => {
     const read = rows.reduce((total, row) => total + (row.cachedInputTokens ?? 0), 0);
     expect(written).toBeGreaterThan(1024); // the first request wrote the cache
     expect(read).toBeGreaterThan(2 * 1024); // the next two read it
+    await gateway.settled();
     const summary = computeMetrics(gateway.store, testPolicy(), window);
     expect(summary.tokens.hosted).toMatchObject({ cachedInput: read, cacheWriteInput: written });
     expect(summary.tokens.hosted.cachedInputShare).toBeCloseTo(read / summary.tokens.hosted.input, 12);

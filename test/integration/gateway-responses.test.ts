@@ -72,6 +72,7 @@ describe('OpenAI Responses API client', () => {
     const sent = lastEngineRequest(ollama);
     expect(sent.messages[0]).toMatchObject({ role: 'system', content: 'Be brief.' });
     expect(sent.max_tokens).toBe(200);
+    await main.settled();
     expect(getEvidence(main.store, http.headers.get('x-syndicate-evidence') ?? '')).toMatchObject({ caller: 'gateway', state: 'completed', provider: { id: 'ollama' } });
     expect(await scrape()).toBe(countedBefore + 1);
   });
@@ -235,6 +236,7 @@ describe('OpenAI Responses API client', () => {
   });
 
   it('counts input tokens locally (responses.inputTokens.count), growing with the conversation, recording nothing', async () => {
+    await main.settled();
     const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
     const short = await client(main).responses.inputTokens.count({ input: 'What is the capital of France?' });
     expect(short).toEqual({ object: 'response.input_tokens', input_tokens: expect.any(Number) });
@@ -253,6 +255,7 @@ describe('OpenAI Responses API client', () => {
       .withResponse();
     expect(long.input_tokens).toBeGreaterThan(short.input_tokens + 300);
     expect(response.headers.get('x-syndicate-token-count')).toMatch(/^approximate/);
+    await main.settled();
     expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
   });
 
@@ -368,6 +371,7 @@ describe('raw HTTP', () => {
       expect(frames.at(-2)).toMatch(/^event: error\ndata: \{"type":"error"/);
       const failed = JSON.parse((frames.at(-1) ?? '').split('\ndata: ')[1] ?? '{}') as { type: string; response: { status: string; error: { code: string } } };
       expect(failed).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { code: 'stream_broken' } } });
+      await gateway.settled();
       expect(listEvidence(gateway.store, { limit: 1 })[0]).toMatchObject({ state: 'failed', markers: expect.arrayContaining(['partial_response']) });
     } finally {
       await gateway.close();

@@ -74,6 +74,7 @@ describe('OpenAI client', () => {
     expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
     expect(completion.choices[0]?.finish_reason).toBe('stop');
     expect(completion.model).toBe(`ollama:${OLLAMA_MODEL}`);
+    await main.settled();
     const newest = listEvidence(main.store, { limit: 1 })[0];
     expect(newest).toMatchObject({ caller: 'gateway', state: 'completed', provider: { id: 'ollama', class: 'local' }, model: OLLAMA_MODEL });
   });
@@ -97,6 +98,7 @@ describe('OpenAI client', () => {
     expect(deltas.length).toBeGreaterThan(1);
     expect(deltas.join('')).toBe(DEFAULT_ANSWER);
     expect(finishReasons.at(-1)).toBe('stop');
+    await main.settled();
     const newest = listEvidence(main.store, { limit: 1 })[0];
     expect(newest).toMatchObject({ id: response.headers.get('x-syndicate-evidence'), requestId: response.headers.get('x-syndicate-request'), streamed: true });
     expect(response.headers.get('x-syndicate-sensitivity')).toBe(newest?.sensitivity);
@@ -113,6 +115,7 @@ describe('OpenAI client', () => {
       .withResponse();
     expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
     expect(response.headers.get('x-syndicate-ignored-fields')).toBe('logprobs, user');
+    await main.settled();
     const evidence = getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '');
     expect(evidence?.warnings).toEqual(
       expect.arrayContaining([
@@ -184,6 +187,7 @@ describe('OpenAI client', () => {
   });
 
   it('gets 404 NotFoundError naming the models it could use for a model nothing serves; nothing is sent or recorded', async () => {
+    await main.settled();
     const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
     const sentBefore = ollama.exchanges.length + claude.exchanges.length;
     const error = await openAIClient(main)
@@ -201,6 +205,7 @@ describe('OpenAI client', () => {
     expect(anthropicError).toBeInstanceOf(Anthropic.NotFoundError);
     expect((anthropicError as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
     expect(ollama.exchanges.length + claude.exchanges.length).toBe(sentBefore);
+    await main.settled();
     expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
   });
 
@@ -224,6 +229,7 @@ describe('OpenAI client', () => {
     expect((anthropicError as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('prompt is too long') } });
     expect(ollama.exchanges.length + claude.exchanges.length).toBe(sentBefore);
     // The router's decision is on record like any refusal.
+    await main.settled();
     expect(listEvidence(main.store, { limit: 1 })[0]).toMatchObject({ kind: 'denial', error: { code: 'context_length_exceeded' } });
   });
 
@@ -318,6 +324,7 @@ describe('OpenAI client', () => {
     expect((anthropicHeld as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after')).toBe('1');
     expect(failingOllama.exchanges.filter((exchange) => exchange.method === 'POST').length).toBe(sent);
     // Both refusals are on the chain: failed invocations that called nothing, saying why.
+    await failing.settled();
     const refused = listEvidence(failing.store, { limit: 2 });
     expect(refused).toMatchObject([
       { state: 'failed', error: { code: 'rate_limited' } },
@@ -469,6 +476,7 @@ describe('Anthropic client', () => {
 
   it('counts tokens locally (messages.countTokens, and the beta path Claude Code calls), growing with the conversation', async () => {
     const client = anthropicClient(main);
+    await main.settled();
     const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
     const short = await client.messages.countTokens({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
     expect(short.input_tokens).toBeGreaterThan(5);
@@ -487,6 +495,7 @@ describe('Anthropic client', () => {
     expect(long.input_tokens).toBeGreaterThan(short.input_tokens + 300);
     expect(response.headers.get('x-syndicate-token-count')).toMatch(/^approximate/);
     // Nothing was invoked: a count writes no evidence.
+    await main.settled();
     expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
     const invalid = await client.messages.countTokens({ model: 'auto', messages: [] }).catch((caught: unknown) => caught);
     expect(invalid).toBeInstanceOf(Anthropic.BadRequestError);
@@ -539,6 +548,7 @@ describe('raw HTTP', () => {
     expect(text).not.toContain('[DONE]');
     const last = JSON.parse((frames.at(-1) as string).replace(/^data: /, '')) as { error: { type: string; code: string } };
     expect(last.error).toMatchObject({ type: 'upstream_error', code: 'stream_broken' });
+    await failing.settled();
     const failed = listEvidence(failing.store, { limit: 1 })[0];
     expect(failed).toMatchObject({ state: 'failed', markers: expect.arrayContaining(['partial_response']) });
   });
@@ -573,6 +583,7 @@ describe('raw HTTP', () => {
     controller.abort();
     const evidenceId = response.headers.get('x-syndicate-evidence') ?? '';
     await vi.waitFor(() => expect(getEvidence(failing.store, evidenceId)?.state).toBe('failed'), { timeout: 5000 });
+    await failing.settled();
     const record = getEvidence(failing.store, evidenceId);
     expect(record?.markers).toEqual(['partial_response']);
     expect(record?.error).toMatchObject({ code: 'interrupted' });
@@ -645,6 +656,7 @@ describe('raw HTTP', () => {
       const { response } = await anthropicClient(main)
         .messages.create({ model: `ollama:${OLLAMA_MODEL}`, max_tokens: 32, messages: [{ role: 'user', content: 'What is the capital of France?' }] }, { headers })
         .withResponse();
+      await main.settled();
       return getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '')?.sessionId;
     };
     expect(await sessionOf({ 'x-claude-code-session-id': '6f1d2c3a-0b7e-4c1e-9a55-2f8e1b7c9d10' })).toBe('6f1d2c3a-0b7e-4c1e-9a55-2f8e1b7c9d10');
@@ -780,6 +792,7 @@ describe('a max_tokens larger than the context window leaves (Claude Code sends 
     expect(message.content[0]).toMatchObject({ type: 'text', text: DEFAULT_ANSWER });
     // 32 768 - the prompt estimate (2: one cl100k token + 10 %) - the chat template allowance (136).
     expect(lastSent()['max_tokens']).toBe(32_630);
+    await gateway.settled();
     const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
     expect(evidence?.warnings).toContainEqual({
       setting: 'maxTokens',
@@ -839,6 +852,7 @@ describe('an engine that ends its streams without [DONE] / message_stop', () => 
     expect(record).toMatchObject({ state: 'completed', markers: ['terminal_marker_missing'], verbatimCapture: 'full', tokenAccounting: 'exact', error: null });
     expect(record?.response.body?.equals(quiet.exchanges.at(-1)!.responseBody)).toBe(true);
     // The missing marker is the deviation a probe reports for it, recorded with this evidence.
+    await gateway.settled();
     expect(listDiscoveries(gateway.store, 'ollama')).toEqual([expect.objectContaining({ deviation: 'partial_streaming_reliability', source: 'invocation', evidenceId: record?.id })]);
 
     const streamed = await openAIClient(gateway).chat.completions.create({ model: `ollama:${OLLAMA_MODEL}`, stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] });
@@ -853,6 +867,7 @@ describe('an engine that ends its streams without [DONE] / message_stop', () => 
     expect(response).toMatchObject({ status: 'completed', output_text: DEFAULT_ANSWER });
 
     // Four answers in a row: an engine marked down would have been refused (503) from the second on.
+    await gateway.settled();
     const rows = listEvidence(gateway.store, { limit: 4 });
     expect(rows.map((row) => [row.state, row.markers])).toEqual(Array.from({ length: 4 }, () => ['completed', ['terminal_marker_missing']]));
   });

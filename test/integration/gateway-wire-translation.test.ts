@@ -212,6 +212,7 @@ describe('an OpenAI client that sends no max_tokens, answered by an anthropic-wi
   it("is sent the policy's cost.defaultOutputTokens, which the evidence names", async () => {
     const { response } = await openAIClient(gateway).chat.completions.create({ model: 'claude:claude-sonnet-4-20250514', messages: [{ role: 'user', content: QUESTION }] }).withResponse();
     expect(sentMaxTokens()).toBe(6000);
+    await gateway.settled();
     const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
     expect(JSON.parse(evidence?.request.body?.toString('utf8') ?? '{}')).toMatchObject({ max_tokens: 6000 });
     expect(evidence?.warnings).toContainEqual({ setting: 'maxTokens', message: 'the anthropic wire requires max_tokens; none was given, so 6000 was sent' });

@@ -33,6 +33,12 @@ export interface TestGateway {
   gateway: Gateway;
   running: RunningGateway;
   pipeline: PipelineContext;
+  /**
+   * Resolves once every evidence write queued so far is committed: an answered request's finish
+   * may wait a few milliseconds for the next request's batch (`GroupCommitter.runDeferred`), so
+   * a test reads the store after this, not right after the answer.
+   */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -103,6 +109,9 @@ export async function startTestGateway(options: {
     gateway,
     running,
     pipeline,
+    settled: async () => {
+      await pipeline.commits?.idle();
+    },
     close: async () => {
       await running.close();
       store.close();
