@@ -9,8 +9,8 @@ export type RequestPart =
 
 /**
  * Every part of a request that carries content or any other string the client controls that
- * leaves with it: the system prompt, every message's content parts (tool results and replayed
- * reasoning with its signature included), the tool calls' ids, names and arguments, the tool
+ * leaves with it: the system prompt, every message's content parts (tool results, replayed
+ * reasoning with its signature and replayed encrypted reasoning's data included), the tool calls' ids, names and arguments, the tool
  * definitions (name, description, JSON schema), the response schema and its name, the stop
  * sequences and the Anthropic beta names.
  */
@@ -65,6 +65,8 @@ function contentPart(part: ContentPart, location: string): RequestPart {
   if (untyped.type === 'text' && typeof untyped.text === 'string') return { kind: 'text', location, text: untyped.text };
   // Replayed reasoning is conversation content like any other: scanned before it can leave.
   if (part.type === 'reasoning' && typeof part.text === 'string') return { kind: 'text', location: `${location} (reasoning)`, text: part.text };
+  // Encrypted reasoning is opaque to us, but its data is a string the client sent: scanned as given.
+  if (part.type === 'redacted-reasoning' && typeof part.data === 'string') return { kind: 'text', location: `${location} (redacted reasoning)`, text: part.data };
   if (part.type === 'image') {
     const media = part.mediaType ?? 'unknown type';
     const source = part.data !== undefined ? `inline, ${Math.round((part.data.length * 3) / 4 / 1024)} KB` : part.url !== undefined ? 'by URL' : 'no data';

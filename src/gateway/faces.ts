@@ -131,6 +131,7 @@ export function partsOfResponse(response: CanonicalResponse): StreamPart[] {
     for (const item of inTurnOrder(response.parts, response.toolCalls)) {
       if (item.call !== undefined) toolCall(item.call, item.index);
       else if (item.part.type === 'text') parts.push({ type: 'text-delta', text: item.part.text });
+      else if (item.part.type === 'redacted-reasoning') parts.push({ type: 'redacted-reasoning', data: item.part.data });
       else {
         if (item.part.text !== '') parts.push({ type: 'reasoning-delta', text: item.part.text });
         if (item.part.signature !== undefined) parts.push({ type: 'reasoning-signature', signature: item.part.signature });

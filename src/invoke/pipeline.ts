@@ -585,7 +585,7 @@ interface StreamReading {
   terminalMarkerMissing: boolean;
 }
 
-const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delta', 'tool-call-delta']);
+const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delta', 'redacted-reasoning', 'tool-call-delta']);
 
 /**
  * Reads an SSE body, forwarding parts as they arrive. Parts before the first content part are

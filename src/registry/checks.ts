@@ -45,6 +45,11 @@ export function structuralProblems(record: ProviderRecord, source: YamlSource | 
   const problems: InputProblem[] = [];
   const modelIndex = new Map<string, number>();
   record.models.forEach((model, index) => {
+    if (model.id === AUTO_MODEL) {
+      problems.push(
+        problemAt(source, `/models/${index}/id`, 'model id "auto" is reserved: a request for model `auto` always lets the policy choose, so it would never reach this model', 'use the id the provider\'s API knows this model by; to let the policy choose among the models, send model `auto`, which needs no model of that name'),
+      );
+    }
     const first = modelIndex.get(model.id);
     if (first === undefined) modelIndex.set(model.id, index);
     else problems.push(problemAt(source, `/models/${index}/id`, `duplicate model id "${model.id}" (already declared at /models/${first}/id)`, 'model ids must be unique within a provider; remove or rename one'));

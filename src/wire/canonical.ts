@@ -19,7 +19,7 @@ export interface CacheControl {
 export function lastCacheControl(parts: readonly ContentPart[]): CacheControl | undefined {
   for (let index = parts.length - 1; index >= 0; index -= 1) {
     const part = parts[index];
-    if (part !== undefined && part.type !== 'reasoning' && part.cacheControl !== undefined) return part.cacheControl;
+    if (part !== undefined && (part.type === 'text' || part.type === 'image') && part.cacheControl !== undefined) return part.cacheControl;
   }
   return undefined;
 }
@@ -55,7 +55,17 @@ export interface ReasoningPart {
   signature?: string;
 }
 
-export type ContentPart = TextPart | ImagePart | ReasoningPart;
+/**
+ * Reasoning the provider encrypted (Anthropic `redacted_thinking`): `data` is its ciphertext,
+ * opaque here, which the client must replay unmodified and in its place when the conversation
+ * continues. Only the anthropic wire sends it back; every other wire drops it with a warning.
+ */
+export interface RedactedReasoningPart {
+  type: 'redacted-reasoning';
+  data: string;
+}
+
+export type ContentPart = TextPart | ImagePart | ReasoningPart | RedactedReasoningPart;
 
 /** A tool call made by the model. `arguments` is always JSON text, whatever the wire sent. */
 export interface ToolCall {
@@ -204,11 +214,11 @@ export interface CanonicalResponse {
   /**
    * The answer's text and reasoning blocks in the order the upstream produced them, each reasoning
    * block with its own signature, when the answer holds more than one reasoning block (Anthropic's
-   * interleaved thinking); the tool calls' `position` places them among these parts. `text` and
-   * `reasoning` still hold the whole answer, joined; `reasoningSignature` is then absent (no one
-   * signature covers all of it).
+   * interleaved thinking) or any redacted one (which only these parts carry); the tool calls'
+   * `position` places them among these parts. `text` and `reasoning` still hold the whole answer,
+   * joined; `reasoningSignature` is then absent (no one signature covers all of it).
    */
-  parts?: Array<TextPart | ReasoningPart>;
+  parts?: Array<TextPart | ReasoningPart | RedactedReasoningPart>;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   /** The raw finish reason string the wire used (`end_turn`, `stop`, ...). */
@@ -239,6 +249,8 @@ export type StreamPart =
    * which ends that reasoning block: reasoning after it is a block of its own.
    */
   | { type: 'reasoning-signature'; signature: string }
+  /** A whole block of encrypted reasoning (Anthropic `redacted_thinking`, see `RedactedReasoningPart`). */
+  | { type: 'redacted-reasoning'; data: string }
   | {
       type: 'tool-call-delta';
       index: number;

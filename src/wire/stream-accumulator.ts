@@ -1,4 +1,4 @@
-import type { CanonicalResponse, FinishReason, ReasoningPart, StreamPart, TextPart, ToolCall, Usage } from './canonical.js';
+import type { CanonicalResponse, FinishReason, ReasoningPart, RedactedReasoningPart, StreamPart, TextPart, ToolCall, Usage } from './canonical.js';
 import { mergeUsage } from './server-common.js';
 
 interface PendingToolCall {
@@ -9,12 +9,14 @@ interface PendingToolCall {
 
 /**
  * Where a block of the answer began, in arrival order: text and reasoning at an offset in their
- * chunks, a tool call by its index. Kept so that an answer with several reasoning blocks can
- * give them in order, each with its own signature (`CanonicalResponse.parts`).
+ * chunks, a tool call by its index, a redacted reasoning block whole. Kept so that an answer with
+ * several reasoning blocks or a redacted one can give them in order, each with its own signature
+ * (`CanonicalResponse.parts`).
  */
 type Segment =
   | { type: 'text'; from: number }
   | { type: 'reasoning'; from: number; signature: string; signed: boolean }
+  | { type: 'redacted'; data: string }
   | { type: 'tool'; index: number };
 
 /** Why a stream ended without a usable answer, as the last `error` part said. */
@@ -37,6 +39,7 @@ export class StreamAccumulator {
   private reasoningSignature = '';
   private readonly segments: Segment[] = [];
   private reasoningBlocks = 0;
+  private redactedBlocks = 0;
   private readonly toolCalls = new Map<number, PendingToolCall>();
   private readonly usage: Partial<Usage> = {};
   private finishReason: FinishReason | undefined;
@@ -67,6 +70,10 @@ export class StreamAccumulator {
         this.reasoningSignature += part.signature;
         return;
       }
+      case 'redacted-reasoning':
+        this.segments.push({ type: 'redacted', data: part.data });
+        this.redactedBlocks += 1;
+        return;
       case 'tool-call-delta': {
         if (!this.toolCalls.has(part.index)) this.segments.push({ type: 'tool', index: part.index });
         const pending = this.toolCalls.get(part.index) ?? { argumentsText: '' };
@@ -130,7 +137,7 @@ export class StreamAccumulator {
 
   /** The response as far as it was received; `finishReason` is `other` when none arrived. */
   toResponse(): CanonicalResponse {
-    const ordered = this.reasoningBlocks > 1 ? this.orderedParts() : undefined;
+    const ordered = this.reasoningBlocks > 1 || this.redactedBlocks > 0 ? this.orderedParts() : undefined;
     const toolCalls: ToolCall[] = [...this.toolCalls.entries()]
       .sort(([left], [right]) => left - right)
       .map(([index, pending], position) => ({
@@ -156,12 +163,16 @@ export class StreamAccumulator {
   }
 
   /** The text and reasoning blocks in arrival order, and how many came before each tool call (by its index). */
-  private orderedParts(): { parts: Array<TextPart | ReasoningPart>; positions: Map<number, number> } {
-    const parts: Array<TextPart | ReasoningPart> = [];
+  private orderedParts(): { parts: Array<TextPart | ReasoningPart | RedactedReasoningPart>; positions: Map<number, number> } {
+    const parts: Array<TextPart | ReasoningPart | RedactedReasoningPart> = [];
     const positions = new Map<number, number>();
     this.segments.forEach((segment, at) => {
       if (segment.type === 'tool') {
         positions.set(segment.index, parts.length);
+        return;
+      }
+      if (segment.type === 'redacted') {
+        parts.push({ type: 'redacted-reasoning', data: segment.data });
         return;
       }
       const next = this.segments.slice(at + 1).find((later) => later.type === segment.type) as { from: number } | undefined;

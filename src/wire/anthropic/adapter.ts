@@ -11,6 +11,7 @@ import {
   type FinishReason,
   type JsonObject,
   type ReasoningPart,
+  type RedactedReasoningPart,
   type StreamPart,
   type TextPart,
   type ToolCall,
@@ -225,7 +226,8 @@ function thinkingWouldBeRefused(thinking: JsonObject, messages: readonly Anthrop
   if (thinking['type'] === 'disabled') return false;
   const lastAssistant = [...messages].reverse().find((message) => message.role === 'assistant');
   if (lastAssistant === undefined || !lastAssistant.content.some((block) => block.type === 'tool_use')) return false;
-  return lastAssistant.content[0]?.type !== 'thinking';
+  const first = lastAssistant.content[0]?.type;
+  return first !== 'thinking' && first !== 'redacted_thinking';
 }
 
 function encodeParts(parts: ContentPart[], location: string, warnings: WireWarning[]): AnthropicContentBlock[] {
@@ -247,6 +249,8 @@ function encodePart(part: ContentPart, location: string, warnings: WireWarning[]
     // Only the provider's own signed reasoning can go back; another engine's would fail its check.
     return part.signature === undefined || part.signature === '' ? undefined : { type: 'thinking', thinking: part.text, signature: part.signature };
   }
+  // The provider's own ciphertext, sent back unmodified: it refuses a turn replayed without it.
+  if (part.type === 'redacted-reasoning') return { type: 'redacted_thinking', data: part.data };
   if (part.detail !== undefined && part.detail !== 'auto') {
     warnings.push({ setting: `${location}.detail`, message: `the anthropic wire has no image detail setting; "${part.detail}" was not sent` });
   }
@@ -319,10 +323,11 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
   const thinkingChunks: string[] = [];
   let signature = '';
   const toolCalls: ToolCall[] = [];
-  // The blocks in order, kept for an answer with several thinking blocks (CanonicalResponse.parts).
-  const parts: Array<TextPart | ReasoningPart> = [];
+  // The blocks in order, kept for an answer with several thinking blocks or a redacted one (CanonicalResponse.parts).
+  const parts: Array<TextPart | ReasoningPart | RedactedReasoningPart> = [];
   const positions: number[] = [];
   let thinkingBlocks = 0;
+  let redacted = false;
   for (const block of content) {
     if (!isRecord(block)) continue;
     if (block['type'] === 'text' && typeof block['text'] === 'string') {
@@ -340,6 +345,10 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
         parts.push({ type: 'reasoning', text: block['thinking'], ...(blockSignature === '' ? {} : { signature: blockSignature }) });
       }
     }
+    if (block['type'] === 'redacted_thinking' && typeof block['data'] === 'string') {
+      redacted = true;
+      parts.push({ type: 'redacted-reasoning', data: block['data'] });
+    }
     if (block['type'] === 'tool_use') {
       toolCalls.push({
         id: stringField(block, 'id') ?? `toolu_${toolCalls.length}`,
@@ -349,8 +358,8 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
       positions.push(parts.length);
     }
   }
-  const interleaved = thinkingBlocks > 1;
-  if (interleaved) {
+  const ordered = thinkingBlocks > 1 || redacted;
+  if (ordered) {
     toolCalls.forEach((call, index) => {
       call.position = positions[index] as number;
     });
@@ -362,7 +371,7 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
     model: stringField(parsed, 'model') ?? '',
     text: textChunks.join(''),
     ...(thinkingChunks.length === 0 ? {} : { reasoning: thinkingChunks.join('') }),
-    ...(interleaved ? { parts } : thinkingChunks.length === 0 || signature === '' ? {} : { reasoningSignature: signature }),
+    ...(ordered ? { parts } : thinkingChunks.length === 0 || signature === '' ? {} : { reasoningSignature: signature }),
     toolCalls,
     finishReason: anthropicFinishReason(rawFinishReason),
     rawFinishReason,
@@ -432,6 +441,10 @@ export function decodeAnthropicStreamEvent(event: ServerSentEvent): StreamPart[]
       }
       if (block['type'] === 'thinking' && typeof block['thinking'] === 'string' && block['thinking'] !== '') {
         return [{ type: 'reasoning-delta', text: block['thinking'] }];
+      }
+      // Encrypted reasoning has no deltas: its start carries the whole block.
+      if (block['type'] === 'redacted_thinking' && typeof block['data'] === 'string') {
+        return [{ type: 'redacted-reasoning', data: block['data'] }];
       }
       return [];
     }

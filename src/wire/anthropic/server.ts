@@ -230,7 +230,10 @@ function parseMessage(raw: unknown, pointer: string, problems: RequestProblems):
         parts.push({ type: 'reasoning', text: block['thinking'], ...(typeof block['signature'] === 'string' ? { signature: block['signature'] } : {}) });
       }
     } else if (type === 'redacted_thinking' && role === 'assistant') {
-      // Encrypted reasoning: nothing the classifier could read, so it is not sent anywhere.
+      // Reasoning the provider encrypted, replayed in its place: an anthropic-wire provider
+      // refuses the turn without it; other wires drop it. Scanned like any string the client sends.
+      if (typeof block['data'] !== 'string' || block['data'] === '') problems.add(`${blockPointer}/data`, 'must be a non-empty string', 'send the redacted_thinking block back exactly as the answer gave it');
+      else parts.push({ type: 'redacted-reasoning', data: block['data'] });
     } else {
       problems.add(`${blockPointer}/type`, `content block type ${JSON.stringify(type)} is not supported in ${role} messages`);
     }
@@ -389,11 +392,13 @@ export function renderAnthropicMessageResponse(response: CanonicalResponse, opti
     content.push({ type: 'tool_use', id: call.id, name: call.name, input });
   };
   if (response.parts !== undefined) {
-    // Several thinking blocks (interleaved thinking): each in its place, with its own signature.
+    // Several thinking blocks (interleaved thinking) or a redacted one: each in its place, with its own signature.
     for (const item of inTurnOrder(response.parts, response.toolCalls)) {
       if (item.call !== undefined) toolUse(item.call, item.index);
       else if (item.part.type === 'text') content.push({ type: 'text', text: item.part.text });
-      else if (options.thinking === true) content.push({ type: 'thinking', thinking: item.part.text, signature: item.part.signature ?? '' });
+      else if (options.thinking !== true) continue;
+      else if (item.part.type === 'redacted-reasoning') content.push({ type: 'redacted_thinking', data: item.part.data });
+      else content.push({ type: 'thinking', thinking: item.part.text, signature: item.part.signature ?? '' });
     }
   } else {
     if (options.thinking === true && response.reasoning !== undefined) content.push({ type: 'thinking', thinking: response.reasoning, signature: response.reasoningSignature ?? '' });
@@ -424,7 +429,7 @@ export interface AnthropicStreamEncoderOptions {
 type OpenBlock = { kind: 'text' | 'thinking' | 'tool'; blockIndex: number; signed?: boolean };
 
 /** The stream parts that belong to a content block. */
-type BlockPart = Extract<StreamPart, { type: 'text-delta' | 'reasoning-delta' | 'reasoning-signature' | 'tool-call-delta' }>;
+type BlockPart = Extract<StreamPart, { type: 'text-delta' | 'reasoning-delta' | 'reasoning-signature' | 'redacted-reasoning' | 'tool-call-delta' }>;
 
 /**
  * Turns canonical stream parts into Anthropic SSE events: `message_start`, then
@@ -480,6 +485,7 @@ export class AnthropicStreamEncoder {
         case 'text-delta':
         case 'reasoning-delta':
         case 'reasoning-signature':
+        case 'redacted-reasoning':
         case 'tool-call-delta':
           output += this.blockPart(part);
           break;
@@ -514,7 +520,7 @@ export class AnthropicStreamEncoder {
 
   /** Writes a part into its block, or holds it back while another block's tool call is open. */
   private blockPart(part: BlockPart): string {
-    if ((part.type === 'reasoning-delta' || part.type === 'reasoning-signature') && this.options.thinking !== true) return '';
+    if ((part.type === 'reasoning-delta' || part.type === 'reasoning-signature' || part.type === 'redacted-reasoning') && this.options.thinking !== true) return '';
     const open = this.openBlock;
     const forOpenTool = part.type === 'tool-call-delta' && open?.kind === 'tool' && this.toolBlocks.get(part.index) === open.blockIndex;
     if (!forOpenTool && (this.held.length > 0 || open?.kind === 'tool')) {
@@ -531,6 +537,11 @@ export class AnthropicStreamEncoder {
         const output = this.openThinkingBlock() + this.delta({ type: 'signature_delta', signature: part.signature });
         (this.openBlock as OpenBlock).signed = true;
         return output;
+      }
+      case 'redacted-reasoning': {
+        // A whole block in its start event, as Anthropic streams it: nothing follows but its stop.
+        const output = this.openNewBlock('thinking', { type: 'redacted_thinking', data: part.data });
+        return output + this.closeBlock();
       }
       case 'tool-call-delta': {
         // Only a new call or the open one gets here: the others were held back above.

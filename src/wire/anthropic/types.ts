@@ -17,6 +17,8 @@ export type AnthropicCacheControl = { type: 'ephemeral'; ttl?: '5m' | '1h' };
 export type AnthropicTextBlock = { type: 'text'; text: string; cache_control?: AnthropicCacheControl };
 /** A thinking block: the provider's signature, or empty for reasoning from another engine (which has none). */
 export type AnthropicThinkingBlock = { type: 'thinking'; thinking: string; signature: string };
+/** Reasoning the provider encrypted: `data` is opaque and goes back unmodified. */
+export type AnthropicRedactedThinkingBlock = { type: 'redacted_thinking'; data: string };
 export type AnthropicImageBlock = { type: 'image'; source: AnthropicImageSource; cache_control?: AnthropicCacheControl };
 export type AnthropicToolUseBlock = { type: 'tool_use'; id: string; name: string; input: JsonObject };
 export type AnthropicToolResultBlock = {
@@ -27,7 +29,13 @@ export type AnthropicToolResultBlock = {
   cache_control?: AnthropicCacheControl;
 };
 
-export type AnthropicContentBlock = AnthropicThinkingBlock | AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock;
+export type AnthropicContentBlock =
+  | AnthropicThinkingBlock
+  | AnthropicRedactedThinkingBlock
+  | AnthropicTextBlock
+  | AnthropicImageBlock
+  | AnthropicToolUseBlock
+  | AnthropicToolResultBlock;
 
 export interface AnthropicMessage {
   role: 'user' | 'assistant';
@@ -75,7 +83,7 @@ export interface AnthropicMessageResponse {
   type: 'message';
   role: 'assistant';
   model: string;
-  content: Array<AnthropicThinkingBlock | AnthropicTextBlock | AnthropicToolUseBlock>;
+  content: Array<AnthropicThinkingBlock | AnthropicRedactedThinkingBlock | AnthropicTextBlock | AnthropicToolUseBlock>;
   stop_reason: AnthropicStopReason | null;
   stop_sequence: string | null;
   usage: AnthropicUsage;

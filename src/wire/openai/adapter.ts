@@ -96,6 +96,7 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
 }
 
 function encodeMessage(message: CanonicalMessage, location: string, warnings: WireWarning[]): OpenAIMessage {
+  warnRedactedReasoning(message.content, `${location}.content`, warnings);
   switch (message.role) {
     case 'system':
       return { role: 'system', content: textOnly(message.content, `${location}.content`, 'system messages', warnings) };
@@ -105,7 +106,7 @@ function encodeMessage(message: CanonicalMessage, location: string, warnings: Wi
         role: 'user',
         content: onlyText
           ? (message.content[0] as { text: string }).text
-          : message.content.filter((part): part is TextPart | ImagePart => part.type !== 'reasoning').map(encodeContentPart),
+          : message.content.filter((part): part is TextPart | ImagePart => part.type === 'text' || part.type === 'image').map(encodeContentPart),
       };
     }
     case 'assistant': {
@@ -144,6 +145,18 @@ function encodeContentPart(part: TextPart | ImagePart): OpenAIContentPart {
   if (part.type === 'text') return { type: 'text', text: part.text };
   const url = part.data !== undefined ? `data:${part.mediaType ?? 'image/png'};base64,${part.data}` : (part.url ?? '');
   return { type: 'image_url', image_url: part.detail === undefined ? { url } : { url, detail: part.detail } };
+}
+
+/**
+ * Encrypted reasoning (Anthropic `redacted_thinking`) is that provider's ciphertext: no other wire
+ * can read it, so it is never sent, and each dropped block is said.
+ */
+function warnRedactedReasoning(parts: readonly ContentPart[], location: string, warnings: WireWarning[]): void {
+  parts.forEach((part, index) => {
+    if (part.type === 'redacted-reasoning') {
+      warnings.push({ setting: `${location}[${index}]`, message: 'the openai wire cannot take encrypted reasoning (an Anthropic redacted_thinking block); it was not sent' });
+    }
+  });
 }
 
 /** Joins text parts; images where the wire takes only text are dropped with a warning. */

@@ -106,6 +106,23 @@ const INTERLEAVED_THINKING_TEXT: ExpectedResponse = {
   usage: { inputTokens: 612, outputTokens: 96 },
 };
 
+/** A redacted_thinking block (reasoning the provider encrypted), then a tool call: carried in its place as parts. */
+const REDACTED_THINKING_TOOL_USE: ExpectedResponse = {
+  id: 'msg_01Kq4nWz8Tb2Rc6Xm1Pv9Lsd',
+  model: 'claude-sonnet-4-5-20250929',
+  text: '',
+  parts: [
+    {
+      type: 'redacted-reasoning',
+      data: 'EpwCCoTqV7pgDLO05nhWFM581EqEwNUZfX4zJ17l9YvY2wBEYYJ1h28u7ymONfXz99KVaHOUhlWJTPETzwu2teC7TBBSS7Mx0oszJGAwyj86eusNgyUWC5I41vvgnE558y1giody32YT6xuLGcRXSQlrkVeMdiJZs2h99ugGZJ2NQei00poD7bCzpc4oju3NIvlLSNlP3CE25lbcpp0SbugtcAAbBXvVf1TNPEHAip7zUdVg5Kbi3pXnnX4te86UjhMMxQ==',
+    },
+  ],
+  toolCalls: [{ id: 'toolu_01Bx6mR3Tq9Wn2Lc8Vz5Kp7d', name: 'get_weather', arguments: '{"city":"Paris"}', position: 1 }],
+  finishReason: 'tool_calls',
+  rawFinishReason: 'tool_use',
+  usage: { inputTokens: 598, outputTokens: 97 },
+};
+
 interface ExpectedStream extends Omit<ExpectedResponse, 'observations'> {
   ended: boolean;
   error?: { message: string; errorType?: string };
@@ -407,6 +424,7 @@ const CONTRACTS: Array<[string, WireContract]> = [
       responses: [
         ['interleaved-thinking-tool-use.json', INTERLEAVED_THINKING_TOOL_USE],
         ['interleaved-thinking-text.json', INTERLEAVED_THINKING_TEXT],
+        ['redacted-thinking-tool-use.json', REDACTED_THINKING_TOOL_USE],
         [
           'text.json',
           {
@@ -497,6 +515,7 @@ const CONTRACTS: Array<[string, WireContract]> = [
         ],
         ['interleaved-thinking-tool-use.chunks.txt', { ...INTERLEAVED_THINKING_TOOL_USE, ended: true }],
         ['interleaved-thinking-text.chunks.txt', { ...INTERLEAVED_THINKING_TEXT, ended: true }],
+        ['redacted-thinking-tool-use.chunks.txt', { ...REDACTED_THINKING_TOOL_USE, ended: true }],
         [
           'text-tool-no-arguments.chunks.txt',
           {

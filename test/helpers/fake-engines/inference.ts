@@ -587,8 +587,21 @@ function thinkingSignature(thinking: string): string {
 }
 
 /**
+ * Whether `data` is the fake's own encrypted reasoning: Anthropic's is opaque ciphertext it checks
+ * when a client replays it; the fake's is base64 bytes whose last 32 are the SHA-256 of
+ * `fake-anthropic:` and the bytes before them, so a modified block is refused the same way.
+ */
+function isOwnRedactedThinking(data: unknown): boolean {
+  if (typeof data !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return false;
+  const bytes = Buffer.from(data, 'base64');
+  if (bytes.length <= 32) return false;
+  const tag = createHash('sha256').update('fake-anthropic:').update(bytes.subarray(0, bytes.length - 32)).digest();
+  return tag.equals(bytes.subarray(bytes.length - 32));
+}
+
+/**
  * What the Messages API refuses when thinking is on: a replayed thinking block whose signature is
- * not its own, and a last assistant turn that calls a tool without beginning with its thinking
+ * not its own, a replayed redacted_thinking block whose data is not its own, and a last assistant turn that calls a tool without beginning with its thinking
  * block (messages as the API words them). Undefined when the request is acceptable.
  */
 function thinkingProblem(request: Json): string | undefined {
@@ -601,6 +614,9 @@ function thinkingProblem(request: Json): string | undefined {
     for (const [blockIndex, block] of content.entries()) {
       if (isPlainObject(block) && block['type'] === 'thinking' && block['signature'] !== thinkingSignature(String(block['thinking']))) {
         return `messages.${index}.content.${blockIndex}: Invalid \`signature\` in \`thinking\` block`;
+      }
+      if (isPlainObject(block) && block['type'] === 'redacted_thinking' && !isOwnRedactedThinking(block['data'])) {
+        return `messages.${index}.content.${blockIndex}: Invalid \`data\` in \`redacted_thinking\` block`;
       }
     }
   }

@@ -15,6 +15,8 @@ const REQUEST: CanonicalRequest = {
       content: [
         { type: 'reasoning', text: 'The user said their password is in the file.', signature: 'sig ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8' },
         { type: 'text', text: 'Calling the tool.' },
+        // Replayed ciphertext is whatever the client put there: a pasted token leaves with it.
+        { type: 'redacted-reasoning', data: 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT ghp_Qm7Wn2Xc4Vb6Nz8Lk1Jh3Gf5Ds7Ap9Oi0Uy2 Tr' },
       ],
       toolCalls: [{ id: 'call_1 jane.roe@example.org', name: 'read_file', arguments: '{"path":"/Users/bob/.aws/credentials"}' }],
     },
@@ -43,6 +45,7 @@ describe('every part of a request is scanned', () => {
       'text messages[1].content[0] (reasoning)',
       'text messages[1].content[0].signature',
       'text messages[1].content[1]',
+      'text messages[1].content[2] (redacted reasoning)',
       'text messages[1].toolCalls[0].id',
       'text messages[1].toolCalls[0].name',
       'text messages[1].toolCalls[0].arguments',
@@ -70,6 +73,7 @@ describe('every part of a request is scanned', () => {
         'messages[0].content[1] image',
         'messages[1].content[0] (reasoning) indicator.word',
         'messages[1].content[0].signature secret.github-token',
+        'messages[1].content[2] (redacted reasoning) secret.github-token',
         'messages[1].toolCalls[0].id pii.email',
         'messages[2].toolCallId pii.email',
         'messages[1].toolCalls[0].arguments path.local',

@@ -4,6 +4,8 @@
  * Anthropic client replays them on its next turn, and the provider checks each signature and
  * the sequence, so they must survive Anthropic → canonical → Anthropic block for block, in order —
  * whole, streamed, and replayed in a request. OpenAI-family clients get the reasoning joined.
+ * `redacted_thinking` blocks (reasoning the provider encrypted) travel the same way, their data
+ * unmodified; no other wire and no OpenAI-family client ever sees them.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -12,6 +14,7 @@ import { partsOfResponse } from '../../../src/gateway/faces.js';
 import { anthropicAdapter, encodeAnthropicRequest } from '../../../src/wire/anthropic/adapter.js';
 import { AnthropicStreamEncoder, parseAnthropicMessagesRequest, renderAnthropicMessageResponse } from '../../../src/wire/anthropic/server.js';
 import { inTurnOrder, type StreamPart } from '../../../src/wire/canonical.js';
+import { openAIAdapter } from '../../../src/wire/openai/adapter.js';
 import { renderOpenAIChatResponse } from '../../../src/wire/openai/server.js';
 import { parseServerSentEvents } from '../../../src/wire/sse.js';
 import { StreamAccumulator } from '../../../src/wire/stream-accumulator.js';
@@ -64,6 +67,7 @@ function blocksOfStream(body: string): Block[] {
 const CAPTURES = [
   ['interleaved-thinking-tool-use', 'thinking, tool_use, thinking, tool_use'],
   ['interleaved-thinking-text', 'thinking, text, thinking, text'],
+  ['redacted-thinking-tool-use', 'redacted_thinking, tool_use'],
 ] as const;
 
 describe.each(CAPTURES)('an answer of %s (%s)', (name) => {
@@ -106,21 +110,23 @@ describe.each(CAPTURES)('an answer of %s (%s)', (name) => {
     expect(sent.messages[1]?.content).toEqual(expected);
   });
 
-  it('an OpenAI client gets the reasoning joined, the text and every tool call', () => {
+  it('an OpenAI client gets the reasoning joined, the text and every tool call, and nothing of a redacted block', () => {
     const response = anthropicAdapter.decodeResponse(fixture(`${name}.json`));
     const thinking = expected.filter((block) => block.type === 'thinking').map((block) => block['thinking']);
     const text = expected.filter((block) => block.type === 'text').map((block) => block['text']);
-    const rendered = JSON.parse(renderOpenAIChatResponse(response, { id: 'chatcmpl-1', model: 'claude', created: 1 }).body) as {
+    const { body } = renderOpenAIChatResponse(response, { id: 'chatcmpl-1', model: 'claude', created: 1 });
+    const rendered = JSON.parse(body) as {
       choices: Array<{ message: { content: string | null; reasoning_content?: string; tool_calls?: Array<{ id: string }> } }>;
     };
     const message = rendered.choices[0]?.message;
-    expect(message?.reasoning_content).toBe(thinking.join(''));
+    expect(message?.reasoning_content).toBe(thinking.length === 0 ? undefined : thinking.join(''));
+    for (const block of expected.filter((candidate) => candidate.type === 'redacted_thinking')) expect(body).not.toContain(String(block['data']));
     expect(message?.content ?? '').toBe(text.join(''));
     expect(message?.tool_calls?.map((call) => call.id) ?? []).toEqual(expected.filter((block) => block.type === 'tool_use').map((block) => block['id']));
   });
 });
 
-describe('two thinking blocks with nothing the gateway forwards between them (a redacted_thinking block, which it drops)', () => {
+describe('two thinking blocks back to back', () => {
   const parts: StreamPart[] = [
     { type: 'response-metadata', id: 'msg_1', model: 'claude' },
     { type: 'reasoning-delta', text: 'First thought.' },
@@ -151,6 +157,64 @@ describe('two thinking blocks with nothing the gateway forwards between them (a 
     expect(blocksOfStream(encoder.encodeAll(parts))).toEqual([{ type: 'text', text: 'Done.' }]);
     const response = new StreamAccumulator().addAll(parts).toResponse();
     expect(JSON.parse(renderAnthropicMessageResponse(response).body)).toMatchObject({ content: [{ type: 'text', text: 'Done.' }] });
+  });
+});
+
+describe('a redacted_thinking block between signed thinking blocks', () => {
+  const DATA = 'EpwCCm9OKtAbPezfflLA18hPfBtf0lfLNbJqhIqnwqUg84dWypOWvsZzetcl4BX4St==';
+  const parts: StreamPart[] = [
+    { type: 'response-metadata', id: 'msg_1', model: 'claude' },
+    { type: 'reasoning-delta', text: 'First thought.' },
+    { type: 'reasoning-signature', signature: 'c2lnLTE=' },
+    { type: 'redacted-reasoning', data: DATA },
+    { type: 'reasoning-delta', text: 'Second thought.' },
+    { type: 'reasoning-signature', signature: 'c2lnLTI=' },
+    { type: 'tool-call-delta', index: 0, id: 'toolu_1', name: 'f', argumentsDelta: '{"a":1}' },
+    { type: 'finish', finishReason: 'tool_calls', rawFinishReason: 'tool_use' },
+    { type: 'stream-end' },
+  ];
+  const expected = [
+    { type: 'thinking', thinking: 'First thought.', signature: 'c2lnLTE=' },
+    { type: 'redacted_thinking', data: DATA },
+    { type: 'thinking', thinking: 'Second thought.', signature: 'c2lnLTI=' },
+    { type: 'tool_use', id: 'toolu_1', name: 'f', input: { a: 1 } },
+  ];
+
+  it('keeps its place streamed, reassembled and rendered whole', () => {
+    const encoder = new AnthropicStreamEncoder({ id: 'msg_syn', model: 'claude', thinking: true });
+    expect(blocksOfStream(encoder.encodeAll(parts))).toEqual(expected);
+    const response = new StreamAccumulator().addAll(parts).toResponse();
+    expect(response.parts).toEqual([
+      { type: 'reasoning', text: 'First thought.', signature: 'c2lnLTE=' },
+      { type: 'redacted-reasoning', data: DATA },
+      { type: 'reasoning', text: 'Second thought.', signature: 'c2lnLTI=' },
+    ]);
+    expect(JSON.parse(renderAnthropicMessageResponse(response, { thinking: true }).body)).toMatchObject({ content: expected });
+    expect(blocksOfStream(new AnthropicStreamEncoder({ id: 'msg_syn', model: 'claude', thinking: true }).encodeAll(partsOfResponse(response)))).toEqual(expected);
+  });
+
+  it('alone (no other thinking) still comes back in its place: an answer holding one is always given as parts', () => {
+    const alone = parts.filter((part) => part.type !== 'reasoning-delta' && part.type !== 'reasoning-signature');
+    const response = new StreamAccumulator().addAll(alone).toResponse();
+    expect(response.parts).toEqual([{ type: 'redacted-reasoning', data: DATA }]);
+    expect(response.toolCalls[0]?.position).toBe(1);
+    expect(JSON.parse(renderAnthropicMessageResponse(response, { thinking: true }).body)).toMatchObject({ content: [expected[1], expected[3]] });
+  });
+
+  it('without thinking enabled the client gets neither thinking nor redacted blocks', () => {
+    const encoder = new AnthropicStreamEncoder({ id: 'msg_syn', model: 'claude' });
+    expect(blocksOfStream(encoder.encodeAll(parts))).toEqual([expected[3]]);
+    const response = new StreamAccumulator().addAll(parts).toResponse();
+    expect(JSON.parse(renderAnthropicMessageResponse(response).body)).toMatchObject({ content: [expected[3]] });
+  });
+
+  it('replayed to an openai-wire engine, is dropped with a warning naming its place', () => {
+    const { request } = parseAnthropicMessagesRequest(
+      JSON.stringify({ model: 'm', max_tokens: 64, messages: [{ role: 'user', content: 'Go.' }, { role: 'assistant', content: expected }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' }] }] }),
+    );
+    const encoded = openAIAdapter.encodeRequest(request, { baseUrl: 'http://127.0.0.1:8080/v1' });
+    expect(encoded.body).not.toContain(DATA);
+    expect(encoded.warnings).toContainEqual({ setting: 'messages[1].content[1]', message: expect.stringContaining('redacted_thinking') as unknown });
   });
 });
 
