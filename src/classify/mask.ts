@@ -8,7 +8,8 @@ const ELLIPSIS = '…';
 /**
  * Keeps a few characters at each end, never more than a quarter of the value: `ghp_…3f9a`
  * (≥ 32 chars), `sk…9f` (16–31), `…` (shorter: nothing of it is shown — half of `pa55word`
- * would be a guess away from the whole).
+ * would be a guess away from the whole). IBANs follow it too: the country code and the last two
+ * characters (`DE…00`), all four of the country and check digits only from 32 characters.
  */
 export function maskSecret(value: string): string {
   const length = value.length;

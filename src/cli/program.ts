@@ -63,8 +63,25 @@ function applyToTree(command: Command, apply: (command: Command) => void): void 
   for (const child of command.commands) applyToTree(child, apply);
 }
 
-function wantsJson(argv: string[]): boolean {
-  return argv.includes('--json');
+/**
+ * Whether `--json` was asked for, read from the raw command line because the error to print may
+ * come from commander before it has parsed anything. Reads the words as commander reads the
+ * program's own options, which it picks out anywhere on the line: it stops at `--` (what follows
+ * is operands, e.g. a prompt that is literally `--json`) and skips the value of a program option
+ * that takes one (`--home --json` names a directory). A subcommand's option does not protect the
+ * next word: commander gives `run --system --json hi` the flag, so this does too.
+ */
+function wantsJson(program: Command, argv: string[]): boolean {
+  const words = argv.slice(2);
+  for (let index = 0; index < words.length; index += 1) {
+    const word = words[index] ?? '';
+    if (word === '--') return false;
+    if (word === '--json') return true;
+    const option = program.options.find((candidate) => candidate.long === word || candidate.short === word);
+    const next = words[index + 1];
+    if (option?.required === true || (option?.optional === true && next !== undefined && !next.startsWith('-'))) index += 1;
+  }
+  return false;
 }
 
 /** Parses and runs one command line; returns the exit code (the entry point sets it). */
@@ -82,11 +99,11 @@ export async function runProgram(argv: string[]): Promise<number> {
       // stderr) and reports '(outputHelp)', which says nothing to the user.
       const message = error.code === 'commander.help' ? 'missing subcommand: pick one of the commands listed above' : error.message.replace(/^error: /, '');
       const usage = new UsageError(message, { hint: 'run `syndicate --help` or `syndicate <command> --help`' });
-      new Output({ json: wantsJson(argv) }).error(usage);
+      new Output({ json: wantsJson(program, argv) }).error(usage);
       return usage.exitCode;
     }
     const failure: SyndicateError = toSyndicateError(error);
-    new Output({ json: wantsJson(argv) }).error(failure);
+    new Output({ json: wantsJson(program, argv) }).error(failure);
     if (failure.exitCode === ExitCode.internal && process.env.SYNDICATE_DEBUG !== undefined) {
       process.stderr.write(`${(error as Error).stack ?? ''}\n`);
     }

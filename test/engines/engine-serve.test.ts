@@ -76,7 +76,9 @@ describe('syndicate engine serve (node-llama-cpp, generated test model)', () => 
     // The socket answers before the model is loaded, as llama-server does.
     const early = await fetch(`${listening[1]}/health`);
     loadingHealth = { status: early.status, body: await early.text() };
-    await waitFor(server.stderr!, /syndicate engine serving/, 60_000);
+    // The ready document: one JSON line on stdout once the model is loaded.
+    if (!collectedStdout.includes('\n')) await waitFor(server.stdout!, /\n/, 60_000);
+    expect(collectedStdout.split('\n')).toHaveLength(2);
     document = parseJsonDocument(collectedStdout) as unknown as ServeDocument;
     client = new OpenAI({ baseURL: document.baseUrl, apiKey: 'not-needed', maxRetries: 0, timeout: 30_000 });
   }, 90_000);

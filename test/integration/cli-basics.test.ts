@@ -67,6 +67,27 @@ describe('CLI basics', () => {
     expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: '--home must name a directory, got an empty value' } });
   });
 
+  it('a literal --json after `--`, or as the value of --home, is not the flag: errors stay human', async () => {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    const missing = join(temporary.home, 'typo');
+    // The prompt is the word `--json`; the store is missing, so run fails (6) before any call.
+    const prompt = await runCli(['--home', missing, 'run', '--', '--json']);
+    expect(prompt.exitCode).toBe(6);
+    expect(prompt.stdout).toBe('');
+    expect(prompt.stderr).toMatch(/^error: no store at /);
+    // `--json` names the data directory, which holds no store.
+    const home = await runCli(['--home', '--json', 'evidence', 'list'], { cwd: temporary.home });
+    expect(home.exitCode).toBe(6);
+    expect(home.stdout).toBe('');
+    expect(home.stderr).toMatch(/^error: no store at .*--json/);
+    // The flag itself still counts before `--`, wherever it stands.
+    const json = await runCli(['--home', missing, 'run', '--system', 'be brief', '--json', '--', '--json']);
+    expect(json.exitCode).toBe(6);
+    expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure' } });
+    expect(existsSync(missing)).toBe(false);
+  });
+
   it('a command group without its subcommand shows its help and a plain usage error, not commander internals', async () => {
     const human = await runCli(['evidence']);
     expect(human.exitCode).toBe(2);

@@ -97,6 +97,32 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
       expect(result.stderr).not.toContain('internal');
     });
 
+    it('without --json prints "syndicate engine serving MODEL at URL" on stdout, the rest on stderr', async () => {
+      const server: ResultPromise = execa('node', [BIN, 'engine', 'serve', '--model', modelPath, '--port', '0'], {
+        cwd: REPO_ROOT,
+        env: { SYNDICATE_HOME: temporary.home, FORCE_COLOR: '0', NO_COLOR: '1', ...env() },
+        extendEnv: true,
+        reject: false,
+        stdin: 'ignore',
+      });
+      let stderr = '';
+      let stdout = '';
+      server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      server.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      try {
+        await until(() => stdout.endsWith('\n'), () => `engine serve to be ready; stderr: ${stderr}`);
+        expect(stdout).toMatch(/^syndicate engine serving \S+ at http:\/\/127\.0\.0\.1:\d+\/v1\n$/);
+        await until(() => stderr.includes('SIGTERM or Ctrl-C stops'), () => `the guidance on stderr; stderr: ${stderr}`);
+        expect(stderr).not.toContain('syndicate engine serving');
+        server.kill('SIGTERM');
+        const result = await server;
+        expect(result.exitCode, stderr).toBe(0);
+        expect(stdout.split('\n')).toHaveLength(2);
+      } finally {
+        if (server.exitCode === null) server.kill('SIGKILL');
+      }
+    });
+
     it('answers through the fake, and a second signal closes the connections the first one waits for', async () => {
       const server: ResultPromise = execa('node', [BIN, '--json', 'engine', 'serve', '--model', modelPath, '--port', '0'], {
         cwd: REPO_ROOT,
@@ -110,8 +136,11 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
       server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
       server.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
       try {
-        await until(() => stderr.includes('syndicate engine serving'), () => `engine serve to be ready; stderr: ${stderr}`);
+        await until(() => stdout.endsWith('\n'), () => `engine serve to be ready; stderr: ${stderr}`);
+        // The ready document is one line on stdout (a script reads it line by line, as with `syndicate serve`); guidance is on stderr.
+        expect(stdout.split('\n')).toHaveLength(2);
         const { baseUrl, url } = parseJsonDocument(stdout) as { baseUrl: string; url: string };
+        expect(stderr).toContain('SIGTERM or Ctrl-C stops');
         const answer = await fetch(`${baseUrl}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'model', messages: [{ role: 'user', content: 'hello' }] }) });
         expect(((await answer.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe('hi');
 

@@ -1,4 +1,5 @@
 import type { Detector, DetectorMatch } from '../types.js';
+import { maskSecret } from '../mask.js';
 import { matchesOf } from '../scan.js';
 
 /**
@@ -53,7 +54,9 @@ export const ibanDetector: Detector = {
         reason: `IBAN (${country}, passes mod-97)`,
         start: match.index,
         end,
-        excerpt: `${collected.slice(0, 4)}…${collected.slice(-4)}`,
+        // The secret rule (at most a quarter, nothing under 16 characters): `DE…00` for a German
+        // IBAN, `…` for a Norwegian one; four and four (`DE89…3000`) would show over a third.
+        excerpt: maskSecret(collected),
       });
       CANDIDATE.lastIndex = end;
     }

@@ -50,6 +50,10 @@ function serveCommand(): Command {
     .addHelpText(
       'after',
       `
+Once the model is loaded it prints "syndicate engine serving MODEL at BASE_URL" on stdout (with
+--json, one JSON line: url, baseUrl, model, backend, contextWindow, loadMs, threads, parallel,
+chatTemplate, pid, provider); everything else goes to stderr.
+
 Stops on SIGTERM or Ctrl-C after the generation in flight finishes; a second signal closes
 every connection at once.
 
@@ -128,8 +132,10 @@ Example:
         pid: process.pid,
         ...(registered === undefined ? {} : { provider: registered }),
       };
-      if (output.json) output.document(document);
-      output.info(`syndicate engine serving ${info.id} at ${running.baseUrl}`);
+      // What it serves and where is the result (stdout, one line for a script waiting on it, as
+      // `syndicate serve` prints); how it runs and how to use it is guidance (stderr).
+      if (output.json) output.documentLine(document);
+      else output.line(`syndicate engine serving ${info.id} at ${running.baseUrl}`);
       output.info(`  backend ${info.backend}, context ${info.contextWindow} tokens (trained ${info.trainedContextWindow}), ${info.threads} thread(s), ${info.parallel} parallel, chat template: ${info.chatWrapper}, loaded in ${info.loadMs} ms`);
       if (registered !== undefined) {
         output.info(`  provider ${registered.id} v${registered.version} ${registered.status}: syndicate run --provider ${registered.id} "..."`);

@@ -101,6 +101,17 @@ describe('masking', () => {
     const result = classifyText(text, { indicatorWords: [], patterns: [] });
     expect(result.findings.map((finding) => finding.excerpt)).toEqual(['ghp_…9Xc8', '…6467', 'DB_PASS=…']);
   });
+
+  it.each([
+    ['DE89 3704 0044 0532 0130 00', 'DE…00'],
+    ['GB82WEST12345698765432', 'GB…32'],
+    ['FR14 2004 1010 0505 0001 3M02 606', 'FR…06'],
+    ['NO9386011117947', '…'],
+  ])('an IBAN excerpt follows the secret rule: %j -> %j, at most a quarter of it', (iban, excerpt) => {
+    const finding = classifyText(`pay to ${iban} today`, { indicatorWords: [], patterns: [] }).findings.find((candidate) => candidate.detector === 'pii.iban');
+    expect(finding?.excerpt).toBe(excerpt);
+    expect(excerpt.length - 1).toBeLessThanOrEqual(iban.replace(/ /g, '').length / 4);
+  });
 });
 
 describe('home paths', () => {
