@@ -78,6 +78,21 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
   });
 
   describe('engine serve', () => {
+    /** `syndicate [globalArgs] engine serve` on a free port, its stdout and stderr collected as they arrive. */
+    const startEngineServe = (globalArgs: string[]): { server: ResultPromise; output: { stdout: string; stderr: string } } => {
+      const server: ResultPromise = execa('node', [BIN, ...globalArgs, 'engine', 'serve', '--model', modelPath, '--port', '0'], {
+        cwd: REPO_ROOT,
+        env: { SYNDICATE_HOME: temporary.home, FORCE_COLOR: '0', NO_COLOR: '1', ...env() },
+        extendEnv: true,
+        reject: false,
+        stdin: 'ignore',
+      });
+      const output = { stdout: '', stderr: '' };
+      server.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
+      server.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')));
+      return { server, output };
+    };
+
     let busy: Server;
     let busyPort: number;
     beforeAll(async () => {
@@ -98,49 +113,29 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
     });
 
     it('without --json prints "syndicate engine serving MODEL at URL" on stdout, the rest on stderr', async () => {
-      const server: ResultPromise = execa('node', [BIN, 'engine', 'serve', '--model', modelPath, '--port', '0'], {
-        cwd: REPO_ROOT,
-        env: { SYNDICATE_HOME: temporary.home, FORCE_COLOR: '0', NO_COLOR: '1', ...env() },
-        extendEnv: true,
-        reject: false,
-        stdin: 'ignore',
-      });
-      let stderr = '';
-      let stdout = '';
-      server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      server.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      const { server, output } = startEngineServe([]);
       try {
-        await until(() => stdout.endsWith('\n'), () => `engine serve to be ready; stderr: ${stderr}`);
-        expect(stdout).toMatch(/^syndicate engine serving \S+ at http:\/\/127\.0\.0\.1:\d+\/v1\n$/);
-        await until(() => stderr.includes('SIGTERM or Ctrl-C stops'), () => `the guidance on stderr; stderr: ${stderr}`);
-        expect(stderr).not.toContain('syndicate engine serving');
+        await until(() => output.stdout.endsWith('\n'), () => `engine serve to be ready; output.stderr: ${output.stderr}`);
+        expect(output.stdout).toMatch(/^syndicate engine serving \S+ at http:\/\/127\.0\.0\.1:\d+\/v1\n$/);
+        await until(() => output.stderr.includes('SIGTERM or Ctrl-C stops'), () => `the guidance on output.stderr; output.stderr: ${output.stderr}`);
+        expect(output.stderr).not.toContain('syndicate engine serving');
         server.kill('SIGTERM');
         const result = await server;
-        expect(result.exitCode, stderr).toBe(0);
-        expect(stdout.split('\n')).toHaveLength(2);
+        expect(result.exitCode, output.stderr).toBe(0);
+        expect(output.stdout.split('\n')).toHaveLength(2);
       } finally {
         if (server.exitCode === null) server.kill('SIGKILL');
       }
     });
 
     it('answers through the fake, and a second signal closes the connections the first one waits for', async () => {
-      const server: ResultPromise = execa('node', [BIN, '--json', 'engine', 'serve', '--model', modelPath, '--port', '0'], {
-        cwd: REPO_ROOT,
-        env: { SYNDICATE_HOME: temporary.home, FORCE_COLOR: '0', NO_COLOR: '1', ...env() },
-        extendEnv: true,
-        reject: false,
-        stdin: 'ignore',
-      });
-      let stderr = '';
-      let stdout = '';
-      server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      server.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      const { server, output } = startEngineServe(['--json']);
       try {
-        await until(() => stdout.endsWith('\n'), () => `engine serve to be ready; stderr: ${stderr}`);
-        // The ready document is one line on stdout (a script reads it line by line, as with `syndicate serve`); guidance is on stderr.
-        expect(stdout.split('\n')).toHaveLength(2);
-        const { baseUrl, url } = parseJsonDocument(stdout) as { baseUrl: string; url: string };
-        expect(stderr).toContain('SIGTERM or Ctrl-C stops');
+        await until(() => output.stdout.endsWith('\n'), () => `engine serve to be ready; output.stderr: ${output.stderr}`);
+        // The ready document is one line on output.stdout (a script reads it line by line, as with `syndicate serve`); guidance is on output.stderr.
+        expect(output.stdout.split('\n')).toHaveLength(2);
+        const { baseUrl, url } = parseJsonDocument(output.stdout) as { baseUrl: string; url: string };
+        expect(output.stderr).toContain('SIGTERM or Ctrl-C stops');
         const answer = await fetch(`${baseUrl}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'model', messages: [{ role: 'user', content: 'hello' }] }) });
         expect(((await answer.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe('hi');
 
@@ -156,16 +151,16 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
         expect((await fetch(`${url}/health`)).status).toBe(200);
 
         server.kill('SIGTERM');
-        await until(() => stderr.includes('shutting down'), () => `the first signal to be seen; stderr: ${stderr}`);
-        expect(stderr).toContain('shutting down: 1 request(s) in flight');
+        await until(() => output.stderr.includes('shutting down'), () => `the first signal to be seen; output.stderr: ${output.stderr}`);
+        expect(output.stderr).toContain('shutting down: 1 request(s) in flight');
         await new Promise((resolve) => setTimeout(resolve, 300));
         expect(server.exitCode, "still draining after the first signal").toBeNull();
 
         server.kill('SIGTERM');
         const result = await server;
-        expect(result.exitCode, stderr).toBe(0);
-        expect(stderr).toContain('second signal: closing every connection now');
-        expect(stderr).toContain('engine stopped');
+        expect(result.exitCode, output.stderr).toBe(0);
+        expect(output.stderr).toContain('second signal: closing every connection now');
+        expect(output.stderr).toContain('engine stopped');
         expect(await heldOutcome).toBe('ECONNRESET');
       } finally {
         if (server.exitCode === null) server.kill('SIGKILL');
