@@ -10,9 +10,9 @@ export type RequestPart =
 /**
  * Every part of a request that carries content or any other string the client controls that
  * leaves with it: the system prompt, every message's content parts (tool results, replayed
- * reasoning with its signature and replayed encrypted reasoning's data included), the tool calls' ids, names and arguments, the tool
- * definitions (name, description, JSON schema), the response schema and its name, the stop
- * sequences and the Anthropic beta names.
+ * reasoning with its signature and replayed encrypted reasoning's data included), the tool
+ * calls' ids, names and arguments, the tool definitions (name, description, JSON schema), the
+ * response schema and its name, the stop sequences and the Anthropic beta names.
  */
 export function requestParts(request: CanonicalRequest): RequestPart[] {
   const parts: RequestPart[] = [];
