@@ -33,10 +33,10 @@ export function maskEmail(value: string): string {
 
 /**
  * A home path names its user and points at private files: only the home directory it starts in
- * (what `homeDirectory` matches at its start: `/home/`, `C:\Users\`, `~/`) is shown, as in `/home/…`.
+ * (`/home/`, `C:\Users\`, `~/`, as the detector found it) is shown, as in `/home/…`.
  */
-export function maskPath(path: string, homeDirectory: RegExp): string {
-  return `${homeDirectory.exec(path)?.[0] ?? ''}${ELLIPSIS}`;
+export function maskPath(homeDirectory: string): string {
+  return `${homeDirectory}${ELLIPSIS}`;
 }
 
 /** Non-secret excerpts (indicator words, operator patterns below confidential) are shown, but long ones are shortened. */

@@ -12,13 +12,12 @@ import { casings, LiteralGate, matchesOf } from '../scan.js';
  * name no person and appear in every tutorial ("add a line to /etc/hosts"); what a file under
  * them contains is caught by the other detectors. A path inside a web URL
  * (`https://example.com/home/about`) is not local either.
+ *
+ * Each alternative of HOME_PATH captures the home directory the path starts in (groups 1-4): what
+ * a finding's excerpt shows.
  */
 const HOME_PATH =
-  /(?:\/(?:var|export|mnt\/[a-z]))?\/(?:home|Users|root)\/[^\s"'<>|*?`]+|\b[A-Za-z]:(?:\\{1,2}|\/)(?:Users|Documents and Settings)(?:\\{1,2}|\/)[^\s"'<>|*?`]+|~\/[^\s"'<>|*?`]+|(?:\$HOME|\$\{HOME\}|%USERPROFILE%|%HOMEPATH%|\$env:USERPROFILE)[\\/][^\s"'<>|*?`]*/gi;
-
-/** The home directory a matched path starts in: what its excerpt shows (the user's name and the rest are masked). */
-const HOME_ROOT =
-  /^(?:(?:\/(?:var|export|mnt\/[a-z]))?\/(?:home|Users|root)\/|[A-Za-z]:(?:\\{1,2}|\/)(?:Users|Documents and Settings)(?:\\{1,2}|\/)|~\/|(?:\$HOME|\$\{HOME\}|%USERPROFILE%|%HOMEPATH%|\$env:USERPROFILE)[\\/]?)/i;
+  /((?:\/(?:var|export|mnt\/[a-z]))?\/(?:home|Users|root)\/)[^\s"'<>|*?`]+|\b([A-Za-z]:(?:\\{1,2}|\/)(?:Users|Documents and Settings)(?:\\{1,2}|\/))[^\s"'<>|*?`]+|(~\/)[^\s"'<>|*?`]+|((?:\$HOME|\$\{HOME\}|%USERPROFILE%|%HOMEPATH%|\$env:USERPROFILE)[\\/])[^\s"'<>|*?`]*/gi;
 
 const GATE = new LiteralGate([
   '/home/', '/Users/', '/root/', '~/', '$HOME', '${HOME}', '%USERPROFILE%', '%HOMEPATH%', '$env:USERPROFILE', 'Documents and Settings',
@@ -51,7 +50,7 @@ export const localPathsDetector: Detector = {
         reason: 'local file path in a home directory',
         start,
         end: start + path.length,
-        excerpt: maskPath(path, HOME_ROOT),
+        excerpt: maskPath(match[1] ?? match[2] ?? match[3] ?? match[4] ?? ''),
       });
     }
     return matches;
