@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
+import { providerSummary } from '../../registry/summary.js';
 import type { ProviderVersion, RegisteredProvider, RegistrationOutcome } from '../../registry/types.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { counted } from '../output.js';
@@ -50,7 +51,7 @@ Examples:
       try {
         const providers = listProviders(await context.store({ existing: true }));
         const { output } = context;
-        output.result({ providers: providers.map(summarize) }, () => {
+        output.result({ providers: providers.map(providerSummary) }, () => {
           if (providers.length === 0) {
             output.line('no providers registered; try `syndicate provider add --list` or `syndicate provider register <file>`');
             return;
@@ -218,21 +219,6 @@ function describeOutcome(outcome: RegistrationOutcome): string {
     case 'reactivated':
       return `re-registered ${outcome.id} as v${outcome.version} (it was retired): ${outcome.reason}`;
   }
-}
-
-function summarize(provider: RegisteredProvider): Record<string, unknown> {
-  return {
-    id: provider.id,
-    version: provider.currentVersion,
-    status: provider.retiredAt === null ? 'active' : 'retired',
-    retiredAt: provider.retiredAt,
-    class: provider.record.class,
-    wire: provider.record.wire,
-    baseUrl: provider.record.baseUrl,
-    models: provider.record.models.map((model) => model.id),
-    deviations: provider.record.deviations,
-    contentHash: provider.contentHash,
-  };
 }
 
 function printVersion(context: CommandContext, current: RegisteredProvider, stored: ProviderVersion): void {

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { SensitivityLevel, WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
+import type { RouteExplanation } from '../../invoke/explain-route.js';
 import { contextFor } from '../context.js';
 import { positiveIntegerOption, readStdin } from '../input.js';
 
@@ -39,49 +40,22 @@ export function routeCommand(): Command {
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
 
       const context = contextFor(command);
-      const [{ loadPolicy }, { requireTrustTier }, { listProviders }, { routeRequest }, { coldStartEstimator }, { recentFirstTokens }, { sharedHealthMonitor }, failure] = await Promise.all([
-        import('../../policy/load.js'),
-        import('../../policy/trust-tiers.js'),
-        import('../../registry/registry.js'),
-        import('../../router/route-request.js'),
-        import('../../router/cold-starts.js'),
-        import('../../router/first-tokens.js'),
-        import('../../router/health.js'),
-        import('../../invoke/failure.js'),
-      ]);
+      const [{ loadPolicy }, { explainRoute }] = await Promise.all([import('../../policy/load.js'), import('../../invoke/explain-route.js')]);
       const policy = loadPolicy(context.home.policyPath);
-      requireTrustTier(policy, options.trustTier);
       const store = await context.store({ existing: true });
       try {
-        const providers = listProviders(store);
-        // What `run` refuses before routing, `route` refuses the same way: an unknown provider (exit 2), a retired one (exit 4).
-        const named = failure.namedProviderError(options.provider, providers);
-        if (named !== undefined) throw named;
-        const routed = await routeRequest({
-          request: {
-            model: options.model,
-            messages: [{ role: 'user', content: [{ type: 'text', text }] }],
-            stream: false,
-            ...(maxTokens === undefined ? {} : { maxTokens }),
-          },
-          policy,
-          providers,
+        const routed = await explainRoute(store, policy, {
+          text,
+          model: options.model,
           workflow: options.workflow as WorkflowClass,
-          ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity as SensitivityLevel }),
+          ...(options.provider === undefined ? {} : { provider: options.provider }),
+          ...(options.sensitivity === undefined ? {} : { sensitivity: options.sensitivity as SensitivityLevel }),
           ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
-          ...(options.provider === undefined ? {} : { explicitProvider: options.provider }),
           ...(maxTokens === undefined ? {} : { maxTokens }),
-          store,
-          env: process.env,
-          // The same load-time knowledge `run` and the gateway plan with.
-          coldStartMs: coldStartEstimator(store),
-          firstTokens: recentFirstTokens(store, providers),
         });
-        const { plan, classification } = routed;
+        const { plan, classification, skipped } = routed;
         const { output } = context;
         if (plan.candidates.length === 0) {
-          const unknown = failure.unknownModelOf(options.model, providers, options.provider, failure.unservableReason(process.env, sharedHealthMonitor()));
-          if (unknown !== undefined) throw unknown;
           if (!output.json) printPlan(output, routed, options.explain === true);
           const { PolicyRefusalError } = await import('../../errors.js');
           throw new PolicyRefusalError('no_route', `no provider may take this ${plan.sensitivity} request`, {
@@ -92,12 +66,8 @@ export function routeCommand(): Command {
             details: { classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
           });
         }
-        // What `run` would skip before calling: candidates whose key is not set in this environment (ranked last).
-        const skipped: SkippedCandidate[] = plan.candidates.flatMap(({ rank, provider, model, missingKey }) =>
-          missingKey === undefined ? [] : [{ rank, provider, model, missingKey, reason: `key ${missingKey} not set: would be skipped` }],
-        );
         output.result({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, skipped }, () =>
-          printPlan(output, routed, options.explain === true, skipped),
+          printPlan(output, routed, options.explain === true),
         );
       } finally {
         context.close();
@@ -105,20 +75,8 @@ export function routeCommand(): Command {
     });
 }
 
-/** A candidate `run` would skip before calling it (its key is not set). */
-interface SkippedCandidate {
-  rank: number;
-  provider: string;
-  model: string;
-  /** The environment variable the provider's key is read from. */
-  missingKey: string;
-  reason: string;
-}
-
-type Routed = Awaited<ReturnType<typeof import('../../router/route-request.js').routeRequest>>;
-
-function printPlan(output: ReturnType<typeof contextFor>['output'], routed: Routed, explain: boolean, skipped: readonly SkippedCandidate[] = []): void {
-  const { plan, classification } = routed;
+function printPlan(output: ReturnType<typeof contextFor>['output'], routed: RouteExplanation, explain: boolean): void {
+  const { plan, classification, skipped } = routed;
   const detectors = [...new Set(classification.findings.map((finding) => finding.detector))];
   output.line(
     `sensitivity: ${plan.sensitivity}${detectors.length === 0 ? '' : ` (${detectors.join(', ')})`}${classification.failedClosed ? ' — classifier failed closed' : ''}`,

@@ -118,25 +118,8 @@ Examples:
       spinner?.stop();
       const { response } = result;
       if (output.json) {
-        output.document({
-          answer: response.text,
-          reasoning: response.reasoning ?? null,
-          toolCalls: response.toolCalls,
-          finishReason: response.finishReason,
-          requestId: result.requestId,
-          evidenceId: result.evidenceId,
-          permitId: result.permitId,
-          provider: result.provider,
-          model: result.model,
-          sensitivity: result.classification.level,
-          tokens: result.usage,
-          fidelity: result.fidelity,
-          latency: result.latency,
-          costUsd: result.costUsd ?? null,
-          markers: result.markers,
-          warnings: result.warnings,
-          attempts: result.attempts,
-        });
+        const { invocationSummary } = await import('../../invoke/summary.js');
+        output.document(invocationSummary(result));
         return;
       }
       if (!stream && showReasoning && response.reasoning !== undefined) output.info(output.color.dim(response.reasoning));

@@ -1,0 +1,80 @@
+import type { SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
+import type { Policy } from '../policy/types.js';
+import { requireTrustTier } from '../policy/trust-tiers.js';
+import { listProviders } from '../registry/registry.js';
+import { coldStartEstimator } from '../router/cold-starts.js';
+import { recentFirstTokens } from '../router/first-tokens.js';
+import { sharedHealthMonitor } from '../router/health.js';
+import { routeRequest, type RoutedRequest } from '../router/route-request.js';
+import type { Store } from '../store/store.js';
+import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
+
+/** A prompt to route without calling any model (`route`, the MCP `route_explain` tool). */
+export interface RouteQuestion {
+  text: string;
+  /** `auto`, a model id or alias, or `provider:model`. */
+  model: string;
+  /** Only this provider is considered (every rule still applies). */
+  provider?: string;
+  workflow: WorkflowClass;
+  /** Raises the classified level, never lowers it. */
+  sensitivity?: SensitivityLevel;
+  trustTier?: string;
+  maxTokens?: number;
+}
+
+/** A candidate `run` would skip before calling it (its key is not set). */
+export interface SkippedCandidate {
+  rank: number;
+  provider: string;
+  model: string;
+  /** The environment variable the provider's key is read from. */
+  missingKey: string;
+  reason: string;
+}
+
+export interface RouteExplanation extends RoutedRequest {
+  skipped: SkippedCandidate[];
+}
+
+/**
+ * Classifies and plans `question` exactly as `run` would, with the same load-time knowledge
+ * (cold starts, recent first tokens, health), and calls nothing upstream. Refuses what `run`
+ * refuses before routing: an unknown trust tier or provider (exit 2), a retired provider (exit 4),
+ * a model no provider serves (exit 2). A plan without candidates is returned, not thrown: the
+ * caller decides how to report it.
+ */
+export async function explainRoute(store: Store, policy: Policy, question: RouteQuestion, env: NodeJS.ProcessEnv = process.env): Promise<RouteExplanation> {
+  requireTrustTier(policy, question.trustTier);
+  const providers = listProviders(store);
+  const named = namedProviderError(question.provider, providers);
+  if (named !== undefined) throw named;
+  const routed = await routeRequest({
+    request: {
+      model: question.model,
+      messages: [{ role: 'user', content: [{ type: 'text', text: question.text }] }],
+      stream: false,
+      ...(question.maxTokens === undefined ? {} : { maxTokens: question.maxTokens }),
+    },
+    policy,
+    providers,
+    workflow: question.workflow,
+    ...(question.sensitivity === undefined ? {} : { sensitivityHint: question.sensitivity }),
+    ...(question.trustTier === undefined ? {} : { trustTier: question.trustTier }),
+    ...(question.provider === undefined ? {} : { explicitProvider: question.provider }),
+    ...(question.maxTokens === undefined ? {} : { maxTokens: question.maxTokens }),
+    store,
+    env,
+    coldStartMs: coldStartEstimator(store),
+    firstTokens: recentFirstTokens(store, providers),
+  });
+  const { plan } = routed;
+  if (plan.candidates.length === 0) {
+    const unknown = unknownModelOf(question.model, providers, question.provider, unservableReason(env, sharedHealthMonitor()));
+    if (unknown !== undefined) throw unknown;
+  }
+  const skipped = plan.candidates.flatMap(({ rank, provider, model, missingKey }) =>
+    missingKey === undefined ? [] : [{ rank, provider, model, missingKey, reason: `key ${missingKey} not set: would be skipped` }],
+  );
+  return { ...routed, skipped };
+}

@@ -1,0 +1,27 @@
+import type { InvocationResult } from './types.js';
+
+/** One governed invocation as `run --json` and the MCP `complete` tool report it. */
+export function invocationSummary(result: InvocationResult) {
+  const { response } = result;
+  return {
+    answer: response.text,
+    reasoning: response.reasoning ?? null,
+    toolCalls: response.toolCalls,
+    finishReason: response.finishReason,
+    requestId: result.requestId,
+    evidenceId: result.evidenceId,
+    permitId: result.permitId,
+    provider: result.provider,
+    model: result.model,
+    sensitivity: result.classification.level,
+    tokens: result.usage,
+    fidelity: result.fidelity,
+    latency: result.latency,
+    costUsd: result.costUsd ?? null,
+    markers: result.markers,
+    warnings: result.warnings,
+    attempts: result.attempts,
+  };
+}
+
+export type InvocationSummary = ReturnType<typeof invocationSummary>;
