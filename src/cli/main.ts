@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { interruptCancellable, wasInterrupted } from './interrupt.js';
 
 /**
@@ -44,8 +43,8 @@ process.on('SIGINT', () => {
 });
 
 if (asksForVersion(process.argv.slice(2))) {
-  const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  process.stdout.write(`${packageJson.version}\n`);
+  const { syndicateVersion } = await import('../common/version.js');
+  process.stdout.write(`${syndicateVersion()}\n`);
 } else {
   const { runProgram } = await import('./program.js');
   const exitCode = await runProgram(process.argv);

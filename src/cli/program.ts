@@ -5,6 +5,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { engineCommand } from './commands/engine.js';
 import { evidenceCommand } from './commands/evidence.js';
 import { initCommand } from './commands/init.js';
+import { mcpCommand } from './commands/mcp.js';
 import { metricsCommand } from './commands/metrics.js';
 import { permitCommand } from './commands/permit.js';
 import { policyCommand } from './commands/policy.js';
@@ -48,6 +49,7 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
   program.addCommand(permitCommand());
   program.addCommand(evidenceCommand());
   program.addCommand(serveCommand());
+  program.addCommand(mcpCommand());
   program.addCommand(engineCommand());
   program.addCommand(metricsCommand());
 

@@ -41,10 +41,17 @@ export interface RouteExplanation extends RoutedRequest {
  * Classifies and plans `question` exactly as `run` would, with the same load-time knowledge
  * (cold starts, recent first tokens, health), and calls nothing upstream. Refuses what `run`
  * refuses before routing: an unknown trust tier or provider (exit 2), a retired provider (exit 4),
- * a model no provider serves (exit 2). A plan without candidates is returned, not thrown: the
+ * a model no provider serves (exit 2). `policyFailure`: the policy file cannot be used (local
+ * providers only, as `run` then routes). A plan without candidates is returned, not thrown: the
  * caller decides how to report it.
  */
-export async function explainRoute(store: Store, policy: Policy, question: RouteQuestion, env: NodeJS.ProcessEnv = process.env): Promise<RouteExplanation> {
+export async function explainRoute(
+  store: Store,
+  policy: Policy,
+  question: RouteQuestion,
+  options: { env?: NodeJS.ProcessEnv; policyFailure?: string } = {},
+): Promise<RouteExplanation> {
+  const env = options.env ?? process.env;
   requireTrustTier(policy, question.trustTier);
   const providers = listProviders(store);
   const named = namedProviderError(question.provider, providers);
@@ -65,6 +72,7 @@ export async function explainRoute(store: Store, policy: Policy, question: Route
     ...(question.maxTokens === undefined ? {} : { maxTokens: question.maxTokens }),
     store,
     env,
+    ...(options.policyFailure === undefined ? {} : { policyFailure: options.policyFailure }),
     coldStartMs: coldStartEstimator(store),
     firstTokens: recentFirstTokens(store, providers),
   });

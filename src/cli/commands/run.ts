@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
+import { providerChoice } from '../../invoke/provider-choice.js';
 import type { InvocationResult } from '../../invoke/types.js';
 import type { CanonicalRequest } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
@@ -59,7 +60,7 @@ Examples:
       const { parseTimeout } = await import('../../common/duration.js');
       const totalMs = options.timeout === undefined ? undefined : parseTimeout(options.timeout, '--timeout');
       const stream = options.stream ?? (process.stdout.isTTY === true && !output.json);
-      const [providerId, providerModel] = splitProvider(options.provider);
+      const { provider: providerId, model: providerModel } = providerChoice(options.provider);
       const model = providerModel ?? options.model ?? 'auto';
       const request: CanonicalRequest = {
         model,
@@ -140,12 +141,3 @@ Examples:
       );
     });
 }
-
-function splitProvider(value: string | undefined): [string | undefined, string | undefined] {
-  if (value === undefined) return [undefined, undefined];
-  const index = value.indexOf(':');
-  if (index === -1) return [value, undefined];
-  const model = value.slice(index + 1);
-  return [value.slice(0, index), `${value.slice(0, index)}:${model}`];
-}
-

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import { formatInputProblem, InvalidInputError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
 import { contextFor } from '../context.js';
 import { hostOption, portOption } from '../input.js';
+import { reportPolicyChange } from '../policy-change.js';
 
 interface ServeOptions {
   host: string;
@@ -91,13 +92,7 @@ local, a missing or empty token file refuses every request until a token is back
           if (change.kind === 'reloaded') output.info(`gateway token reloaded from ${change.path}: only the new token is accepted`);
           else output.warn(`${change.reason}; every request is refused until then`);
         },
-        onPolicyChange: (change) => {
-          if (change.kind === 'reloaded') output.info(`policy reloaded from ${change.path}`);
-          else {
-            output.warn(`${change.error.message}; requests go to local providers only until ${change.path} is valid again`);
-            if (change.error instanceof InvalidInputError) for (const problem of change.error.problems) output.info(`  ${formatInputProblem(problem)}`);
-          }
-        },
+        onPolicyChange: (change) => reportPolicyChange(output, change),
       });
       const urls = { url: running.url, openaiBaseUrl: `${running.url}/v1`, anthropicBaseUrl: running.url };
       // Where it listens is the result (stdout, for a script waiting on it); how to use it is guidance (stderr).

@@ -1,0 +1,61 @@
+import { Command } from 'commander';
+import { contextFor } from '../context.js';
+import { reportPolicyChange } from '../policy-change.js';
+
+interface McpOptions {
+  trustTier?: string;
+}
+
+export function mcpCommand(): Command {
+  return new Command('mcp')
+    .description('run the MCP server on stdio: tools complete, classify, route_explain, providers and metrics over the governed pipeline')
+    .option('--trust-tier <name>', "trust tier of the agents calling it (default: the policy's defaultTrustTier)")
+    .addHelpText(
+      'after',
+      `
+stdout carries only the MCP protocol (JSON-RPC, one message per line); notes go to stderr.
+It stops when the client closes stdin, or on SIGTERM or Ctrl-C: calls still running are
+cancelled (their evidence says so) before the store is closed.
+
+Examples:
+  $ claude mcp add syndicate -- syndicate mcp
+  $ npx @modelcontextprotocol/inspector syndicate mcp
+  Claude Desktop, Cursor and other clients: {"mcpServers": {"syndicate": {"command": "syndicate", "args": ["mcp"]}}}`,
+    )
+    .action(async (options: McpOptions, command: Command) => {
+      const context = contextFor(command);
+      const { output } = context;
+      const [{ createMcpServer, MCP_TOOLS }, { StdioServerTransport }, { syndicateVersion }] = await Promise.all([
+        import('../../mcp/server.js'),
+        import('@modelcontextprotocol/sdk/server/stdio.js'),
+        import('../../common/version.js'),
+      ]);
+      // An MCP server needs init's permit key and policy as `run` does: never half-create a home.
+      const store = await context.store({ existing: true });
+      const mcp = createMcpServer({
+        home: context.home,
+        store,
+        version: syndicateVersion(),
+        ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+        onPolicyChange: (change) => reportPolicyChange(output, change),
+      });
+      const transport = new StdioServerTransport();
+      // Stops on whichever comes first: the client closing stdin, the transport closing, SIGTERM or Ctrl-C.
+      process.removeAllListeners('SIGINT');
+      const stopped = new Promise<string>((resolve) => {
+        process.stdin.once('end', () => resolve('the client closed stdin'));
+        process.stdin.once('close', () => resolve('the client closed stdin'));
+        transport.onclose = () => resolve('the transport closed');
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
+      await mcp.server.connect(transport);
+      output.info(`syndicate MCP server on stdio (tools: ${MCP_TOOLS.join(', ')}; data: ${context.home.dataDir})`);
+      const reason = await stopped;
+      const inFlight = mcp.inFlight;
+      output.info(`stopping (${reason})${inFlight === 0 ? '' : `: cancelling ${inFlight} call(s) in flight`}`);
+      await mcp.drain();
+      await mcp.server.close();
+      context.close();
+    });
+}

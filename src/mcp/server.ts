@@ -1,0 +1,359 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { z } from 'zod';
+import { classifyText } from '../classify/index.js';
+import { parseDuration } from '../common/duration.js';
+import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES } from '../common/vocabulary.js';
+import { InterruptedError, SyndicateError } from '../errors.js';
+import type { HomePaths } from '../home/home.js';
+import { createPipelineContext, currentPolicy } from '../invoke/context.js';
+import { explainRoute } from '../invoke/explain-route.js';
+import { invoke } from '../invoke/pipeline.js';
+import { providerChoice } from '../invoke/provider-choice.js';
+import { invocationSummary } from '../invoke/summary.js';
+import type { PipelineContext } from '../invoke/types.js';
+import { computeMetrics } from '../metrics/index.js';
+import { LivePolicy, type PolicyChange } from '../policy/live.js';
+import { requireTrustTier } from '../policy/trust-tiers.js';
+import { listProviders } from '../registry/registry.js';
+import { providerSummary } from '../registry/summary.js';
+import type { Store } from '../store/store.js';
+import type { CanonicalRequest } from '../wire/canonical.js';
+
+/** The tools an agent sees, in the order `tools/list` gives them. */
+export const MCP_TOOLS = ['complete', 'classify', 'route_explain', 'providers', 'metrics'] as const;
+
+export interface McpServerOptions {
+  home: HomePaths;
+  store: Store;
+  /** The version `initialize` reports (syndicate's own). */
+  version: string;
+  /** Trust tier of the agents on this server; default: the policy's `defaultTrustTier`. */
+  trustTier?: string;
+  env?: NodeJS.ProcessEnv;
+  /** The policy file was re-read after an edit (or found invalid: local providers only until fixed). */
+  onPolicyChange?: (change: PolicyChange) => void;
+}
+
+export interface SyndicateMcpServer {
+  server: McpServer;
+  /** Tool calls still running. */
+  readonly inFlight: number;
+  /** Cancels the `complete` calls in flight (their evidence says cancelled by the caller) and waits for every call to end. */
+  drain(): Promise<void>;
+}
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+const sensitivity = z.enum(SENSITIVITY_LEVELS);
+const provider = z.object({ id: z.string(), version: z.number(), class: z.string() });
+const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.string() }).loose();
+
+/** How often a `complete` call with a progress token reports the answer growing. */
+const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * The MCP server (`syndicate mcp`): an agent's tools over the same pipeline as `run` and the
+ * gateway. `complete` is one governed invocation (classify → route → permit → invoke →
+ * evidence, caller `mcp`); `classify`, `route_explain`, `providers` and `metrics` report what the
+ * CLI's `--json` documents report. A refused or failed call is a tool result with `isError` and
+ * the reason and hint, never a protocol error; the policy file is followed live as the gateway does.
+ */
+export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
+  const env = options.env ?? process.env;
+  const pipeline: PipelineContext = createPipelineContext(options.home, options.store, env);
+  requireTrustTier(pipeline.policy, options.trustTier);
+  pipeline.livePolicy = new LivePolicy(options.home.policyPath, pipeline.policy, options.onPolicyChange === undefined ? {} : { onChange: options.onPolicyChange });
+  pipeline.longRunning = true;
+
+  const server = new McpServer(
+    { name: 'syndicate', version: options.version },
+    {
+      instructions:
+        'Governed LLM inference on this host. `complete` classifies the prompt before anything leaves the machine, ' +
+        'routes it by the operator\'s policy (sensitive data stays on local models), and records hash-chained evidence. ' +
+        'Use `route_explain` to see where a prompt would go without calling a model.',
+    },
+  );
+  const running = new Set<Promise<unknown>>();
+  const cancellations = new Set<AbortController>();
+  const tracked = <T>(work: Promise<T>): Promise<T> => {
+    running.add(work);
+    const forget = (): void => {
+      running.delete(work);
+    };
+    work.then(forget, forget);
+    return work;
+  };
+
+  server.registerTool(
+    'complete',
+    {
+      title: 'Governed completion',
+      description:
+        'Answer a prompt through the operator\'s policy: classified on this host first, routed to a permitted provider ' +
+        '(local when the data is sensitive), recorded as evidence. Returns the answer, where it went and why.',
+      inputSchema: {
+        prompt: z.string().min(1).describe('the user message'),
+        system: z.string().optional().describe('system prompt'),
+        model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
+        provider: z.string().min(1).optional().describe('use only this provider; every policy rule still applies'),
+        maxTokens: z.number().int().positive().optional().describe('maximum tokens to generate'),
+        temperature: z.number().min(0).max(2).optional(),
+        workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
+        sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
+        session: z.string().min(1).max(200).optional().describe('session id recorded with the evidence'),
+      },
+      outputSchema: {
+        answer: z.string(),
+        provider,
+        model: z.string(),
+        sensitivity,
+        evidenceId: z.string(),
+        requestId: z.string(),
+        permitId: z.string(),
+        finishReason: z.string(),
+        costUsd: z.number().nullable(),
+        tokens: z.object({ inputTokens: z.number(), outputTokens: z.number() }).loose().optional(),
+        fidelity: z.object({}).loose(),
+        latency: z.object({ totalMs: z.number() }).loose(),
+        markers: z.array(z.string()),
+        warnings: z.array(z.object({}).loose()),
+        attempts: z.array(z.object({}).loose()),
+        reasoning: z.string().nullable(),
+        toolCalls: z.array(z.object({}).loose()),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    (input, extra) =>
+      tracked(
+        toolResult(async () => {
+          const cancellation = new AbortController();
+          const onCancel = (): void =>
+            cancellation.abort(new InterruptedError('cancelled by the MCP client before the answer ended', { hint: 'the capture so far is kept as partial evidence' }));
+          extra.signal.addEventListener('abort', onCancel, { once: true });
+          cancellations.add(cancellation);
+          const progress = progressReporter(extra);
+          const { provider: providerId, model: providerModel } = providerChoice(input.provider);
+          const request: CanonicalRequest = {
+            model: providerModel ?? input.model ?? 'auto',
+            ...(input.system === undefined ? {} : { system: input.system }),
+            messages: [{ role: 'user', content: [{ type: 'text', text: input.prompt }] }],
+            ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),
+            ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
+            // Streamed only for a client that asked for progress: the answer's growth is the progress.
+            stream: progress !== undefined,
+          };
+          try {
+            const result = await invoke(pipeline, {
+              request,
+              caller: 'mcp',
+              signal: cancellation.signal,
+              ...(providerId === undefined ? {} : { provider: providerId }),
+              ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+              ...(input.workflow === undefined ? {} : { workflow: input.workflow }),
+              ...(input.sensitivity === undefined ? {} : { sensitivityHint: input.sensitivity }),
+              ...(input.session === undefined ? {} : { sessionId: input.session }),
+              ...(progress === undefined
+                ? {}
+                : {
+                    onAttempt: (attempt) => progress.say(`asking ${attempt.provider.id}:${attempt.model} (${attempt.sensitivity})`),
+                    onPart: (part) => {
+                      if (part.type === 'text-delta') progress.grow(part.text.length);
+                    },
+                  }),
+            });
+            const summary = invocationSummary(result);
+            return { text: result.response.text, structured: summary };
+          } finally {
+            extra.signal.removeEventListener('abort', onCancel);
+            cancellations.delete(cancellation);
+          }
+        }),
+      ),
+  );
+
+  server.registerTool(
+    'classify',
+    {
+      title: 'Classify sensitivity',
+      description:
+        'Classify a text as public, internal, confidential or restricted with the operator\'s detectors and policy words; ' +
+        'nothing leaves this host. Secrets in the findings are masked.',
+      inputSchema: {
+        text: z.string().min(1).describe('the text to classify'),
+        sensitivity: sensitivity.optional().describe('raises the level, never lowers it'),
+      },
+      outputSchema: { level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (input) =>
+      toolResult(() => {
+        const { policy } = currentPolicy(pipeline);
+        const { level, findings, failedClosed } = classifyText(input.text, {
+          indicatorWords: policy.indicatorWords,
+          patterns: policy.patterns,
+          ...(input.sensitivity === undefined ? {} : { hint: input.sensitivity }),
+        });
+        const detectors = [...new Set(findings.map((entry) => entry.detector))];
+        const text = `${level}${failedClosed ? ' (the classifier failed closed)' : ''}${detectors.length === 0 ? '' : `: ${detectors.join(', ')}`}`;
+        return { text, structured: { level, failedClosed, findings } };
+      }),
+  );
+
+  server.registerTool(
+    'route_explain',
+    {
+      title: 'Explain the route',
+      description:
+        'Classify a prompt and show where the policy would send it — every candidate in order and every excluded provider ' +
+        'with its reason — without calling any model.',
+      inputSchema: {
+        prompt: z.string().min(1),
+        model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
+        provider: z.string().min(1).optional().describe('only consider this provider'),
+        workflow: z.enum(WORKFLOW_CLASSES).optional(),
+        sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
+        maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
+      },
+      outputSchema: {
+        classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
+        estimatedPromptTokens: z.number(),
+        plan: z.object({ sensitivity, candidates: z.array(z.object({}).loose()), excluded: z.array(z.object({}).loose()), explanation: z.string() }).loose(),
+        skipped: z.array(z.object({}).loose()),
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (input) =>
+      toolResult(async () => {
+        const { policy, failure } = currentPolicy(pipeline);
+        const routed = await explainRoute(
+          options.store,
+          policy,
+          {
+            text: input.prompt,
+            model: input.model ?? 'auto',
+            workflow: input.workflow ?? 'interactive',
+            ...(input.provider === undefined ? {} : { provider: input.provider }),
+            ...(input.sensitivity === undefined ? {} : { sensitivity: input.sensitivity }),
+            ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+            ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),
+          },
+          { env, ...(failure === undefined ? {} : { policyFailure: failure }) },
+        );
+        const { plan, classification, estimatedPromptTokens, skipped } = routed;
+        const verdict = plan.candidates.length === 0 ? `no provider may take this ${plan.sensitivity} request\n` : '';
+        return { text: `${verdict}${plan.explanation}`, structured: { classification, estimatedPromptTokens, plan, skipped } };
+      }),
+  );
+
+  server.registerTool(
+    'providers',
+    {
+      title: 'Registered providers',
+      description: 'The providers registered on this host: class (local, hosted, blocked), wire format, base URL, models and status.',
+      outputSchema: {
+        providers: z.array(
+          z.object({ id: z.string(), version: z.number(), status: z.enum(['active', 'retired']), class: z.string(), wire: z.string(), models: z.array(z.string()) }).loose(),
+        ),
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    () =>
+      toolResult(() => {
+        const providers = listProviders(options.store).map(providerSummary);
+        const lines = providers.map((entry) => `${entry.id} v${entry.version} ${entry.class} ${entry.wire} ${entry.status}: ${entry.models.join(', ')}`);
+        return { text: lines.length === 0 ? 'no providers registered' : lines.join('\n'), structured: { providers } };
+      }),
+  );
+
+  server.registerTool(
+    'metrics',
+    {
+      title: 'Metrics',
+      description:
+        'What happened, from the evidence: requests and tokens local vs hosted, where each sensitivity level went, ' +
+        'latency per provider and model, load times, spend and estimated savings.',
+      inputSchema: {
+        since: z.string().optional().describe('how far back, e.g. 90m, 24h (default), 7d'),
+        session: z.string().min(1).optional().describe("only one session's requests"),
+      },
+      outputSchema: { metrics: z.object({ window: z.object({}).loose(), requests: z.object({}).loose(), tokens: z.object({}).loose() }).loose() },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (input) =>
+      toolResult(() => {
+        const sinceMs = parseDuration(input.since ?? '24h', 'since', { minimumMs: 1 });
+        const untilMs = Date.now();
+        const metrics = computeMetrics(options.store, currentPolicy(pipeline).policy, {
+          sinceMs: untilMs - sinceMs,
+          untilMs,
+          ...(input.session === undefined ? {} : { session: input.session }),
+        });
+        const { requests, tokens } = metrics;
+        const text =
+          `${requests.total} answered: ${requests.local} local, ${requests.hosted} hosted, ${requests.denied} denied; ` +
+          `${tokens.local.total} local and ${tokens.hosted.total} hosted tokens since ${metrics.window.since}`;
+        return { text, structured: { metrics } };
+      }),
+  );
+
+  return {
+    server,
+    get inFlight() {
+      return running.size;
+    },
+    drain: async () => {
+      const reason = new InterruptedError('the MCP server stopped (its client went away) before the answer ended', { hint: 'the capture so far is kept as partial evidence' });
+      for (const cancellation of cancellations) cancellation.abort(reason);
+      await Promise.allSettled([...running]);
+    },
+  };
+}
+
+/**
+ * Runs a tool body: its text and structured content, or — for syndicate's own errors (policy
+ * refusals, unavailable providers, bad arguments) — an `isError` result with the reason, the
+ * error code and the hint, which the agent can act on. Anything else is a bug and propagates.
+ */
+async function toolResult(body: () => { text: string; structured: object } | Promise<{ text: string; structured: object }>): Promise<CallToolResult> {
+  try {
+    const { text, structured } = await body();
+    return { content: [{ type: 'text', text }], structuredContent: structured as Record<string, unknown> };
+  } catch (error) {
+    if (!(error instanceof SyndicateError)) throw error;
+    const text = `${error.message} (${error.code})${error.hint === undefined ? '' : `\nhint: ${error.hint}`}`;
+    return { content: [{ type: 'text', text }], isError: true };
+  }
+}
+
+interface ProgressReporter {
+  say(message: string): void;
+  grow(characters: number): void;
+}
+
+/** Progress notifications for a call whose client sent a progress token; undefined otherwise. */
+function progressReporter(extra: Extra): ProgressReporter | undefined {
+  const progressToken = extra._meta?.progressToken;
+  if (progressToken === undefined) return undefined;
+  let progress = 0;
+  let lastSentAt = 0;
+  const send = (message?: string): void => {
+    lastSentAt = Date.now();
+    // A client that went away cannot be told; the call itself notices through its signal.
+    extra
+      .sendNotification({ method: 'notifications/progress', params: { progressToken, progress, ...(message === undefined ? {} : { message }) } })
+      .catch(() => {});
+  };
+  return {
+    say: (message) => {
+      progress += 1;
+      send(message);
+    },
+    grow: (characters) => {
+      progress += characters;
+      if (Date.now() - lastSentAt >= PROGRESS_INTERVAL_MS) send(`${progress} characters`);
+    },
+  };
+}

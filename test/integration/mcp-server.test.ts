@@ -1,0 +1,170 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, REPO_ROOT } from '../helpers/cli.js';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+
+const SECRET = 's3cretPassw0rd';
+const RESTRICTED_PROMPT = `Why does this fail? postgres://admin:${SECRET}@db.internal:5432/prod`;
+
+/**
+ * `syndicate mcp` as an agent's client starts it: a real process on stdio, driven by the official
+ * MCP SDK client. Every tool goes through the same pipeline as `run`; sensitive data never reaches
+ * a hosted provider; stdout carries only the protocol.
+ */
+describe('syndicate mcp: the MCP server over stdio', () => {
+  let scenario: Scenario;
+  let llama: FakeEngine;
+  let anthropic: FakeEngine;
+  let client: Client;
+  let transport: StdioClientTransport;
+  let stderr = '';
+
+  beforeAll(async () => {
+    llama = await startFakeEngine({ kind: 'llama.cpp' });
+    anthropic = await startFakeEngine({ kind: 'anthropic' });
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    await scenario.register(
+      { id: 'llama', engine: llama },
+      { id: 'claude', engine: anthropic, class: 'approved_hosted', authEnv: 'FAKE_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 } },
+    );
+    transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, 'mcp'],
+      cwd: REPO_ROOT,
+      env: { SYNDICATE_HOME: scenario.home, FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key', NO_COLOR: '1' },
+      stderr: 'pipe',
+    });
+    transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    client = new Client({ name: 'syndicate-test', version: '1.0.0' });
+    await client.connect(transport);
+  });
+  afterAll(async () => {
+    await client?.close();
+    scenario?.cleanup();
+    await Promise.all([llama?.close(), anthropic?.close()]);
+  });
+
+  const call = async (name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> =>
+    (await client.callTool({ name, arguments: args })) as CallToolResult;
+  const text = (result: CallToolResult): string => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+
+  it('says who it is and lists its five tools with input and output schemas', async () => {
+    expect(client.getServerVersion()).toMatchObject({ name: 'syndicate', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name)).toEqual(['complete', 'classify', 'route_explain', 'providers', 'metrics']);
+    const complete = tools.find((tool) => tool.name === 'complete')!;
+    expect(complete.inputSchema.required).toEqual(['prompt']);
+    expect(Object.keys(complete.inputSchema.properties ?? {})).toEqual(
+      expect.arrayContaining(['prompt', 'system', 'model', 'provider', 'maxTokens', 'workflow', 'sensitivity', 'session']),
+    );
+    for (const tool of tools) expect(tool.outputSchema, tool.name).toBeDefined();
+    expect(stderr).toContain('syndicate MCP server on stdio');
+  });
+
+  it('complete: one governed invocation, recorded as evidence with caller mcp', async () => {
+    const before = inferenceExchanges(llama).length;
+    const result = await call('complete', { prompt: 'Name the capital of France.', provider: 'llama', session: 'agent-session-1' });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(text(result)).toBe(DEFAULT_ANSWER);
+    const structured = result.structuredContent as Record<string, any>;
+    expect(structured).toMatchObject({ answer: DEFAULT_ANSWER, provider: { id: 'llama', class: 'local' }, sensitivity: 'public' });
+    expect(structured.fidelity).toMatchObject({ tokenAccounting: 'exact', verbatimCapture: 'full' });
+    expect(inferenceExchanges(llama)).toHaveLength(before + 1);
+    const envelope = await scenario.evidence(structured.evidenceId);
+    expect(envelope).toMatchObject({ state: 'completed', caller: 'mcp', sessionId: 'agent-session-1', permitId: structured.permitId });
+  });
+
+  it('complete: restricted data is answered locally, and never sent to the hosted provider even when the agent names it', async () => {
+    const hostedBefore = inferenceExchanges(anthropic).length;
+    const local = await call('complete', { prompt: RESTRICTED_PROMPT });
+    expect(local.isError, text(local)).toBeFalsy();
+    expect(local.structuredContent).toMatchObject({ sensitivity: 'restricted', provider: { id: 'llama', class: 'local' } });
+
+    const refused = await call('complete', { prompt: RESTRICTED_PROMPT, provider: 'claude' });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/restricted/);
+    expect(text(refused)).toMatch(/hint: /);
+    expect(text(refused)).not.toContain(SECRET);
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+  });
+
+  it('complete: a hosted provider answers public prompts it is named for', async () => {
+    const result = await call('complete', { prompt: 'Name the capital of France.', provider: 'claude' });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ provider: { id: 'claude', class: 'approved_hosted' }, sensitivity: 'public' });
+    expect((result.structuredContent as { costUsd: number }).costUsd).toBeGreaterThan(0);
+  });
+
+  it('classify: the level and masked findings, nothing sent anywhere', async () => {
+    const result = await call('classify', { text: RESTRICTED_PROMPT });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(text(result)).toMatch(/^restricted/);
+    const structured = result.structuredContent as { level: string; findings: { detector: string; excerpt: string }[] };
+    expect(structured.level).toBe('restricted');
+    expect(structured.findings.length).toBeGreaterThan(0);
+    expect(JSON.stringify(result)).not.toContain(SECRET);
+  });
+
+  it('route_explain: the plan `route --json` gives, without calling any model', async () => {
+    const before = inferenceExchanges(llama).length + inferenceExchanges(anthropic).length;
+    const result = await call('route_explain', { prompt: RESTRICTED_PROMPT });
+    expect(result.isError, text(result)).toBeFalsy();
+    const structured = result.structuredContent as Record<string, any>;
+    const { document } = await scenario.json(['route', RESTRICTED_PROMPT], { env: { FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key' } });
+    expect(structured.plan.candidates.map((entry: { provider: string }) => entry.provider)).toEqual(
+      (document.plan as any).candidates.map((entry: { provider: string }) => entry.provider),
+    );
+    expect(structured.plan.candidates.every((entry: { class: string }) => entry.class === 'local')).toBe(true);
+    expect(structured.plan.excluded.map((entry: { provider: string }) => entry.provider)).toContain('claude');
+    expect(text(result)).toBe(structured.plan.explanation);
+    expect(inferenceExchanges(llama).length + inferenceExchanges(anthropic).length).toBe(before);
+  });
+
+  it('providers and metrics: what `provider list --json` and `metrics --json` report', async () => {
+    const providers = await call('providers');
+    expect((providers.structuredContent as { providers: { id: string }[] }).providers.map((entry) => entry.id).sort()).toEqual(['claude', 'llama']);
+    const metrics = await call('metrics', { since: '1h' });
+    expect(metrics.isError, text(metrics)).toBeFalsy();
+    const { document } = await scenario.json(['metrics', '--since', '1h']);
+    const requests = (metrics.structuredContent as { metrics: { requests: Record<string, number> } }).metrics.requests;
+    expect(requests).toEqual((document.metrics as { requests: Record<string, number> }).requests);
+    expect(requests.local).toBeGreaterThanOrEqual(2);
+    expect(requests.hosted).toBeGreaterThanOrEqual(1);
+    expect(requests.denied).toBeGreaterThanOrEqual(1);
+  });
+
+  it('bad arguments and unknown names are tool errors the agent can read, and the server keeps serving', async () => {
+    const invalid = await call('complete', { prompt: 'hi', maxTokens: -5 });
+    expect(invalid.isError).toBe(true);
+    expect(text(invalid)).toMatch(/maxTokens/);
+    const unknownProvider = await call('complete', { prompt: 'hi', provider: 'nope' });
+    expect(unknownProvider.isError).toBe(true);
+    expect(text(unknownProvider)).toMatch(/nope/);
+    const badWindow = await call('metrics', { since: 'yesterday' });
+    expect(badWindow.isError).toBe(true);
+    expect(text(badWindow)).toMatch(/hint: use a number with a unit/);
+    expect((await call('classify', { text: 'hello' })).structuredContent).toMatchObject({ level: 'public' });
+  });
+
+  it('stops when the client closes stdin, leaving a store whose chain verifies', async () => {
+    const pid = transport.pid!;
+    await client.close();
+    await expect.poll(() => isRunning(pid), { timeout: 5000 }).toBe(false);
+    expect(stderr).toMatch(/stopping \(the client closed stdin\)/);
+    // The store is consistent after the process went away: the chain verifies.
+    const { result } = await scenario.json(['evidence', 'verify']);
+    expect(result.exitCode, result.stdout).toBe(0);
+  });
+});
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

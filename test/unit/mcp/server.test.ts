@@ -1,0 +1,117 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { resolveHome } from '../../../src/home/home.js';
+import { createMcpServer, type SyndicateMcpServer } from '../../../src/mcp/server.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+import { startFakeEngine, type FakeEngine } from '../../helpers/fake-engines/index.js';
+import { inferenceExchanges, Scenario } from '../../helpers/scenario.js';
+
+interface ListedRow {
+  id: string;
+  state: string;
+  caller: string;
+  error?: { code: string; message: string };
+  markers: string[];
+}
+
+/**
+ * The MCP server in process (the SDK's linked in-memory transports): progress notifications,
+ * cancellation by the client and the drain on shutdown, each ending in honest evidence.
+ */
+describe('createMcpServer', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+  let store: Store;
+  let mcp: SyndicateMcpServer;
+  let client: Client;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'llama.cpp', answer: 'one two three four five six seven eight nine ten eleven twelve' });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'llama', engine });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine?.close();
+  });
+  beforeEach(async () => {
+    const home = resolveHome({ home: scenario.home });
+    store = openStore(home.storePath);
+    mcp = createMcpServer({ home, store, version: '0.0.0-test' });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await mcp.server.connect(serverSide);
+    client = new Client({ name: 'test', version: '1.0.0' });
+    await client.connect(clientSide);
+  });
+  afterEach(async () => {
+    engine.setFault('ok');
+    await client.close();
+    await mcp.drain();
+    store.close();
+  });
+
+  async function lastRow(): Promise<ListedRow> {
+    const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+    return (document.evidence as ListedRow[])[0]!;
+  }
+
+  it('reports progress to a client that sent a progress token: the attempt, then the answer growing', async () => {
+    engine.setFault({ slowStreamMs: 120 });
+    const updates: Progress[] = [];
+    const result = (await client.callTool({ name: 'complete', arguments: { prompt: 'Count to twelve.' } }, undefined, {
+      onprogress: (progress) => updates.push(progress),
+    })) as CallToolResult;
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    expect(updates[0]).toMatchObject({ progress: 1, message: expect.stringMatching(/^asking llama:/) });
+    expect(updates.length).toBeGreaterThanOrEqual(3);
+    for (let index = 1; index < updates.length; index += 1) expect(updates[index]!.progress).toBeGreaterThan(updates[index - 1]!.progress);
+    // Streamed from the engine because progress was asked for; the answer is whole.
+    expect(JSON.parse(inferenceExchanges(engine).at(-1)!.requestBody.toString()).stream).toBe(true);
+    expect((result.structuredContent as { answer: string }).answer).toBe('one two three four five six seven eight nine ten eleven twelve');
+  });
+
+  it('without a progress token the call is not streamed and sends no progress', async () => {
+    const updates: Progress[] = [];
+    client.setNotificationHandler((await import('@modelcontextprotocol/sdk/types.js')).ProgressNotificationSchema, (notification) => {
+      updates.push(notification.params);
+    });
+    const result = (await client.callTool({ name: 'complete', arguments: { prompt: 'Say hi.' } })) as CallToolResult;
+    expect(result.isError).toBeFalsy();
+    expect(JSON.parse(inferenceExchanges(engine).at(-1)!.requestBody.toString()).stream ?? false).toBe(false);
+    expect(updates).toEqual([]);
+  });
+
+  it('a call the client cancels is cut upstream and recorded as cancelled by the MCP client', async () => {
+    engine.setFault({ slowStreamMs: 300 });
+    const controller = new AbortController();
+    const call = client.callTool({ name: 'complete', arguments: { prompt: 'Count to twelve.' } }, undefined, {
+      signal: controller.signal,
+      onprogress: (progress) => {
+        if (progress.progress > 1) controller.abort('changed my mind');
+      },
+    });
+    await expect(call).rejects.toThrow();
+    await expect.poll(() => mcp.inFlight, { timeout: 5000 }).toBe(0);
+    const row = await lastRow();
+    expect(row).toMatchObject({ state: 'failed', caller: 'mcp', error: { code: 'interrupted' } });
+    expect(row.error?.message).toContain('cancelled by the MCP client');
+    expect(row.markers).toContain('partial_response');
+  });
+
+  it('drain cancels calls in flight and waits for their evidence', async () => {
+    engine.setFault('hang');
+    const call = client.callTool({ name: 'complete', arguments: { prompt: 'This will hang.' } });
+    await expect.poll(() => mcp.inFlight, { timeout: 5000 }).toBe(1);
+    // The attempt's pending row is written before the call goes out.
+    await expect.poll(async () => (await lastRow()).state, { timeout: 5000 }).toBe('pending');
+    await mcp.drain();
+    expect(mcp.inFlight).toBe(0);
+    const result = (await call) as CallToolResult;
+    expect(result.isError).toBe(true);
+    const row = await lastRow();
+    expect(row).toMatchObject({ state: 'failed', caller: 'mcp', error: { code: 'interrupted' } });
+    expect(row.error?.message).toContain('the MCP server stopped');
+  });
+});
