@@ -736,9 +736,20 @@ function refuseOrUnavailable(
     hint:
       reasons.length === 0
         ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`'
-        : hintForExclusions(tooLong.length > 0 ? tooLong : plan.excluded),
+        : hintForExclusions(tooLong.length > 0 ? tooLong : plan.excluded, tooLong.length > 0 ? [] : unconsideredAlternatives(context, plan)),
     details: { requestId, sensitivity: classification.level, findings: classification.findings, excluded: plan.excluded },
   });
+}
+
+/**
+ * Active providers of a class the refused request may use that the plan never considered (the
+ * caller named another provider, or a model only others serve): they may well take it.
+ */
+function unconsideredAlternatives(context: PipelineContext, plan: RoutePlan): string[] {
+  const considered = new Set(plan.excluded.map((exclusion) => exclusion.provider));
+  return currentProviders(context.store)
+    .filter((provider) => provider.retiredAt === null && !considered.has(provider.id) && plan.allowedClasses.includes(provider.record.class))
+    .map((provider) => provider.id);
 }
 
 function deny(

@@ -23,14 +23,26 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
   { rules: ['blocked', 'retired'], hint: 'blocked or retired providers are never called: register another one' },
 ];
 
+/** Remedies that say to register a provider of a class the request may use: moot when one is registered. */
+const REGISTER_ALLOWED: readonly ExclusionRule[] = ['class_not_allowed', 'fail_closed'];
+
 /**
  * The hint for a request no provider may receive, from the rules that excluded the candidates
- * (at most two remedies), always ending with where to see every rule.
+ * (at most two remedies), always ending with where to see every rule. `alternatives`: registered
+ * providers of a class the request may use that were not considered because the caller named
+ * another provider or a model they do not serve — the first thing to say, instead of asking for
+ * a provider to be registered.
  */
-export function hintForExclusions(excluded: readonly Exclusion[]): string {
+export function hintForExclusions(excluded: readonly Exclusion[], alternatives: readonly string[] = []): string {
   const applied = new Set(excluded.flatMap((exclusion) => exclusion.rules));
-  const remedies = REMEDIES.filter((remedy) => remedy.rules.some((rule) => applied.has(rule))).map((remedy) => remedy.hint);
-  return [...remedies.slice(0, 2), '`syndicate route --explain` shows every rule'].join('; ');
+  const remedies = REMEDIES.filter(
+    (remedy) => remedy.rules.some((rule) => applied.has(rule)) && !(alternatives.length > 0 && remedy.rules.every((rule) => REGISTER_ALLOWED.includes(rule))),
+  ).map((remedy) => remedy.hint);
+  const redirect =
+    alternatives.length === 0
+      ? []
+      : [`${alternatives.join(', ')} may take it: name ${alternatives.length === 1 ? 'it' : 'one of them'} instead, or let the policy choose (model \`auto\`, no provider named)`];
+  return [...redirect, ...remedies.slice(0, 2 - redirect.length), '`syndicate route --explain` shows every rule'].join('; ');
 }
 
 /** Why one provider could not take a request just now: the three ways health keeps it out. */

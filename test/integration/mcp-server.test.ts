@@ -86,7 +86,9 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     const refused = await call('complete', { prompt: RESTRICTED_PROMPT, provider: 'claude' });
     expect(refused.isError).toBe(true);
     expect(text(refused)).toMatch(/restricted/);
-    expect(text(refused)).toMatch(/hint: /);
+    // The local provider the policy would have used is named; registering one is not asked for.
+    expect(text(refused)).toMatch(/hint: llama may take it: name it instead, or let the policy choose/);
+    expect(text(refused)).not.toMatch(/register a local provider/);
     expect(text(refused)).not.toContain(SECRET);
     expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
   });

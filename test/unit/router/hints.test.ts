@@ -27,6 +27,19 @@ describe('hintForExclusions', () => {
     expect(parts[2]).toBe('`syndicate route --explain` shows every rule');
     expect(hintForExclusions([])).toBe('`syndicate route --explain` shows every rule');
   });
+
+  it('a provider of an allowed class that was not considered comes first, instead of "register a local provider"', () => {
+    const hosted: Exclusion = { provider: 'claude', model: 'sonnet', class: 'approved_hosted', rules: ['class_not_allowed'], reasons: ['class approved_hosted may not receive restricted data'] };
+    expect(hintForExclusions([hosted], ['llama'])).toBe(
+      'llama may take it: name it instead, or let the policy choose (model `auto`, no provider named); `syndicate route --explain` shows every rule',
+    );
+    const parts = hintForExclusions([hosted, excluded('tools')], ['llama', 'ollama']).split('; ');
+    expect(parts).toEqual([
+      'llama, ollama may take it: name one of them instead, or let the policy choose (model `auto`, no provider named)',
+      expect.stringMatching(/^no eligible model is tagged/),
+      '`syndicate route --explain` shows every rule',
+    ]);
+  });
 });
 
 describe('hintForUnavailable', () => {
