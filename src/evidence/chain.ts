@@ -160,19 +160,38 @@ function hashedLength(row: RowValues): number {
   return length;
 }
 
+/** The last prune (`evidence prune`): every chained envelope up to `throughSeq` is gone; the next link's `prev_hash` is `throughHash`. */
+export interface PruneAnchor {
+  throughSeq: number;
+  throughHash: string;
+  prunedAt: string;
+}
+
+/** The newest prune of `store`, if it was ever pruned. */
+export function latestPrune(store: Store): PruneAnchor | undefined {
+  const row = store.statement('SELECT through_seq, through_hash, pruned_at FROM evidence_prunes ORDER BY id DESC LIMIT 1').get() as
+    | { through_seq: number; through_hash: string; pruned_at: string }
+    | undefined;
+  return row === undefined ? undefined : { throughSeq: row.through_seq, throughHash: row.through_hash, prunedAt: row.pruned_at };
+}
+
 /** Where and why the chain broke. */
 export interface ChainBreak {
   /** The sequence number at which the chain breaks (for `row missing`, the missing number). */
   seq: number;
   /** The row at fault, when there is one (absent for a missing row). */
   evidenceId?: string;
-  /** `anchor mismatch`: the row at a recorded head (`VerifyOptions.from`) no longer hashes to it. */
-  reason: 'content changed' | 'link broken' | 'row missing' | 'head mismatch' | 'anchor mismatch';
+  /**
+   * `anchor mismatch`: the row at a recorded head (`VerifyOptions.from`) no longer hashes to it.
+   * `pruned`: that head lies in the part of the chain `evidence prune` deleted (before `prunedThrough`).
+   */
+  reason: 'content changed' | 'link broken' | 'row missing' | 'head mismatch' | 'anchor mismatch' | 'pruned';
 }
 
+/** `prunedThrough`: the chain was verified from the last prune's anchor (the rows before it were deleted by `evidence prune`). */
 export type VerifyResult =
-  | { ok: true; rows: number; head: { seq: number; hash: string } }
-  | { ok: false; rows: number; brokenAt: ChainBreak };
+  | { ok: true; rows: number; head: { seq: number; hash: string }; prunedThrough?: PruneAnchor }
+  | { ok: false; rows: number; brokenAt: ChainBreak; prunedThrough?: PruneAnchor };
 
 export interface VerifyOptions {
   /**
@@ -220,10 +239,19 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
   const { db } = store;
   const progressEvery = options.progressEvery ?? 5000;
   const anchor = options.from;
-  const firstSeq = anchor === undefined || anchor.seq === 0 ? 1 : anchor.seq;
-  if (anchor !== undefined && anchor.seq === 0 && anchor.hash !== GENESIS_HASH) {
+  const pruned = latestPrune(store);
+  // After a prune the chain is proven from its anchor: the first kept row must link to the hash
+  // of the last deleted one. A recorded head inside the deleted part can no longer be checked.
+  const fromPrune = pruned !== undefined && (anchor === undefined || anchor.seq <= pruned.throughSeq);
+  if (fromPrune && anchor !== undefined) {
+    if (anchor.seq < pruned.throughSeq) return { ok: false, rows: 0, brokenAt: { seq: anchor.seq, reason: 'pruned' }, prunedThrough: pruned };
+    if (anchor.hash !== pruned.throughHash) return { ok: false, rows: 0, brokenAt: { seq: anchor.seq, reason: 'anchor mismatch' }, prunedThrough: pruned };
+  }
+  const firstSeq = fromPrune ? pruned.throughSeq + 1 : anchor === undefined || anchor.seq === 0 ? 1 : anchor.seq;
+  if (!fromPrune && anchor !== undefined && anchor.seq === 0 && anchor.hash !== GENESIS_HASH) {
     return { ok: false, rows: 0, brokenAt: { seq: 0, reason: 'anchor mismatch' } };
   }
+  const withPrune = <T extends VerifyResult>(result: T): T => (fromPrune ? { ...result, prunedThrough: pruned } : result);
   const total = (db.prepare('SELECT count(*) AS n FROM evidence WHERE chain_seq >= ?').get(firstSeq) as { n: number }).n;
   const head = db.prepare('SELECT seq, hash FROM evidence_chain_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
   // Rows in pages (a statement being iterated keeps the connection busy), then the chunks of the
@@ -241,8 +269,11 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
   let rows = 0;
   let expectedSeq = firstSeq;
   // From a recorded head: its row is checked against its own prev_hash, then against the record.
-  let previousHash =
-    firstSeq === 1 ? GENESIS_HASH : (db.prepare('SELECT prev_hash FROM evidence WHERE chain_seq = ?').pluck(true).get(firstSeq) as string | undefined);
+  let previousHash = fromPrune
+    ? pruned.throughHash
+    : firstSeq === 1
+      ? GENESIS_HASH
+      : (db.prepare('SELECT prev_hash FROM evidence WHERE chain_seq = ?').pluck(true).get(firstSeq) as string | undefined);
   if (previousHash === undefined) return { ok: false, rows: 0, brokenAt: { seq: firstSeq, reason: 'row missing' } };
   let failure: ChainBreak | undefined;
   let after = firstSeq - 1;
@@ -287,20 +318,20 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
     after = expectedSeq - 1;
   }
   if (failure !== undefined) {
-    return { ok: false, rows, brokenAt: failure };
+    return withPrune({ ok: false, rows, brokenAt: failure });
   }
   options.onProgress?.(rows, total);
   const lastSeq = expectedSeq - 1;
-  if (anchor !== undefined && anchor.seq > 0 && rows === 0) return { ok: false, rows, brokenAt: { seq: anchor.seq, reason: 'row missing' } };
+  if (!fromPrune && anchor !== undefined && anchor.seq > 0 && rows === 0) return { ok: false, rows, brokenAt: { seq: anchor.seq, reason: 'row missing' } };
   if (head === undefined) {
-    if (rows === 0) return { ok: true, rows, head: { seq: 0, hash: GENESIS_HASH } };
-    return { ok: false, rows, brokenAt: { seq: lastSeq, reason: 'head mismatch' } };
+    if (rows === 0 && !fromPrune) return { ok: true, rows, head: { seq: 0, hash: GENESIS_HASH } };
+    return withPrune({ ok: false, rows, brokenAt: { seq: lastSeq, reason: 'head mismatch' } });
   }
   if (head.seq > lastSeq) {
-    return { ok: false, rows, brokenAt: { seq: lastSeq + 1, reason: 'row missing' } };
+    return withPrune({ ok: false, rows, brokenAt: { seq: lastSeq + 1, reason: 'row missing' } });
   }
   if (head.seq !== lastSeq || head.hash !== previousHash) {
-    return { ok: false, rows, brokenAt: { seq: head.seq, reason: 'head mismatch' } };
+    return withPrune({ ok: false, rows, brokenAt: { seq: head.seq, reason: 'head mismatch' } });
   }
-  return { ok: true, rows, head: { seq: head.seq, hash: head.hash } };
+  return withPrune({ ok: true, rows, head: { seq: head.seq, hash: head.hash } });
 }

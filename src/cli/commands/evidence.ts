@@ -3,6 +3,7 @@ import type { Stats } from 'node:fs';
 import type { AtomicFile } from '../../common/atomic-file.js';
 import { CheckFailedError, UsageError } from '../../errors.js';
 import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ListEvidenceOptions, UnparsedValue } from '../../evidence/index.js';
+import type { PruneResult } from '../../evidence/retention.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
@@ -30,7 +31,7 @@ interface ExportOptions {
 
 export function evidenceCommand(): Command {
   const evidence = new Command('evidence')
-    .description('inspect, export and verify the hash-chained evidence of every invocation, probe and refusal')
+    .description('inspect, export, verify and prune the hash-chained evidence of every invocation, probe and refusal')
     .addHelpText('after', '\nExample:\n  $ syndicate evidence list --since 1h\n  $ syndicate evidence verify');
 
   evidence
@@ -236,18 +237,75 @@ export function evidenceCommand(): Command {
         const where = brokenAt.evidenceId === undefined ? `#${brokenAt.seq}` : `#${brokenAt.seq} (${brokenAt.evidenceId})`;
         throw new CheckFailedError(`evidence chain broken at ${where}: ${brokenAt.reason}`, {
           hint:
-            brokenAt.reason === 'anchor mismatch'
+            brokenAt.reason === 'pruned'
+              ? `\`evidence prune\` deleted the rows up to #${result.prunedThrough?.throughSeq ?? '?'} on ${result.prunedThrough?.prunedAt ?? '?'}: a head recorded before then cannot be checked any more; run \`evidence verify\` without --from (it starts from the prune's anchor), or give a head recorded since`
+              : brokenAt.reason === 'anchor mismatch'
               ? 'the row at the recorded head no longer hashes to it: the chain up to it was rewritten, or the head was recorded from another store; run a full `evidence verify`'
               : brokenAt.reason === 'row missing' || brokenAt.reason === 'head mismatch'
                 ? `a row was deleted or the chain head edited outside syndicate; ${counted(result.rows, 'row')} before it verified`
                 : `the row was edited outside syndicate; ${counted(result.rows, 'row')} before it verified — inspect it with \`syndicate evidence show ${brokenAt.evidenceId ?? ''}\``,
-          details: { rows: result.rows, brokenAt },
+          details: { rows: result.rows, brokenAt, ...(result.prunedThrough === undefined ? {} : { prunedThrough: result.prunedThrough }) },
         });
       }
       spinner.stop();
-      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }) }, () => {
-        output.line(`evidence chain intact${from === undefined ? '' : ` from #${from.seq}`}: ${counted(result.rows, 'row')}, head #${result.head.seq} ${result.head.hash}`);
+      const pruned = result.prunedThrough;
+      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }) }, () => {
+        const start = pruned !== undefined ? ` from #${pruned.throughSeq + 1}` : from === undefined ? '' : ` from #${from.seq}`;
+        output.line(`evidence chain intact${start}: ${counted(result.rows, 'row')}, head #${result.head.seq} ${result.head.hash}`);
+        if (pruned !== undefined) output.info(`rows up to #${pruned.throughSeq} were deleted by \`evidence prune\` on ${pruned.prunedAt}; the first kept row links to the last deleted one's hash ${pruned.throughHash}`);
         output.info(`keep \`${result.head.seq}:${result.head.hash}\` outside this machine's store; \`evidence verify --from\` it later checks only newer rows`);
+      });
+    });
+
+  evidence
+    .command('prune')
+    .description('retention: delete the envelopes older than a duration, with their bytes and expired permits; the chain stays verifiable')
+    .requiredOption('--older-than <duration>', 'delete what was created before this long ago, e.g. 90d or 720h')
+    .option('--dry-run', 'count what would be deleted, delete nothing')
+    .addHelpText(
+      'after',
+      `
+Only a prefix of the chain is deleted (an old stream chained after newer envelopes is kept, with
+everything after it), in batches that each commit on their own, so a gateway running beside it
+waits one batch at most. The hash of the last deleted link is recorded: \`evidence verify\` then
+proves the kept chain from it. Keep the head \`evidence verify\` printed before pruning outside
+this machine if you need to prove the deleted part later (export it first: \`evidence export\`).
+The file keeps its size; SQLite reuses the freed pages for new evidence.
+
+Examples:
+  $ syndicate evidence prune --older-than 90d --dry-run
+  $ syndicate evidence export --since 3650d --output archive.jsonl && syndicate evidence prune --older-than 90d`,
+    )
+    .action(async (options: { olderThan: string; dryRun?: boolean }, command: Command) => {
+      const context = contextFor(command);
+      const { parseDuration } = await import('../../common/duration.js');
+      const olderThanMs = parseDuration(options.olderThan, '--older-than', { minimumMs: 1 });
+      const { pruneEvidence } = await import('../../evidence/retention.js');
+      const store = await context.store({ existing: true });
+      const { output } = context;
+      const spinner = options.dryRun === true ? undefined : await output.spinner('pruning evidence');
+      let result: PruneResult;
+      try {
+        result = pruneEvidence(store, {
+          olderThan: new Date(Date.now() - olderThanMs),
+          dryRun: options.dryRun === true,
+          onProgress: (done, total) => spinner?.update(`pruning evidence: ${done}/${total} envelopes`),
+        });
+      } finally {
+        spinner?.stop();
+        context.close();
+      }
+      output.result({ pruned: result }, () => {
+        const verb = result.dryRun ? 'would delete' : 'deleted';
+        const range = result.fromSeq === undefined ? '' : ` (chain #${result.fromSeq}–#${result.throughSeq})`;
+        output.line(
+          `${verb} ${counted(result.envelopes, 'envelope')}${range} created before ${result.olderThan}, ${counted(result.chunks, 'byte chunk')}` +
+            `${result.dryRun ? '' : `, ${counted(result.blocks, 'unshared request block')}`} and ${counted(result.permits, 'expired permit')}`,
+        );
+        if (result.keptOlder > 0) output.info(`${counted(result.keptOlder, 'older envelope')} kept: chained after a newer one (only a prefix of the chain is deleted)`);
+        if (!result.dryRun && result.throughHash !== undefined) {
+          output.info(`\`evidence verify\` now starts from #${result.throughSeq}'s hash ${result.throughHash}; the file keeps its size (SQLite reuses the pages)`);
+        }
       });
     });
 

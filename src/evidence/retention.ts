@@ -1,0 +1,129 @@
+import { StoreError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { CHUNK_KEY_SPAN, latestPrune } from './chain.js';
+
+export interface PruneOptions {
+  /** Envelopes created before this instant are deleted (a prefix of the chain: see `pruneEvidence`). */
+  olderThan: Date;
+  /** Count what would go, delete nothing. */
+  dryRun?: boolean;
+  /** Envelopes per transaction, so a running gateway waits at most one batch for its writes. */
+  batchEnvelopes?: number;
+  /** Called after each batch with the envelopes deleted so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+  now?: () => Date;
+}
+
+export interface PruneResult {
+  dryRun: boolean;
+  olderThan: string;
+  /** Chained envelopes deleted (or that would be). */
+  envelopes: number;
+  /** The chain sequence range deleted; undefined when nothing was old enough. */
+  fromSeq?: number;
+  throughSeq?: number;
+  /** Hash of the last deleted link: where `evidence verify` starts from now. */
+  throughHash?: string;
+  /** Byte chunks, shared request blocks and expired permits deleted with them. */
+  chunks: number;
+  blocks: number;
+  permits: number;
+  /** Envelopes kept because a newer one was chained before them finished (the chain is cut only as a prefix). */
+  keptOlder: number;
+}
+
+const DEFAULT_BATCH_ENVELOPES = 2000;
+
+/**
+ * Retention: deletes the chained envelopes created before `olderThan` — their rows, their byte
+ * chunks, the request blocks no kept chunk uses — and the permits that expired before it. Only a
+ * prefix of the chain is ever cut (an envelope is chained when it ends, so an old long stream
+ * chained after a newer envelope is kept, with everything after it), and the hash of the last
+ * deleted link is recorded in `evidence_prunes`: `evidence verify` proves the kept chain from
+ * there. Pending envelopes (not chained yet) are never touched.
+ *
+ * Batches of `batchEnvelopes`, each one transaction that deletes a run of the chain and records how
+ * far the prune has gone, so an interrupted prune leaves a verifiable chain and a gateway running
+ * beside it waits one batch at most. The file keeps its size: SQLite reuses the freed pages.
+ */
+export function pruneEvidence(store: Store, options: PruneOptions): PruneResult {
+  const olderThan = options.olderThan.toISOString();
+  const previous = latestPrune(store);
+  const fromSeq = (previous?.throughSeq ?? 0) + 1;
+  const head = store.statement('SELECT seq FROM evidence_chain_head WHERE id = 1').pluck(true).get() as number | undefined;
+  const firstNewer = store
+    .statement('SELECT min(chain_seq) FROM evidence WHERE chain_seq >= ? AND created_at >= ?')
+    .pluck(true)
+    .get(fromSeq, olderThan) as number | null;
+  const throughSeq = firstNewer === null ? (head ?? 0) : firstNewer - 1;
+  const envelopes = Math.max(0, throughSeq - fromSeq + 1);
+  const keptOlder =
+    firstNewer === null
+      ? 0
+      : (store.statement('SELECT count(*) FROM evidence WHERE chain_seq > ? AND created_at < ?').pluck(true).get(throughSeq, olderThan) as number);
+  const result: PruneResult = { dryRun: options.dryRun === true, olderThan, envelopes, chunks: 0, blocks: 0, permits: 0, keptOlder };
+  if (envelopes > 0) {
+    result.fromSeq = fromSeq;
+    result.throughSeq = throughSeq;
+  }
+  if (options.dryRun === true) {
+    result.permits = store.statement('SELECT count(*) FROM permits WHERE expires_at < ?').pluck(true).get(olderThan) as number;
+    if (envelopes > 0) {
+      result.chunks = store
+        .statement(
+          `SELECT count(*) FROM evidence e JOIN evidence_chunks c ON c.key BETWEEN e.row_key * ${CHUNK_KEY_SPAN} AND e.row_key * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1} WHERE e.chain_seq BETWEEN ? AND ?`,
+        )
+        .pluck(true)
+        .get(fromSeq, throughSeq) as number;
+    }
+    return result;
+  }
+
+  const batch = options.batchEnvelopes ?? DEFAULT_BATCH_ENVELOPES;
+  const now = options.now ?? (() => new Date());
+  const rowsOf = store.statement('SELECT row_key, hash FROM evidence WHERE chain_seq BETWEEN ? AND ? ORDER BY chain_seq');
+  const blockIdsOf = store.statement(`SELECT block_ids FROM evidence_chunks WHERE key BETWEEN ? * ${CHUNK_KEY_SPAN} AND ? * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1} AND block_ids IS NOT NULL`).pluck(true);
+  const deleteChunks = store.statement(`DELETE FROM evidence_chunks WHERE key BETWEEN ? * ${CHUNK_KEY_SPAN} AND ? * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1}`);
+  const deleteRows = store.statement('DELETE FROM evidence WHERE chain_seq BETWEEN ? AND ?');
+  const insertPrune = store.statement('INSERT INTO evidence_prunes (pruned_at, older_than, through_seq, through_hash, envelopes, pid) VALUES (?, ?, ?, ?, ?, ?)');
+  const updatePrune = store.statement('UPDATE evidence_prunes SET through_seq = ?, through_hash = ?, envelopes = ? WHERE id = ?');
+  const orphanedBlocks = new Set<string>();
+  let pruneId: number | bigint | undefined;
+  let done = 0;
+  for (let start = fromSeq; start <= throughSeq; start += batch) {
+    const end = Math.min(throughSeq, start + batch - 1);
+    store.transaction(() => {
+      const rows = rowsOf.all(start, end) as { row_key: number; hash: string }[];
+      // The chain has no gaps: a missing row here means the store was edited behind our back.
+      if (rows.length !== end - start + 1) {
+        throw new StoreError(`chained evidence rows ${start}–${end} are not all there (${rows.length} of ${end - start + 1} found): nothing of this batch was deleted`, {
+          hint: 'run `syndicate evidence verify` to see where the chain is broken',
+        });
+      }
+      for (const { row_key: rowKey } of rows) {
+        for (const ids of blockIdsOf.all(rowKey, rowKey) as string[]) for (const id of ids.split(',')) orphanedBlocks.add(id);
+        result.chunks += deleteChunks.run(rowKey, rowKey).changes;
+      }
+      deleteRows.run(start, end);
+      done += rows.length;
+      const throughHash = (rows.at(-1) as { hash: string }).hash;
+      if (pruneId === undefined) pruneId = insertPrune.run(now().toISOString(), olderThan, end, throughHash, done, process.pid).lastInsertRowid;
+      else updatePrune.run(end, throughHash, done, pruneId);
+      result.throughHash = throughHash;
+    });
+    options.onProgress?.(done, envelopes);
+  }
+  store.transaction(() => {
+    // Blocks are shared between the turns of a conversation: only those no kept chunk names go.
+    if (orphanedBlocks.size > 0) {
+      for (const ids of store.statement('SELECT block_ids FROM evidence_chunks WHERE block_ids IS NOT NULL').pluck(true).all() as string[]) {
+        for (const id of ids.split(',')) orphanedBlocks.delete(id);
+      }
+      const deleteBlock = store.statement('DELETE FROM evidence_blocks WHERE block_id = ?');
+      for (const id of orphanedBlocks) result.blocks += deleteBlock.run(Number(id)).changes;
+    }
+    // An expired permit is refused by its own expiry before its row is looked up: the row has no use left.
+    result.permits = store.statement('DELETE FROM permits WHERE expires_at < ?').run(olderThan).changes;
+  });
+  return result;
+}

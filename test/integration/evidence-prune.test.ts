@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveHome } from '../../src/home/home.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { seedCompleted } from '../unit/evidence/seed.js';
+
+const DAY = 24 * 3600 * 1000;
+
+function withStore<T>(home: string, work: (store: Store) => T): T {
+  const store = openStore(resolveHome({ home }).storePath);
+  try {
+    return work(store);
+  } finally {
+    store.close();
+  }
+}
+
+/** `syndicate evidence prune` as an operator's retention job runs it. */
+describe('syndicate evidence prune', () => {
+  const temporary = makeTempHome();
+  const home = temporary.home;
+  let old: string[];
+  let recent: string;
+  let headBefore: string;
+
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    withStore(home, (store) => {
+      old = [seedCompleted(store, { now: Date.now() - 100 * DAY }), seedCompleted(store, { now: Date.now() - 95 * DAY })];
+      recent = seedCompleted(store, { now: Date.now() - DAY });
+    });
+    const verified = parseJsonDocument((await runCli(['evidence', 'verify', '--json'], { home })).stdout) as { head: { seq: number; hash: string } };
+    headBefore = `${verified.head.seq}:${verified.head.hash}`;
+  });
+  afterAll(() => temporary.cleanup());
+
+  it('--dry-run says what would go and changes nothing', async () => {
+    const result = await runCli(['evidence', 'prune', '--older-than', '90d', '--dry-run'], { home });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^would delete 2 envelopes \(chain #1–#2\) created before \S+, \d+ byte chunks and 0 expired permits$/);
+    const listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: unknown[] };
+    expect(listed.evidence).toHaveLength(3);
+  });
+
+  it('deletes the old envelopes; list, show and verify agree; verify starts from the prune anchor', async () => {
+    const result = await runCli(['evidence', 'prune', '--older-than', '90d', '--json'], { home });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const { pruned } = parseJsonDocument(result.stdout) as { pruned: Record<string, unknown> };
+    expect(pruned).toMatchObject({ dryRun: false, envelopes: 2, fromSeq: 1, throughSeq: 2, throughHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+
+    const listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: { id: string }[] };
+    expect(listed.evidence.map((row) => row.id)).toEqual([recent]);
+    const gone = await runCli(['evidence', 'show', old[0]!], { home });
+    expect(gone.exitCode).not.toBe(0);
+
+    const verify = await runCli(['evidence', 'verify'], { home });
+    expect(verify.exitCode, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/^evidence chain intact from #3: 1 row, head #3 [0-9a-f]{64}$/);
+    expect(verify.stderr).toContain(`rows up to #2 were deleted by \`evidence prune\``);
+    const json = parseJsonDocument((await runCli(['evidence', 'verify', '--json'], { home })).stdout);
+    expect(json).toMatchObject({ ok: true, rows: 1, prunedThrough: { throughSeq: 2, throughHash: pruned.throughHash } });
+  });
+
+  it('a head recorded before the prune still checks; one inside the deleted part is refused with what to do', async () => {
+    const kept = await runCli(['evidence', 'verify', '--from', headBefore], { home });
+    expect(kept.exitCode, kept.stderr).toBe(0);
+    const inside = await runCli(['evidence', 'verify', '--from', `1:${'a'.repeat(64)}`], { home });
+    expect(inside.exitCode).toBe(1);
+    expect(inside.stderr).toContain('evidence chain broken at #1: pruned');
+    expect(inside.stderr).toMatch(/a head recorded before then cannot be checked any more; run `evidence verify` without --from/);
+  });
+
+  it('bad durations are usage errors that name the option', async () => {
+    const result = await runCli(['evidence', 'prune', '--older-than', 'soon'], { home });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('invalid --older-than "soon"');
+    const missing = await runCli(['evidence', 'prune'], { home });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain("required option '--older-than <duration>' not specified");
+  });
+});

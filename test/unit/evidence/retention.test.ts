@@ -1,0 +1,127 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../../src/evidence/index.js';
+import { pruneEvidence } from '../../../src/evidence/retention.js';
+import { issuePermit, PermitKey } from '../../../src/permits/index.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+import { makeTempHome } from '../../helpers/cli.js';
+import { seedCompleted, seedDenial } from './seed.js';
+
+const HOUR = 3600 * 1000;
+const BIG_BODY = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(70 * 1024) + ' the same long context' }] });
+
+describe('pruneEvidence', () => {
+  let temporary: ReturnType<typeof makeTempHome>;
+  let store: Store;
+  beforeEach(() => {
+    temporary = makeTempHome();
+    store = openStore(`${temporary.home}/evidence.db`);
+  });
+  afterEach(() => {
+    store.close();
+    temporary.cleanup();
+  });
+
+  const count = (sql: string): number => store.db.prepare(sql).pluck(true).get() as number;
+  const ids = (): string[] => store.db.prepare('SELECT id FROM evidence ORDER BY chain_seq').pluck(true).all() as string[];
+
+  it('deletes the old prefix of the chain with its bytes; verify proves the rest from the recorded anchor', () => {
+    const old = [seedCompleted(store, { now: Date.now() - 5 * HOUR }), seedDenial(store), seedCompleted(store, { now: Date.now() - 4 * HOUR })];
+    // The denial is recorded now: it keeps itself and everything after it (the chain is cut only as a prefix).
+    const kept = [seedCompleted(store), seedCompleted(store)];
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 5 });
+    const headBefore = (verifyChain(store) as { head: { seq: number; hash: string } }).head;
+
+    const result = pruneEvidence(store, { olderThan: new Date(Date.now() - 3 * HOUR) });
+    expect(result).toMatchObject({ dryRun: false, envelopes: 1, fromSeq: 1, throughSeq: 1, keptOlder: 1 });
+    expect(ids()).toEqual(old.slice(1).concat(kept));
+
+    const verified = verifyChain(store);
+    expect(verified).toMatchObject({ ok: true, rows: 4, head: headBefore, prunedThrough: { throughSeq: 1, throughHash: result.throughHash } });
+    // The chain goes on from the same head.
+    seedCompleted(store);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 5 });
+  });
+
+  it('deletes every chunk and the request blocks no kept envelope uses; shared blocks stay', () => {
+    seedCompleted(store, { now: Date.now() - 5 * HOUR }, undefined, BIG_BODY);
+    const keptWithSameBlocks = seedCompleted(store, {}, undefined, BIG_BODY);
+    const blocksBefore = count('SELECT count(*) FROM evidence_blocks');
+    expect(blocksBefore).toBeGreaterThan(0);
+    const result = pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR) });
+    expect(result.envelopes).toBe(1);
+    expect(result.chunks).toBeGreaterThan(1);
+    // The kept envelope's request is made of the same blocks: none may go.
+    expect(result.blocks).toBe(0);
+    expect(count('SELECT count(*) FROM evidence_blocks')).toBe(blocksBefore);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 1 });
+    expect(ids()).toEqual([keptWithSameBlocks]);
+
+    const all = pruneEvidence(store, { olderThan: new Date(Date.now() + HOUR) });
+    expect(all).toMatchObject({ envelopes: 1, fromSeq: 2, throughSeq: 2 });
+    expect(all.blocks).toBe(blocksBefore);
+    expect(count('SELECT count(*) FROM evidence_blocks')).toBe(0);
+    expect(count('SELECT count(*) FROM evidence_chunks')).toBe(0);
+    // Nothing left but the anchor, which matches the head: intact, zero rows.
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 0, head: { seq: 2, hash: all.throughHash } });
+  });
+
+  it('a dry run counts and deletes nothing', () => {
+    seedCompleted(store, { now: Date.now() - 5 * HOUR });
+    seedCompleted(store);
+    const result = pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR), dryRun: true });
+    expect(result).toMatchObject({ dryRun: true, envelopes: 1, fromSeq: 1, throughSeq: 1 });
+    expect(result.chunks).toBeGreaterThan(0);
+    expect(count('SELECT count(*) FROM evidence')).toBe(2);
+    expect(count('SELECT count(*) FROM evidence_prunes')).toBe(0);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2 });
+  });
+
+  it('deletes expired permits only', () => {
+    const key = PermitKey.fromBytes(Buffer.alloc(32, 7));
+    const scope = { providerId: 'p', providerVersion: 1, model: 'm', maxSensitivity: 'public' as const };
+    issuePermit(store, key, scope, { now: Date.now() - 5 * HOUR, ttlMs: 60_000 });
+    issuePermit(store, key, scope, { ttlMs: 60_000 });
+    const result = pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR) });
+    expect(result.permits).toBe(1);
+    expect(count('SELECT count(*) FROM permits')).toBe(1);
+  });
+
+  it('prunes in batches that each record how far they got; a second prune continues from the first', () => {
+    for (let index = 0; index < 7; index += 1) seedCompleted(store, { now: Date.now() - 5 * HOUR + index });
+    seedCompleted(store);
+    const progress: [number, number][] = [];
+    const first = pruneEvidence(store, { olderThan: new Date(Date.now() - 6 * HOUR + 3) });
+    expect(first.envelopes).toBe(0);
+    const result = pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR), batchEnvelopes: 3, onProgress: (done, total) => progress.push([done, total]) });
+    expect(progress).toEqual([
+      [3, 7],
+      [6, 7],
+      [7, 7],
+    ]);
+    expect(result).toMatchObject({ envelopes: 7, fromSeq: 1, throughSeq: 7 });
+    expect(count('SELECT count(*) FROM evidence_prunes')).toBe(1);
+    seedCompleted(store);
+    const again = pruneEvidence(store, { olderThan: new Date(Date.now() + HOUR) });
+    expect(again).toMatchObject({ envelopes: 2, fromSeq: 8, throughSeq: 9 });
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 0, prunedThrough: { throughSeq: 9 } });
+  });
+
+  it('after a prune, tampering is still found: a kept row re-pointed, the anchor edited, a head recorded in the deleted part', () => {
+    seedCompleted(store, { now: Date.now() - 5 * HOUR });
+    const beforePrune = (verifyChain(store) as { head: { seq: number; hash: string } }).head;
+    seedCompleted(store);
+    seedCompleted(store);
+    const result = pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR) });
+    expect(verifyChain(store, { from: beforePrune })).toMatchObject({ ok: true, rows: 2 });
+    expect(verifyChain(store, { from: { seq: 0, hash: '0'.repeat(64) } })).toMatchObject({ ok: false, brokenAt: { seq: 0, reason: 'pruned' } });
+    expect(verifyChain(store, { from: { seq: 1, hash: 'f'.repeat(64) } })).toMatchObject({ ok: false, brokenAt: { seq: 1, reason: 'anchor mismatch' } });
+
+    store.db.prepare('UPDATE evidence_prunes SET through_hash = ?').run('a'.repeat(64));
+    expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 2, reason: 'link broken' } });
+    store.db.prepare('UPDATE evidence_prunes SET through_hash = ?').run(result.throughHash);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2 });
+    // Deleting a kept row behind retention's back is still a gap.
+    store.db.prepare('DELETE FROM evidence WHERE chain_seq = 2').run();
+    expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 2, reason: 'row missing' } });
+  });
+});
