@@ -12,7 +12,7 @@ export const BUILT_IN_INDICATOR_WORDS: readonly string[] = ['password', 'credent
 const ERROR_DETECTOR = 'classifier.error';
 const NO_PATTERNS: ClassifyOptions['patterns'] = [];
 /** How a finding made in the folded text says so. */
-const FOLDED_NOTE = 'after Unicode folding: accents and invisible characters removed, full-width and other compatibility forms folded';
+const FOLDED_NOTE = 'after Unicode folding: accents and invisible characters removed, full-width and other compatibility forms folded, look-alike letters of other scripts read as Latin';
 
 /** Scans of request parts this process has already made (see scan-cache.ts). */
 const requestPartScans = new PartScanCache();
@@ -139,7 +139,9 @@ class ClassificationState {
         const start = folded.originalStart(match.start);
         const end = folded.originalEnd(match.end);
         const duplicate = matches.some((known) => known.detector === match.detector && known.start < end && known.end > start);
-        if (!duplicate) matches.push({ ...match, start, end, reason: `${match.reason} (${FOLDED_NOTE})` });
+        if (duplicate) continue;
+        // The excerpt shows the original text, masked as the detector masked its fold.
+        matches.push({ ...match, start, end, excerpt: folded.originalExcerpt(match.excerpt, match.start, match.end), reason: `${match.reason} (${FOLDED_NOTE})` });
       }
     }
     return deduplicate(matches);

@@ -152,4 +152,20 @@ describe('syndicate classify', () => {
     expect(result.exitCode).toBe(3);
     expect(result.stderr).toContain('cannot read /nonexistent/prompt.txt (ENOENT)');
   });
+  it('reads look-alike letters of other scripts as Latin: level raised, excerpt masked and as written', async () => {
+    const directory = home();
+    // `pаssword` with a Cyrillic а (U+0430): public before look-alikes were folded.
+    const text = 'p\u0430ssword: hunter2';
+    const table = await runCli(['classify', '--explain', text], { home: directory });
+    expect(table.exitCode).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('restricted');
+    expect(lines[2]).toMatch(/^indicator\.word\s+confidential\s+text\s+0-8\s+p\u0430ssword\s+indicator word 'password' \(after Unicode folding/);
+    expect(lines[3]).toMatch(/^credential\.assignment\s+restricted\s+text\s+0-17\s+p\u0430ssword:…\s+/);
+    expect(table.stdout).not.toContain('hunter2');
+    const json = await runCli(['classify', '--json', text], { home: directory });
+    const document = parseJsonDocument(json.stdout);
+    expect(document).toMatchObject({ ok: true, level: 'restricted' });
+    expect((document.findings as { excerpt: string }[]).map((finding) => finding.excerpt)).toEqual(['p\u0430ssword', 'p\u0430ssword:…']);
+  });
 });

@@ -34,9 +34,9 @@ export function indicatorPattern(words: readonly string[]): RegExp | undefined {
 }
 
 function compilePattern(words: readonly string[]): RegExp | undefined {
-  // As written and folded (unicode-fold.ts): the classifier scans the folded text too.
+  // As written and folded (unicode-fold.ts; also with every look-alike read as Latin, see operator-patterns.ts): the classifier scans the folded text too.
   const written = words.map((word) => word.trim().toLowerCase()).filter((word) => word.length > 0);
-  const usable = [...new Set([...written, ...written.map(foldText)])].sort(
+  const usable = [...new Set([...written, ...written.map((word) => foldText(word)), ...written.map((word) => foldText(word, true))])].sort(
     (a, b) => b.length - a.length,
   );
   if (usable.length === 0) return undefined;

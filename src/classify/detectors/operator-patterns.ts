@@ -16,7 +16,9 @@ import { foldText } from '../unicode-fold.js';
  *
  * The classifier also scans the Unicode-folded text (unicode-fold.ts), so each keyword is looked
  * for as written and folded, and a regex with non-ASCII letters also runs with them folded:
- * `Müller` finds `Müller` in either normal form and `Muller`, whichever way the policy spells it.
+ * `Müller` finds `Müller` in either normal form and `Muller`, whichever way the policy spells it,
+ * and `Müllеr` with a Cyrillic `е`. A keyword is also looked for with every look-alike letter read
+ * as Latin, so `Сбербанк` finds `Cбербанк` typed with a Latin `C` (a mixed-script word, folded).
  */
 interface CompiledPattern {
   regexes: RegExp[];
@@ -38,7 +40,7 @@ function compile(pattern: OperatorPattern): CompiledPattern {
       if (folded !== undefined) entry.regexes.push(folded);
     }
     const written = (pattern.keywords ?? []).map((keyword) => keyword.trim()).filter((keyword) => keyword.length > 0);
-    const keywords = [...new Set([...written, ...written.map(foldText)])];
+    const keywords = [...new Set([...written, ...written.map((keyword) => foldText(keyword)), ...written.map((keyword) => foldText(keyword, true))])];
     if (keywords.length > 0) {
       entry.keywords = new RegExp(
         keywords
