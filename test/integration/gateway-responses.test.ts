@@ -235,6 +235,31 @@ describe('OpenAI Responses API client', () => {
     expect((hostedTool as Error).message).toContain('only function and custom tools are supported');
   });
 
+  it('refuses a conversation id or a stored prompt template with 400 naming the field, instead of answering without them; nothing is sent', async () => {
+    const exchangesBefore = ollama.exchanges.length;
+    await main.settled();
+    const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
+    const conversation = await client(main)
+      .responses.create({ model: `ollama:${OLLAMA_MODEL}`, input: 'What did I just ask?', conversation: 'conv_123' })
+      .catch((caught: unknown) => caught);
+    expect(conversation).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((conversation as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('conversation');
+    expect((conversation as Error).message).toContain('keeps no conversations');
+    const prompt = await client(main)
+      .responses.create({ model: `ollama:${OLLAMA_MODEL}`, input: 'Go on.', prompt: { id: 'pmpt_123', version: '2' } })
+      .catch((caught: unknown) => caught);
+    expect(prompt).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((prompt as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('prompt');
+    // The count refuses them too: it would count less than the model would read.
+    const counted = await client(main)
+      .responses.inputTokens.count({ input: 'What did I just ask?', conversation: 'conv_123' })
+      .catch((caught: unknown) => caught);
+    expect(counted).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(ollama.exchanges.slice(exchangesBefore).filter((exchange) => exchange.method === 'POST')).toEqual([]);
+    await main.settled();
+    expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
+  });
+
   it('counts input tokens locally (responses.inputTokens.count), growing with the conversation, recording nothing', async () => {
     await main.settled();
     const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
