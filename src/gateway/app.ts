@@ -10,7 +10,7 @@ import { ANTHROPIC_BETA_SETTING, type StreamPart, type WireWarning } from '../wi
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
-import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, type ApiFamily } from './errors.js';
+import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader } from './errors.js';
 import { anthropicFace, clientAnswer, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelById, modelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
@@ -313,7 +313,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       [
         {
           method: 'GET',
-          handle: async (call) => jsonReply(200, modelList(pipeline.store, modelShapeOf(call))),
+          handle: async (call) => jsonReply(200, modelList(pipeline.store, apiFamilyOf(call.path, call.header))),
         },
       ],
     ],
@@ -324,7 +324,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           method: 'GET',
           handle: async (call) => {
             const id = modelIdOf(call.path);
-            const model = modelById(pipeline.store, id, modelShapeOf(call));
+            const model = modelById(pipeline.store, id, apiFamilyOf(call.path, call.header));
             if (model === undefined) {
               throw new GatewayRequestError('not_found', `no model "${id}" here; GET /v1/models lists auto, every provider:model and every alias`, {
                 code: 'model_not_found',
@@ -374,7 +374,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const answer = async (call: GatewayCall, record?: AccessRecord): Promise<GatewayReply> => {
     const { path } = call;
-    const family = apiFamilyOf(path);
+    const family = apiFamilyOf(path, call.header);
     try {
       const candidates = routes.get(path.startsWith(MODEL_PATH_PREFIX) && path.length > MODEL_PATH_PREFIX.length ? MODEL_PATH_PREFIX : path);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
@@ -422,11 +422,6 @@ export function createGateway(options: GatewayOptions): Gateway {
       await commits.idle();
     },
   };
-}
-
-/** `/v1/models` answers both SDKs on one path: Anthropic's shape when the client sends `anthropic-version`. */
-function modelShapeOf(call: GatewayCall): ApiFamily {
-  return call.header('anthropic-version') !== undefined ? 'anthropic' : 'openai';
 }
 
 /** A token count answered on this host, saying how it was counted. */

@@ -49,7 +49,7 @@ export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   return (incoming, outgoing) => {
     void serve(gateway, limit, incoming, outgoing).catch((error: unknown) => {
-      if (!outgoing.headersSent) writeFailure(outgoing, error, apiFamilyOf(pathOf(incoming.url ?? '/')));
+      if (!outgoing.headersSent) writeFailure(outgoing, error, apiFamilyOf(pathOf(incoming.url ?? '/'), (name) => incoming.headersDistinct[name]?.join(', ')));
       else outgoing.destroy(error instanceof Error ? error : undefined);
     });
   };

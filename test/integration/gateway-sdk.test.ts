@@ -505,6 +505,17 @@ describe('Anthropic client', () => {
     expect(await anthropicClient(main).models.retrieve(`claude:${CLAUDE_MODEL}`)).toMatchObject({ type: 'model', id: `claude:${CLAUDE_MODEL}` });
     const missing = await anthropicClient(main).models.retrieve('nothing').catch((caught: unknown) => caught);
     expect(missing).toBeInstanceOf(Anthropic.NotFoundError);
+    // In Anthropic's error envelope, as every answer to this client: not OpenAI's.
+    expect((missing as InstanceType<typeof Anthropic.NotFoundError>).error).toEqual({
+      type: 'error',
+      error: { type: 'not_found_error', message: expect.stringContaining('no model "nothing" here') },
+    });
+    const unauthorised = await anthropicClient(main, 'wrong-token').models.list().catch((caught: unknown) => caught);
+    expect(unauthorised).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((unauthorised as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    // An OpenAI client on the same routes keeps OpenAI's envelope.
+    const openAIMissing = await openAIClient(main).models.retrieve('nothing').catch((caught: unknown) => caught);
+    expect((openAIMissing as InstanceType<typeof OpenAI.NotFoundError>).error).toMatchObject({ type: 'not_found_error', code: 'model_not_found' });
   });
 
   it('talks to the Anthropic-wire provider too', async () => {
