@@ -1,4 +1,4 @@
-import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
+import { maxSensitivity, SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import { SyndicateError } from '../errors.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
@@ -553,28 +553,37 @@ async function readBody(request: Request, limit: number): Promise<string> {
 
 const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The `x-syndicate-*` hint headers; a malformed one is a 400 naming the header. */
+/**
+ * The `x-syndicate-*` hint headers; a malformed one is a 400 naming the header. A header sent more
+ * than once arrives as one comma-separated list: repeats of one value are that value, several
+ * sensitivity levels are the highest of them (a hint only ever raises the level), and a workflow
+ * or session named twice differently is refused rather than guessed.
+ */
 function readHints(call: GatewayCall): Pick<InvocationInput, 'sensitivityHint' | 'workflow' | 'sessionId'> {
   const hints: Pick<InvocationInput, 'sensitivityHint' | 'workflow' | 'sessionId'> = {};
-  const sensitivity = call.header('x-syndicate-sensitivity');
+  const sensitivity = hintValues(call, 'x-syndicate-sensitivity');
   if (sensitivity !== undefined) {
-    const level = sensitivity.trim().toLowerCase();
-    if (!(SENSITIVITY_LEVELS as readonly string[]).includes(level)) {
-      throw invalidHeader('x-syndicate-sensitivity', `must be one of ${SENSITIVITY_LEVELS.join(', ')} (got ${JSON.stringify(sensitivity)})`);
+    let highest: SensitivityLevel | undefined;
+    for (const value of sensitivity) {
+      const level = value.toLowerCase();
+      if (!(SENSITIVITY_LEVELS as readonly string[]).includes(level)) {
+        throw invalidHeader('x-syndicate-sensitivity', `must be one of ${SENSITIVITY_LEVELS.join(', ')} (got ${JSON.stringify(value)})`);
+      }
+      highest = highest === undefined ? (level as SensitivityLevel) : maxSensitivity(highest, level as SensitivityLevel);
     }
-    hints.sensitivityHint = level as SensitivityLevel;
+    if (highest !== undefined) hints.sensitivityHint = highest;
   }
-  const workflow = call.header('x-syndicate-workflow');
+  const workflow = hintValues(call, 'x-syndicate-workflow');
   if (workflow !== undefined) {
-    const value = workflow.trim().toLowerCase();
+    const value = singleValue('x-syndicate-workflow', workflow.map((item) => item.toLowerCase()));
     if (!(WORKFLOW_CLASSES as readonly string[]).includes(value)) {
-      throw invalidHeader('x-syndicate-workflow', `must be one of ${WORKFLOW_CLASSES.join(', ')} (got ${JSON.stringify(workflow)})`);
+      throw invalidHeader('x-syndicate-workflow', `must be one of ${WORKFLOW_CLASSES.join(', ')} (got ${JSON.stringify(value)})`);
     }
     hints.workflow = value as WorkflowClass;
   }
-  const session = call.header('x-syndicate-session');
+  const session = hintValues(call, 'x-syndicate-session');
   if (session !== undefined) {
-    const value = session.trim();
+    const value = singleValue('x-syndicate-session', session);
     if (!SESSION_ID.test(value)) throw invalidHeader('x-syndicate-session', 'must be 1-128 characters of letters, digits, `.`, `_`, `:` or `-`');
     hints.sessionId = value;
   } else {
@@ -582,6 +591,18 @@ function readHints(call: GatewayCall): Pick<InvocationInput, 'sensitivityHint' |
     if (agentSession !== undefined) hints.sessionId = agentSession;
   }
   return hints;
+}
+
+/** A hint header's values, trimmed (one per line it was sent on, or per element of a comma-separated list); undefined when absent. */
+function hintValues(call: GatewayCall, name: string): string[] | undefined {
+  return call.header(name)?.split(',').map((value) => value.trim());
+}
+
+/** The one value a header sent more than once repeats; a 400 naming it when the values differ. */
+function singleValue(name: string, values: readonly string[]): string {
+  const distinct = [...new Set(values)];
+  if (distinct.length > 1) throw invalidHeader(name, `was sent with different values (${distinct.map((value) => JSON.stringify(value)).join(', ')}): send it once`);
+  return distinct[0] ?? '';
 }
 
 /** Session headers coding agents send on every request of one conversation: Claude Code's, then Codex CLI's. */
