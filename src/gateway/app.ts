@@ -376,7 +376,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   const handle = async (call: GatewayCall): Promise<GatewayReply> => {
     const origin = cors?.allowedOrigin(call);
     if (cors === undefined || origin === undefined) return answerLogged(call);
-    return cors.preflight(call, origin) ?? cors.decorate(await answerLogged(call), origin);
+    const preflight = cors.preflight(call, origin);
+    if (preflight === undefined) return cors.decorate(await answerLogged(call), origin);
+    // Answered here, before any route; still one request the access log owes a line.
+    if (options.onRequestEnd !== undefined) new AccessRecord(call, options.onRequestEnd).replied(preflight.status);
+    return preflight;
   };
 
   const answer = async (call: GatewayCall, record?: AccessRecord): Promise<GatewayReply> => {
