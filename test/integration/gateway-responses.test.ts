@@ -206,6 +206,23 @@ describe('OpenAI Responses API client', () => {
     expect(final.usage?.output_tokens).toBeGreaterThan(0);
   });
 
+  it('sends an OpenAI temperature above 1 to an Anthropic-wire provider as 1, with a warning in the evidence, instead of getting its 400', async () => {
+    const sentTemperature = (): unknown => (JSON.parse(claude.exchanges.at(-1)?.requestBody.toString('utf8') ?? '{}') as { temperature?: unknown }).temperature;
+    const { data, response } = await client(main).responses.create({ model: `claude:${CLAUDE_MODEL}`, input: 'What is the capital of France?', temperature: 1.5 }).withResponse();
+    expect(data.output_text).toBe(DEFAULT_ANSWER);
+    // The response repeats what the client asked for.
+    expect(data.temperature).toBe(1.5);
+    expect(sentTemperature()).toBe(1);
+    await main.settled();
+    expect(getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '')?.warnings).toContainEqual({
+      setting: 'temperature',
+      message: 'the anthropic wire accepts a temperature of at most 1; 1.5 was sent as 1',
+    });
+    const final = await client(main).responses.stream({ model: `claude:${CLAUDE_MODEL}`, input: 'What is the capital of France?', temperature: 2 }).finalResponse();
+    expect(final.output_text).toBe(DEFAULT_ANSWER);
+    expect(sentTemperature()).toBe(1);
+  });
+
   it('is refused with 403 when a secret would have to go to a hosted provider; nothing reaches it', async () => {
     const before = claude.exchanges.length;
     const error = await client(hostedOnly)
