@@ -1,4 +1,4 @@
-import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
+import { maxSensitivity, SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import { SyndicateError } from '../errors.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
@@ -10,7 +10,7 @@ import { ANTHROPIC_BETA_SETTING, type StreamPart, type WireWarning } from '../wi
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
-import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, type ApiFamily } from './errors.js';
+import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader } from './errors.js';
 import { anthropicFace, clientAnswer, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelById, modelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
@@ -48,11 +48,18 @@ export interface GatewayCall {
   method: string;
   /** The path, without query or fragment. */
   path: string;
-  /** When the whole request had arrived, on the `performance.now()` clock; default: when the core got it. */
+  /**
+   * When the whole request had arrived, on the `performance.now()` clock (an adapter may set it once
+   * `readBody` has read the body); default: when the core had the body.
+   */
   receivedAt?: number;
   /** A header by lower-case name, repeated headers joined with `, ` (as web `Headers.get`); undefined when absent. */
   header(name: string): string | undefined;
-  /** The body as text; rejects with a 413 `GatewayRequestError` once it exceeds `limit` bytes. */
+  /**
+   * The body as text, read only when a route asks for it (after the request counts as in flight);
+   * rejects with a 413 `GatewayRequestError` once it exceeds `limit` bytes, with `InterruptedError`
+   * when the client went away before it ended.
+   */
   readBody(limit: number): Promise<string>;
   /**
    * Aborted when the client goes away (by the adapter) or stops reading a stream (by the
@@ -313,7 +320,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       [
         {
           method: 'GET',
-          handle: async (call) => jsonReply(200, modelList(pipeline.store, modelShapeOf(call))),
+          handle: async (call) => jsonReply(200, modelList(pipeline.store, apiFamilyOf(call.path, call.header))),
         },
       ],
     ],
@@ -324,7 +331,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           method: 'GET',
           handle: async (call) => {
             const id = modelIdOf(call.path);
-            const model = modelById(pipeline.store, id, modelShapeOf(call));
+            const model = modelById(pipeline.store, id, apiFamilyOf(call.path, call.header));
             if (model === undefined) {
               throw new GatewayRequestError('not_found', `no model "${id}" here; GET /v1/models lists auto, every provider:model and every alias`, {
                 code: 'model_not_found',
@@ -369,12 +376,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   const handle = async (call: GatewayCall): Promise<GatewayReply> => {
     const origin = cors?.allowedOrigin(call);
     if (cors === undefined || origin === undefined) return answerLogged(call);
-    return cors.preflight(call, origin) ?? cors.decorate(await answerLogged(call), origin);
+    const preflight = cors.preflight(call, origin);
+    if (preflight === undefined) return cors.decorate(await answerLogged(call), origin);
+    // Answered here, before any route; still one request the access log owes a line.
+    if (options.onRequestEnd !== undefined) new AccessRecord(call, options.onRequestEnd).replied(preflight.status);
+    return preflight;
   };
 
   const answer = async (call: GatewayCall, record?: AccessRecord): Promise<GatewayReply> => {
     const { path } = call;
-    const family = apiFamilyOf(path);
+    const family = apiFamilyOf(path, call.header);
     try {
       const candidates = routes.get(path.startsWith(MODEL_PATH_PREFIX) && path.length > MODEL_PATH_PREFIX.length ? MODEL_PATH_PREFIX : path);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
@@ -422,11 +433,6 @@ export function createGateway(options: GatewayOptions): Gateway {
       await commits.idle();
     },
   };
-}
-
-/** `/v1/models` answers both SDKs on one path: Anthropic's shape when the client sends `anthropic-version`. */
-function modelShapeOf(call: GatewayCall): ApiFamily {
-  return call.header('anthropic-version') !== undefined ? 'anthropic' : 'openai';
 }
 
 /** A token count answered on this host, saying how it was counted. */
@@ -551,28 +557,37 @@ async function readBody(request: Request, limit: number): Promise<string> {
 
 const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The `x-syndicate-*` hint headers; a malformed one is a 400 naming the header. */
+/**
+ * The `x-syndicate-*` hint headers; a malformed one is a 400 naming the header. A header sent more
+ * than once arrives as one comma-separated list: repeats of one value are that value, several
+ * sensitivity levels are the highest of them (a hint only ever raises the level), and a workflow
+ * or session named twice differently is refused rather than guessed.
+ */
 function readHints(call: GatewayCall): Pick<InvocationInput, 'sensitivityHint' | 'workflow' | 'sessionId'> {
   const hints: Pick<InvocationInput, 'sensitivityHint' | 'workflow' | 'sessionId'> = {};
-  const sensitivity = call.header('x-syndicate-sensitivity');
+  const sensitivity = hintValues(call, 'x-syndicate-sensitivity');
   if (sensitivity !== undefined) {
-    const level = sensitivity.trim().toLowerCase();
-    if (!(SENSITIVITY_LEVELS as readonly string[]).includes(level)) {
-      throw invalidHeader('x-syndicate-sensitivity', `must be one of ${SENSITIVITY_LEVELS.join(', ')} (got ${JSON.stringify(sensitivity)})`);
+    let highest: SensitivityLevel | undefined;
+    for (const value of sensitivity) {
+      const level = value.toLowerCase();
+      if (!(SENSITIVITY_LEVELS as readonly string[]).includes(level)) {
+        throw invalidHeader('x-syndicate-sensitivity', `must be one of ${SENSITIVITY_LEVELS.join(', ')} (got ${JSON.stringify(value)})`);
+      }
+      highest = highest === undefined ? (level as SensitivityLevel) : maxSensitivity(highest, level as SensitivityLevel);
     }
-    hints.sensitivityHint = level as SensitivityLevel;
+    if (highest !== undefined) hints.sensitivityHint = highest;
   }
-  const workflow = call.header('x-syndicate-workflow');
+  const workflow = hintValues(call, 'x-syndicate-workflow');
   if (workflow !== undefined) {
-    const value = workflow.trim().toLowerCase();
+    const value = singleValue('x-syndicate-workflow', workflow.map((item) => item.toLowerCase()));
     if (!(WORKFLOW_CLASSES as readonly string[]).includes(value)) {
-      throw invalidHeader('x-syndicate-workflow', `must be one of ${WORKFLOW_CLASSES.join(', ')} (got ${JSON.stringify(workflow)})`);
+      throw invalidHeader('x-syndicate-workflow', `must be one of ${WORKFLOW_CLASSES.join(', ')} (got ${JSON.stringify(value)})`);
     }
     hints.workflow = value as WorkflowClass;
   }
-  const session = call.header('x-syndicate-session');
+  const session = hintValues(call, 'x-syndicate-session');
   if (session !== undefined) {
-    const value = session.trim();
+    const value = singleValue('x-syndicate-session', session);
     if (!SESSION_ID.test(value)) throw invalidHeader('x-syndicate-session', 'must be 1-128 characters of letters, digits, `.`, `_`, `:` or `-`');
     hints.sessionId = value;
   } else {
@@ -580,6 +595,18 @@ function readHints(call: GatewayCall): Pick<InvocationInput, 'sensitivityHint' |
     if (agentSession !== undefined) hints.sessionId = agentSession;
   }
   return hints;
+}
+
+/** A hint header's values, trimmed (one per line it was sent on, or per element of a comma-separated list); undefined when absent. */
+function hintValues(call: GatewayCall, name: string): string[] | undefined {
+  return call.header(name)?.split(',').map((value) => value.trim());
+}
+
+/** The one value a header sent more than once repeats; a 400 naming it when the values differ. */
+function singleValue(name: string, values: readonly string[]): string {
+  const distinct = [...new Set(values)];
+  if (distinct.length > 1) throw invalidHeader(name, `was sent with different values (${distinct.map((value) => JSON.stringify(value)).join(', ')}): send it once`);
+  return distinct[0] ?? '';
 }
 
 /** Session headers coding agents send on every request of one conversation: Claude Code's, then Codex CLI's. */

@@ -2,20 +2,23 @@
  * Browser pages from origins the operator named (`serve --cors-origin`) may call the gateway —
  * still with the token; every other origin gets no CORS headers, so browsers keep its scripts out.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { normalizeOrigin } from '../../src/gateway/cors.js';
+import type { AccessLogEntry } from '../../src/gateway/index.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
 const ALLOWED = 'http://localhost:3000';
 let engine: FakeEngine;
 let gateway: TestGateway;
+const logged: AccessLogEntry[] = [];
 
 beforeAll(async () => {
   engine = await startFakeEngine({ kind: 'ollama' });
   gateway = await startTestGateway({
     providers: [{ id: 'ollama', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'ollama', models: [{ id: 'llama3.2:latest' }] }],
     corsOrigins: [ALLOWED, 'https://Chat.Example.org'],
+    onRequestEnd: (entry) => logged.push(entry),
   });
 });
 afterAll(async () => {
@@ -45,6 +48,13 @@ describe('CORS for named origins', () => {
     expect(response.headers.get('access-control-allow-headers')).toBe('authorization, content-type, x-stainless-os');
     // Origins compare case-insensitively, as URLs do.
     expect((await preflight('https://chat.example.org')).status).toBe(204);
+  });
+
+  it('writes an access-log line for an answered preflight, as for every other request', async () => {
+    const before = logged.length;
+    expect((await preflight(ALLOWED)).status).toBe(204);
+    await vi.waitFor(() => expect(logged.length).toBe(before + 1));
+    expect(logged[before]).toMatchObject({ method: 'OPTIONS', path: '/v1/chat/completions', status: 204, outcome: 'ok' });
   });
 
   it('gives an allowed origin the answer with CORS headers, the evidence headers readable; the token is still required', async () => {

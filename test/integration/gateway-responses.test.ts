@@ -206,6 +206,23 @@ describe('OpenAI Responses API client', () => {
     expect(final.usage?.output_tokens).toBeGreaterThan(0);
   });
 
+  it('sends an OpenAI temperature above 1 to an Anthropic-wire provider as 1, with a warning in the evidence, instead of getting its 400', async () => {
+    const sentTemperature = (): unknown => (JSON.parse(claude.exchanges.at(-1)?.requestBody.toString('utf8') ?? '{}') as { temperature?: unknown }).temperature;
+    const { data, response } = await client(main).responses.create({ model: `claude:${CLAUDE_MODEL}`, input: 'What is the capital of France?', temperature: 1.5 }).withResponse();
+    expect(data.output_text).toBe(DEFAULT_ANSWER);
+    // The response repeats what the client asked for.
+    expect(data.temperature).toBe(1.5);
+    expect(sentTemperature()).toBe(1);
+    await main.settled();
+    expect(getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '')?.warnings).toContainEqual({
+      setting: 'temperature',
+      message: 'the anthropic wire accepts a temperature of at most 1; 1.5 was sent as 1',
+    });
+    const final = await client(main).responses.stream({ model: `claude:${CLAUDE_MODEL}`, input: 'What is the capital of France?', temperature: 2 }).finalResponse();
+    expect(final.output_text).toBe(DEFAULT_ANSWER);
+    expect(sentTemperature()).toBe(1);
+  });
+
   it('is refused with 403 when a secret would have to go to a hosted provider; nothing reaches it', async () => {
     const before = claude.exchanges.length;
     const error = await client(hostedOnly)
@@ -233,6 +250,31 @@ describe('OpenAI Responses API client', () => {
       .catch((caught: unknown) => caught);
     expect(hostedTool).toBeInstanceOf(OpenAI.BadRequestError);
     expect((hostedTool as Error).message).toContain('only function and custom tools are supported');
+  });
+
+  it('refuses a conversation id or a stored prompt template with 400 naming the field, instead of answering without them; nothing is sent', async () => {
+    const exchangesBefore = ollama.exchanges.length;
+    await main.settled();
+    const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
+    const conversation = await client(main)
+      .responses.create({ model: `ollama:${OLLAMA_MODEL}`, input: 'What did I just ask?', conversation: 'conv_123' })
+      .catch((caught: unknown) => caught);
+    expect(conversation).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((conversation as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('conversation');
+    expect((conversation as Error).message).toContain('keeps no conversations');
+    const prompt = await client(main)
+      .responses.create({ model: `ollama:${OLLAMA_MODEL}`, input: 'Go on.', prompt: { id: 'pmpt_123', version: '2' } })
+      .catch((caught: unknown) => caught);
+    expect(prompt).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((prompt as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('prompt');
+    // The count refuses them too: it would count less than the model would read.
+    const counted = await client(main)
+      .responses.inputTokens.count({ input: 'What did I just ask?', conversation: 'conv_123' })
+      .catch((caught: unknown) => caught);
+    expect(counted).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(ollama.exchanges.slice(exchangesBefore).filter((exchange) => exchange.method === 'POST')).toEqual([]);
+    await main.settled();
+    expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
   });
 
   it('counts input tokens locally (responses.inputTokens.count), growing with the conversation, recording nothing', async () => {

@@ -4,6 +4,7 @@
  * answers, streams, tools, refusals, upstream failures, bad tokens, and across wire formats.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { request as httpRequest } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getEvidence, listEvidence } from '../../src/evidence/index.js';
@@ -505,6 +506,17 @@ describe('Anthropic client', () => {
     expect(await anthropicClient(main).models.retrieve(`claude:${CLAUDE_MODEL}`)).toMatchObject({ type: 'model', id: `claude:${CLAUDE_MODEL}` });
     const missing = await anthropicClient(main).models.retrieve('nothing').catch((caught: unknown) => caught);
     expect(missing).toBeInstanceOf(Anthropic.NotFoundError);
+    // In Anthropic's error envelope, as every answer to this client: not OpenAI's.
+    expect((missing as InstanceType<typeof Anthropic.NotFoundError>).error).toEqual({
+      type: 'error',
+      error: { type: 'not_found_error', message: expect.stringContaining('no model "nothing" here') },
+    });
+    const unauthorised = await anthropicClient(main, 'wrong-token').models.list().catch((caught: unknown) => caught);
+    expect(unauthorised).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((unauthorised as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    // An OpenAI client on the same routes keeps OpenAI's envelope.
+    const openAIMissing = await openAIClient(main).models.retrieve('nothing').catch((caught: unknown) => caught);
+    expect((openAIMissing as InstanceType<typeof OpenAI.NotFoundError>).error).toMatchObject({ type: 'not_found_error', code: 'model_not_found' });
   });
 
   it('talks to the Anthropic-wire provider too', async () => {
@@ -649,6 +661,42 @@ describe('raw HTTP', () => {
     });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { param: string; code: string } }).error).toMatchObject({ param: 'x-syndicate-sensitivity', code: 'invalid_header' });
+  });
+
+  it('reads a hint header sent twice: the same value is that value, two levels the higher one, two workflows or sessions a 400', async () => {
+    /** POSTs with the given header lines, repeated names sent as separate lines (node:http, as a proxy adding its own would). */
+    const post = (headers: Record<string, string | string[]>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> =>
+      new Promise((resolve, reject) => {
+        const body = JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+        const outgoing = httpRequest(`${main.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', ...headers } }, (incoming) => {
+          let text = '';
+          incoming.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: text }));
+        });
+        outgoing.on('error', reject);
+        outgoing.end(body);
+      });
+    const repeated = await post({ 'x-syndicate-sensitivity': ['confidential', 'Confidential'], 'x-syndicate-workflow': ['batch', 'batch'], 'x-syndicate-session': ['sess-twice', 'sess-twice'] });
+    expect(repeated.status, repeated.body).toBe(200);
+    expect(repeated.headers['x-syndicate-sensitivity']).toBe('confidential');
+    expect(repeated.headers['x-syndicate-provider']).toBe('ollama');
+    await main.settled();
+    expect(getEvidence(main.store, String(repeated.headers['x-syndicate-evidence']))?.sessionId).toBe('sess-twice');
+    // Never lowered: whichever order they come in, the higher level holds.
+    for (const levels of [['public', 'restricted'], ['restricted', 'public']]) {
+      const raised = await post({ 'x-syndicate-sensitivity': levels });
+      expect(raised.status, raised.body).toBe(200);
+      expect(raised.headers['x-syndicate-sensitivity']).toBe('restricted');
+      expect(raised.headers['x-syndicate-provider']).toBe('ollama');
+    }
+    const invalid = await post({ 'x-syndicate-sensitivity': ['confidential', 'secret'] });
+    expect(invalid.status).toBe(400);
+    expect(JSON.parse(invalid.body)).toMatchObject({ error: { param: 'x-syndicate-sensitivity', message: expect.stringContaining('(got "secret")') } });
+    for (const [name, values] of [['x-syndicate-workflow', ['batch', 'interactive']], ['x-syndicate-session', ['sess-a', 'sess-b']]] as const) {
+      const conflicting = await post({ [name]: [...values] });
+      expect(conflicting.status, name).toBe(400);
+      expect(JSON.parse(conflicting.body), name).toMatchObject({ error: { param: name, code: 'invalid_header', message: expect.stringContaining('was sent with different values') } });
+    }
   });
 
   it("groups a coding agent's requests by its own session header (Claude Code's, Codex's) unless x-syndicate-session names one", async () => {

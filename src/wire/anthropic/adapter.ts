@@ -40,6 +40,9 @@ import {
  */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 1024;
 
+/** The Messages API's temperature range is 0..1 (OpenAI's, which the canonical model keeps, is 0..2). */
+const ANTHROPIC_MAX_TEMPERATURE = 1;
+
 /** The instruction appended to the system prompt to emulate a JSON response format. */
 export const ANTHROPIC_JSON_INSTRUCTION = 'Respond with a single JSON object and nothing else: no prose, no code fences.';
 
@@ -186,7 +189,13 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
     const choice = body.tool_choice ?? { type: 'auto' };
     if (choice.type !== 'none') body.tool_choice = { ...choice, disable_parallel_tool_use: true };
   }
-  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.temperature !== undefined) {
+    // The Messages API refuses a temperature above 1 with a 400; OpenAI clients may send up to 2.
+    body.temperature = Math.min(request.temperature, ANTHROPIC_MAX_TEMPERATURE);
+    if (request.temperature > ANTHROPIC_MAX_TEMPERATURE) {
+      warnings.push({ setting: 'temperature', message: `the anthropic wire accepts a temperature of at most ${ANTHROPIC_MAX_TEMPERATURE}; ${request.temperature} was sent as ${ANTHROPIC_MAX_TEMPERATURE}` });
+    }
+  }
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.stream) body.stream = true;

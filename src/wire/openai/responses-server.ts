@@ -2,8 +2,8 @@
  * The gateway's face for OpenAI's Responses API (`POST /v1/responses`, what Codex CLI and
  * `client.responses.create` speak): read a request into the canonical model, write a canonical
  * answer back as a `response` object or as the API's typed SSE events. Stateless: the gateway
- * keeps no conversation, so `previous_response_id` is refused and the whole conversation comes
- * as `input`. Pure: the caller supplies ids and clocks.
+ * keeps no conversation, so `previous_response_id`, `conversation` and stored `prompt` templates
+ * are refused and the whole conversation comes as `input`. Pure: the caller supplies ids and clocks.
  */
 
 import {
@@ -54,6 +54,8 @@ const KNOWN_FIELDS = new Set([
   'stream',
   'store',
   'previous_response_id',
+  'conversation',
+  'prompt',
 ]);
 
 /** A client's Responses API request, read into the canonical model. */
@@ -78,6 +80,16 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
   const previous = body['previous_response_id'];
   if (previous !== undefined && previous !== null) {
     problems.add('/previous_response_id', 'is not supported: the gateway keeps no responses to continue from', 'send the whole conversation as `input`');
+  }
+  // Both stand for input kept at OpenAI (a conversation's items, a stored prompt's instructions):
+  // answering without them would be a different request, so they are refused, not ignored.
+  const conversation = body['conversation'];
+  if (conversation !== undefined && conversation !== null) {
+    problems.add('/conversation', 'is not supported: the gateway keeps no conversations to add to', 'send the whole conversation as `input`');
+  }
+  const prompt = body['prompt'];
+  if (prompt !== undefined && prompt !== null) {
+    problems.add('/prompt', 'is not supported: prompt templates are stored at OpenAI, out of the gateway\'s reach', 'send the prompt\'s text as `instructions` and `input`');
   }
   // The gateway stores nothing; a client asking it to is told so, like any field it does not honour.
   if (body['store'] === true) ignored.push('store');

@@ -683,6 +683,8 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
     return errorReply(state, path, 400, 'There was an error parsing the body of your request', 'invalid_request_error');
   }
   if (typeof request['max_tokens'] !== 'number') return anthropicError(state, 400, 'missing_max_tokens');
+  const temperature = request['temperature'];
+  if (typeof temperature === 'number' && (temperature < 0 || temperature > 1)) return anthropicError(state, 400, 'temperature_range');
   const requestedModel = typeof request['model'] === 'string' ? request['model'] : '';
   if (!state.models.some((model) => model.id === requestedModel)) {
     return errorReply(state, path, 404, `model: ${requestedModel}`, 'not_found_error');
