@@ -132,7 +132,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           const cancellation = new AbortController();
           const onCancel = (): void =>
             cancellation.abort(new InterruptedError('cancelled by the MCP client before the answer ended', { hint: 'the capture so far is kept as partial evidence' }));
-          extra.signal.addEventListener('abort', onCancel, { once: true });
+          if (extra.signal.aborted) onCancel();
+          else extra.signal.addEventListener('abort', onCancel, { once: true });
           cancellations.add(cancellation);
           const progress = progressReporter(extra);
           const { provider: providerId, model: providerModel } = providerChoice(input.provider);
