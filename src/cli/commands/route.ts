@@ -92,10 +92,18 @@ export function routeCommand(): Command {
             details: { classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
           });
         }
-        // What `run` would skip before calling: candidates whose key is not set in this environment (ranked last).
-        const skipped: SkippedCandidate[] = plan.candidates.flatMap(({ rank, provider, model, missingKey }) =>
-          missingKey === undefined ? [] : [{ rank, provider, model, missingKey, reason: `key ${missingKey} not set: would be skipped` }],
-        );
+        // What `run` would not call: candidates whose key is not set in this environment (ranked last),
+        // skipped when reached, or never reached when fallback.maxHops ends the walk before them.
+        const { attemptQueue, widestClass } = await import('../../router/fallback.js');
+        const first = plan.candidates[0];
+        const beyondMaxHops = first === undefined ? [] : attemptQueue(plan, widestClass(plan.allowedClasses, first.class)).beyondMaxHops;
+        const skipped: SkippedCandidate[] = plan.candidates.flatMap((candidate): SkippedCandidate[] => {
+          const { rank, provider, model, missingKey } = candidate;
+          if (missingKey === undefined) return [];
+          if (!beyondMaxHops.includes(candidate)) return [{ rank, provider, model, missingKey, reason: `key ${missingKey} not set: would be skipped` }];
+          const reason = `key ${missingKey} not set, so ranked last, past fallback.maxHops (${plan.fallback.maxHops}): would not be tried`;
+          return [{ rank, provider, model, missingKey, reason, beyondMaxHops: true }];
+        });
         output.result({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, skipped }, () =>
           printPlan(output, routed, options.explain === true, skipped),
         );
@@ -113,6 +121,8 @@ interface SkippedCandidate {
   /** The environment variable the provider's key is read from. */
   missingKey: string;
   reason: string;
+  /** Set when `fallback.maxHops` ends the walk before it: `run` would not reach it at all. */
+  beyondMaxHops?: true;
 }
 
 type Routed = Awaited<ReturnType<typeof import('../../router/route-request.js').routeRequest>>;
