@@ -515,7 +515,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   });
   // The answer does not wait for its finish to commit (group commit only).
   finished?.catch((error: unknown) => context.onBackgroundError?.(error));
-  context.health.reportSuccess(provider, firstTokenMs === undefined ? {} : { firstTokenMs });
+  context.health.reportSuccess(provider, firstTokenMs === undefined ? undefined : { model: candidate.model, firstTokenMs });
   return {
     kind: 'success',
     result: {
