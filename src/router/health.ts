@@ -113,7 +113,7 @@ export class HealthMonitor {
     await this.refresh(providers);
     const snapshot: Record<string, ProviderHealth> = {};
     for (const provider of providers) {
-      const health = this.current(provider);
+      const health = this.known(provider);
       if (health !== undefined) snapshot[provider.id] = health;
     }
     return snapshot;
@@ -184,22 +184,11 @@ export class HealthMonitor {
     firstTokens.byModel.set(observed.model, observed.firstTokenMs);
   }
 
-  /** What is known of a provider right now, without probing: whether it is held out, and for how long. */
+  /**
+   * What is known of a provider right now, without probing: whether it is held out, and for how
+   * long (what `snapshot` reports after probing stale local engines). Undefined: nothing known.
+   */
   known(provider: RegisteredProvider): ProviderHealth | undefined {
-    return this.current(provider);
-  }
-
-  private markDown(provider: RegisteredProvider, reason: string, cause: 'unreachable' | 'failing'): void {
-    this.failureRuns.delete(provider.id);
-    this.observations.set(provider.id, {
-      health: { state: 'down', checkedAt: new Date(this.now()).toISOString(), reason, ...(cause === 'failing' ? { cause } : {}) },
-      resident: undefined,
-      observedAt: this.now(),
-      baseUrl: provider.record.baseUrl,
-    });
-  }
-
-  private current(provider: RegisteredProvider): ProviderHealth | undefined {
     const observation = this.observations.get(provider.id);
     const fresh = observation !== undefined && this.isFresh(provider, observation) ? observation : undefined;
     if (fresh?.health.state === 'down') return { ...fresh.health, retryAfterMs: fresh.observedAt + this.ttlFor(provider) - this.now() };
@@ -212,6 +201,16 @@ export class HealthMonitor {
       this.rateLimits.delete(provider.id);
     }
     return fresh?.health;
+  }
+
+  private markDown(provider: RegisteredProvider, reason: string, cause: 'unreachable' | 'failing'): void {
+    this.failureRuns.delete(provider.id);
+    this.observations.set(provider.id, {
+      health: { state: 'down', checkedAt: new Date(this.now()).toISOString(), reason, ...(cause === 'failing' ? { cause } : {}) },
+      resident: undefined,
+      observedAt: this.now(),
+      baseUrl: provider.record.baseUrl,
+    });
   }
 
   private ttlFor(provider: RegisteredProvider): number {
