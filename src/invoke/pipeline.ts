@@ -515,7 +515,9 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   });
   // The answer does not wait for its finish to commit (group commit only).
   finished?.catch((error: unknown) => context.onBackgroundError?.(error));
-  context.health.reportSuccess(provider, firstTokenMs === undefined ? undefined : { model: candidate.model, firstTokenMs });
+  // A cold local model's first token includes its load, which the plan counts apart: like the
+  // evidence seed (recentFirstTokens), the live figure leaves cold answers out.
+  context.health.reportSuccess(provider, firstTokenMs === undefined || candidate.warm === false ? undefined : { model: candidate.model, firstTokenMs });
   return {
     kind: 'success',
     result: {

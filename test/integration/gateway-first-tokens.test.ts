@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEvidence } from '../../src/evidence/index.js';
+import { listProviders } from '../../src/registry/registry.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
@@ -67,3 +68,47 @@ describe('gateway: live first tokens are kept per provider:model', () => {
     expect(Number(/\d+/.exec(expected ?? '')?.[0])).toBeGreaterThanOrEqual(MID_FIRST_TOKEN_MS);
   });
 });
+
+describe('gateway: a cold answer is not a live first-token figure', () => {
+  let cold: FakeEngine;
+  let steady: FakeEngine;
+  let coldGateway: TestGateway;
+
+  beforeAll(async () => {
+    // Ollama says what it holds (/api/ps): `resident` at start, `big` cold until called.
+    [cold, steady] = await Promise.all([startFakeEngine({ kind: 'ollama', models: [{ id: 'resident' }, { id: 'big' }] }), startFakeEngine({ kind: 'vllm', models: [{ id: 'mid' }] })]);
+    coldGateway = await startTestGateway({
+      providers: [
+        { id: 'ollama', class: 'local', wire: 'openai', baseUrl: cold.baseUrl, engine: 'ollama', models: [{ id: 'resident' }, { id: 'big', aliases: ['writer'] }] },
+        { id: 'vllm', class: 'local', wire: 'openai', baseUrl: steady.baseUrl, engine: 'vllm', models: [{ id: 'mid', aliases: ['writer'] }] },
+      ],
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await coldGateway?.close();
+    await Promise.all([cold?.close(), steady?.close()]);
+  });
+
+  it("the load a cold model's first answer took is not taken for its first token (the evidence seed leaves cold answers out too)", async () => {
+    const call = async (model: string): Promise<string> => {
+      const response = await fetch(`${coldGateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Name the capital of France.' }], stream: false }),
+      });
+      expect(response.status, await response.clone().text()).toBe(200);
+      await response.text();
+      return `${response.headers.get('x-syndicate-provider')}:${response.headers.get('x-syndicate-model')}`;
+    };
+    // Loading `big` takes ~900 ms before its first byte; `mid`, warm, answers in ~350 ms.
+    cold.setFault({ slowStreamMs: HUGE_FIRST_TOKEN_MS }, 1);
+    expect(await call('ollama:big')).toBe('ollama:big');
+    steady.setFault({ slowStreamMs: MID_FIRST_TOKEN_MS }, 1);
+    expect(await call('vllm:mid')).toBe('vllm:mid');
+    expect(coldGateway.pipeline.health.firstTokenSnapshot(listProviders(coldGateway.store))).toEqual({ vllm: { mid: expect.any(Number) } });
+    // Nothing is known of big's first token without its load: unknown ranks as fast, as a model never tried does.
+    expect(await call('writer')).toBe('ollama:big');
+  });
+});
+
