@@ -31,11 +31,13 @@ export class CommandContext {
     if (this.openedStore === undefined) {
       const { openStore } = await import('../store/store.js');
       this.openedStore = openStore(this.home.storePath, { mustExist: options.existing === true });
-      const { modeChangedFrom } = this.openedStore;
-      if (modeChangedFrom !== undefined) {
+      const { modeChanges } = this.openedStore;
+      if (modeChanges.length > 0) {
         const { storeModeChange } = await import('../home/checks.js');
-        const change = storeModeChange(this.openedStore.path, modeChangedFrom);
-        this.output.warn(change.hint === undefined ? change.detail : `${change.detail} — ${change.hint}`);
+        for (const { path, previousMode } of modeChanges) {
+          const change = storeModeChange(path, previousMode);
+          this.output.warn(change.hint === undefined ? change.detail : `${change.detail} — ${change.hint}`);
+        }
       }
       // Rows left pending by a process that died become `interrupted` (bytes kept, chained).
       const { recoverInterrupted } = await import('../evidence/attempts.js');

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { StoreError } from '../errors.js';
-import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
+import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
 import type { HomePaths } from '../home/home.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
-import { openStore, restrictStoreFileMode, type Store } from '../store/store.js';
+import { openStore, restrictStoreFileMode, storeFilePaths, type Store, type StoreModeChange } from '../store/store.js';
 import { MIGRATIONS } from '../store/migrations/index.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 
@@ -48,7 +48,8 @@ export interface DoctorOptions {
 
 /**
  * Runs every health check without creating any state. The one change it makes is the one every
- * command makes: a store file with another mode than 0600 is set to 0600 (reported as a warning).
+ * command makes: a store file (or its -wal, -shm) with another mode than 0600 is set to 0600
+ * (reported as a warning).
  */
 export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): Promise<DoctorCheck[]> {
   const userId = 'userId' in options ? options.userId : currentUserId();
@@ -61,14 +62,18 @@ export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): P
     checks.push({ name: 'store', status: 'fail', detail: `missing: ${home.storePath}`, hint: 'run `syndicate init`' });
     return checks;
   }
-  let modeChangedFrom: number | undefined;
-  try {
-    // Before opening, and on its own: a store that then fails to open is still reported as found.
-    modeChangedFrom = restrictStoreFileMode(home.storePath);
-  } catch {
-    // Not this user's to change: the check names its owner and mode.
+  const modeChanges: StoreModeChange[] = [];
+  // Before opening, and each on its own: a store that then fails to open is still reported as found.
+  for (const [index, path] of storeFilePaths(home.storePath).entries()) {
+    try {
+      const previousMode = restrictStoreFileMode(path, { ifExists: index > 0 });
+      if (previousMode !== undefined) modeChanges.push({ path, previousMode });
+    } catch {
+      // Not this user's to change: the check names its owner and mode.
+    }
   }
-  checks.push(doctorCheck(checkStoreFile(home.storePath, userId, modeChangedFrom)));
+  checks.push(doctorCheck(checkStoreFile(home.storePath, userId, modeChanges.find((change) => change.path === home.storePath)?.previousMode)));
+  checks.push(...checkStoreCompanionFiles(home.storePath, userId, modeChanges).map(doctorCheck));
   let store: Store;
   try {
     store = openStore(home.storePath, { mustExist: true });

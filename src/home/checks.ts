@@ -1,7 +1,8 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { countProblems, formatInputProblem, InvalidInputError, SyndicateError } from '../errors.js';
 import { loadPermitKey } from '../permits/key.js';
 import { loadPolicy } from '../policy/load.js';
+import { storeFilePaths, type StoreModeChange } from '../store/store.js';
 import { readGatewayToken, type HomePaths } from './home.js';
 
 /*
@@ -9,12 +10,13 @@ import { readGatewayToken, type HomePaths } from './home.js';
  * can delete permit.key or policy.yaml and plant their own (mode 0600, owned by them), so the
  * directory's mode and every file's owner matter as much as the files' own modes. `doctor`
  * fails on any problem found here; `init` reports what it finds in what it kept. The store's mode
- * is the exception: opening the store sets it to 0600, and they report that as a warning.
+ * is the exception: opening the store sets it (and its -wal and -shm) to 0600, and they report
+ * that as a warning.
  */
 
 /** The outcome of checking one directory or file of the data directory. */
 export interface HomeCheck {
-  /** `data directory`, `config directory`, `permit key`, `gateway token`, `policy file` or `store file permissions`. */
+  /** `data directory`, `config directory`, `permit key`, `gateway token`, `policy file`, `store file permissions`, `store -wal file permissions` or `store -shm file permissions`. */
   name: string;
   path: string;
   status: 'pass' | 'warn' | 'fail';
@@ -167,7 +169,28 @@ export function checkPolicyFile(path: string, userId: number | undefined): HomeC
  * warning saying what was found and done.
  */
 export function checkStoreFile(path: string, userId: number | undefined, modeChangedFrom?: number): HomeCheck {
-  const name = 'store file permissions';
+  return checkStoreFileAs('store file permissions', path, userId, modeChangedFrom);
+}
+
+/**
+ * The store's `-wal` and `-shm` (see `storeFilePaths`), checked like the store file when they
+ * exist — SQLite removes them when its last connection closes, so they are there while another
+ * process (a gateway) has the store open, or after a crash. `modeChanges`: what opening the store
+ * (or `doctor`) set to 0600; a companion changed and gone since is still reported, as changed.
+ */
+export function checkStoreCompanionFiles(storePath: string, userId: number | undefined, modeChanges: readonly StoreModeChange[]): HomeCheck[] {
+  const [, ...companions] = storeFilePaths(storePath);
+  return companions.flatMap((path): HomeCheck[] => {
+    const name = `store ${path.slice(storePath.length)} file permissions`;
+    const modeChangedFrom = modeChanges.find((change) => change.path === path)?.previousMode;
+    const check = checkStoreFileAs(name, path, userId, modeChangedFrom);
+    // Absent (never there, or removed since by its last connection's close): nothing to check but what was changed.
+    if (check.status !== 'fail' || existsSync(path)) return [check];
+    return modeChangedFrom === undefined ? [] : [{ name, path, status: 'warn', ...storeModeChange(path, modeChangedFrom), fixed: true }];
+  });
+}
+
+function checkStoreFileAs(name: string, path: string, userId: number | undefined, modeChangedFrom: number | undefined): HomeCheck {
   return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'store'), (facts) =>
     modeChangedFrom === undefined
       ? { name, path, status: 'pass', detail: `${formatMode(facts.mode)} ${path}` }
@@ -176,8 +199,9 @@ export function checkStoreFile(path: string, userId: number | undefined, modeCha
 }
 
 /**
- * What to tell the operator when opening the store found it with another mode than 0600 and set
- * it to 0600: every command that opens it says so once (on stderr), `init` and `doctor` as a warning.
+ * What to tell the operator when opening the store found one of its files (the database, its
+ * `-wal` or `-shm`) with another mode than 0600 and set it to 0600: every command that opens it
+ * says so once (on stderr), `init` and `doctor` as a warning.
  */
 export function storeModeChange(path: string, previousMode: number): { detail: string; hint?: string } {
   const done = `${path} had mode ${formatMode(previousMode)}`;
@@ -187,7 +211,11 @@ export function storeModeChange(path: string, previousMode: number): { detail: s
       hint: 'the evidence could have been edited meanwhile: `syndicate evidence verify --from <a head kept off this machine>` shows whether it was',
     };
   }
-  if ((previousMode & 0o044) !== 0) return { detail: `${done}: group or others could read the prompts and responses in it; syndicate set it to 0600` };
+  if ((previousMode & 0o044) !== 0) {
+    // The -shm holds the WAL's index (page numbers), not the pages: the database and the WAL hold the bytes.
+    const exposed = path.endsWith('-shm') ? 'group or others could read it' : 'group or others could read the prompts and responses in it';
+    return { detail: `${done}: ${exposed}; syndicate set it to 0600` };
+  }
   return { detail: `${done}; syndicate set it to 0600` };
 }
 

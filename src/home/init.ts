@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { writeFileAtomically } from '../common/atomic-file.js';
 import { DEFAULT_POLICY_YAML } from '../policy/default-policy.js';
 import { openStore } from '../store/store.js';
-import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreFile, currentUserId, type HomeCheck } from './checks.js';
+import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from './checks.js';
 import { ensureDirectory, writeFileOnce, type HomePaths } from './home.js';
 
 export interface InitResult {
@@ -68,9 +68,11 @@ export function initializeHome(home: HomePaths, options: InitOptions = {}): Init
     [home.permitKeyPath, checkPermitKey],
     [home.gatewayTokenPath, checkGatewayToken],
     [home.policyPath, checkPolicyFile],
-    [home.storePath, (path, user) => checkStoreFile(path, user, store.modeChangedFrom)],
+    [home.storePath, (path, user) => checkStoreFile(path, user, store.modeChanges.find((change) => change.path === path)?.previousMode)],
   ];
   const keptChecks = fileChecks.filter(([path]) => kept.includes(path)).map(([path, check]) => check(path, userId));
+  // A -wal or -shm another process keeps open (or a crash left) is the store's too; closing ours removed any it could.
+  keptChecks.push(...checkStoreCompanionFiles(home.storePath, userId, store.modeChanges));
   const directoryChecks = checkDirectories(home, userId);
   const problems = keptChecks.filter((check) => check.status === 'fail').map(finding);
   const warnings = [...directoryChecks.filter((check) => check.status !== 'pass'), ...keptChecks.filter((check) => check.status === 'warn')].map(finding);

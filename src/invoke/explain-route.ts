@@ -3,6 +3,7 @@ import type { Policy } from '../policy/types.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
 import { coldStartEstimator } from '../router/cold-starts.js';
+import { attemptQueue, widestClass } from '../router/fallback.js';
 import { recentFirstTokens } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
@@ -31,6 +32,8 @@ export interface SkippedCandidate {
   /** The environment variable the provider's key is read from. */
   missingKey: string;
   reason: string;
+  /** Set when `fallback.maxHops` ends the walk before it: `run` would not reach it at all. */
+  beyondMaxHops?: true;
 }
 
 export interface RouteExplanation extends RoutedRequest {
@@ -81,8 +84,16 @@ export async function explainRoute(
     const unknown = unknownModelOf(question.model, providers, question.provider, unservableReason(env, sharedHealthMonitor()));
     if (unknown !== undefined) throw unknown;
   }
-  const skipped = plan.candidates.flatMap(({ rank, provider, model, missingKey }) =>
-    missingKey === undefined ? [] : [{ rank, provider, model, missingKey, reason: `key ${missingKey} not set: would be skipped` }],
-  );
+  // What `run` would not call: candidates whose key is not set in this environment (ranked last),
+  // skipped when reached, or never reached when fallback.maxHops ends the walk before them.
+  const first = plan.candidates[0];
+  const beyondMaxHops = first === undefined ? [] : attemptQueue(plan, widestClass(plan.allowedClasses, first.class)).beyondMaxHops;
+  const skipped = plan.candidates.flatMap((candidate): SkippedCandidate[] => {
+    const { rank, provider, model, missingKey } = candidate;
+    if (missingKey === undefined) return [];
+    if (!beyondMaxHops.includes(candidate)) return [{ rank, provider, model, missingKey, reason: `key ${missingKey} not set: would be skipped` }];
+    const reason = `key ${missingKey} not set, so ranked last, past fallback.maxHops (${plan.fallback.maxHops}): would not be tried`;
+    return [{ rank, provider, model, missingKey, reason, beyondMaxHops: true }];
+  });
   return { ...routed, skipped };
 }

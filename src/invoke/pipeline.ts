@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { elapsedMs, formatDuration, MAXIMUM_TIMEOUT_MS } from '../common/duration.js';
 import { newId } from '../common/ids.js';
-import { exposureRank, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
+import type { SensitivityLevel } from '../common/vocabulary.js';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial, recordUncalledAttempt } from '../evidence/index.js';
 import { countInSlices, countPieces, loadTokenCounter } from '../evidence/token-counter.js';
@@ -13,9 +13,9 @@ import { discoverFromInvocation } from '../probes/discovery.js';
 import { missingCredential } from '../registry/credentials.js';
 import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
-import { fallbackCandidates } from '../router/fallback.js';
+import { attemptQueue, widestClass } from '../router/fallback.js';
 import { callFailureOf } from '../router/health.js';
-import { hintForExclusions, hintForUnavailable, unavailabilityOfExclusions, type Unavailability } from '../router/hints.js';
+import { hintForExclusions, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions, type Unavailability } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
@@ -133,7 +133,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   // rest); a permit presented by the caller narrows that to the class of the provider it names.
   // Fallback never goes wider than this ceiling.
   const permittedClass = input.permitToken === undefined ? widestClass(plan.allowedClasses, first.class) : first.class;
-  const queue = [first, ...fallbackCandidates(plan, first, permittedClass)].slice(0, plan.fallback.maxHops + 1);
+  const { attempts: queue, beyondMaxHops } = attemptQueue(plan, permittedClass);
   const attempts: AttemptReport[] = [];
   const failures: SyndicateError[] = [];
   for (const [hop, candidate] of queue.entries()) {
@@ -157,12 +157,15 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     failures.push(outcome.error);
   }
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
-  const rateLimited = rateLimitedEverywhere(failures, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts });
+  // A candidate the hop limit cut off before it is not called (nor recorded): the hint names its key.
+  const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops);
+  const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
+  const rateLimited = rateLimitedEverywhere(failures, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts }, withUntried);
   if (rateLimited !== undefined) throw rateLimited;
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: unavailableHint(context, input, providers, attempts, failures),
+    hint: withUntried(unavailableHint(context, input, providers, attempts, failures)),
     details: { requestId, sensitivity: classification.level, attempts },
   });
 }
@@ -218,11 +221,12 @@ function rateLimitedEverywhere(
   reasons: readonly string[],
   heldBack: readonly number[],
   details: Record<string, unknown>,
+  amendHint: (hint: string) => string,
 ): UpstreamError | undefined {
   if (failures.length === 0 || !failures.every((failure) => failure instanceof UpstreamError && failure.status === 429)) return undefined;
   const waits = failures.flatMap((failure) => (failure instanceof UpstreamError && failure.retryAfterSeconds !== undefined ? [failure.retryAfterSeconds] : []));
   const wait = waits.length === failures.length ? Math.min(...waits, ...heldBack) : undefined;
-  return rateLimitedError(reasons, wait, details);
+  return rateLimitedError(reasons, wait, details, amendHint);
 }
 
 /** Seconds until each candidate the plan held back for a rate limit may be used again. */
@@ -239,13 +243,13 @@ function attemptIdentity(
   return { requestId, hop, kind: input.kind ?? 'invocation', caller: input.caller, ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }) };
 }
 
-function rateLimitedError(reasons: readonly string[], wait: number | undefined, details: Record<string, unknown>): UpstreamError {
+function rateLimitedError(reasons: readonly string[], wait: number | undefined, details: Record<string, unknown>, amendHint: (hint: string) => string = (hint) => hint): UpstreamError {
   return new UpstreamError(`every candidate is rate-limiting this request (${reasons.join('; ')})`, {
     code: 'rate_limited',
     status: 429,
     isRetryable: true,
     ...(wait === undefined ? {} : { retryAfterSeconds: wait }),
-    hint: wait === undefined ? 'retry later' : `retry in ${Math.ceil(wait)} s`,
+    hint: amendHint(wait === undefined ? 'retry later' : `retry in ${Math.ceil(wait)} s`),
     details,
   });
 }
@@ -511,7 +515,9 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   });
   // The answer does not wait for its finish to commit (group commit only).
   finished?.catch((error: unknown) => context.onBackgroundError?.(error));
-  context.health.reportSuccess(provider, firstTokenMs === undefined ? {} : { firstTokenMs });
+  // A cold local model's first token includes its load, which the plan counts apart: like the
+  // evidence seed (recentFirstTokens), the live figure leaves cold answers out.
+  context.health.reportSuccess(provider, firstTokenMs === undefined || candidate.warm === false ? undefined : { model: candidate.model, firstTokenMs });
   return {
     kind: 'success',
     result: {
@@ -862,10 +868,6 @@ function discoverDeviations(context: PipelineContext, input: InvocationInput, re
   } catch {
     return result;
   }
-}
-
-function widestClass(classes: readonly ProviderClass[], floor: ProviderClass): ProviderClass {
-  return classes.filter((providerClass) => providerClass !== 'blocked').reduce((widest, providerClass) => (exposureRank(providerClass) > exposureRank(widest) ? providerClass : widest), floor);
 }
 
 function unique<T>(values: T[]): T[] {

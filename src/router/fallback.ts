@@ -29,3 +29,31 @@ export function fallbackCandidates(plan: RoutePlan, failed: Candidate, permitted
     .sort((a, b) => keyless(a.candidate) - keyless(b.candidate) || position(a.candidate) - position(b.candidate) || a.index - b.index)
     .map(({ candidate }) => candidate);
 }
+
+/** The calls a request makes, in order, and the candidates the hop limit leaves out. */
+export interface AttemptQueue {
+  /** The first candidate, then its fallbacks: at most `plan.fallback.maxHops + 1`. */
+  attempts: Candidate[];
+  /** Fallbacks past `plan.fallback.maxHops`: never tried, never recorded. */
+  beyondMaxHops: Candidate[];
+}
+
+/**
+ * What `run`, the gateway and MCP walk for a plan (and what `route` says they would): the first
+ * candidate, then `fallbackCandidates` within `permittedClass`, cut at `plan.fallback.maxHops`.
+ */
+export function attemptQueue(plan: RoutePlan, permittedClass: ProviderClass): AttemptQueue {
+  const first = plan.candidates[0];
+  if (first === undefined) return { attempts: [], beyondMaxHops: [] };
+  const walk = [first, ...fallbackCandidates(plan, first, permittedClass)];
+  const limit = Math.max(0, plan.fallback.maxHops) + 1;
+  return { attempts: walk.slice(0, limit), beyondMaxHops: walk.slice(limit) };
+}
+
+/**
+ * The class a request without a presented permit is permitted for: the widest class its plan
+ * allows, and never narrower than `floor` (its first candidate's class).
+ */
+export function widestClass(classes: readonly ProviderClass[], floor: ProviderClass): ProviderClass {
+  return classes.filter((providerClass) => providerClass !== 'blocked').reduce((widest, providerClass) => (exposureRank(providerClass) > exposureRank(widest) ? providerClass : widest), floor);
+}

@@ -1,7 +1,7 @@
 import { UpstreamError, type SyndicateError } from '../errors.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
-import type { HealthSnapshot, ProviderHealth, WarmSnapshot } from './types.js';
+import type { HealthSnapshot, LiveFirstTokens, ProviderHealth, WarmSnapshot } from './types.js';
 
 /** Reads JSON metadata from a local engine; injectable for tests. */
 export type EngineProbe = (url: string, timeoutMs: number) => Promise<unknown>;
@@ -93,7 +93,8 @@ export class HealthMonitor {
   private readonly probe: EngineProbe;
   private readonly observations = new Map<string, Observation>();
   private readonly inFlight = new Map<string, Promise<Observation>>();
-  private readonly firstTokenMs = new Map<string, number>();
+  /** Provider id -> model id -> first token of its last answer, with the base URL it was observed at. */
+  private readonly firstTokens = new Map<string, { baseUrl: string; byModel: Map<string, number> }>();
   private readonly rateLimits = new Map<string, RateLimit>();
   private readonly failureRuns = new Map<string, FailureRun>();
 
@@ -112,7 +113,7 @@ export class HealthMonitor {
     await this.refresh(providers);
     const snapshot: Record<string, ProviderHealth> = {};
     for (const provider of providers) {
-      const health = this.current(provider);
+      const health = this.known(provider);
       if (health !== undefined) snapshot[provider.id] = health;
     }
     return snapshot;
@@ -127,6 +128,20 @@ export class HealthMonitor {
       if (observation?.resident !== undefined && observation.health.state === 'up') warm[provider.id] = observation.resident;
     }
     return warm;
+  }
+
+  /**
+   * The first token of each model's last answer in this process, for the providers given (a
+   * provider re-registered at another base URL starts afresh). Per model: one engine serves models
+   * of very different speeds.
+   */
+  firstTokenSnapshot(providers: readonly RegisteredProvider[]): LiveFirstTokens {
+    const snapshot: Record<string, Record<string, number>> = {};
+    for (const provider of providers) {
+      const observed = this.firstTokens.get(provider.id);
+      if (observed !== undefined && observed.baseUrl === provider.record.baseUrl && observed.byModel.size > 0) snapshot[provider.id] = Object.fromEntries(observed.byModel);
+    }
+    return snapshot;
   }
 
   /** The pipeline reports a failed call; see the class comment for what each kind does. */
@@ -154,17 +169,38 @@ export class HealthMonitor {
     this.markDown(provider, `${at.length} calls in a row failed; the last: ${failure.reason}`, 'failing');
   }
 
-  /** The pipeline reports a successful call, optionally with its time to first token. */
-  reportSuccess(provider: RegisteredProvider, observed: { firstTokenMs?: number } = {}): void {
+  /** The pipeline reports a successful call, optionally with the model's time to first token. */
+  reportSuccess(provider: RegisteredProvider, observed?: { model: string; firstTokenMs: number }): void {
     const previous = this.observations.get(provider.id);
     if (previous?.health.state === 'down') this.observations.delete(provider.id);
     this.failureRuns.delete(provider.id);
-    if (observed.firstTokenMs !== undefined) this.firstTokenMs.set(provider.id, observed.firstTokenMs);
+    if (observed === undefined) return;
+    const baseUrl = provider.record.baseUrl;
+    let firstTokens = this.firstTokens.get(provider.id);
+    if (firstTokens === undefined || firstTokens.baseUrl !== baseUrl) {
+      firstTokens = { baseUrl, byModel: new Map() };
+      this.firstTokens.set(provider.id, firstTokens);
+    }
+    firstTokens.byModel.set(observed.model, observed.firstTokenMs);
   }
 
-  /** What is known of a provider right now, without probing: whether it is held out, and for how long. */
+  /**
+   * What is known of a provider right now, without probing: whether it is held out, and for how
+   * long (what `snapshot` reports after probing stale local engines). Undefined: nothing known.
+   */
   known(provider: RegisteredProvider): ProviderHealth | undefined {
-    return this.current(provider);
+    const observation = this.observations.get(provider.id);
+    const fresh = observation !== undefined && this.isFresh(provider, observation) ? observation : undefined;
+    if (fresh?.health.state === 'down') return { ...fresh.health, retryAfterMs: fresh.observedAt + this.ttlFor(provider) - this.now() };
+    const rateLimit = this.rateLimits.get(provider.id);
+    if (rateLimit !== undefined) {
+      const remainingMs = rateLimit.until - this.now();
+      if (remainingMs > 0 && rateLimit.baseUrl === provider.record.baseUrl) {
+        return { state: 'rate_limited', checkedAt: new Date(rateLimit.observedAt).toISOString(), reason: rateLimit.reason, retryAfterMs: remainingMs };
+      }
+      this.rateLimits.delete(provider.id);
+    }
+    return fresh?.health;
   }
 
   private markDown(provider: RegisteredProvider, reason: string, cause: 'unreachable' | 'failing'): void {
@@ -175,28 +211,6 @@ export class HealthMonitor {
       observedAt: this.now(),
       baseUrl: provider.record.baseUrl,
     });
-  }
-
-  private current(provider: RegisteredProvider): ProviderHealth | undefined {
-    const observation = this.observations.get(provider.id);
-    const firstTokenMs = this.firstTokenMs.get(provider.id);
-    const fresh = observation !== undefined && this.isFresh(provider, observation) ? observation : undefined;
-    const withFirstToken = (health: ProviderHealth): ProviderHealth => (firstTokenMs === undefined ? health : { ...health, firstTokenMs });
-    if (fresh?.health.state === 'down') return withFirstToken({ ...fresh.health, retryAfterMs: fresh.observedAt + this.ttlFor(provider) - this.now() });
-    const rateLimit = this.rateLimits.get(provider.id);
-    if (rateLimit !== undefined) {
-      const remainingMs = rateLimit.until - this.now();
-      if (remainingMs > 0 && rateLimit.baseUrl === provider.record.baseUrl) {
-        return withFirstToken({ state: 'rate_limited', checkedAt: new Date(rateLimit.observedAt).toISOString(), reason: rateLimit.reason, retryAfterMs: remainingMs });
-      }
-      this.rateLimits.delete(provider.id);
-    }
-    if (fresh === undefined) {
-      return firstTokenMs === undefined || provider.record.class === 'local'
-        ? undefined
-        : { state: 'up', checkedAt: new Date(this.now()).toISOString(), firstTokenMs };
-    }
-    return withFirstToken(fresh.health);
   }
 
   private ttlFor(provider: RegisteredProvider): number {

@@ -1,4 +1,5 @@
-import type { Exclusion, ExclusionRule } from './types.js';
+import { isHostedClass } from '../common/vocabulary.js';
+import type { Candidate, Exclusion, ExclusionRule } from './types.js';
 
 /** What the operator can do about each kind of exclusion, most actionable first. */
 const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
@@ -96,6 +97,28 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
   }
   if (clauses.length === 0) return 'start the local engine or check the hosted provider, then retry; `syndicate route --explain` shows the candidates';
   return clauses.join('; ');
+}
+
+/**
+ * The clause for candidates the hop limit cut off whose key is not set (`Candidate.missingKey`):
+ * they rank after every callable candidate, so `fallback.maxHops` can end the walk before them,
+ * and the failure would otherwise never say that a provider with its key set could have taken
+ * the request. Undefined when none of `beyondMaxHops` lacks its key.
+ */
+export function hintForUntriedKeyless(beyondMaxHops: readonly Pick<Candidate, 'provider' | 'class' | 'missingKey'>[], maxHops: number): string | undefined {
+  const keyless = beyondMaxHops.filter((candidate) => candidate.missingKey !== undefined);
+  if (keyless.length === 0) return undefined;
+  const providers = [...new Set(keyless.map((candidate) => candidate.provider))];
+  const variables = [...new Set(keyless.flatMap((candidate) => (candidate.missingKey === undefined ? [] : [candidate.missingKey])))];
+  const one = providers.length === 1;
+  const hosted = keyless.every((candidate) => isHostedClass(candidate.class)) ? 'hosted ' : '';
+  const who = `${one ? `the ${hosted}provider` : `the ${hosted}providers`} ${providers.join(', ')}`;
+  const keys = variables.length === 1 ? `${one ? 'its' : 'their'} key ${variables[0]} is` : `their keys ${variables.join(', ')} are`;
+  const them = one ? 'it' : 'them';
+  return (
+    `${who} could have served it, but ${keys} not set, so ${one ? 'it ranks' : 'they rank'} last and fallback.maxHops (${maxHops}) ended the walk before ${them}: ` +
+    `${variables.map((variable) => `export ${variable}=…`).join('; ')} to use ${them}`
+  );
 }
 
 function names(entries: readonly Unavailability[]): string {

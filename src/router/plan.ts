@@ -190,7 +190,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       }
     }
 
-    const latency = estimateFirstToken(provider, model, context, health?.firstTokenMs);
+    const latency = estimateFirstToken(provider, model, context);
     if (latency.note !== undefined) reasons.push(latency.note);
     let latencyOnly = false;
     if (firstTokenBudget !== undefined && latency.expectedMs !== undefined && latency.expectedMs > firstTokenBudget) {
@@ -409,15 +409,17 @@ interface FirstTokenEstimate {
 }
 
 /**
- * The first token a candidate is expected to take: what this process last saw from the provider
- * (the health monitor), else the median of the model's recent answers in evidence
- * (`RouteContext.firstTokens`), plus the load time of a cold local model.
+ * The first token a candidate is expected to take: what this process last saw from the model
+ * (`RouteContext.liveFirstTokens`), else the median of the model's recent answers in evidence
+ * (`RouteContext.firstTokens`), plus the load time of a cold local model. Both per model, never
+ * another model's of the same provider.
  */
-function estimateFirstToken(provider: RegisteredProvider, model: ProviderModel, context: RouteContext, liveFirstTokenMs: number | undefined): FirstTokenEstimate {
+function estimateFirstToken(provider: RegisteredProvider, model: ProviderModel, context: RouteContext): FirstTokenEstimate {
+  const liveFirstTokenMs = context.liveFirstTokens?.[provider.id]?.[model.id];
   const recent = liveFirstTokenMs === undefined ? context.firstTokens?.(provider.id, model.id) : undefined;
   const observed =
     liveFirstTokenMs !== undefined
-      ? { ms: liveFirstTokenMs, source: "the provider's last answer in this process" }
+      ? { ms: Math.round(liveFirstTokenMs), source: 'its last answer in this process' }
       : recent?.medianMs !== undefined
         ? { ms: Math.round(recent.medianMs), source: `median of its last ${recent.answers} answer${recent.answers === 1 ? '' : 's'}` }
         : undefined;

@@ -104,6 +104,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
       providers: options.providers,
       health,
       warm,
+      liveFirstTokens: monitor.firstTokenSnapshot(options.providers),
       ...(options.store === undefined ? {} : { spentTodayUsd: lazySpend(options.store, now) }),
       ...(options.coldStartMs === undefined ? {} : { coldStartMs: options.coldStartMs }),
       ...(options.firstTokens === undefined ? {} : { firstTokens: options.firstTokens }),

@@ -36,8 +36,6 @@ export interface ProviderHealth {
   retryAfterMs?: number;
   /** Round trip of the health probe, for local engines. */
   probeMs?: number;
-  /** Recently observed time to first token (reported by the pipeline), when known. */
-  firstTokenMs?: number;
 }
 
 /** Provider id -> health. Pure data so plans can be computed and tested without I/O. */
@@ -45,6 +43,13 @@ export type HealthSnapshot = Readonly<Record<string, ProviderHealth>>;
 
 /** Provider id -> ids of the models resident (loaded) right now. A provider absent here: unknown. */
 export type WarmSnapshot = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * Provider id -> model id -> the time to first token of that model's last answer in this process
+ * (`HealthMonitor.firstTokenSnapshot`), in ms. Per model, as evidence seeds it (`FirstTokenHistory`):
+ * a 1B and a 70B model of one engine answer at very different speeds.
+ */
+export type LiveFirstTokens = Readonly<Record<string, Readonly<Record<string, number>>>>;
 
 /** What loading a model costs on this host, and how that is known. */
 export interface ColdStartEstimate {
@@ -80,9 +85,11 @@ export interface RouteContext {
   spentTodayUsd?: number | (() => number);
   /** What loading a model has cost on this host (`coldStartEstimator`); undefined when never seen. */
   coldStartMs?: ColdStartEstimator;
+  /** What this process observed itself, per provider:model: a model's expected first token when known. */
+  liveFirstTokens?: LiveFirstTokens;
   /**
    * Recent first tokens per model from evidence (`recentFirstTokens`): the expected first token
-   * when this process has observed none for the provider (a CLI command, a gateway's first requests).
+   * of a model this process has observed no answer from (a CLI command, a gateway's first requests).
    */
   firstTokens?: FirstTokenHistory;
   /** The policy in force could not be refreshed (its file is invalid): plan local providers only, and say why. */

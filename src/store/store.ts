@@ -19,15 +19,15 @@ export class Store {
   private readonly runTransaction: Database.Transaction<(work: () => unknown) => unknown>;
 
   /**
-   * The permission bits the store file had when this open set them to 0600 (see `openStore`);
-   * undefined when they already were, or the file was created by this open.
+   * The store files (the database, its `-wal`, its `-shm`) this open set to 0600 (see `openStore`),
+   * with the permission bits each had: empty when every one already was 0600 or absent.
    */
-  readonly modeChangedFrom: number | undefined;
+  readonly modeChanges: readonly StoreModeChange[];
 
-  constructor(db: SqliteDatabase, path: string, modeChangedFrom?: number) {
+  constructor(db: SqliteDatabase, path: string, modeChanges: readonly StoreModeChange[] = []) {
     this.db = db;
     this.path = path;
-    this.modeChangedFrom = modeChangedFrom;
+    this.modeChanges = modeChanges;
     this.runTransaction = db.transaction((work: () => unknown) => work());
   }
 
@@ -77,22 +77,66 @@ export interface OpenStoreOptions {
 /** The store file's mode: it holds verbatim prompts and responses. */
 export const STORE_FILE_MODE = 0o600;
 
+/** A store file whose mode was set to 0600, and the permission bits it had. */
+export interface StoreModeChange {
+  path: string;
+  previousMode: number;
+}
+
 /**
- * Sets the store file's mode to 0600 when it has another; returns the permission bits it had then
- * (undefined when it already was 0600). File-system errors are thrown as they are.
+ * The store's files: the database, its write-ahead log (`-wal`: committed pages not yet copied into
+ * the database, the same evidence bytes) and the log's shared-memory index (`-shm`). SQLite makes
+ * the last two while a connection is open and removes them when the last one closes cleanly.
  */
-export function restrictStoreFileMode(path: string): number | undefined {
-  const mode = statSync(path).mode & 0o777;
+export function storeFilePaths(path: string): [database: string, wal: string, sharedMemory: string] {
+  return [path, `${path}-wal`, `${path}-shm`];
+}
+
+/**
+ * Sets a store file's mode to 0600 when it has another; returns the permission bits it had then
+ * (undefined when it already was 0600, or with `ifExists` when there is no such file). Other
+ * file-system errors are thrown as they are.
+ */
+export function restrictStoreFileMode(path: string, options: { ifExists?: boolean } = {}): number | undefined {
+  let mode: number;
+  try {
+    mode = statSync(path).mode & 0o777;
+  } catch (error) {
+    if (options.ifExists === true && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
   if (mode === STORE_FILE_MODE) return undefined;
-  chmodSync(path, STORE_FILE_MODE);
+  try {
+    chmodSync(path, STORE_FILE_MODE);
+  } catch (error) {
+    // A -wal or -shm removed in between (its last connection closed) has nothing left to expose.
+    if (options.ifExists === true && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
   return mode;
 }
 
 /**
+ * `restrictStoreFileMode` for each store file (`storeFilePaths`): the database when it exists, its
+ * `-wal` and `-shm` when they exist — never creating them. Returns what changed.
+ */
+function restrictStoreFileModes(path: string, databaseExists: boolean): StoreModeChange[] {
+  const [database, ...companions] = storeFilePaths(path);
+  const changes: StoreModeChange[] = [];
+  const restrict = (file: string, ifExists: boolean): void => {
+    const previousMode = restrictStoreFileMode(file, { ifExists });
+    if (previousMode !== undefined) changes.push({ path: file, previousMode });
+  };
+  if (databaseExists) restrict(database, false);
+  for (const companion of companions) restrict(companion, true);
+  return changes;
+}
+
+/**
  * Opens (creating on first use) the store at `path`, or `:memory:` for tests, and migrates it.
- * An existing store file with another mode than 0600 is set to 0600 before SQLite opens it (so
- * its WAL is created 0600 too), and `Store.modeChangedFrom` says what it was, for the caller to
- * report.
+ * An existing store file with another mode than 0600 is set to 0600 before SQLite opens it (so a
+ * WAL it creates is 0600 too), and so are a `-wal` and `-shm` left from before, which SQLite would
+ * keep using with their modes; `Store.modeChanges` says what each was, for the caller to report.
  */
 export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   const inMemory = path === ':memory:';
@@ -103,11 +147,12 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     }
     ensureDirectory(dirname(path));
   }
-  let modeChangedFrom: number | undefined;
+  let modeChanges: StoreModeChange[] = [];
   try {
-    if (existed && !inMemory) modeChangedFrom = restrictStoreFileMode(path);
+    // Companions left without their database (it was moved or deleted) are used by SQLite too.
+    if (!inMemory) modeChanges = restrictStoreFileModes(path, existed);
   } catch (error) {
-    throw storeErrorFrom(error, `cannot set the mode of the store at ${path} to 0600`, path);
+    throw storeErrorFrom(error, `cannot set the mode of the store at ${path} (or its -wal, -shm) to 0600`, path);
   }
   let db: SqliteDatabase;
   try {
@@ -133,7 +178,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     // per envelope, and fewer, larger checkpoints cost less per envelope (bench/evidence.js).
     db.pragma('wal_autocheckpoint = 10000');
     db.pragma('foreign_keys = ON');
-    const store = new Store(db, path, modeChangedFrom);
+    const store = new Store(db, path, modeChanges);
     const migrations = options.migrations ?? MIGRATIONS;
     migrate(store, migrations);
     // A store this call created holds exactly what the migrations made; one that existed may not.

@@ -200,6 +200,62 @@ describe('CLI basics', () => {
     expect(storeLine((await runCli(['doctor'], { home })).stdout)).toMatch(/^store file permissions\s+pass\s+0600 /);
   }, DOCTOR_TEST_TIMEOUT_MS);
 
+  it('a -wal and -shm left with wider modes (another process holds the store open) are set to 0600 too, each said once; doctor checks them like the store', async () => {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    const { home } = temporary;
+    const store = join(home, 'syndicate.db');
+    const [wal, shm] = [`${store}-wal`, `${store}-shm`];
+    await runCli(['init'], { home });
+    const { default: Database } = await import('better-sqlite3');
+    // As a running gateway does: its connection keeps the WAL (its uncheckpointed pages) and the index in place.
+    const gateway = new Database(store);
+    try {
+      gateway.exec("CREATE TABLE held_in_wal (note TEXT); INSERT INTO held_in_wal VALUES ('not yet checkpointed')");
+      const widen = (): void => {
+        chmodSync(wal, 0o644);
+        chmodSync(shm, 0o644);
+      };
+      const modes = (): number[] => [store, wal, shm].map((file) => statSync(file).mode & 0o777);
+
+      widen();
+      const list = await runCli(['evidence', 'list', '--json'], { home });
+      expect(list.exitCode, list.stderr).toBe(0);
+      expect(list.stderr).toBe(
+        `warning: ${wal} had mode 0644: group or others could read the prompts and responses in it; syndicate set it to 0600\n` +
+          `warning: ${shm} had mode 0644: group or others could read it; syndicate set it to 0600`,
+      );
+      expect(modes()).toEqual([0o600, 0o600, 0o600]);
+      expect((await runCli(['evidence', 'list'], { home })).stderr).toBe('');
+
+      widen();
+      const init = await runCli(['init'], { home });
+      expect(init.exitCode, init.stderr).toBe(0);
+      expect(init.stdout).toContain(`syndicate is set up in ${home}, with 2 warnings (stderr)`);
+      expect(modes()).toEqual([0o600, 0o600, 0o600]);
+
+      widen();
+      const doctor = await runCli(['doctor'], { home });
+      expect(doctor.exitCode, doctor.stdout).toBe(0);
+      const line = (stdout: string, name: string): string => stdout.split('\n').find((found) => found.startsWith(name)) ?? '';
+      expect(line(doctor.stdout, 'store -wal file permissions')).toMatch(/^store -wal file permissions\s+warn\s+/);
+      expect(line(doctor.stdout, 'store -wal file permissions')).toContain(`${wal} had mode 0644`);
+      expect(line(doctor.stdout, 'store -shm file permissions')).toContain(`${shm} had mode 0644`);
+      expect(line(doctor.stdout, 'store file permissions')).toMatch(/^store file permissions\s+pass\s+0600 /);
+      expect(modes()).toEqual([0o600, 0o600, 0o600]);
+      const again = (await runCli(['doctor'], { home })).stdout;
+      expect(line(again, 'store -wal file permissions')).toMatch(/^store -wal file permissions\s+pass\s+0600 /);
+      expect(line(again, 'store -shm file permissions')).toMatch(/^store -shm file permissions\s+pass\s+0600 /);
+    } finally {
+      gateway.close();
+    }
+    // Gone with the last connection: nothing to check, nothing created.
+    expect([existsSync(wal), existsSync(shm)]).toEqual([false, false]);
+    const doctor = await runCli(['doctor'], { home });
+    expect(doctor.stdout).not.toContain('store -wal');
+    expect([existsSync(wal), existsSync(shm)]).toEqual([false, false]);
+  }, DOCTOR_TEST_TIMEOUT_MS);
+
   it('doctor fails (exit 1) on an empty or 3-byte permit key with the hint the permit commands give (they exit 6)', async () => {
     const temporary = makeTempHome();
     cleanup = temporary.cleanup;

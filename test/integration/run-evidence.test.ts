@@ -331,6 +331,59 @@ describe('syndicate run: a hosted provider without its key ranks after every cal
   });
 });
 
+describe('syndicate run: a keyless hosted candidate that fallback.maxHops cuts off', () => {
+  let scenario: Scenario;
+  let first: FakeEngine;
+  let second: FakeEngine;
+  let hosted: FakeEngine;
+  /** Not set in any environment the tests run in. */
+  const KEY = 'SYNDICATE_TEST_KEY_NEVER_SET';
+
+  beforeAll(async () => {
+    [first, second, hosted] = await Promise.all([startFakeEngine({ kind: 'llama.cpp' }), startFakeEngine({ kind: 'llama.cpp' }), startFakeEngine({ kind: 'anthropic' })]);
+    // Both local engines answer their health probe, then HTTP 500: one hop each, and the walk ends before keyless.
+    for (const engine of [first, second]) engine.setFault({ status: 500, body: '{"error":{"code":500,"message":"model crashed","type":"server_error"}}' });
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'fallback:\n  order: []\n  maxHops: 1' });
+    await scenario.register(
+      { id: 'first', engine: first },
+      { id: 'second', engine: second },
+      { id: 'keyless', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } },
+    );
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([first, second, hosted].map((engine) => engine?.close()));
+  });
+
+  it('the failure hint says it could have served the request and names the variable; it is neither called nor recorded', async () => {
+    const before = ((await scenario.json(['evidence', 'list'])).document.evidence as unknown[]).length;
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream']);
+    expect(result.exitCode, result.stderr).toBe(5);
+    const error = document.error as { code: string; hint: string; details: { attempts: { provider: { id: string }; outcome: string }[] } };
+    expect(error.code).toBe('inference_unavailable');
+    expect(error.details.attempts.map((attempt) => [attempt.provider.id, attempt.outcome])).toEqual([
+      ['first', 'failed'],
+      ['second', 'failed'],
+    ]);
+    expect(error.hint).toMatch(/^first, second answer but their calls fail /);
+    expect(error.hint).toContain(
+      `; the hosted provider keyless could have served it, but its key ${KEY} is not set, so it ranks last and fallback.maxHops (1) ended the walk before it: export ${KEY}=… to use it`,
+    );
+    // No row for keyless: only the two calls made.
+    expect(((await scenario.json(['evidence', 'list'])).document.evidence as unknown[]).length).toBe(before + 2);
+    expect(inferenceExchanges(hosted)).toHaveLength(0);
+  });
+
+  it('route --explain agrees: past fallback.maxHops it would not be tried, with the variable to export', async () => {
+    const human = await scenario.cli(['route', '--explain', 'hello']);
+    expect(human.exitCode, human.stderr).toBe(0);
+    const reason = `key ${KEY} not set, so ranked last, past fallback.maxHops (1): would not be tried`;
+    expect(human.stdout).toContain(`#3 keyless:claude-sonnet-4-20250514: ${reason} (export ${KEY}=… to use it)`);
+    const { document } = await scenario.json(['route', 'hello']);
+    expect(document.skipped).toEqual([{ rank: 3, provider: 'keyless', model: 'claude-sonnet-4-20250514', missingKey: KEY, reason, beyondMaxHops: true }]);
+  });
+});
+
 describe('syndicate run: upstream failures', () => {
   let scenario: Scenario;
   let engine: FakeEngine;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fallbackCandidates } from '../../../src/router/fallback.js';
+import { attemptQueue, fallbackCandidates } from '../../../src/router/fallback.js';
 import type { Candidate, RoutePlan } from '../../../src/router/types.js';
 
 function candidate(rank: number, provider: string, providerClass: Candidate['class']): Candidate {
@@ -67,3 +67,16 @@ describe('fallbackCandidates', () => {
     expect(fallbackCandidates(all, glm, 'blocked')).toEqual([]);
   });
 });
+
+describe('attemptQueue', () => {
+  it('the first candidate and its fallbacks up to fallback.maxHops; the rest, keyless ones last, are beyond it', () => {
+    const keyless: Candidate = { ...candidate(2, 'keyless', 'approved_hosted'), missingKey: 'KEYLESS_API_KEY' };
+    const withKeyless = { ...plan([glm, keyless, anthropic, ollama]), fallback: { order: [], maxHops: 1 } };
+    const queue = attemptQueue(withKeyless, 'restricted_hosted');
+    expect(names(queue.attempts)).toEqual(['glm', 'anthropic']);
+    expect(names(queue.beyondMaxHops)).toEqual(['ollama', 'keyless']);
+    expect(names(attemptQueue({ ...withKeyless, fallback: { order: [], maxHops: 3 } }, 'restricted_hosted').attempts)).toEqual(['glm', 'anthropic', 'ollama', 'keyless']);
+    expect(attemptQueue(plan([]), 'local')).toEqual({ attempts: [], beyondMaxHops: [] });
+  });
+});
+

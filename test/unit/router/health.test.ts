@@ -89,11 +89,25 @@ describe('HealthMonitor', () => {
     expect((await monitor.snapshot([hosted])).anthropic).toBeUndefined();
   });
 
-  it('a success clears a reported failure and records the observed first-token time', async () => {
+  it('a success clears a reported failure and records the observed first-token time of its model', async () => {
     const monitor = new HealthMonitor({ probe: async () => ({}) });
     monitor.reportFailure(hosted, { kind: 'unreachable', reason: 'no connection to api.anthropic.com within 10000 ms' });
-    monitor.reportSuccess(hosted, { firstTokenMs: 420 });
-    expect((await monitor.snapshot([hosted])).anthropic).toMatchObject({ state: 'up', firstTokenMs: 420 });
+    monitor.reportSuccess(hosted, { model: 'claude-sonnet-4-5', firstTokenMs: 420 });
+    expect((await monitor.snapshot([hosted])).anthropic).toBeUndefined();
+    expect(monitor.firstTokenSnapshot([hosted])).toEqual({ anthropic: { 'claude-sonnet-4-5': 420 } });
+  });
+
+  it('keeps first tokens per model: two models of one engine never share a figure', () => {
+    const monitor = new HealthMonitor({ probe: async () => ({}) });
+    monitor.reportSuccess(ollama, { model: 'qwen3:8b', firstTokenMs: 2400 });
+    monitor.reportSuccess(ollama, { model: 'llama3.2:3b', firstTokenMs: 90 });
+    monitor.reportSuccess(ollama);
+    expect(monitor.firstTokenSnapshot([ollama, llamacpp])).toEqual({ ollama: { 'qwen3:8b': 2400, 'llama3.2:3b': 90 } });
+    // Re-registered at another address: another engine, nothing known of it yet.
+    const moved = { ...ollama, record: { ...ollama.record, baseUrl: 'http://127.0.0.1:11435/v1' } };
+    expect(monitor.firstTokenSnapshot([moved])).toEqual({});
+    monitor.reportSuccess(moved, { model: 'qwen3:8b', firstTokenMs: 1800 });
+    expect(monitor.firstTokenSnapshot([moved])).toEqual({ ollama: { 'qwen3:8b': 1800 } });
   });
 
   it('an engine reported unreachable is down at once, for the TTL, then probed again', async () => {

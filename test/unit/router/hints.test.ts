@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hintForExclusions, hintForUnavailable, unavailabilityOfExclusions } from '../../../src/router/hints.js';
+import { hintForExclusions, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions } from '../../../src/router/hints.js';
 import type { Exclusion } from '../../../src/router/types.js';
 
 const excluded = (...rules: Exclusion['rules']): Exclusion => ({ provider: 'p', model: 'm', class: 'local', rules, reasons: rules.map((rule) => `${rule} reason`) });
@@ -91,3 +91,25 @@ describe('hintForUnavailable', () => {
     ]);
   });
 });
+
+describe('hintForUntriedKeyless', () => {
+  it('names the keyless providers the hop limit cut off and the variables to export; nothing for the others', () => {
+    expect(hintForUntriedKeyless([{ provider: 'claude', class: 'approved_hosted', missingKey: 'ANTHROPIC_API_KEY' }], 1)).toBe(
+      'the hosted provider claude could have served it, but its key ANTHROPIC_API_KEY is not set, so it ranks last and fallback.maxHops (1) ended the walk before it: export ANTHROPIC_API_KEY=… to use it',
+    );
+    expect(
+      hintForUntriedKeyless(
+        [
+          { provider: 'ollama', class: 'local' },
+          { provider: 'claude', class: 'approved_hosted', missingKey: 'ANTHROPIC_API_KEY' },
+          { provider: 'glm', class: 'restricted_hosted', missingKey: 'ZHIPUAI_API_KEY' },
+        ],
+        0,
+      ),
+    ).toBe(
+      'the hosted providers claude, glm could have served it, but their keys ANTHROPIC_API_KEY, ZHIPUAI_API_KEY are not set, so they rank last and fallback.maxHops (0) ended the walk before them: export ANTHROPIC_API_KEY=…; export ZHIPUAI_API_KEY=… to use them',
+    );
+    expect(hintForUntriedKeyless([{ provider: 'ollama', class: 'local' }], 1)).toBeUndefined();
+  });
+});
+

@@ -7,7 +7,7 @@ import type { RegisteredProvider } from '../../../src/registry/types.js';
 import { MIN_OUTPUT_TOKENS, templateAllowance } from '../../../src/router/context-fit.js';
 import { fallbackCandidates } from '../../../src/router/fallback.js';
 import { planRoute } from '../../../src/router/plan.js';
-import type { HealthSnapshot, RouteInput, WarmSnapshot } from '../../../src/router/types.js';
+import type { HealthSnapshot, LiveFirstTokens, RouteInput, WarmSnapshot } from '../../../src/router/types.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 
 const HOSTS = ['127.0.0.1', 'localhost', 'api.anthropic.com', 'api.openai.com', 'open.bigmodel.cn', 'llm.example.com', '10.0.0.7', 'evil.test'];
@@ -114,16 +114,20 @@ const requestArbitrary: fc.Arbitrary<CanonicalRequest> = fc
     ...(maxTokens === undefined ? {} : { maxTokens }),
   }));
 
-function stateArbitrary(providers: RegisteredProvider[]): fc.Arbitrary<{ health: HealthSnapshot; warm: WarmSnapshot; spent: number }> {
+function stateArbitrary(providers: RegisteredProvider[]): fc.Arbitrary<{ health: HealthSnapshot; liveFirstTokens: LiveFirstTokens; warm: WarmSnapshot; spent: number }> {
   const ids = providers.map((provider) => provider.id);
   return fc.record({
     health: fc.dictionary(
       ids.length === 0 ? fc.constant('none') : fc.constantFrom(...ids),
-      fc.record({ state: fc.constantFrom('up' as const, 'down' as const), checkedAt: fc.constant('2025-06-01T00:00:00.000Z'), firstTokenMs: fc.option(fc.integer({ min: 0, max: 10_000 }), { nil: undefined }) }),
+      fc.record({ state: fc.constantFrom('up' as const, 'down' as const), checkedAt: fc.constant('2025-06-01T00:00:00.000Z') }),
+    ),
+    liveFirstTokens: fc.dictionary(
+      ids.length === 0 ? fc.constant('none') : fc.constantFrom(...ids),
+      fc.dictionary(fc.constantFrom('m0', 'm1', 'm2'), fc.integer({ min: 0, max: 10_000 })),
     ),
     warm: fc.dictionary(ids.length === 0 ? fc.constant('none') : fc.constantFrom(...ids), fc.subarray(['m0', 'm1', 'm2'])),
     spent: fc.double({ min: 0, max: 50, noNaN: true }),
-  }) as fc.Arbitrary<{ health: HealthSnapshot; warm: WarmSnapshot; spent: number }>;
+  }) as fc.Arbitrary<{ health: HealthSnapshot; liveFirstTokens: LiveFirstTokens; warm: WarmSnapshot; spent: number }>;
 }
 
 const scenarioArbitrary = fc
@@ -154,6 +158,7 @@ function plan(scenario: Scenario, sensitivity: RouteInput['sensitivity']) {
       policy: scenario.policy,
       providers: scenario.providers,
       health: scenario.health,
+      liveFirstTokens: scenario.liveFirstTokens,
       warm: scenario.warm,
       spentTodayUsd: scenario.spent,
       coldStartMs: (providerId: string) => (providerId === 'p1' ? { ms: 3000, source: 'recorded' as const } : undefined),

@@ -463,7 +463,7 @@ describe('latency budget and cold starts', () => {
   it('observed hosted first-token latency counts against the budget', () => {
     const plan = planRoute(
       input({ workflow: 'interactive' }),
-      context([approved, warmLocal], { health: { anthropic: { state: 'up', checkedAt: 'now', firstTokenMs: 2500 } } }),
+      context([approved, warmLocal], { liveFirstTokens: { anthropic: { 'claude-sonnet-4-5': 2500 } } }),
     );
     expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
     expect(exclusionOf(plan, 'anthropic:claude-sonnet-4-5')?.rules).toEqual(['latency_budget']);
@@ -543,11 +543,29 @@ describe('ranking', () => {
     });
 
     it('what this process observed itself comes first; the history counts against the latency budget', () => {
-      const live = planRoute(input(), context([slow, steady], { policy, firstTokens, health: { slow: { state: 'up', checkedAt: 'now', firstTokenMs: 50 } } }));
+      const live = planRoute(input(), context([slow, steady], { policy, firstTokens, liveFirstTokens: { slow: { m: 49.6 } } }));
       expect(order(live)).toEqual(['slow:m', 'steady:m']);
-      expect(live.candidates[0]?.reasons).toContain("expected first token 50 ms (the provider's last answer in this process)");
+      expect(live.candidates[0]?.reasons).toContain('expected first token 50 ms (its last answer in this process)');
       const interactive = planRoute(input({ workflow: 'interactive' }), context([slow, steady], { firstTokens: () => ({ medianMs: 2500, answers: 3, calls: 3, failures: 0 }) }));
       expect(interactive.candidates.every((candidate) => candidate.reasons.some((reason) => reason.startsWith('kept as a last resort: expected first token 2500 ms')))).toBe(true);
+    });
+
+    it("two models of one engine are ranked by their own first tokens, never by each other's", () => {
+      const engine = provider({ id: 'ollama', models: [{ id: 'llama3.2:1b' }, { id: 'llama3.3:70b' }] });
+      const other = provider({ id: 'vllm', models: [{ id: 'qwen-14b' }] });
+      const seeded: Record<string, RecentFirstTokens> = {
+        'ollama llama3.3:70b': { medianMs: 3000, answers: 5, calls: 5, failures: 0 },
+        'vllm qwen-14b': { medianMs: 400, answers: 5, calls: 5, failures: 0 },
+      };
+      const history = (providerId: string, model: string): RecentFirstTokens | undefined => seeded[`${providerId} ${model}`];
+      // Only the 1B has answered in this process: the 70B keeps its own figure from evidence.
+      const plan = planRoute(input(), context([engine, other], { policy, firstTokens: history, liveFirstTokens: { ollama: { 'llama3.2:1b': 80 } } }));
+      expect(order(plan)).toEqual(['ollama:llama3.2:1b', 'vllm:qwen-14b', 'ollama:llama3.3:70b']);
+      expect(plan.candidates[2]).toMatchObject({ expectedFirstTokenMs: 3000 });
+      // And once the 70B has answered here, its own answer, not the 1B's.
+      const live = planRoute(input(), context([engine, other], { policy, firstTokens: history, liveFirstTokens: { ollama: { 'llama3.2:1b': 80, 'llama3.3:70b': 2500 } } }));
+      expect(order(live)).toEqual(['ollama:llama3.2:1b', 'vllm:qwen-14b', 'ollama:llama3.3:70b']);
+      expect(live.candidates[2]?.reasons).toContain('expected first token 2500 ms (its last answer in this process)');
     });
 
     it('a cold local model adds its load time to the median of its warm answers', () => {

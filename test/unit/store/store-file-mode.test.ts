@@ -1,5 +1,6 @@
-/** The store holds verbatim prompts: opening it makes it 0600 and tells what it was. */
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+/** The store holds verbatim prompts: opening it makes it (and its -wal, -shm) 0600 and tells what it was. */
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -20,7 +21,7 @@ describe('openStore and the store file mode', () => {
     const store = openStore(path);
     store.close();
     expect(modeOf(path)).toBe(0o600);
-    expect(store.modeChangedFrom).toBeUndefined();
+    expect(store.modeChanges).toEqual([]);
   });
 
   it('sets an existing store with another mode to 0600 and reports the mode it had, once', () => {
@@ -29,11 +30,39 @@ describe('openStore and the store file mode', () => {
       chmodSync(path, mode);
       const store = openStore(path, { mustExist: true });
       store.close();
-      expect(store.modeChangedFrom, mode.toString(8)).toBe(mode);
+      expect(store.modeChanges, mode.toString(8)).toEqual([{ path, previousMode: mode }]);
       expect(modeOf(path)).toBe(0o600);
       const again = openStore(path, { mustExist: true });
       again.close();
-      expect(again.modeChangedFrom).toBeUndefined();
+      expect(again.modeChanges).toEqual([]);
+    }
+  });
+
+  it('sets a -wal and -shm left with wider modes to 0600 too, and reports each; absent ones are not created', () => {
+    openStore(path).close();
+    const wal = `${path}-wal`;
+    const shm = `${path}-shm`;
+    const quiet = openStore(path, { mustExist: true });
+    quiet.close();
+    expect(quiet.modeChanges).toEqual([]);
+    expect([existsSync(wal), existsSync(shm)]).toEqual([false, false]);
+
+    // Another connection (a gateway) keeps the WAL and its index in place, holding what it wrote.
+    const other = new Database(path);
+    try {
+      other.exec("CREATE TABLE held_in_wal (note TEXT); INSERT INTO held_in_wal VALUES ('not yet checkpointed')");
+      expect([existsSync(wal), existsSync(shm)]).toEqual([true, true]);
+      chmodSync(wal, 0o644);
+      chmodSync(shm, 0o664);
+      const store = openStore(path, { mustExist: true });
+      store.close();
+      expect(store.modeChanges).toEqual([
+        { path: wal, previousMode: 0o644 },
+        { path: shm, previousMode: 0o664 },
+      ]);
+      expect([modeOf(path), modeOf(wal), modeOf(shm)]).toEqual([0o600, 0o600, 0o600]);
+    } finally {
+      other.close();
     }
   });
 });
