@@ -105,6 +105,8 @@ const TOKEN_COUNT_METHOD = 'approximate; cl100k_base + 10 %, images 1000 each';
 
 /** `GET /v1/models/{id}`: the rest of the path is the id (`provider:model` ids may hold `/`, as vLLM's do). */
 const MODEL_PATH_PREFIX = '/v1/models/';
+/** `/v1/responses/{id}[/cancel|/input_items]`: stored responses, which the gateway does not keep. */
+const RESPONSES_PATH_PREFIX = '/v1/responses/';
 
 /** Access-log status of a request whose caller closed the connection before any reply (nginx's). */
 const CLIENT_CLOSED_REQUEST = 499;
@@ -389,6 +391,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     try {
       const candidates = routes.get(path.startsWith(MODEL_PATH_PREFIX) && path.length > MODEL_PATH_PREFIX.length ? MODEL_PATH_PREFIX : path);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
+      if (candidates === undefined && path.startsWith(RESPONSES_PATH_PREFIX)) {
+        // Clients of the Responses API fetch, cancel or delete a stored response by id (`store`, background mode).
+        throw new GatewayRequestError('not_found', `no stored response at ${path}: the gateway keeps no responses (each is answered when asked; \`store\` is ignored); send the conversation as \`input\` again`, {
+          code: 'not_found',
+        });
+      }
       if (candidates === undefined) {
         throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/responses[/input_tokens], /v1/messages[/count_tokens], /v1/models[/{id}], /metrics and /healthz`, {
           code: 'not_found',

@@ -252,6 +252,20 @@ describe('OpenAI Responses API client', () => {
     expect((hostedTool as Error).message).toContain('only function and custom tools are supported');
   });
 
+  it('answers retrieving, cancelling or deleting a stored response with 404 saying the gateway keeps none', async () => {
+    for (const attempt of [
+      () => client(main).responses.retrieve('resp_123'),
+      () => client(main).responses.cancel('resp_123'),
+      () => client(main).responses.delete('resp_123'),
+      () => client(main).responses.inputItems.list('resp_123'),
+    ]) {
+      const error = await Promise.resolve(attempt()).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((error as Error).message).toContain('the gateway keeps no responses');
+      expect((error as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('not_found');
+    }
+  });
+
   it('refuses a conversation id or a stored prompt template with 400 naming the field, instead of answering without them; nothing is sent', async () => {
     const exchangesBefore = ollama.exchanges.length;
     await main.settled();
