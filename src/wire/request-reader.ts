@@ -1,5 +1,5 @@
 import { InvalidInputError, type InputProblem } from '../errors.js';
-import { IMAGE_DETAILS, type CacheControl, type ContentPart, type ImageDetail, type ImagePart } from './canonical.js';
+import { IMAGE_DETAILS, type CacheControl, type ContentPart, type ImageDetail, type ImagePart, type ToolChoice, type ToolDefinition } from './canonical.js';
 import { isRecord, tryParseJson } from './json.js';
 
 /** The `file` every problem in a client request names. */
@@ -147,4 +147,18 @@ export function parseCacheControl(block: Record<string, unknown>, pointer: strin
 export function withCacheControl<T extends ContentPart>(part: T, block: Record<string, unknown>, pointer: string, problems: RequestProblems): T {
   const cacheControl = parseCacheControl(block, pointer, problems);
   return cacheControl === undefined ? part : { ...part, cacheControl };
+}
+
+/**
+ * A tool choice that forces a call must have a tool to call: every API refuses it upstream (after
+ * a permit and an evidence row), so it is refused here with the field named.
+ */
+export function checkToolChoice(toolChoice: ToolChoice | undefined, tools: readonly ToolDefinition[] | undefined, problems: RequestProblems): void {
+  if (toolChoice === undefined || toolChoice === 'auto' || toolChoice === 'none') return;
+  const names = (tools ?? []).map((tool) => tool.name);
+  if (names.length === 0) {
+    problems.add('/tool_choice', 'asks for a tool call, but the request defines no tools', 'define the tools in `tools`, or leave tool_choice out');
+  } else if (typeof toolChoice === 'object' && !names.includes(toolChoice.name)) {
+    problems.add('/tool_choice', `names the tool "${toolChoice.name}", which is not in tools (${names.join(', ')})`, 'name one of the tools the request defines');
+  }
 }

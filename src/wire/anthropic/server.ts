@@ -23,7 +23,7 @@ import {
 } from '../canonical.js';
 import { CLIENT_ERROR_STATUS, type ClientError, type ClientErrorKind } from '../client-errors.js';
 import { isRecord, parseArgumentsObject } from '../json.js';
-import { optionalBoolean, optionalNumber, parseCacheControl, readJsonObject, RequestProblems, unknownFields, withCacheControl } from '../request-reader.js';
+import { optionalBoolean, optionalNumber, parseCacheControl, readJsonObject, RequestProblems, unknownFields, withCacheControl, checkToolChoice } from '../request-reader.js';
 import { formatServerSentEvent } from '../sse.js';
 import { mergeUsage, type RenderedBody } from '../server-common.js';
 import type { AnthropicMessageResponse, AnthropicStopReason, AnthropicUsage } from './types.js';
@@ -81,6 +81,7 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
   }
   const tools = parseTools(body['tools'], problems);
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
+  checkToolChoice(toolChoice, tools, problems);
   const parallelToolCalls = isRecord(body['tool_choice']) && body['tool_choice']['disable_parallel_tool_use'] === true ? false : undefined;
   const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 1 });
   const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });

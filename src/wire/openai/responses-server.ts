@@ -22,7 +22,7 @@ import {
 } from '../canonical.js';
 import type { ClientError } from '../client-errors.js';
 import { argumentsToText, isRecord } from '../json.js';
-import { imageFromUrl, optionalBoolean, optionalNumber, readContentParts, readImageDetail, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
+import { imageFromUrl, optionalBoolean, optionalNumber, readContentParts, readImageDetail, readJsonObject, RequestProblems, unknownFields, checkToolChoice } from '../request-reader.js';
 import { mergeUsage } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
 import { readFunctionTool, readJsonSchemaFormat } from './server.js';
@@ -104,6 +104,7 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
 
   const tools = parseTools(body['tools'], problems);
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
+  checkToolChoice(toolChoice, tools, problems);
   const parallelToolCalls = optionalBoolean(body, 'parallel_tool_calls', problems);
   const responseFormat = parseTextFormat(body['text'], problems);
   // `text.verbosity` and the like: settings of OpenAI's own models that no provider here reads.

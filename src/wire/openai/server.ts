@@ -24,6 +24,7 @@ import {
 import { CLIENT_ERROR_STATUS, type ClientError, type ClientErrorKind } from '../client-errors.js';
 import { argumentsToText, isRecord } from '../json.js';
 import {
+  checkToolChoice,
   optionalBoolean,
   optionalNumber,
   imageFromUrl,
@@ -100,6 +101,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
 
   const tools = parseTools(body['tools'], problems);
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
+  checkToolChoice(toolChoice, tools, problems);
   const parallelToolCalls = optionalBoolean(body, 'parallel_tool_calls', problems);
   const responseFormat = parseResponseFormat(body['response_format'], problems);
   const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 2 });
