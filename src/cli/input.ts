@@ -1,14 +1,21 @@
 import { isIP } from 'node:net';
+import { decodeTextBytes } from '../common/text-bytes.js';
 import { UsageError } from '../errors.js';
 
-/** Reads all of stdin as UTF-8; refuses to wait on an interactive terminal. */
+/**
+ * Reads all of stdin as text (UTF-8, or UTF-16 with a byte-order mark); refuses to wait on an
+ * interactive terminal, and refuses bytes that are not text (see `decodeTextBytes`) rather than
+ * classify and send a mangled or unreadable version of them.
+ */
 export async function readStdin(what: string): Promise<string> {
   if (process.stdin.isTTY === true) {
     throw new UsageError(`no ${what} given`, { hint: `pass the ${what} as an argument, or pipe it on stdin` });
   }
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  const decoded = decodeTextBytes(Buffer.concat(chunks));
+  if (!decoded.ok) throw new UsageError(`the ${what} on stdin ${decoded.problem}; nothing was classified or sent`, { hint: decoded.hint });
+  return decoded.text;
 }
 
 /** A flag that must be a whole number of at least 1 (`--max-tokens 512`); undefined when absent. */
