@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { interruptCancellable, wasInterrupted } from './interrupt.js';
+import { exitCodeFor, hasCancellableWork, interruptCancellable, interruptedExitCode, type StopSignal } from './interrupt.js';
 
 /**
  * The entry point: the only place that sets the exit code or calls process.exit.
@@ -7,7 +7,6 @@ import { interruptCancellable, wasInterrupted } from './interrupt.js';
  * line goes to the commander program in program.ts.
  */
 
-const INTERRUPTED = 130;
 /** How long a command told to stop on Ctrl-C may take to record that before the process exits anyway. */
 const INTERRUPT_DEADLINE_MS = 2000;
 
@@ -28,19 +27,31 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-// The first Ctrl-C during an invocation (`run`) cancels it, so its evidence is finished as
-// cancelled by the caller; the exit (130) follows when the command returns. A second Ctrl-C, or
-// the deadline, exits at once (the row is then left pending and recovered as interrupted).
+// The first Ctrl-C or SIGTERM (`kill`, `timeout`, a CI runner cancelling the job) during an
+// invocation (`run`) cancels it, so its evidence is finished as cancelled by the caller (and
+// `--json` prints its error document); the exit (130, 143 for SIGTERM) follows when the command
+// returns. A second signal, or the deadline, exits at once (the row is then left pending and
+// recovered as interrupted).
 let interrupts = 0;
-process.on('SIGINT', () => {
+function stop(signal: StopSignal): void {
   interrupts += 1;
-  if (interrupts === 1 && interruptCancellable()) {
-    process.stderr.write('interrupted: recording the cancelled call (Ctrl-C again to quit at once)\n');
-    setTimeout(() => process.exit(INTERRUPTED), INTERRUPT_DEADLINE_MS).unref();
+  if (interrupts === 1 && interruptCancellable(signal)) {
+    process.stderr.write(
+      signal === 'SIGINT'
+        ? 'interrupted: recording the cancelled call (Ctrl-C again to quit at once)\n'
+        : 'terminated: recording the cancelled call (SIGTERM again to quit at once)\n',
+    );
+    setTimeout(() => process.exit(exitCodeFor(signal)), INTERRUPT_DEADLINE_MS).unref();
     return;
   }
-  process.stderr.write('interrupted\n');
-  process.exit(INTERRUPTED);
+  process.stderr.write(signal === 'SIGINT' ? 'interrupted\n' : 'terminated\n');
+  process.exit(exitCodeFor(signal));
+}
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => {
+  // Commands that drain on SIGTERM (`serve`, `engine serve`) listen for it themselves.
+  if (interrupts === 0 && !hasCancellableWork() && process.listenerCount('SIGTERM') > 1) return;
+  stop('SIGTERM');
 });
 
 if (asksForVersion(process.argv.slice(2))) {
@@ -49,5 +60,5 @@ if (asksForVersion(process.argv.slice(2))) {
 } else {
   const { runProgram } = await import('./program.js');
   const exitCode = await runProgram(process.argv);
-  process.exitCode = wasInterrupted() ? INTERRUPTED : exitCode;
+  process.exitCode = interruptedExitCode() ?? exitCode;
 }
