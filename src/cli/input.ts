@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { decodeTextBytes } from '../common/text-bytes.js';
+import { SESSION_ID_PATTERN, SESSION_ID_RULE } from '../common/vocabulary.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -60,4 +61,19 @@ export function hostOption(value: string): string {
   throw new UsageError(`--host must be an IP address or a host name, got "${value}"`, {
     hint: 'give the address alone, e.g. --host 127.0.0.1 (the default), --host ::1 or --host localhost; the port goes in --port',
   });
+}
+
+/**
+ * `--session`: an id as the gateway takes it in `x-syndicate-session`; undefined when absent.
+ * Checked before anything is routed or recorded: an empty or malformed id is a usage error, not a
+ * refusal left in the evidence.
+ */
+export function sessionOption(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!SESSION_ID_PATTERN.test(value)) {
+    throw new UsageError(`--session must be ${SESSION_ID_RULE}, got ${JSON.stringify(value)}`, {
+      hint: 'for example --session ci-build-1234, the id the gateway takes in x-syndicate-session',
+    });
+  }
+  return value;
 }
