@@ -49,16 +49,19 @@ describe('CLI basics', () => {
     }
   });
 
-  it('commands that only read, and run, refuse a home with no store (exit 6, run init) and leave nothing behind', async () => {
+  it('commands that only read, run, and those that need a registered provider refuse a home with no store (exit 6, run init) and leave nothing behind', async () => {
     const temporary = makeTempHome();
     cleanup = temporary.cleanup;
     const missing = join(temporary.home, 'typo');
-    for (const args of [['evidence', 'list'], ['evidence', 'verify'], ['metrics'], ['provider', 'list'], ['run', 'hello']]) {
+    // `provider remove`, `test` and `capabilities` used to create the directory and a store there, then fail
+    // (exit 2, unknown provider; exit 6, no permit key), leaving a home without key or policy behind.
+    const needProvider = [['provider', 'remove', 'ollama-local'], ['provider', 'test', 'ollama-local'], ['provider', 'capabilities', 'ollama-local', '--no-update']];
+    for (const args of [['evidence', 'list'], ['evidence', 'verify'], ['metrics'], ['provider', 'list'], ['run', 'hello'], ...needProvider]) {
       const result = await runCli(['--home', missing, '--json', ...args]);
       expect(result.exitCode, args.join(' ')).toBe(6);
       expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { message: `no store at ${join(missing, 'syndicate.db')}`, hint: 'run `syndicate init` first' } });
+      expect(existsSync(missing), args.join(' ')).toBe(false);
     }
-    expect(existsSync(missing)).toBe(false);
   });
 
   it('an empty --home (an unset variable in a script) is a usage error, not a silent fall-back to the default home', async () => {
