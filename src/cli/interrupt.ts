@@ -55,6 +55,22 @@ export function interruptCancellable(signal: StopSignal = 'SIGINT'): boolean {
   return true;
 }
 
+/**
+ * Called by the entry point when stdout's reader went away (`syndicate run … | head -c 100`): the
+ * rest of the answer can no longer be delivered, so cancellable work is aborted as the caller's
+ * cancellation (exit 141, as for any writer whose pipe closed). True when there was work to stop.
+ */
+export function cancelForClosedOutput(): boolean {
+  if (active === undefined || active.signal.aborted) return false;
+  active.abort(
+    new InterruptedError('stdout was closed (its reader went away) before the answer ended', {
+      hint: 'the attempt is recorded as cancelled by the caller, with what was received so far; read the whole output, or ask for less with --max-tokens',
+      exitCode: ExitCode.outputClosed,
+    }),
+  );
+  return true;
+}
+
 /** Whether SIGINT or SIGTERM was received: the command's exit code is then 130 or 143 whatever it returned. */
 export function wasInterrupted(): boolean {
   return stoppedBy !== undefined;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { exitCodeFor, hasCancellableWork, interruptCancellable, interruptedExitCode, type StopSignal } from './interrupt.js';
+import { ExitCode } from '../errors.js';
+import { cancelForClosedOutput, exitCodeFor, hasCancellableWork, interruptCancellable, interruptedExitCode, type StopSignal } from './interrupt.js';
 
 /**
  * The entry point: the only place that sets the exit code or calls process.exit.
@@ -22,9 +23,18 @@ function asksForVersion(args: readonly string[]): boolean {
 }
 
 // A reader that went away (`syndicate evidence list | head`) is not an error worth a stack trace.
+// During an invocation (`run … | head -c 100`) it cancels the call, which is then recorded as
+// cancelled by the caller before the exit (141); every later write fails the same way, unheard.
+let stdoutClosed = false;
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
+  if (stdoutClosed) return;
+  if (error.code !== 'EPIPE') throw error;
+  stdoutClosed = true;
+  if (cancelForClosedOutput()) {
+    setTimeout(() => process.exit(ExitCode.outputClosed), INTERRUPT_DEADLINE_MS).unref();
+    return;
+  }
+  process.exit(process.exitCode ?? 0);
 });
 
 // The first Ctrl-C or SIGTERM (`kill`, `timeout`, a CI runner cancelling the job) during an

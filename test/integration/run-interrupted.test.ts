@@ -194,3 +194,41 @@ describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner 
     expect(ended.exitCode, ended.stderr).toBe(143);
   });
 });
+
+describe('a streaming run whose reader goes away (`syndicate run … | head -c 100`)', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'slow', engine });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine.close();
+  });
+
+  it('cancels the call, records it as cancelled by the caller (not a provider failure) and exits 141', async () => {
+    engine.setFault({ slowStreamMs: 400 });
+    const { child } = await startStreamingRun(scenario);
+    // What `head` does once it has read enough: close the reading end of the pipe.
+    child.stdout?.destroy();
+    const closedAt = Date.now();
+    const ended = await child;
+    expect(ended.exitCode, ended.stderr).toBe(141);
+    expect(Date.now() - closedAt).toBeLessThan(2_500); // not after the rest of the answer (twelve words at 400 ms)
+    expect(ended.stderr).toContain('error: stdout was closed (its reader went away) before the answer ended');
+
+    // Finished by the process itself, with its first-token time: it used to be left pending, then
+    // recovered by the next command as "the process ended" and counted against the provider.
+    const { document } = await scenario.json(['evidence', 'list']);
+    const rows = document.evidence as ListedRow[];
+    expect(rows, JSON.stringify(rows)).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ state: 'failed', verbatimCapture: 'partial', error: { code: 'interrupted', message: 'stdout was closed (its reader went away) before the answer ended' } });
+    expect(rows[0]!.firstTokenMs).toBeGreaterThan(0);
+    expect(await metricsRequests(scenario)).toMatchObject({ failedAttempts: 0, cancelled: 1 });
+    const verify = await scenario.cli(['evidence', 'verify']);
+    expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+  });
+});
