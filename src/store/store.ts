@@ -79,13 +79,26 @@ export const STORE_FILE_MODE = 0o600;
 
 /**
  * Sets the store file's mode to 0600 when it has another; returns the permission bits it had then
- * (undefined when it already was 0600). File-system errors are thrown as they are.
+ * (undefined when it already was 0600, or is not a regular file). File-system errors are thrown as they are.
  */
 export function restrictStoreFileMode(path: string): number | undefined {
-  const mode = statSync(path).mode & 0o777;
+  const stats = statSync(path);
+  if (!stats.isFile()) return undefined; // a directory in its place is reported as such, never chmod-ed
+  const mode = stats.mode & 0o777;
   if (mode === STORE_FILE_MODE) return undefined;
   chmodSync(path, STORE_FILE_MODE);
   return mode;
+}
+
+/** What is at `path` when it is not a regular file (`is a directory`); undefined for a file or nothing. */
+function notARegularFile(path: string): string | undefined {
+  try {
+    const stats = statSync(path);
+    if (stats.isFile()) return undefined;
+    return stats.isDirectory() ? 'is a directory' : 'is neither a file nor a directory';
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -102,6 +115,12 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
       throw new StoreError(`no store at ${path}`, { hint: 'run `syndicate init` first' });
     }
     ensureDirectory(dirname(path));
+  }
+  const notAFile = existed && !inMemory ? notARegularFile(path) : undefined;
+  if (notAFile !== undefined) {
+    throw new StoreError(`the store ${path} ${notAFile}, not a file`, {
+      hint: `move ${path} out of the way, then run \`syndicate init\`; if it holds a store of yours, it is the file to put there`,
+    });
   }
   let modeChangedFrom: number | undefined;
   try {
