@@ -14,6 +14,8 @@ export const ExitCode = {
   store: 6,
   internal: 70,
   interrupted: 130,
+  outputClosed: 141,
+  terminated: 143,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -170,10 +172,16 @@ export class StoreError extends SyndicateError {
   }
 }
 
-/** Exit 130: the operator interrupted the command. */
+/**
+ * Exit 130: the operator interrupted the command (143 when it was told to stop with SIGTERM, 141
+ * when the reader of its output went away).
+ */
 export class InterruptedError extends SyndicateError {
-  constructor(message = 'interrupted', options?: SyndicateErrorOptions) {
-    super('interrupted', ExitCode.interrupted, message, options);
+  constructor(
+    message = 'interrupted',
+    options?: SyndicateErrorOptions & { exitCode?: typeof ExitCode.interrupted | typeof ExitCode.outputClosed | typeof ExitCode.terminated },
+  ) {
+    super('interrupted', options?.exitCode ?? ExitCode.interrupted, message, options);
   }
 }
 

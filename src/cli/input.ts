@@ -1,14 +1,22 @@
 import { isIP } from 'node:net';
+import { decodeTextBytes } from '../common/text-bytes.js';
+import { SESSION_ID_PATTERN, SESSION_ID_RULE } from '../common/vocabulary.js';
 import { UsageError } from '../errors.js';
 
-/** Reads all of stdin as UTF-8; refuses to wait on an interactive terminal. */
+/**
+ * Reads all of stdin as text (UTF-8, or UTF-16 with a byte-order mark); refuses to wait on an
+ * interactive terminal, and refuses bytes that are not text (see `decodeTextBytes`) rather than
+ * classify and send a mangled or unreadable version of them.
+ */
 export async function readStdin(what: string): Promise<string> {
   if (process.stdin.isTTY === true) {
     throw new UsageError(`no ${what} given`, { hint: `pass the ${what} as an argument, or pipe it on stdin` });
   }
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  const decoded = decodeTextBytes(Buffer.concat(chunks));
+  if (!decoded.ok) throw new UsageError(`the ${what} on stdin ${decoded.problem}; nothing was classified or sent`, { hint: decoded.hint });
+  return decoded.text;
 }
 
 /** A flag that must be a whole number of at least 1 (`--max-tokens 512`); undefined when absent. */
@@ -53,4 +61,19 @@ export function hostOption(value: string): string {
   throw new UsageError(`--host must be an IP address or a host name, got "${value}"`, {
     hint: 'give the address alone, e.g. --host 127.0.0.1 (the default), --host ::1 or --host localhost; the port goes in --port',
   });
+}
+
+/**
+ * `--session`: an id as the gateway takes it in `x-syndicate-session`; undefined when absent.
+ * Checked before anything is routed or recorded: an empty or malformed id is a usage error, not a
+ * refusal left in the evidence.
+ */
+export function sessionOption(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!SESSION_ID_PATTERN.test(value)) {
+    throw new UsageError(`--session must be ${SESSION_ID_RULE}, got ${JSON.stringify(value)}`, {
+      hint: 'for example --session ci-build-1234, the id the gateway takes in x-syndicate-session',
+    });
+  }
+  return value;
 }

@@ -1,15 +1,24 @@
-import { InterruptedError } from '../errors.js';
+import { ExitCode, InterruptedError } from '../errors.js';
 
 /**
- * Ctrl-C for work that can record its own cancellation. The entry point owns SIGINT: outside
- * `cancellable` the first one exits at once; inside it (`run`'s invocation), the first one aborts
- * the work's signal so the pipeline finishes the attempt's evidence as cancelled by the caller,
- * and the entry point exits 130 once the command returns (or at its deadline).
+ * Stopping work that can record its own cancellation. The entry point owns SIGINT and SIGTERM:
+ * outside `cancellable` the first one exits at once; inside it (`run`'s invocation), the first one
+ * aborts the work's signal so the pipeline finishes the attempt's evidence as cancelled by the
+ * caller, and the entry point exits (130 for SIGINT, 143 for SIGTERM) once the command returns (or
+ * at its deadline).
  */
 let active: AbortController | undefined;
-let interrupted = false;
+let stoppedBy: StopSignal | undefined;
 
-/** Runs `work` with a signal the operator's first Ctrl-C aborts (with an `InterruptedError` as its reason). */
+/** The signals that stop a command: Ctrl-C, and what `kill`, `timeout` and CI runners send. */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/** The exit code of a command stopped by `signal` (128 + its number). */
+export function exitCodeFor(signal: StopSignal): typeof ExitCode.interrupted | typeof ExitCode.terminated {
+  return signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
+}
+
+/** Runs `work` with a signal the first SIGINT or SIGTERM aborts (with an `InterruptedError` as its reason). */
 export async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   active = controller;
@@ -20,23 +29,54 @@ export async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>):
   }
 }
 
+/** Whether cancellable work is running and has not been told to stop yet. */
+export function hasCancellableWork(): boolean {
+  return active !== undefined && !active.signal.aborted;
+}
+
 /**
- * Called by the entry point on SIGINT. True when cancellable work was told to stop: the caller
- * should then let it finish; false when there is none (or it was already told), and the caller
- * exits at once.
+ * Called by the entry point on SIGINT or SIGTERM. True when cancellable work was told to stop: the
+ * caller should then let it finish; false when there is none (or it was already told), and the
+ * caller exits at once.
  */
-export function interruptCancellable(): boolean {
-  interrupted = true;
+export function interruptCancellable(signal: StopSignal = 'SIGINT'): boolean {
+  stoppedBy ??= signal;
+  if (active === undefined || active.signal.aborted) return false;
+  const error =
+    signal === 'SIGINT'
+      ? new InterruptedError('cancelled by the operator (Ctrl-C) before the answer ended', {
+          hint: 'the attempt is recorded as cancelled by the caller, with what was received so far',
+        })
+      : new InterruptedError('terminated (SIGTERM) before the answer ended', {
+          hint: 'the attempt is recorded as cancelled by the caller, with what was received so far; give a job more time, or `syndicate run --timeout` less',
+          exitCode: ExitCode.terminated,
+        });
+  active.abort(error);
+  return true;
+}
+
+/**
+ * Called by the entry point when stdout's reader went away (`syndicate run … | head -c 100`): the
+ * rest of the answer can no longer be delivered, so cancellable work is aborted as the caller's
+ * cancellation (exit 141, as for any writer whose pipe closed). True when there was work to stop.
+ */
+export function cancelForClosedOutput(): boolean {
   if (active === undefined || active.signal.aborted) return false;
   active.abort(
-    new InterruptedError('cancelled by the operator (Ctrl-C) before the answer ended', {
-      hint: 'the attempt is recorded as cancelled by the caller, with what was received so far',
+    new InterruptedError('stdout was closed (its reader went away) before the answer ended', {
+      hint: 'the attempt is recorded as cancelled by the caller, with what was received so far; read the whole output, or ask for less with --max-tokens',
+      exitCode: ExitCode.outputClosed,
     }),
   );
   return true;
 }
 
-/** Whether SIGINT was received: the command's exit code is then 130 whatever it returned. */
+/** Whether SIGINT or SIGTERM was received: the command's exit code is then 130 or 143 whatever it returned. */
 export function wasInterrupted(): boolean {
-  return interrupted;
+  return stoppedBy !== undefined;
+}
+
+/** The exit code the signal received calls for (see `wasInterrupted`); undefined when none was. */
+export function interruptedExitCode(): number | undefined {
+  return stoppedBy === undefined ? undefined : exitCodeFor(stoppedBy);
 }

@@ -1,4 +1,5 @@
-import { interruptCancellable, wasInterrupted } from './interrupt.js';
+import { ExitCode } from '../errors.js';
+import { cancelForClosedOutput, exitCodeFor, hasCancellableWork, interruptCancellable, interruptedExitCode, type StopSignal } from './interrupt.js';
 
 /**
  * The entry point: the only place that sets the exit code or calls process.exit.
@@ -6,7 +7,6 @@ import { interruptCancellable, wasInterrupted } from './interrupt.js';
  * line goes to the commander program in program.ts.
  */
 
-const INTERRUPTED = 130;
 /** How long a command told to stop on Ctrl-C may take to record that before the process exits anyway. */
 const INTERRUPT_DEADLINE_MS = 2000;
 
@@ -22,24 +22,45 @@ function asksForVersion(args: readonly string[]): boolean {
 }
 
 // A reader that went away (`syndicate evidence list | head`) is not an error worth a stack trace.
+// During an invocation (`run … | head -c 100`) it cancels the call, which is then recorded as
+// cancelled by the caller before the exit (141); every later write fails the same way, unheard.
+let stdoutClosed = false;
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
-
-// The first Ctrl-C during an invocation (`run`) cancels it, so its evidence is finished as
-// cancelled by the caller; the exit (130) follows when the command returns. A second Ctrl-C, or
-// the deadline, exits at once (the row is then left pending and recovered as interrupted).
-let interrupts = 0;
-process.on('SIGINT', () => {
-  interrupts += 1;
-  if (interrupts === 1 && interruptCancellable()) {
-    process.stderr.write('interrupted: recording the cancelled call (Ctrl-C again to quit at once)\n');
-    setTimeout(() => process.exit(INTERRUPTED), INTERRUPT_DEADLINE_MS).unref();
+  if (stdoutClosed) return;
+  if (error.code !== 'EPIPE') throw error;
+  stdoutClosed = true;
+  if (cancelForClosedOutput()) {
+    setTimeout(() => process.exit(ExitCode.outputClosed), INTERRUPT_DEADLINE_MS).unref();
     return;
   }
-  process.stderr.write('interrupted\n');
-  process.exit(INTERRUPTED);
+  process.exit(process.exitCode ?? 0);
+});
+
+// The first Ctrl-C or SIGTERM (`kill`, `timeout`, a CI runner cancelling the job) during an
+// invocation (`run`) cancels it, so its evidence is finished as cancelled by the caller (and
+// `--json` prints its error document); the exit (130, 143 for SIGTERM) follows when the command
+// returns. A second signal, or the deadline, exits at once (the row is then left pending and
+// recovered as interrupted).
+let interrupts = 0;
+function stop(signal: StopSignal): void {
+  interrupts += 1;
+  if (interrupts === 1 && interruptCancellable(signal)) {
+    process.stderr.write(
+      signal === 'SIGINT'
+        ? 'interrupted: recording the cancelled call (Ctrl-C again to quit at once)\n'
+        : 'terminated: recording the cancelled call (SIGTERM again to quit at once)\n',
+    );
+    setTimeout(() => process.exit(exitCodeFor(signal)), INTERRUPT_DEADLINE_MS).unref();
+    return;
+  }
+  process.stderr.write(signal === 'SIGINT' ? 'interrupted\n' : 'terminated\n');
+  process.exit(exitCodeFor(signal));
+}
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => {
+  // Commands that drain on SIGTERM (`serve`, `engine serve`) listen for it themselves.
+  if (interrupts === 0 && !hasCancellableWork() && process.listenerCount('SIGTERM') > 1) return;
+  stop('SIGTERM');
 });
 
 if (asksForVersion(process.argv.slice(2))) {
@@ -48,5 +69,5 @@ if (asksForVersion(process.argv.slice(2))) {
 } else {
   const { runProgram } = await import('./program.js');
   const exitCode = await runProgram(process.argv);
-  process.exitCode = wasInterrupted() ? INTERRUPTED : exitCode;
+  process.exitCode = interruptedExitCode() ?? exitCode;
 }

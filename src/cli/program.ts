@@ -35,7 +35,8 @@ Examples:
   $ syndicate doctor
 
 Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
-            5 upstream failure, 6 store failure, 70 internal bug, 130 interrupted.`,
+            5 upstream failure, 6 store failure, 70 internal bug, 130 interrupted,
+            141 output closed while run streamed, 143 terminated (SIGTERM).`,
     );
 
   // In the order an operator meets them: set up, register, decide, invoke, inspect, serve.

@@ -32,6 +32,13 @@ export type EngineKind = (typeof ENGINE_KINDS)[number];
 export const WORKFLOW_CLASSES = ['interactive', 'batch'] as const;
 export type WorkflowClass = (typeof WORKFLOW_CLASSES)[number];
 
+/**
+ * A session id as every surface takes it: the gateway's `x-syndicate-session`, `run --session`
+ * and a permit's session. It is recorded in evidence and matched by `evidence list --session`.
+ */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+export const SESSION_ID_RULE = '1-128 characters of letters, digits, `.`, `_`, `:` or `-`';
+
 export function sensitivityRank(level: SensitivityLevel): number {
   return SENSITIVITY_LEVELS.indexOf(level);
 }

@@ -1,4 +1,4 @@
-import { maxSensitivity, SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
+import { maxSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import { SyndicateError } from '../errors.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
@@ -563,8 +563,6 @@ async function readBody(request: Request, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /**
  * The `x-syndicate-*` hint headers; a malformed one is a 400 naming the header. A header sent more
  * than once arrives as one comma-separated list: repeats of one value are that value, several
@@ -596,7 +594,7 @@ function readHints(call: GatewayCall): Pick<InvocationInput, 'sensitivityHint' |
   const session = hintValues(call, 'x-syndicate-session');
   if (session !== undefined) {
     const value = singleValue('x-syndicate-session', session);
-    if (!SESSION_ID.test(value)) throw invalidHeader('x-syndicate-session', 'must be 1-128 characters of letters, digits, `.`, `_`, `:` or `-`');
+    if (!SESSION_ID_PATTERN.test(value)) throw invalidHeader('x-syndicate-session', `must be ${SESSION_ID_RULE}`);
     hints.sessionId = value;
   } else {
     const agentSession = agentSessionOf(call);
@@ -628,7 +626,7 @@ const AGENT_SESSION_HEADERS = ['x-claude-code-session-id', 'session-id', 'sessio
 function agentSessionOf(call: GatewayCall): string | undefined {
   for (const name of AGENT_SESSION_HEADERS) {
     const value = call.header(name)?.trim();
-    if (value !== undefined && SESSION_ID.test(value)) return value;
+    if (value !== undefined && SESSION_ID_PATTERN.test(value)) return value;
   }
   return undefined;
 }

@@ -33,6 +33,9 @@ export interface PathFacts {
   uid: number;
 }
 
+/** What a path of the data directory must be: the directories themselves, or a file in them. */
+type PathKind = 'directory' | 'file';
+
 /** What is wrong with who may use a path: `fail` lets another user replace or read a secret, `warn` exposes nothing secret. */
 export interface AccessProblem {
   status: 'warn' | 'fail';
@@ -114,7 +117,7 @@ export function privateFileAccessProblem(path: string, facts: PathFacts, userId:
 
 /** The data or config directory: present, yours, not writable by group or others. */
 export function checkDirectory(name: 'data directory' | 'config directory', path: string, userId: number | undefined): HomeCheck {
-  return checkAccess(name, path, userId, (facts, user) => directoryAccessProblem(path, facts, user), (facts) => ({
+  return checkAccess(name, path, 'directory', userId, (facts, user) => directoryAccessProblem(path, facts, user), (facts) => ({
     name,
     path,
     status: 'pass',
@@ -134,7 +137,7 @@ export function checkGatewayToken(path: string, userId: number | undefined): Hom
 
 /** A secret file: owner and mode, then `load`, the loader its command uses. */
 function checkSecretFile(name: string, path: string, userId: number | undefined, load: (path: string) => unknown): HomeCheck {
-  return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'secret'), (facts) =>
+  return checkAccess(name, path, 'file', userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'secret'), (facts) =>
     usable(name, path, () => {
       load(path);
       return `${formatMode(facts.mode)} ${path}`;
@@ -148,7 +151,7 @@ function checkSecretFile(name: string, path: string, userId: number | undefined,
  */
 export function checkPolicyFile(path: string, userId: number | undefined): HomeCheck {
   const name = 'policy file';
-  return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'policy'), () => {
+  return checkAccess(name, path, 'file', userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'policy'), () => {
     try {
       loadPolicy(path);
     } catch (error) {
@@ -191,7 +194,7 @@ export function checkStoreCompanionFiles(storePath: string, userId: number | und
 }
 
 function checkStoreFileAs(name: string, path: string, userId: number | undefined, modeChangedFrom: number | undefined): HomeCheck {
-  return checkAccess(name, path, userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'store'), (facts) =>
+  return checkAccess(name, path, 'file', userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'store'), (facts) =>
     modeChangedFrom === undefined
       ? { name, path, status: 'pass', detail: `${formatMode(facts.mode)} ${path}` }
       : { name, path, status: 'warn', ...storeModeChange(path, modeChangedFrom), fixed: true },
@@ -229,6 +232,7 @@ export function checkDirectories(home: HomePaths, userId: number | undefined): H
 function checkAccess(
   name: string,
   path: string,
+  kind: PathKind,
   userId: number | undefined,
   problemOf: (facts: PathFacts, userId: number) => AccessProblem | undefined,
   then: (facts: PathFacts) => HomeCheck,
@@ -236,9 +240,18 @@ function checkAccess(
   let facts: PathFacts;
   try {
     const stats = statSync(path);
+    // A file where the data directory should be, or a directory where the store should be: its
+    // mode is not what is wrong with it, and `chmod` would not fix it.
+    const wrongKind = kind === 'directory' ? !stats.isDirectory() : !stats.isFile();
+    if (wrongKind) {
+      const found = stats.isDirectory() ? 'is a directory' : stats.isFile() ? 'is a file' : 'is neither a file nor a directory';
+      return wrongKindCheck(name, path, kind, `${path} ${found}, not ${kind === 'directory' ? 'a directory' : 'a file'}`);
+    }
     facts = { mode: stats.mode & 0o777, uid: stats.uid };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { name, path, status: 'fail', detail: `missing: ${path}`, hint: 'run `syndicate init`' };
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { name, path, status: 'fail', detail: `missing: ${path}`, hint: 'run `syndicate init`' };
+    if (code === 'ENOTDIR') return wrongKindCheck(name, path, 'directory', `${path}: a directory on its path is a file`);
     return { name, path, status: 'fail', detail: `cannot inspect ${path}: ${(error as Error).message}`, hint: 'check the owner and mode of the data directory' };
   }
   const problem = userId === undefined ? undefined : problemOf(facts, userId);
@@ -247,6 +260,20 @@ function checkAccess(
   // A warning about who may read the file still lets its content be checked; a content failure wins.
   if (problem === undefined || result.status === 'fail') return result;
   return { name, path, status: 'warn', detail: `${problem.detail}; ${result.detail}`, hint: problem.hint };
+}
+
+/** `kind`: what is missing where `detail` says something else is (the directory, or the file). */
+function wrongKindCheck(name: string, path: string, kind: PathKind, detail: string): HomeCheck {
+  return {
+    name,
+    path,
+    status: 'fail',
+    detail,
+    hint:
+      kind === 'directory'
+        ? 'point --home or $SYNDICATE_HOME at a directory (it is created when missing), or move the file in the way'
+        : `move ${path} out of the way; \`syndicate init\` creates what is missing`,
+  };
 }
 
 /** Runs the loader a command uses; its refusal (message and hint) is the check's failure. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomically } from '../common/atomic-file.js';
@@ -50,11 +50,36 @@ export function ensureDirectory(path: string): void {
   try {
     mkdirSync(path, { recursive: true, mode: 0o700 });
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const inTheWay = code === 'EEXIST' || code === 'ENOTDIR' ? firstNonDirectory(path) : undefined;
+    if (inTheWay !== undefined) {
+      throw new StoreError(`cannot create directory ${path}: ${inTheWay} is a file, not a directory`, {
+        hint: 'point --home or $SYNDICATE_HOME at a directory (it is created when missing), or move the file out of the way',
+        cause: error,
+      });
+    }
     throw new StoreError(`cannot create directory ${path}: ${(error as Error).message}`, {
       hint: 'choose a writable location with --home or $SYNDICATE_HOME',
       cause: error,
     });
   }
+}
+
+/** The first of `path` and its ancestors that exists and is not a directory, if any. */
+function firstNonDirectory(path: string): string | undefined {
+  const chain: string[] = [];
+  for (let current = resolve(path); ; current = dirname(current)) {
+    chain.unshift(current);
+    if (dirname(current) === current) break;
+  }
+  for (const candidate of chain) {
+    try {
+      if (!statSync(candidate).isDirectory()) return candidate;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError, type StoreFailureReason } from '../errors.js';
 import { ensureDirectory } from '../home/home.js';
@@ -94,17 +94,20 @@ export function storeFilePaths(path: string): [database: string, wal: string, sh
 
 /**
  * Sets a store file's mode to 0600 when it has another; returns the permission bits it had then
- * (undefined when it already was 0600, or with `ifExists` when there is no such file). Other
+ * (undefined when it already was 0600, is not a regular file — a directory in its place is
+ * reported as such, never chmod-ed — or, with `ifExists`, when there is no such file). Other
  * file-system errors are thrown as they are.
  */
 export function restrictStoreFileMode(path: string, options: { ifExists?: boolean } = {}): number | undefined {
-  let mode: number;
+  let stats: Stats;
   try {
-    mode = statSync(path).mode & 0o777;
+    stats = statSync(path);
   } catch (error) {
     if (options.ifExists === true && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  if (!stats.isFile()) return undefined;
+  const mode = stats.mode & 0o777;
   if (mode === STORE_FILE_MODE) return undefined;
   try {
     chmodSync(path, STORE_FILE_MODE);
@@ -114,6 +117,17 @@ export function restrictStoreFileMode(path: string, options: { ifExists?: boolea
     throw error;
   }
   return mode;
+}
+
+/** What is at `path` when it is not a regular file (`is a directory`); undefined for a file or nothing. */
+function notARegularFile(path: string): string | undefined {
+  try {
+    const stats = statSync(path);
+    if (stats.isFile()) return undefined;
+    return stats.isDirectory() ? 'is a directory' : 'is neither a file nor a directory';
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -146,6 +160,12 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
       throw new StoreError(`no store at ${path}`, { hint: 'run `syndicate init` first' });
     }
     ensureDirectory(dirname(path));
+  }
+  const notAFile = existed && !inMemory ? notARegularFile(path) : undefined;
+  if (notAFile !== undefined) {
+    throw new StoreError(`the store ${path} ${notAFile}, not a file`, {
+      hint: `move ${path} out of the way, then run \`syndicate init\`; if it holds a store of yours, it is the file to put there`,
+    });
   }
   let modeChanges: StoreModeChange[] = [];
   try {

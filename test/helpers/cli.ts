@@ -14,7 +14,8 @@ export interface CliResult {
 
 export interface RunCliOptions {
   home?: string;
-  input?: string;
+  /** Bytes for stdin (a string is written as UTF-8); stdin is closed at once without it. */
+  input?: string | Uint8Array;
   env?: Record<string, string | undefined>;
   cwd?: string;
   timeoutMs?: number;

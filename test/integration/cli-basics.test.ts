@@ -49,16 +49,19 @@ describe('CLI basics', () => {
     }
   });
 
-  it('commands that only read, and run, refuse a home with no store (exit 6, run init) and leave nothing behind', async () => {
+  it('commands that only read, run, and those that need a registered provider refuse a home with no store (exit 6, run init) and leave nothing behind', async () => {
     const temporary = makeTempHome();
     cleanup = temporary.cleanup;
     const missing = join(temporary.home, 'typo');
-    for (const args of [['evidence', 'list'], ['evidence', 'verify'], ['metrics'], ['provider', 'list'], ['run', 'hello']]) {
+    // `provider remove`, `test` and `capabilities` used to create the directory and a store there, then fail
+    // (exit 2, unknown provider; exit 6, no permit key), leaving a home without key or policy behind.
+    const needProvider = [['provider', 'remove', 'ollama-local'], ['provider', 'test', 'ollama-local'], ['provider', 'capabilities', 'ollama-local', '--no-update']];
+    for (const args of [['evidence', 'list'], ['evidence', 'verify'], ['metrics'], ['provider', 'list'], ['run', 'hello'], ...needProvider]) {
       const result = await runCli(['--home', missing, '--json', ...args]);
       expect(result.exitCode, args.join(' ')).toBe(6);
       expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { message: `no store at ${join(missing, 'syndicate.db')}`, hint: 'run `syndicate init` first' } });
+      expect(existsSync(missing), args.join(' ')).toBe(false);
     }
-    expect(existsSync(missing)).toBe(false);
   });
 
   it('an empty --home (an unset variable in a script) is a usage error, not a silent fall-back to the default home', async () => {
@@ -277,6 +280,54 @@ describe('CLI basics', () => {
       expect(checks.find((check) => check.name === 'permit key')).toMatchObject({ detail: expect.stringContaining(refusal.message), hint: refusal.hint });
     }
   }, DOCTOR_TEST_TIMEOUT_MS);
+
+  it(
+    'a file where the data directory should be, or a directory where the store should be: named as such, never chmod-ed, no `chmod 700` advice',
+    async () => {
+      const temporary = makeTempHome();
+      cleanup = temporary.cleanup;
+      type Check = { name: string; status: string; detail: string; hint?: string };
+      const checksOf = (stdout: string): Check[] => ((parseJsonDocument(stdout).error as { details: { checks: Check[] } }).details.checks);
+
+      // --home names a file (a path mixed up in a script).
+      const file = join(temporary.home, 'notes.txt');
+      writeFileSync(file, 'not a directory\n');
+      for (const home of [file, join(file, 'syndicate')]) {
+        const init = await runCli(['--json', '--home', home, 'init']);
+        expect(init.exitCode).toBe(6);
+        // It used to be the raw `EEXIST: file already exists, mkdir …` or `ENOTDIR: not a directory`.
+        expect(parseJsonDocument(init.stdout).error).toMatchObject({ message: `cannot create directory ${home}: ${file} is a file, not a directory` });
+      }
+      const doctor = await runCli(['--json', '--home', file, 'doctor'], { timeoutMs: DOCTOR_TEST_TIMEOUT_MS });
+      expect(doctor.exitCode).toBe(1);
+      const directory = checksOf(doctor.stdout).find((check) => check.name === 'data directory');
+      // It used to say `has mode 0644: you cannot read, write and enter it` and advise `chmod 700` on the file.
+      expect(directory).toMatchObject({ status: 'fail', detail: `${file} is a file, not a directory` });
+      expect(directory?.hint).not.toContain('chmod');
+      expect(readFileSync(file, 'utf8')).toBe('not a directory\n');
+
+      // A directory where the store file should be: it used to be set to mode 0600 and the failure blamed on permissions.
+      const home = join(temporary.home, 'home');
+      mkdirSync(join(home, 'syndicate.db'), { recursive: true, mode: 0o755 });
+      chmodSync(join(home, 'syndicate.db'), 0o755);
+      const store = join(home, 'syndicate.db');
+      const initStore = await runCli(['--json', '--home', home, 'init']);
+      expect(initStore.exitCode).toBe(6);
+      expect(parseJsonDocument(initStore.stdout).error).toMatchObject({ message: `the store ${store} is a directory, not a file` });
+      expect(statSync(store).mode & 0o777).toBe(0o755);
+      const list = await runCli(['--json', '--home', home, 'evidence', 'list']);
+      expect(list.exitCode).toBe(6);
+      expect(parseJsonDocument(list.stdout).error).toMatchObject({ message: `the store ${store} is a directory, not a file` });
+      const doctorStore = await runCli(['--json', '--home', home, 'doctor'], { timeoutMs: DOCTOR_TEST_TIMEOUT_MS });
+      expect(doctorStore.exitCode).toBe(1);
+      expect(checksOf(doctorStore.stdout).find((check) => check.name === 'store file permissions')).toMatchObject({
+        status: 'fail',
+        detail: `${store} is a directory, not a file`,
+      });
+      expect(statSync(store).mode & 0o777).toBe(0o755);
+    },
+    DOCTOR_TEST_TIMEOUT_MS,
+  );
 
   it('init exits 1 naming a kept file it cannot use (key readable by others, corrupt key, invalid policy) and still creates what is missing', async () => {
     const temporary = makeTempHome();

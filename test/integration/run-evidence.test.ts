@@ -149,6 +149,27 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect(inferenceExchanges(llama)).toHaveLength(sentBefore);
   });
 
+  it('a --session the gateway would refuse (empty, spaces, too long) is a usage error (exit 2): nothing sent, no row recorded', async () => {
+    const sentBefore = inferenceExchanges(llama).length;
+    const rowsBefore = (await scenario.json(['evidence', 'list', '--limit', '1000'])).document.total as number;
+    // The empty one used to pass the route and be refused at the permit: exit 2, yet a `denied` row.
+    for (const session of ['', ' ', 'my session', 'x'.repeat(129)]) {
+      const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'llama', '--session', session]);
+      expect(result.exitCode, result.stdout).toBe(2);
+      expect(document.error).toMatchObject({
+        code: 'usage',
+        message: `--session must be 1-128 characters of letters, digits, \`.\`, \`_\`, \`:\` or \`-\`, got ${JSON.stringify(session)}`,
+      });
+      const issued = await scenario.cli(['permit', 'issue', '--provider', 'llama', '--model', defaultModel(llama), '--session', session]);
+      expect(issued.exitCode).toBe(2);
+      expect(issued.stdout).toBe('');
+    }
+    expect(inferenceExchanges(llama)).toHaveLength(sentBefore);
+    expect((await scenario.json(['evidence', 'list', '--limit', '1000'])).document.total).toBe(rowsBefore);
+    const answered = await runJson(['Name the capital of France.', '--provider', 'llama', '--no-stream', '--session', 'ci-build_7.2:a']);
+    expect((await scenario.evidence(answered.evidenceId as string)).sessionId).toBe('ci-build_7.2:a');
+  });
+
   it('--max-tokens larger than the window leaves is lowered for the model, as through the gateway, and said on stderr', async () => {
     const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'llama', '--no-stream', '--max-tokens', '40000']);
     expect(result.exitCode, result.stderr).toBe(0);

@@ -19,8 +19,8 @@ const ANSWER = 'one two three four five six seven eight nine ten eleven twelve';
  * Starts a streaming `run` against the slow engine and resolves once some of the answer was
  * printed (wrapped: the subprocess itself is a promise, which an async function would await).
  */
-async function startStreamingRun(scenario: Scenario) {
-  const child = execa('node', [BIN, 'run', 'Count to twelve.', '--provider', 'slow', '--stream'], {
+async function startStreamingRun(scenario: Scenario, extraArgs: string[] = []) {
+  const child = execa('node', [BIN, ...extraArgs, 'run', 'Count to twelve.', '--provider', 'slow', '--stream'], {
     cwd: REPO_ROOT,
     env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' },
     reject: false,
@@ -133,5 +133,102 @@ describe('a run cancelled with Ctrl-C mid-stream', () => {
     expect(await metricsRequests(scenario)).toMatchObject({ failedAttempts: 0, cancelled: 1 });
     const human = await scenario.cli(['metrics', '--since', '1h']);
     expect(human.stdout).toContain('0 failed attempt(s), 1 cancelled by the caller');
+  });
+});
+
+describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner cancelling the job)', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'slow', engine });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine.close();
+  });
+
+  it('exits 143 after recording the attempt as cancelled, and --json still prints its one error document', async () => {
+    engine.setFault({ slowStreamMs: 400 });
+    // --json prints nothing before the end, so wait for the engine to have started answering.
+    const child = execa('node', [BIN, '--json', 'run', 'Count to twelve.', '--provider', 'slow', '--stream'], {
+      cwd: REPO_ROOT,
+      env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' },
+      reject: false,
+    });
+    const deadline = Date.now() + 15_000;
+    while (!engine.exchanges.some((exchange) => exchange.method === 'POST' && exchange.responseChunks.length > 1)) {
+      if (Date.now() > deadline) throw new Error('the engine was not asked within 15 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const sigtermAt = Date.now();
+    child.kill('SIGTERM');
+    const ended = await child;
+    expect(ended.exitCode, ended.stderr).toBe(143);
+    expect(Date.now() - sigtermAt).toBeLessThan(2_500);
+    const document = JSON.parse(String(ended.stdout)) as { ok: boolean; error: { code: string; message: string; details: { attempts: { evidenceId: string }[] } } };
+    expect(document).toMatchObject({ ok: false, error: { code: 'interrupted', message: 'terminated (SIGTERM) before the answer ended' } });
+
+    // The row is finished by the process itself, with what it knew: not left pending for another one to guess.
+    const { document: listed } = await scenario.json(['evidence', 'list']);
+    const rows = listed.evidence as ListedRow[];
+    expect(rows, JSON.stringify(rows)).toHaveLength(1);
+    const row = rows[0]!;
+    expect(row.id).toBe(document.error.details.attempts[0]?.evidenceId);
+    expect(row).toMatchObject({ state: 'failed', verbatimCapture: 'partial', error: { code: 'interrupted', message: 'terminated (SIGTERM) before the answer ended' } });
+    expect(row.markers).toContain('partial_response');
+    expect(row.firstTokenMs).toBeGreaterThan(0);
+    const verify = await scenario.cli(['evidence', 'verify']);
+    expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+    expect(await metricsRequests(scenario)).toMatchObject({ failedAttempts: 0, cancelled: 1 });
+  });
+
+  it('a second SIGTERM quits at once, still 143', async () => {
+    engine.setFault({ slowStreamMs: 400 });
+    const { child } = await startStreamingRun(scenario);
+    child.kill('SIGTERM');
+    child.kill('SIGTERM');
+    const ended = await child;
+    expect(ended.exitCode, ended.stderr).toBe(143);
+  });
+});
+
+describe('a streaming run whose reader goes away (`syndicate run … | head -c 100`)', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'slow', engine });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine.close();
+  });
+
+  it('cancels the call, records it as cancelled by the caller (not a provider failure) and exits 141', async () => {
+    engine.setFault({ slowStreamMs: 400 });
+    const { child } = await startStreamingRun(scenario);
+    // What `head` does once it has read enough: close the reading end of the pipe.
+    child.stdout?.destroy();
+    const closedAt = Date.now();
+    const ended = await child;
+    expect(ended.exitCode, ended.stderr).toBe(141);
+    expect(Date.now() - closedAt).toBeLessThan(2_500); // not after the rest of the answer (twelve words at 400 ms)
+    expect(ended.stderr).toContain('error: stdout was closed (its reader went away) before the answer ended');
+
+    // Finished by the process itself, with its first-token time: it used to be left pending, then
+    // recovered by the next command as "the process ended" and counted against the provider.
+    const { document } = await scenario.json(['evidence', 'list']);
+    const rows = document.evidence as ListedRow[];
+    expect(rows, JSON.stringify(rows)).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ state: 'failed', verbatimCapture: 'partial', error: { code: 'interrupted', message: 'stdout was closed (its reader went away) before the answer ended' } });
+    expect(rows[0]!.firstTokenMs).toBeGreaterThan(0);
+    expect(await metricsRequests(scenario)).toMatchObject({ failedAttempts: 0, cancelled: 1 });
+    const verify = await scenario.cli(['evidence', 'verify']);
+    expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
   });
 });

@@ -74,15 +74,22 @@ export function classifyCommand(): Command {
 async function readText(argument: string | undefined, file: string | undefined): Promise<string> {
   if (file !== undefined) {
     const { readFileSync } = await import('node:fs');
+    const { InvalidInputError } = await import('../../errors.js');
+    let bytes: Buffer;
     try {
-      return readFileSync(file, 'utf8');
+      bytes = readFileSync(file);
     } catch (error) {
-      const { InvalidInputError } = await import('../../errors.js');
       const reason = error instanceof Error && 'code' in error ? String((error as NodeJS.ErrnoException).code) : String(error);
       throw new InvalidInputError(`cannot read ${file} (${reason})`, [{ file, pointer: '', message: `cannot be read (${reason})` }], {
         hint: 'check the path and its permissions',
       });
     }
+    const { decodeTextBytes } = await import('../../common/text-bytes.js');
+    const decoded = decodeTextBytes(bytes);
+    if (!decoded.ok) {
+      throw new InvalidInputError(`${file} ${decoded.problem}`, [{ file, pointer: '', message: decoded.problem }], { hint: decoded.hint });
+    }
+    return decoded.text;
   }
   if (argument !== undefined && argument !== '-') return argument;
   const { readStdin } = await import('../input.js');

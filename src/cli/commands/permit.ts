@@ -4,6 +4,7 @@ import { SyndicateError, UsageError } from '../../errors.js';
 import type { PermitDenial } from '../../permits/denial.js';
 import type { Store } from '../../store/store.js';
 import { contextFor, type CommandContext } from '../context.js';
+import { sessionOption } from '../input.js';
 
 const LEVELS = ['public', 'internal', 'confidential', 'restricted'];
 
@@ -22,8 +23,10 @@ interface VerifyOptions {
   session?: string;
 }
 
-function requireNonEmpty(value: string | undefined, flag: string): void {
-  if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} must not be empty`, { hint: `pass a value, e.g. ${flag} ollama-local` });
+const EXAMPLES: Readonly<Record<string, string>> = { '--provider': 'ollama-local', '--model': 'llama3.2:3b' };
+
+function requireNonEmpty(value: string | undefined, flag: '--provider' | '--model'): void {
+  if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} must not be empty`, { hint: `pass a value, e.g. ${flag} ${EXAMPLES[flag] ?? ''}` });
 }
 
 function requireLevel(value: string | undefined): SensitivityLevel | undefined {
@@ -68,7 +71,7 @@ export function permitCommand(): Command {
     .action(async (options: IssueOptions, command: Command) => {
       requireNonEmpty(options.provider, '--provider');
       requireNonEmpty(options.model, '--model');
-      requireNonEmpty(options.session, '--session');
+      sessionOption(options.session);
       const maxSensitivity = requireLevel(options.sensitivity) ?? 'public';
       const context = contextFor(command);
       const [{ parseDuration }, permits] = await Promise.all([import('../../common/duration.js'), import('../../permits/index.js')]);
@@ -125,7 +128,7 @@ export function permitCommand(): Command {
       if (token.trim() === '') throw new UsageError('the token is empty', { hint: 'pass the token printed by `syndicate permit issue`' });
       requireNonEmpty(options.provider, '--provider');
       requireNonEmpty(options.model, '--model');
-      requireNonEmpty(options.session, '--session');
+      sessionOption(options.session);
       const sensitivity = requireLevel(options.sensitivity);
       const context = contextFor(command);
       const permits = await import('../../permits/index.js');

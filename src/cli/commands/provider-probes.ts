@@ -35,7 +35,8 @@ Example:
       const context = contextFor(command);
       const [{ testProvider }, { createPipelineContext }] = await Promise.all([import('../../probes/provider-test.js'), import('../../invoke/context.js')]);
       try {
-        const store = await context.store();
+        // Probes need init's key and a registered provider: never half-create a home behind a mistyped --home.
+        const store = await context.store({ existing: true });
         const spinner = await context.output.spinner(`testing ${id}`);
         let report: ProviderTestReport;
         try {
@@ -91,7 +92,8 @@ Example:
       const context = contextFor(command);
       const [{ probeCapabilities }, { createPipelineContext }] = await Promise.all([import('../../probes/capabilities.js'), import('../../invoke/context.js')]);
       try {
-        const store = await context.store();
+        // Probes need init's key and a registered provider: never half-create a home behind a mistyped --home.
+        const store = await context.store({ existing: true });
         let spinner: Spinner | undefined;
         let report: CapabilitiesReport;
         try {

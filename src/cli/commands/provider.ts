@@ -143,7 +143,7 @@ Examples:
       const context = contextFor(command);
       const { retireProvider } = await import('../../registry/registry.js');
       try {
-        const result = retireProvider(await context.store(), id);
+        const result = retireProvider(await context.store({ existing: true }), id);
         context.output.result({ ...result }, () => {
           context.output.line(
             result.alreadyRetired

@@ -5,7 +5,7 @@ import { providerChoice } from '../../invoke/provider-choice.js';
 import type { InvocationResult } from '../../invoke/types.js';
 import type { CanonicalRequest } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
-import { numberOption, positiveIntegerOption, readStdin } from '../input.js';
+import { numberOption, positiveIntegerOption, readStdin, sessionOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 
 interface RunOptions {
@@ -53,6 +53,7 @@ Examples:
     .action(async (prompt: string | undefined, options: RunOptions, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
+      const sessionId = sessionOption(options.session);
       const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or on stdin' });
       const maxTokens = positiveIntegerOption(options.maxTokens, '--max-tokens');
@@ -93,7 +94,7 @@ Examples:
             ...(options.permit === undefined ? {} : { permitToken: options.permit }),
             ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
             ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity }),
-            ...(options.session === undefined ? {} : { sessionId: options.session }),
+            ...(sessionId === undefined ? {} : { sessionId }),
             ...(totalMs === undefined ? {} : { timeouts: { totalMs } }),
             onAttempt: (attempt) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
             onPart: (part) => {

@@ -22,6 +22,17 @@ describe('Ctrl-C and cancellable work', () => {
     expect((reasons[0] as InterruptedError).code).toBe('interrupted');
   });
 
+  it('SIGTERM aborts the work the same way, with its own message and exit code 143', async () => {
+    const reasons: unknown[] = [];
+    await cancellable(async (signal) => {
+      signal.addEventListener('abort', () => reasons.push(signal.reason));
+      interruptCancellable('SIGTERM');
+    });
+    expect(reasons[0]).toBeInstanceOf(InterruptedError);
+    expect((reasons[0] as InterruptedError).exitCode).toBe(143);
+    expect((reasons[0] as InterruptedError).message).toBe('terminated (SIGTERM) before the answer ended');
+  });
+
   it('once the work has returned, Ctrl-C no longer reaches it', async () => {
     let seen: AbortSignal | undefined;
     await cancellable(async (signal) => {
