@@ -151,14 +151,20 @@ export function withCacheControl<T extends ContentPart>(part: T, block: Record<s
 
 /**
  * A tool choice that forces a call must have a tool to call: every API refuses it upstream (after
- * a permit and an evidence row), so it is refused here with the field named.
+ * a permit and an evidence row), so it is refused here with the field named. `named`: where the
+ * API spells a chosen tool's name, and what it calls a tool.
  */
-export function checkToolChoice(toolChoice: ToolChoice | undefined, tools: readonly ToolDefinition[] | undefined, problems: RequestProblems): void {
+export function checkToolChoice(
+  toolChoice: ToolChoice | undefined,
+  tools: readonly ToolDefinition[] | undefined,
+  problems: RequestProblems,
+  named: { pointer: string; noun: 'function' | 'tool' },
+): void {
   if (toolChoice === undefined || toolChoice === 'auto' || toolChoice === 'none') return;
   const names = (tools ?? []).map((tool) => tool.name);
   if (names.length === 0) {
     problems.add('/tool_choice', 'asks for a tool call, but the request defines no tools', 'define the tools in `tools`, or leave tool_choice out');
   } else if (typeof toolChoice === 'object' && !names.includes(toolChoice.name)) {
-    problems.add('/tool_choice', `names the tool "${toolChoice.name}", which is not in tools (${names.join(', ')})`, 'name one of the tools the request defines');
+    problems.add(named.pointer, `names a ${named.noun} that is not among the tools (${names.join(', ')})`, 'name one of the tools the request defines');
   }
 }

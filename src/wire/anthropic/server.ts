@@ -81,7 +81,7 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
   }
   const tools = parseTools(body['tools'], problems);
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
-  checkToolChoice(toolChoice, tools, problems);
+  checkToolChoice(toolChoice, tools, problems, { pointer: '/tool_choice/name', noun: 'tool' });
   const parallelToolCalls = isRecord(body['tool_choice']) && body['tool_choice']['disable_parallel_tool_use'] === true ? false : undefined;
   const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 1 });
   const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });

@@ -104,7 +104,7 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
 
   const tools = parseTools(body['tools'], problems);
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
-  checkToolChoice(toolChoice, tools, problems);
+  checkToolChoice(toolChoice, tools, problems, { pointer: '/tool_choice/name', noun: 'function' });
   const parallelToolCalls = optionalBoolean(body, 'parallel_tool_calls', problems);
   const responseFormat = parseTextFormat(body['text'], problems);
   // `text.verbosity` and the like: settings of OpenAI's own models that no provider here reads.

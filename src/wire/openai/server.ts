@@ -101,7 +101,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
 
   const tools = parseTools(body['tools'], problems);
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
-  checkToolChoice(toolChoice, tools, problems);
+  checkToolChoice(toolChoice, tools, problems, { pointer: '/tool_choice/function/name', noun: 'function' });
   const parallelToolCalls = optionalBoolean(body, 'parallel_tool_calls', problems);
   const responseFormat = parseResponseFormat(body['response_format'], problems);
   const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 2 });
