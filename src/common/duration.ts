@@ -32,7 +32,7 @@ export interface DurationBounds {
 export function parseDuration(text: string, what = 'duration', bounds: DurationBounds = {}): number {
   const match = /^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
   if (match === null) {
-    throw new UsageError(`invalid ${what} "${text}"`, { hint: 'use a number with a unit: 500ms, 30s, 5m, 24h or 7d' });
+    throw new UsageError(`invalid ${what} "${text}"`, { hint: `use a number with a unit: ${unitExamples(bounds)}` });
   }
   const amount = Number(match[1]);
   const unit = match[2] ?? 's';
@@ -43,10 +43,27 @@ export function parseDuration(text: string, what = 'duration', bounds: DurationB
   if (!(milliseconds >= minimum && milliseconds <= maximum)) {
     const range = `between ${formatDuration(minimum)} and ${formatDuration(maximum)}`;
     throw new UsageError(`${what} must be ${range}, got "${text.trim()}"`, {
-      hint: `use a duration ${range}, with a unit: 500ms, 30s, 5m, 24h or 7d`,
+      hint: `use a duration ${range}, with a unit: ${unitExamples(bounds)}`,
     });
   }
   return milliseconds;
+}
+
+const EXAMPLES: readonly [text: string, milliseconds: number][] = [
+  ['500ms', 500],
+  ['30s', 30_000],
+  ['5m', 300_000],
+  ['24h', 86_400_000],
+  ['7d', 604_800_000],
+];
+
+/** `500ms, 30s, 5m, 24h or 7d`, less those outside `bounds` (a permit's at most 1h is not told `7d`). */
+function unitExamples(bounds: DurationBounds): string {
+  const minimum = bounds.minimumMs ?? 0;
+  const maximum = bounds.maximumMs ?? MAXIMUM_DURATION_MS;
+  const fitting = EXAMPLES.filter(([, milliseconds]) => milliseconds >= minimum && milliseconds <= maximum).map(([example]) => example);
+  const examples = fitting.length === 0 ? [formatDuration(maximum)] : fitting;
+  return examples.length === 1 ? (examples[0] as string) : `${examples.slice(0, -1).join(', ')} or ${examples.at(-1) as string}`;
 }
 
 /**

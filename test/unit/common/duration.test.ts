@@ -44,7 +44,11 @@ describe('parseDuration', () => {
     expect(parseDuration('1h', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 })).toBe(3_600_000);
     const error = usageError(() => parseDuration('2h', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 }));
     expect(error.message).toBe('--ttl must be between 1ms and 1h, got "2h"');
-    expect(error.hint).toContain('between 1ms and 1h');
+    expect(error.hint).toBe('use a duration between 1ms and 1h, with a unit: 500ms, 30s or 5m');
+    // Examples the flag would refuse are not offered.
+    expect(usageError(() => parseDuration('soon', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 })).hint).toBe('use a number with a unit: 500ms, 30s or 5m');
+    expect(usageError(() => parseDuration('soon', '--since')).hint).toBe('use a number with a unit: 500ms, 30s, 5m, 24h or 7d');
+    expect(usageError(() => parseDuration('1ms', '--wait', { minimumMs: 2, maximumMs: 100 })).hint).toBe('use a duration between 2ms and 100ms, with a unit: 100ms');
   });
 });
 
