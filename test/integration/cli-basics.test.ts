@@ -70,6 +70,20 @@ describe('CLI basics', () => {
     expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: '--home must name a directory, got an empty value' } });
   });
 
+  it('run --provider id:model beside a different --model is a usage error naming both, not a silent choice', async () => {
+    const { home, cleanup } = makeTempHome();
+    try {
+      const conflict = await runCli(['run', 'hi', '--provider', 'ollama:llama3.2', '--model', 'qwen3'], { home });
+      expect(conflict.exitCode).toBe(2);
+      expect(conflict.stderr).toContain('--provider ollama:llama3.2 names the model llama3.2 and --model names qwen3');
+      expect(conflict.stderr).toContain('give the model once: --provider ollama --model qwen3, or --provider ollama:llama3.2 alone');
+      // The same model twice is no conflict: the command goes on (and stops at the missing store).
+      expect((await runCli(['run', 'hi', '--provider', 'ollama:llama3.2', '--model', 'llama3.2'], { home })).exitCode).toBe(6);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('a literal --json after `--`, or as the value of --home, is not the flag: errors stay human', async () => {
     const temporary = makeTempHome();
     cleanup = temporary.cleanup;

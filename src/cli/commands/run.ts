@@ -62,6 +62,13 @@ Examples:
       const totalMs = options.timeout === undefined ? undefined : parseTimeout(options.timeout, '--timeout');
       const stream = options.stream ?? (process.stdout.isTTY === true && !output.json);
       const { provider: providerId, model: providerModel } = providerChoice(options.provider);
+      // `--provider id:model` names a model too: a different `--model` beside it would be silently ignored.
+      const namedModel = providerModel?.slice(providerModel.indexOf(':') + 1);
+      if (namedModel !== undefined && command.getOptionValueSource('model') === 'cli' && options.model !== namedModel && options.model !== providerModel) {
+        throw new UsageError(`--provider ${options.provider ?? ''} names the model ${namedModel} and --model names ${options.model ?? ''}`, {
+          hint: `give the model once: --provider ${providerId ?? ''} --model ${options.model ?? ''}, or --provider ${options.provider ?? ''} alone`,
+        });
+      }
       const model = providerModel ?? options.model ?? 'auto';
       const request: CanonicalRequest = {
         model,
