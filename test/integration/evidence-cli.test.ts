@@ -224,6 +224,11 @@ describe('syndicate evidence (CLI)', () => {
 
     const recent = await runCli(['evidence', 'export', '--since', '1h'], { home });
     expect(recent.stdout.trimEnd().split('\n')).toHaveLength(4);
+    // `--output -` is stdout, as with most tools: no file named "-".
+    const dash = await runCli(['evidence', 'export', '--output', '-'], { home, cwd: home });
+    expect(dash.exitCode, dash.stderr).toBe(0);
+    expect(dash.stdout).toBe(result.stdout);
+    expect(readdirSync(home)).not.toContain('-');
 
     // An existing file others can read is replaced by a 0600 one: the envelopes hold verbatim prompts.
     const file = join(home, 'export.jsonl');

@@ -151,13 +151,15 @@ export function evidenceCommand(): Command {
     .description('export envelopes as JSON lines (bodies as utf8 text or base64, with an encoding field)')
     .addOption(new Option('--format <format>', 'export format').choices(['jsonl']).default('jsonl'))
     .option('--since <duration>', 'only rows from this long ago, e.g. 24h')
-    .option('--output <file>', 'write to this file instead of stdout: mode 0600, replaced only once the export is complete (a symlink is refused)')
+    .option('--output <file>', 'write to this file instead of stdout (`-`: stdout): mode 0600, replaced only once the export is complete (a symlink is refused)')
     .addHelpText('after', '\nExample:\n  $ syndicate evidence export --format jsonl --since 24h --output evidence.jsonl')
     .action(async (options: ExportOptions, command: Command) => {
       const context = contextFor(command);
+      // `-` is stdout, as for most tools that take an output file.
+      const outputPath = options.output === '-' ? undefined : options.output;
       const { parseDuration } = await import('../../common/duration.js');
       if (options.format !== 'jsonl') throw new UsageError(`unknown --format "${options.format}"`, { hint: 'use --format jsonl' });
-      if (context.output.json && options.output === undefined) {
+      if (context.output.json && outputPath === undefined) {
         throw new UsageError('--json needs --output FILE: without it the export itself is written to stdout', {
           hint: 'add --output evidence.jsonl, or drop --json',
         });
@@ -165,7 +167,7 @@ export function evidenceCommand(): Command {
       const since = options.since === undefined ? undefined : Date.now() - parseDuration(options.since, '--since');
       const { exportEvidence } = await import('../../evidence/index.js');
       // Checked before the store is read: a refused --output costs nothing.
-      const file = options.output === undefined ? undefined : await createOutputFile(options.output);
+      const file = outputPath === undefined ? undefined : await createOutputFile(outputPath);
       let rows = 0;
       const unreadable: { id: string; reason: string }[] = [];
       const lineOf = (envelope: ExportedEnvelope): string => {
@@ -189,7 +191,7 @@ export function evidenceCommand(): Command {
         }
       }
       context.close();
-      const destination = options.output ?? 'stdout';
+      const destination = outputPath ?? 'stdout';
       if (unreadable.length > 0) {
         const named = unreadable.slice(0, SHOWN_UNREADABLE_ENVELOPES);
         const more = unreadable.length - named.length;
@@ -198,12 +200,12 @@ export function evidenceCommand(): Command {
             `${named.map((envelope) => `${envelope.id} (${envelope.reason})`).join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
           {
             hint: 'each is exported with {"unreadable": "<why>"} in place of the bytes it lacks; the store was changed outside syndicate: `syndicate evidence verify` names the first envelope affected',
-            details: { ...(options.output === undefined ? {} : { output: options.output }), rows, unreadable: unreadable.length, unreadableEnvelopes: named },
+            details: { ...(outputPath === undefined ? {} : { output: outputPath }), rows, unreadable: unreadable.length, unreadableEnvelopes: named },
           },
         );
       }
       const { output } = context;
-      if (options.output !== undefined) output.result({ output: options.output, rows }, () => output.info(`exported ${rows} envelopes to ${destination}`));
+      if (outputPath !== undefined) output.result({ output: outputPath, rows }, () => output.info(`exported ${rows} envelopes to ${destination}`));
     });
 
   evidence
