@@ -52,6 +52,8 @@ export interface ProbeRunnerOptions {
   timeoutOption?: string;
   /** Called before each request (spinner text). */
   onRequest?: (probe: string) => void;
+  /** Aborts the probe in flight (recorded as cancelled by the caller) and every later one. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -83,6 +85,8 @@ export class ProbeRunner {
    * Otherwise a failure is returned as the call's `failure`. A policy refusal is always thrown.
    */
   async call(probe: string, request: ProbeRequest): Promise<ProbeCall> {
+    // Told to stop between two probes: no further request is sent.
+    this.options.signal?.throwIfAborted();
     this.options.onRequest?.(probe);
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
     const call: ProbeCall = { probe, request, warnings: [] };
@@ -97,6 +101,7 @@ export class ProbeRunner {
           workflow: 'batch',
           timeouts: { connectMs: Math.min(timeoutMs, 10_000), firstByteMs: timeoutMs, idleMs: timeoutMs, totalMs: timeoutMs },
           ...(this.options.timeoutOption === undefined ? {} : { timeoutOption: this.options.timeoutOption }),
+          ...(this.options.signal === undefined ? {} : { signal: this.options.signal }),
         },
       );
       call.result = result;

@@ -232,3 +232,48 @@ describe('a streaming run whose reader goes away (`syndicate run … | head -c 1
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
   });
 });
+
+describe('a provider probe stopped with Ctrl-C or SIGTERM while the engine hangs', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'stuck', engine });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine.close();
+  });
+
+  for (const [command, signal, exitCode] of [
+    ['test', 'SIGINT', 130],
+    ['capabilities', 'SIGTERM', 143],
+  ] as const) {
+    it(`provider ${command}: ${signal} records the probe as cancelled by the caller, sends no further probe and exits ${exitCode}`, async () => {
+      engine.setFault('hang');
+      const before = engine.exchanges.filter((exchange) => exchange.method === 'POST').length;
+      const child = execa('node', [BIN, 'provider', command, 'stuck'], {
+        cwd: REPO_ROOT,
+        env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' },
+        reject: false,
+      });
+      // The probe is on the wire once its pending row is there.
+      await expect
+        .poll(async () => ((await scenario.json(['evidence', 'list', '--state', 'pending'])).document.evidence as unknown[]).length, { timeout: 15_000, interval: 200 })
+        .toBe(1);
+      child.kill(signal);
+      const ended = await child;
+      expect(ended.exitCode, ended.stderr).toBe(exitCode);
+      const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+      const row = (document.evidence as ListedRow[])[0]!;
+      expect(row).toMatchObject({ state: 'failed', error: { code: 'interrupted' } });
+      expect(row.error?.message).toMatch(signal === 'SIGINT' ? /cancelled by the operator/ : /terminated \(SIGTERM\)/);
+      // Exactly the one probe that was on the wire, none after it.
+      expect(engine.exchanges.filter((exchange) => exchange.method === 'POST').length - before).toBeLessThanOrEqual(1);
+      const verify = await scenario.cli(['evidence', 'verify']);
+      expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+    });
+  }
+});

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { CheckFailedError, UsageError } from '../../errors.js';
 import type { CapabilitiesReport, DiscoveryOutcome, ObservedDeviation, ProbeCheck, ProbeVerdict, ProviderTestReport } from '../../probes/types.js';
 import { contextFor, type CommandContext } from '../context.js';
+import { cancellable } from '../interrupt.js';
 import type { Output, Spinner } from '../output.js';
 
 interface ProbeCommandOptions {
@@ -40,11 +41,15 @@ Example:
         const spinner = await context.output.spinner(`testing ${id}`);
         let report: ProviderTestReport;
         try {
-          report = await testProvider(createPipelineContext(context.home, store), {
-            providerId: id,
-            timeoutMs,
-            ...(options.model === undefined ? {} : { model: options.model }),
-          });
+          // Ctrl-C or SIGTERM cancels the probe in flight, recorded as cancelled (as `run` does).
+          report = await cancellable((signal) =>
+            testProvider(createPipelineContext(context.home, store), {
+              providerId: id,
+              timeoutMs,
+              signal,
+              ...(options.model === undefined ? {} : { model: options.model }),
+            }),
+          );
         } finally {
           spinner.stop();
         }
@@ -97,23 +102,26 @@ Example:
         let spinner: Spinner | undefined;
         let report: CapabilitiesReport;
         try {
-          report = await probeCapabilities(createPipelineContext(context.home, store), {
-            providerId: id,
-            update: options.update,
-            timeoutMs,
-            jsonTrials: trials,
-            ...(options.model === undefined ? {} : { model: options.model }),
-            onProgress: async (progress) => {
-              if (progress.phase === 'start') {
-                spinner = await context.output.spinner(`probing ${progress.probe}`);
-                return;
-              }
-              const text = `${progress.probe}: ${progress.result.verdict} (${progress.result.observed})`;
-              if (progress.result.verdict === 'deviation' || progress.result.verdict === 'fail') spinner?.fail(text);
-              else spinner?.succeed(text);
-              spinner = undefined;
-            },
-          });
+          report = await cancellable((signal) =>
+            probeCapabilities(createPipelineContext(context.home, store), {
+              providerId: id,
+              update: options.update,
+              timeoutMs,
+              signal,
+              jsonTrials: trials,
+              ...(options.model === undefined ? {} : { model: options.model }),
+              onProgress: async (progress) => {
+                if (progress.phase === 'start') {
+                  spinner = await context.output.spinner(`probing ${progress.probe}`);
+                  return;
+                }
+                const text = `${progress.probe}: ${progress.result.verdict} (${progress.result.observed})`;
+                if (progress.result.verdict === 'deviation' || progress.result.verdict === 'fail') spinner?.fail(text);
+                else spinner?.succeed(text);
+                spinner = undefined;
+              },
+            }),
+          );
         } finally {
           spinner?.stop();
         }
