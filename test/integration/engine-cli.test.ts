@@ -112,6 +112,13 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
       expect(result.stderr).not.toContain('internal');
     });
 
+    it('a directory given as --model is exit 2 saying so, not "not found"', async () => {
+      const result = await runCli(['engine', 'serve', '--model', temporary.home, '--port', '0'], { home: temporary.home, env: env() });
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`--model ${temporary.home} is a directory, not a model file`);
+      expect(result.stderr).toContain(`hint: pass the .gguf file inside it (\`ls ${temporary.home}/*.gguf\`)`);
+    });
+
     it('without --json prints "syndicate engine serving MODEL at URL" on stdout, the rest on stderr', async () => {
       const { server, output } = startEngineServe([]);
       try {

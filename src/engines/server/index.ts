@@ -100,9 +100,14 @@ export interface RunningEngineServer {
  */
 export async function startEngineServer(options: EngineServerOptions): Promise<RunningEngineServer> {
   const modelPath = resolve(options.modelPath);
-  if (!existsSync(modelPath) || !statSync(modelPath).isFile()) {
+  if (!existsSync(modelPath)) {
     throw new UsageError(`model file not found: ${modelPath}`, { hint: 'pass a .gguf file, e.g. one written by `syndicate engine make-test-model --out tiny.gguf`' });
   }
+  const stats = statSync(modelPath);
+  if (stats.isDirectory()) {
+    throw new UsageError(`--model ${modelPath} is a directory, not a model file`, { hint: `pass the .gguf file inside it (\`ls ${modelPath}/*.gguf\`)` });
+  }
+  if (!stats.isFile()) throw new UsageError(`--model ${modelPath} is not a regular file`, { hint: 'pass a .gguf file' });
   const verdict = await checkLoopbackUrl(`http://${options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host}:1/`);
   if (!verdict.loopback) {
     throw new UsageError(`--host ${options.host} is not a loopback address: ${verdict.reason}`, {
