@@ -22,15 +22,30 @@ export interface DiscoveryOptions {
 /** Context window used when the engine reports none; always noted as a guess. */
 export const FALLBACK_CONTEXT_WINDOW = 4096;
 
-/** How to start each engine, for the hint of an unreachable-engine error. */
-export const ENGINE_START_HINTS: Record<EngineKind, string> = {
-  ollama: 'start Ollama with `ollama serve` (and `ollama pull llama3.2:3b` for a first model), or pass --base-url if it listens elsewhere',
-  'llama.cpp': 'start it with `llama-server -m model.gguf --port 8080`, or pass --base-url if it listens elsewhere',
-  vllm: 'start it with `vllm serve <model> --port 8000`, or pass --base-url if it listens elsewhere',
-  lmstudio: 'start the LM Studio server with `lms server start` (port 1234) or from the Developer tab, or pass --base-url',
-  'llama-swap': 'start it with `llama-swap --config config.yaml --listen 127.0.0.1:8080`, or pass --base-url',
-  'node-llama-cpp': 'start it with `syndicate engine serve --model model.gguf --port 8090`, or pass --base-url if it listens elsewhere',
-};
+/**
+ * How to start each engine so that it listens where `baseUrl` says (the hint of an
+ * unreachable-engine error): `provider add llama.cpp --base-url http://127.0.0.1:8081/v1` is told
+ * `--port 8081`, not the engine's default.
+ */
+export function engineStartHint(kind: EngineKind, baseUrl: string): string {
+  const url = new URL(baseUrl);
+  const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
+  const host = url.hostname;
+  switch (kind) {
+    case 'ollama':
+      return `start Ollama with \`${port === '11434' ? '' : `OLLAMA_HOST=${host}:${port} `}ollama serve\` (and \`ollama pull llama3.2:3b\` for a first model), or pass --base-url if it listens elsewhere`;
+    case 'llama.cpp':
+      return `start it with \`llama-server -m model.gguf --port ${port}\`, or pass --base-url if it listens elsewhere`;
+    case 'vllm':
+      return `start it with \`vllm serve <model> --port ${port}\`, or pass --base-url if it listens elsewhere`;
+    case 'lmstudio':
+      return `start the LM Studio server with \`lms server start --port ${port}\` or from the Developer tab, or pass --base-url if it listens elsewhere`;
+    case 'llama-swap':
+      return `start it with \`llama-swap --config config.yaml --listen ${host}:${port}\`, or pass --base-url if it listens elsewhere`;
+    case 'node-llama-cpp':
+      return `start it with \`syndicate engine serve --model model.gguf --port ${port}\`, or pass --base-url if it listens elsewhere`;
+  }
+}
 
 /** The engine root for an openai-wire baseUrl: the `/v1` suffix removed. */
 export function engineRootUrl(baseUrl: string): string {
@@ -73,7 +88,7 @@ export async function discoverModels(kind: EngineKind, baseUrl: string, options:
       throw new UpstreamError(`cannot discover models: ${kind} at ${root} ${error.status === undefined ? 'is not reachable' : 'answered with an error'} (${error.message})`, {
         code: error.code,
         ...(error.status === undefined ? {} : { status: error.status }),
-        hint: ENGINE_START_HINTS[kind],
+        hint: engineStartHint(kind, baseUrl),
         cause: error,
       });
     }

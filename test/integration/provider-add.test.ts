@@ -116,7 +116,12 @@ describe('provider add: discovery from running engines through the built CLI', (
     expect(result.exitCode).toBe(5);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(`error: cannot discover models: ollama at ${deadUrl.replace(/\/v1$/, '')} is not reachable`);
-    expect(result.stderr).toContain('hint: start Ollama with `ollama serve`');
+    // Told to start it where the given base URL says, not on Ollama's default port.
+    const deadPort = new URL(deadUrl).port;
+    expect(result.stderr).toContain(`hint: start Ollama with \`OLLAMA_HOST=127.0.0.1:${deadPort} ollama serve\``);
+    const llama = await runCli(['provider', 'add', 'llama.cpp', '--base-url', `http://127.0.0.1:${deadPort}/v1`], { home });
+    expect(llama.exitCode).toBe(5);
+    expect(llama.stderr).toContain(`hint: start it with \`llama-server -m model.gguf --port ${deadPort}\``);
     const json = await runCli(['provider', 'add', 'ollama', '--base-url', deadUrl, '--json'], { home });
     expect(json.exitCode).toBe(5);
     expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'engine_unreachable' } });
