@@ -64,12 +64,20 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
 }
 
 /**
- * A route refusal because the session's pinned model's class may not receive this request's
- * sensitivity (a restricted prompt in a session on a hosted model): the same refusal, with the fix
- * that fits a session. Undefined for every other error.
+ * A refusal whose fix is different in a session: the pinned model's class may not receive this
+ * request's sensitivity (a restricted prompt in a session on a hosted model), or the conversation
+ * has outgrown its window. Undefined for every other error.
  */
 function pinnedModelRefusal(context: PipelineContext, session: Session, error: unknown): PolicyRefusalError | undefined {
-  if (!(error instanceof PolicyRefusalError) || error.code !== 'route_denied' || session.active.kind !== 'pinned') return undefined;
+  if (!(error instanceof PolicyRefusalError) || session.active.kind !== 'pinned') return undefined;
+  if (error.code === 'context_length_exceeded') {
+    // Compaction happens on a switch; switching to the model the session is on compacts it in place.
+    return new PolicyRefusalError(error.code, error.message, {
+      hint: `compact the session by switching it (to the same model, or one with a larger window): \`syndicate provider switch ${activeModelLabel(session.active)} --session ${session.id}\``,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    });
+  }
+  if (error.code !== 'route_denied') return undefined;
   const { providerId } = session.active;
   const provider = currentProviders(context.store).find((candidate) => candidate.id === providerId);
   const level = error.details?.['sensitivity'];
