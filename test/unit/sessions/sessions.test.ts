@@ -179,6 +179,7 @@ describe('sessions', () => {
   it('refuses unknown models, duplicate names and unknown sessions with usage errors', () => {
     expect(() => startSession(store, policy, { model: 'local:nope' })).toThrow(/serves no model nope/);
     expect(() => startSession(store, policy, { model: 'nowhere:wide' })).toThrow(/no provider nowhere/);
+    expect(() => startSession(store, policy, { name: 'has a space' })).toThrow(/--name must be 1-128 characters/);
     startSession(store, policy, { name: 'triage' });
     expect(() => startSession(store, policy, { name: 'triage' })).toThrow(/named triage exists already/);
     expect(requireSession(store, 'triage').name).toBe('triage');
