@@ -136,6 +136,37 @@ export class PolicyRefusalError extends SyndicateError {
   }
 }
 
+/** Exit 2: `session show|approve`, `provider switch --session` or `run --session` name no stored session. */
+export class SessionNotFoundError extends SyndicateError {
+  constructor(session: string, options?: SyndicateErrorOptions) {
+    super('session_not_found', ExitCode.usage, `no session ${session}`, {
+      hint: 'list the sessions with `syndicate session list`, or start one with `syndicate session start`',
+      ...options,
+    });
+  }
+}
+
+/**
+ * Exit 4: the session's capability envelope does not cover its model — a switch went above the
+ * approved maximum (`session_envelope_invalidated`), or the model's class is above it
+ * (`session_envelope_exceeded`). Invocations are refused until `session approve` checkpoints it.
+ */
+export class SessionEnvelopeError extends PolicyRefusalError {
+  constructor(code: 'session_envelope_invalidated' | 'session_envelope_exceeded', sessionId: string, message: string, options?: SyndicateErrorOptions) {
+    super(code, message, { hint: `approve the envelope with \`syndicate session approve ${sessionId}\``, ...options });
+  }
+}
+
+/**
+ * Exit 2: a switch to a model whose context window cannot hold the session's newest turn (with
+ * the system prompt and room for an answer) even after every older turn is dropped.
+ */
+export class SessionContextTooLongError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('session_context_too_long', ExitCode.usage, message, options);
+  }
+}
+
 /** Exit 5: the upstream failed — unreachable, timeout, non-2xx after fallback. */
 export class UpstreamError extends SyndicateError {
   /** HTTP status when the upstream answered, undefined when it never did. */

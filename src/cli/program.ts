@@ -13,6 +13,7 @@ import { providerCommand } from './commands/provider.js';
 import { routeCommand } from './commands/route.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
+import { sessionCommand } from './commands/session.js';
 import { Output } from './output.js';
 
 export function buildProgram(): Command {
@@ -47,6 +48,7 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
   program.addCommand(classifyCommand());
   program.addCommand(routeCommand());
   program.addCommand(runCommand());
+  program.addCommand(sessionCommand());
   program.addCommand(permitCommand());
   program.addCommand(evidenceCommand());
   program.addCommand(serveCommand());

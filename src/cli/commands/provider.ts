@@ -180,6 +180,40 @@ Examples:
       }
     });
 
+  provider
+    .command('switch')
+    .description("switch a session to another model, keeping its context: compacted first when the new window is smaller (what was dropped is printed); a class above the session's envelope invalidates it until `session approve`")
+    .argument('<provider:model>', 'the registered model to switch to')
+    .requiredOption('--session <id>', 'the session to switch (id or name)')
+    .addHelpText('after', '\nExample:\n  $ syndicate provider switch ollama-local:llama3.2:1b --session triage')
+    .action(async (choice: string, options: { session: string }, command: Command) => {
+      const context = contextFor(command);
+      try {
+        const { switchSessionModel } = await import('../../sessions/index.js');
+        const report = await switchSessionModel(await context.store({ existing: true }), options.session, choice);
+        const { output } = context;
+        const { describeDroppedTurns } = await import('./session.js');
+        output.result({ switch: report }, () => {
+          const from = report.from.kind === 'auto' ? 'auto' : `${report.from.providerId}:${report.from.model}`;
+          output.line(`session ${report.session.id}: ${from} → ${report.to.providerId}:${report.to.model} (${report.to.capabilityClass}, window ${report.to.contextWindow})`);
+          if (report.droppedTurns.length === 0) output.line(`context kept whole (${report.promptTokens} tokens estimated, ${report.room} left for an answer)`);
+          else {
+            output.line(`compacted to fit: dropped ${counted(report.droppedTurns.length, 'turn')}, kept ${report.promptTokens} tokens estimated (${report.room} left for an answer):`);
+            for (const line of describeDroppedTurns(report.droppedTurns)) output.line(`  dropped ${line}`);
+          }
+          if (report.invalidatedEnvelope) {
+            output.line(
+              output.color.yellow(
+                `envelope invalidated: ${report.to.capabilityClass} is above the approved ${report.session.envelope.maxCapability}; runs are refused until \`syndicate session approve ${report.session.id}\``,
+              ),
+            );
+          }
+        });
+      } finally {
+        context.close();
+      }
+    });
+
   provider.addCommand(providerTestCommand());
   provider.addCommand(providerCapabilitiesCommand());
   return provider;

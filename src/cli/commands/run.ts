@@ -2,8 +2,8 @@ import { Command, Option } from 'commander';
 import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
 import { providerChoice } from '../../invoke/provider-choice.js';
-import type { InvocationResult } from '../../invoke/types.js';
-import type { CanonicalRequest } from '../../wire/canonical.js';
+import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
+import type { CanonicalRequest, StreamPart } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
 import { numberOption, positiveIntegerOption, readStdin, sessionOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
@@ -29,7 +29,7 @@ export function runCommand(): Command {
     .description('one governed invocation: classify, route, permit, invoke, record evidence; the answer goes to stdout')
     .argument('[prompt]', 'the prompt; `-` or omitted reads stdin')
     .option('--provider <id[:model]>', 'use only this provider (and model); every policy rule still applies')
-    .option('--model <model>', 'model id, alias, `provider:model` or `auto`', 'auto')
+    .option('--model <model>', 'model id, alias, `provider:model` or `auto` (default)')
     .option('--system <text>', 'system prompt')
     .option('--max-tokens <n>', 'maximum tokens to generate')
     .option('--temperature <t>', 'sampling temperature')
@@ -40,7 +40,7 @@ export function runCommand(): Command {
     .option('--no-stream', 'wait for the whole answer')
     .addOption(new Option('--workflow <class>', 'workflow class for routing').choices([...WORKFLOW_CLASSES]))
     .addOption(new Option('--sensitivity <level>', 'raise the sensitivity (a hint never lowers it)').choices([...SENSITIVITY_LEVELS]))
-    .option('--session <id>', 'session id recorded with the evidence')
+    .option('--session <id>', 'continue a stored session (`session start`): its conversation and model; any other id is only recorded with the evidence')
     .option('--timeout <duration>', 'give up after this long, e.g. 90s (default 10m; from 1ms to 24d)')
     .addHelpText(
       'after',
@@ -70,41 +70,52 @@ Examples:
         });
       }
       const model = providerModel ?? options.model ?? 'auto';
-      const request: CanonicalRequest = {
-        model,
-        ...(options.system === undefined ? {} : { system: options.system }),
-        messages: [{ role: 'user', content: [{ type: 'text', text }] }],
+      const requestSettings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'> = {
         ...(maxTokens === undefined ? {} : { maxTokens }),
         ...(temperature === undefined ? {} : { temperature }),
         ...(options.jsonMode === true ? { responseFormat: { type: 'json_object' as const } } : {}),
         stream,
       };
+      const request: CanonicalRequest = {
+        model,
+        ...(options.system === undefined ? {} : { system: options.system }),
+        messages: [{ role: 'user', content: [{ type: 'text', text }] }],
+        ...requestSettings,
+      };
       const { invoke } = await import('../../invoke/pipeline.js');
       const { createPipelineContext } = await import('../../invoke/context.js');
       const store = await context.store({ existing: true }); // `run` needs init's key and policy too: never half-create a home
+      // A stored session carries the conversation and decides the model; any other id is only recorded with the evidence.
+      const storedSession = sessionId === undefined ? undefined : (await import('../../sessions/sessions.js')).findSession(store, sessionId);
+      const sessions = storedSession === undefined ? undefined : await import('../../sessions/converse.js');
+      if (sessions !== undefined && storedSession !== undefined) {
+        sessions.refuseSessionOverrides(storedSession, {
+          ...(options.provider === undefined ? {} : { provider: options.provider }),
+          ...(options.model === undefined ? {} : { model: options.model }),
+          ...(options.system === undefined ? {} : { system: options.system }),
+        });
+      }
       const pipeline = createPipelineContext(context.home, store);
       const spinner = stream ? undefined : await output.spinner('routing');
       let printedAnything = false;
       let printingReasoning = false;
       const showReasoning = options.showReasoning === true && !output.json;
       let result: InvocationResult;
+      let sessionTurn: { id: string; turn: number } | undefined;
       try {
         // Ctrl-C aborts the call through its signal: the pipeline records the attempt as cancelled by
         // the caller (with the first-token time and the bytes received so far) and throws InterruptedError (exit 130).
-        result = await cancellable((signal) =>
-          invoke(pipeline, {
-            request,
+        result = await cancellable(async (signal) => {
+          const common = {
             signal,
             caller: 'cli',
             timeoutOption: 'syndicate run --timeout',
-            ...(providerId === undefined ? {} : { provider: providerId }),
             ...(options.permit === undefined ? {} : { permitToken: options.permit }),
             ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
             ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity }),
-            ...(sessionId === undefined ? {} : { sessionId }),
             ...(totalMs === undefined ? {} : { timeouts: { totalMs } }),
-            onAttempt: (attempt) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
-            onPart: (part) => {
+            onAttempt: (attempt: AttemptStarted) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
+            onPart: (part: StreamPart) => {
               if (!stream || output.json) return;
               if (part.type === 'reasoning-delta' && showReasoning) {
                 output.writeStderr(output.color.dim(part.text));
@@ -117,8 +128,19 @@ Examples:
                 printedAnything = true;
               }
             },
-          }),
-        );
+          };
+          if (sessions !== undefined && storedSession !== undefined) {
+            const answered = await sessions.invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: text, settings: requestSettings });
+            sessionTurn = { id: answered.session.id, turn: answered.turn };
+            return answered.result;
+          }
+          return invoke(pipeline, {
+            ...common,
+            request,
+            ...(providerId === undefined ? {} : { provider: providerId }),
+            ...(sessionId === undefined ? {} : { sessionId }),
+          });
+        });
       } catch (error) {
         spinner?.stop();
         if (printedAnything) output.write('\n');
@@ -128,7 +150,7 @@ Examples:
       const { response } = result;
       if (output.json) {
         const { invocationSummary } = await import('../../invoke/summary.js');
-        output.document(invocationSummary(result));
+        output.document({ ...invocationSummary(result), ...(sessionTurn === undefined ? {} : { session: sessionTurn }) });
         return;
       }
       if (!stream && showReasoning && response.reasoning !== undefined) output.info(output.color.dim(response.reasoning));
@@ -144,7 +166,7 @@ Examples:
       const hops = result.attempts.length > 1 ? `, after ${result.attempts.length - 1} fallback hop(s)` : '';
       output.info(
         output.color.dim(
-          `${result.provider.id}@v${result.provider.version} ${result.model} · ${result.classification.level} · ${tokens} · ${latency}${hops} · evidence ${result.evidenceId}`,
+          `${result.provider.id}@v${result.provider.version} ${result.model} · ${result.classification.level} · ${tokens} · ${latency}${hops} · evidence ${result.evidenceId}${sessionTurn === undefined ? '' : ` · session ${sessionTurn.id} turn ${sessionTurn.turn}`}`,
         ),
       );
     });

@@ -1,0 +1,109 @@
+import { PolicyRefusalError, UsageError } from '../errors.js';
+import { currentPolicy } from '../invoke/context.js';
+import { invoke } from '../invoke/pipeline.js';
+import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
+import { currentProviders } from '../registry/provider-cache.js';
+import { isSensitivityLevel } from '../common/vocabulary.js';
+import type { CanonicalRequest } from '../wire/canonical.js';
+import { canonicalMessages } from './compaction.js';
+import { appendTurn, checkEnvelope, requireSession, sessionMessages } from './sessions.js';
+import { activeModelLabel, type Session } from './types.js';
+
+/** A turn of a stored session: the prompt, and the request settings besides the conversation. */
+export interface SessionInvocationInput extends Omit<InvocationInput, 'request' | 'provider' | 'sessionId'> {
+  sessionId: string;
+  prompt: string;
+  /** Max tokens, temperature, response format, stream: everything but the model, system prompt and messages. */
+  settings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'>;
+}
+
+export interface SessionInvocationResult {
+  result: InvocationResult;
+  session: Session;
+  /** The number of the turn appended. */
+  turn: number;
+}
+
+/**
+ * One governed invocation in a stored session: the request carries the session's system prompt,
+ * the messages in its context and the new prompt, pinned to its active model (every policy rule
+ * still applies). Refused (exit 4) while the envelope does not cover the model. Only an answered
+ * invocation appends its turn — prompt and answer, in one transaction; a refused or failed one
+ * leaves the session as it was.
+ */
+export async function invokeInSession(context: PipelineContext, input: SessionInvocationInput): Promise<SessionInvocationResult> {
+  const { sessionId, prompt, settings, ...rest } = input;
+  const session = requireSession(context.store, sessionId);
+  const { policy } = currentPolicy(context);
+  checkEnvelope(context.store, session, policy);
+  const request: CanonicalRequest = {
+    ...settings,
+    model: activeModelLabel(session.active),
+    ...(session.systemPrompt === null ? {} : { system: session.systemPrompt }),
+    messages: [...canonicalMessages(sessionMessages(context.store, session.id, { inContext: true })), { role: 'user', content: [{ type: 'text', text: prompt }] }],
+  };
+  let result: InvocationResult;
+  try {
+    result = await invoke(context, {
+      ...rest,
+      request,
+      sessionId: session.id,
+      ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
+    });
+  } catch (error) {
+    throw pinnedModelRefusal(context, session, error) ?? error;
+  }
+  const turn = appendTurn(context.store, session.id, {
+    prompt,
+    answer: result.response.text,
+    providerId: result.provider.id,
+    model: result.model,
+    evidenceId: result.evidenceId,
+  });
+  return { result, session: requireSession(context.store, session.id), turn };
+}
+
+/**
+ * A refusal whose fix is different in a session: the pinned model's class may not receive this
+ * request's sensitivity (a restricted prompt in a session on a hosted model), or the conversation
+ * has outgrown its window. Undefined for every other error.
+ */
+function pinnedModelRefusal(context: PipelineContext, session: Session, error: unknown): PolicyRefusalError | undefined {
+  if (!(error instanceof PolicyRefusalError) || session.active.kind !== 'pinned') return undefined;
+  if (error.code === 'context_length_exceeded') {
+    // Compaction happens on a switch; switching to the model the session is on compacts it in place.
+    return new PolicyRefusalError(error.code, error.message, {
+      hint: `compact the session by switching it (to the same model, or one with a larger window): \`syndicate provider switch ${activeModelLabel(session.active)} --session ${session.id}\``,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    });
+  }
+  if (error.code !== 'route_denied') return undefined;
+  const { providerId } = session.active;
+  const provider = currentProviders(context.store).find((candidate) => candidate.id === providerId);
+  const level = error.details?.['sensitivity'];
+  if (provider === undefined || !isSensitivityLevel(level)) return undefined;
+  if (currentPolicy(context).policy.sensitivity[level].includes(provider.record.class)) return undefined;
+  return new PolicyRefusalError(
+    'session_model_not_permitted',
+    `session ${session.id} is on ${activeModelLabel(session.active)} (${provider.record.class}), which the policy does not allow to receive this ${level} request; nothing was sent and the session is unchanged`,
+    {
+      hint: `switch the session to a model that may receive ${level} data (\`syndicate provider switch PROVIDER:MODEL --session ${session.id}\`), or send this prompt without --session`,
+      details: { ...error.details, refusal: error.toJSON() },
+    },
+  );
+}
+
+/** Options `run` cannot combine with a stored session: the session decides them. */
+export function refuseSessionOverrides(session: Session, overrides: { provider?: string; model?: string; system?: string }): void {
+  const pinned = `the session is on ${activeModelLabel(session.active)}`;
+  if (overrides.provider !== undefined || (overrides.model !== undefined && overrides.model !== 'auto')) {
+    throw new UsageError(`--provider and --model cannot be combined with --session ${session.id}: ${pinned}`, {
+      hint: `switch its model with \`syndicate provider switch PROVIDER:MODEL --session ${session.id}\`, then run again`,
+    });
+  }
+  if (overrides.system !== undefined) {
+    throw new UsageError(`--system cannot be combined with --session ${session.id}: a session's system prompt is set when it starts`, {
+      hint: 'start a session with the system prompt you want: `syndicate session start --system TEXT`',
+    });
+  }
+}

@@ -1,0 +1,4 @@
+export * from './types.js';
+export * from './sessions.js';
+export * from './compaction.js';
+export * from './switch.js';

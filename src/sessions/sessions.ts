@@ -1,0 +1,312 @@
+import { newId } from '../common/ids.js';
+import { capabilityRank, CAPABILITY_CLASSES, SESSION_ID_PATTERN, SESSION_ID_RULE, type CapabilityClass } from '../common/vocabulary.js';
+import { SessionEnvelopeError, SessionNotFoundError, UsageError } from '../errors.js';
+import type { Policy } from '../policy/types.js';
+import { currentProviders } from '../registry/provider-cache.js';
+import type { RegisteredProvider } from '../registry/types.js';
+import type { Store } from '../store/store.js';
+import {
+  activeModelLabel,
+  type ActiveModel,
+  type DroppedTurn,
+  type Session,
+  type SessionCheckpoint,
+  type SessionDetail,
+  type SessionMessage,
+  type SessionSummary,
+  type SessionSwitch,
+} from './types.js';
+
+interface SessionRow {
+  id: string;
+  name: string | null;
+  system_prompt: string | null;
+  provider_id: string | null;
+  model: string | null;
+  created_at: string;
+  updated_at: string;
+  envelope_invalidated_at: string | null;
+  envelope_invalidated_reason: string | null;
+  max_capability: CapabilityClass;
+}
+
+const SELECT_SESSION = `SELECT s.*, (SELECT c.max_capability FROM session_checkpoints AS c WHERE c.session_id = s.id ORDER BY c.id DESC LIMIT 1) AS max_capability
+  FROM sessions AS s`;
+
+function toSession(row: SessionRow): Session {
+  const active: ActiveModel =
+    row.provider_id === null || row.model === null ? { kind: 'auto' } : { kind: 'pinned', providerId: row.provider_id, model: row.model };
+  return {
+    id: row.id,
+    name: row.name,
+    systemPrompt: row.system_prompt,
+    active,
+    envelope:
+      row.envelope_invalidated_at === null
+        ? { maxCapability: row.max_capability, state: 'approved' }
+        : {
+            maxCapability: row.max_capability,
+            state: 'invalidated',
+            invalidatedAt: row.envelope_invalidated_at,
+            invalidatedReason: row.envelope_invalidated_reason ?? 'invalidated',
+          },
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** A registered, active provider's model, resolved from `provider:model` (the model by id or alias). */
+export interface ResolvedModel {
+  provider: RegisteredProvider;
+  model: string;
+  capabilityClass: CapabilityClass;
+  contextWindow: number;
+}
+
+/** Resolves `provider:model` to a registered model the pipeline may call at all; a usage error otherwise. */
+export function resolveModel(store: Store, choice: string, option: string): ResolvedModel {
+  const separator = choice.indexOf(':');
+  if (separator <= 0 || separator === choice.length - 1) {
+    throw new UsageError(`${option} takes provider:model, got ${JSON.stringify(choice)}`, { hint: 'name a registered model, e.g. ollama-local:llama3.2:1b (see `syndicate provider list`)' });
+  }
+  const providerId = choice.slice(0, separator);
+  const modelId = choice.slice(separator + 1);
+  const provider = currentProviders(store).find((candidate) => candidate.id === providerId);
+  if (provider === undefined) {
+    throw new UsageError(`no provider ${providerId} is registered`, { hint: 'see `syndicate provider list`; register one with `syndicate provider register FILE`' });
+  }
+  if (provider.retiredAt !== null) throw new UsageError(`provider ${providerId} is retired`, { hint: 'pick an active provider from `syndicate provider list`' });
+  if (provider.record.class === 'blocked') throw new UsageError(`provider ${providerId} is blocked and never called`, { hint: 'pick a provider of another class from `syndicate provider list`' });
+  const model = provider.record.models.find((candidate) => candidate.id === modelId || (candidate.aliases ?? []).includes(modelId));
+  if (model === undefined) {
+    throw new UsageError(`provider ${providerId} serves no model ${modelId}`, { hint: `its models: ${provider.record.models.map((candidate) => candidate.id).join(', ')}` });
+  }
+  return { provider, model: model.id, capabilityClass: model.capabilityClass, contextWindow: model.contextWindow };
+}
+
+/**
+ * The highest capability class an `auto` session may reach: the highest of the models of active
+ * providers whose class the policy lets receive some sensitivity level (the policy sets no
+ * capability ceiling of its own). `small` when there is none yet.
+ */
+export function highestAllowedCapability(providers: readonly RegisteredProvider[], policy: Policy): CapabilityClass {
+  const allowedClasses = new Set(Object.values(policy.sensitivity).flat());
+  let highest = 0;
+  for (const provider of providers) {
+    if (provider.retiredAt !== null || provider.record.class === 'blocked' || !allowedClasses.has(provider.record.class)) continue;
+    for (const model of provider.record.models) highest = Math.max(highest, capabilityRank(model.capabilityClass));
+  }
+  return CAPABILITY_CLASSES[highest] ?? 'small';
+}
+
+/** The capability class the session's envelope must cover: its pinned model's, or what `auto` may reach. */
+export function requiredCapability(store: Store, session: Session, policy: Policy): CapabilityClass {
+  if (session.active.kind === 'auto') return highestAllowedCapability(currentProviders(store), policy);
+  return resolveModel(store, activeModelLabel(session.active), 'the session model').capabilityClass;
+}
+
+export interface StartSessionOptions {
+  name?: string;
+  systemPrompt?: string;
+  /** `provider:model`, or `auto` (default). */
+  model?: string;
+  now?: Date;
+}
+
+/**
+ * Starts a session. Its first checkpoint approves the active model's capability class — or, for
+ * `auto`, the highest class the policy allows among the registered models (`highestAllowedCapability`).
+ */
+export function startSession(store: Store, policy: Policy, options: StartSessionOptions = {}): Session {
+  const now = (options.now ?? new Date()).toISOString();
+  const choice = options.model ?? 'auto';
+  const resolved = choice === 'auto' ? undefined : resolveModel(store, choice, '--model');
+  const maxCapability = resolved?.capabilityClass ?? highestAllowedCapability(currentProviders(store), policy);
+  const name = options.name?.trim();
+  // The name is what `run --session` is given, so it follows the same rule as any session id.
+  if (name !== undefined && !SESSION_ID_PATTERN.test(name)) {
+    throw new UsageError(`--name must be ${SESSION_ID_RULE}, got ${JSON.stringify(options.name)}`, { hint: 'for example --name triage-1, or leave --name out' });
+  }
+  const id = newId('ses');
+  store.transaction(() => {
+    if (name !== undefined && store.statement('SELECT 1 FROM sessions WHERE name = ?').get(name) !== undefined) {
+      throw new UsageError(`a session named ${name} exists already`, { hint: `continue it (\`syndicate session show ${name}\`) or pick another --name` });
+    }
+    store
+      .statement('INSERT INTO sessions (id, name, system_prompt, provider_id, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(id, name ?? null, options.systemPrompt ?? null, resolved?.provider.id ?? null, resolved?.model ?? null, now, now);
+    store.statement('INSERT INTO session_checkpoints (session_id, max_capability, reason, approved_at) VALUES (?, ?, ?, ?)').run(id, maxCapability, 'start', now);
+  });
+  return requireSession(store, id);
+}
+
+/** A stored session by id or name (an id wins), or undefined: `run --session` takes free-form ids too. */
+export function findSession(store: Store, idOrName: string): Session | undefined {
+  const row = store.statement(`${SELECT_SESSION} WHERE s.id = ? OR s.name = ? ORDER BY s.id = ? DESC LIMIT 1`).get(idOrName, idOrName, idOrName) as
+    | SessionRow
+    | undefined;
+  return row === undefined ? undefined : toSession(row);
+}
+
+/** A stored session by id or name; `SessionNotFoundError` (exit 2) otherwise. */
+export function requireSession(store: Store, idOrName: string): Session {
+  const session = findSession(store, idOrName);
+  if (session === undefined) throw new SessionNotFoundError(idOrName);
+  return session;
+}
+
+/** Every session, newest first, with how many turns are in its context and how many were dropped. */
+export function listSessions(store: Store): SessionSummary[] {
+  const rows = store
+    .statement(
+      `SELECT x.*,
+        (SELECT COUNT(DISTINCT m.turn) FROM session_messages AS m WHERE m.session_id = x.id AND m.dropped_by_switch IS NULL) AS turns,
+        (SELECT COUNT(DISTINCT m.turn) FROM session_messages AS m WHERE m.session_id = x.id AND m.dropped_by_switch IS NOT NULL) AS dropped_turns
+       FROM (${SELECT_SESSION}) AS x ORDER BY x.created_at DESC, x.id DESC`,
+    )
+    .all() as (SessionRow & { turns: number; dropped_turns: number })[];
+  return rows.map((row) => ({ ...toSession(row), turns: row.turns, droppedTurns: row.dropped_turns }));
+}
+
+interface MessageRow {
+  seq: number;
+  turn: number;
+  role: 'user' | 'assistant';
+  text: string;
+  provider_id: string | null;
+  model: string | null;
+  evidence_id: string | null;
+  created_at: string;
+  dropped_by_switch: number | null;
+}
+
+/** The session's messages in order; `inContext`: only those compaction has not dropped. */
+export function sessionMessages(store: Store, sessionId: string, options: { inContext?: boolean } = {}): SessionMessage[] {
+  const filter = options.inContext === true ? ' AND dropped_by_switch IS NULL' : '';
+  const rows = store.statement(`SELECT * FROM session_messages WHERE session_id = ?${filter} ORDER BY seq`).all(sessionId) as MessageRow[];
+  return rows.map((row) => ({
+    seq: row.seq,
+    turn: row.turn,
+    role: row.role,
+    text: row.text,
+    providerId: row.provider_id,
+    model: row.model,
+    evidenceId: row.evidence_id,
+    createdAt: row.created_at,
+    droppedBySwitch: row.dropped_by_switch,
+  }));
+}
+
+/** Everything `session show` prints. */
+export function sessionDetail(store: Store, idOrName: string): SessionDetail {
+  const session = requireSession(store, idOrName);
+  const checkpoints = (
+    store.statement('SELECT id, max_capability, reason, approved_at FROM session_checkpoints WHERE session_id = ? ORDER BY id').all(session.id) as {
+      id: number;
+      max_capability: CapabilityClass;
+      reason: string;
+      approved_at: string;
+    }[]
+  ).map((row): SessionCheckpoint => ({ id: row.id, maxCapability: row.max_capability, reason: row.reason, approvedAt: row.approved_at }));
+  const switches = (
+    store.statement('SELECT * FROM session_switches WHERE session_id = ? ORDER BY id').all(session.id) as {
+      id: number;
+      from_provider_id: string | null;
+      from_model: string | null;
+      to_provider_id: string;
+      to_model: string;
+      to_capability_class: CapabilityClass;
+      to_context_window: number;
+      dropped_turns: string;
+      invalidated_envelope: number;
+      switched_at: string;
+    }[]
+  ).map(
+    (row): SessionSwitch => ({
+      id: row.id,
+      from: row.from_provider_id === null || row.from_model === null ? { kind: 'auto' } : { kind: 'pinned', providerId: row.from_provider_id, model: row.from_model },
+      to: { providerId: row.to_provider_id, model: row.to_model, capabilityClass: row.to_capability_class, contextWindow: row.to_context_window },
+      droppedTurns: JSON.parse(row.dropped_turns) as DroppedTurn[],
+      invalidatedEnvelope: row.invalidated_envelope === 1,
+      switchedAt: row.switched_at,
+    }),
+  );
+  return { ...session, messages: sessionMessages(store, session.id), checkpoints, switches };
+}
+
+/** An answered turn: the operator's prompt and the answer, with who answered and its evidence. */
+export interface AnsweredTurn {
+  prompt: string;
+  answer: string;
+  providerId: string;
+  model: string;
+  evidenceId: string;
+  now?: Date;
+}
+
+/** Appends the prompt and its answer as the session's next turn, in one transaction. Returns the turn number. */
+export function appendTurn(store: Store, sessionId: string, turn: AnsweredTurn): number {
+  const now = (turn.now ?? new Date()).toISOString();
+  return store.transaction(() => {
+    const last = store.statement('SELECT MAX(seq) AS seq, MAX(turn) AS turn FROM session_messages WHERE session_id = ?').get(sessionId) as {
+      seq: number | null;
+      turn: number | null;
+    };
+    const number = (last.turn ?? 0) + 1;
+    const seq = last.seq ?? 0;
+    const insert = store.statement(
+      'INSERT INTO session_messages (session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    insert.run(sessionId, seq + 1, number, 'user', turn.prompt, null, null, null, now);
+    insert.run(sessionId, seq + 2, number, 'assistant', turn.answer, turn.providerId, turn.model, turn.evidenceId, now);
+    store.statement('UPDATE sessions SET updated_at = ? WHERE id = ?').run(now, sessionId);
+    return number;
+  });
+}
+
+/**
+ * Refuses (exit 4) an invocation the session's envelope does not cover: one invalidated by a
+ * switch, or a model (the pinned one, or any `auto` may reach) above the approved maximum.
+ */
+export function checkEnvelope(store: Store, session: Session, policy: Policy): void {
+  if (session.envelope.state === 'invalidated') {
+    throw new SessionEnvelopeError(
+      'session_envelope_invalidated',
+      session.id,
+      `session ${session.id}'s capability envelope is invalidated (${session.envelope.invalidatedReason ?? 'invalidated'}): invocations are refused until a new checkpoint approves it`,
+    );
+  }
+  const required = requiredCapability(store, session, policy);
+  if (capabilityRank(required) > capabilityRank(session.envelope.maxCapability)) {
+    const what = session.active.kind === 'auto' ? 'a model auto routing may pick' : `its model ${activeModelLabel(session.active)}`;
+    throw new SessionEnvelopeError(
+      'session_envelope_exceeded',
+      session.id,
+      `session ${session.id}'s envelope approves up to ${session.envelope.maxCapability}, but ${what} is ${required}: invocations are refused until a new checkpoint approves it`,
+    );
+  }
+}
+
+/**
+ * A new checkpoint (`session approve`): the envelope approves up to `maxCapability` (default: what
+ * the active model needs, `requiredCapability`) and holds again. A maximum below what the active
+ * model needs is refused: it would approve nothing the session can run.
+ */
+export function approveEnvelope(store: Store, policy: Policy, idOrName: string, maxCapability?: CapabilityClass, now: Date = new Date()): Session {
+  const session = requireSession(store, idOrName);
+  const required = requiredCapability(store, session, policy);
+  const approved = maxCapability ?? required;
+  if (capabilityRank(approved) < capabilityRank(required)) {
+    throw new UsageError(`--max-capability ${approved} is below ${required}, the class of ${activeModelLabel(session.active)}`, {
+      hint: `approve at least ${required} (\`syndicate session approve ${session.id} --max-capability ${required}\`), or switch to a smaller model first with \`syndicate provider switch PROVIDER:MODEL --session ${session.id}\``,
+    });
+  }
+  const at = now.toISOString();
+  store.transaction(() => {
+    store.statement('INSERT INTO session_checkpoints (session_id, max_capability, reason, approved_at) VALUES (?, ?, ?, ?)').run(session.id, approved, 'approve', at);
+    store
+      .statement('UPDATE sessions SET envelope_invalidated_at = NULL, envelope_invalidated_reason = NULL, updated_at = ? WHERE id = ?')
+      .run(at, session.id);
+  });
+  return requireSession(store, session.id);
+}

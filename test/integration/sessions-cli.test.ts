@@ -1,0 +1,231 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+
+/**
+ * Sessions through the CLI against fake engines: a conversation carried across runs (checked in the
+ * bytes the engine received), compaction on a switch to a smaller window, the capability envelope
+ * refusing runs until approved, and failed or refused runs leaving the session as it was.
+ */
+describe('syndicate session, provider switch and run --session', () => {
+  const engines: FakeEngine[] = [];
+  let scenario: Scenario;
+  let ollama: FakeEngine;
+  let anthropic: FakeEngine;
+  const env = { FAKE_ANTHROPIC_KEY: 'sk-ant-fake' };
+
+  beforeAll(async () => {
+    ollama = await startFakeEngine({
+      kind: 'ollama',
+      models: [
+        { id: 'chat-wide', contextWindow: 32_768 },
+        { id: 'chat-narrow', contextWindow: 2_048 },
+        { id: 'chat-large', contextWindow: 32_768 },
+      ],
+    });
+    anthropic = await startFakeEngine({ kind: 'anthropic' });
+    engines.push(ollama, anthropic);
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    const local = join(scenario.home, 'local.yaml');
+    writeFileSync(
+      local,
+      [
+        'apiVersion: syndicate/v1',
+        'kind: Provider',
+        'id: local',
+        'class: local',
+        'wire: openai',
+        `baseUrl: ${ollama.baseUrl}`,
+        'models:',
+        '  - { id: chat-wide, contextWindow: 32768, capabilityClass: small }',
+        '  - { id: chat-narrow, contextWindow: 2048, capabilityClass: small }',
+        '  - { id: chat-large, contextWindow: 32768, capabilityClass: large }',
+        'deviations: []',
+        '',
+      ].join('\n'),
+    );
+    const hosted = join(scenario.home, 'claude.yaml');
+    writeFileSync(
+      hosted,
+      [
+        'apiVersion: syndicate/v1',
+        'kind: Provider',
+        'id: claude',
+        'class: approved_hosted',
+        'wire: anthropic',
+        `baseUrl: ${anthropic.baseUrl}`,
+        'auth: { env: FAKE_ANTHROPIC_KEY }',
+        'models:',
+        '  - { id: claude-sonnet-4-20250514, contextWindow: 200000, capabilityClass: frontier }',
+        'deviations: []',
+        '',
+      ].join('\n'),
+    );
+    const registered = await scenario.cli(['provider', 'register', local, hosted]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all(engines.map((engine) => engine.close()));
+  });
+
+  async function startSession(args: string[]): Promise<string> {
+    const { result, document } = await scenario.json(['session', 'start', ...args]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return (document.session as { id: string }).id;
+  }
+
+  async function run(prompt: string, session: string): Promise<Record<string, any>> {
+    const { result, document } = await scenario.json(['run', prompt, '--session', session, '--no-stream'], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    return document as Record<string, any>;
+  }
+
+  async function show(session: string): Promise<Record<string, any>> {
+    const { result, document } = await scenario.json(['session', 'show', session]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return document.session as Record<string, any>;
+  }
+
+  /** The chat messages of the last request the fake Ollama received. */
+  function lastSentMessages(): { role: string; content: string }[] {
+    const exchange = inferenceExchanges(ollama).at(-1)!;
+    return JSON.parse(exchange.requestBody.toString()).messages;
+  }
+
+  it('a two-turn conversation: the second request carries the first turn, and both turns are stored with their evidence', async () => {
+    const id = await startSession(['--name', 'two-turns', '--model', 'local:chat-wide', '--system', 'Be brief.']);
+    const first = await run('Name the capital of France.', id);
+    expect(first.answer).toBe(DEFAULT_ANSWER);
+    expect(first.session).toEqual({ id, turn: 1 });
+    expect(lastSentMessages()).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Name the capital of France.' },
+    ]);
+
+    const second = await run('And of Italy?', 'two-turns');
+    expect(second.session).toEqual({ id, turn: 2 });
+    expect(second.model).toBe('chat-wide');
+    const exchange = inferenceExchanges(ollama).at(-1)!;
+    expect(JSON.parse(exchange.requestBody.toString()).messages).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Name the capital of France.' },
+      { role: 'assistant', content: DEFAULT_ANSWER },
+      { role: 'user', content: 'And of Italy?' },
+    ]);
+    // What the engine received is what evidence holds, byte for byte.
+    expect(await scenario.rawEvidence(second.evidenceId, 'request')).toEqual(exchange.requestBody);
+    expect((await scenario.evidence(second.evidenceId)).sessionId).toBe(id);
+
+    const session = await show(id);
+    expect(session.messages.map((message: Record<string, unknown>) => [message.turn, message.role, message.text, message.evidenceId])).toEqual([
+      [1, 'user', 'Name the capital of France.', null],
+      [1, 'assistant', DEFAULT_ANSWER, first.evidenceId],
+      [2, 'user', 'And of Italy?', null],
+      [2, 'assistant', DEFAULT_ANSWER, second.evidenceId],
+    ]);
+    const listed = await scenario.json(['session', 'list']);
+    expect((listed.document.sessions as Record<string, unknown>[]).find((item) => item.id === id)).toMatchObject({ name: 'two-turns', turns: 2, droppedTurns: 0 });
+  });
+
+  it('a switch to a smaller window drops the oldest turns, says which, and the next request carries only the rest', async () => {
+    const id = await startSession(['--model', 'local:chat-wide']);
+    // ~1000 tokens each: chat-narrow (2048) holds one such turn with room for an answer (512), not two.
+    const long = (label: string) => `${label}: ${Array.from({ length: 450 }, (_, index) => `word${index % 10}`).join(' ')}`;
+    for (const label of ['first', 'second', 'third']) await run(long(label), id);
+
+    const switched = await scenario.cli(['provider', 'switch', 'local:chat-narrow', '--session', id]);
+    expect(switched.exitCode, switched.stderr).toBe(0);
+    expect(switched.stdout).toContain(`session ${id}: local:chat-wide → local:chat-narrow (small, window 2048)`);
+    expect(switched.stdout).toContain('dropped 2 turns');
+    expect(switched.stdout).toMatch(/dropped turn 1 \(messages 1, 2\): "first: word0 word1/);
+    expect(switched.stdout).toMatch(/dropped turn 2 \(messages 3, 4\): "second: word0 word1/);
+    expect(switched.stdout).not.toContain('dropped turn 3');
+
+    await run('Summarise.', id);
+    expect(lastSentMessages().map((message) => message.content.slice(0, 12))).toEqual(['third: word0', DEFAULT_ANSWER.slice(0, 12), 'Summarise.']);
+    const session = await show(id);
+    expect(session.active).toEqual({ kind: 'pinned', providerId: 'local', model: 'chat-narrow' });
+    expect(session.switches[0].droppedTurns.map((turn: { turn: number }) => turn.turn)).toEqual([1, 2]);
+    expect(session.messages.filter((message: Record<string, unknown>) => message.droppedBySwitch !== null).map((message: Record<string, unknown>) => message.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a switch above the envelope refuses run --session (exit 4, hint session approve) until the session is approved', async () => {
+    const id = await startSession(['--model', 'local:chat-wide']);
+    await run('Name the capital of France.', id);
+    const switched = await scenario.cli(['provider', 'switch', 'local:chat-large', '--session', id]);
+    expect(switched.exitCode, switched.stderr).toBe(0);
+    expect(switched.stdout).toContain('envelope invalidated: large is above the approved small');
+
+    const before = inferenceExchanges(ollama).length;
+    const refused = await scenario.cli(['run', 'And of Italy?', '--session', id, '--no-stream']);
+    expect(refused.exitCode).toBe(4);
+    expect(refused.stderr).toContain('capability envelope is invalidated');
+    expect(refused.stderr).toContain(`hint: approve the envelope with \`syndicate session approve ${id}\``);
+    const refusedJson = await scenario.json(['run', 'And of Italy?', '--session', id]);
+    expect(refusedJson.result.exitCode).toBe(4);
+    expect(refusedJson.document.error).toMatchObject({ code: 'session_envelope_invalidated' });
+    expect(inferenceExchanges(ollama)).toHaveLength(before);
+    expect((await show(id)).messages).toHaveLength(2);
+
+    const tooLow = await scenario.cli(['session', 'approve', id, '--max-capability', 'medium']);
+    expect(tooLow.exitCode).toBe(2);
+    const approved = await scenario.cli(['session', 'approve', id]);
+    expect(approved.exitCode, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain('envelope approved up to large');
+    const answered = await run('And of Italy?', id);
+    expect(answered.model).toBe('chat-large');
+    expect(lastSentMessages()).toHaveLength(3);
+    const session = await show(id);
+    expect(session.checkpoints.map((checkpoint: Record<string, unknown>) => [checkpoint.maxCapability, checkpoint.reason])).toEqual([
+      ['small', 'start'],
+      ['large', 'approve'],
+    ]);
+  });
+
+  it('a failed invocation leaves the session unchanged', async () => {
+    const id = await startSession(['--model', 'local:chat-wide']);
+    await run('Name the capital of France.', id);
+    const before = await show(id);
+    ollama.setFault({ status: 500, body: '{"error":"model crashed"}' });
+    try {
+      const failed = await scenario.cli(['run', 'And of Italy?', '--session', id, '--no-stream']);
+      expect(failed.exitCode, failed.stderr).toBe(5);
+    } finally {
+      ollama.setFault('ok');
+    }
+    expect(await show(id)).toEqual(before);
+    const next = await run('And of Italy?', id);
+    expect(next.session).toEqual({ id, turn: 2 });
+  });
+
+  it('a restricted prompt in a session on a hosted model is refused with a hint, nothing is sent and nothing appended', async () => {
+    const id = await startSession(['--model', 'claude:claude-sonnet-4-20250514']);
+    const { result, document } = await scenario.json(['run', 'deploy with AKIAIOSFODNN7EXAMPLE please', '--session', id], { env });
+    expect(result.exitCode).toBe(4);
+    expect(document.error).toMatchObject({ code: 'session_model_not_permitted' });
+    const error = document.error as { message: string; hint: string };
+    expect(error.message).toContain('restricted');
+    expect(error.hint).toContain(`syndicate provider switch PROVIDER:MODEL --session ${id}`);
+    expect(inferenceExchanges(anthropic)).toHaveLength(0);
+    expect((await show(id)).messages).toEqual([]);
+  });
+
+  it('an id that is no stored session is only recorded with the evidence, as before', async () => {
+    const document = await run('Name the capital of France.', 'free-form-42');
+    expect(document.session).toBeUndefined();
+    expect((await scenario.evidence(document.evidenceId)).sessionId).toBe('free-form-42');
+    const missing = await scenario.cli(['session', 'show', 'free-form-42']);
+    expect(missing.exitCode).toBe(2);
+  });
+
+  it('--provider, --model and --system cannot override a stored session', async () => {
+    const id = await startSession(['--model', 'local:chat-wide']);
+    const overridden = await scenario.cli(['run', 'hi', '--session', id, '--provider', 'claude']);
+    expect(overridden.exitCode).toBe(2);
+    expect(overridden.stderr).toContain(`provider switch PROVIDER:MODEL --session ${id}`);
+    expect((await scenario.cli(['run', 'hi', '--session', id, '--system', 'x'])).exitCode).toBe(2);
+  });
+});

@@ -1,0 +1,188 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ExitCode, SessionContextTooLongError, SessionEnvelopeError, UsageError } from '../../../src/errors.js';
+import { defaultPolicy } from '../../../src/policy/defaults.js';
+import { registerProviderRecord } from '../../../src/registry/register.js';
+import { fitContext, templateAllowance } from '../../../src/router/context-fit.js';
+import { estimatePromptTokens } from '../../../src/router/route-request.js';
+import {
+  appendTurn,
+  approveEnvelope,
+  checkEnvelope,
+  compactForWindow,
+  conversationRequest,
+  highestAllowedCapability,
+  requireSession,
+  sessionDetail,
+  sessionMessages,
+  startSession,
+  switchSessionModel,
+  type PromptEstimate,
+} from '../../../src/sessions/index.js';
+import { currentProviders } from '../../../src/registry/provider-cache.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+import type { CanonicalRequest } from '../../../src/wire/canonical.js';
+
+/** One token per character of text: makes the arithmetic of a test exact. */
+const characterEstimate: PromptEstimate = async (request: CanonicalRequest) =>
+  (request.system?.length ?? 0) + request.messages.reduce((sum, message) => sum + message.content.reduce((part, item) => part + (item.type === 'text' ? item.text.length : 0), 0), 0);
+
+async function registerModels(store: Store, id: string, providerClass: string, models: { id: string; contextWindow: number; capabilityClass: string }[]): Promise<void> {
+  await registerProviderRecord(
+    store,
+    { apiVersion: 'syndicate/v1', kind: 'Provider', id, class: providerClass, wire: 'openai', baseUrl: providerClass === 'local' ? 'http://127.0.0.1:9/v1' : 'https://api.example.com/v1', ...(providerClass === 'local' ? {} : { auth: { env: 'EXAMPLE_KEY' } }), models, deviations: [] },
+    id,
+  );
+}
+
+function turnText(turn: number, role: 'user' | 'assistant', length = 100): string {
+  return `${role} ${turn} `.padEnd(length, role === 'user' ? 'u' : 'a');
+}
+
+describe('sessions', () => {
+  let store: Store;
+  const policy = defaultPolicy();
+
+  beforeEach(async () => {
+    store = openStore(':memory:');
+    await registerModels(store, 'local', 'local', [
+      { id: 'wide', contextWindow: 32_768, capabilityClass: 'small' },
+      { id: 'narrow', contextWindow: 2_000, capabilityClass: 'small' },
+      { id: 'tiny', contextWindow: 1_000, capabilityClass: 'small' },
+      { id: 'big', contextWindow: 32_768, capabilityClass: 'large' },
+    ]);
+  });
+  afterEach(() => store.close());
+
+  function sessionWithTurns(turns: number, systemPrompt = 's'.repeat(50)): string {
+    const session = startSession(store, policy, { model: 'local:wide', systemPrompt });
+    for (let turn = 1; turn <= turns; turn += 1) {
+      appendTurn(store, session.id, { prompt: turnText(turn, 'user'), answer: turnText(turn, 'assistant'), providerId: 'local', model: 'wide', evidenceId: `ev_${turn}` });
+    }
+    return session.id;
+  }
+
+  describe('compaction', () => {
+    it('drops exactly the oldest turns that keep the rest from fitting, and says which', async () => {
+      // Window 2000 leaves room for min(1024, 2000/4) = 500. With k turns of 200 characters and a
+      // 50-character system prompt: 50 + 200k prompt + (128 + 8 + 16k) template ≤ 1500 → k ≤ 6.
+      const id = sessionWithTurns(10);
+      const report = await switchSessionModel(store, id, 'local:narrow', { estimate: characterEstimate });
+      expect(report.droppedTurns.map((turn) => turn.turn)).toEqual([1, 2, 3, 4]);
+      expect(report.droppedTurns[0]).toEqual({ turn: 1, seqs: [1, 2], excerpt: turnText(1, 'user').slice(0, 59) + '…' });
+      expect(report.promptTokens).toBe(50 + 200 * 6);
+      expect(report.room).toBe(2000 - (50 + 1200) - (136 + 12 * 8));
+      const kept = sessionMessages(store, id, { inContext: true });
+      expect(kept.map((message) => message.turn)).toEqual([5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10]);
+      // The longest suffix that fits: one more turn would not.
+      const oneMore = conversationRequest('s'.repeat(50), sessionMessages(store, id).filter((message) => message.turn >= 4));
+      expect(fitContext(2000, await characterEstimate(oneMore), templateAllowance(oneMore), undefined).kind).toBe('too_long');
+      // Dropped messages stay in the session, marked with the switch that dropped them.
+      const detail = sessionDetail(store, id);
+      expect(detail.messages).toHaveLength(20);
+      expect(detail.messages.filter((message) => message.droppedBySwitch === detail.switches[0]?.id).map((message) => message.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(detail.systemPrompt).toBe('s'.repeat(50));
+      expect(detail.active).toEqual({ kind: 'pinned', providerId: 'local', model: 'narrow' });
+    });
+
+    it('keeps everything when the conversation fits', async () => {
+      const id = sessionWithTurns(6);
+      const report = await switchSessionModel(store, id, 'local:narrow', { estimate: characterEstimate });
+      expect(report.droppedTurns).toEqual([]);
+      expect(sessionMessages(store, id, { inContext: true })).toHaveLength(12);
+    });
+
+    it('never drops the newest turn: a switch it cannot fit is refused and changes nothing', async () => {
+      const id = startSession(store, policy, { model: 'local:wide' }).id;
+      appendTurn(store, id, { prompt: 'short', answer: 'short', providerId: 'local', model: 'wide', evidenceId: 'ev_1' });
+      appendTurn(store, id, { prompt: 'x'.repeat(900), answer: 'y', providerId: 'local', model: 'wide', evidenceId: 'ev_2' });
+      const refusal = await switchSessionModel(store, id, 'local:tiny', { estimate: characterEstimate }).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(SessionContextTooLongError);
+      expect((refusal as SessionContextTooLongError).exitCode).toBe(ExitCode.usage);
+      expect((refusal as SessionContextTooLongError).message).toContain('cannot hold the newest turn');
+      expect(requireSession(store, id).active).toEqual({ kind: 'pinned', providerId: 'local', model: 'wide' });
+      expect(sessionMessages(store, id, { inContext: true })).toHaveLength(4);
+      expect(sessionDetail(store, id).switches).toEqual([]);
+    });
+
+    it('with the router estimate, what is kept passes the router context check for the new window', async () => {
+      const id = sessionWithTurns(40);
+      const report = await switchSessionModel(store, id, 'local:narrow');
+      expect(report.droppedTurns.length).toBeGreaterThan(0);
+      const kept = conversationRequest(requireSession(store, id).systemPrompt, sessionMessages(store, id, { inContext: true }));
+      expect(fitContext(2000, await estimatePromptTokens(kept), templateAllowance(kept), undefined).kind).not.toBe('too_long');
+      const keptTurns = new Set(sessionMessages(store, id, { inContext: true }).map((message) => message.turn));
+      expect(keptTurns.has(40)).toBe(true);
+      expect(report.droppedTurns.map((turn) => turn.turn)).toEqual(Array.from({ length: report.droppedTurns.length }, (_, index) => index + 1));
+    });
+
+    it('compacts a conversation without turns to the system prompt alone, or refuses it', async () => {
+      await expect(compactForWindow({ systemPrompt: 'x'.repeat(10), messages: [], contextWindow: 1000, target: 't', estimate: characterEstimate })).resolves.toMatchObject({ dropped: [], kept: [] });
+      await expect(compactForWindow({ systemPrompt: 'x'.repeat(900), messages: [], contextWindow: 1000, target: 't', estimate: characterEstimate })).rejects.toThrow(/cannot hold the system prompt/);
+    });
+  });
+
+  describe('capability envelope', () => {
+    it('approves the pinned model\'s class at start; a switch above it invalidates it until a checkpoint approves it', async () => {
+      const id = sessionWithTurns(1);
+      expect(requireSession(store, id).envelope).toEqual({ maxCapability: 'small', state: 'approved' });
+      const report = await switchSessionModel(store, id, 'local:big', { estimate: characterEstimate });
+      expect(report.invalidatedEnvelope).toBe(true);
+      const invalidated = requireSession(store, id);
+      expect(invalidated.envelope).toMatchObject({ maxCapability: 'small', state: 'invalidated' });
+      const refusal = (() => {
+        try {
+          checkEnvelope(store, invalidated, policy);
+          return undefined;
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(refusal).toBeInstanceOf(SessionEnvelopeError);
+      expect((refusal as SessionEnvelopeError).exitCode).toBe(ExitCode.refused);
+      expect((refusal as SessionEnvelopeError).hint).toBe(`approve the envelope with \`syndicate session approve ${id}\``);
+
+      // Switching back down does not restore it: only a checkpoint does.
+      await switchSessionModel(store, id, 'local:wide', { estimate: characterEstimate });
+      expect(requireSession(store, id).envelope.state).toBe('invalidated');
+      await switchSessionModel(store, id, 'local:big', { estimate: characterEstimate });
+
+      expect(() => approveEnvelope(store, policy, id, 'medium')).toThrow(UsageError);
+      expect(requireSession(store, id).envelope.state).toBe('invalidated');
+      const approved = approveEnvelope(store, policy, id);
+      expect(approved.envelope).toEqual({ maxCapability: 'large', state: 'approved' });
+      expect(() => checkEnvelope(store, approved, policy)).not.toThrow();
+      expect(sessionDetail(store, id).checkpoints.map((checkpoint) => [checkpoint.maxCapability, checkpoint.reason])).toEqual([
+        ['small', 'start'],
+        ['large', 'approve'],
+      ]);
+    });
+
+    it('a switch within the envelope keeps it', async () => {
+      const id = startSession(store, policy, { model: 'local:big' }).id;
+      const report = await switchSessionModel(store, id, 'local:wide', { estimate: characterEstimate });
+      expect(report.invalidatedEnvelope).toBe(false);
+      expect(requireSession(store, id).envelope).toEqual({ maxCapability: 'large', state: 'approved' });
+    });
+
+    it('auto: the highest class among the models the policy lets be called; a larger model registered later is refused until approved', async () => {
+      expect(highestAllowedCapability(currentProviders(store), policy)).toBe('large');
+      const id = startSession(store, policy).id;
+      expect(requireSession(store, id)).toMatchObject({ active: { kind: 'auto' }, envelope: { maxCapability: 'large', state: 'approved' } });
+      await registerModels(store, 'hosted', 'blocked', [{ id: 'giant', contextWindow: 200_000, capabilityClass: 'frontier' }]);
+      expect(() => checkEnvelope(store, requireSession(store, id), policy)).not.toThrow();
+      await registerModels(store, 'cloud', 'approved_hosted', [{ id: 'giant', contextWindow: 200_000, capabilityClass: 'frontier' }]);
+      expect(() => checkEnvelope(store, requireSession(store, id), policy)).toThrow(SessionEnvelopeError);
+      expect(approveEnvelope(store, policy, id).envelope.maxCapability).toBe('frontier');
+    });
+  });
+
+  it('refuses unknown models, duplicate names and unknown sessions with usage errors', () => {
+    expect(() => startSession(store, policy, { model: 'local:nope' })).toThrow(/serves no model nope/);
+    expect(() => startSession(store, policy, { model: 'nowhere:wide' })).toThrow(/no provider nowhere/);
+    expect(() => startSession(store, policy, { name: 'has a space' })).toThrow(/--name must be 1-128 characters/);
+    startSession(store, policy, { name: 'triage' });
+    expect(() => startSession(store, policy, { name: 'triage' })).toThrow(/named triage exists already/);
+    expect(requireSession(store, 'triage').name).toBe('triage');
+    expect(() => requireSession(store, 'ses_missing')).toThrow(/no session ses_missing/);
+  });
+});
