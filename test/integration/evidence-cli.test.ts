@@ -8,22 +8,13 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beginAttempt, createRecorder, decodeBytes, getEvidence, type EncodedBytes } from '../../src/evidence/index.js';
 import { resolveHome } from '../../src/home/home.js';
-import { openStore, type Store } from '../../src/store/store.js';
 import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
+import { withStore } from '../helpers/store.js';
 import type { FakeEngine } from '../helpers/fake-engines/index.js';
 import { Scenario } from '../helpers/scenario.js';
 import { attemptStart, REQUEST_BODY, seedCompleted, seedDenial, SSE_CHUNKS } from '../unit/evidence/seed.js';
 
 const BINARY_CHUNK = new Uint8Array([0x64, 0x61, 0x74, 0x61, 0x3a, 0xff, 0x00, 0xfe, 0x0a, 0x0a]);
-
-function withStore<T>(home: string, work: (store: Store) => T): T {
-  const store = openStore(resolveHome({ home }).storePath);
-  try {
-    return work(store);
-  } finally {
-    store.close();
-  }
-}
 
 describe('syndicate evidence (CLI)', () => {
   const temporary = makeTempHome();

@@ -1,19 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveHome } from '../../src/home/home.js';
-import { openStore, type Store } from '../../src/store/store.js';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { withStore } from '../helpers/store.js';
 import { seedCompleted } from '../unit/evidence/seed.js';
 
 const DAY = 24 * 3600 * 1000;
-
-function withStore<T>(home: string, work: (store: Store) => T): T {
-  const store = openStore(resolveHome({ home }).storePath);
-  try {
-    return work(store);
-  } finally {
-    store.close();
-  }
-}
 
 /** `syndicate evidence prune` as an operator's retention job runs it. */
 describe('syndicate evidence prune', () => {
