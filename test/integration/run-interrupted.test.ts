@@ -41,21 +41,29 @@ async function metricsRequests(scenario: Scenario): Promise<{ failedAttempts: nu
   return (document.metrics as { requests: { failedAttempts: number; cancelled: number } }).requests;
 }
 
-describe('a run killed mid-stream', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-
+/**
+ * One fake Ollama (answering ANSWER, slowed or hung per test) registered as `providerId` in a
+ * fresh home, for the tests of one describe block; filled in by its beforeAll.
+ */
+function slowEngineScenario(providerId: string): { scenario: Scenario; engine: FakeEngine } {
+  const setup = {} as { scenario: Scenario; engine: FakeEngine };
   beforeAll(async () => {
-    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
-    scenario = await Scenario.create();
-    await scenario.register({ id: 'slow', engine });
+    setup.engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
+    setup.scenario = await Scenario.create();
+    await setup.scenario.register({ id: providerId, engine: setup.engine });
   });
   afterAll(async () => {
-    scenario?.cleanup();
-    await engine.close();
+    setup.scenario?.cleanup();
+    await setup.engine?.close();
   });
+  return setup;
+}
+
+describe('a run killed mid-stream', () => {
+  const setup = slowEngineScenario('slow');
 
   it('leaves an interrupted row with the partial bytes, counted as a failed attempt, and the chain verifies', async () => {
+    const { scenario, engine } = setup;
     engine.setFault({ slowStreamMs: 400 });
     const { child } = await startStreamingRun(scenario);
     // Kill without any chance to clean up: the next process recovers the pending row.
@@ -85,20 +93,10 @@ describe('a run killed mid-stream', () => {
 });
 
 describe('a run cancelled with Ctrl-C mid-stream', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-
-  beforeAll(async () => {
-    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
-    scenario = await Scenario.create();
-    await scenario.register({ id: 'slow', engine });
-  });
-  afterAll(async () => {
-    scenario?.cleanup();
-    await engine.close();
-  });
+  const setup = slowEngineScenario('slow');
 
   it('exits 130 after recording the attempt as cancelled by the caller, with the first-token time and the bytes so far', async () => {
+    const { scenario, engine } = setup;
     engine.setFault({ slowStreamMs: 400 });
     const { child } = await startStreamingRun(scenario);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -137,20 +135,10 @@ describe('a run cancelled with Ctrl-C mid-stream', () => {
 });
 
 describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner cancelling the job)', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-
-  beforeAll(async () => {
-    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
-    scenario = await Scenario.create();
-    await scenario.register({ id: 'slow', engine });
-  });
-  afterAll(async () => {
-    scenario?.cleanup();
-    await engine.close();
-  });
+  const setup = slowEngineScenario('slow');
 
   it('exits 143 after recording the attempt as cancelled, and --json still prints its one error document', async () => {
+    const { scenario, engine } = setup;
     engine.setFault({ slowStreamMs: 400 });
     // --json prints nothing before the end, so wait for the engine to have started answering.
     const child = execa('node', [BIN, '--json', 'run', 'Count to twelve.', '--provider', 'slow', '--stream'], {
@@ -186,6 +174,7 @@ describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner 
   });
 
   it('a second SIGTERM quits at once, still 143', async () => {
+    const { scenario, engine } = setup;
     engine.setFault({ slowStreamMs: 400 });
     const { child } = await startStreamingRun(scenario);
     child.kill('SIGTERM');
@@ -196,20 +185,10 @@ describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner 
 });
 
 describe('a streaming run whose reader goes away (`syndicate run … | head -c 100`)', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-
-  beforeAll(async () => {
-    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
-    scenario = await Scenario.create();
-    await scenario.register({ id: 'slow', engine });
-  });
-  afterAll(async () => {
-    scenario?.cleanup();
-    await engine.close();
-  });
+  const setup = slowEngineScenario('slow');
 
   it('cancels the call, records it as cancelled by the caller (not a provider failure) and exits 141', async () => {
+    const { scenario, engine } = setup;
     engine.setFault({ slowStreamMs: 400 });
     const { child } = await startStreamingRun(scenario);
     // What `head` does once it has read enough: close the reading end of the pipe.
@@ -234,24 +213,14 @@ describe('a streaming run whose reader goes away (`syndicate run … | head -c 1
 });
 
 describe('a provider probe stopped with Ctrl-C or SIGTERM while the engine hangs', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-
-  beforeAll(async () => {
-    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
-    scenario = await Scenario.create();
-    await scenario.register({ id: 'stuck', engine });
-  });
-  afterAll(async () => {
-    scenario?.cleanup();
-    await engine.close();
-  });
+  const setup = slowEngineScenario('stuck');
 
   for (const [command, signal, exitCode] of [
     ['test', 'SIGINT', 130],
     ['capabilities', 'SIGTERM', 143],
   ] as const) {
     it(`provider ${command}: ${signal} records the probe as cancelled by the caller, sends no further probe and exits ${exitCode}`, async () => {
+      const { scenario, engine } = setup;
       engine.setFault('hang');
       const before = engine.exchanges.filter((exchange) => exchange.method === 'POST').length;
       const child = execa('node', [BIN, 'provider', command, 'stuck'], {
