@@ -212,8 +212,9 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         'with its reason — without calling any model.',
       inputSchema: {
         prompt: z.string().min(1),
+        system: z.string().optional().describe('system prompt (classified with the prompt, as `complete` does)'),
         model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
-        provider: z.string().min(1).optional().describe('only consider this provider'),
+        provider: z.string().min(1).optional().describe('only consider this provider (or `provider:model`, as `complete` takes it)'),
         workflow: z.enum(WORKFLOW_CLASSES).optional(),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
         maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
@@ -229,14 +230,17 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     (input) =>
       toolResult(async () => {
         const { policy, failure } = currentPolicy(pipeline);
+        // The same question `complete` would ask: its system prompt and its `provider:model` choice.
+        const { provider: providerId, model: providerModel } = providerChoice(input.provider);
         const routed = await explainRoute(
           options.store,
           policy,
           {
             text: input.prompt,
-            model: input.model ?? 'auto',
+            ...(input.system === undefined ? {} : { system: input.system }),
+            model: providerModel ?? input.model ?? 'auto',
             workflow: input.workflow ?? 'interactive',
-            ...(input.provider === undefined ? {} : { provider: input.provider }),
+            ...(providerId === undefined ? {} : { provider: providerId }),
             ...(input.sensitivity === undefined ? {} : { sensitivity: input.sensitivity }),
             ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
             ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),

@@ -4,7 +4,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+import { defaultModel, inferenceExchanges, Scenario } from '../helpers/scenario.js';
 
 const SECRET = 's3cretPassw0rd';
 const RESTRICTED_PROMPT = `Why does this fail? postgres://admin:${SECRET}@db.internal:5432/prod`;
@@ -123,6 +123,24 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect(structured.plan.excluded.map((entry: { provider: string }) => entry.provider)).toContain('claude');
     expect(text(result)).toBe(structured.plan.explanation);
     expect(inferenceExchanges(llama).length + inferenceExchanges(anthropic).length).toBe(before);
+  });
+
+  it('route_explain takes the question complete takes: a `provider:model` choice and a system prompt', async () => {
+    const local = `llama:${defaultModel(llama)}`;
+    const explained = await call('route_explain', { prompt: 'Name the capital of France.', provider: local });
+    expect(explained.isError, text(explained)).toBeFalsy();
+    const candidates = (explained.structuredContent as { plan: { candidates: { provider: string; model: string }[] } }).plan.candidates;
+    expect(candidates.map((entry) => `${entry.provider}:${entry.model}`)).toEqual([local]);
+    const completed = await call('complete', { prompt: 'Name the capital of France.', provider: local });
+    expect(completed.structuredContent).toMatchObject({ provider: { id: 'llama' }, model: defaultModel(llama) });
+
+    // A secret in the system prompt makes the request restricted for both: the hosted provider is not a candidate.
+    const hostedBefore = inferenceExchanges(anthropic).length;
+    const routed = await call('route_explain', { prompt: 'hello', system: RESTRICTED_PROMPT, provider: 'claude' });
+    expect(routed.structuredContent).toMatchObject({ classification: { level: 'restricted' }, plan: { sensitivity: 'restricted', candidates: [] } });
+    const refused = await call('complete', { prompt: 'hello', system: RESTRICTED_PROMPT, provider: 'claude' });
+    expect(refused.isError).toBe(true);
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
   });
 
   it('providers and metrics: what `provider list --json` and `metrics --json` report', async () => {
