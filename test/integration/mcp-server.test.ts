@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
@@ -188,3 +189,47 @@ function isRunning(pid: number): boolean {
     return false;
   }
 }
+
+describe('syndicate mcp: a client that goes away mid-call', () => {
+  let scenario: Scenario;
+  let llama: FakeEngine;
+  beforeAll(async () => {
+    llama = await startFakeEngine({ kind: 'llama.cpp' });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'llama', engine: llama });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await llama?.close();
+  });
+
+  it('closing only its end of stdout cancels the calls in flight: their evidence says so, none is left pending', async () => {
+    llama.setFault({ slowStreamMs: 300 });
+    const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
+    let stderr = '';
+    server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    server.stdout.on('data', () => {});
+    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
+    const send = (message: object): boolean => server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+    send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
+    send({ method: 'notifications/initialized' });
+    // Calls with a progress token: the server writes to stdout while they stream.
+    for (let index = 0; index < 3; index += 1) {
+      send({ id: 10 + index, method: 'tools/call', params: { name: 'complete', arguments: { prompt: `slow answer ${index}` }, _meta: { progressToken: index } } });
+    }
+    await expect.poll(() => inferenceExchanges(llama).length, { timeout: 10_000 }).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    server.stdout.destroy();
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/stopping \(the client closed stdout\): cancelling 3 call\(s\) in flight/);
+    llama.setFault('ok');
+
+    const { document } = await scenario.json(['evidence', 'list', '--limit', '3']);
+    const rows = document.evidence as { state: string; caller: string; error: { code: string; message: string } }[];
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      expect(row).toMatchObject({ state: 'failed', caller: 'mcp', error: { code: 'interrupted' } });
+      expect(row.error.message).toMatch(/client went away/);
+    }
+  });
+});
