@@ -2,8 +2,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, REPO_ROOT } from '../helpers/cli.js';
+import { BIN, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { defaultModel, inferenceExchanges, Scenario } from '../helpers/scenario.js';
 
@@ -201,6 +202,23 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
   afterAll(async () => {
     scenario?.cleanup();
     await llama?.close();
+  });
+
+  it('with --json, an error before the server starts goes to stderr as the JSON document: stdout carries only the protocol', async () => {
+    const neverInitialised = await runCli(['--json', 'mcp'], { home: join(scenario.home, 'never-initialised'), input: '' });
+    expect(neverInitialised.exitCode).toBe(6);
+    expect(neverInitialised.stdout).toBe('');
+    expect(JSON.parse(neverInitialised.stderr)).toMatchObject({ ok: false, error: { code: 'store_failure', hint: 'run `syndicate init` first' } });
+    const unknownTier = await runCli(['mcp', '--trust-tier', 'nobody', '--json'], { home: scenario.home, input: '' });
+    expect(unknownTier.exitCode).toBe(2);
+    expect(unknownTier.stdout).toBe('');
+    expect(JSON.parse(unknownTier.stderr)).toMatchObject({ ok: false, error: { code: 'usage', message: 'unknown trust tier "nobody"' } });
+    const badFlag = await runCli(['--json', 'mcp', '--bogus'], { home: scenario.home, input: '' });
+    expect(badFlag.exitCode).toBe(2);
+    expect(badFlag.stdout).toBe('');
+    // Every other command keeps its error document on stdout.
+    const run = await runCli(['--json', 'run', 'hi'], { home: join(scenario.home, 'never-initialised') });
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure' } });
   });
 
   it('closing only its end of stdout cancels the calls in flight: their evidence says so, none is left pending', async () => {
