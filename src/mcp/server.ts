@@ -40,8 +40,11 @@ export interface SyndicateMcpServer {
   server: McpServer;
   /** Tool calls still running. */
   readonly inFlight: number;
-  /** Cancels the `complete` calls in flight (their evidence says cancelled by the caller) and waits for every call to end. */
-  drain(): Promise<void>;
+  /**
+   * Cancels the `complete` calls in flight (their evidence says the server stopped, and `why`:
+   * default "its client went away") and waits for every call to end.
+   */
+  drain(why?: string): Promise<void>;
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -309,8 +312,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     get inFlight() {
       return running.size;
     },
-    drain: async () => {
-      const reason = new InterruptedError('the MCP server stopped (its client went away) before the answer ended', { hint: 'the capture so far is kept as partial evidence' });
+    drain: async (why = 'its client went away') => {
+      const reason = new InterruptedError(`the MCP server stopped (${why}) before the answer ended`, { hint: 'the capture so far is kept as partial evidence' });
       for (const cancellation of cancellations) cancellation.abort(reason);
       await Promise.allSettled([...running]);
     },

@@ -251,3 +251,36 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
     }
   });
 });
+
+describe('syndicate mcp: stopped by the operator mid-call', () => {
+  let scenario: Scenario;
+  let llama: FakeEngine;
+  beforeAll(async () => {
+    llama = await startFakeEngine({ kind: 'llama.cpp' });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'llama', engine: llama });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await llama?.close();
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} cancels the calls in flight; their evidence names the signal, not the client`, async () => {
+      llama.setFault('hang');
+      const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' }, stderr: 'pipe' });
+      const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
+      await client.connect(transport);
+      const before = inferenceExchanges(llama).length;
+      const pending = client.callTool({ name: 'complete', arguments: { prompt: `hang until ${signal}` } }).catch((error: unknown) => error);
+      await expect.poll(() => inferenceExchanges(llama).length, { timeout: 10_000 }).toBe(before + 1);
+      process.kill(transport.pid!, signal);
+      await pending;
+      llama.setFault('ok');
+      await client.close();
+      const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+      const [row] = document.evidence as { state: string; error: { code: string; message: string } }[];
+      expect(row).toMatchObject({ state: 'failed', error: { code: 'interrupted', message: `the MCP server stopped (it received ${signal}) before the answer ended` } });
+    });
+  }
+});

@@ -59,7 +59,8 @@ Examples:
       const reason = await stopped;
       const inFlight = mcp.inFlight;
       output.info(`stopping (${reason})${inFlight === 0 ? '' : `: cancelling ${inFlight} call(s) in flight`}`);
-      await mcp.drain();
+      // The evidence of a cancelled call says why: the operator's signal, or the client that went away.
+      await mcp.drain(reason === 'SIGTERM' || reason === 'SIGINT' ? `it received ${reason}` : 'its client went away');
       await mcp.server.close();
       context.close();
     });
