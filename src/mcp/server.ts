@@ -56,6 +56,10 @@ const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.s
 /** How often a `complete` call with a progress token reports the answer growing. */
 const PROGRESS_INTERVAL_MS = 250;
 
+// Input schemas are strict: an argument a tool does not know is refused (the agent sees which)
+// rather than dropped — a misspelt `sensitivty: restricted` must not send the prompt out at its
+// classified level as if the raise had never been asked for.
+
 /**
  * The MCP server (`syndicate mcp`): an agent's tools over the same pipeline as `run` and the
  * gateway. `complete` is one governed invocation (classify → route → permit → invoke →
@@ -97,7 +101,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       description:
         'Answer a prompt through the operator\'s policy: classified on this host first, routed to a permitted provider ' +
         '(local when the data is sensitive), recorded as evidence. Returns the answer, where it went and why.',
-      inputSchema: {
+      inputSchema: z.strictObject({
         prompt: z.string().min(1).describe('the user message'),
         system: z.string().optional().describe('system prompt'),
         model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
@@ -107,7 +111,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
         session: z.string().min(1).max(200).optional().describe('session id recorded with the evidence'),
-      },
+      }),
       outputSchema: {
         answer: z.string(),
         provider,
@@ -185,10 +189,10 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       description:
         'Classify a text as public, internal, confidential or restricted with the operator\'s detectors and policy words; ' +
         'nothing leaves this host. Secrets in the findings are masked.',
-      inputSchema: {
+      inputSchema: z.strictObject({
         text: z.string().min(1).describe('the text to classify'),
         sensitivity: sensitivity.optional().describe('raises the level, never lowers it'),
-      },
+      }),
       outputSchema: { level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -213,7 +217,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       description:
         'Classify a prompt and show where the policy would send it — every candidate in order and every excluded provider ' +
         'with its reason — without calling any model.',
-      inputSchema: {
+      inputSchema: z.strictObject({
         prompt: z.string().min(1),
         system: z.string().optional().describe('system prompt (classified with the prompt, as `complete` does)'),
         model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
@@ -221,7 +225,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         workflow: z.enum(WORKFLOW_CLASSES).optional(),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
         maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
-      },
+      }),
       outputSchema: {
         classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
         estimatedPromptTokens: z.number(),
@@ -283,10 +287,10 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       description:
         'What happened, from the evidence: requests and tokens local vs hosted, where each sensitivity level went, ' +
         'latency per provider and model, load times, spend and estimated savings.',
-      inputSchema: {
+      inputSchema: z.strictObject({
         since: z.string().optional().describe('how far back, e.g. 90m, 24h (default), 7d'),
         session: z.string().min(1).optional().describe("only one session's requests"),
-      },
+      }),
       outputSchema: { metrics: z.object({ window: z.object({}).loose(), requests: z.object({}).loose(), tokens: z.object({}).loose() }).loose() },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },

@@ -145,6 +145,19 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
   });
 
+  it('an argument a tool does not know is refused, not dropped: a misspelt sensitivity raise sends nothing to the hosted provider', async () => {
+    const { tools } = await client.listTools();
+    for (const tool of tools.filter((entry) => entry.name !== 'providers')) expect(tool.inputSchema.additionalProperties, tool.name).toBe(false);
+    const hostedBefore = inferenceExchanges(anthropic).length;
+    const misspelt = await call('complete', { prompt: 'Summarise our quarterly plan.', provider: 'claude', sensitivty: 'restricted' });
+    expect(misspelt.isError).toBe(true);
+    expect(text(misspelt)).toMatch(/sensitivty/);
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+    const route = await call('route_explain', { prompt: 'hello', sytem: 'You are terse.' });
+    expect(route.isError).toBe(true);
+    expect(text(route)).toMatch(/sytem/);
+  });
+
   it('providers and metrics: what `provider list --json` and `metrics --json` report', async () => {
     const providers = await call('providers');
     expect((providers.structuredContent as { providers: { id: string }[] }).providers.map((entry) => entry.id).sort()).toEqual(['claude', 'llama']);
