@@ -88,8 +88,16 @@ export class Output {
     else human();
   }
 
-  /** An error, printed once: the JSON document on stdout with --json, otherwise text on stderr. */
-  error(error: SyndicateError): void {
+  /**
+   * An error, printed once: the JSON document on stdout with --json, otherwise text on stderr.
+   * `stdoutIsProtocol` (`syndicate mcp`, whose stdout carries only JSON-RPC): the document goes
+   * to stderr instead, on one line.
+   */
+  error(error: SyndicateError, options: { stdoutIsProtocol?: boolean } = {}): void {
+    if (this.json && options.stdoutIsProtocol === true) {
+      process.stderr.write(`${JSON.stringify({ ok: false, error: error.toJSON() })}\n`);
+      return;
+    }
     if (this.json) {
       process.stdout.write(`${JSON.stringify({ ok: false, error: error.toJSON() }, null, 2)}\n`);
       return;

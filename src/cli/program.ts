@@ -77,16 +77,29 @@ function applyToTree(command: Command, apply: (command: Command) => void): void 
  * next word: commander gives `run --system --json hi` the flag, so this does too.
  */
 function wantsJson(program: Command, argv: string[]): boolean {
+  return programWords(program, argv).json;
+}
+
+/** `syndicate mcp`: its stdout carries only the MCP protocol, so an error there would corrupt it (see `Output.error`). */
+function stdoutIsProtocol(program: Command, argv: string[]): boolean {
+  return programWords(program, argv).command === 'mcp';
+}
+
+/** The `--json` flag and the command word (the first operand), read from the raw line as `wantsJson` describes. */
+function programWords(program: Command, argv: string[]): { json: boolean; command?: string } {
   const words = argv.slice(2);
+  let json = false;
+  let command: string | undefined;
   for (let index = 0; index < words.length; index += 1) {
     const word = words[index] ?? '';
-    if (word === '--') return false;
-    if (word === '--json') return true;
+    if (word === '--') break;
+    if (word === '--json') json = true;
+    else if (command === undefined && !word.startsWith('-')) command = word;
     const option = program.options.find((candidate) => candidate.long === word || candidate.short === word);
     const next = words[index + 1];
     if (option?.required === true || (option?.optional === true && next !== undefined && !next.startsWith('-'))) index += 1;
   }
-  return false;
+  return command === undefined ? { json } : { json, command };
 }
 
 /** Parses and runs one command line; returns the exit code (the entry point sets it). */
@@ -104,11 +117,11 @@ export async function runProgram(argv: string[]): Promise<number> {
       // stderr) and reports '(outputHelp)', which says nothing to the user.
       const message = error.code === 'commander.help' ? 'missing subcommand: pick one of the commands listed above' : error.message.replace(/^error: /, '');
       const usage = new UsageError(message, { hint: 'run `syndicate --help` or `syndicate <command> --help`' });
-      new Output({ json: wantsJson(program, argv) }).error(usage);
+      new Output({ json: wantsJson(program, argv) }).error(usage, { stdoutIsProtocol: stdoutIsProtocol(program, argv) });
       return usage.exitCode;
     }
     const failure: SyndicateError = toSyndicateError(error);
-    new Output({ json: wantsJson(program, argv) }).error(failure);
+    new Output({ json: wantsJson(program, argv) }).error(failure, { stdoutIsProtocol: stdoutIsProtocol(program, argv) });
     if (failure.exitCode === ExitCode.internal && process.env.SYNDICATE_DEBUG !== undefined) {
       process.stderr.write(`${(error as Error).stack ?? ''}\n`);
     }

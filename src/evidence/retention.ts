@@ -40,7 +40,8 @@ const DEFAULT_BATCH_ENVELOPES = 2000;
  * prefix of the chain is ever cut (an envelope is chained when it ends, so an old long stream
  * chained after a newer envelope is kept, with everything after it), and the hash of the last
  * deleted link is recorded in `evidence_prunes`: `evidence verify` proves the kept chain from
- * there. Pending envelopes (not chained yet) are never touched.
+ * there. Pending envelopes (not chained yet) are never touched. The request blocks no kept chunk
+ * names are deleted at the end, those an interrupted prune left behind included.
  *
  * Batches of `batchEnvelopes`, each one transaction that deletes a run of the chain and records how
  * far the prune has gone, so an interrupted prune leaves a verifiable chain and a gateway running
@@ -82,12 +83,10 @@ export function pruneEvidence(store: Store, options: PruneOptions): PruneResult 
   const batch = options.batchEnvelopes ?? DEFAULT_BATCH_ENVELOPES;
   const now = options.now ?? (() => new Date());
   const rowsOf = store.statement('SELECT row_key, hash FROM evidence WHERE chain_seq BETWEEN ? AND ? ORDER BY chain_seq');
-  const blockIdsOf = store.statement(`SELECT block_ids FROM evidence_chunks WHERE key BETWEEN ? * ${CHUNK_KEY_SPAN} AND ? * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1} AND block_ids IS NOT NULL`).pluck(true);
   const deleteChunks = store.statement(`DELETE FROM evidence_chunks WHERE key BETWEEN ? * ${CHUNK_KEY_SPAN} AND ? * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1}`);
   const deleteRows = store.statement('DELETE FROM evidence WHERE chain_seq BETWEEN ? AND ?');
   const insertPrune = store.statement('INSERT INTO evidence_prunes (pruned_at, older_than, through_seq, through_hash, envelopes, pid) VALUES (?, ?, ?, ?, ?, ?)');
   const updatePrune = store.statement('UPDATE evidence_prunes SET through_seq = ?, through_hash = ?, envelopes = ? WHERE id = ?');
-  const orphanedBlocks = new Set<string>();
   let pruneId: number | bigint | undefined;
   let done = 0;
   for (let start = fromSeq; start <= throughSeq; start += batch) {
@@ -101,7 +100,6 @@ export function pruneEvidence(store: Store, options: PruneOptions): PruneResult 
         });
       }
       for (const { row_key: rowKey } of rows) {
-        for (const ids of blockIdsOf.all(rowKey, rowKey) as string[]) for (const id of ids.split(',')) orphanedBlocks.add(id);
         result.chunks += deleteChunks.run(rowKey, rowKey).changes;
       }
       deleteRows.run(start, end);
@@ -115,12 +113,17 @@ export function pruneEvidence(store: Store, options: PruneOptions): PruneResult 
   }
   store.transaction(() => {
     // Blocks are shared between the turns of a conversation: only those no kept chunk names go.
-    if (orphanedBlocks.size > 0) {
+    // Every block no chunk names goes, not only those of this run's chunks: a prune stopped after a
+    // batch committed left that batch's blocks behind, and they hold verbatim prompt bytes.
+    if ((store.statement('SELECT count(*) FROM evidence_blocks').pluck(true).get() as number) > 0) {
+      const named = new Set<number>();
       for (const ids of store.statement('SELECT block_ids FROM evidence_chunks WHERE block_ids IS NOT NULL').pluck(true).all() as string[]) {
-        for (const id of ids.split(',')) orphanedBlocks.delete(id);
+        for (const id of ids.split(',')) named.add(Number(id));
       }
       const deleteBlock = store.statement('DELETE FROM evidence_blocks WHERE block_id = ?');
-      for (const id of orphanedBlocks) result.blocks += deleteBlock.run(Number(id)).changes;
+      for (const id of store.statement('SELECT block_id FROM evidence_blocks').pluck(true).all() as number[]) {
+        if (!named.has(id)) result.blocks += deleteBlock.run(id).changes;
+      }
     }
     // An expired permit is refused by its own expiry before its row is looked up: the row has no use left.
     result.permits = store.statement('DELETE FROM permits WHERE expires_at < ?').run(olderThan).changes;

@@ -13,6 +13,8 @@ import { namedProviderError, unknownModelOf, unservableReason } from './failure.
 /** A prompt to route without calling any model (`route`, the MCP `route_explain` tool). */
 export interface RouteQuestion {
   text: string;
+  /** A system prompt sent with `text`: classified and counted as `run` and `complete` do. */
+  system?: string;
   /** `auto`, a model id or alias, or `provider:model`. */
   model: string;
   /** Only this provider is considered (every rule still applies). */
@@ -62,6 +64,7 @@ export async function explainRoute(
   const routed = await routeRequest({
     request: {
       model: question.model,
+      ...(question.system === undefined ? {} : { system: question.system }),
       messages: [{ role: 'user', content: [{ type: 'text', text: question.text }] }],
       stream: false,
       ...(question.maxTokens === undefined ? {} : { maxTokens: question.maxTokens }),

@@ -40,8 +40,11 @@ export interface SyndicateMcpServer {
   server: McpServer;
   /** Tool calls still running. */
   readonly inFlight: number;
-  /** Cancels the `complete` calls in flight (their evidence says cancelled by the caller) and waits for every call to end. */
-  drain(): Promise<void>;
+  /**
+   * Cancels the `complete` calls in flight (their evidence says the server stopped, and `why`:
+   * default "its client went away") and waits for every call to end.
+   */
+  drain(why?: string): Promise<void>;
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -52,6 +55,10 @@ const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.s
 
 /** How often a `complete` call with a progress token reports the answer growing. */
 const PROGRESS_INTERVAL_MS = 250;
+
+// Input schemas are strict: an argument a tool does not know is refused (the agent sees which)
+// rather than dropped — a misspelt `sensitivty: restricted` must not send the prompt out at its
+// classified level as if the raise had never been asked for.
 
 /**
  * The MCP server (`syndicate mcp`): an agent's tools over the same pipeline as `run` and the
@@ -94,7 +101,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       description:
         'Answer a prompt through the operator\'s policy: classified on this host first, routed to a permitted provider ' +
         '(local when the data is sensitive), recorded as evidence. Returns the answer, where it went and why.',
-      inputSchema: {
+      inputSchema: z.strictObject({
         prompt: z.string().min(1).describe('the user message'),
         system: z.string().optional().describe('system prompt'),
         model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
@@ -104,7 +111,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
         session: z.string().min(1).max(200).optional().describe('session id recorded with the evidence'),
-      },
+      }),
       outputSchema: {
         answer: z.string(),
         provider,
@@ -182,10 +189,10 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       description:
         'Classify a text as public, internal, confidential or restricted with the operator\'s detectors and policy words; ' +
         'nothing leaves this host. Secrets in the findings are masked.',
-      inputSchema: {
+      inputSchema: z.strictObject({
         text: z.string().min(1).describe('the text to classify'),
         sensitivity: sensitivity.optional().describe('raises the level, never lowers it'),
-      },
+      }),
       outputSchema: { level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -210,14 +217,15 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       description:
         'Classify a prompt and show where the policy would send it — every candidate in order and every excluded provider ' +
         'with its reason — without calling any model.',
-      inputSchema: {
+      inputSchema: z.strictObject({
         prompt: z.string().min(1),
+        system: z.string().optional().describe('system prompt (classified with the prompt, as `complete` does)'),
         model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
-        provider: z.string().min(1).optional().describe('only consider this provider'),
+        provider: z.string().min(1).optional().describe('only consider this provider (or `provider:model`, as `complete` takes it)'),
         workflow: z.enum(WORKFLOW_CLASSES).optional(),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
         maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
-      },
+      }),
       outputSchema: {
         classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
         estimatedPromptTokens: z.number(),
@@ -229,14 +237,17 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     (input) =>
       toolResult(async () => {
         const { policy, failure } = currentPolicy(pipeline);
+        // The same question `complete` would ask: its system prompt and its `provider:model` choice.
+        const { provider: providerId, model: providerModel } = providerChoice(input.provider);
         const routed = await explainRoute(
           options.store,
           policy,
           {
             text: input.prompt,
-            model: input.model ?? 'auto',
+            ...(input.system === undefined ? {} : { system: input.system }),
+            model: providerModel ?? input.model ?? 'auto',
             workflow: input.workflow ?? 'interactive',
-            ...(input.provider === undefined ? {} : { provider: input.provider }),
+            ...(providerId === undefined ? {} : { provider: providerId }),
             ...(input.sensitivity === undefined ? {} : { sensitivity: input.sensitivity }),
             ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
             ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),
@@ -276,10 +287,10 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       description:
         'What happened, from the evidence: requests and tokens local vs hosted, where each sensitivity level went, ' +
         'latency per provider and model, load times, spend and estimated savings.',
-      inputSchema: {
+      inputSchema: z.strictObject({
         since: z.string().optional().describe('how far back, e.g. 90m, 24h (default), 7d'),
         session: z.string().min(1).optional().describe("only one session's requests"),
-      },
+      }),
       outputSchema: { metrics: z.object({ window: z.object({}).loose(), requests: z.object({}).loose(), tokens: z.object({}).loose() }).loose() },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -305,8 +316,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     get inFlight() {
       return running.size;
     },
-    drain: async () => {
-      const reason = new InterruptedError('the MCP server stopped (its client went away) before the answer ended', { hint: 'the capture so far is kept as partial evidence' });
+    drain: async (why = 'its client went away') => {
+      const reason = new InterruptedError(`the MCP server stopped (${why}) before the answer ended`, { hint: 'the capture so far is kept as partial evidence' });
       for (const cancellation of cancellations) cancellation.abort(reason);
       await Promise.allSettled([...running]);
     },

@@ -1,10 +1,12 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, REPO_ROOT } from '../helpers/cli.js';
+import { BIN, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+import { defaultModel, inferenceExchanges, Scenario } from '../helpers/scenario.js';
 
 const SECRET = 's3cretPassw0rd';
 const RESTRICTED_PROMPT = `Why does this fail? postgres://admin:${SECRET}@db.internal:5432/prod`;
@@ -125,6 +127,37 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect(inferenceExchanges(llama).length + inferenceExchanges(anthropic).length).toBe(before);
   });
 
+  it('route_explain takes the question complete takes: a `provider:model` choice and a system prompt', async () => {
+    const local = `llama:${defaultModel(llama)}`;
+    const explained = await call('route_explain', { prompt: 'Name the capital of France.', provider: local });
+    expect(explained.isError, text(explained)).toBeFalsy();
+    const candidates = (explained.structuredContent as { plan: { candidates: { provider: string; model: string }[] } }).plan.candidates;
+    expect(candidates.map((entry) => `${entry.provider}:${entry.model}`)).toEqual([local]);
+    const completed = await call('complete', { prompt: 'Name the capital of France.', provider: local });
+    expect(completed.structuredContent).toMatchObject({ provider: { id: 'llama' }, model: defaultModel(llama) });
+
+    // A secret in the system prompt makes the request restricted for both: the hosted provider is not a candidate.
+    const hostedBefore = inferenceExchanges(anthropic).length;
+    const routed = await call('route_explain', { prompt: 'hello', system: RESTRICTED_PROMPT, provider: 'claude' });
+    expect(routed.structuredContent).toMatchObject({ classification: { level: 'restricted' }, plan: { sensitivity: 'restricted', candidates: [] } });
+    const refused = await call('complete', { prompt: 'hello', system: RESTRICTED_PROMPT, provider: 'claude' });
+    expect(refused.isError).toBe(true);
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+  });
+
+  it('an argument a tool does not know is refused, not dropped: a misspelt sensitivity raise sends nothing to the hosted provider', async () => {
+    const { tools } = await client.listTools();
+    for (const tool of tools.filter((entry) => entry.name !== 'providers')) expect(tool.inputSchema.additionalProperties, tool.name).toBe(false);
+    const hostedBefore = inferenceExchanges(anthropic).length;
+    const misspelt = await call('complete', { prompt: 'Summarise our quarterly plan.', provider: 'claude', sensitivty: 'restricted' });
+    expect(misspelt.isError).toBe(true);
+    expect(text(misspelt)).toMatch(/sensitivty/);
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+    const route = await call('route_explain', { prompt: 'hello', sytem: 'You are terse.' });
+    expect(route.isError).toBe(true);
+    expect(text(route)).toMatch(/sytem/);
+  });
+
   it('providers and metrics: what `provider list --json` and `metrics --json` report', async () => {
     const providers = await call('providers');
     expect((providers.structuredContent as { providers: { id: string }[] }).providers.map((entry) => entry.id).sort()).toEqual(['claude', 'llama']);
@@ -170,3 +203,97 @@ function isRunning(pid: number): boolean {
     return false;
   }
 }
+
+describe('syndicate mcp: a client that goes away mid-call', () => {
+  let scenario: Scenario;
+  let llama: FakeEngine;
+  beforeAll(async () => {
+    llama = await startFakeEngine({ kind: 'llama.cpp' });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'llama', engine: llama });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await llama?.close();
+  });
+
+  it('with --json, an error before the server starts goes to stderr as the JSON document: stdout carries only the protocol', async () => {
+    const neverInitialised = await runCli(['--json', 'mcp'], { home: join(scenario.home, 'never-initialised'), input: '' });
+    expect(neverInitialised.exitCode).toBe(6);
+    expect(neverInitialised.stdout).toBe('');
+    expect(JSON.parse(neverInitialised.stderr)).toMatchObject({ ok: false, error: { code: 'store_failure', hint: 'run `syndicate init` first' } });
+    const unknownTier = await runCli(['mcp', '--trust-tier', 'nobody', '--json'], { home: scenario.home, input: '' });
+    expect(unknownTier.exitCode).toBe(2);
+    expect(unknownTier.stdout).toBe('');
+    expect(JSON.parse(unknownTier.stderr)).toMatchObject({ ok: false, error: { code: 'usage', message: 'unknown trust tier "nobody"' } });
+    const badFlag = await runCli(['--json', 'mcp', '--bogus'], { home: scenario.home, input: '' });
+    expect(badFlag.exitCode).toBe(2);
+    expect(badFlag.stdout).toBe('');
+    // Every other command keeps its error document on stdout.
+    const run = await runCli(['--json', 'run', 'hi'], { home: join(scenario.home, 'never-initialised') });
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure' } });
+  });
+
+  it('closing only its end of stdout cancels the calls in flight: their evidence says so, none is left pending', async () => {
+    llama.setFault({ slowStreamMs: 300 });
+    const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
+    let stderr = '';
+    server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    server.stdout.on('data', () => {});
+    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
+    const send = (message: object): boolean => server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+    send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
+    send({ method: 'notifications/initialized' });
+    // Calls with a progress token: the server writes to stdout while they stream.
+    for (let index = 0; index < 3; index += 1) {
+      send({ id: 10 + index, method: 'tools/call', params: { name: 'complete', arguments: { prompt: `slow answer ${index}` }, _meta: { progressToken: index } } });
+    }
+    await expect.poll(() => inferenceExchanges(llama).length, { timeout: 10_000 }).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    server.stdout.destroy();
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/stopping \(the client closed stdout\): cancelling 3 call\(s\) in flight/);
+    llama.setFault('ok');
+
+    const { document } = await scenario.json(['evidence', 'list', '--limit', '3']);
+    const rows = document.evidence as { state: string; caller: string; error: { code: string; message: string } }[];
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      expect(row).toMatchObject({ state: 'failed', caller: 'mcp', error: { code: 'interrupted' } });
+      expect(row.error.message).toMatch(/client went away/);
+    }
+  });
+});
+
+describe('syndicate mcp: stopped by the operator mid-call', () => {
+  let scenario: Scenario;
+  let llama: FakeEngine;
+  beforeAll(async () => {
+    llama = await startFakeEngine({ kind: 'llama.cpp' });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'llama', engine: llama });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await llama?.close();
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} cancels the calls in flight; their evidence names the signal, not the client`, async () => {
+      llama.setFault('hang');
+      const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' }, stderr: 'pipe' });
+      const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
+      await client.connect(transport);
+      const before = inferenceExchanges(llama).length;
+      const pending = client.callTool({ name: 'complete', arguments: { prompt: `hang until ${signal}` } }).catch((error: unknown) => error);
+      await expect.poll(() => inferenceExchanges(llama).length, { timeout: 10_000 }).toBe(before + 1);
+      process.kill(transport.pid!, signal);
+      await pending;
+      llama.setFault('ok');
+      await client.close();
+      const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+      const [row] = document.evidence as { state: string; error: { code: string; message: string } }[];
+      expect(row).toMatchObject({ state: 'failed', error: { code: 'interrupted', message: `the MCP server stopped (it received ${signal}) before the answer ended` } });
+    });
+  }
+});

@@ -14,7 +14,7 @@ export function mcpCommand(): Command {
       'after',
       `
 stdout carries only the MCP protocol (JSON-RPC, one message per line); notes go to stderr.
-It stops when the client closes stdin, or on SIGTERM or Ctrl-C: calls still running are
+It stops when the client closes stdin or stdout, or on SIGTERM or Ctrl-C: calls still running are
 cancelled (their evidence says so) before the store is closed.
 
 Examples:
@@ -45,6 +45,11 @@ Examples:
       const stopped = new Promise<string>((resolve) => {
         process.stdin.once('end', () => resolve('the client closed stdin'));
         process.stdin.once('close', () => resolve('the client closed stdin'));
+        // A client that went away may be noticed on stdout first (EPIPE on the next progress
+        // notification or answer): stop as for a closed stdin, cancelling the calls in flight so
+        // their evidence says so, instead of the CLI's exit on EPIPE leaving their rows pending.
+        process.stdout.removeAllListeners('error');
+        process.stdout.on('error', () => resolve('the client closed stdout'));
         transport.onclose = () => resolve('the transport closed');
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
@@ -54,7 +59,8 @@ Examples:
       const reason = await stopped;
       const inFlight = mcp.inFlight;
       output.info(`stopping (${reason})${inFlight === 0 ? '' : `: cancelling ${inFlight} call(s) in flight`}`);
-      await mcp.drain();
+      // The evidence of a cancelled call says why: the operator's signal, or the client that went away.
+      await mcp.drain(reason === 'SIGTERM' || reason === 'SIGINT' ? `it received ${reason}` : 'its client went away');
       await mcp.server.close();
       context.close();
     });

@@ -65,6 +65,24 @@ describe('pruneEvidence', () => {
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 0, head: { seq: 2, hash: all.throughHash } });
   });
 
+  it('a prune stopped after a batch leaves no prompt bytes behind: the next prune deletes the blocks of the chunks it deleted', () => {
+    const secretBody = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'first secret prompt '.repeat(4000) }] });
+    seedCompleted(store, { now: Date.now() - 5 * HOUR }, undefined, secretBody);
+    seedCompleted(store, { now: Date.now() - 4 * HOUR }, undefined, BIG_BODY);
+    seedCompleted(store);
+    const stopped = (): never => {
+      throw new Error('killed between batches');
+    };
+    expect(() => pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR), batchEnvelopes: 1, onProgress: stopped })).toThrow('killed between batches');
+    // The first batch committed: its row and chunks are gone, the chain verifies from its anchor.
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2, prunedThrough: { throughSeq: 1 } });
+
+    const again = pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR) });
+    expect(again).toMatchObject({ envelopes: 1, fromSeq: 2, throughSeq: 2 });
+    expect(count('SELECT count(*) FROM evidence_blocks')).toBe(0);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 1 });
+  });
+
   it('a dry run counts and deletes nothing', () => {
     seedCompleted(store, { now: Date.now() - 5 * HOUR });
     seedCompleted(store);
