@@ -48,18 +48,11 @@ export interface GatewayCall {
   method: string;
   /** The path, without query or fragment. */
   path: string;
-  /**
-   * When the whole request had arrived, on the `performance.now()` clock (an adapter may set it once
-   * `readBody` has read the body); default: when the core had the body.
-   */
+  /** When the whole request had arrived, on the `performance.now()` clock; default: when the core got it. */
   receivedAt?: number;
   /** A header by lower-case name, repeated headers joined with `, ` (as web `Headers.get`); undefined when absent. */
   header(name: string): string | undefined;
-  /**
-   * The body as text, read only when a route asks for it (after the request counts as in flight);
-   * rejects with a 413 `GatewayRequestError` once it exceeds `limit` bytes, with `InterruptedError`
-   * when the client went away before it ended.
-   */
+  /** The body as text; rejects with a 413 `GatewayRequestError` once it exceeds `limit` bytes. */
   readBody(limit: number): Promise<string>;
   /**
    * Aborted when the client goes away (by the adapter) or stops reading a stream (by the

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { readLimitedBody } from '../common/http-body.js';
 import { listenFailure } from '../common/listen.js';
 import { checkLoopbackUrl } from '../common/loopback.js';
-import { InterruptedError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { DEFAULT_BODY_LIMIT_BYTES, pathOf, type Gateway, type GatewayCall } from './app.js';
 import { apiFamilyOf, bodyTooLarge, errorReply, type ApiFamily } from './errors.js';
 
@@ -58,29 +58,40 @@ export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?
 async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
   const method = incoming.method ?? 'GET';
   const path = pathOf(incoming.url ?? '/');
+  let body: Buffer | 'too-large' | undefined;
+  if (method !== 'GET' && method !== 'HEAD') {
+    const read = await readLimitedBody(incoming, limit);
+    // The client went away mid-body: nobody is left to answer.
+    if (read.kind === 'aborted') return;
+    if (read.kind === 'too-large') {
+      // The rest of the body was not read: this connection cannot carry another request.
+      outgoing.shouldKeepAlive = false;
+      body = 'too-large';
+    } else {
+      body = read.body;
+    }
+  }
+
+  // The request is all here: what follows until the upstream call is the gateway's own time.
+  const receivedAt = performance.now();
   const cancellation = new AbortController();
   // A client that goes away before its answer is complete cancels the upstream call.
   outgoing.once('close', () => {
     if (!outgoing.writableFinished) cancellation.abort();
   });
-  // The core is handed the request as soon as its headers are here and reads the body itself: it
-  // counts the request in flight first, so a drain (SIGTERM) that starts while a long body is still
-  // arriving waits for its answer instead of refusing it. A route that never reads the body (401,
-  // 404, 405) leaves it to node, which discards it after the reply.
-  let body: Promise<Buffer> | undefined;
   const call: GatewayCall = {
     method,
     path,
+    receivedAt,
     // headersDistinct keeps every value of a repeated header (node's `headers` drops repeats of
     // some, Authorization among them), joined as web Headers would.
     header: (name) => incoming.headersDistinct[name]?.join(', '),
     // An over-limit body is refused by the core, as any other request is answered (and logged).
-    readBody: (bodyLimit) => {
-      body ??= readBody(incoming, outgoing, limit, call, cancellation);
-      return body.then((bytes) => {
-        if (bytes.length > bodyLimit) throw bodyTooLarge(bodyLimit);
-        return bytes.toString('utf8');
-      });
+    readBody: async (bodyLimit) => {
+      if (body === undefined) return '';
+      if (body === 'too-large') throw bodyTooLarge(limit);
+      if (body.length > bodyLimit) throw bodyTooLarge(bodyLimit);
+      return body.toString('utf8');
     },
     cancellation,
   };
@@ -104,25 +115,6 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   reply.headers['content-length'] = String(Buffer.byteLength(channel));
   outgoing.writeHead(reply.status, reply.headers);
   outgoing.end(channel);
-}
-
-/** The body under the adapter's limit; sets `call.receivedAt` once the whole request is here. */
-async function readBody(incoming: IncomingMessage, outgoing: ServerResponse, limit: number, call: GatewayCall, cancellation: AbortController): Promise<Buffer> {
-  if (call.method === 'GET' || call.method === 'HEAD') return Buffer.alloc(0);
-  const read = await readLimitedBody(incoming, limit);
-  if (read.kind === 'aborted') {
-    // Nobody is left to answer; the access log says 499.
-    cancellation.abort();
-    throw new InterruptedError('the client went away before its request body had arrived');
-  }
-  if (read.kind === 'too-large') {
-    // The rest of the body was not read: this connection cannot carry another request.
-    outgoing.shouldKeepAlive = false;
-    throw bodyTooLarge(limit);
-  }
-  // The request is all here: what follows until the upstream call is the gateway's own time.
-  call.receivedAt = performance.now();
-  return read.body;
 }
 
 function writeFailure(outgoing: ServerResponse, error: unknown, family: ApiFamily): void {
