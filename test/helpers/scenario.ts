@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
-import type { FakeEngine } from './fake-engines/index.js';
+import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from './fake-engines/index.js';
 
 export interface ProviderSpec {
   id: string;
@@ -128,4 +128,23 @@ async function runCliBuffer(args: string[], home: string): Promise<Buffer> {
   });
   expect(result.exitCode, Buffer.from(result.stderr).toString()).toBe(0);
   return Buffer.from(result.stdout);
+}
+
+/**
+ * One fake engine registered as `providerId` in a fresh home, for the tests of one describe block:
+ * filled in by the block's beforeAll, removed by its afterAll. Tests read `setup.scenario` and
+ * `setup.engine` once the block runs.
+ */
+export function registeredEngineScenario(providerId: string, engineOptions: FakeEngineOptions): { scenario: Scenario; engine: FakeEngine } {
+  const setup = {} as { scenario: Scenario; engine: FakeEngine };
+  beforeAll(async () => {
+    setup.engine = await startFakeEngine(engineOptions);
+    setup.scenario = await Scenario.create();
+    await setup.scenario.register({ id: providerId, engine: setup.engine });
+  });
+  afterAll(async () => {
+    setup.scenario?.cleanup();
+    await setup.engine?.close();
+  });
+  return setup;
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { defaultModel, inferenceExchanges, Scenario } from '../helpers/scenario.js';
+import { defaultModel, inferenceExchanges, registeredEngineScenario, Scenario } from '../helpers/scenario.js';
 
 const SECRET = 's3cretPassw0rd';
 const RESTRICTED_PROMPT = `Why does this fail? postgres://admin:${SECRET}@db.internal:5432/prod`;
@@ -205,19 +205,11 @@ function isRunning(pid: number): boolean {
 }
 
 describe('syndicate mcp: a client that goes away mid-call', () => {
-  let scenario: Scenario;
-  let llama: FakeEngine;
-  beforeAll(async () => {
-    llama = await startFakeEngine({ kind: 'llama.cpp' });
-    scenario = await Scenario.create();
-    await scenario.register({ id: 'llama', engine: llama });
-  });
-  afterAll(async () => {
-    scenario?.cleanup();
-    await llama?.close();
-  });
+  const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
 
   it('with --json, an error before the server starts goes to stderr as the JSON document: stdout carries only the protocol', async () => {
+
+    const { scenario } = setup;
     const neverInitialised = await runCli(['--json', 'mcp'], { home: join(scenario.home, 'never-initialised'), input: '' });
     expect(neverInitialised.exitCode).toBe(6);
     expect(neverInitialised.stdout).toBe('');
@@ -235,6 +227,8 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
   });
 
   it('closing only its end of stdout cancels the calls in flight: their evidence says so, none is left pending', async () => {
+
+    const { scenario, engine: llama } = setup;
     llama.setFault({ slowStreamMs: 300 });
     const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
     let stderr = '';
@@ -266,20 +260,11 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
 });
 
 describe('syndicate mcp: stopped by the operator mid-call', () => {
-  let scenario: Scenario;
-  let llama: FakeEngine;
-  beforeAll(async () => {
-    llama = await startFakeEngine({ kind: 'llama.cpp' });
-    scenario = await Scenario.create();
-    await scenario.register({ id: 'llama', engine: llama });
-  });
-  afterAll(async () => {
-    scenario?.cleanup();
-    await llama?.close();
-  });
+  const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} cancels the calls in flight; their evidence names the signal, not the client`, async () => {
+      const { scenario, engine: llama } = setup;
       llama.setFault('hang');
       const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' }, stderr: 'pipe' });
       const client = new Client({ name: 'syndicate-test', version: '1.0.0' });

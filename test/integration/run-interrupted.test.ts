@@ -1,8 +1,7 @@
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { Scenario } from '../helpers/scenario.js';
+import { registeredEngineScenario, type Scenario } from '../helpers/scenario.js';
 
 interface ListedRow {
   id: string;
@@ -41,26 +40,8 @@ async function metricsRequests(scenario: Scenario): Promise<{ failedAttempts: nu
   return (document.metrics as { requests: { failedAttempts: number; cancelled: number } }).requests;
 }
 
-/**
- * One fake Ollama (answering ANSWER, slowed or hung per test) registered as `providerId` in a
- * fresh home, for the tests of one describe block; filled in by its beforeAll.
- */
-function slowEngineScenario(providerId: string): { scenario: Scenario; engine: FakeEngine } {
-  const setup = {} as { scenario: Scenario; engine: FakeEngine };
-  beforeAll(async () => {
-    setup.engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
-    setup.scenario = await Scenario.create();
-    await setup.scenario.register({ id: providerId, engine: setup.engine });
-  });
-  afterAll(async () => {
-    setup.scenario?.cleanup();
-    await setup.engine?.close();
-  });
-  return setup;
-}
-
 describe('a run killed mid-stream', () => {
-  const setup = slowEngineScenario('slow');
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
 
   it('leaves an interrupted row with the partial bytes, counted as a failed attempt, and the chain verifies', async () => {
     const { scenario, engine } = setup;
@@ -93,7 +74,7 @@ describe('a run killed mid-stream', () => {
 });
 
 describe('a run cancelled with Ctrl-C mid-stream', () => {
-  const setup = slowEngineScenario('slow');
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
 
   it('exits 130 after recording the attempt as cancelled by the caller, with the first-token time and the bytes so far', async () => {
     const { scenario, engine } = setup;
@@ -135,7 +116,7 @@ describe('a run cancelled with Ctrl-C mid-stream', () => {
 });
 
 describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner cancelling the job)', () => {
-  const setup = slowEngineScenario('slow');
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
 
   it('exits 143 after recording the attempt as cancelled, and --json still prints its one error document', async () => {
     const { scenario, engine } = setup;
@@ -185,7 +166,7 @@ describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner 
 });
 
 describe('a streaming run whose reader goes away (`syndicate run … | head -c 100`)', () => {
-  const setup = slowEngineScenario('slow');
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
 
   it('cancels the call, records it as cancelled by the caller (not a provider failure) and exits 141', async () => {
     const { scenario, engine } = setup;
@@ -213,7 +194,7 @@ describe('a streaming run whose reader goes away (`syndicate run … | head -c 1
 });
 
 describe('a provider probe stopped with Ctrl-C or SIGTERM while the engine hangs', () => {
-  const setup = slowEngineScenario('stuck');
+  const setup = registeredEngineScenario('stuck', { kind: 'ollama', answer: ANSWER });
 
   for (const [command, signal, exitCode] of [
     ['test', 'SIGINT', 130],
