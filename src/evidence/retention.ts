@@ -89,28 +89,35 @@ export function pruneEvidence(store: Store, options: PruneOptions): PruneResult 
   const updatePrune = store.statement('UPDATE evidence_prunes SET through_seq = ?, through_hash = ?, envelopes = ? WHERE id = ?');
   let pruneId: number | bigint | undefined;
   let done = 0;
+  const latestPruneId = store.statement('SELECT max(id) FROM evidence_prunes').pluck(true);
   for (let start = fromSeq; start <= throughSeq; start += batch) {
     const end = Math.min(throughSeq, start + batch - 1);
     store.transaction(() => {
-      const rows = rowsOf.all(start, end) as { row_key: number; hash: string }[];
+      // Another prune (a second process) may have deleted part of this run since: go on after it.
+      const first = Math.max(start, (latestPrune(store)?.throughSeq ?? 0) + 1);
+      if (first > end) return;
+      const rows = rowsOf.all(first, end) as { row_key: number; hash: string }[];
       // The chain has no gaps: a missing row here means the store was edited behind our back.
-      if (rows.length !== end - start + 1) {
-        throw new StoreError(`chained evidence rows ${start}–${end} are not all there (${rows.length} of ${end - start + 1} found): nothing of this batch was deleted`, {
+      if (rows.length !== end - first + 1) {
+        throw new StoreError(`chained evidence rows ${first}–${end} are not all there (${rows.length} of ${end - first + 1} found): nothing of this batch was deleted`, {
           hint: 'run `syndicate evidence verify` to see where the chain is broken',
         });
       }
       for (const { row_key: rowKey } of rows) {
         result.chunks += deleteChunks.run(rowKey, rowKey).changes;
       }
-      deleteRows.run(start, end);
+      deleteRows.run(first, end);
       done += rows.length;
       const throughHash = (rows.at(-1) as { hash: string }).hash;
-      if (pruneId === undefined) pruneId = insertPrune.run(now().toISOString(), olderThan, end, throughHash, done, process.pid).lastInsertRowid;
-      else updatePrune.run(end, throughHash, done, pruneId);
+      // The newest record is the anchor verify starts from: ours is updated only while it is the newest.
+      if (pruneId !== undefined && latestPruneId.get() === Number(pruneId)) updatePrune.run(end, throughHash, done, pruneId);
+      else pruneId = insertPrune.run(now().toISOString(), olderThan, end, throughHash, done, process.pid).lastInsertRowid;
       result.throughHash = throughHash;
     });
     options.onProgress?.(done, envelopes);
   }
+  // What this run deleted itself (another prune running beside it may have taken a share).
+  result.envelopes = done;
   store.transaction(() => {
     // Blocks are shared between the turns of a conversation: only those no kept chunk names go.
     // Every block no chunk names goes, not only those of this run's chunks: a prune stopped after a

@@ -124,6 +124,24 @@ describe('pruneEvidence', () => {
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 0, prunedThrough: { throughSeq: 9 } });
   });
 
+  it('two prunes at once (a second process): each deletes what the other has not, the chain verifies from the newest anchor', () => {
+    for (let index = 0; index < 6; index += 1) seedCompleted(store, { now: Date.now() - 5 * HOUR + index });
+    seedCompleted(store);
+    let inner: ReturnType<typeof pruneEvidence> | undefined;
+    const outer = pruneEvidence(store, {
+      olderThan: new Date(Date.now() - HOUR),
+      batchEnvelopes: 2,
+      // Between the outer prune's first and second batch, another prune runs to the end.
+      onProgress: (done) => {
+        if (done === 2 && inner === undefined) inner = pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR), batchEnvelopes: 2 });
+      },
+    });
+    expect(inner).toMatchObject({ envelopes: 4, fromSeq: 3, throughSeq: 6 });
+    expect(outer.envelopes).toBe(2);
+    expect(count('SELECT count(*) FROM evidence')).toBe(1);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 1, prunedThrough: { throughSeq: 6 } });
+  });
+
   it('after a prune, tampering is still found: a kept row re-pointed, the anchor edited, a head recorded in the deleted part', () => {
     seedCompleted(store, { now: Date.now() - 5 * HOUR });
     const beforePrune = (verifyChain(store) as { head: { seq: number; hash: string } }).head;
