@@ -143,7 +143,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           else extra.signal.addEventListener('abort', onCancel, { once: true });
           cancellations.add(cancellation);
           const progress = progressReporter(extra);
-          const { provider: providerId, model: providerModel } = providerChoice(input.provider);
+          const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
           const request: CanonicalRequest = {
             model: providerModel ?? input.model ?? 'auto',
             ...(input.system === undefined ? {} : { system: input.system }),
@@ -238,7 +238,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       toolResult(async () => {
         const { policy, failure } = currentPolicy(pipeline);
         // The same question `complete` would ask: its system prompt and its `provider:model` choice.
-        const { provider: providerId, model: providerModel } = providerChoice(input.provider);
+        const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
         const routed = await explainRoute(
           options.store,
           policy,
