@@ -37,8 +37,9 @@ afterAll(async () => {
   await Promise.all([ollama?.close(), vllm?.close()]);
 });
 
-async function complete(model: string): Promise<{ provider: string | null; model: string | null; evidenceId: string }> {
-  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+/** One non-streamed chat completion through `on` (default: the first gateway): where it went and its evidence. */
+async function complete(model: string, on: TestGateway = gateway): Promise<{ provider: string | null; model: string | null; evidenceId: string }> {
+  const response = await fetch(`${on.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Name the capital of France.' }], stream: false }),
@@ -92,14 +93,8 @@ describe('gateway: a cold answer is not a live first-token figure', () => {
 
   it("the load a cold model's first answer took is not taken for its first token (the evidence seed leaves cold answers out too)", async () => {
     const call = async (model: string): Promise<string> => {
-      const response = await fetch(`${coldGateway.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Name the capital of France.' }], stream: false }),
-      });
-      expect(response.status, await response.clone().text()).toBe(200);
-      await response.text();
-      return `${response.headers.get('x-syndicate-provider')}:${response.headers.get('x-syndicate-model')}`;
+      const answered = await complete(model, coldGateway);
+      return `${answered.provider}:${answered.model}`;
     };
     // Loading `big` takes ~900 ms before its first byte; `mid`, warm, answers in ~350 ms.
     cold.setFault({ slowStreamMs: HUGE_FIRST_TOKEN_MS }, 1);
