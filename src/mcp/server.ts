@@ -56,16 +56,15 @@ const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.s
 /** How often a `complete` call with a progress token reports the answer growing. */
 const PROGRESS_INTERVAL_MS = 250;
 
-// Input schemas are strict: an argument a tool does not know is refused (the agent sees which)
-// rather than dropped — a misspelt `sensitivty: restricted` must not send the prompt out at its
-// classified level as if the raise had never been asked for.
-
 /**
  * The MCP server (`syndicate mcp`): an agent's tools over the same pipeline as `run` and the
  * gateway. `complete` is one governed invocation (classify → route → permit → invoke →
  * evidence, caller `mcp`); `classify`, `route_explain`, `providers` and `metrics` report what the
  * CLI's `--json` documents report. A refused or failed call is a tool result with `isError` and
  * the reason and hint, never a protocol error; the policy file is followed live as the gateway does.
+ * Input schemas are strict: an argument a tool does not know is refused (the agent sees which)
+ * rather than dropped — a misspelt `sensitivty: restricted` must not send the prompt out at its
+ * classified level as if the raise had never been asked for.
  */
 export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
   const env = options.env ?? process.env;
