@@ -78,6 +78,16 @@ export class UsageError extends SyndicateError {
 }
 
 /**
+ * Exit 2: an engine cannot do what was asked — load a second model into a single-model server,
+ * stop an engine syndicate did not start. The hint names what does the job.
+ */
+export class EngineOperationError extends SyndicateError {
+  constructor(code: string, message: string, options?: SyndicateErrorOptions) {
+    super(code, ExitCode.usage, message, options);
+  }
+}
+
+/**
  * Exit 2: the request names a model no registered provider serves (an HTTP client gets 404, as
  * from OpenAI or Anthropic). A client error, not a policy decision: nothing is recorded.
  */

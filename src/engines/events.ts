@@ -1,5 +1,30 @@
 import type { Store } from '../store/store.js';
 
+/** What happened to a local engine that is not an invocation (migration 015 lists the kinds). */
+export type EngineEventKind = 'load' | 'unload' | 'start' | 'stop';
+
+export interface EngineEvent {
+  providerId: string;
+  /** The model loaded or unloaded; `''` for an engine process's start and stop. */
+  model: string;
+  kind: EngineEventKind;
+  /** How long it took (a load's cold start, a process's start until ready). */
+  durationMs?: number;
+  /** Why, when syndicate decided it (e.g. evicted for a higher-priority model). */
+  detail?: string;
+  /** Defaults to `Date.now()`. */
+  at?: number;
+}
+
+/** Records an engine event in its own transaction; `syndicate metrics` reads load times from them. */
+export function recordEngineEvent(store: Store, event: EngineEvent): void {
+  store.transaction(() =>
+    store
+      .statement('INSERT INTO engine_events (created_at, provider_id, model, kind, duration_ms, pid, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(new Date(event.at ?? Date.now()).toISOString(), event.providerId, event.model, event.kind, event.durationMs ?? null, process.pid, event.detail ?? null),
+  );
+}
+
 /** A model a local engine loaded, and how long the load took (a cold start). */
 export interface ModelLoad {
   providerId: string;
@@ -11,9 +36,5 @@ export interface ModelLoad {
 
 /** Records a model load for `syndicate metrics` (load times per provider and model). */
 export function recordModelLoad(store: Store, load: ModelLoad): void {
-  store.transaction(() =>
-    store
-      .statement('INSERT INTO engine_events (created_at, provider_id, model, kind, duration_ms, pid) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(new Date(load.at ?? Date.now()).toISOString(), load.providerId, load.model, 'load', load.loadMs, process.pid),
-  );
+  recordEngineEvent(store, { providerId: load.providerId, model: load.model, kind: 'load', durationMs: load.loadMs, ...(load.at === undefined ? {} : { at: load.at }) });
 }

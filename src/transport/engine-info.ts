@@ -8,42 +8,58 @@ export interface EngineInfoOptions {
   timeoutMs?: number;
 }
 
+/** An engine's answer to a metadata or control request: its status and body text, whatever the status. */
+export interface EngineAnswer {
+  status: number;
+  text: string;
+}
+
 /**
- * Reads metadata (model lists, context sizes, resident models) from a *local* engine.
- * It carries no prompt data and refuses any host that is not loopback, which is why it
- * needs no permit; every inference call goes through the permit-gated transport instead.
+ * Sends one metadata or control request (model lists, resident models, load and unload) to a
+ * *local* engine. It carries no prompt data and refuses any host that is not loopback, which is
+ * why it needs no permit; every inference call goes through the permit-gated transport instead.
+ * Throws only when nothing answered; any HTTP status is returned.
  */
-export async function fetchEngineJson(url: string, options: EngineInfoOptions = {}): Promise<unknown> {
+export async function engineRequest(url: string, options: EngineInfoOptions = {}): Promise<EngineAnswer> {
   const verdict = await checkLoopbackUrl(url);
   if (!verdict.loopback) {
     throw new UsageError(`refusing to query engine metadata at ${url}: ${verdict.reason}`, {
-      hint: 'engine discovery and health checks only talk to engines on this host',
+      hint: 'engine discovery, health checks and engine control only talk to engines on this host',
     });
   }
   const timeoutMs = options.timeoutMs ?? 3000;
-  let response: Response;
   try {
-    response = await fetch(url, {
+    const response = await fetch(url, {
       method: options.method ?? 'GET',
       headers: options.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: AbortSignal.timeout(timeoutMs),
     });
+    return { status: response.status, text: await response.text() };
   } catch (error) {
     const reason = describeFetchFailure(error, timeoutMs);
     throw new UpstreamError(`${url} is unreachable: ${reason}`, { code: 'engine_unreachable', cause: error });
   }
-  const text = await response.text();
-  if (!response.ok) {
-    throw new UpstreamError(`${url} answered HTTP ${response.status}: ${text.slice(0, 200)}`, {
-      status: response.status,
+}
+
+/** Reads JSON metadata from a local engine (see `engineRequest`); a non-2xx status or a body that is not JSON throws. */
+export async function fetchEngineJson(url: string, options: EngineInfoOptions = {}): Promise<unknown> {
+  const answer = await engineRequest(url, options);
+  return engineJson(url, answer);
+}
+
+/** The JSON body of a 2xx answer; anything else throws an `UpstreamError` quoting the engine. */
+export function engineJson(url: string, answer: EngineAnswer): unknown {
+  if (answer.status < 200 || answer.status > 299) {
+    throw new UpstreamError(`${url} answered HTTP ${answer.status}: ${answer.text.slice(0, 200)}`, {
+      status: answer.status,
       code: 'engine_error',
     });
   }
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(answer.text) as unknown;
   } catch {
-    throw new UpstreamError(`${url} did not return JSON: ${text.slice(0, 200)}`, { code: 'engine_bad_response', isRetryable: false });
+    throw new UpstreamError(`${url} did not return JSON: ${answer.text.slice(0, 200)}`, { code: 'engine_bad_response', isRetryable: false });
   }
 }
 

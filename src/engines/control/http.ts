@@ -1,0 +1,93 @@
+import { EngineOperationError, UpstreamError } from '../../errors.js';
+import { engineJson, engineRequest, type EngineAnswer, type EngineInfoOptions } from '../../transport/engine-info.js';
+
+/** The engine's root URL: its base URL without a trailing `/v1` (where Ollama's `/api`, llama.cpp's `/models` and the rest live). */
+export function engineRoot(baseUrl: string): string {
+  return baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
+}
+
+/** Sends a request to the engine; throws only when nothing answered (see `engineRequest`). */
+export function ask(url: string, options: EngineInfoOptions = {}): Promise<EngineAnswer> {
+  return engineRequest(url, options);
+}
+
+/** The JSON of a 2xx answer to `url`. */
+export async function askJson(url: string, options: EngineInfoOptions = {}): Promise<unknown> {
+  return engineJson(url, await engineRequest(url, options));
+}
+
+/** A JSON object's member, or undefined when the value is not an object. */
+export function member(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+export function stringMember(value: unknown, key: string): string | undefined {
+  const found = member(value, key);
+  return typeof found === 'string' ? found : undefined;
+}
+
+export function numberMember(value: unknown, key: string): number | undefined {
+  const found = member(value, key);
+  return typeof found === 'number' && Number.isFinite(found) ? found : undefined;
+}
+
+export function arrayMember(value: unknown, key: string): unknown[] {
+  const found = member(value, key);
+  return Array.isArray(found) ? found : [];
+}
+
+/** The model ids of an OpenAI-style `GET /v1/models` answer (`{data: [{id}]}`). */
+export async function servedModels(root: string): Promise<string[]> {
+  const body = await askJson(`${root}/v1/models`);
+  return arrayMember(body, 'data')
+    .map((entry) => stringMember(entry, 'id'))
+    .filter((id): id is string => id !== undefined);
+}
+
+/** The engine's error message from a JSON error body (`{error: "..."}` or `{error: {message}}`), else the text itself. */
+export function engineMessage(answer: EngineAnswer): string {
+  try {
+    const body = JSON.parse(answer.text) as unknown;
+    const error = member(body, 'error');
+    if (typeof error === 'string') return error;
+    const message = stringMember(error, 'message') ?? stringMember(body, 'message') ?? stringMember(body, 'detail');
+    if (message !== undefined) return message;
+  } catch {
+    // not JSON: the text is the message
+  }
+  return answer.text.trim().slice(0, 300) || `HTTP ${answer.status}`;
+}
+
+/** A non-2xx answer to a control request, as the error the operator sees. */
+export function controlFailure(what: string, url: string, answer: EngineAnswer, hint?: string): UpstreamError {
+  return new UpstreamError(`${what} failed: ${url} answered HTTP ${answer.status}: ${engineMessage(answer)}`, {
+    status: answer.status,
+    code: answer.status === 404 ? 'engine_model_not_found' : 'engine_error',
+    isRetryable: false,
+    ...(hint === undefined ? {} : { hint }),
+  });
+}
+
+/**
+ * Polls `check` until it holds or `timeoutMs` passes. Engines that answer a load or unload
+ * request before the model is ready or gone (llama.cpp's router, Ollama's unload) are
+ * followed this way until their own status agrees.
+ */
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() >= deadline) {
+      throw new UpstreamError(`${what}: not done within ${Math.round(timeoutMs / 1000)} s`, {
+        code: 'engine_timeout',
+        hint: 'look at the engine log; a large model may need a longer --timeout',
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(1, deadline - Date.now()))));
+  }
+}
+
+/** The engine cannot do this on request: say what does the job instead. */
+export function unsupported(message: string, hint: string): EngineOperationError {
+  return new EngineOperationError('engine_operation_unsupported', message, { hint });
+}

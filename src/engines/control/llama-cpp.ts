@@ -1,0 +1,105 @@
+import type { EngineController, EngineState, ResidentModel } from './types.js';
+import { arrayMember, ask, askJson, controlFailure, engineMessage, engineRoot, member, numberMember, stringMember, unsupported, waitUntil } from './http.js';
+import { UpstreamError } from '../../errors.js';
+
+interface RouterModel {
+  id: string;
+  /** `status.value`: unloaded, loading, loaded, sleeping, downloading. */
+  status: string;
+  failed: boolean;
+  exitCode: number | undefined;
+}
+
+/** The models of `GET /v1/models`, with the router's `status` when the server runs as a router (undefined: single-model server). */
+async function listModels(root: string): Promise<{ router: boolean; models: RouterModel[] }> {
+  const body = await askJson(`${root}/v1/models`);
+  const entries = arrayMember(body, 'data');
+  const router = entries.some((entry) => typeof member(entry, 'status') === 'object');
+  const models = entries.flatMap((entry): RouterModel[] => {
+    const id = stringMember(entry, 'id');
+    if (id === undefined) return [];
+    const status = member(entry, 'status');
+    return [{ id, status: stringMember(status, 'value') ?? 'loaded', failed: member(status, 'failed') === true, exitCode: numberMember(status, 'exit_code') }];
+  });
+  return { router, models };
+}
+
+const RESIDENT_STATES = new Set(['loaded', 'loading', 'sleeping']);
+
+/**
+ * llama.cpp's `llama-server`. Started without a model it is a router (`--models-dir`,
+ * `--models-preset` or its cache): `GET /v1/models` gives each model's `status`, and
+ * `POST /models/load` / `POST /models/unload` answer at once while a child process loads or
+ * exits — both are followed on the model list until the status says done (a load that fails
+ * shows as `unloaded` with `failed` and the child's exit code). Started with `-m` it serves that
+ * one model for its lifetime: nothing to load, and unloading means stopping the process.
+ */
+export function llamaCppController(baseUrl: string): EngineController {
+  const root = engineRoot(baseUrl);
+  const statusOf = async (model: string): Promise<RouterModel | undefined> => (await listModels(root)).models.find((entry) => entry.id === model);
+  return {
+    kind: 'llama.cpp',
+    async state(): Promise<EngineState> {
+      const { router, models } = await listModels(root);
+      const resident = models
+        .filter((entry) => RESIDENT_STATES.has(entry.status))
+        .map((entry): ResidentModel => ({ model: entry.id, state: entry.status as ResidentModel['state'] }));
+      return { resident, available: models.map((entry) => entry.id), mode: router ? 'router' : 'single-model' };
+    },
+    async load(model, options): Promise<void> {
+      const { router, models } = await listModels(root);
+      if (!router) {
+        if (models.some((entry) => entry.id === model)) return;
+        throw unsupported(
+          `this llama-server serves only ${models.map((entry) => entry.id).join(', ') || 'its one model'}: started with -m it cannot load another`,
+          'start llama-server without -m and with --models-dir DIR (router mode) to load models on request, or run a second server for this model',
+        );
+      }
+      const current = models.find((entry) => entry.id === model);
+      if (current === undefined) {
+        throw new UpstreamError(`llama-server has no model ${model} (it has ${models.map((entry) => entry.id).join(', ') || 'none'})`, {
+          code: 'engine_model_not_found',
+          isRetryable: false,
+          hint: 'put the GGUF file in the --models-dir directory (the model id is its file name without .gguf), then try again',
+        });
+      }
+      if (current.status !== 'loaded' && current.status !== 'loading') {
+        const url = `${root}/models/load`;
+        const answer = await ask(url, { method: 'POST', body: { model }, timeoutMs: options.timeoutMs });
+        // "model is already running": another caller's load got there first; follow it like ours.
+        if ((answer.status < 200 || answer.status > 299) && !/already running/i.test(engineMessage(answer))) throw controlFailure(`loading ${model}`, url, answer);
+      }
+      let failure: RouterModel | undefined;
+      await waitUntil(`llama-server loading ${model}`, async () => {
+        const status = await statusOf(model);
+        if (status?.failed === true && status.status === 'unloaded') {
+          failure = status;
+          return true;
+        }
+        return status?.status === 'loaded';
+      }, options.timeoutMs);
+      if (failure !== undefined) {
+        throw new UpstreamError(`llama-server could not load ${model}: its model process exited${failure.exitCode === undefined ? '' : ` with code ${failure.exitCode}`}`, {
+          code: 'engine_load_failed',
+          isRetryable: false,
+          hint: "look at llama-server's log (engine start writes it beside the store: syndicate engine status shows where)",
+        });
+      }
+    },
+    async unload(model, options): Promise<void> {
+      const { router, models } = await listModels(root);
+      if (!router) {
+        throw unsupported(`this llama-server was started with -m and serves ${models.map((entry) => entry.id).join(', ')} for its lifetime: it cannot unload it`, 'stop the process instead (syndicate engine stop PROVIDER, if syndicate started it)');
+      }
+      const current = models.find((entry) => entry.id === model);
+      if (current === undefined || !RESIDENT_STATES.has(current.status)) return;
+      const url = `${root}/models/unload`;
+      const answer = await ask(url, { method: 'POST', body: { model }, timeoutMs: options.timeoutMs });
+      if ((answer.status < 200 || answer.status > 299) && !/not running/i.test(engineMessage(answer))) throw controlFailure(`unloading ${model}`, url, answer);
+      await waitUntil(`llama-server unloading ${model}`, async () => {
+        const status = await statusOf(model);
+        return status === undefined || !RESIDENT_STATES.has(status.status);
+      }, options.timeoutMs);
+    },
+  };
+}

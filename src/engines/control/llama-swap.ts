@@ -1,0 +1,47 @@
+import type { EngineController, EngineState, ResidentModel } from './types.js';
+import { arrayMember, ask, askJson, controlFailure, engineRoot, servedModels, stringMember, unsupported, waitUntil } from './http.js';
+
+/**
+ * llama-swap: `GET /running` lists the upstream processes it runs (`state` `ready` or
+ * `starting`), `GET /v1/models` the models it may start. It starts a model's process on the
+ * first request for it, so a load is `GET /upstream/MODEL/health` (answered once the process is
+ * ready); `POST /api/models/unload/MODEL` stops one (releases before that only had `GET /unload`,
+ * which stops every model, so they are refused rather than used).
+ */
+export function llamaSwapController(baseUrl: string): EngineController {
+  const root = engineRoot(baseUrl);
+  const running = async (): Promise<ResidentModel[]> => {
+    const body = await askJson(`${root}/running`);
+    return arrayMember(body, 'running').flatMap((entry): ResidentModel[] => {
+      const model = stringMember(entry, 'model');
+      if (model === undefined) return [];
+      const state = stringMember(entry, 'state');
+      return [{ model, state: state === 'ready' || state === undefined ? 'loaded' : 'loading' }];
+    });
+  };
+  const isReady = async (model: string): Promise<boolean> => (await running()).some((entry) => entry.model === model && entry.state === 'loaded');
+  return {
+    kind: 'llama-swap',
+    async state(): Promise<EngineState> {
+      const [resident, available] = await Promise.all([running(), servedModels(root).catch(() => undefined)]);
+      return { resident, available };
+    },
+    async load(model, options): Promise<void> {
+      if (await isReady(model)) return;
+      const url = `${root}/upstream/${encodeURIComponent(model)}/health`;
+      const answer = await ask(url, { timeoutMs: options.timeoutMs });
+      if (answer.status < 200 || answer.status > 299) throw controlFailure(`starting ${model}`, url, answer, 'check the model id against llama-swap\'s config.yaml and its log (GET /logs)');
+      await waitUntil(`llama-swap reporting ${model} ready`, () => isReady(model), Math.min(options.timeoutMs, 10_000));
+    },
+    async unload(model, options): Promise<void> {
+      if (!(await running()).some((entry) => entry.model === model)) return;
+      const url = `${root}/api/models/unload/${encodeURIComponent(model)}`;
+      const answer = await ask(url, { method: 'POST', timeoutMs: options.timeoutMs });
+      if (answer.status === 404) {
+        throw unsupported('this llama-swap cannot unload one model (no POST /api/models/unload/MODEL); its GET /unload would stop every model', 'upgrade llama-swap, or set a ttl for the model in its config.yaml');
+      }
+      if (answer.status < 200 || answer.status > 299) throw controlFailure(`unloading ${model}`, url, answer);
+      await waitUntil(`llama-swap stopping ${model}`, async () => !(await running()).some((entry) => entry.model === model), options.timeoutMs);
+    },
+  };
+}

@@ -1,0 +1,242 @@
+import { PolicyRefusalError, UpstreamError, UsageError } from '../errors.js';
+import { listProviders } from '../registry/registry.js';
+import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
+import type { Store } from '../store/store.js';
+import { controllerFor, sameOllamaModel, type EngineController, type EngineState, type ResidentModel } from './control/index.js';
+import { recordEngineEvent } from './events.js';
+import { isSameProcessAlive, managedProcess, startEngine, stopEngine, type ManagedProcess, type StartOptions } from './processes.js';
+import { planSwap, type SwapModel } from './swap.js';
+
+const BYTES_PER_GB = 1e9;
+
+/** A resident model as `engine status` shows it: what the engine says, beside what the record declares. */
+export interface ReportedModel extends ResidentModel {
+  /** The record's model id when the record declares this model (undefined: the engine holds a model the record does not list). */
+  declared?: string;
+  priority?: number;
+  /** GB it takes: the engine's figure when it gives one, else the record's `vramGb`. */
+  vramGb?: number;
+}
+
+export interface EngineReport {
+  provider: string;
+  providerVersion: number;
+  kind: string;
+  baseUrl: string;
+  reachable: boolean;
+  /** Why the engine could not be asked, when it could not. */
+  reason?: string;
+  mode?: string;
+  engineVersion?: string;
+  /** Null when the engine is unreachable or does not tell. */
+  resident: ReportedModel[] | null;
+  available: string[] | null;
+  vramBudgetGb: number | null;
+  /** GB the resident models take, as far as known. */
+  residentVramGb: number | null;
+  /** The process syndicate started for it, if any (`alive` false: it has exited since). */
+  process: (ManagedProcess & { alive: boolean }) | null;
+  /** `engine.launch` as a command line, when declared. */
+  launch: string | null;
+}
+
+/** Local providers that are not retired, in id order: the engines `engine status` reports. */
+export function localEngineProviders(store: Store): RegisteredProvider[] {
+  return listProviders(store).filter((provider) => provider.record.class === 'local' && provider.retiredAt === null);
+}
+
+/** Whether the engine's name `engineModel` and the record's `declared` id are the same model. */
+function sameModel(provider: RegisteredProvider, engineModel: string, declared: string): boolean {
+  return provider.record.engine?.kind === 'ollama' ? sameOllamaModel(engineModel, declared) : engineModel === declared;
+}
+
+function declaredModel(provider: RegisteredProvider, engineModel: string): ProviderModel | undefined {
+  return provider.record.models.find((model) => sameModel(provider, engineModel, model.id));
+}
+
+function residentGb(provider: RegisteredProvider, resident: ResidentModel): number | undefined {
+  const bytes = resident.vramBytes ?? resident.sizeBytes;
+  if (bytes !== undefined && bytes > 0) return bytes / BYTES_PER_GB;
+  return declaredModel(provider, resident.model)?.vramGb;
+}
+
+function reportedModel(provider: RegisteredProvider, resident: ResidentModel): ReportedModel {
+  const declared = declaredModel(provider, resident.model);
+  const vramGb = residentGb(provider, resident);
+  return {
+    ...resident,
+    ...(declared === undefined ? {} : { declared: declared.id, priority: declared.priority ?? 0 }),
+    ...(vramGb === undefined ? {} : { vramGb: Math.round(vramGb * 100) / 100 }),
+  };
+}
+
+/** What a local engine holds now and what syndicate knows about it; an unreachable engine is reported, not thrown. */
+export async function engineReport(store: Store, provider: RegisteredProvider): Promise<EngineReport> {
+  const { record } = provider;
+  const managed = managedProcess(store, provider.id);
+  const launch = record.engine?.launch;
+  let state: EngineState | undefined;
+  let reason: string | undefined;
+  try {
+    state = await controllerFor(record).state();
+  } catch (error) {
+    if (!(error instanceof UpstreamError)) throw error;
+    reason = error.message;
+  }
+  const resident = state?.resident?.map((model) => reportedModel(provider, model)) ?? null;
+  const sizes = resident?.map((model) => model.vramGb);
+  return {
+    provider: provider.id,
+    providerVersion: provider.currentVersion,
+    kind: record.engine?.kind ?? 'openai-compatible',
+    baseUrl: record.baseUrl,
+    reachable: state !== undefined,
+    ...(reason === undefined ? {} : { reason }),
+    ...(state?.mode === undefined ? {} : { mode: state.mode }),
+    ...(state?.version === undefined ? {} : { engineVersion: state.version }),
+    resident,
+    available: state?.available ?? null,
+    vramBudgetGb: record.engine?.vramBudgetGb ?? null,
+    residentVramGb: sizes === undefined || sizes.some((size) => size === undefined) ? null : Math.round(sizes.reduce<number>((sum, size) => sum + (size ?? 0), 0) * 100) / 100,
+    process: managed === undefined ? null : { ...managed, alive: isSameProcessAlive(managed.pid, managed.command) },
+    launch: launch === undefined ? null : [launch.command, ...(launch.args ?? [])].join(' '),
+  };
+}
+
+export interface LoadOptions {
+  keepAlive?: string;
+  timeoutMs: number;
+  /** The task at hand: a model tagged for it outranks one that is not when deciding evictions. */
+  task?: string;
+  /** Evict whatever the budget requires, lowest rank first, regardless of priority. */
+  force?: boolean;
+  /** Plan only: report what would be evicted and loaded, change nothing. */
+  dryRun?: boolean;
+}
+
+export interface LoadOutcome {
+  provider: string;
+  model: string;
+  /** The engine already held it: nothing was done. */
+  alreadyResident: boolean;
+  /** How long the load took (the cold start), when one was done. */
+  loadMs?: number;
+  evicted: { model: string; unloadMs: number }[];
+  /** The swap plan's reasoning, in order. */
+  explanation: string[];
+  dryRun: boolean;
+}
+
+function requireDeclared(provider: RegisteredProvider, model: string): ProviderModel {
+  const declared = provider.record.models.find((entry) => entry.id === model) ?? declaredModel(provider, model);
+  if (declared === undefined) {
+    throw new UsageError(`${provider.id} declares no model ${model} (it declares ${provider.record.models.map((entry) => entry.id).join(', ')})`, {
+      hint: `add it to ${provider.id}'s record (with vramGb and priority for hot-swap) and register the record again`,
+    });
+  }
+  return declared;
+}
+
+function swapModel(model: string, declared: ProviderModel | undefined, vramGb: number | undefined, task: string | undefined): SwapModel {
+  return { model, priority: declared?.priority ?? 0, taggedForTask: task !== undefined && (declared?.tags ?? []).includes(task), vramGb };
+}
+
+async function timed(work: () => Promise<void>): Promise<number> {
+  const began = performance.now();
+  await work();
+  return Math.round(performance.now() - began);
+}
+
+/**
+ * Loads a declared model into its local engine. With a VRAM budget declared, models the budget
+ * requires out are unloaded first — only lower-ranked ones (see `planSwap`) unless `force` —
+ * and a load that would need a higher-ranked model out is refused (exit 4). Every unload and the
+ * load are recorded as engine events, the load with its duration (a cold start `metrics` and the
+ * router's cold-start estimate read).
+ */
+export async function loadEngineModel(store: Store, provider: RegisteredProvider, model: string, options: LoadOptions): Promise<LoadOutcome> {
+  const declared = requireDeclared(provider, model);
+  const controller = controllerFor(provider.record);
+  const state = await controller.state();
+  const resident = state.resident ?? [];
+  const outcome: LoadOutcome = { provider: provider.id, model: declared.id, alreadyResident: false, evicted: [], explanation: [], dryRun: options.dryRun === true };
+  if (resident.some((entry) => entry.state === 'loaded' && sameModel(provider, entry.model, declared.id))) {
+    return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded`] };
+  }
+  const others = resident.filter((entry) => !sameModel(provider, entry.model, declared.id));
+  const plan = planSwap({
+    requested: swapModel(declared.id, declared, declared.vramGb, options.task),
+    resident: others.map((entry) => swapModel(entry.model, declaredModel(provider, entry.model), residentGb(provider, entry), options.task)),
+    budgetGb: provider.record.engine?.vramBudgetGb,
+    task: options.task,
+    force: options.force === true,
+  });
+  outcome.explanation = plan.explanation;
+  if (plan.kind === 'refused') {
+    throw new PolicyRefusalError('engine_swap_refused', plan.message, {
+      hint: 'unload a model first (syndicate engine unload PROVIDER:MODEL), raise the model\'s priority, or pass --force to evict by rank regardless',
+      details: { explanation: plan.explanation },
+    });
+  }
+  if (options.dryRun === true) {
+    return { ...outcome, evicted: plan.evict.map((entry) => ({ model: entry.model, unloadMs: 0 })) };
+  }
+  for (const victim of plan.evict) {
+    const unloadMs = await timed(() => controller.unload(victim.model, { timeoutMs: options.timeoutMs }));
+    recordEngineEvent(store, { providerId: provider.id, model: victim.model, kind: 'unload', durationMs: unloadMs, detail: `evicted for ${declared.id}${options.force === true ? ' (forced)' : ''}` });
+    outcome.evicted.push({ model: victim.model, unloadMs });
+  }
+  const loadMs = await timed(() => controller.load(declared.id, { timeoutMs: options.timeoutMs, ...(options.keepAlive === undefined ? {} : { keepAlive: options.keepAlive }) }));
+  recordEngineEvent(store, { providerId: provider.id, model: declared.id, kind: 'load', durationMs: loadMs, detail: 'engine load' });
+  return { ...outcome, loadMs };
+}
+
+export interface UnloadOutcome {
+  provider: string;
+  model: string;
+  /** The engine did not hold it: nothing was done. */
+  wasResident: boolean;
+  unloadMs?: number;
+}
+
+/** Unloads a model from its local engine (any model the engine holds, declared or not) and records it. */
+export async function unloadEngineModel(store: Store, provider: RegisteredProvider, model: string, options: { timeoutMs: number }): Promise<UnloadOutcome> {
+  const controller: EngineController = controllerFor(provider.record);
+  const state = await controller.state();
+  const match = state.resident?.find((entry) => sameModel(provider, entry.model, model));
+  if (state.resident !== undefined && match === undefined) {
+    // Single-model engines refuse an unload whatever the model: say that rather than "not loaded".
+    if (state.mode === 'single-model') await controller.unload(model, options);
+    return { provider: provider.id, model, wasResident: false };
+  }
+  const engineName = match?.model ?? model;
+  const unloadMs = await timed(() => controller.unload(engineName, options));
+  recordEngineEvent(store, { providerId: provider.id, model: engineName, kind: 'unload', durationMs: unloadMs, detail: 'engine unload' });
+  return { provider: provider.id, model: engineName, wasResident: true, unloadMs };
+}
+
+/**
+ * `engine start`: starts the declared engine process and records its start; a model the engine
+ * holds as soon as it answers (a single-model server loads it at start) gets a load event timed
+ * by the whole start — its cold start.
+ */
+export async function startProviderEngine(store: Store, provider: RegisteredProvider, options: StartOptions) {
+  const outcome = await startEngine(store, provider, options);
+  if (!outcome.started) return { ...outcome, loaded: [] as string[] };
+  recordEngineEvent(store, { providerId: provider.id, model: '', kind: 'start', durationMs: outcome.readyMs, detail: outcome.process.command.join(' ') });
+  let loaded: string[] = [];
+  try {
+    loaded = ((await controllerFor(provider.record).state()).resident ?? []).filter((model) => model.state === 'loaded').map((model) => model.model);
+  } catch {
+    // Ready but its model list did not answer yet: no load to attribute.
+  }
+  for (const model of loaded) recordEngineEvent(store, { providerId: provider.id, model, kind: 'load', durationMs: outcome.readyMs, detail: 'loaded at engine start' });
+  return { ...outcome, loaded };
+}
+
+/** `engine stop`: stops the engine process syndicate started and records the stop. */
+export async function stopProviderEngine(store: Store, provider: RegisteredProvider, options: { graceMs: number }) {
+  const outcome = await stopEngine(store, provider, options);
+  if (outcome.stopped) recordEngineEvent(store, { providerId: provider.id, model: '', kind: 'stop', durationMs: outcome.stopMs, detail: outcome.killed ? 'SIGKILL after the grace period' : 'SIGTERM' });
+  return outcome;
+}

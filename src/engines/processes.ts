@@ -1,0 +1,254 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { EngineOperationError, UpstreamError } from '../errors.js';
+import type { RegisteredProvider } from '../registry/types.js';
+import type { Store } from '../store/store.js';
+import { engineRequest } from '../transport/engine-info.js';
+import { engineRoot } from './control/http.js';
+
+/** An engine process syndicate started and has not stopped (table `engine_processes`). */
+export interface ManagedProcess {
+  providerId: string;
+  pid: number;
+  startedAt: string;
+  command: string[];
+  logPath: string;
+  baseUrl: string;
+}
+
+interface ProcessRow {
+  provider_id: string;
+  pid: number;
+  started_at: string;
+  command_json: string;
+  log_path: string;
+  base_url: string;
+}
+
+function fromRow(row: ProcessRow): ManagedProcess {
+  return { providerId: row.provider_id, pid: row.pid, startedAt: row.started_at, command: JSON.parse(row.command_json) as string[], logPath: row.log_path, baseUrl: row.base_url };
+}
+
+export function managedProcess(store: Store, providerId: string): ManagedProcess | undefined {
+  const row = store.statement('SELECT * FROM engine_processes WHERE provider_id = ?').get(providerId) as ProcessRow | undefined;
+  return row === undefined ? undefined : fromRow(row);
+}
+
+function forgetProcess(store: Store, providerId: string): void {
+  store.transaction(() => store.statement('DELETE FROM engine_processes WHERE provider_id = ?').run(providerId));
+}
+
+/**
+ * Whether `pid` is a live process that is still the one syndicate started: signal 0 reaches it,
+ * it is not a zombie and (where `/proc` tells) it runs the same executable — a pid the system
+ * reused for something else is never signalled.
+ */
+export function isSameProcessAlive(pid: number, command: readonly string[]): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    // ESRCH: gone. EPERM: alive but not ours to signal, so not the process syndicate started.
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return false;
+    const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const executable = command[0];
+    return executable === undefined || commandLine.some((part) => part === executable || basename(part) === basename(executable));
+  } catch {
+    // No /proc (macOS): signal 0 is all there is.
+    return true;
+  }
+}
+
+/** The engine log a started engine writes to: beside the store, `engines/<provider>.log`. */
+export function engineLogPath(storePath: string, providerId: string): string {
+  return join(dirname(storePath), 'engines', `${providerId.replace(/[^A-Za-z0-9._-]/g, '_')}.log`);
+}
+
+/** The last lines of an engine's log, for an error that says why it did not come up. */
+export function logTail(path: string, lines = 15): string {
+  try {
+    const text = readFileSync(path, 'utf8').trimEnd();
+    return text.split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Whether the engine answers 2xx at its ready path. */
+async function answersReady(url: string): Promise<boolean> {
+  try {
+    const answer = await engineRequest(url, { timeoutMs: 1000 });
+    return answer.status >= 200 && answer.status <= 299;
+  } catch (error) {
+    if (error instanceof UpstreamError) return false;
+    throw error;
+  }
+}
+
+export interface StartOptions {
+  storePath: string;
+  timeoutMs?: number;
+  /** Called every few seconds while the engine loads, with the seconds elapsed. */
+  onWaiting?: (elapsedSeconds: number) => void;
+}
+
+export type StartOutcome =
+  | { started: true; process: ManagedProcess; readyMs: number }
+  | { started: false; reason: 'already-running'; process: ManagedProcess | undefined };
+
+/** Default wait for an engine to come up: twice its declared cold start (at least 30 s), else 120 s. */
+export function startTimeoutMs(provider: RegisteredProvider): number {
+  const declared = provider.record.engine?.launch?.coldStartSeconds;
+  return declared === undefined ? 120_000 : Math.max(30_000, declared * 2000);
+}
+
+/**
+ * Starts the engine process a local provider's record declares (`engine.launch`), detached and
+ * writing to its own log, and waits until `readyPath` answers 2xx. The process is recorded before
+ * the wait so that a syndicate killed meanwhile leaves it stoppable; an engine that exits or does
+ * not come up in time is stopped, forgotten, and reported with the end of its log.
+ */
+export async function startEngine(store: Store, provider: RegisteredProvider, options: StartOptions): Promise<StartOutcome> {
+  const { record } = provider;
+  const launch = record.engine?.launch;
+  if (record.class !== 'local') {
+    throw new EngineOperationError('engine_not_local', `${provider.id} is ${record.class}: syndicate only starts engines on this host`, { hint: 'engine start is for local providers whose record declares engine.launch' });
+  }
+  if (launch === undefined) {
+    throw new EngineOperationError('engine_launch_undeclared', `${provider.id} declares no engine.launch: syndicate does not know how to start it`, {
+      hint: 'add engine: {kind, launch: {command, args, readyPath}} to the provider record and register it again, or start the engine yourself',
+    });
+  }
+  const readyUrl = `${engineRoot(record.baseUrl)}${launch.readyPath}`;
+  const existing = managedProcess(store, provider.id);
+  if (existing !== undefined) {
+    if (isSameProcessAlive(existing.pid, existing.command)) return { started: false, reason: 'already-running', process: existing };
+    forgetProcess(store, provider.id);
+  }
+  if (await answersReady(readyUrl)) return { started: false, reason: 'already-running', process: undefined };
+
+  const command = [launch.command, ...(launch.args ?? [])];
+  const logPath = engineLogPath(options.storePath, provider.id);
+  mkdirSync(dirname(logPath), { recursive: true, mode: 0o700 });
+  const logFd = openSync(logPath, 'a', 0o600);
+  const startedAt = Date.now();
+  let child;
+  try {
+    child = spawn(launch.command, launch.args ?? [], { detached: true, stdio: ['ignore', logFd, logFd], env: process.env });
+  } finally {
+    closeSync(logFd);
+  }
+  const spawned = await new Promise<{ error?: NodeJS.ErrnoException }>((resolve) => {
+    child.once('spawn', () => resolve({}));
+    child.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
+  });
+  if (spawned.error !== undefined || child.pid === undefined) {
+    const code = spawned.error?.code;
+    throw new EngineOperationError('engine_launch_failed', `could not run ${launch.command}: ${code === 'ENOENT' ? 'not found' : (spawned.error?.message ?? 'no process')}`, {
+      hint: code === 'ENOENT' ? `install it, or give its full path as engine.launch.command in ${provider.id}'s record` : 'check engine.launch.command in the provider record',
+    });
+  }
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  child.once('exit', (code, signal) => {
+    exited = { code, signal };
+  });
+  child.unref();
+  const managed: ManagedProcess = { providerId: provider.id, pid: child.pid, startedAt: new Date(startedAt).toISOString(), command, logPath, baseUrl: record.baseUrl };
+  store.transaction(() =>
+    store
+      .statement('INSERT OR REPLACE INTO engine_processes (provider_id, pid, started_at, command_json, log_path, base_url) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(managed.providerId, managed.pid, managed.startedAt, JSON.stringify(command), logPath, record.baseUrl),
+  );
+
+  const timeoutMs = options.timeoutMs ?? startTimeoutMs(provider);
+  let lastReport = startedAt;
+  for (;;) {
+    if (exited !== undefined) {
+      forgetProcess(store, provider.id);
+      const how = exited.signal === null ? `exited with code ${exited.code}` : `was killed by ${exited.signal}`;
+      throw new UpstreamError(`${launch.command} ${how} before ${readyUrl} answered`, {
+        code: 'engine_start_failed',
+        isRetryable: false,
+        hint: `its log (${logPath}) ends:\n${logTail(logPath) || '(empty)'}`,
+      });
+    }
+    if (await answersReady(readyUrl)) return { started: true, process: managed, readyMs: Date.now() - startedAt };
+    if (Date.now() - startedAt >= timeoutMs) {
+      await signalUntilGone(managed, 5000);
+      forgetProcess(store, provider.id);
+      throw new UpstreamError(`${provider.id}'s engine did not answer ${readyUrl} within ${Math.round(timeoutMs / 1000)} s; it was stopped`, {
+        code: 'engine_start_timeout',
+        isRetryable: false,
+        hint: `give it longer with --timeout (or declare engine.launch.coldStartSeconds); its log (${logPath}) ends:\n${logTail(logPath) || '(empty)'}`,
+      });
+    }
+    if (options.onWaiting !== undefined && Date.now() - lastReport >= 5000) {
+      lastReport = Date.now();
+      options.onWaiting(Math.round((lastReport - startedAt) / 1000));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** SIGTERM to the engine's process group (its own children too), SIGKILL after `graceMs`. True if it had to be killed. */
+async function signalUntilGone(managed: ManagedProcess, graceMs: number): Promise<boolean> {
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      process.kill(-managed.pid, name);
+    } catch {
+      try {
+        process.kill(managed.pid, name);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const gone = async (withinMs: number): Promise<boolean> => {
+    const deadline = Date.now() + withinMs;
+    while (Date.now() < deadline) {
+      if (!isSameProcessAlive(managed.pid, managed.command)) return true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return !isSameProcessAlive(managed.pid, managed.command);
+  };
+  signal('SIGTERM');
+  if (await gone(graceMs)) return false;
+  signal('SIGKILL');
+  await gone(5000);
+  return true;
+}
+
+export type StopOutcome =
+  | { stopped: true; process: ManagedProcess; stopMs: number; killed: boolean }
+  | { stopped: false; reason: 'not-running' | 'exited'; process: ManagedProcess | undefined };
+
+/**
+ * Stops an engine process syndicate started: SIGTERM to its process group, SIGKILL after
+ * `graceMs`. An engine syndicate did not start is refused (it is someone else's to stop).
+ */
+export async function stopEngine(store: Store, provider: RegisteredProvider, options: { graceMs: number }): Promise<StopOutcome> {
+  const managed = managedProcess(store, provider.id);
+  if (managed === undefined) {
+    const launch = provider.record.engine?.launch;
+    const probeUrl = `${engineRoot(provider.record.baseUrl)}${launch?.readyPath ?? '/v1/models'}`;
+    if (provider.record.class === 'local' && (await answersReady(probeUrl))) {
+      throw new EngineOperationError('engine_not_managed', `${provider.id}'s engine is running, but syndicate did not start it`, {
+        hint: 'stop it the way it was started (its service manager, its window, or kill)',
+      });
+    }
+    return { stopped: false, reason: 'not-running', process: undefined };
+  }
+  if (!isSameProcessAlive(managed.pid, managed.command)) {
+    forgetProcess(store, provider.id);
+    return { stopped: false, reason: 'exited', process: managed };
+  }
+  const began = Date.now();
+  const killed = await signalUntilGone(managed, options.graceMs);
+  forgetProcess(store, provider.id);
+  return { stopped: true, process: managed, stopMs: Date.now() - began, killed };
+}
