@@ -29,7 +29,7 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
   afterAll(() => temporary?.cleanup());
 
   it('engine status reports the fake engine, without an `installed` field', async () => {
-    const result = await runCli(['--json', 'engine', 'status'], { home: temporary.home, env: env() });
+    const result = await runCli(['--json', 'engine', 'status', '--embedded'], { home: temporary.home, env: env() });
     expect(result.exitCode, result.stderr).toBe(0);
     const document = parseJsonDocument(result.stdout);
     expect(document).toMatchObject({ ok: true, directory: engineDirectory, source: 'env', backend: 'cpu' });
@@ -37,7 +37,7 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
   });
 
   it('engine status: bindings that do not load are exit 1 with the fix, not an internal error', async () => {
-    const result = await runCli(['--json', 'engine', 'status'], { home: temporary.home, env: { ...env(), FAKE_LLAMA_FAIL: 'no prebuilt binary for this platform' } });
+    const result = await runCli(['--json', 'engine', 'status', '--embedded'], { home: temporary.home, env: { ...env(), FAKE_LLAMA_FAIL: 'no prebuilt binary for this platform' } });
     expect(result.exitCode).toBe(1);
     expect(parseJsonDocument(result.stdout)).toEqual({
       ok: false,
@@ -52,7 +52,7 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
   it('engine status: a node-llama-cpp of another release is exit 1, engine_not_installed', async () => {
     const other = join(temporary.home, 'other-release');
     writeFakeNodeLlamaCpp(other, '3.0.0');
-    const result = await runCli(['--json', 'engine', 'status'], { home: temporary.home, env: { SYNDICATE_ENGINE_DIR: other } });
+    const result = await runCli(['--json', 'engine', 'status', '--embedded'], { home: temporary.home, env: { SYNDICATE_ENGINE_DIR: other } });
     expect(result.exitCode).toBe(1);
     expect((parseJsonDocument(result.stdout)['error'] as { code: string }).code).toBe('engine_not_installed');
   });

@@ -53,34 +53,3 @@ export function engineInstallCommand(): Command {
       );
     });
 }
-
-/** `syndicate engine status`: whether the embedded engine is installed and which backend it would use. */
-export function engineStatusCommand(): Command {
-  return new Command('status')
-    .description('show whether the embedded engine is installed, where, and which backend it loads (cpu, cuda, vulkan, metal)')
-    .addHelpText(
-      'after',
-      '\nExits 1 when node-llama-cpp is absent or is not the release syndicate uses (error code engine_not_installed),\nor when its bindings do not load (engine_backend_unavailable); each error names the fix.\n\nExample:\n  $ syndicate engine status --json',
-    )
-    .action(async (_options: unknown, command: Command) => {
-      const context = contextFor(command);
-      const { output } = context;
-      const { checkEngineReadiness } = await import('../../engines/runtime.js');
-      const readiness = await checkEngineReadiness();
-      output.result(
-        {
-          directory: readiness.installation.directory,
-          source: readiness.installation.source,
-          version: readiness.installation.version,
-          binaryPackages: readiness.installation.binaryPackages,
-          backend: readiness.backend,
-          loadMs: readiness.loadMs,
-        },
-        () => {
-          output.line(`node-llama-cpp ${readiness.installation.version} (${readiness.installation.source}: ${readiness.installation.directory})`);
-          output.line(`binaries: ${readiness.installation.binaryPackages.join(', ')}`);
-          output.line(`backend: ${readiness.backend} (bindings loaded in ${readiness.loadMs} ms)`);
-        },
-      );
-    });
-}

@@ -5,7 +5,8 @@ import { UsageError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
 import { hostOption, portOption } from '../input.js';
-import { engineInstallCommand, engineStatusCommand } from './engine-install.js';
+import { engineInstallCommand } from './engine-install.js';
+import { engineManagementCommands } from './engine-manage.js';
 
 interface ServeOptions {
   model: string;
@@ -26,11 +27,14 @@ function integerOption(name: string, text: string, minimum: number, maximum = Nu
   return value;
 }
 
-/** `syndicate engine`: the embedded engine (node-llama-cpp) — install, status, serve, make-test-model. */
+/**
+ * `syndicate engine`: local engines — status, load/unload (hot-swap), start/stop — and the
+ * embedded engine (node-llama-cpp): install, serve, make-test-model.
+ */
 export function engineCommand(): Command {
-  const engine = new Command('engine').description('the embedded local engine: llama.cpp through node-llama-cpp, serving a GGUF model on loopback');
+  const engine = new Command('engine').description('local engines: what they hold, load and unload (hot-swap), start and stop; and the embedded engine (llama.cpp through node-llama-cpp) serving a GGUF model on loopback');
+  for (const subcommand of engineManagementCommands()) engine.addCommand(subcommand);
   engine.addCommand(engineInstallCommand());
-  engine.addCommand(engineStatusCommand());
   engine.addCommand(serveCommand());
   engine.addCommand(makeTestModelCommand());
   return engine;

@@ -1,3 +1,4 @@
+import { UpstreamError } from '../../errors.js';
 import type { EngineController, EngineState, ResidentModel } from './types.js';
 import { arrayMember, ask, askJson, controlFailure, engineRoot, servedModels, stringMember, unsupported, waitUntil } from './http.js';
 
@@ -28,6 +29,10 @@ export function llamaSwapController(baseUrl: string): EngineController {
     },
     async load(model, options): Promise<void> {
       if (await isReady(model)) return;
+      const available = await servedModels(root).catch(() => undefined);
+      if (available !== undefined && !available.includes(model)) {
+        throw new UpstreamError(`llama-swap has no model ${model} (its config.yaml lists ${available.join(', ') || 'none'})`, { code: 'engine_model_not_found', isRetryable: false, hint: "add it to llama-swap's config.yaml, or check the model id" });
+      }
       const url = `${root}/upstream/${encodeURIComponent(model)}/health`;
       const answer = await ask(url, { timeoutMs: options.timeoutMs });
       if (answer.status < 200 || answer.status > 299) throw controlFailure(`starting ${model}`, url, answer, 'check the model id against llama-swap\'s config.yaml and its log (GET /logs)');

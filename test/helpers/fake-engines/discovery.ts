@@ -83,6 +83,10 @@ function ollama(state: EngineState, method: string, path: string, body: Buffer):
         entry['digest'] = fakeDigest(model.id);
         entry['details'] = ollamaDetails(template['details'] as Json, model);
         entry['expires_at'] = expiresAt;
+        if (model.sizeBytes !== undefined) {
+          entry['size'] = model.sizeBytes;
+          entry['size_vram'] = model.sizeBytes;
+        }
         entry['context_length'] = ollamaLoadedContext(model);
         return entry;
       });
@@ -199,12 +203,12 @@ function lmstudio(state: EngineState, method: string, path: string): Reply | und
   if (path === '/api/v0/models') {
     const payload = loadJsonTemplate<{ data: Json[] }>('lmstudio', 'api-v0-models.json');
     const template = payload.data[0]!;
-    payload.data = state.models.map((model, index) => {
+    payload.data = state.models.map((model) => {
       const entry = cloneJson(template);
       entry['id'] = model.id;
       entry['arch'] = family(model.id);
       entry['max_context_length'] = model.contextWindow;
-      if (index === 0) {
+      if (state.resident.has(model.id)) {
         entry['loaded_context_length'] = Math.min(4096, model.contextWindow);
       } else {
         entry['state'] = 'not-loaded';

@@ -5,6 +5,8 @@ export interface ResolvedModel {
   id: string;
   /** The context the engine reports as usable (llama.cpp n_ctx, vLLM max_model_len, Ollama context_length, LM Studio max_context_length). */
   contextWindow: number;
+  /** Memory the model takes once loaded (Ollama's `size` / `size_vram`, LM Studio's `size_bytes`); default: the captured payload's. */
+  sizeBytes?: number;
 }
 
 /** Mutable state of one fake engine, shared by its discovery and inference handlers. */
@@ -30,6 +32,15 @@ export interface EngineState {
   lastPromptText?: string;
   /** Unix seconds when the engine started (model `created` fields). */
   startedAt: number;
+  /** llama.cpp started without -m: a router that loads and unloads models on request (see control.ts). */
+  router: boolean;
+  /** Models a load or unload request is still working on: model id -> the state it is moving to. */
+  transitions: Map<string, 'loading' | 'unloading'>;
+  /** How long a load takes before the model is resident (ms). */
+  loadDelayMs: number;
+  /** vLLM started with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1: /sleep, /wake_up, /is_sleeping exist. */
+  sleepMode: boolean;
+  sleeping: boolean;
 }
 
 export const DEFAULT_MODELS: Record<FakeEngineKind, ResolvedModel[]> = {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { answerControl } from './control.js';
 import { answerDiscovery } from './discovery.js';
 import { DEFAULT_MODELS, FALLBACK_CONTEXT, type EngineState } from './engine-state.js';
 import { answerInference, errorReply, isInferencePath } from './inference.js';
@@ -12,6 +13,8 @@ export type FakeEngineKind = 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio' | 'ope
 export interface FakeModel {
   id: string;
   contextWindow?: number;
+  /** Memory the model takes once loaded, as Ollama and LM Studio report it. */
+  sizeBytes?: number;
 }
 
 /** What the next request(s) to the inference endpoint get. Default 'ok'. */
@@ -57,6 +60,18 @@ export interface FakeEngineOptions {
    * calls, an old engine's answer without usage.
    */
   replay?: FakeReplay;
+  /**
+   * llama.cpp only: started without -m, as a router over a models directory (`GET /v1/models`
+   * with each model's `status`, `POST /models/load`, `POST /models/unload`); no model is loaded
+   * at start.
+   */
+  router?: boolean;
+  /** vLLM only: started with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1 (`/sleep`, `/wake_up`, `/is_sleeping`). */
+  sleepMode?: boolean;
+  /** How long a model load takes (Ollama's `/api/generate` load, llama.cpp's router, LM Studio's load), default 30 ms. */
+  loadDelayMs?: number;
+  /** Models resident at start (default: the first; none for a llama.cpp router). */
+  resident?: string[];
 }
 
 /** See `FakeEngineOptions.replay`. */
@@ -105,6 +120,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
   const models = (options.models ?? DEFAULT_MODELS[kind]).map((model) => ({
     id: model.id,
     contextWindow: model.contextWindow ?? FALLBACK_CONTEXT[kind],
+    ...(model.sizeBytes === undefined ? {} : { sizeBytes: model.sizeBytes }),
   }));
   if (models.length === 0) throw new Error('a fake engine needs at least one model');
   const state: EngineState = {
@@ -115,11 +131,16 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     answer: options.answer ?? DEFAULT_ANSWER,
     ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),
     ...(options.replay === undefined ? {} : { replay: options.replay }),
-    resident: new Set([models[0]!.id]),
+    resident: new Set(options.resident ?? (options.router === true ? [] : [models[0]!.id])),
     promptCache: new Set(),
     seededSamplingCalls: 0,
     serverLog: [],
     startedAt: Math.floor(Date.now() / 1000),
+    router: options.router === true,
+    transitions: new Map(),
+    loadDelayMs: options.loadDelayMs ?? 30,
+    sleepMode: options.sleepMode === true,
+    sleeping: false,
   };
   const exchanges: RecordedExchange[] = [];
   const sockets = new Set<Socket>();
@@ -189,6 +210,15 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
       }
       const reply = answerInference(state, path, body, request.headers);
       deliver(reply, writer, currentFault);
+      return;
+    }
+    const control = answerControl(state, method, path, body, later);
+    if (control instanceof Promise) {
+      void control.then((reply) => writer.send(reply));
+      return;
+    }
+    if (control !== undefined) {
+      writer.send(control);
       return;
     }
     const discovery = answerDiscovery(state, method, path, body);

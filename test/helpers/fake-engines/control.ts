@@ -1,0 +1,212 @@
+import type { EngineState, ResolvedModel } from './engine-state.js';
+import { findOllamaModel } from './discovery.js';
+import { loadJsonTemplate } from './templates.js';
+import { compactJson, goJson, jsonHeaders, prettyJson, type Reply } from './wire-format.js';
+
+type Json = Record<string, unknown>;
+type Later = (delayMs: number, action: () => void) => void;
+
+/** Ollama's default size for a model without one (the captured /api/ps payload's). */
+function ollamaSize(model: ResolvedModel): number {
+  const template = loadJsonTemplate<{ models: Json[] }>('ollama', 'api-ps.json').models[0]!;
+  return model.sizeBytes ?? (template['size'] as number);
+}
+
+function parse(body: Buffer): Json | undefined {
+  try {
+    const value = JSON.parse(body.toString('utf8')) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The engines' model-management endpoints (what `syndicate engine load|unload|status` drives):
+ * Ollama's load/unload through `/api/generate` with no prompt, llama.cpp's router
+ * (`/models/load`, `/models/unload`, `status` in the model list), LM Studio's v1 REST API and
+ * vLLM's sleep mode. Each answers as the real engine does, quirks included: Ollama answers an
+ * unload before the model leaves `/api/ps`; llama.cpp's router answers a load at once and loads
+ * in the background; LM Studio loads a second instance of a loaded model.
+ * Returns undefined for any other request; a promise for answers that come after a delay.
+ */
+export function answerControl(state: EngineState, method: string, path: string, body: Buffer, later: Later): Reply | Promise<Reply> | undefined {
+  switch (state.kind) {
+    case 'ollama':
+      return method === 'POST' && path === '/api/generate' ? ollamaGenerate(state, body, later) : undefined;
+    case 'llama.cpp':
+      return state.router ? llamaCppRouter(state, method, path, body, later) : undefined;
+    case 'lmstudio':
+      return lmStudio(state, method, path, body, later);
+    case 'vllm':
+      return state.sleepMode ? vllmSleep(state, method, path) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+// ---------------------------------------------------------------- Ollama
+
+function ollamaJson(value: unknown, status = 200): Reply {
+  // gin's c.JSON: compact, no trailing newline.
+  return { status, headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: goJson(value) };
+}
+
+function ollamaGenerate(state: EngineState, body: Buffer, later: Later): Reply | Promise<Reply> {
+  const request = parse(body);
+  if (request === undefined) return ollamaJson({ error: 'invalid character looking for beginning of value' }, 400);
+  const name = request['model'];
+  const model = findOllamaModel(state, name);
+  if (model === undefined) return ollamaJson({ error: `model "${String(name)}" not found, try pulling it first` }, 404);
+  if (typeof request['prompt'] === 'string' && request['prompt'] !== '') {
+    return ollamaJson({ error: 'the fake engine only answers /api/generate loads and unloads (no prompt)' }, 501);
+  }
+  const answer = (reason: 'load' | 'unload'): Reply => ollamaJson({ model: name, created_at: new Date().toISOString(), response: '', done: true, done_reason: reason });
+  if (request['keep_alive'] === 0 || request['keep_alive'] === '0') {
+    // The runner is expired in the background: /api/ps still lists the model for a moment.
+    later(state.loadDelayMs, () => state.resident.delete(model.id));
+    return answer('unload');
+  }
+  return new Promise((resolve) =>
+    later(state.loadDelayMs, () => {
+      state.resident.add(model.id);
+      resolve(answer('load'));
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- llama.cpp router
+
+function llamaJson(state: EngineState, path: string, value: unknown, status = 200): Reply {
+  return { status, headers: jsonHeaders(state.kind, path), body: compactJson(value) };
+}
+
+function llamaError(state: EngineState, path: string, status: number, message: string, type: string): Reply {
+  return llamaJson(state, path, { error: { code: status, message, type } }, status);
+}
+
+function routerStatus(state: EngineState, model: ResolvedModel): string {
+  const transition = state.transitions.get(model.id);
+  if (transition === 'loading') return 'loading';
+  return state.resident.has(model.id) ? 'loaded' : 'unloaded';
+}
+
+function llamaCppRouter(state: EngineState, method: string, path: string, body: Buffer, later: Later): Reply | undefined {
+  if (method === 'GET' && (path === '/v1/models' || path === '/models')) {
+    const created = Math.floor(Date.now() / 1000);
+    // nlohmann::json keeps object keys sorted.
+    const data = state.models.map((model) => ({
+      aliases: [],
+      architecture: { input_modalities: ['text'], output_modalities: ['text'] },
+      can_remove: false,
+      created,
+      id: model.id,
+      object: 'model',
+      owned_by: 'llamacpp',
+      source: 'models_dir',
+      status: { args: ['llama-server', '--host', '127.0.0.1', '--model', `/models/${model.id}.gguf`], value: routerStatus(state, model) },
+      tags: [],
+    }));
+    return llamaJson(state, path, { data, object: 'list' });
+  }
+  if (method !== 'POST' || (path !== '/models/load' && path !== '/models/unload')) return undefined;
+  const name = parse(body)?.['model'];
+  const model = state.models.find((candidate) => candidate.id === name);
+  const running = model !== undefined && routerStatus(state, model) !== 'unloaded';
+  if (path === '/models/load') {
+    if (model === undefined) return llamaError(state, path, 404, 'model is not found', 'not_found_error');
+    if (running) return llamaError(state, path, 400, 'model is already running', 'invalid_request_error');
+    state.transitions.set(model.id, 'loading');
+    later(state.loadDelayMs, () => {
+      state.transitions.delete(model.id);
+      state.resident.add(model.id);
+    });
+    return llamaJson(state, path, { success: true });
+  }
+  if (model === undefined) return llamaError(state, path, 400, 'model is not found', 'invalid_request_error');
+  if (!running) return llamaError(state, path, 400, 'model is not running', 'invalid_request_error');
+  // The child process is told to exit; the model reads `loaded` until it has.
+  later(Math.ceil(state.loadDelayMs / 2), () => state.resident.delete(model.id));
+  return llamaJson(state, path, { success: true });
+}
+
+// ---------------------------------------------------------------- LM Studio v1 REST API
+
+const lmInstances = new WeakMap<EngineState, Map<string, string[]>>();
+
+function instancesOf(state: EngineState): Map<string, string[]> {
+  let instances = lmInstances.get(state);
+  if (instances === undefined) {
+    instances = new Map([...state.resident].map((id) => [id, [id]]));
+    lmInstances.set(state, instances);
+  }
+  return instances;
+}
+
+function lmJson(value: unknown, status = 200): Reply {
+  return { status, headers: { 'Content-Type': 'application/json; charset=utf-8', 'X-Powered-By': 'Express' }, body: prettyJson(value) };
+}
+
+function lmStudio(state: EngineState, method: string, path: string, body: Buffer, later: Later): Reply | Promise<Reply> | undefined {
+  const instances = instancesOf(state);
+  if (method === 'GET' && path === '/api/v1/models') {
+    const models = state.models.map((model) => ({
+      type: 'llm',
+      publisher: 'lmstudio-community',
+      key: model.id,
+      display_name: model.id,
+      architecture: 'qwen2',
+      quantization: { name: 'Q4_K_M', bits_per_weight: 4.8 },
+      size_bytes: model.sizeBytes ?? 4_683_073_184,
+      params_string: '7B',
+      loaded_instances: (instances.get(model.id) ?? []).map((id) => ({ id, config: { context_length: 4096, eval_batch_size: 512, flash_attention: false, num_experts: 0, offload_kv_cache_to_gpu: true } })),
+      max_context_length: model.contextWindow,
+      format: 'gguf',
+      capabilities: { vision: false, trained_for_tool_use: true },
+      description: null,
+    }));
+    return lmJson({ models });
+  }
+  if (method !== 'POST') return undefined;
+  if (path === '/api/v1/models/load') {
+    const key = parse(body)?.['model'];
+    const model = state.models.find((candidate) => candidate.id === key);
+    if (model === undefined) return lmJson({ error: { message: `Model "${String(key)}" not found`, type: 'model_not_found' } }, 404);
+    return new Promise((resolve) =>
+      later(state.loadDelayMs, () => {
+        // A model already loaded gets a second instance, `key:2`.
+        const existing = instances.get(model.id) ?? [];
+        const id = existing.length === 0 ? model.id : `${model.id}:${existing.length + 1}`;
+        instances.set(model.id, [...existing, id]);
+        state.resident.add(model.id);
+        resolve(lmJson({ type: 'llm', instance_id: id, load_time_seconds: state.loadDelayMs / 1000, status: 'loaded' }));
+      }),
+    );
+  }
+  if (path === '/api/v1/models/unload') {
+    const id = parse(body)?.['instance_id'];
+    for (const [key, ids] of instances) {
+      if (typeof id === 'string' && ids.includes(id)) {
+        const left = ids.filter((candidate) => candidate !== id);
+        instances.set(key, left);
+        if (left.length === 0) state.resident.delete(key);
+        return lmJson({ instance_id: id });
+      }
+    }
+    return lmJson({ error: { message: `No loaded model instance with id "${String(id)}"`, type: 'instance_not_found' } }, 404);
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- vLLM sleep mode
+
+function vllmSleep(state: EngineState, method: string, path: string): Reply | undefined {
+  if (method === 'GET' && path === '/is_sleeping') {
+    return { status: 200, headers: { server: 'uvicorn', 'content-type': 'application/json' }, body: compactJson({ is_sleeping: state.sleeping }) };
+  }
+  if (method === 'POST' && (path === '/sleep' || path === '/wake_up')) {
+    state.sleeping = path === '/sleep';
+    return { status: 200, headers: { server: 'uvicorn', 'content-length': '0' }, body: '' };
+  }
+  return undefined;
+}
