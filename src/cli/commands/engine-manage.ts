@@ -80,7 +80,7 @@ function statusCommand(): Command {
     .addHelpText(
       'after',
       `
-Exits 1 when an engine it reports does not answer (error code engine_down, the reports in its
+Exits 1 when an engine it reports does not answer (error code check_failed, every report in its
 details). With --embedded it exits 1 when node-llama-cpp is absent or not the release syndicate
 uses (engine_not_installed), or when its bindings do not load (engine_backend_unavailable).
 

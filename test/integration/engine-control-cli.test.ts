@@ -1,0 +1,310 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { BIN } from '../helpers/cli.js';
+import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { freePort } from '../helpers/ports.js';
+import { Scenario } from '../helpers/scenario.js';
+
+const GB = 1e9;
+
+/** Alive and not a zombie: a stopped engine's parent (init, once the starting CLI exited) may not have reaped it yet. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+/** The fake engine's /api/generate requests (loads and unloads), as parsed JSON, in order. */
+function generateRequests(engine: FakeEngine): Record<string, unknown>[] {
+  return engine.exchanges.filter((exchange) => exchange.path === '/api/generate').map((exchange) => JSON.parse(exchange.requestBody.toString('utf8')) as Record<string, unknown>);
+}
+
+/**
+ * `syndicate engine status|load|unload` against a fake Ollama: what the operator sees, what the
+ * engine receives, and the hot-swap rule (evict only lower-ranked models, only when the declared
+ * VRAM budget requires it), end to end through the built CLI.
+ */
+describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget)', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({
+      kind: 'ollama',
+      models: [
+        { id: 'llama3.2:latest', sizeBytes: 4 * GB },
+        { id: 'qwen2.5-coder:7b', sizeBytes: 5 * GB },
+      ],
+    });
+    scenario = await Scenario.create();
+    const record = [
+      'apiVersion: syndicate/v1',
+      'kind: Provider',
+      'id: ollama',
+      'class: local',
+      'wire: openai',
+      `baseUrl: ${engine.baseUrl}`,
+      'engine:',
+      '  kind: ollama',
+      '  vramBudgetGb: 8',
+      'models:',
+      '  - id: "llama3.2:latest"',
+      '    contextWindow: 32768',
+      '    capabilityClass: small',
+      '    vramGb: 4',
+      '    priority: 2',
+      '    tags: [chat]',
+      '  - id: "qwen2.5-coder:7b"',
+      '    contextWindow: 32768',
+      '    capabilityClass: medium',
+      '    vramGb: 5',
+      '    priority: 5',
+      '    tags: [code]',
+      'deviations: []',
+    ].join('\n');
+    writeFileSync(join(scenario.home, 'ollama.yaml'), `${record}\n`);
+    const registered = await scenario.cli(['provider', 'register', join(scenario.home, 'ollama.yaml')]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine?.close();
+  });
+
+  it('status: what the engine holds, its size and the declared priority, the budget in use', async () => {
+    const { result, document } = await scenario.json(['engine', 'status']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const [report] = document['engines'] as Record<string, unknown>[];
+    expect(report).toMatchObject({
+      provider: 'ollama',
+      kind: 'ollama',
+      reachable: true,
+      engineVersion: expect.any(String),
+      vramBudgetGb: 8,
+      residentVramGb: 4,
+      resident: [{ model: 'llama3.2:latest', state: 'loaded', declared: 'llama3.2:latest', priority: 2, vramGb: 4, sizeBytes: 4 * GB }],
+      available: ['llama3.2:latest', 'qwen2.5-coder:7b'],
+      process: null,
+    });
+    const human = await scenario.cli(['engine', 'status']);
+    expect(human.stdout).toContain('resident: llama3.2:latest (4 GB, priority 2, until ');
+    expect(human.stdout).toContain('VRAM: 4 GB in use of a 8 GB budget');
+  });
+
+  it('load --dry-run: prints the swap plan and sends nothing', async () => {
+    const { result, document } = await scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b', '--dry-run']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ dryRun: true, evicted: [{ model: 'llama3.2:latest' }] });
+    expect(document['explanation']).toContain('budget 8 GB, in use 4 GB, qwen2.5-coder:7b needs 5 GB');
+    expect(generateRequests(engine)).toEqual([]);
+  });
+
+  it('load of a higher-priority model the budget has no room for: unloads the lower one first, then loads', async () => {
+    const { result, document } = await scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b', '--keep-alive', '30m']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ model: 'qwen2.5-coder:7b', alreadyResident: false, loadMs: expect.any(Number), evicted: [{ model: 'llama3.2:latest' }] });
+    expect(generateRequests(engine)).toEqual([
+      { model: 'llama3.2:latest', keep_alive: 0 },
+      { model: 'qwen2.5-coder:7b', keep_alive: '30m' },
+    ]);
+    const status = await scenario.json(['engine', 'status', 'ollama']);
+    expect(((status.document['engines'] as Record<string, unknown>[])[0]!['resident'] as { model: string }[]).map((model) => model.model)).toEqual(['qwen2.5-coder:7b']);
+  });
+
+  it('load again: already loaded, nothing sent', async () => {
+    const before = generateRequests(engine).length;
+    const { result, document } = await scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ alreadyResident: true, evicted: [] });
+    expect(generateRequests(engine)).toHaveLength(before);
+  });
+
+  it('load of a lower-priority model that would need the higher one out: refused (exit 4), nothing changes', async () => {
+    const before = generateRequests(engine).length;
+    const { result, document } = await scenario.json(['engine', 'load', 'ollama:llama3.2:latest']);
+    expect(result.exitCode).toBe(4);
+    expect(document['error']).toMatchObject({
+      code: 'engine_swap_refused',
+      message: 'llama3.2:latest does not fit in the 8 GB budget: llama3.2:latest (priority 2) does not outrank qwen2.5-coder:7b (priority 5, 5 GB)',
+      hint: expect.stringContaining('--force'),
+    });
+    expect(generateRequests(engine)).toHaveLength(before);
+    const human = await scenario.cli(['engine', 'load', 'ollama:llama3.2:latest']);
+    expect(human.stderr).toContain('error: llama3.2:latest does not fit in the 8 GB budget');
+  });
+
+  it('--task: a model tagged for the task outranks an untagged one whatever the priorities', async () => {
+    const { result, document } = await scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--task', 'chat']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ model: 'llama3.2:latest', evicted: [{ model: 'qwen2.5-coder:7b' }] });
+  });
+
+  it('unload: the engine releases it; unloading what it does not hold is not an error', async () => {
+    const unloaded = await scenario.json(['engine', 'unload', 'ollama:llama3.2']);
+    expect(unloaded.result.exitCode, unloaded.result.stderr).toBe(0);
+    expect(unloaded.document).toMatchObject({ wasResident: true, model: 'llama3.2:latest' });
+    const again = await scenario.json(['engine', 'unload', 'ollama:llama3.2']);
+    expect(again.result.exitCode).toBe(0);
+    expect(again.document).toMatchObject({ wasResident: false });
+  });
+
+  it('metrics: every load is a load time per model', async () => {
+    const { result, document } = await scenario.json(['metrics']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const loadTimes = (document['metrics'] as Record<string, unknown>)['loadTimes'] as { provider: string; model: string; loads: number }[];
+    expect(loadTimes).toEqual([
+      expect.objectContaining({ provider: 'ollama', model: 'llama3.2:latest', loads: 1 }),
+      expect.objectContaining({ provider: 'ollama', model: 'qwen2.5-coder:7b', loads: 1 }),
+    ]);
+  });
+
+  it('bad targets: no model, an undeclared model, an unknown provider — exit 2 with the fix', async () => {
+    const noModel = await scenario.json(['engine', 'load', 'ollama']);
+    expect(noModel.result.exitCode).toBe(2);
+    expect((noModel.document['error'] as { hint: string }).hint).toContain('ollama:llama3.2:3b');
+    const undeclared = await scenario.json(['engine', 'load', 'ollama:mistral:7b']);
+    expect(undeclared.result.exitCode).toBe(2);
+    expect((undeclared.document['error'] as { message: string }).message).toBe('ollama declares no model mistral:7b (it declares llama3.2:latest, qwen2.5-coder:7b)');
+    const unknown = await scenario.json(['engine', 'status', 'nope']);
+    expect(unknown.result.exitCode).toBe(2);
+  });
+});
+
+describe('engine status of an engine that does not answer', () => {
+  let scenario: Scenario;
+  beforeAll(async () => {
+    scenario = await Scenario.create();
+    const port = await freePort();
+    writeFileSync(join(scenario.home, 'gone.yaml'), ['apiVersion: syndicate/v1', 'kind: Provider', 'id: gone', 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama.cpp', 'models:', '  - id: m', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []', ''].join('\n'));
+    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'gone.yaml')])).exitCode).toBe(0);
+  });
+  afterAll(() => scenario?.cleanup());
+
+  it('exit 1, the report in the error details, the hint names what to do', async () => {
+    const { result, document } = await scenario.json(['engine', 'status']);
+    expect(result.exitCode).toBe(1);
+    const error = document['error'] as { code: string; message: string; hint: string; details: { engines: Record<string, unknown>[] } };
+    expect(error.code).toBe('check_failed');
+    expect(error.message).toBe('1 of 1 engine(s) did not answer: gone');
+    expect(error.details.engines[0]).toMatchObject({ provider: 'gone', reachable: false, reason: expect.stringContaining('connection refused') });
+    expect(error.hint).toContain('start gone');
+  });
+});
+
+/**
+ * `engine start|stop` run the process a record declares. The engine here is syndicate's own
+ * `engine serve` on the fake node-llama-cpp (a real process that answers /health and /v1/models).
+ */
+describe('engine start and stop (engine.launch)', () => {
+  let scenario: Scenario;
+  let env: Record<string, string>;
+  let port: number;
+
+  const writeRecord = (id: string, command: string, args: string[], readyPath = '/health', baseUrl = `http://127.0.0.1:${port}/v1`): string => {
+    const path = join(scenario.home, `${id}.yaml`);
+    const lines = ['apiVersion: syndicate/v1', 'kind: Provider', `id: ${id}`, 'class: local', 'wire: openai', `baseUrl: ${baseUrl}`, 'engine:', '  kind: node-llama-cpp', '  launch:', `    command: ${JSON.stringify(command)}`, `    args: ${JSON.stringify(args)}`, `    readyPath: ${readyPath}`, '    coldStartSeconds: 5', 'models:', '  - id: model', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []'];
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    return path;
+  };
+
+  beforeAll(async () => {
+    scenario = await Scenario.create();
+    const engineDirectory = join(scenario.home, 'engine-install');
+    writeFakeNodeLlamaCpp(engineDirectory);
+    env = { SYNDICATE_ENGINE_DIR: engineDirectory };
+    const modelPath = join(scenario.home, 'model.gguf');
+    writeFileSync(modelPath, 'not read by the fake engine');
+    port = await freePort();
+    const files = [
+      writeRecord('embedded', process.execPath, [BIN, 'engine', 'serve', '--model', modelPath, '--port', String(port)]),
+      writeRecord('crashes', process.execPath, ['-e', "console.error('unknown argument: --frobnicate'); process.exit(3)"], '/health', `http://127.0.0.1:${await freePort()}/v1`),
+      writeRecord('missing', 'no-such-engine-binary-xyz', [], '/health', `http://127.0.0.1:${await freePort()}/v1`),
+    ];
+    const registered = await scenario.cli(['provider', 'register', ...files], { env });
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await scenario?.cli(['engine', 'stop', 'embedded', '--grace', '1s'], { env });
+    scenario?.cleanup();
+  });
+
+  let pid = 0;
+
+  it('start: runs the declared command detached, waits for readyPath, records the start and the model it loaded', async () => {
+    const { result, document } = await scenario.json(['engine', 'start', 'embedded'], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ started: true, pid: expect.any(Number), readyMs: expect.any(Number), loaded: [expect.any(String)], logPath: join(scenario.home, 'engines', 'embedded.log') });
+    pid = document['pid'] as number;
+    expect(isAlive(pid)).toBe(true);
+    const status = await scenario.json(['engine', 'status', 'embedded'], { env });
+    expect(status.result.exitCode, status.result.stderr).toBe(0);
+    expect((status.document['engines'] as Record<string, unknown>[])[0]).toMatchObject({ reachable: true, process: { pid, alive: true } });
+    const metrics = await scenario.json(['metrics'], { env });
+    expect((metrics.document['metrics'] as Record<string, unknown>)['loadTimes']).toEqual([expect.objectContaining({ provider: 'embedded', loads: 1 })]);
+  });
+
+  it('start again: already running, the same process', async () => {
+    const { result, document } = await scenario.json(['engine', 'start', 'embedded'], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ started: false, reason: 'already-running', pid });
+  });
+
+  it('stop: SIGTERM to its process group; the process is gone; stopping again is not an error', async () => {
+    const { result, document } = await scenario.json(['engine', 'stop', 'embedded'], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ stopped: true, pid, killed: false });
+    expect(isAlive(pid)).toBe(false);
+    const again = await scenario.json(['engine', 'stop', 'embedded'], { env });
+    expect(again.result.exitCode).toBe(0);
+    expect(again.document).toMatchObject({ stopped: false, reason: 'not-running' });
+  });
+
+  it('an engine that exits before it is ready: exit 5 with the end of its log, nothing left recorded', async () => {
+    const { result, document } = await scenario.json(['engine', 'start', 'crashes'], { env });
+    expect(result.exitCode).toBe(5);
+    const error = document['error'] as { code: string; message: string; hint: string };
+    expect(error.code).toBe('engine_start_failed');
+    expect(error.message).toContain('exited with code 3');
+    expect(error.hint).toContain('unknown argument: --frobnicate');
+    const status = await scenario.json(['engine', 'status', 'crashes'], { env });
+    expect((status.document['error'] as { details: { engines: Record<string, unknown>[] } }).details.engines[0]).toMatchObject({ process: null });
+  });
+
+  it('a command that does not exist: exit 2 naming it and the fix', async () => {
+    const { result, document } = await scenario.json(['engine', 'start', 'missing'], { env });
+    expect(result.exitCode).toBe(2);
+    expect(document['error']).toMatchObject({ code: 'engine_launch_failed', message: 'could not run no-such-engine-binary-xyz: not found' });
+  });
+});
+
+describe('engine stop of an engine syndicate did not start', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'llama.cpp' });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'theirs', engine });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine?.close();
+  });
+
+  it('is refused (exit 2, engine_not_managed) and the engine keeps running', async () => {
+    const { result, document } = await scenario.json(['engine', 'stop', 'theirs']);
+    expect(result.exitCode).toBe(2);
+    expect(document['error']).toMatchObject({ code: 'engine_not_managed' });
+    expect((await fetch(`${engine.baseUrl}/models`)).ok).toBe(true);
+  });
+});
