@@ -1,5 +1,6 @@
 import { UpstreamError, type SyndicateError } from '../errors.js';
 import type { RegisteredProvider } from '../registry/types.js';
+import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 import type { HealthSnapshot, LiveFirstTokens, ProviderHealth, WarmSnapshot } from './types.js';
 
@@ -261,9 +262,11 @@ export class HealthMonitor {
   private async probeEngine(provider: RegisteredProvider): Promise<string[] | undefined> {
     const { record } = provider;
     const baseUrl = record.baseUrl.replace(/\/+$/, '');
-    await this.probe(healthUrl(record), this.probeTimeoutMs);
+    const listing = await this.probe(healthUrl(record), this.probeTimeoutMs);
     const kind = record.engine?.kind;
-    if (kind === 'llama.cpp' || kind === 'vllm' || kind === 'node-llama-cpp') {
+    // A llama-server router lists every model of its directory; only those it has loaded are warm.
+    if (kind === 'llama.cpp') return residentFromLlamaCppRouter(listing) ?? record.models.map((model) => model.id);
+    if (kind === 'vllm' || kind === 'node-llama-cpp') {
       // Single-model servers load their model at start: up means resident.
       return record.models.map((model) => model.id);
     }

@@ -10,9 +10,8 @@ interface RouterModel {
   exitCode: number | undefined;
 }
 
-/** The models of `GET /v1/models`, with the router's `status` when the server runs as a router (undefined: single-model server). */
-async function listModels(root: string): Promise<{ router: boolean; models: RouterModel[] }> {
-  const body = await askJson(`${root}/v1/models`);
+/** The models of llama-server's `GET /v1/models` answer, with each one's `status` when the server runs as a router. */
+export function llamaCppModels(body: unknown): { router: boolean; models: RouterModel[] } {
   const entries = arrayMember(body, 'data');
   const router = entries.some((entry) => typeof member(entry, 'status') === 'object');
   const models = entries.flatMap((entry): RouterModel[] => {
@@ -22,6 +21,16 @@ async function listModels(root: string): Promise<{ router: boolean; models: Rout
     return [{ id, status: stringMember(status, 'value') ?? 'loaded', failed: member(status, 'failed') === true, exitCode: numberMember(status, 'exit_code') }];
   });
   return { router, models };
+}
+
+async function listModels(root: string): Promise<{ router: boolean; models: RouterModel[] }> {
+  return llamaCppModels(await askJson(`${root}/v1/models`));
+}
+
+/** Models a router holds or is loading, from its `GET /v1/models` answer; undefined for a single-model server. */
+export function residentFromLlamaCppRouter(body: unknown): string[] | undefined {
+  const { router, models } = llamaCppModels(body);
+  return router ? models.filter((entry) => entry.status === 'loaded').map((entry) => entry.id) : undefined;
 }
 
 const RESIDENT_STATES = new Set(['loaded', 'loading', 'sleeping']);

@@ -94,19 +94,28 @@ function routerStatus(state: EngineState, model: ResolvedModel): string {
 function llamaCppRouter(state: EngineState, method: string, path: string, body: Buffer, later: Later): Reply | undefined {
   if (method === 'GET' && (path === '/v1/models' || path === '/models')) {
     const created = Math.floor(Date.now() / 1000);
-    // nlohmann::json keeps object keys sorted.
-    const data = state.models.map((model) => ({
-      aliases: [],
-      architecture: { input_modalities: ['text'], output_modalities: ['text'] },
-      can_remove: false,
-      created,
-      id: model.id,
-      object: 'model',
-      owned_by: 'llamacpp',
-      source: 'models_dir',
-      status: { args: ['llama-server', '--host', '127.0.0.1', '--model', `/models/${model.id}.gguf`], value: routerStatus(state, model) },
-      tags: [],
-    }));
+    // Key order and fields as llama-server's router writes them (ordered_json), captured from the
+    // build the engine suite runs: `llama-server --models-dir DIR -c 512 -t 1`.
+    const data = state.models.map((model) => {
+      const status = routerStatus(state, model);
+      const file = `/models/${model.id}.gguf`;
+      return {
+        id: model.id,
+        aliases: [],
+        tags: [],
+        object: 'model',
+        owned_by: 'llamacpp',
+        created,
+        status: {
+          value: status,
+          args: ['llama-server', '--host', '127.0.0.1', '--port', status === 'unloaded' ? '0' : '49505', '--alias', model.id, '--ctx-size', '512', '--model', file, '--threads', '1'],
+          preset: `[${model.id}]\nctx-size = 512\nmodel = ${file}\nthreads = 1\n\n`,
+        },
+        architecture: { input_modalities: ['text'], output_modalities: ['text'] },
+        source: 'models_dir',
+        can_remove: false,
+      };
+    });
     return llamaJson(state, path, { data, object: 'list' });
   }
   if (method !== 'POST' || (path !== '/models/load' && path !== '/models/unload')) return undefined;
@@ -114,7 +123,7 @@ function llamaCppRouter(state: EngineState, method: string, path: string, body: 
   const model = state.models.find((candidate) => candidate.id === name);
   const running = model !== undefined && routerStatus(state, model) !== 'unloaded';
   if (path === '/models/load') {
-    if (model === undefined) return llamaError(state, path, 404, 'model is not found', 'not_found_error');
+    if (model === undefined) return llamaJson(state, path, { error: { message: 'File Not Found', type: 'not_found_error', code: 404 } }, 404);
     if (running) return llamaError(state, path, 400, 'model is already running', 'invalid_request_error');
     state.transitions.set(model.id, 'loading');
     later(state.loadDelayMs, () => {

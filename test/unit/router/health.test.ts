@@ -30,6 +30,20 @@ describe('HealthMonitor', () => {
     expect(await monitor.warmSnapshot([ollama, llamacpp, hosted])).toEqual({ ollama: ['llama3.2:3b'], llamacpp: ['qwen-14b'] });
   });
 
+  it('a llama-server router is warm only for the models its listing says are loaded (a single-model server for all it serves)', async () => {
+    const router = provider({ id: 'router', baseUrl: 'http://127.0.0.1:8081/v1', engine: { kind: 'llama.cpp' }, models: [{ id: 'tiny-a' }, { id: 'tiny-b' }] });
+    const monitor = new HealthMonitor({
+      probe: async () => ({
+        data: [
+          { id: 'tiny-a', status: { value: 'unloaded', args: [] } },
+          { id: 'tiny-b', status: { value: 'loaded', args: [] } },
+        ],
+        object: 'list',
+      }),
+    });
+    expect(await monitor.warmSnapshot([router])).toEqual({ router: ['tiny-b'] });
+  });
+
   it('reuses an observation within the TTL and probes again after it', async () => {
     const clock = fakeClock();
     let probes = 0;
