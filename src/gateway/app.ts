@@ -96,6 +96,8 @@ interface Route {
  */
 const TOKEN_COUNT_METHOD = 'approximate; cl100k_base + 10 %, images 1000 each';
 
+/** `GET /v1/models`: every model a client may ask for. */
+const MODEL_LIST_PATH = '/v1/models';
 /** `GET /v1/models/{id}`: the rest of the path is the id (`provider:model` ids may hold `/`, as vLLM's do). */
 const MODEL_PATH_PREFIX = '/v1/models/';
 /** `/v1/responses/{id}[/cancel|/input_items]`: stored responses, which the gateway does not keep. */
@@ -103,6 +105,15 @@ const RESPONSES_PATH_PREFIX = '/v1/responses/';
 
 /** Access-log status of a request whose caller closed the connection before any reply (nginx's). */
 const CLIENT_CLOSED_REQUEST = 499;
+
+/**
+ * The key of the routes that serve a path: any `/v1/models/{id}` the model route; `/v1/models/`
+ * with no id the list, as `/v1/models` (clients that join a base URL ending in `/` ask for it).
+ */
+function routeKeyOf(path: string): string {
+  if (path === MODEL_PATH_PREFIX) return MODEL_LIST_PATH;
+  return path.startsWith(MODEL_PATH_PREFIX) ? MODEL_PATH_PREFIX : path;
+}
 
 function modelIdOf(path: string): string {
   const encoded = path.slice(MODEL_PATH_PREFIX.length);
@@ -311,7 +322,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       ],
     ],
     [
-      '/v1/models',
+      MODEL_LIST_PATH,
       [
         {
           method: 'GET',
@@ -382,7 +393,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const { path } = call;
     const family = apiFamilyOf(path, call.header);
     try {
-      const candidates = routes.get(path.startsWith(MODEL_PATH_PREFIX) && path.length > MODEL_PATH_PREFIX.length ? MODEL_PATH_PREFIX : path);
+      const candidates = routes.get(routeKeyOf(path));
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
       if (candidates === undefined && path.startsWith(RESPONSES_PATH_PREFIX)) {
         // Clients of the Responses API fetch, cancel or delete a stored response by id (`store`, background mode).

@@ -291,6 +291,48 @@ describe('OpenAI Responses API client', () => {
     expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
   });
 
+  it('refuses an empty input, a message with no content parts and an output no call of the input asks for, with 400 naming the field; nothing is sent or recorded', async () => {
+    const model = `ollama:${OLLAMA_MODEL}`;
+    const exchangesBefore = ollama.exchanges.length;
+    await main.settled();
+    const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
+    const refusals: [OpenAI.Responses.ResponseCreateParamsNonStreaming, string, string][] = [
+      [{ model, input: '' }, 'input', "is an empty string: there is nothing to answer; send the user's message as `input`"],
+      [{ model, instructions: 'Be brief.', input: [] }, 'input', 'a non-empty array of input items; send the whole conversation as `input`'],
+      [
+        { model, input: [{ role: 'user', content: 'What is the capital of France?' }, { role: 'assistant', content: [] }, { role: 'user', content: 'And of Spain?' }] },
+        'input[1].content',
+        'is an empty array: a message needs at least one content part',
+      ],
+      [
+        { model, tools: [weatherTool], input: [{ role: 'user', content: 'What is the weather in Paris?' }, { type: 'function_call_output', call_id: 'call_gone', output: '{"sky":"clear"}' }] },
+        'input[1].call_id',
+        'no tool call found for function call output with call_id "call_gone": no item of the input calls it, and the gateway keeps no earlier responses to find it in; send the function_call item it answers before it in `input`',
+      ],
+    ];
+    for (const [body, param, message] of refusals) {
+      const error = await client(main).responses.create(body).catch((caught: unknown) => caught);
+      expect(error, param).toBeInstanceOf(OpenAI.BadRequestError);
+      const refusal = error as InstanceType<typeof OpenAI.BadRequestError>;
+      expect(refusal.status).toBe(400);
+      expect(refusal.type).toBe('invalid_request_error');
+      expect(refusal.param).toBe(param);
+      expect(refusal.message).toContain(message);
+    }
+    const streamed = await client(main)
+      .responses.stream({ model, input: [{ role: 'user', content: 'Hi' }, { type: 'function_call_output', call_id: 'call_gone', output: 'x' }] })
+      .finalResponse()
+      .catch((caught: unknown) => caught);
+    expect(streamed).toBeInstanceOf(OpenAI.BadRequestError);
+    // Refused before routing: no permit, no evidence row, no upstream call — as every other request the reader refuses.
+    expect(ollama.exchanges.slice(exchangesBefore).filter((exchange) => exchange.method === 'POST')).toEqual([]);
+    await main.settled();
+    expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
+    // A message whose content is an empty string OpenAI takes (clients send one to run on instructions alone): answered.
+    const answered = await client(main).responses.create({ model, instructions: 'Greet the user.', input: [{ role: 'user', content: '' }] });
+    expect(answered.output_text).toBe(DEFAULT_ANSWER);
+  });
+
   it('counts input tokens locally (responses.inputTokens.count), growing with the conversation, recording nothing', async () => {
     await main.settled();
     const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;

@@ -374,6 +374,31 @@ describe('OpenAI client', () => {
     expect((missing as InstanceType<typeof OpenAI.NotFoundError>).message).toContain('no model "ollama:no-such-model"');
   });
 
+  it('lists the models at /v1/models/ too (a base URL ending in /), and retrieves ids holding `:` and `/`, encoded or not', async () => {
+    const modelIds = ['hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M', 'Qwen/Qwen2.5-1.5B-Instruct'];
+    const gateway = await startTestGateway({ providers: [{ ...ollamaProvider(ollama), models: modelIds.map((id) => ({ id })) }] });
+    try {
+      const expected = ['auto', ...modelIds.map((id) => `ollama:${id}`)];
+      const client = openAIClient(gateway);
+      const listed = await client.get<{ object: string; data: { id: string }[] }>('/models/');
+      expect(listed.object).toBe('list');
+      expect(listed.data.map((model) => model.id)).toEqual(expected);
+      // In Anthropic's list shape for an Anthropic client, as on /v1/models.
+      const anthropicListed = await anthropicClient(gateway).get<{ data: { id: string }[]; has_more: boolean }>('/v1/models/');
+      expect(anthropicListed).toMatchObject({ has_more: false, first_id: 'auto' });
+      expect(anthropicListed.data.map((model) => model.id)).toEqual(expected);
+      for (const id of expected.slice(1)) {
+        // The SDK sends `/` as %2F; a hand-written client may send it as is.
+        expect(await client.models.retrieve(id)).toMatchObject({ id, object: 'model', owned_by: 'ollama' });
+        const raw = await fetch(`${gateway.url}/v1/models/${id}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+        expect(raw.status, id).toBe(200);
+        expect(await raw.json()).toMatchObject({ id, object: 'model' });
+      }
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('talks to an Anthropic-wire provider through the canonical model (answer and stream)', async () => {
     const completion = await openAIClient(main).chat.completions.create({
       model: `claude:${CLAUDE_MODEL}`,
@@ -637,9 +662,12 @@ describe('raw HTTP', () => {
     expect(await head.text()).toBe('');
     expect((await fetch(`${main.url}/v1/models`, { method: 'HEAD' })).status).toBe(401);
     expect((await fetch(`${main.url}/v1/models`, { method: 'HEAD', headers })).status).toBe(200);
-    // A model id is the rest of the path, percent-decoded; an empty or malformed one is refused plainly.
+    // A model id is the rest of the path, percent-decoded; none at all is the list; a malformed one is refused plainly.
     expect((await fetch(`${main.url}/v1/models/ollama%3A${OLLAMA_MODEL}`, { headers })).status).toBe(200);
-    expect((await fetch(`${main.url}/v1/models/`, { headers })).status).toBe(404);
+    const trailingSlash = await fetch(`${main.url}/v1/models/`, { headers });
+    expect(trailingSlash.status).toBe(200);
+    expect(((await trailingSlash.json()) as { data: { id: string }[] }).data.map((model) => model.id)).toEqual(['auto', `claude:${CLAUDE_MODEL}`, `ollama:${OLLAMA_MODEL}`, 'small']);
+    expect((await fetch(`${main.url}/v1/models/`, { method: 'HEAD', headers })).status).toBe(200);
     const malformed = await fetch(`${main.url}/v1/models/%E0%A4%A`, { headers });
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('invalid_model_id');

@@ -2,7 +2,8 @@
  * Answers that cross wire formats through a real gateway, as the official clients read them:
  * parallel tool calls an OpenAI-wire engine interleaves, streamed to Anthropic clients (whose
  * content blocks are strictly sequential) and back; the usage of an engine that reports none;
- * the max_tokens an anthropic-wire provider is sent when the client asked for none.
+ * the max_tokens an anthropic-wire provider is sent when the client asked for none; the sampling
+ * settings a newer Claude model refuses together.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -10,7 +11,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getEvidence } from '../../src/evidence/index.js';
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { startTestGateway, TEST_TOKEN, testPolicy, type TestGateway } from '../unit/gateway/harness.js';
 
 const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'wire');
@@ -233,6 +234,60 @@ describe('an OpenAI client that sends no max_tokens, answered by an anthropic-wi
     });
     expect(evidence.warnings).toContainEqual({ setting: 'maxTokens', message: `the anthropic wire requires max_tokens; none was given, so ${sent} was sent` });
     expect(JSON.stringify(evidence.route)).toContain(`no max output asked: ${sent} tokens assumed`);
+  });
+});
+
+describe('a client that sets both temperature and top_p, answered by a newer Claude model (which refuses the pair)', () => {
+  const MODEL = 'claude-sonnet-4-5-20250929';
+  let engine: FakeEngine;
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'anthropic', models: [{ id: MODEL }] });
+    gateway = await startTestGateway({
+      providers: [{ id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: engine.baseUrl, auth: true, models: [{ id: MODEL, price: { inputPerMTok: 3, outputPerMTok: 15 } }] }],
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  const lastSent = (): Record<string, unknown> =>
+    JSON.parse(engine.exchanges.filter((exchange) => exchange.path === '/v1/messages').at(-1)?.requestBody.toString('utf8') ?? '{}') as Record<string, unknown>;
+
+  it('is answered: the provider is sent temperature only, and the evidence says top_p was left out', async () => {
+    // The engine refuses the pair as the Messages API does for this model.
+    const direct = await fetch(`${engine.baseUrl}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 16, temperature: 0.7, top_p: 0.9, messages: [{ role: 'user', content: QUESTION }] }),
+    });
+    expect(direct.status).toBe(400);
+    expect(await direct.json()).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: '`temperature` and `top_p` cannot both be specified for this model. Please use only one.' } });
+
+    const { data, response } = await openAIClient(gateway)
+      .chat.completions.create({ model: `claude:${MODEL}`, temperature: 0.7, top_p: 0.9, max_tokens: 64, messages: [{ role: 'user', content: QUESTION }] })
+      .withResponse();
+    expect(data.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    expect(lastSent()).toMatchObject({ temperature: 0.7 });
+    expect(lastSent()).not.toHaveProperty('top_p');
+    await gateway.settled();
+    expect(getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '')?.warnings).toContainEqual({
+      setting: 'topP',
+      message: 'the anthropic wire refuses temperature and top_p together on newer Claude models; top_p 0.9 was left out and temperature 0.7 sent',
+    });
+
+    // An Anthropic client, streamed: the same.
+    const message = await anthropicClient(gateway)
+      .messages.stream({ model: `claude:${MODEL}`, max_tokens: 64, temperature: 0.3, top_p: 0.8, messages: [{ role: 'user', content: QUESTION }] })
+      .finalMessage();
+    expect(message.content).toEqual([{ type: 'text', text: DEFAULT_ANSWER }]);
+    expect(lastSent()).toMatchObject({ temperature: 0.3, stream: true });
+    expect(lastSent()).not.toHaveProperty('top_p');
+    // top_p alone still goes as sent.
+    await openAIClient(gateway).chat.completions.create({ model: `claude:${MODEL}`, top_p: 0.5, max_tokens: 64, messages: [{ role: 'user', content: QUESTION }] });
+    expect(lastSent()).toMatchObject({ top_p: 0.5 });
+    expect(lastSent()).not.toHaveProperty('temperature');
   });
 });
 

@@ -196,7 +196,12 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
       warnings.push({ setting: 'temperature', message: `the anthropic wire accepts a temperature of at most ${ANTHROPIC_MAX_TEMPERATURE}; ${request.temperature} was sent as ${ANTHROPIC_MAX_TEMPERATURE}` });
     }
   }
-  if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.topP !== undefined) {
+    // Newer Claude models (Opus 4.1, Sonnet 4.5, Haiku 4.5 and later) refuse both with a 400. Left
+    // out for every model: the record does not say which a model is, and temperature keeps the intent.
+    if (body.temperature === undefined) body.top_p = request.topP;
+    else warnings.push({ setting: 'topP', message: `the anthropic wire refuses temperature and top_p together on newer Claude models; top_p ${request.topP} was left out and temperature ${body.temperature} sent` });
+  }
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.stream) body.stream = true;
   if (request.thinking !== undefined) {

@@ -97,7 +97,10 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
   const instructions = body['instructions'];
   if (instructions !== undefined && instructions !== null && typeof instructions !== 'string') problems.add('/instructions', 'must be a string');
   const systemParts: string[] = typeof instructions === 'string' && instructions !== '' ? [instructions] : [];
-  const messages = parseInput(body['input'], problems, systemParts, ignored);
+  // An output may answer a call kept in a stored response or conversation: with either (both are
+  // refused above) its pairing is not checked, so the refusal names only the field at fault.
+  const callsStoredElsewhere = (previous !== undefined && previous !== null) || (conversation !== undefined && conversation !== null);
+  const messages = parseInput(body['input'], problems, systemParts, ignored, { checkPairing: !callsStoredElsewhere });
   if (messages.length === 0 && problems.problems.length === 0) {
     problems.add('/input', 'holds only instructions: there is no user message to answer', 'add a user message to `input`');
   }
@@ -134,17 +137,21 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
  * twins `custom_tool_call` and `custom_tool_call_output`. Leading system and
  * developer messages join `instructions` as the system prompt; consecutive function calls become
  * one assistant turn. Reasoning items carry nothing a model behind the gateway can read: skipped,
- * and named as ignored.
+ * and named as ignored. `checkPairing`: an output must answer a call item of the same input
+ * (as OpenAI requires when there is no stored response to find the call in).
  */
-function parseInput(raw: unknown, problems: RequestProblems, systemParts: string[], ignored: string[]): CanonicalMessage[] {
+function parseInput(raw: unknown, problems: RequestProblems, systemParts: string[], ignored: string[], options: { checkPairing: boolean }): CanonicalMessage[] {
   if (typeof raw === 'string') {
-    if (raw === '') problems.add('/input', 'must not be empty');
+    if (raw === '') problems.add('/input', "is an empty string: there is nothing to answer; send the user's message as `input`");
     return [{ role: 'user', content: [{ type: 'text', text: raw }] }];
   }
   if (!Array.isArray(raw) || raw.length === 0) {
-    problems.add('/input', 'is required: a string or a non-empty array of input items');
+    problems.add('/input', 'is required: a string or a non-empty array of input items; send the whole conversation as `input` (the gateway keeps no earlier responses)');
     return [];
   }
+  // The calls an output may answer: the call items of this input, wherever they are.
+  const callIds = new Set<unknown>();
+  for (const item of raw) if (isRecord(item) && (item['type'] === 'function_call' || item['type'] === 'custom_tool_call')) callIds.add(item['call_id']);
   const messages: CanonicalMessage[] = [];
   raw.forEach((item, index) => {
     const pointer = `/input/${index}`;
@@ -174,6 +181,7 @@ function parseInput(raw: unknown, problems: RequestProblems, systemParts: string
       case 'custom_tool_call_output': {
         const callId = item['call_id'];
         if (typeof callId !== 'string' || callId === '') problems.add(`${pointer}/call_id`, 'is required', 'echo the call_id of the function_call this output answers');
+        else if (options.checkPairing && !callIds.has(callId)) problems.add(`${pointer}/call_id`, unansweredCallMessage(type === 'custom_tool_call_output', callId));
         const content = parseContent(item['output'], `${pointer}/output`, problems, 'user');
         if (content !== undefined && typeof callId === 'string' && callId !== '') messages.push({ role: 'tool', toolCallId: callId, content });
         return;
@@ -192,20 +200,29 @@ function parseInput(raw: unknown, problems: RequestProblems, systemParts: string
   return messages;
 }
 
+/**
+ * OpenAI's wording (`No tool call found for function call output with call_id …`) and what to do:
+ * without stored responses the call the output answers must be in the same input.
+ */
+function unansweredCallMessage(freeform: boolean, callId: string): string {
+  const [output, call] = freeform ? ['custom tool call output', 'custom_tool_call'] : ['function call output', 'function_call'];
+  return `no tool call found for ${output} with call_id ${JSON.stringify(callId)}: no item of the input calls it, and the gateway keeps no earlier responses to find it in; send the ${call} item it answers before it in \`input\`, or leave the output out`;
+}
+
 function parseMessage(item: Record<string, unknown>, pointer: string, problems: RequestProblems): CanonicalMessage | undefined {
   const role = item['role'];
   switch (role) {
     case 'system':
     case 'developer': {
-      const content = parseContent(item['content'], `${pointer}/content`, problems, 'system');
+      const content = parseMessageContent(item['content'], `${pointer}/content`, problems, 'system');
       return content === undefined ? undefined : { role: 'system', content };
     }
     case 'user': {
-      const content = parseContent(item['content'], `${pointer}/content`, problems, 'user');
+      const content = parseMessageContent(item['content'], `${pointer}/content`, problems, 'user');
       return content === undefined ? undefined : { role: 'user', content };
     }
     case 'assistant': {
-      const content = parseContent(item['content'], `${pointer}/content`, problems, 'assistant');
+      const content = parseMessageContent(item['content'], `${pointer}/content`, problems, 'assistant');
       return content === undefined ? undefined : { role: 'assistant', content };
     }
     default:
@@ -216,6 +233,18 @@ function parseMessage(item: Record<string, unknown>, pointer: string, problems: 
 
 /** Which content parts a speaker may send: users text and images, the system text, the assistant its earlier output. */
 type Speaker = 'user' | 'system' | 'assistant';
+
+/**
+ * A message's content: OpenAI refuses an empty list of parts (`Invalid 'input[2].content': empty
+ * array`), so it is refused here rather than upstream. An empty string is a message OpenAI takes.
+ */
+function parseMessageContent(raw: unknown, pointer: string, problems: RequestProblems, speaker: Speaker): ContentPart[] | undefined {
+  if (Array.isArray(raw) && raw.length === 0) {
+    problems.add(pointer, 'is an empty array: a message needs at least one content part; send its text as a string or in at least one part, or leave the message out');
+    return undefined;
+  }
+  return parseContent(raw, pointer, problems, speaker);
+}
 
 function parseContent(raw: unknown, pointer: string, problems: RequestProblems, speaker: Speaker): ContentPart[] | undefined {
   return readContentParts(raw, pointer, problems, (part, partPointer) => {

@@ -395,11 +395,11 @@ const CONTRACTS: Array<[string, WireContract]> = [
         ],
         tools: [{ name: 'get_weather', description: 'Current weather', input_schema: WEATHER_SCHEMA }],
         tool_choice: { type: 'any' },
+        // top_p left out: newer Claude models refuse it beside temperature.
         temperature: 0.2,
-        top_p: 0.9,
         stop_sequences: ['END'],
       },
-      fullRequestWarnings: ['responseFormat', 'seed'],
+      fullRequestWarnings: ['responseFormat', 'seed', 'topP'],
       fullRequestBetaHeader: 'interleaved-thinking-2025-05-14,context-1m-2025-08-07',
       streamFields: { stream: true },
       missingMaxTokens: { maxTokens: 1024, warnings: ['maxTokens'] },

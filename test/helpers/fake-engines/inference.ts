@@ -578,6 +578,17 @@ function anthropicError(state: EngineState, status: number, key: string): Reply 
   return { status, headers: jsonHeaders('anthropic', '/v1/messages'), body: compactJson(errors[key]) };
 }
 
+/**
+ * Newer Claude models — Opus 4.1, Sonnet 4.5, Haiku 4.5 and every later version — refuse a request
+ * that sets both `temperature` and `top_p`; older ones (Sonnet 4, Opus 4) take both.
+ */
+function refusesTemperatureWithTopP(model: string): boolean {
+  const match = /^claude-(opus|sonnet|haiku)-(\d+)(?:-(\d{1,2}))?(?:-\d{8})?$/.exec(model);
+  if (match === null) return false;
+  const version = Number(match[2]) + Number(match[3] ?? 0) / 10;
+  return version >= (match[1] === 'opus' ? 4.1 : 4.5);
+}
+
 /** What the fake Claude thinks when thinking is enabled and the engine was given no reasoning of its own. */
 const DEFAULT_THINKING = 'The user wants a short factual answer. I will answer directly.';
 
@@ -688,6 +699,9 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   const requestedModel = typeof request['model'] === 'string' ? request['model'] : '';
   if (!state.models.some((model) => model.id === requestedModel)) {
     return errorReply(state, path, 404, `model: ${requestedModel}`, 'not_found_error');
+  }
+  if (typeof temperature === 'number' && typeof request['top_p'] === 'number' && refusesTemperatureWithTopP(requestedModel)) {
+    return anthropicError(state, 400, 'temperature_top_p');
   }
 
   const messages: Array<{ role: string; text: string }> = [];

@@ -137,6 +137,27 @@ describe('anthropic adapter details', () => {
     expect(encoded.warnings.map((warning) => warning.setting)).toEqual(['messages[3]', 'messages[4].toolCalls[0].arguments']);
   });
 
+  it('sends temperature without top_p when a request sets both (newer Claude models refuse the pair), with a warning', () => {
+    const encode = (settings: Pick<CanonicalRequest, 'temperature' | 'topP'>) => {
+      const encoded = encodeAnthropicRequest({ model: 'claude-sonnet-4-5', maxTokens: 10, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], stream: false, ...settings }, { baseUrl: 'x' });
+      const body = JSON.parse(encoded.body) as Record<string, unknown>;
+      return { temperature: body['temperature'], top_p: body['top_p'], warnings: encoded.warnings };
+    };
+    expect(encode({ temperature: 0.7, topP: 0.9 })).toEqual({
+      temperature: 0.7,
+      top_p: undefined,
+      warnings: [{ setting: 'topP', message: 'the anthropic wire refuses temperature and top_p together on newer Claude models; top_p 0.9 was left out and temperature 0.7 sent' }],
+    });
+    // Clamped first, so the warning names the temperature that was sent.
+    expect(encode({ temperature: 1.5, topP: 0.5 }).warnings.map((warning) => warning.message)).toEqual([
+      'the anthropic wire accepts a temperature of at most 1; 1.5 was sent as 1',
+      'the anthropic wire refuses temperature and top_p together on newer Claude models; top_p 0.5 was left out and temperature 1 sent',
+    ]);
+    // Either alone is sent as given.
+    expect(encode({ topP: 0.9 })).toEqual({ temperature: undefined, top_p: 0.9, warnings: [] });
+    expect(encode({ temperature: 0 })).toEqual({ temperature: 0, top_p: undefined, warnings: [] });
+  });
+
   it('maps every tool choice', () => {
     const choices = (['auto', 'none', 'required', { name: 'f' }] as const).map(
       (toolChoice) =>

@@ -106,10 +106,59 @@ describe('parseResponsesRequest', () => {
       { pointer: '/tools/0/type', message: 'only function and custom tools are supported (got "web_search")' },
       { pointer: '/max_output_tokens', message: 'must be at least 1' },
     ]);
-    expect(problemsOf({ model: 'm', input: [] })).toEqual([{ pointer: '/input', message: 'is required: a string or a non-empty array of input items' }]);
     expect(problemsOf({ model: 'm', input: [{ role: 'developer', content: 'Be brief.' }] })).toEqual([
       { pointer: '/input', message: 'holds only instructions: there is no user message to answer' },
     ]);
+  });
+
+  it('refuses an empty input, a message with no content parts and an output no call item of the input asks for, saying what to do', () => {
+    expect(problemsOf({ model: 'm', input: '' })).toEqual([{ pointer: '/input', message: "is an empty string: there is nothing to answer; send the user's message as `input`" }]);
+    for (const input of [[], undefined]) {
+      expect(problemsOf({ model: 'm', instructions: 'Be brief.', input })).toEqual([
+        { pointer: '/input', message: 'is required: a string or a non-empty array of input items; send the whole conversation as `input` (the gateway keeps no earlier responses)' },
+      ]);
+    }
+    const emptyParts = 'is an empty array: a message needs at least one content part; send its text as a string or in at least one part, or leave the message out';
+    expect(problemsOf({ model: 'm', input: [{ role: 'user', content: 'hi' }, { type: 'message', role: 'assistant', content: [] }, { role: 'user', content: [] }] })).toEqual([
+      { pointer: '/input/1/content', message: emptyParts },
+      { pointer: '/input/2/content', message: emptyParts },
+    ]);
+    expect(
+      problemsOf({
+        model: 'm',
+        input: [
+          { role: 'user', content: 'Weather in Paris, then patch the file.' },
+          { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{}' },
+          { type: 'function_call_output', call_id: 'call_1', output: 'sunny' },
+          { type: 'function_call_output', call_id: 'call_9', output: 'rain' },
+          { type: 'custom_tool_call_output', call_id: 'call_8', output: 'done' },
+        ],
+      }),
+    ).toEqual([
+      {
+        pointer: '/input/3/call_id',
+        message:
+          'no tool call found for function call output with call_id "call_9": no item of the input calls it, and the gateway keeps no earlier responses to find it in; send the function_call item it answers before it in `input`, or leave the output out',
+      },
+      {
+        pointer: '/input/4/call_id',
+        message:
+          'no tool call found for custom tool call output with call_id "call_8": no item of the input calls it, and the gateway keeps no earlier responses to find it in; send the custom_tool_call item it answers before it in `input`, or leave the output out',
+      },
+    ]);
+    // With previous_response_id the call could be in the stored response: only that field is at fault.
+    expect(problemsOf({ model: 'm', previous_response_id: 'resp_1', input: [{ type: 'function_call_output', call_id: 'call_1', output: 'sunny' }] })).toEqual([
+      { pointer: '/previous_response_id', message: 'is not supported: the gateway keeps no responses to continue from' },
+    ]);
+  });
+
+  it('takes what OpenAI takes: a message whose content is an empty string', () => {
+    expect(parseResponsesRequest(JSON.stringify({ model: 'm', instructions: 'Greet the user.', input: [{ role: 'user', content: '' }] })).request).toEqual({
+      model: 'm',
+      system: 'Greet the user.',
+      messages: [{ role: 'user', content: [{ type: 'text', text: '' }] }],
+      stream: false,
+    });
   });
 });
 
