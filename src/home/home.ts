@@ -46,9 +46,10 @@ export function resolveHome(options: { home?: string | undefined; env?: NodeJS.P
   };
 }
 
-export function ensureDirectory(path: string): void {
+/** Creates `path` and its missing parents (0700). Returns the first directory it created, undefined when `path` existed. */
+export function ensureDirectory(path: string): string | undefined {
   try {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
+    return mkdirSync(path, { recursive: true, mode: 0o700 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const inTheWay = code === 'EEXIST' || code === 'ENOTDIR' ? firstNonDirectory(path) : undefined;
@@ -89,7 +90,15 @@ function firstNonDirectory(path: string): string | undefined {
 export function writeFileOnce(path: string, content: string | Uint8Array, mode: number): boolean {
   if (existsSync(path)) return false;
   ensureDirectory(dirname(path));
-  writeFileAtomically(path, content, mode);
+  try {
+    writeFileAtomically(path, content, mode);
+  } catch (error) {
+    // A directory this user cannot write is not a bug in syndicate.
+    throw new StoreError(`cannot write ${path}: ${(error as Error).message}`, {
+      hint: `make ${dirname(path)} writable by this user, or choose another location with --home or $SYNDICATE_HOME`,
+      cause: error,
+    });
+  }
   return true;
 }
 
