@@ -146,6 +146,16 @@ export class PolicyRefusalError extends SyndicateError {
   }
 }
 
+/**
+ * Exit 2, as for an evidence id the store never held: the id names an envelope `evidence prune`
+ * deleted (its creation time, which every evidence id begins with, is before a prune's cut-off).
+ */
+export class EvidencePrunedError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('evidence_pruned', ExitCode.usage, message, options);
+  }
+}
+
 /** Exit 2: `session show|approve`, `provider switch --session` or `run --session` name no stored session. */
 export class SessionNotFoundError extends SyndicateError {
   constructor(session: string, options?: SyndicateErrorOptions) {

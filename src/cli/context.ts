@@ -4,6 +4,9 @@ import { resolveHome, type HomePaths } from '../home/home.js';
 import type { Store } from '../store/store.js';
 import { Output, type GlobalOptions } from './output.js';
 
+/** XDG variables already warned about in this process: a command that builds a second context says it once. */
+const warnedVariables = new Set<string>();
+
 /**
  * What every command action gets: the output, the resolved home, and the store opened on
  * first use (so commands that do not need it, like `--help`, never touch the disk).
@@ -20,6 +23,14 @@ export class CommandContext {
       throw new UsageError('--home must name a directory, got an empty value', { hint: 'give a path, or leave --home out to use $SYNDICATE_HOME or the XDG directories' });
     }
     this.home = resolveHome({ home: globals.home });
+    for (const ignored of this.home.ignoredVariables) {
+      if (warnedVariables.has(ignored.name)) continue;
+      warnedVariables.add(ignored.name);
+      this.output.warn(
+        `ignoring ${ignored.name}=${JSON.stringify(ignored.value)}: the XDG Base Directory spec allows only an absolute path; using ${ignored.usedInstead} instead ` +
+          '(set an absolute path, or --home / $SYNDICATE_HOME, which may be relative to the current directory)',
+      );
+    }
   }
 
   /**

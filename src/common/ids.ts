@@ -20,6 +20,37 @@ export function newId(prefix: string, now: number = Date.now()): string {
   return `${prefix}_${idCharacters.join('')}`;
 }
 
+/** How many of an id's characters after `<prefix>_` are its creation time (`newId`). */
+const ID_TIME_CHARACTERS = 10;
+const ID_CHARACTERS = 20;
+
+/**
+ * When the ids that start with `given` (a whole id, or a prefix of one, lower-case) were created:
+ * `newId` puts the creation time, in milliseconds, first. A whole time part gives one millisecond;
+ * a shorter prefix the range every id starting with it falls in. Undefined when `given` is not
+ * `<prefix>_` followed by at most 20 id characters.
+ */
+export function idCreationRange(given: string, prefix: string): { earliest: number; latest: number } | undefined {
+  if (!given.startsWith(`${prefix}_`)) return undefined;
+  const characters = given.slice(prefix.length + 1);
+  if (characters.length > ID_CHARACTERS) return undefined;
+  let earliest = 0;
+  let latest = 0;
+  for (let index = 0; index < characters.length; index += 1) {
+    const value = CROCKFORD.indexOf(characters[index] as string);
+    if (value < 0) return undefined;
+    if (index < ID_TIME_CHARACTERS) {
+      earliest = earliest * 32 + value;
+      latest = latest * 32 + value;
+    }
+  }
+  for (let index = characters.length; index < ID_TIME_CHARACTERS; index += 1) {
+    earliest *= 32;
+    latest = latest * 32 + 31;
+  }
+  return { earliest, latest };
+}
+
 const RANDOM_POOL_BYTES = 4096;
 let randomPool = Buffer.alloc(0);
 let randomOffset = 0;

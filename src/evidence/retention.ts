@@ -1,3 +1,4 @@
+import { idCreationRange } from '../common/ids.js';
 import { StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { CHUNK_KEY_SPAN, latestPrune } from './chain.js';
@@ -136,4 +137,35 @@ export function pruneEvidence(store: Store, options: PruneOptions): PruneResult 
     result.permits = store.statement('DELETE FROM permits WHERE expires_at < ?').run(olderThan).changes;
   });
   return result;
+}
+
+/** One `evidence prune` as `evidence_prunes` records it. */
+export interface PruneRecord {
+  prunedAt: string;
+  /** Its cut-off: it deleted envelopes created before this instant, and none created later. */
+  olderThan: string;
+  /** Every chained envelope up to this sequence number is gone (by this prune or an earlier one). */
+  throughSeq: number;
+}
+
+/**
+ * The prune that deleted the envelope an evidence id (or a prefix of one) named, when the store no
+ * longer holds it. An evidence id begins with its envelope's creation time (`newId`), and a prune
+ * deletes only envelopes created before its cut-off, so an id created before a prune's cut-off that
+ * the store does not hold went with the first such prune (an envelope that prune kept, chained after
+ * a newer one, went with a later prune: the first is named all the same). An id created at or after
+ * every cut-off — or anything that is not an evidence id — was never deleted by a prune: undefined.
+ * Only the time part is judged: an id syndicate never made with an old time reads as pruned.
+ */
+export function pruneThatDeleted(store: Store, id: string): PruneRecord | undefined {
+  const created = idCreationRange(id, 'ev');
+  if (created === undefined) return undefined;
+  const prunes = store.statement('SELECT pruned_at, older_than, through_seq FROM evidence_prunes ORDER BY id').all() as {
+    pruned_at: string;
+    older_than: string;
+    through_seq: number;
+  }[];
+  // `created.latest`: every id with this prefix was created before the cut-off.
+  const prune = prunes.find((candidate) => created.latest < Date.parse(candidate.older_than));
+  return prune === undefined ? undefined : { prunedAt: prune.pruned_at, olderThan: prune.older_than, throughSeq: prune.through_seq };
 }

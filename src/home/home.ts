@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomically } from '../common/atomic-file.js';
 import { StoreError } from '../errors.js';
 
@@ -16,6 +16,19 @@ export interface HomePaths {
   gatewayTokenPath: string;
   /** How the location was chosen, for `doctor` and the README. */
   source: 'flag' | 'env' | 'xdg';
+  /**
+   * XDG variables that were set to a relative path and so ignored, their default used instead: the
+   * XDG Base Directory spec makes a relative path invalid. Empty unless `source` is `xdg`.
+   */
+  ignoredVariables: IgnoredVariable[];
+}
+
+/** An environment variable `resolveHome` ignored, with the value it had and the directory used instead. */
+export interface IgnoredVariable {
+  name: 'XDG_DATA_HOME' | 'XDG_CONFIG_HOME';
+  value: string;
+  /** The default base directory used in its place (`~/.local/share`, `~/.config`). */
+  usedInstead: string;
 }
 
 export function resolveHome(options: { home?: string | undefined; env?: NodeJS.ProcessEnv } = {}): HomePaths {
@@ -23,16 +36,26 @@ export function resolveHome(options: { home?: string | undefined; env?: NodeJS.P
   let dataDir: string;
   let configDir: string;
   let source: HomePaths['source'];
+  const ignoredVariables: IgnoredVariable[] = [];
   if (options.home !== undefined && options.home !== '') {
     dataDir = configDir = resolve(options.home);
     source = 'flag';
   } else if (env.SYNDICATE_HOME !== undefined && env.SYNDICATE_HOME !== '') {
+    // Unlike the XDG variables, a relative $SYNDICATE_HOME is allowed: resolved against the current directory, as --home is.
     dataDir = configDir = resolve(env.SYNDICATE_HOME);
     source = 'env';
   } else {
     const userHome = env.HOME ?? homedir();
-    dataDir = join(env.XDG_DATA_HOME || join(userHome, '.local', 'share'), 'syndicate');
-    configDir = join(env.XDG_CONFIG_HOME || join(userHome, '.config'), 'syndicate');
+    // Unset, empty or relative (invalid by the XDG Base Directory spec, so ignored): the default.
+    const base = (name: IgnoredVariable['name'], fallback: string): string => {
+      const value = env[name];
+      if (value === undefined || value === '') return fallback;
+      if (isAbsolute(value)) return value;
+      ignoredVariables.push({ name, value, usedInstead: fallback });
+      return fallback;
+    };
+    dataDir = join(base('XDG_DATA_HOME', join(userHome, '.local', 'share')), 'syndicate');
+    configDir = join(base('XDG_CONFIG_HOME', join(userHome, '.config')), 'syndicate');
     source = 'xdg';
   }
   return {
@@ -43,12 +66,14 @@ export function resolveHome(options: { home?: string | undefined; env?: NodeJS.P
     permitKeyPath: join(dataDir, 'permit.key'),
     gatewayTokenPath: join(dataDir, 'gateway.token'),
     source,
+    ignoredVariables,
   };
 }
 
-export function ensureDirectory(path: string): void {
+/** Creates `path` and its missing parents (0700). Returns the first directory it created, undefined when `path` existed. */
+export function ensureDirectory(path: string): string | undefined {
   try {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
+    return mkdirSync(path, { recursive: true, mode: 0o700 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const inTheWay = code === 'EEXIST' || code === 'ENOTDIR' ? firstNonDirectory(path) : undefined;
@@ -89,7 +114,15 @@ function firstNonDirectory(path: string): string | undefined {
 export function writeFileOnce(path: string, content: string | Uint8Array, mode: number): boolean {
   if (existsSync(path)) return false;
   ensureDirectory(dirname(path));
-  writeFileAtomically(path, content, mode);
+  try {
+    writeFileAtomically(path, content, mode);
+  } catch (error) {
+    // A directory this user cannot write is not a bug in syndicate.
+    throw new StoreError(`cannot write ${path}: ${(error as Error).message}`, {
+      hint: `make ${dirname(path)} writable by this user, or choose another location with --home or $SYNDICATE_HOME`,
+      cause: error,
+    });
+  }
   return true;
 }
 

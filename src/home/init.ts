@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, rmdirSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeFileAtomically } from '../common/atomic-file.js';
 import { DEFAULT_POLICY_YAML } from '../policy/default-policy.js';
-import { openStore } from '../store/store.js';
+import { openStore, storeFilePaths, type Store } from '../store/store.js';
 import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from './checks.js';
 import { ensureDirectory, writeFileOnce, type HomePaths } from './home.js';
 
@@ -43,7 +44,8 @@ export interface InitOptions {
  * Creates the data directory, the store, the default policy, the permit signing key and the
  * gateway bearer token. Idempotent: existing files are kept untouched (a key is never rotated
  * here; only the store's mode is set to 0600, as every command opening it does), then checked as
- * `doctor` checks them, and so are existing directories.
+ * `doctor` checks them, and so are existing directories. A failure to create any of them (the
+ * store first) removes what this call had created: the home is left as it was found.
  */
 export function initializeHome(home: HomePaths, options: InitOptions = {}): InitResult {
   const userId = 'userId' in options ? options.userId : currentUserId();
@@ -52,17 +54,7 @@ export function initializeHome(home: HomePaths, options: InitOptions = {}): Init
   const note = (path: string, wasCreated: boolean): void => {
     (wasCreated ? created : kept).push(path);
   };
-  ensureDirectory(home.dataDir);
-  ensureDirectory(home.configDir);
-
-  note(home.permitKeyPath, writeFileOnce(home.permitKeyPath, randomBytes(32).toString('base64') + '\n', 0o600));
-  note(home.gatewayTokenPath, writeFileOnce(home.gatewayTokenPath, newGatewayToken(), 0o600));
-  note(home.policyPath, writeFileOnce(home.policyPath, DEFAULT_POLICY_YAML, 0o600));
-
-  const storeExisted = existsSync(home.storePath);
-  const store = openStore(home.storePath);
-  store.close();
-  note(home.storePath, !storeExisted);
+  const store = createMissing(home, note);
 
   const fileChecks: [string, (path: string, userId: number | undefined) => HomeCheck][] = [
     [home.permitKeyPath, checkPermitKey],
@@ -77,6 +69,68 @@ export function initializeHome(home: HomePaths, options: InitOptions = {}): Init
   const problems = keptChecks.filter((check) => check.status === 'fail').map(finding);
   const warnings = [...directoryChecks.filter((check) => check.status !== 'pass'), ...keptChecks.filter((check) => check.status === 'warn')].map(finding);
   return { dataDir: home.dataDir, configDir: home.configDir, created, kept, problems, warnings };
+}
+
+/**
+ * Creates what `home` lacks — directories, the store, the permit key, the gateway token, the
+ * policy — and returns the store (closed: for its `modeChanges`). The store comes first: it is
+ * what most often cannot be made (a directory or a damaged store in its place, a directory this
+ * user cannot write), and the secrets are written only once it opened. A failure at any step
+ * removes everything this call had created (kept files are never touched), so an `init` that
+ * fails leaves the home as it found it.
+ */
+function createMissing(home: HomePaths, note: (path: string, wasCreated: boolean) => void): Store {
+  const undo: (() => void)[] = [];
+  try {
+    for (const directory of [home.dataDir, home.configDir]) {
+      const first = ensureDirectory(directory);
+      if (first !== undefined) undo.push(() => removeEmptyDirectories(directory, first));
+    }
+    const storeExisted = existsSync(home.storePath);
+    if (!storeExisted) {
+      // A -wal or -shm left without its database is the operator's: only what this open makes goes.
+      const absent = storeFilePaths(home.storePath).filter((path) => lstatSync(path, { throwIfNoEntry: false }) === undefined);
+      undo.push(() => absent.forEach(removeQuietly));
+    }
+    const store = openStore(home.storePath);
+    store.close();
+    note(home.storePath, !storeExisted);
+    const secrets: [string, string][] = [
+      [home.permitKeyPath, randomBytes(32).toString('base64') + '\n'],
+      [home.gatewayTokenPath, newGatewayToken()],
+      [home.policyPath, DEFAULT_POLICY_YAML],
+    ];
+    for (const [path, content] of secrets) {
+      const wrote = writeFileOnce(path, content, 0o600);
+      if (wrote) undo.push(() => removeQuietly(path));
+      note(path, wrote);
+    }
+    return store;
+  } catch (error) {
+    for (const step of undo.reverse()) step();
+    throw error;
+  }
+}
+
+/** Removes `directory` and its parents up to `first` (the first one `ensureDirectory` created), while each is empty. */
+function removeEmptyDirectories(directory: string, first: string): void {
+  for (let current = directory; ; current = dirname(current)) {
+    try {
+      rmdirSync(current);
+    } catch {
+      return;
+    }
+    if (current === first || dirname(current) === current) return;
+  }
+}
+
+/** Undoing a step of a failed init: the failure is the error worth reporting, not this one. */
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
 }
 
 function finding(check: HomeCheck): InitFinding {

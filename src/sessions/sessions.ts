@@ -264,6 +264,39 @@ export function appendTurn(store: Store, sessionId: string, turn: AnsweredTurn):
   });
 }
 
+/** What `session delete` deleted, and the evidence it kept. */
+export interface DeletedSession {
+  session: Session;
+  /** Stored messages deleted with it (those compaction had dropped included). */
+  messages: number;
+  checkpoints: number;
+  switches: number;
+  /**
+   * Evidence rows that name the session, kept as they are: they are the chained record (deleting or
+   * editing one would break `evidence verify`), with the verbatim prompts and answers, until
+   * `evidence prune` deletes them.
+   */
+  evidenceKept: number;
+}
+
+/**
+ * Deletes a session by id or name — its messages, checkpoints and switches with it — in one
+ * transaction; `SessionNotFoundError` (as `session show`) when there is none. Evidence rows that
+ * name the session are not touched.
+ */
+export function deleteSession(store: Store, idOrName: string): DeletedSession {
+  return store.transaction(() => {
+    const session = requireSession(store, idOrName);
+    // Messages name the switch that dropped them: they go first, the session last.
+    const messages = store.statement('DELETE FROM session_messages WHERE session_id = ?').run(session.id).changes;
+    const switches = store.statement('DELETE FROM session_switches WHERE session_id = ?').run(session.id).changes;
+    const checkpoints = store.statement('DELETE FROM session_checkpoints WHERE session_id = ?').run(session.id).changes;
+    store.statement('DELETE FROM sessions WHERE id = ?').run(session.id);
+    const evidenceKept = store.statement('SELECT count(*) FROM evidence WHERE session_id = ?').pluck(true).get(session.id) as number;
+    return { session, messages, checkpoints, switches, evidenceKept };
+  });
+}
+
 /**
  * Refuses (exit 4) an invocation the session's envelope does not cover: one invalidated by a
  * switch, or a model (the pinned one, or any `auto` may reach) above the approved maximum.

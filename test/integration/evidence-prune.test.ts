@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/common/ids.js';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
 import { withStore } from '../helpers/store.js';
 import { seedCompleted } from '../unit/evidence/seed.js';
@@ -49,6 +50,34 @@ describe('syndicate evidence prune', () => {
     expect(verify.stderr).toContain(`rows up to #2 were deleted by \`evidence prune\``);
     const json = parseJsonDocument((await runCli(['evidence', 'verify', '--json'], { home })).stdout);
     expect(json).toMatchObject({ ok: true, rows: 1, prunedThrough: { throughSeq: 2, throughHash: pruned.throughHash } });
+  });
+
+  it('show of a pruned envelope says which prune deleted it (exit 2, `evidence_pruned`); ids never there are still not found', async () => {
+    const { prunedAt, olderThan } = withStore(home, (store) => store.db.prepare('SELECT pruned_at AS prunedAt, older_than AS olderThan FROM evidence_prunes').get()) as {
+      prunedAt: string;
+      olderThan: string;
+    };
+    for (const given of [old[0]!, old[1]!.slice(0, 15).toUpperCase()]) {
+      const human = await runCli(['evidence', 'show', given], { home });
+      expect(human.exitCode, given).toBe(2);
+      expect(human.stdout, given).toBe('');
+      expect(human.stderr, given).toContain(`error: evidence ${given} was deleted by the prune of ${prunedAt} (envelopes older than ${olderThan})`);
+    }
+    const json = await runCli(['evidence', 'show', old[0]!, '--json'], { home });
+    expect(json.exitCode).toBe(2);
+    expect(json.stderr).toBe('');
+    expect(parseJsonDocument(json.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'evidence_pruned', message: expect.stringContaining(`the prune of ${prunedAt}`), hint: expect.stringContaining('evidence export'), details: { prunedAt, olderThan } },
+    });
+
+    // Never there: not an id at all, an id created after the cut-off, a prefix too short to be before it.
+    for (const given of ['ev_nope', newId('ev'), newId('ev', Date.parse(olderThan)), 'ev_zz']) {
+      const unknown = await runCli(['evidence', 'show', given, '--json'], { home });
+      expect(unknown.exitCode, given).toBe(2);
+      expect(parseJsonDocument(unknown.stdout), given).toMatchObject({ ok: false, error: { code: 'usage', message: `no evidence row ${given}` } });
+    }
+    expect((await runCli(['evidence', 'show', recent], { home })).exitCode).toBe(0);
   });
 
   it('a head recorded before the prune still checks; one inside the deleted part is refused with what to do', async () => {

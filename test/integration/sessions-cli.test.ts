@@ -221,6 +221,45 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(missing.exitCode).toBe(2);
   });
 
+  it('session delete removes the session and its messages at once; the evidence rows that name it stay and still verify', async () => {
+    const id = await startSession(['--name', 'to-delete', '--model', 'local:chat-wide']);
+    const answered = await run('Name the capital of France.', id);
+
+    const deleted = await scenario.json(['session', 'delete', 'to-delete']);
+    expect(deleted.result.exitCode, deleted.result.stderr).toBe(0);
+    expect(deleted.document).toMatchObject({ ok: true, session: { id, name: 'to-delete' }, messages: 2, checkpoints: 1, switches: 0, evidenceKept: 1 });
+
+    // Gone as if it had never been: show and a second delete fail exactly as for an id never stored.
+    const unknown = await scenario.json(['session', 'show', 'never-stored']);
+    for (const args of [['session', 'show', id], ['session', 'delete', id], ['session', 'delete', 'to-delete']]) {
+      const { result, document } = await scenario.json(args);
+      expect(result.exitCode, args.join(' ')).toBe(unknown.result.exitCode);
+      expect(document.error, args.join(' ')).toEqual({ ...(unknown.document.error as object), message: `no session ${args[2]}` });
+    }
+    const humanUnknown = await scenario.cli(['session', 'delete', 'never-stored']);
+    expect({ exitCode: humanUnknown.exitCode, stderr: humanUnknown.stderr }).toEqual({ exitCode: 2, stderr: (await scenario.cli(['session', 'show', 'never-stored'])).stderr });
+    const listed = await scenario.json(['session', 'list']);
+    expect((listed.document.sessions as { id: string }[]).map((item) => item.id)).not.toContain(id);
+
+    // The chained record of what was sent stays, byte for byte, and the chain still verifies.
+    const evidence = await scenario.json(['evidence', 'list', '--session', id]);
+    expect((evidence.document.evidence as { id: string }[]).map((row) => row.id)).toEqual([answered.evidenceId]);
+    expect((await scenario.rawEvidence(answered.evidenceId, 'request')).toString()).toContain('Name the capital of France.');
+    expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
+
+    // Human output: what went, and that the evidence stays.
+    const other = await startSession(['--model', 'local:chat-wide']);
+    await run('And of Italy?', other);
+    const human = await scenario.cli(['session', 'delete', other]);
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout).toBe(
+      `deleted session ${other}: 2 messages, 1 checkpoint, 0 switches\n` +
+        `1 evidence row naming it stays: the chained record, with the verbatim prompts and answers, until \`evidence prune\` (\`syndicate evidence list --session ${other}\`)`,
+    );
+    const empty = await startSession(['--model', 'local:chat-wide']);
+    expect((await scenario.cli(['session', 'delete', empty])).stdout).toBe(`deleted session ${empty}: 0 messages, 1 checkpoint, 0 switches\nno evidence row names it`);
+  });
+
   it('--provider, --model and --system cannot override a stored session', async () => {
     const id = await startSession(['--model', 'local:chat-wide']);
     const overridden = await scenario.cli(['run', 'hi', '--session', id, '--provider', 'claude']);

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Stats } from 'node:fs';
 import type { AtomicFile } from '../../common/atomic-file.js';
-import { CheckFailedError, UsageError } from '../../errors.js';
+import { CheckFailedError, EvidencePrunedError, UsageError } from '../../errors.js';
 import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ListEvidenceOptions, UnparsedValue } from '../../evidence/index.js';
 import type { PruneResult } from '../../evidence/retention.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
@@ -129,8 +129,19 @@ export function evidenceCommand(): Command {
       }
       const { envelopeToJson, getEvidence } = await import('../../evidence/index.js');
       const store = await context.store({ existing: true });
-      const record = getEvidence(store, await resolveId(store, id));
-      if (record === undefined) throw new UsageError(`no evidence row ${id}`, { hint: 'list ids with `syndicate evidence list`' });
+      const resolved = await resolveId(store, id);
+      const record = getEvidence(store, resolved);
+      if (record === undefined) {
+        const { pruneThatDeleted } = await import('../../evidence/retention.js');
+        const prune = pruneThatDeleted(store, resolved);
+        if (prune !== undefined) {
+          throw new EvidencePrunedError(`evidence ${id} was deleted by the prune of ${prune.prunedAt} (envelopes older than ${prune.olderThan})`, {
+            hint: 'a pruned envelope is gone from the store: look for it in an `evidence export` made before the prune; `syndicate evidence list` lists the kept ones',
+            details: { prunedAt: prune.prunedAt, olderThan: prune.olderThan },
+          });
+        }
+        throw new UsageError(`no evidence row ${id}`, { hint: 'list ids with `syndicate evidence list`' });
+      }
       const { output } = context;
       if (options.raw !== undefined) {
         const bytes = options.raw === 'request' ? record.request.body : record.response.body;

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { CAPABILITY_CLASSES, type CapabilityClass } from '../../common/vocabulary.js';
 import type { DroppedTurn, Session, SessionDetail } from '../../sessions/index.js';
 import { contextFor, type CommandContext } from '../context.js';
-import type { Output } from '../output.js';
+import { counted, type Output } from '../output.js';
 
 export function sessionCommand(): Command {
   const session = new Command('session')
@@ -107,6 +107,34 @@ Examples:
         const approved = approveEnvelope(store, await policyOf(context), id, options.maxCapability);
         context.output.result({ session: approved }, () => {
           context.output.line(`session ${approved.id}: envelope approved up to ${approved.envelope.maxCapability} (model ${activeLabel(approved)})`);
+        });
+      } finally {
+        context.close();
+      }
+    });
+
+  session
+    .command('delete')
+    .description('delete a session with its stored messages, checkpoints and switches; the evidence rows that name it stay (they are the chained record)')
+    .argument('<id>', 'session id or name')
+    .addHelpText('after', '\nExample:\n  $ syndicate session delete triage --json')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const context = contextFor(command);
+      try {
+        const { deleteSession } = await import('../../sessions/index.js');
+        const deleted = deleteSession(await context.store({ existing: true }), id);
+        const { output } = context;
+        output.result({ ...deleted }, () => {
+          const { session: gone } = deleted;
+          output.line(
+            `deleted session ${gone.id}${gone.name === null ? '' : ` (${gone.name})`}: ${counted(deleted.messages, 'message')}, ` +
+              `${counted(deleted.checkpoints, 'checkpoint')}, ${deleted.switches} switch${deleted.switches === 1 ? '' : 'es'}`,
+          );
+          output.line(
+            deleted.evidenceKept === 0
+              ? 'no evidence row names it'
+              : `${counted(deleted.evidenceKept, 'evidence row')} naming it ${deleted.evidenceKept === 1 ? 'stays' : 'stay'}: the chained record, with the verbatim prompts and answers, until \`evidence prune\` (\`syndicate evidence list --session ${gone.id}\`)`,
+          );
         });
       } finally {
         context.close();

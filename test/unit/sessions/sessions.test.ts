@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ExitCode, SessionContextTooLongError, SessionEnvelopeError, UsageError } from '../../../src/errors.js';
+import { ExitCode, SessionContextTooLongError, SessionEnvelopeError, SessionNotFoundError, UsageError } from '../../../src/errors.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { registerProviderRecord } from '../../../src/registry/register.js';
 import { fitContext, templateAllowance } from '../../../src/router/context-fit.js';
@@ -10,6 +10,7 @@ import {
   checkEnvelope,
   compactForWindow,
   conversationRequest,
+  deleteSession,
   highestAllowedCapability,
   requireSession,
   sessionDetail,
@@ -21,6 +22,7 @@ import {
 import { currentProviders } from '../../../src/registry/provider-cache.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
+import { seedCompleted } from '../evidence/seed.js';
 
 /** One token per character of text: makes the arithmetic of a test exact. */
 const characterEstimate: PromptEstimate = async (request: CanonicalRequest) =>
@@ -184,5 +186,53 @@ describe('sessions', () => {
     expect(() => startSession(store, policy, { name: 'triage' })).toThrow(/named triage exists already/);
     expect(requireSession(store, 'triage').name).toBe('triage');
     expect(() => requireSession(store, 'ses_missing')).toThrow(/no session ses_missing/);
+  });
+
+  describe('deleteSession', () => {
+    const count = (sql: string, id: string): number => store.db.prepare(sql).pluck(true).get(id) as number;
+    const rowsOf = (id: string): number[] =>
+      ['sessions WHERE id', 'session_messages WHERE session_id', 'session_checkpoints WHERE session_id', 'session_switches WHERE session_id'].map((table) =>
+        count(`SELECT count(*) FROM ${table} = ?`, id),
+      );
+
+    it('deletes the session with its messages (dropped ones too), checkpoints and switches; other sessions and the evidence naming it stay', async () => {
+      const id = sessionWithTurns(10);
+      await switchSessionModel(store, id, 'local:narrow', { estimate: characterEstimate });
+      const evidence = seedCompleted(store, { sessionId: id });
+      const other = sessionWithTurns(1);
+      const deleted = deleteSession(store, id);
+      expect(deleted).toMatchObject({ session: { id }, messages: 20, checkpoints: 1, switches: 1, evidenceKept: 1 });
+      expect(rowsOf(id)).toEqual([0, 0, 0, 0]);
+      expect(rowsOf(other)).toEqual([1, 2, 1, 0]);
+      expect(count('SELECT count(*) FROM evidence WHERE session_id = ?', id)).toBe(1);
+      expect(store.db.prepare('SELECT id FROM evidence WHERE session_id = ?').pluck(true).get(id)).toBe(evidence);
+      expect(() => deleteSession(store, id)).toThrow(SessionNotFoundError);
+      expect(() => sessionDetail(store, id)).toThrow(`no session ${id}`);
+    });
+
+    it('by name; unknown is SessionNotFoundError (exit 2), as for session show', () => {
+      const thrown = (work: () => unknown): unknown => {
+        try {
+          work();
+        } catch (error) {
+          return error;
+        }
+        return undefined;
+      };
+      const id = startSession(store, policy, { name: 'triage' }).id;
+      expect(deleteSession(store, 'triage').session.id).toBe(id);
+      const refusal = thrown(() => deleteSession(store, 'triage'));
+      expect(refusal).toBeInstanceOf(SessionNotFoundError);
+      expect((refusal as SessionNotFoundError).exitCode).toBe(ExitCode.usage);
+      expect((refusal as SessionNotFoundError).toJSON()).toEqual((thrown(() => sessionDetail(store, 'triage')) as SessionNotFoundError).toJSON());
+    });
+
+    it('is one transaction: a failure deleting the session row leaves its messages, checkpoints and switches', async () => {
+      const id = sessionWithTurns(10);
+      await switchSessionModel(store, id, 'local:narrow', { estimate: characterEstimate });
+      store.db.exec("CREATE TRIGGER refuse_session_delete BEFORE DELETE ON sessions BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+      expect(() => deleteSession(store, id)).toThrow('refused by the test');
+      expect(rowsOf(id)).toEqual([1, 20, 1, 1]);
+    });
   });
 });
