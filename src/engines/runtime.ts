@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { SyndicateError, ExitCode, UsageError, type SyndicateErrorOptions } from '../errors.js';
@@ -75,7 +75,9 @@ type Environment = Readonly<Record<string, string | undefined>>;
 export function engineDirectory(env: Environment = process.env): string {
   const override = env['SYNDICATE_ENGINE_DIR'];
   if (override !== undefined && override !== '') return resolve(override);
-  const cacheRoot = env['XDG_CACHE_HOME'] || join(env['HOME'] ?? homedir(), '.cache');
+  // The XDG spec makes a relative value invalid: it is ignored, as for the data and config homes.
+  const xdgCache = env['XDG_CACHE_HOME'];
+  const cacheRoot = xdgCache !== undefined && isAbsolute(xdgCache) ? xdgCache : join(env['HOME'] ?? homedir(), '.cache');
   return join(cacheRoot, 'syndicate', 'engine', `node-llama-cpp-${NODE_LLAMA_CPP_VERSION}`);
 }
 

@@ -103,6 +103,8 @@ describe('engine runtime: where node-llama-cpp comes from', () => {
     expect(engineDirectory({ SYNDICATE_ENGINE_DIR: '/srv/engine' })).toBe('/srv/engine');
     expect(engineDirectory({ XDG_CACHE_HOME: '/c', HOME: '/h' })).toBe(`/c/syndicate/engine/node-llama-cpp-${NODE_LLAMA_CPP_VERSION}`);
     expect(engineDirectory({ HOME: '/h' })).toBe(`/h/.cache/syndicate/engine/node-llama-cpp-${NODE_LLAMA_CPP_VERSION}`);
+    // Relative XDG values are invalid (XDG Base Directory spec) and ignored, like the data and config homes'.
+    expect(engineDirectory({ XDG_CACHE_HOME: 'cache', HOME: '/h' })).toBe(`/h/.cache/syndicate/engine/node-llama-cpp-${NODE_LLAMA_CPP_VERSION}`);
   });
 
   it('finds an installation and the binaries actually present, and loads its entry', async () => {
