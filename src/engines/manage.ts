@@ -1,4 +1,4 @@
-import { PolicyRefusalError, UpstreamError, UsageError } from '../errors.js';
+import { PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../errors.js';
 import { listProviders } from '../registry/registry.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
@@ -239,4 +239,25 @@ export async function stopProviderEngine(store: Store, provider: RegisteredProvi
   const outcome = await stopEngine(store, provider, options);
   if (outcome.stopped) recordEngineEvent(store, { providerId: provider.id, model: '', kind: 'stop', durationMs: outcome.stopMs, detail: outcome.killed ? 'SIGKILL after the grace period' : 'SIGTERM' });
   return outcome;
+}
+
+/**
+ * The router's hot-swap at request time: before a cold model on a budgeted engine is called, the
+ * lower-ranked models its plan names are unloaded (`Candidate.evicts`), each recorded. A failed
+ * unload does not stop the call — the engine then frees memory by its own rule — and comes back
+ * as a warning for the attempt's evidence.
+ */
+export async function evictForRoute(store: Store, provider: RegisteredProvider, models: readonly string[], forModel: string): Promise<string[]> {
+  const controller = controllerFor(provider.record);
+  const warnings: string[] = [];
+  for (const model of models) {
+    try {
+      const unloadMs = await timed(() => controller.unload(model, { timeoutMs: 60_000 }));
+      recordEngineEvent(store, { providerId: provider.id, model, kind: 'unload', durationMs: unloadMs, detail: `evicted for ${forModel} (routing)` });
+    } catch (error) {
+      if (!(error instanceof SyndicateError)) throw error;
+      warnings.push(`could not unload ${model} to make room for ${forModel}: ${error.message}`);
+    }
+  }
+  return warnings;
 }

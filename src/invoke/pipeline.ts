@@ -350,6 +350,13 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     return { kind: 'fatal', error: refusal, report: report({ outcome: 'failed', evidenceId, error: { code: refusal.code, message: refusal.message } }) };
   }
 
+  // Hot-swap: a cold model on a full engine gets the room its route planned (lower-ranked models out).
+  const evictionWarnings: WireWarning[] = [];
+  if (candidate.evicts !== undefined) {
+    const { evictForRoute } = await import('../engines/manage.js');
+    for (const message of await evictForRoute(context.store, provider, candidate.evicts, candidate.model)) evictionWarnings.push({ setting: 'engine', message });
+  }
+
   const adapter = wireAdapterFor(record.wire);
   const lowered = candidate.loweredMaxTokens;
   const wireRequest: CanonicalRequest = { ...plan.request, model: candidate.model, ...(lowered === undefined ? {} : { maxTokens: lowered }) };
@@ -359,7 +366,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(record.auth?.header === undefined ? {} : { authHeader: record.auth.header }),
     ...(candidate.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: candidate.defaultMaxTokens }),
   });
-  const warnings = [...(input.callerWarnings ?? []), ...(lowered === undefined ? [] : [loweredWarning(plan.request, candidate, provider, lowered)]), ...httpRequest.warnings];
+  const warnings = [...(input.callerWarnings ?? []), ...evictionWarnings, ...(lowered === undefined ? [] : [loweredWarning(plan.request, candidate, provider, lowered)]), ...httpRequest.warnings];
   const evidenceId = beginAttempt(context.store, {
     ...attemptIdentity(input, requestId, hop),
     provider: attemptProvider,
@@ -784,7 +791,14 @@ function deny(
 
 function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknown> {
   return {
-    chosen: { provider: chosen.provider, model: chosen.model, rank: chosen.rank, reasons: chosen.reasons, ...(chosen.warm === undefined ? {} : { warm: chosen.warm }) },
+    chosen: {
+      provider: chosen.provider,
+      model: chosen.model,
+      rank: chosen.rank,
+      reasons: chosen.reasons,
+      ...(chosen.warm === undefined ? {} : { warm: chosen.warm }),
+      ...(chosen.evicts === undefined ? {} : { evicts: chosen.evicts }),
+    },
     sensitivity: plan.sensitivity,
     workflow: plan.workflow,
     allowedClasses: plan.allowedClasses,

@@ -21,6 +21,10 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
   { rules: ['context_length'], hint: "the prompt does not fit any eligible model's context window: shorten or compact the conversation, or use a model with a larger contextWindow" },
   { rules: ['cost_per_request', 'cost_per_day', 'price_unknown'], hint: "the policy's cost limits exclude the rest: raise them in the policy, or price the model in its provider record" },
   { rules: ['latency_budget'], hint: "the workflow's latency budget excludes the rest: relax it in the policy" },
+  {
+    rules: ['engine_budget'],
+    hint: "the model is cold and its engine's VRAM budget is held by models that outrank it: unload one (`syndicate engine unload PROVIDER:MODEL`), load this one with `syndicate engine load --force`, or raise its priority in the record",
+  },
   { rules: ['blocked', 'retired'], hint: 'blocked or retired providers are never called: register another one' },
 ];
 

@@ -8,6 +8,7 @@ import {
   type ProviderClass,
   type SensitivityLevel,
 } from '../common/vocabulary.js';
+import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { missingCredential } from '../registry/credentials.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
@@ -80,6 +81,8 @@ interface Evaluation {
   unavailable: Exclusion['unavailable'];
   /** Its key's environment variable, when unset: it cannot be called. */
   missingKey: string | undefined;
+  /** Models its engine must unload first: it is cold and the engine's VRAM budget has no room (see `coldSwap`). */
+  evicts: string[] | undefined;
 }
 
 function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode): RoutePlan {
@@ -198,6 +201,10 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       exclude('latency_budget', `expected first token ${latency.expectedMs} ms exceeds the ${input.workflow} budget of ${firstTokenBudget} ms`);
     }
 
+    const swap = latency.warm === false ? coldSwap(provider, model, context.warm?.[provider.id] ?? [], preferTags, tasks) : undefined;
+    if (swap?.kind === 'refused') exclude('engine_budget', `cold, and loading it would evict a model it does not outrank: ${swap.message}`);
+    else if (swap !== undefined && swap.evict.length > 0) reasons.push(`cold on a full engine: loading it evicts ${swap.evict.map((entry) => `${entry.model} (priority ${entry.priority})`).join(', ')}`);
+
     const taskMatch = model.tags?.some((tag) => preferTags.has(tag)) ?? false;
     if (taskMatch) {
       const tag = model.tags?.find((candidate) => preferTags.has(candidate)) ?? '';
@@ -224,6 +231,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       retryAfterSeconds,
       unavailable,
       missingKey,
+      evicts: swap?.kind === 'load' && swap.evict.length > 0 ? swap.evict.map((entry) => entry.model) : undefined,
     });
   }
 
@@ -254,6 +262,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     ...(evaluation.loweredMaxTokens === undefined ? {} : { loweredMaxTokens: evaluation.loweredMaxTokens }),
     ...(evaluation.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: evaluation.defaultMaxTokens }),
     ...(evaluation.missingKey === undefined ? {} : { missingKey: evaluation.missingKey }),
+    ...(evaluation.evicts === undefined ? {} : { evicts: evaluation.evicts }),
   }));
   const excluded: Exclusion[] = [
     ...evaluations
@@ -396,6 +405,29 @@ function checkContext(
   if (fit.room >= assumedOutput) return { defaultMaxTokens: assumedOutput };
   reasons.push(`no max output asked: ${fit.room} tokens assumed, what context window ${window} leaves after ${prompt} (the policy assumes ${assumedOutput})`);
   return { defaultMaxTokens: fit.room };
+}
+
+/**
+ * Hot-swap at routing time: a cold model on an engine whose record declares a VRAM budget is
+ * planned like `engine load` would (`planSwap`), against what the engine holds now (declared
+ * sizes and priorities; the task at hand is the request's matched tasks). A load that would need
+ * a model it does not outrank out is not routed there; one that needs lower-ranked models out
+ * names them, and the pipeline unloads them before the call — so the engine's own eviction rule
+ * (least recently used) never picks a higher-priority model instead. Undefined: no budget.
+ */
+function coldSwap(provider: RegisteredProvider, model: ProviderModel, resident: readonly string[], preferTags: ReadonlySet<string>, tasks: readonly MatchedTask[]): SwapPlan | undefined {
+  const budgetGb = provider.record.engine?.vramBudgetGb;
+  if (provider.record.class !== 'local' || budgetGb === undefined) return undefined;
+  const tagged = (entry: ProviderModel | undefined): boolean => entry?.tags?.some((tag) => preferTags.has(tag)) ?? false;
+  const swapModel = (name: string, entry: ProviderModel | undefined): SwapModel => ({ model: name, priority: entry?.priority ?? 0, taggedForTask: tagged(entry), vramGb: entry?.vramGb });
+  const others = new Map<string, SwapModel>();
+  for (const name of resident) {
+    const entry = provider.record.models.find((candidate) => candidate.id === name || candidate.id === `${name}:latest` || `${candidate.id}:latest` === name);
+    if (entry?.id === model.id) continue;
+    const key = entry?.id ?? name.replace(/:latest$/, '');
+    if (!others.has(key)) others.set(key, swapModel(entry?.id ?? name, entry));
+  }
+  return planSwap({ requested: swapModel(model.id, model), resident: [...others.values()], budgetGb, task: tasks[0]?.rule.name, force: false });
 }
 
 interface FirstTokenEstimate {

@@ -131,6 +131,8 @@ export interface Candidate {
   defaultMaxTokens?: number;
   /** The environment variable its key is read from, when unset (`RouteContext.env`): ranked last, skipped when reached. */
   missingKey?: string;
+  /** Cold on an engine with a VRAM budget that has no room: the lower-ranked models the pipeline unloads before calling it. */
+  evicts?: string[];
 }
 
 /** Stable identifiers of the rules that can exclude a candidate. */
@@ -152,6 +154,7 @@ export type ExclusionRule =
   | 'cost_per_day'
   | 'price_unknown'
   | 'latency_budget'
+  | 'engine_budget'
   | 'fail_closed';
 
 export interface Exclusion {

@@ -30,6 +30,47 @@ function generateRequests(engine: FakeEngine): Record<string, unknown>[] {
   return engine.exchanges.filter((exchange) => exchange.path === '/api/generate').map((exchange) => JSON.parse(exchange.requestBody.toString('utf8')) as Record<string, unknown>);
 }
 
+/** The fake Ollama registered with an 8 GB budget: llama3.2 (4 GB, priority 2, chat) and qwen2.5-coder (5 GB, priority 5, code). */
+async function registerBudgetedOllama(scenario: Scenario, engine: FakeEngine) {
+  const record = [
+    'apiVersion: syndicate/v1',
+    'kind: Provider',
+    'id: ollama',
+    'class: local',
+    'wire: openai',
+    `baseUrl: ${engine.baseUrl}`,
+    'engine:',
+    '  kind: ollama',
+    '  vramBudgetGb: 8',
+    'models:',
+    '  - id: "llama3.2:latest"',
+    '    contextWindow: 32768',
+    '    capabilityClass: small',
+    '    vramGb: 4',
+    '    priority: 2',
+    '    tags: [chat]',
+    '  - id: "qwen2.5-coder:7b"',
+    '    contextWindow: 32768',
+    '    capabilityClass: medium',
+    '    vramGb: 5',
+    '    priority: 5',
+    '    tags: [code]',
+    'deviations: []',
+  ].join('\n');
+  writeFileSync(join(scenario.home, 'ollama.yaml'), `${record}\n`);
+  return scenario.cli(['provider', 'register', join(scenario.home, 'ollama.yaml')]);
+}
+
+function startBudgetedOllama(): Promise<FakeEngine> {
+  return startFakeEngine({
+    kind: 'ollama',
+    models: [
+      { id: 'llama3.2:latest', sizeBytes: 4 * GB },
+      { id: 'qwen2.5-coder:7b', sizeBytes: 5 * GB },
+    ],
+  });
+}
+
 /**
  * `syndicate engine status|load|unload` against a fake Ollama: what the operator sees, what the
  * engine receives, and the hot-swap rule (evict only lower-ranked models, only when the declared
@@ -40,41 +81,9 @@ describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget
   let engine: FakeEngine;
 
   beforeAll(async () => {
-    engine = await startFakeEngine({
-      kind: 'ollama',
-      models: [
-        { id: 'llama3.2:latest', sizeBytes: 4 * GB },
-        { id: 'qwen2.5-coder:7b', sizeBytes: 5 * GB },
-      ],
-    });
+    engine = await startBudgetedOllama();
     scenario = await Scenario.create();
-    const record = [
-      'apiVersion: syndicate/v1',
-      'kind: Provider',
-      'id: ollama',
-      'class: local',
-      'wire: openai',
-      `baseUrl: ${engine.baseUrl}`,
-      'engine:',
-      '  kind: ollama',
-      '  vramBudgetGb: 8',
-      'models:',
-      '  - id: "llama3.2:latest"',
-      '    contextWindow: 32768',
-      '    capabilityClass: small',
-      '    vramGb: 4',
-      '    priority: 2',
-      '    tags: [chat]',
-      '  - id: "qwen2.5-coder:7b"',
-      '    contextWindow: 32768',
-      '    capabilityClass: medium',
-      '    vramGb: 5',
-      '    priority: 5',
-      '    tags: [code]',
-      'deviations: []',
-    ].join('\n');
-    writeFileSync(join(scenario.home, 'ollama.yaml'), `${record}\n`);
-    const registered = await scenario.cli(['provider', 'register', join(scenario.home, 'ollama.yaml')]);
+    const registered = await registerBudgetedOllama(scenario, engine);
     expect(registered.exitCode, registered.stderr).toBe(0);
   });
   afterAll(async () => {
@@ -178,6 +187,44 @@ describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget
     expect((undeclared.document['error'] as { message: string }).message).toBe('ollama declares no model mistral:7b (it declares llama3.2:latest, qwen2.5-coder:7b)');
     const unknown = await scenario.json(['engine', 'status', 'nope']);
     expect(unknown.result.exitCode).toBe(2);
+  });
+});
+
+/**
+ * Hot-swap when a request is routed: a cold model on the budgeted engine is called only after the
+ * lower-priority models its route names are unloaded; one that would need a higher-priority model
+ * out is not routed there at all.
+ */
+describe('routing to a cold model on a full engine (run through the pipeline)', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+  beforeAll(async () => {
+    engine = await startBudgetedOllama();
+    scenario = await Scenario.create();
+    expect((await registerBudgetedOllama(scenario, engine)).exitCode).toBe(0);
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine?.close();
+  });
+
+  it('a higher-priority cold model: the lower one is unloaded first, then the call; the route evidence names the eviction', async () => {
+    const { result, document } = await scenario.json(['run', '--provider', 'ollama:qwen2.5-coder:7b', '--no-stream', 'Write a haiku about rivers.']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const posts = engine.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => exchange.path);
+    expect(posts).toEqual(['/api/generate', '/v1/chat/completions']);
+    expect(generateRequests(engine)).toEqual([{ model: 'llama3.2:latest', keep_alive: 0 }]);
+    const evidence = await scenario.evidence(document['evidenceId'] as string);
+    expect((evidence['route'] as { chosen: Record<string, unknown> }).chosen).toMatchObject({ model: 'qwen2.5-coder:7b', warm: false, evicts: ['llama3.2:latest'] });
+  });
+
+  it('a lower-priority cold model that would need the higher one out: not routed (exit 4), nothing unloaded, the hint says what to do', async () => {
+    const before = engine.exchanges.length;
+    const { result, document } = await scenario.json(['run', '--provider', 'ollama:llama3.2:latest', '--no-stream', 'Hello there.']);
+    expect(result.exitCode).toBe(4);
+    const error = document['error'] as { message: string; hint: string };
+    expect(error.hint).toContain('syndicate engine unload');
+    expect(engine.exchanges.slice(before).filter((exchange) => exchange.method === 'POST')).toEqual([]);
   });
 });
 

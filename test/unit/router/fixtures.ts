@@ -27,6 +27,7 @@ export function provider(spec: ProviderSpec): RegisteredProvider {
     contextWindow: model.contextWindow ?? 32_000,
     capabilityClass: model.capabilityClass ?? 'small',
     ...(model.priority === undefined ? {} : { priority: model.priority }),
+    ...(model.vramGb === undefined ? {} : { vramGb: model.vramGb }),
     ...(model.tags === undefined ? {} : { tags: model.tags }),
     ...(model.price === undefined ? {} : { price: model.price }),
     ...(model.aliases === undefined ? {} : { aliases: model.aliases }),

@@ -401,6 +401,41 @@ describe('cost ceilings', () => {
   });
 });
 
+describe('hot-swap: a cold model on an engine with a VRAM budget', () => {
+  const engine = (resident: string[]) => ({ warm: { ollama: resident } });
+  const ollama = provider({
+    id: 'ollama',
+    engine: { kind: 'ollama', vramBudgetGb: 8 },
+    models: [
+      { id: 'chat', priority: 2, vramGb: 4, tags: ['chat'] },
+      { id: 'coder', priority: 5, vramGb: 5, tags: ['code'] },
+    ],
+  });
+
+  it('outranks what must go: routed, with the lower-ranked models to unload first', () => {
+    const plan = planRoute(input({ request: textRequest('hi', { model: 'ollama:coder' }) }), context([ollama], engine(['chat'])));
+    expect(plan.candidates[0]).toMatchObject({ model: 'coder', warm: false, evicts: ['chat'] });
+    expect(plan.candidates[0]?.reasons).toContain('cold on a full engine: loading it evicts chat (priority 2)');
+  });
+
+  it('does not outrank what would have to go: excluded (engine_budget), with the hint to unload or force', () => {
+    const plan = planRoute(input({ request: textRequest('hi', { model: 'ollama:chat' }) }), context([ollama], engine(['coder'])));
+    expect(plan.candidates).toEqual([]);
+    expect(exclusionOf(plan, 'ollama:chat')?.rules).toEqual(['engine_budget']);
+    expect(exclusionOf(plan, 'ollama:chat')?.reasons[0]).toBe(
+      'cold, and loading it would evict a model it does not outrank: chat does not fit in the 8 GB budget: chat (priority 2) does not outrank coder (priority 5, 5 GB)',
+    );
+  });
+
+  it('warm, room to spare, or no budget declared: nothing to evict', () => {
+    expect(planRoute(input({ request: textRequest('hi', { model: 'ollama:chat' }) }), context([ollama], engine(['chat', 'coder']))).candidates[0]?.evicts).toBeUndefined();
+    const roomy = provider({ id: 'ollama', engine: { kind: 'ollama', vramBudgetGb: 24 }, models: [{ id: 'chat', priority: 2, vramGb: 4 }, { id: 'coder', priority: 5, vramGb: 5 }] });
+    expect(planRoute(input({ request: textRequest('hi', { model: 'ollama:chat' }) }), context([roomy], engine(['coder']))).candidates[0]?.evicts).toBeUndefined();
+    const unbudgeted = provider({ id: 'ollama', engine: { kind: 'ollama' }, models: [{ id: 'chat', priority: 2, vramGb: 4 }, { id: 'coder', priority: 5, vramGb: 5 }] });
+    expect(planRoute(input({ request: textRequest('hi', { model: 'ollama:chat' }) }), context([unbudgeted], engine(['coder']))).candidates).toHaveLength(1);
+  });
+});
+
 describe('latency budget and cold starts', () => {
   const coldDeclared = provider({
     id: 'llamacpp',
