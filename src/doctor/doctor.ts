@@ -130,19 +130,24 @@ function checkStoreHealth(store: Store): DoctorCheck {
 }
 
 async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
+  const { managedProcess, isSameProcessAlive } = await import('../engines/processes.js');
   const locals = listProviders(store).filter((provider) => provider.retiredAt === null && provider.record.class === 'local');
   return Promise.all(
     locals.map(async (provider): Promise<DoctorCheck> => {
       const url = healthUrl(provider.record);
+      const managed = managedProcess(store, provider.id);
+      const alive = managed !== undefined && isSameProcessAlive(managed.pid, managed.command);
       try {
         await fetchEngineJson(url, { timeoutMs: 2000 });
-        return { name: `engine ${provider.id}`, status: 'pass', detail: `${url} answers` };
+        return { name: `engine ${provider.id}`, status: 'pass', detail: `${url} answers${alive ? ` (started by syndicate, pid ${managed.pid})` : ''}` };
       } catch (error) {
+        const exited = managed !== undefined && !alive ? `; the engine syndicate started (pid ${managed.pid}, ${managed.startedAt}) has exited — its log: ${managed.logPath}` : '';
+        const start = provider.record.engine?.launch === undefined ? `start the engine behind ${provider.record.baseUrl}` : `start it: \`syndicate engine start ${provider.id}\``;
         return {
           name: `engine ${provider.id}`,
           status: 'fail',
-          detail: (error as Error).message,
-          hint: `start the engine behind ${provider.record.baseUrl}, or retire it with \`syndicate provider remove ${provider.id}\``,
+          detail: `${(error as Error).message}${exited}`,
+          hint: `${start}, or retire it with \`syndicate provider remove ${provider.id}\``,
         };
       }
     }),

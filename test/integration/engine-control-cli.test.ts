@@ -355,3 +355,41 @@ describe('engine stop of an engine syndicate did not start', () => {
     expect((await fetch(`${engine.baseUrl}/models`)).ok).toBe(true);
   });
 });
+
+describe('doctor and an engine syndicate started', () => {
+  let scenario: Scenario;
+  beforeAll(async () => {
+    scenario = await Scenario.create();
+    const port = await freePort();
+    const server = `require('http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ object: 'list', data: [{ id: 'm' }] })); }).listen(${port}, '127.0.0.1')`;
+    const record = ['apiVersion: syndicate/v1', 'kind: Provider', 'id: tiny', 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama.cpp', '  launch:', `    command: ${JSON.stringify(process.execPath)}`, `    args: ["-e", ${JSON.stringify(server)}]`, '    readyPath: /v1/models', 'models:', '  - id: m', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []'];
+    writeFileSync(join(scenario.home, 'tiny.yaml'), `${record.join('\n')}\n`);
+    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'tiny.yaml')])).exitCode).toBe(0);
+  });
+  afterAll(async () => {
+    await scenario?.cli(['engine', 'stop', 'tiny', '--grace', '1s']);
+    scenario?.cleanup();
+  });
+
+  it('says which process answers, and when it has died, that it exited, where its log is and how to start it again', async () => {
+    const started = await scenario.json(['engine', 'start', 'tiny']);
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const pid = started.document['pid'] as number;
+    const healthy = await scenario.json(['doctor']);
+    const check = (document: Record<string, unknown>): { status: string; detail: string; hint?: string } => {
+      const checks = (document['checks'] ?? (document['error'] as { details: { checks: unknown } }).details.checks) as { name: string; status: string; detail: string; hint?: string }[];
+      return checks.find((entry) => entry.name === 'engine tiny')!;
+    };
+    expect(check(healthy.document)).toMatchObject({ status: 'pass', detail: expect.stringContaining(`(started by syndicate, pid ${pid})`) });
+    process.kill(pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const dead = await scenario.json(['doctor']);
+    expect(dead.result.exitCode).toBe(1);
+    expect(check(dead.document)).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining(`the engine syndicate started (pid ${pid}`),
+      hint: 'start it: `syndicate engine start tiny`, or retire it with `syndicate provider remove tiny`',
+    });
+    expect(check(dead.document).detail).toContain(join(scenario.home, 'engines', 'tiny.log'));
+  });
+});
