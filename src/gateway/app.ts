@@ -59,6 +59,11 @@ export interface GatewayCall {
    * core): the pipeline then cancels its upstream call.
    */
   cancellation: AbortController;
+  /**
+   * The adapter admitted it (`Gateway.admit`) when its head arrived, before any drain began: it
+   * is served even when SIGTERM comes while its body is still arriving.
+   */
+  admitted?: boolean;
 }
 
 /** The core's answer: a complete body, or an SSE channel whose frames follow as they are produced. */
@@ -77,9 +82,15 @@ export interface Gateway {
   readonly inFlight: number;
   /**
    * Refuses new inference requests (503) and resolves once every request in flight has finished
-   * its stream and completed its evidence.
+   * its stream and completed its evidence, and every admitted request has been answered.
    */
   drain(): Promise<void>;
+  /**
+   * Admits a request whose head has arrived (before its body is read), so a drain that begins
+   * meanwhile serves it and waits for it: call the returned release once it is answered.
+   * Undefined when draining already (the request will be refused).
+   */
+  admit(): (() => void) | undefined;
 }
 
 interface Route {
@@ -137,6 +148,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const inFlight = new Set<Promise<void>>();
   let draining = false;
+  // Requests admitted at their head and not yet answered (`admit`): a counter, not a promise each,
+  // as this runs for every request; drains wait on `admittedWaiters` only while some are left.
+  let admitted = 0;
+  const admittedWaiters: (() => void)[] = [];
   // Only when an access log is asked for: each call's record, filled by `handle` and the inference route.
   const accessRecords = new WeakMap<GatewayCall, AccessRecord>();
 
@@ -152,7 +167,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const inference = (face: ApiFace) => async (call: GatewayCall): Promise<GatewayReply> => {
-    if (draining) {
+    if (draining && call.admitted !== true) {
       throw new GatewayRequestError('unavailable', 'the gateway is shutting down; retry against the next instance', {
         code: 'shutting_down',
         headers: { connection: 'close' },
@@ -438,9 +453,23 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (typeof reply.body === 'string') return new Response(reply.body, { status: reply.status, headers: reply.headers });
       return reply.body.toResponse(reply.headers);
     },
+    admit(): (() => void) | undefined {
+      if (draining) return undefined;
+      admitted += 1;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        admitted -= 1;
+        if (admitted === 0) for (const wake of admittedWaiters.splice(0)) wake();
+      };
+    },
     async drain(): Promise<void> {
       draining = true;
-      while (inFlight.size > 0) await Promise.all([...inFlight]);
+      while (inFlight.size > 0 || admitted > 0) {
+        if (admitted > 0) await new Promise<void>((resolve) => admittedWaiters.push(resolve));
+        await Promise.all([...inFlight]);
+      }
       // Finishes committed after their answers were sent.
       await commits.idle();
     },

@@ -48,14 +48,18 @@ export interface RunningGateway {
 export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?: number } = {}): (request: IncomingMessage, response: ServerResponse) => void {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   return (incoming, outgoing) => {
-    void serve(gateway, limit, incoming, outgoing).catch((error: unknown) => {
-      if (!outgoing.headersSent) writeFailure(outgoing, error, apiFamilyOf(pathOf(incoming.url ?? '/'), (name) => incoming.headersDistinct[name]?.join(', ')));
-      else outgoing.destroy(error instanceof Error ? error : undefined);
-    });
+    // Admitted at its head: a SIGTERM that comes while its body is still arriving serves it.
+    const release = incoming.method === 'GET' || incoming.method === 'HEAD' ? undefined : gateway.admit();
+    void serve(gateway, limit, incoming, outgoing, release !== undefined)
+      .catch((error: unknown) => {
+        if (!outgoing.headersSent) writeFailure(outgoing, error, apiFamilyOf(pathOf(incoming.url ?? '/'), (name) => incoming.headersDistinct[name]?.join(', ')));
+        else outgoing.destroy(error instanceof Error ? error : undefined);
+      })
+      .finally(release);
   };
 }
 
-async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
+async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse, admitted: boolean): Promise<void> {
   const method = incoming.method ?? 'GET';
   const path = pathOf(incoming.url ?? '/');
   let body: Buffer | 'too-large' | undefined;
@@ -94,6 +98,7 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
       return body.toString('utf8');
     },
     cancellation,
+    admitted,
   };
 
   const reply = await gateway.handle(call);

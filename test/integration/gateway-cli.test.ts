@@ -142,6 +142,27 @@ describe('syndicate serve', () => {
     expect(result.stderr).not.toContain('capital of France');
   });
 
+  it('a request whose body is still arriving when SIGTERM comes is served, not refused, and the gateway exits 0 after it', async () => {
+    const { server, url, waitForStderr } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: home });
+    const body = JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+    const { port } = new URL(url);
+    const socket = (await import('node:net')).connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    // The answer is complete when its content-length is in (the gateway closes the connection after it, as it is shutting down).
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 20)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    server.kill('SIGTERM');
+    await waitForStderr('shutting down');
+    socket.write(body.slice(20));
+    await ended;
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(answer).toContain(DEFAULT_ANSWER);
+    expect((await server).exitCode).toBe(0);
+  });
+
   it('answers an OpenAI SDK client, then on SIGTERM finishes the in-flight stream, completes its evidence and exits 0', async () => {
     const server = execa('node', [BIN, '--json', 'serve', '--port', '0', '--access-log'], {
       env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' },
