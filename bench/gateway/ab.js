@@ -3,7 +3,8 @@
 // run-to-run noise (±20 %) swamps a 10 % change between two separate `bench:gateway` runs.
 // Run: node bench/gateway/ab.js /path/to/other/checkout [rounds=4]
 // (A = the other checkout, B = this one; both need `npm run build` first.)
-// AB_NODE_ARGS_A / AB_NODE_ARGS_B give one side node options (e.g. `--max-semi-space-size=8`);
+// AB_NODE_ARGS_A / AB_NODE_ARGS_B give one side node options (e.g. `--max-semi-space-size=8`),
+// AB_ENV_A / AB_ENV_B environment variables (e.g. `MALLOC_ARENA_MAX=2`, space-separated NAME=value);
 // the other checkout may be this one, to compare options alone.
 import autocannon from 'autocannon';
 import { existsSync } from 'node:fs';
@@ -30,7 +31,8 @@ try {
   const gateways = {};
   for (const [name, bin] of Object.entries(builds)) {
     const nodeArgs = nodeArgsFrom(process.env[`AB_NODE_ARGS_${name}`] ?? process.env.BENCH_GATEWAY_NODE_ARGS);
-    gateways[name] = await processes.startGateway(name, bin, upstreamUrl, { nodeArgs });
+    const env = Object.fromEntries((process.env[`AB_ENV_${name}`] ?? '').split(/\s+/).filter((pair) => pair.includes('=')).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    gateways[name] = await processes.startGateway(name, bin, upstreamUrl, { nodeArgs, env });
   }
 
   const firstContent = async (gateway, count) => median(await firstContentTimes(`${gateway.url}/v1/chat/completions`, gateway.headers, body(true), count));

@@ -32,7 +32,7 @@ export class BenchProcesses {
   }
 
   /** `syndicate serve` of the build whose bin is `bin`, with the upstream registered as a local provider. */
-  async startGateway(name, bin, upstreamUrl, { contextWindow = 8192, nodeArgs = nodeArgsFrom(process.env.BENCH_GATEWAY_NODE_ARGS) } = {}) {
+  async startGateway(name, bin, upstreamUrl, { contextWindow = 8192, nodeArgs = nodeArgsFrom(process.env.BENCH_GATEWAY_NODE_ARGS), env = {} } = {}) {
     const home = mkdtempSync(join(tmpdir(), `syndicate-bench-${name}-`));
     this.homes.push(home);
     const cli = (args) => {
@@ -46,7 +46,7 @@ export class BenchProcesses {
     );
     cli(['provider', 'register', join(home, 'bench.yaml')]);
     const token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();
-    const child = spawn(process.execPath, [...nodeArgs, bin, '--home', home, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...nodeArgs, bin, '--home', home, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     this.children.push(child);
     const url = await new Promise((done, fail) => {
       let out = '';

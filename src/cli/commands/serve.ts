@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
-import { contextFor } from '../context.js';
+import type { SupervisedEngines } from '../../engines/supervise.js';
+import { contextFor, type CommandContext } from '../context.js';
+import type { Output } from '../output.js';
 import { hostOption, portOption } from '../input.js';
 import { reportPolicyChange } from '../policy-change.js';
 
@@ -15,6 +17,7 @@ interface ServeOptions {
   trustTier?: string;
   accessLog?: boolean;
   corsOrigin?: string[];
+  startEngines?: boolean;
 }
 
 export function serveCommand(): Command {
@@ -28,6 +31,7 @@ export function serveCommand(): Command {
     .option('--trust-tier <name>', "trust tier of gateway callers (default: the policy's defaultTrustTier)")
     .option('--access-log', 'one line per request on stderr as it ends (JSON lines with --json); never prompts, answers or header values')
     .option('--cors-origin <origin...>', 'let browser pages from these origins call the gateway (e.g. http://localhost:3000); the token is still required')
+    .option('--start-engines', "start every local engine whose record declares engine.launch and that is not running, before listening; stop them when the gateway stops")
     .addHelpText(
       'after',
       `
@@ -37,6 +41,11 @@ line: url, openaiBaseUrl, anthropicBaseUrl, host, port, pid); everything else go
 Example:
   $ syndicate serve --port 8089 &
   $ OPENAI_BASE_URL=http://127.0.0.1:8089/v1 OPENAI_API_KEY=$(syndicate serve --print-token) my-agent
+
+With --start-engines the declared engines are started one after the other (each waits for its
+readyPath, as \`engine start\` does); one that does not start is reported and left out of routes,
+and the gateway serves the others. The engines it started are stopped after the gateway drains;
+engines that were already running are left alone.
 
 Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads policy.yaml and the
 token file now (edits are otherwise picked up within a second; an invalid policy keeps requests
@@ -78,22 +87,30 @@ local, a missing or empty token file refuses every request until a token is back
       }
 
       const store = await context.store();
-      const running = await startGateway({
-        home: context.home,
-        store,
-        host,
-        port,
-        allowRemote: options.allowRemote === true,
-        ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
-        ...(corsOrigins.length === 0 ? {} : { corsOrigins }),
-        onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
-        ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(output.json ? JSON.stringify(entry) : accessLine(entry)) } : {}),
-        onTokenChange: (change) => {
-          if (change.kind === 'reloaded') output.info(`gateway token reloaded from ${change.path}: only the new token is accepted`);
-          else output.warn(`${change.reason}; every request is refused until then`);
-        },
-        onPolicyChange: (change) => reportPolicyChange(output, change),
-      });
+      const engines = options.startEngines === true ? await startEngines(context) : undefined;
+      let running;
+      try {
+        running = await startGateway({
+          home: context.home,
+          store,
+          host,
+          port,
+          allowRemote: options.allowRemote === true,
+          ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+          ...(corsOrigins.length === 0 ? {} : { corsOrigins }),
+          onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+          ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(output.json ? JSON.stringify(entry) : accessLine(entry)) } : {}),
+          onTokenChange: (change) => {
+            if (change.kind === 'reloaded') output.info(`gateway token reloaded from ${change.path}: only the new token is accepted`);
+            else output.warn(`${change.reason}; every request is refused until then`);
+          },
+          onPolicyChange: (change) => reportPolicyChange(output, change),
+        });
+      } catch (error) {
+        // Nothing will route to the engines this serve started: they go with it.
+        await stopEngines(output, engines);
+        throw error;
+      }
       const urls = { url: running.url, openaiBaseUrl: `${running.url}/v1`, anthropicBaseUrl: running.url };
       // Where it listens is the result (stdout, for a script waiting on it); how to use it is guidance (stderr).
       if (output.json) output.documentLine({ ...urls, host: running.host, port: running.port, pid: process.pid });
@@ -125,9 +142,36 @@ local, a missing or empty token file refuses every request until a token is back
       process.once('SIGINT', forceClose);
       output.info(`shutting down: finishing ${running.gateway.inFlight} in-flight request(s)`);
       await running.close();
+      await stopEngines(output, engines);
       context.close();
       output.info('gateway stopped');
     });
+}
+
+/** `--start-engines`: starts the declared engines, saying what happened to each on stderr. */
+async function startEngines(context: CommandContext): Promise<SupervisedEngines> {
+  const { output } = context;
+  const { startDeclaredEngines } = await import('../../engines/supervise.js');
+  const engines = await startDeclaredEngines(await context.store(), {
+    storePath: context.home.storePath,
+    onWaiting: (provider, seconds) => output.info(`waiting for ${provider}'s engine (${seconds} s) ...`),
+  });
+  if (engines.reports.length === 0) output.info('--start-engines: no local provider declares engine.launch');
+  for (const report of engines.reports) {
+    if (report.outcome === 'started') output.info(`started ${report.provider}'s engine: pid ${report.pid}, ready in ${(report.readyMs / 1000).toFixed(1)} s (log ${report.logPath})`);
+    else if (report.outcome === 'already-running') output.info(`${report.provider}'s engine is already running`);
+    else output.warn(`${report.provider}'s engine did not start: ${report.error.message}${report.error.hint === undefined ? '' : ` — ${report.error.hint}`}`);
+  }
+  return engines;
+}
+
+/** Stops the engines `--start-engines` started, saying so on stderr. */
+async function stopEngines(output: Output, engines: SupervisedEngines | undefined): Promise<void> {
+  if (engines === undefined) return;
+  for (const result of await engines.stop()) {
+    if (result.stopped) output.info(`stopped ${result.provider}'s engine`);
+    else if (result.error !== undefined) output.warn(`could not stop ${result.provider}'s engine: ${result.error.message}`);
+  }
 }
 
 /** The command that prints the token, for the same data directory: `$(syndicate [--home DIR] serve --print-token)`. */
