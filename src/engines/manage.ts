@@ -98,7 +98,7 @@ export async function engineReport(store: Store, provider: RegisteredProvider): 
     available: state?.available ?? null,
     vramBudgetGb: record.engine?.vramBudgetGb ?? null,
     residentVramGb: sizes === undefined || sizes.some((size) => size === undefined) ? null : Math.round(sizes.reduce<number>((sum, size) => sum + (size ?? 0), 0) * 100) / 100,
-    process: managed === undefined ? null : { ...managed, alive: isSameProcessAlive(managed.pid, managed.command) },
+    process: managed === undefined ? null : { ...managed, alive: isSameProcessAlive(managed) },
     launch: launch === undefined ? null : [launch.command, ...(launch.args ?? [])].join(' '),
   };
 }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { freePort } from '../helpers/ports.js';
 import { Scenario } from '../helpers/scenario.js';
+import { withStore } from '../helpers/store.js';
 
 const GB = 1e9;
 
@@ -273,8 +275,10 @@ describe('engine start and stop (engine.launch)', () => {
     const modelPath = join(scenario.home, 'model.gguf');
     writeFileSync(modelPath, 'not read by the fake engine');
     port = await freePort();
+    const wrappedPort = await freePort();
     const files = [
       writeRecord('embedded', process.execPath, [BIN, 'engine', 'serve', '--model', modelPath, '--port', String(port)]),
+      writeRecord('wrapped', 'sh', ['-c', `exec "${process.execPath}" "${BIN}" engine serve --model "${modelPath}" --port ${wrappedPort}`], '/health', `http://127.0.0.1:${wrappedPort}/v1`),
       writeRecord('crashes', process.execPath, ['-e', "console.error('unknown argument: --frobnicate'); process.exit(3)"], '/health', `http://127.0.0.1:${await freePort()}/v1`),
       writeRecord('missing', 'no-such-engine-binary-xyz', [], '/health', `http://127.0.0.1:${await freePort()}/v1`),
     ];
@@ -283,6 +287,7 @@ describe('engine start and stop (engine.launch)', () => {
   });
   afterAll(async () => {
     await scenario?.cli(['engine', 'stop', 'embedded', '--grace', '1s'], { env });
+    await scenario?.cli(['engine', 'stop', 'wrapped', '--grace', '1s'], { env });
     scenario?.cleanup();
   });
 
@@ -315,6 +320,39 @@ describe('engine start and stop (engine.launch)', () => {
     const again = await scenario.json(['engine', 'stop', 'embedded'], { env });
     expect(again.result.exitCode).toBe(0);
     expect(again.document).toMatchObject({ stopped: false, reason: 'not-running' });
+  });
+
+  it('an engine launched through a wrapper that execs it is still the one syndicate started: status says alive, stop stops it', async () => {
+    const started = await scenario.json(['engine', 'start', 'wrapped'], { env });
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const wrappedPid = started.document['pid'] as number;
+    const status = await scenario.json(['engine', 'status', 'wrapped'], { env });
+    expect((status.document['engines'] as Record<string, unknown>[])[0]).toMatchObject({ reachable: true, process: { pid: wrappedPid, alive: true } });
+    const stopped = await scenario.json(['engine', 'stop', 'wrapped'], { env });
+    expect(stopped.result.exitCode, stopped.result.stderr).toBe(0);
+    expect(stopped.document).toMatchObject({ stopped: true, pid: wrappedPid });
+    expect(isAlive(wrappedPid)).toBe(false);
+  });
+
+  it('a recorded pid the system has given to another program (same executable) is never signalled', async () => {
+    const started = await scenario.json(['engine', 'start', 'embedded'], { env });
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const enginePid = started.document['pid'] as number;
+    process.kill(enginePid, 'SIGKILL');
+    // Another node program now holds the pid the row names (as after the engine died and the pid was reused).
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve));
+      withStore(scenario.home, (store) => store.statement('UPDATE engine_processes SET pid = ? WHERE provider_id = ?').run(other.pid, 'embedded'));
+      const status = await scenario.json(['engine', 'status', 'embedded'], { env });
+      expect((status.document['error'] as { details: { engines: Record<string, unknown>[] } }).details.engines[0]).toMatchObject({ process: { pid: other.pid, alive: false } });
+      const stopped = await scenario.json(['engine', 'stop', 'embedded', '--grace', '1s'], { env });
+      expect(stopped.result.exitCode, stopped.result.stderr).toBe(0);
+      expect(stopped.document).toMatchObject({ stopped: false, reason: 'exited', pid: other.pid });
+      expect(isAlive(other.pid!)).toBe(true);
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   it('an engine that exits before it is ready: exit 5 with the end of its log, nothing left recorded', async () => {
