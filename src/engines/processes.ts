@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EngineOperationError, UpstreamError } from '../errors.js';
-import type { RegisteredProvider } from '../registry/types.js';
+import type { EngineLaunch, RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { engineRequest } from '../transport/engine-info.js';
 import { engineRoot } from './control/http.js';
@@ -158,6 +158,72 @@ export async function startEngine(store: Store, provider: RegisteredProvider, op
       hint: 'add engine: {kind, launch: {command, args, readyPath}} to the provider record and register it again, or start the engine yourself',
     });
   }
+  const timeoutMs = options.timeoutMs ?? startTimeoutMs(provider);
+  const release = await takeStartLock(startLockPath(options.storePath, provider.id), provider.id, timeoutMs);
+  try {
+    return await startUnlessRunning(store, provider, launch, { ...options, timeoutMs });
+  } finally {
+    release();
+  }
+}
+
+/** The file that says which syndicate is starting a provider's engine: beside its log, `engines/<provider>.start.lock`. */
+function startLockPath(storePath: string, providerId: string): string {
+  return engineLogPath(storePath, providerId).replace(/\.log$/, '.start.lock');
+}
+
+/**
+ * Makes this process the only one starting the engine: two `engine start` at once would each
+ * spawn it, each see it answer, and record only one of them — the other left running with
+ * nothing to stop it. The lock file is created atomically (a hard link of a file already holding
+ * this process's pid and start time); one whose holder is gone is taken over; while a live one
+ * holds it, this start waits (up to `timeoutMs`) and then looks again, finding the engine it
+ * started. Returns the release.
+ */
+async function takeStartLock(path: string, providerId: string, timeoutMs: number): Promise<() => void> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const mine = `${path}.${process.pid}`;
+  writeFileSync(mine, JSON.stringify({ pid: process.pid, startTicks: processStartTicks(process.pid) ?? null }), { mode: 0o600 });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        linkSync(mine, path);
+        return () => rmSync(path, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = lockHolder(path);
+      if (holder === undefined || !isSameProcessAlive({ pid: holder.pid, command: [], ...(holder.startTicks === null ? {} : { startTicks: holder.startTicks }) })) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new UpstreamError(`another syndicate (pid ${holder.pid}) is still starting ${providerId}'s engine`, {
+          code: 'engine_start_in_progress',
+          isRetryable: false,
+          hint: `wait for it to finish (syndicate engine status ${providerId}), or remove ${path} if that process is not syndicate`,
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    rmSync(mine, { force: true });
+  }
+}
+
+function lockHolder(path: string): { pid: number; startTicks: number | null } | undefined {
+  try {
+    const holder = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; startTicks?: unknown };
+    if (typeof holder.pid !== 'number' || !Number.isSafeInteger(holder.pid) || holder.pid <= 0) return undefined;
+    return { pid: holder.pid, startTicks: typeof holder.startTicks === 'number' ? holder.startTicks : null };
+  } catch {
+    return undefined;
+  }
+}
+
+async function startUnlessRunning(store: Store, provider: RegisteredProvider, launch: EngineLaunch, options: StartOptions & { timeoutMs: number }): Promise<StartOutcome> {
+  const { record } = provider;
   const readyUrl = `${engineRoot(record.baseUrl)}${launch.readyPath}`;
   const existing = managedProcess(store, provider.id);
   if (existing !== undefined) {
@@ -208,7 +274,7 @@ export async function startEngine(store: Store, provider: RegisteredProvider, op
       .run(managed.providerId, managed.pid, managed.startedAt, JSON.stringify(command), logPath, record.baseUrl, startTicks ?? null),
   );
 
-  const timeoutMs = options.timeoutMs ?? startTimeoutMs(provider);
+  const { timeoutMs } = options;
   let lastReport = startedAt;
   for (;;) {
     if (exited !== undefined) {

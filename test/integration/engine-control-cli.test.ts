@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -353,6 +353,40 @@ describe('engine start and stop (engine.launch)', () => {
     } finally {
       other.kill('SIGKILL');
     }
+  });
+
+  it('two starts at once: one starts the engine, the other waits and finds it running; stop leaves nothing answering', async () => {
+    const [first, second] = await Promise.all([scenario.json(['engine', 'start', 'embedded'], { env }), scenario.json(['engine', 'start', 'embedded'], { env })]);
+    expect(first.result.exitCode, first.result.stderr).toBe(0);
+    expect(second.result.exitCode, second.result.stderr).toBe(0);
+    const outcomes = [first.document, second.document];
+    expect(outcomes.filter((document) => document['started'] === true)).toHaveLength(1);
+    const startedPid = outcomes.find((document) => document['started'] === true)!['pid'];
+    expect(outcomes.find((document) => document['started'] === false)).toMatchObject({ reason: 'already-running', pid: startedPid });
+    const stopped = await scenario.json(['engine', 'stop', 'embedded'], { env });
+    expect(stopped.document).toMatchObject({ stopped: true, pid: startedPid });
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+  });
+
+  it('a start while another syndicate is starting the same engine waits for it instead of spawning a second one', async () => {
+    // The lock another `engine start` holds while it starts the engine: this test process plays that syndicate.
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const lock = join(scenario.home, 'engines', 'embedded.start.lock');
+    mkdirSync(join(scenario.home, 'engines'), { recursive: true });
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, startTicks }));
+    let settled = false;
+    const waiting = scenario.json(['engine', 'start', 'embedded'], { env }).finally(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(settled).toBe(false);
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    rmSync(lock);
+    const { result, document } = await waiting;
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ started: true });
+    expect((await scenario.json(['engine', 'stop', 'embedded'], { env })).document).toMatchObject({ stopped: true, pid: document['pid'] });
   });
 
   it('an engine that exits before it is ready: exit 5 with the end of its log, nothing left recorded', async () => {
