@@ -400,6 +400,18 @@ describe('engine start and stop (engine.launch)', () => {
     expect((status.document['error'] as { details: { engines: Record<string, unknown>[] } }).details.engines[0]).toMatchObject({ process: null });
   });
 
+  it('an engine started before its provider was retired can still be stopped', async () => {
+    const started = await scenario.json(['engine', 'start', 'wrapped'], { env });
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    expect((await scenario.cli(['provider', 'remove', 'wrapped'], { env })).exitCode).toBe(0);
+    const stopped = await scenario.json(['engine', 'stop', 'wrapped'], { env });
+    expect(stopped.result.exitCode, stopped.result.stderr).toBe(0);
+    expect(stopped.document).toMatchObject({ stopped: true, pid: started.document['pid'] });
+    expect(isAlive(started.document['pid'] as number)).toBe(false);
+    // Starting it is still refused: a retired provider is not used.
+    expect((await scenario.json(['engine', 'start', 'wrapped'], { env })).result.exitCode).toBe(2);
+  });
+
   it('a command that does not exist: exit 2 naming it and the fix', async () => {
     const { result, document } = await scenario.json(['engine', 'start', 'missing'], { env });
     expect(result.exitCode).toBe(2);
