@@ -103,6 +103,25 @@ export async function engineReport(store: Store, provider: RegisteredProvider): 
   };
 }
 
+/** What to do about an engine that does not answer: start it (how, when syndicate can), wait for the start syndicate made, or fix the base URL. */
+export function engineDownHint(provider: RegisteredProvider, process: ManagedProcess | null | undefined): string {
+  if (process !== null && process !== undefined && isSameProcessAlive(process)) {
+    return `syndicate started it (pid ${process.pid}) and it does not answer yet: give it time, or read its log (${process.logPath})`;
+  }
+  if (provider.record.engine?.launch !== undefined) return `start it: syndicate engine start ${provider.id}`;
+  return `start ${provider.id}'s engine (its record declares no engine.launch, so syndicate cannot), or fix its baseUrl (${provider.record.baseUrl})`;
+}
+
+/** The engine's state; one that does not answer is an error naming the provider and what to do. */
+async function stateOf(store: Store, provider: RegisteredProvider, controller: EngineController): Promise<EngineState> {
+  try {
+    return await controller.state();
+  } catch (error) {
+    if (!(error instanceof UpstreamError) || error.code !== 'engine_unreachable') throw error;
+    throw new UpstreamError(`${provider.id}'s engine is down: ${error.message}`, { code: 'engine_unreachable', isRetryable: false, hint: engineDownHint(provider, managedProcess(store, provider.id)), cause: error });
+  }
+}
+
 export interface LoadOptions {
   keepAlive?: string;
   timeoutMs: number;
@@ -157,7 +176,7 @@ async function timed(work: () => Promise<void>): Promise<number> {
 export async function loadEngineModel(store: Store, provider: RegisteredProvider, model: string, options: LoadOptions): Promise<LoadOutcome> {
   const declared = requireDeclared(provider, model);
   const controller = controllerFor(provider.record);
-  const state = await controller.state();
+  const state = await stateOf(store, provider, controller);
   const resident = state.resident ?? [];
   const outcome: LoadOutcome = { provider: provider.id, model: declared.id, alreadyResident: false, evicted: [], explanation: [], dryRun: options.dryRun === true };
   if (resident.some((entry) => entry.state === 'loaded' && sameModel(provider, entry.model, declared.id))) {
@@ -202,7 +221,7 @@ export interface UnloadOutcome {
 /** Unloads a model from its local engine (any model the engine holds, declared or not) and records it. */
 export async function unloadEngineModel(store: Store, provider: RegisteredProvider, model: string, options: { timeoutMs: number }): Promise<UnloadOutcome> {
   const controller: EngineController = controllerFor(provider.record);
-  const state = await controller.state();
+  const state = await stateOf(store, provider, controller);
   const match = state.resident?.find((entry) => sameModel(provider, entry.model, model));
   if (state.resident !== undefined && match === undefined) {
     // Single-model engines refuse an unload whatever the model: say that rather than "not loaded".

@@ -230,6 +230,10 @@ describe('routing to a cold model on a full engine (run through the pipeline)', 
   });
 });
 
+function readProvider(scenario: Scenario, id: string): string {
+  return /baseUrl: (\S+)/.exec(readFileSync(join(scenario.home, `${id}.yaml`), 'utf8'))![1]!;
+}
+
 describe('engine status of an engine that does not answer', () => {
   let scenario: Scenario;
   beforeAll(async () => {
@@ -248,6 +252,25 @@ describe('engine status of an engine that does not answer', () => {
     expect(error.message).toBe('1 of 1 engine(s) did not answer: gone');
     expect(error.details.engines[0]).toMatchObject({ provider: 'gone', reachable: false, reason: expect.stringContaining('connection refused') });
     expect(error.hint).toContain('start gone');
+  });
+
+  it('load and unload of a down engine: exit 5 saying whose engine is down and how to start it', async () => {
+    const load = await scenario.json(['engine', 'load', 'gone:m']);
+    expect(load.result.exitCode).toBe(5);
+    expect(load.document['error']).toMatchObject({
+      code: 'engine_unreachable',
+      message: expect.stringMatching(/^gone's engine is down: http:\/\/127\.0\.0\.1:\d+\/v1\/models is unreachable/),
+      hint: expect.stringContaining("start gone's engine (its record declares no engine.launch"),
+    });
+    const port = new URL(readProvider(scenario, 'gone')).port;
+    writeFileSync(join(scenario.home, 'startable.yaml'), ['apiVersion: syndicate/v1', 'kind: Provider', 'id: startable', 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama.cpp', '  launch:', '    command: llama-server', '    readyPath: /health', 'models:', '  - id: m', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []', ''].join('\n'));
+    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'startable.yaml')])).exitCode).toBe(0);
+    const unload = await scenario.json(['engine', 'unload', 'startable:m']);
+    expect(unload.result.exitCode).toBe(5);
+    expect(unload.document['error']).toMatchObject({ code: 'engine_unreachable', hint: 'start it: syndicate engine start startable' });
+    const human = await scenario.cli(['engine', 'load', 'startable:m']);
+    expect(human.stderr).toContain("error: startable's engine is down");
+    expect(human.stderr).toContain('hint: start it: syndicate engine start startable');
   });
 });
 

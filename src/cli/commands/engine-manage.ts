@@ -98,7 +98,7 @@ Examples:
         await embeddedStatus(context);
         return;
       }
-      const { engineReport, localEngineProviders } = await import('../../engines/manage.js');
+      const { engineDownHint, engineReport, localEngineProviders } = await import('../../engines/manage.js');
       const store = await context.store({ existing: true });
       const providers = providerId === undefined ? localEngineProviders(store) : [await localProvider(context, providerId)];
       const reports = await Promise.all(providers.map((provider) => engineReport(store, provider)));
@@ -116,8 +116,9 @@ Examples:
       }
       if (down.length > 0) {
         const first = down[0]!;
+        const firstProvider = providers.find((provider) => provider.id === first.provider)!;
         throw new CheckFailedError(`${down.length} of ${reports.length} engine(s) did not answer: ${down.map((report) => report.provider).join(', ')}`, {
-          hint: first.launch !== null && first.process === null ? `start it: syndicate engine start ${first.provider}` : `start ${first.provider}'s engine, or fix its baseUrl (${first.baseUrl})`,
+          hint: engineDownHint(firstProvider, first.process),
           details: { engines: reports },
         });
       }
