@@ -175,6 +175,12 @@ async function timed(work: () => Promise<void>): Promise<number> {
  */
 export async function loadEngineModel(store: Store, provider: RegisteredProvider, model: string, options: LoadOptions): Promise<LoadOutcome> {
   const declared = requireDeclared(provider, model);
+  const kind = provider.record.engine?.kind ?? 'openai-compatible';
+  if (options.keepAlive !== undefined && kind !== 'ollama') {
+    throw new UsageError(`--keep-alive is Ollama's: ${provider.id}'s engine is ${kind}, which would not honour it`, {
+      hint: `leave it out; the engine keeps the model until it is unloaded (syndicate engine unload ${provider.id}:${declared.id}) or by its own settings`,
+    });
+  }
   const controller = controllerFor(provider.record);
   const state = await stateOf(store, provider, controller);
   const resident = state.resident ?? [];

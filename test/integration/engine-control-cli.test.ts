@@ -254,6 +254,12 @@ describe('engine status of an engine that does not answer', () => {
     expect(error.hint).toContain('start gone');
   });
 
+  it('load --keep-alive on an engine other than Ollama: refused (exit 2) before the engine is asked anything, not silently dropped', async () => {
+    const { result, document } = await scenario.json(['engine', 'load', 'gone:m', '--keep-alive', '30m']);
+    expect(result.exitCode).toBe(2);
+    expect(document['error']).toMatchObject({ code: 'usage', message: "--keep-alive is Ollama's: gone's engine is llama.cpp, which would not honour it" });
+  });
+
   it('load and unload of a down engine: exit 5 saying whose engine is down and how to start it', async () => {
     const load = await scenario.json(['engine', 'load', 'gone:m']);
     expect(load.result.exitCode).toBe(5);
