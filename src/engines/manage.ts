@@ -98,9 +98,28 @@ export async function engineReport(store: Store, provider: RegisteredProvider): 
     available: state?.available ?? null,
     vramBudgetGb: record.engine?.vramBudgetGb ?? null,
     residentVramGb: sizes === undefined || sizes.some((size) => size === undefined) ? null : Math.round(sizes.reduce<number>((sum, size) => sum + (size ?? 0), 0) * 100) / 100,
-    process: managed === undefined ? null : { ...managed, alive: isSameProcessAlive(managed.pid, managed.command) },
+    process: managed === undefined ? null : { ...managed, alive: isSameProcessAlive(managed) },
     launch: launch === undefined ? null : [launch.command, ...(launch.args ?? [])].join(' '),
   };
+}
+
+/** What to do about an engine that does not answer: start it (how, when syndicate can), wait for the start syndicate made, or fix the base URL. */
+export function engineDownHint(provider: RegisteredProvider, process: ManagedProcess | null | undefined): string {
+  if (process !== null && process !== undefined && isSameProcessAlive(process)) {
+    return `syndicate started it (pid ${process.pid}) and it does not answer yet: give it time, or read its log (${process.logPath})`;
+  }
+  if (provider.record.engine?.launch !== undefined) return `start it: syndicate engine start ${provider.id}`;
+  return `start ${provider.id}'s engine (its record declares no engine.launch, so syndicate cannot), or fix its baseUrl (${provider.record.baseUrl})`;
+}
+
+/** The engine's state; one that does not answer is an error naming the provider and what to do. */
+async function stateOf(store: Store, provider: RegisteredProvider, controller: EngineController): Promise<EngineState> {
+  try {
+    return await controller.state();
+  } catch (error) {
+    if (!(error instanceof UpstreamError) || error.code !== 'engine_unreachable') throw error;
+    throw new UpstreamError(`${provider.id}'s engine is down: ${error.message}`, { code: 'engine_unreachable', isRetryable: false, hint: engineDownHint(provider, managedProcess(store, provider.id)), cause: error });
+  }
 }
 
 export interface LoadOptions {
@@ -156,8 +175,14 @@ async function timed(work: () => Promise<void>): Promise<number> {
  */
 export async function loadEngineModel(store: Store, provider: RegisteredProvider, model: string, options: LoadOptions): Promise<LoadOutcome> {
   const declared = requireDeclared(provider, model);
+  const kind = provider.record.engine?.kind ?? 'openai-compatible';
+  if (options.keepAlive !== undefined && kind !== 'ollama') {
+    throw new UsageError(`--keep-alive is Ollama's: ${provider.id}'s engine is ${kind}, which would not honour it`, {
+      hint: `leave it out; the engine keeps the model until it is unloaded (syndicate engine unload ${provider.id}:${declared.id}) or by its own settings`,
+    });
+  }
   const controller = controllerFor(provider.record);
-  const state = await controller.state();
+  const state = await stateOf(store, provider, controller);
   const resident = state.resident ?? [];
   const outcome: LoadOutcome = { provider: provider.id, model: declared.id, alreadyResident: false, evicted: [], explanation: [], dryRun: options.dryRun === true };
   if (resident.some((entry) => entry.state === 'loaded' && sameModel(provider, entry.model, declared.id))) {
@@ -202,7 +227,7 @@ export interface UnloadOutcome {
 /** Unloads a model from its local engine (any model the engine holds, declared or not) and records it. */
 export async function unloadEngineModel(store: Store, provider: RegisteredProvider, model: string, options: { timeoutMs: number }): Promise<UnloadOutcome> {
   const controller: EngineController = controllerFor(provider.record);
-  const state = await controller.state();
+  const state = await stateOf(store, provider, controller);
   const match = state.resident?.find((entry) => sameModel(provider, entry.model, model));
   if (state.resident !== undefined && match === undefined) {
     // Single-model engines refuse an unload whatever the model: say that rather than "not loaded".

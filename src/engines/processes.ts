@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EngineOperationError, UpstreamError } from '../errors.js';
-import type { RegisteredProvider } from '../registry/types.js';
+import type { EngineLaunch, RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { engineRequest } from '../transport/engine-info.js';
 import { engineRoot } from './control/http.js';
@@ -15,6 +15,8 @@ export interface ManagedProcess {
   command: string[];
   logPath: string;
   baseUrl: string;
+  /** When the kernel started it (`/proc/PID/stat` field 22, clock ticks since boot); undefined where there is no `/proc`. */
+  startTicks?: number;
 }
 
 interface ProcessRow {
@@ -24,10 +26,19 @@ interface ProcessRow {
   command_json: string;
   log_path: string;
   base_url: string;
+  start_ticks: number | null;
 }
 
 function fromRow(row: ProcessRow): ManagedProcess {
-  return { providerId: row.provider_id, pid: row.pid, startedAt: row.started_at, command: JSON.parse(row.command_json) as string[], logPath: row.log_path, baseUrl: row.base_url };
+  return {
+    providerId: row.provider_id,
+    pid: row.pid,
+    startedAt: row.started_at,
+    command: JSON.parse(row.command_json) as string[],
+    logPath: row.log_path,
+    baseUrl: row.base_url,
+    ...(row.start_ticks === null ? {} : { startTicks: row.start_ticks }),
+  };
 }
 
 export function managedProcess(store: Store, providerId: string): ManagedProcess | undefined {
@@ -39,28 +50,51 @@ function forgetProcess(store: Store, providerId: string): void {
   store.transaction(() => store.statement('DELETE FROM engine_processes WHERE provider_id = ?').run(providerId));
 }
 
+/** `/proc/PID/stat`'s state (field 3) and start time (field 22); undefined when there is no such file (gone, or no `/proc`). */
+function procStat(pid: number): { state: string; startTicks: number } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', startTicks: Number(fields[19]) };
+}
+
+/** When the kernel started `pid` (clock ticks since boot), where `/proc` tells. */
+export function processStartTicks(pid: number): number | undefined {
+  const ticks = procStat(pid)?.startTicks;
+  return ticks === undefined || !Number.isSafeInteger(ticks) ? undefined : ticks;
+}
+
 /**
- * Whether `pid` is a live process that is still the one syndicate started: signal 0 reaches it,
- * it is not a zombie and (where `/proc` tells) it runs the same executable — a pid the system
- * reused for something else is never signalled.
+ * Whether the recorded process is alive and still the one syndicate started: signal 0 reaches
+ * it, it is not a zombie and (where `/proc` tells) the kernel started it when it started the
+ * recorded one — a pid the system reused for another program is never signalled, and an engine
+ * launched through a wrapper that `exec`s it is still recognised. Rows from before start times
+ * were recorded fall back to comparing the executable's name.
  */
-export function isSameProcessAlive(pid: number, command: readonly string[]): boolean {
+export function isSameProcessAlive(recorded: Pick<ManagedProcess, 'pid' | 'command' | 'startTicks'>): boolean {
+  const { pid, command, startTicks } = recorded;
   try {
     process.kill(pid, 0);
   } catch {
     // ESRCH: gone. EPERM: alive but not ours to signal, so not the process syndicate started.
     return false;
   }
+  const stat = procStat(pid);
+  // No /proc (macOS): signal 0 is all there is.
+  if (stat === undefined) return !existsSync('/proc/self/stat');
+  if (stat.state === 'Z' || stat.state === 'X') return false;
+  if (startTicks !== undefined) return stat.startTicks === startTicks;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (state === 'Z' || state === 'X') return false;
     const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const executable = command[0];
     return executable === undefined || commandLine.some((part) => part === executable || basename(part) === basename(executable));
   } catch {
-    // No /proc (macOS): signal 0 is all there is.
-    return true;
+    return false;
   }
 }
 
@@ -124,10 +158,76 @@ export async function startEngine(store: Store, provider: RegisteredProvider, op
       hint: 'add engine: {kind, launch: {command, args, readyPath}} to the provider record and register it again, or start the engine yourself',
     });
   }
+  const timeoutMs = options.timeoutMs ?? startTimeoutMs(provider);
+  const release = await takeStartLock(startLockPath(options.storePath, provider.id), provider.id, timeoutMs);
+  try {
+    return await startUnlessRunning(store, provider, launch, { ...options, timeoutMs });
+  } finally {
+    release();
+  }
+}
+
+/** The file that says which syndicate is starting a provider's engine: beside its log, `engines/<provider>.start.lock`. */
+function startLockPath(storePath: string, providerId: string): string {
+  return engineLogPath(storePath, providerId).replace(/\.log$/, '.start.lock');
+}
+
+/**
+ * Makes this process the only one starting the engine: two `engine start` at once would each
+ * spawn it, each see it answer, and record only one of them — the other left running with
+ * nothing to stop it. The lock file is created atomically (a hard link of a file already holding
+ * this process's pid and start time); one whose holder is gone is taken over; while a live one
+ * holds it, this start waits (up to `timeoutMs`) and then looks again, finding the engine it
+ * started. Returns the release.
+ */
+async function takeStartLock(path: string, providerId: string, timeoutMs: number): Promise<() => void> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const mine = `${path}.${process.pid}`;
+  writeFileSync(mine, JSON.stringify({ pid: process.pid, startTicks: processStartTicks(process.pid) ?? null }), { mode: 0o600 });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        linkSync(mine, path);
+        return () => rmSync(path, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = lockHolder(path);
+      if (holder === undefined || !isSameProcessAlive({ pid: holder.pid, command: [], ...(holder.startTicks === null ? {} : { startTicks: holder.startTicks }) })) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new UpstreamError(`another syndicate (pid ${holder.pid}) is still starting ${providerId}'s engine`, {
+          code: 'engine_start_in_progress',
+          isRetryable: false,
+          hint: `wait for it to finish (syndicate engine status ${providerId}), or remove ${path} if that process is not syndicate`,
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    rmSync(mine, { force: true });
+  }
+}
+
+function lockHolder(path: string): { pid: number; startTicks: number | null } | undefined {
+  try {
+    const holder = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; startTicks?: unknown };
+    if (typeof holder.pid !== 'number' || !Number.isSafeInteger(holder.pid) || holder.pid <= 0) return undefined;
+    return { pid: holder.pid, startTicks: typeof holder.startTicks === 'number' ? holder.startTicks : null };
+  } catch {
+    return undefined;
+  }
+}
+
+async function startUnlessRunning(store: Store, provider: RegisteredProvider, launch: EngineLaunch, options: StartOptions & { timeoutMs: number }): Promise<StartOutcome> {
+  const { record } = provider;
   const readyUrl = `${engineRoot(record.baseUrl)}${launch.readyPath}`;
   const existing = managedProcess(store, provider.id);
   if (existing !== undefined) {
-    if (isSameProcessAlive(existing.pid, existing.command)) return { started: false, reason: 'already-running', process: existing };
+    if (isSameProcessAlive(existing)) return { started: false, reason: 'already-running', process: existing };
     forgetProcess(store, provider.id);
   }
   if (await answersReady(readyUrl)) return { started: false, reason: 'already-running', process: undefined };
@@ -158,14 +258,23 @@ export async function startEngine(store: Store, provider: RegisteredProvider, op
     exited = { code, signal };
   });
   child.unref();
-  const managed: ManagedProcess = { providerId: provider.id, pid: child.pid, startedAt: new Date(startedAt).toISOString(), command, logPath, baseUrl: record.baseUrl };
+  const startTicks = processStartTicks(child.pid);
+  const managed: ManagedProcess = {
+    providerId: provider.id,
+    pid: child.pid,
+    startedAt: new Date(startedAt).toISOString(),
+    command,
+    logPath,
+    baseUrl: record.baseUrl,
+    ...(startTicks === undefined ? {} : { startTicks }),
+  };
   store.transaction(() =>
     store
-      .statement('INSERT OR REPLACE INTO engine_processes (provider_id, pid, started_at, command_json, log_path, base_url) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(managed.providerId, managed.pid, managed.startedAt, JSON.stringify(command), logPath, record.baseUrl),
+      .statement('INSERT OR REPLACE INTO engine_processes (provider_id, pid, started_at, command_json, log_path, base_url, start_ticks) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(managed.providerId, managed.pid, managed.startedAt, JSON.stringify(command), logPath, record.baseUrl, startTicks ?? null),
   );
 
-  const timeoutMs = options.timeoutMs ?? startTimeoutMs(provider);
+  const { timeoutMs } = options;
   let lastReport = startedAt;
   for (;;) {
     if (exited !== undefined) {
@@ -211,10 +320,10 @@ async function signalUntilGone(managed: ManagedProcess, graceMs: number): Promis
   const gone = async (withinMs: number): Promise<boolean> => {
     const deadline = Date.now() + withinMs;
     while (Date.now() < deadline) {
-      if (!isSameProcessAlive(managed.pid, managed.command)) return true;
+      if (!isSameProcessAlive(managed)) return true;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    return !isSameProcessAlive(managed.pid, managed.command);
+    return !isSameProcessAlive(managed);
   };
   signal('SIGTERM');
   if (await gone(graceMs)) return false;
@@ -243,7 +352,7 @@ export async function stopEngine(store: Store, provider: RegisteredProvider, opt
     }
     return { stopped: false, reason: 'not-running', process: undefined };
   }
-  if (!isSameProcessAlive(managed.pid, managed.command)) {
+  if (!isSameProcessAlive(managed)) {
     forgetProcess(store, provider.id);
     return { stopped: false, reason: 'exited', process: managed };
   }

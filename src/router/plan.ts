@@ -195,15 +195,16 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
 
     const latency = estimateFirstToken(provider, model, context);
     if (latency.note !== undefined) reasons.push(latency.note);
-    let latencyOnly = false;
     if (firstTokenBudget !== undefined && latency.expectedMs !== undefined && latency.expectedMs > firstTokenBudget) {
-      latencyOnly = rules.length === 0;
       exclude('latency_budget', `expected first token ${latency.expectedMs} ms exceeds the ${input.workflow} budget of ${firstTokenBudget} ms`);
     }
 
     const swap = latency.warm === false ? coldSwap(provider, model, context.warm?.[provider.id] ?? [], preferTags, tasks) : undefined;
     if (swap?.kind === 'refused') exclude('engine_budget', `cold, and loading it would evict a model it does not outrank: ${swap.message}`);
     else if (swap !== undefined && swap.evict.length > 0) reasons.push(`cold on a full engine: loading it evicts ${swap.evict.map((entry) => `${entry.model} (priority ${entry.priority})`).join(', ')}`);
+
+    // Only a candidate that misses nothing but the first-token budget may come back as a last resort.
+    const latencyOnly = rules.length === 1 && rules[0] === 'latency_budget';
 
     const taskMatch = model.tags?.some((tag) => preferTags.has(tag)) ?? false;
     if (taskMatch) {

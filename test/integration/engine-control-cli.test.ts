@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -7,6 +8,7 @@ import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { freePort } from '../helpers/ports.js';
 import { Scenario } from '../helpers/scenario.js';
+import { withStore } from '../helpers/store.js';
 
 const GB = 1e9;
 
@@ -228,6 +230,10 @@ describe('routing to a cold model on a full engine (run through the pipeline)', 
   });
 });
 
+function readProvider(scenario: Scenario, id: string): string {
+  return /baseUrl: (\S+)/.exec(readFileSync(join(scenario.home, `${id}.yaml`), 'utf8'))![1]!;
+}
+
 describe('engine status of an engine that does not answer', () => {
   let scenario: Scenario;
   beforeAll(async () => {
@@ -246,6 +252,31 @@ describe('engine status of an engine that does not answer', () => {
     expect(error.message).toBe('1 of 1 engine(s) did not answer: gone');
     expect(error.details.engines[0]).toMatchObject({ provider: 'gone', reachable: false, reason: expect.stringContaining('connection refused') });
     expect(error.hint).toContain('start gone');
+  });
+
+  it('load --keep-alive on an engine other than Ollama: refused (exit 2) before the engine is asked anything, not silently dropped', async () => {
+    const { result, document } = await scenario.json(['engine', 'load', 'gone:m', '--keep-alive', '30m']);
+    expect(result.exitCode).toBe(2);
+    expect(document['error']).toMatchObject({ code: 'usage', message: "--keep-alive is Ollama's: gone's engine is llama.cpp, which would not honour it" });
+  });
+
+  it('load and unload of a down engine: exit 5 saying whose engine is down and how to start it', async () => {
+    const load = await scenario.json(['engine', 'load', 'gone:m']);
+    expect(load.result.exitCode).toBe(5);
+    expect(load.document['error']).toMatchObject({
+      code: 'engine_unreachable',
+      message: expect.stringMatching(/^gone's engine is down: http:\/\/127\.0\.0\.1:\d+\/v1\/models is unreachable/),
+      hint: expect.stringContaining("start gone's engine (its record declares no engine.launch"),
+    });
+    const port = new URL(readProvider(scenario, 'gone')).port;
+    writeFileSync(join(scenario.home, 'startable.yaml'), ['apiVersion: syndicate/v1', 'kind: Provider', 'id: startable', 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama.cpp', '  launch:', '    command: llama-server', '    readyPath: /health', 'models:', '  - id: m', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []', ''].join('\n'));
+    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'startable.yaml')])).exitCode).toBe(0);
+    const unload = await scenario.json(['engine', 'unload', 'startable:m']);
+    expect(unload.result.exitCode).toBe(5);
+    expect(unload.document['error']).toMatchObject({ code: 'engine_unreachable', hint: 'start it: syndicate engine start startable' });
+    const human = await scenario.cli(['engine', 'load', 'startable:m']);
+    expect(human.stderr).toContain("error: startable's engine is down");
+    expect(human.stderr).toContain('hint: start it: syndicate engine start startable');
   });
 });
 
@@ -273,8 +304,10 @@ describe('engine start and stop (engine.launch)', () => {
     const modelPath = join(scenario.home, 'model.gguf');
     writeFileSync(modelPath, 'not read by the fake engine');
     port = await freePort();
+    const wrappedPort = await freePort();
     const files = [
       writeRecord('embedded', process.execPath, [BIN, 'engine', 'serve', '--model', modelPath, '--port', String(port)]),
+      writeRecord('wrapped', 'sh', ['-c', `exec "${process.execPath}" "${BIN}" engine serve --model "${modelPath}" --port ${wrappedPort}`], '/health', `http://127.0.0.1:${wrappedPort}/v1`),
       writeRecord('crashes', process.execPath, ['-e', "console.error('unknown argument: --frobnicate'); process.exit(3)"], '/health', `http://127.0.0.1:${await freePort()}/v1`),
       writeRecord('missing', 'no-such-engine-binary-xyz', [], '/health', `http://127.0.0.1:${await freePort()}/v1`),
     ];
@@ -283,6 +316,7 @@ describe('engine start and stop (engine.launch)', () => {
   });
   afterAll(async () => {
     await scenario?.cli(['engine', 'stop', 'embedded', '--grace', '1s'], { env });
+    await scenario?.cli(['engine', 'stop', 'wrapped', '--grace', '1s'], { env });
     scenario?.cleanup();
   });
 
@@ -317,6 +351,73 @@ describe('engine start and stop (engine.launch)', () => {
     expect(again.document).toMatchObject({ stopped: false, reason: 'not-running' });
   });
 
+  it('an engine launched through a wrapper that execs it is still the one syndicate started: status says alive, stop stops it', async () => {
+    const started = await scenario.json(['engine', 'start', 'wrapped'], { env });
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const wrappedPid = started.document['pid'] as number;
+    const status = await scenario.json(['engine', 'status', 'wrapped'], { env });
+    expect((status.document['engines'] as Record<string, unknown>[])[0]).toMatchObject({ reachable: true, process: { pid: wrappedPid, alive: true } });
+    const stopped = await scenario.json(['engine', 'stop', 'wrapped'], { env });
+    expect(stopped.result.exitCode, stopped.result.stderr).toBe(0);
+    expect(stopped.document).toMatchObject({ stopped: true, pid: wrappedPid });
+    expect(isAlive(wrappedPid)).toBe(false);
+  });
+
+  it('a recorded pid the system has given to another program (same executable) is never signalled', async () => {
+    const started = await scenario.json(['engine', 'start', 'embedded'], { env });
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const enginePid = started.document['pid'] as number;
+    process.kill(enginePid, 'SIGKILL');
+    // Another node program now holds the pid the row names (as after the engine died and the pid was reused).
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve));
+      withStore(scenario.home, (store) => store.statement('UPDATE engine_processes SET pid = ? WHERE provider_id = ?').run(other.pid, 'embedded'));
+      const status = await scenario.json(['engine', 'status', 'embedded'], { env });
+      expect((status.document['error'] as { details: { engines: Record<string, unknown>[] } }).details.engines[0]).toMatchObject({ process: { pid: other.pid, alive: false } });
+      const stopped = await scenario.json(['engine', 'stop', 'embedded', '--grace', '1s'], { env });
+      expect(stopped.result.exitCode, stopped.result.stderr).toBe(0);
+      expect(stopped.document).toMatchObject({ stopped: false, reason: 'exited', pid: other.pid });
+      expect(isAlive(other.pid!)).toBe(true);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('two starts at once: one starts the engine, the other waits and finds it running; stop leaves nothing answering', async () => {
+    const [first, second] = await Promise.all([scenario.json(['engine', 'start', 'embedded'], { env }), scenario.json(['engine', 'start', 'embedded'], { env })]);
+    expect(first.result.exitCode, first.result.stderr).toBe(0);
+    expect(second.result.exitCode, second.result.stderr).toBe(0);
+    const outcomes = [first.document, second.document];
+    expect(outcomes.filter((document) => document['started'] === true)).toHaveLength(1);
+    const startedPid = outcomes.find((document) => document['started'] === true)!['pid'];
+    expect(outcomes.find((document) => document['started'] === false)).toMatchObject({ reason: 'already-running', pid: startedPid });
+    const stopped = await scenario.json(['engine', 'stop', 'embedded'], { env });
+    expect(stopped.document).toMatchObject({ stopped: true, pid: startedPid });
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+  });
+
+  it('a start while another syndicate is starting the same engine waits for it instead of spawning a second one', async () => {
+    // The lock another `engine start` holds while it starts the engine: this test process plays that syndicate.
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const lock = join(scenario.home, 'engines', 'embedded.start.lock');
+    mkdirSync(join(scenario.home, 'engines'), { recursive: true });
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, startTicks }));
+    let settled = false;
+    const waiting = scenario.json(['engine', 'start', 'embedded'], { env }).finally(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(settled).toBe(false);
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    rmSync(lock);
+    const { result, document } = await waiting;
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ started: true });
+    expect((await scenario.json(['engine', 'stop', 'embedded'], { env })).document).toMatchObject({ stopped: true, pid: document['pid'] });
+  });
+
   it('an engine that exits before it is ready: exit 5 with the end of its log, nothing left recorded', async () => {
     const { result, document } = await scenario.json(['engine', 'start', 'crashes'], { env });
     expect(result.exitCode).toBe(5);
@@ -326,6 +427,18 @@ describe('engine start and stop (engine.launch)', () => {
     expect(error.hint).toContain('unknown argument: --frobnicate');
     const status = await scenario.json(['engine', 'status', 'crashes'], { env });
     expect((status.document['error'] as { details: { engines: Record<string, unknown>[] } }).details.engines[0]).toMatchObject({ process: null });
+  });
+
+  it('an engine started before its provider was retired can still be stopped', async () => {
+    const started = await scenario.json(['engine', 'start', 'wrapped'], { env });
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    expect((await scenario.cli(['provider', 'remove', 'wrapped'], { env })).exitCode).toBe(0);
+    const stopped = await scenario.json(['engine', 'stop', 'wrapped'], { env });
+    expect(stopped.result.exitCode, stopped.result.stderr).toBe(0);
+    expect(stopped.document).toMatchObject({ stopped: true, pid: started.document['pid'] });
+    expect(isAlive(started.document['pid'] as number)).toBe(false);
+    // Starting it is still refused: a retired provider is not used.
+    expect((await scenario.json(['engine', 'start', 'wrapped'], { env })).result.exitCode).toBe(2);
   });
 
   it('a command that does not exist: exit 2 naming it and the fix', async () => {

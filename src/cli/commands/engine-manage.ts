@@ -16,13 +16,14 @@ function providerAndModel(value: string): { providerId: string; model: string } 
   return { providerId: value.slice(0, index), model: value.slice(index + 1) };
 }
 
-async function localProvider(context: CommandContext, id: string): Promise<RegisteredProvider> {
+/** The local provider `id`; a retired one only when `retired` allows it (`engine stop`: an engine started before the retirement must stay stoppable). */
+async function localProvider(context: CommandContext, id: string, retired: 'refused' | 'allowed' = 'refused'): Promise<RegisteredProvider> {
   const { requireProvider } = await import('../../registry/registry.js');
   const provider = requireProvider(await context.store({ existing: true }), id);
   if (provider.record.class !== 'local') {
-    throw new UsageError(`${id} is a ${provider.record.class} provider: syndicate manages only engines on this host`, { hint: 'engine commands take local providers (syndicate provider list shows each class)' });
+    throw new UsageError(`${id} is ${provider.record.class === 'approved_hosted' ? 'an' : 'a'} ${provider.record.class} provider: syndicate manages only engines on this host`, { hint: 'engine commands take local providers (syndicate provider list shows each class)' });
   }
-  if (provider.retiredAt !== null) throw new UsageError(`${id} is retired`, { hint: `register it again to use it: syndicate provider register FILE` });
+  if (provider.retiredAt !== null && retired === 'refused') throw new UsageError(`${id} is retired`, { hint: `register it again to use it: syndicate provider register FILE` });
   return provider;
 }
 
@@ -97,7 +98,7 @@ Examples:
         await embeddedStatus(context);
         return;
       }
-      const { engineReport, localEngineProviders } = await import('../../engines/manage.js');
+      const { engineDownHint, engineReport, localEngineProviders } = await import('../../engines/manage.js');
       const store = await context.store({ existing: true });
       const providers = providerId === undefined ? localEngineProviders(store) : [await localProvider(context, providerId)];
       const reports = await Promise.all(providers.map((provider) => engineReport(store, provider)));
@@ -115,8 +116,9 @@ Examples:
       }
       if (down.length > 0) {
         const first = down[0]!;
+        const firstProvider = providers.find((provider) => provider.id === first.provider)!;
         throw new CheckFailedError(`${down.length} of ${reports.length} engine(s) did not answer: ${down.map((report) => report.provider).join(', ')}`, {
-          hint: first.launch !== null && first.process === null ? `start it: syndicate engine start ${first.provider}` : `start ${first.provider}'s engine, or fix its baseUrl (${first.baseUrl})`,
+          hint: engineDownHint(firstProvider, first.process),
           details: { engines: reports },
         });
       }
@@ -266,7 +268,7 @@ function stopCommand(): Command {
       const context = contextFor(command);
       const { output } = context;
       const graceMs = parseTimeout(options.grace, '--grace');
-      const provider = await localProvider(context, providerId);
+      const provider = await localProvider(context, providerId, 'allowed');
       const { stopProviderEngine } = await import('../../engines/manage.js');
       const outcome = await stopProviderEngine(await context.store(), provider, { graceMs });
       output.result(

@@ -427,6 +427,14 @@ describe('hot-swap: a cold model on an engine with a VRAM budget', () => {
     );
   });
 
+  it('an engine_budget exclusion is not undone by the last resort for a missed first-token budget', () => {
+    // A declared cold start puts the cold model over the interactive budget too; that alone would keep it as a last resort.
+    const slow = provider({ id: 'ollama', engine: { kind: 'ollama', vramBudgetGb: 8, launch: { command: 'ollama', args: ['serve'], readyPath: '/', coldStartSeconds: 20 } }, models: [{ id: 'chat', priority: 2, vramGb: 4 }, { id: 'coder', priority: 5, vramGb: 5 }] });
+    const plan = planRoute(input({ workflow: 'interactive', request: textRequest('hi', { model: 'ollama:chat' }) }), context([slow], engine(['coder'])));
+    expect(plan.candidates).toEqual([]);
+    expect(exclusionOf(plan, 'ollama:chat')?.rules).toEqual(['latency_budget', 'engine_budget']);
+  });
+
   it('warm, room to spare, or no budget declared: nothing to evict', () => {
     expect(planRoute(input({ request: textRequest('hi', { model: 'ollama:chat' }) }), context([ollama], engine(['chat', 'coder']))).candidates[0]?.evicts).toBeUndefined();
     const roomy = provider({ id: 'ollama', engine: { kind: 'ollama', vramBudgetGb: 24 }, models: [{ id: 'chat', priority: 2, vramGb: 4 }, { id: 'coder', priority: 5, vramGb: 5 }] });
