@@ -136,7 +136,7 @@ async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
     locals.map(async (provider): Promise<DoctorCheck> => {
       const url = healthUrl(provider.record);
       const managed = managedProcess(store, provider.id);
-      const alive = managed !== undefined && isSameProcessAlive(managed.pid, managed.command);
+      const alive = managed !== undefined && isSameProcessAlive(managed);
       try {
         await fetchEngineJson(url, { timeoutMs: 2000 });
         return { name: `engine ${provider.id}`, status: 'pass', detail: `${url} answers${alive ? ` (started by syndicate, pid ${managed.pid})` : ''}` };
