@@ -266,18 +266,23 @@ export async function stopProviderEngine(store: Store, provider: RegisteredProvi
   return outcome;
 }
 
+/** How long a request waits for one model to leave its engine before its call goes ahead anyway. */
+const EVICTION_TIMEOUT_MS = 30_000;
+
 /**
  * The router's hot-swap at request time: before a cold model on a budgeted engine is called, the
  * lower-ranked models its plan names are unloaded (`Candidate.evicts`), each recorded. A failed
  * unload does not stop the call — the engine then frees memory by its own rule — and comes back
  * as a warning for the attempt's evidence.
  */
-export async function evictForRoute(store: Store, provider: RegisteredProvider, models: readonly string[], forModel: string): Promise<string[]> {
+export async function evictForRoute(store: Store, provider: RegisteredProvider, models: readonly string[], forModel: string, signal?: AbortSignal): Promise<string[]> {
   const controller = controllerFor(provider.record);
   const warnings: string[] = [];
   for (const model of models) {
+    // A caller that went away needs no room made for it.
+    if (signal?.aborted === true) break;
     try {
-      const unloadMs = await timed(() => controller.unload(model, { timeoutMs: 60_000 }));
+      const unloadMs = await timed(() => controller.unload(model, { timeoutMs: EVICTION_TIMEOUT_MS }));
       recordEngineEvent(store, { providerId: provider.id, model, kind: 'unload', durationMs: unloadMs, detail: `evicted for ${forModel} (routing)` });
     } catch (error) {
       if (!(error instanceof SyndicateError)) throw error;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { EngineOperationError, UpstreamError } from '../errors.js';
+import { EngineOperationError, ExitCode, InterruptedError, SyndicateError, UpstreamError } from '../errors.js';
 import type { EngineLaunch, RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { engineRequest } from '../transport/engine-info.js';
@@ -129,6 +129,11 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Called every few seconds while the engine loads, with the seconds elapsed. */
   onWaiting?: (elapsedSeconds: number) => void;
+  /**
+   * Aborted (Ctrl-C, SIGTERM): the engine being started is stopped and forgotten, and the start
+   * rejects with the signal's reason — nothing is left starting in the background.
+   */
+  signal?: AbortSignal;
 }
 
 export type StartOutcome =
@@ -285,6 +290,13 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
         isRetryable: false,
         hint: `its log (${logPath}) ends:\n${logTail(logPath) || '(empty)'}`,
       });
+    }
+    if (options.signal?.aborted === true) {
+      await signalUntilGone(managed, 5000);
+      forgetProcess(store, provider.id);
+      throw options.signal.reason instanceof SyndicateError
+        ? new InterruptedError(`${provider.id}'s engine start was cancelled; the engine (pid ${managed.pid}) was stopped`, { exitCode: options.signal.reason.exitCode === ExitCode.terminated ? ExitCode.terminated : ExitCode.interrupted })
+        : new InterruptedError(`${provider.id}'s engine start was cancelled; the engine (pid ${managed.pid}) was stopped`);
     }
     if (await answersReady(readyUrl)) return { started: true, process: managed, readyMs: Date.now() - startedAt };
     if (Date.now() - startedAt >= timeoutMs) {

@@ -350,13 +350,6 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     return { kind: 'fatal', error: refusal, report: report({ outcome: 'failed', evidenceId, error: { code: refusal.code, message: refusal.message } }) };
   }
 
-  // Hot-swap: a cold model on a full engine gets the room its route planned (lower-ranked models out).
-  const evictionWarnings: WireWarning[] = [];
-  if (candidate.evicts !== undefined) {
-    const { evictForRoute } = await import('../engines/manage.js');
-    for (const message of await evictForRoute(context.store, provider, candidate.evicts, candidate.model)) evictionWarnings.push({ setting: 'engine', message });
-  }
-
   const adapter = wireAdapterFor(record.wire);
   const lowered = candidate.loweredMaxTokens;
   const wireRequest: CanonicalRequest = { ...plan.request, model: candidate.model, ...(lowered === undefined ? {} : { maxTokens: lowered }) };
@@ -366,7 +359,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(record.auth?.header === undefined ? {} : { authHeader: record.auth.header }),
     ...(candidate.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: candidate.defaultMaxTokens }),
   });
-  const warnings = [...(input.callerWarnings ?? []), ...evictionWarnings, ...(lowered === undefined ? [] : [loweredWarning(plan.request, candidate, provider, lowered)]), ...httpRequest.warnings];
+  const warnings = [...(input.callerWarnings ?? []), ...(lowered === undefined ? [] : [loweredWarning(plan.request, candidate, provider, lowered)]), ...httpRequest.warnings];
   const evidenceId = beginAttempt(context.store, {
     ...attemptIdentity(input, requestId, hop),
     provider: attemptProvider,
@@ -379,6 +372,13 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     streamed: wireRequest.stream,
     ...(writeWithRow === undefined ? {} : { writeWithRow }),
   });
+  // Hot-swap: a cold model on a full engine gets the room its route planned (lower-ranked models
+  // out), once its pending row is on the chain — a crash meanwhile leaves it `interrupted`, with the
+  // planned evictions in its route.
+  if (candidate.evicts !== undefined && input.signal?.aborted !== true) {
+    const { evictForRoute } = await import('../engines/manage.js');
+    for (const message of await evictForRoute(context.store, provider, candidate.evicts, candidate.model, input.signal)) warnings.push({ setting: 'engine', message });
+  }
   const recorder = createRecorder(context.store, evidenceId, context.commits === undefined ? {} : { commits: context.commits });
   input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model, requestId, evidenceId, sensitivity: level, warnings });
 

@@ -422,10 +422,13 @@ function coldSwap(provider: RegisteredProvider, model: ProviderModel, resident: 
   const tagged = (entry: ProviderModel | undefined): boolean => entry?.tags?.some((tag) => preferTags.has(tag)) ?? false;
   const swapModel = (name: string, entry: ProviderModel | undefined): SwapModel => ({ model: name, priority: entry?.priority ?? 0, taggedForTask: tagged(entry), vramGb: entry?.vramGb });
   const others = new Map<string, SwapModel>();
+  // Ollama names `x` and `x:latest` the same model (its /api/ps answer is read as both).
+  const ollama = provider.record.engine?.kind === 'ollama';
+  const same = (declared: string, name: string): boolean => declared === name || (ollama && (declared === `${name}:latest` || `${declared}:latest` === name));
   for (const name of resident) {
-    const entry = provider.record.models.find((candidate) => candidate.id === name || candidate.id === `${name}:latest` || `${candidate.id}:latest` === name);
+    const entry = provider.record.models.find((candidate) => same(candidate.id, name));
     if (entry?.id === model.id) continue;
-    const key = entry?.id ?? name.replace(/:latest$/, '');
+    const key = entry?.id ?? (ollama ? name.replace(/:latest$/, '') : name);
     if (!others.has(key)) others.set(key, swapModel(entry?.id ?? name, entry));
   }
   return planSwap({ requested: swapModel(model.id, model), resident: [...others.values()], budgetGb, task: tasks[0]?.rule.name, force: false });

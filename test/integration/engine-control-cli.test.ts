@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -504,5 +505,43 @@ describe('doctor and an engine syndicate started', () => {
       hint: 'start it: `syndicate engine start tiny`, or retire it with `syndicate provider remove tiny`',
     });
     expect(check(dead.document).detail).toContain(join(scenario.home, 'engines', 'tiny.log'));
+  });
+});
+
+describe('Ctrl-C while engine start waits', () => {
+  let scenario: Scenario;
+  const marker = `never-ready-${process.pid}-${Date.now()}`;
+  beforeAll(async () => {
+    scenario = await Scenario.create();
+    const port = await freePort();
+    const record = ['apiVersion: syndicate/v1', 'kind: Provider', 'id: slow', 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama.cpp', '  launch:', `    command: ${JSON.stringify(process.execPath)}`, `    args: ["-e", "setInterval(() => {}, 1000) // ${marker}"]`, '    readyPath: /health', 'models:', '  - id: m', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []'];
+    writeFileSync(join(scenario.home, 'slow.yaml'), `${record.join('\n')}\n`);
+    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'slow.yaml')])).exitCode).toBe(0);
+  });
+  afterAll(() => scenario?.cleanup());
+
+  const enginesRunning = (): number =>
+    readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((entry) => {
+        try {
+          return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker) && isAlive(Number(entry));
+        } catch {
+          return false;
+        }
+      }).length;
+
+  it('stops the engine it was starting, forgets it, and exits 130 saying so', async () => {
+    const start = execa('node', [BIN, 'engine', 'start', 'slow', '--timeout', '1m'], { env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' }, reject: false });
+    const deadline = Date.now() + 10_000;
+    while (enginesRunning() === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(enginesRunning()).toBe(1);
+    start.kill('SIGINT');
+    const result = await start;
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toContain("slow's engine start was cancelled; the engine (pid");
+    expect(enginesRunning()).toBe(0);
+    const status = await scenario.json(['engine', 'status', 'slow']);
+    expect((status.document['error'] as { details: { engines: Record<string, unknown>[] } }).details.engines[0]).toMatchObject({ process: null });
   });
 });

@@ -5,6 +5,7 @@ import { CheckFailedError, UsageError } from '../../errors.js';
 import type { RegisteredProvider } from '../../registry/types.js';
 import type { CommandContext } from '../context.js';
 import { contextFor } from '../context.js';
+import { cancellable } from '../interrupt.js';
 import type { Output } from '../output.js';
 
 /** `PROVIDER:MODEL` (the model id may itself hold colons, e.g. ollama:llama3.2:3b). */
@@ -153,7 +154,7 @@ Examples:
       const { output } = context;
       const { providerId, model } = providerAndModel(target);
       const timeoutMs = timeoutOption(options.timeout, 600_000);
-      if (options.keepAlive !== undefined && !/^(-?\d+|\d+(\.\d+)?(ms|s|m|h))+$/.test(options.keepAlive)) {
+      if (options.keepAlive !== undefined && !/^-?(\d+|(\d+(\.\d+)?(ms|s|m|h))+)$/.test(options.keepAlive)) {
         throw new UsageError(`--keep-alive ${options.keepAlive}: expected a duration like 30s, 5m, 1h, or seconds (-1 keeps the model for ever)`);
       }
       const provider = await localProvider(context, providerId);
@@ -230,14 +231,19 @@ Example:
       const spinner = await output.spinner(`starting ${providerId}'s engine`);
       let outcome;
       try {
-        outcome = await startProviderEngine(await context.store(), provider, {
-          storePath: context.home.storePath,
-          ...(timeoutMs === undefined ? {} : { timeoutMs }),
-          onWaiting: (seconds) => {
-            if (output.stderrIsTty) spinner.update(`starting ${providerId}'s engine (${seconds} s)`);
-            else output.info(`waiting for ${providerId}'s engine (${seconds} s) ...`);
-          },
-        });
+        const store = await context.store();
+        // Ctrl-C or SIGTERM while it loads stops the engine rather than leaving it starting unseen.
+        outcome = await cancellable((signal) =>
+          startProviderEngine(store, provider, {
+            storePath: context.home.storePath,
+            ...(timeoutMs === undefined ? {} : { timeoutMs }),
+            signal,
+            onWaiting: (seconds) => {
+              if (output.stderrIsTty) spinner.update(`starting ${providerId}'s engine (${seconds} s)`);
+              else output.info(`waiting for ${providerId}'s engine (${seconds} s) ...`);
+            },
+          }),
+        );
       } catch (error) {
         spinner.fail(`${providerId}'s engine did not start`);
         throw error;
