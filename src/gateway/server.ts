@@ -1,4 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
+import type { SyndicateError } from '../errors.js';
+import type { PruneResult } from '../evidence/retention.js';
+import { scheduleRetention } from '../evidence/retention-schedule.js';
 import type { HomePaths } from '../home/home.js';
 import { readGatewayToken } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
@@ -52,6 +55,8 @@ export interface StartGatewayOptions extends GatewayListenOptions {
   onTokenChange?: (change: TokenChange) => void;
   /** Browser origins allowed to call the gateway (`serve --cors-origin`). */
   corsOrigins?: readonly string[];
+  /** The policy's evidence retention deleted envelopes (at start, then daily), or could not. */
+  onRetention?: (outcome: { result: PruneResult; retentionDays: number } | { error: SyndicateError }) => void;
 }
 
 /** A running gateway with its core (for metrics and tests). */
@@ -104,12 +109,19 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const running = await listenGateway(gateway, options);
   // A long-running process: keep SQLite's WAL checkpoints off the request path.
   const checkpoint = startBackgroundCheckpoint(options.store);
+  // The policy's evidence retention, at start and then daily, following policy edits.
+  const retention = scheduleRetention(options.store, {
+    retentionDays: () => policy.current().policy.evidence.retentionDays,
+    onPrune: (result, retentionDays) => options.onRetention?.({ result, retentionDays }),
+    onError: (error) => options.onRetention?.({ error }),
+  });
   return {
     ...running,
     gateway,
     policy,
     token: guard,
     close: async () => {
+      retention.stop();
       await running.close();
       await checkpoint.stop();
     },

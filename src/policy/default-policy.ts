@@ -90,6 +90,12 @@ savings:
   inputPerMTok: 3
   outputPerMTok: 15
 
+# Evidence retention: envelopes older than retentionDays are deleted by "syndicate evidence prune"
+# (given no --older-than) and by "syndicate serve" at start and daily; the chain stays verifiable.
+# Unset: evidence is kept until pruned by hand.
+# evidence:
+#   retentionDays: 90
+
 # Required capabilities. Requests with tools need a model tagged toolsTag (unless requireToolsTag
 # is false); requests with images need visionTag; requests for JSON rank (demote) or drop (exclude) providers declaring
 # weak_json_adherence — a strict json_schema request always drops them; providers declaring

@@ -56,6 +56,7 @@ export function defaultPolicy(): Policy {
     fallback: { order: [], maxHops: 3 },
     egress: { allowHosts: [...DEFAULT_EGRESS_HOSTS] },
     savings: { referenceModel: 'anthropic:claude-sonnet-4-5', inputPerMTok: 3, outputPerMTok: 15 },
+    evidence: {},
     capabilities: {
       nonstandardToolCalls: 'repair',
       weakJson: 'demote',

@@ -26,6 +26,7 @@ export interface PolicyDocument {
   fallback?: Partial<Policy['fallback']>;
   egress?: Partial<Policy['egress']>;
   savings?: Partial<Policy['savings']>;
+  evidence?: Policy['evidence'];
   capabilities?: Partial<Omit<CapabilityPolicy, 'rules'>> & { rules?: (Omit<CapabilityRule, 'when'> & { when?: CapabilityRule['when'] })[] };
 }
 
@@ -72,6 +73,7 @@ export function mergePolicy(document: PolicyDocument): Policy {
     fallback: { ...base.fallback, ...definedEntries(document.fallback ?? {}) },
     egress: { allowHosts: document.egress?.allowHosts ?? base.egress.allowHosts },
     savings: { ...base.savings, ...definedEntries(document.savings ?? {}) },
+    evidence: { ...base.evidence, ...definedEntries(document.evidence ?? {}) },
     capabilities: {
       nonstandardToolCalls: capabilityOverride.nonstandardToolCalls ?? base.capabilities.nonstandardToolCalls,
       weakJson: capabilityOverride.weakJson ?? base.capabilities.weakJson,

@@ -34,6 +34,8 @@ export interface Policy {
   egress: { allowHosts: string[] };
   /** Reference hosted price used to estimate savings of local tokens. */
   savings: { referenceModel: string; inputPerMTok: number; outputPerMTok: number };
+  /** Evidence retention; `retentionDays` absent: kept until `evidence prune` is run by hand. */
+  evidence: { retentionDays?: number };
   /** Required-capability rules the router applies (tools, JSON, vision, per-task minimums). */
   capabilities: CapabilityPolicy;
 }

@@ -273,7 +273,7 @@ export function evidenceCommand(): Command {
   evidence
     .command('prune')
     .description('retention: delete the envelopes older than a duration, with their bytes and expired permits; the chain stays verifiable')
-    .requiredOption('--older-than <duration>', 'delete what was created before this long ago, e.g. 90d or 720h')
+    .option('--older-than <duration>', "delete what was created before this long ago, e.g. 90d or 720h (default: the policy's evidence.retentionDays)")
     .option('--dry-run', 'count what would be deleted, delete nothing')
     .addHelpText(
       'after',
@@ -285,14 +285,29 @@ proves the kept chain from it. Keep the head \`evidence verify\` printed before 
 this machine if you need to prove the deleted part later (export it first: \`evidence export\`).
 The file keeps its size; SQLite reuses the freed pages for new evidence.
 
+With evidence.retentionDays set in policy.yaml, \`evidence prune\` alone applies it, and
+\`syndicate serve\` applies it at start and then daily.
+
 Examples:
   $ syndicate evidence prune --older-than 90d --dry-run
   $ syndicate evidence export --since 3650d --output archive.jsonl && syndicate evidence prune --older-than 90d`,
     )
-    .action(async (options: { olderThan: string; dryRun?: boolean }, command: Command) => {
+    .action(async (options: { olderThan?: string; dryRun?: boolean }, command: Command) => {
       const context = contextFor(command);
       const { parseDuration } = await import('../../common/duration.js');
-      const olderThanMs = parseDuration(options.olderThan, '--older-than', { minimumMs: 1 });
+      let olderThanMs: number;
+      if (options.olderThan !== undefined) {
+        olderThanMs = parseDuration(options.olderThan, '--older-than', { minimumMs: 1 });
+      } else {
+        const { loadPolicy } = await import('../../policy/load.js');
+        const days = loadPolicy(context.home.policyPath).evidence.retentionDays;
+        if (days === undefined) {
+          throw new UsageError('evidence prune needs --older-than, or evidence.retentionDays in policy.yaml', {
+            hint: `give a duration (evidence prune --older-than 90d), or set evidence: {retentionDays: 90} in ${context.home.policyPath}`,
+          });
+        }
+        olderThanMs = days * 24 * 3600 * 1000;
+      }
       const { pruneEvidence } = await import('../../evidence/retention.js');
       const store = await context.store({ existing: true });
       const { output } = context;

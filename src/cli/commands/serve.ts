@@ -4,7 +4,7 @@ import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
 import type { SupervisedEngines } from '../../engines/supervise.js';
 import { contextFor, type CommandContext } from '../context.js';
-import type { Output } from '../output.js';
+import { counted, type Output } from '../output.js';
 import { hostOption, portOption } from '../input.js';
 import { reportPolicyChange } from '../policy-change.js';
 
@@ -46,6 +46,9 @@ With --start-engines the declared engines are started one after the other (each 
 readyPath, as \`engine start\` does); one that does not start is reported and left out of routes,
 and the gateway serves the others. The engines it started are stopped after the gateway drains;
 engines that were already running are left alone.
+
+With evidence.retentionDays in policy.yaml, envelopes older than that are deleted at start and
+then daily (as \`evidence prune\` does), each deletion reported on stderr.
 
 Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads policy.yaml and the
 token file now (edits are otherwise picked up within a second; an invalid policy keeps requests
@@ -105,6 +108,13 @@ local, a missing or empty token file refuses every request until a token is back
             else output.warn(`${change.reason}; every request is refused until then`);
           },
           onPolicyChange: (change) => reportPolicyChange(output, change),
+          onRetention: (outcome) => {
+            if ('error' in outcome) output.warn(`evidence retention could not prune: ${outcome.error.message} (tried again in a day)`);
+            else {
+              const { result, retentionDays } = outcome;
+              output.info(`evidence retention (${retentionDays} days): deleted ${counted(result.envelopes, 'envelope')} created before ${result.olderThan} and ${counted(result.permits, 'expired permit')}; \`evidence verify\` starts from #${result.throughSeq ?? '-'}`);
+            }
+          },
         });
       } catch (error) {
         // Nothing will route to the engines this serve started: they go with it.

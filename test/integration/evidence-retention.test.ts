@@ -1,0 +1,73 @@
+import { execa } from 'execa';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { BIN, makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { withStore } from '../helpers/store.js';
+import { seedCompleted } from '../unit/evidence/seed.js';
+
+const DAY = 24 * 3600 * 1000;
+
+/** The policy's `evidence.retentionDays`: what `evidence prune` alone and a running gateway do with it. */
+describe('evidence retention from the policy', () => {
+  const temporary = makeTempHome('syndicate-retention-');
+  const home = temporary.home;
+  let recent: string;
+
+  const writePolicy = (evidence: string): void => writeFileSync(join(home, 'policy.yaml'), `apiVersion: syndicate/v1\nkind: Policy\n${evidence}\n`, { mode: 0o600 });
+
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    withStore(home, (store) => {
+      seedCompleted(store, { now: Date.now() - 100 * DAY });
+      seedCompleted(store, { now: Date.now() - 40 * DAY });
+      recent = seedCompleted(store, { now: Date.now() - DAY });
+    });
+  });
+  afterAll(() => temporary.cleanup());
+
+  it('evidence prune with neither --older-than nor a retention in the policy: exit 2 naming both ways', async () => {
+    const { exitCode, stdout } = await runCli(['--json', 'evidence', 'prune'], { home });
+    expect(exitCode).toBe(2);
+    expect(parseJsonDocument(stdout)['error']).toMatchObject({
+      message: 'evidence prune needs --older-than, or evidence.retentionDays in policy.yaml',
+      hint: `give a duration (evidence prune --older-than 90d), or set evidence: {retentionDays: 90} in ${join(home, 'policy.yaml')}`,
+    });
+  });
+
+  it('a retention that is not a whole number of days from 1 is an invalid policy (exit 3) naming the field', async () => {
+    writePolicy('evidence:\n  retentionDays: 0');
+    const result = await runCli(['evidence', 'prune', '--dry-run'], { home });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toContain('/evidence/retentionDays');
+  });
+
+  it('evidence prune alone applies evidence.retentionDays', async () => {
+    writePolicy('evidence:\n  retentionDays: 60');
+    const result = await runCli(['--json', 'evidence', 'prune', '--dry-run'], { home });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(parseJsonDocument(result.stdout)['pruned']).toMatchObject({ dryRun: true, envelopes: 1 });
+  });
+
+  it('serve applies it at start (and daily), says so on stderr, and the chain stays verifiable', async () => {
+    writePolicy('evidence:\n  retentionDays: 30');
+    const server = execa('node', [BIN, 'serve', '--port', '0'], { env: { SYNDICATE_HOME: home, NO_COLOR: '1' }, reject: false, timeout: 30_000 });
+    let stderr = '';
+    server.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
+    await new Promise<void>((resolve, reject) => {
+      server.stdout?.on('data', (data: Buffer) => {
+        if (data.toString().includes('listening on')) resolve();
+      });
+      void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
+    });
+    const deadline = Date.now() + 10_000;
+    while (!stderr.includes('evidence retention') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stderr).toMatch(/evidence retention \(30 days\): deleted 2 envelopes created before \S+ and 0 expired permits; `evidence verify` starts from #2/);
+    server.kill('SIGTERM');
+    expect((await server).exitCode).toBe(0);
+    const listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: { id: string }[] };
+    expect(listed.evidence.map((row) => row.id)).toEqual([recent]);
+    expect((await runCli(['evidence', 'verify'], { home })).exitCode).toBe(0);
+  });
+});
