@@ -1,5 +1,5 @@
 import { PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../errors.js';
-import { listProviders } from '../registry/registry.js';
+import { listProviders, requireProvider } from '../registry/registry.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { controllerFor, sameOllamaModel, type EngineController, type EngineState, type ResidentModel } from './control/index.js';
@@ -38,6 +38,22 @@ export interface EngineReport {
   process: (ManagedProcess & { alive: boolean }) | null;
   /** `engine.launch` as a command line, when declared. */
   launch: string | null;
+}
+
+/**
+ * The registered local provider `id`, for the engine commands: a hosted one is refused (syndicate
+ * manages only engines on this host), and so is a retired one unless `retired` allows it
+ * (`engine stop`: an engine started before the retirement must stay stoppable).
+ */
+export function requireLocalProvider(store: Store, id: string, retired: 'refused' | 'allowed' = 'refused'): RegisteredProvider {
+  const provider = requireProvider(store, id);
+  if (provider.record.class !== 'local') {
+    throw new UsageError(`${id} is ${provider.record.class === 'approved_hosted' ? 'an' : 'a'} ${provider.record.class} provider: syndicate manages only engines on this host`, {
+      hint: 'engine commands take local providers (syndicate provider list shows each class)',
+    });
+  }
+  if (provider.retiredAt !== null && retired === 'refused') throw new UsageError(`${id} is retired`, { hint: 'register it again to use it: syndicate provider register FILE' });
+  return provider;
 }
 
 /** Local providers that are not retired, in id order: the engines `engine status` reports. */

@@ -17,15 +17,10 @@ function providerAndModel(value: string): { providerId: string; model: string } 
   return { providerId: value.slice(0, index), model: value.slice(index + 1) };
 }
 
-/** The local provider `id`; a retired one only when `retired` allows it (`engine stop`: an engine started before the retirement must stay stoppable). */
+/** The local provider `id` from the store (see `requireLocalProvider`). */
 async function localProvider(context: CommandContext, id: string, retired: 'refused' | 'allowed' = 'refused'): Promise<RegisteredProvider> {
-  const { requireProvider } = await import('../../registry/registry.js');
-  const provider = requireProvider(await context.store({ existing: true }), id);
-  if (provider.record.class !== 'local') {
-    throw new UsageError(`${id} is ${provider.record.class === 'approved_hosted' ? 'an' : 'a'} ${provider.record.class} provider: syndicate manages only engines on this host`, { hint: 'engine commands take local providers (syndicate provider list shows each class)' });
-  }
-  if (provider.retiredAt !== null && retired === 'refused') throw new UsageError(`${id} is retired`, { hint: `register it again to use it: syndicate provider register FILE` });
-  return provider;
+  const { requireLocalProvider } = await import('../../engines/manage.js');
+  return requireLocalProvider(await context.store({ existing: true }), id, retired);
 }
 
 function timeoutOption(text: string | undefined, fallbackMs: number): number {
