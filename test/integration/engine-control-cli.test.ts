@@ -8,25 +8,12 @@ import { BIN } from '../helpers/cli.js';
 import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { freePort } from '../helpers/ports.js';
+import { isAlive } from '../helpers/serve.js';
 import { Scenario } from '../helpers/scenario.js';
 import { withStore } from '../helpers/store.js';
 
 const GB = 1e9;
 
-/** Alive and not a zombie: a stopped engine's parent (init, once the starting CLI exited) may not have reaped it yet. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
 
 /** The fake engine's /api/generate requests (loads and unloads), as parsed JSON, in order. */
 function generateRequests(engine: FakeEngine): Record<string, unknown>[] {

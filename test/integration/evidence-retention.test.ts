@@ -1,9 +1,9 @@
-import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { BIN, makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { startServe } from '../helpers/serve.js';
 import { withStore } from '../helpers/store.js';
 import { seedCompleted } from '../unit/evidence/seed.js';
 
@@ -52,18 +52,9 @@ describe('evidence retention from the policy', () => {
 
   it('serve applies it at start (and daily), says so on stderr, and the chain stays verifiable', async () => {
     writePolicy('evidence:\n  retentionDays: 30');
-    const server = execa('node', [BIN, 'serve', '--port', '0'], { env: { SYNDICATE_HOME: home, NO_COLOR: '1' }, reject: false, timeout: 30_000 });
-    let stderr = '';
-    server.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
-    await new Promise<void>((resolve, reject) => {
-      server.stdout?.on('data', (data: Buffer) => {
-        if (data.toString().includes('listening on')) resolve();
-      });
-      void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
-    });
-    const deadline = Date.now() + 10_000;
-    while (!stderr.includes('evidence retention') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(stderr).toMatch(/evidence retention \(30 days\): deleted 2 envelopes created before \S+ and 0 expired permits; `evidence verify` starts from #2/);
+    const { server, stderr } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: home });
+    // Applied before it listens: the line is already there.
+    expect(stderr()).toMatch(/evidence retention \(30 days\): deleted 2 envelopes created before \S+ and 0 expired permits; `evidence verify` starts from #2/);
     server.kill('SIGTERM');
     expect((await server).exitCode).toBe(0);
     const listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: { id: string }[] };

@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { BIN, makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { startServe } from '../helpers/serve.js';
 
 const MODEL = 'llama3.2:latest';
 
@@ -35,30 +36,6 @@ afterAll(async () => {
   await engine?.close();
   cleanup?.();
 });
-
-/** `syndicate ARGS` (a `serve`) as a process, once it printed where it listens on stdout; `stderr()` is what it wrote there so far. */
-async function startServe(args: string[], env: Record<string, string>) {
-  const server = execa('node', [BIN, ...args], { env: { NO_COLOR: '1', FORCE_COLOR: '0', ...env }, reject: false, timeout: 30_000 });
-  let stderr = '';
-  server.stderr?.on('data', (data: Buffer) => {
-    stderr += data.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let stdout = '';
-    server.stdout?.on('data', (data: Buffer) => {
-      stdout += data.toString();
-      const match = /^syndicate gateway listening on (http:\/\/\S+)\n/.exec(stdout);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
-  });
-  const waitForStderr = (text: string): Promise<void> =>
-    new Promise((resolve) => {
-      const check = (): void => (stderr.includes(text) ? resolve() : void setTimeout(check, 20));
-      check();
-    });
-  return { server, url, stderr: () => stderr, waitForStderr };
-}
 
 describe('syndicate serve', () => {
   it('--print-token prints only the token', async () => {

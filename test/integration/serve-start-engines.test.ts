@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -7,17 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeTempHome, runCli } from '../helpers/cli.js';
 import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
 import { freePort } from '../helpers/ports.js';
-
-/** Alive and not a zombie. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
+import { isAlive, startServe } from '../helpers/serve.js';
 
 /**
  * `syndicate serve --start-engines`: the gateway starts the engines the records declare before it
@@ -49,18 +38,8 @@ describe('serve --start-engines', () => {
   afterAll(() => cleanup?.());
 
   it('starts the declared engines before listening, skips one that fails, serves through the other, and stops what it started on SIGTERM', async () => {
-    const server = execa('node', [BIN, 'serve', '--port', '0', '--start-engines'], { env, reject: false, timeout: 60_000 });
-    let stderr = '';
-    server.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
-    const url = await new Promise<string>((resolve, reject) => {
-      let stdout = '';
-      server.stdout?.on('data', (data: Buffer) => {
-        stdout += data.toString();
-        const match = /^syndicate gateway listening on (http:\/\/\S+)\n/.exec(stdout);
-        if (match?.[1] !== undefined) resolve(match[1]);
-      });
-      void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
-    });
+    const { server, url, stderr: stderrSoFar } = await startServe(['serve', '--port', '0', '--start-engines'], env, 60_000);
+    let stderr = stderrSoFar();
     expect(stderr).toMatch(/started embedded's engine: pid (\d+), ready in/);
     expect(stderr).toContain("broken's engine did not start:");
     const pid = Number(/started embedded's engine: pid (\d+)/.exec(stderr)![1]);
@@ -74,6 +53,7 @@ describe('serve --start-engines', () => {
     server.kill('SIGTERM');
     const result = await server;
     expect(result.exitCode).toBe(0);
+    stderr = stderrSoFar();
     expect(stderr).toContain("stopped embedded's engine");
     expect(stderr.indexOf("stopped embedded's engine")).toBeLessThan(stderr.indexOf('gateway stopped'));
     await new Promise((resolve) => setTimeout(resolve, 300));

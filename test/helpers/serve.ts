@@ -1,0 +1,50 @@
+import { execa, type ResultPromise } from 'execa';
+import { readFileSync } from 'node:fs';
+
+import { BIN } from './cli.js';
+
+export interface RunningServe {
+  server: ResultPromise;
+  url: string;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+  waitForStderr(text: string): Promise<void>;
+}
+
+/** `syndicate ARGS` (a `serve`) as a process, once it printed where it listens on stdout. */
+export async function startServe(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<RunningServe> {
+  const server = execa('node', [BIN, ...args], { env: { NO_COLOR: '1', FORCE_COLOR: '0', ...env }, reject: false, timeout: timeoutMs });
+  let stderr = '';
+  server.stderr?.on('data', (data: Buffer) => {
+    stderr += data.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let stdout = '';
+    server.stdout?.on('data', (data: Buffer) => {
+      stdout += data.toString();
+      const match = /^syndicate gateway listening on (http:\/\/\S+)\n/.exec(stdout);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
+  });
+  const waitForStderr = (text: string): Promise<void> =>
+    new Promise((resolve) => {
+      const check = (): void => (stderr.includes(text) ? resolve() : void setTimeout(check, 20));
+      check();
+    });
+  return { server, url, stderr: () => stderr, waitForStderr };
+}
+
+/**
+ * Whether `pid` is a live process, not a zombie: an engine syndicate stopped may wait a moment for
+ * its parent (init, once the CLI that started it exited) to reap it.
+ */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
