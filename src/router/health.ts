@@ -266,6 +266,7 @@ export class HealthMonitor {
     const kind = record.engine?.kind;
     // A llama-server router lists every model of its directory; only those it has loaded are warm.
     if (kind === 'llama.cpp') return residentFromLlamaCppRouter(listing) ?? record.models.map((model) => model.id);
+    if (kind === 'vllm' && (await this.vllmSleeping(baseUrl))) return [];
     if (kind === 'vllm' || kind === 'node-llama-cpp') {
       // Single-model servers load their model at start: up means resident.
       return record.models.map((model) => model.id);
@@ -279,6 +280,16 @@ export class HealthMonitor {
       }
     }
     return undefined;
+  }
+
+  /** vLLM in sleep mode (`/is_sleeping` true) holds its model in no GPU memory: it answers, but cold. A server without sleep mode answers 404. */
+  private async vllmSleeping(baseUrl: string): Promise<boolean> {
+    try {
+      const answer = await this.probe(`${baseUrl.replace(/\/v1$/, '')}/is_sleeping`, this.probeTimeoutMs);
+      return typeof answer === 'object' && answer !== null && (answer as { is_sleeping?: unknown }).is_sleeping === true;
+    } catch {
+      return false;
+    }
   }
 }
 

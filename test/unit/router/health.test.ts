@@ -44,6 +44,23 @@ describe('HealthMonitor', () => {
     expect(await monitor.warmSnapshot([router])).toEqual({ router: ['tiny-b'] });
   });
 
+  it('vLLM asleep (sleep mode, /is_sleeping true) answers but is cold; awake, or without sleep mode (404), it holds its model', async () => {
+    const vllm = provider({ id: 'vllm', baseUrl: 'http://127.0.0.1:8000/v1', engine: { kind: 'vllm' }, models: [{ id: 'qwen' }] });
+    const monitor = (sleeping: boolean | 'absent') =>
+      new HealthMonitor({
+        probe: async (url) => {
+          if (url.endsWith('/is_sleeping')) {
+            if (sleeping === 'absent') throw new Error('404');
+            return { is_sleeping: sleeping };
+          }
+          return { object: 'list', data: [{ id: 'qwen' }] };
+        },
+      });
+    expect(await monitor(true).warmSnapshot([vllm])).toEqual({ vllm: [] });
+    expect(await monitor(false).warmSnapshot([vllm])).toEqual({ vllm: ['qwen'] });
+    expect(await monitor('absent').warmSnapshot([vllm])).toEqual({ vllm: ['qwen'] });
+  });
+
   it('reuses an observation within the TTL and probes again after it', async () => {
     const clock = fakeClock();
     let probes = 0;
