@@ -282,27 +282,45 @@ export async function stopProviderEngine(store: Store, provider: RegisteredProvi
   return outcome;
 }
 
-/** How long a request waits for one model to leave its engine before its call goes ahead anyway. */
+/** How long a routed request waits for one model to leave (or wake in) its engine before its call goes ahead anyway. */
 const EVICTION_TIMEOUT_MS = 30_000;
 
 /**
- * The router's hot-swap at request time: before a cold model on a budgeted engine is called, the
- * lower-ranked models its plan names are unloaded (`Candidate.evicts`), each recorded. A failed
- * unload does not stop the call — the engine then frees memory by its own rule — and comes back
- * as a warning for the attempt's evidence.
+ * Gets a local engine ready for a routed call to a cold model: the lower-ranked models the
+ * route's hot-swap plan names are unloaded first (`Candidate.evicts`), and an engine that does not
+ * load on request — vLLM asleep in sleep mode — is woken. Each step is recorded. A step that
+ * fails does not stop the call (the engine then frees memory by its own rule, or the call fails on
+ * its own and falls back) and comes back as a warning for the attempt's evidence.
  */
-export async function evictForRoute(store: Store, provider: RegisteredProvider, models: readonly string[], forModel: string, signal?: AbortSignal): Promise<string[]> {
+export async function prepareEngineForRoute(
+  store: Store,
+  provider: RegisteredProvider,
+  route: { model: string; evicts?: readonly string[] },
+  signal?: AbortSignal,
+): Promise<string[]> {
   const controller = controllerFor(provider.record);
   const warnings: string[] = [];
-  for (const model of models) {
+  for (const model of route.evicts ?? []) {
     // A caller that went away needs no room made for it.
-    if (signal?.aborted === true) break;
+    if (signal?.aborted === true) return warnings;
     try {
       const unloadMs = await timed(() => controller.unload(model, { timeoutMs: EVICTION_TIMEOUT_MS }));
-      recordEngineEvent(store, { providerId: provider.id, model, kind: 'unload', durationMs: unloadMs, detail: `evicted for ${forModel} (routing)` });
+      recordEngineEvent(store, { providerId: provider.id, model, kind: 'unload', durationMs: unloadMs, detail: `evicted for ${route.model} (routing)` });
     } catch (error) {
       if (!(error instanceof SyndicateError)) throw error;
-      warnings.push(`could not unload ${model} to make room for ${forModel}: ${error.message}`);
+      warnings.push(`could not unload ${model} to make room for ${route.model}: ${error.message}`);
+    }
+  }
+  if (provider.record.engine?.kind === 'vllm' && signal?.aborted !== true) {
+    try {
+      const before = await controller.state();
+      if (before.resident?.some((entry) => entry.model === route.model && entry.state === 'sleeping') === true) {
+        const loadMs = await timed(() => controller.load(route.model, { timeoutMs: EVICTION_TIMEOUT_MS }));
+        recordEngineEvent(store, { providerId: provider.id, model: route.model, kind: 'load', durationMs: loadMs, detail: 'woken for a routed request' });
+      }
+    } catch (error) {
+      if (!(error instanceof SyndicateError)) throw error;
+      warnings.push(`could not wake ${route.model}: ${error.message}`);
     }
   }
   return warnings;

@@ -373,11 +373,11 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(writeWithRow === undefined ? {} : { writeWithRow }),
   });
   // Hot-swap: a cold model on a full engine gets the room its route planned (lower-ranked models
-  // out), once its pending row is on the chain — a crash meanwhile leaves it `interrupted`, with the
-  // planned evictions in its route.
-  if (candidate.evicts !== undefined && input.signal?.aborted !== true) {
-    const { evictForRoute } = await import('../engines/manage.js');
-    for (const message of await evictForRoute(context.store, provider, candidate.evicts, candidate.model, input.signal)) warnings.push({ setting: 'engine', message });
+  // out), and a sleeping vLLM is woken, once the pending row is on the chain — a crash meanwhile
+  // leaves it `interrupted`, with the planned evictions in its route.
+  if (candidate.warm === false && (candidate.evicts !== undefined || record.engine?.kind === 'vllm') && input.signal?.aborted !== true) {
+    const { prepareEngineForRoute } = await import('../engines/manage.js');
+    for (const message of await prepareEngineForRoute(context.store, provider, candidate, input.signal)) warnings.push({ setting: 'engine', message });
   }
   const recorder = createRecorder(context.store, evidenceId, context.commits === undefined ? {} : { commits: context.commits });
   input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model, requestId, evidenceId, sensitivity: level, warnings });

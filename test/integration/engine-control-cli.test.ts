@@ -532,3 +532,33 @@ describe('Ctrl-C while engine start waits', () => {
     expect((status.document['error'] as { details: { engines: Record<string, unknown>[] } }).details.engines[0]).toMatchObject({ process: null });
   });
 });
+
+describe('a routed request to a vLLM asleep in sleep mode', () => {
+  let scenario: Scenario;
+  let engine: FakeEngine;
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'vllm', sleepMode: true });
+    scenario = await Scenario.create();
+    const model = 'Qwen/Qwen2.5-1.5B-Instruct';
+    const record = ['apiVersion: syndicate/v1', 'kind: Provider', 'id: vllm', 'class: local', 'wire: openai', `baseUrl: ${engine.baseUrl}`, 'engine:', '  kind: vllm', 'models:', `  - id: ${model}`, '    contextWindow: 32768', '    capabilityClass: small', 'deviations: []'];
+    writeFileSync(join(scenario.home, 'vllm.yaml'), `${record.join('\n')}\n`);
+    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'vllm.yaml')])).exitCode).toBe(0);
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await engine?.close();
+  });
+
+  it('is routed as cold and the engine is woken (/wake_up) before the call; the wake is a recorded load', async () => {
+    const asleep = await scenario.json(['engine', 'unload', 'vllm:Qwen/Qwen2.5-1.5B-Instruct']);
+    expect(asleep.result.exitCode, asleep.result.stderr).toBe(0);
+    const { result, document } = await scenario.json(['run', '--provider', 'vllm', '--no-stream', 'Say hello.']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const posts = engine.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => exchange.path);
+    expect(posts).toEqual(['/sleep?level=1', '/wake_up', '/v1/chat/completions']);
+    const evidence = await scenario.evidence(document['evidenceId'] as string);
+    expect((evidence['route'] as { chosen: Record<string, unknown> }).chosen).toMatchObject({ warm: false });
+    const metrics = await scenario.json(['metrics']);
+    expect((metrics.document['metrics'] as { loadTimes: unknown[] }).loadTimes).toEqual([expect.objectContaining({ provider: 'vllm', loads: 1 })]);
+  });
+});
