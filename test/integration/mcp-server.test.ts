@@ -226,6 +226,24 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure' } });
   });
 
+  it('a line that is not JSON gets a Parse error (-32700) and JSON that is not JSON-RPC an Invalid Request (-32600), id null; the session goes on', async () => {
+    const { scenario } = setup;
+    const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
+    let stdout = '';
+    server.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
+    server.stdin.write('this is not json\n');
+    server.stdin.write('{"hello": "world"}\n');
+    server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } })}\n`);
+    await expect.poll(() => stdout.split('\n').filter((line) => line !== '').length, { timeout: 10_000 }).toBe(3);
+    const [parse, invalid, initialized] = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(parse).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error: /) } });
+    expect(invalid).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+    expect(initialized).toMatchObject({ jsonrpc: '2.0', id: 1, result: { serverInfo: { name: 'syndicate' } } });
+    server.stdin.end();
+    expect(await exited).toBe(0);
+  });
+
   it('closing only its end of stdout cancels the calls in flight: their evidence says so, none is left pending', async () => {
 
     const { scenario, engine: llama } = setup;

@@ -40,6 +40,8 @@ Examples:
         onPolicyChange: (change) => reportPolicyChange(output, change),
       });
       const transport = new StdioServerTransport();
+      const { answerMalformedMessages } = await import('../../mcp/malformed-messages.js');
+      answerMalformedMessages(transport);
       // Stops on whichever comes first: the client closing stdin, the transport closing, SIGTERM or Ctrl-C.
       process.removeAllListeners('SIGINT');
       const stopped = new Promise<string>((resolve) => {
