@@ -131,6 +131,7 @@ function checkStoreHealth(store: Store): DoctorCheck {
 
 async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
   const { managedProcess, isSameProcessAlive } = await import('../engines/processes.js');
+  const { engineDownHint } = await import('../engines/manage.js');
   const locals = listProviders(store).filter((provider) => provider.retiredAt === null && provider.record.class === 'local');
   return Promise.all(
     locals.map(async (provider): Promise<DoctorCheck> => {
@@ -142,12 +143,11 @@ async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
         return { name: `engine ${provider.id}`, status: 'pass', detail: `${url} answers${alive ? ` (started by syndicate, pid ${managed.pid})` : ''}` };
       } catch (error) {
         const exited = managed !== undefined && !alive ? `; the engine syndicate started (pid ${managed.pid}, ${managed.startedAt}) has exited — its log: ${managed.logPath}` : '';
-        const start = provider.record.engine?.launch === undefined ? `start the engine behind ${provider.record.baseUrl}` : `start it: \`syndicate engine start ${provider.id}\``;
         return {
           name: `engine ${provider.id}`,
           status: 'fail',
           detail: `${(error as Error).message}${exited}`,
-          hint: `${start}, or retire it with \`syndicate provider remove ${provider.id}\``,
+          hint: `${engineDownHint(provider, managed)}; or retire it: syndicate provider remove ${provider.id}`,
         };
       }
     }),

@@ -489,7 +489,7 @@ describe('doctor and an engine syndicate started', () => {
     expect(check(dead.document)).toMatchObject({
       status: 'fail',
       detail: expect.stringContaining(`the engine syndicate started (pid ${pid}`),
-      hint: 'start it: `syndicate engine start tiny`, or retire it with `syndicate provider remove tiny`',
+      hint: 'start it: syndicate engine start tiny; or retire it: syndicate provider remove tiny',
     });
     expect(check(dead.document).detail).toContain(join(scenario.home, 'engines', 'tiny.log'));
   });
