@@ -109,7 +109,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const running = await listenGateway(gateway, options);
   // A long-running process: keep SQLite's WAL checkpoints off the request path.
   const checkpoint = startBackgroundCheckpoint(options.store);
-  // The policy's evidence retention, at start and then daily, following policy edits.
+  // The policy's evidence retention, at start and then daily, following policy edits; it runs
+  // beside the requests (between its batches), so it neither delays listening nor holds requests.
   const retention = scheduleRetention(options.store, {
     retentionDays: () => policy.current().policy.evidence.retentionDays,
     onPrune: (result, retentionDays) => options.onRetention?.({ result, retentionDays }),
@@ -121,7 +122,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     policy,
     token: guard,
     close: async () => {
-      retention.stop();
+      // A prune under way ends after its batch: the store is closed after this.
+      await retention.stop();
       await running.close();
       await checkpoint.stop();
     },
