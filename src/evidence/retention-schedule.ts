@@ -7,8 +7,16 @@ const DAY_MS = 24 * 3600 * 1000;
 export interface RetentionScheduleOptions {
   /** The policy's `evidence.retentionDays` now (read at each run: a running gateway follows edits). */
   retentionDays: () => number | undefined;
+  /**
+   * Why nothing may be deleted now, if so: the policy file is invalid (half-written, a typo). The
+   * retention then in force is the last valid one, which the operator may be editing away from —
+   * a deletion cannot be undone, so the run is skipped rather than made with it.
+   */
+  heldBack?: () => string | undefined;
   /** A run that deleted something. */
   onPrune: (result: PruneResult, retentionDays: number) => void;
+  /** A run skipped because of `heldBack`. */
+  onHeldBack?: (reason: string, retentionDays: number) => void;
   /** A run that failed (the store busy or full): reported, and tried again at the next interval. */
   onError: (error: SyndicateError) => void;
   /** Between runs; default one day. */
@@ -21,7 +29,7 @@ export interface RetentionScheduleOptions {
 export interface RetentionSchedule {
   /**
    * Runs a prune now (what the schedule does at each interval), or waits for the one running;
-   * undefined when no retention is set, the run failed, or the schedule is stopped.
+   * undefined when no retention is set, it is held back, the run failed, or the schedule is stopped.
    */
   runNow(): Promise<PruneResult | undefined>;
   /** No more runs; a run under way ends after its current batch. Resolves once it has. */
@@ -43,6 +51,11 @@ export function scheduleRetention(store: Store, options: RetentionScheduleOption
   const prune = async (): Promise<PruneResult | undefined> => {
     const days = options.retentionDays();
     if (days === undefined || stopped) return undefined;
+    const held = options.heldBack?.();
+    if (held !== undefined) {
+      options.onHeldBack?.(held, days);
+      return undefined;
+    }
     try {
       const result = await pruneEvidenceYielding(store, {
         olderThan: new Date(now() - days * DAY_MS),
