@@ -80,6 +80,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /** Inference requests not yet fully settled (streams still running, evidence not yet completed). */
   readonly inFlight: number;
+  /** True once `drain` began: new requests are refused. */
+  readonly draining: boolean;
   /**
    * Refuses new inference requests (503) and resolves once every request in flight has finished
    * its stream and completed its evidence, and every admitted request has been answered.
@@ -446,6 +448,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
     get inFlight() {
       return inFlight.size;
+    },
+    get draining() {
+      return draining;
     },
     handle,
     async fetch(request: Request): Promise<Response> {

@@ -5,7 +5,7 @@ import { listenFailure } from '../common/listen.js';
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_BODY_LIMIT_BYTES, pathOf, type Gateway, type GatewayCall } from './app.js';
-import { apiFamilyOf, bodyTooLarge, errorReply, type ApiFamily } from './errors.js';
+import { apiFamilyOf, bodyTooLarge, errorReply, GatewayRequestError, type ApiFamily } from './errors.js';
 
 /** How to put a gateway core on a socket. */
 export interface GatewayListenOptions {
@@ -62,17 +62,25 @@ export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?
 async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse, admitted: boolean): Promise<void> {
   const method = incoming.method ?? 'GET';
   const path = pathOf(incoming.url ?? '/');
-  let body: Buffer | 'too-large' | undefined;
+  let body: Buffer | 'too-large' | 'unread' | undefined;
   if (method !== 'GET' && method !== 'HEAD') {
-    const read = await readLimitedBody(incoming, limit);
-    // The client went away mid-body: nobody is left to answer.
-    if (read.kind === 'aborted') return;
-    if (read.kind === 'too-large') {
-      // The rest of the body was not read: this connection cannot carry another request.
+    if (!admitted) {
+      // It came after the drain began (on a connection kept alive, or pipelined): the core refuses
+      // it (503) without waiting for a body that may be slow or never end — the gateway's shutdown
+      // would wait for it. Its body is not read, so this connection cannot carry another request.
       outgoing.shouldKeepAlive = false;
-      body = 'too-large';
+      body = 'unread';
     } else {
-      body = read.body;
+      const read = await readLimitedBody(incoming, limit);
+      // The client went away mid-body: nobody is left to answer.
+      if (read.kind === 'aborted') return;
+      if (read.kind === 'too-large') {
+        // The rest of the body was not read: this connection cannot carry another request.
+        outgoing.shouldKeepAlive = false;
+        body = 'too-large';
+      } else {
+        body = read.body;
+      }
     }
   }
 
@@ -93,6 +101,12 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
     // An over-limit body is refused by the core, as any other request is answered (and logged).
     readBody: async (bodyLimit) => {
       if (body === undefined) return '';
+      if (body === 'unread') {
+        // A route that answers during a drain (a token count): read now.
+        const read = await readLimitedBody(incoming, limit);
+        if (read.kind === 'aborted') throw new GatewayRequestError('invalid_request', 'the client closed the connection before its body ended', { code: 'body_incomplete' });
+        body = read.kind === 'too-large' ? 'too-large' : read.body;
+      }
       if (body === 'too-large') throw bodyTooLarge(limit);
       if (body.length > bodyLimit) throw bodyTooLarge(bodyLimit);
       return body.toString('utf8');
@@ -102,7 +116,8 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   };
 
   const reply = await gateway.handle(call);
-  if (reply.headers['connection'] === 'close') outgoing.shouldKeepAlive = false;
+  // Answered while the gateway drains: the client must not send its next request on this connection.
+  if (reply.headers['connection'] === 'close' || gateway.draining) outgoing.shouldKeepAlive = false;
   const channel = reply.body;
   if (typeof channel !== 'string') {
     outgoing.writeHead(reply.status, reply.headers);
@@ -181,9 +196,20 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await gateway.drain();
-        // Every answer has been handed to its socket; wait until the bytes are flushed.
+        // Every answer has been handed to its socket; wait until the bytes are flushed. A response
+        // queued behind another on a pipelined connection never closes when that connection
+        // does (node closes only the one on the socket): its socket closing ends the wait too.
         await Promise.all(
-          [...open].map((response) => (response.writableFinished ? undefined : new Promise<void>((resolve) => response.once('close', () => resolve())))),
+          [...open].map((response) =>
+            response.writableFinished
+              ? undefined
+              : new Promise<void>((resolve) => {
+                  response.once('close', () => resolve());
+                  const socket = response.req.socket;
+                  if (socket.destroyed) resolve();
+                  else socket.once('close', () => resolve());
+                }),
+          ),
         );
         server.closeAllConnections();
         await closed;
