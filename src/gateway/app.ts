@@ -10,7 +10,7 @@ import { ANTHROPIC_BETA_SETTING, type StreamPart, type WireWarning } from '../wi
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
-import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader } from './errors.js';
+import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, shuttingDown } from './errors.js';
 import { anthropicFace, clientAnswer, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelById, modelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
@@ -170,10 +170,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const inference = (face: ApiFace) => async (call: GatewayCall): Promise<GatewayReply> => {
     if (draining && call.admitted !== true) {
-      throw new GatewayRequestError('unavailable', 'the gateway is shutting down; retry against the next instance', {
-        code: 'shutting_down',
-        headers: { connection: 'close' },
-      });
+      throw shuttingDown();
     }
     // In flight from here, not from when the body has arrived: reading it can take several turns,
     // and a drain that saw no request in flight meanwhile would close the store under this one.

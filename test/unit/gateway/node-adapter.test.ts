@@ -167,4 +167,69 @@ describe('node:http adapter: graceful close', () => {
       store.close();
     }
   });
+
+  it('an admitted request whose body never ends holds the close only until its request timeout (node stops enforcing it once closed): 408, then closed', async () => {
+    const store = openStore(':memory:');
+    const pipeline = { store, policy: defaultPolicy() } as unknown as PipelineContext;
+    const gateway = createGateway({
+      pipeline,
+      invoke: async (): Promise<InvocationResult> => {
+        throw new Error('not called');
+      },
+      token: TOKEN,
+      metrics: new GatewayMetrics({ processMetrics: false }),
+    });
+    const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0, headersTimeoutMs: 500, requestTimeoutMs: 500 });
+    try {
+      const { socket, state } = await connect(running.port);
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      let closed = false;
+      const closing = running.close().then(() => {
+        closed = true;
+      });
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      expect(closed).toBe(true);
+      // Its time counts from its arrival, 100 ms before the close began.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+      const deadline = Date.now() + 1000;
+      while (!state.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(state.received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      expect(state.closed).toBe(true);
+      socket.destroy();
+    } finally {
+      running.server.closeAllConnections();
+      store.close();
+    }
+  });
+
+  it('a token count that comes during the drain is refused 503 at once too (its body is never read)', async () => {
+    const store = openStore(':memory:');
+    const pipeline = { store, policy: defaultPolicy() } as unknown as PipelineContext;
+    const gateway = createGateway({
+      pipeline,
+      invoke: async (): Promise<InvocationResult> => {
+        throw new Error('not called');
+      },
+      token: TOKEN,
+      metrics: new GatewayMetrics({ processMetrics: false }),
+    });
+    const server = createServer(nodeRequestListener(gateway));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const { socket, state } = await connect((server.address() as AddressInfo).port);
+      await gateway.drain();
+      socket.write(`POST /v1/messages/count_tokens HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
+      const deadline = Date.now() + 3000;
+      while (!state.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(state.received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      expect(state.received).toContain('the gateway is shutting down');
+      socket.destroy();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      store.close();
+    }
+  });
 });
