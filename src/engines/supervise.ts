@@ -1,4 +1,4 @@
-import { SyndicateError } from '../errors.js';
+import { InterruptedError, SyndicateError } from '../errors.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { localEngineProviders, startProviderEngine, stopProviderEngine } from './manage.js';
@@ -9,11 +9,37 @@ export type EngineStartReport =
   | { provider: string; outcome: 'already-running' }
   | { provider: string; outcome: 'failed'; error: SyndicateError };
 
+/** One engine `SupervisedEngines.stop` stopped, or could not. */
+export interface EngineStopReport {
+  provider: string;
+  stopped: boolean;
+  error?: SyndicateError;
+}
+
 export interface SupervisedEngines {
   reports: EngineStartReport[];
   /** Stops the engines this call started (not those that were already running), in reverse order. */
-  stop(graceMs?: number): Promise<{ provider: string; stopped: boolean; error?: SyndicateError }[]>;
+  stop(graceMs?: number): Promise<EngineStopReport[]>;
 }
+
+export interface StartDeclaredEnginesOptions {
+  storePath: string;
+  /** An engine's start begins. */
+  onStarting?: (provider: string) => void;
+  /** Called every few seconds while an engine loads, with the seconds elapsed. */
+  onWaiting?: (provider: string, seconds: number) => void;
+  /** An engine's start ended (each as it ends, not all at the end). */
+  onReport?: (report: EngineStartReport) => void;
+  /**
+   * Aborted (Ctrl-C, SIGTERM before the gateway listens): the engine being started is stopped,
+   * and so is every engine this call already started; the call then rejects with an
+   * `InterruptedError` naming them. Nothing it started is left running.
+   */
+  signal?: AbortSignal;
+}
+
+/** How long each engine already started gets to stop after SIGTERM when the start is interrupted. */
+const INTERRUPTED_STOP_GRACE_MS = 5000;
 
 /**
  * Starts, one after the other, every local provider's engine whose record declares
@@ -21,41 +47,63 @@ export interface SupervisedEngines {
  * that fails to start is reported and skipped — the router keeps a down engine out of routes —
  * rather than keeping the gateway from serving the others.
  */
-export async function startDeclaredEngines(store: Store, options: { storePath: string; onWaiting?: (provider: string, seconds: number) => void }): Promise<SupervisedEngines> {
+export async function startDeclaredEngines(store: Store, options: StartDeclaredEnginesOptions): Promise<SupervisedEngines> {
   const declared = localEngineProviders(store).filter((provider) => provider.record.engine?.launch !== undefined);
   const reports: EngineStartReport[] = [];
   const started: RegisteredProvider[] = [];
+  const report = (entry: EngineStartReport): void => {
+    reports.push(entry);
+    options.onReport?.(entry);
+  };
+  const stop = async (graceMs = 15_000): Promise<EngineStopReport[]> => {
+    const results: EngineStopReport[] = [];
+    for (const provider of [...started].reverse()) {
+      try {
+        const outcome = await stopProviderEngine(store, provider, { graceMs });
+        results.push({ provider: provider.id, stopped: outcome.stopped });
+      } catch (error) {
+        if (!(error instanceof SyndicateError)) throw error;
+        results.push({ provider: provider.id, stopped: false, error });
+      }
+    }
+    return results;
+  };
+  const interrupted = async (cancelled: string | undefined): Promise<never> => {
+    const reason: unknown = options.signal?.reason;
+    const exitCode = reason instanceof SyndicateError ? reason.exitCode : undefined;
+    const stops = await stop(INTERRUPTED_STOP_GRACE_MS);
+    const parts = [cancelled ?? 'interrupted while starting the declared engines'];
+    const stopped = stops.filter((entry) => entry.stopped).map((entry) => entry.provider);
+    if (stopped.length > 0) parts.push(`the engines already started were stopped: ${stopped.join(', ')}`);
+    const failed = stops.filter((entry) => !entry.stopped && entry.error !== undefined);
+    for (const entry of failed) parts.push(`${entry.provider}'s engine could not be stopped: ${entry.error?.message ?? ''}`);
+    throw new InterruptedError(parts.join('; '), {
+      ...(exitCode === 130 || exitCode === 143 ? { exitCode } : {}),
+      ...(failed.length > 0 ? { hint: failed.map((entry) => `syndicate engine stop ${entry.provider}`).join(' && ') } : {}),
+    });
+  };
   for (const provider of declared) {
+    if (options.signal?.aborted === true) return interrupted(undefined);
+    options.onStarting?.(provider.id);
     try {
       const outcome = await startProviderEngine(store, provider, {
         storePath: options.storePath,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.onWaiting === undefined ? {} : { onWaiting: (seconds: number) => options.onWaiting?.(provider.id, seconds) }),
       });
       if (outcome.started) {
         started.push(provider);
-        reports.push({ provider: provider.id, outcome: 'started', pid: outcome.process.pid, readyMs: outcome.readyMs, logPath: outcome.process.logPath });
+        report({ provider: provider.id, outcome: 'started', pid: outcome.process.pid, readyMs: outcome.readyMs, logPath: outcome.process.logPath });
       } else {
-        reports.push({ provider: provider.id, outcome: 'already-running' });
+        report({ provider: provider.id, outcome: 'already-running' });
       }
     } catch (error) {
+      if (error instanceof InterruptedError) return interrupted(error.message);
       if (!(error instanceof SyndicateError)) throw error;
-      reports.push({ provider: provider.id, outcome: 'failed', error });
+      report({ provider: provider.id, outcome: 'failed', error });
     }
   }
-  return {
-    reports,
-    async stop(graceMs = 15_000) {
-      const results: { provider: string; stopped: boolean; error?: SyndicateError }[] = [];
-      for (const provider of [...started].reverse()) {
-        try {
-          const outcome = await stopProviderEngine(store, provider, { graceMs });
-          results.push({ provider: provider.id, stopped: outcome.stopped });
-        } catch (error) {
-          if (!(error instanceof SyndicateError)) throw error;
-          results.push({ provider: provider.id, stopped: false, error });
-        }
-      }
-      return results;
-    },
-  };
+  // A signal that came as the last start ended: the caller is stopping, not going on to listen.
+  if (options.signal?.aborted === true) return interrupted(undefined);
+  return { reports, stop };
 }

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { idCreationRange } from '../common/ids.js';
 import { StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -49,6 +50,36 @@ const DEFAULT_BATCH_ENVELOPES = 2000;
  * beside it waits one batch at most. The file keeps its size: SQLite reuses the freed pages.
  */
 export function pruneEvidence(store: Store, options: PruneOptions): PruneResult {
+  const steps = pruneSteps(store, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/**
+ * `pruneEvidence` for a process that serves requests meanwhile (`serve`'s retention): the same
+ * batches, with the event loop let run between them, so requests wait one batch at most — a
+ * synchronous prune of a big store would hold every request until its last batch. `shouldStop`
+ * is asked between batches: true ends the prune there (what is deleted so far stays deleted, the
+ * chain verifiable; the request blocks and expired permits go with the next prune); undefined
+ * when it stopped before the first batch.
+ */
+export async function pruneEvidenceYielding(store: Store, options: PruneOptions & { shouldStop?: () => boolean }): Promise<PruneResult | undefined> {
+  const steps = pruneSteps(store, options);
+  let latest: PruneResult | undefined;
+  for (;;) {
+    // Before each batch, the first included: the caller goes on at once.
+    await yieldToEventLoop();
+    if (options.shouldStop?.() === true) return latest;
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    latest = step.value;
+  }
+}
+
+/** The prune as steps: yields the result so far after each committed batch, returns it when done. */
+function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult, PruneResult, void> {
   const olderThan = options.olderThan.toISOString();
   const previous = latestPrune(store);
   const fromSeq = (previous?.throughSeq ?? 0) + 1;
@@ -116,6 +147,10 @@ export function pruneEvidence(store: Store, options: PruneOptions): PruneResult 
       result.throughHash = throughHash;
     });
     options.onProgress?.(done, envelopes);
+    // So far: what a prune stopped here deleted.
+    result.envelopes = done;
+    result.throughSeq = end;
+    yield result;
   }
   // What this run deleted itself (another prune running beside it may have taken a share).
   result.envelopes = done;

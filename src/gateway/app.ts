@@ -10,7 +10,7 @@ import { ANTHROPIC_BETA_SETTING, type StreamPart, type WireWarning } from '../wi
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
-import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader } from './errors.js';
+import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, shuttingDown } from './errors.js';
 import { anthropicFace, clientAnswer, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelById, modelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
@@ -80,6 +80,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /** Inference requests not yet fully settled (streams still running, evidence not yet completed). */
   readonly inFlight: number;
+  /** True once `drain` began: new requests are refused. */
+  readonly draining: boolean;
   /**
    * Refuses new inference requests (503) and resolves once every request in flight has finished
    * its stream and completed its evidence, and every admitted request has been answered.
@@ -168,10 +170,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const inference = (face: ApiFace) => async (call: GatewayCall): Promise<GatewayReply> => {
     if (draining && call.admitted !== true) {
-      throw new GatewayRequestError('unavailable', 'the gateway is shutting down; retry against the next instance', {
-        code: 'shutting_down',
-        headers: { connection: 'close' },
-      });
+      throw shuttingDown();
     }
     // In flight from here, not from when the body has arrived: reading it can take several turns,
     // and a drain that saw no request in flight meanwhile would close the store under this one.
@@ -446,6 +445,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
     get inFlight() {
       return inFlight.size;
+    },
+    get draining() {
+      return draining;
     },
     handle,
     async fetch(request: Request): Promise<Response> {

@@ -39,6 +39,14 @@ export function bodyTooLarge(limit: number): GatewayRequestError {
   return new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' });
 }
 
+/** 503 for a request that came after the drain began: the client should go to the next instance. */
+export function shuttingDown(): GatewayRequestError {
+  return new GatewayRequestError('unavailable', 'the gateway is shutting down; retry against the next instance', {
+    code: 'shutting_down',
+    headers: { connection: 'close' },
+  });
+}
+
 /** 400 for a request header the gateway reads whose value is malformed, naming the header. */
 export function invalidHeader(name: string, message: string): GatewayRequestError {
   return new GatewayRequestError('invalid_request', `header ${name} ${message}`, { code: 'invalid_header', param: name });

@@ -5,7 +5,7 @@ import { listenFailure } from '../common/listen.js';
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_BODY_LIMIT_BYTES, pathOf, type Gateway, type GatewayCall } from './app.js';
-import { apiFamilyOf, bodyTooLarge, errorReply, type ApiFamily } from './errors.js';
+import { apiFamilyOf, bodyTooLarge, errorReply, shuttingDown, type ApiFamily } from './errors.js';
 
 /** How to put a gateway core on a socket. */
 export interface GatewayListenOptions {
@@ -62,17 +62,25 @@ export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?
 async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse, admitted: boolean): Promise<void> {
   const method = incoming.method ?? 'GET';
   const path = pathOf(incoming.url ?? '/');
-  let body: Buffer | 'too-large' | undefined;
+  let body: Buffer | 'too-large' | 'unread' | undefined;
   if (method !== 'GET' && method !== 'HEAD') {
-    const read = await readLimitedBody(incoming, limit);
-    // The client went away mid-body: nobody is left to answer.
-    if (read.kind === 'aborted') return;
-    if (read.kind === 'too-large') {
-      // The rest of the body was not read: this connection cannot carry another request.
+    if (!admitted) {
+      // It came after the drain began (on a connection kept alive, or pipelined): the core refuses
+      // it (503) without waiting for a body that may be slow or never end — the gateway's shutdown
+      // would wait for it. Its body is not read, so this connection cannot carry another request.
       outgoing.shouldKeepAlive = false;
-      body = 'too-large';
+      body = 'unread';
     } else {
-      body = read.body;
+      const read = await readLimitedBody(incoming, limit);
+      // The client went away mid-body: nobody is left to answer.
+      if (read.kind === 'aborted') return;
+      if (read.kind === 'too-large') {
+        // The rest of the body was not read: this connection cannot carry another request.
+        outgoing.shouldKeepAlive = false;
+        body = 'too-large';
+      } else {
+        body = read.body;
+      }
     }
   }
 
@@ -93,6 +101,9 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
     // An over-limit body is refused by the core, as any other request is answered (and logged).
     readBody: async (bodyLimit) => {
       if (body === undefined) return '';
+      // Any route that wants the body of a request that came during the drain (a token count)
+      // refuses it too: the drain does not wait for it, its body is never read.
+      if (body === 'unread') throw shuttingDown();
       if (body === 'too-large') throw bodyTooLarge(limit);
       if (body.length > bodyLimit) throw bodyTooLarge(bodyLimit);
       return body.toString('utf8');
@@ -102,7 +113,8 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   };
 
   const reply = await gateway.handle(call);
-  if (reply.headers['connection'] === 'close') outgoing.shouldKeepAlive = false;
+  // Answered while the gateway drains: the client must not send its next request on this connection.
+  if (reply.headers['connection'] === 'close' || gateway.draining) outgoing.shouldKeepAlive = false;
   const channel = reply.body;
   if (typeof channel !== 'string') {
     outgoing.writeHead(reply.status, reply.headers);
@@ -120,6 +132,15 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   reply.headers['content-length'] = String(Buffer.byteLength(channel));
   outgoing.writeHead(reply.status, reply.headers);
   outgoing.end(channel);
+}
+
+/** A request still receiving its body after requestTimeout: 408 and the connection closed, as node does. */
+function timeOutUpload(response: ServerResponse): void {
+  if (response.req.complete) return;
+  const socket = response.req.socket;
+  if (socket.destroyed) return;
+  if (response.headersSent) socket.destroy();
+  else socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n', () => socket.destroy());
 }
 
 function writeFailure(outgoing: ServerResponse, error: unknown, family: ApiFamily): void {
@@ -146,18 +167,20 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
       });
     }
   }
+  const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
   const server = createServer(
     {
       noDelay: true,
       headersTimeout: options.headersTimeoutMs ?? 10_000,
-      requestTimeout: options.requestTimeoutMs ?? 60_000,
+      requestTimeout: requestTimeoutMs,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
     },
     nodeRequestListener(gateway, { ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }) }),
   );
-  const open = new Set<ServerResponse>();
+  // Each response not closed yet, with when its request arrived.
+  const open = new Map<ServerResponse, number>();
   server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
-    open.add(response);
+    open.set(response, Date.now());
     response.once('close', () => open.delete(response));
   });
   await new Promise<void>((resolve, reject) => {
@@ -180,10 +203,28 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        // node stops enforcing requestTimeout once the server is closed: an admitted request whose
+        // body never ends would hold the drain for ever. It gets what node would have sent (408)
+        // when its time is up.
+        const uploadTimers = [...open]
+          .filter(([response]) => !response.req.complete)
+          .map(([response, arrivedAt]) => setTimeout(() => timeOutUpload(response), Math.max(0, arrivedAt + requestTimeoutMs - Date.now())));
         await gateway.drain();
-        // Every answer has been handed to its socket; wait until the bytes are flushed.
+        for (const timer of uploadTimers) clearTimeout(timer);
+        // Every answer has been handed to its socket; wait until the bytes are flushed. A response
+        // queued behind another on a pipelined connection never closes when that connection
+        // does (node closes only the one on the socket): its socket closing ends the wait too.
         await Promise.all(
-          [...open].map((response) => (response.writableFinished ? undefined : new Promise<void>((resolve) => response.once('close', () => resolve())))),
+          [...open.keys()].map((response) =>
+            response.writableFinished
+              ? undefined
+              : new Promise<void>((resolve) => {
+                  response.once('close', () => resolve());
+                  const socket = response.req.socket;
+                  if (socket.destroyed) resolve();
+                  else socket.once('close', () => resolve());
+                }),
+          ),
         );
         server.closeAllConnections();
         await closed;

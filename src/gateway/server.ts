@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import type { SyndicateError } from '../errors.js';
 import type { PruneResult } from '../evidence/retention.js';
-import { scheduleRetention } from '../evidence/retention-schedule.js';
+import { scheduleRetention, type RetentionSchedule } from '../evidence/retention-schedule.js';
 import type { HomePaths } from '../home/home.js';
 import { readGatewayToken } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
@@ -55,8 +55,11 @@ export interface StartGatewayOptions extends GatewayListenOptions {
   onTokenChange?: (change: TokenChange) => void;
   /** Browser origins allowed to call the gateway (`serve --cors-origin`). */
   corsOrigins?: readonly string[];
-  /** The policy's evidence retention deleted envelopes (at start, then daily), or could not. */
-  onRetention?: (outcome: { result: PruneResult; retentionDays: number } | { error: SyndicateError }) => void;
+  /**
+   * The policy's evidence retention deleted envelopes (at start, then daily), or could not, or
+   * deleted nothing because the policy file is invalid (`heldBack`: the reason).
+   */
+  onRetention?: (outcome: { result: PruneResult; retentionDays: number } | { heldBack: string; retentionDays: number } | { error: SyndicateError }) => void;
 }
 
 /** A running gateway with its core (for metrics and tests). */
@@ -66,6 +69,8 @@ export interface StartedGateway extends RunningGateway {
   policy: LivePolicy;
   /** The token it accepts, following `gateway.token`; `checkNow()` as for the policy. */
   token: TokenGuard;
+  /** The policy's evidence retention; `runNow()` runs what the daily schedule runs. */
+  retention: RetentionSchedule;
 }
 
 /** Loads the policy, permit key and token, builds the core and listens. */
@@ -109,10 +114,14 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const running = await listenGateway(gateway, options);
   // A long-running process: keep SQLite's WAL checkpoints off the request path.
   const checkpoint = startBackgroundCheckpoint(options.store);
-  // The policy's evidence retention, at start and then daily, following policy edits.
+  // The policy's evidence retention, at start and then daily, following policy edits; it runs
+  // beside the requests (between its batches), so it neither delays listening nor holds requests.
   const retention = scheduleRetention(options.store, {
     retentionDays: () => policy.current().policy.evidence.retentionDays,
+    // An invalid file keeps requests local (fail closed); for deletion, closed means deleting nothing.
+    heldBack: () => policy.current().failure,
     onPrune: (result, retentionDays) => options.onRetention?.({ result, retentionDays }),
+    onHeldBack: (heldBack, retentionDays) => options.onRetention?.({ heldBack, retentionDays }),
     onError: (error) => options.onRetention?.({ error }),
   });
   return {
@@ -120,8 +129,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     gateway,
     policy,
     token: guard,
+    retention,
     close: async () => {
-      retention.stop();
+      // A prune under way ends after its batch: the store is closed after this.
+      await retention.stop();
       await running.close();
       await checkpoint.stop();
     },

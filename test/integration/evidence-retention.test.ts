@@ -52,8 +52,9 @@ describe('evidence retention from the policy', () => {
 
   it('serve applies it at start (and daily), says so on stderr, and the chain stays verifiable', async () => {
     writePolicy('evidence:\n  retentionDays: 30');
-    const { server, stderr } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: home });
-    // Applied before it listens: the line is already there.
+    const { server, stderr, waitForStderr } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: home });
+    // Applied beside the requests, once it listens.
+    await waitForStderr('evidence retention (30 days)');
     expect(stderr()).toMatch(/evidence retention \(30 days\): deleted 2 envelopes created before \S+ and 0 expired permits; `evidence verify` starts from #2/);
     server.kill('SIGTERM');
     expect((await server).exitCode).toBe(0);

@@ -1,3 +1,4 @@
+import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -7,6 +8,7 @@ import { BIN, makeTempHome, runCli } from '../helpers/cli.js';
 import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
 import { freePort } from '../helpers/ports.js';
 import { isAlive, startServe } from '../helpers/serve.js';
+import { withStore } from '../helpers/store.js';
 
 /**
  * `syndicate serve --start-engines`: the gateway starts the engines the records declare before it
@@ -58,5 +60,74 @@ describe('serve --start-engines', () => {
     expect(stderr.indexOf("stopped embedded's engine")).toBeLessThan(stderr.indexOf('gateway stopped'));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(isAlive(pid)).toBe(false);
+  });
+});
+
+/**
+ * A signal that comes while `serve --start-engines` is still starting engines, before the gateway
+ * listens: nothing it started may be left running with no gateway to stop it.
+ */
+describe('serve --start-engines stopped before it listens', () => {
+  let home: string;
+  let cleanup: () => void;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    ({ home, cleanup } = makeTempHome('syndicate-serve-engines-signal-'));
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    env = { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' };
+    // An engine answering /health with `status`: 200 is ready at once, 503 never is.
+    const engine = (port: number, status: number): string[] => [
+      '-e',
+      `require('node:http').createServer((q, s) => { s.writeHead(q.url === '/health' ? ${status} : 404); s.end(); }).listen(${port}, '127.0.0.1')`,
+    ];
+    const record = (id: string, port: number, args: string[]): string =>
+      ['apiVersion: syndicate/v1', 'kind: Provider', `id: ${id}`, 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama.cpp', '  launch:', `    command: ${JSON.stringify(process.execPath)}`, `    args: ${JSON.stringify(args)}`, '    readyPath: /health', '    coldStartSeconds: 30', 'models:', '  - id: m', '    contextWindow: 512', '    capabilityClass: small', 'deviations: []', ''].join('\n');
+    const quick = await freePort();
+    const never = await freePort();
+    writeFileSync(join(home, 'a-quick.yaml'), record('a-quick', quick, engine(quick, 200)));
+    writeFileSync(join(home, 'b-never.yaml'), record('b-never', never, engine(never, 503)));
+    const registered = await runCli(['provider', 'register', join(home, 'a-quick.yaml'), join(home, 'b-never.yaml')], { home, env });
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  });
+  afterAll(() => {
+    // Should the test fail, no engine outlives it.
+    for (const pid of Object.values(recordedPids())) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    cleanup?.();
+  });
+
+  /** The engine processes the store records as started by syndicate, by provider. */
+  const recordedPids = (): Record<string, number> =>
+    Object.fromEntries(
+      withStore(home, (store) => store.db.prepare('SELECT provider_id, pid FROM engine_processes').all() as { provider_id: string; pid: number }[]).map((row) => [row.provider_id, row.pid]),
+    );
+
+  it('SIGTERM while the second engine loads stops it and the one already started, exit 143, each start reported as it ends', async () => {
+    const server = execa('node', [BIN, 'serve', '--port', '0', '--start-engines'], { env, reject: false, timeout: 60_000 });
+    let stderr = '';
+    server.stderr?.on('data', (data: Buffer) => {
+      stderr += data.toString();
+    });
+    // Both processes are recorded as soon as they are spawned: a-quick's answered, b-never's never will.
+    let pids: Record<string, number> = {};
+    while (pids['b-never'] === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      pids = recordedPids();
+    }
+    const { 'a-quick': quickPid, 'b-never': neverPid } = pids as { 'a-quick': number; 'b-never': number };
+    expect(isAlive(quickPid)).toBe(true);
+    server.kill('SIGTERM');
+    const result = await server;
+    expect(result.exitCode, stderr).toBe(143);
+    expect(result.stdout).toBe('');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(isAlive(quickPid)).toBe(false);
+    expect(isAlive(neverPid)).toBe(false);
+    expect(stderr).toContain(`b-never's engine start was cancelled; the engine (pid ${neverPid}) was stopped; the engines already started were stopped: a-quick`);
+    // Each start is reported as it ends, not once every engine is up.
+    expect(stderr.indexOf(`started a-quick's engine: pid ${quickPid}`)).toBeGreaterThan(-1);
+    expect(stderr.indexOf(`started a-quick's engine`)).toBeLessThan(stderr.indexOf("starting b-never's engine"));
+    // Nothing is left recorded as running either.
+    expect(recordedPids()).toEqual({});
   });
 });

@@ -45,7 +45,8 @@ Example:
 With --start-engines the declared engines are started one after the other (each waits for its
 readyPath, as \`engine start\` does); one that does not start is reported and left out of routes,
 and the gateway serves the others. The engines it started are stopped after the gateway drains;
-engines that were already running are left alone.
+engines that were already running are left alone. Ctrl-C or SIGTERM while they start stops the
+ones started so far (exit 130 / 143).
 
 With evidence.retentionDays in policy.yaml, envelopes older than that are deleted at start and
 then daily (as \`evidence prune\` does), each deletion reported on stderr.
@@ -91,6 +92,13 @@ local, a missing or empty token file refuses every request until a token is back
 
       const store = await context.store();
       const engines = options.startEngines === true ? await startEngines(context) : undefined;
+      // From here a signal stops the gateway gracefully, even one that comes before it listens: the
+      // engines just started must go with it (the CLI's default handlers would exit at once).
+      process.removeAllListeners('SIGINT');
+      const stopRequested = new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
       let running;
       try {
         running = await startGateway({
@@ -110,6 +118,11 @@ local, a missing or empty token file refuses every request until a token is back
           onPolicyChange: (change) => reportPolicyChange(output, change),
           onRetention: (outcome) => {
             if ('error' in outcome) output.warn(`evidence retention could not prune: ${outcome.error.message} (tried again in a day)`);
+            else if ('heldBack' in outcome) {
+              output.warn(
+                `evidence retention (${outcome.retentionDays} days) held back: ${context.home.policyPath} is not a valid policy now, and nothing is deleted on a policy being edited; fix it (the policy warning says what is wrong) — retention runs again in a day, or at the next start`,
+              );
+            }
             else {
               const { result, retentionDays } = outcome;
               output.info(`evidence retention (${retentionDays} days): deleted ${counted(result.envelopes, 'envelope')} created before ${result.olderThan} and ${counted(result.permits, 'expired permit')}; \`evidence verify\` starts from #${result.throughSeq ?? '-'}`);
@@ -138,12 +151,7 @@ local, a missing or empty token file refuses every request until a token is back
         running.policy.checkNow();
         running.token.checkNow();
       });
-      // The gateway stops gracefully on either signal (the CLI's default SIGINT handler would exit at once).
-      process.removeAllListeners('SIGINT');
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
-      });
+      await stopRequested;
       const forceClose = (): void => {
         output.warn('second signal: closing every connection now');
         running.server.closeAllConnections();
@@ -162,16 +170,24 @@ local, a missing or empty token file refuses every request until a token is back
 async function startEngines(context: CommandContext): Promise<SupervisedEngines> {
   const { output } = context;
   const { startDeclaredEngines } = await import('../../engines/supervise.js');
-  const engines = await startDeclaredEngines(await context.store(), {
-    storePath: context.home.storePath,
-    onWaiting: (provider, seconds) => output.info(`waiting for ${provider}'s engine (${seconds} s) ...`),
-  });
+  const { cancellable } = await import('../interrupt.js');
+  const store = await context.store();
+  // Ctrl-C or SIGTERM before the gateway listens stops the engine being started and those already
+  // started (exit 130 or 143), rather than leaving them running with no gateway to stop them.
+  const engines = await cancellable((signal) =>
+    startDeclaredEngines(store, {
+      storePath: context.home.storePath,
+      signal,
+      onStarting: (provider) => output.info(`starting ${provider}'s engine ...`),
+      onWaiting: (provider, seconds) => output.info(`waiting for ${provider}'s engine (${seconds} s) ...`),
+      onReport: (report) => {
+        if (report.outcome === 'started') output.info(`started ${report.provider}'s engine: pid ${report.pid}, ready in ${(report.readyMs / 1000).toFixed(1)} s (log ${report.logPath})`);
+        else if (report.outcome === 'already-running') output.info(`${report.provider}'s engine is already running`);
+        else output.warn(`${report.provider}'s engine did not start: ${report.error.message}${report.error.hint === undefined ? '' : ` — ${report.error.hint}`}`);
+      },
+    }),
+  );
   if (engines.reports.length === 0) output.info('--start-engines: no local provider declares engine.launch');
-  for (const report of engines.reports) {
-    if (report.outcome === 'started') output.info(`started ${report.provider}'s engine: pid ${report.pid}, ready in ${(report.readyMs / 1000).toFixed(1)} s (log ${report.logPath})`);
-    else if (report.outcome === 'already-running') output.info(`${report.provider}'s engine is already running`);
-    else output.warn(`${report.provider}'s engine did not start: ${report.error.message}${report.error.hint === undefined ? '' : ` — ${report.error.hint}`}`);
-  }
   return engines;
 }
 

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StoreError } from '../../../src/errors.js';
 import { verifyChain } from '../../../src/evidence/index.js';
@@ -23,8 +24,8 @@ describe('scheduleRetention (the policy\'s evidence.retentionDays in a long-runn
 
   const count = (): number => store.db.prepare('SELECT count(*) FROM evidence').pluck(true).get() as number;
 
-  it('prunes at once, then at each interval, with the retention read at each run; none set: nothing is touched', () => {
-    vi.useFakeTimers();
+  it('prunes at once, then at each interval, with the retention read at each run; none set: nothing is touched', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
     seedCompleted(store, { now: Date.now() - 40 * DAY });
     seedCompleted(store, { now: Date.now() - 20 * DAY });
     seedCompleted(store, { now: Date.now() - DAY });
@@ -38,24 +39,67 @@ describe('scheduleRetention (the policy\'s evidence.retentionDays in a long-runn
       },
       intervalMs: 1000,
     });
+    expect(await schedule.runNow()).toBeUndefined();
     expect(count()).toBe(3);
     retentionDays = 30;
     vi.advanceTimersByTime(1000);
+    await schedule.runNow();
     expect(pruned).toEqual([{ envelopes: 1, days: 30 }]);
     retentionDays = 7;
     vi.advanceTimersByTime(1000);
+    await schedule.runNow();
     expect(pruned).toEqual([
       { envelopes: 1, days: 30 },
       { envelopes: 1, days: 7 },
     ]);
     vi.advanceTimersByTime(5000);
+    await schedule.runNow();
     expect(pruned).toHaveLength(2);
     expect(count()).toBe(1);
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 1 });
-    schedule.stop();
+    await schedule.stop();
   });
 
-  it('a run that fails is reported and the schedule goes on', () => {
+  it('a big prune neither delays the caller nor holds the event loop: other work runs between its batches', async () => {
+    for (let index = 0; index < 6; index += 1) seedCompleted(store, { now: Date.now() - 40 * DAY + index });
+    const pruned: number[] = [];
+    const schedule = scheduleRetention(store, {
+      retentionDays: () => 30,
+      onPrune: (result) => pruned.push(result.envelopes),
+      onError: (error) => {
+        throw error;
+      },
+      batchEnvelopes: 2,
+    });
+    // Nothing deleted yet when it returns: a gateway prints where it listens and serves at once.
+    expect(count()).toBe(6);
+    // What a request handler would see, one turn of the event loop after another.
+    const seen: number[] = [];
+    while (pruned.length === 0) {
+      seen.push(count());
+      await nextTurn();
+    }
+    expect(pruned).toEqual([6]);
+    expect(seen).toContain(4);
+    expect(seen).toContain(2);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 0 });
+    await schedule.stop();
+  });
+
+  it('stop ends a run under way after its current batch, the chain verifiable', async () => {
+    for (let index = 0; index < 6; index += 1) seedCompleted(store, { now: Date.now() - 40 * DAY + index });
+    seedCompleted(store, { now: Date.now() - DAY });
+    const pruned: number[] = [];
+    const schedule = scheduleRetention(store, { retentionDays: () => 30, onPrune: (result) => pruned.push(result.envelopes), onError: () => undefined, batchEnvelopes: 2 });
+    while (count() === 7) await nextTurn();
+    await schedule.stop();
+    expect(count()).toBe(5);
+    expect(pruned).toEqual([2]);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 5 });
+    expect(await schedule.runNow()).toBeUndefined();
+  });
+
+  it('a run that fails is reported and the schedule goes on', async () => {
     let fail = true;
     const errors: string[] = [];
     const flaky = Object.create(store) as Store;
@@ -67,9 +111,10 @@ describe('scheduleRetention (the policy\'s evidence.retentionDays in a long-runn
       flaky,
       { retentionDays: () => 30, onPrune: () => undefined, onError: (error) => errors.push(error.message), intervalMs: 60_000 },
     );
+    expect(await schedule.runNow()).toBeUndefined();
     expect(errors).toEqual(['database is locked']);
     fail = false;
-    expect(schedule.runNow()).toMatchObject({ envelopes: 0 });
-    schedule.stop();
+    expect(await schedule.runNow()).toMatchObject({ envelopes: 0 });
+    await schedule.stop();
   });
 });

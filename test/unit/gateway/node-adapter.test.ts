@@ -1,7 +1,11 @@
 /** The node:http adapter and the core read a request's path and its body limit the same way. */
+import { createServer } from 'node:http';
+import { connect as connectSocket, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UpstreamError } from '../../../src/errors.js';
 import { pathOf } from '../../../src/gateway/app.js';
 import { createGateway, listenGateway, type AccessLogEntry, type RunningGateway } from '../../../src/gateway/index.js';
+import { nodeRequestListener } from '../../../src/gateway/node-adapter.js';
 import type { InvocationResult, PipelineContext } from '../../../src/invoke/types.js';
 import { GatewayMetrics } from '../../../src/metrics/prometheus.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
@@ -69,5 +73,163 @@ describe('node:http adapter', () => {
       expect.objectContaining({ path: '/v1/messages', status: 413, outcome: 'body_too_large' }),
       expect.objectContaining({ path: '/v1/chat/completions', status: 413, outcome: 'body_too_large' }),
     ]);
+  });
+});
+
+describe('node:http adapter: graceful close', () => {
+  /** A raw connection: what it received so far, and whether the gateway closed it. */
+  const connect = async (port: number) => {
+    const socket = connectSocket(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const state = { received: '', closed: false };
+    socket.on('data', (data: Buffer) => {
+      state.received += data.toString();
+    });
+    socket.on('close', () => {
+      state.closed = true;
+    });
+    socket.on('error', () => undefined);
+    return { socket, state };
+  };
+
+  it('a request that comes on a busy connection after the drain began is refused at its head, not waited for: close ends with the admitted one', async () => {
+    const store = openStore(':memory:');
+    const pipeline = { store, policy: defaultPolicy() } as unknown as PipelineContext;
+    const gateway = createGateway({
+      pipeline,
+      invoke: async (): Promise<InvocationResult> => {
+        throw new UpstreamError('inference unavailable', { code: 'inference_unavailable', isRetryable: true });
+      },
+      token: TOKEN,
+      metrics: new GatewayMetrics({ processMetrics: false }),
+    });
+    // The default request timeout: what a shutdown waiting on an unfinished body would wait for.
+    const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
+    try {
+      const body = JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] });
+      const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+      const { socket, state } = await connect(running.port);
+      // Admitted at its head, its body still arriving when the drain begins.
+      socket.write(head + body.slice(0, 5));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      let closed = false;
+      const closing = running.close().then(() => {
+        closed = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The rest of it, and a second request pipelined behind it whose body never ends.
+      socket.write(body.slice(5) + head + body.slice(0, 5));
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      expect(closed, state.received).toBe(true);
+      const deadline = Date.now() + 1000;
+      while (!state.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      // The admitted one was served (the upstream's 503), and told the client not to reuse the connection.
+      expect(state.received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      expect(state.received).toContain('inference_unavailable');
+      expect(state.received.toLowerCase()).toContain('connection: close');
+      expect(state.received).not.toContain('shutting_down');
+      expect(state.closed).toBe(true);
+      socket.destroy();
+    } finally {
+      running.server.closeAllConnections();
+      store.close();
+    }
+  });
+
+  it('a request arriving after the drain began is refused 503 at once, without waiting for its body', async () => {
+    const store = openStore(':memory:');
+    const pipeline = { store, policy: defaultPolicy() } as unknown as PipelineContext;
+    const gateway = createGateway({
+      pipeline,
+      invoke: async (): Promise<InvocationResult> => {
+        throw new Error('not called');
+      },
+      token: TOKEN,
+      metrics: new GatewayMetrics({ processMetrics: false }),
+    });
+    const listener = nodeRequestListener(gateway);
+    const server = createServer(listener);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const { socket, state } = await connect((server.address() as AddressInfo).port);
+      await gateway.drain();
+      socket.write(`POST /v1/messages HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
+      const deadline = Date.now() + 3000;
+      while (!state.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(state.received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      expect(state.received).toContain('the gateway is shutting down');
+      expect(state.received.toLowerCase()).toContain('connection: close');
+      expect(state.closed).toBe(true);
+      socket.destroy();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      store.close();
+    }
+  });
+
+  it('an admitted request whose body never ends holds the close only until its request timeout (node stops enforcing it once closed): 408, then closed', async () => {
+    const store = openStore(':memory:');
+    const pipeline = { store, policy: defaultPolicy() } as unknown as PipelineContext;
+    const gateway = createGateway({
+      pipeline,
+      invoke: async (): Promise<InvocationResult> => {
+        throw new Error('not called');
+      },
+      token: TOKEN,
+      metrics: new GatewayMetrics({ processMetrics: false }),
+    });
+    const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0, headersTimeoutMs: 500, requestTimeoutMs: 500 });
+    try {
+      const { socket, state } = await connect(running.port);
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      let closed = false;
+      const closing = running.close().then(() => {
+        closed = true;
+      });
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      expect(closed).toBe(true);
+      // Its time counts from its arrival, 100 ms before the close began.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+      const deadline = Date.now() + 1000;
+      while (!state.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(state.received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      expect(state.closed).toBe(true);
+      socket.destroy();
+    } finally {
+      running.server.closeAllConnections();
+      store.close();
+    }
+  });
+
+  it('a token count that comes during the drain is refused 503 at once too (its body is never read)', async () => {
+    const store = openStore(':memory:');
+    const pipeline = { store, policy: defaultPolicy() } as unknown as PipelineContext;
+    const gateway = createGateway({
+      pipeline,
+      invoke: async (): Promise<InvocationResult> => {
+        throw new Error('not called');
+      },
+      token: TOKEN,
+      metrics: new GatewayMetrics({ processMetrics: false }),
+    });
+    const server = createServer(nodeRequestListener(gateway));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const { socket, state } = await connect((server.address() as AddressInfo).port);
+      await gateway.drain();
+      socket.write(`POST /v1/messages/count_tokens HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
+      const deadline = Date.now() + 3000;
+      while (!state.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(state.received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      expect(state.received).toContain('the gateway is shutting down');
+      socket.destroy();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      store.close();
+    }
   });
 });
