@@ -39,6 +39,21 @@ describe('serve --start-engines', () => {
   });
   afterAll(() => cleanup?.());
 
+  it('an invalid policy.yaml stops it (exit 3) before any engine is started', async () => {
+    const policyPath = join(home, 'policy.yaml');
+    const policy = readFileSync(policyPath, 'utf8');
+    try {
+      writeFileSync(policyPath, 'apiVersion: syndicate/v1\nkind: Policy\nsensitivty: {}\n', { mode: 0o600 });
+      const result = await runCli(['serve', '--port', '0', '--start-engines'], { home, env });
+      expect(result.exitCode).toBe(3);
+      expect(result.stderr).toContain('/sensitivty');
+      expect(result.stderr).not.toContain("starting embedded's engine");
+      expect(withStore(home, (store) => store.db.prepare('SELECT count(*) FROM engine_processes').pluck(true).get())).toBe(0);
+    } finally {
+      writeFileSync(policyPath, policy, { mode: 0o600 });
+    }
+  });
+
   it('starts the declared engines before listening, skips one that fails, serves through the other, and stops what it started on SIGTERM', async () => {
     const { server, url, stderr: stderrSoFar } = await startServe(['serve', '--port', '0', '--start-engines'], env, 60_000);
     let stderr = stderrSoFar();

@@ -91,6 +91,12 @@ local, a missing or empty token file refuses every request until a token is back
       }
 
       const store = await context.store();
+      if (options.startEngines === true) {
+        // An invalid policy.yaml stops serve (exit 3) before any engine is started, not after
+        // the engines' whole start time, only to stop them again.
+        const { loadPolicy } = await import('../../policy/load.js');
+        loadPolicy(context.home.policyPath);
+      }
       const engines = options.startEngines === true ? await startEngines(context) : undefined;
       // From here a signal stops the gateway gracefully, even one that comes before it listens: the
       // engines just started must go with it (the CLI's default handlers would exit at once).
