@@ -92,16 +92,27 @@ describe('node:http adapter: graceful close', () => {
     return { socket, state };
   };
 
-  it('a request that comes on a busy connection after the drain began is refused at its head, not waited for: close ends with the admitted one', async () => {
+  /** A gateway core over an in-memory store whose invocations end as `invoke` says (default: never called). */
+  const gatewayWith = (
+    invoke: () => Promise<InvocationResult> = async () => {
+      throw new Error('not called');
+    },
+  ) => {
     const store = openStore(':memory:');
     const pipeline = { store, policy: defaultPolicy() } as unknown as PipelineContext;
-    const gateway = createGateway({
-      pipeline,
-      invoke: async (): Promise<InvocationResult> => {
-        throw new UpstreamError('inference unavailable', { code: 'inference_unavailable', isRetryable: true });
-      },
-      token: TOKEN,
-      metrics: new GatewayMetrics({ processMetrics: false }),
+    const gateway = createGateway({ pipeline, invoke, token: TOKEN, metrics: new GatewayMetrics({ processMetrics: false }) });
+    return { store, gateway };
+  };
+
+  /** Waits until the gateway closed the connection, at most `withinMs`. */
+  const closedWithin = async (state: { closed: boolean }, withinMs: number): Promise<void> => {
+    const deadline = Date.now() + withinMs;
+    while (!state.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+
+  it('a request that comes on a busy connection after the drain began is refused at its head, not waited for: close ends with the admitted one', async () => {
+    const { store, gateway } = gatewayWith(async () => {
+      throw new UpstreamError('inference unavailable', { code: 'inference_unavailable', isRetryable: true });
     });
     // The default request timeout: what a shutdown waiting on an unfinished body would wait for.
     const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
@@ -121,8 +132,7 @@ describe('node:http adapter: graceful close', () => {
       socket.write(body.slice(5) + head + body.slice(0, 5));
       await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 3000))]);
       expect(closed, state.received).toBe(true);
-      const deadline = Date.now() + 1000;
-      while (!state.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await closedWithin(state, 1000);
       // The admitted one was served (the upstream's 503), and told the client not to reuse the connection.
       expect(state.received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
       expect(state.received).toContain('inference_unavailable');
@@ -137,16 +147,7 @@ describe('node:http adapter: graceful close', () => {
   });
 
   it('a request arriving after the drain began is refused 503 at once, without waiting for its body', async () => {
-    const store = openStore(':memory:');
-    const pipeline = { store, policy: defaultPolicy() } as unknown as PipelineContext;
-    const gateway = createGateway({
-      pipeline,
-      invoke: async (): Promise<InvocationResult> => {
-        throw new Error('not called');
-      },
-      token: TOKEN,
-      metrics: new GatewayMetrics({ processMetrics: false }),
-    });
+    const { store, gateway } = gatewayWith();
     const listener = nodeRequestListener(gateway);
     const server = createServer(listener);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -154,8 +155,7 @@ describe('node:http adapter: graceful close', () => {
       const { socket, state } = await connect((server.address() as AddressInfo).port);
       await gateway.drain();
       socket.write(`POST /v1/messages HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
-      const deadline = Date.now() + 3000;
-      while (!state.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await closedWithin(state, 3000);
       expect(state.received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
       expect(state.received).toContain('the gateway is shutting down');
       expect(state.received.toLowerCase()).toContain('connection: close');
@@ -169,16 +169,7 @@ describe('node:http adapter: graceful close', () => {
   });
 
   it('an admitted request whose body never ends holds the close only until its request timeout (node stops enforcing it once closed): 408, then closed', async () => {
-    const store = openStore(':memory:');
-    const pipeline = { store, policy: defaultPolicy() } as unknown as PipelineContext;
-    const gateway = createGateway({
-      pipeline,
-      invoke: async (): Promise<InvocationResult> => {
-        throw new Error('not called');
-      },
-      token: TOKEN,
-      metrics: new GatewayMetrics({ processMetrics: false }),
-    });
+    const { store, gateway } = gatewayWith();
     const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0, headersTimeoutMs: 500, requestTimeoutMs: 500 });
     try {
       const { socket, state } = await connect(running.port);
@@ -193,8 +184,7 @@ describe('node:http adapter: graceful close', () => {
       expect(closed).toBe(true);
       // Its time counts from its arrival, 100 ms before the close began.
       expect(Date.now() - started).toBeGreaterThanOrEqual(350);
-      const deadline = Date.now() + 1000;
-      while (!state.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await closedWithin(state, 1000);
       expect(state.received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
       expect(state.closed).toBe(true);
       socket.destroy();
@@ -205,24 +195,14 @@ describe('node:http adapter: graceful close', () => {
   });
 
   it('a token count that comes during the drain is refused 503 at once too (its body is never read)', async () => {
-    const store = openStore(':memory:');
-    const pipeline = { store, policy: defaultPolicy() } as unknown as PipelineContext;
-    const gateway = createGateway({
-      pipeline,
-      invoke: async (): Promise<InvocationResult> => {
-        throw new Error('not called');
-      },
-      token: TOKEN,
-      metrics: new GatewayMetrics({ processMetrics: false }),
-    });
+    const { store, gateway } = gatewayWith();
     const server = createServer(nodeRequestListener(gateway));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     try {
       const { socket, state } = await connect((server.address() as AddressInfo).port);
       await gateway.drain();
       socket.write(`POST /v1/messages/count_tokens HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
-      const deadline = Date.now() + 3000;
-      while (!state.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await closedWithin(state, 3000);
       expect(state.received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
       expect(state.received).toContain('the gateway is shutting down');
       socket.destroy();
