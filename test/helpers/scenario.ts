@@ -148,3 +148,41 @@ export function registeredEngineScenario(providerId: string, engineOptions: Fake
   });
   return setup;
 }
+
+/** A local provider record whose engine syndicate can start (`engine.launch`), one model. */
+export interface LaunchedEngineSpec {
+  id: string;
+  baseUrl: string;
+  kind: 'llama.cpp' | 'node-llama-cpp';
+  command: string;
+  args?: string[];
+  readyPath: string;
+  coldStartSeconds?: number;
+  model: string;
+  contextWindow: number;
+}
+
+export function launchedEngineYaml(spec: LaunchedEngineSpec): string {
+  const launch = [`    command: ${JSON.stringify(spec.command)}`];
+  if (spec.args !== undefined) launch.push(`    args: ${JSON.stringify(spec.args)}`);
+  launch.push(`    readyPath: ${spec.readyPath}`);
+  if (spec.coldStartSeconds !== undefined) launch.push(`    coldStartSeconds: ${spec.coldStartSeconds}`);
+  return [
+    'apiVersion: syndicate/v1',
+    'kind: Provider',
+    `id: ${spec.id}`,
+    'class: local',
+    'wire: openai',
+    `baseUrl: ${spec.baseUrl}`,
+    'engine:',
+    `  kind: ${spec.kind}`,
+    '  launch:',
+    ...launch,
+    'models:',
+    `  - id: ${JSON.stringify(spec.model)}`,
+    `    contextWindow: ${spec.contextWindow}`,
+    '    capabilityClass: small',
+    'deviations: []',
+    '',
+  ].join('\n');
+}

@@ -9,7 +9,7 @@ import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { freePort } from '../helpers/ports.js';
 import { isAlive } from '../helpers/serve.js';
-import { Scenario } from '../helpers/scenario.js';
+import { launchedEngineYaml, Scenario } from '../helpers/scenario.js';
 import { withStore } from '../helpers/store.js';
 
 const GB = 1e9;
@@ -257,7 +257,7 @@ describe('engine status of an engine that does not answer', () => {
       hint: expect.stringContaining("start gone's engine (its record declares no engine.launch"),
     });
     const port = new URL(readProvider(scenario, 'gone')).port;
-    writeFileSync(join(scenario.home, 'startable.yaml'), ['apiVersion: syndicate/v1', 'kind: Provider', 'id: startable', 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama.cpp', '  launch:', '    command: llama-server', '    readyPath: /health', 'models:', '  - id: m', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []', ''].join('\n'));
+    writeFileSync(join(scenario.home, 'startable.yaml'), launchedEngineYaml({ id: 'startable', baseUrl: `http://127.0.0.1:${port}/v1`, kind: 'llama.cpp', command: 'llama-server', readyPath: '/health', model: 'm', contextWindow: 4096 }));
     expect((await scenario.cli(['provider', 'register', join(scenario.home, 'startable.yaml')])).exitCode).toBe(0);
     const unload = await scenario.json(['engine', 'unload', 'startable:m']);
     expect(unload.result.exitCode).toBe(5);
@@ -279,8 +279,7 @@ describe('engine start and stop (engine.launch)', () => {
 
   const writeRecord = (id: string, command: string, args: string[], readyPath = '/health', baseUrl = `http://127.0.0.1:${port}/v1`): string => {
     const path = join(scenario.home, `${id}.yaml`);
-    const lines = ['apiVersion: syndicate/v1', 'kind: Provider', `id: ${id}`, 'class: local', 'wire: openai', `baseUrl: ${baseUrl}`, 'engine:', '  kind: node-llama-cpp', '  launch:', `    command: ${JSON.stringify(command)}`, `    args: ${JSON.stringify(args)}`, `    readyPath: ${readyPath}`, '    coldStartSeconds: 5', 'models:', '  - id: model', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []'];
-    writeFileSync(path, `${lines.join('\n')}\n`);
+    writeFileSync(path, launchedEngineYaml({ id, baseUrl, kind: 'node-llama-cpp', command, args, readyPath, coldStartSeconds: 5, model: 'model', contextWindow: 4096 }));
     return path;
   };
 
@@ -463,8 +462,7 @@ describe('doctor and an engine syndicate started', () => {
     scenario = await Scenario.create();
     const port = await freePort();
     const server = `require('http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ object: 'list', data: [{ id: 'm' }] })); }).listen(${port}, '127.0.0.1')`;
-    const record = ['apiVersion: syndicate/v1', 'kind: Provider', 'id: tiny', 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama.cpp', '  launch:', `    command: ${JSON.stringify(process.execPath)}`, `    args: ["-e", ${JSON.stringify(server)}]`, '    readyPath: /v1/models', 'models:', '  - id: m', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []'];
-    writeFileSync(join(scenario.home, 'tiny.yaml'), `${record.join('\n')}\n`);
+    writeFileSync(join(scenario.home, 'tiny.yaml'), launchedEngineYaml({ id: 'tiny', baseUrl: `http://127.0.0.1:${port}/v1`, kind: 'llama.cpp', command: process.execPath, args: ['-e', server], readyPath: '/v1/models', model: 'm', contextWindow: 4096 }));
     expect((await scenario.cli(['provider', 'register', join(scenario.home, 'tiny.yaml')])).exitCode).toBe(0);
   });
   afterAll(async () => {
@@ -501,8 +499,7 @@ describe('Ctrl-C while engine start waits', () => {
   beforeAll(async () => {
     scenario = await Scenario.create();
     const port = await freePort();
-    const record = ['apiVersion: syndicate/v1', 'kind: Provider', 'id: slow', 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama.cpp', '  launch:', `    command: ${JSON.stringify(process.execPath)}`, `    args: ["-e", "setInterval(() => {}, 1000) // ${marker}"]`, '    readyPath: /health', 'models:', '  - id: m', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []'];
-    writeFileSync(join(scenario.home, 'slow.yaml'), `${record.join('\n')}\n`);
+    writeFileSync(join(scenario.home, 'slow.yaml'), launchedEngineYaml({ id: 'slow', baseUrl: `http://127.0.0.1:${port}/v1`, kind: 'llama.cpp', command: process.execPath, args: ['-e', `setInterval(() => {}, 1000) // ${marker}`], readyPath: '/health', model: 'm', contextWindow: 4096 }));
     expect((await scenario.cli(['provider', 'register', join(scenario.home, 'slow.yaml')])).exitCode).toBe(0);
   });
   afterAll(() => scenario?.cleanup());

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeTempHome, runCli } from '../helpers/cli.js';
 import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
 import { freePort } from '../helpers/ports.js';
+import { launchedEngineYaml } from '../helpers/scenario.js';
 import { isAlive, startServe } from '../helpers/serve.js';
 import { withStore } from '../helpers/store.js';
 
@@ -31,7 +32,7 @@ describe('serve --start-engines', () => {
     const port = await freePort();
     const deadPort = await freePort();
     const record = (id: string, base: number, args: string[]): string =>
-      ['apiVersion: syndicate/v1', 'kind: Provider', `id: ${id}`, 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${base}/v1`, 'engine:', '  kind: node-llama-cpp', '  launch:', `    command: ${JSON.stringify(process.execPath)}`, `    args: ${JSON.stringify(args)}`, '    readyPath: /health', '    coldStartSeconds: 5', 'models:', '  - id: model.gguf', '    contextWindow: 512', '    capabilityClass: small', 'deviations: []', ''].join('\n');
+      launchedEngineYaml({ id, baseUrl: `http://127.0.0.1:${base}/v1`, kind: 'node-llama-cpp', command: process.execPath, args, readyPath: '/health', coldStartSeconds: 5, model: 'model.gguf', contextWindow: 512 });
     writeFileSync(join(home, 'embedded.yaml'), record('embedded', port, [BIN, 'engine', 'serve', '--model', model, '--port', String(port)]));
     writeFileSync(join(home, 'broken.yaml'), record('broken', deadPort, ['-e', 'process.exit(7)']));
     const registered = await runCli(['provider', 'register', join(home, 'embedded.yaml'), join(home, 'broken.yaml')], { home, env });
@@ -97,7 +98,7 @@ describe('serve --start-engines stopped before it listens', () => {
       `require('node:http').createServer((q, s) => { s.writeHead(q.url === '/health' ? ${status} : 404); s.end(); }).listen(${port}, '127.0.0.1')`,
     ];
     const record = (id: string, port: number, args: string[]): string =>
-      ['apiVersion: syndicate/v1', 'kind: Provider', `id: ${id}`, 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama.cpp', '  launch:', `    command: ${JSON.stringify(process.execPath)}`, `    args: ${JSON.stringify(args)}`, '    readyPath: /health', '    coldStartSeconds: 30', 'models:', '  - id: m', '    contextWindow: 512', '    capabilityClass: small', 'deviations: []', ''].join('\n');
+      launchedEngineYaml({ id, baseUrl: `http://127.0.0.1:${port}/v1`, kind: 'llama.cpp', command: process.execPath, args, readyPath: '/health', coldStartSeconds: 30, model: 'm', contextWindow: 512 });
     const quick = await freePort();
     const never = await freePort();
     writeFileSync(join(home, 'a-quick.yaml'), record('a-quick', quick, engine(quick, 200)));
