@@ -8,6 +8,7 @@ import {
   type ProviderClass,
   type SensitivityLevel,
 } from '../common/vocabulary.js';
+import { sameOllamaModel } from '../engines/control/ollama.js';
 import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { missingCredential } from '../registry/credentials.js';
@@ -424,7 +425,7 @@ function coldSwap(provider: RegisteredProvider, model: ProviderModel, resident: 
   const others = new Map<string, SwapModel>();
   // Ollama names `x` and `x:latest` the same model (its /api/ps answer is read as both).
   const ollama = provider.record.engine?.kind === 'ollama';
-  const same = (declared: string, name: string): boolean => declared === name || (ollama && (declared === `${name}:latest` || `${declared}:latest` === name));
+  const same = (declared: string, name: string): boolean => (ollama ? sameOllamaModel(declared, name) : declared === name);
   for (const name of resident) {
     const entry = provider.record.models.find((candidate) => same(candidate.id, name));
     if (entry?.id === model.id) continue;
