@@ -27,6 +27,7 @@ import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, 
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { WIRE_OBSERVATIONS } from '../wire/observations.js';
+import { findSession, invalidatedEnvelopeError } from '../sessions/sessions.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
@@ -59,6 +60,17 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const receivedAt = input.receivedAt ?? performance.now();
   const requestId = newId('req');
   const providers = [...currentProviders(context.store)];
+  // A request naming a stored session (by id or name), from any surface, is held to its capability
+  // envelope and recorded under its id; any other session id is only recorded.
+  const session = input.sessionId === undefined ? undefined : findSession(context.store, input.sessionId);
+  if (session !== undefined) {
+    input = { ...input, sessionId: session.id };
+    const invalidated = invalidatedEnvelopeError(session);
+    if (invalidated !== undefined) {
+      recordDenial(context.store, { requestId, caller: input.caller, reasonCode: invalidated.code, message: invalidated.message, sessionId: session.id });
+      throw invalidated;
+    }
+  }
 
   let explicitProvider = input.provider;
   let request = input.request;
@@ -108,6 +120,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     ...(input.trustTier === undefined ? {} : { trustTier: input.trustTier }),
     ...(explicitProvider === undefined ? {} : { explicitProvider }),
     ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
+    ...(session === undefined ? {} : { sessionEnvelope: { sessionId: session.id, maxCapability: session.envelope.maxCapability } }),
   });
   const { plan } = routed;
   const classification: ClassificationSummary = {

@@ -109,7 +109,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         temperature: z.number().min(0).max(2).optional(),
         workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
-        session: z.string().min(1).max(200).optional().describe('session id recorded with the evidence'),
+        session: z.string().min(1).max(200).optional().describe("session id recorded with the evidence; a stored session's capability envelope (by id or name) bounds the route"),
       }),
       outputSchema: {
         answer: z.string(),

@@ -18,6 +18,10 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
     rules: ['tools', 'json', 'vision', 'capability_rule'],
     hint: 'no eligible model is tagged for what the request needs: tag a model that has it (models[].tags in its provider record, checked by `syndicate provider capabilities ID`) or send the request to one that does',
   },
+  {
+    rules: ['session_envelope'],
+    hint: "the session's capability envelope approves smaller models only: name a model within it, or approve more with `syndicate session approve SESSION --max-capability CLASS`",
+  },
   { rules: ['context_length'], hint: "the prompt does not fit any eligible model's context window: shorten or compact the conversation, or use a model with a larger contextWindow" },
   { rules: ['cost_per_request', 'cost_per_day', 'price_unknown'], hint: "the policy's cost limits exclude the rest: raise them in the policy, or price the model in its provider record" },
   { rules: ['latency_budget'], hint: "the workflow's latency budget excludes the rest: relax it in the policy" },

@@ -170,6 +170,10 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     }
 
     checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
+    const envelope = input.sessionEnvelope;
+    if (envelope !== undefined && capabilityRank(model.capabilityClass) > capabilityRank(envelope.maxCapability)) {
+      exclude('session_envelope', `capability ${model.capabilityClass} is above session ${envelope.sessionId}'s approved ${envelope.maxCapability}`);
+    }
     const { loweredMaxTokens, defaultMaxTokens } = checkContext(model, input.estimatedPromptTokens, allowance, maxTokens, outputTokens, exclude, reasons);
     const demoted = traits.json && !traits.strictJson && (record.deviations ?? []).includes('weak_json_adherence') && policy.capabilities?.weakJson !== 'exclude';
     if (demoted) reasons.push('declares weak_json_adherence: ranked after models without it');

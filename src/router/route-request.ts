@@ -9,7 +9,7 @@ import { fitContext, templateAllowance } from './context-fit.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
 import { assumedOutputTokens, planRoute } from './plan.js';
 import { imageCount, promptPieces } from './request-traits.js';
-import type { ColdStartEstimator, FirstTokenHistory, RoutePlan } from './types.js';
+import type { ColdStartEstimator, FirstTokenHistory, RouteInput, RoutePlan } from './types.js';
 
 /** The part of a classifier finding the router reports. */
 export interface RouteFinding {
@@ -66,6 +66,8 @@ export interface RouteRequestOptions {
   policyFailure?: string;
   /** Where providers' keys are looked up (`RouteContext.env`): keyless candidates rank last. */
   env?: NodeJS.ProcessEnv;
+  /** The envelope of the stored session the request names (`RouteInput.sessionEnvelope`). */
+  sessionEnvelope?: RouteInput['sessionEnvelope'];
 }
 
 export interface RoutedRequest {
@@ -97,6 +99,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
       ...(options.explicitProvider === undefined ? {} : { explicitProvider: options.explicitProvider }),
       estimatedPromptTokens,
       ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
+      ...(options.sessionEnvelope === undefined ? {} : { sessionEnvelope: options.sessionEnvelope }),
       now,
     },
     {

@@ -1,4 +1,4 @@
-import type { ProviderClass, SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
+import type { CapabilityClass, ProviderClass, SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
 import type { Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
@@ -15,6 +15,11 @@ export interface RouteInput {
   /** Only this provider may be used (e.g. `run --provider`). Every other rule still applies. */
   explicitProvider?: string;
   estimatedPromptTokens: number;
+  /**
+   * The capability envelope of the stored session the request names: models above its approved
+   * class are excluded (`session_envelope`), whoever sends the request.
+   */
+  sessionEnvelope?: { sessionId: string; maxCapability: CapabilityClass };
   /** Output tokens asked for; falls back to `request.maxTokens`, then the policy's assumption for cost. */
   maxTokens?: number;
   now?: Date;
@@ -150,6 +155,7 @@ export type ExclusionRule =
   | 'vision'
   | 'context_length'
   | 'capability_rule'
+  | 'session_envelope'
   | 'cost_per_request'
   | 'cost_per_day'
   | 'price_unknown'

@@ -302,13 +302,8 @@ export function deleteSession(store: Store, idOrName: string): DeletedSession {
  * switch, or a model (the pinned one, or any `auto` may reach) above the approved maximum.
  */
 export function checkEnvelope(store: Store, session: Session, policy: Policy): void {
-  if (session.envelope.state === 'invalidated') {
-    throw new SessionEnvelopeError(
-      'session_envelope_invalidated',
-      session.id,
-      `session ${session.id}'s capability envelope is invalidated (${session.envelope.invalidatedReason ?? 'invalidated'}): invocations are refused until a new checkpoint approves it`,
-    );
-  }
+  const invalidated = invalidatedEnvelopeError(session);
+  if (invalidated !== undefined) throw invalidated;
   const required = requiredCapability(store, session, policy);
   if (capabilityRank(required) > capabilityRank(session.envelope.maxCapability)) {
     const what = session.active.kind === 'auto' ? 'a model auto routing may pick' : `its model ${activeModelLabel(session.active)}`;
@@ -318,6 +313,16 @@ export function checkEnvelope(store: Store, session: Session, policy: Policy): v
       `session ${session.id}'s envelope approves up to ${session.envelope.maxCapability}, but ${what} is ${required}: invocations are refused until a new checkpoint approves it`,
     );
   }
+}
+
+/** The refusal for a session whose envelope a switch invalidated; undefined while it holds. */
+export function invalidatedEnvelopeError(session: Session): SessionEnvelopeError | undefined {
+  if (session.envelope.state !== 'invalidated') return undefined;
+  return new SessionEnvelopeError(
+    'session_envelope_invalidated',
+    session.id,
+    `session ${session.id}'s capability envelope is invalidated (${session.envelope.invalidatedReason ?? 'invalidated'}): invocations are refused until a new checkpoint approves it`,
+  );
 }
 
 /**

@@ -14,6 +14,8 @@ export interface ProviderSpec {
   authEnv?: string;
   price?: { inputPerMTok: number; outputPerMTok: number };
   tags?: string[];
+  /** Default: small. */
+  capabilityClass?: 'small' | 'medium' | 'large' | 'frontier';
 }
 
 /** A temporary data directory, initialised, with a policy and provider records for fake engines. */
@@ -91,7 +93,7 @@ export function providerYaml(spec: ProviderSpec): string {
     `baseUrl: ${spec.engine.baseUrl}`,
   ];
   if (spec.authEnv !== undefined) lines.push('auth:', `  env: ${spec.authEnv}`);
-  lines.push('models:', `  - id: "${model}"`, '    contextWindow: 32768', '    capabilityClass: small');
+  lines.push('models:', `  - id: "${model}"`, '    contextWindow: 32768', `    capabilityClass: ${spec.capabilityClass ?? 'small'}`);
   if (spec.tags !== undefined) lines.push(`    tags: [${spec.tags.join(', ')}]`);
   if (spec.price !== undefined) lines.push('    price:', `      inputPerMTok: ${spec.price.inputPerMTok}`, `      outputPerMTok: ${spec.price.outputPerMTok}`);
   lines.push(`deviations: [${(spec.deviations ?? []).join(', ')}]`);

@@ -30,7 +30,14 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
     await scenario.register(
       { id: 'llama', engine: llama },
-      { id: 'claude', engine: anthropic, class: 'approved_hosted', authEnv: 'FAKE_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 } },
+      {
+        id: 'claude',
+        engine: anthropic,
+        class: 'approved_hosted',
+        authEnv: 'FAKE_ANTHROPIC_KEY',
+        price: { inputPerMTok: 3, outputPerMTok: 15 },
+        capabilityClass: 'frontier',
+      },
     );
     transport = new StdioClientTransport({
       command: process.execPath,
@@ -100,6 +107,23 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect(result.isError, text(result)).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ provider: { id: 'claude', class: 'approved_hosted' }, sensitivity: 'public' });
     expect((result.structuredContent as { costUsd: number }).costUsd).toBeGreaterThan(0);
+  });
+
+  it("complete: a stored session's envelope bounds the route — a model above it is refused, one within it answers under the session's id", async () => {
+    const started = await scenario.json(['session', 'start', '--name', 'mcp-small', '--model', `llama:${defaultModel(llama)}`]);
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const sessionId = (started.document.session as { id: string }).id;
+    const hostedBefore = inferenceExchanges(anthropic).length;
+    const refused = await call('complete', { prompt: 'Name the capital of France.', provider: 'claude', session: 'mcp-small' });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toContain(`capability frontier is above session ${sessionId}'s approved small`);
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+
+    const answered = await call('complete', { prompt: 'Name the capital of France.', session: 'mcp-small' });
+    expect(answered.isError, text(answered)).toBeFalsy();
+    const structured = answered.structuredContent as Record<string, any>;
+    expect(structured.provider).toMatchObject({ id: 'llama' });
+    expect(await scenario.evidence(structured.evidenceId)).toMatchObject({ sessionId });
   });
 
   it('classify: the level and masked findings, nothing sent anywhere', async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { CapabilityClass } from '../../../src/common/vocabulary.js';
 import { createGateway, listenGateway, type Gateway, type GatewayOptions, type RunningGateway } from '../../../src/gateway/index.js';
 import { invoke } from '../../../src/invoke/pipeline.js';
 import type { PipelineContext } from '../../../src/invoke/types.js';
@@ -19,8 +20,15 @@ export interface TestProvider {
   class: 'local' | 'approved_hosted' | 'restricted_hosted';
   wire: 'openai' | 'anthropic';
   baseUrl: string;
-  /** `contextWindow` defaults to 32 768. */
-  models: { id: string; contextWindow?: number; tags?: string[]; aliases?: string[]; price?: { inputPerMTok: number; outputPerMTok: number } }[];
+  /** `contextWindow` defaults to 32 768, `capabilityClass` to medium. */
+  models: {
+    id: string;
+    contextWindow?: number;
+    capabilityClass?: CapabilityClass;
+    tags?: string[];
+    aliases?: string[];
+    price?: { inputPerMTok: number; outputPerMTok: number };
+  }[];
   /** Engine kind for local records (drives health probing of resident models). */
   engine?: 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio';
   /** Reference FAKE_UPSTREAM_KEY (hosted fakes check that a key is sent). */
@@ -63,7 +71,7 @@ export async function registerTestProvider(store: Store, provider: TestProvider)
       models: provider.models.map((model) => ({
         id: model.id,
         contextWindow: model.contextWindow ?? 32_768,
-        capabilityClass: 'medium',
+        capabilityClass: model.capabilityClass ?? 'medium',
         ...(model.tags === undefined ? {} : { tags: model.tags }),
         ...(model.aliases === undefined ? {} : { aliases: model.aliases }),
         ...(model.price === undefined ? {} : { price: model.price }),

@@ -241,6 +241,16 @@ describe('required capabilities', () => {
     const prosePlan = planRoute(input({ request: textRequest('write a poem about the sea') }), context([tiny, coder], { policy }));
     expect(order(prosePlan).sort()).toEqual(['coder:qwen-coder', 'tiny:tiny']);
   });
+
+  it("a stored session's envelope excludes the models above its approved class, and only those", () => {
+    const tiny = provider({ id: 'tiny', models: [{ id: 'tiny', capabilityClass: 'small' }] });
+    const coder = provider({ id: 'coder', models: [{ id: 'qwen-coder', capabilityClass: 'medium' }] });
+    const big = provider({ id: 'big', models: [{ id: 'big-model', capabilityClass: 'large' }] });
+    const plan = planRoute(input({ sessionEnvelope: { sessionId: 'ses_1', maxCapability: 'medium' } }), context([tiny, coder, big]));
+    expect(order(plan).sort()).toEqual(['coder:qwen-coder', 'tiny:tiny']);
+    expect(exclusionOf(plan, 'big:big-model')).toMatchObject({ rules: ['session_envelope'], reasons: ["capability large is above session ses_1's approved medium"] });
+    expect(plan.explanation).toContain("big:big-model (local) — capability large is above session ses_1's approved medium");
+  });
 });
 
 describe('context window', () => {
