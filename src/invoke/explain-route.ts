@@ -7,6 +7,7 @@ import { attemptQueue, widestClass } from '../router/fallback.js';
 import { recentFirstTokens } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
+import { findSession, invalidatedEnvelopeError } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 
@@ -24,6 +25,8 @@ export interface RouteQuestion {
   sensitivity?: SensitivityLevel;
   trustTier?: string;
   maxTokens?: number;
+  /** A stored session (id or name) bounds the route by its envelope, as it bounds `complete` and the gateway; any other id changes nothing. */
+  session?: string;
 }
 
 /** A candidate `run` would skip before calling it (its key is not set). */
@@ -61,6 +64,9 @@ export async function explainRoute(
   const providers = listProviders(store);
   const named = namedProviderError(question.provider, providers);
   if (named !== undefined) throw named;
+  const session = question.session === undefined ? undefined : findSession(store, question.session);
+  const invalidated = session === undefined ? undefined : invalidatedEnvelopeError(session);
+  if (invalidated !== undefined) throw invalidated;
   const routed = await routeRequest({
     request: {
       model: question.model,
@@ -76,6 +82,7 @@ export async function explainRoute(
     ...(question.trustTier === undefined ? {} : { trustTier: question.trustTier }),
     ...(question.provider === undefined ? {} : { explicitProvider: question.provider }),
     ...(question.maxTokens === undefined ? {} : { maxTokens: question.maxTokens }),
+    ...(session === undefined ? {} : { sessionEnvelope: { sessionId: session.id, maxCapability: session.envelope.maxCapability } }),
     store,
     env,
     ...(options.policyFailure === undefined ? {} : { policyFailure: options.policyFailure }),

@@ -224,6 +224,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         workflow: z.enum(WORKFLOW_CLASSES).optional(),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
         maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
+        session: z.string().min(1).max(200).optional().describe("a stored session (id or name): its capability envelope bounds the route, as for `complete`"),
       }),
       outputSchema: {
         classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
@@ -250,6 +251,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
             ...(input.sensitivity === undefined ? {} : { sensitivity: input.sensitivity }),
             ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
             ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),
+            ...(input.session === undefined ? {} : { session: input.session }),
           },
           { env, ...(failure === undefined ? {} : { policyFailure: failure }) },
         );

@@ -185,6 +185,30 @@ describe('syndicate session, provider switch and run --session', () => {
     ]);
   });
 
+  it('route --session shows the route the envelope leaves, and refuses as run does while the envelope is invalidated', async () => {
+    const id = await startSession(['--name', 'route-bound', '--model', 'local:chat-wide']);
+    const bounded = await scenario.json(['route', 'Name the capital of France.', '--session', 'route-bound']);
+    expect(bounded.result.exitCode, bounded.result.stderr).toBe(0);
+    const plan = bounded.document.plan as { candidates: { model: string }[]; excluded: { provider: string; model: string; rules: string[]; reasons: string[] }[] };
+    expect(plan.candidates.map((candidate) => candidate.model).sort()).toEqual(['chat-narrow', 'chat-wide']);
+    expect(plan.excluded.filter((exclusion) => exclusion.rules.includes('session_envelope')).map((exclusion) => `${exclusion.provider}:${exclusion.model}`).sort()).toEqual([
+      'claude:claude-sonnet-4-20250514',
+      'local:chat-large',
+    ]);
+    // Without the session nothing is excluded for it.
+    const unbounded = await scenario.json(['route', 'Name the capital of France.']);
+    expect(JSON.stringify(unbounded.document.plan)).not.toContain('session_envelope');
+    const pinned = await scenario.cli(['route', 'Name the capital of France.', '--session', id, '--model', 'local:chat-large', '--explain']);
+    expect(pinned.exitCode).toBe(4);
+    expect(pinned.stdout).toContain(`capability large is above session ${id}'s approved small`);
+
+    const switched = await scenario.cli(['provider', 'switch', 'local:chat-large', '--session', id]);
+    expect(switched.exitCode, switched.stderr).toBe(0);
+    const invalidated = await scenario.json(['route', 'Name the capital of France.', '--session', id]);
+    expect(invalidated.result.exitCode).toBe(4);
+    expect(invalidated.document.error).toMatchObject({ code: 'session_envelope_invalidated' });
+  });
+
   it('a failed invocation leaves the session unchanged', async () => {
     const id = await startSession(['--model', 'local:chat-wide']);
     await run('Name the capital of France.', id);

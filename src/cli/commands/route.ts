@@ -12,6 +12,7 @@ interface RouteOptions {
   provider?: string;
   trustTier?: string;
   maxTokens?: string;
+  session?: string;
   explain?: boolean;
 }
 
@@ -28,6 +29,7 @@ export function routeCommand(): Command {
     .option('--provider <id>', 'only consider this provider (every rule still applies)')
     .option('--trust-tier <tier>', "the caller's trust tier (default: the policy's default tier)")
     .option('--max-tokens <n>', 'output tokens the request would ask for')
+    .option('--session <id>', "a stored session (id or name): its capability envelope bounds the route, as for `run`, the gateway and MCP")
     .option('--explain', 'print every rule applied and every exclusion with its reason')
     .addHelpText('after', '\nExample:\n  $ syndicate route --explain "refactor this function"\n  $ echo "my password is hunter2" | syndicate route --json')
     .action(async (prompt: string | undefined, options: RouteOptions, command: Command) => {
@@ -52,6 +54,7 @@ export function routeCommand(): Command {
           ...(options.sensitivity === undefined ? {} : { sensitivity: options.sensitivity as SensitivityLevel }),
           ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
           ...(maxTokens === undefined ? {} : { maxTokens }),
+          ...(options.session === undefined ? {} : { session: options.session }),
         });
         const { plan, classification, skipped } = routed;
         const { output } = context;
