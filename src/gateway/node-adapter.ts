@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { readLimitedBody } from '../common/http-body.js';
 import { listenFailure } from '../common/listen.js';
 import { checkLoopbackUrl } from '../common/loopback.js';
@@ -88,7 +88,7 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   const receivedAt = performance.now();
   const cancellation = new AbortController();
   // A client that goes away before its answer is complete cancels the upstream call.
-  outgoing.once('close', () => {
+  whenReplyGone(outgoing, () => {
     if (!outgoing.writableFinished) cancellation.abort();
   });
   const call: GatewayCall = {
@@ -118,7 +118,7 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   const channel = reply.body;
   if (typeof channel !== 'string') {
     outgoing.writeHead(reply.status, reply.headers);
-    outgoing.once('close', () => {
+    whenReplyGone(outgoing, () => {
       if (!outgoing.writableFinished) channel.cancel();
     });
     // A write racing a socket that just died must not crash the process: the stream is over.
@@ -132,6 +132,46 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   reply.headers['content-length'] = String(Buffer.byteLength(channel));
   outgoing.writeHead(reply.status, reply.headers);
   outgoing.end(channel);
+}
+
+/** Per connection: its replies not closed yet, each with what to do when it goes. */
+const repliesOnSocket = new WeakMap<Socket, Map<ServerResponse, (() => void)[]>>();
+
+/**
+ * Calls back once, when `response` closes or its connection does, whichever comes first. node
+ * never closes a reply queued behind another on a pipelined connection that died (only the one
+ * on the socket), so the connection is watched too — without it such a request would run its
+ * upstream call for nobody and its reply would be kept for ever. One listener per connection
+ * and one per reply, however many callbacks and however deep the pipelining.
+ */
+function whenReplyGone(response: ServerResponse, callback: () => void): void {
+  const socket = response.req.socket;
+  let replies = repliesOnSocket.get(socket);
+  if (replies === undefined) {
+    const created = new Map<ServerResponse, (() => void)[]>();
+    replies = created;
+    repliesOnSocket.set(socket, created);
+    const closeAll = (): void => {
+      for (const reply of [...created.keys()]) replyGone(created, reply);
+    };
+    if (socket.destroyed) queueMicrotask(closeAll);
+    else socket.once('close', closeAll);
+  }
+  const callbacks = replies.get(response);
+  if (callbacks !== undefined) {
+    callbacks.push(callback);
+    return;
+  }
+  replies.set(response, [callback]);
+  const known = replies;
+  response.once('close', () => replyGone(known, response));
+}
+
+function replyGone(replies: Map<ServerResponse, (() => void)[]>, response: ServerResponse): void {
+  const callbacks = replies.get(response);
+  if (callbacks === undefined) return;
+  replies.delete(response);
+  for (const callback of callbacks) callback();
 }
 
 /** A request still receiving its body after requestTimeout: 408 and the connection closed, as node does. */
@@ -181,7 +221,7 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
   const open = new Map<ServerResponse, number>();
   server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
     open.set(response, Date.now());
-    response.once('close', () => open.delete(response));
+    whenReplyGone(response, () => open.delete(response));
   });
   await new Promise<void>((resolve, reject) => {
     const refused = (error: Error): void => reject(listenFailure(error, options.host, options.port));

@@ -6,7 +6,7 @@ import { UpstreamError } from '../../../src/errors.js';
 import { pathOf } from '../../../src/gateway/app.js';
 import { createGateway, listenGateway, type AccessLogEntry, type RunningGateway } from '../../../src/gateway/index.js';
 import { nodeRequestListener } from '../../../src/gateway/node-adapter.js';
-import type { InvocationResult, PipelineContext } from '../../../src/invoke/types.js';
+import type { InvocationInput, InvocationResult, PipelineContext } from '../../../src/invoke/types.js';
 import { GatewayMetrics } from '../../../src/metrics/prometheus.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { openStore, type Store } from '../../../src/store/store.js';
@@ -94,7 +94,7 @@ describe('node:http adapter: graceful close', () => {
 
   /** A gateway core over an in-memory store whose invocations end as `invoke` says (default: never called). */
   const gatewayWith = (
-    invoke: () => Promise<InvocationResult> = async () => {
+    invoke: (context: PipelineContext, input: InvocationInput) => Promise<InvocationResult> = async () => {
       throw new Error('not called');
     },
   ) => {
@@ -173,6 +173,7 @@ describe('node:http adapter: graceful close', () => {
     const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0, headersTimeoutMs: 500, requestTimeoutMs: 500 });
     try {
       const { socket, state } = await connect(running.port);
+      const sentAt = Date.now();
       socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
       await new Promise((resolve) => setTimeout(resolve, 100));
       const started = Date.now();
@@ -182,12 +183,48 @@ describe('node:http adapter: graceful close', () => {
       });
       await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 3000))]);
       expect(closed).toBe(true);
-      // Its time counts from its arrival, 100 ms before the close began.
-      expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+      // Its time counts from its arrival (after it was sent), not from the close, which began ~100 ms later.
+      expect(Date.now() - sentAt).toBeGreaterThanOrEqual(495);
+      expect(Date.now() - started).toBeLessThan(500);
       await closedWithin(state, 1000);
       expect(state.received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
       expect(state.closed).toBe(true);
       socket.destroy();
+    } finally {
+      running.server.closeAllConnections();
+      store.close();
+    }
+  });
+
+  it('a client that goes away cancels every request it sent, the ones pipelined behind the first too (node never closes their replies)', async () => {
+    const cancelled: string[] = [];
+    const { store, gateway } = gatewayWith(
+      (_context, input) =>
+        new Promise<InvocationResult>((_resolve, reject) => {
+          // An upstream that takes its time: only the client going away ends it.
+          input.signal?.addEventListener('abort', () => {
+            cancelled.push(JSON.stringify(input.request.messages));
+            reject(new Error('cancelled'));
+          });
+        }),
+    );
+    const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
+    try {
+      const request = (text: string): string => {
+        const body = JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: text }] });
+        return `POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      };
+      const { socket } = await connect(running.port);
+      socket.write(request('first') + request('second') + request('third'));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      socket.destroy();
+      const deadline = Date.now() + 2000;
+      while (cancelled.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(cancelled.map((messages) => (JSON.parse(messages) as { content: { text: string }[] }[])[0]?.content[0]?.text).sort()).toEqual(['first', 'second', 'third']);
+      // Nothing is left for the shutdown to wait for.
+      let closed = false;
+      await Promise.race([running.close().then(() => (closed = true)), new Promise((resolve) => setTimeout(resolve, 2000))]);
+      expect(closed).toBe(true);
     } finally {
       running.server.closeAllConnections();
       store.close();
