@@ -179,7 +179,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       const checked = `(checked ${modelHealth.checkedAt})`;
       if (modelHealth.state === 'rate_limited') {
         retryAfterSeconds = waitMs / 1000;
-        exclude('rate_limited', `model ${model.id} rate-limited for another ${Math.ceil(retryAfterSeconds)} s${until}, ${provider.id}'s other models stay routable: ${modelHealth.reason ?? 'HTTP 429'} ${checked}`);
+        const others = record.models.length > 1 ? `, ${provider.id}'s other models stay routable` : '';
+        exclude('rate_limited', `model ${model.id} rate-limited for another ${Math.ceil(retryAfterSeconds)} s${until}${others}: ${modelHealth.reason ?? 'HTTP 429'} ${checked}`);
       } else {
         const label = modelHealth.cause === 'not_found' ? `model ${model.id} not served by ${provider.id}` : `model ${model.id} failing`;
         exclude('unhealthy', `${label}, held back for another ${Math.ceil(waitMs / 1000)} s${until}: ${modelHealth.reason ?? 'down'} ${checked}`);

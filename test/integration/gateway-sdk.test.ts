@@ -315,7 +315,8 @@ describe('OpenAI client', () => {
     expect(heldError.status).toBe(429);
     expect(heldError.code).toBe('rate_limited');
     expect(heldError.headers.get('retry-after')).toBe('1');
-    expect(heldError.message).toMatch(/rate-limited for another 1 s: ollama answered HTTP 429/);
+    // The one model of that engine is held back (a 429 is the model's own), for the 1 s asked.
+    expect(heldError.message).toMatch(/ollama:llama3\.2:latest: model llama3\.2:latest rate-limited for another 1 s \(until [^)]+\): ollama answered HTTP 429/);
     expect(heldError.message).not.toContain('unreachable');
     const anthropicHeld = await anthropicClient(failing)
       .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] })
