@@ -665,6 +665,8 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
       failure = new UpstreamError(`the upstream reported an error in the stream: ${accumulator.error.message}`, {
         code: 'upstream_stream_error',
         isRetryable: true,
+        // Anthropic reports an overloaded model in the stream too (`event: error`, `overloaded_error`): that model's, not the provider's.
+        ...(accumulator.error.errorType === 'overloaded_error' ? { condition: 'model_overloaded' as const } : {}),
       });
     } else if (!accumulator.ended) {
       // The body ended normally here (a reset, timeout or abort throws out of the loop above). After

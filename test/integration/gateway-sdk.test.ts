@@ -1083,3 +1083,47 @@ describe('a hosted provider that rate-limits or lacks one model: that provider:m
     gateway.pipeline.health = new HealthMonitor();
   });
 });
+
+describe('an Anthropic model overloaded in the stream (`event: error`, overloaded_error): that model is counted, not its provider', () => {
+  const OPUS = 'claude-opus-4-1-20250805';
+  const HAIKU = 'claude-haiku-4-5-20251001';
+  // What the Messages API streams when the model is overloaded after the response started (its documented error event).
+  const OVERLOADED_STREAM =
+    `event: message_start\ndata: {"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","content":[],"model":"${OPUS}","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}}\n\n` +
+    'event: ping\ndata: {"type": "ping"}\n\n' +
+    'event: error\ndata: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}\n\n';
+  let anthropicApi: FakeEngine;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    anthropicApi = await startFakeEngine({ kind: 'anthropic', models: [{ id: OPUS }, { id: HAIKU }], replay: { stream: OVERLOADED_STREAM } });
+    gateway = await startTestGateway({
+      providers: [{ id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: anthropicApi.baseUrl, auth: true, models: [{ id: OPUS, price: { inputPerMTok: 15, outputPerMTok: 75 } }, { id: HAIKU, price: { inputPerMTok: 1, outputPerMTok: 5 } }] }],
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await anthropicApi?.close();
+  });
+
+  const streamed = (model: string): Promise<Response> =>
+    fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': TEST_TOKEN, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model, max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
+    });
+  const posts = (): number => anthropicApi.exchanges.filter((exchange) => exchange.method === 'POST').length;
+
+  it('three in a row take opus out; haiku, non-streamed, still answers (3 provider failures in a row would have taken claude out)', async () => {
+    for (let call = 0; call < 3; call += 1) expect((await streamed(`claude:${OPUS}`)).status).toBe(503);
+    expect(posts()).toBe(3);
+    const held = await streamed(`claude:${OPUS}`);
+    expect(held.status).toBe(503);
+    expect(await held.text()).toContain(`model ${OPUS} failing, held back for another`);
+    expect(posts()).toBe(3);
+    const haiku = await anthropicClient(gateway).messages.create({ model: `claude:${HAIKU}`, max_tokens: 64, messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+    expect(haiku.content).toEqual([expect.objectContaining({ type: 'text', text: DEFAULT_ANSWER })]);
+    expect(posts()).toBe(4);
+  });
+});
