@@ -187,6 +187,14 @@ export class SessionContextTooLongError extends SyndicateError {
   }
 }
 
+/**
+ * What an upstream's error answer says it is about, when it says (`upstreamConditionOf` in
+ * src/wire/error-scope.ts): the model asked for alone — its rate limit (`model_rate_limited`), its
+ * capacity (`model_overloaded`), its absence (`model_not_found`) — or the whole account
+ * (`account_limited`: credit, spend or plan exhausted).
+ */
+export type UpstreamCondition = 'model_rate_limited' | 'model_overloaded' | 'model_not_found' | 'account_limited';
+
 /** Exit 5: the upstream failed — unreachable, timeout, non-2xx after fallback. */
 export class UpstreamError extends SyndicateError {
   /** HTTP status when the upstream answered, undefined when it never did. */
@@ -194,15 +202,18 @@ export class UpstreamError extends SyndicateError {
   readonly isRetryable: boolean;
   /** How long the upstream asked to wait before retrying (its Retry-After), when it said. */
   readonly retryAfterSeconds: number | undefined;
+  /** What the upstream's error answer says it concerns, when it says; undefined: nothing recognised. */
+  readonly condition: UpstreamCondition | undefined;
 
   constructor(
     message: string,
-    options: SyndicateErrorOptions & { status?: number; isRetryable?: boolean; code?: string; retryAfterSeconds?: number } = {},
+    options: SyndicateErrorOptions & { status?: number; isRetryable?: boolean; code?: string; retryAfterSeconds?: number; condition?: UpstreamCondition } = {},
   ) {
     super(options.code ?? 'upstream_failure', ExitCode.upstream, message, options);
     this.status = options.status;
     this.isRetryable = options.isRetryable ?? (options.status === undefined || isRetryableStatus(options.status));
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.condition = options.condition;
   }
 }
 

@@ -17,24 +17,27 @@ const SHOWN_MODELS = 8;
 
 /**
  * A request named a model nothing registered serves: the hint lists what it could send instead
- * — models of providers that can take a request now first, then the others marked with why not
- * (`unservable`: its engine is down, its key is not set), at most `SHOWN_MODELS` of them.
+ * — models that can take a request now first, then the others marked with why not
+ * (`unservable`: its engine is down, its key is not set, the model itself is held down), at most
+ * `SHOWN_MODELS` of them.
  * Retired providers are left out: they are never called.
  */
 export function unknownModelError(
   model: string,
   providers: readonly RegisteredProvider[],
   explicitProvider: string | undefined,
-  unservable: (provider: RegisteredProvider) => string | undefined,
+  unservable: (provider: RegisteredProvider, model: string) => string | undefined,
 ): UnknownModelError {
   const servable: string[] = [];
   const others: { name: string; why: string }[] = [];
   for (const provider of providers) {
     if (provider.retiredAt !== null || (explicitProvider !== undefined && provider.id !== explicitProvider)) continue;
-    const names = provider.record.models.flatMap((entry) => [`${provider.id}:${entry.id}`, ...(entry.aliases ?? [])]);
-    const why = unservable(provider);
-    if (why === undefined) servable.push(...names);
-    else others.push(...names.map((name) => ({ name, why })));
+    for (const entry of provider.record.models) {
+      const names = [`${provider.id}:${entry.id}`, ...(entry.aliases ?? [])];
+      const why = unservable(provider, entry.id);
+      if (why === undefined) servable.push(...names);
+      else others.push(...names.map((name) => ({ name, why })));
+    }
   }
   const listed = [...servable, ...others.map(({ name, why }) => `${name} (${why})`)];
   const shown = listed.length > SHOWN_MODELS ? `${listed.slice(0, SHOWN_MODELS).join(', ')} and ${listed.length - SHOWN_MODELS} more` : listed.join(', ');
@@ -79,18 +82,25 @@ export function unknownModelOf(
   model: string,
   providers: readonly RegisteredProvider[],
   explicitProvider: string | undefined,
-  unservable: (provider: RegisteredProvider) => string | undefined,
+  unservable: (provider: RegisteredProvider, model: string) => string | undefined,
 ): UnknownModelError | undefined {
   if (providers.length === 0 || selectModels(model, providers, explicitProvider).pairs.length > 0) return undefined;
   return unknownModelError(model, providers, explicitProvider, unservable);
 }
 
-/** Why a provider cannot take a request now, for an unknown-model hint: blocked, its key unset, or down as last seen (unknown counts as servable). */
-export function unservableReason(env: NodeJS.ProcessEnv, health: HealthMonitor): (provider: RegisteredProvider) => string | undefined {
-  return (provider) => {
+/**
+ * Why a provider:model cannot take a request now, for an unknown-model hint: its provider blocked,
+ * its key unset, or down as last seen, or the model itself held down (not served by its provider,
+ * or overloaded call after call). Unknown counts as servable.
+ */
+export function unservableReason(env: NodeJS.ProcessEnv, health: HealthMonitor): (provider: RegisteredProvider, model: string) => string | undefined {
+  return (provider, model) => {
     if (provider.record.class === 'blocked') return 'blocked';
     const missingKey = missingCredential(provider.record, env);
     if (missingKey !== undefined) return `key ${missingKey} not set`;
-    return health.known(provider)?.state === 'down' ? 'down' : undefined;
+    if (health.known(provider)?.state === 'down') return 'down';
+    const held = health.knownModels(provider)[model];
+    if (held?.state !== 'down') return undefined;
+    return held.cause === 'not_found' ? 'not served by its provider' : 'down';
   };
 }

@@ -25,6 +25,7 @@ import { retryAfterSeconds } from '../transport/retry-after.js';
 import type { WireAdapter } from '../wire/adapter.js';
 import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
+import { upstreamConditionOf } from '../wire/error-scope.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { WIRE_OBSERVATIONS } from '../wire/observations.js';
 import { findSession, invalidatedEnvelopeError } from '../sessions/sessions.js';
@@ -205,14 +206,15 @@ function unavailableHint(
     const failure = failures[index];
     if (failure === undefined || failure.code === 'credential_missing') return [];
     const call = callFailureOf(failure, report.status);
-    const identity = { provider: report.provider.id, local: report.provider.class === 'local' };
+    const ofModel = call.kind === 'model_not_found' || (call.kind !== 'unreachable' && call.scope === 'model');
+    const identity = { provider: report.provider.id, ...(ofModel ? { model: report.model } : {}), local: report.provider.class === 'local' };
     if (call.kind === 'rate_limited') return [{ ...identity, kind: 'rate_limited', ...(call.retryAfterSeconds === undefined ? {} : { retryInSeconds: call.retryAfterSeconds }) }];
     if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
-    // Failed calls in a row may have taken it out of a gateway's later requests: then say for how long.
+    // Failed calls in a row (a missing model at once) may have taken it out of a gateway's later requests: then say for how long.
     const provider = context.longRunning === true ? providers.find((entry) => entry.id === report.provider.id) : undefined;
-    const health = provider === undefined ? undefined : context.health.known(provider);
+    const health = provider === undefined ? undefined : ofModel ? context.health.knownModels(provider)[report.model] : context.health.known(provider);
     const heldOutMs = health?.state === 'down' ? health.retryAfterMs : undefined;
-    return [{ ...identity, kind: 'failing', ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
+    return [{ ...identity, kind: call.kind === 'model_not_found' ? 'not_found' : 'failing', ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
   });
   const hint = hintForUnavailable(unavailable);
   return missingKeys.length > 0 ? `${hint}; for the skipped hosted provider(s): ${exports}` : hint;
@@ -420,9 +422,11 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       error: { code: error.code, message: error.message },
     });
     // A caller that went away says nothing about the provider's health, nor does a request the
-    // provider refused for its content (another request may well succeed).
-    const refusedThisRequest = options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status);
-    if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status));
+    // provider refused for its content (another request may well succeed) — unless it refused it
+    // for naming a model it does not serve (llama.cpp's router and Zhipu answer that with a 400).
+    const missingModel = error instanceof UpstreamError && error.condition === 'model_not_found';
+    const refusedThisRequest = options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && !missingModel;
+    if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status), candidate.model);
     const attemptReport = report({
       outcome: 'failed',
       evidenceId,
@@ -449,12 +453,21 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     const body = await response.text().catch(() => '');
     const wireError = adapter.decodeError(response.status, body);
     const retryAfter = retryAfterSeconds(response.headers);
+    // Whether the answer concerns this model alone (its rate limit, overload or absence) or the account.
+    const condition = upstreamConditionOf(response.status, body);
     const failure = new UpstreamError(`${provider.id} answered HTTP ${response.status}: ${wireError.message}`, {
       code: response.status === 429 ? 'upstream_rate_limited' : 'upstream_http_error',
       status: response.status,
-      isRetryable: wireError.isRetryable,
+      // A model its provider does not serve never saw the request: the next candidate may take it.
+      isRetryable: wireError.isRetryable || condition === 'model_not_found',
       ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
-      hint: wireError.isRetryable ? 'the upstream is overloaded or failing; retry later' : 'the upstream rejected the request; check the model and settings',
+      ...(condition === undefined ? {} : { condition }),
+      hint:
+        condition === 'model_not_found'
+          ? `${provider.id} does not serve ${candidate.model}: fix the model id in its provider record, or load the model into the engine`
+          : wireError.isRetryable
+            ? 'the upstream is overloaded or failing; retry later'
+            : 'the upstream rejected the request; check the model and settings',
     });
     return fail(failure, response.status === 429 ? ['rate_limited'] : ['upstream_error'], { status: response.status });
   }
@@ -537,7 +550,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   finished?.catch((error: unknown) => context.onBackgroundError?.(error));
   // A cold local model's first token includes its load, which the plan counts apart: like the
   // evidence seed (recentFirstTokens), the live figure leaves cold answers out.
-  context.health.reportSuccess(provider, firstTokenMs === undefined || candidate.warm === false ? undefined : { model: candidate.model, firstTokenMs });
+  context.health.reportSuccess(provider, { model: candidate.model, ...(firstTokenMs === undefined || candidate.warm === false ? {} : { firstTokenMs }) });
   return {
     kind: 'success',
     result: {
@@ -665,6 +678,8 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
       failure = new UpstreamError(`the upstream reported an error in the stream: ${accumulator.error.message}`, {
         code: 'upstream_stream_error',
         isRetryable: true,
+        // Anthropic reports an overloaded model in the stream too (`event: error`, `overloaded_error`): that model's, not the provider's.
+        ...(accumulator.error.errorType === 'overloaded_error' ? { condition: 'model_overloaded' as const } : {}),
       });
     } else if (!accumulator.ended) {
       // The body ended normally here (a reset, timeout or abort throws out of the loop above). After

@@ -2,7 +2,7 @@ import { UpstreamError, type SyndicateError } from '../errors.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
-import type { HealthSnapshot, LiveFirstTokens, ProviderHealth, WarmSnapshot } from './types.js';
+import type { HealthSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, WarmSnapshot } from './types.js';
 
 /** Reads JSON metadata from a local engine; injectable for tests. */
 export type EngineProbe = (url: string, timeoutMs: number) => Promise<unknown>;
@@ -22,14 +22,30 @@ export interface HealthMonitorOptions {
   probe?: EngineProbe;
 }
 
-/** What one failed call says about its provider, as the pipeline reports it. */
+/**
+ * Whom a failure holds back: the provider (every model of it), or only the model the call was for
+ * (its other models stay routable). What nothing says is about one model is the provider's.
+ */
+export type FailureScope = 'provider' | 'model';
+
+/** What one failed call says about its provider or model, as the pipeline reports it. */
 export type CallFailure =
-  /** Nothing answered: connection refused or reset before any response, a name that does not resolve, a connect timeout. */
+  /** Nothing answered: connection refused or reset before any response, a name that does not resolve, a connect timeout. Always the provider's. */
   | { kind: 'unreachable'; reason: string }
-  /** It answered 429: held back for as long as it asked, or `rateLimitDefaultMs`. */
-  | { kind: 'rate_limited'; reason: string; retryAfterSeconds?: number }
-  /** It answered, but this call failed: a 5xx or other error status, a broken or malformed answer, a timeout after connecting. */
-  | { kind: 'error'; reason: string };
+  /**
+   * It answered 429: held back for as long as it asked, or `rateLimitDefaultMs` — that model alone
+   * (`scope: 'model'`, the default of hosted APIs' per-model limits), or the provider when the answer
+   * says the account is exhausted.
+   */
+  | { kind: 'rate_limited'; reason: string; retryAfterSeconds?: number; scope?: FailureScope }
+  /** It answered that the model does not exist (404 `model_not_found` and the like): that model is out for the TTL. */
+  | { kind: 'model_not_found'; reason: string }
+  /**
+   * It answered, but this call failed: a 5xx or other error status, a broken or malformed answer, a
+   * timeout after connecting — counted against the provider, or against the model alone when the
+   * answer says the model is overloaded (Anthropic's 529).
+   */
+  | { kind: 'error'; reason: string; scope?: FailureScope };
 
 /** Transport failures that, before any response, mean nothing answered: refused, unresolved, no connection in time, reset. */
 const NOTHING_ANSWERED_CODES = new Set(['upstream_unreachable', 'upstream_connect_timeout', 'upstream_reset']);
@@ -40,12 +56,19 @@ const NOTHING_ANSWERED_CODES = new Set(['upstream_unreachable', 'upstream_connec
  * middle of one only that this call failed.
  */
 export function callFailureOf(error: SyndicateError, status: number | undefined): CallFailure {
+  const condition = error instanceof UpstreamError ? error.condition : undefined;
   if (status === 429) {
     const retryAfterSeconds = error instanceof UpstreamError ? error.retryAfterSeconds : undefined;
-    return { kind: 'rate_limited', reason: error.message, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
+    return {
+      kind: 'rate_limited',
+      reason: error.message,
+      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+      scope: condition === 'account_limited' ? 'provider' : 'model',
+    };
   }
   if (status === undefined && NOTHING_ANSWERED_CODES.has(error.code)) return { kind: 'unreachable', reason: error.message };
-  return { kind: 'error', reason: error.message };
+  if (condition === 'model_not_found') return { kind: 'model_not_found', reason: error.message };
+  return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider' };
 }
 
 interface Observation {
@@ -65,10 +88,22 @@ interface RateLimit {
   baseUrl: string;
 }
 
-/** The failed calls of a provider since its last success or its last time marked down. */
+/** The failed calls of a provider (or of one model) since its last success or its last time marked down. */
 interface FailureRun {
   at: number[];
   baseUrl: string;
+}
+
+/** One model of a provider held out of routes: rate-limited, not served, or overloaded call after call. */
+interface ModelHold {
+  health: ProviderHealth;
+  until: number;
+  baseUrl: string;
+}
+
+/** The key of a provider:model in the per-model maps (model ids hold `:` and `/`, never a newline). */
+function modelKey(providerId: string, model: string): string {
+  return `${providerId}\n${model}`;
 }
 
 /**
@@ -83,6 +118,16 @@ interface FailureRun {
  * - any other failure (5xx, an HTML error page, a broken stream, a timeout after connecting)
  *   fails that call only; `failureThreshold` (3) of them in a row within the TTL mark it down
  *   for the TTL — a circuit breaker. A success resets the count.
+ *
+ * Failures whose answer says they concern the model asked for hold back that provider:model
+ * alone, and the provider's other models stay routable (`knownModels`, `modelSnapshot`):
+ * - a 429 (hosted APIs limit each model apart), for its Retry-After, unless it says the account
+ *   is exhausted (then the provider, as above);
+ * - a model the provider says does not exist (404 `model_not_found` and the like): out for the TTL;
+ * - an overloaded model (Anthropic's 529): counted for that model alone, out for the TTL at the
+ *   threshold.
+ * Nothing answering, auth failures and every other failure stay the provider's: they say nothing
+ * about one model, and holding back more never sends a request anywhere the policy did not allow.
  */
 export class HealthMonitor {
   private readonly ttlMs: number;
@@ -98,6 +143,9 @@ export class HealthMonitor {
   private readonly firstTokens = new Map<string, { baseUrl: string; byModel: Map<string, number> }>();
   private readonly rateLimits = new Map<string, RateLimit>();
   private readonly failureRuns = new Map<string, FailureRun>();
+  /** `modelKey(provider, model)` -> its hold; provider-wide state above always comes first. */
+  private readonly modelHolds = new Map<string, ModelHold>();
+  private readonly modelFailureRuns = new Map<string, FailureRun>();
 
   constructor(options: HealthMonitorOptions = {}) {
     this.ttlMs = options.ttlMs ?? 5000;
@@ -145,12 +193,22 @@ export class HealthMonitor {
     return snapshot;
   }
 
-  /** The pipeline reports a failed call; see the class comment for what each kind does. */
-  reportFailure(provider: RegisteredProvider, failure: CallFailure): void {
+  /**
+   * The pipeline reports a failed call of `model` (see the class comment for what each kind does).
+   * Without the model, every failure is the provider's.
+   */
+  reportFailure(provider: RegisteredProvider, failure: CallFailure, model?: string): void {
     const now = this.now();
     const baseUrl = provider.record.baseUrl;
+    // The model the failure holds back on its own, when it concerns one model only.
+    const heldModel = failure.kind === 'model_not_found' || ('scope' in failure && failure.scope === 'model') ? model : undefined;
     if (failure.kind === 'rate_limited') {
       const waitMs = failure.retryAfterSeconds === undefined ? this.rateLimitDefaultMs : failure.retryAfterSeconds * 1000;
+      if (heldModel !== undefined) {
+        const health: ProviderHealth = { state: 'rate_limited', checkedAt: new Date(now).toISOString(), reason: failure.reason };
+        this.modelHolds.set(modelKey(provider.id, heldModel), { health, until: now + waitMs, baseUrl });
+        return;
+      }
       this.rateLimits.set(provider.id, { until: now + waitMs, reason: failure.reason, observedAt: now, baseUrl });
       return;
     }
@@ -158,24 +216,39 @@ export class HealthMonitor {
       this.markDown(provider, failure.reason, 'unreachable');
       return;
     }
+    if (failure.kind === 'model_not_found' && heldModel !== undefined) {
+      this.holdModelDown(provider, heldModel, failure.reason, 'not_found');
+      return;
+    }
+    const key = heldModel === undefined ? provider.id : modelKey(provider.id, heldModel);
+    const runs = heldModel === undefined ? this.failureRuns : this.modelFailureRuns;
     const window = this.ttlFor(provider);
-    const previous = this.failureRuns.get(provider.id);
+    const previous = runs.get(key);
     const kept = previous === undefined || previous.baseUrl !== baseUrl ? [] : previous.at;
     // Failures older than the TTL are forgotten: a slow trickle of bad requests never adds up.
     const at = [...kept.filter((time) => now - time < window), now];
     if (at.length < this.failureThreshold) {
-      this.failureRuns.set(provider.id, { at, baseUrl });
+      runs.set(key, { at, baseUrl });
       return;
     }
-    this.markDown(provider, `${at.length} calls in a row failed; the last: ${failure.reason}`, 'failing');
+    const reason = `${at.length} calls in a row failed; the last: ${failure.reason}`;
+    if (heldModel === undefined) this.markDown(provider, reason, 'failing');
+    else this.holdModelDown(provider, heldModel, reason, 'failing');
   }
 
-  /** The pipeline reports a successful call, optionally with the model's time to first token. */
-  reportSuccess(provider: RegisteredProvider, observed?: { model: string; firstTokenMs: number }): void {
+  /**
+   * The pipeline reports a successful call, with the model it was for and, when known, that
+   * model's time to first token: the provider's and the model's failure counts start afresh.
+   */
+  reportSuccess(provider: RegisteredProvider, observed?: { model: string; firstTokenMs?: number }): void {
     const previous = this.observations.get(provider.id);
     if (previous?.health.state === 'down') this.observations.delete(provider.id);
     this.failureRuns.delete(provider.id);
     if (observed === undefined) return;
+    const key = modelKey(provider.id, observed.model);
+    this.modelFailureRuns.delete(key);
+    if (this.modelHolds.get(key)?.health.state === 'down') this.modelHolds.delete(key);
+    if (observed.firstTokenMs === undefined) return;
     const baseUrl = provider.record.baseUrl;
     let firstTokens = this.firstTokens.get(provider.id);
     if (firstTokens === undefined || firstTokens.baseUrl !== baseUrl) {
@@ -202,6 +275,48 @@ export class HealthMonitor {
       this.rateLimits.delete(provider.id);
     }
     return fresh?.health;
+  }
+
+  /**
+   * The models of a provider held back on their own right now (rate-limited, not served, or
+   * overloaded), with for how long; without probing. Empty when none is. What `known` says of
+   * the provider comes first: a model of a provider that is down is not listed again.
+   */
+  knownModels(provider: RegisteredProvider): Record<string, ProviderHealth> {
+    const held: Record<string, ProviderHealth> = {};
+    const now = this.now();
+    const prefix = modelKey(provider.id, '');
+    for (const [key, hold] of this.modelHolds) {
+      if (!key.startsWith(prefix)) continue;
+      const remainingMs = hold.until - now;
+      if (remainingMs <= 0 || hold.baseUrl !== provider.record.baseUrl) {
+        this.modelHolds.delete(key);
+        continue;
+      }
+      held[key.slice(prefix.length)] = { ...hold.health, retryAfterMs: remainingMs };
+    }
+    return held;
+  }
+
+  /** The models held back on their own (`knownModels`) of every provider given; providers with none are absent. */
+  modelSnapshot(providers: readonly RegisteredProvider[]): ModelHealthSnapshot {
+    const snapshot: Record<string, Record<string, ProviderHealth>> = {};
+    for (const provider of providers) {
+      const held = this.knownModels(provider);
+      if (Object.keys(held).length > 0) snapshot[provider.id] = held;
+    }
+    return snapshot;
+  }
+
+  private holdModelDown(provider: RegisteredProvider, model: string, reason: string, cause: 'not_found' | 'failing'): void {
+    const now = this.now();
+    const key = modelKey(provider.id, model);
+    this.modelFailureRuns.delete(key);
+    this.modelHolds.set(key, {
+      health: { state: 'down', checkedAt: new Date(now).toISOString(), reason, cause },
+      until: now + this.ttlFor(provider),
+      baseUrl: provider.record.baseUrl,
+    });
   }
 
   private markDown(provider: RegisteredProvider, reason: string, cause: 'unreachable' | 'failing'): void {

@@ -54,12 +54,17 @@ export function hintForExclusions(excluded: readonly Exclusion[], alternatives: 
   return [...redirect, ...remedies.slice(0, 2 - redirect.length), '`syndicate route --explain` shows every rule'].join('; ');
 }
 
-/** Why one provider could not take a request just now: the three ways health keeps it out. */
+/** Why one provider (or one model of it) could not take a request just now: the ways health keeps it out. */
 export interface Unavailability {
   provider: string;
+  /** Set when only this model of the provider is held back (its own 429, overload or absence). */
+  model?: string;
   local: boolean;
-  /** `unreachable`: nothing answered; `failing`: it answered, but its calls failed; `rate_limited`: it answered 429. */
-  kind: 'unreachable' | 'failing' | 'rate_limited';
+  /**
+   * `unreachable`: nothing answered; `failing`: it answered, but its calls failed; `rate_limited`:
+   * it answered 429; `not_found`: the provider answered that it does not serve the model.
+   */
+  kind: 'unreachable' | 'failing' | 'rate_limited' | 'not_found';
   /** Seconds until syndicate tries it again (down) or may use it again (rate-limited); undefined when not held out, or unknown. */
   retryInSeconds?: number;
 }
@@ -67,13 +72,13 @@ export interface Unavailability {
 /** The unavailable ones among a plan's exclusions: down (and nothing else), or only held back by a rate limit. */
 export function unavailabilityOfExclusions(excluded: readonly Exclusion[]): Unavailability[] {
   return excluded.flatMap((exclusion): Unavailability[] => {
-    const local = exclusion.class === 'local';
+    const who = { provider: exclusion.provider, ...(exclusion.heldModel === true ? { model: exclusion.model } : {}), local: exclusion.class === 'local' };
     if (exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited') {
-      return [{ provider: exclusion.provider, local, kind: 'rate_limited', ...(exclusion.retryAfterSeconds === undefined ? {} : { retryInSeconds: exclusion.retryAfterSeconds }) }];
+      return [{ ...who, kind: 'rate_limited', ...(exclusion.retryAfterSeconds === undefined ? {} : { retryInSeconds: exclusion.retryAfterSeconds }) }];
     }
     if (exclusion.rules.length === 0 || !exclusion.rules.every((rule) => rule === 'unhealthy')) return [];
     const retryInSeconds = exclusion.unavailable?.retryInSeconds;
-    return [{ provider: exclusion.provider, local, kind: exclusion.unavailable?.cause ?? 'unreachable', ...(retryInSeconds === undefined ? {} : { retryInSeconds }) }];
+    return [{ ...who, kind: exclusion.unavailable?.cause ?? 'unreachable', ...(retryInSeconds === undefined ? {} : { retryInSeconds }) }];
   });
 }
 
@@ -97,6 +102,12 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
     const where = failing.some((entry) => entry.local) ? "the engine's own log or health endpoint" : "the provider's status page";
     const [answer, its] = names(failing).includes(',') ? ['answer', 'their'] : ['answers', 'its'];
     clauses.push(`${names(failing)} ${answer} but ${its} calls fail (HTTP 5xx, broken or malformed answers, timeouts): look at ${where}${triedAgain(failing)}`);
+  }
+  const notFound = of('not_found');
+  if (notFound.length > 0) {
+    const [is, its] = names(notFound).includes(',') ? ['are', 'their'] : ['is', 'its'];
+    const pull = notFound.some((entry) => entry.local) ? ' or load it into the engine (`ollama pull MODEL`, a GGUF in its models directory)' : '';
+    clauses.push(`${names(notFound)} ${is} not served by ${its} provider (it answered that the model does not exist): fix the model id in the provider record${pull}${triedAgain(notFound)}`);
   }
   const rateLimited = of('rate_limited');
   if (rateLimited.length > 0) {
@@ -129,8 +140,9 @@ export function hintForUntriedKeyless(beyondMaxHops: readonly Pick<Candidate, 'p
   );
 }
 
+/** The providers named, or `provider:model` for a model held back on its own. */
 function names(entries: readonly Unavailability[]): string {
-  return [...new Set(entries.map((entry) => entry.provider))].join(', ');
+  return [...new Set(entries.map((entry) => (entry.model === undefined ? entry.provider : `${entry.provider}:${entry.model}`)))].join(', ');
 }
 
 /** Whole seconds until the first of them may be used again; undefined when none is held out. */

@@ -80,6 +80,8 @@ interface Evaluation {
   retryAfterSeconds: number | undefined;
   /** Down: why, and when it is tried again. */
   unavailable: Exclusion['unavailable'];
+  /** The rate limit or unavailability holds back this model alone, not its provider. */
+  heldModel: boolean;
   /** Its key's environment variable, when unset: it cannot be called. */
   missingKey: string | undefined;
   /** Models its engine must unload first: it is cold and the engine's VRAM budget has no room (see `coldSwap`). */
@@ -168,6 +170,23 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       retryAfterSeconds = (health.retryAfterMs ?? 0) / 1000;
       exclude('rate_limited', `rate-limited for another ${Math.ceil(retryAfterSeconds)} s: ${health.reason ?? 'HTTP 429'} (checked ${health.checkedAt})`);
     }
+    // A model held back on its own (its 429, its absence, its overload): the provider's other models stay in.
+    const modelHealth = health?.state === 'down' || health?.state === 'rate_limited' ? undefined : context.modelHealth?.[provider.id]?.[model.id];
+    const heldModel = modelHealth !== undefined && modelHealth.state !== 'up';
+    if (modelHealth !== undefined && heldModel) {
+      const waitMs = modelHealth.retryAfterMs ?? 0;
+      const until = input.now === undefined ? '' : ` (until ${new Date(input.now.getTime() + waitMs).toISOString()})`;
+      const checked = `(checked ${modelHealth.checkedAt})`;
+      if (modelHealth.state === 'rate_limited') {
+        retryAfterSeconds = waitMs / 1000;
+        const others = record.models.length > 1 ? `, ${provider.id}'s other models stay routable` : '';
+        exclude('rate_limited', `model ${model.id} rate-limited for another ${Math.ceil(retryAfterSeconds)} s${until}${others}: ${modelHealth.reason ?? 'HTTP 429'} ${checked}`);
+      } else {
+        const label = modelHealth.cause === 'not_found' ? `model ${model.id} not served by ${provider.id}` : `model ${model.id} failing`;
+        exclude('unhealthy', `${label}, held back for another ${Math.ceil(waitMs / 1000)} s${until}: ${modelHealth.reason ?? 'down'} ${checked}`);
+        unavailable = { cause: modelHealth.cause ?? 'failing', retryInSeconds: waitMs / 1000 };
+      }
+    }
 
     checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
     const envelope = input.sessionEnvelope;
@@ -236,6 +255,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       defaultMaxTokens,
       retryAfterSeconds,
       unavailable,
+      heldModel,
       missingKey,
       evicts: swap?.kind === 'load' && swap.evict.length > 0 ? swap.evict.map((entry) => entry.model) : undefined,
     });
@@ -281,6 +301,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
         reasons: evaluation.exclusionReasons,
         ...(evaluation.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: evaluation.retryAfterSeconds }),
         ...(evaluation.unavailable === undefined ? {} : { unavailable: evaluation.unavailable }),
+        ...(evaluation.heldModel ? { heldModel: true as const } : {}),
       })),
     ...failClosedExclusions,
   ];

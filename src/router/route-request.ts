@@ -106,6 +106,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
       policy: options.policy,
       providers: options.providers,
       health,
+      modelHealth: monitor.modelSnapshot(options.providers),
       warm,
       liveFirstTokens: monitor.firstTokenSnapshot(options.providers),
       ...(options.store === undefined ? {} : { spentTodayUsd: lazySpend(options.store, now) }),

@@ -35,8 +35,11 @@ export interface ProviderHealth {
   checkedAt: string;
   /** Why it is down or rate-limited, e.g. `connection refused (is the engine running?)`. */
   reason?: string;
-  /** Why it is down: nothing answered (`unreachable`, the default), or its calls kept failing (`failing`). */
-  cause?: 'unreachable' | 'failing';
+  /**
+   * Why it is down: nothing answered (`unreachable`, the default), its calls kept failing
+   * (`failing`), or — a model only — its provider says it does not exist (`not_found`).
+   */
+  cause?: 'unreachable' | 'failing' | 'not_found';
   /** How long from the snapshot until it may be used again (rate-limited) or is probed or tried again (down). */
   retryAfterMs?: number;
   /** Round trip of the health probe, for local engines. */
@@ -45,6 +48,13 @@ export interface ProviderHealth {
 
 /** Provider id -> health. Pure data so plans can be computed and tested without I/O. */
 export type HealthSnapshot = Readonly<Record<string, ProviderHealth>>;
+
+/**
+ * Provider id -> model id -> the health of a model held back on its own (`HealthMonitor.modelSnapshot`):
+ * rate-limited (429), not served (`down`, cause `not_found`) or overloaded (`down`, cause `failing`),
+ * while the provider's other models stay routable. Models absent here: nothing held against them.
+ */
+export type ModelHealthSnapshot = Readonly<Record<string, Readonly<Record<string, ProviderHealth>>>>;
 
 /** Provider id -> ids of the models resident (loaded) right now. A provider absent here: unknown. */
 export type WarmSnapshot = Readonly<Record<string, readonly string[]>>;
@@ -85,6 +95,8 @@ export interface RouteContext {
   policy: Policy;
   providers: RegisteredProvider[];
   health: HealthSnapshot;
+  /** Models held back on their own (a 429 of that model, a model the provider does not serve): only those are excluded. */
+  modelHealth?: ModelHealthSnapshot;
   warm?: WarmSnapshot;
   /** Spend so far in the current UTC day, for the per-day ceiling. */
   spentTodayUsd?: number | (() => number);
@@ -169,10 +181,15 @@ export interface Exclusion {
   class: ProviderClass;
   rules: ExclusionRule[];
   reasons: string[];
-  /** Excluded for a rate limit: seconds until the provider may be used again. */
+  /** Excluded for a rate limit: seconds until the provider (or, with `heldModel`, the model) may be used again. */
   retryAfterSeconds?: number;
-  /** Excluded as down (`unhealthy`): whether nothing answered or its calls kept failing, and in how many seconds it is tried again. */
-  unavailable?: { cause: 'unreachable' | 'failing'; retryInSeconds?: number };
+  /**
+   * Excluded as down (`unhealthy`): whether nothing answered, its calls kept failing, or (a model)
+   * its provider does not serve it, and in how many seconds it is tried again.
+   */
+  unavailable?: { cause: 'unreachable' | 'failing' | 'not_found'; retryInSeconds?: number };
+  /** The rate limit or unavailability above holds back this model alone: the provider's other models stay routable. */
+  heldModel?: true;
 }
 
 /** The router's answer: who may take the request, in what order, who may not and why. */

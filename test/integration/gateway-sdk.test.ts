@@ -11,7 +11,7 @@ import { getEvidence, listEvidence } from '../../src/evidence/index.js';
 import { listDiscoveries } from '../../src/probes/discovery.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { parsePrometheusText, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+import { parsePrometheusText, startTestGateway, TEST_TOKEN, testPolicy, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
 const OLLAMA_MODEL = 'llama3.2:latest';
 const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
@@ -315,7 +315,8 @@ describe('OpenAI client', () => {
     expect(heldError.status).toBe(429);
     expect(heldError.code).toBe('rate_limited');
     expect(heldError.headers.get('retry-after')).toBe('1');
-    expect(heldError.message).toMatch(/rate-limited for another 1 s: ollama answered HTTP 429/);
+    // The one model of that engine is held back (a 429 is the model's own), for the 1 s asked.
+    expect(heldError.message).toMatch(/ollama:llama3\.2:latest: model llama3\.2:latest rate-limited for another 1 s \(until [^)]+\): ollama answered HTTP 429/);
     expect(heldError.message).not.toContain('unreachable');
     const anthropicHeld = await anthropicClient(failing)
       .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] })
@@ -965,5 +966,164 @@ describe('an engine that ends its streams without [DONE] / message_stop', () => 
     expect(record?.markers).not.toContain('terminal_marker_missing');
     expect(record?.error).toMatchObject({ message: expect.stringContaining('or a finish reason') });
     gateway.pipeline.health = new HealthMonitor();
+  });
+});
+
+describe('a hosted provider that rate-limits or lacks one model: that provider:model is held back alone', () => {
+  const OPUS = 'claude-opus-4-1-20250805';
+  const HAIKU = 'claude-haiku-4-5-20251001';
+  /** Registered, but the provider answers 404 `model: …` for it (retired upstream). */
+  const RETIRED = 'claude-3-opus-20240229';
+  const question = [{ role: 'user' as const, content: 'What is the capital of France?' }];
+  const price = { inputPerMTok: 3, outputPerMTok: 15 };
+  let anthropicApi: FakeEngine;
+  let local: FakeEngine;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    [anthropicApi, local] = await Promise.all([startFakeEngine({ kind: 'anthropic', models: [{ id: OPUS }, { id: HAIKU }] }), startFakeEngine({ kind: 'ollama' })]);
+    gateway = await startTestGateway({
+      providers: [
+        // `smart` is served by the hosted opus first (the policy prefers hosted), else by the local engine.
+        { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: anthropicApi.baseUrl, auth: true, models: [
+            { id: OPUS, aliases: ['smart'], price },
+            { id: HAIKU, price },
+            { id: RETIRED, aliases: ['classic'], price },
+          ],
+        },
+        { id: 'ollama', class: 'local', wire: 'openai', baseUrl: local.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL, aliases: ['smart', 'classic'] }] },
+      ],
+      policy: testPolicy({ workflows: { interactive: { prefer: ['hosted'], latencyBudget: {} }, batch: { prefer: ['hosted'], latencyBudget: {} } } }),
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await Promise.all([anthropicApi?.close(), local?.close()]);
+  });
+
+  /** The models the hosted fake was asked for, in order. */
+  const hostedCalls = (): string[] =>
+    anthropicApi.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => (JSON.parse(exchange.requestBody.toString('utf8')) as { model: string }).model);
+
+  it('a 429 for one model: its request falls back, the provider’s other model is still called, the held one is skipped, and pinned to it the caller gets 429 naming it', async () => {
+    gateway.pipeline.health = new HealthMonitor();
+    anthropicApi.setFault({ status: 429, headers: { 'retry-after': '30' } }, 1, { model: OPUS });
+
+    // 1. opus answers 429; the request falls back to the local engine. Both attempts are on the chain.
+    const first = await openAIClient(gateway).chat.completions.create({ model: 'smart', messages: question }).withResponse();
+    expect(first.data.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    expect(first.response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(hostedCalls()).toEqual([OPUS]);
+    await gateway.settled();
+    const [answered, limited] = listEvidence(gateway.store, { limit: 2 });
+    expect(limited).toMatchObject({ state: 'failed', provider: { id: 'claude' }, model: OPUS, markers: expect.arrayContaining(['rate_limited']), error: { message: expect.stringContaining('claude answered HTTP 429') } });
+    expect(answered).toMatchObject({ state: 'completed', provider: { id: 'ollama' }, model: OLLAMA_MODEL, markers: expect.arrayContaining(['fallback']) });
+    expect(answered?.requestId).toBe(limited?.requestId);
+
+    // 2. The provider's other model is not held back: it is called and answers (per provider, this was a 429).
+    const haiku = await anthropicClient(gateway).messages.create({ model: `claude:${HAIKU}`, max_tokens: 64, messages: question }).withResponse();
+    expect(haiku.data.content).toEqual([expect.objectContaining({ type: 'text', text: DEFAULT_ANSWER })]);
+    expect(haiku.response.headers.get('x-syndicate-provider')).toBe('claude');
+    expect(hostedCalls()).toEqual([OPUS, HAIKU]);
+
+    // 3. The held model is not called again: its next request goes straight to the local engine, and its route says why.
+    const again = await openAIClient(gateway).chat.completions.create({ model: 'smart', messages: question }).withResponse();
+    expect(again.response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(hostedCalls()).toEqual([OPUS, HAIKU]);
+    await gateway.settled();
+    const direct = getEvidence(gateway.store, again.response.headers.get('x-syndicate-evidence') ?? '');
+    expect(direct?.markers).not.toContain('fallback');
+    const excluded = (direct?.route as { excluded: { target: string; reasons: string[] }[] }).excluded;
+    expect(excluded).toEqual([
+      {
+        target: `claude:${OPUS}`,
+        reasons: [expect.stringMatching(new RegExp(`^model ${OPUS} rate-limited for another (29|30) s \\(until \\d{4}-.+Z\\), claude's other models stay routable: claude answered HTTP 429`))],
+      },
+    ]);
+
+    // 4. Pinned to the held model: 429 (not 503), naming the model and the wait left, in both APIs; nothing sent.
+    const pinned = await openAIClient(gateway).chat.completions.create({ model: `claude:${OPUS}`, messages: question }).catch((caught: unknown) => caught);
+    expect(pinned).toBeInstanceOf(OpenAI.RateLimitError);
+    const pinnedError = pinned as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(pinnedError.code).toBe('rate_limited');
+    expect(pinnedError.headers.get('retry-after')).toMatch(/^(29|30)$/);
+    expect(pinnedError.message).toContain(`claude:${OPUS}: model ${OPUS} rate-limited for another`);
+    const pinnedAnthropic = await anthropicClient(gateway).messages.create({ model: `claude:${OPUS}`, max_tokens: 64, messages: question }).catch((caught: unknown) => caught);
+    expect(pinnedAnthropic).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((pinnedAnthropic as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after')).toMatch(/^(29|30)$/);
+    expect(hostedCalls()).toEqual([OPUS, HAIKU]);
+    gateway.pipeline.health = new HealthMonitor();
+  });
+
+  it('a model the provider says does not exist (404 `model: …`): the request falls back instead of failing, the model stays out, the provider’s others do not', async () => {
+    gateway.pipeline.health = new HealthMonitor();
+    const before = hostedCalls().length;
+    const first = await openAIClient(gateway).chat.completions.create({ model: 'classic', messages: question }).withResponse();
+    expect(first.response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(hostedCalls().slice(before)).toEqual([RETIRED]);
+    await gateway.settled();
+    const [, missing] = listEvidence(gateway.store, { limit: 2 });
+    expect(missing).toMatchObject({ state: 'failed', model: RETIRED, status: 404, error: { message: `claude answered HTTP 404: model: ${RETIRED}` } });
+
+    const again = await openAIClient(gateway).chat.completions.create({ model: 'classic', messages: question }).withResponse();
+    expect(again.response.headers.get('x-syndicate-provider')).toBe('ollama');
+    const haiku = await openAIClient(gateway).chat.completions.create({ model: `claude:${HAIKU}`, messages: question }).withResponse();
+    expect(haiku.response.headers.get('x-syndicate-provider')).toBe('claude');
+    expect(hostedCalls().slice(before)).toEqual([RETIRED, HAIKU]);
+
+    // Pinned to it: unavailable (503), saying the provider does not serve it and when it is tried again.
+    const pinned = await openAIClient(gateway).chat.completions.create({ model: `claude:${RETIRED}`, messages: question }).catch((caught: unknown) => caught);
+    expect(pinned).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((pinned as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(503);
+    expect((pinned as InstanceType<typeof OpenAI.InternalServerError>).message).toMatch(
+      new RegExp(`claude:${RETIRED} is not served by its provider \\(it answered that the model does not exist\\): fix the model id in the provider record; syndicate tries it again in (29|30) s`),
+    );
+    expect(hostedCalls().slice(before)).toEqual([RETIRED, HAIKU]);
+    gateway.pipeline.health = new HealthMonitor();
+  });
+});
+
+describe('an Anthropic model overloaded in the stream (`event: error`, overloaded_error): that model is counted, not its provider', () => {
+  const OPUS = 'claude-opus-4-1-20250805';
+  const HAIKU = 'claude-haiku-4-5-20251001';
+  // What the Messages API streams when the model is overloaded after the response started (its documented error event).
+  const OVERLOADED_STREAM =
+    `event: message_start\ndata: {"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","content":[],"model":"${OPUS}","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}}\n\n` +
+    'event: ping\ndata: {"type": "ping"}\n\n' +
+    'event: error\ndata: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}\n\n';
+  let anthropicApi: FakeEngine;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    anthropicApi = await startFakeEngine({ kind: 'anthropic', models: [{ id: OPUS }, { id: HAIKU }], replay: { stream: OVERLOADED_STREAM } });
+    gateway = await startTestGateway({
+      providers: [{ id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: anthropicApi.baseUrl, auth: true, models: [{ id: OPUS, price: { inputPerMTok: 15, outputPerMTok: 75 } }, { id: HAIKU, price: { inputPerMTok: 1, outputPerMTok: 5 } }] }],
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await anthropicApi?.close();
+  });
+
+  const streamed = (model: string): Promise<Response> =>
+    fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': TEST_TOKEN, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model, max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
+    });
+  const posts = (): number => anthropicApi.exchanges.filter((exchange) => exchange.method === 'POST').length;
+
+  it('three in a row take opus out; haiku, non-streamed, still answers (3 provider failures in a row would have taken claude out)', async () => {
+    for (let call = 0; call < 3; call += 1) expect((await streamed(`claude:${OPUS}`)).status).toBe(503);
+    expect(posts()).toBe(3);
+    const held = await streamed(`claude:${OPUS}`);
+    expect(held.status).toBe(503);
+    expect(await held.text()).toContain(`model ${OPUS} failing, held back for another`);
+    expect(posts()).toBe(3);
+    const haiku = await anthropicClient(gateway).messages.create({ model: `claude:${HAIKU}`, max_tokens: 64, messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+    expect(haiku.content).toEqual([expect.objectContaining({ type: 'text', text: DEFAULT_ANSWER })]);
+    expect(posts()).toBe(4);
   });
 });

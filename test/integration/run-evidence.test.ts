@@ -352,6 +352,48 @@ describe('syndicate run: a hosted provider without its key ranks after every cal
   });
 });
 
+describe('syndicate run: a model the hosted provider says does not exist', () => {
+  let scenario: Scenario;
+  let llama: FakeEngine;
+  let hosted: FakeEngine;
+  /** Registered for the hosted provider, which answers 404 `model: …` for it (retired upstream). */
+  const RETIRED = 'claude-3-opus-20240229';
+  const KEY = 'FAKE_ANTHROPIC_KEY';
+
+  beforeAll(async () => {
+    llama = await startFakeEngine({ kind: 'llama.cpp' });
+    hosted = await startFakeEngine({ kind: 'anthropic' });
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'workflows:\n  interactive:\n    prefer: [hosted]' });
+    await scenario.register({ id: 'llama', engine: llama }, { id: 'claude', engine: hosted, class: 'approved_hosted', model: RETIRED, authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([llama.close(), hosted.close()]);
+  });
+
+  it('falls back to the next candidate (exit 0) instead of failing; both attempts are on the chain', async () => {
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream'], { env: { [KEY]: 'test-key' } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document.provider).toMatchObject({ id: 'llama' });
+    const attempts = document.attempts as { provider: { id: string }; model: string; outcome: string; status?: number; evidenceId: string }[];
+    expect(attempts.map((attempt) => [attempt.provider.id, attempt.model, attempt.outcome, attempt.status])).toEqual([
+      ['claude', RETIRED, 'failed', 404],
+      ['llama', defaultModel(llama), 'completed', 200],
+    ]);
+    expect(await scenario.evidence(attempts[0]!.evidenceId)).toMatchObject({ state: 'failed', status: 404, error: { message: `claude answered HTTP 404: model: ${RETIRED}` } });
+    expect(await scenario.evidence(attempts[1]!.evidenceId)).toMatchObject({ state: 'completed', markers: ['fallback'] });
+    expect(inferenceExchanges(hosted)).toHaveLength(1);
+  });
+
+  it('pinned to it: exit 5, and the hint says the provider does not serve it, not to retry later', async () => {
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--model', `claude:${RETIRED}`], { env: { [KEY]: 'test-key' } });
+    expect(result.exitCode, result.stderr).toBe(5);
+    const error = document.error as { code: string; hint: string };
+    expect(error.code).toBe('inference_unavailable');
+    expect(error.hint).toBe(`claude:${RETIRED} is not served by its provider (it answered that the model does not exist): fix the model id in the provider record, then retry`);
+  });
+});
+
 describe('syndicate run: a keyless hosted candidate that fallback.maxHops cuts off', () => {
   let scenario: Scenario;
   let first: FakeEngine;

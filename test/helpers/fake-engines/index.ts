@@ -33,6 +33,9 @@ export type FakeFault =
   | { slowStreamMs: number } // delay between stream chunks
   | { contentType: string }; // the usual answer, under this Content-Type header
 
+/** Which inference requests a fault applies to (see `FakeEngine.setFault`). */
+export type FaultScope = 'all' | 'streams' | { model: string };
+
 /** How to start a fake engine. */
 export interface FakeEngineOptions {
   kind: FakeEngineKind;
@@ -104,8 +107,11 @@ export interface FakeEngine {
   baseUrl: string;
   /** Every request, including discovery GETs. */
   exchanges: RecordedExchange[];
-  /** Applies to the next `times` inference requests (default: all); `streams`: only to streamed ones. */
-  setFault(fault: FakeFault, times?: number, scope?: 'all' | 'streams'): void;
+  /**
+   * Applies to the next `times` inference requests (default: all); `streams`: only to streamed
+   * ones; `{ model }`: only to those for that model (a hosted API rate-limits each model apart).
+   */
+  setFault(fault: FakeFault, times?: number, scope?: FaultScope): void;
   /** What the real engine would have written to its own log (e.g. vLLM's ignored-fields warning). */
   serverLog: string[];
   close(): Promise<void>;
@@ -147,12 +153,13 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
   const timers = new Set<NodeJS.Timeout>();
   let fault: FakeFault = 'ok';
   let faultRemaining = Number.POSITIVE_INFINITY;
-  let faultScope: 'all' | 'streams' = 'all';
+  let faultScope: FaultScope = 'all';
   let closed = false;
 
   const nextFault = (body: Buffer): FakeFault => {
     if (fault === 'ok' || faultRemaining <= 0) return 'ok';
     if (faultScope === 'streams' && !isStreamRequest(body)) return 'ok';
+    if (typeof faultScope === 'object' && requestedModel(body) !== faultScope.model) return 'ok';
     faultRemaining -= 1;
     const current = fault;
     if (faultRemaining <= 0) fault = 'ok';
@@ -298,7 +305,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     baseUrl: kind === 'anthropic' ? url : `${url}/v1`,
     exchanges,
     serverLog: state.serverLog,
-    setFault(newFault: FakeFault, times?: number, scope: 'all' | 'streams' = 'all'): void {
+    setFault(newFault: FakeFault, times?: number, scope: FaultScope = 'all'): void {
       fault = newFault;
       faultRemaining = times ?? Number.POSITIVE_INFINITY;
       faultScope = scope;
@@ -367,6 +374,17 @@ class RecordingWriter {
       this.exchange.responseBody = bytes;
     }
     this.response.end(bytes);
+  }
+}
+
+/** The `model` a chat request asks for; undefined when its body says none. */
+function requestedModel(body: Buffer): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    const model = typeof parsed === 'object' && parsed !== null ? (parsed as { model?: unknown }).model : undefined;
+    return typeof model === 'string' ? model : undefined;
+  } catch {
+    return undefined;
   }
 }
 

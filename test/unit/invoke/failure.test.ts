@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PolicyRefusalError, UsageError } from '../../../src/errors.js';
-import { namedProviderError, unknownModelError, unknownModelOf } from '../../../src/invoke/failure.js';
+import { namedProviderError, unknownModelError, unknownModelOf, unservableReason } from '../../../src/invoke/failure.js';
+import { HealthMonitor } from '../../../src/router/health.js';
 import { provider } from '../router/fixtures.js';
 
 const hintList = (hint: string | undefined): string => /one of: (.*?); `syndicate provider list`/.exec(hint ?? '')?.[1] ?? '';
@@ -30,6 +31,17 @@ describe('unknownModelError', () => {
     expect(error.message).toBe('unknown model "b": no model or alias of provider up matches');
     expect(hintList(error.hint)).toBe('up:a, small');
     expect(unknownModelError('x', [], undefined, why).hint).toContain('one of: (none);');
+  });
+});
+
+describe('unservableReason', () => {
+  it('marks a model held down on its own, and only that model of its provider', () => {
+    const claude = provider({ id: 'claude', class: 'approved_hosted', models: [{ id: 'claude-3-opus' }, { id: 'claude-haiku-4-5' }, { id: 'claude-opus-4-1' }] });
+    const health = new HealthMonitor({ probe: async () => ({}) });
+    health.reportFailure(claude, { kind: 'model_not_found', reason: 'claude answered HTTP 404: model: claude-3-opus' }, 'claude-3-opus');
+    for (let call = 0; call < 3; call += 1) health.reportFailure(claude, { kind: 'error', reason: 'claude answered HTTP 529: Overloaded', scope: 'model' }, 'claude-opus-4-1');
+    const error = unknownModelError('gpt-4o', [claude], undefined, unservableReason({}, health));
+    expect(hintList(error.hint)).toBe('claude:claude-haiku-4-5, claude:claude-3-opus (not served by its provider), claude:claude-opus-4-1 (down)');
   });
 });
 

@@ -265,6 +265,103 @@ describe('HealthMonitor', () => {
     });
   });
 
+  describe('per model: failures that say they concern the model asked for', () => {
+    const claude = provider({ id: 'claude', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', models: [{ id: 'claude-opus-4-1' }, { id: 'claude-haiku-4-5' }] });
+    const limited = { kind: 'rate_limited', reason: 'claude answered HTTP 429: rate_limit_error', retryAfterSeconds: 7, scope: 'model' } as const;
+    const overloaded = { kind: 'error', reason: 'claude answered HTTP 529: Overloaded', scope: 'model' } as const;
+
+    it('a 429 of one model holds back that model alone, for exactly its Retry-After; the provider and its other models stay routable', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, probe: async () => ({}) });
+      monitor.reportFailure(claude, limited, 'claude-opus-4-1');
+      expect(monitor.known(claude)).toBeUndefined();
+      expect((await monitor.snapshot([claude])).claude).toBeUndefined();
+      expect(monitor.knownModels(claude)).toEqual({
+        'claude-opus-4-1': { state: 'rate_limited', checkedAt: new Date(clock.now()).toISOString(), reason: 'claude answered HTTP 429: rate_limit_error', retryAfterMs: 7000 },
+      });
+      expect(monitor.modelSnapshot([claude, ollama])).toEqual({ claude: { 'claude-opus-4-1': expect.objectContaining({ state: 'rate_limited', retryAfterMs: 7000 }) } });
+      clock.advance(6999);
+      expect(monitor.knownModels(claude)['claude-opus-4-1']).toMatchObject({ retryAfterMs: 1 });
+      // Another model's answer does not lift the hold: the limit is the model's.
+      monitor.reportSuccess(claude, { model: 'claude-haiku-4-5', firstTokenMs: 300 });
+      expect(monitor.knownModels(claude)['claude-opus-4-1']?.state).toBe('rate_limited');
+      clock.advance(1);
+      expect(monitor.knownModels(claude)).toEqual({});
+      expect(monitor.modelSnapshot([claude])).toEqual({});
+    });
+
+    it('an account-wide 429, nothing answering and unrecognised failures stay provider-wide even when the model is known', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, probe: async () => ({}) });
+      monitor.reportFailure(claude, { ...limited, scope: 'provider' }, 'claude-opus-4-1');
+      expect(monitor.known(claude)).toMatchObject({ state: 'rate_limited', retryAfterMs: 7000 });
+      expect(monitor.knownModels(claude)).toEqual({});
+      clock.advance(7000);
+      monitor.reportFailure(claude, { kind: 'unreachable', reason: 'cannot reach api.anthropic.com: ECONNREFUSED' }, 'claude-opus-4-1');
+      expect(monitor.known(claude)).toMatchObject({ state: 'down' });
+      expect(monitor.knownModels(claude)).toEqual({});
+      clock.advance(30_000);
+      // 5xx of one model without an overload said: three in a row, whichever models, take the provider out.
+      for (const model of ['claude-opus-4-1', 'claude-opus-4-1', 'claude-haiku-4-5']) monitor.reportFailure(claude, { kind: 'error', reason: 'claude answered HTTP 500', scope: 'provider' }, model);
+      expect(monitor.known(claude)).toMatchObject({ state: 'down', cause: 'failing' });
+      expect(monitor.knownModels(claude)).toEqual({});
+    });
+
+    it('without the model, a model-scoped failure holds back the provider (nothing narrower is known)', () => {
+      const monitor = new HealthMonitor({ probe: async () => ({}) });
+      monitor.reportFailure(claude, limited);
+      expect(monitor.known(claude)).toMatchObject({ state: 'rate_limited' });
+    });
+
+    it('a model its provider says does not exist is out at once for the TTL (hosted 30 s, local 5 s), its provider not', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, hostedFailureTtlMs: 30_000, probe: async () => ({}) });
+      monitor.reportFailure(claude, { kind: 'model_not_found', reason: 'claude answered HTTP 404: model: claude-opus-4-1' }, 'claude-opus-4-1');
+      monitor.reportFailure(ollama, { kind: 'model_not_found', reason: 'ollama answered HTTP 404: model "qwen3:8b" not found, try pulling it first' }, 'qwen3:8b');
+      expect(monitor.knownModels(claude)).toEqual({
+        'claude-opus-4-1': { state: 'down', cause: 'not_found', checkedAt: new Date(clock.now()).toISOString(), reason: 'claude answered HTTP 404: model: claude-opus-4-1', retryAfterMs: 30_000 },
+      });
+      expect(monitor.knownModels(ollama)).toMatchObject({ 'qwen3:8b': { state: 'down', cause: 'not_found', retryAfterMs: 5000 } });
+      expect((await monitor.snapshot([ollama, claude])).ollama?.state).toBe('up');
+      expect(monitor.known(claude)).toBeUndefined();
+      clock.advance(5000);
+      expect(monitor.knownModels(ollama)).toEqual({});
+      expect(monitor.knownModels(claude)['claude-opus-4-1']).toMatchObject({ retryAfterMs: 25_000 });
+      clock.advance(25_000);
+      expect(monitor.knownModels(claude)).toEqual({});
+    });
+
+    it('an overloaded model (529) is counted on its own: the third in a row takes that model out, never the provider', () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, hostedFailureTtlMs: 30_000, probe: async () => ({}) });
+      monitor.reportFailure(claude, overloaded, 'claude-opus-4-1');
+      monitor.reportFailure(claude, overloaded, 'claude-opus-4-1');
+      // The other model answering resets the provider's count and its own, not the overloaded model's.
+      monitor.reportSuccess(claude, { model: 'claude-haiku-4-5' });
+      expect(monitor.knownModels(claude)).toEqual({});
+      monitor.reportFailure(claude, overloaded, 'claude-opus-4-1');
+      expect(monitor.knownModels(claude)).toEqual({
+        'claude-opus-4-1': { state: 'down', cause: 'failing', checkedAt: new Date(clock.now()).toISOString(), reason: '3 calls in a row failed; the last: claude answered HTTP 529: Overloaded', retryAfterMs: 30_000 },
+      });
+      expect(monitor.known(claude)).toBeUndefined();
+      clock.advance(30_000);
+      expect(monitor.knownModels(claude)).toEqual({});
+      // A success of the model itself starts its count afresh.
+      monitor.reportFailure(claude, overloaded, 'claude-opus-4-1');
+      monitor.reportFailure(claude, overloaded, 'claude-opus-4-1');
+      monitor.reportSuccess(claude, { model: 'claude-opus-4-1' });
+      monitor.reportFailure(claude, overloaded, 'claude-opus-4-1');
+      expect(monitor.knownModels(claude)).toEqual({});
+    });
+
+    it('a provider re-registered at another base URL starts with no model held', () => {
+      const monitor = new HealthMonitor({ probe: async () => ({}) });
+      monitor.reportFailure(claude, limited, 'claude-opus-4-1');
+      const moved = { ...claude, record: { ...claude.record, baseUrl: 'https://proxy.example.com' } };
+      expect(monitor.knownModels(moved)).toEqual({});
+    });
+  });
+
   it('a provider re-registered with a new base URL is probed afresh', async () => {
     const urls: string[] = [];
     const monitor = new HealthMonitor({ probe: async (url) => (urls.push(url), {}) });
@@ -286,7 +383,7 @@ describe('callFailureOf', () => {
     expect(callFailureOf(refused, undefined)).toEqual({ kind: 'unreachable', reason: refused.message });
     expect(callFailureOf(connectTimeout, undefined).kind).toBe('unreachable');
     expect(callFailureOf(resetBefore, undefined).kind).toBe('unreachable');
-    expect(callFailureOf(resetDuring, 200)).toEqual({ kind: 'error', reason: resetDuring.message });
+    expect(callFailureOf(resetDuring, 200)).toEqual({ kind: 'error', reason: resetDuring.message, scope: 'provider' });
     expect(callFailureOf(http500, 500).kind).toBe('error');
     expect(callFailureOf(firstByte, undefined).kind).toBe('error');
   });
@@ -294,8 +391,21 @@ describe('callFailureOf', () => {
   it('a 429 is a rate limit, with the wait the upstream asked for when it said one', () => {
     const withWait = new UpstreamError('claude answered HTTP 429: slow down', { code: 'upstream_rate_limited', status: 429, retryAfterSeconds: 7 });
     const withoutWait = new UpstreamError('claude answered HTTP 429: slow down', { code: 'upstream_rate_limited', status: 429 });
-    expect(callFailureOf(withWait, 429)).toEqual({ kind: 'rate_limited', reason: withWait.message, retryAfterSeconds: 7 });
-    expect(callFailureOf(withoutWait, 429)).toEqual({ kind: 'rate_limited', reason: withoutWait.message });
+    expect(callFailureOf(withWait, 429)).toEqual({ kind: 'rate_limited', reason: withWait.message, retryAfterSeconds: 7, scope: 'model' });
+    expect(callFailureOf(withoutWait, 429)).toEqual({ kind: 'rate_limited', reason: withoutWait.message, scope: 'model' });
+  });
+
+  it('a 429 is the model’s own unless the answer says the account is exhausted; an overload and a missing model are the model’s; the rest the provider’s', () => {
+    const accountLimited = new UpstreamError('openai answered HTTP 429: You exceeded your current quota', { code: 'upstream_rate_limited', status: 429, condition: 'account_limited' });
+    const overloaded = new UpstreamError('claude answered HTTP 529: Overloaded', { code: 'upstream_http_error', status: 529, condition: 'model_overloaded' });
+    const missing = new UpstreamError('ollama answered HTTP 404: model "qwen3:8b" not found, try pulling it first', { code: 'upstream_http_error', status: 404, condition: 'model_not_found' });
+    const unauthorized = new UpstreamError('claude answered HTTP 401: invalid x-api-key', { code: 'upstream_http_error', status: 401 });
+    const http500 = new UpstreamError('claude answered HTTP 500: Internal server error', { code: 'upstream_http_error', status: 500 });
+    expect(callFailureOf(accountLimited, 429)).toMatchObject({ kind: 'rate_limited', scope: 'provider' });
+    expect(callFailureOf(overloaded, 529)).toEqual({ kind: 'error', reason: overloaded.message, scope: 'model' });
+    expect(callFailureOf(missing, 404)).toEqual({ kind: 'model_not_found', reason: missing.message });
+    expect(callFailureOf(unauthorized, 401)).toMatchObject({ kind: 'error', scope: 'provider' });
+    expect(callFailureOf(http500, 500)).toMatchObject({ kind: 'error', scope: 'provider' });
   });
 });
 

@@ -92,6 +92,29 @@ describe('hintForUnavailable', () => {
   });
 });
 
+describe('hintForUnavailable, a model held back on its own', () => {
+  it('names provider:model, and says a model its provider does not serve is to be fixed in the record', () => {
+    expect(hintForUnavailable([{ provider: 'claude', model: 'claude-opus-4-1', local: false, kind: 'rate_limited', retryInSeconds: 29.2 }])).toBe('claude:claude-opus-4-1 is rate-limiting: retry in 30 s');
+    expect(hintForUnavailable([{ provider: 'ollama', model: 'qwen3:8b', local: true, kind: 'not_found', retryInSeconds: 5 }])).toBe(
+      'ollama:qwen3:8b is not served by its provider (it answered that the model does not exist): fix the model id in the provider record or load it into the engine (`ollama pull MODEL`, a GGUF in its models directory); syndicate tries it again in 5 s',
+    );
+  });
+
+  it('reads heldModel exclusions as that model, the others as their provider', () => {
+    expect(
+      unavailabilityOfExclusions([
+        { ...excluded('rate_limited'), provider: 'claude', model: 'claude-opus-4-1', class: 'approved_hosted', retryAfterSeconds: 7, heldModel: true },
+        { ...excluded('unhealthy'), provider: 'claude', model: 'claude-haiku-4-5', class: 'approved_hosted', unavailable: { cause: 'not_found', retryInSeconds: 30 }, heldModel: true },
+        { ...excluded('rate_limited'), provider: 'glm', model: 'glm-4.6', class: 'restricted_hosted', retryAfterSeconds: 2 },
+      ]),
+    ).toEqual([
+      { provider: 'claude', model: 'claude-opus-4-1', local: false, kind: 'rate_limited', retryInSeconds: 7 },
+      { provider: 'claude', model: 'claude-haiku-4-5', local: false, kind: 'not_found', retryInSeconds: 30 },
+      { provider: 'glm', local: false, kind: 'rate_limited', retryInSeconds: 2 },
+    ]);
+  });
+});
+
 describe('hintForUntriedKeyless', () => {
   it('names the keyless providers the hop limit cut off and the variables to export; nothing for the others', () => {
     expect(hintForUntriedKeyless([{ provider: 'claude', class: 'approved_hosted', missingKey: 'ANTHROPIC_API_KEY' }], 1)).toBe(

@@ -161,6 +161,78 @@ describe('exclusion rules', () => {
     });
   });
 
+  describe('a model held back on its own', () => {
+    const claude = provider({
+      id: 'claude',
+      class: 'approved_hosted',
+      baseUrl: 'https://api.anthropic.com',
+      models: [
+        { id: 'claude-opus-4-1', price: PRICE, priority: 9 },
+        { id: 'claude-haiku-4-5', price: PRICE, priority: 1 },
+      ],
+    });
+    const checkedAt = '2025-06-01T10:00:00.000Z';
+    const now = new Date(checkedAt);
+    const opusLimited = { claude: { 'claude-opus-4-1': { state: 'rate_limited', checkedAt, reason: 'claude answered HTTP 429: rate_limit_error', retryAfterMs: 6200 } } } as const;
+
+    it('a rate-limited model is excluded with its wait and until when; the provider’s other models stay candidates', () => {
+      const plan = planRoute(input({ now }), context([claude, local], { modelHealth: opusLimited }));
+      expect(order(plan)).toContain('claude:claude-haiku-4-5');
+      expect(order(plan)).not.toContain('claude:claude-opus-4-1');
+      expect(exclusionOf(plan, 'claude:claude-opus-4-1')).toEqual({
+        provider: 'claude',
+        model: 'claude-opus-4-1',
+        class: 'approved_hosted',
+        rules: ['rate_limited'],
+        reasons: [
+          "model claude-opus-4-1 rate-limited for another 7 s (until 2025-06-01T10:00:06.200Z), claude's other models stay routable: claude answered HTTP 429: rate_limit_error (checked 2025-06-01T10:00:00.000Z)",
+        ],
+        retryAfterSeconds: 6.2,
+        heldModel: true,
+      });
+      expect(plan.explanation).toContain('claude:claude-opus-4-1 (approved_hosted) — model claude-opus-4-1 rate-limited for another 7 s');
+    });
+
+    it('pinned to the held model (provider:model): no candidate, the one exclusion says why and for how long', () => {
+      const plan = planRoute(input({ now, request: textRequest('hi', { model: 'claude:claude-opus-4-1' }) }), context([claude, local], { modelHealth: opusLimited }));
+      expect(plan.candidates).toEqual([]);
+      expect(plan.excluded).toEqual([expect.objectContaining({ provider: 'claude', model: 'claude-opus-4-1', rules: ['rate_limited'], retryAfterSeconds: 6.2, heldModel: true })]);
+      // The other model of the provider, pinned, is routed as usual.
+      expect(order(planRoute(input({ now, request: textRequest('hi', { model: 'claude:claude-haiku-4-5' }) }), context([claude], { modelHealth: opusLimited })))).toEqual(['claude:claude-haiku-4-5']);
+    });
+
+    it('a model its provider does not serve is down (not_found) for its wait; an overloaded one failing', () => {
+      const plan = planRoute(
+        input({ now }),
+        context([claude, local], {
+          modelHealth: {
+            claude: {
+              'claude-opus-4-1': { state: 'down', cause: 'not_found', checkedAt, reason: 'claude answered HTTP 404: model: claude-opus-4-1', retryAfterMs: 30_000 },
+              'claude-haiku-4-5': { state: 'down', cause: 'failing', checkedAt, reason: '3 calls in a row failed; the last: claude answered HTTP 529: Overloaded', retryAfterMs: 12_000 },
+            },
+          },
+        }),
+      );
+      expect(order(plan)).toEqual(['ollama:llama3.2:3b']);
+      expect(exclusionOf(plan, 'claude:claude-opus-4-1')).toMatchObject({
+        rules: ['unhealthy'],
+        reasons: ['model claude-opus-4-1 not served by claude, held back for another 30 s (until 2025-06-01T10:00:30.000Z): claude answered HTTP 404: model: claude-opus-4-1 (checked 2025-06-01T10:00:00.000Z)'],
+        unavailable: { cause: 'not_found', retryInSeconds: 30 },
+        heldModel: true,
+      });
+      expect(exclusionOf(plan, 'claude:claude-haiku-4-5')).toMatchObject({ rules: ['unhealthy'], unavailable: { cause: 'failing', retryInSeconds: 12 }, heldModel: true });
+    });
+
+    it('a provider held back as a whole is said once, as the provider’s, not again per model', () => {
+      const plan = planRoute(
+        input({ now }),
+        context([claude], { health: { claude: { state: 'rate_limited', checkedAt, reason: 'claude answered HTTP 429: quota', retryAfterMs: 2000 } }, modelHealth: opusLimited }),
+      );
+      expect(exclusionOf(plan, 'claude:claude-opus-4-1')).toMatchObject({ reasons: ['rate-limited for another 2 s: claude answered HTTP 429: quota (checked 2025-06-01T10:00:00.000Z)'], retryAfterSeconds: 2 });
+      expect(exclusionOf(plan, 'claude:claude-opus-4-1')).not.toHaveProperty('heldModel');
+    });
+  });
+
   it('collects every reason that applies, not only the first', () => {
     const both = provider({ id: 'both', class: 'approved_hosted', baseUrl: 'https://llm.example.com', models: [{ price: PRICE }] });
     const plan = planRoute(input({ sensitivity: 'confidential' }), context([both]));

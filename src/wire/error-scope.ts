@@ -1,0 +1,74 @@
+import type { UpstreamCondition } from '../errors.js';
+import { isRecord, stringField, tryParseJson } from './json.js';
+
+/**
+ * Error codes that say a 429 is about the whole account, not the model asked for: its credit,
+ * spend limit or plan is exhausted, and no other model of the provider would answer either.
+ * OpenAI: `insufficient_quota` (the type, and the code of older answers) and the billing codes
+ * under it; Anthropic: `error.details.error_code`; Zhipu GLM: 1113 account in arrears, 1304 daily
+ * call quota, 1308 and 1310 plan usage caps, 1309 plan expired, 1313 fair-use restriction.
+ */
+const ACCOUNT_CODES = new Set([
+  'insufficient_quota',
+  'credit_balance_exhausted',
+  'organization_usage_limit_exceeded',
+  'organization_spend_limit_exceeded',
+  'project_spend_limit_exceeded',
+  'enforced_spend_limit_reached',
+  '1113',
+  '1304',
+  '1308',
+  '1309',
+  '1310',
+  '1313',
+]);
+
+/** Zhipu GLM's "model does not exist" (1211); OpenAI's and LM Studio's `model_not_found`. */
+const MODEL_NOT_FOUND_CODES = new Set(['model_not_found', '1211']);
+
+/**
+ * How engines word "no such model": Ollama `model "x" not found, try pulling it first`, vLLM and
+ * OpenAI ``The model `x` does not exist``, llama.cpp's router `model not found`, llama-swap
+ * `could not find suitable handler for x`, Zhipu `模型不存在`.
+ */
+const MODEL_NOT_FOUND_TEXT = /\bmodel\b[^\n]{0,200}?\b(?:not found|does not exist)\b|could not find suitable handler for|模型不存在/i;
+
+/**
+ * What an upstream's error answer says about the scope of its failure, from its status and body
+ * (captured shapes of OpenAI, Anthropic, Zhipu GLM, Ollama, vLLM, llama.cpp and llama-swap). Pure.
+ *
+ * - 429 concerns the model asked for (`model_rate_limited`: OpenAI, Anthropic and Zhipu limit
+ *   requests and tokens per model), unless its code says the account is exhausted
+ *   (`account_limited`, see `ACCOUNT_CODES`);
+ * - 529 or an `overloaded_error` (Anthropic) is that model's capacity (`model_overloaded`);
+ * - 404 or 400 whose code or message says the model does not exist is `model_not_found`; a 404
+ *   that names no model (a wrong path: `404 page not found`, `Invalid URL`) is not;
+ * - anything else (other 5xx, 401/403, HTML pages): undefined — nothing says it is about one
+ *   model, so the caller keeps treating it as the provider's.
+ */
+export function upstreamConditionOf(status: number, body: string): UpstreamCondition | undefined {
+  const error = errorObject(body);
+  if (status === 429) return error.codes.some((code) => ACCOUNT_CODES.has(code)) ? 'account_limited' : 'model_rate_limited';
+  if (status === 529 || error.codes.includes('overloaded_error')) return 'model_overloaded';
+  if (status === 404 || status === 400) {
+    if (error.codes.some((code) => MODEL_NOT_FOUND_CODES.has(code))) return 'model_not_found';
+    // Anthropic: `{"type":"error","error":{"type":"not_found_error","message":"model: claude-x"}}`.
+    if (error.codes.includes('not_found_error') && /^model: /.test(error.message ?? '')) return 'model_not_found';
+    if (error.message !== undefined && MODEL_NOT_FOUND_TEXT.test(error.message)) return 'model_not_found';
+  }
+  return undefined;
+}
+
+/** The type and code strings and the message of an error body, whichever envelope it uses. */
+function errorObject(body: string): { codes: string[]; message: string | undefined } {
+  const parsed = tryParseJson(body);
+  if (!isRecord(parsed)) return { codes: [], message: body.trim() === '' ? undefined : body };
+  const nested = parsed['error'];
+  const holder = isRecord(nested) ? nested : parsed;
+  const details = holder['details'];
+  const codes = [holder['type'], holder['code'], isRecord(details) ? details['error_code'] : undefined, parsed['type'] === 'error' ? undefined : parsed['type']]
+    .map((value) => (typeof value === 'number' ? String(value) : value))
+    .filter((value): value is string => typeof value === 'string' && value !== '');
+  const message = typeof nested === 'string' ? nested : (stringField(holder, 'message') ?? stringField(parsed, 'message') ?? stringField(parsed, 'detail'));
+  return { codes, message };
+}

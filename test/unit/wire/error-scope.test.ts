@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { upstreamConditionOf } from '../../../src/wire/error-scope.js';
+
+/**
+ * Error answers as the real services send them (bodies from their documentation and from issues
+ * quoting them verbatim): what each says about the scope of its failure.
+ */
+describe('upstreamConditionOf', () => {
+  it.each([
+    ['OpenAI per-model rate limit', 429, '{\n    "error": {\n        "message": "Rate limit reached for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Used 29000, Requested 2000.",\n        "type": "tokens",\n        "param": null,\n        "code": "rate_limit_exceeded"\n    }\n}\n'],
+    ['Anthropic rate_limit_error', 429, '{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}'],
+    ['Zhipu 1302 concurrency of this model', 429, '{"error":{"code":"1302","message":"您当前使用该API的并发数过高，请降低并发，或联系客服增加限额。"}}'],
+    ['Zhipu 1305 this model over its traffic limit', 429, '{"error":{"code":"1305","message":"该模型当前访问量过大，请您稍后再试"}}'],
+    ['a local engine or proxy saying nothing more', 429, 'Too Many Requests'],
+  ])('%s: the model’s own rate limit', (_name, status, body) => {
+    expect(upstreamConditionOf(status, body)).toBe('model_rate_limited');
+  });
+
+  it.each([
+    ['OpenAI quota (older answers)', '{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}'],
+    ['OpenAI credit exhausted', '{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"credit_balance_exhausted"}}'],
+    ['OpenAI project spend limit', '{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","param":null,"code":"project_spend_limit_exceeded"}}'],
+    ['Anthropic spend limit', '{"type":"error","error":{"type":"rate_limit_error","message":"You have reached your specified API usage limits.","details":{"error_code":"enforced_spend_limit_reached"}}}'],
+    ['Zhipu 1113 account in arrears', '{"error":{"code":"1113","message":"您的账户已欠费，请充值后重试。"}}'],
+    ['Zhipu 1310 plan cap', '{"error":{"code":"1310","message":"您已达到每周/每月使用上限，您的限额将在 2025-10-01 00:00:00 重置"}}'],
+  ])('%s: the whole account', (_name, body) => {
+    expect(upstreamConditionOf(429, body)).toBe('account_limited');
+  });
+
+  it('Anthropic 529 overloaded_error is that model’s capacity; other 5xx say nothing about a model', () => {
+    expect(upstreamConditionOf(529, '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')).toBe('model_overloaded');
+    expect(upstreamConditionOf(500, '{"type":"error","error":{"type":"api_error","message":"Internal server error"}}')).toBeUndefined();
+    expect(upstreamConditionOf(503, '{"error":{"message":"server busy, please try again.  maximum pending requests exceeded"}}')).toBeUndefined();
+    expect(upstreamConditionOf(502, '<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>')).toBeUndefined();
+  });
+
+  it.each([
+    ['OpenAI', 404, '{\n    "error": {\n        "message": "The model `gpt-5-nano` does not exist or you do not have access to it.",\n        "type": "invalid_request_error",\n        "param": null,\n        "code": "model_not_found"\n    }\n}\n'],
+    ['Anthropic', 404, '{"type":"error","error":{"type":"not_found_error","message":"model: claude-3-opus-20240229"}}'],
+    ['Ollama (OpenAI-compatible)', 404, '{"error":{"message":"model \\"qwen3:8b\\" not found, try pulling it first","type":"api_error","param":null,"code":null}}\n'],
+    ['Ollama (native)', 404, '{"error":"model \'qwen3:8b\' not found"}'],
+    ['vLLM', 404, '{"object":"error","message":"The model `Qwen/Qwen3-8B` does not exist.","type":"NotFoundError","param":null,"code":404}'],
+    ['llama.cpp router', 400, '{"error":{"code":400,"message":"model not found","type":"invalid_request_error"}}'],
+    ['llama-swap', 400, '{"error":"could not find suitable handler for qwen-coder"}'],
+    ['Zhipu 1211', 400, '{"error":{"code":"1211","message":"模型不存在，请检查模型代码。"}}'],
+  ])('%s: a model it does not serve', (_name, status, body) => {
+    expect(upstreamConditionOf(status, body)).toBe('model_not_found');
+  });
+
+  it.each([
+    ['Ollama, a wrong path', 404, '404 page not found'],
+    ['OpenAI, a wrong path', 404, '{\n    "error": {\n        "message": "Invalid URL (POST /v1/chat/completion)",\n        "type": "invalid_request_error",\n        "param": null,\n        "code": null\n    }\n}\n'],
+    ['Anthropic, a wrong path', 404, '{"type":"error","error":{"type":"not_found_error","message":"Not Found"}}'],
+    ['vLLM, a wrong path', 404, '{"detail":"Not Found"}'],
+    ['a bad request', 400, '{"type":"error","error":{"type":"invalid_request_error","message":"messages: roles must alternate between \\"user\\" and \\"assistant\\""}}'],
+    ['Anthropic auth', 401, '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}'],
+    ['Anthropic permission', 403, '{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission to use the specified resource."}}'],
+  ])('%s: nothing about a model (the provider’s)', (_name, status, body) => {
+    expect(upstreamConditionOf(status, body)).toBeUndefined();
+  });
+});
