@@ -254,7 +254,10 @@ export interface CanonicalResponse {
    * (e.g. `tool_arguments_object`), so probes can detect undeclared capability deviations.
    */
   observations?: string[];
-  /** An embeddings answer: one vector per input, in input order (each float32-exact). */
+  /**
+   * An embeddings answer: one vector per input, in input order — the numbers as the engine wrote
+   * them (a float32's shortest decimal, from Go) or decoded from its base64 float32.
+   */
   embeddings?: number[][];
 }
 

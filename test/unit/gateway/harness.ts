@@ -20,7 +20,16 @@ export interface TestProvider {
   wire: 'openai' | 'anthropic';
   baseUrl: string;
   /** `contextWindow` defaults to 32 768. */
-  models: { id: string; contextWindow?: number; tags?: string[]; aliases?: string[]; price?: { inputPerMTok: number; outputPerMTok: number } }[];
+  models: {
+    id: string;
+    /** Default chat. */
+    kind?: 'chat' | 'embedding';
+    contextWindow?: number;
+    priority?: number;
+    tags?: string[];
+    aliases?: string[];
+    price?: { inputPerMTok: number; outputPerMTok: number };
+  }[];
   /** Engine kind for local records (drives health probing of resident models). */
   engine?: 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio';
   /** Reference FAKE_UPSTREAM_KEY (hosted fakes check that a key is sent). */
@@ -62,8 +71,10 @@ export async function registerTestProvider(store: Store, provider: TestProvider)
       ...(provider.engine === undefined ? {} : { engine: { kind: provider.engine } }),
       models: provider.models.map((model) => ({
         id: model.id,
+        ...(model.kind === undefined ? {} : { kind: model.kind }),
         contextWindow: model.contextWindow ?? 32_768,
         capabilityClass: 'medium',
+        ...(model.priority === undefined ? {} : { priority: model.priority }),
         ...(model.tags === undefined ? {} : { tags: model.tags }),
         ...(model.aliases === undefined ? {} : { aliases: model.aliases }),
         ...(model.price === undefined ? {} : { price: model.price }),
