@@ -23,8 +23,8 @@ export const WIRE_OBSERVATIONS = {
    */
   terminalMarkerMissing: 'terminal_marker_missing',
   /**
-   * An embeddings answer held lists of floats where base64 was asked (Ollama before its 0.12
-   * releases ignores `encoding_format`): read as floats, so the vectors are right all the same.
+   * An embeddings answer held lists of floats where base64 was asked (older Ollama releases ignore
+   * `encoding_format`): read as floats, so the vectors are right all the same.
    */
   embeddingEncodingIgnored: 'embedding_encoding_ignored',
 } as const;

@@ -3,7 +3,7 @@
  * the vector encodings both sides use. Pure: no I/O.
  *
  * Engine quirks (see test/fixtures/llama.cpp-real/README.md and test/helpers/fake-engines/):
- * - Ollama's `/v1/embeddings` ignored `encoding_format` until its 0.12 releases and answers JSON
+ * - Ollama's `/v1/embeddings` ignores `encoding_format` in older releases and answers JSON
  *   floats whatever was asked; the official `openai` SDKs ask for base64 by default and would
  *   read those floats as base64 (a quarter of the vector, silently). Ollama is therefore always
  *   asked for floats, and the gateway encodes base64 for the client. It embeds text only.

@@ -13,10 +13,10 @@ export const DEFAULT_EMBEDDING_DIMENSIONS = 8;
 
 /**
  * `POST /v1/embeddings` as each engine answers it:
- * - Ollama (quirky, as before its 0.12 releases): `encoding_format` is ignored and floats always
+ * - Ollama (quirky, as older releases do): `encoding_format` is ignored and floats always
  *   come back, written by Go as float32 (`json.NewEncoder`, trailing newline); text input only
  *   (token ids: 400 `invalid input type`); a model without an embedding head: 501 (what Ollama's
- *   llama-server runner says). Conforming: base64 when asked, as Ollama 0.12+ answers.
+ *   llama-server runner says). Conforming: base64 when asked, as current Ollama answers.
  * - llama.cpp: the bytes of test/fixtures/llama.cpp-real/embeddings-*.json — a server started
  *   without `--embeddings` answers the captured 501; an empty input the captured 400; base64 items
  *   carry `"encoding_format":"base64"`; `dimensions` is ignored; token ids are taken.
