@@ -187,8 +187,11 @@ async function discoverOllama(context: DiscoveryContext): Promise<ProviderModel[
     if (id === undefined) continue;
     const show = record(await getJson(context, `${context.root}/api/show`, { model: id }));
     const capabilities = list(show.capabilities).filter((capability): capability is string => typeof capability === 'string');
-    if (capabilities.length > 0 && !capabilities.includes('completion')) {
-      context.notes.push(`${id}: skipped (capabilities ${capabilities.join(', ')}; not a chat model)`);
+    // all-minilm, nomic-embed-text, bge-m3: `embedding` and no `completion`. Registered for /v1/embeddings only.
+    const embedding = capabilities.includes('embedding') && !capabilities.includes('completion');
+    if (embedding) context.notes.push(`${id}: an embedding model (capabilities ${capabilities.join(', ')}): registered with kind embedding`);
+    else if (capabilities.length > 0 && !capabilities.includes('completion')) {
+      context.notes.push(`${id}: skipped (capabilities ${capabilities.join(', ')}; neither a chat nor an embedding model)`);
       continue;
     }
     const modelInfo = record(show.model_info);
@@ -204,6 +207,7 @@ async function discoverOllama(context: DiscoveryContext): Promise<ProviderModel[
     const tags = capabilities.filter((capability) => capability === 'tools' || capability === 'vision');
     models.push({
       id,
+      ...(embedding ? { kind: 'embedding' as const } : {}),
       contextWindow: contextOrFallback(context, id, contextLength, 'context_length'),
       capabilityClass: guessCapability(context, id, parameterSize ?? parameterCount),
       ...(vramGb === undefined ? {} : { vramGb }),
@@ -276,10 +280,8 @@ async function discoverLmStudio(context: DiscoveryContext): Promise<ProviderMode
     const item = record(entry);
     if (typeof item.id !== 'string') return [];
     const native = details.get(item.id);
-    if (native !== undefined && native.type === 'embeddings') {
-      context.notes.push(`${item.id}: skipped (embeddings model)`);
-      return [];
-    }
+    const embedding = native !== undefined && native.type === 'embeddings';
+    if (embedding) context.notes.push(`${item.id}: an embeddings model: registered with kind embedding`);
     const capabilities = list(native?.capabilities);
     const tags = [...(capabilities.includes('tool_use') ? ['tools'] : []), ...(native?.type === 'vlm' ? ['vision'] : [])];
     const maximum = positiveInteger(native?.max_context_length);
@@ -290,6 +292,7 @@ async function discoverLmStudio(context: DiscoveryContext): Promise<ProviderMode
     return [
       {
         id: item.id,
+        ...(embedding ? { kind: 'embedding' as const } : {}),
         contextWindow: contextOrFallback(context, item.id, maximum, 'max_context_length'),
         capabilityClass: guessCapability(context, item.id, undefined),
         ...(tags.length === 0 ? {} : { tags }),

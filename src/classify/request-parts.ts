@@ -57,7 +57,20 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
   request.stop?.forEach((stop, stopIndex) => parts.push({ kind: 'text', location: `stop[${stopIndex}]`, text: String(stop) }));
   // Beta names leave as a request header, verbatim: a token the client made up is scanned too.
   if (request.anthropicBeta !== undefined && request.anthropicBeta.length > 0) parts.push({ kind: 'text', location: 'anthropicBeta', text: request.anthropicBeta.join(',') });
+  parts.push(...embeddingParts(request));
   return parts;
+}
+
+/**
+ * An embeddings request's input: each text as a part; token ids as one part no detector can read
+ * (the model's tokenizer, not ours, gives them a meaning), so the request fails closed.
+ */
+function embeddingParts(request: CanonicalRequest): RequestPart[] {
+  const input = request.embedding?.input;
+  if (input === undefined) return [];
+  if (input.kind === 'texts') return input.texts.map((text, index) => ({ kind: 'text', location: `input[${index}]`, text }));
+  const count = input.tokens.reduce((total, tokens) => total + tokens.length, 0);
+  return [{ kind: 'unscannable', location: 'input', description: `token ids (${count} in ${input.tokens.length} input(s); only the model's tokenizer can read them)` }];
 }
 
 function contentPart(part: ContentPart, location: string): RequestPart {

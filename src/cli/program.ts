@@ -11,6 +11,7 @@ import { permitCommand } from './commands/permit.js';
 import { policyCommand } from './commands/policy.js';
 import { providerCommand } from './commands/provider.js';
 import { routeCommand } from './commands/route.js';
+import { embedCommand } from './commands/embed.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { sessionCommand } from './commands/session.js';
@@ -48,6 +49,7 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
   program.addCommand(classifyCommand());
   program.addCommand(routeCommand());
   program.addCommand(runCommand());
+  program.addCommand(embedCommand());
   program.addCommand(sessionCommand());
   program.addCommand(permitCommand());
   program.addCommand(evidenceCommand());

@@ -29,6 +29,15 @@ export type Deviation = (typeof DEVIATIONS)[number];
 export const ENGINE_KINDS = ['ollama', 'llama.cpp', 'vllm', 'lmstudio', 'llama-swap', 'node-llama-cpp'] as const;
 export type EngineKind = (typeof ENGINE_KINDS)[number];
 
+/** What a registered model does: answer chat requests, or turn texts into vectors. */
+export const MODEL_KINDS = ['chat', 'embedding'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** A model's kind as its record declares it; a record without one declares a chat model. */
+export function modelKindOf(model: { kind?: ModelKind | undefined }): ModelKind {
+  return model.kind ?? 'chat';
+}
+
 export const WORKFLOW_CLASSES = ['interactive', 'batch'] as const;
 export type WorkflowClass = (typeof WORKFLOW_CLASSES)[number];
 

@@ -11,7 +11,7 @@ import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, shuttingDown } from './errors.js';
-import { anthropicFace, clientAnswer, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
+import { anthropicFace, clientAnswer, embeddingsFace, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
 import { modelById, modelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
 
@@ -308,6 +308,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const routes = new Map<string, Route[]>([
     ['/v1/chat/completions', [{ method: 'POST', handle: inference(openAIFace) }]],
     ['/v1/responses', [{ method: 'POST', handle: inference(responsesFace) }]],
+    ['/v1/embeddings', [{ method: 'POST', handle: inference(embeddingsFace) }]],
     ['/v1/messages', [{ method: 'POST', handle: inference(anthropicFace) }]],
     [
       '/v1/messages/count_tokens',
@@ -416,7 +417,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       }
       if (candidates === undefined) {
-        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/responses[/input_tokens], /v1/messages[/count_tokens], /v1/models[/{id}], /metrics and /healthz`, {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], /metrics and /healthz`, {
           code: 'not_found',
         });
       }

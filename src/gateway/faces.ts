@@ -10,6 +10,7 @@ import {
 } from '../wire/anthropic/server.js';
 import { inTurnOrder, type CanonicalRequest, type CanonicalResponse, type StreamPart, type ToolCall } from '../wire/canonical.js';
 import type { ClientError } from '../wire/client-errors.js';
+import { parseOpenAIEmbeddingsRequest, renderOpenAIEmbeddingsResponse } from '../wire/openai/embeddings-server.js';
 import { parseResponsesRequest, renderResponsesResponse, ResponsesStreamEncoder } from '../wire/openai/responses-server.js';
 import { OpenAIStreamEncoder, parseOpenAIChatRequest, renderOpenAIChatResponse } from '../wire/openai/server.js';
 import { invalidHeader, type ApiFamily } from './errors.js';
@@ -108,6 +109,25 @@ export const responsesFace: ApiFace = {
   },
   createEncoder(model, { request }) {
     return new ResponsesStreamEncoder({ id: newId('resp'), createdAt: unixSeconds(), model, request });
+  },
+};
+
+/**
+ * OpenAI's embeddings API (`POST /v1/embeddings`): never streamed, errors in the OpenAI envelope,
+ * the vectors in the encoding the client asked for (the `openai` SDKs ask for base64 by default).
+ */
+export const embeddingsFace: ApiFace = {
+  family: 'openai',
+  api: 'openai_embeddings',
+  parse(bodyText) {
+    const parsed = parseOpenAIEmbeddingsRequest(bodyText);
+    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields };
+  },
+  render(result, model, { request }) {
+    return renderOpenAIEmbeddingsResponse(clientAnswer(result), { model, encodingFormat: request.embedding?.encodingFormat ?? 'float' });
+  },
+  createEncoder() {
+    throw new Error('embeddings answers are never streamed');
   },
 };
 

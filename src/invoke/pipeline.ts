@@ -22,7 +22,7 @@ import { routeRequest } from '../router/route-request.js';
 import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { retryAfterSeconds } from '../transport/retry-after.js';
-import type { WireAdapter } from '../wire/adapter.js';
+import type { WireAdapter, WireTarget } from '../wire/adapter.js';
 import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { upstreamConditionOf } from '../wire/error-scope.js';
@@ -368,12 +368,15 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const adapter = wireAdapterFor(record.wire);
   const lowered = candidate.loweredMaxTokens;
   const wireRequest: CanonicalRequest = { ...plan.request, model: candidate.model, ...(lowered === undefined ? {} : { maxTokens: lowered }) };
-  const httpRequest = adapter.encodeRequest(wireRequest, {
+  const target: WireTarget = {
     baseUrl: record.baseUrl,
     ...(apiKey === undefined ? {} : { apiKey }),
     ...(record.auth?.header === undefined ? {} : { authHeader: record.auth.header }),
     ...(candidate.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: candidate.defaultMaxTokens }),
-  });
+    ...(record.engine === undefined ? {} : { engine: record.engine.kind }),
+  };
+  const codec = wireRequest.embedding === undefined ? undefined : embeddingCodec(adapter);
+  const httpRequest = codec === undefined ? adapter.encodeRequest(wireRequest, target) : codec.encode(wireRequest, target);
   const warnings = [...(input.callerWarnings ?? []), ...(lowered === undefined ? [] : [loweredWarning(plan.request, candidate, provider, lowered)]), ...httpRequest.warnings];
   const evidenceId = beginAttempt(context.store, {
     ...attemptIdentity(input, requestId, hop),
@@ -506,7 +509,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       return fail(failure, markers, { status: response.status });
     }
     try {
-      decoded = adapter.decodeResponse(body);
+      decoded = codec === undefined ? adapter.decodeResponse(body) : codec.decode(body, wireRequest, target);
     } catch (error) {
       const failure = new UpstreamError(`${provider.id} sent a response that is not valid ${record.wire} JSON: ${(error as Error).message}`, {
         code: 'upstream_malformed_response',
@@ -519,6 +522,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     firstTokenMs = response.firstByteMs;
   }
   if (decoded.model === '') decoded = { ...decoded, model: candidate.model };
+  const shortened = dimensionsWarning(wireRequest, decoded, candidate);
+  if (shortened !== undefined) warnings.push(shortened);
 
   const usage = decoded.usage ?? (await approximateUsage(plan.request, decoded));
   const tokenAccounting: TokenAccounting = decoded.usage !== undefined ? 'exact' : usage !== undefined ? 'approximate' : 'not_available';
@@ -571,6 +576,28 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       attempts: [...plan.attempts, report({ outcome: 'completed', evidenceId, permitId: permit.payload.id, status: response.status })],
     },
   };
+}
+
+/** The embeddings half of a wire adapter; only wires the router lets embeddings requests reach have one. */
+function embeddingCodec(adapter: WireAdapter): {
+  encode: NonNullable<WireAdapter['encodeEmbeddingRequest']>;
+  decode: NonNullable<WireAdapter['decodeEmbeddingResponse']>;
+} {
+  const { encodeEmbeddingRequest: encode, decodeEmbeddingResponse: decode } = adapter;
+  if (encode === undefined || decode === undefined) throw new Error(`the ${adapter.wire} wire has no embeddings endpoint, yet an embeddings request was routed to it`);
+  return { encode: encode.bind(adapter), decode: decode.bind(adapter) };
+}
+
+/**
+ * An embeddings answer whose vectors are not as long as the request's `dimensions` asked: models
+ * not trained for shortened vectors (and llama.cpp, which ignores the setting) answer full length.
+ * The vectors are passed on as answered (cutting them would break their geometry); the evidence says so.
+ */
+function dimensionsWarning(request: CanonicalRequest, response: CanonicalResponse, candidate: Candidate): WireWarning | undefined {
+  const asked = request.embedding?.dimensions;
+  const answered = response.embeddings?.find((vector) => vector.length !== asked)?.length;
+  if (asked === undefined || answered === undefined) return undefined;
+  return { setting: 'dimensions', message: `${asked} dimensions asked; ${candidate.provider}:${candidate.model} answered ${answered}-dimensional vectors, passed on as answered` };
 }
 
 /** What to do when the time allowed ran out, in the caller's terms (see `InvocationInput.timeoutOption`). */
@@ -867,7 +894,9 @@ async function approximateUsage(request: CanonicalRequest, response: CanonicalRe
     return undefined;
   }
   const output = (response.reasoning ?? '') + response.text + response.toolCalls.map((call) => call.name + call.arguments).join('');
-  return { inputTokens: await countPieces(promptPieces(request), countTokens), outputTokens: await countInSlices(output, countTokens) };
+  // Token ids are their own count, in the model's tokenizer.
+  const tokenIds = request.embedding?.input.kind === 'tokens' ? request.embedding.input.tokens.reduce((total, tokens) => total + tokens.length, 0) : 0;
+  return { inputTokens: tokenIds + (await countPieces(promptPieces(request), countTokens)), outputTokens: await countInSlices(output, countTokens) };
 }
 
 const REPAIRED_OBSERVATIONS = new Set(['tool_arguments_object', 'tool_call_id_missing', 'legacy_function_call']);

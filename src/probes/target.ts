@@ -1,3 +1,4 @@
+import { modelKindOf } from '../common/vocabulary.js';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { credentialProblems, loopbackProblems, structuralProblems } from '../registry/checks.js';
 import { requireProvider } from '../registry/registry.js';
@@ -30,11 +31,17 @@ export async function resolveProbeTarget(store: Store, providerId: string, model
     });
   }
   const models = provider.record.models;
-  const model = modelId === undefined ? models[0] : models.find((candidate) => candidate.id === modelId || (candidate.aliases ?? []).includes(modelId));
+  // The probes are chat requests: by default the first chat model, and never an embedding model.
+  const chatModels = models.filter((candidate) => modelKindOf(candidate) === 'chat');
+  const model = modelId === undefined ? chatModels[0] : chatModels.find((candidate) => candidate.id === modelId || (candidate.aliases ?? []).includes(modelId));
   if (model === undefined) {
-    throw new UsageError(`provider ${providerId} has no model ${modelId ?? '(none declared)'}`, {
-      hint: `models of ${providerId}: ${models.map((candidate) => candidate.id).join(', ')}`,
-    });
+    const embedding = models.find((candidate) => candidate.id === modelId || (modelId !== undefined && (candidate.aliases ?? []).includes(modelId)));
+    throw new UsageError(
+      embedding !== undefined
+        ? `${providerId}:${embedding.id} is an embedding model (kind: embedding); the probes send chat requests`
+        : `provider ${providerId} has no ${modelId === undefined ? 'chat model' : `model ${modelId}`}`,
+      { hint: `chat models of ${providerId}: ${chatModels.map((candidate) => candidate.id).join(', ') || '(none)'}` },
+    );
   }
   return { provider, model };
 }

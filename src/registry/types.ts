@@ -2,6 +2,7 @@ import type {
   CapabilityClass,
   Deviation,
   EngineKind,
+  ModelKind,
   ProviderClass,
   WireFormat,
 } from '../common/vocabulary.js';
@@ -21,6 +22,8 @@ export interface ModelPrice {
 /** One model a provider serves, as declared in its record (schemas/provider.v1.schema.json). */
 export interface ProviderModel {
   id: string;
+  /** `embedding`: answers embeddings requests only; absent or `chat`: chat requests only (`modelKindOf`). */
+  kind?: ModelKind;
   contextWindow: number;
   capabilityClass: CapabilityClass;
   vramGb?: number;

@@ -8,6 +8,11 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
     hint: 'data this sensitive stays on this host: register a local provider (`syndicate provider add ollama`, or `syndicate engine serve --model FILE --register ID`)',
   },
   {
+    rules: ['model_kind'],
+    hint: "no model of the kind the request needs may take it: embeddings requests go only to models declared `kind: embedding` on the openai wire (`syndicate provider add ollama` registers an engine's embedding models), chat requests only to chat models",
+  },
+  { rules: ['token_input'], hint: 'Ollama embeds text only: send the text rather than token ids, or register an engine that takes token ids (llama.cpp, vLLM)' },
+  {
     rules: ['fail_closed'],
     hint: 'the policy or the classifier could not decide, so only local providers may take it: fix what the route explanation names, or register a local provider',
   },

@@ -4,6 +4,7 @@ import {
   CALLABLE_PROVIDER_CLASSES,
   capabilityRank,
   isHostedClass,
+  modelKindOf,
   sensitivityRank,
   type ProviderClass,
   type SensitivityLevel,
@@ -105,7 +106,9 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const workflow: WorkflowPreference = policy.workflows?.[input.workflow] ?? { prefer: [], latencyBudget: {} };
   const firstTokenBudget = workflow.latencyBudget?.firstTokenMs;
   const traits = requestTraits(input.request);
-  const tasks = matchTasks(requestTexts(input.request), policy.tasks ?? []);
+  const embedding = input.request.embedding;
+  // Task rules say what a chat model is asked to do; the documents an embeddings request carries ask nothing.
+  const tasks = embedding === undefined ? matchTasks(requestTexts(input.request), policy.tasks ?? []) : [];
   const preferTags = new Set(tasks.flatMap((task) => task.rule.preferTags));
   const maxTokens = input.maxTokens ?? input.request.maxTokens;
   const outputTokens = maxTokens ?? assumedOutputTokens(policy);
@@ -136,6 +139,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       exclusionReasons.push(reason);
     };
     const providerClass = record.class;
+    checkModelKind(provider, model, input.request, exclude);
     const missingKey = context.env === undefined ? undefined : missingCredential(record, context.env);
     if (missingKey !== undefined) reasons.push(`key ${missingKey} not set: ranked after every candidate that can be called`);
 
@@ -188,12 +192,15 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       }
     }
 
-    checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
+    // An embeddings request produces no output and asks for no chat capability: no context budget for
+    // an answer, no capability rules (the engine refuses an input longer than the model takes).
+    if (embedding === undefined) checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
     const envelope = input.sessionEnvelope;
     if (envelope !== undefined && capabilityRank(model.capabilityClass) > capabilityRank(envelope.maxCapability)) {
       exclude('session_envelope', `capability ${model.capabilityClass} is above session ${envelope.sessionId}'s approved ${envelope.maxCapability}`);
     }
-    const { loweredMaxTokens, defaultMaxTokens } = checkContext(model, input.estimatedPromptTokens, allowance, maxTokens, outputTokens, exclude, reasons);
+    const { loweredMaxTokens, defaultMaxTokens } =
+      embedding === undefined ? checkContext(model, input.estimatedPromptTokens, allowance, maxTokens, outputTokens, exclude, reasons) : {};
     const demoted = traits.json && !traits.strictJson && (record.deviations ?? []).includes('weak_json_adherence') && policy.capabilities?.weakJson !== 'exclude';
     if (demoted) reasons.push('declares weak_json_adherence: ranked after models without it');
 
@@ -204,7 +211,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
         exclude('price_unknown', 'no price declared, so the cost ceiling cannot be checked');
       }
     } else {
-      estimatedCostUsd = (input.estimatedPromptTokens * price.inputPerMTok + (loweredMaxTokens ?? defaultMaxTokens ?? outputTokens) * price.outputPerMTok) / 1_000_000;
+      const pricedOutput = embedding === undefined ? (loweredMaxTokens ?? defaultMaxTokens ?? outputTokens) : 0;
+      estimatedCostUsd = (input.estimatedPromptTokens * price.inputPerMTok + pricedOutput * price.outputPerMTok) / 1_000_000;
       const ceiling = policy.cost?.perRequestUsd;
       if (ceiling !== undefined && estimatedCostUsd > ceiling) {
         exclude('cost_per_request', `estimated ${formatUsd(estimatedCostUsd)} exceeds the per-request ceiling ${formatUsd(ceiling)}`);
@@ -336,8 +344,28 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     selection,
     traits,
     explicitProvider: input.explicitProvider,
+    embedding,
   });
   return plan;
+}
+
+/**
+ * Chat requests never reach an embedding model, nor embeddings requests a chat model or the
+ * anthropic wire (which has no embeddings endpoint); token ids never reach Ollama, which embeds
+ * text only (its `/v1/embeddings` and `/api/embed` take strings).
+ */
+function checkModelKind(provider: RegisteredProvider, model: ProviderModel, request: RouteInput['request'], exclude: (rule: ExclusionRule, reason: string) => void): void {
+  const kind = modelKindOf(model);
+  const embedding = request.embedding;
+  if (embedding === undefined) {
+    if (kind === 'embedding') exclude('model_kind', 'an embedding model (kind: embedding): it answers embeddings requests only');
+    return;
+  }
+  if (kind !== 'embedding') exclude('model_kind', 'a chat model: embeddings requests go only to models declared kind: embedding');
+  else if (provider.record.wire !== 'openai') exclude('model_kind', `the ${provider.record.wire} wire has no embeddings endpoint`);
+  if (kind === 'embedding' && embedding.input.kind === 'tokens' && provider.record.engine?.kind === 'ollama') {
+    exclude('token_input', 'Ollama embeds text only; this input is token ids');
+  }
 }
 
 function checkCapabilities(
@@ -660,6 +688,7 @@ interface ExplainContext {
   selection: ModelSelection;
   traits: RequestTraits;
   explicitProvider: string | undefined;
+  embedding: RouteInput['request']['embedding'];
 }
 
 function explain(plan: RoutePlan, context: ExplainContext): string {
@@ -677,6 +706,11 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
     (need) => need !== '',
   );
   if (needs.length > 0) lines.push(`request needs: ${needs.join(', ')}`);
+  const embedding = context.embedding;
+  if (embedding !== undefined) {
+    const count = embedding.input.kind === 'texts' ? `${embedding.input.texts.length} text(s)` : `${embedding.input.tokens.length} token-id input(s)`;
+    lines.push(`embeddings request (${count}): only models declared kind: embedding on the openai wire`);
+  }
   if (context.explicitProvider !== undefined) lines.push(`provider ${context.explicitProvider} asked for: no other provider considered`);
   lines.push(context.selection.description);
   for (const note of context.notes) lines.push(`note: ${note}`);

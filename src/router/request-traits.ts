@@ -30,6 +30,7 @@ export function requestTexts(request: CanonicalRequest): string[] {
   const texts: string[] = [];
   if (request.system !== undefined) texts.push(request.system);
   for (const message of request.messages) for (const part of message.content) if (isText(part)) texts.push(part.text);
+  if (request.embedding?.input.kind === 'texts') texts.push(...request.embedding.input.texts);
   return texts;
 }
 

@@ -173,7 +173,11 @@ export type ExclusionRule =
   | 'price_unknown'
   | 'latency_budget'
   | 'engine_budget'
-  | 'fail_closed';
+  | 'fail_closed'
+  /** A chat request and an embedding model, or an embeddings request and a chat model (or the anthropic wire). */
+  | 'model_kind'
+  /** An embeddings request of token ids to an engine that takes text only (Ollama). */
+  | 'token_input';
 
 export interface Exclusion {
   provider: string;

@@ -1,4 +1,4 @@
-import type { WireFormat } from '../common/vocabulary.js';
+import type { EngineKind, WireFormat } from '../common/vocabulary.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart, WireWarning } from './canonical.js';
 
 /** What the adapter needs to know about the target to build the wire request. Pure data. */
@@ -15,6 +15,8 @@ export interface WireTarget {
    * what the model's context window leaves). Without it the adapter falls back to its own default.
    */
   defaultMaxTokens?: number;
+  /** The engine behind the URL, when the record declares one: its quirks (e.g. which embedding encodings it answers). */
+  engine?: EngineKind;
 }
 
 /** An HTTP request the transport will send verbatim. `body` is the exact bytes, as text. */
@@ -52,4 +54,11 @@ export interface WireAdapter {
   decodeResponse(body: string): CanonicalResponse;
   decodeStreamEvent(event: ServerSentEvent): StreamPart[];
   decodeError(status: number, body: string): WireError;
+  /**
+   * Embeddings (a request with `embedding`): implemented by wires that have an embeddings endpoint
+   * (openai); the router sends embeddings requests to no other. The answer's vectors are in
+   * `CanonicalResponse.embeddings`.
+   */
+  encodeEmbeddingRequest?(request: CanonicalRequest, target: WireTarget): WireHttpRequest;
+  decodeEmbeddingResponse?(body: string, request: CanonicalRequest, target: WireTarget): CanonicalResponse;
 }

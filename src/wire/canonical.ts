@@ -131,9 +131,33 @@ export type ResponseFormat =
   | { type: 'json_object' }
   | { type: 'json_schema'; name?: string; schema: JsonObject; strict?: boolean };
 
+/**
+ * What an embeddings request turns into vectors: texts, or token ids of the model's own tokenizer
+ * (OpenAI's `number[]` / `number[][]` input), which no classifier can read.
+ */
+export type EmbeddingInput = { kind: 'texts'; texts: string[] } | { kind: 'tokens'; tokens: number[][] };
+
+/** How vectors travel in an OpenAI embeddings answer: JSON numbers, or base64 of little-endian float32. */
+export const EMBEDDING_ENCODINGS = ['float', 'base64'] as const;
+export type EmbeddingEncoding = (typeof EMBEDDING_ENCODINGS)[number];
+
+/**
+ * An embeddings request (OpenAI `POST /v1/embeddings`). Its request has no messages and never
+ * streams; only models declared `kind: embedding` on the openai wire may take it.
+ */
+export interface EmbeddingRequest {
+  input: EmbeddingInput;
+  /** The encoding the client wants its vectors in (OpenAI's default: `float`). */
+  encodingFormat: EmbeddingEncoding;
+  /** The vector length asked for (models trained for shortened vectors honour it). */
+  dimensions?: number;
+}
+
 export interface CanonicalRequest {
   /** The upstream model id (already resolved from alias / `provider:model`). */
   model: string;
+  /** Set on an embeddings request (`messages` is then empty): see `EmbeddingRequest`. */
+  embedding?: EmbeddingRequest;
   /** System prompt; adapters place it where their wire expects it. */
   system?: string;
   /** A cache breakpoint at the end of the system prompt (see `CacheControl`). */
@@ -230,6 +254,11 @@ export interface CanonicalResponse {
    * (e.g. `tool_arguments_object`), so probes can detect undeclared capability deviations.
    */
   observations?: string[];
+  /**
+   * An embeddings answer: one vector per input, in input order — the numbers as the engine wrote
+   * them (a float32's shortest decimal, from Go) or decoded from its base64 float32.
+   */
+  embeddings?: number[][];
 }
 
 /** A setting the adapter could not honour: kept in the evidence, never silently dropped. */

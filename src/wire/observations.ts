@@ -22,6 +22,11 @@ export const WIRE_OBSERVATIONS = {
    * text-generation-webui. The answer is taken as complete.
    */
   terminalMarkerMissing: 'terminal_marker_missing',
+  /**
+   * An embeddings answer held lists of floats where base64 was asked (older Ollama releases ignore
+   * `encoding_format`): read as floats, so the vectors are right all the same.
+   */
+  embeddingEncodingIgnored: 'embedding_encoding_ignored',
 } as const;
 export type WireObservation = (typeof WIRE_OBSERVATIONS)[keyof typeof WIRE_OBSERVATIONS];
 

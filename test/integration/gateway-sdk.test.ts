@@ -647,7 +647,7 @@ describe('raw HTTP', () => {
 
   it('answers 404 and 405 in the OpenAI envelope', async () => {
     const headers = { authorization: `Bearer ${TEST_TOKEN}` };
-    const missing = await fetch(`${main.url}/v1/embeddings`, { method: 'POST', headers, body: '{}' });
+    const missing = await fetch(`${main.url}/v1/audio/speech`, { method: 'POST', headers, body: '{}' });
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { type: string } }).error.type).toBe('not_found_error');
     const wrongMethod = await fetch(`${main.url}/v1/chat/completions`, { headers });

@@ -68,6 +68,16 @@ describe('provider add: discovery from running engines through the built CLI', (
     expect(again.stdout.split('\n')[0]).toBe('unchanged ollama (v1)');
   });
 
+  it('ollama: an embedding model (capability embedding, no completion) is registered with kind embedding', async () => {
+    const ollama = await engine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'nomic-embed-text:latest', embedding: true, contextWindow: 2048 }] });
+    const document = await add(['ollama', '--base-url', ollama.baseUrl]);
+    expect(document.record.models).toEqual([
+      expect.not.objectContaining({ kind: expect.anything() }),
+      expect.objectContaining({ id: 'nomic-embed-text:latest', kind: 'embedding', contextWindow: 2048 }),
+    ]);
+    expect(document.discovery?.notes).toContain('nomic-embed-text:latest: an embedding model (capabilities embedding): registered with kind embedding');
+  });
+
   it('llama.cpp: the served model with n_ctx from /props, under a chosen id', async () => {
     const llama = await engine({ kind: 'llama.cpp', models: [{ id: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', contextWindow: 8192 }] });
     const document = await add(['llama.cpp', '--id', 'my-llama', '--base-url', llama.baseUrl]);

@@ -17,6 +17,7 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
+import { decodeOpenAIEmbeddingResponse, encodeOpenAIEmbeddingRequest } from './embeddings.js';
 import { argumentsToText, countField, isRecord, numberField, stringField, tryParseJson } from '../json.js';
 import { WIRE_OBSERVATIONS } from '../observations.js';
 import type {
@@ -42,6 +43,8 @@ export const openAIAdapter: WireAdapter = {
   decodeResponse: decodeOpenAIResponse,
   decodeStreamEvent: decodeOpenAIStreamEvent,
   decodeError: decodeOpenAIError,
+  encodeEmbeddingRequest: encodeOpenAIEmbeddingRequest,
+  decodeEmbeddingResponse: decodeOpenAIEmbeddingResponse,
 };
 
 export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarget): WireHttpRequest {

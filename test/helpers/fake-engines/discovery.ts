@@ -113,6 +113,8 @@ function ollama(state: EngineState, method: string, path: string, body: Buffer):
     modelInfo[`${architecture}.context_length`] = model.contextWindow;
     payload['model_info'] = modelInfo;
     payload['details'] = ollamaDetails(payload['details'] as Json, model);
+    // What Ollama reports for an embedding model (all-minilm, nomic-embed-text): no `completion`.
+    if (model.embedding === true) payload['capabilities'] = ['embedding'];
     return json(state, path, payload);
   }
   if (method === 'GET' && path === '/v1/models') {

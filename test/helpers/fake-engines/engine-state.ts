@@ -7,6 +7,10 @@ export interface ResolvedModel {
   contextWindow: number;
   /** Memory the model takes once loaded (Ollama's `size` / `size_vram`, LM Studio's `size_bytes`); default: the captured payload's. */
   sizeBytes?: number;
+  /** An embedding model (Ollama reports the `embedding` capability and embeds with it; chat models answer 501). */
+  embedding?: boolean;
+  /** The length of its vectors (default 8). */
+  dimensions?: number;
 }
 
 /** Mutable state of one fake engine, shared by its discovery and inference handlers. */
@@ -41,6 +45,8 @@ export interface EngineState {
   /** vLLM started with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1: /sleep, /wake_up, /is_sleeping exist. */
   sleepMode: boolean;
   sleeping: boolean;
+  /** llama.cpp started with --embeddings (without it, /v1/embeddings answers 501). */
+  embeddings: boolean;
 }
 
 export const DEFAULT_MODELS: Record<FakeEngineKind, ResolvedModel[]> = {

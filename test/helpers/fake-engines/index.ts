@@ -15,6 +15,10 @@ export interface FakeModel {
   contextWindow?: number;
   /** Memory the model takes once loaded, as Ollama and LM Studio report it. */
   sizeBytes?: number;
+  /** An embedding model: Ollama lists it with the `embedding` capability (not `completion`) and embeds with it. */
+  embedding?: boolean;
+  /** The length of its vectors (default 8). */
+  dimensions?: number;
 }
 
 /** What the next request(s) to the inference endpoint get. Default 'ok'. */
@@ -75,6 +79,11 @@ export interface FakeEngineOptions {
   loadDelayMs?: number;
   /** Models resident at start (default: the first; none for a llama.cpp router). */
   resident?: string[];
+  /**
+   * llama.cpp only: started with --embeddings, so `POST /v1/embeddings` answers (default: true when
+   * a model is declared `embedding`); without it llama-server answers the captured 501.
+   */
+  embeddings?: boolean;
 }
 
 /** See `FakeEngineOptions.replay`. */
@@ -127,6 +136,8 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     id: model.id,
     contextWindow: model.contextWindow ?? FALLBACK_CONTEXT[kind],
     ...(model.sizeBytes === undefined ? {} : { sizeBytes: model.sizeBytes }),
+    ...(model.embedding === undefined ? {} : { embedding: model.embedding }),
+    ...(model.dimensions === undefined ? {} : { dimensions: model.dimensions }),
   }));
   if (models.length === 0) throw new Error('a fake engine needs at least one model');
   const state: EngineState = {
@@ -147,6 +158,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     loadDelayMs: options.loadDelayMs ?? 30,
     sleepMode: options.sleepMode === true,
     sleeping: false,
+    embeddings: options.embeddings ?? models.some((model) => model.embedding === true),
   };
   const exchanges: RecordedExchange[] = [];
   const sockets = new Set<Socket>();

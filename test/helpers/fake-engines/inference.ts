@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EngineState, ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
+import { answerEmbeddings } from './embeddings.js';
 import type { FakeEngineKind } from './index.js';
 import {
   contentText,
@@ -33,12 +34,16 @@ type Json = Record<string, unknown>;
 export function isInferencePath(kind: FakeEngineKind, path: string): boolean {
   if (kind === 'anthropic') return path === '/v1/messages';
   if (kind === 'lmstudio' && path === '/api/v0/chat/completions') return true;
-  return path === '/v1/chat/completions';
+  return path === '/v1/chat/completions' || (path === EMBEDDINGS_PATH && kind !== 'lmstudio');
 }
+
+/** The OpenAI embeddings endpoint of the openai-wire fakes (LM Studio's is not modelled). */
+const EMBEDDINGS_PATH = '/v1/embeddings';
 
 /** Answers one inference request the way the engine would (quirks included unless conforming). */
 export function answerInference(state: EngineState, path: string, body: Buffer, headers: IncomingHttpHeaders): Reply {
-  return state.kind === 'anthropic' ? anthropicMessages(state, body, headers) : chatCompletions(state, path, body, headers);
+  if (state.kind === 'anthropic') return anthropicMessages(state, body, headers);
+  return path === EMBEDDINGS_PATH ? answerEmbeddings(state, path, body, headers) : chatCompletions(state, path, body, headers);
 }
 
 // ================================================================== errors

@@ -20,11 +20,13 @@ export interface TestProvider {
   class: 'local' | 'approved_hosted' | 'restricted_hosted';
   wire: 'openai' | 'anthropic';
   baseUrl: string;
-  /** `contextWindow` defaults to 32 768, `capabilityClass` to medium. */
+  /** `contextWindow` defaults to 32 768, `capabilityClass` to medium, `kind` to chat. */
   models: {
     id: string;
+    kind?: 'chat' | 'embedding';
     contextWindow?: number;
     capabilityClass?: CapabilityClass;
+    priority?: number;
     tags?: string[];
     aliases?: string[];
     price?: { inputPerMTok: number; outputPerMTok: number };
@@ -70,8 +72,10 @@ export async function registerTestProvider(store: Store, provider: TestProvider)
       ...(provider.engine === undefined ? {} : { engine: { kind: provider.engine } }),
       models: provider.models.map((model) => ({
         id: model.id,
+        ...(model.kind === undefined ? {} : { kind: model.kind }),
         contextWindow: model.contextWindow ?? 32_768,
         capabilityClass: model.capabilityClass ?? 'medium',
+        ...(model.priority === undefined ? {} : { priority: model.priority }),
         ...(model.tags === undefined ? {} : { tags: model.tags }),
         ...(model.aliases === undefined ? {} : { aliases: model.aliases }),
         ...(model.price === undefined ? {} : { price: model.price }),

@@ -16,6 +16,8 @@ export interface ProviderSpec {
   version?: number;
   /** `auth.env`: the variable its key is read from. */
   authEnv?: string;
+  /** Default openai. */
+  wire?: ProviderRecord['wire'];
 }
 
 /** A registered provider as the registry would return it; one `small` model by default. */
@@ -24,6 +26,7 @@ export function provider(spec: ProviderSpec): RegisteredProvider {
   const baseUrl = spec.baseUrl ?? (providerClass === 'local' ? 'http://127.0.0.1:11434/v1' : 'https://api.openai.com/v1');
   const models: ProviderModel[] = (spec.models ?? [{}]).map((model, index) => ({
     id: model.id ?? `${spec.id}-model-${index}`,
+    ...(model.kind === undefined ? {} : { kind: model.kind }),
     contextWindow: model.contextWindow ?? 32_000,
     capabilityClass: model.capabilityClass ?? 'small',
     ...(model.priority === undefined ? {} : { priority: model.priority }),
@@ -42,7 +45,7 @@ export function provider(spec: ProviderSpec): RegisteredProvider {
       kind: 'Provider',
       id: spec.id,
       class: providerClass,
-      wire: 'openai',
+      wire: spec.wire ?? 'openai',
       baseUrl,
       models,
       deviations: spec.deviations ?? [],

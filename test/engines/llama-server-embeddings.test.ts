@@ -1,0 +1,109 @@
+import { execa, type ResultPromise } from 'execa';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTestModel } from '../../src/engines/test-model.js';
+import { freePort, waitHealthy } from '../helpers/ports.js';
+import { Scenario } from '../helpers/scenario.js';
+import { startServe, type RunningServe } from '../helpers/serve.js';
+
+/**
+ * Embeddings against llama.cpp's own `llama-server` (built by the suite's global setup) serving the
+ * generated test model: with `--embeddings` (and `--pooling mean`: the test model declares no
+ * pooling type, and llama-server refuses pooling `none` on its OpenAI endpoint), through
+ * `syndicate embed` and through `syndicate serve` with the official `openai` client, whose default
+ * base64 the gateway asks llama-server for; without `--embeddings`, its 501.
+ */
+const serverPath = process.env['SYNDICATE_LLAMA_SERVER'];
+
+function providerYaml(id: string, url: string, priority: number): string {
+  return [
+    'apiVersion: syndicate/v1',
+    'kind: Provider',
+    `id: ${id}`,
+    'class: local',
+    'wire: openai',
+    `baseUrl: ${url}/v1`,
+    'engine:',
+    '  kind: llama.cpp',
+    'models:',
+    '  - id: tiny.gguf',
+    '    kind: embedding',
+    '    contextWindow: 2048',
+    '    capabilityClass: small',
+    `    priority: ${priority}`,
+    '',
+  ].join('\n');
+}
+
+describe('embeddings from a real llama-server', () => {
+  let scenario: Scenario;
+  let gateway: RunningServe | undefined;
+  const servers: ResultPromise[] = [];
+
+  async function startServer(extra: string[]): Promise<string> {
+    const port = await freePort();
+    const server = execa(serverPath!, ['-m', join(scenario.home, 'tiny.gguf'), '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-c', '2048', ...extra], { reject: false });
+    servers.push(server);
+    const url = `http://127.0.0.1:${port}`;
+    await waitHealthy(url, () => server.exitCode !== null);
+    return url;
+  }
+
+  beforeAll(async () => {
+    expect(serverPath !== undefined && existsSync(serverPath), `SYNDICATE_LLAMA_SERVER=${String(serverPath)} does not exist (the global setup builds it)`).toBe(true);
+    scenario = await Scenario.create();
+    await writeTestModel(join(scenario.home, 'tiny.gguf'));
+    const [embedding, plain] = await Promise.all([startServer(['--embeddings', '--pooling', 'mean']), startServer([])]);
+    const files = [
+      [join(scenario.home, 'embed.yaml'), providerYaml('llama-embed', embedding, 1)],
+      [join(scenario.home, 'noembed.yaml'), providerYaml('llama-noembed', plain, 9)],
+    ] as const;
+    for (const [path, text] of files) writeFileSync(path, text);
+    const registered = await scenario.cli(['provider', 'register', ...files.map(([path]) => path)]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    gateway?.server.kill('SIGTERM');
+    await gateway?.server;
+    for (const server of servers) server.kill();
+    await Promise.allSettled(servers);
+    scenario?.cleanup();
+  });
+
+  it('a server without --embeddings answers 501; the call falls back to the one with it', async () => {
+    const alone = await scenario.json(['embed', 'hello world', '--provider', 'llama-noembed']);
+    expect(alone.result.exitCode).toBe(5);
+    expect(JSON.stringify(alone.document)).toContain('This server does not support embeddings. Start it with `--embeddings`');
+
+    // Batch work ranks by cost, then priority (interactive work would rank the one whose last call failed last).
+    const { result, document } = await scenario.json(['embed', 'hello world', 'abc', '--workflow', 'batch']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ provider: { id: 'llama-embed' }, model: 'tiny.gguf', fidelity: { tokenAccounting: 'exact' } });
+    expect((document.attempts as { provider: { id: string }; status?: number }[]).map((attempt) => [attempt.provider.id, attempt.status])).toEqual([
+      ['llama-noembed', 501],
+      ['llama-embed', 200],
+    ]);
+    const vectors = document.embeddings as number[][];
+    expect(vectors).toHaveLength(2);
+    expect(vectors[0]).toHaveLength(64);
+    expect(vectors[0]).not.toEqual(vectors[1]);
+  });
+
+  it('the openai client through the gateway gets the same vectors with its default base64 (asked of llama-server as base64) and with floats', async () => {
+    const cli = await scenario.json(['embed', 'hello world', '--provider', 'llama-embed']);
+    const reference = (cli.document.embeddings as number[][])[0]!.map((value) => Math.fround(value));
+    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home });
+    const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token, maxRetries: 0 });
+    const base64 = await client.embeddings.create({ model: 'llama-embed:tiny.gguf', input: 'hello world' });
+    expect(base64.data[0]?.embedding).toEqual(reference);
+    const floats = await client.embeddings.create({ model: 'llama-embed:tiny.gguf', input: 'hello world', encoding_format: 'float' });
+    expect(floats.data[0]?.embedding.map((value) => Math.fround(value))).toEqual(reference);
+    expect(base64.usage.prompt_tokens).toBeGreaterThan(0);
+    const verify = await scenario.cli(['evidence', 'verify']);
+    expect(verify.exitCode, verify.stderr).toBe(0);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * `syndicate embed` through the built CLI: the same pipeline as the gateway's /v1/embeddings, with
+ * its evidence verified by `evidence verify` and counted by `metrics`.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeVector } from '../helpers/fake-engines/embeddings.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+
+const EMBED_MODEL = 'nomic-embed-text:latest';
+const SECRET_TEXT = 'deploy key AKIAIOSFODNN7EXAMPLE with secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+let ollama: FakeEngine;
+let hosted: FakeEngine;
+let scenario: Scenario;
+
+function record(lines: string[]): string {
+  return `${['apiVersion: syndicate/v1', 'kind: Provider', ...lines].join('\n')}\n`;
+}
+
+beforeAll(async () => {
+  [ollama, hosted] = await Promise.all([
+    startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:latest' }, { id: EMBED_MODEL, embedding: true, dimensions: 8 }] }),
+    startFakeEngine({ kind: 'openai', models: [{ id: 'text-embedding-3-small', embedding: true, dimensions: 8 }] }),
+  ]);
+  scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+  const local = join(scenario.home, 'ollama.yaml');
+  writeFileSync(
+    local,
+    record([
+      'id: ollama',
+      'class: local',
+      'wire: openai',
+      `baseUrl: ${ollama.baseUrl}`,
+      'engine:',
+      '  kind: ollama',
+      'models:',
+      '  - id: llama3.2:latest',
+      '    contextWindow: 131072',
+      '    capabilityClass: small',
+      `  - id: ${EMBED_MODEL}`,
+      '    kind: embedding',
+      '    contextWindow: 2048',
+      '    capabilityClass: small',
+    ]),
+  );
+  const remote = join(scenario.home, 'openai.yaml');
+  writeFileSync(
+    remote,
+    record([
+      'id: openai',
+      'class: approved_hosted',
+      'wire: openai',
+      `baseUrl: ${hosted.baseUrl}`,
+      'auth:',
+      '  env: FAKE_OPENAI_KEY',
+      'models:',
+      '  - id: text-embedding-3-small',
+      '    kind: embedding',
+      '    contextWindow: 8191',
+      '    capabilityClass: small',
+      '    price:',
+      '      inputPerMTok: 0.02',
+      '      outputPerMTok: 0',
+    ]),
+  );
+  const registered = await scenario.cli(['provider', 'register', local, remote]);
+  expect(registered.exitCode, registered.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  scenario?.cleanup();
+  await Promise.all([ollama?.close(), hosted?.close()]);
+});
+
+describe('syndicate embed', () => {
+  it('embeds on the model the policy picks, one vector per line, and a sensitive text locally', async () => {
+    const env = { FAKE_OPENAI_KEY: 'sk-fake' };
+    const publicCall = await scenario.json(['embed', 'first document', 'second document', '--provider', 'openai'], { env });
+    expect(publicCall.result.exitCode, publicCall.result.stderr).toBe(0);
+    expect(publicCall.document).toMatchObject({ ok: true, provider: { id: 'openai', class: 'approved_hosted' }, model: 'text-embedding-3-small', sensitivity: 'public' });
+    expect(publicCall.document.embeddings).toEqual(['first document', 'second document'].map((text) => fakeVector('text-embedding-3-small', text, 8)));
+    expect(publicCall.document.costUsd).toBeGreaterThan(0);
+
+    const hostedCalls = inferenceExchanges(hosted).length;
+    const secret = await scenario.cli(['embed', SECRET_TEXT], { env });
+    expect(secret.exitCode, secret.stderr).toBe(0);
+    const lines = secret.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect((JSON.parse(lines[0] ?? '[]') as number[]).map((value) => Math.fround(value))).toEqual(fakeVector(EMBED_MODEL, SECRET_TEXT, 8));
+    expect(secret.stderr).toMatch(new RegExp(`ollama@v1 ${EMBED_MODEL} · restricted · 1 vector\\(s\\) of 8`));
+    expect(inferenceExchanges(hosted).length).toBe(hostedCalls);
+  });
+
+  it('refuses a sensitive text no local embedding model may take (exit 4), recorded as a denial', async () => {
+    const refused = await scenario.json(['embed', SECRET_TEXT, '--provider', 'openai'], { env: { FAKE_OPENAI_KEY: 'sk-fake' } });
+    expect(refused.result.exitCode).toBe(4);
+    expect(refused.document).toMatchObject({ ok: false, error: { code: 'route_denied' } });
+  });
+
+  it('refuses an empty text as a usage error (exit 2), before anything is routed', async () => {
+    const empty = await scenario.cli(['embed', 'fine', '  ']);
+    expect(empty.exitCode).toBe(2);
+    expect(empty.stderr).toContain('text 2 is empty');
+  });
+
+  it('leaves a chain `evidence verify` accepts, and `metrics` counts the calls local and hosted', async () => {
+    const verify = await scenario.cli(['evidence', 'verify']);
+    expect(verify.exitCode, verify.stderr).toBe(0);
+    const { result, document } = await scenario.json(['metrics', '--since', '1h']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document.metrics).toMatchObject({ requests: { local: 1, hosted: 1, denied: 1 } });
+    const tokens = (document.metrics as { tokens: unknown }).tokens as { local: { input: number; output: number } };
+    expect(tokens.local.input).toBeGreaterThan(0);
+    expect(tokens.local.output).toBe(0);
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * `POST /v1/embeddings` through a real gateway (core + node:http adapter on 127.0.0.1:0) over the
+ * real pipeline, driven by the official `openai` client — which asks for base64 unless told
+ * otherwise, and decodes it itself — against fake Ollama, llama.cpp and OpenAI engines that speak
+ * their real embeddings wire (Ollama answering floats whatever was asked, llama-server's captured
+ * 501 without `--embeddings`).
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getEvidence, listEvidence, verifyChain } from '../../src/evidence/index.js';
+import { HealthMonitor } from '../../src/router/health.js';
+import { fakeVector } from '../helpers/fake-engines/embeddings.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges } from '../helpers/scenario.js';
+import { parsePrometheusText, startTestGateway, TEST_TOKEN, testPolicy, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+
+const OLLAMA_CHAT = 'llama3.2:latest';
+const OLLAMA_EMBED = 'nomic-embed-text:latest';
+const LLAMA_EMBED = 'nomic-embed-text-v1.5.Q8_0.gguf';
+const HOSTED_EMBED = 'text-embedding-3-small';
+const DIMENSIONS = 8;
+
+const PUBLIC_TEXT = 'The quick brown fox jumps over the lazy dog.';
+/** A connection string with its password: restricted, so it may only be embedded on this host. */
+const SECRET_TEXT = 'Our orders live in postgres://app:S3cr3t-Pa55w0rd@db.internal:5432/orders';
+
+function ollamaProvider(engine: FakeEngine, options: { embedding: boolean } = { embedding: true }): TestProvider {
+  return {
+    id: 'ollama',
+    class: 'local',
+    wire: 'openai',
+    baseUrl: engine.baseUrl,
+    engine: 'ollama',
+    models: [{ id: OLLAMA_CHAT }, ...(options.embedding ? [{ id: OLLAMA_EMBED, kind: 'embedding' as const, priority: 5 }] : [])],
+  };
+}
+
+function llamaProvider(engine: FakeEngine, id = 'llama', priority = 1): TestProvider {
+  return { id, class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'llama.cpp', models: [{ id: LLAMA_EMBED, kind: 'embedding', priority }] };
+}
+
+function hostedProvider(engine: FakeEngine): TestProvider {
+  return {
+    id: 'openai',
+    class: 'approved_hosted',
+    wire: 'openai',
+    baseUrl: engine.baseUrl,
+    auth: true,
+    models: [
+      { id: 'gpt-4o-mini', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } },
+      { id: HOSTED_EMBED, kind: 'embedding', priority: 10, price: { inputPerMTok: 20, outputPerMTok: 0 } },
+    ],
+  };
+}
+
+const client = (gateway: TestGateway): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+
+/** The vectors as the engine made them (float32), as numbers. */
+const expected = (model: string, inputs: (string | number[])[]): number[][] => inputs.map((input) => fakeVector(model, input, DIMENSIONS));
+/**
+ * A vector as floats, read back to float32: Ollama (Go) writes each float32 as its shortest decimal
+ * (`0.2166407`), which JSON reads as a nearby double; the gateway passes the engine's numbers on.
+ */
+const asFloat32 = (vector: readonly number[] | undefined): number[] | undefined => vector?.map((value) => Math.fround(value));
+
+let ollama: FakeEngine;
+let llama: FakeEngine;
+let llamaWithoutEmbeddings: FakeEngine;
+let hosted: FakeEngine;
+let ollamaChatOnly: FakeEngine;
+let main: TestGateway;
+let noLocalEmbedding: TestGateway;
+let fallback: TestGateway;
+
+beforeAll(async () => {
+  [ollama, llama, llamaWithoutEmbeddings, hosted, ollamaChatOnly] = await Promise.all([
+    startFakeEngine({ kind: 'ollama', models: [{ id: OLLAMA_CHAT }, { id: OLLAMA_EMBED, embedding: true, dimensions: DIMENSIONS }] }),
+    startFakeEngine({ kind: 'llama.cpp', models: [{ id: LLAMA_EMBED, embedding: true, dimensions: DIMENSIONS }] }),
+    startFakeEngine({ kind: 'llama.cpp', models: [{ id: LLAMA_EMBED, embedding: true, dimensions: DIMENSIONS }], embeddings: false }),
+    startFakeEngine({ kind: 'openai', models: [{ id: 'gpt-4o-mini' }, { id: HOSTED_EMBED, embedding: true, dimensions: DIMENSIONS }] }),
+    startFakeEngine({ kind: 'ollama' }),
+  ]);
+  // Models ranked by their priority alone: the hosted embedding model first whenever the level allows it.
+  const byPriority = testPolicy();
+  byPriority.workflows = { ...byPriority.workflows, interactive: { prefer: ['priority'], latencyBudget: {} } };
+  main = await startTestGateway({ providers: [ollamaProvider(ollama), llamaProvider(llama), hostedProvider(hosted)], policy: byPriority });
+  noLocalEmbedding = await startTestGateway({ providers: [ollamaProvider(ollamaChatOnly, { embedding: false }), hostedProvider(hosted)] });
+  // llama-server started without --embeddings ranks first; Ollama's embedding model is the fallback.
+  fallback = await startTestGateway({ providers: [llamaProvider(llamaWithoutEmbeddings, 'llama-noembed', 9), ollamaProvider(ollama)] });
+});
+
+afterAll(async () => {
+  await Promise.all([main?.close(), noLocalEmbedding?.close(), fallback?.close()]);
+  await Promise.all([ollama?.close(), llama?.close(), llamaWithoutEmbeddings?.close(), hosted?.close(), ollamaChatOnly?.close()]);
+});
+
+describe('POST /v1/embeddings with the official openai client', () => {
+  it('embeds public text on the hosted provider the policy ranks first, with the SDK default (base64) and with floats', async () => {
+    const before = inferenceExchanges(hosted).length;
+    const { data: answer, response } = await client(main).embeddings.create({ model: 'auto', input: [PUBLIC_TEXT, 'second document'] }).withResponse();
+    expect(response.headers.get('x-syndicate-provider')).toBe('openai');
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('public');
+    expect(answer.model).toBe(`openai:${HOSTED_EMBED}`);
+    expect(answer.data.map((item) => item.embedding)).toEqual(expected(HOSTED_EMBED, [PUBLIC_TEXT, 'second document']));
+    expect(answer.data.map((item) => item.index)).toEqual([0, 1]);
+    expect(answer.usage.prompt_tokens).toBeGreaterThan(0);
+
+    const floats = await client(main).embeddings.create({ model: 'auto', input: PUBLIC_TEXT, encoding_format: 'float' });
+    expect(floats.data[0]?.embedding).toEqual(expected(HOSTED_EMBED, [PUBLIC_TEXT])[0]);
+    expect(inferenceExchanges(hosted).length - before).toBe(2);
+    // The hosted fake saw the documents and the key; syndicate asked it for floats both times.
+    const sent = JSON.parse(inferenceExchanges(hosted).at(-1)!.requestBody.toString('utf8')) as Record<string, unknown>;
+    expect(sent).toEqual({ model: HOSTED_EMBED, input: [PUBLIC_TEXT], encoding_format: 'float' });
+  });
+
+  it('keeps a sensitive document on this host: Ollama answers floats to the SDK\'s base64 default, the gateway encodes them', async () => {
+    const hostedBefore = inferenceExchanges(hosted).length;
+    const { data: answer, response } = await client(main).embeddings.create({ model: 'auto', input: SECRET_TEXT }).withResponse();
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('restricted');
+    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(response.headers.get('x-syndicate-model')).toBe(OLLAMA_EMBED);
+    // Decoded by the SDK from the gateway's base64: the whole vector, not a quarter of it.
+    expect(answer.data[0]?.embedding).toEqual(expected(OLLAMA_EMBED, [SECRET_TEXT])[0]);
+    expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
+
+    await main.settled();
+    const evidence = getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '');
+    const exchange = inferenceExchanges(ollama).at(-1)!;
+    expect(exchange.path).toBe('/v1/embeddings');
+    expect(JSON.parse(exchange.requestBody.toString('utf8'))).toEqual({ model: OLLAMA_EMBED, input: [SECRET_TEXT], encoding_format: 'float' });
+    // Verbatim: the evidence holds exactly the bytes the engine received and sent.
+    expect(evidence?.request.body?.equals(exchange.requestBody)).toBe(true);
+    expect(evidence?.response.body?.equals(exchange.responseBody)).toBe(true);
+    expect(evidence).toMatchObject({
+      state: 'completed',
+      caller: 'gateway',
+      sensitivity: 'restricted',
+      provider: { id: 'ollama', class: 'local' },
+      model: OLLAMA_EMBED,
+      tokenAccounting: 'exact',
+    });
+    expect(evidence?.inputTokens).toBeGreaterThan(0);
+    expect(evidence?.outputTokens).toBe(0);
+    expect(evidence?.request.url).toBe(`${ollama.baseUrl}/embeddings`);
+    expect(evidence?.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ setting: 'encoding_format' })]));
+    expect(verifyChain(main.store)).toMatchObject({ ok: true });
+  });
+
+  it('keeps token ids local (they cannot be classified): llama.cpp embeds them, as base64 upstream; Ollama, text only, is left out', async () => {
+    const tokens = [
+      [9906, 1917],
+      [791, 4062, 14198],
+    ];
+    const { data: answer, response } = await client(main).embeddings.create({ model: 'auto', input: tokens }).withResponse();
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('restricted');
+    expect(response.headers.get('x-syndicate-provider')).toBe('llama');
+    expect(answer.data.map((item) => item.embedding)).toEqual(expected(LLAMA_EMBED, tokens));
+    const sent = JSON.parse(inferenceExchanges(llama).at(-1)!.requestBody.toString('utf8')) as Record<string, unknown>;
+    expect(sent).toEqual({ model: LLAMA_EMBED, input: tokens, encoding_format: 'base64' });
+    // llama-server counts token ids as they are: usage from its answer.
+    expect(answer.usage.prompt_tokens).toBe(5);
+
+    await main.settled();
+    const row = getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '');
+    const route = row?.route as { excluded?: { target: string; reasons: string[] }[] } | undefined;
+    expect(route?.excluded).toEqual(
+      expect.arrayContaining([
+        { target: `ollama:${OLLAMA_EMBED}`, reasons: ['Ollama embeds text only; this input is token ids'] },
+        { target: `ollama:${OLLAMA_CHAT}`, reasons: ['a chat model: embeddings requests go only to models declared kind: embedding'] },
+      ]),
+    );
+    expect(route?.excluded?.find((entry) => entry.target === `openai:${HOSTED_EMBED}`)?.reasons.join(' ')).toMatch(/class approved_hosted may not receive restricted data/);
+  });
+
+  it('raises the level on the x-syndicate-sensitivity hint, as for chat', async () => {
+    const { response } = await new OpenAI({ baseURL: `${main.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0, defaultHeaders: { 'x-syndicate-sensitivity': 'confidential' } })
+      .embeddings.create({ model: 'auto', input: PUBLIC_TEXT })
+      .withResponse();
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('confidential');
+    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+  });
+
+  it('refuses a sensitive document with 403 when no local embedding model exists, saying why', async () => {
+    const hostedBefore = inferenceExchanges(hosted).length;
+    const error = await client(noLocalEmbedding)
+      .embeddings.create({ model: 'auto', input: SECRET_TEXT })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const refusal = error as InstanceType<typeof OpenAI.PermissionDeniedError>;
+    expect(refusal.status).toBe(403);
+    expect(refusal.message).toMatch(/no provider may receive this restricted request/);
+    expect(refusal.message).toContain(`ollama:${OLLAMA_CHAT}: a chat model: embeddings requests go only to models declared kind: embedding`);
+    expect(refusal.message).toMatch(new RegExp(`openai:${HOSTED_EMBED}: class approved_hosted may not receive restricted data`));
+    expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
+    expect(inferenceExchanges(ollamaChatOnly).length).toBe(0);
+  });
+
+  it("falls back within the local class when llama-server was started without --embeddings (its 501), recording both attempts", async () => {
+    fallback.pipeline.health = new HealthMonitor();
+    const { data: answer, response } = await client(fallback).embeddings.create({ model: 'auto', input: SECRET_TEXT, encoding_format: 'float' }).withResponse();
+    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(asFloat32(answer.data[0]?.embedding)).toEqual(expected(OLLAMA_EMBED, [SECRET_TEXT])[0]);
+    expect(answer.data[0]?.embedding).not.toEqual(expected(OLLAMA_EMBED, [SECRET_TEXT])[0]);
+    await fallback.settled();
+    const rows = listEvidence(fallback.store, { limit: 5 }).filter((row) => row.requestId === response.headers.get('x-syndicate-request'));
+    expect(rows.map((row) => [row.provider?.id, row.state, row.hop])).toEqual(
+      expect.arrayContaining([
+        ['llama-noembed', 'failed', 0],
+        ['ollama', 'completed', 1],
+      ]),
+    );
+    const failed = getEvidence(fallback.store, rows.find((row) => row.state === 'failed')?.id ?? '');
+    expect(failed?.status).toBe(501);
+    expect(failed?.response.body?.toString('utf8')).toBe(
+      '{"error":{"code":501,"message":"This server does not support embeddings. Start it with `--embeddings`","type":"not_supported_error"}}',
+    );
+    expect(getEvidence(fallback.store, response.headers.get('x-syndicate-evidence') ?? '')?.markers).toContain('fallback');
+  });
+
+  it('answers 400 naming the field for input it cannot read, and nothing is sent or recorded', async () => {
+    const before = listEvidence(main.store, { limit: 1000 }).length;
+    const post = (body: unknown): Promise<Response> =>
+      fetch(`${main.url}/v1/embeddings`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const [body, param] of [
+      [{ model: 'auto', input: [] }, 'input'],
+      [{ model: 'auto', input: ['fine', 3] }, 'input[1]'],
+      [{ model: 'auto', input: [[1, -2]] }, 'input[0][1]'],
+      [{ model: 'auto', input: 'x', encoding_format: 'int8' }, 'encoding_format'],
+      [{ model: 'auto', input: 'x', dimensions: 0 }, 'dimensions'],
+      [{ input: 'x' }, 'model'],
+    ] as const) {
+      const reply = await post(body);
+      expect(reply.status, JSON.stringify(body)).toBe(400);
+      const error = ((await reply.json()) as { error: { param: string; type: string } }).error;
+      expect(error).toMatchObject({ param, type: 'invalid_request_error' });
+    }
+    await main.settled();
+    expect(listEvidence(main.store, { limit: 1000 }).length).toBe(before);
+  });
+
+  it('never sends a chat request to an embedding model, nor an embeddings request to a chat model', async () => {
+    const chat = await client(main)
+      .chat.completions.create({ model: `ollama:${OLLAMA_EMBED}`, messages: [{ role: 'user', content: 'hi' }] })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect((chat as { status?: number }).status).toBe(403);
+    expect((chat as Error).message).toContain('an embedding model (kind: embedding): it answers embeddings requests only');
+    const embed = await client(main)
+      .embeddings.create({ model: `ollama:${OLLAMA_CHAT}`, input: PUBLIC_TEXT })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect((embed as { status?: number }).status).toBe(403);
+  });
+
+  it('counts embeddings in /metrics under api="openai_embeddings", with their tokens', async () => {
+    const metrics = await fetch(`${main.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    const samples = parsePrometheusText(await metrics.text());
+    const completed = [...samples.entries()].filter(([name]) => name.startsWith('syndicate_gateway_requests_total{') && name.includes('api="openai_embeddings"') && name.includes('outcome="completed"'));
+    const byClass = (providerClass: string): number => completed.filter(([name]) => name.includes(`class="${providerClass}"`)).reduce((sum, [, value]) => sum + value, 0);
+    expect(byClass('local')).toBeGreaterThanOrEqual(3);
+    expect(byClass('approved_hosted')).toBeGreaterThanOrEqual(2);
+    expect(samples.get(`syndicate_gateway_tokens_total{class="local",provider="ollama",model="${OLLAMA_EMBED}",direction="input"}`)).toBeGreaterThan(0);
+    const refused = [...samples.entries()].filter(([name]) => name.startsWith('syndicate_gateway_requests_total{') && name.includes('api="openai_embeddings"') && name.includes('outcome="route_denied"'));
+    expect(refused.reduce((sum, [, value]) => sum + value, 0)).toBeGreaterThanOrEqual(1);
+  });
+});

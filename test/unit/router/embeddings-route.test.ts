@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { defaultPolicy } from '../../../src/policy/defaults.js';
+import { planRoute } from '../../../src/router/plan.js';
+import type { CanonicalRequest, EmbeddingInput } from '../../../src/wire/canonical.js';
+import { context, exclusionOf, input, order, provider, textRequest } from './fixtures.js';
+
+const ollama = provider({
+  id: 'ollama',
+  engine: { kind: 'ollama' },
+  models: [{ id: 'llama3.2:3b', priority: 9 }, { id: 'nomic-embed-text', kind: 'embedding' }],
+});
+const llama = provider({ id: 'llama', baseUrl: 'http://127.0.0.1:8080/v1', engine: { kind: 'llama.cpp' }, models: [{ id: 'bge-m3.gguf', kind: 'embedding' }] });
+const hosted = provider({
+  id: 'openai',
+  class: 'approved_hosted',
+  baseUrl: 'https://api.openai.com/v1',
+  models: [
+    { id: 'gpt-4o-mini', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } },
+    { id: 'text-embedding-3-small', kind: 'embedding', price: { inputPerMTok: 0.02, outputPerMTok: 0 } },
+  ],
+});
+const anthropic = provider({ id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: 'https://api.anthropic.com', models: [{ id: 'claude-embed', kind: 'embedding', price: { inputPerMTok: 1, outputPerMTok: 0 } }] });
+const everyone = [ollama, llama, hosted, anthropic];
+
+function embeddingRequest(inputValue: EmbeddingInput): CanonicalRequest {
+  return { model: 'auto', messages: [], stream: false, embedding: { input: inputValue, encodingFormat: 'float' } };
+}
+const texts = embeddingRequest({ kind: 'texts', texts: ['refactor this function: a document about code'] });
+
+describe('model kinds', () => {
+  it('routes a chat request to chat models only, saying why each embedding model is left out', () => {
+    const plan = planRoute(input(), context(everyone));
+    expect(order(plan).sort()).toEqual(['ollama:llama3.2:3b', 'openai:gpt-4o-mini']);
+    expect(exclusionOf(plan, 'ollama:nomic-embed-text')).toMatchObject({ rules: ['model_kind'], reasons: ['an embedding model (kind: embedding): it answers embeddings requests only'] });
+    expect(plan.explanation).toContain('ollama:nomic-embed-text (local) — an embedding model (kind: embedding): it answers embeddings requests only');
+  });
+
+  it('routes an embeddings request to embedding models on the openai wire only', () => {
+    const plan = planRoute(input({ request: texts }), context(everyone));
+    expect(order(plan).sort()).toEqual(['llama:bge-m3.gguf', 'ollama:nomic-embed-text', 'openai:text-embedding-3-small']);
+    expect(exclusionOf(plan, 'ollama:llama3.2:3b')).toMatchObject({ rules: ['model_kind'], reasons: ['a chat model: embeddings requests go only to models declared kind: embedding'] });
+    expect(exclusionOf(plan, 'claude:claude-embed')).toMatchObject({ rules: ['model_kind'], reasons: ['the anthropic wire has no embeddings endpoint'] });
+    expect(plan.explanation).toContain('embeddings request (1 text(s)): only models declared kind: embedding on the openai wire');
+  });
+
+  it('keeps a restricted embeddings request on local embedding models', () => {
+    const plan = planRoute(input({ request: texts, sensitivity: 'restricted' }), context(everyone));
+    expect(order(plan).sort()).toEqual(['llama:bge-m3.gguf', 'ollama:nomic-embed-text']);
+    expect(exclusionOf(plan, 'openai:text-embedding-3-small')?.rules).toEqual(['class_not_allowed']);
+  });
+
+  it('leaves Ollama out for token ids (it embeds text only)', () => {
+    const plan = planRoute(input({ request: embeddingRequest({ kind: 'tokens', tokens: [[1, 2, 3]] }), sensitivity: 'restricted' }), context(everyone));
+    expect(order(plan)).toEqual(['llama:bge-m3.gguf']);
+    expect(exclusionOf(plan, 'ollama:nomic-embed-text')).toMatchObject({ rules: ['token_input'], reasons: ['Ollama embeds text only; this input is token ids'] });
+  });
+
+  it('applies no chat task or capability rule, and no output budget, to an embeddings request', () => {
+    const policy = defaultPolicy();
+    policy.capabilities = { ...policy.capabilities, rules: [{ name: 'big-for-code', when: { task: 'code' }, require: { minCapabilityClass: 'large' } }] };
+    const plan = planRoute(input({ request: texts, estimatedPromptTokens: 31_990 }), context([ollama], { policy }));
+    expect(order(plan)).toEqual(['ollama:nomic-embed-text']);
+    expect(plan.tasks).toEqual([]);
+    // The same text as a chat prompt matches the code task, whose rule excludes the small chat model.
+    const chat = planRoute(input({ request: textRequest('refactor this function: a document about code') }), context([ollama], { policy }));
+    expect(chat.tasks).toEqual(['code']);
+    expect(exclusionOf(chat, 'ollama:llama3.2:3b')?.rules).toContain('capability_rule');
+  });
+
+  it('prices an embeddings request by its input alone', () => {
+    const plan = planRoute(input({ request: texts, estimatedPromptTokens: 1_000_000 }), context([hosted]));
+    expect(plan.candidates[0]).toMatchObject({ model: 'text-embedding-3-small', estimatedCostUsd: 0.02 });
+  });
+});
