@@ -42,7 +42,8 @@ const MODEL_NOT_FOUND_TEXT = /\bmodel\b[^\n]{0,200}?\b(?:not found|does not exis
  *   (`account_limited`, see `ACCOUNT_CODES`);
  * - 529 or an `overloaded_error` (Anthropic) is that model's capacity (`model_overloaded`);
  * - 404 or 400 whose code or message says the model does not exist is `model_not_found`; a 404
- *   that names no model (a wrong path: `404 page not found`, `Invalid URL`) is not;
+ *   that names no model (a wrong path: `404 page not found`, `Invalid URL`) is not; llama-server's
+ *   501 `not_supported_error` (embeddings asked of a server started without `--embeddings`) is;
  * - anything else (other 5xx, 401/403, HTML pages): undefined — nothing says it is about one
  *   model, so the caller keeps treating it as the provider's.
  */
@@ -56,6 +57,9 @@ export function upstreamConditionOf(status: number, body: string): UpstreamCondi
     if (error.codes.includes('not_found_error') && /^model: /.test(error.message ?? '')) return 'model_not_found';
     if (error.message !== undefined && MODEL_NOT_FOUND_TEXT.test(error.message)) return 'model_not_found';
   }
+  // llama-server started without `--embeddings` (`not_supported_error`): its chat models answer, the
+  // embedding model declared on it is not served.
+  if (status === 501 && error.codes.includes('not_supported_error')) return 'model_not_found';
   return undefined;
 }
 

@@ -215,6 +215,12 @@ describe('POST /v1/embeddings with the official openai client', () => {
       '{"error":{"code":501,"message":"This server does not support embeddings. Start it with `--embeddings`","type":"not_supported_error"}}',
     );
     expect(getEvidence(fallback.store, response.headers.get('x-syndicate-evidence') ?? '')?.markers).toContain('fallback');
+
+    // The 501 says the model is not served as declared: that model is held back on its own, so the next call goes straight to Ollama.
+    const { response: next } = await client(fallback).embeddings.create({ model: 'auto', input: SECRET_TEXT, encoding_format: 'float' }).withResponse();
+    await fallback.settled();
+    const nextRows = listEvidence(fallback.store, { limit: 5 }).filter((row) => row.requestId === next.headers.get('x-syndicate-request'));
+    expect(nextRows.map((row) => [row.provider?.id, row.state, row.hop])).toEqual([['ollama', 'completed', 0]]);
   });
 
   it('answers 400 naming the field for input it cannot read, and nothing is sent or recorded', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { upstreamConditionOf } from '../../../src/wire/error-scope.js';
 
@@ -43,6 +44,8 @@ describe('upstreamConditionOf', () => {
     ['llama.cpp router', 400, '{"error":{"code":400,"message":"model not found","type":"invalid_request_error"}}'],
     ['llama-swap', 400, '{"error":"could not find suitable handler for qwen-coder"}'],
     ['Zhipu 1211', 400, '{"error":{"code":"1211","message":"模型不存在，请检查模型代码。"}}'],
+    // Captured from llama-server started without --embeddings: its chat models are served, an embedding model is not.
+    ['llama.cpp without --embeddings', 501, readFileSync(new URL('../../fixtures/llama.cpp-real/embeddings-not-enabled.json', import.meta.url), 'utf8')],
   ])('%s: a model it does not serve', (_name, status, body) => {
     expect(upstreamConditionOf(status, body)).toBe('model_not_found');
   });
