@@ -85,6 +85,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const metrics = new GatewayMetrics({
     spentTodayUsd: () => spentTodayUsd(options.store, new Date()),
     costCeilings: () => currentPolicy(pipeline).policy.cost ?? {},
+    heldBack: () => pipeline.health.holds(currentProviders(options.store)),
   });
   // A gateway runs for days: policy edits apply to new requests without a restart.
   const policy = new LivePolicy(options.home.policyPath, pipeline.policy, {

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { HeldBack } from '../router/health.js';
 import { PolicyRefusalError, SyndicateError } from '../errors.js';
 import { attemptsOfFailure } from '../invoke/failure.js';
 import type { AttemptReport, InvocationResult } from '../invoke/types.js';
@@ -22,6 +23,8 @@ export interface GatewayMetricsOptions {
   spentTodayUsd?: () => number;
   /** The policy's cost ceilings, read when `/metrics` is scraped. */
   costCeilings?: () => { perDayUsd?: number | undefined; perRequestUsd?: number | undefined };
+  /** What the health monitor holds out of routes right now (`HealthMonitor.holds`), read when `/metrics` is scraped. */
+  heldBack?: () => HeldBack[];
 }
 
 /**
@@ -143,6 +146,19 @@ export class GatewayMetrics {
           this.reset();
           if (perDayUsd !== undefined) this.set({ period: 'day' }, perDayUsd);
           if (perRequestUsd !== undefined) this.set({ period: 'request' }, perRequestUsd);
+        },
+      });
+    }
+    const { heldBack } = options;
+    if (heldBack !== undefined) {
+      new Gauge({
+        name: 'syndicate_gateway_held_back_seconds',
+        help: 'Providers (model "") and provider:models held out of routes right now — "down" (nothing answers, calls kept failing, a model not served) or "rate_limited" — with the seconds until they are tried again; absent when nothing is held',
+        labelNames: ['provider', 'model', 'state'],
+        registers,
+        collect() {
+          this.reset();
+          for (const hold of heldBack()) this.set({ provider: hold.provider, model: hold.model ?? '', state: hold.state }, hold.retryAfterMs / 1000);
         },
       });
     }

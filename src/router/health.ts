@@ -101,6 +101,16 @@ interface ModelHold {
   baseUrl: string;
 }
 
+/** A provider, or one of its models, held out of routes (`HealthMonitor.holds`). */
+export interface HeldBack {
+  provider: string;
+  /** Set when the model alone is held; the provider's other models stay routable. */
+  model?: string;
+  state: 'down' | 'rate_limited';
+  /** Until it is tried (down) or used (rate-limited) again. */
+  retryAfterMs: number;
+}
+
 /** The key of a provider:model in the per-model maps (model ids hold `:` and `/`, never a newline). */
 function modelKey(providerId: string, model: string): string {
   return `${providerId}\n${model}`;
@@ -306,6 +316,22 @@ export class HealthMonitor {
       if (Object.keys(held).length > 0) snapshot[provider.id] = held;
     }
     return snapshot;
+  }
+
+  /**
+   * Everything held out of routes right now, without probing: providers (no `model`) down or
+   * rate-limited, and models held back on their own — what `/metrics` exports at scrape time.
+   */
+  holds(providers: readonly RegisteredProvider[]): HeldBack[] {
+    const held: HeldBack[] = [];
+    for (const provider of providers) {
+      const health = this.known(provider);
+      if (health !== undefined && health.state !== 'up') held.push({ provider: provider.id, state: health.state, retryAfterMs: Math.max(0, health.retryAfterMs ?? 0) });
+      for (const [model, modelHealth] of Object.entries(this.knownModels(provider))) {
+        if (modelHealth.state !== 'up') held.push({ provider: provider.id, model, state: modelHealth.state, retryAfterMs: modelHealth.retryAfterMs ?? 0 });
+      }
+    }
+    return held;
   }
 
   private holdModelDown(provider: RegisteredProvider, model: string, reason: string, cause: 'not_found' | 'failing'): void {

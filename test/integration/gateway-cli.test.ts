@@ -322,6 +322,14 @@ describe('syndicate serve and policy edits', () => {
       });
       expect(fixed).toContain('syndicate_gateway_spend_ceiling_usd{period="day"} 20');
       expect(fixed).toContain('syndicate_gateway_spend_ceiling_usd{period="request"} 1');
+      expect(fixed).not.toContain('syndicate_gateway_held_back_seconds{');
+
+      // A model's 429 holds it back for the time it asked; the scrape shows the hold and the seconds left.
+      claude.setFault({ status: 429, headers: { 'retry-after': '30' }, body: '{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}' }, 1);
+      expect((await ask('claude:claude-sonnet-4-20250514')).status).toBe(429);
+      const held = Number(/^syndicate_gateway_held_back_seconds\{provider="claude",model="claude-sonnet-4-20250514",state="rate_limited"\} (\S+)$/m.exec(await scrape())?.[1]);
+      expect(held).toBeGreaterThan(25);
+      expect(held).toBeLessThanOrEqual(30);
 
       server.kill('SIGTERM');
       expect((await server).exitCode).toBe(0);

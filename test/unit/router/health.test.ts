@@ -331,6 +331,21 @@ describe('HealthMonitor', () => {
       expect(monitor.knownModels(claude)).toEqual({});
     });
 
+    it('holds() lists what is held out right now, providers and models, with the time left (what /metrics exports)', () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async () => ({}) });
+      expect(monitor.holds([claude, ollama])).toEqual([]);
+      monitor.reportFailure(claude, limited, 'claude-opus-4-1');
+      monitor.reportFailure(ollama, { kind: 'unreachable', reason: 'connection refused' }, 'qwen3:8b');
+      clock.advance(1000);
+      expect(monitor.holds([claude, ollama])).toEqual([
+        { provider: 'claude', model: 'claude-opus-4-1', state: 'rate_limited', retryAfterMs: 6000 },
+        { provider: 'ollama', state: 'down', retryAfterMs: 4000 },
+      ]);
+      clock.advance(4000);
+      expect(monitor.holds([claude, ollama])).toEqual([{ provider: 'claude', model: 'claude-opus-4-1', state: 'rate_limited', retryAfterMs: 2000 }]);
+    });
+
     it('an overloaded model (529) is counted on its own: the third in a row takes that model out, never the provider', () => {
       const clock = fakeClock();
       const monitor = new HealthMonitor({ now: clock.now, hostedFailureTtlMs: 30_000, probe: async () => ({}) });
