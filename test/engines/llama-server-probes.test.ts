@@ -1,9 +1,9 @@
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTestModel } from '../../src/engines/test-model.js';
-import { freePort, waitHealthy } from '../helpers/ports.js';
+import { startLlamaServer } from '../helpers/llama-server.js';
 import { Scenario } from '../helpers/scenario.js';
 
 /**
@@ -24,12 +24,9 @@ describe('probes against a real llama-server', () => {
   const servers: ResultPromise[] = [];
 
   async function startServer(extra: string[]): Promise<string> {
-    const port = await freePort();
-    const server = execa(serverPath!, ['-m', join(scenario.home, 'tiny.gguf'), '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-c', '2048', ...extra], { reject: false });
-    servers.push(server);
-    const url = `http://127.0.0.1:${port}`;
-    await waitHealthy(url, () => server.exitCode !== null);
-    return url;
+    const server = await startLlamaServer(join(scenario.home, 'tiny.gguf'), extra);
+    servers.push(server.process);
+    return server.url;
   }
 
   beforeAll(async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { writeTestModel } from '../../src/engines/test-model.js';
 import { BIN } from '../helpers/cli.js';
-import { freePort, waitHealthy } from '../helpers/ports.js';
+import { startLlamaServer } from '../helpers/llama-server.js';
 import { Scenario } from '../helpers/scenario.js';
 
 /**
@@ -36,12 +36,7 @@ async function stopProcess(child: ResultPromise): Promise<void> {
 const llamaServer: RealEngine = {
   name: "llama.cpp's llama-server",
   async start(scenario, modelPath) {
-    const binary = process.env['SYNDICATE_LLAMA_SERVER'];
-    if (binary === undefined) throw new Error('SYNDICATE_LLAMA_SERVER is not set (the global setup builds it)');
-    const port = await freePort();
-    const child = execa(binary, ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-c', '2048'], { reject: false });
-    const url = `http://127.0.0.1:${port}`;
-    await waitHealthy(url, () => child.exitCode !== null);
+    const { url, process: child } = await startLlamaServer(modelPath);
     const added = await scenario.cli(['provider', 'add', 'llama.cpp', '--base-url', `${url}/v1`]);
     expect(added.exitCode, added.stderr).toBe(0);
     return { providerId: 'llama.cpp', stop: () => stopProcess(child) };
