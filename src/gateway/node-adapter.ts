@@ -31,6 +31,8 @@ export interface RunningGateway {
   host: string;
   port: number;
   server: Server;
+  /** Requests whose body is still arriving (admitted at their head: a shutdown serves them too). */
+  readonly uploading: number;
   /**
    * Graceful shutdown: stop accepting connections, refuse new requests on open ones, let every
    * in-flight request finish (streams included) and complete its evidence, flush the last
@@ -239,6 +241,11 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
     host: address.address,
     port: address.port,
     server,
+    get uploading() {
+      let count = 0;
+      for (const response of open.keys()) if (!response.req.complete) count += 1;
+      return count;
+    },
     close: () => {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

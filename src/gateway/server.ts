@@ -131,6 +131,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     policy,
     token: guard,
     retention,
+    // Read when asked, not copied at start as the spread above copies the rest.
+    get uploading() {
+      return running.uploading;
+    },
     close: async () => {
       // A prune under way ends after its batch: the store is closed after this.
       await retention.stop();

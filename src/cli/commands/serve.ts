@@ -164,7 +164,8 @@ local, a missing or empty token file refuses every request until a token is back
       };
       process.once('SIGTERM', forceClose);
       process.once('SIGINT', forceClose);
-      output.info(`shutting down: finishing ${running.gateway.inFlight} in-flight request(s)`);
+      const uploading = running.uploading;
+      output.info(`shutting down: finishing ${running.gateway.inFlight} in-flight request(s)${uploading === 0 ? '' : ` and ${uploading} still uploading`}`);
       await running.close();
       await stopEngines(output, engines);
       context.close();
