@@ -256,6 +256,21 @@ describe('POST /v1/embeddings with the official openai client', () => {
     expect((embed as { status?: number }).status).toBe(403);
   });
 
+  it('names instead only providers with a model of the kind the request needs', async () => {
+    // A chat request pinned to an embedding model: llama serves embeddings only, openai has a chat model.
+    const chat = await client(main)
+      .chat.completions.create({ model: `ollama:${OLLAMA_EMBED}`, messages: [{ role: 'user', content: 'hi' }] })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect((chat as Error).message).toContain('(openai may take it: name it instead');
+    // An embeddings request pinned to a chat model: the chat-only Ollama has no embedding model to offer.
+    const embed = await client(noLocalEmbedding)
+      .embeddings.create({ model: 'openai:gpt-4o-mini', input: PUBLIC_TEXT })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect((embed as { status?: number }).status).toBe(403);
+    expect((embed as Error).message).not.toContain('ollama may take it');
+    expect((embed as Error).message).toContain('embeddings requests go only to models declared `kind: embedding`');
+  });
+
   it('counts embeddings in /metrics under api="openai_embeddings", with their tokens', async () => {
     const metrics = await fetch(`${main.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     const samples = parsePrometheusText(await metrics.text());
