@@ -216,7 +216,8 @@ function unavailableHint(
     const provider = context.longRunning === true ? providers.find((entry) => entry.id === report.provider.id) : undefined;
     const health = provider === undefined ? undefined : ofModel ? context.health.knownModels(provider)[report.model] : context.health.known(provider);
     const heldOutMs = health?.state === 'down' ? health.retryAfterMs : undefined;
-    return [{ ...identity, kind: call.kind === 'model_not_found' ? 'not_found' : 'failing', ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
+    const kind = call.kind !== 'model_not_found' ? 'failing' : call.embeddingsNotEnabled === true ? 'embeddings_not_enabled' : 'not_found';
+    return [{ ...identity, kind, ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
   });
   const hint = hintForUnavailable(unavailable);
   return missingKeys.length > 0 ? `${hint}; for the skipped hosted provider(s): ${exports}` : hint;
@@ -429,7 +430,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     // A caller that went away says nothing about the provider's health, nor does a request the
     // provider refused for its content (another request may well succeed) — unless it refused it
     // for naming a model it does not serve (llama.cpp's router and Zhipu answer that with a 400).
-    const missingModel = error instanceof UpstreamError && error.condition === 'model_not_found';
+    const missingModel = error instanceof UpstreamError && (error.condition === 'model_not_found' || error.condition === 'embeddings_not_enabled');
     const refusedThisRequest = options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && !missingModel;
     if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status), candidate.model);
     const attemptReport = report({
@@ -464,13 +465,15 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       code: response.status === 429 ? 'upstream_rate_limited' : 'upstream_http_error',
       status: response.status,
       // A model its provider does not serve never saw the request: the next candidate may take it.
-      isRetryable: wireError.isRetryable || condition === 'model_not_found',
+      isRetryable: wireError.isRetryable || condition === 'model_not_found' || condition === 'embeddings_not_enabled',
       ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
       ...(condition === undefined ? {} : { condition }),
       hint:
         condition === 'model_not_found'
           ? `${provider.id} does not serve ${candidate.model}: fix the model id in its provider record, or load the model into the engine`
-          : wireError.isRetryable
+          : condition === 'embeddings_not_enabled'
+            ? `${provider.id} serves no embeddings: start llama-server with \`--embeddings\`, or remove ${candidate.model} from its provider record`
+            : wireError.isRetryable
             ? 'the upstream is overloaded or failing; retry later'
             : 'the upstream rejected the request; check the model and settings',
     });

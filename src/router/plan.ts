@@ -186,7 +186,12 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
         const others = record.models.length > 1 ? `, ${provider.id}'s other models stay routable` : '';
         exclude('rate_limited', `model ${model.id} rate-limited for another ${Math.ceil(retryAfterSeconds)} s${until}${others}: ${modelHealth.reason ?? 'HTTP 429'} ${checked}`);
       } else {
-        const label = modelHealth.cause === 'not_found' ? `model ${model.id} not served by ${provider.id}` : `model ${model.id} failing`;
+        const label =
+          modelHealth.cause === 'not_found'
+            ? `model ${model.id} not served by ${provider.id}`
+            : modelHealth.cause === 'embeddings_not_enabled'
+              ? `model ${model.id}: ${provider.id} serves no embeddings`
+              : `model ${model.id} failing`;
         exclude('unhealthy', `${label}, held back for another ${Math.ceil(waitMs / 1000)} s${until}: ${modelHealth.reason ?? 'down'} ${checked}`);
         unavailable = { cause: modelHealth.cause ?? 'failing', retryInSeconds: waitMs / 1000 };
       }
