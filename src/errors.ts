@@ -190,10 +190,11 @@ export class SessionContextTooLongError extends SyndicateError {
 /**
  * What an upstream's error answer says it is about, when it says (`upstreamConditionOf` in
  * src/wire/error-scope.ts): the model asked for alone — its rate limit (`model_rate_limited`), its
- * capacity (`model_overloaded`), its absence (`model_not_found`) — or the whole account
+ * capacity (`model_overloaded`), its absence (`model_not_found`), an engine that serves no embeddings
+ * (`embeddings_not_enabled`: llama-server started without `--embeddings`) — or the whole account
  * (`account_limited`: credit, spend or plan exhausted).
  */
-export type UpstreamCondition = 'model_rate_limited' | 'model_overloaded' | 'model_not_found' | 'account_limited';
+export type UpstreamCondition = 'model_rate_limited' | 'model_overloaded' | 'model_not_found' | 'embeddings_not_enabled' | 'account_limited';
 
 /** Exit 5: the upstream failed — unreachable, timeout, non-2xx after fallback. */
 export class UpstreamError extends SyndicateError {

@@ -101,6 +101,6 @@ export function unservableReason(env: NodeJS.ProcessEnv, health: HealthMonitor):
     if (health.known(provider)?.state === 'down') return 'down';
     const held = health.knownModels(provider)[model];
     if (held?.state !== 'down') return undefined;
-    return held.cause === 'not_found' ? 'not served by its provider' : 'down';
+    return held.cause === 'not_found' ? 'not served by its provider' : held.cause === 'embeddings_not_enabled' ? 'its provider serves no embeddings' : 'down';
   };
 }

@@ -18,8 +18,9 @@ import { callFailureOf } from '../router/health.js';
 import { hintForExclusions, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions, type Unavailability } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
+import { modelCouldTake } from '../router/plan.js';
 import { routeRequest } from '../router/route-request.js';
-import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
+import type { Candidate, Exclusion, RouteInput, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { retryAfterSeconds } from '../transport/retry-after.js';
 import type { WireAdapter, WireTarget } from '../wire/adapter.js';
@@ -140,7 +141,8 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     // Routing has just probed the local engines: the hint can say which are down.
     const unknown = unknownModelOf(request.model, providers, explicitProvider, unservableReason(context.env, context.health));
     if (unknown !== undefined) throw unknown;
-    throw refuseOrUnavailable(context, input, requestId, classification, plan);
+    const sessionEnvelope = session === undefined ? undefined : { sessionId: session.id, maxCapability: session.envelope.maxCapability };
+    throw refuseOrUnavailable(context, input, requestId, classification, plan, { request, ...(sessionEnvelope === undefined ? {} : { sessionEnvelope }) });
   }
 
   // The request is permitted for the classes its level allows (the router already dropped the
@@ -214,7 +216,8 @@ function unavailableHint(
     const provider = context.longRunning === true ? providers.find((entry) => entry.id === report.provider.id) : undefined;
     const health = provider === undefined ? undefined : ofModel ? context.health.knownModels(provider)[report.model] : context.health.known(provider);
     const heldOutMs = health?.state === 'down' ? health.retryAfterMs : undefined;
-    return [{ ...identity, kind: call.kind === 'model_not_found' ? 'not_found' : 'failing', ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
+    const kind = call.kind !== 'model_not_found' ? 'failing' : call.embeddingsNotEnabled === true ? 'embeddings_not_enabled' : 'not_found';
+    return [{ ...identity, kind, ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
   });
   const hint = hintForUnavailable(unavailable);
   return missingKeys.length > 0 ? `${hint}; for the skipped hosted provider(s): ${exports}` : hint;
@@ -427,7 +430,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     // A caller that went away says nothing about the provider's health, nor does a request the
     // provider refused for its content (another request may well succeed) — unless it refused it
     // for naming a model it does not serve (llama.cpp's router and Zhipu answer that with a 400).
-    const missingModel = error instanceof UpstreamError && error.condition === 'model_not_found';
+    const missingModel = error instanceof UpstreamError && (error.condition === 'model_not_found' || error.condition === 'embeddings_not_enabled');
     const refusedThisRequest = options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && !missingModel;
     if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status), candidate.model);
     const attemptReport = report({
@@ -462,13 +465,15 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       code: response.status === 429 ? 'upstream_rate_limited' : 'upstream_http_error',
       status: response.status,
       // A model its provider does not serve never saw the request: the next candidate may take it.
-      isRetryable: wireError.isRetryable || condition === 'model_not_found',
+      isRetryable: wireError.isRetryable || condition === 'model_not_found' || condition === 'embeddings_not_enabled',
       ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
       ...(condition === undefined ? {} : { condition }),
       hint:
         condition === 'model_not_found'
           ? `${provider.id} does not serve ${candidate.model}: fix the model id in its provider record, or load the model into the engine`
-          : wireError.isRetryable
+          : condition === 'embeddings_not_enabled'
+            ? `${provider.id} serves no embeddings: start llama-server with \`--embeddings\`, or remove ${candidate.model} from its provider record`
+            : wireError.isRetryable
             ? 'the upstream is overloaded or failing; retry later'
             : 'the upstream rejected the request; check the model and settings',
     });
@@ -753,6 +758,7 @@ function refuseOrUnavailable(
   requestId: string,
   classification: ClassificationSummary,
   plan: RoutePlan,
+  wanted: AlternativeQuestion,
 ): SyndicateError {
   const onlyDown = plan.excluded.filter((exclusion) => exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy'));
   const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
@@ -804,19 +810,28 @@ function refuseOrUnavailable(
     hint:
       reasons.length === 0
         ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`'
-        : hintForExclusions(tooLong.length > 0 ? tooLong : plan.excluded, tooLong.length > 0 ? [] : unconsideredAlternatives(context, plan)),
+        : hintForExclusions(tooLong.length > 0 ? tooLong : plan.excluded, tooLong.length > 0 ? [] : unconsideredAlternatives(context, plan, wanted)),
     details: { requestId, sensitivity: classification.level, findings: classification.findings, excluded: plan.excluded },
   });
 }
 
+/** What a provider named instead must be able to take: the request, within the stored session's envelope. */
+interface AlternativeQuestion {
+  request: CanonicalRequest;
+  sessionEnvelope?: RouteInput['sessionEnvelope'];
+}
+
 /**
  * Active providers of a class the refused request may use that the plan never considered (the
- * caller named another provider, or a model only others serve): they may well take it.
+ * caller named another provider, or a model only others serve): they may well take it — those
+ * with a model of the kind the request needs (an embedding model for embeddings, a chat model for
+ * chat) and, in a stored session, within its envelope; naming any other would be refused again.
  */
-function unconsideredAlternatives(context: PipelineContext, plan: RoutePlan): string[] {
+function unconsideredAlternatives(context: PipelineContext, plan: RoutePlan, wanted: AlternativeQuestion): string[] {
   const considered = new Set(plan.excluded.map((exclusion) => exclusion.provider));
   return currentProviders(context.store)
     .filter((provider) => provider.retiredAt === null && !considered.has(provider.id) && plan.allowedClasses.includes(provider.record.class))
+    .filter((provider) => provider.record.models.some((model) => modelCouldTake(provider, model, wanted.request, wanted.sessionEnvelope)))
     .map((provider) => provider.id);
 }
 

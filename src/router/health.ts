@@ -38,8 +38,11 @@ export type CallFailure =
    * says the account is exhausted.
    */
   | { kind: 'rate_limited'; reason: string; retryAfterSeconds?: number; scope?: FailureScope }
-  /** It answered that the model does not exist (404 `model_not_found` and the like): that model is out for the TTL. */
-  | { kind: 'model_not_found'; reason: string }
+  /**
+   * It answered that the model does not exist (404 `model_not_found` and the like), or that it
+   * serves no embeddings (`embeddingsNotEnabled`: llama-server's 501): that model is out for the TTL.
+   */
+  | { kind: 'model_not_found'; reason: string; embeddingsNotEnabled?: true }
   /**
    * It answered, but this call failed: a 5xx or other error status, a broken or malformed answer, a
    * timeout after connecting — counted against the provider, or against the model alone when the
@@ -68,6 +71,7 @@ export function callFailureOf(error: SyndicateError, status: number | undefined)
   }
   if (status === undefined && NOTHING_ANSWERED_CODES.has(error.code)) return { kind: 'unreachable', reason: error.message };
   if (condition === 'model_not_found') return { kind: 'model_not_found', reason: error.message };
+  if (condition === 'embeddings_not_enabled') return { kind: 'model_not_found', reason: error.message, embeddingsNotEnabled: true };
   return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider' };
 }
 
@@ -227,7 +231,7 @@ export class HealthMonitor {
       return;
     }
     if (failure.kind === 'model_not_found' && heldModel !== undefined) {
-      this.holdModelDown(provider, heldModel, failure.reason, 'not_found');
+      this.holdModelDown(provider, heldModel, failure.reason, failure.embeddingsNotEnabled === true ? 'embeddings_not_enabled' : 'not_found');
       return;
     }
     const key = heldModel === undefined ? provider.id : modelKey(provider.id, heldModel);
@@ -334,7 +338,7 @@ export class HealthMonitor {
     return held;
   }
 
-  private holdModelDown(provider: RegisteredProvider, model: string, reason: string, cause: 'not_found' | 'failing'): void {
+  private holdModelDown(provider: RegisteredProvider, model: string, reason: string, cause: 'not_found' | 'embeddings_not_enabled' | 'failing'): void {
     const now = this.now();
     const key = modelKey(provider.id, model);
     this.modelFailureRuns.delete(key);

@@ -67,9 +67,10 @@ export interface Unavailability {
   local: boolean;
   /**
    * `unreachable`: nothing answered; `failing`: it answered, but its calls failed; `rate_limited`:
-   * it answered 429; `not_found`: the provider answered that it does not serve the model.
+   * it answered 429; `not_found`: the provider answered that it does not serve the model;
+   * `embeddings_not_enabled`: that it serves no embeddings (llama-server without `--embeddings`).
    */
-  kind: 'unreachable' | 'failing' | 'rate_limited' | 'not_found';
+  kind: 'unreachable' | 'failing' | 'rate_limited' | 'not_found' | 'embeddings_not_enabled';
   /** Seconds until syndicate tries it again (down) or may use it again (rate-limited); undefined when not held out, or unknown. */
   retryInSeconds?: number;
 }
@@ -113,6 +114,13 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
     const [is, its] = names(notFound).includes(',') ? ['are', 'their'] : ['is', 'its'];
     const pull = notFound.some((entry) => entry.local) ? ' or load it into the engine (`ollama pull MODEL`, a GGUF in its models directory)' : '';
     clauses.push(`${names(notFound)} ${is} not served by ${its} provider (it answered that the model does not exist): fix the model id in the provider record${pull}${triedAgain(notFound)}`);
+  }
+  const noEmbeddings = of('embeddings_not_enabled');
+  if (noEmbeddings.length > 0) {
+    const [is, its] = names(noEmbeddings).includes(',') ? ['are', 'their'] : ['is', 'its'];
+    clauses.push(
+      `${names(noEmbeddings)} ${is} declared kind: embedding, but ${its} engine serves no embeddings: start llama-server with \`--embeddings\` (and \`--pooling mean\` for a model that declares no pooling type), or remove the model from the provider record${triedAgain(noEmbeddings)}`,
+    );
   }
   const rateLimited = of('rate_limited');
   if (rateLimited.length > 0) {

@@ -186,7 +186,12 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
         const others = record.models.length > 1 ? `, ${provider.id}'s other models stay routable` : '';
         exclude('rate_limited', `model ${model.id} rate-limited for another ${Math.ceil(retryAfterSeconds)} s${until}${others}: ${modelHealth.reason ?? 'HTTP 429'} ${checked}`);
       } else {
-        const label = modelHealth.cause === 'not_found' ? `model ${model.id} not served by ${provider.id}` : `model ${model.id} failing`;
+        const label =
+          modelHealth.cause === 'not_found'
+            ? `model ${model.id} not served by ${provider.id}`
+            : modelHealth.cause === 'embeddings_not_enabled'
+              ? `model ${model.id}: ${provider.id} serves no embeddings`
+              : `model ${model.id} failing`;
         exclude('unhealthy', `${label}, held back for another ${Math.ceil(waitMs / 1000)} s${until}: ${modelHealth.reason ?? 'down'} ${checked}`);
         unavailable = { cause: modelHealth.cause ?? 'failing', retryInSeconds: waitMs / 1000 };
       }
@@ -354,6 +359,18 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
  * anthropic wire (which has no embeddings endpoint); token ids never reach Ollama, which embeds
  * text only (its `/v1/embeddings` and `/api/embed` take strings).
  */
+/**
+ * Whether `model` of `provider` could take `request` at all: of the kind it needs (see
+ * `checkModelKind`) and, for a request in a stored session, within the session's envelope.
+ */
+export function modelCouldTake(provider: RegisteredProvider, model: ProviderModel, request: RouteInput['request'], sessionEnvelope?: RouteInput['sessionEnvelope']): boolean {
+  let fits = true;
+  checkModelKind(provider, model, request, () => {
+    fits = false;
+  });
+  return fits && (sessionEnvelope === undefined || capabilityRank(model.capabilityClass) <= capabilityRank(sessionEnvelope.maxCapability));
+}
+
 function checkModelKind(provider: RegisteredProvider, model: ProviderModel, request: RouteInput['request'], exclude: (rule: ExclusionRule, reason: string) => void): void {
   const kind = modelKindOf(model);
   const embedding = request.embedding;

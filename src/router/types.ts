@@ -37,9 +37,10 @@ export interface ProviderHealth {
   reason?: string;
   /**
    * Why it is down: nothing answered (`unreachable`, the default), its calls kept failing
-   * (`failing`), or — a model only — its provider says it does not exist (`not_found`).
+   * (`failing`), or — a model only — its provider says it does not exist (`not_found`) or that it
+   * serves no embeddings (`embeddings_not_enabled`: llama-server without `--embeddings`).
    */
-  cause?: 'unreachable' | 'failing' | 'not_found';
+  cause?: 'unreachable' | 'failing' | 'not_found' | 'embeddings_not_enabled';
   /** How long from the snapshot until it may be used again (rate-limited) or is probed or tried again (down). */
   retryAfterMs?: number;
   /** Round trip of the health probe, for local engines. */
@@ -191,7 +192,7 @@ export interface Exclusion {
    * Excluded as down (`unhealthy`): whether nothing answered, its calls kept failing, or (a model)
    * its provider does not serve it, and in how many seconds it is tried again.
    */
-  unavailable?: { cause: 'unreachable' | 'failing' | 'not_found'; retryInSeconds?: number };
+  unavailable?: { cause: 'unreachable' | 'failing' | 'not_found' | 'embeddings_not_enabled'; retryInSeconds?: number };
   /** The rate limit or unavailability above holds back this model alone: the provider's other models stay routable. */
   heldModel?: true;
 }

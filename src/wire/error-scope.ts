@@ -43,7 +43,8 @@ const MODEL_NOT_FOUND_TEXT = /\bmodel\b[^\n]{0,200}?\b(?:not found|does not exis
  * - 529 or an `overloaded_error` (Anthropic) is that model's capacity (`model_overloaded`);
  * - 404 or 400 whose code or message says the model does not exist is `model_not_found`; a 404
  *   that names no model (a wrong path: `404 page not found`, `Invalid URL`) is not; llama-server's
- *   501 `not_supported_error` (embeddings asked of a server started without `--embeddings`) is;
+ *   501 `not_supported_error` (embeddings asked of a server started without `--embeddings`) is
+ *   `embeddings_not_enabled`, held back the same way;
  * - anything else (other 5xx, 401/403, HTML pages): undefined — nothing says it is about one
  *   model, so the caller keeps treating it as the provider's.
  */
@@ -59,7 +60,7 @@ export function upstreamConditionOf(status: number, body: string): UpstreamCondi
   }
   // llama-server started without `--embeddings` (`not_supported_error`): its chat models answer, the
   // embedding model declared on it is not served.
-  if (status === 501 && error.codes.includes('not_supported_error')) return 'model_not_found';
+  if (status === 501 && error.codes.includes('not_supported_error')) return 'embeddings_not_enabled';
   return undefined;
 }
 

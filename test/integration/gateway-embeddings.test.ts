@@ -223,6 +223,20 @@ describe('POST /v1/embeddings with the official openai client', () => {
     expect(nextRows.map((row) => [row.provider?.id, row.state, row.hop])).toEqual([['ollama', 'completed', 0]]);
   });
 
+  it('tells a caller pinned to the model on llama-server without --embeddings to start it with --embeddings, not to fix the model id', async () => {
+    fallback.pipeline.health = new HealthMonitor();
+    const pinned = (): Promise<unknown> =>
+      client(fallback)
+        .embeddings.create({ model: `llama-noembed:${LLAMA_EMBED}`, input: PUBLIC_TEXT })
+        .then(() => undefined, (caught: unknown) => caught);
+    // The first call gets the 501; the next is held back without a call. Both say what to do.
+    for (const error of [await pinned(), await pinned()]) {
+      expect((error as { status?: number }).status).toBe(503);
+      expect((error as Error).message).toContain('serves no embeddings: start llama-server with `--embeddings`');
+      expect((error as Error).message).not.toContain('fix the model id');
+    }
+  });
+
   it('answers 400 naming the field for input it cannot read, and nothing is sent or recorded', async () => {
     const before = listEvidence(main.store, { limit: 1000 }).length;
     const post = (body: unknown): Promise<Response> =>
@@ -254,6 +268,21 @@ describe('POST /v1/embeddings with the official openai client', () => {
       .embeddings.create({ model: `ollama:${OLLAMA_CHAT}`, input: PUBLIC_TEXT })
       .then(() => undefined, (caught: unknown) => caught);
     expect((embed as { status?: number }).status).toBe(403);
+  });
+
+  it('names instead only providers with a model of the kind the request needs', async () => {
+    // A chat request pinned to an embedding model: llama serves embeddings only, openai has a chat model.
+    const chat = await client(main)
+      .chat.completions.create({ model: `ollama:${OLLAMA_EMBED}`, messages: [{ role: 'user', content: 'hi' }] })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect((chat as Error).message).toContain('(openai may take it: name it instead');
+    // An embeddings request pinned to a chat model: the chat-only Ollama has no embedding model to offer.
+    const embed = await client(noLocalEmbedding)
+      .embeddings.create({ model: 'openai:gpt-4o-mini', input: PUBLIC_TEXT })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect((embed as { status?: number }).status).toBe(403);
+    expect((embed as Error).message).not.toContain('ollama may take it');
+    expect((embed as Error).message).toContain('embeddings requests go only to models declared `kind: embedding`');
   });
 
   it('counts embeddings in /metrics under api="openai_embeddings", with their tokens', async () => {

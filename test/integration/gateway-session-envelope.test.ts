@@ -27,6 +27,8 @@ beforeAll(async () => {
     providers: [
       { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: LOCAL_MODEL, capabilityClass: 'small' }] },
       { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: HOSTED_MODEL, capabilityClass: 'frontier', price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
+      // Never called here: a provider whose every model is above a small envelope.
+      { id: 'claude-large', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: 'claude-haiku-4-5', capabilityClass: 'large', price: { inputPerMTok: 1, outputPerMTok: 5 } }] },
     ],
   });
 });
@@ -68,6 +70,8 @@ describe('a stored session named by x-syndicate-session', () => {
     expect(refused.status).toBe(403);
     expect(refused.message).toContain(`capability frontier is above session ${session.id}'s approved small`);
     expect(refused.message).toContain('syndicate session approve');
+    // Only a provider with a model within the envelope is offered instead: claude-large's are all above it.
+    expect(refused.message).toContain('(ollama may take it: name it instead');
     await gateway.settled();
     // Named by its name, recorded under its id.
     expect(newestDenial(session.id)).toMatchObject({ sessionId: session.id, error: { code: 'route_denied' } });

@@ -207,6 +207,11 @@ describe('syndicate session, provider switch and run --session', () => {
     const invalidated = await scenario.json(['route', 'Name the capital of France.', '--session', id]);
     expect(invalidated.result.exitCode).toBe(4);
     expect(invalidated.document.error).toMatchObject({ code: 'session_envelope_invalidated' });
+
+    // An id run would refuse as a usage error is one here too, not a route without the session.
+    const malformed = await scenario.json(['route', 'Name the capital of France.', '--session', 'route bound']);
+    expect(malformed.result.exitCode).toBe(2);
+    expect(malformed.document.error).toMatchObject({ code: 'usage', message: expect.stringContaining('--session must be 1-128 characters') });
   });
 
   it('a failed invocation leaves the session unchanged', async () => {

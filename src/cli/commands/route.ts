@@ -3,7 +3,7 @@ import type { SensitivityLevel, WorkflowClass } from '../../common/vocabulary.js
 import { UsageError } from '../../errors.js';
 import type { RouteExplanation } from '../../invoke/explain-route.js';
 import { contextFor } from '../context.js';
-import { positiveIntegerOption, readStdin } from '../input.js';
+import { positiveIntegerOption, readStdin, sessionOption } from '../input.js';
 
 interface RouteOptions {
   workflow: string;
@@ -38,6 +38,7 @@ export function routeCommand(): Command {
         throw new UsageError(`unknown sensitivity "${options.sensitivity}"`, { hint: `use one of: ${LEVELS.join(', ')}` });
       }
       const maxTokens = positiveIntegerOption(options.maxTokens, '--max-tokens');
+      const session = sessionOption(options.session);
       const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
 
@@ -54,7 +55,7 @@ export function routeCommand(): Command {
           ...(options.sensitivity === undefined ? {} : { sensitivity: options.sensitivity as SensitivityLevel }),
           ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
           ...(maxTokens === undefined ? {} : { maxTokens }),
-          ...(options.session === undefined ? {} : { session: options.session }),
+          ...(session === undefined ? {} : { session }),
         });
         const { plan, classification, skipped } = routed;
         const { output } = context;

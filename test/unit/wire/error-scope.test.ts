@@ -44,10 +44,14 @@ describe('upstreamConditionOf', () => {
     ['llama.cpp router', 400, '{"error":{"code":400,"message":"model not found","type":"invalid_request_error"}}'],
     ['llama-swap', 400, '{"error":"could not find suitable handler for qwen-coder"}'],
     ['Zhipu 1211', 400, '{"error":{"code":"1211","message":"模型不存在，请检查模型代码。"}}'],
-    // Captured from llama-server started without --embeddings: its chat models are served, an embedding model is not.
-    ['llama.cpp without --embeddings', 501, readFileSync(new URL('../../fixtures/llama.cpp-real/embeddings-not-enabled.json', import.meta.url), 'utf8')],
   ])('%s: a model it does not serve', (_name, status, body) => {
     expect(upstreamConditionOf(status, body)).toBe('model_not_found');
+  });
+
+  it('llama.cpp without --embeddings: an embedding model its engine does not serve, for want of a flag rather than a model', () => {
+    // Captured from llama-server started without --embeddings: its chat models are served, an embedding model is not.
+    const body = readFileSync(new URL('../../fixtures/llama.cpp-real/embeddings-not-enabled.json', import.meta.url), 'utf8');
+    expect(upstreamConditionOf(501, body)).toBe('embeddings_not_enabled');
   });
 
   it.each([
