@@ -5,14 +5,25 @@ import { GatewayMetrics } from '../metrics/prometheus.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
+import { ollamaShowModelOf, OLLAMA_VERSION } from '../wire/ollama/server.js';
 import { parseResponsesRequest } from '../wire/openai/responses-server.js';
 import { ANTHROPIC_BETA_SETTING, type StreamPart, type WireWarning } from '../wire/canonical.js';
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, shuttingDown } from './errors.js';
-import { anthropicFace, clientAnswer, embeddingsFace, openAIFace, partsOfResponse, responsesFace, type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
-import { modelById, modelList } from './models.js';
+import {
+  anthropicFace,
+  clientAnswer,
+  embeddingsFace,
+  ollamaChatFace,
+  ollamaEmbedFace,
+  ollamaGenerateFace,
+  openAIFace,
+  partsOfResponse,
+  responsesFace,
+  type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
+import { modelById, modelList, ollamaModelList, ollamaModelShow } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
 
 /** 10 MiB: room for a long conversation with a few inline images, not for abuse. */
@@ -287,7 +298,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if ('error' in outcome) throw outcome.error;
       channel.write(encoderFor().encodeAll(partsOfResponse(clientAnswer(outcome.result))));
       channel.end();
-      return streamReply(channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(parsed.ignoredFields, outcome.result.warnings) });
+      return streamReply(face, channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(parsed.ignoredFields, outcome.result.warnings) });
     }
 
     const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...ignoredFieldsHeader(parsed.ignoredFields, attempt?.warnings) };
@@ -302,7 +313,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         finish(outcome);
       }
     });
-    return streamReply(channel, headers);
+    return streamReply(face, channel, headers);
   };
 
   const routes = new Map<string, Route[]>([
@@ -310,6 +321,27 @@ export function createGateway(options: GatewayOptions): Gateway {
     ['/v1/responses', [{ method: 'POST', handle: inference(responsesFace) }]],
     ['/v1/embeddings', [{ method: 'POST', handle: inference(embeddingsFace) }]],
     ['/v1/messages', [{ method: 'POST', handle: inference(anthropicFace) }]],
+    ['/api/chat', [{ method: 'POST', handle: inference(ollamaChatFace) }]],
+    ['/api/generate', [{ method: 'POST', handle: inference(ollamaGenerateFace) }]],
+    ['/api/embed', [{ method: 'POST', handle: inference(ollamaEmbedFace) }]],
+    ['/api/tags', [{ method: 'GET', handle: async () => jsonReply(200, ollamaModelList(pipeline.store)) }]],
+    ['/api/version', [{ method: 'GET', handle: async () => jsonReply(200, { version: OLLAMA_VERSION }) }]],
+    [
+      '/api/show',
+      [
+        {
+          method: 'POST',
+          handle: async (call) => {
+            const id = ollamaShowModelOf(await call.readBody(bodyLimit));
+            const shown = ollamaModelShow(pipeline.store, id);
+            if (shown === undefined) {
+              throw new GatewayRequestError('not_found', `model "${id}" not found; GET /api/tags lists auto, every provider:model and every alias`, { code: 'model_not_found' });
+            }
+            return jsonReply(200, shown);
+          },
+        },
+      ],
+    ],
     [
       '/v1/messages/count_tokens',
       [
@@ -417,7 +449,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       }
       if (candidates === undefined) {
-        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], /metrics and /healthz`, {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/tags, /api/show and /api/version, /metrics and /healthz`, {
           code: 'not_found',
         });
       }
@@ -539,8 +571,10 @@ function jsonReply(status: number, body: unknown): GatewayReply {
   return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-function streamReply(channel: SseChannel, headers: Record<string, string>): GatewayReply {
-  return { status: 200, headers: { ...SSE_HEADERS, ...headers }, body: channel };
+/** A streamed answer: SSE, or the face's own stream type (Ollama's NDJSON) over the same channel. */
+function streamReply(face: ApiFace, channel: SseChannel, headers: Record<string, string>): GatewayReply {
+  const streamHeaders: Record<string, string> = face.streamContentType === undefined ? { ...SSE_HEADERS } : { ...SSE_HEADERS, 'content-type': face.streamContentType };
+  return { status: 200, headers: { ...streamHeaders, ...headers }, body: channel };
 }
 
 /** A web Request as a call (in-process callers and tests); the client going away aborts the call. */

@@ -1,19 +1,21 @@
 import { ExitCode, SyndicateError } from '../errors.js';
 import { renderAnthropicError } from '../wire/anthropic/server.js';
 import { clientErrorFor, type ClientError, type ClientErrorKind } from '../wire/client-errors.js';
+import { renderOllamaError } from '../wire/ollama/server.js';
 import { renderOpenAIError } from '../wire/openai/server.js';
 
 /** The API family a route speaks, which decides the error envelope a client gets. */
-export type ApiFamily = 'openai' | 'anthropic';
+export type ApiFamily = 'openai' | 'anthropic' | 'ollama';
 
 /**
  * The family a request speaks: `/v1/messages…` Anthropic's, `/v1/chat/completions`,
- * `/v1/embeddings` and `/v1/responses…` OpenAI's. Routes both SDKs call (`/v1/models…`, and any path the gateway does
+ * `/v1/embeddings` and `/v1/responses…` OpenAI's, `/api/…` Ollama's (`{"error": "..."}`). Routes both SDKs call (`/v1/models…`, and any path the gateway does
  * not serve) answer in Anthropic's shape when the client sent `anthropic-version`, as the Anthropic
  * SDKs always do and the OpenAI SDKs never do; else in OpenAI's.
  */
 export function apiFamilyOf(path: string, header: (name: string) => string | undefined): ApiFamily {
   if (path.startsWith('/v1/messages')) return 'anthropic';
+  if (path.startsWith('/api/')) return 'ollama';
   if (path === '/v1/chat/completions' || path === '/v1/embeddings' || path.startsWith('/v1/responses')) return 'openai';
   return header('anthropic-version') !== undefined ? 'anthropic' : 'openai';
 }
@@ -64,7 +66,7 @@ export function clientErrorOf(error: unknown): ClientError {
  */
 export function errorReply(error: unknown, family: ApiFamily): { status: number; headers: Record<string, string>; body: string } {
   const clientError = clientErrorOf(error);
-  const rendered = family === 'anthropic' ? renderAnthropicError(clientError) : renderOpenAIError(clientError);
+  const rendered = family === 'anthropic' ? renderAnthropicError(clientError) : family === 'ollama' ? renderOllamaError(clientError) : renderOpenAIError(clientError);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (error instanceof GatewayRequestError) Object.assign(headers, error.headers);
   if (clientError.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(clientError.retryAfterSeconds));

@@ -10,6 +10,17 @@ import {
 } from '../wire/anthropic/server.js';
 import { inTurnOrder, type CanonicalRequest, type CanonicalResponse, type StreamPart, type ToolCall } from '../wire/canonical.js';
 import type { ClientError } from '../wire/client-errors.js';
+import {
+  OLLAMA_STREAM_CONTENT_TYPE,
+  OllamaStreamEncoder,
+  parseOllamaChatRequest,
+  parseOllamaEmbedRequest,
+  parseOllamaGenerateRequest,
+  renderOllamaEmbedResponse,
+  renderOllamaResponse,
+  type OllamaEndpoint,
+  type ParsedOllamaRequest,
+} from '../wire/ollama/server.js';
 import { parseOpenAIEmbeddingsRequest, renderOpenAIEmbeddingsResponse } from '../wire/openai/embeddings-server.js';
 import { parseResponsesRequest, renderResponsesResponse, ResponsesStreamEncoder } from '../wire/openai/responses-server.js';
 import { OpenAIStreamEncoder, parseOpenAIChatRequest, renderOpenAIChatResponse } from '../wire/openai/server.js';
@@ -29,7 +40,10 @@ export interface FaceRequest {
   includeUsage: boolean;
   /** Top-level request fields the gateway does not interpret (not sent to any provider). */
   ignoredFields: string[];
-  /** Anthropic clients: thinking was enabled, so the model's reasoning goes back as `thinking` blocks. */
+  /**
+   * The model's reasoning goes back as `thinking`: Anthropic clients enabled thinking (blocks);
+   * Ollama clients did not send `think: false` (a `thinking` field).
+   */
   thinking?: boolean;
 }
 
@@ -46,6 +60,8 @@ export interface ApiFace {
   /** `request` is the client's, as parsed: a face may echo parts of it (the Responses API does). */
   render(result: InvocationResult, model: string, request: FaceRequest): string;
   createEncoder(model: string, request: FaceRequest): StreamEncoder;
+  /** The Content-Type of its streams; default `text/event-stream` (SSE). */
+  streamContentType?: string;
 }
 
 export const openAIFace: ApiFace = {
@@ -125,6 +141,50 @@ export const embeddingsFace: ApiFace = {
   },
   render(result, model, { request }) {
     return renderOpenAIEmbeddingsResponse(clientAnswer(result), { model, encodingFormat: request.embedding?.encodingFormat ?? 'float' });
+  },
+  createEncoder() {
+    throw new Error('embeddings answers are never streamed');
+  },
+};
+
+/** An Ollama client's request as a face reads it. */
+function ollamaFaceRequest(parsed: ParsedOllamaRequest): FaceRequest {
+  return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, thinking: parsed.showThinking };
+}
+
+/** The clock of the Ollama faces' counters: the gateway's monotonic one, and wall time for `created_at`. */
+const OLLAMA_CLOCK = { now: () => performance.now(), isoTime: () => new Date().toISOString() };
+
+/**
+ * Ollama's `POST /api/chat` or `/api/generate`: errors as `{"error": ...}`, streams as NDJSON
+ * (the default, as in Ollama), durations as the gateway measured them.
+ */
+function ollamaFace(endpoint: OllamaEndpoint, parse: (bodyText: string) => ParsedOllamaRequest): ApiFace {
+  return {
+    family: 'ollama',
+    api: 'ollama',
+    streamContentType: OLLAMA_STREAM_CONTENT_TYPE,
+    parse: (bodyText) => ollamaFaceRequest(parse(bodyText)),
+    render(result, model, { thinking }) {
+      const timings = { totalMs: result.latency.totalMs, ...(result.latency.firstTokenMs === undefined ? {} : { firstTokenMs: result.latency.firstTokenMs }) };
+      return renderOllamaResponse(clientAnswer(result), { endpoint, model, createdAt: OLLAMA_CLOCK.isoTime(), showThinking: thinking === true, timings });
+    },
+    createEncoder(model, { thinking }) {
+      return new OllamaStreamEncoder({ endpoint, model, showThinking: thinking === true }, OLLAMA_CLOCK);
+    },
+  };
+}
+
+export const ollamaChatFace: ApiFace = ollamaFace('chat', parseOllamaChatRequest);
+export const ollamaGenerateFace: ApiFace = ollamaFace('generate', parseOllamaGenerateRequest);
+
+/** Ollama's `POST /api/embed`, through the embeddings pipeline: never streamed, the vectors as numbers. */
+export const ollamaEmbedFace: ApiFace = {
+  family: 'ollama',
+  api: 'ollama_embeddings',
+  parse: (bodyText) => ollamaFaceRequest(parseOllamaEmbedRequest(bodyText)),
+  render(result, model) {
+    return renderOllamaEmbedResponse(clientAnswer(result), { model, timings: { totalMs: result.latency.totalMs } });
   },
   createEncoder() {
     throw new Error('embeddings answers are never streamed');

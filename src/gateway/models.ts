@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { listProviders } from '../registry/registry.js';
+import type { ProviderModel } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import type { ApiFamily } from './errors.js';
 
@@ -7,6 +9,10 @@ interface ModelEntry {
   /** The provider serving it; `syndicate` for `auto`. */
   owner: string;
   description: string;
+  /** The models it stands for: the one it names, or for `auto` every model a request may be routed to. */
+  models: ProviderModel[];
+  /** What its Ollama `digest` is made from: changes when the provider's record does. */
+  digestSource: string;
 }
 
 /**
@@ -39,17 +45,79 @@ function modelObject(entry: ModelEntry, family: ApiFamily): Record<string, unkno
 }
 
 function modelEntries(store: Store): ModelEntry[] {
-  const entries: ModelEntry[] = [{ id: 'auto', owner: 'syndicate', description: 'routed by policy' }];
+  const auto: ModelEntry = { id: 'auto', owner: 'syndicate', description: 'routed by policy', models: [], digestSource: 'auto' };
+  const entries: ModelEntry[] = [auto];
   const aliases = new Map<string, ModelEntry>();
   for (const provider of listProviders(store)) {
     if (provider.retiredAt !== null || provider.record.class === 'blocked') continue;
+    auto.digestSource += `:${provider.contentHash}`;
     for (const model of provider.record.models) {
-      entries.push({ id: `${provider.id}:${model.id}`, owner: provider.id, description: `${model.id} on ${provider.id}` });
+      auto.models.push(model);
+      const digestSource = `${provider.contentHash}:${model.id}`;
+      entries.push({ id: `${provider.id}:${model.id}`, owner: provider.id, description: `${model.id} on ${provider.id}`, models: [model], digestSource });
       for (const alias of model.aliases ?? []) {
-        if (!aliases.has(alias)) aliases.set(alias, { id: alias, owner: provider.id, description: `alias of ${provider.id}:${model.id}` });
+        if (!aliases.has(alias)) aliases.set(alias, { id: alias, owner: provider.id, description: `alias of ${provider.id}:${model.id}`, models: [model], digestSource });
       }
     }
   }
   entries.push(...aliases.values());
   return entries;
+}
+
+/** Every model entry's `modified_at`: the gateway keeps no per-model times. */
+const OLLAMA_MODIFIED_AT = '1970-01-01T00:00:00Z';
+
+/** Ollama's `details`: syndicate serves no files, so no format, size or quantization to tell. */
+function ollamaDetails(entry: ModelEntry): Record<string, unknown> {
+  return { parent_model: '', format: '', family: entry.owner, families: [entry.owner], parameter_size: '', quantization_level: '' };
+}
+
+function ollamaModelObject(entry: ModelEntry): Record<string, unknown> {
+  return {
+    name: entry.id,
+    model: entry.id,
+    modified_at: OLLAMA_MODIFIED_AT,
+    size: 0,
+    digest: createHash('sha256').update(entry.digestSource).digest('hex'),
+    details: ollamaDetails(entry),
+  };
+}
+
+/** `GET /api/tags`: the same models as `GET /v1/models` (`auto`, every `provider:model`, every alias) as Ollama lists them. */
+export function ollamaModelList(store: Store): { models: Record<string, unknown>[] } {
+  return { models: modelEntries(store).map(ollamaModelObject) };
+}
+
+/**
+ * `POST /api/show` for one model (`auto:latest` is `auto`), undefined when unknown: its details,
+ * its `capabilities` from the record (`embedding` for `kind: embedding`, else `completion`, and
+ * `tools`, `vision`, `thinking` from its tags; for `auto`, any model's) and its context window as
+ * `model_info["syndicate.context_length"]` (for `auto`, the largest).
+ */
+export function ollamaModelShow(store: Store, id: string): Record<string, unknown> | undefined {
+  const wanted = id === 'auto:latest' ? 'auto' : id;
+  const entry = modelEntries(store).find((candidate) => candidate.id === wanted);
+  if (entry === undefined) return undefined;
+  const capabilities = new Set<string>();
+  for (const model of entry.models) {
+    if (model.kind === 'embedding') {
+      capabilities.add('embedding');
+      continue;
+    }
+    capabilities.add('completion');
+    for (const tag of model.tags ?? []) {
+      if (tag === 'tools' || tag === 'vision') capabilities.add(tag);
+      if (tag === 'reasoning' || tag === 'thinking') capabilities.add('thinking');
+    }
+  }
+  const contextLength = Math.max(0, ...entry.models.map((model) => model.contextWindow));
+  return {
+    modelfile: '',
+    parameters: '',
+    template: '',
+    details: ollamaDetails(entry),
+    model_info: { 'general.architecture': 'syndicate', 'general.basename': entry.id, 'syndicate.context_length': contextLength },
+    capabilities: [...capabilities],
+    modified_at: OLLAMA_MODIFIED_AT,
+  };
 }

@@ -1,0 +1,556 @@
+/**
+ * The gateway's Ollama face (`POST /api/chat`, `/api/generate`, `/api/embed`): read an Ollama
+ * client's request into the canonical model, and write answers back as Ollama does — one JSON
+ * object, or NDJSON lines for a stream (Ollama streams by default), tool-call arguments as
+ * objects, durations in nanoseconds. Pure: the caller owns the clock.
+ */
+
+import { CLIENT_ERROR_STATUS, type ClientError } from '../client-errors.js';
+import {
+  canonicalRequest,
+  type CanonicalMessage,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type ContentPart,
+  type FinishReason,
+  type ImagePart,
+  type JsonObject,
+  type ResponseFormat,
+  type StreamPart,
+  type ToolCall,
+  type ToolDefinition,
+  type Usage,
+} from '../canonical.js';
+import { argumentsToText, isRecord, parseArgumentsObject } from '../json.js';
+import { readFunctionTool } from '../openai/server.js';
+import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
+import { mergeUsage } from '../server-common.js';
+
+/** The Content-Type of an Ollama stream: one JSON object per line. */
+export const OLLAMA_STREAM_CONTENT_TYPE = 'application/x-ndjson';
+
+/** Which Ollama endpoint an answer goes to: `/api/chat` puts the text in `message`, `/api/generate` in `response`. */
+export type OllamaEndpoint = 'chat' | 'generate';
+
+/** An Ollama client's request, read into the canonical model. */
+export interface ParsedOllamaRequest {
+  /** `model` as the client sent it (an alias, `provider:model` or `auto`; `auto:latest` read as `auto`). */
+  request: CanonicalRequest;
+  /**
+   * Fields the gateway does not interpret, for the `x-syndicate-ignored-fields` header and the
+   * evidence: unknown top-level fields (`keep_alive`, ...), `options.<name>` for the options no
+   * provider is sent (`options.num_ctx`, ...), and `think` (it cannot turn reasoning on or off upstream).
+   */
+  ignoredFields: string[];
+  /** The model's reasoning goes back as `thinking` (every time but `think: false`). */
+  showThinking: boolean;
+}
+
+/** The client's `auto:latest` (Ollama clients add `:latest` to a name without a tag) is `auto`. */
+const AUTO_WITH_TAG = 'auto:latest';
+
+const CHAT_FIELDS = new Set(['model', 'messages', 'tools', 'format', 'options', 'stream', 'think']);
+const GENERATE_FIELDS = new Set(['model', 'prompt', 'system', 'images', 'format', 'options', 'stream', 'think', 'raw', 'template', 'context', 'suffix']);
+const EMBED_FIELDS = new Set(['model', 'input', 'dimensions']);
+/** The `options` a canonical request carries; every other option is reported as ignored. */
+const INTERPRETED_OPTIONS = new Set(['temperature', 'top_p', 'num_predict', 'stop', 'seed']);
+
+/** Reads `POST /api/chat`; throws `InvalidInputError` naming each field at fault. `stream` defaults to true, as in Ollama. */
+export function parseOllamaChatRequest(bodyText: string): ParsedOllamaRequest {
+  const api = 'Ollama chat';
+  const body = readJsonObject(bodyText, api);
+  const problems = new RequestProblems(api);
+  const model = readModel(body, problems);
+  const systemParts: string[] = [];
+  const messages: CanonicalMessage[] = [];
+  const rawMessages = body['messages'];
+  if (!Array.isArray(rawMessages) || rawMessages.length === 0) {
+    problems.add('/messages', 'is required and must be a non-empty array of messages', 'the gateway does not preload models: send the conversation');
+  } else {
+    const calls = new ToolCallLedger();
+    rawMessages.forEach((raw, index) => {
+      const message = readMessage(raw, `/messages/${index}`, index, calls, problems);
+      if (message === undefined) return;
+      // Leading system messages become the system prompt; later ones stay in place.
+      if (message.role === 'system' && messages.length === 0) systemParts.push(textOf(message.content));
+      else messages.push(message);
+    });
+  }
+  const tools = readTools(body['tools'], problems);
+  const common = readCommon(body, problems);
+  problems.throwIfAny();
+  const request = canonicalRequest(model, messages, common.stream, {
+    system: systemParts.length > 0 ? systemParts.join('\n\n') : undefined,
+    tools,
+    ...common.settings,
+  });
+  return { request, ignoredFields: [...unknownFields(body, CHAT_FIELDS), ...common.ignored].sort(), showThinking: common.showThinking };
+}
+
+/**
+ * Reads `POST /api/generate`: `prompt` (with `images`) as one user message, `system` as the system
+ * prompt. `raw`, `template`, `context` and `suffix` need the model's own prompt template, which
+ * only the engine has: a request using them is refused (400) rather than answered differently.
+ */
+export function parseOllamaGenerateRequest(bodyText: string): ParsedOllamaRequest {
+  const api = 'Ollama generate';
+  const body = readJsonObject(bodyText, api);
+  const problems = new RequestProblems(api);
+  const model = readModel(body, problems);
+  const prompt = body['prompt'];
+  if (typeof prompt !== 'string' || prompt === '') {
+    problems.add('/prompt', 'is required and must be a non-empty string', 'the gateway does not preload models: send a prompt');
+  }
+  const system = body['system'];
+  if (system !== undefined && system !== null && typeof system !== 'string') problems.add('/system', 'must be a string');
+  if (body['raw'] === true) problems.add('/raw', 'raw prompts are not supported: the gateway applies no prompt template of its own', 'leave raw out; send the prompt, and the system prompt as `system`');
+  if (typeof body['template'] === 'string' && body['template'] !== '') problems.add('/template', 'custom prompt templates are not supported', 'leave template out; the engine applies the model\'s own');
+  if (Array.isArray(body['context']) && body['context'].length > 0) {
+    problems.add('/context', 'a previous answer\'s `context` cannot be continued: the gateway returns none', 'use POST /api/chat with the conversation as `messages`');
+  }
+  if (typeof body['suffix'] === 'string' && body['suffix'] !== '') problems.add('/suffix', 'fill-in-the-middle (`suffix`) is not supported', 'send the code before the gap as the prompt, or use an engine\'s own API');
+  const images = readImages(body['images'], '/images', problems);
+  const common = readCommon(body, problems);
+  problems.throwIfAny();
+  const content: ContentPart[] = [{ type: 'text', text: prompt as string }, ...images];
+  const request = canonicalRequest(model, [{ role: 'user', content }], common.stream, {
+    system: typeof system === 'string' && system !== '' ? system : undefined,
+    ...common.settings,
+  });
+  return { request, ignoredFields: [...unknownFields(body, GENERATE_FIELDS), ...common.ignored].sort(), showThinking: common.showThinking };
+}
+
+/** Reads `POST /api/embed`: `input` a string or a list of strings, `dimensions`; never streamed. */
+export function parseOllamaEmbedRequest(bodyText: string): ParsedOllamaRequest {
+  const api = 'Ollama embed';
+  const body = readJsonObject(bodyText, api);
+  const problems = new RequestProblems(api);
+  const model = readModel(body, problems);
+  const input = body['input'];
+  let texts: string[] = [];
+  if (typeof input === 'string' && input !== '') texts = [input];
+  else if (Array.isArray(input) && input.length > 0 && input.every((item) => typeof item === 'string' && item !== '')) texts = input as string[];
+  else problems.add('/input', 'is required and must be a non-empty string or a non-empty list of non-empty strings');
+  const dimensions = optionalNumber(body, 'dimensions', problems, { minimum: 1, integer: true });
+  problems.throwIfAny();
+  const request = canonicalRequest(model, [], false, {
+    embedding: { input: { kind: 'texts', texts }, encodingFormat: 'float', ...(dimensions === undefined ? {} : { dimensions }) },
+  });
+  const ignored = isRecord(body['options']) ? Object.keys(body['options']).map((name) => `options.${name}`) : [];
+  return { request, ignoredFields: [...unknownFields(body, new Set([...EMBED_FIELDS, 'options'])), ...ignored].sort(), showThinking: false };
+}
+
+function readModel(body: Record<string, unknown>, problems: RequestProblems): string {
+  const model = body['model'];
+  if (typeof model !== 'string' || model === '') {
+    problems.add('/model', 'is required and must be a non-empty string', 'send a model GET /api/tags lists: `auto`, a `provider:model` or an alias');
+    return '';
+  }
+  return model === AUTO_WITH_TAG ? 'auto' : model;
+}
+
+/** The fields `/api/chat` and `/api/generate` share: `format`, `options`, `stream`, `think`. */
+function readCommon(
+  body: Record<string, unknown>,
+  problems: RequestProblems,
+): { stream: boolean; settings: Pick<CanonicalRequest, 'responseFormat' | 'temperature' | 'topP' | 'maxTokens' | 'seed' | 'stop'>; ignored: string[]; showThinking: boolean } {
+  const stream = optionalBoolean(body, 'stream', problems) ?? true;
+  const settings: ReturnType<typeof readCommon>['settings'] = {};
+  const format = readFormat(body['format'], problems);
+  if (format !== undefined) settings.responseFormat = format;
+  const ignored: string[] = [];
+  const options = body['options'];
+  if (options !== undefined && options !== null) {
+    if (!isRecord(options)) problems.add('/options', 'must be an object of model options');
+    else {
+      const read = new RequestProblems('options');
+      const temperature = optionalNumber(options, 'temperature', read, { minimum: 0, maximum: 2 });
+      const topP = optionalNumber(options, 'top_p', read, { minimum: 0, maximum: 1 });
+      // Ollama: -1 generates without limit, -2 until the context is full; neither is a limit here.
+      const numPredict = optionalNumber(options, 'num_predict', read, { minimum: -2, integer: true });
+      const seed = optionalNumber(options, 'seed', read, { integer: true });
+      const stop = readStop(options['stop'], read);
+      for (const problem of read.problems) problems.add(`/options${problem.pointer}`, problem.message, problem.hint);
+      if (temperature !== undefined) settings.temperature = temperature;
+      if (topP !== undefined) settings.topP = topP;
+      if (numPredict !== undefined && numPredict > 0) settings.maxTokens = numPredict;
+      if (seed !== undefined) settings.seed = seed;
+      if (stop !== undefined) settings.stop = stop;
+      for (const name of Object.keys(options)) if (!INTERPRETED_OPTIONS.has(name)) ignored.push(`options.${name}`);
+    }
+  }
+  const think = body['think'];
+  if (think !== undefined && think !== null && typeof think !== 'boolean' && think !== 'low' && think !== 'medium' && think !== 'high') {
+    problems.add('/think', 'must be true, false, "low", "medium" or "high"');
+  }
+  if (think !== undefined && think !== null) ignored.push('think');
+  return { stream, settings, ignored, showThinking: think !== false };
+}
+
+/** `"json"`, a JSON schema object, or `""` (none). */
+function readFormat(raw: unknown, problems: RequestProblems): ResponseFormat | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (raw === 'json') return { type: 'json_object' };
+  if (isRecord(raw)) return { type: 'json_schema', schema: raw as JsonObject };
+  problems.add('/format', 'must be "json" or a JSON schema object');
+  return undefined;
+}
+
+function readStop(raw: unknown, problems: RequestProblems): string[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') return [raw];
+  if (Array.isArray(raw) && raw.every((item) => typeof item === 'string')) return raw as string[];
+  problems.add('/stop', 'must be a string or an array of strings');
+  return undefined;
+}
+
+/**
+ * Ollama's tool calls carry no ids (newer servers send one, and clients echo it as `tool_call_id`);
+ * the canonical model matches results to calls by id. Each call gets its client id or one made
+ * from where it stands, and a tool result answers the call it names, else the oldest unanswered
+ * call of its `tool_name`, else the oldest unanswered call.
+ */
+class ToolCallLedger {
+  private readonly unanswered: ToolCall[] = [];
+
+  add(call: ToolCall): void {
+    this.unanswered.push(call);
+  }
+
+  answer(toolCallId: string | undefined, toolName: string | undefined): string | undefined {
+    const at =
+      toolCallId !== undefined
+        ? this.unanswered.findIndex((call) => call.id === toolCallId)
+        : toolName !== undefined && this.unanswered.some((call) => call.name === toolName)
+          ? this.unanswered.findIndex((call) => call.name === toolName)
+          : 0;
+    if (toolCallId !== undefined && at === -1) return toolCallId;
+    return this.unanswered.splice(at, 1)[0]?.id;
+  }
+}
+
+function readMessage(raw: unknown, pointer: string, index: number, calls: ToolCallLedger, problems: RequestProblems): CanonicalMessage | undefined {
+  if (!isRecord(raw)) {
+    problems.add(pointer, 'must be an object with a role');
+    return undefined;
+  }
+  const content = raw['content'];
+  if (content !== undefined && content !== null && typeof content !== 'string') problems.add(`${pointer}/content`, 'must be a string');
+  const text = typeof content === 'string' ? content : '';
+  const textParts: ContentPart[] = text === '' ? [] : [{ type: 'text', text }];
+  const role = raw['role'];
+  switch (role) {
+    case 'system':
+      return { role: 'system', content: textParts };
+    case 'user': {
+      const images = readImages(raw['images'], `${pointer}/images`, problems);
+      return { role: 'user', content: [...(text === '' && images.length > 0 ? [] : [{ type: 'text' as const, text }]), ...images] };
+    }
+    case 'assistant': {
+      const toolCalls = readToolCalls(raw['tool_calls'], `${pointer}/tool_calls`, index, problems);
+      for (const call of toolCalls) calls.add(call);
+      return { role: 'assistant', content: textParts, ...(toolCalls.length === 0 ? {} : { toolCalls }) };
+    }
+    case 'tool': {
+      const toolCallId = typeof raw['tool_call_id'] === 'string' && raw['tool_call_id'] !== '' ? raw['tool_call_id'] : undefined;
+      const toolName = typeof raw['tool_name'] === 'string' && raw['tool_name'] !== '' ? raw['tool_name'] : undefined;
+      const answered = calls.answer(toolCallId, toolName);
+      if (answered === undefined) {
+        problems.add(pointer, 'is a tool result, but no earlier assistant message has a tool call it answers', 'send the assistant message with its tool_calls before the results');
+        return undefined;
+      }
+      return { role: 'tool', toolCallId: answered, content: [{ type: 'text', text }] };
+    }
+    default:
+      problems.add(`${pointer}/role`, `must be one of system, user, assistant, tool (got ${JSON.stringify(role)})`);
+      return undefined;
+  }
+}
+
+function readToolCalls(raw: unknown, pointer: string, messageIndex: number, problems: RequestProblems): ToolCall[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    problems.add(pointer, 'must be an array of {function: {name, arguments}}');
+    return [];
+  }
+  const calls: ToolCall[] = [];
+  raw.forEach((call, index) => {
+    const callPointer = `${pointer}/${index}`;
+    const fn = isRecord(call) ? call['function'] : undefined;
+    if (!isRecord(call) || !isRecord(fn) || typeof fn['name'] !== 'string' || fn['name'] === '') {
+      problems.add(callPointer, 'must be {function: {name, arguments}}');
+      return;
+    }
+    const id = typeof call['id'] === 'string' && call['id'] !== '' ? call['id'] : `call_${messageIndex}_${index}`;
+    const text = argumentsToText(fn['arguments']);
+    calls.push({ id, name: fn['name'], arguments: text === '' ? '{}' : text });
+  });
+  return calls;
+}
+
+function readTools(raw: unknown, problems: RequestProblems): ToolDefinition[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) {
+    problems.add('/tools', 'must be an array of function tools');
+    return undefined;
+  }
+  const tools: ToolDefinition[] = [];
+  raw.forEach((tool, index) => {
+    const pointer = `/tools/${index}`;
+    if (!isRecord(tool) || (tool['type'] !== undefined && tool['type'] !== 'function') || !isRecord(tool['function'])) {
+      problems.add(pointer, 'must be {type: "function", function: {name, description?, parameters?}}');
+      return;
+    }
+    const definition = readFunctionTool(tool['function'], `${pointer}/function`, problems);
+    if (definition !== undefined) tools.push(definition);
+  });
+  return tools.length === 0 ? undefined : tools;
+}
+
+/** Base64 magic numbers of the image formats vision models take. */
+const IMAGE_SIGNATURES: ReadonlyArray<[prefix: string, mediaType: string]> = [
+  ['iVBORw0KGgo', 'image/png'],
+  ['/9j/', 'image/jpeg'],
+  ['R0lGOD', 'image/gif'],
+  ['UklGR', 'image/webp'],
+];
+
+/** Ollama's `images`: base64 strings without a media type, which is read from their first bytes. */
+function readImages(raw: unknown, pointer: string, problems: RequestProblems): ImagePart[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    problems.add(pointer, 'must be an array of base64-encoded images');
+    return [];
+  }
+  const images: ImagePart[] = [];
+  raw.forEach((item, index) => {
+    const data = typeof item === 'string' ? item.replace(/^data:[^,]*,/, '') : undefined;
+    const mediaType = data === undefined ? undefined : IMAGE_SIGNATURES.find(([prefix]) => data.startsWith(prefix))?.[1];
+    if (data === undefined || mediaType === undefined) {
+      problems.add(`${pointer}/${index}`, 'must be a base64-encoded PNG, JPEG, GIF or WebP image');
+      return;
+    }
+    images.push({ type: 'image', mediaType, data });
+  });
+  return images;
+}
+
+function textOf(parts: readonly ContentPart[]): string {
+  return parts.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+}
+
+/** Ollama's `done_reason`: `length` when the token limit cut the answer, else `stop` (tool calls included, as Ollama says). */
+export function toOllamaDoneReason(reason: FinishReason): 'stop' | 'length' {
+  return reason === 'length' ? 'length' : 'stop';
+}
+
+/** Ollama's tool call: arguments as an object (text that is not a JSON object becomes `{}`; the evidence keeps the original). */
+function toOllamaToolCall(call: ToolCall, index: number): { id: string; function: { index: number; name: string; arguments: JsonObject } } {
+  return { id: call.id, function: { index, name: call.name, arguments: parseArgumentsObject(call.arguments) ?? {} } };
+}
+
+/** The timings of an answer, in milliseconds, as the gateway measured them. */
+export interface OllamaTimings {
+  totalMs: number;
+  /** Until the first token, when known. */
+  firstTokenMs?: number;
+}
+
+/** The counters of Ollama's final object: token counts, and durations in nanoseconds (no load is ever measured: 0). */
+function counters(usage: Partial<Usage> | undefined, timings: OllamaTimings): Record<string, number> {
+  const nanoseconds = (milliseconds: number): number => Math.max(0, Math.round(milliseconds * 1e6));
+  const promptMs = timings.firstTokenMs ?? 0;
+  return {
+    total_duration: nanoseconds(timings.totalMs),
+    load_duration: 0,
+    prompt_eval_count: usage?.inputTokens ?? 0,
+    prompt_eval_duration: nanoseconds(promptMs),
+    eval_count: usage?.outputTokens ?? 0,
+    eval_duration: nanoseconds(timings.totalMs - promptMs),
+  };
+}
+
+/** How an answer is rendered for an Ollama client. */
+export interface OllamaRenderOptions {
+  endpoint: OllamaEndpoint;
+  /** The model reported to the client (`provider:model`). */
+  model: string;
+  /** `created_at`, ISO 8601; the caller owns the clock. */
+  createdAt: string;
+  /** Send the model's reasoning as `thinking` (every time but `think: false`). */
+  showThinking: boolean;
+}
+
+/** A whole answer as one Ollama object (`stream: false`): the message (or `response`), `done: true` and the counters. */
+export function renderOllamaResponse(response: CanonicalResponse, options: OllamaRenderOptions & { timings: OllamaTimings }): string {
+  const thinking = options.showThinking && response.reasoning !== undefined && response.reasoning !== '' ? response.reasoning : undefined;
+  const toolCalls = response.toolCalls.map(toOllamaToolCall);
+  const answer =
+    options.endpoint === 'chat'
+      ? {
+          message: {
+            role: 'assistant',
+            content: response.text,
+            ...(thinking === undefined ? {} : { thinking }),
+            ...(toolCalls.length === 0 ? {} : { tool_calls: toolCalls }),
+          },
+        }
+      : { response: response.text, ...(thinking === undefined ? {} : { thinking }) };
+  return JSON.stringify({
+    model: options.model,
+    created_at: options.createdAt,
+    ...answer,
+    done: true,
+    done_reason: toOllamaDoneReason(response.finishReason),
+    ...counters(response.usage, options.timings),
+  });
+}
+
+/** The clock an NDJSON encoder reads: milliseconds (`performance.now()`), and ISO time for `created_at`. */
+export interface OllamaClock {
+  now(): number;
+  isoTime(): string;
+}
+
+/**
+ * Turns canonical stream parts into Ollama NDJSON lines: one `done: false` object per text or
+ * reasoning delta, the tool calls whole (Ollama never streams a call's arguments in pieces) in one
+ * object once they are complete, then the `done: true` object with `done_reason` and the counters.
+ * A stream that breaks writes one `{"error": "..."}` line and never `done: true`.
+ */
+export class OllamaStreamEncoder {
+  private isClosed = false;
+  private finishReason: FinishReason = 'stop';
+  private readonly usage: Partial<Usage> = {};
+  private readonly toolCalls = new Map<number, { id?: string; name: string; arguments: string }>();
+  private readonly startedAt: number;
+  private firstTokenAt: number | undefined;
+
+  constructor(
+    private readonly options: Omit<OllamaRenderOptions, 'createdAt'>,
+    private readonly clock: OllamaClock,
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  /** True once the `done: true` object or an error line was written; later parts are ignored. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  encodeAll(parts: readonly StreamPart[]): string {
+    let output = '';
+    for (const part of parts) {
+      if (this.isClosed) break;
+      switch (part.type) {
+        case 'text-delta':
+          if (part.text !== '') output += this.delta({ content: part.text });
+          break;
+        case 'reasoning-delta':
+          if (this.options.showThinking && part.text !== '') output += this.delta({ content: '', thinking: part.text });
+          break;
+        case 'tool-call-delta': {
+          this.firstTokenAt ??= this.clock.now();
+          const call = this.toolCalls.get(part.index) ?? { name: '', arguments: '' };
+          if (part.id !== undefined) call.id = part.id;
+          if (part.name !== undefined) call.name += part.name;
+          call.arguments += part.argumentsDelta;
+          this.toolCalls.set(part.index, call);
+          break;
+        }
+        case 'usage':
+          mergeUsage(this.usage, part.usage);
+          break;
+        case 'finish':
+          this.finishReason = part.finishReason;
+          output += this.flushToolCalls();
+          break;
+        case 'stream-end':
+          output += this.flushToolCalls() + this.done();
+          break;
+        case 'error':
+          output += this.fail({ kind: 'upstream', message: part.message, ...(part.errorType === undefined ? {} : { code: part.errorType }) });
+          break;
+        default:
+          // response-metadata; signatures and encrypted reasoning have no Ollama spelling.
+          break;
+      }
+    }
+    return output;
+  }
+
+  /** The line ending a stream that broke after bytes were sent: `{"error": ...}`, never `done: true`. */
+  fail(error: ClientError): string {
+    if (this.isClosed) return '';
+    this.isClosed = true;
+    return `${ollamaErrorBody(error)}\n`;
+  }
+
+  private delta(message: { content: string; thinking?: string }): string {
+    this.firstTokenAt ??= this.clock.now();
+    const answer = this.options.endpoint === 'chat' ? { message: { role: 'assistant', ...message } } : { response: message.content, ...(message.thinking === undefined ? {} : { thinking: message.thinking }) };
+    return this.line({ ...answer, done: false });
+  }
+
+  private flushToolCalls(): string {
+    if (this.toolCalls.size === 0) return '';
+    const calls = [...this.toolCalls.entries()]
+      .sort(([left], [right]) => left - right)
+      .map(([index, call], ordinal) => toOllamaToolCall({ id: call.id ?? `call_${index}`, name: call.name, arguments: call.arguments }, ordinal));
+    this.toolCalls.clear();
+    if (this.options.endpoint !== 'chat') return '';
+    return this.line({ message: { role: 'assistant', content: '', tool_calls: calls }, done: false });
+  }
+
+  private done(): string {
+    this.isClosed = true;
+    const now = this.clock.now();
+    const timings: OllamaTimings = { totalMs: now - this.startedAt, ...(this.firstTokenAt === undefined ? {} : { firstTokenMs: this.firstTokenAt - this.startedAt }) };
+    const empty = this.options.endpoint === 'chat' ? { message: { role: 'assistant', content: '' } } : { response: '' };
+    return this.line({ ...empty, done: true, done_reason: toOllamaDoneReason(this.finishReason), ...counters(this.usage, timings) });
+  }
+
+  private line(fields: Record<string, unknown>): string {
+    return `${JSON.stringify({ model: this.options.model, created_at: this.clock.isoTime(), ...fields })}\n`;
+  }
+}
+
+/** An embeddings answer as Ollama's `/api/embed` gives it: the vectors as numbers, the prompt tokens, durations. */
+export function renderOllamaEmbedResponse(response: CanonicalResponse, options: { model: string; timings: OllamaTimings }): string {
+  return JSON.stringify({
+    model: options.model,
+    embeddings: response.embeddings ?? [],
+    total_duration: Math.max(0, Math.round(options.timings.totalMs * 1e6)),
+    load_duration: 0,
+    prompt_eval_count: response.usage?.inputTokens ?? 0,
+  });
+}
+
+/**
+ * What `GET /api/version` answers. Clients gate features on it (tools from 0.3, `/api/embed` from
+ * 0.3, `format` as a JSON schema from 0.5, `think` from 0.9); 0.12.0 passes every such gate while
+ * naming a release whose `/api/chat`, `/api/generate` and `/api/embed` this face speaks.
+ */
+export const OLLAMA_VERSION = '0.12.0';
+
+/** The model `POST /api/show` asks about: `model` (or the older `name`). Throws `InvalidInputError` without one. */
+export function ollamaShowModelOf(bodyText: string): string {
+  const body = readJsonObject(bodyText, 'Ollama show');
+  const model = typeof body['model'] === 'string' && body['model'] !== '' ? body['model'] : body['name'];
+  if (typeof model !== 'string' || model === '') {
+    const problems = new RequestProblems('Ollama show');
+    problems.add('/model', 'is required and must be a non-empty string', 'send a model GET /api/tags lists');
+    problems.throwIfAny();
+  }
+  return model as string;
+}
+
+/** Ollama's error body, `{"error": "message"}`: the only place it is built. */
+export function ollamaErrorBody(error: ClientError): string {
+  return JSON.stringify({ error: error.message });
+}
+
+/** An error response for an Ollama client: HTTP status and exact body bytes. */
+export function renderOllamaError(error: ClientError): { status: number; body: string } {
+  return { status: CLIENT_ERROR_STATUS[error.kind], body: ollamaErrorBody(error) };
+}

@@ -1,0 +1,383 @@
+/**
+ * Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`, `/api/tags`, `/api/show`,
+ * `/api/version`) on a real gateway (core + node:http adapter on 127.0.0.1:0) over the real
+ * pipeline and fake engines, driven by the official `ollama` client (ollama-js) as local-first
+ * tools use it, and by fetch where the exact bytes matter (NDJSON lines, error bodies, defaults).
+ */
+import { Ollama, type ChatResponse } from 'ollama';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getEvidence, listEvidence } from '../../src/evidence/index.js';
+import type { AccessLogEntry } from '../../src/gateway/index.js';
+import { HealthMonitor } from '../../src/router/health.js';
+import { fakeVector } from '../helpers/fake-engines/embeddings.js';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges } from '../helpers/scenario.js';
+import { parsePrometheusText, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+
+const OLLAMA_MODEL = 'llama3.2:latest';
+const OLLAMA_EMBED = 'nomic-embed-text:latest';
+const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
+const DIMENSIONS = 8;
+/** A connection string with its password: restricted, so it may only go to a local engine. */
+const SECRET_PROMPT = 'Why does postgres://app:S3cr3t-Pa55w0rd@db.internal:5432/orders refuse connections?';
+const QUESTION = 'What is the capital of France?';
+
+const weatherTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Current weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+};
+
+function ollamaProvider(engine: FakeEngine, options: { embedding?: boolean } = {}): TestProvider {
+  return {
+    id: 'ollama',
+    class: 'local',
+    wire: 'openai',
+    baseUrl: engine.baseUrl,
+    engine: 'ollama',
+    models: [
+      { id: OLLAMA_MODEL, tags: ['tools', 'vision'], aliases: ['small'], contextWindow: 131_072 },
+      ...(options.embedding === true ? [{ id: OLLAMA_EMBED, kind: 'embedding' as const }] : []),
+    ],
+  };
+}
+
+function claudeProvider(engine: FakeEngine): TestProvider {
+  return { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: engine.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] };
+}
+
+const client = (gateway: TestGateway, token: string = TEST_TOKEN): Ollama => new Ollama({ host: gateway.url, headers: { Authorization: `Bearer ${token}` } });
+
+/** A raw POST as a hand-written Ollama client sends it (no `stream` field: Ollama streams by default). */
+const post = (gateway: TestGateway, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
+  fetch(`${gateway.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKEN}`, ...headers },
+    body: JSON.stringify(body),
+  });
+
+/** NDJSON → its objects, checking every line is one JSON object and the body ends with a newline. */
+function ndjsonLines(text: string): Record<string, unknown>[] {
+  expect(text.endsWith('\n')).toBe(true);
+  return text
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The JSON body the fake engine received last (what the gateway sent upstream). */
+function lastUpstreamBody(engine: FakeEngine): Record<string, unknown> {
+  return JSON.parse(inferenceExchanges(engine).at(-1)?.requestBody.toString('utf8') ?? 'null') as Record<string, unknown>;
+}
+
+const accessLog: AccessLogEntry[] = [];
+let ollama: FakeEngine;
+let claude: FakeEngine;
+let failingOllama: FakeEngine;
+let main: TestGateway;
+let hostedOnly: TestGateway;
+let failing: TestGateway;
+
+beforeAll(async () => {
+  [ollama, claude, failingOllama] = await Promise.all([
+    startFakeEngine({ kind: 'ollama', models: [{ id: OLLAMA_MODEL }, { id: OLLAMA_EMBED, embedding: true, dimensions: DIMENSIONS }] }),
+    startFakeEngine({ kind: 'anthropic' }),
+    startFakeEngine({ kind: 'ollama' }),
+  ]);
+  main = await startTestGateway({ providers: [ollamaProvider(ollama, { embedding: true }), claudeProvider(claude)], onRequestEnd: (entry) => accessLog.push(entry) });
+  hostedOnly = await startTestGateway({ providers: [claudeProvider(claude)] });
+  failing = await startTestGateway({ providers: [ollamaProvider(failingOllama)] });
+});
+
+afterAll(async () => {
+  await Promise.all([main?.close(), hostedOnly?.close(), failing?.close()]);
+  await Promise.all([ollama?.close(), claude?.close(), failingOllama?.close()]);
+});
+
+describe('POST /api/chat with the official ollama client', () => {
+  it('answers a non-streamed chat from the local engine with Ollama’s counters, recorded as gateway evidence', async () => {
+    const logged = accessLog.length;
+    const answer = await client(main).chat({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: QUESTION }] });
+    expect(answer.message).toEqual({ role: 'assistant', content: DEFAULT_ANSWER });
+    expect(answer).toMatchObject({ model: `ollama:${OLLAMA_MODEL}`, done: true, done_reason: 'stop', load_duration: 0 });
+    expect(Date.parse(String(answer.created_at))).not.toBeNaN();
+    expect(answer.prompt_eval_count).toBeGreaterThan(0);
+    expect(answer.eval_count).toBeGreaterThan(0);
+    expect(answer.total_duration).toBeGreaterThan(0);
+    expect(answer.total_duration).toBeGreaterThanOrEqual(answer.eval_duration);
+    // Sent upstream on the provider's own wire, the leading system message as the system prompt.
+    expect(lastUpstreamBody(ollama)).toMatchObject({ model: OLLAMA_MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: QUESTION }] });
+    expect(lastUpstreamBody(ollama)['stream']).not.toBe(true);
+    await main.settled();
+    const newest = listEvidence(main.store, { limit: 1 })[0];
+    expect(newest).toMatchObject({ caller: 'gateway', state: 'completed', streamed: false, provider: { id: 'ollama', class: 'local' }, model: OLLAMA_MODEL });
+    expect(accessLog[logged]).toMatchObject({ path: '/api/chat', status: 200, api: 'ollama', streamed: false, provider: 'ollama' });
+  });
+
+  it('streams the answer line by line (done: false), ending with one done: true object carrying the counters', async () => {
+    const stream = await client(main).chat({ model: 'small', messages: [{ role: 'user', content: QUESTION }], stream: true });
+    const chunks: ChatResponse[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.length).toBeGreaterThan(2);
+    const final = chunks.at(-1) as ChatResponse;
+    expect(chunks.slice(0, -1).every((chunk) => !chunk.done && chunk.message.role === 'assistant')).toBe(true);
+    expect(chunks.map((chunk) => chunk.message.content).join('')).toBe(DEFAULT_ANSWER);
+    expect(final).toMatchObject({ done: true, done_reason: 'stop', model: `ollama:${OLLAMA_MODEL}`, message: { role: 'assistant', content: '' } });
+    expect(final.prompt_eval_count).toBeGreaterThan(0);
+    expect(final.eval_count).toBeGreaterThan(0);
+    expect(final.total_duration).toBeGreaterThan(0);
+    await main.settled();
+    expect(listEvidence(main.store, { limit: 1 })[0]).toMatchObject({ caller: 'gateway', state: 'completed', streamed: true, provider: { id: 'ollama' } });
+  });
+
+  it('streams by default, as Ollama does, as application/x-ndjson; takes the hint headers; names the options no provider saw', async () => {
+    const response = await post(
+      main,
+      '/api/chat',
+      {
+        model: 'auto:latest',
+        messages: [{ role: 'user', content: QUESTION }],
+        options: { temperature: 0.2, top_p: 0.9, num_predict: 64, seed: 7, stop: ['\n\n'], num_ctx: 8192 },
+        keep_alive: '5m',
+      },
+      // A public question, held on this host by the hint (confidential: local only by the default policy).
+      { 'x-syndicate-sensitivity': 'confidential' },
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('confidential');
+    expect(response.headers.get('content-type')).toBe('application/x-ndjson');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('keep_alive, options.num_ctx');
+    const lines = ndjsonLines(await response.text());
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines.filter((line) => line['done'] === true)).toHaveLength(1);
+    expect(lines.at(-1)).toMatchObject({ done: true, done_reason: 'stop' });
+    expect(lines.map((line) => (line['message'] as { content: string }).content).join('')).toBe(DEFAULT_ANSWER);
+    const upstream = lastUpstreamBody(ollama);
+    expect(upstream).toMatchObject({ stream: true, temperature: 0.2, top_p: 0.9, seed: 7, stop: ['\n\n'] });
+    expect(upstream['max_tokens'] ?? upstream['max_completion_tokens']).toBe(64);
+    await main.settled();
+    const evidence = getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(evidence?.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ setting: 'options.num_ctx' }), expect.objectContaining({ setting: 'keep_alive' })]));
+  });
+
+  it('returns tool calls with arguments as an object, and matches the tool result (by tool_name) to its call upstream', async () => {
+    const first = await client(main).chat({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [weatherTool] });
+    const calls = first.message.tool_calls ?? [];
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.function.name).toBe('get_weather');
+    expect(typeof calls[0]?.function.arguments).toBe('object');
+    expect(calls[0]?.function.arguments).toHaveProperty('city');
+    expect(first).toMatchObject({ done: true, done_reason: 'stop' });
+    expect(lastUpstreamBody(ollama)['tools']).toEqual([weatherTool]);
+
+    const second = await client(main).chat({
+      model: `ollama:${OLLAMA_MODEL}`,
+      tools: [weatherTool],
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: '', tool_calls: calls },
+        { role: 'tool', content: '{"temperature": 21}', tool_name: 'get_weather' },
+      ],
+    });
+    expect(second.message.content).toBe(DEFAULT_ANSWER);
+    const upstream = lastUpstreamBody(ollama)['messages'] as { role: string; tool_call_id?: string; tool_calls?: { id: string; function: { arguments: string } }[] }[];
+    const assistant = upstream.find((message) => message.role === 'assistant');
+    const result = upstream.find((message) => message.role === 'tool');
+    expect(assistant?.tool_calls?.[0]?.id).toBeTruthy();
+    expect(JSON.parse(assistant?.tool_calls?.[0]?.function.arguments ?? 'null')).toEqual(calls[0]?.function.arguments);
+    expect(result?.tool_call_id).toBe(assistant?.tool_calls?.[0]?.id);
+  });
+
+  it('streams a tool call whole, in one done: false object before the final one', async () => {
+    const stream = await client(main).chat({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [weatherTool], stream: true });
+    const chunks: ChatResponse[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const withCalls = chunks.filter((chunk) => (chunk.message.tool_calls ?? []).length > 0);
+    expect(withCalls).toHaveLength(1);
+    expect(withCalls[0]?.done).toBe(false);
+    expect(withCalls[0]?.message.tool_calls?.[0]?.function).toMatchObject({ name: 'get_weather', arguments: { city: expect.any(String) } });
+    expect(chunks.at(-1)).toMatchObject({ done: true });
+  });
+
+  it('asks the engine for JSON with format: "json", and for a schema with format: {schema}', async () => {
+    const json = await client(main).chat({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: QUESTION }], format: 'json' });
+    expect(lastUpstreamBody(ollama)['response_format']).toEqual({ type: 'json_object' });
+    expect(() => JSON.parse(json.message.content) as unknown).not.toThrow();
+    const schema = { type: 'object', properties: { capital: { type: 'string' } }, required: ['capital'] };
+    await client(main).chat({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: QUESTION }], format: schema });
+    expect(lastUpstreamBody(ollama)['response_format']).toMatchObject({ type: 'json_schema', json_schema: { schema } });
+  });
+
+  it('keeps a prompt holding a database password on the local engine while a hosted provider is registered', async () => {
+    const hostedCalls = inferenceExchanges(claude).length;
+    const response = await post(main, '/api/chat', { model: 'auto', stream: false, messages: [{ role: 'user', content: SECRET_PROMPT }] });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('restricted');
+    expect(((await response.json()) as ChatResponse).message.content).toBe(DEFAULT_ANSWER);
+    expect(inferenceExchanges(claude).length).toBe(hostedCalls);
+    expect(inferenceExchanges(ollama).at(-1)?.requestBody.toString('utf8')).toContain('S3cr3t-Pa55w0rd');
+  });
+
+  it('refuses by policy with 403 in Ollama’s error shape when only a hosted provider could answer', async () => {
+    const hostedCalls = inferenceExchanges(claude).length;
+    const error = await client(hostedOnly)
+      .chat({ model: 'auto', messages: [{ role: 'user', content: SECRET_PROMPT }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ name: 'ResponseError', status_code: 403 });
+    const response = await post(hostedOnly, '/api/chat', { model: 'auto', messages: [{ role: 'user', content: SECRET_PROMPT }] });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(body['error']).toMatch(/restricted/);
+    expect((error as Error).message).toBe(body['error']);
+    expect(inferenceExchanges(claude).length).toBe(hostedCalls);
+  });
+
+  it('answers 404 {"error"} for an unknown model, and 400 naming the field for a malformed request', async () => {
+    const unknown = await post(main, '/api/chat', { model: 'mistral:7b', messages: [{ role: 'user', content: QUESTION }] });
+    expect(unknown.status).toBe(404);
+    expect(Object.keys((await unknown.json()) as object)).toEqual(['error']);
+    const bad = await post(main, '/api/chat', { model: 'auto', messages: [{ role: 'wizard', content: QUESTION }] });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain('/messages/0/role');
+  });
+
+  it('ends a stream that breaks after bytes were sent with an {"error"} line, never done: true', async () => {
+    failing.pipeline.health = new HealthMonitor();
+    failingOllama.setFault('reset-mid-stream', 1);
+    const response = await post(failing, '/api/chat', { model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: QUESTION }] });
+    expect(response.status).toBe(200);
+    const lines = ndjsonLines(await response.text());
+    expect(lines.some((line) => line['done'] === false && (line['message'] as { content: string }).content !== '')).toBe(true);
+    expect(lines.some((line) => line['done'] === true)).toBe(false);
+    expect(Object.keys(lines.at(-1) ?? {})).toEqual(['error']);
+    await failing.settled();
+    expect(listEvidence(failing.store, { limit: 1 })[0]).toMatchObject({ state: 'failed', markers: expect.arrayContaining(['partial_response']) });
+
+    // The client sees the error line as a thrown error, after the chunks that came before it.
+    failing.pipeline.health = new HealthMonitor();
+    failingOllama.setFault('reset-mid-stream', 1);
+    const stream = await client(failing).chat({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: QUESTION }], stream: true });
+    const seen: ChatResponse[] = [];
+    await expect(
+      (async () => {
+        for await (const chunk of stream) seen.push(chunk);
+      })(),
+    ).rejects.toThrow(String(lines.at(-1)?.['error']).slice(0, 20));
+    expect(seen.every((chunk) => !chunk.done)).toBe(true);
+    failing.pipeline.health = new HealthMonitor();
+  });
+
+  it('refuses a request without the gateway token (401 {"error"}), and one with a wrong token', async () => {
+    const missing = await fetch(`${main.url}/api/tags`);
+    expect(missing.status).toBe(401);
+    expect(((await missing.json()) as { error: string }).error).toMatch(/missing gateway token/);
+    const error = await client(main, 'wrong-token')
+      .chat({ model: 'auto', messages: [{ role: 'user', content: QUESTION }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ name: 'ResponseError', status_code: 401 });
+    expect((error as Error).message).toMatch(/invalid gateway token/);
+  });
+});
+
+describe('POST /api/generate', () => {
+  it('answers a prompt (with a system prompt) non-streamed and streamed, the text in `response`', async () => {
+    const answer = await client(main).generate({ model: `ollama:${OLLAMA_MODEL}`, prompt: QUESTION, system: 'Be brief.' });
+    expect(answer).toMatchObject({ response: DEFAULT_ANSWER, done: true, done_reason: 'stop', model: `ollama:${OLLAMA_MODEL}` });
+    expect(answer.eval_count).toBeGreaterThan(0);
+    expect(lastUpstreamBody(ollama)).toMatchObject({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: QUESTION }] });
+
+    const stream = await client(main).generate({ model: 'small', prompt: QUESTION, stream: true });
+    const parts: string[] = [];
+    let final: Record<string, unknown> | undefined;
+    for await (const chunk of stream) {
+      if (chunk.done) final = chunk as unknown as Record<string, unknown>;
+      else parts.push(chunk.response ?? '');
+    }
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.join('')).toBe(DEFAULT_ANSWER);
+    expect(final).toMatchObject({ done: true, response: '', done_reason: 'stop' });
+    expect(final?.['message']).toBeUndefined();
+  });
+
+  it('refuses raw, template, context and suffix with 400 saying why, before anything is sent', async () => {
+    const sent = inferenceExchanges(ollama).length;
+    for (const [field, value] of [['raw', true], ['template', '{{ .Prompt }}'], ['context', [1, 2, 3]], ['suffix', 'return x']] as const) {
+      const response = await post(main, '/api/generate', { model: 'auto', prompt: QUESTION, [field]: value });
+      expect(response.status, field).toBe(400);
+      expect(((await response.json()) as { error: string }).error, field).toContain(`/${field}`);
+    }
+    expect(inferenceExchanges(ollama).length).toBe(sent);
+  });
+});
+
+describe('POST /api/embed', () => {
+  it('embeds a string and a list through the embeddings pipeline, as Ollama’s vectors', async () => {
+    const one = await client(main).embed({ model: `ollama:${OLLAMA_EMBED}`, input: 'The quick brown fox' });
+    expect(one.model).toBe(`ollama:${OLLAMA_EMBED}`);
+    expect(one.embeddings.map((vector) => vector.map((value) => Math.fround(value)))).toEqual([fakeVector(OLLAMA_EMBED, 'The quick brown fox', DIMENSIONS)]);
+    expect(one.prompt_eval_count).toBeGreaterThan(0);
+    const many = await client(main).embed({ model: `ollama:${OLLAMA_EMBED}`, input: ['first', 'second'] });
+    expect(many.embeddings).toHaveLength(2);
+    expect(lastUpstreamBody(ollama)).toMatchObject({ model: OLLAMA_EMBED, input: ['first', 'second'] });
+    await main.settled();
+    expect(listEvidence(main.store, { limit: 1 })[0]).toMatchObject({ caller: 'gateway', state: 'completed', model: OLLAMA_EMBED });
+  });
+});
+
+describe('model listing and version', () => {
+  it('lists auto, every provider:model and every alias as Ollama model entries', async () => {
+    const { models } = await client(main).list();
+    expect(models.map((model) => model.name)).toEqual(['auto', `claude:${CLAUDE_MODEL}`, `ollama:${OLLAMA_MODEL}`, `ollama:${OLLAMA_EMBED}`, 'small']);
+    for (const model of models) {
+      expect(model.model).toBe(model.name);
+      expect(model.size).toBe(0);
+      expect(model.digest).toMatch(/^[0-9a-f]{64}$/);
+      expect(model.details).toMatchObject({ format: '', families: [expect.any(String)] });
+    }
+    const small = models.find((model) => model.name === 'small');
+    expect(small?.digest).toBe(models.find((model) => model.name === `ollama:${OLLAMA_MODEL}`)?.digest);
+  });
+
+  it('shows a model’s capabilities from its record and its context window; 404 for an unknown one', async () => {
+    const chat = await client(main).show({ model: 'small' });
+    expect([...chat.capabilities].sort()).toEqual(['completion', 'tools', 'vision']);
+    expect(chat.model_info).toMatchObject({ 'general.architecture': 'syndicate', 'syndicate.context_length': 131_072 });
+    const embed = await client(main).show({ model: `ollama:${OLLAMA_EMBED}` });
+    expect(embed.capabilities).toEqual(['embedding']);
+    const auto = await client(main).show({ model: 'auto:latest' });
+    expect([...auto.capabilities].sort()).toEqual(['completion', 'embedding', 'tools', 'vision']);
+    const error = await client(main)
+      .show({ model: 'mistral:7b' })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ name: 'ResponseError', status_code: 404 });
+  });
+
+  it('answers GET /api/version behind the token', async () => {
+    const response = await fetch(`${main.url}/api/version`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ version: '0.12.0' });
+    expect(await client(main).version()).toEqual({ version: '0.12.0' });
+    expect((await fetch(`${main.url}/api/version`)).status).toBe(401);
+  });
+});
+
+describe('metrics', () => {
+  it('counts Ollama requests under api="ollama" and api="ollama_embeddings"', async () => {
+    const response = await fetch(`${main.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    const samples = parsePrometheusText(await response.text());
+    const count = (api: string, outcome: string): number =>
+      [...samples.entries()]
+        .filter(([name]) => name.startsWith('syndicate_gateway_requests_total{') && name.includes(`api="${api}"`) && name.includes(`outcome="${outcome}"`))
+        .reduce((sum, [, value]) => sum + value, 0);
+    expect(count('ollama', 'completed')).toBeGreaterThanOrEqual(10);
+    expect(count('ollama_embeddings', 'completed')).toBe(2);
+    expect(samples.get(`syndicate_gateway_requests_total{api="ollama",class="local",provider="ollama",model="${OLLAMA_MODEL}",sensitivity="restricted",outcome="completed"}`)).toBe(1);
+  });
+});

@@ -1,0 +1,271 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../../src/errors.js';
+import type { StreamPart } from '../../../src/wire/canonical.js';
+import {
+  OllamaStreamEncoder,
+  parseOllamaChatRequest,
+  parseOllamaEmbedRequest,
+  parseOllamaGenerateRequest,
+  renderOllamaError,
+  renderOllamaResponse,
+  type OllamaClock,
+} from '../../../src/wire/ollama/server.js';
+
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+/** A clock that moves 10 ms at every reading, from 1000 ms. */
+function steppingClock(): OllamaClock {
+  let now = 1000;
+  return {
+    now: () => {
+      now += 10;
+      return now;
+    },
+    isoTime: () => '2026-01-02T03:04:05.000Z',
+  };
+}
+
+function problemsOf(read: () => unknown): string[] {
+  try {
+    read();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidInputError);
+    return (error as InvalidInputError).problems.map((problem) => problem.pointer);
+  }
+  throw new Error('expected the request to be refused');
+}
+
+describe('parseOllamaChatRequest', () => {
+  it('reads messages, images, tools, format and the interpreted options; streams unless told not to', () => {
+    const parsed = parseOllamaChatRequest(
+      JSON.stringify({
+        model: 'auto:latest',
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'What is this?', images: [PNG] },
+        ],
+        tools: [{ type: 'function', function: { name: 'look', parameters: { type: 'object', properties: {} } } }],
+        format: 'json',
+        options: { temperature: 0.5, top_p: 0.8, num_predict: 100, stop: '###', seed: 3, num_ctx: 4096, top_k: 20 },
+        keep_alive: -1,
+      }),
+    );
+    expect(parsed.request).toEqual({
+      model: 'auto',
+      stream: true,
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image', mediaType: 'image/png', data: PNG }] }],
+      tools: [{ name: 'look', inputSchema: { type: 'object', properties: {} } }],
+      responseFormat: { type: 'json_object' },
+      temperature: 0.5,
+      topP: 0.8,
+      maxTokens: 100,
+      stop: ['###'],
+      seed: 3,
+    });
+    expect(parsed.ignoredFields).toEqual(['keep_alive', 'options.num_ctx', 'options.top_k']);
+    expect(parsed.showThinking).toBe(true);
+  });
+
+  it('keeps stream: false, a schema format, no limit for num_predict -1, and hides reasoning for think: false', () => {
+    const schema = { type: 'object', properties: { a: { type: 'string' } } };
+    const parsed = parseOllamaChatRequest(JSON.stringify({ model: 'm', stream: false, format: schema, options: { num_predict: -1 }, think: false, messages: [{ role: 'user', content: 'hi' }] }));
+    expect(parsed.request).toMatchObject({ stream: false, responseFormat: { type: 'json_schema', schema } });
+    expect(parsed.request.maxTokens).toBeUndefined();
+    expect(parsed.showThinking).toBe(false);
+    expect(parsed.ignoredFields).toEqual(['think']);
+  });
+
+  it('gives id-less tool calls ids and matches each result to its call: by tool_call_id, by tool_name, else in order', () => {
+    const parsed = parseOllamaChatRequest(
+      JSON.stringify({
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'weather and time?' },
+          {
+            role: 'assistant',
+            content: '',
+            tool_calls: [
+              { function: { name: 'weather', arguments: { city: 'Paris' } } },
+              { function: { name: 'time', arguments: {} } },
+              { id: 'call_x', function: { name: 'weather', arguments: '{"city":"Rome"}' } },
+            ],
+          },
+          { role: 'tool', content: 'noon', tool_name: 'time' },
+          { role: 'tool', content: '25', tool_call_id: 'call_x' },
+          { role: 'tool', content: '21' },
+        ],
+      }),
+    );
+    const [, assistant, time, rome, paris] = parsed.request.messages;
+    expect(assistant).toEqual({
+      role: 'assistant',
+      content: [],
+      toolCalls: [
+        { id: 'call_1_0', name: 'weather', arguments: '{"city":"Paris"}' },
+        { id: 'call_1_1', name: 'time', arguments: '{}' },
+        { id: 'call_x', name: 'weather', arguments: '{"city":"Rome"}' },
+      ],
+    });
+    expect(time).toMatchObject({ role: 'tool', toolCallId: 'call_1_1', content: [{ type: 'text', text: 'noon' }] });
+    expect(rome).toMatchObject({ role: 'tool', toolCallId: 'call_x' });
+    expect(paris).toMatchObject({ role: 'tool', toolCallId: 'call_1_0' });
+  });
+
+  it('names every field at fault', () => {
+    expect(
+      problemsOf(() =>
+        parseOllamaChatRequest(
+          JSON.stringify({
+            messages: [{ role: 'wizard' }, { role: 'user', content: 3 }, { role: 'user', content: 'x', images: ['bm90IGFuIGltYWdl'] }, { role: 'tool', content: 'orphan' }],
+            format: 'yaml',
+            options: { temperature: 'hot', num_predict: 1.5 },
+            think: 'very',
+            stream: 'yes',
+          }),
+        ),
+      ),
+    ).toEqual(['/model', '/messages/0/role', '/messages/1/content', '/messages/2/images/0', '/messages/3', '/stream', '/format', '/options/temperature', '/options/num_predict', '/think']);
+    expect(problemsOf(() => parseOllamaChatRequest(JSON.stringify({ model: 'm', messages: [] })))).toEqual(['/messages']);
+    expect(problemsOf(() => parseOllamaChatRequest('not json'))).toEqual(['']);
+  });
+});
+
+describe('parseOllamaGenerateRequest', () => {
+  it('reads the prompt and images as one user message and system as the system prompt', () => {
+    const parsed = parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 'Describe', system: 'Be brief.', images: [PNG], raw: false, context: [], suffix: '' }));
+    expect(parsed.request).toEqual({
+      model: 'm',
+      stream: true,
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe' }, { type: 'image', mediaType: 'image/png', data: PNG }] }],
+    });
+    expect(parsed.ignoredFields).toEqual([]);
+  });
+
+  it('refuses what needs the engine’s own template: raw, template, context, suffix', () => {
+    expect(problemsOf(() => parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 'x', raw: true, template: 't', context: [1], suffix: 's' })))).toEqual([
+      '/raw',
+      '/template',
+      '/context',
+      '/suffix',
+    ]);
+    expect(problemsOf(() => parseOllamaGenerateRequest(JSON.stringify({ model: 'm' })))).toEqual(['/prompt']);
+  });
+});
+
+describe('parseOllamaEmbedRequest', () => {
+  it('reads a string or a list into an embeddings request, never streamed; options are ignored', () => {
+    expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: 'one', dimensions: 4, truncate: true, options: { num_ctx: 512 } }))).toEqual({
+      request: { model: 'e', messages: [], stream: false, embedding: { input: { kind: 'texts', texts: ['one'] }, encodingFormat: 'float', dimensions: 4 } },
+      ignoredFields: ['options.num_ctx', 'truncate'],
+      showThinking: false,
+    });
+    expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: ['a', 'b'] })).request.embedding?.input).toEqual({ kind: 'texts', texts: ['a', 'b'] });
+    expect(problemsOf(() => parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: ['a', ''] })))).toEqual(['/input']);
+  });
+});
+
+describe('OllamaStreamEncoder', () => {
+  const answer: StreamPart[] = [
+    { type: 'response-metadata', id: 'x', model: 'up' },
+    { type: 'reasoning-delta', text: 'Hmm.' },
+    { type: 'text-delta', text: 'Par' },
+    { type: 'text-delta', text: 'is.' },
+    { type: 'usage', usage: { inputTokens: 12, outputTokens: 3 } },
+    { type: 'finish', finishReason: 'length', rawFinishReason: 'length' },
+    { type: 'stream-end' },
+  ];
+
+  it('writes one JSON line per delta and one done: true line with done_reason and the counters (ns)', () => {
+    const encoder = new OllamaStreamEncoder({ endpoint: 'chat', model: 'ollama:m', showThinking: true }, steppingClock());
+    const lines = encoder.encodeAll(answer).split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([
+      { model: 'ollama:m', created_at: '2026-01-02T03:04:05.000Z', message: { role: 'assistant', content: '', thinking: 'Hmm.' }, done: false },
+      { model: 'ollama:m', created_at: '2026-01-02T03:04:05.000Z', message: { role: 'assistant', content: 'Par' }, done: false },
+      { model: 'ollama:m', created_at: '2026-01-02T03:04:05.000Z', message: { role: 'assistant', content: 'is.' }, done: false },
+      {
+        model: 'ollama:m',
+        created_at: '2026-01-02T03:04:05.000Z',
+        message: { role: 'assistant', content: '' },
+        done: true,
+        done_reason: 'length',
+        // Started at 1010, first token at 1020, done at 1030.
+        total_duration: 20_000_000,
+        load_duration: 0,
+        prompt_eval_count: 12,
+        prompt_eval_duration: 10_000_000,
+        eval_count: 3,
+        eval_duration: 10_000_000,
+      },
+    ]);
+    expect(encoder.closed).toBe(true);
+    expect(encoder.encodeAll([{ type: 'text-delta', text: 'late' }])).toBe('');
+  });
+
+  it('writes `response` for generate, leaves reasoning out for think: false, and sends tool calls whole before the end', () => {
+    const generate = new OllamaStreamEncoder({ endpoint: 'generate', model: 'm', showThinking: false }, steppingClock());
+    const generated = generate.encodeAll(answer).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(generated.map((line) => line['response'])).toEqual(['Par', 'is.', '']);
+    expect(generated.some((line) => 'thinking' in line || 'message' in line)).toBe(false);
+
+    const chat = new OllamaStreamEncoder({ endpoint: 'chat', model: 'm', showThinking: true }, steppingClock());
+    const output =
+      chat.encodeAll([
+        { type: 'tool-call-delta', index: 0, id: 'call_a', name: 'weather', argumentsDelta: '{"city":' },
+        { type: 'tool-call-delta', index: 1, id: 'call_b', name: 'time', argumentsDelta: '' },
+      ]) + chat.encodeAll([{ type: 'tool-call-delta', index: 0, argumentsDelta: '"Paris"}' }, { type: 'finish', finishReason: 'tool_calls', rawFinishReason: 'tool_calls' }, { type: 'stream-end' }]);
+    const lines = output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({
+      done: false,
+      message: {
+        role: 'assistant',
+        content: '',
+        tool_calls: [
+          { id: 'call_a', function: { index: 0, name: 'weather', arguments: { city: 'Paris' } } },
+          { id: 'call_b', function: { index: 1, name: 'time', arguments: {} } },
+        ],
+      },
+    });
+    expect(lines[1]).toMatchObject({ done: true, done_reason: 'stop' });
+  });
+
+  it('ends a broken stream with one {"error"} line and never done: true', () => {
+    const encoder = new OllamaStreamEncoder({ endpoint: 'chat', model: 'm', showThinking: true }, steppingClock());
+    const started = encoder.encodeAll([{ type: 'text-delta', text: 'Pa' }]);
+    expect(JSON.parse(started)).toMatchObject({ done: false });
+    expect(encoder.fail({ kind: 'upstream', message: 'the upstream stream broke', code: 'stream_broken' })).toBe('{"error":"the upstream stream broke"}\n');
+    expect(encoder.closed).toBe(true);
+    expect(encoder.encodeAll([{ type: 'stream-end' }])).toBe('');
+    expect(encoder.fail({ kind: 'internal', message: 'again' })).toBe('');
+  });
+});
+
+describe('renderOllamaResponse and renderOllamaError', () => {
+  it('renders a whole answer as one done: true object, tool arguments as an object', () => {
+    const body = renderOllamaResponse(
+      { id: 'x', model: 'up', text: '', reasoning: 'Think.', toolCalls: [{ id: 'call_1', name: 'weather', arguments: '{"city":"Paris"}' }], finishReason: 'tool_calls', rawFinishReason: 'tool_calls', usage: { inputTokens: 5, outputTokens: 7 } },
+      { endpoint: 'chat', model: 'ollama:m', createdAt: '2026-01-02T03:04:05.000Z', showThinking: true, timings: { totalMs: 50, firstTokenMs: 20 } },
+    );
+    expect(JSON.parse(body)).toEqual({
+      model: 'ollama:m',
+      created_at: '2026-01-02T03:04:05.000Z',
+      message: { role: 'assistant', content: '', thinking: 'Think.', tool_calls: [{ id: 'call_1', function: { index: 0, name: 'weather', arguments: { city: 'Paris' } } }] },
+      done: true,
+      done_reason: 'stop',
+      total_duration: 50_000_000,
+      load_duration: 0,
+      prompt_eval_count: 5,
+      prompt_eval_duration: 20_000_000,
+      eval_count: 7,
+      eval_duration: 30_000_000,
+    });
+  });
+
+  it('renders errors as {"error"} with the status of their kind', () => {
+    expect(renderOllamaError({ kind: 'permission', message: 'denied', code: 'route_denied' })).toEqual({ status: 403, body: '{"error":"denied"}' });
+    expect(renderOllamaError({ kind: 'not_found', message: 'no model' }).status).toBe(404);
+  });
+});
