@@ -22,7 +22,10 @@ import {
   openAIFace,
   partsOfResponse,
   responsesFace,
-  type ApiFace, type FaceRequest, type StreamEncoder } from './faces.js';
+  type ApiFace,
+  type FaceRequest,
+  type StreamEncoder,
+} from './faces.js';
 import { modelById, modelList, ollamaModelList, ollamaModelShow } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
 
