@@ -257,9 +257,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   ): Promise<GatewayReply> => {
     const channel = new SseChannel(() => controller.abort());
     let attempt: AttemptStarted | undefined;
+    let attemptStartedAt: number | undefined;
     let encoder: StreamEncoder | undefined;
     const encoderFor = (): StreamEncoder => {
-      encoder ??= face.createEncoder(attempt === undefined ? input.request.model : modelLabel(attempt.provider.id, attempt.model), parsed);
+      encoder ??= face.createEncoder(attempt === undefined ? input.request.model : modelLabel(attempt.provider.id, attempt.model), parsed, attemptStartedAt);
       return encoder;
     };
     const batch: StreamPart[] = [];
@@ -278,6 +279,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       ...input,
       onAttempt: (current) => {
         attempt = current;
+        attemptStartedAt = performance.now();
       },
       onPart: (part) => {
         batch.push(part);

@@ -59,7 +59,8 @@ export interface ApiFace {
   parse(bodyText: string, header: (name: string) => string | undefined): FaceRequest;
   /** `request` is the client's, as parsed: a face may echo parts of it (the Responses API does). */
   render(result: InvocationResult, model: string, request: FaceRequest): string;
-  createEncoder(model: string, request: FaceRequest): StreamEncoder;
+  /** `startedAt`: when the answering attempt began (`performance.now()`), for faces that report durations (Ollama's). */
+  createEncoder(model: string, request: FaceRequest, startedAt?: number): StreamEncoder;
   /** The Content-Type of its streams; default `text/event-stream` (SSE). */
   streamContentType?: string;
 }
@@ -169,8 +170,8 @@ function ollamaFace(endpoint: OllamaEndpoint, parse: (bodyText: string) => Parse
       const timings = { totalMs: result.latency.totalMs, ...(result.latency.firstTokenMs === undefined ? {} : { firstTokenMs: result.latency.firstTokenMs }) };
       return renderOllamaResponse(clientAnswer(result), { endpoint, model, createdAt: OLLAMA_CLOCK.isoTime(), showThinking: thinking === true, timings });
     },
-    createEncoder(model, { thinking }) {
-      return new OllamaStreamEncoder({ endpoint, model, showThinking: thinking === true }, OLLAMA_CLOCK);
+    createEncoder(model, { thinking }, startedAt) {
+      return new OllamaStreamEncoder({ endpoint, model, showThinking: thinking === true, ...(startedAt === undefined ? {} : { startedAt }) }, OLLAMA_CLOCK);
     },
   };
 }

@@ -133,6 +133,20 @@ describe('POST /api/chat with the official ollama client', () => {
     expect(listEvidence(main.store, { limit: 1 })[0]).toMatchObject({ caller: 'gateway', state: 'completed', streamed: true, provider: { id: 'ollama' } });
   });
 
+  it('times a streamed answer from the upstream call, as a whole one: the wait for the first token is prompt_eval_duration', async () => {
+    // The engine waits before it starts the stream: time the gateway must count as the prompt's evaluation.
+    ollama.setFault({ slowStreamMs: 40 }, 1, 'streams');
+    const chunks: ChatResponse[] = [];
+    for await (const chunk of await client(main).chat({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: QUESTION }], stream: true })) chunks.push(chunk);
+    const final = chunks.at(-1) as ChatResponse;
+    await main.settled();
+    const evidence = listEvidence(main.store, { limit: 1 })[0];
+    expect(evidence?.firstTokenMs).toBeGreaterThan(0);
+    expect(final.prompt_eval_duration).toBeGreaterThanOrEqual(Math.floor((evidence?.firstTokenMs ?? 0) * 1e6));
+    expect(final.total_duration).toBeGreaterThanOrEqual(Math.floor((evidence?.totalMs ?? 0) * 1e6));
+    expect(final.prompt_eval_duration + final.eval_duration).toBe(final.total_duration);
+  });
+
   it('streams by default, as Ollama does, as application/x-ndjson; takes the hint headers; names the options no provider saw', async () => {
     const response = await post(
       main,

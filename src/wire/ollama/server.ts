@@ -426,11 +426,16 @@ export class OllamaStreamEncoder {
   private readonly startedAt: number;
   private firstTokenAt: number | undefined;
 
+  /**
+   * `startedAt`: when the answering attempt's upstream call began, on `clock.now()`'s scale; the
+   * encoder is made when the first part arrives, so without it the time to the first token
+   * (`prompt_eval_duration`) would read ~0 and `total_duration` would leave it out.
+   */
   constructor(
-    private readonly options: Omit<OllamaRenderOptions, 'createdAt'>,
+    private readonly options: Omit<OllamaRenderOptions, 'createdAt'> & { startedAt?: number },
     private readonly clock: OllamaClock,
   ) {
-    this.startedAt = clock.now();
+    this.startedAt = options.startedAt ?? clock.now();
   }
 
   /** True once the `done: true` object or an error line was written; later parts are ignored. */
