@@ -26,7 +26,7 @@ import {
   type FaceRequest,
   type StreamEncoder,
 } from './faces.js';
-import { modelById, modelList, ollamaModelList, ollamaModelShow } from './models.js';
+import { modelById, modelList, ollamaModelId, ollamaModelList, ollamaModelShow } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
 
 /** 10 MiB: room for a long conversation with a few inline images, not for abuse. */
@@ -195,6 +195,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       const body = await call.readBody(bodyLimit);
       const receivedAt = call.receivedAt ?? performance.now();
       parsed = face.parse(body, (name) => call.header(name));
+      // Ollama clients add `:latest` to a tagless name (`auto`, an alias): it names that model.
+      if (face.family === 'ollama') parsed.request.model = ollamaModelId(pipeline.store, parsed.request.model);
       input = {
         request: parsed.request,
         caller: 'gateway',

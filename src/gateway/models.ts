@@ -72,10 +72,35 @@ function ollamaDetails(entry: ModelEntry): Record<string, unknown> {
   return { parent_model: '', format: '', family: entry.owner, families: [entry.owner], parameter_size: '', quantization_level: '' };
 }
 
+/** Ollama's tag for a name that has none: clients add it (`auto` → `auto:latest`). */
+const OLLAMA_DEFAULT_TAG = ':latest';
+
+/**
+ * A model's Ollama name: its id, with `:latest` added when it has no tag (`auto`, an alias without
+ * `:`), as Ollama lists every model. Open WebUI adds `:latest` to a tagless name and then looks it
+ * up in the list it read: a tagless entry there could never be chosen.
+ */
+function ollamaNameOf(id: string): string {
+  return id.includes(':') ? id : `${id}${OLLAMA_DEFAULT_TAG}`;
+}
+
+/**
+ * The model id an Ollama client's name stands for: the name itself when it is one, else for
+ * `X:latest` the tagless `X` (`auto`, an alias) it names; other names as sent (the pipeline
+ * refuses an unknown one with 404).
+ */
+export function ollamaModelId(store: Store, name: string): string {
+  if (!name.endsWith(OLLAMA_DEFAULT_TAG)) return name;
+  const untagged = name.slice(0, -OLLAMA_DEFAULT_TAG.length);
+  if (untagged.includes(':')) return name;
+  const ids = new Set(modelEntries(store).map((entry) => entry.id));
+  return !ids.has(name) && ids.has(untagged) ? untagged : name;
+}
+
 function ollamaModelObject(entry: ModelEntry): Record<string, unknown> {
   return {
-    name: entry.id,
-    model: entry.id,
+    name: ollamaNameOf(entry.id),
+    model: ollamaNameOf(entry.id),
     modified_at: OLLAMA_MODIFIED_AT,
     size: 0,
     digest: createHash('sha256').update(entry.digestSource).digest('hex'),
@@ -83,19 +108,22 @@ function ollamaModelObject(entry: ModelEntry): Record<string, unknown> {
   };
 }
 
-/** `GET /api/tags`: the same models as `GET /v1/models` (`auto`, every `provider:model`, every alias) as Ollama lists them. */
+/**
+ * `GET /api/tags`: the same models as `GET /v1/models` (`auto`, every `provider:model`, every alias)
+ * as Ollama lists them, every name with a tag (`auto:latest`).
+ */
 export function ollamaModelList(store: Store): { models: Record<string, unknown>[] } {
   return { models: modelEntries(store).map(ollamaModelObject) };
 }
 
 /**
- * `POST /api/show` for one model (`auto:latest` is `auto`), undefined when unknown: its details,
+ * `POST /api/show` for one model (`auto:latest` is `auto`, `small:latest` the alias `small`), undefined when unknown: its details,
  * its `capabilities` from the record (`embedding` for `kind: embedding`, else `completion`, and
  * `tools`, `vision`, `thinking` from its tags; for `auto`, any model's) and its context window as
  * `model_info["syndicate.context_length"]` (for `auto`, the largest).
  */
 export function ollamaModelShow(store: Store, id: string): Record<string, unknown> | undefined {
-  const wanted = id === 'auto:latest' ? 'auto' : id;
+  const wanted = ollamaModelId(store, id);
   const entry = modelEntries(store).find((candidate) => candidate.id === wanted);
   if (entry === undefined) return undefined;
   const capabilities = new Set<string>();

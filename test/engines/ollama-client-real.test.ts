@@ -65,7 +65,7 @@ describe("the Ollama face with the official ollama client, over llama.cpp's llam
 
   it('list and show name the engine\'s model, and `auto`, as Ollama tools read them', async () => {
     const { models } = await client.list();
-    expect(models.map((model) => model.name)).toEqual(['auto', modelName]);
+    expect(models.map((model) => model.name)).toEqual(['auto:latest', modelName]);
     for (const model of models) {
       expect(model.model).toBe(model.name);
       expect(model.digest).toMatch(/^[0-9a-f]{64}$/);

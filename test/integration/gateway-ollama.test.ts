@@ -147,6 +147,11 @@ describe('POST /api/chat with the official ollama client', () => {
     expect(final.prompt_eval_duration + final.eval_duration).toBe(final.total_duration);
   });
 
+  it('answers an alias with the `:latest` Ollama clients add to a tagless name, as the alias', async () => {
+    const answer = await client(main).chat({ model: 'small:latest', messages: [{ role: 'user', content: QUESTION }] });
+    expect(answer).toMatchObject({ model: `ollama:${OLLAMA_MODEL}`, done: true, message: { content: DEFAULT_ANSWER } });
+  });
+
   it('streams by default, as Ollama does, as application/x-ndjson; takes the hint headers; names the options no provider saw', async () => {
     const response = await post(
       main,
@@ -346,16 +351,17 @@ describe('POST /api/embed', () => {
 });
 
 describe('model listing and version', () => {
-  it('lists auto, every provider:model and every alias as Ollama model entries', async () => {
+  it('lists auto, every provider:model and every alias as Ollama model entries, each name with a tag', async () => {
     const { models } = await client(main).list();
-    expect(models.map((model) => model.name)).toEqual(['auto', `claude:${CLAUDE_MODEL}`, `ollama:${OLLAMA_MODEL}`, `ollama:${OLLAMA_EMBED}`, 'small']);
+    // Open WebUI adds `:latest` to a tagless name, then looks it up in this list: `auto` could never be chosen.
+    expect(models.map((model) => model.name)).toEqual(['auto:latest', `claude:${CLAUDE_MODEL}`, `ollama:${OLLAMA_MODEL}`, `ollama:${OLLAMA_EMBED}`, 'small:latest']);
     for (const model of models) {
       expect(model.model).toBe(model.name);
       expect(model.size).toBe(0);
       expect(model.digest).toMatch(/^[0-9a-f]{64}$/);
       expect(model.details).toMatchObject({ format: '', families: [expect.any(String)] });
     }
-    const small = models.find((model) => model.name === 'small');
+    const small = models.find((model) => model.name === 'small:latest');
     expect(small?.digest).toBe(models.find((model) => model.name === `ollama:${OLLAMA_MODEL}`)?.digest);
   });
 
@@ -365,6 +371,7 @@ describe('model listing and version', () => {
     expect(chat.model_info).toMatchObject({ 'general.architecture': 'syndicate', 'syndicate.context_length': 131_072 });
     const embed = await client(main).show({ model: `ollama:${OLLAMA_EMBED}` });
     expect(embed.capabilities).toEqual(['embedding']);
+    expect((await client(main).show({ model: 'small:latest' })).model_info).toEqual(chat.model_info);
     const auto = await client(main).show({ model: 'auto:latest' });
     expect([...auto.capabilities].sort()).toEqual(['completion', 'embedding', 'tools', 'vision']);
     const error = await client(main)
