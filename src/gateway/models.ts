@@ -120,7 +120,7 @@ export function ollamaModelList(store: Store): { models: Record<string, unknown>
  * `POST /api/show` for one model (`auto:latest` is `auto`, `small:latest` the alias `small`), undefined when unknown: its details,
  * its `capabilities` from the record (`embedding` for `kind: embedding`, else `completion`, and
  * `tools`, `vision`, `thinking` from its tags; for `auto`, any model's) and its context window as
- * `model_info["syndicate.context_length"]` (for `auto`, the largest).
+ * `model_info["syndicate.context_length"]` and as `num_ctx` in `parameters` (for `auto`, the largest).
  */
 export function ollamaModelShow(store: Store, id: string): Record<string, unknown> | undefined {
   const wanted = ollamaModelId(store, id);
@@ -141,7 +141,8 @@ export function ollamaModelShow(store: Store, id: string): Record<string, unknow
   const contextLength = Math.max(0, ...entry.models.map((model) => model.contextWindow));
   return {
     modelfile: '',
-    parameters: '',
+    // A Modelfile's PARAMETER lines, as Ollama shows them: Continue reads its context window from `num_ctx` here.
+    parameters: contextLength > 0 ? `${'num_ctx'.padEnd(30)} ${contextLength}` : '',
     template: '',
     details: ollamaDetails(entry),
     model_info: { 'general.architecture': 'syndicate', 'general.basename': entry.id, 'syndicate.context_length': contextLength },

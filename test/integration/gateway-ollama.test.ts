@@ -369,6 +369,9 @@ describe('model listing and version', () => {
     const chat = await client(main).show({ model: 'small' });
     expect([...chat.capabilities].sort()).toEqual(['completion', 'tools', 'vision']);
     expect(chat.model_info).toMatchObject({ 'general.architecture': 'syndicate', 'syndicate.context_length': 131_072 });
+    // Continue reads the context window only from `num_ctx` in `parameters`, with this pattern per line.
+    const numCtx = chat.parameters.split('\n').map((line) => /^(\S+)\s+((?:".*")|\S+)$/.exec(line)).find((match) => match?.[1] === 'num_ctx');
+    expect(Number(numCtx?.[2])).toBe(131_072);
     const embed = await client(main).show({ model: `ollama:${OLLAMA_EMBED}` });
     expect(embed.capabilities).toEqual(['embedding']);
     expect((await client(main).show({ model: 'small:latest' })).model_info).toEqual(chat.model_info);
