@@ -5,7 +5,7 @@ import { GatewayMetrics } from '../metrics/prometheus.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
-import { ollamaShowModelOf, OLLAMA_VERSION } from '../wire/ollama/server.js';
+import { OLLAMA_ROOT_ANSWER, ollamaShowModelOf, OLLAMA_VERSION } from '../wire/ollama/server.js';
 import { parseResponsesRequest } from '../wire/openai/responses-server.js';
 import { ANTHROPIC_BETA_SETTING, type StreamPart, type WireWarning } from '../wire/canonical.js';
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
@@ -111,7 +111,7 @@ export interface Gateway {
 
 interface Route {
   method: 'GET' | 'POST';
-  /** No token needed (only `/healthz`). */
+  /** No token needed (only `/healthz` and Ollama's `GET /`). */
   public?: boolean;
   handle(call: GatewayCall): Promise<GatewayReply>;
 }
@@ -411,6 +411,18 @@ export function createGateway(options: GatewayOptions): Gateway {
             const exposition = await metrics.exposition();
             return { status: 200, headers: { 'content-type': exposition.contentType }, body: exposition.body };
           },
+        },
+      ],
+    ],
+    [
+      '/',
+      [
+        {
+          method: 'GET',
+          // Ollama's own liveness answer, which Ollama tools (Page Assist, ...) fetch before anything
+          // else, without a key: it tells no more than /healthz.
+          public: true,
+          handle: async () => ({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: OLLAMA_ROOT_ANSWER }),
         },
       ],
     ],

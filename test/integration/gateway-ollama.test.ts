@@ -383,6 +383,13 @@ describe('model listing and version', () => {
     expect(error).toMatchObject({ name: 'ResponseError', status_code: 404 });
   });
 
+  it('answers GET / as Ollama does, without the token: tools (Page Assist) check it before anything else', async () => {
+    const root = await fetch(`${main.url}/`);
+    expect(root.status).toBe(200);
+    expect(await root.text()).toBe('Ollama is running');
+    expect((await fetch(`${main.url}/`, { method: 'HEAD' })).status).toBe(200);
+  });
+
   it('answers GET /api/version behind the token', async () => {
     const response = await fetch(`${main.url}/api/version`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     expect(response.status).toBe(200);

@@ -538,6 +538,9 @@ export function renderOllamaEmbedResponse(response: CanonicalResponse, options: 
  */
 export const OLLAMA_VERSION = '0.12.0';
 
+/** What Ollama answers on `GET /`: tools check it to tell that an Ollama server is there. */
+export const OLLAMA_ROOT_ANSWER = 'Ollama is running';
+
 /** The model `POST /api/show` asks about: `model` (or the older `name`). Throws `InvalidInputError` without one. */
 export function ollamaShowModelOf(bodyText: string): string {
   const body = readJsonObject(bodyText, 'Ollama show');
