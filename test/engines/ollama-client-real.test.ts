@@ -76,6 +76,8 @@ describe("the Ollama face with the official ollama client, over llama.cpp's llam
     // `provider add` found the engine's 2 048-token context (llama-server -c 2048).
     expect(shown.model_info).toMatchObject({ 'general.architecture': 'syndicate', 'syndicate.context_length': 2048 });
     expect(shown.details.family).toBe('llama.cpp');
+    // Where Continue reads the context window.
+    expect(shown.parameters).toMatch(/^num_ctx\s+2048$/);
     await expect(client.show({ model: 'nowhere:nothing' })).rejects.toMatchObject({ name: 'ResponseError', status_code: 404 });
   });
 
@@ -126,7 +128,7 @@ describe("the Ollama face with the official ollama client, over llama.cpp's llam
     expect(last.prompt_eval_duration + last.eval_duration).toBe(last.total_duration);
   });
 
-  it('generate, streamed by default as Ollama does, and not: the text in `response`', async () => {
+  it('generate, whole and streamed: the engine\'s text in `response`', async () => {
     const whole = await client.generate({ model: 'auto:latest', prompt: 'Rivers are', system: 'Be brief.', stream: false, options: { num_predict: 6 } });
     expect(whole).toMatchObject({ done: true, model: modelName });
     expect(whole.eval_count).toBeGreaterThan(0);
