@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { listProviders } from '../registry/registry.js';
+import { currentProviders } from '../registry/provider-cache.js';
 import type { ProviderModel } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import type { ApiFamily } from './errors.js';
@@ -48,7 +48,8 @@ function modelEntries(store: Store): ModelEntry[] {
   const auto: ModelEntry = { id: 'auto', owner: 'syndicate', description: 'routed by policy', models: [], digestSource: 'auto' };
   const entries: ModelEntry[] = [auto];
   const aliases = new Map<string, ModelEntry>();
-  for (const provider of listProviders(store)) {
+  // The registry cache: Ollama clients name `auto:latest` on every request, which is looked up here.
+  for (const provider of currentProviders(store)) {
     if (provider.retiredAt !== null || provider.record.class === 'blocked') continue;
     auto.digestSource += `:${provider.contentHash}`;
     for (const model of provider.record.models) {
