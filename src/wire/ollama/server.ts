@@ -22,7 +22,7 @@ import {
   type Usage,
 } from '../canonical.js';
 import { argumentsToText, isRecord, parseArgumentsObject } from '../json.js';
-import { readFunctionTool } from '../openai/server.js';
+import { parseTools } from '../openai/server.js';
 import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
 import { mergeUsage } from '../server-common.js';
 
@@ -289,22 +289,8 @@ function readToolCalls(raw: unknown, pointer: string, messageIndex: number, prob
 }
 
 function readTools(raw: unknown, problems: RequestProblems): ToolDefinition[] | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (!Array.isArray(raw)) {
-    problems.add('/tools', 'must be an array of function tools');
-    return undefined;
-  }
-  const tools: ToolDefinition[] = [];
-  raw.forEach((tool, index) => {
-    const pointer = `/tools/${index}`;
-    if (!isRecord(tool) || (tool['type'] !== undefined && tool['type'] !== 'function') || !isRecord(tool['function'])) {
-      problems.add(pointer, 'must be {type: "function", function: {name, description?, parameters?}}');
-      return;
-    }
-    const definition = readFunctionTool(tool['function'], `${pointer}/function`, problems);
-    if (definition !== undefined) tools.push(definition);
-  });
-  return tools.length === 0 ? undefined : tools;
+  const tools = parseTools(raw, problems, { typeOptional: true });
+  return tools === undefined || tools.length === 0 ? undefined : tools;
 }
 
 /** Base64 magic numbers of the image formats vision models take. */

@@ -231,7 +231,11 @@ function parseToolCalls(raw: unknown, pointer: string, problems: RequestProblems
   return calls;
 }
 
-function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] | undefined {
+/**
+ * `tools` as chat completions send them, `[{type: "function", function: {...}}]`; Ollama's clients
+ * may leave `type` out (`typeOptional`).
+ */
+export function parseTools(raw: unknown, problems: RequestProblems, options: { typeOptional?: boolean } = {}): ToolDefinition[] | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (!Array.isArray(raw)) {
     problems.add('/tools', 'must be an array of function tools');
@@ -240,7 +244,8 @@ function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] |
   const tools: ToolDefinition[] = [];
   raw.forEach((tool, index) => {
     const pointer = `/tools/${index}`;
-    if (!isRecord(tool) || tool['type'] !== 'function' || !isRecord(tool['function'])) {
+    const typeAccepted = isRecord(tool) && (tool['type'] === 'function' || (options.typeOptional === true && tool['type'] === undefined));
+    if (!isRecord(tool) || !typeAccepted || !isRecord(tool['function'])) {
       problems.add(pointer, 'must be {type: "function", function: {name, description?, parameters?}}');
       return;
     }
