@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ollama, type ChatResponse } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
 import { writeTestModel } from '../../src/engines/test-model.js';
 import { startLlamaServer, type StartedLlamaServer } from '../helpers/llama-server.js';
+import { textOfJson, textOfStream } from '../helpers/openai-bytes.js';
 import { Scenario } from '../helpers/scenario.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 
@@ -13,23 +13,6 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
  * would drive it, with a REAL llama.cpp `llama-server` behind it serving the generated test model.
  * What the client reads must be what the engine answered, as the evidence recorded it.
  */
-
-/** The text of an OpenAI-format SSE body (what llama-server streamed), rebuilt from the raw bytes. */
-function textOfStream(raw: string): string {
-  let text = '';
-  for (const frame of raw.split('\n\n')) {
-    const data = frame.split('\n').find((line) => line.startsWith('data: '))?.slice(6);
-    if (data === undefined || data === '[DONE]') continue;
-    const chunk = JSON.parse(data) as { choices?: { delta?: { content?: string | null } }[] };
-    text += chunk.choices?.[0]?.delta?.content ?? '';
-  }
-  return text;
-}
-
-/** The text of an OpenAI-format JSON body (what llama-server answered without streaming). */
-function textOfJson(raw: string): string {
-  return (JSON.parse(raw) as { choices: { message: { content: string } }[] }).choices[0]?.message.content ?? '';
-}
 
 describe("the Ollama face with the official ollama client, over llama.cpp's llama-server", () => {
   let scenario: Scenario;

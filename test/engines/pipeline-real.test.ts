@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTestModel } from '../../src/engines/test-model.js';
 import { BIN } from '../helpers/cli.js';
 import { startLlamaServer } from '../helpers/llama-server.js';
+import { textOfStream } from '../helpers/openai-bytes.js';
 import { Scenario } from '../helpers/scenario.js';
 
 /**
@@ -78,18 +79,6 @@ const embeddedEngine: RealEngine = {
     };
   },
 };
-
-/** The text a streamed OpenAI-format response carries, rebuilt from the raw SSE bytes. */
-function textOfStream(raw: string): string {
-  let text = '';
-  for (const frame of raw.split('\n\n')) {
-    const data = frame.split('\n').find((line) => line.startsWith('data: '))?.slice(6);
-    if (data === undefined || data === '[DONE]') continue;
-    const chunk = JSON.parse(data) as { choices?: { delta?: { content?: string | null } }[] };
-    text += chunk.choices?.[0]?.delta?.content ?? '';
-  }
-  return text;
-}
 
 describe.each([llamaServer, embeddedEngine])('the pipeline against $name with the generated model', (engine) => {
   let scenario: Scenario;

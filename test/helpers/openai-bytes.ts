@@ -1,0 +1,18 @@
+/** The answer text in an OpenAI-format chat completion as an engine sent it (raw bytes from the evidence). */
+
+/** The text a streamed chat completion carries, rebuilt from the raw SSE bytes. */
+export function textOfStream(raw: string): string {
+  let text = '';
+  for (const frame of raw.split('\n\n')) {
+    const data = frame.split('\n').find((line) => line.startsWith('data: '))?.slice(6);
+    if (data === undefined || data === '[DONE]') continue;
+    const chunk = JSON.parse(data) as { choices?: { delta?: { content?: string | null } }[] };
+    text += chunk.choices?.[0]?.delta?.content ?? '';
+  }
+  return text;
+}
+
+/** The text of a chat completion answered whole. */
+export function textOfJson(raw: string): string {
+  return (JSON.parse(raw) as { choices: { message: { content: string } }[] }).choices[0]?.message.content ?? '';
+}
