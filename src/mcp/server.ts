@@ -4,7 +4,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { z } from 'zod';
 import { classifyText } from '../classify/index.js';
 import { parseDuration } from '../common/duration.js';
-import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES } from '../common/vocabulary.js';
+import { SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
 import { InterruptedError, SyndicateError } from '../errors.js';
 import type { HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
@@ -18,6 +18,7 @@ import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
 import { providerSummary } from '../registry/summary.js';
+import { recordedSessionId } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 
@@ -109,7 +110,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         temperature: z.number().min(0).max(2).optional(),
         workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
-        session: z.string().min(1).max(200).optional().describe("session id recorded with the evidence; a stored session's capability envelope (by id or name) bounds the route"),
+        session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("session id recorded with the evidence; a stored session's capability envelope (by id or name) bounds the route"),
       }),
       outputSchema: {
         answer: z.string(),
@@ -224,7 +225,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         workflow: z.enum(WORKFLOW_CLASSES).optional(),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
         maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
-        session: z.string().min(1).max(200).optional().describe("a stored session (id or name): its capability envelope bounds the route, as for `complete`"),
+        session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): its capability envelope bounds the route, as for `complete`"),
       }),
       outputSchema: {
         classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
@@ -290,7 +291,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         'latency per provider and model, load times, spend and estimated savings.',
       inputSchema: z.strictObject({
         since: z.string().optional().describe('how far back, e.g. 90m, 24h (default), 7d'),
-        session: z.string().min(1).optional().describe("only one session's requests"),
+        session: z.string().min(1).optional().describe("only one session's requests (a stored session's id or name, or the id its requests carry)"),
       }),
       outputSchema: { metrics: z.object({ window: z.object({}).loose(), requests: z.object({}).loose(), tokens: z.object({}).loose() }).loose() },
       annotations: { readOnlyHint: true, openWorldHint: false },
@@ -302,7 +303,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         const metrics = computeMetrics(options.store, currentPolicy(pipeline).policy, {
           sinceMs: untilMs - sinceMs,
           untilMs,
-          ...(input.session === undefined ? {} : { session: input.session }),
+          ...(input.session === undefined ? {} : { session: recordedSessionId(options.store, input.session) }),
         });
         const { requests, tokens } = metrics;
         const text =

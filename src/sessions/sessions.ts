@@ -148,6 +148,14 @@ export function findSession(store: Store, idOrName: string): Session | undefined
   return row === undefined ? undefined : toSession(row);
 }
 
+/**
+ * The id evidence rows carry for `idOrName`: a stored session's id when it names one (by id or
+ * name; its rows are recorded under the id), else the value itself (an agent's own session id).
+ */
+export function recordedSessionId(store: Store, idOrName: string): string {
+  return findSession(store, idOrName)?.id ?? idOrName;
+}
+
 /** A stored session by id or name; `SessionNotFoundError` (exit 2) otherwise. */
 export function requireSession(store: Store, idOrName: string): Session {
   const session = findSession(store, idOrName);

@@ -124,6 +124,11 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     const structured = answered.structuredContent as Record<string, any>;
     expect(structured.provider).toMatchObject({ id: 'llama' });
     expect(await scenario.evidence(structured.evidenceId)).toMatchObject({ sessionId });
+
+    // A session id the gateway would refuse in x-syndicate-session is refused here too, and nothing is sent.
+    const malformed = await call('complete', { prompt: 'Name the capital of France.', session: 'not a session id!' });
+    expect(malformed.isError).toBe(true);
+    expect(text(malformed)).toContain('1-128 characters of letters, digits');
   });
 
   it('classify: the level and masked findings, nothing sent anywhere', async () => {

@@ -128,6 +128,12 @@ describe('syndicate session, provider switch and run --session', () => {
     ]);
     const listed = await scenario.json(['session', 'list']);
     expect((listed.document.sessions as Record<string, unknown>[]).find((item) => item.id === id)).toMatchObject({ name: 'two-turns', turns: 2, droppedTurns: 0 });
+
+    // Its rows are recorded under its id, and found by its name too.
+    const byName = await scenario.json(['evidence', 'list', '--session', 'two-turns']);
+    expect((byName.document.evidence as { id: string }[]).map((row) => row.id).sort()).toEqual([first.evidenceId, second.evidenceId].sort());
+    const metrics = await scenario.json(['metrics', '--session', 'two-turns']);
+    expect(metrics.document.metrics).toMatchObject({ window: { session: id }, requests: { total: 2 } });
   });
 
   it('a switch to a smaller window drops the oldest turns, says which, and the next request carries only the rest', async () => {

@@ -40,7 +40,7 @@ export function evidenceCommand(): Command {
     .option('--since <duration>', 'only rows from this long ago, e.g. 30m, 1h, 7d')
     .option('--provider <id>', 'only rows for this provider id')
     .option('--state <state>', 'only rows in this state: pending, completed, failed, interrupted, denied')
-    .option('--session <id>', "only rows of this session (x-syndicate-session, or Claude Code's / Codex's own session id)")
+    .option('--session <id>', "only rows of this session: a stored session's id or name, x-syndicate-session, or Claude Code's / Codex's own session id")
     .option('--sensitivity <level>', 'only rows the classifier gave this level: public, internal, confidential, restricted')
     .option('--class <class>', 'only rows of providers of this class: local, approved_hosted, restricted_hosted, or hosted (both hosted classes)')
     .option('--limit <n>', 'at most this many rows', '50')
@@ -80,6 +80,7 @@ export function evidenceCommand(): Command {
       }
       filters.limit = limit;
       const store = await context.store({ existing: true });
+      if (filters.session !== undefined) filters.session = (await import('../../sessions/sessions.js')).recordedSessionId(store, filters.session);
       const rows = listEvidence(store, filters);
       if (rows.length === 0 && filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
         // Most likely a mistyped id: say so, as every command given an unknown provider does (a retired one is known).

@@ -23,7 +23,8 @@ export function metricsCommand(): Command {
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store({ existing: true });
       const untilMs = Date.now();
-      const summary = computeMetrics(store, policy, { sinceMs: untilMs - sinceMs, untilMs, ...(options.session === undefined ? {} : { session: options.session }) });
+      const session = options.session === undefined ? undefined : (await import('../../sessions/sessions.js')).recordedSessionId(store, options.session);
+      const summary = computeMetrics(store, policy, { sinceMs: untilMs - sinceMs, untilMs, ...(session === undefined ? {} : { session }) });
       context.close();
       if (output.json) {
         output.document({ metrics: summary });
