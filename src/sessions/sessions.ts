@@ -132,6 +132,10 @@ export function startSession(store: Store, policy: Policy, options: StartSession
     if (name !== undefined && store.statement('SELECT 1 FROM sessions WHERE name = ?').get(name) !== undefined) {
       throw new UsageError(`a session named ${name} exists already`, { hint: `continue it (\`syndicate session show ${name}\`) or pick another --name` });
     }
+    // An id wins over a name when a session is looked up: this one could never be reached by its name.
+    if (name !== undefined && store.statement('SELECT 1 FROM sessions WHERE id = ?').get(name) !== undefined) {
+      throw new UsageError(`${name} is the id of another session: a session named so could not be reached by its name`, { hint: 'pick another --name' });
+    }
     store
       .statement('INSERT INTO sessions (id, name, system_prompt, provider_id, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(id, name ?? null, options.systemPrompt ?? null, resolved?.provider.id ?? null, resolved?.model ?? null, now, now);

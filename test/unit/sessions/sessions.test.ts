@@ -182,8 +182,10 @@ describe('sessions', () => {
     expect(() => startSession(store, policy, { model: 'local:nope' })).toThrow(/serves no model nope/);
     expect(() => startSession(store, policy, { model: 'nowhere:wide' })).toThrow(/no provider nowhere/);
     expect(() => startSession(store, policy, { name: 'has a space' })).toThrow(/--name must be 1-128 characters/);
-    startSession(store, policy, { name: 'triage' });
+    const triage = startSession(store, policy, { name: 'triage' });
     expect(() => startSession(store, policy, { name: 'triage' })).toThrow(/named triage exists already/);
+    // Another session's id as a name: lookups find the id first, so the name could never be used.
+    expect(() => startSession(store, policy, { name: triage.id })).toThrow(/is the id of another session/);
     expect(requireSession(store, 'triage').name).toBe('triage');
     expect(() => requireSession(store, 'ses_missing')).toThrow(/no session ses_missing/);
   });
