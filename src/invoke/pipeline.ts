@@ -26,7 +26,7 @@ import { retryAfterSeconds } from '../transport/retry-after.js';
 import type { WireAdapter, WireTarget } from '../wire/adapter.js';
 import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
-import { upstreamConditionOf } from '../wire/error-scope.js';
+import { notServedCause, upstreamConditionOf } from '../wire/error-scope.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { WIRE_OBSERVATIONS } from '../wire/observations.js';
 import { findSession, invalidatedEnvelopeError } from '../sessions/sessions.js';
@@ -216,7 +216,7 @@ function unavailableHint(
     const provider = context.longRunning === true ? providers.find((entry) => entry.id === report.provider.id) : undefined;
     const health = provider === undefined ? undefined : ofModel ? context.health.knownModels(provider)[report.model] : context.health.known(provider);
     const heldOutMs = health?.state === 'down' ? health.retryAfterMs : undefined;
-    const kind = call.kind !== 'model_not_found' ? 'failing' : call.embeddingsNotEnabled === true ? 'embeddings_not_enabled' : 'not_found';
+    const kind = call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing';
     return [{ ...identity, kind, ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
   });
   const hint = hintForUnavailable(unavailable);
@@ -430,7 +430,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     // A caller that went away says nothing about the provider's health, nor does a request the
     // provider refused for its content (another request may well succeed) — unless it refused it
     // for naming a model it does not serve (llama.cpp's router and Zhipu answer that with a 400).
-    const missingModel = error instanceof UpstreamError && (error.condition === 'model_not_found' || error.condition === 'embeddings_not_enabled');
+    const missingModel = error instanceof UpstreamError && notServedCause(error.condition) !== undefined;
     const refusedThisRequest = options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && !missingModel;
     if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status), candidate.model);
     const attemptReport = report({
@@ -465,7 +465,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       code: response.status === 429 ? 'upstream_rate_limited' : 'upstream_http_error',
       status: response.status,
       // A model its provider does not serve never saw the request: the next candidate may take it.
-      isRetryable: wireError.isRetryable || condition === 'model_not_found' || condition === 'embeddings_not_enabled',
+      isRetryable: wireError.isRetryable || notServedCause(condition) !== undefined,
       ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
       ...(condition === undefined ? {} : { condition }),
       hint:

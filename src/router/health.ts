@@ -2,6 +2,7 @@ import { UpstreamError, type SyndicateError } from '../errors.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
+import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
 import type { HealthSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, WarmSnapshot } from './types.js';
 
 /** Reads JSON metadata from a local engine; injectable for tests. */
@@ -39,10 +40,11 @@ export type CallFailure =
    */
   | { kind: 'rate_limited'; reason: string; retryAfterSeconds?: number; scope?: FailureScope }
   /**
-   * It answered that the model does not exist (404 `model_not_found` and the like), or that it
-   * serves no embeddings (`embeddingsNotEnabled`: llama-server's 501): that model is out for the TTL.
+   * It answered that the model does not exist (404 `model_not_found` and the like; `cause` default
+   * `not_found`), or that it serves no embeddings (`embeddings_not_enabled`: llama-server's 501):
+   * that model is out for the TTL.
    */
-  | { kind: 'model_not_found'; reason: string; embeddingsNotEnabled?: true }
+  | { kind: 'model_not_found'; reason: string; cause?: NotServedCause }
   /**
    * It answered, but this call failed: a 5xx or other error status, a broken or malformed answer, a
    * timeout after connecting — counted against the provider, or against the model alone when the
@@ -70,8 +72,8 @@ export function callFailureOf(error: SyndicateError, status: number | undefined)
     };
   }
   if (status === undefined && NOTHING_ANSWERED_CODES.has(error.code)) return { kind: 'unreachable', reason: error.message };
-  if (condition === 'model_not_found') return { kind: 'model_not_found', reason: error.message };
-  if (condition === 'embeddings_not_enabled') return { kind: 'model_not_found', reason: error.message, embeddingsNotEnabled: true };
+  const notServed = notServedCause(condition);
+  if (notServed !== undefined) return { kind: 'model_not_found', reason: error.message, ...(notServed === 'not_found' ? {} : { cause: notServed }) };
   return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider' };
 }
 
@@ -231,7 +233,7 @@ export class HealthMonitor {
       return;
     }
     if (failure.kind === 'model_not_found' && heldModel !== undefined) {
-      this.holdModelDown(provider, heldModel, failure.reason, failure.embeddingsNotEnabled === true ? 'embeddings_not_enabled' : 'not_found');
+      this.holdModelDown(provider, heldModel, failure.reason, failure.cause ?? 'not_found');
       return;
     }
     const key = heldModel === undefined ? provider.id : modelKey(provider.id, heldModel);
@@ -338,7 +340,7 @@ export class HealthMonitor {
     return held;
   }
 
-  private holdModelDown(provider: RegisteredProvider, model: string, reason: string, cause: 'not_found' | 'embeddings_not_enabled' | 'failing'): void {
+  private holdModelDown(provider: RegisteredProvider, model: string, reason: string, cause: NotServedCause | 'failing'): void {
     const now = this.now();
     const key = modelKey(provider.id, model);
     this.modelFailureRuns.delete(key);

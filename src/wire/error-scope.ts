@@ -77,3 +77,16 @@ function errorObject(body: string): { codes: string[]; message: string | undefin
   const message = typeof nested === 'string' ? nested : (stringField(holder, 'message') ?? stringField(parsed, 'message') ?? stringField(parsed, 'detail'));
   return { codes, message };
 }
+
+/** How a model is not served: it does not exist (`not_found`), or its server serves no embeddings. */
+export type NotServedCause = 'not_found' | 'embeddings_not_enabled';
+
+/**
+ * Whether a condition says the model asked for is not served as its record declares (held back
+ * alone, and the request may go to the next candidate, which it never reached), and how.
+ */
+export function notServedCause(condition: UpstreamCondition | undefined): NotServedCause | undefined {
+  if (condition === 'model_not_found') return 'not_found';
+  if (condition === 'embeddings_not_enabled') return 'embeddings_not_enabled';
+  return undefined;
+}
