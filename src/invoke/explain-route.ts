@@ -7,7 +7,7 @@ import { attemptQueue, widestClass } from '../router/fallback.js';
 import { recentFirstTokens } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
-import { findSession, invalidatedEnvelopeError } from '../sessions/sessions.js';
+import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 
@@ -82,7 +82,7 @@ export async function explainRoute(
     ...(question.trustTier === undefined ? {} : { trustTier: question.trustTier }),
     ...(question.provider === undefined ? {} : { explicitProvider: question.provider }),
     ...(question.maxTokens === undefined ? {} : { maxTokens: question.maxTokens }),
-    ...(session === undefined ? {} : { sessionEnvelope: { sessionId: session.id, maxCapability: session.envelope.maxCapability } }),
+    ...(session === undefined ? {} : { sessionEnvelope: routeEnvelopeOf(session) }),
     store,
     env,
     ...(options.policyFailure === undefined ? {} : { policyFailure: options.policyFailure }),

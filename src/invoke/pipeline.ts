@@ -29,7 +29,7 @@ import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { notServedCause, upstreamConditionOf } from '../wire/error-scope.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { WIRE_OBSERVATIONS } from '../wire/observations.js';
-import { findSession, invalidatedEnvelopeError } from '../sessions/sessions.js';
+import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
@@ -65,6 +65,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   // A request naming a stored session (by id or name), from any surface, is held to its capability
   // envelope and recorded under its id; any other session id is only recorded.
   const session = input.sessionId === undefined ? undefined : findSession(context.store, input.sessionId);
+  const sessionEnvelope = session === undefined ? undefined : routeEnvelopeOf(session);
   if (session !== undefined) {
     input = { ...input, sessionId: session.id };
     const invalidated = invalidatedEnvelopeError(session);
@@ -122,7 +123,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     ...(input.trustTier === undefined ? {} : { trustTier: input.trustTier }),
     ...(explicitProvider === undefined ? {} : { explicitProvider }),
     ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
-    ...(session === undefined ? {} : { sessionEnvelope: { sessionId: session.id, maxCapability: session.envelope.maxCapability } }),
+    ...(sessionEnvelope === undefined ? {} : { sessionEnvelope }),
   });
   const { plan } = routed;
   const classification: ClassificationSummary = {
@@ -141,7 +142,6 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     // Routing has just probed the local engines: the hint can say which are down.
     const unknown = unknownModelOf(request.model, providers, explicitProvider, unservableReason(context.env, context.health));
     if (unknown !== undefined) throw unknown;
-    const sessionEnvelope = session === undefined ? undefined : { sessionId: session.id, maxCapability: session.envelope.maxCapability };
     throw refuseOrUnavailable(context, input, requestId, classification, plan, { request, ...(sessionEnvelope === undefined ? {} : { sessionEnvelope }) });
   }
 

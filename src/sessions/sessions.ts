@@ -327,6 +327,11 @@ export function checkEnvelope(store: Store, session: Session, policy: Policy): v
   }
 }
 
+/** What the router holds a request in this session to: the envelope's approved class (`RouteInput.sessionEnvelope`). */
+export function routeEnvelopeOf(session: Session): { sessionId: string; maxCapability: CapabilityClass } {
+  return { sessionId: session.id, maxCapability: session.envelope.maxCapability };
+}
+
 /** The refusal for a session whose envelope a switch invalidated; undefined while it holds. */
 export function invalidatedEnvelopeError(session: Session): SessionEnvelopeError | undefined {
   if (session.envelope.state !== 'invalidated') return undefined;
