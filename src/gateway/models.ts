@@ -91,10 +91,15 @@ function ollamaNameOf(id: string): string {
  * refuses an unknown one with 404).
  */
 export function ollamaModelId(store: Store, name: string): string {
+  return modelIdAmong(() => modelEntries(store), name);
+}
+
+/** `ollamaModelId` over entries read only when the name could stand for a tagless one. */
+function modelIdAmong(entries: () => readonly ModelEntry[], name: string): string {
   if (!name.endsWith(OLLAMA_DEFAULT_TAG)) return name;
   const untagged = name.slice(0, -OLLAMA_DEFAULT_TAG.length);
   if (untagged.includes(':')) return name;
-  const ids = new Set(modelEntries(store).map((entry) => entry.id));
+  const ids = new Set(entries().map((entry) => entry.id));
   return !ids.has(name) && ids.has(untagged) ? untagged : name;
 }
 
@@ -124,8 +129,9 @@ export function ollamaModelList(store: Store): { models: Record<string, unknown>
  * `model_info["syndicate.context_length"]` and as `num_ctx` in `parameters` (for `auto`, the largest).
  */
 export function ollamaModelShow(store: Store, id: string): Record<string, unknown> | undefined {
-  const wanted = ollamaModelId(store, id);
-  const entry = modelEntries(store).find((candidate) => candidate.id === wanted);
+  const entries = modelEntries(store);
+  const wanted = modelIdAmong(() => entries, id);
+  const entry = entries.find((candidate) => candidate.id === wanted);
   if (entry === undefined) return undefined;
   const capabilities = new Set<string>();
   for (const model of entry.models) {

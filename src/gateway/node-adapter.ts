@@ -233,6 +233,8 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
       resolve();
     });
   });
+  // Open replies whose request body is still arriving, with when the request arrived.
+  const stillUploading = (): [ServerResponse, number][] => [...open].filter(([response]) => !response.req.complete);
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   let closing: Promise<void> | undefined;
@@ -242,9 +244,7 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
     port: address.port,
     server,
     get uploading() {
-      let count = 0;
-      for (const response of open.keys()) if (!response.req.complete) count += 1;
-      return count;
+      return stillUploading().length;
     },
     close: () => {
       closing ??= (async () => {
@@ -253,9 +253,7 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
         // node stops enforcing requestTimeout once the server is closed: an admitted request whose
         // body never ends would hold the drain for ever. It gets what node would have sent (408)
         // when its time is up.
-        const uploadTimers = [...open]
-          .filter(([response]) => !response.req.complete)
-          .map(([response, arrivedAt]) => setTimeout(() => timeOutUpload(response), Math.max(0, arrivedAt + requestTimeoutMs - Date.now())));
+        const uploadTimers = stillUploading().map(([response, arrivedAt]) => setTimeout(() => timeOutUpload(response), Math.max(0, arrivedAt + requestTimeoutMs - Date.now())));
         await gateway.drain();
         for (const timer of uploadTimers) clearTimeout(timer);
         // Every answer has been handed to its socket; wait until the bytes are flushed. A response
