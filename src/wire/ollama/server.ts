@@ -22,7 +22,7 @@ import {
   type Usage,
 } from '../canonical.js';
 import { argumentsToText, isRecord, parseArgumentsObject } from '../json.js';
-import { parseTools } from '../openai/server.js';
+import { parseStop, parseTools } from '../openai/server.js';
 import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
 import { mergeUsage } from '../server-common.js';
 
@@ -169,7 +169,7 @@ function readCommon(
       // Ollama: -1 generates without limit, -2 until the context is full; neither is a limit here.
       const numPredict = optionalNumber(options, 'num_predict', read, { minimum: -2, integer: true });
       const seed = optionalNumber(options, 'seed', read, { integer: true });
-      const stop = readStop(options['stop'], read);
+      const stop = parseStop(options['stop'], read);
       for (const problem of read.problems) problems.add(`/options${problem.pointer}`, problem.message, problem.hint);
       if (temperature !== undefined) settings.temperature = temperature;
       if (topP !== undefined) settings.topP = topP;
@@ -193,14 +193,6 @@ function readFormat(raw: unknown, problems: RequestProblems): ResponseFormat | u
   if (raw === 'json') return { type: 'json_object' };
   if (isRecord(raw)) return { type: 'json_schema', schema: raw as JsonObject };
   problems.add('/format', 'must be "json" or a JSON schema object');
-  return undefined;
-}
-
-function readStop(raw: unknown, problems: RequestProblems): string[] | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (typeof raw === 'string') return [raw];
-  if (Array.isArray(raw) && raw.every((item) => typeof item === 'string')) return raw as string[];
-  problems.add('/stop', 'must be a string or an array of strings');
   return undefined;
 }
 

@@ -320,7 +320,8 @@ export function readJsonSchemaFormat(definition: unknown, pointer: string, probl
   };
 }
 
-function parseStop(raw: unknown, problems: RequestProblems): string[] | undefined {
+/** `stop`: a string or a list of strings (Ollama's `options.stop` too). */
+export function parseStop(raw: unknown, problems: RequestProblems): string[] | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === 'string') return [raw];
   if (Array.isArray(raw) && raw.every((item) => typeof item === 'string')) return raw as string[];
