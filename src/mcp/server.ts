@@ -12,15 +12,16 @@ import { explainRoute } from '../invoke/explain-route.js';
 import { invoke } from '../invoke/pipeline.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
-import type { PipelineContext } from '../invoke/types.js';
+import type { AttemptStarted, PipelineContext } from '../invoke/types.js';
 import { computeMetrics } from '../metrics/index.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
 import { providerSummary } from '../registry/summary.js';
-import { recordedSessionId } from '../sessions/sessions.js';
+import { invokeInSession, refuseSessionOverrides, type SessionOverrideNames } from '../sessions/converse.js';
+import { findSession, recordedSessionId } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
-import type { CanonicalRequest } from '../wire/canonical.js';
+import type { CanonicalRequest, StreamPart } from '../wire/canonical.js';
 
 /** The tools an agent sees, in the order `tools/list` gives them. */
 export const MCP_TOOLS = ['complete', 'classify', 'route_explain', 'providers', 'metrics'] as const;
@@ -53,6 +54,9 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 const sensitivity = z.enum(SENSITIVITY_LEVELS);
 const provider = z.object({ id: z.string(), version: z.number(), class: z.string() });
 const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.string() }).loose();
+
+/** The `complete` arguments a stored session decides, named as the agent sends them. */
+const COMPLETE_ARGUMENT_NAMES: SessionOverrideNames = { provider: '`provider`', model: '`model`', system: '`system`', session: '`session`' };
 
 /** How often a `complete` call with a progress token reports the answer growing. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -110,7 +114,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         temperature: z.number().min(0).max(2).optional(),
         workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
-        session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("session id recorded with the evidence; a stored session's capability envelope (by id or name) bounds the route"),
+        session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): the prompt continues its conversation on its model, within its capability envelope, and the turn is appended, as `run --session`; any other id only labels the evidence"),
       }),
       outputSchema: {
         answer: z.string(),
@@ -130,6 +134,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         attempts: z.array(z.object({}).loose()),
         reasoning: z.string().nullable(),
         toolCalls: z.array(z.object({}).loose()),
+        session: z.object({ id: z.string(), turn: z.number() }).optional(),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
@@ -143,37 +148,53 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           else extra.signal.addEventListener('abort', onCancel, { once: true });
           cancellations.add(cancellation);
           const progress = progressReporter(extra);
-          const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
-          const request: CanonicalRequest = {
-            model: providerModel ?? input.model ?? 'auto',
-            ...(input.system === undefined ? {} : { system: input.system }),
-            messages: [{ role: 'user', content: [{ type: 'text', text: input.prompt }] }],
+          const settings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'> = {
             ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),
             ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
             // Streamed only for a client that asked for progress: the answer's growth is the progress.
             stream: progress !== undefined,
           };
+          const common = {
+            caller: 'mcp',
+            signal: cancellation.signal,
+            ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+            ...(input.workflow === undefined ? {} : { workflow: input.workflow }),
+            ...(input.sensitivity === undefined ? {} : { sensitivityHint: input.sensitivity }),
+            ...(progress === undefined
+              ? {}
+              : {
+                  onAttempt: (attempt: AttemptStarted) => progress.say(`asking ${attempt.provider.id}:${attempt.model} (${attempt.sensitivity})`),
+                  onPart: (part: StreamPart) => {
+                    if (part.type === 'text-delta') progress.grow(part.text.length);
+                  },
+                }),
+          };
           try {
+            // A stored session carries its conversation and decides the model, as for `run --session`; any other id is a label.
+            const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
+            if (storedSession !== undefined) {
+              refuseSessionOverrides(
+                storedSession,
+                { ...(input.provider === undefined ? {} : { provider: input.provider }), ...(input.model === undefined ? {} : { model: input.model }), ...(input.system === undefined ? {} : { system: input.system }) },
+                COMPLETE_ARGUMENT_NAMES,
+              );
+              const answered = await invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: input.prompt, settings });
+              return { text: answered.result.response.text, structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
+            }
+            const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
+            const request: CanonicalRequest = {
+              model: providerModel ?? input.model ?? 'auto',
+              ...(input.system === undefined ? {} : { system: input.system }),
+              messages: [{ role: 'user', content: [{ type: 'text', text: input.prompt }] }],
+              ...settings,
+            };
             const result = await invoke(pipeline, {
+              ...common,
               request,
-              caller: 'mcp',
-              signal: cancellation.signal,
               ...(providerId === undefined ? {} : { provider: providerId }),
-              ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
-              ...(input.workflow === undefined ? {} : { workflow: input.workflow }),
-              ...(input.sensitivity === undefined ? {} : { sensitivityHint: input.sensitivity }),
               ...(input.session === undefined ? {} : { sessionId: input.session }),
-              ...(progress === undefined
-                ? {}
-                : {
-                    onAttempt: (attempt) => progress.say(`asking ${attempt.provider.id}:${attempt.model} (${attempt.sensitivity})`),
-                    onPart: (part) => {
-                      if (part.type === 'text-delta') progress.grow(part.text.length);
-                    },
-                  }),
             });
-            const summary = invocationSummary(result);
-            return { text: result.response.text, structured: summary };
+            return { text: result.response.text, structured: invocationSummary(result) };
           } finally {
             extra.signal.removeEventListener('abort', onCancel);
             cancellations.delete(cancellation);

@@ -93,16 +93,30 @@ function pinnedModelRefusal(context: PipelineContext, session: Session, error: u
   );
 }
 
-/** Options `run` cannot combine with a stored session: the session decides them. */
-export function refuseSessionOverrides(session: Session, overrides: { provider?: string; model?: string; system?: string }): void {
+/** How a surface names the settings a stored session decides: `run`'s flags, the MCP tool's arguments. */
+export interface SessionOverrideNames {
+  provider: string;
+  model: string;
+  system: string;
+  session: string;
+}
+
+export const RUN_OPTION_NAMES: SessionOverrideNames = { provider: '--provider', model: '--model', system: '--system', session: '--session' };
+
+/** Settings a request cannot combine with a stored session: the session decides them. */
+export function refuseSessionOverrides(
+  session: Session,
+  overrides: { provider?: string; model?: string; system?: string },
+  names: SessionOverrideNames = RUN_OPTION_NAMES,
+): void {
   const pinned = `the session is on ${activeModelLabel(session.active)}`;
   if (overrides.provider !== undefined || (overrides.model !== undefined && overrides.model !== 'auto')) {
-    throw new UsageError(`--provider and --model cannot be combined with --session ${session.id}: ${pinned}`, {
-      hint: `switch its model with \`syndicate provider switch PROVIDER:MODEL --session ${session.id}\`, then run again`,
+    throw new UsageError(`${names.provider} and ${names.model} cannot be combined with ${names.session} ${session.id}: ${pinned}`, {
+      hint: `switch its model with \`syndicate provider switch PROVIDER:MODEL --session ${session.id}\`, then ask again`,
     });
   }
   if (overrides.system !== undefined) {
-    throw new UsageError(`--system cannot be combined with --session ${session.id}: a session's system prompt is set when it starts`, {
+    throw new UsageError(`${names.system} cannot be combined with ${names.session} ${session.id}: a session's system prompt is set when it starts`, {
       hint: 'start a session with the system prompt you want: `syndicate session start --system TEXT`',
     });
   }

@@ -109,21 +109,58 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect((result.structuredContent as { costUsd: number }).costUsd).toBeGreaterThan(0);
   });
 
-  it("complete: a stored session's envelope bounds the route — a model above it is refused, one within it answers under the session's id", async () => {
-    const started = await scenario.json(['session', 'start', '--name', 'mcp-small', '--model', `llama:${defaultModel(llama)}`]);
+  it("complete: a stored session's conversation is continued on its model and the turn appended, as `run --session`; its envelope holds", async () => {
+    const started = await scenario.json(['session', 'start', '--name', 'mcp-small', '--model', `llama:${defaultModel(llama)}`, '--system', 'Answer in one word.']);
     expect(started.result.exitCode, started.result.stderr).toBe(0);
     const sessionId = (started.document.session as { id: string }).id;
     const hostedBefore = inferenceExchanges(anthropic).length;
-    const refused = await call('complete', { prompt: 'Name the capital of France.', provider: 'claude', session: 'mcp-small' });
-    expect(refused.isError).toBe(true);
-    expect(text(refused)).toContain(`capability frontier is above session ${sessionId}'s approved small`);
+
+    // The session decides provider, model and system prompt: naming them is refused, nothing is sent.
+    const overridden = await call('complete', { prompt: 'Name the capital of France.', provider: 'claude', session: 'mcp-small' });
+    expect(overridden.isError).toBe(true);
+    expect(text(overridden)).toContain(`\`provider\` and \`model\` cannot be combined with \`session\` ${sessionId}: the session is on llama:${defaultModel(llama)}`);
+    expect(text(overridden)).toContain('syndicate provider switch PROVIDER:MODEL');
     expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
 
-    const answered = await call('complete', { prompt: 'Name the capital of France.', session: 'mcp-small' });
-    expect(answered.isError, text(answered)).toBeFalsy();
-    const structured = answered.structuredContent as Record<string, any>;
-    expect(structured.provider).toMatchObject({ id: 'llama' });
-    expect(await scenario.evidence(structured.evidenceId)).toMatchObject({ sessionId });
+    const llamaBefore = inferenceExchanges(llama).length;
+    const first = await call('complete', { prompt: 'Name the capital of France.', session: 'mcp-small' });
+    expect(first.isError, text(first)).toBeFalsy();
+    expect(first.structuredContent).toMatchObject({ provider: { id: 'llama' }, session: { id: sessionId, turn: 1 } });
+    const second = await call('complete', { prompt: 'And of Italy?', session: sessionId });
+    expect(second.isError, text(second)).toBeFalsy();
+    const structured = second.structuredContent as Record<string, any>;
+    expect(structured.session).toEqual({ id: sessionId, turn: 2 });
+    expect(await scenario.evidence(structured.evidenceId)).toMatchObject({ sessionId, caller: 'mcp' });
+
+    // The second request carried the system prompt and the first turn, answer included.
+    const sent = inferenceExchanges(llama).slice(llamaBefore);
+    expect(sent).toHaveLength(2);
+    const messages = (JSON.parse(sent[1]!.requestBody.toString('utf8')) as { messages: { role: string; content: unknown }[] }).messages;
+    expect(messages.map((message) => [message.role, message.content])).toEqual([
+      ['system', 'Answer in one word.'],
+      ['user', 'Name the capital of France.'],
+      ['assistant', DEFAULT_ANSWER],
+      ['user', 'And of Italy?'],
+    ]);
+    const shown = await scenario.json(['session', 'show', 'mcp-small']);
+    expect((shown.document.session as { messages: unknown[] }).messages).toHaveLength(4);
+
+    // Switched above its approved class, the envelope is invalidated: refused until approved, the session unchanged.
+    const switched = await scenario.json(['provider', 'switch', `claude:${defaultModel(anthropic)}`, '--session', sessionId]);
+    expect(switched.result.exitCode, switched.result.stderr).toBe(0);
+    const refused = await call('complete', { prompt: 'And of Spain?', session: 'mcp-small' });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toContain('(session_envelope_invalidated)');
+    expect(text(refused)).toContain('syndicate session approve');
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+    const after = await scenario.json(['session', 'show', 'mcp-small']);
+    expect((after.document.session as { messages: unknown[] }).messages).toHaveLength(4);
+
+    // An id no session has is a label on the evidence only.
+    const labelled = await call('complete', { prompt: 'Name the capital of France.', provider: 'llama', session: 'agent-label-7' });
+    expect(labelled.isError, text(labelled)).toBeFalsy();
+    expect(labelled.structuredContent).not.toHaveProperty('session');
+    expect(await scenario.evidence((labelled.structuredContent as { evidenceId: string }).evidenceId)).toMatchObject({ sessionId: 'agent-label-7' });
 
     // A session id the gateway would refuse in x-syndicate-session is refused here too, and nothing is sent.
     const malformed = await call('complete', { prompt: 'Name the capital of France.', session: 'not a session id!' });
