@@ -27,6 +27,11 @@ export const WIRE_OBSERVATIONS = {
    * `encoding_format`): read as floats, so the vectors are right all the same.
    */
   embeddingEncodingIgnored: 'embedding_encoding_ignored',
+  /**
+   * An embeddings answer counted 0 input tokens for text that has some (LM Studio answers
+   * `prompt_tokens: 0` for every embedding model): the count is treated as absent and made locally.
+   */
+  usageZero: 'usage_zero',
 } as const;
 export type WireObservation = (typeof WIRE_OBSERVATIONS)[keyof typeof WIRE_OBSERVATIONS];
 
@@ -38,6 +43,7 @@ export function deviationForObservation(observation: string): Deviation | undefi
     case WIRE_OBSERVATIONS.legacyFunctionCall:
       return 'nonstandard_tool_call_serialization';
     case WIRE_OBSERVATIONS.usageIncomplete:
+    case WIRE_OBSERVATIONS.usageZero:
       return 'approximate_token_counts';
     case WIRE_OBSERVATIONS.terminalMarkerMissing:
       return 'partial_streaming_reliability';

@@ -79,7 +79,8 @@ function malformed(message: string): UpstreamError {
  * base64 float32, and `usage.prompt_tokens` (embeddings have no output tokens). Throws
  * `UpstreamError` (not retryable) when the body is not such an answer, or holds another number of
  * vectors than the request has inputs. A list of floats where base64 was asked is tolerated and
- * observed (`embedding_encoding_ignored`): older Ollama answers so.
+ * observed (`embedding_encoding_ignored`): older Ollama answers so. A count of 0 tokens for
+ * inputs that have some is no count (`usage_zero`: LM Studio's), so the invoker counts them.
  */
 export function decodeOpenAIEmbeddingResponse(body: string, request: CanonicalRequest, target: Pick<WireTarget, 'engine'>): CanonicalResponse {
   const embedding = embeddingOf(request);
@@ -112,7 +113,10 @@ export function decodeOpenAIEmbeddingResponse(body: string, request: CanonicalRe
       throw malformed(`has a data[${position}].embedding that is neither a list of numbers nor a base64 string`);
     }
   });
-  const usage = isRecord(parsed['usage']) ? countField(parsed['usage'], 'prompt_tokens') : undefined;
+  const counted = isRecord(parsed['usage']) ? countField(parsed['usage'], 'prompt_tokens') : undefined;
+  const hasInput = embedding.input.kind === 'texts' ? embedding.input.texts.some((text) => text !== '') : embedding.input.tokens.some((tokens) => tokens.length > 0);
+  if (counted === 0 && hasInput) observations.add(WIRE_OBSERVATIONS.usageZero);
+  const usage = counted === 0 && hasInput ? undefined : counted;
   return {
     id: stringField(parsed, 'id') ?? '',
     model: stringField(parsed, 'model') ?? '',

@@ -160,7 +160,7 @@ function lmStudio(state: EngineState, method: string, path: string, body: Buffer
   const instances = instancesOf(state);
   if (method === 'GET' && path === '/api/v1/models') {
     const models = state.models.map((model) => ({
-      type: 'llm',
+      type: model.embedding === true ? 'embedding' : 'llm',
       publisher: 'lmstudio-community',
       key: model.id,
       display_name: model.id,

@@ -209,6 +209,12 @@ function lmstudio(state: EngineState, method: string, path: string): Reply | und
       const entry = cloneJson(template);
       entry['id'] = model.id;
       entry['arch'] = family(model.id);
+      // LM Studio's embedding models (text-embedding-nomic-embed-text-v1.5): `type: "embeddings"`, no tool use.
+      if (model.embedding === true) {
+        entry['type'] = 'embeddings';
+        entry['arch'] = 'nomic-bert';
+        entry['capabilities'] = [];
+      }
       entry['max_context_length'] = model.contextWindow;
       if (state.resident.has(model.id)) {
         entry['loaded_context_length'] = Math.min(4096, model.contextWindow);

@@ -22,6 +22,8 @@ export const DEFAULT_EMBEDDING_DIMENSIONS = 8;
  *   carry `"encoding_format":"base64"`; `dimensions` is ignored; token ids are taken.
  * - vLLM: its pydantic `EmbeddingResponse` (`id` `embd-…`, `created`, usage with
  *   `completion_tokens: 0`), base64 and floats.
+ * - LM Studio: pretty-printed, with `usage` always 0 (lmstudio-ai/lmstudio-bug-tracker#1546:
+ *   "prompt_tokens and total_tokens values 0", every embedding model; counted when conforming).
  * - OpenAI: pretty-printed, base64 and floats, `dimensions` shortens (and renormalises) the vector.
  * The vectors are deterministic: a hash of model and input, normalised, float32-exact.
  */
@@ -94,7 +96,8 @@ export function answerEmbeddings(state: EngineState, path: string, body: Buffer,
           usage: { prompt_tokens: promptTokens, total_tokens: promptTokens, completion_tokens: 0, prompt_tokens_details: null },
         }),
       };
-    default:
+    default: {
+      const counted = kind === 'lmstudio' && !state.conforming ? 0 : promptTokens;
       return {
         status: 200,
         headers: jsonHeaders(kind, path),
@@ -102,9 +105,10 @@ export function answerEmbeddings(state: EngineState, path: string, body: Buffer,
           object: 'list',
           data: vectors.map((vector, index) => ({ object: 'embedding', index, embedding: encoded(vector) })),
           model: answered,
-          usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+          usage: { prompt_tokens: counted, total_tokens: counted },
         }),
       };
+    }
   }
 }
 

@@ -15,7 +15,7 @@ export interface FakeModel {
   contextWindow?: number;
   /** Memory the model takes once loaded, as Ollama and LM Studio report it. */
   sizeBytes?: number;
-  /** An embedding model: Ollama lists it with the `embedding` capability (not `completion`) and embeds with it. */
+  /** An embedding model: Ollama lists it with the `embedding` capability (not `completion`), LM Studio with `type: "embeddings"`; both embed with it. */
   embedding?: boolean;
   /** The length of its vectors (default 8). */
   dimensions?: number;

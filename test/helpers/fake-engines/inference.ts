@@ -34,10 +34,10 @@ type Json = Record<string, unknown>;
 export function isInferencePath(kind: FakeEngineKind, path: string): boolean {
   if (kind === 'anthropic') return path === '/v1/messages';
   if (kind === 'lmstudio' && path === '/api/v0/chat/completions') return true;
-  return path === '/v1/chat/completions' || (path === EMBEDDINGS_PATH && kind !== 'lmstudio');
+  return path === '/v1/chat/completions' || path === EMBEDDINGS_PATH;
 }
 
-/** The OpenAI embeddings endpoint of the openai-wire fakes (LM Studio's is not modelled). */
+/** The OpenAI embeddings endpoint of the openai-wire fakes. */
 const EMBEDDINGS_PATH = '/v1/embeddings';
 
 /** Answers one inference request the way the engine would (quirks included unless conforming). */

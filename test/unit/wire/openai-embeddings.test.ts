@@ -118,4 +118,15 @@ describe('the upstream embeddings request', () => {
     expect(swapped.embeddings).toEqual([[1], [2]]);
     expect(swapped.usage).toBeUndefined();
   });
+
+  it("takes LM Studio's 0-token usage for text as no count (usage_zero), and a 0 for empty text as the exact count", () => {
+    const zero = '{"object":"list","data":[{"object":"embedding","index":0,"embedding":[1]},{"object":"embedding","index":1,"embedding":[2]}],"model":"text-embedding-nomic-embed-text-v1.5","usage":{"prompt_tokens":0,"total_tokens":0}}';
+    const lmstudio = decodeOpenAIEmbeddingResponse(zero, request('float'), { engine: 'lmstudio' });
+    expect(lmstudio.usage).toBeUndefined();
+    expect(lmstudio.observations).toEqual(['usage_zero']);
+    const empty: CanonicalRequest = { ...request('float'), embedding: { input: { kind: 'texts', texts: ['', ''] }, encodingFormat: 'float' } };
+    const emptyAnswer = decodeOpenAIEmbeddingResponse(zero, empty, {});
+    expect(emptyAnswer.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
+    expect(emptyAnswer.observations).toBeUndefined();
+  });
 });
