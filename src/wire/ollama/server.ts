@@ -52,7 +52,7 @@ export interface OllamaModelManagement {
 export type OllamaManagedEndpoint = OllamaEndpoint | 'embeddings';
 
 /** True when an Ollama request read is a model load or unload rather than something to answer. */
-export function isOllamaModelManagement(read: ParsedOllamaRequest | OllamaModelManagement): read is OllamaModelManagement {
+export function isOllamaModelManagement<Other extends object>(read: Other | OllamaModelManagement): read is OllamaModelManagement {
   return 'action' in read;
 }
 
@@ -85,12 +85,9 @@ const INTERPRETED_OPTIONS = new Set(['temperature', 'top_p', 'num_predict', 'sto
  * to true, as in Ollama. Without messages it is a model load or unload.
  */
 export function parseOllamaChatRequest(bodyText: string): ParsedOllamaRequest | OllamaModelManagement {
-  const api = 'Ollama chat';
-  const body = readJsonObject(bodyText, api);
-  const management = modelManagementOf(body, 'messages', api);
-  if (management !== undefined) return management;
-  const problems = new RequestProblems(api);
-  const model = readModel(body, problems);
+  const reading = startReading(bodyText, 'Ollama chat', 'messages');
+  if (isOllamaModelManagement(reading)) return reading;
+  const { body, problems, model } = reading;
   const systemParts: string[] = [];
   const messages: CanonicalMessage[] = [];
   const rawMessages = body['messages'];
@@ -124,12 +121,9 @@ export function parseOllamaChatRequest(bodyText: string): ParsedOllamaRequest | 
  * Without a prompt it is a model load or unload.
  */
 export function parseOllamaGenerateRequest(bodyText: string): ParsedOllamaRequest | OllamaModelManagement {
-  const api = 'Ollama generate';
-  const body = readJsonObject(bodyText, api);
-  const management = modelManagementOf(body, 'prompt', api);
-  if (management !== undefined) return management;
-  const problems = new RequestProblems(api);
-  const model = readModel(body, problems);
+  const reading = startReading(bodyText, 'Ollama generate', 'prompt');
+  if (isOllamaModelManagement(reading)) return reading;
+  const { body, problems, model } = reading;
   const prompt = body['prompt'];
   if (typeof prompt !== 'string') problems.add('/prompt', 'must be a string', 'send a prompt, or none at all to load the model');
   const system = body['system'];
@@ -172,12 +166,9 @@ export function parseOllamaEmbedRequest(bodyText: string): ParsedOllamaRequest {
  * written before `/api/embed` still send; without a prompt it is a model load, as in Ollama.
  */
 export function parseOllamaEmbeddingsRequest(bodyText: string): ParsedOllamaRequest | OllamaModelManagement {
-  const api = 'Ollama embeddings';
-  const body = readJsonObject(bodyText, api);
-  const management = modelManagementOf(body, 'prompt', api);
-  if (management !== undefined) return management;
-  const problems = new RequestProblems(api);
-  const model = readModel(body, problems);
+  const reading = startReading(bodyText, 'Ollama embeddings', 'prompt');
+  if (isOllamaModelManagement(reading)) return reading;
+  const { body, problems, model } = reading;
   const prompt = body['prompt'];
   if (typeof prompt !== 'string') problems.add('/prompt', 'must be a string', 'send the text to embed');
   problems.throwIfAny();
@@ -213,6 +204,18 @@ function readKeepAlive(raw: unknown, problems: RequestProblems): { zero: boolean
   }
   problems.add('/keep_alive', 'must be a duration ("5m", "1h"), a number of seconds (negative: keep the model loaded), or 0 to unload the model');
   return undefined;
+}
+
+/**
+ * A request body read up to its model, its problems still to be added to; or, when `payload` (the
+ * field that carries what to answer) is absent or empty, the model load or unload it asks for.
+ */
+function startReading(bodyText: string, api: string, payload: 'messages' | 'prompt'): OllamaModelManagement | { body: Record<string, unknown>; problems: RequestProblems; model: string } {
+  const body = readJsonObject(bodyText, api);
+  const management = modelManagementOf(body, payload, api);
+  if (management !== undefined) return management;
+  const problems = new RequestProblems(api);
+  return { body, problems, model: readModel(body, problems) };
 }
 
 /**
