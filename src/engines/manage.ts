@@ -119,6 +119,36 @@ export async function engineReport(store: Store, provider: RegisteredProvider): 
   };
 }
 
+/**
+ * The reports of the local engines that answer within `timeoutMs`, all asked at once; an engine
+ * that is down, or slower than that, is left out rather than waited for.
+ */
+export async function answeringEngineReports(store: Store, timeoutMs: number): Promise<EngineReport[]> {
+  const reports = await Promise.all(
+    localEngineProviders(store).map((provider) =>
+      withinTime(engineReport(store, provider), timeoutMs).catch((error: unknown) => {
+        // Asking it was refused (its base URL no longer resolves to loopback): not an answer either.
+        if (error instanceof SyndicateError) return undefined;
+        throw error;
+      }),
+    ),
+  );
+  return reports.filter((report): report is EngineReport => report?.reachable === true);
+}
+
+/** `work`, or undefined once `timeoutMs` passed first (the work itself goes on until its own timeouts end it). */
+async function withinTime<T>(work: Promise<T>, timeoutMs: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What to do about an engine that does not answer: start it (how, when syndicate can), wait for the start syndicate made, or fix the base URL. */
 export function engineDownHint(provider: RegisteredProvider, process: ManagedProcess | null | undefined): string {
   if (process !== null && process !== undefined && isSameProcessAlive(process)) {
@@ -147,6 +177,8 @@ export interface LoadOptions {
   force?: boolean;
   /** Plan only: report what would be evicted and loaded, change nothing. */
   dryRun?: boolean;
+  /** Who asked, for the load's engine event (default `engine load`). */
+  detail?: string;
 }
 
 export interface LoadOutcome {
@@ -202,7 +234,10 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
   const resident = state.resident ?? [];
   const outcome: LoadOutcome = { provider: provider.id, model: declared.id, alreadyResident: false, evicted: [], explanation: [], dryRun: options.dryRun === true };
   if (resident.some((entry) => entry.state === 'loaded' && sameModel(provider, entry.model, declared.id))) {
-    return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded`] };
+    if (options.keepAlive === undefined || options.dryRun === true) return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded`] };
+    // Ollama's load of a loaded model only sets its keep-alive anew: asked for, so sent (no cold start to record).
+    await controller.load(declared.id, { timeoutMs: options.timeoutMs, keepAlive: options.keepAlive });
+    return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded; its keep-alive is now ${options.keepAlive}`] };
   }
   const others = resident.filter((entry) => !sameModel(provider, entry.model, declared.id));
   const plan = planSwap({
@@ -228,7 +263,7 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
     outcome.evicted.push({ model: victim.model, unloadMs });
   }
   const loadMs = await timed(() => controller.load(declared.id, { timeoutMs: options.timeoutMs, ...(options.keepAlive === undefined ? {} : { keepAlive: options.keepAlive }) }));
-  recordEngineEvent(store, { providerId: provider.id, model: declared.id, kind: 'load', durationMs: loadMs, detail: 'engine load' });
+  recordEngineEvent(store, { providerId: provider.id, model: declared.id, kind: 'load', durationMs: loadMs, detail: options.detail ?? 'engine load' });
   return { ...outcome, loadMs };
 }
 
@@ -240,19 +275,19 @@ export interface UnloadOutcome {
   unloadMs?: number;
 }
 
-/** Unloads a model from its local engine (any model the engine holds, declared or not) and records it. */
-export async function unloadEngineModel(store: Store, provider: RegisteredProvider, model: string, options: { timeoutMs: number }): Promise<UnloadOutcome> {
+/** Unloads a model from its local engine (any model the engine holds, declared or not) and records it (`detail`: who asked, default `engine unload`). */
+export async function unloadEngineModel(store: Store, provider: RegisteredProvider, model: string, options: { timeoutMs: number; detail?: string }): Promise<UnloadOutcome> {
   const controller: EngineController = controllerFor(provider.record);
   const state = await stateOf(store, provider, controller);
   const match = state.resident?.find((entry) => sameModel(provider, entry.model, model));
   if (state.resident !== undefined && match === undefined) {
     // Single-model engines refuse an unload whatever the model: say that rather than "not loaded".
-    if (state.mode === 'single-model') await controller.unload(model, options);
+    if (state.mode === 'single-model') await controller.unload(model, { timeoutMs: options.timeoutMs });
     return { provider: provider.id, model, wasResident: false };
   }
   const engineName = match?.model ?? model;
-  const unloadMs = await timed(() => controller.unload(engineName, options));
-  recordEngineEvent(store, { providerId: provider.id, model: engineName, kind: 'unload', durationMs: unloadMs, detail: 'engine unload' });
+  const unloadMs = await timed(() => controller.unload(engineName, { timeoutMs: options.timeoutMs }));
+  recordEngineEvent(store, { providerId: provider.id, model: engineName, kind: 'unload', durationMs: unloadMs, detail: options.detail ?? 'engine unload' });
   return { provider: provider.id, model: engineName, wasResident: true, unloadMs };
 }
 

@@ -1,4 +1,5 @@
 import { maxSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
+import { answeringEngineReports } from '../engines/manage.js';
 import { SyndicateError } from '../errors.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
@@ -17,16 +18,19 @@ import {
   clientAnswer,
   embeddingsFace,
   ollamaChatFace,
+  ollamaEmbeddingsFace,
   ollamaEmbedFace,
   ollamaGenerateFace,
   openAIFace,
   partsOfResponse,
   responsesFace,
   type ApiFace,
+  type FaceModelManagement,
   type FaceRequest,
   type StreamEncoder,
 } from './faces.js';
-import { modelById, modelList, ollamaModelId, ollamaModelList, ollamaModelShow } from './models.js';
+import { changeModelResidency } from './model-residency.js';
+import { modelById, modelList, ollamaModelId, ollamaModelList, ollamaModelShow, ollamaRunningModelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
 
 /** 10 MiB: room for a long conversation with a few inline images, not for abuse. */
@@ -133,6 +137,9 @@ const RESPONSES_PATH_PREFIX = '/v1/responses/';
 /** Access-log status of a request whose caller closed the connection before any reply (nginx's). */
 const CLIENT_CLOSED_REQUEST = 499;
 
+/** How long `GET /api/ps` waits for each local engine to say what it holds: one slower than this is left out of the list. */
+const RUNNING_MODELS_TIMEOUT_MS = 2000;
+
 /**
  * The key of the routes that serve a path: any `/v1/models/{id}` the model route; `/v1/models/`
  * with no id the list, as `/v1/models` (clients that join a base URL ending in `/` ask for it).
@@ -189,12 +196,26 @@ export function createGateway(options: GatewayOptions): Gateway {
     // In flight from here, not from when the body has arrived: reading it can take several turns,
     // and a drain that saw no request in flight meanwhile would close the store under this one.
     const settle = track();
-    let parsed: FaceRequest;
-    let input: InvocationInput;
+    let read: FaceRequest | FaceModelManagement;
+    let receivedAt: number;
     try {
       const body = await call.readBody(bodyLimit);
-      const receivedAt = call.receivedAt ?? performance.now();
-      parsed = face.parse(body, (name) => call.header(name));
+      receivedAt = call.receivedAt ?? performance.now();
+      read = face.parse(body, (name) => call.header(name));
+    } catch (error) {
+      settle();
+      throw error;
+    }
+    if ('management' in read) {
+      try {
+        return await manageModel(read, call);
+      } finally {
+        settle();
+      }
+    }
+    const parsed = read;
+    let input: InvocationInput;
+    try {
       // Ollama clients add `:latest` to a tagless name (`auto`, an alias): it names that model.
       if (face.family === 'ollama') parsed.request.model = ollamaModelId(pipeline.store, parsed.request.model);
       input = {
@@ -242,6 +263,22 @@ export function createGateway(options: GatewayOptions): Gateway {
       };
     }
     return stream(face, parsed, input, controller, finish);
+  };
+
+  /**
+   * Loads or unloads the model a request with nothing to answer names (see `changeModelResidency`),
+   * then answers as the face's API does. The fields it does not interpret are named in
+   * `x-syndicate-ignored-fields` — `keep_alive` too when no engine took it.
+   */
+  const manageModel = async ({ management, render }: FaceModelManagement, call: GatewayCall): Promise<GatewayReply> => {
+    const outcome = await changeModelResidency(pipeline, {
+      model: ollamaModelId(pipeline.store, management.model),
+      action: management.action,
+      ...(management.keepAlive === undefined ? {} : { keepAlive: management.keepAlive }),
+      requestedBy: `gateway: ${call.method} ${call.path}`,
+    });
+    const ignored = management.keepAlive !== undefined && !outcome.keepAliveSent ? ['keep_alive', ...management.ignoredFields] : management.ignoredFields;
+    return { status: 200, headers: { 'content-type': 'application/json', ...ignoredFieldsHeader(ignored, undefined) }, body: render(new Date().toISOString()) };
   };
 
   /**
@@ -331,7 +368,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     ['/api/chat', [{ method: 'POST', handle: inference(ollamaChatFace) }]],
     ['/api/generate', [{ method: 'POST', handle: inference(ollamaGenerateFace) }]],
     ['/api/embed', [{ method: 'POST', handle: inference(ollamaEmbedFace) }]],
+    ['/api/embeddings', [{ method: 'POST', handle: inference(ollamaEmbeddingsFace) }]],
     ['/api/tags', [{ method: 'GET', handle: async () => jsonReply(200, ollamaModelList(pipeline.store)) }]],
+    [
+      '/api/ps',
+      [
+        {
+          method: 'GET',
+          // Hosted providers hold nothing resident; local engines are asked at once, and one that does not answer in time is left out.
+          handle: async () => jsonReply(200, ollamaRunningModelList(pipeline.store, await answeringEngineReports(pipeline.store, RUNNING_MODELS_TIMEOUT_MS))),
+        },
+      ],
+    ],
     ['/api/version', [{ method: 'GET', handle: async () => jsonReply(200, { version: OLLAMA_VERSION }) }]],
     [
       '/api/show',
@@ -468,7 +516,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       }
       if (candidates === undefined) {
-        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/tags, /api/show and /api/version, /metrics and /healthz`, {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, /metrics and /healthz`, {
           code: 'not_found',
         });
       }

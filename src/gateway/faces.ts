@@ -11,14 +11,20 @@ import {
 import { inTurnOrder, type CanonicalRequest, type CanonicalResponse, type StreamPart, type ToolCall } from '../wire/canonical.js';
 import type { ClientError } from '../wire/client-errors.js';
 import {
+  isOllamaModelManagement,
   OLLAMA_STREAM_CONTENT_TYPE,
   OllamaStreamEncoder,
   parseOllamaChatRequest,
+  parseOllamaEmbeddingsRequest,
   parseOllamaEmbedRequest,
   parseOllamaGenerateRequest,
+  renderOllamaEmbeddingsResponse,
   renderOllamaEmbedResponse,
+  renderOllamaModelManagement,
   renderOllamaResponse,
   type OllamaEndpoint,
+  type OllamaManagedEndpoint,
+  type OllamaModelManagement,
   type ParsedOllamaRequest,
 } from '../wire/ollama/server.js';
 import { parseOpenAIEmbeddingsRequest, renderOpenAIEmbeddingsResponse } from '../wire/openai/embeddings-server.js';
@@ -48,6 +54,16 @@ export interface FaceRequest {
 }
 
 /**
+ * A request to load or unload a model rather than to answer anything (an Ollama client preloading
+ * a model, or its unload button): no prompt, so nothing to classify, permit or record as evidence.
+ */
+export interface FaceModelManagement {
+  management: OllamaModelManagement;
+  /** The answer once it is done, as the face's API gives it. */
+  render(createdAt: string): string;
+}
+
+/**
  * One API family as the gateway speaks it: parse a client request into canonical form, render
  * an answer, encode a stream. The codecs themselves live in src/wire/<family>/server.ts.
  */
@@ -55,8 +71,11 @@ export interface ApiFace {
   family: ApiFamily;
   /** The `api` label of its requests in the gateway's metrics. */
   api: GatewayApi;
-  /** `header`: a request header by lower-case name (a face may read its API's own, as Anthropic's `anthropic-beta`). */
-  parse(bodyText: string, header: (name: string) => string | undefined): FaceRequest;
+  /**
+   * `header`: a request header by lower-case name (a face may read its API's own, as Anthropic's
+   * `anthropic-beta`). Ollama's faces may read a model load or unload instead of a request.
+   */
+  parse(bodyText: string, header: (name: string) => string | undefined): FaceRequest | FaceModelManagement;
   /** `request` is the client's, as parsed: a face may echo parts of it (the Responses API does). */
   render(result: InvocationResult, model: string, request: FaceRequest): string;
   /** `startedAt`: when the answering attempt began (`performance.now()`), for faces that report durations (Ollama's). */
@@ -143,14 +162,22 @@ export const embeddingsFace: ApiFace = {
   render(result, model, { request }) {
     return renderOpenAIEmbeddingsResponse(clientAnswer(result), { model, encodingFormat: request.embedding?.encodingFormat ?? 'float' });
   },
-  createEncoder() {
-    throw new Error('embeddings answers are never streamed');
-  },
+  createEncoder: neverStreamed,
 };
+
+function neverStreamed(): StreamEncoder {
+  throw new Error('embeddings answers are never streamed');
+}
 
 /** An Ollama client's request as a face reads it. */
 function ollamaFaceRequest(parsed: ParsedOllamaRequest): FaceRequest {
   return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, thinking: parsed.showThinking };
+}
+
+/** What an Ollama client sent to `endpoint`: something to answer, or a model to load or unload. */
+function ollamaFaceRead(endpoint: OllamaManagedEndpoint, read: ParsedOllamaRequest | OllamaModelManagement): FaceRequest | FaceModelManagement {
+  if (isOllamaModelManagement(read)) return { management: read, render: (createdAt) => renderOllamaModelManagement(endpoint, read, createdAt) };
+  return ollamaFaceRequest(read);
 }
 
 /** The clock of the Ollama faces' counters: the gateway's monotonic one, and wall time for `created_at`. */
@@ -160,12 +187,12 @@ const OLLAMA_CLOCK = { now: () => performance.now(), isoTime: () => new Date().t
  * Ollama's `POST /api/chat` or `/api/generate`: errors as `{"error": ...}`, streams as NDJSON
  * (the default, as in Ollama), durations as the gateway measured them.
  */
-function ollamaFace(endpoint: OllamaEndpoint, parse: (bodyText: string) => ParsedOllamaRequest): ApiFace {
+function ollamaFace(endpoint: OllamaEndpoint, parse: (bodyText: string) => ParsedOllamaRequest | OllamaModelManagement): ApiFace {
   return {
     family: 'ollama',
     api: 'ollama',
     streamContentType: OLLAMA_STREAM_CONTENT_TYPE,
-    parse: (bodyText) => ollamaFaceRequest(parse(bodyText)),
+    parse: (bodyText) => ollamaFaceRead(endpoint, parse(bodyText)),
     render(result, model, { thinking }) {
       const timings = { totalMs: result.latency.totalMs, ...(result.latency.firstTokenMs === undefined ? {} : { firstTokenMs: result.latency.firstTokenMs }) };
       return renderOllamaResponse(clientAnswer(result), { endpoint, model, createdAt: OLLAMA_CLOCK.isoTime(), showThinking: thinking === true, timings });
@@ -187,9 +214,21 @@ export const ollamaEmbedFace: ApiFace = {
   render(result, model) {
     return renderOllamaEmbedResponse(clientAnswer(result), { model, timings: { totalMs: result.latency.totalMs } });
   },
-  createEncoder() {
-    throw new Error('embeddings answers are never streamed');
+  createEncoder: neverStreamed,
+};
+
+/**
+ * Ollama's older `POST /api/embeddings` (`prompt` → `embedding`), through the same embeddings
+ * pipeline and under the same metrics label as `/api/embed`; without a prompt, a model load.
+ */
+export const ollamaEmbeddingsFace: ApiFace = {
+  family: 'ollama',
+  api: 'ollama_embeddings',
+  parse: (bodyText) => ollamaFaceRead('embeddings', parseOllamaEmbeddingsRequest(bodyText)),
+  render(result) {
+    return renderOllamaEmbeddingsResponse(clientAnswer(result));
   },
+  createEncoder: neverStreamed,
 };
 
 /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { EngineReport } from '../engines/manage.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import type { ProviderModel } from '../registry/types.js';
 import type { Store } from '../store/store.js';
@@ -103,13 +104,17 @@ function modelIdAmong(entries: () => readonly ModelEntry[], name: string): strin
   return !ids.has(name) && ids.has(untagged) ? untagged : name;
 }
 
+function ollamaDigest(entry: ModelEntry): string {
+  return createHash('sha256').update(entry.digestSource).digest('hex');
+}
+
 function ollamaModelObject(entry: ModelEntry): Record<string, unknown> {
   return {
     name: ollamaNameOf(entry.id),
     model: ollamaNameOf(entry.id),
     modified_at: OLLAMA_MODIFIED_AT,
     size: 0,
-    digest: createHash('sha256').update(entry.digestSource).digest('hex'),
+    digest: ollamaDigest(entry),
     details: ollamaDetails(entry),
   };
 }
@@ -120,6 +125,44 @@ function ollamaModelObject(entry: ModelEntry): Record<string, unknown> {
  */
 export function ollamaModelList(store: Store): { models: Record<string, unknown>[] } {
   return { models: modelEntries(store).map(ollamaModelObject) };
+}
+
+/**
+ * 2^63 − 1 nanoseconds, in milliseconds: how far ahead Ollama puts `expires_at` for a model kept
+ * for ever (`keep_alive: -1`), which its clients show as "Forever".
+ */
+const KEPT_FOR_EVER_MS = 9_223_372_036_854;
+
+/**
+ * `GET /api/ps`: the models the local engines of `reports` hold now, as Ollama lists them, each
+ * under the `provider:model` name `/api/tags` gives it, so a client can use it. Models an engine
+ * holds that its record does not declare have no such name and are left out, as are models asleep
+ * (vLLM's sleep mode: they hold no memory). What the engine does not say is filled from the record:
+ * the size from `vramGb`, counted as VRAM; the context from `contextWindow`; an engine that keeps
+ * a model until it is unloaded (all but Ollama) has it expire when Ollama's `-1` does.
+ */
+export function ollamaRunningModelList(store: Store, reports: readonly EngineReport[], now: number = Date.now()): { models: Record<string, unknown>[] } {
+  const entries = new Map(modelEntries(store).map((entry) => [entry.id, entry]));
+  const models = reports.flatMap((report) =>
+    (report.resident ?? []).flatMap((resident) => {
+      const entry = resident.declared === undefined || resident.state === 'sleeping' ? undefined : entries.get(`${report.provider}:${resident.declared}`);
+      if (entry === undefined) return [];
+      const size = resident.sizeBytes ?? resident.vramBytes ?? Math.round((resident.vramGb ?? 0) * 1e9);
+      return [
+        {
+          name: ollamaNameOf(entry.id),
+          model: ollamaNameOf(entry.id),
+          size,
+          digest: ollamaDigest(entry),
+          details: ollamaDetails(entry),
+          expires_at: resident.expiresAt ?? new Date(now + KEPT_FOR_EVER_MS).toISOString(),
+          size_vram: resident.vramBytes ?? size,
+          context_length: resident.contextLength ?? entry.models[0]?.contextWindow ?? 0,
+        },
+      ];
+    }),
+  );
+  return { models };
 }
 
 /**

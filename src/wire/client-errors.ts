@@ -1,4 +1,4 @@
-import { InvalidInputError, PolicyRefusalError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
+import { EngineOperationError, InvalidInputError, PolicyRefusalError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
 
 /** What went wrong for a gateway client, independent of the API family it speaks. */
 export type ClientErrorKind =
@@ -59,6 +59,10 @@ export function clientErrorFor(error: unknown): ClientError {
     return { kind: 'not_found', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code, param: 'model' };
   }
   if (error instanceof UsageError) return { kind: 'invalid_request', message: error.message, code: error.code };
+  // A load or unload the engine cannot do (a single-model server's unload): asked of the wrong engine, and the hint says what does it.
+  if (error instanceof EngineOperationError) {
+    return { kind: 'invalid_request', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code };
+  }
   if (error instanceof PolicyRefusalError && error.code === 'context_length_exceeded') {
     return { kind: 'invalid_request', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code, param: 'messages' };
   }

@@ -129,6 +129,15 @@ describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget
     expect(generateRequests(engine)).toHaveLength(before);
   });
 
+  it('load again with --keep-alive: Ollama is sent the keep-alive (it sets the expiry anew), no load is recorded', async () => {
+    const before = generateRequests(engine).length;
+    const { result, document } = await scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b', '--keep-alive', '2h']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ alreadyResident: true, evicted: [], explanation: ['qwen2.5-coder:7b is already loaded; its keep-alive is now 2h'] });
+    expect(document['loadMs']).toBeUndefined();
+    expect(generateRequests(engine).slice(before)).toEqual([{ model: 'qwen2.5-coder:7b', keep_alive: '2h' }]);
+  });
+
   it('load of a lower-priority model that would need the higher one out: refused (exit 4), nothing changes', async () => {
     const before = generateRequests(engine).length;
     const { result, document } = await scenario.json(['engine', 'load', 'ollama:llama3.2:latest']);

@@ -1,6 +1,6 @@
 /**
- * Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`, `/api/tags`, `/api/show`,
- * `/api/version`) on a real gateway (core + node:http adapter on 127.0.0.1:0) over the real
+ * Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`, `/api/tags`,
+ * `/api/show`, `/api/version`) on a real gateway (core + node:http adapter on 127.0.0.1:0) over the real
  * pipeline and fake engines, driven by the official `ollama` client (ollama-js) as local-first
  * tools use it, and by fetch where the exact bytes matter (NDJSON lines, error bodies, defaults).
  */
@@ -348,6 +348,27 @@ describe('POST /api/embed', () => {
     await main.settled();
     expect(listEvidence(main.store, { limit: 1 })[0]).toMatchObject({ caller: 'gateway', state: 'completed', model: OLLAMA_EMBED });
   });
+
+  it('answers the older /api/embeddings (prompt → one embedding) through the same pipeline: classified, kept local, recorded verbatim', async () => {
+    const hostedCalls = inferenceExchanges(claude).length;
+    const answer = await client(main).embeddings({ model: `ollama:${OLLAMA_EMBED}`, prompt: SECRET_PROMPT });
+    // Ollama's EmbeddingResponse: the vector alone, no model, no counts.
+    expect(Object.keys(answer)).toEqual(['embedding']);
+    expect(answer.embedding.map((value) => Math.fround(value))).toEqual(fakeVector(OLLAMA_EMBED, SECRET_PROMPT, DIMENSIONS));
+    const exchange = inferenceExchanges(ollama).at(-1)!;
+    expect(exchange.path).toBe('/v1/embeddings');
+    expect(JSON.parse(exchange.requestBody.toString('utf8'))).toEqual({ model: OLLAMA_EMBED, input: [SECRET_PROMPT], encoding_format: 'float' });
+    expect(inferenceExchanges(claude).length).toBe(hostedCalls);
+    await main.settled();
+    const evidence = getEvidence(main.store, listEvidence(main.store, { limit: 1 })[0]?.id ?? '');
+    expect(evidence).toMatchObject({ caller: 'gateway', state: 'completed', sensitivity: 'restricted', provider: { id: 'ollama', class: 'local' }, model: OLLAMA_EMBED });
+    expect(evidence?.request.body?.equals(exchange.requestBody)).toBe(true);
+    expect(evidence?.response.body?.equals(exchange.responseBody)).toBe(true);
+
+    const unknown = await post(main, '/api/embeddings', { model: 'mistral:7b', prompt: QUESTION });
+    expect(unknown.status).toBe(404);
+    expect(Object.keys((await unknown.json()) as object)).toEqual(['error']);
+  });
 });
 
 describe('model listing and version', () => {
@@ -400,7 +421,7 @@ describe('model listing and version', () => {
 });
 
 describe('metrics', () => {
-  it('counts Ollama requests under api="ollama" and api="ollama_embeddings"', async () => {
+  it('counts Ollama requests under api="ollama" and api="ollama_embeddings" (/api/embed and /api/embeddings)', async () => {
     const response = await fetch(`${main.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     const samples = parsePrometheusText(await response.text());
     const count = (api: string, outcome: string): number =>
@@ -408,7 +429,7 @@ describe('metrics', () => {
         .filter(([name]) => name.startsWith('syndicate_gateway_requests_total{') && name.includes(`api="${api}"`) && name.includes(`outcome="${outcome}"`))
         .reduce((sum, [, value]) => sum + value, 0);
     expect(count('ollama', 'completed')).toBeGreaterThanOrEqual(10);
-    expect(count('ollama_embeddings', 'completed')).toBe(2);
+    expect(count('ollama_embeddings', 'completed')).toBe(3);
     expect(samples.get(`syndicate_gateway_requests_total{api="ollama",class="local",provider="ollama",model="${OLLAMA_MODEL}",sensitivity="restricted",outcome="completed"}`)).toBe(1);
   });
 });

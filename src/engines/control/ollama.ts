@@ -28,7 +28,17 @@ export function ollamaController(baseUrl: string): EngineController {
       const sizeBytes = numberMember(entry, 'size');
       const vramBytes = numberMember(entry, 'size_vram');
       const expiresAt = stringMember(entry, 'expires_at');
-      return [{ model, state: 'loaded', ...(sizeBytes === undefined ? {} : { sizeBytes }), ...(vramBytes === undefined ? {} : { vramBytes }), ...(expiresAt === undefined ? {} : { expiresAt }) }];
+      const contextLength = numberMember(entry, 'context_length');
+      return [
+        {
+          model,
+          state: 'loaded',
+          ...(sizeBytes === undefined ? {} : { sizeBytes }),
+          ...(vramBytes === undefined ? {} : { vramBytes }),
+          ...(expiresAt === undefined ? {} : { expiresAt }),
+          ...(contextLength === undefined ? {} : { contextLength }),
+        },
+      ];
     });
   };
   const isResident = async (model: string): Promise<boolean> => (await resident()).some((entry) => sameOllamaModel(entry.model, model));

@@ -12,6 +12,8 @@ export interface ResidentModel {
   vramBytes?: number;
   /** When the engine will unload it on its own (Ollama's keep-alive), ISO 8601. */
   expiresAt?: string;
+  /** The context it was loaded with (Ollama's `context_length`), in tokens, when the engine says. */
+  contextLength?: number;
 }
 
 /** What an engine says about itself. */

@@ -1,7 +1,8 @@
 /**
- * The gateway's Ollama face (`POST /api/chat`, `/api/generate`, `/api/embed`): read an Ollama
- * client's request into the canonical model, and write answers back as Ollama does — one JSON
- * object, or NDJSON lines for a stream (Ollama streams by default), tool-call arguments as
+ * The gateway's Ollama face (`POST /api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`):
+ * read an Ollama client's request into the canonical model — or, when it carries nothing to
+ * answer, into the model load or unload it asks for — and write answers back as Ollama does: one
+ * JSON object, or NDJSON lines for a stream (Ollama streams by default), tool-call arguments as
  * objects, durations in nanoseconds. Pure: the caller owns the clock.
  */
 
@@ -32,6 +33,29 @@ export const OLLAMA_STREAM_CONTENT_TYPE = 'application/x-ndjson';
 /** Which Ollama endpoint an answer goes to: `/api/chat` puts the text in `message`, `/api/generate` in `response`. */
 export type OllamaEndpoint = 'chat' | 'generate';
 
+/**
+ * What an Ollama client sends to preload a model — `/api/chat` without messages, `/api/generate` or
+ * `/api/embeddings` without a prompt — or, with `keep_alive: 0`, to unload it (Open WebUI's unload
+ * button). Ollama answers it at once with one JSON object, whatever `stream` says.
+ */
+export interface OllamaModelManagement {
+  /** The model as the client named it: Ollama echoes it in the answer. */
+  model: string;
+  action: 'load' | 'unload';
+  /** A load's `keep_alive` as Ollama takes it (`5m`, `300`, `-1`); undefined when the client sent none. */
+  keepAlive?: string;
+  /** Top-level fields a load or unload does not interpret (`options`, ...). */
+  ignoredFields: string[];
+}
+
+/** The endpoints whose requests may be a model load or unload. */
+export type OllamaManagedEndpoint = OllamaEndpoint | 'embeddings';
+
+/** True when an Ollama request read is a model load or unload rather than something to answer. */
+export function isOllamaModelManagement<Other extends object>(read: Other | OllamaModelManagement): read is OllamaModelManagement {
+  return 'action' in read;
+}
+
 /** An Ollama client's request, read into the canonical model. */
 export interface ParsedOllamaRequest {
   /** `model` as the client sent it (an alias, `provider:model` or `auto`; `auto:latest` read as `auto`). */
@@ -51,21 +75,24 @@ const AUTO_WITH_TAG = 'auto:latest';
 
 const CHAT_FIELDS = new Set(['model', 'messages', 'tools', 'format', 'options', 'stream', 'think']);
 const GENERATE_FIELDS = new Set(['model', 'prompt', 'system', 'images', 'format', 'options', 'stream', 'think', 'raw', 'template', 'context', 'suffix']);
-const EMBED_FIELDS = new Set(['model', 'input', 'dimensions']);
+const EMBED_FIELDS = new Set(['model', 'input', 'dimensions', 'options']);
+const EMBEDDINGS_FIELDS = new Set(['model', 'prompt', 'options']);
 /** The `options` a canonical request carries; every other option is reported as ignored. */
 const INTERPRETED_OPTIONS = new Set(['temperature', 'top_p', 'num_predict', 'stop', 'seed']);
 
-/** Reads `POST /api/chat`; throws `InvalidInputError` naming each field at fault. `stream` defaults to true, as in Ollama. */
-export function parseOllamaChatRequest(bodyText: string): ParsedOllamaRequest {
-  const api = 'Ollama chat';
-  const body = readJsonObject(bodyText, api);
-  const problems = new RequestProblems(api);
-  const model = readModel(body, problems);
+/**
+ * Reads `POST /api/chat`; throws `InvalidInputError` naming each field at fault. `stream` defaults
+ * to true, as in Ollama. Without messages it is a model load or unload.
+ */
+export function parseOllamaChatRequest(bodyText: string): ParsedOllamaRequest | OllamaModelManagement {
+  const reading = startReading(bodyText, 'Ollama chat', 'messages');
+  if (isOllamaModelManagement(reading)) return reading;
+  const { body, problems, model } = reading;
   const systemParts: string[] = [];
   const messages: CanonicalMessage[] = [];
   const rawMessages = body['messages'];
-  if (!Array.isArray(rawMessages) || rawMessages.length === 0) {
-    problems.add('/messages', 'is required and must be a non-empty array of messages', 'the gateway does not preload models: send the conversation');
+  if (!Array.isArray(rawMessages)) {
+    problems.add('/messages', 'must be an array of messages', 'send the conversation, or no messages at all to load the model');
   } else {
     const calls = new ToolCallLedger();
     rawMessages.forEach((raw, index) => {
@@ -91,16 +118,14 @@ export function parseOllamaChatRequest(bodyText: string): ParsedOllamaRequest {
  * Reads `POST /api/generate`: `prompt` (with `images`) as one user message, `system` as the system
  * prompt. `raw`, `template`, `context` and `suffix` need the model's own prompt template, which
  * only the engine has: a request using them is refused (400) rather than answered differently.
+ * Without a prompt it is a model load or unload.
  */
-export function parseOllamaGenerateRequest(bodyText: string): ParsedOllamaRequest {
-  const api = 'Ollama generate';
-  const body = readJsonObject(bodyText, api);
-  const problems = new RequestProblems(api);
-  const model = readModel(body, problems);
+export function parseOllamaGenerateRequest(bodyText: string): ParsedOllamaRequest | OllamaModelManagement {
+  const reading = startReading(bodyText, 'Ollama generate', 'prompt');
+  if (isOllamaModelManagement(reading)) return reading;
+  const { body, problems, model } = reading;
   const prompt = body['prompt'];
-  if (typeof prompt !== 'string' || prompt === '') {
-    problems.add('/prompt', 'is required and must be a non-empty string', 'the gateway does not preload models: send a prompt');
-  }
+  if (typeof prompt !== 'string') problems.add('/prompt', 'must be a string', 'send a prompt, or none at all to load the model');
   const system = body['system'];
   if (system !== undefined && system !== null && typeof system !== 'string') problems.add('/system', 'must be a string');
   if (body['raw'] === true) problems.add('/raw', 'raw prompts are not supported: the gateway applies no prompt template of its own', 'leave raw out; send the prompt, and the system prompt as `system`');
@@ -133,11 +158,85 @@ export function parseOllamaEmbedRequest(bodyText: string): ParsedOllamaRequest {
   else problems.add('/input', 'is required and must be a non-empty string or a non-empty list of non-empty strings');
   const dimensions = optionalNumber(body, 'dimensions', problems, { minimum: 1, integer: true });
   problems.throwIfAny();
+  return embeddingRequest(body, model, texts, dimensions, EMBED_FIELDS);
+}
+
+/**
+ * Reads the older `POST /api/embeddings` (`prompt`: one text, one vector back), which clients
+ * written before `/api/embed` still send; without a prompt it is a model load, as in Ollama.
+ */
+export function parseOllamaEmbeddingsRequest(bodyText: string): ParsedOllamaRequest | OllamaModelManagement {
+  const reading = startReading(bodyText, 'Ollama embeddings', 'prompt');
+  if (isOllamaModelManagement(reading)) return reading;
+  const { body, problems, model } = reading;
+  const prompt = body['prompt'];
+  if (typeof prompt !== 'string') problems.add('/prompt', 'must be a string', 'send the text to embed');
+  problems.throwIfAny();
+  return embeddingRequest(body, model, [prompt as string], undefined, EMBEDDINGS_FIELDS);
+}
+
+/** An embeddings request of `texts`; every option (`options.<name>`) and unknown field is reported as ignored. */
+function embeddingRequest(body: Record<string, unknown>, model: string, texts: string[], dimensions: number | undefined, fields: ReadonlySet<string>): ParsedOllamaRequest {
   const request = canonicalRequest(model, [], false, {
     embedding: { input: { kind: 'texts', texts }, encodingFormat: 'float', ...(dimensions === undefined ? {} : { dimensions }) },
   });
   const ignored = isRecord(body['options']) ? Object.keys(body['options']).map((name) => `options.${name}`) : [];
-  return { request, ignoredFields: [...unknownFields(body, new Set([...EMBED_FIELDS, 'options'])), ...ignored].sort(), showThinking: false };
+  return { request, ignoredFields: [...unknownFields(body, fields), ...ignored].sort(), showThinking: false };
+}
+
+/** A Go duration as Ollama's `keep_alive` takes it (`5m`, `1h30m`, `-1s`, `0`): sign, then number-unit pairs. */
+const GO_DURATION = /^[-+]?(?:0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/;
+
+/**
+ * `keep_alive` as Ollama reads it: seconds as a number or a Go duration string; negative keeps the
+ * model for ever; zero (`0`, `"0"`, `"0s"`) unloads it. `value` is how the engine is sent it.
+ */
+function readKeepAlive(raw: unknown, problems: RequestProblems): { zero: boolean; value: string } | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'number' && Number.isFinite(raw)) {
+    // Go turns the seconds into whole nanoseconds: what rounds down to none is zero.
+    if (raw >= 0 && Math.trunc(raw * 1e9) === 0) return { zero: true, value: '0' };
+    return { zero: false, value: raw < 0 ? '-1' : Number.isInteger(raw) ? String(raw) : `${raw}s` };
+  }
+  if (typeof raw === 'string' && GO_DURATION.test(raw)) {
+    const zero = (raw.match(/\d+(?:\.\d*)?|\.\d+/g) ?? []).every((number) => Number(number) === 0);
+    return { zero, value: raw };
+  }
+  problems.add('/keep_alive', 'must be a duration ("5m", "1h"), a number of seconds (negative: keep the model loaded), or 0 to unload the model');
+  return undefined;
+}
+
+/**
+ * A request body read up to its model, its problems still to be added to; or, when `payload` (the
+ * field that carries what to answer) is absent or empty, the model load or unload it asks for.
+ */
+function startReading(bodyText: string, api: string, payload: 'messages' | 'prompt'): OllamaModelManagement | { body: Record<string, unknown>; problems: RequestProblems; model: string } {
+  const body = readJsonObject(bodyText, api);
+  const management = modelManagementOf(body, payload, api);
+  if (management !== undefined) return management;
+  const problems = new RequestProblems(api);
+  return { body, problems, model: readModel(body, problems) };
+}
+
+/**
+ * The load or unload a request with nothing to answer asks for (`payload`, the field that would
+ * carry it, absent or empty), as Ollama takes it; undefined when there is something to answer.
+ */
+function modelManagementOf(body: Record<string, unknown>, payload: 'messages' | 'prompt', api: string): OllamaModelManagement | undefined {
+  const value = body[payload];
+  const empty = value === undefined || value === null || (payload === 'messages' ? Array.isArray(value) && value.length === 0 : value === '');
+  if (!empty) return undefined;
+  const problems = new RequestProblems(api);
+  readModel(body, problems);
+  optionalBoolean(body, 'stream', problems);
+  const keepAlive = readKeepAlive(body['keep_alive'], problems);
+  problems.throwIfAny();
+  return {
+    model: body['model'] as string,
+    action: keepAlive?.zero === true ? 'unload' : 'load',
+    ...(keepAlive === undefined || keepAlive.zero ? {} : { keepAlive: keepAlive.value }),
+    ignoredFields: unknownFields(body, new Set(['model', payload, 'stream', 'keep_alive'])),
+  };
 }
 
 function readModel(body: Record<string, unknown>, problems: RequestProblems): string {
@@ -496,6 +595,21 @@ export class OllamaStreamEncoder {
   private line(fields: Record<string, unknown>): string {
     return `${JSON.stringify({ model: this.options.model, created_at: this.clock.isoTime(), ...fields })}\n`;
   }
+}
+
+/**
+ * The answer to a model load or unload, as Ollama gives it: `done_reason` `load` or `unload` with
+ * an empty message (`/api/chat`) or response (`/api/generate`); `/api/embeddings` an empty vector.
+ */
+export function renderOllamaModelManagement(endpoint: OllamaManagedEndpoint, management: OllamaModelManagement, createdAt: string): string {
+  if (endpoint === 'embeddings') return JSON.stringify({ embedding: [] });
+  const empty = endpoint === 'chat' ? { message: { role: 'assistant', content: '' } } : { response: '' };
+  return JSON.stringify({ model: management.model, created_at: createdAt, ...empty, done: true, done_reason: management.action });
+}
+
+/** An embeddings answer as the older `/api/embeddings` gives it: the one vector, nothing else. */
+export function renderOllamaEmbeddingsResponse(response: CanonicalResponse): string {
+  return JSON.stringify({ embedding: response.embeddings?.[0] ?? [] });
 }
 
 /** An embeddings answer as Ollama's `/api/embed` gives it: the vectors as numbers, the prompt tokens, durations. */

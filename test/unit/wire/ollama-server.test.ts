@@ -2,13 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/errors.js';
 import type { StreamPart } from '../../../src/wire/canonical.js';
 import {
+  isOllamaModelManagement,
   OllamaStreamEncoder,
   parseOllamaChatRequest,
+  parseOllamaEmbeddingsRequest,
   parseOllamaEmbedRequest,
   parseOllamaGenerateRequest,
+  renderOllamaEmbeddingsResponse,
   renderOllamaError,
+  renderOllamaModelManagement,
   renderOllamaResponse,
   type OllamaClock,
+  type OllamaModelManagement,
+  type ParsedOllamaRequest,
 } from '../../../src/wire/ollama/server.js';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
@@ -25,6 +31,12 @@ function steppingClock(): OllamaClock {
   };
 }
 
+/** A request read as something to answer (not a model load or unload). */
+function answerable(read: ParsedOllamaRequest | OllamaModelManagement): ParsedOllamaRequest {
+  if (isOllamaModelManagement(read)) throw new Error(`expected a request to answer, got a model ${read.action}`);
+  return read;
+}
+
 function problemsOf(read: () => unknown): string[] {
   try {
     read();
@@ -37,18 +49,20 @@ function problemsOf(read: () => unknown): string[] {
 
 describe('parseOllamaChatRequest', () => {
   it('reads messages, images, tools, format and the interpreted options; streams unless told not to', () => {
-    const parsed = parseOllamaChatRequest(
-      JSON.stringify({
-        model: 'auto:latest',
-        messages: [
-          { role: 'system', content: 'Be brief.' },
-          { role: 'user', content: 'What is this?', images: [PNG] },
-        ],
-        tools: [{ type: 'function', function: { name: 'look', parameters: { type: 'object', properties: {} } } }],
-        format: 'json',
-        options: { temperature: 0.5, top_p: 0.8, num_predict: 100, stop: '###', seed: 3, num_ctx: 4096, top_k: 20 },
-        keep_alive: -1,
-      }),
+    const parsed = answerable(
+      parseOllamaChatRequest(
+        JSON.stringify({
+          model: 'auto:latest',
+          messages: [
+            { role: 'system', content: 'Be brief.' },
+            { role: 'user', content: 'What is this?', images: [PNG] },
+          ],
+          tools: [{ type: 'function', function: { name: 'look', parameters: { type: 'object', properties: {} } } }],
+          format: 'json',
+          options: { temperature: 0.5, top_p: 0.8, num_predict: 100, stop: '###', seed: 3, num_ctx: 4096, top_k: 20 },
+          keep_alive: -1,
+        }),
+      ),
     );
     expect(parsed.request).toEqual({
       model: 'auto',
@@ -69,7 +83,7 @@ describe('parseOllamaChatRequest', () => {
 
   it('keeps stream: false, a schema format, no limit for num_predict -1, and hides reasoning for think: false', () => {
     const schema = { type: 'object', properties: { a: { type: 'string' } } };
-    const parsed = parseOllamaChatRequest(JSON.stringify({ model: 'm', stream: false, format: schema, options: { num_predict: -1 }, think: false, messages: [{ role: 'user', content: 'hi' }] }));
+    const parsed = answerable(parseOllamaChatRequest(JSON.stringify({ model: 'm', stream: false, format: schema, options: { num_predict: -1 }, think: false, messages: [{ role: 'user', content: 'hi' }] })));
     expect(parsed.request).toMatchObject({ stream: false, responseFormat: { type: 'json_schema', schema } });
     expect(parsed.request.maxTokens).toBeUndefined();
     expect(parsed.showThinking).toBe(false);
@@ -97,7 +111,7 @@ describe('parseOllamaChatRequest', () => {
         ],
       }),
     );
-    const [, assistant, time, rome, paris] = parsed.request.messages;
+    const [, assistant, time, rome, paris] = answerable(parsed).request.messages;
     expect(assistant).toEqual({
       role: 'assistant',
       content: [],
@@ -126,14 +140,14 @@ describe('parseOllamaChatRequest', () => {
         ),
       ),
     ).toEqual(['/model', '/messages/0/role', '/messages/1/content', '/messages/2/images/0', '/messages/3', '/stream', '/format', '/options/temperature', '/options/num_predict', '/think']);
-    expect(problemsOf(() => parseOllamaChatRequest(JSON.stringify({ model: 'm', messages: [] })))).toEqual(['/messages']);
+    expect(problemsOf(() => parseOllamaChatRequest(JSON.stringify({ model: 'm', messages: 'hi' })))).toEqual(['/messages']);
     expect(problemsOf(() => parseOllamaChatRequest('not json'))).toEqual(['']);
   });
 });
 
 describe('parseOllamaGenerateRequest', () => {
   it('reads the prompt and images as one user message and system as the system prompt', () => {
-    const parsed = parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 'Describe', system: 'Be brief.', images: [PNG], raw: false, context: [], suffix: '' }));
+    const parsed = answerable(parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 'Describe', system: 'Be brief.', images: [PNG], raw: false, context: [], suffix: '' })));
     expect(parsed.request).toEqual({
       model: 'm',
       stream: true,
@@ -150,7 +164,67 @@ describe('parseOllamaGenerateRequest', () => {
       '/context',
       '/suffix',
     ]);
-    expect(problemsOf(() => parseOllamaGenerateRequest(JSON.stringify({ model: 'm' })))).toEqual(['/prompt']);
+    expect(problemsOf(() => parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 3 })))).toEqual(['/prompt']);
+  });
+});
+
+describe('a request with nothing to answer: a model load or unload', () => {
+  const chat = (fields: Record<string, unknown>): ParsedOllamaRequest | OllamaModelManagement => parseOllamaChatRequest(JSON.stringify({ model: 'auto:latest', ...fields }));
+
+  it('is a load without messages (absent, null or empty) or without a prompt (absent, null or ""), the model as the client named it', () => {
+    for (const messages of [undefined, null, []]) expect(chat({ messages })).toEqual({ model: 'auto:latest', action: 'load', ignoredFields: [] });
+    for (const prompt of [undefined, null, '']) {
+      expect(parseOllamaGenerateRequest(JSON.stringify({ model: 'small', prompt }))).toEqual({ model: 'small', action: 'load', ignoredFields: [] });
+      expect(parseOllamaEmbeddingsRequest(JSON.stringify({ model: 'small', prompt }))).toEqual({ model: 'small', action: 'load', ignoredFields: [] });
+    }
+  });
+
+  it('reads keep_alive as Ollama does: zero unloads; a duration, seconds or a negative number (for ever) is the load’s keep-alive', () => {
+    // Ollama's api.Duration: a number is seconds (negative: for ever), a string a Go duration; only a zero one unloads.
+    for (const zero of [0, '0', '0s', '0m0s', '-0', 1e-10]) expect(chat({ keep_alive: zero }), String(zero)).toMatchObject({ action: 'unload' });
+    expect((chat({ keep_alive: 0 }) as OllamaModelManagement).keepAlive).toBeUndefined();
+    const kept: [unknown, string][] = [
+      ['5m', '5m'],
+      ['1h30m', '1h30m'],
+      ['-1m', '-1m'],
+      [300, '300'],
+      [1.5, '1.5s'],
+      [-1, '-1'],
+      [-3600, '-1'],
+    ];
+    for (const [sent, engine] of kept) expect(chat({ keep_alive: sent }), String(sent)).toEqual({ model: 'auto:latest', action: 'load', keepAlive: engine, ignoredFields: [] });
+  });
+
+  it('names the fields a load does not interpret; refuses a missing model, a bad stream and a keep_alive that is not a duration', () => {
+    expect(chat({ messages: [], stream: false, options: { num_ctx: 8192 }, format: 'json' })).toMatchObject({ ignoredFields: ['format', 'options'] });
+    expect(parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: '', system: 'x', keep_alive: '10m' }))).toEqual({ model: 'm', action: 'load', keepAlive: '10m', ignoredFields: ['system'] });
+    expect(problemsOf(() => parseOllamaChatRequest(JSON.stringify({ messages: [], stream: 'no', keep_alive: '5' })))).toEqual(['/model', '/stream', '/keep_alive']);
+    for (const keepAlive of ['soon', '5', '1d', true, {}]) expect(problemsOf(() => chat({ keep_alive: keepAlive })), JSON.stringify(keepAlive)).toEqual(['/keep_alive']);
+  });
+
+  it('answers as Ollama does: done_reason load or unload with an empty message or response; /api/embeddings an empty vector', () => {
+    const load: OllamaModelManagement = { model: 'small:latest', action: 'load', ignoredFields: [] };
+    const at = '2026-01-02T03:04:05.000Z';
+    expect(renderOllamaModelManagement('chat', load, at)).toBe(
+      '{"model":"small:latest","created_at":"2026-01-02T03:04:05.000Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"load"}',
+    );
+    expect(renderOllamaModelManagement('generate', { ...load, action: 'unload' }, at)).toBe(
+      '{"model":"small:latest","created_at":"2026-01-02T03:04:05.000Z","response":"","done":true,"done_reason":"unload"}',
+    );
+    expect(renderOllamaModelManagement('embeddings', load, at)).toBe('{"embedding":[]}');
+  });
+});
+
+describe('parseOllamaEmbeddingsRequest (the older /api/embeddings)', () => {
+  it('reads the prompt as one text to embed, never streamed; options are ignored; the answer is the one vector', () => {
+    expect(parseOllamaEmbeddingsRequest(JSON.stringify({ model: 'e', prompt: 'one', options: { num_ctx: 512 }, keep_alive: '5m' }))).toEqual({
+      request: { model: 'e', messages: [], stream: false, embedding: { input: { kind: 'texts', texts: ['one'] }, encodingFormat: 'float' } },
+      ignoredFields: ['keep_alive', 'options.num_ctx'],
+      showThinking: false,
+    });
+    expect(problemsOf(() => parseOllamaEmbeddingsRequest(JSON.stringify({ prompt: ['a'] })))).toEqual(['/model', '/prompt']);
+    const response = { id: 'x', model: 'e', text: '', toolCalls: [], finishReason: 'stop' as const, rawFinishReason: 'stop', embeddings: [[0.5, -0.25]], usage: { inputTokens: 2, outputTokens: 0 } };
+    expect(renderOllamaEmbeddingsResponse(response)).toBe('{"embedding":[0.5,-0.25]}');
   });
 });
 

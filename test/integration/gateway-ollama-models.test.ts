@@ -1,0 +1,246 @@
+/**
+ * What Ollama clients (Open WebUI, ollama-js) do to models besides asking them: list the ones
+ * loaded now (`GET /api/ps`), preload one (`/api/generate` without a prompt, `/api/chat` without
+ * messages, `/api/embeddings` without a prompt) and unload it (the same with `keep_alive: 0`).
+ * A real gateway over fake engines that keep what they hold as the real ones do, driven by the
+ * official `ollama` client; each test checks what the client saw and what the engine now holds.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { Ollama } from 'ollama';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listEvidence } from '../../src/evidence/index.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { freePort } from '../helpers/ports.js';
+import { startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+
+const CHAT = 'llama3.2:latest';
+const CODER = 'qwen2.5-coder:7b';
+const EMBED = 'nomic-embed-text:latest';
+/** Resident in the engine, declared by no record: it has no name a client could use. */
+const UNDECLARED = 'mistral:7b';
+const CLAUDE = 'claude-sonnet-4-20250514';
+/** What the fake Ollama says the chat model takes (`size` and `size_vram` of /api/ps). */
+const CHAT_BYTES = 2_019_393_189;
+
+let ollama: FakeEngine;
+let router: FakeEngine;
+let singleModel: FakeEngine;
+let claude: FakeEngine;
+let silent: Server;
+const silentSockets = new Set<Socket>();
+let main: TestGateway;
+let slow: TestGateway;
+let gonePort: number;
+
+function ollamaProvider(id: string, baseUrl: string): TestProvider {
+  return {
+    id,
+    class: 'local',
+    wire: 'openai',
+    baseUrl,
+    engine: 'ollama',
+    models: [
+      { id: CHAT, contextWindow: 131_072 },
+      { id: CODER, contextWindow: 32_768, aliases: ['coder'] },
+      { id: EMBED, kind: 'embedding' },
+    ],
+  };
+}
+
+const claudeProvider = (engine: FakeEngine): TestProvider => ({ id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: engine.baseUrl, auth: true, models: [{ id: CLAUDE }] });
+
+const client = (gateway: TestGateway): Ollama => new Ollama({ host: gateway.url, headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
+
+/** A raw POST without `stream`, as a hand-written client sends it. */
+const post = (gateway: TestGateway, path: string, body: unknown): Promise<Response> =>
+  fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKEN}` }, body: JSON.stringify(body) });
+
+/** What the fake Ollama itself lists in its /api/ps now. */
+async function engineResident(): Promise<string[]> {
+  const body = (await (await fetch(`${ollama.url}/api/ps`)).json()) as { models: { name: string }[] };
+  return body.models.map((model) => model.name);
+}
+
+/** The bodies the fake Ollama received on /api/generate (its load and unload endpoint) since `from`. */
+function generateBodies(from: number): Record<string, unknown>[] {
+  return ollama.exchanges.slice(from).filter((exchange) => exchange.path === '/api/generate').map((exchange) => JSON.parse(exchange.requestBody.toString('utf8')) as Record<string, unknown>);
+}
+
+function engineEvents(gateway: TestGateway): { provider_id: string; model: string; kind: string; detail: string | null }[] {
+  return gateway.store.statement('SELECT provider_id, model, kind, detail FROM engine_events ORDER BY id').all() as { provider_id: string; model: string; kind: string; detail: string | null }[];
+}
+
+beforeAll(async () => {
+  [ollama, router, singleModel, claude] = await Promise.all([
+    startFakeEngine({
+      kind: 'ollama',
+      models: [{ id: CHAT, sizeBytes: CHAT_BYTES }, { id: CODER }, { id: EMBED, embedding: true }, { id: UNDECLARED }],
+      resident: [CHAT, UNDECLARED],
+    }),
+    startFakeEngine({ kind: 'llama.cpp', router: true, resident: ['tiny-a'], models: [{ id: 'tiny-a' }, { id: 'tiny-b' }] }),
+    startFakeEngine({ kind: 'llama.cpp', models: [{ id: 'solo' }] }),
+    startFakeEngine({ kind: 'anthropic' }),
+  ]);
+  // Accepts connections and never answers: an engine that hangs.
+  silent = createServer((socket) => {
+    silentSockets.add(socket);
+    socket.on('close', () => silentSockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+  gonePort = await freePort();
+  main = await startTestGateway({
+    providers: [
+      ollamaProvider('ollama', ollama.baseUrl),
+      { id: 'llamacpp', class: 'local', wire: 'openai', baseUrl: router.baseUrl, engine: 'llama.cpp', models: [{ id: 'tiny-a', contextWindow: 4096 }, { id: 'tiny-b' }] },
+      { id: 'solo', class: 'local', wire: 'openai', baseUrl: singleModel.baseUrl, engine: 'llama.cpp', models: [{ id: 'solo' }] },
+      ollamaProvider('gone', `http://127.0.0.1:${gonePort}/v1`),
+      claudeProvider(claude),
+    ],
+  });
+  const silentPort = (silent.address() as { port: number }).port;
+  slow = await startTestGateway({ providers: [ollamaProvider('ollama', ollama.baseUrl), ollamaProvider('silent', `http://127.0.0.1:${silentPort}/v1`)] });
+});
+
+afterAll(async () => {
+  await Promise.all([main?.close(), slow?.close()]);
+  for (const socket of silentSockets) socket.destroy();
+  await Promise.all([ollama?.close(), router?.close(), singleModel?.close(), claude?.close(), new Promise((resolve) => silent?.close(resolve))]);
+});
+
+describe('GET /api/ps with the official ollama client', () => {
+  it('lists what the local engines hold under the names /api/tags gives them, in Ollama’s shape; engines that are down are left out', async () => {
+    const { models } = await client(main).ps();
+    // `gone` is down and Claude holds nothing; mistral is resident but no record declares it.
+    expect(models.map((model) => model.name).sort()).toEqual(['llamacpp:tiny-a', `ollama:${CHAT}`, 'solo:solo']);
+    const tags = new Map((await client(main).list()).models.map((model) => [model.name, model]));
+    for (const model of models) {
+      expect(Object.keys(model).sort()).toEqual(['context_length', 'details', 'digest', 'expires_at', 'model', 'name', 'size', 'size_vram']);
+      expect(model.model).toBe(model.name);
+      // The same model as the list: a client can send the name back, and match it by digest.
+      expect(model.digest).toBe(tags.get(model.name)?.digest);
+      expect(model.details).toEqual(tags.get(model.name)?.details);
+    }
+    const chat = models.find((model) => model.name === `ollama:${CHAT}`) as unknown as Record<string, unknown>;
+    // The engine's own figures: its size, VRAM, keep-alive expiry and loaded context.
+    expect(chat).toMatchObject({ size: CHAT_BYTES, size_vram: CHAT_BYTES, context_length: 4096 });
+    expect(Date.parse(String(chat['expires_at'])) - Date.now()).toBeLessThanOrEqual(5 * 60_000);
+    // llama.cpp keeps a model until it is unloaded: Ollama's "for ever" (keep_alive -1, ~292 years ahead), and the record's context.
+    const tiny = models.find((model) => model.name === 'llamacpp:tiny-a') as unknown as Record<string, unknown>;
+    expect(new Date(String(tiny['expires_at'])).getUTCFullYear()).toBeGreaterThan(2300);
+    expect(tiny).toMatchObject({ size: 0, size_vram: 0, context_length: 4096 });
+  });
+
+  it('does not wait for an engine that hangs: it is left out once the short timeout passes', async () => {
+    const began = performance.now();
+    const { models } = await client(slow).ps();
+    expect(performance.now() - began).toBeLessThan(3500);
+    expect(models.map((model) => model.name)).toEqual([`ollama:${CHAT}`]);
+  });
+
+  it('needs the gateway token, like every /api/* route', async () => {
+    const response = await fetch(`${main.url}/api/ps`);
+    expect(response.status).toBe(401);
+    expect(Object.keys((await response.json()) as object)).toEqual(['error']);
+  });
+});
+
+describe('loading and unloading a model as Ollama clients do', () => {
+  it('loads with /api/generate and no prompt, unloads with keep_alive: 0: the engine holds it, then no longer; each recorded as an engine event, no evidence', async () => {
+    const exchanges = ollama.exchanges.length;
+    const evidenceRows = listEvidence(main.store).length;
+    const loaded = await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: '1h' });
+    expect(loaded).toMatchObject({ model: `ollama:${CODER}`, response: '', done: true, done_reason: 'load' });
+    expect(Date.parse(String(loaded.created_at))).not.toBeNaN();
+    expect(await engineResident()).toContain(CODER);
+    expect(generateBodies(exchanges)).toEqual([{ model: CODER, keep_alive: '1h' }]);
+    expect((await client(main).ps()).models.map((model) => model.name)).toContain(`ollama:${CODER}`);
+
+    const unloaded = await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: 0 });
+    expect(unloaded).toMatchObject({ model: `ollama:${CODER}`, response: '', done: true, done_reason: 'unload' });
+    expect(await engineResident()).not.toContain(CODER);
+    expect((await client(main).ps()).models.map((model) => model.name)).not.toContain(`ollama:${CODER}`);
+
+    // No prompt: nothing classified, permitted or sent for inference, so no evidence — the engine events say what was done and who asked.
+    expect(ollama.exchanges.slice(exchanges).filter((exchange) => exchange.method === 'POST' && exchange.path !== '/api/generate')).toEqual([]);
+    expect(listEvidence(main.store)).toHaveLength(evidenceRows);
+    expect(engineEvents(main).slice(-2)).toEqual([
+      { provider_id: 'ollama', model: CODER, kind: 'load', detail: 'gateway: POST /api/generate' },
+      { provider_id: 'ollama', model: CODER, kind: 'unload', detail: 'gateway: POST /api/generate' },
+    ]);
+  });
+
+  it('loads with /api/chat and no messages, by alias with the :latest clients add, on the engine that answers; unloads the same way', async () => {
+    // `coder` is an alias in both `gone`'s record and `ollama`'s: the engine that is down is passed over.
+    const loaded = await client(main).chat({ model: 'coder:latest', messages: [] });
+    expect(loaded).toMatchObject({ model: 'coder:latest', message: { role: 'assistant', content: '' }, done: true, done_reason: 'load' });
+    expect(await engineResident()).toContain(CODER);
+    const unloaded = await client(main).chat({ model: 'coder:latest', messages: [], keep_alive: 0 });
+    expect(unloaded).toMatchObject({ model: 'coder:latest', message: { role: 'assistant', content: '' }, done: true, done_reason: 'unload' });
+    expect(await engineResident()).not.toContain(CODER);
+    expect(engineEvents(main).at(-1)).toMatchObject({ kind: 'unload', detail: 'gateway: POST /api/chat' });
+  });
+
+  it('answers one JSON object even when the request does not say stream: false, as Ollama does', async () => {
+    const response = await post(main, '/api/chat', { model: `ollama:${EMBED}` });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(JSON.parse(await response.text())).toMatchObject({ model: `ollama:${EMBED}`, done: true, done_reason: 'load' });
+    expect(await engineResident()).toContain(EMBED);
+    // The older /api/embeddings loads with an empty prompt too, and answers an empty vector.
+    const embeddings = await client(main).embeddings({ model: `ollama:${EMBED}`, prompt: '' });
+    expect(embeddings).toEqual({ embedding: [] });
+  });
+
+  it('sends a loaded model’s keep-alive anew (Ollama resets its expiry); records no cold start for it', async () => {
+    const exchanges = ollama.exchanges.length;
+    const events = engineEvents(main).length;
+    await client(main).generate({ model: `ollama:${CHAT}`, prompt: '', keep_alive: -1 });
+    expect(generateBodies(exchanges)).toEqual([{ model: CHAT, keep_alive: -1 }]);
+    expect(engineEvents(main)).toHaveLength(events);
+  });
+
+  it('loads on other local engines through their own API; keep_alive, which only Ollama takes, is named as ignored', async () => {
+    const response = await post(main, '/api/generate', { model: 'llamacpp:tiny-b', keep_alive: '10m', options: { num_ctx: 8192 } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('keep_alive, options');
+    expect(await response.json()).toMatchObject({ model: 'llamacpp:tiny-b', done_reason: 'load' });
+    expect(router.exchanges.filter((exchange) => exchange.path === '/models/load').map((exchange) => JSON.parse(exchange.requestBody.toString('utf8')) as unknown)).toEqual([{ model: 'tiny-b' }]);
+    expect((await client(main).ps()).models.map((model) => model.name)).toContain('llamacpp:tiny-b');
+  });
+
+  it('answers at once for auto and for a hosted model, which hold nothing: no engine or provider is contacted', async () => {
+    const contacted = (): number => ollama.exchanges.length + router.exchanges.length + claude.exchanges.length;
+    const before = contacted();
+    expect(await client(main).generate({ model: 'auto', prompt: '' })).toMatchObject({ model: 'auto', done: true, done_reason: 'load' });
+    expect(await client(main).chat({ model: 'auto:latest', messages: [] })).toMatchObject({ model: 'auto:latest', done_reason: 'load' });
+    expect(await client(main).chat({ model: `claude:${CLAUDE}`, messages: [] })).toMatchObject({ done_reason: 'load' });
+    expect(await client(main).generate({ model: `claude:${CLAUDE}`, prompt: '', keep_alive: 0 })).toMatchObject({ done_reason: 'unload' });
+    expect(contacted()).toBe(before);
+  });
+
+  it('refuses in Ollama’s {"error"} shape: an unknown model 404, an engine that is down 502, an unload the engine cannot do 400', async () => {
+    const unknown = await client(main)
+      .generate({ model: 'mistral:7b', prompt: '' })
+      .catch((caught: unknown) => caught);
+    expect(unknown).toMatchObject({ name: 'ResponseError', status_code: 404 });
+    expect((unknown as Error).message).toMatch(/unknown model "mistral:7b"/);
+
+    const down = await post(main, '/api/generate', { model: `gone:${CHAT}` });
+    expect(down.status).toBe(502);
+    const downBody = (await down.json()) as Record<string, unknown>;
+    expect(Object.keys(downBody)).toEqual(['error']);
+    expect(downBody['error']).toMatch(/gone's engine is down: .* connection refused/);
+
+    // llama-server started with -m keeps its model for its whole life.
+    const fixed = await client(main)
+      .chat({ model: 'solo:solo', messages: [], keep_alive: 0 })
+      .catch((caught: unknown) => caught);
+    expect(fixed).toMatchObject({ name: 'ResponseError', status_code: 400 });
+    expect((fixed as Error).message).toMatch(/cannot unload it \(stop the process instead/);
+    expect((await client(main).ps()).models.map((model) => model.name)).toContain('solo:solo');
+
+    const badKeepAlive = await post(main, '/api/chat', { model: `ollama:${CHAT}`, messages: [], keep_alive: 'soon' });
+    expect(badKeepAlive.status).toBe(400);
+    expect(((await badKeepAlive.json()) as { error: string }).error).toContain('/keep_alive');
+  });
+});
