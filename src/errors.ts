@@ -192,9 +192,10 @@ export class SessionContextTooLongError extends SyndicateError {
  * src/wire/error-scope.ts): the model asked for alone — its rate limit (`model_rate_limited`), its
  * capacity (`model_overloaded`), its absence (`model_not_found`), an engine that serves no embeddings
  * (`embeddings_not_enabled`: llama-server started without `--embeddings`) — or the whole account
- * (`account_limited`: credit, spend or plan exhausted).
+ * (`account_limited`: credit, spend or plan exhausted) — or the request alone: an input longer than
+ * the model takes (`input_too_long`), the caller's to split or shorten, nothing wrong with the provider.
  */
-export type UpstreamCondition = 'model_rate_limited' | 'model_overloaded' | 'model_not_found' | 'embeddings_not_enabled' | 'account_limited';
+export type UpstreamCondition = 'model_rate_limited' | 'model_overloaded' | 'model_not_found' | 'embeddings_not_enabled' | 'account_limited' | 'input_too_long';
 
 /** Exit 5: the upstream failed — unreachable, timeout, non-2xx after fallback. */
 export class UpstreamError extends SyndicateError {

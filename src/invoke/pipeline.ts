@@ -15,7 +15,7 @@ import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { callFailureOf } from '../router/health.js';
-import { hintForExclusions, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions, type Unavailability } from '../router/hints.js';
+import { hintForExclusions, hintForInputTooLong, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions, type Unavailability } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { modelCouldTake } from '../router/plan.js';
@@ -428,10 +428,12 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       error: { code: error.code, message: error.message },
     });
     // A caller that went away says nothing about the provider's health, nor does a request the
-    // provider refused for its content (another request may well succeed) — unless it refused it
-    // for naming a model it does not serve (llama.cpp's router and Zhipu answer that with a 400).
-    const missingModel = error instanceof UpstreamError && notServedCause(error.condition) !== undefined;
-    const refusedThisRequest = options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && !missingModel;
+    // provider refused for its content (another request may well succeed; an input too long for the
+    // model, whatever the status) — unless it refused it for naming a model it does not serve
+    // (llama.cpp's router and Zhipu answer that with a 400).
+    const condition = error instanceof UpstreamError ? error.condition : undefined;
+    const refusedThisRequest =
+      condition === 'input_too_long' || (options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && notServedCause(condition) === undefined);
     if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status), candidate.model);
     const attemptReport = report({
       outcome: 'failed',
@@ -459,13 +461,15 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     const body = await response.text().catch(() => '');
     const wireError = adapter.decodeError(response.status, body);
     const retryAfter = retryAfterSeconds(response.headers);
-    // Whether the answer concerns this model alone (its rate limit, overload or absence) or the account.
+    // Whether the answer concerns this model alone (its rate limit, overload or absence), the account, or this request's input.
     const condition = upstreamConditionOf(response.status, body);
+    const tooLong = condition === 'input_too_long';
     const failure = new UpstreamError(`${provider.id} answered HTTP ${response.status}: ${wireError.message}`, {
-      code: response.status === 429 ? 'upstream_rate_limited' : 'upstream_http_error',
+      code: response.status === 429 ? 'upstream_rate_limited' : tooLong ? 'context_length_exceeded' : 'upstream_http_error',
       status: response.status,
       // A model its provider does not serve never saw the request: the next candidate may take it.
-      isRetryable: wireError.isRetryable || notServedCause(condition) !== undefined,
+      // An input too long for it is the caller's to split, whatever status the engine chose (llama-server: 500).
+      isRetryable: !tooLong && (wireError.isRetryable || notServedCause(condition) !== undefined),
       ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
       ...(condition === undefined ? {} : { condition }),
       hint:
@@ -473,9 +477,17 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
           ? `${provider.id} does not serve ${candidate.model}: fix the model id in its provider record, or load the model into the engine`
           : condition === 'embeddings_not_enabled'
             ? `${provider.id} serves no embeddings: start llama-server with \`--embeddings\`, or remove ${candidate.model} from its provider record`
-            : wireError.isRetryable
-            ? 'the upstream is overloaded or failing; retry later'
-            : 'the upstream rejected the request; check the model and settings',
+            : tooLong
+              ? hintForInputTooLong({
+                  embeddings: wireRequest.embedding !== undefined,
+                  provider: provider.id,
+                  model: candidate.model,
+                  contextWindow: record.models.find((model) => model.id === candidate.model)?.contextWindow,
+                  message: wireError.message,
+                })
+              : wireError.isRetryable
+                ? 'the upstream is overloaded or failing; retry later'
+                : 'the upstream rejected the request; check the model and settings',
     });
     return fail(failure, response.status === 429 ? ['rate_limited'] : ['upstream_error'], { status: response.status });
   }
@@ -789,13 +801,16 @@ function refuseOrUnavailable(
       details: { requestId, evidenceId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }
-  // Some model would take it if it were shorter: clients compact a conversation on this error
-  // (OpenAI's code, Anthropic's wording), so it must not read as a permission problem.
+  // Some model would take it if it were shorter: clients compact a conversation (or split an
+  // embeddings input) on this error (OpenAI's code, Anthropic's wording), so it must not read as a
+  // permission problem.
   const tooLong = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'context_length');
+  const embeddings = input.request.embedding !== undefined;
   const reasonCode = tooLong.length > 0 ? 'context_length_exceeded' : 'route_denied';
+  const tooLongReasons = tooLong.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`).join(' | ');
   const message =
     tooLong.length > 0
-      ? `prompt is too long for every model this ${classification.level} request may use: ${tooLong.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`).join(' | ')}`
+      ? `${embeddings ? 'an input is too long for every embedding model' : 'prompt is too long for every model'} this ${classification.level} request may use: ${tooLongReasons}`
       : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
   recordDenial(context.store, {
     requestId,
@@ -810,8 +825,15 @@ function refuseOrUnavailable(
     hint:
       reasons.length === 0
         ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`'
-        : hintForExclusions(tooLong.length > 0 ? tooLong : plan.excluded, tooLong.length > 0 ? [] : unconsideredAlternatives(context, plan, wanted)),
-    details: { requestId, sensitivity: classification.level, findings: classification.findings, excluded: plan.excluded },
+        : hintForExclusions(tooLong.length > 0 ? tooLong : plan.excluded, tooLong.length > 0 ? [] : unconsideredAlternatives(context, plan, wanted), { embeddings }),
+    details: {
+      requestId,
+      sensitivity: classification.level,
+      findings: classification.findings,
+      excluded: plan.excluded,
+      // The request field a gateway client is told is at fault (`ClientError.param`).
+      ...(tooLong.length > 0 ? { param: embeddings ? 'input' : 'messages' } : {}),
+    },
   });
 }
 

@@ -46,3 +46,20 @@ export function fitContext(contextWindow: number, promptTokens: number, allowanc
   if (requestedOutput === undefined || requestedOutput <= room) return { kind: 'fits', room };
   return { kind: 'lowered', room, maxTokens: room };
 }
+
+/**
+ * What an embedding model reads besides an input's text: its start and end tokens (BOS/CLS,
+ * EOS/SEP), which Ollama keeps room for too when it truncates an input to the window.
+ */
+export const EMBEDDING_SPECIAL_TOKENS = 2;
+
+/**
+ * The inputs of an embeddings request a window of `contextWindow` tokens cannot hold, each as
+ * estimated (`inputTokens`, the router's per-input estimate) plus `EMBEDDING_SPECIAL_TOKENS`:
+ * their indexes, longest first. An embedding has no output, so the window needs no room for one.
+ */
+export function inputsOverWindow(contextWindow: number, inputTokens: readonly number[]): number[] {
+  return inputTokens
+    .flatMap((tokens, index) => (tokens + EMBEDDING_SPECIAL_TOKENS > contextWindow ? [index] : []))
+    .sort((a, b) => (inputTokens[b] ?? 0) - (inputTokens[a] ?? 0) || a - b);
+}

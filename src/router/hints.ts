@@ -37,6 +37,10 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
   { rules: ['blocked', 'retired'], hint: 'blocked or retired providers are never called: register another one' },
 ];
 
+/** The `context_length` remedy for an embeddings request: its inputs are split, not compacted. */
+const EMBEDDING_INPUT_REMEDY =
+  "an input is longer than every eligible embedding model's context window: split it into shorter texts (one vector each), or use an embedding model with a larger contextWindow";
+
 /** Remedies that say to register a provider of a class the request may use: moot when one is registered. */
 const REGISTER_ALLOWED: readonly ExclusionRule[] = ['class_not_allowed', 'fail_closed'];
 
@@ -45,13 +49,14 @@ const REGISTER_ALLOWED: readonly ExclusionRule[] = ['class_not_allowed', 'fail_c
  * (at most two remedies), always ending with where to see every rule. `alternatives`: registered
  * providers of a class the request may use that were not considered because the caller named
  * another provider or a model they do not serve — the first thing to say, instead of asking for
- * a provider to be registered.
+ * a provider to be registered. `request.embeddings`: an embeddings request, whose over-long input
+ * is split rather than a conversation compacted.
  */
-export function hintForExclusions(excluded: readonly Exclusion[], alternatives: readonly string[] = []): string {
+export function hintForExclusions(excluded: readonly Exclusion[], alternatives: readonly string[] = [], request: { embeddings: boolean } = { embeddings: false }): string {
   const applied = new Set(excluded.flatMap((exclusion) => exclusion.rules));
   const remedies = REMEDIES.filter(
     (remedy) => remedy.rules.some((rule) => applied.has(rule)) && !(alternatives.length > 0 && remedy.rules.every((rule) => REGISTER_ALLOWED.includes(rule))),
-  ).map((remedy) => remedy.hint);
+  ).map((remedy) => (request.embeddings && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : remedy.hint));
   const redirect =
     alternatives.length === 0
       ? []
@@ -151,6 +156,28 @@ export function hintForUntriedKeyless(beyondMaxHops: readonly Pick<Candidate, 'p
     `${who} could have served it, but ${keys} not set, so ${one ? 'it ranks' : 'they rank'} last and fallback.maxHops (${maxHops}) ended the walk before ${them}: ` +
     `${variables.map((variable) => `export ${variable}=…`).join('; ')} to use ${them}`
   );
+}
+
+/**
+ * What to do when an engine refused an input as longer than the model takes (`input_too_long`):
+ * split an embeddings input or shorten a conversation; for llama-server's physical-batch refusal
+ * (it embeds each input in one batch of at most `-ub` tokens, 512 by default, however large its
+ * context), start it with a larger batch — and in any case declare the window the engine really
+ * has, so the router checks the next such input before calling. `message`: the engine's own.
+ */
+export function hintForInputTooLong(refused: { embeddings: boolean; provider: string; model: string; contextWindow: number | undefined; message: string }): string {
+  const target = `${refused.provider}:${refused.model}`;
+  const batch = /current batch size: (\d+)/.exec(refused.message)?.[1];
+  if (refused.embeddings && /physical batch size/i.test(refused.message)) {
+    return (
+      `split the input into shorter texts (one vector each), or start llama-server with a physical batch as large as the longest input (\`-b N -ub N\`${batch === undefined ? '' : `; ${batch} tokens now`}); ` +
+      `declaring contextWindow: ${batch ?? 'N'} for ${target} in its provider record lets syndicate check inputs against it before calling`
+    );
+  }
+  const record = `if the engine's window is smaller than the contextWindow the record declares for ${target}${refused.contextWindow === undefined ? '' : ` (${refused.contextWindow})`}, lower it so syndicate checks ${refused.embeddings ? 'inputs' : 'prompts'} before calling`;
+  return refused.embeddings
+    ? `split the input into shorter texts (one vector each), or use an embedding model with a larger window; ${record}`
+    : `shorten or compact the conversation, or use a model with a larger window; ${record}`;
 }
 
 /** The providers named, or `provider:model` for a model held back on its own. */

@@ -14,7 +14,7 @@ import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { missingCredential } from '../registry/credentials.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
-import { fitContext, templateAllowance } from './context-fit.js';
+import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
 import { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
 import type { Candidate, Exclusion, ExclusionRule, RouteContext, RouteInput, RoutePlan } from './types.js';
 
@@ -198,8 +198,9 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     }
 
     // An embeddings request produces no output and asks for no chat capability: no context budget for
-    // an answer, no capability rules (the engine refuses an input longer than the model takes).
+    // an answer, no capability rules; the window must hold each input instead.
     if (embedding === undefined) checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
+    else checkEmbeddingWindow(model, embedding, input.embeddingInputTokens, exclude, reasons);
     const envelope = input.sessionEnvelope;
     if (envelope !== undefined && capabilityRank(model.capabilityClass) > capabilityRank(envelope.maxCapability)) {
       exclude('session_envelope', `capability ${model.capabilityClass} is above session ${envelope.sessionId}'s approved ${envelope.maxCapability}`);
@@ -477,6 +478,37 @@ function checkContext(
   if (fit.room >= assumedOutput) return { defaultMaxTokens: assumedOutput };
   reasons.push(`no max output asked: ${fit.room} tokens assumed, what context window ${window} leaves after ${prompt} (the policy assumes ${assumedOutput})`);
   return { defaultMaxTokens: fit.room };
+}
+
+/**
+ * The window of an embedding model must hold every input (its estimate plus the model's special
+ * tokens; no room for output): one it cannot hold excludes the model (`context_length`), naming
+ * the longest input and how many more are too long — unless the engine may truncate them
+ * (`EmbeddingRequest.truncate`), which the model's reasons say instead.
+ */
+function checkEmbeddingWindow(
+  model: ProviderModel,
+  embedding: NonNullable<RouteInput['request']['embedding']>,
+  inputTokens: readonly number[] | undefined,
+  exclude: (rule: ExclusionRule, reason: string) => void,
+  reasons: string[],
+): void {
+  const window = model.contextWindow;
+  const over = inputsOverWindow(window, inputTokens ?? []);
+  const longest = over[0];
+  if (longest === undefined) return;
+  const tokens = inputTokens?.[longest] ?? 0;
+  const counted = embedding.input.kind === 'tokens' ? `${tokens} token ids` : `${tokens} estimated`;
+  const others = over.length === 1 ? '' : `; ${over.length} inputs are too long for it: ${formatIndexes(over)}`;
+  const tooLong = `context window ${window} < ${tokens + EMBEDDING_SPECIAL_TOKENS} tokens of input[${longest}] (${counted}, ${EMBEDDING_SPECIAL_TOKENS} special)${others}`;
+  if (embedding.truncate === true) reasons.push(`${tooLong}: the engine truncates ${over.length === 1 ? 'it' : 'them'} (truncate is not false)`);
+  else exclude('context_length', tooLong);
+}
+
+/** `input[3], input[7], …` for at most five indexes. */
+function formatIndexes(indexes: readonly number[]): string {
+  const shown = indexes.slice(0, 5).map((index) => `input[${index}]`);
+  return indexes.length > shown.length ? `${shown.join(', ')}, …` : shown.join(', ');
 }
 
 /**

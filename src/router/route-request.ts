@@ -1,11 +1,11 @@
-import { maxSensitivity, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
+import { maxSensitivity, modelKindOf, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import type { OperatorPattern, Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { spentSince } from '../evidence/queries.js';
 import { countPieces, loadTokenCounter } from '../evidence/token-counter.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
-import { fitContext, templateAllowance } from './context-fit.js';
+import { fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
 import { assumedOutputTokens, planRoute } from './plan.js';
 import { imageCount, promptPieces } from './request-traits.js';
@@ -87,6 +87,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
   const pieces = promptPieces(options.request);
   const estimatedPromptTokens =
     (options.promptEstimate === 'bounded' ? boundIfDecisive(options, pieces) : undefined) ?? (await estimatePromptTokens(options.request, pieces));
+  const embeddingInputTokens = await estimateEmbeddingInputs(options);
   const monitor = options.health ?? sharedHealthMonitor();
   const [health, warm] = await Promise.all([monitor.snapshot(options.providers), monitor.warmSnapshot(options.providers)]);
   const now = options.now ?? new Date();
@@ -98,6 +99,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
       ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
       ...(options.explicitProvider === undefined ? {} : { explicitProvider: options.explicitProvider }),
       estimatedPromptTokens,
+      ...(embeddingInputTokens === undefined ? {} : { embeddingInputTokens }),
       ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
       ...(options.sessionEnvelope === undefined ? {} : { sessionEnvelope: options.sessionEnvelope }),
       now,
@@ -120,6 +122,26 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
 }
 
 /**
+ * Each input of an embeddings request in tokens, estimated as a prompt is (`estimateTextTokens`:
+ * the tokenizer's count plus 10 %); token ids are their own count. `bounded` (the pipeline): the
+ * inputs' byte bounds (`byteBound`) when every embedding model's window holds the longest — no
+ * window check can then depend on the exact count, and no tokenizer runs. Undefined for a chat request.
+ */
+async function estimateEmbeddingInputs(options: RouteRequestOptions): Promise<number[] | undefined> {
+  const input = options.request.embedding?.input;
+  if (input === undefined) return undefined;
+  if (input.kind === 'tokens') return input.tokens.map((tokens) => tokens.length);
+  if (options.promptEstimate === 'bounded') {
+    const bounds = input.texts.map((text) => byteBound([text]));
+    const windows = options.providers.flatMap((provider) => provider.record.models.filter((model) => modelKindOf(model) === 'embedding').map((model) => model.contextWindow));
+    if (windows.every((window) => inputsOverWindow(window, bounds).length === 0)) return bounds;
+  }
+  const counts: number[] = [];
+  for (const text of input.texts) counts.push(await estimateTextTokens([text]));
+  return counts;
+}
+
+/**
  * An upper bound of the prompt's tokens (as `estimatePromptTokens` counts them: +10 %, images
  * 1000 each) when it decides the plan as the exact count would: no model of a provider in play
  * has a price (cost estimates use the count) and every context window holds the bound and the
@@ -129,7 +151,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
  */
 function boundIfDecisive(options: RouteRequestOptions, pieces: readonly string[]): number | undefined {
   const { request } = options;
-  const bound = Math.ceil(promptBytes(pieces) * 1.1) + imageCount(request) * IMAGE_TOKENS;
+  const bound = byteBound(pieces) + imageCount(request) * IMAGE_TOKENS;
   const allowance = templateAllowance(request);
   const requestedOutput = options.maxTokens ?? request.maxTokens;
   // A request without a max output is assumed one (a candidate's `defaultMaxTokens`), which the bound must not lower either.
@@ -183,13 +205,23 @@ async function loadClassifier(): Promise<ClassifyFunction> {
  * Images count a flat 1,000 tokens each. `pieces`: the request's `promptPieces`, when the caller has them.
  */
 export async function estimatePromptTokens(request: CanonicalRequest, pieces: readonly string[] = promptPieces(request)): Promise<number> {
+  return (await estimateTextTokens(pieces)) + imageCount(request) * IMAGE_TOKENS;
+}
+
+/** Texts read one after another, in tokens: the tokenizer's count (a third of the bytes without it) plus 10 %. */
+async function estimateTextTokens(pieces: readonly string[]): Promise<number> {
   let count: number;
   try {
     count = await countPieces(pieces, await loadTokenCounter());
   } catch {
     count = Math.ceil(promptBytes(pieces) / 3);
   }
-  return Math.ceil(count * 1.1) + imageCount(request) * IMAGE_TOKENS;
+  return Math.ceil(count * 1.1);
+}
+
+/** An upper bound of `estimateTextTokens` (a token is at least one byte): the bytes plus 10 %. */
+function byteBound(pieces: readonly string[]): number {
+  return Math.ceil(promptBytes(pieces) * 1.1);
 }
 
 /** The UTF-8 length of the pieces as the model reads them, one newline between each. */

@@ -16,6 +16,12 @@ export interface RouteInput {
   explicitProvider?: string;
   estimatedPromptTokens: number;
   /**
+   * An embeddings request's inputs in tokens, one estimate each (`estimateEmbeddingInputs`): a
+   * model whose window cannot hold the longest is excluded (`context_length`), unless the request
+   * lets the engine truncate (`EmbeddingRequest.truncate`). Absent: no input is checked.
+   */
+  embeddingInputTokens?: readonly number[];
+  /**
    * The capability envelope of the stored session the request names: models above its approved
    * class are excluded (`session_envelope`), whoever sends the request.
    */

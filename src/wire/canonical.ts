@@ -137,6 +137,21 @@ export type ResponseFormat =
  */
 export type EmbeddingInput = { kind: 'texts'; texts: string[] } | { kind: 'tokens'; tokens: number[][] };
 
+/**
+ * The one rule for the texts of an embeddings request, on every surface (`POST /v1/embeddings`,
+ * `POST /api/embed`, `syndicate embed`): an empty text is refused, as OpenAI refuses it (400
+ * `'$.input' is invalid`) and llama-server does (400 `Input content cannot be empty`); a text of
+ * whitespace alone is embedded as it is, as OpenAI, Ollama and llama-server embed it (llama-server
+ * answers `"   "` and `"\n"` with a vector; clients send `" "` in place of `""` because OpenAI takes
+ * it).
+ */
+export function isEmbeddableText(text: string): boolean {
+  return text !== '';
+}
+
+/** What to do about a text `isEmbeddableText` refuses. */
+export const EMPTY_EMBEDDING_TEXT_HINT = 'send the text to embed (a text of whitespace alone is embedded as it is)';
+
 /** How vectors travel in an OpenAI embeddings answer: JSON numbers, or base64 of little-endian float32. */
 export const EMBEDDING_ENCODINGS = ['float', 'base64'] as const;
 export type EmbeddingEncoding = (typeof EMBEDDING_ENCODINGS)[number];
@@ -151,6 +166,14 @@ export interface EmbeddingRequest {
   encodingFormat: EmbeddingEncoding;
   /** The vector length asked for (models trained for shortened vectors honour it). */
   dimensions?: number;
+  /**
+   * The engine may cut an input longer than the model's window to fit it (Ollama `/api/embed`'s
+   * `truncate`, true unless the client sends `false`): the router keeps a model whose window is
+   * shorter than an input, and says so. Unset (OpenAI's API, `syndicate embed`): such a model is
+   * excluded. Nothing is sent upstream for it: Ollama's `/v1/embeddings` truncates by default,
+   * llama.cpp and vLLM refuse an over-long input (that refusal comes back as a 400).
+   */
+  truncate?: boolean;
 }
 
 export interface CanonicalRequest {

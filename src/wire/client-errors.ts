@@ -41,14 +41,14 @@ export const CLIENT_ERROR_STATUS: Record<ClientErrorKind, number> = {
   timeout: 504,
 };
 
-/**
- * Classifies anything thrown by the pipeline: invalid input and a prompt too long for every model 400,
- * an unknown model 404, policy refusal 403,
- * upstream failures 502/503/504, anything else 500 with a generic message (no internals leak).
- */
 /** Upstream statuses that refuse the request itself, not the service: 400, 413, 422. */
 export const REQUEST_REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
 
+/**
+ * Classifies anything thrown by the pipeline: invalid input and a prompt (or an embeddings input)
+ * too long for every model or for the engine 400, an unknown model 404, policy refusal 403,
+ * upstream failures 502/503/504, anything else 500 with a generic message (no internals leak).
+ */
 export function clientErrorFor(error: unknown): ClientError {
   if (error instanceof InvalidInputError) {
     const problem = error.problems[0];
@@ -56,7 +56,7 @@ export function clientErrorFor(error: unknown): ClientError {
     return { kind: 'invalid_request', message: error.message, code: error.code, ...(param === undefined ? {} : { param }) };
   }
   if (error instanceof UnknownModelError) {
-    return { kind: 'not_found', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code, param: 'model' };
+    return { kind: 'not_found', message: withHint(error), code: error.code, param: 'model' };
   }
   if (error instanceof UsageError) return { kind: 'invalid_request', message: error.message, code: error.code };
   // A load or unload the engine cannot do (a single-model server's unload): asked of the wrong engine, and the hint says what does it.
@@ -64,30 +64,38 @@ export function clientErrorFor(error: unknown): ClientError {
     return { kind: 'invalid_request', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code };
   }
   if (error instanceof PolicyRefusalError && error.code === 'context_length_exceeded') {
-    return { kind: 'invalid_request', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code, param: 'messages' };
+    const param = error.details?.['param'];
+    return { kind: 'invalid_request', message: withHint(error), code: error.code, param: typeof param === 'string' ? param : 'messages' };
   }
   if (error instanceof PolicyRefusalError) {
-    return { kind: 'permission', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code };
+    return { kind: 'permission', message: withHint(error), code: error.code };
   }
   if (error instanceof UpstreamError) {
     if (error.code === 'rate_limited') {
       return { kind: 'rate_limit', message: error.message, code: error.code, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) };
     }
-    // The provider refused this request's content (a bad thinking signature, a field it rejects):
-    // the client's to fix, not a gateway failure to retry.
+    // The provider refused this request's content (a bad thinking signature, a field it rejects; an
+    // input too long for the model, whatever status the engine gave it): the client's to fix, not a
+    // gateway failure to retry.
+    if (error.condition === 'input_too_long') return { kind: 'invalid_request', message: withHint(error), code: error.code };
     if (!error.isRetryable && error.status !== undefined && REQUEST_REFUSED_STATUSES.has(error.status)) {
       return { kind: 'invalid_request', message: error.message, code: error.code };
     }
     const timedOut = error.status === 408 || error.status === 504 || /timeout|timed_out/.test(error.code);
     const kind: ClientErrorKind = timedOut ? 'timeout' : error.isRetryable ? 'unavailable' : 'upstream';
     // Every candidate down or failing: what to do about it depends on why (start the engine, read its log, wait).
-    const message = error.code === 'inference_unavailable' && error.hint !== undefined ? `${error.message} (${error.hint})` : error.message;
+    const message = error.code === 'inference_unavailable' ? withHint(error) : error.message;
     return { kind, message, code: error.code };
   }
   if (error instanceof SyndicateError && error.code !== 'internal') {
     return { kind: 'internal', message: error.message, code: error.code };
   }
   return { kind: 'internal', message: 'internal error in the syndicate gateway', code: 'internal' };
+}
+
+/** The message with the hint after it in parentheses, when the error has one. */
+function withHint(error: SyndicateError): string {
+  return error.hint === undefined ? error.message : `${error.message} (${error.hint})`;
 }
 
 /** `/messages/0/role` → `messages[0].role`. */

@@ -34,6 +34,19 @@ const MODEL_NOT_FOUND_CODES = new Set(['model_not_found', '1211']);
 const MODEL_NOT_FOUND_TEXT = /\bmodel\b[^\n]{0,200}?\b(?:not found|does not exist)\b|could not find suitable handler for|模型不存在/i;
 
 /**
+ * How engines refuse an input longer than the model takes. llama-server embeds (and reranks) each
+ * input in one physical batch: 500 `server_error` ``input (N tokens) is too large to process.
+ * increase the physical batch size (current batch size: B)`` (older builds: without the counts),
+ * and 400 `exceed_context_size_error` beyond a slot's context (``input (N tokens) is larger than
+ * the max context size (M tokens). skipping``; chat: ``the request exceeds the available context
+ * size``) — both captured from a real llama-server in test/fixtures/llama.cpp-real/; vLLM and OpenAI
+ * 400 ``This model's maximum context length is N tokens. However, you requested M tokens…``
+ * (`context_length_exceeded`); Ollama ``input exceeds maximum context length`` (`truncate: false`).
+ */
+const INPUT_TOO_LONG_TEXT = /\bis too large to process\b[^\n]{0,40}?\bbatch size\b|\bmaximum context length\b/i;
+const INPUT_TOO_LONG_CODES = new Set(['exceed_context_size_error', 'context_length_exceeded']);
+
+/**
  * What an upstream's error answer says about the scope of its failure, from its status and body
  * (captured shapes of OpenAI, Anthropic, Zhipu GLM, Ollama, vLLM, llama.cpp and llama-swap). Pure.
  *
@@ -45,11 +58,16 @@ const MODEL_NOT_FOUND_TEXT = /\bmodel\b[^\n]{0,200}?\b(?:not found|does not exis
  *   that names no model (a wrong path: `404 page not found`, `Invalid URL`) is not; llama-server's
  *   501 `not_supported_error` (embeddings asked of a server started without `--embeddings`) is
  *   `embeddings_not_enabled`, held back the same way;
+ * - a 400, 413 or 500 that says the input is longer than the model takes (`INPUT_TOO_LONG_TEXT`,
+ *   `INPUT_TOO_LONG_CODES`) is `input_too_long`: the request's, not the provider's health;
  * - anything else (other 5xx, 401/403, HTML pages): undefined — nothing says it is about one
  *   model, so the caller keeps treating it as the provider's.
  */
 export function upstreamConditionOf(status: number, body: string): UpstreamCondition | undefined {
   const error = errorObject(body);
+  if ((status === 400 || status === 413 || status === 500) && (error.codes.some((code) => INPUT_TOO_LONG_CODES.has(code)) || INPUT_TOO_LONG_TEXT.test(error.message ?? ''))) {
+    return 'input_too_long';
+  }
   if (status === 429) return error.codes.some((code) => ACCOUNT_CODES.has(code)) ? 'account_limited' : 'model_rate_limited';
   if (status === 529 || error.codes.includes('overloaded_error')) return 'model_overloaded';
   if (status === 404 || status === 400) {

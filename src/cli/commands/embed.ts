@@ -3,7 +3,7 @@ import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type Workf
 import { UsageError } from '../../errors.js';
 import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted } from '../../invoke/types.js';
-import type { CanonicalRequest } from '../../wire/canonical.js';
+import { EMPTY_EMBEDDING_TEXT_HINT, isEmbeddableText, type CanonicalRequest } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
 import { positiveIntegerOption, readStdin, sessionOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
@@ -42,8 +42,8 @@ Examples:
       const { output } = context;
       const sessionId = sessionOption(options.session);
       const inputs = texts.length === 0 || (texts.length === 1 && texts[0] === '-') ? [await readStdin('text')] : texts;
-      const empty = inputs.findIndex((text) => text.trim() === '');
-      if (empty !== -1) throw new UsageError(inputs.length === 1 ? 'the text is empty' : `text ${empty + 1} is empty`, { hint: 'pass the texts as arguments or one text on stdin' });
+      const empty = inputs.findIndex((text) => !isEmbeddableText(text));
+      if (empty !== -1) throw new UsageError(inputs.length === 1 ? 'the text is empty' : `text ${empty + 1} is empty`, { hint: `${EMPTY_EMBEDDING_TEXT_HINT}: pass the texts as arguments or one text on stdin` });
       const dimensions = positiveIntegerOption(options.dimensions, '--dimensions');
       const { parseTimeout } = await import('../../common/duration.js');
       const totalMs = options.timeout === undefined ? undefined : parseTimeout(options.timeout, '--timeout');

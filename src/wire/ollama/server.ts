@@ -9,10 +9,13 @@
 import { CLIENT_ERROR_STATUS, type ClientError } from '../client-errors.js';
 import {
   canonicalRequest,
+  EMPTY_EMBEDDING_TEXT_HINT,
+  isEmbeddableText,
   type CanonicalMessage,
   type CanonicalRequest,
   type CanonicalResponse,
   type ContentPart,
+  type EmbeddingRequest,
   type FinishReason,
   type ImagePart,
   type JsonObject,
@@ -75,7 +78,7 @@ const AUTO_WITH_TAG = 'auto:latest';
 
 const CHAT_FIELDS = new Set(['model', 'messages', 'tools', 'format', 'options', 'stream', 'think']);
 const GENERATE_FIELDS = new Set(['model', 'prompt', 'system', 'images', 'format', 'options', 'stream', 'think', 'raw', 'template', 'context', 'suffix']);
-const EMBED_FIELDS = new Set(['model', 'input', 'dimensions', 'options']);
+const EMBED_FIELDS = new Set(['model', 'input', 'dimensions', 'truncate', 'options']);
 const EMBEDDINGS_FIELDS = new Set(['model', 'prompt', 'options']);
 /** The `options` a canonical request carries; every other option is reported as ignored. */
 const INTERPRETED_OPTIONS = new Set(['temperature', 'top_p', 'num_predict', 'stop', 'seed']);
@@ -145,25 +148,28 @@ export function parseOllamaGenerateRequest(bodyText: string): ParsedOllamaReques
   return { request, ignoredFields: [...unknownFields(body, GENERATE_FIELDS), ...common.ignored].sort(), showThinking: common.showThinking };
 }
 
-/** Reads `POST /api/embed`: `input` a string or a list of strings, `dimensions`; never streamed. */
+/**
+ * Reads `POST /api/embed`: `input` a string or a list of strings (none empty: `isEmbeddableText`),
+ * `dimensions`, `truncate` (Ollama's default `true`: the engine cuts an input longer than the
+ * model's window; `false`: such an input is refused, so the router leaves out a model whose window
+ * cannot hold it); never streamed.
+ */
 export function parseOllamaEmbedRequest(bodyText: string): ParsedOllamaRequest {
   const api = 'Ollama embed';
   const body = readJsonObject(bodyText, api);
   const problems = new RequestProblems(api);
   const model = readModel(body, problems);
-  const input = body['input'];
-  let texts: string[] = [];
-  if (typeof input === 'string' && input !== '') texts = [input];
-  else if (Array.isArray(input) && input.length > 0 && input.every((item) => typeof item === 'string' && item !== '')) texts = input as string[];
-  else problems.add('/input', 'is required and must be a non-empty string or a non-empty list of non-empty strings');
+  const texts = readEmbedInput(body['input'], problems);
   const dimensions = optionalNumber(body, 'dimensions', problems, { minimum: 1, integer: true });
+  const truncate = optionalBoolean(body, 'truncate', problems) ?? true;
   problems.throwIfAny();
-  return embeddingRequest(body, model, texts, dimensions, EMBED_FIELDS);
+  return embeddingRequest(body, model, texts, { truncate, ...(dimensions === undefined ? {} : { dimensions }) }, EMBED_FIELDS);
 }
 
 /**
  * Reads the older `POST /api/embeddings` (`prompt`: one text, one vector back), which clients
- * written before `/api/embed` still send; without a prompt it is a model load, as in Ollama.
+ * written before `/api/embed` still send; without a prompt it is a model load, as in Ollama. It has
+ * no `truncate` (Ollama embeds the prompt whole there): a prompt longer than a window is checked.
  */
 export function parseOllamaEmbeddingsRequest(bodyText: string): ParsedOllamaRequest | OllamaModelManagement {
   const reading = startReading(bodyText, 'Ollama embeddings', 'prompt');
@@ -172,14 +178,18 @@ export function parseOllamaEmbeddingsRequest(bodyText: string): ParsedOllamaRequ
   const prompt = body['prompt'];
   if (typeof prompt !== 'string') problems.add('/prompt', 'must be a string', 'send the text to embed');
   problems.throwIfAny();
-  return embeddingRequest(body, model, [prompt as string], undefined, EMBEDDINGS_FIELDS);
+  return embeddingRequest(body, model, [prompt as string], {}, EMBEDDINGS_FIELDS);
 }
 
-/** An embeddings request of `texts`; every option (`options.<name>`) and unknown field is reported as ignored. */
-function embeddingRequest(body: Record<string, unknown>, model: string, texts: string[], dimensions: number | undefined, fields: ReadonlySet<string>): ParsedOllamaRequest {
-  const request = canonicalRequest(model, [], false, {
-    embedding: { input: { kind: 'texts', texts }, encodingFormat: 'float', ...(dimensions === undefined ? {} : { dimensions }) },
-  });
+/** An embeddings request of `texts`, with its settings; every option (`options.<name>`) and unknown field is reported as ignored. */
+function embeddingRequest(
+  body: Record<string, unknown>,
+  model: string,
+  texts: string[],
+  settings: Pick<EmbeddingRequest, 'dimensions' | 'truncate'>,
+  fields: ReadonlySet<string>,
+): ParsedOllamaRequest {
+  const request = canonicalRequest(model, [], false, { embedding: { input: { kind: 'texts', texts }, encodingFormat: 'float', ...settings } });
   const ignored = isRecord(body['options']) ? Object.keys(body['options']).map((name) => `options.${name}`) : [];
   return { request, ignoredFields: [...unknownFields(body, fields), ...ignored].sort(), showThinking: false };
 }
@@ -237,6 +247,18 @@ function modelManagementOf(body: Record<string, unknown>, payload: 'messages' | 
     ...(keepAlive === undefined || keepAlive.zero ? {} : { keepAlive: keepAlive.value }),
     ignoredFields: unknownFields(body, new Set(['model', payload, 'stream', 'keep_alive'])),
   };
+}
+
+function readEmbedInput(input: unknown, problems: RequestProblems): string[] {
+  const texts = typeof input === 'string' ? [input] : Array.isArray(input) && input.length > 0 && input.every((item) => typeof item === 'string') ? (input as string[]) : undefined;
+  if (texts === undefined) {
+    problems.add('/input', 'is required and must be a string or a non-empty list of strings');
+    return [];
+  }
+  texts.forEach((text, index) => {
+    if (!isEmbeddableText(text)) problems.add(typeof input === 'string' ? '/input' : `/input/${index}`, 'must not be empty', EMPTY_EMBEDDING_TEXT_HINT);
+  });
+  return texts;
 }
 
 function readModel(body: Record<string, unknown>, problems: RequestProblems): string {

@@ -3,7 +3,16 @@
  * canonical model, and write an answer's vectors back in the encoding the client asked for. Pure.
  */
 
-import { canonicalRequest, EMBEDDING_ENCODINGS, type CanonicalRequest, type CanonicalResponse, type EmbeddingEncoding, type EmbeddingInput } from '../canonical.js';
+import {
+  canonicalRequest,
+  EMBEDDING_ENCODINGS,
+  EMPTY_EMBEDDING_TEXT_HINT,
+  isEmbeddableText,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type EmbeddingEncoding,
+  type EmbeddingInput,
+} from '../canonical.js';
 import { readJsonObject, RequestProblems, optionalNumber, unknownFields } from '../request-reader.js';
 import { encodeBase64Vector } from './embeddings.js';
 
@@ -24,8 +33,9 @@ export interface ParsedOpenAIEmbeddingsRequest {
 
 /**
  * Reads an OpenAI embeddings request: `input` a string, a list of strings, a list of token ids or
- * a list of such lists (none empty; at most 2 048 inputs), `model`, `encoding_format` (`float`, the
- * default, or `base64`) and `dimensions`. Throws `InvalidInputError` naming each field at fault.
+ * a list of such lists (none empty — `isEmbeddableText`; at most 2 048 inputs), `model`,
+ * `encoding_format` (`float`, the default, or `base64`) and `dimensions`. Throws
+ * `InvalidInputError` naming each field at fault.
  */
 export function parseOpenAIEmbeddingsRequest(bodyText: string): ParsedOpenAIEmbeddingsRequest {
   const body = readJsonObject(bodyText, API);
@@ -46,7 +56,7 @@ const INPUT_SHAPES = 'a string, a list of strings, a list of token ids, or a lis
 
 function readInput(raw: unknown, problems: RequestProblems): EmbeddingInput | undefined {
   if (typeof raw === 'string') {
-    if (raw === '') problems.add('/input', 'must not be empty', 'send the text to embed');
+    if (!isEmbeddableText(raw)) problems.add('/input', 'must not be empty', EMPTY_EMBEDDING_TEXT_HINT);
     return { kind: 'texts', texts: [raw] };
   }
   if (!Array.isArray(raw) || raw.length === 0) {
@@ -60,7 +70,7 @@ function readInput(raw: unknown, problems: RequestProblems): EmbeddingInput | un
   if (typeof raw[0] === 'string') {
     raw.forEach((item, index) => {
       if (typeof item !== 'string') problems.add(`/input/${index}`, 'must be a string, as the first input is');
-      else if (item === '') problems.add(`/input/${index}`, 'must not be empty');
+      else if (!isEmbeddableText(item)) problems.add(`/input/${index}`, 'must not be empty', EMPTY_EMBEDDING_TEXT_HINT);
     });
     return { kind: 'texts', texts: raw as string[] };
   }

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { EngineState, ResolvedModel } from './engine-state.js';
+import { ollamaLoadedContext, type EngineState, type ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import { errorReply } from './inference.js';
-import { countTokens, isPlainObject } from './model-behaviour.js';
+import { countTokens, firstTokens, isPlainObject } from './model-behaviour.js';
 import { compactJson, goJson, jsonHeaders, prettyJson, randomHex, type Reply } from './wire-format.js';
 
 /** Vector length of a fake embedding model that declares none. */
@@ -16,9 +16,11 @@ export const DEFAULT_EMBEDDING_DIMENSIONS = 8;
  * - Ollama (quirky, as older releases do): `encoding_format` is ignored and floats always
  *   come back, written by Go as float32 (`json.NewEncoder`, trailing newline); text input only
  *   (token ids: 400 `invalid input type`); a model without an embedding head: 501 (what Ollama's
- *   llama-server runner says). Conforming: base64 when asked, as current Ollama answers.
+ *   llama-server runner says); an input longer than the loaded context is truncated to it (the
+ *   vector is the truncated text's). Conforming: base64 when asked, as current Ollama answers.
  * - llama.cpp: the bytes of test/fixtures/llama.cpp-real/embeddings-*.json — a server started
- *   without `--embeddings` answers the captured 501; an empty input the captured 400; base64 items
+ *   without `--embeddings` answers the captured 501; an empty input the captured 400; an input
+ *   longer than the physical batch (`-ub`, at most the context) the captured 500; base64 items
  *   carry `"encoding_format":"base64"`; `dimensions` is ignored; token ids are taken.
  * - vLLM: its pydantic `EmbeddingResponse` (`id` `embd-…`, `created`, usage with
  *   `completion_tokens: 0`), base64 and floats.
@@ -43,7 +45,7 @@ export function answerEmbeddings(state: EngineState, path: string, body: Buffer,
   if (format !== undefined && format !== 'float' && format !== 'base64' && (kind !== 'ollama' || state.conforming)) {
     return errorReply(state, path, 400, kind === 'llama.cpp' ? 'The format to return the embeddings in. Can be either float or base64' : `Invalid value for 'encoding_format' = ${String(format)}. Supported values: ['float', 'base64'].`);
   }
-  const inputs = readInputs(request['input']);
+  let inputs = readInputs(request['input']);
   if (inputs === undefined) return errorReply(state, path, 400, kind === 'ollama' ? 'invalid input type' : "'input' must be a string, a list of strings or a list of token ids");
   if (kind === 'llama.cpp' && inputs.some((input) => input === '' || (Array.isArray(input) && input.length === 0))) {
     return llamaCppCapture(path, 400, 'embeddings-empty-input.json');
@@ -55,13 +57,21 @@ export function answerEmbeddings(state: EngineState, path: string, body: Buffer,
     if (inputs.some((input) => typeof input !== 'string')) return errorReply(state, path, 400, 'invalid input type', 'invalid_request_error');
     if (model.embedding !== true) return errorReply(state, path, 501, 'This server does not support embeddings. Start it with `--embeddings`', 'api_error');
     state.resident.add(model.id);
+    // Its /v1/embeddings sends no `truncate`, so each input is cut to the loaded context (`num_ctx`), as `/api/embed` does by default.
+    inputs = inputs.map((input) => (typeof input === 'string' ? firstTokens(input, ollamaLoadedContext(model)) : input));
+  }
+  if (kind === 'llama.cpp') {
+    // Each input is embedded in one physical batch, which is never larger than the context (captured: embeddings-input-too-large.json).
+    const batch = Math.min(state.physicalBatchSize, model.contextWindow);
+    const tooLarge = inputs.map(inputTokens).find((tokens) => tokens > batch);
+    if (tooLarge !== undefined) return errorReply(state, path, 500, `input (${tooLarge} tokens) is too large to process. increase the physical batch size (current batch size: ${batch})`);
   }
 
   const asked = typeof request['dimensions'] === 'number' ? request['dimensions'] : undefined;
   const honoursDimensions = kind === 'openai' || kind === 'vllm' || (kind === 'ollama' && state.conforming);
   const length = honoursDimensions && asked !== undefined ? Math.min(asked, model.dimensions ?? DEFAULT_EMBEDDING_DIMENSIONS) : (model.dimensions ?? DEFAULT_EMBEDDING_DIMENSIONS);
   const vectors = inputs.map((input) => fakeVector(model.id, input, length));
-  const promptTokens = inputs.reduce<number>((total, input) => total + (typeof input === 'string' ? countTokens(input) : input.length), 0);
+  const promptTokens = inputs.reduce<number>((total, input) => total + inputTokens(input), 0);
   const base64 = format === 'base64' && (kind !== 'ollama' || state.conforming);
   const encoded = (vector: number[]): number[] | string => (base64 ? base64Float32(vector) : vector);
   const answered = modelName === '' ? model.id : modelName;
@@ -110,6 +120,11 @@ export function answerEmbeddings(state: EngineState, path: string, body: Buffer,
       };
     }
   }
+}
+
+/** An input's tokens as the fake counts them: a text's, or its token ids. */
+function inputTokens(input: string | number[]): number {
+  return typeof input === 'string' ? countTokens(input) : input.length;
 }
 
 /** A model of the engine for an embeddings request (llama.cpp serves its one model whatever is named). */

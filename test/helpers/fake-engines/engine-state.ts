@@ -47,6 +47,8 @@ export interface EngineState {
   sleeping: boolean;
   /** llama.cpp started with --embeddings (without it, /v1/embeddings answers 501). */
   embeddings: boolean;
+  /** llama.cpp `-ub`: the most tokens one input of an embeddings request may have (at most the model's context). */
+  physicalBatchSize: number;
 }
 
 export const DEFAULT_MODELS: Record<FakeEngineKind, ResolvedModel[]> = {

@@ -84,6 +84,12 @@ export interface FakeEngineOptions {
    * a model is declared `embedding`); without it llama-server answers the captured 501.
    */
   embeddings?: boolean;
+  /**
+   * llama.cpp only: `-ub`, llama-server's physical batch (default 512, as llama-server's), clamped
+   * to the model's context: an embeddings input longer than it gets the captured HTTP 500 ``input
+   * (N tokens) is too large to process. increase the physical batch size (current batch size: B)``.
+   */
+  physicalBatchSize?: number;
 }
 
 /** See `FakeEngineOptions.replay`. */
@@ -159,6 +165,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     sleepMode: options.sleepMode === true,
     sleeping: false,
     embeddings: options.embeddings ?? models.some((model) => model.embedding === true),
+    physicalBatchSize: options.physicalBatchSize ?? 512,
   };
   const exchanges: RecordedExchange[] = [];
   const sockets = new Set<Socket>();

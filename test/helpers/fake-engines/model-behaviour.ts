@@ -56,6 +56,12 @@ export function countTokens(text: string): number {
   return encode(text).length;
 }
 
+/** The text of its first `limit` tokens (the text itself when it has no more): an engine's truncation of an input. */
+export function firstTokens(text: string, limit: number): string {
+  const tokens = encode(text);
+  return tokens.length <= limit ? text : decode(tokens.slice(0, limit));
+}
+
 /** Prompt tokens: every message's text plus a fixed template overhead per message (like chat templates add). */
 export function countPromptTokens(messages: Array<{ role: string; text: string }>): number {
   let total = 3;

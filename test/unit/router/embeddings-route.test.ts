@@ -72,3 +72,48 @@ describe('model kinds', () => {
     expect(plan.candidates[0]).toMatchObject({ model: 'text-embedding-3-small', estimatedCostUsd: 0.02 });
   });
 });
+
+describe('the window of an embedding model holds each input', () => {
+  const short = provider({ id: 'short', engine: { kind: 'llama.cpp' }, models: [{ id: 'bge-small.gguf', kind: 'embedding', contextWindow: 512, priority: 9 }] });
+  const long = provider({ id: 'long', engine: { kind: 'ollama' }, models: [{ id: 'nomic-embed-text', kind: 'embedding', contextWindow: 8192 }] });
+  const three = embeddingRequest({ kind: 'texts', texts: ['a', 'b', 'c'] });
+
+  it('excludes a model whose window cannot hold the longest input, naming the input and its tokens; the larger window takes it', () => {
+    // 511 estimated tokens and the model's 2 special tokens do not fit 512.
+    const plan = planRoute(input({ request: three, embeddingInputTokens: [12, 511, 40] }), context([short, long]));
+    expect(order(plan)).toEqual(['long:nomic-embed-text']);
+    expect(exclusionOf(plan, 'short:bge-small.gguf')).toMatchObject({
+      rules: ['context_length'],
+      reasons: ['context window 512 < 513 tokens of input[1] (511 estimated, 2 special)'],
+    });
+    expect(plan.explanation).toContain('short:bge-small.gguf (local) — context window 512 < 513 tokens of input[1] (511 estimated, 2 special)');
+  });
+
+  it('keeps a model whose window holds every input with its special tokens exactly', () => {
+    const plan = planRoute(input({ request: three, embeddingInputTokens: [12, 510, 40] }), context([short, long]));
+    expect(order(plan)).toEqual(['short:bge-small.gguf', 'long:nomic-embed-text']);
+  });
+
+  it('names the longest input first and every input too long, as token ids when they are', () => {
+    const plan = planRoute(input({ request: three, embeddingInputTokens: [600, 5, 900] }), context([short]));
+    expect(order(plan)).toEqual([]);
+    expect(exclusionOf(plan, 'short:bge-small.gguf')?.reasons).toEqual(['context window 512 < 902 tokens of input[2] (900 estimated, 2 special); 2 inputs are too long for it: input[2], input[0]']);
+    const ids = embeddingRequest({ kind: 'tokens', tokens: [Array.from({ length: 600 }, () => 1)] });
+    expect(exclusionOf(planRoute(input({ request: ids, embeddingInputTokens: [600], sensitivity: 'restricted' }), context([short])), 'short:bge-small.gguf')?.reasons).toEqual([
+      'context window 512 < 602 tokens of input[0] (600 token ids, 2 special)',
+    ]);
+  });
+
+  it('keeps the model when the engine may truncate (Ollama’s truncate), saying it will', () => {
+    const truncating: CanonicalRequest = { ...three, embedding: { ...three.embedding!, truncate: true } };
+    const plan = planRoute(input({ request: truncating, embeddingInputTokens: [12, 700, 40] }), context([short]));
+    expect(order(plan)).toEqual(['short:bge-small.gguf']);
+    expect(plan.candidates[0]?.reasons).toContain('context window 512 < 702 tokens of input[1] (700 estimated, 2 special): the engine truncates it (truncate is not false)');
+  });
+
+  it('checks nothing when no input estimates are given, and never a chat request', () => {
+    expect(order(planRoute(input({ request: three }), context([short])))).toEqual(['short:bge-small.gguf']);
+    const chatModel = provider({ id: 'chat', models: [{ id: 'm', contextWindow: 512 }] });
+    expect(order(planRoute(input({ embeddingInputTokens: [5000] }), context([chatModel])))).toEqual(['chat:m']);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hintForExclusions, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions } from '../../../src/router/hints.js';
+import { hintForExclusions, hintForInputTooLong, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions } from '../../../src/router/hints.js';
 import type { Exclusion } from '../../../src/router/types.js';
 
 const excluded = (...rules: Exclusion['rules']): Exclusion => ({ provider: 'p', model: 'm', class: 'local', rules, reasons: rules.map((rule) => `${rule} reason`) });
@@ -16,6 +16,12 @@ describe('hintForExclusions', () => {
     expect(hintForExclusions([excluded('fail_closed')])).toMatch(/^the policy or the classifier could not decide/);
     expect(hintForExclusions([excluded('trust_tier')])).toMatch(/^the caller's trust tier/);
     expect(hintForExclusions([excluded('not_loopback')])).toMatch(/^a local-class provider must answer on this host/);
+  });
+
+  it('tells an embeddings request too long for every window to split its input, not to compact a conversation', () => {
+    expect(hintForExclusions([excluded('context_length')], [], { embeddings: true })).toBe(
+      "an input is longer than every eligible embedding model's context window: split it into shorter texts (one vector each), or use an embedding model with a larger contextWindow; `syndicate route --explain` shows every rule",
+    );
   });
 
   it('gives at most two remedies, the data-class one first, and always where to see every rule', () => {
@@ -136,3 +142,26 @@ describe('hintForUntriedKeyless', () => {
   });
 });
 
+
+describe('hintForInputTooLong', () => {
+  const refused = { provider: 'llama', model: 'bge.gguf', contextWindow: 8192 };
+
+  it('llama-server’s physical batch: split the input, or start it with a larger batch and declare that batch as the window', () => {
+    const message = 'input (1054 tokens) is too large to process. increase the physical batch size (current batch size: 512)';
+    expect(hintForInputTooLong({ ...refused, embeddings: true, message })).toBe(
+      'split the input into shorter texts (one vector each), or start llama-server with a physical batch as large as the longest input (`-b N -ub N`; 512 tokens now); ' +
+        'declaring contextWindow: 512 for llama:bge.gguf in its provider record lets syndicate check inputs against it before calling',
+    );
+    expect(hintForInputTooLong({ ...refused, embeddings: true, message: 'input is too large to process. increase the physical batch size' })).toContain('declaring contextWindow: N for llama:bge.gguf');
+  });
+
+  it('any other engine: split the input (or shorten the conversation), and lower a window the record overstates', () => {
+    const message = "This model's maximum context length is 512 tokens. However, you requested 600 tokens in the input for embedding generation.";
+    expect(hintForInputTooLong({ ...refused, embeddings: true, message })).toBe(
+      "split the input into shorter texts (one vector each), or use an embedding model with a larger window; if the engine's window is smaller than the contextWindow the record declares for llama:bge.gguf (8192), lower it so syndicate checks inputs before calling",
+    );
+    expect(hintForInputTooLong({ ...refused, embeddings: false, message: 'the request exceeds the available context size, try increasing it' })).toMatch(
+      /^shorten or compact the conversation, or use a model with a larger window; .*lower it so syndicate checks prompts before calling$/,
+    );
+  });
+});

@@ -175,6 +175,49 @@ describe('routeRequest with the bounded prompt estimate (the pipeline)', () => {
   });
 });
 
+describe('routeRequest for an embeddings request: each input against the windows', () => {
+  const embedder = [provider({ id: 'bge', models: [{ id: 'bge-small', kind: 'embedding', contextWindow: 512 }] })];
+  const sentence = 'the quick brown fox jumps over the lazy dog ';
+  const route = (texts: string[], promptEstimate?: 'bounded') =>
+    routeRequest({
+      request: { model: 'auto', messages: [], stream: false, embedding: { input: { kind: 'texts', texts }, encodingFormat: 'float' } },
+      policy: defaultPolicy(),
+      providers: embedder,
+      workflow: 'batch',
+      health: health(),
+      ...(promptEstimate === undefined ? {} : { promptEstimate }),
+    });
+
+  it('counts each input as a prompt is counted (the tokenizer plus 10 %) and names the one too long', async () => {
+    const long = sentence.repeat(60);
+    const exact = await estimatePromptTokens(textRequest(long));
+    expect(exact + 2).toBeGreaterThan(512);
+    const routed = await route(['short', long]);
+    expect(routed.plan.candidates).toEqual([]);
+    expect(routed.plan.excluded[0]?.reasons).toEqual([`context window 512 < ${exact + 2} tokens of input[1] (${exact} estimated, 2 special)`]);
+  });
+
+  it('bounded: counts an input whose byte bound alone would not fit, and keeps the model when the count does', async () => {
+    const medium = sentence.repeat(20);
+    expect(Math.ceil(Buffer.byteLength(medium) * 1.1)).toBeGreaterThan(512);
+    expect(await estimatePromptTokens(textRequest(medium))).toBeLessThan(510);
+    expect((await route([medium], 'bounded')).plan.candidates.map((candidate) => candidate.model)).toEqual(['bge-small']);
+    expect((await route([sentence.repeat(60)], 'bounded')).plan.candidates).toEqual([]);
+  });
+
+  it('counts token ids as they are', async () => {
+    const routed = await routeRequest({
+      request: { model: 'auto', messages: [], stream: false, embedding: { input: { kind: 'tokens', tokens: [[1, 2], Array.from({ length: 511 }, () => 7)] }, encodingFormat: 'float' } },
+      policy: defaultPolicy(),
+      providers: embedder,
+      workflow: 'batch',
+      health: health(),
+      promptEstimate: 'bounded',
+    });
+    expect(routed.plan.excluded[0]?.reasons).toEqual(['context window 512 < 513 tokens of input[1] (511 token ids, 2 special)']);
+  });
+});
+
 describe('estimatePromptTokens', () => {
   it('counts text with a margin and 1000 tokens per image', async () => {
     const text = await estimatePromptTokens(textRequest('The quick brown fox jumps over the lazy dog.'));

@@ -55,6 +55,19 @@ describe('upstreamConditionOf', () => {
   });
 
   it.each([
+    // Captured from a real llama-server (test/fixtures/llama.cpp-real/README.md): an input longer than its physical batch, and than a slot's context.
+    ['llama-server, an input over the physical batch (-ub)', 500, readFileSync(new URL('../../fixtures/llama.cpp-real/embeddings-input-too-large.json', import.meta.url), 'utf8')],
+    ['llama-server, an input over a slot’s context', 400, readFileSync(new URL('../../fixtures/llama.cpp-real/embeddings-exceed-context.json', import.meta.url), 'utf8')],
+    ['older llama-server builds, without the counts', 500, '{"error":{"code":500,"message":"input is too large to process. increase the physical batch size","type":"server_error"}}'],
+    ['llama-server chat over its context', 400, '{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":4200,"n_ctx":4096}}'],
+    ['vLLM', 400, '{"object":"error","message":"This model\'s maximum context length is 512 tokens. However, you requested 1451 tokens in the input for embedding generation. Please reduce the length of the input.","type":"BadRequestError","param":null,"code":400}'],
+    ['OpenAI', 400, '{\n    "error": {\n        "message": "This model\'s maximum context length is 8192 tokens, however you requested 9000 tokens (9000 in your prompt; 0 for the completion). Please reduce your prompt; or completion length.",\n        "type": "invalid_request_error",\n        "param": null,\n        "code": "context_length_exceeded"\n    }\n}\n'],
+    ['Ollama with truncate: false', 400, '{"error":"input exceeds maximum context length"}'],
+  ])('%s: an input too long for the model (the request’s, not the provider’s)', (_name, status, body) => {
+    expect(upstreamConditionOf(status, body)).toBe('input_too_long');
+  });
+
+  it.each([
     ['Ollama, a wrong path', 404, '404 page not found'],
     ['OpenAI, a wrong path', 404, '{\n    "error": {\n        "message": "Invalid URL (POST /v1/chat/completion)",\n        "type": "invalid_request_error",\n        "param": null,\n        "code": null\n    }\n}\n'],
     ['Anthropic, a wrong path', 404, '{"type":"error","error":{"type":"not_found_error","message":"Not Found"}}'],

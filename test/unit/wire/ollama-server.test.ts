@@ -231,12 +231,24 @@ describe('parseOllamaEmbeddingsRequest (the older /api/embeddings)', () => {
 describe('parseOllamaEmbedRequest', () => {
   it('reads a string or a list into an embeddings request, never streamed; options are ignored', () => {
     expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: 'one', dimensions: 4, truncate: true, options: { num_ctx: 512 } }))).toEqual({
-      request: { model: 'e', messages: [], stream: false, embedding: { input: { kind: 'texts', texts: ['one'] }, encodingFormat: 'float', dimensions: 4 } },
-      ignoredFields: ['options.num_ctx', 'truncate'],
+      request: { model: 'e', messages: [], stream: false, embedding: { input: { kind: 'texts', texts: ['one'] }, encodingFormat: 'float', dimensions: 4, truncate: true } },
+      ignoredFields: ['options.num_ctx'],
       showThinking: false,
     });
     expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: ['a', 'b'] })).request.embedding?.input).toEqual({ kind: 'texts', texts: ['a', 'b'] });
-    expect(problemsOf(() => parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: ['a', ''] })))).toEqual(['/input']);
+  });
+
+  it('reads truncate as Ollama does: true unless the client sends false', () => {
+    expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: 'one' })).request.embedding?.truncate).toBe(true);
+    expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: 'one', truncate: false })).request.embedding?.truncate).toBe(false);
+    expect(problemsOf(() => parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: 'one', truncate: 'no' })))).toEqual(['/truncate']);
+  });
+
+  it('refuses an empty text at its index and embeds whitespace as it is (the rule every embeddings surface applies)', () => {
+    expect(problemsOf(() => parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: ['a', ''] })))).toEqual(['/input/1']);
+    expect(problemsOf(() => parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: '' })))).toEqual(['/input']);
+    expect(problemsOf(() => parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: [] })))).toEqual(['/input']);
+    expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: ['  ', '\n'] })).request.embedding?.input).toEqual({ kind: 'texts', texts: ['  ', '\n'] });
   });
 });
 

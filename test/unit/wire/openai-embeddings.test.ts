@@ -57,6 +57,12 @@ describe('reading a client embeddings request', () => {
     expect(problemsOf({ model: 'm', input: 'x', encoding_format: 'int8' })[0]?.pointer).toBe('/encoding_format');
     expect(problemsOf({ model: 'm', input: 'x', dimensions: 1.5 })[0]?.pointer).toBe('/dimensions');
   });
+
+  it('refuses an empty text and embeds a text of whitespace alone (the rule every embeddings surface applies)', () => {
+    expect(problemsOf({ model: 'm', input: ['a', '', 'b', ''] }).map((problem) => problem.pointer)).toEqual(['/input/1', '/input/3']);
+    expect(parseOpenAIEmbeddingsRequest('{"model":"m","input":["  ","\\n"]}').request.embedding?.input).toEqual({ kind: 'texts', texts: ['  ', '\n'] });
+    expect(parseOpenAIEmbeddingsRequest('{"model":"m","input":" "}').request.embedding?.truncate).toBeUndefined();
+  });
 });
 
 describe('encoding vectors as OpenAI does (little-endian float32, base64)', () => {
