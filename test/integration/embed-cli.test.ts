@@ -101,9 +101,10 @@ describe('syndicate embed', () => {
   });
 
   it('refuses an empty text as a usage error (exit 2), before anything is routed', async () => {
-    const empty = await scenario.cli(['embed', 'fine', '  ']);
+    const empty = await scenario.cli(['embed', 'fine', '']);
     expect(empty.exitCode).toBe(2);
     expect(empty.stderr).toContain('text 2 is empty');
+    expect(empty.stderr).toContain('a text of whitespace alone is embedded as it is');
   });
 
   it('leaves a chain `evidence verify` accepts, and `metrics` counts the calls local and hosted', async () => {
@@ -115,5 +116,27 @@ describe('syndicate embed', () => {
     const tokens = (document.metrics as { tokens: unknown }).tokens as { local: { input: number; output: number } };
     expect(tokens.local.input).toBeGreaterThan(0);
     expect(tokens.local.output).toBe(0);
+  });
+
+  it('embeds a text of whitespace alone, as the gateway and OpenAI do', async () => {
+    const calls = inferenceExchanges(ollama).length;
+    const spaces = await scenario.cli(['embed', '   ', '--provider', 'ollama']);
+    expect(spaces.exitCode, spaces.stderr).toBe(0);
+    expect((JSON.parse(spaces.stdout.trimEnd()) as number[]).map((value) => Math.fround(value))).toEqual(fakeVector(EMBED_MODEL, '   ', 8));
+    expect(inferenceExchanges(ollama).length).toBe(calls + 1);
+  });
+
+  it('refuses a text longer than every embedding model\'s window (exit 4), naming it, and sends nothing', async () => {
+    const calls = inferenceExchanges(ollama).length;
+    const long = Array.from({ length: 1200 }, (_, index) => `word${index}`).join(' ');
+    const refused = await scenario.json(['embed', 'short', long, '--provider', 'ollama']);
+    expect(refused.result.exitCode).toBe(4);
+    const error = refused.document.error as { code: string; message: string; hint: string };
+    expect(error.code).toBe('context_length_exceeded');
+    expect(error.message).toMatch(new RegExp(`an input is too long for every embedding model this public request may use: ollama:${EMBED_MODEL}: context window 2048 < \\d+ tokens of input\\[1\\]`));
+    expect(error.hint).toMatch(/^an input is longer than every eligible embedding model's context window: split it into shorter texts/);
+    expect(inferenceExchanges(ollama).length).toBe(calls);
+    const denials = await scenario.json(['evidence', 'list', '--state', 'denied']);
+    expect(JSON.stringify(denials.document)).toContain('context_length_exceeded');
   });
 });
