@@ -96,6 +96,17 @@ describe('fake llama.cpp matches the real llama-server captures', () => {
     }
   });
 
+  it('an embeddings input longer than the physical batch: the captured 500, with the fake tokenizer\'s count', async () => {
+    engine = await startFakeEngine({ kind: 'llama.cpp', models: [{ ...MODEL, embedding: true }] });
+    // The request of the capture: the second text is 1 054 tokens to the real model's tokenizer.
+    const long = Array.from({ length: 400 }, (_, index) => `word${index}`).join(' ');
+    const response = await rawRequest(`${engine.baseUrl}/embeddings`, { body: JSON.stringify({ model: 'tiny.gguf', input: ['short text', long] }) });
+    expect(response.status).toBe(500);
+    expect(response.body.toString().replace(/^(\{"error":\{"code":500,"message":"input \()\d+/, (_match, head: string) => `${head}1054`)).toBe(real('embeddings-input-too-large.json'));
+    const short = await rawRequest(`${engine.baseUrl}/embeddings`, { body: JSON.stringify({ model: 'tiny.gguf', input: ['short text', 'abc'] }) });
+    expect(short.status).toBe(200);
+  });
+
   it('tool calls with --jinja: string arguments, 32-character id without call_, content "", first streamed delta carries the first argument piece', async () => {
     engine = await startFakeEngine({ kind: 'llama.cpp', models: [MODEL], jinja: true });
     const body = JSON.parse((await rawRequest(`${engine.baseUrl}/chat/completions`, { body: chat({ tools: [WEATHER_TOOL] }) })).body.toString());
