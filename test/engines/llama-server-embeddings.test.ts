@@ -103,4 +103,28 @@ describe('embeddings from a real llama-server', () => {
     const verify = await scenario.cli(['evidence', 'verify']);
     expect(verify.exitCode, verify.stderr).toBe(0);
   });
+
+  it('an input the 2 048-token window holds but llama-server\'s physical batch (512) does not: its 500 reaches the client as a 400 with the hint, and holds nothing back', async () => {
+    // The text of the captured refusal (test/fixtures/llama.cpp-real/embeddings-input-too-large.json): 1 054 tokens to this model.
+    const long = Array.from({ length: 400 }, (_, index) => `word${index}`).join(' ');
+    const cli = await scenario.json(['embed', 'short text', long, '--provider', 'llama-embed']);
+    expect(cli.result.exitCode).toBe(5);
+    expect(cli.document.error).toMatchObject({
+      code: 'context_length_exceeded',
+      message: 'llama-embed answered HTTP 500: input (1054 tokens) is too large to process. increase the physical batch size (current batch size: 512)',
+      hint: expect.stringContaining('declaring contextWindow: 512 for llama-embed:tiny.gguf in its provider record'),
+    });
+
+    gateway ??= await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home });
+    const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token, maxRetries: 0 });
+    // Three in a row would hold a failing provider back: these are the request's fault, not its.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const error = await client.embeddings.create({ model: 'llama-embed:tiny.gguf', input: ['short text', long] }).then(() => undefined, (caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((error as Error).message).toContain('input (1054 tokens) is too large to process');
+    }
+    const next = await client.embeddings.create({ model: 'llama-embed:tiny.gguf', input: 'short text' });
+    expect(next.data[0]?.embedding).toHaveLength(64);
+  });
 });

@@ -143,7 +143,11 @@ describe("an engine's own refusal of an input too long (llama-server's physical 
     expect(failed).toMatchObject({ state: 'failed', provider: { id: 'overstated' }, status: 500 });
     expect(getEvidence(batchLimited.store, failed?.id ?? '')?.response.body?.equals(exchange.responseBody)).toBe(true);
 
-    // Not the provider's failure: the model stays routable, and the next input goes to it first.
+    // Not the provider's failure: three in a row (what holds a failing provider back) leave the model
+    // routable, and the next input goes to it first.
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      expect(await caught(openai(batchLimited).embeddings.create({ model: 'auto', input: LONG_TEXT }))).toBeInstanceOf(OpenAI.BadRequestError);
+    }
     expect(batchLimited.pipeline.health.holds(currentProviders(batchLimited.store))).toEqual([]);
     const { response } = await openai(batchLimited).embeddings.create({ model: 'auto', input: SHORT_TEXT }).withResponse();
     expect(response.headers.get('x-syndicate-provider')).toBe('overstated');
