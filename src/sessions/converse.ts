@@ -1,4 +1,6 @@
-import { PolicyRefusalError, UsageError } from '../errors.js';
+import { newId } from '../common/ids.js';
+import { PolicyRefusalError, SessionEnvelopeError, UsageError } from '../errors.js';
+import { recordDenial } from '../evidence/index.js';
 import { currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
@@ -35,7 +37,15 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
   const { sessionId, prompt, settings, ...rest } = input;
   const session = requireSession(context.store, sessionId);
   const { policy } = currentPolicy(context);
-  checkEnvelope(context.store, session, policy);
+  try {
+    checkEnvelope(context.store, session, policy);
+  } catch (error) {
+    // A refusal is evidence, as when the gateway or MCP refuses a request in this session.
+    if (error instanceof SessionEnvelopeError) {
+      recordDenial(context.store, { requestId: newId('req'), caller: rest.caller, reasonCode: error.code, message: error.message, sessionId: session.id });
+    }
+    throw error;
+  }
   const request: CanonicalRequest = {
     ...settings,
     model: activeModelLabel(session.active),

@@ -175,6 +175,12 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(refusedJson.document.error).toMatchObject({ code: 'session_envelope_invalidated' });
     expect(inferenceExchanges(ollama)).toHaveLength(before);
     expect((await show(id)).messages).toHaveLength(2);
+    // Each refusal is a denial in the evidence under the session's id, as through the gateway and MCP.
+    const denials = await scenario.json(['evidence', 'list', '--session', id, '--state', 'denied']);
+    expect((denials.document.evidence as { error: { code: string } }[]).map((row) => row.error.code)).toEqual([
+      'session_envelope_invalidated',
+      'session_envelope_invalidated',
+    ]);
 
     const tooLow = await scenario.cli(['session', 'approve', id, '--max-capability', 'medium']);
     expect(tooLow.exitCode).toBe(2);
