@@ -1,4 +1,5 @@
 import type { SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
+import { UpstreamError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
@@ -6,6 +7,7 @@ import { coldStartEstimator } from '../router/cold-starts.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { recentFirstTokens } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
+import { hintForUnavailable, unavailabilityOfExclusions, withoutHoldTimes } from '../router/hints.js';
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
 import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
@@ -106,4 +108,22 @@ export async function explainRoute(
     return [{ rank, provider, model, missingKey, reason, beyondMaxHops: true }];
   });
   return { ...routed, skipped };
+}
+
+/**
+ * A plan without candidates as `run` reports it when some provider that may take the request is
+ * only down (or held back): unavailable (exit 5, start the engine), not refused by the policy.
+ * Undefined when the policy refuses it (or there are candidates).
+ */
+export function unavailableRouteError(routed: RouteExplanation): UpstreamError | undefined {
+  const { plan } = routed;
+  const unavailable = unavailabilityOfExclusions(plan.excluded);
+  if (plan.candidates.length > 0 || unavailable.length === 0) return undefined;
+  const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
+  return new UpstreamError(`inference unavailable, try again later (${reasons.join(' | ')})`, {
+    code: 'inference_unavailable',
+    isRetryable: true,
+    hint: hintForUnavailable(withoutHoldTimes(unavailable)),
+    details: { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
+  });
 }

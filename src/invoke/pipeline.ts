@@ -15,7 +15,7 @@ import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { callFailureOf } from '../router/health.js';
-import { hintForExclusions, hintForInputTooLong, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions, type Unavailability } from '../router/hints.js';
+import { hintForExclusions, hintForInputTooLong, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions, withoutHoldTimes, type Unavailability } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { modelCouldTake } from '../router/plan.js';
@@ -225,8 +225,7 @@ function unavailableHint(
 
 /** Down providers' time out of routes only concerns a process that keeps it (the gateway); a rate limit's wait is the provider's. */
 function heldOutForLater(context: PipelineContext, unavailable: Unavailability[]): Unavailability[] {
-  if (context.longRunning === true) return unavailable;
-  return unavailable.map(({ retryInSeconds, ...entry }) => (entry.kind === 'rate_limited' && retryInSeconds !== undefined ? { ...entry, retryInSeconds } : entry));
+  return context.longRunning === true ? unavailable : withoutHoldTimes(unavailable);
 }
 
 /**

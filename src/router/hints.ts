@@ -137,6 +137,15 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
 }
 
 /**
+ * For a process that keeps no health between requests (`run`, `route`): how long a down provider is
+ * kept out of routes means nothing to its next invocation, so only a rate limit's wait (the
+ * provider's own) stays.
+ */
+export function withoutHoldTimes(unavailable: readonly Unavailability[]): Unavailability[] {
+  return unavailable.map(({ retryInSeconds, ...entry }) => (entry.kind === 'rate_limited' && retryInSeconds !== undefined ? { ...entry, retryInSeconds } : entry));
+}
+
+/**
  * The clause for candidates the hop limit cut off whose key is not set (`Candidate.missingKey`):
  * they rank after every callable candidate, so `fallback.maxHops` can end the walk before them,
  * and the failure would otherwise never say that a provider with its key set could have taken

@@ -15,6 +15,7 @@ import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { missingCredential } from '../registry/credentials.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
+import { unavailabilityOfExclusions } from './hints.js';
 import { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
 import type { Candidate, Exclusion, ExclusionRule, RouteContext, RouteInput, RoutePlan } from './types.js';
 
@@ -764,7 +765,8 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
   lines.push(context.selection.description);
   for (const note of context.notes) lines.push(`note: ${note}`);
   if (plan.candidates.length === 0) {
-    lines.push('no candidate: the request would be refused');
+    // Down or held back, not refused: the caller gets "inference unavailable" (exit 5, 503), not a refusal.
+    lines.push(unavailabilityOfExclusions(plan.excluded).length > 0 ? 'no candidate: what may take the request is unavailable just now' : 'no candidate: the request would be refused');
   } else {
     lines.push('candidates:');
     for (const candidate of plan.candidates) {

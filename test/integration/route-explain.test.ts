@@ -366,6 +366,20 @@ describe('syndicate route --explain scenarios', () => {
     expect(terse.stderr).toContain('hint: run it again with `--explain` to see why each provider was excluded;');
   });
 
+  it('when what may take it is only down, route answers as run does: unavailable (exit 5, start the engine), not refused', async () => {
+    const routed = await runCli(['route', '--explain', '--provider', 'llamacpp', 'hello'], { home, env: KEYS_SET });
+    expect(routed.exitCode).toBe(5);
+    expect(routed.stdout).toContain('no candidate: what may take the request is unavailable just now');
+    expect(routed.stderr).toMatch(/^error: inference unavailable, try again later \(llamacpp:qwen2\.5-7b: engine unreachable: /);
+    expect(routed.stderr).toContain('hint: nothing answers at llamacpp: start the engine or fix the baseUrl in its provider record');
+    const ran = await runCli(['--json', 'run', '--provider', 'llamacpp', 'hello'], { home, env: KEYS_SET });
+    expect(ran.exitCode).toBe(5);
+    const json = await runCli(['--json', 'route', '--provider', 'llamacpp', 'hello'], { home, env: KEYS_SET });
+    expect(json.exitCode).toBe(5);
+    const [routeError, runError] = [json, ran].map((result) => (parseJsonDocument(result.stdout) as { error: { code: string; hint: string } }).error);
+    expect(routeError).toMatchObject({ code: 'inference_unavailable', hint: runError?.hint });
+  });
+
   it('hosted candidates whose key is not set rank after the local ones, whatever the task prefers', async () => {
     const { exitCode, document } = await route(['--workflow', 'batch', 'refactor this python function to use a dictionary'], undefined, { ANTHROPIC_API_KEY: '', ZHIPUAI_API_KEY: undefined });
     expect(exitCode).toBe(0);

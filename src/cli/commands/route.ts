@@ -43,7 +43,7 @@ export function routeCommand(): Command {
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
 
       const context = contextFor(command);
-      const [{ loadPolicy }, { explainRoute }] = await Promise.all([import('../../policy/load.js'), import('../../invoke/explain-route.js')]);
+      const [{ loadPolicy }, { explainRoute, unavailableRouteError }] = await Promise.all([import('../../policy/load.js'), import('../../invoke/explain-route.js')]);
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store({ existing: true });
       try {
@@ -61,6 +61,8 @@ export function routeCommand(): Command {
         const { output } = context;
         if (plan.candidates.length === 0) {
           if (!output.json) printPlan(output, routed, options.explain === true);
+          const unavailable = unavailableRouteError(routed);
+          if (unavailable !== undefined) throw unavailable;
           const { PolicyRefusalError } = await import('../../errors.js');
           throw new PolicyRefusalError('no_route', `no provider may take this ${plan.sensitivity} request`, {
             hint:
