@@ -35,7 +35,7 @@ export function embedCommand(): Command {
 Examples:
   $ syndicate embed "first document" "second document"
   $ cat notes.md | syndicate embed - --json
-  $ syndicate embed "a query" --model ollama:nomic-embed-text --dimensions 256`,
+  $ syndicate embed "a query" --model ollama:nomic-embed-text:latest --dimensions 256`,
     )
     .action(async (texts: string[], options: EmbedOptions, command: Command) => {
       const context = contextFor(command);
