@@ -61,10 +61,14 @@ export function requireAllValid(results: PreparationResult[], what: string): Pre
  * nothing is written.
  */
 export async function registerProviderFiles(store: Store, paths: string[]): Promise<RegistrationOutcome[]> {
+  return registerPreparedProviders(store, await prepareProviderFiles(paths));
+}
+
+/** Reads and checks every file without the store, so a refused batch (exit 3) changes nothing, not even a fresh home. */
+export async function prepareProviderFiles(paths: string[]): Promise<PreparedProvider[]> {
   const results: PreparationResult[] = [];
   for (const path of paths) results.push(await prepareProviderFile(path));
-  const prepared = requireAllValid(results, 'provider files are');
-  return registerPreparedProviders(store, prepared);
+  return requireAllValid(results, 'provider files are');
 }
 
 /** Checks and registers one record built in code (catalog entry, discovery result). */

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
@@ -14,6 +14,11 @@ describe('provider register / list / show / history / remove through the built C
     ({ home, cleanup } = makeTempHome());
   });
   afterEach(() => cleanup());
+
+  /** A refused register wrote nothing: it is refused before the store is opened, so a fresh home gets none. */
+  function expectNoStore(): void {
+    expect(existsSync(join(home, 'syndicate.db'))).toBe(false);
+  }
 
   async function listJson(): Promise<unknown> {
     const result = await runCli(['provider', 'list', '--json'], { home });
@@ -118,7 +123,7 @@ describe('provider register / list / show / history / remove through the built C
     expect(lines.slice(1, 6).every((line) => line.startsWith(`  ${exported}:`) && line.includes(' / YAML syntax error: '))).toBe(true);
     expect(lines[6]).toMatch(new RegExp(`^  ${exported.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: and \\d+ more YAML syntax errors, not listed`));
     expect(lines).toHaveLength(8);
-    expect(await listJson()).toEqual({ ok: true, providers: [] });
+    expectNoStore();
   });
 
   it('a base URL whose port is not 1-65535 is refused at /baseUrl, whatever the class, with nothing registered', async () => {
@@ -140,7 +145,7 @@ describe('provider register / list / show / history / remove through the built C
     expect(large.stderr).toContain('/baseUrl port must be 1-65535, got "99999"');
     // Its own problem, not the loopback rule's.
     expect(large.stderr).not.toContain('class "local" requires');
-    expect(await listJson()).toEqual({ ok: true, providers: [] });
+    expectNoStore();
   });
 
   it('a file holding several records says how many and where the second starts, and how to register them', async () => {
@@ -163,11 +168,16 @@ describe('provider register / list / show / history / remove through the built C
     );
     expect(result.exitCode).toBe(3);
     expect(result.stderr).toContain('1 of 3 provider files are invalid; nothing was registered');
-    expect(await listJson()).toEqual({ ok: true, providers: [] });
+    expectNoStore();
 
     const good = await runCli(['provider', 'register', EXAMPLE, 'providers/examples/anthropic-hosted.yaml', '--json'], { home });
     expect(good.exitCode).toBe(0);
     expect(parseJsonDocument(good.stdout)).toMatchObject({ results: [{ id: 'ollama-local', version: 1 }, { id: 'anthropic-hosted', version: 1 }] });
+    // With a store: a batch with one invalid file changes no record.
+    const moved = join(home, 'ollama-moved.yaml');
+    writeFileSync(moved, readFileSync(EXAMPLE, 'utf8').replace('127.0.0.1:11434', '127.0.0.1:11500'));
+    expect((await runCli(['provider', 'register', moved, `${INVALID}/local-on-lan-address.yaml`], { home })).exitCode).toBe(3);
+    expect(await listJson()).toMatchObject({ providers: [{ id: 'anthropic-hosted', version: 1 }, { id: 'ollama-local', version: 1, baseUrl: 'http://127.0.0.1:11434/v1' }] });
   });
 
   it('unknown ids exit 2 naming the known ids; remove retires but keeps every version', async () => {

@@ -28,10 +28,11 @@ Examples:
     .action(async (files: string[], _options: unknown, command: Command) => {
       if (files.length === 0) throw new UsageError('no files given', { hint: 'syndicate provider register <file...>' });
       const context = contextFor(command);
-      const { registerProviderFiles } = await import('../../registry/register.js');
+      const [{ prepareProviderFiles }, { registerPreparedProviders }] = await Promise.all([import('../../registry/register.js'), import('../../registry/registry.js')]);
+      const prepared = await prepareProviderFiles(files);
       const store = await context.store();
       try {
-        const results = await registerProviderFiles(store, files);
+        const results = registerPreparedProviders(store, prepared);
         context.output.result({ results }, () => {
           for (const outcome of results) context.output.line(describeOutcome(outcome));
         });
