@@ -40,7 +40,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
   try {
     checkEnvelope(context.store, session, policy);
   } catch (error) {
-    // A refusal is evidence, as when the gateway or MCP refuses a request in this session.
+    // A refusal is evidence (`run --session`, MCP `complete`), as when the gateway refuses a request in this session.
     if (error instanceof SessionEnvelopeError) {
       recordDenial(context.store, { requestId: newId('req'), caller: rest.caller, reasonCode: error.code, message: error.message, sessionId: session.id });
     }
