@@ -1,4 +1,5 @@
 import { PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../errors.js';
+import { findDeclaredModel } from '../registry/model-names.js';
 import { listProviders, requireProvider } from '../registry/registry.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
@@ -195,7 +196,7 @@ export interface LoadOutcome {
 }
 
 function requireDeclared(provider: RegisteredProvider, model: string): ProviderModel {
-  const declared = provider.record.models.find((entry) => entry.id === model) ?? declaredModel(provider, model);
+  const declared = findDeclaredModel(provider.record, model);
   if (declared === undefined) {
     throw new UsageError(`${provider.id} declares no model ${model} (it declares ${provider.record.models.map((entry) => entry.id).join(', ')})`, {
       hint: `add it to ${provider.id}'s record (with vramGb and priority for hot-swap) and register the record again`,

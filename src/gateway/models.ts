@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EngineReport } from '../engines/manage.js';
+import { OLLAMA_DEFAULT_TAG } from '../registry/model-names.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import type { ProviderModel } from '../registry/types.js';
 import type { Store } from '../store/store.js';
@@ -73,9 +74,6 @@ const OLLAMA_MODIFIED_AT = '1970-01-01T00:00:00Z';
 function ollamaDetails(entry: ModelEntry): Record<string, unknown> {
   return { parent_model: '', format: '', family: entry.owner, families: [entry.owner], parameter_size: '', quantization_level: '' };
 }
-
-/** Ollama's tag for a name that has none: clients add it (`auto` → `auto:latest`). */
-const OLLAMA_DEFAULT_TAG = ':latest';
 
 /**
  * A model's Ollama name: its id, with `:latest` added when it has no tag (`auto`, an alias without

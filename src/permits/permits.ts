@@ -7,6 +7,7 @@ import {
   type WireFormat,
 } from '../common/vocabulary.js';
 import { PolicyRefusalError, UsageError } from '../errors.js';
+import { findDeclaredModel } from '../registry/model-names.js';
 import { currentProvider } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
@@ -241,10 +242,9 @@ export interface ProviderPermitRequest {
   sessionId?: string;
 }
 
-/** The model id a name refers to in a provider record (ids and aliases), or undefined. */
+/** The model id a name refers to in a provider record (ids, aliases, Ollama's implied `:latest`), or undefined. */
 export function resolveModelId(provider: RegisteredProvider, name: string): string | undefined {
-  const model = provider.record.models.find((candidate) => candidate.id === name || (candidate.aliases ?? []).includes(name));
-  return model?.id;
+  return findDeclaredModel(provider.record, name)?.id;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { modelKindOf } from '../common/vocabulary.js';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { credentialProblems, loopbackProblems, structuralProblems } from '../registry/checks.js';
+import { findDeclaredModel } from '../registry/model-names.js';
 import { requireProvider } from '../registry/registry.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
@@ -33,9 +34,10 @@ export async function resolveProbeTarget(store: Store, providerId: string, model
   const models = provider.record.models;
   // The probes are chat requests: by default the first chat model, and never an embedding model.
   const chatModels = models.filter((candidate) => modelKindOf(candidate) === 'chat');
-  const model = modelId === undefined ? chatModels[0] : chatModels.find((candidate) => candidate.id === modelId || (candidate.aliases ?? []).includes(modelId));
+  const named = modelId === undefined ? undefined : findDeclaredModel(provider.record, modelId);
+  const model = modelId === undefined ? chatModels[0] : named !== undefined && modelKindOf(named) === 'chat' ? named : undefined;
   if (model === undefined) {
-    const embedding = models.find((candidate) => candidate.id === modelId || (modelId !== undefined && (candidate.aliases ?? []).includes(modelId)));
+    const embedding = named;
     throw new UsageError(
       embedding !== undefined
         ? `${providerId}:${embedding.id} is an embedding model (kind: embedding); the probes send chat requests`

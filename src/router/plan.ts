@@ -9,10 +9,10 @@ import {
   type ProviderClass,
   type SensitivityLevel,
 } from '../common/vocabulary.js';
-import { sameOllamaModel } from '../engines/control/ollama.js';
 import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { missingCredential } from '../registry/credentials.js';
+import { findDeclaredModel, sameOllamaModel } from '../registry/model-names.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
 import { unavailabilityOfExclusions } from './hints.js';
@@ -647,21 +647,21 @@ export function selectModels(selector: string, providers: readonly RegisteredPro
   const all = considered.flatMap((provider) => provider.record.models.map((model) => ({ provider, model })));
   const trimmed = selector.trim();
   if (trimmed === '' || trimmed === 'auto') return { description: 'model auto: every registered model considered', pairs: all };
-  const matches = (model: ProviderModel, name: string): boolean => model.id === name || (model.aliases ?? []).includes(name);
+  const matches = (provider: RegisteredProvider, model: ProviderModel, name: string): boolean => findDeclaredModel(provider.record, name) === model;
   const colon = trimmed.indexOf(':');
   if (colon > 0) {
     const providerId = trimmed.slice(0, colon);
     const modelName = trimmed.slice(colon + 1);
     const provider = considered.find((candidate) => candidate.id === providerId);
     if (provider !== undefined) {
-      const pairs = all.filter((pair) => pair.provider === provider && matches(pair.model, modelName));
+      const pairs = all.filter((pair) => pair.provider === provider && matches(pair.provider, pair.model, modelName));
       return {
         description: pairs.length === 0 ? `model ${trimmed}: provider ${providerId} has no model ${modelName}` : `model pinned to ${trimmed}`,
         pairs,
       };
     }
   }
-  const pairs = all.filter((pair) => matches(pair.model, trimmed));
+  const pairs = all.filter((pair) => matches(pair.provider, pair.model, trimmed));
   return {
     description: pairs.length === 0 ? `model ${trimmed}: no registered model or alias matches` : `model pinned to ${trimmed} (${pairs.length} registered match${pairs.length === 1 ? '' : 'es'})`,
     pairs,

@@ -2,6 +2,7 @@ import { newId } from '../common/ids.js';
 import { capabilityRank, CAPABILITY_CLASSES, SESSION_ID_PATTERN, SESSION_ID_RULE, type CapabilityClass } from '../common/vocabulary.js';
 import { SessionEnvelopeError, SessionNotFoundError, UsageError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
+import { findDeclaredModel } from '../registry/model-names.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
@@ -77,7 +78,7 @@ export function resolveModel(store: Store, choice: string, option: string): Reso
   }
   if (provider.retiredAt !== null) throw new UsageError(`provider ${providerId} is retired`, { hint: 'pick an active provider from `syndicate provider list`' });
   if (provider.record.class === 'blocked') throw new UsageError(`provider ${providerId} is blocked and never called`, { hint: 'pick a provider of another class from `syndicate provider list`' });
-  const model = provider.record.models.find((candidate) => candidate.id === modelId || (candidate.aliases ?? []).includes(modelId));
+  const model = findDeclaredModel(provider.record, modelId);
   if (model === undefined) {
     throw new UsageError(`provider ${providerId} serves no model ${modelId}`, { hint: `its models: ${provider.record.models.map((candidate) => candidate.id).join(', ')}` });
   }

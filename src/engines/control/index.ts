@@ -8,7 +8,7 @@ import type { EngineController } from './types.js';
 import { vllmController } from './vllm.js';
 
 export type { EngineController, EngineState, ResidentModel, EngineLoadOptions, EngineUnloadOptions } from './types.js';
-export { sameOllamaModel } from './ollama.js';
+export { sameOllamaModel } from '../../registry/model-names.js';
 
 /** The controller for a local provider's engine, by the record's `engine.kind` (none declared: a plain OpenAI-compatible server). */
 export function controllerFor(record: Pick<ProviderRecord, 'baseUrl' | 'engine'>): EngineController {

@@ -1,10 +1,6 @@
 import type { EngineController, EngineState, ResidentModel } from './types.js';
+import { sameOllamaModel } from '../../registry/model-names.js';
 import { arrayMember, ask, askJson, controlFailure, engineRoot, numberMember, stringMember, waitUntil } from './http.js';
-
-/** Ollama names `llama3.2` and `llama3.2:latest` the same model. */
-export function sameOllamaModel(a: string, b: string): boolean {
-  return a === b || `${a}:latest` === b || a === `${b}:latest`;
-}
 
 /** Ollama's `keep_alive`: a duration string (`5m`), or seconds as a number (`-1` keeps the model for ever). */
 function keepAliveValue(text: string): string | number {

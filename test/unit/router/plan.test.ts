@@ -744,6 +744,22 @@ describe('model selection', () => {
     expect(order(planRoute(input({ request: textRequest('hi', { model: 'ollama:fast' }) }), context([ollama, anthropic])))).toEqual(['ollama:llama3.2:3b']);
   });
 
+  it("an Ollama engine's model is found with or without Ollama's implied :latest; another engine's only by its exact id", () => {
+    const engine = { kind: 'ollama' as const };
+    const pulled = provider({ id: 'ol', engine, models: [{ id: 'llama3.2:latest' }, { id: 'nomic' }] });
+    const llamaCpp = provider({ id: 'lc', engine: { kind: 'llama.cpp' as const }, models: [{ id: 'qwen:latest' }] });
+    const pinned = (model: string): string[] => order(planRoute(input({ request: textRequest('hi', { model }) }), context([pulled, llamaCpp])));
+    expect(pinned('ol:llama3.2')).toEqual(['ol:llama3.2:latest']);
+    expect(pinned('llama3.2')).toEqual(['ol:llama3.2:latest']);
+    expect(pinned('ol:nomic:latest')).toEqual(['ol:nomic']);
+    expect(pinned('ol:llama3.2:1b')).toEqual([]);
+    expect(pinned('lc:qwen')).toEqual([]);
+    expect(pinned('lc:qwen:latest')).toEqual(['lc:qwen:latest']);
+    // An exact id wins over the other spelling when a record declares both.
+    const both = provider({ id: 'ol', engine, models: [{ id: 'phi' }, { id: 'phi:latest' }] });
+    expect(order(planRoute(input({ request: textRequest('hi', { model: 'ol:phi' }) }), context([both])))).toEqual(['ol:phi']);
+  });
+
   it('a provider asked for by name is the only one considered: the others are neither candidates nor listed as excluded', () => {
     const plan = planRoute(input({ sensitivity: 'confidential', explicitProvider: 'anthropic' }), context([ollama, anthropic]));
     expect(plan.candidates).toEqual([]);

@@ -1,0 +1,20 @@
+import type { ProviderModel, ProviderRecord } from './types.js';
+
+/** The tag Ollama reads a model name without one as. */
+export const OLLAMA_DEFAULT_TAG = ':latest';
+
+/** Ollama names `llama3.2` and `llama3.2:latest` the same model. */
+export function sameOllamaModel(a: string, b: string): boolean {
+  return a === b || `${a}${OLLAMA_DEFAULT_TAG}` === b || a === `${b}${OLLAMA_DEFAULT_TAG}`;
+}
+
+/**
+ * The model of a provider record that a name refers to: its id or one of its aliases; for an
+ * Ollama engine, which reads a name without a tag as `:latest`, also the same model spelt the
+ * other way (`llama3.2` for a declared `llama3.2:latest`, and the reverse). Undefined when none.
+ */
+export function findDeclaredModel(record: Pick<ProviderRecord, 'models' | 'engine'>, name: string): ProviderModel | undefined {
+  const exact = record.models.find((model) => model.id === name || (model.aliases ?? []).includes(name));
+  if (exact !== undefined || record.engine?.kind !== 'ollama') return exact;
+  return record.models.find((model) => sameOllamaModel(model.id, name));
+}
