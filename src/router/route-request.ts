@@ -87,7 +87,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
   const pieces = promptPieces(options.request);
   const estimatedPromptTokens =
     (options.promptEstimate === 'bounded' ? boundIfDecisive(options, pieces) : undefined) ?? (await estimatePromptTokens(options.request, pieces));
-  const monitor = options.health ?? sharedHealthMonitor();
+  const monitor = options.health ?? sharedHealthMonitor(options.store);
   const [health, warm] = await Promise.all([monitor.snapshot(options.providers), monitor.warmSnapshot(options.providers)]);
   const now = options.now ?? new Date();
   const plan = planRoute(
