@@ -431,10 +431,11 @@ export class HealthMonitor {
   }
 
   /** Other processes' holds of a provider at its current base URL that have not expired. */
-  private othersHolds(provider: RegisteredProvider): SharedHold[] {
-    if (this.holdBook === undefined) return [];
+  private othersHolds(provider: RegisteredProvider): readonly SharedHold[] {
+    const holds = this.holdBook?.othersHolds(provider.id);
+    if (holds === undefined || holds.length === 0) return NO_HOLDS;
     const now = this.now();
-    return this.holdBook.othersHolds(provider.id).filter((hold) => hold.until > now && hold.baseUrl === provider.record.baseUrl);
+    return holds.filter((hold) => hold.until > now && hold.baseUrl === provider.record.baseUrl);
   }
 
   /** Another process's hold of the provider (`model` undefined) or of one of its models, if any is in force. */
@@ -562,6 +563,8 @@ export function residentFromOllama(body: unknown): string[] | undefined {
   }
   return [...names];
 }
+
+const NO_HOLDS: readonly SharedHold[] = [];
 
 /** A hold's reason as this process shows it (the upstream's own words) and as it is shared (`shareableReason`). */
 interface HoldReasons {

@@ -100,6 +100,8 @@ export function storeHoldBook(store: Store, now: () => number = Date.now): HoldB
   /** Target -> until, of the holds this book recorded: a success clears only those, and writes nothing otherwise. */
   const recorded = new Map<string, number>();
   const target = (provider: string, model: string | undefined): string => `${provider}\n${model ?? ''}`;
+  // Other processes' holds of the last state read, sorted out once per state (routing asks per provider, per request).
+  let others: { all: ReadonlyMap<string, readonly SharedHold[]>; byProvider: Map<string, readonly SharedHold[]> } | undefined;
   const write = (work: () => void): void => {
     try {
       store.transaction(work);
@@ -108,7 +110,17 @@ export function storeHoldBook(store: Store, now: () => number = Date.now): HoldB
     }
   };
   return {
-    othersHolds: (provider) => (holdsByProvider(store).get(provider) ?? []).filter((hold) => hold.holder !== holder),
+    othersHolds: (provider) => {
+      const all = holdsByProvider(store);
+      if (others?.all !== all) {
+        others = { all, byProvider: new Map() };
+        for (const [id, holds] of all) {
+          const theirs = holds.filter((hold) => hold.holder !== holder);
+          if (theirs.length > 0) others.byProvider.set(id, theirs);
+        }
+      }
+      return others.byProvider.get(provider) ?? NO_HOLDS;
+    },
     record: (hold) => {
       const until = Math.min(hold.until, hold.recordedAt + LONGEST_SHARED_HOLD_MS);
       write(() => {
@@ -135,6 +147,8 @@ export function storeHoldBook(store: Store, now: () => number = Date.now): HoldB
     },
   };
 }
+
+const NO_HOLDS: readonly SharedHold[] = Object.freeze([]);
 
 function deleteExpired(store: Store, now: number): void {
   store.statement('DELETE FROM health_holds WHERE held_until <= ?').run(new Date(now).toISOString());

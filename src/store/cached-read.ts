@@ -10,11 +10,15 @@ interface OtherWriters {
   version(): number;
 }
 
-/** How one connection notices changes to the tables one cached read depends on. */
+/**
+ * How one connection notices changes to the tables one cached read depends on: the state they
+ * were read at is other connections' data version and this connection's writes to them, which
+ * both change whenever the tables may have changed.
+ */
 interface TableWatch<T> {
-  /** Changes whenever the tables may have changed since the last call that returned the same key. */
-  key(): string;
-  cached: { key: string; value: T } | undefined;
+  otherWriters: OtherWriters;
+  ownWrites: number;
+  cached: { version: number; ownWrites: number; value: T } | undefined;
 }
 
 const otherWritersByStore = new WeakMap<Store, OtherWriters>();
@@ -36,12 +40,13 @@ export function cachedRead<T>(tables: readonly string[], read: (store: Store) =>
   return (store) => {
     const watch = watchOf(store, watches, id, tables);
     if (watch === undefined) return read(store);
-    const key = watch.key();
-    if (watch.cached !== undefined && watch.cached.key === key) return watch.cached.value;
+    const version = watch.otherWriters.version();
+    const { cached, ownWrites } = watch;
+    if (cached !== undefined && cached.version === version && cached.ownWrites === ownWrites) return cached.value;
     const value = read(store);
     // Inside a transaction the value may hold writes that are rolled back later, which neither the
     // counter nor data_version would reveal: used for this read only, never kept.
-    if (!store.db.inTransaction) watch.cached = { key, value };
+    if (!store.db.inTransaction) watch.cached = { version, ownWrites, value };
     return value;
   };
 }
@@ -53,14 +58,14 @@ export function cachedRead<T>(tables: readonly string[], read: (store: Store) =>
  * connection's later writes would go unseen.
  */
 function watchOf<T>(store: Store, watches: WeakMap<Store, TableWatch<T>>, id: number, tables: readonly string[]): TableWatch<T> | undefined {
-  let watch = watches.get(store);
-  if (watch !== undefined) return watch;
+  const existing = watches.get(store);
+  if (existing !== undefined) return existing;
   if (store.db.inTransaction) return undefined;
-  let ownWrites = 0;
+  const watch: TableWatch<T> = { otherWriters: otherWritersOf(store), ownWrites: 0, cached: undefined };
   const { db } = store;
   const written = `syndicate_tables_written_${id}`;
   db.function(written, { varargs: false }, () => {
-    ownWrites += 1;
+    watch.ownWrites += 1;
     return null;
   });
   const triggers: string[] = [];
@@ -70,8 +75,6 @@ function watchOf<T>(store: Store, watches: WeakMap<Store, TableWatch<T>>, id: nu
     }
   }
   db.exec(triggers.join('\n'));
-  const otherWriters = otherWritersOf(store);
-  watch = { key: () => `${otherWriters.version()}:${ownWrites}`, cached: undefined };
   watches.set(store, watch);
   return watch;
 }
