@@ -350,7 +350,8 @@ export class HealthMonitor {
   /**
    * The models of a provider held back on their own right now (rate-limited, not served, or
    * overloaded) by this process or another (`holdBook`), with for how long; without probing.
-   * Empty when none is.
+   * Empty when none is. What `known` says of the provider comes first: a model of a provider that
+   * is down is not listed again.
    */
   knownModels(provider: RegisteredProvider): Record<string, ProviderHealth> {
     const held: Record<string, ProviderHealth> = {};
