@@ -4,6 +4,7 @@ import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, c
 import type { HomePaths } from '../home/home.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
+import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import { openStore, restrictStoreFileMode, storeFilePaths, type Store, type StoreModeChange } from '../store/store.js';
 import { MIGRATIONS } from '../store/migrations/index.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
@@ -41,6 +42,13 @@ async function checkEmbeddedEngine(): Promise<DoctorCheck> {
   }
 }
 
+/** What `doctor` found: its checks, and what every syndicate process on the store holds out of routes now. */
+export interface DoctorReport {
+  checks: DoctorCheck[];
+  /** Holds are not failures (a rate limit is the provider's to lift): reported beside the checks. */
+  holds: HoldReport[];
+}
+
 export interface DoctorOptions {
   /** The user the files must belong to (tests inject another); undefined skips owner and mode rules. Default: this process's user. */
   userId?: number | undefined;
@@ -51,7 +59,7 @@ export interface DoctorOptions {
  * command makes: a store file (or its -wal, -shm) with another mode than 0600 is set to 0600
  * (reported as a warning).
  */
-export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): Promise<DoctorCheck[]> {
+export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): Promise<DoctorReport> {
   const userId = 'userId' in options ? options.userId : currentUserId();
   const checks: DoctorCheck[] = [checkNodeVersion(process.versions.node), await checkEmbeddedEngine()];
   checks.push(...checkDirectories(home, userId).map(doctorCheck));
@@ -60,7 +68,7 @@ export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): P
   checks.push(doctorCheck(checkPolicyFile(home.policyPath, userId)));
   if (!existsSync(home.storePath)) {
     checks.push({ name: 'store', status: 'fail', detail: `missing: ${home.storePath}`, hint: 'run `syndicate init`' });
-    return checks;
+    return { checks, holds: [] };
   }
   const modeChanges: StoreModeChange[] = [];
   // Before opening, and each on its own: a store that then fails to open is still reported as found.
@@ -79,15 +87,15 @@ export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): P
     store = openStore(home.storePath, { mustExist: true });
   } catch (error) {
     checks.push(storeOpenFailure(error));
-    return checks;
+    return { checks, holds: [] };
   }
   try {
     checks.push(checkStoreHealth(store));
     checks.push(...(await checkLocalEngines(store)));
+    return { checks, holds: holdsInForce(store, listProviders(store)) };
   } finally {
     store.close();
   }
-  return checks;
 }
 
 /**

@@ -14,7 +14,7 @@ export function createPipelineContext(home: HomePaths, store: Store, env: NodeJS
     store,
     policy: loadPolicy(home.policyPath),
     permitKey: loadPermitKey(home.permitKeyPath),
-    health: sharedHealthMonitor(),
+    health: sharedHealthMonitor(store),
     env,
     coldStarts: coldStartEstimator(store),
     firstTokens: firstTokenSeed(store),

@@ -93,7 +93,7 @@ export async function explainRoute(
   });
   const { plan } = routed;
   if (plan.candidates.length === 0) {
-    const unknown = unknownModelOf(question.model, providers, question.provider, unservableReason(env, sharedHealthMonitor()));
+    const unknown = unknownModelOf(question.model, providers, question.provider, unservableReason(env, sharedHealthMonitor(store)));
     if (unknown !== undefined) throw unknown;
   }
   // What `run` would not call: candidates whose key is not set in this environment (ranked last),

@@ -22,7 +22,7 @@ import { modelCouldTake } from '../router/plan.js';
 import { routeRequest } from '../router/route-request.js';
 import type { Candidate, Exclusion, RouteInput, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
-import { retryAfterSeconds } from '../transport/retry-after.js';
+import { waitAskedFor } from '../transport/retry-after.js';
 import type { WireAdapter, WireTarget } from '../wire/adapter.js';
 import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
@@ -459,7 +459,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   if (response.status < 200 || response.status >= 300) {
     const body = await response.text().catch(() => '');
     const wireError = adapter.decodeError(response.status, body);
-    const retryAfter = retryAfterSeconds(response.headers);
+    const retryAfter = waitAskedFor(response.status, response.headers);
     // Whether the answer concerns this model alone (its rate limit, overload or absence), the account, or this request's input.
     const condition = upstreamConditionOf(response.status, body);
     const tooLong = condition === 'input_too_long';

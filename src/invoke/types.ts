@@ -37,8 +37,9 @@ export interface PipelineContext {
   livePolicy?: { current(): CurrentPolicy };
   /**
    * Long-running processes (the gateway): a provider found down stays out of later requests for
-   * the health TTL, so failure hints say when it is tried again. Absent (the CLI): the next run
-   * probes afresh, and hints say nothing of the TTL.
+   * the health TTL, so failure hints say when it is tried again. Absent (the CLI): hints say
+   * nothing of the TTL — the next run probes a local engine afresh, though it honours the holds
+   * this run recorded (`HealthMonitor`'s hold book).
    */
   longRunning?: boolean;
   /** What loading a cold local model has cost on this host (`coldStartEstimator`, cached per model). */

@@ -18,6 +18,7 @@ import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
 import { providerSummary } from '../registry/summary.js';
+import { describeHold, holdsInForce } from '../router/shared-holds.js';
 import { invokeInSession, refuseSessionOverrides, type SessionOverrideNames } from '../sessions/converse.js';
 import { findSession, recordedSessionId } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
@@ -287,19 +288,25 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     'providers',
     {
       title: 'Registered providers',
-      description: 'The providers registered on this host: class (local, hosted, blocked), wire format, base URL, models and status.',
+      description:
+        'The providers registered on this host: class (local, hosted, blocked), wire format, base URL, models and status; ' +
+        'and what every syndicate process on this host holds out of routes now (a provider, or one of its models: rate-limited or down, until when, why).',
       outputSchema: {
         providers: z.array(
           z.object({ id: z.string(), version: z.number(), status: z.enum(['active', 'retired']), class: z.string(), wire: z.string(), models: z.array(z.string()) }).loose(),
         ),
+        holds: z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited']), until: z.string(), reason: z.string() }).loose()),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     () =>
       toolResult(() => {
-        const providers = listProviders(options.store).map(providerSummary);
+        const registered = listProviders(options.store);
+        const providers = registered.map(providerSummary);
+        const holds = holdsInForce(options.store, registered);
         const lines = providers.map((entry) => `${entry.id} v${entry.version} ${entry.class} ${entry.wire} ${entry.status}: ${entry.models.join(', ')}`);
-        return { text: lines.length === 0 ? 'no providers registered' : lines.join('\n'), structured: { providers } };
+        const held = holds.map((hold) => `held back: ${describeHold(hold)}`);
+        return { text: lines.length === 0 ? 'no providers registered' : [...lines, ...held].join('\n'), structured: { providers, holds } };
       }),
   );
 

@@ -3,6 +3,8 @@ import type { RegisteredProvider } from '../registry/types.js';
 import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
+import type { Store } from '../store/store.js';
+import { storeHoldBook, type HoldBook, type SharedHold } from './shared-holds.js';
 import type { HealthSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, WarmSnapshot } from './types.js';
 
 /** Reads JSON metadata from a local engine; injectable for tests. */
@@ -21,6 +23,11 @@ export interface HealthMonitorOptions {
   probeTimeoutMs?: number;
   now?: () => number;
   probe?: EngineProbe;
+  /**
+   * Where holds are shared with the other syndicate processes of the host (`storeHoldBook`): this
+   * monitor records its holds there and honours theirs. Absent: its holds are its own.
+   */
+  holdBook?: HoldBook;
 }
 
 /**
@@ -30,7 +37,16 @@ export interface HealthMonitorOptions {
 export type FailureScope = 'provider' | 'model';
 
 /** What one failed call says about its provider or model, as the pipeline reports it. */
-export type CallFailure =
+export type CallFailure = CallFailureKind & {
+  /**
+   * The upstream's HTTP status when it answered, and syndicate's error code: what a hold shared
+   * with other processes says of the failure, which never repeats the upstream's own text.
+   */
+  status?: number;
+  code?: string;
+};
+
+type CallFailureKind =
   /** Nothing answered: connection refused or reset before any response, a name that does not resolve, a connect timeout. Always the provider's. */
   | { kind: 'unreachable'; reason: string }
   /**
@@ -62,6 +78,7 @@ const NOTHING_ANSWERED_CODES = new Set(['upstream_unreachable', 'upstream_connec
  */
 export function callFailureOf(error: SyndicateError, status: number | undefined): CallFailure {
   const condition = error instanceof UpstreamError ? error.condition : undefined;
+  const answered = { code: error.code, ...(status === undefined ? {} : { status }) };
   if (status === 429) {
     const retryAfterSeconds = error instanceof UpstreamError ? error.retryAfterSeconds : undefined;
     return {
@@ -69,12 +86,25 @@ export function callFailureOf(error: SyndicateError, status: number | undefined)
       reason: error.message,
       ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
       scope: condition === 'account_limited' ? 'provider' : 'model',
+      ...answered,
     };
   }
-  if (status === undefined && NOTHING_ANSWERED_CODES.has(error.code)) return { kind: 'unreachable', reason: error.message };
+  if (status === undefined && NOTHING_ANSWERED_CODES.has(error.code)) return { kind: 'unreachable', reason: error.message, ...answered };
   const notServed = notServedCause(condition);
-  if (notServed !== undefined) return { kind: 'model_not_found', reason: error.message, ...(notServed === 'not_found' ? {} : { cause: notServed }) };
-  return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider' };
+  if (notServed !== undefined) return { kind: 'model_not_found', reason: error.message, ...(notServed === 'not_found' ? {} : { cause: notServed }), ...answered };
+  return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider', ...answered };
+}
+
+/**
+ * What a hold shared with other processes says of the failure that began it: the HTTP status and
+ * syndicate's code when the upstream answered (its own text may quote the request); when nothing
+ * answered, the transport's message (syndicate's words from the socket error: the host and errno).
+ */
+function shareableReason(provider: RegisteredProvider, failure: CallFailure): string {
+  const code = failure.code === undefined ? '' : ` (${failure.code})`;
+  if (failure.status !== undefined) return `${provider.id} answered HTTP ${failure.status}${code}`;
+  if (failure.kind === 'unreachable' && failure.code !== undefined) return failure.reason;
+  return `${provider.id} ${failure.kind === 'rate_limited' ? 'is rate-limiting' : failure.kind === 'unreachable' ? 'is unreachable' : 'failed'}${code}`;
 }
 
 interface Observation {
@@ -123,14 +153,15 @@ function modelKey(providerId: string, model: string): string {
 }
 
 /**
- * A cached availability check, kept in memory for the life of the process and persisted
- * nowhere. Local engines are probed with `GET baseUrl/models` (all in parallel, short timeout);
- * hosted providers are assumed available unless the pipeline recently reported failures.
+ * A cached availability check, kept in memory for the life of the process. Local engines are
+ * probed with `GET baseUrl/models` (all in parallel, short timeout); hosted providers are assumed
+ * available unless the pipeline recently reported failures.
  *
  * What the pipeline reports decides how long a provider stays out of routes:
  * - unreachable (nothing answered): down at once, for the TTL (local 5 s, then probed again;
  *   hosted 30 s);
- * - 429: held back (`rate_limited`) for exactly the Retry-After it sent, 2 s when it sent none;
+ * - 429: held back (`rate_limited`) for exactly the wait it asked for (Retry-After, else its
+ *   rate-limit reset headers: `waitAskedFor`), 2 s when it said nothing;
  * - any other failure (5xx, an HTML error page, a broken stream, a timeout after connecting)
  *   fails that call only; `failureThreshold` (3) of them in a row within the TTL mark it down
  *   for the TTL — a circuit breaker. A success resets the count.
@@ -144,6 +175,13 @@ function modelKey(providerId: string, model: string): string {
  *   threshold.
  * Nothing answering, auth failures and every other failure stay the provider's: they say nothing
  * about one model, and holding back more never sends a request anywhere the policy did not allow.
+ *
+ * With a `holdBook` (the store's: `sharedHealthMonitor(store)`), each hold is also recorded for
+ * the other syndicate processes of the host when it begins, and their holds not yet over are
+ * honoured here: a `run` does not send to a model the gateway saw rate-limited. Only the holds are
+ * shared, never counts, probes or latencies; another process's hold adds an exclusion until its
+ * time and nothing else (no half-open trial follows it here). A success clears this process's
+ * own recorded hold when it clears the hold here; a rate limit ends by time only.
  */
 export class HealthMonitor {
   private readonly ttlMs: number;
@@ -162,6 +200,7 @@ export class HealthMonitor {
   /** `modelKey(provider, model)` -> its hold; provider-wide state above always comes first. */
   private readonly modelHolds = new Map<string, ModelHold>();
   private readonly modelFailureRuns = new Map<string, FailureRun>();
+  private readonly holdBook: HoldBook | undefined;
 
   constructor(options: HealthMonitorOptions = {}) {
     this.ttlMs = options.ttlMs ?? 5000;
@@ -171,6 +210,7 @@ export class HealthMonitor {
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
     this.now = options.now ?? Date.now;
     this.probe = options.probe ?? ((url, timeoutMs) => fetchEngineJson(url, { timeoutMs }));
+    this.holdBook = options.holdBook;
   }
 
   /** Health of every provider given; probes stale local engines (in parallel) first. */
@@ -218,22 +258,24 @@ export class HealthMonitor {
     const baseUrl = provider.record.baseUrl;
     // The model the failure holds back on its own, when it concerns one model only.
     const heldModel = failure.kind === 'model_not_found' || ('scope' in failure && failure.scope === 'model') ? model : undefined;
+    const shared = shareableReason(provider, failure);
     if (failure.kind === 'rate_limited') {
       const waitMs = failure.retryAfterSeconds === undefined ? this.rateLimitDefaultMs : failure.retryAfterSeconds * 1000;
       if (heldModel !== undefined) {
         const health: ProviderHealth = { state: 'rate_limited', checkedAt: new Date(now).toISOString(), reason: failure.reason };
         this.modelHolds.set(modelKey(provider.id, heldModel), { health, until: now + waitMs, baseUrl });
-        return;
+      } else {
+        this.rateLimits.set(provider.id, { until: now + waitMs, reason: failure.reason, observedAt: now, baseUrl });
       }
-      this.rateLimits.set(provider.id, { until: now + waitMs, reason: failure.reason, observedAt: now, baseUrl });
+      this.share(provider, heldModel, { state: 'rate_limited', until: now + waitMs, reason: shared, recordedAt: now });
       return;
     }
     if (failure.kind === 'unreachable') {
-      this.markDown(provider, failure.reason, 'unreachable');
+      this.markDown(provider, { reason: failure.reason, shared }, 'unreachable');
       return;
     }
     if (failure.kind === 'model_not_found' && heldModel !== undefined) {
-      this.holdModelDown(provider, heldModel, failure.reason, failure.cause ?? 'not_found');
+      this.holdModelDown(provider, heldModel, { reason: failure.reason, shared }, failure.cause ?? 'not_found');
       return;
     }
     const key = heldModel === undefined ? provider.id : modelKey(provider.id, heldModel);
@@ -247,9 +289,10 @@ export class HealthMonitor {
       runs.set(key, { at, baseUrl });
       return;
     }
-    const reason = `${at.length} calls in a row failed; the last: ${failure.reason}`;
-    if (heldModel === undefined) this.markDown(provider, reason, 'failing');
-    else this.holdModelDown(provider, heldModel, reason, 'failing');
+    const inARow = `${at.length} calls in a row failed; the last: `;
+    const reasons = { reason: `${inARow}${failure.reason}`, shared: `${inARow}${shared}` };
+    if (heldModel === undefined) this.markDown(provider, reasons, 'failing');
+    else this.holdModelDown(provider, heldModel, reasons, 'failing');
   }
 
   /**
@@ -258,12 +301,18 @@ export class HealthMonitor {
    */
   reportSuccess(provider: RegisteredProvider, observed?: { model: string; firstTokenMs?: number }): void {
     const previous = this.observations.get(provider.id);
-    if (previous?.health.state === 'down') this.observations.delete(provider.id);
+    if (previous?.health.state === 'down') {
+      this.observations.delete(provider.id);
+      this.holdBook?.clear(provider.id, undefined);
+    }
     this.failureRuns.delete(provider.id);
     if (observed === undefined) return;
     const key = modelKey(provider.id, observed.model);
     this.modelFailureRuns.delete(key);
-    if (this.modelHolds.get(key)?.health.state === 'down') this.modelHolds.delete(key);
+    if (this.modelHolds.get(key)?.health.state === 'down') {
+      this.modelHolds.delete(key);
+      this.holdBook?.clear(provider.id, observed.model);
+    }
     if (observed.firstTokenMs === undefined) return;
     const baseUrl = provider.record.baseUrl;
     let firstTokens = this.firstTokens.get(provider.id);
@@ -276,9 +325,14 @@ export class HealthMonitor {
 
   /**
    * What is known of a provider right now, without probing: whether it is held out, and for how
-   * long (what `snapshot` reports after probing stale local engines). Undefined: nothing known.
+   * long (what `snapshot` reports after probing stale local engines) — by this process, or by
+   * another that holds it longer (`holdBook`). Undefined: nothing known.
    */
   known(provider: RegisteredProvider): ProviderHealth | undefined {
+    return this.heldLonger(this.knownHere(provider), this.othersHold(provider, undefined));
+  }
+
+  private knownHere(provider: RegisteredProvider): ProviderHealth | undefined {
     const observation = this.observations.get(provider.id);
     const fresh = observation !== undefined && this.isFresh(provider, observation) ? observation : undefined;
     if (fresh?.health.state === 'down') return { ...fresh.health, retryAfterMs: fresh.observedAt + this.ttlFor(provider) - this.now() };
@@ -295,8 +349,9 @@ export class HealthMonitor {
 
   /**
    * The models of a provider held back on their own right now (rate-limited, not served, or
-   * overloaded), with for how long; without probing. Empty when none is. What `known` says of
-   * the provider comes first: a model of a provider that is down is not listed again.
+   * overloaded) by this process or another (`holdBook`), with for how long; without probing.
+   * Empty when none is. What `known` says of the provider comes first: a model of a provider that
+   * is down is not listed again.
    */
   knownModels(provider: RegisteredProvider): Record<string, ProviderHealth> {
     const held: Record<string, ProviderHealth> = {};
@@ -310,6 +365,11 @@ export class HealthMonitor {
         continue;
       }
       held[key.slice(prefix.length)] = { ...hold.health, retryAfterMs: remainingMs };
+    }
+    for (const hold of this.othersHolds(provider)) {
+      if (hold.model === undefined) continue;
+      const health = this.heldLonger(held[hold.model], hold);
+      if (health !== undefined) held[hold.model] = health;
     }
     return held;
   }
@@ -340,25 +400,65 @@ export class HealthMonitor {
     return held;
   }
 
-  private holdModelDown(provider: RegisteredProvider, model: string, reason: string, cause: NotServedCause | 'failing'): void {
+  private holdModelDown(provider: RegisteredProvider, model: string, reasons: HoldReasons, cause: NotServedCause | 'failing'): void {
     const now = this.now();
     const key = modelKey(provider.id, model);
+    const until = now + this.ttlFor(provider);
     this.modelFailureRuns.delete(key);
     this.modelHolds.set(key, {
-      health: { state: 'down', checkedAt: new Date(now).toISOString(), reason, cause },
-      until: now + this.ttlFor(provider),
+      health: { state: 'down', checkedAt: new Date(now).toISOString(), reason: reasons.reason, cause },
+      until,
       baseUrl: provider.record.baseUrl,
     });
+    this.share(provider, model, { state: 'down', cause, until, reason: reasons.shared, recordedAt: now });
   }
 
-  private markDown(provider: RegisteredProvider, reason: string, cause: 'unreachable' | 'failing'): void {
+  private markDown(provider: RegisteredProvider, reasons: HoldReasons, cause: 'unreachable' | 'failing'): void {
+    const now = this.now();
     this.failureRuns.delete(provider.id);
     this.observations.set(provider.id, {
-      health: { state: 'down', checkedAt: new Date(this.now()).toISOString(), reason, ...(cause === 'failing' ? { cause } : {}) },
+      health: { state: 'down', checkedAt: new Date(now).toISOString(), reason: reasons.reason, ...(cause === 'failing' ? { cause } : {}) },
       resident: undefined,
-      observedAt: this.now(),
+      observedAt: now,
       baseUrl: provider.record.baseUrl,
     });
+    this.share(provider, undefined, { state: 'down', cause, until: now + this.ttlFor(provider), reason: reasons.shared, recordedAt: now });
+  }
+
+  /** Records a hold this process began for the other processes (`holdBook`); one already over is not. */
+  private share(provider: RegisteredProvider, model: string | undefined, hold: Pick<SharedHold, 'state' | 'cause' | 'until' | 'reason' | 'recordedAt'>): void {
+    if (this.holdBook === undefined || hold.until <= hold.recordedAt) return;
+    this.holdBook.record({ provider: provider.id, ...(model === undefined ? {} : { model }), baseUrl: provider.record.baseUrl, ...hold });
+  }
+
+  /** Other processes' holds of a provider at its current base URL that have not expired. */
+  private othersHolds(provider: RegisteredProvider): readonly SharedHold[] {
+    const holds = this.holdBook?.othersHolds(provider.id);
+    if (holds === undefined || holds.length === 0) return NO_HOLDS;
+    const now = this.now();
+    return holds.filter((hold) => hold.until > now && hold.baseUrl === provider.record.baseUrl);
+  }
+
+  /** Another process's hold of the provider (`model` undefined) or of one of its models, if any is in force. */
+  private othersHold(provider: RegisteredProvider, model: string | undefined): SharedHold | undefined {
+    return this.othersHolds(provider).find((hold) => hold.model === model);
+  }
+
+  /**
+   * This process's health of a provider or model, unless another process's hold keeps it out
+   * longer: then that hold. Holds only ever add exclusions, never lift one.
+   */
+  private heldLonger(here: ProviderHealth | undefined, other: SharedHold | undefined): ProviderHealth | undefined {
+    if (other === undefined) return here;
+    const remainingMs = other.until - this.now();
+    if (here !== undefined && here.state !== 'up' && (here.retryAfterMs ?? 0) >= remainingMs) return here;
+    return {
+      state: other.state,
+      checkedAt: new Date(other.recordedAt).toISOString(),
+      reason: `${other.reason} (seen by another syndicate process)`,
+      ...(other.cause === undefined ? {} : { cause: other.cause }),
+      retryAfterMs: remainingMs,
+    };
   }
 
   private ttlFor(provider: RegisteredProvider): number {
@@ -465,10 +565,31 @@ export function residentFromOllama(body: unknown): string[] | undefined {
   return [...names];
 }
 
-let processMonitor: HealthMonitor | undefined;
+const NO_HOLDS: readonly SharedHold[] = [];
 
-/** The per-process monitor shared by `route`, `run`, the gateway and MCP. */
-export function sharedHealthMonitor(): HealthMonitor {
-  processMonitor ??= new HealthMonitor();
-  return processMonitor;
+/** A hold's reason as this process shows it (the upstream's own words) and as it is shared (`shareableReason`). */
+interface HoldReasons {
+  reason: string;
+  shared: string;
+}
+
+let processMonitor: HealthMonitor | undefined;
+const storeMonitors = new WeakMap<Store, HealthMonitor>();
+
+/**
+ * The monitor of this process shared by `route`, `run`, the gateway and MCP. With the store (a
+ * process opens one), the one that shares its holds with every syndicate process on that store
+ * and honours theirs; without, one whose holds are this process's alone.
+ */
+export function sharedHealthMonitor(store?: Store): HealthMonitor {
+  if (store === undefined) {
+    processMonitor ??= new HealthMonitor();
+    return processMonitor;
+  }
+  let monitor = storeMonitors.get(store);
+  if (monitor === undefined) {
+    monitor = new HealthMonitor({ holdBook: storeHoldBook(store) });
+    storeMonitors.set(store, monitor);
+  }
+  return monitor;
 }

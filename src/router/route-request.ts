@@ -88,7 +88,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
   const estimatedPromptTokens =
     (options.promptEstimate === 'bounded' ? boundIfDecisive(options, pieces) : undefined) ?? (await estimatePromptTokens(options.request, pieces));
   const embeddingInputTokens = await estimateEmbeddingInputs(options);
-  const monitor = options.health ?? sharedHealthMonitor();
+  const monitor = options.health ?? sharedHealthMonitor(options.store);
   const [health, warm] = await Promise.all([monitor.snapshot(options.providers), monitor.warmSnapshot(options.providers)]);
   const now = options.now ?? new Date();
   const plan = planRoute(

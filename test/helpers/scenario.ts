@@ -1,8 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { listProviders } from '../../src/registry/registry.js';
+import { holdsInForce } from '../../src/router/shared-holds.js';
 import { makeTempHome, parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
 import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from './fake-engines/index.js';
+import { withStore } from './store.js';
 
 export interface ProviderSpec {
   id: string;
@@ -73,6 +76,17 @@ export class Scenario {
   async rawEvidence(id: string, which: 'request' | 'response'): Promise<Buffer> {
     const result = await runCliBuffer(['evidence', 'show', id, '--raw', which], this.home);
     return result;
+  }
+
+  /**
+   * Waits until nothing is held back from routes in this home: a 429, a reset or a missing model
+   * holds a provider or model back for every later `run` (2 s to 30 s), which a test of the next
+   * failure must not meet.
+   */
+  async waitOutHolds(): Promise<void> {
+    const until = withStore(this.home, (store) => Math.max(0, ...holdsInForce(store, listProviders(store)).map((hold) => Date.parse(hold.until))));
+    const waitMs = until - Date.now();
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs + 10));
   }
 
   cleanup(): void {

@@ -456,7 +456,11 @@ describe('syndicate run: upstream failures', () => {
     scenario = await Scenario.create();
     await scenario.register({ id: 'vllm', engine });
   });
-  afterEach(() => engine.setFault('ok'));
+  afterEach(async () => {
+    engine.setFault('ok');
+    // The 429 and the reset hold vllm back (2 s, 5 s) for the next case's `run` too.
+    await scenario.waitOutHolds();
+  });
   afterAll(async () => {
     scenario?.cleanup();
     await engine.close();

@@ -1,19 +1,22 @@
 import { Command } from 'commander';
 import { CheckFailedError } from '../../errors.js';
 import { contextFor } from '../context.js';
+import { printHeldBack } from '../held-back.js';
 
 export function doctorCommand(): Command {
   return new Command('doctor')
-    .description('check the store, the owner and mode of the data directory and its files, the permit key, that policy.yaml validates, Node version and every registered local engine')
+    .description(
+      'check the store, the owner and mode of the data directory and its files, the permit key, that policy.yaml validates, Node version and every registered local engine; list what is held back from routes',
+    )
     .addHelpText('after', '\nExample:\n  $ syndicate doctor --json')
     .action(async (_options: unknown, command: Command) => {
       const context = contextFor(command);
       const { runDoctor } = await import('../../doctor/doctor.js');
-      const checks = await runDoctor(context.home);
+      const { checks, holds } = await runDoctor(context.home);
       const failed = checks.filter((check) => check.status === 'fail');
       const { output } = context;
       if (output.json) {
-        if (failed.length === 0) output.document({ checks });
+        if (failed.length === 0) output.document({ checks, holds });
       } else {
         const mark = (status: string): string =>
           status === 'pass' ? output.color.green('pass') : status === 'warn' ? output.color.yellow('warn') : output.color.red('FAIL');
@@ -21,11 +24,13 @@ export function doctorCommand(): Command {
           ['check', 'status', 'detail'],
           checks.map((check) => [check.name, mark(check.status), check.hint === undefined ? check.detail : `${check.detail} — ${check.hint}`]),
         );
+        output.line();
+        printHeldBack(output, holds, 'nothing held back from routes');
       }
       if (failed.length > 0) {
         throw new CheckFailedError(`${failed.length} of ${checks.length} checks failed: ${failed.map((check) => check.name).join(', ')}`, {
           hint: failed[0]?.hint,
-          details: { checks },
+          details: { checks, holds },
         });
       }
     });

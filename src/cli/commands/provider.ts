@@ -2,7 +2,9 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { providerSummary } from '../../registry/summary.js';
 import type { ProviderVersion, RegisteredProvider, RegistrationOutcome } from '../../registry/types.js';
+import type { HoldReport } from '../../router/shared-holds.js';
 import { contextFor, type CommandContext } from '../context.js';
+import { printHeldBack } from '../held-back.js';
 import { counted } from '../output.js';
 import { providerCapabilitiesCommand, providerTestCommand } from './provider-probes.js';
 
@@ -44,15 +46,17 @@ Examples:
 
   provider
     .command('list')
-    .description('list registered providers with their current version')
+    .description('list registered providers with their current version, and what is held back from routes now')
     .addHelpText('after', '\nExample:\n  $ syndicate provider list --json')
     .action(async (_options: unknown, command: Command) => {
       const context = contextFor(command);
-      const { listProviders } = await import('../../registry/registry.js');
+      const [{ listProviders }, { holdsInForce }] = await Promise.all([import('../../registry/registry.js'), import('../../router/shared-holds.js')]);
       try {
-        const providers = listProviders(await context.store({ existing: true }));
+        const store = await context.store({ existing: true });
+        const providers = listProviders(store);
+        const holds = holdsInForce(store, providers);
         const { output } = context;
-        output.result({ providers: providers.map(providerSummary) }, () => {
+        output.result({ providers: providers.map(providerSummary), holds }, () => {
           if (providers.length === 0) {
             output.line('no providers registered; try `syndicate provider add --list` or `syndicate provider register <file>`');
             return;
@@ -69,6 +73,8 @@ Examples:
               item.retiredAt === null ? 'active' : output.color.yellow('retired'),
             ]),
           );
+          if (holds.length > 0) output.line();
+          printHeldBack(output, holds);
         });
       } finally {
         context.close();
@@ -77,7 +83,7 @@ Examples:
 
   provider
     .command('show')
-    .description('show one provider record (current version, or --version N)')
+    .description('show one provider record (current version, or --version N), and what of it is held back from routes now')
     .argument('<id>', 'provider id')
     .addOption(new Option('--version <n>', 'show this stored version (2 or v2) instead of the current one'))
     .addOption(new Option('--at <n>', 'same as --version'))
@@ -90,7 +96,7 @@ Examples:
       const requested = options.at ?? options.version;
       const version = requested === undefined ? undefined : parseVersion(requested, flag);
       const context = contextFor(command);
-      const registry = await import('../../registry/registry.js');
+      const [registry, { holdsInForce }] = await Promise.all([import('../../registry/registry.js'), import('../../router/shared-holds.js')]);
       try {
         const store = await context.store({ existing: true });
         const current = registry.requireProvider(store, id);
@@ -99,7 +105,8 @@ Examples:
         if (stored === undefined) {
           throw new UsageError(`provider "${id}" has no version ${wanted}`, { hint: `versions 1 to ${current.currentVersion} exist; see \`syndicate provider history ${id}\`` });
         }
-        printVersion(context, current, stored);
+        // Holds concern the provider as it is registered now, whichever version is shown.
+        printVersion(context, current, stored, holdsInForce(store, [current]));
       } finally {
         context.close();
       }
@@ -256,7 +263,7 @@ function describeOutcome(outcome: RegistrationOutcome): string {
   }
 }
 
-function printVersion(context: CommandContext, current: RegisteredProvider, stored: ProviderVersion): void {
+function printVersion(context: CommandContext, current: RegisteredProvider, stored: ProviderVersion, holds: readonly HoldReport[]): void {
   const { output } = context;
   const { record } = stored;
   output.result(
@@ -274,6 +281,7 @@ function printVersion(context: CommandContext, current: RegisteredProvider, stor
         sourcePath: stored.sourcePath,
         record,
       },
+      holds,
     },
     () => {
       const status = current.retiredAt === null ? 'active' : `retired at ${current.retiredAt}`;
@@ -308,6 +316,8 @@ function printVersion(context: CommandContext, current: RegisteredProvider, stor
           model.aliases?.join(', '),
         ]),
       );
+      if (holds.length > 0) output.line();
+      printHeldBack(output, holds);
     },
   );
 }

@@ -24,7 +24,8 @@ export interface FakeModel {
 /** What the next request(s) to the inference endpoint get. Default 'ok'. */
 export type FakeFault =
   | 'ok'
-  | { status: number; body?: string; headers?: Record<string, string> } // e.g. 429 with retry-after, 500
+  // e.g. 429 with retry-after, 500; a header set to null is left out (the 429s' default `retry-after: 1`)
+  | { status: number; body?: string; headers?: Record<string, string | null> }
   | 'reset' // destroy the socket before any byte
   | 'hang' // accept, never answer (until closed)
   | 'malformed-json' // 200 with a broken JSON body
@@ -230,7 +231,10 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
       if (typeof currentFault === 'object' && 'status' in currentFault) {
         const reply = errorReply(state, path, currentFault.status);
         if (currentFault.body !== undefined) reply.body = currentFault.body;
-        Object.assign(reply.headers, currentFault.headers ?? {});
+        for (const [name, value] of Object.entries(currentFault.headers ?? {})) {
+          if (value === null) delete reply.headers[name];
+          else reply.headers[name] = value;
+        }
         writer.send(reply);
         return;
       }

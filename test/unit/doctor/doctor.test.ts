@@ -26,7 +26,7 @@ const failed = (checks: { name: string; status: string }[]): string[] => checks.
 describe('runDoctor', () => {
   // The end-to-end doctor runs (777 directory, short key, passing home) are in test/integration/cli-basics.test.ts.
   it('fails every directory and file that is not the current user’s (injected: the suite may run as root)', async () => {
-    const checks = await runDoctor(home, { userId: uid + 1 });
+    const { checks } = await runDoctor(home, { userId: uid + 1 });
     expect(failed(checks)).toEqual(['data directory', 'permit key', 'gateway token', 'policy file', 'store file permissions']);
     expect(checks.find((check) => check.name === 'permit key')).toMatchObject({ detail: expect.stringContaining(`belongs to uid ${uid}, not to you (uid ${uid + 1})`) });
   });
@@ -37,19 +37,19 @@ describe('runDoctor on a store file others could read or write', () => {
 
   it('reports what it found and what it did (warn: had mode 0644, set to 0600); the next run passes', async () => {
     chmodSync(home.storePath, 0o644);
-    const checks = await runDoctor(home);
+    const { checks } = await runDoctor(home);
     expect(failed(checks)).toEqual([]);
     expect(check(checks)).toMatchObject({
       status: 'warn',
       detail: `${home.storePath} had mode 0644: group or others could read the prompts and responses in it; syndicate set it to 0600`,
     });
     expect(statSync(home.storePath).mode & 0o777).toBe(0o600);
-    expect(check(await runDoctor(home))).toMatchObject({ status: 'pass', detail: `0600 ${home.storePath}` });
+    expect(check((await runDoctor(home)).checks)).toMatchObject({ status: 'pass', detail: `0600 ${home.storePath}` });
   });
 
   it('a store others could write is set to 0600 too, with the hint to verify the evidence', async () => {
     chmodSync(home.storePath, 0o662);
-    expect(check(await runDoctor(home))).toMatchObject({
+    expect(check((await runDoctor(home)).checks)).toMatchObject({
       status: 'warn',
       detail: `${home.storePath} had mode 0662: group and others could change it; syndicate set it to 0600`,
       hint: expect.stringContaining('syndicate evidence verify --from'),

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { currentProvider, currentProviders, OTHER_WRITERS_RECHECK_MS } from '../../../src/registry/provider-cache.js';
+import { currentProvider, currentProviders } from '../../../src/registry/provider-cache.js';
+import { OTHER_WRITERS_RECHECK_MS } from '../../../src/store/cached-read.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { registerFixtureProvider, retireFixtureProvider } from '../permits/provider-fixture.js';
 

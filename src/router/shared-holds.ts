@@ -1,0 +1,207 @@
+import { StoreError } from '../errors.js';
+import { newId } from '../common/ids.js';
+import type { RegisteredProvider } from '../registry/types.js';
+import { cachedRead } from '../store/cached-read.js';
+import type { Store } from '../store/store.js';
+import type { ProviderHealth } from './types.js';
+
+/**
+ * A provider (no `model`) or one provider:model held out of routes by some syndicate process, as
+ * every process on the store sees it (`health_holds`).
+ */
+export interface SharedHold {
+  provider: string;
+  model?: string;
+  state: 'down' | 'rate_limited';
+  cause?: ProviderHealth['cause'];
+  /** Epoch ms: held until then, and no longer. */
+  until: number;
+  /** Syndicate's own summary of the failure (the HTTP status and syndicate's code, or its transport message): never upstream text. */
+  reason: string;
+  /** The provider's base URL when the hold began: a provider re-registered elsewhere is not held. */
+  baseUrl: string;
+  /** Epoch ms of the failure that began it. */
+  recordedAt: number;
+  /** The process (and monitor) that recorded it. */
+  holder: string;
+}
+
+/** A hold as this process reports it (`HealthMonitor.reportFailure`), before it is recorded. */
+export type HoldToShare = Omit<SharedHold, 'holder'>;
+
+/**
+ * Where a HealthMonitor shares its holds with every other syndicate process of the host
+ * (`storeHoldBook`). Writes happen only when a hold starts, lengthens or clears.
+ */
+export interface HoldBook {
+  /** Other processes' holds for `provider`, expired ones included (the caller compares `until` with its clock). */
+  othersHolds(provider: string): readonly SharedHold[];
+  /** Records a hold this process began; another process's longer hold of the same target is kept. */
+  record(hold: HoldToShare): void;
+  /** Removes this process's own hold of the target, if it recorded one that has not expired. */
+  clear(provider: string, model: string | undefined): void;
+}
+
+/**
+ * Longest a shared hold lasts, whatever the upstream asked: a hold outlives the process that saw
+ * it, and nothing but time clears it for the others, so a garbled `retry-after` must not keep a
+ * model out for days.
+ */
+export const LONGEST_SHARED_HOLD_MS = 24 * 60 * 60 * 1000;
+
+interface HoldRow {
+  provider_id: string;
+  model: string | null;
+  state: SharedHold['state'];
+  cause: string | null;
+  held_until: string;
+  reason: string;
+  base_url: string;
+  recorded_at: string;
+  holder: string;
+}
+
+const HOLD_COLUMNS = 'provider_id, model, state, cause, held_until, reason, base_url, recorded_at, holder';
+
+/** Every recorded hold by provider id, read again only when `health_holds` may have changed (another process's write shows within 5 ms). */
+const holdsByProvider = cachedRead(['health_holds'], (store): ReadonlyMap<string, readonly SharedHold[]> => {
+  const rows = store.statement(`SELECT ${HOLD_COLUMNS} FROM health_holds`).all() as HoldRow[];
+  const byProvider = new Map<string, SharedHold[]>();
+  for (const row of rows) {
+    const hold = holdOf(row);
+    const list = byProvider.get(hold.provider);
+    if (list === undefined) byProvider.set(hold.provider, [hold]);
+    else list.push(hold);
+  }
+  return byProvider;
+});
+
+function holdOf(row: HoldRow): SharedHold {
+  return {
+    provider: row.provider_id,
+    ...(row.model === null ? {} : { model: row.model }),
+    state: row.state,
+    ...(row.cause === null ? {} : { cause: row.cause as NonNullable<ProviderHealth['cause']> }),
+    until: Date.parse(row.held_until),
+    reason: row.reason,
+    baseUrl: row.base_url,
+    recordedAt: Date.parse(row.recorded_at),
+    holder: row.holder,
+  };
+}
+
+/**
+ * The hold book of the store: one short IMMEDIATE transaction per write, which also deletes the
+ * holds that have expired. A write the store refuses (busy past its timeout, read-only) is
+ * dropped: the hold still holds in this process, and holds only ever remove candidates.
+ */
+export function storeHoldBook(store: Store, now: () => number = Date.now): HoldBook {
+  const holder = `${process.pid}/${newId('monitor')}`;
+  /** Target -> until, of the holds this book recorded: a success clears only those, and writes nothing otherwise. */
+  const recorded = new Map<string, number>();
+  const target = (provider: string, model: string | undefined): string => `${provider}\n${model ?? ''}`;
+  // Other processes' holds of the last state read, sorted out once per state (routing asks per provider, per request).
+  let others: { all: ReadonlyMap<string, readonly SharedHold[]>; byProvider: Map<string, readonly SharedHold[]> } | undefined;
+  const write = (work: () => void): void => {
+    try {
+      store.transaction(work);
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+    }
+  };
+  return {
+    othersHolds: (provider) => {
+      const all = holdsByProvider(store);
+      if (others?.all !== all) {
+        others = { all, byProvider: new Map() };
+        for (const [id, holds] of all) {
+          const theirs = holds.filter((hold) => hold.holder !== holder);
+          if (theirs.length > 0) others.byProvider.set(id, theirs);
+        }
+      }
+      return others.byProvider.get(provider) ?? NO_HOLDS;
+    },
+    record: (hold) => {
+      const until = Math.min(hold.until, hold.recordedAt + LONGEST_SHARED_HOLD_MS);
+      write(() => {
+        deleteExpired(store, now());
+        const existing = store
+          .statement(`SELECT held_until, base_url, holder FROM health_holds WHERE provider_id = ? AND ifnull(model, '') = ?`)
+          .get(hold.provider, hold.model ?? '') as Pick<HoldRow, 'held_until' | 'base_url' | 'holder'> | undefined;
+        if (existing !== undefined && existing.holder !== holder && existing.base_url === hold.baseUrl && Date.parse(existing.held_until) >= until) return;
+        store
+          .statement(`INSERT OR REPLACE INTO health_holds (${HOLD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+          .run(hold.provider, hold.model ?? null, hold.state, hold.cause ?? null, new Date(until).toISOString(), hold.reason, hold.baseUrl, new Date(hold.recordedAt).toISOString(), holder);
+        recorded.set(target(hold.provider, hold.model), until);
+      });
+    },
+    clear: (provider, model) => {
+      const key = target(provider, model);
+      const until = recorded.get(key);
+      if (until === undefined) return;
+      recorded.delete(key);
+      if (until <= now()) return;
+      write(() => {
+        store.statement(`DELETE FROM health_holds WHERE provider_id = ? AND ifnull(model, '') = ? AND holder = ?`).run(provider, model ?? '', holder);
+      });
+    },
+  };
+}
+
+const NO_HOLDS: readonly SharedHold[] = Object.freeze([]);
+
+function deleteExpired(store: Store, now: number): void {
+  store.statement('DELETE FROM health_holds WHERE held_until <= ?').run(new Date(now).toISOString());
+}
+
+/** A hold in force, as `doctor`, `provider list|show` and the MCP `providers` tool report it. */
+export interface HoldReport {
+  provider: string;
+  /** Absent: the whole provider is held. */
+  model?: string;
+  state: SharedHold['state'];
+  cause?: SharedHold['cause'];
+  /** ISO time it ends. */
+  until: string;
+  /** Seconds left, rounded up. */
+  retryInSeconds: number;
+  reason: string;
+  /** ISO time of the failure that began it. */
+  since: string;
+}
+
+/**
+ * The holds in force now on the store, of the providers given at their current base URL, by
+ * provider then model (provider-wide first). Reads nothing but the store: a process's holds are
+ * there from the failure on.
+ */
+export function holdsInForce(store: Store, providers: readonly RegisteredProvider[], now: number = Date.now()): HoldReport[] {
+  const reports: HoldReport[] = [];
+  const byProvider = holdsByProvider(store);
+  for (const provider of [...providers].sort((a, b) => a.id.localeCompare(b.id))) {
+    const holds = (byProvider.get(provider.id) ?? []).filter((hold) => hold.until > now && hold.baseUrl === provider.record.baseUrl);
+    holds.sort((a, b) => (a.model ?? '').localeCompare(b.model ?? ''));
+    for (const hold of holds) reports.push(holdReport(hold, now));
+  }
+  return reports;
+}
+
+function holdReport(hold: SharedHold, now: number): HoldReport {
+  return {
+    provider: hold.provider,
+    ...(hold.model === undefined ? {} : { model: hold.model }),
+    state: hold.state,
+    ...(hold.cause === undefined ? {} : { cause: hold.cause }),
+    until: new Date(hold.until).toISOString(),
+    retryInSeconds: Math.ceil((hold.until - now) / 1000),
+    reason: hold.reason,
+    since: new Date(hold.recordedAt).toISOString(),
+  };
+}
+
+/** One line per hold: `claude:claude-opus-4-1 rate_limited until 2025-…Z (28 s): claude answered HTTP 429 (upstream_rate_limited)`. */
+export function describeHold(hold: HoldReport): string {
+  const target = hold.model === undefined ? `${hold.provider} (every model)` : `${hold.provider}:${hold.model}`;
+  const state = hold.cause === undefined ? hold.state : `${hold.state} (${hold.cause})`;
+  return `${target} ${state} until ${hold.until} (${hold.retryInSeconds} s): ${hold.reason}`;
+}

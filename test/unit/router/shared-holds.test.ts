@@ -1,0 +1,211 @@
+/** Holds recorded in the store: every syndicate process on it (here: two connections, two monitors) honours them. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UpstreamError } from '../../../src/errors.js';
+import { callFailureOf, HealthMonitor } from '../../../src/router/health.js';
+import { describeHold, holdsInForce, LONGEST_SHARED_HOLD_MS, storeHoldBook } from '../../../src/router/shared-holds.js';
+import { OTHER_WRITERS_RECHECK_MS } from '../../../src/store/cached-read.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+import { provider } from './fixtures.js';
+
+const OPUS = 'claude-opus-4-1-20250805';
+const HAIKU = 'claude-haiku-4-5-20251001';
+const claude = provider({ id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: 'https://api.anthropic.com', models: [{ id: OPUS }, { id: HAIKU }] });
+const ollama = provider({ id: 'ollama', baseUrl: 'http://127.0.0.1:11434/v1', engine: { kind: 'ollama' }, models: [{ id: 'llama3.2:3b' }] });
+
+/** A 429 as the pipeline reports it, with an upstream message quoting the prompt (which must never be shared). */
+function rateLimited(retryAfterSeconds: number): ReturnType<typeof callFailureOf> {
+  const error = new UpstreamError('claude answered HTTP 429: your prompt "my password is hunter2" used too many tokens', {
+    code: 'upstream_rate_limited',
+    status: 429,
+    retryAfterSeconds,
+    condition: 'model_rate_limited',
+  });
+  return callFailureOf(error, 429);
+}
+
+let directory: string;
+let gatewayStore: Store;
+let runStore: Store;
+let clock: number;
+const now = (): number => clock;
+const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, OTHER_WRITERS_RECHECK_MS + 1));
+
+/** A process's monitor: its own connection to the store, as `sharedHealthMonitor(store)` builds it, on the test clock. */
+const monitorOn = (store: Store): HealthMonitor => new HealthMonitor({ now, holdBook: storeHoldBook(store, now), probe: async () => ({ object: 'list', data: [] }) });
+
+beforeEach(() => {
+  clock = Date.parse('2026-03-02T10:00:00.000Z');
+  directory = mkdtempSync(join(tmpdir(), 'syndicate-shared-holds-'));
+  gatewayStore = openStore(join(directory, 'store.db'));
+  runStore = openStore(join(directory, 'store.db'));
+});
+
+afterEach(() => {
+  gatewayStore.close();
+  runStore.close();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe('holds shared through the store', () => {
+  it('a model one process saw rate-limited is held in another until its time, then used again', async () => {
+    const gateway = monitorOn(gatewayStore);
+    const run = monitorOn(runStore);
+    expect(run.modelSnapshot([claude])).toEqual({});
+    gateway.reportFailure(claude, rateLimited(30), OPUS);
+    await pause();
+
+    const held = run.knownModels(claude);
+    expect(Object.keys(held)).toEqual([OPUS]);
+    expect(held[OPUS]).toEqual({
+      state: 'rate_limited',
+      checkedAt: '2026-03-02T10:00:00.000Z',
+      reason: 'claude answered HTTP 429 (upstream_rate_limited) (seen by another syndicate process)',
+      retryAfterMs: 30_000,
+    });
+    // The provider itself, and its other model, stay routable.
+    expect(run.known(claude)).toBeUndefined();
+    expect(run.holds([claude])).toEqual([{ provider: 'claude', model: OPUS, state: 'rate_limited', retryAfterMs: 30_000 }]);
+
+    clock += 29_999;
+    expect(run.modelSnapshot([claude])[claude.id]?.[OPUS]?.retryAfterMs).toBe(1);
+    clock += 1;
+    expect(run.modelSnapshot([claude])).toEqual({});
+    expect(run.holds([claude])).toEqual([]);
+  });
+
+  it('what `doctor` and `provider list|show` read: the holds in force, with syndicate’s summary, never the upstream’s text', async () => {
+    const gateway = monitorOn(gatewayStore);
+    gateway.reportFailure(claude, rateLimited(30), OPUS);
+    gateway.reportFailure(ollama, callFailureOf(new UpstreamError('cannot reach 127.0.0.1:11434: connection refused (ECONNREFUSED)', { code: 'upstream_unreachable' }), undefined), 'llama3.2:3b');
+    clock += 1000;
+    await pause();
+    const holds = holdsInForce(runStore, [ollama, claude], clock);
+    expect(holds).toEqual([
+      {
+        provider: 'claude',
+        model: OPUS,
+        state: 'rate_limited',
+        until: '2026-03-02T10:00:30.000Z',
+        retryInSeconds: 29,
+        reason: 'claude answered HTTP 429 (upstream_rate_limited)',
+        since: '2026-03-02T10:00:00.000Z',
+      },
+      // Nothing answered: the whole provider, for the local TTL (5 s).
+      {
+        provider: 'ollama',
+        state: 'down',
+        cause: 'unreachable',
+        until: '2026-03-02T10:00:05.000Z',
+        retryInSeconds: 4,
+        reason: 'cannot reach 127.0.0.1:11434: connection refused (ECONNREFUSED)',
+        since: '2026-03-02T10:00:00.000Z',
+      },
+    ]);
+    expect(JSON.stringify(gatewayStore.db.prepare('SELECT * FROM health_holds').all())).not.toContain('hunter2');
+    expect(holds.map(describeHold)).toEqual([
+      `claude:${OPUS} rate_limited until 2026-03-02T10:00:30.000Z (29 s): claude answered HTTP 429 (upstream_rate_limited)`,
+      'ollama (every model) down (unreachable) until 2026-03-02T10:00:05.000Z (4 s): cannot reach 127.0.0.1:11434: connection refused (ECONNREFUSED)',
+    ]);
+    // A provider re-registered at another base URL is not held by what its old address did.
+    const moved = provider({ id: 'ollama', baseUrl: 'http://127.0.0.1:11500/v1', engine: { kind: 'ollama' }, models: [{ id: 'llama3.2:3b' }] });
+    expect(holdsInForce(runStore, [moved], clock)).toEqual([]);
+    expect(monitorOn(runStore).known(moved)).toBeUndefined();
+  });
+
+  it('another process’s hold excludes what this process’s own probe finds up: holds only ever remove candidates', async () => {
+    monitorOn(gatewayStore).reportFailure(ollama, { kind: 'unreachable', reason: 'connection refused', code: 'upstream_unreachable' });
+    await pause();
+    const run = monitorOn(runStore);
+    const snapshot = await run.snapshot([ollama]);
+    expect(snapshot['ollama']).toMatchObject({ state: 'down', cause: 'unreachable', retryAfterMs: 5000, reason: 'connection refused (seen by another syndicate process)' });
+  });
+
+  it('a shorter hold from another process never shortens a longer one; the process that holds longer keeps its own reason', async () => {
+    const gateway = monitorOn(gatewayStore);
+    const run = monitorOn(runStore);
+    gateway.reportFailure(claude, rateLimited(60), OPUS);
+    await pause();
+    // An answer that was already on its way when the gateway was told to wait: a shorter wait.
+    run.reportFailure(claude, rateLimited(5), OPUS);
+    expect(holdsInForce(runStore, [claude], clock).map((hold) => hold.until)).toEqual(['2026-03-02T10:01:00.000Z']);
+    expect(run.knownModels(claude)[OPUS]?.retryAfterMs).toBe(60_000);
+    // The longer one, its own, is reported with the upstream's words in the process that saw it.
+    expect(gateway.knownModels(claude)[OPUS]).toMatchObject({ retryAfterMs: 60_000, reason: expect.stringContaining('hunter2') });
+    // A longer wait from the other process does replace it.
+    run.reportFailure(claude, rateLimited(90), OPUS);
+    await pause();
+    expect(gateway.knownModels(claude)[OPUS]?.retryAfterMs).toBe(90_000);
+  });
+
+  it('a success clears the hold this process recorded, never another’s; a rate limit ends by time only', async () => {
+    const gateway = monitorOn(gatewayStore);
+    const run = monitorOn(runStore);
+    const notServed = callFailureOf(new UpstreamError(`claude answered HTTP 404: model: ${HAIKU}`, { code: 'upstream_http_error', status: 404, condition: 'model_not_found' }), 404);
+    gateway.reportFailure(claude, notServed, HAIKU);
+    gateway.reportFailure(claude, rateLimited(30), OPUS);
+    run.reportFailure(claude, { kind: 'unreachable', reason: 'no connection to api.anthropic.com within 10000 ms', code: 'upstream_connect_timeout' });
+    await pause();
+    expect(holdsInForce(runStore, [claude], clock).map((hold) => hold.model ?? '(provider)')).toEqual(['(provider)', HAIKU, OPUS]);
+
+    // The run process saw the provider answer: its own provider-wide hold goes; the gateway's model holds stay.
+    run.reportSuccess(claude, { model: HAIKU });
+    await pause();
+    expect(holdsInForce(gatewayStore, [claude], clock).map((hold) => hold.model ?? '(provider)')).toEqual([HAIKU, OPUS]);
+    // The gateway sees HAIKU answer (a request pinned to it, say): its own down hold goes, its rate limit on OPUS stays.
+    gateway.reportSuccess(claude, { model: HAIKU });
+    gateway.reportSuccess(claude, { model: OPUS });
+    await pause();
+    expect(holdsInForce(runStore, [claude], clock).map((hold) => hold.model)).toEqual([OPUS]);
+    expect(Object.keys(run.knownModels(claude))).toEqual([OPUS]);
+  });
+
+  it('a successful request writes nothing: no other connection sees a commit', async () => {
+    const gateway = monitorOn(gatewayStore);
+    const run = monitorOn(runStore);
+    gateway.reportFailure(claude, rateLimited(30), OPUS);
+    gateway.reportFailure(ollama, { kind: 'unreachable', reason: 'connection refused', code: 'upstream_unreachable' });
+    clock += 6000;
+    await pause();
+    // A third connection: data_version moves when any other connection commits.
+    const observer = openStore(join(directory, 'store.db'));
+    try {
+      const dataVersion = (): unknown => observer.db.pragma('data_version', { simple: true });
+      const before = dataVersion();
+      for (let index = 0; index < 50; index += 1) {
+        // ollama's hold (5 s) is over: the success that ends it here has nothing left to clear.
+        gateway.reportSuccess(ollama, { model: 'llama3.2:3b', firstTokenMs: 40 });
+        gateway.reportSuccess(claude, { model: HAIKU, firstTokenMs: 120 });
+        run.reportSuccess(claude, { model: HAIKU, firstTokenMs: 130 });
+        run.modelSnapshot([claude, ollama]);
+        await run.snapshot([claude, ollama]);
+      }
+      expect(dataVersion()).toBe(before);
+    } finally {
+      observer.close();
+    }
+  });
+
+  it('expired holds are deleted by the next write; a hold longer than a day is recorded as a day', async () => {
+    const gateway = monitorOn(gatewayStore);
+    gateway.reportFailure(claude, rateLimited(10), OPUS);
+    clock += 11_000;
+    gateway.reportFailure(claude, rateLimited(10 * 24 * 3600), HAIKU);
+    const rows = gatewayStore.db.prepare('SELECT model, held_until FROM health_holds').all();
+    expect(rows).toEqual([{ model: HAIKU, held_until: new Date(clock + LONGEST_SHARED_HOLD_MS).toISOString() }]);
+  });
+
+  it('a Retry-After of 0 shares nothing; a monitor without a hold book shares and sees nothing', async () => {
+    const gateway = monitorOn(gatewayStore);
+    gateway.reportFailure(claude, rateLimited(0), OPUS);
+    expect(gatewayStore.db.prepare('SELECT count(*) AS n FROM health_holds').get()).toEqual({ n: 0 });
+    const alone = new HealthMonitor({ now });
+    alone.reportFailure(claude, rateLimited(30), OPUS);
+    expect(gatewayStore.db.prepare('SELECT count(*) AS n FROM health_holds').get()).toEqual({ n: 0 });
+    gateway.reportFailure(claude, rateLimited(30), HAIKU);
+    await pause();
+    expect(Object.keys(alone.knownModels(claude))).toEqual([OPUS]);
+  });
+});
