@@ -1,3 +1,4 @@
+import { deepFreeze } from '../common/freeze.js';
 import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
 import { listProviders } from './registry.js';
@@ -28,11 +29,3 @@ const registryState = cachedRead(['providers', 'provider_versions'], (store): Ca
   const providers = listProviders(store).map((provider) => deepFreeze(provider));
   return { providers: Object.freeze(providers), byId: new Map(providers.map((provider) => [provider.id, provider])) };
 });
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
-  }
-  return value;
-}

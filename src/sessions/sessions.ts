@@ -1,10 +1,13 @@
+import { deepFreeze } from '../common/freeze.js';
 import { newId } from '../common/ids.js';
+import { LruMap } from '../common/lru.js';
 import { capabilityRank, CAPABILITY_CLASSES, SESSION_ID_PATTERN, SESSION_ID_RULE, type CapabilityClass } from '../common/vocabulary.js';
 import { SessionEnvelopeError, SessionNotFoundError, UsageError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { findDeclaredModel } from '../registry/model-names.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
+import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
 import {
   activeModelLabel,
@@ -145,12 +148,30 @@ export function startSession(store: Store, policy: Policy, options: StartSession
   return requireSession(store, id);
 }
 
-/** A stored session by id or name (an id wins), or undefined: `run --session` takes free-form ids too. */
+/** How many session lookups (stored or not) are kept per state of the sessions tables. */
+const SESSION_LOOKUPS_KEPT = 256;
+
+/**
+ * The lookups made since the sessions tables last changed (`null`: no stored session by that id
+ * or name): the gateway and the MCP server look a session up on every request that names one,
+ * and coding agents name one on every request.
+ */
+const sessionLookups = cachedRead(['sessions', 'session_checkpoints'], () => new LruMap<string, Session | null>(SESSION_LOOKUPS_KEPT));
+
+/**
+ * A stored session by id or name (an id wins), or undefined: `run --session` takes free-form ids
+ * too. The session is shared with other callers until the sessions tables change: never mutate it.
+ */
 export function findSession(store: Store, idOrName: string): Session | undefined {
+  const lookups = sessionLookups(store);
+  const known = lookups.get(idOrName);
+  if (known !== undefined) return known ?? undefined;
   const row = store.statement(`${SELECT_SESSION} WHERE s.id = ? OR s.name = ? ORDER BY s.id = ? DESC LIMIT 1`).get(idOrName, idOrName, idOrName) as
     | SessionRow
     | undefined;
-  return row === undefined ? undefined : toSession(row);
+  const session = row === undefined ? null : deepFreeze(toSession(row));
+  lookups.set(idOrName, session);
+  return session ?? undefined;
 }
 
 /**
