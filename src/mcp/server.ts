@@ -8,7 +8,7 @@ import { SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASS
 import { InterruptedError, SyndicateError } from '../errors.js';
 import type { HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
-import { explainRoute } from '../invoke/explain-route.js';
+import { explainRoute, unavailableRouteError } from '../invoke/explain-route.js';
 import { invoke } from '../invoke/pipeline.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
@@ -279,7 +279,10 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           { env, ...(failure === undefined ? {} : { policyFailure: failure }) },
         );
         const { plan, classification, estimatedPromptTokens, skipped } = routed;
-        const verdict = plan.candidates.length === 0 ? `no provider may take this ${plan.sensitivity} request\n` : '';
+        // As `route` and `complete` say it: what may take the request only down is unavailable, not refused.
+        const unavailable = plan.candidates.length === 0 ? unavailableRouteError(routed) : undefined;
+        const verdict =
+          plan.candidates.length === 0 ? (unavailable === undefined ? `no provider may take this ${plan.sensitivity} request\n` : `inference unavailable, try again later\nhint: ${unavailable.hint ?? ''}\n`) : '';
         return { text: `${verdict}${plan.explanation}`, structured: { classification, estimatedPromptTokens, plan, skipped } };
       }),
   );

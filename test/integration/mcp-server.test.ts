@@ -250,6 +250,23 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect((await call('classify', { text: 'hello' })).structuredContent).toMatchObject({ level: 'public' });
   });
 
+  it('route_explain: a request only a down engine may take is unavailable (start it), not refused by the policy, as `route` says', async () => {
+    const stopped = await startFakeEngine({ kind: 'llama.cpp' });
+    await stopped.close();
+    await scenario.register({ id: 'gone', engine: stopped });
+    try {
+      const explained = await call('route_explain', { prompt: RESTRICTED_PROMPT, provider: 'gone' });
+      expect(explained.isError, text(explained)).toBeFalsy();
+      expect(text(explained)).toMatch(/^inference unavailable, try again later\nhint: .*start the engine/);
+      expect(text(explained)).not.toContain('no provider may take');
+      const routed = await scenario.json(['route', RESTRICTED_PROMPT, '--provider', 'gone']);
+      expect(routed.document.error).toMatchObject({ code: 'inference_unavailable' });
+    } finally {
+      const removed = await scenario.cli(['provider', 'remove', 'gone']);
+      expect(removed.exitCode, removed.stderr).toBe(0);
+    }
+  });
+
   it('stops when the client closes stdin, leaving a store whose chain verifies', async () => {
     const pid = transport.pid!;
     await client.close();
