@@ -201,7 +201,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     // An embeddings request produces no output and asks for no chat capability: no context budget for
     // an answer, no capability rules; the window must hold each input instead.
     if (embedding === undefined) checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
-    else checkEmbeddingWindow(model, embedding, input.embeddingInputTokens, exclude, reasons);
+    else checkEmbeddingWindow(model, embedding, input.embeddingInputTokens, record.engine?.kind === 'ollama', exclude, reasons);
     const envelope = input.sessionEnvelope;
     if (envelope !== undefined && capabilityRank(model.capabilityClass) > capabilityRank(envelope.maxCapability)) {
       exclude('session_envelope', `capability ${model.capabilityClass} is above session ${envelope.sessionId}'s approved ${envelope.maxCapability}`);
@@ -485,12 +485,14 @@ function checkContext(
  * The window of an embedding model must hold every input (its estimate plus the model's special
  * tokens; no room for output): one it cannot hold excludes the model (`context_length`), naming
  * the longest input and how many more are too long — unless the engine may truncate them
- * (`EmbeddingRequest.truncate`), which the model's reasons say instead.
+ * (`EmbeddingRequest.truncate`), which the model's reasons say instead. Only Ollama truncates:
+ * llama-server and vLLM refuse an over-long input, so their models are checked whatever it says.
  */
 function checkEmbeddingWindow(
   model: ProviderModel,
   embedding: NonNullable<RouteInput['request']['embedding']>,
   inputTokens: readonly number[] | undefined,
+  engineTruncates: boolean,
   exclude: (rule: ExclusionRule, reason: string) => void,
   reasons: string[],
 ): void {
@@ -502,7 +504,7 @@ function checkEmbeddingWindow(
   const counted = embedding.input.kind === 'tokens' ? `${tokens} token ids` : `${tokens} estimated`;
   const others = over.length === 1 ? '' : `; ${over.length} inputs are too long for it: ${formatIndexes(over)}`;
   const tooLong = `context window ${window} < ${tokens + EMBEDDING_SPECIAL_TOKENS} tokens of input[${longest}] (${counted}, ${EMBEDDING_SPECIAL_TOKENS} special)${others}`;
-  if (embedding.truncate === true) reasons.push(`${tooLong}: the engine truncates ${over.length === 1 ? 'it' : 'them'} (truncate is not false)`);
+  if (embedding.truncate === true && engineTruncates) reasons.push(`${tooLong}: the engine truncates ${over.length === 1 ? 'it' : 'them'} (truncate is not false)`);
   else exclude('context_length', tooLong);
 }
 

@@ -18,7 +18,7 @@ export interface RouteInput {
   /**
    * An embeddings request's inputs in tokens, one estimate each (`estimateEmbeddingInputs`): a
    * model whose window cannot hold the longest is excluded (`context_length`), unless the request
-   * lets the engine truncate (`EmbeddingRequest.truncate`). Absent: no input is checked.
+   * lets an Ollama engine truncate (`EmbeddingRequest.truncate`). Absent: no input is checked.
    */
   embeddingInputTokens?: readonly number[];
   /**

@@ -168,10 +168,10 @@ export interface EmbeddingRequest {
   dimensions?: number;
   /**
    * The engine may cut an input longer than the model's window to fit it (Ollama `/api/embed`'s
-   * `truncate`, true unless the client sends `false`): the router keeps a model whose window is
-   * shorter than an input, and says so. Unset (OpenAI's API, `syndicate embed`): such a model is
-   * excluded. Nothing is sent upstream for it: Ollama's `/v1/embeddings` truncates by default,
-   * llama.cpp and vLLM refuse an over-long input (that refusal comes back as a 400).
+   * `truncate`, true unless the client sends `false`): the router keeps a model of an Ollama engine
+   * whose window is shorter than an input, and says so. Unset (OpenAI's API, `syndicate embed`), or
+   * another engine's model: such a model is excluded. Nothing is sent upstream for it: Ollama's
+   * `/v1/embeddings` truncates by default, llama.cpp and vLLM refuse an over-long input.
    */
   truncate?: boolean;
 }

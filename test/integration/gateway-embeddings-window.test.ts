@@ -174,6 +174,18 @@ describe('POST /api/embed (ollama client): truncate', () => {
     expect(route.chosen.reasons).toContainEqual(expect.stringMatching(/^context window 512 < \d+ tokens of input\[1\] \(\d+ estimated, 2 special\): the engine truncates it \(truncate is not false\)$/));
   });
 
+  it('leaves truncation to Ollama engines: a llama-server window too short for the input is left out whatever truncate says', async () => {
+    // llama-server refuses an over-long input (its captured 500) rather than cut it: keeping the
+    // short-window model ranked first would fail a request the long-window one can take.
+    const smallCalls = inferenceExchanges(small).length;
+    const answer = await ollamaClient(both).embed({ model: 'auto', input: [SHORT_TEXT, LONG_TEXT] });
+    expect(answer.embeddings.map(floats)).toEqual([SHORT_TEXT, LONG_TEXT].map((text) => fakeVector(BIG_MODEL, text, DIMENSIONS)));
+    expect(inferenceExchanges(small).length).toBe(smallCalls);
+    await both.settled();
+    const route = getEvidence(both.store, listEvidence(both.store, { limit: 1 })[0]?.id ?? '')?.route as { excluded: { target: string; reasons: string[] }[] };
+    expect(route.excluded.find((entry) => entry.target === `small:${SMALL_MODEL}`)?.reasons[0]).toMatch(/^context window 512 < \d+ tokens of input\[1\] \(\d+ estimated, 2 special\)$/);
+  });
+
   it('with truncate: false leaves out a window too short for the input: the long-window model takes it', async () => {
     const sent = inferenceExchanges(ollama).length;
     const answer = await ollamaClient(ollamaFirst).embed({ model: 'auto', input: [SHORT_TEXT, LONG_TEXT], truncate: false });

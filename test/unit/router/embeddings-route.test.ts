@@ -104,11 +104,13 @@ describe('the window of an embedding model holds each input', () => {
     ]);
   });
 
-  it('keeps the model when the engine may truncate (Ollama’s truncate), saying it will', () => {
+  it('keeps an Ollama model when the engine may truncate (Ollama’s truncate), saying it will; other engines refuse such an input', () => {
     const truncating: CanonicalRequest = { ...three, embedding: { ...three.embedding!, truncate: true } };
-    const plan = planRoute(input({ request: truncating, embeddingInputTokens: [12, 700, 40] }), context([short]));
-    expect(order(plan)).toEqual(['short:bge-small.gguf']);
+    const shortOllama = provider({ id: 'short-ollama', engine: { kind: 'ollama' }, models: [{ id: 'all-minilm', kind: 'embedding', contextWindow: 512 }] });
+    const plan = planRoute(input({ request: truncating, embeddingInputTokens: [12, 700, 40] }), context([short, shortOllama]));
+    expect(order(plan)).toEqual(['short-ollama:all-minilm']);
     expect(plan.candidates[0]?.reasons).toContain('context window 512 < 702 tokens of input[1] (700 estimated, 2 special): the engine truncates it (truncate is not false)');
+    expect(exclusionOf(plan, 'short:bge-small.gguf')).toMatchObject({ rules: ['context_length'], reasons: ['context window 512 < 702 tokens of input[1] (700 estimated, 2 special)'] });
   });
 
   it('checks nothing when no input estimates are given, and never a chat request', () => {
