@@ -41,8 +41,12 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
 const EMBEDDING_INPUT_REMEDY =
   "an input is longer than every eligible embedding model's context window: split it into shorter texts (one vector each), or use an embedding model with a larger contextWindow";
 
-/** Remedies that say to register a provider of a class the request may use: moot when one is registered. */
-const REGISTER_ALLOWED: readonly ExclusionRule[] = ['class_not_allowed', 'fail_closed'];
+/**
+ * Remedies moot when a provider the request may use was not considered: registering a provider of
+ * a class the request may use (one is registered), and "no model of the kind the request needs"
+ * (the alternatives have one).
+ */
+const MOOT_WITH_ALTERNATIVES: readonly ExclusionRule[] = ['class_not_allowed', 'fail_closed', 'model_kind'];
 
 /**
  * The hint for a request no provider may receive, from the rules that excluded the candidates
@@ -55,7 +59,7 @@ const REGISTER_ALLOWED: readonly ExclusionRule[] = ['class_not_allowed', 'fail_c
 export function hintForExclusions(excluded: readonly Exclusion[], alternatives: readonly string[] = [], request: { embeddings: boolean } = { embeddings: false }): string {
   const applied = new Set(excluded.flatMap((exclusion) => exclusion.rules));
   const remedies = REMEDIES.filter(
-    (remedy) => remedy.rules.some((rule) => applied.has(rule)) && !(alternatives.length > 0 && remedy.rules.every((rule) => REGISTER_ALLOWED.includes(rule))),
+    (remedy) => remedy.rules.some((rule) => applied.has(rule)) && !(alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))),
   ).map((remedy) => (request.embeddings && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : remedy.hint));
   const redirect =
     alternatives.length === 0

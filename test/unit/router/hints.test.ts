@@ -46,6 +46,14 @@ describe('hintForExclusions', () => {
       '`syndicate route --explain` shows every rule',
     ]);
   });
+
+  it('does not say no model of the kind the request needs may take it when a provider not considered has one', () => {
+    const embeddingModel: Exclusion = { provider: 'ollama', model: 'nomic-embed-text', class: 'local', rules: ['model_kind'], reasons: ['an embedding model (kind: embedding): it answers embeddings requests only'] };
+    expect(hintForExclusions([embeddingModel], ['vllm'])).toBe(
+      'vllm may take it: name it instead, or let the policy choose (model `auto`, no provider named); `syndicate route --explain` shows every rule',
+    );
+    expect(hintForExclusions([embeddingModel])).toMatch(/^no model of the kind the request needs may take it: /);
+  });
 });
 
 describe('hintForUnavailable', () => {
