@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { readLimitedBody } from '../common/http-body.js';
 import { listenFailure } from '../common/listen.js';
 import { checkLoopbackUrl } from '../common/loopback.js';
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { DEFAULT_BODY_LIMIT_BYTES, pathOf, type Gateway, type GatewayCall } from './app.js';
 import { apiFamilyOf, bodyTooLarge, errorReply, shuttingDown, type ApiFamily } from './errors.js';
 
@@ -64,7 +64,7 @@ export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?
 async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse, admitted: boolean): Promise<void> {
   const method = incoming.method ?? 'GET';
   const path = pathOf(incoming.url ?? '/');
-  let body: Buffer | 'too-large' | 'unread' | undefined;
+  let body: Buffer | 'too-large' | 'unread' | 'aborted' | undefined;
   if (method !== 'GET' && method !== 'HEAD') {
     if (!admitted) {
       // It came after the drain began (on a connection kept alive, or pipelined): the core refuses
@@ -74,9 +74,10 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
       body = 'unread';
     } else {
       const read = await readLimitedBody(incoming, limit);
-      // The client went away mid-body: nobody is left to answer.
-      if (read.kind === 'aborted') return;
-      if (read.kind === 'too-large') {
+      if (read.kind === 'aborted') {
+        // The client went away mid-body: nobody is left to answer, but the core still logs it (499).
+        body = 'aborted';
+      } else if (read.kind === 'too-large') {
         // The rest of the body was not read: this connection cannot carry another request.
         outgoing.shouldKeepAlive = false;
         body = 'too-large';
@@ -89,6 +90,7 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   // The request is all here: what follows until the upstream call is the gateway's own time.
   const receivedAt = performance.now();
   const cancellation = new AbortController();
+  if (body === 'aborted') cancellation.abort();
   // A client that goes away before its answer is complete cancels the upstream call.
   whenReplyGone(outgoing, () => {
     if (!outgoing.writableFinished) cancellation.abort();
@@ -107,6 +109,7 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
       // refuses it too: the drain does not wait for it, its body is never read.
       if (body === 'unread') throw shuttingDown();
       if (body === 'too-large') throw bodyTooLarge(limit);
+      if (body === 'aborted') throw new InterruptedError('the client closed the connection before its request body ended');
       if (body.length > bodyLimit) throw bodyTooLarge(bodyLimit);
       return body.toString('utf8');
     },
@@ -115,6 +118,7 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   };
 
   const reply = await gateway.handle(call);
+  if (body === 'aborted') return;
   // Answered while the gateway drains: the client must not send its next request on this connection.
   if (reply.headers['connection'] === 'close' || gateway.draining) outgoing.shouldKeepAlive = false;
   const channel = reply.body;

@@ -2,11 +2,14 @@
  * The gateway's access log (`serve --access-log`): one entry per request as it ends — a stream
  * when it settled — with where it was routed and what became of it, never prompts or answers.
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AccessLogEntry } from '../../src/gateway/index.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges } from '../helpers/scenario.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
 const MODEL = 'llama3.2:latest';
@@ -98,5 +101,18 @@ describe('access log', () => {
       await client().chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] }, { signal: controller.signal });
     });
     expect(entry).toMatchObject({ status: 499, outcome: 'interrupted', provider: 'ollama' });
+  });
+
+  it('logs a caller that went away in the middle of sending its request body as 499', async () => {
+    const sent = inferenceExchanges(engine).length;
+    const entry = await entryOf(async () => {
+      const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":"auto",`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
+    });
+    expect(entry).toMatchObject({ method: 'POST', path: '/v1/chat/completions', status: 499, outcome: 'interrupted' });
+    expect(inferenceExchanges(engine).length).toBe(sent);
   });
 });
