@@ -251,7 +251,8 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
   outcome.explanation = plan.explanation;
   if (plan.kind === 'refused') {
     throw new PolicyRefusalError('engine_swap_refused', plan.message, {
-      hint: 'unload a model first (syndicate engine unload PROVIDER:MODEL), raise the model\'s priority, or pass --force to evict by rank regardless',
+      // Named as a whole command: the gateway's Ollama clients ask for loads too, and have no --force.
+      hint: `unload a model first (syndicate engine unload PROVIDER:MODEL), raise the model's priority, or evict by rank regardless with syndicate engine load --force ${provider.id}:${declared.id}`,
       details: { explanation: plan.explanation },
     });
   }

@@ -218,6 +218,25 @@ describe('loading and unloading a model as Ollama clients do', () => {
     expect(contacted()).toBe(before);
   });
 
+  it('refuses a load that would evict a model it does not outrank: 403, with a command the operator can run (an Ollama client has no --force)', async () => {
+    const budgeted = await startTestGateway({
+      providers: [{ ...ollamaProvider('ollama', ollama.baseUrl), vramBudgetGb: 3, models: [{ id: CHAT, priority: 50, vramGb: 2 }, { id: CODER, priority: 10, vramGb: 2 }] }],
+    });
+    try {
+      const exchanges = ollama.exchanges.length;
+      const refused = await post(budgeted, '/api/generate', { model: `ollama:${CODER}` });
+      expect(refused.status).toBe(403);
+      const { error } = (await refused.json()) as { error: string };
+      expect(error).toMatch(/^qwen2\.5-coder:7b does not fit in the 3 GB budget: .*does not outrank llama3\.2:latest/);
+      expect(error).toContain(`syndicate engine load --force ollama:${CODER}`);
+      expect(error).not.toContain('pass --force');
+      expect(generateBodies(exchanges)).toEqual([]);
+      expect(await engineResident()).not.toContain(CODER);
+    } finally {
+      await budgeted.close();
+    }
+  });
+
   it('refuses in Ollama’s {"error"} shape: an unknown model 404, an engine that is down 502, an unload the engine cannot do 400', async () => {
     const unknown = await client(main)
       .generate({ model: 'mistral:7b', prompt: '' })

@@ -30,9 +30,12 @@ export interface TestProvider {
     tags?: string[];
     aliases?: string[];
     price?: { inputPerMTok: number; outputPerMTok: number };
+    vramGb?: number;
   }[];
   /** Engine kind for local records (drives health probing of resident models). */
   engine?: 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio';
+  /** The engine's VRAM budget (with `engine`): loads are planned against it (hot-swap). */
+  vramBudgetGb?: number;
   /** Reference FAKE_UPSTREAM_KEY (hosted fakes check that a key is sent). */
   auth?: boolean;
 }
@@ -69,7 +72,7 @@ export async function registerTestProvider(store: Store, provider: TestProvider)
       wire: provider.wire,
       baseUrl: provider.baseUrl,
       ...(provider.auth === true ? { auth: { env: FAKE_KEY_ENV } } : {}),
-      ...(provider.engine === undefined ? {} : { engine: { kind: provider.engine } }),
+      ...(provider.engine === undefined ? {} : { engine: { kind: provider.engine, ...(provider.vramBudgetGb === undefined ? {} : { vramBudgetGb: provider.vramBudgetGb }) } }),
       models: provider.models.map((model) => ({
         id: model.id,
         ...(model.kind === undefined ? {} : { kind: model.kind }),
@@ -79,6 +82,7 @@ export async function registerTestProvider(store: Store, provider: TestProvider)
         ...(model.tags === undefined ? {} : { tags: model.tags }),
         ...(model.aliases === undefined ? {} : { aliases: model.aliases }),
         ...(model.price === undefined ? {} : { price: model.price }),
+        ...(model.vramGb === undefined ? {} : { vramGb: model.vramGb }),
       })),
     },
     `test provider ${provider.id}`,
