@@ -3,7 +3,7 @@
  * request through it, and a graceful SIGTERM while a slow stream is in flight.
  */
 import { execa } from 'execa';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -43,6 +43,18 @@ describe('syndicate serve', () => {
     expect(result).toMatchObject({ exitCode: 0, stdout: token, stderr: '' });
     const json = await runCli(['--json', 'serve', '--print-token'], { home });
     expect(parseJsonDocument(json.stdout)).toEqual({ ok: true, token });
+  });
+
+  it('on a home init never created: exit 6 saying to run init, and the home is left as it was (no store)', async () => {
+    const fresh = makeTempHome('syndicate-gateway-uninit-');
+    try {
+      const result = await runCli(['--json', 'serve', '--port', '0'], { home: fresh.home });
+      expect(result.exitCode).toBe(6);
+      expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure', hint: 'run `syndicate init` first' } });
+      expect(readdirSync(fresh.home)).toEqual([]);
+    } finally {
+      fresh.cleanup();
+    }
   });
 
   it('refuses a non-loopback host without --allow-remote (exit 2)', async () => {

@@ -90,7 +90,8 @@ local, a missing or empty token file refuses every request until a token is back
         return;
       }
 
-      const store = await context.store();
+      // The gateway needs init's token, permit key and policy: never half-create a home.
+      const store = await context.store({ existing: true });
       if (options.startEngines === true) {
         // An invalid policy.yaml stops serve (exit 3) before any engine is started, not after
         // the engines' whole start time, only to stop them again.
