@@ -179,7 +179,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
                 { ...(input.provider === undefined ? {} : { provider: input.provider }), ...(input.model === undefined ? {} : { model: input.model }), ...(input.system === undefined ? {} : { system: input.system }) },
                 COMPLETE_ARGUMENT_NAMES,
               );
-              const answered = await invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: input.prompt, settings });
+              const answered = await invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: input.prompt, settings, argumentNames: COMPLETE_ARGUMENT_NAMES });
               return { text: answered.result.response.text, structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
             }
             const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');

@@ -17,6 +17,8 @@ export interface SessionInvocationInput extends Omit<InvocationInput, 'request' 
   prompt: string;
   /** Max tokens, temperature, response format, stream: everything but the model, system prompt and messages. */
   settings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'>;
+  /** How the caller's surface names its settings, for the hints of its refusals; default `run`'s flags. */
+  argumentNames?: SessionOverrideNames;
 }
 
 export interface SessionInvocationResult {
@@ -34,7 +36,7 @@ export interface SessionInvocationResult {
  * leaves the session as it was.
  */
 export async function invokeInSession(context: PipelineContext, input: SessionInvocationInput): Promise<SessionInvocationResult> {
-  const { sessionId, prompt, settings, ...rest } = input;
+  const { sessionId, prompt, settings, argumentNames = RUN_OPTION_NAMES, ...rest } = input;
   const session = requireSession(context.store, sessionId);
   const { policy } = currentPolicy(context);
   try {
@@ -61,7 +63,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
       ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
     });
   } catch (error) {
-    throw pinnedModelRefusal(context, session, error) ?? error;
+    throw pinnedModelRefusal(context, session, error, argumentNames) ?? error;
   }
   const turn = appendTurn(context.store, session.id, {
     prompt,
@@ -78,7 +80,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
  * request's sensitivity (a restricted prompt in a session on a hosted model), or the conversation
  * has outgrown its window. Undefined for every other error.
  */
-function pinnedModelRefusal(context: PipelineContext, session: Session, error: unknown): PolicyRefusalError | undefined {
+function pinnedModelRefusal(context: PipelineContext, session: Session, error: unknown, names: SessionOverrideNames): PolicyRefusalError | undefined {
   if (!(error instanceof PolicyRefusalError) || session.active.kind !== 'pinned') return undefined;
   if (error.code === 'context_length_exceeded') {
     // Compaction happens on a switch; switching to the model the session is on compacts it in place.
@@ -97,7 +99,7 @@ function pinnedModelRefusal(context: PipelineContext, session: Session, error: u
     'session_model_not_permitted',
     `session ${session.id} is on ${activeModelLabel(session.active)} (${provider.record.class}), which the policy does not allow to receive this ${level} request; nothing was sent and the session is unchanged`,
     {
-      hint: `switch the session to a model that may receive ${level} data (\`syndicate provider switch PROVIDER:MODEL --session ${session.id}\`), or send this prompt without --session`,
+      hint: `switch the session to a model that may receive ${level} data (\`syndicate provider switch PROVIDER:MODEL --session ${session.id}\`), or send this prompt without ${names.session}`,
       details: { ...error.details, refusal: error.toJSON() },
     },
   );

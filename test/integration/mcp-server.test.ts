@@ -156,6 +156,16 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     const after = await scenario.json(['session', 'show', 'mcp-small']);
     expect((after.document.session as { messages: unknown[] }).messages).toHaveLength(4);
 
+    // Approved on the hosted model, a restricted prompt is refused; the hint names the tool's argument, not run's flag.
+    expect((await scenario.json(['session', 'approve', sessionId])).result.exitCode).toBe(0);
+    const restricted = await call('complete', { prompt: RESTRICTED_PROMPT, session: 'mcp-small' });
+    expect(restricted.isError).toBe(true);
+    expect(text(restricted)).toContain('(session_model_not_permitted)');
+    expect(text(restricted)).toContain('or send this prompt without `session`');
+    expect(text(restricted)).not.toContain('--session`), or');
+    expect(text(restricted)).not.toContain(SECRET);
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+
     // An id no session has is a label on the evidence only.
     const labelled = await call('complete', { prompt: 'Name the capital of France.', provider: 'llama', session: 'agent-label-7' });
     expect(labelled.isError, text(labelled)).toBeFalsy();
