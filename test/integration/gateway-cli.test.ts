@@ -52,6 +52,11 @@ describe('syndicate serve', () => {
       expect(result.exitCode).toBe(6);
       expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure', hint: 'run `syndicate init` first' } });
       expect(readdirSync(fresh.home)).toEqual([]);
+      // Nor does rotating the token there write a lone token file.
+      const rotated = await runCli(['--json', 'serve', '--rotate-token'], { home: fresh.home });
+      expect(rotated.exitCode).toBe(6);
+      expect(parseJsonDocument(rotated.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure', hint: 'run `syndicate init` first' } });
+      expect(readdirSync(fresh.home)).toEqual([]);
     } finally {
       fresh.cleanup();
     }

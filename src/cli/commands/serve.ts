@@ -75,6 +75,9 @@ local, a missing or empty token file refuses every request until a token is back
 
       if (options.rotateToken === true) {
         const { rotateGatewayToken } = await import('../../home/init.js');
+        // A home init never made (a mistyped --home) gets no directory holding a lone token.
+        await context.store({ existing: true });
+        context.close();
         const path = rotateGatewayToken(context.home);
         if (output.json) output.document({ rotated: true, path });
         output.info(`gateway token replaced in ${path}; a running gateway accepts only the new one within a second`);
