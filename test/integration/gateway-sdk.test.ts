@@ -234,6 +234,30 @@ describe('OpenAI client', () => {
     expect(listEvidence(main.store, { limit: 1 })[0]).toMatchObject({ kind: 'denial', error: { code: 'context_length_exceeded' } });
   });
 
+  it('gives an Anthropic client "prompt is too long" when the engine refused the prompt as too long, as when no window holds it', async () => {
+    forgetFailures();
+    // vLLM's and OpenAI's words for a prompt over the model's window.
+    const refusal = JSON.stringify({
+      object: 'error',
+      message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4900 in the messages, 100 in the completion). Please reduce the length of the messages or completion.",
+      type: 'BadRequestError',
+      param: null,
+      code: 400,
+    });
+    failingOllama.setFault({ status: 400, body: refusal }, 1);
+    const error = await anthropicClient(failing)
+      .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'What is the capital of France?' }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    const { message } = ((error as InstanceType<typeof Anthropic.BadRequestError>).error as { error: { message: string } }).error;
+    expect(message).toMatch(/^prompt is too long: ollama answered HTTP 400: This model's maximum context length is 4096 tokens/);
+    failingOllama.setFault({ status: 400, body: refusal }, 1);
+    const openAIError = await openAIClient(failing)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] })
+      .catch((caught: unknown) => caught);
+    expect(openAIError).toMatchObject({ status: 400, code: 'context_length_exceeded' });
+  });
+
   it('sees 503 when the only engine fails with HTTP 500; that one failure does not fail the next request', async () => {
     forgetFailures();
     failingOllama.setFault({ status: 500 }, 1);

@@ -654,9 +654,19 @@ const ANTHROPIC_ERROR_TYPES: Record<ClientErrorKind, string> = {
   timeout: 'timeout_error',
 };
 
-/** The Anthropic error envelope: `{type: "error", error: {type, message}}`. The only place it is built. */
+/**
+ * The words the Messages API starts a prompt over the window with (`prompt is too long: 210118
+ * tokens > 200000 maximum`): Anthropic clients compact the conversation on them (Claude Code).
+ */
+const PROMPT_TOO_LONG = 'prompt is too long';
+
+/**
+ * The Anthropic error envelope: `{type: "error", error: {type, message}}`. The only place it is built.
+ * A `context_length_exceeded` an engine gave in its own words still starts as the Messages API's.
+ */
 export function anthropicErrorBody(error: ClientError): { type: 'error'; error: { type: string; message: string } } {
-  return { type: 'error', error: { type: ANTHROPIC_ERROR_TYPES[error.kind], message: error.message } };
+  const message = error.code === 'context_length_exceeded' && !error.message.startsWith(PROMPT_TOO_LONG) ? `${PROMPT_TOO_LONG}: ${error.message}` : error.message;
+  return { type: 'error', error: { type: ANTHROPIC_ERROR_TYPES[error.kind], message } };
 }
 
 /** An error response for an Anthropic client: HTTP status and exact body bytes. */
