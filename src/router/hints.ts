@@ -57,7 +57,9 @@ const MOOT_WITH_ALTERNATIVES: readonly ExclusionRule[] = ['class_not_allowed', '
  * is split rather than a conversation compacted.
  */
 export function hintForExclusions(excluded: readonly Exclusion[], alternatives: readonly string[] = [], request: { embeddings: boolean } = { embeddings: false }): string {
-  const applied = new Set(excluded.flatMap((exclusion) => exclusion.rules));
+  // A class that may not receive the data is refused whatever else is changed for it (its host on
+  // the egress list, a price, a tag): only the class rule's remedy can help there.
+  const applied = new Set(excluded.flatMap((exclusion): ExclusionRule[] => (exclusion.rules.includes('class_not_allowed') ? ['class_not_allowed'] : exclusion.rules)));
   const remedies = REMEDIES.filter(
     (remedy) => remedy.rules.some((rule) => applied.has(rule)) && !(alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))),
   ).map((remedy) => (request.embeddings && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : remedy.hint));

@@ -58,6 +58,31 @@ describe('hintForExclusions', () => {
   });
 });
 
+describe('hintForExclusions with a class that may not receive the data', () => {
+  const hostedRefused: Exclusion = {
+    provider: 'claude',
+    model: 'sonnet',
+    class: 'approved_hosted',
+    rules: ['class_not_allowed', 'egress_denied', 'price_unknown'],
+    reasons: ['class approved_hosted may not receive restricted data', 'host api.anthropic.com is not on the egress allow-list', 'no price declared'],
+  };
+
+  it('does not offer the egress allow-list (nor a price): the class rule refuses it whatever the list', () => {
+    expect(hintForExclusions([hostedRefused], ['ollama'])).toBe(
+      'ollama may take it: name it instead, or let the policy choose (model `auto`, no provider named); `syndicate route --explain` shows every rule',
+    );
+    const alone = hintForExclusions([hostedRefused]);
+    expect(alone).toMatch(/^data this sensitive stays on this host: register a local provider/);
+    expect(alone).not.toContain('egress');
+    expect(alone).not.toContain('cost limits');
+  });
+
+  it('still offers it where the class is allowed and only the host is not', () => {
+    const publicRefused: Exclusion = { ...hostedRefused, rules: ['egress_denied'], reasons: ['host api.anthropic.com is not on the egress allow-list'] };
+    expect(hintForExclusions([hostedRefused, publicRefused])).toContain('add it to egress.allowHosts');
+  });
+});
+
 describe('alternativesTo: what a refused pinned request may be sent to instead', () => {
   const image = { type: 'image' as const, mediaType: 'image/png', data: 'iVBORw0KGgo=' };
   const withImage = (model: string): RouteInput =>
