@@ -19,7 +19,7 @@ import { alternativesTo, hintForExclusions, hintForInputTooLong, hintForUnavaila
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
-import type { Candidate, Exclusion, RouteInput, RoutePlan } from '../router/types.js';
+import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { waitAskedFor } from '../transport/retry-after.js';
 import type { WireAdapter, WireTarget } from '../wire/adapter.js';

@@ -89,8 +89,7 @@ export function alternativesTo(refused: RoutePlan, unpinned: RoutePlan | undefin
     const state = heldState(exclusion);
     return state === undefined || callable.includes(name(exclusion)) ? [] : [`${name(exclusion)} (${state})`];
   });
-  const named = [...callable, ...held];
-  return [...new Set(named)];
+  return [...new Set([...callable, ...held])];
 }
 
 /** Down, or held back by a rate limit, and nothing else: what health alone keeps out. */
