@@ -15,12 +15,11 @@ import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { callFailureOf } from '../router/health.js';
-import { hintForExclusions, hintForInputTooLong, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions, withoutHoldTimes, type Unavailability } from '../router/hints.js';
+import { alternativesTo, hintForExclusions, hintForInputTooLong, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions, withoutHoldTimes, type Unavailability } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
-import { modelCouldTake } from '../router/plan.js';
 import { routeRequest } from '../router/route-request.js';
-import type { Candidate, Exclusion, RouteInput, RoutePlan } from '../router/types.js';
+import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { waitAskedFor } from '../transport/retry-after.js';
 import type { WireAdapter, WireTarget } from '../wire/adapter.js';
@@ -142,7 +141,9 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     // Routing has just probed the local engines: the hint can say which are down.
     const unknown = unknownModelOf(request.model, providers, explicitProvider, unservableReason(context.env, context.health));
     if (unknown !== undefined) throw unknown;
-    throw refuseOrUnavailable(context, input, requestId, classification, plan, { request, ...(sessionEnvelope === undefined ? {} : { sessionEnvelope }) });
+    // Only a pinned request (a model or provider named) has anything else to name.
+    const pinned = explicitProvider !== undefined || !['', 'auto'].includes(request.model.trim());
+    throw refuseOrUnavailable(context, input, requestId, classification, plan, () => (pinned ? routed.planUnpinned() : undefined));
   }
 
   // The request is permitted for the classes its level allows (the router already dropped the
@@ -769,7 +770,7 @@ function refuseOrUnavailable(
   requestId: string,
   classification: ClassificationSummary,
   plan: RoutePlan,
-  wanted: AlternativeQuestion,
+  planUnpinned: () => RoutePlan | undefined,
 ): SyndicateError {
   const onlyDown = plan.excluded.filter((exclusion) => exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy'));
   const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
@@ -824,7 +825,7 @@ function refuseOrUnavailable(
     hint:
       reasons.length === 0
         ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`'
-        : hintForExclusions(tooLong.length > 0 ? tooLong : plan.excluded, tooLong.length > 0 ? [] : unconsideredAlternatives(context, plan, wanted), { embeddings }),
+        : hintForExclusions(tooLong.length > 0 ? tooLong : plan.excluded, tooLong.length > 0 ? [] : alternativesTo(plan, planUnpinned()), { embeddings }),
     details: {
       requestId,
       sensitivity: classification.level,
@@ -834,26 +835,6 @@ function refuseOrUnavailable(
       ...(tooLong.length > 0 ? { param: embeddings ? 'input' : 'messages' } : {}),
     },
   });
-}
-
-/** What a provider named instead must be able to take: the request, within the stored session's envelope. */
-interface AlternativeQuestion {
-  request: CanonicalRequest;
-  sessionEnvelope?: RouteInput['sessionEnvelope'];
-}
-
-/**
- * Active providers of a class the refused request may use that the plan never considered (the
- * caller named another provider, or a model only others serve): they may well take it — those
- * with a model of the kind the request needs (an embedding model for embeddings, a chat model for
- * chat) and, in a stored session, within its envelope; naming any other would be refused again.
- */
-function unconsideredAlternatives(context: PipelineContext, plan: RoutePlan, wanted: AlternativeQuestion): string[] {
-  const considered = new Set(plan.excluded.map((exclusion) => exclusion.provider));
-  return currentProviders(context.store)
-    .filter((provider) => provider.retiredAt === null && !considered.has(provider.id) && plan.allowedClasses.includes(provider.record.class))
-    .filter((provider) => provider.record.models.some((model) => modelCouldTake(provider, model, wanted.request, wanted.sessionEnvelope)))
-    .map((provider) => provider.id);
 }
 
 function deny(

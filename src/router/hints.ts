@@ -1,5 +1,5 @@
 import { isHostedClass } from '../common/vocabulary.js';
-import type { Candidate, Exclusion, ExclusionRule } from './types.js';
+import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from './types.js';
 
 /** What the operator can do about each kind of exclusion, most actionable first. */
 const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
@@ -57,7 +57,9 @@ const MOOT_WITH_ALTERNATIVES: readonly ExclusionRule[] = ['class_not_allowed', '
  * is split rather than a conversation compacted.
  */
 export function hintForExclusions(excluded: readonly Exclusion[], alternatives: readonly string[] = [], request: { embeddings: boolean } = { embeddings: false }): string {
-  const applied = new Set(excluded.flatMap((exclusion) => exclusion.rules));
+  // A class that may not receive the data is refused whatever else is changed for it (its host on
+  // the egress list, a price, a tag): only the class rule's remedy can help there.
+  const applied = new Set(excluded.flatMap((exclusion): ExclusionRule[] => (exclusion.rules.includes('class_not_allowed') ? ['class_not_allowed'] : exclusion.rules)));
   const remedies = REMEDIES.filter(
     (remedy) => remedy.rules.some((rule) => applied.has(rule)) && !(alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))),
   ).map((remedy) => (request.embeddings && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : remedy.hint));
@@ -66,6 +68,34 @@ export function hintForExclusions(excluded: readonly Exclusion[], alternatives: 
       ? []
       : [`${alternatives.join(', ')} may take it: name ${alternatives.length === 1 ? 'it' : 'one of them'} instead, or let the policy choose (model \`auto\`, no provider named)`];
   return [...redirect, ...remedies.slice(0, 2 - redirect.length), '`syndicate route --explain` shows every rule'].join('; ');
+}
+
+/**
+ * What a refused pinned request could be sent to instead: the candidates of `unpinned`, the same
+ * request planned with model `auto` and no provider named, so each passed every rule for it (its
+ * class, kind, capabilities, context window, envelope…) — best ranked first — and the ones held
+ * out only by health, with their state. A provider the refused plan never considered is named
+ * alone; a model of one it did consider (the pinned provider's other models) as `provider:model`,
+ * since naming its provider again would be the same pin. Empty without `unpinned` (nothing was pinned).
+ */
+export function alternativesTo(refused: RoutePlan, unpinned: RoutePlan | undefined): string[] {
+  if (unpinned === undefined) return [];
+  const considered = new Set(refused.excluded.map((exclusion) => exclusion.provider));
+  const refusedTargets = new Set(refused.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}`));
+  const name = (target: { provider: string; model: string }): string => (considered.has(target.provider) ? `${target.provider}:${target.model}` : target.provider);
+  const fresh = (target: { provider: string; model: string }): boolean => !refusedTargets.has(`${target.provider}:${target.model}`);
+  const callable = unpinned.candidates.filter(fresh).map(name);
+  const held = unpinned.excluded.filter(fresh).flatMap((exclusion) => {
+    const state = heldState(exclusion);
+    return state === undefined || callable.includes(name(exclusion)) ? [] : [`${name(exclusion)} (${state})`];
+  });
+  return [...new Set([...callable, ...held])];
+}
+
+/** Down, or held back by a rate limit, and nothing else: what health alone keeps out. */
+function heldState(exclusion: Exclusion): 'down' | 'rate-limited' | undefined {
+  if (exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited') return 'rate-limited';
+  return exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy') ? 'down' : undefined;
 }
 
 /** Why one provider (or one model of it) could not take a request just now: the ways health keeps it out. */
@@ -88,10 +118,11 @@ export interface Unavailability {
 export function unavailabilityOfExclusions(excluded: readonly Exclusion[]): Unavailability[] {
   return excluded.flatMap((exclusion): Unavailability[] => {
     const who = { provider: exclusion.provider, ...(exclusion.heldModel === true ? { model: exclusion.model } : {}), local: exclusion.class === 'local' };
-    if (exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited') {
+    const state = heldState(exclusion);
+    if (state === 'rate-limited') {
       return [{ ...who, kind: 'rate_limited', ...(exclusion.retryAfterSeconds === undefined ? {} : { retryInSeconds: exclusion.retryAfterSeconds }) }];
     }
-    if (exclusion.rules.length === 0 || !exclusion.rules.every((rule) => rule === 'unhealthy')) return [];
+    if (state === undefined) return [];
     const retryInSeconds = exclusion.unavailable?.retryInSeconds;
     return [{ ...who, kind: exclusion.unavailable?.cause ?? 'unreachable', ...(retryInSeconds === undefined ? {} : { retryInSeconds }) }];
   });

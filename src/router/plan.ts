@@ -361,18 +361,6 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
  * anthropic wire (which has no embeddings endpoint); token ids never reach Ollama, which embeds
  * text only (its `/v1/embeddings` and `/api/embed` take strings).
  */
-/**
- * Whether `model` of `provider` could take `request` at all: of the kind it needs (see
- * `checkModelKind`) and, for a request in a stored session, within the session's envelope.
- */
-export function modelCouldTake(provider: RegisteredProvider, model: ProviderModel, request: RouteInput['request'], sessionEnvelope?: RouteInput['sessionEnvelope']): boolean {
-  let fits = true;
-  checkModelKind(provider, model, request, () => {
-    fits = false;
-  });
-  return fits && (sessionEnvelope === undefined || capabilityRank(model.capabilityClass) <= capabilityRank(sessionEnvelope.maxCapability));
-}
-
 function checkModelKind(provider: RegisteredProvider, model: ProviderModel, request: RouteInput['request'], exclude: (rule: ExclusionRule, reason: string) => void): void {
   const kind = modelKindOf(model);
   const embedding = request.embedding;

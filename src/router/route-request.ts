@@ -9,7 +9,7 @@ import { fitContext, inputsOverWindow, templateAllowance } from './context-fit.j
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
 import { assumedOutputTokens, planRoute } from './plan.js';
 import { imageCount, promptPieces } from './request-traits.js';
-import type { ColdStartEstimator, FirstTokenHistory, RouteInput, RoutePlan } from './types.js';
+import type { ColdStartEstimator, FirstTokenHistory, RouteContext, RouteInput, RoutePlan } from './types.js';
 
 /** The part of a classifier finding the router reports. */
 export interface RouteFinding {
@@ -74,6 +74,11 @@ export interface RoutedRequest {
   classification: RouteClassification;
   estimatedPromptTokens: number;
   plan: RoutePlan;
+  /**
+   * The same request planned with model `auto` and no provider named — same level, estimates and
+   * health — for a refusal to name what could take it instead. Computed only when called.
+   */
+  planUnpinned(): RoutePlan;
 }
 
 /**
@@ -91,34 +96,38 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
   const monitor = options.health ?? sharedHealthMonitor(options.store);
   const [health, warm] = await Promise.all([monitor.snapshot(options.providers), monitor.warmSnapshot(options.providers)]);
   const now = options.now ?? new Date();
-  const plan = planRoute(
-    {
-      request: options.request,
-      sensitivity: level,
-      workflow: options.workflow,
-      ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
-      ...(options.explicitProvider === undefined ? {} : { explicitProvider: options.explicitProvider }),
-      estimatedPromptTokens,
-      ...(embeddingInputTokens === undefined ? {} : { embeddingInputTokens }),
-      ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
-      ...(options.sessionEnvelope === undefined ? {} : { sessionEnvelope: options.sessionEnvelope }),
-      now,
-    },
-    {
-      policy: options.policy,
-      providers: options.providers,
-      health,
-      modelHealth: monitor.modelSnapshot(options.providers),
-      warm,
-      liveFirstTokens: monitor.firstTokenSnapshot(options.providers),
-      ...(options.store === undefined ? {} : { spentTodayUsd: lazySpend(options.store, now) }),
-      ...(options.coldStartMs === undefined ? {} : { coldStartMs: options.coldStartMs }),
-      ...(options.firstTokens === undefined ? {} : { firstTokens: options.firstTokens }),
-      ...(options.policyFailure === undefined ? {} : { policyFailure: options.policyFailure }),
-      ...(options.env === undefined ? {} : { env: options.env }),
-    },
-  );
-  return { classification: { ...classification, level }, estimatedPromptTokens, plan };
+  const input: RouteInput = {
+    request: options.request,
+    sensitivity: level,
+    workflow: options.workflow,
+    ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+    ...(options.explicitProvider === undefined ? {} : { explicitProvider: options.explicitProvider }),
+    estimatedPromptTokens,
+    ...(embeddingInputTokens === undefined ? {} : { embeddingInputTokens }),
+    ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
+    ...(options.sessionEnvelope === undefined ? {} : { sessionEnvelope: options.sessionEnvelope }),
+    now,
+  };
+  const context: RouteContext = {
+    policy: options.policy,
+    providers: options.providers,
+    health,
+    modelHealth: monitor.modelSnapshot(options.providers),
+    warm,
+    liveFirstTokens: monitor.firstTokenSnapshot(options.providers),
+    ...(options.store === undefined ? {} : { spentTodayUsd: lazySpend(options.store, now) }),
+    ...(options.coldStartMs === undefined ? {} : { coldStartMs: options.coldStartMs }),
+    ...(options.firstTokens === undefined ? {} : { firstTokens: options.firstTokens }),
+    ...(options.policyFailure === undefined ? {} : { policyFailure: options.policyFailure }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+  };
+  const { explicitProvider: _named, ...unpinned } = input;
+  return {
+    classification: { ...classification, level },
+    estimatedPromptTokens,
+    plan: planRoute(input, context),
+    planUnpinned: () => planRoute({ ...unpinned, request: { ...input.request, model: 'auto' } }, context),
+  };
 }
 
 /**

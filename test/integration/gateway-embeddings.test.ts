@@ -271,18 +271,28 @@ describe('POST /v1/embeddings with the official openai client', () => {
   });
 
   it('names instead only providers with a model of the kind the request needs', async () => {
-    // A chat request pinned to an embedding model: llama serves embeddings only, openai has a chat model.
+    // A chat request pinned to an embedding model: llama serves embeddings only; Ollama's own chat
+    // model and openai's may take it (the same provider's other model by its full name).
     const chat = await client(main)
       .chat.completions.create({ model: `ollama:${OLLAMA_EMBED}`, messages: [{ role: 'user', content: 'hi' }] })
       .then(() => undefined, (caught: unknown) => caught);
-    expect((chat as Error).message).toContain('(openai may take it: name it instead');
-    // An embeddings request pinned to a chat model: the chat-only Ollama has no embedding model to offer.
+    expect((chat as Error).message).toContain(`(ollama:${OLLAMA_CHAT}, openai may take it: name one of them instead`);
+    // An embeddings request pinned to Ollama's chat model: Ollama's own embedding model may take it,
+    // named as well as the other providers' (the hosted one first, as the policy ranks it).
+    const pinnedToChat = await client(main)
+      .embeddings.create({ model: `ollama:${OLLAMA_CHAT}`, input: PUBLIC_TEXT })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect((pinnedToChat as { status?: number }).status).toBe(403);
+    expect((pinnedToChat as Error).message).toContain(`(openai, ollama:${OLLAMA_EMBED}, llama may take it: name one of them instead`);
+    // An embeddings request pinned to a chat model: the chat-only Ollama has no embedding model to
+    // offer; openai's own embedding model is named, so no model of another kind is asked for.
     const embed = await client(noLocalEmbedding)
       .embeddings.create({ model: 'openai:gpt-4o-mini', input: PUBLIC_TEXT })
       .then(() => undefined, (caught: unknown) => caught);
     expect((embed as { status?: number }).status).toBe(403);
-    expect((embed as Error).message).not.toContain('ollama may take it');
-    expect((embed as Error).message).toContain('embeddings requests go only to models declared `kind: embedding`');
+    expect((embed as Error).message).not.toContain('ollama');
+    expect((embed as Error).message).toContain(`(openai:${HOSTED_EMBED} may take it: name it instead`);
+    expect((embed as Error).message).not.toContain('embeddings requests go only to models declared `kind: embedding`');
   });
 
   it('counts embeddings in /metrics under api="openai_embeddings", with their tokens', async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { hintForExclusions, hintForInputTooLong, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions } from '../../../src/router/hints.js';
-import type { Exclusion } from '../../../src/router/types.js';
+import { alternativesTo, hintForExclusions, hintForInputTooLong, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions } from '../../../src/router/hints.js';
+import { planRoute } from '../../../src/router/plan.js';
+import type { Exclusion, RouteInput } from '../../../src/router/types.js';
+import { context, input, provider, textRequest } from './fixtures.js';
 
 const excluded = (...rules: Exclusion['rules']): Exclusion => ({ provider: 'p', model: 'm', class: 'local', rules, reasons: rules.map((rule) => `${rule} reason`) });
 
@@ -53,6 +55,72 @@ describe('hintForExclusions', () => {
       'vllm may take it: name it instead, or let the policy choose (model `auto`, no provider named); `syndicate route --explain` shows every rule',
     );
     expect(hintForExclusions([embeddingModel])).toMatch(/^no model of the kind the request needs may take it: /);
+  });
+});
+
+describe('hintForExclusions with a class that may not receive the data', () => {
+  const hostedRefused: Exclusion = {
+    provider: 'claude',
+    model: 'sonnet',
+    class: 'approved_hosted',
+    rules: ['class_not_allowed', 'egress_denied', 'price_unknown'],
+    reasons: ['class approved_hosted may not receive restricted data', 'host api.anthropic.com is not on the egress allow-list', 'no price declared'],
+  };
+
+  it('does not offer the egress allow-list (nor a price): the class rule refuses it whatever the list', () => {
+    expect(hintForExclusions([hostedRefused], ['ollama'])).toBe(
+      'ollama may take it: name it instead, or let the policy choose (model `auto`, no provider named); `syndicate route --explain` shows every rule',
+    );
+    const alone = hintForExclusions([hostedRefused]);
+    expect(alone).toMatch(/^data this sensitive stays on this host: register a local provider/);
+    expect(alone).not.toContain('egress');
+    expect(alone).not.toContain('cost limits');
+  });
+
+  it('still offers it where the class is allowed and only the host is not', () => {
+    const publicRefused: Exclusion = { ...hostedRefused, rules: ['egress_denied'], reasons: ['host api.anthropic.com is not on the egress allow-list'] };
+    expect(hintForExclusions([hostedRefused, publicRefused])).toContain('add it to egress.allowHosts');
+  });
+});
+
+describe('alternativesTo: what a refused pinned request may be sent to instead', () => {
+  const image = { type: 'image' as const, mediaType: 'image/png', data: 'iVBORw0KGgo=' };
+  const withImage = (model: string): RouteInput =>
+    input({ request: { model, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is in this picture?' }, image] }], stream: false } });
+  const plans = (asked: RouteInput, providers: Parameters<typeof context>[0]) => {
+    const refused = planRoute(asked, context(providers));
+    const { explicitProvider: _named, ...unpinned } = asked;
+    return [refused, planRoute({ ...unpinned, request: { ...asked.request, model: 'auto' } }, context(providers))] as const;
+  };
+
+  it('names only models that pass the whole route: an image goes to none that is not tagged vision', () => {
+    const ollama = provider({ id: 'ollama', models: [{ id: 'llama3.2:latest' }, { id: 'llava:latest', tags: ['vision'] }] });
+    const slow = provider({ id: 'slow', baseUrl: 'http://127.0.0.1:8081/v1', models: [{ id: 'qwen' }] });
+    const vllm = provider({ id: 'vllm', baseUrl: 'http://127.0.0.1:8000/v1', models: [{ id: 'mistral' }] });
+    const [refused, unpinned] = plans(withImage('ollama:llama3.2:latest'), [ollama, slow, vllm]);
+    expect(refused.candidates).toEqual([]);
+    expect(alternativesTo(refused, unpinned)).toEqual(['ollama:llava:latest']);
+    const [, noneTagged] = plans(withImage('ollama:llama3.2:latest'), [provider({ id: 'ollama', models: [{ id: 'llama3.2:latest' }] }), slow, vllm]);
+    expect(alternativesTo(refused, noneTagged)).toEqual([]);
+  });
+
+  it("names the pinned provider's own models that can take it, by their full name, and other providers by id", () => {
+    const ollama = provider({ id: 'ollama', models: [{ id: 'llama3.2:latest' }, { id: 'nomic-embed-text:latest', kind: 'embedding' }] });
+    const llama = provider({ id: 'llama', baseUrl: 'http://127.0.0.1:8080/v1', engine: { kind: 'llama.cpp' }, models: [{ id: 'nomic.gguf', kind: 'embedding' }] });
+    const embeddings = textRequest('', { model: 'ollama:llama3.2:latest', messages: [], embedding: { input: { kind: 'texts', texts: ['a document'] }, encodingFormat: 'float' } });
+    const [refused, unpinned] = plans(input({ request: embeddings }), [ollama, llama]);
+    expect(refused.candidates).toEqual([]);
+    expect(alternativesTo(refused, unpinned).sort()).toEqual(['llama', 'ollama:nomic-embed-text:latest']);
+  });
+
+  it('names one held out only by its health with its state, and nothing for a request that named nothing', () => {
+    const ollama = provider({ id: 'ollama', models: [{ id: 'llama3.2:latest' }] });
+    const vllm = provider({ id: 'vllm', baseUrl: 'http://127.0.0.1:8000/v1', models: [{ id: 'llava', tags: ['vision'] }] });
+    const asked = withImage('ollama:llama3.2:latest');
+    const refused = planRoute(asked, context([ollama, vllm]));
+    const down = planRoute({ ...asked, request: { ...asked.request, model: 'auto' } }, context([ollama, vllm], { health: { vllm: { state: 'down', checkedAt: new Date().toISOString() } } }));
+    expect(alternativesTo(refused, down)).toEqual(['vllm (down)']);
+    expect(alternativesTo(refused, undefined)).toEqual([]);
   });
 });
 
