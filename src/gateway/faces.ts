@@ -210,7 +210,7 @@ export const ollamaGenerateFace: ApiFace = ollamaFace('generate', parseOllamaGen
 export const ollamaEmbedFace: ApiFace = {
   family: 'ollama',
   api: 'ollama_embeddings',
-  parse: (bodyText) => ollamaFaceRequest(parseOllamaEmbedRequest(bodyText)),
+  parse: (bodyText) => ollamaFaceRead('embed', parseOllamaEmbedRequest(bodyText)),
   render(result, model) {
     return renderOllamaEmbedResponse(clientAnswer(result), { model, timings: { totalMs: result.latency.totalMs } });
   },

@@ -191,6 +191,17 @@ describe('loading and unloading a model as Ollama clients do', () => {
     expect(embeddings).toEqual({ embedding: [] });
   });
 
+  it('loads with /api/embed and no input, as Ollama does, answering no vectors; unloads with keep_alive: 0', async () => {
+    const evidenceRows = listEvidence(main.store).length;
+    await client(main).embed({ model: `ollama:${EMBED}`, input: [], keep_alive: 0 });
+    expect(await engineResident()).not.toContain(EMBED);
+    const loaded = await client(main).embed({ model: `ollama:${EMBED}`, input: [] });
+    expect(loaded).toEqual({ model: `ollama:${EMBED}`, embeddings: [] });
+    expect(await engineResident()).toContain(EMBED);
+    expect(engineEvents(main).at(-1)).toMatchObject({ model: EMBED, kind: 'load', detail: 'gateway: POST /api/embed' });
+    expect(listEvidence(main.store)).toHaveLength(evidenceRows);
+  });
+
   it('sends a loaded model’s keep-alive anew (Ollama resets its expiry); records no cold start for it', async () => {
     const exchanges = ollama.exchanges.length;
     const events = engineEvents(main).length;

@@ -52,7 +52,7 @@ export interface OllamaModelManagement {
 }
 
 /** The endpoints whose requests may be a model load or unload. */
-export type OllamaManagedEndpoint = OllamaEndpoint | 'embeddings';
+export type OllamaManagedEndpoint = OllamaEndpoint | 'embed' | 'embeddings';
 
 /** True when an Ollama request read is a model load or unload rather than something to answer. */
 export function isOllamaModelManagement<Other extends object>(read: Other | OllamaModelManagement): read is OllamaModelManagement {
@@ -152,13 +152,13 @@ export function parseOllamaGenerateRequest(bodyText: string): ParsedOllamaReques
  * Reads `POST /api/embed`: `input` a string or a list of strings (none empty: `isEmbeddableText`),
  * `dimensions`, `truncate` (Ollama's default `true`: the engine cuts an input longer than the
  * model's window; `false`: such an input is refused, so the router leaves out a model whose window
- * cannot hold it); never streamed.
+ * cannot hold it); never streamed. Without input (absent, `""` or `[]`) it is a model load, as in
+ * Ollama (whose EmbedHandler schedules the model, then answers `{"model","embeddings":[]}`).
  */
-export function parseOllamaEmbedRequest(bodyText: string): ParsedOllamaRequest {
-  const api = 'Ollama embed';
-  const body = readJsonObject(bodyText, api);
-  const problems = new RequestProblems(api);
-  const model = readModel(body, problems);
+export function parseOllamaEmbedRequest(bodyText: string): ParsedOllamaRequest | OllamaModelManagement {
+  const reading = startReading(bodyText, 'Ollama embed', 'input');
+  if (isOllamaModelManagement(reading)) return reading;
+  const { body, problems, model } = reading;
   const texts = readEmbedInput(body['input'], problems);
   const dimensions = optionalNumber(body, 'dimensions', problems, { minimum: 1, integer: true });
   const truncate = optionalBoolean(body, 'truncate', problems) ?? true;
@@ -220,7 +220,7 @@ function readKeepAlive(raw: unknown, problems: RequestProblems): { zero: boolean
  * A request body read up to its model, its problems still to be added to; or, when `payload` (the
  * field that carries what to answer) is absent or empty, the model load or unload it asks for.
  */
-function startReading(bodyText: string, api: string, payload: 'messages' | 'prompt'): OllamaModelManagement | { body: Record<string, unknown>; problems: RequestProblems; model: string } {
+function startReading(bodyText: string, api: string, payload: 'messages' | 'prompt' | 'input'): OllamaModelManagement | { body: Record<string, unknown>; problems: RequestProblems; model: string } {
   const body = readJsonObject(bodyText, api);
   const management = modelManagementOf(body, payload, api);
   if (management !== undefined) return management;
@@ -232,9 +232,11 @@ function startReading(bodyText: string, api: string, payload: 'messages' | 'prom
  * The load or unload a request with nothing to answer asks for (`payload`, the field that would
  * carry it, absent or empty), as Ollama takes it; undefined when there is something to answer.
  */
-function modelManagementOf(body: Record<string, unknown>, payload: 'messages' | 'prompt', api: string): OllamaModelManagement | undefined {
+function modelManagementOf(body: Record<string, unknown>, payload: 'messages' | 'prompt' | 'input', api: string): OllamaModelManagement | undefined {
   const value = body[payload];
-  const empty = value === undefined || value === null || (payload === 'messages' ? Array.isArray(value) && value.length === 0 : value === '');
+  const emptyList = payload !== 'prompt' && Array.isArray(value) && value.length === 0;
+  const emptyText = payload !== 'messages' && value === '';
+  const empty = value === undefined || value === null || emptyList || emptyText;
   if (!empty) return undefined;
   const problems = new RequestProblems(api);
   readModel(body, problems);
@@ -621,9 +623,11 @@ export class OllamaStreamEncoder {
 
 /**
  * The answer to a model load or unload, as Ollama gives it: `done_reason` `load` or `unload` with
- * an empty message (`/api/chat`) or response (`/api/generate`); `/api/embeddings` an empty vector.
+ * an empty message (`/api/chat`) or response (`/api/generate`); `/api/embed` no vectors,
+ * `/api/embeddings` an empty vector.
  */
 export function renderOllamaModelManagement(endpoint: OllamaManagedEndpoint, management: OllamaModelManagement, createdAt: string): string {
+  if (endpoint === 'embed') return JSON.stringify({ model: management.model, embeddings: [] });
   if (endpoint === 'embeddings') return JSON.stringify({ embedding: [] });
   const empty = endpoint === 'chat' ? { message: { role: 'assistant', content: '' } } : { response: '' };
   return JSON.stringify({ model: management.model, created_at: createdAt, ...empty, done: true, done_reason: management.action });

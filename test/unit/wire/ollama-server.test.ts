@@ -177,6 +177,12 @@ describe('a request with nothing to answer: a model load or unload', () => {
       expect(parseOllamaGenerateRequest(JSON.stringify({ model: 'small', prompt }))).toEqual({ model: 'small', action: 'load', ignoredFields: [] });
       expect(parseOllamaEmbeddingsRequest(JSON.stringify({ model: 'small', prompt }))).toEqual({ model: 'small', action: 'load', ignoredFields: [] });
     }
+    // /api/embed without input (absent, null, "" or []): Ollama's EmbedHandler loads the model and answers no vectors.
+    for (const input of [undefined, null, '', []]) {
+      const read = parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input, truncate: true }));
+      expect(read, JSON.stringify(input)).toEqual({ model: 'e', action: 'load', ignoredFields: ['truncate'] });
+      expect(renderOllamaModelManagement('embed', read as OllamaModelManagement, 'now')).toBe('{"model":"e","embeddings":[]}');
+    }
   });
 
   it('reads keep_alive as Ollama does: zero unloads; a duration, seconds or a negative number (for ever) is the load’s keep-alive', () => {
@@ -229,26 +235,30 @@ describe('parseOllamaEmbeddingsRequest (the older /api/embeddings)', () => {
 });
 
 describe('parseOllamaEmbedRequest', () => {
+  const embed = (fields: Record<string, unknown>): ParsedOllamaRequest => {
+    const read = parseOllamaEmbedRequest(JSON.stringify(fields));
+    if (isOllamaModelManagement(read)) throw new Error('read as a model load');
+    return read;
+  };
   it('reads a string or a list into an embeddings request, never streamed; options are ignored', () => {
     expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: 'one', dimensions: 4, truncate: true, options: { num_ctx: 512 } }))).toEqual({
       request: { model: 'e', messages: [], stream: false, embedding: { input: { kind: 'texts', texts: ['one'] }, encodingFormat: 'float', dimensions: 4, truncate: true } },
       ignoredFields: ['options.num_ctx'],
       showThinking: false,
     });
-    expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: ['a', 'b'] })).request.embedding?.input).toEqual({ kind: 'texts', texts: ['a', 'b'] });
+    expect(embed({ model: 'e', input: ['a', 'b'] }).request.embedding?.input).toEqual({ kind: 'texts', texts: ['a', 'b'] });
   });
 
   it('reads truncate as Ollama does: true unless the client sends false', () => {
-    expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: 'one' })).request.embedding?.truncate).toBe(true);
-    expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: 'one', truncate: false })).request.embedding?.truncate).toBe(false);
+    expect(embed({ model: 'e', input: 'one' }).request.embedding?.truncate).toBe(true);
+    expect(embed({ model: 'e', input: 'one', truncate: false }).request.embedding?.truncate).toBe(false);
     expect(problemsOf(() => parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: 'one', truncate: 'no' })))).toEqual(['/truncate']);
   });
 
   it('refuses an empty text at its index and embeds whitespace as it is (the rule every embeddings surface applies)', () => {
     expect(problemsOf(() => parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: ['a', ''] })))).toEqual(['/input/1']);
-    expect(problemsOf(() => parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: '' })))).toEqual(['/input']);
-    expect(problemsOf(() => parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: [] })))).toEqual(['/input']);
-    expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: ['  ', '\n'] })).request.embedding?.input).toEqual({ kind: 'texts', texts: ['  ', '\n'] });
+    expect(problemsOf(() => parseOllamaEmbedRequest(JSON.stringify({ model: 'e', input: 3 })))).toEqual(['/input']);
+    expect(embed({ model: 'e', input: ['  ', '\n'] }).request.embedding?.input).toEqual({ kind: 'texts', texts: ['  ', '\n'] });
   });
 });
 
