@@ -329,7 +329,20 @@ export class HealthMonitor {
    * another that holds it longer (`holdBook`). Undefined: nothing known.
    */
   known(provider: RegisteredProvider): ProviderHealth | undefined {
-    return this.heldLonger(this.knownHere(provider), this.othersHold(provider, undefined));
+    const other = this.othersHold(provider, undefined);
+    return this.heldLonger(this.knownHere(provider), other !== undefined && this.answeredSince(provider, other) ? undefined : other);
+  }
+
+  /**
+   * Whether this process's own probe has found the engine answering since another process found
+   * nothing answering there (a hold of cause `unreachable`): that hold is disproved — the engine
+   * was started again — and the probed engine is local, so using it widens nothing. Other holds
+   * (rate limits, failing calls, models not served) are not something a probe can disprove.
+   */
+  private answeredSince(provider: RegisteredProvider, hold: SharedHold): boolean {
+    if (hold.cause !== 'unreachable') return false;
+    const observation = this.observations.get(provider.id);
+    return observation?.health.state === 'up' && observation.baseUrl === provider.record.baseUrl && observation.observedAt > hold.recordedAt;
   }
 
   private knownHere(provider: RegisteredProvider): ProviderHealth | undefined {

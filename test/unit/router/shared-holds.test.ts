@@ -115,12 +115,22 @@ describe('holds shared through the store', () => {
     expect(monitorOn(runStore).known(moved)).toBeUndefined();
   });
 
-  it('another process’s hold excludes what this process’s own probe finds up: holds only ever remove candidates', async () => {
+  it('another process’s hold excludes what this process’s own probe finds up — unless it said nothing answered and the probe came later (the engine was started again)', async () => {
     monitorOn(gatewayStore).reportFailure(ollama, { kind: 'unreachable', reason: 'connection refused', code: 'upstream_unreachable' });
     await pause();
+    // Probed at the same moment as the hold was recorded: not later, so not disproved.
     const run = monitorOn(runStore);
     const snapshot = await run.snapshot([ollama]);
     expect(snapshot['ollama']).toMatchObject({ state: 'down', cause: 'unreachable', retryAfterMs: 5000, reason: 'connection refused (seen by another syndicate process)' });
+    // A later process probes the engine answering: the hold no longer keeps it out.
+    clock += 1000;
+    expect((await monitorOn(runStore).snapshot([ollama]))['ollama']).toMatchObject({ state: 'up' });
+    // A failing engine (calls in a row failed) is not disproved by a probe that answers.
+    const gateway = monitorOn(gatewayStore);
+    for (let call = 0; call < 3; call += 1) gateway.reportFailure(ollama, { kind: 'error', reason: 'HTTP 500', scope: 'provider', status: 500, code: 'upstream_http_error' });
+    await pause();
+    clock += 1000;
+    expect((await monitorOn(runStore).snapshot([ollama]))['ollama']).toMatchObject({ state: 'down', cause: 'failing' });
   });
 
   it('a shorter hold from another process never shortens a longer one; the process that holds longer keeps its own reason', async () => {
