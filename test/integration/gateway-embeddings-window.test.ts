@@ -214,10 +214,11 @@ describe('one rule for empty and whitespace texts', () => {
     expect(answer.data.map((item) => item.embedding)).toEqual(['   ', '\n'].map((text) => fakeVector(SMALL_MODEL, text, DIMENSIONS)));
   });
 
-  it('ollama client: an empty text is a 400; whitespace alone is embedded', async () => {
-    const error = await caught(ollamaClient(ollamaFirst).embed({ model: 'auto', input: '' }));
+  it('ollama client: an empty text in a list is a 400 (an input of "" alone is a model load, as in Ollama); whitespace alone is embedded', async () => {
+    const error = await caught(ollamaClient(ollamaFirst).embed({ model: 'auto', input: ['first', ''] }));
     expect(error).toMatchObject({ name: 'ResponseError', status_code: 400 });
-    expect((error as Error).message).toMatch(/\/input: must not be empty/);
+    expect((error as Error).message).toMatch(/\/input\/1: must not be empty/);
+    expect(await ollamaClient(ollamaFirst).embed({ model: 'auto', input: '' })).toEqual({ model: 'auto', embeddings: [] });
     const answer = await ollamaClient(ollamaFirst).embed({ model: 'auto', input: '   ' });
     expect(answer.embeddings.map(floats)).toEqual([fakeVector(OLLAMA_EMBED, '   ', DIMENSIONS)]);
   });
