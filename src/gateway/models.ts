@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { EngineReport } from '../engines/manage.js';
+import { deepFreeze } from '../common/freeze.js';
 import { OLLAMA_DEFAULT_TAG } from '../registry/model-names.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import type { ProviderModel } from '../registry/types.js';
+import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
 import type { ApiFamily } from './errors.js';
 
@@ -46,11 +48,29 @@ function modelObject(entry: ModelEntry, family: ApiFamily): Record<string, unkno
     : { id: entry.id, object: 'model', created: 0, owned_by: entry.owner };
 }
 
-function modelEntries(store: Store): ModelEntry[] {
+/** The entries of one registry state, and their ids. */
+interface ModelCatalog {
+  entries: readonly ModelEntry[];
+  ids: ReadonlySet<string>;
+}
+
+/**
+ * The model entries, built once per registry state: Ollama clients name `auto:latest` (or another
+ * tagged name) on every request, and `ollamaModelId` looks it up among them.
+ */
+const modelCatalog = cachedRead(['providers', 'provider_versions'], (store): ModelCatalog => {
+  const entries = deepFreeze(buildModelEntries(store));
+  return { entries, ids: new Set(entries.map((entry) => entry.id)) };
+});
+
+function modelEntries(store: Store): readonly ModelEntry[] {
+  return modelCatalog(store).entries;
+}
+
+function buildModelEntries(store: Store): ModelEntry[] {
   const auto: ModelEntry = { id: 'auto', owner: 'syndicate', description: 'routed by policy', models: [], digestSource: 'auto' };
   const entries: ModelEntry[] = [auto];
   const aliases = new Map<string, ModelEntry>();
-  // The registry cache: Ollama clients name `auto:latest` on every request, which is looked up here.
   for (const provider of currentProviders(store)) {
     if (provider.retiredAt !== null || provider.record.class === 'blocked') continue;
     auto.digestSource += `:${provider.contentHash}`;
@@ -90,16 +110,16 @@ function ollamaNameOf(id: string): string {
  * refuses an unknown one with 404).
  */
 export function ollamaModelId(store: Store, name: string): string {
-  return modelIdAmong(() => modelEntries(store), name);
+  return modelIdAmong(() => modelCatalog(store).ids, name);
 }
 
-/** `ollamaModelId` over entries read only when the name could stand for a tagless one. */
-function modelIdAmong(entries: () => readonly ModelEntry[], name: string): string {
+/** `ollamaModelId` over the entries' ids, read only when the name could stand for a tagless one. */
+function modelIdAmong(ids: () => ReadonlySet<string>, name: string): string {
   if (!name.endsWith(OLLAMA_DEFAULT_TAG)) return name;
   const untagged = name.slice(0, -OLLAMA_DEFAULT_TAG.length);
   if (untagged.includes(':')) return name;
-  const ids = new Set(entries().map((entry) => entry.id));
-  return !ids.has(name) && ids.has(untagged) ? untagged : name;
+  const known = ids();
+  return !known.has(name) && known.has(untagged) ? untagged : name;
 }
 
 function ollamaDigest(entry: ModelEntry): string {
@@ -170,8 +190,8 @@ export function ollamaRunningModelList(store: Store, reports: readonly EngineRep
  * `model_info["syndicate.context_length"]` and as `num_ctx` in `parameters` (for `auto`, the largest).
  */
 export function ollamaModelShow(store: Store, id: string): Record<string, unknown> | undefined {
-  const entries = modelEntries(store);
-  const wanted = modelIdAmong(() => entries, id);
+  const { entries, ids } = modelCatalog(store);
+  const wanted = modelIdAmong(() => ids, id);
   const entry = entries.find((candidate) => candidate.id === wanted);
   if (entry === undefined) return undefined;
   const capabilities = new Set<string>();
