@@ -121,12 +121,15 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
     ...(options.policyFailure === undefined ? {} : { policyFailure: options.policyFailure }),
     ...(options.env === undefined ? {} : { env: options.env }),
   };
-  const { explicitProvider: _named, ...unpinned } = input;
   return {
     classification: { ...classification, level },
     estimatedPromptTokens,
     plan: planRoute(input, context),
-    planUnpinned: () => planRoute({ ...unpinned, request: { ...input.request, model: 'auto' } }, context),
+    // Only a refusal asks for it: nothing of it is built on the way to an answer.
+    planUnpinned: () => {
+      const { explicitProvider: _named, ...unpinned } = input;
+      return planRoute({ ...unpinned, request: { ...input.request, model: 'auto' } }, context);
+    },
   };
 }
 
