@@ -25,6 +25,7 @@ import { argumentsToText, isRecord } from '../json.js';
 import { imageFromUrl, optionalBoolean, optionalNumber, readContentParts, readImageDetail, readJsonObject, RequestProblems, unknownFields, checkToolChoice } from '../request-reader.js';
 import { mergeUsage } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
+import { customCallArguments, freeformInput, freeformToolNames, readCustomTool } from './custom-tools.js';
 import { readFunctionTool, readJsonSchemaFormat } from './server.js';
 import type {
   ResponsesMessageItem,
@@ -279,7 +280,6 @@ function parseFunctionCall(item: Record<string, unknown>, pointer: string, probl
   return { id: callId, name, arguments: text === '' ? '{}' : text };
 }
 
-/** A freeform call's raw `input` travels to engines as the JSON arguments `{"input": …}`. */
 function parseCustomToolCall(item: Record<string, unknown>, pointer: string, problems: RequestProblems): ToolCall | undefined {
   const callId = item['call_id'];
   const name = item['name'];
@@ -288,24 +288,7 @@ function parseCustomToolCall(item: Record<string, unknown>, pointer: string, pro
   if (typeof name !== 'string' || name === '') problems.add(`${pointer}/name`, 'is required');
   if (typeof input !== 'string') problems.add(`${pointer}/input`, 'must be a string');
   if (typeof callId !== 'string' || callId === '' || typeof name !== 'string' || name === '' || typeof input !== 'string') return undefined;
-  return { id: callId, name, arguments: JSON.stringify({ input }) };
-}
-
-/**
- * The raw text of a freeform call from the arguments an engine produced: the `input` string it
- * was asked for, a bare JSON string, or — when the model ignored the schema — its text as is.
- */
-function freeformInput(argumentsText: string): string {
-  if (argumentsText === '') return '';
-  try {
-    const parsed: unknown = JSON.parse(argumentsText);
-    if (isRecord(parsed) && typeof parsed['input'] === 'string') return parsed['input'];
-    if (isRecord(parsed) && Object.keys(parsed).length === 0) return '';
-    if (typeof parsed === 'string') return parsed;
-  } catch {
-    // Not JSON: the model wrote the raw text itself.
-  }
-  return argumentsText;
+  return { id: callId, name, arguments: customCallArguments(input) };
 }
 
 function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] | undefined {
@@ -318,7 +301,7 @@ function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] |
   raw.forEach((tool, index) => {
     const pointer = `/tools/${index}`;
     if (isRecord(tool) && tool['type'] === 'custom') {
-      const definition = readCustomTool(tool, pointer, problems);
+      const definition = readCustomTool(tool, pointer, problems, 'flat');
       if (definition !== undefined) tools.push(definition);
       return;
     }
@@ -331,39 +314,6 @@ function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] |
     if (definition !== undefined) tools.push(definition);
   });
   return tools;
-}
-
-/**
- * A `custom` (freeform) tool as a function of one string, `input`; its grammar, when it has one,
- * goes into the description so the model knows the shape the text must take.
- */
-function readCustomTool(tool: Record<string, unknown>, pointer: string, problems: RequestProblems): ToolDefinition | undefined {
-  const name = tool['name'];
-  if (typeof name !== 'string' || name === '') {
-    problems.add(`${pointer}/name`, 'is required');
-    return undefined;
-  }
-  const description = tool['description'];
-  if (description !== undefined && typeof description !== 'string') problems.add(`${pointer}/description`, 'must be a string');
-  const format = tool['format'];
-  let formatNote = '';
-  if (isRecord(format) && format['type'] === 'grammar') {
-    const syntax = typeof format['syntax'] === 'string' ? format['syntax'] : 'grammar';
-    if (typeof format['definition'] === 'string') formatNote = `\n\nThe input must match this ${syntax} grammar:\n${format['definition']}`;
-  } else if (format !== undefined && !(isRecord(format) && format['type'] === 'text')) {
-    problems.add(`${pointer}/format`, 'must be {type: "text"} or {type: "grammar", syntax, definition}');
-  }
-  return {
-    name,
-    description: `${typeof description === 'string' ? description : ''}${formatNote}`.trim() || `Freeform tool ${name}`,
-    inputSchema: {
-      type: 'object',
-      properties: { input: { type: 'string', description: 'The raw input text, exactly as the tool reads it (not JSON-encoded within the string).' } },
-      required: ['input'],
-      additionalProperties: false,
-    },
-    freeform: true,
-  };
 }
 
 function parseToolChoice(raw: unknown, problems: RequestProblems): ToolChoice | undefined {
@@ -710,11 +660,6 @@ function statusOf(reason: FinishReason): { status: ResponsesStatus; incomplete: 
   if (reason === 'length') return { status: 'incomplete', incomplete: { reason: 'max_output_tokens' } };
   if (reason === 'content_filter') return { status: 'incomplete', incomplete: { reason: 'content_filter' } };
   return { status: 'completed', incomplete: null };
-}
-
-/** The request's `custom` (freeform) tools, whose calls are answered as `custom_tool_call` items. */
-function freeformToolNames(request: CanonicalRequest): ReadonlySet<string> {
-  return new Set((request.tools ?? []).filter((tool) => tool.freeform === true).map((tool) => tool.name));
 }
 
 /** Item ids derive from the response id (`resp_X` → `msg_X_0`, `fc_X_1`): unique without a clock or randomness of their own. */
