@@ -28,6 +28,7 @@ import {
   type ParsedOllamaRequest,
 } from '../wire/ollama/server.js';
 import { parseOpenAIEmbeddingsRequest, renderOpenAIEmbeddingsResponse } from '../wire/openai/embeddings-server.js';
+import { freeformToolNames } from '../wire/openai/custom-tools.js';
 import { parseResponsesRequest, renderResponsesResponse, ResponsesStreamEncoder } from '../wire/openai/responses-server.js';
 import { OpenAIStreamEncoder, parseOpenAIChatRequest, renderOpenAIChatResponse } from '../wire/openai/server.js';
 import { invalidHeader, type ApiFamily } from './errors.js';
@@ -91,11 +92,11 @@ export const openAIFace: ApiFace = {
     const parsed = parseOpenAIChatRequest(bodyText);
     return { request: parsed.request, includeUsage: parsed.includeUsage, ignoredFields: parsed.ignoredFields };
   },
-  render(result, model) {
-    return renderOpenAIChatResponse(clientAnswer(result), { created: unixSeconds(), id: openAIId(), model }).body;
+  render(result, model, { request }) {
+    return renderOpenAIChatResponse(clientAnswer(result), { created: unixSeconds(), id: openAIId(), model, freeformTools: freeformToolNames(request) }).body;
   },
-  createEncoder(model, { includeUsage }) {
-    return new OpenAIStreamEncoder({ id: openAIId(), model, created: unixSeconds(), includeUsage });
+  createEncoder(model, { includeUsage, request }) {
+    return new OpenAIStreamEncoder({ id: openAIId(), model, created: unixSeconds(), includeUsage, freeformTools: freeformToolNames(request) });
   },
 };
 

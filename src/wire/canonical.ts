@@ -117,7 +117,7 @@ export interface ToolDefinition {
   /** JSON Schema of the arguments. */
   inputSchema: JsonObject;
   /**
-   * The client sends and expects raw text, not JSON (a Responses API `custom` tool, such as Codex
+   * The client sends and expects raw text, not JSON (an OpenAI `custom` tool, such as Codex
    * CLI's apply_patch): engines see a function whose one string parameter `input` carries it.
    */
   freeform?: true;

@@ -149,6 +149,11 @@ function outputConstraint(request: CanonicalRequest, problems: RequestProblems):
   const tools = request.tools ?? [];
   const choice = request.toolChoice ?? 'auto';
   const format = request.responseFormat ?? { type: 'text' };
+  tools.forEach((tool, index) => {
+    if (tool.freeform === true) {
+      problems.add(`/tools/${index}`, 'custom (freeform) tools are not supported by this engine', 'declare the tool as a function; the syndicate gateway serves custom tools to its clients by sending them to engines as functions');
+    }
+  });
   const usesTools = tools.length > 0 && choice !== 'none';
   if (usesTools && format.type !== 'text') {
     problems.add('/response_format', 'cannot be combined with tools: the engine constrains an answer either to JSON or to a tool call', 'send either `tools` or `response_format`');

@@ -31,13 +31,15 @@ export function readCustomTool(tool: Record<string, unknown>, pointer: string, p
   if (description !== undefined && typeof description !== 'string') problems.add(`${pointer}/description`, 'must be a string');
   const format = tool['format'];
   let formatNote = '';
+  const grammarForm = grammarShape === 'flat' ? '{type: "grammar", syntax, definition}' : '{type: "grammar", grammar: {syntax, definition}}';
   if (isRecord(format) && format['type'] === 'grammar') {
     const grammar = grammarShape === 'flat' ? format : isRecord(format['grammar']) ? format['grammar'] : {};
     const syntax = typeof grammar['syntax'] === 'string' ? grammar['syntax'] : 'grammar';
-    if (typeof grammar['definition'] === 'string') formatNote = `\n\nThe input must match this ${syntax} grammar:\n${grammar['definition']}`;
+    const definition = grammar['definition'];
+    if (typeof definition === 'string') formatNote = `\n\nThe input must match this ${syntax} grammar:\n${definition}`;
+    else problems.add(`${pointer}/format`, `has no grammar definition: must be ${grammarForm}`, 'send the grammar\'s text as its `definition`, or `{type: "text"}` for unconstrained text');
   } else if (format !== undefined && !(isRecord(format) && format['type'] === 'text')) {
-    const grammar = grammarShape === 'flat' ? '{type: "grammar", syntax, definition}' : '{type: "grammar", grammar: {syntax, definition}}';
-    problems.add(`${pointer}/format`, `must be {type: "text"} or ${grammar}`);
+    problems.add(`${pointer}/format`, `must be {type: "text"} or ${grammarForm}`);
   }
   return {
     name,

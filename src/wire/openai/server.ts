@@ -38,7 +38,8 @@ import {
 import { mergeUsage, type RenderedBody } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
 import { OPENAI_STREAM_DONE } from './adapter.js';
-import type { OpenAIChatChunk, OpenAIChatResponse, OpenAIChunkToolCallDelta, OpenAIFinishReason, OpenAIUsage } from './types.js';
+import { customCallArguments, freeformInput, readCustomTool } from './custom-tools.js';
+import type { OpenAIChatChunk, OpenAIChatResponse, OpenAIChunkToolCallDelta, OpenAIFinishReason, OpenAIToolCall, OpenAIUsage } from './types.js';
 
 const API = 'chat completions';
 
@@ -99,9 +100,10 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
     });
   }
 
-  const tools = parseTools(body['tools'], problems);
+  const tools = parseTools(body['tools'], problems, { customTools: true });
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
-  checkToolChoice(toolChoice, tools, problems, { pointer: '/tool_choice/function/name', noun: 'function' });
+  const choiceKind = isRecord(body['tool_choice']) && body['tool_choice']['type'] === 'custom' ? 'custom' : 'function';
+  checkToolChoice(toolChoice, tools, problems, { pointer: `/tool_choice/${choiceKind}/name`, noun: choiceKind === 'custom' ? 'tool' : 'function' });
   const parallelToolCalls = optionalBoolean(body, 'parallel_tool_calls', problems);
   const responseFormat = parseResponseFormat(body['response_format'], problems);
   const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 2 });
@@ -215,16 +217,22 @@ function parseToolCalls(raw: unknown, pointer: string, problems: RequestProblems
   const calls: ToolCall[] = [];
   raw.forEach((call, index) => {
     const callPointer = `${pointer}/${index}`;
-    if (!isRecord(call) || !isRecord(call['function'])) {
-      problems.add(callPointer, 'must be {id, type: "function", function: {name, arguments}}');
+    const kind = isRecord(call) && call['type'] === 'custom' ? 'custom' : 'function';
+    const fields = isRecord(call) ? call[kind] : undefined;
+    if (!isRecord(call) || !isRecord(fields)) {
+      problems.add(callPointer, 'must be {id, type: "function", function: {name, arguments}} or {id, type: "custom", custom: {name, input}}');
       return;
     }
     const id = call['id'];
-    const name = call['function']['name'];
+    const name = fields['name'];
     if (typeof id !== 'string' || id === '') problems.add(`${callPointer}/id`, 'is required');
-    if (typeof name !== 'string' || name === '') problems.add(`${callPointer}/function/name`, 'is required');
-    if (typeof id === 'string' && typeof name === 'string') {
-      const text = argumentsToText(call['function']['arguments']);
+    if (typeof name !== 'string' || name === '') problems.add(`${callPointer}/${kind}/name`, 'is required');
+    if (kind === 'custom') {
+      const input = fields['input'];
+      if (typeof input !== 'string') problems.add(`${callPointer}/custom/input`, 'must be a string: the raw text the tool was called with');
+      else if (typeof id === 'string' && typeof name === 'string') calls.push({ id, name, arguments: customCallArguments(input) });
+    } else if (typeof id === 'string' && typeof name === 'string') {
+      const text = argumentsToText(fields['arguments']);
       calls.push({ id, name, arguments: text === '' ? '{}' : text });
     }
   });
@@ -232,21 +240,34 @@ function parseToolCalls(raw: unknown, pointer: string, problems: RequestProblems
 }
 
 /**
- * `tools` as chat completions send them, `[{type: "function", function: {...}}]`; Ollama's clients
- * may leave `type` out (`typeOptional`).
+ * `tools` as chat completions send them, `[{type: "function", function: {...}}]`, and with
+ * `customTools` their freeform twins `{type: "custom", custom: {name, description?, format?}}`
+ * (openai-node's `ChatCompletionCustomTool`); Ollama's clients may leave `type` out (`typeOptional`).
  */
-export function parseTools(raw: unknown, problems: RequestProblems, options: { typeOptional?: boolean } = {}): ToolDefinition[] | undefined {
+export function parseTools(raw: unknown, problems: RequestProblems, options: { typeOptional?: boolean; customTools?: boolean } = {}): ToolDefinition[] | undefined {
   if (raw === undefined || raw === null) return undefined;
+  const customTools = options.customTools === true;
   if (!Array.isArray(raw)) {
-    problems.add('/tools', 'must be an array of function tools');
+    problems.add('/tools', customTools ? 'must be an array of function or custom tools' : 'must be an array of function tools');
     return undefined;
   }
   const tools: ToolDefinition[] = [];
   raw.forEach((tool, index) => {
     const pointer = `/tools/${index}`;
+    if (customTools && isRecord(tool) && tool['type'] === 'custom') {
+      const custom = tool['custom'];
+      if (!isRecord(custom)) {
+        problems.add(`${pointer}/custom`, 'must be {name, description?, format?}');
+        return;
+      }
+      const definition = readCustomTool(custom, `${pointer}/custom`, problems, 'nested');
+      if (definition !== undefined) tools.push(definition);
+      return;
+    }
     const typeAccepted = isRecord(tool) && (tool['type'] === 'function' || (options.typeOptional === true && tool['type'] === undefined));
     if (!isRecord(tool) || !typeAccepted || !isRecord(tool['function'])) {
-      problems.add(pointer, 'must be {type: "function", function: {name, description?, parameters?}}');
+      const custom = customTools ? ' or {type: "custom", custom: {name, description?, format?}}' : '';
+      problems.add(pointer, `must be {type: "function", function: {name, description?, parameters?}}${custom}`);
       return;
     }
     const definition = readFunctionTool(tool['function'], `${pointer}/function`, problems);
@@ -280,10 +301,10 @@ export function readFunctionTool(fn: Record<string, unknown>, pointer: string, p
 function parseToolChoice(raw: unknown, problems: RequestProblems): ToolChoice | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (raw === 'auto' || raw === 'none' || raw === 'required') return raw;
-  if (isRecord(raw) && raw['type'] === 'function' && isRecord(raw['function']) && typeof raw['function']['name'] === 'string') {
-    return { name: raw['function']['name'] };
-  }
-  problems.add('/tool_choice', 'must be "auto", "none", "required" or {type: "function", function: {name}}');
+  const kind = isRecord(raw) && raw['type'] === 'custom' ? 'custom' : 'function';
+  const named = isRecord(raw) && raw['type'] === kind && isRecord(raw[kind]) ? raw[kind] : undefined;
+  if (named !== undefined && typeof named['name'] === 'string' && named['name'] !== '') return { name: named['name'] };
+  problems.add('/tool_choice', 'must be "auto", "none", "required", {type: "function", function: {name}} or {type: "custom", custom: {name}}');
   return undefined;
 }
 
@@ -359,6 +380,8 @@ export interface OpenAIRenderOptions {
   id?: string;
   /** Overrides the model reported to the client (default: the upstream's model). */
   model?: string;
+  /** The request's custom (freeform) tools: their calls are answered as `type: "custom"` calls with the raw input. */
+  freeformTools?: ReadonlySet<string>;
 }
 
 /** A canonical response as an OpenAI `chat.completion` body. Usage is omitted when the upstream reported none. */
@@ -379,11 +402,11 @@ export function renderOpenAIChatResponse(response: CanonicalResponse, options: O
           ...(response.toolCalls.length === 0
             ? {}
             : {
-                tool_calls: response.toolCalls.map((call) => ({
-                  id: call.id,
-                  type: 'function' as const,
-                  function: { name: call.name, arguments: call.arguments },
-                })),
+                tool_calls: response.toolCalls.map((call): OpenAIToolCall =>
+                  options.freeformTools?.has(call.name) === true
+                    ? { id: call.id, type: 'custom', custom: { name: call.name, input: freeformInput(call.arguments) } }
+                    : { id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } },
+                ),
               }),
         },
         logprobs: null,
@@ -407,6 +430,9 @@ export interface OpenAIStreamEncoderOptions extends OpenAIRenderOptions {
  * chunk first, content and tool-call deltas (tool indices renumbered densely from 0), the
  * finish chunk, the usage chunk when asked for, then `data: [DONE]`. After an error it
  * writes one `data: {"error":...}` frame and never `[DONE]`.
+ *
+ * A custom (freeform) tool's call is announced with an empty `custom.input`; its raw text is
+ * inside the JSON arguments the engine streams, so it is sent once whole, just before the finish.
  */
 export class OpenAIStreamEncoder {
   private started = false;
@@ -416,6 +442,8 @@ export class OpenAIStreamEncoder {
   private readonly toolOrdinals = new Map<number, number>();
   /** Ordinals of tool calls that have not yet received any argument text. */
   private readonly toolsWithoutArguments = new Set<number>();
+  /** The arguments streamed so far of each custom tool's call, by ordinal. */
+  private readonly freeformArguments = new Map<number, string>();
 
   constructor(private readonly options: OpenAIStreamEncoderOptions) {}
 
@@ -447,10 +475,10 @@ export class OpenAIStreamEncoder {
           output += this.start() + this.chunk({ reasoning_content: part.text }, null);
           break;
         case 'tool-call-delta':
-          output += this.start() + this.chunk({ tool_calls: [this.toolCallDelta(part)] }, null);
+          output += this.start() + this.toolCallChunk(part);
           break;
         case 'finish':
-          output += this.start() + this.completeToolArguments() + this.chunk({}, toOpenAIFinishReason(part.finishReason));
+          output += this.start() + this.completeToolCalls() + this.chunk({}, toOpenAIFinishReason(part.finishReason));
           this.finished = true;
           break;
         case 'stream-end':
@@ -479,7 +507,7 @@ export class OpenAIStreamEncoder {
   }
 
   private end(): string {
-    let output = this.start() + this.completeToolArguments();
+    let output = this.start() + this.completeToolCalls();
     if (!this.finished) output += this.chunk({}, 'stop');
     if (this.options.includeUsage && this.usage.inputTokens !== undefined && this.usage.outputTokens !== undefined) {
       const usageChunk: OpenAIChatChunk = { ...this.envelope(), choices: [], usage: toOpenAIUsage(this.usage as Usage) };
@@ -490,13 +518,30 @@ export class OpenAIStreamEncoder {
   }
 
   /**
-   * A tool call without arguments (Anthropic streams none for an empty input) gets `{}`,
-   * so clients that parse the arguments as JSON never see an empty string.
+   * Each custom call's raw input, then `{}` for a function call without arguments (Anthropic
+   * streams none for an empty input), so clients that parse the arguments as JSON never see an
+   * empty string.
    */
-  private completeToolArguments(): string {
-    const frames = [...this.toolsWithoutArguments].map((index) => this.chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] }, null));
+  private completeToolCalls(): string {
+    const inputs = [...this.freeformArguments].map(([index, argumentsText]) => ({ index, input: freeformInput(argumentsText) }));
+    const frames = [
+      ...inputs.filter(({ input }) => input !== '').map(({ index, input }) => this.chunk({ tool_calls: [{ index, custom: { input } }] }, null)),
+      ...[...this.toolsWithoutArguments].map((index) => this.chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] }, null)),
+    ];
+    this.freeformArguments.clear();
     this.toolsWithoutArguments.clear();
     return frames.join('');
+  }
+
+  /** The chunk of a tool call's delta; nothing for a custom call's arguments, which are held until the finish. */
+  private toolCallChunk(part: Extract<StreamPart, { type: 'tool-call-delta' }>): string {
+    const known = this.toolOrdinals.get(part.index);
+    const heldArguments = known === undefined ? undefined : this.freeformArguments.get(known);
+    if (known !== undefined && heldArguments !== undefined) {
+      this.freeformArguments.set(known, heldArguments + part.argumentsDelta);
+      return '';
+    }
+    return this.chunk({ tool_calls: [this.toolCallDelta(part)] }, null);
   }
 
   private toolCallDelta(part: Extract<StreamPart, { type: 'tool-call-delta' }>): OpenAIChunkToolCallDelta {
@@ -507,13 +552,14 @@ export class OpenAIStreamEncoder {
     }
     const ordinal = this.toolOrdinals.size;
     this.toolOrdinals.set(part.index, ordinal);
+    const id = part.id ?? `call_${ordinal}`;
+    const name = part.name ?? '';
+    if (this.options.freeformTools?.has(name) === true) {
+      this.freeformArguments.set(ordinal, part.argumentsDelta);
+      return { index: ordinal, id, type: 'custom', custom: { name, input: '' } };
+    }
     if (part.argumentsDelta === '') this.toolsWithoutArguments.add(ordinal);
-    return {
-      index: ordinal,
-      id: part.id ?? `call_${ordinal}`,
-      type: 'function',
-      function: { name: part.name ?? '', arguments: part.argumentsDelta },
-    };
+    return { index: ordinal, id, type: 'function', function: { name, arguments: part.argumentsDelta } };
   }
 
   private envelope(): Omit<OpenAIChatChunk, 'choices'> {

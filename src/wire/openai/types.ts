@@ -9,16 +9,25 @@ export type OpenAIContentPart =
   | { type: 'text'; text: string }
   | { type: 'image_url'; image_url: { url: string; detail?: string } };
 
-export interface OpenAIToolCall {
+export interface OpenAIFunctionToolCall {
   id: string;
   type: 'function';
   function: { name: string; arguments: string };
 }
 
+/** A call of a `custom` (freeform) tool: `input` is the raw text, not JSON. */
+export interface OpenAICustomToolCall {
+  id: string;
+  type: 'custom';
+  custom: { name: string; input: string };
+}
+
+export type OpenAIToolCall = OpenAIFunctionToolCall | OpenAICustomToolCall;
+
 export type OpenAIMessage =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string | OpenAIContentPart[] }
-  | { role: 'assistant'; content: string | null; tool_calls?: OpenAIToolCall[] }
+  | { role: 'assistant'; content: string | null; tool_calls?: OpenAIFunctionToolCall[] }
   | { role: 'tool'; tool_call_id: string; content: string };
 
 export interface OpenAIToolDefinition {
@@ -73,12 +82,14 @@ export interface OpenAIChatResponse {
   usage?: OpenAIUsage;
 }
 
-export interface OpenAIChunkToolCallDelta {
-  index: number;
-  id?: string;
-  type?: 'function';
-  function: { name?: string; arguments: string };
-}
+/**
+ * A tool call's piece of a stream chunk. A custom call's is `{index, id, type: "custom", custom:
+ * {name, input}}` and then `{index, custom: {input}}`: the shape OpenAI streams (reported in
+ * openai/openai-openapi#576; the spec's chunk schema still names only `function`).
+ */
+export type OpenAIChunkToolCallDelta =
+  | { index: number; id?: string; type?: 'function'; function: { name?: string; arguments: string } }
+  | { index: number; id?: string; type?: 'custom'; custom: { name?: string; input: string } };
 
 export interface OpenAIChatChunk {
   id: string;
