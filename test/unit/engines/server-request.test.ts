@@ -66,6 +66,12 @@ describe('readEngineChatRequest', () => {
     expect(read({ tools: [WEATHER], tool_choice: 'none' }).constraint).toEqual({ kind: 'text' });
   });
 
+  it('refuses custom (freeform) tools, which node-llama-cpp cannot call, naming the tool', () => {
+    expect(problemsOf({ tools: [WEATHER, { type: 'custom', custom: { name: 'apply_patch' } }] })).toEqual([
+      { pointer: '/tools/1', message: 'custom (freeform) tools are not supported by this engine' },
+    ]);
+  });
+
   it('forces a call for tool_choice required or a named function, and refuses an unknown name', () => {
     const required = read({ tools: [WEATHER], tool_choice: 'required' }).constraint;
     expect(required).toMatchObject({ kind: 'forced-tool-call', schema: forcedCallSchema([{ name: 'get_weather', inputSchema: WEATHER.function.parameters }]) });

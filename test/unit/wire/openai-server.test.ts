@@ -147,9 +147,29 @@ describe('parseOpenAIChatRequest', () => {
       [{ pointer: '/messages/0/content/0/image_url/detail', message: 'must be one of "auto", "low", "high"' }],
     ],
     [
-      'a non-function tool',
+      'a tool neither function nor custom',
       { model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'web_search' }] },
-      [{ pointer: '/tools/0', message: 'must be {type: "function", function: {name, description?, parameters?}}' }],
+      [{ pointer: '/tools/0', message: 'must be {type: "function", function: {name, description?, parameters?}} or {type: "custom", custom: {name, description?, format?}}' }],
+    ],
+    [
+      'custom tools, choices and calls that are not whole',
+      {
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'custom', custom: { name: 'apply_patch', input: { patch: 'p' } } }, { id: 'c2', type: 'custom' }] },
+        ],
+        tools: [{ type: 'custom' }, { type: 'custom', custom: { name: 'x', format: { type: 'json' } } }, { type: 'custom', custom: { name: 'y', format: { type: 'grammar', grammar: { syntax: 'lark' } } } }],
+        tool_choice: { type: 'custom', custom: {} },
+      },
+      [
+        { pointer: '/messages/1/tool_calls/0/custom/input', message: 'must be a string: the raw text the tool was called with' },
+        { pointer: '/messages/1/tool_calls/1', message: 'must be {id, type: "function", function: {name, arguments}} or {id, type: "custom", custom: {name, input}}' },
+        { pointer: '/tools/0/custom', message: 'must be {name, description?, format?}' },
+        { pointer: '/tools/1/custom/format', message: 'must be {type: "text"} or {type: "grammar", grammar: {syntax, definition}}' },
+        { pointer: '/tools/2/custom/format', message: 'has no grammar definition: must be {type: "grammar", grammar: {syntax, definition}}' },
+        { pointer: '/tool_choice', message: 'must be "auto", "none", "required", {type: "function", function: {name}} or {type: "custom", custom: {name}}' },
+      ],
     ],
   ])('refuses %s naming the field at fault', (_name, body, expected) => {
     expect(problemsOf(body)).toEqual(expected);
@@ -159,6 +179,80 @@ describe('parseOpenAIChatRequest', () => {
     expect(() => parseOpenAIChatRequest(JSON.stringify({ model: 'm', messages: [{ role: 'robot' }], temperature: -1 }))).toThrow(
       'invalid chat completions request: /messages/0/role: must be one of system, developer, user, assistant, tool (got "robot") (and 1 more problem(s))',
     );
+  });
+});
+
+describe('custom (freeform) tools', () => {
+  const applyPatch = { type: 'custom', custom: { name: 'apply_patch', description: 'Edit files.', format: { type: 'grammar', grammar: { syntax: 'regex', definition: '^\\*\\*\\* Begin Patch' } } } };
+
+  it('reads a custom tool as a function of one string `input` (grammar in the description), a custom choice, and custom calls as {"input": …}', () => {
+    const { request } = parseOpenAIChatRequest(
+      JSON.stringify({
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'Add a file' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'custom', custom: { name: 'apply_patch', input: '*** Begin Patch\n"q"' } }] },
+          { role: 'tool', tool_call_id: 'call_1', content: 'Done!' },
+        ],
+        tools: [applyPatch, { type: 'custom', custom: { name: 'note', format: { type: 'text' } } }],
+        tool_choice: { type: 'custom', custom: { name: 'apply_patch' } },
+      }),
+    );
+    expect(request.tools).toEqual([
+      {
+        name: 'apply_patch',
+        description: 'Edit files.\n\nThe input must match this regex grammar:\n^\\*\\*\\* Begin Patch',
+        inputSchema: expect.objectContaining({ properties: { input: expect.objectContaining({ type: 'string' }) }, required: ['input'] }),
+        freeform: true,
+      },
+      expect.objectContaining({ name: 'note', description: 'Freeform tool note', freeform: true }),
+    ]);
+    expect(request.toolChoice).toEqual({ name: 'apply_patch' });
+    expect(request.messages[1]).toEqual({ role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n"q"' }) }] });
+  });
+
+  it('renders the calls of custom tools as custom calls with the raw input, other calls as functions', () => {
+    const response: CanonicalResponse = {
+      id: 'r',
+      model: 'm',
+      text: '',
+      toolCalls: [
+        { id: 'call_1', name: 'apply_patch', arguments: '{"input":"*** Begin Patch\\n"}' },
+        { id: 'call_2', name: 'get_weather', arguments: '{"city":"Paris"}' },
+      ],
+      finishReason: 'tool_calls',
+      rawFinishReason: 'tool_calls',
+    };
+    const body = JSON.parse(renderOpenAIChatResponse(response, { created: 1, freeformTools: new Set(['apply_patch']) }).body) as { choices: [{ message: { tool_calls: unknown[] } }] };
+    expect(body.choices[0].message.tool_calls).toEqual([
+      { id: 'call_1', type: 'custom', custom: { name: 'apply_patch', input: '*** Begin Patch\n' } },
+      { id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+    ]);
+  });
+
+  it('streams a custom call as its announcement, then its raw input whole before the finish, beside an interleaved function call', () => {
+    const encoder = new OpenAIStreamEncoder({ id: 'c', model: 'm', created: 1, includeUsage: false, freeformTools: new Set(['apply_patch', 'note']) });
+    const output = encoder.encodeAll([
+      { type: 'tool-call-delta', index: 0, id: 'a', name: 'apply_patch', argumentsDelta: '{"input":"*** Be' },
+      { type: 'tool-call-delta', index: 1, id: 'b', name: 'get_weather', argumentsDelta: '{"city":' },
+      { type: 'tool-call-delta', index: 0, argumentsDelta: 'gin Patch\\n"}' },
+      { type: 'tool-call-delta', index: 1, argumentsDelta: '"Paris"}' },
+      { type: 'tool-call-delta', index: 2, id: 'c', name: 'note', argumentsDelta: '' },
+      { type: 'finish', finishReason: 'tool_calls', rawFinishReason: 'tool_calls' },
+      { type: 'stream-end' },
+    ]);
+    const chunks = parseServerSentEvents(output)
+      .slice(0, -1)
+      .map((event) => JSON.parse(event.data) as { choices: Array<{ delta: { tool_calls?: unknown[] }; finish_reason: string | null }> });
+    expect(chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? [])).toEqual([
+      { index: 0, id: 'a', type: 'custom', custom: { name: 'apply_patch', input: '' } },
+      { index: 1, id: 'b', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } },
+      { index: 1, function: { arguments: '"Paris"}' } },
+      { index: 2, id: 'c', type: 'custom', custom: { name: 'note', input: '' } },
+      // A call whose input is empty gets nothing more; the function call keeps its arguments as streamed.
+      { index: 0, custom: { input: '*** Begin Patch\n' } },
+    ]);
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('tool_calls');
   });
 });
 

@@ -464,17 +464,18 @@ describe('freeform (custom) tools', () => {
     ]);
   });
 
-  it('refuses a custom call without its raw input, and a format it does not know', () => {
+  it('refuses a custom call without its raw input, a format it does not know, and a grammar without its definition', () => {
     expect(
       problemsOf({
         model: 'm',
-        tools: [{ type: 'custom', name: 'x', format: { type: 'json' } }, { type: 'custom' }],
+        tools: [{ type: 'custom', name: 'x', format: { type: 'json' } }, { type: 'custom' }, { type: 'custom', name: 'y', format: { type: 'grammar', syntax: 'lark' } }],
         input: [{ role: 'user', content: 'hi' }, { type: 'custom_tool_call', call_id: 'c', name: 'x', input: { patch: 'p' } }],
       }),
     ).toEqual([
       { pointer: '/input/1/input', message: 'must be a string' },
       { pointer: '/tools/0/format', message: 'must be {type: "text"} or {type: "grammar", syntax, definition}' },
       { pointer: '/tools/1/name', message: 'is required' },
+      { pointer: '/tools/2/format', message: 'has no grammar definition: must be {type: "grammar", syntax, definition}' },
     ]);
   });
 
