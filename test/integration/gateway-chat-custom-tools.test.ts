@@ -27,6 +27,12 @@ const applyPatch: ChatCompletionCustomTool = {
   type: 'custom',
   custom: { name: 'apply_patch', description: 'Edit files with a patch.', format: { type: 'grammar', grammar: { syntax: 'lark', definition: GRAMMAR } } },
 };
+/** A request that asks for an apply_patch call (`ChatCompletionNamedToolChoiceCustom`). */
+const patchRequest = {
+  messages: [{ role: 'user' as const, content: 'Add hello.txt' }],
+  tools: [applyPatch],
+  tool_choice: { type: 'custom' as const, custom: { name: 'apply_patch' } },
+};
 const weatherTool = {
   type: 'function' as const,
   function: { name: 'get_weather', description: 'Current weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
@@ -81,12 +87,7 @@ function accumulatedInput(deltas: Record<string, unknown>[], index: number): str
 
 describe('Chat Completions custom tools, OpenAI-wire engine', () => {
   it('answers a custom call with the raw input; the engine saw a function of one string `input`, the grammar in its description', async () => {
-    const completion = await client().chat.completions.create({
-      model: `ollama:${OLLAMA_MODEL}`,
-      messages: [{ role: 'user', content: 'Add hello.txt' }],
-      tools: [applyPatch],
-      tool_choice: { type: 'custom', custom: { name: 'apply_patch' } },
-    });
+    const completion = await client().chat.completions.create({ model: `ollama:${OLLAMA_MODEL}`, ...patchRequest });
     const choice = completion.choices[0]!;
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBeNull();
@@ -121,13 +122,7 @@ describe('Chat Completions custom tools, OpenAI-wire engine', () => {
   });
 
   it('streams a custom call: announced with its name, its raw input whole before the finish, never as function arguments', async () => {
-    const stream = await client().chat.completions.create({
-      model: `ollama:${OLLAMA_MODEL}`,
-      messages: [{ role: 'user', content: 'Add hello.txt' }],
-      tools: [applyPatch],
-      tool_choice: { type: 'custom', custom: { name: 'apply_patch' } },
-      stream: true,
-    });
+    const stream = await client().chat.completions.create({ model: `ollama:${OLLAMA_MODEL}`, ...patchRequest, stream: true });
     const { deltas, finishReason } = await toolCallDeltas(stream);
     expect(finishReason).toBe('tool_calls');
     expect(deltas[0]).toEqual({ index: 0, id: expect.any(String), type: 'custom', custom: { name: 'apply_patch', input: '' } });
@@ -176,12 +171,7 @@ describe('Chat Completions custom tools, OpenAI-wire engine', () => {
 
 describe('Chat Completions custom tools, Anthropic-wire provider', () => {
   it('reaches Claude as a tool with one string `input`, and comes back as a custom call (answer and stream)', async () => {
-    const body = {
-      model: `claude:${CLAUDE_MODEL}`,
-      messages: [{ role: 'user' as const, content: 'Add hello.txt' }],
-      tools: [applyPatch],
-      tool_choice: { type: 'custom' as const, custom: { name: 'apply_patch' } },
-    };
+    const body = { model: `claude:${CLAUDE_MODEL}`, ...patchRequest };
     const completion = await client().chat.completions.create(body);
     expect(completion.choices[0]?.finish_reason).toBe('tool_calls');
     expect(completion.choices[0]?.message.tool_calls).toEqual([{ id: expect.stringMatching(/^toolu_/), type: 'custom', custom: { name: 'apply_patch', input: PATCH } }]);
