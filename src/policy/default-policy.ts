@@ -86,9 +86,9 @@ egress:
 
 # Reference hosted price (USD per million tokens) used to estimate savings of local tokens.
 savings:
-  referenceModel: anthropic:claude-sonnet-4-5
-  inputPerMTok: 3
-  outputPerMTok: 15
+  referenceModel: anthropic:claude-sonnet-5-5
+  inputPerMTok: 2
+  outputPerMTok: 10
 
 # Evidence retention: envelopes older than retentionDays are deleted by "syndicate evidence prune"
 # (given no --older-than) and by "syndicate serve" at start and daily; the chain stays verifiable.

@@ -55,7 +55,7 @@ export function defaultPolicy(): Policy {
     cost: { perRequestUsd: 1, perDayUsd: 20, defaultOutputTokens: 1024 },
     fallback: { order: [], maxHops: 3 },
     egress: { allowHosts: [...DEFAULT_EGRESS_HOSTS] },
-    savings: { referenceModel: 'anthropic:claude-sonnet-4-5', inputPerMTok: 3, outputPerMTok: 15 },
+    savings: { referenceModel: 'anthropic:claude-sonnet-5-5', inputPerMTok: 2, outputPerMTok: 10 },
     evidence: {},
     capabilities: {
       nonstandardToolCalls: 'repair',

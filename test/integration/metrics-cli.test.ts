@@ -34,7 +34,8 @@ describe('syndicate metrics', () => {
     // The hosted answer's $0.0027 and the hosted probe's $0.00021 (20 in, 10 out at $3 / $15 per MTok): 0.00291.
     expect(metrics['spendUsd']).toMatchObject({ local: 0, hosted: 0.0027, probes: 0.00021 });
     expect((metrics['spendUsd'] as { total: number }).total).toBeCloseTo(0.00291, 12);
-    expect((metrics['savings'] as { estimatedSavingsUsd: number }).estimatedSavingsUsd).toBeCloseTo(0.063, 12);
+    // The default reference price, claude-sonnet-5-5's $2 / $10: (6000 × 2 + 3000 × 10) / 1e6.
+    expect((metrics['savings'] as { estimatedSavingsUsd: number }).estimatedSavingsUsd).toBeCloseTo(0.042, 12);
     expect((metrics['hourly'] as unknown[]).length).toBe(4);
     expect(metrics['bySensitivity']).toContainEqual({ level: 'restricted', local: 1, hosted: 0, denied: 1 });
   });
@@ -56,7 +57,7 @@ describe('syndicate metrics', () => {
     expect(result.stdout).toContain('permits   2 refused outside any request (permit issue/verify): not counted as denied requests\n');
     expect(result.stdout).toContain('probes    1 refused by policy (provider test/capabilities): not counted as denied requests\n');
     expect(result.stdout).toContain('spend     $0.002910 (hosted $0.002700, local $0.00, provider probes $0.000210)\n');
-    expect(result.stdout).toContain('savings   ~$0.06: local tokens priced at anthropic:claude-sonnet-4-5');
+    expect(result.stdout).toContain('savings   ~$0.04: local tokens priced at anthropic:claude-sonnet-5-5 ($2/$10 per MTok in/out)');
     expect(result.stdout).toContain('cache     hosted 300 of 400 input read from cache (75.0%), 50 written; local 500 of 6000 input read from cache (8.3%)\n');
     expect(result.stdout).toMatch(/ollama\s+llama3\s+local\s+3\s+200 ms\s+300 ms\s+600 ms\s+800 ms/);
     // Where each level went: only levels seen in the window, least sensitive first, then the

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { findCatalogEntry, loadCatalog } from '../../../src/catalog/catalog.js';
 import { capabilityFromParameters, engineRootUrl, parameterBillions } from '../../../src/catalog/discovery.js';
 import { UsageError } from '../../../src/errors.js';
+import { defaultPolicy } from '../../../src/policy/defaults.js';
 
 describe('catalog', () => {
   it('holds the four local engines and three hosted providers at their documented URLs', async () => {
@@ -22,6 +23,16 @@ describe('catalog', () => {
     for (const name of ['anthropic', 'openai', 'glm']) {
       for (const model of byName[name]?.record.models ?? []) expect(model.price, `${name} ${model.id}`).toBeDefined();
     }
+  });
+
+  it('the default policy prices savings at a model the catalog lists, at that model\'s list price', async () => {
+    const { referenceModel, inputPerMTok, outputPerMTok } = defaultPolicy().savings;
+    const [providerId, modelName] = referenceModel.split(':');
+    const entries = await loadCatalog();
+    const models = entries.find((entry) => entry.record.id === providerId)?.record.models ?? [];
+    const model = models.find((candidate) => candidate.id === modelName || (candidate.aliases ?? []).includes(modelName ?? ''));
+    expect(model, `${referenceModel} in providers/catalog/${providerId}.yaml`).toBeDefined();
+    expect({ inputPerMTok, outputPerMTok }).toEqual({ inputPerMTok: model?.price?.inputPerMTok, outputPerMTok: model?.price?.outputPerMTok });
   });
 
   it('lists local engines first', async () => {

@@ -95,10 +95,10 @@ describe('metrics from a seeded evidence store', () => {
     expect(summary.spendUsd).toMatchObject({ local: 0, hosted: 0.0027, probes: 0.00021 });
     expect(summary.spendUsd.total).toBeCloseTo(0.00291, 12);
     expect(summary.spendUsd.total).toBeCloseTo(spentSince(store, new Date(WINDOW.sinceMs).toISOString()), 12);
-    // (6000 × $3 + 3000 × $15) / 1e6 = $0.063 of local tokens at the reference price; local cost nothing.
+    // (6000 × $2 + 3000 × $10) / 1e6 = $0.042 of local tokens at the default reference price; local cost nothing.
     expect(summary.savings.referenceModel).toBe(SAVINGS.referenceModel);
-    expect(summary.savings.localTokensAtReferenceUsd).toBeCloseTo(0.063, 12);
-    expect(summary.savings.estimatedSavingsUsd).toBeCloseTo(0.063, 12);
+    expect(summary.savings.localTokensAtReferenceUsd).toBeCloseTo(0.042, 12);
+    expect(summary.savings.estimatedSavingsUsd).toBeCloseTo(0.042, 12);
     expect(summary.hourly).toEqual([
       { hour: '2026-01-15T10:00:00.000Z', local: 2, hosted: 0 },
       { hour: '2026-01-15T11:00:00.000Z', local: 1, hosted: 1 },
