@@ -174,5 +174,10 @@ describe('provider add: discovery from running engines through the built CLI', (
     const missing = await runCli(['provider', 'add'], { home });
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toContain('provider add --list');
+    // The human list names what a hosted entry registers: the current models, not retired ones.
+    const human = await runCli(['provider', 'add', '--list'], { home });
+    expect(human.stdout).toMatch(/^anthropic .*claude-fable-5-2, claude-opus-5-5, claude-sonnet-5-5, claude-haiku-5-5,/m);
+    expect(human.stdout).toMatch(/^openai .*gpt-6\.2-astra, gpt-6\.2-sol, gpt-6\.1-terra, gpt-6-luna/m);
+    expect(human.stdout).not.toMatch(/claude-sonnet-4-5|claude-opus-4-1|gpt-5\b|gpt-4o-mini/);
   });
 });
