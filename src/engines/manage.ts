@@ -171,6 +171,8 @@ async function stateOf(store: Store, provider: RegisteredProvider, controller: E
 
 export interface LoadOptions {
   keepAlive?: string;
+  /** Ollama's model options for the load (`num_ctx`, ...); a model already loaded with another `num_ctx` is loaded again. */
+  modelOptions?: Readonly<Record<string, unknown>>;
   timeoutMs: number;
   /** The task at hand: a model tagged for it outranks one that is not when deciding evictions. */
   task?: string;
@@ -230,15 +232,35 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
       hint: `leave it out; the engine keeps the model until it is unloaded (syndicate engine unload ${provider.id}:${declared.id}) or by its own settings`,
     });
   }
+  if (options.modelOptions !== undefined && kind !== 'ollama') {
+    throw new UsageError(`model options are Ollama's: ${provider.id}'s engine is ${kind}, which would not honour them`, {
+      hint: `leave them out; set the context in how ${provider.id}'s engine is started`,
+    });
+  }
   const controller = controllerFor(provider.record);
   const state = await stateOf(store, provider, controller);
   const resident = state.resident ?? [];
   const outcome: LoadOutcome = { provider: provider.id, model: declared.id, alreadyResident: false, evicted: [], explanation: [], dryRun: options.dryRun === true };
-  if (resident.some((entry) => entry.state === 'loaded' && sameModel(provider, entry.model, declared.id))) {
-    if (options.keepAlive === undefined || options.dryRun === true) return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded`] };
-    // Ollama's load of a loaded model only sets its keep-alive anew: asked for, so sent (no cold start to record).
-    await controller.load(declared.id, { timeoutMs: options.timeoutMs, keepAlive: options.keepAlive });
-    return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded; its keep-alive is now ${options.keepAlive}`] };
+  const engineOptions = {
+    timeoutMs: options.timeoutMs,
+    ...(declared.kind === 'embedding' ? { embedding: true } : {}),
+    ...(options.keepAlive === undefined ? {} : { keepAlive: options.keepAlive }),
+    ...(options.modelOptions === undefined ? {} : { modelOptions: options.modelOptions }),
+  };
+  const loaded = resident.find((entry) => entry.state === 'loaded' && sameModel(provider, entry.model, declared.id));
+  if (loaded !== undefined) {
+    const settingsSent = options.keepAlive !== undefined || options.modelOptions !== undefined;
+    if (!settingsSent || options.dryRun === true) return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded`] };
+    const wantedContext = options.modelOptions?.['num_ctx'];
+    if (typeof wantedContext === 'number' && loaded.contextLength !== undefined && loaded.contextLength !== wantedContext) {
+      // Ollama's scheduler starts a new runner when the options change how the model is loaded: a cold start.
+      const loadMs = await timed(() => controller.load(declared.id, engineOptions));
+      recordEngineEvent(store, { providerId: provider.id, model: declared.id, kind: 'load', durationMs: loadMs, detail: options.detail ?? 'engine load' });
+      return { ...outcome, loadMs, explanation: [`${declared.id} was loaded with a ${loaded.contextLength}-token context: loaded again with num_ctx ${wantedContext}`] };
+    }
+    // Otherwise Ollama's load of a loaded model only sets its keep-alive anew: asked for, so sent (no cold start to record).
+    await controller.load(declared.id, engineOptions);
+    return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded${options.keepAlive === undefined ? '' : `; its keep-alive is now ${options.keepAlive}`}`] };
   }
   const others = resident.filter((entry) => !sameModel(provider, entry.model, declared.id));
   const plan = planSwap({
@@ -264,7 +286,7 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
     recordEngineEvent(store, { providerId: provider.id, model: victim.model, kind: 'unload', durationMs: unloadMs, detail: `evicted for ${declared.id}${options.force === true ? ' (forced)' : ''}` });
     outcome.evicted.push({ model: victim.model, unloadMs });
   }
-  const loadMs = await timed(() => controller.load(declared.id, { timeoutMs: options.timeoutMs, ...(options.keepAlive === undefined ? {} : { keepAlive: options.keepAlive }) }));
+  const loadMs = await timed(() => controller.load(declared.id, engineOptions));
   recordEngineEvent(store, { providerId: provider.id, model: declared.id, kind: 'load', durationMs: loadMs, detail: options.detail ?? 'engine load' });
   return { ...outcome, loadMs };
 }
