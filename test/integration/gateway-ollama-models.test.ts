@@ -282,16 +282,20 @@ describe('loading and unloading a model as Ollama clients do', () => {
 
   it('lists /api/ps as Ollama’s PsHandler does: the longest time left first, whichever engine holds the model', async () => {
     // PsHandler: slices.SortStableFunc(models, ... cmp.Compare(j.ExpiresAt.Unix(), i.ExpiresAt.Unix())) — "longest duration remaining listed first".
-    await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: '2h' });
-    await client(main).embed({ model: `ollama:${EMBED}`, input: [], keep_alive: '1m' });
-    const { models } = await client(main).ps();
-    const listed = models.map((model) => [model.name, Math.floor(new Date(model.expires_at).getTime() / 1000)] as const);
-    expect(listed.map(([, seconds]) => seconds)).toEqual(listed.map(([, seconds]) => seconds).sort((left, right) => right - left));
-    // llama.cpp's models are kept until unloaded ("Forever"): before Ollama's 2 h, 5 min (its default) and 1 min.
-    expect(listed.map(([name]) => name).filter((name) => name.startsWith('ollama:'))).toEqual([`ollama:${CODER}`, `ollama:${CHAT}`, `ollama:${EMBED}`]);
-    expect(listed.findIndex(([name]) => name === 'llamacpp:tiny-a')).toBeLessThan(listed.findIndex(([name]) => name === `ollama:${CODER}`));
-    await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: 0 });
-    await client(main).embed({ model: `ollama:${EMBED}`, input: [], keep_alive: 0 });
+    try {
+      await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: '2h' });
+      await client(main).chat({ model: `ollama:${CHAT}`, messages: [], keep_alive: '30m' });
+      await client(main).embed({ model: `ollama:${EMBED}`, input: [], keep_alive: '1m' });
+      const { models } = await client(main).ps();
+      const listed = models.map((model) => [model.name, Math.floor(new Date(model.expires_at).getTime() / 1000)] as const);
+      expect(listed.map(([, seconds]) => seconds)).toEqual(listed.map(([, seconds]) => seconds).sort((left, right) => right - left));
+      // llama.cpp's models are kept until unloaded ("Forever"): before Ollama's 2 h, 30 min and 1 min.
+      expect(listed.map(([name]) => name).filter((name) => name.startsWith('ollama:'))).toEqual([`ollama:${CODER}`, `ollama:${CHAT}`, `ollama:${EMBED}`]);
+      expect(listed.findIndex(([name]) => name === 'llamacpp:tiny-a')).toBeLessThan(listed.findIndex(([name]) => name === `ollama:${CODER}`));
+    } finally {
+      await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: 0 });
+      await client(main).embed({ model: `ollama:${EMBED}`, input: [], keep_alive: 0 });
+    }
   });
 
   it('answers at once for auto and for a hosted model, which hold nothing: no engine or provider is contacted', async () => {
