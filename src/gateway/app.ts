@@ -3,6 +3,7 @@ import { answeringEngineReports } from '../engines/manage.js';
 import { SyndicateError } from '../errors.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
+import { readEngineOperationsAfter } from '../metrics/query.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
@@ -168,6 +169,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const commits = pipeline.commits;
   const guard = typeof options.token === 'string' ? new TokenGuard(options.token) : options.token;
   const metrics = options.metrics ?? new GatewayMetrics();
+  metrics.followEngineOperations((afterId) => readEngineOperationsAfter(pipeline.store, afterId));
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const inFlight = new Set<Promise<void>>();
   let draining = false;

@@ -8,10 +8,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Ollama } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEngineModel } from '../../src/engines/manage.js';
 import { listEvidence } from '../../src/evidence/index.js';
+import { computeMetrics } from '../../src/metrics/index.js';
+import { requireProvider } from '../../src/registry/registry.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { freePort } from '../helpers/ports.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+import { parsePrometheusText, startTestGateway, TEST_TOKEN, testPolicy, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
 const CHAT = 'llama3.2:latest';
 const CODER = 'qwen2.5-coder:7b';
@@ -351,5 +354,46 @@ describe('loading and unloading a model as Ollama clients do', () => {
     const badKeepAlive = await post(main, '/api/chat', { model: `ollama:${CHAT}`, messages: [], keep_alive: 'soon' });
     expect(badKeepAlive.status).toBe(400);
     expect(((await badKeepAlive.json()) as { error: string }).error).toContain('/keep_alive');
+  });
+});
+
+describe('model loads and unloads in /metrics', () => {
+  const scrape = async (): Promise<Map<string, number>> => {
+    const response = await fetch(`${main.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(response.status).toBe(200);
+    return parsePrometheusText(await response.text());
+  };
+  const operations = (samples: Map<string, number>, model: string, action: string, outcome: string): number | undefined =>
+    samples.get(`syndicate_engine_model_operations_total{provider="ollama",model="${model}",action="${action}",outcome="${outcome}"}`);
+
+  it('counts every load and unload asked of an engine — through the gateway, by engine load, failed ones by their code — and times the loads as syndicate metrics does', async () => {
+    const before = await scrape();
+    const loadsBefore = operations(before, CODER, 'load', 'ok') ?? 0;
+    await client(main).generate({ model: `ollama:${CODER}`, prompt: '' });
+    await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: 0 });
+    // What `syndicate engine load` does, in another process or this one: the store's engine events are what is counted.
+    const registered = requireProvider(main.store, 'ollama');
+    await loadEngineModel(main.store, registered, CODER, { timeoutMs: 10_000 });
+    // A record that declares a model the engine has not pulled: Ollama's 404, recorded by its code.
+    const stale = { ...registered, record: { ...registered.record, models: [...registered.record.models, { id: 'phi3:mini', contextWindow: 4096, capabilityClass: 'small' as const }] } };
+    await expect(loadEngineModel(main.store, stale, 'phi3:mini', { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'engine_model_not_found' });
+
+    const after = await scrape();
+    expect((operations(after, CODER, 'load', 'ok') ?? 0) - loadsBefore).toBe(2);
+    expect(operations(after, CODER, 'unload', 'ok')).toBeGreaterThanOrEqual(1);
+    expect(operations(after, 'phi3:mini', 'load', 'engine_model_not_found')).toBe(1);
+    // A scrape counts each event once.
+    expect(operations(await scrape(), CODER, 'load', 'ok')).toBe(operations(after, CODER, 'load', 'ok'));
+
+    // The load times `syndicate metrics` reports are the histogram's observations: the same counts, the longest within the sum.
+    const { loadTimes } = computeMetrics(main.store, testPolicy(), { sinceMs: 0, untilMs: Date.now() + 1000 });
+    expect(loadTimes.length).toBeGreaterThan(0);
+    for (const entry of loadTimes) {
+      const labels = `provider="${entry.provider}",model="${entry.model}"`;
+      expect(after.get(`syndicate_engine_model_load_seconds_count{${labels}}`), labels).toBe(entry.loads);
+      expect(after.get(`syndicate_engine_model_load_seconds_sum{${labels}}`)).toBeGreaterThanOrEqual(entry.maxMs / 1000);
+    }
+    expect(after.get('syndicate_engine_model_load_seconds_count{provider="ollama",model="phi3:mini"}')).toBeUndefined();
+    await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: 0 });
   });
 });
