@@ -255,7 +255,9 @@ describe('OpenAI client', () => {
     const openAIError = await openAIClient(failing)
       .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] })
       .catch((caught: unknown) => caught);
-    expect(openAIError).toMatchObject({ status: 400, code: 'context_length_exceeded' });
+    // The field to shorten, as for the router's own refusal of a prompt too long for every window.
+    expect(openAIError).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(openAIError).toMatchObject({ status: 400, code: 'context_length_exceeded', param: 'messages' });
   });
 
   it('sees 503 when the only engine fails with HTTP 500; that one failure does not fail the next request', async () => {

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
+import { CLI_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted } from '../../invoke/types.js';
 import { EMPTY_EMBEDDING_TEXT_HINT, isEmbeddableText, type CanonicalRequest } from '../../wire/canonical.js';
@@ -67,6 +68,7 @@ Examples:
             signal,
             caller: 'cli',
             timeoutOption: 'syndicate embed --timeout',
+            modelNaming: CLI_MODEL_NAMING,
             ...(providerId === undefined ? {} : { provider: providerId }),
             ...(sessionId === undefined ? {} : { sessionId }),
             ...(options.workflow === undefined ? {} : { workflow: options.workflow }),

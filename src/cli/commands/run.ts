@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
+import { CLI_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
 import type { CanonicalRequest, StreamPart } from '../../wire/canonical.js';
@@ -110,6 +111,7 @@ Examples:
             signal,
             caller: 'cli',
             timeoutOption: 'syndicate run --timeout',
+            modelNaming: CLI_MODEL_NAMING,
             ...(options.permit === undefined ? {} : { permitToken: options.permit }),
             ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
             ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity }),
