@@ -19,6 +19,8 @@ interface EmbedOptions {
   timeout?: string;
 }
 
+const EMBED_TIMEOUT_OPTION = 'syndicate embed --timeout';
+
 export function embedCommand(): Command {
   return new Command('embed')
     .description('one governed embeddings call: classify the texts, route to an embedding model, permit, invoke, record evidence; one vector per line on stdout')
@@ -67,7 +69,7 @@ Examples:
             request,
             signal,
             caller: 'cli',
-            timeoutOption: 'syndicate embed --timeout',
+            timeoutOption: EMBED_TIMEOUT_OPTION,
             modelNaming: CLI_MODEL_NAMING,
             ...(providerId === undefined ? {} : { provider: providerId }),
             ...(sessionId === undefined ? {} : { sessionId }),
@@ -76,6 +78,7 @@ Examples:
             ...(totalMs === undefined ? {} : { timeouts: { totalMs } }),
             onAttempt: (attempt: AttemptStarted) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
           }),
+          { timeoutOption: EMBED_TIMEOUT_OPTION },
         );
       } finally {
         spinner?.stop();

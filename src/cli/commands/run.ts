@@ -25,6 +25,8 @@ interface RunOptions {
   timeout?: string;
 }
 
+const RUN_TIMEOUT_OPTION = 'syndicate run --timeout';
+
 export function runCommand(): Command {
   return new Command('run')
     .description('one governed invocation: classify, route, permit, invoke, record evidence; the answer goes to stdout')
@@ -110,7 +112,7 @@ Examples:
           const common = {
             signal,
             caller: 'cli',
-            timeoutOption: 'syndicate run --timeout',
+            timeoutOption: RUN_TIMEOUT_OPTION,
             modelNaming: CLI_MODEL_NAMING,
             ...(options.permit === undefined ? {} : { permitToken: options.permit }),
             ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
@@ -142,7 +144,7 @@ Examples:
             ...(providerId === undefined ? {} : { provider: providerId }),
             ...(sessionId === undefined ? {} : { sessionId }),
           });
-        });
+        }, { timeoutOption: RUN_TIMEOUT_OPTION, shorterOutputOption: '--max-tokens' });
       } catch (error) {
         spinner?.stop();
         if (printedAnything) output.write('\n');
