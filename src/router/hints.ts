@@ -129,13 +129,12 @@ export function hintForExclusions(excluded: readonly Exclusion[], options: Exclu
  */
 function redirectTo(alternatives: readonly Alternative[], permit: PresentedPermit | undefined): string {
   const list = (shown: readonly Alternative[]): string => shown.map((alternative) => alternative.name).join(', ');
-  const covered = permit === undefined ? alternatives : alternatives.filter((alternative) => permit.covers(alternative));
-  if (covered.length > 0) {
-    const instead = permit === undefined ? ', or let the policy choose (model `auto`, no provider named)' : ' (the permit covers it)';
-    return `${list(covered)} may take it: name ${covered.length === 1 ? 'it' : 'one of them'} instead${instead}`;
-  }
-  const [best] = alternatives as [Alternative];
-  return `${list(alternatives)} may take it, but the permit covers only ${permit?.target ?? ''}: issue one for ${best.name} (\`${permit?.issueCommand(best) ?? ''}\`) and pass it with --permit`;
+  const nameOne = (shown: readonly Alternative[]): string => `name ${shown.length === 1 ? 'it' : 'one of them'} instead`;
+  if (permit === undefined) return `${list(alternatives)} may take it: ${nameOne(alternatives)}, or let the policy choose (model \`auto\`, no provider named)`;
+  const covered = alternatives.filter((alternative) => permit.covers(alternative));
+  if (covered.length > 0) return `${list(covered)} may take it: ${nameOne(covered)} (the permit covers it)`;
+  const [best] = alternatives as [Alternative, ...Alternative[]];
+  return `${list(alternatives)} may take it, but the permit covers only ${permit.target}: issue one for ${best.name} (\`${permit.issueCommand(best)}\`) and pass it with --permit`;
 }
 
 /** Models left out, each with why (at most `SHOWN_LOCAL_MODELS`; the rest counted). */

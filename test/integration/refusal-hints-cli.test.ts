@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { VLLM_CONTEXT_LENGTH_REFUSAL } from '../helpers/openai-bytes.js';
 import { defaultModel, inferenceExchanges, Scenario } from '../helpers/scenario.js';
 
 /** A connection string with its password: restricted, so only a local engine may take it. */
@@ -71,14 +72,7 @@ describe('refusal hints through the CLI', () => {
   });
 
   it('a prompt the engine refuses as too long exits 4 with context_length_exceeded, as one too long for every window does', async () => {
-    // vLLM's and OpenAI's words for a prompt over the model's window (what error-scope reads as input_too_long).
-    const refusal = JSON.stringify({
-      object: 'error',
-      message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4900 in the messages, 100 in the completion). Please reduce the length of the messages or completion.",
-      type: 'BadRequestError',
-      param: null,
-      code: 400,
-    });
+    const refusal = VLLM_CONTEXT_LENGTH_REFUSAL;
     llama.setFault({ status: 400, body: refusal }, 1);
     const byEngine = await failing(['run', 'What is the capital of France?', '--no-stream', '--provider', 'llama']);
     expect(byEngine.error.code).toBe('context_length_exceeded');
