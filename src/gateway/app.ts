@@ -1,6 +1,7 @@
 import { maxSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import { answeringEngineReports } from '../engines/manage.js';
 import { SyndicateError } from '../errors.js';
+import { GATEWAY_MODEL_NAMING } from '../invoke/model-naming.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
 import { readEngineOperationsAfter } from '../metrics/query.js';
@@ -223,6 +224,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       input = {
         request: parsed.request,
         caller: 'gateway',
+        modelNaming: GATEWAY_MODEL_NAMING,
         receivedAt,
         ...readHints(call),
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
