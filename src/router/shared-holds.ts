@@ -237,16 +237,17 @@ function deleteExpired(store: Store, now: number): void {
   store.statement('DELETE FROM health_holds WHERE held_until <= ?').run(new Date(now).toISOString());
 }
 
-/** What a release is about: one provider:model's own hold, or (no `model`) the provider's and every one of its models'. */
+/** What a release is about: one provider:model's hold, or (no `model`) the provider's own hold — and with `everyModel`, each of its models' too. */
 export interface ReleaseTarget {
   provider: RegisteredProvider;
   model?: string;
+  everyModel?: boolean;
 }
 
 /**
  * Lifts the holds of `targets` that `scope` names, in every syndicate process on the store, in
- * one transaction: their rows are deleted, and the release is recorded per target — the
- * provider's own hold, each model of its record and each model held — so that a process holding
+ * one transaction: their rows are deleted, and the release is recorded per target (`everyModel`:
+ * the provider's own hold, each model of its record and each model held) so that a process holding
  * one in memory lets it go (`HoldBook.releases`); a hold begun after `now` stands. Returns the
  * holds that were in force and are lifted, as `holdsInForce` reports them.
  */
@@ -255,10 +256,10 @@ export function releaseHolds(store: Store, targets: readonly ReleaseTarget[], sc
   const at = new Date(now).toISOString();
   store.transaction(() => {
     deleteExpired(store, now);
-    for (const { provider, model } of targets) {
+    for (const { provider, model, everyModel } of targets) {
       const rows = store.statement(`SELECT ${HOLD_COLUMNS} FROM health_holds WHERE provider_id = ?`).all(provider.id) as HoldRow[];
-      const holds = rows.map(holdOf).filter((hold) => (model === undefined || hold.model === model) && liftsHold(scope, hold));
-      const models = model === undefined ? [undefined, ...new Set([...provider.record.models.map((entry) => entry.id), ...holds.flatMap((hold) => hold.model ?? [])])] : [model];
+      const holds = rows.map(holdOf).filter((hold) => (everyModel === true || hold.model === model) && liftsHold(scope, hold));
+      const models = everyModel === true ? [undefined, ...new Set([...provider.record.models.map((entry) => entry.id), ...holds.flatMap((hold) => hold.model ?? [])])] : [model];
       for (const hold of holds) {
         store.statement(`DELETE FROM health_holds WHERE provider_id = ? AND ifnull(model, '') = ?`).run(hold.provider, hold.model ?? '');
         if (hold.until > now && hold.baseUrl === provider.record.baseUrl) released.push(holdReport(hold, now));
