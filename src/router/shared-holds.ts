@@ -99,8 +99,8 @@ function liftsHold(scope: ReleaseScope, hold: HoldKind): boolean {
 
 /**
  * Longest a shared hold lasts, whatever the upstream asked: a hold outlives the process that saw
- * it, and nothing but time clears it for the others, so a garbled `retry-after` must not keep a
- * model out for days.
+ * it, and only time or a release by hand (`releaseHolds`) clears it for the others, so a garbled
+ * `retry-after` must not keep a model out for days.
  */
 export const LONGEST_SHARED_HOLD_MS = 24 * 60 * 60 * 1000;
 
