@@ -2,6 +2,7 @@ import { PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '.
 import { findDeclaredModel } from '../registry/model-names.js';
 import { listProviders, requireProvider } from '../registry/registry.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
+import { releaseHolds } from '../router/shared-holds.js';
 import type { Store } from '../store/store.js';
 import { controllerFor, sameOllamaModel, type EngineController, type EngineState, type ResidentModel } from './control/index.js';
 import { recordEngineEvent, type EngineEvent } from './events.js';
@@ -330,11 +331,16 @@ export async function unloadEngineModel(store: Store, provider: RegisteredProvid
 /**
  * `engine start`: starts the declared engine process and records its start; a model the engine
  * holds as soon as it answers (a single-model server loads it at start) gets a load event timed
- * by the whole start — its cold start.
+ * by the whole start — its cold start. Once the engine answers (started, or found answering), the
+ * holds saying nothing answered there are lifted in every syndicate process (`released`); holds
+ * for failing calls and rate limits stay.
  */
 export async function startProviderEngine(store: Store, provider: RegisteredProvider, options: StartOptions) {
   const outcome = await startEngine(store, provider, options);
-  if (!outcome.started) return { ...outcome, loaded: [] as string[] };
+  // An engine syndicate started that is still alive was not asked whether it answers: nothing proved.
+  const answered = outcome.started || outcome.process === undefined;
+  const released = answered ? releaseHolds(store, [{ provider }], 'unreachable') : [];
+  if (!outcome.started) return { ...outcome, loaded: [] as string[], released };
   recordEngineEvent(store, { providerId: provider.id, model: '', kind: 'start', durationMs: outcome.readyMs, detail: outcome.process.command.join(' ') });
   let loaded: string[] = [];
   try {
@@ -343,7 +349,7 @@ export async function startProviderEngine(store: Store, provider: RegisteredProv
     // Ready but its model list did not answer yet: no load to attribute.
   }
   for (const model of loaded) recordEngineEvent(store, { providerId: provider.id, model, kind: 'load', durationMs: outcome.readyMs, detail: 'loaded at engine start' });
-  return { ...outcome, loaded };
+  return { ...outcome, loaded, released };
 }
 
 /** `engine stop`: stops the engine process syndicate started and records the stop. */

@@ -7,8 +7,10 @@ import { coldStartEstimator } from '../router/cold-starts.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { recentFirstTokens } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
-import { hintForUnavailable, unavailabilityOfExclusions, withoutHoldTimes } from '../router/hints.js';
+import { hintForUnavailable, unavailabilityOfExclusions, withSharedHoldTimes } from '../router/hints.js';
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
+import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
+import type { RoutePlan } from '../router/types.js';
 import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
@@ -46,6 +48,11 @@ export interface SkippedCandidate {
 
 export interface RouteExplanation extends RoutedRequest {
   skipped: SkippedCandidate[];
+  /**
+   * The holds in force in the store (every syndicate process honours them until their time) that
+   * kept a target of this route out: what `route --explain` lists with the time left.
+   */
+  holds: HoldReport[];
 }
 
 /**
@@ -108,7 +115,13 @@ export async function explainRoute(
     const reason = `key ${missingKey} not set, so ranked last, past fallback.maxHops (${plan.fallback.maxHops}): would not be tried`;
     return [{ rank, provider, model, missingKey, reason, beyondMaxHops: true }];
   });
-  return { ...routed, skipped };
+  return { ...routed, skipped, holds: holdsKeepingOut(plan, holdsInForce(store, providers)) };
+}
+
+/** The holds whose target the plan left out for its health: the provider's own, or the model's. */
+function holdsKeepingOut(plan: RoutePlan, holds: readonly HoldReport[]): HoldReport[] {
+  const heldOut = plan.excluded.filter((exclusion) => exclusion.rules.includes('unhealthy') || exclusion.rules.includes('rate_limited'));
+  return holds.filter((hold) => heldOut.some((exclusion) => exclusion.provider === hold.provider && (hold.model === undefined || hold.model === exclusion.model)));
 }
 
 /**
@@ -124,7 +137,7 @@ export function unavailableRouteError(routed: RouteExplanation): UpstreamError |
   return new UpstreamError(`inference unavailable, try again later (${reasons.join(' | ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: hintForUnavailable(withoutHoldTimes(unavailable)),
-    details: { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
+    hint: hintForUnavailable(withSharedHoldTimes(unavailable, routed.holds)),
+    details: { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, holds: routed.holds },
   });
 }

@@ -23,13 +23,14 @@ import {
   hintForUntriedKeyless,
   localModelsLeftOut,
   unavailabilityOfExclusions,
-  withoutHoldTimes,
+  withSharedHoldTimes,
   type PresentedPermit,
   type Unavailability,
 } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
+import { holdsInForce } from '../router/shared-holds.js';
 import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { waitAskedFor } from '../transport/retry-after.js';
@@ -237,13 +238,17 @@ function unavailableHint(
     const kind = call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing';
     return [{ ...identity, kind, ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
   });
-  const hint = hintForUnavailable(unavailable);
+  const hint = hintForUnavailable(heldOutForLater(context, unavailable, providers));
   return missingKeys.length > 0 ? `${hint}; for the skipped hosted provider(s): ${exports}` : hint;
 }
 
-/** Down providers' time out of routes only concerns a process that keeps it (the gateway); a rate limit's wait is the provider's. */
-function heldOutForLater(context: PipelineContext, unavailable: Unavailability[]): Unavailability[] {
-  return context.longRunning === true ? unavailable : withoutHoldTimes(unavailable);
+/**
+ * How long each unavailable provider stays out of later requests: a process that keeps its health
+ * (the gateway) knows; any other says what the store's holds keep out of every process's routes
+ * (this one's own failures included) and a rate limit's own wait.
+ */
+function heldOutForLater(context: PipelineContext, unavailable: Unavailability[], providers: readonly RegisteredProvider[]): Unavailability[] {
+  return context.longRunning === true ? unavailable : withSharedHoldTimes(unavailable, holdsInForce(context.store, providers));
 }
 
 /**
@@ -822,7 +827,7 @@ function refuseOrUnavailable(
     return new UpstreamError(message, {
       code: 'inference_unavailable',
       isRetryable: true,
-      hint: hintForUnavailable(heldOutForLater(context, unavailabilityOfExclusions(plan.excluded))),
+      hint: hintForUnavailable(heldOutForLater(context, unavailabilityOfExclusions(plan.excluded), currentProviders(context.store))),
       details: { requestId, evidenceId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }

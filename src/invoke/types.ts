@@ -39,8 +39,8 @@ export interface PipelineContext {
   /**
    * Long-running processes (the gateway): a provider found down stays out of later requests for
    * the health TTL, so failure hints say when it is tried again. Absent (the CLI): hints say
-   * nothing of the TTL — the next run probes a local engine afresh, though it honours the holds
-   * this run recorded (`HealthMonitor`'s hold book).
+   * nothing of this process's TTL — the next run probes a local engine afresh — but give the time
+   * left of the holds recorded in the store, which every process honours (this run's own included).
    */
   longRunning?: boolean;
   /** What loading a cold local model has cost on this host (`coldStartEstimator`, cached per model). */

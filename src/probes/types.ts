@@ -1,4 +1,5 @@
 import type { Deviation, ProviderClass, WireFormat } from '../common/vocabulary.js';
+import type { HoldReport } from '../router/shared-holds.js';
 
 /**
  * How one check came out, from best to worst for the record:
@@ -96,6 +97,8 @@ export interface ProbeRunSummary {
 /** `provider test`: one minimal request, its checks. */
 export interface ProviderTestReport extends ProbeRunSummary {
   checks: ProbeCheck[];
+  /** The holds saying the provider, or the model tested, is down that its answer lifted (`releaseHolds`, scope `down`). */
+  released: HoldReport[];
 }
 
 /** `provider capabilities`: the battery. */

@@ -4,7 +4,7 @@ import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
 import type { Store } from '../store/store.js';
-import { storeHoldBook, type HoldBook, type SharedHold } from './shared-holds.js';
+import { holdTarget, isReleased, latestRelease, storeHoldBook, type HoldBook, type HoldKind, type ReleaseLedger, type SharedHold } from './shared-holds.js';
 import type { HealthSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, WarmSnapshot } from './types.js';
 
 /** Reads JSON metadata from a local engine; injectable for tests. */
@@ -133,6 +133,8 @@ interface FailureRun {
 /** One model of a provider held out of routes: rate-limited, not served, or overloaded call after call. */
 interface ModelHold {
   health: ProviderHealth;
+  /** Epoch ms it began: a release at or after then lifts it. */
+  since: number;
   until: number;
   baseUrl: string;
 }
@@ -147,9 +149,15 @@ export interface HeldBack {
   retryAfterMs: number;
 }
 
-/** The key of a provider:model in the per-model maps (model ids hold `:` and `/`, never a newline). */
+/** The key of a provider:model in the per-model maps: its `holdTarget`. */
 function modelKey(providerId: string, model: string): string {
-  return `${providerId}\n${model}`;
+  return holdTarget(providerId, model);
+}
+
+/** The provider id and model of a `modelKey`. */
+function splitModelKey(key: string): [string, string] {
+  const newline = key.indexOf('\n');
+  return [key.slice(0, newline), key.slice(newline + 1)];
 }
 
 /**
@@ -181,7 +189,9 @@ function modelKey(providerId: string, model: string): string {
  * honoured here: a `run` does not send to a model the gateway saw rate-limited. Only the holds are
  * shared, never counts, probes or latencies; another process's hold adds an exclusion until its
  * time and nothing else (no half-open trial follows it here). A success clears this process's
- * own recorded hold when it clears the hold here; a rate limit ends by time only.
+ * own recorded hold when it clears the hold here; a rate limit ends by time only — or, like any
+ * hold, by a release recorded in the store (`releaseHolds`: `provider release`, a `provider test`
+ * that answers, `engine start`), which this monitor applies to its own holds (`applyReleases`).
  */
 export class HealthMonitor {
   private readonly ttlMs: number;
@@ -201,6 +211,8 @@ export class HealthMonitor {
   private readonly modelHolds = new Map<string, ModelHold>();
   private readonly modelFailureRuns = new Map<string, FailureRun>();
   private readonly holdBook: HoldBook | undefined;
+  /** The releases last applied to this process's holds (`applyReleases`). */
+  private appliedReleases: ReleaseLedger | undefined;
 
   constructor(options: HealthMonitorOptions = {}) {
     this.ttlMs = options.ttlMs ?? 5000;
@@ -254,6 +266,7 @@ export class HealthMonitor {
    * Without the model, every failure is the provider's.
    */
   reportFailure(provider: RegisteredProvider, failure: CallFailure, model?: string): void {
+    this.applyReleases();
     const now = this.now();
     const baseUrl = provider.record.baseUrl;
     // The model the failure holds back on its own, when it concerns one model only.
@@ -263,7 +276,7 @@ export class HealthMonitor {
       const waitMs = failure.retryAfterSeconds === undefined ? this.rateLimitDefaultMs : failure.retryAfterSeconds * 1000;
       if (heldModel !== undefined) {
         const health: ProviderHealth = { state: 'rate_limited', checkedAt: new Date(now).toISOString(), reason: failure.reason };
-        this.modelHolds.set(modelKey(provider.id, heldModel), { health, until: now + waitMs, baseUrl });
+        this.modelHolds.set(modelKey(provider.id, heldModel), { health, since: now, until: now + waitMs, baseUrl });
       } else {
         this.rateLimits.set(provider.id, { until: now + waitMs, reason: failure.reason, observedAt: now, baseUrl });
       }
@@ -300,6 +313,7 @@ export class HealthMonitor {
    * model's time to first token: the provider's and the model's failure counts start afresh.
    */
   reportSuccess(provider: RegisteredProvider, observed?: { model: string; firstTokenMs?: number }): void {
+    this.applyReleases();
     const previous = this.observations.get(provider.id);
     if (previous?.health.state === 'down') {
       this.observations.delete(provider.id);
@@ -329,6 +343,7 @@ export class HealthMonitor {
    * another that holds it longer (`holdBook`). Undefined: nothing known.
    */
   known(provider: RegisteredProvider): ProviderHealth | undefined {
+    this.applyReleases();
     const other = this.othersHold(provider, undefined);
     return this.heldLonger(this.knownHere(provider), other !== undefined && this.answeredSince(provider, other) ? undefined : other);
   }
@@ -367,6 +382,7 @@ export class HealthMonitor {
    * is down is not listed again.
    */
   knownModels(provider: RegisteredProvider): Record<string, ProviderHealth> {
+    this.applyReleases();
     const held: Record<string, ProviderHealth> = {};
     const now = this.now();
     const prefix = modelKey(provider.id, '');
@@ -420,6 +436,7 @@ export class HealthMonitor {
     this.modelFailureRuns.delete(key);
     this.modelHolds.set(key, {
       health: { state: 'down', checkedAt: new Date(now).toISOString(), reason: reasons.reason, cause },
+      since: now,
       until,
       baseUrl: provider.record.baseUrl,
     });
@@ -436,6 +453,45 @@ export class HealthMonitor {
       baseUrl: provider.record.baseUrl,
     });
     this.share(provider, undefined, { state: 'down', cause, until: now + this.ttlFor(provider), reason: reasons.shared, recordedAt: now });
+  }
+
+  /**
+   * Lets go of this process's holds that a release recorded since they began (`releaseHolds`: by
+   * hand, a `provider test` that got an answer, an `engine start`), and of the failed calls counted
+   * towards one: a down engine released is probed again, a provider's count starts afresh. Runs
+   * only when the store's releases changed; otherwise one cached read.
+   */
+  private applyReleases(): void {
+    const releases = this.holdBook?.releases();
+    if (releases === undefined || releases === this.appliedReleases) return;
+    this.appliedReleases = releases;
+    for (const [id, observation] of this.observations) {
+      const { health } = observation;
+      // A down observation says nothing answered unless calls failed (markDown's `failing`); a probe's says so too.
+      if (health.state === 'down' && isReleased(releases, id, undefined, { state: 'down', cause: health.cause ?? 'unreachable' }, observation.observedAt)) this.observations.delete(id);
+    }
+    for (const [id, rateLimit] of this.rateLimits) {
+      if (isReleased(releases, id, undefined, { state: 'rate_limited' }, rateLimit.observedAt)) this.rateLimits.delete(id);
+    }
+    for (const [key, hold] of this.modelHolds) {
+      const [id, model] = splitModelKey(key);
+      if (hold.health.state !== 'up' && isReleased(releases, id, model, { state: hold.health.state, ...(hold.health.cause === undefined ? {} : { cause: hold.health.cause }) }, hold.since)) {
+        this.modelHolds.delete(key);
+      }
+    }
+    const failing: HoldKind = { state: 'down', cause: 'failing' };
+    const forgetReleased = (runs: Map<string, FailureRun>, key: string, latest: number | undefined): void => {
+      const run = runs.get(key);
+      if (run === undefined || latest === undefined) return;
+      const at = run.at.filter((time) => time > latest);
+      if (at.length === 0) runs.delete(key);
+      else runs.set(key, { ...run, at });
+    };
+    for (const id of [...this.failureRuns.keys()]) forgetReleased(this.failureRuns, id, latestRelease(releases, id, undefined, failing));
+    for (const key of [...this.modelFailureRuns.keys()]) {
+      const [id, model] = splitModelKey(key);
+      forgetReleased(this.modelFailureRuns, key, latestRelease(releases, id, model, failing));
+    }
   }
 
   /** Records a hold this process began for the other processes (`holdBook`); one already over is not. */
@@ -484,6 +540,7 @@ export class HealthMonitor {
   }
 
   private async refresh(providers: readonly RegisteredProvider[]): Promise<void> {
+    this.applyReleases();
     const stale = providers.filter((provider) => {
       if (provider.record.class !== 'local' || provider.retiredAt !== null) return false;
       const observation = this.observations.get(provider.id);

@@ -1,6 +1,7 @@
 import { isLoopbackAddress } from '../common/loopback.js';
 import { isHostedClass } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
+import type { HoldReport } from './shared-holds.js';
 import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from './types.js';
 
 const REGISTER_LOCAL = 'register a local provider (`syndicate provider add ollama`, or `syndicate engine serve --model FILE --register ID`)';
@@ -266,12 +267,20 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
 }
 
 /**
- * For a process that keeps no health between requests (`run`, `route`): how long a down provider is
- * kept out of routes means nothing to its next invocation, so only a rate limit's wait (the
- * provider's own) stays.
+ * For a process that keeps no health between requests (`run`, `route`): how long it keeps a down
+ * provider out of its own routes means nothing to the next invocation, but a hold recorded in the
+ * store (`holdsInForce`) is honoured by every process until its time — this one's own failure's
+ * included. So each entry says the time left of the store's hold of its target (the model's, else
+ * the provider's), a rate limit without one its own wait, and the rest no time at all.
  */
-export function withoutHoldTimes(unavailable: readonly Unavailability[]): Unavailability[] {
-  return unavailable.map(({ retryInSeconds, ...entry }) => (entry.kind === 'rate_limited' && retryInSeconds !== undefined ? { ...entry, retryInSeconds } : entry));
+export function withSharedHoldTimes(unavailable: readonly Unavailability[], holds: readonly Pick<HoldReport, 'provider' | 'model' | 'retryInSeconds'>[]): Unavailability[] {
+  return unavailable.map(({ retryInSeconds, ...entry }) => {
+    const hold =
+      (entry.model === undefined ? undefined : holds.find((candidate) => candidate.provider === entry.provider && candidate.model === entry.model)) ??
+      holds.find((candidate) => candidate.provider === entry.provider && candidate.model === undefined);
+    if (hold !== undefined && !(entry.kind === 'rate_limited' && retryInSeconds !== undefined)) return { ...entry, retryInSeconds: hold.retryInSeconds };
+    return entry.kind === 'rate_limited' && retryInSeconds !== undefined ? { ...entry, retryInSeconds } : entry;
+  });
 }
 
 /**

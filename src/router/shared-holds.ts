@@ -40,12 +40,67 @@ export interface HoldBook {
   record(hold: HoldToShare): void;
   /** Removes this process's own hold of the target, if it recorded one that has not expired. */
   clear(provider: string, model: string | undefined): void;
+  /**
+   * The holds lifted before their time (`releaseHolds`), by target: a hold of this process begun
+   * at or before such a release is let go. The same object until a release is recorded, so a
+   * monitor compares it with the last it applied and does nothing more on the hot path.
+   */
+  releases(): ReleaseLedger;
+}
+
+/**
+ * Which holds a release lifts: `every` one (`provider release`, by hand), those saying the target
+ * is `down` (a call answered since: `provider test`), or only those saying nothing answered
+ * (`unreachable`: `engine start` saw the engine answer). A rate limit ends by time, or by hand.
+ */
+export type ReleaseScope = 'every' | 'down' | 'unreachable';
+
+/** A target's holds of the scope's kind begun at or before `at` (epoch ms) are lifted. */
+export interface HoldRelease {
+  scope: ReleaseScope;
+  at: number;
+}
+
+/** The releases of each target, by `holdTarget(provider, model)`. */
+export type ReleaseLedger = ReadonlyMap<string, readonly HoldRelease[]>;
+
+/** The key of a target: a provider's own hold (no model) or one provider:model (model ids hold `:` and `/`, never a newline). */
+export function holdTarget(provider: string, model: string | undefined): string {
+  return `${provider}\n${model ?? ''}`;
+}
+
+/** What a release needs to know of a hold: its state, and for a `down` one why (nothing answered: `unreachable`). */
+export type HoldKind = Pick<SharedHold, 'state' | 'cause'>;
+
+/**
+ * The time of the latest release of the target that lifts a hold of this kind, or undefined: a
+ * hold begun at or before it is lifted, and so are failed calls counted towards one (but for a
+ * release of unreachable holds only, which says nothing of failing calls).
+ */
+export function latestRelease(releases: ReleaseLedger, provider: string, model: string | undefined, hold: HoldKind): number | undefined {
+  let latest: number | undefined;
+  for (const release of releases.get(holdTarget(provider, model)) ?? []) {
+    if (liftsHold(release.scope, hold) && (latest === undefined || release.at > latest)) latest = release.at;
+  }
+  return latest;
+}
+
+/** Whether a hold of this kind begun at `since` was lifted since (`latestRelease`). */
+export function isReleased(releases: ReleaseLedger, provider: string, model: string | undefined, hold: HoldKind, since: number): boolean {
+  const latest = latestRelease(releases, provider, model, hold);
+  return latest !== undefined && latest >= since;
+}
+
+function liftsHold(scope: ReleaseScope, hold: HoldKind): boolean {
+  if (scope === 'every') return true;
+  if (hold.state !== 'down') return false;
+  return scope === 'down' || hold.cause === 'unreachable';
 }
 
 /**
  * Longest a shared hold lasts, whatever the upstream asked: a hold outlives the process that saw
- * it, and nothing but time clears it for the others, so a garbled `retry-after` must not keep a
- * model out for days.
+ * it, and only time or a release by hand (`releaseHolds`) clears it for the others, so a garbled
+ * `retry-after` must not keep a model out for days.
  */
 export const LONGEST_SHARED_HOLD_MS = 24 * 60 * 60 * 1000;
 
@@ -63,12 +118,39 @@ interface HoldRow {
 
 const HOLD_COLUMNS = 'provider_id, model, state, cause, held_until, reason, base_url, recorded_at, holder';
 
-/** Every recorded hold by provider id, read again only when `health_holds` may have changed (another process's write shows within 5 ms). */
-const holdsByProvider = cachedRead(['health_holds'], (store): ReadonlyMap<string, readonly SharedHold[]> => {
+interface ReleaseRow {
+  provider_id: string;
+  model: string | null;
+  scope: ReleaseScope;
+  released_at: string;
+}
+
+/** Every recorded release by target, read again only when `health_releases` may have changed (another process's write shows within 5 ms). */
+const releasesByTarget = cachedRead(['health_releases'], (store): ReleaseLedger => {
+  const rows = store.statement('SELECT provider_id, model, scope, released_at FROM health_releases').all() as ReleaseRow[];
+  const byTarget = new Map<string, HoldRelease[]>();
+  for (const row of rows) {
+    const key = holdTarget(row.provider_id, row.model ?? undefined);
+    const release = { scope: row.scope, at: Date.parse(row.released_at) };
+    const list = byTarget.get(key);
+    if (list === undefined) byTarget.set(key, [release]);
+    else list.push(release);
+  }
+  return byTarget;
+});
+
+/**
+ * Every recorded hold by provider id, but those a later release lifted (a process that saw the
+ * failure before the release may write its hold after it), read again only when `health_holds`
+ * or `health_releases` may have changed (another process's write shows within 5 ms).
+ */
+const holdsByProvider = cachedRead(['health_holds', 'health_releases'], (store): ReadonlyMap<string, readonly SharedHold[]> => {
   const rows = store.statement(`SELECT ${HOLD_COLUMNS} FROM health_holds`).all() as HoldRow[];
+  const releases = releasesByTarget(store);
   const byProvider = new Map<string, SharedHold[]>();
   for (const row of rows) {
     const hold = holdOf(row);
+    if (isReleased(releases, hold.provider, hold.model, hold, hold.recordedAt)) continue;
     const list = byProvider.get(hold.provider);
     if (list === undefined) byProvider.set(hold.provider, [hold]);
     else list.push(hold);
@@ -99,7 +181,7 @@ export function storeHoldBook(store: Store, now: () => number = Date.now): HoldB
   const holder = `${process.pid}/${newId('monitor')}`;
   /** Target -> until, of the holds this book recorded: a success clears only those, and writes nothing otherwise. */
   const recorded = new Map<string, number>();
-  const target = (provider: string, model: string | undefined): string => `${provider}\n${model ?? ''}`;
+  const target = holdTarget;
   // Other processes' holds of the last state read, sorted out once per state (routing asks per provider, per request).
   let others: { all: ReadonlyMap<string, readonly SharedHold[]>; byProvider: Map<string, readonly SharedHold[]> } | undefined;
   const write = (work: () => void): void => {
@@ -145,6 +227,7 @@ export function storeHoldBook(store: Store, now: () => number = Date.now): HoldB
         store.statement(`DELETE FROM health_holds WHERE provider_id = ? AND ifnull(model, '') = ? AND holder = ?`).run(provider, model ?? '', holder);
       });
     },
+    releases: () => releasesByTarget(store),
   };
 }
 
@@ -152,6 +235,40 @@ const NO_HOLDS: readonly SharedHold[] = Object.freeze([]);
 
 function deleteExpired(store: Store, now: number): void {
   store.statement('DELETE FROM health_holds WHERE held_until <= ?').run(new Date(now).toISOString());
+}
+
+/** What a release is about: one provider:model's hold, or (no `model`) the provider's own hold — and with `everyModel`, each of its models' too. */
+export interface ReleaseTarget {
+  provider: RegisteredProvider;
+  model?: string;
+  everyModel?: boolean;
+}
+
+/**
+ * Lifts the holds of `targets` that `scope` names, in every syndicate process on the store, in
+ * one transaction: their rows are deleted, and the release is recorded per target (`everyModel`:
+ * the provider's own hold, each model of its record and each model held) so that a process holding
+ * one in memory lets it go (`HoldBook.releases`); a hold begun after `now` stands. Returns the
+ * holds that were in force and are lifted, as `holdsInForce` reports them.
+ */
+export function releaseHolds(store: Store, targets: readonly ReleaseTarget[], scope: ReleaseScope, now: number = Date.now()): HoldReport[] {
+  const released: HoldReport[] = [];
+  const at = new Date(now).toISOString();
+  store.transaction(() => {
+    deleteExpired(store, now);
+    for (const { provider, model, everyModel } of targets) {
+      const rows = store.statement(`SELECT ${HOLD_COLUMNS} FROM health_holds WHERE provider_id = ?`).all(provider.id) as HoldRow[];
+      const holds = rows.map(holdOf).filter((hold) => (everyModel === true || hold.model === model) && liftsHold(scope, hold));
+      const models = everyModel === true ? [undefined, ...new Set([...provider.record.models.map((entry) => entry.id), ...holds.flatMap((hold) => hold.model ?? [])])] : [model];
+      for (const hold of holds) {
+        store.statement(`DELETE FROM health_holds WHERE provider_id = ? AND ifnull(model, '') = ?`).run(hold.provider, hold.model ?? '');
+        if (hold.until > now && hold.baseUrl === provider.record.baseUrl) released.push(holdReport(hold, now));
+      }
+      const record = store.statement('INSERT OR REPLACE INTO health_releases (provider_id, model, scope, released_at) VALUES (?, ?, ?, ?)');
+      for (const each of models) record.run(provider.id, each ?? null, scope, at);
+    }
+  });
+  return released.sort((a, b) => a.provider.localeCompare(b.provider) || (a.model ?? '').localeCompare(b.model ?? ''));
 }
 
 /** A hold in force, as `doctor`, `provider list|show` and the MCP `providers` tool report it. */

@@ -3,6 +3,7 @@ import { parseTimeout } from '../../common/duration.js';
 import type { EngineReport, ReportedModel } from '../../engines/manage.js';
 import { CheckFailedError, UsageError } from '../../errors.js';
 import type { RegisteredProvider } from '../../registry/types.js';
+import { describeHold } from '../../router/shared-holds.js';
 import type { CommandContext } from '../context.js';
 import { contextFor } from '../context.js';
 import { cancellable } from '../interrupt.js';
@@ -245,17 +246,23 @@ Example:
         throw error;
       }
       spinner.stop();
+      const { released } = outcome;
+      const printReleased = (): void => {
+        for (const hold of released) output.line(`  released ${describeHold(hold)}`);
+      };
       if (!outcome.started) {
-        output.result({ provider: providerId, started: false, reason: outcome.reason, ...(outcome.process === undefined ? {} : { pid: outcome.process.pid, logPath: outcome.process.logPath }) }, () => {
+        output.result({ provider: providerId, started: false, reason: outcome.reason, ...(outcome.process === undefined ? {} : { pid: outcome.process.pid, logPath: outcome.process.logPath }), released }, () => {
           output.line(outcome.process === undefined ? `${providerId}'s engine is already running (not started by syndicate)` : `${providerId}'s engine is already running (pid ${outcome.process.pid}, started by syndicate)`);
+          printReleased();
         });
         return;
       }
       const { process: started } = outcome;
-      output.result({ provider: providerId, started: true, pid: started.pid, readyMs: outcome.readyMs, logPath: started.logPath, command: started.command, loaded: outcome.loaded }, () => {
+      output.result({ provider: providerId, started: true, pid: started.pid, readyMs: outcome.readyMs, logPath: started.logPath, command: started.command, loaded: outcome.loaded, released }, () => {
         output.line(`started ${providerId}'s engine: pid ${started.pid}, ready in ${(outcome.readyMs / 1000).toFixed(1)} s`);
         if (outcome.loaded.length > 0) output.line(`  holds ${outcome.loaded.join(', ')}`);
         output.line(`  log ${started.logPath}`);
+        printReleased();
       });
     });
 }

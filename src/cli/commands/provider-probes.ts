@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { CheckFailedError, UsageError } from '../../errors.js';
+import { describeHold } from '../../router/shared-holds.js';
 import type { CapabilitiesReport, DiscoveryOutcome, ObservedDeviation, ProbeCheck, ProbeVerdict, ProviderTestReport } from '../../probes/types.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { cancellable } from '../interrupt.js';
@@ -177,6 +178,7 @@ function printTestReport(context: CommandContext, report: ProviderTestReport): v
     report.checks.map((check) => [check.name, verdictText(output, check.verdict), check.detail, check.evidenceId]),
   );
   output.line(report.conforms ? output.color.green('conforms to its record') : output.color.red('does not conform to its record'));
+  for (const hold of report.released) output.line(`released ${describeHold(hold)} (it answered)`);
 }
 
 function shortEvidence(ids: readonly string[]): string {

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { providerSummary } from '../../registry/summary.js';
 import type { ProviderVersion, RegisteredProvider, RegistrationOutcome } from '../../registry/types.js';
-import type { HoldReport } from '../../router/shared-holds.js';
+import { describeHold, type HoldReport, type ReleaseTarget } from '../../router/shared-holds.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { printHeldBack } from '../held-back.js';
 import { counted } from '../output.js';
@@ -216,6 +216,51 @@ Examples:
               ),
             );
           }
+        });
+      } finally {
+        context.close();
+      }
+    });
+
+  provider
+    .command('release')
+    .description('lift the holds that keep a provider, or one provider:model, out of routes after failures or rate limits, in every syndicate process on this store (a running gateway included)')
+    .argument('[provider[:model]]', 'the provider (its own hold and every model\'s), or one provider:model')
+    .option('--all', "release every provider's holds")
+    .addHelpText(
+      'after',
+      `
+Holds begun before the release are lifted at once in every process (a running gateway sees it
+within 5 ms); a failure after it holds again. Nothing held is not an error.
+Exit codes: 0 released (or nothing was held), 2 unknown provider or model, 6 store failure.
+
+Examples:
+  $ syndicate provider release claude:claude-opus-4-1
+  $ syndicate provider release ollama
+  $ syndicate provider release --all --json`,
+    )
+    .action(async (name: string | undefined, options: { all?: boolean }, command: Command) => {
+      if (options.all === true && name !== undefined) throw new UsageError('give a provider or --all, not both', { hint: 'syndicate provider release PROVIDER[:MODEL], or syndicate provider release --all' });
+      if (options.all !== true && (name === undefined || name === '')) throw new UsageError('missing provider', { hint: 'syndicate provider release PROVIDER[:MODEL] (syndicate provider list shows what is held), or --all' });
+      const context = contextFor(command);
+      const [{ listProviders }, { holdsInForce, releaseHolds }, { releaseTargetOf }] = await Promise.all([
+        import('../../registry/registry.js'),
+        import('../../router/shared-holds.js'),
+        import('../../router/release-target.js'),
+      ]);
+      try {
+        const store = await context.store({ existing: true });
+        const targets: ReleaseTarget[] = name === undefined ? listProviders(store).map((provider) => ({ provider, everyModel: true })) : [releaseTargetOf(store, name)];
+        const released = releaseHolds(store, targets, 'every');
+        const stillHeld = holdsInForce(store, targets.map((target) => target.provider));
+        const { output } = context;
+        output.result({ released, stillHeld }, () => {
+          const [target] = targets;
+          const what = name === undefined || target === undefined ? 'any provider' : target.model === undefined ? target.provider.id : `${target.provider.id}:${target.model}`;
+          if (released.length === 0) output.line(`nothing was held back for ${what}`);
+          for (const hold of released) output.line(`released ${describeHold(hold)}`);
+          if (released.length > 0) output.line(`every syndicate process on this store may route to ${what} again`);
+          printHeldBack(output, stillHeld);
         });
       } finally {
         context.close();

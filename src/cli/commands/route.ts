@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js';
 import type { RouteExplanation } from '../../invoke/explain-route.js';
 import { CLI_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { contextFor } from '../context.js';
+import { printHeldBack } from '../held-back.js';
 import { positiveIntegerOption, readStdin, sessionOption } from '../input.js';
 
 interface RouteOptions {
@@ -78,7 +79,7 @@ export function routeCommand(): Command {
             details: { classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
           });
         }
-        output.result({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, skipped }, () =>
+        output.result({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, skipped, holds: routed.holds }, () =>
           printPlan(output, routed, options.explain === true),
         );
       } finally {
@@ -100,6 +101,7 @@ function printPlan(output: ReturnType<typeof contextFor>['output'], routed: Rout
   if (explain) {
     output.line(plan.explanation);
     printSkipped();
+    printHeldBack(output, routed.holds);
     return;
   }
   if (plan.candidates.length > 0) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../../src/errors.js';
 import { callFailureOf, HealthMonitor } from '../../../src/router/health.js';
-import { describeHold, holdsInForce, LONGEST_SHARED_HOLD_MS, storeHoldBook } from '../../../src/router/shared-holds.js';
+import { describeHold, holdsInForce, LONGEST_SHARED_HOLD_MS, releaseHolds, storeHoldBook } from '../../../src/router/shared-holds.js';
 import { OTHER_WRITERS_RECHECK_MS } from '../../../src/store/cached-read.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { provider } from './fixtures.js';
@@ -217,5 +217,99 @@ describe('holds shared through the store', () => {
     gateway.reportFailure(claude, rateLimited(30), HAIKU);
     await pause();
     expect(Object.keys(alone.knownModels(claude))).toEqual([OPUS]);
+  });
+});
+
+describe('holds released before their time', () => {
+  const failing = callFailureOf(new UpstreamError('claude answered HTTP 500', { code: 'upstream_http_error', status: 500 }), 500);
+  const unreachable = { kind: 'unreachable', reason: 'connection refused', code: 'upstream_unreachable' } as const;
+  /** The CLI's connection (`provider release`, `provider test`, `engine start`): it records the release. */
+  let cliStore: Store;
+  beforeEach(() => {
+    cliStore = openStore(join(directory, 'store.db'));
+  });
+  afterEach(() => cliStore.close());
+
+  it('by hand: every hold of the provider is lifted in the store and in the memory of the process that holds it; a failure after it holds again', async () => {
+    const gateway = monitorOn(gatewayStore);
+    gateway.reportFailure(claude, rateLimited(600), OPUS);
+    gateway.reportFailure(claude, unreachable);
+    clock += 1000;
+    await pause();
+    expect(gateway.known(claude)).toMatchObject({ state: 'down' });
+
+    const released = releaseHolds(cliStore, [{ provider: claude, everyModel: true }], 'every', clock);
+    expect(released.map((hold) => [hold.model ?? '(provider)', hold.state, hold.retryInSeconds])).toEqual([
+      ['(provider)', 'down', 29],
+      [OPUS, 'rate_limited', 599],
+    ]);
+    await pause();
+    expect(holdsInForce(gatewayStore, [claude], clock)).toEqual([]);
+    // The monitor kept both in memory, and its own rows are not another's to honour: the release alone lets them go.
+    expect(gateway.known(claude)).toBeUndefined();
+    expect(gateway.knownModels(claude)).toEqual({});
+    expect(gateway.holds([claude])).toEqual([]);
+
+    clock += 1;
+    gateway.reportFailure(claude, rateLimited(30), OPUS);
+    await pause();
+    expect(Object.keys(gateway.knownModels(claude))).toEqual([OPUS]);
+    expect(holdsInForce(cliStore, [claude], clock).map((hold) => hold.model)).toEqual([OPUS]);
+    // Releasing nothing held is no error, and lifts nothing else.
+    expect(releaseHolds(cliStore, [{ provider: claude, model: HAIKU }], 'every', clock)).toEqual([]);
+    await pause();
+    expect(Object.keys(gateway.knownModels(claude))).toEqual([OPUS]);
+  });
+
+  it('an answer (provider test) lifts down holds and the failed calls counted towards one, never a rate limit', async () => {
+    const gateway = monitorOn(gatewayStore);
+    const notServed = callFailureOf(new UpstreamError(`claude answered HTTP 404: model: ${HAIKU}`, { code: 'upstream_http_error', status: 404, condition: 'model_not_found' }), 404);
+    gateway.reportFailure(claude, notServed, HAIKU);
+    gateway.reportFailure(claude, rateLimited(600), OPUS);
+    gateway.reportFailure(claude, failing);
+    gateway.reportFailure(claude, failing);
+    await pause();
+
+    expect(releaseHolds(cliStore, [{ provider: claude }, { provider: claude, model: HAIKU }], 'down', clock).map((hold) => hold.model)).toEqual([HAIKU]);
+    await pause();
+    expect(Object.keys(gateway.knownModels(claude))).toEqual([OPUS]);
+    // Two failures before the answer, one after: not three in a row.
+    clock += 1;
+    gateway.reportFailure(claude, failing);
+    expect(gateway.known(claude)).toBeUndefined();
+    gateway.reportFailure(claude, failing);
+    gateway.reportFailure(claude, failing);
+    expect(gateway.known(claude)).toMatchObject({ state: 'down', cause: 'failing' });
+  });
+
+  it('an engine that answers again (engine start) lifts only what said nothing answered there: its down probe is made again at once', async () => {
+    let answering = false;
+    const gateway = new HealthMonitor({
+      now,
+      holdBook: storeHoldBook(gatewayStore, now),
+      probe: async () => {
+        if (!answering) throw new Error('connection refused');
+        return { object: 'list', data: [] };
+      },
+    });
+    expect((await gateway.snapshot([ollama]))['ollama']).toMatchObject({ state: 'down' });
+    gateway.reportFailure(claude, failing);
+    gateway.reportFailure(claude, failing);
+    gateway.reportFailure(claude, failing);
+    answering = true;
+    clock += 1000;
+    releaseHolds(cliStore, [{ provider: ollama }, { provider: claude }], 'unreachable', clock);
+    await pause();
+    expect((await gateway.snapshot([ollama, claude]))).toMatchObject({ ollama: { state: 'up' }, claude: { state: 'down', cause: 'failing' } });
+  });
+
+  it('a hold begun before the release but written after it is not honoured by other processes', async () => {
+    const run = monitorOn(runStore);
+    releaseHolds(cliStore, [{ provider: claude, model: OPUS }], 'every', clock);
+    // A gateway saw the 429 a moment before the release and writes it just after (its write waited for the lock).
+    storeHoldBook(gatewayStore, now).record({ provider: 'claude', model: OPUS, state: 'rate_limited', until: clock + 30_000, reason: 'claude answered HTTP 429', baseUrl: claude.record.baseUrl, recordedAt: clock - 5 });
+    await pause();
+    expect(run.knownModels(claude)).toEqual({});
+    expect(holdsInForce(runStore, [claude], clock)).toEqual([]);
   });
 });
