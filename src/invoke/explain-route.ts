@@ -11,6 +11,7 @@ import { hintForUnavailable, unavailabilityOfExclusions, withoutHoldTimes } from
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
 import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
+import type { CanonicalMessage } from '../wire/canonical.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 
 /** A prompt to route without calling any model (`route`, the MCP `route_explain` tool). */
@@ -18,6 +19,8 @@ export interface RouteQuestion {
   text: string;
   /** A system prompt sent with `text`: classified and counted as `run` and `complete` do. */
   system?: string;
+  /** The conversation `text` continues (a stored session's messages in its context): classified and counted with it. */
+  history?: readonly CanonicalMessage[];
   /** `auto`, a model id or alias, or `provider:model`. */
   model: string;
   /** Only this provider is considered (every rule still applies). */
@@ -73,7 +76,7 @@ export async function explainRoute(
     request: {
       model: question.model,
       ...(question.system === undefined ? {} : { system: question.system }),
-      messages: [{ role: 'user', content: [{ type: 'text', text: question.text }] }],
+      messages: [...(question.history ?? []), { role: 'user', content: [{ type: 'text', text: question.text }] }],
       stream: false,
       ...(question.maxTokens === undefined ? {} : { maxTokens: question.maxTokens }),
     },

@@ -6,7 +6,8 @@ import { invoke } from '../invoke/pipeline.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { isSensitivityLevel } from '../common/vocabulary.js';
-import type { CanonicalRequest } from '../wire/canonical.js';
+import type { Store } from '../store/store.js';
+import type { CanonicalMessage, CanonicalRequest } from '../wire/canonical.js';
 import { canonicalMessages } from './compaction.js';
 import { appendTurn, checkEnvelope, requireSession, sessionMessages } from './sessions.js';
 import { activeModelLabel, type Session } from './types.js';
@@ -48,11 +49,12 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     }
     throw error;
   }
+  const next = sessionTurn(context.store, session);
   const request: CanonicalRequest = {
     ...settings,
-    model: activeModelLabel(session.active),
-    ...(session.systemPrompt === null ? {} : { system: session.systemPrompt }),
-    messages: [...canonicalMessages(sessionMessages(context.store, session.id, { inContext: true })), { role: 'user', content: [{ type: 'text', text: prompt }] }],
+    model: next.model,
+    ...(next.system === undefined ? {} : { system: next.system }),
+    messages: [...next.history, { role: 'user', content: [{ type: 'text', text: prompt }] }],
   };
   let result: InvocationResult;
   try {
@@ -60,19 +62,40 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
       ...rest,
       request,
       sessionId: session.id,
-      ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
+      ...(next.provider === undefined ? {} : { provider: next.provider }),
     });
   } catch (error) {
     throw pinnedModelRefusal(context, session, error, argumentNames) ?? error;
   }
-  const turn = appendTurn(context.store, session.id, {
+  const appended = appendTurn(context.store, session.id, {
     prompt,
     answer: result.response.text,
     providerId: result.provider.id,
     model: result.model,
     evidenceId: result.evidenceId,
   });
-  return { result, session: requireSession(context.store, session.id), turn };
+  return { result, session: requireSession(context.store, session.id), turn: appended };
+}
+
+/** What the next turn of a stored session sends besides its prompt: the session decides all of it. */
+export interface SessionTurn {
+  /** `auto`, or the pinned `provider:model`. */
+  model: string;
+  /** The pinned model's provider: the only one considered. */
+  provider?: string;
+  system?: string;
+  /** The messages in the session's context, oldest first, which precede the new prompt. */
+  history: CanonicalMessage[];
+}
+
+/** The request a prompt in `session` becomes (`run --session`, MCP `complete`), and `route_explain` routes. */
+export function sessionTurn(store: Store, session: Session): SessionTurn {
+  return {
+    model: activeModelLabel(session.active),
+    ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
+    ...(session.systemPrompt === null ? {} : { system: session.systemPrompt }),
+    history: canonicalMessages(sessionMessages(store, session.id, { inContext: true })),
+  };
 }
 
 /**
