@@ -16,7 +16,10 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
     rules: ['fail_closed'],
     hint: 'the policy or the classifier could not decide, so only local providers may take it: fix what the route explanation names, or register a local provider',
   },
-  { rules: ['trust_tier'], hint: "the caller's trust tier keeps it from these providers: see trustTiers in the policy (`syndicate serve --trust-tier` sets the gateway callers' tier)" },
+  {
+    rules: ['trust_tier'],
+    hint: "the caller's trust tier keeps it from these providers: see trustTiers in the policy (`syndicate serve --trust-tier` sets the gateway callers' tier, `syndicate mcp --trust-tier` the MCP server's agents')",
+  },
   { rules: ['egress_denied'], hint: "the provider's host is not on the policy's egress allow-list: add it to egress.allowHosts if it may receive data" },
   { rules: ['not_loopback'], hint: 'a local-class provider must answer on this host: point its baseUrl at a loopback address, or register it with a hosted class' },
   {
@@ -58,8 +61,14 @@ const MOOT_WITH_ALTERNATIVES: readonly ExclusionRule[] = ['class_not_allowed', '
  */
 export function hintForExclusions(excluded: readonly Exclusion[], alternatives: readonly string[] = [], request: { embeddings: boolean } = { embeddings: false }): string {
   // A class that may not receive the data is refused whatever else is changed for it (its host on
-  // the egress list, a price, a tag): only the class rule's remedy can help there.
-  const applied = new Set(excluded.flatMap((exclusion): ExclusionRule[] => (exclusion.rules.includes('class_not_allowed') ? ['class_not_allowed'] : exclusion.rules)));
+  // the egress list, a price, a tag): only the class rule's remedy can help there — or, when the
+  // caller's tier may not send the level at all (it excludes every class then), only the tier's.
+  const applied = new Set(
+    excluded.flatMap((exclusion): ExclusionRule[] => {
+      if (!exclusion.rules.includes('class_not_allowed')) return exclusion.rules;
+      return exclusion.rules.includes('trust_tier') ? ['trust_tier'] : ['class_not_allowed'];
+    }),
+  );
   const remedies = REMEDIES.filter(
     (remedy) => remedy.rules.some((rule) => applied.has(rule)) && !(alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))),
   ).map((remedy) => (request.embeddings && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : remedy.hint));

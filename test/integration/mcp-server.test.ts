@@ -311,6 +311,30 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     }
   });
 
+  it('an agent tier that may not send restricted data is told that its tier is the obstacle and which command sets it, not to register the local provider it has', async () => {
+    const agentTransport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, 'mcp', '--trust-tier', 'agent'],
+      cwd: REPO_ROOT,
+      env: { SYNDICATE_HOME: scenario.home, FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key', NO_COLOR: '1' },
+      stderr: 'pipe',
+    });
+    const agent = new Client({ name: 'syndicate-test-agent', version: '1.0.0' });
+    await agent.connect(agentTransport);
+    try {
+      for (const args of [{ prompt: RESTRICTED_PROMPT }, { prompt: 'Name the capital of France.', provider: 'claude', sensitivity: 'restricted' }]) {
+        const refused = (await agent.callTool({ name: 'complete', arguments: args })) as CallToolResult;
+        expect(refused.isError).toBe(true);
+        expect(text(refused)).toContain('(route_denied)');
+        expect(text(refused)).toMatch(/\nhint: the caller's trust tier keeps it from these providers/);
+        expect(text(refused)).toContain('`syndicate mcp --trust-tier`');
+        expect(text(refused)).not.toContain('register a local provider');
+      }
+    } finally {
+      await agent.close();
+    }
+  });
+
   it('stops when the client closes stdin, leaving a store whose chain verifies', async () => {
     const pid = transport.pid!;
     await client.close();
