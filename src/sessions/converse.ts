@@ -5,7 +5,8 @@ import { currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import { isSensitivityLevel } from '../common/vocabulary.js';
+import { isSensitivityLevel, type SensitivityLevel } from '../common/vocabulary.js';
+import { classifyText } from '../classify/index.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalMessage, CanonicalRequest } from '../wire/canonical.js';
 import { canonicalMessages } from './compaction.js';
@@ -65,7 +66,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
       ...(next.provider === undefined ? {} : { provider: next.provider }),
     });
   } catch (error) {
-    throw pinnedModelRefusal(context, session, error, argumentNames) ?? error;
+    throw pinnedModelRefusal(context, session, error, { prompt, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) }) ?? error;
   }
   const appended = appendTurn(context.store, session.id, {
     prompt,
@@ -103,7 +104,12 @@ export function sessionTurn(store: Store, session: Session): SessionTurn {
  * request's sensitivity (a restricted prompt in a session on a hosted model), or the conversation
  * has outgrown its window. Undefined for every other error.
  */
-function pinnedModelRefusal(context: PipelineContext, session: Session, error: unknown, names: SessionOverrideNames): PolicyRefusalError | undefined {
+function pinnedModelRefusal(
+  context: PipelineContext,
+  session: Session,
+  error: unknown,
+  turn: { prompt: string; argumentNames: SessionOverrideNames; sensitivityHint?: SensitivityLevel },
+): PolicyRefusalError | undefined {
   if (!(error instanceof PolicyRefusalError) || session.active.kind !== 'pinned') return undefined;
   if (error.code === 'context_length_exceeded') {
     // Compaction happens on a switch; switching to the model the session is on compacts it in place.
@@ -117,12 +123,20 @@ function pinnedModelRefusal(context: PipelineContext, session: Session, error: u
   const provider = currentProviders(context.store).find((candidate) => candidate.id === providerId);
   const level = error.details?.['sensitivity'];
   if (provider === undefined || !isSensitivityLevel(level)) return undefined;
-  if (currentPolicy(context).policy.sensitivity[level].includes(provider.record.class)) return undefined;
+  const { policy } = currentPolicy(context);
+  if (policy.sensitivity[level].includes(provider.record.class)) return undefined;
+  // The prompt alone may be less sensitive than the request: then the conversation it continues is what the model may not receive.
+  const promptLevel = classifyText(turn.prompt, {
+    indicatorWords: policy.indicatorWords,
+    patterns: policy.patterns,
+    ...(turn.sensitivityHint === undefined ? {} : { hint: turn.sensitivityHint }),
+  }).level;
+  const carried = promptLevel === level ? '' : ` (${level} by the session's system prompt or earlier turns; the prompt alone is ${promptLevel})`;
   return new PolicyRefusalError(
     'session_model_not_permitted',
-    `session ${session.id} is on ${activeModelLabel(session.active)} (${provider.record.class}), which the policy does not allow to receive this ${level} request; nothing was sent and the session is unchanged`,
+    `session ${session.id} is on ${activeModelLabel(session.active)} (${provider.record.class}), which the policy does not allow to receive this ${level} request${carried}; nothing was sent and the session is unchanged`,
     {
-      hint: `switch the session to a model that may receive ${level} data (\`syndicate provider switch PROVIDER:MODEL --session ${session.id}\`), or send this prompt without ${names.session}`,
+      hint: `switch the session to a model that may receive ${level} data (\`syndicate provider switch PROVIDER:MODEL --session ${session.id}\`), or send this prompt without ${turn.argumentNames.session}`,
       details: { ...error.details, refusal: error.toJSON() },
     },
   );

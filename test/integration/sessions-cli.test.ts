@@ -254,6 +254,21 @@ describe('syndicate session, provider switch and run --session', () => {
     expect((await show(id)).messages).toEqual([]);
   });
 
+  it('a public prompt refused because the conversation it continues is restricted says so, rather than calling the prompt restricted', async () => {
+    const id = await startSession(['--model', 'local:chat-wide']);
+    await run('deploy with AKIAIOSFODNN7EXAMPLE please', id);
+    expect((await scenario.cli(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', id])).exitCode).toBe(0);
+    expect((await scenario.cli(['session', 'approve', id])).exitCode).toBe(0);
+    const hostedBefore = inferenceExchanges(anthropic).length;
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--session', id], { env });
+    expect(result.exitCode).toBe(4);
+    expect(document.error).toMatchObject({ code: 'session_model_not_permitted' });
+    const error = document.error as { message: string; hint: string };
+    expect(error.message).toContain("which the policy does not allow to receive this restricted request (restricted by the session's system prompt or earlier turns; the prompt alone is public)");
+    expect(error.message).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+  });
+
   it('an id that is no stored session is only recorded with the evidence, as before', async () => {
     const document = await run('Name the capital of France.', 'free-form-42');
     expect(document.session).toBeUndefined();
