@@ -13,6 +13,7 @@ import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import type { RoutePlan } from '../router/types.js';
 import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
+import type { CanonicalMessage } from '../wire/canonical.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import type { ModelNaming } from './model-naming.js';
 
@@ -21,6 +22,8 @@ export interface RouteQuestion {
   text: string;
   /** A system prompt sent with `text`: classified and counted as `run` and `complete` do. */
   system?: string;
+  /** The conversation `text` continues (a stored session's messages in its context): classified and counted with it. */
+  history?: readonly CanonicalMessage[];
   /** `auto`, a model id or alias, or `provider:model`. */
   model: string;
   /** Only this provider is considered (every rule still applies). */
@@ -81,7 +84,7 @@ export async function explainRoute(
     request: {
       model: question.model,
       ...(question.system === undefined ? {} : { system: question.system }),
-      messages: [{ role: 'user', content: [{ type: 'text', text: question.text }] }],
+      messages: [...(question.history ?? []), { role: 'user', content: [{ type: 'text', text: question.text }] }],
       stream: false,
       ...(question.maxTokens === undefined ? {} : { maxTokens: question.maxTokens }),
     },

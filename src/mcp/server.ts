@@ -8,7 +8,7 @@ import { SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASS
 import { InterruptedError, SyndicateError } from '../errors.js';
 import type { HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
-import { explainRoute, unavailableRouteError } from '../invoke/explain-route.js';
+import { explainRoute, unavailableRouteError, type RouteQuestion } from '../invoke/explain-route.js';
 import { MCP_MODEL_NAMING } from '../invoke/model-naming.js';
 import { invoke } from '../invoke/pipeline.js';
 import { providerChoice } from '../invoke/provider-choice.js';
@@ -20,8 +20,8 @@ import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
 import { providerSummary } from '../registry/summary.js';
 import { describeHold, holdsInForce } from '../router/shared-holds.js';
-import { invokeInSession, refuseSessionOverrides, type SessionOverrideNames } from '../sessions/converse.js';
-import { findSession, recordedSessionId } from '../sessions/sessions.js';
+import { invokeInSession, refuseSessionOverrides, sessionTurn, type SessionOverrideNames } from '../sessions/converse.js';
+import { checkEnvelope, findSession, recordedSessionId } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalRequest, StreamPart } from '../wire/canonical.js';
 
@@ -176,11 +176,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
             // A stored session carries its conversation and decides the model, as for `run --session`; any other id is a label.
             const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
             if (storedSession !== undefined) {
-              refuseSessionOverrides(
-                storedSession,
-                { ...(input.provider === undefined ? {} : { provider: input.provider }), ...(input.model === undefined ? {} : { model: input.model }), ...(input.system === undefined ? {} : { system: input.system }) },
-                COMPLETE_ARGUMENT_NAMES,
-              );
+              refuseSessionOverrides(storedSession, sessionOverrides(input), COMPLETE_ARGUMENT_NAMES);
               const answered = await invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: input.prompt, settings, argumentNames: COMPLETE_ARGUMENT_NAMES });
               return { text: answered.result.response.text, structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
             }
@@ -249,7 +245,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         workflow: z.enum(WORKFLOW_CLASSES).optional(),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
         maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
-        session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): its capability envelope bounds the route, as for `complete`"),
+        session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): routed as `complete` would send the prompt in it (its model, system prompt and conversation so far, within its capability envelope); any other id changes nothing"),
       }),
       outputSchema: {
         classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
@@ -262,17 +258,30 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     (input) =>
       toolResult(async () => {
         const { policy, failure } = currentPolicy(pipeline);
-        // The same question `complete` would ask: its system prompt and its `provider:model` choice.
-        const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
+        // The same question `complete` would ask: its system prompt and its `provider:model` choice,
+        // or in a stored session the session's model, system prompt and conversation so far.
+        const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
+        let asked: Pick<RouteQuestion, 'system' | 'history' | 'model' | 'provider'>;
+        if (storedSession === undefined) {
+          const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
+          asked = {
+            ...(input.system === undefined ? {} : { system: input.system }),
+            model: providerModel ?? input.model ?? 'auto',
+            ...(providerId === undefined ? {} : { provider: providerId }),
+          };
+        } else {
+          refuseSessionOverrides(storedSession, sessionOverrides(input), COMPLETE_ARGUMENT_NAMES);
+          checkEnvelope(options.store, storedSession, policy);
+          const { history, system, model, provider: sessionProvider } = sessionTurn(options.store, storedSession);
+          asked = { history, model, ...(system === undefined ? {} : { system }), ...(sessionProvider === undefined ? {} : { provider: sessionProvider }) };
+        }
         const routed = await explainRoute(
           options.store,
           policy,
           {
             text: input.prompt,
-            ...(input.system === undefined ? {} : { system: input.system }),
-            model: providerModel ?? input.model ?? 'auto',
+            ...asked,
             workflow: input.workflow ?? 'interactive',
-            ...(providerId === undefined ? {} : { provider: providerId }),
             ...(input.sensitivity === undefined ? {} : { sensitivity: input.sensitivity }),
             ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
             ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),
@@ -373,6 +382,15 @@ async function toolResult(body: () => { text: string; structured: object } | Pro
     const text = `${error.message} (${error.code})${error.hint === undefined ? '' : `\nhint: ${error.hint}`}`;
     return { content: [{ type: 'text', text }], isError: true };
   }
+}
+
+/** The arguments a stored session decides, as `complete` and `route_explain` were given them. */
+function sessionOverrides(input: { provider?: string | undefined; model?: string | undefined; system?: string | undefined }): { provider?: string; model?: string; system?: string } {
+  return {
+    ...(input.provider === undefined ? {} : { provider: input.provider }),
+    ...(input.model === undefined ? {} : { model: input.model }),
+    ...(input.system === undefined ? {} : { system: input.system }),
+  };
 }
 
 interface ProgressReporter {

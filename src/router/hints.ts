@@ -30,7 +30,10 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
         localLeftOut.length === 0 ? `, or ${REGISTER_LOCAL}` : ` (no local model registered may take it either: ${namedWithReasons(localLeftOut)})`
       }`,
   },
-  { rules: ['trust_tier'], hint: "the caller's trust tier keeps it from these providers: see trustTiers in the policy (`syndicate serve --trust-tier` sets the gateway callers' tier)" },
+  {
+    rules: ['trust_tier'],
+    hint: "the caller's trust tier keeps it from these providers: see trustTiers in the policy (`syndicate serve --trust-tier` sets the gateway callers' tier, `syndicate mcp --trust-tier` the MCP server's agents')",
+  },
   { rules: ['egress_denied'], hint: "the provider's host is not on the policy's egress allow-list: add it to egress.allowHosts if it may receive data" },
   { rules: ['not_loopback'], hint: 'a local-class provider must answer on this host: point its baseUrl at a loopback address, or register it with a hosted class' },
   {
@@ -115,8 +118,14 @@ export interface ExclusionHintOptions {
 export function hintForExclusions(excluded: readonly Exclusion[], options: ExclusionHintOptions = {}): string {
   const alternatives = options.alternatives ?? [];
   // A class that may not receive the data is refused whatever else is changed for it (its host on
-  // the egress list, a price, a tag): only the class rule's remedy can help there.
-  const applied = new Set(excluded.flatMap((exclusion): ExclusionRule[] => (exclusion.rules.includes('class_not_allowed') ? ['class_not_allowed'] : exclusion.rules)));
+  // the egress list, a price, a tag): only the class rule's remedy can help there — or, when the
+  // caller's tier may not send the level at all (it excludes every class then), only the tier's.
+  const applied = new Set(
+    excluded.flatMap((exclusion): ExclusionRule[] => {
+      if (!exclusion.rules.includes('class_not_allowed')) return exclusion.rules;
+      return exclusion.rules.includes('trust_tier') ? ['trust_tier'] : ['class_not_allowed'];
+    }),
+  );
   const remedies = REMEDIES.filter(
     (remedy) => remedy.rules.some((rule) => applied.has(rule)) && !(alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))),
   ).map((remedy) => (options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint(options.localLeftOut ?? [])));

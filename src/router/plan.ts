@@ -147,13 +147,12 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     if (providerClass === 'blocked') exclude('blocked', 'provider class is blocked: never called');
     if (provider.retiredAt !== null) exclude('retired', `provider retired at ${provider.retiredAt}`);
     if (providerClass !== 'blocked') {
-      if (!levelClasses.classes.includes(providerClass) || (failedClosed && providerClass !== 'local')) {
-        exclude('class_not_allowed', `class ${providerClass} may not receive ${input.sensitivity} data (allowed: ${formatList(allowedClasses)})`);
-      } else if (tierRefuses) {
-        exclude('trust_tier', `trust tier ${tier.name} may send at most ${tier.maxSensitivity} data`);
-      } else if (!tier.allowedClasses.includes(providerClass)) {
-        exclude('trust_tier', `trust tier ${tier.name} may not use class ${providerClass}`);
-      }
+      const classAllowed = levelClasses.classes.includes(providerClass) && !(failedClosed && providerClass !== 'local');
+      if (!classAllowed) exclude('class_not_allowed', `class ${providerClass} may not receive ${input.sensitivity} data (allowed: ${formatList(allowedClasses)})`);
+      // A level above the tier's maximum keeps every class from this caller, the allowed ones too:
+      // said of each provider, so the remedy is the tier's, not registering a provider of another class.
+      if (tierRefuses) exclude('trust_tier', `trust tier ${tier.name} may send at most ${tier.maxSensitivity} data`);
+      else if (classAllowed && !tier.allowedClasses.includes(providerClass)) exclude('trust_tier', `trust tier ${tier.name} may not use class ${providerClass}`);
     }
     const host = hostOf(record.baseUrl);
     if (isHostedClass(providerClass) && providerClass !== 'blocked') {

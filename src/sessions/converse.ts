@@ -5,8 +5,10 @@ import { currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import { isSensitivityLevel } from '../common/vocabulary.js';
-import type { CanonicalRequest } from '../wire/canonical.js';
+import { isSensitivityLevel, type SensitivityLevel } from '../common/vocabulary.js';
+import { classifyText } from '../classify/index.js';
+import type { Store } from '../store/store.js';
+import type { CanonicalMessage, CanonicalRequest } from '../wire/canonical.js';
 import { canonicalMessages } from './compaction.js';
 import { appendTurn, checkEnvelope, requireSession, sessionMessages } from './sessions.js';
 import { activeModelLabel, type Session } from './types.js';
@@ -48,11 +50,12 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     }
     throw error;
   }
+  const next = sessionTurn(context.store, session);
   const request: CanonicalRequest = {
     ...settings,
-    model: activeModelLabel(session.active),
-    ...(session.systemPrompt === null ? {} : { system: session.systemPrompt }),
-    messages: [...canonicalMessages(sessionMessages(context.store, session.id, { inContext: true })), { role: 'user', content: [{ type: 'text', text: prompt }] }],
+    model: next.model,
+    ...(next.system === undefined ? {} : { system: next.system }),
+    messages: [...next.history, { role: 'user', content: [{ type: 'text', text: prompt }] }],
   };
   let result: InvocationResult;
   try {
@@ -60,19 +63,40 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
       ...rest,
       request,
       sessionId: session.id,
-      ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
+      ...(next.provider === undefined ? {} : { provider: next.provider }),
     });
   } catch (error) {
-    throw pinnedModelRefusal(context, session, error, argumentNames) ?? error;
+    throw pinnedModelRefusal(context, session, error, { prompt, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) }) ?? error;
   }
-  const turn = appendTurn(context.store, session.id, {
+  const appended = appendTurn(context.store, session.id, {
     prompt,
     answer: result.response.text,
     providerId: result.provider.id,
     model: result.model,
     evidenceId: result.evidenceId,
   });
-  return { result, session: requireSession(context.store, session.id), turn };
+  return { result, session: requireSession(context.store, session.id), turn: appended };
+}
+
+/** What the next turn of a stored session sends besides its prompt: the session decides all of it. */
+export interface SessionTurn {
+  /** `auto`, or the pinned `provider:model`. */
+  model: string;
+  /** The pinned model's provider: the only one considered. */
+  provider?: string;
+  system?: string;
+  /** The messages in the session's context, oldest first, which precede the new prompt. */
+  history: CanonicalMessage[];
+}
+
+/** The request a prompt in `session` becomes (`run --session`, MCP `complete`), and `route_explain` routes. */
+export function sessionTurn(store: Store, session: Session): SessionTurn {
+  return {
+    model: activeModelLabel(session.active),
+    ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
+    ...(session.systemPrompt === null ? {} : { system: session.systemPrompt }),
+    history: canonicalMessages(sessionMessages(store, session.id, { inContext: true })),
+  };
 }
 
 /**
@@ -80,7 +104,12 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
  * request's sensitivity (a restricted prompt in a session on a hosted model), or the conversation
  * has outgrown its window. Undefined for every other error.
  */
-function pinnedModelRefusal(context: PipelineContext, session: Session, error: unknown, names: SessionOverrideNames): PolicyRefusalError | undefined {
+function pinnedModelRefusal(
+  context: PipelineContext,
+  session: Session,
+  error: unknown,
+  turn: { prompt: string; argumentNames: SessionOverrideNames; sensitivityHint?: SensitivityLevel },
+): PolicyRefusalError | undefined {
   if (!(error instanceof PolicyRefusalError) || session.active.kind !== 'pinned') return undefined;
   if (error.code === 'context_length_exceeded') {
     // Compaction happens on a switch; switching to the model the session is on compacts it in place.
@@ -94,12 +123,20 @@ function pinnedModelRefusal(context: PipelineContext, session: Session, error: u
   const provider = currentProviders(context.store).find((candidate) => candidate.id === providerId);
   const level = error.details?.['sensitivity'];
   if (provider === undefined || !isSensitivityLevel(level)) return undefined;
-  if (currentPolicy(context).policy.sensitivity[level].includes(provider.record.class)) return undefined;
+  const { policy } = currentPolicy(context);
+  if (policy.sensitivity[level].includes(provider.record.class)) return undefined;
+  // The prompt alone may be less sensitive than the request: then the conversation it continues is what the model may not receive.
+  const promptLevel = classifyText(turn.prompt, {
+    indicatorWords: policy.indicatorWords,
+    patterns: policy.patterns,
+    ...(turn.sensitivityHint === undefined ? {} : { hint: turn.sensitivityHint }),
+  }).level;
+  const carried = promptLevel === level ? '' : ` (${level} by the session's system prompt or earlier turns; the prompt alone is ${promptLevel})`;
   return new PolicyRefusalError(
     'session_model_not_permitted',
-    `session ${session.id} is on ${activeModelLabel(session.active)} (${provider.record.class}), which the policy does not allow to receive this ${level} request; nothing was sent and the session is unchanged`,
+    `session ${session.id} is on ${activeModelLabel(session.active)} (${provider.record.class}), which the policy does not allow to receive this ${level} request${carried}; nothing was sent and the session is unchanged`,
     {
-      hint: `switch the session to a model that may receive ${level} data (\`syndicate provider switch PROVIDER:MODEL --session ${session.id}\`), or send this prompt without ${names.session}`,
+      hint: `switch the session to a model that may receive ${level} data (\`syndicate provider switch PROVIDER:MODEL --session ${session.id}\`), or send this prompt without ${turn.argumentNames.session}`,
       details: { ...error.details, refusal: error.toJSON() },
     },
   );

@@ -106,7 +106,17 @@ export function highestAllowedCapability(providers: readonly RegisteredProvider[
 /** The capability class the session's envelope must cover: its pinned model's, or what `auto` may reach. */
 export function requiredCapability(store: Store, session: Session, policy: Policy): CapabilityClass {
   if (session.active.kind === 'auto') return highestAllowedCapability(currentProviders(store), policy);
-  return resolveModel(store, activeModelLabel(session.active), 'the session model').capabilityClass;
+  const label = activeModelLabel(session.active);
+  try {
+    return resolveModel(store, label, 'the session model').capabilityClass;
+  } catch (error) {
+    // The model was callable when the session took it; since then its provider was retired or
+    // blocked, or its record dropped it. Naming another provider is refused in a session: switch it.
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(`session ${session.id} is on ${label}, which it can no longer use: ${error.message}`, {
+      hint: `switch the session to a registered model: \`syndicate provider switch PROVIDER:MODEL --session ${session.id}\``,
+    });
+  }
 }
 
 export interface StartSessionOptions {

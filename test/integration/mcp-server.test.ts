@@ -178,6 +178,40 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect(text(malformed)).toContain('1-128 characters of letters, digits');
   });
 
+  it("route_explain with a stored session routes the question `complete` would send in it: its model, its system prompt, the conversation so far", async () => {
+    // An auto session whose conversation holds a secret: every later turn carries it, so only local models may take it.
+    const started = await scenario.json(['session', 'start', '--name', 'mcp-auto-secret']);
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const sessionId = (started.document.session as { id: string }).id;
+    const first = await call('complete', { prompt: RESTRICTED_PROMPT, session: 'mcp-auto-secret' });
+    expect(first.structuredContent).toMatchObject({ sensitivity: 'restricted', provider: { id: 'llama' }, session: { id: sessionId, turn: 1 } });
+
+    const explained = await call('route_explain', { prompt: 'Name the capital of France.', session: 'mcp-auto-secret' });
+    expect(explained.isError, text(explained)).toBeFalsy();
+    const structured = explained.structuredContent as { classification: { level: string }; plan: { candidates: { provider: string; class: string }[] } };
+    expect(structured.classification.level).toBe('restricted');
+    expect(structured.plan.candidates.map((entry) => entry.provider)).toEqual(['llama']);
+    expect(JSON.stringify(explained)).not.toContain(SECRET);
+    const hostedBefore = inferenceExchanges(anthropic).length;
+    const second = await call('complete', { prompt: 'Name the capital of France.', session: 'mcp-auto-secret' });
+    expect(second.structuredContent).toMatchObject({ sensitivity: 'restricted', provider: { id: 'llama' } });
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+
+    // A pinned session: its model alone, as `complete` would send it; naming another is refused as `complete` refuses it.
+    const local = `llama:${defaultModel(llama)}`;
+    expect((await scenario.json(['session', 'start', '--name', 'mcp-pinned', '--model', local, '--system', 'Answer in one word.'])).result.exitCode).toBe(0);
+    const pinned = await call('route_explain', { prompt: 'Name the capital of France.', session: 'mcp-pinned' });
+    expect(pinned.isError, text(pinned)).toBeFalsy();
+    const candidates = (pinned.structuredContent as { plan: { candidates: { provider: string; model: string }[] } }).plan.candidates;
+    expect(candidates.map((entry) => `${entry.provider}:${entry.model}`)).toEqual([local]);
+    const overridden = await call('route_explain', { prompt: 'Name the capital of France.', session: 'mcp-pinned', provider: 'claude' });
+    expect(overridden.isError).toBe(true);
+    expect(text(overridden)).toContain('`provider` and `model` cannot be combined with `session`');
+    const system = await call('route_explain', { prompt: 'Name the capital of France.', session: 'mcp-pinned', system: 'Be verbose.' });
+    expect(system.isError).toBe(true);
+    expect(text(system)).toContain("`system` cannot be combined with `session`");
+  });
+
   it('classify: the level and masked findings, nothing sent anywhere', async () => {
     const result = await call('classify', { text: RESTRICTED_PROMPT });
     expect(result.isError, text(result)).toBeFalsy();
@@ -274,6 +308,30 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     } finally {
       const removed = await scenario.cli(['provider', 'remove', 'gone']);
       expect(removed.exitCode, removed.stderr).toBe(0);
+    }
+  });
+
+  it('an agent tier that may not send restricted data is told that its tier is the obstacle and which command sets it, not to register the local provider it has', async () => {
+    const agentTransport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, 'mcp', '--trust-tier', 'agent'],
+      cwd: REPO_ROOT,
+      env: { SYNDICATE_HOME: scenario.home, FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key', NO_COLOR: '1' },
+      stderr: 'pipe',
+    });
+    const agent = new Client({ name: 'syndicate-test-agent', version: '1.0.0' });
+    await agent.connect(agentTransport);
+    try {
+      for (const args of [{ prompt: RESTRICTED_PROMPT }, { prompt: 'Name the capital of France.', provider: 'claude', sensitivity: 'restricted' }]) {
+        const refused = (await agent.callTool({ name: 'complete', arguments: args })) as CallToolResult;
+        expect(refused.isError).toBe(true);
+        expect(text(refused)).toContain('(route_denied)');
+        expect(text(refused)).toMatch(/\nhint: the caller's trust tier keeps it from these providers/);
+        expect(text(refused)).toContain('`syndicate mcp --trust-tier`');
+        expect(text(refused)).not.toContain('register a local provider');
+      }
+    } finally {
+      await agent.close();
     }
   });
 

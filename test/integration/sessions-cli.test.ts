@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
@@ -254,6 +254,21 @@ describe('syndicate session, provider switch and run --session', () => {
     expect((await show(id)).messages).toEqual([]);
   });
 
+  it('a public prompt refused because the conversation it continues is restricted says so, rather than calling the prompt restricted', async () => {
+    const id = await startSession(['--model', 'local:chat-wide']);
+    await run('deploy with AKIAIOSFODNN7EXAMPLE please', id);
+    expect((await scenario.cli(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', id])).exitCode).toBe(0);
+    expect((await scenario.cli(['session', 'approve', id])).exitCode).toBe(0);
+    const hostedBefore = inferenceExchanges(anthropic).length;
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--session', id], { env });
+    expect(result.exitCode).toBe(4);
+    expect(document.error).toMatchObject({ code: 'session_model_not_permitted' });
+    const error = document.error as { message: string; hint: string };
+    expect(error.message).toContain("which the policy does not allow to receive this restricted request (restricted by the session's system prompt or earlier turns; the prompt alone is public)");
+    expect(error.message).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+  });
+
   it('an id that is no stored session is only recorded with the evidence, as before', async () => {
     const document = await run('Name the capital of France.', 'free-form-42');
     expect(document.session).toBeUndefined();
@@ -307,5 +322,29 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(overridden.exitCode).toBe(2);
     expect(overridden.stderr).toContain(`provider switch PROVIDER:MODEL --session ${id}`);
     expect((await scenario.cli(['run', 'hi', '--session', id, '--system', 'x'])).exitCode).toBe(2);
+  });
+
+  it("a session whose model can no longer be used (its provider retired) says so and how to move the session on, not to pick a provider run --session refuses", async () => {
+    const spare = join(scenario.home, 'spare.yaml');
+    writeFileSync(spare, readFileSync(join(scenario.home, 'local.yaml'), 'utf8').replace('id: local', 'id: spare'));
+    expect((await scenario.cli(['provider', 'register', spare])).exitCode).toBe(0);
+    const id = await startSession(['--model', 'spare:chat-wide']);
+    await run('first question', id);
+    expect((await scenario.cli(['provider', 'remove', 'spare'])).exitCode).toBe(0);
+
+    const sent = inferenceExchanges(ollama).length;
+    for (const args of [['run', 'second question', '--session', id], ['session', 'approve', id]]) {
+      const refused = await scenario.cli(args, { env });
+      expect(refused.exitCode, args.join(' ')).toBe(2);
+      expect(refused.stderr).toContain(`session ${id} is on spare:chat-wide, which it can no longer use: provider spare is retired`);
+      expect(refused.stderr).toContain(`hint: switch the session to a registered model: \`syndicate provider switch PROVIDER:MODEL --session ${id}\``);
+      expect(refused.stderr).not.toContain('pick an active provider');
+    }
+    expect(inferenceExchanges(ollama)).toHaveLength(sent);
+    expect((await show(id)).messages).toHaveLength(2);
+
+    // Switched to a model it may use, the session goes on with its conversation.
+    expect((await scenario.cli(['provider', 'switch', 'local:chat-wide', '--session', id])).exitCode).toBe(0);
+    expect((await run('second question', id)).session).toMatchObject({ id, turn: 2 });
   });
 });

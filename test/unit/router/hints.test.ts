@@ -32,6 +32,18 @@ describe('hintForExclusions', () => {
     expect(hintForExclusions([excluded('not_loopback')])).toMatch(/^a local-class provider must answer on this host/);
   });
 
+  it('a caller whose trust tier may not send the level is told so, with the commands that set the tier, not to register a local provider', () => {
+    const hosted: Exclusion = { provider: 'claude', model: 'sonnet', class: 'approved_hosted', rules: ['class_not_allowed', 'trust_tier'], reasons: ['class approved_hosted may not receive restricted data', 'trust tier agent may send at most confidential data'] };
+    const local: Exclusion = { provider: 'llama', model: 'tiny', class: 'local', rules: ['trust_tier'], reasons: ['trust tier agent may send at most confidential data'] };
+    for (const exclusions of [[hosted], [hosted, local]]) {
+      const hint = hintForExclusions(exclusions);
+      expect(hint).toMatch(/^the caller's trust tier keeps it from these providers: /);
+      expect(hint).toContain('`syndicate serve --trust-tier`');
+      expect(hint).toContain('`syndicate mcp --trust-tier`');
+      expect(hint).not.toContain('register a local provider');
+    }
+  });
+
   it('tells an embeddings request too long for every window to split its input, not to compact a conversation', () => {
     expect(hintForExclusions([excluded('context_length')], { embeddings: true })).toBe(
       "an input is longer than every eligible embedding model's context window: split it into shorter texts (one vector each), or use an embedding model with a larger contextWindow; `syndicate route --explain` shows every rule",

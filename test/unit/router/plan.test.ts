@@ -90,6 +90,8 @@ describe('exclusion rules', () => {
     const agent = planRoute(input({ trustTier: 'agent', sensitivity: 'restricted' }), context(everyClass));
     expect(agent.candidates).toEqual([]);
     expect(exclusionOf(agent, 'ollama:llama3.2:3b')?.reasons).toEqual(['trust tier agent may send at most confidential data']);
+    // A class the level excludes is excluded by the tier too: no class, and so no provider, may take it from this caller.
+    expect(exclusionOf(agent, 'anthropic:claude-sonnet-4-5')?.rules).toEqual(['class_not_allowed', 'trust_tier']);
   });
 
   it('fails closed to local on an unknown trust tier', () => {
