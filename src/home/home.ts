@@ -70,6 +70,17 @@ export function resolveHome(options: { home?: string | undefined; env?: NodeJS.P
   };
 }
 
+/**
+ * The `syndicate init` that creates this home: with `--home DIR` when the home came from that flag
+ * (a bare `syndicate init` would create the default home instead); `$SYNDICATE_HOME` and the XDG
+ * directories are found again by a bare one run in the same environment.
+ */
+export function initCommandFor(home: HomePaths): string {
+  if (home.source !== 'flag') return 'syndicate init';
+  const directory = /^[\w./@%+=:,-]+$/.test(home.dataDir) ? home.dataDir : `'${home.dataDir.replaceAll("'", "'\\''")}'`;
+  return `syndicate init --home ${directory}`;
+}
+
 /** Creates `path` and its missing parents (0700). Returns the first directory it created, undefined when `path` existed. */
 export function ensureDirectory(path: string): string | undefined {
   try {
