@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomically } from '../common/atomic-file.js';
+import { shellWord } from '../common/shell-word.js';
 import { StoreError } from '../errors.js';
 
 /** Where syndicate keeps its files. With `--home` or `$SYNDICATE_HOME` both directories are the same. */
@@ -76,9 +77,7 @@ export function resolveHome(options: { home?: string | undefined; env?: NodeJS.P
  * directories are found again by a bare one run in the same environment.
  */
 export function initCommandFor(home: HomePaths): string {
-  if (home.source !== 'flag') return 'syndicate init';
-  const directory = /^[\w./@%+=:,-]+$/.test(home.dataDir) ? home.dataDir : `'${home.dataDir.replaceAll("'", "'\\''")}'`;
-  return `syndicate init --home ${directory}`;
+  return home.source === 'flag' ? `syndicate init --home ${shellWord(home.dataDir)}` : 'syndicate init';
 }
 
 /** Creates `path` and its missing parents (0700). Returns the first directory it created, undefined when `path` existed. */
