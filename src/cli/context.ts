@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { resolveHome, type HomePaths } from '../home/home.js';
+import { initCommandFor, resolveHome, type HomePaths } from '../home/home.js';
 import type { Store } from '../store/store.js';
 import { Output, type GlobalOptions } from './output.js';
 
@@ -41,7 +41,7 @@ export class CommandContext {
   async store(options: { existing?: boolean } = {}): Promise<Store> {
     if (this.openedStore === undefined) {
       const { openStore } = await import('../store/store.js');
-      this.openedStore = openStore(this.home.storePath, { mustExist: options.existing === true });
+      this.openedStore = openStore(this.home.storePath, { mustExist: options.existing === true, missingStoreHint: missingStoreHint(this.home) });
       const { modeChanges } = this.openedStore;
       if (modeChanges.length > 0) {
         const { storeModeChange } = await import('../home/checks.js');
@@ -61,6 +61,11 @@ export class CommandContext {
     this.openedStore?.close();
     this.openedStore = undefined;
   }
+}
+
+/** A home without a store is most often a mistyped `--home`: say which home was meant, and how to create one there. */
+function missingStoreHint(home: HomePaths): string {
+  return home.source === 'flag' ? `check the --home path; to create a home there, run \`${initCommandFor(home)}\`` : 'run `syndicate init` first';
 }
 
 /** The context for an action, built from the options of the command and its ancestors. */

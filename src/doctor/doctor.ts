@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { StoreError } from '../errors.js';
 import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
-import type { HomePaths } from '../home/home.js';
+import { initCommandFor, type HomePaths } from '../home/home.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
@@ -62,12 +62,13 @@ export interface DoctorOptions {
 export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): Promise<DoctorReport> {
   const userId = 'userId' in options ? options.userId : currentUserId();
   const checks: DoctorCheck[] = [checkNodeVersion(process.versions.node), await checkEmbeddedEngine()];
+  const doctorCheck = (check: HomeCheck): DoctorCheck => asDoctorCheck(check, home);
   checks.push(...checkDirectories(home, userId).map(doctorCheck));
   checks.push(doctorCheck(checkPermitKey(home.permitKeyPath, userId)));
   checks.push(doctorCheck(checkGatewayToken(home.gatewayTokenPath, userId)));
   checks.push(doctorCheck(checkPolicyFile(home.policyPath, userId)));
   if (!existsSync(home.storePath)) {
-    checks.push({ name: 'store', status: 'fail', detail: `missing: ${home.storePath}`, hint: 'run `syndicate init`' });
+    checks.push({ name: 'store', status: 'fail', detail: `missing: ${home.storePath}`, hint: `run \`${initCommandFor(home)}\`` });
     return { checks, holds: [] };
   }
   const modeChanges: StoreModeChange[] = [];
@@ -112,8 +113,10 @@ export function storeOpenFailure(error: unknown): DoctorCheck {
   return { name: 'store', status: 'fail', detail, hint };
 }
 
-function doctorCheck(check: HomeCheck): DoctorCheck {
-  return { name: check.name, status: check.status, detail: check.detail, ...(check.hint === undefined ? {} : { hint: check.hint }) };
+/** A home check as doctor reports it; a missing file's fix names this home (`syndicate init --home DIR`). */
+function asDoctorCheck(check: HomeCheck, home: HomePaths): DoctorCheck {
+  const hint = check.status === 'fail' && check.detail === `missing: ${check.path}` ? `run \`${initCommandFor(home)}\`` : check.hint;
+  return { name: check.name, status: check.status, detail: check.detail, ...(hint === undefined ? {} : { hint }) };
 }
 
 export function checkNodeVersion(version: string): DoctorCheck {

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { shellWord } from '../common/shell-word.js';
 import { countProblems, formatInputProblem, InvalidInputError, SyndicateError } from '../errors.js';
 import { loadPermitKey } from '../permits/key.js';
 import { loadPolicy } from '../policy/load.js';
@@ -160,7 +161,8 @@ export function checkPolicyFile(path: string, userId: number | undefined): HomeC
       const first = problems[0];
       const others = countProblems(problems) - 1;
       const detail = first === undefined ? error.message : `${formatInputProblem(first)}${others > 0 ? ` (and ${others} more)` : ''}`;
-      return { name, path, status: 'fail', detail, hint: 'run `syndicate policy check` to list every problem' };
+      // The file named: a bare `policy check` reads the default home's policy, not one under --home.
+      return { name, path, status: 'fail', detail, hint: `run \`syndicate policy check ${shellWord(path)}\` to list every problem` };
     }
     return { name, path, status: 'pass', detail: `${path} (valid)` };
   });

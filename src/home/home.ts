@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomically } from '../common/atomic-file.js';
+import { shellWord } from '../common/shell-word.js';
 import { StoreError } from '../errors.js';
 
 /** Where syndicate keeps its files. With `--home` or `$SYNDICATE_HOME` both directories are the same. */
@@ -68,6 +69,15 @@ export function resolveHome(options: { home?: string | undefined; env?: NodeJS.P
     source,
     ignoredVariables,
   };
+}
+
+/**
+ * The `syndicate init` that creates this home: with `--home DIR` when the home came from that flag
+ * (a bare `syndicate init` would create the default home instead); `$SYNDICATE_HOME` and the XDG
+ * directories are found again by a bare one run in the same environment.
+ */
+export function initCommandFor(home: HomePaths): string {
+  return home.source === 'flag' ? `syndicate init --home ${shellWord(home.dataDir)}` : 'syndicate init';
 }
 
 /** Creates `path` and its missing parents (0700). Returns the first directory it created, undefined when `path` existed. */

@@ -358,9 +358,9 @@ function checkPayload(permit: PermitPayload, provider: RegisteredProvider | unde
 export function scopeDifferences(permit: PermitPayload, provider: RegisteredProvider, invocation: Omit<PermitInvocation, 'providerClass'>): ScopeDifference[] {
   const differences: ScopeDifference[] = [];
   if (invocation.providerId !== permit.provider) {
+    // Another provider's version number says nothing about this permit: the provider difference says it all.
     differences.push({ field: 'provider', expected: permit.provider, got: invocation.providerId });
-  }
-  if (invocation.providerVersion !== permit.providerVersion) {
+  } else if (invocation.providerVersion !== permit.providerVersion) {
     differences.push({ field: 'providerVersion', expected: permit.providerVersion, got: invocation.providerVersion });
   } else if (provider.currentVersion !== permit.providerVersion) {
     differences.push({ field: 'providerVersion', expected: permit.providerVersion, got: provider.currentVersion });

@@ -70,6 +70,8 @@ export class Store {
 export interface OpenStoreOptions {
   /** Open without creating the file (used by `doctor`, which must not create state). */
   mustExist?: boolean;
+  /** The hint when `mustExist` finds no store (default: run `syndicate init`). */
+  missingStoreHint?: string;
   busyTimeoutMs?: number;
   migrations?: readonly Migration[];
 }
@@ -157,7 +159,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   const existed = inMemory || existsSync(path);
   if (!existed) {
     if (options.mustExist === true) {
-      throw new StoreError(`no store at ${path}`, { hint: 'run `syndicate init` first' });
+      throw new StoreError(`no store at ${path}`, { hint: options.missingStoreHint ?? 'run `syndicate init` first' });
     }
     ensureDirectory(dirname(path));
   }

@@ -59,7 +59,11 @@ describe('CLI basics', () => {
     for (const args of [['evidence', 'list'], ['evidence', 'verify'], ['metrics'], ['provider', 'list'], ['run', 'hello'], ...needProvider]) {
       const result = await runCli(['--home', missing, '--json', ...args]);
       expect(result.exitCode, args.join(' ')).toBe(6);
-      expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { message: `no store at ${join(missing, 'syndicate.db')}`, hint: 'run `syndicate init` first' } });
+      // A bare `syndicate init` would create the default home, not this one.
+      expect(parseJsonDocument(result.stdout)).toMatchObject({
+        ok: false,
+        error: { message: `no store at ${join(missing, 'syndicate.db')}`, hint: `check the --home path; to create a home there, run \`syndicate init --home ${missing}\`` },
+      });
       expect(existsSync(missing), args.join(' ')).toBe(false);
     }
   });

@@ -30,6 +30,18 @@ describe('runDoctor', () => {
     expect(failed(checks)).toEqual(['data directory', 'permit key', 'gateway token', 'policy file', 'store file permissions']);
     expect(checks.find((check) => check.name === 'permit key')).toMatchObject({ detail: expect.stringContaining(`belongs to uid ${uid}, not to you (uid ${uid + 1})`) });
   });
+
+  it('a home that does not exist: each missing file names the init that creates this home, not the default one', async () => {
+    const missing = join(directory, 'not yet');
+    const byFlag = await runDoctor(resolveHome({ home: missing }));
+    expect(failed(byFlag.checks)).toEqual(['data directory', 'permit key', 'gateway token', 'policy file', 'store']);
+    for (const check of byFlag.checks.filter((found) => found.status === 'fail')) {
+      expect(check.hint, check.name).toBe(`run \`syndicate init --home '${missing}'\``);
+    }
+    // $SYNDICATE_HOME is read again by a bare `syndicate init` in the same environment.
+    const byEnvironment = await runDoctor(resolveHome({ env: { SYNDICATE_HOME: missing } }));
+    expect(byEnvironment.checks.find((check) => check.name === 'store')?.hint).toBe('run `syndicate init`');
+  });
 });
 
 describe('runDoctor on a store file others could read or write', () => {

@@ -52,7 +52,8 @@ describe('initializeHome', () => {
     expect(result.created.sort()).toEqual([home.gatewayTokenPath, home.storePath].sort());
     expect(result.problems).toEqual([
       expect.objectContaining({ name: 'permit key', detail: expect.stringContaining('the permit key has 3 bytes') }),
-      expect.objectContaining({ name: 'policy file', hint: 'run `syndicate policy check` to list every problem' }),
+      // The file itself: a bare `syndicate policy check` would read the default home's policy.
+      expect.objectContaining({ name: 'policy file', hint: `run \`syndicate policy check ${home.policyPath}\` to list every problem` }),
     ]);
     writeFileSync(home.permitKeyPath, `${Buffer.alloc(32, 7).toString('base64')}\n`);
     chmodSync(home.permitKeyPath, 0o644);

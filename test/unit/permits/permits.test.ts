@@ -193,6 +193,16 @@ describe('permits', () => {
     expect(refusal.message).toContain('provider: permit has "local-engine", invocation uses "other"');
   });
 
+  it('refuses another provider at another version without calling it a re-registration', () => {
+    const token = issue();
+    const refusal = refusalOf(() => verifyPermit(store, key, token, { ...invocation, providerId: 'other', providerVersion: version + 4 }, { now: NOW }));
+    expect(refusal.code).toBe('permit_out_of_scope');
+    expect(refusal.details).toMatchObject({ differences: [{ field: 'provider', expected: 'local-engine', got: 'other' }] });
+    expect(refusal.message).not.toContain('providerVersion');
+    expect(refusal.hint).not.toContain('registered again');
+    expect(refusal.hint).toContain('issue a permit for exactly this provider');
+  });
+
   it('refuses a permit for an older provider version after the provider is re-registered with a new base URL', async () => {
     const token = issue();
     const newVersion = await registerFixtureProvider(store, { baseUrl: 'http://127.0.0.1:8080/v1' });
