@@ -8,7 +8,16 @@ import { ExitCode, InterruptedError } from '../errors.js';
  * at its deadline).
  */
 let active: AbortController | undefined;
+let activeOptions: CancellableOptions = {};
 let stoppedBy: StopSignal | undefined;
+
+/** What a stopped command's hint may tell its operator to change next time: its own options, absent when it has none. */
+export interface CancellableOptions {
+  /** The option that sets the time allowed, as typed (`syndicate run --timeout`). */
+  timeoutOption?: string;
+  /** The option that asks for a shorter answer (`--max-tokens`). */
+  shorterOutputOption?: string;
+}
 
 /** The signals that stop a command: Ctrl-C, and what `kill`, `timeout` and CI runners send. */
 export type StopSignal = 'SIGINT' | 'SIGTERM';
@@ -18,14 +27,21 @@ export function exitCodeFor(signal: StopSignal): typeof ExitCode.interrupted | t
   return signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
 }
 
-/** Runs `work` with a signal the first SIGINT or SIGTERM aborts (with an `InterruptedError` as its reason). */
-export async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with a signal the first SIGINT or SIGTERM aborts (with an `InterruptedError` as its
+ * reason, whose hint names only the options in `options`).
+ */
+export async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>, options: CancellableOptions = {}): Promise<T> {
   const controller = new AbortController();
   active = controller;
+  activeOptions = options;
   try {
     return await work(controller.signal);
   } finally {
-    if (active === controller) active = undefined;
+    if (active === controller) {
+      active = undefined;
+      activeOptions = {};
+    }
   }
 }
 
@@ -48,7 +64,9 @@ export function interruptCancellable(signal: StopSignal = 'SIGINT'): boolean {
           hint: 'the attempt is recorded as cancelled by the caller, with what was received so far',
         })
       : new InterruptedError('terminated (SIGTERM) before the answer ended', {
-          hint: 'the attempt is recorded as cancelled by the caller, with what was received so far; give a job more time, or `syndicate run --timeout` less',
+          hint: `the attempt is recorded as cancelled by the caller, with what was received so far; give a job more time${
+            activeOptions.timeoutOption === undefined ? '' : `, or \`${activeOptions.timeoutOption}\` less`
+          }`,
           exitCode: ExitCode.terminated,
         });
   active.abort(error);
@@ -64,7 +82,9 @@ export function cancelForClosedOutput(): boolean {
   if (active === undefined || active.signal.aborted) return false;
   active.abort(
     new InterruptedError('stdout was closed (its reader went away) before the answer ended', {
-      hint: 'the attempt is recorded as cancelled by the caller, with what was received so far; read the whole output, or ask for less with --max-tokens',
+      hint: `the attempt is recorded as cancelled by the caller, with what was received so far; read the whole output${
+        activeOptions.shorterOutputOption === undefined ? '' : `, or ask for less with ${activeOptions.shorterOutputOption}`
+      }`,
       exitCode: ExitCode.outputClosed,
     }),
   );

@@ -12,6 +12,8 @@ export interface EngineEvent {
   durationMs?: number;
   /** Why, when syndicate decided it (e.g. evicted for a higher-priority model). */
   detail?: string;
+  /** `ok` (the default), or the error code of an operation the engine did not carry out. */
+  outcome?: string;
   /** Defaults to `Date.now()`. */
   at?: number;
 }
@@ -20,8 +22,8 @@ export interface EngineEvent {
 export function recordEngineEvent(store: Store, event: EngineEvent): void {
   store.transaction(() =>
     store
-      .statement('INSERT INTO engine_events (created_at, provider_id, model, kind, duration_ms, pid, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(new Date(event.at ?? Date.now()).toISOString(), event.providerId, event.model, event.kind, event.durationMs ?? null, process.pid, event.detail ?? null),
+      .statement('INSERT INTO engine_events (created_at, provider_id, model, kind, duration_ms, pid, detail, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(new Date(event.at ?? Date.now()).toISOString(), event.providerId, event.model, event.kind, event.durationMs ?? null, process.pid, event.detail ?? null, event.outcome ?? 'ok'),
   );
 }
 

@@ -4,7 +4,7 @@ import { listProviders, requireProvider } from '../registry/registry.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { controllerFor, sameOllamaModel, type EngineController, type EngineState, type ResidentModel } from './control/index.js';
-import { recordEngineEvent } from './events.js';
+import { recordEngineEvent, type EngineEvent } from './events.js';
 import { isSameProcessAlive, managedProcess, startEngine, stopEngine, type ManagedProcess, type StartOptions } from './processes.js';
 import { planSwap, type SwapModel } from './swap.js';
 
@@ -171,6 +171,8 @@ async function stateOf(store: Store, provider: RegisteredProvider, controller: E
 
 export interface LoadOptions {
   keepAlive?: string;
+  /** Ollama's model options for the load (`num_ctx`, ...); a model already loaded with another `num_ctx` is loaded again. */
+  modelOptions?: Readonly<Record<string, unknown>>;
   timeoutMs: number;
   /** The task at hand: a model tagged for it outranks one that is not when deciding evictions. */
   task?: string;
@@ -209,10 +211,22 @@ function swapModel(model: string, declared: ProviderModel | undefined, vramGb: n
   return { model, priority: declared?.priority ?? 0, taggedForTask: task !== undefined && (declared?.tags ?? []).includes(task), vramGb };
 }
 
-async function timed(work: () => Promise<void>): Promise<number> {
+/**
+ * Runs a load or unload on an engine and records it as an engine event with how long it took:
+ * `ok`, or, when the engine did not carry it out, the error's code (the error is then rethrown),
+ * so `/metrics` counts the failures beside the rest. Returns the milliseconds it took.
+ */
+async function recordedOperation(store: Store, event: Omit<EngineEvent, 'durationMs' | 'outcome'>, work: () => Promise<void>): Promise<number> {
   const began = performance.now();
-  await work();
-  return Math.round(performance.now() - began);
+  try {
+    await work();
+  } catch (error) {
+    if (error instanceof SyndicateError) recordEngineEvent(store, { ...event, durationMs: Math.round(performance.now() - began), outcome: error.code });
+    throw error;
+  }
+  const durationMs = Math.round(performance.now() - began);
+  recordEngineEvent(store, { ...event, durationMs });
+  return durationMs;
 }
 
 /**
@@ -230,15 +244,34 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
       hint: `leave it out; the engine keeps the model until it is unloaded (syndicate engine unload ${provider.id}:${declared.id}) or by its own settings`,
     });
   }
+  if (options.modelOptions !== undefined && kind !== 'ollama') {
+    throw new UsageError(`model options are Ollama's: ${provider.id}'s engine is ${kind}, which would not honour them`, {
+      hint: `leave them out; set the context in how ${provider.id}'s engine is started`,
+    });
+  }
   const controller = controllerFor(provider.record);
   const state = await stateOf(store, provider, controller);
   const resident = state.resident ?? [];
   const outcome: LoadOutcome = { provider: provider.id, model: declared.id, alreadyResident: false, evicted: [], explanation: [], dryRun: options.dryRun === true };
-  if (resident.some((entry) => entry.state === 'loaded' && sameModel(provider, entry.model, declared.id))) {
-    if (options.keepAlive === undefined || options.dryRun === true) return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded`] };
-    // Ollama's load of a loaded model only sets its keep-alive anew: asked for, so sent (no cold start to record).
-    await controller.load(declared.id, { timeoutMs: options.timeoutMs, keepAlive: options.keepAlive });
-    return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded; its keep-alive is now ${options.keepAlive}`] };
+  const engineOptions = {
+    timeoutMs: options.timeoutMs,
+    ...(declared.kind === 'embedding' ? { embedding: true } : {}),
+    ...(options.keepAlive === undefined ? {} : { keepAlive: options.keepAlive }),
+    ...(options.modelOptions === undefined ? {} : { modelOptions: options.modelOptions }),
+  };
+  const loaded = resident.find((entry) => entry.state === 'loaded' && sameModel(provider, entry.model, declared.id));
+  if (loaded !== undefined) {
+    const settingsSent = options.keepAlive !== undefined || options.modelOptions !== undefined;
+    if (!settingsSent || options.dryRun === true) return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded`] };
+    const wantedContext = options.modelOptions?.['num_ctx'];
+    if (typeof wantedContext === 'number' && loaded.contextLength !== undefined && loaded.contextLength !== wantedContext) {
+      // Ollama's scheduler starts a new runner when the options change how the model is loaded: a cold start.
+      const loadMs = await recordedOperation(store, { providerId: provider.id, model: declared.id, kind: 'load', detail: options.detail ?? 'engine load' }, () => controller.load(declared.id, engineOptions));
+      return { ...outcome, loadMs, explanation: [`${declared.id} was loaded with a ${loaded.contextLength}-token context: loaded again with num_ctx ${wantedContext}`] };
+    }
+    // Otherwise Ollama's load of a loaded model only sets its keep-alive anew: asked for, so sent (no cold start to record).
+    await controller.load(declared.id, engineOptions);
+    return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded${options.keepAlive === undefined ? '' : `; its keep-alive is now ${options.keepAlive}`}`] };
   }
   const others = resident.filter((entry) => !sameModel(provider, entry.model, declared.id));
   const plan = planSwap({
@@ -260,12 +293,12 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
     return { ...outcome, evicted: plan.evict.map((entry) => ({ model: entry.model, unloadMs: 0 })) };
   }
   for (const victim of plan.evict) {
-    const unloadMs = await timed(() => controller.unload(victim.model, { timeoutMs: options.timeoutMs }));
-    recordEngineEvent(store, { providerId: provider.id, model: victim.model, kind: 'unload', durationMs: unloadMs, detail: `evicted for ${declared.id}${options.force === true ? ' (forced)' : ''}` });
+    const unloadMs = await recordedOperation(store, { providerId: provider.id, model: victim.model, kind: 'unload', detail: `evicted for ${declared.id}${options.force === true ? ' (forced)' : ''}` }, () =>
+      controller.unload(victim.model, { timeoutMs: options.timeoutMs }),
+    );
     outcome.evicted.push({ model: victim.model, unloadMs });
   }
-  const loadMs = await timed(() => controller.load(declared.id, { timeoutMs: options.timeoutMs, ...(options.keepAlive === undefined ? {} : { keepAlive: options.keepAlive }) }));
-  recordEngineEvent(store, { providerId: provider.id, model: declared.id, kind: 'load', durationMs: loadMs, detail: options.detail ?? 'engine load' });
+  const loadMs = await recordedOperation(store, { providerId: provider.id, model: declared.id, kind: 'load', detail: options.detail ?? 'engine load' }, () => controller.load(declared.id, engineOptions));
   return { ...outcome, loadMs };
 }
 
@@ -288,8 +321,9 @@ export async function unloadEngineModel(store: Store, provider: RegisteredProvid
     return { provider: provider.id, model, wasResident: false };
   }
   const engineName = match?.model ?? model;
-  const unloadMs = await timed(() => controller.unload(engineName, { timeoutMs: options.timeoutMs }));
-  recordEngineEvent(store, { providerId: provider.id, model: engineName, kind: 'unload', durationMs: unloadMs, detail: options.detail ?? 'engine unload' });
+  const unloadMs = await recordedOperation(store, { providerId: provider.id, model: engineName, kind: 'unload', detail: options.detail ?? 'engine unload' }, () =>
+    controller.unload(engineName, { timeoutMs: options.timeoutMs }),
+  );
   return { provider: provider.id, model: engineName, wasResident: true, unloadMs };
 }
 
@@ -341,8 +375,7 @@ export async function prepareEngineForRoute(
     // A caller that went away needs no room made for it.
     if (signal?.aborted === true) return warnings;
     try {
-      const unloadMs = await timed(() => controller.unload(model, { timeoutMs: EVICTION_TIMEOUT_MS }));
-      recordEngineEvent(store, { providerId: provider.id, model, kind: 'unload', durationMs: unloadMs, detail: `evicted for ${route.model} (routing)` });
+      await recordedOperation(store, { providerId: provider.id, model, kind: 'unload', detail: `evicted for ${route.model} (routing)` }, () => controller.unload(model, { timeoutMs: EVICTION_TIMEOUT_MS }));
     } catch (error) {
       if (!(error instanceof SyndicateError)) throw error;
       warnings.push(`could not unload ${model} to make room for ${route.model}: ${error.message}`);
@@ -352,8 +385,7 @@ export async function prepareEngineForRoute(
     try {
       const before = await controller.state();
       if (before.resident?.some((entry) => entry.model === route.model && entry.state === 'sleeping') === true) {
-        const loadMs = await timed(() => controller.load(route.model, { timeoutMs: EVICTION_TIMEOUT_MS }));
-        recordEngineEvent(store, { providerId: provider.id, model: route.model, kind: 'load', durationMs: loadMs, detail: 'woken for a routed request' });
+        await recordedOperation(store, { providerId: provider.id, model: route.model, kind: 'load', detail: 'woken for a routed request' }, () => controller.load(route.model, { timeoutMs: EVICTION_TIMEOUT_MS }));
       }
     } catch (error) {
       if (!(error instanceof SyndicateError)) throw error;

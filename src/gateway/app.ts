@@ -1,8 +1,10 @@
 import { maxSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import { answeringEngineReports } from '../engines/manage.js';
 import { SyndicateError } from '../errors.js';
+import { GATEWAY_MODEL_NAMING } from '../invoke/model-naming.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
+import { readEngineOperationsAfter } from '../metrics/query.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
@@ -168,6 +170,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const commits = pipeline.commits;
   const guard = typeof options.token === 'string' ? new TokenGuard(options.token) : options.token;
   const metrics = options.metrics ?? new GatewayMetrics();
+  metrics.followEngineOperations((afterId) => readEngineOperationsAfter(pipeline.store, afterId));
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const inFlight = new Set<Promise<void>>();
   let draining = false;
@@ -221,6 +224,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       input = {
         request: parsed.request,
         caller: 'gateway',
+        modelNaming: GATEWAY_MODEL_NAMING,
         receivedAt,
         ...readHints(call),
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
@@ -268,16 +272,20 @@ export function createGateway(options: GatewayOptions): Gateway {
   /**
    * Loads or unloads the model a request with nothing to answer names (see `changeModelResidency`),
    * then answers as the face's API does. The fields it does not interpret are named in
-   * `x-syndicate-ignored-fields` — `keep_alive` too when no engine took it.
+   * `x-syndicate-ignored-fields` — `keep_alive` and `options.<name>` too when no Ollama engine took them.
    */
-  const manageModel = async ({ management, render }: FaceModelManagement, call: GatewayCall): Promise<GatewayReply> => {
+  const manageModel = async ({ management, endpoint, render }: FaceModelManagement, call: GatewayCall): Promise<GatewayReply> => {
     const outcome = await changeModelResidency(pipeline, {
       model: ollamaModelId(pipeline.store, management.model),
+      requestedName: management.model,
       action: management.action,
       ...(management.keepAlive === undefined ? {} : { keepAlive: management.keepAlive }),
+      ...(management.options === undefined ? {} : { options: management.options }),
+      ...(endpoint === 'chat' || endpoint === 'generate' ? { completes: endpoint } : {}),
       requestedBy: `gateway: ${call.method} ${call.path}`,
     });
-    const ignored = management.keepAlive !== undefined && !outcome.keepAliveSent ? ['keep_alive', ...management.ignoredFields] : management.ignoredFields;
+    const notSent = outcome.ollamaSettingsSent ? [] : [...(management.keepAlive === undefined ? [] : ['keep_alive']), ...Object.keys(management.options ?? {}).map((name) => `options.${name}`)];
+    const ignored = [...notSent, ...management.ignoredFields].sort();
     return { status: 200, headers: { 'content-type': 'application/json', ...ignoredFieldsHeader(ignored, undefined) }, body: render(new Date().toISOString()) };
   };
 

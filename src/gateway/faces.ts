@@ -60,6 +60,8 @@ export interface FaceRequest {
  */
 export interface FaceModelManagement {
   management: OllamaModelManagement;
+  /** Where it came: `/api/chat` and `/api/generate` load only a model that completes text, as Ollama's do. */
+  endpoint: OllamaManagedEndpoint;
   /** The answer once it is done, as the face's API gives it. */
   render(createdAt: string): string;
 }
@@ -177,7 +179,7 @@ function ollamaFaceRequest(parsed: ParsedOllamaRequest): FaceRequest {
 
 /** What an Ollama client sent to `endpoint`: something to answer, or a model to load or unload. */
 function ollamaFaceRead(endpoint: OllamaManagedEndpoint, read: ParsedOllamaRequest | OllamaModelManagement): FaceRequest | FaceModelManagement {
-  if (isOllamaModelManagement(read)) return { management: read, render: (createdAt) => renderOllamaModelManagement(endpoint, read, createdAt) };
+  if (isOllamaModelManagement(read)) return { management: read, endpoint, render: (createdAt) => renderOllamaModelManagement(endpoint, read, createdAt) };
   return ollamaFaceRequest(read);
 }
 

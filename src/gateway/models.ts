@@ -157,7 +157,9 @@ const KEPT_FOR_EVER_MS = 9_223_372_036_854;
  * holds that its record does not declare have no such name and are left out, as are models asleep
  * (vLLM's sleep mode: they hold no memory). What the engine does not say is filled from the record:
  * the size from `vramGb`, counted as VRAM; the context from `contextWindow`; an engine that keeps
- * a model until it is unloaded (all but Ollama) has it expire when Ollama's `-1` does.
+ * a model until it is unloaded (all but Ollama) has it expire when Ollama's `-1` does. Listed as
+ * Ollama's PsHandler lists them, whichever engine holds them: the longest time left first
+ * (a stable sort on `expires_at` in whole seconds, as it compares `ExpiresAt.Unix()`).
  */
 export function ollamaRunningModelList(store: Store, reports: readonly EngineReport[], now: number = Date.now()): { models: Record<string, unknown>[] } {
   const entries = new Map(modelEntries(store).map((entry) => [entry.id, entry]));
@@ -180,7 +182,8 @@ export function ollamaRunningModelList(store: Store, reports: readonly EngineRep
       ];
     }),
   );
-  return { models };
+  const expirySeconds = (model: Record<string, unknown>): number => Math.floor(Date.parse(String(model['expires_at'])) / 1000);
+  return { models: models.sort((left, right) => expirySeconds(right) - expirySeconds(left)) };
 }
 
 /**

@@ -12,6 +12,7 @@ import { routeRequest, type RoutedRequest } from '../router/route-request.js';
 import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
+import type { ModelNaming } from './model-naming.js';
 
 /** A prompt to route without calling any model (`route`, the MCP `route_explain` tool). */
 export interface RouteQuestion {
@@ -51,7 +52,7 @@ export interface RouteExplanation extends RoutedRequest {
  * Classifies and plans `question` exactly as `run` would, with the same load-time knowledge
  * (cold starts, recent first tokens, health), and calls nothing upstream. Refuses what `run`
  * refuses before routing: an unknown trust tier or provider (exit 2), a retired provider (exit 4),
- * a model no provider serves (exit 2). `policyFailure`: the policy file cannot be used (local
+ * a model no provider serves (exit 2; its hint in the words of `modelNaming`). `policyFailure`: the policy file cannot be used (local
  * providers only, as `run` then routes). A plan without candidates is returned, not thrown: the
  * caller decides how to report it.
  */
@@ -59,7 +60,7 @@ export async function explainRoute(
   store: Store,
   policy: Policy,
   question: RouteQuestion,
-  options: { env?: NodeJS.ProcessEnv; policyFailure?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; policyFailure?: string; modelNaming?: ModelNaming } = {},
 ): Promise<RouteExplanation> {
   const env = options.env ?? process.env;
   requireTrustTier(policy, question.trustTier);
@@ -93,7 +94,7 @@ export async function explainRoute(
   });
   const { plan } = routed;
   if (plan.candidates.length === 0) {
-    const unknown = unknownModelOf(question.model, providers, question.provider, unservableReason(env, sharedHealthMonitor(store)));
+    const unknown = unknownModelOf(question.model, providers, question.provider, unservableReason(env, sharedHealthMonitor(store)), options.modelNaming);
     if (unknown !== undefined) throw unknown;
   }
   // What `run` would not call: candidates whose key is not set in this environment (ranked last),

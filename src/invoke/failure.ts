@@ -3,6 +3,7 @@ import { missingCredential } from '../registry/credentials.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { HealthMonitor } from '../router/health.js';
 import { selectModels } from '../router/plan.js';
+import { GATEWAY_MODEL_NAMING, type ModelNaming } from './model-naming.js';
 import type { AttemptReport } from './types.js';
 
 /** The attempts a failed invocation made, in order (the pipeline puts them in its error's `details.attempts`). */
@@ -19,7 +20,7 @@ const SHOWN_MODELS = 8;
  * A request named a model nothing registered serves: the hint lists what it could send instead
  * — models that can take a request now first, then the others marked with why not
  * (`unservable`: its engine is down, its key is not set, the model itself is held down), at most
- * `SHOWN_MODELS` of them.
+ * `SHOWN_MODELS` of them — in the words of the surface that asked (`naming`; the gateway's by default).
  * Retired providers are left out: they are never called.
  */
 export function unknownModelError(
@@ -27,6 +28,7 @@ export function unknownModelError(
   providers: readonly RegisteredProvider[],
   explicitProvider: string | undefined,
   unservable: (provider: RegisteredProvider, model: string) => string | undefined,
+  naming: ModelNaming = GATEWAY_MODEL_NAMING,
 ): UnknownModelError {
   const servable: string[] = [];
   const others: { name: string; why: string }[] = [];
@@ -43,7 +45,7 @@ export function unknownModelError(
   const shown = listed.length > SHOWN_MODELS ? `${listed.slice(0, SHOWN_MODELS).join(', ')} and ${listed.length - SHOWN_MODELS} more` : listed.join(', ');
   const scope = explicitProvider === undefined ? 'no registered model or alias' : `no model or alias of provider ${explicitProvider}`;
   return new UnknownModelError(`unknown model "${model}": ${scope} matches`, {
-    hint: `send model "auto" to let the policy choose, or one of: ${shown === '' ? '(none)' : shown}; \`syndicate provider list\` and GET /v1/models list them (a client that cannot change its model name: add the name under \`aliases:\` of a model in its provider record)`,
+    hint: `${naming.auto} to let the policy choose, or one of: ${shown === '' ? '(none)' : shown}; ${naming.listing}`,
     details: { model, known: [...servable, ...others.map(({ name }) => name)], ...(others.length === 0 ? {} : { unservable: Object.fromEntries(others.map(({ name, why }) => [name, why])) }) },
   });
 }
@@ -83,9 +85,10 @@ export function unknownModelOf(
   providers: readonly RegisteredProvider[],
   explicitProvider: string | undefined,
   unservable: (provider: RegisteredProvider, model: string) => string | undefined,
+  naming?: ModelNaming,
 ): UnknownModelError | undefined {
   if (providers.length === 0 || selectModels(model, providers, explicitProvider).pairs.length > 0) return undefined;
-  return unknownModelError(model, providers, explicitProvider, unservable);
+  return unknownModelError(model, providers, explicitProvider, unservable, naming);
 }
 
 /**

@@ -7,15 +7,26 @@ import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError } f
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial, recordUncalledAttempt } from '../evidence/index.js';
 import { countInSlices, countPieces, loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
-import { issuePermit, issueVerifiedPermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
-import { decodeSignedToken } from '../permits/token.js';
+import { issuePermit, issueVerifiedPermit, permitDenial, permitIssueCommand, scopeDifferences, verifyPermit, type VerifiedPermit } from '../permits/index.js';
+import { decodeSignedToken, type PermitPayload } from '../permits/token.js';
 import { discoverFromInvocation } from '../probes/discovery.js';
 import { missingCredential } from '../registry/credentials.js';
 import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { callFailureOf } from '../router/health.js';
-import { alternativesTo, hintForExclusions, hintForInputTooLong, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions, withoutHoldTimes, type Unavailability } from '../router/hints.js';
+import {
+  alternativesTo,
+  hintForExclusions,
+  hintForInputTooLong,
+  hintForUnavailable,
+  hintForUntriedKeyless,
+  localModelsLeftOut,
+  unavailabilityOfExclusions,
+  withoutHoldTimes,
+  type PresentedPermit,
+  type Unavailability,
+} from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
@@ -76,11 +87,13 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
 
   let explicitProvider = input.provider;
   let request = input.request;
+  let presentedPermit: PermitPayload | undefined;
   if (input.permitToken !== undefined) {
     // A pre-issued permit pins its provider and model when the caller named neither; when the
     // caller did, the request stays as asked and verification refuses a permit that does not cover it.
     try {
       const payload = decodeSignedToken(context.permitKey, input.permitToken);
+      presentedPermit = payload;
       if (explicitProvider === undefined && request.model === 'auto') {
         explicitProvider = payload.provider;
         request = { ...request, model: `${payload.provider}:${payload.model}` };
@@ -139,11 +152,15 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const first = plan.candidates[0];
   if (first === undefined) {
     // Routing has just probed the local engines: the hint can say which are down.
-    const unknown = unknownModelOf(request.model, providers, explicitProvider, unservableReason(context.env, context.health));
+    const unknown = unknownModelOf(request.model, providers, explicitProvider, unservableReason(context.env, context.health), input.modelNaming);
     if (unknown !== undefined) throw unknown;
     // Only a pinned request (a model or provider named) has anything else to name.
     const pinned = explicitProvider !== undefined || !['', 'auto'].includes(request.model.trim());
-    throw refuseOrUnavailable(context, input, requestId, classification, plan, () => (pinned ? routed.planUnpinned() : undefined));
+    throw refuseOrUnavailable(context, input, requestId, classification, plan, {
+      providers,
+      planUnpinned: () => (pinned ? routed.planUnpinned() : undefined),
+      ...(presentedPermit === undefined ? {} : { permit: presentedPermit }),
+    });
   }
 
   // The request is permitted for the classes its level allows (the router already dropped the
@@ -488,6 +505,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
               : wireError.isRetryable
                 ? 'the upstream is overloaded or failing; retry later'
                 : 'the upstream rejected the request; check the model and settings',
+      // The request field a gateway client is told is at fault, as for the router's own too-long refusal.
+      ...(tooLong ? { details: { param: tooLongParam(wireRequest) } } : {}),
     });
     return fail(failure, response.status === 429 ? ['rate_limited'] : ['upstream_error'], { status: response.status });
   }
@@ -770,7 +789,13 @@ function refuseOrUnavailable(
   requestId: string,
   classification: ClassificationSummary,
   plan: RoutePlan,
-  planUnpinned: () => RoutePlan | undefined,
+  refused: {
+    providers: readonly RegisteredProvider[];
+    /** The same request unpinned (`RoutedRequest.planUnpinned`); undefined when nothing was pinned. */
+    planUnpinned: () => RoutePlan | undefined;
+    /** The permit the caller presented (`run --permit`). */
+    permit?: PermitPayload;
+  },
 ): SyndicateError {
   const onlyDown = plan.excluded.filter((exclusion) => exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy'));
   const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
@@ -812,6 +837,18 @@ function refuseOrUnavailable(
     tooLong.length > 0
       ? `${embeddings ? 'an input is too long for every embedding model' : 'prompt is too long for every model'} this ${classification.level} request may use: ${tooLongReasons}`
       : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
+  const refusalHint = (): string => {
+    if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings });
+    const unpinned = refused.planUnpinned();
+    const permit = refused.permit === undefined ? undefined : presentedPermitOf(refused.permit, refused.providers, classification.level, input.sessionId);
+    return hintForExclusions(plan.excluded, {
+      alternatives: alternativesTo(plan, unpinned),
+      ...(permit === undefined ? {} : { permit }),
+      // A pinned request considered only what it named: this host's models are those of the same request unpinned.
+      localLeftOut: localModelsLeftOut((unpinned ?? plan).excluded, refused.providers),
+      embeddings,
+    });
+  };
   recordDenial(context.store, {
     requestId,
     caller: input.caller,
@@ -822,19 +859,40 @@ function refuseOrUnavailable(
     ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
   });
   return new PolicyRefusalError(reasonCode, message, {
-    hint:
-      reasons.length === 0
-        ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`'
-        : hintForExclusions(tooLong.length > 0 ? tooLong : plan.excluded, tooLong.length > 0 ? [] : alternativesTo(plan, planUnpinned()), { embeddings }),
+    hint: reasons.length === 0 ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`' : refusalHint(),
     details: {
       requestId,
       sensitivity: classification.level,
       findings: classification.findings,
       excluded: plan.excluded,
       // The request field a gateway client is told is at fault (`ClientError.param`).
-      ...(tooLong.length > 0 ? { param: embeddings ? 'input' : 'messages' } : {}),
+      ...(tooLong.length > 0 ? { param: tooLongParam(input.request) } : {}),
     },
   });
+}
+
+/**
+ * A presented permit as a refusal's hint needs it: what it covers — judged as verification judges
+ * it, for this request's level and session — and the command that issues one for another target.
+ */
+function presentedPermitOf(permit: PermitPayload, providers: readonly RegisteredProvider[], level: SensitivityLevel, sessionId: string | undefined): PresentedPermit {
+  const permitted = providers.find((provider) => provider.id === permit.provider);
+  return {
+    target: `${permit.provider}:${permit.model}`,
+    covers: (alternative) => {
+      const target = providers.find((provider) => provider.id === alternative.provider);
+      if (permitted === undefined || target === undefined) return false;
+      const invocation = { providerId: target.id, providerVersion: target.currentVersion, model: alternative.model, sensitivity: level, ...(sessionId === undefined ? {} : { sessionId }) };
+      return scopeDifferences(permit, permitted, invocation).length === 0;
+    },
+    issueCommand: (alternative) =>
+      permitIssueCommand({ providerId: alternative.provider, model: alternative.model, maxSensitivity: level, ...(permit.session === undefined ? {} : { sessionId: permit.session }) }),
+  };
+}
+
+/** The request field a too-long prompt or input is in: an embeddings request's `input`, a chat's `messages`. */
+function tooLongParam(request: CanonicalRequest): 'input' | 'messages' {
+  return request.embedding === undefined ? 'messages' : 'input';
 }
 
 function deny(

@@ -10,6 +10,7 @@ import type { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/store.js';
 import type { TransportTimeouts } from '../transport/transport.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart, Usage, WireWarning } from '../wire/canonical.js';
+import type { ModelNaming } from './model-naming.js';
 
 /** What every surface (CLI, gateway, MCP, probes) hands the pipeline besides the request. */
 export interface PipelineContext {
@@ -100,6 +101,8 @@ export interface InvocationInput {
    * Absent (the gateway: its clients cannot set it), the hint asks for fewer tokens.
    */
   timeoutOption?: string;
+  /** How the caller's user names a model, for the hint of one nothing serves (`ModelNaming`); absent: the gateway's words. */
+  modelNaming?: ModelNaming;
   signal?: AbortSignal;
   /** When the caller received the request, on the `performance.now()` clock (the gateway: its arrival). */
   receivedAt?: number;

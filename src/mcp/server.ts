@@ -9,6 +9,7 @@ import { InterruptedError, SyndicateError } from '../errors.js';
 import type { HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { explainRoute, unavailableRouteError } from '../invoke/explain-route.js';
+import { MCP_MODEL_NAMING } from '../invoke/model-naming.js';
 import { invoke } from '../invoke/pipeline.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
@@ -158,6 +159,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           const common = {
             caller: 'mcp',
             signal: cancellation.signal,
+            modelNaming: MCP_MODEL_NAMING,
             ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
             ...(input.workflow === undefined ? {} : { workflow: input.workflow }),
             ...(input.sensitivity === undefined ? {} : { sensitivityHint: input.sensitivity }),
@@ -276,7 +278,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
             ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),
             ...(input.session === undefined ? {} : { session: input.session }),
           },
-          { env, ...(failure === undefined ? {} : { policyFailure: failure }) },
+          { env, modelNaming: MCP_MODEL_NAMING, ...(failure === undefined ? {} : { policyFailure: failure }) },
         );
         const { plan, classification, estimatedPromptTokens, skipped } = routed;
         // As `route` and `complete` say it: what may take the request only down is unavailable, not refused.

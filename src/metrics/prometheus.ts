@@ -3,6 +3,7 @@ import type { HeldBack } from '../router/health.js';
 import { PolicyRefusalError, SyndicateError } from '../errors.js';
 import { attemptsOfFailure } from '../invoke/failure.js';
 import type { AttemptReport, InvocationResult } from '../invoke/types.js';
+import type { EngineOperation } from './query.js';
 import { SeriesCounter, SeriesHistogram } from './series.js';
 
 /**
@@ -17,6 +18,9 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 
 /** Seconds; the gateway's own share of a request, from a fraction of a millisecond up. */
 const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+/** Seconds; a model load takes from a fraction of a second (small, cached) to minutes (large, from disk). */
+const MODEL_LOAD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 const ROUTE_LABELS = ['api', 'class', 'provider', 'model'] as const;
 
@@ -47,6 +51,10 @@ export class GatewayMetrics {
   private readonly spend: SeriesCounter<'provider' | 'model'>;
   private readonly fallbacks: SeriesCounter<'provider' | 'model'>;
   private readonly denials: SeriesCounter<'api' | 'reason'>;
+  private readonly modelOperations: SeriesCounter<'provider' | 'model' | 'action' | 'outcome'>;
+  private readonly modelLoadSeconds: SeriesHistogram<'provider' | 'model'>;
+  /** Reads the engine events after a row id (see `followEngineOperations`); the last row counted. */
+  private engineOperations: { read: (afterId: number) => EngineOperation[]; lastId: number } | undefined;
   private readonly inFlight: Gauge;
   private readonly policyReloads: Counter<'outcome'>;
   private readonly policyFailedClosed: Gauge;
@@ -108,6 +116,19 @@ export class GatewayMetrics {
       name: 'syndicate_gateway_denials_total',
       help: 'Requests refused by policy (route denied, permit refused), by reason code',
       labelNames: ['api', 'reason'],
+      registers,
+    });
+    this.modelOperations = new SeriesCounter({
+      name: 'syndicate_engine_model_operations_total',
+      help: 'Model loads and unloads local engines were asked for (by the gateway\'s Ollama face, engine load|unload, hot-swap evictions), by every syndicate process on this store: outcome "ok" or the error code',
+      labelNames: ['provider', 'model', 'action', 'outcome'],
+      registers,
+    });
+    this.modelLoadSeconds = new SeriesHistogram({
+      name: 'syndicate_engine_model_load_seconds',
+      help: 'How long each successful model load took (the cold starts syndicate metrics reports as load times)',
+      labelNames: ['provider', 'model'],
+      buckets: MODEL_LOAD_BUCKETS,
       registers,
     });
     this.inFlight = new Gauge({
@@ -222,9 +243,28 @@ export class GatewayMetrics {
     this.countFallbacks(attempts);
   }
 
+  /**
+   * Counts the model loads and unloads `read` returns (the store's engine events after a row id),
+   * from the first row on, when `/metrics` is scraped: those of other processes (`engine load`)
+   * included, each counted once.
+   */
+  followEngineOperations(read: (afterId: number) => EngineOperation[]): void {
+    this.engineOperations = { read, lastId: 0 };
+  }
+
   /** The Prometheus text exposition and its content type. */
   async exposition(): Promise<{ contentType: string; body: string }> {
+    this.countEngineOperations();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private countEngineOperations(): void {
+    if (this.engineOperations === undefined) return;
+    for (const operation of this.engineOperations.read(this.engineOperations.lastId)) {
+      this.engineOperations.lastId = operation.id;
+      this.modelOperations.add([operation.providerId, operation.model, operation.action, operation.outcome]);
+      if (operation.action === 'load' && operation.outcome === 'ok' && operation.durationMs !== null) this.modelLoadSeconds.record([operation.providerId, operation.model], operation.durationMs / 1000);
+    }
   }
 
   private countFallbacks(attempts: readonly AttemptReport[]): void {

@@ -89,7 +89,7 @@ export function readModelLoadEvents(store: Store, window: MetricsWindow): ModelL
   const rows = store.db
     .prepare(
       `SELECT created_at, provider_id, model, duration_ms FROM engine_events
-        WHERE kind = 'load' AND duration_ms IS NOT NULL AND created_at >= ? AND created_at < ? ORDER BY created_at`,
+        WHERE kind = 'load' AND outcome = 'ok' AND duration_ms IS NOT NULL AND created_at >= ? AND created_at < ? ORDER BY created_at`,
     )
     .all(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString()) as {
     created_at: string;
@@ -98,4 +98,23 @@ export function readModelLoadEvents(store: Store, window: MetricsWindow): ModelL
     duration_ms: number;
   }[];
   return rows.map((row) => ({ at: row.created_at, providerId: row.provider_id, model: row.model, loadMs: row.duration_ms }));
+}
+
+/** A model load or unload a local engine was asked for, as `engine_events` holds it. */
+export interface EngineOperation {
+  id: number;
+  providerId: string;
+  model: string;
+  action: 'load' | 'unload';
+  /** `ok`, or the error code of an operation the engine did not carry out. */
+  outcome: string;
+  durationMs: number | null;
+}
+
+/** The loads and unloads recorded after row `afterId` (by any process on the store), oldest first. */
+export function readEngineOperationsAfter(store: Store, afterId: number): EngineOperation[] {
+  const rows = store
+    .statement(`SELECT id, provider_id, model, kind, outcome, duration_ms FROM engine_events WHERE id > ? AND kind IN ('load', 'unload') ORDER BY id`)
+    .all(afterId) as { id: number; provider_id: string; model: string; kind: 'load' | 'unload'; outcome: string; duration_ms: number | null }[];
+  return rows.map((row) => ({ id: row.id, providerId: row.provider_id, model: row.model, action: row.kind, outcome: row.outcome, durationMs: row.duration_ms }));
 }

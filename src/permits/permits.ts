@@ -345,6 +345,17 @@ function checkPayload(permit: PermitPayload, provider: RegisteredProvider | unde
       { hint: 'register the provider again and issue a new permit', details: { permitId: permit.id } },
     );
   }
+  const differences = scopeDifferences(permit, provider, invocation);
+  if (differences.length > 0) throw outOfScope(permit, differences);
+  return provider;
+}
+
+/**
+ * Where an invocation falls outside a permit's scope: another provider, version (`provider`: the
+ * permit's provider as registered now) or model, data above its ceiling, another session. Empty:
+ * the permit covers it.
+ */
+export function scopeDifferences(permit: PermitPayload, provider: RegisteredProvider, invocation: Omit<PermitInvocation, 'providerClass'>): ScopeDifference[] {
   const differences: ScopeDifference[] = [];
   if (invocation.providerId !== permit.provider) {
     differences.push({ field: 'provider', expected: permit.provider, got: invocation.providerId });
@@ -362,8 +373,18 @@ function checkPayload(permit: PermitPayload, provider: RegisteredProvider | unde
   if (permit.session !== undefined && invocation.sessionId !== permit.session) {
     differences.push({ field: 'session', expected: permit.session, got: invocation.sessionId ?? null });
   }
-  if (differences.length > 0) throw outOfScope(permit, differences);
-  return provider;
+  return differences;
+}
+
+/** The command that issues a permit for `request` (its default lifetime), as an operator types it. */
+export function permitIssueCommand(request: ProviderPermitRequest): string {
+  const session = request.sessionId === undefined ? '' : ` --session ${shellWord(request.sessionId)}`;
+  return `syndicate permit issue --provider ${shellWord(request.providerId)} --model ${shellWord(request.model)} --sensitivity ${request.maxSensitivity}${session}`;
+}
+
+/** A value as one shell word: as it is when nothing in it is special to the shell, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w.:/@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 interface StoredPermitRow {

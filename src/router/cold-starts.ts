@@ -33,7 +33,7 @@ export function coldStartEstimator(store: Store, options: { windowDays?: number;
 
 function recordedLoad(store: Store, providerId: string, model: string, since: string): ColdStartEstimate | undefined {
   const loads = store
-    .statement("SELECT duration_ms AS ms FROM engine_events WHERE kind = 'load' AND provider_id = ? AND model = ? AND created_at >= ? AND duration_ms IS NOT NULL")
+    .statement("SELECT duration_ms AS ms FROM engine_events WHERE kind = 'load' AND outcome = 'ok' AND provider_id = ? AND model = ? AND created_at >= ? AND duration_ms IS NOT NULL")
     .all(providerId, model, since) as { ms: number }[];
   const ms = median(loads.map((load) => load.ms));
   return ms === undefined ? undefined : { ms: Math.round(ms), source: 'recorded' };

@@ -1,11 +1,21 @@
+import { isLoopbackAddress } from '../common/loopback.js';
 import { isHostedClass } from '../common/vocabulary.js';
+import type { RegisteredProvider } from '../registry/types.js';
 import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from './types.js';
 
-/** What the operator can do about each kind of exclusion, most actionable first. */
-const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
+const REGISTER_LOCAL = 'register a local provider (`syndicate provider add ollama`, or `syndicate engine serve --model FILE --register ID`)';
+
+/**
+ * What the operator can do about each kind of exclusion, most actionable first. The rules that
+ * leave only this host's models are given those left out (`ExclusionHintOptions.localLeftOut`).
+ */
+const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut: readonly Exclusion[]) => string) }[] = [
   {
     rules: ['class_not_allowed'],
-    hint: 'data this sensitive stays on this host: register a local provider (`syndicate provider add ollama`, or `syndicate engine serve --model FILE --register ID`)',
+    hint: (localLeftOut) =>
+      localLeftOut.length === 0
+        ? `data this sensitive stays on this host: ${REGISTER_LOCAL}`
+        : `data this sensitive stays on this host, and no local model registered may take it: ${namedWithReasons(localLeftOut)}`,
   },
   {
     rules: ['model_kind'],
@@ -14,7 +24,10 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
   { rules: ['token_input'], hint: 'Ollama embeds text only: send the text rather than token ids, or register an engine that takes token ids (llama.cpp, vLLM)' },
   {
     rules: ['fail_closed'],
-    hint: 'the policy or the classifier could not decide, so only local providers may take it: fix what the route explanation names, or register a local provider',
+    hint: (localLeftOut) =>
+      `the policy or the classifier could not decide, so only local providers may take it: fix what the route explanation names${
+        localLeftOut.length === 0 ? `, or ${REGISTER_LOCAL}` : ` (no local model registered may take it either: ${namedWithReasons(localLeftOut)})`
+      }`,
   },
   { rules: ['trust_tier'], hint: "the caller's trust tier keeps it from these providers: see trustTiers in the policy (`syndicate serve --trust-tier` sets the gateway callers' tier)" },
   { rules: ['egress_denied'], hint: "the provider's host is not on the policy's egress allow-list: add it to egress.allowHosts if it may receive data" },
@@ -32,7 +45,7 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string }[] = [
   { rules: ['latency_budget'], hint: "the workflow's latency budget excludes the rest: relax it in the policy" },
   {
     rules: ['engine_budget'],
-    hint: "the model is cold and its engine's VRAM budget is held by models that outrank it: unload one (`syndicate engine unload PROVIDER:MODEL`), load this one with `syndicate engine load --force`, or raise its priority in the record",
+    hint: "the model is cold and its engine's VRAM budget is held by models that outrank it: unload one (`syndicate engine unload PROVIDER:MODEL`), load this one with `syndicate engine load PROVIDER:MODEL --force`, or raise its priority in the record",
   },
   { rules: ['blocked', 'retired'], hint: 'blocked or retired providers are never called: register another one' },
 ];
@@ -48,48 +61,129 @@ const EMBEDDING_INPUT_REMEDY =
  */
 const MOOT_WITH_ALTERNATIVES: readonly ExclusionRule[] = ['class_not_allowed', 'fail_closed', 'model_kind'];
 
+/** The most local models a hint names with why each was left out; the rest are counted. */
+const SHOWN_LOCAL_MODELS = 4;
+
+/** A registered model a refused pinned request could be sent to instead (`alternativesTo`). */
+export interface Alternative {
+  provider: string;
+  model: string;
+  /**
+   * How a hint names it: the provider alone when the refused plan never considered it, else
+   * `provider:model` (naming its provider again would be the same pin); with its state when only
+   * its health holds it out (`vllm (down)`).
+   */
+  name: string;
+}
+
+/**
+ * The permit a refused request presented (`run --permit`): it may be sent to what the permit
+ * covers and nothing else, so any other alternative needs a permit of its own.
+ */
+export interface PresentedPermit {
+  /** What it covers, as a hint names it (`claude:claude-sonnet-4-5`). */
+  target: string;
+  covers(alternative: Alternative): boolean;
+  /** The `syndicate permit issue …` command that issues a permit for `alternative`. */
+  issueCommand(alternative: Alternative): string;
+}
+
+export interface ExclusionHintOptions {
+  /**
+   * Registered models of a class the request may use that were not considered because the caller
+   * named another provider or a model they do not serve — the first thing to say, instead of asking
+   * for a provider to be registered.
+   */
+  alternatives?: readonly Alternative[];
+  /** The request presented a permit: only the alternatives it covers are offered as they are. */
+  permit?: PresentedPermit;
+  /**
+   * This host's models the request (or, when it was pinned, the same request unpinned) left out,
+   * with why (`localModelsLeftOut`): named where only local models may take it, instead of asking
+   * for a local provider to be registered when one is.
+   */
+  localLeftOut?: readonly Exclusion[];
+  /** An embeddings request, whose over-long input is split rather than a conversation compacted. */
+  embeddings?: boolean;
+}
+
 /**
  * The hint for a request no provider may receive, from the rules that excluded the candidates
- * (at most two remedies), always ending with where to see every rule. `alternatives`: registered
- * providers of a class the request may use that were not considered because the caller named
- * another provider or a model they do not serve — the first thing to say, instead of asking for
- * a provider to be registered. `request.embeddings`: an embeddings request, whose over-long input
- * is split rather than a conversation compacted.
+ * (at most two remedies), always ending with where to see every rule.
  */
-export function hintForExclusions(excluded: readonly Exclusion[], alternatives: readonly string[] = [], request: { embeddings: boolean } = { embeddings: false }): string {
+export function hintForExclusions(excluded: readonly Exclusion[], options: ExclusionHintOptions = {}): string {
+  const alternatives = options.alternatives ?? [];
   // A class that may not receive the data is refused whatever else is changed for it (its host on
   // the egress list, a price, a tag): only the class rule's remedy can help there.
   const applied = new Set(excluded.flatMap((exclusion): ExclusionRule[] => (exclusion.rules.includes('class_not_allowed') ? ['class_not_allowed'] : exclusion.rules)));
   const remedies = REMEDIES.filter(
     (remedy) => remedy.rules.some((rule) => applied.has(rule)) && !(alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))),
-  ).map((remedy) => (request.embeddings && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : remedy.hint));
-  const redirect =
-    alternatives.length === 0
-      ? []
-      : [`${alternatives.join(', ')} may take it: name ${alternatives.length === 1 ? 'it' : 'one of them'} instead, or let the policy choose (model \`auto\`, no provider named)`];
+  ).map((remedy) => (options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint(options.localLeftOut ?? [])));
+  const redirect = alternatives.length === 0 ? [] : [redirectTo(alternatives, options.permit)];
   return [...redirect, ...remedies.slice(0, 2 - redirect.length), '`syndicate route --explain` shows every rule'].join('; ');
+}
+
+/**
+ * Where to send the request instead: the alternatives, or — for a request with a permit that covers
+ * none of them — the command that issues one for the best ranked.
+ */
+function redirectTo(alternatives: readonly Alternative[], permit: PresentedPermit | undefined): string {
+  const list = (shown: readonly Alternative[]): string => shown.map((alternative) => alternative.name).join(', ');
+  const nameOne = (shown: readonly Alternative[]): string => `name ${shown.length === 1 ? 'it' : 'one of them'} instead`;
+  if (permit === undefined) return `${list(alternatives)} may take it: ${nameOne(alternatives)}, or let the policy choose (model \`auto\`, no provider named)`;
+  const covered = alternatives.filter((alternative) => permit.covers(alternative));
+  if (covered.length > 0) return `${list(covered)} may take it: ${nameOne(covered)} (the permit covers it)`;
+  const [best] = alternatives as [Alternative, ...Alternative[]];
+  return `${list(alternatives)} may take it, but the permit covers only ${permit.target}: issue one for ${best.name} (\`${permit.issueCommand(best)}\`) and pass it with --permit`;
+}
+
+/** Models left out, each with why (at most `SHOWN_LOCAL_MODELS`; the rest counted). */
+function namedWithReasons(excluded: readonly Exclusion[]): string {
+  const named = excluded.slice(0, SHOWN_LOCAL_MODELS).map((exclusion) => `${exclusion.provider}:${exclusion.model} (${exclusion.reasons.join(', ')})`);
+  return `${named.join(', ')}${excluded.length > SHOWN_LOCAL_MODELS ? ` and ${excluded.length - SHOWN_LOCAL_MODELS} more` : ''}`;
+}
+
+/**
+ * The exclusions of models on this host: a local provider's (a retired one's too), and a blocked
+ * provider's that answers on a loopback address (a local engine the operator blocked).
+ */
+export function localModelsLeftOut(excluded: readonly Exclusion[], providers: readonly RegisteredProvider[]): Exclusion[] {
+  const blockedHere = new Set(providers.filter((provider) => provider.record.class === 'blocked' && onLoopback(provider.record.baseUrl)).map((provider) => provider.id));
+  return excluded.filter((exclusion) => exclusion.class === 'local' || (exclusion.class === 'blocked' && blockedHere.has(exclusion.provider)));
+}
+
+/** A base URL whose host is a loopback address or `localhost` (names are not resolved). */
+function onLoopback(baseUrl: string): boolean {
+  let host: string;
+  try {
+    host = new URL(baseUrl).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || isLoopbackAddress(host);
 }
 
 /**
  * What a refused pinned request could be sent to instead: the candidates of `unpinned`, the same
  * request planned with model `auto` and no provider named, so each passed every rule for it (its
  * class, kind, capabilities, context window, envelope…) — best ranked first — and the ones held
- * out only by health, with their state. A provider the refused plan never considered is named
- * alone; a model of one it did consider (the pinned provider's other models) as `provider:model`,
- * since naming its provider again would be the same pin. Empty without `unpinned` (nothing was pinned).
+ * out only by health, with their state. One per name (`Alternative.name`), the best ranked model
+ * of a provider named alone. Empty without `unpinned` (nothing was pinned).
  */
-export function alternativesTo(refused: RoutePlan, unpinned: RoutePlan | undefined): string[] {
+export function alternativesTo(refused: RoutePlan, unpinned: RoutePlan | undefined): Alternative[] {
   if (unpinned === undefined) return [];
   const considered = new Set(refused.excluded.map((exclusion) => exclusion.provider));
   const refusedTargets = new Set(refused.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}`));
   const name = (target: { provider: string; model: string }): string => (considered.has(target.provider) ? `${target.provider}:${target.model}` : target.provider);
   const fresh = (target: { provider: string; model: string }): boolean => !refusedTargets.has(`${target.provider}:${target.model}`);
-  const callable = unpinned.candidates.filter(fresh).map(name);
-  const held = unpinned.excluded.filter(fresh).flatMap((exclusion) => {
+  const callable = unpinned.candidates.filter(fresh).map((candidate): Alternative => ({ provider: candidate.provider, model: candidate.model, name: name(candidate) }));
+  const held = unpinned.excluded.filter(fresh).flatMap((exclusion): Alternative[] => {
     const state = heldState(exclusion);
-    return state === undefined || callable.includes(name(exclusion)) ? [] : [`${name(exclusion)} (${state})`];
+    return state === undefined || callable.some((alternative) => alternative.name === name(exclusion)) ? [] : [{ provider: exclusion.provider, model: exclusion.model, name: `${name(exclusion)} (${state})` }];
   });
-  return [...new Set([...callable, ...held])];
+  const byName = new Map<string, Alternative>();
+  for (const alternative of [...callable, ...held]) if (!byName.has(alternative.name)) byName.set(alternative.name, alternative);
+  return [...byName.values()];
 }
 
 /** Down, or held back by a rate limit, and nothing else: what health alone keeps out. */

@@ -63,7 +63,9 @@ export function clientErrorFor(error: unknown): ClientError {
   if (error instanceof EngineOperationError) {
     return { kind: 'invalid_request', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code };
   }
-  if (error instanceof PolicyRefusalError && error.code === 'context_length_exceeded') {
+  // Too long for every model the router may use, or for the engine that refused it: the same 400,
+  // naming the field to shorten (`messages`, an embeddings request's `input`).
+  if ((error instanceof PolicyRefusalError && error.code === 'context_length_exceeded') || (error instanceof UpstreamError && error.condition === 'input_too_long')) {
     const param = error.details?.['param'];
     return { kind: 'invalid_request', message: withHint(error), code: error.code, param: typeof param === 'string' ? param : 'messages' };
   }
@@ -74,10 +76,8 @@ export function clientErrorFor(error: unknown): ClientError {
     if (error.code === 'rate_limited') {
       return { kind: 'rate_limit', message: error.message, code: error.code, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) };
     }
-    // The provider refused this request's content (a bad thinking signature, a field it rejects; an
-    // input too long for the model, whatever status the engine gave it): the client's to fix, not a
-    // gateway failure to retry.
-    if (error.condition === 'input_too_long') return { kind: 'invalid_request', message: withHint(error), code: error.code };
+    // The provider refused this request's content (a bad thinking signature, a field it rejects): the
+    // client's to fix, not a gateway failure to retry.
     if (!error.isRetryable && error.status !== undefined && REQUEST_REFUSED_STATUSES.has(error.status)) {
       return { kind: 'invalid_request', message: error.message, code: error.code };
     }

@@ -111,7 +111,7 @@ describe('embeddings from a real llama-server', () => {
     // The text of the captured refusal (test/fixtures/llama.cpp-real/embeddings-input-too-large.json): 1 054 tokens to this model.
     const long = Array.from({ length: 400 }, (_, index) => `word${index}`).join(' ');
     const cli = await scenario.json(['embed', 'short text', long, '--provider', 'llama-embed']);
-    expect(cli.result.exitCode).toBe(5);
+    expect(cli.result.exitCode).toBe(4);
     expect(cli.document.error).toMatchObject({
       code: 'context_length_exceeded',
       message: 'llama-embed answered HTTP 500: input (1054 tokens) is too large to process. increase the physical batch size (current batch size: 512)',

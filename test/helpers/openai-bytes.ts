@@ -16,3 +16,12 @@ export function textOfStream(raw: string): string {
 export function textOfJson(raw: string): string {
   return (JSON.parse(raw) as { choices: { message: { content: string } }[] }).choices[0]?.message.content ?? '';
 }
+
+/** vLLM's (and OpenAI's) words for a prompt over the model's window, as a 400 body: what error-scope reads as `input_too_long`. */
+export const VLLM_CONTEXT_LENGTH_REFUSAL = JSON.stringify({
+  object: 'error',
+  message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4900 in the messages, 100 in the completion). Please reduce the length of the messages or completion.",
+  type: 'BadRequestError',
+  param: null,
+  code: 400,
+});

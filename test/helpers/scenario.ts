@@ -22,6 +22,8 @@ export interface ProviderSpec {
   tags?: string[];
   /** Default: small. */
   capabilityClass?: 'small' | 'medium' | 'large' | 'frontier';
+  /** Default: chat. */
+  kind?: 'chat' | 'embedding';
 }
 
 /** A temporary data directory, initialised, with a policy and provider records for fake engines. */
@@ -111,6 +113,7 @@ export function providerYaml(spec: ProviderSpec): string {
   ];
   if (spec.authEnv !== undefined) lines.push('auth:', `  env: ${spec.authEnv}`);
   lines.push('models:', `  - id: "${model}"`, `    contextWindow: ${spec.contextWindow ?? 32768}`, `    capabilityClass: ${spec.capabilityClass ?? 'small'}`);
+  if (spec.kind !== undefined) lines.push(`    kind: ${spec.kind}`);
   if (spec.tags !== undefined) lines.push(`    tags: [${spec.tags.join(', ')}]`);
   if (spec.price !== undefined) lines.push('    price:', `      inputPerMTok: ${spec.price.inputPerMTok}`, `      outputPerMTok: ${spec.price.outputPerMTok}`);
   if (spec.price?.tiers !== undefined) lines.push(`      tiers: ${JSON.stringify(spec.price.tiers)}`);

@@ -8,10 +8,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Ollama } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEngineModel } from '../../src/engines/manage.js';
 import { listEvidence } from '../../src/evidence/index.js';
+import { computeMetrics } from '../../src/metrics/index.js';
+import { requireProvider } from '../../src/registry/registry.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { freePort } from '../helpers/ports.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+import { parsePrometheusText, startTestGateway, TEST_TOKEN, testPolicy, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
 const CHAT = 'llama3.2:latest';
 const CODER = 'qwen2.5-coder:7b';
@@ -64,6 +67,12 @@ async function engineResident(): Promise<string[]> {
 /** The bodies the fake Ollama received on /api/generate (its load and unload endpoint) since `from`. */
 function generateBodies(from: number): Record<string, unknown>[] {
   return ollama.exchanges.slice(from).filter((exchange) => exchange.path === '/api/generate').map((exchange) => JSON.parse(exchange.requestBody.toString('utf8')) as Record<string, unknown>);
+}
+
+/** The context `GET /api/ps` (through the official client) says `name` is loaded with (the client's type leaves the field out). */
+async function contextOf(name: string): Promise<unknown> {
+  const listed = (await client(main).ps()).models.find((model) => model.name === name) as unknown as Record<string, unknown> | undefined;
+  return listed?.['context_length'];
 }
 
 function engineEvents(gateway: TestGateway): { provider_id: string; model: string; kind: string; detail: string | null }[] {
@@ -181,14 +190,16 @@ describe('loading and unloading a model as Ollama clients do', () => {
   });
 
   it('answers one JSON object even when the request does not say stream: false, as Ollama does', async () => {
-    const response = await post(main, '/api/chat', { model: `ollama:${EMBED}` });
+    const response = await post(main, '/api/chat', { model: `ollama:${CODER}` });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
-    expect(JSON.parse(await response.text())).toMatchObject({ model: `ollama:${EMBED}`, done: true, done_reason: 'load' });
-    expect(await engineResident()).toContain(EMBED);
+    expect(JSON.parse(await response.text())).toMatchObject({ model: `ollama:${CODER}`, done: true, done_reason: 'load' });
+    expect(await engineResident()).toContain(CODER);
+    await client(main).chat({ model: `ollama:${CODER}`, messages: [], keep_alive: 0 });
     // The older /api/embeddings loads with an empty prompt too, and answers an empty vector.
     const embeddings = await client(main).embeddings({ model: `ollama:${EMBED}`, prompt: '' });
     expect(embeddings).toEqual({ embedding: [] });
+    expect(await engineResident()).toContain(EMBED);
   });
 
   it('loads with /api/embed and no input, as Ollama does, answering no vectors; unloads with keep_alive: 0', async () => {
@@ -213,10 +224,81 @@ describe('loading and unloading a model as Ollama clients do', () => {
   it('loads on other local engines through their own API; keep_alive, which only Ollama takes, is named as ignored', async () => {
     const response = await post(main, '/api/generate', { model: 'llamacpp:tiny-b', keep_alive: '10m', options: { num_ctx: 8192 } });
     expect(response.status).toBe(200);
-    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('keep_alive, options');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('keep_alive, options.num_ctx');
     expect(await response.json()).toMatchObject({ model: 'llamacpp:tiny-b', done_reason: 'load' });
     expect(router.exchanges.filter((exchange) => exchange.path === '/models/load').map((exchange) => JSON.parse(exchange.requestBody.toString('utf8')) as unknown)).toEqual([{ model: 'tiny-b' }]);
     expect((await client(main).ps()).models.map((model) => model.name)).toContain('llamacpp:tiny-b');
+  });
+
+  it('loads an Ollama model with the client’s options (num_ctx) and keep_alive, as Ollama does; a new num_ctx loads it again (a cold start), the same one only sets its expiry', async () => {
+    const exchanges = ollama.exchanges.length;
+    const events = engineEvents(main).length;
+    const loaded = await post(main, '/api/generate', { model: `ollama:${CODER}`, keep_alive: '10m', options: { num_ctx: 8192 } });
+    expect(loaded.status).toBe(200);
+    // Taken, not ignored.
+    expect(loaded.headers.get('x-syndicate-ignored-fields')).toBeNull();
+    expect(generateBodies(exchanges)).toEqual([{ model: CODER, keep_alive: '10m', options: { num_ctx: 8192 } }]);
+    expect(await contextOf(`ollama:${CODER}`)).toBe(8192);
+
+    // Ollama's scheduler starts a new runner when num_ctx changes: a load, timed and recorded.
+    await client(main).chat({ model: `ollama:${CODER}`, messages: [], options: { num_ctx: 16384 } });
+    expect(await contextOf(`ollama:${CODER}`)).toBe(16384);
+    await client(main).chat({ model: `ollama:${CODER}`, messages: [], options: { num_ctx: 16384 } });
+    expect(generateBodies(exchanges).map((body) => body['options'])).toEqual([{ num_ctx: 8192 }, { num_ctx: 16384 }, { num_ctx: 16384 }]);
+    expect(engineEvents(main).slice(events)).toEqual([
+      { provider_id: 'ollama', model: CODER, kind: 'load', detail: 'gateway: POST /api/generate' },
+      { provider_id: 'ollama', model: CODER, kind: 'load', detail: 'gateway: POST /api/chat' },
+    ]);
+    await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: 0, options: { num_ctx: 1 } });
+    expect(await engineResident()).not.toContain(CODER);
+  });
+
+  it('loads an embedding model through Ollama’s /api/embed, with its options (Ollama’s /api/generate refuses such a model)', async () => {
+    await client(main).embed({ model: `ollama:${EMBED}`, input: [], keep_alive: 0 });
+    const exchanges = ollama.exchanges.length;
+    expect(await client(main).embed({ model: `ollama:${EMBED}`, input: [], options: { num_ctx: 512 } })).toEqual({ model: `ollama:${EMBED}`, embeddings: [] });
+    const loads = ollama.exchanges.slice(exchanges).filter((exchange) => exchange.method === 'POST');
+    expect(loads.map((exchange) => [exchange.path, JSON.parse(exchange.requestBody.toString('utf8')) as unknown, exchange.status])).toEqual([['/api/embed', { model: EMBED, options: { num_ctx: 512 } }, 200]]);
+    expect(await contextOf(`ollama:${EMBED}`)).toBe(512);
+  });
+
+  it('refuses to load an embedding model through /api/chat or /api/generate with Ollama’s own 400, naming the model as sent; unloads it there, and loads a chat model through /api/embed, as Ollama does', async () => {
+    const contacted = ollama.exchanges.length;
+    // ChatHandler/GenerateHandler: c.JSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("%q does not support chat", req.Model)}).
+    const chat = await post(main, '/api/chat', { model: `ollama:${EMBED}`, messages: [] });
+    expect(chat.status).toBe(400);
+    expect(await chat.text()).toBe(JSON.stringify({ error: `"ollama:${EMBED}" does not support chat` }));
+    const generate = await client(main)
+      .generate({ model: `ollama:${EMBED}`, prompt: '' })
+      .catch((caught: unknown) => caught);
+    expect(generate).toMatchObject({ name: 'ResponseError', status_code: 400 });
+    expect((generate as Error).message).toBe(`"ollama:${EMBED}" does not support generate`);
+    expect(ollama.exchanges.length).toBe(contacted);
+
+    // Ollama expires a runner before it checks any capability; its EmbedHandler asks for none.
+    await client(main).chat({ model: `ollama:${EMBED}`, messages: [], keep_alive: 0 });
+    expect(await engineResident()).not.toContain(EMBED);
+    expect(await client(main).embed({ model: `ollama:${CODER}`, input: '' })).toEqual({ model: `ollama:${CODER}`, embeddings: [] });
+    expect(await engineResident()).toContain(CODER);
+    await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: 0 });
+  });
+
+  it('lists /api/ps as Ollama’s PsHandler does: the longest time left first, whichever engine holds the model', async () => {
+    // PsHandler: slices.SortStableFunc(models, ... cmp.Compare(j.ExpiresAt.Unix(), i.ExpiresAt.Unix())) — "longest duration remaining listed first".
+    try {
+      await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: '2h' });
+      await client(main).chat({ model: `ollama:${CHAT}`, messages: [], keep_alive: '30m' });
+      await client(main).embed({ model: `ollama:${EMBED}`, input: [], keep_alive: '1m' });
+      const { models } = await client(main).ps();
+      const listed = models.map((model) => [model.name, Math.floor(new Date(model.expires_at).getTime() / 1000)] as const);
+      expect(listed.map(([, seconds]) => seconds)).toEqual(listed.map(([, seconds]) => seconds).sort((left, right) => right - left));
+      // llama.cpp's models are kept until unloaded ("Forever"): before Ollama's 2 h, 30 min and 1 min.
+      expect(listed.map(([name]) => name).filter((name) => name.startsWith('ollama:'))).toEqual([`ollama:${CODER}`, `ollama:${CHAT}`, `ollama:${EMBED}`]);
+      expect(listed.findIndex(([name]) => name === 'llamacpp:tiny-a')).toBeLessThan(listed.findIndex(([name]) => name === `ollama:${CODER}`));
+    } finally {
+      await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: 0 });
+      await client(main).embed({ model: `ollama:${EMBED}`, input: [], keep_alive: 0 });
+    }
   });
 
   it('answers at once for auto and for a hosted model, which hold nothing: no engine or provider is contacted', async () => {
@@ -272,5 +354,46 @@ describe('loading and unloading a model as Ollama clients do', () => {
     const badKeepAlive = await post(main, '/api/chat', { model: `ollama:${CHAT}`, messages: [], keep_alive: 'soon' });
     expect(badKeepAlive.status).toBe(400);
     expect(((await badKeepAlive.json()) as { error: string }).error).toContain('/keep_alive');
+  });
+});
+
+describe('model loads and unloads in /metrics', () => {
+  const scrape = async (): Promise<Map<string, number>> => {
+    const response = await fetch(`${main.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(response.status).toBe(200);
+    return parsePrometheusText(await response.text());
+  };
+  const operations = (samples: Map<string, number>, model: string, action: string, outcome: string): number | undefined =>
+    samples.get(`syndicate_engine_model_operations_total{provider="ollama",model="${model}",action="${action}",outcome="${outcome}"}`);
+
+  it('counts every load and unload asked of an engine — through the gateway, by engine load, failed ones by their code — and times the loads as syndicate metrics does', async () => {
+    const before = await scrape();
+    const loadsBefore = operations(before, CODER, 'load', 'ok') ?? 0;
+    await client(main).generate({ model: `ollama:${CODER}`, prompt: '' });
+    await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: 0 });
+    // What `syndicate engine load` does, in another process or this one: the store's engine events are what is counted.
+    const registered = requireProvider(main.store, 'ollama');
+    await loadEngineModel(main.store, registered, CODER, { timeoutMs: 10_000 });
+    // A record that declares a model the engine has not pulled: Ollama's 404, recorded by its code.
+    const stale = { ...registered, record: { ...registered.record, models: [...registered.record.models, { id: 'phi3:mini', contextWindow: 4096, capabilityClass: 'small' as const }] } };
+    await expect(loadEngineModel(main.store, stale, 'phi3:mini', { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'engine_model_not_found' });
+
+    const after = await scrape();
+    expect((operations(after, CODER, 'load', 'ok') ?? 0) - loadsBefore).toBe(2);
+    expect(operations(after, CODER, 'unload', 'ok')).toBeGreaterThanOrEqual(1);
+    expect(operations(after, 'phi3:mini', 'load', 'engine_model_not_found')).toBe(1);
+    // A scrape counts each event once.
+    expect(operations(await scrape(), CODER, 'load', 'ok')).toBe(operations(after, CODER, 'load', 'ok'));
+
+    // The load times `syndicate metrics` reports are the histogram's observations: the same counts, the longest within the sum.
+    const { loadTimes } = computeMetrics(main.store, testPolicy(), { sinceMs: 0, untilMs: Date.now() + 1000 });
+    expect(loadTimes.length).toBeGreaterThan(0);
+    for (const entry of loadTimes) {
+      const labels = `provider="${entry.provider}",model="${entry.model}"`;
+      expect(after.get(`syndicate_engine_model_load_seconds_count{${labels}}`), labels).toBe(entry.loads);
+      expect(after.get(`syndicate_engine_model_load_seconds_sum{${labels}}`)).toBeGreaterThanOrEqual(entry.maxMs / 1000);
+    }
+    expect(after.get('syndicate_engine_model_load_seconds_count{provider="ollama",model="phi3:mini"}')).toBeUndefined();
+    await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: 0 });
   });
 });

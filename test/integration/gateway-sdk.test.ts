@@ -11,6 +11,7 @@ import { getEvidence, listEvidence } from '../../src/evidence/index.js';
 import { listDiscoveries } from '../../src/probes/discovery.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { VLLM_CONTEXT_LENGTH_REFUSAL } from '../helpers/openai-bytes.js';
 import { parsePrometheusText, startTestGateway, TEST_TOKEN, testPolicy, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
 const OLLAMA_MODEL = 'llama3.2:latest';
@@ -236,14 +237,7 @@ describe('OpenAI client', () => {
 
   it('gives an Anthropic client "prompt is too long" when the engine refused the prompt as too long, as when no window holds it', async () => {
     forgetFailures();
-    // vLLM's and OpenAI's words for a prompt over the model's window.
-    const refusal = JSON.stringify({
-      object: 'error',
-      message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4900 in the messages, 100 in the completion). Please reduce the length of the messages or completion.",
-      type: 'BadRequestError',
-      param: null,
-      code: 400,
-    });
+    const refusal = VLLM_CONTEXT_LENGTH_REFUSAL;
     failingOllama.setFault({ status: 400, body: refusal }, 1);
     const error = await anthropicClient(failing)
       .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'What is the capital of France?' }] })
@@ -255,7 +249,9 @@ describe('OpenAI client', () => {
     const openAIError = await openAIClient(failing)
       .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] })
       .catch((caught: unknown) => caught);
-    expect(openAIError).toMatchObject({ status: 400, code: 'context_length_exceeded' });
+    // The field to shorten, as for the router's own refusal of a prompt too long for every window.
+    expect(openAIError).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(openAIError).toMatchObject({ status: 400, code: 'context_length_exceeded', param: 'messages' });
   });
 
   it('sees 503 when the only engine fails with HTTP 500; that one failure does not fail the next request', async () => {

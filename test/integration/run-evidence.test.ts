@@ -112,7 +112,7 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     const model = await scenario.json(['run', 'Name the capital of France.', '--model', 'gpt-4o']);
     expect(model.result.exitCode).toBe(2);
     expect(model.document.error).toMatchObject({ code: 'model_not_found', message: 'unknown model "gpt-4o": no registered model or alias matches' });
-    expect((model.document.error as { hint: string }).hint).toMatch(/^send model "auto" to let the policy choose, or one of: llama:\S+, studio:\S+, claude:\S+ \(key FAKE_ANTHROPIC_KEY not set\);/);
+    expect((model.document.error as { hint: string }).hint).toMatch(/^name no model \(`--model auto`, the default\) to let the policy choose, or one of: llama:\S+, studio:\S+, claude:\S+ \(key FAKE_ANTHROPIC_KEY not set\);/);
     const provider = await scenario.json(['run', 'Name the capital of France.', '--provider', 'nope']);
     expect(provider.result.exitCode).toBe(2);
     expect(provider.document.error).toMatchObject({ code: 'usage', message: 'no provider nope is registered' });
@@ -281,7 +281,7 @@ describe('syndicate run: a request that fails before any call is on the chain to
     expect(result.exitCode, result.stderr).toBe(2);
     const hint = (document.error as { hint: string }).hint;
     expect(hint).toMatch(
-      new RegExp(`^send model "auto" to let the policy choose, or one of: live:${defaultModel(live)}, dead:${defaultModel(gone)} \\(down\\), keyless:claude-sonnet-4-20250514 \\(key ${KEY} not set\\);`),
+      new RegExp(`^name no model \\(\`--model auto\`, the default\\) to let the policy choose, or one of: live:${defaultModel(live)}, dead:${defaultModel(gone)} \\(down\\), keyless:claude-sonnet-4-20250514 \\(key ${KEY} not set\\);`),
     );
   });
 

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
+import { CLI_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted } from '../../invoke/types.js';
 import { EMPTY_EMBEDDING_TEXT_HINT, isEmbeddableText, type CanonicalRequest } from '../../wire/canonical.js';
@@ -17,6 +18,8 @@ interface EmbedOptions {
   session?: string;
   timeout?: string;
 }
+
+const EMBED_TIMEOUT_OPTION = 'syndicate embed --timeout';
 
 export function embedCommand(): Command {
   return new Command('embed')
@@ -66,7 +69,8 @@ Examples:
             request,
             signal,
             caller: 'cli',
-            timeoutOption: 'syndicate embed --timeout',
+            timeoutOption: EMBED_TIMEOUT_OPTION,
+            modelNaming: CLI_MODEL_NAMING,
             ...(providerId === undefined ? {} : { provider: providerId }),
             ...(sessionId === undefined ? {} : { sessionId }),
             ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
@@ -74,6 +78,7 @@ Examples:
             ...(totalMs === undefined ? {} : { timeouts: { totalMs } }),
             onAttempt: (attempt: AttemptStarted) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
           }),
+          { timeoutOption: EMBED_TIMEOUT_OPTION },
         );
       } finally {
         spinner?.stop();

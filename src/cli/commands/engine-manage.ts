@@ -238,6 +238,7 @@ Example:
               else output.info(`waiting for ${providerId}'s engine (${seconds} s) ...`);
             },
           }),
+          { timeoutOption: `syndicate engine start ${providerId} --timeout` },
         );
       } catch (error) {
         spinner.fail(`${providerId}'s engine did not start`);

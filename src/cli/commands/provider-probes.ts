@@ -49,6 +49,7 @@ Example:
               signal,
               ...(options.model === undefined ? {} : { model: options.model }),
             }),
+            { timeoutOption: `syndicate provider test ${id} --timeout` },
           );
         } finally {
           spinner.stop();
@@ -121,6 +122,7 @@ Example:
                 spinner = undefined;
               },
             }),
+            { timeoutOption: `syndicate provider capabilities ${id} --timeout` },
           );
         } finally {
           spinner?.stop();

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { SensitivityLevel, WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
 import type { RouteExplanation } from '../../invoke/explain-route.js';
+import { CLI_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { contextFor } from '../context.js';
 import { positiveIntegerOption, readStdin, sessionOption } from '../input.js';
 
@@ -47,16 +48,21 @@ export function routeCommand(): Command {
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store({ existing: true });
       try {
-        const routed = await explainRoute(store, policy, {
-          text,
-          model: options.model,
-          workflow: options.workflow as WorkflowClass,
-          ...(options.provider === undefined ? {} : { provider: options.provider }),
-          ...(options.sensitivity === undefined ? {} : { sensitivity: options.sensitivity as SensitivityLevel }),
-          ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
-          ...(maxTokens === undefined ? {} : { maxTokens }),
-          ...(session === undefined ? {} : { session }),
-        });
+        const routed = await explainRoute(
+          store,
+          policy,
+          {
+            text,
+            model: options.model,
+            workflow: options.workflow as WorkflowClass,
+            ...(options.provider === undefined ? {} : { provider: options.provider }),
+            ...(options.sensitivity === undefined ? {} : { sensitivity: options.sensitivity as SensitivityLevel }),
+            ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+            ...(maxTokens === undefined ? {} : { maxTokens }),
+            ...(session === undefined ? {} : { session }),
+          },
+          { modelNaming: CLI_MODEL_NAMING },
+        );
         const { plan, classification, skipped } = routed;
         const { output } = context;
         if (plan.candidates.length === 0) {

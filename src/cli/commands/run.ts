@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
+import { CLI_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
 import type { CanonicalRequest, StreamPart } from '../../wire/canonical.js';
@@ -23,6 +24,8 @@ interface RunOptions {
   session?: string;
   timeout?: string;
 }
+
+const RUN_TIMEOUT_OPTION = 'syndicate run --timeout';
 
 export function runCommand(): Command {
   return new Command('run')
@@ -109,7 +112,8 @@ Examples:
           const common = {
             signal,
             caller: 'cli',
-            timeoutOption: 'syndicate run --timeout',
+            timeoutOption: RUN_TIMEOUT_OPTION,
+            modelNaming: CLI_MODEL_NAMING,
             ...(options.permit === undefined ? {} : { permitToken: options.permit }),
             ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
             ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity }),
@@ -140,7 +144,7 @@ Examples:
             ...(providerId === undefined ? {} : { provider: providerId }),
             ...(sessionId === undefined ? {} : { sessionId }),
           });
-        });
+        }, { timeoutOption: RUN_TIMEOUT_OPTION, shorterOutputOption: '--max-tokens' });
       } catch (error) {
         spinner?.stop();
         if (printedAnything) output.write('\n');

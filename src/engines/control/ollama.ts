@@ -10,9 +10,12 @@ function keepAliveValue(text: string): string | number {
 /**
  * Ollama: resident models from `GET /api/ps` (sizes, VRAM, keep-alive expiry), the pulled ones
  * from `GET /api/tags`. A model is loaded by `POST /api/generate` with no prompt (the answer
- * comes once it is loaded, `done_reason: "load"`) and unloaded by the same call with
- * `keep_alive: 0` — which answers at once while the engine frees the model, so the unload is
- * followed on `/api/ps` until the model is gone.
+ * comes once it is loaded, `done_reason: "load"`) — an embedding model by `POST /api/embed` with
+ * no input, as Ollama's GenerateHandler refuses a model without the completion capability (400
+ * `"x" does not support generate`) where its EmbedHandler asks for none — with the load's
+ * `keep_alive` and `options` (`num_ctx`: the context the runner is started with). It is unloaded
+ * by `/api/generate` with `keep_alive: 0` (checked before any capability) — which answers at once
+ * while the engine frees the model, so the unload is followed on `/api/ps` until the model is gone.
  */
 export function ollamaController(baseUrl: string): EngineController {
   const root = engineRoot(baseUrl);
@@ -51,9 +54,10 @@ export function ollamaController(baseUrl: string): EngineController {
       return { resident: models, available, ...(versionText === undefined ? {} : { version: versionText }) };
     },
     async load(model, options): Promise<void> {
-      const url = `${root}/api/generate`;
+      const url = `${root}${options.embedding === true ? '/api/embed' : '/api/generate'}`;
       const body: Record<string, unknown> = { model };
       if (options.keepAlive !== undefined) body['keep_alive'] = keepAliveValue(options.keepAlive);
+      if (options.modelOptions !== undefined) body['options'] = options.modelOptions;
       const answer = await ask(url, { method: 'POST', body, timeoutMs: options.timeoutMs });
       if (answer.status < 200 || answer.status > 299) throw controlFailure(`loading ${model}`, url, answer, answer.status === 404 ? `pull it first: ollama pull ${model}` : undefined);
       await waitUntil(`Ollama reporting ${model} loaded`, () => isResident(model), Math.min(options.timeoutMs, 10_000));

@@ -30,6 +30,10 @@ export interface EngineState {
 export interface EngineLoadOptions {
   /** Ollama: how long the engine keeps the model after its last use (`5m`, `1h`, `-1` for ever). */
   keepAlive?: string;
+  /** Ollama: the model options to load it with (`num_ctx`, `num_gpu`, ...), as Ollama's API takes them. */
+  modelOptions?: Readonly<Record<string, unknown>>;
+  /** The model only embeds (`kind: embedding`): Ollama loads it through `/api/embed`, its `/api/generate` refusing it. */
+  embedding?: boolean;
   /** How long to wait for the model to be ready. */
   timeoutMs: number;
 }

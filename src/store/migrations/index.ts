@@ -15,6 +15,7 @@ import { sessionsMigration } from './014-sessions.js';
 import { engineControlMigration } from './015-engine-control.js';
 import { engineProcessIdentityMigration } from './016-engine-process-identity.js';
 import { healthHoldsMigration } from './017-health-holds.js';
+import { engineEventOutcomesMigration } from './018-engine-event-outcomes.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
 export interface Migration {
@@ -24,4 +25,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration, engineEventOutcomesMigration];

@@ -47,7 +47,12 @@ export interface OllamaModelManagement {
   action: 'load' | 'unload';
   /** A load's `keep_alive` as Ollama takes it (`5m`, `300`, `-1`); undefined when the client sent none. */
   keepAlive?: string;
-  /** Top-level fields a load or unload does not interpret (`options`, ...). */
+  /**
+   * A load's `options` as sent (`num_ctx`, `num_gpu`, ...): Ollama loads the model with them
+   * (its scheduler passes a request's options to the runner it starts). An unload ignores them.
+   */
+  options?: JsonObject;
+  /** Top-level fields a load or unload does not interpret, and an unload's `options.<name>`. */
   ignoredFields: string[];
 }
 
@@ -242,12 +247,20 @@ function modelManagementOf(body: Record<string, unknown>, payload: 'messages' | 
   readModel(body, problems);
   optionalBoolean(body, 'stream', problems);
   const keepAlive = readKeepAlive(body['keep_alive'], problems);
+  const options = body['options'];
+  if (options !== undefined && options !== null && !isRecord(options)) problems.add('/options', 'must be an object of model options');
   problems.throwIfAny();
+  const unload = keepAlive?.zero === true;
+  const sentOptions = isRecord(options) && Object.keys(options).length > 0 ? (options as JsonObject) : undefined;
+  const ignoredFields = unknownFields(body, new Set(['model', payload, 'stream', 'keep_alive', 'options']));
+  // Ollama expires the runner before it reads the options: an unload ignores them.
+  if (unload && sentOptions !== undefined) ignoredFields.push(...Object.keys(sentOptions).map((name) => `options.${name}`));
   return {
     model: body['model'] as string,
-    action: keepAlive?.zero === true ? 'unload' : 'load',
+    action: unload ? 'unload' : 'load',
     ...(keepAlive === undefined || keepAlive.zero ? {} : { keepAlive: keepAlive.value }),
-    ignoredFields: unknownFields(body, new Set(['model', payload, 'stream', 'keep_alive'])),
+    ...(unload || sentOptions === undefined ? {} : { options: sentOptions }),
+    ignoredFields: ignoredFields.sort(),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { EngineState, ResolvedModel } from './engine-state.js';
+import { ollamaDefaultContext, ollamaLoadedContext, type EngineState, type ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import { loadJsonTemplate } from './templates.js';
 import { compactJson, goJson, jsonHeaders, prettyJson, type Reply } from './wire-format.js';
@@ -33,7 +33,7 @@ function parse(body: Buffer): Json | undefined {
 export function answerControl(state: EngineState, method: string, path: string, body: Buffer, later: Later): Reply | Promise<Reply> | undefined {
   switch (state.kind) {
     case 'ollama':
-      return method === 'POST' && path === '/api/generate' ? ollamaGenerate(state, body, later) : undefined;
+      return method === 'POST' && (path === '/api/generate' || path === '/api/embed') ? ollamaGenerate(state, path, body, later) : undefined;
     case 'llama.cpp':
       return state.router ? llamaCppRouter(state, method, path, body, later) : undefined;
     case 'lmstudio':
@@ -52,25 +52,64 @@ function ollamaJson(value: unknown, status = 200): Reply {
   return { status, headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: goJson(value) };
 }
 
-function ollamaGenerate(state: EngineState, body: Buffer, later: Later): Reply | Promise<Reply> {
+/** Go's `math.MaxInt64` nanoseconds, in milliseconds: the keep-alive of a negative `keep_alive` (for ever). */
+const OLLAMA_FOREVER_MS = 9_223_372_036_854;
+const GO_DURATION_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `keep_alive` in milliseconds as Ollama's api.Duration reads it (seconds, or a Go duration; negative: for ever); default 5 minutes. */
+function keepAliveMs(value: unknown): number {
+  let milliseconds = 5 * 60_000;
+  if (typeof value === 'number') milliseconds = value * 1000;
+  else if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)) milliseconds = Number(value) * 1000;
+  else if (typeof value === 'string') {
+    const sign = value.startsWith('-') ? -1 : 1;
+    milliseconds = sign * [...value.matchAll(/(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)/g)].reduce((sum, [, amount, unit]) => sum + Number(amount) * (GO_DURATION_UNITS_MS[unit as string] as number), 0);
+  }
+  return milliseconds < 0 ? OLLAMA_FOREVER_MS : milliseconds;
+}
+
+/**
+ * Ollama's loads and unloads: `/api/generate` without a prompt (with `keep_alive: 0`, an unload,
+ * checked before anything else), `/api/embed` without input. A load starts a runner with the
+ * request's `options.num_ctx` (at most the model's own context, as Ollama clamps it) that
+ * expires after its `keep_alive`; a loaded model whose runner has that context only has its
+ * expiry set anew, at once. GenerateHandler refuses a model without the completion capability
+ * (`"%q does not support generate"`, 400, the name as sent); EmbedHandler asks for none.
+ */
+function ollamaGenerate(state: EngineState, path: string, body: Buffer, later: Later): Reply | Promise<Reply> {
   const request = parse(body);
   if (request === undefined) return ollamaJson({ error: 'invalid character looking for beginning of value' }, 400);
   const name = request['model'];
   const model = findOllamaModel(state, name);
   if (model === undefined) return ollamaJson({ error: `model "${String(name)}" not found, try pulling it first` }, 404);
-  if (typeof request['prompt'] === 'string' && request['prompt'] !== '') {
-    return ollamaJson({ error: 'the fake engine only answers /api/generate loads and unloads (no prompt)' }, 501);
+  const payload = path === '/api/embed' ? request['input'] : request['prompt'];
+  if (payload !== undefined && payload !== null && payload !== '' && !(Array.isArray(payload) && payload.length === 0)) {
+    return ollamaJson({ error: `the fake engine only answers ${path} loads and unloads (no ${path === '/api/embed' ? 'input' : 'prompt'})` }, 501);
   }
-  const answer = (reason: 'load' | 'unload'): Reply => ollamaJson({ model: name, created_at: new Date().toISOString(), response: '', done: true, done_reason: reason });
-  if (request['keep_alive'] === 0 || request['keep_alive'] === '0') {
+  if (path === '/api/generate' && (request['keep_alive'] === 0 || request['keep_alive'] === '0')) {
     // The runner is expired in the background: /api/ps still lists the model for a moment.
-    later(state.loadDelayMs, () => state.resident.delete(model.id));
-    return answer('unload');
+    later(state.loadDelayMs, () => {
+      state.resident.delete(model.id);
+      state.ollamaRunners.delete(model.id);
+    });
+    return ollamaJson({ model: name, created_at: new Date().toISOString(), response: '', done: true, done_reason: 'unload' });
+  }
+  if (path === '/api/generate' && model.embedding === true) return ollamaJson({ error: `${JSON.stringify(name)} does not support generate` }, 400);
+  const options = request['options'];
+  const asked = typeof options === 'object' && options !== null ? (options as Json)['num_ctx'] : undefined;
+  const contextLength = typeof asked === 'number' && asked > 0 ? Math.min(asked, model.contextWindow) : ollamaDefaultContext(model);
+  const answer = (): Reply =>
+    ollamaJson(path === '/api/embed' ? { model: name, embeddings: [] } : { model: name, created_at: new Date().toISOString(), response: '', done: true, done_reason: 'load' });
+  const runner = { expiresAt: Date.now() + keepAliveMs(request['keep_alive']), contextLength };
+  if (state.resident.has(model.id) && ollamaLoadedContext(state, model) === contextLength) {
+    state.ollamaRunners.set(model.id, runner);
+    return answer();
   }
   return new Promise((resolve) =>
     later(state.loadDelayMs, () => {
       state.resident.add(model.id);
-      resolve(answer('load'));
+      state.ollamaRunners.set(model.id, { ...runner, expiresAt: Date.now() + keepAliveMs(request['keep_alive']) });
+      resolve(answer());
     }),
   );
 }

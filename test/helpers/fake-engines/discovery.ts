@@ -73,21 +73,24 @@ function ollama(state: EngineState, method: string, path: string, body: Buffer):
   if (method === 'GET' && path === '/api/ps') {
     const payload = loadJsonTemplate<{ models: Json[] }>('ollama', 'api-ps.json');
     const template = payload.models[0]!;
-    const expiresAt = new Date(Date.now() + 5 * 60_000).toISOString();
+    const defaultExpiry = Date.now() + 5 * 60_000;
+    const expiryOf = (model: ResolvedModel): number => state.ollamaRunners.get(model.id)?.expiresAt ?? defaultExpiry;
     payload.models = state.models
       .filter((model) => state.resident.has(model.id))
+      // PsHandler: slices.SortStableFunc by ExpiresAt.Unix(), descending ("longest duration remaining listed first").
+      .sort((left, right) => Math.floor(expiryOf(right) / 1000) - Math.floor(expiryOf(left) / 1000))
       .map((model) => {
         const entry = cloneJson(template);
         entry['name'] = model.id;
         entry['model'] = model.id;
         entry['digest'] = fakeDigest(model.id);
         entry['details'] = ollamaDetails(template['details'] as Json, model);
-        entry['expires_at'] = expiresAt;
+        entry['expires_at'] = new Date(expiryOf(model)).toISOString();
         if (model.sizeBytes !== undefined) {
           entry['size'] = model.sizeBytes;
           entry['size_vram'] = model.sizeBytes;
         }
-        entry['context_length'] = ollamaLoadedContext(model);
+        entry['context_length'] = ollamaLoadedContext(state, model);
         return entry;
       });
     return json(state, path, payload);

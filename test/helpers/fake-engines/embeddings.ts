@@ -58,7 +58,7 @@ export function answerEmbeddings(state: EngineState, path: string, body: Buffer,
     if (model.embedding !== true) return errorReply(state, path, 501, 'This server does not support embeddings. Start it with `--embeddings`', 'api_error');
     state.resident.add(model.id);
     // Its /v1/embeddings sends no `truncate`, so each input is cut to the loaded context (`num_ctx`), as `/api/embed` does by default.
-    inputs = inputs.map((input) => (typeof input === 'string' ? firstTokens(input, ollamaLoadedContext(model)) : input));
+    inputs = inputs.map((input) => (typeof input === 'string' ? firstTokens(input, ollamaLoadedContext(state, model)) : input));
   }
   if (kind === 'llama.cpp') {
     // Each input is embedded in one physical batch, which is never larger than the context (captured: embeddings-input-too-large.json).

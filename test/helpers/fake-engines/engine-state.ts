@@ -26,6 +26,12 @@ export interface EngineState {
   replay?: FakeReplay;
   /** Ollama `/api/ps`: models currently resident (the first model at start; every model used since). */
   resident: Set<string>;
+  /**
+   * Ollama's runners for the models loaded through `/api/generate` or `/api/embed`: when each
+   * expires (its `keep_alive`) and the context it was started with (`options.num_ctx`). A resident
+   * model without one has Ollama's defaults: 5 minutes, `ollamaDefaultContext`.
+   */
+  ollamaRunners: Map<string, { expiresAt: number; contextLength: number }>;
   /** Requests seen with a seed at temperature > 0 (drives the "seed ignored" quirk). */
   seededSamplingCalls: number;
   /** What the real engine would print in its own log (vLLM's "fields were present in the request but ignored"). */
@@ -73,7 +79,12 @@ export const FALLBACK_CONTEXT: Record<FakeEngineKind, number> = {
   anthropic: 200000,
 };
 
-/** Ollama's loaded context (num_ctx) for a model: its default of 4096, never more than the model allows. */
-export function ollamaLoadedContext(model: ResolvedModel): number {
+/** Ollama's default context (num_ctx) for a model: 4096, never more than the model allows. */
+export function ollamaDefaultContext(model: ResolvedModel): number {
   return Math.min(4096, model.contextWindow);
+}
+
+/** The context (num_ctx) Ollama loaded a model with: what its load asked for, else the default. */
+export function ollamaLoadedContext(state: EngineState, model: ResolvedModel): number {
+  return state.ollamaRunners.get(model.id)?.contextLength ?? ollamaDefaultContext(model);
 }

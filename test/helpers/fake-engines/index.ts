@@ -156,6 +156,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),
     ...(options.replay === undefined ? {} : { replay: options.replay }),
     resident: new Set(options.resident ?? (options.router === true ? [] : [models[0]!.id])),
+    ollamaRunners: new Map(),
     promptCache: new Set(),
     seededSamplingCalls: 0,
     serverLog: [],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cancellable, interruptCancellable, wasInterrupted } from '../../../src/cli/interrupt.js';
+import { cancelForClosedOutput, cancellable, interruptCancellable, wasInterrupted } from '../../../src/cli/interrupt.js';
 import { InterruptedError } from '../../../src/errors.js';
 
 describe('Ctrl-C and cancellable work', () => {
@@ -31,6 +31,25 @@ describe('Ctrl-C and cancellable work', () => {
     expect(reasons[0]).toBeInstanceOf(InterruptedError);
     expect((reasons[0] as InterruptedError).exitCode).toBe(143);
     expect((reasons[0] as InterruptedError).message).toBe('terminated (SIGTERM) before the answer ended');
+  });
+
+  it("the hints name the stopped command's own options, and none it does not have", async () => {
+    const hintOf = async (stop: () => void, options?: Parameters<typeof cancellable>[1]): Promise<string | undefined> => {
+      let reason: unknown;
+      await cancellable(async (signal) => {
+        stop();
+        reason = signal.reason;
+      }, options);
+      return (reason as InterruptedError).hint;
+    };
+    const sigterm = (): void => void interruptCancellable('SIGTERM');
+    expect(await hintOf(sigterm, { timeoutOption: 'syndicate embed --timeout' })).toMatch(/give a job more time, or `syndicate embed --timeout` less$/);
+    // `engine start` through `serve --start-engines` has no --timeout of its own.
+    expect(await hintOf(sigterm)).toMatch(/; give a job more time$/);
+    const closed = (): void => void cancelForClosedOutput();
+    expect(await hintOf(closed, { shorterOutputOption: '--max-tokens' })).toMatch(/; read the whole output, or ask for less with --max-tokens$/);
+    // `embed` has no --max-tokens.
+    expect(await hintOf(closed, { timeoutOption: 'syndicate embed --timeout' })).toMatch(/; read the whole output$/);
   });
 
   it('once the work has returned, Ctrl-C no longer reaches it', async () => {

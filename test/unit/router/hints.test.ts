@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { alternativesTo, hintForExclusions, hintForInputTooLong, hintForUnavailable, hintForUntriedKeyless, unavailabilityOfExclusions } from '../../../src/router/hints.js';
+import {
+  alternativesTo,
+  hintForExclusions,
+  hintForInputTooLong,
+  hintForUnavailable,
+  hintForUntriedKeyless,
+  localModelsLeftOut,
+  unavailabilityOfExclusions,
+  type Alternative,
+  type PresentedPermit,
+} from '../../../src/router/hints.js';
 import { planRoute } from '../../../src/router/plan.js';
 import type { Exclusion, RouteInput } from '../../../src/router/types.js';
 import { context, input, provider, textRequest } from './fixtures.js';
 
 const excluded = (...rules: Exclusion['rules']): Exclusion => ({ provider: 'p', model: 'm', class: 'local', rules, reasons: rules.map((rule) => `${rule} reason`) });
+const alternative = (provider: string, model = 'm'): Alternative => ({ provider, model, name: provider });
+const names = (alternatives: readonly Alternative[]): string[] => alternatives.map((entry) => entry.name);
 
 describe('hintForExclusions', () => {
   it('names the remedy for the rules that excluded the candidates, not a generic one', () => {
@@ -21,7 +33,7 @@ describe('hintForExclusions', () => {
   });
 
   it('tells an embeddings request too long for every window to split its input, not to compact a conversation', () => {
-    expect(hintForExclusions([excluded('context_length')], [], { embeddings: true })).toBe(
+    expect(hintForExclusions([excluded('context_length')], { embeddings: true })).toBe(
       "an input is longer than every eligible embedding model's context window: split it into shorter texts (one vector each), or use an embedding model with a larger contextWindow; `syndicate route --explain` shows every rule",
     );
   });
@@ -38,10 +50,10 @@ describe('hintForExclusions', () => {
 
   it('a provider of an allowed class that was not considered comes first, instead of "register a local provider"', () => {
     const hosted: Exclusion = { provider: 'claude', model: 'sonnet', class: 'approved_hosted', rules: ['class_not_allowed'], reasons: ['class approved_hosted may not receive restricted data'] };
-    expect(hintForExclusions([hosted], ['llama'])).toBe(
+    expect(hintForExclusions([hosted], { alternatives: [alternative('llama')] })).toBe(
       'llama may take it: name it instead, or let the policy choose (model `auto`, no provider named); `syndicate route --explain` shows every rule',
     );
-    const parts = hintForExclusions([hosted, excluded('tools')], ['llama', 'ollama']).split('; ');
+    const parts = hintForExclusions([hosted, excluded('tools')], { alternatives: [alternative('llama'), alternative('ollama')] }).split('; ');
     expect(parts).toEqual([
       'llama, ollama may take it: name one of them instead, or let the policy choose (model `auto`, no provider named)',
       expect.stringMatching(/^no eligible model is tagged/),
@@ -51,7 +63,7 @@ describe('hintForExclusions', () => {
 
   it('does not say no model of the kind the request needs may take it when a provider not considered has one', () => {
     const embeddingModel: Exclusion = { provider: 'ollama', model: 'nomic-embed-text', class: 'local', rules: ['model_kind'], reasons: ['an embedding model (kind: embedding): it answers embeddings requests only'] };
-    expect(hintForExclusions([embeddingModel], ['vllm'])).toBe(
+    expect(hintForExclusions([embeddingModel], { alternatives: [alternative('vllm')] })).toBe(
       'vllm may take it: name it instead, or let the policy choose (model `auto`, no provider named); `syndicate route --explain` shows every rule',
     );
     expect(hintForExclusions([embeddingModel])).toMatch(/^no model of the kind the request needs may take it: /);
@@ -68,7 +80,7 @@ describe('hintForExclusions with a class that may not receive the data', () => {
   };
 
   it('does not offer the egress allow-list (nor a price): the class rule refuses it whatever the list', () => {
-    expect(hintForExclusions([hostedRefused], ['ollama'])).toBe(
+    expect(hintForExclusions([hostedRefused], { alternatives: [alternative('ollama')] })).toBe(
       'ollama may take it: name it instead, or let the policy choose (model `auto`, no provider named); `syndicate route --explain` shows every rule',
     );
     const alone = hintForExclusions([hostedRefused]);
@@ -80,6 +92,67 @@ describe('hintForExclusions with a class that may not receive the data', () => {
   it('still offers it where the class is allowed and only the host is not', () => {
     const publicRefused: Exclusion = { ...hostedRefused, rules: ['egress_denied'], reasons: ['host api.anthropic.com is not on the egress allow-list'] };
     expect(hintForExclusions([hostedRefused, publicRefused])).toContain('add it to egress.allowHosts');
+  });
+});
+
+describe('hintForExclusions where only local models may take the data', () => {
+  const hosted: Exclusion = { provider: 'claude', model: 'sonnet', class: 'approved_hosted', rules: ['class_not_allowed'], reasons: ['class approved_hosted may not receive restricted data'] };
+  const embedder: Exclusion = { provider: 'ollama', model: 'nomic-embed-text', class: 'local', rules: ['model_kind'], reasons: ['an embedding model (kind: embedding): it answers embeddings requests only'] };
+  const small: Exclusion = { provider: 'llama', model: 'tiny.gguf', class: 'local', rules: ['context_length'], reasons: ['context window 2048 < 3000 tokens of the prompt'] };
+
+  it('names each local model left out with why, instead of asking for a local provider to be registered', () => {
+    const parts = hintForExclusions([hosted, embedder, small], { localLeftOut: [embedder, small] }).split('; ');
+    expect(parts[0]).toBe(
+      'data this sensitive stays on this host, and no local model registered may take it: ollama:nomic-embed-text (an embedding model (kind: embedding): it answers embeddings requests only), llama:tiny.gguf (context window 2048 < 3000 tokens of the prompt)',
+    );
+    expect(parts[1]).toMatch(/^no model of the kind the request needs may take it/);
+  });
+
+  it('names at most four, counting the rest', () => {
+    const many = ['a', 'b', 'c', 'd', 'e', 'f'].map((id): Exclusion => ({ ...small, provider: id }));
+    const hint = hintForExclusions([hosted], { localLeftOut: many });
+    expect(hint).toContain('d:tiny.gguf (context window 2048 < 3000 tokens of the prompt) and 2 more; ');
+    expect(hint).not.toContain('e:tiny.gguf');
+  });
+
+  it('a failed-closed plan names them too, and asks for a local provider only when none is registered', () => {
+    const failedClosed: Exclusion = { ...hosted, rules: ['fail_closed'], reasons: ['planning failed closed: only local providers are considered'] };
+    expect(hintForExclusions([failedClosed, embedder], { localLeftOut: [embedder] })).toContain(
+      'the policy or the classifier could not decide, so only local providers may take it: fix what the route explanation names (no local model registered may take it either: ollama:nomic-embed-text (an embedding model',
+    );
+    expect(hintForExclusions([failedClosed])).toMatch(/fix what the route explanation names, or register a local provider/);
+  });
+
+  it('counts a blocked provider on this host as a local model, a blocked hosted one not', () => {
+    const blockedHere: Exclusion = { provider: 'old-ollama', model: 'llama3.2', class: 'blocked', rules: ['blocked'], reasons: ['provider class is blocked: never called'] };
+    const blockedThere: Exclusion = { ...blockedHere, provider: 'old-openai' };
+    const providers = [
+      provider({ id: 'old-ollama', class: 'blocked', baseUrl: 'http://localhost:11434/v1' }),
+      provider({ id: 'old-openai', class: 'blocked', baseUrl: 'https://api.openai.com/v1' }),
+      provider({ id: 'ollama' }),
+    ];
+    expect(localModelsLeftOut([hosted, embedder, blockedHere, blockedThere], providers)).toEqual([embedder, blockedHere]);
+  });
+});
+
+describe('hintForExclusions for a request a permit pins', () => {
+  const permit = (covered: string): PresentedPermit => ({
+    target: 'claude:sonnet',
+    covers: (entry) => entry.provider === covered,
+    issueCommand: (entry) => `syndicate permit issue --provider ${entry.provider} --model ${entry.model} --sensitivity restricted`,
+  });
+  const hosted: Exclusion = { provider: 'claude', model: 'sonnet', class: 'approved_hosted', rules: ['class_not_allowed'], reasons: ['class approved_hosted may not receive restricted data'] };
+
+  it('offers no alternative the permit does not cover: it gives the command that issues a permit for the best one', () => {
+    expect(hintForExclusions([hosted], { alternatives: [alternative('llama', 'qwen.gguf'), alternative('ollama')], permit: permit('nobody') })).toBe(
+      'llama, ollama may take it, but the permit covers only claude:sonnet: issue one for llama (`syndicate permit issue --provider llama --model qwen.gguf --sensitivity restricted`) and pass it with --permit; `syndicate route --explain` shows every rule',
+    );
+  });
+
+  it('names the alternatives it covers as they are', () => {
+    expect(hintForExclusions([hosted], { alternatives: [alternative('llama'), alternative('ollama')], permit: permit('ollama') })).toBe(
+      'ollama may take it: name it instead (the permit covers it); `syndicate route --explain` shows every rule',
+    );
   });
 });
 
@@ -99,7 +172,7 @@ describe('alternativesTo: what a refused pinned request may be sent to instead',
     const vllm = provider({ id: 'vllm', baseUrl: 'http://127.0.0.1:8000/v1', models: [{ id: 'mistral' }] });
     const [refused, unpinned] = plans(withImage('ollama:llama3.2:latest'), [ollama, slow, vllm]);
     expect(refused.candidates).toEqual([]);
-    expect(alternativesTo(refused, unpinned)).toEqual(['ollama:llava:latest']);
+    expect(names(alternativesTo(refused, unpinned))).toEqual(['ollama:llava:latest']);
     const [, noneTagged] = plans(withImage('ollama:llama3.2:latest'), [provider({ id: 'ollama', models: [{ id: 'llama3.2:latest' }] }), slow, vllm]);
     expect(alternativesTo(refused, noneTagged)).toEqual([]);
   });
@@ -110,7 +183,10 @@ describe('alternativesTo: what a refused pinned request may be sent to instead',
     const embeddings = textRequest('', { model: 'ollama:llama3.2:latest', messages: [], embedding: { input: { kind: 'texts', texts: ['a document'] }, encodingFormat: 'float' } });
     const [refused, unpinned] = plans(input({ request: embeddings }), [ollama, llama]);
     expect(refused.candidates).toEqual([]);
-    expect(alternativesTo(refused, unpinned).sort()).toEqual(['llama', 'ollama:nomic-embed-text:latest']);
+    expect(alternativesTo(refused, unpinned).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { provider: 'llama', model: 'nomic.gguf', name: 'llama' },
+      { provider: 'ollama', model: 'nomic-embed-text:latest', name: 'ollama:nomic-embed-text:latest' },
+    ]);
   });
 
   it('names one held out only by its health with its state, and nothing for a request that named nothing', () => {
@@ -119,7 +195,7 @@ describe('alternativesTo: what a refused pinned request may be sent to instead',
     const asked = withImage('ollama:llama3.2:latest');
     const refused = planRoute(asked, context([ollama, vllm]));
     const down = planRoute({ ...asked, request: { ...asked.request, model: 'auto' } }, context([ollama, vllm], { health: { vllm: { state: 'down', checkedAt: new Date().toISOString() } } }));
-    expect(alternativesTo(refused, down)).toEqual(['vllm (down)']);
+    expect(names(alternativesTo(refused, down))).toEqual(['vllm (down)']);
     expect(alternativesTo(refused, undefined)).toEqual([]);
   });
 });

@@ -201,8 +201,19 @@ describe('a request with nothing to answer: a model load or unload', () => {
     for (const [sent, engine] of kept) expect(chat({ keep_alive: sent }), String(sent)).toEqual({ model: 'auto:latest', action: 'load', keepAlive: engine, ignoredFields: [] });
   });
 
+  it('keeps a load’s options for the engine (Ollama loads the model with them); an unload names them as ignored', () => {
+    // Ollama's handlers pass req.Options to scheduleRunner, which starts the runner with them (num_ctx: its context).
+    expect(chat({ messages: [], options: { num_ctx: 8192, num_gpu: 0 } })).toEqual({ model: 'auto:latest', action: 'load', options: { num_ctx: 8192, num_gpu: 0 }, ignoredFields: [] });
+    expect(parseOllamaEmbedRequest(JSON.stringify({ model: 'e', options: { num_ctx: 512 } }))).toEqual({ model: 'e', action: 'load', options: { num_ctx: 512 }, ignoredFields: [] });
+    expect(parseOllamaEmbeddingsRequest(JSON.stringify({ model: 'e', prompt: '', options: { num_ctx: 512 } }))).toMatchObject({ options: { num_ctx: 512 } });
+    // An empty object asks for nothing; an unload expires the runner before options are read.
+    expect(chat({ options: {} })).toEqual({ model: 'auto:latest', action: 'load', ignoredFields: [] });
+    expect(chat({ keep_alive: 0, options: { num_ctx: 8192 } })).toEqual({ model: 'auto:latest', action: 'unload', ignoredFields: ['options.num_ctx'] });
+    for (const options of ['big', 4096, [1]]) expect(problemsOf(() => chat({ options })), JSON.stringify(options)).toEqual(['/options']);
+  });
+
   it('names the fields a load does not interpret; refuses a missing model, a bad stream and a keep_alive that is not a duration', () => {
-    expect(chat({ messages: [], stream: false, options: { num_ctx: 8192 }, format: 'json' })).toMatchObject({ ignoredFields: ['format', 'options'] });
+    expect(chat({ messages: [], stream: false, options: { num_ctx: 8192 }, format: 'json' })).toMatchObject({ ignoredFields: ['format'] });
     expect(parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: '', system: 'x', keep_alive: '10m' }))).toEqual({ model: 'm', action: 'load', keepAlive: '10m', ignoredFields: ['system'] });
     expect(problemsOf(() => parseOllamaChatRequest(JSON.stringify({ messages: [], stream: 'no', keep_alive: '5' })))).toEqual(['/model', '/stream', '/keep_alive']);
     for (const keepAlive of ['soon', '5', '1d', true, {}]) expect(problemsOf(() => chat({ keep_alive: keepAlive })), JSON.stringify(keepAlive)).toEqual(['/keep_alive']);
