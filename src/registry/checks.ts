@@ -4,7 +4,7 @@ import type { InputProblem } from '../errors.js';
 import { findLiteralCredentials } from '../validation/credentials.js';
 import { problemAt, sortProblems, type YamlSource } from '../validation/yaml-source.js';
 import { validateAgainstSchema } from '../validation/validate.js';
-import type { ProviderRecord } from './types.js';
+import type { ProviderModel, ProviderRecord, TokenRates } from './types.js';
 
 /** The class rule, quoted in every refusal so the operator learns it once. */
 export const LOCAL_CLASS_RULE =
@@ -77,6 +77,7 @@ export function structuralProblems(record: ProviderRecord, source: YamlSource | 
       aliasOwner.set(alias, model.id);
     });
   });
+  record.models.forEach((model, index) => problems.push(...priceTierProblems(model, `/models/${index}/price/tiers`, source)));
   const urlProblem = baseUrlProblem(record.baseUrl);
   if (urlProblem !== undefined) {
     problems.push(problemAt(source, '/baseUrl', urlProblem, 'use the port the API listens on, or leave the port out for the scheme\'s default (443 for https, 80 for http)'));
@@ -88,6 +89,39 @@ export function structuralProblems(record: ProviderRecord, source: YamlSource | 
   if (record.wire === 'openai' && path !== undefined && /\/chat\/completions$/.test(path)) {
     problems.push(problemAt(source, '/baseUrl', 'an openai-wire baseUrl ends before /chat/completions (requests go to {baseUrl}/chat/completions)', `drop /chat/completions, e.g. ${record.baseUrl.replace(/\/chat\/completions$/, '')}`));
   }
+  return problems;
+}
+
+/** The cache rates a tier must repeat when the base price gives them. */
+const CACHE_RATES = ['cachedInputPerMTok', 'cacheWriteInputPerMTok', 'cacheWrite1hInputPerMTok'] as const satisfies ReadonlyArray<keyof TokenRates>;
+
+/**
+ * What the schema cannot say about a model's price tiers: thresholds in ascending order, each
+ * below the context window (a tier no request can reach is a mistake), and every cache rate the
+ * base price gives given again (left out, the tier would price cache reads as plain input).
+ */
+function priceTierProblems(model: ProviderModel, pointer: string, source: YamlSource | string): InputProblem[] {
+  const price = model.price;
+  const problems: InputProblem[] = [];
+  (price?.tiers ?? []).forEach((tier, index) => {
+    const previous = price?.tiers?.[index - 1];
+    if (previous !== undefined && tier.aboveInputTokens <= previous.aboveInputTokens) {
+      problems.push(
+        problemAt(source, `${pointer}/${index}/aboveInputTokens`, `tiers must be in ascending order of aboveInputTokens: ${tier.aboveInputTokens} is not above the previous tier's ${previous.aboveInputTokens}`, 'list the tiers from the shortest input to the longest, each threshold above the one before'),
+      );
+    }
+    if (tier.aboveInputTokens >= model.contextWindow) {
+      problems.push(
+        problemAt(source, `${pointer}/${index}/aboveInputTokens`, `no request can exceed ${tier.aboveInputTokens} input tokens: the model's contextWindow is ${model.contextWindow}`, 'use the threshold from the vendor\'s price page, or correct contextWindow'),
+      );
+    }
+    const missing = CACHE_RATES.filter((rate) => price?.[rate] !== undefined && tier[rate] === undefined);
+    if (missing.length > 0) {
+      problems.push(
+        problemAt(source, `${pointer}/${index}`, `the tier gives no ${missing.join(', ')}, which the base price gives: those cache tokens would be priced as the tier's plain input`, `add ${missing.map((rate) => `${rate}:`).join(', ')} with the vendor's rate for inputs over ${tier.aboveInputTokens} tokens`),
+      );
+    }
+  });
   return problems;
 }
 

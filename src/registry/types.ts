@@ -7,8 +7,8 @@ import type {
   WireFormat,
 } from '../common/vocabulary.js';
 
-/** Price in USD per million tokens. */
-export interface ModelPrice {
+/** Rates in USD per million tokens, one per kind of token. */
+export interface TokenRates {
   inputPerMTok: number;
   outputPerMTok: number;
   /** Input tokens read from the provider's prompt cache; default: `inputPerMTok`. */
@@ -17,6 +17,19 @@ export interface ModelPrice {
   cacheWriteInputPerMTok?: number;
   /** Input tokens written to the prompt cache for an hour (Anthropic); default: `cacheWriteInputPerMTok`. */
   cacheWrite1hInputPerMTok?: number;
+}
+
+/**
+ * The rates of a request whose input (cache reads and writes included) exceeds `aboveInputTokens`,
+ * for every token of that request, output included.
+ */
+export interface PriceTier extends TokenRates {
+  aboveInputTokens: number;
+}
+
+/** List price in USD per million tokens: the base rates, and the tiers of longer inputs in ascending order. */
+export interface ModelPrice extends TokenRates {
+  tiers?: PriceTier[];
 }
 
 /** One model a provider serves, as declared in its record (schemas/provider.v1.schema.json). */

@@ -13,6 +13,7 @@ import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { missingCredential } from '../registry/credentials.js';
 import { findDeclaredModel, sameOllamaModel } from '../registry/model-names.js';
+import { tierForInput, usageCostUsd } from '../registry/pricing.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
 import { unavailabilityOfExclusions } from './hints.js';
@@ -218,16 +219,20 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       }
     } else {
       const pricedOutput = embedding === undefined ? (loweredMaxTokens ?? defaultMaxTokens ?? outputTokens) : 0;
-      estimatedCostUsd = (input.estimatedPromptTokens * price.inputPerMTok + pricedOutput * price.outputPerMTok) / 1_000_000;
+      estimatedCostUsd = usageCostUsd(price, { inputTokens: input.estimatedPromptTokens, outputTokens: pricedOutput });
+      const tier = tierForInput(price, input.estimatedPromptTokens);
+      // The vendor bills the whole request at the tier's rates: say so wherever the estimate is quoted.
+      const estimated = `estimated ${formatUsd(estimatedCostUsd)}${tier === undefined ? '' : ` (prompt over ${tier.aboveInputTokens} tokens: the whole request at $${tier.inputPerMTok} / $${tier.outputPerMTok} per MTok in/out)`}`;
+      if (tier !== undefined) reasons.push(estimated);
       const ceiling = policy.cost?.perRequestUsd;
       if (ceiling !== undefined && estimatedCostUsd > ceiling) {
-        exclude('cost_per_request', `estimated ${formatUsd(estimatedCostUsd)} exceeds the per-request ceiling ${formatUsd(ceiling)}`);
+        exclude('cost_per_request', `${estimated} exceeds the per-request ceiling ${formatUsd(ceiling)}`);
       }
       const daily = policy.cost?.perDayUsd;
       const spent = daily !== undefined && estimatedCostUsd > 0 ? spentToday(context) : 0;
       if (daily !== undefined && estimatedCostUsd > 0 && spent + estimatedCostUsd > daily) {
         const spentText = Number.isFinite(spent) ? `${formatUsd(spent)} spent today` : 'spend today unknown';
-        exclude('cost_per_day', `${spentText} + estimated ${formatUsd(estimatedCostUsd)} exceeds the per-day ceiling ${formatUsd(daily)}`);
+        exclude('cost_per_day', `${spentText} + ${estimated} exceeds the per-day ceiling ${formatUsd(daily)}`);
       }
     }
 

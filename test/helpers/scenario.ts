@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { listProviders } from '../../src/registry/registry.js';
+import type { ModelPrice } from '../../src/registry/types.js';
 import { holdsInForce } from '../../src/router/shared-holds.js';
 import { makeTempHome, parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
 import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from './fake-engines/index.js';
@@ -15,7 +16,9 @@ export interface ProviderSpec {
   deviations?: string[];
   /** Environment variable holding the key (hosted providers). */
   authEnv?: string;
-  price?: { inputPerMTok: number; outputPerMTok: number };
+  price?: Pick<ModelPrice, 'inputPerMTok' | 'outputPerMTok' | 'tiers'>;
+  /** Default 32768. */
+  contextWindow?: number;
   tags?: string[];
   /** Default: small. */
   capabilityClass?: 'small' | 'medium' | 'large' | 'frontier';
@@ -109,10 +112,11 @@ export function providerYaml(spec: ProviderSpec): string {
     `baseUrl: ${spec.engine.baseUrl}`,
   ];
   if (spec.authEnv !== undefined) lines.push('auth:', `  env: ${spec.authEnv}`);
-  lines.push('models:', `  - id: "${model}"`, '    contextWindow: 32768', `    capabilityClass: ${spec.capabilityClass ?? 'small'}`);
+  lines.push('models:', `  - id: "${model}"`, `    contextWindow: ${spec.contextWindow ?? 32768}`, `    capabilityClass: ${spec.capabilityClass ?? 'small'}`);
   if (spec.kind !== undefined) lines.push(`    kind: ${spec.kind}`);
   if (spec.tags !== undefined) lines.push(`    tags: [${spec.tags.join(', ')}]`);
   if (spec.price !== undefined) lines.push('    price:', `      inputPerMTok: ${spec.price.inputPerMTok}`, `      outputPerMTok: ${spec.price.outputPerMTok}`);
+  if (spec.price?.tiers !== undefined) lines.push(`      tiers: ${JSON.stringify(spec.price.tiers)}`);
   lines.push(`deviations: [${(spec.deviations ?? []).join(', ')}]`);
   return `${lines.join('\n')}\n`;
 }

@@ -154,6 +154,9 @@ describe('provider add: discovery from running engines through the built CLI', (
       const hosted = await add([name]);
       expect(hosted.record).toMatchObject({ id: name, class: 'approved_hosted', auth: { env } });
     }
+    // The price column shows each input-length tier after the base rates.
+    const shown = await runCli(['provider', 'show', 'openai'], { home });
+    expect(shown.stdout).toMatch(/^gpt-6\.2-sol .*\$2 \/ \$10 \(cached in \$0\.1\); over 272000 in: \$4 \/ \$15 /m);
   });
 
   it('--list prints the catalog; a missing name is a usage error', async () => {

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { providerSummary } from '../../registry/summary.js';
-import type { ProviderVersion, RegisteredProvider, RegistrationOutcome } from '../../registry/types.js';
+import type { ModelPrice, ProviderVersion, RegisteredProvider, RegistrationOutcome } from '../../registry/types.js';
 import { describeHold, type HoldReport, type ReleaseTarget } from '../../router/shared-holds.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { printHeldBack } from '../held-back.js';
@@ -354,9 +354,7 @@ function printVersion(context: CommandContext, current: RegisteredProvider, stor
           model.capabilityClass,
           model.vramGb,
           model.priority,
-          model.price === undefined
-            ? undefined
-            : `$${model.price.inputPerMTok} / $${model.price.outputPerMTok}${model.price.cachedInputPerMTok === undefined ? '' : ` (cached in $${model.price.cachedInputPerMTok})`}`,
+          model.price === undefined ? undefined : describePrice(model.price),
           model.tags?.join(', '),
           model.aliases?.join(', '),
         ]),
@@ -439,6 +437,12 @@ async function addEntry(context: CommandContext, name: string, options: { id?: s
     },
   );
   warnDroppedDiscoveries(context, outcome);
+}
+
+/** `$2 / $10 (cached in $0.1); over 272000 in: $4 / $15` — the base rates, then each tier's. */
+function describePrice(price: ModelPrice): string {
+  const base = `$${price.inputPerMTok} / $${price.outputPerMTok}${price.cachedInputPerMTok === undefined ? '' : ` (cached in $${price.cachedInputPerMTok})`}`;
+  return [base, ...(price.tiers ?? []).map((tier) => `over ${tier.aboveInputTokens} in: $${tier.inputPerMTok} / $${tier.outputPerMTok}`)].join('; ');
 }
 
 function formatValue(value: unknown): string {

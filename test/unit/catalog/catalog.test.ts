@@ -35,6 +35,28 @@ describe('catalog', () => {
     expect({ inputPerMTok, outputPerMTok }).toEqual({ inputPerMTok: model?.price?.inputPerMTok, outputPerMTok: model?.price?.outputPerMTok });
   });
 
+  it('declares the vendors\' input-length tiers: GPT-6 over 272K input at 2x input and cache, 1.5x output; Haiku 5.5 over 100K at 5x; no other model', async () => {
+    const entries = await loadCatalog();
+    const scaled = (price: Record<string, unknown>, input: number, output: number) =>
+      Object.fromEntries(Object.entries(price).filter(([key]) => key !== 'tiers').map(([key, rate]) => [key, Number(rate) * (key === 'outputPerMTok' ? output : input)]));
+    const tiered: string[] = [];
+    for (const entry of entries) {
+      for (const model of entry.record.models) {
+        const price = model.price;
+        if (price?.tiers === undefined) continue;
+        tiered.push(`${entry.name}:${model.id}`);
+        expect(price.tiers, model.id).toHaveLength(1);
+        const { aboveInputTokens, ...rates } = price.tiers[0]!;
+        const [threshold, input, output] = entry.name === 'openai' ? [272_000, 2, 1.5] : [100_000, 5, 5];
+        expect(aboveInputTokens, model.id).toBe(threshold);
+        const expected = scaled(price as unknown as Record<string, unknown>, input, output);
+        for (const [key, rate] of Object.entries(expected)) expect(rates[key as keyof typeof rates], `${model.id} ${key}`).toBeCloseTo(rate, 10);
+        expect(Object.keys(rates).sort(), model.id).toEqual(Object.keys(expected).sort());
+      }
+    }
+    expect(tiered).toEqual(['anthropic:claude-haiku-5-5', 'openai:gpt-6.2-astra', 'openai:gpt-6.2-sol', 'openai:gpt-6.1-terra', 'openai:gpt-6-luna']);
+  });
+
   it('lists local engines first', async () => {
     const entries = await loadCatalog();
     const firstHosted = entries.findIndex((entry) => !entry.local);

@@ -7,6 +7,7 @@ import { PermitKey } from '../../../src/permits/index.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import type { Policy } from '../../../src/policy/types.js';
 import { registerProviderRecord } from '../../../src/registry/register.js';
+import type { ModelPrice } from '../../../src/registry/types.js';
 import { HealthMonitor } from '../../../src/router/health.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 
@@ -29,7 +30,7 @@ export interface TestProvider {
     priority?: number;
     tags?: string[];
     aliases?: string[];
-    price?: { inputPerMTok: number; outputPerMTok: number };
+    price?: ModelPrice;
     vramGb?: number;
   }[];
   /** Engine kind for local records (drives health probing of resident models). */

@@ -478,6 +478,37 @@ describe('cost ceilings', () => {
     expect(exclusionOf(plan, 'anthropic:opus')?.reasons[0]).toContain('spend today unknown');
   });
 
+  // GPT-6.2 Sol's catalog price: input and cache rates double, output 1.5x, for the whole request over 272K input tokens.
+  const sol = provider({
+    id: 'openai',
+    class: 'approved_hosted',
+    models: [{ id: 'sol', contextWindow: 1_050_000, price: { inputPerMTok: 2, outputPerMTok: 10, tiers: [{ aboveInputTokens: 272_000, inputPerMTok: 4, outputPerMTok: 15 }] } }],
+  });
+
+  it('prices a prompt over a tier threshold at the tier, so it can exceed the per-request ceiling only because of the tier', () => {
+    const atThreshold = planRoute(input({ estimatedPromptTokens: 272_000, maxTokens: 1000 }), context([sol]));
+    expect(order(atThreshold)).toEqual(['openai:sol']);
+    expect(atThreshold.candidates[0]?.estimatedCostUsd).toBeCloseTo(0.554, 8);
+    // 300 000 tokens at the base rates would be $0.61, under the $1.00 ceiling; the vendor bills $1.215.
+    const over = planRoute(input({ estimatedPromptTokens: 300_000, maxTokens: 1000 }), context([sol]));
+    expect(over.candidates).toEqual([]);
+    expect(exclusionOf(over, 'openai:sol')).toMatchObject({
+      rules: ['cost_per_request'],
+      reasons: ['estimated $1.22 (prompt over 272000 tokens: the whole request at $4 / $15 per MTok in/out) exceeds the per-request ceiling $1.00'],
+    });
+  });
+
+  it('ranks cheapest on the tier price, and says which tier priced a candidate', () => {
+    // Cheaper below 100 000 prompt tokens, five times dearer above.
+    const tiered = provider({ id: 'anthropic', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', models: [{ id: 'haiku', contextWindow: 1_000_000, price: { inputPerMTok: 0.1, outputPerMTok: 0.5, tiers: [{ aboveInputTokens: 100_000, inputPerMTok: 0.5, outputPerMTok: 2.5 }] } }] });
+    const flat = provider({ id: 'openai', class: 'approved_hosted', models: [{ id: 'luna', contextWindow: 1_000_000, price: { inputPerMTok: 0.2, outputPerMTok: 1 } }] });
+    const cheapest = { policy: policyWith((changed) => { changed.workflows.batch.prefer = ['cheapest']; }) };
+    expect(order(planRoute(input({ estimatedPromptTokens: 100_000, maxTokens: 1000 }), context([tiered, flat], cheapest)))).toEqual(['anthropic:haiku', 'openai:luna']);
+    const long = planRoute(input({ estimatedPromptTokens: 150_000, maxTokens: 1000 }), context([tiered, flat], cheapest));
+    expect(order(long)).toEqual(['openai:luna', 'anthropic:haiku']);
+    expect(long.candidates[1]?.reasons).toContain('estimated $0.08 (prompt over 100000 tokens: the whole request at $0.5 / $2.5 per MTok in/out)');
+  });
+
   it('a hosted model without a declared price cannot pass a ceiling', () => {
     const unpriced = provider({ id: 'openai', class: 'approved_hosted', baseUrl: 'https://api.openai.com/v1', models: [{ id: 'gpt-x' }] });
     const plan = planRoute(input(), context([unpriced]));
