@@ -175,6 +175,23 @@ export function latestPrune(store: Store): PruneAnchor | undefined {
   return row === undefined ? undefined : { throughSeq: row.through_seq, throughHash: row.through_hash, prunedAt: row.pruned_at };
 }
 
+/** A prune told to delete rows whose chain was broken (`evidence prune --accept-break`), and the break it found. */
+export interface PruneOverBreak {
+  prunedAt: string;
+  throughSeq: number;
+  brokenAt: ChainBreak;
+}
+
+/** Every prune that deleted a broken part of the chain, oldest first: the deleted rows are gone, the record of their break is not. */
+export function prunesOverBreaks(store: Store): PruneOverBreak[] {
+  const rows = store.statement('SELECT pruned_at, through_seq, broken_json FROM evidence_prunes WHERE broken_json IS NOT NULL ORDER BY id').all() as {
+    pruned_at: string;
+    through_seq: number;
+    broken_json: string;
+  }[];
+  return rows.map((row) => ({ prunedAt: row.pruned_at, throughSeq: row.through_seq, brokenAt: JSON.parse(row.broken_json) as ChainBreak }));
+}
+
 /** Where and why the chain broke. */
 export interface ChainBreak {
   /** The sequence number at which the chain breaks (for `row missing`, the missing number). */
@@ -254,69 +271,24 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
   const withPrune = <T extends VerifyResult>(result: T): T => (fromPrune ? { ...result, prunedThrough: pruned } : result);
   const total = (db.prepare('SELECT count(*) AS n FROM evidence WHERE chain_seq >= ?').get(firstSeq) as { n: number }).n;
   const head = db.prepare('SELECT seq, hash FROM evidence_chain_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
-  // Rows in pages (a statement being iterated keeps the connection busy), then the chunks of the
-  // same page in one joined query; each value is read once.
-  const page = db.prepare(`${SELECT_HASHED} WHERE chain_seq > ? ORDER BY chain_seq LIMIT ${VERIFY_PAGE_ROWS}`).raw(true);
-  const pageChunks = db
-    .prepare(
-      `SELECT e.chain_seq, c.seq, c.at_ms, c.bytes, c.evidence_id = e.id, c.block_ids
-         FROM evidence e JOIN evidence_chunks c ON c.key BETWEEN e.row_key * ${CHUNK_KEY_SPAN} AND e.row_key * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1}
-        WHERE e.chain_seq > ? AND e.chain_seq <= ? ORDER BY e.chain_seq, c.key`,
-    )
-    .raw(true);
-
   const blocks = evidenceBlocks(db);
-  let rows = 0;
-  let expectedSeq = firstSeq;
   // From a recorded head: its row is checked against its own prev_hash, then against the record.
-  let previousHash = fromPrune
+  const startHash = fromPrune
     ? pruned.throughHash
     : firstSeq === 1
       ? GENESIS_HASH
       : (db.prepare('SELECT prev_hash FROM evidence WHERE chain_seq = ?').pluck(true).get(firstSeq) as string | undefined);
-  if (previousHash === undefined) return { ok: false, rows: 0, brokenAt: { seq: firstSeq, reason: 'row missing' } };
-  let failure: ChainBreak | undefined;
-  let after = firstSeq - 1;
-  while (failure === undefined) {
-    const batch = page.all(after) as unknown[][];
-    const last = batch.at(-1);
-    const chunks = last === undefined ? [] : (pageChunks.all(after, last[SEQ_INDEX]) as [number, unknown, unknown, unknown, number, unknown][]);
-    let chunkIndex = 0;
-    for (const row of batch) {
-      const stored = row.pop();
-      // Appended columns a row never got are not hashed: dropped here, in place, rather than copied by linkHash.
-      row.length = hashedLength(row);
-      const seq = row[SEQ_INDEX] as number;
-      const id = String(row[ID_INDEX]);
-      if (seq !== expectedSeq) {
-        failure = { seq: expectedSeq, reason: 'row missing' };
-        break;
-      }
-      if (row[PREV_INDEX] !== previousHash) {
-        failure = { seq, evidenceId: id, reason: 'link broken' };
-        break;
-      }
-      const ledger = new ChunkLedger();
-      for (; chunkIndex < chunks.length && (chunks[chunkIndex]?.[0] ?? Infinity) <= seq; chunkIndex += 1) {
-        const [chunkOf, chunkSeq, atMs, bytes, evidenceIdMatches, blockIds] = chunks[chunkIndex] ?? [];
-        if (chunkOf === seq) ledger.addStored(chunkSeq, atMs, blocks.chunkBytes(bytes, blockIds), evidenceIdMatches === 1);
-      }
-      if (linkHash(previousHash, row, ledger) !== stored) {
-        failure = { seq, evidenceId: id, reason: 'content changed' };
-        break;
-      }
-      if (anchor !== undefined && seq === anchor.seq && stored !== anchor.hash) {
-        failure = { seq, evidenceId: id, reason: 'anchor mismatch' };
-        break;
-      }
-      previousHash = stored as string;
-      rows += 1;
-      expectedSeq += 1;
-      if (options.onProgress !== undefined && rows % progressEvery === 0) options.onProgress(rows, total);
-    }
-    if (batch.length < VERIFY_PAGE_ROWS) break;
-    after = expectedSeq - 1;
-  }
+  if (startHash === undefined) return { ok: false, rows: 0, brokenAt: { seq: firstSeq, reason: 'row missing' } };
+  const walked = walkLinks(db, blocks, {
+    firstSeq,
+    previousHash: startHash,
+    ...(anchor === undefined ? {} : { anchor }),
+    onRow: (rows) => {
+      if (rows % progressEvery === 0) options.onProgress?.(rows, total);
+    },
+  });
+  const { rows, previousHash, failure } = walked;
+  const expectedSeq = walked.nextSeq;
   if (failure !== undefined) {
     return withPrune({ ok: false, rows, brokenAt: failure });
   }
@@ -334,4 +306,85 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
     return withPrune({ ok: false, rows, brokenAt: { seq: head.seq, reason: 'head mismatch' } });
   }
   return withPrune({ ok: true, rows, head: { seq: head.seq, hash: head.hash } });
+}
+
+interface LinkWalk {
+  /** Rows proven, from `firstSeq` on. */
+  rows: number;
+  /** The stored hash of the last row proven (the start hash when none was). */
+  previousHash: string;
+  /** The sequence number the next row must carry. */
+  nextSeq: number;
+  failure?: ChainBreak;
+}
+
+/**
+ * Proves the links from `firstSeq` on (through `throughSeq` when given, else to the last row):
+ * each row carries the next sequence number, points at the previous row's hash (the first at
+ * `previousHash`) and hashes, with its chunks, to what it stores. Stops at the first break.
+ */
+function walkLinks(
+  db: Store['db'],
+  blocks: ReturnType<typeof evidenceBlocks>,
+  options: { firstSeq: number; previousHash: string; throughSeq?: number; anchor?: { seq: number; hash: string }; onRow?: (rows: number) => void },
+): LinkWalk {
+  const through = options.throughSeq ?? Number.MAX_SAFE_INTEGER;
+  // Rows in pages (a statement being iterated keeps the connection busy), then the chunks of the
+  // same page in one joined query; each value is read once.
+  const page = db.prepare(`${SELECT_HASHED} WHERE chain_seq > ? AND chain_seq <= ? ORDER BY chain_seq LIMIT ${VERIFY_PAGE_ROWS}`).raw(true);
+  const pageChunks = db
+    .prepare(
+      `SELECT e.chain_seq, c.seq, c.at_ms, c.bytes, c.evidence_id = e.id, c.block_ids
+         FROM evidence e JOIN evidence_chunks c ON c.key BETWEEN e.row_key * ${CHUNK_KEY_SPAN} AND e.row_key * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1}
+        WHERE e.chain_seq > ? AND e.chain_seq <= ? ORDER BY e.chain_seq, c.key`,
+    )
+    .raw(true);
+  const { anchor } = options;
+  let rows = 0;
+  let expectedSeq = options.firstSeq;
+  let previousHash = options.previousHash;
+  let after = options.firstSeq - 1;
+  for (;;) {
+    const batch = page.all(after, through) as unknown[][];
+    const last = batch.at(-1);
+    const chunks = last === undefined ? [] : (pageChunks.all(after, last[SEQ_INDEX]) as [number, unknown, unknown, unknown, number, unknown][]);
+    let chunkIndex = 0;
+    for (const row of batch) {
+      const stored = row.pop();
+      // Appended columns a row never got are not hashed: dropped here, in place, rather than copied by linkHash.
+      row.length = hashedLength(row);
+      const seq = row[SEQ_INDEX] as number;
+      const id = String(row[ID_INDEX]);
+      if (seq !== expectedSeq) return { rows, previousHash, nextSeq: expectedSeq, failure: { seq: expectedSeq, reason: 'row missing' } };
+      if (row[PREV_INDEX] !== previousHash) return { rows, previousHash, nextSeq: expectedSeq, failure: { seq, evidenceId: id, reason: 'link broken' } };
+      const ledger = new ChunkLedger();
+      for (; chunkIndex < chunks.length && (chunks[chunkIndex]?.[0] ?? Infinity) <= seq; chunkIndex += 1) {
+        const [chunkOf, chunkSeq, atMs, bytes, evidenceIdMatches, blockIds] = chunks[chunkIndex] ?? [];
+        if (chunkOf === seq) ledger.addStored(chunkSeq, atMs, blocks.chunkBytes(bytes, blockIds), evidenceIdMatches === 1);
+      }
+      if (linkHash(previousHash, row, ledger) !== stored) return { rows, previousHash, nextSeq: expectedSeq, failure: { seq, evidenceId: id, reason: 'content changed' } };
+      if (anchor !== undefined && seq === anchor.seq && stored !== anchor.hash) {
+        return { rows, previousHash, nextSeq: expectedSeq, failure: { seq, evidenceId: id, reason: 'anchor mismatch' } };
+      }
+      previousHash = stored as string;
+      rows += 1;
+      expectedSeq += 1;
+      options.onRow?.(rows);
+    }
+    if (batch.length < VERIFY_PAGE_ROWS) break;
+    after = expectedSeq - 1;
+  }
+  if (options.throughSeq !== undefined && expectedSeq <= options.throughSeq) {
+    return { rows, previousHash, nextSeq: expectedSeq, failure: { seq: expectedSeq, reason: 'row missing' } };
+  }
+  return { rows, previousHash, nextSeq: expectedSeq };
+}
+
+/**
+ * Proves the chained rows `fromSeq`..`throughSeq` as `evidence verify` does, the first linking to
+ * `previousHash`: what `evidence prune` checks before it deletes them, so that deleting a part of
+ * the chain never erases the only trace of an edit. Undefined when every link holds.
+ */
+export function verifyChainRange(store: Store, range: { fromSeq: number; throughSeq: number; previousHash: string }): ChainBreak | undefined {
+  return walkLinks(store.db, evidenceBlocks(store.db), { firstSeq: range.fromSeq, previousHash: range.previousHash, throughSeq: range.throughSeq }).failure;
 }

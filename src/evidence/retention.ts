@@ -1,8 +1,8 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { idCreationRange } from '../common/ids.js';
-import { StoreError } from '../errors.js';
+import { CheckFailedError, StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { CHUNK_KEY_SPAN, latestPrune } from './chain.js';
+import { CHUNK_KEY_SPAN, GENESIS_HASH, latestPrune, verifyChainRange, type ChainBreak } from './chain.js';
 
 export interface PruneOptions {
   /** Envelopes created before this instant are deleted (a prefix of the chain: see `pruneEvidence`). */
@@ -11,6 +11,12 @@ export interface PruneOptions {
   dryRun?: boolean;
   /** Envelopes per transaction, so a running gateway waits at most one batch for its writes. */
   batchEnvelopes?: number;
+  /**
+   * Delete the rows even where their chain is broken (an edited or missing row), recording the
+   * break in the prune's record. Without it a prune that finds a break deletes nothing of that
+   * batch and fails (exit 1): deleting the rows would erase the only trace of the edit.
+   */
+  acceptBreak?: boolean;
   /** Called after each batch with the envelopes deleted so far and the total. */
   onProgress?: (done: number, total: number) => void;
   now?: () => Date;
@@ -32,6 +38,8 @@ export interface PruneResult {
   permits: number;
   /** Envelopes kept because a newer one was chained before them finished (the chain is cut only as a prefix). */
   keptOlder: number;
+  /** The first break in the rows to delete (a dry run reports it; a prune goes past it only with `acceptBreak`). */
+  brokenAt?: ChainBreak;
 }
 
 const DEFAULT_BATCH_ENVELOPES = 2000;
@@ -99,7 +107,10 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
     result.fromSeq = fromSeq;
     result.throughSeq = throughSeq;
   }
+  const chainBefore = (): string => latestPrune(store)?.throughHash ?? GENESIS_HASH;
   if (options.dryRun === true) {
+    const brokenAt = envelopes > 0 ? verifyChainRange(store, { fromSeq, throughSeq, previousHash: chainBefore() }) : undefined;
+    if (brokenAt !== undefined) result.brokenAt = brokenAt;
     result.permits = store.statement('SELECT count(*) FROM permits WHERE expires_at < ?').pluck(true).get(olderThan) as number;
     if (envelopes > 0) {
       result.chunks = store
@@ -117,20 +128,33 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
   const rowsOf = store.statement('SELECT row_key, hash FROM evidence WHERE chain_seq BETWEEN ? AND ? ORDER BY chain_seq');
   const deleteChunks = store.statement(`DELETE FROM evidence_chunks WHERE key BETWEEN ? * ${CHUNK_KEY_SPAN} AND ? * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1}`);
   const deleteRows = store.statement('DELETE FROM evidence WHERE chain_seq BETWEEN ? AND ?');
-  const insertPrune = store.statement('INSERT INTO evidence_prunes (pruned_at, older_than, through_seq, through_hash, envelopes, pid) VALUES (?, ?, ?, ?, ?, ?)');
-  const updatePrune = store.statement('UPDATE evidence_prunes SET through_seq = ?, through_hash = ?, envelopes = ? WHERE id = ?');
+  const insertPrune = store.statement('INSERT INTO evidence_prunes (pruned_at, older_than, through_seq, through_hash, envelopes, pid, broken_json) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const updatePrune = store.statement('UPDATE evidence_prunes SET through_seq = ?, through_hash = ?, envelopes = ?, broken_json = coalesce(broken_json, ?) WHERE id = ?');
   let pruneId: number | bigint | undefined;
   let done = 0;
   const latestPruneId = store.statement('SELECT max(id) FROM evidence_prunes').pluck(true);
+  const nextPrevHash = store.statement('SELECT prev_hash FROM evidence WHERE chain_seq = ?').pluck(true);
+  const chainHead = store.statement('SELECT seq, hash FROM evidence_chain_head WHERE id = 1');
+  const linkAfter = (seq: number): string => {
+    const next = nextPrevHash.get(seq + 1) as string | undefined;
+    if (next !== undefined) return next;
+    const headRow = chainHead.get() as { seq: number; hash: string } | undefined;
+    return headRow?.hash ?? GENESIS_HASH;
+  };
   for (let start = fromSeq; start <= throughSeq; start += batch) {
     const end = Math.min(throughSeq, start + batch - 1);
     store.transaction(() => {
       // Another prune (a second process) may have deleted part of this run since: go on after it.
       const first = Math.max(start, (latestPrune(store)?.throughSeq ?? 0) + 1);
       if (first > end) return;
+      // Prove the rows before deleting them: once gone, an edit among them could never be shown.
+      const brokenAt = verifyChainRange(store, { fromSeq: first, throughSeq: end, previousHash: chainBefore() });
+      if (brokenAt !== undefined && options.acceptBreak !== true) throw chainBrokenError(brokenAt, done);
+      if (brokenAt !== undefined) result.brokenAt ??= brokenAt;
+      const broken = brokenAt === undefined ? null : JSON.stringify(brokenAt);
       const rows = rowsOf.all(first, end) as { row_key: number; hash: string }[];
       // The chain has no gaps: a missing row here means the store was edited behind our back.
-      if (rows.length !== end - first + 1) {
+      if (rows.length !== end - first + 1 && options.acceptBreak !== true) {
         throw new StoreError(`chained evidence rows ${first}–${end} are not all there (${rows.length} of ${end - first + 1} found): nothing of this batch was deleted`, {
           hint: 'run `syndicate evidence verify` to see where the chain is broken',
         });
@@ -140,10 +164,12 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
       }
       deleteRows.run(first, end);
       done += rows.length;
-      const throughHash = (rows.at(-1) as { hash: string }).hash;
+      // Past a break, the anchor is what the first kept row links to (the last deleted row may be
+      // the edited or missing one), so `evidence verify` goes on proving the kept chain.
+      const throughHash = brokenAt === undefined ? (rows.at(-1) as { hash: string }).hash : linkAfter(end);
       // The newest record is the anchor verify starts from: ours is updated only while it is the newest.
-      if (pruneId !== undefined && latestPruneId.get() === Number(pruneId)) updatePrune.run(end, throughHash, done, pruneId);
-      else pruneId = insertPrune.run(now().toISOString(), olderThan, end, throughHash, done, process.pid).lastInsertRowid;
+      if (pruneId !== undefined && latestPruneId.get() === Number(pruneId)) updatePrune.run(end, throughHash, done, broken, pruneId);
+      else pruneId = insertPrune.run(now().toISOString(), olderThan, end, throughHash, done, process.pid, broken).lastInsertRowid;
       result.throughHash = throughHash;
     });
     options.onProgress?.(done, envelopes);
@@ -172,6 +198,17 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
     result.permits = store.statement('DELETE FROM permits WHERE expires_at < ?').run(olderThan).changes;
   });
   return result;
+}
+
+function chainBrokenError(brokenAt: ChainBreak, deletedSoFar: number): CheckFailedError {
+  const where = brokenAt.evidenceId === undefined ? `#${brokenAt.seq}` : `#${brokenAt.seq} (${brokenAt.evidenceId})`;
+  const before = deletedSoFar === 0 ? 'nothing was deleted' : `the ${deletedSoFar} envelopes before it were deleted, nothing from it on`;
+  return new CheckFailedError(`evidence chain broken at ${where} (${brokenAt.reason}) in the part to prune: ${before}`, {
+    hint:
+      'deleting those rows would erase the only trace of the edit: look at it (`syndicate evidence verify`, `syndicate evidence show ID`), keep a copy (`syndicate evidence export`), ' +
+      'then prune with --accept-break to delete them anyway (the prune record keeps the break, and `evidence verify` reports it)',
+    details: { brokenAt, deleted: deletedSoFar },
+  });
 }
 
 /** One `evidence prune` as `evidence_prunes` records it. */

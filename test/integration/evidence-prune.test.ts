@@ -99,3 +99,58 @@ describe('syndicate evidence prune', () => {
     expect(missing.stderr).toContain('error: evidence prune needs --older-than, or evidence.retentionDays in policy.yaml');
   });
 });
+
+/** A store edited by hand: prune must not be the tool that erases the edit. */
+describe('syndicate evidence prune over an edited row', () => {
+  const temporary = makeTempHome();
+  const home = temporary.home;
+  let edited: string;
+
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    withStore(home, (store) => {
+      seedCompleted(store, { now: Date.now() - 100 * DAY });
+      edited = seedCompleted(store, { now: Date.now() - 95 * DAY });
+      seedCompleted(store, { now: Date.now() - DAY });
+      store.db.prepare('UPDATE evidence SET response_status = 599 WHERE id = ?').run(edited);
+    });
+  });
+  afterAll(() => temporary.cleanup());
+
+  it('--dry-run warns; the prune exits 1 naming the row and deletes nothing; verify still names it', async () => {
+    const dryRun = await runCli(['evidence', 'prune', '--older-than', '90d', '--dry-run'], { home });
+    expect(dryRun.exitCode, dryRun.stderr).toBe(0);
+    expect(dryRun.stderr).toContain(`the chain is broken at #2 (${edited}) (content changed): a prune would stop there`);
+
+    const refused = await runCli(['evidence', 'prune', '--older-than', '90d', '--json'], { home });
+    expect(refused.exitCode).toBe(1);
+    expect(parseJsonDocument(refused.stdout)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'check_failed',
+        message: `evidence chain broken at #2 (${edited}) (content changed) in the part to prune: nothing was deleted`,
+        hint: expect.stringContaining('--accept-break'),
+        details: { brokenAt: { seq: 2, reason: 'content changed' }, deleted: 0 },
+      },
+    });
+    const listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: unknown[] };
+    expect(listed.evidence).toHaveLength(3);
+    const verify = await runCli(['evidence', 'verify'], { home });
+    expect(verify.exitCode).toBe(1);
+    expect(verify.stderr).toContain(`evidence chain broken at #2 (${edited}): content changed`);
+  });
+
+  it('--accept-break deletes them; verify proves the kept chain and keeps reporting the break the prune deleted', async () => {
+    const forced = await runCli(['evidence', 'prune', '--older-than', '90d', '--accept-break'], { home });
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(/^deleted 2 envelopes \(chain #1–#2\)/);
+    expect(forced.stderr).toContain(`deleted although the chain was broken at #2 (${edited}) (content changed)`);
+
+    const verify = await runCli(['evidence', 'verify'], { home });
+    expect(verify.exitCode, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/^evidence chain intact from #3: 1 row/);
+    expect(verify.stderr).toMatch(new RegExp(`deleted rows up to #2 although their chain was broken at #2 \\(${edited}\\) \\(content changed\\): it was told to \\(--accept-break\\)`));
+    const json = parseJsonDocument((await runCli(['evidence', 'verify', '--json'], { home })).stdout);
+    expect(json).toMatchObject({ ok: true, rows: 1, prunedBreaks: [{ throughSeq: 2, brokenAt: { seq: 2, evidenceId: edited, reason: 'content changed' } }] });
+  });
+});

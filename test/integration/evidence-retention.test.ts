@@ -63,3 +63,30 @@ describe('evidence retention from the policy', () => {
     expect((await runCli(['evidence', 'verify'], { home })).exitCode).toBe(0);
   });
 });
+
+describe("serve's retention over an edited row", () => {
+  const temporary = makeTempHome('syndicate-retention-break-');
+  const home = temporary.home;
+  afterAll(() => temporary.cleanup());
+
+  it('deletes nothing, says where the chain is broken and what to do; verify still names the row', async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    let edited = '';
+    withStore(home, (store) => {
+      edited = seedCompleted(store, { now: Date.now() - 100 * DAY });
+      seedCompleted(store, { now: Date.now() - DAY });
+      store.db.prepare('UPDATE evidence SET response_status = 599 WHERE id = ?').run(edited);
+    });
+    writeFileSync(join(home, 'policy.yaml'), 'apiVersion: syndicate/v1\nkind: Policy\nevidence:\n  retentionDays: 30\n', { mode: 0o600 });
+    const { server, stderr, waitForStderr } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: home });
+    await waitForStderr('evidence retention could not prune');
+    expect(stderr()).toContain(`evidence retention could not prune: evidence chain broken at #1 (${edited}) (content changed) in the part to prune: nothing was deleted (tried again in a day); deleting those rows would erase the only trace of the edit`);
+    server.kill('SIGTERM');
+    expect((await server).exitCode).toBe(0);
+    const listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: unknown[] };
+    expect(listed.evidence).toHaveLength(2);
+    const verify = await runCli(['evidence', 'verify'], { home });
+    expect(verify.exitCode).toBe(1);
+    expect(verify.stderr).toContain(`evidence chain broken at #1 (${edited}): content changed`);
+  });
+});

@@ -227,7 +227,7 @@ export function evidenceCommand(): Command {
     .addHelpText('after', '\nExample:\n  $ syndicate evidence verify --json\n  $ syndicate evidence verify --from "$(cat /secure/last-evidence-head)"')
     .action(async (options: { from?: string }, command: Command) => {
       const context = contextFor(command);
-      const { verifyChain } = await import('../../evidence/index.js');
+      const { prunesOverBreaks, verifyChain } = await import('../../evidence/index.js');
       let from: { seq: number; hash: string } | undefined;
       if (options.from !== undefined) {
         // Hex in any case: a head copied through a tool that upper-cases it is the same head.
@@ -244,6 +244,7 @@ export function evidenceCommand(): Command {
         ...(from === undefined ? {} : { from }),
         onProgress: (done, total) => spinner.update(`verifying the evidence chain: ${done}/${total} rows`),
       });
+      const overBreaks = prunesOverBreaks(store);
       context.close();
       if (!result.ok) {
         spinner.fail('evidence chain broken');
@@ -263,10 +264,15 @@ export function evidenceCommand(): Command {
       }
       spinner.stop();
       const pruned = result.prunedThrough;
-      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }) }, () => {
+      const prunedBreaks = overBreaks.length === 0 ? {} : { prunedBreaks: overBreaks };
+      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }), ...prunedBreaks }, () => {
         const start = pruned !== undefined ? ` from #${pruned.throughSeq + 1}` : from === undefined ? '' : ` from #${from.seq}`;
         output.line(`evidence chain intact${start}: ${counted(result.rows, 'row')}, head #${result.head.seq} ${result.head.hash}`);
         if (pruned !== undefined) output.info(`rows up to #${pruned.throughSeq} were deleted by \`evidence prune\` on ${pruned.prunedAt}; the first kept row links to the last deleted one's hash ${pruned.throughHash}`);
+        for (const prune of overBreaks) {
+          const where = prune.brokenAt.evidenceId === undefined ? `#${prune.brokenAt.seq}` : `#${prune.brokenAt.seq} (${prune.brokenAt.evidenceId})`;
+          output.warn(`the prune of ${prune.prunedAt} deleted rows up to #${prune.throughSeq} although their chain was broken at ${where} (${prune.brokenAt.reason}): it was told to (--accept-break)`);
+        }
         output.info(`keep \`${result.head.seq}:${result.head.hash}\` outside this machine's store; \`evidence verify --from\` it later checks only newer rows`);
       });
     });
@@ -276,9 +282,15 @@ export function evidenceCommand(): Command {
     .description('retention: delete the envelopes older than a duration, with their bytes and expired permits; the chain stays verifiable')
     .option('--older-than <duration>', "delete what was created before this long ago, e.g. 90d or 720h (default: the policy's evidence.retentionDays)")
     .option('--dry-run', 'count what would be deleted, delete nothing')
+    .option('--accept-break', 'delete the rows even where their chain is broken (an edited or missing row); the prune record keeps the break')
     .addHelpText(
       'after',
       `
+The rows are verified before they are deleted: where their chain is broken (a row edited or
+deleted outside syndicate) the prune stops there and exits 1, because deleting them would erase
+the only trace of the edit; --accept-break deletes them anyway and records the break, which
+\`evidence verify\` then reports.
+
 Only a prefix of the chain is deleted (an old stream chained after newer envelopes is kept, with
 everything after it), in batches that each commit on their own, so a gateway running beside it
 waits one batch at most. The hash of the last deleted link is recorded: \`evidence verify\` then
@@ -293,7 +305,7 @@ Examples:
   $ syndicate evidence prune --older-than 90d --dry-run
   $ syndicate evidence export --since 3650d --output archive.jsonl && syndicate evidence prune --older-than 90d`,
     )
-    .action(async (options: { olderThan?: string; dryRun?: boolean }, command: Command) => {
+    .action(async (options: { olderThan?: string; dryRun?: boolean; acceptBreak?: boolean }, command: Command) => {
       const context = contextFor(command);
       const { parseDuration } = await import('../../common/duration.js');
       let olderThanMs: number;
@@ -318,6 +330,7 @@ Examples:
         result = pruneEvidence(store, {
           olderThan: new Date(Date.now() - olderThanMs),
           dryRun: options.dryRun === true,
+          acceptBreak: options.acceptBreak === true,
           onProgress: (done, total) => spinner?.update(`pruning evidence: ${done}/${total} envelopes`),
         });
       } finally {
@@ -332,6 +345,14 @@ Examples:
             `${result.dryRun ? '' : `, ${counted(result.blocks, 'unshared request block')}`} and ${counted(result.permits, 'expired permit')}`,
         );
         if (result.keptOlder > 0) output.info(`${counted(result.keptOlder, 'older envelope')} kept: chained after a newer one (only a prefix of the chain is deleted)`);
+        if (result.brokenAt !== undefined) {
+          const where = result.brokenAt.evidenceId === undefined ? `#${result.brokenAt.seq}` : `#${result.brokenAt.seq} (${result.brokenAt.evidenceId})`;
+          output.warn(
+            result.dryRun
+              ? `the chain is broken at ${where} (${result.brokenAt.reason}): a prune would stop there and delete nothing from it on unless given --accept-break`
+              : `deleted although the chain was broken at ${where} (${result.brokenAt.reason}): the prune record keeps the break, \`evidence verify\` reports it`,
+          );
+        }
         if (!result.dryRun && result.throughHash !== undefined) {
           output.info(`\`evidence verify\` now starts from #${result.throughSeq}'s hash ${result.throughHash}; the file keeps its size (SQLite reuses the pages)`);
         }

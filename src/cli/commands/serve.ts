@@ -127,7 +127,7 @@ local, a missing or empty token file refuses every request until a token is back
           },
           onPolicyChange: (change) => reportPolicyChange(output, change),
           onRetention: (outcome) => {
-            if ('error' in outcome) output.warn(`evidence retention could not prune: ${outcome.error.message} (tried again in a day)`);
+            if ('error' in outcome) output.warn(`evidence retention could not prune: ${outcome.error.message} (tried again in a day)${outcome.error.hint === undefined ? '' : `; ${outcome.error.hint}`}`);
             else if ('heldBack' in outcome) {
               output.warn(
                 `evidence retention (${outcome.retentionDays} days) held back: ${context.home.policyPath} is not a valid policy now, and nothing is deleted on a policy being edited; fix it (the policy warning says what is wrong) — retention runs again in a day, or at the next start`,

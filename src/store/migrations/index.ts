@@ -17,6 +17,7 @@ import { engineProcessIdentityMigration } from './016-engine-process-identity.js
 import { healthHoldsMigration } from './017-health-holds.js';
 import { engineEventOutcomesMigration } from './018-engine-event-outcomes.js';
 import { healthReleasesMigration } from './019-health-releases.js';
+import { prunesOverBreaksMigration } from './020-prunes-over-breaks.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
 export interface Migration {
@@ -26,4 +27,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration, engineEventOutcomesMigration, healthReleasesMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration, engineEventOutcomesMigration, healthReleasesMigration, prunesOverBreaksMigration];

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyChain } from '../../../src/evidence/index.js';
+import { CheckFailedError } from '../../../src/errors.js';
+import { prunesOverBreaks, verifyChain } from '../../../src/evidence/index.js';
 import { pruneEvidence } from '../../../src/evidence/retention.js';
 import { issuePermit, PermitKey } from '../../../src/permits/index.js';
 import { openStore, type Store } from '../../../src/store/store.js';
@@ -159,5 +160,68 @@ describe('pruneEvidence', () => {
     // Deleting a kept row behind retention's back is still a gap.
     store.db.prepare('DELETE FROM evidence WHERE chain_seq = 2').run();
     expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 2, reason: 'row missing' } });
+  });
+
+  describe('a broken chain in the part to prune', () => {
+    // What an operator (or an intruder) editing the store by hand leaves: a column changed, the stored hash kept.
+    const editRow = (seq: number): void => {
+      store.db.prepare("UPDATE evidence SET response_status = 599 WHERE chain_seq = ?").run(seq);
+    };
+
+    it('an edited row among those to delete stops the prune before it deletes anything, and verify still finds the edit', () => {
+      const old = [1, 2, 3, 4].map((hours) => seedCompleted(store, { now: Date.now() - (10 - hours) * HOUR }));
+      seedCompleted(store);
+      // The last row the prune would delete: its own stored hash is what the kept chain links to, so
+      // once it is gone nothing could show the edit.
+      editRow(4);
+      expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 4, reason: 'content changed' } });
+
+      const dryRun = pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR), dryRun: true });
+      expect(dryRun).toMatchObject({ envelopes: 4, brokenAt: { seq: 4, evidenceId: old[3], reason: 'content changed' } });
+
+      let thrown: unknown;
+      try {
+        pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR) });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(CheckFailedError);
+      expect((thrown as CheckFailedError).exitCode).toBe(1);
+      expect((thrown as CheckFailedError).message).toBe(`evidence chain broken at #4 (${old[3]}) (content changed) in the part to prune: nothing was deleted`);
+      expect((thrown as CheckFailedError).hint).toContain('--accept-break');
+      expect(count('SELECT count(*) FROM evidence')).toBe(5);
+      expect(count('SELECT count(*) FROM evidence_prunes')).toBe(0);
+      expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 4, reason: 'content changed' } });
+    });
+
+    it('a break in a later batch: the batches before it are deleted, nothing from it on', () => {
+      for (let hours = 10; hours > 4; hours -= 1) seedCompleted(store, { now: Date.now() - hours * HOUR });
+      seedCompleted(store);
+      editRow(5);
+      expect(() => pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR), batchEnvelopes: 2 })).toThrow(
+        /^evidence chain broken at #5 \(\S+\) \(content changed\) in the part to prune: the 4 envelopes before it were deleted, nothing from it on$/,
+      );
+      expect(store.db.prepare('SELECT chain_seq FROM evidence ORDER BY chain_seq').pluck(true).all()).toEqual([5, 6, 7]);
+      // What was deleted verified; the edit is still there to be found.
+      expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 5, reason: 'content changed' }, prunedThrough: { throughSeq: 4 } });
+    });
+
+    it('--accept-break deletes them, keeps the break in the prune record, and verify proves the kept chain and reports the break', () => {
+      [9, 8, 7].forEach((hours) => seedCompleted(store, { now: Date.now() - hours * HOUR }));
+      const kept = [seedCompleted(store), seedCompleted(store)];
+      editRow(3);
+      store.db.prepare('DELETE FROM evidence WHERE chain_seq = 2').run();
+
+      const result = pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR), acceptBreak: true });
+      expect(result).toMatchObject({ envelopes: 2, throughSeq: 3, brokenAt: { seq: 2, reason: 'row missing' } });
+      expect(ids()).toEqual(kept);
+      expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2, prunedThrough: { throughSeq: 3 } });
+      expect(prunesOverBreaks(store)).toEqual([{ prunedAt: expect.any(String), throughSeq: 3, brokenAt: { seq: 2, reason: 'row missing' } }]);
+
+      // A later, clean prune keeps the earlier record of the break.
+      pruneEvidence(store, { olderThan: new Date(Date.now() + HOUR) });
+      expect(verifyChain(store)).toMatchObject({ ok: true, rows: 0 });
+      expect(prunesOverBreaks(store)).toHaveLength(1);
+    });
   });
 });
