@@ -7,7 +7,7 @@ import { coldStartEstimator } from '../router/cold-starts.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { recentFirstTokens } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
-import { hintForUnavailable, unavailabilityOfExclusions, withSharedHoldTimes } from '../router/hints.js';
+import { engineStartCommands, hintForUnavailable, unavailabilityOfExclusions, withEngineStarts, withSharedHoldTimes } from '../router/hints.js';
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import type { RoutePlan } from '../router/types.js';
@@ -56,6 +56,8 @@ export interface RouteExplanation extends RoutedRequest {
    * kept a target of this route out: what `route --explain` lists with the time left.
    */
   holds: HoldReport[];
+  /** The command that starts each provider's engine whose record declares how (`engineStartCommands`), for the hint of an engine that is down. */
+  engineStarts: Record<string, string>;
 }
 
 /**
@@ -118,7 +120,7 @@ export async function explainRoute(
     const reason = `key ${missingKey} not set, so ranked last, past fallback.maxHops (${plan.fallback.maxHops}): would not be tried`;
     return [{ rank, provider, model, missingKey, reason, beyondMaxHops: true }];
   });
-  return { ...routed, skipped, holds: holdsKeepingOut(plan, holdsInForce(store, providers)) };
+  return { ...routed, skipped, holds: holdsKeepingOut(plan, holdsInForce(store, providers)), engineStarts: engineStartCommands(providers) };
 }
 
 /** The holds whose target the plan left out for its health: the provider's own, or the model's. */
@@ -140,7 +142,7 @@ export function unavailableRouteError(routed: RouteExplanation): UpstreamError |
   return new UpstreamError(`inference unavailable, try again later (${reasons.join(' | ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: hintForUnavailable(withSharedHoldTimes(unavailable, routed.holds)),
+    hint: hintForUnavailable(withSharedHoldTimes(withEngineStarts(unavailable, routed.engineStarts), routed.holds)),
     details: { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, holds: routed.holds },
   });
 }

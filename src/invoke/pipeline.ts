@@ -17,12 +17,14 @@ import { attemptQueue, widestClass } from '../router/fallback.js';
 import { callFailureOf } from '../router/health.js';
 import {
   alternativesTo,
+  engineStartCommands,
   hintForExclusions,
   hintForInputTooLong,
   hintForUnavailable,
   hintForUntriedKeyless,
   localModelsLeftOut,
   unavailabilityOfExclusions,
+  withEngineStarts,
   withSharedHoldTimes,
   type PresentedPermit,
   type Unavailability,
@@ -248,7 +250,8 @@ function unavailableHint(
  * (this one's own failures included) and a rate limit's own wait.
  */
 function heldOutForLater(context: PipelineContext, unavailable: Unavailability[], providers: readonly RegisteredProvider[]): Unavailability[] {
-  return context.longRunning === true ? unavailable : withSharedHoldTimes(unavailable, holdsInForce(context.store, providers));
+  const withStarts = withEngineStarts(unavailable, engineStartCommands(providers));
+  return context.longRunning === true ? withStarts : withSharedHoldTimes(withStarts, holdsInForce(context.store, providers));
 }
 
 /**

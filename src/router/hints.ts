@@ -216,6 +216,21 @@ export interface Unavailability {
   kind: 'unreachable' | 'failing' | 'rate_limited' | 'not_found' | 'embeddings_not_enabled';
   /** Seconds until syndicate tries it again (down) or may use it again (rate-limited); undefined when not held out, or unknown. */
   retryInSeconds?: number;
+  /** The command that starts its engine, when its record declares how (`engine.launch`). */
+  startCommand?: string;
+}
+
+/** `syndicate engine start ID` for each provider whose record declares how to launch its engine, by provider id. */
+export function engineStartCommands(providers: readonly RegisteredProvider[]): Record<string, string> {
+  return Object.fromEntries(providers.filter((provider) => provider.record.engine?.launch !== undefined).map((provider) => [provider.id, `syndicate engine start ${provider.id}`]));
+}
+
+/** `unavailable` with the start command of each unreachable engine that has one (`engineStartCommands`). */
+export function withEngineStarts(unavailable: readonly Unavailability[], startCommands: Readonly<Record<string, string>>): Unavailability[] {
+  return unavailable.map((entry) => {
+    const command = entry.kind === 'unreachable' ? startCommands[entry.provider] : undefined;
+    return command === undefined ? entry : { ...entry, startCommand: command };
+  });
 }
 
 /** The unavailable ones among a plan's exclusions: down (and nothing else), or only held back by a rate limit. */
@@ -242,8 +257,10 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
   const of = (kind: Unavailability['kind']): Unavailability[] => unavailable.filter((entry) => entry.kind === kind);
   const unreachable = of('unreachable');
   if (unreachable.length > 0) {
+    const starts = [...new Set(unreachable.flatMap((entry) => (entry.startCommand === undefined ? [] : [`\`${entry.startCommand}\``])))];
+    const start = starts.length === 0 ? 'start the engine' : `start the engine (${starts.join(', ')})`;
     const remedy = unreachable.some((entry) => entry.local)
-      ? 'start the engine or fix the baseUrl in its provider record (`syndicate doctor` checks each local engine)'
+      ? `${start} or fix the baseUrl in its provider record (\`syndicate doctor\` checks each local engine)`
       : 'check the network and the baseUrl in its provider record';
     clauses.push(`nothing answers at ${names(unreachable)}: ${remedy}${triedAgain(unreachable)}`);
   }

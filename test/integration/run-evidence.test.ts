@@ -1,6 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { defaultModel, inferenceExchanges, Scenario } from '../helpers/scenario.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../helpers/ports.js';
+import { defaultModel, inferenceExchanges, launchedEngineYaml, Scenario } from '../helpers/scenario.js';
 
 /**
  * `syndicate run` end to end against fake engines that speak the real wire formats: the
@@ -524,5 +527,31 @@ describe('syndicate run: upstream failures', () => {
   it('evidence verify passes after all of the failures above', async () => {
     const result = await scenario.cli(['evidence', 'verify']);
     expect(result.exitCode, result.stderr + result.stdout).toBe(0);
+  });
+});
+
+describe('syndicate run: a local engine that is down and that syndicate knows how to start', () => {
+  let scenario: Scenario;
+  beforeAll(async () => {
+    scenario = await Scenario.create();
+  });
+  afterAll(() => scenario?.cleanup());
+
+  it('a local engine that is down and that syndicate knows how to start: the hint names `syndicate engine start ID`', async () => {
+    const file = join(scenario.home, 'startable.yaml');
+    writeFileSync(
+      file,
+      launchedEngineYaml({ id: 'startable', baseUrl: `http://127.0.0.1:${await freePort()}/v1`, kind: 'llama.cpp', command: 'llama-server', readyPath: '/health', model: 'tiny', contextWindow: 4096 }),
+    );
+    expect((await scenario.cli(['provider', 'register', file])).exitCode).toBe(0);
+    const { result, document } = await scenario.json(['run', 'hello', '--provider', 'startable']);
+    expect(result.exitCode, result.stderr).toBe(5);
+    expect((document.error as { hint: string }).hint).toMatch(
+      /^nothing answers at startable: start the engine \(`syndicate engine start startable`\) or fix the baseUrl in its provider record \(`syndicate doctor` checks each local engine\)/,
+    );
+    // `route` says the same once the failure holds the engine out.
+    const routed = await scenario.json(['route', 'hello', '--provider', 'startable']);
+    expect(routed.result.exitCode).toBe(5);
+    expect((routed.document.error as { hint: string }).hint).toContain('start the engine (`syndicate engine start startable`)');
   });
 });
