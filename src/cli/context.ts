@@ -17,12 +17,12 @@ export class CommandContext {
   private openedStore: Store | undefined;
 
   constructor(globals: GlobalOptions) {
-    this.output = new Output({ json: globals.json === true });
     // `--home "$UNSET_VARIABLE"` would otherwise fall back to the default home without a word.
     if (globals.home !== undefined && globals.home.trim() === '') {
       throw new UsageError('--home must name a directory, got an empty value', { hint: 'give a path, or leave --home out to use $SYNDICATE_HOME or the XDG directories' });
     }
     this.home = resolveHome({ home: globals.home });
+    this.output = new Output({ json: globals.json === true, home: this.home });
     for (const ignored of this.home.ignoredVariables) {
       if (warnedVariables.has(ignored.name)) continue;
       warnedVariables.add(ignored.name);

@@ -1,5 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { formatInputProblem, InvalidInputError, type SyndicateError } from '../errors.js';
+import { commandsForHome, type HomePaths } from '../home/home.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -28,10 +29,13 @@ export class Output {
   readonly color: ChalkInstance;
   readonly stdoutIsTty: boolean;
   readonly stderrIsTty: boolean;
+  /** The home the command runs on, when known: the `syndicate …` commands quoted in hints and warnings are made to work for it. */
+  private readonly home: HomePaths | undefined;
 
-  constructor(options: { json: boolean; env?: NodeJS.ProcessEnv }) {
+  constructor(options: { json: boolean; env?: NodeJS.ProcessEnv; home?: HomePaths | undefined }) {
     const env = options.env ?? process.env;
     this.json = options.json;
+    this.home = options.home;
     this.stdoutIsTty = process.stdout.isTTY === true;
     this.stderrIsTty = process.stderr.isTTY === true;
     const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
@@ -66,7 +70,12 @@ export class Output {
   }
 
   warn(text: string): void {
-    process.stderr.write(`${this.color.yellow('warning:')} ${text}\n`);
+    process.stderr.write(`${this.color.yellow('warning:')} ${this.forHome(text)}\n`);
+  }
+
+  /** `text` with the `syndicate …` commands it quotes working as typed for this home (`--home DIR` added when it came from that flag). */
+  forHome(text: string): string {
+    return this.home === undefined ? text : commandsForHome(text, this.home);
   }
 
   /** The single JSON document of a successful `--json` command. */
@@ -94,12 +103,11 @@ export class Output {
    * to stderr instead, on one line.
    */
   error(error: SyndicateError, options: { stdoutIsProtocol?: boolean } = {}): void {
-    if (this.json && options.stdoutIsProtocol === true) {
-      process.stderr.write(`${JSON.stringify({ ok: false, error: error.toJSON() })}\n`);
-      return;
-    }
+    const hint = error.hint === undefined ? undefined : this.forHome(error.hint);
     if (this.json) {
-      process.stdout.write(`${JSON.stringify({ ok: false, error: error.toJSON() }, null, 2)}\n`);
+      const document = { ok: false, error: { ...error.toJSON(), ...(hint === undefined ? {} : { hint }) } };
+      if (options.stdoutIsProtocol === true) process.stderr.write(`${JSON.stringify(document)}\n`);
+      else process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
       return;
     }
     const color = new Chalk({ level: this.stderrIsTty && process.env.NO_COLOR === undefined ? 1 : 0 });
@@ -107,7 +115,7 @@ export class Output {
     if (error instanceof InvalidInputError) {
       for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(problem)}\n`);
     }
-    if (error.hint !== undefined) process.stderr.write(`${color.dim('hint:')} ${error.hint}\n`);
+    if (hint !== undefined) process.stderr.write(`${color.dim('hint:')} ${hint}\n`);
   }
 
   table(columns: string[], rows: (string | number | null | undefined)[][]): void {

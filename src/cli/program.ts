@@ -15,7 +15,8 @@ import { embedCommand } from './commands/embed.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { sessionCommand } from './commands/session.js';
-import { Output } from './output.js';
+import { resolveHome, type HomePaths } from '../home/home.js';
+import { Output, type GlobalOptions } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('syndicate')
@@ -104,6 +105,15 @@ function programWords(program: Command, argv: string[]): { json: boolean; comman
   return command === undefined ? { json } : { json, command };
 }
 
+/**
+ * The home `--home` named, if it names one: the hint of an error is printed for it (see
+ * `Output.forHome`). Read from commander's parsed options, which hold the flag wherever it stood.
+ */
+function homeFromFlag(program: Command): HomePaths | undefined {
+  const { home } = program.opts<GlobalOptions>();
+  return home === undefined || home.trim() === '' ? undefined : resolveHome({ home });
+}
+
 /** Parses and runs one command line; returns the exit code (the entry point sets it). */
 export async function runProgram(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -119,11 +129,12 @@ export async function runProgram(argv: string[]): Promise<number> {
       // stderr) and reports '(outputHelp)', which says nothing to the user.
       const message = error.code === 'commander.help' ? 'missing subcommand: pick one of the commands listed above' : error.message.replace(/^error: /, '');
       const usage = new UsageError(message, { hint: 'run `syndicate --help` or `syndicate <command> --help`' });
+      // Its hint names `--help`, which reads no home.
       new Output({ json: wantsJson(program, argv) }).error(usage, { stdoutIsProtocol: stdoutIsProtocol(program, argv) });
       return usage.exitCode;
     }
     const failure: SyndicateError = toSyndicateError(error);
-    new Output({ json: wantsJson(program, argv) }).error(failure, { stdoutIsProtocol: stdoutIsProtocol(program, argv) });
+    new Output({ json: wantsJson(program, argv), home: homeFromFlag(program) }).error(failure, { stdoutIsProtocol: stdoutIsProtocol(program, argv) });
     if (failure.exitCode === ExitCode.internal && process.env.SYNDICATE_DEBUG !== undefined) {
       process.stderr.write(`${(error as Error).stack ?? ''}\n`);
     }

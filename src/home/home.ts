@@ -80,6 +80,25 @@ export function initCommandFor(home: HomePaths): string {
   return home.source === 'flag' ? `syndicate init --home ${shellWord(home.dataDir)}` : 'syndicate init';
 }
 
+/** A backquoted span of a hint, and a `syndicate` that starts a command in one (`syndicate …`, `$(syndicate …)`, `… && syndicate …`). */
+const BACKQUOTED_SPAN = /`([^`]*)`/g;
+const COMMAND_START = /(^|\$\(|&& |; )syndicate (?=\S)/g;
+const CARRIES_HOME = /(^|\s)--home(\s|=)/;
+
+/**
+ * `text` (a hint) with every backquoted `syndicate …` command made to work as typed for this home:
+ * `--home DIR` inserted after `syndicate` when the home came from that flag; a command that
+ * already names a home is left as it is. Under `$SYNDICATE_HOME` or XDG a bare command finds the
+ * same home, so the text is returned unchanged.
+ */
+export function commandsForHome(text: string, home: HomePaths): string {
+  if (home.source !== 'flag') return text;
+  const homeFlag = `--home ${shellWord(home.dataDir)}`;
+  return text.replace(BACKQUOTED_SPAN, (span, command: string) =>
+    CARRIES_HOME.test(command) ? span : `\`${command.replace(COMMAND_START, (_start, before: string) => `${before}syndicate ${homeFlag} `)}\``,
+  );
+}
+
 /** Creates `path` and its missing parents (0700). Returns the first directory it created, undefined when `path` existed. */
 export function ensureDirectory(path: string): string | undefined {
   try {

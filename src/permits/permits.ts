@@ -30,6 +30,8 @@ export interface PermitScope {
 
 export interface IssuePermitOptions {
   ttlMs?: number;
+  /** A refusal for a provider the permit could never be used with (its class under the policy), checked before anything is signed. */
+  refusalFor?: (provider: RegisteredProvider, modelId: string) => Error | undefined;
   /** Milliseconds since the epoch; defaults to the clock. */
   now?: number;
 }
@@ -277,6 +279,8 @@ export function issuePermitForProvider(
       hint: `use one of: ${known === '' ? '(none declared)' : known}`,
     });
   }
+  const refusal = options.refusalFor?.(provider, modelId);
+  if (refusal !== undefined) throw refusal;
   const issued = issuePermit(
     store,
     key,

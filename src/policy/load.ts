@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { shellWord } from '../common/shell-word.js';
 import { countProblems, InvalidInputError } from '../errors.js';
 import { capProblems, LISTED_SCHEMA_PROBLEMS, loadYamlFile, parseYamlText, problemAt, sortProblems, validateAgainstSchema, type ParsedYaml } from '../validation/index.js';
 import { defaultPolicy } from './defaults.js';
@@ -35,11 +36,11 @@ export function parsePolicyText(text: string, file = 'policy.yaml'): Policy {
 
 function policyFromParsed(parsed: ParsedYaml): Policy {
   const { value, source } = parsed;
+  // `policy show` would fail on the same file, and a bare `policy check` reads the home's policy, not this file.
+  const recheck = `fix each problem listed; \`syndicate policy check ${shellWord(source.file)}\` re-validates the file`;
   const schemaProblems = validateAgainstSchema('policy', value, source);
   if (schemaProblems.length > 0) {
-    throw new InvalidInputError(`${source.file} is not a valid policy (${plural(countProblems(schemaProblems), 'problem')})`, schemaProblems, {
-      hint: 'fix each problem listed; `syndicate policy show` prints the built-in defaults for comparison',
-    });
+    throw new InvalidInputError(`${source.file} is not a valid policy (${plural(countProblems(schemaProblems), 'problem')})`, schemaProblems, { hint: recheck });
   }
   const document = value as PolicyDocument;
   const policy = mergePolicy(document);
@@ -48,9 +49,7 @@ function policyFromParsed(parsed: ParsedYaml): Policy {
   );
   if (semanticProblems.length > 0) {
     const listed = capProblems(sortProblems(semanticProblems), LISTED_SCHEMA_PROBLEMS, 'problems', 'fix the problems listed and check again to see the rest');
-    throw new InvalidInputError(`${source.file} is not a valid policy (${plural(semanticProblems.length, 'problem')})`, listed, {
-      hint: 'fix each problem listed; `syndicate policy check` re-validates the file',
-    });
+    throw new InvalidInputError(`${source.file} is not a valid policy (${plural(semanticProblems.length, 'problem')})`, listed, { hint: recheck });
   }
   return policy;
 }

@@ -5,7 +5,7 @@
 export { fitContext, MIN_OUTPUT_TOKENS, templateAllowance, type ContextFit } from './context-fit.js';
 export { fallbackCandidates } from './fallback.js';
 export { HealthMonitor, residentFromOllama, sharedHealthMonitor, type EngineProbe, type HealthMonitorOptions } from './health.js';
-export { planRoute, selectModels } from './plan.js';
+export { classRuleRefusal, planRoute, selectModels } from './plan.js';
 export { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
 export {
   estimatePromptTokens,

@@ -662,6 +662,15 @@ export function selectModels(selector: string, providers: readonly RegisteredPro
   };
 }
 
+/**
+ * The class rule alone, as the router states it when it excludes a candidate: why `providerClass`
+ * may never receive `level` data under `policy`, or undefined when it may.
+ */
+export function classRuleRefusal(policy: Policy, providerClass: ProviderClass, level: SensitivityLevel): string | undefined {
+  const { classes } = allowedClassesForLevel(policy, level, []);
+  return classes.includes(providerClass) ? undefined : `class ${providerClass} may not receive ${level} data (allowed: ${formatList(classes)})`;
+}
+
 function allowedClassesForLevel(policy: Policy, level: SensitivityLevel, notes: string[]): { classes: ProviderClass[]; failedClosed: boolean } {
   const configured = policy.sensitivity?.[level];
   if (!Array.isArray(configured)) {

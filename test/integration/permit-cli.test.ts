@@ -58,6 +58,26 @@ describe('syndicate permit', () => {
   });
   afterAll(() => cleanup());
 
+  it('issue refuses, as the router would at every use, a permit for a class the policy never lets receive its sensitivity (exit 4, recorded)', async () => {
+    await register('hosted-api', 'approved_hosted', 'https://api.example.com/v1');
+    const before = (await denials()).length;
+    const refused = await cli(['--json', 'permit', 'issue', '--provider', 'hosted-api', '--model', 'llama-small', '--sensitivity', 'restricted']);
+    expect(refused.exitCode).toBe(4);
+    expect(refused.stdout).not.toMatch(/syn1\./);
+    expect(parseJsonDocument(refused.stdout)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'route_denied',
+        message: 'permit refused: hosted-api:llama3.2:3b may never receive restricted data: class approved_hosted may not receive restricted data (allowed: local)',
+        hint: expect.stringMatching(/^data this sensitive stays on this host: register a local provider .*; `syndicate route --explain` shows every rule$/),
+      },
+    });
+    expect((await denials()).length).toBe(before + 1);
+    // A level the class may receive is issued as before.
+    const allowed = await cli(['permit', 'issue', '--provider', 'hosted-api', '--model', 'llama-small', '--sensitivity', 'public']);
+    expect(allowed.exitCode, allowed.stderr).toBe(0);
+  });
+
   it('issue prints only the token; verify reports the scope without consuming it (exit 0 twice)', async () => {
     const issued = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama-small', '--ttl', '30s', '--sensitivity', 'internal']);
     expect(issued.exitCode, issued.stderr).toBe(0);

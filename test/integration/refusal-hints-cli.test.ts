@@ -41,7 +41,8 @@ describe('refusal hints through the CLI', () => {
   }
 
   it('a restricted prompt pinned by a permit for a hosted model: the hint gives the exact command that issues a permit for the local model, and that permit works', async () => {
-    const issued = await scenario.cli(['permit', 'issue', '--provider', 'claude', '--model', defaultModel(claude), '--sensitivity', 'restricted']);
+    // `permit issue` refuses a restricted permit for a hosted class (no use of it could pass): this one covers public data.
+    const issued = await scenario.cli(['permit', 'issue', '--provider', 'claude', '--model', defaultModel(claude), '--sensitivity', 'public']);
     expect(issued.exitCode, issued.stderr).toBe(0);
     const { exitCode, error } = await failing(['run', SECRET_PROMPT, '--no-stream', '--permit', issued.stdout.trim()]);
     expect(exitCode).toBe(4);

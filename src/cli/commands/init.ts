@@ -12,7 +12,7 @@ export function initCommand(): Command {
       const { output } = context;
       const { initializeHome } = await import('../../home/init.js');
       const result = initializeHome(context.home);
-      const withHint = (finding: { detail: string; hint?: string }): string => (finding.hint === undefined ? finding.detail : `${finding.detail} — ${finding.hint}`);
+      const withHint = (finding: { detail: string; hint?: string }): string => (finding.hint === undefined ? finding.detail : `${finding.detail} — ${output.forHome(finding.hint)}`);
       for (const warning of result.warnings) output.warn(warning.fixed === true ? withHint(warning) : `${withHint(warning)}; then run \`syndicate doctor\``);
       const problemAt = new Map(result.problems.map((problem) => [problem.path, problem]));
       if (!output.json) {
@@ -33,7 +33,7 @@ export function initCommand(): Command {
       if (output.json) output.document({ ...result });
       else if (result.warnings.length === 0) output.line(`syndicate is ready in ${result.dataDir}`);
       else {
-        const toFix = result.warnings.some((warning) => warning.fixed !== true) ? ': fix them, then run `syndicate doctor`' : '';
+        const toFix = result.warnings.some((warning) => warning.fixed !== true) ? output.forHome(': fix them, then run `syndicate doctor`') : '';
         output.line(`syndicate is set up in ${result.dataDir}, with ${counted(result.warnings.length, 'warning')} (stderr)${toFix}`);
       }
     });

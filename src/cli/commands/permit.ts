@@ -77,6 +77,8 @@ export function permitCommand(): Command {
       const [{ parseDuration }, permits] = await Promise.all([import('../../common/duration.js'), import('../../permits/index.js')]);
       const ttlMs = parseDuration(options.ttl, '--ttl', { minimumMs: 1, maximumMs: permits.MAXIMUM_PERMIT_TTL_MS });
       const key = permits.loadPermitKey(context.home.permitKeyPath);
+      const [{ loadPolicy }, { classRefusal }] = await Promise.all([import('../../policy/load.js'), import('../../invoke/permit-class.js')]);
+      const policy = loadPolicy(context.home.policyPath);
       const store = await context.store();
       try {
         let issued;
@@ -85,7 +87,7 @@ export function permitCommand(): Command {
             store,
             key,
             { providerId: options.provider, model: options.model, maxSensitivity, ...(options.session === undefined ? {} : { sessionId: options.session }) },
-            { ttlMs },
+            { ttlMs, refusalFor: (provider, modelId) => classRefusal(policy, provider, modelId, maxSensitivity) },
           );
         } catch (error) {
           return await recordAndRethrow(context, store, error, () =>

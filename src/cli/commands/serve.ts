@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
+import { shellWord } from '../../common/shell-word.js';
 import type { SupervisedEngines } from '../../engines/supervise.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { counted, type Output } from '../output.js';
@@ -213,7 +214,7 @@ async function stopEngines(output: Output, engines: SupervisedEngines | undefine
 
 /** The command that prints the token, for the same data directory: `$(syndicate [--home DIR] serve --print-token)`. */
 function tokenCommandFor(home: HomePaths): string {
-  return `$(syndicate${home.source === 'flag' ? ` --home ${home.dataDir}` : ''} serve --print-token)`;
+  return `$(syndicate${home.source === 'flag' ? ` --home ${shellWord(home.dataDir)}` : ''} serve --print-token)`;
 }
 
 /** `2026-12-04T14:50:01.123Z POST /v1/responses 200 412.3 ms ok ollama:llama3.2 local public tokens 25/12 ev_…` */

@@ -1,7 +1,7 @@
 /** `resolveHome`: where syndicate keeps its files, from --home, $SYNDICATE_HOME or the XDG variables. */
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveHome } from '../../../src/home/home.js';
+import { commandsForHome, resolveHome } from '../../../src/home/home.js';
 
 describe('resolveHome', () => {
   it('ignores a relative XDG_DATA_HOME or XDG_CONFIG_HOME (invalid by the XDG Base Directory spec) and says which', () => {
@@ -25,5 +25,28 @@ describe('resolveHome', () => {
     const env = { HOME: '/home/me', SYNDICATE_HOME: 'state', XDG_DATA_HOME: 'data' };
     expect(resolveHome({ env })).toMatchObject({ source: 'env', dataDir: resolve('state'), configDir: resolve('state'), ignoredVariables: [] });
     expect(resolveHome({ home: 'elsewhere', env })).toMatchObject({ source: 'flag', storePath: join(resolve('elsewhere'), 'syndicate.db'), ignoredVariables: [] });
+  });
+});
+
+describe('commandsForHome', () => {
+  const flagHome = resolveHome({ home: "/srv/it's here" });
+  const flag = `--home '/srv/it'\\''s here'`;
+
+  it('inserts --home after every `syndicate` that starts a backquoted command, one shell word even with quotes or $ in the path', () => {
+    const hint = 'run `syndicate init`, then `syndicate doctor && syndicate policy check`; token: `$(syndicate serve --print-token)`; `chmod 600 x`';
+    expect(commandsForHome(hint, flagHome)).toBe(
+      `run \`syndicate ${flag} init\`, then \`syndicate ${flag} doctor && syndicate ${flag} policy check\`; token: \`$(syndicate ${flag} serve --print-token)\`; \`chmod 600 x\``,
+    );
+    expect(commandsForHome('`syndicate doctor`', resolveHome({ home: '/a/$HOME/b' }))).toBe("`syndicate --home '/a/$HOME/b' doctor`");
+  });
+
+  it('leaves a command that names a home already, prose, and every hint under $SYNDICATE_HOME or XDG alone', () => {
+    expect(commandsForHome('run `syndicate init --home /x`', flagHome)).toBe('run `syndicate init --home /x`');
+    expect(commandsForHome('run `syndicate --home=/x doctor`', flagHome)).toBe('run `syndicate --home=/x doctor`');
+    expect(commandsForHome('syndicate started it; point --home elsewhere', flagHome)).toBe('syndicate started it; point --home elsewhere');
+    const once = commandsForHome('`syndicate doctor`', flagHome);
+    expect(commandsForHome(once, flagHome)).toBe(once);
+    expect(commandsForHome('run `syndicate init`', resolveHome({ env: { SYNDICATE_HOME: '/srv/home' } }))).toBe('run `syndicate init`');
+    expect(commandsForHome('run `syndicate init`', resolveHome({ env: { HOME: '/home/me' } }))).toBe('run `syndicate init`');
   });
 });

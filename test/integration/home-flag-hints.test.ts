@@ -1,0 +1,114 @@
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+
+/** The backquoted `syndicate …` commands of a hint. */
+function quotedCommands(hint: string): string[] {
+  return [...hint.matchAll(/`([^`]*)`/g)].map((match) => match[1] ?? '').filter((command) => command.startsWith('syndicate '));
+}
+
+/** Runs a hint's command as an operator pastes it into a shell, `syndicate` being the built CLI; no $SYNDICATE_HOME. */
+async function runAsTyped(command: string): Promise<{ exitCode: number; stderr: string }> {
+  const result = await execa('sh', ['-c', command.replace(/^syndicate /, `node '${BIN}' `)], { reject: false, env: { NO_COLOR: '1', SYNDICATE_HOME: '' } });
+  return { exitCode: result.exitCode ?? -1, stderr: String(result.stderr) };
+}
+
+/**
+ * The refusals whose fix is another `syndicate` command: under `--home DIR` a bare command would
+ * act on the default home, so every command the hint quotes must carry `--home DIR`.
+ */
+describe('hints quote commands that work as typed for the home in use', () => {
+  // A space in the path: the inserted flag must be one shell word.
+  let parent: string;
+  let home: string;
+  let cleanup: () => void = () => {};
+  const env = { SYNDICATE_HOME: '' };
+
+  beforeAll(async () => {
+    const temporary = makeTempHome('syndicate-home-hints-');
+    parent = temporary.home;
+    cleanup = temporary.cleanup;
+    home = join(parent, 'my home');
+    const init = await runCli(['--home', home, 'init'], { env });
+    expect(init.exitCode, init.stderr).toBe(0);
+  });
+  afterAll(() => cleanup());
+
+  const homeFlag = (): string => `--home '${home}'`;
+
+  it('a missing permit key: the `syndicate init` of the hint names the home (human and --json)', async () => {
+    rmSync(join(home, 'permit.key'));
+    try {
+      const args = ['permit', 'issue', '--provider', 'anything', '--model', 'any'];
+      const human = await runCli(['--home', home, ...args], { env });
+      expect(human.exitCode).toBe(6);
+      expect(human.stderr).toContain(`hint: run \`syndicate ${homeFlag()} init\` to create the data directory and its permit key`);
+      // The flag after the command word is the same home.
+      const json = await runCli([...args, '--home', home, '--json'], { env });
+      expect(json.exitCode).toBe(6);
+      const hint = (parseJsonDocument(json.stdout).error as { hint: string }).hint;
+      expect(quotedCommands(hint)).toEqual([`syndicate ${homeFlag()} init`]);
+      // Done as the hint says, the key is back where this home looks for it.
+      expect((await runAsTyped(quotedCommands(hint)[0] ?? '')).exitCode).toBe(0);
+      expect(existsSync(join(home, 'permit.key'))).toBe(true);
+    } finally {
+      expect((await runCli(['--home', home, 'init'], { env })).exitCode).toBe(0);
+    }
+  });
+
+  it('a missing gateway token: `serve --print-token` names the home in its fix', async () => {
+    rmSync(join(home, 'gateway.token'));
+    try {
+      const result = await runCli(['--home', home, '--json', 'serve', '--print-token'], { env });
+      expect(result.exitCode).toBe(6);
+      const hint = (parseJsonDocument(result.stdout).error as { hint: string }).hint;
+      expect(quotedCommands(hint)).toEqual([`syndicate ${homeFlag()} init`]);
+    } finally {
+      expect((await runCli(['--home', home, 'init'], { env })).exitCode).toBe(0);
+    }
+  });
+
+  it('rotate-token tells clients how to read the new token from this home, as one shell word', async () => {
+    const result = await runCli(['--home', home, 'serve', '--rotate-token'], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`clients need the new token: $(syndicate ${homeFlag()} serve --print-token)`);
+  });
+
+  it("an invalid policy: the hint's `syndicate policy check` checks this home's policy", async () => {
+    const policyPath = join(home, 'policy.yaml');
+    writeFileSync(policyPath, 'apiVersion: syndicate/v1\nkind: Policy\nsensitivity:\n  public: [everywhere]\n');
+    try {
+      const result = await runCli(['--home', home, '--json', 'policy', 'show'], { env });
+      expect(result.exitCode).toBe(3);
+      const hint = (parseJsonDocument(result.stdout).error as { hint: string }).hint;
+      expect(quotedCommands(hint)).toEqual([`syndicate ${homeFlag()} policy check '${policyPath}'`]);
+      // Run as typed, it reports the same file's problems (`policy show` would only fail on them again).
+      const check = await runAsTyped(quotedCommands(hint)[0] ?? '');
+      expect(check.exitCode).toBe(3);
+      expect(check.stderr).toContain(`${policyPath}:4:12 /sensitivity/public/0`);
+    } finally {
+      rmSync(policyPath);
+      expect((await runCli(['--home', home, 'init'], { env })).exitCode).toBe(0);
+    }
+  });
+
+  it('a hint that already names the home (no store under a mistyped --home) gets no second --home', async () => {
+    const missing = join(parent, 'typo');
+    const result = await runCli(['--home', missing, '--json', 'evidence', 'list'], { env });
+    expect(result.exitCode).toBe(6);
+    expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { hint: `check the --home path; to create a home there, run \`syndicate init --home ${missing}\`` } });
+  });
+
+  it('under $SYNDICATE_HOME the bare commands find the same home: hints are unchanged', async () => {
+    rmSync(join(home, 'permit.key'));
+    try {
+      const result = await runCli(['--json', 'permit', 'issue', '--provider', 'anything', '--model', 'any'], { home });
+      expect(result.exitCode).toBe(6);
+      expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { hint: 'run `syndicate init` to create the data directory and its permit key' } });
+    } finally {
+      expect((await runCli(['--home', home, 'init'], { env })).exitCode).toBe(0);
+    }
+  });
+});
