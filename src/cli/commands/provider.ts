@@ -198,7 +198,9 @@ Examples:
       const context = contextFor(command);
       try {
         const { switchSessionModel } = await import('../../sessions/index.js');
-        const report = await switchSessionModel(await context.store({ existing: true }), options.session, choice);
+        const { loadPolicy } = await import('../../policy/load.js');
+        const store = await context.store({ existing: true });
+        const report = await switchSessionModel(store, loadPolicy(context.home.policyPath), options.session, choice);
         const { output } = context;
         const { describeDroppedTurns } = await import('./session.js');
         output.result({ switch: report }, () => {
