@@ -191,37 +191,21 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
       }
 
       it('refuses a hosted record of the same id (exit 2, its class and models and the fix), before loading, and leaves it as it was', async () => {
-        const hosted = join(temporary.home, 'claude.yaml');
-        writeFileSync(
-          hosted,
-          [
-            'apiVersion: syndicate/v1',
-            'kind: Provider',
-            'id: claude',
-            'class: approved_hosted',
-            'wire: anthropic',
-            'baseUrl: https://api.anthropic.com',
-            'auth: { env: ANTHROPIC_API_KEY }',
-            'models:',
-            '  - { id: claude-sonnet-4-20250514, contextWindow: 200000, capabilityClass: frontier }',
-            'deviations: []',
-            '',
-          ].join('\n'),
-        );
+        const hosted = join(REPO_ROOT, 'providers', 'examples', 'anthropic-hosted.yaml');
         expect((await runCli(['provider', 'register', hosted], { home: temporary.home })).exitCode).toBe(0);
 
-        const result = await runCli(['--json', 'engine', 'serve', '--model', modelPath, '--port', '0', '--register', 'claude'], { home: temporary.home, env: env() });
+        const result = await runCli(['--json', 'engine', 'serve', '--model', modelPath, '--port', '0', '--register', 'anthropic-hosted'], { home: temporary.home, env: env() });
         expect(result.exitCode, result.stderr).toBe(2);
         expect(parseJsonDocument(result.stdout)['error']).toEqual({
           code: 'provider_id_taken',
           message:
-            'provider claude v1 is of class approved_hosted (anthropic wire) with models claude-sonnet-4-20250514; --register claude would replace it with the local embedded engine, so nothing was registered',
-          hint: 'register the engine under another id (--register claude-local), or retire claude first if you mean to replace it: `syndicate provider remove claude`',
-          details: { provider: 'claude', version: 1, class: 'approved_hosted', wire: 'anthropic', models: ['claude-sonnet-4-20250514'] },
+            'provider anthropic-hosted v1 is of class approved_hosted (anthropic wire) with models claude-sonnet-5-5, claude-haiku-5-5; --register anthropic-hosted would replace it with the local embedded engine, so nothing was registered',
+          hint: 'register the engine under another id (--register anthropic-hosted-local), or retire anthropic-hosted first if you mean to replace it: `syndicate provider remove anthropic-hosted`',
+          details: { provider: 'anthropic-hosted', version: 1, class: 'approved_hosted', wire: 'anthropic', models: ['claude-sonnet-5-5', 'claude-haiku-5-5'] },
         });
         // Refused before the engine starts: it never listened.
         expect(result.stderr).not.toContain('listening on');
-        const shown = parseJsonDocument((await runCli(['--json', 'provider', 'history', 'claude'], { home: temporary.home })).stdout);
+        const shown = parseJsonDocument((await runCli(['--json', 'provider', 'history', 'anthropic-hosted'], { home: temporary.home })).stdout);
         expect((shown['versions'] as unknown[]).length).toBe(1);
       });
 
