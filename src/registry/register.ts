@@ -71,12 +71,24 @@ export async function prepareProviderFiles(paths: string[]): Promise<PreparedPro
   return requireAllValid(results, 'provider files are');
 }
 
-/** Checks and registers one record built in code (catalog entry, discovery result). */
-export async function registerProviderRecord(store: Store, record: ProviderRecord | Record<string, unknown>, label: string): Promise<RegistrationOutcome> {
+/**
+ * Checks and registers one record built in code (catalog entry, discovery result).
+ * `refuseOverwrite` runs in the write's transaction, before it, so what it checks against the
+ * store still holds when the record lands; it throws to write nothing.
+ */
+export async function registerProviderRecord(
+  store: Store,
+  record: ProviderRecord | Record<string, unknown>,
+  label: string,
+  refuseOverwrite: (prepared: ProviderRecord) => void = () => undefined,
+): Promise<RegistrationOutcome> {
   const result = await prepareProviderValue(record, label, null);
   const [prepared] = requireAllValid([result], label);
   if (prepared === undefined) throw new Error(`unreachable: ${label} produced no record`);
-  const [outcome] = registerPreparedProviders(store, [prepared]);
+  const [outcome] = store.transaction(() => {
+    refuseOverwrite(prepared.record);
+    return registerPreparedProviders(store, [prepared]);
+  });
   if (outcome === undefined) throw new Error(`unreachable: ${label} produced no outcome`);
   return outcome;
 }

@@ -199,6 +199,12 @@ export function requireSession(store: Store, idOrName: string): Session {
   return session;
 }
 
+/** The sessions pinned to one of `providerId`'s models, oldest first: what a change of that provider's record can strand. */
+export function sessionsPinnedTo(store: Store, providerId: string): Session[] {
+  const rows = store.statement(`${SELECT_SESSION} WHERE s.provider_id = ? ORDER BY s.created_at, s.id`).all(providerId) as SessionRow[];
+  return rows.map(toSession);
+}
+
 /** Every session, newest first, with how many turns are in its context and how many were dropped. */
 export function listSessions(store: Store): SessionSummary[] {
   const rows = store

@@ -1,8 +1,14 @@
 import { capabilityRank } from '../common/vocabulary.js';
+import { PolicyRefusalError } from '../errors.js';
+import type { Policy } from '../policy/types.js';
+import { listProviders } from '../registry/registry.js';
+import { alternativesTo, hintForExclusions, localModelsLeftOut } from '../router/hints.js';
+import { routeRequest } from '../router/route-request.js';
+import type { ExclusionRule } from '../router/types.js';
 import type { Store } from '../store/store.js';
-import { compactForWindow, type PromptEstimate } from './compaction.js';
-import { requireSession, resolveModel, sessionMessages } from './sessions.js';
-import type { ActiveModel, DroppedTurn, Session } from './types.js';
+import { compactForWindow, conversationRequest, type PromptEstimate } from './compaction.js';
+import { requireSession, resolveModel, sessionMessages, type ResolvedModel } from './sessions.js';
+import { activeModelLabel, type ActiveModel, type DroppedTurn, type Session, type SessionMessage } from './types.js';
 
 /** What `provider switch --session` did. */
 export interface SwitchReport {
@@ -21,11 +27,13 @@ export interface SwitchReport {
 /**
  * Switches a session to `provider:model`, keeping its context: compacted first when the new
  * model's window cannot hold it (`compactForWindow`), and the envelope invalidated when the new
- * model's class is above its approved maximum. One transaction; a switch compaction cannot make
- * fit changes nothing.
+ * model's class is above its approved maximum. Refused (exit 4) when the policy does not let the
+ * new model receive the conversation it would carry (`refuseUnreceivableConversation`). One
+ * transaction; a switch refused, or that compaction cannot make fit, changes nothing.
  */
 export async function switchSessionModel(
   store: Store,
+  policy: Policy,
   idOrName: string,
   choice: string,
   options: { estimate?: PromptEstimate; now?: Date } = {},
@@ -39,6 +47,7 @@ export async function switchSessionModel(
     target: `${target.provider.id}:${target.model}`,
     ...(options.estimate === undefined ? {} : { estimate: options.estimate }),
   });
+  await refuseUnreceivableConversation(store, policy, session, target, compaction.kept);
   const invalidatedEnvelope = capabilityRank(target.capabilityClass) > capabilityRank(session.envelope.maxCapability);
   const at = (options.now ?? new Date()).toISOString();
   const to = { providerId: target.provider.id, model: target.model, capabilityClass: target.capabilityClass, contextWindow: target.contextWindow };
@@ -74,4 +83,44 @@ export async function switchSessionModel(
     room: compaction.room,
     invalidatedEnvelope,
   };
+}
+
+/** The rules that exclude a model for what the data is, whatever its health, keys or budget: no later turn of the conversation could go to it. */
+const DATA_RULES: readonly ExclusionRule[] = ['class_not_allowed', 'fail_closed'];
+
+/**
+ * Refuses (exit 4, `session_model_not_permitted`) a switch to a model the policy does not let
+ * receive the conversation the session would carry to it (its system prompt and `kept`
+ * messages), classified and planned as `run --session` plans its next turn; every later turn would
+ * be refused. The router's reason for the model, and its hint with the models that may take it.
+ */
+async function refuseUnreceivableConversation(store: Store, policy: Policy, session: Session, target: ResolvedModel, kept: readonly SessionMessage[]): Promise<void> {
+  if (session.systemPrompt === null && kept.length === 0) return;
+  const providers = listProviders(store);
+  const label = `${target.provider.id}:${target.model}`;
+  const routed = await routeRequest({
+    request: conversationRequest(session.systemPrompt, kept, label),
+    policy,
+    providers,
+    workflow: 'interactive',
+    explicitProvider: target.provider.id,
+    store,
+  });
+  const { plan } = routed;
+  const exclusion = plan.excluded.find((excluded) => excluded.provider === target.provider.id && excluded.model === target.model);
+  if (exclusion === undefined || !exclusion.rules.some((rule) => DATA_RULES.includes(rule))) return;
+  // Rules and reasons are parallel: the reasons of the rules the conversation itself breaks (not the price's, a key's).
+  const reasons = exclusion.rules.length === exclusion.reasons.length ? exclusion.reasons.filter((_, index) => DATA_RULES.includes(exclusion.rules[index]!)) : exclusion.reasons;
+  const unpinned = routed.planUnpinned();
+  const alternatives = alternativesTo(plan, unpinned);
+  const [first] = alternatives;
+  const hint =
+    first === undefined
+      ? hintForExclusions([exclusion], { localLeftOut: localModelsLeftOut(unpinned.excluded, providers) })
+      : `${alternatives.map((alternative) => `${alternative.provider}:${alternative.model}`).join(', ')} may take it: switch to ${alternatives.length === 1 ? 'it' : 'one of them'} instead (\`syndicate provider switch ${first.provider}:${first.model} --session ${session.id}\`)`;
+  throw new PolicyRefusalError(
+    'session_model_not_permitted',
+    `session ${session.id}'s conversation is ${plan.sensitivity}, and ${label} may not receive it: ${reasons.join('; ')}; the session stays on ${activeModelLabel(session.active)}, unchanged`,
+    { hint, details: { sessionId: session.id, sensitivity: plan.sensitivity, findings: routed.classification.findings, excluded: [exclusion] } },
+  );
 }

@@ -79,8 +79,8 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
 
   describe('engine serve', () => {
     /** `syndicate [globalArgs] engine serve` on a free port, its stdout and stderr collected as they arrive. */
-    const startEngineServe = (globalArgs: string[]): { server: ResultPromise; output: { stdout: string; stderr: string } } => {
-      const server: ResultPromise = execa('node', [BIN, ...globalArgs, 'engine', 'serve', '--model', modelPath, '--port', '0'], {
+    const startEngineServe = (globalArgs: string[], serveArgs: string[] = ['--model', modelPath]): { server: ResultPromise; output: { stdout: string; stderr: string } } => {
+      const server: ResultPromise = execa('node', [BIN, ...globalArgs, 'engine', 'serve', ...serveArgs, '--port', '0'], {
         cwd: REPO_ROOT,
         env: { SYNDICATE_HOME: temporary.home, FORCE_COLOR: '0', NO_COLOR: '1', ...env() },
         extendEnv: true,
@@ -172,6 +172,66 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
       } finally {
         if (server.exitCode === null) server.kill('SIGKILL');
       }
+    });
+
+    describe('--register over an existing provider record', () => {
+      /** `engine serve --register ID` until it is ready, then SIGTERM: the provider it registered. */
+      async function serveAndStop(serveArgs: string[]): Promise<{ id: string; version: number; status: string }> {
+        const { server, output } = startEngineServe(['--json'], serveArgs);
+        try {
+          await until(() => output.stdout.endsWith('\n') || server.exitCode !== null, () => `engine serve to be ready; output.stderr: ${output.stderr}`);
+          expect(server.exitCode, output.stderr).toBeNull();
+          const { provider } = parseJsonDocument(output.stdout) as { provider: { id: string; version: number; status: string } };
+          server.kill('SIGTERM');
+          expect((await server).exitCode, output.stderr).toBe(0);
+          return provider;
+        } finally {
+          if (server.exitCode === null) server.kill('SIGKILL');
+        }
+      }
+
+      it('refuses a hosted record of the same id (exit 2, its class and models and the fix), before loading, and leaves it as it was', async () => {
+        const hosted = join(REPO_ROOT, 'providers', 'examples', 'anthropic-hosted.yaml');
+        expect((await runCli(['provider', 'register', hosted], { home: temporary.home })).exitCode).toBe(0);
+
+        const result = await runCli(['--json', 'engine', 'serve', '--model', modelPath, '--port', '0', '--register', 'anthropic-hosted'], { home: temporary.home, env: env() });
+        expect(result.exitCode, result.stderr).toBe(2);
+        expect(parseJsonDocument(result.stdout)['error']).toEqual({
+          code: 'provider_id_taken',
+          message:
+            'provider anthropic-hosted v1 is of class approved_hosted (anthropic wire) with models claude-sonnet-5-5, claude-haiku-5-5; --register anthropic-hosted would replace it with the local embedded engine, so nothing was registered',
+          hint: 'register the engine under another id (--register anthropic-hosted-local), or retire anthropic-hosted first if you mean to replace it: `syndicate provider remove anthropic-hosted`',
+          details: { provider: 'anthropic-hosted', version: 1, class: 'approved_hosted', wire: 'anthropic', models: ['claude-sonnet-5-5', 'claude-haiku-5-5'] },
+        });
+        // Refused before the engine starts: it never listened.
+        expect(result.stderr).not.toContain('listening on');
+        const shown = parseJsonDocument((await runCli(['--json', 'provider', 'history', 'anthropic-hosted'], { home: temporary.home })).stdout);
+        expect((shown['versions'] as unknown[]).length).toBe(1);
+      });
+
+      it('re-registers its own record on a restart, and refuses to drop the model a session is on', async () => {
+        const first = await serveAndStop(['--model', modelPath, '--register', 'embedded']);
+        expect(first).toMatchObject({ id: 'embedded', version: 1, status: 'registered' });
+        // A restart: the same model on another port is a new version of the engine's own record.
+        const restarted = await serveAndStop(['--model', modelPath, '--register', 'embedded']);
+        expect(restarted.id).toBe('embedded');
+        expect(['updated', 'unchanged']).toContain(restarted.status);
+
+        const started = await runCli(['--json', 'session', 'start', '--model', 'embedded:model'], { home: temporary.home });
+        expect(started.exitCode, started.stderr).toBe(0);
+        const session = (parseJsonDocument(started.stdout)['session'] as { id: string }).id;
+        const otherModel = join(temporary.home, 'other.gguf');
+        writeFileSync(otherModel, 'another model file');
+        const refused = await runCli(['--json', 'engine', 'serve', '--model', otherModel, '--port', '0', '--register', 'embedded'], { home: temporary.home, env: env() });
+        expect(refused.exitCode, refused.stderr).toBe(2);
+        const error = parseJsonDocument(refused.stdout)['error'] as { code: string; message: string; hint: string };
+        expect(error.code).toBe('provider_models_in_use');
+        expect(error.message).toBe(`--register embedded would drop models sessions are on (${session} on embedded:model): this engine serves other; nothing was registered`);
+        expect(error.hint).toContain(`syndicate provider switch PROVIDER:MODEL --session ${session}`);
+        const shown = parseJsonDocument((await runCli(['--json', 'provider', 'show', 'embedded'], { home: temporary.home })).stdout);
+        expect(JSON.stringify(shown)).toContain('"model"');
+        expect(JSON.stringify(shown)).not.toContain('"other"');
+      });
     });
   });
 });

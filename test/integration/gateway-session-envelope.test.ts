@@ -84,7 +84,7 @@ describe('a stored session named by x-syndicate-session', () => {
 
   it('refuses every request while a switch has invalidated the envelope, and answers again once it is approved', async () => {
     const session = startSession(gateway.store, testPolicy(), { name: 'triage-switch', model: `ollama:${LOCAL_MODEL}` });
-    await switchSessionModel(gateway.store, session.id, `claude:${HOSTED_MODEL}`);
+    await switchSessionModel(gateway.store, testPolicy(), session.id, `claude:${HOSTED_MODEL}`);
 
     // Even a model within the old envelope: nothing runs in the session until a checkpoint.
     const invalidated = await ask(`ollama:${LOCAL_MODEL}`, session.id);

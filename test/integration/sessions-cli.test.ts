@@ -255,10 +255,8 @@ describe('syndicate session, provider switch and run --session', () => {
   });
 
   it('a public prompt refused because the conversation it continues is restricted says so, rather than calling the prompt restricted', async () => {
-    const id = await startSession(['--model', 'local:chat-wide']);
-    await run('deploy with AKIAIOSFODNN7EXAMPLE please', id);
-    expect((await scenario.cli(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', id])).exitCode).toBe(0);
-    expect((await scenario.cli(['session', 'approve', id])).exitCode).toBe(0);
+    // A switch refuses to carry a restricted conversation to a hosted model (next test): a session started there with a restricted system prompt is.
+    const id = await startSession(['--model', 'claude:claude-sonnet-4-20250514', '--system', 'deploy with AKIAIOSFODNN7EXAMPLE please']);
     const hostedBefore = inferenceExchanges(anthropic).length;
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--session', id], { env });
     expect(result.exitCode).toBe(4);
@@ -267,6 +265,30 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(error.message).toContain("which the policy does not allow to receive this restricted request (restricted by the session's system prompt or earlier turns; the prompt alone is public)");
     expect(error.message).not.toContain('AKIAIOSFODNN7EXAMPLE');
     expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+  });
+
+  it('a switch to a model the policy may not send the conversation to is refused (exit 4, the reason and the models that may take it); the session is unchanged', async () => {
+    const id = await startSession(['--model', 'local:chat-wide']);
+    await run('deploy with AKIAIOSFODNN7EXAMPLE please', id);
+    const before = await show(id);
+    const { result, document } = await scenario.json(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', id]);
+    expect(result.exitCode, result.stderr).toBe(4);
+    const error = document.error as { code: string; message: string; hint: string };
+    expect(error.code).toBe('session_model_not_permitted');
+    expect(error.message).toBe(
+      `session ${id}'s conversation is restricted, and claude:claude-sonnet-4-20250514 may not receive it: class approved_hosted may not receive restricted data (allowed: local); the session stays on local:chat-wide, unchanged`,
+    );
+    expect(error.message).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    // The router's alternatives: what the same conversation unpinned (model `auto`) would go to.
+    expect(error.hint).toBe(`local:chat-large may take it: switch to it instead (\`syndicate provider switch local:chat-large --session ${id}\`)`);
+    expect(await show(id)).toEqual(before);
+
+    // A conversation the hosted model may receive switches to it as before.
+    const publicSession = await startSession(['--model', 'local:chat-wide']);
+    await run('Name the capital of France.', publicSession);
+    const switched = await scenario.cli(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', publicSession]);
+    expect(switched.exitCode, switched.stderr).toBe(0);
+    expect((await show(publicSession)).active).toEqual({ kind: 'pinned', providerId: 'claude', model: 'claude-sonnet-4-20250514' });
   });
 
   it('an id that is no stored session is only recorded with the evidence, as before', async () => {

@@ -50,7 +50,7 @@ function serveCommand(): Command {
     .addOption(new Option('--gpu <backend>', 'llama.cpp backend').choices(ENGINE_GPU_CHOICES).default('auto'))
     .option('--context <n>', "tokens per request, prompt and answer (default: the model's trained context, at most 8192)")
     .option('--parallel <n>', 'requests generated at the same time (one context sequence each); more wait in a FIFO queue', '1')
-    .option('--register <id>', 'register (or update) a local provider record with this id pointing at the engine')
+    .option('--register <id>', "register (or update) a local provider record with this id pointing at the engine; refused over another provider's record or a model a session is on")
     .addHelpText(
       'after',
       `
@@ -76,6 +76,11 @@ Example:
       const contextSize = options.context === undefined ? undefined : integerOption('context', options.context, 64);
       if (options.register !== undefined && !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(options.register)) {
         throw new UsageError(`--register ${options.register}: a provider id is 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit`);
+      }
+      if (options.register !== undefined) {
+        // Before the model loads: a record the engine may not replace is refused in a moment, not after minutes of loading.
+        const { refuseEngineRegistrationOver } = await import('../../engines/embedded-registration.js');
+        refuseEngineRegistrationOver(await context.store(), options.register);
       }
       const { startEngineServer, defaultThreads } = await import('../../engines/server/index.js');
       const threads = threadsGiven ?? defaultThreads();
@@ -167,13 +172,8 @@ Example:
 }
 
 async function register(store: Store, id: string, baseUrl: string, info: LoadedModelInfo): Promise<{ id: string; version: number; status: string }> {
-  const { registerProviderRecord } = await import('../../registry/register.js');
-  const { embeddedProviderRecord } = await import('../../engines/server/index.js');
-  const outcome = await registerProviderRecord(
-    store,
-    embeddedProviderRecord(id, baseUrl, info),
-    `engine serve --register ${id}`,
-  );
+  const { registerEmbeddedEngine } = await import('../../engines/embedded-registration.js');
+  const outcome = await registerEmbeddedEngine(store, id, baseUrl, info);
   return { id: outcome.id, version: outcome.version, status: outcome.status };
 }
 

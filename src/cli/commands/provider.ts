@@ -190,7 +190,7 @@ Examples:
 
   provider
     .command('switch')
-    .description("switch a session to another model, keeping its context: compacted first when the new window is smaller (what was dropped is printed); a class above the session's envelope invalidates it until `session approve`")
+    .description("switch a session to another model, keeping its context: compacted first when the new window is smaller (what was dropped is printed); a class above the session's envelope invalidates it until `session approve`; refused (exit 4) when the new model's class may not receive the conversation")
     .argument('<provider:model>', 'the registered model to switch to')
     .requiredOption('--session <id>', 'the session to switch (id or name)')
     .addHelpText('after', '\nExample:\n  $ syndicate provider switch ollama-local:llama3.2:1b --session triage')
@@ -198,7 +198,9 @@ Examples:
       const context = contextFor(command);
       try {
         const { switchSessionModel } = await import('../../sessions/index.js');
-        const report = await switchSessionModel(await context.store({ existing: true }), options.session, choice);
+        const { loadPolicy } = await import('../../policy/load.js');
+        const store = await context.store({ existing: true });
+        const report = await switchSessionModel(store, loadPolicy(context.home.policyPath), options.session, choice);
         const { output } = context;
         const { describeDroppedTurns } = await import('./session.js');
         output.result({ switch: report }, () => {

@@ -68,7 +68,7 @@ describe('sessions', () => {
       // Window 2000 leaves room for min(1024, 2000/4) = 500. With k turns of 200 characters and a
       // 50-character system prompt: 50 + 200k prompt + (128 + 8 + 16k) template ≤ 1500 → k ≤ 6.
       const id = sessionWithTurns(10);
-      const report = await switchSessionModel(store, id, 'local:narrow', { estimate: characterEstimate });
+      const report = await switchSessionModel(store, policy, id, 'local:narrow', { estimate: characterEstimate });
       expect(report.droppedTurns.map((turn) => turn.turn)).toEqual([1, 2, 3, 4]);
       expect(report.droppedTurns[0]).toEqual({ turn: 1, seqs: [1, 2], excerpt: turnText(1, 'user').slice(0, 59) + '…' });
       expect(report.promptTokens).toBe(50 + 200 * 6);
@@ -88,7 +88,7 @@ describe('sessions', () => {
 
     it('keeps everything when the conversation fits', async () => {
       const id = sessionWithTurns(6);
-      const report = await switchSessionModel(store, id, 'local:narrow', { estimate: characterEstimate });
+      const report = await switchSessionModel(store, policy, id, 'local:narrow', { estimate: characterEstimate });
       expect(report.droppedTurns).toEqual([]);
       expect(sessionMessages(store, id, { inContext: true })).toHaveLength(12);
     });
@@ -97,7 +97,7 @@ describe('sessions', () => {
       const id = startSession(store, policy, { model: 'local:wide' }).id;
       appendTurn(store, id, { prompt: 'short', answer: 'short', providerId: 'local', model: 'wide', evidenceId: 'ev_1' });
       appendTurn(store, id, { prompt: 'x'.repeat(900), answer: 'y', providerId: 'local', model: 'wide', evidenceId: 'ev_2' });
-      const refusal = await switchSessionModel(store, id, 'local:tiny', { estimate: characterEstimate }).catch((error: unknown) => error);
+      const refusal = await switchSessionModel(store, policy, id, 'local:tiny', { estimate: characterEstimate }).catch((error: unknown) => error);
       expect(refusal).toBeInstanceOf(SessionContextTooLongError);
       expect((refusal as SessionContextTooLongError).exitCode).toBe(ExitCode.usage);
       expect((refusal as SessionContextTooLongError).message).toContain('cannot hold the newest turn');
@@ -108,7 +108,7 @@ describe('sessions', () => {
 
     it('with the router estimate, what is kept passes the router context check for the new window', async () => {
       const id = sessionWithTurns(40);
-      const report = await switchSessionModel(store, id, 'local:narrow');
+      const report = await switchSessionModel(store, policy, id, 'local:narrow');
       expect(report.droppedTurns.length).toBeGreaterThan(0);
       const kept = conversationRequest(requireSession(store, id).systemPrompt, sessionMessages(store, id, { inContext: true }));
       expect(fitContext(2000, await estimatePromptTokens(kept), templateAllowance(kept), undefined).kind).not.toBe('too_long');
@@ -127,7 +127,7 @@ describe('sessions', () => {
     it('approves the pinned model\'s class at start; a switch above it invalidates it until a checkpoint approves it', async () => {
       const id = sessionWithTurns(1);
       expect(requireSession(store, id).envelope).toEqual({ maxCapability: 'small', state: 'approved' });
-      const report = await switchSessionModel(store, id, 'local:big', { estimate: characterEstimate });
+      const report = await switchSessionModel(store, policy, id, 'local:big', { estimate: characterEstimate });
       expect(report.invalidatedEnvelope).toBe(true);
       const invalidated = requireSession(store, id);
       expect(invalidated.envelope).toMatchObject({ maxCapability: 'small', state: 'invalidated' });
@@ -144,9 +144,9 @@ describe('sessions', () => {
       expect((refusal as SessionEnvelopeError).hint).toBe(`approve the envelope with \`syndicate session approve ${id}\``);
 
       // Switching back down does not restore it: only a checkpoint does.
-      await switchSessionModel(store, id, 'local:wide', { estimate: characterEstimate });
+      await switchSessionModel(store, policy, id, 'local:wide', { estimate: characterEstimate });
       expect(requireSession(store, id).envelope.state).toBe('invalidated');
-      await switchSessionModel(store, id, 'local:big', { estimate: characterEstimate });
+      await switchSessionModel(store, policy, id, 'local:big', { estimate: characterEstimate });
 
       expect(() => approveEnvelope(store, policy, id, 'medium')).toThrow(UsageError);
       expect(requireSession(store, id).envelope.state).toBe('invalidated');
@@ -161,7 +161,7 @@ describe('sessions', () => {
 
     it('a switch within the envelope keeps it', async () => {
       const id = startSession(store, policy, { model: 'local:big' }).id;
-      const report = await switchSessionModel(store, id, 'local:wide', { estimate: characterEstimate });
+      const report = await switchSessionModel(store, policy, id, 'local:wide', { estimate: characterEstimate });
       expect(report.invalidatedEnvelope).toBe(false);
       expect(requireSession(store, id).envelope).toEqual({ maxCapability: 'large', state: 'approved' });
     });
@@ -199,7 +199,7 @@ describe('sessions', () => {
 
     it('deletes the session with its messages (dropped ones too), checkpoints and switches; other sessions and the evidence naming it stay', async () => {
       const id = sessionWithTurns(10);
-      await switchSessionModel(store, id, 'local:narrow', { estimate: characterEstimate });
+      await switchSessionModel(store, policy, id, 'local:narrow', { estimate: characterEstimate });
       const evidence = seedCompleted(store, { sessionId: id });
       const other = sessionWithTurns(1);
       const deleted = deleteSession(store, id);
@@ -231,7 +231,7 @@ describe('sessions', () => {
 
     it('is one transaction: a failure deleting the session row leaves its messages, checkpoints and switches', async () => {
       const id = sessionWithTurns(10);
-      await switchSessionModel(store, id, 'local:narrow', { estimate: characterEstimate });
+      await switchSessionModel(store, policy, id, 'local:narrow', { estimate: characterEstimate });
       store.db.exec("CREATE TRIGGER refuse_session_delete BEFORE DELETE ON sessions BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
       expect(() => deleteSession(store, id)).toThrow('refused by the test');
       expect(rowsOf(id)).toEqual([1, 20, 1, 1]);
