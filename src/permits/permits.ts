@@ -1,4 +1,5 @@
 import { newId, pooledRandomBytes } from '../common/ids.js';
+import { shellWord } from '../common/shell-word.js';
 import {
   isSensitivityLevel,
   sensitivityRank,
@@ -387,10 +388,6 @@ export function permitIssueCommand(request: ProviderPermitRequest): string {
 }
 
 /** A value as one shell word: as it is when nothing in it is special to the shell, else single-quoted. */
-function shellWord(value: string): string {
-  return /^[\w.:/@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
 interface StoredPermitRow {
   consumed_at: string | null;
   consumed_by_pid: number | null;
