@@ -106,6 +106,31 @@ function programWords(program: Command, argv: string[]): { json: boolean; comman
 }
 
 /**
+ * `syndicate <command …> --help` for the (sub)command the line names, as far as it names known
+ * ones — the help of the command a bad flag or argument was given to; `syndicate --help` when the
+ * line names none. Values of the options before each command word are skipped.
+ */
+function helpCommandFor(program: Command, argv: string[]): string {
+  const names: string[] = [];
+  let current = program;
+  const words = argv.slice(2);
+  for (let index = 0; index < words.length; index += 1) {
+    const word = words[index] ?? '';
+    if (word === '--') break;
+    if (word.startsWith('-')) {
+      const option = [...current.options, ...program.options].find((candidate) => candidate.long === word || candidate.short === word);
+      if (option?.required === true) index += 1;
+      continue;
+    }
+    const next = current.commands.find((candidate) => candidate.name() === word || candidate.aliases().includes(word));
+    if (next === undefined) break;
+    names.push(word);
+    current = next;
+  }
+  return ['syndicate', ...names, '--help'].join(' ');
+}
+
+/**
  * The home `--home` named, if it names one: the hint of an error is printed for it (see
  * `Output.forHome`). Read from commander's parsed options, which hold the flag wherever it stood.
  */
@@ -128,7 +153,7 @@ export async function runProgram(argv: string[]): Promise<number> {
       // A command group run without its subcommand: commander has printed the group's help (to
       // stderr) and reports '(outputHelp)', which says nothing to the user.
       const message = error.code === 'commander.help' ? 'missing subcommand: pick one of the commands listed above' : error.message.replace(/^error: /, '');
-      const usage = new UsageError(message, { hint: 'run `syndicate --help` or `syndicate <command> --help`' });
+      const usage = new UsageError(message, { hint: `run \`${helpCommandFor(program, argv)}\`` });
       // Its hint names `--help`, which reads no home.
       new Output({ json: wantsJson(program, argv) }).error(usage, { stdoutIsProtocol: stdoutIsProtocol(program, argv) });
       return usage.exitCode;

@@ -109,6 +109,19 @@ describe('CLI basics', () => {
     expect(existsSync(missing)).toBe(false);
   });
 
+  it("a bad flag or argument hints at the help of the command it was given to, past global options' values", async () => {
+    const flag = await runCli(['--home', '/nonexistent/home', 'evidence', 'list', '--bogus']);
+    expect(flag.exitCode).toBe(2);
+    expect(flag.stderr).toContain("error: unknown option '--bogus'");
+    expect(flag.stderr).toContain('hint: run `syndicate evidence list --help`');
+    const argument = await runCli(['--json', 'provider', 'show']);
+    expect(argument.exitCode).toBe(2);
+    expect(parseJsonDocument(argument.stdout)).toMatchObject({ ok: false, error: { code: 'usage', hint: 'run `syndicate provider show --help`' } });
+    // No known command named: the program's own help.
+    const unknown = await runCli(['evidnce']);
+    expect(unknown.stderr).toContain('hint: run `syndicate --help`');
+  });
+
   it('a command group without its subcommand shows its help and a plain usage error, not commander internals', async () => {
     const human = await runCli(['evidence']);
     expect(human.exitCode).toBe(2);
