@@ -149,7 +149,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     if (provider.retiredAt !== null) exclude('retired', `provider retired at ${provider.retiredAt}`);
     if (providerClass !== 'blocked') {
       const classAllowed = levelClasses.classes.includes(providerClass) && !(failedClosed && providerClass !== 'local');
-      if (!classAllowed) exclude('class_not_allowed', `class ${providerClass} may not receive ${input.sensitivity} data (allowed: ${formatList(allowedClasses)})`);
+      if (!classAllowed) exclude('class_not_allowed', classNotAllowed(providerClass, input.sensitivity, allowedClasses));
       // A level above the tier's maximum keeps every class from this caller, the allowed ones too:
       // said of each provider, so the remedy is the tier's, not registering a provider of another class.
       if (tierRefuses) exclude('trust_tier', `trust tier ${tier.name} may send at most ${tier.maxSensitivity} data`);
@@ -668,7 +668,12 @@ export function selectModels(selector: string, providers: readonly RegisteredPro
  */
 export function classRuleRefusal(policy: Policy, providerClass: ProviderClass, level: SensitivityLevel): string | undefined {
   const { classes } = allowedClassesForLevel(policy, level, []);
-  return classes.includes(providerClass) ? undefined : `class ${providerClass} may not receive ${level} data (allowed: ${formatList(classes)})`;
+  return classes.includes(providerClass) ? undefined : classNotAllowed(providerClass, level, classes);
+}
+
+/** The class rule's reason, in the router's words. */
+function classNotAllowed(providerClass: ProviderClass, level: SensitivityLevel, allowed: readonly ProviderClass[]): string {
+  return `class ${providerClass} may not receive ${level} data (allowed: ${formatList(allowed)})`;
 }
 
 function allowedClassesForLevel(policy: Policy, level: SensitivityLevel, notes: string[]): { classes: ProviderClass[]; failedClosed: boolean } {

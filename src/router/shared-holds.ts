@@ -181,7 +181,6 @@ export function storeHoldBook(store: Store, now: () => number = Date.now): HoldB
   const holder = `${process.pid}/${newId('monitor')}`;
   /** Target -> until, of the holds this book recorded: a success clears only those, and writes nothing otherwise. */
   const recorded = new Map<string, number>();
-  const target = holdTarget;
   // Other processes' holds of the last state read, sorted out once per state (routing asks per provider, per request).
   let others: { all: ReadonlyMap<string, readonly SharedHold[]>; byProvider: Map<string, readonly SharedHold[]> } | undefined;
   const write = (work: () => void): void => {
@@ -214,11 +213,11 @@ export function storeHoldBook(store: Store, now: () => number = Date.now): HoldB
         store
           .statement(`INSERT OR REPLACE INTO health_holds (${HOLD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
           .run(hold.provider, hold.model ?? null, hold.state, hold.cause ?? null, new Date(until).toISOString(), hold.reason, hold.baseUrl, new Date(hold.recordedAt).toISOString(), holder);
-        recorded.set(target(hold.provider, hold.model), until);
+        recorded.set(holdTarget(hold.provider, hold.model), until);
       });
     },
     clear: (provider, model) => {
-      const key = target(provider, model);
+      const key = holdTarget(provider, model);
       const until = recorded.get(key);
       if (until === undefined) return;
       recorded.delete(key);
