@@ -256,7 +256,8 @@ function loadModelOptions(provider: RegisteredProvider, declared: ProviderModel,
 /**
  * Loads a declared model into its local engine. With a VRAM budget declared, models the budget
  * requires out are unloaded first — only lower-ranked ones (see `planSwap`) unless `force` —
- * and a load that would need a higher-ranked model out is refused (exit 4). A model loaded with another context than the `num_ctx` asked for is loaded again through
+ * and a load that would need a higher-ranked model out is refused (exit 4, recorded as a `refused`
+ * load, a dry run's excepted). A model loaded with another context than the `num_ctx` asked for is loaded again through
  * the same plan. Every unload and the load are recorded as engine events, the load with its
  * duration (a cold start `metrics` and the router's cold-start estimate read).
  */
@@ -306,6 +307,8 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
   });
   outcome.explanation = [...(reload ? [`${declared.id} was loaded with a ${loaded.contextLength}-token context: loaded again with num_ctx ${String(wantedContext)}`] : []), ...plan.explanation];
   if (plan.kind === 'refused') {
+    // Asked for and refused before the engine was asked to change anything: counted beside the loads it carried out (never as a cold start).
+    if (options.dryRun !== true) recordEngineEvent(store, { providerId: provider.id, model: declared.id, kind: 'load', detail: `${options.detail ?? 'engine load'}: ${plan.message}`, outcome: 'refused' });
     throw new PolicyRefusalError('engine_swap_refused', plan.message, {
       // Named as a whole command: the gateway's Ollama clients ask for loads too, and have no --force.
       hint: `unload a model first (syndicate engine unload PROVIDER:MODEL), raise the model's priority, or evict by rank regardless with syndicate engine load --force ${provider.id}:${declared.id}`,
