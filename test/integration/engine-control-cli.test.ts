@@ -61,6 +61,22 @@ function startBudgetedOllama(): Promise<FakeEngine> {
   });
 }
 
+/** `startBudgetedOllama` registered in a fresh home for the tests of one describe block (as `registeredEngineScenario` does). */
+function budgetedOllamaScenario(): { scenario: Scenario; engine: FakeEngine } {
+  const setup = {} as { scenario: Scenario; engine: FakeEngine };
+  beforeAll(async () => {
+    setup.engine = await startBudgetedOllama();
+    setup.scenario = await Scenario.create();
+    const registered = await registerBudgetedOllama(setup.scenario, setup.engine);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    setup.scenario?.cleanup();
+    await setup.engine?.close();
+  });
+  return setup;
+}
+
 /**
  * `syndicate engine status|load|unload` against a fake Ollama: what the operator sees, what the
  * engine receives, and the hot-swap rule (evict only lower-ranked models, only when the declared
@@ -201,50 +217,40 @@ async function residentContexts(engine: FakeEngine): Promise<Record<string, numb
  * hot-swap plan as a load.
  */
 describe('engine load --num-ctx (fake Ollama, 8 GB budget)', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-  beforeAll(async () => {
-    engine = await startBudgetedOllama();
-    scenario = await Scenario.create();
-    expect((await registerBudgetedOllama(scenario, engine)).exitCode).toBe(0);
-  });
-  afterAll(async () => {
-    scenario?.cleanup();
-    await engine?.close();
-  });
+  const setup = budgetedOllamaScenario();
 
   it('a context that is not a positive whole number, or beyond the record\'s contextWindow: exit 2 before the engine is asked anything', async () => {
-    const before = engine.exchanges.length;
+    const before = setup.engine.exchanges.length;
     for (const value of ['0', '-5', '4096.5', 'big']) {
-      const { result, document } = await scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', value]);
+      const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', value]);
       expect(result.exitCode, value).toBe(2);
       expect(document['error']).toMatchObject({ code: 'usage', message: `--num-ctx must be a positive whole number, got "${value}"` });
     }
-    const { result, document } = await scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '65536']);
+    const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '65536']);
     expect(result.exitCode).toBe(2);
     expect(document['error']).toMatchObject({
       code: 'usage',
       message: 'a context of 65536 tokens does not fit ollama:llama3.2:latest: its record declares a contextWindow of 32768',
       hint: expect.stringContaining('from 1 to 32768'),
     });
-    expect(engine.exchanges.slice(before)).toEqual([]);
+    expect(setup.engine.exchanges.slice(before)).toEqual([]);
   });
 
   it('loads the model with num_ctx, as the gateway\'s Ollama face sends a client\'s options.num_ctx', async () => {
-    const { result, document } = await scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '8192']);
+    const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '8192']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ model: 'llama3.2:latest', alreadyResident: false, loadMs: expect.any(Number) });
     expect(document['explanation']).toContain('llama3.2:latest was loaded with a 4096-token context: loaded again with num_ctx 8192');
-    expect(generateRequests(engine)).toEqual([{ model: 'llama3.2:latest', options: { num_ctx: 8192 } }]);
-    expect(await residentContexts(engine)).toEqual({ 'llama3.2:latest': 8192 });
+    expect(generateRequests(setup.engine)).toEqual([{ model: 'llama3.2:latest', options: { num_ctx: 8192 } }]);
+    expect(await residentContexts(setup.engine)).toEqual({ 'llama3.2:latest': 8192 });
   });
 
   it('a reload for a new num_ctx goes through the swap plan: it evicts the lower-ranked model the budget needs out', async () => {
     // qwen2.5-coder (5 GB) loaded beside llama3.2 (4 GB) behind syndicate's back: 9 GB in an 8 GB budget.
-    await fetch(new URL('/api/generate', engine.baseUrl), { method: 'POST', body: JSON.stringify({ model: 'qwen2.5-coder:7b', options: { num_ctx: 4096 } }) });
-    expect(await residentContexts(engine)).toEqual({ 'llama3.2:latest': 8192, 'qwen2.5-coder:7b': 4096 });
-    const before = generateRequests(engine).length;
-    const { result, document } = await scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b', '--num-ctx', '16384']);
+    await fetch(new URL('/api/generate', setup.engine.baseUrl), { method: 'POST', body: JSON.stringify({ model: 'qwen2.5-coder:7b', options: { num_ctx: 4096 } }) });
+    expect(await residentContexts(setup.engine)).toEqual({ 'llama3.2:latest': 8192, 'qwen2.5-coder:7b': 4096 });
+    const before = generateRequests(setup.engine).length;
+    const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b', '--num-ctx', '16384']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ evicted: [{ model: 'llama3.2:latest' }], loadMs: expect.any(Number) });
     expect(document['explanation']).toEqual([
@@ -252,26 +258,26 @@ describe('engine load --num-ctx (fake Ollama, 8 GB budget)', () => {
       'budget 8 GB, in use 4 GB, qwen2.5-coder:7b needs 5 GB',
       'evicting lower-ranked: llama3.2:latest (priority 2, 4 GB)',
     ]);
-    expect(generateRequests(engine).slice(before)).toEqual([
+    expect(generateRequests(setup.engine).slice(before)).toEqual([
       { model: 'llama3.2:latest', keep_alive: 0 },
       { model: 'qwen2.5-coder:7b', options: { num_ctx: 16384 } },
     ]);
-    expect(await residentContexts(engine)).toEqual({ 'qwen2.5-coder:7b': 16384 });
+    expect(await residentContexts(setup.engine)).toEqual({ 'qwen2.5-coder:7b': 16384 });
   });
 
   it('a reload that would need a higher-ranked model out is refused (exit 4) as a load is, and the model stays loaded as it was', async () => {
-    await fetch(new URL('/api/generate', engine.baseUrl), { method: 'POST', body: JSON.stringify({ model: 'llama3.2:latest' }) });
-    const before = generateRequests(engine).length;
-    const dryRun = await scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '8192', '--dry-run']);
+    await fetch(new URL('/api/generate', setup.engine.baseUrl), { method: 'POST', body: JSON.stringify({ model: 'llama3.2:latest' }) });
+    const before = generateRequests(setup.engine).length;
+    const dryRun = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '8192', '--dry-run']);
     expect(dryRun.result.exitCode).toBe(4);
-    const { result, document } = await scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '8192']);
+    const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '8192']);
     expect(result.exitCode).toBe(4);
     expect(document['error']).toMatchObject({
       code: 'engine_swap_refused',
       message: 'llama3.2:latest does not fit in the 8 GB budget: llama3.2:latest (priority 2) does not outrank qwen2.5-coder:7b (priority 5, 5 GB)',
     });
-    expect(generateRequests(engine).slice(before)).toEqual([]);
-    expect(await residentContexts(engine)).toEqual({ 'llama3.2:latest': 4096, 'qwen2.5-coder:7b': 16384 });
+    expect(generateRequests(setup.engine).slice(before)).toEqual([]);
+    expect(await residentContexts(setup.engine)).toEqual({ 'llama3.2:latest': 4096, 'qwen2.5-coder:7b': 16384 });
   });
 });
 
@@ -295,35 +301,25 @@ describe('engine load --num-ctx on an engine other than Ollama', () => {
  * out is not routed there at all.
  */
 describe('routing to a cold model on a full engine (run through the pipeline)', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-  beforeAll(async () => {
-    engine = await startBudgetedOllama();
-    scenario = await Scenario.create();
-    expect((await registerBudgetedOllama(scenario, engine)).exitCode).toBe(0);
-  });
-  afterAll(async () => {
-    scenario?.cleanup();
-    await engine?.close();
-  });
+  const setup = budgetedOllamaScenario();
 
   it('a higher-priority cold model: the lower one is unloaded first, then the call; the route evidence names the eviction', async () => {
-    const { result, document } = await scenario.json(['run', '--provider', 'ollama:qwen2.5-coder:7b', '--no-stream', 'Write a haiku about rivers.']);
+    const { result, document } = await setup.scenario.json(['run', '--provider', 'ollama:qwen2.5-coder:7b', '--no-stream', 'Write a haiku about rivers.']);
     expect(result.exitCode, result.stderr).toBe(0);
-    const posts = engine.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => exchange.path);
+    const posts = setup.engine.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => exchange.path);
     expect(posts).toEqual(['/api/generate', '/v1/chat/completions']);
-    expect(generateRequests(engine)).toEqual([{ model: 'llama3.2:latest', keep_alive: 0 }]);
-    const evidence = await scenario.evidence(document['evidenceId'] as string);
+    expect(generateRequests(setup.engine)).toEqual([{ model: 'llama3.2:latest', keep_alive: 0 }]);
+    const evidence = await setup.scenario.evidence(document['evidenceId'] as string);
     expect((evidence['route'] as { chosen: Record<string, unknown> }).chosen).toMatchObject({ model: 'qwen2.5-coder:7b', warm: false, evicts: ['llama3.2:latest'] });
   });
 
   it('a lower-priority cold model that would need the higher one out: not routed (exit 4), nothing unloaded, the hint says what to do', async () => {
-    const before = engine.exchanges.length;
-    const { result, document } = await scenario.json(['run', '--provider', 'ollama:llama3.2:latest', '--no-stream', 'Hello there.']);
+    const before = setup.engine.exchanges.length;
+    const { result, document } = await setup.scenario.json(['run', '--provider', 'ollama:llama3.2:latest', '--no-stream', 'Hello there.']);
     expect(result.exitCode).toBe(4);
     const error = document['error'] as { message: string; hint: string };
     expect(error.hint).toContain('syndicate engine unload');
-    expect(engine.exchanges.slice(before).filter((exchange) => exchange.method === 'POST')).toEqual([]);
+    expect(setup.engine.exchanges.slice(before).filter((exchange) => exchange.method === 'POST')).toEqual([]);
   });
 });
 
