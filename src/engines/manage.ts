@@ -256,10 +256,11 @@ function loadModelOptions(provider: RegisteredProvider, declared: ProviderModel,
 /**
  * Loads a declared model into its local engine. With a VRAM budget declared, models the budget
  * requires out are unloaded first — only lower-ranked ones (see `planSwap`) unless `force` —
- * and a load that would need a higher-ranked model out is refused (exit 4, recorded as a `refused`
- * load, a dry run's excepted). A model loaded with another context than the `num_ctx` asked for is loaded again through
- * the same plan. Every unload and the load are recorded as engine events, the load with its
- * duration (a cold start `metrics` and the router's cold-start estimate read).
+ * and a load that would need a higher-ranked model out is refused (exit 4; recorded as a load with
+ * outcome `refused`, unless it was a dry run). A model loaded with another context than the
+ * `num_ctx` asked for is loaded again through the same plan. Every unload and the load are
+ * recorded as engine events, the load with its duration (a cold start `metrics` and the router's
+ * cold-start estimate read).
  */
 export async function loadEngineModel(store: Store, provider: RegisteredProvider, model: string, options: LoadOptions): Promise<LoadOutcome> {
   const declared = requireDeclared(provider, model);
