@@ -67,6 +67,15 @@ describe('holds lifted by hand and by an answer, in a running gateway', () => {
 
   const claudeCalls = (): number => inferenceExchanges(anthropicApi).length;
 
+  /** Three 500s in a row hold claude down in the gateway: its next request goes to the local engine without calling claude. */
+  async function holdClaudeDownByFailures(): Promise<void> {
+    anthropicApi.setFault({ status: 500, body: JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Internal server error' } }) }, 3);
+    for (let index = 0; index < 3; index += 1) expect(await answeredBy()).toBe('ollama');
+    const before = claudeCalls();
+    expect(await answeredBy()).toBe('ollama');
+    expect(claudeCalls()).toBe(before);
+  }
+
   it('provider release lifts the rate limit the gateway holds in memory: its next request goes to the model again', async () => {
     anthropicApi.setFault({ status: 429, headers: { 'retry-after': '600' } }, 1);
     expect(await answeredBy()).toBe('ollama');
@@ -88,11 +97,7 @@ describe('holds lifted by hand and by an answer, in a running gateway', () => {
   }, 60_000);
 
   it('a provider test that gets an answer lifts the down hold of a failing provider, not a rate limit; --all lifts that', async () => {
-    anthropicApi.setFault({ status: 500, body: JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Internal server error' } }) }, 3);
-    for (let index = 0; index < 3; index += 1) expect(await answeredBy()).toBe('ollama');
-    const before = claudeCalls();
-    expect(await answeredBy()).toBe('ollama');
-    expect(claudeCalls()).toBe(before);
+    await holdClaudeDownByFailures();
 
     const test = await scenario.json(['provider', 'test', 'claude'], { env: KEYS });
     expect(test.result.exitCode, test.result.stderr).toBe(0);
@@ -128,11 +133,7 @@ describe('holds lifted by hand and by an answer, in a running gateway', () => {
   }, 60_000);
 
   it('a provider capabilities run whose every probe is answered lifts the down hold, as a provider test that answers does', async () => {
-    anthropicApi.setFault({ status: 500, body: JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Internal server error' } }) }, 3);
-    for (let index = 0; index < 3; index += 1) expect(await answeredBy()).toBe('ollama');
-    const before = claudeCalls();
-    expect(await answeredBy()).toBe('ollama');
-    expect(claudeCalls()).toBe(before);
+    await holdClaudeDownByFailures();
 
     const probed = await scenario.json(['provider', 'capabilities', 'claude', '--no-update'], { env: KEYS });
     // Deviations found or not (exit 1 or 0), every probe was answered.
