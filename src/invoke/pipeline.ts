@@ -233,25 +233,25 @@ function unavailableHint(
     const identity = { provider: report.provider.id, ...(ofModel ? { model: report.model } : {}), local: report.provider.class === 'local' };
     if (call.kind === 'rate_limited') return [{ ...identity, kind: 'rate_limited', ...(call.retryAfterSeconds === undefined ? {} : { retryInSeconds: call.retryAfterSeconds }) }];
     if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
-    // Failed calls in a row (a missing model at once) may have taken it out of a gateway's later requests: then say for how long.
-    const provider = context.longRunning === true ? providers.find((entry) => entry.id === report.provider.id) : undefined;
-    const health = provider === undefined ? undefined : ofModel ? context.health.knownModels(provider)[report.model] : context.health.known(provider);
-    const heldOutMs = health?.state === 'down' ? health.retryAfterMs : undefined;
-    const kind = call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing';
-    return [{ ...identity, kind, ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
+    return [{ ...identity, kind: call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing' }];
   });
   const hint = hintForUnavailable(heldOutForLater(context, unavailable, providers));
   return missingKeys.length > 0 ? `${hint}; for the skipped hosted provider(s): ${exports}` : hint;
 }
 
 /**
- * How long each unavailable provider stays out of later requests: a process that keeps its health
- * (the gateway) knows; any other says what the store's holds keep out of every process's routes
- * (this one's own failures included) and a rate limit's own wait.
+ * How long each unavailable provider stays out of later requests (`withSharedHoldTimes`): in a
+ * process that keeps its health (the gateway), what its monitor holds out — its own failures and
+ * probes, and other processes' holds; in any other, what the store's holds keep out of every
+ * process's routes (this one's own failures included).
  */
 function heldOutForLater(context: PipelineContext, unavailable: Unavailability[], providers: readonly RegisteredProvider[]): Unavailability[] {
   const withStarts = withEngineStarts(unavailable, engineStartCommands(providers));
-  return context.longRunning === true ? withStarts : withSharedHoldTimes(withStarts, holdsInForce(context.store, providers));
+  const holds =
+    context.longRunning === true
+      ? context.health.holds(providers).map(({ provider, model, retryAfterMs }) => ({ provider, ...(model === undefined ? {} : { model }), retryInSeconds: retryAfterMs / 1000 }))
+      : holdsInForce(context.store, providers);
+  return withSharedHoldTimes(withStarts, holds);
 }
 
 /**

@@ -293,11 +293,12 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
 }
 
 /**
- * For a process that keeps no health between requests (`run`, `route`): how long it keeps a down
- * provider out of its own routes means nothing to the next invocation, but a hold recorded in the
- * store (`holdsInForce`) is honoured by every process until its time — this one's own failure's
- * included. So each entry says the time left of the store's hold of its target (the model's, else
- * the provider's), a rate limit without one its own wait, and the rest no time at all.
+ * Each entry with the time left of the hold of its target (the model's, else the provider's) among
+ * `holds`, a rate limit without one its own wait, and the rest no time at all. For a process that
+ * keeps no health between requests (`run`, `route`), `holds` are the store's (`holdsInForce`):
+ * how long it keeps a down provider out of its own routes means nothing to the next invocation,
+ * but a hold recorded in the store is honoured by every process until its time — this one's own
+ * failure's included. For one that keeps its health (the gateway), what its monitor holds out.
  */
 export function withSharedHoldTimes(unavailable: readonly Unavailability[], holds: readonly Pick<HoldReport, 'provider' | 'model' | 'retryInSeconds'>[]): Unavailability[] {
   return unavailable.map(({ retryInSeconds, ...entry }) => {
