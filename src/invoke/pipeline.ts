@@ -33,7 +33,7 @@ import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
 import { holdsInForce } from '../router/shared-holds.js';
-import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
+import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { waitAskedFor } from '../transport/retry-after.js';
 import type { WireAdapter, WireTarget } from '../wire/adapter.js';
@@ -839,12 +839,17 @@ function refuseOrUnavailable(
   // permission problem.
   const tooLong = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'context_length');
   const embeddings = input.request.embedding !== undefined;
-  const reasonCode = tooLong.length > 0 ? 'context_length_exceeded' : 'route_denied';
+  // Some model would take it but for a setting it refuses (a forced tool, thinking turned off): the
+  // request's to change, a 400 naming the field, never forwarded to be refused upstream.
+  const refusedSetting = tooLong.length > 0 ? undefined : refusedRequestSetting(plan.excluded);
+  const reasonCode = tooLong.length > 0 ? 'context_length_exceeded' : refusedSetting !== undefined ? refusedSetting.code : 'route_denied';
   const tooLongReasons = tooLong.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`).join(' | ');
   const message =
     tooLong.length > 0
       ? `${embeddings ? 'an input is too long for every embedding model' : 'prompt is too long for every model'} this ${classification.level} request may use: ${tooLongReasons}`
-      : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
+      : refusedSetting !== undefined
+        ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${reasons.join(' | ')}`
+        : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
   const refusalHint = (): string => {
     if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings });
     const unpinned = refused.planUnpinned();
@@ -874,9 +879,20 @@ function refuseOrUnavailable(
       findings: classification.findings,
       excluded: plan.excluded,
       // The request field a gateway client is told is at fault (`ClientError.param`).
-      ...(tooLong.length > 0 ? { param: tooLongParam(input.request) } : {}),
+      ...(tooLong.length > 0 ? { param: tooLongParam(input.request) } : refusedSetting !== undefined ? { param: refusedSetting.param } : {}),
     },
   });
+}
+
+/**
+ * The request setting that kept out a model nothing else kept out (`tool_choice`: it forces a
+ * tool; `thinking`: it turns thinking off), with the refusal's code; undefined when none did.
+ */
+function refusedRequestSetting(excluded: readonly Exclusion[]): { code: 'tool_choice_unsupported' | 'thinking_unsupported'; param: 'tool_choice' | 'thinking' } | undefined {
+  const only = (rule: ExclusionRule): boolean => excluded.some((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === rule);
+  if (only('tool_choice')) return { code: 'tool_choice_unsupported', param: 'tool_choice' };
+  if (only('thinking')) return { code: 'thinking_unsupported', param: 'thinking' };
+  return undefined;
 }
 
 /**

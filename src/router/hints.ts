@@ -44,6 +44,14 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
     rules: ['session_envelope'],
     hint: "the session's capability envelope approves smaller models only: name a model within it, or approve more with `syndicate session approve SESSION --max-capability CLASS`",
   },
+  {
+    rules: ['tool_choice'],
+    hint: 'the models left refuse a forced tool (forced_tool_choice_unsupported): let the model choose (tool_choice auto), or send it to a model that takes a forced tool',
+  },
+  {
+    rules: ['thinking'],
+    hint: 'the models left always think (thinking_always_on): leave thinking out or send {type: "adaptive"} (its depth set by output_config.effort), or send it to a model whose thinking can be turned off',
+  },
   { rules: ['context_length'], hint: "the prompt does not fit any eligible model's context window: shorten or compact the conversation, or use a model with a larger contextWindow" },
   { rules: ['cost_per_request', 'cost_per_day', 'price_unknown'], hint: "the policy's cost limits exclude the rest: raise them in the policy, or price the model in its provider record" },
   { rules: ['latency_budget'], hint: "the workflow's latency budget excludes the rest: relax it in the policy" },
