@@ -250,12 +250,14 @@ export function describeSessionBreak(broken: SessionChainBreak): string {
   return broken.reason === 'start changed' ? 'its start' : 'its last link';
 }
 
+/** What to do about a session whose chain is broken (the refusal's hint, and `evidence verify`'s). */
+export function sessionChainHint(sessionId: string): string {
+  return `the session was changed outside syndicate: read it with \`syndicate session show ${sessionId}\` and what was really sent with \`syndicate evidence list --session ${sessionId}\`; then continue in a new session (\`syndicate session start\`) and delete this one (\`syndicate session delete ${sessionId}\`)`;
+}
+
 function sessionChainError(broken: SessionChainBreak): SessionChainBrokenError {
   return new SessionChainBrokenError(
     `session ${broken.sessionId}'s stored conversation fails its hash chain at ${describeSessionBreak(broken)}: ${broken.reason}; nothing was sent`,
-    {
-      hint: `the session was changed outside syndicate: read it with \`syndicate session show ${broken.sessionId}\` and what was really sent with \`syndicate evidence list --session ${broken.sessionId}\`; then continue in a new session (\`syndicate session start\`) and delete this one (\`syndicate session delete ${broken.sessionId}\`)`,
-      details: { brokenAt: broken },
-    },
+    { hint: sessionChainHint(broken.sessionId), details: { brokenAt: broken } },
   );
 }
