@@ -196,17 +196,17 @@ export const SWITCH_COLUMNS =
   'id, session_id, after_seq, from_provider_id, from_model, to_provider_id, to_model, to_capability_class, to_context_window, dropped_turns, invalidated_envelope, switched_at, prev_hash, hash';
 
 /**
- * Proves one session's chain and returns its stored messages, all of them in order (dropped ones
- * marked), read once: what is sent to a model comes from what was proven.
+ * Proves one session's chain and returns its system prompt and stored messages, all of them in
+ * order (dropped ones marked), read once: what is sent to a model comes from what was proven.
  * `SessionChainBrokenError` (exit 1) at the first break.
  */
-export function provenMessageRows(store: Store, sessionId: string): StoredMessage[] {
+export function provenMessageRows(store: Store, sessionId: string): { systemPrompt: string | null; messages: StoredMessage[] } {
   const session = store.statement('SELECT id, system_prompt, created_at, chain_hash FROM sessions WHERE id = ?').get(sessionId) as StoredSession | undefined;
   const messages = store.statement(`SELECT ${MESSAGE_COLUMNS} FROM session_messages WHERE session_id = ? ORDER BY seq`).all(sessionId) as StoredMessage[];
   const switches = store.statement(`SELECT ${SWITCH_COLUMNS} FROM session_switches WHERE session_id = ? ORDER BY after_seq, id`).all(sessionId) as StoredSwitch[];
   const broken = session === undefined ? { sessionId, reason: 'head mismatch' as const } : walkSession(session, messages, switches);
   if (broken !== undefined) throw sessionChainError(broken);
-  return messages;
+  return { systemPrompt: (session as StoredSession).system_prompt, messages };
 }
 
 /** What `evidence verify` reports of the sessions' chains. */

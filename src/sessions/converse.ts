@@ -94,11 +94,12 @@ export interface SessionTurn {
  * routes; `SessionChainBrokenError` (exit 1) when its stored conversation fails its hash chain.
  */
 export function sessionTurn(store: Store, session: Session): SessionTurn {
+  const { systemPrompt, messages } = provenContext(store, session.id);
   return {
     model: activeModelLabel(session.active),
     ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
-    ...(session.systemPrompt === null ? {} : { system: session.systemPrompt }),
-    history: canonicalMessages(provenContext(store, session.id)),
+    ...(systemPrompt === null ? {} : { system: systemPrompt }),
+    history: canonicalMessages(messages),
   };
 }
 

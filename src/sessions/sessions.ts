@@ -9,7 +9,7 @@ import { currentProviders } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
-import { messageLinkHash, provenMessageRows, sessionChainHead, sessionStartHash, type ChainedMessageColumns } from './chain.js';
+import { messageLinkHash, provenMessageRows, sessionChainHead, sessionStartHash, type ChainedMessageColumns, type StoredMessage } from './chain.js';
 import {
   activeModelLabel,
   type ActiveModel,
@@ -220,37 +220,25 @@ export function listSessions(store: Store): SessionSummary[] {
   return rows.map((row) => ({ ...toSession(row), turns: row.turns, droppedTurns: row.dropped_turns }));
 }
 
-interface MessageRow {
-  seq: number;
-  turn: number;
-  role: 'user' | 'assistant';
-  text: string;
-  provider_id: string | null;
-  model: string | null;
-  evidence_id: string | null;
-  created_at: string;
-  dropped_by_switch: number | null;
-}
-
 /** The session's messages in order; `inContext`: only those compaction has not dropped. Read as stored, unproven: for display. */
 export function sessionMessages(store: Store, sessionId: string, options: { inContext?: boolean } = {}): SessionMessage[] {
   const filter = options.inContext === true ? ' AND dropped_by_switch IS NULL' : '';
-  const rows = store.statement(`SELECT * FROM session_messages WHERE session_id = ?${filter} ORDER BY seq`).all(sessionId) as MessageRow[];
+  const rows = store.statement(`SELECT * FROM session_messages WHERE session_id = ?${filter} ORDER BY seq`).all(sessionId) as StoredMessage[];
   return rows.map(toSessionMessage);
 }
 
 /**
- * The messages in the session's context, in order, once its hash chain is proven: what may be sent
- * to a model (`run --session`, MCP `complete` and `route_explain`, a switch's compaction).
- * `SessionChainBrokenError` (exit 1) when the stored conversation was changed outside syndicate.
+ * The session's system prompt and the messages in its context, in order, once its hash chain is
+ * proven: what may be sent to a model (`run --session`, MCP `complete` and `route_explain`, a
+ * switch's compaction). `SessionChainBrokenError` (exit 1) when the stored conversation was changed
+ * outside syndicate.
  */
-export function provenContext(store: Store, sessionId: string): SessionMessage[] {
-  return provenMessageRows(store, sessionId)
-    .filter((row) => row.dropped_by_switch === null)
-    .map(toSessionMessage);
+export function provenContext(store: Store, sessionId: string): { systemPrompt: string | null; messages: SessionMessage[] } {
+  const { systemPrompt, messages } = provenMessageRows(store, sessionId);
+  return { systemPrompt, messages: messages.filter((row) => row.dropped_by_switch === null).map(toSessionMessage) };
 }
 
-function toSessionMessage(row: MessageRow): SessionMessage {
+function toSessionMessage(row: StoredMessage): SessionMessage {
   return {
     seq: row.seq,
     turn: row.turn,

@@ -43,14 +43,15 @@ export async function switchSessionModel(
 ): Promise<SwitchReport> {
   const session = requireSession(store, idOrName);
   const target = resolveModel(store, choice, 'provider switch');
+  const conversation = provenContext(store, session.id);
   const compaction = await compactForWindow({
-    systemPrompt: session.systemPrompt,
-    messages: provenContext(store, session.id),
+    systemPrompt: conversation.systemPrompt,
+    messages: conversation.messages,
     contextWindow: target.contextWindow,
     target: `${target.provider.id}:${target.model}`,
     ...(options.estimate === undefined ? {} : { estimate: options.estimate }),
   });
-  await refuseUnreceivableConversation(store, policy, session, target, compaction.kept, options.caller ?? 'cli');
+  await refuseUnreceivableConversation(store, policy, session, target, { systemPrompt: conversation.systemPrompt, kept: compaction.kept }, options.caller ?? 'cli');
   const invalidatedEnvelope = capabilityRank(target.capabilityClass) > capabilityRank(session.envelope.maxCapability);
   const at = (options.now ?? new Date()).toISOString();
   const to = { providerId: target.provider.id, model: target.model, capabilityClass: target.capabilityClass, contextWindow: target.contextWindow };
@@ -119,14 +120,14 @@ async function refuseUnreceivableConversation(
   policy: Policy,
   session: Session,
   target: ResolvedModel,
-  kept: readonly SessionMessage[],
+  { systemPrompt, kept }: { systemPrompt: string | null; kept: readonly SessionMessage[] },
   caller: string,
 ): Promise<void> {
-  if (session.systemPrompt === null && kept.length === 0) return;
+  if (systemPrompt === null && kept.length === 0) return;
   const providers = listProviders(store);
   const label = `${target.provider.id}:${target.model}`;
   const routed = await routeRequest({
-    request: conversationRequest(session.systemPrompt, kept, label),
+    request: conversationRequest(systemPrompt, kept, label),
     policy,
     providers,
     workflow: 'interactive',
