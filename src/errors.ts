@@ -178,6 +178,17 @@ export class SessionEnvelopeError extends PolicyRefusalError {
 }
 
 /**
+ * Exit 1: a stored session's conversation fails its hash chain (a message, switch or the system
+ * prompt edited, or messages deleted, outside syndicate). Nothing in the session is sent to any
+ * model, switched or compacted; `evidence verify` reports the same break.
+ */
+export class SessionChainBrokenError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('session_chain_broken', ExitCode.checkFailed, message, options);
+  }
+}
+
+/**
  * Exit 2: a switch to a model whose context window cannot hold the session's newest turn (with
  * the system prompt and room for an answer) even after every older turn is dropped.
  */

@@ -10,7 +10,7 @@ import { classifyText } from '../classify/index.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalMessage, CanonicalRequest } from '../wire/canonical.js';
 import { canonicalMessages } from './compaction.js';
-import { appendTurn, checkEnvelope, requireSession, sessionMessages } from './sessions.js';
+import { appendTurn, checkEnvelope, provenContext, requireSession } from './sessions.js';
 import { activeModelLabel, type Session } from './types.js';
 
 /** A turn of a stored session: the prompt, and the request settings besides the conversation. */
@@ -89,13 +89,17 @@ export interface SessionTurn {
   history: CanonicalMessage[];
 }
 
-/** The request a prompt in `session` becomes (`run --session`, MCP `complete`), and `route_explain` routes. */
+/**
+ * The request a prompt in `session` becomes (`run --session`, MCP `complete`), and `route_explain`
+ * routes; `SessionChainBrokenError` (exit 1) when its stored conversation fails its hash chain.
+ */
 export function sessionTurn(store: Store, session: Session): SessionTurn {
+  const { systemPrompt, messages } = provenContext(store, session.id);
   return {
     model: activeModelLabel(session.active),
     ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
-    ...(session.systemPrompt === null ? {} : { system: session.systemPrompt }),
-    history: canonicalMessages(sessionMessages(store, session.id, { inContext: true })),
+    ...(systemPrompt === null ? {} : { system: systemPrompt }),
+    history: canonicalMessages(messages),
   };
 }
 

@@ -9,6 +9,7 @@ import { currentProviders } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
+import { messageLinkHash, provenMessageRows, sessionChainHead, sessionStartHash, type ChainedMessageColumns, type StoredMessage } from './chain.js';
 import {
   activeModelLabel,
   type ActiveModel,
@@ -150,9 +151,10 @@ export function startSession(store: Store, policy: Policy, options: StartSession
     if (name !== undefined && store.statement('SELECT 1 FROM sessions WHERE id = ?').get(name) !== undefined) {
       throw new UsageError(`${name} is the id of another session: a session named so could not be reached by its name`, { hint: 'pick another --name' });
     }
+    const systemPrompt = options.systemPrompt ?? null;
     store
-      .statement('INSERT INTO sessions (id, name, system_prompt, provider_id, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, name ?? null, options.systemPrompt ?? null, resolved?.provider.id ?? null, resolved?.model ?? null, now, now);
+      .statement('INSERT INTO sessions (id, name, system_prompt, provider_id, model, created_at, updated_at, chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(id, name ?? null, systemPrompt, resolved?.provider.id ?? null, resolved?.model ?? null, now, now, sessionStartHash({ id, system_prompt: systemPrompt, created_at: now }));
     store.statement('INSERT INTO session_checkpoints (session_id, max_capability, reason, approved_at) VALUES (?, ?, ?, ?)').run(id, maxCapability, 'start', now);
   });
   return requireSession(store, id);
@@ -218,23 +220,26 @@ export function listSessions(store: Store): SessionSummary[] {
   return rows.map((row) => ({ ...toSession(row), turns: row.turns, droppedTurns: row.dropped_turns }));
 }
 
-interface MessageRow {
-  seq: number;
-  turn: number;
-  role: 'user' | 'assistant';
-  text: string;
-  provider_id: string | null;
-  model: string | null;
-  evidence_id: string | null;
-  created_at: string;
-  dropped_by_switch: number | null;
-}
-
-/** The session's messages in order; `inContext`: only those compaction has not dropped. */
+/** The session's messages in order; `inContext`: only those compaction has not dropped. Read as stored, unproven: for display. */
 export function sessionMessages(store: Store, sessionId: string, options: { inContext?: boolean } = {}): SessionMessage[] {
   const filter = options.inContext === true ? ' AND dropped_by_switch IS NULL' : '';
-  const rows = store.statement(`SELECT * FROM session_messages WHERE session_id = ?${filter} ORDER BY seq`).all(sessionId) as MessageRow[];
-  return rows.map((row) => ({
+  const rows = store.statement(`SELECT * FROM session_messages WHERE session_id = ?${filter} ORDER BY seq`).all(sessionId) as StoredMessage[];
+  return rows.map(toSessionMessage);
+}
+
+/**
+ * The session's system prompt and the messages in its context, in order, once its hash chain is
+ * proven: what may be sent to a model (`run --session`, MCP `complete` and `route_explain`, a
+ * switch's compaction). `SessionChainBrokenError` (exit 1) when the stored conversation was changed
+ * outside syndicate.
+ */
+export function provenContext(store: Store, sessionId: string): { systemPrompt: string | null; messages: SessionMessage[] } {
+  const { systemPrompt, messages } = provenMessageRows(store, sessionId);
+  return { systemPrompt, messages: messages.filter((row) => row.dropped_by_switch === null).map(toSessionMessage) };
+}
+
+function toSessionMessage(row: StoredMessage): SessionMessage {
+  return {
     seq: row.seq,
     turn: row.turn,
     role: row.role,
@@ -244,7 +249,7 @@ export function sessionMessages(store: Store, sessionId: string, options: { inCo
     evidenceId: row.evidence_id,
     createdAt: row.created_at,
     droppedBySwitch: row.dropped_by_switch,
-  }));
+  };
 }
 
 /** Everything `session show` prints. */
@@ -257,7 +262,7 @@ export function sessionDetail(store: Store, idOrName: string): SessionDetail {
       reason: string;
       approved_at: string;
     }[]
-  ).map((row): SessionCheckpoint => ({ id: row.id, maxCapability: row.max_capability, reason: row.reason, approvedAt: row.approved_at }));
+  ).map((row, index): SessionCheckpoint => ({ id: row.id, number: index + 1, maxCapability: row.max_capability, reason: row.reason, approvedAt: row.approved_at }));
   const switches = (
     store.statement('SELECT * FROM session_switches WHERE session_id = ? ORDER BY id').all(session.id) as {
       id: number;
@@ -272,8 +277,9 @@ export function sessionDetail(store: Store, idOrName: string): SessionDetail {
       switched_at: string;
     }[]
   ).map(
-    (row): SessionSwitch => ({
+    (row, index): SessionSwitch => ({
       id: row.id,
+      number: index + 1,
       from: row.from_provider_id === null || row.from_model === null ? { kind: 'auto' } : { kind: 'pinned', providerId: row.from_provider_id, model: row.from_model },
       to: { providerId: row.to_provider_id, model: row.to_model, capabilityClass: row.to_capability_class, contextWindow: row.to_context_window },
       droppedTurns: JSON.parse(row.dropped_turns) as DroppedTurn[],
@@ -305,11 +311,20 @@ export function appendTurn(store: Store, sessionId: string, turn: AnsweredTurn):
     const number = (last.turn ?? 0) + 1;
     const seq = last.seq ?? 0;
     const insert = store.statement(
-      'INSERT INTO session_messages (session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO session_messages (session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    insert.run(sessionId, seq + 1, number, 'user', turn.prompt, null, null, null, now);
-    insert.run(sessionId, seq + 2, number, 'assistant', turn.answer, turn.providerId, turn.model, turn.evidenceId, now);
-    store.statement('UPDATE sessions SET updated_at = ? WHERE id = ?').run(now, sessionId);
+    // Chained to the recorded head: one read, two hashes, whatever the session's length.
+    let head = sessionChainHead(store, sessionId);
+    const messages: ChainedMessageColumns[] = [
+      { session_id: sessionId, seq: seq + 1, turn: number, role: 'user', text: turn.prompt, provider_id: null, model: null, evidence_id: null, created_at: now },
+      { session_id: sessionId, seq: seq + 2, turn: number, role: 'assistant', text: turn.answer, provider_id: turn.providerId, model: turn.model, evidence_id: turn.evidenceId, created_at: now },
+    ];
+    for (const message of messages) {
+      const hash = messageLinkHash(head, message);
+      insert.run(message.session_id, message.seq, message.turn, message.role, message.text, message.provider_id, message.model, message.evidence_id, message.created_at, head, hash);
+      head = hash;
+    }
+    store.statement('UPDATE sessions SET updated_at = ?, chain_hash = ? WHERE id = ?').run(now, head, sessionId);
     return number;
   });
 }

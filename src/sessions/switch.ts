@@ -1,5 +1,7 @@
+import { newId } from '../common/ids.js';
 import { capabilityRank } from '../common/vocabulary.js';
 import { PolicyRefusalError } from '../errors.js';
+import { recordDenial } from '../evidence/index.js';
 import type { Policy } from '../policy/types.js';
 import { listProviders } from '../registry/registry.js';
 import { alternativesTo, hintForExclusions, localModelsLeftOut } from '../router/hints.js';
@@ -7,7 +9,8 @@ import { routeRequest } from '../router/route-request.js';
 import type { ExclusionRule } from '../router/types.js';
 import type { Store } from '../store/store.js';
 import { compactForWindow, conversationRequest, type PromptEstimate } from './compaction.js';
-import { requireSession, resolveModel, sessionMessages, type ResolvedModel } from './sessions.js';
+import { provenContext, requireSession, resolveModel, type ResolvedModel } from './sessions.js';
+import { sessionChainHead, switchLinkHash, type ChainedSwitchColumns } from './chain.js';
 import { activeModelLabel, type ActiveModel, type DroppedTurn, type Session, type SessionMessage } from './types.js';
 
 /** What `provider switch --session` did. */
@@ -36,35 +39,53 @@ export async function switchSessionModel(
   policy: Policy,
   idOrName: string,
   choice: string,
-  options: { estimate?: PromptEstimate; now?: Date } = {},
+  options: { estimate?: PromptEstimate; now?: Date; /** Who asked, as its refusal is recorded (default `cli`). */ caller?: string } = {},
 ): Promise<SwitchReport> {
   const session = requireSession(store, idOrName);
   const target = resolveModel(store, choice, 'provider switch');
+  const conversation = provenContext(store, session.id);
   const compaction = await compactForWindow({
-    systemPrompt: session.systemPrompt,
-    messages: sessionMessages(store, session.id, { inContext: true }),
+    systemPrompt: conversation.systemPrompt,
+    messages: conversation.messages,
     contextWindow: target.contextWindow,
     target: `${target.provider.id}:${target.model}`,
     ...(options.estimate === undefined ? {} : { estimate: options.estimate }),
   });
-  await refuseUnreceivableConversation(store, policy, session, target, compaction.kept);
+  await refuseUnreceivableConversation(store, policy, session, target, { systemPrompt: conversation.systemPrompt, kept: compaction.kept }, options.caller ?? 'cli');
   const invalidatedEnvelope = capabilityRank(target.capabilityClass) > capabilityRank(session.envelope.maxCapability);
   const at = (options.now ?? new Date()).toISOString();
   const to = { providerId: target.provider.id, model: target.model, capabilityClass: target.capabilityClass, contextWindow: target.contextWindow };
   store.transaction(() => {
     const from = session.active.kind === 'auto' ? { provider: null, model: null } : { provider: session.active.providerId, model: session.active.model };
+    // The switch is the session's next link, after its last message: it covers the turns it drops, which is what proves their marks.
+    const head = sessionChainHead(store, session.id);
+    const row: Omit<ChainedSwitchColumns, 'id'> = {
+      session_id: session.id,
+      after_seq: store.statement('SELECT COALESCE(MAX(seq), 0) FROM session_messages WHERE session_id = ?').pluck(true).get(session.id) as number,
+      from_provider_id: from.provider,
+      from_model: from.model,
+      to_provider_id: to.providerId,
+      to_model: to.model,
+      to_capability_class: to.capabilityClass,
+      to_context_window: to.contextWindow,
+      dropped_turns: JSON.stringify(compaction.dropped),
+      invalidated_envelope: invalidatedEnvelope ? 1 : 0,
+      switched_at: at,
+    };
     const switchId = Number(
       store
         .statement(
-          `INSERT INTO session_switches (session_id, from_provider_id, from_model, to_provider_id, to_model, to_capability_class, to_context_window, dropped_turns, invalidated_envelope, switched_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO session_switches (session_id, after_seq, from_provider_id, from_model, to_provider_id, to_model, to_capability_class, to_context_window, dropped_turns, invalidated_envelope, switched_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(session.id, from.provider, from.model, to.providerId, to.model, to.capabilityClass, to.contextWindow, JSON.stringify(compaction.dropped), invalidatedEnvelope ? 1 : 0, at)
+        .run(row.session_id, row.after_seq, row.from_provider_id, row.from_model, row.to_provider_id, row.to_model, row.to_capability_class, row.to_context_window, row.dropped_turns, row.invalidated_envelope, row.switched_at)
         .lastInsertRowid,
     );
+    const hash = switchLinkHash(head, { id: switchId, ...row });
+    store.statement('UPDATE session_switches SET prev_hash = ?, hash = ? WHERE id = ?').run(head, hash, switchId);
     const drop = store.statement('UPDATE session_messages SET dropped_by_switch = ? WHERE session_id = ? AND seq = ?');
     for (const turn of compaction.dropped) for (const seq of turn.seqs) drop.run(switchId, session.id, seq);
-    store.statement('UPDATE sessions SET provider_id = ?, model = ?, updated_at = ? WHERE id = ?').run(to.providerId, to.model, at, session.id);
+    store.statement('UPDATE sessions SET provider_id = ?, model = ?, updated_at = ?, chain_hash = ? WHERE id = ?').run(to.providerId, to.model, at, hash, session.id);
     if (invalidatedEnvelope) {
       // An envelope already invalidated keeps its first reason: that is what the approval must answer.
       store
@@ -94,12 +115,19 @@ const DATA_RULES: readonly ExclusionRule[] = ['class_not_allowed', 'fail_closed'
  * messages), classified and planned as `run --session` plans its next turn; every later turn would
  * be refused. The router's reason for the model, and its hint with the models that may take it.
  */
-async function refuseUnreceivableConversation(store: Store, policy: Policy, session: Session, target: ResolvedModel, kept: readonly SessionMessage[]): Promise<void> {
-  if (session.systemPrompt === null && kept.length === 0) return;
+async function refuseUnreceivableConversation(
+  store: Store,
+  policy: Policy,
+  session: Session,
+  target: ResolvedModel,
+  { systemPrompt, kept }: { systemPrompt: string | null; kept: readonly SessionMessage[] },
+  caller: string,
+): Promise<void> {
+  if (systemPrompt === null && kept.length === 0) return;
   const providers = listProviders(store);
   const label = `${target.provider.id}:${target.model}`;
   const routed = await routeRequest({
-    request: conversationRequest(session.systemPrompt, kept, label),
+    request: conversationRequest(systemPrompt, kept, label),
     policy,
     providers,
     workflow: 'interactive',
@@ -118,9 +146,22 @@ async function refuseUnreceivableConversation(store: Store, policy: Policy, sess
     first === undefined
       ? hintForExclusions([exclusion], { localLeftOut: localModelsLeftOut(unpinned.excluded, providers) })
       : `${alternatives.map((alternative) => `${alternative.provider}:${alternative.model}`).join(', ')} may take it: switch to ${alternatives.length === 1 ? 'it' : 'one of them'} instead (\`syndicate provider switch ${first.provider}:${first.model} --session ${session.id}\`)`;
-  throw new PolicyRefusalError(
+  const refusal = new PolicyRefusalError(
     'session_model_not_permitted',
     `session ${session.id}'s conversation is ${plan.sensitivity}, and ${label} may not receive it: ${reasons.join('; ')}; the session stays on ${activeModelLabel(session.active)}, unchanged`,
     { hint, details: { sessionId: session.id, sensitivity: plan.sensitivity, findings: routed.classification.findings, excluded: [exclusion] } },
   );
+  // A denial in the evidence, as the router records its own: `evidence list` and `metrics` show it.
+  recordDenial(store, {
+    requestId: newId('req'),
+    caller,
+    provider: { id: target.provider.id, version: target.provider.currentVersion, class: target.provider.record.class },
+    model: target.model,
+    reasonCode: refusal.code,
+    message: refusal.message,
+    sensitivity: plan.sensitivity,
+    route: plan,
+    sessionId: session.id,
+  });
+  throw refusal;
 }

@@ -20,7 +20,10 @@ export interface SessionMessage {
 
 /** An approval of the session's capability envelope: the highest capability class it may use. */
 export interface SessionCheckpoint {
+  /** The store's id, unique across sessions. */
   id: number;
+  /** Its number in the session: 1 for its first checkpoint (the one made at start). */
+  number: number;
   maxCapability: CapabilityClass;
   /** `start` (the session's first checkpoint) or `approve` (`session approve`). */
   reason: string;
@@ -49,7 +52,10 @@ export interface DroppedTurn {
 
 /** One `provider switch`, as recorded. */
 export interface SessionSwitch {
+  /** The store's id, unique across sessions: what a dropped message's `droppedBySwitch` names. */
   id: number;
+  /** Its number in the session: 1 for its first switch. */
+  number: number;
   from: ActiveModel;
   to: { providerId: string; model: string; capabilityClass: CapabilityClass; contextWindow: number };
   droppedTurns: DroppedTurn[];

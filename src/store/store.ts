@@ -233,6 +233,7 @@ function migrate(store: Store, migrations: readonly Migration[]): void {
   store.transaction(() => {
     for (const migration of pending) {
       db.exec(migration.sql);
+      migration.backfill?.(db);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
         migration.version,
         migration.name,

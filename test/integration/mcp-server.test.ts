@@ -8,6 +8,7 @@ import { BIN, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { freePort } from '../helpers/ports.js';
 import { defaultModel, inferenceExchanges, registeredEngineScenario, Scenario } from '../helpers/scenario.js';
+import { withStore } from '../helpers/store.js';
 
 const SECRET = 's3cretPassw0rd';
 const RESTRICTED_PROMPT = `Why does this fail? postgres://admin:${SECRET}@db.internal:5432/prod`;
@@ -177,6 +178,26 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     const malformed = await call('complete', { prompt: 'Name the capital of France.', session: 'not a session id!' });
     expect(malformed.isError).toBe(true);
     expect(text(malformed)).toContain('1-128 characters of letters, digits');
+  });
+
+  it('complete and route_explain refuse a stored session whose conversation was edited outside syndicate: nothing is sent', async () => {
+    const started = await scenario.json(['session', 'start', '--name', 'mcp-tampered', '--model', `llama:${defaultModel(llama)}`]);
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const sessionId = (started.document.session as { id: string }).id;
+    const first = await call('complete', { prompt: 'Name the capital of France.', session: 'mcp-tampered' });
+    expect(first.isError, text(first)).toBeFalsy();
+    withStore(scenario.home, (store) => store.db.prepare("UPDATE session_messages SET role = 'user' WHERE session_id = ? AND seq = 2").run(sessionId));
+
+    const sent = inferenceExchanges(llama).length;
+    for (const tool of ['complete', 'route_explain']) {
+      const refused = await call(tool, { prompt: 'And of Italy?', session: 'mcp-tampered' });
+      expect(refused.isError, tool).toBe(true);
+      expect(text(refused)).toContain(`session ${sessionId}'s stored conversation fails its hash chain at message #2: content changed; nothing was sent`);
+      expect(text(refused)).toContain('(session_chain_broken)');
+    }
+    expect(inferenceExchanges(llama)).toHaveLength(sent);
+    // Deleted, its chain no longer stands in the way of `evidence verify`.
+    expect((await scenario.cli(['session', 'delete', sessionId])).exitCode).toBe(0);
   });
 
   it("route_explain with a stored session routes the question `complete` would send in it: its model, its system prompt, the conversation so far", async () => {

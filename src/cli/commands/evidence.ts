@@ -238,7 +238,7 @@ export function evidenceCommand(): Command {
 
   evidence
     .command('verify')
-    .description('recompute the hash chain; exit 1 naming the first broken link')
+    .description("recompute the hash chain, and each stored session's; exit 1 naming the first broken link")
     .option('--from <seq:hash>', 'check only the rows from a head an earlier verify printed (kept outside the store), e.g. 1200:3fa4…')
     .addHelpText('after', '\nExample:\n  $ syndicate evidence verify --json\n  $ syndicate evidence verify --from "$(cat /secure/last-evidence-head)"')
     .action(async (options: { from?: string }, command: Command) => {
@@ -261,7 +261,10 @@ export function evidenceCommand(): Command {
         onProgress: (done, total) => spinner.update(`verifying the evidence chain: ${done}/${total} rows`),
       });
       const overBreaks = prunesOverBreaks(store);
+      const { describeSessionBreak, sessionChainHint, verifySessionChains } = await import('../../sessions/index.js');
+      const sessionChains = verifySessionChains(store);
       context.close();
+      const sessionBreaks = sessionChains.broken.length === 0 ? {} : { sessionBreaks: sessionChains.broken };
       if (!result.ok) {
         spinner.fail('evidence chain broken');
         const { brokenAt } = result;
@@ -275,13 +278,26 @@ export function evidenceCommand(): Command {
               : brokenAt.reason === 'row missing' || brokenAt.reason === 'head mismatch'
                 ? `a row was deleted or the chain head edited outside syndicate; ${counted(result.rows, 'row')} before it verified`
                 : `the row was edited outside syndicate; ${counted(result.rows, 'row')} before it verified — inspect it with \`syndicate evidence show ${brokenAt.evidenceId ?? ''}\``,
-          details: { rows: result.rows, brokenAt, ...(result.prunedThrough === undefined ? {} : { prunedThrough: result.prunedThrough }) },
+          details: { rows: result.rows, brokenAt, ...(result.prunedThrough === undefined ? {} : { prunedThrough: result.prunedThrough }), ...sessionBreaks },
         });
+      }
+      const [firstSessionBreak] = sessionChains.broken;
+      if (firstSessionBreak !== undefined) {
+        spinner.fail('session chain broken');
+        const others = sessionChains.broken.length - 1;
+        throw new CheckFailedError(
+          `session ${firstSessionBreak.sessionId}'s chain broken at ${describeSessionBreak(firstSessionBreak)}: ${firstSessionBreak.reason}${others === 0 ? '' : ` (and ${counted(others, 'other session')})`}; the evidence chain is intact (${counted(result.rows, 'row')})`,
+          {
+            hint: sessionChainHint(firstSessionBreak.sessionId),
+            details: { rows: result.rows, head: result.head, sessions: sessionChains.sessions, ...sessionBreaks },
+          },
+        );
       }
       spinner.stop();
       const pruned = result.prunedThrough;
       const prunedBreaks = overBreaks.length === 0 ? {} : { prunedBreaks: overBreaks };
-      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }), ...prunedBreaks }, () => {
+      const sessions = { sessions: sessionChains.sessions, messages: sessionChains.messages };
+      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }), ...prunedBreaks, sessions }, () => {
         const start = pruned !== undefined ? ` from #${pruned.throughSeq + 1}` : from === undefined ? '' : ` from #${from.seq}`;
         output.line(`evidence chain intact${start}: ${counted(result.rows, 'row')}, head #${result.head.seq} ${result.head.hash}`);
         if (pruned !== undefined) output.info(`rows up to #${pruned.throughSeq} were deleted by \`evidence prune\` on ${pruned.prunedAt}; the first kept row links to the last deleted one's hash ${pruned.throughHash}`);
@@ -289,6 +305,7 @@ export function evidenceCommand(): Command {
           const where = prune.brokenAt.evidenceId === undefined ? `#${prune.brokenAt.seq}` : `#${prune.brokenAt.seq} (${prune.brokenAt.evidenceId})`;
           output.warn(`the prune of ${prune.prunedAt} deleted rows up to #${prune.throughSeq} although their chain was broken at ${where} (${prune.brokenAt.reason}): it was told to (--accept-break)`);
         }
+        if (sessionChains.sessions > 0) output.line(`session chains intact: ${counted(sessionChains.sessions, 'session')}, ${counted(sessionChains.messages, 'message')}`);
         output.info(`keep \`${result.head.seq}:${result.head.hash}\` outside this machine's store; \`evidence verify --from\` it later checks only newer rows`);
       });
     });

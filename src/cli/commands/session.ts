@@ -173,23 +173,25 @@ function printDetail(output: Output, detail: SessionDetail): void {
   if (detail.systemPrompt !== null) output.line(`system    ${detail.systemPrompt}`);
   output.line();
   if (detail.messages.length === 0) output.line('no messages yet');
+  const switchNumbers = new Map(detail.switches.map((item) => [item.id, item.number]));
   for (const message of detail.messages) {
     const who = message.role === 'user' ? 'user' : `assistant (${message.providerId ?? '?'}:${message.model ?? '?'}, evidence ${message.evidenceId ?? '-'})`;
-    const dropped = message.droppedBySwitch === null ? '' : output.color.yellow(` [dropped by switch ${message.droppedBySwitch}]`);
+    const droppedBy = message.droppedBySwitch === null ? undefined : (switchNumbers.get(message.droppedBySwitch) ?? `#${message.droppedBySwitch}`);
+    const dropped = droppedBy === undefined ? '' : output.color.yellow(` [dropped by switch ${droppedBy}]`);
     output.line(`#${message.seq} turn ${message.turn} ${who}${dropped}`);
     output.line(`  ${message.text.replace(/\n/g, '\n  ')}`);
   }
   output.line();
   output.table(
     ['checkpoint', 'approved up to', 'reason', 'at'],
-    detail.checkpoints.map((checkpoint) => [String(checkpoint.id), checkpoint.maxCapability, checkpoint.reason, checkpoint.approvedAt]),
+    detail.checkpoints.map((checkpoint) => [String(checkpoint.number), checkpoint.maxCapability, checkpoint.reason, checkpoint.approvedAt]),
   );
   if (detail.switches.length > 0) {
     output.line();
     output.table(
       ['switch', 'to', 'class', 'window', 'dropped turns', 'envelope', 'at'],
       detail.switches.map((item) => [
-        String(item.id),
+        String(item.number),
         `${item.to.providerId}:${item.to.model}`,
         item.to.capabilityClass,
         String(item.to.contextWindow),

@@ -18,13 +18,17 @@ import { healthHoldsMigration } from './017-health-holds.js';
 import { engineEventOutcomesMigration } from './018-engine-event-outcomes.js';
 import { healthReleasesMigration } from './019-health-releases.js';
 import { prunesOverBreaksMigration } from './020-prunes-over-breaks.js';
+import { sessionChainsMigration } from './021-session-chains.js';
+import type { SqliteDatabase } from '../store.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Fills what SQL cannot compute (hashes) in the rows already stored: run after `sql`, in the same transaction. */
+  backfill?: (db: SqliteDatabase) => void;
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration, engineEventOutcomesMigration, healthReleasesMigration, prunesOverBreaksMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration, engineEventOutcomesMigration, healthReleasesMigration, prunesOverBreaksMigration, sessionChainsMigration];
