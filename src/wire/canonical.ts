@@ -270,6 +270,8 @@ export interface CanonicalResponse {
   finishReason: FinishReason;
   /** The raw finish reason string the wire used (`end_turn`, `stop`, ...). */
   rawFinishReason: string | null;
+  /** The client's stop sequence that ended the answer, when the upstream names it (Anthropic `stop_sequence`, vLLM `stop_reason`). */
+  stopSequence?: string;
   /** Absent when the upstream did not report usage. */
   usage?: Usage;
   /**
@@ -314,7 +316,7 @@ export type StreamPart =
     }
   /** Usage counts are cumulative: a later value replaces an earlier one for the same field. */
   | { type: 'usage'; usage: Partial<Usage> }
-  | { type: 'finish'; finishReason: FinishReason; rawFinishReason: string | null }
+  | { type: 'finish'; finishReason: FinishReason; rawFinishReason: string | null; stopSequence?: string }
   /** The wire's terminal marker: `[DONE]` or `message_stop`. */
   | { type: 'stream-end' }
   | { type: 'error'; message: string; errorType?: string };
