@@ -121,6 +121,8 @@ export interface ToolDefinition {
    * CLI's apply_patch): engines see a function whose one string parameter `input` carries it.
    */
   freeform?: true;
+  /** The client asked that the arguments follow `inputSchema` exactly (`strict` of an OpenAI function, of an Anthropic tool). */
+  strict?: boolean;
   cacheControl?: CacheControl;
 }
 

@@ -3,6 +3,7 @@
  * QA pass): what each client reads where the real APIs say more than "it stopped".
  */
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
@@ -21,8 +22,8 @@ beforeAll(async () => {
   [claude, vllm, ollama] = await Promise.all([startFakeEngine({ kind: 'anthropic' }), startFakeEngine({ kind: 'vllm' }), startFakeEngine({ kind: 'ollama' })]);
   gateway = await startTestGateway({
     providers: [
-      { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
-      { id: 'vllm', class: 'local', wire: 'openai', baseUrl: vllm.baseUrl, engine: 'vllm', models: [{ id: VLLM_MODEL }] },
+      { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
+      { id: 'vllm', class: 'local', wire: 'openai', baseUrl: vllm.baseUrl, engine: 'vllm', models: [{ id: VLLM_MODEL, tags: ['tools'] }] },
       { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL }] },
     ],
   });
@@ -34,6 +35,9 @@ afterAll(async () => {
 });
 
 const anthropicClient = (): Anthropic => new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+const openAIClient = (): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+/** The JSON body of the last inference request an engine received. */
+const lastSent = (engine: FakeEngine): Record<string, unknown> => JSON.parse(engine.exchanges.filter((exchange) => exchange.method === 'POST').at(-1)?.requestBody.toString('utf8') ?? '{}') as Record<string, unknown>;
 
 describe('Anthropic client: stop_sequences', () => {
   const ask = (model: string) => ({ model, max_tokens: 64, stop_sequences: ['nope', 'capital'], messages: [{ role: 'user' as const, content: QUESTION }] });
@@ -58,5 +62,36 @@ describe('Anthropic client: stop_sequences', () => {
     expect(stopped).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
     const natural = await anthropicClient().messages.create({ ...ask(`claude:${CLAUDE_MODEL}`), stop_sequences: ['nope'] });
     expect(natural).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
+  });
+});
+
+describe('strict tools (the arguments held to the schema)', () => {
+  const citySchema = { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+
+  it('an OpenAI client’s strict function reaches an OpenAI-wire engine and an Anthropic-wire provider as strict', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: citySchema, strict: true } }];
+    const local = await openAIClient().chat.completions.create({ model: `vllm:${VLLM_MODEL}`, messages: [{ role: 'user', content: QUESTION }], tools });
+    expect(local.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'get_weather' } });
+    expect(lastSent(vllm)['tools']).toEqual([{ type: 'function', function: { name: 'get_weather', parameters: citySchema, strict: true } }]);
+    await openAIClient().chat.completions.create({ model: `claude:${CLAUDE_MODEL}`, messages: [{ role: 'user', content: QUESTION }], tools });
+    expect(lastSent(claude)['tools']).toEqual([{ name: 'get_weather', input_schema: citySchema, strict: true }]);
+  });
+
+  it('an Anthropic client’s strict tool reaches an OpenAI-wire engine as a strict function', async () => {
+    await anthropicClient().messages.create({
+      model: `vllm:${VLLM_MODEL}`,
+      max_tokens: 64,
+      messages: [{ role: 'user', content: QUESTION }],
+      tools: [{ name: 'get_weather', input_schema: citySchema, strict: true }],
+    });
+    expect(lastSent(vllm)['tools']).toEqual([{ type: 'function', function: { name: 'get_weather', parameters: citySchema, strict: true } }]);
+  });
+
+  it('the Responses API sends a strict function on and echoes its strict in the response’s tools', async () => {
+    const response = await openAIClient().responses.create({ model: `vllm:${VLLM_MODEL}`, input: QUESTION, tools: [{ type: 'function', name: 'get_weather', parameters: citySchema, strict: true }] });
+    expect(response.tools).toEqual([expect.objectContaining({ type: 'function', name: 'get_weather', strict: true })]);
+    expect(lastSent(vllm)['tools']).toEqual([{ type: 'function', function: { name: 'get_weather', parameters: citySchema, strict: true } }]);
+    const loose = await openAIClient().responses.create({ model: `vllm:${VLLM_MODEL}`, input: QUESTION, tools: [{ type: 'function', name: 'get_weather', parameters: citySchema, strict: false }] });
+    expect(loose.tools).toEqual([expect.objectContaining({ strict: false })]);
   });
 });

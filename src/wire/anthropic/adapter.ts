@@ -180,6 +180,7 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
       name: tool.name,
       ...(tool.description === undefined ? {} : { description: tool.description }),
       input_schema: tool.inputSchema,
+      ...(tool.strict === undefined ? {} : { strict: tool.strict }),
       ...cacheControlField(tool.cacheControl),
     }));
   }

@@ -318,6 +318,7 @@ function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] |
       name,
       ...(typeof tool['description'] === 'string' ? { description: tool['description'] } : {}),
       inputSchema: schema as JsonObject,
+      ...(typeof tool['strict'] === 'boolean' ? { strict: tool['strict'] } : {}),
       ...(cacheControl === undefined ? {} : { cacheControl }),
     });
   });

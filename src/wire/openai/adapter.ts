@@ -61,6 +61,7 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
         name: tool.name,
         ...(tool.description === undefined ? {} : { description: tool.description }),
         parameters: tool.inputSchema,
+        ...(tool.strict === undefined ? {} : { strict: tool.strict }),
       },
     }));
   }
