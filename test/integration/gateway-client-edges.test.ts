@@ -95,3 +95,41 @@ describe('strict tools (the arguments held to the schema)', () => {
     expect(loose.tools).toEqual([expect.objectContaining({ strict: false })]);
   });
 });
+
+describe('an engine that takes no tools (llama-server without --jinja), its model tagged tools all the same', () => {
+  let llamaServer: FakeEngine;
+  let noJinja: TestGateway;
+
+  beforeAll(async () => {
+    llamaServer = await startFakeEngine({ kind: 'llama.cpp', jinja: false });
+    noJinja = await startTestGateway({ providers: [{ id: 'llama', class: 'local', wire: 'openai', baseUrl: llamaServer.baseUrl, engine: 'llama.cpp', models: [{ id: 'qwen', tags: ['tools'] }] }] });
+  });
+
+  afterAll(async () => {
+    await noJinja?.close();
+    await llamaServer?.close();
+  });
+
+  it('refuses each tools request with 400 about `tools` naming --jinja (not 503 "try again later"), and keeps answering requests without tools', async () => {
+    const openai = new OpenAI({ baseURL: `${noJinja.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: noJinja.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const weather = { name: 'get_weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } };
+    // Three in a row: as many failures as take an engine out for everyone.
+    for (let call = 0; call < 3; call += 1) {
+      const refused = await anthropic.messages.create({ model: 'llama:qwen', max_tokens: 64, messages: [{ role: 'user', content: QUESTION }], tools: [weather] }).catch((caught: unknown) => caught);
+      expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+      expect((refused as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringContaining('tools param requires --jinja flag') },
+      });
+      expect((refused as Error).message).toContain('start llama-server with `--jinja`');
+    }
+    const viaOpenAI = await openai.chat.completions
+      .create({ model: 'llama:qwen', messages: [{ role: 'user', content: QUESTION }], tools: [{ type: 'function', function: { name: 'get_weather', parameters: weather.input_schema } }] })
+      .catch((caught: unknown) => caught);
+    expect(viaOpenAI).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((viaOpenAI as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ type: 'invalid_request_error', param: 'tools' });
+    const plain = await openai.chat.completions.create({ model: 'llama:qwen', messages: [{ role: 'user', content: QUESTION }] });
+    expect(plain.choices[0]?.message.content).toBeTruthy();
+  });
+});
