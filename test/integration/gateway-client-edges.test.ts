@@ -3,6 +3,7 @@
  * QA pass): what each client reads where the real APIs say more than "it stopped".
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
@@ -131,5 +132,40 @@ describe('an engine that takes no tools (llama-server without --jinja), its mode
     expect((viaOpenAI as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ type: 'invalid_request_error', param: 'tools' });
     const plain = await openai.chat.completions.create({ model: 'llama:qwen', messages: [{ role: 'user', content: QUESTION }] });
     expect(plain.choices[0]?.message.content).toBeTruthy();
+  });
+});
+
+describe('an answer of emoji, accents and CJK, each character split over several stream chunks', () => {
+  // 👋🏽 and 🇫🇷 are two code points each (four UTF-8 bytes apiece): the engine's tokens end inside them.
+  const ANSWER = 'Héllo 👋🏽 wörld — 日本語 🇫🇷 done.';
+  let engine: FakeEngine;
+  let unicode: TestGateway;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
+    unicode = await startTestGateway({ providers: [{ id: 'ollama', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL }] }] });
+  });
+
+  afterAll(async () => {
+    await unicode?.close();
+    await engine?.close();
+  });
+
+  it('reaches every client whole, streamed as not, in more than one delta', async () => {
+    const model = `ollama:${OLLAMA_MODEL}`;
+    const messages = [{ role: 'user' as const, content: QUESTION }];
+    const openai = new OpenAI({ baseURL: `${unicode.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const deltas: string[] = [];
+    for await (const chunk of await openai.chat.completions.create({ model, messages, stream: true })) deltas.push(chunk.choices[0]?.delta.content ?? '');
+    expect(deltas.filter((delta) => delta !== '').length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe(ANSWER);
+    expect((await openai.chat.completions.create({ model, messages })).choices[0]?.message.content).toBe(ANSWER);
+    const anthropic = new Anthropic({ baseURL: unicode.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+    expect((await anthropic.messages.stream({ model, max_tokens: 64, messages }).finalMessage()).content).toEqual([{ type: 'text', text: ANSWER }]);
+    expect((await openai.responses.stream({ model, input: QUESTION }).finalResponse()).output_text).toBe(ANSWER);
+    const ollama = new Ollama({ host: unicode.url, headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
+    let streamed = '';
+    for await (const part of await ollama.chat({ model, messages, stream: true })) streamed += part.message.content;
+    expect(streamed).toBe(ANSWER);
   });
 });
