@@ -204,9 +204,11 @@ export class SessionContextTooLongError extends SyndicateError {
  * capacity (`model_overloaded`), its absence (`model_not_found`), an engine that serves no embeddings
  * (`embeddings_not_enabled`: llama-server started without `--embeddings`) — or the whole account
  * (`account_limited`: credit, spend or plan exhausted) — or the request alone: an input longer than
- * the model takes (`input_too_long`), the caller's to split or shorten, nothing wrong with the provider.
+ * the model takes (`input_too_long`), the caller's to split or shorten, nothing wrong with the provider;
+ * tools the engine does not take (`tools_not_supported`: llama-server without `--jinja`, an Ollama
+ * model without tool support), the operator's to fix in the engine or the record's tags.
  */
-export type UpstreamCondition = 'model_rate_limited' | 'model_overloaded' | 'model_not_found' | 'embeddings_not_enabled' | 'account_limited' | 'input_too_long';
+export type UpstreamCondition = 'model_rate_limited' | 'model_overloaded' | 'model_not_found' | 'embeddings_not_enabled' | 'account_limited' | 'input_too_long' | 'tools_not_supported';
 
 /**
  * Exit 5: the upstream failed — unreachable, timeout, non-2xx after fallback. An input the engine

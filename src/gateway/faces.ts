@@ -267,7 +267,7 @@ export function partsOfResponse(response: CanonicalResponse): StreamPart[] {
     response.toolCalls.forEach(toolCall);
   }
   if (response.usage !== undefined) parts.push({ type: 'usage', usage: response.usage });
-  parts.push({ type: 'finish', finishReason: response.finishReason, rawFinishReason: response.rawFinishReason });
+  parts.push({ type: 'finish', finishReason: response.finishReason, rawFinishReason: response.rawFinishReason, ...(response.stopSequence === undefined ? {} : { stopSequence: response.stopSequence }) });
   parts.push({ type: 'stream-end' });
   return parts;
 }

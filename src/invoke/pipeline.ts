@@ -454,11 +454,13 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     });
     // A caller that went away says nothing about the provider's health, nor does a request the
     // provider refused for its content (another request may well succeed; an input too long for the
-    // model, whatever the status) — unless it refused it for naming a model it does not serve
-    // (llama.cpp's router and Zhipu answer that with a 400).
+    // model or tools it does not take, whatever the status) — unless it refused it for naming a
+    // model it does not serve (llama.cpp's router and Zhipu answer that with a 400).
     const condition = error instanceof UpstreamError ? error.condition : undefined;
     const refusedThisRequest =
-      condition === 'input_too_long' || (options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && notServedCause(condition) === undefined);
+      condition === 'input_too_long' ||
+      condition === 'tools_not_supported' ||
+      (options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && notServedCause(condition) === undefined);
     if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status), candidate.model);
     const attemptReport = report({
       outcome: 'failed',
@@ -489,12 +491,14 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     // Whether the answer concerns this model alone (its rate limit, overload or absence), the account, or this request's input.
     const condition = upstreamConditionOf(response.status, body);
     const tooLong = condition === 'input_too_long';
+    const toolsRefused = condition === 'tools_not_supported';
     const failure = new UpstreamError(`${provider.id} answered HTTP ${response.status}: ${wireError.message}`, {
       code: response.status === 429 ? 'upstream_rate_limited' : tooLong ? 'context_length_exceeded' : 'upstream_http_error',
       status: response.status,
       // A model its provider does not serve never saw the request: the next candidate may take it.
       // An input too long for it is the caller's to split, whatever status the engine chose (llama-server: 500).
-      isRetryable: !tooLong && (wireError.isRetryable || notServedCause(condition) !== undefined),
+      // Tools the engine does not take: its 500 (llama-server) is no outage to retry.
+      isRetryable: !tooLong && !toolsRefused && (wireError.isRetryable || notServedCause(condition) !== undefined),
       ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
       ...(condition === undefined ? {} : { condition }),
       hint:
@@ -502,17 +506,19 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
           ? `${provider.id} does not serve ${candidate.model}: fix the model id in its provider record, or load the model into the engine`
           : condition === 'embeddings_not_enabled'
             ? `${provider.id} serves no embeddings: start llama-server with \`--embeddings\`, or remove ${candidate.model} from its provider record`
-            : tooLong
-              ? hintForInputTooLong({
-                  embeddings: wireRequest.embedding !== undefined,
-                  provider: provider.id,
-                  model: candidate.model,
-                  contextWindow: record.models.find((model) => model.id === candidate.model)?.contextWindow,
-                  message: wireError.message,
-                })
-              : wireError.isRetryable
-                ? 'the upstream is overloaded or failing; retry later'
-                : 'the upstream rejected the request; check the model and settings',
+            : toolsRefused
+              ? `${provider.id} takes no tools for ${candidate.model}: start llama-server with \`--jinja\` (Ollama: use a model that supports tools), or remove the \`tools\` tag from ${candidate.model} in its provider record`
+              : tooLong
+                ? hintForInputTooLong({
+                    embeddings: wireRequest.embedding !== undefined,
+                    provider: provider.id,
+                    model: candidate.model,
+                    contextWindow: record.models.find((model) => model.id === candidate.model)?.contextWindow,
+                    message: wireError.message,
+                  })
+                : wireError.isRetryable
+                  ? 'the upstream is overloaded or failing; retry later'
+                  : 'the upstream rejected the request; check the model and settings',
       // The request field a gateway client is told is at fault, as for the router's own too-long refusal.
       ...(tooLong ? { details: { param: tooLongParam(wireRequest) } } : {}),
     });

@@ -121,6 +121,8 @@ export interface ToolDefinition {
    * CLI's apply_patch): engines see a function whose one string parameter `input` carries it.
    */
   freeform?: true;
+  /** The client asked that the arguments follow `inputSchema` exactly (`strict` of an OpenAI function, of an Anthropic tool). */
+  strict?: boolean;
   cacheControl?: CacheControl;
 }
 
@@ -270,6 +272,8 @@ export interface CanonicalResponse {
   finishReason: FinishReason;
   /** The raw finish reason string the wire used (`end_turn`, `stop`, ...). */
   rawFinishReason: string | null;
+  /** The client's stop sequence that ended the answer, when the upstream names it (Anthropic `stop_sequence`, vLLM `stop_reason`). */
+  stopSequence?: string;
   /** Absent when the upstream did not report usage. */
   usage?: Usage;
   /**
@@ -314,7 +318,7 @@ export type StreamPart =
     }
   /** Usage counts are cumulative: a later value replaces an earlier one for the same field. */
   | { type: 'usage'; usage: Partial<Usage> }
-  | { type: 'finish'; finishReason: FinishReason; rawFinishReason: string | null }
+  | { type: 'finish'; finishReason: FinishReason; rawFinishReason: string | null; stopSequence?: string }
   /** The wire's terminal marker: `[DONE]` or `message_stop`. */
   | { type: 'stream-end' }
   | { type: 'error'; message: string; errorType?: string };

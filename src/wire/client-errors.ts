@@ -79,6 +79,10 @@ export function clientErrorFor(error: unknown): ClientError {
   if (error instanceof PolicyRefusalError) {
     return { kind: 'permission', message: withHint(error), code: error.code };
   }
+  // The engine takes no tools (llama-server's 500 without --jinja): a 400 about `tools`, as Ollama answers it, not an outage to retry.
+  if (error instanceof UpstreamError && error.condition === 'tools_not_supported') {
+    return { kind: 'invalid_request', message: withHint(error), code: error.code, param: 'tools' };
+  }
   if (error instanceof UpstreamError) {
     if (error.code === 'rate_limited') {
       return { kind: 'rate_limit', message: error.message, code: error.code, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) };

@@ -47,6 +47,14 @@ const INPUT_TOO_LONG_TEXT = /\bis too large to process\b[^\n]{0,40}?\bbatch size
 const INPUT_TOO_LONG_CODES = new Set(['exceed_context_size_error', 'context_length_exceeded']);
 
 /**
+ * How engines refuse a request's tools: llama-server started without `--jinja` answers 500
+ * `server_error` ``tools param requires --jinja flag`` (captured in
+ * test/fixtures/engines/llama.cpp/tools-without-jinja.error.json), Ollama 400 ``MODEL does not
+ * support tools`` for a model whose template has none.
+ */
+const TOOLS_NOT_SUPPORTED_TEXT = /\btools param requires --jinja\b|\bdoes not support tools\b/i;
+
+/**
  * What an upstream's error answer says about the scope of its failure, from its status and body
  * (captured shapes of OpenAI, Anthropic, Zhipu GLM, Ollama, vLLM, llama.cpp and llama-swap). Pure.
  *
@@ -60,6 +68,8 @@ const INPUT_TOO_LONG_CODES = new Set(['exceed_context_size_error', 'context_leng
  *   `embeddings_not_enabled`, held back the same way;
  * - a 400, 413 or 500 that says the input is longer than the model takes (`INPUT_TOO_LONG_TEXT`,
  *   `INPUT_TOO_LONG_CODES`) is `input_too_long`: the request's, not the provider's health;
+ * - a 400 or 500 that says the engine takes no tools (`TOOLS_NOT_SUPPORTED_TEXT`) is
+ *   `tools_not_supported`: that request's too — the engine answers every request without tools;
  * - anything else (other 5xx, 401/403, HTML pages): undefined — nothing says it is about one
  *   model, so the caller keeps treating it as the provider's.
  */
@@ -68,6 +78,7 @@ export function upstreamConditionOf(status: number, body: string): UpstreamCondi
   if ((status === 400 || status === 413 || status === 500) && (error.codes.some((code) => INPUT_TOO_LONG_CODES.has(code)) || INPUT_TOO_LONG_TEXT.test(error.message ?? ''))) {
     return 'input_too_long';
   }
+  if ((status === 400 || status === 500) && TOOLS_NOT_SUPPORTED_TEXT.test(error.message ?? '')) return 'tools_not_supported';
   if (status === 429) return error.codes.some((code) => ACCOUNT_CODES.has(code)) ? 'account_limited' : 'model_rate_limited';
   if (status === 529 || error.codes.includes('overloaded_error')) return 'model_overloaded';
   if (status === 404 || status === 400) {

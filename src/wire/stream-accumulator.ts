@@ -44,6 +44,7 @@ export class StreamAccumulator {
   private readonly usage: Partial<Usage> = {};
   private finishReason: FinishReason | undefined;
   private rawFinishReason: string | null = null;
+  private stopSequence: string | undefined;
   private readonly observations = new Set<string>();
   private endSeen = false;
   private failure: StreamFailure | undefined;
@@ -90,6 +91,7 @@ export class StreamAccumulator {
       case 'finish':
         this.finishReason = part.finishReason;
         this.rawFinishReason = part.rawFinishReason;
+        this.stopSequence = part.stopSequence;
         return;
       case 'stream-end':
         this.endSeen = true;
@@ -157,6 +159,7 @@ export class StreamAccumulator {
       toolCalls,
       finishReason: this.finishReason ?? (this.failure === undefined ? 'other' : 'error'),
       rawFinishReason: this.rawFinishReason,
+      ...(this.stopSequence === undefined ? {} : { stopSequence: this.stopSequence }),
       ...(usage === undefined ? {} : { usage: { ...usage } }),
       ...(this.observations.size === 0 ? {} : { observations: [...this.observations] }),
     };

@@ -105,7 +105,7 @@ describe('OpenAI Responses API client', () => {
     expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', status: 'completed', id: expect.stringMatching(/^fc_/) });
     if (call?.type !== 'function_call') throw new Error('expected a function call');
     expect(typeof JSON.parse(call.arguments)).toBe('object');
-    expect(first.tools).toEqual([{ type: 'function', name: 'get_weather', description: 'Current weather for a city', parameters: weatherTool.parameters, strict: null }]);
+    expect(first.tools).toEqual([{ type: 'function', name: 'get_weather', description: 'Current weather for a city', parameters: weatherTool.parameters, strict: false }]);
 
     const second = await client(main).responses.create({
       model: `ollama:${OLLAMA_MODEL}`,

@@ -180,6 +180,7 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
       name: tool.name,
       ...(tool.description === undefined ? {} : { description: tool.description }),
       input_schema: tool.inputSchema,
+      ...(tool.strict === undefined ? {} : { strict: tool.strict }),
       ...cacheControlField(tool.cacheControl),
     }));
   }
@@ -379,6 +380,7 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
     });
   }
   const rawFinishReason = stringField(parsed, 'stop_reason') ?? null;
+  const stopSequence = stringField(parsed, 'stop_sequence');
   const usage = decodeUsage(parsed['usage']);
   return {
     id: stringField(parsed, 'id') ?? '',
@@ -389,6 +391,7 @@ export function decodeAnthropicResponse(body: string): CanonicalResponse {
     toolCalls,
     finishReason: anthropicFinishReason(rawFinishReason),
     rawFinishReason,
+    ...(stopSequence === undefined ? {} : { stopSequence }),
     ...(usage.inputTokens !== undefined && usage.outputTokens !== undefined ? { usage: usage as Usage } : {}),
   };
 }
@@ -484,7 +487,8 @@ export function decodeAnthropicStreamEvent(event: ServerSentEvent): StreamPart[]
       const delta = isRecord(data['delta']) ? data['delta'] : {};
       const rawFinishReason = stringField(delta, 'stop_reason');
       if (rawFinishReason !== undefined) {
-        parts.push({ type: 'finish', finishReason: anthropicFinishReason(rawFinishReason), rawFinishReason });
+        const stopSequence = stringField(delta, 'stop_sequence');
+        parts.push({ type: 'finish', finishReason: anthropicFinishReason(rawFinishReason), rawFinishReason, ...(stopSequence === undefined ? {} : { stopSequence }) });
       }
       const usage = decodeUsage(data['usage']);
       if (Object.keys(usage).length > 0) parts.push({ type: 'usage', usage });

@@ -318,6 +318,7 @@ function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] |
       name,
       ...(typeof tool['description'] === 'string' ? { description: tool['description'] } : {}),
       inputSchema: schema as JsonObject,
+      ...(typeof tool['strict'] === 'boolean' ? { strict: tool['strict'] } : {}),
       ...(cacheControl === undefined ? {} : { cacheControl }),
     });
   });
@@ -336,11 +337,26 @@ function parseToolChoice(raw: unknown, problems: RequestProblems): ToolChoice | 
   return undefined;
 }
 
-/** The Anthropic stop reason for a canonical finish; `error` and `other` read as `end_turn`. */
-export function toAnthropicStopReason(reason: FinishReason, rawFinishReason: string | null): AnthropicStopReason {
+interface AnthropicStop {
+  stop_reason: AnthropicStopReason;
+  stop_sequence: string | null;
+}
+
+/**
+ * The Anthropic stop reason and stop sequence for a canonical finish; `error` and `other` read as
+ * `end_turn`. A stop sequence the upstream named (Anthropic's own, vLLM's `stop_reason`) is
+ * `stop_sequence` with that sequence, as the Messages API answers; an OpenAI-wire `stop` that does
+ * not say which ended it stays `end_turn`.
+ */
+function toAnthropicStop(finish: { finishReason: FinishReason; rawFinishReason: string | null; stopSequence?: string }): AnthropicStop {
+  const reason = toAnthropicStopReason(finish.finishReason, finish.rawFinishReason, finish.stopSequence);
+  return { stop_reason: reason, stop_sequence: reason === 'stop_sequence' ? (finish.stopSequence ?? null) : null };
+}
+
+function toAnthropicStopReason(reason: FinishReason, rawFinishReason: string | null, stopSequence: string | undefined): AnthropicStopReason {
   switch (reason) {
     case 'stop':
-      return rawFinishReason === 'stop_sequence' ? 'stop_sequence' : 'end_turn';
+      return rawFinishReason === 'stop_sequence' || stopSequence !== undefined ? 'stop_sequence' : 'end_turn';
     case 'length':
       return 'max_tokens';
     case 'tool_calls':
@@ -412,8 +428,7 @@ export function renderAnthropicMessageResponse(response: CanonicalResponse, opti
     role: 'assistant',
     model: options.model ?? response.model,
     content,
-    stop_reason: toAnthropicStopReason(response.finishReason, response.rawFinishReason),
-    stop_sequence: null,
+    ...toAnthropicStop(response),
     usage: toAnthropicUsage(response.usage),
   };
   return { body: JSON.stringify(body), warnings };
@@ -453,7 +468,7 @@ export class AnthropicStreamEncoder {
   /** Block parts that came while a tool_use block was open, written once the stream ends. */
   private held: BlockPart[] = [];
   private readonly usage: Partial<Usage> = {};
-  private stopReason: AnthropicStopReason | undefined;
+  private stop: AnthropicStop | undefined;
 
   constructor(private readonly options: AnthropicStreamEncoderOptions) {}
 
@@ -491,13 +506,13 @@ export class AnthropicStreamEncoder {
           output += this.blockPart(part);
           break;
         case 'finish':
-          this.stopReason = toAnthropicStopReason(part.finishReason, part.rawFinishReason);
+          this.stop = toAnthropicStop(part);
           break;
         case 'stream-end':
           output += this.writeHeld();
           output += this.closeBlock();
           output += this.event('message_delta', {
-            delta: { stop_reason: this.stopReason ?? 'end_turn', stop_sequence: null },
+            delta: this.stop ?? { stop_reason: 'end_turn', stop_sequence: null },
             usage: toAnthropicUsage(this.usage),
           });
           output += this.event('message_stop', {});

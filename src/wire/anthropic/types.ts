@@ -46,6 +46,7 @@ export interface AnthropicToolDefinition {
   name: string;
   description?: string;
   input_schema: JsonObject;
+  strict?: boolean;
   cache_control?: AnthropicCacheControl;
 }
 

@@ -61,6 +61,7 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
         name: tool.name,
         ...(tool.description === undefined ? {} : { description: tool.description }),
         parameters: tool.inputSchema,
+        ...(tool.strict === undefined ? {} : { strict: tool.strict }),
       },
     }));
   }
@@ -274,6 +275,7 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
   }
 
   const rawFinishReason = stringField(choice, 'finish_reason') ?? null;
+  const stopSequence = vllmStopString(choice);
   const usage = decodeUsage(parsed['usage'], observations);
   const reasoning = reasoningField(message);
   return {
@@ -284,6 +286,7 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
     toolCalls,
     finishReason: openAIFinishReason(rawFinishReason),
     rawFinishReason,
+    ...(stopSequence === undefined ? {} : { stopSequence }),
     ...(usage === undefined ? {} : { usage }),
     ...(observations.size === 0 ? {} : { observations: [...observations] }),
   };
@@ -372,13 +375,23 @@ export function decodeOpenAIStreamEvent(event: ServerSentEvent): StreamPart[] {
     }
     const rawFinishReason = stringField(choice, 'finish_reason');
     if (rawFinishReason !== undefined && rawFinishReason !== '') {
-      finish = { type: 'finish', finishReason: openAIFinishReason(rawFinishReason), rawFinishReason };
+      const stopSequence = vllmStopString(choice);
+      finish = { type: 'finish', finishReason: openAIFinishReason(rawFinishReason), rawFinishReason, ...(stopSequence === undefined ? {} : { stopSequence }) };
     }
   }
   if (finish !== undefined) parts.push(finish);
   const usage = partialUsage(chunk['usage']);
   if (usage !== undefined && Object.keys(usage).length > 0) parts.push({ type: 'usage', usage });
   return parts;
+}
+
+/**
+ * vLLM's `stop_reason`: "the stop string or token id that caused the completion to stop, None if
+ * the completion finished for some other reason" (vllm/entrypoints/openai/protocol.py). Only a
+ * string is one of the client's stop sequences.
+ */
+function vllmStopString(choice: Record<string, unknown>): string | undefined {
+  return choice['finish_reason'] === 'stop' ? stringField(choice, 'stop_reason') : undefined;
 }
 
 function decodeToolCallDelta(rawCall: Record<string, unknown>, position: number): StreamPart {

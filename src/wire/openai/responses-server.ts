@@ -705,7 +705,7 @@ function responseObject(
       (tool): ResponsesToolEcho =>
         tool.freeform === true
           ? { type: 'custom', name: tool.name, description: tool.description ?? null }
-          : { type: 'function', name: tool.name, description: tool.description ?? null, parameters: tool.inputSchema, strict: null },
+          : { type: 'function', name: tool.name, description: tool.description ?? null, parameters: tool.inputSchema, strict: tool.strict ?? null },
     ),
     top_p: request.topP ?? null,
     truncation: 'disabled',

@@ -295,6 +295,7 @@ export function readFunctionTool(fn: Record<string, unknown>, pointer: string, p
     name,
     ...(typeof fn['description'] === 'string' ? { description: fn['description'] } : {}),
     inputSchema: (parameters as JsonObject | undefined | null) ?? { type: 'object', properties: {} },
+    ...(typeof fn['strict'] === 'boolean' ? { strict: fn['strict'] } : {}),
   };
 }
 

@@ -32,7 +32,7 @@ export type OpenAIMessage =
 
 export interface OpenAIToolDefinition {
   type: 'function';
-  function: { name: string; description?: string; parameters: JsonObject };
+  function: { name: string; description?: string; parameters: JsonObject; strict?: boolean };
 }
 
 export type OpenAIToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };

@@ -406,6 +406,7 @@ function completionBody(context: CompletionContext, path: string): Json {
   if (kind === 'lmstudio') body['system_fingerprint'] = context.model;
   const choice = (body['choices'] as Json[])[0]!;
   choice['finish_reason'] = generation.finishReason;
+  if (kind === 'vllm') choice['stop_reason'] = generation.stopSequence ?? null;
   const message = choice['message'] as Json;
   if (isToolCall) {
     const call = (message['tool_calls'] as Json[])[0]!;
@@ -542,6 +543,7 @@ function streamFrames(context: CompletionContext): string[] {
 
   const finish = stamp(templates.finish);
   ((finish['choices'] as Json[])[0]!)['finish_reason'] = generation.finishReason;
+  if (kind === 'vllm') ((finish['choices'] as Json[])[0]!)['stop_reason'] = generation.stopSequence ?? null;
   chunks.push(finish);
 
   const usageWanted = view.includeUsage && (kind !== 'lmstudio' || state.conforming);

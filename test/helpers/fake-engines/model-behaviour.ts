@@ -76,7 +76,9 @@ export function tokenPieces(text: string): string[] {
   let previous = '';
   for (let index = 0; index < tokens.length; index += 1) {
     const decoded = decode(tokens.slice(0, index + 1));
-    if (decoded.length > previous.length && !decoded.endsWith('\uFFFD')) {
+    // A token ending inside a multi-byte character decodes to a string that is not yet a prefix of
+    // the text (a replacement character, or the partial bytes dropped): its bytes go with the next token's.
+    if (decoded.length > previous.length && text.startsWith(decoded)) {
       pieces.push(decoded.slice(previous.length));
       previous = decoded;
     }

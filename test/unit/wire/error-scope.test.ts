@@ -68,6 +68,14 @@ describe('upstreamConditionOf', () => {
   });
 
   it.each([
+    ['llama-server without --jinja (captured)', 500, readFileSync(new URL('../../fixtures/engines/llama.cpp/tools-without-jinja.error.json', import.meta.url), 'utf8')],
+    // Ollama's chat handler: `fmt.Sprintf("%s does not support tools", req.Model)`, wrapped in OpenAI's envelope on /v1.
+    ['Ollama, a model without tool support', 400, '{"error":{"message":"registry.ollama.ai/library/gemma3:270m does not support tools","type":"invalid_request_error","param":null,"code":null}}'],
+  ])('%s: tools the engine does not take (the request’s, not the engine’s health)', (_name, status, body) => {
+    expect(upstreamConditionOf(status, body)).toBe('tools_not_supported');
+  });
+
+  it.each([
     ['Ollama, a wrong path', 404, '404 page not found'],
     ['OpenAI, a wrong path', 404, '{\n    "error": {\n        "message": "Invalid URL (POST /v1/chat/completion)",\n        "type": "invalid_request_error",\n        "param": null,\n        "code": null\n    }\n}\n'],
     ['Anthropic, a wrong path', 404, '{"type":"error","error":{"type":"not_found_error","message":"Not Found"}}'],

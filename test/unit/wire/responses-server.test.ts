@@ -71,7 +71,7 @@ describe('parseResponsesRequest', () => {
         { role: 'tool', toolCallId: 'call_9', content: [{ type: 'text', text: 'sunny, 21 C' }] },
         { role: 'tool', toolCallId: 'call_10', content: [{ type: 'text', text: '14:00' }] },
       ],
-      tools: [{ name: 'get_weather', description: 'Weather', inputSchema: { type: 'object', properties: { city: { type: 'string' } } } }],
+      tools: [{ name: 'get_weather', description: 'Weather', inputSchema: { type: 'object', properties: { city: { type: 'string' } } }, strict: true }],
       toolChoice: { name: 'get_weather' },
       parallelToolCalls: false,
       responseFormat: { type: 'json_schema', name: 'weather', schema: { type: 'object' }, strict: true },

@@ -1,0 +1,171 @@
+/**
+ * Edge cases of the official clients against a real gateway over fake engines (the gateway SDK
+ * QA pass): what each client reads where the real APIs say more than "it stopped".
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { Ollama } from 'ollama';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+
+const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
+const VLLM_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct';
+const OLLAMA_MODEL = 'llama3.2:latest';
+const QUESTION = 'What is the capital of France?';
+
+let claude: FakeEngine;
+let vllm: FakeEngine;
+let ollama: FakeEngine;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  [claude, vllm, ollama] = await Promise.all([startFakeEngine({ kind: 'anthropic' }), startFakeEngine({ kind: 'vllm' }), startFakeEngine({ kind: 'ollama' })]);
+  gateway = await startTestGateway({
+    providers: [
+      { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
+      { id: 'vllm', class: 'local', wire: 'openai', baseUrl: vllm.baseUrl, engine: 'vllm', models: [{ id: VLLM_MODEL, tags: ['tools'] }] },
+      { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL }] },
+    ],
+  });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([claude?.close(), vllm?.close(), ollama?.close()]);
+});
+
+const anthropicClient = (): Anthropic => new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+const openAIClient = (): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+/** The JSON body of the last inference request an engine received. */
+const lastSent = (engine: FakeEngine): Record<string, unknown> => JSON.parse(engine.exchanges.filter((exchange) => exchange.method === 'POST').at(-1)?.requestBody.toString('utf8') ?? '{}') as Record<string, unknown>;
+
+describe('Anthropic client: stop_sequences', () => {
+  const ask = (model: string) => ({ model, max_tokens: 64, stop_sequences: ['nope', 'capital'], messages: [{ role: 'user' as const, content: QUESTION }] });
+
+  it('reads which stop sequence ended the answer, as the Messages API names it, streamed and not (Anthropic upstream)', async () => {
+    const message = await anthropicClient().messages.create(ask(`claude:${CLAUDE_MODEL}`));
+    expect(message.content).toEqual([{ type: 'text', text: 'Paris is the ' }]);
+    expect(message).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'capital' });
+    const streamed = await anthropicClient().messages.stream(ask(`claude:${CLAUDE_MODEL}`)).finalMessage();
+    expect(streamed).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'capital' });
+  });
+
+  it('reads the stop sequence vLLM names in its stop_reason, streamed and not', async () => {
+    const message = await anthropicClient().messages.create(ask(`vllm:${VLLM_MODEL}`));
+    expect(message).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'capital' });
+    const streamed = await anthropicClient().messages.stream(ask(`vllm:${VLLM_MODEL}`)).finalMessage();
+    expect(streamed).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'capital' });
+  });
+
+  it('is told end_turn with no stop sequence when the engine does not say which one stopped it (Ollama), or none did', async () => {
+    const stopped = await anthropicClient().messages.create(ask(`ollama:${OLLAMA_MODEL}`));
+    expect(stopped).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
+    const natural = await anthropicClient().messages.create({ ...ask(`claude:${CLAUDE_MODEL}`), stop_sequences: ['nope'] });
+    expect(natural).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
+  });
+});
+
+describe('strict tools (the arguments held to the schema)', () => {
+  const citySchema = { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+
+  it('an OpenAI client’s strict function reaches an OpenAI-wire engine and an Anthropic-wire provider as strict', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: citySchema, strict: true } }];
+    const local = await openAIClient().chat.completions.create({ model: `vllm:${VLLM_MODEL}`, messages: [{ role: 'user', content: QUESTION }], tools });
+    expect(local.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'get_weather' } });
+    expect(lastSent(vllm)['tools']).toEqual([{ type: 'function', function: { name: 'get_weather', parameters: citySchema, strict: true } }]);
+    await openAIClient().chat.completions.create({ model: `claude:${CLAUDE_MODEL}`, messages: [{ role: 'user', content: QUESTION }], tools });
+    expect(lastSent(claude)['tools']).toEqual([{ name: 'get_weather', input_schema: citySchema, strict: true }]);
+  });
+
+  it('an Anthropic client’s strict tool reaches an OpenAI-wire engine as a strict function', async () => {
+    await anthropicClient().messages.create({
+      model: `vllm:${VLLM_MODEL}`,
+      max_tokens: 64,
+      messages: [{ role: 'user', content: QUESTION }],
+      tools: [{ name: 'get_weather', input_schema: citySchema, strict: true }],
+    });
+    expect(lastSent(vllm)['tools']).toEqual([{ type: 'function', function: { name: 'get_weather', parameters: citySchema, strict: true } }]);
+  });
+
+  it('the Responses API sends a strict function on and echoes its strict in the response’s tools', async () => {
+    const response = await openAIClient().responses.create({ model: `vllm:${VLLM_MODEL}`, input: QUESTION, tools: [{ type: 'function', name: 'get_weather', parameters: citySchema, strict: true }] });
+    expect(response.tools).toEqual([expect.objectContaining({ type: 'function', name: 'get_weather', strict: true })]);
+    expect(lastSent(vllm)['tools']).toEqual([{ type: 'function', function: { name: 'get_weather', parameters: citySchema, strict: true } }]);
+    const loose = await openAIClient().responses.create({ model: `vllm:${VLLM_MODEL}`, input: QUESTION, tools: [{ type: 'function', name: 'get_weather', parameters: citySchema, strict: false }] });
+    expect(loose.tools).toEqual([expect.objectContaining({ strict: false })]);
+  });
+});
+
+describe('an engine that takes no tools (llama-server without --jinja), its model tagged tools all the same', () => {
+  let llamaServer: FakeEngine;
+  let noJinja: TestGateway;
+
+  beforeAll(async () => {
+    llamaServer = await startFakeEngine({ kind: 'llama.cpp', jinja: false });
+    noJinja = await startTestGateway({ providers: [{ id: 'llama', class: 'local', wire: 'openai', baseUrl: llamaServer.baseUrl, engine: 'llama.cpp', models: [{ id: 'qwen', tags: ['tools'] }] }] });
+  });
+
+  afterAll(async () => {
+    await noJinja?.close();
+    await llamaServer?.close();
+  });
+
+  it('refuses each tools request with 400 about `tools` naming --jinja (not 503 "try again later"), and keeps answering requests without tools', async () => {
+    const openai = new OpenAI({ baseURL: `${noJinja.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: noJinja.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const weather = { name: 'get_weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } };
+    // Three in a row: as many failures as take an engine out for everyone.
+    for (let call = 0; call < 3; call += 1) {
+      const refused = await anthropic.messages.create({ model: 'llama:qwen', max_tokens: 64, messages: [{ role: 'user', content: QUESTION }], tools: [weather] }).catch((caught: unknown) => caught);
+      expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+      expect((refused as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringContaining('tools param requires --jinja flag') },
+      });
+      expect((refused as Error).message).toContain('start llama-server with `--jinja`');
+    }
+    const viaOpenAI = await openai.chat.completions
+      .create({ model: 'llama:qwen', messages: [{ role: 'user', content: QUESTION }], tools: [{ type: 'function', function: { name: 'get_weather', parameters: weather.input_schema } }] })
+      .catch((caught: unknown) => caught);
+    expect(viaOpenAI).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((viaOpenAI as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ type: 'invalid_request_error', param: 'tools' });
+    const plain = await openai.chat.completions.create({ model: 'llama:qwen', messages: [{ role: 'user', content: QUESTION }] });
+    expect(plain.choices[0]?.message.content).toBeTruthy();
+  });
+});
+
+describe('an answer of emoji, accents and CJK, each character split over several stream chunks', () => {
+  // 👋🏽 and 🇫🇷 are two code points each (four UTF-8 bytes apiece): the engine's tokens end inside them.
+  const ANSWER = 'Héllo 👋🏽 wörld — 日本語 🇫🇷 done.';
+  let engine: FakeEngine;
+  let unicode: TestGateway;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', answer: ANSWER });
+    unicode = await startTestGateway({ providers: [{ id: 'ollama', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL }] }] });
+  });
+
+  afterAll(async () => {
+    await unicode?.close();
+    await engine?.close();
+  });
+
+  it('reaches every client whole, streamed as not, in more than one delta', async () => {
+    const model = `ollama:${OLLAMA_MODEL}`;
+    const messages = [{ role: 'user' as const, content: QUESTION }];
+    const openai = new OpenAI({ baseURL: `${unicode.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const deltas: string[] = [];
+    for await (const chunk of await openai.chat.completions.create({ model, messages, stream: true })) deltas.push(chunk.choices[0]?.delta.content ?? '');
+    expect(deltas.filter((delta) => delta !== '').length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe(ANSWER);
+    expect((await openai.chat.completions.create({ model, messages })).choices[0]?.message.content).toBe(ANSWER);
+    const anthropic = new Anthropic({ baseURL: unicode.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+    expect((await anthropic.messages.stream({ model, max_tokens: 64, messages }).finalMessage()).content).toEqual([{ type: 'text', text: ANSWER }]);
+    expect((await openai.responses.stream({ model, input: QUESTION }).finalResponse()).output_text).toBe(ANSWER);
+    const ollama = new Ollama({ host: unicode.url, headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
+    let streamed = '';
+    for await (const part of await ollama.chat({ model, messages, stream: true })) streamed += part.message.content;
+    expect(streamed).toBe(ANSWER);
+  });
+});
