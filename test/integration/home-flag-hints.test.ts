@@ -134,6 +134,24 @@ describe('hints quote commands that work as typed for the home in use', () => {
     expect(hintsIn(parseJsonDocument(json.stdout).error).flatMap(quotedCommands)).toContain(registerBoth);
   });
 
+  it('the commands a result prints for the next step name the home, backquoted', async () => {
+    const started = await runCli(['--home', home, 'session', 'start', '--name', 'next-step'], { env });
+    expect(started.exitCode, started.stderr).toBe(0);
+    const [continueWith] = quotedCommands(started.stderr);
+    expect(continueWith?.startsWith(`syndicate ${homeFlag()} run "..." --session ses_`), continueWith).toBe(true);
+    try {
+      const printed = await Promise.all([
+        runCli(['--home', home, 'provider', 'list'], { env }).then((result) => result.stdout),
+        runCli(['--home', home, 'engine', 'status'], { env }).then((result) => result.stderr),
+      ]);
+      const commands = printed.flatMap(quotedCommands);
+      expect(commands).toEqual(expect.arrayContaining([`syndicate ${homeFlag()} provider add --list`, `syndicate ${homeFlag()} engine status --embedded`]));
+      for (const command of commands) expect(command.startsWith(`syndicate ${homeFlag()} `), command).toBe(true);
+    } finally {
+      expect((await runCli(['--home', home, 'session', 'delete', 'next-step'], { env })).exitCode).toBe(0);
+    }
+  });
+
   it('a hint that already names the home (no store under a mistyped --home) gets no second --home', async () => {
     const missing = join(parent, 'typo');
     const result = await runCli(['--home', missing, '--json', 'evidence', 'list'], { env });

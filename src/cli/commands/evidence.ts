@@ -524,6 +524,6 @@ function printRecord(output: Output, record: EvidenceRecord): void {
   for (const [name, value] of fields) output.line(`${output.color.bold(name.padEnd(width))}  ${value}`);
   if (record.request.body !== null || record.response.body !== null) {
     output.line();
-    output.line(output.color.dim(`exact bytes: syndicate evidence show ${record.id} --raw request|response`));
+    output.line(output.color.dim(output.forHome(`exact bytes: \`syndicate evidence show ${record.id} --raw request\` (or \`--raw response\`)`)));
   }
 }
