@@ -26,6 +26,16 @@ export const DEVIATIONS = [
 ] as const;
 export type Deviation = (typeof DEVIATIONS)[number];
 
+/**
+ * Request settings one model of a provider refuses with a 400 where its wire format accepts them,
+ * declared per model (`models[].deviations`): `forced_tool_choice_unsupported` — a tool choice
+ * that forces a tool (Anthropic `{type: "any"}` / `{type: "tool"}`, OpenAI `"required"` / a named
+ * function); `thinking_always_on` — a `thinking` setting that turns extended thinking off or sets
+ * its budget by hand (`{type: "disabled"}`, `{type: "enabled", budget_tokens}`).
+ */
+export const MODEL_DEVIATIONS = ['forced_tool_choice_unsupported', 'thinking_always_on'] as const;
+export type ModelDeviation = (typeof MODEL_DEVIATIONS)[number];
+
 export const ENGINE_KINDS = ['ollama', 'llama.cpp', 'vllm', 'lmstudio', 'llama-swap', 'node-llama-cpp'] as const;
 export type EngineKind = (typeof ENGINE_KINDS)[number];
 

@@ -12,7 +12,11 @@ export interface EngineEvent {
   durationMs?: number;
   /** Why, when syndicate decided it (e.g. evicted for a higher-priority model). */
   detail?: string;
-  /** `ok` (the default), or the error code of an operation the engine did not carry out. */
+  /**
+   * `ok` (the default), the error code of an operation the engine did not carry out, or `refused`:
+   * asked for and refused by syndicate before the engine was asked to change anything (a load the
+   * hot-swap plan has no room for). Load times and cold-start estimates read only `ok` rows.
+   */
   outcome?: string;
   /** Defaults to `Date.now()`. */
   at?: number;

@@ -174,6 +174,8 @@ export interface LoadOptions {
   keepAlive?: string;
   /** Ollama's model options for the load (`num_ctx`, ...); a model already loaded with another `num_ctx` is loaded again. */
   modelOptions?: Readonly<Record<string, unknown>>;
+  /** The context to load the model with, sent to Ollama as `num_ctx` (at most the record's `contextWindow`); other engines ignore it (`LoadOutcome.ignored`). */
+  contextLength?: number;
   timeoutMs: number;
   /** The task at hand: a model tagged for it outranks one that is not when deciding evictions. */
   task?: string;
@@ -196,6 +198,8 @@ export interface LoadOutcome {
   /** The swap plan's reasoning, in order. */
   explanation: string[];
   dryRun: boolean;
+  /** Settings asked for that the engine does not take, so not sent (`num_ctx` on an engine other than Ollama). */
+  ignored?: string[];
 }
 
 function requireDeclared(provider: RegisteredProvider, model: string): ProviderModel {
@@ -231,11 +235,32 @@ async function recordedOperation(store: Store, event: Omit<EngineEvent, 'duratio
 }
 
 /**
+ * The model options a load sends: `options.modelOptions` with `contextLength` as Ollama's
+ * `num_ctx` (the gateway's Ollama face passes a client's `options.num_ctx` as model options; `engine
+ * load --num-ctx` gives a context length). A context beyond the record's `contextWindow` is a usage
+ * error; on an engine other than Ollama, which keeps the context it was started with, it is named
+ * as ignored rather than sent.
+ */
+function loadModelOptions(provider: RegisteredProvider, declared: ProviderModel, kind: string, options: LoadOptions): { modelOptions: Readonly<Record<string, unknown>> | undefined; ignored: string[] } {
+  const { contextLength, modelOptions } = options;
+  if (contextLength === undefined) return { modelOptions, ignored: [] };
+  if (!Number.isInteger(contextLength) || contextLength < 1 || contextLength > declared.contextWindow) {
+    throw new UsageError(`a context of ${contextLength} tokens does not fit ${provider.id}:${declared.id}: its record declares a contextWindow of ${declared.contextWindow}`, {
+      hint: `give a whole number from 1 to ${declared.contextWindow} (or raise contextWindow in ${provider.id}'s record if the model takes more)`,
+    });
+  }
+  if (kind !== 'ollama') return { modelOptions, ignored: ['num_ctx'] };
+  return { modelOptions: { ...modelOptions, num_ctx: contextLength }, ignored: [] };
+}
+
+/**
  * Loads a declared model into its local engine. With a VRAM budget declared, models the budget
  * requires out are unloaded first — only lower-ranked ones (see `planSwap`) unless `force` —
- * and a load that would need a higher-ranked model out is refused (exit 4). Every unload and the
- * load are recorded as engine events, the load with its duration (a cold start `metrics` and the
- * router's cold-start estimate read).
+ * and a load that would need a higher-ranked model out is refused (exit 4; recorded as a load with
+ * outcome `refused`, unless it was a dry run). A model loaded with another context than the
+ * `num_ctx` asked for is loaded again through the same plan. Every unload and the load are
+ * recorded as engine events, the load with its duration (a cold start `metrics` and the router's
+ * cold-start estimate read).
  */
 export async function loadEngineModel(store: Store, provider: RegisteredProvider, model: string, options: LoadOptions): Promise<LoadOutcome> {
   const declared = requireDeclared(provider, model);
@@ -250,30 +275,29 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
       hint: `leave them out; set the context in how ${provider.id}'s engine is started`,
     });
   }
+  const { modelOptions, ignored } = loadModelOptions(provider, declared, kind, options);
   const controller = controllerFor(provider.record);
   const state = await stateOf(store, provider, controller);
   const resident = state.resident ?? [];
-  const outcome: LoadOutcome = { provider: provider.id, model: declared.id, alreadyResident: false, evicted: [], explanation: [], dryRun: options.dryRun === true };
+  const outcome: LoadOutcome = { provider: provider.id, model: declared.id, alreadyResident: false, evicted: [], explanation: [], dryRun: options.dryRun === true, ...(ignored.length === 0 ? {} : { ignored }) };
   const engineOptions = {
     timeoutMs: options.timeoutMs,
     ...(declared.kind === 'embedding' ? { embedding: true } : {}),
     ...(options.keepAlive === undefined ? {} : { keepAlive: options.keepAlive }),
-    ...(options.modelOptions === undefined ? {} : { modelOptions: options.modelOptions }),
+    ...(modelOptions === undefined ? {} : { modelOptions }),
   };
   const loaded = resident.find((entry) => entry.state === 'loaded' && sameModel(provider, entry.model, declared.id));
-  if (loaded !== undefined) {
-    const settingsSent = options.keepAlive !== undefined || options.modelOptions !== undefined;
+  const wantedContext = modelOptions?.['num_ctx'];
+  // Ollama's scheduler starts a new runner when the options change how the model is loaded: a cold start.
+  const reload = loaded !== undefined && typeof wantedContext === 'number' && loaded.contextLength !== undefined && loaded.contextLength !== wantedContext;
+  if (loaded !== undefined && !reload) {
+    const settingsSent = options.keepAlive !== undefined || modelOptions !== undefined;
     if (!settingsSent || options.dryRun === true) return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded`] };
-    const wantedContext = options.modelOptions?.['num_ctx'];
-    if (typeof wantedContext === 'number' && loaded.contextLength !== undefined && loaded.contextLength !== wantedContext) {
-      // Ollama's scheduler starts a new runner when the options change how the model is loaded: a cold start.
-      const loadMs = await recordedOperation(store, { providerId: provider.id, model: declared.id, kind: 'load', detail: options.detail ?? 'engine load' }, () => controller.load(declared.id, engineOptions));
-      return { ...outcome, loadMs, explanation: [`${declared.id} was loaded with a ${loaded.contextLength}-token context: loaded again with num_ctx ${wantedContext}`] };
-    }
     // Otherwise Ollama's load of a loaded model only sets its keep-alive anew: asked for, so sent (no cold start to record).
     await controller.load(declared.id, engineOptions);
     return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded${options.keepAlive === undefined ? '' : `; its keep-alive is now ${options.keepAlive}`}`] };
   }
+  // A reload frees the runner it replaces first (Ollama expires it before starting the new one): the model itself is not counted as in use.
   const others = resident.filter((entry) => !sameModel(provider, entry.model, declared.id));
   const plan = planSwap({
     requested: swapModel(declared.id, declared, declared.vramGb, options.task),
@@ -282,12 +306,14 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
     task: options.task,
     force: options.force === true,
   });
-  outcome.explanation = plan.explanation;
+  outcome.explanation = [...(reload ? [`${declared.id} was loaded with a ${loaded.contextLength}-token context: loaded again with num_ctx ${String(wantedContext)}`] : []), ...plan.explanation];
   if (plan.kind === 'refused') {
+    // Asked for and refused before the engine was asked to change anything: counted beside the loads it carried out (never as a cold start).
+    if (options.dryRun !== true) recordEngineEvent(store, { providerId: provider.id, model: declared.id, kind: 'load', detail: `${options.detail ?? 'engine load'}: ${plan.message}`, outcome: 'refused' });
     throw new PolicyRefusalError('engine_swap_refused', plan.message, {
       // Named as a whole command: the gateway's Ollama clients ask for loads too, and have no --force.
       hint: `unload a model first (\`syndicate engine unload PROVIDER:MODEL\`), raise the model's priority, or evict by rank regardless with \`syndicate engine load --force ${provider.id}:${declared.id}\``,
-      details: { explanation: plan.explanation },
+      details: { explanation: outcome.explanation },
     });
   }
   if (options.dryRun === true) {

@@ -25,6 +25,8 @@ export {
   exportEvidence,
   getEvidence,
   hasEvidenceOfProvider,
+  readEvidence,
+  UNREADABLE_BYTES_HINT,
   listEvidence,
   resolveEvidenceId,
   spentSince,
@@ -32,6 +34,8 @@ export {
   type ExportedEnvelope,
   type ExportOptions,
   type ListEvidenceOptions,
+  type ReadEnvelope,
+  type UnreadableBodies,
 } from './queries.js';
 export {
   createRecorder,

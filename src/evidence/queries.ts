@@ -142,16 +142,41 @@ function evidenceFilter(options: Omit<ListEvidenceOptions, 'limit'>): { where: s
  * For a row still pending, the response bytes are those captured so far.
  */
 export function getEvidence(store: Store, evidenceId: string): EvidenceRecord | undefined {
-  const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(evidenceId) as FullRow | undefined;
+  const row = selectRow(store, evidenceId);
   if (row === undefined) return undefined;
   const { chunks, unreadable } = storedChunks(store, chunksOfRow(store), row);
   const [first] = unreadable;
   if (first !== undefined) {
-    throw new StoreError(`evidence ${row.id}: the bytes of chunk ${first.seq} cannot be read (${first.reason})`, {
-      hint: 'the store was changed outside syndicate; `syndicate evidence verify` names the first envelope affected',
-    });
+    throw new StoreError(`evidence ${row.id}: the bytes of chunk ${first.seq} cannot be read (${first.reason})`, { hint: UNREADABLE_BYTES_HINT });
   }
   return toRecord(row, chunks);
+}
+
+/** What to do about an envelope whose bytes cannot be read back. */
+export const UNREADABLE_BYTES_HINT = 'the store was changed outside syndicate: `syndicate evidence verify` names the first envelope affected';
+
+/** An envelope as far as it can be read, and why the bytes of a part cannot (see `readEvidence`). */
+export interface ReadEnvelope {
+  /** A part whose bytes cannot all be read holds those that can (none for the request). */
+  record: EvidenceRecord;
+  unreadable: UnreadableBodies;
+  /** `request chunk 0: missing evidence block; response ...`, or undefined when the envelope is whole. */
+  damage: string | undefined;
+}
+
+/**
+ * The whole envelope like `getEvidence`, except that bytes which cannot be read (deleted or
+ * edited outside syndicate) are reported rather than thrown, as `exportEvidence` reports them.
+ */
+export function readEvidence(store: Store, evidenceId: string): ReadEnvelope | undefined {
+  const row = selectRow(store, evidenceId);
+  if (row === undefined) return undefined;
+  const stored = storedChunks(store, chunksOfRow(store), row);
+  return { record: toRecord(row, stored.chunks), ...unreadableBodies(stored.unreadable) };
+}
+
+function selectRow(store: Store, evidenceId: string): FullRow | undefined {
+  return store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(evidenceId) as FullRow | undefined;
 }
 
 /** `evidence_chunks` columns seq, at_ms, bytes (reassembled from blocks where stored so). */
@@ -185,6 +210,8 @@ function storedChunks(store: Store, chunksOf: Statement, row: FullRow): { chunks
     // Stored as blocks, `chunkBytes` says what is wrong with them; stored whole, the column holds something else than bytes.
     else unreadable.push({ seq, reason: blockIds === null ? `not bytes but ${whole === null ? 'null' : typeof whole}` : String(whole) });
   }
+  // The request's method and its bytes are written in one transaction: a method without them means they were deleted.
+  if (row.request_method !== null && stored[0]?.[0] !== REQUEST_SEQ) unreadable.unshift({ seq: REQUEST_SEQ, reason: 'missing evidence chunk' });
   return { chunks, unreadable };
 }
 
@@ -230,7 +257,7 @@ export function envelopeToJson(record: EvidenceRecord, unreadable: UnreadableBod
 }
 
 /** Why a body's bytes could not be read, per part (see `exportEvidence`). */
-interface UnreadableBodies {
+export interface UnreadableBodies {
   request?: string;
   response?: string;
 }
@@ -290,23 +317,21 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
 
 function exportedEnvelope(row: FullRow, stored: { chunks: StoredChunk[]; unreadable: UnreadableChunk[] }): ExportedEnvelope {
   const record = toRecord(row, stored.chunks);
-  if (stored.unreadable.length === 0) return { id: row.id, json: JSON.stringify(envelopeToJson(record)) };
-  const describe = (chunks: UnreadableChunk[]): string | undefined =>
-    chunks.length === 0 ? undefined : chunks.map((chunk) => `chunk ${chunk.seq}: ${chunk.reason}`).join('; ');
-  // A part whose bytes cannot all be read is not given at all: its body says why instead.
-  const unreadable: UnreadableBodies = {};
-  const parts: string[] = [];
-  const request = describe(stored.unreadable.filter((chunk) => chunk.seq === REQUEST_SEQ));
-  const response = describe(stored.unreadable.filter((chunk) => chunk.seq !== REQUEST_SEQ));
-  if (request !== undefined) {
-    unreadable.request = request;
-    parts.push(`request ${request}`);
-  }
-  if (response !== undefined) {
-    unreadable.response = response;
-    parts.push(`response ${response}`);
-  }
-  return { id: row.id, json: JSON.stringify(envelopeToJson(record, unreadable)), unreadable: parts.join('; ') };
+  const { unreadable, damage } = unreadableBodies(stored.unreadable);
+  return { id: row.id, json: JSON.stringify(envelopeToJson(record, unreadable)), ...(damage === undefined ? {} : { unreadable: damage }) };
+}
+
+/**
+ * The unreadable chunks of an envelope by part, and all of them in one line. A part whose bytes
+ * cannot all be read is not given at all (`envelopeToJson`): its body says why instead.
+ */
+function unreadableBodies(chunks: UnreadableChunk[]): { unreadable: UnreadableBodies; damage: string | undefined } {
+  const describe = (part: UnreadableChunk[]): string | undefined => (part.length === 0 ? undefined : part.map((chunk) => `chunk ${chunk.seq}: ${chunk.reason}`).join('; '));
+  const request = describe(chunks.filter((chunk) => chunk.seq === REQUEST_SEQ));
+  const response = describe(chunks.filter((chunk) => chunk.seq !== REQUEST_SEQ));
+  const unreadable: UnreadableBodies = { ...(request === undefined ? {} : { request }), ...(response === undefined ? {} : { response }) };
+  const parts = [...(request === undefined ? [] : [`request ${request}`]), ...(response === undefined ? [] : [`response ${response}`])];
+  return { unreadable, damage: parts.length === 0 ? undefined : parts.join('; ') };
 }
 
 /** What each JSON column of an envelope holds when syndicate wrote it (see `readStoredJson`). */

@@ -33,7 +33,7 @@ import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
 import { holdsInForce } from '../router/shared-holds.js';
-import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
+import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { waitAskedFor } from '../transport/retry-after.js';
 import type { WireAdapter, WireTarget } from '../wire/adapter.js';
@@ -233,25 +233,25 @@ function unavailableHint(
     const identity = { provider: report.provider.id, ...(ofModel ? { model: report.model } : {}), local: report.provider.class === 'local' };
     if (call.kind === 'rate_limited') return [{ ...identity, kind: 'rate_limited', ...(call.retryAfterSeconds === undefined ? {} : { retryInSeconds: call.retryAfterSeconds }) }];
     if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
-    // Failed calls in a row (a missing model at once) may have taken it out of a gateway's later requests: then say for how long.
-    const provider = context.longRunning === true ? providers.find((entry) => entry.id === report.provider.id) : undefined;
-    const health = provider === undefined ? undefined : ofModel ? context.health.knownModels(provider)[report.model] : context.health.known(provider);
-    const heldOutMs = health?.state === 'down' ? health.retryAfterMs : undefined;
-    const kind = call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing';
-    return [{ ...identity, kind, ...(heldOutMs === undefined ? {} : { retryInSeconds: heldOutMs / 1000 }) }];
+    return [{ ...identity, kind: call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing' }];
   });
   const hint = hintForUnavailable(heldOutForLater(context, unavailable, providers));
   return missingKeys.length > 0 ? `${hint}; for the skipped hosted provider(s): ${exports}` : hint;
 }
 
 /**
- * How long each unavailable provider stays out of later requests: a process that keeps its health
- * (the gateway) knows; any other says what the store's holds keep out of every process's routes
- * (this one's own failures included) and a rate limit's own wait.
+ * How long each unavailable provider stays out of later requests (`withSharedHoldTimes`): in a
+ * process that keeps its health (the gateway), what its monitor holds out — its own failures and
+ * probes, and other processes' holds; in any other, what the store's holds keep out of every
+ * process's routes (this one's own failures included).
  */
 function heldOutForLater(context: PipelineContext, unavailable: Unavailability[], providers: readonly RegisteredProvider[]): Unavailability[] {
   const withStarts = withEngineStarts(unavailable, engineStartCommands(providers));
-  return context.longRunning === true ? withStarts : withSharedHoldTimes(withStarts, holdsInForce(context.store, providers));
+  const holds =
+    context.longRunning === true
+      ? context.health.holds(providers).map(({ provider, model, retryAfterMs }) => ({ provider, ...(model === undefined ? {} : { model }), retryInSeconds: retryAfterMs / 1000 }))
+      : holdsInForce(context.store, providers);
+  return withSharedHoldTimes(withStarts, holds);
 }
 
 /**
@@ -852,12 +852,17 @@ function refuseOrUnavailable(
   // permission problem.
   const tooLong = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'context_length');
   const embeddings = input.request.embedding !== undefined;
-  const reasonCode = tooLong.length > 0 ? 'context_length_exceeded' : 'route_denied';
+  // Some model would take it but for a setting it refuses (a forced tool, thinking turned off): the
+  // request's to change, a 400 naming the field, never forwarded to be refused upstream.
+  const refusedSetting = tooLong.length > 0 ? undefined : refusedRequestSetting(plan.excluded);
+  const reasonCode = tooLong.length > 0 ? 'context_length_exceeded' : refusedSetting !== undefined ? refusedSetting.code : 'route_denied';
   const tooLongReasons = tooLong.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`).join(' | ');
   const message =
     tooLong.length > 0
       ? `${embeddings ? 'an input is too long for every embedding model' : 'prompt is too long for every model'} this ${classification.level} request may use: ${tooLongReasons}`
-      : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
+      : refusedSetting !== undefined
+        ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${reasons.join(' | ')}`
+        : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
   const refusalHint = (): string => {
     if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings });
     const unpinned = refused.planUnpinned();
@@ -887,9 +892,20 @@ function refuseOrUnavailable(
       findings: classification.findings,
       excluded: plan.excluded,
       // The request field a gateway client is told is at fault (`ClientError.param`).
-      ...(tooLong.length > 0 ? { param: tooLongParam(input.request) } : {}),
+      ...(tooLong.length > 0 ? { param: tooLongParam(input.request) } : refusedSetting !== undefined ? { param: refusedSetting.param } : {}),
     },
   });
+}
+
+/**
+ * The request setting that kept out a model nothing else kept out (`tool_choice`: it forces a
+ * tool; `thinking`: it turns thinking off), with the refusal's code; undefined when none did.
+ */
+function refusedRequestSetting(excluded: readonly Exclusion[]): { code: 'tool_choice_unsupported' | 'thinking_unsupported'; param: 'tool_choice' | 'thinking' } | undefined {
+  const only = (rule: ExclusionRule): boolean => excluded.some((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === rule);
+  if (only('tool_choice')) return { code: 'tool_choice_unsupported', param: 'tool_choice' };
+  if (only('thinking')) return { code: 'thinking_unsupported', param: 'thinking' };
+  return undefined;
 }
 
 /**

@@ -19,7 +19,7 @@ import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
 import { providerSummary } from '../registry/summary.js';
-import { describeHold, holdsInForce } from '../router/shared-holds.js';
+import { describeHold, holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import { invokeInSession, refuseSessionOverrides, sessionTurn, type SessionOverrideNames } from '../sessions/converse.js';
 import { checkEnvelope, findSession, recordedSessionId } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
@@ -56,6 +56,8 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 const sensitivity = z.enum(SENSITIVITY_LEVELS);
 const provider = z.object({ id: z.string(), version: z.number(), class: z.string() });
 const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.string() }).loose();
+/** The holds in force (`holdsInForce`), as `provider list --json` and `route --json` give them. */
+const heldBack = z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited']), until: z.string(), reason: z.string() }).loose());
 
 /** The `complete` arguments a stored session decides, named as the agent sends them. */
 const COMPLETE_ARGUMENT_NAMES: SessionOverrideNames = { provider: '`provider`', model: '`model`', system: '`system`', session: '`session`' };
@@ -252,6 +254,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         estimatedPromptTokens: z.number(),
         plan: z.object({ sensitivity, candidates: z.array(z.object({}).loose()), excluded: z.array(z.object({}).loose()), explanation: z.string() }).loose(),
         skipped: z.array(z.object({}).loose()),
+        holds: heldBack,
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -289,12 +292,12 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           },
           { env, modelNaming: MCP_MODEL_NAMING, ...(failure === undefined ? {} : { policyFailure: failure }) },
         );
-        const { plan, classification, estimatedPromptTokens, skipped } = routed;
+        const { plan, classification, estimatedPromptTokens, skipped, holds } = routed;
         // As `route` and `complete` say it: what may take the request only down is unavailable, not refused.
         const unavailable = plan.candidates.length === 0 ? unavailableRouteError(routed) : undefined;
         const verdict =
           plan.candidates.length === 0 ? (unavailable === undefined ? `no provider may take this ${plan.sensitivity} request\n` : `inference unavailable, try again later\nhint: ${commandsForHome(unavailable.hint ?? '', options.home)}\n`) : '';
-        return { text: `${verdict}${plan.explanation}`, structured: { classification, estimatedPromptTokens, plan, skipped } };
+        return { text: [`${verdict}${plan.explanation}`, ...heldBackLines(holds)].join('\n'), structured: { classification, estimatedPromptTokens, plan, skipped, holds } };
       }),
   );
 
@@ -309,7 +312,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         providers: z.array(
           z.object({ id: z.string(), version: z.number(), status: z.enum(['active', 'retired']), class: z.string(), wire: z.string(), models: z.array(z.string()) }).loose(),
         ),
-        holds: z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited']), until: z.string(), reason: z.string() }).loose()),
+        holds: heldBack,
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -319,8 +322,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         const providers = registered.map(providerSummary);
         const holds = holdsInForce(options.store, registered);
         const lines = providers.map((entry) => `${entry.id} v${entry.version} ${entry.class} ${entry.wire} ${entry.status}: ${entry.models.join(', ')}`);
-        const held = holds.map((hold) => `held back: ${describeHold(hold)}`);
-        return { text: lines.length === 0 ? 'no providers registered' : [...lines, ...held].join('\n'), structured: { providers, holds } };
+        return { text: lines.length === 0 ? 'no providers registered' : [...lines, ...heldBackLines(holds)].join('\n'), structured: { providers, holds } };
       }),
   );
 
@@ -425,4 +427,9 @@ function progressReporter(extra: Extra): ProgressReporter | undefined {
       if (Date.now() - lastSentAt >= PROGRESS_INTERVAL_MS) send(`${progress} characters`);
     },
   };
+}
+
+/** One line per hold for a tool's text, as `route --explain` and `provider list` print them. */
+function heldBackLines(holds: readonly HoldReport[]): string[] {
+  return holds.map((hold) => `held back: ${describeHold(hold)}`);
 }

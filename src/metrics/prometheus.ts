@@ -120,7 +120,7 @@ export class GatewayMetrics {
     });
     this.modelOperations = new SeriesCounter({
       name: 'syndicate_engine_model_operations_total',
-      help: 'Model loads and unloads local engines were asked for (by the gateway\'s Ollama face, engine load|unload, hot-swap evictions), by every syndicate process on this store: outcome "ok" or the error code',
+      help: 'Model loads and unloads local engines were asked for (by the gateway\'s Ollama face, engine load|unload, hot-swap evictions), by every syndicate process on this store: outcome "ok", the error code, or "refused" (by the hot-swap plan, the engine never asked)',
       labelNames: ['provider', 'model', 'action', 'outcome'],
       registers,
     });

@@ -1,6 +1,9 @@
 import { SENSITIVITY_LEVELS, type SensitivityLevel } from '../common/vocabulary.js';
 import type { EvidenceKind, EvidenceState } from '../evidence/types.js';
 import type { Policy } from '../policy/types.js';
+import { usageCostUsd } from '../registry/pricing.js';
+import type { PriceTier } from '../registry/types.js';
+import type { Usage } from '../wire/canonical.js';
 
 /** The evidence columns metrics are computed from (one row per attempt, probe or denial). */
 export interface MetricsRow {
@@ -195,7 +198,9 @@ export interface MetricsSummary {
     referenceModel: string;
     inputPerMTok: number;
     outputPerMTok: number;
-    /** What the local tokens would have cost at the reference hosted price. */
+    /** The reference's input-length tiers, when its price has them. */
+    tiers?: PriceTier[];
+    /** What the local answers would have cost at the reference hosted price, each priced as its spend would be (`usageCostUsd`). */
     localTokensAtReferenceUsd: number;
     /** That, minus what local answers actually cost (usually 0). */
     estimatedSavingsUsd: number;
@@ -266,6 +271,8 @@ export class MetricsAccumulator {
   private withoutCounts = 0;
   private readonly tokens = { local: emptyTokenSums(), hosted: emptyTokenSums() };
   private readonly spend = { local: 0, hosted: 0, probes: 0 };
+  /** What the local answers would have cost at the reference price, each priced on its own. */
+  private localAtReference = 0;
   private readonly sensitivity = new Map<string, SensitivityRouting>(SENSITIVITY_LEVELS.map((level) => [level, { level, local: 0, hosted: 0, denied: 0 }]));
   private readonly unclassified: UnclassifiedRouting = { local: 0, hosted: 0, denied: 0 };
   private readonly groups = new Map<string, ModelGroup>();
@@ -321,6 +328,9 @@ export class MetricsAccumulator {
     tokens.output += row.outputTokens ?? 0;
     tokens.cachedInput += row.cachedInputTokens ?? 0;
     tokens.cacheWriteInput += row.cacheWriteInputTokens ?? 0;
+    // Priced answer by answer, as spend is: a reference whose price has input-length tiers bills
+    // each answer at the tier its own input reaches, which no total of the tokens can tell.
+    if (local) this.localAtReference += usageCostUsd(this.savings, usageOf(row));
     const routing = this.routingOf(row);
     if (local) routing.local += 1;
     else routing.hosted += 1;
@@ -337,7 +347,7 @@ export class MetricsAccumulator {
     const total = this.answered.local + this.answered.hosted;
     const localTokens = tokenTotals(this.tokens.local);
     const hostedTokens = tokenTotals(this.tokens.hosted);
-    const localAtReference = (localTokens.input * savings.inputPerMTok + localTokens.output * savings.outputPerMTok) / 1_000_000;
+    const localAtReference = this.localAtReference;
     const groups = [...this.groups.values()].sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
     return {
       window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString(), ...(window.session === undefined ? {} : { session: window.session }) },
@@ -381,6 +391,7 @@ export class MetricsAccumulator {
         referenceModel: savings.referenceModel,
         inputPerMTok: savings.inputPerMTok,
         outputPerMTok: savings.outputPerMTok,
+        ...(savings.tiers === undefined ? {} : { tiers: savings.tiers }),
         localTokensAtReferenceUsd: localAtReference,
         estimatedSavingsUsd: localAtReference - this.spend.local,
       },
@@ -466,4 +477,14 @@ function loadTimesByModel(events: readonly ModelLoadEvent[]): ModelLoadTimes[] {
 
 function share(part: number, whole: number): number {
   return whole === 0 ? 0 : part / whole;
+}
+
+/** A row's token counts as the pricing function takes them (a count not reported: none). */
+function usageOf(row: MetricsRow): Usage {
+  return {
+    inputTokens: row.inputTokens ?? 0,
+    outputTokens: row.outputTokens ?? 0,
+    ...(row.cachedInputTokens === null ? {} : { cachedInputTokens: row.cachedInputTokens }),
+    ...(row.cacheWriteInputTokens === null ? {} : { cacheWriteInputTokens: row.cacheWriteInputTokens }),
+  };
 }

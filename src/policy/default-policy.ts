@@ -84,7 +84,9 @@ fallback:
 egress:
   allowHosts: [api.anthropic.com, api.openai.com, open.bigmodel.cn]
 
-# Reference hosted price (USD per million tokens) used to estimate savings of local tokens.
+# Reference hosted price (USD per million tokens) used to estimate savings of local tokens: each
+# local answer is priced as a hosted answer's spend is. A reference priced by input length takes
+# its record's price.tiers here too (and cachedInputPerMTok for the tokens an engine cached).
 savings:
   referenceModel: anthropic:claude-sonnet-5-5
   inputPerMTok: 2

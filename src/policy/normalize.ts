@@ -8,6 +8,7 @@ import {
   type SensitivityLevel,
   type WorkflowClass,
 } from '../common/vocabulary.js';
+import { tierOrderProblems } from '../registry/pricing.js';
 import { DEFAULT_INDICATOR_WORDS, defaultPolicy } from './defaults.js';
 import type { CapabilityPolicy, CapabilityRule, OperatorPattern, Policy, TaskRule, TrustTier, WorkflowPreference } from './types.js';
 
@@ -166,6 +167,9 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
       }
     }
   });
+  for (const order of tierOrderProblems(policy.savings.tiers ?? [])) {
+    problems.push({ pointer: `/savings/tiers/${order.index}/aboveInputTokens`, message: order.message, hint: order.hint });
+  }
   reportDuplicates((document.patterns ?? []).map((pattern) => pattern.name), '/patterns', 'pattern', problems);
   reportDuplicates((document.tasks ?? []).map((task) => task.name), '/tasks', 'task', problems);
 

@@ -1,4 +1,5 @@
 import type { CapabilityClass, ProviderClass, SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
+import type { ModelPrice } from '../registry/types.js';
 
 /**
  * The operator's policy (`policy.yaml`, schemas/policy.v1.schema.json) after validation,
@@ -32,8 +33,12 @@ export interface Policy {
   fallback: { order: string[]; maxHops: number };
   /** Hosted hostnames that may be called at all. A hosted provider whose host is not here is never called. */
   egress: { allowHosts: string[] };
-  /** Reference hosted price used to estimate savings of local tokens. */
-  savings: { referenceModel: string; inputPerMTok: number; outputPerMTok: number };
+  /**
+   * Reference hosted price used to estimate savings of local tokens: the reference model's list
+   * price as a provider record gives it (cache rates and input-length `tiers` included), applied
+   * to each local answer as its spend would be (`usageCostUsd`).
+   */
+  savings: { referenceModel: string } & ModelPrice;
   /** Evidence retention; `retentionDays` absent: kept until `evidence prune` is run by hand. */
   evidence: { retentionDays?: number };
   /** Required-capability rules the router applies (tools, JSON, vision, per-task minimums). */

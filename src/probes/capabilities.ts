@@ -130,6 +130,7 @@ export async function probeCapabilities(context: PipelineContext, options: Capab
     capabilities,
     deviations,
     evidenceIds: state.runner.evidenceIds,
+    released: state.runner.releaseDownHolds(),
     ...(discovery === undefined ? {} : { discovery }),
   };
 }

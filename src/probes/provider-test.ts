@@ -1,6 +1,5 @@
 import { UpstreamError } from '../errors.js';
 import type { PipelineContext } from '../invoke/types.js';
-import { releaseHolds } from '../router/shared-holds.js';
 import { deviationForObservation } from '../wire/observations.js';
 import { recordDiscoveredDeviations } from './discovery.js';
 import { engineReportedContext } from './engine-context.js';
@@ -86,9 +85,7 @@ export async function testProvider(context: PipelineContext, options: ProviderTe
     }
   }
 
-  // It answered a whole, decodable answer: the holds saying it (or this model) is down are disproved
-  // for every process, as a success disproves its own in one. A rate limit is not: it ends by time.
-  const released = call.result === undefined ? [] : releaseHolds(context.store, [{ provider }, { provider, model: model.id }], 'down');
+  const released = runner.releaseDownHolds();
   const deviations = observedDeviations(checks, () => 'provider-test');
   const conforms = !checks.some((check) => FAILING_VERDICTS.includes(check.verdict));
   const discovery = recordDiscoveredDeviations(context.store, provider.id, deviations.filter((item) => !item.declared), { update: false, model: model.id });

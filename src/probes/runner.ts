@@ -7,6 +7,7 @@ import type { AttemptReport, InvocationResult, PipelineContext } from '../invoke
 import type { Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { HealthMonitor } from '../router/health.js';
+import { releaseHolds, storeHoldBook, type HoldBook, type HoldReport, type SharedHold } from '../router/shared-holds.js';
 import { isUnparsedValue } from '../store/json-columns.js';
 import type { CanonicalRequest, WireWarning } from '../wire/canonical.js';
 import { malformedEventStream } from './wire-checks.js';
@@ -62,13 +63,18 @@ export interface ProbeRunnerOptions {
  * `probe`. The policy's sensitivity, egress and cost rules all apply; only the capability rules
  * are relaxed (a probe must be able to send tools to a model not tagged `tools` to find out) and
  * fallback is off. Each call gets a fresh health view, so one refused probe does not mark the
- * engine down for the next.
+ * engine down for the next, and no hold of another process keeps a probe from the provider; but a
+ * hold a failed call begins (nothing answered, a 429, a model not served) is recorded in the store
+ * as a request's is, so every process stops sending there (`recordingOnly`).
  */
 export class ProbeRunner {
   readonly evidenceIds: string[] = [];
   private reached = false;
   private calls = 0;
+  /** False once a call brought no whole, decodable answer. */
+  private everyCallAnswered = true;
   private readonly policy: Policy;
+  private readonly holdBook: HoldBook;
 
   constructor(
     private readonly context: PipelineContext,
@@ -77,6 +83,17 @@ export class ProbeRunner {
     private readonly options: ProbeRunnerOptions = {},
   ) {
     this.policy = probePolicy(context.policy);
+    this.holdBook = recordingOnly(storeHoldBook(context.store));
+  }
+
+  /**
+   * When every request of the run got a whole, decodable answer: lifts in every process the holds
+   * saying the provider, or the probed model, is down — disproved, as a success disproves its own
+   * in one process. A rate limit is not: it ends by time. Returns the holds lifted.
+   */
+  releaseDownHolds(): HoldReport[] {
+    if (this.calls === 0 || !this.everyCallAnswered) return [];
+    return releaseHolds(this.context.store, [{ provider: this.provider }, { provider: this.provider, model: this.model }], 'down');
   }
 
   /**
@@ -92,7 +109,7 @@ export class ProbeRunner {
     const call: ProbeCall = { probe, request, warnings: [] };
     try {
       const result = await invoke(
-        { ...this.context, policy: this.policy, health: new HealthMonitor() },
+        { ...this.context, policy: this.policy, health: new HealthMonitor({ holdBook: this.holdBook }) },
         {
           request: { ...request, model: `${this.provider.id}:${this.model}` },
           caller: PROBE_CALLER,
@@ -122,6 +139,7 @@ export class ProbeRunner {
       if (answered) this.reached = true;
     }
     this.calls += 1;
+    if (call.result === undefined) this.everyCallAnswered = false;
     if (call.evidenceId !== undefined) {
       this.evidenceIds.push(call.evidenceId);
       const evidence = getEvidence(this.context.store, call.evidenceId);
@@ -135,6 +153,16 @@ export class ProbeRunner {
     if (call.failure !== undefined) call.failure = classifyFailure(call.failure, call);
     return call;
   }
+}
+
+const NO_HOLDS: readonly SharedHold[] = Object.freeze([]);
+
+/**
+ * The store's hold book as probes use it: the holds their failed calls begin are recorded for
+ * every process, but no other process's hold is honoured — a probe asks the provider itself.
+ */
+function recordingOnly(book: HoldBook): HoldBook {
+  return { ...book, othersHolds: () => NO_HOLDS };
 }
 
 /** Errors in place of an answer: the upstream said no in a 2xx body. */

@@ -92,13 +92,13 @@ export interface ProbeRunSummary {
   evidenceIds: string[];
   /** Undefined when nothing undeclared was found. */
   discovery?: DiscoveryOutcome;
+  /** The holds saying the provider, or the model probed, is down that its answers lifted (`ProbeRunner.releaseDownHolds`): none unless every request was answered. */
+  released: HoldReport[];
 }
 
 /** `provider test`: one minimal request, its checks. */
 export interface ProviderTestReport extends ProbeRunSummary {
   checks: ProbeCheck[];
-  /** The holds saying the provider, or the model tested, is down that its answer lifted (`releaseHolds`, scope `down`). */
-  released: HoldReport[];
 }
 
 /** `provider capabilities`: the battery. */

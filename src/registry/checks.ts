@@ -4,6 +4,7 @@ import type { InputProblem } from '../errors.js';
 import { findLiteralCredentials } from '../validation/credentials.js';
 import { problemAt, sortProblems, type YamlSource } from '../validation/yaml-source.js';
 import { validateAgainstSchema } from '../validation/validate.js';
+import { tierOrderProblems } from './pricing.js';
 import type { ProviderModel, ProviderRecord, TokenRates } from './types.js';
 
 /** The class rule, quoted in every refusal so the operator learns it once. */
@@ -103,13 +104,10 @@ const CACHE_RATES = ['cachedInputPerMTok', 'cacheWriteInputPerMTok', 'cacheWrite
 function priceTierProblems(model: ProviderModel, pointer: string, source: YamlSource | string): InputProblem[] {
   const price = model.price;
   const problems: InputProblem[] = [];
+  const outOfOrder = new Map(tierOrderProblems(price?.tiers ?? []).map((problem) => [problem.index, problem]));
   (price?.tiers ?? []).forEach((tier, index) => {
-    const previous = price?.tiers?.[index - 1];
-    if (previous !== undefined && tier.aboveInputTokens <= previous.aboveInputTokens) {
-      problems.push(
-        problemAt(source, `${pointer}/${index}/aboveInputTokens`, `tiers must be in ascending order of aboveInputTokens: ${tier.aboveInputTokens} is not above the previous tier's ${previous.aboveInputTokens}`, 'list the tiers from the shortest input to the longest, each threshold above the one before'),
-      );
-    }
+    const order = outOfOrder.get(index);
+    if (order !== undefined) problems.push(problemAt(source, `${pointer}/${index}/aboveInputTokens`, order.message, order.hint));
     if (tier.aboveInputTokens >= model.contextWindow) {
       problems.push(
         problemAt(source, `${pointer}/${index}/aboveInputTokens`, `no request can exceed ${tier.aboveInputTokens} input tokens: the model's contextWindow is ${model.contextWindow}`, 'use the threshold from the vendor\'s price page, or correct contextWindow'),

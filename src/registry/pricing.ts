@@ -15,6 +15,24 @@ export function tierForInput(price: ModelPrice, inputTokens: number): PriceTier 
 }
 
 /**
+ * Each tier whose `aboveInputTokens` is not above the previous tier's (`tierForInput` needs them
+ * ascending), with the message and hint a provider record and the policy's savings report.
+ */
+export function tierOrderProblems(tiers: readonly PriceTier[]): { index: number; message: string; hint: string }[] {
+  return tiers.flatMap((tier, index) => {
+    const previous = tiers[index - 1];
+    if (previous === undefined || tier.aboveInputTokens > previous.aboveInputTokens) return [];
+    return [
+      {
+        index,
+        message: `tiers must be in ascending order of aboveInputTokens: ${tier.aboveInputTokens} is not above the previous tier's ${previous.aboveInputTokens}`,
+        hint: 'list the tiers from the shortest input to the longest, each threshold above the one before',
+      },
+    ];
+  });
+}
+
+/**
  * What an answer cost at the model's list price: every token of the request at the rates of the
  * tier its input reaches (`tierForInput`; the base rates below the first threshold) — uncached
  * input, cache reads and cache writes (five-minute and one-hour) each at their own rate, a cache

@@ -2,6 +2,7 @@ import type {
   CapabilityClass,
   Deviation,
   EngineKind,
+  ModelDeviation,
   ModelKind,
   ProviderClass,
   WireFormat,
@@ -44,6 +45,8 @@ export interface ProviderModel {
   tags?: string[];
   price?: ModelPrice;
   aliases?: string[];
+  /** Request settings this model refuses although its wire format accepts them; the router leaves it out of requests that send them. */
+  deviations?: ModelDeviation[];
 }
 
 /** Credentials by environment-variable reference only. */

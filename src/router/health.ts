@@ -4,7 +4,7 @@ import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
 import type { Store } from '../store/store.js';
-import { holdTarget, isReleased, latestRelease, storeHoldBook, type HoldBook, type HoldKind, type ReleaseLedger, type SharedHold } from './shared-holds.js';
+import { holdTarget, isReleased, latestRelease, LONGEST_SHARED_HOLD_MS, storeHoldBook, type HoldBook, type HoldKind, type ReleaseLedger, type SharedHold } from './shared-holds.js';
 import type { HealthSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, WarmSnapshot } from './types.js';
 
 /** Reads JSON metadata from a local engine; injectable for tests. */
@@ -273,7 +273,8 @@ export class HealthMonitor {
     const heldModel = failure.kind === 'model_not_found' || ('scope' in failure && failure.scope === 'model') ? model : undefined;
     const shared = shareableReason(provider, failure);
     if (failure.kind === 'rate_limited') {
-      const waitMs = failure.retryAfterSeconds === undefined ? this.rateLimitDefaultMs : failure.retryAfterSeconds * 1000;
+      // At most a day, as the store's holds: a release then outlives every hold it may lift (`releaseHolds` prunes older ones).
+      const waitMs = Math.min(failure.retryAfterSeconds === undefined ? this.rateLimitDefaultMs : failure.retryAfterSeconds * 1000, LONGEST_SHARED_HOLD_MS);
       if (heldModel !== undefined) {
         const health: ProviderHealth = { state: 'rate_limited', checkedAt: new Date(now).toISOString(), reason: failure.reason };
         this.modelHolds.set(modelKey(provider.id, heldModel), { health, since: now, until: now + waitMs, baseUrl });

@@ -44,6 +44,14 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
     rules: ['session_envelope'],
     hint: "the session's capability envelope approves smaller models only: name a model within it, or approve more with `syndicate session approve SESSION --max-capability CLASS`",
   },
+  {
+    rules: ['tool_choice'],
+    hint: 'the models left refuse a forced tool (forced_tool_choice_unsupported): let the model choose (tool_choice auto), or send it to a model that takes a forced tool',
+  },
+  {
+    rules: ['thinking'],
+    hint: 'the models left always think (thinking_always_on): leave thinking out or send {type: "adaptive"} (its depth set by output_config.effort), or send it to a model whose thinking can be turned off',
+  },
   { rules: ['context_length'], hint: "the prompt does not fit any eligible model's context window: shorten or compact the conversation, or use a model with a larger contextWindow" },
   { rules: ['cost_per_request', 'cost_per_day', 'price_unknown'], hint: "the policy's cost limits exclude the rest: raise them in the policy, or price the model in its provider record" },
   { rules: ['latency_budget'], hint: "the workflow's latency budget excludes the rest: relax it in the policy" },
@@ -293,11 +301,12 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
 }
 
 /**
- * For a process that keeps no health between requests (`run`, `route`): how long it keeps a down
- * provider out of its own routes means nothing to the next invocation, but a hold recorded in the
- * store (`holdsInForce`) is honoured by every process until its time — this one's own failure's
- * included. So each entry says the time left of the store's hold of its target (the model's, else
- * the provider's), a rate limit without one its own wait, and the rest no time at all.
+ * Each entry with the time left of the hold of its target (the model's, else the provider's) among
+ * `holds`, a rate limit without one its own wait, and the rest no time at all. For a process that
+ * keeps no health between requests (`run`, `route`), `holds` are the store's (`holdsInForce`):
+ * how long it keeps a down provider out of its own routes means nothing to the next invocation,
+ * but a hold recorded in the store is honoured by every process until its time — this one's own
+ * failure's included. For one that keeps its health (the gateway), what its monitor holds out.
  */
 export function withSharedHoldTimes(unavailable: readonly Unavailability[], holds: readonly Pick<HoldReport, 'provider' | 'model' | 'retryInSeconds'>[]): Unavailability[] {
   return unavailable.map(({ retryInSeconds, ...entry }) => {

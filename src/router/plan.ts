@@ -404,6 +404,13 @@ function checkCapabilities(
       }
     }
   }
+  const modelDeviations = model.deviations ?? [];
+  if (traits.forcedTool !== undefined && modelDeviations.includes('forced_tool_choice_unsupported')) {
+    exclude('tool_choice', `request forces ${traits.forcedTool} (tool_choice) and the model declares forced_tool_choice_unsupported: it answers such a request with a 400`);
+  }
+  if (traits.manualThinking !== undefined && modelDeviations.includes('thinking_always_on')) {
+    exclude('thinking', `request sets thinking type ${traits.manualThinking} and the model declares thinking_always_on: it answers such a request with a 400`);
+  }
   if (traits.json && deviations.includes('weak_json_adherence')) {
     if (traits.strictJson) exclude('json', 'request requires strict JSON schema output and the provider declares weak_json_adherence');
     else if (capabilities?.weakJson === 'exclude') exclude('json', 'request asks for JSON and the provider declares weak_json_adherence (policy: exclude)');
@@ -760,9 +767,13 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
     `workflow ${plan.workflow}: prefer ${formatList(context.workflowPreference.prefer ?? [])}${budget === undefined ? '' : `; first token within ${budget} ms`}`,
   );
   for (const task of context.tasks) lines.push(`task ${task.rule.name} (keyword "${task.keyword}"): prefer models tagged ${formatList(task.rule.preferTags)}`);
-  const needs = [context.traits.tools ? 'tools' : '', context.traits.json ? (context.traits.strictJson ? 'strict JSON' : 'JSON') : '', context.traits.vision ? 'vision' : ''].filter(
-    (need) => need !== '',
-  );
+  const needs = [
+    context.traits.tools ? 'tools' : '',
+    context.traits.forcedTool === undefined ? '' : `forced ${context.traits.forcedTool}`,
+    context.traits.manualThinking === undefined ? '' : `thinking ${context.traits.manualThinking}`,
+    context.traits.json ? (context.traits.strictJson ? 'strict JSON' : 'JSON') : '',
+    context.traits.vision ? 'vision' : '',
+  ].filter((need) => need !== '');
   if (needs.length > 0) lines.push(`request needs: ${needs.join(', ')}`);
   const embedding = context.embedding;
   if (embedding !== undefined) {

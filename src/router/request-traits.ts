@@ -9,12 +9,21 @@ export interface RequestTraits {
   /** The request asks for JSON conforming to a schema with `strict: true`. */
   strictJson: boolean;
   vision: boolean;
+  /** The tool choice forces a tool (OpenAI `required` or a named function, Anthropic `any` or `tool`), as the request words it; undefined when it does not. */
+  forcedTool: string | undefined;
+  /** The `thinking` setting turns extended thinking off or budgets it by hand (`disabled`, `enabled`): its type; undefined otherwise. */
+  manualThinking: string | undefined;
 }
 
 export function requestTraits(request: CanonicalRequest): RequestTraits {
   const format = request.responseFormat;
+  const tools = (request.tools?.length ?? 0) > 0;
+  const choice = request.toolChoice;
+  const thinkingType = request.thinking?.['type'];
   return {
-    tools: (request.tools?.length ?? 0) > 0,
+    tools,
+    forcedTool: !tools || choice === undefined || choice === 'auto' || choice === 'none' ? undefined : choice === 'required' ? 'a tool' : `tool ${choice.name}`,
+    manualThinking: thinkingType === 'disabled' || thinkingType === 'enabled' ? thinkingType : undefined,
     json: format !== undefined && format.type !== 'text',
     strictJson: format?.type === 'json_schema' && format.strict === true,
     vision: request.messages.some((message) => message.content.some((part) => part.type === 'image')),

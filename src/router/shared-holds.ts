@@ -236,6 +236,15 @@ function deleteExpired(store: Store, now: number): void {
   store.statement('DELETE FROM health_holds WHERE held_until <= ?').run(new Date(now).toISOString());
 }
 
+/**
+ * Deletes the releases older than the longest hold: every hold begun at or before one has ended
+ * since, in the store as in any process's memory (`HealthMonitor` holds no longer either), so it
+ * lifts nothing more and `health_releases` does not grow for ever.
+ */
+function deleteMootReleases(store: Store, now: number): void {
+  store.statement('DELETE FROM health_releases WHERE released_at < ?').run(new Date(now - LONGEST_SHARED_HOLD_MS).toISOString());
+}
+
 /** What a release is about: one provider:model's hold, or (no `model`) the provider's own hold — and with `everyModel`, each of its models' too. */
 export interface ReleaseTarget {
   provider: RegisteredProvider;
@@ -247,7 +256,8 @@ export interface ReleaseTarget {
  * Lifts the holds of `targets` that `scope` names, in every syndicate process on the store, in
  * one transaction: their rows are deleted, and the release is recorded per target (`everyModel`:
  * the provider's own hold, each model of its record and each model held) so that a process holding
- * one in memory lets it go (`HoldBook.releases`); a hold begun after `now` stands. Returns the
+ * one in memory lets it go (`HoldBook.releases`); a hold begun after `now` stands. Releases older
+ * than the longest hold are deleted, for they lift nothing any more. Returns the
  * holds that were in force and are lifted, as `holdsInForce` reports them.
  */
 export function releaseHolds(store: Store, targets: readonly ReleaseTarget[], scope: ReleaseScope, now: number = Date.now()): HoldReport[] {
@@ -255,6 +265,7 @@ export function releaseHolds(store: Store, targets: readonly ReleaseTarget[], sc
   const at = new Date(now).toISOString();
   store.transaction(() => {
     deleteExpired(store, now);
+    deleteMootReleases(store, now);
     for (const { provider, model, everyModel } of targets) {
       const rows = store.statement(`SELECT ${HOLD_COLUMNS} FROM health_holds WHERE provider_id = ?`).all(provider.id) as HoldRow[];
       const holds = rows.map(holdOf).filter((hold) => (everyModel === true || hold.model === model) && liftsHold(scope, hold));

@@ -170,6 +170,10 @@ export type ExclusionRule =
   | 'unhealthy'
   | 'rate_limited'
   | 'tools'
+  /** The request forces a tool and the model declares `forced_tool_choice_unsupported`. */
+  | 'tool_choice'
+  /** The request turns extended thinking off (or budgets it by hand) and the model declares `thinking_always_on`. */
+  | 'thinking'
   | 'json'
   | 'vision'
   | 'context_length'

@@ -41,6 +41,12 @@ export const CLIENT_ERROR_STATUS: Record<ClientErrorKind, number> = {
   timeout: 504,
 };
 
+/**
+ * The router's refusals that a field of the request is the cause of (`details.param` names it):
+ * too long for every model, or a setting every model it may use refuses — 400s, not 403s.
+ */
+const REQUEST_FIELD_REFUSALS: ReadonlySet<string> = new Set(['context_length_exceeded', 'tool_choice_unsupported', 'thinking_unsupported']);
+
 /** Upstream statuses that refuse the request itself, not the service: 400, 413, 422. */
 export const REQUEST_REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
 
@@ -64,8 +70,9 @@ export function clientErrorFor(error: unknown): ClientError {
     return { kind: 'invalid_request', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code };
   }
   // Too long for every model the router may use, or for the engine that refused it: the same 400,
-  // naming the field to shorten (`messages`, an embeddings request's `input`).
-  if ((error instanceof PolicyRefusalError && error.code === 'context_length_exceeded') || (error instanceof UpstreamError && error.condition === 'input_too_long')) {
+  // naming the field to shorten (`messages`, an embeddings request's `input`). A setting every
+  // model it may use refuses (a forced tool, thinking turned off): a 400 naming that field.
+  if ((error instanceof PolicyRefusalError && REQUEST_FIELD_REFUSALS.has(error.code)) || (error instanceof UpstreamError && error.condition === 'input_too_long')) {
     const param = error.details?.['param'];
     return { kind: 'invalid_request', message: withHint(error), code: error.code, param: typeof param === 'string' ? param : 'messages' };
   }

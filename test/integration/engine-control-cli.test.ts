@@ -9,7 +9,7 @@ import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { freePort } from '../helpers/ports.js';
 import { isAlive } from '../helpers/serve.js';
-import { launchedEngineYaml, Scenario } from '../helpers/scenario.js';
+import { inferenceExchanges, launchedEngineYaml, registeredEngineScenario, Scenario } from '../helpers/scenario.js';
 import { withStore } from '../helpers/store.js';
 
 const GB = 1e9;
@@ -59,6 +59,22 @@ function startBudgetedOllama(): Promise<FakeEngine> {
       { id: 'qwen2.5-coder:7b', sizeBytes: 5 * GB },
     ],
   });
+}
+
+/** `startBudgetedOllama` registered in a fresh home for the tests of one describe block (as `registeredEngineScenario` does). */
+function budgetedOllamaScenario(): { scenario: Scenario; engine: FakeEngine } {
+  const setup = {} as { scenario: Scenario; engine: FakeEngine };
+  beforeAll(async () => {
+    setup.engine = await startBudgetedOllama();
+    setup.scenario = await Scenario.create();
+    const registered = await registerBudgetedOllama(setup.scenario, setup.engine);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    setup.scenario?.cleanup();
+    await setup.engine?.close();
+  });
+  return setup;
 }
 
 /**
@@ -189,41 +205,121 @@ describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget
   });
 });
 
+/** The fake engine's `/api/ps`: each resident model and the context it was loaded with. */
+async function residentContexts(engine: FakeEngine): Promise<Record<string, number>> {
+  const body = (await (await fetch(new URL('/api/ps', engine.baseUrl))).json()) as { models: { name: string; context_length: number }[] };
+  return Object.fromEntries(body.models.map((model) => [model.name, model.context_length]));
+}
+
+/**
+ * `engine load --num-ctx`: the context Ollama loads the model with (`options.num_ctx`, as the
+ * gateway's Ollama face sends a client's), and a reload for a new context decided by the same
+ * hot-swap plan as a load.
+ */
+describe('engine load --num-ctx (fake Ollama, 8 GB budget)', () => {
+  const setup = budgetedOllamaScenario();
+
+  it('a context that is not a positive whole number, or beyond the record\'s contextWindow: exit 2 before the engine is asked anything', async () => {
+    const before = setup.engine.exchanges.length;
+    for (const value of ['0', '-5', '4096.5', 'big']) {
+      const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', value]);
+      expect(result.exitCode, value).toBe(2);
+      expect(document['error']).toMatchObject({ code: 'usage', message: `--num-ctx must be a positive whole number, got "${value}"` });
+    }
+    const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '65536']);
+    expect(result.exitCode).toBe(2);
+    expect(document['error']).toMatchObject({
+      code: 'usage',
+      message: 'a context of 65536 tokens does not fit ollama:llama3.2:latest: its record declares a contextWindow of 32768',
+      hint: expect.stringContaining('from 1 to 32768'),
+    });
+    expect(setup.engine.exchanges.slice(before)).toEqual([]);
+  });
+
+  it('loads the model with num_ctx, as the gateway\'s Ollama face sends a client\'s options.num_ctx', async () => {
+    const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '8192']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ model: 'llama3.2:latest', alreadyResident: false, loadMs: expect.any(Number) });
+    expect(document['explanation']).toContain('llama3.2:latest was loaded with a 4096-token context: loaded again with num_ctx 8192');
+    expect(generateRequests(setup.engine)).toEqual([{ model: 'llama3.2:latest', options: { num_ctx: 8192 } }]);
+    expect(await residentContexts(setup.engine)).toEqual({ 'llama3.2:latest': 8192 });
+  });
+
+  it('a reload for a new num_ctx goes through the swap plan: it evicts the lower-ranked model the budget needs out', async () => {
+    // qwen2.5-coder (5 GB) loaded beside llama3.2 (4 GB) behind syndicate's back: 9 GB in an 8 GB budget.
+    await fetch(new URL('/api/generate', setup.engine.baseUrl), { method: 'POST', body: JSON.stringify({ model: 'qwen2.5-coder:7b', options: { num_ctx: 4096 } }) });
+    expect(await residentContexts(setup.engine)).toEqual({ 'llama3.2:latest': 8192, 'qwen2.5-coder:7b': 4096 });
+    const before = generateRequests(setup.engine).length;
+    const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b', '--num-ctx', '16384']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ evicted: [{ model: 'llama3.2:latest' }], loadMs: expect.any(Number) });
+    expect(document['explanation']).toEqual([
+      'qwen2.5-coder:7b was loaded with a 4096-token context: loaded again with num_ctx 16384',
+      'budget 8 GB, in use 4 GB, qwen2.5-coder:7b needs 5 GB',
+      'evicting lower-ranked: llama3.2:latest (priority 2, 4 GB)',
+    ]);
+    expect(generateRequests(setup.engine).slice(before)).toEqual([
+      { model: 'llama3.2:latest', keep_alive: 0 },
+      { model: 'qwen2.5-coder:7b', options: { num_ctx: 16384 } },
+    ]);
+    expect(await residentContexts(setup.engine)).toEqual({ 'qwen2.5-coder:7b': 16384 });
+  });
+
+  it('a reload that would need a higher-ranked model out is refused (exit 4) as a load is, and the model stays loaded as it was', async () => {
+    await fetch(new URL('/api/generate', setup.engine.baseUrl), { method: 'POST', body: JSON.stringify({ model: 'llama3.2:latest' }) });
+    const before = generateRequests(setup.engine).length;
+    const dryRun = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '8192', '--dry-run']);
+    expect(dryRun.result.exitCode).toBe(4);
+    const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '8192']);
+    expect(result.exitCode).toBe(4);
+    expect(document['error']).toMatchObject({
+      code: 'engine_swap_refused',
+      message: 'llama3.2:latest does not fit in the 8 GB budget: llama3.2:latest (priority 2) does not outrank qwen2.5-coder:7b (priority 5, 5 GB)',
+    });
+    expect(generateRequests(setup.engine).slice(before)).toEqual([]);
+    expect(await residentContexts(setup.engine)).toEqual({ 'llama3.2:latest': 4096, 'qwen2.5-coder:7b': 16384 });
+  });
+});
+
+describe('engine load --num-ctx on an engine other than Ollama', () => {
+  const setup = registeredEngineScenario('llamacpp', { kind: 'llama.cpp' });
+
+  it('is ignored with a warning (the engine keeps the context it was started with), as the Ollama face names it in x-syndicate-ignored-fields', async () => {
+    const { result, document } = await setup.scenario.json(['engine', 'load', 'llamacpp:qwen2.5-0.5b-instruct-q4_k_m.gguf', '--num-ctx', '2048']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ alreadyResident: true, ignored: ['num_ctx'] });
+    expect(result.stderr).toContain("warning: --num-ctx ignored: llamacpp's engine is openai-compatible, which keeps the context it was started with");
+    expect(inferenceExchanges(setup.engine)).toEqual([]);
+    const tooLarge = await setup.scenario.json(['engine', 'load', 'llamacpp:qwen2.5-0.5b-instruct-q4_k_m.gguf', '--num-ctx', '65536']);
+    expect(tooLarge.result.exitCode).toBe(2);
+  });
+});
+
 /**
  * Hot-swap when a request is routed: a cold model on the budgeted engine is called only after the
  * lower-priority models its route names are unloaded; one that would need a higher-priority model
  * out is not routed there at all.
  */
 describe('routing to a cold model on a full engine (run through the pipeline)', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-  beforeAll(async () => {
-    engine = await startBudgetedOllama();
-    scenario = await Scenario.create();
-    expect((await registerBudgetedOllama(scenario, engine)).exitCode).toBe(0);
-  });
-  afterAll(async () => {
-    scenario?.cleanup();
-    await engine?.close();
-  });
+  const setup = budgetedOllamaScenario();
 
   it('a higher-priority cold model: the lower one is unloaded first, then the call; the route evidence names the eviction', async () => {
-    const { result, document } = await scenario.json(['run', '--provider', 'ollama:qwen2.5-coder:7b', '--no-stream', 'Write a haiku about rivers.']);
+    const { result, document } = await setup.scenario.json(['run', '--provider', 'ollama:qwen2.5-coder:7b', '--no-stream', 'Write a haiku about rivers.']);
     expect(result.exitCode, result.stderr).toBe(0);
-    const posts = engine.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => exchange.path);
+    const posts = setup.engine.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => exchange.path);
     expect(posts).toEqual(['/api/generate', '/v1/chat/completions']);
-    expect(generateRequests(engine)).toEqual([{ model: 'llama3.2:latest', keep_alive: 0 }]);
-    const evidence = await scenario.evidence(document['evidenceId'] as string);
+    expect(generateRequests(setup.engine)).toEqual([{ model: 'llama3.2:latest', keep_alive: 0 }]);
+    const evidence = await setup.scenario.evidence(document['evidenceId'] as string);
     expect((evidence['route'] as { chosen: Record<string, unknown> }).chosen).toMatchObject({ model: 'qwen2.5-coder:7b', warm: false, evicts: ['llama3.2:latest'] });
   });
 
   it('a lower-priority cold model that would need the higher one out: not routed (exit 4), nothing unloaded, the hint says what to do', async () => {
-    const before = engine.exchanges.length;
-    const { result, document } = await scenario.json(['run', '--provider', 'ollama:llama3.2:latest', '--no-stream', 'Hello there.']);
+    const before = setup.engine.exchanges.length;
+    const { result, document } = await setup.scenario.json(['run', '--provider', 'ollama:llama3.2:latest', '--no-stream', 'Hello there.']);
     expect(result.exitCode).toBe(4);
     const error = document['error'] as { message: string; hint: string };
     expect(error.hint).toContain('syndicate engine unload');
-    expect(engine.exchanges.slice(before).filter((exchange) => exchange.method === 'POST')).toEqual([]);
+    expect(setup.engine.exchanges.slice(before).filter((exchange) => exchange.method === 'POST')).toEqual([]);
   });
 });
 

@@ -441,6 +441,75 @@ describe('syndicate evidence export on a store whose evidence block was deleted 
   });
 });
 
+describe('syndicate evidence show of an envelope whose bytes were deleted outside syndicate', () => {
+  const temporary = makeTempHome('syndicate-evidence-show-damaged-');
+  const home = temporary.home;
+  // Uniform bytes are cut into 64 KiB blocks: this body is stored as two.
+  const LARGE_BODY = JSON.stringify({ model: 'llama3', messages: [{ role: 'user', content: 'y'.repeat(100_000) }] });
+  const HINT = 'the store was changed outside syndicate: `syndicate evidence verify` names the first envelope affected';
+  let blocksGone: string;
+  let requestGone: string;
+
+  beforeAll(() => {
+    withStore(home, (store) => {
+      blocksGone = seedCompleted(store, { requestId: 'req_blocks' }, SSE_CHUNKS, LARGE_BODY);
+      requestGone = seedCompleted(store, { requestId: 'req_chunk' });
+      store.db.prepare('DELETE FROM evidence_blocks').run();
+      store.db.prepare('DELETE FROM evidence_chunks WHERE evidence_id = ? AND seq = 0').run(requestGone);
+    });
+  });
+  afterAll(() => temporary.cleanup());
+
+  it('--raw of the part whose bytes are gone: exit 1 (check_failed) naming what is missing, nothing on stdout', async () => {
+    for (const [id, reason] of [
+      [blocksGone, 'chunk 0: missing evidence block'],
+      [requestGone, 'chunk 0: missing evidence chunk'],
+    ] as const) {
+      const human = await runCli(['evidence', 'show', id, '--raw', 'request'], { home });
+      expect(human.exitCode, human.stderr).toBe(1);
+      expect(human.stdout).toBe('');
+      expect(human.stderr).toContain(`error: evidence ${id}: its request bytes cannot be read (${reason}); nothing was written`);
+      expect(human.stderr).toContain('`syndicate evidence verify`');
+      const json = await runCli(['--json', 'evidence', 'show', id, '--raw', 'request'], { home });
+      expect(json.exitCode).toBe(2);
+    }
+  });
+
+  it('--raw of the part that is whole: its exact bytes (exit 0), with a warning that the envelope is damaged', async () => {
+    const response = await runCli(['evidence', 'show', requestGone, '--raw', 'response'], { home });
+    expect(response.exitCode, response.stderr).toBe(0);
+    // runCli strips one final newline of stdout.
+    expect(response.stdout).toBe(SSE_CHUNKS.join('').slice(0, -1));
+    expect(response.stderr).toContain(`warning: evidence ${requestGone} is damaged: request chunk 0: missing evidence chunk`);
+  });
+
+  it('show: the envelope as far as it reads, the missing bytes named, exit 1 as export does; --json has it in the error details', async () => {
+    const human = await runCli(['evidence', 'show', blocksGone], { home });
+    expect(human.exitCode).toBe(1);
+    expect(human.stdout).toContain(`id           ${blocksGone}`);
+    expect(human.stdout).toContain('request      POST http://127.0.0.1:11434/v1/chat/completions (unreadable: chunk 0: missing evidence block)');
+    expect(human.stdout).toContain(`response     ${SSE_CHUNKS.length} chunks`);
+    expect(human.stderr).toContain(`error: evidence ${blocksGone} could not be read whole: request chunk 0: missing evidence block`);
+    expect(human.stderr).toContain(`hint: ${HINT}`);
+
+    const json = await runCli(['--json', 'evidence', 'show', requestGone], { home });
+    expect(json.exitCode).toBe(1);
+    const document = parseJsonDocument(json.stdout) as { ok: boolean; error: { code: string; message: string; hint: string; details: { evidence: { id: string; request: { body: unknown }; response: { body: EncodedBytes } } } } };
+    expect(document.ok).toBe(false);
+    expect(document.error).toMatchObject({ code: 'check_failed', message: `evidence ${requestGone} could not be read whole: request chunk 0: missing evidence chunk`, hint: expect.stringContaining(HINT) });
+    expect(document.error.details.evidence.request.body).toEqual({ unreadable: 'chunk 0: missing evidence chunk' });
+    expect(decodeBytes(document.error.details.evidence.response.body).toString('utf8')).toBe(SSE_CHUNKS.join(''));
+  });
+
+  it('export names both the same way (exit 1)', async () => {
+    const exported = await runCli(['evidence', 'export'], { home });
+    expect(exported.exitCode).toBe(1);
+    expect(exported.stderr).toContain(
+      `but 2 envelopes could not be read whole: ${blocksGone} (request chunk 0: missing evidence block), ${requestGone} (request chunk 0: missing evidence chunk)`,
+    );
+  });
+});
+
 describe('syndicate evidence on a store whose schema was damaged outside syndicate', () => {
   const temporary = makeTempHome('syndicate-evidence-schema-');
   const home = temporary.home;

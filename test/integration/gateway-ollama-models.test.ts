@@ -12,6 +12,7 @@ import { loadEngineModel } from '../../src/engines/manage.js';
 import { listEvidence } from '../../src/evidence/index.js';
 import { computeMetrics } from '../../src/metrics/index.js';
 import { requireProvider } from '../../src/registry/registry.js';
+import { coldStartEstimator } from '../../src/router/cold-starts.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { freePort } from '../helpers/ports.js';
 import { parsePrometheusText, startTestGateway, TEST_TOKEN, testPolicy, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
@@ -395,5 +396,32 @@ describe('model loads and unloads in /metrics', () => {
     }
     expect(after.get('syndicate_engine_model_load_seconds_count{provider="ollama",model="phi3:mini"}')).toBeUndefined();
     await client(main).generate({ model: `ollama:${CODER}`, prompt: '', keep_alive: 0 });
+  });
+
+  it('counts a load refused by the hot-swap plan as outcome "refused" — asked for, never sent — and never as a load time or a cold start', async () => {
+    const registered = requireProvider(main.store, 'ollama');
+    const large = { id: 'llama3.1:70b', contextWindow: 131_072, capabilityClass: 'large' as const, vramGb: 40 };
+    const budgeted = { ...registered, record: { ...registered.record, engine: { kind: 'ollama' as const, vramBudgetGb: 24 }, models: [...registered.record.models, large] } };
+    const before = ollama.exchanges.length;
+    const refusal = { code: 'engine_swap_refused', message: "llama3.1:70b needs 40 GB, more than the engine's whole budget of 24 GB" };
+    await expect(loadEngineModel(main.store, budgeted, large.id, { timeoutMs: 10_000 })).rejects.toMatchObject(refusal);
+    // The Ollama face asks through the same function: its 403 is counted the same way.
+    await expect(loadEngineModel(main.store, budgeted, large.id, { timeoutMs: 10_000, detail: 'gateway: POST /api/generate' })).rejects.toMatchObject(refusal);
+    // A dry run asked for nothing.
+    await expect(loadEngineModel(main.store, budgeted, large.id, { timeoutMs: 10_000, dryRun: true })).rejects.toMatchObject(refusal);
+    expect(ollama.exchanges.slice(before).filter((exchange) => exchange.method === 'POST')).toEqual([]);
+
+    const samples = await scrape();
+    expect(operations(samples, large.id, 'load', 'refused')).toBe(2);
+    expect(operations(samples, large.id, 'load', 'ok')).toBeUndefined();
+    expect(samples.get(`syndicate_engine_model_load_seconds_count{provider="ollama",model="${large.id}"}`)).toBeUndefined();
+    const { loadTimes } = computeMetrics(main.store, testPolicy(), { sinceMs: 0, untilMs: Date.now() + 1000 });
+    expect(loadTimes.map((entry) => entry.model)).not.toContain(large.id);
+    expect(coldStartEstimator(main.store)('ollama', large.id)).toBeUndefined();
+    const recorded = main.store.statement("SELECT detail, duration_ms FROM engine_events WHERE model = ? AND outcome = 'refused' ORDER BY id").all(large.id);
+    expect(recorded).toEqual([
+      { detail: `engine load: ${refusal.message}`, duration_ms: null },
+      { detail: `gateway: POST /api/generate: ${refusal.message}`, duration_ms: null },
+    ]);
   });
 });

@@ -297,6 +297,22 @@ describe('OpenAI client', () => {
     forgetFailures();
   });
 
+  it('a call that finds nothing answering takes the engine out for a while: the 503 says when the gateway tries it again', async () => {
+    forgetFailures();
+    // Reset before any byte, twice: a transport that sends again on a fresh connection finds the same.
+    failingOllama.setFault('reset', 2);
+    const error = await openAIClient(failing)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] })
+      .catch((caught: unknown) => caught);
+    failingOllama.setFault('ok');
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((error as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(503);
+    expect((error as InstanceType<typeof OpenAI.InternalServerError>).message).toMatch(
+      /\(nothing answers at ollama: start the engine or fix the baseUrl in its provider record \(`syndicate doctor` checks each local engine\); syndicate tries it again in [1-5] s\)$/,
+    );
+    forgetFailures();
+  });
+
   it('sees 429 with the engine’s Retry-After when the only engine is rate-limiting (not a 503 to retry at once)', async () => {
     forgetFailures();
     failingOllama.setFault({ status: 429, headers: { 'retry-after': '7' } }, 1);

@@ -67,6 +67,15 @@ describe('holds lifted by hand and by an answer, in a running gateway', () => {
 
   const claudeCalls = (): number => inferenceExchanges(anthropicApi).length;
 
+  /** Three 500s in a row hold claude down in the gateway: its next request goes to the local engine without calling claude. */
+  async function holdClaudeDownByFailures(): Promise<void> {
+    anthropicApi.setFault({ status: 500, body: JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Internal server error' } }) }, 3);
+    for (let index = 0; index < 3; index += 1) expect(await answeredBy()).toBe('ollama');
+    const before = claudeCalls();
+    expect(await answeredBy()).toBe('ollama');
+    expect(claudeCalls()).toBe(before);
+  }
+
   it('provider release lifts the rate limit the gateway holds in memory: its next request goes to the model again', async () => {
     anthropicApi.setFault({ status: 429, headers: { 'retry-after': '600' } }, 1);
     expect(await answeredBy()).toBe('ollama');
@@ -88,11 +97,7 @@ describe('holds lifted by hand and by an answer, in a running gateway', () => {
   }, 60_000);
 
   it('a provider test that gets an answer lifts the down hold of a failing provider, not a rate limit; --all lifts that', async () => {
-    anthropicApi.setFault({ status: 500, body: JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Internal server error' } }) }, 3);
-    for (let index = 0; index < 3; index += 1) expect(await answeredBy()).toBe('ollama');
-    const before = claudeCalls();
-    expect(await answeredBy()).toBe('ollama');
-    expect(claudeCalls()).toBe(before);
+    await holdClaudeDownByFailures();
 
     const test = await scenario.json(['provider', 'test', 'claude'], { env: KEYS });
     expect(test.result.exitCode, test.result.stderr).toBe(0);
@@ -111,6 +116,32 @@ describe('holds lifted by hand and by an answer, in a running gateway', () => {
     expect(all.document.released).toEqual([expect.objectContaining({ provider: 'claude', model: OPUS, state: 'rate_limited' })]);
     expect(await answeredBy()).toBe('claude');
   }, 60_000);
+
+  it('a provider test refused with a 429 records the hold a request would: the running gateway stops sending there', async () => {
+    anthropicApi.setFault({ status: 429, headers: { 'retry-after': '600' } }, 1);
+    const test = await scenario.json(['provider', 'test', 'claude'], { env: KEYS });
+    expect(test.result.exitCode).toBe(5);
+    const listed = await scenario.json(['provider', 'list']);
+    expect(listed.document.holds).toEqual([
+      expect.objectContaining({ provider: 'claude', model: OPUS, state: 'rate_limited', reason: 'claude answered HTTP 429 (upstream_rate_limited)', retryInSeconds: expect.any(Number) }),
+    ]);
+    const before = claudeCalls();
+    expect(await answeredBy()).toBe('ollama');
+    expect(claudeCalls()).toBe(before);
+    expect((await scenario.cli(['provider', 'release', 'claude'])).exitCode).toBe(0);
+    expect(await answeredBy()).toBe('claude');
+  }, 60_000);
+
+  it('a provider capabilities run whose every probe is answered lifts the down hold, as a provider test that answers does', async () => {
+    await holdClaudeDownByFailures();
+
+    const probed = await scenario.json(['provider', 'capabilities', 'claude', '--no-update'], { env: KEYS });
+    // Deviations found or not (exit 1 or 0), every probe was answered.
+    expect([0, 1], probed.result.stderr).toContain(probed.result.exitCode);
+    const report = (probed.result.exitCode === 0 ? probed.document : (probed.document.error as { details: Record<string, unknown> }).details) as { released: Hold[] };
+    expect(report.released).toEqual([expect.objectContaining({ provider: 'claude', state: 'down', cause: 'failing' })]);
+    expect(await answeredBy()).toBe('claude');
+  }, 120_000);
 
   it('refuses what names nothing registered, and a provider with --all (exit 2)', async () => {
     const unknown = await scenario.json(['provider', 'release', 'nosuch']);
@@ -152,6 +183,21 @@ describe('the hold a run’s own failure records', () => {
     const unheld = await scenario.json(['route', '--provider', 'remote', QUESTION], { env: KEYS });
     expect(unheld.result.exitCode).toBe(0);
     expect(unheld.document.holds).toEqual([]);
+  }, 60_000);
+
+  it('a provider test that finds nothing answering records the hold a run’s failure would: the next run is refused without a call, told for how long', async () => {
+    const test = await scenario.json(['provider', 'test', 'remote'], { env: KEYS });
+    expect(test.result.exitCode).toBe(5);
+    const listed = await scenario.json(['provider', 'list']);
+    expect(listed.document.holds).toEqual([expect.objectContaining({ provider: 'remote', state: 'down', cause: 'unreachable', reason: expect.stringMatching(/^cannot reach 127\.0\.0\.1:\d+/) })]);
+    const run = await scenario.json(['run', QUESTION, '--provider', 'remote'], { env: KEYS });
+    expect(run.result.exitCode).toBe(5);
+    const error = run.document.error as { hint: string; details: Record<string, unknown> };
+    expect(error.hint).toMatch(/^nothing answers at remote: check the network and the baseUrl in its provider record; syndicate tries it again in (2\d|30) s$/);
+    // Held out by the plan, not called: the error lists the exclusion, no attempt.
+    expect(error.details).toHaveProperty('excluded');
+    expect(error.details).not.toHaveProperty('attempts');
+    expect((await scenario.cli(['provider', 'release', 'remote'])).exitCode).toBe(0);
   }, 60_000);
 });
 

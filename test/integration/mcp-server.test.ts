@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { freePort } from '../helpers/ports.js';
 import { defaultModel, inferenceExchanges, registeredEngineScenario, Scenario } from '../helpers/scenario.js';
 
 const SECRET = 's3cretPassw0rd';
@@ -307,6 +308,27 @@ describe('syndicate mcp: the MCP server over stdio', () => {
       expect(routed.document.error).toMatchObject({ code: 'inference_unavailable' });
     } finally {
       const removed = await scenario.cli(['provider', 'remove', 'gone']);
+      expect(removed.exitCode, removed.stderr).toBe(0);
+    }
+  });
+
+  it('route_explain lists the holds that kept a target of the route out, as `route --json` does', async () => {
+    // A hosted API where nothing listens: a run's call finds nothing answering and records the hold.
+    const unreached = { kind: 'openai', baseUrl: `http://127.0.0.1:${await freePort()}/v1` } as FakeEngine;
+    await scenario.register({ id: 'unreached', engine: unreached, class: 'approved_hosted', authEnv: 'FAKE_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 } });
+    const keys = { FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key' };
+    try {
+      expect((await scenario.cli(['run', 'Name the capital of France.', '--provider', 'unreached'], { env: keys })).exitCode).toBe(5);
+      const explained = await call('route_explain', { prompt: 'Name the capital of France.', provider: 'unreached' });
+      expect(explained.isError, text(explained)).toBeFalsy();
+      const structured = explained.structuredContent as { holds: { retryInSeconds: number }[] };
+      expect(structured.holds).toEqual([expect.objectContaining({ provider: 'unreached', state: 'down', cause: 'unreachable', reason: expect.stringMatching(/^cannot reach 127\.0\.0\.1:\d+/) })]);
+      expect(text(explained)).toMatch(/\nheld back: unreached \(every model\) down \(unreachable\) until \S+Z \(\d+ s\): cannot reach 127\.0\.0\.1:\d+/);
+      const routed = await scenario.json(['route', 'Name the capital of France.', '--provider', 'unreached'], { env: keys });
+      const withoutTime = ({ retryInSeconds: _seconds, ...hold }: { retryInSeconds: number }): object => hold;
+      expect(structured.holds.map(withoutTime)).toEqual((routed.document.error as { details: { holds: { retryInSeconds: number }[] } }).details.holds.map(withoutTime));
+    } finally {
+      const removed = await scenario.cli(['provider', 'remove', 'unreached']);
       expect(removed.exitCode, removed.stderr).toBe(0);
     }
   });

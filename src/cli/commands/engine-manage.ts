@@ -6,6 +6,7 @@ import type { RegisteredProvider } from '../../registry/types.js';
 import { describeHold } from '../../router/shared-holds.js';
 import type { CommandContext } from '../context.js';
 import { contextFor } from '../context.js';
+import { positiveIntegerOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 import type { Output } from '../output.js';
 
@@ -128,6 +129,7 @@ function loadCommand(): Command {
     .argument('<provider:model>', 'the provider and one of its declared models, e.g. ollama:llama3.2:3b')
     .option('--task <tag>', 'the task at hand: a model tagged for it outranks one that is not when choosing what to evict')
     .option('--keep-alive <duration>', 'Ollama: how long the engine keeps the model after its last use (5m, 1h, -1 for ever)')
+    .option('--num-ctx <tokens>', "Ollama: the context to load the model with (num_ctx), at most the record's contextWindow; a model loaded with another is loaded again")
     .option('--force', 'evict whatever the budget requires, lowest priority first, even models that outrank this one')
     .option('--dry-run', 'print the swap plan (what would be evicted) and change nothing')
     .option('--timeout <duration>', 'how long to wait for each load and unload', '10m')
@@ -139,17 +141,21 @@ models the engine holds (their size as the engine reports it, else their declare
 too little room, models are unloaded first — only ones this model outranks: with --task, a model
 tagged for the task outranks one that is not; then the higher priority wins; equal never evicts.
 If that cannot free enough the load is refused (exit 4, engine_swap_refused) and nothing changes.
+A model Ollama holds with another context than --num-ctx is loaded again through the same plan.
+Other engines keep the context they were started with: there --num-ctx is ignored, with a warning.
 Every unload and the load are recorded (syndicate metrics shows load times).
 
 Examples:
   $ syndicate engine load ollama:qwen2.5-coder:7b --task code
+  $ syndicate engine load ollama:llama3.2:3b --num-ctx 16384
   $ syndicate engine load llamacpp:qwen2.5-7b-instruct-q4_k_m --dry-run --json`,
     )
-    .action(async (target: string, options: { task?: string; keepAlive?: string; force?: boolean; dryRun?: boolean; timeout: string }, command: Command) => {
+    .action(async (target: string, options: { task?: string; keepAlive?: string; numCtx?: string; force?: boolean; dryRun?: boolean; timeout: string }, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
       const { providerId, model } = providerAndModel(target);
       const timeoutMs = timeoutOption(options.timeout, 600_000);
+      const contextLength = positiveIntegerOption(options.numCtx, '--num-ctx', 8192);
       if (options.keepAlive !== undefined && !/^-?(\d+|(\d+(\.\d+)?(ms|s|m|h))+)$/.test(options.keepAlive)) {
         throw new UsageError(`--keep-alive ${options.keepAlive}: expected a duration like 30s, 5m, 1h, or seconds (-1 keeps the model for ever)`);
       }
@@ -162,6 +168,7 @@ Examples:
           timeoutMs,
           ...(options.task === undefined ? {} : { task: options.task }),
           ...(options.keepAlive === undefined ? {} : { keepAlive: options.keepAlive }),
+          ...(contextLength === undefined ? {} : { contextLength }),
           force: options.force === true,
           dryRun: options.dryRun === true,
         });
@@ -170,6 +177,7 @@ Examples:
         throw error;
       }
       spinner?.stop();
+      if (outcome.ignored !== undefined) output.warn(`--num-ctx ignored: ${providerId}'s engine is ${provider.record.engine?.kind ?? 'openai-compatible'}, which keeps the context it was started with (set it there)`);
       output.result({ ...outcome }, () => {
         for (const line of outcome.explanation) output.info(`  ${line}`);
         if (outcome.alreadyResident) output.line(`${outcome.model} is already loaded in ${outcome.provider}`);

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import type { Stats } from 'node:fs';
 import type { AtomicFile } from '../../common/atomic-file.js';
 import { CheckFailedError, EvidencePrunedError, UsageError } from '../../errors.js';
-import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ListEvidenceOptions, UnparsedValue } from '../../evidence/index.js';
+import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ListEvidenceOptions, UnparsedValue, UnreadableBodies } from '../../evidence/index.js';
 import type { PruneResult } from '../../evidence/retention.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
 import type { Store } from '../../store/store.js';
@@ -128,11 +128,11 @@ export function evidenceCommand(): Command {
       if (options.raw !== undefined && context.output.json) {
         throw new UsageError('--raw and --json cannot be combined', { hint: 'use --raw for the exact bytes, or --json for the whole envelope' });
       }
-      const { envelopeToJson, getEvidence } = await import('../../evidence/index.js');
+      const { envelopeToJson, readEvidence, UNREADABLE_BYTES_HINT } = await import('../../evidence/index.js');
       const store = await context.store({ existing: true });
       const resolved = await resolveId(store, id);
-      const record = getEvidence(store, resolved);
-      if (record === undefined) {
+      const envelope = readEvidence(store, resolved);
+      if (envelope === undefined) {
         const { pruneThatDeleted } = await import('../../evidence/retention.js');
         const prune = pruneThatDeleted(store, resolved);
         if (prune !== undefined) {
@@ -144,16 +144,32 @@ export function evidenceCommand(): Command {
         throw new UsageError(`no evidence row ${id}`, { hint: 'list ids with `syndicate evidence list`' });
       }
       const { output } = context;
+      const { record, unreadable, damage } = envelope;
       if (options.raw !== undefined) {
-        const bytes = options.raw === 'request' ? record.request.body : record.response.body;
+        const part = options.raw === 'request' ? 'request' : 'response';
+        const reason = unreadable[part];
+        // As `evidence export` reports them: bytes deleted or edited outside syndicate are a finding, not an empty answer.
+        if (reason !== undefined) {
+          throw new CheckFailedError(`evidence ${record.id}: its ${part} bytes cannot be read (${reason}); nothing was written`, { hint: UNREADABLE_BYTES_HINT, details: { unreadable } });
+        }
+        const bytes = record[part].body;
         if (bytes === null) {
-          throw new UsageError(`evidence ${record.id} holds no ${options.raw} bytes (state ${record.state})`, {
+          throw new UsageError(`evidence ${record.id} holds no ${part} bytes (state ${record.state})`, {
             hint: 'denials and calls that never reached the upstream have no bytes; see `syndicate evidence show ID`',
           });
         }
         output.writeBytes(bytes);
-      } else {
+        if (damage !== undefined) output.warn(`evidence ${record.id} is damaged: ${damage} (${UNREADABLE_BYTES_HINT})`);
+      } else if (damage === undefined) {
         output.result({ evidence: envelopeToJson(record) }, () => printRecord(output, record));
+      } else {
+        // Shown as far as it can be read, as `evidence export` exports it, and a finding (exit 1).
+        const evidence = envelopeToJson(record, unreadable);
+        if (!output.json) printRecord(output, record, unreadable);
+        throw new CheckFailedError(`evidence ${record.id} could not be read whole: ${damage}`, {
+          hint: `${UNREADABLE_BYTES_HINT}${output.json ? '; the envelope as read is in details.evidence, {"unreadable": "<why>"} in place of the bytes it lacks' : ''}`,
+          details: { evidence },
+        });
       }
       context.close();
     });
@@ -177,7 +193,7 @@ export function evidenceCommand(): Command {
         });
       }
       const since = options.since === undefined ? undefined : Date.now() - parseDuration(options.since, '--since');
-      const { exportEvidence } = await import('../../evidence/index.js');
+      const { exportEvidence, UNREADABLE_BYTES_HINT } = await import('../../evidence/index.js');
       // Checked before the store is read: a refused --output costs nothing.
       const file = outputPath === undefined ? undefined : await createOutputFile(outputPath);
       let rows = 0;
@@ -211,7 +227,7 @@ export function evidenceCommand(): Command {
           `exported ${counted(rows, 'envelope')} to ${destination}, but ${counted(unreadable.length, 'envelope')} could not be read whole: ` +
             `${named.map((envelope) => `${envelope.id} (${envelope.reason})`).join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
           {
-            hint: 'each is exported with {"unreadable": "<why>"} in place of the bytes it lacks; the store was changed outside syndicate: `syndicate evidence verify` names the first envelope affected',
+            hint: `each is exported with {"unreadable": "<why>"} in place of the bytes it lacks; ${UNREADABLE_BYTES_HINT}`,
             details: { ...(outputPath === undefined ? {} : { output: outputPath }), rows, unreadable: unreadable.length, unreadableEnvelopes: named },
           },
         );
@@ -473,7 +489,7 @@ function unparsedFields(record: EvidenceRecord): [string, string][] {
   return columns.flatMap(([name, value]): [string, string][] => (isUnparsedValue(value) ? [[name, unparsedText(value)]] : []));
 }
 
-function printRecord(output: Output, record: EvidenceRecord): void {
+function printRecord(output: Output, record: EvidenceRecord, unreadable: UnreadableBodies = {}): void {
   const none = '-';
   const fields: [string, string][] = [
     ['id', record.id],
@@ -508,21 +524,23 @@ function printRecord(output: Output, record: EvidenceRecord): void {
       'request',
       record.request.method === null
         ? none
-        : `${record.request.method} ${record.request.url ?? ''} (${record.request.body?.length ?? 0} bytes)`,
+        : `${record.request.method} ${record.request.url ?? ''} (${unreadable.request === undefined ? `${record.request.body?.length ?? 0} bytes` : output.color.red(`unreadable: ${unreadable.request}`)})`,
     ],
     [
       'response',
-      record.response.body === null
-        ? none
-        : `${record.response.chunks.length} chunks, ${record.response.body.length} bytes${
-            record.response.complete === false ? ', cut short' : ''
-          }`,
+      unreadable.response !== undefined
+        ? output.color.red(`unreadable: ${unreadable.response}`)
+        : record.response.body === null
+          ? none
+          : `${record.response.chunks.length} chunks, ${record.response.body.length} bytes${
+              record.response.complete === false ? ', cut short' : ''
+            }`,
     ],
     ['hash', record.hash ?? none],
   ];
   const width = Math.max(...fields.map(([name]) => name.length));
   for (const [name, value] of fields) output.line(`${output.color.bold(name.padEnd(width))}  ${value}`);
-  if (record.request.body !== null || record.response.body !== null) {
+  if ((record.request.body !== null && unreadable.request === undefined) || (record.response.body !== null && unreadable.response === undefined)) {
     output.line();
     output.line(output.color.dim(output.forHome(`exact bytes: \`syndicate evidence show ${record.id} --raw request\` (or \`--raw response\`)`)));
   }

@@ -64,7 +64,8 @@ function printSummary(
   if (cacheLine !== undefined) line(cacheLine);
   line(`spend     ${usd(spendUsd.total)} (hosted ${usd(spendUsd.hosted)}, local ${usd(spendUsd.local)}, provider probes ${usd(spendUsd.probes)})`);
   line(
-    `savings   ~${usd(savings.estimatedSavingsUsd)}: local tokens priced at ${savings.referenceModel} ($${savings.inputPerMTok}/$${savings.outputPerMTok} per MTok in/out)`,
+    `savings   ~${usd(savings.estimatedSavingsUsd)}: local tokens priced at ${savings.referenceModel} ($${savings.inputPerMTok}/$${savings.outputPerMTok} per MTok in/out` +
+      `${(savings.tiers ?? []).map((tier) => `; an answer of over ${tier.aboveInputTokens} input tokens at $${tier.inputPerMTok}/$${tier.outputPerMTok}`).join('')})`,
   );
   // Every request is in one row, so each column adds up to the figure of the requests line.
   const rows = [...summary.bySensitivity, { level: '(no level)', ...summary.unclassified }];

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { CheckFailedError, UsageError } from '../../errors.js';
-import { describeHold } from '../../router/shared-holds.js';
+import { describeHold, type HoldReport } from '../../router/shared-holds.js';
 import type { CapabilitiesReport, DiscoveryOutcome, ObservedDeviation, ProbeCheck, ProbeVerdict, ProviderTestReport } from '../../probes/types.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { cancellable } from '../interrupt.js';
@@ -178,7 +178,12 @@ function printTestReport(context: CommandContext, report: ProviderTestReport): v
     report.checks.map((check) => [check.name, verdictText(output, check.verdict), check.detail, check.evidenceId]),
   );
   output.line(report.conforms ? output.color.green('conforms to its record') : output.color.red('does not conform to its record'));
-  for (const hold of report.released) output.line(`released ${describeHold(hold)} (it answered)`);
+  printReleased(output, report.released);
+}
+
+/** The holds a probe run's answers lifted (`ProbeRunSummary.released`). */
+function printReleased(output: Output, released: readonly HoldReport[]): void {
+  for (const hold of released) output.line(`released ${describeHold(hold)} (it answered)`);
 }
 
 function shortEvidence(ids: readonly string[]): string {
@@ -199,6 +204,7 @@ function printCapabilities(context: CommandContext, report: CapabilitiesReport):
   );
   const notable = report.capabilities.flatMap((result) => result.checks).filter((check) => check.verdict !== 'pass' && check.verdict !== 'skipped');
   for (const check of notable) output.line(`  ${verdictText(output, check.verdict)} ${check.name}: ${check.detail}${check.evidenceId === undefined ? '' : ` [${check.evidenceId}]`}`);
+  printReleased(output, report.released);
 }
 
 /** Tells the operator on stderr what was discovered and whether the record changed. */

@@ -351,7 +351,7 @@ function printVersion(context: CommandContext, current: RegisteredProvider, stor
       output.line(`  created     ${stored.createdAt}${stored.sourcePath === null ? '' : ` from ${stored.sourcePath}`}`);
       output.line();
       output.table(
-        ['model', 'context', 'capability', 'vram gb', 'priority', 'price in/out per mtok', 'tags', 'aliases'],
+        ['model', 'context', 'capability', 'vram gb', 'priority', 'price in/out per mtok', 'tags', 'aliases', 'deviations'],
         record.models.map((model) => [
           model.id,
           model.contextWindow,
@@ -361,6 +361,7 @@ function printVersion(context: CommandContext, current: RegisteredProvider, stor
           model.price === undefined ? undefined : describePrice(model.price),
           model.tags?.join(', '),
           model.aliases?.join(', '),
+          model.deviations?.join(', '),
         ]),
       );
       if (holds.length > 0) output.line();

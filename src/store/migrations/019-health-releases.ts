@@ -7,7 +7,7 @@ import type { Migration } from './index.js';
  * `model` NULL, or one provider:model) and scope, with the time of its latest release: every
  * process ignores its own holds of that target begun at or before then, in memory as in
  * `health_holds` (whose rows the release deletes). The table never holds more than three rows
- * per target.
+ * per target, and each release deletes the rows older than the longest hold (a day).
  */
 export const healthReleasesMigration: Migration = {
   version: 19,

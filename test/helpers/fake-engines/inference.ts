@@ -594,6 +594,29 @@ function refusesTemperatureWithTopP(model: string): boolean {
   return version >= (match[1] === 'opus' ? 4.1 : 4.5);
 }
 
+/**
+ * Claude Opus 5.5 and the Fable 5.x models always think (platform.claude.com, "What's new in Claude
+ * Opus 5.5", breaking changes; the same on Fable): `thinking` of type `disabled` or `enabled` (a
+ * manual budget) and a forced tool choice (`any`, `tool`) are answered with a 400
+ * invalid_request_error. The thinking messages are the page's; the forced tool's is the fake's own
+ * wording, the page quoting none.
+ */
+function alwaysThinks(model: string): boolean {
+  return /^claude-(opus-5-5|fable-5-\d+)$/.test(model);
+}
+
+function alwaysThinkingRefusal(request: Json): string | undefined {
+  const thinking = request['thinking'];
+  const thinkingType = isPlainObject(thinking) ? thinking['type'] : undefined;
+  if (thinkingType === 'disabled' || thinkingType === 'enabled') {
+    return `"thinking.type.${thinkingType}" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.`;
+  }
+  const choice = request['tool_choice'];
+  const choiceType = isPlainObject(choice) ? choice['type'] : undefined;
+  if (choiceType === 'any' || choiceType === 'tool') return `tool_choice: forced tool use ("type": "${choiceType}") is not supported for this model; use "auto" or "none"`;
+  return undefined;
+}
+
 /** What the fake Claude thinks when thinking is enabled and the engine was given no reasoning of its own. */
 const DEFAULT_THINKING = 'The user wants a short factual answer. I will answer directly.';
 
@@ -707,6 +730,10 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   }
   if (typeof temperature === 'number' && typeof request['top_p'] === 'number' && refusesTemperatureWithTopP(requestedModel)) {
     return anthropicError(state, 400, 'temperature_top_p');
+  }
+  if (alwaysThinks(requestedModel)) {
+    const refusal = alwaysThinkingRefusal(request);
+    if (refusal !== undefined) return errorReply(state, path, 400, refusal, 'invalid_request_error');
   }
 
   const messages: Array<{ role: string; text: string }> = [];

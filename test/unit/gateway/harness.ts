@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { CapabilityClass } from '../../../src/common/vocabulary.js';
+import type { CapabilityClass, ModelDeviation } from '../../../src/common/vocabulary.js';
 import { createGateway, listenGateway, type Gateway, type GatewayOptions, type RunningGateway } from '../../../src/gateway/index.js';
 import { invoke } from '../../../src/invoke/pipeline.js';
 import type { PipelineContext } from '../../../src/invoke/types.js';
@@ -32,6 +32,7 @@ export interface TestProvider {
     aliases?: string[];
     price?: ModelPrice;
     vramGb?: number;
+    deviations?: ModelDeviation[];
   }[];
   /** Engine kind for local records (drives health probing of resident models). */
   engine?: 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio';
@@ -84,6 +85,7 @@ export async function registerTestProvider(store: Store, provider: TestProvider)
         ...(model.aliases === undefined ? {} : { aliases: model.aliases }),
         ...(model.price === undefined ? {} : { price: model.price }),
         ...(model.vramGb === undefined ? {} : { vramGb: model.vramGb }),
+        ...(model.deviations === undefined ? {} : { deviations: model.deviations }),
       })),
     },
     `test provider ${provider.id}`,

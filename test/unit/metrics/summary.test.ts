@@ -164,29 +164,30 @@ describe('metrics from a seeded evidence store', () => {
   });
 });
 
-describe('cancelled attempts and interrupted ones', () => {
-  const row = (fields: Partial<MetricsRow>): MetricsRow => ({
-    createdAt: new Date(START + 60_000).toISOString(),
-    kind: 'invocation',
-    state: 'failed',
-    providerId: 'ollama',
-    providerClass: 'local',
-    model: 'llama3',
-    sensitivity: 'public',
-    warm: null,
-    hop: 0,
-    firstTokenMs: null,
-    totalMs: null,
-    inputTokens: null,
-    outputTokens: null,
-    cachedInputTokens: null,
-    cacheWriteInputTokens: null,
-    costUsd: null,
-    errorCode: null,
-    byProbe: false,
-    ...fields,
-  });
+/** One evidence row as the store reads it: a failed local attempt unless `fields` says otherwise. */
+const row = (fields: Partial<MetricsRow>): MetricsRow => ({
+  createdAt: new Date(START + 60_000).toISOString(),
+  kind: 'invocation',
+  state: 'failed',
+  providerId: 'ollama',
+  providerClass: 'local',
+  model: 'llama3',
+  sensitivity: 'public',
+  warm: null,
+  hop: 0,
+  firstTokenMs: null,
+  totalMs: null,
+  inputTokens: null,
+  outputTokens: null,
+  cachedInputTokens: null,
+  cacheWriteInputTokens: null,
+  costUsd: null,
+  errorCode: null,
+  byProbe: false,
+  ...fields,
+});
 
+describe('cancelled attempts and interrupted ones', () => {
   it('a call the caller cancelled (a closed stream, Ctrl-C on run) is counted apart; a process that died before recording is a failed attempt', () => {
     const summary = summarizeMetrics(
       [
@@ -200,5 +201,28 @@ describe('cancelled attempts and interrupted ones', () => {
       SAVINGS,
     );
     expect(summary.requests).toMatchObject({ failedAttempts: 2, cancelled: 1, total: 0 });
+  });
+});
+
+describe('savings at a reference price with input-length tiers', () => {
+  // Claude Haiku 5.5's price (providers/catalog/anthropic.yaml): 5× the base rates for prompts over 100,000 tokens.
+  const haiku = { referenceModel: 'anthropic:claude-haiku-5-5', inputPerMTok: 0.1, outputPerMTok: 0.5, cachedInputPerMTok: 0.01, tiers: [{ aboveInputTokens: 100_000, inputPerMTok: 0.5, outputPerMTok: 2.5, cachedInputPerMTok: 0.05 }] };
+  const answered = (inputTokens: number, outputTokens: number, cachedInputTokens: number | null = null): MetricsRow => row({ state: 'completed', inputTokens, outputTokens, cachedInputTokens });
+
+  it('prices each local answer as its spend would be: at the tier its own input reaches, cache reads at the cache rate', () => {
+    const rows = [answered(150_000, 1_000), answered(60_000, 2_000, 50_000), answered(60_000, 2_000)];
+    const summary = summarizeMetrics(rows, WINDOW, haiku);
+    const long = (150_000 * 0.5 + 1_000 * 2.5) / 1_000_000;
+    const cached = (10_000 * 0.1 + 50_000 * 0.01 + 2_000 * 0.5) / 1_000_000;
+    const short = (60_000 * 0.1 + 2_000 * 0.5) / 1_000_000;
+    expect(summary.savings.localTokensAtReferenceUsd).toBeCloseTo(long + cached + short, 12);
+    expect(summary.savings.estimatedSavingsUsd).toBeCloseTo(long + cached + short, 12);
+    // The answers' 270,000 input tokens together are over the threshold; none but the first is.
+    expect(summary.savings.tiers).toEqual(haiku.tiers);
+  });
+
+  it('hosted answers and failed attempts are not priced', () => {
+    const summary = summarizeMetrics([row({ state: 'completed', providerClass: 'approved_hosted', inputTokens: 150_000, outputTokens: 10 }), row({ inputTokens: 150_000, outputTokens: 10 })], WINDOW, haiku);
+    expect(summary.savings.localTokensAtReferenceUsd).toBe(0);
   });
 });

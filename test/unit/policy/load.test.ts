@@ -341,3 +341,27 @@ describe('invalid policies are rejected with the pointer and position of each pr
     expect(JSON.stringify(error.toJSON())).not.toContain('SECRET');
   });
 });
+
+describe('savings reference with input-length tiers', () => {
+  it('takes the reference model price as a provider record gives it, tiers included', () => {
+    const policy = parsePolicyText(
+      `${HEADER}savings:\n  referenceModel: anthropic:claude-haiku-5-5\n  inputPerMTok: 0.1\n  outputPerMTok: 0.5\n  cachedInputPerMTok: 0.01\n  tiers:\n    - { aboveInputTokens: 100000, inputPerMTok: 0.5, outputPerMTok: 2.5, cachedInputPerMTok: 0.05 }\n`,
+    );
+    expect(policy.savings).toEqual({
+      referenceModel: 'anthropic:claude-haiku-5-5',
+      inputPerMTok: 0.1,
+      outputPerMTok: 0.5,
+      cachedInputPerMTok: 0.01,
+      tiers: [{ aboveInputTokens: 100000, inputPerMTok: 0.5, outputPerMTok: 2.5, cachedInputPerMTok: 0.05 }],
+    });
+  });
+
+  it('refuses tiers out of order, at the tier that is', () => {
+    const problems = problemsOf(
+      `${HEADER}savings:\n  tiers:\n    - { aboveInputTokens: 272000, inputPerMTok: 4, outputPerMTok: 15 }\n    - { aboveInputTokens: 128000, inputPerMTok: 3, outputPerMTok: 12 }\n`,
+    );
+    expect(problems.map((problem) => [problem.pointer, problem.message])).toEqual([
+      ['/savings/tiers/1/aboveInputTokens', "tiers must be in ascending order of aboveInputTokens: 128000 is not above the previous tier's 272000"],
+    ]);
+  });
+});

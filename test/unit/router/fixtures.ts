@@ -34,6 +34,7 @@ export function provider(spec: ProviderSpec): RegisteredProvider {
     ...(model.tags === undefined ? {} : { tags: model.tags }),
     ...(model.price === undefined ? {} : { price: model.price }),
     ...(model.aliases === undefined ? {} : { aliases: model.aliases }),
+    ...(model.deviations === undefined ? {} : { deviations: model.deviations }),
   }));
   return {
     id: spec.id,

@@ -259,6 +259,54 @@ describe('required capabilities', () => {
     ]);
   });
 
+  describe('a model that refuses a forced tool or turning thinking off (models[].deviations)', () => {
+    const alwaysThinks = provider({
+      id: 'anthropic',
+      class: 'approved_hosted',
+      baseUrl: 'https://api.anthropic.com',
+      models: [
+        { id: 'claude-opus-5-5', priority: 10, tags: ['tools'], price: PRICE, deviations: ['forced_tool_choice_unsupported', 'thinking_always_on'] },
+        { id: 'claude-sonnet-5-5', priority: 1, tags: ['tools'], price: PRICE },
+      ],
+    });
+
+    it.each([
+      ['required', 'a tool'],
+      [{ name: 'lookup' }, 'tool lookup'],
+    ] as const)('tool_choice %j: left out, with why, and the next model first', (toolChoice, worded) => {
+      const plan = planRoute(input({ request: textRequest('hi', { tools, toolChoice }) }), context([alwaysThinks]));
+      expect(order(plan)).toEqual(['anthropic:claude-sonnet-5-5']);
+      expect(exclusionOf(plan, 'anthropic:claude-opus-5-5')).toMatchObject({
+        rules: ['tool_choice'],
+        reasons: [`request forces ${worded} (tool_choice) and the model declares forced_tool_choice_unsupported: it answers such a request with a 400`],
+      });
+      expect(plan.explanation).toContain(`request needs: tools, forced ${worded}`);
+      expect(plan.explanation).toContain('  - anthropic:claude-opus-5-5 (approved_hosted) — request forces');
+    });
+
+    it('tool_choice auto or none, or no tools: the model stays first', () => {
+      for (const toolChoice of ['auto', 'none'] as const) {
+        expect(order(planRoute(input({ request: textRequest('hi', { tools, toolChoice }) }), context([alwaysThinks])))[0]).toBe('anthropic:claude-opus-5-5');
+      }
+      expect(order(planRoute(input({ request: textRequest('hi', { toolChoice: 'required' }) }), context([alwaysThinks])))[0]).toBe('anthropic:claude-opus-5-5');
+    });
+
+    it('thinking disabled or budgeted by hand: left out; adaptive: kept', () => {
+      for (const type of ['disabled', 'enabled']) {
+        const plan = planRoute(input({ request: textRequest('hi', { thinking: { type, budget_tokens: 1024 } }) }), context([alwaysThinks]));
+        expect(order(plan)).toEqual(['anthropic:claude-sonnet-5-5']);
+        expect(exclusionOf(plan, 'anthropic:claude-opus-5-5')?.rules).toEqual(['thinking']);
+      }
+      expect(order(planRoute(input({ request: textRequest('hi', { thinking: { type: 'adaptive' } }) }), context([alwaysThinks])))[0]).toBe('anthropic:claude-opus-5-5');
+    });
+
+    it('pinned to it: no candidate, the refusal to come', () => {
+      const plan = planRoute(input({ request: textRequest('hi', { tools, toolChoice: 'required', model: 'anthropic:claude-opus-5-5' }) }), context([alwaysThinks]));
+      expect(plan.candidates).toEqual([]);
+      expect(plan.explanation).toContain('no candidate: the request would be refused');
+    });
+  });
+
   it('tools: keeps a provider with nonstandard tool-call serialization (repaired) unless the policy excludes it', () => {
     const quirky = provider({ id: 'quirky', models: [{ tags: ['tools'] }], deviations: ['nonstandard_tool_call_serialization'] });
     const repaired = planRoute(input({ request: textRequest('hi', { tools }) }), context([quirky]));

@@ -303,6 +303,30 @@ describe('holds released before their time', () => {
     expect((await gateway.snapshot([ollama, claude]))).toMatchObject({ ollama: { state: 'up' }, claude: { state: 'down', cause: 'failing' } });
   });
 
+  it('a release deletes the releases older than the longest hold, in the same transaction; no hold one could lift outlives it', async () => {
+    const releasedTargets = (): unknown[] => cliStore.db.prepare('SELECT model, scope FROM health_releases ORDER BY released_at, model').all();
+    const gateway = monitorOn(gatewayStore);
+    // Asked to wait ten days: held a day, in memory as in the store.
+    gateway.reportFailure(claude, rateLimited(10 * 24 * 3600), OPUS);
+    expect(gateway.knownModels(claude)[OPUS]?.retryAfterMs).toBe(LONGEST_SHARED_HOLD_MS);
+    releaseHolds(cliStore, [{ provider: claude, model: OPUS }], 'every', clock);
+    clock += LONGEST_SHARED_HOLD_MS;
+    releaseHolds(cliStore, [{ provider: claude, model: HAIKU }], 'down', clock);
+    expect(releasedTargets()).toEqual([
+      { model: OPUS, scope: 'every' },
+      { model: HAIKU, scope: 'down' },
+    ]);
+    clock += 1;
+    releaseHolds(cliStore, [{ provider: ollama }], 'unreachable', clock);
+    expect(releasedTargets()).toEqual([
+      { model: HAIKU, scope: 'down' },
+      { model: null, scope: 'unreachable' },
+    ]);
+    // The gateway never read the first release before it went: the hold it would have lifted has ended.
+    await pause();
+    expect(gateway.knownModels(claude)).toEqual({});
+  });
+
   it('a hold begun before the release but written after it is not honoured by other processes', async () => {
     const run = monitorOn(runStore);
     releaseHolds(cliStore, [{ provider: claude, model: OPUS }], 'every', clock);
