@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { formatInputProblem, InvalidInputError, type SyndicateError } from '../errors.js';
-import { commandsForHome, type HomePaths } from '../home/home.js';
+import { commandsForHome, hintsForHome, type HomePaths } from '../home/home.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -78,6 +78,11 @@ export class Output {
     return this.home === undefined ? text : commandsForHome(text, this.home);
   }
 
+  /** `value` with every `hint` property in it, at any depth, made to work for this home as `forHome` makes one. */
+  hintsForHome<T>(value: T): T {
+    return this.home === undefined ? value : hintsForHome(value, this.home);
+  }
+
   /** The single JSON document of a successful `--json` command. */
   document(body: Record<string, unknown>): void {
     process.stdout.write(`${JSON.stringify({ ok: true, ...body }, null, 2)}\n`);
@@ -105,7 +110,7 @@ export class Output {
   error(error: SyndicateError, options: { stdoutIsProtocol?: boolean } = {}): void {
     const hint = error.hint === undefined ? undefined : this.forHome(error.hint);
     if (this.json) {
-      const document = { ok: false, error: { ...error.toJSON(), ...(hint === undefined ? {} : { hint }) } };
+      const document = { ok: false, error: this.hintsForHome(error.toJSON()) };
       if (options.stdoutIsProtocol === true) process.stderr.write(`${JSON.stringify(document)}\n`);
       else process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
       return;
@@ -113,7 +118,7 @@ export class Output {
     const color = new Chalk({ level: this.stderrIsTty && process.env.NO_COLOR === undefined ? 1 : 0 });
     process.stderr.write(`${color.red('error:')} ${error.message}\n`);
     if (error instanceof InvalidInputError) {
-      for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(problem)}\n`);
+      for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(this.hintsForHome(problem))}\n`);
     }
     if (hint !== undefined) process.stderr.write(`${color.dim('hint:')} ${hint}\n`);
   }

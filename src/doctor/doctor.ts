@@ -158,7 +158,7 @@ async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
           name: `engine ${provider.id}`,
           status: 'fail',
           detail: `${(error as Error).message}${exited}`,
-          hint: `${engineDownHint(provider, managed)}; or retire it: syndicate provider remove ${provider.id}`,
+          hint: `${engineDownHint(provider, managed)}; or retire it: \`syndicate provider remove ${provider.id}\``,
         };
       }
     }),

@@ -51,10 +51,10 @@ export function requireLocalProvider(store: Store, id: string, retired: 'refused
   const provider = requireProvider(store, id);
   if (provider.record.class !== 'local') {
     throw new UsageError(`${id} is ${provider.record.class === 'approved_hosted' ? 'an' : 'a'} ${provider.record.class} provider: syndicate manages only engines on this host`, {
-      hint: 'engine commands take local providers (syndicate provider list shows each class)',
+      hint: 'engine commands take local providers (`syndicate provider list` shows each class)',
     });
   }
-  if (provider.retiredAt !== null && retired === 'refused') throw new UsageError(`${id} is retired`, { hint: 'register it again to use it: syndicate provider register FILE' });
+  if (provider.retiredAt !== null && retired === 'refused') throw new UsageError(`${id} is retired`, { hint: 'register it again to use it: `syndicate provider register FILE`' });
   return provider;
 }
 
@@ -156,7 +156,7 @@ export function engineDownHint(provider: RegisteredProvider, process: ManagedPro
   if (process !== null && process !== undefined && isSameProcessAlive(process)) {
     return `syndicate started it (pid ${process.pid}) and it does not answer yet: give it time, or read its log (${process.logPath})`;
   }
-  if (provider.record.engine?.launch !== undefined) return `start it: syndicate engine start ${provider.id}`;
+  if (provider.record.engine?.launch !== undefined) return `start it: \`syndicate engine start ${provider.id}\``;
   return `start ${provider.id}'s engine (its record declares no engine.launch, so syndicate cannot), or fix its baseUrl (${provider.record.baseUrl})`;
 }
 
@@ -267,7 +267,7 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
   const kind = provider.record.engine?.kind ?? 'openai-compatible';
   if (options.keepAlive !== undefined && kind !== 'ollama') {
     throw new UsageError(`--keep-alive is Ollama's: ${provider.id}'s engine is ${kind}, which would not honour it`, {
-      hint: `leave it out; the engine keeps the model until it is unloaded (syndicate engine unload ${provider.id}:${declared.id}) or by its own settings`,
+      hint: `leave it out; the engine keeps the model until it is unloaded (\`syndicate engine unload ${provider.id}:${declared.id}\`) or by its own settings`,
     });
   }
   if (options.modelOptions !== undefined && kind !== 'ollama') {
@@ -312,7 +312,7 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
     if (options.dryRun !== true) recordEngineEvent(store, { providerId: provider.id, model: declared.id, kind: 'load', detail: `${options.detail ?? 'engine load'}: ${plan.message}`, outcome: 'refused' });
     throw new PolicyRefusalError('engine_swap_refused', plan.message, {
       // Named as a whole command: the gateway's Ollama clients ask for loads too, and have no --force.
-      hint: `unload a model first (syndicate engine unload PROVIDER:MODEL), raise the model's priority, or evict by rank regardless with syndicate engine load --force ${provider.id}:${declared.id}`,
+      hint: `unload a model first (\`syndicate engine unload PROVIDER:MODEL\`), raise the model's priority, or evict by rank regardless with \`syndicate engine load --force ${provider.id}:${declared.id}\``,
       details: { explanation: outcome.explanation },
     });
   }

@@ -207,7 +207,7 @@ async function takeStartLock(path: string, providerId: string, timeoutMs: number
         throw new UpstreamError(`another syndicate (pid ${holder.pid}) is still starting ${providerId}'s engine`, {
           code: 'engine_start_in_progress',
           isRetryable: false,
-          hint: `wait for it to finish (syndicate engine status ${providerId}), or remove ${path} if that process is not syndicate`,
+          hint: `wait for it to finish (\`syndicate engine status ${providerId}\`), or remove ${path} if that process is not syndicate`,
         });
       }
       await new Promise((resolve) => setTimeout(resolve, 200));

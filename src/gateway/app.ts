@@ -1,6 +1,7 @@
 import { maxSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import { answeringEngineReports } from '../engines/manage.js';
 import { SyndicateError } from '../errors.js';
+import type { HomePaths } from '../home/home.js';
 import { GATEWAY_MODEL_NAMING } from '../invoke/model-naming.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
@@ -58,6 +59,8 @@ export interface GatewayOptions {
   onRequestEnd?: (entry: AccessLogEntry) => void;
   /** Browser origins allowed to call the gateway (`serve --cors-origin`); none by default. */
   corsOrigins?: readonly string[];
+  /** The home the gateway serves: the `syndicate …` commands of error hints name it when it came from `--home`. */
+  home?: HomePaths;
 }
 
 /**
@@ -357,7 +360,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     void settled.then((outcome) => {
       try {
         flush();
-        if ('error' in outcome) channel.write(encoderFor().fail(clientErrorOf(outcome.error)));
+        if ('error' in outcome) channel.write(encoderFor().fail(clientErrorOf(outcome.error, options.home)));
         else if (!encoderFor().closed) channel.write(encoderFor().encodeAll([{ type: 'stream-end' }]));
         channel.end();
       } finally {
@@ -542,7 +545,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return reply;
     } catch (error) {
       if (clientErrorOf(error).kind === 'internal' && !(error instanceof SyndicateError)) options.onInternalError?.(error);
-      const reply = errorReply(error, family);
+      const reply = errorReply(error, family, options.home);
       // A caller that went away before its reply: nothing was sent (nginx's 499 in the log).
       record?.replied(call.cancellation.signal.aborted ? CLIENT_CLOSED_REQUEST : reply.status, error);
       return reply;

@@ -1,4 +1,5 @@
 import { ExitCode, SyndicateError } from '../errors.js';
+import { commandsForHome, type HomePaths } from '../home/home.js';
 import { renderAnthropicError } from '../wire/anthropic/server.js';
 import { clientErrorFor, type ClientError, type ClientErrorKind } from '../wire/client-errors.js';
 import { renderOllamaError } from '../wire/ollama/server.js';
@@ -54,9 +55,13 @@ export function invalidHeader(name: string, message: string): GatewayRequestErro
   return new GatewayRequestError('invalid_request', `header ${name} ${message}`, { code: 'invalid_header', param: name });
 }
 
-/** The client-facing classification of anything a handler threw. */
-export function clientErrorOf(error: unknown): ClientError {
-  return error instanceof GatewayRequestError ? error.clientError : clientErrorFor(error);
+/**
+ * The client-facing classification of anything a handler threw; with the gateway's `home`, the
+ * `syndicate …` commands its message quotes (the hint ends it) work as typed for that home.
+ */
+export function clientErrorOf(error: unknown, home?: HomePaths): ClientError {
+  const clientError = error instanceof GatewayRequestError ? error.clientError : clientErrorFor(error);
+  return home === undefined ? clientError : { ...clientError, message: commandsForHome(clientError.message, home) };
 }
 
 /**
@@ -64,8 +69,8 @@ export function clientErrorOf(error: unknown): ClientError {
  * 502/503/504 in the envelope of the route's API family (429 with `Retry-After` when the
  * providers gave one); anything untyped is a 500 whose body reveals nothing internal.
  */
-export function errorReply(error: unknown, family: ApiFamily): { status: number; headers: Record<string, string>; body: string } {
-  const clientError = clientErrorOf(error);
+export function errorReply(error: unknown, family: ApiFamily, home?: HomePaths): { status: number; headers: Record<string, string>; body: string } {
+  const clientError = clientErrorOf(error, home);
   const rendered = family === 'anthropic' ? renderAnthropicError(clientError) : family === 'ollama' ? renderOllamaError(clientError) : renderOpenAIError(clientError);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (error instanceof GatewayRequestError) Object.assign(headers, error.headers);

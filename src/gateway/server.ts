@@ -103,6 +103,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     invoke,
     token: guard,
     metrics,
+    home: options.home,
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
     ...(options.onInternalError === undefined ? {} : { onInternalError: options.onInternalError }),

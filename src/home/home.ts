@@ -99,6 +99,23 @@ export function commandsForHome(text: string, home: HomePaths): string {
   );
 }
 
+/**
+ * `value` (a command's JSON document or an error's details) with every string property named
+ * `hint`, at any depth, passed through `commandsForHome`: the per-check, per-problem and
+ * per-warning hints of `init`, `doctor` and invalid input files name the home as the top hint does.
+ */
+export function hintsForHome<T>(value: T, home: HomePaths): T {
+  if (home.source !== 'flag') return value;
+  const rewrite = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rewrite);
+    if (node === null || typeof node !== 'object' || Object.getPrototypeOf(node) !== Object.prototype) return node;
+    return Object.fromEntries(
+      Object.entries(node).map(([key, child]) => [key, key === 'hint' && typeof child === 'string' ? commandsForHome(child, home) : rewrite(child)]),
+    );
+  };
+  return rewrite(value) as T;
+}
+
 /** Creates `path` and its missing parents (0700). Returns the first directory it created, undefined when `path` existed. */
 export function ensureDirectory(path: string): string | undefined {
   try {

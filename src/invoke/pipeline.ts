@@ -323,7 +323,35 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...fields,
   });
 
+  const invocation = {
+    providerId: provider.id,
+    providerVersion: provider.currentVersion,
+    providerClass: record.class,
+    model: candidate.model,
+    sensitivity: level,
+    ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+  };
+  const permitRefused = (error: unknown, token: string | undefined): AttemptOutcome => {
+    const evidenceId = deny(context, input, requestId, level, error, {
+      ...(token === undefined ? {} : { permitToken: token }),
+      provider: attemptProvider,
+      model: candidate.model,
+      route: plan.plan,
+    });
+    const refusal = error instanceof SyndicateError ? error : new PolicyRefusalError('permit_refused', String(error));
+    return { kind: 'fatal', error: refusal, report: report({ outcome: 'failed', evidenceId, error: { code: refusal.code, message: refusal.message } }) };
+  };
+
   const missingKey = missingCredential(record, context.env);
+  if (missingKey !== undefined && plan.permitToken !== undefined) {
+    // A presented permit that cannot be used here is refused as such, not skipped for the key:
+    // exporting the key would only reach the same refusal. Checked without consuming it.
+    try {
+      verifyPermit(context.store, context.permitKey, plan.permitToken, invocation, { consume: false });
+    } catch (error) {
+      return permitRefused(error, plan.permitToken);
+    }
+  }
   if (missingKey !== undefined) {
     const error = new UpstreamError(`${missingKey} is not set, so ${provider.id} cannot be called`, {
       code: 'credential_missing',
@@ -346,14 +374,6 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   }
   const apiKey = record.auth === undefined ? undefined : context.env[record.auth.env];
 
-  const invocation = {
-    providerId: provider.id,
-    providerVersion: provider.currentVersion,
-    providerClass: record.class,
-    model: candidate.model,
-    sensitivity: level,
-    ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
-  };
   // Issue (unless the caller brought one) and consume the permit in one transaction: one commit.
   // With group commit a permit issued here is written in the pending row's transaction instead.
   let token = plan.permitToken;
@@ -383,14 +403,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       permit = await context.commits.run(issueAndVerify);
     }
   } catch (error) {
-    const evidenceId = deny(context, input, requestId, level, error, {
-      ...(token === undefined ? {} : { permitToken: token }),
-      provider: attemptProvider,
-      model: candidate.model,
-      route: plan.plan,
-    });
-    const refusal = error instanceof SyndicateError ? error : new PolicyRefusalError('permit_refused', String(error));
-    return { kind: 'fatal', error: refusal, report: report({ outcome: 'failed', evidenceId, error: { code: refusal.code, message: refusal.message } }) };
+    return permitRefused(error, token);
   }
 
   const adapter = wireAdapterFor(record.wire);

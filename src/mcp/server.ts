@@ -6,7 +6,7 @@ import { classifyText } from '../classify/index.js';
 import { parseDuration } from '../common/duration.js';
 import { SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
 import { InterruptedError, SyndicateError } from '../errors.js';
-import type { HomePaths } from '../home/home.js';
+import { commandsForHome, type HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { explainRoute, unavailableRouteError, type RouteQuestion } from '../invoke/explain-route.js';
 import { MCP_MODEL_NAMING } from '../invoke/model-naming.js';
@@ -144,7 +144,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     },
     (input, extra) =>
       tracked(
-        toolResult(async () => {
+        toolResult(options.home, async () => {
           const cancellation = new AbortController();
           const onCancel = (): void =>
             cancellation.abort(new InterruptedError('cancelled by the MCP client before the answer ended', { hint: 'the capture so far is kept as partial evidence' }));
@@ -219,7 +219,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     (input) =>
-      toolResult(() => {
+      toolResult(options.home, () => {
         const { policy } = currentPolicy(pipeline);
         const { level, findings, failedClosed } = classifyText(input.text, {
           indicatorWords: policy.indicatorWords,
@@ -259,7 +259,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     (input) =>
-      toolResult(async () => {
+      toolResult(options.home, async () => {
         const { policy, failure } = currentPolicy(pipeline);
         // The same question `complete` would ask: its system prompt and its `provider:model` choice,
         // or in a stored session the session's model, system prompt and conversation so far.
@@ -296,7 +296,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         // As `route` and `complete` say it: what may take the request only down is unavailable, not refused.
         const unavailable = plan.candidates.length === 0 ? unavailableRouteError(routed) : undefined;
         const verdict =
-          plan.candidates.length === 0 ? (unavailable === undefined ? `no provider may take this ${plan.sensitivity} request\n` : `inference unavailable, try again later\nhint: ${unavailable.hint ?? ''}\n`) : '';
+          plan.candidates.length === 0 ? (unavailable === undefined ? `no provider may take this ${plan.sensitivity} request\n` : `inference unavailable, try again later\nhint: ${commandsForHome(unavailable.hint ?? '', options.home)}\n`) : '';
         return { text: [`${verdict}${plan.explanation}`, ...heldBackLines(holds)].join('\n'), structured: { classification, estimatedPromptTokens, plan, skipped, holds } };
       }),
   );
@@ -317,7 +317,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     () =>
-      toolResult(() => {
+      toolResult(options.home, () => {
         const registered = listProviders(options.store);
         const providers = registered.map(providerSummary);
         const holds = holdsInForce(options.store, registered);
@@ -341,7 +341,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     (input) =>
-      toolResult(() => {
+      toolResult(options.home, () => {
         const sinceMs = parseDuration(input.since ?? '24h', 'since', { minimumMs: 1 });
         const untilMs = Date.now();
         const metrics = computeMetrics(options.store, currentPolicy(pipeline).policy, {
@@ -373,15 +373,19 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
 /**
  * Runs a tool body: its text and structured content, or — for syndicate's own errors (policy
  * refusals, unavailable providers, bad arguments) — an `isError` result with the reason, the
- * error code and the hint, which the agent can act on. Anything else is a bug and propagates.
+ * error code and the hint (its `syndicate …` commands made to work for the server's home), which
+ * the agent can act on. Anything else is a bug and propagates.
  */
-async function toolResult(body: () => { text: string; structured: object } | Promise<{ text: string; structured: object }>): Promise<CallToolResult> {
+async function toolResult(
+  home: HomePaths,
+  body: () => { text: string; structured: object } | Promise<{ text: string; structured: object }>,
+): Promise<CallToolResult> {
   try {
     const { text, structured } = await body();
     return { content: [{ type: 'text', text }], structuredContent: structured as Record<string, unknown> };
   } catch (error) {
     if (!(error instanceof SyndicateError)) throw error;
-    const text = `${error.message} (${error.code})${error.hint === undefined ? '' : `\nhint: ${error.hint}`}`;
+    const text = `${error.message} (${error.code})${error.hint === undefined ? '' : `\nhint: ${commandsForHome(error.hint, home)}`}`;
     return { content: [{ type: 'text', text }], isError: true };
   }
 }

@@ -28,7 +28,7 @@ export async function resolveProbeTarget(store: Store, providerId: string, model
   }
   if (problems.length > 0) {
     throw new InvalidInputError(`the stored record of ${providerId} (v${provider.currentVersion}) is invalid, so it cannot be probed`, problems, {
-      hint: `fix the provider file and register it again: syndicate provider register <file>`,
+      hint: `fix the provider file and register it again: \`syndicate provider register <file>\``,
     });
   }
   const models = provider.record.models;

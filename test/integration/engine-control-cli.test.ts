@@ -366,10 +366,10 @@ describe('engine status of an engine that does not answer', () => {
     expect((await scenario.cli(['provider', 'register', join(scenario.home, 'startable.yaml')])).exitCode).toBe(0);
     const unload = await scenario.json(['engine', 'unload', 'startable:m']);
     expect(unload.result.exitCode).toBe(5);
-    expect(unload.document['error']).toMatchObject({ code: 'engine_unreachable', hint: 'start it: syndicate engine start startable' });
+    expect(unload.document['error']).toMatchObject({ code: 'engine_unreachable', hint: 'start it: `syndicate engine start startable`' });
     const human = await scenario.cli(['engine', 'load', 'startable:m']);
     expect(human.stderr).toContain("error: startable's engine is down");
-    expect(human.stderr).toContain('hint: start it: syndicate engine start startable');
+    expect(human.stderr).toContain('hint: start it: `syndicate engine start startable`');
   });
 });
 
@@ -592,7 +592,7 @@ describe('doctor and an engine syndicate started', () => {
     expect(check(dead.document)).toMatchObject({
       status: 'fail',
       detail: expect.stringContaining(`the engine syndicate started (pid ${pid}`),
-      hint: 'start it: syndicate engine start tiny; or retire it: syndicate provider remove tiny',
+      hint: 'start it: `syndicate engine start tiny`; or retire it: `syndicate provider remove tiny`',
     });
     expect(check(dead.document).detail).toContain(join(scenario.home, 'engines', 'tiny.log'));
   });

@@ -120,6 +120,23 @@ describe('syndicate serve', () => {
     expect(remote.stderr).toContain('error: cannot listen on nowhere.invalid:0: nowhere.invalid does not resolve on this host');
   });
 
+  it("started with --home, an error's hint names that home: its commands work as the operator types them", async () => {
+    const { server, url } = await startServe(['--home', home, 'serve', '--port', '0', '--trust-tier', 'agent'], { SYNDICATE_HOME: '' });
+    try {
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0 });
+      const refused = await client.chat.completions
+        .create({ model: 'auto', messages: [{ role: 'user', content: 'connect to postgres://admin:s3cretPassw0rd@db.internal:5432/prod' }] })
+        .catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+      const message = (refused as InstanceType<typeof OpenAI.PermissionDeniedError>).message;
+      expect(message).toContain(`\`syndicate --home ${home} serve --trust-tier\``);
+      expect(message).not.toMatch(/`syndicate (?!--home)/);
+    } finally {
+      server.kill('SIGTERM');
+      expect((await server).exitCode).toBe(0);
+    }
+  });
+
   it('--access-log prints one plain line per request on stderr', async () => {
     const { server, url } = await startServe(['serve', '--port', '0', '--access-log'], { SYNDICATE_HOME: home });
     await new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0 }).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });

@@ -1,4 +1,4 @@
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,13 @@ import { BIN, makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js'
 /** The backquoted `syndicate …` commands of a hint. */
 function quotedCommands(hint: string): string[] {
   return [...hint.matchAll(/`([^`]*)`/g)].map((match) => match[1] ?? '').filter((command) => command.startsWith('syndicate '));
+}
+
+/** Every `hint` string in a JSON value, at any depth. */
+function hintsIn(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(hintsIn);
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, child]) => (key === 'hint' && typeof child === 'string' ? [child] : hintsIn(child)));
 }
 
 /** Runs a hint's command as an operator pastes it into a shell, `syndicate` being the built CLI; no $SYNDICATE_HOME. */
@@ -91,6 +98,57 @@ describe('hints quote commands that work as typed for the home in use', () => {
     } finally {
       rmSync(policyPath);
       expect((await runCli(['--home', home, 'init'], { env })).exitCode).toBe(0);
+    }
+  });
+
+  it("init's and doctor's per-file hints name the home: doctor's table, and every hint of both --json documents", async () => {
+    const permitKey = join(home, 'permit.key');
+    chmodSync(permitKey, 0o644);
+    try {
+      const rerun = `syndicate ${homeFlag()} init`;
+      const doctor = await runCli(['--home', home, 'doctor'], { env });
+      expect(doctor.exitCode).toBe(1);
+      expect(doctor.stdout).toMatch(/permit key +FAIL .*run `syndicate --home '[^']+' init` to create a new one/);
+      for (const args of [['doctor'], ['init']]) {
+        const result = await runCli(['--home', home, '--json', ...args], { env });
+        expect(result.exitCode).toBe(1);
+        const error = parseJsonDocument(result.stdout).error as { hint: string; details: object };
+        const commands = hintsIn(error.details).flatMap(quotedCommands);
+        expect(commands).toContain(rerun);
+        for (const command of commands) expect(command.startsWith(`syndicate ${homeFlag()} `), command).toBe(true);
+      }
+    } finally {
+      chmodSync(permitKey, 0o600);
+    }
+  });
+
+  it("an invalid input file's per-problem hint names the home (stderr and --json)", async () => {
+    const twoRecords = join(parent, 'two.yaml');
+    writeFileSync(twoRecords, 'apiVersion: syndicate/v1\nkind: Provider\n---\napiVersion: syndicate/v1\nkind: Provider\n');
+    const registerBoth = `syndicate ${homeFlag()} provider register a.yaml b.yaml`;
+    const human = await runCli(['--home', home, 'provider', 'register', twoRecords], { env });
+    expect(human.exitCode).toBe(3);
+    expect(human.stderr).toContain(`\`${registerBoth}\``);
+    const json = await runCli(['--home', home, '--json', 'provider', 'register', twoRecords], { env });
+    expect(json.exitCode).toBe(3);
+    expect(hintsIn(parseJsonDocument(json.stdout).error).flatMap(quotedCommands)).toContain(registerBoth);
+  });
+
+  it('the commands a result prints for the next step name the home, backquoted', async () => {
+    const started = await runCli(['--home', home, 'session', 'start', '--name', 'next-step'], { env });
+    expect(started.exitCode, started.stderr).toBe(0);
+    const [continueWith] = quotedCommands(started.stderr);
+    expect(continueWith?.startsWith(`syndicate ${homeFlag()} run "..." --session ses_`), continueWith).toBe(true);
+    try {
+      const printed = await Promise.all([
+        runCli(['--home', home, 'provider', 'list'], { env }).then((result) => result.stdout),
+        runCli(['--home', home, 'engine', 'status'], { env }).then((result) => result.stderr),
+      ]);
+      const commands = printed.flatMap(quotedCommands);
+      expect(commands).toEqual(expect.arrayContaining([`syndicate ${homeFlag()} provider add --list`, `syndicate ${homeFlag()} engine status --embedded`]));
+      for (const command of commands) expect(command.startsWith(`syndicate ${homeFlag()} `), command).toBe(true);
+    } finally {
+      expect((await runCli(['--home', home, 'session', 'delete', 'next-step'], { env })).exitCode).toBe(0);
     }
   });
 

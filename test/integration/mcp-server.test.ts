@@ -378,6 +378,26 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     }
   });
 
+  it('started with --home, its hints name that home: the commands they quote work as an operator types them', async () => {
+    const agentTransport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, '--home', scenario.home, 'mcp', '--trust-tier', 'agent'],
+      cwd: REPO_ROOT,
+      env: { SYNDICATE_HOME: '', FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key', NO_COLOR: '1' },
+      stderr: 'pipe',
+    });
+    const agent = new Client({ name: 'syndicate-test-agent', version: '1.0.0' });
+    await agent.connect(agentTransport);
+    try {
+      const refused = (await agent.callTool({ name: 'complete', arguments: { prompt: RESTRICTED_PROMPT } })) as CallToolResult;
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toContain(`\`syndicate --home ${scenario.home} mcp --trust-tier`);
+      expect(text(refused)).not.toMatch(/`syndicate (?!--home)/);
+    } finally {
+      await agent.close();
+    }
+  });
+
   it('stops when the client closes stdin, leaving a store whose chain verifies', async () => {
     const pid = transport.pid!;
     await client.close();

@@ -71,6 +71,30 @@ describe('syndicate run --permit', () => {
     await expectRefused(['--permit', token, '--provider', 'other'], 'permit_out_of_scope');
   });
 
+  it("a permit for another provider is refused as out of scope when the one named has no key set, not skipped with 'export the key'", async () => {
+    const hosted = await startFakeEngine({ kind: 'anthropic' });
+    const keyless = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    try {
+      await keyless.register(
+        { id: 'llama', engine },
+        { id: 'claude', engine: hosted, class: 'approved_hosted', authEnv: 'SYNDICATE_TEST_KEY_NEVER_SET', price: { inputPerMTok: 3, outputPerMTok: 15 } },
+      );
+      const issued = await keyless.cli(['permit', 'issue', '--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+      expect(issued.exitCode, issued.stderr).toBe(0);
+      const { result, document } = await keyless.json(['run', 'Name the capital of France.', '--no-stream', '--provider', 'claude', '--permit', issued.stdout.trim()]);
+      expect(result.exitCode, result.stderr).toBe(4);
+      expect(document.error).toMatchObject({ code: 'permit_out_of_scope' });
+      expect((document.error as { hint: string }).hint).not.toContain('SYNDICATE_TEST_KEY_NEVER_SET');
+      expect(inferenceExchanges(hosted)).toHaveLength(0);
+      // Not consumed by the refusal: it still serves the provider it was issued for.
+      const verified = await keyless.cli(['permit', 'verify', issued.stdout.trim()]);
+      expect(verified.exitCode, verified.stderr).toBe(0);
+    } finally {
+      keyless.cleanup();
+      await hosted.close();
+    }
+  });
+
   it('a permit issued before the provider was re-registered with a new base URL is refused', async () => {
     const token = await issue(['--provider', 'other', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
     const replacement = await startFakeEngine({ kind: 'llama.cpp' });

@@ -16,13 +16,13 @@ export function doctorCommand(): Command {
       const failed = checks.filter((check) => check.status === 'fail');
       const { output } = context;
       if (output.json) {
-        if (failed.length === 0) output.document({ checks, holds });
+        if (failed.length === 0) output.document(output.hintsForHome({ checks, holds }));
       } else {
         const mark = (status: string): string =>
           status === 'pass' ? output.color.green('pass') : status === 'warn' ? output.color.yellow('warn') : output.color.red('FAIL');
         output.table(
           ['check', 'status', 'detail'],
-          checks.map((check) => [check.name, mark(check.status), check.hint === undefined ? check.detail : `${check.detail} — ${check.hint}`]),
+          checks.map((check) => [check.name, mark(check.status), check.hint === undefined ? check.detail : `${check.detail} — ${output.forHome(check.hint)}`]),
         );
         output.line();
         printHeldBack(output, holds, 'nothing held back from routes');

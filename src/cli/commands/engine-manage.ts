@@ -14,7 +14,7 @@ import type { Output } from '../output.js';
 function providerAndModel(value: string): { providerId: string; model: string } {
   const index = value.indexOf(':');
   if (index <= 0 || index === value.length - 1) {
-    throw new UsageError(`"${value}" is not PROVIDER:MODEL`, { hint: 'name the provider and the model, e.g. ollama:llama3.2:3b (syndicate engine status lists both)' });
+    throw new UsageError(`"${value}" is not PROVIDER:MODEL`, { hint: 'name the provider and the model, e.g. ollama:llama3.2:3b (`syndicate engine status` lists both)' });
   }
   return { providerId: value.slice(0, index), model: value.slice(index + 1) };
 }
@@ -46,7 +46,7 @@ function printReport(output: Output, report: EngineReport): void {
   if (report.process !== null) {
     output.line(`  process: pid ${report.process.pid}${report.process.alive ? '' : ' (exited)'}, started by syndicate ${report.process.startedAt}, log ${report.process.logPath}`);
   } else if (report.launch !== null) {
-    output.line(`  launch: ${report.launch}${report.reachable ? ' (running, not started by syndicate)' : ' (syndicate engine start ' + report.provider + ')'}`);
+    output.line(`  launch: ${report.launch}${report.reachable ? ' (running, not started by syndicate)' : output.forHome(` (\`syndicate engine start ${report.provider}\`)`)}`);
   }
 }
 
@@ -105,7 +105,7 @@ Examples:
         if (down.length === 0) output.document({ engines: reports });
       } else if (reports.length === 0) {
         output.line('no local providers registered');
-        output.info('hint: register one (syndicate provider add ollama, or engine serve --register ID); syndicate engine status --embedded shows the embedded engine');
+        output.info(output.forHome('hint: register one (`syndicate provider add ollama`, or `syndicate engine serve --model FILE --register ID`); `syndicate engine status --embedded` shows the embedded engine'));
       } else {
         reports.forEach((report, index) => {
           if (index > 0) output.line();

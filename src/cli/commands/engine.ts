@@ -147,7 +147,7 @@ Example:
       else output.line(`syndicate engine serving ${info.id} at ${running.baseUrl}`);
       output.info(`  backend ${info.backend}, context ${info.contextWindow} tokens (trained ${info.trainedContextWindow}), ${info.threads} thread(s), ${info.parallel} parallel, chat template: ${info.chatWrapper}, loaded in ${info.loadMs} ms`);
       if (registered !== undefined) {
-        output.info(`  provider ${registered.id} v${registered.version} ${registered.status}: syndicate run --provider ${registered.id} "..."`);
+        output.info(output.forHome(`  provider ${registered.id} v${registered.version} ${registered.status}: \`syndicate run --provider ${registered.id} "..."\``));
       }
       output.info('  SIGTERM or Ctrl-C stops after the generation in flight finishes; a second one stops at once');
 

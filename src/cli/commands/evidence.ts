@@ -559,6 +559,6 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
   for (const [name, value] of fields) output.line(`${output.color.bold(name.padEnd(width))}  ${value}`);
   if ((record.request.body !== null && unreadable.request === undefined) || (record.response.body !== null && unreadable.response === undefined)) {
     output.line();
-    output.line(output.color.dim(`exact bytes: syndicate evidence show ${record.id} --raw request|response`));
+    output.line(output.color.dim(output.forHome(`exact bytes: \`syndicate evidence show ${record.id} --raw request\` (or \`--raw response\`)`)));
   }
 }

@@ -30,7 +30,7 @@ export function initCommand(): Command {
           { hint: `${first.hint ?? `fix ${first.path}`}; then run \`syndicate doctor\``, details: { ...result } },
         );
       }
-      if (output.json) output.document({ ...result });
+      if (output.json) output.document(output.hintsForHome({ ...result }));
       else if (result.warnings.length === 0) output.line(`syndicate is ready in ${result.dataDir}`);
       else {
         const toFix = result.warnings.some((warning) => warning.fixed !== true) ? output.forHome(': fix them, then run `syndicate doctor`') : '';

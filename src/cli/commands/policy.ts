@@ -18,7 +18,7 @@ export function policyCommand(): Command {
       const loaded = loadPolicyWithSource(path, { mustExist: file !== undefined });
       context.output.result({ path, source: loaded.source, valid: true }, () => {
         context.output.line(
-          loaded.source === 'file' ? `${path}: valid policy` : `${path} does not exist: the built-in default policy applies (run \`syndicate init\` to write it)`,
+          loaded.source === 'file' ? `${path}: valid policy` : context.output.forHome(`${path} does not exist: the built-in default policy applies (run \`syndicate init\` to write it)`),
         );
       });
     });

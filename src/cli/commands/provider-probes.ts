@@ -144,7 +144,7 @@ Example:
 }
 
 async function validateCommon(id: string, options: ProbeCommandOptions): Promise<number> {
-  if (id.trim() === '') throw new UsageError('the provider id is empty', { hint: 'syndicate provider list shows the ids' });
+  if (id.trim() === '') throw new UsageError('the provider id is empty', { hint: '`syndicate provider list` shows the ids' });
   if (options.model !== undefined && options.model.trim() === '') throw new UsageError('--model is empty', { hint: 'omit --model to use the first model of the record' });
   const { parseTimeout } = await import('../../common/duration.js');
   return parseTimeout(options.timeout ?? '60s', '--timeout');
@@ -220,7 +220,7 @@ function tellDiscoveries(output: Output, providerId: string, deviations: readonl
     output.info(
       update
         ? `provider ${providerId} left at v${discovery.version}`
-        : `provider ${providerId} left unchanged at v${discovery.version}; the discovery is recorded (run \`syndicate provider capabilities ${providerId}\` to add it to the record, or declare it in the provider file)`,
+        : output.forHome(`provider ${providerId} left unchanged at v${discovery.version}; the discovery is recorded (run \`syndicate provider capabilities ${providerId}\` to add it to the record, or declare it in the provider file)`),
     );
   }
 }

@@ -28,7 +28,7 @@ Examples:
     .argument('<file...>', 'provider record files (apiVersion: syndicate/v1, kind: Provider)')
     .addHelpText('after', '\nExample:\n  $ syndicate provider register providers/examples/ollama-local.yaml providers/examples/anthropic-hosted.yaml')
     .action(async (files: string[], _options: unknown, command: Command) => {
-      if (files.length === 0) throw new UsageError('no files given', { hint: 'syndicate provider register <file...>' });
+      if (files.length === 0) throw new UsageError('no files given', { hint: 'name the provider files: `syndicate provider register FILE...`' });
       const context = contextFor(command);
       const [{ prepareProviderFiles }, { registerPreparedProviders }] = await Promise.all([import('../../registry/register.js'), import('../../registry/registry.js')]);
       const prepared = await prepareProviderFiles(files);
@@ -58,7 +58,7 @@ Examples:
         const { output } = context;
         output.result({ providers: providers.map(providerSummary), holds }, () => {
           if (providers.length === 0) {
-            output.line('no providers registered; try `syndicate provider add --list` or `syndicate provider register <file>`');
+            output.line(output.forHome('no providers registered; try `syndicate provider add --list` or `syndicate provider register <file>`'));
             return;
           }
           output.table(
@@ -214,7 +214,9 @@ Examples:
           if (report.invalidatedEnvelope) {
             output.line(
               output.color.yellow(
-                `envelope invalidated: ${report.to.capabilityClass} is above the approved ${report.session.envelope.maxCapability}; runs are refused until \`syndicate session approve ${report.session.id}\``,
+                output.forHome(
+                  `envelope invalidated: ${report.to.capabilityClass} is above the approved ${report.session.envelope.maxCapability}; runs are refused until \`syndicate session approve ${report.session.id}\``,
+                ),
               ),
             );
           }
@@ -242,8 +244,8 @@ Examples:
   $ syndicate provider release --all --json`,
     )
     .action(async (name: string | undefined, options: { all?: boolean }, command: Command) => {
-      if (options.all === true && name !== undefined) throw new UsageError('give a provider or --all, not both', { hint: 'syndicate provider release PROVIDER[:MODEL], or syndicate provider release --all' });
-      if (options.all !== true && (name === undefined || name === '')) throw new UsageError('missing provider', { hint: 'syndicate provider release PROVIDER[:MODEL] (syndicate provider list shows what is held), or --all' });
+      if (options.all === true && name !== undefined) throw new UsageError('give a provider or --all, not both', { hint: '`syndicate provider release PROVIDER[:MODEL]`, or `syndicate provider release --all`' });
+      if (options.all !== true && (name === undefined || name === '')) throw new UsageError('missing provider', { hint: '`syndicate provider release PROVIDER[:MODEL]` (`syndicate provider list` shows what is held), or `syndicate provider release --all`' });
       const context = contextFor(command);
       const [{ listProviders }, { holdsInForce, releaseHolds }, { releaseTargetOf }] = await Promise.all([
         import('../../registry/registry.js'),
@@ -399,7 +401,7 @@ async function printCatalog(context: CommandContext): Promise<void> {
         ]),
       );
       output.line();
-      output.line('register one with `syndicate provider add <name>` (local engines must be running)');
+      output.line(output.forHome('register one with `syndicate provider add <name>` (local engines must be running)'));
     },
   );
 }

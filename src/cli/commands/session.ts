@@ -38,7 +38,7 @@ Examples:
         context.output.result({ session: started }, () => {
           context.output.line(`started session ${started.id}${started.name === null ? '' : ` (${started.name})`} on ${activeLabel(started)}`);
           context.output.line(`envelope approves up to ${started.envelope.maxCapability}`);
-          context.output.info(context.output.color.dim(`continue it with: syndicate run "..." --session ${started.id}`));
+          context.output.info(context.output.color.dim(context.output.forHome(`continue it with: \`syndicate run "..." --session ${started.id}\``)));
         });
       } finally {
         context.close();
@@ -57,7 +57,7 @@ Examples:
         const { output } = context;
         output.result({ sessions }, () => {
           if (sessions.length === 0) {
-            output.line('no sessions; start one with `syndicate session start`');
+            output.line(output.forHome('no sessions; start one with `syndicate session start`'));
             return;
           }
           output.table(
@@ -133,7 +133,7 @@ Examples:
           output.line(
             deleted.evidenceKept === 0
               ? 'no evidence row names it'
-              : `${counted(deleted.evidenceKept, 'evidence row')} naming it ${deleted.evidenceKept === 1 ? 'stays' : 'stay'}: the chained record, with the verbatim prompts and answers, until \`evidence prune\` (\`syndicate evidence list --session ${gone.id}\`)`,
+              : output.forHome(`${counted(deleted.evidenceKept, 'evidence row')} naming it ${deleted.evidenceKept === 1 ? 'stays' : 'stay'}: the chained record, with the verbatim prompts and answers, until \`evidence prune\` (\`syndicate evidence list --session ${gone.id}\`)`),
           );
         });
       } finally {
@@ -168,7 +168,7 @@ function printDetail(output: Output, detail: SessionDetail): void {
   output.line(`session ${detail.id}${detail.name === null ? '' : ` (${detail.name})`}`);
   output.line(`model     ${activeLabel(detail)}`);
   output.line(`envelope  ${envelopeLabel(detail, output)}${detail.envelope.invalidatedReason === undefined ? '' : `: ${detail.envelope.invalidatedReason}`}`);
-  if (detail.envelope.state === 'invalidated') output.line(output.color.dim(`          approve it with: syndicate session approve ${detail.id}`));
+  if (detail.envelope.state === 'invalidated') output.line(output.color.dim(output.forHome(`          approve it with: \`syndicate session approve ${detail.id}\``)));
   output.line(`started   ${detail.createdAt}, updated ${detail.updatedAt}`);
   if (detail.systemPrompt !== null) output.line(`system    ${detail.systemPrompt}`);
   output.line();

@@ -91,14 +91,14 @@ export function llamaCppController(baseUrl: string): EngineController {
         throw new UpstreamError(`llama-server could not load ${model}: its model process exited${failure.exitCode === undefined ? '' : ` with code ${failure.exitCode}`}`, {
           code: 'engine_load_failed',
           isRetryable: false,
-          hint: "look at llama-server's log (engine start writes it beside the store: syndicate engine status shows where)",
+          hint: "look at llama-server's log (engine start writes it beside the store: `syndicate engine status` shows where)",
         });
       }
     },
     async unload(model, options): Promise<void> {
       const { router, models } = await listModels(root);
       if (!router) {
-        throw unsupported(`this llama-server was started with -m and serves ${models.map((entry) => entry.id).join(', ')} for its lifetime: it cannot unload it`, 'stop the process instead (syndicate engine stop PROVIDER, if syndicate started it)');
+        throw unsupported(`this llama-server was started with -m and serves ${models.map((entry) => entry.id).join(', ')} for its lifetime: it cannot unload it`, 'stop the process instead (`syndicate engine stop PROVIDER`, if syndicate started it)');
       }
       const current = models.find((entry) => entry.id === model);
       if (current === undefined || !RESIDENT_STATES.has(current.status)) return;

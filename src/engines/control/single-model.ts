@@ -21,7 +21,7 @@ export function singleModelController(baseUrl: string, kind: EngineKind | 'opena
       throw unsupported(`this engine serves ${served.join(', ') || 'no model'} and cannot load ${model}`, 'start an engine for that model (engine serve --model FILE, or the engine\'s own command) and register it');
     },
     async unload(): Promise<void> {
-      throw unsupported('this engine keeps its model for as long as it runs', 'stop the process instead (syndicate engine stop PROVIDER, if syndicate started it)');
+      throw unsupported('this engine keeps its model for as long as it runs', 'stop the process instead (`syndicate engine stop PROVIDER`, if syndicate started it)');
     },
   };
 }

@@ -2,7 +2,7 @@ import type { EngineController, EngineState } from './types.js';
 import { ask, controlFailure, engineRoot, member, servedModels, unsupported, waitUntil } from './http.js';
 import { engineJson } from '../../transport/engine-info.js';
 
-const SLEEP_MODE_HINT = 'start vLLM with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1 to release and restore its model on request, or stop the process (syndicate engine stop PROVIDER, if syndicate started it)';
+const SLEEP_MODE_HINT = 'start vLLM with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1 to release and restore its model on request, or stop the process (`syndicate engine stop PROVIDER`, if syndicate started it)';
 
 /**
  * vLLM serves one model per process. Started with `--enable-sleep-mode` (and
