@@ -252,6 +252,23 @@ describe('Chat Completions custom tools, OpenAI itself', () => {
     expect(lastRequestBody(openai)['tools']).toEqual([applyPatch]);
   });
 
+  it('takes a Responses API custom tool (flat grammar) to OpenAI natively and streams its input as custom_tool_call_input deltas, piece by piece', async () => {
+    // The Responses API's `CustomTool` has the grammar flat in `format`; Chat Completions nests it under `format.grammar`.
+    const flatPatchTool = { type: 'custom' as const, name: 'apply_patch', description: 'Edit files with a patch.', format: { type: 'grammar' as const, syntax: 'lark' as const, definition: GRAMMAR } };
+    const stream = client().responses.stream({ model: `openai:${GPT_MODEL}`, input: 'Add hello.txt', tools: [flatPatchTool], tool_choice: { type: 'custom', name: 'apply_patch' } });
+    const deltas: string[] = [];
+    for await (const event of stream) if (event.type === 'response.custom_tool_call_input.delta') deltas.push(event.delta);
+    const final = await stream.finalResponse();
+    expect(final.output.find((item) => item.type === 'custom_tool_call')).toMatchObject({ name: 'apply_patch', input: PATCH, status: 'completed' });
+    const upstreamPieces = streamedToolCallDeltas(openai.exchanges.at(-1)!.responseBody.toString('utf8'))
+      .map((delta) => (delta['custom'] as { input: string }).input)
+      .filter((input) => input !== '');
+    expect(deltas).toEqual(upstreamPieces);
+    const sent = lastRequestBody(openai);
+    expect(sent['tools']).toEqual([applyPatch]);
+    expect(sent['tool_choice']).toEqual({ type: 'custom', custom: { name: 'apply_patch' } });
+  });
+
   it('keeps the function shape for a server of the openai wire that is not OpenAI itself', async () => {
     const completion = await client().chat.completions.create({ model: `compatible:${GPT_MODEL}`, ...patchRequest });
     expect(completion.choices[0]?.message.tool_calls).toEqual([{ id: expect.any(String), type: 'custom', custom: { name: 'apply_patch', input: PATCH } }]);
