@@ -438,33 +438,23 @@ function customCallFields(rawCall: Record<string, unknown>): Record<string, unkn
 }
 
 function decodeToolCallDelta(rawCall: Record<string, unknown>, position: number): StreamPart {
-  const index = numberField(rawCall, 'index') ?? position;
   const id = stringField(rawCall, 'id');
   const custom = customCallFields(rawCall);
-  if (custom !== undefined) {
-    const name = stringField(custom, 'name');
-    return {
-      type: 'tool-call-delta',
-      index,
-      ...(id === undefined || id === '' ? {} : { id }),
-      ...(name === undefined || name === '' ? {} : { name }),
-      argumentsDelta: stringField(custom, 'input') ?? '',
-      freeform: true,
-    };
-  }
-  const fn = isRecord(rawCall['function']) ? rawCall['function'] : {};
-  const rawArguments = fn['arguments'];
+  // A custom call's name and raw input sit where a function call's name and arguments do.
+  const fields = custom ?? (isRecord(rawCall['function']) ? rawCall['function'] : {});
+  const rawArguments = custom === undefined ? fields['arguments'] : (stringField(custom, 'input') ?? '');
   const observations: string[] = [];
   if (rawArguments !== undefined && rawArguments !== null && typeof rawArguments !== 'string') {
     observations.push(WIRE_OBSERVATIONS.toolArgumentsObject);
   }
-  const name = stringField(fn, 'name');
+  const name = stringField(fields, 'name');
   return {
     type: 'tool-call-delta',
-    index,
+    index: numberField(rawCall, 'index') ?? position,
     ...(id === undefined || id === '' ? {} : { id }),
     ...(name === undefined || name === '' ? {} : { name }),
     argumentsDelta: argumentsToText(rawArguments),
+    ...(custom === undefined ? {} : { freeform: true as const }),
     ...(observations.length === 0 ? {} : { observations }),
   };
 }
