@@ -170,9 +170,10 @@ Examples:
     .argument('[name]', 'catalog name: ollama, llama.cpp, lmstudio, vllm, anthropic, openai, glm')
     .addOption(new Option('--id <id>', 'register under this provider id (default: the catalog name)'))
     .addOption(new Option('--base-url <url>', 'where the engine or API listens (default: the catalog URL)'))
-    .addOption(new Option('--list', 'print the catalog and exit'))
+    .addOption(new Option('--list', 'print the catalog and exit').conflicts(['id', 'baseUrl']))
     .addHelpText('after', '\nExamples:\n  $ syndicate provider add --list\n  $ syndicate provider add ollama --base-url http://127.0.0.1:11434/v1\n  $ syndicate provider add anthropic')
     .action(async (name: string | undefined, options: { id?: string; baseUrl?: string; list?: boolean }, command: Command) => {
+      if (options.list === true && name !== undefined) throw new UsageError('give a catalog name or --list, not both', { hint: '`syndicate provider add --list` prints the catalog; `syndicate provider add NAME` registers one entry' });
       if (options.list !== true && (name === undefined || name === '')) {
         throw new UsageError('missing catalog name', { hint: 'run `syndicate provider add --list` to see the names, then `syndicate provider add <name>`' });
       }
