@@ -7,6 +7,7 @@ import { contextFor, type CommandContext } from '../context.js';
 import { printHeldBack } from '../held-back.js';
 import { counted } from '../output.js';
 import { providerCapabilitiesCommand, providerTestCommand } from './provider-probes.js';
+import { shellWord } from '../../common/shell-word.js';
 
 export function providerCommand(): Command {
   const provider = new Command('provider')
@@ -292,7 +293,7 @@ function warnDroppedDiscoveries(context: CommandContext, outcome: RegistrationOu
   const found = dropped
     .map((item) => `${item.deviation}: added in v${item.addedInVersion}, found by ${item.source === 'invocation' ? 'an invocation' : item.source.replace(/^probe:/, 'probe ')}${item.evidenceId === null ? '' : ` (evidence ${item.evidenceId})`}`)
     .join('; ');
-  const file = outcome.sourcePath === null ? 'the provider file' : outcome.sourcePath;
+  const file = outcome.sourcePath === null ? 'the provider file' : shellWord(outcome.sourcePath);
   context.output.warn(
     `${outcome.id} v${outcome.version} no longer declares ${deviations}, which ${dropped.length === 1 ? 'was' : 'were'} discovered on the engine (${found}). ` +
       `To keep ${dropped.length === 1 ? 'it' : 'them'}, list ${deviations} under deviations: in ${file} and register it again; ` +
