@@ -62,8 +62,26 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
   applyToTree(program, (command) => {
     command.exitOverride();
     command.configureOutput({ outputError: () => {} });
+    refuseBothSidesOfNegation(command);
   });
   return program;
+}
+
+/**
+ * `run --stream --no-stream`: commander lets the last of the pair win, and `.conflicts()` cannot
+ * tell them apart (they set one value). A line giving both is refused as commander refuses
+ * `.conflicts()` pairs, before the action runs (and after `--help`, which still shows the help).
+ */
+function refuseBothSidesOfNegation(command: Command): void {
+  for (const negative of command.options.filter((option) => option.negate)) {
+    const positive = command.options.find((option) => !option.negate && option.attributeName() === negative.attributeName());
+    if (positive === undefined) continue;
+    const given = new Set<string>();
+    for (const option of [positive, negative]) command.on(`option:${option.name()}`, () => given.add(option.flags));
+    command.hook('preAction', () => {
+      if (given.size > 1) command.error(`error: option '${positive.flags}' cannot be used with option '${negative.flags}'`, { code: 'commander.conflictingOption' });
+    });
+  }
 }
 
 function applyToTree(command: Command, apply: (command: Command) => void): void {
@@ -153,7 +171,8 @@ export async function runProgram(argv: string[]): Promise<number> {
       // A command group run without its subcommand: commander has printed the group's help (to
       // stderr) and reports '(outputHelp)', which says nothing to the user.
       const message = error.code === 'commander.help' ? 'missing subcommand: pick one of the commands listed above' : error.message.replace(/^error: /, '');
-      const usage = new UsageError(message, { hint: `run \`${helpCommandFor(program, argv)}\`` });
+      const help = `\`${helpCommandFor(program, argv)}\``;
+      const usage = new UsageError(message, { hint: error.code === 'commander.conflictingOption' ? `give one of the two; ${help} says what each does` : `run ${help}` });
       // Its hint names `--help`, which reads no home.
       new Output({ json: wantsJson(program, argv) }).error(usage, { stdoutIsProtocol: stdoutIsProtocol(program, argv) });
       return usage.exitCode;

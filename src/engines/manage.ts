@@ -8,6 +8,7 @@ import { controllerFor, sameOllamaModel, type EngineController, type EngineState
 import { recordEngineEvent, type EngineEvent } from './events.js';
 import { isSameProcessAlive, managedProcess, startEngine, stopEngine, type ManagedProcess, type StartOptions } from './processes.js';
 import { planSwap, type SwapModel } from './swap.js';
+import { shellWord } from '../common/shell-word.js';
 
 const BYTES_PER_GB = 1e9;
 
@@ -154,7 +155,7 @@ async function withinTime<T>(work: Promise<T>, timeoutMs: number): Promise<T | u
 /** What to do about an engine that does not answer: start it (how, when syndicate can), wait for the start syndicate made, or fix the base URL. */
 export function engineDownHint(provider: RegisteredProvider, process: ManagedProcess | null | undefined): string {
   if (process !== null && process !== undefined && isSameProcessAlive(process)) {
-    return `syndicate started it (pid ${process.pid}) and it does not answer yet: give it time, or read its log (${process.logPath})`;
+    return `syndicate started it (pid ${process.pid}) and it does not answer yet: give it time, or read its log (${shellWord(process.logPath)})`;
   }
   if (provider.record.engine?.launch !== undefined) return `start it: \`syndicate engine start ${provider.id}\``;
   return `start ${provider.id}'s engine (its record declares no engine.launch, so syndicate cannot), or fix its baseUrl (${provider.record.baseUrl})`;

@@ -6,6 +6,7 @@ import type { EngineLaunch, RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { engineRequest } from '../transport/engine-info.js';
 import { engineRoot } from './control/http.js';
+import { shellWord } from '../common/shell-word.js';
 
 /** An engine process syndicate started and has not stopped (table `engine_processes`). */
 export interface ManagedProcess {
@@ -207,7 +208,7 @@ async function takeStartLock(path: string, providerId: string, timeoutMs: number
         throw new UpstreamError(`another syndicate (pid ${holder.pid}) is still starting ${providerId}'s engine`, {
           code: 'engine_start_in_progress',
           isRetryable: false,
-          hint: `wait for it to finish (\`syndicate engine status ${providerId}\`), or remove ${path} if that process is not syndicate`,
+          hint: `wait for it to finish (\`syndicate engine status ${providerId}\`), or remove ${shellWord(path)} if that process is not syndicate`,
         });
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -288,7 +289,7 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
       throw new UpstreamError(`${launch.command} ${how} before ${readyUrl} answered`, {
         code: 'engine_start_failed',
         isRetryable: false,
-        hint: `its log (${logPath}) ends:\n${logTail(logPath) || '(empty)'}`,
+        hint: `its log (${shellWord(logPath)}) ends:\n${logTail(logPath) || '(empty)'}`,
       });
     }
     if (options.signal?.aborted === true) {
@@ -305,7 +306,7 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
       throw new UpstreamError(`${provider.id}'s engine did not answer ${readyUrl} within ${Math.round(timeoutMs / 1000)} s; it was stopped`, {
         code: 'engine_start_timeout',
         isRetryable: false,
-        hint: `give it longer with --timeout (or declare engine.launch.coldStartSeconds); its log (${logPath}) ends:\n${logTail(logPath) || '(empty)'}`,
+        hint: `give it longer with --timeout (or declare engine.launch.coldStartSeconds); its log (${shellWord(logPath)}) ends:\n${logTail(logPath) || '(empty)'}`,
       });
     }
     if (options.onWaiting !== undefined && Date.now() - lastReport >= 5000) {

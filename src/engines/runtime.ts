@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SyndicateError, ExitCode, UsageError, type SyndicateErrorOptions } from '../errors.js';
 import type { EngineBackend } from './backends.js';
 import type { Llama, NodeLlamaCppModule } from './node-llama-cpp.js';
+import { shellWord } from '../common/shell-word.js';
 
 /**
  * Where the embedded engine (node-llama-cpp, llama.cpp's prebuilt binaries) comes from.
@@ -302,7 +303,7 @@ function moveIntoPlace(scratch: string, directory: string, source: EngineInstall
     renameSync(scratch, directory);
   } catch (error) {
     throw new EngineInstallError(`cannot move the engine into ${directory}: ${(error as Error).message}`, {
-      hint: `check that ${dirname(directory)} is writable and nothing else is using ${directory}, then run \`syndicate engine install\` again`,
+      hint: `check that ${shellWord(dirname(directory))} is writable and nothing else is using ${shellWord(directory)}, then run \`syndicate engine install\` again`,
       cause: error,
     });
   }

@@ -58,22 +58,23 @@ export function currentUserId(): number | undefined {
  */
 export function directoryAccessProblem(path: string, facts: PathFacts, userId: number): AccessProblem | undefined {
   const mode = formatMode(facts.mode);
+  const word = shellWord(path);
   if (facts.uid !== userId) {
     return {
       status: 'fail',
       detail: `${path} belongs to uid ${facts.uid}, not to you (uid ${userId}): its owner can replace the permit key, policy and store in it`,
-      hint: `use a directory of your own (--home or $SYNDICATE_HOME), or have an administrator \`chown ${userId} ${path}\``,
+      hint: `use a directory of your own (--home or $SYNDICATE_HOME), or have an administrator \`chown ${userId} ${word}\``,
     };
   }
   if ((facts.mode & 0o022) !== 0) {
     return {
       status: 'fail',
       detail: `${path} has mode ${mode}: ${whoCanWrite(facts.mode)} can delete and replace the permit key, policy and store in it`,
-      hint: `\`chmod 700 ${path}\``,
+      hint: `\`chmod 700 ${word}\``,
     };
   }
   if ((facts.mode & 0o700) !== 0o700) {
-    return { status: 'fail', detail: `${path} has mode ${mode}: you cannot read, write and enter it`, hint: `\`chmod 700 ${path}\`` };
+    return { status: 'fail', detail: `${path} has mode ${mode}: you cannot read, write and enter it`, hint: `\`chmod 700 ${word}\`` };
   }
   return undefined;
 }
@@ -88,29 +89,30 @@ export type PrivateFileKind = 'secret' | 'policy' | 'store';
  */
 export function privateFileAccessProblem(path: string, facts: PathFacts, userId: number, kind: PrivateFileKind): AccessProblem | undefined {
   const mode = formatMode(facts.mode);
+  const word = shellWord(path);
   if (facts.uid !== userId) {
     const hint =
       kind === 'secret'
-        ? `delete ${path} and run \`syndicate init\` to create a new one`
+        ? `delete ${word} and run \`syndicate init\` to create a new one`
         : kind === 'policy'
-          ? `check its content; keep it as a copy of your own (\`cp ${path} ${path}.new && mv ${path}.new ${path} && chmod 600 ${path}\`) or delete it and run \`syndicate init\` for the default policy`
-          : `have an administrator \`chown ${userId} ${path}\`; do not delete it, it holds the evidence chain`;
+          ? `check its content; keep it as a copy of your own (\`cp ${word} ${word}.new && mv ${word}.new ${word} && chmod 600 ${word}\`) or delete it and run \`syndicate init\` for the default policy`
+          : `have an administrator \`chown ${userId} ${word}\`; do not delete it, it holds the evidence chain`;
     return { status: 'fail', detail: `${path} belongs to uid ${facts.uid}, not to you (uid ${userId}): another user may have replaced it`, hint };
   }
   if ((facts.mode & 0o022) !== 0) {
     const hint =
       kind === 'secret'
-        ? `\`chmod 600 ${path}\`; others could have replaced it: delete ${path} and run \`syndicate init\` to create a new one`
+        ? `\`chmod 600 ${word}\`; others could have replaced it: delete ${word} and run \`syndicate init\` to create a new one`
         : kind === 'policy'
-          ? `\`chmod 600 ${path}\`, then check its content (\`syndicate policy show\`)`
-          : `\`chmod 600 ${path}\``;
+          ? `\`chmod 600 ${word}\`, then check its content (\`syndicate policy show\`)`
+          : `\`chmod 600 ${word}\``;
     return { status: 'fail', detail: `${path} has mode ${mode}: ${whoCanWrite(facts.mode)} can change it`, hint };
   }
   if ((facts.mode & 0o044) !== 0) {
     const detail = `${path} has mode ${mode}: readable by group or others`;
-    if (kind === 'policy') return { status: 'warn', detail, hint: `\`chmod 600 ${path}\`` };
+    if (kind === 'policy') return { status: 'warn', detail, hint: `\`chmod 600 ${word}\`` };
     const hint =
-      kind === 'secret' ? `\`chmod 600 ${path}\`; if others may have read it, delete ${path} and run \`syndicate init\` to create a new one` : `\`chmod 600 ${path}\``;
+      kind === 'secret' ? `\`chmod 600 ${word}\`; if others may have read it, delete ${word} and run \`syndicate init\` to create a new one` : `\`chmod 600 ${word}\``;
     return { status: 'fail', detail, hint };
   }
   return undefined;
@@ -274,7 +276,7 @@ function wrongKindCheck(name: string, path: string, kind: PathKind, detail: stri
     hint:
       kind === 'directory'
         ? 'point --home or $SYNDICATE_HOME at a directory (it is created when missing), or move the file in the way'
-        : `move ${path} out of the way; \`syndicate init\` creates what is missing`,
+        : `move ${shellWord(path)} out of the way; \`syndicate init\` creates what is missing`,
   };
 }
 

@@ -165,7 +165,7 @@ export function writeFileOnce(path: string, content: string | Uint8Array, mode: 
   } catch (error) {
     // A directory this user cannot write is not a bug in syndicate.
     throw new StoreError(`cannot write ${path}: ${(error as Error).message}`, {
-      hint: `make ${dirname(path)} writable by this user, or choose another location with --home or $SYNDICATE_HOME`,
+      hint: `make ${shellWord(dirname(path))} writable by this user, or choose another location with --home or $SYNDICATE_HOME`,
       cause: error,
     });
   }

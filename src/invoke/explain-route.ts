@@ -7,7 +7,7 @@ import { coldStartEstimator } from '../router/cold-starts.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { recentFirstTokens } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
-import { engineStartCommands, hintForUnavailable, unavailabilityOfExclusions, withEngineStarts, withSharedHoldTimes } from '../router/hints.js';
+import { attemptsWithinMaxHops, engineStartCommands, hintForUnavailable, unavailabilityOfExclusions, withEngineStarts, withSharedHoldTimes } from '../router/hints.js';
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import type { RoutePlan } from '../router/types.js';
@@ -117,7 +117,7 @@ export async function explainRoute(
     const { rank, provider, model, missingKey } = candidate;
     if (missingKey === undefined) return [];
     if (!beyondMaxHops.includes(candidate)) return [{ rank, provider, model, missingKey, reason: `key ${missingKey} not set: would be skipped` }];
-    const reason = `key ${missingKey} not set, so ranked last, past fallback.maxHops (${plan.fallback.maxHops}): would not be tried`;
+    const reason = `key ${missingKey} not set, so ranked last, after ${attemptsWithinMaxHops(plan.fallback.maxHops)}: would not be tried`;
     return [{ rank, provider, model, missingKey, reason, beyondMaxHops: true }];
   });
   return { ...routed, skipped, holds: holdsKeepingOut(plan, holdsInForce(store, providers)), engineStarts: engineStartCommands(providers) };

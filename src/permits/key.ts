@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { ExitCode, PolicyRefusalError, SyndicateError } from '../errors.js';
+import { shellWord } from '../common/shell-word.js';
 
 /** The shortest signing key we accept, in bytes (`syndicate init` writes 32). */
 export const MINIMUM_KEY_BYTES = 32;
@@ -58,7 +59,7 @@ export function loadPermitKey(path: string): PermitKey {
     throw new PolicyRefusalError(
       'permit_key_insecure',
       `refusing to use the permit key at ${path}: its mode is ${mode.toString(8).padStart(4, '0')}, readable by group or others`,
-      { hint: `run \`chmod 600 ${path}\`; if others may have read it, delete it and run \`syndicate init\` to make a new key` },
+      { hint: `run \`chmod 600 ${shellWord(path)}\`; if others may have read it, delete it and run \`syndicate init\` to make a new key` },
     );
   }
   let text: string;

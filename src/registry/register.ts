@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { countProblems, InvalidInputError, type InputProblem } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { requireReadableFile } from '../validation/input-file.js';
 import { loadYamlFile, problemAt, type YamlSource } from '../validation/yaml-source.js';
 import { checkProviderValue } from './checks.js';
 import { registerPreparedProviders } from './registry.js';
@@ -66,6 +67,8 @@ export async function registerProviderFiles(store: Store, paths: string[]): Prom
 
 /** Reads and checks every file without the store, so a refused batch (exit 3) changes nothing, not even a fresh home. */
 export async function prepareProviderFiles(paths: string[]): Promise<PreparedProvider[]> {
+  // A path that names no readable file is refused as every command refuses one, not as "invalid".
+  for (const path of paths) requireReadableFile(path);
   const results: PreparationResult[] = [];
   for (const path of paths) results.push(await prepareProviderFile(path));
   return requireAllValid(results, 'provider files are');

@@ -319,6 +319,16 @@ export function withSharedHoldTimes(unavailable: readonly Unavailability[], hold
 }
 
 /**
+ * The attempts `fallback.maxHops` allows, counted as the operator saw them: `maxHops` counts the
+ * fallbacks after the first attempt, so 3 means 4 attempts ("maxHops (3) ended the walk" after 4
+ * attempts read as an off-by-one).
+ */
+export function attemptsWithinMaxHops(maxHops: number): string {
+  if (maxHops <= 0) return 'the only attempt (fallback.maxHops 0: no fallback)';
+  return `the first attempt and ${maxHops} fallback${maxHops === 1 ? '' : 's'} (fallback.maxHops)`;
+}
+
+/**
  * The clause for candidates the hop limit cut off whose key is not set (`Candidate.missingKey`):
  * they rank after every callable candidate, so `fallback.maxHops` can end the walk before them,
  * and the failure would otherwise never say that a provider with its key set could have taken
@@ -335,7 +345,7 @@ export function hintForUntriedKeyless(beyondMaxHops: readonly Pick<Candidate, 'p
   const keys = variables.length === 1 ? `${one ? 'its' : 'their'} key ${variables[0]} is` : `their keys ${variables.join(', ')} are`;
   const them = one ? 'it' : 'them';
   return (
-    `${who} could have served it, but ${keys} not set, so ${one ? 'it ranks' : 'they rank'} last and fallback.maxHops (${maxHops}) ended the walk before ${them}: ` +
+    `${who} could have served it, but ${keys} not set, so ${one ? 'it ranks' : 'they rank'} last, and ${attemptsWithinMaxHops(maxHops)} ${maxHops <= 0 ? 'was' : 'were'} used before ${them}: ` +
     `${variables.map((variable) => `export ${variable}=…`).join('; ')} to use ${them}`
   );
 }

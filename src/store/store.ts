@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { StoreError, type StoreFailureReason } from '../errors.js';
 import { ensureDirectory } from '../home/home.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
+import { shellWord } from '../common/shell-word.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -166,7 +167,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   const notAFile = existed && !inMemory ? notARegularFile(path) : undefined;
   if (notAFile !== undefined) {
     throw new StoreError(`the store ${path} ${notAFile}, not a file`, {
-      hint: `move ${path} out of the way, then run \`syndicate init\`; if it holds a store of yours, it is the file to put there`,
+      hint: `move ${shellWord(path)} out of the way, then run \`syndicate init\`; if it holds a store of yours, it is the file to put there`,
     });
   }
   let modeChanges: StoreModeChange[] = [];
@@ -280,8 +281,8 @@ function storeFailureHint(reason: StoreFailureReason, path: string): string {
       const uid = process.getuid?.();
       const user = uid === undefined ? 'this user' : `this user (uid ${uid})`;
       return (
-        `the store ${path} or its directory ${directory} is not writable by ${user}: check their owner and mode (\`ls -ld ${directory} ${path}\`); ` +
-        `both must belong to you, with \`chmod 700 ${directory}\` and \`chmod 600 ${path}\`; do not move or delete the store, it holds the evidence chain`
+        `the store ${path} or its directory ${directory} is not writable by ${user}: check their owner and mode (\`ls -ld ${shellWord(directory)} ${shellWord(path)}\`); ` +
+        `both must belong to you, with \`chmod 700 ${shellWord(directory)}\` and \`chmod 600 ${shellWord(path)}\`; do not move or delete the store, it holds the evidence chain`
       );
     }
     case 'busy':

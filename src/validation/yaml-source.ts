@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
+import { CST, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, Parser, type Document, type Node, type YAMLError } from 'yaml';
 import { maskSecret } from '../classify/mask.js';
 import { InvalidInputError, type InputProblem } from '../errors.js';
 import { credentialKind } from './credentials.js';
+import { readInputFile } from './input-file.js';
 
 /**
  * How many YAML syntax errors are listed per file. After the first few, the rest mostly follow
@@ -54,6 +54,7 @@ export function parseYamlText(text: string, file: string, options: YamlReadOptio
   const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     const count = document.errors.length;
+    let openings: UnclosedOpening[] | undefined;
     const listed: InputProblem[] = document.errors.slice(0, LISTED_SYNTAX_ERRORS).map((error) => {
       const start = error.linePos?.[0];
       const position = start === undefined ? {} : { line: start.line, column: start.col };
@@ -69,7 +70,23 @@ export function parseYamlText(text: string, file: string, options: YamlReadOptio
           hint: options.multipleDocumentsHint ?? 'keep one document per file: remove the `---` line and what follows it, or move that to a file of its own',
         };
       }
-      return { file, pointer: '', ...position, message: `YAML syntax error: ${describeSyntaxError(error, text)}`, hint: yamlSyntaxHint(error.code) };
+      const closing = closingNamedBy(error);
+      const opening = closing === undefined ? undefined : lastOpeningBefore((openings ??= unclosedOpenings(text)), closing, error.pos[0]);
+      if (opening !== undefined) {
+        // The parser reports a missing `]` or quote where it gave up (often the end of the file);
+        // the operator needs the place where it opened.
+        const opened = lineCounter.linePos(opening.offset);
+        const noticed = start === undefined ? '' : ` (the parser noticed at line ${start.line}, column ${start.col})`;
+        return {
+          file,
+          pointer: '',
+          line: opened.line,
+          column: opened.col,
+          message: `YAML syntax error ${error.code}: ${describeSyntaxError(error, text)}; the \`${opening.opening}\` opened here is never closed${noticed}`,
+          hint: opening.opening === '[' || opening.opening === '{' ? unclosedFlowHint(opening) : `close the quote with \`${closing}\` where the value ends; a quote inside the value is written \`${closing === '"' ? '\\"' : "''"}\``,
+        };
+      }
+      return { file, pointer: '', ...position, message: `YAML syntax error ${error.code}: ${describeSyntaxError(error, text)}`, hint: yamlSyntaxHint(error.code) };
     });
     const problems = count > listed.length ? [...listed, omittedProblems(file, count - listed.length, 'YAML syntax errors', 'fix the errors listed first: later ones often only follow from them')] : listed;
     throw new InvalidInputError(`${file} is not valid YAML${count > 1 ? ` (${count} syntax errors)` : ''}`, problems, {
@@ -89,19 +106,9 @@ export function parseYamlText(text: string, file: string, options: YamlReadOptio
   return { value, source: { file, text, document, lineCounter } };
 }
 
-/** Reads and parses a YAML file; an unreadable file is an input problem too (exit 3). */
+/** Reads and parses a YAML file; an unreadable file is an input problem too (exit 3, see `unreadableInputFile`). */
 export function loadYamlFile(path: string, displayPath: string = path, options: YamlReadOptions = {}): ParsedYaml {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String(code ?? (error as Error).message);
-    throw new InvalidInputError(`cannot read ${displayPath}: ${reason}`, [
-      { file: displayPath, pointer: '', message: `cannot read the file: ${reason}`, hint: 'check the path and the file permissions' },
-    ]);
-  }
-  return parseYamlText(text, displayPath, options);
+  return parseYamlText(readInputFile(path, displayPath).toString('utf8'), displayPath, options);
 }
 
 /** Splits a JSON pointer (`/models/0/id`) into unescaped segments. */
@@ -279,6 +286,59 @@ function looksLikeJsonLines(text: string): boolean {
   return lines.length === 2 && lines.every((line) => /^\s*\{.*\}\s*$/.test(line));
 }
 
+/** A `[`, `{` or quote that the yaml parser found no end for, and where it opened. */
+interface UnclosedOpening {
+  opening: string;
+  closing: string;
+  offset: number;
+}
+
+/** The character a syntax error says is missing at the end of a flow collection or quoted value, if it says so. */
+function closingNamedBy(error: YAMLError): string | undefined {
+  const summary = firstLine(error.message);
+  if (error.code === 'MISSING_CHAR') {
+    const quote = /^Missing closing (["'])quote$/.exec(summary);
+    if (quote !== null) return quote[1];
+  }
+  if (error.code === 'MISSING_CHAR' || error.code === 'BAD_INDENT') return /^Flow (?:sequence|map)\b.* end with a ([\]}])$/.exec(summary)?.[1];
+  return undefined;
+}
+
+/** The flow collections and quoted values of `text` that never close, read from the yaml library's own token tree. */
+function unclosedOpenings(text: string): UnclosedOpening[] {
+  const found: UnclosedOpening[] = [];
+  const inspect = (token: CST.Token | null | undefined): void => {
+    if (token === null || token === undefined) return;
+    if (token.type === 'flow-collection') {
+      const closed = token.end.some((end) => end.type === 'flow-seq-end' || end.type === 'flow-map-end');
+      if (!closed) found.push({ opening: token.start.source, closing: token.start.source === '{' ? '}' : ']', offset: token.offset });
+    } else if (token.type === 'double-quoted-scalar' && !/^"(?:[^"\\]|\\.)*"$/s.test(token.source)) {
+      found.push({ opening: '"', closing: '"', offset: token.offset });
+    } else if (token.type === 'single-quoted-scalar' && !/^'(?:[^']|'')*'$/s.test(token.source)) {
+      found.push({ opening: "'", closing: "'", offset: token.offset });
+    }
+  };
+  for (const token of new Parser().parse(text)) {
+    if (token.type !== 'document') continue;
+    CST.visit(token, (item) => {
+      inspect(item.key);
+      inspect(item.value);
+    });
+  }
+  return found;
+}
+
+/** The innermost opening closed by `closing` that opened before the parser gave up at `offset`. */
+function lastOpeningBefore(openings: readonly UnclosedOpening[], closing: string, offset: number): UnclosedOpening | undefined {
+  return openings.filter((opening) => opening.closing === closing && opening.offset < offset).sort((a, b) => b.offset - a.offset)[0];
+}
+
+function unclosedFlowHint({ opening, closing }: UnclosedOpening): string {
+  const what = opening === '[' ? '`[...]` list' : '`{...}` mapping';
+  return `close the \`${opening}\` with \`${closing}\`; a ${what} that goes on over several lines continues on lines indented more than its key`;
+}
+
+/** What to do about each kind of error the yaml library reports (its `code`). */
 function yamlSyntaxHint(code: string): string {
   switch (code) {
     case 'DUPLICATE_KEY':
@@ -287,6 +347,24 @@ function yamlSyntaxHint(code: string): string {
       return 'indent with spaces, not tabs';
     case 'BAD_INDENT':
       return 'align the indentation of keys at the same level';
+    case 'MISSING_CHAR':
+      return 'add the character the message names (a `:` after a key, a `,` between items, a closing bracket or quote)';
+    case 'UNEXPECTED_TOKEN':
+      return 'remove or quote the character named, or close what a line above left open';
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      return 'one line holds one `key: value`: put the inner mapping on indented lines of its own, or quote a value that contains `: `';
+    case 'MULTILINE_IMPLICIT_KEY':
+      return 'a key must fit on one line: look for a missing `:` or an unclosed quote just above';
+    case 'BLOCK_IN_FLOW':
+      return 'inside `[...]` or `{...}` write values inline; use indented `- item` lines for a block list instead';
+    case 'BAD_SCALAR_START':
+      return 'quote the value: a plain value cannot start with this character';
+    case 'BAD_DQ_ESCAPE':
+      return 'in double quotes write a backslash as `\\\\`, or use single quotes, where a backslash is literal';
+    case 'BAD_ALIAS':
+      return 'an alias `*name` needs an anchor `&name` defined above it; quote a value that starts with `*`';
+    case 'TAG_RESOLVE_FAILED':
+      return 'remove the `!tag`, or quote a value that starts with `!`';
     default:
       return 'check the indentation, quoting and `key: value` syntax around this position';
   }

@@ -150,7 +150,7 @@ describe('syndicate classify', () => {
   it('a missing --file is an input error (exit 3)', async () => {
     const result = await runCli(['classify', '--file', '/nonexistent/prompt.txt'], { home: home() });
     expect(result.exitCode).toBe(3);
-    expect(result.stderr).toContain('cannot read /nonexistent/prompt.txt (ENOENT)');
+    expect(result.stderr).toContain('cannot read /nonexistent/prompt.txt: no such file');
   });
   it('reads look-alike letters of other scripts as Latin: level raised, excerpt masked and as written', async () => {
     const directory = home();

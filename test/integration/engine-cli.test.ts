@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shellWord } from '../../src/common/shell-word.js';
 
 import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
@@ -112,11 +113,11 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
       expect(result.stderr).not.toContain('internal');
     });
 
-    it('a directory given as --model is exit 2 saying so, not "not found"', async () => {
+    it('a directory given as --model is exit 3 (as every input file that cannot be read) saying so, not "not found"', async () => {
       const result = await runCli(['engine', 'serve', '--model', temporary.home, '--port', '0'], { home: temporary.home, env: env() });
-      expect(result.exitCode, result.stderr).toBe(2);
-      expect(result.stderr).toContain(`--model ${temporary.home} is a directory, not a model file`);
-      expect(result.stderr).toContain(`hint: pass the .gguf file inside it (\`ls ${temporary.home}/*.gguf\`)`);
+      expect(result.exitCode, result.stderr).toBe(3);
+      expect(result.stderr).toContain(`error: cannot read ${temporary.home}: is a directory`);
+      expect(result.stderr).toContain(`hint: pass the .gguf file inside it (\`ls ${shellWord(temporary.home)}/*.gguf\`)`);
     });
 
     it('without --json prints "syndicate engine serving MODEL at URL" on stdout, the rest on stderr', async () => {

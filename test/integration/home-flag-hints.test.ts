@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,28 @@ describe('hints quote commands that work as typed for the home in use', () => {
         expect(commands).toContain(rerun);
         for (const command of commands) expect(command.startsWith(`syndicate ${homeFlag()} `), command).toBe(true);
       }
+    } finally {
+      chmodSync(permitKey, 0o600);
+    }
+  });
+
+  it('a path a hint names, in backquotes or not, is one shell word: `chmod 600` of the hint works as typed', async () => {
+    const permitKey = join(home, 'permit.key');
+    const word = `'${permitKey}'`;
+    chmodSync(permitKey, 0o644);
+    try {
+      const doctor = await runCli(['--home', home, '--json', 'doctor'], { env });
+      expect(doctor.exitCode).toBe(1);
+      const checks = (parseJsonDocument(doctor.stdout).error as { details: { checks: { name: string; hint?: string }[] } }).details.checks;
+      const hint = checks.find((check) => check.name === 'permit key')?.hint ?? '';
+      expect(hint).toBe(`\`chmod 600 ${word}\`; if others may have read it, delete ${word} and run \`syndicate ${homeFlag()} init\` to create a new one`);
+      // The refusal of a command that needs the key says the same.
+      const issue = await runCli(['--home', home, 'permit', 'issue', '--provider', 'anything', '--model', 'any'], { env });
+      expect(issue.exitCode).toBe(4);
+      expect(issue.stderr).toContain(`hint: run \`chmod 600 ${word}\`; if others may have read it, delete it`);
+      const chmod = await execa('sh', ['-c', [...hint.matchAll(/`([^`]*)`/g)][0]?.[1] ?? 'false'], { reject: false });
+      expect(chmod.exitCode, chmod.stderr).toBe(0);
+      expect(statSync(permitKey).mode & 0o777).toBe(0o600);
     } finally {
       chmodSync(permitKey, 0o600);
     }

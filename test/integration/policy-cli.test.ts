@@ -115,6 +115,18 @@ describe('syndicate policy', () => {
     expect(parseJsonDocument(implicit.stdout)).toEqual({ ok: true, path: join(directory, 'policy.yaml'), source: 'defaults', valid: true });
   });
 
+  it('check of a file whose `[` on line 4 is never closed points at that `[`, naming the yaml code, not at the end of the file', async () => {
+    const directory = home();
+    const file = join(directory, 'policy.yaml');
+    writeFileSync(file, 'apiVersion: syndicate/v1\nkind: Policy\nsensitivity:\n  public: [local, approved_hosted\n');
+    const result = await runCli(['policy', 'check', file], { home: directory });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toContain(
+      `${file}:4:11 / YAML syntax error BAD_INDENT: Flow sequence in block collection must be sufficiently indented and end with a ]; the \`[\` opened here is never closed (the parser noticed at line 5, column 1) (hint: close the \`[\` with \`]\`;`,
+    );
+    expect(result.stderr).not.toContain('align the indentation');
+  });
+
   it('check refuses a pattern that can backtrack catastrophically, and classify exits 3 instead of hanging', async () => {
     const directory = home();
     const file = join(directory, 'policy.yaml');
@@ -146,7 +158,7 @@ describe('syndicate policy', () => {
     expect(result.exitCode).toBe(3);
     const output = result.stderr.trim().split('\n');
     expect(output[0]).toMatch(new RegExp(`^error: ${escape(file)} is not valid YAML \\(\\d+ syntax errors\\)$`));
-    expect(output.slice(1, 6).every((line) => new RegExp(`^  ${escape(file)}:\\d+:\\d+ / YAML syntax error: .+ \\(hint: .+\\)$`).test(line))).toBe(true);
+    expect(output.slice(1, 6).every((line) => new RegExp(`^  ${escape(file)}:\\d+:\\d+ / YAML syntax error [A-Z_]+: .+ \\(hint: .+\\)$`).test(line))).toBe(true);
     expect(output[6]).toMatch(new RegExp(`^  ${escape(file)}: and \\d+ more YAML syntax errors, not listed \\(hint: .+\\)$`));
     expect(output[7]).toMatch(/^hint: this file looks like JSON Lines/);
     expect(output).toHaveLength(8);

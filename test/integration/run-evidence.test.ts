@@ -434,7 +434,7 @@ describe('syndicate run: a keyless hosted candidate that fallback.maxHops cuts o
     ]);
     expect(error.hint).toMatch(/^first, second answer but their calls fail /);
     expect(error.hint).toContain(
-      `; the hosted provider keyless could have served it, but its key ${KEY} is not set, so it ranks last and fallback.maxHops (1) ended the walk before it: export ${KEY}=… to use it`,
+      `; the hosted provider keyless could have served it, but its key ${KEY} is not set, so it ranks last, and the first attempt and 1 fallback (fallback.maxHops) were used before it: export ${KEY}=… to use it`,
     );
     // No row for keyless: only the two calls made.
     expect(((await scenario.json(['evidence', 'list'])).document.evidence as unknown[]).length).toBe(before + 2);
@@ -444,7 +444,7 @@ describe('syndicate run: a keyless hosted candidate that fallback.maxHops cuts o
   it('route --explain agrees: past fallback.maxHops it would not be tried, with the variable to export', async () => {
     const human = await scenario.cli(['route', '--explain', 'hello']);
     expect(human.exitCode, human.stderr).toBe(0);
-    const reason = `key ${KEY} not set, so ranked last, past fallback.maxHops (1): would not be tried`;
+    const reason = `key ${KEY} not set, so ranked last, after the first attempt and 1 fallback (fallback.maxHops): would not be tried`;
     expect(human.stdout).toContain(`#3 keyless:claude-sonnet-4-20250514: ${reason} (export ${KEY}=… to use it)`);
     const { document } = await scenario.json(['route', 'hello']);
     expect(document.skipped).toEqual([{ rank: 3, provider: 'keyless', model: 'claude-sonnet-4-20250514', missingKey: KEY, reason, beyondMaxHops: true }]);

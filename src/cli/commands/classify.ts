@@ -73,17 +73,8 @@ export function classifyCommand(): Command {
 
 async function readText(argument: string | undefined, file: string | undefined): Promise<string> {
   if (file !== undefined) {
-    const { readFileSync } = await import('node:fs');
-    const { InvalidInputError } = await import('../../errors.js');
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file);
-    } catch (error) {
-      const reason = error instanceof Error && 'code' in error ? String((error as NodeJS.ErrnoException).code) : String(error);
-      throw new InvalidInputError(`cannot read ${file} (${reason})`, [{ file, pointer: '', message: `cannot be read (${reason})` }], {
-        hint: 'check the path and its permissions',
-      });
-    }
+    const [{ InvalidInputError }, { readInputFile }] = await Promise.all([import('../../errors.js'), import('../../validation/input-file.js')]);
+    const bytes = readInputFile(file);
     const { decodeTextBytes } = await import('../../common/text-bytes.js');
     const decoded = decodeTextBytes(bytes);
     if (!decoded.ok) {

@@ -8,6 +8,7 @@ import { isUnparsedValue } from '../../store/json-columns.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
 import { counted, type Output } from '../output.js';
+import { shellWord } from '../../common/shell-word.js';
 
 interface ListOptions {
   since?: string;
@@ -349,7 +350,7 @@ Examples:
         const days = loadPolicy(context.home.policyPath).evidence.retentionDays;
         if (days === undefined) {
           throw new UsageError('evidence prune needs --older-than, or evidence.retentionDays in policy.yaml', {
-            hint: `give a duration (evidence prune --older-than 90d), or set evidence: {retentionDays: 90} in ${context.home.policyPath}`,
+            hint: `give a duration (evidence prune --older-than 90d), or set evidence: {retentionDays: 90} in ${shellWord(context.home.policyPath)}`,
           });
         }
         olderThanMs = days * 24 * 3600 * 1000;
@@ -414,7 +415,7 @@ async function createOutputFile(path: string): Promise<AtomicFile> {
   }
   if (existing?.isSymbolicLink() === true) {
     throw new UsageError(`--output ${path} is a symbolic link: the export is not written through it`, {
-      hint: `give the path of the file itself (\`realpath ${path}\`), or remove the link`,
+      hint: `give the path of the file itself (\`realpath ${shellWord(path)}\`), or remove the link`,
     });
   }
   if (existing !== undefined && !existing.isFile()) {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { CheckFailedError } from '../../errors.js';
 import { contextFor } from '../context.js';
 import { counted } from '../output.js';
+import { shellWord } from '../../common/shell-word.js';
 
 export function initCommand(): Command {
   return new Command('init')
@@ -27,7 +28,7 @@ export function initCommand(): Command {
         const count = result.problems.length;
         throw new CheckFailedError(
           `init kept ${count} file${count === 1 ? '' : 's'} that cannot be used as ${count === 1 ? 'it is' : 'they are'}: ${result.problems.map((problem) => problem.name).join(', ')}`,
-          { hint: `${first.hint ?? `fix ${first.path}`}; then run \`syndicate doctor\``, details: { ...result } },
+          { hint: `${first.hint ?? `fix ${shellWord(first.path)}`}; then run \`syndicate doctor\``, details: { ...result } },
         );
       }
       if (output.json) output.document(output.hintsForHome({ ...result }));

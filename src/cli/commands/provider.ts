@@ -7,6 +7,7 @@ import { contextFor, type CommandContext } from '../context.js';
 import { printHeldBack } from '../held-back.js';
 import { counted } from '../output.js';
 import { providerCapabilitiesCommand, providerTestCommand } from './provider-probes.js';
+import { shellWord } from '../../common/shell-word.js';
 
 export function providerCommand(): Command {
   const provider = new Command('provider')
@@ -170,9 +171,10 @@ Examples:
     .argument('[name]', 'catalog name: ollama, llama.cpp, lmstudio, vllm, anthropic, openai, glm')
     .addOption(new Option('--id <id>', 'register under this provider id (default: the catalog name)'))
     .addOption(new Option('--base-url <url>', 'where the engine or API listens (default: the catalog URL)'))
-    .addOption(new Option('--list', 'print the catalog and exit'))
+    .addOption(new Option('--list', 'print the catalog and exit').conflicts(['id', 'baseUrl']))
     .addHelpText('after', '\nExamples:\n  $ syndicate provider add --list\n  $ syndicate provider add ollama --base-url http://127.0.0.1:11434/v1\n  $ syndicate provider add anthropic')
     .action(async (name: string | undefined, options: { id?: string; baseUrl?: string; list?: boolean }, command: Command) => {
+      if (options.list === true && name !== undefined) throw new UsageError('give a catalog name or --list, not both', { hint: '`syndicate provider add --list` prints the catalog; `syndicate provider add NAME` registers one entry' });
       if (options.list !== true && (name === undefined || name === '')) {
         throw new UsageError('missing catalog name', { hint: 'run `syndicate provider add --list` to see the names, then `syndicate provider add <name>`' });
       }
@@ -291,7 +293,7 @@ function warnDroppedDiscoveries(context: CommandContext, outcome: RegistrationOu
   const found = dropped
     .map((item) => `${item.deviation}: added in v${item.addedInVersion}, found by ${item.source === 'invocation' ? 'an invocation' : item.source.replace(/^probe:/, 'probe ')}${item.evidenceId === null ? '' : ` (evidence ${item.evidenceId})`}`)
     .join('; ');
-  const file = outcome.sourcePath === null ? 'the provider file' : outcome.sourcePath;
+  const file = outcome.sourcePath === null ? 'the provider file' : shellWord(outcome.sourcePath);
   context.output.warn(
     `${outcome.id} v${outcome.version} no longer declares ${deviations}, which ${dropped.length === 1 ? 'was' : 'were'} discovered on the engine (${found}). ` +
       `To keep ${dropped.length === 1 ? 'it' : 'them'}, list ${deviations} under deviations: in ${file} and register it again; ` +

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
@@ -21,14 +21,23 @@ interface ServeOptions {
   startEngines?: boolean;
 }
 
+/**
+ * Options that only shape a gateway that serves: `--print-token` and `--rotate-token` exit without
+ * serving, so one of these beside them would be silently ignored. `--host` and `--port` are left
+ * out: a script that always names its address may still read the token.
+ */
+const SERVING_ONLY_OPTIONS = ['allowRemote', 'trustTier', 'accessLog', 'corsOrigin', 'startEngines'];
+
 export function serveCommand(): Command {
   return new Command('serve')
     .description('run the local gateway: OpenAI- and Anthropic-compatible HTTP in front of the governed pipeline')
     .option('--host <host>', 'address to bind (non-loopback needs --allow-remote)', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '8089')
     .option('--allow-remote', 'allow binding to an address other machines can reach')
-    .option('--print-token', 'print the bearer token clients must send, and exit')
-    .option('--rotate-token', 'replace the bearer token with a new one, and exit (a running gateway accepts only the new one within a second)')
+    .addOption(new Option('--print-token', 'print the bearer token clients must send, and exit').conflicts(['rotateToken', ...SERVING_ONLY_OPTIONS]))
+    .addOption(
+      new Option('--rotate-token', 'replace the bearer token with a new one, and exit (a running gateway accepts only the new one within a second)').conflicts(SERVING_ONLY_OPTIONS),
+    )
     .option('--trust-tier <name>', "trust tier of gateway callers (default: the policy's defaultTrustTier)")
     .option('--access-log', 'one line per request on stderr as it ends (JSON lines with --json); never prompts, answers or header values')
     .option('--cors-origin <origin...>', 'let browser pages from these origins call the gateway (e.g. http://localhost:3000); the token is still required')

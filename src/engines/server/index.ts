@@ -1,13 +1,15 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 import { listenFailure } from '../../common/listen.js';
 import { checkLoopbackUrl } from '../../common/loopback.js';
+import { shellWord } from '../../common/shell-word.js';
 import { UsageError } from '../../errors.js';
 import type { Deviation } from '../../common/vocabulary.js';
 import type { NodeLlamaCppModule } from '../node-llama-cpp.js';
 import type { ProviderRecord } from '../../registry/types.js';
+import { requireReadableFile } from '../../validation/input-file.js';
 import { EmbeddedEngine, type EngineLoadOptions, type LoadedModelInfo } from './engine.js';
 import { EngineHttpFace, listen, type ListeningFace } from './http.js';
 
@@ -94,20 +96,14 @@ export interface RunningEngineServer {
 
 /**
  * Checks the options, listens on loopback, loads the model (the socket answers 503 "Loading
- * model" meanwhile), and serves it. Throws UsageError for a non-loopback host, a missing file or a
+ * model" meanwhile), and serves it. Throws InvalidInputError for a missing or unreadable file (exit 3), UsageError for a non-loopback host or a
  * port that cannot be bound (in use, privileged), ModelLoadError for a file llama.cpp rejects,
  * EngineNotInstalledError when node-llama-cpp is absent.
  */
 export async function startEngineServer(options: EngineServerOptions): Promise<RunningEngineServer> {
   const modelPath = resolve(options.modelPath);
-  if (!existsSync(modelPath)) {
-    throw new UsageError(`model file not found: ${modelPath}`, { hint: 'pass a .gguf file, e.g. one written by `syndicate engine make-test-model --out tiny.gguf`' });
-  }
-  const stats = statSync(modelPath);
-  if (stats.isDirectory()) {
-    throw new UsageError(`--model ${modelPath} is a directory, not a model file`, { hint: `pass the .gguf file inside it (\`ls ${modelPath}/*.gguf\`)` });
-  }
-  if (!stats.isFile()) throw new UsageError(`--model ${modelPath} is not a regular file`, { hint: 'pass a .gguf file' });
+  requireReadableFile(modelPath, modelPath, `pass the .gguf file inside it (\`ls ${shellWord(modelPath)}/*.gguf\`)`);
+  if (!statSync(modelPath).isFile()) throw new UsageError(`--model ${modelPath} is not a regular file`, { hint: 'pass a .gguf file' });
   const verdict = await checkLoopbackUrl(`http://${options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host}:1/`);
   if (!verdict.loopback) {
     throw new UsageError(`--host ${options.host} is not a loopback address: ${verdict.reason}`, {

@@ -60,6 +60,18 @@ describe('privateFileAccessProblem', () => {
     expect(privateFileAccessProblem('/f', { mode: 0o600, uid: someoneElse }, me, 'store')?.hint).toContain('do not delete it');
   });
 
+  it('names a path with a space as one shell word in its hints, in backquotes or not; the detail shows it as it is', () => {
+    const file = '/tmp/my home/policy.yaml';
+    expect(directoryAccessProblem('/tmp/my home', { mode: 0o777, uid: me }, me)?.hint).toBe("`chmod 700 '/tmp/my home'`");
+    expect(privateFileAccessProblem(file, { mode: 0o600, uid: someoneElse }, me, 'policy')).toMatchObject({
+      detail: `${file} belongs to uid 1001, not to you (uid 1000): another user may have replaced it`,
+      hint: "check its content; keep it as a copy of your own (`cp '/tmp/my home/policy.yaml' '/tmp/my home/policy.yaml'.new && mv '/tmp/my home/policy.yaml'.new '/tmp/my home/policy.yaml' && chmod 600 '/tmp/my home/policy.yaml'`) or delete it and run `syndicate init` for the default policy",
+    });
+    expect(privateFileAccessProblem('/tmp/my home/permit.key', { mode: 0o666, uid: me }, me, 'secret')?.hint).toBe(
+      "`chmod 600 '/tmp/my home/permit.key'`; others could have replaced it: delete '/tmp/my home/permit.key' and run `syndicate init` to create a new one",
+    );
+  });
+
   it('fails any file group or others can write', () => {
     for (const kind of ['secret', 'policy', 'store'] as const) {
       expect(privateFileAccessProblem('/f', { mode: 0o620, uid: me }, me, kind)).toMatchObject({ status: 'fail', detail: '/f has mode 0620: its group can change it' });

@@ -288,7 +288,7 @@ describe('hintForUnavailable, a model held back on its own', () => {
 describe('hintForUntriedKeyless', () => {
   it('names the keyless providers the hop limit cut off and the variables to export; nothing for the others', () => {
     expect(hintForUntriedKeyless([{ provider: 'claude', class: 'approved_hosted', missingKey: 'ANTHROPIC_API_KEY' }], 1)).toBe(
-      'the hosted provider claude could have served it, but its key ANTHROPIC_API_KEY is not set, so it ranks last and fallback.maxHops (1) ended the walk before it: export ANTHROPIC_API_KEY=… to use it',
+      'the hosted provider claude could have served it, but its key ANTHROPIC_API_KEY is not set, so it ranks last, and the first attempt and 1 fallback (fallback.maxHops) were used before it: export ANTHROPIC_API_KEY=… to use it',
     );
     expect(
       hintForUntriedKeyless(
@@ -300,7 +300,7 @@ describe('hintForUntriedKeyless', () => {
         0,
       ),
     ).toBe(
-      'the hosted providers claude, glm could have served it, but their keys ANTHROPIC_API_KEY, ZHIPUAI_API_KEY are not set, so they rank last and fallback.maxHops (0) ended the walk before them: export ANTHROPIC_API_KEY=…; export ZHIPUAI_API_KEY=… to use them',
+      'the hosted providers claude, glm could have served it, but their keys ANTHROPIC_API_KEY, ZHIPUAI_API_KEY are not set, so they rank last, and the only attempt (fallback.maxHops 0: no fallback) was used before them: export ANTHROPIC_API_KEY=…; export ZHIPUAI_API_KEY=… to use them',
     );
     expect(hintForUntriedKeyless([{ provider: 'ollama', class: 'local' }], 1)).toBeUndefined();
   });

@@ -59,7 +59,7 @@ describe('parseYamlText and positions', () => {
     expect(problem).toMatchObject({ file: 'broken.yaml', pointer: '' });
     expect(problem?.line).toBeGreaterThanOrEqual(2);
     expect(problem?.column).toBeGreaterThanOrEqual(1);
-    expect(problem?.message).toMatch(/^YAML syntax error: /);
+    expect(problem?.message).toMatch(/^YAML syntax error [A-Z_]+: /);
     expect(problem?.message).not.toContain('\n');
   });
 
@@ -77,13 +77,64 @@ describe('parseYamlText and positions', () => {
     expect(printed).not.toContain('sk-proj-S');
     expect(JSON.stringify(error.toJSON())).not.toContain('SECRETSECRET');
     expect(error.problems.map((problem) => [problem.line, problem.column, problem.message])).toEqual([
-      [2, 1, 'YAML syntax error: Unexpected `{` after the end of a value'],
-      [2, 2, 'YAML syntax error: Unexpected double quoted scalar after the end of a value'],
-      [2, 5, 'YAML syntax error: Unexpected `:`'],
-      [2, 7, `YAML syntax error: Unexpected double quoted scalar (${maskSecret('"sk-proj-SECRETSECRETSECRET"')}, masked)`],
-      [2, 35, 'YAML syntax error: Unexpected `}`'],
+      [2, 1, 'YAML syntax error UNEXPECTED_TOKEN: Unexpected `{` after the end of a value'],
+      [2, 2, 'YAML syntax error UNEXPECTED_TOKEN: Unexpected double quoted scalar after the end of a value'],
+      [2, 5, 'YAML syntax error UNEXPECTED_TOKEN: Unexpected `:`'],
+      [2, 7, `YAML syntax error UNEXPECTED_TOKEN: Unexpected double quoted scalar (${maskSecret('"sk-proj-SECRETSECRETSECRET"')}, masked)`],
+      [2, 35, 'YAML syntax error UNEXPECTED_TOKEN: Unexpected `}`'],
     ]);
     for (const problem of error.problems) expect(problem.hint).toBeTruthy();
+  });
+
+  it('points an unclosed `[`, `{` or quote at the line where it opened, naming the library code and a hint for what is missing', () => {
+    const problemOf = (text: string): InputProblem => {
+      try {
+        parseYamlText(text, 'open.yaml');
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidInputError);
+        return (error as InvalidInputError).problems[0] as InputProblem;
+      }
+      throw new Error('expected a refusal');
+    };
+    // The yaml library reports the missing `]` where it gave up: line 5, column 1, the end of the file.
+    expect(problemOf('apiVersion: syndicate/v1\nkind: Policy\nsensitivity:\n  public: [local, approved_hosted\n')).toEqual({
+      file: 'open.yaml',
+      pointer: '',
+      line: 4,
+      column: 11,
+      message:
+        'YAML syntax error BAD_INDENT: Flow sequence in block collection must be sufficiently indented and end with a ]; the `[` opened here is never closed (the parser noticed at line 5, column 1)',
+      hint: 'close the `[` with `]`; a `[...]` list that goes on over several lines continues on lines indented more than its key',
+    });
+    // The outer of two: the inner one closes.
+    expect(problemOf('a: [1, [2, 3]\nb: 1\n')).toMatchObject({ line: 1, column: 4, message: expect.stringContaining('the `[` opened here is never closed') });
+    // At the top of the document the library calls it MISSING_CHAR.
+    expect(problemOf('[1, 2\n')).toMatchObject({ line: 1, column: 1, message: expect.stringMatching(/^YAML syntax error MISSING_CHAR: Flow sequence must end with a \]; the `\[` opened here/) });
+    expect(problemOf('a: {b: 1\nc: 2\n')).toMatchObject({ line: 1, column: 4, hint: 'close the `{` with `}`; a `{...}` mapping that goes on over several lines continues on lines indented more than its key' });
+    expect(problemOf('a: "abc\nb: 1\n')).toEqual({
+      file: 'open.yaml',
+      pointer: '',
+      line: 1,
+      column: 4,
+      message: 'YAML syntax error MISSING_CHAR: Missing closing "quote; the `"` opened here is never closed (the parser noticed at line 3, column 1)',
+      hint: 'close the quote with `"` where the value ends; a quote inside the value is written `\\"`',
+    });
+    expect(problemOf("a: 'it''s\nb: 1\n")).toMatchObject({ line: 1, column: 4, hint: "close the quote with `'` where the value ends; a quote inside the value is written `''`" });
+  });
+
+  it('names the yaml library code of every syntax error, with a hint for that code', () => {
+    const problemOf = (text: string): InputProblem => {
+      try {
+        parseYamlText(text, 'code.yaml');
+      } catch (error) {
+        return (error as InvalidInputError).problems[0] as InputProblem;
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(problemOf('a:\n  b: 1\n c: 2\n')).toMatchObject({ line: 3, column: 1, message: 'YAML syntax error BAD_INDENT: All mapping items must start at the same column', hint: 'align the indentation of keys at the same level' });
+    expect(problemOf('a: 1\n]\n')).toMatchObject({ message: 'YAML syntax error UNEXPECTED_TOKEN: Unexpected `]`', hint: 'remove or quote the character named, or close what a line above left open' });
+    expect(problemOf('a: b: c\n')).toMatchObject({ message: expect.stringMatching(/^YAML syntax error BLOCK_AS_IMPLICIT_KEY: /), hint: expect.stringContaining('one line holds one `key: value`') });
+    expect(problemOf('a: 1\na: 2\n')).toMatchObject({ message: 'YAML syntax error DUPLICATE_KEY: Map keys must be unique', hint: 'each key may appear once per mapping; remove or rename the duplicate' });
   });
 
   it(`lists at most ${LISTED_SYNTAX_ERRORS} syntax errors and counts the rest`, () => {
