@@ -20,7 +20,8 @@ import type { Migration } from './index.js';
  * first); a checkpoint's model is the one the session was on then: the previous switch's target,
  * or, before any switch, the first switch's origin (the session's model when none switched it).
  * A session whose chain was already broken is left as it is — re-chaining it would hide the edit —
- * and stays refused, its checkpoints unchained.
+ * and stays refused, its checkpoints unchained after its last link, so the first break reported
+ * is still the edit.
  */
 export const checkpointLinksMigration: Migration = {
   version: 22,
@@ -54,10 +55,15 @@ function chainStoredCheckpoints(db: SqliteDatabase): void {
   const chainSwitch = db.prepare('UPDATE session_switches SET prev_hash = ?, hash = ? WHERE id = ?');
   const chainCheckpoint = db.prepare('UPDATE session_checkpoints SET after_seq = ?, after_switch = ?, provider_id = ?, model = ?, prev_hash = ?, hash = ? WHERE id = ?');
   const setHead = db.prepare('UPDATE sessions SET chain_hash = ? WHERE id = ?');
+  const placeAtEnd = db.prepare('UPDATE session_checkpoints SET after_seq = ?, after_switch = ? WHERE session_id = ?');
   for (const session of sessions) {
     const messages = messagesOf.all(session.id) as LinkedMessage[];
     const switches = switchesOf.all(session.id) as LinkedSwitch[];
-    if (!chainHolds(session, messages, switches)) continue;
+    if (!chainHolds(session, messages, switches)) {
+      // Unchained, after its last link: the walk still reports the break that was there first.
+      placeAtEnd.run(messages.at(-1)?.seq ?? 0, switches.length, session.id);
+      continue;
+    }
     const checkpoints = (checkpointsOf.all(session.id) as Omit<ChainedCheckpointColumns, 'after_seq' | 'after_switch' | 'provider_id' | 'model'>[]).map(
       (checkpoint, index): ChainedCheckpointColumns => ({ ...checkpoint, ...placeByTime(checkpoint.approved_at, index === 0, messages, switches), provider_id: null, model: null }),
     );

@@ -354,3 +354,63 @@ describe('migration 021 chains the sessions stored before it', () => {
     }
   });
 });
+
+describe("migration 022 chains the checkpoints stored before it into their sessions' chains", () => {
+  let directory: string;
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'syndicate-checkpoint-links-'));
+  });
+  afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('places each checkpoint by time with the model it approved; a chain broken before it stays broken', async () => {
+    const path = join(directory, 'store.db');
+    const before = openStore(path, { migrations: MIGRATIONS.filter((migration) => migration.version < 21) });
+    // Rows as the code before migration 22 wrote them: started on wide, a turn, a switch to big that
+    // invalidated the envelope, an approval, a turn, then a switch back to wide (the envelope holds).
+    before.db.exec(`
+      INSERT INTO sessions (id, name, system_prompt, provider_id, model, created_at, updated_at) VALUES
+        ('ses_old', NULL, NULL, 'local', 'wide', '2026-01-01T00:00:00.000Z', '2026-01-01T00:05:00.000Z'),
+        ('ses_edited', NULL, NULL, 'local', 'wide', '2026-01-01T00:00:00.000Z', '2026-01-01T00:01:00.000Z');
+      INSERT INTO session_checkpoints (session_id, max_capability, reason, approved_at) VALUES
+        ('ses_old', 'small', 'start', '2026-01-01T00:00:00.000Z'),
+        ('ses_edited', 'small', 'start', '2026-01-01T00:00:00.000Z');
+      INSERT INTO session_messages (session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at) VALUES
+        ('ses_old', 1, 1, 'user', 'first', NULL, NULL, NULL, '2026-01-01T00:01:00.000Z'),
+        ('ses_old', 2, 1, 'assistant', 'one', 'local', 'wide', 'ev_1', '2026-01-01T00:01:00.000Z'),
+        ('ses_edited', 1, 1, 'user', 'first', NULL, NULL, NULL, '2026-01-01T00:01:00.000Z'),
+        ('ses_edited', 2, 1, 'assistant', 'one', 'local', 'wide', 'ev_1', '2026-01-01T00:01:00.000Z');
+      INSERT INTO session_switches (id, session_id, from_provider_id, from_model, to_provider_id, to_model, to_capability_class, to_context_window, dropped_turns, invalidated_envelope, switched_at)
+        VALUES (1, 'ses_old', 'local', 'wide', 'local', 'big', 'large', 32768, '[]', 1, '2026-01-01T00:02:00.000Z');
+      INSERT INTO session_checkpoints (session_id, max_capability, reason, approved_at) VALUES ('ses_old', 'large', 'approve', '2026-01-01T00:03:00.000Z');
+      INSERT INTO session_messages (session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at) VALUES
+        ('ses_old', 3, 2, 'user', 'second', NULL, NULL, NULL, '2026-01-01T00:04:00.000Z'),
+        ('ses_old', 4, 2, 'assistant', 'two', 'local', 'big', 'ev_2', '2026-01-01T00:04:00.000Z');
+      INSERT INTO session_switches (id, session_id, from_provider_id, from_model, to_provider_id, to_model, to_capability_class, to_context_window, dropped_turns, invalidated_envelope, switched_at)
+        VALUES (2, 'ses_old', 'local', 'big', 'local', 'wide', 'small', 32768, '[]', 0, '2026-01-01T00:05:00.000Z');
+    `);
+    before.close();
+    // Chained by migration 021, then a message edited: a break re-chaining must not hide.
+    const chained = openStore(path, { migrations: MIGRATIONS.filter((migration) => migration.version < 22) });
+    chained.db.prepare("UPDATE session_messages SET text = 'edited' WHERE session_id = 'ses_edited' AND seq = 2").run();
+    chained.close();
+
+    const store = openStore(path);
+    try {
+      expect(store.appliedMigrations()).toContain(22);
+      expect(store.db.prepare("SELECT after_seq, after_switch, provider_id, model FROM session_checkpoints WHERE session_id = 'ses_old' ORDER BY id").all()).toEqual([
+        { after_seq: 0, after_switch: 0, provider_id: 'local', model: 'wide' },
+        { after_seq: 2, after_switch: 1, provider_id: 'local', model: 'big' },
+      ]);
+      expect(verifySessionChains(store)).toEqual({ sessions: 2, messages: 6, broken: [{ sessionId: 'ses_edited', seq: 2, reason: 'content changed' }] });
+      await registerLocal(store);
+      expect(() => checkEnvelope(store, requireSession(store, 'ses_old'), policy)).not.toThrow();
+      // New links chain on from the migrated head; a migrated checkpoint edited later is a break.
+      approveEnvelope(store, policy, 'ses_old', 'medium');
+      expect(verifySessionChains(store).broken).toHaveLength(1);
+      store.db.prepare("UPDATE session_checkpoints SET max_capability = 'frontier' WHERE session_id = 'ses_old' AND approved_at = '2026-01-01T00:03:00.000Z'").run();
+      expect(verifySessionChains(store).broken).toContainEqual({ sessionId: 'ses_old', checkpoint: 2, reason: 'content changed' });
+    } finally {
+      store.close();
+    }
+  });
+});
