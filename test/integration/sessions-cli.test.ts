@@ -387,6 +387,10 @@ describe('syndicate session, provider switch and run --session', () => {
     const switched = await scenario.json(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', widened]);
     expect(switched.result.exitCode).toBe(1);
     expect(switched.document.error).toMatchObject({ code: 'session_chain_broken', details: { brokenAt: { sessionId: widened, checkpoint: 1, reason: 'content changed' } } });
+    // route --session shows no route the widened envelope would leave.
+    const routed = await scenario.json(['route', 'Name the capital of France.', '--session', widened, '--model', 'claude:claude-sonnet-4-20250514']);
+    expect(routed.result.exitCode).toBe(1);
+    expect(routed.document.error).toMatchObject({ code: 'session_chain_broken' });
     for (const session of [id, widened]) expect((await scenario.cli(['session', 'delete', session])).exitCode).toBe(0);
   });
 
