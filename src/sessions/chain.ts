@@ -273,7 +273,7 @@ export function sessionLinkHash(previousHash: string, entry: SessionLink<Chained
   return entry.kind === 'switch' ? switchLinkHash(previousHash, entry.row) : checkpointLinkHash(previousHash, entry.row);
 }
 
-/** The state of a session's envelope and model, as its links say it is (`SessionEnvelopeState`): carried along a walk. */
+/** The state of a session's envelope and model as its links say it is, carried along a walk: what the stored session must show. */
 export interface SessionEnvelopeState {
   /** The active model: null provider and model for `auto`. */
   providerId: string | null;
@@ -282,7 +282,7 @@ export interface SessionEnvelopeState {
   invalidatedAt: string | null;
 }
 
-/** The state after `entry`, from the state before it. */
+/** The state after `entry`, from the state before it: a checkpoint pins its model and approves; a switch moves the model and may invalidate. */
 export function stateAfter(state: SessionEnvelopeState, entry: SessionLink<ChainedMessageColumns, ChainedSwitchColumns>): SessionEnvelopeState {
   if (entry.kind === 'checkpoint') return { providerId: entry.row.provider_id, model: entry.row.model, invalidatedAt: null };
   if (entry.kind === 'switch') {

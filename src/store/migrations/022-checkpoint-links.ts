@@ -3,11 +3,13 @@ import {
   MESSAGE_COLUMNS,
   sessionLinkHash,
   sessionStartHash,
+  stateAfter,
   SWITCH_COLUMNS,
   type ChainedCheckpointColumns,
   type ChainedMessageColumns,
   type ChainedSwitchColumns,
   type SessionChainStart,
+  type SessionEnvelopeState,
 } from '../../sessions/chain.js';
 import type { SqliteDatabase } from '../store.js';
 import type { Migration } from './index.js';
@@ -68,11 +70,14 @@ function chainStoredCheckpoints(db: SqliteDatabase): void {
       (checkpoint, index): ChainedCheckpointColumns => ({ ...checkpoint, ...placeByTime(checkpoint.approved_at, index === 0, messages, switches), provider_id: null, model: null }),
     );
     const [firstSwitch] = switches;
-    let pin = firstSwitch === undefined ? { provider_id: session.provider_id, model: session.model } : { provider_id: firstSwitch.from_provider_id, model: firstSwitch.from_model };
+    let state: SessionEnvelopeState =
+      firstSwitch === undefined
+        ? { providerId: session.provider_id, model: session.model, invalidatedAt: null }
+        : { providerId: firstSwitch.from_provider_id, model: firstSwitch.from_model, invalidatedAt: null };
     let head = sessionStartHash(session);
     for (const entry of linksInOrder(messages, switches, checkpoints)) {
-      if (entry.kind === 'switch') pin = { provider_id: entry.row.to_provider_id, model: entry.row.to_model };
-      if (entry.kind === 'checkpoint') Object.assign(entry.row, pin);
+      if (entry.kind === 'checkpoint') Object.assign(entry.row, { provider_id: state.providerId, model: state.model });
+      state = stateAfter(state, entry);
       const hash = sessionLinkHash(head, entry);
       if (entry.kind === 'message') chainMessage.run(head, hash, entry.row.session_id, entry.row.seq);
       else if (entry.kind === 'switch') chainSwitch.run(head, hash, entry.row.id);
