@@ -178,9 +178,10 @@ export class SessionEnvelopeError extends PolicyRefusalError {
 }
 
 /**
- * Exit 1: a stored session's conversation fails its hash chain (a message, switch or the system
- * prompt edited, or messages deleted, outside syndicate). Nothing in the session is sent to any
- * model, switched or compacted; `evidence verify` reports the same break.
+ * Exit 1 (403 through the gateway): a stored session fails its hash chain (a message, switch,
+ * checkpoint, the system prompt or the active model edited, or links deleted, outside syndicate).
+ * Nothing in the session is sent to any model, switched, compacted or approved; `evidence verify`
+ * reports the same break.
  */
 export class SessionChainBrokenError extends SyndicateError {
   constructor(message: string, options?: SyndicateErrorOptions) {

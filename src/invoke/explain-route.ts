@@ -11,6 +11,7 @@ import { attemptsWithinMaxHops, engineStartCommands, hintForUnavailable, unavail
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import type { RoutePlan } from '../router/types.js';
+import { sessionChainRefusal } from '../sessions/chain.js';
 import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalMessage } from '../wire/canonical.js';
@@ -80,8 +81,8 @@ export async function explainRoute(
   const named = namedProviderError(question.provider, providers);
   if (named !== undefined) throw named;
   const session = question.session === undefined ? undefined : findSession(store, question.session);
-  const invalidated = session === undefined ? undefined : invalidatedEnvelopeError(session);
-  if (invalidated !== undefined) throw invalidated;
+  const refused = session === undefined ? undefined : (sessionChainRefusal(store, session.id) ?? invalidatedEnvelopeError(session));
+  if (refused !== undefined) throw refused;
   const routed = await routeRequest({
     request: {
       model: question.model,

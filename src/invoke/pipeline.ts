@@ -42,6 +42,7 @@ import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { notServedCause, upstreamConditionOf } from '../wire/error-scope.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { WIRE_OBSERVATIONS } from '../wire/observations.js';
+import { sessionChainRefusal } from '../sessions/chain.js';
 import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import { ServerSentEventSplitter } from '../wire/sse.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
@@ -81,10 +82,11 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const sessionEnvelope = session === undefined ? undefined : routeEnvelopeOf(session);
   if (session !== undefined) {
     input = { ...input, sessionId: session.id };
-    const invalidated = invalidatedEnvelopeError(session);
-    if (invalidated !== undefined) {
-      recordDenial(context.store, { requestId, caller: input.caller, reasonCode: invalidated.code, message: invalidated.message, sessionId: session.id });
-      throw invalidated;
+    // The envelope and model decide only once the session's chain proves them (cached per state of its tables).
+    const refused = sessionChainRefusal(context.store, session.id) ?? invalidatedEnvelopeError(session);
+    if (refused !== undefined) {
+      recordDenial(context.store, { requestId, caller: input.caller, reasonCode: refused.code, message: refused.message, sessionId: session.id });
+      throw refused;
     }
   }
 

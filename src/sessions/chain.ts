@@ -1,5 +1,7 @@
 import { sha256Hex } from '../common/hash.js';
+import { LruMap } from '../common/lru.js';
 import { SessionChainBrokenError } from '../errors.js';
+import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -14,7 +16,17 @@ import type { Store } from '../store/store.js';
  * against it instead of by the messages' own hashes, and a mark added, removed or moved is a break.
  * A switch sits after the message it followed (`after_seq`).
  *
- * Migration 021 chained the rows written before it with these same link functions.
+ * Checkpoints (the envelope's approvals) are links too, each recording the model it was given on:
+ * the first is written with the session (its start pin), the others by `session approve`. A
+ * checkpoint sits after the message and the switch it followed (`after_seq`, `after_switch`: the
+ * number of the session's switches before it). The session's state the envelope decides on is
+ * proven against its links: the approved maximum is the last checkpoint's, the active model
+ * (`sessions.provider_id`/`model`) must be the last switch's target or checkpoint's pin, whichever
+ * came later, and the envelope is invalidated (`envelope_invalidated_at`) exactly when a switch
+ * that invalidated it came after the last checkpoint.
+ *
+ * Migration 021 chained the messages and switches written before it with these same link
+ * functions; migration 022 re-chained them with the checkpoints placed among them.
  */
 
 /** `prev_hash` of the start of every session's chain. */
@@ -100,11 +112,67 @@ export function switchLinkHash(previousHash: string, row: ChainedSwitchColumns):
   ]);
 }
 
+/** The columns of a `session_checkpoints` row its link covers (all but `prev_hash` and `hash`). */
+export interface ChainedCheckpointColumns {
+  id: number;
+  session_id: string;
+  after_seq: number;
+  /** How many of the session's switches came before it. */
+  after_switch: number;
+  max_capability: string;
+  reason: string;
+  /** The model the session was on when it was approved (both null: `auto`). */
+  provider_id: string | null;
+  model: string | null;
+  approved_at: string;
+}
+
+export function checkpointLinkHash(previousHash: string, row: ChainedCheckpointColumns): string {
+  return link(previousHash, [
+    'checkpoint',
+    row.session_id,
+    row.id,
+    row.after_seq,
+    row.after_switch,
+    row.max_capability,
+    row.reason,
+    row.provider_id,
+    row.model,
+    row.approved_at,
+  ]);
+}
+
 /** The hash of the session's last link, which the next one is chained to. */
 export function sessionChainHead(store: Store, sessionId: string): string {
   const head = store.statement('SELECT chain_hash FROM sessions WHERE id = ?').pluck(true).get(sessionId) as string | null | undefined;
   if (typeof head !== 'string') throw sessionChainError({ sessionId, reason: 'head mismatch' });
   return head;
+}
+
+/**
+ * Chains a new checkpoint to the session's head, after its last message and switch, and makes it
+ * the head: one read of the head, one SHA-256. Call inside the transaction that writes the rest.
+ */
+export function appendCheckpoint(
+  store: Store,
+  checkpoint: Pick<ChainedCheckpointColumns, 'session_id' | 'max_capability' | 'reason' | 'provider_id' | 'model' | 'approved_at'>,
+): void {
+  const head = sessionChainHead(store, checkpoint.session_id);
+  const place = store
+    .statement(
+      `SELECT (SELECT COALESCE(MAX(seq), 0) FROM session_messages WHERE session_id = ?) AS after_seq,
+              (SELECT COUNT(*) FROM session_switches WHERE session_id = ?) AS after_switch`,
+    )
+    .get(checkpoint.session_id, checkpoint.session_id) as { after_seq: number; after_switch: number };
+  const row = { ...checkpoint, ...place };
+  const id = Number(
+    store
+      .statement('INSERT INTO session_checkpoints (session_id, after_seq, after_switch, max_capability, reason, provider_id, model, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(row.session_id, row.after_seq, row.after_switch, row.max_capability, row.reason, row.provider_id, row.model, row.approved_at).lastInsertRowid,
+  );
+  const hash = checkpointLinkHash(head, { id, ...row });
+  store.statement('UPDATE session_checkpoints SET prev_hash = ?, hash = ? WHERE id = ?').run(head, hash, id);
+  store.statement('UPDATE sessions SET chain_hash = ? WHERE id = ?').run(hash, row.session_id);
 }
 
 /** Where and why a session's chain broke. */
@@ -114,17 +182,34 @@ export interface SessionChainBreak {
   seq?: number;
   /** The switch at fault, when it is one: its number in the session (1 for its first switch, as `session show` numbers them). */
   switch?: number;
+  /** The checkpoint at fault, when it is one: its number in the session (1 for the one made at its start). */
+  checkpoint?: number;
   /**
    * `start changed`: the session's system prompt (or id, or start time) is not what its first link
    * was chained to. `head mismatch`: the last link is not the recorded head (links deleted from the
    * end, or the head edited). `compaction mark changed`: a message is marked dropped by a switch
-   * that did not drop it, or the mark of one that did is gone.
+   * that did not drop it, or the mark of one that did is gone. `checkpoint missing`: the session has
+   * no checkpoint at all (its start's was deleted). `active model changed`: the session's model is not the
+   * last switch's target (or checkpoint's pin). `envelope changed`: the envelope is marked
+   * invalidated (or approved) although its last switch and checkpoint say otherwise.
    */
-  reason: 'content changed' | 'link broken' | 'message missing' | 'start changed' | 'head mismatch' | 'compaction mark changed';
+  reason:
+    | 'content changed'
+    | 'link broken'
+    | 'message missing'
+    | 'start changed'
+    | 'head mismatch'
+    | 'compaction mark changed'
+    | 'checkpoint missing'
+    | 'active model changed'
+    | 'envelope changed';
 }
 
 interface StoredSession extends SessionChainStart {
   chain_hash: string | null;
+  provider_id: string | null;
+  model: string | null;
+  envelope_invalidated_at: string | null;
 }
 
 export interface StoredMessage extends ChainedMessageColumns {
@@ -138,48 +223,104 @@ interface StoredSwitch extends ChainedSwitchColumns {
   hash: string | null;
 }
 
-/** One link of a session's chain: a message, or a switch (with its number in the session). */
-export type SessionLink<M extends ChainedMessageColumns, S extends ChainedSwitchColumns> = { kind: 'message'; row: M } | { kind: 'switch'; row: S; number: number };
+interface StoredCheckpoint extends ChainedCheckpointColumns {
+  prev_hash: string | null;
+  hash: string | null;
+}
 
-/** A session's links in the order they were written: messages by seq, each switch (in `after_seq, id` order) after the message it followed. */
-export function* linksInOrder<M extends ChainedMessageColumns, S extends ChainedSwitchColumns>(messages: readonly M[], switches: readonly S[]): Generator<SessionLink<M, S>> {
+/** One link of a session's chain: a message, or a switch or checkpoint (with its number in the session). */
+export type SessionLink<M extends ChainedMessageColumns, S extends ChainedSwitchColumns, C extends ChainedCheckpointColumns = ChainedCheckpointColumns> =
+  | { kind: 'message'; row: M }
+  | { kind: 'switch'; row: S; number: number }
+  | { kind: 'checkpoint'; row: C; number: number };
+
+/**
+ * A session's links in the order they were written: messages by seq; each switch (in `after_seq,
+ * id` order) after the message it followed; each checkpoint (in id order) after the message and
+ * the switch it followed. Checkpoints that fit nowhere (edited places) come last, to be found out.
+ */
+export function* linksInOrder<M extends ChainedMessageColumns, S extends ChainedSwitchColumns, C extends ChainedCheckpointColumns>(
+  messages: readonly M[],
+  switches: readonly S[],
+  checkpoints: readonly C[] = [],
+): Generator<SessionLink<M, S, C>> {
   let switchIndex = 0;
-  const switchesBefore = function* (seq: number): Generator<SessionLink<M, S>> {
-    for (; switchIndex < switches.length && (switches[switchIndex] as S).after_seq < seq; switchIndex += 1) {
-      yield { kind: 'switch', row: switches[switchIndex] as S, number: switchIndex + 1 };
+  let checkpointIndex = 0;
+  const placedBefore = function* (seq: number): Generator<SessionLink<M, S, C>> {
+    for (;;) {
+      const checkpoint = checkpoints[checkpointIndex];
+      const next = switches[switchIndex];
+      if (checkpoint !== undefined && checkpoint.after_seq < seq && checkpoint.after_switch <= switchIndex) {
+        checkpointIndex += 1;
+        yield { kind: 'checkpoint', row: checkpoint, number: checkpointIndex };
+      } else if (next !== undefined && next.after_seq < seq) {
+        switchIndex += 1;
+        yield { kind: 'switch', row: next, number: switchIndex };
+      } else return;
     }
   };
   for (const message of messages) {
-    yield* switchesBefore(message.seq);
+    yield* placedBefore(message.seq);
     yield { kind: 'message', row: message };
   }
-  yield* switchesBefore(Number.POSITIVE_INFINITY);
+  yield* placedBefore(Number.POSITIVE_INFINITY);
+  for (; checkpointIndex < checkpoints.length; checkpointIndex += 1) yield { kind: 'checkpoint', row: checkpoints[checkpointIndex] as C, number: checkpointIndex + 1 };
 }
 
 /** The hash a link has when chained to `previousHash`. */
 export function sessionLinkHash(previousHash: string, entry: SessionLink<ChainedMessageColumns, ChainedSwitchColumns>): string {
-  return entry.kind === 'message' ? messageLinkHash(previousHash, entry.row) : switchLinkHash(previousHash, entry.row);
+  if (entry.kind === 'message') return messageLinkHash(previousHash, entry.row);
+  return entry.kind === 'switch' ? switchLinkHash(previousHash, entry.row) : checkpointLinkHash(previousHash, entry.row);
+}
+
+/** The state of a session's envelope and model as its links say it is, carried along a walk: what the stored session must show. */
+export interface SessionEnvelopeState {
+  /** The active model: null provider and model for `auto`. */
+  providerId: string | null;
+  model: string | null;
+  /** When the first switch since the last checkpoint invalidated the envelope; null while it holds. */
+  invalidatedAt: string | null;
+}
+
+/** The state after `entry`, from the state before it: a checkpoint pins its model and approves; a switch moves the model and may invalidate. */
+export function stateAfter(state: SessionEnvelopeState, entry: SessionLink<ChainedMessageColumns, ChainedSwitchColumns>): SessionEnvelopeState {
+  if (entry.kind === 'checkpoint') return { providerId: entry.row.provider_id, model: entry.row.model, invalidatedAt: null };
+  if (entry.kind === 'switch') {
+    const invalidatedAt = state.invalidatedAt ?? (entry.row.invalidated_envelope === 1 ? entry.row.switched_at : null);
+    return { providerId: entry.row.to_provider_id, model: entry.row.to_model, invalidatedAt };
+  }
+  return state;
 }
 
 /**
  * Walks one session's links in the order they were written (`linksInOrder`), recomputing each;
- * then checks every compaction mark against the switches' proven dropped turns. The first break,
- * or undefined when the chain holds.
+ * then checks every compaction mark against the switches' proven dropped turns, and the session's
+ * active model and envelope state against the state its links leave (`stateAfter`). The first
+ * break, or undefined when the chain holds.
  */
-function walkSession(session: StoredSession, messages: readonly StoredMessage[], switches: readonly StoredSwitch[]): SessionChainBreak | undefined {
+function walkSession(
+  session: StoredSession,
+  messages: readonly StoredMessage[],
+  switches: readonly StoredSwitch[],
+  checkpoints: readonly StoredCheckpoint[],
+): SessionChainBreak | undefined {
   const sessionId = session.id;
   const start = sessionStartHash(session);
   let previousHash = start;
   let expectedSeq = 1;
-  for (const entry of linksInOrder(messages, switches)) {
-    const at = entry.kind === 'message' ? { seq: entry.row.seq } : { switch: entry.number };
+  let state: SessionEnvelopeState = { providerId: null, model: null, invalidatedAt: null };
+  for (const entry of linksInOrder(messages, switches, checkpoints)) {
+    const at = entry.kind === 'message' ? { seq: entry.row.seq } : entry.kind === 'switch' ? { switch: entry.number } : { checkpoint: entry.number };
     if (entry.kind === 'message' && entry.row.seq !== expectedSeq) return { sessionId, seq: expectedSeq, reason: 'message missing' };
     if (entry.row.prev_hash !== previousHash) return { sessionId, ...at, reason: previousHash === start ? 'start changed' : 'link broken' };
     if (entry.row.hash === null || sessionLinkHash(previousHash, entry) !== entry.row.hash) return { sessionId, ...at, reason: 'content changed' };
     previousHash = entry.row.hash;
+    state = stateAfter(state, entry);
     if (entry.kind === 'message') expectedSeq += 1;
   }
   if (session.chain_hash !== previousHash) return { sessionId, reason: 'head mismatch' };
+  // Every session starts with a checkpoint: without one there is no envelope nor starting model to prove.
+  if (checkpoints.length === 0) return { sessionId, reason: 'checkpoint missing' };
   const droppedBy = new Map<number, number>();
   for (const row of switches) {
     for (const turn of JSON.parse(row.dropped_turns) as { seqs: number[] }[]) {
@@ -187,13 +328,41 @@ function walkSession(session: StoredSession, messages: readonly StoredMessage[],
     }
   }
   const marked = messages.find((message) => message.dropped_by_switch !== (droppedBy.get(message.seq) ?? null));
-  return marked === undefined ? undefined : { sessionId, seq: marked.seq, reason: 'compaction mark changed' };
+  if (marked !== undefined) return { sessionId, seq: marked.seq, reason: 'compaction mark changed' };
+  if (session.provider_id !== state.providerId || session.model !== state.model) return { sessionId, reason: 'active model changed' };
+  if (session.envelope_invalidated_at !== state.invalidatedAt) return { sessionId, reason: 'envelope changed' };
+  return undefined;
 }
 
 /** Every column of `session_messages`, and of `session_switches`, the chain reads. */
 export const MESSAGE_COLUMNS = 'session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at, dropped_by_switch, prev_hash, hash';
 export const SWITCH_COLUMNS =
   'id, session_id, after_seq, from_provider_id, from_model, to_provider_id, to_model, to_capability_class, to_context_window, dropped_turns, invalidated_envelope, switched_at, prev_hash, hash';
+export const CHECKPOINT_COLUMNS = 'id, session_id, after_seq, after_switch, max_capability, reason, provider_id, model, approved_at, prev_hash, hash';
+const SESSION_COLUMNS = 'id, system_prompt, created_at, chain_hash, provider_id, model, envelope_invalidated_at';
+
+/** One session's stored rows, read for a walk, and its first break (undefined while the chain holds). */
+function walkStoredSession(store: Store, sessionId: string): { session: StoredSession | undefined; messages: StoredMessage[]; broken: SessionChainBreak | undefined } {
+  // Taken before the reads: a change committed while they run leaves this walk in a map already out of date.
+  const proofs = sessionProofs(store);
+  const session = store.statement(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`).get(sessionId) as StoredSession | undefined;
+  const messages = store.statement(`SELECT ${MESSAGE_COLUMNS} FROM session_messages WHERE session_id = ? ORDER BY seq`).all(sessionId) as StoredMessage[];
+  const switches = store.statement(`SELECT ${SWITCH_COLUMNS} FROM session_switches WHERE session_id = ? ORDER BY after_seq, id`).all(sessionId) as StoredSwitch[];
+  const checkpoints = store.statement(`SELECT ${CHECKPOINT_COLUMNS} FROM session_checkpoints WHERE session_id = ? ORDER BY id`).all(sessionId) as StoredCheckpoint[];
+  const broken = session === undefined ? { sessionId, reason: 'head mismatch' as const } : walkSession(session, messages, switches, checkpoints);
+  proofs.set(sessionId, broken ?? null);
+  return { session, messages, broken };
+}
+
+/** How many sessions' proofs are kept per state of the sessions tables. */
+const SESSION_PROOFS_KEPT = 256;
+
+/**
+ * Each session's walk (its first break; null: the chain holds) since the sessions tables last
+ * changed, by any connection: a request naming a session on the gateway is held to its proven
+ * envelope without a SHA-256 per message per request.
+ */
+const sessionProofs = cachedRead(['sessions', 'session_messages', 'session_switches', 'session_checkpoints'], () => new LruMap<string, SessionChainBreak | null>(SESSION_PROOFS_KEPT));
 
 /**
  * Proves one session's chain and returns its system prompt and stored messages, all of them in
@@ -201,12 +370,27 @@ export const SWITCH_COLUMNS =
  * `SessionChainBrokenError` (exit 1) at the first break.
  */
 export function provenMessageRows(store: Store, sessionId: string): { systemPrompt: string | null; messages: StoredMessage[] } {
-  const session = store.statement('SELECT id, system_prompt, created_at, chain_hash FROM sessions WHERE id = ?').get(sessionId) as StoredSession | undefined;
-  const messages = store.statement(`SELECT ${MESSAGE_COLUMNS} FROM session_messages WHERE session_id = ? ORDER BY seq`).all(sessionId) as StoredMessage[];
-  const switches = store.statement(`SELECT ${SWITCH_COLUMNS} FROM session_switches WHERE session_id = ? ORDER BY after_seq, id`).all(sessionId) as StoredSwitch[];
-  const broken = session === undefined ? { sessionId, reason: 'head mismatch' as const } : walkSession(session, messages, switches);
+  const { session, messages, broken } = walkStoredSession(store, sessionId);
   if (broken !== undefined) throw sessionChainError(broken);
   return { systemPrompt: (session as StoredSession).system_prompt, messages };
+}
+
+/**
+ * The refusal of a session whose chain is broken — its envelope's checkpoints and its active model
+ * with it — or undefined while it holds: neither decides anything unproven. The walk is kept until
+ * one of the sessions tables changes: on the gateway's path a session-bearing request costs a map
+ * lookup.
+ */
+export function sessionChainRefusal(store: Store, sessionId: string): SessionChainBrokenError | undefined {
+  const known = sessionProofs(store).get(sessionId);
+  const broken = known === undefined ? walkStoredSession(store, sessionId).broken : (known ?? undefined);
+  return broken === undefined ? undefined : sessionChainError(broken);
+}
+
+/** `sessionChainRefusal`, thrown (`SessionChainBrokenError`, exit 1). */
+export function proveSessionChain(store: Store, sessionId: string): void {
+  const refusal = sessionChainRefusal(store, sessionId);
+  if (refusal !== undefined) throw refusal;
 }
 
 /** What `evidence verify` reports of the sessions' chains. */
@@ -217,17 +401,18 @@ export interface SessionChainsReport {
   broken: SessionChainBreak[];
 }
 
-/** Proves every stored session's chain (`evidence verify`): three reads, one SHA-256 per message and switch. */
+/** Proves every stored session's chain (`evidence verify`): four reads, one SHA-256 per message, switch and checkpoint. */
 export function verifySessionChains(store: Store): SessionChainsReport {
-  const sessions = store.statement('SELECT id, system_prompt, created_at, chain_hash FROM sessions ORDER BY id').all() as StoredSession[];
+  const sessions = store.statement(`SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY id`).all() as StoredSession[];
   const messagesOf = groupBySession(store.statement(`SELECT ${MESSAGE_COLUMNS} FROM session_messages ORDER BY session_id, seq`).all() as StoredMessage[]);
   const switchesOf = groupBySession(store.statement(`SELECT ${SWITCH_COLUMNS} FROM session_switches ORDER BY session_id, after_seq, id`).all() as StoredSwitch[]);
+  const checkpointsOf = groupBySession(store.statement(`SELECT ${CHECKPOINT_COLUMNS} FROM session_checkpoints ORDER BY session_id, id`).all() as StoredCheckpoint[]);
   const broken: SessionChainBreak[] = [];
   let messages = 0;
   for (const session of sessions) {
     const own = messagesOf.get(session.id) ?? [];
     messages += own.length;
-    const failure = walkSession(session, own, switchesOf.get(session.id) ?? []);
+    const failure = walkSession(session, own, switchesOf.get(session.id) ?? [], checkpointsOf.get(session.id) ?? []);
     if (failure !== undefined) broken.push(failure);
   }
   return { sessions: sessions.length, messages, broken };
@@ -243,11 +428,14 @@ function groupBySession<T extends { session_id: string }>(rows: readonly T[]): M
   return groups;
 }
 
-/** Where a break is, in words: `message #3`, `switch 2`, `its start`, `its last link`. */
+/** Where a break is, in words: `message #3`, `its switch 2`, `its checkpoint 1`, `its start`, `its active model`, `its envelope`, `its last link`. */
 export function describeSessionBreak(broken: SessionChainBreak): string {
   if (broken.seq !== undefined) return `message #${broken.seq}`;
   if (broken.switch !== undefined) return `its switch ${broken.switch}`;
-  return broken.reason === 'start changed' ? 'its start' : 'its last link';
+  if (broken.checkpoint !== undefined) return `its checkpoint ${broken.checkpoint}`;
+  if (broken.reason === 'active model changed') return 'its active model';
+  if (broken.reason === 'envelope changed') return 'its envelope';
+  return broken.reason === 'start changed' || broken.reason === 'checkpoint missing' ? 'its start' : 'its last link';
 }
 
 /** What to do about a session whose chain is broken (the refusal's hint, and `evidence verify`'s). */

@@ -1,5 +1,5 @@
 import { newId } from '../common/ids.js';
-import { PolicyRefusalError, SessionEnvelopeError, UsageError } from '../errors.js';
+import { PolicyRefusalError, SessionChainBrokenError, SessionEnvelopeError, UsageError } from '../errors.js';
 import { recordDenial } from '../evidence/index.js';
 import { currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
@@ -41,16 +41,17 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
   const { sessionId, prompt, settings, argumentNames = RUN_OPTION_NAMES, ...rest } = input;
   const session = requireSession(context.store, sessionId);
   const { policy } = currentPolicy(context);
+  let next: SessionTurn;
   try {
     checkEnvelope(context.store, session, policy);
+    next = sessionTurn(context.store, session);
   } catch (error) {
     // A refusal is evidence (`run --session`, MCP `complete`), as when the gateway refuses a request in this session.
-    if (error instanceof SessionEnvelopeError) {
+    if (error instanceof SessionEnvelopeError || error instanceof SessionChainBrokenError) {
       recordDenial(context.store, { requestId: newId('req'), caller: rest.caller, reasonCode: error.code, message: error.message, sessionId: session.id });
     }
     throw error;
   }
-  const next = sessionTurn(context.store, session);
   const request: CanonicalRequest = {
     ...settings,
     model: next.model,

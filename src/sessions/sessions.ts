@@ -9,7 +9,7 @@ import { currentProviders } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
-import { messageLinkHash, provenMessageRows, sessionChainHead, sessionStartHash, type ChainedMessageColumns, type StoredMessage } from './chain.js';
+import { appendCheckpoint, messageLinkHash, provenMessageRows, proveSessionChain, sessionChainHead, sessionStartHash, type ChainedMessageColumns, type StoredMessage } from './chain.js';
 import {
   activeModelLabel,
   type ActiveModel,
@@ -155,7 +155,7 @@ export function startSession(store: Store, policy: Policy, options: StartSession
     store
       .statement('INSERT INTO sessions (id, name, system_prompt, provider_id, model, created_at, updated_at, chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(id, name ?? null, systemPrompt, resolved?.provider.id ?? null, resolved?.model ?? null, now, now, sessionStartHash({ id, system_prompt: systemPrompt, created_at: now }));
-    store.statement('INSERT INTO session_checkpoints (session_id, max_capability, reason, approved_at) VALUES (?, ?, ?, ?)').run(id, maxCapability, 'start', now);
+    appendCheckpoint(store, { session_id: id, max_capability: maxCapability, reason: 'start', provider_id: resolved?.provider.id ?? null, model: resolved?.model ?? null, approved_at: now });
   });
   return requireSession(store, id);
 }
@@ -364,9 +364,11 @@ export function deleteSession(store: Store, idOrName: string): DeletedSession {
 
 /**
  * Refuses (exit 4) an invocation the session's envelope does not cover: one invalidated by a
- * switch, or a model (the pinned one, or any `auto` may reach) above the approved maximum.
+ * switch, or a model (the pinned one, or any `auto` may reach) above the approved maximum. Both,
+ * and the model, are proven against the session's chain first (`SessionChainBrokenError`, exit 1).
  */
 export function checkEnvelope(store: Store, session: Session, policy: Policy): void {
+  proveSessionChain(store, session.id);
   const invalidated = invalidatedEnvelopeError(session);
   if (invalidated !== undefined) throw invalidated;
   const required = requiredCapability(store, session, policy);
@@ -402,6 +404,8 @@ export function invalidatedEnvelopeError(session: Session): SessionEnvelopeError
  */
 export function approveEnvelope(store: Store, policy: Policy, idOrName: string, maxCapability?: CapabilityClass, now: Date = new Date()): Session {
   const session = requireSession(store, idOrName);
+  // Approving on an edited model or checkpoint would chain the edit in as if syndicate had made it.
+  proveSessionChain(store, session.id);
   const required = requiredCapability(store, session, policy);
   const approved = maxCapability ?? required;
   if (capabilityRank(approved) < capabilityRank(required)) {
@@ -411,7 +415,8 @@ export function approveEnvelope(store: Store, policy: Policy, idOrName: string, 
   }
   const at = now.toISOString();
   store.transaction(() => {
-    store.statement('INSERT INTO session_checkpoints (session_id, max_capability, reason, approved_at) VALUES (?, ?, ?, ?)').run(session.id, approved, 'approve', at);
+    const pin = session.active.kind === 'auto' ? { provider_id: null, model: null } : { provider_id: session.active.providerId, model: session.active.model };
+    appendCheckpoint(store, { session_id: session.id, max_capability: approved, reason: 'approve', ...pin, approved_at: at });
     store
       .statement('UPDATE sessions SET envelope_invalidated_at = NULL, envelope_invalidated_reason = NULL, updated_at = ? WHERE id = ?')
       .run(at, session.id);

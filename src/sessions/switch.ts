@@ -1,6 +1,6 @@
 import { newId } from '../common/ids.js';
 import { capabilityRank } from '../common/vocabulary.js';
-import { PolicyRefusalError } from '../errors.js';
+import { PolicyRefusalError, SessionChainBrokenError } from '../errors.js';
 import { recordDenial } from '../evidence/index.js';
 import type { Policy } from '../policy/types.js';
 import { listProviders } from '../registry/registry.js';
@@ -43,7 +43,25 @@ export async function switchSessionModel(
 ): Promise<SwitchReport> {
   const session = requireSession(store, idOrName);
   const target = resolveModel(store, choice, 'provider switch');
-  const conversation = provenContext(store, session.id);
+  const caller = options.caller ?? 'cli';
+  let conversation: ReturnType<typeof provenContext>;
+  try {
+    conversation = provenContext(store, session.id);
+  } catch (error) {
+    // Refused as `run --session` is: a denial in the evidence, naming the model it was asked to move to.
+    if (error instanceof SessionChainBrokenError) {
+      recordDenial(store, {
+        requestId: newId('req'),
+        caller,
+        provider: { id: target.provider.id, version: target.provider.currentVersion, class: target.provider.record.class },
+        model: target.model,
+        reasonCode: error.code,
+        message: error.message,
+        sessionId: session.id,
+      });
+    }
+    throw error;
+  }
   const compaction = await compactForWindow({
     systemPrompt: conversation.systemPrompt,
     messages: conversation.messages,
@@ -51,7 +69,7 @@ export async function switchSessionModel(
     target: `${target.provider.id}:${target.model}`,
     ...(options.estimate === undefined ? {} : { estimate: options.estimate }),
   });
-  await refuseUnreceivableConversation(store, policy, session, target, { systemPrompt: conversation.systemPrompt, kept: compaction.kept }, options.caller ?? 'cli');
+  await refuseUnreceivableConversation(store, policy, session, target, { systemPrompt: conversation.systemPrompt, kept: compaction.kept }, caller);
   const invalidatedEnvelope = capabilityRank(target.capabilityClass) > capabilityRank(session.envelope.maxCapability);
   const at = (options.now ?? new Date()).toISOString();
   const to = { providerId: target.provider.id, model: target.model, capabilityClass: target.capabilityClass, contextWindow: target.contextWindow };

@@ -1,4 +1,4 @@
-import { EngineOperationError, InvalidInputError, PolicyRefusalError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
+import { EngineOperationError, InvalidInputError, PolicyRefusalError, SessionChainBrokenError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
 
 /** What went wrong for a gateway client, independent of the API family it speaks. */
 export type ClientErrorKind =
@@ -76,7 +76,8 @@ export function clientErrorFor(error: unknown): ClientError {
     const param = error.details?.['param'];
     return { kind: 'invalid_request', message: withHint(error), code: error.code, param: typeof param === 'string' ? param : 'messages' };
   }
-  if (error instanceof PolicyRefusalError) {
+  // A session whose stored chain is broken is refused as its envelope would be: nothing was sent.
+  if (error instanceof PolicyRefusalError || error instanceof SessionChainBrokenError) {
     return { kind: 'permission', message: withHint(error), code: error.code };
   }
   // The engine takes no tools (llama-server's 500 without --jinja): a 400 about `tools`, as Ollama answers it, not an outage to retry.

@@ -12,6 +12,7 @@ import { getEvidence, listEvidence } from '../../src/evidence/index.js';
 import { approveEnvelope, startSession } from '../../src/sessions/sessions.js';
 import { switchSessionModel } from '../../src/sessions/switch.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges } from '../helpers/scenario.js';
 import { startTestGateway, testPolicy, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
 const LOCAL_MODEL = 'llama3.2:latest';
@@ -101,6 +102,30 @@ describe('a stored session named by x-syndicate-session', () => {
 
     approveEnvelope(gateway.store, testPolicy(), session.id, 'frontier');
     expect(await ask(`claude:${HOSTED_MODEL}`, session.id)).toMatchObject({ status: 200, provider: 'claude' });
+  });
+
+  it('refuses a session whose checkpoint or model was edited in the store (403, session_chain_broken), as a denial', async () => {
+    const session = startSession(gateway.store, testPolicy(), { name: 'triage-widened', model: `ollama:${LOCAL_MODEL}` });
+    expect(await ask(`ollama:${LOCAL_MODEL}`, session.id)).toMatchObject({ status: 200, provider: 'ollama' });
+    // Widening the envelope by hand would let the frontier model take the session's requests.
+    gateway.store.db.prepare("UPDATE session_checkpoints SET max_capability = 'frontier' WHERE session_id = ?").run(session.id);
+    const sent = inferenceExchanges(claude).length;
+    const widened = await ask(`claude:${HOSTED_MODEL}`, session.id);
+    expect(widened.status).toBe(403);
+    expect(widened.message).toContain(`session ${session.id}'s stored conversation fails its hash chain at its checkpoint 1: content changed; nothing was sent`);
+    expect(widened.message).toContain(`syndicate session show ${session.id}`);
+    expect(inferenceExchanges(claude)).toHaveLength(sent);
+    // Not even a model within the approved class: nothing runs in a session whose record cannot be trusted.
+    expect(await ask(`ollama:${LOCAL_MODEL}`, session.id)).toMatchObject({ status: 403 });
+    await gateway.settled();
+    expect(newestDenial(session.id)).toMatchObject({ sessionId: session.id, state: 'denied', error: { code: 'session_chain_broken' } });
+    expect(listEvidence(gateway.store, { session: session.id, state: 'denied' })).toHaveLength(2);
+
+    const repinned = startSession(gateway.store, testPolicy(), { name: 'triage-repinned', model: `ollama:${LOCAL_MODEL}` });
+    gateway.store.db.prepare("UPDATE sessions SET provider_id = 'claude', model = ? WHERE id = ?").run(HOSTED_MODEL, repinned.id);
+    const refused = await ask('auto', repinned.id);
+    expect(refused.status).toBe(403);
+    expect(refused.message).toContain('fails its hash chain at its active model: active model changed');
   });
 
   it('leaves a session id that names no stored session as a label only', async () => {

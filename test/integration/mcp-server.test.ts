@@ -196,6 +196,9 @@ describe('syndicate mcp: the MCP server over stdio', () => {
       expect(text(refused)).toContain('(session_chain_broken)');
     }
     expect(inferenceExchanges(llama)).toHaveLength(sent);
+    // The refused complete is a denial under the session's id (route_explain only answers a question).
+    const denials = await scenario.json(['evidence', 'list', '--session', sessionId, '--state', 'denied']);
+    expect(denials.document.evidence).toEqual([expect.objectContaining({ kind: 'denial', caller: 'mcp', error: expect.objectContaining({ code: 'session_chain_broken' }) })]);
     // Deleted, its chain no longer stands in the way of `evidence verify`.
     expect((await scenario.cli(['session', 'delete', sessionId])).exitCode).toBe(0);
   });

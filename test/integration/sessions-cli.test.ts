@@ -338,6 +338,13 @@ describe('syndicate session, provider switch and run --session', () => {
     const shown = await show(id);
     expect(shown.messages).toHaveLength(4);
     expect(shown.switches).toEqual([]);
+    // Each refusal is a denial under the session's id (the two runs and the switch): evidence list and metrics show them.
+    const denials = await scenario.json(['evidence', 'list', '--session', id, '--state', 'denied']);
+    expect(denials.document.evidence).toHaveLength(3);
+    expect(denials.document.evidence).toContainEqual(
+      expect.objectContaining({ kind: 'denial', provider: expect.objectContaining({ id: 'local' }), model: 'chat-narrow', error: { code: 'session_chain_broken', message } }),
+    );
+    expect((await scenario.json(['metrics', '--session', id])).document.metrics).toMatchObject({ requests: { denied: 3 } });
 
     const verified = await scenario.json(['evidence', 'verify']);
     expect(verified.result.exitCode).toBe(1);
@@ -356,6 +363,35 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(intact.result.exitCode, JSON.stringify(intact.document)).toBe(0);
     expect(intact.document.sessions).toMatchObject({ sessions: expect.any(Number), messages: expect.any(Number) });
     expect((await scenario.cli(['evidence', 'verify'])).stdout).toMatch(/session chains intact: \d+ sessions, \d+ messages/);
+  });
+
+  it('an active model or checkpoint edited outside syndicate: run and approve refuse the session (exit 1); evidence verify names it', async () => {
+    const id = await startSession(['--model', 'local:chat-wide']);
+    // Repinned by hand to the large model: the small envelope's checkpoint would no longer be what decides.
+    withStore(scenario.home, (store) => store.db.prepare("UPDATE sessions SET model = 'chat-large' WHERE id = ?").run(id));
+    const sent = inferenceExchanges(ollama).length;
+    const refused = await scenario.json(['run', 'Name the capital of France.', '--session', id]);
+    expect(refused.result.exitCode).toBe(1);
+    expect(refused.document.error).toMatchObject({ code: 'session_chain_broken', details: { brokenAt: { sessionId: id, reason: 'active model changed' } } });
+    // Approving now would chain the edit in as if syndicate had made it.
+    const approved = await scenario.json(['session', 'approve', id, '--max-capability', 'large']);
+    expect(approved.result.exitCode).toBe(1);
+    expect((await show(id)).checkpoints).toHaveLength(1);
+    expect(inferenceExchanges(ollama)).toHaveLength(sent);
+    const verified = await scenario.cli(['evidence', 'verify']);
+    expect(verified.exitCode).toBe(1);
+    expect(verified.stderr).toContain(`session ${id}'s chain broken at its active model: active model changed`);
+
+    const widened = await startSession(['--model', 'local:chat-wide']);
+    withStore(scenario.home, (store) => store.db.prepare("UPDATE session_checkpoints SET max_capability = 'frontier' WHERE session_id = ?").run(widened));
+    const switched = await scenario.json(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', widened]);
+    expect(switched.result.exitCode).toBe(1);
+    expect(switched.document.error).toMatchObject({ code: 'session_chain_broken', details: { brokenAt: { sessionId: widened, checkpoint: 1, reason: 'content changed' } } });
+    // route --session shows no route the widened envelope would leave.
+    const routed = await scenario.json(['route', 'Name the capital of France.', '--session', widened, '--model', 'claude:claude-sonnet-4-20250514']);
+    expect(routed.result.exitCode).toBe(1);
+    expect(routed.document.error).toMatchObject({ code: 'session_chain_broken' });
+    for (const session of [id, widened]) expect((await scenario.cli(['session', 'delete', session])).exitCode).toBe(0);
   });
 
   it('an id that is no stored session is only recorded with the evidence, as before', async () => {
