@@ -41,6 +41,10 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
     hint: 'no eligible model is tagged for what the request needs: tag a model that has it (models[].tags in its provider record, checked by `syndicate provider capabilities ID`) or send the request to one that does',
   },
   {
+    rules: ['tools_refused'],
+    hint: 'the engine refused the tools of an earlier request for that model (llama-server started without `--jinja`, an Ollama model without tool support): restart llama-server with `--jinja` and release the hold (`syndicate provider release ID`), remove the `tools` tag from the model in its provider record, or send the tools to a model that takes them',
+  },
+  {
     rules: ['session_envelope'],
     hint: "the session's capability envelope approves smaller models only: name a model within it, or approve more with `syndicate session approve SESSION --max-capability CLASS`",
   },

@@ -202,6 +202,10 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     // an answer, no capability rules; the window must hold each input instead.
     if (embedding === undefined) checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
     else checkEmbeddingWindow(model, embedding, input.embeddingInputTokens, record.engine?.kind === 'ollama', exclude, reasons);
+    const toolsRefusal = traits.tools ? context.toolsRefused?.[provider.id]?.[model.id] : undefined;
+    if (toolsRefusal !== undefined) {
+      exclude('tools_refused', `request has tools and ${provider.id} refused the tools of a request for ${model.id} earlier: ${toolsRefusal.reason} (checked ${toolsRefusal.checkedAt})`);
+    }
     const envelope = input.sessionEnvelope;
     if (envelope !== undefined && capabilityRank(model.capabilityClass) > capabilityRank(envelope.maxCapability)) {
       exclude('session_envelope', `capability ${model.capabilityClass} is above session ${envelope.sessionId}'s approved ${envelope.maxCapability}`);

@@ -135,6 +135,63 @@ describe('an engine that takes no tools (llama-server without --jinja), its mode
   });
 });
 
+describe('a tools request for a model or alias some of whose engines take no tools', () => {
+  let llamaServer: FakeEngine;
+  let toolsEngine: FakeEngine;
+  let mixed: TestGateway;
+  const weather = { name: 'get_weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } };
+  const openAITools = [{ type: 'function' as const, function: { name: weather.name, parameters: weather.input_schema } }];
+  const posts = (engine: FakeEngine): number => engine.exchanges.filter((exchange) => exchange.method === 'POST').length;
+
+  beforeAll(async () => {
+    [llamaServer, toolsEngine] = await Promise.all([startFakeEngine({ kind: 'llama.cpp', jinja: false }), startFakeEngine({ kind: 'vllm' })]);
+    mixed = await startTestGateway({
+      providers: [
+        // Both tagged tools, the one without --jinja preferred: only its answer says it takes none.
+        { id: 'llama', class: 'local', wire: 'openai', baseUrl: llamaServer.baseUrl, engine: 'llama.cpp', models: [{ id: 'qwen', tags: ['tools'], priority: 10, aliases: ['coder'] }] },
+        { id: 'vllm', class: 'local', wire: 'openai', baseUrl: toolsEngine.baseUrl, engine: 'vllm', models: [{ id: VLLM_MODEL, tags: ['tools'], priority: 1, aliases: ['coder'] }] },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await mixed?.close();
+    await Promise.all([llamaServer?.close(), toolsEngine?.close()]);
+  });
+
+  it('falls back to the next tools-capable candidate, then routes later tools requests past the refusing model without calling it; a pinned one keeps the 400', async () => {
+    const openai = new OpenAI({ baseURL: `${mixed.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: mixed.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const first = await openai.chat.completions.create({ model: 'coder', messages: [{ role: 'user', content: QUESTION }], tools: openAITools });
+    expect(first.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'get_weather' } });
+    expect([posts(llamaServer), posts(toolsEngine)]).toEqual([1, 1]);
+    await mixed.settled();
+    const hops = mixed.store.db.prepare("SELECT hop, provider_id, state FROM evidence WHERE kind = 'invocation' ORDER BY row_key").all();
+    expect(hops).toEqual([
+      { hop: 0, provider_id: 'llama', state: 'failed' },
+      { hop: 1, provider_id: 'vllm', state: 'completed' },
+    ]);
+
+    // Remembered: the next tools requests (alias or auto) go straight to the engine that takes tools.
+    await openai.chat.completions.create({ model: 'coder', messages: [{ role: 'user', content: QUESTION }], tools: openAITools });
+    const viaAnthropic = await anthropic.messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: QUESTION }], tools: [weather] });
+    expect(viaAnthropic.content).toContainEqual(expect.objectContaining({ type: 'tool_use', name: 'get_weather' }));
+    expect([posts(llamaServer), posts(toolsEngine)]).toEqual([1, 3]);
+
+    // Requests without tools still go to the preferred model.
+    const plain = await openai.chat.completions.create({ model: 'coder', messages: [{ role: 'user', content: QUESTION }] });
+    expect(plain.choices[0]?.message.content).toBeTruthy();
+    expect(posts(llamaServer)).toBe(2);
+
+    // Pinned: the same 400 about `tools` as the engine's own answer, without calling it again.
+    const pinned = await openai.chat.completions.create({ model: 'llama:qwen', messages: [{ role: 'user', content: QUESTION }], tools: openAITools }).catch((caught: unknown) => caught);
+    expect(pinned).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((pinned as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ type: 'invalid_request_error', param: 'tools', message: expect.stringContaining('tools param requires --jinja flag') });
+    expect((pinned as Error).message).toContain('`--jinja`');
+    expect(posts(llamaServer)).toBe(2);
+  });
+});
+
 describe('an answer of emoji, accents and CJK, each character split over several stream chunks', () => {
   // 👋🏽 and 🇫🇷 are two code points each (four UTF-8 bytes apiece): the engine's tokens end inside them.
   const ANSWER = 'Héllo 👋🏽 wörld — 日本語 🇫🇷 done.';
