@@ -11,6 +11,7 @@ import {
 } from '../common/vocabulary.js';
 import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
+import { anthropicEmptyTurnMessage, anthropicUnsendableTurn } from '../wire/anthropic/adapter.js';
 import { missingCredential } from '../registry/credentials.js';
 import { findDeclaredModel, sameOllamaModel } from '../registry/model-names.js';
 import { tierForInput, usageCostUsd } from '../registry/pricing.js';
@@ -142,6 +143,10 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     };
     const providerClass = record.class;
     checkModelKind(provider, model, input.request, exclude);
+    const unsendableTurn = record.wire === 'anthropic' ? anthropicUnsendableTurn(input.request) : undefined;
+    if (unsendableTurn !== undefined) {
+      exclude('empty_content', `the anthropic wire refuses a turn with no content (${anthropicEmptyTurnMessage(unsendableTurn)})`);
+    }
     const missingKey = context.env === undefined ? undefined : missingCredential(record, context.env);
     if (missingKey !== undefined) reasons.push(`key ${missingKey} not set: ranked after every candidate that can be called`);
 

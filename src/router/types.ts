@@ -180,6 +180,8 @@ export type ExclusionRule =
   | 'tools'
   /** The request has tools and the model's engine refused a request's tools earlier in this process (`HealthMonitor.reportToolsRefused`). */
   | 'tools_refused'
+  /** The request has a turn with no content and the provider speaks the anthropic wire, which refuses one (`anthropicUnsendableTurn`). */
+  | 'empty_content'
   /** The request forces a tool and the model declares `forced_tool_choice_unsupported`. */
   | 'tool_choice'
   /** The request turns extended thinking off (or budgets it by hand) and the model declares `thinking_always_on`. */

@@ -97,6 +97,42 @@ describe('strict tools (the arguments held to the schema)', () => {
   });
 });
 
+describe('a conversation whose only user turn is empty', () => {
+  const posts = (engine: FakeEngine): number => engine.exchanges.filter((exchange) => exchange.method === 'POST').length;
+
+  it('is refused before the call for an Anthropic-wire provider with the 400 the Messages API gives, and goes to an OpenAI-wire engine, which takes it', async () => {
+    const before = posts(claude);
+    const refused = await openAIClient()
+      .chat.completions.create({ model: `claude:${CLAUDE_MODEL}`, messages: [{ role: 'user', content: '' }] })
+      .catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'messages',
+      message: expect.stringContaining('messages.0: all messages must have non-empty content except for the optional final assistant message'),
+    });
+    // A final empty user turn after an answer would otherwise go out as a prefill of that answer.
+    const afterAnswer = await anthropicClient()
+      .messages.create({
+        model: `claude:${CLAUDE_MODEL}`,
+        max_tokens: 64,
+        messages: [
+          { role: 'user', content: QUESTION },
+          { role: 'assistant', content: 'Paris.' },
+          { role: 'user', content: [{ type: 'text', text: '' }] },
+        ],
+      })
+      .catch((caught: unknown) => caught);
+    expect(afterAnswer).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((afterAnswer as Error).message).toContain('messages.2: all messages must have non-empty content');
+    expect(posts(claude)).toBe(before);
+
+    const local = await openAIClient().chat.completions.create({ model: `vllm:${VLLM_MODEL}`, messages: [{ role: 'user', content: '' }] });
+    expect(local.choices[0]?.message.content).toBeTruthy();
+    expect(lastSent(vllm)['messages']).toEqual([{ role: 'user', content: '' }]);
+  });
+});
+
 describe('an engine that takes no tools (llama-server without --jinja), its model tagged tools all the same', () => {
   let llamaServer: FakeEngine;
   let noJinja: TestGateway;
