@@ -97,6 +97,38 @@ describe('strict tools (the arguments held to the schema)', () => {
   });
 });
 
+describe("Anthropic client: the Models API's paging", () => {
+  it('pages with limit, after_id and before_id as the Models API does, so the SDK auto-paginates through every model once', async () => {
+    const everyId = (await anthropicClient().models.list({ limit: 1000 })).data.map((model) => model.id);
+    expect([...everyId].sort()).toEqual(['auto', `claude:${CLAUDE_MODEL}`, `ollama:${OLLAMA_MODEL}`, `vllm:${VLLM_MODEL}`]);
+    const first = await anthropicClient().models.list({ limit: 2 });
+    expect(first.data.map((model) => model.id)).toEqual(everyId.slice(0, 2));
+    expect(first).toMatchObject({ has_more: true, first_id: everyId[0], last_id: everyId[1] });
+    const paged: string[] = [];
+    for await (const model of anthropicClient().models.list({ limit: 1 })) paged.push(model.id);
+    expect(paged).toEqual(everyId);
+    const next = await first.getNextPage();
+    expect(next.data.map((model) => model.id)).toEqual(everyId.slice(2));
+    expect(next.has_more).toBe(false);
+
+    // Backwards from before_id: the page immediately before it, has_more while more lie before.
+    const before = await anthropicClient().models.list({ before_id: everyId[3], limit: 2 });
+    expect(before.data.map((model) => model.id)).toEqual(everyId.slice(1, 3));
+    expect(before).toMatchObject({ has_more: true, first_id: everyId[1], last_id: everyId[2] });
+    const backwards: string[] = [];
+    for await (const model of anthropicClient().models.list({ before_id: everyId[3], limit: 2 })) backwards.push(model.id);
+    expect(backwards.sort()).toEqual(everyId.slice(0, 3).sort());
+
+    // Without limit, Anthropic's default page of 20 holds them all.
+    expect(await anthropicClient().models.list()).toMatchObject({ has_more: false, first_id: 'auto', last_id: everyId[3] });
+    const refused = await anthropicClient().models.list({ limit: 0 }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((refused as Error).message).toContain('limit: must be a whole number from 1 to 1000');
+    const unknownCursor = await anthropicClient().models.list({ after_id: 'nope' }).catch((caught: unknown) => caught);
+    expect(unknownCursor).toBeInstanceOf(Anthropic.BadRequestError);
+  });
+});
+
 describe('a conversation whose only user turn is empty', () => {
   const posts = (engine: FakeEngine): number => engine.exchanges.filter((exchange) => exchange.method === 'POST').length;
 
