@@ -917,12 +917,13 @@ function refuseOrUnavailable(
  */
 function refusedRequestSetting(
   excluded: readonly Exclusion[],
-): { code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'tools_not_supported' | 'empty_content'; param: 'tool_choice' | 'thinking' | 'tools' | 'messages' } | undefined {
+): { code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported'; param: 'tool_choice' | 'thinking' | 'tools' | 'messages' } | undefined {
   const only = (rule: ExclusionRule): boolean => excluded.some((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === rule);
   if (only('tool_choice')) return { code: 'tool_choice_unsupported', param: 'tool_choice' };
   if (only('thinking')) return { code: 'thinking_unsupported', param: 'thinking' };
   if (only('tools_refused')) return { code: 'tools_not_supported', param: 'tools' };
   if (only('empty_content')) return { code: 'empty_content', param: 'messages' };
+  if (only('image_url')) return { code: 'image_url_unsupported', param: 'messages' };
   return undefined;
 }
 

@@ -45,6 +45,10 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
     hint: 'the engine refused the tools of an earlier request for that model (llama-server started without `--jinja`, an Ollama model without tool support): restart llama-server with `--jinja` and release the hold (`syndicate provider release ID`), remove the `tools` tag from the model in its provider record, or send the tools to a model that takes them',
   },
   {
+    rules: ['image_url'],
+    hint: 'Ollama takes images as base64 data only, and syndicate fetches no URL: send the image inline (a data:image/png;base64,… URL, or the Anthropic base64 source), or send it to a model whose engine takes URLs',
+  },
+  {
     rules: ['empty_content'],
     hint: 'the Messages API refuses a turn with no content (but a final assistant turn): send text in every user turn, or leave the empty turn out',
   },

@@ -143,6 +143,9 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     };
     const providerClass = record.class;
     checkModelKind(provider, model, input.request, exclude);
+    if (traits.imageUrl && record.engine?.kind === 'ollama') {
+      exclude('image_url', `Ollama takes images as base64 data only and refuses an image URL ("${OLLAMA_IMAGE_URL_REFUSAL}"); syndicate never fetches one`);
+    }
     const unsendableTurn = record.wire === 'anthropic' ? anthropicUnsendableTurn(input.request) : undefined;
     if (unsendableTurn !== undefined) {
       exclude('empty_content', `the anthropic wire refuses a turn with no content (${anthropicEmptyTurnMessage(unsendableTurn)})`);
@@ -368,6 +371,9 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   });
   return plan;
 }
+
+/** Ollama's OpenAI-compatible layer on an http(s) image URL (openai/openai.go, `decodeImageURL`): a 400 before the model runs. */
+const OLLAMA_IMAGE_URL_REFUSAL = 'image URLs are not currently supported, please use base64 encoded data instead';
 
 /**
  * Chat requests never reach an embedding model, nor embeddings requests a chat model or the

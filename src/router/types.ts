@@ -182,6 +182,8 @@ export type ExclusionRule =
   | 'tools_refused'
   /** The request has a turn with no content and the provider speaks the anthropic wire, which refuses one (`anthropicUnsendableTurn`). */
   | 'empty_content'
+  /** The request gives an image by URL and the engine takes inline data only (Ollama). */
+  | 'image_url'
   /** The request forces a tool and the model declares `forced_tool_choice_unsupported`. */
   | 'tool_choice'
   /** The request turns extended thinking off (or budgets it by hand) and the model declares `thinking_always_on`. */

@@ -25,7 +25,7 @@ beforeAll(async () => {
     providers: [
       { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
       { id: 'vllm', class: 'local', wire: 'openai', baseUrl: vllm.baseUrl, engine: 'vllm', models: [{ id: VLLM_MODEL, tags: ['tools'] }] },
-      { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL }] },
+      { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL, tags: ['vision'] }] },
     ],
   });
 });
@@ -126,6 +126,33 @@ describe("Anthropic client: the Models API's paging", () => {
     expect((refused as Error).message).toContain('limit: must be a whole number from 1 to 1000');
     const unknownCursor = await anthropicClient().models.list({ after_id: 'nope' }).catch((caught: unknown) => caught);
     expect(unknownCursor).toBeInstanceOf(Anthropic.BadRequestError);
+  });
+});
+
+describe('an image by URL for an Ollama model', () => {
+  const withImage = (url: string): OpenAI.ChatCompletionCreateParamsNonStreaming => ({
+    model: `ollama:${OLLAMA_MODEL}`,
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url } }] }],
+  });
+
+  it('is refused before the call with a 400 that says to send base64 data (Ollama fetches no URL, nor does syndicate); inline data goes through', async () => {
+    const posts = (): number => ollama.exchanges.filter((exchange) => exchange.method === 'POST').length;
+    const before = posts();
+    const refused = await openAIClient().chat.completions.create(withImage('https://example.com/cat.png')).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'image_url_unsupported',
+      param: 'messages',
+      message: expect.stringContaining('image URLs are not currently supported, please use base64 encoded data instead'),
+    });
+    expect((refused as Error).message).toContain('data:image/png;base64');
+    expect(posts()).toBe(before);
+
+    const inline = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+    const answered = await openAIClient().chat.completions.create(withImage(inline));
+    expect(answered.choices[0]?.message.content).toBeTruthy();
+    expect(JSON.stringify(lastSent(ollama)['messages'])).toContain(inline);
   });
 });
 
