@@ -17,6 +17,13 @@ export type CapabilityClass = (typeof CAPABILITY_CLASSES)[number];
 export const WIRE_FORMATS = ['openai', 'anthropic'] as const;
 export type WireFormat = (typeof WIRE_FORMATS)[number];
 
+/**
+ * Whose own hosted API serves a provider's base URL, when its wire has extensions the other
+ * speakers of that wire lack: `openai` takes `custom` (freeform) tools natively.
+ */
+export const VENDORS = ['openai'] as const;
+export type Vendor = (typeof VENDORS)[number];
+
 export const DEVIATIONS = [
   'approximate_token_counts',
   'partial_streaming_reliability',

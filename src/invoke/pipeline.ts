@@ -420,6 +420,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(record.auth?.header === undefined ? {} : { authHeader: record.auth.header }),
     ...(candidate.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: candidate.defaultMaxTokens }),
     ...(record.engine === undefined ? {} : { engine: record.engine.kind }),
+    ...(record.vendor === undefined ? {} : { vendor: record.vendor }),
   };
   const codec = wireRequest.embedding === undefined ? undefined : embeddingCodec(adapter);
   const httpRequest = codec === undefined ? adapter.encodeRequest(wireRequest, target) : codec.encode(wireRequest, target);

@@ -5,6 +5,7 @@ import type {
   ModelDeviation,
   ModelKind,
   ProviderClass,
+  Vendor,
   WireFormat,
 } from '../common/vocabulary.js';
 
@@ -77,6 +78,8 @@ export interface ProviderRecord {
   id: string;
   class: ProviderClass;
   wire: WireFormat;
+  /** The vendor whose own API serves `baseUrl` (see `Vendor`); absent for engines and other servers of the wire. */
+  vendor?: Vendor;
   baseUrl: string;
   description?: string;
   auth?: ProviderAuth;

@@ -1,4 +1,4 @@
-import type { EngineKind, WireFormat } from '../common/vocabulary.js';
+import type { EngineKind, Vendor, WireFormat } from '../common/vocabulary.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart, WireWarning } from './canonical.js';
 
 /** What the adapter needs to know about the target to build the wire request. Pure data. */
@@ -17,6 +17,8 @@ export interface WireTarget {
   defaultMaxTokens?: number;
   /** The engine behind the URL, when the record declares one: its quirks (e.g. which embedding encodings it answers). */
   engine?: EngineKind;
+  /** The vendor whose own API is behind the URL, when the record declares one: its extensions of the wire (e.g. OpenAI's custom tools). */
+  vendor?: Vendor;
 }
 
 /** An HTTP request the transport will send verbatim. `body` is the exact bytes, as text. */

@@ -121,10 +121,19 @@ export interface ToolDefinition {
    * CLI's apply_patch): engines see a function whose one string parameter `input` carries it.
    */
   freeform?: true;
+  /**
+   * A freeform tool as its client declared it, kept for a wire that takes custom tools natively
+   * (OpenAI's own API): its description without the grammar `description` folds in for the
+   * others, and its input format.
+   */
+  freeformDeclaration?: { description?: string; format?: FreeformFormat };
   /** The client asked that the arguments follow `inputSchema` exactly (`strict` of an OpenAI function, of an Anthropic tool). */
   strict?: boolean;
   cacheControl?: CacheControl;
 }
+
+/** A freeform tool's input: unconstrained text, or text that follows a grammar (OpenAI: Lark or regex). */
+export type FreeformFormat = { type: 'text' } | { type: 'grammar'; syntax?: string; definition: string };
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
@@ -313,6 +322,11 @@ export type StreamPart =
       id?: string;
       name?: string;
       argumentsDelta: string;
+      /**
+       * `argumentsDelta` is a piece of a custom (freeform) call's raw input text, not of JSON
+       * arguments: OpenAI streams a custom call's input as it is. Set on every delta of such a call.
+       */
+      freeform?: true;
       /** Deviations tolerated while decoding this delta (see `CanonicalResponse.observations`). */
       observations?: string[];
     }

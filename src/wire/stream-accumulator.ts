@@ -1,10 +1,13 @@
 import type { CanonicalResponse, FinishReason, ReasoningPart, RedactedReasoningPart, StreamPart, TextPart, ToolCall, Usage } from './canonical.js';
+import { customCallArguments } from './openai/custom-tools.js';
 import { mergeUsage } from './server-common.js';
 
 interface PendingToolCall {
   id?: string;
   name?: string;
   argumentsText: string;
+  /** The text is a custom call's raw input (see the `freeform` of a tool-call delta), not JSON. */
+  freeform?: true;
 }
 
 /**
@@ -81,6 +84,7 @@ export class StreamAccumulator {
         if (part.id !== undefined && pending.id === undefined) pending.id = part.id;
         if (part.name !== undefined && part.name !== '' && pending.name === undefined) pending.name = part.name;
         pending.argumentsText += part.argumentsDelta;
+        if (part.freeform === true) pending.freeform = true;
         this.toolCalls.set(part.index, pending);
         for (const observation of part.observations ?? []) this.observations.add(observation);
         return;
@@ -145,7 +149,7 @@ export class StreamAccumulator {
       .map(([index, pending], position) => ({
         id: pending.id ?? `call_${position}`,
         name: pending.name ?? '',
-        arguments: pending.argumentsText.trim() === '' ? '{}' : pending.argumentsText,
+        arguments: pending.freeform === true ? customCallArguments(pending.argumentsText) : pending.argumentsText.trim() === '' ? '{}' : pending.argumentsText,
         ...(ordered === undefined ? {} : { position: ordered.positions.get(index) ?? ordered.parts.length }),
       }));
     const usage =

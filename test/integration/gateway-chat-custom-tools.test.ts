@@ -19,6 +19,7 @@ import { startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } fro
 
 const OLLAMA_MODEL = 'llama3.2:latest';
 const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
+const GPT_MODEL = 'gpt-6.2-sol';
 /** What the fake models write: a patch with quotes and newlines, which the JSON arguments must escape. */
 const PATCH = '*** Begin Patch\n*** Add File: "hello.txt"\n+hello\n*** End Patch';
 const GRAMMAR = 'start: begin_patch hunk+ end_patch';
@@ -40,18 +41,27 @@ const weatherTool = {
 
 let ollama: FakeEngine;
 let claude: FakeEngine;
+let openai: FakeEngine;
 let gateway: TestGateway;
 
 beforeAll(async () => {
-  [ollama, claude] = await Promise.all([startFakeEngine({ kind: 'ollama', answer: PATCH }), startFakeEngine({ kind: 'anthropic', answer: PATCH })]);
+  [ollama, claude, openai] = await Promise.all([
+    startFakeEngine({ kind: 'ollama', answer: PATCH }),
+    startFakeEngine({ kind: 'anthropic', answer: PATCH }),
+    startFakeEngine({ kind: 'openai', answer: PATCH, models: [{ id: GPT_MODEL }] }),
+  ]);
   const local: TestProvider = { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL, tags: ['tools'] }] };
   const hosted: TestProvider = { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] };
-  gateway = await startTestGateway({ providers: [local, hosted] });
+  const gptModels: TestProvider['models'] = [{ id: GPT_MODEL, tags: ['tools'], price: { inputPerMTok: 2, outputPerMTok: 10 } }];
+  // OpenAI's own API, as the catalog's openai template declares it; and the same server behind a record without `vendor` (an OpenAI-compatible proxy).
+  const openaiRecord: TestProvider = { id: 'openai', class: 'approved_hosted', wire: 'openai', vendor: 'openai', baseUrl: openai.baseUrl, auth: true, models: gptModels };
+  const compatible: TestProvider = { id: 'compatible', class: 'approved_hosted', wire: 'openai', baseUrl: openai.baseUrl, auth: true, models: gptModels };
+  gateway = await startTestGateway({ providers: [local, hosted, openaiRecord, compatible] });
 });
 
 afterAll(async () => {
   await gateway?.close();
-  await Promise.all([ollama?.close(), claude?.close()]);
+  await Promise.all([ollama?.close(), claude?.close(), openai?.close()]);
 });
 
 const client = (): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
@@ -196,3 +206,83 @@ describe('Chat Completions custom tools, Anthropic-wire provider', () => {
     expect(replayed[1]?.content).toEqual([{ type: 'tool_use', id: call.id, name: 'apply_patch', input: { input: PATCH } }]);
   });
 });
+
+/**
+ * OpenAI's own API takes custom tools natively (a record with `vendor: openai`, as the catalog's
+ * openai template sets): the tool, the tool choice and earlier calls go up in the shapes the
+ * client sent, the grammar as a format OpenAI enforces, and OpenAI's custom calls come back as
+ * they are — its stream's `{index, custom: {input}}` pieces passed on as they arrive.
+ */
+describe('Chat Completions custom tools, OpenAI itself', () => {
+  it('sends the custom tool and tool choice as the client declared them, and gives the custom call back', async () => {
+    const completion = await client().chat.completions.create({ model: `openai:${GPT_MODEL}`, ...patchRequest });
+    const upstream = openai.exchanges.at(-1)!;
+    const answered = JSON.parse(upstream.responseBody.toString('utf8')) as { choices: { message: { tool_calls: { id: string }[] } }[] };
+    const upstreamCallId = answered.choices[0]!.message.tool_calls[0]!.id;
+    expect(completion.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(completion.choices[0]?.message.tool_calls).toEqual([{ id: upstreamCallId, type: 'custom', custom: { name: 'apply_patch', input: PATCH } }]);
+
+    const sent = lastRequestBody(openai);
+    // `ChatCompletionCustomTool` and `ChatCompletionNamedToolChoiceCustom`, as the client sent them: the grammar is a format, not prose in the description.
+    expect(sent['tools']).toEqual([applyPatch]);
+    expect(sent['tool_choice']).toEqual({ type: 'custom', custom: { name: 'apply_patch' } });
+  });
+
+  it('sends an earlier custom call back as a custom call with its raw input', async () => {
+    const call = { id: 'call_patch1', type: 'custom' as const, custom: { name: 'apply_patch', input: PATCH } };
+    const answer = await client().chat.completions.create({
+      model: `openai:${GPT_MODEL}`,
+      tools: [applyPatch],
+      messages: [{ role: 'user', content: 'Add hello.txt' }, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: call.id, content: 'Done!' }],
+    });
+    expect(answer.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: PATCH } });
+    const messages = lastRequestBody(openai)['messages'] as { tool_calls?: unknown[] }[];
+    expect(messages[1]?.tool_calls).toEqual([call]);
+  });
+
+  it('streams OpenAI\'s custom call as it comes: announced with its name, then the input in pieces, before the finish', async () => {
+    const { deltas, finishReason } = await toolCallDeltas(await client().chat.completions.create({ model: `openai:${GPT_MODEL}`, ...patchRequest, stream: true }));
+    expect(finishReason).toBe('tool_calls');
+    const upstreamDeltas = streamedToolCallDeltas(openai.exchanges.at(-1)!.responseBody.toString('utf8'));
+    expect(upstreamDeltas[0]).toEqual({ index: 0, id: expect.stringMatching(/^call_/), type: 'custom', custom: { name: 'apply_patch', input: '' } });
+    expect(upstreamDeltas.length).toBeGreaterThan(2);
+    // The client receives the upstream's deltas one for one (the gateway's ids, OpenAI's pieces).
+    expect(deltas).toEqual(upstreamDeltas);
+    expect(accumulatedInput(deltas, 0)).toBe(PATCH);
+    expect(lastRequestBody(openai)['tools']).toEqual([applyPatch]);
+  });
+
+  it('takes a Responses API custom tool (flat grammar) to OpenAI natively and streams its input as custom_tool_call_input deltas, piece by piece', async () => {
+    // The Responses API's `CustomTool` has the grammar flat in `format`; Chat Completions nests it under `format.grammar`.
+    const flatPatchTool = { type: 'custom' as const, name: 'apply_patch', description: 'Edit files with a patch.', format: { type: 'grammar' as const, syntax: 'lark' as const, definition: GRAMMAR } };
+    const stream = client().responses.stream({ model: `openai:${GPT_MODEL}`, input: 'Add hello.txt', tools: [flatPatchTool], tool_choice: { type: 'custom', name: 'apply_patch' } });
+    const deltas: string[] = [];
+    for await (const event of stream) if (event.type === 'response.custom_tool_call_input.delta') deltas.push(event.delta);
+    const final = await stream.finalResponse();
+    expect(final.output.find((item) => item.type === 'custom_tool_call')).toMatchObject({ name: 'apply_patch', input: PATCH, status: 'completed' });
+    const upstreamPieces = streamedToolCallDeltas(openai.exchanges.at(-1)!.responseBody.toString('utf8'))
+      .map((delta) => (delta['custom'] as { input: string }).input)
+      .filter((input) => input !== '');
+    expect(deltas).toEqual(upstreamPieces);
+    const sent = lastRequestBody(openai);
+    expect(sent['tools']).toEqual([applyPatch]);
+    expect(sent['tool_choice']).toEqual({ type: 'custom', custom: { name: 'apply_patch' } });
+  });
+
+  it('keeps the function shape for a server of the openai wire that is not OpenAI itself', async () => {
+    const completion = await client().chat.completions.create({ model: `compatible:${GPT_MODEL}`, ...patchRequest });
+    expect(completion.choices[0]?.message.tool_calls).toEqual([{ id: expect.any(String), type: 'custom', custom: { name: 'apply_patch', input: PATCH } }]);
+    const sent = lastRequestBody(openai);
+    expect((sent['tools'] as { type: string }[])[0]).toMatchObject({ type: 'function', function: { name: 'apply_patch', parameters: { properties: { input: { type: 'string' } } } } });
+    expect(sent['tool_choice']).toEqual({ type: 'function', function: { name: 'apply_patch' } });
+  });
+});
+
+/** The tool-call deltas of an upstream's SSE body, in order. */
+function streamedToolCallDeltas(body: string): Record<string, unknown>[] {
+  return body
+    .split('\n\n')
+    .map((frame) => frame.replace(/^data: /, ''))
+    .filter((data) => data.startsWith('{'))
+    .flatMap((data) => (JSON.parse(data) as { choices: { delta: { tool_calls?: Record<string, unknown>[] } }[] }).choices.flatMap((choice) => choice.delta.tool_calls ?? []));
+}

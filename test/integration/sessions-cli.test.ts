@@ -403,7 +403,7 @@ describe('syndicate session, provider switch and run --session', () => {
     );
     const empty = await startSession(['--model', 'local:chat-wide']);
     expect((await scenario.cli(['session', 'delete', empty])).stdout).toBe(`deleted session ${empty}: 0 messages, 1 checkpoint, 0 switches\nno evidence row names it`);
-  });
+   }, 90_000); // some 17 CLI processes: over 30 s on two loaded cores
 
   it('--provider, --model and --system cannot override a stored session', async () => {
     const id = await startSession(['--model', 'local:chat-wide']);
@@ -435,5 +435,5 @@ describe('syndicate session, provider switch and run --session', () => {
     // Switched to a model it may use, the session goes on with its conversation.
     expect((await scenario.cli(['provider', 'switch', 'local:chat-wide', '--session', id])).exitCode).toBe(0);
     expect((await run('second question', id)).session).toMatchObject({ id, turn: 2 });
-  });
+  }, 90_000); // some 12 CLI processes
 });

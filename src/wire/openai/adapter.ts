@@ -13,6 +13,7 @@ import {
   type StreamPart,
   type ToolCall,
   type ToolChoice,
+  type ToolDefinition,
   type Usage,
   type WireWarning,
 } from '../canonical.js';
@@ -25,8 +26,11 @@ import type {
   OpenAIContentPart,
   OpenAIMessage,
   OpenAIResponseFormat,
+  OpenAIToolCall,
   OpenAIToolChoice,
+  OpenAIToolDefinition,
 } from './types.js';
+import { customCallArguments, freeformInput, freeformToolNames } from './custom-tools.js';
 
 /** `data:` payload that ends an OpenAI-style stream. */
 export const OPENAI_STREAM_DONE = '[DONE]';
@@ -50,22 +54,16 @@ export const openAIAdapter: WireAdapter = {
 export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarget): WireHttpRequest {
   const warnings: WireWarning[] = [];
   const messages: OpenAIMessage[] = [];
+  // OpenAI's own API takes custom tools as they are; every other server of the wire gets functions of one string `input`.
+  const nativeCustomTools = target.vendor === 'openai' ? freeformToolNames(request) : new Set<string>();
   if (request.system !== undefined && request.system !== '') messages.push({ role: 'system', content: request.system });
-  request.messages.forEach((message, index) => messages.push(encodeMessage(message, `messages[${index}]`, warnings)));
+  request.messages.forEach((message, index) => messages.push(encodeMessage(message, `messages[${index}]`, warnings, nativeCustomTools)));
 
   const body: OpenAIChatRequest = { model: request.model, messages };
   if (request.tools !== undefined && request.tools.length > 0) {
-    body.tools = request.tools.map((tool) => ({
-      type: 'function',
-      function: {
-        name: tool.name,
-        ...(tool.description === undefined ? {} : { description: tool.description }),
-        parameters: tool.inputSchema,
-        ...(tool.strict === undefined ? {} : { strict: tool.strict }),
-      },
-    }));
+    body.tools = request.tools.map((tool) => (nativeCustomTools.has(tool.name) ? encodeCustomTool(tool) : encodeFunctionTool(tool)));
   }
-  if (request.toolChoice !== undefined) body.tool_choice = encodeToolChoice(request.toolChoice);
+  if (request.toolChoice !== undefined) body.tool_choice = encodeToolChoice(request.toolChoice, nativeCustomTools);
   if (request.parallelToolCalls !== undefined && body.tools !== undefined) body.parallel_tool_calls = request.parallelToolCalls;
   const responseFormat = encodeResponseFormat(request);
   if (responseFormat !== undefined) body.response_format = responseFormat;
@@ -99,7 +97,35 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
   };
 }
 
-function encodeMessage(message: CanonicalMessage, location: string, warnings: WireWarning[]): OpenAIMessage {
+function encodeFunctionTool(tool: ToolDefinition): OpenAIToolDefinition {
+  return {
+    type: 'function',
+    function: {
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      parameters: tool.inputSchema,
+      ...(tool.strict === undefined ? {} : { strict: tool.strict }),
+    },
+  };
+}
+
+/** A freeform tool as its client declared it, the grammar nested as Chat Completions takes it. */
+function encodeCustomTool(tool: ToolDefinition): OpenAIToolDefinition {
+  const declaration = tool.freeformDeclaration ?? {};
+  const format = declaration.format;
+  return {
+    type: 'custom',
+    custom: {
+      name: tool.name,
+      ...(declaration.description === undefined ? {} : { description: declaration.description }),
+      ...(format === undefined
+        ? {}
+        : { format: format.type === 'text' ? format : { type: 'grammar', grammar: { ...(format.syntax === undefined ? {} : { syntax: format.syntax }), definition: format.definition } } }),
+    },
+  };
+}
+
+function encodeMessage(message: CanonicalMessage, location: string, warnings: WireWarning[], nativeCustomTools: ReadonlySet<string>): OpenAIMessage {
   warnRedactedReasoning(message.content, `${location}.content`, warnings);
   switch (message.role) {
     case 'system':
@@ -122,11 +148,12 @@ function encodeMessage(message: CanonicalMessage, location: string, warnings: Wi
         ...(toolCalls.length === 0
           ? {}
           : {
-              tool_calls: toolCalls.map((call) => ({
-                id: call.id,
-                type: 'function' as const,
-                function: { name: call.name, arguments: call.arguments },
-              })),
+              tool_calls: toolCalls.map(
+                (call): OpenAIToolCall =>
+                  nativeCustomTools.has(call.name)
+                    ? { id: call.id, type: 'custom', custom: { name: call.name, input: freeformInput(call.arguments) } }
+                    : { id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } },
+              ),
             }),
       };
     }
@@ -178,8 +205,9 @@ function textOnly(parts: ContentPart[], location: string, where: string, warning
     .join('\n');
 }
 
-function encodeToolChoice(choice: ToolChoice): OpenAIToolChoice {
-  return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
+function encodeToolChoice(choice: ToolChoice, nativeCustomTools: ReadonlySet<string>): OpenAIToolChoice {
+  if (typeof choice === 'string') return choice;
+  return nativeCustomTools.has(choice.name) ? { type: 'custom', custom: { name: choice.name } } : { type: 'function', function: { name: choice.name } };
 }
 
 function encodeResponseFormat(request: CanonicalRequest): OpenAIResponseFormat | undefined {
@@ -259,14 +287,16 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
   if (Array.isArray(rawToolCalls)) {
     rawToolCalls.forEach((rawCall, position) => {
       if (!isRecord(rawCall)) return;
-      const fn = isRecord(rawCall['function']) ? rawCall['function'] : {};
       const id = stringField(rawCall, 'id');
       if (id === undefined || id === '') observations.add(WIRE_OBSERVATIONS.toolCallIdMissing);
-      toolCalls.push({
-        id: id === undefined || id === '' ? `call_${position}` : id,
-        name: stringField(fn, 'name') ?? '',
-        arguments: decodeArguments(fn['arguments'], observations),
-      });
+      const callId = id === undefined || id === '' ? `call_${position}` : id;
+      const custom = customCallFields(rawCall);
+      if (custom !== undefined) {
+        toolCalls.push({ id: callId, name: stringField(custom, 'name') ?? '', arguments: customCallArguments(stringField(custom, 'input') ?? '') });
+        return;
+      }
+      const fn = isRecord(rawCall['function']) ? rawCall['function'] : {};
+      toolCalls.push({ id: callId, name: stringField(fn, 'name') ?? '', arguments: decodeArguments(fn['arguments'], observations) });
     });
   } else if (isRecord(message['function_call'])) {
     observations.add(WIRE_OBSERVATIONS.legacyFunctionCall);
@@ -394,21 +424,37 @@ function vllmStopString(choice: Record<string, unknown>): string | undefined {
   return choice['finish_reason'] === 'stop' ? stringField(choice, 'stop_reason') : undefined;
 }
 
+/**
+ * The `custom` object of a custom (freeform) tool's call or call delta: `{id, type: "custom", custom:
+ * {name, input}}` (openai-node's `ChatCompletionMessageCustomToolCall`), continued in a stream as
+ * `{index, custom: {input}}`. A stray `custom` beside a function's fields is not one.
+ */
+function customCallFields(rawCall: Record<string, unknown>): Record<string, unknown> | undefined {
+  const custom = rawCall['custom'];
+  if (!isRecord(custom)) return undefined;
+  if (rawCall['type'] === 'custom') return custom;
+  const carriesCall = typeof custom['input'] === 'string' || typeof custom['name'] === 'string';
+  return carriesCall && !isRecord(rawCall['function']) ? custom : undefined;
+}
+
 function decodeToolCallDelta(rawCall: Record<string, unknown>, position: number): StreamPart {
-  const fn = isRecord(rawCall['function']) ? rawCall['function'] : {};
-  const rawArguments = fn['arguments'];
+  const id = stringField(rawCall, 'id');
+  const custom = customCallFields(rawCall);
+  // A custom call's name and raw input sit where a function call's name and arguments do.
+  const fields = custom ?? (isRecord(rawCall['function']) ? rawCall['function'] : {});
+  const rawArguments = custom === undefined ? fields['arguments'] : (stringField(custom, 'input') ?? '');
   const observations: string[] = [];
   if (rawArguments !== undefined && rawArguments !== null && typeof rawArguments !== 'string') {
     observations.push(WIRE_OBSERVATIONS.toolArgumentsObject);
   }
-  const id = stringField(rawCall, 'id');
-  const name = stringField(fn, 'name');
+  const name = stringField(fields, 'name');
   return {
     type: 'tool-call-delta',
     index: numberField(rawCall, 'index') ?? position,
     ...(id === undefined || id === '' ? {} : { id }),
     ...(name === undefined || name === '' ? {} : { name }),
     argumentsDelta: argumentsToText(rawArguments),
+    ...(custom === undefined ? {} : { freeform: true as const }),
     ...(observations.length === 0 ? {} : { observations }),
   };
 }

@@ -5,7 +5,7 @@
  * and its calls come back to the client as custom calls carrying the raw text.
  */
 
-import type { CanonicalRequest, ToolDefinition } from '../canonical.js';
+import type { CanonicalRequest, FreeformFormat, ToolDefinition } from '../canonical.js';
 import { isRecord } from '../json.js';
 import type { RequestProblems } from '../request-reader.js';
 
@@ -19,7 +19,8 @@ export type CustomToolGrammarShape = 'flat' | 'nested';
 /**
  * A custom tool's `{name, description?, format?}` as a function of one string, `input`. Its grammar,
  * when it has one, goes into the description so the model knows the shape the text must take: no
- * engine behind the gateway can enforce an OpenAI grammar (Lark or regex).
+ * engine behind the gateway can enforce an OpenAI grammar (Lark or regex). The declaration as the
+ * client sent it is kept too, for OpenAI's own API, which takes the tool natively.
  */
 export function readCustomTool(tool: Record<string, unknown>, pointer: string, problems: RequestProblems, grammarShape: CustomToolGrammarShape): ToolDefinition | undefined {
   const name = tool['name'];
@@ -31,14 +32,19 @@ export function readCustomTool(tool: Record<string, unknown>, pointer: string, p
   if (description !== undefined && typeof description !== 'string') problems.add(`${pointer}/description`, 'must be a string');
   const format = tool['format'];
   let formatNote = '';
+  let declaredFormat: FreeformFormat | undefined;
   const grammarForm = grammarShape === 'flat' ? '{type: "grammar", syntax, definition}' : '{type: "grammar", grammar: {syntax, definition}}';
   if (isRecord(format) && format['type'] === 'grammar') {
     const grammar = grammarShape === 'flat' ? format : isRecord(format['grammar']) ? format['grammar'] : {};
     const syntax = typeof grammar['syntax'] === 'string' ? grammar['syntax'] : 'grammar';
     const definition = grammar['definition'];
-    if (typeof definition === 'string') formatNote = `\n\nThe input must match this ${syntax} grammar:\n${definition}`;
-    else problems.add(`${pointer}/format`, `has no grammar definition: must be ${grammarForm}`, 'send the grammar\'s text as its `definition`, or `{type: "text"}` for unconstrained text');
-  } else if (format !== undefined && !(isRecord(format) && format['type'] === 'text')) {
+    if (typeof definition === 'string') {
+      formatNote = `\n\nThe input must match this ${syntax} grammar:\n${definition}`;
+      declaredFormat = { type: 'grammar', ...(typeof grammar['syntax'] === 'string' ? { syntax: grammar['syntax'] } : {}), definition };
+    } else problems.add(`${pointer}/format`, `has no grammar definition: must be ${grammarForm}`, 'send the grammar\'s text as its `definition`, or `{type: "text"}` for unconstrained text');
+  } else if (isRecord(format) && format['type'] === 'text') {
+    declaredFormat = { type: 'text' };
+  } else if (format !== undefined) {
     problems.add(`${pointer}/format`, `must be {type: "text"} or ${grammarForm}`);
   }
   return {
@@ -51,6 +57,10 @@ export function readCustomTool(tool: Record<string, unknown>, pointer: string, p
       additionalProperties: false,
     },
     freeform: true,
+    freeformDeclaration: {
+      ...(typeof description === 'string' ? { description } : {}),
+      ...(declaredFormat === undefined ? {} : { format: declaredFormat }),
+    },
   };
 }
 

@@ -543,6 +543,12 @@ export class ResponsesStreamEncoder {
       this.current = call;
       output += this.event('response.output_item.added', { output_index: outputIndex, item: this.snapshotOf(call, 'in_progress') });
     }
+    if (part.freeform === true) {
+      call.streamedInput = (call.streamedInput ?? '') + part.argumentsDelta;
+      call.arguments = customCallArguments(call.streamedInput);
+      if (part.argumentsDelta === '' || !call.freeform) return output;
+      return output + this.event('response.custom_tool_call_input.delta', { item_id: call.id, output_index: call.outputIndex, delta: part.argumentsDelta });
+    }
     if (part.argumentsDelta === '') return output;
     call.arguments += part.argumentsDelta;
     // A freeform call's raw text is inside the JSON the engine streams: it is sent once whole, when the call is closed.
@@ -569,8 +575,8 @@ export class ResponsesStreamEncoder {
       // A call streamed without arguments (Anthropic sends none for empty input) reads as `{}`.
       if (!item.freeform && item.arguments === '') item.arguments = '{}';
       if (item.freeform) {
-        const input = freeformInput(item.arguments);
-        if (input !== '') output += this.event('response.custom_tool_call_input.delta', { item_id: item.id, output_index: item.outputIndex, delta: input });
+        const input = item.streamedInput ?? freeformInput(item.arguments);
+        if (input !== '' && item.streamedInput === undefined) output += this.event('response.custom_tool_call_input.delta', { item_id: item.id, output_index: item.outputIndex, delta: input });
         output += this.event('response.custom_tool_call_input.done', { item_id: item.id, output_index: item.outputIndex, input });
       } else {
         output += this.event('response.function_call_arguments.done', { item_id: item.id, output_index: item.outputIndex, name: item.name, arguments: item.arguments });
@@ -643,6 +649,8 @@ interface OpenCall {
   callId: string;
   name: string;
   arguments: string;
+  /** The raw input received so far of a custom call the upstream streamed natively (OpenAI): sent as it comes. */
+  streamedInput?: string;
   status?: ItemStatus;
 }
 

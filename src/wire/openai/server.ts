@@ -434,6 +434,7 @@ export interface OpenAIStreamEncoderOptions extends OpenAIRenderOptions {
  *
  * A custom (freeform) tool's call is announced with an empty `custom.input`; its raw text is
  * inside the JSON arguments the engine streams, so it is sent once whole, just before the finish.
+ * A custom call OpenAI streams natively is passed on piece by piece, as OpenAI sends it.
  */
 export class OpenAIStreamEncoder {
   private started = false;
@@ -537,6 +538,7 @@ export class OpenAIStreamEncoder {
   /** The chunk of a tool call's delta; nothing for a custom call's arguments, which are held until the finish. */
   private toolCallChunk(part: Extract<StreamPart, { type: 'tool-call-delta' }>): string {
     const known = this.toolOrdinals.get(part.index);
+    if (part.freeform === true && known !== undefined && part.argumentsDelta === '') return '';
     const heldArguments = known === undefined ? undefined : this.freeformArguments.get(known);
     if (known !== undefined && heldArguments !== undefined) {
       this.freeformArguments.set(known, heldArguments + part.argumentsDelta);
@@ -547,6 +549,7 @@ export class OpenAIStreamEncoder {
 
   private toolCallDelta(part: Extract<StreamPart, { type: 'tool-call-delta' }>): OpenAIChunkToolCallDelta {
     const known = this.toolOrdinals.get(part.index);
+    if (part.freeform === true && known !== undefined) return { index: known, custom: { input: part.argumentsDelta } };
     if (known !== undefined) {
       if (part.argumentsDelta !== '') this.toolsWithoutArguments.delete(known);
       return { index: known, function: { arguments: part.argumentsDelta } };
@@ -555,6 +558,8 @@ export class OpenAIStreamEncoder {
     this.toolOrdinals.set(part.index, ordinal);
     const id = part.id ?? `call_${ordinal}`;
     const name = part.name ?? '';
+    // A custom call the upstream streams natively (OpenAI) is passed on as it comes.
+    if (part.freeform === true) return { index: ordinal, id, type: 'custom', custom: { name, input: part.argumentsDelta } };
     if (this.options.freeformTools?.has(name) === true) {
       this.freeformArguments.set(ordinal, part.argumentsDelta);
       return { index: ordinal, id, type: 'custom', custom: { name, input: '' } };

@@ -27,15 +27,23 @@ export type OpenAIToolCall = OpenAIFunctionToolCall | OpenAICustomToolCall;
 export type OpenAIMessage =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string | OpenAIContentPart[] }
-  | { role: 'assistant'; content: string | null; tool_calls?: OpenAIFunctionToolCall[] }
+  | { role: 'assistant'; content: string | null; tool_calls?: OpenAIToolCall[] }
   | { role: 'tool'; tool_call_id: string; content: string };
 
-export interface OpenAIToolDefinition {
+export interface OpenAIFunctionToolDefinition {
   type: 'function';
   function: { name: string; description?: string; parameters: JsonObject; strict?: boolean };
 }
 
-export type OpenAIToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+/** A custom (freeform) tool as Chat Completions declares it: the grammar nested under `format.grammar` (openai-node's `ChatCompletionCustomTool`). */
+export interface OpenAICustomToolDefinition {
+  type: 'custom';
+  custom: { name: string; description?: string; format?: { type: 'text' } | { type: 'grammar'; grammar: { syntax?: string; definition: string } } };
+}
+
+export type OpenAIToolDefinition = OpenAIFunctionToolDefinition | OpenAICustomToolDefinition;
+
+export type OpenAIToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } } | { type: 'custom'; custom: { name: string } };
 
 export type OpenAIResponseFormat =
   | { type: 'text' }

@@ -128,7 +128,35 @@ const VLLM_EXTRA_FIELDS = new Set([
   'cache_salt', 'kv_transfer_params', 'vllm_xargs', 'use_beam_search',
 ]);
 
-function chatRequestView(request: Json): ChatRequestView {
+/**
+ * A tool as the fake model sees it. OpenAI alone takes `custom` (freeform) tools, `{type: "custom",
+ * custom: {name, description?, format?}}` (openai-node's `ChatCompletionCustomTool`), called with raw text.
+ */
+function toolView(kind: FakeEngineKind, tool: Json): ChatRequestView['tools'][number] {
+  if (kind === 'openai' && tool['type'] === 'custom' && isPlainObject(tool['custom'])) return { name: String(tool['custom']['name'] ?? 'tool'), parameters: undefined, freeform: true };
+  const fn = isPlainObject(tool['function']) ? tool['function'] : {};
+  return { name: String(fn['name'] ?? 'tool'), parameters: fn['parameters'] };
+}
+
+/**
+ * What OpenAI refuses in a custom tool: Chat Completions nests a grammar under `format.grammar`
+ * ({type: "grammar", grammar: {syntax, definition}}); the Responses API's flat grammar is refused
+ * with "Missing required parameter: 'tools[N].custom.format.grammar'." (captured in
+ * Oaklight/llm-rosetta#488, a gpt-5.5 Chat Completions upstream).
+ */
+function customToolProblem(request: Json): string | undefined {
+  const tools = Array.isArray(request['tools']) ? request['tools'] : [];
+  for (const [index, tool] of tools.entries()) {
+    if (!isPlainObject(tool) || tool['type'] !== 'custom') continue;
+    const custom = tool['custom'];
+    if (!isPlainObject(custom) || typeof custom['name'] !== 'string') return `Missing required parameter: 'tools[${index}].custom.name'.`;
+    const format = custom['format'];
+    if (isPlainObject(format) && format['type'] === 'grammar' && !isPlainObject(format['grammar'])) return `Missing required parameter: 'tools[${index}].custom.format.grammar'.`;
+  }
+  return undefined;
+}
+
+function chatRequestView(kind: FakeEngineKind, request: Json): ChatRequestView {
   const messages = Array.isArray(request['messages']) ? request['messages'] : [];
   const streamOptions = isPlainObject(request['stream_options']) ? request['stream_options'] : {};
   const stop = request['stop'];
@@ -138,10 +166,7 @@ function chatRequestView(request: Json): ChatRequestView {
     stream: request['stream'] === true,
     includeUsage: streamOptions['include_usage'] === true,
     stop: typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop.filter((item): item is string => typeof item === 'string') : [],
-    tools: (Array.isArray(request['tools']) ? request['tools'] : [])
-      .filter(isPlainObject)
-      .map((tool) => (isPlainObject(tool['function']) ? tool['function'] : {}))
-      .map((fn) => ({ name: String(fn['name'] ?? 'tool'), parameters: fn['parameters'] })),
+    tools: (Array.isArray(request['tools']) ? request['tools'] : []).filter(isPlainObject).map((tool) => toolView(kind, tool)),
     toolChoice: 'auto',
   };
   const maxTokens = request['max_completion_tokens'] ?? request['max_tokens'];
@@ -156,6 +181,7 @@ function chatRequestView(request: Json): ChatRequestView {
   const choice = request['tool_choice'];
   if (typeof choice === 'string') view.toolChoice = choice;
   else if (isPlainObject(choice) && isPlainObject(choice['function'])) view.toolChoice = String(choice['function']['name']);
+  else if (kind === 'openai' && isPlainObject(choice) && choice['type'] === 'custom' && isPlainObject(choice['custom'])) view.toolChoice = String(choice['custom']['name']);
   return view;
 }
 
@@ -197,7 +223,11 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
     const file = request['messages'] === undefined ? 'error-missing-messages.json' : 'error-messages-not-array.json';
     return { status: 400, headers: jsonHeaders(kind, path), body: compactJson(loadJsonTemplate('llama.cpp', file)) };
   }
-  const view = chatRequestView(request);
+  const view = chatRequestView(kind, request);
+  if (kind === 'openai') {
+    const problem = customToolProblem(request);
+    if (problem !== undefined) return errorReply(state, path, 400, problem);
+  }
 
   // Unknown request fields: vLLM drops them with only a server-side log line; OpenAI refuses them.
   if (kind === 'vllm' || kind === 'openai') {
@@ -433,7 +463,10 @@ function completionBody(context: CompletionContext, path: string): Json {
   choice['finish_reason'] = generation.finishReason;
   if (kind === 'vllm') choice['stop_reason'] = generation.stopSequence ?? null;
   const message = choice['message'] as Json;
-  if (isToolCall) {
+  if (isToolCall && generation.toolCall!.input !== undefined) {
+    // openai-node's ChatCompletionMessageCustomToolCall: {id, type: "custom", custom: {name, input}}.
+    message['tool_calls'] = [{ id: context.toolCallId, type: 'custom', custom: { name: generation.toolCall!.name, input: generation.toolCall!.input } }];
+  } else if (isToolCall) {
     const call = (message['tool_calls'] as Json[])[0]!;
     call['id'] = context.toolCallId;
     const fn = call['function'] as Json;
@@ -514,7 +547,11 @@ function streamFrames(context: CompletionContext): string[] {
     if (toolCall !== undefined && kind === 'openai') {
       const delta = (roleChunk['choices'] as Json[])[0]!['delta'] as Json;
       delta['content'] = null;
-      delta['tool_calls'] = [{ index: 0, id: context.toolCallId, type: 'function', function: { name: toolCall.name, arguments: '' } }];
+      delta['tool_calls'] = [
+        toolCall.input === undefined
+          ? { index: 0, id: context.toolCallId, type: 'function', function: { name: toolCall.name, arguments: '' } }
+          : { index: 0, id: context.toolCallId, type: 'custom', custom: { name: toolCall.name, input: '' } },
+      ];
       const refusal = delta['refusal'];
       delete delta['refusal'];
       delta['refusal'] = refusal;
@@ -537,6 +574,9 @@ function streamFrames(context: CompletionContext): string[] {
       template['content'] = piece;
       chunks.push(withDelta(templates.content, template));
     }
+  } else if (toolCall.input !== undefined) {
+    // A custom call's raw input in pieces, `{index, custom: {input}}`, after the role chunk announced it (openai/openai-openapi#576).
+    for (const piece of tokenPieces(toolCall.input)) chunks.push(withDelta(templates.content, { tool_calls: [{ index: 0, custom: { input: piece } }] }));
   } else {
     const argumentPieces = tokenPieces(argumentsText(context));
     switch (kind) {

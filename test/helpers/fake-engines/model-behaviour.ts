@@ -15,7 +15,8 @@ export interface ChatRequestView {
   temperature?: number;
   seed?: number;
   responseFormat?: { type: string; schema?: unknown };
-  tools: Array<{ name: string; parameters: unknown }>;
+  /** `freeform`: an OpenAI custom tool, called with raw text (`input`), not JSON arguments. */
+  tools: Array<{ name: string; parameters: unknown; freeform?: boolean }>;
   /** 'auto' | 'none' | 'required' | a tool name (forced). */
   toolChoice: string;
 }
@@ -26,6 +27,8 @@ export interface GeneratedToolCall {
   arguments: Record<string, unknown>;
   /** The same arguments as JSON text (what OpenAI puts on the wire). */
   argumentsJson: string;
+  /** A custom tool's call: the raw text it is called with (the answer), in place of arguments. */
+  input?: string;
 }
 
 /** What the fake model "generated" for one request. */
@@ -95,6 +98,16 @@ export function generate(request: ChatRequestView, options: GenerationOptions): 
     request.tools.length > 0 && request.toolChoice !== 'none' && lastRole !== 'tool' && lastRole !== 'tool_result';
   if (wantsTool) {
     const tool = request.tools.find((candidate) => candidate.name === request.toolChoice) ?? request.tools[0]!;
+    if (tool.freeform === true) {
+      return {
+        text: '',
+        pieces: [],
+        toolCall: { name: tool.name, arguments: {}, argumentsJson: '', input: options.answer },
+        finishReason: 'tool_calls',
+        promptTokens,
+        completionTokens: countTokens(tool.name) + countTokens(options.answer),
+      };
+    }
     const value = valueFromSchema(tool.parameters, options.answer);
     const toolArguments = isPlainObject(value) ? value : {};
     const argumentsJson = JSON.stringify(toolArguments);

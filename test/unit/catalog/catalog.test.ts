@@ -19,6 +19,8 @@ describe('catalog', () => {
     }
     expect(byName.anthropic?.record).toMatchObject({ class: 'approved_hosted', wire: 'anthropic', baseUrl: 'https://api.anthropic.com', auth: { env: 'ANTHROPIC_API_KEY' } });
     expect(byName.openai?.record).toMatchObject({ class: 'approved_hosted', wire: 'openai', baseUrl: 'https://api.openai.com/v1', auth: { env: 'OPENAI_API_KEY' } });
+    // OpenAI's own API alone takes its wire extensions (custom tools) natively; GLM and the engines speak the common subset.
+    expect(entries.filter((entry) => entry.record.vendor !== undefined).map((entry) => [entry.name, entry.record.vendor])).toEqual([['openai', 'openai']]);
     expect(byName.glm?.record).toMatchObject({ class: 'approved_hosted', wire: 'openai', baseUrl: 'https://open.bigmodel.cn/api/paas/v4', auth: { env: 'ZHIPUAI_API_KEY' } });
     for (const name of ['anthropic', 'openai', 'glm']) {
       for (const model of byName[name]?.record.models ?? []) expect(model.price, `${name} ${model.id}`).toBeDefined();

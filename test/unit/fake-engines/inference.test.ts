@@ -153,6 +153,19 @@ describe('openai (hosted recorder)', () => {
     expect(unknownModel.status).toBe(404);
   });
 
+  it('answers a custom tool with a custom call, and refuses a grammar not nested under format.grammar as OpenAI does', async () => {
+    engine = await startFakeEngine({ kind: 'openai' });
+    const custom = { name: 'apply_patch', format: { type: 'grammar', grammar: { syntax: 'lark', definition: 'start: /.+/' } } };
+    const answered = await rawRequest(`${engine.baseUrl}/chat/completions`, { body: chatBody('gpt-4o-mini', { tools: [{ type: 'custom', custom }] }), headers: AUTH });
+    const message = JSON.parse(answered.body.toString()).choices[0].message;
+    expect(message.tool_calls).toEqual([{ id: expect.stringMatching(/^call_/), type: 'custom', custom: { name: 'apply_patch', input: DEFAULT_ANSWER } }]);
+    // The Responses API's flat grammar, on Chat Completions (the message captured in Oaklight/llm-rosetta#488).
+    const flat = { name: 'apply_patch', format: { type: 'grammar', syntax: 'lark', definition: 'start: /.+/' } };
+    const refused = await rawRequest(`${engine.baseUrl}/chat/completions`, { body: chatBody('gpt-4o-mini', { tools: [{ type: 'custom', custom: flat }] }), headers: AUTH });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body.toString()).error.message).toBe("Missing required parameter: 'tools[0].custom.format.grammar'.");
+  });
+
   it('records the authorization header it received (it is a recorder of every byte)', async () => {
     engine = await startFakeEngine({ kind: 'openai' });
     await rawRequest(`${engine.baseUrl}/chat/completions`, { body: chatBody('gpt-4o-mini'), headers: AUTH });

@@ -40,6 +40,8 @@ export interface TestProvider {
   vramBudgetGb?: number;
   /** Reference FAKE_UPSTREAM_KEY (hosted fakes check that a key is sent). */
   auth?: boolean;
+  /** The record's `vendor`: `openai` for a fake of OpenAI's own API (its wire extensions, such as custom tools). */
+  vendor?: 'openai';
 }
 
 export interface TestGateway {
@@ -72,6 +74,7 @@ export async function registerTestProvider(store: Store, provider: TestProvider)
       id: provider.id,
       class: provider.class,
       wire: provider.wire,
+      ...(provider.vendor === undefined ? {} : { vendor: provider.vendor }),
       baseUrl: provider.baseUrl,
       ...(provider.auth === true ? { auth: { env: FAKE_KEY_ENV } } : {}),
       ...(provider.engine === undefined ? {} : { engine: { kind: provider.engine, ...(provider.vramBudgetGb === undefined ? {} : { vramBudgetGb: provider.vramBudgetGb }) } }),

@@ -104,6 +104,75 @@ describe('openai adapter quirks', () => {
   });
 });
 
+/**
+ * Custom (freeform) tools on the openai wire. Shapes from openai-node 6.x: `ChatCompletionCustomTool`
+ * `{type: "custom", custom: {name, description?, format?: {type: "text"} | {type: "grammar", grammar:
+ * {definition, syntax}}}}`, `ChatCompletionNamedToolChoiceCustom` `{type: "custom", custom: {name}}`,
+ * `ChatCompletionMessageCustomToolCall` `{id, type: "custom", custom: {input, name}}`; streamed as
+ * `{index, id, type: "custom", custom: {name, input}}` then `{index, custom: {input}}`
+ * (openai/openai-openapi#576: the spec's chunk schema still names only `function`).
+ */
+describe('custom tools on the openai wire', () => {
+  const request = parseOpenAIChatRequest(
+    JSON.stringify({
+      model: 'gpt-6.2-sol',
+      messages: [
+        { role: 'user', content: 'Add hello.txt' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'custom', custom: { name: 'apply_patch', input: '*** Begin Patch' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'Done!' },
+      ],
+      tools: [
+        { type: 'custom', custom: { name: 'apply_patch', description: 'Edit files.', format: { type: 'grammar', grammar: { syntax: 'lark', definition: 'start: "x"' } } } },
+        { type: 'custom', custom: { name: 'shell', format: { type: 'text' } } },
+        { type: 'custom', custom: { name: 'note' } },
+      ],
+      tool_choice: { type: 'custom', custom: { name: 'apply_patch' } },
+    }),
+  ).request;
+
+  it('are sent as the client declared them to OpenAI itself (vendor: openai), grammar nested, no grammar folded into the description', () => {
+    const body = JSON.parse(encodeOpenAIRequest(request, { ...TARGET, vendor: 'openai' }).body) as Record<string, unknown>;
+    expect(body['tools']).toEqual([
+      { type: 'custom', custom: { name: 'apply_patch', description: 'Edit files.', format: { type: 'grammar', grammar: { syntax: 'lark', definition: 'start: "x"' } } } },
+      { type: 'custom', custom: { name: 'shell', format: { type: 'text' } } },
+      { type: 'custom', custom: { name: 'note' } },
+    ]);
+    expect(body['tool_choice']).toEqual({ type: 'custom', custom: { name: 'apply_patch' } });
+    expect((body['messages'] as { tool_calls?: unknown }[])[1]?.tool_calls).toEqual([{ id: 'call_1', type: 'custom', custom: { name: 'apply_patch', input: '*** Begin Patch' } }]);
+  });
+
+  it('are functions of one string `input` for any other server of the wire', () => {
+    const body = JSON.parse(encodeOpenAIRequest(request, TARGET).body) as { tools: { type: string; function: { description: string } }[]; tool_choice: unknown; messages: { tool_calls?: unknown }[] };
+    expect(body.tools.map((tool) => tool.type)).toEqual(['function', 'function', 'function']);
+    expect(body.tools[0]?.function.description).toContain('lark grammar:\nstart: "x"');
+    expect(body.tool_choice).toEqual({ type: 'function', function: { name: 'apply_patch' } });
+    expect(body.messages[1]?.tool_calls).toEqual([{ id: 'call_1', type: 'function', function: { name: 'apply_patch', arguments: '{"input":"*** Begin Patch"}' } }]);
+  });
+
+  it('come back as calls whose arguments carry the raw input, whole and streamed', () => {
+    const answer = decodeOpenAIResponse(
+      JSON.stringify({ id: 'x', model: 'm', choices: [{ message: { content: null, tool_calls: [{ id: 'call_2', type: 'custom', custom: { name: 'apply_patch', input: '{"not": "json args"}' } }] }, finish_reason: 'tool_calls' }] }),
+    );
+    expect(answer.toolCalls).toEqual([{ id: 'call_2', name: 'apply_patch', arguments: '{"input":"{\\"not\\": \\"json args\\"}"}' }]);
+
+    const chunk = (toolCall: unknown): string => JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [toolCall] }, finish_reason: null }] });
+    const parts = [
+      chunk({ index: 0, id: 'call_3', type: 'custom', custom: { name: 'apply_patch', input: '' } }),
+      chunk({ index: 0, custom: { input: '{"a"' } }),
+      chunk({ index: 0, custom: { input: ': 1}' } }),
+    ].flatMap((data) => decodeOpenAIStreamEvent({ data }));
+    expect(parts).toEqual([
+      { type: 'tool-call-delta', index: 0, id: 'call_3', name: 'apply_patch', argumentsDelta: '', freeform: true },
+      { type: 'tool-call-delta', index: 0, argumentsDelta: '{"a"', freeform: true },
+      { type: 'tool-call-delta', index: 0, argumentsDelta: ': 1}', freeform: true },
+    ]);
+    // A raw input that happens to be JSON stays the input, not the arguments.
+    expect(new StreamAccumulator().addAll(parts).toResponse().toolCalls).toEqual([{ id: 'call_3', name: 'apply_patch', arguments: JSON.stringify({ input: '{"a": 1}' }) }]);
+    // An empty `custom` echoed beside a function's delta does not make it a custom call (earendil-works/pi#8504).
+    expect(decodeOpenAIStreamEvent({ data: chunk({ index: 0, function: { arguments: '{}' }, custom: {} }) })).toEqual([{ type: 'tool-call-delta', index: 0, argumentsDelta: '{}' }]);
+  });
+});
+
 describe('anthropic adapter details', () => {
   it('folds a mid-conversation system message into the system prompt with a warning, merges same-role turns', () => {
     const encoded = encodeAnthropicRequest(

@@ -204,8 +204,10 @@ describe('custom (freeform) tools', () => {
         description: 'Edit files.\n\nThe input must match this regex grammar:\n^\\*\\*\\* Begin Patch',
         inputSchema: expect.objectContaining({ properties: { input: expect.objectContaining({ type: 'string' }) }, required: ['input'] }),
         freeform: true,
+        // Kept as the client declared it, for OpenAI's own API, which takes the tool natively.
+        freeformDeclaration: { description: 'Edit files.', format: { type: 'grammar', syntax: 'regex', definition: '^\\*\\*\\* Begin Patch' } },
       },
-      expect.objectContaining({ name: 'note', description: 'Freeform tool note', freeform: true }),
+      expect.objectContaining({ name: 'note', description: 'Freeform tool note', freeform: true, freeformDeclaration: { format: { type: 'text' } } }),
     ]);
     expect(request.toolChoice).toEqual({ name: 'apply_patch' });
     expect(request.messages[1]).toEqual({ role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n"q"' }) }] });

@@ -454,8 +454,10 @@ describe('freeform (custom) tools', () => {
         description: 'Edit files.\n\nThe input must match this lark grammar:\nstart: "*** Begin Patch" /.+/s',
         inputSchema: { type: 'object', properties: { input: { type: 'string', description: expect.any(String) } }, required: ['input'], additionalProperties: false },
         freeform: true,
+        // The flat Responses grammar, kept as declared for OpenAI's own API (sent nested on Chat Completions).
+        freeformDeclaration: { description: 'Edit files.', format: { type: 'grammar', syntax: 'lark', definition: 'start: "*** Begin Patch" /.+/s' } },
       },
-      { name: 'note', description: 'Freeform tool note', inputSchema: expect.any(Object), freeform: true },
+      { name: 'note', description: 'Freeform tool note', inputSchema: expect.any(Object), freeform: true, freeformDeclaration: {} },
     ]);
     expect(request.toolChoice).toEqual({ name: 'apply_patch' });
     expect(request.messages.slice(1)).toEqual([
