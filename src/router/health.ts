@@ -324,8 +324,9 @@ export class HealthMonitor {
    * without `--jinja`, an Ollama model whose template has none): requests with tools are routed
    * past it from now on (`toolsRefusalSnapshot`) and requests without stay. Nothing is wrong with
    * the engine's health, and it answers the same until it is restarted or the record changes, so
-   * the refusal lasts for the life of the process — at this base URL, until a release of the
-   * provider or the model (`provider release`, `engine start`) lets tools requests try it again.
+   * the refusal lasts for the life of the process — at this base URL, until any release of the
+   * provider or the model (`provider release`, `engine start`, a `provider test` that gets an
+   * answer) lets tools requests try it again.
    */
   reportToolsRefused(provider: RegisteredProvider, model: string, reason: string): void {
     this.applyReleases();
@@ -518,9 +519,12 @@ export class HealthMonitor {
       }
     }
     const failing: HoldKind = { state: 'down', cause: 'failing' };
+    // Every release lifts a tools refusal — `engine start` too, whose scope lifts only what an engine
+    // not answering began: that is how an engine restarted with `--jinja` comes back.
+    const liftedByAnyRelease: HoldKind = { state: 'down', cause: 'unreachable' };
     for (const [key, refusal] of this.toolsRefusals) {
       const [id, model] = splitModelKey(key);
-      if (isReleased(releases, id, undefined, failing, refusal.since) || isReleased(releases, id, model, failing, refusal.since)) this.toolsRefusals.delete(key);
+      if (isReleased(releases, id, undefined, liftedByAnyRelease, refusal.since) || isReleased(releases, id, model, liftedByAnyRelease, refusal.since)) this.toolsRefusals.delete(key);
     }
     const forgetReleased = (runs: Map<string, FailureRun>, key: string, latest: number | undefined): void => {
       const run = runs.get(key);

@@ -42,7 +42,7 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
   },
   {
     rules: ['tools_refused'],
-    hint: 'the engine refused the tools of an earlier request for that model (llama-server started without `--jinja`, an Ollama model without tool support): restart llama-server with `--jinja` and release the hold (`syndicate provider release ID`), remove the `tools` tag from the model in its provider record, or send the tools to a model that takes them',
+    hint: 'the engine refused the tools of an earlier request for that model (llama-server started without `--jinja`, an Ollama model without tool support): restart llama-server with `--jinja` (after `syndicate engine start ID` or `syndicate provider release ID` tools requests try it again), remove the `tools` tag from the model in its provider record, or send the tools to a model that takes them',
   },
   {
     rules: ['image_url'],

@@ -303,7 +303,7 @@ describe('holds released before their time', () => {
     expect((await gateway.snapshot([ollama, claude]))).toMatchObject({ ollama: { state: 'up' }, claude: { state: 'down', cause: 'failing' } });
   });
 
-  it("an engine's refusal of tools is remembered for the life of the process, for that model at that base URL, until a release of the provider or the model", async () => {
+  it("an engine's refusal of tools is remembered for the life of the process, for that model at that base URL, until any release of the provider or the model", async () => {
     const gateway = monitorOn(gatewayStore);
     gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'ollama answered HTTP 400: registry.ollama.ai/library/llama3.2:3b does not support tools');
     clock += 24 * 60 * 60 * 1000;
@@ -321,6 +321,12 @@ describe('holds released before their time', () => {
     clock += 1;
     gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'refused again');
     releaseHolds(cliStore, [{ provider: ollama, everyModel: true }], 'every', clock);
+    await pause();
+    expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
+    // `engine start` releases what an engine not answering began: an engine restarted (with --jinja) is tried again.
+    clock += 1;
+    gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'refused once more');
+    releaseHolds(cliStore, [{ provider: ollama }], 'unreachable', clock);
     await pause();
     expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
   });
