@@ -71,6 +71,8 @@ export interface GatewayCall {
   method: string;
   /** The path, without query or fragment. */
   path: string;
+  /** The query parameters (`queryOf` the request target); absent: none. */
+  query?: URLSearchParams;
   /** When the whole request had arrived, on the `performance.now()` clock; default: when the core got it. */
   receivedAt?: number;
   /** A header by lower-case name, repeated headers joined with `, ` (as web `Headers.get`); undefined when absent. */
@@ -439,7 +441,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       [
         {
           method: 'GET',
-          handle: async (call) => jsonReply(200, modelList(pipeline.store, apiFamilyOf(call.path, call.header))),
+          handle: async (call) => jsonReply(200, modelList(pipeline.store, apiFamilyOf(call.path, call.header), call.query)),
         },
       ],
     ],
@@ -666,6 +668,7 @@ function callOfRequest(request: Request): GatewayCall {
   return {
     method: request.method,
     path: pathOf(request.url),
+    query: queryOf(request.url),
     header: (name) => request.headers.get(name) ?? undefined,
     readBody: (limit) => readBody(request, limit),
     cancellation,
@@ -687,6 +690,14 @@ export function pathOf(target: string): string {
     if (start === -1 || start > end) return '/';
   }
   return start === 0 && end === target.length ? target : target.slice(start, end);
+}
+
+/** The query parameters of a request target (origin-form or absolute), without its fragment. */
+export function queryOf(target: string): URLSearchParams {
+  const queryAt = target.indexOf('?');
+  if (queryAt === -1) return new URLSearchParams();
+  const fragmentAt = target.indexOf('#', queryAt);
+  return new URLSearchParams(target.slice(queryAt + 1, fragmentAt === -1 ? undefined : fragmentAt));
 }
 
 /** Reads the body as text, refusing with 413 as soon as it exceeds the limit. */

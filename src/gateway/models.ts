@@ -6,7 +6,7 @@ import { currentProviders } from '../registry/provider-cache.js';
 import type { ProviderModel } from '../registry/types.js';
 import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
-import type { ApiFamily } from './errors.js';
+import { GatewayRequestError, type ApiFamily } from './errors.js';
 
 interface ModelEntry {
   id: string;
@@ -23,17 +23,54 @@ interface ModelEntry {
  * What a client may send as `model`: `auto`, every active `provider:model`, and every alias.
  * In OpenAI's list shape, or Anthropic's when the client sent `anthropic-version`.
  */
-export function modelList(store: Store, family: ApiFamily): Record<string, unknown> {
+export function modelList(store: Store, family: ApiFamily, query: URLSearchParams = new URLSearchParams()): Record<string, unknown> {
   const entries = modelEntries(store);
   if (family === 'anthropic') {
+    const { page, hasMore } = anthropicModelPage(entries, query);
     return {
-      data: entries.map((entry) => modelObject(entry, family)),
-      has_more: false,
-      first_id: entries[0]?.id ?? null,
-      last_id: entries.at(-1)?.id ?? null,
+      data: page.map((entry) => modelObject(entry, family)),
+      has_more: hasMore,
+      first_id: page[0]?.id ?? null,
+      last_id: page.at(-1)?.id ?? null,
     };
   }
   return { object: 'list', data: entries.map((entry) => modelObject(entry, family)) };
+}
+
+/** Anthropic's page size when the client names none, and the most it takes (Models API: `limit`, 1 to 1000, default 20). */
+const ANTHROPIC_DEFAULT_PAGE = 20;
+const ANTHROPIC_LARGEST_PAGE = 1000;
+
+/**
+ * The page of the list that Anthropic's Models API paging asks for: at most `limit` entries,
+ * immediately after `after_id` or immediately before `before_id` (the list's start without
+ * either), and whether more lie beyond the page in that direction (`has_more`).
+ */
+function anthropicModelPage(entries: readonly ModelEntry[], query: URLSearchParams): { page: readonly ModelEntry[]; hasMore: boolean } {
+  const limitText = query.get('limit');
+  const limit = limitText === null ? ANTHROPIC_DEFAULT_PAGE : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > ANTHROPIC_LARGEST_PAGE) {
+    throw new GatewayRequestError('invalid_request', `limit: must be a whole number from 1 to ${ANTHROPIC_LARGEST_PAGE}, got "${limitText ?? ''}"`, { code: 'invalid_limit', param: 'limit' });
+  }
+  const afterId = query.get('after_id');
+  const beforeId = query.get('before_id');
+  if (afterId !== null && beforeId !== null) {
+    throw new GatewayRequestError('invalid_request', 'give after_id or before_id, not both', { code: 'invalid_cursor', param: 'before_id' });
+  }
+  const cursor = afterId ?? beforeId;
+  const at = cursor === null ? -1 : entries.findIndex((entry) => entry.id === cursor);
+  if (cursor !== null && at === -1) {
+    throw new GatewayRequestError('invalid_request', `${afterId === null ? 'before_id' : 'after_id'}: no model "${cursor}" in the list; start again without it`, {
+      code: 'invalid_cursor',
+      param: afterId === null ? 'before_id' : 'after_id',
+    });
+  }
+  if (beforeId !== null) {
+    const start = Math.max(0, at - limit);
+    return { page: entries.slice(start, at), hasMore: start > 0 };
+  }
+  const start = at + 1;
+  return { page: entries.slice(start, start + limit), hasMore: start + limit < entries.length };
 }
 
 /** One entry of `modelList` by its id (`GET /v1/models/{id}`), in the family's object shape; undefined when unknown. */

@@ -4,7 +4,7 @@ import { readLimitedBody } from '../common/http-body.js';
 import { listenFailure } from '../common/listen.js';
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { InterruptedError, UsageError } from '../errors.js';
-import { DEFAULT_BODY_LIMIT_BYTES, pathOf, type Gateway, type GatewayCall } from './app.js';
+import { DEFAULT_BODY_LIMIT_BYTES, pathOf, queryOf, type Gateway, type GatewayCall } from './app.js';
 import { apiFamilyOf, bodyTooLarge, errorReply, shuttingDown, type ApiFamily } from './errors.js';
 
 /** How to put a gateway core on a socket. */
@@ -98,6 +98,7 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   const call: GatewayCall = {
     method,
     path,
+    query: queryOf(incoming.url ?? '/'),
     receivedAt,
     // headersDistinct keeps every value of a repeated header (node's `headers` drops repeats of
     // some, Authorization among them), joined as web Headers would.

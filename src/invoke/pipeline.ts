@@ -201,6 +201,11 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
   const rateLimited = rateLimitedEverywhere(failures, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts }, withUntried);
   if (rateLimited !== undefined) throw rateLimited;
+  // Every candidate refused the tools: the request's to change (a 400 about `tools`), not an outage.
+  const toolsRefused = failures[0];
+  if (toolsRefused !== undefined && failures.every((failure) => failure instanceof UpstreamError && failure.condition === 'tools_not_supported')) {
+    throw toolsRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
+  }
   throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
@@ -478,6 +483,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       condition === 'tools_not_supported' ||
       (options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && notServedCause(condition) === undefined);
     if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status), candidate.model);
+    // Tools refused: later tools requests are routed past this model, without a call it would refuse again.
+    if (condition === 'tools_not_supported') context.health.reportToolsRefused(provider, candidate.model, error.message);
     const attemptReport = report({
       outcome: 'failed',
       evidenceId,
@@ -485,7 +492,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       ...(options.status === undefined ? {} : { status: options.status }),
       error: { code: error.code, message: error.message },
     });
-    const retryable = options.delivered !== true && error instanceof UpstreamError && error.isRetryable;
+    // Tools this model does not take: no retry for the caller, but the next candidate may take them.
+    const retryable = options.delivered !== true && error instanceof UpstreamError && (error.isRetryable || condition === 'tools_not_supported');
     return retryable ? { kind: 'retryable', error, report: attemptReport } : { kind: 'fatal', error, report: attemptReport };
   };
 
@@ -910,10 +918,15 @@ function refuseOrUnavailable(
  * The request setting that kept out a model nothing else kept out (`tool_choice`: it forces a
  * tool; `thinking`: it turns thinking off), with the refusal's code; undefined when none did.
  */
-function refusedRequestSetting(excluded: readonly Exclusion[]): { code: 'tool_choice_unsupported' | 'thinking_unsupported'; param: 'tool_choice' | 'thinking' } | undefined {
+function refusedRequestSetting(
+  excluded: readonly Exclusion[],
+): { code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported'; param: 'tool_choice' | 'thinking' | 'tools' | 'messages' } | undefined {
   const only = (rule: ExclusionRule): boolean => excluded.some((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === rule);
   if (only('tool_choice')) return { code: 'tool_choice_unsupported', param: 'tool_choice' };
   if (only('thinking')) return { code: 'thinking_unsupported', param: 'thinking' };
+  if (only('tools_refused')) return { code: 'tools_not_supported', param: 'tools' };
+  if (only('empty_content')) return { code: 'empty_content', param: 'messages' };
+  if (only('image_url')) return { code: 'image_url_unsupported', param: 'messages' };
   return undefined;
 }
 

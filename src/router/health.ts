@@ -5,7 +5,7 @@ import { fetchEngineJson } from '../transport/engine-info.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
 import type { Store } from '../store/store.js';
 import { holdTarget, isReleased, latestRelease, LONGEST_SHARED_HOLD_MS, storeHoldBook, type HoldBook, type HoldKind, type ReleaseLedger, type SharedHold } from './shared-holds.js';
-import type { HealthSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, WarmSnapshot } from './types.js';
+import type { HealthSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, ToolsRefusalSnapshot, WarmSnapshot } from './types.js';
 
 /** Reads JSON metadata from a local engine; injectable for tests. */
 export type EngineProbe = (url: string, timeoutMs: number) => Promise<unknown>;
@@ -139,6 +139,14 @@ interface ModelHold {
   baseUrl: string;
 }
 
+/** A provider:model whose engine refused a request's tools (`HealthMonitor.reportToolsRefused`). */
+interface ToolsRefusal {
+  reason: string;
+  /** Epoch ms of the refusal: a release at or after then lets tools requests try it again. */
+  since: number;
+  baseUrl: string;
+}
+
 /** A provider, or one of its models, held out of routes (`HealthMonitor.holds`). */
 export interface HeldBack {
   provider: string;
@@ -210,6 +218,8 @@ export class HealthMonitor {
   /** `modelKey(provider, model)` -> its hold; provider-wide state above always comes first. */
   private readonly modelHolds = new Map<string, ModelHold>();
   private readonly modelFailureRuns = new Map<string, FailureRun>();
+  /** `modelKey(provider, model)` -> the refusal of its tools; for the life of the process (see `reportToolsRefused`). */
+  private readonly toolsRefusals = new Map<string, ToolsRefusal>();
   private readonly holdBook: HoldBook | undefined;
   /** The releases last applied to this process's holds (`applyReleases`). */
   private appliedReleases: ReleaseLedger | undefined;
@@ -307,6 +317,34 @@ export class HealthMonitor {
     const reasons = { reason: `${inARow}${failure.reason}`, shared: `${inARow}${shared}` };
     if (heldModel === undefined) this.markDown(provider, reasons, 'failing');
     else this.holdModelDown(provider, heldModel, reasons, 'failing');
+  }
+
+  /**
+   * The pipeline reports that the engine refused a request's tools for `model` (llama-server
+   * without `--jinja`, an Ollama model whose template has none): requests with tools are routed
+   * past it from now on (`toolsRefusalSnapshot`) and requests without stay. Nothing is wrong with
+   * the engine's health, and it answers the same until it is restarted or the record changes, so
+   * the refusal lasts for the life of the process — at this base URL, until any release of the
+   * provider or the model (`provider release`, `engine start`, a `provider test` that gets an
+   * answer) lets tools requests try it again.
+   */
+  reportToolsRefused(provider: RegisteredProvider, model: string, reason: string): void {
+    this.applyReleases();
+    this.toolsRefusals.set(modelKey(provider.id, model), { reason, since: this.now(), baseUrl: provider.record.baseUrl });
+  }
+
+  /** The models of the providers given whose engine refused a request's tools (`reportToolsRefused`); providers with none are absent. */
+  toolsRefusalSnapshot(providers: readonly RegisteredProvider[]): ToolsRefusalSnapshot {
+    this.applyReleases();
+    const snapshot: Record<string, Record<string, { reason: string; checkedAt: string }>> = {};
+    for (const provider of providers) {
+      const prefix = modelKey(provider.id, '');
+      for (const [key, refusal] of this.toolsRefusals) {
+        if (!key.startsWith(prefix) || refusal.baseUrl !== provider.record.baseUrl) continue;
+        (snapshot[provider.id] ??= {})[key.slice(prefix.length)] = { reason: refusal.reason, checkedAt: new Date(refusal.since).toISOString() };
+      }
+    }
+    return snapshot;
   }
 
   /**
@@ -481,6 +519,13 @@ export class HealthMonitor {
       }
     }
     const failing: HoldKind = { state: 'down', cause: 'failing' };
+    // Every release lifts a tools refusal — `engine start` too, whose scope lifts only what an engine
+    // not answering began: that is how an engine restarted with `--jinja` comes back.
+    const liftedByAnyRelease: HoldKind = { state: 'down', cause: 'unreachable' };
+    for (const [key, refusal] of this.toolsRefusals) {
+      const [id, model] = splitModelKey(key);
+      if (isReleased(releases, id, undefined, liftedByAnyRelease, refusal.since) || isReleased(releases, id, model, liftedByAnyRelease, refusal.since)) this.toolsRefusals.delete(key);
+    }
     const forgetReleased = (runs: Map<string, FailureRun>, key: string, latest: number | undefined): void => {
       const run = runs.get(key);
       if (run === undefined || latest === undefined) return;

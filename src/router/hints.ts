@@ -41,6 +41,18 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
     hint: 'no eligible model is tagged for what the request needs: tag a model that has it (models[].tags in its provider record, checked by `syndicate provider capabilities ID`) or send the request to one that does',
   },
   {
+    rules: ['tools_refused'],
+    hint: 'the engine refused the tools of an earlier request for that model (llama-server started without `--jinja`, an Ollama model without tool support): restart llama-server with `--jinja` (after `syndicate engine start ID` or `syndicate provider release ID` tools requests try it again), remove the `tools` tag from the model in its provider record, or send the tools to a model that takes them',
+  },
+  {
+    rules: ['image_url'],
+    hint: 'Ollama takes images as base64 data only, and syndicate fetches no URL: send the image inline (a data:image/png;base64,… URL, or the Anthropic base64 source), or send it to a model whose engine takes URLs',
+  },
+  {
+    rules: ['empty_content'],
+    hint: 'the Messages API refuses a turn with no content (but a final assistant turn): send text in every user turn, or leave the empty turn out',
+  },
+  {
     rules: ['session_envelope'],
     hint: "the session's capability envelope approves smaller models only: name a model within it, or approve more with `syndicate session approve SESSION --max-capability CLASS`",
   },

@@ -11,6 +11,7 @@ import {
 } from '../common/vocabulary.js';
 import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
+import { anthropicEmptyTurnMessage, anthropicUnsendableTurn } from '../wire/anthropic/adapter.js';
 import { missingCredential } from '../registry/credentials.js';
 import { findDeclaredModel, sameOllamaModel } from '../registry/model-names.js';
 import { tierForInput, usageCostUsd } from '../registry/pricing.js';
@@ -142,6 +143,13 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     };
     const providerClass = record.class;
     checkModelKind(provider, model, input.request, exclude);
+    if (traits.imageUrl && record.engine?.kind === 'ollama') {
+      exclude('image_url', `Ollama takes images as base64 data only and refuses an image URL ("${OLLAMA_IMAGE_URL_REFUSAL}"); syndicate never fetches one`);
+    }
+    const unsendableTurn = record.wire === 'anthropic' ? anthropicUnsendableTurn(input.request) : undefined;
+    if (unsendableTurn !== undefined) {
+      exclude('empty_content', `the anthropic wire refuses a turn with no content (${anthropicEmptyTurnMessage(unsendableTurn)})`);
+    }
     const missingKey = context.env === undefined ? undefined : missingCredential(record, context.env);
     if (missingKey !== undefined) reasons.push(`key ${missingKey} not set: ranked after every candidate that can be called`);
 
@@ -202,6 +210,10 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     // an answer, no capability rules; the window must hold each input instead.
     if (embedding === undefined) checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
     else checkEmbeddingWindow(model, embedding, input.embeddingInputTokens, record.engine?.kind === 'ollama', exclude, reasons);
+    const toolsRefusal = traits.tools ? context.toolsRefused?.[provider.id]?.[model.id] : undefined;
+    if (toolsRefusal !== undefined) {
+      exclude('tools_refused', `request has tools and ${provider.id} refused the tools of a request for ${model.id} earlier: ${toolsRefusal.reason} (checked ${toolsRefusal.checkedAt})`);
+    }
     const envelope = input.sessionEnvelope;
     if (envelope !== undefined && capabilityRank(model.capabilityClass) > capabilityRank(envelope.maxCapability)) {
       exclude('session_envelope', `capability ${model.capabilityClass} is above session ${envelope.sessionId}'s approved ${envelope.maxCapability}`);
@@ -359,6 +371,9 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   });
   return plan;
 }
+
+/** Ollama's OpenAI-compatible layer on an http(s) image URL (openai/openai.go, `decodeImageURL`): a 400 before the model runs. */
+const OLLAMA_IMAGE_URL_REFUSAL = 'image URLs are not currently supported, please use base64 encoded data instead';
 
 /**
  * Chat requests never reach an embedding model, nor embeddings requests a chat model or the

@@ -9,6 +9,8 @@ export interface RequestTraits {
   /** The request asks for JSON conforming to a schema with `strict: true`. */
   strictJson: boolean;
   vision: boolean;
+  /** An image is given by URL (not inline data): what an engine would have to fetch. */
+  imageUrl: boolean;
   /** The tool choice forces a tool (OpenAI `required` or a named function, Anthropic `any` or `tool`), as the request words it; undefined when it does not. */
   forcedTool: string | undefined;
   /** The `thinking` setting turns extended thinking off or budgets it by hand (`disabled`, `enabled`): its type; undefined otherwise. */
@@ -27,6 +29,7 @@ export function requestTraits(request: CanonicalRequest): RequestTraits {
     json: format !== undefined && format.type !== 'text',
     strictJson: format?.type === 'json_schema' && format.strict === true,
     vision: request.messages.some((message) => message.content.some((part) => part.type === 'image')),
+    imageUrl: request.messages.some((message) => message.content.some((part) => part.type === 'image' && part.data === undefined && part.url !== undefined)),
   };
 }
 

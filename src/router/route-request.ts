@@ -113,6 +113,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
     providers: options.providers,
     health,
     modelHealth: monitor.modelSnapshot(options.providers),
+    toolsRefused: monitor.toolsRefusalSnapshot(options.providers),
     warm,
     liveFirstTokens: monitor.firstTokenSnapshot(options.providers),
     ...(options.store === undefined ? {} : { spentTodayUsd: lazySpend(options.store, now) }),

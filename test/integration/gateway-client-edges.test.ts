@@ -25,7 +25,7 @@ beforeAll(async () => {
     providers: [
       { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
       { id: 'vllm', class: 'local', wire: 'openai', baseUrl: vllm.baseUrl, engine: 'vllm', models: [{ id: VLLM_MODEL, tags: ['tools'] }] },
-      { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL }] },
+      { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL, tags: ['vision'] }] },
     ],
   });
 });
@@ -97,6 +97,101 @@ describe('strict tools (the arguments held to the schema)', () => {
   });
 });
 
+describe("Anthropic client: the Models API's paging", () => {
+  it('pages with limit, after_id and before_id as the Models API does, so the SDK auto-paginates through every model once', async () => {
+    const everyId = (await anthropicClient().models.list({ limit: 1000 })).data.map((model) => model.id);
+    expect([...everyId].sort()).toEqual(['auto', `claude:${CLAUDE_MODEL}`, `ollama:${OLLAMA_MODEL}`, `vllm:${VLLM_MODEL}`]);
+    const first = await anthropicClient().models.list({ limit: 2 });
+    expect(first.data.map((model) => model.id)).toEqual(everyId.slice(0, 2));
+    expect(first).toMatchObject({ has_more: true, first_id: everyId[0], last_id: everyId[1] });
+    const paged: string[] = [];
+    for await (const model of anthropicClient().models.list({ limit: 1 })) paged.push(model.id);
+    expect(paged).toEqual(everyId);
+    const next = await first.getNextPage();
+    expect(next.data.map((model) => model.id)).toEqual(everyId.slice(2));
+    expect(next.has_more).toBe(false);
+
+    // Backwards from before_id: the page immediately before it, has_more while more lie before.
+    const before = await anthropicClient().models.list({ before_id: everyId[3], limit: 2 });
+    expect(before.data.map((model) => model.id)).toEqual(everyId.slice(1, 3));
+    expect(before).toMatchObject({ has_more: true, first_id: everyId[1], last_id: everyId[2] });
+    const backwards: string[] = [];
+    for await (const model of anthropicClient().models.list({ before_id: everyId[3], limit: 2 })) backwards.push(model.id);
+    expect(backwards.sort()).toEqual(everyId.slice(0, 3).sort());
+
+    // Without limit, Anthropic's default page of 20 holds them all.
+    expect(await anthropicClient().models.list()).toMatchObject({ has_more: false, first_id: 'auto', last_id: everyId[3] });
+    const refused = await anthropicClient().models.list({ limit: 0 }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((refused as Error).message).toContain('limit: must be a whole number from 1 to 1000');
+    const unknownCursor = await anthropicClient().models.list({ after_id: 'nope' }).catch((caught: unknown) => caught);
+    expect(unknownCursor).toBeInstanceOf(Anthropic.BadRequestError);
+  });
+});
+
+describe('an image by URL for an Ollama model', () => {
+  const withImage = (url: string): OpenAI.ChatCompletionCreateParamsNonStreaming => ({
+    model: `ollama:${OLLAMA_MODEL}`,
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url } }] }],
+  });
+
+  it('is refused before the call with a 400 that says to send base64 data (Ollama fetches no URL, nor does syndicate); inline data goes through', async () => {
+    const posts = (): number => ollama.exchanges.filter((exchange) => exchange.method === 'POST').length;
+    const before = posts();
+    const refused = await openAIClient().chat.completions.create(withImage('https://example.com/cat.png')).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'image_url_unsupported',
+      param: 'messages',
+      message: expect.stringContaining('image URLs are not currently supported, please use base64 encoded data instead'),
+    });
+    expect((refused as Error).message).toContain('data:image/png;base64');
+    expect(posts()).toBe(before);
+
+    const inline = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+    const answered = await openAIClient().chat.completions.create(withImage(inline));
+    expect(answered.choices[0]?.message.content).toBeTruthy();
+    expect(JSON.stringify(lastSent(ollama)['messages'])).toContain(inline);
+  });
+});
+
+describe('a conversation whose only user turn is empty', () => {
+  const posts = (engine: FakeEngine): number => engine.exchanges.filter((exchange) => exchange.method === 'POST').length;
+
+  it('is refused before the call for an Anthropic-wire provider with the 400 the Messages API gives, and goes to an OpenAI-wire engine, which takes it', async () => {
+    const before = posts(claude);
+    const refused = await openAIClient()
+      .chat.completions.create({ model: `claude:${CLAUDE_MODEL}`, messages: [{ role: 'user', content: '' }] })
+      .catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'messages',
+      message: expect.stringContaining('messages.0: all messages must have non-empty content except for the optional final assistant message'),
+    });
+    // A final empty user turn after an answer would otherwise go out as a prefill of that answer.
+    const afterAnswer = await anthropicClient()
+      .messages.create({
+        model: `claude:${CLAUDE_MODEL}`,
+        max_tokens: 64,
+        messages: [
+          { role: 'user', content: QUESTION },
+          { role: 'assistant', content: 'Paris.' },
+          { role: 'user', content: [{ type: 'text', text: '' }] },
+        ],
+      })
+      .catch((caught: unknown) => caught);
+    expect(afterAnswer).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((afterAnswer as Error).message).toContain('messages.2: all messages must have non-empty content');
+    expect(posts(claude)).toBe(before);
+
+    const local = await openAIClient().chat.completions.create({ model: `vllm:${VLLM_MODEL}`, messages: [{ role: 'user', content: '' }] });
+    expect(local.choices[0]?.message.content).toBeTruthy();
+    expect(lastSent(vllm)['messages']).toEqual([{ role: 'user', content: '' }]);
+  });
+});
+
 describe('an engine that takes no tools (llama-server without --jinja), its model tagged tools all the same', () => {
   let llamaServer: FakeEngine;
   let noJinja: TestGateway;
@@ -132,6 +227,63 @@ describe('an engine that takes no tools (llama-server without --jinja), its mode
     expect((viaOpenAI as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ type: 'invalid_request_error', param: 'tools' });
     const plain = await openai.chat.completions.create({ model: 'llama:qwen', messages: [{ role: 'user', content: QUESTION }] });
     expect(plain.choices[0]?.message.content).toBeTruthy();
+  });
+});
+
+describe('a tools request for a model or alias some of whose engines take no tools', () => {
+  let llamaServer: FakeEngine;
+  let toolsEngine: FakeEngine;
+  let mixed: TestGateway;
+  const weather = { name: 'get_weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } };
+  const openAITools = [{ type: 'function' as const, function: { name: weather.name, parameters: weather.input_schema } }];
+  const posts = (engine: FakeEngine): number => engine.exchanges.filter((exchange) => exchange.method === 'POST').length;
+
+  beforeAll(async () => {
+    [llamaServer, toolsEngine] = await Promise.all([startFakeEngine({ kind: 'llama.cpp', jinja: false }), startFakeEngine({ kind: 'vllm' })]);
+    mixed = await startTestGateway({
+      providers: [
+        // Both tagged tools, the one without --jinja preferred: only its answer says it takes none.
+        { id: 'llama', class: 'local', wire: 'openai', baseUrl: llamaServer.baseUrl, engine: 'llama.cpp', models: [{ id: 'qwen', tags: ['tools'], priority: 10, aliases: ['coder'] }] },
+        { id: 'vllm', class: 'local', wire: 'openai', baseUrl: toolsEngine.baseUrl, engine: 'vllm', models: [{ id: VLLM_MODEL, tags: ['tools'], priority: 1, aliases: ['coder'] }] },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await mixed?.close();
+    await Promise.all([llamaServer?.close(), toolsEngine?.close()]);
+  });
+
+  it('falls back to the next tools-capable candidate, then routes later tools requests past the refusing model without calling it; a pinned one keeps the 400', async () => {
+    const openai = new OpenAI({ baseURL: `${mixed.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: mixed.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const first = await openai.chat.completions.create({ model: 'coder', messages: [{ role: 'user', content: QUESTION }], tools: openAITools });
+    expect(first.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'get_weather' } });
+    expect([posts(llamaServer), posts(toolsEngine)]).toEqual([1, 1]);
+    await mixed.settled();
+    const hops = mixed.store.db.prepare("SELECT hop, provider_id, state FROM evidence WHERE kind = 'invocation' ORDER BY row_key").all();
+    expect(hops).toEqual([
+      { hop: 0, provider_id: 'llama', state: 'failed' },
+      { hop: 1, provider_id: 'vllm', state: 'completed' },
+    ]);
+
+    // Remembered: the next tools requests (alias or auto) go straight to the engine that takes tools.
+    await openai.chat.completions.create({ model: 'coder', messages: [{ role: 'user', content: QUESTION }], tools: openAITools });
+    const viaAnthropic = await anthropic.messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: QUESTION }], tools: [weather] });
+    expect(viaAnthropic.content).toContainEqual(expect.objectContaining({ type: 'tool_use', name: 'get_weather' }));
+    expect([posts(llamaServer), posts(toolsEngine)]).toEqual([1, 3]);
+
+    // Requests without tools still go to the preferred model.
+    const plain = await openai.chat.completions.create({ model: 'coder', messages: [{ role: 'user', content: QUESTION }] });
+    expect(plain.choices[0]?.message.content).toBeTruthy();
+    expect(posts(llamaServer)).toBe(2);
+
+    // Pinned: the same 400 about `tools` as the engine's own answer, without calling it again.
+    const pinned = await openai.chat.completions.create({ model: 'llama:qwen', messages: [{ role: 'user', content: QUESTION }], tools: openAITools }).catch((caught: unknown) => caught);
+    expect(pinned).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((pinned as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ type: 'invalid_request_error', param: 'tools', message: expect.stringContaining('tools param requires --jinja flag') });
+    expect((pinned as Error).message).toContain('`--jinja`');
+    expect(posts(llamaServer)).toBe(2);
   });
 });
 

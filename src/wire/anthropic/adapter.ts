@@ -6,6 +6,7 @@ import {
   lastCacheControl,
   type CacheControl,
   type CanonicalRequest,
+  type CanonicalMessage,
   type CanonicalResponse,
   type ContentPart,
   type FinishReason,
@@ -230,6 +231,32 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
     body: JSON.stringify(body),
     warnings,
   };
+}
+
+/**
+ * What the Messages API says of a turn with no content (captured from the API in client reports,
+ * e.g. anthropics/claude-code#3196: 400 `invalid_request_error`), with the turn's index.
+ */
+export function anthropicEmptyTurnMessage(index: number): string {
+  return `messages.${index}: all messages must have non-empty content except for the optional final assistant message`;
+}
+
+/**
+ * The index (in `request.messages`) of a turn the anthropic wire cannot send as asked, because
+ * it has no content the Messages API takes (an empty text, reasoning without a signature):
+ * `encodeAnthropicRequest` leaves empty turns out, so a conversation of nothing but empty turns
+ * would go out as `messages: []`, and a final empty user turn would turn the assistant turn before
+ * it into a prefill to continue. The API refuses the request instead (`anthropicEmptyTurnMessage`),
+ * and so does the router, before any call. Undefined when every turn it sends is what was asked.
+ */
+export function anthropicUnsendableTurn(request: CanonicalRequest): number | undefined {
+  const conversation = request.messages.flatMap((message, index) => (message.role === 'system' ? [] : [{ message, index }]));
+  const sendable = (message: CanonicalMessage): boolean =>
+    message.role === 'tool' || (message.role === 'assistant' && (message.toolCalls?.length ?? 0) > 0) || message.content.some((part) => encodePart(part, '', []) !== undefined);
+  const first = conversation[0];
+  if (first !== undefined && !conversation.some(({ message }) => sendable(message))) return first.index;
+  const last = conversation.at(-1);
+  return last !== undefined && last.message.role === 'user' && !sendable(last.message) ? last.index : undefined;
 }
 
 /**

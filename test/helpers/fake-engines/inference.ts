@@ -185,6 +185,27 @@ function chatRequestView(kind: FakeEngineKind, request: Json): ChatRequestView {
   return view;
 }
 
+/**
+ * What Ollama's OpenAI-compatible layer says of the first image it cannot decode (openai/openai.go,
+ * `decodeImageURL`): it fetches no http(s) URL, and takes only base64 data URLs of the image types
+ * it names (or with no media type; newer builds add gif to jpeg, png and webp); undefined when every
+ * image is such data.
+ */
+function ollamaImageRefusal(request: Json): string | undefined {
+  const messages = Array.isArray(request['messages']) ? request['messages'].filter(isPlainObject) : [];
+  for (const message of messages) {
+    const parts = Array.isArray(message['content']) ? message['content'].filter(isPlainObject) : [];
+    for (const part of parts) {
+      if (part['type'] !== 'image_url') continue;
+      const image = part['image_url'];
+      const url = typeof image === 'string' ? image : isPlainObject(image) && typeof image['url'] === 'string' ? image['url'] : '';
+      if (url.startsWith('http://') || url.startsWith('https://')) return 'image URLs are not currently supported, please use base64 encoded data instead';
+      if (!/^data:(?:image\/(?:jpeg|jpg|png|webp|gif))?;base64,/.test(url)) return 'invalid image input';
+    }
+  }
+  return undefined;
+}
+
 function chatCompletions(state: EngineState, path: string, body: Buffer, headers: IncomingHttpHeaders): Reply {
   const { kind } = state;
   if (kind === 'openai' && !/^Bearer \S+/.test(headers.authorization ?? '')) {
@@ -225,6 +246,10 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
   if (view.messages.length === 0) {
     return errorReply(state, path, 400, kind === 'ollama' ? '[] is too short - \'messages\'' : "'messages' must be a non-empty array");
   }
+
+  // Ollama's OpenAI layer decodes images while it converts the request, before it looks up the model.
+  const imageRefusal = kind === 'ollama' && !state.conforming ? ollamaImageRefusal(request) : undefined;
+  if (imageRefusal !== undefined) return errorReply(state, path, 400, imageRefusal, 'invalid_request_error');
 
   const model = resolveModel(state, view.model);
   if (model === undefined) {

@@ -62,6 +62,21 @@ describe('Ollama quirks', () => {
     expect(withUsage.slice(0, -1).some((payload) => 'usage' in payload)).toBe(false);
   });
 
+  it("refuses an image URL with the 400 of its OpenAI layer (it fetches none) and takes base64 data; conforming takes both", async () => {
+    const withImage = (url: string) => ({ messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url } }] }] });
+    engine = await startFakeEngine({ kind: 'ollama' });
+    const remote = await post(withImage('https://example.com/cat.png'), model);
+    expect(remote.status).toBe(400);
+    expect(JSON.parse(remote.text)).toEqual({
+      error: { message: 'image URLs are not currently supported, please use base64 encoded data instead', type: 'invalid_request_error', param: null, code: null },
+    });
+    expect(JSON.parse((await post(withImage('data:text/plain;base64,aGk='), model)).text).error.message).toBe('invalid image input');
+    expect((await post(withImage('data:image/png;base64,iVBORw0KGgo='), model)).status).toBe(200);
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'ollama', conforming: true });
+    expect((await post(withImage('https://example.com/cat.png'), model)).status).toBe(200);
+  });
+
   it('escapes <, > and & like Go and loads a model into /api/ps when it is used', async () => {
     engine = await startFakeEngine({ kind: 'ollama', answer: 'a < b && c > d' });
     const { text } = await post({}, 'qwen2.5-coder:7b');

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { connect as connectSocket, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../../src/errors.js';
-import { pathOf } from '../../../src/gateway/app.js';
+import { pathOf, queryOf } from '../../../src/gateway/app.js';
 import { createGateway, listenGateway, type AccessLogEntry, type RunningGateway } from '../../../src/gateway/index.js';
 import { nodeRequestListener } from '../../../src/gateway/node-adapter.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../../../src/invoke/types.js';
@@ -24,6 +24,17 @@ describe('pathOf', () => {
     ['http://gateway?next=/v1/models', '/'],
   ])('%s -> %s', (target, path) => {
     expect(pathOf(target)).toBe(path);
+  });
+});
+
+describe('queryOf', () => {
+  it.each([
+    ['/v1/models', ''],
+    ['/v1/models?limit=2&after_id=vllm%3AQwen%2FQwen2.5', 'limit=2&after_id=vllm%3AQwen%2FQwen2.5'],
+    ['/v1/models?before_id=auto#top', 'before_id=auto'],
+    ['http://127.0.0.1:8080/v1/models?limit=1', 'limit=1'],
+  ])('%s -> %s', (target, query) => {
+    expect(queryOf(target).toString()).toBe(query);
   });
 });
 

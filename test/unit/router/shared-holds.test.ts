@@ -303,6 +303,34 @@ describe('holds released before their time', () => {
     expect((await gateway.snapshot([ollama, claude]))).toMatchObject({ ollama: { state: 'up' }, claude: { state: 'down', cause: 'failing' } });
   });
 
+  it("an engine's refusal of tools is remembered for the life of the process, for that model at that base URL, until any release of the provider or the model", async () => {
+    const gateway = monitorOn(gatewayStore);
+    gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'ollama answered HTTP 400: registry.ollama.ai/library/llama3.2:3b does not support tools');
+    clock += 24 * 60 * 60 * 1000;
+    expect(gateway.toolsRefusalSnapshot([ollama, claude])).toEqual({
+      ollama: { 'llama3.2:3b': { reason: expect.stringContaining('does not support tools'), checkedAt: '2026-03-02T10:00:00.000Z' } },
+    });
+    // It is no hold: nothing is held out of requests without tools, and nothing is shared.
+    expect(gateway.holds([ollama])).toEqual([]);
+    expect(holdsInForce(cliStore, [ollama], clock)).toEqual([]);
+    expect(gateway.toolsRefusalSnapshot([{ ...ollama, record: { ...ollama.record, baseUrl: 'http://127.0.0.1:11435/v1' } }])).toEqual({});
+
+    releaseHolds(cliStore, [{ provider: ollama, model: 'llama3.2:3b' }], 'down', clock);
+    await pause();
+    expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
+    clock += 1;
+    gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'refused again');
+    releaseHolds(cliStore, [{ provider: ollama, everyModel: true }], 'every', clock);
+    await pause();
+    expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
+    // `engine start` releases what an engine not answering began: an engine restarted (with --jinja) is tried again.
+    clock += 1;
+    gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'refused once more');
+    releaseHolds(cliStore, [{ provider: ollama }], 'unreachable', clock);
+    await pause();
+    expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
+  });
+
   it('a release deletes the releases older than the longest hold, in the same transaction; no hold one could lift outlives it', async () => {
     const releasedTargets = (): unknown[] => cliStore.db.prepare('SELECT model, scope FROM health_releases ORDER BY released_at, model').all();
     const gateway = monitorOn(gatewayStore);

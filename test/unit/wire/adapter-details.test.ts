@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, PolicyRefusalError, StoreError, UpstreamError } from '../../../src/errors.js';
-import { decodeAnthropicResponse, decodeAnthropicStreamEvent, encodeAnthropicRequest } from '../../../src/wire/anthropic/adapter.js';
+import { anthropicUnsendableTurn, decodeAnthropicResponse, decodeAnthropicStreamEvent, encodeAnthropicRequest } from '../../../src/wire/anthropic/adapter.js';
 import { parseAnthropicMessagesRequest } from '../../../src/wire/anthropic/server.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 import { clientErrorFor, pointerToParam } from '../../../src/wire/client-errors.js';
@@ -233,6 +233,24 @@ describe('anthropic adapter details', () => {
         JSON.parse(encodeAnthropicRequest({ model: 'm', maxTokens: 1, messages: [], toolChoice, stream: false }, { baseUrl: 'x' }).body).tool_choice,
     );
     expect(choices).toEqual([{ type: 'auto' }, { type: 'none' }, { type: 'any' }, { type: 'tool', name: 'f' }]);
+  });
+});
+
+describe('turns the anthropic wire cannot send as asked (anthropicUnsendableTurn)', () => {
+  const text = (value: string) => [{ type: 'text' as const, text: value }];
+  const unsendable = (messages: CanonicalRequest['messages']): number | undefined => anthropicUnsendableTurn({ model: 'm', messages, stream: false });
+
+  it('names a conversation of nothing but empty turns (it would go out as messages: []) and a final empty user turn (it would make a prefill)', () => {
+    expect(unsendable([{ role: 'system', content: text('be brief') }, { role: 'user', content: text('') }])).toBe(1);
+    expect(unsendable([{ role: 'user', content: [] }])).toBe(0);
+    expect(unsendable([{ role: 'user', content: [{ type: 'reasoning', text: 'unsigned' }] }])).toBe(0);
+    expect(unsendable([{ role: 'user', content: text('a') }, { role: 'assistant', content: text('b') }, { role: 'user', content: text('') }])).toBe(2);
+  });
+
+  it('lets through what it sends as asked: an empty turn merged into its neighbour, an empty final assistant turn, a tool call or result', () => {
+    expect(unsendable([{ role: 'user', content: text('') }, { role: 'user', content: text('hi') }])).toBeUndefined();
+    expect(unsendable([{ role: 'user', content: text('a') }, { role: 'assistant', content: text('') }])).toBeUndefined();
+    expect(unsendable([{ role: 'user', content: text('a') }, { role: 'assistant', content: [], toolCalls: [{ id: 't', name: 'f', arguments: '{}' }] }, { role: 'tool', toolCallId: 't', content: text('') }])).toBeUndefined();
   });
 });
 
