@@ -445,7 +445,7 @@ export function sessionChainHint(sessionId: string): string {
 
 function sessionChainError(broken: SessionChainBreak): SessionChainBrokenError {
   return new SessionChainBrokenError(
-    `session ${broken.sessionId}'s stored conversation fails its hash chain at ${describeSessionBreak(broken)}: ${broken.reason}; nothing was sent`,
+    `session ${broken.sessionId} fails its hash chain at ${describeSessionBreak(broken)} (${broken.reason}): nothing was sent or changed`,
     { hint: sessionChainHint(broken.sessionId), details: { brokenAt: broken } },
   );
 }

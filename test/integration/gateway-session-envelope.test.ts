@@ -112,7 +112,7 @@ describe('a stored session named by x-syndicate-session', () => {
     const sent = inferenceExchanges(claude).length;
     const widened = await ask(`claude:${HOSTED_MODEL}`, session.id);
     expect(widened.status).toBe(403);
-    expect(widened.message).toContain(`session ${session.id}'s stored conversation fails its hash chain at its checkpoint 1: content changed; nothing was sent`);
+    expect(widened.message).toContain(`session ${session.id} fails its hash chain at its checkpoint 1 (content changed): nothing was sent or changed`);
     expect(widened.message).toContain(`syndicate session show ${session.id}`);
     expect(inferenceExchanges(claude)).toHaveLength(sent);
     // Not even a model within the approved class: nothing runs in a session whose record cannot be trusted.
@@ -125,7 +125,7 @@ describe('a stored session named by x-syndicate-session', () => {
     gateway.store.db.prepare("UPDATE sessions SET provider_id = 'claude', model = ? WHERE id = ?").run(HOSTED_MODEL, repinned.id);
     const refused = await ask('auto', repinned.id);
     expect(refused.status).toBe(403);
-    expect(refused.message).toContain('fails its hash chain at its active model: active model changed');
+    expect(refused.message).toContain('fails its hash chain at its active model (active model changed)');
   });
 
   it('leaves a session id that names no stored session as a label only', async () => {

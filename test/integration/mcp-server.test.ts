@@ -192,7 +192,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     for (const tool of ['complete', 'route_explain']) {
       const refused = await call(tool, { prompt: 'And of Italy?', session: 'mcp-tampered' });
       expect(refused.isError, tool).toBe(true);
-      expect(text(refused)).toContain(`session ${sessionId}'s stored conversation fails its hash chain at message #2: content changed; nothing was sent`);
+      expect(text(refused)).toContain(`session ${sessionId} fails its hash chain at message #2 (content changed): nothing was sent or changed`);
       expect(text(refused)).toContain('(session_chain_broken)');
     }
     expect(inferenceExchanges(llama)).toHaveLength(sent);

@@ -101,7 +101,7 @@ describe("a session's hash chain", () => {
     const error = refusal(id);
     expect(error.exitCode).toBe(ExitCode.checkFailed);
     expect(error.code).toBe('session_chain_broken');
-    expect(error.message).toBe(`session ${id}'s stored conversation fails its hash chain at ${where}: ${brokenAt.reason}; nothing was sent`);
+    expect(error.message).toBe(`session ${id} fails its hash chain at ${where} (${brokenAt.reason}): nothing was sent or changed`);
     expect(error.hint).toContain(`syndicate session show ${id}`);
     expect(error.details).toEqual({ brokenAt });
     expect(verifySessionChains(store).broken).toContainEqual(brokenAt);
@@ -148,7 +148,7 @@ describe("a session's hash chain", () => {
     const tail = await compactedSession();
     store.db.prepare('DELETE FROM session_messages WHERE session_id = ? AND seq > 22').run(tail);
     expect(refusal(tail).details).toEqual({ brokenAt: { sessionId: tail, reason: 'head mismatch' } });
-    expect(refusal(tail).message).toContain('at its last link: head mismatch');
+    expect(refusal(tail).message).toContain('at its last link (head mismatch)');
   });
 
   it("compaction marks are proven by the switch: a mark removed, added or the switch's dropped turns edited is a break", async () => {
@@ -215,7 +215,7 @@ describe("a session's hash chain", () => {
       const widened = await approvedSession();
       store.db.prepare("UPDATE session_checkpoints SET max_capability = 'frontier' WHERE session_id = ? AND reason = 'approve'").run(widened);
       expectRefused(widened, { sessionId: widened, checkpoint: 2, reason: 'content changed' });
-      expect(refusalMessage(widened)).toBe(`session ${widened}'s stored conversation fails its hash chain at its checkpoint 2: content changed; nothing was sent`);
+      expect(refusalMessage(widened)).toBe(`session ${widened} fails its hash chain at its checkpoint 2 (content changed): nothing was sent or changed`);
 
       const started = await approvedSession();
       store.db.prepare("UPDATE session_checkpoints SET max_capability = 'frontier' WHERE session_id = ? AND reason = 'start'").run(started);
@@ -243,7 +243,7 @@ describe("a session's hash chain", () => {
       const unswitched = startSession(store, policy, { model: 'local:wide' }).id;
       store.db.prepare("UPDATE sessions SET model = 'big' WHERE id = ?").run(unswitched);
       expectRefused(unswitched, { sessionId: unswitched, reason: 'active model changed' });
-      expect(refusalMessage(unswitched)).toContain('fails its hash chain at its active model: active model changed');
+      expect(refusalMessage(unswitched)).toContain('fails its hash chain at its active model (active model changed)');
 
       const switched = await approvedSession();
       store.db.prepare("UPDATE sessions SET model = 'wide' WHERE id = ?").run(switched);
