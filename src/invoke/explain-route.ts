@@ -89,6 +89,7 @@ export async function explainRoute(
   return explainRequestRoute(store, policy, request, question, options);
 }
 
+/** How to explain: the environment keys are looked up in, a policy file that could not be used, the surface's words for models. */
 export interface ExplainOptions {
   env?: NodeJS.ProcessEnv;
   policyFailure?: string;

@@ -30,7 +30,7 @@ let ollama: FakeEngine;
 
 beforeAll(async () => {
   ({ home, cleanup: cleanupHome } = makeTempHome('syndicate-route-request-'));
-  ollama = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }] });
+  ollama = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'llava:7b' }] });
   expect((await runCli(['init'], { home })).exitCode).toBe(0);
   const local = join(home, 'ollama.yaml');
   writeFileSync(
@@ -46,6 +46,10 @@ models:
     contextWindow: 131072
     capabilityClass: small
     tags: [chat]
+  - id: llava:7b
+    contextWindow: 8192
+    capabilityClass: small
+    tags: [chat, vision]
 deviations: [approximate_token_counts]
 engine:
   kind: ollama
@@ -139,6 +143,18 @@ describe('route --request with an OpenAI chat completions body', () => {
     expect(result.stdout).toContain('request needs: tools, forced tool get_weather');
     expect(result.stdout).toMatch(new RegExp(`- anthropic:${OPUS} \\(approved_hosted\\) — request forces .*\\(tool_choice\\) and the model declares forced_tool_choice_unsupported`));
   });
+
+  it('an image URL, which Ollama refuses, leaves the only vision model out (rule image_url): refused, exit 4', async () => {
+    const file = writeBody('image.json', {
+      model: 'auto',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }],
+    });
+    const result = await route(['--explain', '--request', file]);
+    expect(result.exitCode, result.stderr).toBe(4);
+    expect(result.stdout).toContain('request needs: vision');
+    expect(result.stdout).toMatch(/- ollama:llava:7b \(local\) — Ollama takes images as base64 data only and refuses an image URL/);
+    expect(result.stderr).toContain('no provider may take this confidential request');
+  });
 });
 
 describe('route --request with an Anthropic Messages body', () => {
@@ -167,14 +183,14 @@ describe('route --request with an Anthropic Messages body', () => {
     const { result, document } = await routeJson(['--request', file, '--format', 'anthropic']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document.classification.level).toBe('restricted');
-    expect(targets(document.plan.candidates)).toEqual(['ollama:llama3.2:3b']);
+    expect(document.plan.candidates.map((candidate) => candidate.provider)).toEqual(['ollama', 'ollama']);
     expect(document.plan.excluded.filter((exclusion) => exclusion.provider === 'anthropic')).toHaveLength(2);
 
     const plain = writeBody('plain.json', { model: 'auto', max_tokens: 256, system: 'Be brief.', messages: [{ role: 'user', content: 'hello there' }] });
     const hinted = await routeJson(['--request', plain, '--sensitivity', 'confidential']);
     expect(hinted.result.exitCode, hinted.result.stderr).toBe(0);
     expect(hinted.document.plan.sensitivity).toBe('confidential');
-    expect(targets(hinted.document.plan.candidates)).toEqual(['ollama:llama3.2:3b']);
+    expect(hinted.document.plan.candidates.map((candidate) => candidate.provider)).toEqual(['ollama', 'ollama']);
   });
 });
 
