@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { decodeTextBytes } from '../common/text-bytes.js';
 import { SESSION_ID_PATTERN, SESSION_ID_RULE } from '../common/vocabulary.js';
-import { UsageError } from '../errors.js';
+import { InvalidInputError, UsageError } from '../errors.js';
+import { readInputFile } from '../validation/input-file.js';
 
 /**
  * Reads all of stdin as text (UTF-8, or UTF-16 with a byte-order mark); refuses to wait on an
@@ -16,6 +17,13 @@ export async function readStdin(what: string): Promise<string> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const decoded = decodeTextBytes(Buffer.concat(chunks));
   if (!decoded.ok) throw new UsageError(`the ${what} on stdin ${decoded.problem}; nothing was classified or sent`, { hint: decoded.hint });
+  return decoded.text;
+}
+
+/** Reads a text file the operator named (`classify --file`, `route --request`); bytes that are not text are an invalid input file (exit 3). */
+export function readTextFile(file: string): string {
+  const decoded = decodeTextBytes(readInputFile(file));
+  if (!decoded.ok) throw new InvalidInputError(`${file} ${decoded.problem}`, [{ file, pointer: '', message: decoded.problem }], { hint: decoded.hint });
   return decoded.text;
 }
 

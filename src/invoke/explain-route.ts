@@ -14,12 +14,24 @@ import type { RoutePlan } from '../router/types.js';
 import { sessionChainRefusal } from '../sessions/chain.js';
 import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
-import type { CanonicalMessage } from '../wire/canonical.js';
+import type { CanonicalMessage, CanonicalRequest } from '../wire/canonical.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import type { ModelNaming } from './model-naming.js';
 
+/** What bounds a route besides the request itself: the caller's hints and the stored session. */
+export interface RouteConditions {
+  /** Only this provider is considered (every rule still applies). */
+  provider?: string;
+  workflow: WorkflowClass;
+  /** Raises the classified level, never lowers it. */
+  sensitivity?: SensitivityLevel;
+  trustTier?: string;
+  /** A stored session (id or name) bounds the route by its envelope, as it bounds `complete` and the gateway; any other id changes nothing. */
+  session?: string;
+}
+
 /** A prompt to route without calling any model (`route`, the MCP `route_explain` tool). */
-export interface RouteQuestion {
+export interface RouteQuestion extends RouteConditions {
   text: string;
   /** A system prompt sent with `text`: classified and counted as `run` and `complete` do. */
   system?: string;
@@ -27,15 +39,7 @@ export interface RouteQuestion {
   history?: readonly CanonicalMessage[];
   /** `auto`, a model id or alias, or `provider:model`. */
   model: string;
-  /** Only this provider is considered (every rule still applies). */
-  provider?: string;
-  workflow: WorkflowClass;
-  /** Raises the classified level, never lowers it. */
-  sensitivity?: SensitivityLevel;
-  trustTier?: string;
   maxTokens?: number;
-  /** A stored session (id or name) bounds the route by its envelope, as it bounds `complete` and the gateway; any other id changes nothing. */
-  session?: string;
 }
 
 /** A candidate `run` would skip before calling it (its key is not set). */
@@ -73,32 +77,57 @@ export async function explainRoute(
   store: Store,
   policy: Policy,
   question: RouteQuestion,
-  options: { env?: NodeJS.ProcessEnv; policyFailure?: string; modelNaming?: ModelNaming } = {},
+  options: ExplainOptions = {},
+): Promise<RouteExplanation> {
+  const request: CanonicalRequest = {
+    model: question.model,
+    ...(question.system === undefined ? {} : { system: question.system }),
+    messages: [...(question.history ?? []), { role: 'user', content: [{ type: 'text', text: question.text }] }],
+    stream: false,
+    ...(question.maxTokens === undefined ? {} : { maxTokens: question.maxTokens }),
+  };
+  return explainRequestRoute(store, policy, request, question, options);
+}
+
+/** How to explain: the environment keys are looked up in, a policy file that could not be used, the surface's words for models. */
+export interface ExplainOptions {
+  env?: NodeJS.ProcessEnv;
+  policyFailure?: string;
+  modelNaming?: ModelNaming;
+  /** How the prompt's tokens are estimated (`RouteRequestOptions.promptEstimate`): `bounded` as the gateway does. */
+  promptEstimate?: 'exact' | 'bounded';
+}
+
+/**
+ * `explainRoute` for a whole canonical request — tools, tool choice, thinking, images, response
+ * format, its `model` and `maxTokens` — as a gateway face decoded it (`route --request`).
+ */
+export async function explainRequestRoute(
+  store: Store,
+  policy: Policy,
+  request: CanonicalRequest,
+  conditions: RouteConditions,
+  options: ExplainOptions = {},
 ): Promise<RouteExplanation> {
   const env = options.env ?? process.env;
-  requireTrustTier(policy, question.trustTier);
+  requireTrustTier(policy, conditions.trustTier);
   const providers = listProviders(store);
-  const named = namedProviderError(question.provider, providers);
+  const named = namedProviderError(conditions.provider, providers);
   if (named !== undefined) throw named;
-  const session = question.session === undefined ? undefined : findSession(store, question.session);
+  const session = conditions.session === undefined ? undefined : findSession(store, conditions.session);
   const refused = session === undefined ? undefined : (sessionChainRefusal(store, session.id) ?? invalidatedEnvelopeError(session));
   if (refused !== undefined) throw refused;
   const routed = await routeRequest({
-    request: {
-      model: question.model,
-      ...(question.system === undefined ? {} : { system: question.system }),
-      messages: [...(question.history ?? []), { role: 'user', content: [{ type: 'text', text: question.text }] }],
-      stream: false,
-      ...(question.maxTokens === undefined ? {} : { maxTokens: question.maxTokens }),
-    },
+    request,
     policy,
     providers,
-    workflow: question.workflow,
-    ...(question.sensitivity === undefined ? {} : { sensitivityHint: question.sensitivity }),
-    ...(question.trustTier === undefined ? {} : { trustTier: question.trustTier }),
-    ...(question.provider === undefined ? {} : { explicitProvider: question.provider }),
-    ...(question.maxTokens === undefined ? {} : { maxTokens: question.maxTokens }),
+    workflow: conditions.workflow,
+    ...(conditions.sensitivity === undefined ? {} : { sensitivityHint: conditions.sensitivity }),
+    ...(conditions.trustTier === undefined ? {} : { trustTier: conditions.trustTier }),
+    ...(conditions.provider === undefined ? {} : { explicitProvider: conditions.provider }),
+    ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
     ...(session === undefined ? {} : { sessionEnvelope: routeEnvelopeOf(session) }),
+    ...(options.promptEstimate === undefined ? {} : { promptEstimate: options.promptEstimate }),
     store,
     env,
     ...(options.policyFailure === undefined ? {} : { policyFailure: options.policyFailure }),
@@ -107,7 +136,7 @@ export async function explainRoute(
   });
   const { plan } = routed;
   if (plan.candidates.length === 0) {
-    const unknown = unknownModelOf(question.model, providers, question.provider, unservableReason(env, sharedHealthMonitor(store)), options.modelNaming);
+    const unknown = unknownModelOf(request.model, providers, conditions.provider, unservableReason(env, sharedHealthMonitor(store)), options.modelNaming);
     if (unknown !== undefined) throw unknown;
   }
   // What `run` would not call: candidates whose key is not set in this environment (ranked last),

@@ -73,14 +73,8 @@ export function classifyCommand(): Command {
 
 async function readText(argument: string | undefined, file: string | undefined): Promise<string> {
   if (file !== undefined) {
-    const [{ InvalidInputError }, { readInputFile }] = await Promise.all([import('../../errors.js'), import('../../validation/input-file.js')]);
-    const bytes = readInputFile(file);
-    const { decodeTextBytes } = await import('../../common/text-bytes.js');
-    const decoded = decodeTextBytes(bytes);
-    if (!decoded.ok) {
-      throw new InvalidInputError(`${file} ${decoded.problem}`, [{ file, pointer: '', message: decoded.problem }], { hint: decoded.hint });
-    }
-    return decoded.text;
+    const { readTextFile } = await import('../input.js');
+    return readTextFile(file);
   }
   if (argument !== undefined && argument !== '-') return argument;
   const { readStdin } = await import('../input.js');

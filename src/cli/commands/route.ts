@@ -2,10 +2,12 @@ import { Command, Option } from 'commander';
 import type { SensitivityLevel, WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
 import type { RouteExplanation } from '../../invoke/explain-route.js';
-import { CLI_MODEL_NAMING } from '../../invoke/model-naming.js';
+import type { CanonicalRequest } from '../../wire/canonical.js';
+import type { RequestFamily } from '../../wire/request-family.js';
+import { CLI_MODEL_NAMING, GATEWAY_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { contextFor } from '../context.js';
 import { printHeldBack } from '../held-back.js';
-import { positiveIntegerOption, readStdin, sessionOption } from '../input.js';
+import { positiveIntegerOption, readStdin, readTextFile, sessionOption } from '../input.js';
 
 interface RouteOptions {
   workflow: string;
@@ -16,14 +18,26 @@ interface RouteOptions {
   maxTokens?: string;
   session?: string;
   explain?: boolean;
+  request?: string;
+  format?: string;
 }
 
 const WORKFLOWS = ['interactive', 'batch'];
 const LEVELS = ['public', 'internal', 'confidential', 'restricted'];
+const FORMATS = ['openai', 'anthropic'];
+/** Flags whose setting a `--request` body carries itself (`model`, `max_tokens`), or that the gateway has no header for. */
+const FLAGS_THE_BODY_DECIDES = [
+  { option: 'model', flag: '--model', carrier: 'its `model` field (an alias, `provider:model` or `auto`)' },
+  { option: 'maxTokens', flag: '--max-tokens', carrier: 'its `max_tokens`' },
+  { option: 'provider', flag: '--provider', carrier: 'its `model` field as `provider:model`' },
+];
+
+/** What `route` is asked to place: a prompt (as `run` sends it) or a gateway request body, decoded. */
+type RouteAsked = { kind: 'prompt'; text: string; maxTokens: number | undefined } | { kind: 'request'; request: CanonicalRequest };
 
 export function routeCommand(): Command {
   return new Command('route')
-    .description('classify a prompt and show where it would be routed, without calling any model')
+    .description('classify a prompt (or a gateway request body) and show where it would be routed, without calling any model')
     .argument('[prompt]', 'the prompt; `-` or nothing reads it from stdin')
     .addOption(new Option('--workflow <class>', 'workflow class').choices(WORKFLOWS).default('interactive'))
     .addOption(new Option('--sensitivity <level>', 'caller hint: raises the classified level, never lowers it').choices(LEVELS))
@@ -33,37 +47,58 @@ export function routeCommand(): Command {
     .option('--max-tokens <n>', 'output tokens the request would ask for')
     .option('--session <id>', "a stored session (id or name): its capability envelope bounds the route, as for `run`, the gateway and MCP")
     .option('--explain', 'print every rule applied and every exclusion with its reason')
-    .addHelpText('after', '\nExample:\n  $ syndicate route --explain "refactor this function"\n  $ echo "my password is hunter2" | syndicate route --json')
+    .option('--request <file>', 'route a whole gateway request: the JSON body of an OpenAI chat completions or Anthropic Messages request (`-`: stdin)')
+    .addOption(new Option('--format <api>', 'the API of the --request body (default: told from its fields)').choices(FORMATS))
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ syndicate route --explain "refactor this function"\n  $ echo "my password is hunter2" | syndicate route --json\n  $ syndicate route --explain --request body.json --sensitivity internal',
+    )
     .action(async (prompt: string | undefined, options: RouteOptions, command: Command) => {
       if (!WORKFLOWS.includes(options.workflow)) throw new UsageError(`unknown workflow "${options.workflow}"`, { hint: `use one of: ${WORKFLOWS.join(', ')}` });
       if (options.sensitivity !== undefined && !LEVELS.includes(options.sensitivity)) {
         throw new UsageError(`unknown sensitivity "${options.sensitivity}"`, { hint: `use one of: ${LEVELS.join(', ')}` });
       }
-      const maxTokens = positiveIntegerOption(options.maxTokens, '--max-tokens');
       const session = sessionOption(options.session);
-      const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
-      if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
+      if (options.format !== undefined && options.request === undefined) throw new UsageError('--format applies to --request only', { hint: 'add --request FILE, or drop --format' });
+      const conditions = {
+        workflow: options.workflow as WorkflowClass,
+        ...(options.provider === undefined ? {} : { provider: options.provider }),
+        ...(options.sensitivity === undefined ? {} : { sensitivity: options.sensitivity as SensitivityLevel }),
+        ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+        ...(session === undefined ? {} : { session }),
+      };
+      let asked: RouteAsked;
+      if (options.request === undefined) {
+        const maxTokens = positiveIntegerOption(options.maxTokens, '--max-tokens');
+        const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
+        if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
+        asked = { kind: 'prompt', text, maxTokens };
+      } else {
+        if (prompt !== undefined) throw new UsageError('give either a prompt or --request FILE, not both', { hint: "put the prompt in the request body's messages" });
+        for (const { option, flag, carrier } of FLAGS_THE_BODY_DECIDES) {
+          if (command.getOptionValueSource(option) === 'cli') throw new UsageError(`${flag} does not apply to --request: the body says it`, { hint: `set ${carrier} in the body` });
+        }
+        const bodyText = options.request === '-' ? await readStdin('request body') : readTextFile(options.request);
+        // Decoded before the store is opened: a body the gateway would refuse routes nowhere.
+        const { decodeGatewayRequest } = await import('../../wire/request-family.js');
+        const { request } = decodeGatewayRequest(bodyText, options.request === '-' ? 'stdin' : options.request, options.format as RequestFamily | undefined);
+        asked = { kind: 'request', request };
+      }
 
       const context = contextFor(command);
-      const [{ loadPolicy }, { explainRoute, unavailableRouteError }] = await Promise.all([import('../../policy/load.js'), import('../../invoke/explain-route.js')]);
+      const [{ loadPolicy }, { explainRoute, explainRequestRoute, unavailableRouteError }] = await Promise.all([import('../../policy/load.js'), import('../../invoke/explain-route.js')]);
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store({ existing: true });
       try {
-        const routed = await explainRoute(
-          store,
-          policy,
-          {
-            text,
-            model: options.model,
-            workflow: options.workflow as WorkflowClass,
-            ...(options.provider === undefined ? {} : { provider: options.provider }),
-            ...(options.sensitivity === undefined ? {} : { sensitivity: options.sensitivity as SensitivityLevel }),
-            ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
-            ...(maxTokens === undefined ? {} : { maxTokens }),
-            ...(session === undefined ? {} : { session }),
-          },
-          { modelNaming: CLI_MODEL_NAMING },
-        );
+        const routed =
+          asked.kind === 'request'
+            ? await explainRequestRoute(store, policy, asked.request, conditions, { modelNaming: GATEWAY_MODEL_NAMING, promptEstimate: 'bounded' })
+            : await explainRoute(
+                store,
+                policy,
+                { ...conditions, text: asked.text, model: options.model, ...(asked.maxTokens === undefined ? {} : { maxTokens: asked.maxTokens }) },
+                { modelNaming: CLI_MODEL_NAMING },
+              );
         const { plan, classification, skipped } = routed;
         const { output } = context;
         if (plan.candidates.length === 0) {

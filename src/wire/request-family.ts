@@ -1,0 +1,109 @@
+/**
+ * A gateway request body read outside the gateway (`route --request FILE`): which face it is
+ * for, decoded by that face's own parser, so it routes and fails exactly as the gateway's would.
+ */
+
+import { InvalidInputError, UsageError } from '../errors.js';
+import { parseAnthropicMessagesRequest } from './anthropic/server.js';
+import type { CanonicalRequest } from './canonical.js';
+import { isRecord, tryParseJson } from './json.js';
+import { parseOpenAIChatRequest } from './openai/server.js';
+import { REQUEST_BODY } from './request-reader.js';
+
+/** The request bodies the gateway routes: OpenAI Chat Completions and Anthropic Messages. */
+export const REQUEST_FAMILIES = ['openai', 'anthropic'] as const;
+export type RequestFamily = (typeof REQUEST_FAMILIES)[number];
+
+export interface DecodedGatewayRequest {
+  family: RequestFamily;
+  request: CanonicalRequest;
+  /** Top-level fields the gateway would not interpret (it names them in `x-syndicate-ignored-fields`). */
+  ignoredFields: string[];
+}
+
+const OPENAI_ONLY_FIELDS = ['max_completion_tokens', 'response_format', 'n', 'stream_options', 'parallel_tool_calls', 'seed', 'stop', 'frequency_penalty', 'presence_penalty', 'logprobs'];
+const ANTHROPIC_ONLY_FIELDS = ['system', 'stop_sequences', 'thinking', 'top_k', 'metadata'];
+const OPENAI_ONLY_ROLES = ['system', 'developer', 'tool'];
+const OPENAI_ONLY_PARTS = ['image_url', 'input_audio', 'file'];
+const ANTHROPIC_ONLY_BLOCKS = ['image', 'document', 'tool_use', 'tool_result', 'thinking', 'redacted_thinking'];
+
+/**
+ * The things in `body` only one of the two APIs has, each named by JSON pointer: top-level
+ * fields, message roles and content types of one API only, a tool in one API's shape
+ * (`function` / `input_schema`) and a `tool_choice` only one API spells that way (OpenAI's
+ * strings and `function`; Anthropic's `any` and `tool`).
+ */
+export function requestFamilyMarkers(body: Record<string, unknown>): Record<RequestFamily, string[]> {
+  const markers: Record<RequestFamily, string[]> = { openai: [], anthropic: [] };
+  for (const field of OPENAI_ONLY_FIELDS) if (field in body) markers.openai.push(`/${field}`);
+  for (const field of ANTHROPIC_ONLY_FIELDS) if (field in body) markers.anthropic.push(`/${field}`);
+  const messages = Array.isArray(body['messages']) ? body['messages'] : [];
+  messages.forEach((message: unknown, index) => {
+    if (!isRecord(message)) return;
+    if (typeof message['role'] === 'string' && OPENAI_ONLY_ROLES.includes(message['role'])) markers.openai.push(`/messages/${index}/role`);
+    if ('tool_calls' in message) markers.openai.push(`/messages/${index}/tool_calls`);
+    const content = Array.isArray(message['content']) ? message['content'] : [];
+    content.forEach((part: unknown, partIndex) => {
+      if (!isRecord(part) || typeof part['type'] !== 'string') return;
+      const pointer = `/messages/${index}/content/${partIndex}/type`;
+      if (OPENAI_ONLY_PARTS.includes(part['type'])) markers.openai.push(pointer);
+      if (ANTHROPIC_ONLY_BLOCKS.includes(part['type'])) markers.anthropic.push(pointer);
+    });
+  });
+  const tools = Array.isArray(body['tools']) ? body['tools'] : [];
+  tools.forEach((tool: unknown, index) => {
+    if (!isRecord(tool)) return;
+    if ('function' in tool || tool['type'] === 'function') markers.openai.push(`/tools/${index}`);
+    if ('input_schema' in tool) markers.anthropic.push(`/tools/${index}`);
+  });
+  const toolChoice = body['tool_choice'];
+  if (typeof toolChoice === 'string' || (isRecord(toolChoice) && (toolChoice['type'] === 'function' || toolChoice['type'] === 'custom'))) markers.openai.push('/tool_choice');
+  if (isRecord(toolChoice) && ['any', 'tool', 'auto', 'none'].includes(String(toolChoice['type']))) markers.anthropic.push('/tool_choice');
+  return markers;
+}
+
+/**
+ * Decodes `bodyText` as the gateway face of `family` would, or of the family the body's markers
+ * name (`requestFamilyMarkers`) when `family` is not given: a body with markers of both or of
+ * neither is a usage error (exit 2) asking for `--format`, never a guess. What the face would
+ * answer with a 400 is the same `InvalidInputError` (exit 3), its problems located in `file`.
+ */
+export function decodeGatewayRequest(bodyText: string, file: string, family?: RequestFamily): DecodedGatewayRequest {
+  const chosen = family ?? detectRequestFamily(bodyText, file);
+  try {
+    if (chosen === 'openai') {
+      const { request, ignoredFields } = parseOpenAIChatRequest(bodyText);
+      return { family: chosen, request, ignoredFields };
+    }
+    const { request, ignoredFields } = parseAnthropicMessagesRequest(bodyText);
+    return { family: chosen, request, ignoredFields };
+  } catch (error) {
+    throw error instanceof InvalidInputError ? inFile(error, file) : error;
+  }
+}
+
+function detectRequestFamily(bodyText: string, file: string): RequestFamily {
+  const body = tryParseJson(bodyText);
+  if (!isRecord(body)) {
+    const problem = body === undefined ? 'the body is not valid JSON' : 'the body must be a JSON object';
+    throw new InvalidInputError(`${file}: invalid request: ${problem}`, [{ file, pointer: '', message: problem }], {
+      hint: 'write the JSON body of an OpenAI chat completions or Anthropic Messages request',
+    });
+  }
+  const markers = requestFamilyMarkers(body);
+  if (markers.openai.length > 0 && markers.anthropic.length === 0) return 'openai';
+  if (markers.anthropic.length > 0 && markers.openai.length === 0) return 'anthropic';
+  const found = REQUEST_FAMILIES.filter((family) => markers[family].length > 0).map((family) => `${family} (${markers[family].slice(0, 3).join(', ')})`);
+  throw new UsageError(
+    found.length === 0
+      ? `${file}: cannot tell whether the body is an OpenAI chat completions or an Anthropic Messages request: it has nothing only one of them has`
+      : `${file}: the body has fields of both APIs: ${found.join(' and ')}`,
+    { hint: 'name the API with --format openai or --format anthropic' },
+  );
+}
+
+/** The face's error, its problems located in `file` rather than the gateway's `request body`. */
+function inFile(error: InvalidInputError, file: string): InvalidInputError {
+  const problems = error.problems.map((problem) => (problem.file === REQUEST_BODY ? { ...problem, file } : problem));
+  return new InvalidInputError(`${file}: ${error.message}`, problems, { ...(error.hint === undefined ? {} : { hint: error.hint }) });
+}

@@ -1,0 +1,235 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempHome, parseJsonDocument, runCli, type CliResult } from '../helpers/cli.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+
+/**
+ * `syndicate route --request FILE|-` through the built CLI: a whole gateway request body, decoded
+ * by the gateway faces' own parsers, routed as the gateway would route it (tool choice, thinking,
+ * the body's `model`, the `x-syndicate-*` hints as flags). Nothing upstream is called.
+ */
+
+interface PlanDocument {
+  ok: boolean;
+  classification: { level: string };
+  plan: {
+    candidates: { provider: string; model: string }[];
+    excluded: { provider: string; model: string; rules: string[]; reasons: string[] }[];
+    sensitivity: string;
+  };
+}
+
+const OPUS = 'claude-opus-5-5';
+const SONNET = 'claude-sonnet-5-5';
+const KEY_ENV = { ROUTE_REQUEST_ANTHROPIC_KEY: 'not-a-real-key' };
+
+let home = '';
+let cleanupHome: () => void = () => {};
+let ollama: FakeEngine;
+
+beforeAll(async () => {
+  ({ home, cleanup: cleanupHome } = makeTempHome('syndicate-route-request-'));
+  ollama = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'llava:7b' }] });
+  expect((await runCli(['init'], { home })).exitCode).toBe(0);
+  const local = join(home, 'ollama.yaml');
+  writeFileSync(
+    local,
+    `apiVersion: syndicate/v1
+kind: Provider
+id: ollama
+class: local
+wire: openai
+baseUrl: ${ollama.baseUrl}
+models:
+  - id: llama3.2:3b
+    contextWindow: 131072
+    capabilityClass: small
+    tags: [chat]
+  - id: llava:7b
+    contextWindow: 8192
+    capabilityClass: small
+    tags: [chat, vision]
+deviations: [approximate_token_counts]
+engine:
+  kind: ollama
+`,
+  );
+  const hosted = join(home, 'anthropic.yaml');
+  writeFileSync(
+    hosted,
+    `apiVersion: syndicate/v1
+kind: Provider
+id: anthropic
+class: approved_hosted
+wire: anthropic
+baseUrl: https://api.anthropic.com
+auth: { env: ROUTE_REQUEST_ANTHROPIC_KEY }
+models:
+  - id: ${OPUS}
+    contextWindow: 200000
+    capabilityClass: frontier
+    priority: 10
+    tags: [chat, tools]
+    price: { inputPerMTok: 3, outputPerMTok: 15 }
+    deviations: [forced_tool_choice_unsupported, thinking_always_on]
+  - id: ${SONNET}
+    contextWindow: 200000
+    capabilityClass: frontier
+    priority: 1
+    tags: [chat, tools]
+    price: { inputPerMTok: 3, outputPerMTok: 15 }
+`,
+  );
+  const registered = await runCli(['provider', 'register', local, hosted], { home });
+  expect(registered.exitCode, registered.stderr).toBe(0);
+}, 30_000);
+
+afterAll(async () => {
+  await ollama?.close();
+  cleanupHome();
+});
+
+function writeBody(name: string, body: unknown): string {
+  const path = join(home, name);
+  writeFileSync(path, typeof body === 'string' ? body : JSON.stringify(body));
+  return path;
+}
+
+function route(args: string[], input?: string): Promise<CliResult> {
+  return runCli(['route', ...args], { home, env: KEY_ENV, ...(input === undefined ? {} : { input }) });
+}
+
+async function routeJson(args: string[], input?: string): Promise<{ result: CliResult; document: PlanDocument }> {
+  const result = await route(['--json', ...args], input);
+  return { result, document: parseJsonDocument(result.stdout) as unknown as PlanDocument };
+}
+
+const targets = (entries: { provider: string; model: string }[]): string[] => entries.map((entry) => `${entry.provider}:${entry.model}`);
+const WEATHER_FUNCTION = { type: 'function', function: { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } };
+
+describe('route --request with an OpenAI chat completions body', () => {
+  it('routes a forced tool around the model that declares forced_tool_choice_unsupported (rule tool_choice)', async () => {
+    const file = writeBody('forced.json', {
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [WEATHER_FUNCTION],
+      tool_choice: 'required',
+    });
+    const { result, document } = await routeJson(['--request', file]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(targets(document.plan.candidates)).toContain(`anthropic:${SONNET}`);
+    expect(targets(document.plan.candidates)).not.toContain(`anthropic:${OPUS}`);
+    const opus = document.plan.excluded.find((exclusion) => exclusion.model === OPUS);
+    expect(opus?.rules).toContain('tool_choice');
+    expect(opus?.reasons.join(' ')).toContain('forced_tool_choice_unsupported');
+
+    // Letting the model choose keeps Opus: the exclusion came from the body's tool choice.
+    const chosen = writeBody('chosen.json', { model: 'auto', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_FUNCTION], tool_choice: 'auto' });
+    const free = await routeJson(['--request', chosen]);
+    expect(free.result.exitCode, free.result.stderr).toBe(0);
+    expect(targets(free.document.plan.candidates)).toContain(`anthropic:${OPUS}`);
+  });
+
+  it('--explain prints the exclusion with its reason, as `route --explain` does for a prompt', async () => {
+    const file = writeBody('forced-named.json', {
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [WEATHER_FUNCTION],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    });
+    const result = await route(['--explain', '--request', file]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('request needs: tools, forced tool get_weather');
+    expect(result.stdout).toMatch(new RegExp(`- anthropic:${OPUS} \\(approved_hosted\\) — request forces .*\\(tool_choice\\) and the model declares forced_tool_choice_unsupported`));
+  });
+
+  it('an image URL, which Ollama refuses, leaves the only vision model out (rule image_url): refused, exit 4', async () => {
+    const file = writeBody('image.json', {
+      model: 'auto',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }],
+    });
+    const result = await route(['--explain', '--request', file]);
+    expect(result.exitCode, result.stderr).toBe(4);
+    expect(result.stdout).toContain('request needs: vision');
+    expect(result.stdout).toMatch(/- ollama:llava:7b \(local\) — Ollama takes images as base64 data only and refuses an image URL/);
+    expect(result.stderr).toContain('no provider may take this confidential request');
+  });
+});
+
+describe('route --request with an Anthropic Messages body', () => {
+  it('is told from its fields (read on stdin) and leaves out the model that cannot turn thinking off (rule thinking)', async () => {
+    const body = JSON.stringify({
+      model: 'auto',
+      max_tokens: 1024,
+      system: 'You are terse.',
+      thinking: { type: 'disabled' },
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Summarise RFC 9110 in one line' }] }],
+    });
+    const { result, document } = await routeJson(['--request', '-'], body);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(targets(document.plan.candidates)).toContain(`anthropic:${SONNET}`);
+    expect(targets(document.plan.candidates)).not.toContain(`anthropic:${OPUS}`);
+    expect(document.plan.excluded.find((exclusion) => exclusion.model === OPUS)?.rules).toContain('thinking');
+  });
+
+  it('a restricted prompt in the body stays local; --sensitivity raises the level as x-syndicate-sensitivity does', async () => {
+    const file = writeBody('restricted.json', {
+      model: 'auto',
+      max_tokens: 256,
+      system: 'Help with deployment.',
+      messages: [{ role: 'user', content: 'deploy with password: hunter2 and key AKIAIOSFODNN7EXAMPLE' }],
+    });
+    const { result, document } = await routeJson(['--request', file, '--format', 'anthropic']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document.classification.level).toBe('restricted');
+    expect(document.plan.candidates.map((candidate) => candidate.provider)).toEqual(['ollama', 'ollama']);
+    expect(document.plan.excluded.filter((exclusion) => exclusion.provider === 'anthropic')).toHaveLength(2);
+
+    const plain = writeBody('plain.json', { model: 'auto', max_tokens: 256, system: 'Be brief.', messages: [{ role: 'user', content: 'hello there' }] });
+    const hinted = await routeJson(['--request', plain, '--sensitivity', 'confidential']);
+    expect(hinted.result.exitCode, hinted.result.stderr).toBe(0);
+    expect(hinted.document.plan.sensitivity).toBe('confidential');
+    expect(hinted.document.plan.candidates.map((candidate) => candidate.provider)).toEqual(['ollama', 'ollama']);
+  });
+});
+
+describe('route --request refuses what the gateway would refuse', () => {
+  it('a body the face refuses: the gateway 400 message, located in the file by JSON pointer (exit 3)', async () => {
+    const file = writeBody('no-max-tokens.json', { model: 'auto', system: 'x', messages: [{ role: 'user', content: 'hi' }] });
+    const result = await route(['--request', file]);
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toContain(`${file}: invalid messages request: /max_tokens: is required by the Messages API`);
+    expect(result.stderr).toContain(`${file} /max_tokens`);
+    expect(result.stdout).toBe('');
+
+    const json = await routeJson(['--request', writeBody('broken.json', '{"model": "auto",'), '--format', 'openai']);
+    expect(json.result.exitCode).toBe(3);
+    const error = (json.document as unknown as { error: { code: string; message: string; details: { problems: { file: string; pointer: string }[] } } }).error;
+    expect(error.code).toBe('invalid_input');
+    expect(error.message).toContain('invalid chat completions request: the body is not valid JSON');
+    expect(error.details.problems[0]).toMatchObject({ file: join(home, 'broken.json'), pointer: '' });
+  });
+
+  it('a body of both APIs, or of neither, is a usage error asking for --format (exit 2); --format decides', async () => {
+    const neither = writeBody('neither.json', { model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] });
+    const ambiguous = await route(['--request', neither]);
+    expect(ambiguous.exitCode).toBe(2);
+    expect(ambiguous.stderr).toContain('--format openai or --format anthropic');
+    const both = await route(['--request', writeBody('both.json', { model: 'auto', max_tokens: 64, system: 'x', response_format: { type: 'text' }, messages: [{ role: 'user', content: 'hello' }] })]);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toContain('/system');
+    expect(both.stderr).toContain('/response_format');
+    const decided = await route(['--request', neither, '--format', 'openai']);
+    expect(decided.exitCode, decided.stderr).toBe(0);
+  });
+
+  it('flags the body decides, or a prompt beside the body, are usage errors (exit 2)', async () => {
+    const file = writeBody('simple.json', { model: 'auto', messages: [{ role: 'system', content: 'x' }, { role: 'user', content: 'hello' }] });
+    for (const args of [['--model', 'auto'], ['--max-tokens', '10'], ['--provider', 'ollama'], ['a prompt']]) {
+      const result = await route(['--request', file, ...args]);
+      expect(result.exitCode, args.join(' ')).toBe(2);
+    }
+    expect((await route(['--format', 'openai', 'a prompt'])).exitCode).toBe(2);
+  });
+});
