@@ -128,6 +128,7 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
     temperature,
     topP,
     maxTokens,
+    reasoningOff: isRecord(body['reasoning']) && body['reasoning']['effort'] === 'none' ? 'reasoning.effort' : undefined,
   });
   return { request, ignoredFields: [...new Set(ignored)].sort() };
 }
