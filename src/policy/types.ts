@@ -42,7 +42,8 @@ export interface Policy {
     referenceModel: string;
     /**
      * The policy names the reference model without rates of its own: its registered record's price
-     * applies (`referenceSavings`); the rates here are the built-in ones, used only when there is none.
+     * applies (`savingsReference` in metrics); the rates here are the built-in ones, used only when
+     * it has none.
      */
     priceFromRegistry?: true;
   } & ModelPrice;
