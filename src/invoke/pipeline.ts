@@ -30,7 +30,7 @@ import {
   type Unavailability,
 } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import { promptPieces } from '../router/request-traits.js';
+import { manualThinkingOf, promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
 import { holdsInForce } from '../router/shared-holds.js';
 import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from '../router/types.js';
@@ -871,7 +871,7 @@ function refuseOrUnavailable(
   const embeddings = input.request.embedding !== undefined;
   // Some model would take it but for a setting it refuses (a forced tool, thinking turned off): the
   // request's to change, a 400 naming the field, never forwarded to be refused upstream.
-  const refusedSetting = tooLong.length > 0 ? undefined : refusedRequestSetting(plan.excluded);
+  const refusedSetting = tooLong.length > 0 ? undefined : refusedRequestSetting(plan.excluded, input.request);
   const reasonCode = tooLong.length > 0 ? 'context_length_exceeded' : refusedSetting !== undefined ? refusedSetting.code : 'route_denied';
   const tooLongReasons = tooLong.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`).join(' | ');
   const message =
@@ -920,10 +920,12 @@ function refuseOrUnavailable(
  */
 function refusedRequestSetting(
   excluded: readonly Exclusion[],
-): { code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported'; param: 'tool_choice' | 'thinking' | 'tools' | 'messages' } | undefined {
+  request: CanonicalRequest,
+): { code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported'; param: string } | undefined {
   const only = (rule: ExclusionRule): boolean => excluded.some((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === rule);
   if (only('tool_choice')) return { code: 'tool_choice_unsupported', param: 'tool_choice' };
-  if (only('thinking')) return { code: 'thinking_unsupported', param: 'thinking' };
+  // `thinking`, or the OpenAI client's `reasoning_effort` / `reasoning.effort` that turned it off.
+  if (only('thinking')) return { code: 'thinking_unsupported', param: manualThinkingOf(request)?.param ?? 'thinking' };
   if (only('tools_refused')) return { code: 'tools_not_supported', param: 'tools' };
   if (only('empty_content')) return { code: 'empty_content', param: 'messages' };
   if (only('image_url')) return { code: 'image_url_unsupported', param: 'messages' };

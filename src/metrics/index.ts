@@ -6,6 +6,7 @@
 import type { Policy } from '../policy/types.js';
 import type { Store } from '../store/store.js';
 import { firstEvidenceMs, forEachMetricsRow, readModelLoadEvents } from './query.js';
+import { savingsReference } from './savings-reference.js';
 import { MetricsAccumulator, type MetricsSummary, type MetricsWindow } from './summary.js';
 
 export { GatewayMetrics, type GatewayApi } from './prometheus.js';
@@ -15,7 +16,9 @@ export * from './summary.js';
 /** The summary of the evidence in `window`, savings priced at the policy's reference model. */
 export function computeMetrics(store: Store, policy: Policy, window: MetricsWindow): MetricsSummary {
   const first = firstEvidenceMs(store);
-  const accumulator = new MetricsAccumulator(window, policy.savings, first === undefined ? {} : { firstEvidenceMs: first });
+  const reference = savingsReference(store, policy.savings);
+  const accumulator = new MetricsAccumulator(window, reference.price, first === undefined ? {} : { firstEvidenceMs: first });
   forEachMetricsRow(store, window, (row) => accumulator.add(row));
-  return accumulator.summary(window.session === undefined ? readModelLoadEvents(store, window) : []);
+  const summary = accumulator.summary(window.session === undefined ? readModelLoadEvents(store, window) : []);
+  return reference.warning === undefined ? summary : { ...summary, savings: { ...summary.savings, warning: reference.warning } };
 }

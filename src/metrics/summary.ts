@@ -204,6 +204,8 @@ export interface MetricsSummary {
     localTokensAtReferenceUsd: number;
     /** That, minus what local answers actually cost (usually 0). */
     estimatedSavingsUsd: number;
+    /** Why these are not the reference model's own rates (`savingsReference`), when they cannot be. */
+    warning?: string;
   };
   hourly: HourlyRequests[];
 }

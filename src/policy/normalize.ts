@@ -31,6 +31,13 @@ export interface PolicyDocument {
   capabilities?: Partial<Omit<CapabilityPolicy, 'rules'>> & { rules?: (Omit<CapabilityRule, 'when'> & { when?: CapabilityRule['when'] })[] };
 }
 
+/** The savings section over the defaults; a reference model named without any rate is priced by its registered record. */
+function mergeSavings(base: Policy['savings'], given: PolicyDocument['savings']): Policy['savings'] {
+  const merged = { ...base, ...definedEntries(given ?? {}) };
+  const ratesGiven = Object.entries(given ?? {}).some(([key, value]) => key !== 'referenceModel' && value !== undefined);
+  return given?.referenceModel !== undefined && !ratesGiven ? { ...merged, priceFromRegistry: true } : merged;
+}
+
 /** A semantic problem, located by JSON pointer into the file; the loader adds line and column. */
 export interface PolicyProblem {
   pointer: string;
@@ -73,7 +80,7 @@ export function mergePolicy(document: PolicyDocument): Policy {
     cost: { ...base.cost, ...definedEntries(document.cost ?? {}) },
     fallback: { ...base.fallback, ...definedEntries(document.fallback ?? {}) },
     egress: { allowHosts: document.egress?.allowHosts ?? base.egress.allowHosts },
-    savings: { ...base.savings, ...definedEntries(document.savings ?? {}) },
+    savings: mergeSavings(base.savings, document.savings),
     evidence: { ...base.evidence, ...definedEntries(document.evidence ?? {}) },
     capabilities: {
       nonstandardToolCalls: capabilityOverride.nonstandardToolCalls ?? base.capabilities.nonstandardToolCalls,

@@ -38,7 +38,15 @@ export interface Policy {
    * price as a provider record gives it (cache rates and input-length `tiers` included), applied
    * to each local answer as its spend would be (`usageCostUsd`).
    */
-  savings: { referenceModel: string } & ModelPrice;
+  savings: {
+    referenceModel: string;
+    /**
+     * The policy names the reference model without rates of its own: its registered record's price
+     * applies (`savingsReference` in metrics); the rates here are the built-in ones, used only when
+     * it has none.
+     */
+    priceFromRegistry?: true;
+  } & ModelPrice;
   /** Evidence retention; `retentionDays` absent: kept until `evidence prune` is run by hand. */
   evidence: { retentionDays?: number };
   /** Required-capability rules the router applies (tools, JSON, vision, per-task minimums). */

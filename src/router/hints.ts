@@ -62,7 +62,7 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
   },
   {
     rules: ['thinking'],
-    hint: 'the models left always think (thinking_always_on): leave thinking out or send {type: "adaptive"} (its depth set by output_config.effort), or send it to a model whose thinking can be turned off',
+    hint: 'the models left always think (thinking_always_on): leave thinking out (an OpenAI client: reasoning effort other than "none") or send {type: "adaptive"} (its depth set by output_config.effort), or send it to a model whose thinking can be turned off',
   },
   { rules: ['context_length'], hint: "the prompt does not fit any eligible model's context window: shorten or compact the conversation, or use a model with a larger contextWindow" },
   { rules: ['cost_per_request', 'cost_per_day', 'price_unknown'], hint: "the policy's cost limits exclude the rest: raise them in the policy, or price the model in its provider record" },

@@ -424,7 +424,7 @@ function checkCapabilities(
     exclude('tool_choice', `request forces ${traits.forcedTool} (tool_choice) and the model declares forced_tool_choice_unsupported: it answers such a request with a 400`);
   }
   if (traits.manualThinking !== undefined && modelDeviations.includes('thinking_always_on')) {
-    exclude('thinking', `request sets thinking type ${traits.manualThinking} and the model declares thinking_always_on: it answers such a request with a 400`);
+    exclude('thinking', `request sets ${traits.manualThinking.setting} and the model declares thinking_always_on: it answers such a request with a 400`);
   }
   if (traits.json && deviations.includes('weak_json_adherence')) {
     if (traits.strictJson) exclude('json', 'request requires strict JSON schema output and the provider declares weak_json_adherence');
@@ -785,7 +785,7 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
   const needs = [
     context.traits.tools ? 'tools' : '',
     context.traits.forcedTool === undefined ? '' : `forced ${context.traits.forcedTool}`,
-    context.traits.manualThinking === undefined ? '' : `thinking ${context.traits.manualThinking}`,
+    context.traits.manualThinking === undefined ? '' : context.traits.manualThinking.setting,
     context.traits.json ? (context.traits.strictJson ? 'strict JSON' : 'JSON') : '',
     context.traits.vision ? 'vision' : '',
   ].filter((need) => need !== '');

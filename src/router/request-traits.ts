@@ -13,24 +13,35 @@ export interface RequestTraits {
   imageUrl: boolean;
   /** The tool choice forces a tool (OpenAI `required` or a named function, Anthropic `any` or `tool`), as the request words it; undefined when it does not. */
   forcedTool: string | undefined;
-  /** The `thinking` setting turns extended thinking off or budgets it by hand (`disabled`, `enabled`): its type; undefined otherwise. */
-  manualThinking: string | undefined;
+  /**
+   * The request turns extended thinking off or budgets it by hand (Anthropic `thinking` of type
+   * `disabled` or `enabled`, an OpenAI client's reasoning effort `none`): the setting, in words,
+   * and the request field that holds it; undefined otherwise.
+   */
+  manualThinking: { setting: string; param: string } | undefined;
 }
 
 export function requestTraits(request: CanonicalRequest): RequestTraits {
   const format = request.responseFormat;
   const tools = (request.tools?.length ?? 0) > 0;
   const choice = request.toolChoice;
-  const thinkingType = request.thinking?.['type'];
   return {
     tools,
     forcedTool: !tools || choice === undefined || choice === 'auto' || choice === 'none' ? undefined : choice === 'required' ? 'a tool' : `tool ${choice.name}`,
-    manualThinking: thinkingType === 'disabled' || thinkingType === 'enabled' ? thinkingType : undefined,
+    manualThinking: manualThinkingOf(request),
     json: format !== undefined && format.type !== 'text',
     strictJson: format?.type === 'json_schema' && format.strict === true,
     vision: request.messages.some((message) => message.content.some((part) => part.type === 'image')),
     imageUrl: request.messages.some((message) => message.content.some((part) => part.type === 'image' && part.data === undefined && part.url !== undefined)),
   };
+}
+
+/** See `RequestTraits.manualThinking`. */
+export function manualThinkingOf(request: CanonicalRequest): RequestTraits['manualThinking'] {
+  const thinkingType = request.thinking?.['type'];
+  if (thinkingType === 'disabled' || thinkingType === 'enabled') return { setting: `thinking type ${thinkingType}`, param: 'thinking' };
+  if (request.reasoningOff !== undefined) return { setting: `${request.reasoningOff} none`, param: request.reasoningOff };
+  return undefined;
 }
 
 /**

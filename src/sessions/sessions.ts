@@ -415,6 +415,16 @@ export function approveEnvelope(store: Store, policy: Policy, idOrName: string, 
   }
   const at = now.toISOString();
   store.transaction(() => {
+    // Another process may have switched the session since it was read: a checkpoint must record
+    // the model the session has when it is written, under the write lock.
+    proveSessionChain(store, session.id);
+    const current = requireSession(store, session.id);
+    if (activeModelLabel(current.active) !== activeModelLabel(session.active)) {
+      throw new UsageError(
+        `session ${session.id} was switched meanwhile (from ${activeModelLabel(session.active)} to ${activeModelLabel(current.active)}): run the command again`,
+        { hint: `\`syndicate session show ${session.id}\` shows its model; \`syndicate session approve ${session.id}\` approves it` },
+      );
+    }
     const pin = session.active.kind === 'auto' ? { provider_id: null, model: null } : { provider_id: session.active.providerId, model: session.active.model };
     appendCheckpoint(store, { session_id: session.id, max_capability: approved, reason: 'approve', ...pin, approved_at: at });
     store

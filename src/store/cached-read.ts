@@ -28,8 +28,9 @@ let watchSequence = 0;
  * `read`, made to run again only when one of `tables` may have changed, per connection: the
  * value is checked on every call against the tables' state — `PRAGMA data_version` moves when
  * another connection commits (read at most every OTHER_WRITERS_RECHECK_MS, so such a change shows
- * within 5 ms), and temporary triggers on this connection count its own writes to the tables (in
- * a JS counter, which a rollback does not turn back, so a key never names two states). What is
+ * within 5 ms; inside a transaction on every call, so at once), and temporary triggers on this
+ * connection count its own writes to the tables (in a JS counter, which a rollback does not turn
+ * back, so a key never names two states). What is
  * read inside a transaction is never kept. The triggers are only ever created outside a
  * transaction: a rollback would drop them with it. The value is shared by every caller: never
  * mutate it.
@@ -93,7 +94,9 @@ function otherWritersOf(store: Store): OtherWriters {
   otherWriters = {
     version: () => {
       const now = performance.now();
-      if (now - checkedAt >= OTHER_WRITERS_RECHECK_MS) {
+      // Inside a transaction the read is cheap (the locks are held) and must be exact: what a write
+      // transaction reads decides what it writes (a checkpoint records the model it read).
+      if (store.db.inTransaction || now - checkedAt >= OTHER_WRITERS_RECHECK_MS) {
         version = dataVersion.get() as number;
         checkedAt = now;
       }

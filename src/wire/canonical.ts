@@ -199,6 +199,12 @@ export interface CanonicalRequest {
   /** The client's extended-thinking setting (Anthropic `thinking`), sent as given on the anthropic wire only. */
   thinking?: JsonObject;
   /**
+   * The request field by which an OpenAI client turned reasoning off (`reasoning_effort: "none"`,
+   * Responses `reasoning: {effort: "none"}`). Not sent upstream (the field is named among the
+   * ignored ones); the router holds it to what `thinking: {type: "disabled"}` is held to.
+   */
+  reasoningOff?: 'reasoning_effort' | 'reasoning.effort';
+  /**
    * The Anthropic betas the client turned on (its `anthropic-beta` header: `context-1m-2025-08-07`,
    * `interleaved-thinking-2025-05-14`, ...), each a name of letters, digits, `.`, `_` and `-`. Sent
    * as that header on the anthropic wire only; other wires have no betas and warn.

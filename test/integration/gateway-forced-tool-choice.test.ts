@@ -97,6 +97,18 @@ describe('model auto, forcing a tool', () => {
     expect(message.model).toMatch(ANSWERED_BY_SONNET);
     expect(modelsSent().slice(before)).toEqual([SONNET]);
   });
+
+  it('OpenAI client, reasoning effort none (Chat Completions reasoning_effort, Responses reasoning.effort): the same', async () => {
+    const before = modelsSent().length;
+    const completion = await openAIClient().chat.completions.create({ model: 'auto', reasoning_effort: 'none', messages: [{ role: 'user', content: 'Hello' }] });
+    expect(completion.model).toMatch(ANSWERED_BY_SONNET);
+    const response = await openAIClient().responses.create({ model: 'auto', reasoning: { effort: 'none' }, input: 'Hello' });
+    expect(response.model).toMatch(ANSWERED_BY_SONNET);
+    expect(modelsSent().slice(before)).toEqual([SONNET, SONNET]);
+    // Any other effort leaves the model that always thinks first.
+    const thinking = await openAIClient().chat.completions.create({ model: 'auto', reasoning_effort: 'low', messages: [{ role: 'user', content: 'Hello' }] });
+    expect(thinking.model).toBe(`anthropic:${OPUS}`);
+  });
 });
 
 it('an alias two providers share goes to the one whose model takes a forced tool', async () => {
@@ -144,6 +156,21 @@ describe('pinned to the model that refuses a forced tool', () => {
       .then(() => undefined, (caught: unknown) => caught);
     expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
     expect((refused as InstanceType<typeof Anthropic.BadRequestError>).message).toContain('thinking_always_on');
+  });
+
+  it.each([
+    ['Chat Completions', 'reasoning_effort', () => openAIClient().chat.completions.create({ model: `anthropic:${OPUS}`, reasoning_effort: 'none', messages: [{ role: 'user', content: 'Hello' }] })],
+    ['Responses', 'reasoning.effort', () => openAIClient().responses.create({ model: `anthropic:${OPUS}`, reasoning: { effort: 'none' }, input: 'Hello' })],
+  ] as const)('OpenAI client, %s with reasoning effort none: 400 thinking_unsupported naming %s; nothing is forwarded', async (_api, param, send) => {
+    const before = modelsSent().length;
+    const error = await send().then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const refusal = error as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(refusal.code).toBe('thinking_unsupported');
+    expect(refusal.param).toBe(param);
+    expect(refusal.message).toContain(`request sets ${param} none`);
+    expect(refusal.message).toContain('thinking_always_on');
+    expect(modelsSent().slice(before)).toEqual([]);
   });
 
   it('the refusal is evidence: a denial with its reason', async () => {

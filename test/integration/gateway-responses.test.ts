@@ -13,6 +13,7 @@ import { parsePrometheusText, startTestGateway, TEST_TOKEN, type TestGateway, ty
 
 const OLLAMA_MODEL = 'llama3.2:latest';
 const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
+const GPT_MODEL = 'gpt-5.1-codex';
 const weatherTool = {
   type: 'function' as const,
   name: 'get_weather',
@@ -23,20 +24,30 @@ const weatherTool = {
 
 let ollama: FakeEngine;
 let claude: FakeEngine;
+let openai: FakeEngine;
 let main: TestGateway;
 let hostedOnly: TestGateway;
+/** OpenAI's own API (`vendor: openai`), which takes custom tools natively. */
+let openaiOnly: TestGateway;
 
 beforeAll(async () => {
-  [ollama, claude] = await Promise.all([startFakeEngine({ kind: 'ollama' }), startFakeEngine({ kind: 'anthropic' })]);
+  [ollama, claude, openai] = await Promise.all([
+    startFakeEngine({ kind: 'ollama' }),
+    startFakeEngine({ kind: 'anthropic' }),
+    startFakeEngine({ kind: 'openai', models: [{ id: GPT_MODEL }] }),
+  ]);
   const local: TestProvider = { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL, tags: ['tools'] }] };
   const hosted: TestProvider = { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] };
   main = await startTestGateway({ providers: [local, hosted] });
   hostedOnly = await startTestGateway({ providers: [hosted] });
+  openaiOnly = await startTestGateway({
+    providers: [{ id: 'openai', class: 'approved_hosted', wire: 'openai', vendor: 'openai', baseUrl: openai.baseUrl, auth: true, models: [{ id: GPT_MODEL, tags: ['tools'], price: { inputPerMTok: 2, outputPerMTok: 10 } }] }],
+  });
 });
 
 afterAll(async () => {
-  await Promise.all([main?.close(), hostedOnly?.close()]);
-  await Promise.all([ollama?.close(), claude?.close()]);
+  await Promise.all([main?.close(), hostedOnly?.close(), openaiOnly?.close()]);
+  await Promise.all([ollama?.close(), claude?.close(), openai?.close()]);
 });
 
 const client = (gateway: TestGateway, apiKey = TEST_TOKEN): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 });
@@ -157,7 +168,8 @@ describe('OpenAI Responses API client', () => {
     const call = first.output.find((item) => item.type === 'custom_tool_call');
     expect(call).toMatchObject({ type: 'custom_tool_call', name: 'apply_patch', input: DEFAULT_ANSWER, id: expect.stringMatching(/^ctc_/) });
     expect(first.output.some((item) => item.type === 'function_call')).toBe(false);
-    expect(first.tools).toEqual([{ type: 'custom', name: 'apply_patch', description: expect.stringContaining('Edit files with a patch.') }]);
+    // The response echoes the tool as the client declared it, not as the engine was told it.
+    expect(first.tools).toEqual([applyPatch]);
     if (call?.type !== 'custom_tool_call') throw new Error('expected a custom tool call');
 
     const second = await client(main).responses.create({
@@ -176,6 +188,15 @@ describe('OpenAI Responses API client', () => {
     expect(sentCall.function.name).toBe('apply_patch');
     expect(JSON.parse(sentCall.function.arguments)).toEqual({ input: '*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** End Patch' });
     expect(sent.messages[2]).toMatchObject({ role: 'tool', tool_call_id: call.call_id, content: 'Done!' });
+  });
+
+  it('sends a custom tool to OpenAI itself as declared, and echoes it as declared', async () => {
+    const response = await client(openaiOnly).responses.create({ model: `openai:${GPT_MODEL}`, input: 'Add hello.txt', tools: [applyPatch] });
+    const sent = JSON.parse(openai.exchanges.at(-1)?.requestBody?.toString('utf8') ?? '{}') as { tools?: unknown[] };
+    expect(sent.tools).toEqual([{ type: 'custom', custom: { name: 'apply_patch', description: applyPatch.description, format: { type: 'grammar', grammar: { syntax: 'lark', definition: applyPatch.format.definition } } } }]);
+    expect(response.tools).toEqual([applyPatch]);
+    const undescribed = await client(openaiOnly).responses.create({ model: `openai:${GPT_MODEL}`, input: 'Add hello.txt', tools: [{ type: 'custom', name: 'shell' }] });
+    expect(undescribed.tools).toEqual([{ type: 'custom', name: 'shell', description: null }]);
   });
 
   it('streams a freeform call as custom_tool_call_input events the SDK accumulator folds into the final item', async () => {

@@ -1,4 +1,5 @@
 /** `syndicate metrics` through the built CLI over a store seeded with known evidence. */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
@@ -48,6 +49,25 @@ describe('syndicate metrics', () => {
     // The first row is ~3 h 25 min old: 4 or 5 hours, not 24 million.
     expect(metrics.hourly.length).toBeGreaterThanOrEqual(4);
     expect(metrics.hourly.length).toBeLessThanOrEqual(5);
+  });
+
+  it('warns on stderr, and in --json, when the policy names a savings reference that is neither registered with a price nor priced in it', async () => {
+    const { home: ownHome, cleanup: removeOwnHome } = makeTempHome('syndicate-metrics-reference-');
+    try {
+      expect((await runCli(['init'], { home: ownHome })).exitCode).toBe(0);
+      writeFileSync(join(ownHome, 'policy.yaml'), 'apiVersion: syndicate/v1\nkind: Policy\nsavings:\n  referenceModel: nowhere:model\n');
+      const warning = 'warning: savings reference nowhere:model is neither priced in the policy nor a registered model with a price';
+      const human = await runCli(['metrics'], { home: ownHome });
+      expect(human.exitCode).toBe(0);
+      expect(human.stderr).toContain(warning);
+      expect(human.stdout).toContain('local tokens priced at nowhere:model ($2/$10 per MTok in/out)');
+      const json = await runCli(['--json', 'metrics'], { home: ownHome });
+      expect(json.stderr).toContain(warning);
+      const { metrics } = parseJsonDocument(json.stdout) as { metrics: { savings: { warning?: string } } };
+      expect(metrics.savings.warning).toMatch(/^savings reference nowhere:model is neither priced/);
+    } finally {
+      removeOwnHome();
+    }
   });
 
   it('prints a human summary with the latency table and the chart', async () => {

@@ -26,6 +26,7 @@ export function metricsCommand(): Command {
       const session = options.session === undefined ? undefined : (await import('../../sessions/sessions.js')).recordedSessionId(store, options.session);
       const summary = computeMetrics(store, policy, { sinceMs: untilMs - sinceMs, untilMs, ...(session === undefined ? {} : { session }) });
       context.close();
+      if (summary.savings.warning !== undefined) output.warn(summary.savings.warning);
       if (output.json) {
         output.document({ metrics: summary });
         return;

@@ -128,6 +128,7 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
     temperature,
     topP,
     maxTokens,
+    reasoningOff: isRecord(body['reasoning']) && body['reasoning']['effort'] === 'none' ? 'reasoning.effort' : undefined,
   });
   return { request, ignoredFields: [...new Set(ignored)].sort() };
 }
@@ -709,17 +710,19 @@ function responseObject(
     temperature: request.temperature ?? null,
     text: { format: textFormatOf(request.responseFormat) },
     tool_choice: toolChoiceOf(request.toolChoice, request),
-    tools: (request.tools ?? []).map(
-      (tool): ResponsesToolEcho =>
-        tool.freeform === true
-          ? { type: 'custom', name: tool.name, description: tool.description ?? null }
-          : { type: 'function', name: tool.name, description: tool.description ?? null, parameters: tool.inputSchema, strict: tool.strict ?? null },
-    ),
+    tools: (request.tools ?? []).map(toolEcho),
     top_p: request.topP ?? null,
     truncation: 'disabled',
     ...(state.usage === undefined ? {} : { usage: usageOf(state.usage) }),
     metadata: {},
   };
+}
+
+/** A tool as the client declared it: a custom tool's own description and format, not the grammar folded in for engines without custom tools. */
+function toolEcho(tool: ToolDefinition): ResponsesToolEcho {
+  if (tool.freeform !== true) return { type: 'function', name: tool.name, description: tool.description ?? null, parameters: tool.inputSchema, strict: tool.strict ?? null };
+  const declaration = tool.freeformDeclaration ?? {};
+  return { type: 'custom', name: tool.name, description: declaration.description ?? null, ...(declaration.format === undefined ? {} : { format: declaration.format }) };
 }
 
 function usageOf(usage: Usage): ResponsesUsage {

@@ -2,7 +2,7 @@
  * The OpenAI Responses API (`POST /v1/responses`) as the gateway serves it: the response object
  * and the output items it writes. Only what syndicate emits; the request is read untyped.
  */
-import type { JsonObject } from '../canonical.js';
+import type { FreeformFormat, JsonObject } from '../canonical.js';
 
 export interface ResponsesOutputText {
   type: 'output_text';
@@ -61,7 +61,7 @@ export type ResponsesStatus = 'in_progress' | 'completed' | 'incomplete' | 'fail
 
 export type ResponsesToolEcho =
   | { type: 'function'; name: string; description: string | null; parameters: JsonObject; strict: boolean | null }
-  | { type: 'custom'; name: string; description: string | null };
+  | { type: 'custom'; name: string; description: string | null; format?: FreeformFormat };
 
 export type ResponsesToolChoice = 'auto' | 'none' | 'required' | { type: 'function' | 'custom'; name: string };
 

@@ -136,6 +136,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
     maxTokens,
     seed,
     stop,
+    reasoningOff: body['reasoning_effort'] === 'none' ? 'reasoning_effort' : undefined,
   });
   return { request, includeUsage: stream && includeUsage, ignoredFields: unknownFields(body, KNOWN_FIELDS) };
 }

@@ -1,4 +1,4 @@
-/** Session lookups are kept per state of the sessions tables: every change shows, this connection's at once, another's within OTHER_WRITERS_RECHECK_MS. */
+/** Session lookups are kept per state of the sessions tables: every change shows, this connection's at once, another's within OTHER_WRITERS_RECHECK_MS (inside a transaction at once). */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,5 +53,17 @@ describe('findSession', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, OTHER_WRITERS_RECHECK_MS + 1));
     expect(findSession(store, 'elsewhere')?.envelope).toEqual({ maxCapability: 'frontier', state: 'approved' });
+  });
+
+  it("inside a transaction sees another connection's commit at once: what a write transaction reads decides what it writes", () => {
+    startSession(store, policy, { name: 'raced' });
+    expect(findSession(store, 'raced')?.envelope.maxCapability).toBe('small');
+    const other = openStore(join(directory, 'store.db'));
+    try {
+      approveEnvelope(other, policy, 'raced', 'frontier');
+    } finally {
+      other.close();
+    }
+    expect(store.transaction(() => findSession(store, 'raced')?.envelope.maxCapability)).toBe('frontier');
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode, SessionContextTooLongError, SessionEnvelopeError, SessionNotFoundError, UsageError } from '../../../src/errors.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
@@ -34,6 +37,17 @@ async function registerModels(store: Store, id: string, providerClass: string, m
     { apiVersion: 'syndicate/v1', kind: 'Provider', id, class: providerClass, wire: 'openai', baseUrl: providerClass === 'local' ? 'http://127.0.0.1:9/v1' : 'https://api.example.com/v1', ...(providerClass === 'local' ? {} : { auth: { env: 'EXAMPLE_KEY' } }), models, deviations: [] },
     id,
   );
+}
+
+/** `store` with its `transaction` replaced: how a test puts another connection's write between a read and a write lock. */
+function withTransaction(store: Store, transaction: (work: () => unknown) => unknown): Store {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'transaction') return transaction;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 function turnText(turn: number, role: 'user' | 'assistant', length = 100): string {
@@ -157,6 +171,51 @@ describe('sessions', () => {
         ['small', 'start'],
         ['large', 'approve'],
       ]);
+    });
+
+    it('an approval that another connection\'s switch overtakes before its write lock is refused and writes nothing', async () => {
+      const directory = mkdtempSync(join(tmpdir(), 'syndicate-approve-race-'));
+      const switcher = openStore(join(directory, 'store.db'));
+      const approver = openStore(join(directory, 'store.db'));
+      try {
+        await registerModels(switcher, 'local', 'local', [
+          { id: 'wide', contextWindow: 32_768, capabilityClass: 'small' },
+          { id: 'big', contextWindow: 32_768, capabilityClass: 'large' },
+        ]);
+        const id = startSession(switcher, policy, { model: 'local:wide' }).id;
+        // The switch is prepared on one connection and committed just before the approval takes its write lock.
+        let pendingSwitch: (() => unknown) | undefined;
+        const preparedOnly = withTransaction(switcher, (work) => {
+          pendingSwitch = work;
+          return undefined;
+        });
+        await switchSessionModel(preparedOnly, policy, id, 'local:big', { estimate: characterEstimate });
+        const overtaken = withTransaction(approver, (work) => {
+          if (pendingSwitch !== undefined) switcher.transaction(pendingSwitch);
+          return approver.transaction(work);
+        });
+
+        const refusal = (() => {
+          try {
+            approveEnvelope(overtaken, policy, id);
+            return undefined;
+          } catch (error) {
+            return error;
+          }
+        })();
+        expect(refusal).toBeInstanceOf(UsageError);
+        expect((refusal as UsageError).message).toBe(`session ${id} was switched meanwhile (from local:wide to local:big): run the command again`);
+        // The switch stands, its invalidation unanswered, and the chain proves: nothing stale was checkpointed.
+        const after = requireSession(approver, id);
+        expect(after).toMatchObject({ active: { kind: 'pinned', providerId: 'local', model: 'big' }, envelope: { maxCapability: 'small', state: 'invalidated' } });
+        expect(sessionDetail(approver, id).checkpoints.map((checkpoint) => checkpoint.reason)).toEqual(['start']);
+        expect(() => checkEnvelope(approver, after, policy)).toThrow(SessionEnvelopeError);
+        expect(approveEnvelope(approver, policy, id).envelope).toEqual({ maxCapability: 'large', state: 'approved' });
+      } finally {
+        switcher.close();
+        approver.close();
+        rmSync(directory, { recursive: true, force: true });
+      }
     });
 
     it('a switch within the envelope keeps it', async () => {
