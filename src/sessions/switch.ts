@@ -1,6 +1,6 @@
 import { newId } from '../common/ids.js';
 import { capabilityRank } from '../common/vocabulary.js';
-import { PolicyRefusalError, SessionChainBrokenError } from '../errors.js';
+import { PolicyRefusalError, SessionChainBrokenError, UsageError } from '../errors.js';
 import { recordDenial } from '../evidence/index.js';
 import type { Policy } from '../policy/types.js';
 import { listProviders } from '../registry/registry.js';
@@ -44,8 +44,11 @@ export async function switchSessionModel(
   const session = requireSession(store, idOrName);
   const target = resolveModel(store, choice, 'provider switch');
   const caller = options.caller ?? 'cli';
+  // What compaction and the policy check below decide on; the switch is written only onto the same state.
+  let headRead: string;
   let conversation: ReturnType<typeof provenContext>;
   try {
+    headRead = sessionChainHead(store, session.id);
     conversation = provenContext(store, session.id);
   } catch (error) {
     // Refused as `run --session` is: a denial in the evidence, naming the model it was asked to move to.
@@ -74,6 +77,13 @@ export async function switchSessionModel(
   const at = (options.now ?? new Date()).toISOString();
   const to = { providerId: target.provider.id, model: target.model, capabilityClass: target.capabilityClass, contextWindow: target.contextWindow };
   store.transaction(() => {
+    // Another process may have added turns (or switched) while this one compacted and checked the
+    // conversation: a switch written onto them would cover turns it neither compacted nor checked.
+    if (sessionChainHead(store, session.id) !== headRead) {
+      throw new UsageError(`session ${session.id} changed meanwhile (another command added to it): run the command again`, {
+        hint: `\`syndicate session show ${session.id}\` shows what was added`,
+      });
+    }
     const from = session.active.kind === 'auto' ? { provider: null, model: null } : { provider: session.active.providerId, model: session.active.model };
     // The switch is the session's next link, after its last message: it covers the turns it drops, which is what proves their marks.
     const head = sessionChainHead(store, session.id);

@@ -218,6 +218,38 @@ describe('sessions', () => {
       }
     });
 
+    it("a switch that another connection's new turn overtakes before its write lock is refused and writes nothing", async () => {
+      const directory = mkdtempSync(join(tmpdir(), 'syndicate-switch-race-'));
+      const runner = openStore(join(directory, 'store.db'));
+      const switcher = openStore(join(directory, 'store.db'));
+      try {
+        await registerModels(runner, 'local', 'local', [
+          { id: 'wide', contextWindow: 32_768, capabilityClass: 'small' },
+          { id: 'narrow', contextWindow: 8_192, capabilityClass: 'small' },
+        ]);
+        const id = startSession(runner, policy, { model: 'local:wide' }).id;
+        appendTurn(runner, id, { prompt: 'first', answer: 'first answer', providerId: 'local', model: 'wide', evidenceId: 'ev_1' });
+        // A run --session's turn commits after the switch read and checked the conversation, just before its write lock.
+        const overtaken = withTransaction(switcher, (work) => {
+          appendTurn(runner, id, { prompt: 'second', answer: 'second answer', providerId: 'local', model: 'wide', evidenceId: 'ev_2' });
+          return switcher.transaction(work);
+        });
+        await expect(switchSessionModel(overtaken, policy, id, 'local:narrow', { estimate: characterEstimate })).rejects.toMatchObject({
+          name: 'UsageError',
+          message: `session ${id} changed meanwhile (another command added to it): run the command again`,
+          hint: `\`syndicate session show ${id}\` shows what was added`,
+        });
+        // Nothing was switched; the chain proves, and the switch goes through when asked again.
+        expect(requireSession(switcher, id).active).toMatchObject({ kind: 'pinned', providerId: 'local', model: 'wide' });
+        expect(sessionDetail(switcher, id).switches).toEqual([]);
+        expect((await switchSessionModel(switcher, policy, id, 'local:narrow', { estimate: characterEstimate })).to).toMatchObject({ model: 'narrow' });
+      } finally {
+        runner.close();
+        switcher.close();
+        rmSync(directory, { recursive: true, force: true });
+      }
+    });
+
     it('a switch within the envelope keeps it', async () => {
       const id = startSession(store, policy, { model: 'local:big' }).id;
       const report = await switchSessionModel(store, policy, id, 'local:wide', { estimate: characterEstimate });
