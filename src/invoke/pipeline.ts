@@ -916,7 +916,9 @@ function refuseOrUnavailable(
 
 /**
  * The request setting that kept out a model nothing else kept out (`tool_choice`: it forces a
- * tool; `thinking`: it turns thinking off), with the refusal's code; undefined when none did.
+ * tool; `thinking`: it turns thinking off; `tools_refused`: tools the engine refused earlier;
+ * `empty_content`: a turn the anthropic wire cannot send; `image_url`: an image URL Ollama
+ * refuses), with the refusal's code and the request field at fault; undefined when none did.
  */
 function refusedRequestSetting(
   excluded: readonly Exclusion[],

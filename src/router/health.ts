@@ -139,6 +139,8 @@ interface ModelHold {
   baseUrl: string;
 }
 
+const NO_TOOLS_REFUSALS: ToolsRefusalSnapshot = Object.freeze({});
+
 /** A provider:model whose engine refused a request's tools (`HealthMonitor.reportToolsRefused`). */
 interface ToolsRefusal {
   reason: string;
@@ -335,6 +337,8 @@ export class HealthMonitor {
 
   /** The models of the providers given whose engine refused a request's tools (`reportToolsRefused`); providers with none are absent. */
   toolsRefusalSnapshot(providers: readonly RegisteredProvider[]): ToolsRefusalSnapshot {
+    // Asked on every route: with no refusal recorded (a release only ever removes one) there is nothing to build.
+    if (this.toolsRefusals.size === 0) return NO_TOOLS_REFUSALS;
     this.applyReleases();
     const snapshot: Record<string, Record<string, { reason: string; checkedAt: string }>> = {};
     for (const provider of providers) {

@@ -118,6 +118,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const allowance = templateAllowance(input.request);
   const egressHosts = new Set((policy.egress?.allowHosts ?? []).map((host) => host.toLowerCase()));
   const selection = selectModels(input.request.model, context.providers, input.explicitProvider);
+  // Asked of the request once, for the first anthropic-wire candidate: it walks the whole conversation.
+  let anthropicUnsendable: { turn: number | undefined } | undefined;
 
   const evaluations: Evaluation[] = [];
   const failClosedExclusions: Exclusion[] = [];
@@ -146,7 +148,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     if (traits.imageUrl && record.engine?.kind === 'ollama') {
       exclude('image_url', `Ollama takes images as base64 data only and refuses an image URL ("${OLLAMA_IMAGE_URL_REFUSAL}"); syndicate never fetches one`);
     }
-    const unsendableTurn = record.wire === 'anthropic' ? anthropicUnsendableTurn(input.request) : undefined;
+    const unsendableTurn = record.wire === 'anthropic' ? (anthropicUnsendable ??= { turn: anthropicUnsendableTurn(input.request) }).turn : undefined;
     if (unsendableTurn !== undefined) {
       exclude('empty_content', `the anthropic wire refuses a turn with no content (${anthropicEmptyTurnMessage(unsendableTurn)})`);
     }
