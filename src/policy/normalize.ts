@@ -174,6 +174,8 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
       }
     }
   });
+  const partialRates = partialSavingsRates(document.savings);
+  if (partialRates !== undefined) problems.push(partialRates);
   for (const order of tierOrderProblems(policy.savings.tiers ?? [])) {
     problems.push({ pointer: `/savings/tiers/${order.index}/aboveInputTokens`, message: order.message, hint: order.hint });
   }
@@ -211,6 +213,25 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
     });
   }
   return problems;
+}
+
+/**
+ * Savings rates given without both base rates: the missing one would silently be the built-in
+ * reference's, so every local answer would be priced half at the operator's model, half at another.
+ */
+function partialSavingsRates(given: PolicyDocument['savings']): PolicyProblem | undefined {
+  if (given === undefined) return undefined;
+  const priced = (['inputPerMTok', 'outputPerMTok', 'cachedInputPerMTok', 'tiers'] as const).filter((key) => given[key] !== undefined);
+  const missing = (['inputPerMTok', 'outputPerMTok'] as const).filter((key) => given[key] === undefined);
+  if (priced.length === 0 || missing.length === 0) return undefined;
+  const base = defaultPolicy().savings;
+  return {
+    pointer: '/savings',
+    message:
+      `savings gives ${priced.join(', ')} without ${missing.join(' and ')}: the missing rate would be the built-in reference's ` +
+      `(${base.referenceModel} at $${base.inputPerMTok} in / $${base.outputPerMTok} out per million tokens), not your model's`,
+    hint: 'give inputPerMTok and outputPerMTok together (cachedInputPerMTok and tiers on top of them), or only referenceModel to price savings with that registered model\'s record',
+  };
 }
 
 function reportDuplicates(names: string[], pointer: string, what: string, problems: PolicyProblem[]): void {
