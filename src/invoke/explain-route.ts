@@ -1,5 +1,5 @@
 import type { SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
-import { UpstreamError } from '../errors.js';
+import { UpstreamError, type PolicyRefusalError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import type { CanonicalMessage, CanonicalRequest } from '../wire/canonical.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import type { ModelNaming } from './model-naming.js';
+import { isPinned, routeRefusal } from './route-refusal.js';
 
 /** What bounds a route besides the request itself: the caller's hints and the stored session. */
 export interface RouteConditions {
@@ -63,6 +64,11 @@ export interface RouteExplanation extends RoutedRequest {
   holds: HoldReport[];
   /** The command that starts each provider's engine whose record declares how (`engineStartCommands`), for the hint of an engine that is down. */
   engineStarts: Record<string, string>;
+  /**
+   * The refusal `run`, the gateway and MCP `complete` give a plan without candidates that no
+   * provider was only down for (`routeRefusal`): its code, the request field at fault, message and hint.
+   */
+  refusal(): PolicyRefusalError;
 }
 
 /**
@@ -150,7 +156,14 @@ export async function explainRequestRoute(
     const reason = `key ${missingKey} not set, so ranked last, after ${attemptsWithinMaxHops(plan.fallback.maxHops)}: would not be tried`;
     return [{ rank, provider, model, missingKey, reason, beyondMaxHops: true }];
   });
-  return { ...routed, skipped, holds: holdsKeepingOut(plan, holdsInForce(store, providers)), engineStarts: engineStartCommands(providers) };
+  const pinned = isPinned(request, conditions.provider);
+  return {
+    ...routed,
+    skipped,
+    holds: holdsKeepingOut(plan, holdsInForce(store, providers)),
+    engineStarts: engineStartCommands(providers),
+    refusal: () => routeRefusal(plan, request, routed.classification, { providers, planUnpinned: () => (pinned ? routed.planUnpinned() : undefined) }),
+  };
 }
 
 /** The holds whose target the plan left out for its health: the provider's own, or the model's. */
