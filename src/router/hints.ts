@@ -12,6 +12,10 @@ const REGISTER_LOCAL = 'register a local provider (`syndicate provider add ollam
  */
 const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut: readonly Exclusion[]) => string) }[] = [
   {
+    rules: ['remote_media'],
+    hint: 'send the image inline — a data:image/png;base64,… URL (OpenAI image_url, Responses input_image) or an Anthropic base64 source — which never leaves this host; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted)',
+  },
+  {
     rules: ['class_not_allowed'],
     hint: (localLeftOut) =>
       localLeftOut.length === 0
