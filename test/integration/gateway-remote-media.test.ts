@@ -29,7 +29,7 @@ const provider = (): TestProvider => ({ id: 'vllm', class: 'local', wire: 'opena
 beforeAll(async () => {
   vllm = await startFakeEngine({ kind: 'vllm', models: [{ id: VLLM_MODEL }] });
   refusing = await startTestGateway({ providers: [provider()] });
-  allowing = await startTestGateway({ providers: [provider()], policy: testPolicy({ media: { remoteUrls: { ...defaultPolicy().media.remoteUrls, confidential: 'allow' } } }) });
+  allowing = await startTestGateway({ providers: [provider()], policy: testPolicy({ media: { remoteUrls: { public: 'refuse', internal: 'refuse', confidential: 'allow', restricted: 'refuse' } } }) });
 });
 
 afterAll(async () => {
