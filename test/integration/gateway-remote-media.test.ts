@@ -136,6 +136,19 @@ describe('a confidential request with an image URL, to a local vLLM', () => {
   });
 });
 
+describe('the URL text is classified like the rest of the request', () => {
+  it('a credential in its query string makes the request restricted: refused even where the policy allows confidential URLs', async () => {
+    const before = posts().length;
+    const withToken = 'https://files.example.com/scan.png?access_token=ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8';
+    const refused = await caught(anthropicClient(allowing).messages.create(messages({ type: 'url', url: withToken })));
+    expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((refused as Error).message).toContain('this restricted request may not be sent');
+    expect((refused as Error).message).toContain('restricted data never leaves this host');
+    expect((refused as Error).message).not.toContain('ghp_');
+    expect(posts()).toHaveLength(before);
+  });
+});
+
 describe('a request some hosted class may receive', () => {
   it('sends its image URL as before, to a local engine too', async () => {
     const hostedAllowed = defaultPolicy();
