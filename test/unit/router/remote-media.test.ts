@@ -139,7 +139,18 @@ describe('policy media.remoteUrls', () => {
     expect(refused.problems).toEqual([
       expect.objectContaining({ pointer: '/media/remoteUrls/restricted', message: expect.stringContaining('restricted data never leaves this host'), line: 5 }),
     ]);
-    expect(() => policyWith('media:\n  remoteUrls: sometimes\n')).toThrow(/not a valid policy/);
-    expect(() => policyWith('media:\n  remoteUrl: allow\n')).toThrow(/not a valid policy/);
+    const problemsOf = (yaml: string): unknown[] => {
+      try {
+        policyWith(yaml);
+      } catch (error) {
+        return (error as InvalidInputError).problems.map((problem) => `${problem.pointer} ${problem.message}`);
+      }
+      throw new Error(`accepted: ${yaml}`);
+    };
+    // One problem each, from the form the value has (a word or a map), not one per form it could have had.
+    expect(problemsOf('media:\n  remoteUrls: sometimes\n')).toEqual(['/media/remoteUrls must be one of "refuse", "allow", got "sometimes"']);
+    expect(problemsOf('media:\n  remoteUrls: { internal: maybe }\n')).toEqual(['/media/remoteUrls/internal must be one of "refuse", "allow", got "maybe"']);
+    expect(problemsOf('media:\n  remoteUrls: 3\n')).toEqual(['/media/remoteUrls must be a mapping, got the integer 3']);
+    expect(problemsOf('media:\n  remoteUrl: allow\n')).toEqual(['/media/remoteUrl unknown key "remoteUrl" (did you mean "remoteUrls"?)']);
   });
 });
