@@ -62,6 +62,8 @@ describe('rule remote_media', () => {
     const hint = hintForExclusions(plan.excluded, { localLeftOut: plan.excluded.filter((exclusion) => exclusion.class === 'local') });
     expect(hint).toMatch(/^send the image inline — a data:image\/png;base64,… URL/);
     expect(hint).toContain('`media.remoteUrls`, e.g. `confidential: allow`');
+    // Not "register a local provider": the one registered would take the image inline.
+    expect(hint).not.toContain('stays on this host');
   });
 
   it('leaves a data: URL alone', () => {
