@@ -879,7 +879,7 @@ function refuseOrUnavailable(
     tooLong.length > 0
       ? `${embeddings ? 'an input is too long for every embedding model' : 'prompt is too long for every model'} this ${classification.level} request may use: ${tooLongReasons}`
       : remoteMediaReason !== undefined
-        ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${reasons.join(' | ')})`
+        ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${besidesRemoteMedia(plan.excluded).join(' | ')})`
         : refusedSetting !== undefined
           ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${reasons.join(' | ')}`
           : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
@@ -950,6 +950,14 @@ function remoteMediaRefusal(excluded: readonly Exclusion[]): string | undefined 
     if (index >= 0) return exclusion.reasons[index];
   }
   return undefined;
+}
+
+/** Each model left out, with its reasons but the image URL's, which the refusal states once. */
+function besidesRemoteMedia(excluded: readonly Exclusion[]): string[] {
+  return excluded.map((exclusion) => {
+    const others = exclusion.reasons.filter((_, index) => exclusion.rules[index] !== 'remote_media');
+    return `${exclusion.provider}:${exclusion.model}: ${others.length === 0 ? 'its image URL alone' : others.join('; ')}`;
+  });
 }
 
 /**

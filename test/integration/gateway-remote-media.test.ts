@@ -69,6 +69,7 @@ describe('a confidential request with an image URL, to a local vLLM', () => {
     const error = (refused as InstanceType<typeof OpenAI.BadRequestError>).error as { type: string; code: string; param: string; message: string };
     expect(error).toMatchObject({ type: 'invalid_request_error', code: 'remote_media_url', param: 'messages' });
     expect(error.message).toContain('this confidential request may not be sent: the request gives an image by URL (https://files.example.com/…), which the engine would fetch over the network itself');
+    expect(error.message).toContain(`(vllm:${VLLM_MODEL}: its image URL alone)`);
     expect(error.message).toContain('send the image inline — a data:image/png;base64,… URL');
     expect(error.message).toContain('`media.remoteUrls`');
     expect(error.message).not.toContain('X-Amz');
