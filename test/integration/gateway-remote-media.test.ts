@@ -137,6 +137,22 @@ describe('a confidential request with an image URL, to a local vLLM', () => {
   });
 });
 
+describe('a confidential request with an image URL, to a local vLLM that is down', () => {
+  it('is refused for its URL (400), not reported unavailable (503): it could not be sent once the engine is back either', async () => {
+    const gone = await startFakeEngine({ kind: 'vllm', models: [{ id: VLLM_MODEL }] });
+    await gone.close();
+    const gateway = await startTestGateway({ providers: [{ ...provider(), baseUrl: gone.baseUrl }] });
+    try {
+      const refused = await caught(openAIClient(gateway).chat.completions.create(chat(SIGNED_URL)));
+      expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((refused as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ code: 'remote_media_url', param: 'messages' });
+      expect((await newestDenial(gateway)).rules).toEqual([['remote_media', 'unhealthy']]);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
 describe('the URL text is classified like the rest of the request', () => {
   it('a credential in its query string makes the request restricted: refused even where the policy allows confidential URLs', async () => {
     const before = posts().length;
