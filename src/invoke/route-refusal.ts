@@ -47,12 +47,15 @@ export function routeRefusal(
   const refusedSetting = tooLong.length > 0 ? undefined : refusedRequestSetting(plan.excluded, request);
   const code = tooLong.length > 0 ? 'context_length_exceeded' : refusedSetting !== undefined ? refusedSetting.code : 'route_denied';
   const tooLongReasons = tooLong.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`).join(' | ');
+  const remoteMediaReason = refusedSetting?.code === 'remote_media_url' ? remoteMediaRefusal(plan.excluded) : undefined;
   const message =
     tooLong.length > 0
       ? `${embeddings ? 'an input is too long for every embedding model' : 'prompt is too long for every model'} this ${classification.level} request may use: ${tooLongReasons}`
-      : refusedSetting !== undefined
-        ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${reasons.join(' | ')}`
-        : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
+      : remoteMediaReason !== undefined
+        ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${besidesRemoteMedia(plan.excluded).join(' | ')})`
+        : refusedSetting !== undefined
+          ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${reasons.join(' | ')}`
+          : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
   const refusalHint = (): string => {
     if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings });
     const unpinned = context.planUnpinned();
@@ -78,7 +81,7 @@ export function routeRefusal(
 }
 
 interface RefusedSetting {
-  code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported';
+  code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported' | 'remote_media_url';
   param: string;
 }
 
@@ -86,10 +89,16 @@ interface RefusedSetting {
  * The request setting that kept out a model nothing else kept out (`tool_choice`: it forces a
  * tool; `thinking`: it turns thinking off; `tools_refused`: tools the engine refused earlier;
  * `empty_content`: a turn the anthropic wire cannot send; `image_url`: an image URL Ollama
- * refuses), with the refusal's code and the request field at fault; undefined when none did.
+ * refuses; `remote_media`: an image URL a local engine would fetch, which the level keeps from
+ * the network — still the cause when the model is also held back by its health just now), with
+ * the refusal's code and the request field at fault; undefined when none did.
  */
 function refusedRequestSetting(excluded: readonly Exclusion[], request: CanonicalRequest): RefusedSetting | undefined {
   const only = (rule: ExclusionRule): boolean => excluded.some((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === rule);
+  const remoteMediaOnly = excluded.some(
+    (exclusion) => exclusion.rules.includes('remote_media') && exclusion.rules.every((rule) => rule === 'remote_media' || rule === 'unhealthy' || rule === 'rate_limited'),
+  );
+  if (remoteMediaOnly) return { code: 'remote_media_url', param: 'messages' };
   if (only('tool_choice')) return { code: 'tool_choice_unsupported', param: 'tool_choice' };
   // `thinking`, or the OpenAI client's `reasoning_effort` / `reasoning.effort` that turned it off.
   if (only('thinking')) return { code: 'thinking_unsupported', param: manualThinkingOf(request)?.param ?? 'thinking' };
@@ -97,6 +106,23 @@ function refusedRequestSetting(excluded: readonly Exclusion[], request: Canonica
   if (only('empty_content')) return { code: 'empty_content', param: 'messages' };
   if (only('image_url')) return { code: 'image_url_unsupported', param: 'messages' };
   return undefined;
+}
+
+/** Why the router left candidates out for the request's image URL (`remote_media`): the same for each. */
+function remoteMediaRefusal(excluded: readonly Exclusion[]): string | undefined {
+  for (const exclusion of excluded) {
+    const index = exclusion.rules.indexOf('remote_media');
+    if (index >= 0) return exclusion.reasons[index];
+  }
+  return undefined;
+}
+
+/** Each model left out, with its reasons but the image URL's, which the refusal states once. */
+function besidesRemoteMedia(excluded: readonly Exclusion[]): string[] {
+  return excluded.map((exclusion) => {
+    const others = exclusion.reasons.filter((_, index) => exclusion.rules[index] !== 'remote_media');
+    return `${exclusion.provider}:${exclusion.model}: ${others.length === 0 ? 'its image URL alone' : others.join('; ')}`;
+  });
 }
 
 /**

@@ -12,6 +12,10 @@ const REGISTER_LOCAL = 'register a local provider (`syndicate provider add ollam
  */
 const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut: readonly Exclusion[]) => string) }[] = [
   {
+    rules: ['remote_media'],
+    hint: 'send the image inline — a data:image/png;base64,… URL (OpenAI image_url, Responses input_image) or an Anthropic base64 source — which never leaves this host; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted)',
+  },
+  {
     rules: ['class_not_allowed'],
     hint: (localLeftOut) =>
       localLeftOut.length === 0
@@ -146,9 +150,10 @@ export function hintForExclusions(excluded: readonly Exclusion[], options: Exclu
       return exclusion.rules.includes('trust_tier') ? ['trust_tier'] : ['class_not_allowed'];
     }),
   );
-  const remedies = REMEDIES.filter(
-    (remedy) => remedy.rules.some((rule) => applied.has(rule)) && !(alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))),
-  ).map((remedy) => (options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint(options.localLeftOut ?? [])));
+  // A local model left out only for the request's image URL would take it inline: registering another local one cannot help.
+  const moot = (remedy: (typeof REMEDIES)[number]): boolean =>
+    (alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))) || (applied.has('remote_media') && remedy.rules.includes('class_not_allowed'));
+  const remedies = REMEDIES.filter((remedy) => remedy.rules.some((rule) => applied.has(rule)) && !moot(remedy)).map((remedy) => (options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint(options.localLeftOut ?? [])));
   const redirect = alternatives.length === 0 ? [] : [redirectTo(alternatives, options.permit)];
   return [...redirect, ...remedies.slice(0, 2 - redirect.length), '`syndicate route --explain` shows every rule'].join('; ');
 }

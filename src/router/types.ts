@@ -184,6 +184,11 @@ export type ExclusionRule =
   | 'empty_content'
   /** The request gives an image by URL and the engine takes inline data only (Ollama). */
   | 'image_url'
+  /**
+   * The request gives media by a URL (not `data:`) that the engine would fetch over the network, and
+   * only local providers may receive it: egress the policy does not allow (`media.remoteUrls`).
+   */
+  | 'remote_media'
   /** The request forces a tool and the model declares `forced_tool_choice_unsupported`. */
   | 'tool_choice'
   /** The request turns extended thinking off (or budgets it by hand) and the model declares `thinking_always_on`. */
