@@ -58,7 +58,8 @@ export interface RouteExplanation extends RoutedRequest {
   skipped: SkippedCandidate[];
   /**
    * The holds in force in the store (every syndicate process honours them until their time) that
-   * kept a target of this route out: what `route --explain` lists with the time left.
+   * kept a target of this route out, and the tools refusals that kept a model from this request's
+   * tools: what `route --explain` lists with the time left (since when, for a refusal).
    */
   holds: HoldReport[];
   /** The command that starts each provider's engine whose record declares how (`engineStartCommands`), for the hint of an engine that is down. */
@@ -153,10 +154,15 @@ export async function explainRequestRoute(
   return { ...routed, skipped, holds: holdsKeepingOut(plan, holdsInForce(store, providers)), engineStarts: engineStartCommands(providers) };
 }
 
-/** The holds whose target the plan left out for its health: the provider's own, or the model's. */
+/** The holds whose target the plan left out for its health (the provider's own, or the model's), and the tools refusals it left a model out for. */
 function holdsKeepingOut(plan: RoutePlan, holds: readonly HoldReport[]): HoldReport[] {
   const heldOut = plan.excluded.filter((exclusion) => exclusion.rules.includes('unhealthy') || exclusion.rules.includes('rate_limited'));
-  return holds.filter((hold) => heldOut.some((exclusion) => exclusion.provider === hold.provider && (hold.model === undefined || hold.model === exclusion.model)));
+  const toolsRefused = plan.excluded.filter((exclusion) => exclusion.rules.includes('tools_refused'));
+  return holds.filter((hold) =>
+    hold.state === 'tools_refused'
+      ? toolsRefused.some((exclusion) => exclusion.provider === hold.provider && exclusion.model === hold.model)
+      : heldOut.some((exclusion) => exclusion.provider === hold.provider && (hold.model === undefined || hold.model === exclusion.model)),
+  );
 }
 
 /**

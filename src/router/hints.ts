@@ -320,7 +320,12 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
  * but a hold recorded in the store is honoured by every process until its time — this one's own
  * failure's included. For one that keeps its health (the gateway), what its monitor holds out.
  */
-export function withSharedHoldTimes(unavailable: readonly Unavailability[], holds: readonly Pick<HoldReport, 'provider' | 'model' | 'retryInSeconds'>[]): Unavailability[] {
+export function withSharedHoldTimes(
+  unavailable: readonly Unavailability[],
+  holdsAndRefusals: readonly (Pick<HoldReport, 'provider' | 'model' | 'retryInSeconds'> & { state?: HoldReport['state'] })[],
+): Unavailability[] {
+  // A tools refusal keeps a model from tools requests only: it says nothing of when it answers again.
+  const holds = holdsAndRefusals.filter((hold) => hold.state !== 'tools_refused');
   return unavailable.map(({ retryInSeconds, ...entry }) => {
     const hold =
       (entry.model === undefined ? undefined : holds.find((candidate) => candidate.provider === entry.provider && candidate.model === entry.model)) ??
