@@ -7,7 +7,7 @@ import { coldStartEstimator } from '../router/cold-starts.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { recentFirstTokens } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
-import { attemptsWithinMaxHops, engineStartCommands, hintForUnavailable, unavailabilityOfExclusions, withEngineStarts, withSharedHoldTimes } from '../router/hints.js';
+import { attemptsWithinMaxHops, engineStartCommands, hintForUnavailable, toolsRefusalsOfExclusions, unavailabilityOfExclusions, withEngineStarts, withSharedHoldTimes } from '../router/hints.js';
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import type { RoutePlan } from '../router/types.js';
@@ -178,7 +178,7 @@ export function unavailableRouteError(routed: RouteExplanation): UpstreamError |
   return new UpstreamError(`inference unavailable, try again later (${reasons.join(' | ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: hintForUnavailable(withSharedHoldTimes(withEngineStarts(unavailable, routed.engineStarts), routed.holds)),
+    hint: hintForUnavailable(withSharedHoldTimes(withEngineStarts([...unavailable, ...toolsRefusalsOfExclusions(plan.excluded)], routed.engineStarts), routed.holds)),
     details: { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, holds: routed.holds },
   });
 }

@@ -110,7 +110,7 @@ export interface RouteContext {
   health: HealthSnapshot;
   /** Models held back on their own (a 429 of that model, a model the provider does not serve): only those are excluded. */
   modelHealth?: ModelHealthSnapshot;
-  /** Models whose engine refused a request's tools in this process: excluded from requests with tools only. */
+  /** Models whose engine refused a request's tools, in this process or another on the store: excluded from requests with tools only. */
   toolsRefused?: ToolsRefusalSnapshot;
   warm?: WarmSnapshot;
   /** Spend so far in the current UTC day, for the per-day ceiling. */
