@@ -3,13 +3,16 @@
  * (`serve`) meets llama-server without `--jinja` refusing a request's tools and falls back; a
  * second gateway routes its tools requests past that model without calling it, `route --explain`
  * in another process says why (rule `tools_refused`, the engine's words, since when), and
- * `provider show` and `doctor` list it beside the holds. `provider release` lifts it in every
+ * `provider show`, `doctor` and the MCP `providers` tool list it beside the holds. `provider release` lifts it in every
  * process: both gateways try the model with tools again.
  */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
@@ -108,10 +111,19 @@ describe('a tools refusal every syndicate process on the store sees', () => {
     expect(plain.response.headers.get('x-syndicate-provider')).toBe('llama');
     expect(llamaCalls()).toBe(2);
 
-    // 4. provider show and doctor list it where they list holds.
+    // 4. provider show, doctor and the MCP server list it where they list holds.
     expect((await scenario.json(['provider', 'show', 'llama'])).document.holds).toEqual([expect.objectContaining(refusal)]);
     const doctor = (await scenario.json(['doctor'])).document;
     expect(doctor.holds ?? (doctor.error as { details: { holds: unknown } }).details.holds).toEqual([expect.objectContaining(refusal)]);
+    const mcp = new Client({ name: 'syndicate-test', version: '1.0.0' });
+    await mcp.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' }, stderr: 'pipe' }));
+    try {
+      const providers = await mcp.callTool({ name: 'providers', arguments: {} });
+      expect((providers.structuredContent as { holds: Hold[] }).holds).toEqual([expect.objectContaining(refusal)]);
+      expect(JSON.stringify(providers.content)).toContain('held back: llama:qwen tools_refused since ');
+    } finally {
+      await mcp.close();
+    }
 
     // 5. Released by hand (as after restarting llama-server with --jinja): every process tries llama with tools again.
     const released = await scenario.cli(['provider', 'release', 'llama']);
