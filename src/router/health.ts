@@ -212,9 +212,10 @@ function splitModelKey(key: string): [string, string] {
  *
  * With a `holdBook` (the store's: `sharedHealthMonitor(store)`), each hold is also recorded for
  * the other syndicate processes of the host when it begins, and their holds not yet over are
- * honoured here: a `run` does not send to a model the gateway saw rate-limited. Only the holds are
- * shared, never counts, probes or latencies; another process's hold adds an exclusion until its
- * time and nothing else (no half-open trial follows it here). A success clears this process's
+ * honoured here: a `run` does not send to a model the gateway saw rate-limited. Only the holds
+ * (and the tools refusals: `reportToolsRefused`) are shared, never counts, probes or latencies;
+ * another process's hold adds an exclusion until its time and nothing else (no half-open trial
+ * follows it here). A success clears this process's
  * own recorded hold when it clears the hold here; a rate limit ends by time only — or, like any
  * hold, by a release recorded in the store (`releaseHolds`: `provider release`, a `provider test`
  * that answers, `engine start`), which this monitor applies to its own holds (`applyReleases`).

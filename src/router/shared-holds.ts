@@ -305,8 +305,8 @@ export function storeHoldBook(store: Store, now: () => number = Date.now): HoldB
       write(() => {
         deleteExpired(store, now());
         store
-          .statement(`INSERT OR REPLACE INTO tools_refusals (${TOOLS_REFUSAL_COLUMNS}, holder) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-          .run(refusal.provider, refusal.model, reason, refusal.baseUrl, new Date(refusal.recordedAt).toISOString(), new Date(until).toISOString(), holder);
+          .statement(`INSERT OR REPLACE INTO tools_refusals (${TOOLS_REFUSAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)
+          .run(refusal.provider, refusal.model, reason, refusal.baseUrl, new Date(refusal.recordedAt).toISOString(), new Date(until).toISOString());
       });
     },
     toolsRefusals: () => toolsRefusalsByProvider(store),

@@ -23,8 +23,7 @@ CREATE TABLE tools_refusals (
   reason TEXT NOT NULL,
   base_url TEXT NOT NULL,
   recorded_at TEXT NOT NULL,
-  held_until TEXT NOT NULL,
-  holder TEXT NOT NULL
+  held_until TEXT NOT NULL
 );
 CREATE UNIQUE INDEX tools_refusals_target ON tools_refusals(provider_id, model);
 `,
