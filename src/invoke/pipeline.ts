@@ -20,6 +20,7 @@ import {
   hintForInputTooLong,
   hintForUnavailable,
   hintForUntriedKeyless,
+  toolsRefusalsOfExclusions,
   unavailabilityOfExclusions,
   withEngineStarts,
   withSharedHoldTimes,
@@ -197,22 +198,33 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
   const rateLimited = rateLimitedEverywhere(failures, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts }, withUntried);
   if (rateLimited !== undefined) throw rateLimited;
-  // Every candidate refused the tools: the request's to change (a 400 about `tools`), not an outage.
-  const toolsRefused = failures[0];
-  if (toolsRefused !== undefined && failures.every((failure) => failure instanceof UpstreamError && failure.condition === 'tools_not_supported')) {
+  const refusedTools = failures.filter(isToolsRefusal);
+  // With an engine refusing the tools, what the route left out as down or rate-limited is named too:
+  // once back, it may take them.
+  const heldOut = refusedTools.length === 0 ? [] : plan.excluded.filter((exclusion) => unavailabilityOfExclusions([exclusion]).length > 0);
+  // Every candidate refused the tools, and none is merely unavailable: the request's to change (a 400 about `tools`), not an outage.
+  const toolsRefused = refusedTools[0];
+  if (toolsRefused !== undefined && refusedTools.length === failures.length && heldOut.length === 0) {
     throw toolsRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
   }
-  throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
+  const heldOutReasons = heldOut.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
+  throw new UpstreamError(`inference unavailable, try again later (${[...reasons, ...heldOutReasons].join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: withUntried(unavailableHint(context, input, providers, attempts, failures)),
+    hint: withUntried(unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut))),
     details: { requestId, sensitivity: classification.level, attempts },
   });
 }
 
+/** An engine's refusal of the request's tools (llama-server without `--jinja`, an Ollama model without tools). */
+function isToolsRefusal(failure: SyndicateError): boolean {
+  return failure instanceof UpstreamError && failure.condition === 'tools_not_supported';
+}
+
 /**
  * What to do when every candidate failed: allow more time, export the missing keys, or — by what
- * each call said about its provider — start the engine, look at its log, or wait out its rate limit.
+ * each call said about its provider — start the engine, look at its log, wait out its rate limit,
+ * or start it with tools; `heldOut`: candidates the route left out as unavailable, named too.
  */
 function unavailableHint(
   context: PipelineContext,
@@ -220,6 +232,7 @@ function unavailableHint(
   providers: readonly RegisteredProvider[],
   attempts: readonly AttemptReport[],
   failures: readonly SyndicateError[],
+  heldOut: readonly Unavailability[] = [],
 ): string {
   if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return timeoutHint(input);
   const missingKeys = unique(failures.flatMap((failure) => (failure.code === 'credential_missing' && typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
@@ -231,6 +244,7 @@ function unavailableHint(
   const unavailable = attempts.flatMap((report, index): Unavailability[] => {
     const failure = failures[index];
     if (failure === undefined || failure.code === 'credential_missing') return [];
+    if (isToolsRefusal(failure)) return [{ provider: report.provider.id, model: report.model, local: report.provider.class === 'local', kind: 'tools_refused' }];
     const call = callFailureOf(failure, report.status);
     const ofModel = call.kind === 'model_not_found' || (call.kind !== 'unreachable' && call.scope === 'model');
     const identity = { provider: report.provider.id, ...(ofModel ? { model: report.model } : {}), local: report.provider.class === 'local' };
@@ -238,7 +252,7 @@ function unavailableHint(
     if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
     return [{ ...identity, kind: call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing' }];
   });
-  const hint = hintForUnavailable(heldOutForLater(context, unavailable, providers));
+  const hint = hintForUnavailable(heldOutForLater(context, [...unavailable, ...heldOut], providers));
   return missingKeys.length > 0 ? `${hint}; for the skipped hosted provider(s): ${exports}` : hint;
 }
 
@@ -850,7 +864,8 @@ function refuseOrUnavailable(
     return new UpstreamError(message, {
       code: 'inference_unavailable',
       isRetryable: true,
-      hint: hintForUnavailable(heldOutForLater(context, unavailabilityOfExclusions(plan.excluded), currentProviders(context.store))),
+      // A model left out for tools it refused is named with its fix: it would take the request once restarted with them.
+      hint: hintForUnavailable(heldOutForLater(context, [...unavailabilityOfExclusions(plan.excluded), ...toolsRefusalsOfExclusions(plan.excluded)], currentProviders(context.store))),
       details: { requestId, evidenceId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }

@@ -59,7 +59,7 @@ const sensitivity = z.enum(SENSITIVITY_LEVELS);
 const provider = z.object({ id: z.string(), version: z.number(), class: z.string() });
 const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.string() }).loose();
 /** The holds in force (`holdsInForce`), as `provider list --json` and `route --json` give them. */
-const heldBack = z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited']), until: z.string(), reason: z.string() }).loose());
+const heldBack = z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited', 'tools_refused']), until: z.string(), reason: z.string() }).loose());
 
 /** The arguments of `route_explain`: `complete`'s question, or a whole gateway request body. */
 const routeExplainInput = z.strictObject({
@@ -321,7 +321,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       title: 'Registered providers',
       description:
         'The providers registered on this host: class (local, hosted, blocked), wire format, base URL, models and status; ' +
-        'and what every syndicate process on this host holds out of routes now (a provider, or one of its models: rate-limited or down, until when, why).',
+        'and what every syndicate process on this host holds out of routes now (a provider, or one of its models: rate-limited or down, or refusing tools for requests with tools only; until when, why).',
       outputSchema: {
         providers: z.array(
           z.object({ id: z.string(), version: z.number(), status: z.enum(['active', 'retired']), class: z.string(), wire: z.string(), models: z.array(z.string()) }).loose(),

@@ -220,7 +220,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     else checkEmbeddingWindow(model, embedding, input.embeddingInputTokens, record.engine?.kind === 'ollama', exclude, reasons);
     const toolsRefusal = traits.tools ? context.toolsRefused?.[provider.id]?.[model.id] : undefined;
     if (toolsRefusal !== undefined) {
-      exclude('tools_refused', `request has tools and ${provider.id} refused the tools of a request for ${model.id} earlier: ${toolsRefusal.reason} (checked ${toolsRefusal.checkedAt})`);
+      exclude('tools_refused', `request has tools and ${provider.id} refused the tools of a request for ${model.id} since ${toolsRefusal.since}: ${toolsRefusal.reason}`);
     }
     const envelope = input.sessionEnvelope;
     if (envelope !== undefined && capabilityRank(model.capabilityClass) > capabilityRank(envelope.maxCapability)) {
