@@ -19,9 +19,10 @@ export type WireFormat = (typeof WIRE_FORMATS)[number];
 
 /**
  * Whose own hosted API serves a provider's base URL, when its wire has extensions the other
- * speakers of that wire lack: `openai` takes `custom` (freeform) tools natively.
+ * speakers of that wire lack: `openai` takes `custom` (freeform) tools natively; `anthropic` takes
+ * a JSON Schema answer format natively (`output_config.format`, structured outputs).
  */
-export const VENDORS = ['openai'] as const;
+export const VENDORS = ['openai', 'anthropic'] as const;
 export type Vendor = (typeof VENDORS)[number];
 
 export const DEVIATIONS = [

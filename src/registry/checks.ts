@@ -87,6 +87,10 @@ export function structuralProblems(record: ProviderRecord, source: YamlSource | 
   if (record.wire === 'anthropic' && path !== undefined && /\/v1$/.test(path)) {
     problems.push(problemAt(source, '/baseUrl', 'an anthropic-wire baseUrl must not include the /v1 prefix (requests go to {baseUrl}/v1/messages)', `drop the trailing /v1, e.g. ${record.baseUrl.replace(/\/v1\/?$/, '')}`));
   }
+  if (record.vendor !== undefined && record.vendor !== record.wire) {
+    // Each vendor's extensions belong to its own wire (custom tools to openai, output_config.format to anthropic).
+    problems.push(problemAt(source, '/vendor', `vendor "${record.vendor}" serves the ${record.vendor} wire, not ${record.wire}`, `remove vendor, or set wire: ${record.vendor} if baseUrl is ${record.vendor === 'openai' ? 'OpenAI' : 'Anthropic'}'s own API`));
+  }
   if (record.wire === 'openai' && path !== undefined && /\/chat\/completions$/.test(path)) {
     problems.push(problemAt(source, '/baseUrl', 'an openai-wire baseUrl ends before /chat/completions (requests go to {baseUrl}/chat/completions)', `drop /chat/completions, e.g. ${record.baseUrl.replace(/\/chat\/completions$/, '')}`));
   }

@@ -21,6 +21,7 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
+import { anthropicOutputSchema, describeMovedKeywords } from './output-schema.js';
 import { countField, isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
   ANTHROPIC_VERSION,
@@ -48,8 +49,9 @@ const ANTHROPIC_MAX_TEMPERATURE = 1;
 export const ANTHROPIC_JSON_INSTRUCTION = 'Respond with a single JSON object and nothing else: no prose, no code fences.';
 
 /**
- * The Anthropic Messages API wire. Settings it has no field for (seed, JSON response
- * format) come back as warnings; the JSON format is emulated with a system instruction.
+ * The Anthropic Messages API wire. Settings it has no field for (seed, a JSON object response
+ * format; a JSON Schema one on servers other than Anthropic's own) come back as warnings; such a
+ * format is emulated with a system instruction.
  */
 export const anthropicAdapter: WireAdapter = {
   specificationVersion: 'v1',
@@ -149,15 +151,24 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   });
 
   const format = request.responseFormat;
-  if (format !== undefined && format.type !== 'text') {
+  // Anthropic's own API enforces a JSON Schema (structured outputs); other servers of the wire may not know the field.
+  const nativeSchema = format?.type === 'json_schema' && target.vendor === 'anthropic' ? anthropicOutputSchema(format.schema) : undefined;
+  if (format !== undefined && format.type !== 'text' && nativeSchema === undefined) {
     const instruction =
       format.type === 'json_object'
         ? ANTHROPIC_JSON_INSTRUCTION
         : `${ANTHROPIC_JSON_INSTRUCTION} It must validate against this JSON Schema: ${JSON.stringify(format.schema)}`;
     systemParts.push(instruction);
+    const why = format.type === 'json_object' ? 'the anthropic wire has no json_object response format' : 'the provider is not declared as Anthropic\'s own API (vendor: anthropic), which alone is sent a json_schema format natively';
     warnings.push({
       setting: 'responseFormat',
-      message: `the anthropic wire has no ${format.type} response format; it was emulated by an instruction appended to the system prompt, so the output is not guaranteed to be valid JSON`,
+      message: `${why}; it was emulated by an instruction appended to the system prompt, so the output is not guaranteed to be valid JSON`,
+    });
+  }
+  if (nativeSchema !== undefined && nativeSchema.moved.length > 0) {
+    warnings.push({
+      setting: 'responseFormat',
+      message: `Anthropic's structured outputs do not enforce every JSON Schema keyword; these were moved into the schema's descriptions, as Anthropic's SDKs move them, so the model reads them but the provider does not enforce them: ${describeMovedKeywords(nativeSchema.moved)}`,
     });
   }
 
@@ -206,6 +217,8 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   }
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.stream) body.stream = true;
+  // The GA form (no beta header); the beta's top-level output_format is deprecated.
+  if (nativeSchema !== undefined) body.output_config = { ...body.output_config, format: { type: 'json_schema', schema: nativeSchema.schema } };
   if (request.thinking !== undefined) {
     if (thinkingWouldBeRefused(request.thinking, messages)) {
       warnings.push({

@@ -14,6 +14,7 @@ import {
   type ContentPart,
   type FinishReason,
   type JsonObject,
+  type ResponseFormat,
   type StreamPart,
   type ToolCall,
   type ToolChoice,
@@ -42,6 +43,8 @@ const KNOWN_FIELDS = new Set([
   'stop_sequences',
   'stream',
   'thinking',
+  'output_config',
+  'output_format',
 ]);
 
 /** A client's Messages API request, read into the canonical model. */
@@ -105,10 +108,47 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
     topP,
     stop: stop?.length === 0 ? undefined : stop,
     thinking: parseThinking(body['thinking'], problems),
+    responseFormat: parseOutputFormat(body, problems),
   });
   problems.throwIfAny();
   const thinking = request.thinking?.['type'] === 'enabled' || request.thinking?.['type'] === 'adaptive';
-  return { request, ignoredFields: unknownFields(body, KNOWN_FIELDS), thinking };
+  const outputConfig = body['output_config'];
+  const ignoredSettings = isRecord(outputConfig) ? Object.keys(outputConfig).filter((key) => key !== 'format').map((key) => `output_config.${key}`) : [];
+  return { request, ignoredFields: [...unknownFields(body, KNOWN_FIELDS), ...ignoredSettings].sort(), thinking };
+}
+
+/**
+ * The client's structured-output format: `output_config.format` (the GA form), or `output_format`,
+ * its deprecated beta spelling (with the `structured-outputs-2025-11-13` beta), still accepted by
+ * the API and sent by older SDKs (platform.claude.com/docs/en/build-with-claude/structured-outputs:
+ * "The output_format parameter has moved to output_config.format, and beta headers are no longer
+ * required. The old beta header (structured-outputs-2025-11-13) and output_format parameter will
+ * continue working for a transition period"). Either is `{type: "json_schema", schema}`.
+ */
+function parseOutputFormat(body: Record<string, unknown>, problems: RequestProblems): ResponseFormat | undefined {
+  const config = body['output_config'];
+  if (config !== undefined && config !== null && !isRecord(config)) {
+    problems.add('/output_config', 'must be an object');
+    return undefined;
+  }
+  const configured = isRecord(config) ? config['format'] : undefined;
+  const beta = body['output_format'];
+  const given = (value: unknown): boolean => value !== undefined && value !== null;
+  if (given(configured) && given(beta)) {
+    problems.add('/output_format', 'cannot be sent with output_config.format', 'send the format once, in output_config.format (output_format is its deprecated beta spelling)');
+    return undefined;
+  }
+  const [format, pointer] = given(configured) ? [configured, '/output_config/format'] : [beta, '/output_format'];
+  if (!given(format)) return undefined;
+  if (!isRecord(format) || format['type'] !== 'json_schema') {
+    problems.add(`${pointer}/type`, 'must be "json_schema"');
+    return undefined;
+  }
+  if (!isRecord(format['schema'])) {
+    problems.add(`${pointer}/schema`, 'is required and must be a JSON Schema object');
+    return undefined;
+  }
+  return { type: 'json_schema', schema: format['schema'] as JsonObject };
 }
 
 /** At most this many characters in an `anthropic-beta` header, and in one beta name. */

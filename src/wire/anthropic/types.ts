@@ -68,7 +68,12 @@ export interface AnthropicMessagesRequest {
   stop_sequences?: string[];
   stream?: boolean;
   thinking?: JsonObject;
+  /** `format`: a JSON Schema the answer's text must follow (structured outputs, enforced by the provider). */
+  output_config?: { format?: AnthropicOutputFormat };
 }
+
+/** Structured outputs' answer format: the answer is one text block of JSON valid against `schema`. */
+export type AnthropicOutputFormat = { type: 'json_schema'; schema: JsonObject };
 
 export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal';
 
