@@ -828,6 +828,9 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
     toolChoice: toolChoice['type'] === 'tool' ? String(toolChoice['name']) : toolChoice['type'] === 'none' ? 'none' : 'auto',
   };
   if (typeof request['temperature'] === 'number') view.temperature = request['temperature'];
+  // Structured outputs: the answer is one text block of JSON valid against the schema.
+  const outputFormat = isPlainObject(request['output_config']) ? request['output_config']['format'] : undefined;
+  if (isPlainObject(outputFormat) && outputFormat['type'] === 'json_schema') view.responseFormat = { type: 'json_schema', schema: outputFormat['schema'] };
   const thinkingOn = isPlainObject(request['thinking']) && request['thinking']['type'] === 'enabled';
   if (thinkingOn) {
     const problem = thinkingProblem(request);

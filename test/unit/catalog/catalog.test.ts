@@ -19,8 +19,11 @@ describe('catalog', () => {
     }
     expect(byName.anthropic?.record).toMatchObject({ class: 'approved_hosted', wire: 'anthropic', baseUrl: 'https://api.anthropic.com', auth: { env: 'ANTHROPIC_API_KEY' } });
     expect(byName.openai?.record).toMatchObject({ class: 'approved_hosted', wire: 'openai', baseUrl: 'https://api.openai.com/v1', auth: { env: 'OPENAI_API_KEY' } });
-    // OpenAI's own API alone takes its wire extensions (custom tools) natively; GLM and the engines speak the common subset.
-    expect(entries.filter((entry) => entry.record.vendor !== undefined).map((entry) => [entry.name, entry.record.vendor])).toEqual([['openai', 'openai']]);
+    // OpenAI's and Anthropic's own APIs alone take their wire extensions natively (custom tools, structured outputs); GLM and the engines speak the common subset.
+    expect(entries.filter((entry) => entry.record.vendor !== undefined).map((entry) => [entry.name, entry.record.vendor])).toEqual([
+      ['anthropic', 'anthropic'],
+      ['openai', 'openai'],
+    ]);
     expect(byName.glm?.record).toMatchObject({ class: 'approved_hosted', wire: 'openai', baseUrl: 'https://open.bigmodel.cn/api/paas/v4', auth: { env: 'ZHIPUAI_API_KEY' } });
     for (const name of ['anthropic', 'openai', 'glm']) {
       for (const model of byName[name]?.record.models ?? []) expect(model.price, `${name} ${model.id}`).toBeDefined();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { CapabilityClass, ModelDeviation } from '../../../src/common/vocabulary.js';
+import type { CapabilityClass, ModelDeviation, Vendor } from '../../../src/common/vocabulary.js';
 import { createGateway, listenGateway, type Gateway, type GatewayOptions, type RunningGateway } from '../../../src/gateway/index.js';
 import { invoke } from '../../../src/invoke/pipeline.js';
 import type { PipelineContext } from '../../../src/invoke/types.js';
@@ -40,8 +40,8 @@ export interface TestProvider {
   vramBudgetGb?: number;
   /** Reference FAKE_UPSTREAM_KEY (hosted fakes check that a key is sent). */
   auth?: boolean;
-  /** The record's `vendor`: `openai` for a fake of OpenAI's own API (its wire extensions, such as custom tools). */
-  vendor?: 'openai';
+  /** The record's `vendor`: for a fake of OpenAI's or Anthropic's own API (their wire extensions: custom tools, structured outputs). */
+  vendor?: Vendor;
 }
 
 export interface TestGateway {
