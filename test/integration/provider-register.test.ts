@@ -131,7 +131,7 @@ describe('provider register / list / show / history / remove through the built C
     writeFileSync(hosted, readFileSync('providers/examples/anthropic-hosted.yaml', 'utf8').replace('https://api.anthropic.com', 'https://api.anthropic.com:99999'));
     const refused = await runCli(['provider', 'register', hosted], { home });
     expect(refused.exitCode).toBe(3);
-    expect(refused.stderr).toContain(`${hosted}:10:10 /baseUrl port must be 1-65535, got "99999" in "https://api.anthropic.com:99999"`);
+    expect(refused.stderr).toContain(`${hosted}:12:10 /baseUrl port must be 1-65535, got "99999" in "https://api.anthropic.com:99999"`);
     expect(refused.stderr).not.toContain('egress');
 
     const local = join(home, 'ollama-port-zero.yaml');
