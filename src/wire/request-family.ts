@@ -22,7 +22,7 @@ export interface DecodedGatewayRequest {
 }
 
 const OPENAI_ONLY_FIELDS = ['max_completion_tokens', 'response_format', 'n', 'stream_options', 'parallel_tool_calls', 'seed', 'stop', 'frequency_penalty', 'presence_penalty', 'logprobs'];
-const ANTHROPIC_ONLY_FIELDS = ['system', 'stop_sequences', 'thinking', 'top_k', 'metadata'];
+const ANTHROPIC_ONLY_FIELDS = ['system', 'stop_sequences', 'thinking', 'top_k', 'metadata', 'output_config', 'output_format'];
 const OPENAI_ONLY_ROLES = ['system', 'developer', 'tool'];
 const OPENAI_ONLY_PARTS = ['image_url', 'input_audio', 'file'];
 const ANTHROPIC_ONLY_BLOCKS = ['image', 'document', 'tool_use', 'tool_result', 'thinking', 'redacted_thinking'];

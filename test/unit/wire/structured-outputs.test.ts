@@ -12,6 +12,7 @@ import { ANTHROPIC_JSON_INSTRUCTION, encodeAnthropicRequest } from '../../../src
 import { anthropicOutputSchema } from '../../../src/wire/anthropic/output-schema.js';
 import { parseAnthropicMessagesRequest } from '../../../src/wire/anthropic/server.js';
 import type { CanonicalRequest, JsonObject } from '../../../src/wire/canonical.js';
+import { decodeGatewayRequest } from '../../../src/wire/request-family.js';
 import { encodeOpenAIRequest } from '../../../src/wire/openai/adapter.js';
 import { parseOpenAIChatRequest } from '../../../src/wire/openai/server.js';
 
@@ -140,6 +141,14 @@ describe('an Anthropic client’s structured-output format', () => {
     const parsed = parseAnthropicMessagesRequest(JSON.stringify({ ...base, metadata: { user_id: 'u' }, output_config: { effort: 'low', format: { type: 'json_schema', schema: CITY_SCHEMA } } }));
     expect(parsed.ignoredFields).toEqual(['metadata', 'output_config.effort']);
     expect(parsed.request.responseFormat).toEqual({ type: 'json_schema', schema: CITY_SCHEMA });
+  });
+
+  it('tells `route --request` the body is an Anthropic one, either spelling', () => {
+    for (const format of [{ output_config: { format: { type: 'json_schema', schema: CITY_SCHEMA } } }, { output_format: { type: 'json_schema', schema: CITY_SCHEMA } }]) {
+      const decoded = decodeGatewayRequest(JSON.stringify({ ...base, ...format }), 'body.json');
+      expect(decoded.family).toBe('anthropic');
+      expect(decoded.request.responseFormat).toEqual({ type: 'json_schema', schema: CITY_SCHEMA });
+    }
   });
 
   it('a malformed format is a 400 naming the field; both spellings at once too', () => {
