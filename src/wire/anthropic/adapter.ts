@@ -217,8 +217,6 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   }
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.stream) body.stream = true;
-  // The GA form (no beta header); the beta's top-level output_format is deprecated.
-  if (nativeSchema !== undefined) body.output_config = { ...body.output_config, format: { type: 'json_schema', schema: nativeSchema.schema } };
   if (request.thinking !== undefined) {
     if (thinkingWouldBeRefused(request.thinking, messages)) {
       warnings.push({
@@ -230,6 +228,8 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
       body.thinking = request.thinking;
     }
   }
+  // The GA form (no beta header); the beta's top-level output_format is deprecated.
+  if (nativeSchema !== undefined) body.output_config = { ...body.output_config, format: { type: 'json_schema', schema: nativeSchema.schema } };
 
   return {
     method: 'POST',
