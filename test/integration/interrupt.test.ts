@@ -1,10 +1,11 @@
 import { execa } from 'execa';
-import { readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveHome } from '../../src/home/home.js';
 import { BIN, makeTempHome, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { inferenceExchanges, registeredEngineScenario, type Scenario } from '../helpers/scenario.js';
-import { startServe } from '../helpers/serve.js';
+import { isAlive, startServe } from '../helpers/serve.js';
 import { withStore } from '../helpers/store.js';
 import { seedCompleted } from '../unit/evidence/seed.js';
 
@@ -200,4 +201,54 @@ describe('syndicate mcp stopped while a complete call streams', () => {
     const verify = await scenario.cli(['evidence', 'verify']);
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
   });
+});
+
+describe('engine install stopped while npm downloads', () => {
+  for (const [signal, exitCode] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    it(`${signal} to syndicate alone stops npm (no orphan left writing), removes the half-downloaded directory and exits ${exitCode}`, { timeout: 90_000 }, async () => {
+      const { home: root, cleanup } = makeTempHome('syndicate-install-interrupt-');
+      try {
+        // An npm that starts downloading into its directory and never ends, as a slow registry does.
+        const bin = join(root, 'bin');
+        mkdirSync(bin);
+        const npm = join(bin, 'npm');
+        writeFileSync(npm, `#!/usr/bin/env node\nrequire('node:fs').writeFileSync('partial.tgz', 'half a package');\nconsole.log('npm http fetch GET 200 node-llama-cpp');\nsetInterval(() => {}, 1000);\n`);
+        chmodSync(npm, 0o755);
+        const engineDirectory = join(root, 'engine');
+        const child = execa('node', [BIN, 'engine', 'install'], {
+          cwd: REPO_ROOT,
+          env: { SYNDICATE_HOME: join(root, 'home'), SYNDICATE_ENGINE_DIR: engineDirectory, PATH: `${bin}:${process.env['PATH'] ?? ''}`, NO_COLOR: '1', FORCE_COLOR: '0' },
+          reject: false,
+        });
+        const npmPids = (): number[] =>
+          readdirSync('/proc')
+            .filter((entry) => /^\d+$/.test(entry) && isAlive(Number(entry)))
+            .filter((entry) => {
+              try {
+                return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(npm);
+              } catch {
+                return false;
+              }
+            })
+            .map(Number);
+        const scratch = (): string[] => readdirSync(root).filter((name) => name.startsWith('engine'));
+        await expect.poll(() => scratch().length > 0 && existsSync(join(root, scratch()[0]!, 'partial.tgz')) && npmPids().length === 1, { timeout: 15_000, interval: 20 }).toBe(true);
+        const signalledAt = Date.now();
+        // To syndicate's pid only (`kill PID`, a supervisor): a terminal's Ctrl-C would reach npm too.
+        child.kill(signal);
+        const ended = await child;
+        expect(Date.now() - signalledAt).toBeLessThan(2_000);
+        expect(ended.exitCode, String(ended.stderr)).toBe(exitCode);
+        expect(String(ended.stderr)).toContain(signal === 'SIGINT' ? 'error: cancelled by the operator (Ctrl-C) before `engine install` ended' : 'error: terminated (SIGTERM) before `engine install` ended');
+        expect(String(ended.stderr)).not.toMatch(/\n\s+at /);
+        expect(npmPids()).toEqual([]);
+        expect(scratch()).toEqual([]);
+      } finally {
+        cleanup();
+      }
+    });
+  }
 });

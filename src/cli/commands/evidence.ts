@@ -268,7 +268,7 @@ export function evidenceCommand(): Command {
               ...(from === undefined ? {} : { from }),
               onProgress: (done, total) => spinner.update(`verifying the evidence chain: ${done}/${total} rows`),
             }),
-          { readOnly: { work: '`evidence verify`', hint: 'nothing was changed; run it again, or `evidence verify --from <seq:hash>` to check only the rows since a head an earlier verify printed' } },
+          { otherWork: { name: '`evidence verify`', hint: 'nothing was changed; run it again, or `evidence verify --from <seq:hash>` to check only the rows since a head an earlier verify printed' } },
         );
       } catch (error) {
         spinner.fail('evidence verify stopped');
