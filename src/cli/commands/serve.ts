@@ -211,7 +211,8 @@ local, a missing or empty token file refuses every request until a token is back
       }
       await stopEngines(output, engines);
       context.close();
-      if (cutShort !== undefined) {
+      // Only requests cut short make the stop an interruption: a second signal on an idle gateway is still a clean stop.
+      if (cutShort !== undefined && cutShort.cancelled > 0) {
         throw new InterruptedError(`gateway stopped (${cutShort.why}): ${counted(cutShort.cancelled, 'request')} in flight cancelled`, {
           hint: `each is recorded as cancelled by the caller, with what was received so far; give the requests more time with \`serve --drain-timeout\``,
           exitCode: exitCodeFor(stopSignal),
