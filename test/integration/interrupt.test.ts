@@ -51,11 +51,16 @@ describe('evidence verify stopped on a big store', () => {
         expect(ended.stderr).toContain(`error: ${said}`);
         expect(ended.stderr).toContain('hint: nothing was changed; run it again');
         expect(ended.stderr).not.toMatch(/\n\s+at /);
-        expect(tookMs).toBeLessThan(1_000);
 
+        const verifyStartedAt = Date.now();
         const verify = await runCli(['evidence', 'verify'], { home, timeoutMs: 60_000 });
+        const wholeWalkMs = Date.now() - verifyStartedAt;
         expect(verify.exitCode, verify.stderr).toBe(0);
         expect(verify.stdout).toContain(`evidence chain intact: ${VERIFY_ROWS} rows`);
+        // Relative to a whole run on the same machine at the same time (not a fixed bound a loaded
+        // machine breaks): the signal came as the store was opened, so a walk that let it wait
+        // would take about a whole walk to end.
+        expect(tookMs).toBeLessThan(wholeWalkMs / 3);
       } finally {
         cleanup();
       }

@@ -31,8 +31,12 @@ interface ServeOptions {
  */
 const SERVING_ONLY_OPTIONS = ['allowRemote', 'trustTier', 'accessLog', 'corsOrigin', 'startEngines'];
 
-/** How long the requests in flight get to finish after SIGTERM or Ctrl-C, unless `--drain-timeout` says otherwise. */
-const DEFAULT_DRAIN_TIMEOUT = '5s';
+/**
+ * How long the requests in flight get to finish after SIGTERM or Ctrl-C, unless `--drain-timeout`
+ * says otherwise: long enough for a local engine to finish a long answer, and under systemd's
+ * default 90 s stop timeout, after which a SIGKILL would leave the rows for the next start to recover.
+ */
+const DEFAULT_DRAIN_TIMEOUT = '60s';
 
 export function serveCommand(): Command {
   return new Command('serve')
