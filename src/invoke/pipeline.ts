@@ -31,6 +31,7 @@ import {
 } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { manualThinkingOf, promptPieces } from '../router/request-traits.js';
+import { requestedEffort } from '../wire/reasoning.js';
 import { routeRequest } from '../router/route-request.js';
 import { holdsInForce } from '../router/shared-holds.js';
 import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from '../router/types.js';
@@ -416,6 +417,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const adapter = wireAdapterFor(record.wire);
   const lowered = candidate.loweredMaxTokens;
   const wireRequest: CanonicalRequest = { ...plan.request, model: candidate.model, ...(lowered === undefined ? {} : { maxTokens: lowered }) };
+  const declared = record.models.find((model) => model.id === candidate.model);
   const target: WireTarget = {
     baseUrl: record.baseUrl,
     ...(apiKey === undefined ? {} : { apiKey }),
@@ -423,6 +425,9 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(candidate.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: candidate.defaultMaxTokens }),
     ...(record.engine === undefined ? {} : { engine: record.engine.kind }),
     ...(record.vendor === undefined ? {} : { vendor: record.vendor }),
+    ...(declared?.tags === undefined ? {} : { modelTags: declared.tags }),
+    ...(declared?.deviations === undefined ? {} : { modelDeviations: declared.deviations }),
+    ...(declared?.reasoningEfforts === undefined ? {} : { modelEfforts: declared.reasoningEfforts }),
   };
   const codec = wireRequest.embedding === undefined ? undefined : embeddingCodec(adapter);
   const httpRequest = codec === undefined ? adapter.encodeRequest(wireRequest, target) : codec.encode(wireRequest, target);
@@ -916,18 +921,21 @@ function refuseOrUnavailable(
 
 /**
  * The request setting that kept out a model nothing else kept out (`tool_choice`: it forces a
- * tool; `thinking`: it turns thinking off; `tools_refused`: tools the engine refused earlier;
+ * tool; `thinking`: it turns thinking off; `reasoning`: it asks a model that does not reason to;
+ * `tools_refused`: tools the engine refused earlier;
  * `empty_content`: a turn the anthropic wire cannot send; `image_url`: an image URL Ollama
  * refuses), with the refusal's code and the request field at fault; undefined when none did.
  */
 function refusedRequestSetting(
   excluded: readonly Exclusion[],
   request: CanonicalRequest,
-): { code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported'; param: string } | undefined {
+): { code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'reasoning_effort_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported'; param: string } | undefined {
   const only = (rule: ExclusionRule): boolean => excluded.some((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === rule);
   if (only('tool_choice')) return { code: 'tool_choice_unsupported', param: 'tool_choice' };
   // `thinking`, or the OpenAI client's `reasoning_effort` / `reasoning.effort` that turned it off.
   if (only('thinking')) return { code: 'thinking_unsupported', param: manualThinkingOf(request)?.param ?? 'thinking' };
+  // The effort (`reasoning_effort`, `reasoning.effort`, `think`) or Anthropic `thinking` a model that does not reason refuses.
+  if (only('reasoning')) return { code: 'reasoning_effort_unsupported', param: requestedEffort(request)?.field ?? 'reasoning_effort' };
   if (only('tools_refused')) return { code: 'tools_not_supported', param: 'tools' };
   if (only('empty_content')) return { code: 'empty_content', param: 'messages' };
   if (only('image_url')) return { code: 'image_url_unsupported', param: 'messages' };

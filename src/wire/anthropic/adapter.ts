@@ -21,6 +21,8 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
+import { nearestEffort, REASONING_MAPPED_SETTING, THINKING_BUDGETS, thinksAlways, type ReasoningEffort } from '../reasoning.js';
+
 import { countField, isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
   ANTHROPIC_VERSION,
@@ -33,6 +35,9 @@ import {
   type AnthropicToolChoice,
   type AnthropicToolUseBlock,
 } from './types.js';
+
+/** Claude's `output_config.effort` levels (the effort page: low, medium, high, xhigh, max); `max` and `xhigh` on the newest models. */
+const ADAPTIVE_EFFORTS: readonly ReasoningEffort[] = ['low', 'medium', 'high', 'xhigh', 'max'];
 
 /**
  * `max_tokens` sent when the canonical request has none and the target gives no default
@@ -206,17 +211,19 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   }
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.stream) body.stream = true;
-  if (request.thinking !== undefined) {
-    if (thinkingWouldBeRefused(request.thinking, messages)) {
+  const thinking = request.thinking ?? (request.reasoningEffort === undefined ? undefined : thinkingForEffort(request.reasoningEffort, body, target, warnings));
+  if (thinking !== undefined) {
+    if (thinkingWouldBeRefused(thinking, messages)) {
       warnings.push({
         setting: 'thinking',
         message:
           'extended thinking was left off for this request: the last assistant turn calls a tool without its signed reasoning (it was answered by another provider), which the anthropic wire refuses while thinking is on',
       });
     } else {
-      body.thinking = request.thinking;
+      body.thinking = thinking;
     }
   }
+  if (body.thinking === undefined) delete body.output_config;
 
   return {
     method: 'POST',
@@ -310,6 +317,51 @@ function encodePart(part: ContentPart, location: string, warnings: WireWarning[]
 function cacheControlField(cacheControl: CacheControl | undefined): { cache_control?: AnthropicCacheControl } {
   if (cacheControl === undefined) return {};
   return { cache_control: cacheControl.ttl === undefined ? { type: 'ephemeral' } : { type: 'ephemeral', ttl: cacheControl.ttl } };
+}
+
+/**
+ * An OpenAI client's effort as Anthropic thinking, set on `body` where it needs more than the
+ * setting (`output_config`, a larger `max_tokens`, temperature left out), each change a warning:
+ * - `none`: no thinking (the Messages API's default; a model that always thinks was left out by the router).
+ * - a model that always thinks (`thinking_always_on`: adaptive thinking only): `{type: "adaptive"}`
+ *   and `output_config.effort` at the nearest level it takes (its record's `reasoningEfforts`, else
+ *   low to max; `minimal` as `low`), as its 400 asks ("Use thinking.type.adaptive and
+ *   output_config.effort to control thinking behavior").
+ * - any other model: `{type: "enabled", budget_tokens}` from `THINKING_BUDGETS`; `minimal`, under
+ *   the smallest budget, sends none. The budget must be below `max_tokens`: a `max_tokens` at or
+ *   under it is raised by the budget, so the answer keeps the room the client gave it. Thinking
+ *   takes no temperature and no forced tool (Anthropic's extended-thinking limits): a temperature
+ *   is left out; with a forced tool the effort is not sent.
+ */
+function thinkingForEffort(requested: { effort: ReasoningEffort; field: string }, body: AnthropicMessagesRequest, target: WireTarget, warnings: WireWarning[]): JsonObject | undefined {
+  const asked = `${requested.field} "${requested.effort}"`;
+  if (requested.effort === 'none') return undefined;
+  if (thinksAlways(target.modelDeviations)) {
+    const level = nearestEffort(requested.effort, target.modelEfforts ?? ADAPTIVE_EFFORTS) ?? 'low';
+    body.output_config = { effort: level };
+    if (level !== requested.effort) warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as adaptive thinking with output_config.effort "${level}", the nearest the model takes` });
+    return { type: 'adaptive' };
+  }
+  if (requested.effort === 'minimal') {
+    warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as no thinking: the smallest thinking budget (${THINKING_BUDGETS.low} tokens) is more than minimal` });
+    return undefined;
+  }
+  if (body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool') {
+    warnings.push({ setting: 'reasoningEffort', message: `${asked} was not sent: the anthropic wire refuses extended thinking with a forced tool choice` });
+    return undefined;
+  }
+  const budget = THINKING_BUDGETS[requested.effort];
+  const changes = [`thinking budget_tokens ${budget}`];
+  if (body.max_tokens <= budget) {
+    changes.push(`max_tokens raised from ${body.max_tokens} to ${budget + body.max_tokens} (it must exceed the budget)`);
+    body.max_tokens = budget + body.max_tokens;
+  }
+  if (body.temperature !== undefined) {
+    changes.push(`temperature ${body.temperature} left out (thinking takes none)`);
+    delete body.temperature;
+  }
+  warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as ${changes.join('; ')}` });
+  return { type: 'enabled', budget_tokens: budget };
 }
 
 function encodeToolChoice(choice: ToolChoice): AnthropicToolChoice {
