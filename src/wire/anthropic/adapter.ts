@@ -22,7 +22,6 @@ import {
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
 import { nearestEffort, REASONING_MAPPED_SETTING, THINKING_BUDGETS, thinksAlways, type ReasoningEffort } from '../reasoning.js';
-
 import { countField, isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
   ANTHROPIC_VERSION,
