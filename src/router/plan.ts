@@ -12,7 +12,7 @@ import {
 import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { anthropicEmptyTurnMessage, anthropicUnsendableTurn } from '../wire/anthropic/adapter.js';
-import { effortRefusal } from '../wire/reasoning.js';
+import { describeEffortCarriage, effortRefusal } from '../wire/reasoning.js';
 import { missingCredential } from '../registry/credentials.js';
 import { findDeclaredModel, sameOllamaModel } from '../registry/model-names.js';
 import { tierForInput, usageCostUsd } from '../registry/pricing.js';
@@ -213,17 +213,22 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     // an answer, no capability rules; the window must hold each input instead.
     if (embedding === undefined) checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
     else checkEmbeddingWindow(model, embedding, input.embeddingInputTokens, record.engine?.kind === 'ollama', exclude, reasons);
-    const reasoningRefusal =
-      traits.reasoning === undefined
-        ? undefined
-        : effortRefusal(traits.reasoning, input.request.thinking, {
-            wire: record.wire,
-            ...(record.engine === undefined ? {} : { engine: record.engine.kind }),
-            ...(record.vendor === undefined ? {} : { vendor: record.vendor }),
-            ...(model.tags === undefined ? {} : { modelTags: model.tags }),
-            ...(model.reasoningEfforts === undefined ? {} : { modelEfforts: model.reasoningEfforts }),
-          });
-    if (reasoningRefusal !== undefined) exclude('reasoning', reasoningRefusal);
+    if (embedding === undefined && traits.reasoning !== undefined) {
+      const effortTarget = {
+        wire: record.wire,
+        ...(record.engine === undefined ? {} : { engine: record.engine.kind }),
+        ...(record.vendor === undefined ? {} : { vendor: record.vendor }),
+        ...(model.tags === undefined ? {} : { modelTags: model.tags }),
+        ...(model.reasoningEfforts === undefined ? {} : { modelEfforts: model.reasoningEfforts }),
+        ...(model.deviations === undefined ? {} : { modelDeviations: model.deviations }),
+      };
+      const refusal = effortRefusal(traits.reasoning, input.request.thinking, effortTarget);
+      if (refusal !== undefined) exclude('reasoning', refusal);
+      else {
+        const carriage = describeEffortCarriage(input.request, effortTarget);
+        if (carriage !== undefined) reasons.push(carriage);
+      }
+    }
     const toolsRefusal = traits.tools ? context.toolsRefused?.[provider.id]?.[model.id] : undefined;
     if (toolsRefusal !== undefined) {
       exclude('tools_refused', `request has tools and ${provider.id} refused the tools of a request for ${model.id} earlier: ${toolsRefusal.reason} (checked ${toolsRefusal.checkedAt})`);

@@ -188,7 +188,52 @@ export function effortRefusal(requested: RequestedEffort, thinking: JsonObject |
   return carriage.kind === 'refused' ? `request sets ${describeRequestedEffort(requested, thinking)} and ${carriage.reason}` : undefined;
 }
 
-/** The facts of the model the anthropic adapter reads to carry an effort: whether it thinks always (adaptive thinking only). */
-export function thinksAlways(deviations: readonly ModelDeviation[] | undefined): boolean {
-  return deviations?.includes('thinking_always_on') === true;
+/** Claude's `output_config.effort` levels (the effort page: low, medium, high, xhigh, max; `xhigh` and `max` on the newest models). */
+const ADAPTIVE_EFFORTS: readonly ReasoningEffort[] = ['low', 'medium', 'high', 'xhigh', 'max'];
+
+/**
+ * An effort as Anthropic thinking, before the request's other settings are weighed (the adapter
+ * raises `max_tokens` and drops a temperature around it):
+ * - `none`: no thinking (the Messages API's default; a model that always thinks is left out by the router).
+ * - a model that always thinks (`thinking_always_on`: adaptive thinking only): `{type: "adaptive"}`
+ *   with `output_config.effort` at the nearest level it takes (its `reasoningEfforts`, else low to
+ *   max; `minimal` as `low`), as its 400 asks ("Use thinking.type.adaptive and output_config.effort").
+ * - any other model: `{type: "enabled", budget_tokens}` from `THINKING_BUDGETS`; `minimal`, under
+ *   the smallest budget, sends none.
+ */
+export function anthropicThinkingForEffort(
+  effort: ReasoningEffort,
+  target: { modelDeviations?: readonly ModelDeviation[]; modelEfforts?: readonly ReasoningEffort[] },
+): { thinking: JsonObject; outputEffort?: ReasoningEffort } | undefined {
+  if (effort === 'none') return undefined;
+  if (target.modelDeviations?.includes('thinking_always_on') === true) {
+    return { thinking: { type: 'adaptive' }, outputEffort: nearestEffort(effort, target.modelEfforts ?? ADAPTIVE_EFFORTS) ?? 'low' };
+  }
+  if (effort === 'minimal') return undefined;
+  return { thinking: { type: 'enabled', budget_tokens: THINKING_BUDGETS[effort] } };
+}
+
+/**
+ * How the request's reasoning would reach a candidate, in words, for `route --explain`: the
+ * `reasoning_effort` an openai-wire server would get (or why none), or the Anthropic thinking the
+ * effort becomes. Undefined when the request sets none, or sends its own thinking to the anthropic wire.
+ */
+export function describeEffortCarriage(
+  request: Pick<CanonicalRequest, 'reasoningEffort' | 'thinking'>,
+  target: EffortTarget & { wire: 'openai' | 'anthropic'; modelDeviations?: readonly ModelDeviation[] },
+): string | undefined {
+  const requested = requestedEffort(request);
+  if (requested === undefined) return undefined;
+  const asked = describeRequestedEffort(requested, request.thinking);
+  if (target.wire === 'openai') {
+    const encoded = encodeOpenAIEffort(request, target);
+    if (encoded.value !== undefined) return `${asked} sent as reasoning_effort "${encoded.value}"`;
+    return encoded.warnings[0]?.message ?? `${asked}: nothing to send`;
+  }
+  if (requested.field === 'thinking') return undefined;
+  const mapped = anthropicThinkingForEffort(requested.effort, target);
+  if (mapped === undefined) return `${asked} sent as no thinking`;
+  return mapped.outputEffort === undefined
+    ? `${asked} sent as thinking budget_tokens ${String(mapped.thinking['budget_tokens'])}`
+    : `${asked} sent as adaptive thinking, output_config.effort "${mapped.outputEffort}"`;
 }

@@ -21,7 +21,7 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
-import { nearestEffort, REASONING_MAPPED_SETTING, THINKING_BUDGETS, thinksAlways, type ReasoningEffort } from '../reasoning.js';
+import { anthropicThinkingForEffort, REASONING_MAPPED_SETTING, THINKING_BUDGETS, type ReasoningEffort } from '../reasoning.js';
 import { countField, isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
   ANTHROPIC_VERSION,
@@ -34,9 +34,6 @@ import {
   type AnthropicToolChoice,
   type AnthropicToolUseBlock,
 } from './types.js';
-
-/** Claude's `output_config.effort` levels (the effort page: low, medium, high, xhigh, max); `max` and `xhigh` on the newest models. */
-const ADAPTIVE_EFFORTS: readonly ReasoningEffort[] = ['low', 'medium', 'high', 'xhigh', 'max'];
 
 /**
  * `max_tokens` sent when the canonical request has none and the target gives no default
@@ -319,37 +316,31 @@ function cacheControlField(cacheControl: CacheControl | undefined): { cache_cont
 }
 
 /**
- * An OpenAI client's effort as Anthropic thinking, set on `body` where it needs more than the
- * setting (`output_config`, a larger `max_tokens`, temperature left out), each change a warning:
- * - `none`: no thinking (the Messages API's default; a model that always thinks was left out by the router).
- * - a model that always thinks (`thinking_always_on`: adaptive thinking only): `{type: "adaptive"}`
- *   and `output_config.effort` at the nearest level it takes (its record's `reasoningEfforts`, else
- *   low to max; `minimal` as `low`), as its 400 asks ("Use thinking.type.adaptive and
- *   output_config.effort to control thinking behavior").
- * - any other model: `{type: "enabled", budget_tokens}` from `THINKING_BUDGETS`; `minimal`, under
- *   the smallest budget, sends none. The budget must be below `max_tokens`: a `max_tokens` at or
- *   under it is raised by the budget, so the answer keeps the room the client gave it. Thinking
- *   takes no temperature and no forced tool (Anthropic's extended-thinking limits): a temperature
- *   is left out; with a forced tool the effort is not sent.
+ * An OpenAI client's effort as Anthropic thinking (`anthropicThinkingForEffort`), set on `body`
+ * where it needs more than the setting, each change a warning: `output_config.effort` for a model
+ * that always thinks; for a budget, a `max_tokens` at or under it raised by the budget (the budget
+ * must be below it, and the answer keeps the room the client gave it) and a temperature left out
+ * (thinking takes none); with a forced tool (which thinking refuses) the effort is not sent.
  */
 function thinkingForEffort(requested: { effort: ReasoningEffort; field: string }, body: AnthropicMessagesRequest, target: WireTarget, warnings: WireWarning[]): JsonObject | undefined {
   const asked = `${requested.field} "${requested.effort}"`;
-  if (requested.effort === 'none') return undefined;
-  if (thinksAlways(target.modelDeviations)) {
-    const level = nearestEffort(requested.effort, target.modelEfforts ?? ADAPTIVE_EFFORTS) ?? 'low';
-    body.output_config = { effort: level };
-    if (level !== requested.effort) warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as adaptive thinking with output_config.effort "${level}", the nearest the model takes` });
-    return { type: 'adaptive' };
-  }
-  if (requested.effort === 'minimal') {
-    warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as no thinking: the smallest thinking budget (${THINKING_BUDGETS.low} tokens) is more than minimal` });
+  const mapped = anthropicThinkingForEffort(requested.effort, target);
+  if (mapped === undefined) {
+    if (requested.effort === 'minimal') warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as no thinking: the smallest thinking budget (${THINKING_BUDGETS.low} tokens) is more than minimal` });
     return undefined;
+  }
+  if (mapped.outputEffort !== undefined) {
+    body.output_config = { effort: mapped.outputEffort };
+    if (mapped.outputEffort !== requested.effort) {
+      warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as adaptive thinking with output_config.effort "${mapped.outputEffort}", the nearest the model takes` });
+    }
+    return mapped.thinking;
   }
   if (body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool') {
     warnings.push({ setting: 'reasoningEffort', message: `${asked} was not sent: the anthropic wire refuses extended thinking with a forced tool choice` });
     return undefined;
   }
-  const budget = THINKING_BUDGETS[requested.effort];
+  const budget = Number(mapped.thinking['budget_tokens']);
   const changes = [`thinking budget_tokens ${budget}`];
   if (body.max_tokens <= budget) {
     changes.push(`max_tokens raised from ${body.max_tokens} to ${budget + body.max_tokens} (it must exceed the budget)`);
@@ -360,7 +351,7 @@ function thinkingForEffort(requested: { effort: ReasoningEffort; field: string }
     delete body.temperature;
   }
   warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as ${changes.join('; ')}` });
-  return { type: 'enabled', budget_tokens: budget };
+  return mapped.thinking;
 }
 
 function encodeToolChoice(choice: ToolChoice): AnthropicToolChoice {
