@@ -2,7 +2,7 @@ import { newId } from '../common/ids.js';
 import type { InvocationResult } from '../invoke/types.js';
 import type { GatewayApi } from '../metrics/prometheus.js';
 import {
-  ANTHROPIC_BETA_LIMITS,
+  ANTHROPIC_BETA_RULE,
   AnthropicStreamEncoder,
   parseAnthropicBeta,
   parseAnthropicMessagesRequest,
@@ -127,10 +127,7 @@ function anthropicBetaOf(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   const names = parseAnthropicBeta(value);
   if (names === undefined) {
-    throw invalidHeader(
-      'anthropic-beta',
-      `must be a comma-separated list of beta names (letters, digits, \`.\`, \`_\`, \`-\`; at most ${ANTHROPIC_BETA_LIMITS.name} characters each, ${ANTHROPIC_BETA_LIMITS.header} in all)`,
-    );
+    throw invalidHeader('anthropic-beta', ANTHROPIC_BETA_RULE);
   }
   return names.length === 0 ? undefined : names;
 }

@@ -88,10 +88,14 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     heldBack: () => pipeline.health.holds(currentProviders(options.store)),
   });
   // A gateway runs for days: policy edits apply to new requests without a restart.
+  let retention: RetentionSchedule | undefined;
   const policy = new LivePolicy(options.home.policyPath, pipeline.policy, {
     onChange: (change) => {
       metrics.recordPolicyReload(change.kind);
       options.onPolicyChange?.(change);
+      // A changed retention, or a file fixed after a held-back run, applies now rather than at the
+      // next daily run; deferred so the request whose policy read found the edit is not delayed.
+      if (change.kind === 'reloaded') setImmediate(() => void retention?.runNow());
     },
   });
   pipeline.livePolicy = policy;
@@ -118,7 +122,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const checkpoint = startBackgroundCheckpoint(options.store);
   // The policy's evidence retention, at start and then daily, following policy edits; it runs
   // beside the requests (between its batches), so it neither delays listening nor holds requests.
-  const retention = scheduleRetention(options.store, {
+  retention = scheduleRetention(options.store, {
     retentionDays: () => policy.current().policy.evidence.retentionDays,
     // An invalid file keeps requests local (fail closed); for deletion, closed means deleting nothing.
     heldBack: () => policy.current().failure,

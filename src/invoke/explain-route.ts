@@ -1,5 +1,5 @@
 import type { SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
-import { UpstreamError } from '../errors.js';
+import { UpstreamError, type PolicyRefusalError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
@@ -7,7 +7,7 @@ import { coldStartEstimator } from '../router/cold-starts.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { recentFirstTokens } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
-import { attemptsWithinMaxHops, engineStartCommands, hintForUnavailable, unavailabilityOfExclusions, withEngineStarts, withSharedHoldTimes } from '../router/hints.js';
+import { attemptsWithinMaxHops, engineStartCommands, hintForUnavailable, toolsRefusalsOfExclusions, unavailabilityOfExclusions, withEngineStarts, withSharedHoldTimes } from '../router/hints.js';
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import type { RoutePlan } from '../router/types.js';
@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import type { CanonicalMessage, CanonicalRequest } from '../wire/canonical.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import type { ModelNaming } from './model-naming.js';
+import { isPinned, routeRefusal } from './route-refusal.js';
 
 /** What bounds a route besides the request itself: the caller's hints and the stored session. */
 export interface RouteConditions {
@@ -58,11 +59,17 @@ export interface RouteExplanation extends RoutedRequest {
   skipped: SkippedCandidate[];
   /**
    * The holds in force in the store (every syndicate process honours them until their time) that
-   * kept a target of this route out: what `route --explain` lists with the time left.
+   * kept a target of this route out, and the tools refusals that kept a model from this request's
+   * tools: what `route --explain` lists with the time left (since when, for a refusal).
    */
   holds: HoldReport[];
   /** The command that starts each provider's engine whose record declares how (`engineStartCommands`), for the hint of an engine that is down. */
   engineStarts: Record<string, string>;
+  /**
+   * The refusal `run`, the gateway and MCP `complete` give a plan without candidates that no
+   * provider was only down for (`routeRefusal`): its code, the request field at fault, message and hint.
+   */
+  refusal(): PolicyRefusalError;
 }
 
 /**
@@ -150,13 +157,25 @@ export async function explainRequestRoute(
     const reason = `key ${missingKey} not set, so ranked last, after ${attemptsWithinMaxHops(plan.fallback.maxHops)}: would not be tried`;
     return [{ rank, provider, model, missingKey, reason, beyondMaxHops: true }];
   });
-  return { ...routed, skipped, holds: holdsKeepingOut(plan, holdsInForce(store, providers)), engineStarts: engineStartCommands(providers) };
+  const pinned = isPinned(request, conditions.provider);
+  return {
+    ...routed,
+    skipped,
+    holds: holdsKeepingOut(plan, holdsInForce(store, providers)),
+    engineStarts: engineStartCommands(providers),
+    refusal: () => routeRefusal(plan, request, routed.classification, { providers, planUnpinned: () => (pinned ? routed.planUnpinned() : undefined) }),
+  };
 }
 
-/** The holds whose target the plan left out for its health: the provider's own, or the model's. */
+/** The holds whose target the plan left out for its health (the provider's own, or the model's), and the tools refusals it left a model out for. */
 function holdsKeepingOut(plan: RoutePlan, holds: readonly HoldReport[]): HoldReport[] {
   const heldOut = plan.excluded.filter((exclusion) => exclusion.rules.includes('unhealthy') || exclusion.rules.includes('rate_limited'));
-  return holds.filter((hold) => heldOut.some((exclusion) => exclusion.provider === hold.provider && (hold.model === undefined || hold.model === exclusion.model)));
+  const toolsRefused = plan.excluded.filter((exclusion) => exclusion.rules.includes('tools_refused'));
+  return holds.filter((hold) =>
+    hold.state === 'tools_refused'
+      ? toolsRefused.some((exclusion) => exclusion.provider === hold.provider && exclusion.model === hold.model)
+      : heldOut.some((exclusion) => exclusion.provider === hold.provider && (hold.model === undefined || hold.model === exclusion.model)),
+  );
 }
 
 /**
@@ -172,7 +191,7 @@ export function unavailableRouteError(routed: RouteExplanation): UpstreamError |
   return new UpstreamError(`inference unavailable, try again later (${reasons.join(' | ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: hintForUnavailable(withSharedHoldTimes(withEngineStarts(unavailable, routed.engineStarts), routed.holds)),
+    hint: hintForUnavailable(withSharedHoldTimes(withEngineStarts([...unavailable, ...toolsRefusalsOfExclusions(plan.excluded)], routed.engineStarts), routed.holds)),
     details: { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, holds: routed.holds },
   });
 }

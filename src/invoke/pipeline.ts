@@ -7,7 +7,7 @@ import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError } f
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial, recordUncalledAttempt } from '../evidence/index.js';
 import { countInSlices, countPieces, loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
-import { issuePermit, issueVerifiedPermit, permitDenial, permitIssueCommand, scopeDifferences, verifyPermit, type VerifiedPermit } from '../permits/index.js';
+import { issuePermit, issueVerifiedPermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken, type PermitPayload } from '../permits/token.js';
 import { discoverFromInvocation } from '../probes/discovery.js';
 import { missingCredential } from '../registry/credentials.js';
@@ -16,25 +16,21 @@ import type { RegisteredProvider } from '../registry/types.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { callFailureOf } from '../router/health.js';
 import {
-  alternativesTo,
   engineStartCommands,
-  hintForExclusions,
   hintForInputTooLong,
   hintForUnavailable,
   hintForUntriedKeyless,
-  localModelsLeftOut,
+  toolsRefusalsOfExclusions,
   unavailabilityOfExclusions,
   withEngineStarts,
   withSharedHoldTimes,
-  type PresentedPermit,
   type Unavailability,
 } from '../router/hints.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import { manualThinkingOf, promptPieces } from '../router/request-traits.js';
-import { requestedEffort } from '../wire/reasoning.js';
+import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
 import { holdsInForce } from '../router/shared-holds.js';
-import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from '../router/types.js';
+import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { waitAskedFor } from '../transport/retry-after.js';
 import type { WireAdapter, WireTarget } from '../wire/adapter.js';
@@ -49,6 +45,7 @@ import { ServerSentEventSplitter } from '../wire/sse.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
+import { isPinned, routeRefusal, tooLongParam, type RefusalContext } from './route-refusal.js';
 import type {
   AttemptProvider,
   AttemptReport,
@@ -160,8 +157,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     // Routing has just probed the local engines: the hint can say which are down.
     const unknown = unknownModelOf(request.model, providers, explicitProvider, unservableReason(context.env, context.health), input.modelNaming);
     if (unknown !== undefined) throw unknown;
-    // Only a pinned request (a model or provider named) has anything else to name.
-    const pinned = explicitProvider !== undefined || !['', 'auto'].includes(request.model.trim());
+    const pinned = isPinned(request, explicitProvider);
     throw refuseOrUnavailable(context, input, requestId, classification, plan, {
       providers,
       planUnpinned: () => (pinned ? routed.planUnpinned() : undefined),
@@ -202,22 +198,33 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
   const rateLimited = rateLimitedEverywhere(failures, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts }, withUntried);
   if (rateLimited !== undefined) throw rateLimited;
-  // Every candidate refused the tools: the request's to change (a 400 about `tools`), not an outage.
-  const toolsRefused = failures[0];
-  if (toolsRefused !== undefined && failures.every((failure) => failure instanceof UpstreamError && failure.condition === 'tools_not_supported')) {
+  const refusedTools = failures.filter(isToolsRefusal);
+  // With an engine refusing the tools, what the route left out as down or rate-limited is named too:
+  // once back, it may take them.
+  const heldOut = refusedTools.length === 0 ? [] : plan.excluded.filter((exclusion) => unavailabilityOfExclusions([exclusion]).length > 0);
+  // Every candidate refused the tools, and none is merely unavailable: the request's to change (a 400 about `tools`), not an outage.
+  const toolsRefused = refusedTools[0];
+  if (toolsRefused !== undefined && refusedTools.length === failures.length && heldOut.length === 0) {
     throw toolsRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
   }
-  throw new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
+  const heldOutReasons = heldOut.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
+  throw new UpstreamError(`inference unavailable, try again later (${[...reasons, ...heldOutReasons].join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: withUntried(unavailableHint(context, input, providers, attempts, failures)),
+    hint: withUntried(unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut))),
     details: { requestId, sensitivity: classification.level, attempts },
   });
 }
 
+/** An engine's refusal of the request's tools (llama-server without `--jinja`, an Ollama model without tools). */
+function isToolsRefusal(failure: SyndicateError): boolean {
+  return failure instanceof UpstreamError && failure.condition === 'tools_not_supported';
+}
+
 /**
  * What to do when every candidate failed: allow more time, export the missing keys, or — by what
- * each call said about its provider — start the engine, look at its log, or wait out its rate limit.
+ * each call said about its provider — start the engine, look at its log, wait out its rate limit,
+ * or start it with tools; `heldOut`: candidates the route left out as unavailable, named too.
  */
 function unavailableHint(
   context: PipelineContext,
@@ -225,6 +232,7 @@ function unavailableHint(
   providers: readonly RegisteredProvider[],
   attempts: readonly AttemptReport[],
   failures: readonly SyndicateError[],
+  heldOut: readonly Unavailability[] = [],
 ): string {
   if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return timeoutHint(input);
   const missingKeys = unique(failures.flatMap((failure) => (failure.code === 'credential_missing' && typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
@@ -236,6 +244,7 @@ function unavailableHint(
   const unavailable = attempts.flatMap((report, index): Unavailability[] => {
     const failure = failures[index];
     if (failure === undefined || failure.code === 'credential_missing') return [];
+    if (isToolsRefusal(failure)) return [{ provider: report.provider.id, model: report.model, local: report.provider.class === 'local', kind: 'tools_refused' }];
     const call = callFailureOf(failure, report.status);
     const ofModel = call.kind === 'model_not_found' || (call.kind !== 'unreachable' && call.scope === 'model');
     const identity = { provider: report.provider.id, ...(ofModel ? { model: report.model } : {}), local: report.provider.class === 'local' };
@@ -243,7 +252,7 @@ function unavailableHint(
     if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
     return [{ ...identity, kind: call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing' }];
   });
-  const hint = hintForUnavailable(heldOutForLater(context, unavailable, providers));
+  const hint = hintForUnavailable(heldOutForLater(context, [...unavailable, ...heldOut], providers));
   return missingKeys.length > 0 ? `${hint}; for the skipped hosted provider(s): ${exports}` : hint;
 }
 
@@ -832,13 +841,7 @@ function refuseOrUnavailable(
   requestId: string,
   classification: ClassificationSummary,
   plan: RoutePlan,
-  refused: {
-    providers: readonly RegisteredProvider[];
-    /** The same request unpinned (`RoutedRequest.planUnpinned`); undefined when nothing was pinned. */
-    planUnpinned: () => RoutePlan | undefined;
-    /** The permit the caller presented (`run --permit`). */
-    permit?: PermitPayload;
-  },
+  refused: Omit<RefusalContext, 'sessionId'>,
 ): SyndicateError {
   const onlyDown = plan.excluded.filter((exclusion) => exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy'));
   const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
@@ -865,105 +868,22 @@ function refuseOrUnavailable(
     return new UpstreamError(message, {
       code: 'inference_unavailable',
       isRetryable: true,
-      hint: hintForUnavailable(heldOutForLater(context, unavailabilityOfExclusions(plan.excluded), currentProviders(context.store))),
+      // A model left out for tools it refused is named with its fix: it would take the request once restarted with them.
+      hint: hintForUnavailable(heldOutForLater(context, [...unavailabilityOfExclusions(plan.excluded), ...toolsRefusalsOfExclusions(plan.excluded)], currentProviders(context.store))),
       details: { requestId, evidenceId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }
-  // Some model would take it if it were shorter: clients compact a conversation (or split an
-  // embeddings input) on this error (OpenAI's code, Anthropic's wording), so it must not read as a
-  // permission problem.
-  const tooLong = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'context_length');
-  const embeddings = input.request.embedding !== undefined;
-  // Some model would take it but for a setting it refuses (a forced tool, thinking turned off): the
-  // request's to change, a 400 naming the field, never forwarded to be refused upstream.
-  const refusedSetting = tooLong.length > 0 ? undefined : refusedRequestSetting(plan.excluded, input.request);
-  const reasonCode = tooLong.length > 0 ? 'context_length_exceeded' : refusedSetting !== undefined ? refusedSetting.code : 'route_denied';
-  const tooLongReasons = tooLong.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`).join(' | ');
-  const message =
-    tooLong.length > 0
-      ? `${embeddings ? 'an input is too long for every embedding model' : 'prompt is too long for every model'} this ${classification.level} request may use: ${tooLongReasons}`
-      : refusedSetting !== undefined
-        ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${reasons.join(' | ')}`
-        : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
-  const refusalHint = (): string => {
-    if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings });
-    const unpinned = refused.planUnpinned();
-    const permit = refused.permit === undefined ? undefined : presentedPermitOf(refused.permit, refused.providers, classification.level, input.sessionId);
-    return hintForExclusions(plan.excluded, {
-      alternatives: alternativesTo(plan, unpinned),
-      ...(permit === undefined ? {} : { permit }),
-      // A pinned request considered only what it named: this host's models are those of the same request unpinned.
-      localLeftOut: localModelsLeftOut((unpinned ?? plan).excluded, refused.providers),
-      embeddings,
-    });
-  };
+  const refusal = routeRefusal(plan, input.request, classification, { ...refused, ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }) });
   recordDenial(context.store, {
     requestId,
     caller: input.caller,
-    reasonCode,
-    message,
+    reasonCode: refusal.code,
+    message: refusal.message,
     sensitivity: classification.level,
     route: plan,
     ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
   });
-  return new PolicyRefusalError(reasonCode, message, {
-    hint: reasons.length === 0 ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`' : refusalHint(),
-    details: {
-      requestId,
-      sensitivity: classification.level,
-      findings: classification.findings,
-      excluded: plan.excluded,
-      // The request field a gateway client is told is at fault (`ClientError.param`).
-      ...(tooLong.length > 0 ? { param: tooLongParam(input.request) } : refusedSetting !== undefined ? { param: refusedSetting.param } : {}),
-    },
-  });
-}
-
-/**
- * The request setting that kept out a model nothing else kept out (`tool_choice`: it forces a
- * tool; `thinking`: it turns thinking off; `reasoning`: it asks a model that does not reason to;
- * `tools_refused`: tools the engine refused earlier;
- * `empty_content`: a turn the anthropic wire cannot send; `image_url`: an image URL Ollama
- * refuses), with the refusal's code and the request field at fault; undefined when none did.
- */
-function refusedRequestSetting(
-  excluded: readonly Exclusion[],
-  request: CanonicalRequest,
-): { code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'reasoning_effort_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported'; param: string } | undefined {
-  const only = (rule: ExclusionRule): boolean => excluded.some((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === rule);
-  if (only('tool_choice')) return { code: 'tool_choice_unsupported', param: 'tool_choice' };
-  // `thinking`, or the OpenAI client's `reasoning_effort` / `reasoning.effort` that turned it off.
-  if (only('thinking')) return { code: 'thinking_unsupported', param: manualThinkingOf(request)?.param ?? 'thinking' };
-  // The effort (`reasoning_effort`, `reasoning.effort`, `think`) or Anthropic `thinking` a model that does not reason refuses.
-  if (only('reasoning')) return { code: 'reasoning_effort_unsupported', param: requestedEffort(request)?.field ?? 'reasoning_effort' };
-  if (only('tools_refused')) return { code: 'tools_not_supported', param: 'tools' };
-  if (only('empty_content')) return { code: 'empty_content', param: 'messages' };
-  if (only('image_url')) return { code: 'image_url_unsupported', param: 'messages' };
-  return undefined;
-}
-
-/**
- * A presented permit as a refusal's hint needs it: what it covers — judged as verification judges
- * it, for this request's level and session — and the command that issues one for another target.
- */
-function presentedPermitOf(permit: PermitPayload, providers: readonly RegisteredProvider[], level: SensitivityLevel, sessionId: string | undefined): PresentedPermit {
-  const permitted = providers.find((provider) => provider.id === permit.provider);
-  return {
-    target: `${permit.provider}:${permit.model}`,
-    covers: (alternative) => {
-      const target = providers.find((provider) => provider.id === alternative.provider);
-      if (permitted === undefined || target === undefined) return false;
-      const invocation = { providerId: target.id, providerVersion: target.currentVersion, model: alternative.model, sensitivity: level, ...(sessionId === undefined ? {} : { sessionId }) };
-      return scopeDifferences(permit, permitted, invocation).length === 0;
-    },
-    issueCommand: (alternative) =>
-      permitIssueCommand({ providerId: alternative.provider, model: alternative.model, maxSensitivity: level, ...(permit.session === undefined ? {} : { sessionId: permit.session }) }),
-  };
-}
-
-/** The request field a too-long prompt or input is in: an embeddings request's `input`, a chat's `messages`. */
-function tooLongParam(request: CanonicalRequest): 'input' | 'messages' {
-  return request.embedding === undefined ? 'messages' : 'input';
+  return refusal.withDetails({ requestId });
 }
 
 function deny(

@@ -5,11 +5,11 @@ import { z } from 'zod';
 import { classifyText } from '../classify/index.js';
 import { parseDuration } from '../common/duration.js';
 import { SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
-import { InterruptedError, SyndicateError } from '../errors.js';
+import { InterruptedError, SyndicateError, UsageError } from '../errors.js';
 import { commandsForHome, type HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
-import { explainRoute, unavailableRouteError, type RouteQuestion } from '../invoke/explain-route.js';
-import { MCP_MODEL_NAMING } from '../invoke/model-naming.js';
+import { explainRequestRoute, explainRoute, unavailableRouteError, type ExplainOptions, type RouteConditions, type RouteExplanation, type RouteQuestion } from '../invoke/explain-route.js';
+import { GATEWAY_MODEL_NAMING, MCP_MODEL_NAMING } from '../invoke/model-naming.js';
 import { invoke } from '../invoke/pipeline.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
@@ -24,6 +24,8 @@ import { invokeInSession, refuseSessionOverrides, sessionTurn, type SessionOverr
 import { checkEnvelope, findSession, recordedSessionId } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalRequest, StreamPart } from '../wire/canonical.js';
+import { decodeGatewayRequest, REQUEST_FAMILIES } from '../wire/request-family.js';
+import type { Policy } from '../policy/types.js';
 
 /** The tools an agent sees, in the order `tools/list` gives them. */
 export const MCP_TOOLS = ['complete', 'classify', 'route_explain', 'providers', 'metrics'] as const;
@@ -57,7 +59,26 @@ const sensitivity = z.enum(SENSITIVITY_LEVELS);
 const provider = z.object({ id: z.string(), version: z.number(), class: z.string() });
 const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.string() }).loose();
 /** The holds in force (`holdsInForce`), as `provider list --json` and `route --json` give them. */
-const heldBack = z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited']), until: z.string(), reason: z.string() }).loose());
+const heldBack = z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited', 'tools_refused']), until: z.string(), reason: z.string() }).loose());
+
+/** The arguments of `route_explain`: `complete`'s question, or a whole gateway request body. */
+const routeExplainInput = z.strictObject({
+  prompt: z.string().min(1).optional().describe('the user message (or give `request` instead)'),
+  request: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("a whole request body, as the gateway's /v1/chat/completions or /v1/messages takes it (tools, tool_choice, thinking, images, its model and max_tokens), decoded by the gateway's own parsers; instead of `prompt`"),
+  format: z.enum(REQUEST_FAMILIES).optional().describe("the API of `request` (default: told from its fields)"),
+  anthropicBeta: z.string().optional().describe('the anthropic-beta header sent with an Anthropic Messages `request` (NAME[,NAME])'),
+  system: z.string().optional().describe('system prompt (classified with the prompt, as `complete` does)'),
+  model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
+  provider: z.string().min(1).optional().describe('only consider this provider (or `provider:model`, as `complete` takes it)'),
+  workflow: z.enum(WORKFLOW_CLASSES).optional(),
+  sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
+  maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
+  session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): routed as `complete` would send the prompt in it (its model, system prompt and conversation so far, within its capability envelope); with `request`, its envelope bounds the route, as the gateway's x-syndicate-session header does; any other id changes nothing"),
+});
+type RouteExplainArguments = z.infer<typeof routeExplainInput>;
 
 /** The `complete` arguments a stored session decides, named as the agent sends them. */
 const COMPLETE_ARGUMENT_NAMES: SessionOverrideNames = { provider: '`provider`', model: '`model`', system: '`system`', session: '`session`' };
@@ -232,23 +253,40 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       }),
   );
 
+  /** `route_explain` of a prompt: the question `complete` would ask. */
+  const explainPrompt = async (input: RouteExplainArguments, conditions: RouteConditions, policy: Policy, explainOptions: ExplainOptions): Promise<RouteExplanation> => {
+    if (input.prompt === undefined) throw new UsageError('route_explain needs a `prompt` or a `request`', { hint: 'give the prompt as `prompt`, or a whole request body as `request`' });
+    for (const name of ['format', 'anthropicBeta'] as const) {
+      if (input[name] !== undefined) throw new UsageError(`\`${name}\` applies to \`request\` only`, { hint: `give a whole request body as \`request\`, or drop \`${name}\`` });
+    }
+    // Its system prompt and its `provider:model` choice, or in a stored session the session's
+    // model, system prompt and conversation so far.
+    const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
+    let asked: Pick<RouteQuestion, 'system' | 'history' | 'model' | 'provider'>;
+    if (storedSession === undefined) {
+      const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
+      asked = {
+        ...(input.system === undefined ? {} : { system: input.system }),
+        model: providerModel ?? input.model ?? 'auto',
+        ...(providerId === undefined ? {} : { provider: providerId }),
+      };
+    } else {
+      refuseSessionOverrides(storedSession, sessionOverrides(input), COMPLETE_ARGUMENT_NAMES);
+      checkEnvelope(options.store, storedSession, policy);
+      const { history, system, model, provider: sessionProvider } = sessionTurn(options.store, storedSession);
+      asked = { history, model, ...(system === undefined ? {} : { system }), ...(sessionProvider === undefined ? {} : { provider: sessionProvider }) };
+    }
+    return explainRoute(options.store, policy, { ...conditions, ...asked, text: input.prompt, ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }) }, explainOptions);
+  };
+
   server.registerTool(
     'route_explain',
     {
       title: 'Explain the route',
       description:
-        'Classify a prompt and show where the policy would send it — every candidate in order and every excluded provider ' +
-        'with its reason — without calling any model.',
-      inputSchema: z.strictObject({
-        prompt: z.string().min(1),
-        system: z.string().optional().describe('system prompt (classified with the prompt, as `complete` does)'),
-        model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
-        provider: z.string().min(1).optional().describe('only consider this provider (or `provider:model`, as `complete` takes it)'),
-        workflow: z.enum(WORKFLOW_CLASSES).optional(),
-        sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
-        maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
-        session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): routed as `complete` would send the prompt in it (its model, system prompt and conversation so far, within its capability envelope); any other id changes nothing"),
-      }),
+        'Classify a prompt — or a whole OpenAI chat completions or Anthropic Messages request body (`request`) — and show where the policy ' +
+        'would send it, as `complete` or the gateway would: every candidate in order and every excluded provider with its reason — without calling any model.',
+      inputSchema: routeExplainInput,
       outputSchema: {
         classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
         estimatedPromptTokens: z.number(),
@@ -261,43 +299,19 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     (input) =>
       toolResult(options.home, async () => {
         const { policy, failure } = currentPolicy(pipeline);
-        // The same question `complete` would ask: its system prompt and its `provider:model` choice,
-        // or in a stored session the session's model, system prompt and conversation so far.
-        const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
-        let asked: Pick<RouteQuestion, 'system' | 'history' | 'model' | 'provider'>;
-        if (storedSession === undefined) {
-          const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
-          asked = {
-            ...(input.system === undefined ? {} : { system: input.system }),
-            model: providerModel ?? input.model ?? 'auto',
-            ...(providerId === undefined ? {} : { provider: providerId }),
-          };
-        } else {
-          refuseSessionOverrides(storedSession, sessionOverrides(input), COMPLETE_ARGUMENT_NAMES);
-          checkEnvelope(options.store, storedSession, policy);
-          const { history, system, model, provider: sessionProvider } = sessionTurn(options.store, storedSession);
-          asked = { history, model, ...(system === undefined ? {} : { system }), ...(sessionProvider === undefined ? {} : { provider: sessionProvider }) };
-        }
-        const routed = await explainRoute(
-          options.store,
-          policy,
-          {
-            text: input.prompt,
-            ...asked,
-            workflow: input.workflow ?? 'interactive',
-            ...(input.sensitivity === undefined ? {} : { sensitivity: input.sensitivity }),
-            ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
-            ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),
-            ...(input.session === undefined ? {} : { session: input.session }),
-          },
-          { env, modelNaming: MCP_MODEL_NAMING, ...(failure === undefined ? {} : { policyFailure: failure }) },
-        );
+        const explainOptions = { env, modelNaming: MCP_MODEL_NAMING, ...(failure === undefined ? {} : { policyFailure: failure }) };
+        const conditions = {
+          workflow: input.workflow ?? 'interactive',
+          ...(input.sensitivity === undefined ? {} : { sensitivity: input.sensitivity }),
+          ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+          ...(input.session === undefined ? {} : { session: input.session }),
+        };
+        const routed =
+          input.request === undefined
+            ? await explainPrompt(input, conditions, policy, explainOptions)
+            : await explainRequestRoute(options.store, policy, decodedRequestArgument(input, input.request), conditions, { ...explainOptions, modelNaming: GATEWAY_MODEL_NAMING, promptEstimate: 'bounded' });
         const { plan, classification, estimatedPromptTokens, skipped, holds } = routed;
-        // As `route` and `complete` say it: what may take the request only down is unavailable, not refused.
-        const unavailable = plan.candidates.length === 0 ? unavailableRouteError(routed) : undefined;
-        const verdict =
-          plan.candidates.length === 0 ? (unavailable === undefined ? `no provider may take this ${plan.sensitivity} request\n` : `inference unavailable, try again later\nhint: ${commandsForHome(unavailable.hint ?? '', options.home)}\n`) : '';
-        return { text: [`${verdict}${plan.explanation}`, ...heldBackLines(holds)].join('\n'), structured: { classification, estimatedPromptTokens, plan, skipped, holds } };
+        return { text: [`${verdictOf(routed, options.home)}${plan.explanation}`, ...heldBackLines(holds)].join('\n'), structured: { classification, estimatedPromptTokens, plan, skipped, holds } };
       }),
   );
 
@@ -307,7 +321,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       title: 'Registered providers',
       description:
         'The providers registered on this host: class (local, hosted, blocked), wire format, base URL, models and status; ' +
-        'and what every syndicate process on this host holds out of routes now (a provider, or one of its models: rate-limited or down, until when, why).',
+        'and what every syndicate process on this host holds out of routes now (a provider, or one of its models: rate-limited or down, or refusing tools for requests with tools only; until when, why).',
       outputSchema: {
         providers: z.array(
           z.object({ id: z.string(), version: z.number(), status: z.enum(['active', 'retired']), class: z.string(), wire: z.string(), models: z.array(z.string()) }).loose(),
@@ -368,6 +382,43 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       await Promise.allSettled([...running]);
     },
   };
+}
+
+/**
+ * The `request` argument of `route_explain`, decoded as `route --request` decodes a body (the
+ * gateway faces' parsers): a body they refuse is a tool error naming the JSON pointer, and the
+ * fields the body says are refused beside it, as `route --request` refuses their flags.
+ */
+function decodedRequestArgument(input: RouteExplainArguments, body: Record<string, unknown>): CanonicalRequest {
+  if (input.prompt !== undefined) throw new UsageError('give either `prompt` or `request`, not both', { hint: "put the prompt in the request body's messages" });
+  for (const [name, carrier] of [
+    ['system', 'its system prompt'],
+    ['model', 'its `model` field'],
+    ['provider', 'its `model` field as `provider:model`'],
+    ['maxTokens', 'its `max_tokens`'],
+  ] as const) {
+    if (input[name] !== undefined) throw new UsageError(`\`${name}\` does not apply to \`request\`: the body says it`, { hint: `set ${carrier} in the body` });
+  }
+  return decodeGatewayRequest(JSON.stringify(body), 'request', {
+    ...(input.format === undefined ? {} : { family: input.format }),
+    ...(input.anthropicBeta === undefined ? {} : { anthropicBeta: input.anthropicBeta }),
+  }).request;
+}
+
+/**
+ * What a route without candidates comes to, as `route` and `complete` say it, before the
+ * explanation: unavailable when what may take it is only down; refused for a request field the
+ * gateway names (its code and param); otherwise refused by the policy. Empty when it has candidates.
+ */
+function verdictOf(routed: RouteExplanation, home: HomePaths): string {
+  const { plan } = routed;
+  if (plan.candidates.length > 0) return '';
+  const unavailable = unavailableRouteError(routed);
+  if (unavailable !== undefined) return `inference unavailable, try again later\nhint: ${commandsForHome(unavailable.hint ?? '', home)}\n`;
+  const refusal = routed.refusal();
+  if (refusal.code === 'route_denied') return `no provider may take this ${plan.sensitivity} request\n`;
+  const param = refusal.details?.['param'];
+  return `${refusal.message} (${refusal.code}${typeof param === 'string' ? `, param ${param}` : ''})\nhint: ${commandsForHome(refusal.hint ?? '', home)}\n`;
 }
 
 /**

@@ -92,6 +92,14 @@ savings:
   inputPerMTok: 2
   outputPerMTok: 10
 
+# Images given by URL (not data:) are fetched by the engine that receives them (vLLM, llama-server):
+# the URL, and what its query string carries, leaves this host. For a request only local providers
+# may receive, refuse (the client is told to send the image inline) or allow, per level:
+#   remoteUrls: { confidential: allow }
+# A request a hosted class may receive sends its URLs as given; restricted is always refused.
+media:
+  remoteUrls: refuse
+
 # Evidence retention: envelopes older than retentionDays are deleted by "syndicate evidence prune"
 # (given no --older-than) and by "syndicate serve" at start and daily; the chain stays verifiable.
 # Unset: evidence is kept until pruned by hand.

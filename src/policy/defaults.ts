@@ -56,6 +56,7 @@ export function defaultPolicy(): Policy {
     fallback: { order: [], maxHops: 3 },
     egress: { allowHosts: [...DEFAULT_EGRESS_HOSTS] },
     savings: { referenceModel: 'anthropic:claude-sonnet-5-5', inputPerMTok: 2, outputPerMTok: 10 },
+    media: { remoteUrls: { public: 'refuse', internal: 'refuse', confidential: 'refuse', restricted: 'refuse' } },
     evidence: {},
     capabilities: {
       nonstandardToolCalls: 'repair',

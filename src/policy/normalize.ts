@@ -10,7 +10,7 @@ import {
 } from '../common/vocabulary.js';
 import { tierOrderProblems } from '../registry/pricing.js';
 import { DEFAULT_INDICATOR_WORDS, defaultPolicy } from './defaults.js';
-import type { CapabilityPolicy, CapabilityRule, OperatorPattern, Policy, TaskRule, TrustTier, WorkflowPreference } from './types.js';
+import type { CapabilityPolicy, CapabilityRule, OperatorPattern, Policy, RemoteMediaSetting, TaskRule, TrustTier, WorkflowPreference } from './types.js';
 
 /** The policy file as written: every section optional (schemas/policy.v1.schema.json has already accepted it). */
 export interface PolicyDocument {
@@ -28,6 +28,8 @@ export interface PolicyDocument {
   egress?: Partial<Policy['egress']>;
   savings?: Partial<Policy['savings']>;
   evidence?: Policy['evidence'];
+  /** `remoteUrls`: one setting for every level (restricted stays `refuse`), or per level. */
+  media?: { remoteUrls?: RemoteMediaSetting | Partial<Record<SensitivityLevel, RemoteMediaSetting>> };
   capabilities?: Partial<Omit<CapabilityPolicy, 'rules'>> & { rules?: (Omit<CapabilityRule, 'when'> & { when?: CapabilityRule['when'] })[] };
 }
 
@@ -36,6 +38,16 @@ function mergeSavings(base: Policy['savings'], given: PolicyDocument['savings'])
   const merged = { ...base, ...definedEntries(given ?? {}) };
   const ratesGiven = Object.entries(given ?? {}).some(([key, value]) => key !== 'referenceModel' && value !== undefined);
   return given?.referenceModel !== undefined && !ratesGiven ? { ...merged, priceFromRegistry: true } : merged;
+}
+
+/**
+ * `media.remoteUrls` over the defaults: one word sets every level but restricted, whose data never
+ * leaves this host (a map that allows it for restricted is refused by `checkPolicySemantics`).
+ */
+function mergeRemoteUrls(base: Policy['media']['remoteUrls'], given: NonNullable<PolicyDocument['media']>['remoteUrls']): Policy['media']['remoteUrls'] {
+  if (given === undefined) return base;
+  if (typeof given === 'string') return { public: given, internal: given, confidential: given, restricted: 'refuse' };
+  return { ...base, ...definedEntries(given) };
 }
 
 /** A semantic problem, located by JSON pointer into the file; the loader adds line and column. */
@@ -82,6 +94,7 @@ export function mergePolicy(document: PolicyDocument): Policy {
     egress: { allowHosts: document.egress?.allowHosts ?? base.egress.allowHosts },
     savings: mergeSavings(base.savings, document.savings),
     evidence: { ...base.evidence, ...definedEntries(document.evidence ?? {}) },
+    media: { remoteUrls: mergeRemoteUrls(base.media.remoteUrls, document.media?.remoteUrls) },
     capabilities: {
       nonstandardToolCalls: capabilityOverride.nonstandardToolCalls ?? base.capabilities.nonstandardToolCalls,
       weakJson: capabilityOverride.weakJson ?? base.capabilities.weakJson,
@@ -131,6 +144,14 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
       }
     }
   }
+  const remoteUrls = document.media?.remoteUrls;
+  if (typeof remoteUrls === 'object' && remoteUrls.restricted === 'allow') {
+    problems.push({
+      pointer: '/media/remoteUrls/restricted',
+      message: 'restricted data never leaves this host, so a restricted request may not have an engine fetch a media URL',
+      hint: 'remove `restricted: allow` (restricted requests send images inline, as data: URLs or base64 sources)',
+    });
+  }
   for (const level of SENSITIVITY_LEVELS) {
     if (policy.sensitivity[level].length === 0) {
       problems.push({
@@ -174,6 +195,8 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
       }
     }
   });
+  const partialRates = partialSavingsRates(document.savings);
+  if (partialRates !== undefined) problems.push(partialRates);
   for (const order of tierOrderProblems(policy.savings.tiers ?? [])) {
     problems.push({ pointer: `/savings/tiers/${order.index}/aboveInputTokens`, message: order.message, hint: order.hint });
   }
@@ -211,6 +234,25 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
     });
   }
   return problems;
+}
+
+/**
+ * Savings rates given without both base rates: the missing one would silently be the built-in
+ * reference's, so every local answer would be priced half at the operator's model, half at another.
+ */
+function partialSavingsRates(given: PolicyDocument['savings']): PolicyProblem | undefined {
+  if (given === undefined) return undefined;
+  const priced = (['inputPerMTok', 'outputPerMTok', 'cachedInputPerMTok', 'tiers'] as const).filter((key) => given[key] !== undefined);
+  const missing = (['inputPerMTok', 'outputPerMTok'] as const).filter((key) => given[key] === undefined);
+  if (priced.length === 0 || missing.length === 0) return undefined;
+  const base = defaultPolicy().savings;
+  return {
+    pointer: '/savings',
+    message:
+      `savings gives ${priced.join(', ')} without ${missing.join(' and ')}: the missing rate would be the built-in reference's ` +
+      `(${base.referenceModel} at $${base.inputPerMTok} in / $${base.outputPerMTok} out per million tokens), not your model's`,
+    hint: 'give inputPerMTok and outputPerMTok together (cachedInputPerMTok and tiers on top of them), or only referenceModel to price savings with that registered model\'s record',
+  };
 }
 
 function reportDuplicates(names: string[], pointer: string, what: string, problems: PolicyProblem[]): void {

@@ -47,10 +47,25 @@ export interface Policy {
      */
     priceFromRegistry?: true;
   } & ModelPrice;
+  /** Media a request gives by URL (`media.remoteUrls`): see `RemoteMediaPolicy`. */
+  media: RemoteMediaPolicy;
   /** Evidence retention; `retentionDays` absent: kept until `evidence prune` is run by hand. */
   evidence: { retentionDays?: number };
   /** Required-capability rules the router applies (tools, JSON, vision, per-task minimums). */
   capabilities: CapabilityPolicy;
+}
+
+/** What may happen to a media URL (not `data:`) the engine receiving it would fetch itself. */
+export type RemoteMediaSetting = 'allow' | 'refuse';
+
+/**
+ * Media URLs in a request only local providers may receive (its level's classes and the caller's
+ * trust tier's): per level, `refuse` leaves every local engine out of the request (a 400 through the
+ * gateway) and `allow` lets the engine fetch it. A request some hosted class may receive sends its
+ * URLs as it came, whatever this says; `restricted` is always `refuse`.
+ */
+export interface RemoteMediaPolicy {
+  remoteUrls: Record<SensitivityLevel, RemoteMediaSetting>;
 }
 
 /** How the router treats requests that need a capability some models lack. */

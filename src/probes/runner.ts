@@ -7,7 +7,7 @@ import type { AttemptReport, InvocationResult, PipelineContext } from '../invoke
 import type { Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { HealthMonitor } from '../router/health.js';
-import { releaseHolds, storeHoldBook, type HoldBook, type HoldReport, type SharedHold } from '../router/shared-holds.js';
+import { releaseHolds, storeHoldBook, type HoldBook, type HoldReport, type SharedHold, type SharedToolsRefusal } from '../router/shared-holds.js';
 import { isUnparsedValue } from '../store/json-columns.js';
 import type { CanonicalRequest, WireWarning } from '../wire/canonical.js';
 import { malformedEventStream } from './wire-checks.js';
@@ -156,13 +156,15 @@ export class ProbeRunner {
 }
 
 const NO_HOLDS: readonly SharedHold[] = Object.freeze([]);
+const NO_TOOLS_REFUSALS: ReadonlyMap<string, readonly SharedToolsRefusal[]> = new Map();
 
 /**
- * The store's hold book as probes use it: the holds their failed calls begin are recorded for
- * every process, but no other process's hold is honoured — a probe asks the provider itself.
+ * The store's hold book as probes use it: the holds their failed calls begin (and tools an engine
+ * refuses) are recorded for every process, but no other process's hold or tools refusal is
+ * honoured — a probe asks the provider itself.
  */
 function recordingOnly(book: HoldBook): HoldBook {
-  return { ...book, othersHolds: () => NO_HOLDS };
+  return { ...book, othersHolds: () => NO_HOLDS, toolsRefusals: () => NO_TOOLS_REFUSALS };
 }
 
 /** Errors in place of an answer: the upstream said no in a 2xx body. */

@@ -4,7 +4,19 @@ import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
 import type { Store } from '../store/store.js';
-import { holdTarget, isReleased, latestRelease, LONGEST_SHARED_HOLD_MS, storeHoldBook, type HoldBook, type HoldKind, type ReleaseLedger, type SharedHold } from './shared-holds.js';
+import {
+  holdTarget,
+  isReleased,
+  isToolsRefusalReleased,
+  latestRelease,
+  LONGEST_SHARED_HOLD_MS,
+  storeHoldBook,
+  type HoldBook,
+  type HoldKind,
+  type ReleaseLedger,
+  type SharedHold,
+  type SharedToolsRefusal,
+} from './shared-holds.js';
 import type { HealthSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, ToolsRefusalSnapshot, WarmSnapshot } from './types.js';
 
 /** Reads JSON metadata from a local engine; injectable for tests. */
@@ -146,8 +158,12 @@ interface ToolsRefusal {
   reason: string;
   /** Epoch ms of the refusal: a release at or after then lets tools requests try it again. */
   since: number;
+  /** Epoch ms it lasts until: a day after it, as in the store. */
+  until: number;
   baseUrl: string;
 }
+
+const NO_SHARED_TOOLS_REFUSALS: ReadonlyMap<string, readonly SharedToolsRefusal[]> = new Map();
 
 /** A provider, or one of its models, held out of routes (`HealthMonitor.holds`). */
 export interface HeldBack {
@@ -196,9 +212,10 @@ function splitModelKey(key: string): [string, string] {
  *
  * With a `holdBook` (the store's: `sharedHealthMonitor(store)`), each hold is also recorded for
  * the other syndicate processes of the host when it begins, and their holds not yet over are
- * honoured here: a `run` does not send to a model the gateway saw rate-limited. Only the holds are
- * shared, never counts, probes or latencies; another process's hold adds an exclusion until its
- * time and nothing else (no half-open trial follows it here). A success clears this process's
+ * honoured here: a `run` does not send to a model the gateway saw rate-limited. Only the holds
+ * (and the tools refusals: `reportToolsRefused`) are shared, never counts, probes or latencies;
+ * another process's hold adds an exclusion until its time and nothing else (no half-open trial
+ * follows it here). A success clears this process's
  * own recorded hold when it clears the hold here; a rate limit ends by time only — or, like any
  * hold, by a release recorded in the store (`releaseHolds`: `provider release`, a `provider test`
  * that answers, `engine start`), which this monitor applies to its own holds (`applyReleases`).
@@ -220,7 +237,7 @@ export class HealthMonitor {
   /** `modelKey(provider, model)` -> its hold; provider-wide state above always comes first. */
   private readonly modelHolds = new Map<string, ModelHold>();
   private readonly modelFailureRuns = new Map<string, FailureRun>();
-  /** `modelKey(provider, model)` -> the refusal of its tools; for the life of the process (see `reportToolsRefused`). */
+  /** `modelKey(provider, model)` -> the refusal of its tools, for a day (see `reportToolsRefused`). */
   private readonly toolsRefusals = new Map<string, ToolsRefusal>();
   private readonly holdBook: HoldBook | undefined;
   /** The releases last applied to this process's holds (`applyReleases`). */
@@ -324,29 +341,49 @@ export class HealthMonitor {
   /**
    * The pipeline reports that the engine refused a request's tools for `model` (llama-server
    * without `--jinja`, an Ollama model whose template has none): requests with tools are routed
-   * past it from now on (`toolsRefusalSnapshot`) and requests without stay. Nothing is wrong with
-   * the engine's health, and it answers the same until it is restarted or the record changes, so
-   * the refusal lasts for the life of the process — at this base URL, until any release of the
-   * provider or the model (`provider release`, `engine start`, a `provider test` that gets an
-   * answer) lets tools requests try it again.
+   * past it from now on (`toolsRefusalSnapshot`) and requests without stay — in this process, and
+   * through the `holdBook` in every syndicate process on the store. Nothing is wrong with the
+   * engine's health, and it answers the same until it is restarted or the record changes, so the
+   * refusal lasts a day (as the longest hold: an engine restarted with `--jinja` by hand is tried
+   * again then) at this base URL, unless any release of the provider or the model
+   * (`provider release`, `engine start`, a `provider test` that gets an answer) lets tools
+   * requests try it again before.
    */
   reportToolsRefused(provider: RegisteredProvider, model: string, reason: string): void {
     this.applyReleases();
-    this.toolsRefusals.set(modelKey(provider.id, model), { reason, since: this.now(), baseUrl: provider.record.baseUrl });
+    const now = this.now();
+    const refusal = { reason, since: now, until: now + LONGEST_SHARED_HOLD_MS, baseUrl: provider.record.baseUrl };
+    this.toolsRefusals.set(modelKey(provider.id, model), refusal);
+    this.holdBook?.recordToolsRefusal({ provider: provider.id, model, reason, baseUrl: refusal.baseUrl, recordedAt: now, until: refusal.until });
   }
 
-  /** The models of the providers given whose engine refused a request's tools (`reportToolsRefused`); providers with none are absent. */
+  /**
+   * The models of the providers given whose engine refused a request's tools, in this process
+   * (`reportToolsRefused`) or another (`holdBook`), with the earliest refusal of each; providers
+   * with none are absent.
+   */
   toolsRefusalSnapshot(providers: readonly RegisteredProvider[]): ToolsRefusalSnapshot {
-    // Asked on every route: with no refusal recorded (a release only ever removes one) there is nothing to build.
-    if (this.toolsRefusals.size === 0) return NO_TOOLS_REFUSALS;
+    // Asked on every route: while no process recorded a refusal (one cached read of the store) there is nothing to build.
+    const shared = this.holdBook?.toolsRefusals() ?? NO_SHARED_TOOLS_REFUSALS;
+    if (this.toolsRefusals.size === 0 && shared.size === 0) return NO_TOOLS_REFUSALS;
     this.applyReleases();
-    const snapshot: Record<string, Record<string, { reason: string; checkedAt: string }>> = {};
+    const now = this.now();
+    const snapshot: Record<string, Record<string, { reason: string; since: string }>> = {};
+    const note = (provider: RegisteredProvider, model: string, refusal: Pick<ToolsRefusal, 'reason' | 'since' | 'until' | 'baseUrl'>): void => {
+      if (refusal.until <= now || refusal.baseUrl !== provider.record.baseUrl) return;
+      const byModel = (snapshot[provider.id] ??= {});
+      const known = byModel[model];
+      if (known === undefined || Date.parse(known.since) > refusal.since) byModel[model] = { reason: refusal.reason, since: new Date(refusal.since).toISOString() };
+    };
+    for (const [key, refusal] of this.toolsRefusals) {
+      if (refusal.until <= now) this.toolsRefusals.delete(key);
+    }
     for (const provider of providers) {
       const prefix = modelKey(provider.id, '');
       for (const [key, refusal] of this.toolsRefusals) {
-        if (!key.startsWith(prefix) || refusal.baseUrl !== provider.record.baseUrl) continue;
-        (snapshot[provider.id] ??= {})[key.slice(prefix.length)] = { reason: refusal.reason, checkedAt: new Date(refusal.since).toISOString() };
+        if (key.startsWith(prefix)) note(provider, key.slice(prefix.length), refusal);
       }
+      for (const refusal of shared.get(provider.id) ?? []) note(provider, refusal.model, { ...refusal, since: refusal.recordedAt });
     }
     return snapshot;
   }
@@ -523,12 +560,9 @@ export class HealthMonitor {
       }
     }
     const failing: HoldKind = { state: 'down', cause: 'failing' };
-    // Every release lifts a tools refusal — `engine start` too, whose scope lifts only what an engine
-    // not answering began: that is how an engine restarted with `--jinja` comes back.
-    const liftedByAnyRelease: HoldKind = { state: 'down', cause: 'unreachable' };
     for (const [key, refusal] of this.toolsRefusals) {
       const [id, model] = splitModelKey(key);
-      if (isReleased(releases, id, undefined, liftedByAnyRelease, refusal.since) || isReleased(releases, id, model, liftedByAnyRelease, refusal.since)) this.toolsRefusals.delete(key);
+      if (isToolsRefusalReleased(releases, id, model, refusal.since)) this.toolsRefusals.delete(key);
     }
     const forgetReleased = (runs: Map<string, FailureRun>, key: string, latest: number | undefined): void => {
       const run = runs.get(key);

@@ -12,6 +12,10 @@ const REGISTER_LOCAL = 'register a local provider (`syndicate provider add ollam
  */
 const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut: readonly Exclusion[]) => string) }[] = [
   {
+    rules: ['remote_media'],
+    hint: 'send the image inline — a data:image/png;base64,… URL (OpenAI image_url, Responses input_image) or an Anthropic base64 source — which never leaves this host; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted)',
+  },
+  {
     rules: ['class_not_allowed'],
     hint: (localLeftOut) =>
       localLeftOut.length === 0
@@ -150,9 +154,10 @@ export function hintForExclusions(excluded: readonly Exclusion[], options: Exclu
       return exclusion.rules.includes('trust_tier') ? ['trust_tier'] : ['class_not_allowed'];
     }),
   );
-  const remedies = REMEDIES.filter(
-    (remedy) => remedy.rules.some((rule) => applied.has(rule)) && !(alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))),
-  ).map((remedy) => (options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint(options.localLeftOut ?? [])));
+  // A local model left out only for the request's image URL would take it inline: registering another local one cannot help.
+  const moot = (remedy: (typeof REMEDIES)[number]): boolean =>
+    (alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))) || (applied.has('remote_media') && remedy.rules.includes('class_not_allowed'));
+  const remedies = REMEDIES.filter((remedy) => remedy.rules.some((rule) => applied.has(rule)) && !moot(remedy)).map((remedy) => (options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint(options.localLeftOut ?? [])));
   const redirect = alternatives.length === 0 ? [] : [redirectTo(alternatives, options.permit)];
   return [...redirect, ...remedies.slice(0, 2 - redirect.length), '`syndicate route --explain` shows every rule'].join('; ');
 }
@@ -235,9 +240,10 @@ export interface Unavailability {
   /**
    * `unreachable`: nothing answered; `failing`: it answered, but its calls failed; `rate_limited`:
    * it answered 429; `not_found`: the provider answered that it does not serve the model;
-   * `embeddings_not_enabled`: that it serves no embeddings (llama-server without `--embeddings`).
+   * `embeddings_not_enabled`: that it serves no embeddings (llama-server without `--embeddings`);
+   * `tools_refused` (always of a model): its engine refused the request's tools, now or earlier.
    */
-  kind: 'unreachable' | 'failing' | 'rate_limited' | 'not_found' | 'embeddings_not_enabled';
+  kind: 'unreachable' | 'failing' | 'rate_limited' | 'not_found' | 'embeddings_not_enabled' | 'tools_refused';
   /** Seconds until syndicate tries it again (down) or may use it again (rate-limited); undefined when not held out, or unknown. */
   retryInSeconds?: number;
   /** The command that starts its engine, when its record declares how (`engine.launch`). */
@@ -269,6 +275,16 @@ export function unavailabilityOfExclusions(excluded: readonly Exclusion[]): Unav
     const retryInSeconds = exclusion.unavailable?.retryInSeconds;
     return [{ ...who, kind: exclusion.unavailable?.cause ?? 'unreachable', ...(retryInSeconds === undefined ? {} : { retryInSeconds }) }];
   });
+}
+
+/**
+ * The models a plan left out only for tools their engine refused earlier (`tools_refused`): what a
+ * hint names beside the unavailable ones, for the request would go there once restarted with tools.
+ */
+export function toolsRefusalsOfExclusions(excluded: readonly Exclusion[]): Unavailability[] {
+  return excluded.flatMap((exclusion): Unavailability[] =>
+    exclusion.rules.length === 1 && exclusion.rules[0] === 'tools_refused' ? [{ provider: exclusion.provider, model: exclusion.model, local: exclusion.class === 'local', kind: 'tools_refused' }] : [],
+  );
 }
 
 /**
@@ -307,6 +323,14 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
       `${names(noEmbeddings)} ${is} declared kind: embedding, but ${its} engine serves no embeddings: start llama-server with \`--embeddings\` (and \`--pooling mean\` for a model that declares no pooling type), or remove the model from the provider record${triedAgain(noEmbeddings)}`,
     );
   }
+  const toolsRefused = of('tools_refused');
+  if (toolsRefused.length > 0) {
+    const [engine, tag] = names(toolsRefused).includes(',') ? ['their engines take', 'them in their provider records'] : ['its engine takes', 'it in its provider record'];
+    const releases = [...new Set(toolsRefused.map((entry) => `\`syndicate provider release ${entry.provider}\``))].join(', ');
+    clauses.push(
+      `${names(toolsRefused)} refused the tools of the request (${engine} none: llama-server started without \`--jinja\`, an Ollama model without tool support): start llama-server with \`--jinja\` (Ollama: use a model that supports tools) and ${releases}, or remove the \`tools\` tag from ${tag}`,
+    );
+  }
   const rateLimited = of('rate_limited');
   if (rateLimited.length > 0) {
     const wait = soonest(rateLimited);
@@ -324,7 +348,12 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
  * but a hold recorded in the store is honoured by every process until its time — this one's own
  * failure's included. For one that keeps its health (the gateway), what its monitor holds out.
  */
-export function withSharedHoldTimes(unavailable: readonly Unavailability[], holds: readonly Pick<HoldReport, 'provider' | 'model' | 'retryInSeconds'>[]): Unavailability[] {
+export function withSharedHoldTimes(
+  unavailable: readonly Unavailability[],
+  holdsAndRefusals: readonly (Pick<HoldReport, 'provider' | 'model' | 'retryInSeconds'> & { state?: HoldReport['state'] })[],
+): Unavailability[] {
+  // A tools refusal keeps a model from tools requests only: it says nothing of when it answers again.
+  const holds = holdsAndRefusals.filter((hold) => hold.state !== 'tools_refused');
   return unavailable.map(({ retryInSeconds, ...entry }) => {
     const hold =
       (entry.model === undefined ? undefined : holds.find((candidate) => candidate.provider === entry.provider && candidate.model === entry.model)) ??

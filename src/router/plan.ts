@@ -19,6 +19,7 @@ import { tierForInput, usageCostUsd } from '../registry/pricing.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
 import { unavailabilityOfExclusions } from './hints.js';
+import { remoteMediaUrls, remoteMediaVerdict } from './remote-media.js';
 import { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
 import type { Candidate, Exclusion, ExclusionRule, RouteContext, RouteInput, RoutePlan } from './types.js';
 
@@ -110,6 +111,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const workflow: WorkflowPreference = policy.workflows?.[input.workflow] ?? { prefer: [], latencyBudget: {} };
   const firstTokenBudget = workflow.latencyBudget?.firstTokenMs;
   const traits = requestTraits(input.request);
+  const remoteMedia = remoteMediaVerdict(remoteMediaUrls(input.request), input.sensitivity, allowedClasses, policy, failedClosed);
+  if (remoteMedia.note !== undefined) notes.push(remoteMedia.note);
   const embedding = input.request.embedding;
   // Task rules say what a chat model is asked to do; the documents an embeddings request carries ask nothing.
   const tasks = embedding === undefined ? matchTasks(requestTexts(input.request), policy.tasks ?? []) : [];
@@ -148,6 +151,9 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     checkModelKind(provider, model, input.request, exclude);
     if (traits.imageUrl && record.engine?.kind === 'ollama') {
       exclude('image_url', `Ollama takes images as base64 data only and refuses an image URL ("${OLLAMA_IMAGE_URL_REFUSAL}"); syndicate never fetches one`);
+    } else if (remoteMedia.refusal !== undefined && allowedClasses.includes(providerClass)) {
+      // Said only of what the class rule lets through (and Ollama, which fetches no URL, is refused above).
+      exclude('remote_media', remoteMedia.refusal);
     }
     const unsendableTurn = record.wire === 'anthropic' ? (anthropicUnsendable ??= { turn: anthropicUnsendableTurn(input.request) }).turn : undefined;
     if (unsendableTurn !== undefined) {
@@ -231,7 +237,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     }
     const toolsRefusal = traits.tools ? context.toolsRefused?.[provider.id]?.[model.id] : undefined;
     if (toolsRefusal !== undefined) {
-      exclude('tools_refused', `request has tools and ${provider.id} refused the tools of a request for ${model.id} earlier: ${toolsRefusal.reason} (checked ${toolsRefusal.checkedAt})`);
+      exclude('tools_refused', `request has tools and ${provider.id} refused the tools of a request for ${model.id} since ${toolsRefusal.since}: ${toolsRefusal.reason}`);
     }
     const envelope = input.sessionEnvelope;
     if (envelope !== undefined && capabilityRank(model.capabilityClass) > capabilityRank(envelope.maxCapability)) {

@@ -30,6 +30,23 @@ export interface SharedHold {
 export type HoldToShare = Omit<SharedHold, 'holder'>;
 
 /**
+ * A provider:model whose engine refused a request's tools, as every process on the store sees it
+ * (`tools_refusals`): requests with tools are routed past it, requests without are not.
+ */
+export interface SharedToolsRefusal {
+  provider: string;
+  model: string;
+  /** The engine's refusal as syndicate reported it (`llama answered HTTP 500: tools param requires --jinja flag`). */
+  reason: string;
+  /** The provider's base URL when it refused: a provider re-registered elsewhere is tried again. */
+  baseUrl: string;
+  /** Epoch ms of the refusal: a release at or after then lifts it. */
+  recordedAt: number;
+  /** Epoch ms it lasts until: a day after it (`LONGEST_SHARED_HOLD_MS`), unless a release lifts it first. */
+  until: number;
+}
+
+/**
  * Where a HealthMonitor shares its holds with every other syndicate process of the host
  * (`storeHoldBook`). Writes happen only when a hold starts, lengthens or clears.
  */
@@ -40,6 +57,14 @@ export interface HoldBook {
   record(hold: HoldToShare): void;
   /** Removes this process's own hold of the target, if it recorded one that has not expired. */
   clear(provider: string, model: string | undefined): void;
+  /** Records that an engine refused the tools of a request for a model (a later refusal of the same model replaces it). */
+  recordToolsRefusal(refusal: SharedToolsRefusal): void;
+  /**
+   * Every process's tools refusals not lifted by a release, by provider id, expired ones included
+   * (the caller compares `until` with its clock). The same object until the store's refusals or
+   * releases change: an empty map while none is recorded, so routing does nothing more.
+   */
+  toolsRefusals(): ReadonlyMap<string, readonly SharedToolsRefusal[]>;
   /**
    * The holds lifted before their time (`releaseHolds`), by target: a hold of this process begun
    * at or before such a release is let go. The same object until a release is recorded, so a
@@ -172,6 +197,54 @@ function holdOf(row: HoldRow): SharedHold {
   };
 }
 
+interface ToolsRefusalRow {
+  provider_id: string;
+  model: string;
+  reason: string;
+  base_url: string;
+  recorded_at: string;
+  held_until: string;
+}
+
+const TOOLS_REFUSAL_COLUMNS = 'provider_id, model, reason, base_url, recorded_at, held_until';
+
+/** Any release lifts a tools refusal — `engine start`'s too, which lifts only what an engine not answering began: that is how an engine restarted with `--jinja` comes back. */
+const LIFTED_BY_ANY_RELEASE: HoldKind = { state: 'down', cause: 'unreachable' };
+
+/** Whether a release of the provider, or of the model, recorded at or after the refusal lifts it. */
+export function isToolsRefusalReleased(releases: ReleaseLedger, provider: string, model: string, since: number): boolean {
+  return isReleased(releases, provider, undefined, LIFTED_BY_ANY_RELEASE, since) || isReleased(releases, provider, model, LIFTED_BY_ANY_RELEASE, since);
+}
+
+const NO_TOOLS_REFUSALS: ReadonlyMap<string, readonly SharedToolsRefusal[]> = new Map();
+
+/**
+ * Every recorded tools refusal by provider id, but those a later release lifted (a process that
+ * saw the refusal before the release may write it after), read again only when `tools_refusals`
+ * or `health_releases` may have changed (another process's write shows within 5 ms).
+ */
+const toolsRefusalsByProvider = cachedRead(['tools_refusals', 'health_releases'], (store): ReadonlyMap<string, readonly SharedToolsRefusal[]> => {
+  const rows = store.statement(`SELECT ${TOOLS_REFUSAL_COLUMNS} FROM tools_refusals`).all() as ToolsRefusalRow[];
+  if (rows.length === 0) return NO_TOOLS_REFUSALS;
+  const releases = releasesByTarget(store);
+  const byProvider = new Map<string, SharedToolsRefusal[]>();
+  for (const row of rows) {
+    const refusal = toolsRefusalOf(row);
+    if (isToolsRefusalReleased(releases, refusal.provider, refusal.model, refusal.recordedAt)) continue;
+    const list = byProvider.get(refusal.provider);
+    if (list === undefined) byProvider.set(refusal.provider, [refusal]);
+    else list.push(refusal);
+  }
+  return byProvider.size === 0 ? NO_TOOLS_REFUSALS : byProvider;
+});
+
+function toolsRefusalOf(row: ToolsRefusalRow): SharedToolsRefusal {
+  return { provider: row.provider_id, model: row.model, reason: row.reason, baseUrl: row.base_url, recordedAt: Date.parse(row.recorded_at), until: Date.parse(row.held_until) };
+}
+
+/** The longest refusal reason kept: an engine's refusal is one line; nothing longer is stored. */
+const LONGEST_TOOLS_REFUSAL_REASON = 500;
+
 /**
  * The hold book of the store: one short IMMEDIATE transaction per write, which also deletes the
  * holds that have expired. A write the store refuses (busy past its timeout, read-only) is
@@ -226,14 +299,28 @@ export function storeHoldBook(store: Store, now: () => number = Date.now): HoldB
         store.statement(`DELETE FROM health_holds WHERE provider_id = ? AND ifnull(model, '') = ? AND holder = ?`).run(provider, model ?? '', holder);
       });
     },
+    recordToolsRefusal: (refusal) => {
+      const until = Math.min(refusal.until, refusal.recordedAt + LONGEST_SHARED_HOLD_MS);
+      const reason = refusal.reason.length > LONGEST_TOOLS_REFUSAL_REASON ? `${refusal.reason.slice(0, LONGEST_TOOLS_REFUSAL_REASON - 1)}…` : refusal.reason;
+      write(() => {
+        deleteExpired(store, now());
+        store
+          .statement(`INSERT OR REPLACE INTO tools_refusals (${TOOLS_REFUSAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)
+          .run(refusal.provider, refusal.model, reason, refusal.baseUrl, new Date(refusal.recordedAt).toISOString(), new Date(until).toISOString());
+      });
+    },
+    toolsRefusals: () => toolsRefusalsByProvider(store),
     releases: () => releasesByTarget(store),
   };
 }
 
 const NO_HOLDS: readonly SharedHold[] = Object.freeze([]);
 
+/** Deletes the holds and tools refusals past their time. */
 function deleteExpired(store: Store, now: number): void {
-  store.statement('DELETE FROM health_holds WHERE held_until <= ?').run(new Date(now).toISOString());
+  const at = new Date(now).toISOString();
+  store.statement('DELETE FROM health_holds WHERE held_until <= ?').run(at);
+  store.statement('DELETE FROM tools_refusals WHERE held_until <= ?').run(at);
 }
 
 /**
@@ -276,41 +363,68 @@ export function releaseHolds(store: Store, targets: readonly ReleaseTarget[], sc
       }
       const record = store.statement('INSERT OR REPLACE INTO health_releases (provider_id, model, scope, released_at) VALUES (?, ?, ?, ?)');
       for (const each of models) record.run(provider.id, each ?? null, scope, at);
+      // Any release lifts a tools refusal: the provider's (no model) each of its models', a model's that model's.
+      const refusals = (store.statement(`SELECT ${TOOLS_REFUSAL_COLUMNS} FROM tools_refusals WHERE provider_id = ?`).all(provider.id) as ToolsRefusalRow[]).map(toolsRefusalOf);
+      for (const refusal of refusals) {
+        if (model !== undefined && everyModel !== true && refusal.model !== model) continue;
+        store.statement('DELETE FROM tools_refusals WHERE provider_id = ? AND model = ?').run(refusal.provider, refusal.model);
+        if (refusal.until > now && refusal.baseUrl === provider.record.baseUrl) released.push(toolsRefusalReport(refusal, now));
+      }
     }
   });
   return released.sort((a, b) => a.provider.localeCompare(b.provider) || (a.model ?? '').localeCompare(b.model ?? ''));
 }
 
-/** A hold in force, as `doctor`, `provider list|show` and the MCP `providers` tool report it. */
+/**
+ * A hold in force, as `doctor`, `provider list|show` and the MCP `providers` tool report it; or
+ * (`state: 'tools_refused'`, always of a model) a tools refusal, which keeps the model from
+ * requests with tools only.
+ */
 export interface HoldReport {
   provider: string;
   /** Absent: the whole provider is held. */
   model?: string;
-  state: SharedHold['state'];
+  state: SharedHold['state'] | 'tools_refused';
   cause?: SharedHold['cause'];
   /** ISO time it ends. */
   until: string;
   /** Seconds left, rounded up. */
   retryInSeconds: number;
   reason: string;
-  /** ISO time of the failure that began it. */
+  /** ISO time of the failure (or the refusal of tools) that began it. */
   since: string;
 }
 
 /**
  * The holds in force now on the store, of the providers given at their current base URL, by
- * provider then model (provider-wide first). Reads nothing but the store: a process's holds are
- * there from the failure on.
+ * provider then model (provider-wide first), each provider's tools refusals after its holds.
+ * Reads nothing but the store: a process's holds are there from the failure on.
  */
 export function holdsInForce(store: Store, providers: readonly RegisteredProvider[], now: number = Date.now()): HoldReport[] {
   const reports: HoldReport[] = [];
   const byProvider = holdsByProvider(store);
+  const refusalsByProvider = toolsRefusalsByProvider(store);
   for (const provider of [...providers].sort((a, b) => a.id.localeCompare(b.id))) {
-    const holds = (byProvider.get(provider.id) ?? []).filter((hold) => hold.until > now && hold.baseUrl === provider.record.baseUrl);
+    const inForce = <T extends { until: number; baseUrl: string }>(list: readonly T[] | undefined): T[] => (list ?? []).filter((each) => each.until > now && each.baseUrl === provider.record.baseUrl);
+    const holds = inForce(byProvider.get(provider.id));
     holds.sort((a, b) => (a.model ?? '').localeCompare(b.model ?? ''));
     for (const hold of holds) reports.push(holdReport(hold, now));
+    const refusals = inForce(refusalsByProvider.get(provider.id)).sort((a, b) => a.model.localeCompare(b.model));
+    for (const refusal of refusals) reports.push(toolsRefusalReport(refusal, now));
   }
   return reports;
+}
+
+function toolsRefusalReport(refusal: SharedToolsRefusal, now: number): HoldReport {
+  return {
+    provider: refusal.provider,
+    model: refusal.model,
+    state: 'tools_refused',
+    until: new Date(refusal.until).toISOString(),
+    retryInSeconds: Math.ceil((refusal.until - now) / 1000),
+    reason: refusal.reason,
+    since: new Date(refusal.recordedAt).toISOString(),
+  };
 }
 
 function holdReport(hold: SharedHold, now: number): HoldReport {
@@ -326,9 +440,13 @@ function holdReport(hold: SharedHold, now: number): HoldReport {
   };
 }
 
-/** One line per hold: `claude:claude-opus-4-1 rate_limited until 2025-…Z (28 s): claude answered HTTP 429 (upstream_rate_limited)`. */
+/**
+ * One line per hold: `claude:claude-opus-4-1 rate_limited until 2025-…Z (28 s): claude answered HTTP 429 (upstream_rate_limited)`;
+ * a tools refusal says since when, and that it keeps out requests with tools only.
+ */
 export function describeHold(hold: HoldReport): string {
   const target = hold.model === undefined ? `${hold.provider} (every model)` : `${hold.provider}:${hold.model}`;
+  if (hold.state === 'tools_refused') return `${target} tools_refused since ${hold.since}, for requests with tools only, until ${hold.until} or a release: ${hold.reason}`;
   const state = hold.cause === undefined ? hold.state : `${hold.state} (${hold.cause})`;
   return `${target} ${state} until ${hold.until} (${hold.retryInSeconds} s): ${hold.reason}`;
 }

@@ -64,10 +64,10 @@ export type HealthSnapshot = Readonly<Record<string, ProviderHealth>>;
 export type ModelHealthSnapshot = Readonly<Record<string, Readonly<Record<string, ProviderHealth>>>>;
 
 /**
- * Provider id -> model id -> when and how its engine refused a request's tools in this process
- * (`HealthMonitor.toolsRefusalSnapshot`): requests with tools are routed past it, others are not.
+ * Provider id -> model id -> since when and how its engine refused a request's tools, in this process
+ * or another on the store (`HealthMonitor.toolsRefusalSnapshot`): requests with tools are routed past it, others are not.
  */
-export type ToolsRefusalSnapshot = Readonly<Record<string, Readonly<Record<string, { reason: string; checkedAt: string }>>>>;
+export type ToolsRefusalSnapshot = Readonly<Record<string, Readonly<Record<string, { reason: string; since: string }>>>>;
 
 /** Provider id -> ids of the models resident (loaded) right now. A provider absent here: unknown. */
 export type WarmSnapshot = Readonly<Record<string, readonly string[]>>;
@@ -110,7 +110,7 @@ export interface RouteContext {
   health: HealthSnapshot;
   /** Models held back on their own (a 429 of that model, a model the provider does not serve): only those are excluded. */
   modelHealth?: ModelHealthSnapshot;
-  /** Models whose engine refused a request's tools in this process: excluded from requests with tools only. */
+  /** Models whose engine refused a request's tools, in this process or another on the store: excluded from requests with tools only. */
   toolsRefused?: ToolsRefusalSnapshot;
   warm?: WarmSnapshot;
   /** Spend so far in the current UTC day, for the per-day ceiling. */
@@ -178,12 +178,17 @@ export type ExclusionRule =
   | 'unhealthy'
   | 'rate_limited'
   | 'tools'
-  /** The request has tools and the model's engine refused a request's tools earlier in this process (`HealthMonitor.reportToolsRefused`). */
+  /** The request has tools and the model's engine refused a request's tools earlier, in this process or another (`HealthMonitor.reportToolsRefused`). */
   | 'tools_refused'
   /** The request has a turn with no content and the provider speaks the anthropic wire, which refuses one (`anthropicUnsendableTurn`). */
   | 'empty_content'
   /** The request gives an image by URL and the engine takes inline data only (Ollama). */
   | 'image_url'
+  /**
+   * The request gives media by a URL (not `data:`) that the engine would fetch over the network, and
+   * only local providers may receive it: egress the policy does not allow (`media.remoteUrls`).
+   */
+  | 'remote_media'
   /** The request forces a tool and the model declares `forced_tool_choice_unsupported`. */
   | 'tool_choice'
   /** The request turns extended thinking off (or budgets it by hand) and the model declares `thinking_always_on`. */

@@ -18,7 +18,10 @@ export const LISTED_SCHEMA_PROBLEMS = 20;
  * `LISTED_SCHEMA_PROBLEMS` in file order, then an entry counting the rest. Empty when valid.
  */
 export function validateAgainstSchema(schemaName: SchemaName, value: unknown, source: YamlSource | string): InputProblem[] {
-  const problems = rawSchemaErrors(schemaName, value).map((error) => translateError(error, source));
+  // An `if` error only says its `then` or `else` failed, whose own errors are listed.
+  const problems = rawSchemaErrors(schemaName, value)
+    .filter((error) => error.keyword !== 'if')
+    .map((error) => translateError(error, source));
   return capProblems(sortProblems(dedupe(problems)), LISTED_SCHEMA_PROBLEMS, 'schema problems', 'fix the problems listed and validate again to see the rest');
 }
 

@@ -4,7 +4,7 @@
  */
 
 import { InvalidInputError, UsageError } from '../errors.js';
-import { parseAnthropicMessagesRequest } from './anthropic/server.js';
+import { ANTHROPIC_BETA_RULE, parseAnthropicBeta, parseAnthropicMessagesRequest } from './anthropic/server.js';
 import type { CanonicalRequest } from './canonical.js';
 import { isRecord, tryParseJson } from './json.js';
 import { parseOpenAIChatRequest } from './openai/server.js';
@@ -62,24 +62,48 @@ export function requestFamilyMarkers(body: Record<string, unknown>): Record<Requ
   return markers;
 }
 
+/** What a gateway request carries besides its body: the API it was sent to, and the headers a face reads. */
+export interface GatewayRequestOptions {
+  /** The face the body is for; default: told from its fields (`requestFamilyMarkers`). */
+  family?: RequestFamily;
+  /** The value of the `anthropic-beta` header the Anthropic face reads (`parseAnthropicBeta`). */
+  anthropicBeta?: string;
+}
+
 /**
- * Decodes `bodyText` as the gateway face of `family` would, or of the family the body's markers
- * name (`requestFamilyMarkers`) when `family` is not given: a body with markers of both or of
+ * Decodes `bodyText` as the gateway face of `options.family` would, or of the family the body's
+ * markers name (`requestFamilyMarkers`) when it is not given: a body with markers of both or of
  * neither is a usage error (exit 2) asking for `--format`, never a guess. What the face would
- * answer with a 400 is the same `InvalidInputError` (exit 3), its problems located in `file`.
+ * answer with a 400 is the same `InvalidInputError` (exit 3), its problems located in `file`. An
+ * `anthropic-beta` value is held to the face's rule, and given with an OpenAI body it is a usage
+ * error: only the Anthropic face reads that header.
  */
-export function decodeGatewayRequest(bodyText: string, file: string, family?: RequestFamily): DecodedGatewayRequest {
-  const chosen = family ?? detectRequestFamily(bodyText, file);
+export function decodeGatewayRequest(bodyText: string, file: string, options: GatewayRequestOptions = {}): DecodedGatewayRequest {
+  const anthropicBeta = options.anthropicBeta === undefined ? undefined : anthropicBetaNames(options.anthropicBeta);
+  const chosen = options.family ?? detectRequestFamily(bodyText, file);
+  if (anthropicBeta !== undefined && chosen !== 'anthropic') {
+    throw new UsageError(`${file}: anthropic-beta applies to an Anthropic Messages request, and the body is an OpenAI chat completions request`, {
+      hint: 'drop the anthropic-beta value, or route an Anthropic Messages body (--format anthropic)',
+    });
+  }
   try {
     if (chosen === 'openai') {
       const { request, ignoredFields } = parseOpenAIChatRequest(bodyText);
       return { family: chosen, request, ignoredFields };
     }
     const { request, ignoredFields } = parseAnthropicMessagesRequest(bodyText);
+    if (anthropicBeta !== undefined && anthropicBeta.length > 0) request.anthropicBeta = anthropicBeta;
     return { family: chosen, request, ignoredFields };
   } catch (error) {
     throw error instanceof InvalidInputError ? inFile(error, file) : error;
   }
+}
+
+/** The beta names of an `anthropic-beta` value, as the Anthropic face reads its header; a malformed one is a usage error. */
+function anthropicBetaNames(value: string): string[] {
+  const names = parseAnthropicBeta(value);
+  if (names === undefined) throw new UsageError(`anthropic-beta ${ANTHROPIC_BETA_RULE}`, { hint: 'give the beta names as an Anthropic client sends them, e.g. context-1m-2025-08-07' });
+  return names;
 }
 
 function detectRequestFamily(bodyText: string, file: string): RequestFamily {

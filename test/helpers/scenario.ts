@@ -86,10 +86,11 @@ export class Scenario {
   /**
    * Waits until nothing is held back from routes in this home: a 429, a reset or a missing model
    * holds a provider or model back for every later `run` (2 s to 30 s), which a test of the next
-   * failure must not meet.
+   * failure must not meet. A tools refusal (a day) holds back only requests with tools: not waited for.
    */
   async waitOutHolds(): Promise<void> {
-    const until = withStore(this.home, (store) => Math.max(0, ...holdsInForce(store, listProviders(store)).map((hold) => Date.parse(hold.until))));
+    const holds = withStore(this.home, (store) => holdsInForce(store, listProviders(store)).filter((hold) => hold.state !== 'tools_refused'));
+    const until = Math.max(0, ...holds.map((hold) => Date.parse(hold.until)));
     const waitMs = until - Date.now();
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs + 10));
   }

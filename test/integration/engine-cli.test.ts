@@ -58,6 +58,14 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
     expect((parseJsonDocument(result.stdout)['error'] as { code: string }).code).toBe('engine_not_installed');
   });
 
+  it('engine status --embedded with a provider is a usage error whose hint gives both commands', async () => {
+    const result = await runCli(['--json', 'engine', 'status', 'ollama', '--embedded'], { home: temporary.home, env: env() });
+    expect(result.exitCode).toBe(2);
+    expect((parseJsonDocument(result.stdout)['error'] as { hint?: string }).hint).toBe(
+      'run `syndicate engine status --embedded` for the installation, or `syndicate engine status ollama` for that engine',
+    );
+  });
+
   it('engine install --force refuses a directory it did not create, exit 2, and leaves it alone', async () => {
     const project = join(temporary.home, 'my-app');
     mkdirSync(project);

@@ -64,6 +64,36 @@ describe('evidence retention from the policy', () => {
   });
 });
 
+describe("serve's retention after a policy edit", () => {
+  const temporary = makeTempHome('syndicate-retention-edit-');
+  const home = temporary.home;
+  afterAll(() => temporary.cleanup());
+
+  it('a shorter retention applies when the edit is read, not at the next daily run', async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    let recent = '';
+    withStore(home, (store) => {
+      seedCompleted(store, { now: Date.now() - 100 * DAY });
+      seedCompleted(store, { now: Date.now() - 40 * DAY });
+      recent = seedCompleted(store, { now: Date.now() - DAY });
+    });
+    const writePolicy = (days: number): void =>
+      writeFileSync(join(home, 'policy.yaml'), `apiVersion: syndicate/v1\nkind: Policy\nevidence:\n  retentionDays: ${days}\n`, { mode: 0o600 });
+    writePolicy(60);
+    const { server, stderr, waitForStderr } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: home });
+    await waitForStderr('evidence retention (60 days)');
+    writePolicy(30);
+    server.kill('SIGHUP');
+    await waitForStderr('evidence retention (30 days)');
+    expect(stderr()).toMatch(/policy reloaded from .*\nevidence retention \(30 days\): deleted 1 envelope created before /);
+    server.kill('SIGTERM');
+    expect((await server).exitCode).toBe(0);
+    const listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: { id: string }[] };
+    expect(listed.evidence.map((row) => row.id)).toEqual([recent]);
+    expect((await runCli(['evidence', 'verify'], { home })).exitCode).toBe(0);
+  }, 60_000);
+});
+
 describe("serve's retention over an edited row", () => {
   const temporary = makeTempHome('syndicate-retention-break-');
   const home = temporary.home;

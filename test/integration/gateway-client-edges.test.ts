@@ -287,6 +287,74 @@ describe('a tools request for a model or alias some of whose engines take no too
   });
 });
 
+describe('a tools request whose one engine refuses tools while the other is unreachable', () => {
+  const openAITools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+  const ask = { model: 'coder', messages: [{ role: 'user' as const, content: QUESTION }], tools: openAITools };
+  let llamaServer: FakeEngine;
+  let ollamaEngine: FakeEngine;
+  const gateways: TestGateway[] = [];
+
+  /** A fresh gateway (its own monitor): llama-server without --jinja preferred, Ollama (which takes tools) next, both serving `coder`. */
+  const startMixed = async (): Promise<TestGateway> => {
+    const started = await startTestGateway({
+      providers: [
+        { id: 'llama', class: 'local', wire: 'openai', baseUrl: llamaServer.baseUrl, engine: 'llama.cpp', models: [{ id: 'qwen', tags: ['tools'], priority: 10, aliases: ['coder'] }] },
+        { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollamaEngine.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL, tags: ['tools'], priority: 1, aliases: ['coder'] }] },
+      ],
+    });
+    gateways.push(started);
+    return started;
+  };
+  const unavailable = async (mixed: TestGateway): Promise<InstanceType<typeof OpenAI.APIError>> => {
+    const openai = new OpenAI({ baseURL: `${mixed.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const caught = await openai.chat.completions.create(ask).catch((error: unknown) => error);
+    expect(caught).toBeInstanceOf(OpenAI.APIError);
+    return caught as InstanceType<typeof OpenAI.APIError>;
+  };
+  /** Both facts and both fixes: the engine that refused tools (start llama-server with --jinja) and the one nothing answers at (start it). */
+  const expectBothNamed = (error: InstanceType<typeof OpenAI.APIError>): void => {
+    expect(error.status).toBe(503);
+    expect(error.error).toMatchObject({ code: 'inference_unavailable' });
+    expect(error.message).toContain('tools param requires --jinja flag');
+    expect(error.message).toContain('llama:qwen refused the tools');
+    expect(error.message).toContain('start llama-server with `--jinja`');
+    expect(error.message).toContain('nothing answers at ollama: start the engine');
+  };
+
+  beforeAll(async () => {
+    [llamaServer, ollamaEngine] = await Promise.all([startFakeEngine({ kind: 'llama.cpp', jinja: false }), startFakeEngine({ kind: 'ollama' })]);
+  });
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((each) => each.close()));
+    await Promise.all([llamaServer?.close(), ollamaEngine?.close()]);
+  });
+
+  it('gets a 503 that names the refusal and the engine down, with the fix of each: tried in one walk, down before the route, then the refusal known', async () => {
+    const mixed = await startMixed();
+    const openai = new OpenAI({ baseURL: `${mixed.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    // Both engines answered the probe (kept 5 s) when Ollama stops: the walk tries llama, then Ollama.
+    await openai.chat.completions.create({ model: 'coder', messages: [{ role: 'user', content: QUESTION }] });
+    await ollamaEngine.close();
+    const walked = await unavailable(mixed);
+    expectBothNamed(walked);
+    await mixed.settled();
+    const walk = mixed.store.db.prepare("SELECT provider_id, state FROM evidence WHERE kind = 'invocation' ORDER BY row_key").all().slice(1);
+    expect(walk).toHaveLength(2);
+    expect(walk).toEqual(expect.arrayContaining([{ provider_id: 'llama', state: 'failed' }, { provider_id: 'ollama', state: 'failed' }]));
+    // Now the route leaves both out before any call: llama for the tools it refused, Ollama as down.
+    const posts = llamaServer.exchanges.filter((exchange) => exchange.method === 'POST').length;
+    expectBothNamed(await unavailable(mixed));
+    expect(llamaServer.exchanges.filter((exchange) => exchange.method === 'POST').length).toBe(posts);
+
+    // A fresh gateway finds Ollama down before routing; llama alone is tried, and refuses: not the request's fault (a 400) while Ollama could take it.
+    const fresh = await startMixed();
+    const alone = await unavailable(fresh);
+    expectBothNamed(alone);
+    expect(alone.message).not.toContain('ollama answered');
+  });
+});
+
 describe('an answer of emoji, accents and CJK, each character split over several stream chunks', () => {
   // 👋🏽 and 🇫🇷 are two code points each (four UTF-8 bytes apiece): the engine's tokens end inside them.
   const ANSWER = 'Héllo 👋🏽 wörld — 日本語 🇫🇷 done.';

@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT, runCli } from '../helpers/cli.js';
@@ -317,6 +318,90 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect(badWindow.isError).toBe(true);
     expect(text(badWindow)).toMatch(/hint: use a number with a unit/);
     expect((await call('classify', { text: 'hello' })).structuredContent).toMatchObject({ level: 'public' });
+  });
+
+  it('route_explain of a whole request body: the plan `route --json --request` gives, and the refusal the gateway gives for a pinned forced tool', async () => {
+    // A model that refuses a forced tool (models[].deviations), registered for this test only.
+    const opusFile = join(scenario.home, 'opus.yaml');
+    writeFileSync(
+      opusFile,
+      [
+        'apiVersion: syndicate/v1',
+        'kind: Provider',
+        'id: opus',
+        'class: approved_hosted',
+        'wire: anthropic',
+        `baseUrl: ${anthropic.baseUrl}`,
+        'auth: { env: FAKE_ANTHROPIC_KEY }',
+        'models:',
+        '  - id: claude-opus-5-5',
+        '    contextWindow: 200000',
+        '    capabilityClass: frontier',
+        '    tags: [chat, tools]',
+        '    price: { inputPerMTok: 3, outputPerMTok: 15 }',
+        '    deviations: [forced_tool_choice_unsupported]',
+        'deviations: []',
+        '',
+      ].join('\n'),
+    );
+    expect((await scenario.cli(['provider', 'register', opusFile])).exitCode).toBe(0);
+    try {
+      const before = inferenceExchanges(llama).length + inferenceExchanges(anthropic).length;
+      const body = {
+        model: 'opus:claude-opus-5-5',
+        max_tokens: 256,
+        tools: [{ name: 'get_weather', description: 'Weather for a city', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+        tool_choice: { type: 'any' },
+        messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      };
+      const explained = await call('route_explain', { request: body });
+      expect(explained.isError, text(explained)).toBeFalsy();
+      const structured = explained.structuredContent as { plan: { candidates: unknown[]; excluded: { provider: string; rules: string[] }[] } };
+      expect(structured.plan.candidates).toEqual([]);
+      expect(structured.plan.excluded).toContainEqual(expect.objectContaining({ provider: 'opus', rules: ['tool_choice'] }));
+
+      const file = join(scenario.home, 'forced.json');
+      writeFileSync(file, JSON.stringify(body));
+      const { result, document } = await scenario.json(['route', '--request', file], { env: { FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key' } });
+      expect(result.exitCode).toBe(4);
+      const error = document.error as { code: string; message: string; details: { param: string; plan: { excluded: unknown[] } } };
+      expect(error).toMatchObject({ code: 'tool_choice_unsupported', details: { param: 'tool_choice' } });
+      expect(structured.plan.excluded).toEqual(error.details.plan.excluded);
+      expect(text(explained).split('\n')[0]).toBe(`${error.message} (tool_choice_unsupported, param tool_choice)`);
+
+      // Letting the model choose leaves it a candidate, as for `route --request`.
+      const free = await call('route_explain', { request: { ...body, tool_choice: { type: 'auto' } }, format: 'anthropic' });
+      expect((free.structuredContent as { plan: { candidates: { provider: string }[] } }).plan.candidates.map((entry) => entry.provider)).toContain('opus');
+      expect(inferenceExchanges(llama).length + inferenceExchanges(anthropic).length).toBe(before);
+    } finally {
+      expect((await scenario.cli(['provider', 'remove', 'opus'])).exitCode).toBe(0);
+    }
+  });
+
+  it('route_explain of a request body: decoded by the gateway parsers (a tool error naming the JSON pointer), its anthropic-beta classified, what the body says refused beside it', async () => {
+    const invalid = await call('route_explain', { request: { model: 'auto', messages: [{ role: 'user', content: 'hi' }] }, format: 'anthropic' });
+    expect(invalid.isError).toBe(true);
+    expect(text(invalid)).toContain('request: invalid messages request: /max_tokens: is required by the Messages API (invalid_input)');
+
+    const body = { model: 'auto', max_tokens: 64, system: 'Be brief.', messages: [{ role: 'user', content: 'hello there' }] };
+    const leaked = await call('route_explain', { request: body, anthropicBeta: `context-1m-2025-08-07,ghp_${'a1B2c3D4e5'.repeat(4)}` });
+    expect(leaked.isError, text(leaked)).toBeFalsy();
+    expect(leaked.structuredContent).toMatchObject({ classification: { level: 'restricted', findings: [expect.objectContaining({ detector: 'secret.github-token', location: 'anthropicBeta' })] } });
+    expect(text(leaked)).not.toContain('a1B2c3D4e5a1B2c3D4e5');
+
+    for (const [args, named] of [
+      [{ prompt: 'hi', request: body }, 'either `prompt` or `request`'],
+      [{ request: body, model: 'auto' }, '`model` does not apply to `request`'],
+      [{ request: body, maxTokens: 10 }, '`maxTokens` does not apply to `request`'],
+      [{ prompt: 'hi', format: 'openai' }, '`format` applies to `request` only'],
+      [{ request: { model: 'auto', messages: [{ role: 'system', content: 'x' }, { role: 'user', content: 'hi' }] }, anthropicBeta: 'context-1m-2025-08-07' }, 'anthropic-beta applies to an Anthropic Messages request'],
+      [{ request: body, anthropicBeta: 'bad beta' }, 'anthropic-beta must be a comma-separated list'],
+      [{}, 'needs a `prompt` or a `request`'],
+    ] as const) {
+      const refused = await call('route_explain', args);
+      expect(refused.isError, JSON.stringify(args)).toBe(true);
+      expect(text(refused)).toContain(named);
+    }
   });
 
   it('route_explain: a request only a down engine may take is unavailable (start it), not refused by the policy, as `route` says', async () => {

@@ -69,7 +69,7 @@ describe('syndicate policy', () => {
     const lines = result.stderr.trim().split('\n');
     expect(lines[0]).toBe(`error: ${file} is not a valid policy (2 problems)`);
     expect(lines[1]).toBe(
-      `  ${file}:3:1 /sensitivty unknown key "sensitivty" (did you mean "sensitivity"?) (hint: remove it; allowed keys here: apiVersion, kind, sensitivity, indicatorWords, patterns, workflows, tasks, trustTiers, defaultTrustTier, cost, fallback, egress, savings, evidence, capabilities)`,
+      `  ${file}:3:1 /sensitivty unknown key "sensitivty" (did you mean "sensitivity"?) (hint: remove it; allowed keys here: apiVersion, kind, sensitivity, indicatorWords, patterns, workflows, tasks, trustTiers, defaultTrustTier, cost, fallback, egress, savings, evidence, media, capabilities)`,
     );
     expect(lines[2]).toMatch(new RegExp(`^  ${escape(file)}:6:21 /workflows/interactive/prefer/1 must be one of "local", "hosted", "cheapest", "fastest", "priority", got "nearest"`));
     expect(lines[3]).toMatch(/^hint: /);

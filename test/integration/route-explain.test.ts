@@ -164,12 +164,12 @@ async function route(
   args: string[],
   input?: string,
   env: Record<string, string | undefined> = KEYS_SET,
-): Promise<{ exitCode: number; document: PlanDocument; stderr: string; errorMessage?: string }> {
+): Promise<{ exitCode: number; document: PlanDocument; stderr: string; errorCode?: string; errorMessage?: string }> {
   const result = await runCli(['route', '--json', ...args], { home, env, ...(input === undefined ? {} : { input }) });
   const parsed = parseJsonDocument(result.stdout);
   if (parsed.ok === false) {
-    const { details, message } = parsed.error as { details: Omit<PlanDocument, 'ok'>; message: string };
-    return { exitCode: result.exitCode, document: { ok: false, ...details }, stderr: result.stderr, errorMessage: message };
+    const { details, code, message } = parsed.error as { details: Omit<PlanDocument, 'ok'>; code: string; message: string };
+    return { exitCode: result.exitCode, document: { ok: false, ...details }, stderr: result.stderr, errorCode: code, errorMessage: message };
   }
   return { exitCode: result.exitCode, document: parsed as unknown as PlanDocument, stderr: result.stderr };
 }
@@ -195,6 +195,8 @@ interface Scenario {
   detector?: string;
   candidates: string[];
   excluded: Record<string, string>;
+  /** The refusal's code and message start (exit 4), as `run` gives it; default: `route`'s own `no_route`. */
+  refusal?: { code: string; message: string };
 }
 
 const SCENARIOS: Scenario[] = [
@@ -269,7 +271,7 @@ const SCENARIOS: Scenario[] = [
     excluded: { 'anthropic:claude-haiku-4-5': 'trust tier untrusted may not use class approved_hosted' },
   },
   {
-    name: 'a prompt that fits no context window is refused',
+    name: 'a prompt that fits no context window is refused as `run` refuses it: context_length_exceeded',
     args: ['--workflow', 'batch', '--max-tokens', '1000', '-'],
     // ~240 000 tokens: more than the largest window (200 000) holds.
     input: 'summarise the meeting notes from Tuesday. '.repeat(30_000),
@@ -277,6 +279,7 @@ const SCENARIOS: Scenario[] = [
     level: 'public',
     candidates: [],
     excluded: { 'anthropic:claude-haiku-4-5': 'context window 200000 < ', 'ollama:llama3.2:3b': 'context window 131072 < ' },
+    refusal: { code: 'context_length_exceeded', message: 'prompt is too long for every model this public request may use: ' },
   },
   {
     name: 'a max output larger than a window leaves is lowered for that model, not refused',
@@ -292,7 +295,7 @@ const SCENARIOS: Scenario[] = [
 
 describe('syndicate route --explain scenarios', () => {
   it.each(SCENARIOS)('$name', async (scenario) => {
-    const { exitCode, document, stderr, errorMessage } = await route(scenario.args, scenario.input);
+    const { exitCode, document, stderr, errorCode, errorMessage } = await route(scenario.args, scenario.input);
     expect(exitCode, stderr).toBe(scenario.exitCode);
     expect(document.classification.level).toBe(scenario.level);
     expect(document.plan.sensitivity).toBe(scenario.level);
@@ -305,7 +308,9 @@ describe('syndicate route --explain scenarios', () => {
     }
     if (!scenario.args.includes('--model')) expectStandingExclusions(document);
     if (scenario.exitCode === 4) {
-      expect(errorMessage).toContain('no provider may take this');
+      const refusal = scenario.refusal ?? { code: 'no_route', message: 'no provider may take this' };
+      expect(errorCode).toBe(refusal.code);
+      expect(errorMessage).toContain(refusal.message);
       expect(stderr).toBe('');
     }
   });

@@ -1,8 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli, type CliResult } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { startServe, type RunningServe } from '../helpers/serve.js';
 
 /**
  * `syndicate route --request FILE|-` through the built CLI: a whole gateway request body, decoded
@@ -144,7 +146,7 @@ describe('route --request with an OpenAI chat completions body', () => {
     expect(result.stdout).toMatch(new RegExp(`- anthropic:${OPUS} \\(approved_hosted\\) — request forces .*\\(tool_choice\\) and the model declares forced_tool_choice_unsupported`));
   });
 
-  it('an image URL, which Ollama refuses, leaves the only vision model out (rule image_url): refused, exit 4', async () => {
+  it('an image URL, which Ollama refuses, leaves the only vision model out (rule image_url): refused as the gateway refuses it, image_url_unsupported, exit 4', async () => {
     const file = writeBody('image.json', {
       model: 'auto',
       messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }],
@@ -153,7 +155,7 @@ describe('route --request with an OpenAI chat completions body', () => {
     expect(result.exitCode, result.stderr).toBe(4);
     expect(result.stdout).toContain('request needs: vision');
     expect(result.stdout).toMatch(/- ollama:llava:7b \(local\) — Ollama takes images as base64 data only and refuses an image URL/);
-    expect(result.stderr).toContain('no provider may take this confidential request');
+    expect(result.stderr).toContain('error: no model this confidential request may use accepts its messages: ');
   });
 });
 
@@ -231,5 +233,93 @@ describe('route --request refuses what the gateway would refuse', () => {
       expect(result.exitCode, args.join(' ')).toBe(2);
     }
     expect((await route(['--format', 'openai', 'a prompt'])).exitCode).toBe(2);
+  });
+});
+
+describe('route --request gives the refusal the gateway gives', () => {
+  let catalogHome = '';
+  let cleanupCatalogHome: () => void = () => {};
+  let gateway: RunningServe | undefined;
+
+  beforeAll(async () => {
+    ({ home: catalogHome, cleanup: cleanupCatalogHome } = makeTempHome('syndicate-route-request-catalog-'));
+    expect((await runCli(['init'], { home: catalogHome })).exitCode).toBe(0);
+    // The catalog's Anthropic entry: Claude Opus 5.5 declares forced_tool_choice_unsupported.
+    const added = await runCli(['provider', 'add', 'anthropic'], { home: catalogHome });
+    expect(added.exitCode, added.stderr).toBe(0);
+    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: catalogHome });
+  }, 60_000);
+
+  afterAll(async () => {
+    gateway?.server.kill('SIGTERM');
+    await gateway?.server;
+    cleanupCatalogHome();
+  });
+
+  it('a request pinned to a catalog model that refuses a forced tool: the gateway 400 code, param, message and hint (exit 4, as `run` refuses it)', async () => {
+    const body = {
+      model: `anthropic:${OPUS}`,
+      messages: [{ role: 'user' as const, content: 'Weather in Paris?' }],
+      tools: [WEATHER_FUNCTION as OpenAI.Chat.Completions.ChatCompletionTool],
+      tool_choice: 'required' as const,
+    };
+    const client = new OpenAI({ baseURL: `${gateway?.url}/v1`, apiKey: readFileSync(join(catalogHome, 'gateway.token'), 'utf8').trim(), maxRetries: 0 });
+    const refused = await client.chat.completions.create(body).then(() => undefined, (caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    const gatewayError = refused as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(gatewayError.code).toBe('tool_choice_unsupported');
+    expect(gatewayError.param).toBe('tool_choice');
+
+    const file = join(catalogHome, 'pinned-forced.json');
+    writeFileSync(file, JSON.stringify(body));
+    const json = await runCli(['route', '--json', '--request', file], { home: catalogHome });
+    expect(json.exitCode, json.stderr).toBe(4);
+    const { error } = parseJsonDocument(json.stdout) as { error: { code: string; message: string; hint: string; details: { param: string; plan: { candidates: unknown[] } } } };
+    expect(error.code).toBe(gatewayError.code);
+    expect(error.details.param).toBe(gatewayError.param);
+    expect(error.details.plan.candidates).toEqual([]);
+    // The gateway's message is the refusal's message with its hint after it.
+    expect(`${error.message} (${error.hint})`).toBe((gatewayError.error as { message: string }).message);
+    expect(error.message).toBe(`no model this public request may use accepts its tool_choice: anthropic:${OPUS}: request forces a tool (tool_choice) and the model declares forced_tool_choice_unsupported: it answers such a request with a 400`);
+
+    const human = await runCli(['route', '--request', file], { home: catalogHome });
+    expect(human.exitCode).toBe(4);
+    expect(human.stderr).toContain(`error: ${error.message}`);
+    expect(human.stderr).toContain(`hint: ${error.hint}`);
+  });
+});
+
+describe('route --anthropic-beta: the anthropic-beta header the Anthropic face reads', () => {
+  const GITHUB_TOKEN = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
+  const messagesBody = { model: 'auto', max_tokens: 256, system: 'Be brief.', messages: [{ role: 'user', content: 'hello there' }] };
+
+  it('is classified with the request as the gateway classifies the header: a credential in it keeps the request on this host', async () => {
+    const file = writeBody('beta.json', messagesBody);
+    const plain = await routeJson(['--request', file, '--anthropic-beta', 'context-1m-2025-08-07,interleaved-thinking-2025-05-14']);
+    expect(plain.result.exitCode, plain.result.stderr).toBe(0);
+    expect(plain.document.classification.level).toBe('public');
+    expect(targets(plain.document.plan.candidates)).toContain(`anthropic:${SONNET}`);
+
+    const leaked = await routeJson(['--request', file, '--anthropic-beta', `context-1m-2025-08-07,${GITHUB_TOKEN}`]);
+    expect(leaked.result.exitCode, leaked.result.stderr).toBe(0);
+    expect(leaked.document.classification.level).toBe('restricted');
+    const findings = (leaked.document.classification as unknown as { findings: { detector: string; location: string }[] }).findings;
+    expect(findings).toContainEqual(expect.objectContaining({ detector: 'secret.github-token', location: 'anthropicBeta' }));
+    expect(leaked.document.plan.candidates.map((candidate) => candidate.provider)).toEqual(['ollama', 'ollama']);
+  });
+
+  it('is held to the gateway rule for the header; with an OpenAI body or without --request it is a usage error (exit 2)', async () => {
+    const anthropic = writeBody('beta-anthropic.json', messagesBody);
+    const malformed = await route(['--request', anthropic, '--anthropic-beta', 'context-1m-2025-08-07;evil']);
+    expect(malformed.exitCode).toBe(2);
+    expect(malformed.stderr).toContain('anthropic-beta must be a comma-separated list of beta names (letters, digits, `.`, `_`, `-`; at most 64 characters each, 1024 in all)');
+    expect(malformed.stdout).toBe('');
+
+    const openai = writeBody('beta-openai.json', { model: 'auto', messages: [{ role: 'system', content: 'x' }, { role: 'user', content: 'hello' }] });
+    const wrongFace = await route(['--request', openai, '--anthropic-beta', 'context-1m-2025-08-07']);
+    expect(wrongFace.exitCode).toBe(2);
+    expect(wrongFace.stderr).toContain('anthropic-beta applies to an Anthropic Messages request');
+
+    expect((await route(['--anthropic-beta', 'context-1m-2025-08-07', 'a prompt'])).exitCode).toBe(2);
   });
 });

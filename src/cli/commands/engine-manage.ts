@@ -92,7 +92,9 @@ Examples:
       const context = contextFor(command);
       const { output } = context;
       if (options.embedded === true) {
-        if (providerId !== undefined) throw new UsageError('--embedded reports the embedded engine\'s installation: give no provider with it');
+        if (providerId !== undefined) throw new UsageError('--embedded reports the embedded engine\'s installation: give no provider with it', {
+          hint: `run \`syndicate engine status --embedded\` for the installation, or \`syndicate engine status ${providerId}\` for that engine`,
+        });
         await embeddedStatus(context);
         return;
       }
@@ -157,7 +159,9 @@ Examples:
       const timeoutMs = timeoutOption(options.timeout, 600_000);
       const contextLength = positiveIntegerOption(options.numCtx, '--num-ctx', 8192);
       if (options.keepAlive !== undefined && !/^-?(\d+|(\d+(\.\d+)?(ms|s|m|h))+)$/.test(options.keepAlive)) {
-        throw new UsageError(`--keep-alive ${options.keepAlive}: expected a duration like 30s, 5m, 1h, or seconds (-1 keeps the model for ever)`);
+        throw new UsageError(`--keep-alive ${options.keepAlive}: expected a duration like 30s, 5m, 1h, or seconds (-1 keeps the model for ever)`, {
+          hint: 'e.g. --keep-alive 30m; leave it out for the engine\'s own default',
+        });
       }
       const provider = await localProvider(context, providerId);
       const { loadEngineModel } = await import('../../engines/manage.js');

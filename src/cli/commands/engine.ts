@@ -22,7 +22,9 @@ interface ServeOptions {
 function integerOption(name: string, text: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER): number {
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < minimum || value > maximum) {
-    throw new UsageError(`--${name} must be an integer from ${minimum} to ${maximum === Number.MAX_SAFE_INTEGER ? 'any size' : maximum}, got "${text}"`);
+    throw new UsageError(`--${name} must be an integer from ${minimum} to ${maximum === Number.MAX_SAFE_INTEGER ? 'any size' : maximum}, got "${text}"`, {
+      hint: `give a whole number, e.g. --${name} ${minimum}, or leave --${name} out for its default`,
+    });
   }
   return value;
 }
@@ -75,7 +77,9 @@ Example:
       const threadsGiven = options.threads === undefined ? undefined : integerOption('threads', options.threads, 1, 1024);
       const contextSize = options.context === undefined ? undefined : integerOption('context', options.context, 64);
       if (options.register !== undefined && !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(options.register)) {
-        throw new UsageError(`--register ${options.register}: a provider id is 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit`);
+        throw new UsageError(`--register ${options.register}: a provider id is 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit`, {
+          hint: 'e.g. --register llamacpp-local',
+        });
       }
       if (options.register !== undefined) {
         // Before the model loads: a record the engine may not replace is refused in a moment, not after minutes of loading.

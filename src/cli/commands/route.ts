@@ -20,6 +20,7 @@ interface RouteOptions {
   explain?: boolean;
   request?: string;
   format?: string;
+  anthropicBeta?: string;
 }
 
 const WORKFLOWS = ['interactive', 'batch'];
@@ -49,6 +50,7 @@ export function routeCommand(): Command {
     .option('--explain', 'print every rule applied and every exclusion with its reason')
     .option('--request <file>', 'route a whole gateway request: the JSON body of an OpenAI chat completions or Anthropic Messages request (`-`: stdin)')
     .addOption(new Option('--format <api>', 'the API of the --request body (default: told from its fields)').choices(FORMATS))
+    .option('--anthropic-beta <names>', 'the anthropic-beta header sent with an Anthropic Messages --request body (NAME[,NAME])')
     .addHelpText(
       'after',
       '\nExample:\n  $ syndicate route --explain "refactor this function"\n  $ echo "my password is hunter2" | syndicate route --json\n  $ syndicate route --explain --request body.json --sensitivity internal',
@@ -59,7 +61,9 @@ export function routeCommand(): Command {
         throw new UsageError(`unknown sensitivity "${options.sensitivity}"`, { hint: `use one of: ${LEVELS.join(', ')}` });
       }
       const session = sessionOption(options.session);
-      if (options.format !== undefined && options.request === undefined) throw new UsageError('--format applies to --request only', { hint: 'add --request FILE, or drop --format' });
+      for (const [value, flag] of [[options.format, '--format'], [options.anthropicBeta, '--anthropic-beta']] as const) {
+        if (value !== undefined && options.request === undefined) throw new UsageError(`${flag} applies to --request only`, { hint: `add --request FILE, or drop ${flag}` });
+      }
       const conditions = {
         workflow: options.workflow as WorkflowClass,
         ...(options.provider === undefined ? {} : { provider: options.provider }),
@@ -81,7 +85,10 @@ export function routeCommand(): Command {
         const bodyText = options.request === '-' ? await readStdin('request body') : readTextFile(options.request);
         // Decoded before the store is opened: a body the gateway would refuse routes nowhere.
         const { decodeGatewayRequest } = await import('../../wire/request-family.js');
-        const { request } = decodeGatewayRequest(bodyText, options.request === '-' ? 'stdin' : options.request, options.format as RequestFamily | undefined);
+        const { request } = decodeGatewayRequest(bodyText, options.request === '-' ? 'stdin' : options.request, {
+          ...(options.format === undefined ? {} : { family: options.format as RequestFamily }),
+          ...(options.anthropicBeta === undefined ? {} : { anthropicBeta: options.anthropicBeta }),
+        });
         asked = { kind: 'request', request };
       }
 
@@ -105,6 +112,10 @@ export function routeCommand(): Command {
           if (!output.json) printPlan(output, routed, options.explain === true);
           const unavailable = unavailableRouteError(routed);
           if (unavailable !== undefined) throw unavailable;
+          // A request field every model it may use refuses (too long, a forced tool, thinking off):
+          // the gateway's 400, `run`'s exit 4 — the same code, param, message and hint.
+          const refusal = routed.refusal();
+          if (refusal.code !== 'route_denied') throw refusal.withDetails({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan });
           const { PolicyRefusalError } = await import('../../errors.js');
           throw new PolicyRefusalError('no_route', `no provider may take this ${plan.sensitivity} request`, {
             hint:

@@ -20,6 +20,7 @@ import { healthReleasesMigration } from './019-health-releases.js';
 import { prunesOverBreaksMigration } from './020-prunes-over-breaks.js';
 import { sessionChainsMigration } from './021-session-chains.js';
 import { checkpointLinksMigration } from './022-checkpoint-links.js';
+import { toolsRefusalsMigration } from './023-tools-refusals.js';
 import type { SqliteDatabase } from '../store.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
@@ -32,4 +33,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration, engineEventOutcomesMigration, healthReleasesMigration, prunesOverBreaksMigration, sessionChainsMigration, checkpointLinksMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration, engineEventOutcomesMigration, healthReleasesMigration, prunesOverBreaksMigration, sessionChainsMigration, checkpointLinksMigration, toolsRefusalsMigration];

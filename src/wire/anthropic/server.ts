@@ -116,6 +116,9 @@ export const ANTHROPIC_BETA_LIMITS = { header: 1024, name: 64 } as const;
 
 const BETA_NAME = /^[A-Za-z0-9._-]+$/;
 
+/** What a well-formed `anthropic-beta` value is, as a refusal of one says it (`parseAnthropicBeta`). */
+export const ANTHROPIC_BETA_RULE = `must be a comma-separated list of beta names (letters, digits, \`.\`, \`_\`, \`-\`; at most ${ANTHROPIC_BETA_LIMITS.name} characters each, ${ANTHROPIC_BETA_LIMITS.header} in all)`;
+
 /**
  * The beta names of an `anthropic-beta` header value (`a,b`; repeated headers arrive joined by
  * `, `), in order; empty list elements are skipped, as HTTP lists allow. Undefined when the value

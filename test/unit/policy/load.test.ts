@@ -358,10 +358,24 @@ describe('savings reference with input-length tiers', () => {
 
   it('refuses tiers out of order, at the tier that is', () => {
     const problems = problemsOf(
-      `${HEADER}savings:\n  tiers:\n    - { aboveInputTokens: 272000, inputPerMTok: 4, outputPerMTok: 15 }\n    - { aboveInputTokens: 128000, inputPerMTok: 3, outputPerMTok: 12 }\n`,
+      `${HEADER}savings:\n  inputPerMTok: 2\n  outputPerMTok: 10\n  tiers:\n    - { aboveInputTokens: 272000, inputPerMTok: 4, outputPerMTok: 15 }\n    - { aboveInputTokens: 128000, inputPerMTok: 3, outputPerMTok: 12 }\n`,
     );
     expect(problems.map((problem) => [problem.pointer, problem.message])).toEqual([
       ['/savings/tiers/1/aboveInputTokens', "tiers must be in ascending order of aboveInputTokens: 128000 is not above the previous tier's 272000"],
     ]);
+  });
+
+  it('refuses a rate given without its pair, which would be priced at the built-in reference', () => {
+    for (const [section, given, missing] of [
+      ['  referenceModel: openai:gpt-5.5\n  inputPerMTok: 1.25\n', 'inputPerMTok', 'outputPerMTok'],
+      ['  outputPerMTok: 10\n  cachedInputPerMTok: 0.125\n', 'outputPerMTok, cachedInputPerMTok', 'inputPerMTok'],
+      ['  tiers:\n    - { aboveInputTokens: 200000, inputPerMTok: 4, outputPerMTok: 15 }\n', 'tiers', 'inputPerMTok and outputPerMTok'],
+    ] as const) {
+      const problems = problemsOf(`${HEADER}savings:\n${section}`);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatchObject({ pointer: '/savings', message: expect.stringContaining(`savings gives ${given} without ${missing}: `) });
+      expect(problems[0]?.hint).toMatch(/give inputPerMTok and outputPerMTok together/);
+    }
+    expect(parsePolicyText(`${HEADER}savings:\n  referenceModel: openai:gpt-5.5\n`).savings).toMatchObject({ referenceModel: 'openai:gpt-5.5', priceFromRegistry: true });
   });
 });

@@ -303,32 +303,62 @@ describe('holds released before their time', () => {
     expect((await gateway.snapshot([ollama, claude]))).toMatchObject({ ollama: { state: 'up' }, claude: { state: 'down', cause: 'failing' } });
   });
 
-  it("an engine's refusal of tools is remembered for the life of the process, for that model at that base URL, until any release of the provider or the model", async () => {
+  it("an engine's refusal of tools is shared with every process on the store, for that model at that base URL, for a day or until any release of the provider or the model", async () => {
     const gateway = monitorOn(gatewayStore);
-    gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'ollama answered HTTP 400: registry.ollama.ai/library/llama3.2:3b does not support tools');
-    clock += 24 * 60 * 60 * 1000;
-    expect(gateway.toolsRefusalSnapshot([ollama, claude])).toEqual({
-      ollama: { 'llama3.2:3b': { reason: expect.stringContaining('does not support tools'), checkedAt: '2026-03-02T10:00:00.000Z' } },
-    });
-    // It is no hold: nothing is held out of requests without tools, and nothing is shared.
-    expect(gateway.holds([ollama])).toEqual([]);
+    const run = monitorOn(runStore);
+    const refused = 'ollama answered HTTP 400: registry.ollama.ai/library/llama3.2:3b does not support tools';
+    const refusedThen = { 'llama3.2:3b': { reason: refused, since: '2026-03-02T10:00:00.000Z' } };
+    gateway.reportToolsRefused(ollama, 'llama3.2:3b', refused);
+    clock += LONGEST_SHARED_HOLD_MS - 1;
+    await pause();
+    expect(gateway.toolsRefusalSnapshot([ollama, claude])).toEqual({ ollama: refusedThen });
+    expect(run.toolsRefusalSnapshot([ollama, claude])).toEqual({ ollama: refusedThen });
+    // It is no hold of routes: nothing is held out of requests without tools; reports list it as what it is.
+    expect(run.holds([ollama])).toEqual([]);
+    expect(run.knownModels(ollama)).toEqual({});
+    const [report] = holdsInForce(cliStore, [ollama], clock);
+    expect(report).toEqual({ provider: 'ollama', model: 'llama3.2:3b', state: 'tools_refused', until: '2026-03-03T10:00:00.000Z', retryInSeconds: 1, reason: refused, since: '2026-03-02T10:00:00.000Z' });
+    expect(describeHold(report!)).toBe(`ollama:llama3.2:3b tools_refused since 2026-03-02T10:00:00.000Z, for requests with tools only, until 2026-03-03T10:00:00.000Z or a release: ${refused}`);
+    expect(run.toolsRefusalSnapshot([{ ...ollama, record: { ...ollama.record, baseUrl: 'http://127.0.0.1:11435/v1' } }])).toEqual({});
+    // A day after it, the model is tried with tools again, everywhere; the next write deletes the row.
+    clock += 1;
+    expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
+    expect(run.toolsRefusalSnapshot([ollama])).toEqual({});
     expect(holdsInForce(cliStore, [ollama], clock)).toEqual([]);
-    expect(gateway.toolsRefusalSnapshot([{ ...ollama, record: { ...ollama.record, baseUrl: 'http://127.0.0.1:11435/v1' } }])).toEqual({});
+    run.reportFailure(claude, unreachable);
+    expect(cliStore.db.prepare('SELECT count(*) AS rows FROM tools_refusals').get()).toEqual({ rows: 0 });
 
-    releaseHolds(cliStore, [{ provider: ollama, model: 'llama3.2:3b' }], 'down', clock);
-    await pause();
-    expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
-    clock += 1;
-    gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'refused again');
+    const refusalEverywhere = async (reason: string): Promise<void> => {
+      clock += 1;
+      gateway.reportToolsRefused(ollama, 'llama3.2:3b', reason);
+      await pause();
+      expect(Object.keys(run.toolsRefusalSnapshot([ollama]).ollama ?? {})).toEqual(['llama3.2:3b']);
+    };
+    const liftedEverywhere = async (): Promise<void> => {
+      await pause();
+      expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
+      expect(run.toolsRefusalSnapshot([ollama])).toEqual({});
+      expect(holdsInForce(cliStore, [ollama], clock)).toEqual([]);
+    };
+    // `provider test` that got an answer (scope down) of the model: the release reports what it lifted.
+    await refusalEverywhere(refused);
+    expect(releaseHolds(cliStore, [{ provider: ollama, model: 'llama3.2:3b' }], 'down', clock).map((hold) => hold.state)).toEqual(['tools_refused']);
+    await liftedEverywhere();
+    // By hand, every model of the provider.
+    await refusalEverywhere('refused again');
     releaseHolds(cliStore, [{ provider: ollama, everyModel: true }], 'every', clock);
-    await pause();
-    expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
+    await liftedEverywhere();
     // `engine start` releases what an engine not answering began: an engine restarted (with --jinja) is tried again.
-    clock += 1;
-    gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'refused once more');
+    await refusalEverywhere('refused once more');
     releaseHolds(cliStore, [{ provider: ollama }], 'unreachable', clock);
-    await pause();
-    expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
+    await liftedEverywhere();
+    // A refusal seen before a release but written after it is honoured by no process.
+    clock += 1;
+    releaseHolds(cliStore, [{ provider: ollama }], 'unreachable', clock);
+    clock -= 1;
+    gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'seen before the release');
+    clock += 1;
+    await liftedEverywhere();
   });
 
   it('a release deletes the releases older than the longest hold, in the same transaction; no hold one could lift outlives it', async () => {

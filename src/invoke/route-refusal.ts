@@ -1,0 +1,154 @@
+import type { SensitivityLevel } from '../common/vocabulary.js';
+import { PolicyRefusalError } from '../errors.js';
+import { permitIssueCommand, scopeDifferences } from '../permits/index.js';
+import type { PermitPayload } from '../permits/token.js';
+import type { RegisteredProvider } from '../registry/types.js';
+import { alternativesTo, hintForExclusions, localModelsLeftOut, type PresentedPermit } from '../router/hints.js';
+import { manualThinkingOf } from '../router/request-traits.js';
+import type { RouteFinding } from '../router/route-request.js';
+import type { Exclusion, ExclusionRule, RoutePlan } from '../router/types.js';
+import type { CanonicalRequest } from '../wire/canonical.js';
+import { requestedEffort } from '../wire/reasoning.js';
+
+/** What a refusal names besides the plan: what else could take the request, and what the caller presented. */
+export interface RefusalContext {
+  providers: readonly RegisteredProvider[];
+  /** The same request unpinned (`RoutedRequest.planUnpinned`); undefined when nothing was pinned. */
+  planUnpinned: () => RoutePlan | undefined;
+  /** The permit the caller presented (`run --permit`). */
+  permit?: PermitPayload;
+  sessionId?: string;
+}
+
+/** Whether the request named a model or a provider: only then has a refusal anything else to name (`RefusalContext.planUnpinned`). */
+export function isPinned(request: CanonicalRequest, explicitProvider: string | undefined): boolean {
+  return explicitProvider !== undefined || !['', 'auto'].includes(request.model.trim());
+}
+
+/**
+ * The policy's refusal of a plan without candidates that no provider was only down for, as every
+ * surface reports it (`run`, the gateway, MCP `complete`, `route`): too long for every model it may
+ * use (`context_length_exceeded`), a setting every model it may use refuses (`refusedRequestSetting`),
+ * or `route_denied`. Nothing is recorded here: the pipeline records it as a denial.
+ */
+export function routeRefusal(
+  plan: RoutePlan,
+  request: CanonicalRequest,
+  classification: { level: SensitivityLevel; findings: readonly RouteFinding[] },
+  context: RefusalContext,
+): PolicyRefusalError {
+  const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
+  // Some model would take it if it were shorter: clients compact a conversation (or split an
+  // embeddings input) on this error (OpenAI's code, Anthropic's wording), so it must not read as a
+  // permission problem.
+  const tooLong = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'context_length');
+  const embeddings = request.embedding !== undefined;
+  // Some model would take it but for a setting it refuses (a forced tool, thinking turned off): the
+  // request's to change, a 400 naming the field, never forwarded to be refused upstream.
+  const refusedSetting = tooLong.length > 0 ? undefined : refusedRequestSetting(plan.excluded, request);
+  const code = tooLong.length > 0 ? 'context_length_exceeded' : refusedSetting !== undefined ? refusedSetting.code : 'route_denied';
+  const tooLongReasons = tooLong.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`).join(' | ');
+  const remoteMediaReason = refusedSetting?.code === 'remote_media_url' ? remoteMediaRefusal(plan.excluded) : undefined;
+  const message =
+    tooLong.length > 0
+      ? `${embeddings ? 'an input is too long for every embedding model' : 'prompt is too long for every model'} this ${classification.level} request may use: ${tooLongReasons}`
+      : remoteMediaReason !== undefined
+        ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${besidesRemoteMedia(plan.excluded).join(' | ')})`
+        : refusedSetting !== undefined
+          ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${reasons.join(' | ')}`
+          : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
+  const refusalHint = (): string => {
+    if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings });
+    const unpinned = context.planUnpinned();
+    const permit = context.permit === undefined ? undefined : presentedPermitOf(context.permit, context.providers, classification.level, context.sessionId);
+    return hintForExclusions(plan.excluded, {
+      alternatives: alternativesTo(plan, unpinned),
+      ...(permit === undefined ? {} : { permit }),
+      // A pinned request considered only what it named: this host's models are those of the same request unpinned.
+      localLeftOut: localModelsLeftOut((unpinned ?? plan).excluded, context.providers),
+      embeddings,
+    });
+  };
+  return new PolicyRefusalError(code, message, {
+    hint: reasons.length === 0 ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`' : refusalHint(),
+    details: {
+      sensitivity: classification.level,
+      findings: classification.findings,
+      excluded: plan.excluded,
+      // The request field a gateway client is told is at fault (`ClientError.param`).
+      ...(tooLong.length > 0 ? { param: tooLongParam(request) } : refusedSetting !== undefined ? { param: refusedSetting.param } : {}),
+    },
+  });
+}
+
+interface RefusedSetting {
+  code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'reasoning_effort_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported' | 'remote_media_url';
+  param: string;
+}
+
+/**
+ * The request setting that kept out a model nothing else kept out (`tool_choice`: it forces a
+ * tool; `thinking`: it turns thinking off; `reasoning`: it asks a model that does not reason to;
+ * `tools_refused`: tools the engine refused earlier;
+ * `empty_content`: a turn the anthropic wire cannot send; `image_url`: an image URL Ollama
+ * refuses; `remote_media`: an image URL a local engine would fetch, which the level keeps from
+ * the network — still the cause when the model is also held back by its health just now), with
+ * the refusal's code and the request field at fault; undefined when none did.
+ */
+function refusedRequestSetting(excluded: readonly Exclusion[], request: CanonicalRequest): RefusedSetting | undefined {
+  const only = (rule: ExclusionRule): boolean => excluded.some((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === rule);
+  const remoteMediaOnly = excluded.some(
+    (exclusion) => exclusion.rules.includes('remote_media') && exclusion.rules.every((rule) => rule === 'remote_media' || rule === 'unhealthy' || rule === 'rate_limited'),
+  );
+  if (remoteMediaOnly) return { code: 'remote_media_url', param: 'messages' };
+  if (only('tool_choice')) return { code: 'tool_choice_unsupported', param: 'tool_choice' };
+  // `thinking`, or the OpenAI client's `reasoning_effort` / `reasoning.effort` that turned it off.
+  if (only('thinking')) return { code: 'thinking_unsupported', param: manualThinkingOf(request)?.param ?? 'thinking' };
+  // The effort (`reasoning_effort`, `reasoning.effort`, `think`) or Anthropic `thinking` a model that does not reason refuses.
+  if (only('reasoning')) return { code: 'reasoning_effort_unsupported', param: requestedEffort(request)?.field ?? 'reasoning_effort' };
+  if (only('tools_refused')) return { code: 'tools_not_supported', param: 'tools' };
+  if (only('empty_content')) return { code: 'empty_content', param: 'messages' };
+  if (only('image_url')) return { code: 'image_url_unsupported', param: 'messages' };
+  return undefined;
+}
+
+/** Why the router left candidates out for the request's image URL (`remote_media`): the same for each. */
+function remoteMediaRefusal(excluded: readonly Exclusion[]): string | undefined {
+  for (const exclusion of excluded) {
+    const index = exclusion.rules.indexOf('remote_media');
+    if (index >= 0) return exclusion.reasons[index];
+  }
+  return undefined;
+}
+
+/** Each model left out, with its reasons but the image URL's, which the refusal states once. */
+function besidesRemoteMedia(excluded: readonly Exclusion[]): string[] {
+  return excluded.map((exclusion) => {
+    const others = exclusion.reasons.filter((_, index) => exclusion.rules[index] !== 'remote_media');
+    return `${exclusion.provider}:${exclusion.model}: ${others.length === 0 ? 'its image URL alone' : others.join('; ')}`;
+  });
+}
+
+/**
+ * A presented permit as a refusal's hint needs it: what it covers — judged as verification judges
+ * it, for this request's level and session — and the command that issues one for another target.
+ */
+function presentedPermitOf(permit: PermitPayload, providers: readonly RegisteredProvider[], level: SensitivityLevel, sessionId: string | undefined): PresentedPermit {
+  const permitted = providers.find((provider) => provider.id === permit.provider);
+  return {
+    target: `${permit.provider}:${permit.model}`,
+    covers: (alternative) => {
+      const target = providers.find((provider) => provider.id === alternative.provider);
+      if (permitted === undefined || target === undefined) return false;
+      const invocation = { providerId: target.id, providerVersion: target.currentVersion, model: alternative.model, sensitivity: level, ...(sessionId === undefined ? {} : { sessionId }) };
+      return scopeDifferences(permit, permitted, invocation).length === 0;
+    },
+    issueCommand: (alternative) =>
+      permitIssueCommand({ providerId: alternative.provider, model: alternative.model, maxSensitivity: level, ...(permit.session === undefined ? {} : { sessionId: permit.session }) }),
+  };
+}
+
+/** The request field a too-long prompt or input is in: an embeddings request's `input`, a chat's `messages`. */
+export function tooLongParam(request: CanonicalRequest): 'input' | 'messages' {
+  return request.embedding === undefined ? 'messages' : 'input';
+}

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import type { InputProblem, InvalidInputError } from '../../../src/errors.js';
+import { defaultPolicy } from '../../../src/policy/defaults.js';
+import { parsePolicyText } from '../../../src/policy/load.js';
+import type { Policy } from '../../../src/policy/types.js';
+import { hintForExclusions } from '../../../src/router/hints.js';
+import { planRoute } from '../../../src/router/plan.js';
+import { remoteMediaUrls } from '../../../src/router/remote-media.js';
+import type { CanonicalRequest, ContentPart } from '../../../src/wire/canonical.js';
+import { context, input, order, provider, textRequest } from './fixtures.js';
+
+/**
+ * Rule `remote_media`: an image URL other than `data:` is fetched by the engine that receives it
+ * (vLLM unless `--allowed-media-domains`; llama-server's `handle_media` downloads any `http…` URL),
+ * so for a request only local providers may receive it is egress the policy must allow.
+ */
+
+const SIGNED = 'https://images.example.com/scan.png?X-Amz-Signature=abc123&token=payroll-2026';
+const INLINE = 'data:image/png;base64,iVBORw0KGgo=';
+
+function withImages(...images: Omit<Extract<ContentPart, { type: 'image' }>, 'type'>[]): CanonicalRequest {
+  return textRequest('what is in this picture?', {
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'what is in this picture?' }, ...images.map((image) => ({ type: 'image' as const, ...image }))] }],
+  });
+}
+
+const vllm = provider({ id: 'vllm', models: [{ id: 'qwen-vl', tags: ['vision'] }], engine: { kind: 'vllm' } });
+const llama = provider({ id: 'llama', baseUrl: 'http://127.0.0.1:8081/v1', models: [{ id: 'gemma-vision', tags: ['vision'] }], engine: { kind: 'llama.cpp' } });
+const ollama = provider({ id: 'ollama', models: [{ id: 'llava', tags: ['vision'] }], engine: { kind: 'ollama' } });
+const hosted = provider({ id: 'openai', class: 'approved_hosted', models: [{ id: 'gpt-vision', tags: ['vision'], price: { inputPerMTok: 1, outputPerMTok: 4 } }] });
+
+function policyWith(yaml: string): Policy {
+  return parsePolicyText(`apiVersion: syndicate/v1\nkind: Policy\n${yaml}`);
+}
+
+describe('remoteMediaUrls', () => {
+  it('lists image URLs but data: ones (whatever their case) and inline bytes', () => {
+    const request = withImages({ url: SIGNED }, { url: INLINE }, { url: 'DATA:image/gif;base64,R0lG' }, { data: 'iVBORw0KGgo=', mediaType: 'image/png' }, { url: 'file:///etc/passwd' });
+    expect(remoteMediaUrls(request)).toEqual([SIGNED, 'file:///etc/passwd']);
+    expect(remoteMediaUrls(textRequest('no images'))).toEqual([]);
+  });
+});
+
+describe('rule remote_media', () => {
+  it('leaves every local engine out of a confidential request with an image URL, naming scheme and host only', () => {
+    const plan = planRoute(input({ sensitivity: 'confidential', request: withImages({ url: SIGNED }) }), context([vllm, llama, hosted]));
+    expect(plan.candidates).toEqual([]);
+    const local = plan.excluded.filter((exclusion) => exclusion.class === 'local');
+    expect(local.map((exclusion) => exclusion.rules)).toEqual([['remote_media'], ['remote_media']]);
+    const [reason] = local[0]?.reasons ?? [];
+    expect(reason).toContain('an image by URL (https://images.example.com/…), which the engine would fetch over the network itself');
+    expect(reason).toContain('confidential data may reach local only');
+    expect(reason).not.toContain('X-Amz-Signature');
+    expect(reason).not.toContain('payroll');
+    // The hosted one is left out by the class rule alone: the URL is not its reason.
+    expect(plan.excluded.find((exclusion) => exclusion.provider === 'openai')?.rules).toEqual(['class_not_allowed']);
+    expect(plan.explanation).toContain('- vllm:qwen-vl (local) — the request gives an image by URL');
+  });
+
+  it('hints at sending the image inline or the policy setting, first', () => {
+    const plan = planRoute(input({ sensitivity: 'confidential', request: withImages({ url: SIGNED }) }), context([vllm, hosted]));
+    const hint = hintForExclusions(plan.excluded, { localLeftOut: plan.excluded.filter((exclusion) => exclusion.class === 'local') });
+    expect(hint).toMatch(/^send the image inline — a data:image\/png;base64,… URL/);
+    expect(hint).toContain('`media.remoteUrls`, e.g. `confidential: allow`');
+    // Not "register a local provider": the one registered would take the image inline.
+    expect(hint).not.toContain('stays on this host');
+  });
+
+  it('leaves a data: URL alone', () => {
+    const plan = planRoute(input({ sensitivity: 'confidential', request: withImages({ url: INLINE }) }), context([vllm]));
+    expect(order(plan)).toEqual(['vllm:qwen-vl']);
+  });
+
+  it('leaves a request some hosted class may receive alone: its URL goes as it came, to the hosted vendor and to a local engine', () => {
+    const plan = planRoute(input({ sensitivity: 'internal', request: withImages({ url: SIGNED }) }), context([vllm, hosted]));
+    expect(order(plan).sort()).toEqual(['openai:gpt-vision', 'vllm:qwen-vl']);
+    expect(plan.notes.join('\n')).not.toContain('by URL');
+  });
+
+  it('counts the trust tier: a public request from a local-only caller may not have an engine fetch a URL', () => {
+    const plan = planRoute(input({ sensitivity: 'public', trustTier: 'untrusted', request: withImages({ url: SIGNED }) }), context([vllm, hosted]));
+    expect(plan.candidates).toEqual([]);
+    expect(plan.excluded.find((exclusion) => exclusion.provider === 'vllm')?.rules).toEqual(['remote_media']);
+  });
+
+  it('says nothing more of an Ollama model, which refuses any image URL (rule image_url)', () => {
+    const plan = planRoute(input({ sensitivity: 'confidential', request: withImages({ url: SIGNED }) }), context([ollama]));
+    expect(plan.excluded.map((exclusion) => exclusion.rules)).toEqual([['image_url']]);
+  });
+
+  it('lets the engine fetch it when the policy allows it for the level, and notes that it did', () => {
+    const policy = policyWith('media:\n  remoteUrls:\n    confidential: allow\n');
+    const plan = planRoute(input({ sensitivity: 'confidential', request: withImages({ url: SIGNED }) }), context([vllm], { policy }));
+    expect(order(plan)).toEqual(['vllm:qwen-vl']);
+    expect(plan.notes).toContain(
+      'the request gives an image by URL (https://images.example.com/…): allowed by the policy (media.remoteUrls confidential: allow), so the engine that takes it may fetch it over the network',
+    );
+  });
+
+  it('never for restricted data, even with `remoteUrls: allow`', () => {
+    const policy = policyWith('media:\n  remoteUrls: allow\n');
+    expect(policy.media.remoteUrls).toEqual({ public: 'allow', internal: 'allow', confidential: 'allow', restricted: 'refuse' });
+    const plan = planRoute(input({ sensitivity: 'restricted', request: withImages({ url: SIGNED }) }), context([vllm], { policy }));
+    expect(plan.candidates).toEqual([]);
+    expect(plan.excluded[0]?.reasons[0]).toContain('restricted data never leaves this host');
+  });
+
+  it('never when planning failed closed, whatever the policy allows', () => {
+    const policy = policyWith('media:\n  remoteUrls: allow\n');
+    const plan = planRoute(input({ sensitivity: 'confidential', request: withImages({ url: SIGNED }) }), context([vllm], { policy, policyFailure: 'policy.yaml is invalid' }));
+    expect(plan.candidates).toEqual([]);
+    expect(plan.excluded[0]?.reasons[0]).toContain('planning failed closed to local providers');
+  });
+
+  it('names three hosts at most, each once, and counts the rest', () => {
+    const urls = ['https://a.example/1', 'https://a.example/2', 'https://b.example/x', 'http://c.example/y', 'https://d.example/z', 'not a url'];
+    const plan = planRoute(input({ sensitivity: 'confidential', request: withImages(...urls.map((url) => ({ url }))) }), context([vllm]));
+    expect(plan.excluded[0]?.reasons[0]).toContain('6 images by URL (https://a.example/…, https://b.example/…, http://c.example/… and 2 more)');
+  });
+});
+
+describe('policy media.remoteUrls', () => {
+  it('defaults to refuse for every level', () => {
+    expect(defaultPolicy().media.remoteUrls).toEqual({ public: 'refuse', internal: 'refuse', confidential: 'refuse', restricted: 'refuse' });
+    expect(policyWith('media: {}\n').media).toEqual(defaultPolicy().media);
+  });
+
+  it('sets levels one by one', () => {
+    expect(policyWith('media:\n  remoteUrls: { internal: allow }\n').media.remoteUrls).toEqual({ public: 'refuse', internal: 'allow', confidential: 'refuse', restricted: 'refuse' });
+  });
+
+  it('refuses `restricted: allow` at its pointer, and a setting that is neither word', () => {
+    const problemsOf = (yaml: string): InputProblem[] => {
+      try {
+        policyWith(yaml);
+      } catch (error) {
+        return (error as InvalidInputError).problems;
+      }
+      throw new Error(`accepted: ${yaml}`);
+    };
+    expect(problemsOf('media:\n  remoteUrls:\n    restricted: allow\n')).toEqual([
+      expect.objectContaining({ pointer: '/media/remoteUrls/restricted', message: expect.stringContaining('restricted data never leaves this host'), line: 5 }),
+    ]);
+    const located = (yaml: string): string[] => problemsOf(yaml).map((problem) => `${problem.pointer} ${problem.message}`);
+    // One problem each, from the form the value has (a word or a map), not one per form it could have had.
+    expect(located('media:\n  remoteUrls: sometimes\n')).toEqual(['/media/remoteUrls must be one of "refuse", "allow", got "sometimes"']);
+    expect(located('media:\n  remoteUrls: { internal: maybe }\n')).toEqual(['/media/remoteUrls/internal must be one of "refuse", "allow", got "maybe"']);
+    expect(located('media:\n  remoteUrls: 3\n')).toEqual(['/media/remoteUrls must be a mapping, got the integer 3']);
+    expect(located('media:\n  remoteUrl: allow\n')).toEqual(['/media/remoteUrl unknown key "remoteUrl" (did you mean "remoteUrls"?)']);
+  });
+});
