@@ -114,6 +114,12 @@ export interface Gateway {
    */
   drain(): Promise<void>;
   /**
+   * Cancels every inference request in flight with `reason` (an operator's stop that cannot wait
+   * for them): each upstream call is aborted and its evidence finished as cancelled by the caller,
+   * with the reason's message and the bytes so far. Returns how many were cancelled.
+   */
+  cancelInFlight(reason: Error): number;
+  /**
    * Admits a request whose head has arrived (before its body is read), so a drain that begins
    * meanwhile serves it and waits for it: call the returned release once it is answered.
    * Undefined when draining already (the request will be refused).
@@ -179,6 +185,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   metrics.followEngineOperations((afterId) => readEngineOperationsAfter(pipeline.store, afterId));
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const inFlight = new Set<Promise<void>>();
+  // The cancellation of each request in flight, for `cancelInFlight`.
+  const inFlightCancellations = new Set<AbortController>();
   let draining = false;
   // Requests admitted at their head and not yet answered (`admit`): a counter, not a promise each,
   // as this runs for every request; drains wait on `admittedWaiters` only while some are left.
@@ -188,13 +196,17 @@ export function createGateway(options: GatewayOptions): Gateway {
   const accessRecords = new WeakMap<GatewayCall, AccessRecord>();
 
   /** Registers a request as in flight until `settle` is called. */
-  const track = (): (() => void) => {
+  const track = (cancellation: AbortController): (() => void) => {
     let settle!: () => void;
     const promise = new Promise<void>((resolve) => {
       settle = resolve;
     });
     inFlight.add(promise);
-    void promise.then(() => inFlight.delete(promise));
+    inFlightCancellations.add(cancellation);
+    void promise.then(() => {
+      inFlight.delete(promise);
+      inFlightCancellations.delete(cancellation);
+    });
     return settle;
   };
 
@@ -204,7 +216,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     // In flight from here, not from when the body has arrived: reading it can take several turns,
     // and a drain that saw no request in flight meanwhile would close the store under this one.
-    const settle = track();
+    const settle = track(call.cancellation);
     let read: FaceRequest | FaceModelManagement;
     let receivedAt: number;
     try {
@@ -579,6 +591,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         admitted -= 1;
         if (admitted === 0) for (const wake of admittedWaiters.splice(0)) wake();
       };
+    },
+    cancelInFlight(reason: Error): number {
+      const cancelled = [...inFlightCancellations].filter((cancellation) => !cancellation.signal.aborted);
+      for (const cancellation of cancelled) cancellation.abort(reason);
+      return cancelled.length;
     },
     async drain(): Promise<void> {
       draining = true;

@@ -60,7 +60,10 @@ describe('route --request with an image URL in a confidential request', () => {
       `- vllm:${MODEL} (local) — the request gives an image by URL (https://files.example.com/…), which the engine would fetch over the network itself: confidential data may reach local only and the policy does not allow it (media.remoteUrls confidential: refuse)`,
     );
     expect(result.stdout).not.toContain('sig=');
-    expect(result.stderr).toContain('no provider may take this confidential request');
+    // The gateway's own refusal (code remote_media_url), as `route` gives it since it shares the gateway's refusal.
+    expect(result.stderr).toContain('error: this confidential request may not be sent: the request gives an image by URL (https://files.example.com/…)');
+    expect(result.stderr).toContain('hint: send the image inline');
+    expect(result.stderr).not.toContain('sig=');
     expect(vllm.exchanges.filter((exchange) => exchange.method === 'POST')).toEqual([]);
   });
 

@@ -114,6 +114,11 @@ export interface RecordedExchange {
   responseBody: Buffer;
   /** Each write, in order. */
   responseChunks: Buffer[];
+  /**
+   * True once the client closed the connection before the answer ended (a caller that aborted its
+   * request upstream); the engine's own `close()` does not count.
+   */
+  abortedByClient: boolean;
 }
 
 /** A running fake engine on 127.0.0.1. */
@@ -209,6 +214,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
       responseHeaders: {},
       responseBody: Buffer.alloc(0),
       responseChunks: [],
+      abortedByClient: false,
     };
     exchanges.push(exchange);
     const chunks: Buffer[] = [];
@@ -216,6 +222,9 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     request.on('end', () => {
       exchange.requestBody = Buffer.concat(chunks);
       const writer = new RecordingWriter(response, exchange);
+      response.once('close', () => {
+        if (!response.writableFinished && !closed && !writer.destroyedByEngine) exchange.abortedByClient = true;
+      });
       try {
         route(url.pathname, exchange.method, exchange.requestBody, request, writer);
       } catch (error) {
@@ -228,6 +237,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     if (method === 'POST' && isInferencePath(kind, path)) {
       const currentFault = nextFault(body);
       if (currentFault === 'reset') {
+        writer.destroyedByEngine = true;
         request.socket.destroy();
         return;
       }
@@ -350,6 +360,9 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
 
 /** Writes a response and records every byte of it in the exchange. */
 class RecordingWriter {
+  /** Set when the engine itself kills the connection (a reset fault), so that is not taken for the client's abort. */
+  destroyedByEngine = false;
+
   constructor(
     private readonly response: ServerResponse,
     private readonly exchange: RecordedExchange,
@@ -381,6 +394,7 @@ class RecordingWriter {
 
   /** Kills the connection, but only after the bytes already written reached the OS, so the recording equals what the client got. */
   destroy(): void {
+    this.destroyedByEngine = true;
     const socket = this.response.socket;
     if (socket !== null && socket.writableLength > 0 && !socket.destroyed) {
       // 'drain' fires only after a write that filled the buffer; an empty write's callback runs once everything before it is flushed.
