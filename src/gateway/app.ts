@@ -12,7 +12,7 @@ import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
 import { OLLAMA_ROOT_ANSWER, ollamaShowModelOf, OLLAMA_VERSION } from '../wire/ollama/server.js';
 import { parseResponsesRequest } from '../wire/openai/responses-server.js';
 import { ANTHROPIC_BETA_SETTING, type CanonicalRequest, type StreamPart, type WireWarning } from '../wire/canonical.js';
-import { requestedEffort } from '../wire/reasoning.js';
+import { REASONING_UNSENT_SETTING, requestedEffort } from '../wire/reasoning.js';
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
@@ -647,7 +647,7 @@ const IGNORED_FIELDS_NAMED = 20;
  */
 function ignoredFieldsHeader(ignoredFields: readonly string[], attemptWarnings: readonly WireWarning[] | undefined, request?: CanonicalRequest): Record<string, string> {
   const betasUnsent = attemptWarnings?.some((warning) => warning.setting === ANTHROPIC_BETA_SETTING) === true;
-  const reasoningUnsent = attemptWarnings?.some((warning) => warning.setting === 'reasoningEffort' || warning.setting === 'thinking') === true;
+  const reasoningUnsent = attemptWarnings?.some((warning) => warning.setting === REASONING_UNSENT_SETTING || warning.setting === 'thinking') === true;
   const reasoningField = reasoningUnsent && request !== undefined ? (requestedEffort(request)?.field ?? (request.thinking === undefined ? undefined : 'thinking')) : undefined;
   const fields = [...(betasUnsent ? ['anthropic-beta'] : []), ...(reasoningField === undefined ? ignoredFields : [...ignoredFields, reasoningField].sort())];
   if (fields.length === 0) return {};

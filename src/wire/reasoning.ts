@@ -145,9 +145,12 @@ export function nearestEffort(effort: ReasoningEffort, levels: readonly Reasonin
 /** The setting of the warning that says the request's effort reached the model in another form (a level mapped, thinking as an effort). */
 export const REASONING_MAPPED_SETTING = 'reasoningMapping';
 
+/** The setting of a warning that says an effort was not sent (one from Anthropic `thinking` says `thinking`). */
+export const REASONING_UNSENT_SETTING = 'reasoningEffort' satisfies keyof CanonicalRequest;
+
 /** The setting of the warning that says the effort was not sent: the canonical setting it came from. */
-export function unsentEffortSetting(requested: RequestedEffort): 'thinking' | 'reasoningEffort' {
-  return requested.field === 'thinking' ? 'thinking' : 'reasoningEffort';
+export function unsentEffortSetting(requested: RequestedEffort): 'thinking' | typeof REASONING_UNSENT_SETTING {
+  return requested.field === 'thinking' ? 'thinking' : REASONING_UNSENT_SETTING;
 }
 
 /** The request's effort as its client worded it, for messages: `reasoning_effort "high"`, `thinking budget_tokens 8000`. */

@@ -21,7 +21,7 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
-import { anthropicThinkingForEffort, REASONING_MAPPED_SETTING, THINKING_BUDGETS, type ReasoningEffort } from '../reasoning.js';
+import { anthropicThinkingForEffort, REASONING_MAPPED_SETTING, REASONING_UNSENT_SETTING, THINKING_BUDGETS, type ReasoningEffort } from '../reasoning.js';
 import { countField, isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
   ANTHROPIC_VERSION,
@@ -337,7 +337,7 @@ function thinkingForEffort(requested: { effort: ReasoningEffort; field: string }
     return mapped.thinking;
   }
   if (body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool') {
-    warnings.push({ setting: 'reasoningEffort', message: `${asked} was not sent: the anthropic wire refuses extended thinking with a forced tool choice` });
+    warnings.push({ setting: REASONING_UNSENT_SETTING, message: `${asked} was not sent: the anthropic wire refuses extended thinking with a forced tool choice` });
     return undefined;
   }
   const budget = Number(mapped.thinking['budget_tokens']);
