@@ -11,7 +11,8 @@ import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
 import { OLLAMA_ROOT_ANSWER, ollamaShowModelOf, OLLAMA_VERSION } from '../wire/ollama/server.js';
 import { parseResponsesRequest } from '../wire/openai/responses-server.js';
-import { ANTHROPIC_BETA_SETTING, type StreamPart, type WireWarning } from '../wire/canonical.js';
+import { ANTHROPIC_BETA_SETTING, type CanonicalRequest, type StreamPart, type WireWarning } from '../wire/canonical.js';
+import { REASONING_UNSENT_SETTING, requestedEffort } from '../wire/reasoning.js';
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
@@ -279,7 +280,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       finish({ result });
       return {
         status: 200,
-        headers: { 'content-type': 'application/json', ...resultHeaders(result), ...ignoredFieldsHeader(parsed.ignoredFields, result.warnings) },
+        headers: { 'content-type': 'application/json', ...resultHeaders(result), ...ignoredFieldsHeader(parsed.ignoredFields, result.warnings, parsed.request) },
         body: face.render(result, modelLabel(result.provider.id, result.model), parsed),
       };
     }
@@ -367,10 +368,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       if ('error' in outcome) throw outcome.error;
       channel.write(encoderFor().encodeAll(partsOfResponse(clientAnswer(outcome.result))));
       channel.end();
-      return streamReply(face, channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(parsed.ignoredFields, outcome.result.warnings) });
+      return streamReply(face, channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(parsed.ignoredFields, outcome.result.warnings, parsed.request) });
     }
 
-    const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...ignoredFieldsHeader(parsed.ignoredFields, attempt?.warnings) };
+    const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...ignoredFieldsHeader(parsed.ignoredFields, attempt?.warnings, parsed.request) };
     void settled.then((outcome) => {
       try {
         flush();
@@ -639,13 +640,16 @@ const IGNORED_FIELDS_NAMED = 20;
 
 /**
  * `x-syndicate-ignored-fields`: the request fields no provider saw (`logprobs, user`), so a
- * client can tell it did not get what it asked for — and `anthropic-beta` when the answering
- * attempt's wire could not send the client's betas (its `warnings` say so). Only names that are
- * safe in a header.
+ * client can tell it did not get what it asked for — `anthropic-beta` when the answering
+ * attempt's wire could not send the client's betas, and the reasoning field (`reasoning_effort`,
+ * `reasoning.effort`, `think`, `thinking`) when it could not carry the request's reasoning (its
+ * `warnings` say so). Only names that are safe in a header.
  */
-function ignoredFieldsHeader(ignoredFields: readonly string[], attemptWarnings: readonly WireWarning[] | undefined): Record<string, string> {
+function ignoredFieldsHeader(ignoredFields: readonly string[], attemptWarnings: readonly WireWarning[] | undefined, request?: CanonicalRequest): Record<string, string> {
   const betasUnsent = attemptWarnings?.some((warning) => warning.setting === ANTHROPIC_BETA_SETTING) === true;
-  const fields = betasUnsent ? ['anthropic-beta', ...ignoredFields] : ignoredFields;
+  const reasoningUnsent = attemptWarnings?.some((warning) => warning.setting === REASONING_UNSENT_SETTING || warning.setting === 'thinking') === true;
+  const reasoningField = reasoningUnsent && request !== undefined ? (requestedEffort(request)?.field ?? (request.thinking === undefined ? undefined : 'thinking')) : undefined;
+  const fields = [...(betasUnsent ? ['anthropic-beta'] : []), ...(reasoningField === undefined ? ignoredFields : [...ignoredFields, reasoningField].sort())];
   if (fields.length === 0) return {};
   const safe = fields.filter((field) => /^[A-Za-z0-9_.-]{1,64}$/.test(field));
   return { 'x-syndicate-ignored-fields': describeFields(safe, fields.length - safe.length) };

@@ -68,6 +68,8 @@ export interface AnthropicMessagesRequest {
   stop_sequences?: string[];
   stream?: boolean;
   thinking?: JsonObject;
+  /** `effort`: how many tokens the model may spend, thinking included (low, medium, high, xhigh, max). */
+  output_config?: { effort: string };
 }
 
 export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal';

@@ -17,6 +17,8 @@ export interface FakeModel {
   sizeBytes?: number;
   /** An embedding model: Ollama lists it with the `embedding` capability (not `completion`), LM Studio with `type: "embeddings"`; both embed with it. */
   embedding?: boolean;
+  /** A thinking model: Ollama lists it with the `thinking` capability (qwen3, gpt-oss, deepseek-r1). */
+  thinking?: boolean;
   /** The length of its vectors (default 8). */
   dimensions?: number;
 }
@@ -149,6 +151,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     contextWindow: model.contextWindow ?? FALLBACK_CONTEXT[kind],
     ...(model.sizeBytes === undefined ? {} : { sizeBytes: model.sizeBytes }),
     ...(model.embedding === undefined ? {} : { embedding: model.embedding }),
+    ...(model.thinking === undefined ? {} : { thinking: model.thinking }),
     ...(model.dimensions === undefined ? {} : { dimensions: model.dimensions }),
   }));
   if (models.length === 0) throw new Error('a fake engine needs at least one model');
