@@ -204,7 +204,8 @@ async function discoverOllama(context: DiscoveryContext): Promise<ProviderModel[
     const parameterCount = typeof modelInfo['general.parameter_count'] === 'number' ? modelInfo['general.parameter_count'] / 1e9 : undefined;
     const vramGb = gigabytes(item.size);
     if (vramGb !== undefined) context.notes.push(`${id}: vramGb ${vramGb} estimated from the model file size`);
-    const tags = capabilities.filter((capability) => capability === 'tools' || capability === 'vision');
+    // `thinking`: the model takes a reasoning effort (Ollama answers `think` for any other with a 400).
+    const tags = capabilities.filter((capability) => capability === 'tools' || capability === 'vision' || capability === 'thinking');
     models.push({
       id,
       ...(embedding ? { kind: 'embedding' as const } : {}),

@@ -17,6 +17,12 @@ export interface CancellableOptions {
   timeoutOption?: string;
   /** The option that asks for a shorter answer (`--max-tokens`). */
   shorterOutputOption?: string;
+  /**
+   * Work other than an invocation (`evidence verify`, `engine install`): what it is, for the error's
+   * message ("… before `evidence verify` ended"), and the hint saying what stopping it left. Absent:
+   * an invocation, whose attempt the pipeline records as cancelled by the caller.
+   */
+  otherWork?: { name: string; hint: string };
 }
 
 /** The signals that stop a command: Ctrl-C, and what `kill`, `timeout` and CI runners send. */
@@ -45,6 +51,11 @@ export async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>, 
   }
 }
 
+/** What the entry point tells the operator while the work it just told to stop finishes. */
+export function stoppingNote(): string {
+  return activeOptions.otherWork === undefined ? 'recording the cancelled call' : `stopping ${activeOptions.otherWork.name}`;
+}
+
 /** Whether cancellable work is running and has not been told to stop yet. */
 export function hasCancellableWork(): boolean {
   return active !== undefined && !active.signal.aborted;
@@ -58,15 +69,14 @@ export function hasCancellableWork(): boolean {
 export function interruptCancellable(signal: StopSignal = 'SIGINT'): boolean {
   stoppedBy ??= signal;
   if (active === undefined || active.signal.aborted) return false;
+  const { otherWork, timeoutOption } = activeOptions;
+  const stoppedWork = otherWork?.name ?? 'the answer';
+  const recorded = 'the attempt is recorded as cancelled by the caller, with what was received so far';
   const error =
     signal === 'SIGINT'
-      ? new InterruptedError('cancelled by the operator (Ctrl-C) before the answer ended', {
-          hint: 'the attempt is recorded as cancelled by the caller, with what was received so far',
-        })
-      : new InterruptedError('terminated (SIGTERM) before the answer ended', {
-          hint: `the attempt is recorded as cancelled by the caller, with what was received so far; give a job more time${
-            activeOptions.timeoutOption === undefined ? '' : `, or \`${activeOptions.timeoutOption}\` less`
-          }`,
+      ? new InterruptedError(`cancelled by the operator (Ctrl-C) before ${stoppedWork} ended`, { hint: otherWork?.hint ?? recorded })
+      : new InterruptedError(`terminated (SIGTERM) before ${stoppedWork} ended`, {
+          hint: otherWork?.hint ?? `${recorded}; give a job more time${timeoutOption === undefined ? '' : `, or \`${timeoutOption}\` less`}`,
           exitCode: ExitCode.terminated,
         });
   active.abort(error);

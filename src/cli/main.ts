@@ -1,5 +1,5 @@
 import { ExitCode } from '../errors.js';
-import { cancelForClosedOutput, exitCodeFor, hasCancellableWork, interruptCancellable, interruptedExitCode, type StopSignal } from './interrupt.js';
+import { cancelForClosedOutput, exitCodeFor, hasCancellableWork, interruptCancellable, interruptedExitCode, stoppingNote, type StopSignal } from './interrupt.js';
 
 /**
  * The entry point: the only place that sets the exit code or calls process.exit.
@@ -44,12 +44,10 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 let interrupts = 0;
 function stop(signal: StopSignal): void {
   interrupts += 1;
+  // Read before the work is told to stop: it may end (and forget its options) at once.
+  const note = stoppingNote();
   if (interrupts === 1 && interruptCancellable(signal)) {
-    process.stderr.write(
-      signal === 'SIGINT'
-        ? 'interrupted: recording the cancelled call (Ctrl-C again to quit at once)\n'
-        : 'terminated: recording the cancelled call (SIGTERM again to quit at once)\n',
-    );
+    process.stderr.write(signal === 'SIGINT' ? `interrupted: ${note} (Ctrl-C again to quit at once)\n` : `terminated: ${note} (SIGTERM again to quit at once)\n`);
     setTimeout(() => process.exit(exitCodeFor(signal)), INTERRUPT_DEADLINE_MS).unref();
     return;
   }

@@ -44,6 +44,14 @@ export type Deviation = (typeof DEVIATIONS)[number];
 export const MODEL_DEVIATIONS = ['forced_tool_choice_unsupported', 'thinking_always_on'] as const;
 export type ModelDeviation = (typeof MODEL_DEVIATIONS)[number];
 
+/**
+ * How hard a model should reason before it answers, in OpenAI's levels (its API reference:
+ * "none, minimal, low, medium, high, xhigh, and max"; Anthropic's `output_config.effort` takes
+ * low to max), the canonical scale every gateway face decodes to and every wire encodes from.
+ */
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
+export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
+
 export const ENGINE_KINDS = ['ollama', 'llama.cpp', 'vllm', 'lmstudio', 'llama-swap', 'node-llama-cpp'] as const;
 export type EngineKind = (typeof ENGINE_KINDS)[number];
 

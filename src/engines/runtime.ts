@@ -204,6 +204,8 @@ export interface EngineInstallOptions {
   onProgress?: (line: string) => void;
   /** The npm executable (tests point it at a fake). */
   npmCommand?: string;
+  /** Aborted (Ctrl-C, SIGTERM): npm is stopped, the scratch directory of a fresh install removed, and the install rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 /** What is in the engine directory before an install, and so what the install may do there. */
@@ -275,7 +277,7 @@ export async function installEngine(options: EngineInstallOptions = {}): Promise
       mkdirSync(target, { recursive: true });
       writeFileSync(join(target, 'package.json'), `${JSON.stringify({ name: ENGINE_PACKAGE_NAME, private: true, description: 'node-llama-cpp for `syndicate engine serve`; managed by `syndicate engine install`' }, null, 2)}\n`);
     }
-    await runNpm(options.npmCommand ?? 'npm', ['install', '--no-audit', '--no-fund', '--omit=optional', '--ignore-scripts', '--save-exact', ...packages], target, options.onProgress);
+    await runNpm(options.npmCommand ?? 'npm', ['install', '--no-audit', '--no-fund', '--omit=optional', '--ignore-scripts', '--save-exact', ...packages], target, options);
     if (fresh) moveIntoPlace(target, directory, source);
   } catch (error) {
     if (fresh) rmSync(target, { recursive: true, force: true });
@@ -309,10 +311,18 @@ function moveIntoPlace(scratch: string, directory: string, source: EngineInstall
   }
 }
 
-async function runNpm(command: string, args: string[], cwd: string, onProgress: ((line: string) => void) | undefined): Promise<void> {
+/**
+ * Runs npm in `cwd`. An aborted `signal` stops npm (SIGTERM) and, once it has exited, rejects with
+ * the signal's reason: the caller then removes its scratch directory, and no npm is left writing
+ * into it.
+ */
+async function runNpm(command: string, args: string[], cwd: string, { onProgress, signal }: Pick<EngineInstallOptions, 'onProgress' | 'signal'>): Promise<void> {
+  signal?.throwIfAborted();
   const tail: string[] = [];
+  const stopNpm = new AbortController();
   const exitCode = await new Promise<number | null>((resolvePromise, reject) => {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
+    signal?.addEventListener('abort', () => child.kill('SIGTERM'), { once: true, signal: stopNpm.signal });
     const forward = (chunk: Buffer): void => {
       for (const line of chunk.toString('utf8').split('\n')) {
         const trimmed = line.trim();
@@ -326,9 +336,12 @@ async function runNpm(command: string, args: string[], cwd: string, onProgress: 
     child.stderr.on('data', forward);
     child.on('error', reject);
     child.on('close', resolvePromise);
-  }).catch((error: unknown) => {
-    throw new EngineInstallError(`cannot run ${command}: ${(error as Error).message}`, { hint: 'install Node.js with npm, or put npm on PATH', cause: error });
-  });
+  })
+    .catch((error: unknown) => {
+      throw new EngineInstallError(`cannot run ${command}: ${(error as Error).message}`, { hint: 'install Node.js with npm, or put npm on PATH', cause: error });
+    })
+    .finally(() => stopNpm.abort());
+  signal?.throwIfAborted();
   if (exitCode !== 0) {
     throw new EngineInstallError(`npm install of the engine failed (exit ${String(exitCode)}): ${tail.slice(-5).join(' | ')}`, {
       hint: 'check that the npm registry is reachable (`npm ping`), then run `syndicate engine install` again',

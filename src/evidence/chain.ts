@@ -241,18 +241,50 @@ const PREV_INDEX = COLUMN_INDEX.prev_hash;
  * missing / head mismatch, via `evidence_chain_head`).
  */
 export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyResult {
-  const { db } = store;
-  const previousMmap = db.pragma('mmap_size', { simple: true }) as number;
-  if (previousMmap >= VERIFY_MMAP_BYTES) return walkChain(store, options);
-  db.pragma(`mmap_size = ${VERIFY_MMAP_BYTES}`);
+  const restoreMmap = mapForVerify(store);
   try {
-    return walkChain(store, options);
+    return runToEnd(walkChain(store, options));
   } finally {
-    db.pragma(`mmap_size = ${previousMmap}`);
+    restoreMmap();
   }
 }
 
-function walkChain(store: Store, options: VerifyOptions): VerifyResult {
+/**
+ * `verifyChain` that gives the event loop a turn after each page of rows, so a Ctrl-C or SIGTERM
+ * is heard within a page (a few milliseconds) rather than after the whole store: `signal` aborted
+ * rejects with its reason. It only reads, so stopping part-way leaves nothing to clean up.
+ */
+export async function verifyChainCancellable(store: Store, options: VerifyOptions & { signal: AbortSignal }): Promise<VerifyResult> {
+  const { signal } = options;
+  signal.throwIfAborted();
+  const restoreMmap = mapForVerify(store);
+  try {
+    const walk = walkChain(store, options);
+    for (let step = walk.next(); ; step = walk.next()) {
+      if (step.done === true) return step.value;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      signal.throwIfAborted();
+    }
+  } finally {
+    restoreMmap();
+  }
+}
+
+/** Maps the store's file for a verification (see VERIFY_MMAP_BYTES); returns what puts the previous setting back. */
+function mapForVerify(store: Store): () => void {
+  const { db } = store;
+  const previousMmap = db.pragma('mmap_size', { simple: true }) as number;
+  if (previousMmap >= VERIFY_MMAP_BYTES) return () => undefined;
+  db.pragma(`mmap_size = ${VERIFY_MMAP_BYTES}`);
+  return () => void db.pragma(`mmap_size = ${previousMmap}`);
+}
+
+/** Drives a walk that pauses after each page (`walkChain`, `walkLinks`) straight to its end. */
+function runToEnd<T>(walk: Generator<void, T>): T {
+  for (let step = walk.next(); ; step = walk.next()) if (step.done === true) return step.value;
+}
+
+function* walkChain(store: Store, options: VerifyOptions): Generator<void, VerifyResult> {
   const { db } = store;
   const progressEvery = options.progressEvery ?? 5000;
   const anchor = options.from;
@@ -279,7 +311,7 @@ function walkChain(store: Store, options: VerifyOptions): VerifyResult {
       ? GENESIS_HASH
       : (db.prepare('SELECT prev_hash FROM evidence WHERE chain_seq = ?').pluck(true).get(firstSeq) as string | undefined);
   if (startHash === undefined) return { ok: false, rows: 0, brokenAt: { seq: firstSeq, reason: 'row missing' } };
-  const walked = walkLinks(db, blocks, {
+  const walked = yield* walkLinks(db, blocks, {
     firstSeq,
     previousHash: startHash,
     ...(anchor === undefined ? {} : { anchor }),
@@ -321,13 +353,14 @@ interface LinkWalk {
 /**
  * Proves the links from `firstSeq` on (through `throughSeq` when given, else to the last row):
  * each row carries the next sequence number, points at the previous row's hash (the first at
- * `previousHash`) and hashes, with its chunks, to what it stores. Stops at the first break.
+ * `previousHash`) and hashes, with its chunks, to what it stores. Stops at the first break. Pauses
+ * (yields) after each page.
  */
-function walkLinks(
+function* walkLinks(
   db: Store['db'],
   blocks: ReturnType<typeof evidenceBlocks>,
   options: { firstSeq: number; previousHash: string; throughSeq?: number; anchor?: { seq: number; hash: string }; onRow?: (rows: number) => void },
-): LinkWalk {
+): Generator<void, LinkWalk> {
   const through = options.throughSeq ?? Number.MAX_SAFE_INTEGER;
   // Rows in pages (a statement being iterated keeps the connection busy), then the chunks of the
   // same page in one joined query; each value is read once.
@@ -373,6 +406,7 @@ function walkLinks(
     }
     if (batch.length < VERIFY_PAGE_ROWS) break;
     after = expectedSeq - 1;
+    yield;
   }
   if (options.throughSeq !== undefined && expectedSeq <= options.throughSeq) {
     return { rows, previousHash, nextSeq: expectedSeq, failure: { seq: expectedSeq, reason: 'row missing' } };
@@ -386,5 +420,5 @@ function walkLinks(
  * the chain never erases the only trace of an edit. Undefined when every link holds.
  */
 export function verifyChainRange(store: Store, range: { fromSeq: number; throughSeq: number; previousHash: string }): ChainBreak | undefined {
-  return walkLinks(store.db, evidenceBlocks(store.db), { firstSeq: range.fromSeq, previousHash: range.previousHash, throughSeq: range.throughSeq }).failure;
+  return runToEnd(walkLinks(store.db, evidenceBlocks(store.db), { firstSeq: range.fromSeq, previousHash: range.previousHash, throughSeq: range.throughSeq })).failure;
 }

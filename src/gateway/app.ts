@@ -11,7 +11,8 @@ import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
 import { OLLAMA_ROOT_ANSWER, ollamaShowModelOf, OLLAMA_VERSION } from '../wire/ollama/server.js';
 import { parseResponsesRequest } from '../wire/openai/responses-server.js';
-import { ANTHROPIC_BETA_SETTING, type StreamPart, type WireWarning } from '../wire/canonical.js';
+import { ANTHROPIC_BETA_SETTING, type CanonicalRequest, type StreamPart, type WireWarning } from '../wire/canonical.js';
+import { REASONING_UNSENT_SETTING, requestedEffort } from '../wire/reasoning.js';
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
@@ -113,6 +114,12 @@ export interface Gateway {
    */
   drain(): Promise<void>;
   /**
+   * Cancels every inference request in flight with `reason` (an operator's stop that cannot wait
+   * for them): each upstream call is aborted and its evidence finished as cancelled by the caller,
+   * with the reason's message and the bytes so far. Returns how many were cancelled.
+   */
+  cancelInFlight(reason: Error): number;
+  /**
    * Admits a request whose head has arrived (before its body is read), so a drain that begins
    * meanwhile serves it and waits for it: call the returned release once it is answered.
    * Undefined when draining already (the request will be refused).
@@ -178,6 +185,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   metrics.followEngineOperations((afterId) => readEngineOperationsAfter(pipeline.store, afterId));
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const inFlight = new Set<Promise<void>>();
+  // The cancellation of each request in flight, for `cancelInFlight`.
+  const inFlightCancellations = new Set<AbortController>();
   let draining = false;
   // Requests admitted at their head and not yet answered (`admit`): a counter, not a promise each,
   // as this runs for every request; drains wait on `admittedWaiters` only while some are left.
@@ -187,13 +196,17 @@ export function createGateway(options: GatewayOptions): Gateway {
   const accessRecords = new WeakMap<GatewayCall, AccessRecord>();
 
   /** Registers a request as in flight until `settle` is called. */
-  const track = (): (() => void) => {
+  const track = (cancellation: AbortController): (() => void) => {
     let settle!: () => void;
     const promise = new Promise<void>((resolve) => {
       settle = resolve;
     });
     inFlight.add(promise);
-    void promise.then(() => inFlight.delete(promise));
+    inFlightCancellations.add(cancellation);
+    void promise.then(() => {
+      inFlight.delete(promise);
+      inFlightCancellations.delete(cancellation);
+    });
     return settle;
   };
 
@@ -203,7 +216,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     // In flight from here, not from when the body has arrived: reading it can take several turns,
     // and a drain that saw no request in flight meanwhile would close the store under this one.
-    const settle = track();
+    const settle = track(call.cancellation);
     let read: FaceRequest | FaceModelManagement;
     let receivedAt: number;
     try {
@@ -267,7 +280,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       finish({ result });
       return {
         status: 200,
-        headers: { 'content-type': 'application/json', ...resultHeaders(result), ...ignoredFieldsHeader(parsed.ignoredFields, result.warnings) },
+        headers: { 'content-type': 'application/json', ...resultHeaders(result), ...ignoredFieldsHeader(parsed.ignoredFields, result.warnings, parsed.request) },
         body: face.render(result, modelLabel(result.provider.id, result.model), parsed),
       };
     }
@@ -355,10 +368,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       if ('error' in outcome) throw outcome.error;
       channel.write(encoderFor().encodeAll(partsOfResponse(clientAnswer(outcome.result))));
       channel.end();
-      return streamReply(face, channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(parsed.ignoredFields, outcome.result.warnings) });
+      return streamReply(face, channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(parsed.ignoredFields, outcome.result.warnings, parsed.request) });
     }
 
-    const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...ignoredFieldsHeader(parsed.ignoredFields, attempt?.warnings) };
+    const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...ignoredFieldsHeader(parsed.ignoredFields, attempt?.warnings, parsed.request) };
     void settled.then((outcome) => {
       try {
         flush();
@@ -579,6 +592,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (admitted === 0) for (const wake of admittedWaiters.splice(0)) wake();
       };
     },
+    cancelInFlight(reason: Error): number {
+      const cancelled = [...inFlightCancellations].filter((cancellation) => !cancellation.signal.aborted);
+      for (const cancellation of cancelled) cancellation.abort(reason);
+      return cancelled.length;
+    },
     async drain(): Promise<void> {
       draining = true;
       while (inFlight.size > 0 || admitted > 0) {
@@ -622,13 +640,16 @@ const IGNORED_FIELDS_NAMED = 20;
 
 /**
  * `x-syndicate-ignored-fields`: the request fields no provider saw (`logprobs, user`), so a
- * client can tell it did not get what it asked for — and `anthropic-beta` when the answering
- * attempt's wire could not send the client's betas (its `warnings` say so). Only names that are
- * safe in a header.
+ * client can tell it did not get what it asked for — `anthropic-beta` when the answering
+ * attempt's wire could not send the client's betas, and the reasoning field (`reasoning_effort`,
+ * `reasoning.effort`, `think`, `thinking`) when it could not carry the request's reasoning (its
+ * `warnings` say so). Only names that are safe in a header.
  */
-function ignoredFieldsHeader(ignoredFields: readonly string[], attemptWarnings: readonly WireWarning[] | undefined): Record<string, string> {
+function ignoredFieldsHeader(ignoredFields: readonly string[], attemptWarnings: readonly WireWarning[] | undefined, request?: CanonicalRequest): Record<string, string> {
   const betasUnsent = attemptWarnings?.some((warning) => warning.setting === ANTHROPIC_BETA_SETTING) === true;
-  const fields = betasUnsent ? ['anthropic-beta', ...ignoredFields] : ignoredFields;
+  const reasoningUnsent = attemptWarnings?.some((warning) => warning.setting === REASONING_UNSENT_SETTING || warning.setting === 'thinking') === true;
+  const reasoningField = reasoningUnsent && request !== undefined ? (requestedEffort(request)?.field ?? (request.thinking === undefined ? undefined : 'thinking')) : undefined;
+  const fields = [...(betasUnsent ? ['anthropic-beta'] : []), ...(reasoningField === undefined ? ignoredFields : [...ignoredFields, reasoningField].sort())];
   if (fields.length === 0) return {};
   const safe = fields.filter((field) => /^[A-Za-z0-9_.-]{1,64}$/.test(field));
   return { 'x-syndicate-ignored-fields': describeFields(safe, fields.length - safe.length) };

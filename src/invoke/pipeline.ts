@@ -426,6 +426,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const adapter = wireAdapterFor(record.wire);
   const lowered = candidate.loweredMaxTokens;
   const wireRequest: CanonicalRequest = { ...plan.request, model: candidate.model, ...(lowered === undefined ? {} : { maxTokens: lowered }) };
+  const declared = record.models.find((model) => model.id === candidate.model);
   const target: WireTarget = {
     baseUrl: record.baseUrl,
     ...(apiKey === undefined ? {} : { apiKey }),
@@ -433,6 +434,9 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(candidate.defaultMaxTokens === undefined ? {} : { defaultMaxTokens: candidate.defaultMaxTokens }),
     ...(record.engine === undefined ? {} : { engine: record.engine.kind }),
     ...(record.vendor === undefined ? {} : { vendor: record.vendor }),
+    ...(declared?.tags === undefined ? {} : { modelTags: declared.tags }),
+    ...(declared?.deviations === undefined ? {} : { modelDeviations: declared.deviations }),
+    ...(declared?.reasoningEfforts === undefined ? {} : { modelEfforts: declared.reasoningEfforts }),
   };
   const codec = wireRequest.embedding === undefined ? undefined : embeddingCodec(adapter);
   const httpRequest = codec === undefined ? adapter.encodeRequest(wireRequest, target) : codec.encode(wireRequest, target);

@@ -8,6 +8,7 @@ import { manualThinkingOf } from '../router/request-traits.js';
 import type { RouteFinding } from '../router/route-request.js';
 import type { Exclusion, ExclusionRule, RoutePlan } from '../router/types.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
+import { requestedEffort } from '../wire/reasoning.js';
 
 /** What a refusal names besides the plan: what else could take the request, and what the caller presented. */
 export interface RefusalContext {
@@ -81,13 +82,14 @@ export function routeRefusal(
 }
 
 interface RefusedSetting {
-  code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported' | 'remote_media_url';
+  code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'reasoning_effort_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported' | 'remote_media_url';
   param: string;
 }
 
 /**
  * The request setting that kept out a model nothing else kept out (`tool_choice`: it forces a
- * tool; `thinking`: it turns thinking off; `tools_refused`: tools the engine refused earlier;
+ * tool; `thinking`: it turns thinking off; `reasoning`: it asks a model that does not reason to;
+ * `tools_refused`: tools the engine refused earlier;
  * `empty_content`: a turn the anthropic wire cannot send; `image_url`: an image URL Ollama
  * refuses; `remote_media`: an image URL a local engine would fetch, which the level keeps from
  * the network — still the cause when the model is also held back by its health just now), with
@@ -102,6 +104,8 @@ function refusedRequestSetting(excluded: readonly Exclusion[], request: Canonica
   if (only('tool_choice')) return { code: 'tool_choice_unsupported', param: 'tool_choice' };
   // `thinking`, or the OpenAI client's `reasoning_effort` / `reasoning.effort` that turned it off.
   if (only('thinking')) return { code: 'thinking_unsupported', param: manualThinkingOf(request)?.param ?? 'thinking' };
+  // The effort (`reasoning_effort`, `reasoning.effort`, `think`) or Anthropic `thinking` a model that does not reason refuses.
+  if (only('reasoning')) return { code: 'reasoning_effort_unsupported', param: requestedEffort(request)?.field ?? 'reasoning_effort' };
   if (only('tools_refused')) return { code: 'tools_not_supported', param: 'tools' };
   if (only('empty_content')) return { code: 'empty_content', param: 'messages' };
   if (only('image_url')) return { code: 'image_url_unsupported', param: 'messages' };

@@ -5,6 +5,7 @@ import type {
   ModelDeviation,
   ModelKind,
   ProviderClass,
+  ReasoningEffort,
   Vendor,
   WireFormat,
 } from '../common/vocabulary.js';
@@ -48,6 +49,8 @@ export interface ProviderModel {
   aliases?: string[];
   /** Request settings this model refuses although its wire format accepts them; the router leaves it out of requests that send them. */
   deviations?: ModelDeviation[];
+  /** The `reasoning_effort` levels the model's server takes (openai wire); see `openAIEffortCarriage`. */
+  reasoningEfforts?: ReasoningEffort[];
 }
 
 /** Credentials by environment-variable reference only. */

@@ -68,6 +68,10 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
     rules: ['thinking'],
     hint: 'the models left always think (thinking_always_on): leave thinking out (an OpenAI client: reasoning effort other than "none") or send {type: "adaptive"} (its depth set by output_config.effort), or send it to a model whose thinking can be turned off',
   },
+  {
+    rules: ['reasoning'],
+    hint: 'the models left do not reason and refuse a reasoning effort (OpenAI models not tagged reasoning): leave reasoning_effort (or thinking) out, or send it to a model that reasons (tag a reasoning model `reasoning` in its record)',
+  },
   { rules: ['context_length'], hint: "the prompt does not fit any eligible model's context window: shorten or compact the conversation, or use a model with a larger contextWindow" },
   { rules: ['cost_per_request', 'cost_per_day', 'price_unknown'], hint: "the policy's cost limits exclude the rest: raise them in the policy, or price the model in its provider record" },
   { rules: ['latency_budget'], hint: "the workflow's latency budget excludes the rest: relax it in the policy" },

@@ -12,6 +12,7 @@ import {
 import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { anthropicEmptyTurnMessage, anthropicUnsendableTurn } from '../wire/anthropic/adapter.js';
+import { describeEffortCarriage, effortRefusal } from '../wire/reasoning.js';
 import { missingCredential } from '../registry/credentials.js';
 import { findDeclaredModel, sameOllamaModel } from '../registry/model-names.js';
 import { tierForInput, usageCostUsd } from '../registry/pricing.js';
@@ -218,6 +219,22 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     // an answer, no capability rules; the window must hold each input instead.
     if (embedding === undefined) checkCapabilities(record.deviations ?? [], model, traits, policy, input, tasks, exclude, reasons);
     else checkEmbeddingWindow(model, embedding, input.embeddingInputTokens, record.engine?.kind === 'ollama', exclude, reasons);
+    if (embedding === undefined && traits.reasoning !== undefined) {
+      const effortTarget = {
+        wire: record.wire,
+        ...(record.engine === undefined ? {} : { engine: record.engine.kind }),
+        ...(record.vendor === undefined ? {} : { vendor: record.vendor }),
+        ...(model.tags === undefined ? {} : { modelTags: model.tags }),
+        ...(model.reasoningEfforts === undefined ? {} : { modelEfforts: model.reasoningEfforts }),
+        ...(model.deviations === undefined ? {} : { modelDeviations: model.deviations }),
+      };
+      const refusal = effortRefusal(traits.reasoning, input.request.thinking, effortTarget);
+      if (refusal !== undefined) exclude('reasoning', refusal);
+      else {
+        const carriage = describeEffortCarriage(input.request, effortTarget);
+        if (carriage !== undefined) reasons.push(carriage);
+      }
+    }
     const toolsRefusal = traits.tools ? context.toolsRefused?.[provider.id]?.[model.id] : undefined;
     if (toolsRefusal !== undefined) {
       exclude('tools_refused', `request has tools and ${provider.id} refused the tools of a request for ${model.id} since ${toolsRefusal.since}: ${toolsRefusal.reason}`);
@@ -794,6 +811,7 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
     context.traits.tools ? 'tools' : '',
     context.traits.forcedTool === undefined ? '' : `forced ${context.traits.forcedTool}`,
     context.traits.manualThinking === undefined ? '' : context.traits.manualThinking.setting,
+    context.traits.reasoning === undefined || context.traits.manualThinking !== undefined ? '' : `reasoning effort ${context.traits.reasoning.effort} (${context.traits.reasoning.field})`,
     context.traits.json ? (context.traits.strictJson ? 'strict JSON' : 'JSON') : '',
     context.traits.vision ? 'vision' : '',
   ].filter((need) => need !== '');

@@ -1,5 +1,6 @@
 import type { TaskRule } from '../policy/types.js';
 import type { CanonicalRequest, ContentPart } from '../wire/canonical.js';
+import { requestedEffort, type RequestedEffort } from '../wire/reasoning.js';
 
 /** What the router needs to know about a request's shape, independent of any provider. */
 export interface RequestTraits {
@@ -15,10 +16,12 @@ export interface RequestTraits {
   forcedTool: string | undefined;
   /**
    * The request turns extended thinking off or budgets it by hand (Anthropic `thinking` of type
-   * `disabled` or `enabled`, an OpenAI client's reasoning effort `none`): the setting, in words,
+   * `disabled` or `enabled`, a reasoning effort `none` — OpenAI's or Ollama's `think: false`): the setting, in words,
    * and the request field that holds it; undefined otherwise.
    */
   manualThinking: { setting: string; param: string } | undefined;
+  /** The reasoning the request asks for (its effort, or its Anthropic thinking read as one); undefined when it sets none. */
+  reasoning: RequestedEffort | undefined;
 }
 
 export function requestTraits(request: CanonicalRequest): RequestTraits {
@@ -29,6 +32,7 @@ export function requestTraits(request: CanonicalRequest): RequestTraits {
     tools,
     forcedTool: !tools || choice === undefined || choice === 'auto' || choice === 'none' ? undefined : choice === 'required' ? 'a tool' : `tool ${choice.name}`,
     manualThinking: manualThinkingOf(request),
+    reasoning: requestedEffort(request),
     json: format !== undefined && format.type !== 'text',
     strictJson: format?.type === 'json_schema' && format.strict === true,
     vision: request.messages.some((message) => message.content.some((part) => part.type === 'image')),
@@ -40,7 +44,8 @@ export function requestTraits(request: CanonicalRequest): RequestTraits {
 export function manualThinkingOf(request: CanonicalRequest): RequestTraits['manualThinking'] {
   const thinkingType = request.thinking?.['type'];
   if (thinkingType === 'disabled' || thinkingType === 'enabled') return { setting: `thinking type ${thinkingType}`, param: 'thinking' };
-  if (request.reasoningOff !== undefined) return { setting: `${request.reasoningOff} none`, param: request.reasoningOff };
+  const effort = request.reasoningEffort;
+  if (effort?.effort === 'none') return { setting: `${effort.field} none`, param: effort.field };
   return undefined;
 }
 

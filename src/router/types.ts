@@ -193,6 +193,8 @@ export type ExclusionRule =
   | 'tool_choice'
   /** The request turns extended thinking off (or budgets it by hand) and the model declares `thinking_always_on`. */
   | 'thinking'
+  /** The request asks for reasoning (an effort, or Anthropic thinking) and the model's server refuses it (`openAIEffortCarriage`: an OpenAI model not tagged reasoning). */
+  | 'reasoning'
   | 'json'
   | 'vision'
   | 'context_length'

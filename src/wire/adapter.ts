@@ -1,4 +1,4 @@
-import type { EngineKind, Vendor, WireFormat } from '../common/vocabulary.js';
+import type { EngineKind, ModelDeviation, ReasoningEffort, Vendor, WireFormat } from '../common/vocabulary.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart, WireWarning } from './canonical.js';
 
 /** What the adapter needs to know about the target to build the wire request. Pure data. */
@@ -19,6 +19,12 @@ export interface WireTarget {
   engine?: EngineKind;
   /** The vendor whose own API is behind the URL, when the record declares one: its extensions of the wire (e.g. OpenAI's custom tools). */
   vendor?: Vendor;
+  /** The model's task tags from its record: whether it reasons (`reasoning`, `thinking`), for a reasoning effort. */
+  modelTags?: readonly string[];
+  /** The model's declared deviations: `thinking_always_on` takes adaptive thinking only. */
+  modelDeviations?: readonly ModelDeviation[];
+  /** The model's declared `reasoningEfforts`: the levels its server takes. */
+  modelEfforts?: readonly ReasoningEffort[];
 }
 
 /** An HTTP request the transport will send verbatim. `body` is the exact bytes, as text. */

@@ -3,6 +3,8 @@
  * Field names follow the domain, not any one vendor's API.
  */
 
+import type { ReasoningEffort, ReasoningEffortField } from './reasoning.js';
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -196,14 +198,17 @@ export interface CanonicalRequest {
   system?: string;
   /** A cache breakpoint at the end of the system prompt (see `CacheControl`). */
   systemCacheControl?: CacheControl;
-  /** The client's extended-thinking setting (Anthropic `thinking`), sent as given on the anthropic wire only. */
+  /**
+   * The client's extended-thinking setting (Anthropic `thinking`), as given: sent as is on the
+   * anthropic wire; on the openai wire it becomes a `reasoning_effort` (see `wire/reasoning.ts`).
+   */
   thinking?: JsonObject;
   /**
-   * The request field by which an OpenAI client turned reasoning off (`reasoning_effort: "none"`,
-   * Responses `reasoning: {effort: "none"}`). Not sent upstream (the field is named among the
-   * ignored ones); the router holds it to what `thinking: {type: "disabled"}` is held to.
+   * The client's reasoning effort (`reasoning_effort`, Responses `reasoning.effort`, Ollama's
+   * `think`) and the field that carried it: sent as `reasoning_effort` to openai-wire servers that
+   * take it, as `thinking` (and `output_config.effort`) on the anthropic wire; see `wire/reasoning.ts`.
    */
-  reasoningOff?: 'reasoning_effort' | 'reasoning.effort';
+  reasoningEffort?: { effort: ReasoningEffort; field: ReasoningEffortField };
   /**
    * The Anthropic betas the client turned on (its `anthropic-beta` header: `context-1m-2025-08-07`,
    * `interleaved-thinking-2025-05-14`, ...), each a name of letters, digits, `.`, `_` and `-`. Sent

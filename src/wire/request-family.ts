@@ -21,7 +21,7 @@ export interface DecodedGatewayRequest {
   ignoredFields: string[];
 }
 
-const OPENAI_ONLY_FIELDS = ['max_completion_tokens', 'response_format', 'n', 'stream_options', 'parallel_tool_calls', 'seed', 'stop', 'frequency_penalty', 'presence_penalty', 'logprobs'];
+const OPENAI_ONLY_FIELDS = ['max_completion_tokens', 'response_format', 'n', 'stream_options', 'parallel_tool_calls', 'seed', 'stop', 'frequency_penalty', 'presence_penalty', 'logprobs', 'reasoning_effort'];
 const ANTHROPIC_ONLY_FIELDS = ['system', 'stop_sequences', 'thinking', 'top_k', 'metadata', 'output_config', 'output_format'];
 const OPENAI_ONLY_ROLES = ['system', 'developer', 'tool'];
 const OPENAI_ONLY_PARTS = ['image_url', 'input_audio', 'file'];

@@ -1,6 +1,7 @@
 import { InvalidInputError, type InputProblem } from '../errors.js';
 import { IMAGE_DETAILS, type CacheControl, type ContentPart, type ImageDetail, type ImagePart, type ToolChoice, type ToolDefinition } from './canonical.js';
 import { isRecord, tryParseJson } from './json.js';
+import { isReasoningEffort, REASONING_EFFORTS, type ReasoningEffort } from './reasoning.js';
 
 /** The `file` every problem in a client request names. */
 export const REQUEST_BODY = 'request body';
@@ -96,6 +97,17 @@ export function readImageDetail(value: unknown, pointer: string, problems: Reque
   if (value === undefined) return undefined;
   if (typeof value === 'string' && (IMAGE_DETAILS as readonly string[]).includes(value)) return value as ImageDetail;
   problems.add(pointer, `must be one of ${IMAGE_DETAILS.map((detail) => `"${detail}"`).join(', ')}`);
+  return undefined;
+}
+
+/**
+ * An OpenAI reasoning effort (`reasoning_effort`, Responses `reasoning.effort`; absent or null when
+ * not given). Another value is a problem, as OpenAI answers it with a 400.
+ */
+export function readReasoningEffort(value: unknown, pointer: string, problems: RequestProblems): ReasoningEffort | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (isReasoningEffort(value)) return value;
+  problems.add(pointer, `must be one of ${REASONING_EFFORTS.map((effort) => `"${effort}"`).join(', ')}`);
   return undefined;
 }
 

@@ -6,7 +6,7 @@ interface AddDocument {
   ok: boolean;
   entry: string;
   outcome: { id: string; status: string; version: number };
-  record: { id: string; class: string; baseUrl: string; auth?: { env: string }; models: { id: string; contextWindow: number; capabilityClass: string }[] };
+  record: { id: string; class: string; baseUrl: string; auth?: { env: string }; models: { id: string; contextWindow: number; capabilityClass: string; tags?: string[] }[] };
   discovery: { engine: string; engineUrl: string; notes: string[] } | null;
 }
 
@@ -66,6 +66,15 @@ describe('provider add: discovery from running engines through the built CLI', (
     const again = await runCli(['provider', 'add', 'ollama', '--base-url', ollama.baseUrl], { home });
     expect(again.exitCode).toBe(0);
     expect(again.stdout.split('\n')[0]).toBe('unchanged ollama (v1)');
+  });
+
+  it('ollama: a thinking model (capability thinking) is tagged thinking, so a reasoning effort is sent to it', async () => {
+    const ollama = await engine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'qwen3:8b', thinking: true }] });
+    const document = await add(['ollama', '--base-url', ollama.baseUrl]);
+    expect(document.record.models.map((model) => [model.id, model.tags])).toEqual([
+      ['llama3.2:3b', ['tools']],
+      ['qwen3:8b', ['tools', 'thinking']],
+    ]);
   });
 
   it('ollama: an embedding model (capability embedding, no completion) is registered with kind embedding', async () => {

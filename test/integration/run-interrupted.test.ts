@@ -106,6 +106,8 @@ describe('a run cancelled with Ctrl-C mid-stream', () => {
     expect(raw.length).toBeGreaterThan(0);
     expect(sent.responseBody.subarray(0, raw.length)).toEqual(raw);
     expect(raw.toString()).not.toContain('[DONE]');
+    // The upstream call was aborted, not left to stream into a process that stopped reading.
+    expect(sent.abortedByClient).toBe(true);
     const verify = await scenario.cli(['evidence', 'verify']);
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
 

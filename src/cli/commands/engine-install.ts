@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { ENGINE_BACKENDS, type EngineBackend } from '../../engines/backends.js';
 import { contextFor } from '../context.js';
+import { cancellable } from '../interrupt.js';
 
 /** `syndicate engine install`: node-llama-cpp and one backend's prebuilt binaries into the engine directory. */
 export function engineInstallCommand(): Command {
@@ -30,7 +31,11 @@ export function engineInstallCommand(): Command {
       if (!output.stderrIsTty) output.info(`${message} ...`);
       let result;
       try {
-        result = await installEngine({ backend: options.gpu, force: options.force === true, onProgress: (line) => spinner.update(`npm: ${line}`) });
+        // Ctrl-C or SIGTERM stops npm and removes the half-downloaded install (exit 130 / 143).
+        result = await cancellable(
+          (signal) => installEngine({ backend: options.gpu, force: options.force === true, signal, onProgress: (line) => spinner.update(`npm: ${line}`) }),
+          { otherWork: { name: '`engine install`', hint: 'npm was stopped, and a fresh install\'s half-downloaded directory removed; run `syndicate engine install` again' } },
+        );
       } catch (error) {
         spinner.fail('engine install failed');
         throw error;

@@ -7,6 +7,7 @@ import type { PruneResult } from '../../evidence/retention.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
+import { cancellable } from '../interrupt.js';
 import { counted, type Output } from '../output.js';
 import { shellWord } from '../../common/shell-word.js';
 
@@ -244,7 +245,7 @@ export function evidenceCommand(): Command {
     .addHelpText('after', '\nExample:\n  $ syndicate evidence verify --json\n  $ syndicate evidence verify --from "$(cat /secure/last-evidence-head)"')
     .action(async (options: { from?: string }, command: Command) => {
       const context = contextFor(command);
-      const { prunesOverBreaks, verifyChain } = await import('../../evidence/index.js');
+      const { prunesOverBreaks, verifyChainCancellable } = await import('../../evidence/index.js');
       let from: { seq: number; hash: string } | undefined;
       if (options.from !== undefined) {
         // Hex in any case: a head copied through a tool that upper-cases it is the same head.
@@ -257,10 +258,22 @@ export function evidenceCommand(): Command {
       const store = await context.store({ existing: true });
       const { output } = context;
       const spinner = await output.spinner('verifying the evidence chain');
-      const result = verifyChain(store, {
-        ...(from === undefined ? {} : { from }),
-        onProgress: (done, total) => spinner.update(`verifying the evidence chain: ${done}/${total} rows`),
-      });
+      // A big store takes seconds: Ctrl-C or SIGTERM stops it within a page of rows (exit 130 / 143).
+      let result;
+      try {
+        result = await cancellable(
+          (signal) =>
+            verifyChainCancellable(store, {
+              signal,
+              ...(from === undefined ? {} : { from }),
+              onProgress: (done, total) => spinner.update(`verifying the evidence chain: ${done}/${total} rows`),
+            }),
+          { otherWork: { name: '`evidence verify`', hint: 'nothing was changed; run it again, or `evidence verify --from <seq:hash>` to check only the rows since a head an earlier verify printed' } },
+        );
+      } catch (error) {
+        spinner.fail('evidence verify stopped');
+        throw error;
+      }
       const overBreaks = prunesOverBreaks(store);
       const { describeSessionBreak, sessionChainHint, verifySessionChains } = await import('../../sessions/index.js');
       const sessionChains = verifySessionChains(store);

@@ -1,5 +1,8 @@
 import { Command } from 'commander';
+import { InterruptedError } from '../../errors.js';
 import { contextFor } from '../context.js';
+import { exitCodeFor } from '../interrupt.js';
+import { counted } from '../output.js';
 import { reportPolicyChange } from '../policy-change.js';
 
 interface McpOptions {
@@ -15,7 +18,8 @@ export function mcpCommand(): Command {
       `
 stdout carries only the MCP protocol (JSON-RPC, one message per line); notes go to stderr.
 It stops when the client closes stdin or stdout, or on SIGTERM or Ctrl-C: calls still running are
-cancelled (their evidence says so) before the store is closed.
+cancelled (their evidence says so) before the store is closed. It exits 0, or 130 (Ctrl-C) / 143
+(SIGTERM) when the signal cancelled calls.
 
 Examples:
   $ claude mcp add syndicate -- syndicate mcp
@@ -62,8 +66,15 @@ Examples:
       const inFlight = mcp.inFlight;
       output.info(`stopping (${reason})${inFlight === 0 ? '' : `: cancelling ${inFlight} call(s) in flight`}`);
       // The evidence of a cancelled call says why: the operator's signal, or the client that went away.
-      await mcp.drain(reason === 'SIGTERM' || reason === 'SIGINT' ? `it received ${reason}` : 'its client went away');
+      const signal = reason === 'SIGTERM' || reason === 'SIGINT' ? reason : undefined;
+      await mcp.drain(signal === undefined ? 'its client went away' : `it received ${signal}`);
       await mcp.server.close();
       context.close();
+      if (signal !== undefined && inFlight > 0) {
+        throw new InterruptedError(`MCP server stopped (${signal}): ${counted(inFlight, 'call')} in flight cancelled`, {
+          hint: 'each is recorded as cancelled by the caller, with what was received so far',
+          exitCode: exitCodeFor(signal),
+        });
+      }
     });
 }

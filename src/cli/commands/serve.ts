@@ -1,10 +1,12 @@
 import { Command, Option } from 'commander';
-import { UsageError } from '../../errors.js';
+import { formatDuration, parseTimeout } from '../../common/duration.js';
+import { InterruptedError, UsageError } from '../../errors.js';
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
 import { shellWord } from '../../common/shell-word.js';
 import type { SupervisedEngines } from '../../engines/supervise.js';
 import { contextFor, type CommandContext } from '../context.js';
+import { exitCodeFor, type StopSignal } from '../interrupt.js';
 import { counted, type Output } from '../output.js';
 import { hostOption, portOption } from '../input.js';
 import { reportPolicyChange } from '../policy-change.js';
@@ -19,6 +21,7 @@ interface ServeOptions {
   accessLog?: boolean;
   corsOrigin?: string[];
   startEngines?: boolean;
+  drainTimeout: string;
 }
 
 /**
@@ -27,6 +30,13 @@ interface ServeOptions {
  * out: a script that always names its address may still read the token.
  */
 const SERVING_ONLY_OPTIONS = ['allowRemote', 'trustTier', 'accessLog', 'corsOrigin', 'startEngines'];
+
+/**
+ * How long the requests in flight get to finish after SIGTERM or Ctrl-C, unless `--drain-timeout`
+ * says otherwise: long enough for a local engine to finish a long answer, and under systemd's
+ * default 90 s stop timeout, after which a SIGKILL would leave the rows for the next start to recover.
+ */
+const DEFAULT_DRAIN_TIMEOUT = '60s';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -42,6 +52,7 @@ export function serveCommand(): Command {
     .option('--access-log', 'one line per request on stderr as it ends (JSON lines with --json); never prompts, answers or header values')
     .option('--cors-origin <origin...>', 'let browser pages from these origins call the gateway (e.g. http://localhost:3000); the token is still required')
     .option('--start-engines', "start every local engine whose record declares engine.launch and that is not running, before listening; stop them when the gateway stops")
+    .option('--drain-timeout <duration>', 'after SIGTERM or Ctrl-C, how long the requests in flight get to finish before they are cancelled', DEFAULT_DRAIN_TIMEOUT)
     .addHelpText(
       'after',
       `
@@ -61,7 +72,10 @@ ones started so far (exit 130 / 143).
 With evidence.retentionDays in policy.yaml, envelopes older than that are deleted at start and
 then daily (as \`evidence prune\` does), each deletion reported on stderr.
 
-Signals: SIGTERM or Ctrl-C stop after the requests in flight; SIGHUP re-reads policy.yaml and the
+Signals: SIGTERM or Ctrl-C stop after the requests in flight (exit 0), for at most --drain-timeout
+(default ${DEFAULT_DRAIN_TIMEOUT}): those still running then, or at a second signal, are cancelled — each
+recorded as cancelled by the caller with the bytes so far — and serve exits 130 (Ctrl-C) or 143
+(SIGTERM). SIGHUP re-reads policy.yaml and the
 token file now (edits are otherwise picked up within a second; an invalid policy keeps requests
 local, a missing or empty token file refuses every request until a token is back).`,
     )
@@ -69,6 +83,7 @@ local, a missing or empty token file refuses every request until a token is back
       const context = contextFor(command);
       const { output } = context;
       const port = portOption(options.port, 8089);
+      const drainTimeoutMs = parseTimeout(options.drainTimeout, '--drain-timeout');
       const host = hostOption(options.host);
       const { startGateway } = await import('../../gateway/server.js');
       const corsOrigins = options.corsOrigin ?? [];
@@ -115,9 +130,9 @@ local, a missing or empty token file refuses every request until a token is back
       // From here a signal stops the gateway gracefully, even one that comes before it listens: the
       // engines just started must go with it (the CLI's default handlers would exit at once).
       process.removeAllListeners('SIGINT');
-      const stopRequested = new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
+      const stopRequested = new Promise<StopSignal>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
       });
       let running;
       try {
@@ -171,18 +186,42 @@ local, a missing or empty token file refuses every request until a token is back
         running.policy.checkNow();
         running.token.checkNow();
       });
-      await stopRequested;
-      const forceClose = (): void => {
-        output.warn('second signal: closing every connection now');
+      const stopSignal = await stopRequested;
+      // What cut the drain short (a second signal, or --drain-timeout), and how many requests it cancelled.
+      let cutShort: { why: string; cancelled: number } | undefined;
+      const cutInFlight = (why: string): void => {
+        if (cutShort !== undefined) return;
+        const reason = new InterruptedError(`the gateway stopped (${why}) before the answer ended`, { hint: 'the attempt is recorded as cancelled by the caller, with what was received so far' });
+        cutShort = { why, cancelled: running.gateway.cancelInFlight(reason) };
         running.server.closeAllConnections();
       };
-      process.once('SIGTERM', forceClose);
-      process.once('SIGINT', forceClose);
+      const forceClose = (signal: StopSignal): void => {
+        output.warn('second signal: cancelling the requests in flight and closing every connection now');
+        cutInFlight(`a second ${signal}`);
+      };
+      process.once('SIGTERM', () => forceClose('SIGTERM'));
+      process.once('SIGINT', () => forceClose('SIGINT'));
+      const drainTimeout = formatDuration(drainTimeoutMs);
+      const drainDeadline = setTimeout(() => {
+        output.warn(`the requests in flight did not finish within --drain-timeout ${drainTimeout}: cancelling them`);
+        cutInFlight(`${stopSignal}, and the requests in flight did not finish within --drain-timeout ${drainTimeout}`);
+      }, drainTimeoutMs);
       const uploading = running.uploading;
-      output.info(`shutting down: finishing ${running.gateway.inFlight} in-flight request(s)${uploading === 0 ? '' : ` and ${uploading} still uploading`}`);
-      await running.close();
+      output.info(`shutting down: finishing ${running.gateway.inFlight} in-flight request(s)${uploading === 0 ? '' : ` and ${uploading} still uploading`} (at most ${drainTimeout})`);
+      try {
+        await running.close();
+      } finally {
+        clearTimeout(drainDeadline);
+      }
       await stopEngines(output, engines);
       context.close();
+      // Only requests cut short make the stop an interruption: a second signal on an idle gateway is still a clean stop.
+      if (cutShort !== undefined && cutShort.cancelled > 0) {
+        throw new InterruptedError(`gateway stopped (${cutShort.why}): ${counted(cutShort.cancelled, 'request')} in flight cancelled`, {
+          hint: `each is recorded as cancelled by the caller, with what was received so far; give the requests more time with \`serve --drain-timeout\``,
+          exitCode: exitCodeFor(stopSignal),
+        });
+      }
       output.info('gateway stopped');
     });
 }

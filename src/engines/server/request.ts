@@ -121,7 +121,8 @@ export function readEngineChatRequest(bodyText: string): EngineChatRequest {
     sampling,
     stream: request.stream,
     includeUsage: parsed.includeUsage,
-    ignoredFields: parsed.ignoredFields.filter((field) => !interpreted.has(field)),
+    // The shared reader takes `reasoning_effort` for the gateway; this engine has no reasoning to set.
+    ignoredFields: [...parsed.ignoredFields.filter((field) => !interpreted.has(field)), ...(request.reasoningEffort === undefined ? [] : ['reasoning_effort'])].sort(),
   };
 }
 

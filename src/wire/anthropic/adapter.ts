@@ -21,6 +21,7 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
+import { anthropicThinkingForEffort, REASONING_MAPPED_SETTING, REASONING_UNSENT_SETTING, THINKING_BUDGETS, type ReasoningEffort } from '../reasoning.js';
 import { anthropicOutputSchema, describeMovedKeywords } from './output-schema.js';
 import { countField, isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
@@ -217,17 +218,20 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   }
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.stream) body.stream = true;
-  if (request.thinking !== undefined) {
-    if (thinkingWouldBeRefused(request.thinking, messages)) {
+  const thinking = request.thinking ?? (request.reasoningEffort === undefined ? undefined : thinkingForEffort(request.reasoningEffort, body, target, warnings));
+  if (thinking !== undefined) {
+    if (thinkingWouldBeRefused(thinking, messages)) {
       warnings.push({
         setting: 'thinking',
         message:
           'extended thinking was left off for this request: the last assistant turn calls a tool without its signed reasoning (it was answered by another provider), which the anthropic wire refuses while thinking is on',
       });
     } else {
-      body.thinking = request.thinking;
+      body.thinking = thinking;
     }
   }
+  // An effort goes with thinking only; the answer format stands on its own.
+  if (body.thinking === undefined) delete body.output_config;
   // The GA form (no beta header); the beta's top-level output_format is deprecated.
   if (nativeSchema !== undefined) body.output_config = { ...body.output_config, format: { type: 'json_schema', schema: nativeSchema.schema } };
 
@@ -323,6 +327,45 @@ function encodePart(part: ContentPart, location: string, warnings: WireWarning[]
 function cacheControlField(cacheControl: CacheControl | undefined): { cache_control?: AnthropicCacheControl } {
   if (cacheControl === undefined) return {};
   return { cache_control: cacheControl.ttl === undefined ? { type: 'ephemeral' } : { type: 'ephemeral', ttl: cacheControl.ttl } };
+}
+
+/**
+ * An OpenAI client's effort as Anthropic thinking (`anthropicThinkingForEffort`), set on `body`
+ * where it needs more than the setting, each change a warning: `output_config.effort` for a model
+ * that always thinks; for a budget, a `max_tokens` at or under it raised by the budget (the budget
+ * must be below it, and the answer keeps the room the client gave it) and a temperature left out
+ * (thinking takes none); with a forced tool (which thinking refuses) the effort is not sent.
+ */
+function thinkingForEffort(requested: { effort: ReasoningEffort; field: string }, body: AnthropicMessagesRequest, target: WireTarget, warnings: WireWarning[]): JsonObject | undefined {
+  const asked = `${requested.field} "${requested.effort}"`;
+  const mapped = anthropicThinkingForEffort(requested.effort, target);
+  if (mapped === undefined) {
+    if (requested.effort === 'minimal') warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as no thinking: the smallest thinking budget (${THINKING_BUDGETS.low} tokens) is more than minimal` });
+    return undefined;
+  }
+  if (mapped.outputEffort !== undefined) {
+    body.output_config = { effort: mapped.outputEffort };
+    if (mapped.outputEffort !== requested.effort) {
+      warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as adaptive thinking with output_config.effort "${mapped.outputEffort}", the nearest the model takes` });
+    }
+    return mapped.thinking;
+  }
+  if (body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool') {
+    warnings.push({ setting: REASONING_UNSENT_SETTING, message: `${asked} was not sent: the anthropic wire refuses extended thinking with a forced tool choice` });
+    return undefined;
+  }
+  const budget = Number(mapped.thinking['budget_tokens']);
+  const changes = [`thinking budget_tokens ${budget}`];
+  if (body.max_tokens <= budget) {
+    changes.push(`max_tokens raised from ${body.max_tokens} to ${budget + body.max_tokens} (it must exceed the budget)`);
+    body.max_tokens = budget + body.max_tokens;
+  }
+  if (body.temperature !== undefined) {
+    changes.push(`temperature ${body.temperature} left out (thinking takes none)`);
+    delete body.temperature;
+  }
+  warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as ${changes.join('; ')}` });
+  return mapped.thinking;
 }
 
 function encodeToolChoice(choice: ToolChoice): AnthropicToolChoice {

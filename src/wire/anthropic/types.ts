@@ -68,8 +68,11 @@ export interface AnthropicMessagesRequest {
   stop_sequences?: string[];
   stream?: boolean;
   thinking?: JsonObject;
-  /** `format`: a JSON Schema the answer's text must follow (structured outputs, enforced by the provider). */
-  output_config?: { format?: AnthropicOutputFormat };
+  /**
+   * `effort`: how many tokens the model may spend, thinking included (low, medium, high, xhigh, max);
+   * `format`: a JSON Schema the answer's text must follow (structured outputs, enforced by the provider).
+   */
+  output_config?: { effort?: string; format?: AnthropicOutputFormat };
 }
 
 /** Structured outputs' answer format: the answer is one text block of JSON valid against `schema`. */

@@ -28,6 +28,7 @@ import {
 import { argumentsToText, isRecord, parseArgumentsObject } from '../json.js';
 import { parseStop, parseTools } from '../openai/server.js';
 import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
+import type { ReasoningEffort } from '../reasoning.js';
 import { mergeUsage } from '../server-common.js';
 
 /** The Content-Type of an Ollama stream: one JSON object per line. */
@@ -71,7 +72,7 @@ export interface ParsedOllamaRequest {
   /**
    * Fields the gateway does not interpret, for the `x-syndicate-ignored-fields` header and the
    * evidence: unknown top-level fields (`keep_alive`, ...), `options.<name>` for the options no
-   * provider is sent (`options.num_ctx`, ...), and `think` (it cannot turn reasoning on or off upstream).
+   * provider is sent (`options.num_ctx`, ...). `think` is the request's reasoning effort.
    */
   ignoredFields: string[];
   /** The model's reasoning goes back as `thinking` (every time but `think: false`). */
@@ -289,7 +290,7 @@ function readModel(body: Record<string, unknown>, problems: RequestProblems): st
 function readCommon(
   body: Record<string, unknown>,
   problems: RequestProblems,
-): { stream: boolean; settings: Pick<CanonicalRequest, 'responseFormat' | 'temperature' | 'topP' | 'maxTokens' | 'seed' | 'stop'>; ignored: string[]; showThinking: boolean } {
+): { stream: boolean; settings: Pick<CanonicalRequest, 'responseFormat' | 'temperature' | 'topP' | 'maxTokens' | 'seed' | 'stop' | 'reasoningEffort'>; ignored: string[]; showThinking: boolean } {
   const stream = optionalBoolean(body, 'stream', problems) ?? true;
   const settings: ReturnType<typeof readCommon>['settings'] = {};
   const format = readFormat(body['format'], problems);
@@ -319,8 +320,20 @@ function readCommon(
   if (think !== undefined && think !== null && typeof think !== 'boolean' && think !== 'low' && think !== 'medium' && think !== 'high') {
     problems.add('/think', 'must be true, false, "low", "medium" or "high"');
   }
-  if (think !== undefined && think !== null) ignored.push('think');
+  const effort = thinkEffort(think);
+  if (effort !== undefined) settings.reasoningEffort = { effort, field: 'think' };
   return { stream, settings, ignored, showThinking: think !== false };
+}
+
+/**
+ * `think` as an effort: `false` is `none`, a level is itself, and `true` is `medium` (what
+ * gpt-oss, the model that takes levels, thinks at by default; to a model that only turns thinking
+ * on or off, every level but none is on).
+ */
+function thinkEffort(think: unknown): ReasoningEffort | undefined {
+  if (think === false) return 'none';
+  if (think === true) return 'medium';
+  return think === 'low' || think === 'medium' || think === 'high' ? think : undefined;
 }
 
 /** `"json"`, a JSON schema object, or `""` (none). */

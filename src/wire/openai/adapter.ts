@@ -21,6 +21,7 @@ import { decodeErrorBody } from '../error-body.js';
 import { decodeOpenAIEmbeddingResponse, encodeOpenAIEmbeddingRequest } from './embeddings.js';
 import { argumentsToText, countField, isRecord, numberField, stringField, tryParseJson } from '../json.js';
 import { WIRE_OBSERVATIONS } from '../observations.js';
+import { effortOfThinking, encodeOpenAIEffort } from '../reasoning.js';
 import type {
   OpenAIChatRequest,
   OpenAIContentPart,
@@ -77,8 +78,11 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
     body.stream = true;
     body.stream_options = { include_usage: true };
   }
-  if (request.thinking !== undefined) {
-    warnings.push({ setting: 'thinking', message: "the openai wire has no extended-thinking setting; it was not sent (a thinking model's engine decides for itself)" });
+  const effort = encodeOpenAIEffort(request, target);
+  if (effort.value !== undefined) body.reasoning_effort = effort.value;
+  warnings.push(...effort.warnings);
+  if (request.thinking !== undefined && effortOfThinking(request.thinking) === undefined) {
+    warnings.push({ setting: 'thinking', message: "adaptive thinking names no effort: nothing was sent for it (the model's server decides how much it reasons)" });
   }
   if (request.anthropicBeta !== undefined && request.anthropicBeta.length > 0) {
     warnings.push({ setting: ANTHROPIC_BETA_SETTING, message: `the openai wire has no Anthropic betas; the anthropic-beta header (${request.anthropicBeta.join(',')}) was not sent` });

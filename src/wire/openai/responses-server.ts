@@ -22,7 +22,8 @@ import {
 } from '../canonical.js';
 import type { ClientError } from '../client-errors.js';
 import { argumentsToText, isRecord } from '../json.js';
-import { imageFromUrl, optionalBoolean, optionalNumber, readContentParts, readImageDetail, readJsonObject, RequestProblems, unknownFields, checkToolChoice } from '../request-reader.js';
+import { imageFromUrl, optionalBoolean, optionalNumber, readContentParts, readImageDetail, readJsonObject, readReasoningEffort, RequestProblems, unknownFields, checkToolChoice } from '../request-reader.js';
+import type { ReasoningEffort } from '../reasoning.js';
 import { mergeUsage } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
 import { customCallArguments, freeformInput, freeformToolNames, readCustomTool } from './custom-tools.js';
@@ -57,6 +58,7 @@ const KNOWN_FIELDS = new Set([
   'previous_response_id',
   'conversation',
   'prompt',
+  'reasoning',
 ]);
 
 /** A client's Responses API request, read into the canonical model. */
@@ -117,6 +119,16 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
   const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
   const maxTokens = optionalNumber(body, 'max_output_tokens', problems, { minimum: 1, integer: true });
   const stream = optionalBoolean(body, 'stream', problems) ?? false;
+  const reasoning = body['reasoning'];
+  let reasoningEffort: ReasoningEffort | undefined;
+  if (reasoning !== undefined && reasoning !== null) {
+    if (!isRecord(reasoning)) problems.add('/reasoning', 'must be an object');
+    else {
+      reasoningEffort = readReasoningEffort(reasoning['effort'], '/reasoning/effort', problems);
+      // `summary` and the like: settings of OpenAI's own reasoning items, which no provider here returns.
+      for (const key of Object.keys(reasoning)) if (key !== 'effort') ignored.push(`reasoning.${key}`);
+    }
+  }
   problems.throwIfAny();
 
   const request = canonicalRequest(model as string, messages, stream, {
@@ -128,7 +140,7 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
     temperature,
     topP,
     maxTokens,
-    reasoningOff: isRecord(body['reasoning']) && body['reasoning']['effort'] === 'none' ? 'reasoning.effort' : undefined,
+    reasoningEffort: reasoningEffort === undefined ? undefined : { effort: reasoningEffort, field: 'reasoning.effort' },
   });
   return { request, ignoredFields: [...new Set(ignored)].sort() };
 }

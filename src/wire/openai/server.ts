@@ -31,6 +31,7 @@ import {
   readImageDetail,
   readContentParts,
   readJsonObject,
+  readReasoningEffort,
   RequestProblems,
   unknownFields,
   withCacheControl,
@@ -59,6 +60,7 @@ const KNOWN_FIELDS = new Set([
   'stream',
   'stream_options',
   'n',
+  'reasoning_effort',
 ]);
 
 /** A client's chat completions request, read into the canonical model. */
@@ -114,6 +116,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
   const seed = optionalNumber(body, 'seed', problems, { integer: true });
   const stop = parseStop(body['stop'], problems);
   const stream = optionalBoolean(body, 'stream', problems) ?? false;
+  const reasoningEffort = readReasoningEffort(body['reasoning_effort'], '/reasoning_effort', problems);
   const n = optionalNumber(body, 'n', problems, { integer: true });
   if (n !== undefined && n !== 1) problems.add('/n', 'only n = 1 is supported', 'ask for one choice per request');
   let includeUsage = false;
@@ -136,7 +139,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
     maxTokens,
     seed,
     stop,
-    reasoningOff: body['reasoning_effort'] === 'none' ? 'reasoning_effort' : undefined,
+    reasoningEffort: reasoningEffort === undefined ? undefined : { effort: reasoningEffort, field: 'reasoning_effort' },
   });
   return { request, includeUsage: stream && includeUsage, ignoredFields: unknownFields(body, KNOWN_FIELDS) };
 }

@@ -3,6 +3,7 @@
  * (https://platform.openai.com/docs/api-reference/chat). Only the fields we use.
  */
 
+import type { ReasoningEffort } from '../reasoning.js';
 import type { JsonObject } from '../canonical.js';
 
 export type OpenAIContentPart =
@@ -64,6 +65,7 @@ export interface OpenAIChatRequest {
   stop?: string[];
   stream?: boolean;
   stream_options?: { include_usage: boolean };
+  reasoning_effort?: ReasoningEffort;
 }
 
 export type OpenAIFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';

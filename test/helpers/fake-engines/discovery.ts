@@ -118,6 +118,8 @@ function ollama(state: EngineState, method: string, path: string, body: Buffer):
     payload['details'] = ollamaDetails(payload['details'] as Json, model);
     // What Ollama reports for an embedding model (all-minilm, nomic-embed-text): no `completion`.
     if (model.embedding === true) payload['capabilities'] = ['embedding'];
+    // What Ollama reports for a thinking model (qwen3): `thinking` beside completion and tools.
+    if (model.thinking === true) payload['capabilities'] = ['completion', 'tools', 'thinking'];
     return json(state, path, payload);
   }
   if (method === 'GET' && path === '/v1/models') {

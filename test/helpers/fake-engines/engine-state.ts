@@ -9,6 +9,8 @@ export interface ResolvedModel {
   sizeBytes?: number;
   /** An embedding model (Ollama reports the `embedding` capability and embeds with it; chat models answer 501). */
   embedding?: boolean;
+  /** A thinking model (Ollama reports the `thinking` capability). */
+  thinking?: boolean;
   /** The length of its vectors (default 8). */
   dimensions?: number;
 }

@@ -17,6 +17,8 @@ export interface FakeModel {
   sizeBytes?: number;
   /** An embedding model: Ollama lists it with the `embedding` capability (not `completion`), LM Studio with `type: "embeddings"`; both embed with it. */
   embedding?: boolean;
+  /** A thinking model: Ollama lists it with the `thinking` capability (qwen3, gpt-oss, deepseek-r1). */
+  thinking?: boolean;
   /** The length of its vectors (default 8). */
   dimensions?: number;
 }
@@ -112,6 +114,11 @@ export interface RecordedExchange {
   responseBody: Buffer;
   /** Each write, in order. */
   responseChunks: Buffer[];
+  /**
+   * True once the client closed the connection before the answer ended (a caller that aborted its
+   * request upstream); the engine's own `close()` does not count.
+   */
+  abortedByClient: boolean;
 }
 
 /** A running fake engine on 127.0.0.1. */
@@ -144,6 +151,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     contextWindow: model.contextWindow ?? FALLBACK_CONTEXT[kind],
     ...(model.sizeBytes === undefined ? {} : { sizeBytes: model.sizeBytes }),
     ...(model.embedding === undefined ? {} : { embedding: model.embedding }),
+    ...(model.thinking === undefined ? {} : { thinking: model.thinking }),
     ...(model.dimensions === undefined ? {} : { dimensions: model.dimensions }),
   }));
   if (models.length === 0) throw new Error('a fake engine needs at least one model');
@@ -206,6 +214,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
       responseHeaders: {},
       responseBody: Buffer.alloc(0),
       responseChunks: [],
+      abortedByClient: false,
     };
     exchanges.push(exchange);
     const chunks: Buffer[] = [];
@@ -213,6 +222,9 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     request.on('end', () => {
       exchange.requestBody = Buffer.concat(chunks);
       const writer = new RecordingWriter(response, exchange);
+      response.once('close', () => {
+        if (!response.writableFinished && !closed && !writer.destroyedByEngine) exchange.abortedByClient = true;
+      });
       try {
         route(url.pathname, exchange.method, exchange.requestBody, request, writer);
       } catch (error) {
@@ -225,6 +237,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     if (method === 'POST' && isInferencePath(kind, path)) {
       const currentFault = nextFault(body);
       if (currentFault === 'reset') {
+        writer.destroyedByEngine = true;
         request.socket.destroy();
         return;
       }
@@ -347,6 +360,9 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
 
 /** Writes a response and records every byte of it in the exchange. */
 class RecordingWriter {
+  /** Set when the engine itself kills the connection (a reset fault), so that is not taken for the client's abort. */
+  destroyedByEngine = false;
+
   constructor(
     private readonly response: ServerResponse,
     private readonly exchange: RecordedExchange,
@@ -378,6 +394,7 @@ class RecordingWriter {
 
   /** Kills the connection, but only after the bytes already written reached the OS, so the recording equals what the client got. */
   destroy(): void {
+    this.destroyedByEngine = true;
     const socket = this.response.socket;
     if (socket !== null && socket.writableLength > 0 && !socket.destroyed) {
       // 'drain' fires only after a write that filled the buffer; an empty write's callback runs once everything before it is flushed.

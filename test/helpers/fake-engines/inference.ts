@@ -129,6 +129,18 @@ const VLLM_EXTRA_FIELDS = new Set([
 ]);
 
 /**
+ * A `reasoning_effort` the engine refuses: vLLM's request model declares
+ * `Optional[Literal["low", "medium", "high"]]`; Ollama's OpenAI layer answers `invalid reasoning
+ * value: '%s' (must be "high", "medium", "low", or "none")` (openai/openai.go).
+ */
+function reasoningEffortProblem(kind: FakeEngineKind, effort: unknown): string | undefined {
+  if (effort === undefined || effort === null) return undefined;
+  if (kind === 'vllm' && !['low', 'medium', 'high'].includes(String(effort))) return `1 validation error: reasoning_effort: Input should be 'low', 'medium' or 'high'`;
+  if (kind === 'ollama' && !['high', 'medium', 'low', 'none'].includes(String(effort))) return `invalid reasoning value: '${String(effort)}' (must be "high", "medium", "low", or "none")`;
+  return undefined;
+}
+
+/**
  * A tool as the fake model sees it. OpenAI alone takes `custom` (freeform) tools, `{type: "custom",
  * custom: {name, description?, format?}}` (openai-node's `ChatCompletionCustomTool`), called with raw text.
  */
@@ -242,6 +254,9 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
       }
     }
   }
+
+  const effortProblem = reasoningEffortProblem(kind, request['reasoning_effort']);
+  if (effortProblem !== undefined) return errorReply(state, path, 400, effortProblem, kind === 'vllm' ? 'BadRequestError' : undefined);
 
   if (view.messages.length === 0) {
     return errorReply(state, path, 400, kind === 'ollama' ? '[] is too short - \'messages\'' : "'messages' must be a non-empty array");
@@ -832,6 +847,11 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   const outputFormat = isPlainObject(request['output_config']) ? request['output_config']['format'] : undefined;
   if (isPlainObject(outputFormat) && outputFormat['type'] === 'json_schema') view.responseFormat = { type: 'json_schema', schema: outputFormat['schema'] };
   const thinkingOn = isPlainObject(request['thinking']) && request['thinking']['type'] === 'enabled';
+  // The Messages API's own check of a manual budget: it must be at least 1024 and below max_tokens.
+  const budget = thinkingOn ? (request['thinking'] as Record<string, unknown>)['budget_tokens'] : undefined;
+  if (typeof budget === 'number' && typeof request['max_tokens'] === 'number' && budget >= request['max_tokens']) {
+    return errorReply(state, path, 400, '`max_tokens` must be greater than `thinking.budget_tokens`', 'invalid_request_error');
+  }
   if (thinkingOn) {
     const problem = thinkingProblem(request);
     if (problem !== undefined) return errorReply(state, path, 400, problem, 'invalid_request_error');

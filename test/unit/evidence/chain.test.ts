@@ -8,6 +8,7 @@ import {
   getEvidence,
   HASHED_COLUMNS,
   verifyChain,
+  verifyChainCancellable,
   type EncodedBytes,
 } from '../../../src/evidence/index.js';
 import { openStore, type Store } from '../../../src/store/store.js';
@@ -37,6 +38,23 @@ describe('evidence hash chain', () => {
     expect(result.rows).toBe(6);
     expect(result.head.seq).toBe(6);
     expect(result.head.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('verifyChainCancellable finds what verifyChain finds, a page at a time, and stops between pages when its signal is aborted', async () => {
+    seedMany(store, 2_500);
+    expect(await verifyChainCancellable(store, { signal: new AbortController().signal })).toEqual(verifyChain(store));
+    store.db.prepare('UPDATE evidence SET model = ? WHERE chain_seq = 2000').run('edited');
+    expect(await verifyChainCancellable(store, { signal: new AbortController().signal })).toEqual(verifyChain(store));
+
+    const mmapBefore: unknown = store.db.pragma('mmap_size', { simple: true });
+    const controller = new AbortController();
+    const progress: number[] = [];
+    const stopped = verifyChainCancellable(store, { signal: controller.signal, progressEvery: 500, onProgress: (done) => progress.push(done) });
+    // The first page is walked at once; the abort is heard before the second.
+    controller.abort(new Error('stop'));
+    await expect(stopped).rejects.toThrow('stop');
+    expect(progress).toEqual([500, 1000]);
+    expect(store.db.pragma('mmap_size', { simple: true })).toBe(mmapBefore);
   });
 
   it('passes on an empty store', () => {

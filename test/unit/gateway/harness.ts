@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { CapabilityClass, ModelDeviation, Vendor } from '../../../src/common/vocabulary.js';
+import type { CapabilityClass, ModelDeviation, ReasoningEffort, Vendor } from '../../../src/common/vocabulary.js';
 import { createGateway, listenGateway, type Gateway, type GatewayOptions, type RunningGateway } from '../../../src/gateway/index.js';
 import { invoke } from '../../../src/invoke/pipeline.js';
 import type { PipelineContext } from '../../../src/invoke/types.js';
@@ -33,6 +33,7 @@ export interface TestProvider {
     price?: ModelPrice;
     vramGb?: number;
     deviations?: ModelDeviation[];
+    reasoningEfforts?: ReasoningEffort[];
   }[];
   /** Engine kind for local records (drives health probing of resident models). */
   engine?: 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio';
@@ -89,6 +90,7 @@ export async function registerTestProvider(store: Store, provider: TestProvider)
         ...(model.price === undefined ? {} : { price: model.price }),
         ...(model.vramGb === undefined ? {} : { vramGb: model.vramGb }),
         ...(model.deviations === undefined ? {} : { deviations: model.deviations }),
+        ...(model.reasoningEfforts === undefined ? {} : { reasoningEfforts: model.reasoningEfforts }),
       })),
     },
     `test provider ${provider.id}`,

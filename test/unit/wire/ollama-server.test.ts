@@ -87,7 +87,9 @@ describe('parseOllamaChatRequest', () => {
     expect(parsed.request).toMatchObject({ stream: false, responseFormat: { type: 'json_schema', schema } });
     expect(parsed.request.maxTokens).toBeUndefined();
     expect(parsed.showThinking).toBe(false);
-    expect(parsed.ignoredFields).toEqual(['think']);
+    // `think` is the request's reasoning effort now: false is none, carried by the wire that answers.
+    expect(parsed.request.reasoningEffort).toEqual({ effort: 'none', field: 'think' });
+    expect(parsed.ignoredFields).toEqual([]);
   });
 
   it('gives id-less tool calls ids and matches each result to its call: by tool_call_id, by tool_name, else in order', () => {

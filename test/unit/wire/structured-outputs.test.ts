@@ -98,6 +98,15 @@ describe('a json_schema format on the anthropic wire', () => {
     ]);
   });
 
+  it('sits beside the effort a model that always thinks is sent in output_config, and stays when no thinking is sent', () => {
+    const request: CanonicalRequest = { ...withFormat({ type: 'json_schema', schema: CITY_SCHEMA }), reasoningEffort: { effort: 'high', field: 'reasoning_effort' } };
+    const body = bodyOf(encodeAnthropicRequest(request, { ...ANTHROPIC, modelDeviations: ['thinking_always_on'] }).body);
+    expect(body['thinking']).toEqual({ type: 'adaptive' });
+    expect(body['output_config']).toEqual({ effort: 'high', format: { type: 'json_schema', schema: CITY_SCHEMA } });
+    const none = bodyOf(encodeAnthropicRequest({ ...request, reasoningEffort: { effort: 'none', field: 'reasoning_effort' } }, { ...ANTHROPIC, modelDeviations: ['thinking_always_on'] }).body);
+    expect(none['output_config']).toEqual({ format: { type: 'json_schema', schema: CITY_SCHEMA } });
+  });
+
   it('an OpenAI client’s response_format and the Responses API’s text.format reach it alike', () => {
     const chat = parseOpenAIChatRequest(
       JSON.stringify({ model: 'claude', messages: [{ role: 'user', content: 'Largest city?' }], response_format: { type: 'json_schema', json_schema: { name: 'city', schema: CITY_SCHEMA, strict: true } } }),

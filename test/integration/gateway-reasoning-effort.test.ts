@@ -1,0 +1,174 @@
+/**
+ * A client's reasoning effort reaches the model that answers, in that model's own terms, or the
+ * client is told it did not: the official clients against fake engines that record what they
+ * received. OpenAI's `reasoning_effort` / `reasoning.effort` go as `reasoning_effort` to servers
+ * that take it (at the nearest level they take) and as Anthropic `thinking` on the anthropic wire;
+ * an Anthropic client's `thinking` goes as `reasoning_effort` to an openai-wire server; a model that
+ * refuses the field (an OpenAI model that does not reason) is never sent it.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getEvidence, listEvidence } from '../../src/evidence/index.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges } from '../helpers/scenario.js';
+import { startTestGateway, TEST_TOKEN, testPolicy, type TestGateway } from '../unit/gateway/harness.js';
+
+const PRICE = { inputPerMTok: 2, outputPerMTok: 10 };
+const SOL = 'gpt-6.2-sol';
+const CLASSIC = 'gpt-4.1';
+const SONNET = 'claude-sonnet-5-5';
+const OPUS = 'claude-opus-5-5';
+const QUESTION = 'What is the capital of France?';
+
+let openai: FakeEngine;
+let vllm: FakeEngine;
+let ollama: FakeEngine;
+let llamaCpp: FakeEngine;
+let claude: FakeEngine;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  [openai, vllm, ollama, llamaCpp, claude] = await Promise.all([
+    startFakeEngine({ kind: 'openai', models: [{ id: SOL }, { id: CLASSIC }] }),
+    startFakeEngine({ kind: 'vllm', models: [{ id: 'Qwen/Qwen3-8B' }] }),
+    startFakeEngine({ kind: 'ollama', models: [{ id: 'qwen3:8b' }] }),
+    startFakeEngine({ kind: 'llama.cpp' }),
+    startFakeEngine({ kind: 'anthropic', models: [{ id: SONNET }, { id: OPUS }] }),
+  ]);
+  gateway = await startTestGateway({
+    // Ranked by priority alone, so that `gpt` goes to the classic model unless a rule leaves it out.
+    policy: testPolicy({ workflows: { interactive: { prefer: ['priority'], latencyBudget: {} }, batch: { prefer: ['priority'], latencyBudget: {} } } }),
+    providers: [
+      { id: 'openai', class: 'approved_hosted', wire: 'openai', vendor: 'openai', baseUrl: openai.baseUrl, auth: true, models: [{ id: CLASSIC, priority: 10, tags: ['chat'], aliases: ['gpt'], price: PRICE }] },
+      {
+        id: 'openai-next',
+        class: 'approved_hosted',
+        wire: 'openai',
+        vendor: 'openai',
+        baseUrl: openai.baseUrl,
+        auth: true,
+        models: [{ id: SOL, priority: 1, tags: ['chat', 'reasoning'], aliases: ['gpt'], price: PRICE, reasoningEfforts: ['low', 'medium', 'high', 'xhigh', 'max'] }],
+      },
+      { id: 'vllm', class: 'local', wire: 'openai', engine: 'vllm', baseUrl: vllm.baseUrl, models: [{ id: 'Qwen/Qwen3-8B' }] },
+      { id: 'ollama', class: 'local', wire: 'openai', engine: 'ollama', baseUrl: ollama.baseUrl, models: [{ id: 'qwen3:8b', tags: ['thinking'] }] },
+      { id: 'llamacpp', class: 'local', wire: 'openai', engine: 'llama.cpp', baseUrl: llamaCpp.baseUrl, models: [{ id: 'model.gguf' }] },
+      {
+        id: 'claude',
+        class: 'approved_hosted',
+        wire: 'anthropic',
+        baseUrl: claude.baseUrl,
+        auth: true,
+        models: [
+          { id: SONNET, price: PRICE },
+          { id: OPUS, price: PRICE, deviations: ['forced_tool_choice_unsupported', 'thinking_always_on'] },
+        ],
+      },
+    ],
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([openai?.close(), vllm?.close(), ollama?.close(), llamaCpp?.close(), claude?.close()]);
+});
+
+const openAIClient = (): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+const anthropicClient = (): Anthropic => new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+/** The body the engine received last. */
+const lastSent = (engine: FakeEngine): Record<string, unknown> => JSON.parse(inferenceExchanges(engine).at(-1)?.requestBody.toString('utf8') ?? '{}') as Record<string, unknown>;
+
+async function warningsOf(evidenceId: string | null): Promise<unknown> {
+  await gateway.settled();
+  return getEvidence(gateway.store, evidenceId ?? '')?.warnings;
+}
+
+describe('OpenAI clients: the effort reaches openai-wire servers that take it', () => {
+  it('Chat Completions reasoning_effort to an OpenAI reasoning model: sent as given', async () => {
+    const { response } = await openAIClient().chat.completions.create({ model: `openai-next:${SOL}`, reasoning_effort: 'xhigh', messages: [{ role: 'user', content: QUESTION }] }).withResponse();
+    expect(lastSent(openai)['reasoning_effort']).toBe('xhigh');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+  });
+
+  it('Responses reasoning.effort to vLLM: sent as the nearest level it takes (xhigh as high), the mapping in the evidence', async () => {
+    const { response } = await openAIClient().responses.create({ model: 'vllm:Qwen/Qwen3-8B', reasoning: { effort: 'xhigh' }, input: QUESTION }).withResponse();
+    expect(lastSent(vllm)['reasoning_effort']).toBe('high');
+    expect(await warningsOf(response.headers.get('x-syndicate-evidence'))).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('reasoning.effort "xhigh" was sent as reasoning_effort "high"') });
+  });
+
+  it('to a thinking Ollama model: none goes as none (Ollama turns thinking off)', async () => {
+    await openAIClient().chat.completions.create({ model: 'ollama:qwen3:8b', reasoning_effort: 'none', messages: [{ role: 'user', content: QUESTION }] });
+    expect(lastSent(ollama)['reasoning_effort']).toBe('none');
+  });
+
+  it('to llama-server, which reads no reasoning_effort: not sent, named in x-syndicate-ignored-fields and the evidence', async () => {
+    const { response } = await openAIClient().chat.completions.create({ model: 'llamacpp:model.gguf', reasoning_effort: 'high', messages: [{ role: 'user', content: QUESTION }] }).withResponse();
+    expect(lastSent(llamaCpp)).not.toHaveProperty('reasoning_effort');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('reasoning_effort');
+    expect(await warningsOf(response.headers.get('x-syndicate-evidence'))).toContainEqual({ setting: 'reasoningEffort', message: expect.stringContaining('llama-server reads no reasoning_effort') });
+  });
+});
+
+describe('cross-format: OpenAI effort to Claude, Anthropic thinking to openai-wire engines', () => {
+  it('OpenAI chat reasoning_effort medium to Claude: thinking with a 4096-token budget, max_tokens raised above it; the reasoning comes back', async () => {
+    const completion = await openAIClient().chat.completions.create({ model: `claude:${SONNET}`, reasoning_effort: 'medium', max_completion_tokens: 1000, messages: [{ role: 'user', content: QUESTION }] });
+    expect(lastSent(claude)).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 4096 }, max_tokens: 5096 });
+    expect((completion.choices[0]?.message as { reasoning_content?: string } | undefined)?.reasoning_content).toEqual(expect.any(String));
+  });
+
+  it('Responses reasoning.effort to a Claude model that always thinks: adaptive thinking with output_config.effort', async () => {
+    await openAIClient().responses.create({ model: `claude:${OPUS}`, reasoning: { effort: 'low' }, input: QUESTION, max_output_tokens: 500 });
+    const sent = lastSent(claude);
+    expect(sent).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' }, max_tokens: 500 });
+  });
+
+  it('Anthropic thinking budget_tokens 16000 to vLLM: reasoning_effort high', async () => {
+    await anthropicClient().messages.create({ model: 'vllm:Qwen/Qwen3-8B', max_tokens: 20000, thinking: { type: 'enabled', budget_tokens: 16000 }, messages: [{ role: 'user', content: QUESTION }] });
+    expect(lastSent(vllm)['reasoning_effort']).toBe('high');
+  });
+
+  it('Anthropic thinking disabled to a thinking Ollama model: reasoning_effort none', async () => {
+    await anthropicClient().messages.create({ model: 'ollama:qwen3:8b', max_tokens: 256, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: QUESTION }] });
+    expect(lastSent(ollama)['reasoning_effort']).toBe('none');
+  });
+
+  it('Anthropic thinking to llama-server: not sent, named in x-syndicate-ignored-fields', async () => {
+    const { response } = await anthropicClient()
+      .messages.create({ model: 'llamacpp:model.gguf', max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [{ role: 'user', content: QUESTION }] })
+      .withResponse();
+    expect(lastSent(llamaCpp)).not.toHaveProperty('reasoning_effort');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('thinking');
+  });
+});
+
+describe('a model that refuses reasoning_effort is never sent it', () => {
+  it('routed: an alias two models share goes to the one that reasons, the other left out by rule reasoning', async () => {
+    const plain = await openAIClient().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: QUESTION }] });
+    expect(plain.model).toBe(`openai:${CLASSIC}`);
+    const reasoning = await openAIClient().chat.completions.create({ model: 'gpt', reasoning_effort: 'high', messages: [{ role: 'user', content: QUESTION }] });
+    expect(reasoning.model).toBe(`openai-next:${SOL}`);
+    expect(lastSent(openai)).toMatchObject({ model: SOL, reasoning_effort: 'high' });
+  });
+
+  it('pinned: syndicate answers 400 reasoning_effort_unsupported naming the field; nothing is forwarded; the denial is evidence', async () => {
+    const before = inferenceExchanges(openai).length;
+    const error = await openAIClient()
+      .chat.completions.create({ model: `openai:${CLASSIC}`, reasoning_effort: 'high', messages: [{ role: 'user', content: QUESTION }] })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const refusal = error as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(refusal.code).toBe('reasoning_effort_unsupported');
+    expect(refusal.param).toBe('reasoning_effort');
+    expect(refusal.message).toContain('not tagged reasoning');
+    expect(inferenceExchanges(openai).length).toBe(before);
+    await gateway.settled();
+    const denials = listEvidence(gateway.store, { limit: 20 }).flatMap((row) => (row.kind === 'denial' ? [JSON.stringify(row.error)] : []));
+    expect(denials.some((denial) => denial.includes('"reasoning_effort_unsupported"'))).toBe(true);
+  });
+
+  it('an effort of none to that model is no refusal: it is answered, and nothing is sent for it', async () => {
+    const completion = await openAIClient().chat.completions.create({ model: `openai:${CLASSIC}`, reasoning_effort: 'none', messages: [{ role: 'user', content: QUESTION }] });
+    expect(completion.model).toBe(`openai:${CLASSIC}`);
+    expect(lastSent(openai)).not.toHaveProperty('reasoning_effort');
+  });
+});

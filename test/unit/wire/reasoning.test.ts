@@ -1,0 +1,163 @@
+/**
+ * The reasoning-effort tables, per wire: what each face decodes, what reaches each server.
+ * Servers' own words decide them:
+ * - OpenAI (its API reference): "none, minimal, low, medium, high, xhigh, and max"; a model that
+ *   does not reason (gpt-4o, gpt-4.1) answers `reasoning_effort` with 400 "Unsupported parameter".
+ * - vLLM (entrypoints/openai/protocol.py): `reasoning_effort: Optional[Literal["low", "medium", "high"]]`.
+ * - Ollama (openai/openai.go): `invalid reasoning value: '%s' (must be "high", "medium", "low", or "none")`,
+ *   none becoming `think: false`.
+ * - llama-server (`oaicompat_chat_params_parse`): reads no `reasoning_effort`; unknown fields are copied and ignored.
+ * - Anthropic: `thinking: {type: "enabled", budget_tokens}` (at least 1024, below max_tokens); models
+ *   that always think take `{type: "adaptive"}` with `output_config.effort` (low ... max) only.
+ */
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../../src/errors.js';
+import type { WireTarget } from '../../../src/wire/adapter.js';
+import { encodeAnthropicRequest } from '../../../src/wire/anthropic/adapter.js';
+import { canonicalRequest, type CanonicalRequest, type RequestSettings } from '../../../src/wire/canonical.js';
+import { parseOllamaChatRequest } from '../../../src/wire/ollama/server.js';
+import { encodeOpenAIRequest } from '../../../src/wire/openai/adapter.js';
+import { parseResponsesRequest } from '../../../src/wire/openai/responses-server.js';
+import { parseOpenAIChatRequest } from '../../../src/wire/openai/server.js';
+import { effortOfThinking, nearestEffort, openAIEffortCarriage, THINKING_BUDGETS } from '../../../src/wire/reasoning.js';
+
+const ask = (settings: RequestSettings): CanonicalRequest => canonicalRequest('m', [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], false, settings);
+const effort = (level: NonNullable<CanonicalRequest['reasoningEffort']>['effort']): RequestSettings => ({ reasoningEffort: { effort: level, field: 'reasoning_effort' } });
+const sentBody = (request: CanonicalRequest, target: Omit<WireTarget, 'baseUrl'>): Record<string, unknown> =>
+  JSON.parse(encodeOpenAIRequest(request, { baseUrl: 'http://127.0.0.1:1/v1', ...target }).body) as Record<string, unknown>;
+const anthropicBody = (request: CanonicalRequest, target: Omit<WireTarget, 'baseUrl'> = {}): Record<string, unknown> =>
+  JSON.parse(encodeAnthropicRequest(request, { baseUrl: 'http://127.0.0.1:1', ...target }).body) as Record<string, unknown>;
+
+describe('faces decode the effort', () => {
+  it('Chat Completions reasoning_effort, every OpenAI level; another value is a 400 naming the field', () => {
+    for (const level of ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const) {
+      const parsed = parseOpenAIChatRequest(JSON.stringify({ model: 'auto', reasoning_effort: level, messages: [{ role: 'user', content: 'hi' }] }));
+      expect(parsed.request.reasoningEffort).toEqual({ effort: level, field: 'reasoning_effort' });
+      expect(parsed.ignoredFields).toEqual([]);
+    }
+    expect(() => parseOpenAIChatRequest(JSON.stringify({ model: 'auto', reasoning_effort: 'extreme', messages: [{ role: 'user', content: 'hi' }] }))).toThrow(InvalidInputError);
+  });
+
+  it('Responses reasoning.effort; reasoning.summary is named as ignored', () => {
+    const parsed = parseResponsesRequest(JSON.stringify({ model: 'auto', input: 'hi', reasoning: { effort: 'high', summary: 'auto' } }));
+    expect(parsed.request.reasoningEffort).toEqual({ effort: 'high', field: 'reasoning.effort' });
+    expect(parsed.ignoredFields).toEqual(['reasoning.summary']);
+  });
+
+  it.each([
+    [false, 'none'],
+    [true, 'medium'],
+    ['low', 'low'],
+    ['high', 'high'],
+  ] as const)('Ollama think %s is effort %s', (think, level) => {
+    const parsed = parseOllamaChatRequest(JSON.stringify({ model: 'auto', think, messages: [{ role: 'user', content: 'hi' }] }));
+    expect('request' in parsed && parsed.request.reasoningEffort).toEqual({ effort: level, field: 'think' });
+  });
+
+  it('Anthropic thinking budgets read as efforts, the inverse of the budget table', () => {
+    expect(effortOfThinking({ type: 'disabled' })).toBe('none');
+    expect(effortOfThinking({ type: 'adaptive' })).toBeUndefined();
+    expect(effortOfThinking({ type: 'enabled' })).toBe('medium');
+    expect([1024, 2048, 2049, 8192, 8193, 24576, 24577, 49152, 49153].map((budget) => effortOfThinking({ type: 'enabled', budget_tokens: budget }))).toEqual([
+      'low', 'low', 'medium', 'medium', 'high', 'high', 'xhigh', 'xhigh', 'max',
+    ]);
+    for (const [level, budget] of Object.entries(THINKING_BUDGETS)) expect(effortOfThinking({ type: 'enabled', budget_tokens: budget })).toBe(level);
+  });
+});
+
+describe('openai wire: which servers get reasoning_effort', () => {
+  it('per server, from the record: engine, vendor, tags and declared levels', () => {
+    expect(openAIEffortCarriage({ vendor: 'openai', modelTags: ['reasoning'] })).toMatchObject({ kind: 'sent', levels: ['low', 'medium', 'high'] });
+    expect(openAIEffortCarriage({ vendor: 'openai', modelTags: ['chat'] })).toMatchObject({ kind: 'refused' });
+    expect(openAIEffortCarriage({ vendor: 'openai', modelEfforts: ['none', 'low', 'max'] })).toMatchObject({ kind: 'sent', levels: ['none', 'low', 'max'] });
+    expect(openAIEffortCarriage({ engine: 'vllm' })).toMatchObject({ kind: 'sent', levels: ['low', 'medium', 'high'] });
+    expect(openAIEffortCarriage({ engine: 'ollama', modelTags: ['thinking'] })).toMatchObject({ kind: 'sent', levels: ['none', 'low', 'medium', 'high'] });
+    expect(openAIEffortCarriage({ engine: 'ollama' })).toMatchObject({ kind: 'not_honoured' });
+    // Declared levels never go past what the engine takes.
+    expect(openAIEffortCarriage({ engine: 'ollama', modelEfforts: ['low', 'xhigh'] })).toMatchObject({ kind: 'sent', levels: ['low'] });
+    expect(openAIEffortCarriage({ engine: 'llama.cpp', modelTags: ['reasoning'] })).toMatchObject({ kind: 'not_honoured' });
+    expect(openAIEffortCarriage({ engine: 'lmstudio', modelTags: ['reasoning'] })).toMatchObject({ kind: 'sent', levels: ['low', 'medium', 'high'] });
+    expect(openAIEffortCarriage({ engine: 'lmstudio' })).toMatchObject({ kind: 'not_honoured' });
+  });
+
+  it('a level the server lacks goes as the nearest it has; none has no nearest', () => {
+    expect(nearestEffort('xhigh', ['low', 'medium', 'high'])).toBe('high');
+    expect(nearestEffort('max', ['none', 'low', 'medium', 'high'])).toBe('high');
+    expect(nearestEffort('minimal', ['low', 'medium', 'high'])).toBe('low');
+    expect(nearestEffort('none', ['low', 'medium', 'high'])).toBeUndefined();
+  });
+
+  it('sends the level to OpenAI, vLLM and a thinking Ollama model; says each mapping', () => {
+    expect(sentBody(ask(effort('high')), { vendor: 'openai', modelTags: ['reasoning'] })['reasoning_effort']).toBe('high');
+    const vllm = encodeOpenAIRequest(ask(effort('xhigh')), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'vllm' });
+    expect(JSON.parse(vllm.body)).toMatchObject({ reasoning_effort: 'high' });
+    expect(vllm.warnings).toEqual([{ setting: 'reasoningMapping', message: expect.stringContaining('reasoning_effort "xhigh" was sent as reasoning_effort "high"') }]);
+    expect(sentBody(ask(effort('none')), { engine: 'ollama', modelTags: ['thinking'] })['reasoning_effort']).toBe('none');
+  });
+
+  it('sends nothing where it would not be honoured, and says so', () => {
+    const llamaCpp = encodeOpenAIRequest(ask(effort('high')), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'llama.cpp' });
+    expect(JSON.parse(llamaCpp.body)).not.toHaveProperty('reasoning_effort');
+    expect(llamaCpp.warnings).toEqual([{ setting: 'reasoningEffort', message: expect.stringContaining('llama-server reads no reasoning_effort') }]);
+    const vllmNone = encodeOpenAIRequest(ask(effort('none')), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'vllm' });
+    expect(JSON.parse(vllmNone.body)).not.toHaveProperty('reasoning_effort');
+    expect(vllmNone.warnings).toEqual([{ setting: 'reasoningEffort', message: expect.stringContaining('vLLM takes reasoning_effort low, medium, high only') }]);
+    // A model that does not reason asked not to: nothing to send, nothing to say.
+    const plain = encodeOpenAIRequest(ask(effort('none')), { baseUrl: 'http://127.0.0.1:1/v1', vendor: 'openai' });
+    expect(JSON.parse(plain.body)).not.toHaveProperty('reasoning_effort');
+    expect(plain.warnings).toEqual([]);
+  });
+
+  it('Anthropic thinking becomes reasoning_effort by its budget; adaptive sends nothing', () => {
+    const budgeted = encodeOpenAIRequest(ask({ thinking: { type: 'enabled', budget_tokens: 16000 } }), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'vllm' });
+    expect(JSON.parse(budgeted.body)).toMatchObject({ reasoning_effort: 'high' });
+    expect(budgeted.warnings).toEqual([{ setting: 'reasoningMapping', message: 'thinking type enabled budget_tokens 16000 (effort high) was sent as reasoning_effort "high"' }]);
+    expect(sentBody(ask({ thinking: { type: 'disabled' } }), { engine: 'ollama', modelTags: ['thinking'] })['reasoning_effort']).toBe('none');
+    const adaptive = encodeOpenAIRequest(ask({ thinking: { type: 'adaptive' } }), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'vllm' });
+    expect(JSON.parse(adaptive.body)).not.toHaveProperty('reasoning_effort');
+    expect(adaptive.warnings).toEqual([{ setting: 'thinking', message: expect.stringContaining('adaptive thinking names no effort') }]);
+  });
+});
+
+describe('anthropic wire: an effort becomes thinking', () => {
+  it.each([
+    ['low', 1024],
+    ['medium', 4096],
+    ['high', 16384],
+    ['xhigh', 32768],
+    ['max', 65536],
+  ] as const)('%s: thinking enabled with budget_tokens %d, max_tokens raised above it', (level, budget) => {
+    const body = anthropicBody(ask({ ...effort(level), maxTokens: 1000 }));
+    expect(body['thinking']).toEqual({ type: 'enabled', budget_tokens: budget });
+    expect(body['max_tokens']).toBe(budget + 1000);
+  });
+
+  it('keeps a max_tokens already above the budget; leaves out a temperature (thinking takes none)', () => {
+    const request = encodeAnthropicRequest(ask({ ...effort('low'), maxTokens: 8000, temperature: 0.2 }), { baseUrl: 'http://127.0.0.1:1' });
+    const body = JSON.parse(request.body) as Record<string, unknown>;
+    expect(body).toMatchObject({ max_tokens: 8000, thinking: { type: 'enabled', budget_tokens: 1024 } });
+    expect(body).not.toHaveProperty('temperature');
+    expect(request.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('temperature 0.2 left out') });
+  });
+
+  it('none and minimal send no thinking; a forced tool keeps thinking off, said', () => {
+    expect(anthropicBody(ask({ ...effort('none'), maxTokens: 100 }))).not.toHaveProperty('thinking');
+    expect(anthropicBody(ask({ ...effort('minimal'), maxTokens: 100 }))).not.toHaveProperty('thinking');
+    const forced = encodeAnthropicRequest(
+      ask({ ...effort('high'), maxTokens: 100, tools: [{ name: 'f', inputSchema: { type: 'object' } }], toolChoice: 'required' }),
+      { baseUrl: 'http://127.0.0.1:1' },
+    );
+    expect(JSON.parse(forced.body)).not.toHaveProperty('thinking');
+    expect(forced.warnings).toContainEqual({ setting: 'reasoningEffort', message: expect.stringContaining('forced tool choice') });
+  });
+
+  it('a model that always thinks gets adaptive thinking and output_config.effort', () => {
+    const body = anthropicBody(ask({ ...effort('xhigh'), maxTokens: 100 }), { modelDeviations: ['thinking_always_on'] });
+    expect(body).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'xhigh' }, max_tokens: 100 });
+    expect(anthropicBody(ask({ ...effort('minimal'), maxTokens: 100 }), { modelDeviations: ['thinking_always_on'] })).toMatchObject({ output_config: { effort: 'low' } });
+  });
+
+  it("the client's own thinking goes as given", () => {
+    expect(anthropicBody(ask({ thinking: { type: 'enabled', budget_tokens: 2000 }, maxTokens: 4000 }))).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2000 }, max_tokens: 4000 });
+  });
+});
