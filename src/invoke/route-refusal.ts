@@ -66,6 +66,7 @@ export function routeRefusal(
       // A pinned request considered only what it named: this host's models are those of the same request unpinned.
       localLeftOut: localModelsLeftOut((unpinned ?? plan).excluded, context.providers),
       embeddings,
+      sensitivity: classification.level,
     });
   };
   return new PolicyRefusalError(code, message, {

@@ -1,5 +1,5 @@
 import { isLoopbackAddress } from '../common/loopback.js';
-import { isHostedClass } from '../common/vocabulary.js';
+import { isHostedClass, type SensitivityLevel } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { HoldReport } from './shared-holds.js';
 import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from './types.js';
@@ -10,10 +10,14 @@ const REGISTER_LOCAL = 'register a local provider (`syndicate provider add ollam
  * What the operator can do about each kind of exclusion, most actionable first. The rules that
  * leave only this host's models are given those left out (`ExclusionHintOptions.localLeftOut`).
  */
-const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut: readonly Exclusion[]) => string) }[] = [
+const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut: readonly Exclusion[], sensitivity: SensitivityLevel | undefined) => string) }[] = [
   {
     rules: ['remote_media'],
-    hint: 'send the image inline — a data:image/png;base64,… URL (OpenAI image_url, Responses input_image) or an Anthropic base64 source — which never leaves this host; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted)',
+    // Restricted data never leaves this host: no policy lets an engine fetch its URLs, so only the inline image is offered.
+    hint: (_, sensitivity) =>
+      `send the image inline — a data:image/png;base64,… URL (OpenAI image_url, Responses input_image) or an Anthropic base64 source — which never leaves this host${
+        sensitivity === 'restricted' ? '' : '; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted)'
+      }`,
   },
   {
     rules: ['class_not_allowed'],
@@ -133,6 +137,8 @@ export interface ExclusionHintOptions {
   localLeftOut?: readonly Exclusion[];
   /** An embeddings request, whose over-long input is split rather than a conversation compacted. */
   embeddings?: boolean;
+  /** The request's level, where a remedy depends on it (no policy lets a restricted request's image URL be fetched). */
+  sensitivity?: SensitivityLevel;
 }
 
 /**
@@ -150,10 +156,15 @@ export function hintForExclusions(excluded: readonly Exclusion[], options: Exclu
       return exclusion.rules.includes('trust_tier') ? ['trust_tier'] : ['class_not_allowed'];
     }),
   );
-  // A local model left out only for the request's image URL would take it inline: registering another local one cannot help.
+  // A local model left out only for the request's image URL would take it inline: registering another
+  // local one cannot help, and Ollama's remedy would say the inline image again, then offer engines
+  // that fetch URLs — which the level refuses.
   const moot = (remedy: (typeof REMEDIES)[number]): boolean =>
-    (alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))) || (applied.has('remote_media') && remedy.rules.includes('class_not_allowed'));
-  const remedies = REMEDIES.filter((remedy) => remedy.rules.some((rule) => applied.has(rule)) && !moot(remedy)).map((remedy) => (options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint(options.localLeftOut ?? [])));
+    (alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))) ||
+    (applied.has('remote_media') && remedy.rules.some((rule) => rule === 'class_not_allowed' || rule === 'image_url'));
+  const remedies = REMEDIES.filter((remedy) => remedy.rules.some((rule) => applied.has(rule)) && !moot(remedy)).map((remedy) =>
+    options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint(options.localLeftOut ?? [], options.sensitivity),
+  );
   const redirect = alternatives.length === 0 ? [] : [redirectTo(alternatives, options.permit)];
   return [...redirect, ...remedies.slice(0, 2 - redirect.length), '`syndicate route --explain` shows every rule'].join('; ');
 }
