@@ -10,18 +10,25 @@ const REGISTER_LOCAL = 'register a local provider (`syndicate provider add ollam
  * What the operator can do about each kind of exclusion, most actionable first. The rules that
  * leave only this host's models are given those left out (`ExclusionHintOptions.localLeftOut`).
  */
-const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut: readonly Exclusion[], sensitivity: SensitivityLevel | undefined) => string) }[] = [
+interface RemedyContext {
+  /** Every exclusion of the refused plan. */
+  excluded: readonly Exclusion[];
+  localLeftOut: readonly Exclusion[];
+  sensitivity: SensitivityLevel | undefined;
+}
+
+const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((context: RemedyContext) => string) }[] = [
   {
     rules: ['remote_media'],
     // Restricted data never leaves this host: no policy lets an engine fetch its URLs, so only the inline image is offered.
-    hint: (_, sensitivity) =>
+    hint: ({ sensitivity }) =>
       `send the image inline — a data:image/png;base64,… URL (OpenAI image_url, Responses input_image) or an Anthropic base64 source — which never leaves this host${
         sensitivity === 'restricted' ? '' : '; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted)'
       }`,
   },
   {
     rules: ['class_not_allowed'],
-    hint: (localLeftOut) =>
+    hint: ({ localLeftOut }) =>
       localLeftOut.length === 0
         ? `data this sensitive stays on this host: ${REGISTER_LOCAL}`
         : `data this sensitive stays on this host, and no local model registered may take it: ${namedWithReasons(localLeftOut)}`,
@@ -33,7 +40,7 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
   { rules: ['token_input'], hint: 'Ollama embeds text only: send the text rather than token ids, or register an engine that takes token ids (llama.cpp, vLLM)' },
   {
     rules: ['fail_closed'],
-    hint: (localLeftOut) =>
+    hint: ({ localLeftOut }) =>
       `the policy or the classifier could not decide, so only local providers may take it: fix what the route explanation names${
         localLeftOut.length === 0 ? `, or ${REGISTER_LOCAL}` : ` (no local model registered may take it either: ${namedWithReasons(localLeftOut)})`
       }`,
@@ -50,7 +57,11 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
   },
   {
     rules: ['tools_refused'],
-    hint: 'the engine refused the tools of an earlier request for that model (llama-server started without `--jinja`, an Ollama model without tool support): restart llama-server with `--jinja` (after `syndicate engine start ID` or `syndicate provider release ID` tools requests try it again), remove the `tools` tag from the model in its provider record, or send the tools to a model that takes them',
+    hint: ({ excluded }) => {
+      const providers = [...new Set(excluded.filter((exclusion) => exclusion.rules.includes('tools_refused')).map((exclusion) => exclusion.provider))];
+      const releases = providers.map((provider) => `\`syndicate provider release ${provider}\``).join(', ');
+      return `the engine refused the tools of an earlier request for that model (llama-server started without \`--jinja\`, an Ollama model without tool support): restart llama-server with \`--jinja\` and run ${releases} (\`syndicate engine start\` releases it too), remove the \`tools\` tag from the model in its provider record, or send the tools to a model that takes them`;
+    },
   },
   {
     rules: ['image_url'],
@@ -163,7 +174,7 @@ export function hintForExclusions(excluded: readonly Exclusion[], options: Exclu
     (alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))) ||
     (applied.has('remote_media') && remedy.rules.some((rule) => rule === 'class_not_allowed' || rule === 'image_url'));
   const remedies = REMEDIES.filter((remedy) => remedy.rules.some((rule) => applied.has(rule)) && !moot(remedy)).map((remedy) =>
-    options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint(options.localLeftOut ?? [], options.sensitivity),
+    options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint({ excluded, localLeftOut: options.localLeftOut ?? [], sensitivity: options.sensitivity }),
   );
   const redirect = alternatives.length === 0 ? [] : [redirectTo(alternatives, options.permit)];
   return [...redirect, ...remedies.slice(0, 2 - redirect.length), '`syndicate route --explain` shows every rule'].join('; ');
