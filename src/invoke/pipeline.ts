@@ -870,7 +870,12 @@ function refuseOrUnavailable(
       details: { requestId, evidenceId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }
-  const refusal = routeRefusal(plan, input.request, classification, { ...refused, ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }) });
+  const refusal = routeRefusal(plan, input.request, classification, {
+    ...refused,
+    ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+    // A gateway client's request is a whole body, which `route --explain` takes as a file.
+    ...(input.caller === 'gateway' ? { whereEveryRule: "`syndicate route --explain --request BODY.json` (the request's JSON body) shows every rule" } : {}),
+  });
   recordDenial(context.store, {
     requestId,
     caller: input.caller,

@@ -150,7 +150,16 @@ export interface ExclusionHintOptions {
   embeddings?: boolean;
   /** The request's level, where a remedy depends on it (no policy lets a restricted request's image URL be fetched). */
   sensitivity?: SensitivityLevel;
+  /**
+   * Where the caller sees every rule, as the hint's last words: a gateway request's explanation is
+   * `route --explain --request`'s, `route` itself points at its own output. Default
+   * `EVERY_RULE_ELSEWHERE`.
+   */
+  whereEveryRule?: string;
 }
+
+/** Where to see every rule of a refused prompt (`run`, MCP `complete`). */
+export const EVERY_RULE_ELSEWHERE = '`syndicate route --explain` shows every rule';
 
 /**
  * The hint for a request no provider may receive, from the rules that excluded the candidates
@@ -177,7 +186,7 @@ export function hintForExclusions(excluded: readonly Exclusion[], options: Exclu
     options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint({ excluded, localLeftOut: options.localLeftOut ?? [], sensitivity: options.sensitivity }),
   );
   const redirect = alternatives.length === 0 ? [] : [redirectTo(alternatives, options.permit)];
-  return [...redirect, ...remedies.slice(0, 2 - redirect.length), '`syndicate route --explain` shows every rule'].join('; ');
+  return [...redirect, ...remedies.slice(0, 2 - redirect.length), options.whereEveryRule ?? EVERY_RULE_ELSEWHERE].join('; ');
 }
 
 /**

@@ -368,6 +368,10 @@ describe('syndicate mcp: the MCP server over stdio', () => {
       expect(error).toMatchObject({ code: 'tool_choice_unsupported', details: { param: 'tool_choice' } });
       expect(structured.plan.excluded).toEqual(error.details.plan.excluded);
       expect(text(explained).split('\n')[0]).toBe(`${error.message} (tool_choice_unsupported, param tool_choice)`);
+      // The hint ends where the agent reads every rule: the explanation under it, not a command that wants a prompt.
+      const hint = text(explained).split('\n')[1] ?? '';
+      expect(hint).toMatch(/^hint: .*let the model choose \(tool_choice auto\).*; the explanation below says why each provider was excluded$/);
+      expect(hint).not.toContain('route --explain');
 
       // Letting the model choose leaves it a candidate, as for `route --request`.
       const free = await call('route_explain', { request: { ...body, tool_choice: { type: 'auto' } }, format: 'anthropic' });
