@@ -403,6 +403,7 @@ function decodedRequestArgument(input: RouteExplainArguments, body: Record<strin
   return decodeGatewayRequest(JSON.stringify(body), 'request', {
     ...(input.format === undefined ? {} : { family: input.format }),
     ...(input.anthropicBeta === undefined ? {} : { anthropicBeta: input.anthropicBeta }),
+    formatOption: (family) => `format: "${family}"`,
   }).request;
 }
 

@@ -405,7 +405,13 @@ describe('syndicate mcp: the MCP server over stdio', () => {
       const refused = await call('route_explain', args);
       expect(refused.isError, JSON.stringify(args)).toBe(true);
       expect(text(refused)).toContain(named);
+      // The tool's own argument names, never the CLI's flags.
+      expect(text(refused)).not.toContain('--format');
     }
+    // A body either API would take: the hint names the `format` argument that settles it.
+    const either = await call('route_explain', { request: { model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] } });
+    expect(either.isError).toBe(true);
+    expect(text(either)).toContain('hint: name the API with format: "openai" or format: "anthropic"');
   });
 
   it('route_explain: a request only a down engine may take is unavailable (start it), not refused by the policy, as `route` says', async () => {
