@@ -6,10 +6,7 @@ import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from './types.js'
 
 const REGISTER_LOCAL = 'register a local provider (`syndicate provider add ollama`, or `syndicate engine serve --model FILE --register ID`)';
 
-/**
- * What the operator can do about each kind of exclusion, most actionable first. The rules that
- * leave only this host's models are given those left out (`ExclusionHintOptions.localLeftOut`).
- */
+/** What a remedy may depend on besides its rule (`ExclusionHintOptions`). */
 interface RemedyContext {
   /** Every exclusion of the refused plan. */
   excluded: readonly Exclusion[];
@@ -17,6 +14,10 @@ interface RemedyContext {
   sensitivity: SensitivityLevel | undefined;
 }
 
+/**
+ * What the operator can do about each kind of exclusion, most actionable first. The rules that
+ * leave only this host's models are given those left out (`ExclusionHintOptions.localLeftOut`).
+ */
 const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((context: RemedyContext) => string) }[] = [
   {
     rules: ['remote_media'],
@@ -159,7 +160,7 @@ export interface ExclusionHintOptions {
 }
 
 /** Where to see every rule of a refused prompt (`run`, MCP `complete`). */
-export const EVERY_RULE_ELSEWHERE = '`syndicate route --explain` shows every rule';
+const EVERY_RULE_ELSEWHERE = '`syndicate route --explain` shows every rule';
 
 /**
  * The hint for a request no provider may receive, from the rules that excluded the candidates
