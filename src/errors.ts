@@ -215,7 +215,8 @@ export type UpstreamCondition = 'model_rate_limited' | 'model_overloaded' | 'mod
  * Exit 5: the upstream failed — unreachable, timeout, non-2xx after fallback. An input the engine
  * refused as longer than its model takes (`input_too_long`) is no failure of the upstream but a
  * refusal of the request: exit 4, as the router's own refusal of a prompt too long for every model
- * (both `context_length_exceeded`).
+ * (both `context_length_exceeded`); so are tools the engine refused (`tools_not_supported`, as the
+ * router's refusal of a model whose engine refused them earlier).
  */
 export class UpstreamError extends SyndicateError {
   /** HTTP status when the upstream answered, undefined when it never did. */
@@ -230,7 +231,7 @@ export class UpstreamError extends SyndicateError {
     message: string,
     options: SyndicateErrorOptions & { status?: number; isRetryable?: boolean; code?: string; retryAfterSeconds?: number; condition?: UpstreamCondition } = {},
   ) {
-    super(options.code ?? 'upstream_failure', options.condition === 'input_too_long' ? ExitCode.refused : ExitCode.upstream, message, options);
+    super(options.code ?? 'upstream_failure', options.condition === 'input_too_long' || options.condition === 'tools_not_supported' ? ExitCode.refused : ExitCode.upstream, message, options);
     this.status = options.status;
     this.isRetryable = options.isRetryable ?? (options.status === undefined || isRetryableStatus(options.status));
     this.retryAfterSeconds = options.retryAfterSeconds;

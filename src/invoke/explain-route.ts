@@ -103,6 +103,8 @@ export interface ExplainOptions {
   modelNaming?: ModelNaming;
   /** How the prompt's tokens are estimated (`RouteRequestOptions.promptEstimate`): `bounded` as the gateway does. */
   promptEstimate?: 'exact' | 'bounded';
+  /** Where the refusal's hint says every rule is seen (`RefusalContext.whereEveryRule`): the caller's own output. */
+  whereEveryRule?: string;
 }
 
 /**
@@ -163,7 +165,12 @@ export async function explainRequestRoute(
     skipped,
     holds: holdsKeepingOut(plan, holdsInForce(store, providers)),
     engineStarts: engineStartCommands(providers),
-    refusal: () => routeRefusal(plan, request, routed.classification, { providers, planUnpinned: () => (pinned ? routed.planUnpinned() : undefined) }),
+    refusal: () =>
+      routeRefusal(plan, request, routed.classification, {
+        providers,
+        planUnpinned: () => (pinned ? routed.planUnpinned() : undefined),
+        ...(options.whereEveryRule === undefined ? {} : { whereEveryRule: options.whereEveryRule }),
+      }),
   };
 }
 

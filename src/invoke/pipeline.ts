@@ -531,7 +531,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     const tooLong = condition === 'input_too_long';
     const toolsRefused = condition === 'tools_not_supported';
     const failure = new UpstreamError(`${provider.id} answered HTTP ${response.status}: ${wireError.message}`, {
-      code: response.status === 429 ? 'upstream_rate_limited' : tooLong ? 'context_length_exceeded' : 'upstream_http_error',
+      // Tools refused: the code of the router's refusal of the same model for later tools requests.
+      code: response.status === 429 ? 'upstream_rate_limited' : tooLong ? 'context_length_exceeded' : toolsRefused ? 'tools_not_supported' : 'upstream_http_error',
       status: response.status,
       // A model its provider does not serve never saw the request: the next candidate may take it.
       // An input too long for it is the caller's to split, whatever status the engine chose (llama-server: 500).
@@ -545,7 +546,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
           : condition === 'embeddings_not_enabled'
             ? `${provider.id} serves no embeddings: start llama-server with \`--embeddings\`, or remove ${candidate.model} from its provider record`
             : toolsRefused
-              ? `${provider.id} takes no tools for ${candidate.model}: start llama-server with \`--jinja\` (Ollama: use a model that supports tools), or remove the \`tools\` tag from ${candidate.model} in its provider record`
+              ? `${provider.id} takes no tools for ${candidate.model}: start llama-server with \`--jinja\` (Ollama: use a model that supports tools) and run \`syndicate provider release ${provider.id}\` (tools requests skip ${candidate.model} for a day until then), or remove the \`tools\` tag from ${candidate.model} in its provider record`
               : tooLong
                 ? hintForInputTooLong({
                     embeddings: wireRequest.embedding !== undefined,
@@ -873,7 +874,12 @@ function refuseOrUnavailable(
       details: { requestId, evidenceId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }
-  const refusal = routeRefusal(plan, input.request, classification, { ...refused, ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }) });
+  const refusal = routeRefusal(plan, input.request, classification, {
+    ...refused,
+    ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
+    // A gateway client's request is a whole body, which `route --explain` takes as a file.
+    ...(input.caller === 'gateway' ? { whereEveryRule: "`syndicate route --explain --request BODY.json` (the request's JSON body) shows every rule" } : {}),
+  });
   recordDenial(context.store, {
     requestId,
     caller: input.caller,

@@ -18,6 +18,8 @@ export interface RefusalContext {
   /** The permit the caller presented (`run --permit`). */
   permit?: PermitPayload;
   sessionId?: string;
+  /** Where the caller sees every rule (`ExclusionHintOptions.whereEveryRule`). */
+  whereEveryRule?: string;
 }
 
 /** Whether the request named a model or a provider: only then has a refusal anything else to name (`RefusalContext.planUnpinned`). */
@@ -58,7 +60,8 @@ export function routeRefusal(
           ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${reasons.join(' | ')}`
           : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
   const refusalHint = (): string => {
-    if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings });
+    const whereEveryRule = context.whereEveryRule === undefined ? {} : { whereEveryRule: context.whereEveryRule };
+    if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings, ...whereEveryRule });
     const unpinned = context.planUnpinned();
     const permit = context.permit === undefined ? undefined : presentedPermitOf(context.permit, context.providers, classification.level, context.sessionId);
     return hintForExclusions(plan.excluded, {
@@ -67,6 +70,8 @@ export function routeRefusal(
       // A pinned request considered only what it named: this host's models are those of the same request unpinned.
       localLeftOut: localModelsLeftOut((unpinned ?? plan).excluded, context.providers),
       embeddings,
+      sensitivity: classification.level,
+      ...whereEveryRule,
     });
   };
   return new PolicyRefusalError(code, message, {

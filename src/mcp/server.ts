@@ -299,7 +299,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     (input) =>
       toolResult(options.home, async () => {
         const { policy, failure } = currentPolicy(pipeline);
-        const explainOptions = { env, modelNaming: MCP_MODEL_NAMING, ...(failure === undefined ? {} : { policyFailure: failure }) };
+        // The tool's text is the explanation, under the refusal's hint.
+        const explainOptions = { env, modelNaming: MCP_MODEL_NAMING, whereEveryRule: 'the explanation below says why each provider was excluded', ...(failure === undefined ? {} : { policyFailure: failure }) };
         const conditions = {
           workflow: input.workflow ?? 'interactive',
           ...(input.sensitivity === undefined ? {} : { sensitivity: input.sensitivity }),
@@ -402,6 +403,7 @@ function decodedRequestArgument(input: RouteExplainArguments, body: Record<strin
   return decodeGatewayRequest(JSON.stringify(body), 'request', {
     ...(input.format === undefined ? {} : { family: input.format }),
     ...(input.anthropicBeta === undefined ? {} : { anthropicBeta: input.anthropicBeta }),
+    formatOption: (family) => `format: "${family}"`,
   }).request;
 }
 

@@ -249,7 +249,7 @@ function partialSavingsRates(given: PolicyDocument['savings']): PolicyProblem | 
   return {
     pointer: '/savings',
     message:
-      `savings gives ${priced.join(', ')} without ${missing.join(' and ')}: the missing rate would be the built-in reference's ` +
+      `savings gives ${priced.join(', ')} without ${missing.join(' and ')}: the missing ${missing.length === 1 ? 'rate would be' : 'rates would be'} the built-in reference's ` +
       `(${base.referenceModel} at $${base.inputPerMTok} in / $${base.outputPerMTok} out per million tokens), not your model's`,
     hint: 'give inputPerMTok and outputPerMTok together (cachedInputPerMTok and tiers on top of them), or only referenceModel to price savings with that registered model\'s record',
   };

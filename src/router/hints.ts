@@ -1,23 +1,35 @@
 import { isLoopbackAddress } from '../common/loopback.js';
-import { isHostedClass } from '../common/vocabulary.js';
+import { isHostedClass, type SensitivityLevel } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { HoldReport } from './shared-holds.js';
 import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from './types.js';
 
 const REGISTER_LOCAL = 'register a local provider (`syndicate provider add ollama`, or `syndicate engine serve --model FILE --register ID`)';
 
+/** What a remedy may depend on besides its rule (`ExclusionHintOptions`). */
+interface RemedyContext {
+  /** Every exclusion of the refused plan. */
+  excluded: readonly Exclusion[];
+  localLeftOut: readonly Exclusion[];
+  sensitivity: SensitivityLevel | undefined;
+}
+
 /**
  * What the operator can do about each kind of exclusion, most actionable first. The rules that
  * leave only this host's models are given those left out (`ExclusionHintOptions.localLeftOut`).
  */
-const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut: readonly Exclusion[]) => string) }[] = [
+const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((context: RemedyContext) => string) }[] = [
   {
     rules: ['remote_media'],
-    hint: 'send the image inline — a data:image/png;base64,… URL (OpenAI image_url, Responses input_image) or an Anthropic base64 source — which never leaves this host; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted)',
+    // Restricted data never leaves this host: no policy lets an engine fetch its URLs, so only the inline image is offered.
+    hint: ({ sensitivity }) =>
+      `send the image inline — a data:image/png;base64,… URL (OpenAI image_url, Responses input_image) or an Anthropic base64 source — which never leaves this host${
+        sensitivity === 'restricted' ? '' : '; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted)'
+      }`,
   },
   {
     rules: ['class_not_allowed'],
-    hint: (localLeftOut) =>
+    hint: ({ localLeftOut }) =>
       localLeftOut.length === 0
         ? `data this sensitive stays on this host: ${REGISTER_LOCAL}`
         : `data this sensitive stays on this host, and no local model registered may take it: ${namedWithReasons(localLeftOut)}`,
@@ -29,7 +41,7 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
   { rules: ['token_input'], hint: 'Ollama embeds text only: send the text rather than token ids, or register an engine that takes token ids (llama.cpp, vLLM)' },
   {
     rules: ['fail_closed'],
-    hint: (localLeftOut) =>
+    hint: ({ localLeftOut }) =>
       `the policy or the classifier could not decide, so only local providers may take it: fix what the route explanation names${
         localLeftOut.length === 0 ? `, or ${REGISTER_LOCAL}` : ` (no local model registered may take it either: ${namedWithReasons(localLeftOut)})`
       }`,
@@ -46,7 +58,11 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((localLeftOut
   },
   {
     rules: ['tools_refused'],
-    hint: 'the engine refused the tools of an earlier request for that model (llama-server started without `--jinja`, an Ollama model without tool support): restart llama-server with `--jinja` (after `syndicate engine start ID` or `syndicate provider release ID` tools requests try it again), remove the `tools` tag from the model in its provider record, or send the tools to a model that takes them',
+    hint: ({ excluded }) => {
+      const providers = [...new Set(excluded.filter((exclusion) => exclusion.rules.includes('tools_refused')).map((exclusion) => exclusion.provider))];
+      const releases = providers.map((provider) => `\`syndicate provider release ${provider}\``).join(', ');
+      return `the engine refused the tools of an earlier request for that model (llama-server started without \`--jinja\`, an Ollama model without tool support): restart llama-server with \`--jinja\` and run ${releases} (\`syndicate engine start\` releases it too), remove the \`tools\` tag from the model in its provider record, or send the tools to a model that takes them`;
+    },
   },
   {
     rules: ['image_url'],
@@ -137,7 +153,18 @@ export interface ExclusionHintOptions {
   localLeftOut?: readonly Exclusion[];
   /** An embeddings request, whose over-long input is split rather than a conversation compacted. */
   embeddings?: boolean;
+  /** The request's level, where a remedy depends on it (no policy lets a restricted request's image URL be fetched). */
+  sensitivity?: SensitivityLevel;
+  /**
+   * Where the caller sees every rule, as the hint's last words: a gateway request's explanation is
+   * `route --explain --request`'s, `route` itself points at its own output. Default
+   * `EVERY_RULE_ELSEWHERE`.
+   */
+  whereEveryRule?: string;
 }
+
+/** Where to see every rule of a refused prompt (`run`, MCP `complete`). */
+const EVERY_RULE_ELSEWHERE = '`syndicate route --explain` shows every rule';
 
 /**
  * The hint for a request no provider may receive, from the rules that excluded the candidates
@@ -154,12 +181,17 @@ export function hintForExclusions(excluded: readonly Exclusion[], options: Exclu
       return exclusion.rules.includes('trust_tier') ? ['trust_tier'] : ['class_not_allowed'];
     }),
   );
-  // A local model left out only for the request's image URL would take it inline: registering another local one cannot help.
+  // A local model left out only for the request's image URL would take it inline: registering another
+  // local one cannot help, and Ollama's remedy would say the inline image again, then offer engines
+  // that fetch URLs — which the level refuses.
   const moot = (remedy: (typeof REMEDIES)[number]): boolean =>
-    (alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))) || (applied.has('remote_media') && remedy.rules.includes('class_not_allowed'));
-  const remedies = REMEDIES.filter((remedy) => remedy.rules.some((rule) => applied.has(rule)) && !moot(remedy)).map((remedy) => (options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint(options.localLeftOut ?? [])));
+    (alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))) ||
+    (applied.has('remote_media') && remedy.rules.some((rule) => rule === 'class_not_allowed' || rule === 'image_url'));
+  const remedies = REMEDIES.filter((remedy) => remedy.rules.some((rule) => applied.has(rule)) && !moot(remedy)).map((remedy) =>
+    options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint({ excluded, localLeftOut: options.localLeftOut ?? [], sensitivity: options.sensitivity }),
+  );
   const redirect = alternatives.length === 0 ? [] : [redirectTo(alternatives, options.permit)];
-  return [...redirect, ...remedies.slice(0, 2 - redirect.length), '`syndicate route --explain` shows every rule'].join('; ');
+  return [...redirect, ...remedies.slice(0, 2 - redirect.length), options.whereEveryRule ?? EVERY_RULE_ELSEWHERE].join('; ');
 }
 
 /**

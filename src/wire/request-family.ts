@@ -68,7 +68,11 @@ export interface GatewayRequestOptions {
   family?: RequestFamily;
   /** The value of the `anthropic-beta` header the Anthropic face reads (`parseAnthropicBeta`). */
   anthropicBeta?: string;
+  /** How the caller's user names the API, for the hints (default `route`'s `--format openai`; MCP: `format: "openai"`). */
+  formatOption?: (family: RequestFamily) => string;
 }
+
+const FORMAT_FLAG = (family: RequestFamily): string => `--format ${family}`;
 
 /**
  * Decodes `bodyText` as the gateway face of `options.family` would, or of the family the body's
@@ -80,10 +84,11 @@ export interface GatewayRequestOptions {
  */
 export function decodeGatewayRequest(bodyText: string, file: string, options: GatewayRequestOptions = {}): DecodedGatewayRequest {
   const anthropicBeta = options.anthropicBeta === undefined ? undefined : anthropicBetaNames(options.anthropicBeta);
-  const chosen = options.family ?? detectRequestFamily(bodyText, file);
+  const formatOption = options.formatOption ?? FORMAT_FLAG;
+  const chosen = options.family ?? detectRequestFamily(bodyText, file, formatOption);
   if (anthropicBeta !== undefined && chosen !== 'anthropic') {
     throw new UsageError(`${file}: anthropic-beta applies to an Anthropic Messages request, and the body is an OpenAI chat completions request`, {
-      hint: 'drop the anthropic-beta value, or route an Anthropic Messages body (--format anthropic)',
+      hint: `drop the anthropic-beta value, or route an Anthropic Messages body (${formatOption('anthropic')})`,
     });
   }
   try {
@@ -106,7 +111,7 @@ function anthropicBetaNames(value: string): string[] {
   return names;
 }
 
-function detectRequestFamily(bodyText: string, file: string): RequestFamily {
+function detectRequestFamily(bodyText: string, file: string, formatOption: (family: RequestFamily) => string): RequestFamily {
   const body = tryParseJson(bodyText);
   if (!isRecord(body)) {
     const problem = body === undefined ? 'the body is not valid JSON' : 'the body must be a JSON object';
@@ -122,7 +127,7 @@ function detectRequestFamily(bodyText: string, file: string): RequestFamily {
     found.length === 0
       ? `${file}: cannot tell whether the body is an OpenAI chat completions or an Anthropic Messages request: it has nothing only one of them has`
       : `${file}: the body has fields of both APIs: ${found.join(' and ')}`,
-    { hint: 'name the API with --format openai or --format anthropic' },
+    { hint: `name the API with ${formatOption('openai')} or ${formatOption('anthropic')}` },
   );
 }
 

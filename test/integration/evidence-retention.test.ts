@@ -86,10 +86,17 @@ describe("serve's retention after a policy edit", () => {
     server.kill('SIGHUP');
     await waitForStderr('evidence retention (30 days)');
     expect(stderr()).toMatch(/policy reloaded from .*\nevidence retention \(30 days\): deleted 1 envelope created before /);
+    let listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: { id: string }[] };
+    expect(listed.evidence.map((row) => row.id)).toEqual([recent]);
+    // The shortest retention there is: one day (said so, not "1 days"), which the row of a day ago is past.
+    writePolicy(1);
+    server.kill('SIGHUP');
+    await waitForStderr('evidence retention (1 day)');
+    expect(stderr()).toMatch(/evidence retention \(1 day\): deleted 1 envelope created before /);
     server.kill('SIGTERM');
     expect((await server).exitCode).toBe(0);
-    const listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: { id: string }[] };
-    expect(listed.evidence.map((row) => row.id)).toEqual([recent]);
+    listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: { id: string }[] };
+    expect(listed.evidence).toEqual([]);
     expect((await runCli(['evidence', 'verify'], { home })).exitCode).toBe(0);
   }, 60_000);
 });

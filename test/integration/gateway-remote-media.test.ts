@@ -162,7 +162,33 @@ describe('the URL text is classified like the rest of the request', () => {
     expect((refused as Error).message).toContain('this restricted request may not be sent');
     expect((refused as Error).message).toContain('restricted data never leaves this host');
     expect((refused as Error).message).not.toContain('ghp_');
+    // No policy lets a restricted request's URL be fetched: the hint offers the inline image alone.
+    expect((refused as Error).message).toContain('send the image inline');
+    expect((refused as Error).message).not.toContain('allow it in the policy');
     expect(posts()).toHaveLength(before);
+  });
+});
+
+describe('a confidential request with an image URL, to a local vLLM and a local Ollama', () => {
+  it("the hint says to send the image inline once, and offers no engine that fetches URLs (the level refuses them all)", async () => {
+    const ollama = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llava:7b' }] });
+    const gateway = await startTestGateway({
+      providers: [provider(), { id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: 'llava:7b', tags: ['vision'] }] }],
+    });
+    try {
+      const refused = await caught(openAIClient(gateway).chat.completions.create(chat(SIGNED_URL)));
+      expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+      const error = (refused as InstanceType<typeof OpenAI.BadRequestError>).error as { code: string; message: string };
+      expect(error.code).toBe('remote_media_url');
+      // Ollama's exclusion keeps its own reason in the message; the hint is the URL refusal's alone.
+      expect(error.message).toContain('ollama:llava:7b: Ollama takes images as base64 data only');
+      expect(error.message.split('send the image inline')).toHaveLength(2);
+      expect(error.message).not.toContain('send it to a model whose engine takes URLs');
+      expect(error.message).toContain('allow it in the policy (`media.remoteUrls`');
+    } finally {
+      await gateway.close();
+      await ollama.close();
+    }
   });
 });
 

@@ -368,6 +368,10 @@ describe('syndicate mcp: the MCP server over stdio', () => {
       expect(error).toMatchObject({ code: 'tool_choice_unsupported', details: { param: 'tool_choice' } });
       expect(structured.plan.excluded).toEqual(error.details.plan.excluded);
       expect(text(explained).split('\n')[0]).toBe(`${error.message} (tool_choice_unsupported, param tool_choice)`);
+      // The hint ends where the agent reads every rule: the explanation under it, not a command that wants a prompt.
+      const hint = text(explained).split('\n')[1] ?? '';
+      expect(hint).toMatch(/^hint: .*let the model choose \(tool_choice auto\).*; the explanation below says why each provider was excluded$/);
+      expect(hint).not.toContain('route --explain');
 
       // Letting the model choose leaves it a candidate, as for `route --request`.
       const free = await call('route_explain', { request: { ...body, tool_choice: { type: 'auto' } }, format: 'anthropic' });
@@ -401,7 +405,13 @@ describe('syndicate mcp: the MCP server over stdio', () => {
       const refused = await call('route_explain', args);
       expect(refused.isError, JSON.stringify(args)).toBe(true);
       expect(text(refused)).toContain(named);
+      // The tool's own argument names, never the CLI's flags.
+      expect(text(refused)).not.toContain('--format');
     }
+    // A body either API would take: the hint names the `format` argument that settles it.
+    const either = await call('route_explain', { request: { model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] } });
+    expect(either.isError).toBe(true);
+    expect(text(either)).toContain('hint: name the API with format: "openai" or format: "anthropic"');
   });
 
   it('route_explain: a request only a down engine may take is unavailable (start it), not refused by the policy, as `route` says', async () => {

@@ -278,14 +278,22 @@ describe('route --request gives the refusal the gateway gives', () => {
     expect(error.code).toBe(gatewayError.code);
     expect(error.details.param).toBe(gatewayError.param);
     expect(error.details.plan.candidates).toEqual([]);
-    // The gateway's message is the refusal's message with its hint after it.
-    expect(`${error.message} (${error.hint})`).toBe((gatewayError.error as { message: string }).message);
+    // The gateway's message is the refusal's message with its hint after it. The hint's last words
+    // say where every rule is seen, in words that work where it is read: for the gateway's client
+    // `route --explain --request` (a bare `route --explain` wants a prompt), for `route` its own output.
+    const remedies = error.hint.slice(0, error.hint.lastIndexOf('; '));
+    expect(remedies).toContain('let the model choose (tool_choice auto)');
+    expect(error.hint).toBe(`${remedies}; \`details.plan.excluded\` says why each provider was excluded`);
+    expect((gatewayError.error as { message: string }).message).toBe(`${error.message} (${remedies}; \`syndicate route --explain --request BODY.json\` (the request's JSON body) shows every rule)`);
     expect(error.message).toBe(`no model this public request may use accepts its tool_choice: anthropic:${OPUS}: request forces a tool (tool_choice) and the model declares forced_tool_choice_unsupported: it answers such a request with a 400`);
 
     const human = await runCli(['route', '--request', file], { home: catalogHome });
     expect(human.exitCode).toBe(4);
     expect(human.stderr).toContain(`error: ${error.message}`);
-    expect(human.stderr).toContain(`hint: ${error.hint}`);
+    expect(human.stderr).toContain(`hint: ${remedies}; run it again with \`--explain\` to see why each provider was excluded`);
+    const explained = await runCli(['route', '--explain', '--request', file], { home: catalogHome });
+    expect(explained.exitCode).toBe(4);
+    expect(explained.stderr).toContain(`hint: ${remedies}; see the exclusions above`);
   });
 });
 

@@ -139,4 +139,28 @@ describe('a tools refusal every syndicate process on the store sees', () => {
     expect(await askWithTools(viaSecond)).toBe('vllm');
     expect(llamaCalls()).toBe(3);
   }, 120_000);
+
+  it("pinned to the model: the engine's refusal and the router's later one are the same 400 (code tools_not_supported), each naming the release that lets it be tried again", async () => {
+    expect((await scenario.cli(['provider', 'release', 'llama'])).exitCode).toBe(0);
+    const pinned = async (client: OpenAI): Promise<InstanceType<typeof OpenAI.BadRequestError>> => {
+      const refused = await client.chat.completions.create({ model: 'llama:qwen', messages: [{ role: 'user', content: QUESTION }], tools: TOOLS }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+      return refused as InstanceType<typeof OpenAI.BadRequestError>;
+    };
+    const calls = llamaCalls();
+    // The engine refuses it (llama-server's 500): after a restart with --jinja the refusal recorded for a day still holds until released.
+    const byEngine = await pinned(viaFirst);
+    expect(llamaCalls()).toBe(calls + 1);
+    expect(byEngine.error).toMatchObject({ code: 'tools_not_supported', param: 'tools', message: expect.stringContaining(REFUSAL) });
+    expect(byEngine.message).toContain('start llama-server with `--jinja` (Ollama: use a model that supports tools) and run `syndicate provider release llama`');
+    // The other gateway refuses it without a call, with the same code and the command as typed (no `ID` to fill in).
+    const byRouter = await pinned(viaSecond);
+    expect(llamaCalls()).toBe(calls + 1);
+    expect(byRouter.error).toMatchObject({ code: 'tools_not_supported', param: 'tools' });
+    expect(byRouter.message).toContain('restart llama-server with `--jinja` and run `syndicate provider release llama`');
+    expect(byRouter.message).not.toContain(' ID`');
+  }, 60_000);
 });

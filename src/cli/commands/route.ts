@@ -96,18 +96,24 @@ export function routeCommand(): Command {
       const [{ loadPolicy }, { explainRoute, explainRequestRoute, unavailableRouteError }] = await Promise.all([import('../../policy/load.js'), import('../../invoke/explain-route.js')]);
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store({ existing: true });
+      const { output } = context;
+      // Where a refusal's reader sees why each provider was excluded: this command's own output.
+      const whereEveryRule = output.json
+        ? '`details.plan.excluded` says why each provider was excluded'
+        : options.explain === true
+          ? 'see the exclusions above'
+          : 'run it again with `--explain` to see why each provider was excluded';
       try {
         const routed =
           asked.kind === 'request'
-            ? await explainRequestRoute(store, policy, asked.request, conditions, { modelNaming: GATEWAY_MODEL_NAMING, promptEstimate: 'bounded' })
+            ? await explainRequestRoute(store, policy, asked.request, conditions, { modelNaming: GATEWAY_MODEL_NAMING, promptEstimate: 'bounded', whereEveryRule })
             : await explainRoute(
                 store,
                 policy,
                 { ...conditions, text: asked.text, model: options.model, ...(asked.maxTokens === undefined ? {} : { maxTokens: asked.maxTokens }) },
-                { modelNaming: CLI_MODEL_NAMING },
+                { modelNaming: CLI_MODEL_NAMING, whereEveryRule },
               );
         const { plan, classification, skipped } = routed;
-        const { output } = context;
         if (plan.candidates.length === 0) {
           if (!output.json) printPlan(output, routed, options.explain === true);
           const unavailable = unavailableRouteError(routed);
@@ -121,7 +127,7 @@ export function routeCommand(): Command {
             hint:
               plan.excluded.length === 0
                 ? 'register a provider (`syndicate provider register FILE` or `syndicate provider add NAME`)'
-                : `${output.json ? '`details.plan.excluded` says why each provider was excluded' : options.explain === true ? 'see the exclusions above' : 'run it again with `--explain` to see why each provider was excluded'}; change the policy, register a suitable local model, or lower what the request needs`,
+                : `${whereEveryRule}; change the policy, register a suitable local model, or lower what the request needs`,
             details: { classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
           });
         }

@@ -155,12 +155,12 @@ local, a missing or empty token file refuses every request until a token is back
             if ('error' in outcome) output.warn(`evidence retention could not prune: ${outcome.error.message} (tried again in a day)${outcome.error.hint === undefined ? '' : `; ${outcome.error.hint}`}`);
             else if ('heldBack' in outcome) {
               output.warn(
-                `evidence retention (${outcome.retentionDays} days) held back: ${context.home.policyPath} is not a valid policy now, and nothing is deleted on a policy being edited; fix it (the policy warning says what is wrong) — retention runs again in a day, or at the next start`,
+                `evidence retention (${counted(outcome.retentionDays, 'day')}) held back: ${context.home.policyPath} is not a valid policy now, and nothing is deleted on a policy being edited; fix it (the policy warning says what is wrong) — retention runs as soon as the fixed file is read (within a second of the next request, or at once on SIGHUP)`,
               );
             }
             else {
               const { result, retentionDays } = outcome;
-              output.info(`evidence retention (${retentionDays} days): deleted ${counted(result.envelopes, 'envelope')} created before ${result.olderThan} and ${counted(result.permits, 'expired permit')}; \`evidence verify\` starts from #${result.throughSeq ?? '-'}`);
+              output.info(`evidence retention (${counted(retentionDays, 'day')}): deleted ${counted(result.envelopes, 'envelope')} created before ${result.olderThan} and ${counted(result.permits, 'expired permit')}; \`evidence verify\` starts from #${result.throughSeq ?? '-'}`);
             }
           },
         });

@@ -366,14 +366,14 @@ describe('savings reference with input-length tiers', () => {
   });
 
   it('refuses a rate given without its pair, which would be priced at the built-in reference', () => {
-    for (const [section, given, missing] of [
-      ['  referenceModel: openai:gpt-5.5\n  inputPerMTok: 1.25\n', 'inputPerMTok', 'outputPerMTok'],
-      ['  outputPerMTok: 10\n  cachedInputPerMTok: 0.125\n', 'outputPerMTok, cachedInputPerMTok', 'inputPerMTok'],
-      ['  tiers:\n    - { aboveInputTokens: 200000, inputPerMTok: 4, outputPerMTok: 15 }\n', 'tiers', 'inputPerMTok and outputPerMTok'],
+    for (const [section, given, missing, missingRates] of [
+      ['  referenceModel: openai:gpt-5.5\n  inputPerMTok: 1.25\n', 'inputPerMTok', 'outputPerMTok', 'the missing rate would be'],
+      ['  outputPerMTok: 10\n  cachedInputPerMTok: 0.125\n', 'outputPerMTok, cachedInputPerMTok', 'inputPerMTok', 'the missing rate would be'],
+      ['  tiers:\n    - { aboveInputTokens: 200000, inputPerMTok: 4, outputPerMTok: 15 }\n', 'tiers', 'inputPerMTok and outputPerMTok', 'the missing rates would be'],
     ] as const) {
       const problems = problemsOf(`${HEADER}savings:\n${section}`);
       expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatchObject({ pointer: '/savings', message: expect.stringContaining(`savings gives ${given} without ${missing}: `) });
+      expect(problems[0]).toMatchObject({ pointer: '/savings', message: expect.stringContaining(`savings gives ${given} without ${missing}: ${missingRates} the built-in reference's`) });
       expect(problems[0]?.hint).toMatch(/give inputPerMTok and outputPerMTok together/);
     }
     expect(parsePolicyText(`${HEADER}savings:\n  referenceModel: openai:gpt-5.5\n`).savings).toMatchObject({ referenceModel: 'openai:gpt-5.5', priceFromRegistry: true });
