@@ -151,7 +151,8 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
         // The ready document is one line on output.stdout (a script reads it line by line, as with `syndicate serve`); guidance is on output.stderr.
         expect(output.stdout.split('\n')).toHaveLength(2);
         const { baseUrl, url } = parseJsonDocument(output.stdout) as { baseUrl: string; url: string };
-        expect(output.stderr).toContain('SIGTERM or Ctrl-C stops');
+        // The two streams are separate pipes: the guidance may reach us after the ready line.
+        await until(() => output.stderr.includes('SIGTERM or Ctrl-C stops'), () => `the guidance on output.stderr; output.stderr: ${output.stderr}`);
         const answer = await fetch(`${baseUrl}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'model', messages: [{ role: 'user', content: 'hello' }] }) });
         expect(((await answer.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe('hi');
 
