@@ -22,7 +22,8 @@ export class RequestProblems {
   throwIfAny(): void {
     const first = this.problems[0];
     if (first === undefined) return;
-    const more = this.problems.length > 1 ? ` (and ${this.problems.length - 1} more problem(s))` : '';
+    const others = this.problems.length - 1;
+    const more = others > 0 ? ` (and ${others} more problem${others === 1 ? '' : 's'})` : '';
     const where = first.pointer === '' ? '' : `${first.pointer}: `;
     throw new InvalidInputError(`invalid ${this.api} request: ${where}${first.message}${more}`, this.problems, {
       ...(first.hint === undefined ? {} : { hint: first.hint }),

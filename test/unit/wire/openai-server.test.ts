@@ -177,7 +177,7 @@ describe('parseOpenAIChatRequest', () => {
 
   it('puts the first field at fault in the error message', () => {
     expect(() => parseOpenAIChatRequest(JSON.stringify({ model: 'm', messages: [{ role: 'robot' }], temperature: -1 }))).toThrow(
-      'invalid chat completions request: /messages/0/role: must be one of system, developer, user, assistant, tool (got "robot") (and 1 more problem(s))',
+      'invalid chat completions request: /messages/0/role: must be one of system, developer, user, assistant, tool (got "robot") (and 1 more problem)',
     );
   });
 });
