@@ -404,6 +404,7 @@ function decodedRequestArgument(input: RouteExplainArguments, body: Record<strin
     ...(input.format === undefined ? {} : { family: input.format }),
     ...(input.anthropicBeta === undefined ? {} : { anthropicBeta: input.anthropicBeta }),
     formatOption: (family) => `format: "${family}"`,
+    betaOption: 'anthropicBeta',
   }).request;
 }
 

@@ -70,6 +70,8 @@ export interface GatewayRequestOptions {
   anthropicBeta?: string;
   /** How the caller's user names the API, for the hints (default `route`'s `--format openai`; MCP: `format: "openai"`). */
   formatOption?: (family: RequestFamily) => string;
+  /** How the caller's user names the `anthropic-beta` value, for the errors (default `route`'s `--anthropic-beta`; MCP: `anthropicBeta`). */
+  betaOption?: string;
 }
 
 const FORMAT_FLAG = (family: RequestFamily): string => `--format ${family}`;
@@ -83,12 +85,13 @@ const FORMAT_FLAG = (family: RequestFamily): string => `--format ${family}`;
  * error: only the Anthropic face reads that header.
  */
 export function decodeGatewayRequest(bodyText: string, file: string, options: GatewayRequestOptions = {}): DecodedGatewayRequest {
-  const anthropicBeta = options.anthropicBeta === undefined ? undefined : anthropicBetaNames(options.anthropicBeta);
+  const betaOption = options.betaOption ?? '--anthropic-beta';
+  const anthropicBeta = options.anthropicBeta === undefined ? undefined : anthropicBetaNames(options.anthropicBeta, betaOption);
   const formatOption = options.formatOption ?? FORMAT_FLAG;
   const chosen = options.family ?? detectRequestFamily(bodyText, file, formatOption);
   if (anthropicBeta !== undefined && chosen !== 'anthropic') {
-    throw new UsageError(`${file}: anthropic-beta applies to an Anthropic Messages request, and the body is an OpenAI chat completions request`, {
-      hint: `drop the anthropic-beta value, or route an Anthropic Messages body (${formatOption('anthropic')})`,
+    throw new UsageError(`${file}: ${betaOption} (the anthropic-beta header) applies to an Anthropic Messages request, and the body is an OpenAI chat completions request`, {
+      hint: `drop ${betaOption}, or route an Anthropic Messages body (${formatOption('anthropic')})`,
     });
   }
   try {
@@ -104,10 +107,10 @@ export function decodeGatewayRequest(bodyText: string, file: string, options: Ga
   }
 }
 
-/** The beta names of an `anthropic-beta` value, as the Anthropic face reads its header; a malformed one is a usage error. */
-function anthropicBetaNames(value: string): string[] {
+/** The beta names of an `anthropic-beta` value, as the Anthropic face reads its header; a malformed one is a usage error naming `option`. */
+function anthropicBetaNames(value: string, option: string): string[] {
   const names = parseAnthropicBeta(value);
-  if (names === undefined) throw new UsageError(`anthropic-beta ${ANTHROPIC_BETA_RULE}`, { hint: 'give the beta names as an Anthropic client sends them, e.g. context-1m-2025-08-07' });
+  if (names === undefined) throw new UsageError(`${option} ${ANTHROPIC_BETA_RULE}`, { hint: 'give the beta names as an Anthropic client sends them, e.g. context-1m-2025-08-07' });
   return names;
 }
 

@@ -398,8 +398,8 @@ describe('syndicate mcp: the MCP server over stdio', () => {
       [{ request: body, model: 'auto' }, '`model` does not apply to `request`'],
       [{ request: body, maxTokens: 10 }, '`maxTokens` does not apply to `request`'],
       [{ prompt: 'hi', format: 'openai' }, '`format` applies to `request` only'],
-      [{ request: { model: 'auto', messages: [{ role: 'system', content: 'x' }, { role: 'user', content: 'hi' }] }, anthropicBeta: 'context-1m-2025-08-07' }, 'anthropic-beta applies to an Anthropic Messages request'],
-      [{ request: body, anthropicBeta: 'bad beta' }, 'anthropic-beta must be a comma-separated list'],
+      [{ request: { model: 'auto', messages: [{ role: 'system', content: 'x' }, { role: 'user', content: 'hi' }] }, anthropicBeta: 'context-1m-2025-08-07' }, 'anthropicBeta (the anthropic-beta header) applies to an Anthropic Messages request'],
+      [{ request: body, anthropicBeta: 'bad beta' }, 'anthropicBeta must be a comma-separated list'],
       [{}, 'needs a `prompt` or a `request`'],
     ] as const) {
       const refused = await call('route_explain', args);

@@ -320,13 +320,13 @@ describe('route --anthropic-beta: the anthropic-beta header the Anthropic face r
     const anthropic = writeBody('beta-anthropic.json', messagesBody);
     const malformed = await route(['--request', anthropic, '--anthropic-beta', 'context-1m-2025-08-07;evil']);
     expect(malformed.exitCode).toBe(2);
-    expect(malformed.stderr).toContain('anthropic-beta must be a comma-separated list of beta names (letters, digits, `.`, `_`, `-`; at most 64 characters each, 1024 in all)');
+    expect(malformed.stderr).toContain('--anthropic-beta must be a comma-separated list of beta names (letters, digits, `.`, `_`, `-`; at most 64 characters each, 1024 in all)');
     expect(malformed.stdout).toBe('');
 
     const openai = writeBody('beta-openai.json', { model: 'auto', messages: [{ role: 'system', content: 'x' }, { role: 'user', content: 'hello' }] });
     const wrongFace = await route(['--request', openai, '--anthropic-beta', 'context-1m-2025-08-07']);
     expect(wrongFace.exitCode).toBe(2);
-    expect(wrongFace.stderr).toContain('anthropic-beta applies to an Anthropic Messages request');
+    expect(wrongFace.stderr).toContain('--anthropic-beta (the anthropic-beta header) applies to an Anthropic Messages request');
 
     expect((await route(['--anthropic-beta', 'context-1m-2025-08-07', 'a prompt'])).exitCode).toBe(2);
   });
