@@ -19,10 +19,26 @@ export const LISTED_SCHEMA_PROBLEMS = 20;
  */
 export function validateAgainstSchema(schemaName: SchemaName, value: unknown, source: YamlSource | string): InputProblem[] {
   // An `if` error only says its `then` or `else` failed, whose own errors are listed.
-  const problems = rawSchemaErrors(schemaName, value)
-    .filter((error) => error.keyword !== 'if')
-    .map((error) => translateError(error, source));
+  const problems = withoutBoundsOfWrongType(rawSchemaErrors(schemaName, value).filter((error) => error.keyword !== 'if')).map((error) => translateError(error, source));
   return capProblems(sortProblems(dedupe(problems)), LISTED_SCHEMA_PROBLEMS, 'schema problems', 'fix the problems listed and validate again to see the rest');
+}
+
+/** The keywords that bound a value of the right type: said of a value of the wrong type, they only repeat its type error. */
+const VALUE_BOUNDS: ReadonlySet<string> = new Set(['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'maxLength', 'minItems', 'maxItems']);
+
+/**
+ * The errors without those of a value's bounds where the same schema node already says the value
+ * has the wrong type (`retentionDays: 0.5` is not a whole number — not also "must be >= 1"); a
+ * bound of another branch (`anyOf`) stays, as it may be the one that applies.
+ */
+function withoutBoundsOfWrongType(errors: ErrorObject[]): ErrorObject[] {
+  const wrongType = new Set(errors.filter((error) => error.keyword === 'type').map((error) => `${error.instancePath}\u0000${parentSchemaPath(error)}`));
+  if (wrongType.size === 0) return errors;
+  return errors.filter((error) => !(VALUE_BOUNDS.has(error.keyword) && wrongType.has(`${error.instancePath}\u0000${parentSchemaPath(error)}`)));
+}
+
+function parentSchemaPath(error: ErrorObject): string {
+  return error.schemaPath.slice(0, error.schemaPath.lastIndexOf('/'));
 }
 
 interface SchemaNode {

@@ -342,6 +342,20 @@ describe('invalid policies are rejected with the pointer and position of each pr
   });
 });
 
+describe('one problem per value', () => {
+  it('a retention that is not a whole number is that problem alone, not also below its minimum', () => {
+    const problems = problemsOf(`${HEADER}evidence:\n  retentionDays: 0.5\n`);
+    expect(problems.map((problem) => problem.pointer)).toEqual(['/evidence/retentionDays']);
+    expect(problems[0]?.message).toMatch(/whole number/);
+  });
+
+  it('a whole number below the minimum still says so', () => {
+    const problems = problemsOf(`${HEADER}evidence:\n  retentionDays: 0\n`);
+    expect(problems.map((problem) => problem.pointer)).toEqual(['/evidence/retentionDays']);
+    expect(problems[0]?.message).toMatch(/>= 1|at least 1/);
+  });
+});
+
 describe('savings reference with input-length tiers', () => {
   it('takes the reference model price as a provider record gives it, tiers included', () => {
     const policy = parsePolicyText(
