@@ -220,6 +220,11 @@ export function anthropicThinkingForEffort(
   return { thinking: { type: 'enabled', budget_tokens: THINKING_BUDGETS[effort] } };
 }
 
+/** An Anthropic client's `output_config.effort` as Anthropic's own API gets it: as given, or the nearest of the model's declared levels. */
+export function clientOutputEffort(effort: ReasoningEffort, modelEfforts: readonly ReasoningEffort[] | undefined): ReasoningEffort {
+  return modelEfforts === undefined || modelEfforts.length === 0 ? effort : (nearestEffort(effort, modelEfforts) ?? effort);
+}
+
 /**
  * How the request's reasoning would reach a candidate, in words, for `route --explain`: the
  * `reasoning_effort` an openai-wire server would get (or why none), or the Anthropic thinking the
@@ -238,6 +243,8 @@ export function describeEffortCarriage(
     return encoded.warnings[0]?.message ?? `${asked}: nothing to send`;
   }
   if (requested.field === 'thinking') return undefined;
+  if (requested.field === 'output_config.effort' && target.vendor === 'anthropic') return `${asked} sent as output_config.effort "${clientOutputEffort(requested.effort, target.modelEfforts)}"`;
+  if (request.thinking !== undefined) return `${asked} not sent (the client's thinking is sent as given)`;
   const mapped = anthropicThinkingForEffort(requested.effort, target);
   if (mapped === undefined) return `${asked} sent as no thinking`;
   return mapped.outputEffort === undefined

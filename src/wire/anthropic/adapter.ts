@@ -21,7 +21,7 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
-import { anthropicThinkingForEffort, nearestEffort, REASONING_MAPPED_SETTING, REASONING_UNSENT_SETTING, THINKING_BUDGETS, type ReasoningEffort } from '../reasoning.js';
+import { anthropicThinkingForEffort, clientOutputEffort, REASONING_MAPPED_SETTING, REASONING_UNSENT_SETTING, THINKING_BUDGETS, type ReasoningEffort } from '../reasoning.js';
 import { anthropicOutputSchema, describeMovedKeywords } from './output-schema.js';
 import { countField, isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
@@ -345,8 +345,7 @@ function clientOutputEffortGoesThrough(request: CanonicalRequest, target: WireTa
  * one, a model that always thinks gets adaptive thinking, as the effort mapping gives it.
  */
 function withClientOutputEffort(requested: { effort: ReasoningEffort }, clientThinking: JsonObject | undefined, body: AnthropicMessagesRequest, target: WireTarget, warnings: WireWarning[]): JsonObject | undefined {
-  const declared = target.modelEfforts;
-  const effort = declared === undefined || declared.length === 0 ? requested.effort : (nearestEffort(requested.effort, declared) ?? requested.effort);
+  const effort = clientOutputEffort(requested.effort, target.modelEfforts);
   if (effort !== requested.effort) {
     warnings.push({ setting: REASONING_MAPPED_SETTING, message: `output_config.effort "${requested.effort}" was sent as output_config.effort "${effort}", the nearest the model takes` });
   }

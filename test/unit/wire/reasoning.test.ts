@@ -20,7 +20,7 @@ import { parseOllamaChatRequest } from '../../../src/wire/ollama/server.js';
 import { encodeOpenAIRequest } from '../../../src/wire/openai/adapter.js';
 import { parseResponsesRequest } from '../../../src/wire/openai/responses-server.js';
 import { parseOpenAIChatRequest } from '../../../src/wire/openai/server.js';
-import { effortOfThinking, nearestEffort, openAIEffortCarriage, THINKING_BUDGETS } from '../../../src/wire/reasoning.js';
+import { describeEffortCarriage, effortOfThinking, nearestEffort, openAIEffortCarriage, THINKING_BUDGETS } from '../../../src/wire/reasoning.js';
 
 const ask = (settings: RequestSettings): CanonicalRequest => canonicalRequest('m', [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], false, settings);
 const effort = (level: NonNullable<CanonicalRequest['reasoningEffort']>['effort']): RequestSettings => ({ reasoningEffort: { effort: level, field: 'reasoning_effort' } });
@@ -215,6 +215,13 @@ describe('anthropic wire: an effort becomes thinking', () => {
     const llama = encodeOpenAIRequest(ask(clientEffort('low')), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'llama.cpp' });
     expect(JSON.parse(llama.body)).not.toHaveProperty('reasoning_effort');
     expect(llama.warnings).toContainEqual({ setting: 'reasoningEffort', message: expect.stringContaining('output_config.effort "low" was not sent') });
+  });
+
+  it("route --explain says what an Anthropic client's output_config.effort becomes on the anthropic wire", () => {
+    const request = ask({ reasoningEffort: { effort: 'max', field: 'output_config.effort' }, maxTokens: 100 });
+    expect(describeEffortCarriage(request, { wire: 'anthropic', vendor: 'anthropic', modelEfforts: ['low', 'medium', 'high'] })).toBe('output_config.effort "max" sent as output_config.effort "high"');
+    expect(describeEffortCarriage(request, { wire: 'anthropic' })).toBe('output_config.effort "max" sent as thinking budget_tokens 65536');
+    expect(describeEffortCarriage({ ...request, thinking: { type: 'adaptive' } }, { wire: 'anthropic' })).toContain('not sent');
   });
 
   it("the client's own thinking goes as given", () => {
