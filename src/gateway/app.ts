@@ -642,7 +642,7 @@ const IGNORED_FIELDS_NAMED = 20;
  * `x-syndicate-ignored-fields`: the request fields no provider saw (`logprobs, user`), so a
  * client can tell it did not get what it asked for — `anthropic-beta` when the answering
  * attempt's wire could not send the client's betas, and the reasoning field (`reasoning_effort`,
- * `reasoning.effort`, `think`, `thinking`) when it could not carry the request's reasoning (its
+ * `reasoning.effort`, `think`, `output_config.effort`, `thinking`) when it could not carry the request's reasoning (its
  * `warnings` say so). Only names that are safe in a header.
  */
 function ignoredFieldsHeader(ignoredFields: readonly string[], attemptWarnings: readonly WireWarning[] | undefined, request?: CanonicalRequest): Record<string, string> {

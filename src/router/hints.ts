@@ -86,7 +86,7 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((context: Rem
   },
   {
     rules: ['reasoning'],
-    hint: 'the models left do not reason and refuse a reasoning effort (OpenAI models not tagged reasoning): leave reasoning_effort (or thinking) out, or send it to a model that reasons (tag a reasoning model `reasoning` in its record)',
+    hint: 'the models left do not reason and refuse a reasoning effort (OpenAI models not tagged reasoning): leave the effort (reasoning_effort, output_config.effort, thinking) out, or send it to a model that reasons (tag a reasoning model `reasoning` in its record)',
   },
   { rules: ['context_length'], hint: "the prompt does not fit any eligible model's context window: shorten or compact the conversation, or use a model with a larger contextWindow" },
   { rules: ['cost_per_request', 'cost_per_day', 'price_unknown'], hint: "the policy's cost limits exclude the rest: raise them in the policy, or price the model in its provider record" },

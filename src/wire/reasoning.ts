@@ -7,8 +7,15 @@ export function isReasoningEffort(value: unknown): value is ReasoningEffort {
   return typeof value === 'string' && (REASONING_EFFORTS as readonly string[]).includes(value);
 }
 
-/** The client's request field that carried an effort: Chat Completions, Responses, Ollama's native `think`. */
-export type ReasoningEffortField = 'reasoning_effort' | 'reasoning.effort' | 'think';
+/** The client's request field that carried an effort: Chat Completions, Responses, Ollama's native `think`, Anthropic's `output_config.effort`. */
+export type ReasoningEffortField = 'reasoning_effort' | 'reasoning.effort' | 'think' | 'output_config.effort';
+
+/**
+ * The levels the Messages API takes in `output_config.effort` (platform.claude.com/docs/en/build-with-claude/effort:
+ * max, xhigh, high, medium, low; "high ... Equivalent to not setting the parameter"; which a model
+ * takes is the API's to say). It has no `none` or `minimal`.
+ */
+export const ANTHROPIC_OUTPUT_EFFORTS: readonly ReasoningEffort[] = ['low', 'medium', 'high', 'xhigh', 'max'];
 
 /** What a request asks of the model's reasoning, and the client's field that asked it. */
 export interface RequestedEffort {
@@ -191,9 +198,6 @@ export function effortRefusal(requested: RequestedEffort, thinking: JsonObject |
   return carriage.kind === 'refused' ? `request sets ${describeRequestedEffort(requested, thinking)} and ${carriage.reason}` : undefined;
 }
 
-/** Claude's `output_config.effort` levels (the effort page: low, medium, high, xhigh, max; `xhigh` and `max` on the newest models). */
-const ADAPTIVE_EFFORTS: readonly ReasoningEffort[] = ['low', 'medium', 'high', 'xhigh', 'max'];
-
 /**
  * An effort as Anthropic thinking, before the request's other settings are weighed (the adapter
  * raises `max_tokens` and drops a temperature around it):
@@ -210,10 +214,15 @@ export function anthropicThinkingForEffort(
 ): { thinking: JsonObject; outputEffort?: ReasoningEffort } | undefined {
   if (effort === 'none') return undefined;
   if (target.modelDeviations?.includes('thinking_always_on') === true) {
-    return { thinking: { type: 'adaptive' }, outputEffort: nearestEffort(effort, target.modelEfforts ?? ADAPTIVE_EFFORTS) ?? 'low' };
+    return { thinking: { type: 'adaptive' }, outputEffort: nearestEffort(effort, target.modelEfforts ?? ANTHROPIC_OUTPUT_EFFORTS) ?? 'low' };
   }
   if (effort === 'minimal') return undefined;
   return { thinking: { type: 'enabled', budget_tokens: THINKING_BUDGETS[effort] } };
+}
+
+/** An Anthropic client's `output_config.effort` as Anthropic's own API gets it: as given, or the nearest of the model's declared levels. */
+export function clientOutputEffort(effort: ReasoningEffort, modelEfforts: readonly ReasoningEffort[] | undefined): ReasoningEffort {
+  return modelEfforts === undefined || modelEfforts.length === 0 ? effort : (nearestEffort(effort, modelEfforts) ?? effort);
 }
 
 /**
@@ -234,6 +243,8 @@ export function describeEffortCarriage(
     return encoded.warnings[0]?.message ?? `${asked}: nothing to send`;
   }
   if (requested.field === 'thinking') return undefined;
+  if (requested.field === 'output_config.effort' && target.vendor === 'anthropic') return `${asked} sent as output_config.effort "${clientOutputEffort(requested.effort, target.modelEfforts)}"`;
+  if (request.thinking !== undefined) return `${asked} not sent (the client's thinking is sent as given)`;
   const mapped = anthropicThinkingForEffort(requested.effort, target);
   if (mapped === undefined) return `${asked} sent as no thinking`;
   return mapped.outputEffort === undefined

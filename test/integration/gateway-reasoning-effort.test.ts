@@ -64,6 +64,8 @@ beforeAll(async () => {
           { id: OPUS, price: PRICE, deviations: ['forced_tool_choice_unsupported', 'thinking_always_on'] },
         ],
       },
+      // Anthropic's own API (vendor: anthropic), the fake behind it the same: it takes output_config.effort.
+      { id: 'anthropic', class: 'approved_hosted', wire: 'anthropic', vendor: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: SONNET, price: PRICE }] },
     ],
   });
 }, 30_000);
@@ -138,6 +140,67 @@ describe('cross-format: OpenAI effort to Claude, Anthropic thinking to openai-wi
       .withResponse();
     expect(lastSent(llamaCpp)).not.toHaveProperty('reasoning_effort');
     expect(response.headers.get('x-syndicate-ignored-fields')).toBe('thinking');
+  });
+});
+
+describe("an Anthropic client's output_config.effort reaches the model", () => {
+  it("to Anthropic's own API: sent back as output_config.effort, once, beside the client's thinking; nothing named ignored", async () => {
+    const { response } = await anthropicClient()
+      .messages.create({ model: `anthropic:${SONNET}`, max_tokens: 256, output_config: { effort: 'low' }, messages: [{ role: 'user', content: QUESTION }] })
+      .withResponse();
+    expect(lastSent(claude)).toMatchObject({ model: SONNET, max_tokens: 256, output_config: { effort: 'low' } });
+    expect(lastSent(claude)).not.toHaveProperty('thinking');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+    await anthropicClient().messages.create({ model: `anthropic:${SONNET}`, max_tokens: 256, thinking: { type: 'adaptive' }, output_config: { effort: 'max' }, messages: [{ role: 'user', content: QUESTION }] });
+    expect(lastSent(claude)).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'max' } });
+  });
+
+  it('to vLLM: reasoning_effort at the nearest level it takes (xhigh as high), the mapping in the evidence', async () => {
+    const { response } = await anthropicClient()
+      .messages.create({ model: 'vllm:Qwen/Qwen3-8B', max_tokens: 256, output_config: { effort: 'xhigh' }, messages: [{ role: 'user', content: QUESTION }] })
+      .withResponse();
+    expect(lastSent(vllm)['reasoning_effort']).toBe('high');
+    expect(lastSent(vllm)).not.toHaveProperty('output_config');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+    expect(await warningsOf(response.headers.get('x-syndicate-evidence'))).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "xhigh" was sent as reasoning_effort "high"') });
+  });
+
+  it('to llama-server, which reads no reasoning_effort: not sent, output_config.effort named in x-syndicate-ignored-fields', async () => {
+    const { response } = await anthropicClient()
+      .messages.create({ model: 'llamacpp:model.gguf', max_tokens: 256, output_config: { effort: 'medium' }, messages: [{ role: 'user', content: QUESTION }] })
+      .withResponse();
+    expect(lastSent(llamaCpp)).not.toHaveProperty('reasoning_effort');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('output_config.effort');
+  });
+
+  it('a value the Messages API lacks: 400 naming output_config.effort, nothing forwarded', async () => {
+    const before = inferenceExchanges(claude).length;
+    const error = await anthropicClient()
+      .messages.create({ model: `anthropic:${SONNET}`, max_tokens: 256, output_config: { effort: 'minimal' as 'low' }, messages: [{ role: 'user', content: QUESTION }] })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((error as Error).message).toContain('output_config/effort');
+    expect(inferenceExchanges(claude).length).toBe(before);
+  });
+
+  it('pinned to an OpenAI model that does not reason: 400 (reasoning_effort_unsupported) naming output_config.effort; nothing forwarded', async () => {
+    const before = inferenceExchanges(openai).length;
+    const error = await anthropicClient()
+      .messages.create({ model: `openai:${CLASSIC}`, max_tokens: 256, output_config: { effort: 'high' }, messages: [{ role: 'user', content: QUESTION }] })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    // Anthropic's error envelope has no code or param: the message names the field, as the denial's evidence does beside its code.
+    expect((error as Error).message).toContain('accepts its output_config.effort');
+    expect(inferenceExchanges(openai).length).toBe(before);
+    await gateway.settled();
+    const denials = listEvidence(gateway.store, { limit: 20 }).flatMap((row) => (row.kind === 'denial' ? [JSON.stringify(row.error)] : []));
+    expect(denials.some((denial) => denial.includes('"reasoning_effort_unsupported"') && denial.includes('request sets output_config.effort'))).toBe(true);
+  });
+
+  it('routed: an alias two models share goes to the one that reasons (rule reasoning)', async () => {
+    const message = await anthropicClient().messages.create({ model: 'gpt', max_tokens: 256, output_config: { effort: 'high' }, messages: [{ role: 'user', content: QUESTION }] });
+    expect(message.model).toBe(`openai-next:${SOL}`);
+    expect(lastSent(openai)).toMatchObject({ model: SOL, reasoning_effort: 'high' });
   });
 });
 

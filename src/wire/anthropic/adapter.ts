@@ -21,7 +21,7 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
-import { anthropicThinkingForEffort, REASONING_MAPPED_SETTING, REASONING_UNSENT_SETTING, THINKING_BUDGETS, type ReasoningEffort } from '../reasoning.js';
+import { anthropicThinkingForEffort, clientOutputEffort, REASONING_MAPPED_SETTING, REASONING_UNSENT_SETTING, THINKING_BUDGETS, type ReasoningEffort } from '../reasoning.js';
 import { anthropicOutputSchema, describeMovedKeywords } from './output-schema.js';
 import { countField, isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
@@ -218,7 +218,12 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   }
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.stream) body.stream = true;
-  const thinking = request.thinking ?? (request.reasoningEffort === undefined ? undefined : thinkingForEffort(request.reasoningEffort, body, target, warnings));
+  const thinking = clientOutputEffortGoesThrough(request, target)
+    ? withClientOutputEffort(request.reasoningEffort, request.thinking, body, target, warnings)
+    : (request.thinking ?? (request.reasoningEffort === undefined ? undefined : thinkingForEffort(request.reasoningEffort, body, target, warnings)));
+  if (request.thinking !== undefined && request.reasoningEffort !== undefined && body.output_config?.effort === undefined) {
+    warnings.push({ setting: REASONING_UNSENT_SETTING, message: `${request.reasoningEffort.field} "${request.reasoningEffort.effort}" was not sent: the client's own thinking was sent as is, and only Anthropic's own API (vendor: anthropic) is known to take output_config.effort` });
+  }
   if (thinking !== undefined) {
     if (thinkingWouldBeRefused(thinking, messages)) {
       warnings.push({
@@ -230,8 +235,8 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
       body.thinking = thinking;
     }
   }
-  // An effort goes with thinking only; the answer format stands on its own.
-  if (body.thinking === undefined) delete body.output_config;
+  // An effort mapped from another face goes with thinking only (a client's own effort stands alone, as the API takes it); the answer format stands on its own.
+  if (body.thinking === undefined && request.reasoningEffort?.field !== 'output_config.effort') delete body.output_config;
   // The GA form (no beta header); the beta's top-level output_format is deprecated.
   if (nativeSchema !== undefined) body.output_config = { ...body.output_config, format: { type: 'json_schema', schema: nativeSchema.schema } };
 
@@ -327,6 +332,26 @@ function encodePart(part: ContentPart, location: string, warnings: WireWarning[]
 function cacheControlField(cacheControl: CacheControl | undefined): { cache_control?: AnthropicCacheControl } {
   if (cacheControl === undefined) return {};
   return { cache_control: cacheControl.ttl === undefined ? { type: 'ephemeral' } : { type: 'ephemeral', ttl: cacheControl.ttl } };
+}
+
+/** An Anthropic client's own `output_config.effort` to Anthropic's own API, which takes it with or without thinking. */
+function clientOutputEffortGoesThrough(request: CanonicalRequest, target: WireTarget): request is CanonicalRequest & { reasoningEffort: { effort: ReasoningEffort } } {
+  return request.reasoningEffort?.field === 'output_config.effort' && target.vendor === 'anthropic';
+}
+
+/**
+ * An Anthropic client's `output_config.effort` sent back as it came (at the nearest level the
+ * model's record declares, a warning if another), with the client's own thinking as is; without
+ * one, a model that always thinks gets adaptive thinking, as the effort mapping gives it.
+ */
+function withClientOutputEffort(requested: { effort: ReasoningEffort }, clientThinking: JsonObject | undefined, body: AnthropicMessagesRequest, target: WireTarget, warnings: WireWarning[]): JsonObject | undefined {
+  const effort = clientOutputEffort(requested.effort, target.modelEfforts);
+  if (effort !== requested.effort) {
+    warnings.push({ setting: REASONING_MAPPED_SETTING, message: `output_config.effort "${requested.effort}" was sent as output_config.effort "${effort}", the nearest the model takes` });
+  }
+  body.output_config = { effort };
+  if (clientThinking !== undefined) return clientThinking;
+  return target.modelDeviations?.includes('thinking_always_on') === true ? { type: 'adaptive' } : undefined;
 }
 
 /**

@@ -25,6 +25,7 @@ import {
 import { CLIENT_ERROR_STATUS, type ClientError, type ClientErrorKind } from '../client-errors.js';
 import { isRecord, parseArgumentsObject } from '../json.js';
 import { optionalBoolean, optionalNumber, parseCacheControl, readJsonObject, RequestProblems, unknownFields, withCacheControl, checkToolChoice } from '../request-reader.js';
+import { ANTHROPIC_OUTPUT_EFFORTS, type ReasoningEffort } from '../reasoning.js';
 import { formatServerSentEvent } from '../sse.js';
 import { mergeUsage, type RenderedBody } from '../server-common.js';
 import type { AnthropicMessageResponse, AnthropicStopReason, AnthropicUsage } from './types.js';
@@ -109,11 +110,12 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
     stop: stop?.length === 0 ? undefined : stop,
     thinking: parseThinking(body['thinking'], problems),
     responseFormat: parseOutputFormat(body, problems),
+    reasoningEffort: parseOutputEffort(body['output_config'], problems),
   });
   problems.throwIfAny();
   const thinking = request.thinking?.['type'] === 'enabled' || request.thinking?.['type'] === 'adaptive';
   const outputConfig = body['output_config'];
-  const ignoredSettings = isRecord(outputConfig) ? Object.keys(outputConfig).filter((key) => key !== 'format').map((key) => `output_config.${key}`) : [];
+  const ignoredSettings = isRecord(outputConfig) ? Object.keys(outputConfig).filter((key) => key !== 'format' && key !== 'effort').map((key) => `output_config.${key}`) : [];
   return { request, ignoredFields: [...unknownFields(body, KNOWN_FIELDS), ...ignoredSettings].sort(), thinking };
 }
 
@@ -149,6 +151,15 @@ function parseOutputFormat(body: Record<string, unknown>, problems: RequestProbl
     return undefined;
   }
   return { type: 'json_schema', schema: format['schema'] as JsonObject };
+}
+
+/** The client's `output_config.effort` (absent or null when not given); a level the Messages API lacks is a problem, as it answers one with a 400. */
+function parseOutputEffort(config: unknown, problems: RequestProblems): CanonicalRequest['reasoningEffort'] {
+  const effort = isRecord(config) ? config['effort'] : undefined;
+  if (effort === undefined || effort === null) return undefined;
+  if (typeof effort === 'string' && ANTHROPIC_OUTPUT_EFFORTS.includes(effort as ReasoningEffort)) return { effort: effort as ReasoningEffort, field: 'output_config.effort' };
+  problems.add('/output_config/effort', `must be one of ${ANTHROPIC_OUTPUT_EFFORTS.map((level) => `"${level}"`).join(', ')}`);
+  return undefined;
 }
 
 /** At most this many characters in an `anthropic-beta` header, and in one beta name. */

@@ -15,11 +15,12 @@ import { InvalidInputError } from '../../../src/errors.js';
 import type { WireTarget } from '../../../src/wire/adapter.js';
 import { encodeAnthropicRequest } from '../../../src/wire/anthropic/adapter.js';
 import { canonicalRequest, type CanonicalRequest, type RequestSettings } from '../../../src/wire/canonical.js';
+import { parseAnthropicMessagesRequest } from '../../../src/wire/anthropic/server.js';
 import { parseOllamaChatRequest } from '../../../src/wire/ollama/server.js';
 import { encodeOpenAIRequest } from '../../../src/wire/openai/adapter.js';
 import { parseResponsesRequest } from '../../../src/wire/openai/responses-server.js';
 import { parseOpenAIChatRequest } from '../../../src/wire/openai/server.js';
-import { effortOfThinking, nearestEffort, openAIEffortCarriage, THINKING_BUDGETS } from '../../../src/wire/reasoning.js';
+import { describeEffortCarriage, effortOfThinking, nearestEffort, openAIEffortCarriage, THINKING_BUDGETS } from '../../../src/wire/reasoning.js';
 
 const ask = (settings: RequestSettings): CanonicalRequest => canonicalRequest('m', [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], false, settings);
 const effort = (level: NonNullable<CanonicalRequest['reasoningEffort']>['effort']): RequestSettings => ({ reasoningEffort: { effort: level, field: 'reasoning_effort' } });
@@ -52,6 +53,21 @@ describe('faces decode the effort', () => {
   ] as const)('Ollama think %s is effort %s', (think, level) => {
     const parsed = parseOllamaChatRequest(JSON.stringify({ model: 'auto', think, messages: [{ role: 'user', content: 'hi' }] }));
     expect('request' in parsed && parsed.request.reasoningEffort).toEqual({ effort: level, field: 'think' });
+  });
+
+  it('Anthropic output_config.effort, every level the Messages API takes, beside output_config.format; another value is a 400 naming the field', () => {
+    const base = { model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] };
+    for (const level of ['low', 'medium', 'high', 'xhigh', 'max'] as const) {
+      const parsed = parseAnthropicMessagesRequest(JSON.stringify({ ...base, output_config: { effort: level } }));
+      expect(parsed.request.reasoningEffort).toEqual({ effort: level, field: 'output_config.effort' });
+      expect(parsed.ignoredFields).toEqual([]);
+    }
+    const withFormat = parseAnthropicMessagesRequest(JSON.stringify({ ...base, output_config: { effort: 'low', format: { type: 'json_schema', schema: { type: 'object' } } } }));
+    expect(withFormat.request).toMatchObject({ reasoningEffort: { effort: 'low', field: 'output_config.effort' }, responseFormat: { type: 'json_schema' } });
+    // The Messages API has no none or minimal.
+    for (const invalid of ['none', 'minimal', 'extreme', 3]) {
+      expect(() => parseAnthropicMessagesRequest(JSON.stringify({ ...base, output_config: { effort: invalid } })), String(invalid)).toThrow(/\/output_config\/effort/);
+    }
   });
 
   it('Anthropic thinking budgets read as efforts, the inverse of the budget table', () => {
@@ -155,6 +171,57 @@ describe('anthropic wire: an effort becomes thinking', () => {
     const body = anthropicBody(ask({ ...effort('xhigh'), maxTokens: 100 }), { modelDeviations: ['thinking_always_on'] });
     expect(body).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'xhigh' }, max_tokens: 100 });
     expect(anthropicBody(ask({ ...effort('minimal'), maxTokens: 100 }), { modelDeviations: ['thinking_always_on'] })).toMatchObject({ output_config: { effort: 'low' } });
+  });
+
+  it("an Anthropic client's output_config.effort to Anthropic's own API: sent back once, as given, beside the client's thinking or alone", () => {
+    const clientEffort = (level: 'low' | 'xhigh' | 'max'): RequestSettings => ({ reasoningEffort: { effort: level, field: 'output_config.effort' } });
+    const alone = encodeAnthropicRequest(ask({ ...clientEffort('low'), maxTokens: 100 }), { baseUrl: 'http://127.0.0.1:1', vendor: 'anthropic' });
+    expect(JSON.parse(alone.body)).toEqual(expect.objectContaining({ output_config: { effort: 'low' }, max_tokens: 100 }));
+    expect(JSON.parse(alone.body)).not.toHaveProperty('thinking');
+    expect(alone.warnings).toEqual([]);
+    expect(anthropicBody(ask({ ...clientEffort('max'), thinking: { type: 'adaptive' }, maxTokens: 100 }), { vendor: 'anthropic' })).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'max' } });
+    expect(anthropicBody(ask({ ...clientEffort('xhigh'), thinking: { type: 'enabled', budget_tokens: 2000 }, maxTokens: 4000 }), { vendor: 'anthropic' })).toMatchObject({
+      thinking: { type: 'enabled', budget_tokens: 2000 },
+      output_config: { effort: 'xhigh' },
+      max_tokens: 4000,
+    });
+    // A model that always thinks: adaptive thinking, the effort written once.
+    expect(anthropicBody(ask({ ...clientEffort('xhigh'), maxTokens: 100 }), { vendor: 'anthropic', modelDeviations: ['thinking_always_on'] })).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'xhigh' } });
+    const declared = encodeAnthropicRequest(ask({ ...clientEffort('max'), maxTokens: 100 }), { baseUrl: 'http://127.0.0.1:1', vendor: 'anthropic', modelEfforts: ['low', 'medium', 'high'] });
+    expect(JSON.parse(declared.body)).toMatchObject({ output_config: { effort: 'high' } });
+    expect(declared.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "max" was sent as output_config.effort "high"') });
+    const withFormat = anthropicBody(ask({ ...clientEffort('low'), maxTokens: 100, responseFormat: { type: 'json_schema', schema: { type: 'object' } } }), { vendor: 'anthropic' });
+    expect(withFormat['output_config']).toMatchObject({ effort: 'low', format: { type: 'json_schema', schema: { type: 'object' } } });
+  });
+
+  it("an Anthropic client's output_config.effort to another anthropic-wire server: mapped like any effort; beside the client's thinking, not sent and said", () => {
+    const clientEffort: RequestSettings = { reasoningEffort: { effort: 'medium', field: 'output_config.effort' } };
+    const mapped = encodeAnthropicRequest(ask({ ...clientEffort, maxTokens: 1000 }), { baseUrl: 'http://127.0.0.1:1' });
+    expect(JSON.parse(mapped.body)).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 4096 }, max_tokens: 5096 });
+    expect(JSON.parse(mapped.body)).not.toHaveProperty('output_config');
+    expect(mapped.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "medium" was sent as thinking budget_tokens 4096') });
+    const beside = encodeAnthropicRequest(ask({ ...clientEffort, thinking: { type: 'enabled', budget_tokens: 2000 }, maxTokens: 4000 }), { baseUrl: 'http://127.0.0.1:1' });
+    expect(JSON.parse(beside.body)).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2000 } });
+    expect(JSON.parse(beside.body)).not.toHaveProperty('output_config');
+    expect(beside.warnings).toContainEqual({ setting: 'reasoningEffort', message: expect.stringContaining('output_config.effort "medium" was not sent') });
+  });
+
+  it("an Anthropic client's output_config.effort to openai-wire servers: mapped like any effort", () => {
+    const clientEffort = (level: 'low' | 'xhigh'): RequestSettings => ({ reasoningEffort: { effort: level, field: 'output_config.effort' } });
+    expect(sentBody(ask(clientEffort('low')), { engine: 'ollama', modelTags: ['thinking'] })['reasoning_effort']).toBe('low');
+    const vllm = encodeOpenAIRequest(ask(clientEffort('xhigh')), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'vllm' });
+    expect(JSON.parse(vllm.body)['reasoning_effort']).toBe('high');
+    expect(vllm.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "xhigh" was sent as reasoning_effort "high"') });
+    const llama = encodeOpenAIRequest(ask(clientEffort('low')), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'llama.cpp' });
+    expect(JSON.parse(llama.body)).not.toHaveProperty('reasoning_effort');
+    expect(llama.warnings).toContainEqual({ setting: 'reasoningEffort', message: expect.stringContaining('output_config.effort "low" was not sent') });
+  });
+
+  it("route --explain says what an Anthropic client's output_config.effort becomes on the anthropic wire", () => {
+    const request = ask({ reasoningEffort: { effort: 'max', field: 'output_config.effort' }, maxTokens: 100 });
+    expect(describeEffortCarriage(request, { wire: 'anthropic', vendor: 'anthropic', modelEfforts: ['low', 'medium', 'high'] })).toBe('output_config.effort "max" sent as output_config.effort "high"');
+    expect(describeEffortCarriage(request, { wire: 'anthropic' })).toBe('output_config.effort "max" sent as thinking budget_tokens 65536');
+    expect(describeEffortCarriage({ ...request, thinking: { type: 'adaptive' } }, { wire: 'anthropic' })).toContain('not sent');
   });
 
   it("the client's own thinking goes as given", () => {

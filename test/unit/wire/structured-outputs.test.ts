@@ -146,10 +146,12 @@ describe('an Anthropic client’s structured-output format', () => {
     expect(bodyOf(encodeAnthropicRequest(parsed.request, ANTHROPIC).body)['output_config']).toEqual({ format: { type: 'json_schema', schema: CITY_SCHEMA } });
   });
 
-  it('other output_config settings are named as ignored, the format still read', () => {
-    const parsed = parseAnthropicMessagesRequest(JSON.stringify({ ...base, metadata: { user_id: 'u' }, output_config: { effort: 'low', format: { type: 'json_schema', schema: CITY_SCHEMA } } }));
-    expect(parsed.ignoredFields).toEqual(['metadata', 'output_config.effort']);
+  it('other output_config settings are named as ignored, the format (and effort) still read', () => {
+    const outputConfig = { effort: 'low', task_budget: { type: 'tokens', total: 400000 }, format: { type: 'json_schema', schema: CITY_SCHEMA } };
+    const parsed = parseAnthropicMessagesRequest(JSON.stringify({ ...base, metadata: { user_id: 'u' }, output_config: outputConfig }));
+    expect(parsed.ignoredFields).toEqual(['metadata', 'output_config.task_budget']);
     expect(parsed.request.responseFormat).toEqual({ type: 'json_schema', schema: CITY_SCHEMA });
+    expect(parsed.request.reasoningEffort).toEqual({ effort: 'low', field: 'output_config.effort' });
   });
 
   it('tells `route --request` the body is an Anthropic one, either spelling', () => {
