@@ -184,9 +184,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const metrics = options.metrics ?? new GatewayMetrics();
   metrics.followEngineOperations((afterId) => readEngineOperationsAfter(pipeline.store, afterId));
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  const inFlight = new Set<Promise<void>>();
-  // The cancellation of each request in flight, for `cancelInFlight`.
-  const inFlightCancellations = new Set<AbortController>();
+  // Each request in flight until it settles, with its cancellation (for `cancelInFlight`).
+  const inFlight = new Map<Promise<void>, AbortController>();
   let draining = false;
   // Requests admitted at their head and not yet answered (`admit`): a counter, not a promise each,
   // as this runs for every request; drains wait on `admittedWaiters` only while some are left.
@@ -201,12 +200,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const promise = new Promise<void>((resolve) => {
       settle = resolve;
     });
-    inFlight.add(promise);
-    inFlightCancellations.add(cancellation);
-    void promise.then(() => {
-      inFlight.delete(promise);
-      inFlightCancellations.delete(cancellation);
-    });
+    inFlight.set(promise, cancellation);
+    void promise.then(() => inFlight.delete(promise));
     return settle;
   };
 
@@ -593,7 +588,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       };
     },
     cancelInFlight(reason: Error): number {
-      const cancelled = [...inFlightCancellations].filter((cancellation) => !cancellation.signal.aborted);
+      const cancelled = [...inFlight.values()].filter((cancellation) => !cancellation.signal.aborted);
       for (const cancellation of cancelled) cancellation.abort(reason);
       return cancelled.length;
     },
@@ -601,7 +596,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       draining = true;
       while (inFlight.size > 0 || admitted > 0) {
         if (admitted > 0) await new Promise<void>((resolve) => admittedWaiters.push(resolve));
-        await Promise.all([...inFlight]);
+        await Promise.all([...inFlight.keys()]);
       }
       // Finishes committed after their answers were sent.
       await commits.idle();
