@@ -255,6 +255,8 @@ describe('anthropic wire: an effort becomes thinking', () => {
   it("an Anthropic client's output_config.effort to openai-wire servers: mapped like any effort", () => {
     const clientEffort = (level: 'low' | 'xhigh'): RequestSettings => ({ reasoningEffort: { effort: level, field: 'output_config.effort' } });
     expect(sentBody(ask(clientEffort('low')), { engine: 'ollama', modelTags: ['thinking'] })['reasoning_effort']).toBe('low');
+    // Beside the client's thinking (a budget that reads as high), the effort wins.
+    expect(sentBody(ask({ ...clientEffort('low'), thinking: { type: 'enabled', budget_tokens: 20000 } }), { engine: 'ollama', modelTags: ['thinking'] })['reasoning_effort']).toBe('low');
     const vllm = encodeOpenAIRequest(ask(clientEffort('xhigh')), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'vllm' });
     expect(JSON.parse(vllm.body)['reasoning_effort']).toBe('high');
     expect(vllm.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "xhigh" was sent as reasoning_effort "high"') });
