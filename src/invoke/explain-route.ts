@@ -199,6 +199,16 @@ export function unavailableRouteError(routed: RouteExplanation): UpstreamError |
     code: 'inference_unavailable',
     isRetryable: true,
     hint: hintForUnavailable(withSharedHoldTimes(withEngineStarts([...unavailable, ...toolsRefusalsOfExclusions(plan.excluded)], routed.engineStarts), routed.holds)),
-    details: { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, holds: routed.holds },
+    details: routeErrorDetails(routed),
   });
+}
+
+/**
+ * The `details` of every error `route` gives when nothing may take the request — unavailable,
+ * a refused request field (which adds only `param`), or `no_route`: each fact once, as a routed
+ * result names it (the classification, the prompt's estimate, the plan with its exclusions) and
+ * the holds that kept a target out.
+ */
+export function routeErrorDetails(routed: RouteExplanation): Pick<RouteExplanation, 'classification' | 'estimatedPromptTokens' | 'plan' | 'holds'> {
+  return { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan: routed.plan, holds: routed.holds };
 }

@@ -1,7 +1,7 @@
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { InputProblem } from '../errors.js';
 import { credentialKind } from './credentials.js';
-import { rawSchemaErrors, type SchemaName } from './schemas.js';
+import { loadSchemaDocument, rawSchemaErrors, type SchemaName } from './schemas.js';
 import { capProblems, escapePointerSegment, problemAt, sortProblems, type YamlSource } from './yaml-source.js';
 
 /**
@@ -18,8 +18,10 @@ export const LISTED_SCHEMA_PROBLEMS = 20;
  * `LISTED_SCHEMA_PROBLEMS` in file order, then an entry counting the rest. Empty when valid.
  */
 export function validateAgainstSchema(schemaName: SchemaName, value: unknown, source: YamlSource | string): InputProblem[] {
+  const errors = rawSchemaErrors(schemaName, value);
+  const alternatives = alternativeForms(errors, schemaName);
   // An `if` error only says its `then` or `else` failed, whose own errors are listed.
-  const problems = withoutBoundsOfWrongType(rawSchemaErrors(schemaName, value).filter((error) => error.keyword !== 'if')).map((error) => translateError(error, source));
+  const problems = withoutBoundsOfWrongType(errors.filter((error) => error.keyword !== 'if')).map((error) => translateError(error, source, alternatives.get(error)));
   return capProblems(sortProblems(dedupe(problems)), LISTED_SCHEMA_PROBLEMS, 'schema problems', 'fix the problems listed and validate again to see the rest');
 }
 
@@ -45,9 +47,61 @@ interface SchemaNode {
   description?: string;
   properties?: Record<string, SchemaNode>;
   enum?: unknown[];
+  const?: unknown;
+  type?: string;
+  $ref?: string;
+  if?: SchemaNode;
+  then?: SchemaNode;
+  else?: SchemaNode;
 }
 
-function translateError(error: ErrorObject, source: YamlSource | string): InputProblem {
+/**
+ * A node that takes a value in one form or another by its type (`if: {type: string}` with a word
+ * in `then` and a mapping in `else`, as `media.remoteUrls`): its `else` says only "must be a
+ * mapping" of a value of neither type, though a word is as welcome. For each such `type` error,
+ * the forms the node accepts, in the order the schema gives them (`"refuse" or "allow"`, `a
+ * mapping (public, internal, …)`); a value of the `if`'s type has the errors of its own form only.
+ */
+function alternativeForms(errors: readonly ErrorObject[], schemaName: SchemaName): Map<ErrorObject, string[]> {
+  const forms = new Map<ErrorObject, string[]>();
+  for (const conditional of errors) {
+    if (conditional.keyword !== 'if' || (conditional.params as { failingKeyword?: string }).failingKeyword !== 'else') continue;
+    const node = conditional.parentSchema as SchemaNode;
+    if (node.if?.type === undefined || node.then === undefined || node.else === undefined) continue;
+    const elseType = `${conditional.schemaPath.slice(0, -'/if'.length)}/else/type`;
+    const wrongType = errors.find((error) => error.keyword === 'type' && error.instancePath === conditional.instancePath && error.schemaPath === elseType);
+    if (wrongType === undefined) continue;
+    const document = loadSchemaDocument(schemaName);
+    forms.set(wrongType, [describeForm(resolveReference(node.then, document)), describeForm(resolveReference(node.else, document))]);
+  }
+  return forms;
+}
+
+/** A schema node `$ref` points to in the document (`#/$defs/…`), merged with the node's own keywords; the node itself without a `$ref`. */
+function resolveReference(node: SchemaNode, document: Record<string, unknown>): SchemaNode {
+  if (node.$ref === undefined || !node.$ref.startsWith('#/')) return node;
+  const target = node.$ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>((at, segment) => (at as Record<string, unknown> | undefined)?.[segment.replaceAll('~1', '/').replaceAll('~0', '~')], document);
+  const { $ref: _reference, ...own } = node;
+  return { ...(target as SchemaNode), ...own };
+}
+
+/** One form a value may take, as a problem names it: its values (`"refuse" or "allow"`), else its type (`a mapping (public, internal)`). */
+function describeForm(node: SchemaNode): string {
+  if (node.enum !== undefined) return joinAlternatives(node.enum.map((item) => JSON.stringify(item)));
+  if (node.const !== undefined) return JSON.stringify(node.const);
+  const type = article(node.type ?? 'value');
+  const keys = Object.keys(node.properties ?? {});
+  return node.type === 'object' && keys.length > 0 ? `${type} (${keys.join(', ')})` : type;
+}
+
+function joinAlternatives(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
+function translateError(error: ErrorObject, source: YamlSource | string, forms: readonly string[] | undefined): InputProblem {
   const parentSchema = (error.parentSchema ?? {}) as SchemaNode;
   const described = parentSchema.description === undefined ? undefined : `expected: ${parentSchema.description}`;
   const params = error.params as Record<string, unknown>;
@@ -87,7 +141,7 @@ function translateError(error: ErrorObject, source: YamlSource | string): InputP
         `set it to ${JSON.stringify(params.allowedValue)}`,
       );
     case 'type':
-      return problemAt(source, here, `must be ${article(String(params.type))}, got ${typeName(error.data)}`, described);
+      return problemAt(source, here, `must be ${forms === undefined ? article(String(params.type)) : forms.join(', or ')}, got ${typeName(error.data)}`, described);
     case 'pattern':
       return problemAt(source, here, `${describeValue(error.data)} does not have the expected form (pattern ${String(params.pattern)})`, described);
     case 'format':

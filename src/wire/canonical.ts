@@ -142,7 +142,19 @@ export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 export type ResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
-  | { type: 'json_schema'; name?: string; schema: JsonObject; strict?: boolean };
+  | {
+      type: 'json_schema';
+      name?: string;
+      schema: JsonObject;
+      /** As an OpenAI client sent it; an OpenAI-wire request is sent it unchanged. */
+      strict?: boolean;
+      /**
+       * The client's API always enforces the schema (an Anthropic client's `output_config.format`,
+       * which has no `strict`): where strict mode decides it (the openai wire), `strict: true` is
+       * sent when the schema fits that mode (`strictSchemaMisfit`), and a warning says so when not.
+       */
+      enforced?: true;
+    };
 
 /**
  * What an embeddings request turns into vectors: texts, or token ids of the model's own tokenizer

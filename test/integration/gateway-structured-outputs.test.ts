@@ -100,11 +100,11 @@ describe('an OpenAI client’s json_schema to Anthropic’s own API', () => {
 describe('an Anthropic client’s structured output to an OpenAI-wire engine', () => {
   const request = { model: LOCAL, max_tokens: 256, messages: [{ role: 'user' as const, content: QUESTION }] };
 
-  it('output_config.format is sent as response_format json_schema; the text block is the JSON', async () => {
+  it('output_config.format is sent as response_format json_schema, strict (the schema fits strict mode); the text block is the JSON', async () => {
     const { data: message, response } = await anthropicClient()
       .messages.create({ ...request, output_config: { format: { type: 'json_schema', schema: CITY_SCHEMA } } })
       .withResponse();
-    expect(sentBody(vllm.exchanges.at(-1))['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema: CITY_SCHEMA } });
+    expect(sentBody(vllm.exchanges.at(-1))['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema: CITY_SCHEMA, strict: true } });
     expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
     expect(message.content).toHaveLength(1);
     expect(message.content[0]?.type === 'text' ? JSON.parse(message.content[0].text) : undefined).toEqual(CITY);
@@ -124,7 +124,7 @@ describe('an Anthropic client’s structured output to an OpenAI-wire engine', (
       betas: ['structured-outputs-2025-11-13'],
       output_format: { type: 'json_schema', schema: CITY_SCHEMA },
     });
-    expect(sentBody(vllm.exchanges.at(-1))['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema: CITY_SCHEMA } });
+    expect(sentBody(vllm.exchanges.at(-1))['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema: CITY_SCHEMA, strict: true } });
     expect(message.content[0]?.type === 'text' ? JSON.parse(message.content[0].text) : undefined).toEqual(CITY);
   });
 

@@ -164,12 +164,13 @@ async function route(
   args: string[],
   input?: string,
   env: Record<string, string | undefined> = KEYS_SET,
-): Promise<{ exitCode: number; document: PlanDocument; stderr: string; errorCode?: string; errorMessage?: string }> {
+): Promise<{ exitCode: number; document: PlanDocument; stderr: string; errorCode?: string; errorMessage?: string; errorDetailKeys?: string[] }> {
   const result = await runCli(['route', '--json', ...args], { home, env, ...(input === undefined ? {} : { input }) });
   const parsed = parseJsonDocument(result.stdout);
   if (parsed.ok === false) {
     const { details, code, message } = parsed.error as { details: Omit<PlanDocument, 'ok'>; code: string; message: string };
-    return { exitCode: result.exitCode, document: { ok: false, ...details }, stderr: result.stderr, errorCode: code, errorMessage: message };
+    const errorDetailKeys = Object.keys(details).sort();
+    return { exitCode: result.exitCode, document: { ok: false, ...details }, stderr: result.stderr, errorCode: code, errorMessage: message, errorDetailKeys };
   }
   return { exitCode: result.exitCode, document: parsed as unknown as PlanDocument, stderr: result.stderr };
 }
@@ -295,7 +296,7 @@ const SCENARIOS: Scenario[] = [
 
 describe('syndicate route --explain scenarios', () => {
   it.each(SCENARIOS)('$name', async (scenario) => {
-    const { exitCode, document, stderr, errorCode, errorMessage } = await route(scenario.args, scenario.input);
+    const { exitCode, document, stderr, errorCode, errorMessage, errorDetailKeys } = await route(scenario.args, scenario.input);
     expect(exitCode, stderr).toBe(scenario.exitCode);
     expect(document.classification.level).toBe(scenario.level);
     expect(document.plan.sensitivity).toBe(scenario.level);
@@ -311,6 +312,9 @@ describe('syndicate route --explain scenarios', () => {
       const refusal = scenario.refusal ?? { code: 'no_route', message: 'no provider may take this' };
       expect(errorCode).toBe(refusal.code);
       expect(errorMessage).toContain(refusal.message);
+      // One shape for every refusal, each fact once: a refused field adds only the field's name.
+      const shared = ['classification', 'estimatedPromptTokens', 'holds', 'plan'];
+      expect(errorDetailKeys).toEqual(refusal.code === 'no_route' ? shared : [...shared, 'param'].sort());
       expect(stderr).toBe('');
     }
   });

@@ -89,3 +89,15 @@ it('--json: the exclusion carries rule reasoning; an effort of none excludes not
   const none = await runCli(['route', '--json', '--request', '-'], { home, env: KEY_ENV, input: body('none') });
   expect((parseJsonDocument(none.stdout) as { plan: { excluded: unknown[] } }).plan.excluded).toEqual([]);
 });
+
+it('--json: an effort every model it may use refuses is reasoning_effort_unsupported, each fact once in details', async () => {
+  const pinned = JSON.stringify({ model: 'openai:gpt-4.1', reasoning_effort: 'high', messages: [{ role: 'user', content: 'What is two plus two?' }] });
+  const result = await runCli(['route', '--json', '--request', '-'], { home, env: KEY_ENV, input: pinned });
+  expect(result.exitCode, result.stderr).toBe(4);
+  const { error } = parseJsonDocument(result.stdout) as { error: { code: string; details: Record<string, unknown> & { param: string; plan: { excluded: { rules: string[] }[] } } } };
+  expect(error.code).toBe('reasoning_effort_unsupported');
+  // The shape of `no_route`'s details, and the field at fault: not the level, findings and exclusions again beside them.
+  expect(Object.keys(error.details).sort()).toEqual(['classification', 'estimatedPromptTokens', 'holds', 'param', 'plan']);
+  expect(error.details.param).toBe('reasoning_effort');
+  expect(error.details.plan.excluded.map((exclusion) => exclusion.rules)).toEqual([['reasoning']]);
+});

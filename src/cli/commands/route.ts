@@ -93,7 +93,10 @@ export function routeCommand(): Command {
       }
 
       const context = contextFor(command);
-      const [{ loadPolicy }, { explainRoute, explainRequestRoute, unavailableRouteError }] = await Promise.all([import('../../policy/load.js'), import('../../invoke/explain-route.js')]);
+      const [{ loadPolicy }, { explainRoute, explainRequestRoute, routeErrorDetails, unavailableRouteError }] = await Promise.all([
+        import('../../policy/load.js'),
+        import('../../invoke/explain-route.js'),
+      ]);
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store({ existing: true });
       const { output } = context;
@@ -119,16 +122,24 @@ export function routeCommand(): Command {
           const unavailable = unavailableRouteError(routed);
           if (unavailable !== undefined) throw unavailable;
           // A request field every model it may use refuses (too long, a forced tool, thinking off):
-          // the gateway's 400, `run`'s exit 4 — the same code, param, message and hint.
+          // the gateway's 400, `run`'s exit 4 — the same code, param, message and hint, with the
+          // details of `no_route` below and the field at fault (`run`'s own details name the
+          // level, findings and exclusions, which the classification and plan here already hold).
           const refusal = routed.refusal();
-          if (refusal.code !== 'route_denied') throw refusal.withDetails({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan });
           const { PolicyRefusalError } = await import('../../errors.js');
+          const details = routeErrorDetails(routed);
+          if (refusal.code !== 'route_denied') {
+            throw new PolicyRefusalError(refusal.code, refusal.message, {
+              ...(refusal.hint === undefined ? {} : { hint: refusal.hint }),
+              details: { ...details, param: refusal.details?.['param'] },
+            });
+          }
           throw new PolicyRefusalError('no_route', `no provider may take this ${plan.sensitivity} request`, {
             hint:
               plan.excluded.length === 0
                 ? 'register a provider (`syndicate provider register FILE` or `syndicate provider add NAME`)'
                 : `${whereEveryRule}; change the policy, register a suitable local model, or lower what the request needs`,
-            details: { classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan },
+            details,
           });
         }
         output.result({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, skipped, holds: routed.holds }, () =>

@@ -218,9 +218,14 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   }
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.stream) body.stream = true;
+  // The thinking an effort becomes changes other settings only once it is known to be sent.
+  const fromEffort =
+    clientOutputEffortGoesThrough(request, target) || request.thinking !== undefined || request.reasoningEffort === undefined
+      ? undefined
+      : thinkingForEffort(request.reasoningEffort, body, target, warnings);
   const thinking = clientOutputEffortGoesThrough(request, target)
     ? withClientOutputEffort(request.reasoningEffort, request.thinking, body, target, warnings)
-    : (request.thinking ?? (request.reasoningEffort === undefined ? undefined : thinkingForEffort(request.reasoningEffort, body, target, warnings)));
+    : (request.thinking ?? fromEffort?.thinking);
   if (request.thinking !== undefined && request.reasoningEffort !== undefined && body.output_config?.effort === undefined) {
     warnings.push({ setting: REASONING_UNSENT_SETTING, message: `${request.reasoningEffort.field} "${request.reasoningEffort.effort}" was not sent: the client's own thinking was sent as is, and only Anthropic's own API (vendor: anthropic) is known to take output_config.effort` });
   }
@@ -228,11 +233,13 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
     if (thinkingWouldBeRefused(thinking, messages)) {
       warnings.push({
         setting: 'thinking',
-        message:
-          'extended thinking was left off for this request: the last assistant turn calls a tool without its signed reasoning (it was answered by another provider), which the anthropic wire refuses while thinking is on',
+        message: `extended thinking was left off for this request: the last assistant turn calls a tool without its signed reasoning (it was answered by another provider), which the anthropic wire refuses while thinking is on${
+          fromEffort === undefined ? '' : `; ${fromEffort.asked} was not sent, and max_tokens, temperature and top_p went as the client sent them`
+        }`,
       });
     } else {
       body.thinking = thinking;
+      if (fromEffort !== undefined) fitEffortThinking(fromEffort, body, warnings);
     }
   }
   // An effort mapped from another face goes with thinking only (a client's own effort stands alone, as the API takes it); the answer format stands on its own.
@@ -354,43 +361,77 @@ function withClientOutputEffort(requested: { effort: ReasoningEffort }, clientTh
   return target.modelDeviations?.includes('thinking_always_on') === true ? { type: 'adaptive' } : undefined;
 }
 
+/** The thinking a client's effort becomes (`thinkingForEffort`), with what it changes once it is sent (`fitEffortThinking`). */
+interface EffortThinking {
+  /** The client's effort as its client worded it: `reasoning_effort "high"`. */
+  asked: string;
+  effort: ReasoningEffort;
+  thinking: JsonObject;
+  /** The Messages API's `output_config.effort`, for a model that always thinks (adaptive thinking). */
+  outputEffort?: ReasoningEffort;
+}
+
 /**
- * An OpenAI client's effort as Anthropic thinking (`anthropicThinkingForEffort`), set on `body`
- * where it needs more than the setting, each change a warning: `output_config.effort` for a model
- * that always thinks; for a budget, a `max_tokens` at or under it raised by the budget (the budget
- * must be below it, and the answer keeps the room the client gave it) and a temperature left out
- * (thinking takes none); with a forced tool (which thinking refuses) the effort is not sent.
+ * An OpenAI client's effort as Anthropic thinking (`anthropicThinkingForEffort`); undefined, with
+ * the warning that says why, when it sends none: `none`, `minimal` under the smallest budget, or a
+ * forced tool (which thinking refuses). Nothing on `body` changes here (`fitEffortThinking` does,
+ * once the thinking is sure to be sent).
  */
-function thinkingForEffort(requested: { effort: ReasoningEffort; field: string }, body: AnthropicMessagesRequest, target: WireTarget, warnings: WireWarning[]): JsonObject | undefined {
+function thinkingForEffort(requested: { effort: ReasoningEffort; field: string }, body: AnthropicMessagesRequest, target: WireTarget, warnings: WireWarning[]): EffortThinking | undefined {
   const asked = `${requested.field} "${requested.effort}"`;
   const mapped = anthropicThinkingForEffort(requested.effort, target);
   if (mapped === undefined) {
     if (requested.effort === 'minimal') warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as no thinking: the smallest thinking budget (${THINKING_BUDGETS.low} tokens) is more than minimal` });
     return undefined;
   }
-  if (mapped.outputEffort !== undefined) {
-    body.output_config = { effort: mapped.outputEffort };
-    if (mapped.outputEffort !== requested.effort) {
-      warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as adaptive thinking with output_config.effort "${mapped.outputEffort}", the nearest the model takes` });
-    }
-    return mapped.thinking;
-  }
-  if (body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool') {
+  if (mapped.outputEffort === undefined && (body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool')) {
     warnings.push({ setting: REASONING_UNSENT_SETTING, message: `${asked} was not sent: the anthropic wire refuses extended thinking with a forced tool choice` });
     return undefined;
   }
-  const budget = Number(mapped.thinking['budget_tokens']);
-  const changes = [`thinking budget_tokens ${budget}`];
-  if (body.max_tokens <= budget) {
-    changes.push(`max_tokens raised from ${body.max_tokens} to ${budget + body.max_tokens} (it must exceed the budget)`);
-    body.max_tokens = budget + body.max_tokens;
+  return { asked, effort: requested.effort, ...mapped };
+}
+
+/**
+ * The Messages API's top_p range while thinking is on (platform.claude.com, extended thinking,
+ * feature compatibility: "you can set top_p to values between 1 and 0.95"; temperature and top_k
+ * it refuses — top_k never reaches this wire, the faces do not interpret it).
+ */
+const THINKING_MIN_TOP_P = 0.95;
+
+/**
+ * Fits the request to the thinking an effort became, now that it is sent, each change said in one
+ * warning: `output_config.effort` for a model that always thinks (and a mapped level); for a
+ * budget, a `max_tokens` at or under it raised by the budget (the budget must be below it, and the
+ * answer keeps the room the client gave it); for either, a temperature left out and a top_p under
+ * 0.95 raised to it (thinking takes no other).
+ */
+function fitEffortThinking(effortThinking: EffortThinking, body: AnthropicMessagesRequest, warnings: WireWarning[]): void {
+  const { asked, effort, outputEffort } = effortThinking;
+  const changes: string[] = [];
+  // An effort sent as the same level needs no word, unless something else changed with it.
+  let worthSaying = true;
+  if (outputEffort !== undefined) {
+    body.output_config = { effort: outputEffort };
+    worthSaying = outputEffort !== effort;
+    changes.push(`adaptive thinking with output_config.effort "${outputEffort}"${outputEffort === effort ? '' : ', the nearest the model takes'}`);
+  } else {
+    const budget = Number(effortThinking.thinking['budget_tokens']);
+    changes.push(`thinking budget_tokens ${budget}`);
+    if (body.max_tokens <= budget) {
+      changes.push(`max_tokens raised from ${body.max_tokens} to ${budget + body.max_tokens} (it must exceed the budget)`);
+      body.max_tokens = budget + body.max_tokens;
+    }
   }
+  const beforeSampling = changes.length;
   if (body.temperature !== undefined) {
     changes.push(`temperature ${body.temperature} left out (thinking takes none)`);
     delete body.temperature;
   }
-  warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as ${changes.join('; ')}` });
-  return mapped.thinking;
+  if (body.top_p !== undefined && body.top_p < THINKING_MIN_TOP_P) {
+    changes.push(`top_p ${body.top_p} sent as ${THINKING_MIN_TOP_P} (thinking takes ${THINKING_MIN_TOP_P} to 1)`);
+    body.top_p = THINKING_MIN_TOP_P;
+  }
+  if (worthSaying || changes.length > beforeSampling) warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as ${changes.join('; ')}` });
 }
 
 function encodeToolChoice(choice: ToolChoice): AnthropicToolChoice {

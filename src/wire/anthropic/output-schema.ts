@@ -13,7 +13,7 @@
  */
 
 import type { JsonObject, JsonValue } from '../canonical.js';
-import { isRecord } from '../json.js';
+import { escapePointer, isRecord } from '../json.js';
 
 const SUPPORTED_STRING_FORMATS = new Set(['date-time', 'time', 'date', 'duration', 'email', 'hostname', 'uri', 'ipv4', 'ipv6', 'uuid']);
 
@@ -84,10 +84,6 @@ function subschemaAt(value: JsonValue, pointer: string, moved: MovedKeywords[]):
 
 function mapValues(object: JsonObject, map: (value: JsonValue, key: string) => JsonValue): JsonObject {
   return Object.fromEntries(Object.entries(object).map(([key, value]) => [key, map(value, key)]));
-}
-
-function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 /** The moved keywords in words, for a warning: `/properties/age: minimum, maximum; /: oneOf (sent as anyOf)`. */

@@ -150,7 +150,7 @@ function parseOutputFormat(body: Record<string, unknown>, problems: RequestProbl
     problems.add(`${pointer}/schema`, 'is required and must be a JSON Schema object');
     return undefined;
   }
-  return { type: 'json_schema', schema: format['schema'] as JsonObject };
+  return { type: 'json_schema', schema: format['schema'] as JsonObject, enforced: true };
 }
 
 /** The client's `output_config.effort` (absent or null when not given); a level the Messages API lacks is a problem, as it answers one with a 400. */

@@ -32,6 +32,7 @@ import type {
   OpenAIToolDefinition,
 } from './types.js';
 import { customCallArguments, freeformInput, freeformToolNames } from './custom-tools.js';
+import { strictSchemaMisfit } from './strict-schema.js';
 
 /** `data:` payload that ends an OpenAI-style stream. */
 export const OPENAI_STREAM_DONE = '[DONE]';
@@ -66,7 +67,7 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
   }
   if (request.toolChoice !== undefined) body.tool_choice = encodeToolChoice(request.toolChoice, nativeCustomTools);
   if (request.parallelToolCalls !== undefined && body.tools !== undefined) body.parallel_tool_calls = request.parallelToolCalls;
-  const responseFormat = encodeResponseFormat(request);
+  const responseFormat = encodeResponseFormat(request, warnings);
   if (responseFormat !== undefined) body.response_format = responseFormat;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
@@ -214,16 +215,33 @@ function encodeToolChoice(choice: ToolChoice, nativeCustomTools: ReadonlySet<str
   return nativeCustomTools.has(choice.name) ? { type: 'custom', custom: { name: choice.name } } : { type: 'function', function: { name: choice.name } };
 }
 
-function encodeResponseFormat(request: CanonicalRequest): OpenAIResponseFormat | undefined {
+/**
+ * The answer format as `response_format`. `strict` goes as an OpenAI client sent it; for a schema
+ * its client's API always enforces (`enforced`: an Anthropic client's), `strict: true` when the
+ * schema fits strict mode — without it OpenAI's API takes the schema as a hint — and otherwise none
+ * (strict with such a schema is a 400), said in a warning.
+ */
+function encodeResponseFormat(request: CanonicalRequest, warnings: WireWarning[]): OpenAIResponseFormat | undefined {
   const format = request.responseFormat;
   if (format === undefined || format.type === 'text') return undefined;
   if (format.type === 'json_object') return { type: 'json_object' };
+  let strict = format.strict;
+  if (strict === undefined && format.enforced === true) {
+    const misfit = strictSchemaMisfit(format.schema);
+    if (misfit === undefined) strict = true;
+    else {
+      warnings.push({
+        setting: 'responseFormat',
+        message: `the JSON schema does not fit OpenAI's strict structured outputs (${misfit}), so it was sent without strict: OpenAI's API takes it as a hint and does not enforce it (an engine that enforces a schema by grammar, such as vLLM, llama-server or Ollama, still does)`,
+      });
+    }
+  }
   return {
     type: 'json_schema',
     json_schema: {
       name: format.name ?? 'response',
       schema: format.schema,
-      ...(format.strict === undefined ? {} : { strict: format.strict }),
+      ...(strict === undefined ? {} : { strict }),
     },
   };
 }

@@ -145,7 +145,13 @@ describe('policy media.remoteUrls', () => {
     // One problem each, from the form the value has (a word or a map), not one per form it could have had.
     expect(located('media:\n  remoteUrls: sometimes\n')).toEqual(['/media/remoteUrls must be one of "refuse", "allow", got "sometimes"']);
     expect(located('media:\n  remoteUrls: { internal: maybe }\n')).toEqual(['/media/remoteUrls/internal must be one of "refuse", "allow", got "maybe"']);
-    expect(located('media:\n  remoteUrls: 3\n')).toEqual(['/media/remoteUrls must be a mapping, got the integer 3']);
+    // A value of neither form is told both: the word as well as the mapping.
+    expect(located('media:\n  remoteUrls: 3\n')).toEqual([
+      '/media/remoteUrls must be "refuse" or "allow", or a mapping (public, internal, confidential, restricted), got the integer 3',
+    ]);
+    expect(located('media:\n  remoteUrls: [allow]\n')).toEqual([
+      '/media/remoteUrls must be "refuse" or "allow", or a mapping (public, internal, confidential, restricted), got a list',
+    ]);
     expect(located('media:\n  remoteUrl: allow\n')).toEqual(['/media/remoteUrl unknown key "remoteUrl" (did you mean "remoteUrls"?)']);
   });
 });

@@ -156,6 +156,52 @@ describe('anthropic wire: an effort becomes thinking', () => {
     expect(request.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('temperature 0.2 left out') });
   });
 
+  it('a top_p under 0.95 is raised to it (thinking takes 0.95 to 1), one within is sent as given; both said or not', () => {
+    const low = encodeAnthropicRequest(ask({ ...effort('low'), maxTokens: 8000, topP: 0.5 }), { baseUrl: 'http://127.0.0.1:1' });
+    expect(JSON.parse(low.body)).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 }, top_p: 0.95 });
+    expect(low.warnings).toContainEqual({ setting: 'reasoningMapping', message: 'reasoning_effort "low" was sent as thinking budget_tokens 1024; top_p 0.5 sent as 0.95 (thinking takes 0.95 to 1)' });
+    const within = encodeAnthropicRequest(ask({ ...effort('low'), maxTokens: 8000, topP: 0.97 }), { baseUrl: 'http://127.0.0.1:1' });
+    expect(JSON.parse(within.body)).toMatchObject({ top_p: 0.97 });
+    expect(within.warnings.map((warning) => warning.message).join('\n')).not.toContain('top_p');
+  });
+
+  it('a model that always thinks: its adaptive thinking takes no temperature nor a top_p under 0.95 either', () => {
+    const request = encodeAnthropicRequest(ask({ ...effort('high'), maxTokens: 100, temperature: 0.2 }), { baseUrl: 'http://127.0.0.1:1', modelDeviations: ['thinking_always_on'] });
+    const body = JSON.parse(request.body) as Record<string, unknown>;
+    expect(body).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'high' }, max_tokens: 100 });
+    expect(body).not.toHaveProperty('temperature');
+    expect(request.warnings).toContainEqual({ setting: 'reasoningMapping', message: 'reasoning_effort "high" was sent as adaptive thinking with output_config.effort "high"; temperature 0.2 left out (thinking takes none)' });
+    const topP = anthropicBody(ask({ ...effort('high'), maxTokens: 100, topP: 0.1 }), { modelDeviations: ['thinking_always_on'] });
+    expect(topP).toMatchObject({ thinking: { type: 'adaptive' }, top_p: 0.95 });
+  });
+
+  it('thinking left off for a tool turn another provider answered: max_tokens, temperature and top_p go as the client sent them, said', () => {
+    // The last assistant turn calls a tool without signed reasoning: thinking on would be refused.
+    const afterForeignToolCall = (settings: RequestSettings): CanonicalRequest =>
+      canonicalRequest(
+        'm',
+        [
+          { role: 'user', content: [{ type: 'text', text: 'weather in Paris?' }] },
+          { role: 'assistant', content: [{ type: 'reasoning', text: 'a local engine thought', signature: '' }], toolCalls: [{ id: 'call_1', name: 'weather', arguments: '{"city":"Paris"}' }] },
+          { role: 'tool', toolCallId: 'call_1', content: [{ type: 'text', text: 'sunny' }] },
+        ],
+        false,
+        { ...effort('high'), maxTokens: 1000, tools: [{ name: 'weather', inputSchema: { type: 'object' } }], ...settings },
+      );
+    for (const target of [{}, { modelDeviations: ['thinking_always_on' as const] }]) {
+      const encoded = encodeAnthropicRequest(afterForeignToolCall({ temperature: 0.3 }), { baseUrl: 'http://127.0.0.1:1', ...target });
+      const body = JSON.parse(encoded.body) as Record<string, unknown>;
+      expect(body).not.toHaveProperty('thinking');
+      expect(body).not.toHaveProperty('output_config');
+      expect(body).toMatchObject({ max_tokens: 1000, temperature: 0.3 });
+      expect(encoded.warnings.filter((warning) => warning.setting === 'reasoningMapping')).toEqual([]);
+      const leftOff = encoded.warnings.find((warning) => warning.setting === 'thinking')?.message;
+      expect(leftOff).toContain('extended thinking was left off for this request');
+      expect(leftOff).toContain('; reasoning_effort "high" was not sent, and max_tokens, temperature and top_p went as the client sent them');
+      expect(JSON.parse(encodeAnthropicRequest(afterForeignToolCall({ topP: 0.5 }), { baseUrl: 'http://127.0.0.1:1', ...target }).body)).toMatchObject({ max_tokens: 1000, top_p: 0.5 });
+    }
+  });
+
   it('none and minimal send no thinking; a forced tool keeps thinking off, said', () => {
     expect(anthropicBody(ask({ ...effort('none'), maxTokens: 100 }))).not.toHaveProperty('thinking');
     expect(anthropicBody(ask({ ...effort('minimal'), maxTokens: 100 }))).not.toHaveProperty('thinking');
@@ -209,6 +255,8 @@ describe('anthropic wire: an effort becomes thinking', () => {
   it("an Anthropic client's output_config.effort to openai-wire servers: mapped like any effort", () => {
     const clientEffort = (level: 'low' | 'xhigh'): RequestSettings => ({ reasoningEffort: { effort: level, field: 'output_config.effort' } });
     expect(sentBody(ask(clientEffort('low')), { engine: 'ollama', modelTags: ['thinking'] })['reasoning_effort']).toBe('low');
+    // Beside the client's thinking (a budget that reads as high), the effort wins.
+    expect(sentBody(ask({ ...clientEffort('low'), thinking: { type: 'enabled', budget_tokens: 20000 } }), { engine: 'ollama', modelTags: ['thinking'] })['reasoning_effort']).toBe('low');
     const vllm = encodeOpenAIRequest(ask(clientEffort('xhigh')), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'vllm' });
     expect(JSON.parse(vllm.body)['reasoning_effort']).toBe('high');
     expect(vllm.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "xhigh" was sent as reasoning_effort "high"') });

@@ -129,16 +129,41 @@ describe('an Anthropic client’s structured-output format', () => {
   it('output_config.format (GA) and output_format (the beta’s) are read into the canonical format, not named as ignored', () => {
     for (const body of [{ ...base, output_config: { format: { type: 'json_schema', schema: CITY_SCHEMA } } }, { ...base, output_format: { type: 'json_schema', schema: CITY_SCHEMA } }]) {
       const parsed = parseAnthropicMessagesRequest(JSON.stringify(body));
-      expect(parsed.request.responseFormat).toEqual({ type: 'json_schema', schema: CITY_SCHEMA });
+      expect(parsed.request.responseFormat).toEqual({ type: 'json_schema', schema: CITY_SCHEMA, enforced: true });
       expect(parsed.ignoredFields).toEqual([]);
     }
   });
 
-  it('is sent to an openai-wire engine as response_format json_schema (vLLM, llama-server and Ollama enforce it by grammar)', () => {
+  it('is sent to an openai-wire server as response_format json_schema, strict as Anthropic enforces it when the schema fits strict mode', () => {
     const parsed = parseAnthropicMessagesRequest(JSON.stringify({ ...base, output_config: { format: { type: 'json_schema', schema: CITY_SCHEMA } } }));
-    const sent = encodeOpenAIRequest({ ...parsed.request, model: 'qwen3' }, { baseUrl: 'http://127.0.0.1:8000/v1' });
-    expect(bodyOf(sent.body)['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema: CITY_SCHEMA } });
-    expect(sent.warnings).toEqual([]);
+    for (const target of [{ baseUrl: 'http://127.0.0.1:8000/v1', engine: 'vllm' as const }, { baseUrl: 'https://api.openai.com/v1', vendor: 'openai' as const }]) {
+      const sent = encodeOpenAIRequest({ ...parsed.request, model: 'qwen3' }, target);
+      expect(bodyOf(sent.body)['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema: CITY_SCHEMA, strict: true } });
+      expect(sent.warnings).toEqual([]);
+    }
+  });
+
+  it('a schema strict mode refuses (an open object, an optional property, an unsupported keyword) is sent without strict, said', () => {
+    const unfit: Array<[JsonObject, string]> = [
+      [{ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }, 'the root: additionalProperties is not false'],
+      [{ ...CITY_SCHEMA, required: ['city'] }, 'the root: property population is not in required'],
+      [{ ...CITY_SCHEMA, properties: { city: { type: 'string', minLength: 1 }, population: { type: 'integer' } } }, '/properties/city: keyword minLength is not supported in strict mode'],
+      [{ type: 'object', properties: { where: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }, required: ['where'], additionalProperties: false }, '/properties/where: additionalProperties is not false'],
+      [{ type: 'array', items: CITY_SCHEMA }, 'the root is not of type object'],
+    ];
+    for (const [schema, misfit] of unfit) {
+      const parsed = parseAnthropicMessagesRequest(JSON.stringify({ ...base, output_config: { format: { type: 'json_schema', schema } } }));
+      const sent = encodeOpenAIRequest({ ...parsed.request, model: 'gpt-5' }, { baseUrl: 'https://api.openai.com/v1', vendor: 'openai' });
+      expect(bodyOf(sent.body)['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema } });
+      expect(sent.warnings).toEqual([{ setting: 'responseFormat', message: expect.stringContaining(`does not fit OpenAI's strict structured outputs (${misfit}), so it was sent without strict`) }]);
+    }
+  });
+
+  it("an OpenAI client's strict goes as it sent it, or not at all, whatever the schema", () => {
+    const openAI = (strict?: boolean): CanonicalRequest => withFormat({ type: 'json_schema', schema: CITY_SCHEMA, ...(strict === undefined ? {} : { strict }) });
+    const formatSent = (request: CanonicalRequest): unknown => bodyOf(encodeOpenAIRequest(request, { baseUrl: 'https://api.openai.com/v1', vendor: 'openai' }).body)['response_format'];
+    expect(formatSent(openAI())).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema: CITY_SCHEMA } });
+    expect(formatSent(openAI(false))).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema: CITY_SCHEMA, strict: false } });
   });
 
   it('and to Anthropic itself as output_config.format, whichever spelling the client used', () => {
@@ -150,7 +175,7 @@ describe('an Anthropic client’s structured-output format', () => {
     const outputConfig = { effort: 'low', task_budget: { type: 'tokens', total: 400000 }, format: { type: 'json_schema', schema: CITY_SCHEMA } };
     const parsed = parseAnthropicMessagesRequest(JSON.stringify({ ...base, metadata: { user_id: 'u' }, output_config: outputConfig }));
     expect(parsed.ignoredFields).toEqual(['metadata', 'output_config.task_budget']);
-    expect(parsed.request.responseFormat).toEqual({ type: 'json_schema', schema: CITY_SCHEMA });
+    expect(parsed.request.responseFormat).toEqual({ type: 'json_schema', schema: CITY_SCHEMA, enforced: true });
     expect(parsed.request.reasoningEffort).toEqual({ effort: 'low', field: 'output_config.effort' });
   });
 
@@ -158,7 +183,7 @@ describe('an Anthropic client’s structured-output format', () => {
     for (const format of [{ output_config: { format: { type: 'json_schema', schema: CITY_SCHEMA } } }, { output_format: { type: 'json_schema', schema: CITY_SCHEMA } }]) {
       const decoded = decodeGatewayRequest(JSON.stringify({ ...base, ...format }), 'body.json');
       expect(decoded.family).toBe('anthropic');
-      expect(decoded.request.responseFormat).toEqual({ type: 'json_schema', schema: CITY_SCHEMA });
+      expect(decoded.request.responseFormat).toEqual({ type: 'json_schema', schema: CITY_SCHEMA, enforced: true });
     }
   });
 
