@@ -69,7 +69,7 @@ chatTemplate, pid, provider); everything else goes to stderr.
 Signals: SIGTERM or Ctrl-C stop after the generations in flight finish (exit 0), for at most
 --drain-timeout (default ${DEFAULT_DRAIN_TIMEOUT}): those still running then are stopped and their clients
 get an error (a stream ends with an error event, never [DONE]); a second signal stops them and
-closes every connection at once. Either way engine serve then exits 130 (Ctrl-C) or 143 (SIGTERM).
+closes every connection at once. When it stopped any, engine serve exits 130 (Ctrl-C) or 143 (SIGTERM).
 
 Example:
   $ syndicate engine make-test-model --out tiny.gguf
