@@ -23,8 +23,26 @@ const MINIMUM_NODE = [20, 19] as const;
 /**
  * The embedded engine is optional: absent is a warning with the install command; installed but
  * unable to load its bindings is a failure. Loading the bindings (no model) tells the backend.
+ * Downloads a killed install left behind are a warning, shown only when there are any.
  */
-async function checkEmbeddedEngine(): Promise<DoctorCheck> {
+async function checkEmbeddedEngine(): Promise<DoctorCheck[]> {
+  const { abandonedInstalls, engineDirectory } = await import('../engines/runtime.js');
+  const abandoned = abandonedInstalls(engineDirectory());
+  const leftovers: DoctorCheck[] =
+    abandoned.length === 0
+      ? []
+      : [
+          {
+            name: 'embedded engine downloads',
+            status: 'warn',
+            detail: `left by an \`engine install\` that was killed before it finished: ${abandoned.join(', ')}`,
+            hint: 'run `syndicate engine install`, which removes them first, or delete them',
+          },
+        ];
+  return [await checkEmbeddedEngineLoads(), ...leftovers];
+}
+
+async function checkEmbeddedEngineLoads(): Promise<DoctorCheck> {
   const name = 'embedded engine';
   const { checkEngineReadiness, findEngine } = await import('../engines/runtime.js');
   if (findEngine() === undefined) {
@@ -61,7 +79,7 @@ export interface DoctorOptions {
  */
 export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): Promise<DoctorReport> {
   const userId = 'userId' in options ? options.userId : currentUserId();
-  const checks: DoctorCheck[] = [checkNodeVersion(process.versions.node), await checkEmbeddedEngine()];
+  const checks: DoctorCheck[] = [checkNodeVersion(process.versions.node), ...(await checkEmbeddedEngine())];
   const doctorCheck = (check: HomeCheck): DoctorCheck => asDoctorCheck(check, home);
   checks.push(...checkDirectories(home, userId).map(doctorCheck));
   checks.push(doctorCheck(checkPermitKey(home.permitKeyPath, userId)));

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { homedir, hostname } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { SyndicateError, ExitCode, UsageError, type SyndicateErrorOptions } from '../errors.js';
 import type { EngineBackend } from './backends.js';
 import type { Llama, NodeLlamaCppModule } from './node-llama-cpp.js';
+import { isProcessAlive } from '../common/process-alive.js';
 import { shellWord } from '../common/shell-word.js';
 
 /**
@@ -193,6 +194,8 @@ export interface EngineInstallResult {
   /** The packages handed to npm (empty when nothing changed). */
   packages: string[];
   durationMs: number;
+  /** Scratch directories of earlier installs that were killed before they finished, removed first (see `abandonedInstalls`). */
+  removedAbandoned: string[];
 }
 
 export interface EngineInstallOptions {
@@ -254,6 +257,7 @@ export async function installEngine(options: EngineInstallOptions = {}): Promise
   const source: EngineInstallation['source'] = env['SYNDICATE_ENGINE_DIR'] ? 'env' : 'user';
   const started = Date.now();
   const wanted = [...new Set([...binaryPackagesFor('cpu'), ...binaryPackagesFor(backend)])];
+  const removedAbandoned = removeAbandonedInstalls(directory);
   const state = directoryState(directory, source);
   if (state.kind === 'foreign') {
     throw new UsageError(`refusing to install the engine into ${directory}: ${state.reason}`, {
@@ -266,15 +270,17 @@ export async function installEngine(options: EngineInstallOptions = {}): Promise
   const present = existing?.version === NODE_LLAMA_CPP_VERSION ? existing.binaryPackages : [];
   const missing = wanted.filter((name) => !present.includes(name));
   if (existing !== undefined && existing.version === NODE_LLAMA_CPP_VERSION && missing.length === 0) {
-    return { installation: existing, changed: false, packages: [], durationMs: Date.now() - started };
+    return { installation: existing, changed: false, packages: [], durationMs: Date.now() - started, removedAbandoned };
   }
   const packages = [`node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`, ...missing.map((name) => `@node-llama-cpp/${name}@${NODE_LLAMA_CPP_VERSION}`)];
   const fresh = existing === undefined;
-  const target = fresh ? `${directory}.installing-${process.pid}` : directory;
+  const target = fresh ? `${directory}${SCRATCH_INFIX}${process.pid}` : directory;
   try {
     if (fresh) {
       rmSync(target, { recursive: true, force: true });
       mkdirSync(target, { recursive: true });
+      const installer: InstallerRecord = { pid: process.pid, host: hostname() };
+      writeFileSync(join(target, INSTALLER_FILE), `${JSON.stringify(installer)}\n`);
       writeFileSync(join(target, 'package.json'), `${JSON.stringify({ name: ENGINE_PACKAGE_NAME, private: true, description: 'node-llama-cpp for `syndicate engine serve`; managed by `syndicate engine install`' }, null, 2)}\n`);
     }
     await runNpm(options.npmCommand ?? 'npm', ['install', '--no-audit', '--no-fund', '--omit=optional', '--ignore-scripts', '--save-exact', ...packages], target, options);
@@ -285,7 +291,94 @@ export async function installEngine(options: EngineInstallOptions = {}): Promise
   }
   const installation = inspectDirectory(directory, source);
   if (installation === undefined) throw new EngineInstallError(`npm finished but node-llama-cpp is missing from ${directory}`, { hint: 'run `syndicate engine install --force`' });
-  return { installation, changed: true, packages, durationMs: Date.now() - started };
+  return { installation, changed: true, packages, durationMs: Date.now() - started, removedAbandoned };
+}
+
+/** A fresh install downloads into `<engine directory>.installing-<pid>`, renamed into place when npm is done. */
+const SCRATCH_INFIX = '.installing-';
+
+/** The file in a scratch directory naming the install writing into it: its process and host. */
+const INSTALLER_FILE = '.syndicate-installer.json';
+
+interface InstallerRecord {
+  pid: number;
+  host: string;
+}
+
+/**
+ * How old a scratch directory without an installer file (left by a syndicate from before the file
+ * was written) must be before it counts as abandoned when its pid is gone: its host is unknown.
+ */
+const UNRECORDED_SCRATCH_AGE_MS = 60 * 60 * 1000;
+
+/** What `abandonedInstalls` may be told instead of asking the system (tests). */
+export interface AbandonedInstallOptions {
+  isAlive?: (pid: number) => boolean;
+  host?: string;
+  now?: number;
+}
+
+/**
+ * The scratch directories of fresh installs into `directory` that are no longer running: an
+ * install killed with SIGKILL (or a power loss) never removed its own, as a stopped one does. A
+ * scratch directory counts as abandoned only when its installer file names a process on this host
+ * that no longer exists. A concurrent install's directory is therefore never taken: its process
+ * is alive, and one on another host sharing the directory (a mounted volume) is never judged from
+ * here. A reused pid keeps a dead install's directory until that process is gone too — kept too
+ * long, never removed too soon. A directory without the file (from a syndicate that did not write
+ * it) counts only when it holds the package.json installs write, the pid in its name is gone and
+ * it has not changed for an hour.
+ */
+export function abandonedInstalls(directory: string, options: AbandonedInstallOptions = {}): string[] {
+  const isAlive = options.isAlive ?? isProcessAlive;
+  const host = options.host ?? hostname();
+  const now = options.now ?? Date.now();
+  const parent = dirname(directory);
+  const prefix = `${basename(directory)}${SCRATCH_INFIX}`;
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  const abandoned: string[] = [];
+  for (const entry of entries) {
+    const namedPid = entry.startsWith(prefix) ? entry.slice(prefix.length) : '';
+    if (!/^[1-9]\d*$/.test(namedPid)) continue;
+    const scratch = join(parent, entry);
+    let modifiedMs: number;
+    try {
+      const stats = statSync(scratch);
+      if (!stats.isDirectory()) continue;
+      modifiedMs = stats.mtimeMs;
+    } catch {
+      continue;
+    }
+    const installer = readJson(join(scratch, INSTALLER_FILE));
+    if (installer !== undefined) {
+      const { pid } = installer;
+      if (installer['host'] === host && typeof pid === 'number' && pid !== process.pid && !isAlive(pid)) abandoned.push(scratch);
+      continue;
+    }
+    const pid = Number(namedPid);
+    if (pid === process.pid || isAlive(pid) || readJson(join(scratch, 'package.json'))?.['name'] !== ENGINE_PACKAGE_NAME) continue;
+    if (now - modifiedMs > UNRECORDED_SCRATCH_AGE_MS) abandoned.push(scratch);
+  }
+  return abandoned.sort();
+}
+
+/** Removes `abandonedInstalls(directory)`; returns those removed (one that cannot be removed is left for `doctor` to report). */
+function removeAbandonedInstalls(directory: string): string[] {
+  const removed: string[] = [];
+  for (const scratch of abandonedInstalls(directory)) {
+    try {
+      rmSync(scratch, { recursive: true, force: true });
+      removed.push(scratch);
+    } catch {
+      // Not ours to remove after all (permissions): doctor names it.
+    }
+  }
+  return removed;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { newId } from '../common/ids.js';
+import { isProcessAlive } from '../common/process-alive.js';
 import { StoreError } from '../errors.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/store.js';
@@ -213,6 +214,8 @@ function writeRowWithoutBytes(
   return id;
 }
 
+export { isProcessAlive };
+
 export interface RecoverOptions {
   now?: number;
   staleAfterMs?: number;
@@ -220,16 +223,6 @@ export interface RecoverOptions {
   isAlive?: (pid: number) => boolean;
 }
 
-/** True unless the pid certainly does not exist (EPERM means it exists but is not ours). */
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /**
  * Marks `interrupted` every pending row whose process is gone (or that is older than 24 h),

@@ -10,6 +10,9 @@ import { binaryPackagesFor, ENGINE_PACKAGE_NAME, NODE_LLAMA_CPP_VERSION } from '
  * engine (ports, signals, errors); the real engine is tested in test/engines.
  *
  * `FAKE_LLAMA_FAIL=<message>` in the engine process's environment makes `getLlama` throw it.
+ * `FAKE_LLAMA_TOKENS=<n>` (default 1; `Infinity` until aborted) answers "hi" that many times, the
+ * first at once and each next one `FAKE_LLAMA_TOKEN_MS` later: a long generation, stopped (as
+ * node-llama-cpp's `stopOnAbortSignal` does) at the next token once its signal aborts.
  */
 const FAKE_MODULE = `
 const tokens = (text) => Array.from({ length: Math.max(1, Math.ceil(String(text).length / 4)) }, (_, index) => index + 1);
@@ -48,9 +51,17 @@ export function resolveChatWrapper() {
 export class LlamaChat {
   constructor({ contextSequence, chatWrapper }) { this.sequence = contextSequence; this.chatWrapper = chatWrapper; }
   async generateResponse(history, options) {
-    options.onResponseChunk?.({ type: undefined, segmentType: undefined, text: 'hi', tokens: [1] });
-    options.onTextChunk?.('hi');
-    return { response: 'hi', metadata: { stopReason: 'eogToken' } };
+    const count = Number(process.env.FAKE_LLAMA_TOKENS ?? 1);
+    const delayMs = Number(process.env.FAKE_LLAMA_TOKEN_MS ?? 0);
+    let response = '';
+    for (let index = 0; index < count; index += 1) {
+      if (index > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (options.signal?.aborted) return { response, metadata: { stopReason: 'abort' } };
+      options.onResponseChunk?.({ type: undefined, segmentType: undefined, text: 'hi', tokens: [1] });
+      options.onTextChunk?.('hi');
+      response += 'hi';
+    }
+    return { response, metadata: { stopReason: 'eogToken' } };
   }
   dispose() {}
 }

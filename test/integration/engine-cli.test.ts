@@ -1,4 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
+import OpenAI, { APIError } from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
@@ -88,10 +90,14 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
 
   describe('engine serve', () => {
     /** `syndicate [globalArgs] engine serve` on a free port, its stdout and stderr collected as they arrive. */
-    const startEngineServe = (globalArgs: string[], serveArgs: string[] = ['--model', modelPath]): { server: ResultPromise; output: { stdout: string; stderr: string } } => {
+    const startEngineServe = (
+      globalArgs: string[],
+      serveArgs: string[] = ['--model', modelPath],
+      extraEnv: Record<string, string> = {},
+    ): { server: ResultPromise; output: { stdout: string; stderr: string } } => {
       const server: ResultPromise = execa('node', [BIN, ...globalArgs, 'engine', 'serve', ...serveArgs, '--port', '0'], {
         cwd: REPO_ROOT,
-        env: { SYNDICATE_HOME: temporary.home, FORCE_COLOR: '0', NO_COLOR: '1', ...env() },
+        env: { SYNDICATE_HOME: temporary.home, FORCE_COLOR: '0', NO_COLOR: '1', ...env(), ...extraEnv },
         extendEnv: true,
         reject: false,
         stdin: 'ignore',
@@ -169,19 +175,98 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
 
         server.kill('SIGTERM');
         await until(() => output.stderr.includes('shutting down'), () => `the first signal to be seen; output.stderr: ${output.stderr}`);
-        expect(output.stderr).toContain('shutting down: 1 request(s) in flight');
+        expect(output.stderr).toContain('shutting down: 1 request(s) in flight (at most 1m)');
         await new Promise((resolve) => setTimeout(resolve, 300));
         expect(server.exitCode, "still draining after the first signal").toBeNull();
 
         server.kill('SIGTERM');
         const result = await server;
-        expect(result.exitCode, output.stderr).toBe(0);
-        expect(output.stderr).toContain('second signal: closing every connection now');
-        expect(output.stderr).toContain('engine stopped');
+        // The request it cut off makes the stop an interruption, as for `syndicate serve`.
+        expect(result.exitCode, output.stderr).toBe(143);
+        expect(output.stderr).toContain('second signal: cancelling the requests in flight and closing every connection now');
+        // With --json the error is the second document on stdout, after the ready line.
+        expect(JSON.parse(output.stdout.slice(output.stdout.indexOf('\n') + 1))).toMatchObject({ ok: false, error: { code: 'interrupted', message: 'engine stopped (a second SIGTERM): 1 request in flight cut short' } });
         expect(await heldOutcome).toBe('ECONNRESET');
       } finally {
         if (server.exitCode === null) server.kill('SIGKILL');
       }
+    });
+
+    /** Waits for `engine serve --json` to be ready and opens a streamed chat through the official client, collecting its chunks. */
+    async function streamFrom(output: { stdout: string; stderr: string }): Promise<{ chunks: ChatCompletionChunk[]; outcome: Promise<'ended' | unknown> }> {
+      await until(() => output.stdout.endsWith('\n'), () => `engine serve to be ready; output.stderr: ${output.stderr}`);
+      const { baseUrl } = parseJsonDocument(output.stdout) as { baseUrl: string };
+      await until(() => output.stderr.includes('SIGTERM or Ctrl-C stops'), () => `the guidance on output.stderr; output.stderr: ${output.stderr}`);
+      const client = new OpenAI({ baseURL: baseUrl, apiKey: 'unused', maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: 'model', messages: [{ role: 'user', content: 'hello' }], stream: true });
+      const chunks: ChatCompletionChunk[] = [];
+      const outcome = (async () => {
+        for await (const chunk of stream) chunks.push(chunk);
+        return 'ended' as const;
+      })().catch((error: unknown) => error);
+      await until(() => chunks.some((chunk) => chunk.choices[0]?.delta.content === 'hi'), () => `the first token; output.stderr: ${output.stderr}`);
+      return { chunks, outcome };
+    }
+
+    for (const [signal, exitCode] of [
+      ['SIGTERM', 143],
+      ['SIGINT', 130],
+    ] as const) {
+      it(`--drain-timeout: a generation still running when it passes is stopped, its stream ending with an error event (no finish_reason, no [DONE]), and ${signal} exits ${exitCode}`, { timeout: 90_000 }, async () => {
+        // A generation that never ends by itself: a token every 50 ms until it is stopped.
+        const { server, output } = startEngineServe(['--json'], ['--model', modelPath, '--drain-timeout', '300ms'], { FAKE_LLAMA_TOKENS: 'Infinity', FAKE_LLAMA_TOKEN_MS: '50' });
+        try {
+          const { chunks, outcome } = await streamFrom(output);
+          const chunksAtSignal = chunks.length;
+          server.kill(signal);
+          const ended = await outcome;
+          expect(ended).toBeInstanceOf(APIError);
+          const why = `${signal}, and the requests in flight did not finish within --drain-timeout 300ms`;
+          expect((ended as APIError).message).toBe(`the engine stopped (${why}) before the answer ended`);
+          // It kept generating during the drain, and nothing said the answer had finished.
+          expect(chunks.length).toBeGreaterThan(chunksAtSignal);
+          expect(chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.finish_reason)).filter((reason) => reason !== null)).toEqual([]);
+          const result = await server;
+          expect(result.exitCode, output.stderr).toBe(exitCode);
+          expect(output.stderr).toContain('shutting down: 1 request(s) in flight (at most 300ms)');
+          expect(output.stderr).toContain('the requests in flight did not finish within --drain-timeout 300ms: cancelling them');
+          expect(JSON.parse(output.stdout.slice(output.stdout.indexOf('\n') + 1))).toEqual({
+            ok: false,
+            error: {
+              code: 'interrupted',
+              message: `engine stopped (${why}): 1 request in flight cut short`,
+              hint: 'their clients got an error instead of the rest of the answer; give the generations more time with `engine serve --drain-timeout`',
+            },
+          });
+        } finally {
+          if (server.exitCode === null) server.kill('SIGKILL');
+        }
+      });
+    }
+
+    it('a generation that ends within the drain (default --drain-timeout 60s) is answered in full, and SIGTERM exits 0', { timeout: 90_000 }, async () => {
+      const { server, output } = startEngineServe(['--json'], ['--model', modelPath], { FAKE_LLAMA_TOKENS: '6', FAKE_LLAMA_TOKEN_MS: '100' });
+      try {
+        const { chunks, outcome } = await streamFrom(output);
+        server.kill('SIGTERM');
+        expect(await outcome).toBe('ended');
+        expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('hi'.repeat(6));
+        expect(chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.finish_reason)).filter((reason) => reason !== null)).toEqual(['stop']);
+        const result = await server;
+        expect(result.exitCode, output.stderr).toBe(0);
+        expect(output.stderr).toContain('shutting down: 1 request(s) in flight (at most 1m)');
+        expect(output.stderr).toContain('engine stopped');
+        expect(output.stderr).not.toContain('cancelling');
+      } finally {
+        if (server.exitCode === null) server.kill('SIGKILL');
+      }
+    });
+
+    it('--drain-timeout that is not a duration is exit 2 naming the option, before the model loads', async () => {
+      const result = await runCli(['engine', 'serve', '--model', modelPath, '--port', '0', '--drain-timeout', 'soon'], { home: temporary.home, env: env() });
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain('invalid --drain-timeout "soon"');
+      expect(result.stderr).not.toContain('listening');
     });
 
     describe('--register over an existing provider record', () => {

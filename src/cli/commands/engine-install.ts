@@ -42,6 +42,7 @@ export function engineInstallCommand(): Command {
       }
       const { installation } = result;
       spinner.succeed(result.changed ? `installed in ${(result.durationMs / 1000).toFixed(1)} s` : 'already installed');
+      for (const scratch of result.removedAbandoned) output.info(`removed ${scratch}: the unfinished download of an install that was killed`);
       output.result(
         {
           changed: result.changed,
@@ -50,6 +51,7 @@ export function engineInstallCommand(): Command {
           binaryPackages: installation.binaryPackages,
           packages: result.packages,
           durationMs: result.durationMs,
+          removedAbandoned: result.removedAbandoned,
         },
         () => {
           output.line(`node-llama-cpp ${installation.version} in ${installation.directory}`);

@@ -1,10 +1,14 @@
 import { Command, Option } from 'commander';
+import { formatDuration, parseTimeout } from '../../common/duration.js';
 import { ENGINE_GPU_CHOICES, type EngineGpuChoice } from '../../engines/backends.js';
 import type { LoadedModelInfo } from '../../engines/server/engine.js';
-import { UsageError } from '../../errors.js';
+import { InterruptedError, UsageError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
+import { DEFAULT_DRAIN_TIMEOUT, drainTimeoutOption, drainWithin } from '../drain.js';
 import { hostOption, portOption } from '../input.js';
+import { exitCodeFor, type StopSignal } from '../interrupt.js';
+import { counted } from '../output.js';
 import { engineInstallCommand } from './engine-install.js';
 import { engineManagementCommands } from './engine-manage.js';
 
@@ -17,6 +21,7 @@ interface ServeOptions {
   context?: string;
   parallel: string;
   register?: string;
+  drainTimeout: string;
 }
 
 function integerOption(name: string, text: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER): number {
@@ -53,6 +58,7 @@ function serveCommand(): Command {
     .option('--context <n>', "tokens per request, prompt and answer (default: the model's trained context, at most 8192)")
     .option('--parallel <n>', 'requests generated at the same time (one context sequence each); more wait in a FIFO queue', '1')
     .option('--register <id>', "register (or update) a local provider record with this id pointing at the engine; refused over another provider's record or a model a session is on")
+    .addOption(drainTimeoutOption())
     .addHelpText(
       'after',
       `
@@ -60,8 +66,10 @@ Once the model is loaded it prints "syndicate engine serving MODEL at BASE_URL" 
 --json, one JSON line: url, baseUrl, model, backend, contextWindow, loadMs, threads, parallel,
 chatTemplate, pid, provider); everything else goes to stderr.
 
-Stops on SIGTERM or Ctrl-C after the generation in flight finishes; a second signal closes
-every connection at once.
+Signals: SIGTERM or Ctrl-C stop after the generations in flight finish (exit 0), for at most
+--drain-timeout (default ${DEFAULT_DRAIN_TIMEOUT}): those still running then are stopped and their clients
+get an error (a stream ends with an error event, never [DONE]); a second signal stops them and
+closes every connection at once. When it stopped any, engine serve exits 130 (Ctrl-C) or 143 (SIGTERM).
 
 Example:
   $ syndicate engine make-test-model --out tiny.gguf
@@ -72,6 +80,7 @@ Example:
       const context = contextFor(command);
       const { output } = context;
       const port = portOption(options.port, 8090);
+      const drainTimeoutMs = parseTimeout(options.drainTimeout, '--drain-timeout');
       const host = hostOption(options.host);
       const parallel = integerOption('parallel', options.parallel, 1, 64);
       const threadsGiven = options.threads === undefined ? undefined : integerOption('threads', options.threads, 1, 1024);
@@ -153,24 +162,35 @@ Example:
       if (registered !== undefined) {
         output.info(output.forHome(`  provider ${registered.id} v${registered.version} ${registered.status}: \`syndicate run --provider ${registered.id} "..."\``));
       }
-      output.info('  SIGTERM or Ctrl-C stops after the generation in flight finishes; a second one stops at once');
+      output.info(`  SIGTERM or Ctrl-C stops after the generations in flight finish (at most --drain-timeout ${formatDuration(drainTimeoutMs)}); a second one stops at once`);
 
       // The CLI's default SIGINT handler exits at once; the engine stops gracefully on either signal
       // instead, and a second signal cuts every connection (as `syndicate serve` does).
       process.removeAllListeners('SIGINT');
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
+      const stopSignal = await new Promise<StopSignal>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
       });
-      const forceClose = (): void => {
-        output.warn('second signal: closing every connection now');
-        running.forceClose();
-      };
-      process.once('SIGTERM', forceClose);
-      process.once('SIGINT', forceClose);
-      output.info(`shutting down: ${running.pending} request(s) in flight`);
-      await running.close();
+      const cutShort = await drainWithin({
+        output,
+        stopSignal,
+        drainTimeoutMs,
+        inFlightNote: `${running.pending} request(s) in flight`,
+        close: () => running.close(),
+        cancelInFlight: (why, secondSignal) => {
+          const cancelled = running.cancelInFlight(new InterruptedError(`the engine stopped (${why}) before the answer ended`));
+          if (secondSignal) running.forceClose();
+          return cancelled;
+        },
+      });
       context.close();
+      // Only requests cut short make the stop an interruption: a second signal on an idle engine is still a clean stop.
+      if (cutShort !== undefined && cutShort.cancelled > 0) {
+        throw new InterruptedError(`engine stopped (${cutShort.why}): ${counted(cutShort.cancelled, 'request')} in flight cut short`, {
+          hint: 'their clients got an error instead of the rest of the answer; give the generations more time with `engine serve --drain-timeout`',
+          exitCode: exitCodeFor(stopSignal),
+        });
+      }
       output.info('engine stopped');
     });
 }

@@ -1,11 +1,12 @@
 import { Command, Option } from 'commander';
-import { formatDuration, parseTimeout } from '../../common/duration.js';
+import { parseTimeout } from '../../common/duration.js';
 import { InterruptedError, UsageError } from '../../errors.js';
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
 import { shellWord } from '../../common/shell-word.js';
 import type { SupervisedEngines } from '../../engines/supervise.js';
 import { contextFor, type CommandContext } from '../context.js';
+import { DEFAULT_DRAIN_TIMEOUT, drainTimeoutOption, drainWithin } from '../drain.js';
 import { exitCodeFor, type StopSignal } from '../interrupt.js';
 import { counted, type Output } from '../output.js';
 import { hostOption, portOption } from '../input.js';
@@ -31,13 +32,6 @@ interface ServeOptions {
  */
 const SERVING_ONLY_OPTIONS = ['allowRemote', 'trustTier', 'accessLog', 'corsOrigin', 'startEngines'];
 
-/**
- * How long the requests in flight get to finish after SIGTERM or Ctrl-C, unless `--drain-timeout`
- * says otherwise: long enough for a local engine to finish a long answer, and under systemd's
- * default 90 s stop timeout, after which a SIGKILL would leave the rows for the next start to recover.
- */
-const DEFAULT_DRAIN_TIMEOUT = '60s';
-
 export function serveCommand(): Command {
   return new Command('serve')
     .description('run the local gateway: OpenAI- and Anthropic-compatible HTTP in front of the governed pipeline')
@@ -52,7 +46,7 @@ export function serveCommand(): Command {
     .option('--access-log', 'one line per request on stderr as it ends (JSON lines with --json); never prompts, answers or header values')
     .option('--cors-origin <origin...>', 'let browser pages from these origins call the gateway (e.g. http://localhost:3000); the token is still required')
     .option('--start-engines', "start every local engine whose record declares engine.launch and that is not running, before listening; stop them when the gateway stops")
-    .option('--drain-timeout <duration>', 'after SIGTERM or Ctrl-C, how long the requests in flight get to finish before they are cancelled', DEFAULT_DRAIN_TIMEOUT)
+    .addOption(drainTimeoutOption())
     .addHelpText(
       'after',
       `
@@ -187,32 +181,20 @@ local, a missing or empty token file refuses every request until a token is back
         running.token.checkNow();
       });
       const stopSignal = await stopRequested;
-      // What cut the drain short (a second signal, or --drain-timeout), and how many requests it cancelled.
-      let cutShort: { why: string; cancelled: number } | undefined;
-      const cutInFlight = (why: string): void => {
-        if (cutShort !== undefined) return;
-        const reason = new InterruptedError(`the gateway stopped (${why}) before the answer ended`, { hint: 'the attempt is recorded as cancelled by the caller, with what was received so far' });
-        cutShort = { why, cancelled: running.gateway.cancelInFlight(reason) };
-        running.server.closeAllConnections();
-      };
-      const forceClose = (signal: StopSignal): void => {
-        output.warn('second signal: cancelling the requests in flight and closing every connection now');
-        cutInFlight(`a second ${signal}`);
-      };
-      process.once('SIGTERM', () => forceClose('SIGTERM'));
-      process.once('SIGINT', () => forceClose('SIGINT'));
-      const drainTimeout = formatDuration(drainTimeoutMs);
-      const drainDeadline = setTimeout(() => {
-        output.warn(`the requests in flight did not finish within --drain-timeout ${drainTimeout}: cancelling them`);
-        cutInFlight(`${stopSignal}, and the requests in flight did not finish within --drain-timeout ${drainTimeout}`);
-      }, drainTimeoutMs);
       const uploading = running.uploading;
-      output.info(`shutting down: finishing ${running.gateway.inFlight} in-flight request(s)${uploading === 0 ? '' : ` and ${uploading} still uploading`} (at most ${drainTimeout})`);
-      try {
-        await running.close();
-      } finally {
-        clearTimeout(drainDeadline);
-      }
+      const cutShort = await drainWithin({
+        output,
+        stopSignal,
+        drainTimeoutMs,
+        inFlightNote: `finishing ${running.gateway.inFlight} in-flight request(s)${uploading === 0 ? '' : ` and ${uploading} still uploading`}`,
+        close: () => running.close(),
+        cancelInFlight: (why) => {
+          const reason = new InterruptedError(`the gateway stopped (${why}) before the answer ended`, { hint: 'the attempt is recorded as cancelled by the caller, with what was received so far' });
+          const cancelled = running.gateway.cancelInFlight(reason);
+          running.server.closeAllConnections();
+          return cancelled;
+        },
+      });
       await stopEngines(output, engines);
       context.close();
       // Only requests cut short make the stop an interruption: a second signal on an idle gateway is still a clean stop.

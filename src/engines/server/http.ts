@@ -47,6 +47,8 @@ export class EngineHttpFace {
   private queue: SlotQueue | undefined;
   private closing = false;
   private readonly inFlight = new Set<Promise<void>>();
+  // Each chat request from its head until it is answered, with what cancels it at shutdown (`cancelInFlight`).
+  private readonly chats = new Set<AbortController>();
   private readonly created = Math.floor(Date.now() / 1000);
 
   constructor(private readonly options: EngineHttpOptions) {}
@@ -67,6 +69,19 @@ export class EngineHttpFace {
     this.closing = true;
     this.queue?.close();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * Stops every chat request in flight (the drain's bound passed, or a second signal): a generation
+   * stops at its next token and its client gets an error naming `reason` (a stream ends with an
+   * error event, never `[DONE]` or a `finish_reason`; an answer not yet begun is a 503), and a
+   * request still uploading its body is answered 503 without waiting for the rest. Returns how
+   * many it stopped.
+   */
+  cancelInFlight(reason: Error): number {
+    const cancelled = [...this.chats].filter((cancellation) => !cancellation.signal.aborted);
+    for (const cancellation of cancelled) cancellation.abort(reason);
+    return cancelled.length;
   }
 
   readonly listener = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
@@ -151,8 +166,24 @@ export class EngineHttpFace {
   }
 
   private async chat(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
+    const cancellation = new AbortController();
+    this.chats.add(cancellation);
+    try {
+      await this.answerChat(incoming, outgoing, cancellation.signal);
+    } finally {
+      this.chats.delete(cancellation);
+    }
+  }
+
+  /** `shutdown` aborts (with the reason the client is told) when the engine stops before the answer ends. */
+  private async answerChat(incoming: IncomingMessage, outgoing: ServerResponse, shutdown: AbortSignal): Promise<void> {
     const limit = this.options.bodyLimitBytes ?? ENGINE_BODY_LIMIT_BYTES;
-    const body = await readLimitedBody(incoming, limit);
+    const body = await Promise.race([readLimitedBody(incoming, limit), aborted(shutdown)]);
+    if (body.kind === 'shutdown') {
+      // The rest of the body is never read: it must not be parsed as the next request.
+      outgoing.shouldKeepAlive = false;
+      return this.sendError(outgoing, shutdownError(shutdown));
+    }
     // A client that left while sending has nobody to answer; not an engine error.
     if (body.kind === 'aborted') return;
     if (body.kind === 'too-large') {
@@ -173,11 +204,12 @@ export class EngineHttpFace {
       return this.sendError(outgoing, clientErrorFor(error));
     }
 
-    // A client that goes away stops its generation (or leaves the queue).
+    // A client that goes away stops its generation (or leaves the queue); so does the engine stopping.
     const abort = new AbortController();
     outgoing.once('close', () => {
       if (!outgoing.writableFinished) abort.abort();
     });
+    const stop = AbortSignal.any([abort.signal, shutdown]);
     const id = `chatcmpl-${randomBytes(16).toString('base64url')}`;
     const created = Math.floor(Date.now() / 1000);
     const model = engine.info.id;
@@ -185,18 +217,22 @@ export class EngineHttpFace {
     if (!request.stream) {
       let result: EngineGenerationResult;
       try {
-        result = await queue.run((slot) => engine.generate(request, slot, abort.signal), abort.signal);
+        result = await queue.run((slot) => engine.generate(request, slot, stop), stop);
       } catch (error) {
-        return this.sendError(outgoing, this.clientError(error));
+        if (abort.signal.aborted) return;
+        return this.sendError(outgoing, shutdown.aborted ? shutdownError(shutdown) : this.clientError(error));
       }
       if (abort.signal.aborted) return;
+      // What a stopped generation returns is cut short: never answered as if it had finished.
+      if (shutdown.aborted) return this.sendError(outgoing, shutdownError(shutdown));
       const rendered = renderOpenAIChatResponse({ id, model, ...result }, { created, id, model });
       return this.send(outgoing, 200, rendered.body);
     }
 
     const encoder = new OpenAIStreamEncoder({ id, model, created, includeUsage: request.includeUsage });
+    // A stopped generation still hands over its finish (`stop`) and usage: none of it may reach the client.
     const write = (parts: StreamPart[]): void => {
-      if (abort.signal.aborted) return;
+      if (stop.aborted) return;
       if (!outgoing.headersSent) {
         outgoing.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', server: 'syndicate-engine' });
         outgoing.flushHeaders();
@@ -205,17 +241,25 @@ export class EngineHttpFace {
       if (frames !== '') outgoing.write(frames);
     };
     try {
-      await queue.run((slot) => engine.generate(request, slot, abort.signal, (part) => write([part])), abort.signal);
+      await queue.run((slot) => engine.generate(request, slot, stop, (part) => write([part])), stop);
     } catch (error) {
       if (abort.signal.aborted) return;
+      if (shutdown.aborted) return this.failStream(outgoing, encoder, shutdownError(shutdown));
       if (!outgoing.headersSent) return this.sendError(outgoing, this.clientError(error));
       this.options.onInternalError?.(error);
       outgoing.end(encoder.fail({ kind: 'internal', message: (error as Error).message, code: 'generation_failed' }));
       return;
     }
     if (abort.signal.aborted) return;
+    if (shutdown.aborted) return this.failStream(outgoing, encoder, shutdownError(shutdown));
     write([{ type: 'stream-end' }]);
     outgoing.end();
+  }
+
+  /** Ends a stream that broke with `error`: an error event after what was sent, or the error itself when nothing was. */
+  private failStream(outgoing: ServerResponse, encoder: OpenAIStreamEncoder, error: ClientError): void {
+    if (!outgoing.headersSent) return this.sendError(outgoing, error);
+    outgoing.end(encoder.fail(error));
   }
 
   private clientError(error: unknown): ClientError {
@@ -234,6 +278,20 @@ export class EngineHttpFace {
     const rendered = renderOpenAIError(error);
     this.send(outgoing, rendered.status, rendered.body);
   }
+}
+
+/** Resolves once `signal` aborts (never when it does not): the other side of a race. */
+function aborted(signal: AbortSignal): Promise<{ kind: 'shutdown' }> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve({ kind: 'shutdown' });
+    else signal.addEventListener('abort', () => resolve({ kind: 'shutdown' }), { once: true });
+  });
+}
+
+/** What a client whose request the engine's stop cut short is told: the stop's reason, as a 503 (send it again elsewhere or later). */
+function shutdownError(shutdown: AbortSignal): ClientError {
+  const reason: unknown = shutdown.reason;
+  return { kind: 'unavailable', message: reason instanceof Error ? reason.message : 'the engine stopped before the answer ended', code: 'engine_stopped' };
 }
 
 /** A listening HTTP face. */

@@ -88,6 +88,12 @@ export interface RunningEngineServer {
    */
   close(): Promise<void>;
   /**
+   * Stops the chat requests in flight (the drain's bound passed): each client gets an error naming
+   * `reason` — a stream ends with an error event, never `[DONE]` — so a pending `close()` finishes
+   * as soon as their generations have stopped. Returns how many it stopped.
+   */
+  cancelInFlight(reason: Error): number;
+  /**
    * Closes every connection now (a second Ctrl-C): generations in flight stop as their clients
    * are cut off, so a pending `close()` finishes promptly.
    */
@@ -149,6 +155,9 @@ export async function startEngineServer(options: EngineServerOptions): Promise<R
         await engine.dispose();
       })();
       return closing;
+    },
+    cancelInFlight(reason) {
+      return face.cancelInFlight(reason);
     },
     forceClose() {
       listening.server.closeAllConnections();

@@ -1,7 +1,8 @@
 /** `doctor` on a home whose files another user could have replaced, and on a store it cannot open. */
 import Database from 'better-sqlite3';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDoctor, storeOpenFailure } from '../../../src/doctor/doctor.js';
@@ -41,6 +42,34 @@ describe('runDoctor', () => {
     // $SYNDICATE_HOME is read again by a bare `syndicate init` in the same environment.
     const byEnvironment = await runDoctor(resolveHome({ env: { SYNDICATE_HOME: missing } }));
     expect(byEnvironment.checks.find((check) => check.name === 'store')?.hint).toBe('run `syndicate init`');
+  });
+});
+
+describe('runDoctor and the embedded engine', () => {
+  const previous = process.env['SYNDICATE_ENGINE_DIR'];
+  afterEach(() => {
+    if (previous === undefined) delete process.env['SYNDICATE_ENGINE_DIR'];
+    else process.env['SYNDICATE_ENGINE_DIR'] = previous;
+  });
+
+  it('warns about the download a killed `engine install` left, naming it, and leaves it (only `engine install` removes it)', async () => {
+    const engineDirectory = join(directory, 'engine');
+    process.env['SYNDICATE_ENGINE_DIR'] = engineDirectory;
+    const named = (checks: { name: string }[]): unknown => checks.find((check) => check.name === 'embedded engine downloads');
+    expect(named((await runDoctor(home)).checks)).toBeUndefined();
+
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const scratch = `${engineDirectory}.installing-${dead}`;
+    mkdirSync(scratch);
+    writeFileSync(join(scratch, '.syndicate-installer.json'), JSON.stringify({ pid: dead, host: hostname() }));
+    const { checks } = await runDoctor(home);
+    expect(named(checks)).toEqual({
+      name: 'embedded engine downloads',
+      status: 'warn',
+      detail: `left by an \`engine install\` that was killed before it finished: ${scratch}`,
+      hint: 'run `syndicate engine install`, which removes them first, or delete them',
+    });
+    expect(existsSync(scratch)).toBe(true);
   });
 });
 

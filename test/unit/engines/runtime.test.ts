@@ -1,10 +1,12 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { UsageError } from '../../../src/errors.js';
 import {
+  abandonedInstalls,
   binaryPackagesFor,
   checkEngineReadiness,
   ENGINE_PACKAGE_NAME,
@@ -311,5 +313,75 @@ describe('engine install', () => {
       delete process.env['FAKE_NPM_VANISH'];
     }
     expect(existsSync(directory)).toBe(false);
+  });
+
+  describe('scratch directories of installs that were killed (SIGKILL, a power loss)', () => {
+    /** A pid no process has now: a child that has already exited. */
+    const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid;
+
+    /** What a fresh install leaves when killed mid-download: our package.json, a partial package and, unless `installer` is null, the installer file. */
+    function scratchDirectory(path: string, installer: { pid: number; host: string } | null): string {
+      mkdirSync(join(path, 'node_modules', 'node-llama-cpp'), { recursive: true });
+      writeFileSync(join(path, 'package.json'), JSON.stringify({ name: ENGINE_PACKAGE_NAME, private: true }));
+      writeFileSync(join(path, 'node_modules', 'node-llama-cpp', 'partial.tgz'), 'half a package');
+      if (installer !== null) writeFileSync(join(path, '.syndicate-installer.json'), JSON.stringify(installer));
+      return path;
+    }
+
+    it('the next install removes those whose process is gone, and keeps a running install\'s', async () => {
+      const root = temporaryDirectory();
+      const npm = fakeNpm(root);
+      const directory = join(root, 'engine');
+      const dead = deadPid();
+      // A process that is running, as a concurrent `engine install` would be.
+      const running = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      try {
+        const livePid = running.pid!;
+        const killed = scratchDirectory(`${directory}.installing-${dead}`, { pid: dead, host: hostname() });
+        const concurrent = scratchDirectory(`${directory}.installing-${livePid}`, { pid: livePid, host: hostname() });
+        // Another host sharing the directory (a mounted volume): its pids mean nothing here.
+        const otherHost = scratchDirectory(`${directory}.installing-${deadPid()}`, { pid: dead, host: `not-${hostname()}` });
+        // From a syndicate that wrote no installer file: gone after an hour unchanged, kept before.
+        const oldUnrecorded = scratchDirectory(`${directory}.installing-${deadPid()}`, null);
+        const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+        utimesSync(oldUnrecorded, twoHoursAgo, twoHoursAgo);
+        const recentUnrecorded = scratchDirectory(`${directory}.installing-${deadPid()}`, null);
+        // Not ours: no installer file and not our package.json.
+        const foreign = join(root, `engine.installing-${deadPid()}`);
+        mkdirSync(foreign);
+        writeFileSync(join(foreign, 'notes.txt'), 'mine');
+        utimesSync(foreign, twoHoursAgo, twoHoursAgo);
+
+        const result = await installEngine({ env: { SYNDICATE_ENGINE_DIR: directory }, npmCommand: npm.command });
+        expect(result.changed).toBe(true);
+        expect(result.removedAbandoned).toEqual([killed, oldUnrecorded].sort());
+        expect([killed, oldUnrecorded].filter((path) => existsSync(path))).toEqual([]);
+        for (const kept of [concurrent, otherHost, recentUnrecorded]) expect(readFileSync(join(kept, 'node_modules', 'node-llama-cpp', 'partial.tgz'), 'utf8'), kept).toBe('half a package');
+        expect(readFileSync(join(foreign, 'notes.txt'), 'utf8')).toBe('mine');
+        // The install itself left no scratch directory of its own.
+        expect(readdirSync(root).filter((name) => name.includes('.installing-')).sort()).toEqual([concurrent, otherHost, recentUnrecorded, foreign].map((path) => path.slice(root.length + 1)).sort());
+
+        // Once the concurrent install's process is gone, the next install (with nothing to download) removes its directory too.
+        running.kill('SIGKILL');
+        await new Promise((resolve) => running.once('exit', resolve));
+        const again = await installEngine({ env: { SYNDICATE_ENGINE_DIR: directory }, npmCommand: npm.command });
+        expect(again.changed).toBe(false);
+        expect(again.removedAbandoned).toEqual([concurrent]);
+      } finally {
+        running.kill('SIGKILL');
+      }
+    });
+
+    it('abandonedInstalls judges by the installer file: this host and a pid that is gone', () => {
+      const root = temporaryDirectory();
+      const directory = join(root, 'engine');
+      const mine = scratchDirectory(`${directory}.installing-100`, { pid: 100, host: 'here' });
+      scratchDirectory(`${directory}.installing-101`, { pid: 101, host: 'elsewhere' });
+      // Another engine directory's scratch directory is not this one's to judge.
+      scratchDirectory(`${directory}-other.installing-102`, { pid: 102, host: 'here' });
+      expect(abandonedInstalls(directory, { host: 'here', isAlive: () => false })).toEqual([mine]);
+      expect(abandonedInstalls(directory, { host: 'here', isAlive: () => true })).toEqual([]);
+      expect(abandonedInstalls(join(root, 'missing', 'engine'))).toEqual([]);
+    });
   });
 });

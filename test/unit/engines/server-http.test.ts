@@ -190,6 +190,68 @@ describe('EngineHttpFace', () => {
     expect(engine.aborted).toBe(true);
   });
 
+  describe('cancelInFlight (the drain\'s bound passed)', () => {
+    const reason = new Error('the engine stopped (SIGTERM, and the requests in flight did not finish within --drain-timeout 1s) before the answer ended');
+    const expectedError = { message: reason.message, type: 'service_unavailable', param: null, code: 'engine_stopped' };
+
+    it('ends a stream with an error event naming why: no finish_reason, no usage, no [DONE]', async () => {
+      const engine = new FakeEngine();
+      engine.hold = new Promise<void>(() => undefined);
+      const { face, url } = await start(engine);
+      const response = await post(url, { ...CHAT, stream: true, stream_options: { include_usage: true } });
+      const reader = response.body!.getReader();
+      await reader.read();
+      const drained = face.drain();
+      expect(face.cancelInFlight(reason)).toBe(1);
+      await drained;
+      expect(engine.aborted).toBe(true);
+      let text = '';
+      for (let read = await reader.read(); !read.done; read = await reader.read()) text += new TextDecoder().decode(read.value);
+      const events = parseServerSentEvents(text).map((event) => event.data);
+      expect(events).not.toContain('[DONE]');
+      expect(text).not.toContain('finish_reason":"stop"');
+      expect(text).not.toContain('"usage"');
+      expect(JSON.parse(events.at(-1)!)).toEqual({ error: expectedError });
+      // Already stopped: a second call (a signal after the deadline) stops nothing more.
+      expect(face.cancelInFlight(reason)).toBe(0);
+    });
+
+    it('answers a request not streamed 503 naming why, not the text generated so far', async () => {
+      const engine = new FakeEngine();
+      engine.hold = new Promise<void>(() => undefined);
+      const { face, url } = await start(engine);
+      const answer = post(url, CHAT);
+      await until(() => engine.requests.length === 1, 'the generation to start');
+      expect(face.cancelInFlight(reason)).toBe(1);
+      const response = await answer;
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ error: expectedError });
+    });
+
+    it('answers a request still uploading its body 503 at once, without waiting for the rest', async () => {
+      const engine = new FakeEngine();
+      const { face, url } = await start(engine);
+      const outgoing = request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 100_000 } });
+      const answered = new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
+        outgoing.on('response', (response) => {
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (body += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body, connection: response.headers.connection }));
+        });
+        outgoing.on('error', reject);
+      });
+      outgoing.write('{"model":"anything","messages":[');
+      await until(() => face.pending === 1, 'the engine to start reading the request');
+      expect(face.cancelInFlight(reason)).toBe(1);
+      const response = await answered;
+      expect([response.status, JSON.parse(response.body), response.connection]).toEqual([503, { error: expectedError }, 'close']);
+      await until(() => face.pending === 0, 'the request to be let go');
+      expect(engine.requests).toHaveLength(0);
+      outgoing.destroy();
+    });
+  });
+
   it('refuses new requests with 503 once draining', async () => {
     const { face, url } = await start(new FakeEngine());
     await face.drain();
