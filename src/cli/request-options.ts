@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { InvalidInputError, UsageError } from '../errors.js';
 import { readInputFile } from '../validation/input-file.js';
-import type { ImagePart, RequestSettings } from '../wire/canonical.js';
+import type { ImagePart, RequestSettings, ToolChoice } from '../wire/canonical.js';
 import { REASONING_EFFORTS, type ReasoningEffort } from '../wire/reasoning.js';
 import { readTextFile } from './input.js';
 
@@ -15,7 +15,7 @@ export interface RequestOptionValues {
   toolChoice?: string;
 }
 
-/** What those options put in the canonical request: image parts after the prompt, and settings. */
+/** What those options put in the canonical request: image parts sent with the prompt (before it), and settings. */
 export interface PromptRequestParts {
   images: ImagePart[];
   settings: Pick<RequestSettings, 'responseFormat' | 'reasoningEffort' | 'tools' | 'toolChoice'>;
@@ -36,7 +36,7 @@ const IMAGE_TYPES_TEXT = 'PNG, JPEG, GIF or WebP';
 /** Adds the options of a request beyond its prompt (`run`, and `route` explaining what `run` would do). */
 export function addRequestOptions(command: Command): Command {
   return command
-    .option('--image <file>', `send an image after the prompt (${IMAGE_TYPES_TEXT}, told by its bytes); repeat for more`, (file: string, files: string[] = []) => [...files, file])
+    .option('--image <file>', `send an image with the prompt (${IMAGE_TYPES_TEXT}, told by its bytes); repeat for more`, (file: string, files: string[] = []) => [...files, file])
     .option('--schema <file>', 'ask for an answer that follows this JSON Schema (structured output, named after the file)')
     .option('--json-mode', 'ask for a JSON object as the answer')
     .addOption(new Option('--reasoning-effort <level>', 'how hard a reasoning model thinks').choices([...REASONING_EFFORTS]))
@@ -63,8 +63,9 @@ export async function promptRequestParts(options: RequestOptionValues): Promise<
     try {
       bytes = readInputFile(file);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new UsageError(`--image: ${reason}`, { hint: `name a readable ${IMAGE_TYPES_TEXT} file` });
+      // Exit 2 as for any bad argument: the image is part of the command line, not an input file to validate.
+      if (!(error instanceof InvalidInputError)) throw error;
+      throw new UsageError(`--image: ${error.message}`, { hint: `name a readable ${IMAGE_TYPES_TEXT} file` });
     }
     const part = inlineImagePart(bytes);
     if (part === undefined) {
@@ -74,7 +75,7 @@ export async function promptRequestParts(options: RequestOptionValues): Promise<
   });
   const responseFormat = options.schema !== undefined ? jsonSchemaFormatOf(readTextFile(options.schema), options.schema) : options.jsonMode === true ? ({ type: 'json_object' } as const) : undefined;
   const tools = options.tools === undefined ? undefined : toolDefinitionsOf(readTextFile(options.tools), options.tools);
-  let toolChoice;
+  let toolChoice: ToolChoice | undefined;
   if (options.toolChoice !== undefined && tools !== undefined) {
     toolChoice = toolChoiceOf(options.toolChoice, tools);
     if (toolChoice === undefined) {

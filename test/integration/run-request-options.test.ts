@@ -149,8 +149,8 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
   }, 90_000);
 
   it('--tools: both forms sent in the wire form, tool calls printed one a line (and as toolCalls with --json); a tools refusal is remembered', async () => {
-    // The preferred model's engine refuses tools (HTTP 500): run falls back to the next tools model.
-    const human = await scenario.cli(['run', QUESTION, '--tools', tools, '--tool-choice', 'required']);
+    // The preferred model's engine refuses tools (HTTP 500): run falls back to the next tools model. Streamed, the calls are printed when whole.
+    const human = await scenario.cli(['run', QUESTION, '--tools', tools, '--tool-choice', 'required', '--stream']);
     expect(human.exitCode, human.stderr).toBe(0);
     // One line per call and nothing else (execa strips the final newline).
     expect(human.stdout).toBe(`tool call get_weather ${JSON.stringify({ city: DEFAULT_ANSWER })}`);
