@@ -6,7 +6,7 @@ export function invocationSummary(result: InvocationResult) {
   return {
     answer: response.text,
     reasoning: response.reasoning ?? null,
-    toolCalls: response.toolCalls,
+    toolCalls: response.toolCalls.map(({ id, name, arguments: argumentsText }) => ({ id, name, arguments: argumentsText })),
     finishReason: response.finishReason,
     requestId: result.requestId,
     evidenceId: result.evidenceId,

@@ -113,6 +113,11 @@ export type CanonicalMessage =
   | { role: 'assistant'; content: ContentPart[]; toolCalls?: ToolCall[] }
   | { role: 'tool'; toolCallId: string; content: ContentPart[]; isError?: boolean; cacheControl?: CacheControl };
 
+/** The user message of a prompt and the images sent with it (`run --image`): the images first, as vision models read them best. */
+export function promptMessage(text: string, images: readonly ImagePart[] = []): CanonicalMessage {
+  return { role: 'user', content: [...images, { type: 'text', text }] };
+}
+
 export interface ToolDefinition {
   name: string;
   description?: string;

@@ -7,9 +7,10 @@ import type { RequestFamily } from '../../wire/request-family.js';
 import { CLI_MODEL_NAMING, GATEWAY_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { contextFor } from '../context.js';
 import { printHeldBack } from '../held-back.js';
+import { addRequestOptions, promptRequestParts, REQUEST_OPTION_FLAGS, type PromptRequestParts, type RequestOptionValues } from '../request-options.js';
 import { positiveIntegerOption, readStdin, readTextFile, sessionOption } from '../input.js';
 
-interface RouteOptions {
+interface RouteOptions extends RequestOptionValues {
   workflow: string;
   sensitivity?: string;
   model: string;
@@ -33,11 +34,11 @@ const FLAGS_THE_BODY_DECIDES = [
   { option: 'provider', flag: '--provider', carrier: 'its `model` field as `provider:model`' },
 ];
 
-/** What `route` is asked to place: a prompt (as `run` sends it) or a gateway request body, decoded. */
-type RouteAsked = { kind: 'prompt'; text: string; maxTokens: number | undefined } | { kind: 'request'; request: CanonicalRequest };
+/** What `route` is asked to place: a prompt (as `run` sends it, with its request options) or a gateway request body, decoded. */
+type RouteAsked = { kind: 'prompt'; text: string; maxTokens: number | undefined; parts: PromptRequestParts } | { kind: 'request'; request: CanonicalRequest };
 
 export function routeCommand(): Command {
-  return new Command('route')
+  const command = new Command('route')
     .description('classify a prompt (or, with `--request`, a gateway request body) and show where it would be routed, without calling any model')
     .argument('[prompt]', 'the prompt; `-` or nothing reads it from stdin')
     .addOption(new Option('--workflow <class>', 'workflow class').choices(WORKFLOWS).default('interactive'))
@@ -45,7 +46,8 @@ export function routeCommand(): Command {
     .option('--model <model>', 'auto, a model id or alias, or provider:model', 'auto')
     .option('--provider <id>', 'only consider this provider (every rule still applies)')
     .option('--trust-tier <tier>', "the caller's trust tier (default: the policy's default tier)")
-    .option('--max-tokens <n>', 'output tokens the request would ask for')
+    .option('--max-tokens <n>', 'output tokens the request would ask for');
+  return addRequestOptions(command)
     .option('--session <id>', "a stored session (id or name): its capability envelope bounds the route, as for `run`, the gateway and MCP")
     .option('--explain', 'print every rule applied and every exclusion with its reason')
     .option('--request <file>', 'route a whole gateway request: the JSON body of an OpenAI chat completions or Anthropic Messages request (`-`: stdin)')
@@ -53,7 +55,7 @@ export function routeCommand(): Command {
     .option('--anthropic-beta <names>', 'the anthropic-beta header sent with an Anthropic Messages --request body (NAME[,NAME])')
     .addHelpText(
       'after',
-      '\nExample:\n  $ syndicate route --explain "refactor this function"\n  $ echo "my password is hunter2" | syndicate route --json\n  $ syndicate route --explain --request body.json --sensitivity internal',
+      '\nExample:\n  $ syndicate route --explain "refactor this function"\n  $ echo "my password is hunter2" | syndicate route --json\n  $ syndicate route --explain --request body.json --sensitivity internal\n  $ syndicate route --explain "What is in this screenshot?" --image screen.png',
     )
     .action(async (prompt: string | undefined, options: RouteOptions, command: Command) => {
       if (!WORKFLOWS.includes(options.workflow)) throw new UsageError(`unknown workflow "${options.workflow}"`, { hint: `use one of: ${WORKFLOWS.join(', ')}` });
@@ -76,10 +78,10 @@ export function routeCommand(): Command {
         const maxTokens = positiveIntegerOption(options.maxTokens, '--max-tokens');
         const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
         if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
-        asked = { kind: 'prompt', text, maxTokens };
+        asked = { kind: 'prompt', text, maxTokens, parts: await promptRequestParts(options) };
       } else {
         if (prompt !== undefined) throw new UsageError('give either a prompt or --request FILE, not both', { hint: "put the prompt in the request body's messages" });
-        for (const { option, flag, carrier } of FLAGS_THE_BODY_DECIDES) {
+        for (const { option, flag, carrier } of [...FLAGS_THE_BODY_DECIDES, ...REQUEST_OPTION_FLAGS]) {
           if (command.getOptionValueSource(option) === 'cli') throw new UsageError(`${flag} does not apply to --request: the body says it`, { hint: `set ${carrier} in the body` });
         }
         const bodyText = options.request === '-' ? await readStdin('request body') : readTextFile(options.request);
@@ -113,7 +115,14 @@ export function routeCommand(): Command {
             : await explainRoute(
                 store,
                 policy,
-                { ...conditions, text: asked.text, model: options.model, ...(asked.maxTokens === undefined ? {} : { maxTokens: asked.maxTokens }) },
+                {
+                  ...conditions,
+                  text: asked.text,
+                  model: options.model,
+                  ...(asked.maxTokens === undefined ? {} : { maxTokens: asked.maxTokens }),
+                  images: asked.parts.images,
+                  settings: asked.parts.settings,
+                },
                 { modelNaming: CLI_MODEL_NAMING, whereEveryRule },
               );
         const { plan, classification, skipped } = routed;

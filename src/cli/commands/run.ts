@@ -4,19 +4,19 @@ import { UsageError } from '../../errors.js';
 import { CLI_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
-import type { CanonicalRequest, StreamPart } from '../../wire/canonical.js';
+import { promptMessage, type CanonicalRequest, type StreamPart } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
 import { numberOption, positiveIntegerOption, readStdin, sessionOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
+import { addRequestOptions, promptRequestParts, type RequestOptionValues } from '../request-options.js';
 
-interface RunOptions {
+interface RunOptions extends RequestOptionValues {
   showReasoning?: boolean;
   provider?: string;
   model?: string;
   system?: string;
   maxTokens?: string;
   temperature?: string;
-  jsonMode?: boolean;
   permit?: string;
   stream?: boolean;
   workflow?: WorkflowClass;
@@ -28,15 +28,15 @@ interface RunOptions {
 const RUN_TIMEOUT_OPTION = 'syndicate run --timeout';
 
 export function runCommand(): Command {
-  return new Command('run')
+  const command = new Command('run')
     .description('one governed invocation: classify, route, permit, invoke, record evidence; the answer goes to stdout')
     .argument('[prompt]', 'the prompt; `-` or omitted reads stdin')
     .option('--provider <id[:model]>', 'use only this provider (and model); every policy rule still applies')
     .option('--model <model>', 'model id, alias, `provider:model` or `auto` (default)')
     .option('--system <text>', 'system prompt')
     .option('--max-tokens <n>', 'maximum tokens to generate')
-    .option('--temperature <t>', 'sampling temperature')
-    .option('--json-mode', 'ask for a JSON object as the answer')
+    .option('--temperature <t>', 'sampling temperature');
+  return addRequestOptions(command)
     .option('--permit <token>', 'use a permit issued earlier by `syndicate permit issue` instead of issuing one')
     .option('--show-reasoning', "print the model's reasoning to stderr when its engine sends it apart from the answer (thinking models)")
     .option('--stream', 'print tokens as they arrive (default on a TTY)')
@@ -51,7 +51,10 @@ export function runCommand(): Command {
 Examples:
   $ syndicate run "Summarise RFC 9110 in one line" --provider ollama
   $ echo "explain this stack trace" | syndicate run - --workflow batch --json
-  $ TOKEN=$(syndicate permit issue --provider ollama --model llama3.2:1b) && syndicate run "hi" --permit "$TOKEN"`,
+  $ TOKEN=$(syndicate permit issue --provider ollama --model llama3.2:1b) && syndicate run "hi" --permit "$TOKEN"
+  $ syndicate run "What is in this screenshot?" --image screen.png
+  $ syndicate run "Extract the invoice fields" --schema invoice.schema.json --json
+  $ syndicate run "Weather in Paris?" --tools tools.json --tool-choice required`,
     )
     .action(async (prompt: string | undefined, options: RunOptions, command: Command) => {
       const context = contextFor(command);
@@ -73,16 +76,17 @@ Examples:
         });
       }
       const model = providerModel ?? options.model ?? 'auto';
+      const { images, settings } = await promptRequestParts(options);
       const requestSettings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'> = {
         ...(maxTokens === undefined ? {} : { maxTokens }),
         ...(temperature === undefined ? {} : { temperature }),
-        ...(options.jsonMode === true ? { responseFormat: { type: 'json_object' as const } } : {}),
+        ...settings,
         stream,
       };
       const request: CanonicalRequest = {
         model,
         ...(options.system === undefined ? {} : { system: options.system }),
-        messages: [{ role: 'user', content: [{ type: 'text', text }] }],
+        messages: [promptMessage(text, images)],
         ...requestSettings,
       };
       const { invoke } = await import('../../invoke/pipeline.js');
@@ -92,6 +96,10 @@ Examples:
       const storedSession = sessionId === undefined ? undefined : (await import('../../sessions/sessions.js')).findSession(store, sessionId);
       const sessions = storedSession === undefined ? undefined : await import('../../sessions/converse.js');
       if (sessions !== undefined && storedSession !== undefined) {
+        // A stored session keeps its turns as text: an image or a tool call would be lost from its conversation.
+        for (const [given, flag] of [[images.length > 0, '--image'], [settings.tools !== undefined, '--tools']] as const) {
+          if (given) throw new UsageError(`${flag} does not apply to a stored session: it keeps its turns as text`, { hint: `drop ${flag}, or drop --session ${storedSession.id}` });
+        }
         sessions.refuseSessionOverrides(storedSession, {
           ...(options.provider === undefined ? {} : { provider: options.provider }),
           ...(options.model === undefined ? {} : { model: options.model }),
@@ -160,7 +168,9 @@ Examples:
       if (!stream && showReasoning && response.reasoning !== undefined) output.info(output.color.dim(response.reasoning));
       if (printingReasoning) output.writeStderr('\n');
       if (!stream) output.write(response.text);
-      if (!response.text.endsWith('\n')) output.write('\n');
+      if (response.text !== '' && !response.text.endsWith('\n')) output.write('\n');
+      for (const call of response.toolCalls) output.write(`tool call ${call.name} ${compactArguments(call.arguments)}\n`);
+      if (response.text === '' && response.toolCalls.length === 0) output.write('\n');
       for (const warning of result.warnings) output.warn(`${warning.setting}: ${warning.message}`);
       const tokens =
         result.usage === undefined
@@ -174,4 +184,13 @@ Examples:
         ),
       );
     });
+}
+
+/** A tool call's arguments on one line: its JSON compacted, or the text as it came when it is not JSON. */
+function compactArguments(argumentsText: string): string {
+  try {
+    return JSON.stringify(JSON.parse(argumentsText));
+  } catch {
+    return argumentsText.replace(/\s*\n\s*/g, ' ');
+  }
 }

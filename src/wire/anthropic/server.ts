@@ -353,30 +353,35 @@ function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] |
   }
   const tools: ToolDefinition[] = [];
   raw.forEach((tool, index) => {
-    const pointer = `/tools/${index}`;
-    if (!isRecord(tool)) {
-      problems.add(pointer, 'must be {name, description?, input_schema}');
-      return;
-    }
-    if (tool['type'] !== undefined && tool['type'] !== 'custom') {
-      problems.add(`${pointer}/type`, `server tool ${JSON.stringify(tool['type'])} is not supported through the gateway`, 'declare client tools with name and input_schema');
-      return;
-    }
-    const name = tool['name'];
-    const schema = tool['input_schema'];
-    if (typeof name !== 'string' || name === '') problems.add(`${pointer}/name`, 'is required');
-    if (!isRecord(schema)) problems.add(`${pointer}/input_schema`, 'is required and must be a JSON Schema object');
-    if (typeof name !== 'string' || !isRecord(schema)) return;
-    const cacheControl = parseCacheControl(tool, pointer, problems);
-    tools.push({
-      name,
-      ...(typeof tool['description'] === 'string' ? { description: tool['description'] } : {}),
-      inputSchema: schema as JsonObject,
-      ...(typeof tool['strict'] === 'boolean' ? { strict: tool['strict'] } : {}),
-      ...(cacheControl === undefined ? {} : { cacheControl }),
-    });
+    const definition = readAnthropicTool(tool, `/tools/${index}`, problems);
+    if (definition !== undefined) tools.push(definition);
   });
   return tools;
+}
+
+/** One client tool as the Messages API declares it, `{name, description?, input_schema}`; a server tool (`type`) is a problem. */
+export function readAnthropicTool(tool: unknown, pointer: string, problems: RequestProblems): ToolDefinition | undefined {
+  if (!isRecord(tool)) {
+    problems.add(pointer, 'must be {name, description?, input_schema}');
+    return undefined;
+  }
+  if (tool['type'] !== undefined && tool['type'] !== 'custom') {
+    problems.add(`${pointer}/type`, `server tool ${JSON.stringify(tool['type'])} is not supported through the gateway`, 'declare client tools with name and input_schema');
+    return undefined;
+  }
+  const name = tool['name'];
+  const schema = tool['input_schema'];
+  if (typeof name !== 'string' || name === '') problems.add(`${pointer}/name`, 'is required');
+  if (!isRecord(schema)) problems.add(`${pointer}/input_schema`, 'is required and must be a JSON Schema object');
+  if (typeof name !== 'string' || name === '' || !isRecord(schema)) return undefined;
+  const cacheControl = parseCacheControl(tool, pointer, problems);
+  return {
+    name,
+    ...(typeof tool['description'] === 'string' ? { description: tool['description'] } : {}),
+    inputSchema: schema as JsonObject,
+    ...(typeof tool['strict'] === 'boolean' ? { strict: tool['strict'] } : {}),
+    ...(cacheControl === undefined ? {} : { cacheControl }),
+  };
 }
 
 function parseToolChoice(raw: unknown, problems: RequestProblems): ToolChoice | undefined {

@@ -1,0 +1,103 @@
+import { basename, extname } from 'node:path';
+import { InvalidInputError } from '../errors.js';
+import { parseJsonText } from '../validation/json-source.js';
+import type { ImagePart, JsonObject, ResponseFormat, ToolChoice, ToolDefinition } from './canonical.js';
+import { isRecord } from './json.js';
+import { readAnthropicTool } from './anthropic/server.js';
+import { readFunctionTool } from './openai/server.js';
+import { RequestProblems } from './request-reader.js';
+
+/**
+ * The image types a request may carry inline, each told by its first bytes (its signature), never
+ * by the file's name: what every vision API takes (OpenAI, Anthropic, Ollama, llama.cpp's mtmd).
+ */
+export const INLINE_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
+export type InlineImageType = (typeof INLINE_IMAGE_TYPES)[number];
+
+/** The image type `bytes` begin with, or undefined when they are none of `INLINE_IMAGE_TYPES`. */
+export function inlineImageTypeOf(bytes: Uint8Array): InlineImageType | undefined {
+  const ascii = (start: number, end: number): string => Buffer.from(bytes.subarray(start, end)).toString('latin1');
+  if (bytes.length >= 8 && ascii(0, 8) === '\x89PNG\r\n\x1a\n') return 'image/png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  if (bytes.length >= 6 && (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a')) return 'image/gif';
+  if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+  return undefined;
+}
+
+/** An image file's bytes as an inline image part (base64, as a gateway client's `data:` URL decodes); undefined for another type. */
+export function inlineImagePart(bytes: Uint8Array): ImagePart | undefined {
+  const mediaType = inlineImageTypeOf(bytes);
+  return mediaType === undefined ? undefined : { type: 'image', mediaType, data: Buffer.from(bytes).toString('base64') };
+}
+
+/**
+ * A JSON Schema file as a `json_schema` answer format, named after the file (its name without the
+ * extension, each character OpenAI does not take in a name, `^[a-zA-Z0-9_-]{1,64}$`, as `_`).
+ */
+export function jsonSchemaFormatOf(text: string, file: string): ResponseFormat {
+  const schema = parseJsonText(text, file);
+  if (!isRecord(schema)) {
+    const message = 'must be a JSON Schema object';
+    throw new InvalidInputError(`${file}: ${message}`, [{ file, pointer: '', message }], { hint: 'write the schema of the answer, e.g. {"type": "object", "properties": {...}}' });
+  }
+  return { type: 'json_schema', name: schemaName(file), schema: schema as JsonObject };
+}
+
+function schemaName(file: string): string {
+  const name = basename(file, extname(file)).replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64);
+  return name === '' ? 'answer' : name;
+}
+
+/**
+ * A tools file: a JSON array of tool definitions, each in OpenAI chat completions form
+ * (`{type: "function", function: {name, description?, parameters?}}`) or Anthropic form
+ * (`{name, description?, input_schema}`), read as the gateway's faces read them. Every problem
+ * names the file and the JSON pointer of the definition at fault (exit 3).
+ */
+export function toolDefinitionsOf(text: string, file: string): ToolDefinition[] {
+  const raw = parseJsonText(text, file);
+  const problems = new RequestProblems('tools');
+  const tools: ToolDefinition[] = [];
+  if (!Array.isArray(raw) || raw.length === 0) {
+    problems.add('', 'must be a non-empty JSON array of tool definitions', TOOL_FORMS_HINT);
+  } else {
+    raw.forEach((tool, index) => {
+      const pointer = `/${index}`;
+      const definition =
+        isRecord(tool) && (tool['type'] === 'function' || isRecord(tool['function']))
+          ? readOpenAITool(tool, pointer, problems)
+          : isRecord(tool) && ('input_schema' in tool || 'name' in tool)
+            ? readAnthropicTool(tool, pointer, problems)
+            : (problems.add(pointer, `must be ${OPENAI_TOOL_FORM} or ${ANTHROPIC_TOOL_FORM}`, TOOL_FORMS_HINT), undefined);
+      if (definition === undefined) return;
+      if (tools.some((known) => known.name === definition.name)) problems.add(`${pointer}/name`, `names the tool ${JSON.stringify(definition.name)} a second time`, 'give each tool its own name');
+      else tools.push(definition);
+    });
+  }
+  const first = problems.problems[0];
+  if (first !== undefined) {
+    const located = problems.problems.map((problem) => ({ ...problem, file }));
+    const more = located.length > 1 ? ` (and ${located.length - 1} more problem${located.length === 2 ? '' : 's'})` : '';
+    throw new InvalidInputError(`${file}: ${first.pointer === '' ? '' : `${first.pointer}: `}${first.message}${more}`, located, { hint: first.hint ?? TOOL_FORMS_HINT });
+  }
+  return tools;
+}
+
+const OPENAI_TOOL_FORM = '{"type": "function", "function": {"name", "description", "parameters"}}';
+const ANTHROPIC_TOOL_FORM = '{"name", "description", "input_schema"}';
+const TOOL_FORMS_HINT = `write each tool as ${OPENAI_TOOL_FORM} (OpenAI) or ${ANTHROPIC_TOOL_FORM} (Anthropic)`;
+
+function readOpenAITool(tool: Record<string, unknown>, pointer: string, problems: RequestProblems): ToolDefinition | undefined {
+  const fn = tool['function'];
+  if (tool['type'] !== 'function' || !isRecord(fn)) {
+    problems.add(pointer, `must be ${OPENAI_TOOL_FORM}`, TOOL_FORMS_HINT);
+    return undefined;
+  }
+  return readFunctionTool(fn, `${pointer}/function`, problems);
+}
+
+/** `auto`, `none`, `required`, or the name of one of `tools` (that tool is forced); undefined for a name `tools` lacks. */
+export function toolChoiceOf(value: string, tools: readonly ToolDefinition[]): ToolChoice | undefined {
+  if (value === 'auto' || value === 'none' || value === 'required') return value;
+  return tools.some((tool) => tool.name === value) ? { name: value } : undefined;
+}

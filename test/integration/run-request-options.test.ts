@@ -1,0 +1,198 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
+
+/**
+ * `syndicate run` sends what gateway clients can — images, a JSON Schema, a reasoning effort,
+ * tools — through the same canonical request and pipeline: each reaches the engine as its wire
+ * spells it (the evidence holds those exact bytes), the classifier and the router's capability
+ * rules see it as they see a gateway request's, and `route` explains the same flags.
+ */
+
+/** A 1×1 PNG. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+const WEATHER_TOOL = { type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
+const TIME_TOOL = { name: 'get_time', description: 'Time now', input_schema: { type: 'object', properties: { zone: { type: 'string' } } } };
+const PERSON_SCHEMA = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false };
+const QUESTION = 'What is the weather in Paris?';
+
+type Json = Record<string, any>;
+
+describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', () => {
+  let scenario: Scenario;
+  let llama: FakeEngine;
+  let noJinja: FakeEngine;
+  let studio: FakeEngine;
+  let openai: FakeEngine;
+  const file = (name: string, content: string | Buffer): string => {
+    const path = join(scenario.home, name);
+    writeFileSync(path, content);
+    return path;
+  };
+  let png: string;
+  let tools: string;
+  let schema: string;
+
+  beforeAll(async () => {
+    [llama, noJinja, studio, openai] = await Promise.all([
+      startFakeEngine({ kind: 'llama.cpp', jinja: true }),
+      startFakeEngine({ kind: 'llama.cpp', jinja: false }),
+      startFakeEngine({ kind: 'lmstudio' }),
+      startFakeEngine({ kind: 'openai' }),
+    ]);
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    const records = [
+      providerYaml({ id: 'llama', engine: llama, tags: ['vision', 'tools'] }),
+      // Preferred for tools, but llama-server without --jinja refuses them (HTTP 500): the refusal is remembered.
+      providerYaml({ id: 'nojinja', engine: noJinja, tags: ['tools'] }).replace('    capabilityClass: small', '    capabilityClass: small\n    priority: 10'),
+      providerYaml({ id: 'studio', engine: studio, tags: ['reasoning'] }),
+      // OpenAI's own API answers reasoning_effort with a 400 for a model that does not reason.
+      providerYaml({ id: 'gpt', engine: openai, class: 'approved_hosted', authEnv: 'RUN_OPTIONS_OPENAI_KEY', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }).replace('wire: openai', 'wire: openai\nvendor: openai'),
+    ];
+    const paths = records.map((record, index) => file(`provider-${index}.yaml`, record));
+    const registered = await scenario.cli(['provider', 'register', ...paths]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    png = file('screen.png', PNG);
+    tools = file('tools.json', JSON.stringify([WEATHER_TOOL, TIME_TOOL], null, 2));
+    schema = file('person.schema.json', JSON.stringify(PERSON_SCHEMA));
+  }, 90_000);
+
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([llama, noJinja, studio, openai].map((engine) => engine?.close()));
+  });
+
+  const lastSent = (engine: FakeEngine): Json => JSON.parse(inferenceExchanges(engine).at(-1)!.requestBody.toString()) as Json;
+  const expectEvidenceHoldsExchange = async (engine: FakeEngine, evidenceId: string): Promise<void> => {
+    const exchange = inferenceExchanges(engine).at(-1)!;
+    expect(await scenario.rawEvidence(evidenceId, 'request')).toEqual(exchange.requestBody);
+    expect(await scenario.rawEvidence(evidenceId, 'response')).toEqual(exchange.responseBody);
+  };
+
+  it('--image: sent inline as a data: URL before the prompt, classified as image content (confidential), routed to vision models only', async () => {
+    const { result, document } = await scenario.json(['run', 'What is in this screenshot?', '--image', png, '--no-stream']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ answer: DEFAULT_ANSWER, provider: { id: 'llama' }, sensitivity: 'confidential' });
+    expect(lastSent(llama).messages).toEqual([
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG.toString('base64')}` } }, { type: 'text', text: 'What is in this screenshot?' }] },
+    ]);
+    await expectEvidenceHoldsExchange(llama, document.evidenceId as string);
+    const envelope = (await scenario.evidence(document.evidenceId as string)) as Json;
+    expect(envelope.sensitivity).toBe('confidential');
+    expect(envelope.route.excluded).toContainEqual({ target: 'studio:qwen2.5-7b-instruct', reasons: ['request has images but the model is not tagged vision'] });
+
+    // `route` explains the same flags: the models without the vision tag and the hosted one are left out.
+    const routed = await scenario.json(['route', 'What is in this screenshot?', '--image', png]);
+    expect(routed.result.exitCode, routed.result.stderr).toBe(0);
+    const plan = routed.document.plan as Json;
+    expect(plan.sensitivity).toBe('confidential');
+    expect(plan.candidates.map((candidate: Json) => candidate.provider)).toEqual(['llama']);
+    expect(plan.excluded.find((exclusion: Json) => exclusion.provider === 'studio').rules).toContain('vision');
+    expect(plan.excluded.find((exclusion: Json) => exclusion.provider === 'gpt').rules).toContain('class_not_allowed');
+  }, 90_000);
+
+  it('--image refuses a missing file, a file of another type (by its bytes, whatever its name), stdin and a stored session: usage errors naming the file and the types', async () => {
+    const fake = file('fake.png', 'this is text, not a PNG');
+    const sent = inferenceExchanges(llama).length;
+    const notImage = await scenario.json(['run', 'describe it', '--image', png, '--image', fake]);
+    expect(notImage.result.exitCode).toBe(2);
+    expect(notImage.document.error).toMatchObject({ code: 'usage', message: `--image ${fake} is not a PNG, JPEG, GIF or WebP image (told by its first bytes, not its name)` });
+    const missing = await scenario.cli(['run', 'describe it', '--image', join(scenario.home, 'nope.png')]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain(`--image: cannot read ${join(scenario.home, 'nope.png')}: no such file`);
+    expect(missing.stderr).toContain('PNG, JPEG, GIF or WebP');
+    const stdin = await scenario.cli(['run', 'describe it', '--image', '-']);
+    expect(stdin.exitCode).toBe(2);
+    expect(stdin.stderr).toContain('an image is read from a file, not from stdin');
+    // A stored session keeps its turns as text: the image would be lost from its conversation.
+    const started = await scenario.json(['session', 'start']);
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const session = (started.document.session as Json).id as string;
+    const inSession = await scenario.cli(['run', 'describe it', '--image', png, '--session', session]);
+    expect(inSession.exitCode).toBe(2);
+    expect(inSession.stderr).toContain('--image does not apply to a stored session: it keeps its turns as text');
+    expect(inferenceExchanges(llama)).toHaveLength(sent);
+  }, 90_000);
+
+  it('--schema: a json_schema answer format named after the file; invalid JSON is exit 3 with its line and column; --json-mode beside it is a usage error', async () => {
+    const { result, document } = await scenario.json(['run', 'Who wrote Hamlet?', '--provider', 'llama', '--schema', schema]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(lastSent(llama).response_format).toEqual({ type: 'json_schema', json_schema: { name: 'person_schema', schema: PERSON_SCHEMA } });
+    await expectEvidenceHoldsExchange(llama, document.evidenceId as string);
+
+    const broken = file('broken.json', '{\n  "type": "object",\n  "properties": {,}\n}\n');
+    const invalid = await scenario.json(['run', 'Who wrote Hamlet?', '--schema', broken]);
+    expect(invalid.result.exitCode).toBe(3);
+    expect(invalid.document.error).toMatchObject({ code: 'invalid_input', message: `${broken} is not valid JSON: expected a property name in double quotes at line 3, column 18` });
+    const both = await scenario.cli(['run', 'Who wrote Hamlet?', '--schema', schema, '--json-mode']);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toContain('--schema and --json-mode both ask for the form of the answer');
+  }, 90_000);
+
+  it('--reasoning-effort: sent as reasoning_effort where the server takes it; where no candidate can carry it, refused as the gateway refuses it (exit 4)', async () => {
+    const { result, document } = await scenario.json(['run', 'What is two plus two?', '--provider', 'studio', '--reasoning-effort', 'high']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(lastSent(studio).reasoning_effort).toBe('high');
+    await expectEvidenceHoldsExchange(studio, document.evidenceId as string);
+
+    const sent = inferenceExchanges(openai).length;
+    const refused = await scenario.json(['run', 'What is two plus two?', '--provider', 'gpt', '--reasoning-effort', 'low'], { env: { RUN_OPTIONS_OPENAI_KEY: 'not-a-real-key' } });
+    expect(refused.result.exitCode).toBe(4);
+    expect(refused.document.error).toMatchObject({ code: 'reasoning_effort_unsupported' });
+    expect((refused.document.error as Json).message).toMatch(/^no model this public request may use accepts its reasoning_effort: gpt:gpt-4o-mini: /);
+    expect(inferenceExchanges(openai)).toHaveLength(sent);
+    const unknown = await scenario.cli(['run', 'What is two plus two?', '--reasoning-effort', 'extreme']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('none, minimal, low, medium, high, xhigh, max');
+  }, 90_000);
+
+  it('--tools: both forms sent in the wire form, tool calls printed one a line (and as toolCalls with --json); a tools refusal is remembered', async () => {
+    // The preferred model's engine refuses tools (HTTP 500): run falls back to the next tools model. Streamed, the calls are printed when whole.
+    const human = await scenario.cli(['run', QUESTION, '--tools', tools, '--tool-choice', 'required', '--stream']);
+    expect(human.exitCode, human.stderr).toBe(0);
+    // One line per call and nothing else (execa strips the final newline).
+    expect(human.stdout).toBe(`tool call get_weather ${JSON.stringify({ city: DEFAULT_ANSWER })}`);
+    expect(inferenceExchanges(noJinja)).toHaveLength(1);
+    const sent = lastSent(llama);
+    expect(sent.tools).toEqual([WEATHER_TOOL, { type: 'function', function: { name: 'get_time', description: 'Time now', parameters: TIME_TOOL.input_schema } }]);
+    expect(sent.tool_choice).toBe('required');
+
+    // The refusal is remembered: the next tools request never reaches that model; the answer as --json.
+    const { result, document } = await scenario.json(['run', QUESTION, '--tools', tools, '--tool-choice', 'get_time']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(inferenceExchanges(noJinja)).toHaveLength(1);
+    expect(lastSent(llama).tool_choice).toEqual({ type: 'function', function: { name: 'get_time' } });
+    expect(document.finishReason).toBe('tool_calls');
+    expect(document.toolCalls).toEqual([{ id: expect.any(String), name: 'get_time', arguments: JSON.stringify({ zone: DEFAULT_ANSWER }) }]);
+    await expectEvidenceHoldsExchange(llama, document.evidenceId as string);
+
+    // `route` applies the same rules: no tools tag, or a remembered refusal, keeps a model out.
+    const routed = await scenario.json(['route', QUESTION, '--tools', tools]);
+    const plan = routed.document.plan as Json;
+    expect(plan.candidates.map((candidate: Json) => candidate.provider)).toEqual(['llama']);
+    expect(plan.excluded.find((exclusion: Json) => exclusion.provider === 'studio').rules).toContain('tools');
+    expect(plan.excluded.find((exclusion: Json) => exclusion.provider === 'nojinja').rules).toEqual(['tools_refused']);
+  }, 90_000);
+
+  it('--tools: a definition of neither form is exit 3 naming the file and pointer; --tool-choice naming no tool, or without --tools, is a usage error; route --request refuses the flags', async () => {
+    const bad = file('bad-tools.json', JSON.stringify([WEATHER_TOOL, { type: 'function', function: { description: 'no name' } }]));
+    const invalid = await scenario.json(['run', QUESTION, '--tools', bad]);
+    expect(invalid.result.exitCode).toBe(3);
+    expect(invalid.document.error).toMatchObject({ code: 'invalid_input', message: `${bad}: /1/function/name: is required` });
+    expect((invalid.document.error as Json).details.problems).toEqual([expect.objectContaining({ file: bad, pointer: '/1/function/name' })]);
+    const unknown = await scenario.cli(['run', QUESTION, '--tools', tools, '--tool-choice', 'get_stock']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain(`--tool-choice get_stock names no tool of ${tools}`);
+    expect(unknown.stderr).toContain('auto, none, required or one of: get_weather, get_time');
+    const alone = await scenario.cli(['run', QUESTION, '--tool-choice', 'auto']);
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr).toContain('--tool-choice applies to --tools only');
+    const request = file('request.json', JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: QUESTION }] }));
+    const routed = await scenario.cli(['route', '--request', request, '--tools', tools]);
+    expect(routed.exitCode).toBe(2);
+    expect(routed.stderr).toContain('--tools does not apply to --request: the body says it');
+  }, 90_000);
+});
+
