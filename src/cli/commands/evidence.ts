@@ -357,7 +357,7 @@ Examples:
       const { parseDuration } = await import('../../common/duration.js');
       let olderThanMs: number;
       if (options.olderThan !== undefined) {
-        olderThanMs = parseDuration(options.olderThan, '--older-than', { minimumMs: 1 });
+        olderThanMs = parseDuration(options.olderThan, '--older-than', { minimumMs: 1, unitRequired: true });
       } else {
         const { loadPolicy } = await import('../../policy/load.js');
         const days = loadPolicy(context.home.policyPath).evidence.retentionDays;
