@@ -9,7 +9,7 @@ import { currentProviders } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
-import { appendCheckpoint, messageLinkHash, provenMessageRows, proveSessionChain, sessionChainHead, sessionStartHash, type ChainedMessageColumns, type StoredMessage } from './chain.js';
+import { appendCheckpoint, messageLinkHash, provenMessageRows, proveSessionChain, sessionChainHead, sessionDeletedMeanwhile, sessionStartHash, type ChainedMessageColumns, type StoredMessage } from './chain.js';
 import {
   activeModelLabel,
   type ActiveModel,
@@ -320,6 +320,13 @@ export interface AnsweredTurn {
 export function appendTurn(store: Store, sessionId: string, turn: AnsweredTurn): number {
   const now = (turn.now ?? new Date()).toISOString();
   return store.transaction(() => {
+    if (store.statement('SELECT 1 FROM sessions WHERE id = ?').get(sessionId) === undefined) {
+      throw sessionDeletedMeanwhile(
+        sessionId,
+        'the answer was not added to it',
+        `the answer is kept in the evidence (\`syndicate evidence show ${turn.evidenceId}\`); continue in a new session (\`syndicate session start\`)`,
+      );
+    }
     const last = store.statement('SELECT MAX(seq) AS seq, MAX(turn) AS turn FROM session_messages WHERE session_id = ?').get(sessionId) as {
       seq: number | null;
       turn: number | null;
