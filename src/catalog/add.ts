@@ -80,5 +80,5 @@ function missingApiPath(baseUrl: string, catalogBaseUrl: string): string | undef
   } catch {
     return undefined;
   }
-  return given.pathname.replace(/\/+$/, '') === '' ? catalogPath : undefined;
+  return given.pathname.replace(/\/+$/, '') === '' && given.search === '' && given.hash === '' ? catalogPath : undefined;
 }
