@@ -38,10 +38,14 @@ export async function addFromCatalog(
   options: AddFromCatalogOptions = {},
 ): Promise<AddFromCatalogResult> {
   const entry = await findCatalogEntry(name);
-  const baseUrl = (options.baseUrl ?? entry.record.baseUrl).replace(/\/+$/, '');
+  let baseUrl = (options.baseUrl ?? entry.record.baseUrl).replace(/\/+$/, '');
   if (options.baseUrl !== undefined && !/^https?:\/\/[^\s/?#]+/.test(options.baseUrl)) {
     throw new UsageError(`--base-url "${options.baseUrl}" is not an http(s) URL`, { hint: `e.g. --base-url ${entry.record.baseUrl}` });
   }
+  // A local engine given as its root (`http://127.0.0.1:11434`, as OLLAMA_HOST names it): discovery
+  // answers there, but every call would go to `/chat/completions` beside the `/v1` the engine serves.
+  const addedPath = entry.local ? missingApiPath(baseUrl, entry.record.baseUrl) : undefined;
+  if (addedPath !== undefined) baseUrl = `${baseUrl}${addedPath}`;
   let record: ProviderRecord = { ...entry.record, id: options.id ?? entry.record.id, baseUrl };
   let discovery: DiscoveryResult | undefined;
   if (entry.local) {
@@ -58,7 +62,23 @@ export async function addFromCatalog(
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
     record = { ...record, models: discovery.models };
+    if (addedPath !== undefined) {
+      discovery = { ...discovery, notes: [`--base-url ${options.baseUrl ?? ''} has no path: registered ${baseUrl}, where ${entry.name}'s OpenAI-compatible API answers`, ...discovery.notes] };
+    }
   }
   const outcome = await registerProviderRecord(await store(), record, `catalog ${entry.name}`);
   return { entry: entry.name, record, outcome, discovery };
+}
+
+/** The catalog's API path (`/v1`) when `baseUrl` has none, else undefined: a URL with a path of its own is taken as written. */
+function missingApiPath(baseUrl: string, catalogBaseUrl: string): string | undefined {
+  const catalogPath = new URL(catalogBaseUrl).pathname.replace(/\/+$/, '');
+  if (catalogPath === '') return undefined;
+  let given: URL;
+  try {
+    given = new URL(baseUrl);
+  } catch {
+    return undefined;
+  }
+  return given.pathname.replace(/\/+$/, '') === '' && given.search === '' && given.hash === '' ? catalogPath : undefined;
 }

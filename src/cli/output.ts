@@ -29,6 +29,8 @@ export class Output {
   readonly color: ChalkInstance;
   readonly stdoutIsTty: boolean;
   readonly stderrIsTty: boolean;
+  /** NO_COLOR set (and not empty, as no-color.org reads it): no colour and no spinner. */
+  private readonly noColor: boolean;
   /** The home the command runs on, when known: the `syndicate …` commands quoted in hints and warnings are made to work for it. */
   private readonly home: HomePaths | undefined;
 
@@ -38,9 +40,9 @@ export class Output {
     this.home = options.home;
     this.stdoutIsTty = process.stdout.isTTY === true;
     this.stderrIsTty = process.stderr.isTTY === true;
-    const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+    this.noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
     const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
-    const useColor = !this.json && !noColor && (this.stdoutIsTty || forced);
+    const useColor = !this.json && !this.noColor && (this.stdoutIsTty || forced);
     this.color = new Chalk({ level: useColor ? 1 : 0 });
   }
 
@@ -115,7 +117,7 @@ export class Output {
       else process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
       return;
     }
-    const color = new Chalk({ level: this.stderrIsTty && process.env.NO_COLOR === undefined ? 1 : 0 });
+    const color = new Chalk({ level: this.stderrIsTty && !this.noColor ? 1 : 0 });
     process.stderr.write(`${color.red('error:')} ${error.message}\n`);
     if (error instanceof InvalidInputError) {
       for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(this.hintsForHome(problem))}\n`);
@@ -129,7 +131,9 @@ export class Output {
   }
 
   async spinner(text: string): Promise<Spinner> {
-    if (this.json || !this.stderrIsTty) return silentSpinner();
+    // A terminal that reports no width (a pseudo-terminal no one sized: `script` in CI, `docker
+    // exec -t` from a pipe) would make ora's line count infinite, and its clearing loop never end.
+    if (this.json || this.noColor || !this.stderrIsTty || !((process.stderr.columns ?? 0) > 0)) return silentSpinner();
     const { default: ora } = await import('ora');
     const spinner = ora({ text, stream: process.stderr }).start();
     return {

@@ -22,10 +22,15 @@ export interface DurationBounds {
   minimumMs?: number;
   /** Default `MAXIMUM_DURATION_MS`. */
   maximumMs?: number;
+  /**
+   * Refuse a bare number (read as seconds otherwise): for a flag where that reading does harm no
+   * one meant — `evidence prune --older-than 90` would delete everything older than 90 seconds.
+   */
+  unitRequired?: boolean;
 }
 
 /**
- * Parses `250ms`, `30s`, `5m`, `24h`, `7d` (or a bare number of seconds) into milliseconds.
+ * Parses `250ms`, `30s`, `5m`, `24h`, `7d` (or a bare number of seconds, unless `bounds.unitRequired`) into milliseconds.
  * Throws a UsageError (exit 2) for anything else, and one naming the allowed range for a value
  * outside `bounds` (negative values included).
  */
@@ -35,6 +40,12 @@ export function parseDuration(text: string, what = 'duration', bounds: DurationB
     throw new UsageError(`invalid ${what} "${text}"`, { hint: `use a number with a unit: ${unitExamples(bounds)}` });
   }
   const amount = Number(match[1]);
+  if (match[2] === undefined && bounds.unitRequired === true) {
+    const number = match[1] as string;
+    throw new UsageError(`${what} "${text.trim()}" has no unit: a bare number would be ${number} seconds`, {
+      hint: `write the unit: ${what} ${number}d for ${number} days (or ${number}h, ${number}m, ${number}s)`,
+    });
+  }
   const unit = match[2] ?? 's';
   const milliseconds = Math.round(amount * (UNITS[unit] ?? 1000));
   const minimum = bounds.minimumMs ?? 0;

@@ -36,7 +36,7 @@ export interface ListEvidenceOptions {
 
 const SUMMARY_COLUMNS = `id, chain_seq, request_id, hop, kind, state, created_at, finished_at, provider_id, provider_version,
   provider_class, model, caller, sensitivity, streamed, response_status, first_token_ms, total_ms, input_tokens, output_tokens,
-  cached_input_tokens, cache_write_input_tokens, cost_usd, token_accounting, verbatim_capture, tool_call_fidelity, markers_json, error_json`;
+  cached_input_tokens, cache_write_input_tokens, cost_usd, token_accounting, verbatim_capture, tool_call_fidelity, markers_json, error_json, session_id`;
 
 interface SummaryRow {
   id: string;
@@ -67,6 +67,7 @@ interface SummaryRow {
   tool_call_fidelity: string | null;
   markers_json: string | null;
   error_json: string | null;
+  session_id: string | null;
 }
 
 interface FullRow extends SummaryRow {
@@ -75,7 +76,6 @@ interface FullRow extends SummaryRow {
   permit_id: string | null;
   permit_json: string | null;
   permit_token: string | null;
-  session_id: string | null;
   route_json: string | null;
   request_method: string | null;
   request_url: string | null;
@@ -381,6 +381,7 @@ function toSummary(row: SummaryRow): EvidenceSummary {
     toolCallFidelity: row.tool_call_fidelity as ToolCallFidelity | null,
     markers: readStoredJson(row.markers_json, MARKERS, []),
     error: readStoredJson(row.error_json, ERROR, null),
+    sessionId: row.session_id,
   };
 }
 
@@ -407,7 +408,6 @@ function toRecord(row: FullRow, stored: StoredChunk[]): EvidenceRecord {
     permitId: row.permit_id,
     permit: readStoredJson(row.permit_json, ANY_JSON, null),
     permitToken: row.permit_token,
-    sessionId: row.session_id,
     route: readStoredJson(row.route_json, ANY_JSON, null),
     request: {
       method: row.request_method,

@@ -206,6 +206,8 @@ export interface EvidenceSummary {
   toolCallFidelity: ToolCallFidelity | null;
   markers: EvidenceMarker[] | UnparsedValue;
   error: { code: string; message: string } | null | UnparsedValue;
+  /** The session the request named (a stored session's id, `x-syndicate-session`, an agent's own session id). */
+  sessionId: string | null;
 }
 
 /** One response chunk's timing: milliseconds since the request was sent, and its length in bytes. */
@@ -220,7 +222,6 @@ export interface EvidenceRecord extends EvidenceSummary {
   permitId: string | null;
   permit: unknown;
   permitToken: string | null;
-  sessionId: string | null;
   route: unknown;
   request: {
     method: string | null;

@@ -160,7 +160,8 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     const pinned = isPinned(request, explicitProvider);
     throw refuseOrUnavailable(context, input, requestId, classification, plan, {
       providers,
-      planUnpinned: () => (pinned ? routed.planUnpinned() : undefined),
+      // A probe tests the provider it names: another model that would take its request is no fix.
+      planUnpinned: () => (pinned && input.kind !== 'probe' ? routed.planUnpinned() : undefined),
       ...(presentedPermit === undefined ? {} : { permit: presentedPermit }),
     });
   }

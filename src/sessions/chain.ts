@@ -1,6 +1,6 @@
 import { sha256Hex } from '../common/hash.js';
 import { LruMap } from '../common/lru.js';
-import { SessionChainBrokenError } from '../errors.js';
+import { SessionChainBrokenError, UsageError } from '../errors.js';
 import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
 
@@ -145,8 +145,15 @@ export function checkpointLinkHash(previousHash: string, row: ChainedCheckpointC
 /** The hash of the session's last link, which the next one is chained to. */
 export function sessionChainHead(store: Store, sessionId: string): string {
   const head = store.statement('SELECT chain_hash FROM sessions WHERE id = ?').pluck(true).get(sessionId) as string | null | undefined;
+  // No row: `session delete` (another process) removed the session after this command read it — no edit outside syndicate.
+  if (head === undefined) throw sessionDeletedMeanwhile(sessionId, 'nothing was changed', 'start a new session with `syndicate session start`');
   if (typeof head !== 'string') throw sessionChainError({ sessionId, reason: 'head mismatch' });
   return head;
+}
+
+/** Exit 2: the session this command read was deleted (`session delete` in another process) before it wrote; `outcome` says what became of its work. */
+export function sessionDeletedMeanwhile(sessionId: string, outcome: string, hint: string): UsageError {
+  return new UsageError(`session ${sessionId} was deleted meanwhile (\`session delete\` in another process): ${outcome}`, { hint });
 }
 
 /**

@@ -9,7 +9,7 @@ import { currentProviders } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
-import { appendCheckpoint, messageLinkHash, provenMessageRows, proveSessionChain, sessionChainHead, sessionStartHash, type ChainedMessageColumns, type StoredMessage } from './chain.js';
+import { appendCheckpoint, messageLinkHash, provenMessageRows, proveSessionChain, sessionChainHead, sessionDeletedMeanwhile, sessionStartHash, type ChainedMessageColumns, type StoredMessage } from './chain.js';
 import {
   activeModelLabel,
   type ActiveModel,
@@ -194,6 +194,22 @@ export function recordedSessionId(store: Store, idOrName: string): string {
   return findSession(store, idOrName)?.id ?? idOrName;
 }
 
+/**
+ * The session id evidence and metrics are narrowed to for `idOrName` (as `recordedSessionId`), and a
+ * warning when nothing bears it — no stored session has it as id or name and no evidence row names
+ * it: most likely a mistyped id. Only a warning: any label a client sends is a session id, and one
+ * may have made no request yet.
+ */
+export function sessionFilter(store: Store, idOrName: string): { sessionId: string; warning?: string } {
+  const session = findSession(store, idOrName);
+  if (session !== undefined) return { sessionId: session.id };
+  if (store.statement('SELECT 1 FROM evidence WHERE session_id = ? LIMIT 1').get(idOrName) !== undefined) return { sessionId: idOrName };
+  return {
+    sessionId: idOrName,
+    warning: `no stored session and no evidence row is named "${idOrName}": check the id (stored sessions: \`syndicate session list\`; every session id in the evidence: \`syndicate evidence list\`)`,
+  };
+}
+
 /** A stored session by id or name; `SessionNotFoundError` (exit 2) otherwise. */
 export function requireSession(store: Store, idOrName: string): Session {
   const session = findSession(store, idOrName);
@@ -304,6 +320,13 @@ export interface AnsweredTurn {
 export function appendTurn(store: Store, sessionId: string, turn: AnsweredTurn): number {
   const now = (turn.now ?? new Date()).toISOString();
   return store.transaction(() => {
+    if (store.statement('SELECT 1 FROM sessions WHERE id = ?').get(sessionId) === undefined) {
+      throw sessionDeletedMeanwhile(
+        sessionId,
+        'the answer was not added to it',
+        `the answer is kept in the evidence (\`syndicate evidence show ${turn.evidenceId}\`); continue in a new session (\`syndicate session start\`)`,
+      );
+    }
     const last = store.statement('SELECT MAX(seq) AS seq, MAX(turn) AS turn FROM session_messages WHERE session_id = ?').get(sessionId) as {
       seq: number | null;
       turn: number | null;

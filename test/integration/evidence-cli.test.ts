@@ -84,7 +84,17 @@ describe('syndicate evidence (CLI)', () => {
     const denied = parseJsonDocument((await runCli(['evidence', 'list', '--state', 'denied', '--json'], { home })).stdout);
     expect((denied.evidence as { id: string }[]).map((row) => row.id)).toEqual([denial]);
     const session = parseJsonDocument((await runCli(['evidence', 'list', '--session', 'sess-7', '--json'], { home })).stdout);
-    expect((session.evidence as { id: string }[]).map((row) => row.id)).toEqual([binary]);
+    expect(session.evidence).toEqual([expect.objectContaining({ id: binary, sessionId: 'sess-7' })]);
+    // The session ids `--session` takes are in the list: a column once a row names one.
+    const sessionHuman = await runCli(['evidence', 'list', '--session', 'sess-7'], { home });
+    expect(sessionHuman.stderr).toBe('');
+    expect(sessionHuman.stdout.split('\n')[0]).toMatch(/\s+MARKERS\s+SESSION$/);
+    expect(sessionHuman.stdout.split('\n')[1]).toMatch(new RegExp(`^${binary}\\s.*\\ssess-7$`));
+    // A session id nothing bears (a typo): no rows, exit 0, and a warning saying where the ids are.
+    const typo = await runCli(['evidence', 'list', '--session', 'sess-8'], { home });
+    expect(typo.exitCode).toBe(0);
+    expect(typo.stdout).toBe('no evidence rows match');
+    expect(typo.stderr).toContain('warning: no stored session and no evidence row is named "sess-8": check the id');
     const limited = parseJsonDocument((await runCli(['evidence', 'list', '--limit', '2', '--json'], { home })).stdout);
     expect((limited.evidence as unknown[]).length).toBe(2);
     expect(limited).toMatchObject({ total: 5, truncated: true });
@@ -105,7 +115,8 @@ describe('syndicate evidence (CLI)', () => {
     expect(human.exitCode).toBe(0);
     expect(human.stderr).toBe('');
     const lines = human.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+TIME\s+STATE\s+PROVIDER\s+MODEL\s+STATUS\s+TOKENS\s+TTFT\/TOTAL MS\s+MARKERS$/);
+    // One row names a session (sess-7): the SESSION column is there.
+    expect(lines[0]).toMatch(/^ID\s+TIME\s+STATE\s+PROVIDER\s+MODEL\s+STATUS\s+TOKENS\s+TTFT\/TOTAL MS\s+MARKERS\s+SESSION$/);
     expect(lines).toHaveLength(6);
     const completedLine = lines.find((line) => line.startsWith(completed)) ?? '';
     expect(completedLine).toMatch(/completed\s+ollama@2\s+llama3\s+200\s+5\/3 exact\s+20\/60/);

@@ -98,6 +98,21 @@ describe('syndicate evidence prune', () => {
     // No --older-than and no evidence.retentionDays in the policy: both ways are named.
     expect(missing.stderr).toContain('error: evidence prune needs --older-than, or evidence.retentionDays in policy.yaml');
   });
+
+  it('refuses a bare number: `--older-than 90` would have deleted everything older than 90 seconds', async () => {
+    const result = await runCli(['evidence', 'prune', '--older-than', '90', '--json'], { home });
+    expect(result.exitCode).toBe(2);
+    expect(parseJsonDocument(result.stdout)).toEqual({
+      ok: false,
+      error: {
+        code: 'usage',
+        message: '--older-than "90" has no unit: a bare number would be 90 seconds',
+        hint: 'write the unit: --older-than 90d for 90 days (or 90h, 90m, 90s)',
+      },
+    });
+    const listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: { id: string }[] };
+    expect(listed.evidence.map((row) => row.id)).toContain(recent);
+  });
 });
 
 /** A store edited by hand: prune must not be the tool that erases the edit. */

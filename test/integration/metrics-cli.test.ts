@@ -99,8 +99,14 @@ describe('syndicate metrics', () => {
     const human = await runCli(['metrics', '--since', '3h', '--session', 'sess-agent'], { home });
     expect(human.stdout).toMatch(/^Last 3h \(.* – .*\), session sess-agent$/m);
     expect(human.stdout).toContain('requests  2 answered: 1 local (50.0%), 1 hosted (50.0%); 1 after fallback');
+    expect(result.stderr).toBe('');
+    // Nothing bears this id (most likely a typo): still zeros, exit 0 — a client may name a session before its first request — but said so.
     const unknown = await runCli(['--json', 'metrics', '--since', '3h', '--session', 'no-such-session'], { home });
+    expect(unknown.exitCode).toBe(0);
     expect((parseJsonDocument(unknown.stdout) as { metrics: { requests: { total: number } } }).metrics.requests.total).toBe(0);
+    expect(unknown.stderr).toBe(
+      'warning: no stored session and no evidence row is named "no-such-session": check the id (stored sessions: `syndicate session list`; every session id in the evidence: `syndicate evidence list`)',
+    );
   });
 
   it('a shorter window leaves the older rows out (only the denial, 25 minutes ago, is left)', async () => {

@@ -299,3 +299,33 @@ describe('syndicate provider capabilities', () => {
     expect(result.stderr).toContain('--trials must be an integer from 1 to 20');
   });
 });
+
+describe('provider test of a provider the policy refuses', () => {
+  let offList: Scenario;
+  const refusedEngines: FakeEngine[] = [];
+
+  beforeAll(async () => {
+    const hosted = await startFakeEngine({ kind: 'openai' });
+    const local = await startFakeEngine({ kind: 'llama.cpp' });
+    refusedEngines.push(hosted, local);
+    // The default egress list holds only the real hosted hosts: the policy refuses anything sent to this one.
+    offList = await Scenario.create();
+    await offList.register({ id: 'offlist', engine: hosted, class: 'approved_hosted', authEnv: 'OFFLIST_KEY' }, { id: 'llama', engine: local });
+  });
+  afterAll(async () => {
+    offList?.cleanup();
+    await Promise.all(refusedEngines.map((engine) => engine.close()));
+  });
+
+  it("hints at the rule to change, not at another provider to name instead (a probe tests the one it names); run's hint still offers it", async () => {
+    const probe = await offList.json(['provider', 'test', 'offlist'], { env: { OFFLIST_KEY: 'test-key' } });
+    expect(probe.result.exitCode, probe.result.stderr).toBe(4);
+    const hint = (probe.document.error as { hint: string }).hint;
+    expect(hint).toContain('egress.allowHosts');
+    expect(hint).not.toContain('llama');
+    expect(hint).not.toContain('instead');
+    const run = await offList.json(['run', 'hello', '--provider', 'offlist'], { env: { OFFLIST_KEY: 'test-key' } });
+    expect(run.result.exitCode, run.result.stderr).toBe(4);
+    expect((run.document.error as { hint: string }).hint).toMatch(/^llama may take it: name it instead/);
+  });
+});

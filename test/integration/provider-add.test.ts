@@ -68,6 +68,19 @@ describe('provider add: discovery from running engines through the built CLI', (
     expect(again.stdout.split('\n')[0]).toBe('unchanged ollama (v1)');
   });
 
+  it('a local engine given by its root (as OLLAMA_HOST names it) is registered at its /v1 API, said in a note, and answers', async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    const ollama = await engine({ kind: 'ollama' });
+    const document = await add(['ollama', '--base-url', `${ollama.url}/`]);
+    expect(document.record.baseUrl).toBe(ollama.baseUrl);
+    expect(document.discovery?.notes[0]).toBe(`--base-url ${ollama.url}/ has no path: registered ${ollama.baseUrl}, where ollama's OpenAI-compatible API answers`);
+    const run = await runCli(['run', 'Name the capital of France.', '--provider', 'ollama', '--no-stream'], { home });
+    expect(run.exitCode, run.stderr).toBe(0);
+    // A path given is taken as written.
+    const llama = await engine({ kind: 'llama.cpp' });
+    expect((await add(['llama.cpp', '--base-url', llama.baseUrl])).record.baseUrl).toBe(llama.baseUrl);
+  });
+
   it('ollama: a thinking model (capability thinking) is tagged thinking, so a reasoning effort is sent to it', async () => {
     const ollama = await engine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'qwen3:8b', thinking: true }] });
     const document = await add(['ollama', '--base-url', ollama.baseUrl]);

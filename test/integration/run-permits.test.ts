@@ -51,6 +51,21 @@ describe('syndicate run --permit', () => {
     await expectRefused(['--permit', token], 'permit_replayed');
   });
 
+  it("a permit issued for a stored session by its name is bound to the session's id, as `run --session NAME` uses it", async () => {
+    const started = await scenario.json(['session', 'start', '--name', 'permit-triage', '--model', 'llama:qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const sessionId = (started.document.session as { id: string }).id;
+    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf', '--session', 'permit-triage']);
+    for (const session of ['permit-triage', sessionId]) {
+      const verified = await scenario.json(['permit', 'verify', token, '--session', session]);
+      expect(verified.result.exitCode, verified.result.stderr).toBe(0);
+      expect((verified.document.permit as { session: string }).session).toBe(sessionId);
+    }
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--session', 'permit-triage', '--permit', token]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document.answer).toBe(DEFAULT_ANSWER);
+  });
+
   it('a forged permit (payload edited, signature kept) is refused', async () => {
     const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
     const [prefix, payload, signature] = token.split('.');

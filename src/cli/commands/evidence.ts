@@ -82,7 +82,11 @@ export function evidenceCommand(): Command {
       }
       filters.limit = limit;
       const store = await context.store({ existing: true });
-      if (filters.session !== undefined) filters.session = (await import('../../sessions/sessions.js')).recordedSessionId(store, filters.session);
+      if (options.session !== undefined) {
+        const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, options.session);
+        filters.session = sessionId;
+        if (warning !== undefined) context.output.warn(warning);
+      }
       const rows = listEvidence(store, filters);
       if (rows.length === 0 && filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
         // Most likely a mistyped id: say so, as every command given an unknown provider does (a retired one is known).
@@ -98,8 +102,10 @@ export function evidenceCommand(): Command {
           output.line('no evidence rows match');
           return;
         }
+        // The session column only when a row names one: the ids `--session` and `metrics --session` take.
+        const withSessions = rows.some((row) => row.sessionId !== null);
         output.table(
-          ['id', 'time', 'state', 'provider', 'model', 'status', 'tokens', 'ttft/total ms', 'markers'],
+          ['id', 'time', 'state', 'provider', 'model', 'status', 'tokens', 'ttft/total ms', 'markers', ...(withSessions ? ['session'] : [])],
           rows.map((row) => [
             row.id,
             formatTime(row.createdAt),
@@ -110,6 +116,7 @@ export function evidenceCommand(): Command {
             formatTokens(row),
             row.totalMs === null ? null : `${formatMs(row.firstTokenMs)}/${formatMs(row.totalMs)}`,
             isUnparsedValue(row.markers) ? unparsedText(row.markers) : row.markers.length === 0 ? null : row.markers.join(','),
+            ...(withSessions ? [row.sessionId] : []),
           ]),
         );
         if (truncated) output.info(`showing the newest ${rows.length} of ${total} rows; use --limit ${total} to list them all`);
@@ -357,7 +364,7 @@ Examples:
       const { parseDuration } = await import('../../common/duration.js');
       let olderThanMs: number;
       if (options.olderThan !== undefined) {
-        olderThanMs = parseDuration(options.olderThan, '--older-than', { minimumMs: 1 });
+        olderThanMs = parseDuration(options.olderThan, '--older-than', { minimumMs: 1, unitRequired: true });
       } else {
         const { loadPolicy } = await import('../../policy/load.js');
         const days = loadPolicy(context.home.policyPath).evidence.retentionDays;

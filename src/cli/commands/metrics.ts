@@ -23,7 +23,12 @@ export function metricsCommand(): Command {
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store({ existing: true });
       const untilMs = Date.now();
-      const session = options.session === undefined ? undefined : (await import('../../sessions/sessions.js')).recordedSessionId(store, options.session);
+      let session: string | undefined;
+      if (options.session !== undefined) {
+        const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, options.session);
+        session = sessionId;
+        if (warning !== undefined) output.warn(warning);
+      }
       const summary = computeMetrics(store, policy, { sinceMs: untilMs - sinceMs, untilMs, ...(session === undefined ? {} : { session }) });
       context.close();
       if (summary.savings.warning !== undefined) output.warn(summary.savings.warning);

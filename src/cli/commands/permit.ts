@@ -51,6 +51,16 @@ async function recordAndRethrow(context: CommandContext, store: Store, error: un
   throw error;
 }
 
+/**
+ * The session id a permit binds: a stored session's id when `--session` names one (by id or name),
+ * as `run --session` resolves it, else the value itself.
+ */
+async function recordedSession(store: Store, session: string | undefined): Promise<string | undefined> {
+  if (session === undefined) return undefined;
+  const { recordedSessionId } = await import('../../sessions/sessions.js');
+  return recordedSessionId(store, session);
+}
+
 export function permitCommand(): Command {
   const permit = new Command('permit')
     .description('issue and check single-use signed permits, for scripts that invoke later')
@@ -81,12 +91,13 @@ export function permitCommand(): Command {
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store();
       try {
+        const sessionId = await recordedSession(store, options.session);
         let issued;
         try {
           issued = permits.issuePermitForProvider(
             store,
             key,
-            { providerId: options.provider, model: options.model, maxSensitivity, ...(options.session === undefined ? {} : { sessionId: options.session }) },
+            { providerId: options.provider, model: options.model, maxSensitivity, ...(sessionId === undefined ? {} : { sessionId }) },
             { ttlMs, refusalFor: (provider, modelId) => classRefusal(policy, provider, modelId, maxSensitivity) },
           );
         } catch (error) {
@@ -97,7 +108,7 @@ export function permitCommand(): Command {
               providerId: options.provider,
               model: options.model,
               sensitivity: maxSensitivity,
-              ...(options.session === undefined ? {} : { sessionId: options.session }),
+              ...(sessionId === undefined ? {} : { sessionId }),
             }),
           );
         }
@@ -137,11 +148,12 @@ export function permitCommand(): Command {
       const key = permits.loadPermitKey(context.home.permitKeyPath);
       const store = await context.store();
       try {
+        const sessionId = await recordedSession(store, options.session);
         const expected = {
           ...(options.provider === undefined ? {} : { providerId: options.provider }),
           ...(options.model === undefined ? {} : { model: options.model }),
           ...(sensitivity === undefined ? {} : { sensitivity }),
-          ...(options.session === undefined ? {} : { sessionId: options.session }),
+          ...(sessionId === undefined ? {} : { sessionId }),
         };
         let inspection;
         try {

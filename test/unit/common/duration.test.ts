@@ -23,6 +23,13 @@ describe('parseDuration', () => {
     expect(parseDuration('0')).toBe(0);
   });
 
+  it('refuses a bare number where the flag requires a unit, naming the unit it likely meant', () => {
+    const error = usageError(() => parseDuration('90', '--older-than', { minimumMs: 1, unitRequired: true }));
+    expect(error.message).toBe('--older-than "90" has no unit: a bare number would be 90 seconds');
+    expect(error.hint).toBe('write the unit: --older-than 90d for 90 days (or 90h, 90m, 90s)');
+    expect(parseDuration('90d', '--older-than', { minimumMs: 1, unitRequired: true })).toBe(90 * 86_400_000);
+  });
+
   it('refuses what is not a duration', () => {
     expect(usageError(() => parseDuration('yesterday', '--since')).message).toBe('invalid --since "yesterday"');
   });

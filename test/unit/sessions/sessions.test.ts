@@ -23,6 +23,7 @@ import {
   type PromptEstimate,
 } from '../../../src/sessions/index.js';
 import { currentProviders } from '../../../src/registry/provider-cache.js';
+import { sessionChainHead } from '../../../src/sessions/chain.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 import { seedCompleted } from '../evidence/seed.js';
@@ -282,6 +283,26 @@ describe('sessions', () => {
   });
 
   describe('deleteSession', () => {
+    it('a turn answered after another process deleted its session is refused as deleted meanwhile (exit 2), not as a chain edited outside syndicate, and writes nothing', () => {
+      const id = startSession(store, policy, { model: 'local:wide' }).id;
+      deleteSession(store, id);
+      const refusal = (() => {
+        try {
+          appendTurn(store, id, { prompt: 'hello', answer: 'hi', providerId: 'local', model: 'wide', evidenceId: 'ev_answered' });
+          return undefined;
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(refusal).toBeInstanceOf(UsageError);
+      expect((refusal as UsageError).exitCode).toBe(ExitCode.usage);
+      expect((refusal as UsageError).message).toBe(`session ${id} was deleted meanwhile (\`session delete\` in another process): the answer was not added to it`);
+      expect((refusal as UsageError).hint).toContain('`syndicate evidence show ev_answered`');
+      expect(store.db.prepare('SELECT COUNT(*) FROM session_messages').pluck(true).get()).toBe(0);
+      // A switch or an approval whose session went the same way reads its head last: the same refusal, nothing changed.
+      expect(() => sessionChainHead(store, id)).toThrow(`session ${id} was deleted meanwhile (\`session delete\` in another process): nothing was changed`);
+    });
+
     const count = (sql: string, id: string): number => store.db.prepare(sql).pluck(true).get(id) as number;
     const rowsOf = (id: string): number[] =>
       ['sessions WHERE id', 'session_messages WHERE session_id', 'session_checkpoints WHERE session_id', 'session_switches WHERE session_id'].map((table) =>

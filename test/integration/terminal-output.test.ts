@@ -1,0 +1,47 @@
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, makeTempHome, runCli } from '../helpers/cli.js';
+
+/**
+ * The CLI on a real terminal: util-linux `script` gives the command a pseudo-terminal, as CI
+ * runners that want colour and a developer's shell do. `stty cols` sizes it; left alone, a
+ * pseudo-terminal whose creator has no terminal of its own reports 0 columns.
+ */
+async function onTerminal(command: string, options: { home: string; columns?: number; env?: Record<string, string> }): Promise<{ exitCode: number | undefined; timedOut: boolean; output: string }> {
+  const sized = options.columns === undefined ? '' : `stty cols ${options.columns}; `;
+  const result = await execa('script', ['-qec', `${sized}node ${BIN} ${command}`, '/dev/null'], {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 60_000,
+    env: { SYNDICATE_HOME: options.home, NO_COLOR: undefined, FORCE_COLOR: undefined, ...options.env },
+  });
+  return { exitCode: result.exitCode, timedOut: result.timedOut, output: String(result.stdout) };
+}
+
+describe('syndicate on a terminal', () => {
+  const temporary = makeTempHome();
+  const home = temporary.home;
+
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+  });
+  afterAll(() => temporary.cleanup());
+
+  it('ends on a terminal that reports no width (a spinner there never stopped clearing lines)', async () => {
+    const result = await onTerminal('evidence verify', { home });
+    expect(result.timedOut).toBe(false);
+    expect(result.exitCode).toBe(0);
+    expect(result.output).toContain('evidence chain intact: 0 rows');
+  }, 90_000);
+
+  it('shows a spinner on a sized terminal, and none with NO_COLOR: the output is plain text', async () => {
+    const spinning = await onTerminal('evidence verify', { home, columns: 80 });
+    expect(spinning.exitCode).toBe(0);
+    expect(spinning.output).toContain('verifying the evidence chain');
+    const plain = await onTerminal('evidence verify', { home, columns: 80, env: { NO_COLOR: '1' } });
+    expect(plain.exitCode).toBe(0);
+    expect(plain.output).toContain('evidence chain intact: 0 rows');
+    expect(plain.output).not.toContain('verifying the evidence chain');
+    expect(plain.output).not.toContain('\u001b');
+  }, 90_000);
+});
