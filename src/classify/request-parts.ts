@@ -1,3 +1,4 @@
+import { counted } from '../common/counted.js';
 import type { CanonicalRequest, ContentPart } from '../wire/canonical.js';
 
 /** A piece of a request the detectors scan, named by where it sits in the request. */
@@ -70,7 +71,7 @@ function embeddingParts(request: CanonicalRequest): RequestPart[] {
   if (input === undefined) return [];
   if (input.kind === 'texts') return input.texts.map((text, index) => ({ kind: 'text', location: `input[${index}]`, text }));
   const count = input.tokens.reduce((total, tokens) => total + tokens.length, 0);
-  return [{ kind: 'unscannable', location: 'input', description: `token ids (${count} in ${input.tokens.length} input(s); only the model's tokenizer can read them)` }];
+  return [{ kind: 'unscannable', location: 'input', description: `token ids (${count} in ${counted(input.tokens.length, 'input')}; only the model's tokenizer can read them)` }];
 }
 
 function contentPart(part: ContentPart, location: string): RequestPart {

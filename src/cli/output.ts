@@ -15,15 +15,12 @@ export interface Spinner {
   stop(): void;
 }
 
+export { counted } from '../common/counted.js';
+
 /**
  * Everything a command prints goes through here: results on stdout, diagnostics on stderr,
  * one JSON document with `--json`, colour and spinners only on a TTY without NO_COLOR.
  */
-/** `1 row`, `2 rows`: a count and its noun (plural with an s). */
-export function counted(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
 export class Output {
   readonly json: boolean;
   readonly color: ChalkInstance;

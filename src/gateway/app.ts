@@ -1,3 +1,4 @@
+import { counted } from '../common/counted.js';
 import { maxSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import { answeringEngineReports } from '../engines/manage.js';
 import { SyndicateError } from '../errors.js';
@@ -654,7 +655,7 @@ function ignoredFieldsHeader(ignoredFields: readonly string[], attemptWarnings: 
 function ignoredFieldWarnings(fields: readonly string[]): WireWarning[] {
   const named = fields.slice(0, IGNORED_FIELDS_NAMED).map((field) => ({ setting: field.slice(0, 64), message: 'not interpreted by the gateway; not sent to the provider' }));
   const rest = fields.length - named.length;
-  return rest > 0 ? [...named, { setting: 'more ignored fields', message: `${rest} more field(s) not interpreted by the gateway` }] : named;
+  return rest > 0 ? [...named, { setting: 'more ignored fields', message: `${counted(rest, 'more field')} not interpreted by the gateway` }] : named;
 }
 
 function describeFields(names: readonly string[], unnamed: number): string {

@@ -254,7 +254,7 @@ function unavailableHint(
     return [{ ...identity, kind: call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing' }];
   });
   const hint = hintForUnavailable(heldOutForLater(context, [...unavailable, ...heldOut], providers));
-  return missingKeys.length > 0 ? `${hint}; for the skipped hosted provider(s): ${exports}` : hint;
+  return missingKeys.length > 0 ? `${hint}; for the skipped hosted ${missingKeys.length === 1 ? 'provider' : 'providers'}: ${exports}` : hint;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { counted as countOf } from '../common/counted.js';
 import type { Deviation, WireFormat } from '../common/vocabulary.js';
 import { parseServerSentEvents, ServerSentEventSplitter } from '../wire/sse.js';
 import type { ProbeCheck, ProbeVerdict } from './types.js';
@@ -283,7 +284,7 @@ function checkOpenAIStream(text: string, expectation: WireExpectation): StreamCh
     list.deviation('chunks', 'partial_streaming_reliability', 'the stream carried no events at all');
     return { checks: list.checks, events: 0 };
   }
-  if (malformed.length > 0) list.deviation('chunks', 'partial_streaming_reliability', `${malformed.length} malformed chunk(s), e.g. ${malformed[0]}`);
+  if (malformed.length > 0) list.deviation('chunks', 'partial_streaming_reliability', `${countOf(malformed.length, 'malformed chunk')}, e.g. ${malformed[0]}`);
   else list.add('chunks', 'pass', `${chunks.length} well-formed chat.completion.chunk events`);
 
   if (doneAt === -1) list.deviation('terminal-marker', 'partial_streaming_reliability', 'the stream ended without `data: [DONE]`');
@@ -336,7 +337,7 @@ function checkAnthropicStream(text: string, expectation: WireExpectation): Strea
     if (data === undefined || event.event === undefined || data['type'] !== event.event) malformed.push(`${event.event ?? '(no event)'} ${event.data.slice(0, 40)}`);
     else parsed.push({ event: event.event, data });
   }
-  if (malformed.length > 0) list.deviation('chunks', 'partial_streaming_reliability', `${malformed.length} malformed event(s), e.g. ${malformed[0]}`);
+  if (malformed.length > 0) list.deviation('chunks', 'partial_streaming_reliability', `${countOf(malformed.length, 'malformed event')}, e.g. ${malformed[0]}`);
   else list.add('chunks', 'pass', `${parsed.length} well-formed events, each data.type equal to its event name`);
 
   const names = parsed.map((entry) => entry.event);

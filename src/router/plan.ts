@@ -1,3 +1,4 @@
+import { counted } from '../common/counted.js';
 import { isIP } from 'node:net';
 import { isLoopbackAddress } from '../common/loopback.js';
 import {
@@ -818,7 +819,7 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
   if (needs.length > 0) lines.push(`request needs: ${needs.join(', ')}`);
   const embedding = context.embedding;
   if (embedding !== undefined) {
-    const count = embedding.input.kind === 'texts' ? `${embedding.input.texts.length} text(s)` : `${embedding.input.tokens.length} token-id input(s)`;
+    const count = embedding.input.kind === 'texts' ? counted(embedding.input.texts.length, 'text') : counted(embedding.input.tokens.length, 'token-id input');
     lines.push(`embeddings request (${count}): only models declared kind: embedding on the openai wire`);
   }
   if (context.explicitProvider !== undefined) lines.push(`provider ${context.explicitProvider} asked for: no other provider considered`);

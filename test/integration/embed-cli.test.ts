@@ -90,7 +90,7 @@ describe('syndicate embed', () => {
     const lines = secret.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect((JSON.parse(lines[0] ?? '[]') as number[]).map((value) => Math.fround(value))).toEqual(fakeVector(EMBED_MODEL, SECRET_TEXT, 8));
-    expect(secret.stderr).toMatch(new RegExp(`ollama@v1 ${EMBED_MODEL} · restricted · 1 vector\\(s\\) of 8`));
+    expect(secret.stderr).toMatch(new RegExp(`ollama@v1 ${EMBED_MODEL} · restricted · 1 vector of 8`));
     expect(inferenceExchanges(hosted).length).toBe(hostedCalls);
   });
 

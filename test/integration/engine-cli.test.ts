@@ -175,7 +175,7 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
 
         server.kill('SIGTERM');
         await until(() => output.stderr.includes('shutting down'), () => `the first signal to be seen; output.stderr: ${output.stderr}`);
-        expect(output.stderr).toContain('shutting down: 1 request(s) in flight (at most 1m)');
+        expect(output.stderr).toContain('shutting down: 1 request in flight (at most 1m)');
         await new Promise((resolve) => setTimeout(resolve, 300));
         expect(server.exitCode, "still draining after the first signal").toBeNull();
 
@@ -228,7 +228,7 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
           expect(chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.finish_reason)).filter((reason) => reason !== null)).toEqual([]);
           const result = await server;
           expect(result.exitCode, output.stderr).toBe(exitCode);
-          expect(output.stderr).toContain('shutting down: 1 request(s) in flight (at most 300ms)');
+          expect(output.stderr).toContain('shutting down: 1 request in flight (at most 300ms)');
           expect(output.stderr).toContain('the requests in flight did not finish within --drain-timeout 300ms: cancelling them');
           expect(JSON.parse(output.stdout.slice(output.stdout.indexOf('\n') + 1))).toEqual({
             ok: false,
@@ -254,7 +254,7 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
         expect(chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.finish_reason)).filter((reason) => reason !== null)).toEqual(['stop']);
         const result = await server;
         expect(result.exitCode, output.stderr).toBe(0);
-        expect(output.stderr).toContain('shutting down: 1 request(s) in flight (at most 1m)');
+        expect(output.stderr).toContain('shutting down: 1 request in flight (at most 1m)');
         expect(output.stderr).toContain('engine stopped');
         expect(output.stderr).not.toContain('cancelling');
       } finally {

@@ -342,7 +342,7 @@ describe('engine status of an engine that does not answer', () => {
     expect(result.exitCode).toBe(1);
     const error = document['error'] as { code: string; message: string; hint: string; details: { engines: Record<string, unknown>[] } };
     expect(error.code).toBe('check_failed');
-    expect(error.message).toBe('1 of 1 engine(s) did not answer: gone');
+    expect(error.message).toBe('1 of 1 engine did not answer: gone');
     expect(error.details.engines[0]).toMatchObject({ provider: 'gone', reachable: false, reason: expect.stringContaining('connection refused') });
     expect(error.hint).toContain('start gone');
   });

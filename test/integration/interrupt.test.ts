@@ -129,7 +129,7 @@ describe('syndicate serve stopped while a slow stream is in flight', () => {
       const signalledAt = Date.now();
       server.kill(signals[0]);
       if (signals.length > 1) {
-        await waitForStderr('shutting down: finishing 1 in-flight request(s)');
+        await waitForStderr('shutting down: finishing 1 in-flight request');
         server.kill(signals[1]);
       }
       const [text, ended] = await Promise.all([readToEnd(reader), server]);
@@ -194,7 +194,7 @@ describe('syndicate mcp stopped while a complete call streams', () => {
     engine.setFault('ok');
     expect(Date.now() - signalledAt).toBeLessThan(2_000);
     expect(ended.exitCode, String(ended.stderr)).toBe(130);
-    expect(String(ended.stderr)).toContain('stopping (SIGINT): cancelling 1 call(s) in flight');
+    expect(String(ended.stderr)).toContain('stopping (SIGINT): cancelling 1 call in flight');
     expect(String(ended.stderr)).toContain('error: MCP server stopped (SIGINT): 1 call in flight cancelled');
     // Nothing but the protocol on stdout, even for the error.
     for (const line of String(ended.stdout).split('\n').filter((text) => text !== '')) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });

@@ -73,7 +73,7 @@ describe('syndicate metrics', () => {
   it('prints a human summary with the latency table and the chart', async () => {
     const result = await runCli(['metrics', '--since', '3h'], { home });
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain('requests  4 answered: 3 local (75.0%), 1 hosted (25.0%); 1 after fallback, 1 failed attempt(s), 1 cancelled by the caller, 2 denied\n');
+    expect(result.stdout).toContain('requests  4 answered: 3 local (75.0%), 1 hosted (25.0%); 1 after fallback, 1 failed attempt, 1 cancelled by the caller, 2 denied\n');
     expect(result.stdout).toContain('permits   2 refused outside any request (permit issue/verify): not counted as denied requests\n');
     expect(result.stdout).toContain('probes    1 refused by policy (provider test/capabilities): not counted as denied requests\n');
     expect(result.stdout).toContain('spend     $0.002910 (hosted $0.002700, local $0.00, provider probes $0.000210)\n');

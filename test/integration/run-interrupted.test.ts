@@ -113,7 +113,7 @@ describe('a run cancelled with Ctrl-C mid-stream', () => {
 
     expect(await metricsRequests(scenario)).toMatchObject({ failedAttempts: 0, cancelled: 1 });
     const human = await scenario.cli(['metrics', '--since', '1h']);
-    expect(human.stdout).toContain('0 failed attempt(s), 1 cancelled by the caller');
+    expect(human.stdout).toContain('0 failed attempts, 1 cancelled by the caller');
   });
 });
 

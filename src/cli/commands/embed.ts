@@ -1,3 +1,4 @@
+import { counted } from '../output.js';
 import { Command, Option } from 'commander';
 import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
@@ -93,10 +94,10 @@ Examples:
       for (const vector of embeddings) output.write(`${JSON.stringify(vector)}\n`);
       for (const warning of result.warnings) output.warn(`${warning.setting}: ${warning.message}`);
       const tokens = result.usage === undefined ? 'tokens n/a' : `${result.usage.inputTokens} tokens (${result.fidelity.tokenAccounting})`;
-      const hops = result.attempts.length > 1 ? `, after ${result.attempts.length - 1} fallback hop(s)` : '';
+      const hops = result.attempts.length > 1 ? `, after ${counted(result.attempts.length - 1, 'fallback hop')}` : '';
       output.info(
         output.color.dim(
-          `${result.provider.id}@v${result.provider.version} ${result.model} · ${result.classification.level} · ${embeddings.length} vector(s) of ${embeddings[0]?.length ?? 0} · ${tokens} · total ${Math.round(result.latency.totalMs)} ms${hops} · evidence ${result.evidenceId}`,
+          `${result.provider.id}@v${result.provider.version} ${result.model} · ${result.classification.level} · ${counted(embeddings.length, 'vector')} of ${embeddings[0]?.length ?? 0} · ${tokens} · total ${Math.round(result.latency.totalMs)} ms${hops} · evidence ${result.evidenceId}`,
         ),
       );
     });

@@ -8,7 +8,7 @@ import type { CommandContext } from '../context.js';
 import { contextFor } from '../context.js';
 import { positiveIntegerOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
-import type { Output } from '../output.js';
+import { counted, type Output } from '../output.js';
 
 /** `PROVIDER:MODEL` (the model id may itself hold colons, e.g. ollama:llama3.2:3b). */
 function providerAndModel(value: string): { providerId: string; model: string } {
@@ -117,7 +117,7 @@ Examples:
       if (down.length > 0) {
         const first = down[0]!;
         const firstProvider = providers.find((provider) => provider.id === first.provider)!;
-        throw new CheckFailedError(`${down.length} of ${reports.length} engine(s) did not answer: ${down.map((report) => report.provider).join(', ')}`, {
+        throw new CheckFailedError(`${down.length} of ${counted(reports.length, 'engine')} did not answer: ${down.map((report) => report.provider).join(', ')}`, {
           hint: engineDownHint(firstProvider, first.process),
           details: { engines: reports },
         });

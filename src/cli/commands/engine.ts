@@ -158,7 +158,7 @@ Example:
       // `syndicate serve` prints); how it runs and how to use it is guidance (stderr).
       if (output.json) output.documentLine(document);
       else output.line(`syndicate engine serving ${info.id} at ${running.baseUrl}`);
-      output.info(`  backend ${info.backend}, context ${info.contextWindow} tokens (trained ${info.trainedContextWindow}), ${info.threads} thread(s), ${info.parallel} parallel, chat template: ${info.chatWrapper}, loaded in ${info.loadMs} ms`);
+      output.info(`  backend ${info.backend}, context ${info.contextWindow} tokens (trained ${info.trainedContextWindow}), ${counted(info.threads, 'thread')}, ${info.parallel} parallel, chat template: ${info.chatWrapper}, loaded in ${info.loadMs} ms`);
       if (registered !== undefined) {
         output.info(output.forHome(`  provider ${registered.id} v${registered.version} ${registered.status}: \`syndicate run --provider ${registered.id} "..."\``));
       }
@@ -175,7 +175,7 @@ Example:
         output,
         stopSignal,
         drainTimeoutMs,
-        inFlightNote: `${running.pending} request(s) in flight`,
+        inFlightNote: `${counted(running.pending, 'request')} in flight`,
         close: () => running.close(),
         cancelInFlight: (why, secondSignal) => {
           const cancelled = running.cancelInFlight(new InterruptedError(`the engine stopped (${why}) before the answer ended`));

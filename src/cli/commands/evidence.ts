@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import type { AtomicFile } from '../../common/atomic-file.js';
 import { CheckFailedError, EvidencePrunedError, UsageError } from '../../errors.js';
 import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ListEvidenceOptions, UnparsedValue, UnreadableBodies } from '../../evidence/index.js';
@@ -457,8 +458,18 @@ function writeOutput(file: AtomicFile, write: () => void): void {
   }
 }
 
+/** Why `path` could not be written, without the temporary file's name that the system's message carries. */
 function outputError(path: string, error: unknown): UsageError {
-  return new UsageError(`cannot write ${path}: ${(error as Error).message}`, {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOENT' || code === 'ENOTDIR'
+      ? `its directory ${dirname(path)} does not exist`
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        ? `${code}: this user may not write in ${dirname(path)}`
+        : code === 'ENOSPC'
+          ? 'ENOSPC: no space left on the device'
+          : (error as Error).message;
+  return new UsageError(`cannot write ${path}: ${why}`, {
     hint: 'choose a writable path for --output (its directory must exist, with room for the export)',
   });
 }
@@ -570,7 +581,7 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
         ? output.color.red(`unreadable: ${unreadable.response}`)
         : record.response.body === null
           ? none
-          : `${record.response.chunks.length} chunks, ${record.response.body.length} bytes${
+          : `${counted(record.response.chunks.length, 'chunk')}, ${counted(record.response.body.length, 'byte')}${
               record.response.complete === false ? ', cut short' : ''
             }`,
     ],

@@ -64,7 +64,7 @@ Examples:
       output.info(`syndicate MCP server on stdio (tools: ${MCP_TOOLS.join(', ')}; data: ${context.home.dataDir})`);
       const reason = await stopped;
       const inFlight = mcp.inFlight;
-      output.info(`stopping (${reason})${inFlight === 0 ? '' : `: cancelling ${inFlight} call(s) in flight`}`);
+      output.info(`stopping (${reason})${inFlight === 0 ? '' : `: cancelling ${counted(inFlight, 'call')} in flight`}`);
       // The evidence of a cancelled call says why: the operator's signal, or the client that went away.
       const signal = reason === 'SIGTERM' || reason === 'SIGINT' ? reason : undefined;
       await mcp.drain(signal === undefined ? 'its client went away' : `it received ${signal}`);

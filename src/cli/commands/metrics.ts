@@ -1,3 +1,4 @@
+import { counted } from '../output.js';
 import { Command } from 'commander';
 import type { MetricsSummary, Percentiles, TokenTotals } from '../../metrics/summary.js';
 import { contextFor } from '../context.js';
@@ -54,7 +55,7 @@ function printSummary(
   line(bold(`Last ${since} (${summary.window.since} – ${summary.window.until})${summary.window.session === undefined ? '' : `, session ${summary.window.session}`}`));
   line(
     `requests  ${requests.total} answered: ${requests.local} local (${percent(requests.localShare)}), ${requests.hosted} hosted (${percent(requests.hostedShare)}); ` +
-      `${requests.fallbacks} after fallback, ${requests.failedAttempts} failed attempt(s), ${requests.cancelled} cancelled by the caller, ${requests.denied} denied`,
+      `${requests.fallbacks} after fallback, ${counted(requests.failedAttempts, 'failed attempt')}, ${requests.cancelled} cancelled by the caller, ${requests.denied} denied`,
   );
   if (summary.permitChecksRefused > 0) {
     line(`permits   ${summary.permitChecksRefused} refused outside any request (permit issue/verify): not counted as denied requests`);
@@ -64,7 +65,7 @@ function printSummary(
   }
   line(
     `tokens    ${tokens.local.total + tokens.hosted.total}: ${tokens.local.total} local (${percent(tokens.localShare)}), ${tokens.hosted.total} hosted` +
-      (tokens.withoutCounts > 0 ? `; ${tokens.withoutCounts} answer(s) without token counts` : ''),
+      (tokens.withoutCounts > 0 ? `; ${counted(tokens.withoutCounts, 'answer')} without token counts` : ''),
   );
   const cacheLine = promptCacheLine(tokens.local, tokens.hosted);
   if (cacheLine !== undefined) line(cacheLine);

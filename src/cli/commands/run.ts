@@ -1,3 +1,4 @@
+import { counted } from '../output.js';
 import { Command, Option } from 'commander';
 import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
@@ -177,7 +178,7 @@ Examples:
           ? 'tokens n/a'
           : `${result.usage.inputTokens}+${result.usage.outputTokens} tokens (${result.fidelity.tokenAccounting})`;
       const latency = `${result.latency.firstTokenMs === undefined ? '' : `first token ${Math.round(result.latency.firstTokenMs)} ms, `}total ${Math.round(result.latency.totalMs)} ms`;
-      const hops = result.attempts.length > 1 ? `, after ${result.attempts.length - 1} fallback hop(s)` : '';
+      const hops = result.attempts.length > 1 ? `, after ${counted(result.attempts.length - 1, 'fallback hop')}` : '';
       output.info(
         output.color.dim(
           `${result.provider.id}@v${result.provider.version} ${result.model} · ${result.classification.level} · ${tokens} · ${latency}${hops} · evidence ${result.evidenceId}${sessionTurn === undefined ? '' : ` · session ${sessionTurn.id} turn ${sessionTurn.turn}`}`,

@@ -186,7 +186,7 @@ local, a missing or empty token file refuses every request until a token is back
         output,
         stopSignal,
         drainTimeoutMs,
-        inFlightNote: `finishing ${running.gateway.inFlight} in-flight request(s)${uploading === 0 ? '' : ` and ${uploading} still uploading`}`,
+        inFlightNote: `finishing ${counted(running.gateway.inFlight, 'in-flight request')}${uploading === 0 ? '' : ` and ${uploading} still uploading`}`,
         close: () => running.close(),
         cancelInFlight: (why) => {
           const reason = new InterruptedError(`the gateway stopped (${why}) before the answer ended`, { hint: 'the attempt is recorded as cancelled by the caller, with what was received so far' });

@@ -1,3 +1,4 @@
+import { counted } from '../../common/counted.js';
 import { UpstreamError } from '../../errors.js';
 import type { ServerSentEvent, WireAdapter, WireError, WireHttpRequest, WireTarget } from '../adapter.js';
 import { credentialHeaders, joinUrl } from '../auth.js';
@@ -201,7 +202,7 @@ function textOnly(parts: ContentPart[], location: string, where: string, warning
   if (images > 0) {
     warnings.push({
       setting: location,
-      message: `the openai wire accepts no images in ${where}; ${images} image part(s) were not sent`,
+      message: `the openai wire accepts no images in ${where}; ${counted(images, 'image part')} ${images === 1 ? 'was' : 'were'} not sent`,
     });
   }
   return parts

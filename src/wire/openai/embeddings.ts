@@ -17,6 +17,7 @@
  *   decoded to vectors, so a float answer to a base64 request is still read correctly.
  */
 
+import { counted as countOf } from '../../common/counted.js';
 import { UpstreamError } from '../../errors.js';
 import type { EngineKind } from '../../common/vocabulary.js';
 import type { WireHttpRequest, WireTarget } from '../adapter.js';
@@ -94,7 +95,7 @@ export function decodeOpenAIEmbeddingResponse(body: string, request: CanonicalRe
   const data = parsed['data'];
   if (!Array.isArray(data)) throw malformed('has no data list');
   const inputs = embedding.input.kind === 'texts' ? embedding.input.texts.length : embedding.input.tokens.length;
-  if (data.length !== inputs) throw malformed(`holds ${data.length} vector(s) for ${inputs} input(s)`);
+  if (data.length !== inputs) throw malformed(`holds ${countOf(data.length, 'vector')} for ${countOf(inputs, 'input')}`);
   const vectors: (number[] | undefined)[] = new Array<number[] | undefined>(inputs).fill(undefined);
   const observations = new Set<string>();
   data.forEach((item, position) => {

@@ -28,7 +28,7 @@ describe('an embeddings request is classified before it leaves the host', () => 
       expect.objectContaining({
         location: 'input',
         level: 'restricted',
-        reason: "token ids (3 in 2 input(s); only the model's tokenizer can read them) cannot be scanned: treated as restricted",
+        reason: "token ids (3 in 2 inputs; only the model's tokenizer can read them) cannot be scanned: treated as restricted",
       }),
     ]);
   });
