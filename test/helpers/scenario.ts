@@ -4,8 +4,9 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { listProviders } from '../../src/registry/registry.js';
 import type { ModelPrice } from '../../src/registry/types.js';
 import { holdsInForce } from '../../src/router/shared-holds.js';
-import { makeTempHome, parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
+import { parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
 import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from './fake-engines/index.js';
+import { initialisedHome } from './prepared-home.js';
 import { withStore } from './store.js';
 
 export interface ProviderSpec {
@@ -37,10 +38,8 @@ export class Scenario {
   }
 
   static async create(options: { egressHosts?: string[]; policyExtra?: string } = {}): Promise<Scenario> {
-    const { home, cleanup } = makeTempHome('syndicate-scenario-');
+    const { home, cleanup } = await initialisedHome('syndicate-scenario-');
     const scenario = new Scenario(home, cleanup);
-    const init = await scenario.cli(['init']);
-    expect(init.exitCode, init.stderr).toBe(0);
     if (options.egressHosts !== undefined || options.policyExtra !== undefined) {
       const lines = ['apiVersion: syndicate/v1', 'kind: Policy'];
       if (options.egressHosts !== undefined) lines.push('egress:', `  allowHosts: [${options.egressHosts.join(', ')}]`);
