@@ -83,15 +83,16 @@ export class Scenario {
   }
 
   /**
-   * Waits until nothing is held back from routes in this home: a 429, a reset or a missing model
-   * holds a provider or model back for every later `run` (2 s to 30 s), which a test of the next
-   * failure must not meet. A tools refusal (a day) holds back only requests with tools: not waited for.
+   * Lifts what is held back from routes in this home, as an operator does (`provider release
+   * --all`, which lifts tools refusals too): a 429, a reset or a missing model holds a provider or
+   * model back for every later `run` (2 s to 30 s), which a test of the next failure must not meet.
+   * Runs nothing when nothing but a tools refusal is held.
    */
-  async waitOutHolds(): Promise<void> {
-    const holds = withStore(this.home, (store) => holdsInForce(store, listProviders(store)).filter((hold) => hold.state !== 'tools_refused'));
-    const until = Math.max(0, ...holds.map((hold) => Date.parse(hold.until)));
-    const waitMs = until - Date.now();
-    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs + 10));
+  async releaseHolds(): Promise<void> {
+    const held = withStore(this.home, (store) => holdsInForce(store, listProviders(store)).filter((hold) => hold.state !== 'tools_refused'));
+    if (held.length === 0) return;
+    const released = await this.cli(['provider', 'release', '--all']);
+    expect(released.exitCode, released.stderr).toBe(0);
   }
 
   cleanup(): void {
