@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The real-engine suite has its own config (vitest.engines.config.ts, `npm run test:engines`).
     exclude: ['test/engines/**', 'node_modules/**'],
+    setupFiles: ['test/helpers/process-environment.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -4,8 +4,9 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { listProviders } from '../../src/registry/registry.js';
 import type { ModelPrice } from '../../src/registry/types.js';
 import { holdsInForce } from '../../src/router/shared-holds.js';
-import { makeTempHome, parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
+import { parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
 import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from './fake-engines/index.js';
+import { initialisedHome } from './prepared-home.js';
 import { withStore } from './store.js';
 
 export interface ProviderSpec {
@@ -37,10 +38,8 @@ export class Scenario {
   }
 
   static async create(options: { egressHosts?: string[]; policyExtra?: string } = {}): Promise<Scenario> {
-    const { home, cleanup } = makeTempHome('syndicate-scenario-');
+    const { home, cleanup } = await initialisedHome('syndicate-scenario-');
     const scenario = new Scenario(home, cleanup);
-    const init = await scenario.cli(['init']);
-    expect(init.exitCode, init.stderr).toBe(0);
     if (options.egressHosts !== undefined || options.policyExtra !== undefined) {
       const lines = ['apiVersion: syndicate/v1', 'kind: Policy'];
       if (options.egressHosts !== undefined) lines.push('egress:', `  allowHosts: [${options.egressHosts.join(', ')}]`);
@@ -84,15 +83,16 @@ export class Scenario {
   }
 
   /**
-   * Waits until nothing is held back from routes in this home: a 429, a reset or a missing model
-   * holds a provider or model back for every later `run` (2 s to 30 s), which a test of the next
-   * failure must not meet. A tools refusal (a day) holds back only requests with tools: not waited for.
+   * Lifts what is held back from routes in this home, as an operator does (`provider release
+   * --all`, which lifts tools refusals too): a 429, a reset or a missing model holds a provider or
+   * model back for every later `run` (2 s to 30 s), which a test of the next failure must not meet.
+   * Runs nothing when nothing but a tools refusal is held.
    */
-  async waitOutHolds(): Promise<void> {
-    const holds = withStore(this.home, (store) => holdsInForce(store, listProviders(store)).filter((hold) => hold.state !== 'tools_refused'));
-    const until = Math.max(0, ...holds.map((hold) => Date.parse(hold.until)));
-    const waitMs = until - Date.now();
-    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs + 10));
+  async releaseHolds(): Promise<void> {
+    const held = withStore(this.home, (store) => holdsInForce(store, listProviders(store)).filter((hold) => hold.state !== 'tools_refused'));
+    if (held.length === 0) return;
+    const released = await this.cli(['provider', 'release', '--all']);
+    expect(released.exitCode, released.stderr).toBe(0);
   }
 
   cleanup(): void {

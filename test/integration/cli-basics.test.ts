@@ -2,6 +2,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, stat
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
 
 // Every `doctor` run loads the embedded engine's bindings when it is installed: seconds each on a busy machine.
 const DOCTOR_TEST_TIMEOUT_MS = 120_000;
@@ -17,11 +18,10 @@ describe('CLI basics', () => {
   });
 
   it('exits 2 on an unknown command, with a JSON error document under --json', async () => {
-    const human = await runCli(['frobnicate']);
+    const [human, json] = await Promise.all([runCli(['frobnicate']), runCli(['--json', 'frobnicate'])]);
     expect(human.exitCode).toBe(2);
     expect(human.stdout).toBe('');
     expect(human.stderr).toContain("unknown command 'frobnicate'");
-    const json = await runCli(['--json', 'frobnicate']);
     expect(json.exitCode).toBe(2);
     const document = parseJsonDocument(json.stdout);
     expect(document).toMatchObject({ ok: false, error: { code: 'usage' } });
@@ -37,16 +37,18 @@ describe('CLI basics', () => {
       { args: ['policy', 'check', policy], exitCode: 3, code: 'invalid_input' },
       { args: ['--home', join(temporary.home, 'typo'), 'evidence', 'list'], exitCode: 6, code: 'store_failure' },
     ];
-    for (const { args, exitCode, code } of cases) {
-      const human = await runCli(args);
-      expect(human.exitCode, args.join(' ')).toBe(exitCode);
-      expect(human.stdout, args.join(' ')).toBe('');
-      expect(human.stderr, args.join(' ')).toMatch(/^error: /);
-      const json = await runCli(['--json', ...args]);
-      expect(json.exitCode, args.join(' ')).toBe(exitCode);
-      expect(parseJsonDocument(json.stdout), args.join(' ')).toMatchObject({ ok: false, error: { code, message: expect.any(String), hint: expect.any(String) } });
-      expect(json.stderr, args.join(' ')).toBe('');
-    }
+    // Independent of each other: run at once.
+    await Promise.all(
+      cases.map(async ({ args, exitCode, code }) => {
+        const [human, json] = await Promise.all([runCli(args), runCli(['--json', ...args])]);
+        expect(human.exitCode, args.join(' ')).toBe(exitCode);
+        expect(human.stdout, args.join(' ')).toBe('');
+        expect(human.stderr, args.join(' ')).toMatch(/^error: /);
+        expect(json.exitCode, args.join(' ')).toBe(exitCode);
+        expect(parseJsonDocument(json.stdout), args.join(' ')).toMatchObject({ ok: false, error: { code, message: expect.any(String), hint: expect.any(String) } });
+        expect(json.stderr, args.join(' ')).toBe('');
+      }),
+    );
   });
 
   it('commands that only read, run, and those that need a registered provider refuse a home with no store (exit 6, run init) and leave nothing behind', async () => {
@@ -56,16 +58,20 @@ describe('CLI basics', () => {
     // `provider remove`, `test` and `capabilities` used to create the directory and a store there, then fail
     // (exit 2, unknown provider; exit 6, no permit key), leaving a home without key or policy behind.
     const needProvider = [['provider', 'remove', 'ollama-local'], ['provider', 'test', 'ollama-local'], ['provider', 'capabilities', 'ollama-local', '--no-update']];
-    for (const args of [['evidence', 'list'], ['evidence', 'verify'], ['metrics'], ['provider', 'list'], ['run', 'hello'], ...needProvider]) {
-      const result = await runCli(['--home', missing, '--json', ...args]);
+    // All at once: a command that created the directory fails the check after all of them, and
+    // each result still says which command printed what.
+    const commands = [['evidence', 'list'], ['evidence', 'verify'], ['metrics'], ['provider', 'list'], ['run', 'hello'], ...needProvider];
+    const results = await Promise.all(commands.map((args) => runCli(['--home', missing, '--json', ...args])));
+    for (const [index, result] of results.entries()) {
+      const args = commands[index]!;
       expect(result.exitCode, args.join(' ')).toBe(6);
       // A bare `syndicate init` would create the default home, not this one.
-      expect(parseJsonDocument(result.stdout)).toMatchObject({
+      expect(parseJsonDocument(result.stdout), args.join(' ')).toMatchObject({
         ok: false,
         error: { message: `no store at ${join(missing, 'syndicate.db')}`, hint: `check the --home path; to create a home there, run \`syndicate init --home ${missing}\`` },
       });
-      expect(existsSync(missing), args.join(' ')).toBe(false);
     }
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('an empty --home (an unset variable in a script) is a usage error, not a silent fall-back to the default home', async () => {
@@ -93,42 +99,41 @@ describe('CLI basics', () => {
     cleanup = temporary.cleanup;
     const missing = join(temporary.home, 'typo');
     // The prompt is the word `--json`; the store is missing, so run fails (6) before any call.
-    const prompt = await runCli(['--home', missing, 'run', '--', '--json']);
+    const [prompt, home, json] = await Promise.all([
+      runCli(['--home', missing, 'run', '--', '--json']),
+      runCli(['--home', '--json', 'evidence', 'list'], { cwd: temporary.home }),
+      runCli(['--home', missing, 'run', '--system', 'be brief', '--json', '--', '--json']),
+    ]);
     expect(prompt.exitCode).toBe(6);
     expect(prompt.stdout).toBe('');
     expect(prompt.stderr).toMatch(/^error: no store at /);
     // `--json` names the data directory, which holds no store.
-    const home = await runCli(['--home', '--json', 'evidence', 'list'], { cwd: temporary.home });
     expect(home.exitCode).toBe(6);
     expect(home.stdout).toBe('');
     expect(home.stderr).toMatch(/^error: no store at .*--json/);
     // The flag itself still counts before `--`, wherever it stands.
-    const json = await runCli(['--home', missing, 'run', '--system', 'be brief', '--json', '--', '--json']);
     expect(json.exitCode).toBe(6);
     expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure' } });
     expect(existsSync(missing)).toBe(false);
   });
 
   it("a bad flag or argument hints at the help of the command it was given to, past global options' values", async () => {
-    const flag = await runCli(['--home', '/nonexistent/home', 'evidence', 'list', '--bogus']);
+    const [flag, argument, unknown] = await Promise.all([runCli(['--home', '/nonexistent/home', 'evidence', 'list', '--bogus']), runCli(['--json', 'provider', 'show']), runCli(['evidnce'])]);
     expect(flag.exitCode).toBe(2);
     expect(flag.stderr).toContain("error: unknown option '--bogus'");
     expect(flag.stderr).toContain('hint: run `syndicate evidence list --help`');
-    const argument = await runCli(['--json', 'provider', 'show']);
     expect(argument.exitCode).toBe(2);
     expect(parseJsonDocument(argument.stdout)).toMatchObject({ ok: false, error: { code: 'usage', hint: 'run `syndicate provider show --help`' } });
     // No known command named: the program's own help.
-    const unknown = await runCli(['evidnce']);
     expect(unknown.stderr).toContain('hint: run `syndicate --help`');
   });
 
   it('a command group without its subcommand shows its help and a plain usage error, not commander internals', async () => {
-    const human = await runCli(['evidence']);
+    const [human, json] = await Promise.all([runCli(['evidence']), runCli(['--json', 'provider'])]);
     expect(human.exitCode).toBe(2);
     expect(human.stderr).toContain('Usage: syndicate evidence');
     expect(human.stderr).toContain('missing subcommand');
     expect(human.stderr).not.toContain('outputHelp');
-    const json = await runCli(['--json', 'provider']);
     expect(json.exitCode).toBe(2);
     const document = parseJsonDocument(json.stdout);
     expect(document).toMatchObject({ ok: false, error: { code: 'usage' } });
@@ -201,11 +206,10 @@ describe('CLI basics', () => {
   }, DOCTOR_TEST_TIMEOUT_MS);
 
   it('a store file others can read is set to 0600 by whatever opens it, which says so once: a read-only command on stderr, init and doctor as a warning (exit 0)', async () => {
-    const temporary = makeTempHome();
+    const temporary = await initialisedHome();
     cleanup = temporary.cleanup;
     const { home } = temporary;
     const store = join(home, 'syndicate.db');
-    await runCli(['init'], { home });
     const found = `${store} had mode 0644: group or others could read the prompts and responses in it; syndicate set it to 0600`;
 
     chmodSync(store, 0o644);
@@ -235,12 +239,11 @@ describe('CLI basics', () => {
   }, DOCTOR_TEST_TIMEOUT_MS);
 
   it('a -wal and -shm left with wider modes (another process holds the store open) are set to 0600 too, each said once; doctor checks them like the store', async () => {
-    const temporary = makeTempHome();
+    const temporary = await initialisedHome();
     cleanup = temporary.cleanup;
     const { home } = temporary;
     const store = join(home, 'syndicate.db');
     const [wal, shm] = [`${store}-wal`, `${store}-shm`];
-    await runCli(['init'], { home });
     const { default: Database } = await import('better-sqlite3');
     // As a running gateway does: its connection keeps the WAL (its uncheckpointed pages) and the index in place.
     const gateway = new Database(store);
@@ -291,9 +294,8 @@ describe('CLI basics', () => {
   }, DOCTOR_TEST_TIMEOUT_MS);
 
   it('doctor fails (exit 1) on an empty or 3-byte permit key with the hint the permit commands give (they exit 6)', async () => {
-    const temporary = makeTempHome();
+    const temporary = await initialisedHome();
     cleanup = temporary.cleanup;
-    await runCli(['init'], { home: temporary.home });
     const keyPath = join(temporary.home, 'permit.key');
     for (const [content, message] of [
       ['', 'is not base64'],
@@ -361,9 +363,8 @@ describe('CLI basics', () => {
   );
 
   it('init exits 1 naming a kept file it cannot use (key readable by others, corrupt key, invalid policy) and still creates what is missing', async () => {
-    const temporary = makeTempHome();
+    const temporary = await initialisedHome();
     cleanup = temporary.cleanup;
-    await runCli(['init'], { home: temporary.home });
     const keyPath = join(temporary.home, 'permit.key');
     const policyPath = join(temporary.home, 'policy.yaml');
 
@@ -403,9 +404,8 @@ describe('CLI basics', () => {
   // Root can give a file to another uid, which is what an attacker with write access to the directory does.
   // The owner rule itself is tested without root in test/unit/home/checks.test.ts (injected user id).
   it.runIf(process.getuid?.() === 0)('doctor and init fail on a permit key and policy planted by another user (mode 0600, owned by them)', async () => {
-    const temporary = makeTempHome();
+    const temporary = await initialisedHome();
     cleanup = temporary.cleanup;
-    await runCli(['init'], { home: temporary.home });
     const keyPath = join(temporary.home, 'permit.key');
     const policyPath = join(temporary.home, 'policy.yaml');
     chownSync(keyPath, 4242, 4242);

@@ -194,13 +194,15 @@ describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget
   });
 
   it('bad targets: no model, an undeclared model, an unknown provider — exit 2 with the fix', async () => {
-    const noModel = await scenario.json(['engine', 'load', 'ollama']);
+    const [noModel, undeclared, unknown] = await Promise.all([
+      scenario.json(['engine', 'load', 'ollama']),
+      scenario.json(['engine', 'load', 'ollama:mistral:7b']),
+      scenario.json(['engine', 'status', 'nope']),
+    ]);
     expect(noModel.result.exitCode).toBe(2);
     expect((noModel.document['error'] as { hint: string }).hint).toContain('ollama:llama3.2:3b');
-    const undeclared = await scenario.json(['engine', 'load', 'ollama:mistral:7b']);
     expect(undeclared.result.exitCode).toBe(2);
     expect((undeclared.document['error'] as { message: string }).message).toBe('ollama declares no model mistral:7b (it declares llama3.2:latest, qwen2.5-coder:7b)');
-    const unknown = await scenario.json(['engine', 'status', 'nope']);
     expect(unknown.result.exitCode).toBe(2);
   });
 });
@@ -221,12 +223,14 @@ describe('engine load --num-ctx (fake Ollama, 8 GB budget)', () => {
 
   it('a context that is not a positive whole number, or beyond the record\'s contextWindow: exit 2 before the engine is asked anything', async () => {
     const before = setup.engine.exchanges.length;
-    for (const value of ['0', '-5', '4096.5', 'big']) {
-      const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', value]);
+    // Refusals before the engine is asked: all at once.
+    const [tooLarge, ...malformed] = await Promise.all(['65536', '0', '-5', '4096.5', 'big'].map((value) => setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', value])));
+    for (const [index, value] of ['0', '-5', '4096.5', 'big'].entries()) {
+      const { result, document } = malformed[index]!;
       expect(result.exitCode, value).toBe(2);
       expect(document['error']).toMatchObject({ code: 'usage', message: `--num-ctx must be a positive whole number, got "${value}"` });
     }
-    const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '65536']);
+    const { result, document } = tooLarge!;
     expect(result.exitCode).toBe(2);
     expect(document['error']).toMatchObject({
       code: 'usage',
@@ -407,8 +411,7 @@ describe('engine start and stop (engine.launch)', () => {
     expect(registered.exitCode, registered.stderr).toBe(0);
   });
   afterAll(async () => {
-    await scenario?.cli(['engine', 'stop', 'embedded', '--grace', '1s'], { env });
-    await scenario?.cli(['engine', 'stop', 'wrapped', '--grace', '1s'], { env });
+    await Promise.all(['embedded', 'wrapped'].map((id) => scenario?.cli(['engine', 'stop', id, '--grace', '1s'], { env })));
     scenario?.cleanup();
   });
 
@@ -500,8 +503,16 @@ describe('engine start and stop (engine.launch)', () => {
     const waiting = scenario.json(['engine', 'start', 'embedded'], { env }).finally(() => {
       settled = true;
     });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The start writes its own claim (`embedded.start.lock.PID`) before it tries the lock and removes
+    // it once it holds the lock (or gives up): there, then still there after several of its 200 ms
+    // looks, it is waiting for the lock, not starting the engine.
+    const claimed = (): boolean => readdirSync(join(scenario.home, 'engines')).some((name) => /^embedded\.start\.lock\.\d+$/.test(name));
+    const deadline = Date.now() + 30_000;
+    while (!claimed() && !settled && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(claimed()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 700));
     expect(settled).toBe(false);
+    expect(claimed()).toBe(true);
     await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
     rmSync(lock);
     const { result, document } = await waiting;
@@ -586,7 +597,8 @@ describe('doctor and an engine syndicate started', () => {
     };
     expect(check(healthy.document)).toMatchObject({ status: 'pass', detail: expect.stringContaining(`(started by syndicate, pid ${pid})`) });
     process.kill(pid, 'SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const deadline = Date.now() + 10_000;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const dead = await scenario.json(['doctor']);
     expect(dead.result.exitCode).toBe(1);
     expect(check(dead.document)).toMatchObject({

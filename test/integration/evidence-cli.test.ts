@@ -77,41 +77,49 @@ describe('syndicate evidence (CLI)', () => {
   });
 
   it('list filters by --since, --provider, --state, --session, --sensitivity, --class and --limit and renders a table', async () => {
-    const recent = parseJsonDocument((await runCli(['evidence', 'list', '--since', '1h', '--json'], { home })).stdout);
+    // Reads only: all at once.
+    const listed = async (...filters: string[]): Promise<Record<string, unknown>> => parseJsonDocument((await runCli(['evidence', 'list', ...filters, '--json'], { home })).stdout);
+    const ids = async (...filters: string[]): Promise<string[]> => ((await listed(...filters)).evidence as { id: string }[]).map((row) => row.id);
+    const [recent, glm, denied, session, limited, all, limitedHuman, confidential, hosted, approvedCompleted, confidentialLocal, human, sessionHuman, typo] = await Promise.all([
+      listed('--since', '1h'),
+      listed('--provider', 'glm'),
+      listed('--state', 'denied'),
+      listed('--session', 'sess-7'),
+      listed('--limit', '2'),
+      listed('--limit', '5'),
+      runCli(['evidence', 'list', '--limit', '2'], { home }),
+      ids('--sensitivity', 'confidential'),
+      ids('--class', 'hosted'),
+      ids('--class', 'approved_hosted', '--state', 'completed'),
+      ids('--sensitivity', 'confidential', '--class', 'local'),
+      runCli(['evidence', 'list'], { home }),
+      runCli(['evidence', 'list', '--session', 'sess-7'], { home }),
+      runCli(['evidence', 'list', '--session', 'sess-8'], { home }),
+    ]);
     expect((recent.evidence as unknown[]).length).toBe(4);
-    const glm = parseJsonDocument((await runCli(['evidence', 'list', '--provider', 'glm', '--json'], { home })).stdout);
     expect((glm.evidence as { id: string }[]).map((row) => row.id)).toEqual([old]);
-    const denied = parseJsonDocument((await runCli(['evidence', 'list', '--state', 'denied', '--json'], { home })).stdout);
     expect((denied.evidence as { id: string }[]).map((row) => row.id)).toEqual([denial]);
-    const session = parseJsonDocument((await runCli(['evidence', 'list', '--session', 'sess-7', '--json'], { home })).stdout);
     expect(session.evidence).toEqual([expect.objectContaining({ id: binary, sessionId: 'sess-7' })]);
     // The session ids `--session` takes are in the list: a column once a row names one.
-    const sessionHuman = await runCli(['evidence', 'list', '--session', 'sess-7'], { home });
     expect(sessionHuman.stderr).toBe('');
     expect(sessionHuman.stdout.split('\n')[0]).toMatch(/\s+MARKERS\s+SESSION$/);
     expect(sessionHuman.stdout.split('\n')[1]).toMatch(new RegExp(`^${binary}\\s.*\\ssess-7$`));
     // A session id nothing bears (a typo): no rows, exit 0, and a warning saying where the ids are.
-    const typo = await runCli(['evidence', 'list', '--session', 'sess-8'], { home });
     expect(typo.exitCode).toBe(0);
     expect(typo.stdout).toBe('no evidence rows match');
     expect(typo.stderr).toContain('warning: no stored session and no evidence row is named "sess-8": check the id');
-    const limited = parseJsonDocument((await runCli(['evidence', 'list', '--limit', '2', '--json'], { home })).stdout);
     expect((limited.evidence as unknown[]).length).toBe(2);
     expect(limited).toMatchObject({ total: 5, truncated: true });
     expect(glm).toMatchObject({ total: 1, truncated: false });
-    expect(parseJsonDocument((await runCli(['evidence', 'list', '--limit', '5', '--json'], { home })).stdout)).toMatchObject({ total: 5, truncated: false });
-    const limitedHuman = await runCli(['evidence', 'list', '--limit', '2'], { home });
+    expect(all).toMatchObject({ total: 5, truncated: false });
     expect(limitedHuman.stdout.trimEnd().split('\n')).toHaveLength(3);
     expect(limitedHuman.stderr).toBe('showing the newest 2 of 5 rows; use --limit 5 to list them all');
     // Where data of one level went: the denial is the only confidential row, and it was bound for a hosted class.
-    const ids = async (...filters: string[]): Promise<string[]> =>
-      (parseJsonDocument((await runCli(['evidence', 'list', ...filters, '--json'], { home })).stdout).evidence as { id: string }[]).map((row) => row.id);
-    expect(await ids('--sensitivity', 'confidential')).toEqual([denial]);
-    expect(await ids('--class', 'hosted')).toEqual([denial, old]);
-    expect(await ids('--class', 'approved_hosted', '--state', 'completed')).toEqual([old]);
-    expect(await ids('--sensitivity', 'confidential', '--class', 'local')).toEqual([]);
+    expect(confidential).toEqual([denial]);
+    expect(hosted).toEqual([denial, old]);
+    expect(approvedCompleted).toEqual([old]);
+    expect(confidentialLocal).toEqual([]);
 
-    const human = await runCli(['evidence', 'list'], { home });
     expect(human.exitCode).toBe(0);
     expect(human.stderr).toBe('');
     const lines = human.stdout.trimEnd().split('\n');
@@ -124,38 +132,43 @@ describe('syndicate evidence (CLI)', () => {
   });
 
   it('list rejects bad filters with exit 2', async () => {
-    const state = await runCli(['evidence', 'list', '--state', 'done', '--json'], { home });
+    // Refusals and reads, each independent of the others, before the provider is registered: all at once.
+    const [state, level, providerClass, unknownProvider, quiet, since, ...tooFar] = await Promise.all([
+      runCli(['evidence', 'list', '--state', 'done', '--json'], { home }),
+      runCli(['evidence', 'list', '--sensitivity', 'secret', '--json'], { home }),
+      runCli(['evidence', 'list', '--class', 'cloud', '--json'], { home }),
+      runCli(['evidence', 'list', '--provider', 'nope', '--json'], { home }),
+      runCli(['evidence', 'list', '--provider', 'glm', '--since', '1h'], { home }),
+      runCli(['evidence', 'list', '--since', 'yesterday'], { home }),
+      // Beyond the maximum the window start used to leave the range of a Date (exit 70).
+      ...['list', 'export'].map((command) => runCli(['evidence', command, '--since', '99999999999d'], { home })),
+    ]);
     expect(state.exitCode).toBe(2);
     expect(parseJsonDocument(state.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'invalid --state "done"' } });
-    const level = await runCli(['evidence', 'list', '--sensitivity', 'secret', '--json'], { home });
     expect(parseJsonDocument(level.stdout)).toMatchObject({ ok: false, error: { message: 'invalid --sensitivity "secret"', hint: 'use one of: public, internal, confidential, restricted' } });
-    const providerClass = await runCli(['evidence', 'list', '--class', 'cloud', '--json'], { home });
     expect(providerClass.exitCode).toBe(2);
     expect(parseJsonDocument(providerClass.stdout)).toMatchObject({ ok: false, error: { hint: 'use one of: local, approved_hosted, restricted_hosted, hosted' } });
     // A provider id nothing is registered under and no row names: most likely mistyped.
-    const unknownProvider = await runCli(['evidence', 'list', '--provider', 'nope', '--json'], { home });
     expect(unknownProvider.exitCode).toBe(2);
     expect(parseJsonDocument(unknownProvider.stdout)).toMatchObject({
       ok: false,
       error: { code: 'usage', message: 'unknown provider "nope"', hint: expect.stringContaining('no providers are registered yet') },
     });
     // A provider id known from its evidence (glm, never registered here) or registered (with no evidence): no row is not an error.
-    const quiet = await runCli(['evidence', 'list', '--provider', 'glm', '--since', '1h'], { home });
     expect({ exitCode: quiet.exitCode, stdout: quiet.stdout }).toEqual({ exitCode: 0, stdout: 'no evidence rows match' });
     expect((await runCli(['provider', 'register', join(REPO_ROOT, 'providers', 'examples', 'anthropic-hosted.yaml')], { home })).exitCode).toBe(0);
-    const registered = await runCli(['evidence', 'list', '--provider', 'anthropic-hosted'], { home });
+    const [registered, mistyped] = await Promise.all([
+      runCli(['evidence', 'list', '--provider', 'anthropic-hosted'], { home }),
+      runCli(['evidence', 'list', '--provider', 'anthropic-host'], { home }),
+    ]);
     expect({ exitCode: registered.exitCode, stdout: registered.stdout }).toEqual({ exitCode: 0, stdout: 'no evidence rows match' });
-    const mistyped = await runCli(['evidence', 'list', '--provider', 'anthropic-host'], { home });
     expect(mistyped.exitCode).toBe(2);
     expect(mistyped.stderr).toContain('hint: known providers: anthropic-hosted');
-    const since = await runCli(['evidence', 'list', '--since', 'yesterday'], { home });
     expect(since.exitCode).toBe(2);
     expect(since.stderr).toContain('invalid --since "yesterday"');
-    // Beyond the maximum the window start used to leave the range of a Date (exit 70).
-    for (const command of ['list', 'export']) {
-      const tooFar = await runCli(['evidence', command, '--since', '99999999999d'], { home });
-      expect(tooFar.exitCode, tooFar.stderr).toBe(2);
-      expect(tooFar.stderr).toContain('--since must be between 0ms and 3650d, got "99999999999d"');
+    for (const result of tooFar) {
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain('--since must be between 0ms and 3650d, got "99999999999d"');
     }
   });
 
@@ -186,21 +199,23 @@ describe('syndicate evidence (CLI)', () => {
   });
 
   it('show refuses unknown ids, missing bytes and --raw with --json (exit 2)', async () => {
-    for (const empty of ['', ' ']) {
-      const emptyId = await runCli(['evidence', 'show', empty, '--json'], { home });
+    const [unknown, noBytes, both, badPart, ...emptyIds] = await Promise.all([
+      runCli(['evidence', 'show', 'ev_nope', '--json'], { home }),
+      runCli(['evidence', 'show', denial, '--raw', 'response'], { home }),
+      runCli(['evidence', 'show', completed, '--raw', 'response', '--json'], { home }),
+      runCli(['evidence', 'show', completed, '--raw', 'headers'], { home }),
+      ...['', ' '].map((empty) => runCli(['evidence', 'show', empty, '--json'], { home })),
+    ]);
+    for (const emptyId of emptyIds) {
       expect(emptyId.exitCode).toBe(2);
       expect(parseJsonDocument(emptyId.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'the evidence id is empty' } });
     }
-    const unknown = await runCli(['evidence', 'show', 'ev_nope', '--json'], { home });
     expect(unknown.exitCode).toBe(2);
     expect(parseJsonDocument(unknown.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'no evidence row ev_nope' } });
-    const noBytes = await runCli(['evidence', 'show', denial, '--raw', 'response'], { home });
     expect(noBytes.exitCode).toBe(2);
     expect(noBytes.stdout).toBe('');
     expect(noBytes.stderr).toContain(`evidence ${denial} holds no response bytes (state denied)`);
-    const both = await runCli(['evidence', 'show', completed, '--raw', 'response', '--json'], { home });
     expect(both.exitCode).toBe(2);
-    const badPart = await runCli(['evidence', 'show', completed, '--raw', 'headers'], { home });
     expect(badPart.exitCode).toBe(2);
   });
 

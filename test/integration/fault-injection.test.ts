@@ -36,7 +36,7 @@ describe('fault injection: sensitive data never leaves the machine', () => {
   afterEach(async () => {
     local.setFault('ok');
     // A 429 or a reset holds the local engine back (2 s, 5 s) for later runs: each case meets its own fault.
-    await scenario.waitOutHolds();
+    await scenario.releaseHolds();
   });
   afterAll(async () => {
     scenario?.cleanup();
@@ -55,7 +55,7 @@ describe('fault injection: sensitive data never leaves the machine', () => {
     it(`local engine ${name}: every sensitive prompt exits 5 with reasons, the recorder receives nothing`, async () => {
       local.setFault(fault);
       for (const prompt of SENSITIVE_PROMPTS) {
-        const { result, document } = await scenario.json(['run', prompt, '--stream', '--timeout', '3s'], { env: HOSTED_KEY });
+        const { result, document } = await scenario.json(['run', prompt, '--stream', '--timeout', '1s'], { env: HOSTED_KEY });
         expect(result.exitCode, `${prompt}\n${result.stderr}`).toBe(5);
         expect((document.error as { message: string }).message.length).toBeGreaterThan(20);
       }

@@ -112,18 +112,21 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
 
   it('a model or provider nothing serves is a usage error (exit 2) naming what exists; nothing is sent or recorded', async () => {
     const sentBefore = inferenceExchanges(llama).length + inferenceExchanges(lmstudio).length;
-    const model = await scenario.json(['run', 'Name the capital of France.', '--model', 'gpt-4o']);
+    const studioModel = defaultModel(lmstudio);
+    // Three refusals that change nothing: asked at once.
+    const [model, provider, mismatch] = await Promise.all([
+      scenario.json(['run', 'Name the capital of France.', '--model', 'gpt-4o']),
+      scenario.json(['run', 'Name the capital of France.', '--provider', 'nope']),
+      scenario.json(['run', 'Name the capital of France.', '--provider', 'llama', '--model', studioModel]),
+    ]);
     expect(model.result.exitCode).toBe(2);
     expect(model.document.error).toMatchObject({ code: 'model_not_found', message: 'unknown model "gpt-4o": no registered model or alias matches' });
     expect((model.document.error as { hint: string }).hint).toMatch(/^name no model \(`--model auto`, the default\) to let the policy choose, or one of: llama:\S+, studio:\S+, claude:\S+ \(key FAKE_ANTHROPIC_KEY not set\);/);
-    const provider = await scenario.json(['run', 'Name the capital of France.', '--provider', 'nope']);
     expect(provider.result.exitCode).toBe(2);
     expect(provider.document.error).toMatchObject({ code: 'usage', message: 'no provider nope is registered' });
     expect((provider.document.error as { hint: string }).hint).toContain('name one of: claude, llama, studio');
     // A model another provider serves, pinned to one that does not: unknown for that provider (it
     // used to read as a policy refusal, exit 4, with a denial recorded).
-    const studioModel = defaultModel(lmstudio);
-    const mismatch = await scenario.json(['run', 'Name the capital of France.', '--provider', 'llama', '--model', studioModel]);
     expect(mismatch.result.exitCode).toBe(2);
     expect(mismatch.document.error).toMatchObject({ code: 'model_not_found', message: `unknown model "${studioModel}": no model or alias of provider llama matches` });
     expect((mismatch.document.error as { hint: string }).hint).toMatch(/one of: llama:\S+;/);
@@ -139,16 +142,20 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
 
   it('bad numeric flags are usage errors (exit 2) with an example, and nothing is sent', async () => {
     const sentBefore = inferenceExchanges(llama).length;
-    for (const [flag, value, example] of [
-      ['--max-tokens', '-3', 'for example --max-tokens 512'],
-      ['--max-tokens', '2.5', 'for example --max-tokens 512'],
-      ['--temperature', 'warm', 'for example --temperature 0.7'],
-    ] as const) {
-      const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'llama', flag, value]);
-      expect(result.exitCode).toBe(2);
-      expect(result.stderr).toContain(`${flag} must be`);
-      expect(result.stderr).toContain(`hint: ${example}`);
-    }
+    await Promise.all(
+      (
+        [
+          ['--max-tokens', '-3', 'for example --max-tokens 512'],
+          ['--max-tokens', '2.5', 'for example --max-tokens 512'],
+          ['--temperature', 'warm', 'for example --temperature 0.7'],
+        ] as const
+      ).map(async ([flag, value, example]) => {
+        const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'llama', flag, value]);
+        expect(result.exitCode).toBe(2);
+        expect(result.stderr).toContain(`${flag} must be`);
+        expect(result.stderr).toContain(`hint: ${example}`);
+      }),
+    );
     expect(inferenceExchanges(llama)).toHaveLength(sentBefore);
   });
 
@@ -156,17 +163,22 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     const sentBefore = inferenceExchanges(llama).length;
     const rowsBefore = (await scenario.json(['evidence', 'list', '--limit', '1000'])).document.total as number;
     // The empty one used to pass the route and be refused at the permit: exit 2, yet a `denied` row.
-    for (const session of ['', ' ', 'my session', 'x'.repeat(129)]) {
-      const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'llama', '--session', session]);
-      expect(result.exitCode, result.stdout).toBe(2);
-      expect(document.error).toMatchObject({
-        code: 'usage',
-        message: `--session must be 1-128 characters of letters, digits, \`.\`, \`_\`, \`:\` or \`-\`, got ${JSON.stringify(session)}`,
-      });
-      const issued = await scenario.cli(['permit', 'issue', '--provider', 'llama', '--model', defaultModel(llama), '--session', session]);
-      expect(issued.exitCode).toBe(2);
-      expect(issued.stdout).toBe('');
-    }
+    // Refusals that record nothing: asked at once.
+    await Promise.all(
+      ['', ' ', 'my session', 'x'.repeat(129)].map(async (session) => {
+        const [{ result, document }, issued] = await Promise.all([
+          scenario.json(['run', 'Name the capital of France.', '--provider', 'llama', '--session', session]),
+          scenario.cli(['permit', 'issue', '--provider', 'llama', '--model', defaultModel(llama), '--session', session]),
+        ]);
+        expect(result.exitCode, result.stdout).toBe(2);
+        expect(document.error).toMatchObject({
+          code: 'usage',
+          message: `--session must be 1-128 characters of letters, digits, \`.\`, \`_\`, \`:\` or \`-\`, got ${JSON.stringify(session)}`,
+        });
+        expect(issued.exitCode).toBe(2);
+        expect(issued.stdout).toBe('');
+      }),
+    );
     expect(inferenceExchanges(llama)).toHaveLength(sentBefore);
     expect((await scenario.json(['evidence', 'list', '--limit', '1000'])).document.total).toBe(rowsBefore);
     const answered = await runJson(['Name the capital of France.', '--provider', 'llama', '--no-stream', '--session', 'ci-build_7.2:a']);
@@ -186,11 +198,13 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
   it('a --timeout of 0, below 0 or beyond what a timer holds is a usage error (exit 2) naming the range, and nothing is sent', async () => {
     const sentBefore = inferenceExchanges(llama).length;
     // 25d used to overflow Node's timer (fired after 1 ms); 0 used to make real calls that failed (exit 5).
-    for (const value of ['0', '-5s', '25d']) {
-      const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'llama', `--timeout=${value}`]);
-      expect(result.exitCode, result.stderr).toBe(2);
-      expect(result.stderr).toContain(`--timeout must be between 1ms and 24d, got "${value}"`);
-    }
+    await Promise.all(
+      ['0', '-5s', '25d'].map(async (value) => {
+        const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'llama', `--timeout=${value}`]);
+        expect(result.exitCode, result.stderr).toBe(2);
+        expect(result.stderr).toContain(`--timeout must be between 1ms and 24d, got "${value}"`);
+      }),
+    );
     expect(inferenceExchanges(llama)).toHaveLength(sentBefore);
   });
 
@@ -270,12 +284,14 @@ describe('syndicate run: a request that fails before any call is on the chain to
   });
 
   it('route marks a candidate whose key is not set, as run would skip it', async () => {
-    const human = await scenario.cli(['route', 'hello', '--provider', 'keyless']);
+    const [human, { document }, withKey] = await Promise.all([
+      scenario.cli(['route', 'hello', '--provider', 'keyless']),
+      scenario.json(['route', 'hello', '--provider', 'keyless']),
+      scenario.json(['route', 'hello', '--provider', 'keyless'], { env: { [KEY]: 'test-key' } }),
+    ]);
     expect(human.exitCode, human.stderr).toBe(0);
     expect(human.stdout).toContain(`#1 keyless:claude-sonnet-4-20250514: key ${KEY} not set: would be skipped (export ${KEY}=… to use it)`);
-    const { document } = await scenario.json(['route', 'hello', '--provider', 'keyless']);
     expect(document.skipped).toEqual([{ rank: 1, provider: 'keyless', model: 'claude-sonnet-4-20250514', missingKey: KEY, reason: `key ${KEY} not set: would be skipped` }]);
-    const withKey = await scenario.json(['route', 'hello', '--provider', 'keyless'], { env: { [KEY]: 'test-key' } });
     expect(withKey.document.skipped).toEqual([]);
   });
 
@@ -463,7 +479,7 @@ describe('syndicate run: upstream failures', () => {
   afterEach(async () => {
     engine.setFault('ok');
     // The 429 and the reset hold vllm back (2 s, 5 s) for the next case's `run` too.
-    await scenario.waitOutHolds();
+    await scenario.releaseHolds();
   });
   afterAll(async () => {
     scenario?.cleanup();
@@ -505,11 +521,11 @@ describe('syndicate run: upstream failures', () => {
 
   it('a hang before the first byte times out (exit 5, timeout marker) instead of hanging', async () => {
     engine.setFault('hang');
-    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'vllm', '--no-stream', '--timeout', '2s']);
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'vllm', '--no-stream', '--timeout', '500ms']);
     expect(result.exitCode, result.stderr).toBe(5);
     const error = document.error as { hint: string; details: { attempts: { evidenceId: string }[] } };
     // The time the caller allowed ran out: the hint says how to allow more, not to start the engine.
-    expect(error.hint).toBe('every candidate was still answering when the 2s allowed ran out; allow more (`syndicate run --timeout 4s`) or ask for fewer tokens');
+    expect(error.hint).toBe('every candidate was still answering when the 500ms allowed ran out; allow more (`syndicate run --timeout 1s`) or ask for fewer tokens');
     const envelope = (await scenario.evidence(error.details.attempts.at(-1)!.evidenceId)) as Record<string, any>;
     expect(envelope.markers).toContain('timeout');
   });

@@ -116,24 +116,29 @@ describe('syndicate session, provider switch and run --session', () => {
       { role: 'assistant', content: DEFAULT_ANSWER },
       { role: 'user', content: 'And of Italy?' },
     ]);
+    // Reads only from here on: all at once.
+    const [sentBytes, secondEvidence, session, listed, byName, metrics] = await Promise.all([
+      scenario.rawEvidence(second.evidenceId, 'request'),
+      scenario.evidence(second.evidenceId),
+      show(id),
+      scenario.json(['session', 'list']),
+      scenario.json(['evidence', 'list', '--session', 'two-turns']),
+      scenario.json(['metrics', '--session', 'two-turns']),
+    ]);
     // What the engine received is what evidence holds, byte for byte.
-    expect(await scenario.rawEvidence(second.evidenceId, 'request')).toEqual(exchange.requestBody);
-    expect((await scenario.evidence(second.evidenceId)).sessionId).toBe(id);
+    expect(sentBytes).toEqual(exchange.requestBody);
+    expect(secondEvidence.sessionId).toBe(id);
 
-    const session = await show(id);
     expect(session.messages.map((message: Record<string, unknown>) => [message.turn, message.role, message.text, message.evidenceId])).toEqual([
       [1, 'user', 'Name the capital of France.', null],
       [1, 'assistant', DEFAULT_ANSWER, first.evidenceId],
       [2, 'user', 'And of Italy?', null],
       [2, 'assistant', DEFAULT_ANSWER, second.evidenceId],
     ]);
-    const listed = await scenario.json(['session', 'list']);
     expect((listed.document.sessions as Record<string, unknown>[]).find((item) => item.id === id)).toMatchObject({ name: 'two-turns', turns: 2, droppedTurns: 0 });
 
     // Its rows are recorded under its id, and found by its name too.
-    const byName = await scenario.json(['evidence', 'list', '--session', 'two-turns']);
     expect((byName.document.evidence as { id: string }[]).map((row) => row.id).sort()).toEqual([first.evidenceId, second.evidenceId].sort());
-    const metrics = await scenario.json(['metrics', '--session', 'two-turns']);
     expect(metrics.document.metrics).toMatchObject({ window: { session: id }, requests: { total: 2 } });
   });
 
@@ -153,11 +158,11 @@ describe('syndicate session, provider switch and run --session', () => {
 
     await run('Summarise.', id);
     expect(lastSentMessages().map((message) => message.content.slice(0, 12))).toEqual(['third: word0', DEFAULT_ANSWER.slice(0, 12), 'Summarise.']);
-    const session = await show(id);
+    const [session, human] = await Promise.all([show(id), scenario.cli(['session', 'show', id])]);
     expect(session.active).toEqual({ kind: 'pinned', providerId: 'local', model: 'chat-narrow' });
     expect(session.switches[0].droppedTurns.map((turn: { turn: number }) => turn.turn)).toEqual([1, 2]);
     expect(session.messages.filter((message: Record<string, unknown>) => message.droppedBySwitch !== null).map((message: Record<string, unknown>) => message.seq)).toEqual([1, 2, 3, 4]);
-    expect((await scenario.cli(['session', 'show', id])).stdout).toContain('#1 turn 1 user [dropped by switch 1]');
+    expect(human.stdout).toContain('#1 turn 1 user [dropped by switch 1]');
   });
 
   it('a switch above the envelope refuses run --session (exit 4, hint session approve) until the session is approved', async () => {
@@ -168,17 +173,16 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(switched.stdout).toContain('envelope invalidated: large is above the approved small');
 
     const before = inferenceExchanges(ollama).length;
-    const refused = await scenario.cli(['run', 'And of Italy?', '--session', id, '--no-stream']);
+    const [refused, refusedJson] = await Promise.all([scenario.cli(['run', 'And of Italy?', '--session', id, '--no-stream']), scenario.json(['run', 'And of Italy?', '--session', id])]);
     expect(refused.exitCode).toBe(4);
     expect(refused.stderr).toContain('capability envelope is invalidated');
     expect(refused.stderr).toContain(`hint: approve the envelope with \`syndicate session approve ${id}\``);
-    const refusedJson = await scenario.json(['run', 'And of Italy?', '--session', id]);
     expect(refusedJson.result.exitCode).toBe(4);
     expect(refusedJson.document.error).toMatchObject({ code: 'session_envelope_invalidated' });
     expect(inferenceExchanges(ollama)).toHaveLength(before);
-    expect((await show(id)).messages).toHaveLength(2);
     // Each refusal is a denial in the evidence under the session's id, as through the gateway and MCP.
-    const denials = await scenario.json(['evidence', 'list', '--session', id, '--state', 'denied']);
+    const [refusedSession, denials] = await Promise.all([show(id), scenario.json(['evidence', 'list', '--session', id, '--state', 'denied'])]);
+    expect(refusedSession.messages).toHaveLength(2);
     expect((denials.document.evidence as { error: { code: string } }[]).map((row) => row.error.code)).toEqual([
       'session_envelope_invalidated',
       'session_envelope_invalidated',
@@ -192,7 +196,7 @@ describe('syndicate session, provider switch and run --session', () => {
     const answered = await run('And of Italy?', id);
     expect(answered.model).toBe('chat-large');
     expect(lastSentMessages()).toHaveLength(3);
-    const session = await show(id);
+    const [session, human] = await Promise.all([show(id), scenario.cli(['session', 'show', id])]);
     expect(session.checkpoints.map((checkpoint: Record<string, unknown>) => [checkpoint.number, checkpoint.maxCapability, checkpoint.reason])).toEqual([
       [1, 'small', 'start'],
       [2, 'large', 'approve'],
@@ -201,7 +205,6 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(session.switches.map((item: Record<string, unknown>) => item.number)).toEqual([1]);
     expect(session.switches[0].id).toBeGreaterThan(1);
     expect(session.checkpoints[0].id).toBeGreaterThan(1);
-    const human = await scenario.cli(['session', 'show', id]);
     expect(human.stdout).toMatch(/^1 +small +start /m);
     expect(human.stdout).toMatch(/^2 +large +approve /m);
     expect(human.stdout).toMatch(/^1 +local:chat-large +large /m);
@@ -210,7 +213,12 @@ describe('syndicate session, provider switch and run --session', () => {
 
   it('route --session shows the route the envelope leaves, and refuses as run does while the envelope is invalidated', async () => {
     const id = await startSession(['--name', 'route-bound', '--model', 'local:chat-wide']);
-    const bounded = await scenario.json(['route', 'Name the capital of France.', '--session', 'route-bound']);
+    // Routes change nothing: asked at once.
+    const [bounded, unbounded, pinned] = await Promise.all([
+      scenario.json(['route', 'Name the capital of France.', '--session', 'route-bound']),
+      scenario.json(['route', 'Name the capital of France.']),
+      scenario.cli(['route', 'Name the capital of France.', '--session', id, '--model', 'local:chat-large', '--explain']),
+    ]);
     expect(bounded.result.exitCode, bounded.result.stderr).toBe(0);
     const plan = bounded.document.plan as { candidates: { model: string }[]; excluded: { provider: string; model: string; rules: string[]; reasons: string[] }[] };
     expect(plan.candidates.map((candidate) => candidate.model).sort()).toEqual(['chat-narrow', 'chat-wide']);
@@ -219,20 +227,20 @@ describe('syndicate session, provider switch and run --session', () => {
       'local:chat-large',
     ]);
     // Without the session nothing is excluded for it.
-    const unbounded = await scenario.json(['route', 'Name the capital of France.']);
     expect(JSON.stringify(unbounded.document.plan)).not.toContain('session_envelope');
-    const pinned = await scenario.cli(['route', 'Name the capital of France.', '--session', id, '--model', 'local:chat-large', '--explain']);
     expect(pinned.exitCode).toBe(4);
     expect(pinned.stdout).toContain(`capability large is above session ${id}'s approved small`);
 
     const switched = await scenario.cli(['provider', 'switch', 'local:chat-large', '--session', id]);
     expect(switched.exitCode, switched.stderr).toBe(0);
-    const invalidated = await scenario.json(['route', 'Name the capital of France.', '--session', id]);
+    const [invalidated, malformed] = await Promise.all([
+      scenario.json(['route', 'Name the capital of France.', '--session', id]),
+      scenario.json(['route', 'Name the capital of France.', '--session', 'route bound']),
+    ]);
     expect(invalidated.result.exitCode).toBe(4);
     expect(invalidated.document.error).toMatchObject({ code: 'session_envelope_invalidated' });
 
     // An id run would refuse as a usage error is one here too, not a route without the session.
-    const malformed = await scenario.json(['route', 'Name the capital of France.', '--session', 'route bound']);
     expect(malformed.result.exitCode).toBe(2);
     expect(malformed.document.error).toMatchObject({ code: 'usage', message: expect.stringContaining('--session must be 1-128 characters') });
   });
@@ -292,9 +300,9 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(error.message).not.toContain('AKIAIOSFODNN7EXAMPLE');
     // The router's alternatives: what the same conversation unpinned (model `auto`) would go to.
     expect(error.hint).toBe(`local:chat-large may take it: switch to it instead (\`syndicate provider switch local:chat-large --session ${id}\`)`);
-    expect(await show(id)).toEqual(before);
+    const [after, denials, metrics] = await Promise.all([show(id), scenario.json(['evidence', 'list', '--session', id, '--state', 'denied']), scenario.json(['metrics', '--session', id])]);
+    expect(after).toEqual(before);
     // A denial in the evidence under the session's id, as the router's own refusals: evidence list and metrics show it.
-    const denials = await scenario.json(['evidence', 'list', '--session', id, '--state', 'denied']);
     expect(denials.document.evidence).toEqual([
       expect.objectContaining({
         kind: 'denial',
@@ -305,7 +313,6 @@ describe('syndicate session, provider switch and run --session', () => {
         error: { code: 'session_model_not_permitted', message: error.message },
       }),
     ]);
-    const metrics = await scenario.json(['metrics', '--session', id]);
     expect(metrics.document.metrics).toMatchObject({ requests: { total: 1, denied: 1 } });
 
     // A conversation the hosted model may receive switches to it as before.
@@ -324,45 +331,51 @@ describe('syndicate session, provider switch and run --session', () => {
 
     const sent = inferenceExchanges(ollama).length;
     const message = `session ${id} fails its hash chain at message #2 (content changed): nothing was sent or changed`;
-    const refused = await scenario.cli(['run', 'And of Spain?', '--session', 'tampered', '--no-stream']);
+    // Three refusals, each independent of the others: asked at once.
+    const [refused, refusedJson, switched] = await Promise.all([
+      scenario.cli(['run', 'And of Spain?', '--session', 'tampered', '--no-stream']),
+      scenario.json(['run', 'And of Spain?', '--session', id]),
+      scenario.json(['provider', 'switch', 'local:chat-narrow', '--session', id]),
+    ]);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain(message);
     expect(refused.stderr).toContain(`hint: the session was changed outside syndicate: read it with \`syndicate session show ${id}\``);
-    const refusedJson = await scenario.json(['run', 'And of Spain?', '--session', id]);
     expect(refusedJson.result.exitCode).toBe(1);
     expect(refusedJson.document.error).toMatchObject({ code: 'session_chain_broken', message, details: { brokenAt: { sessionId: id, seq: 2, reason: 'content changed' } } });
-    const switched = await scenario.json(['provider', 'switch', 'local:chat-narrow', '--session', id]);
     expect(switched.result.exitCode).toBe(1);
     expect(switched.document.error).toMatchObject({ code: 'session_chain_broken', message });
     expect(inferenceExchanges(ollama)).toHaveLength(sent);
-    const shown = await show(id);
+    const [shown, denials, metrics, verified, human] = await Promise.all([
+      show(id),
+      scenario.json(['evidence', 'list', '--session', id, '--state', 'denied']),
+      scenario.json(['metrics', '--session', id]),
+      scenario.json(['evidence', 'verify']),
+      scenario.cli(['evidence', 'verify']),
+    ]);
     expect(shown.messages).toHaveLength(4);
     expect(shown.switches).toEqual([]);
     // Each refusal is a denial under the session's id (the two runs and the switch): evidence list and metrics show them.
-    const denials = await scenario.json(['evidence', 'list', '--session', id, '--state', 'denied']);
     expect(denials.document.evidence).toHaveLength(3);
     expect(denials.document.evidence).toContainEqual(
       expect.objectContaining({ kind: 'denial', provider: expect.objectContaining({ id: 'local' }), model: 'chat-narrow', error: { code: 'session_chain_broken', message } }),
     );
-    expect((await scenario.json(['metrics', '--session', id])).document.metrics).toMatchObject({ requests: { denied: 3 } });
+    expect(metrics.document.metrics).toMatchObject({ requests: { denied: 3 } });
 
-    const verified = await scenario.json(['evidence', 'verify']);
     expect(verified.result.exitCode).toBe(1);
     expect(verified.document.error).toMatchObject({
       code: 'check_failed',
       message: expect.stringMatching(new RegExp(`^session ${id}'s chain broken at message #2: content changed; the evidence chain is intact \\(\\d+ rows\\)$`)),
       details: { sessionBreaks: [{ sessionId: id, seq: 2, reason: 'content changed' }] },
     });
-    const human = await scenario.cli(['evidence', 'verify']);
     expect(human.exitCode).toBe(1);
     expect(human.stderr).toContain(`session ${id}'s chain broken at message #2: content changed`);
 
     // The fix the hint gives: the session goes, its evidence stays, and everything verifies.
     expect((await scenario.cli(['session', 'delete', id])).exitCode).toBe(0);
-    const intact = await scenario.json(['evidence', 'verify']);
+    const [intact, intactHuman] = await Promise.all([scenario.json(['evidence', 'verify']), scenario.cli(['evidence', 'verify'])]);
     expect(intact.result.exitCode, JSON.stringify(intact.document)).toBe(0);
     expect(intact.document.sessions).toMatchObject({ sessions: expect.any(Number), messages: expect.any(Number) });
-    expect((await scenario.cli(['evidence', 'verify'])).stdout).toMatch(/session chains intact: \d+ sessions, \d+ messages/);
+    expect(intactHuman.stdout).toMatch(/session chains intact: \d+ sessions, \d+ messages/);
   });
 
   it('an active model or checkpoint edited outside syndicate: run and approve refuse the session (exit 1); evidence verify names it', async () => {
@@ -370,28 +383,32 @@ describe('syndicate session, provider switch and run --session', () => {
     // Repinned by hand to the large model: the small envelope's checkpoint would no longer be what decides.
     withStore(scenario.home, (store) => store.db.prepare("UPDATE sessions SET model = 'chat-large' WHERE id = ?").run(id));
     const sent = inferenceExchanges(ollama).length;
-    const refused = await scenario.json(['run', 'Name the capital of France.', '--session', id]);
+    const [refused, approved] = await Promise.all([
+      scenario.json(['run', 'Name the capital of France.', '--session', id]),
+      // Approving now would chain the edit in as if syndicate had made it.
+      scenario.json(['session', 'approve', id, '--max-capability', 'large']),
+    ]);
     expect(refused.result.exitCode).toBe(1);
     expect(refused.document.error).toMatchObject({ code: 'session_chain_broken', details: { brokenAt: { sessionId: id, reason: 'active model changed' } } });
-    // Approving now would chain the edit in as if syndicate had made it.
-    const approved = await scenario.json(['session', 'approve', id, '--max-capability', 'large']);
     expect(approved.result.exitCode).toBe(1);
-    expect((await show(id)).checkpoints).toHaveLength(1);
+    const [shown, verified] = await Promise.all([show(id), scenario.cli(['evidence', 'verify'])]);
+    expect(shown.checkpoints).toHaveLength(1);
     expect(inferenceExchanges(ollama)).toHaveLength(sent);
-    const verified = await scenario.cli(['evidence', 'verify']);
     expect(verified.exitCode).toBe(1);
     expect(verified.stderr).toContain(`session ${id}'s chain broken at its active model: active model changed`);
 
     const widened = await startSession(['--model', 'local:chat-wide']);
     withStore(scenario.home, (store) => store.db.prepare("UPDATE session_checkpoints SET max_capability = 'frontier' WHERE session_id = ?").run(widened));
-    const switched = await scenario.json(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', widened]);
+    const [switched, routed] = await Promise.all([
+      scenario.json(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', widened]),
+      // route --session shows no route the widened envelope would leave.
+      scenario.json(['route', 'Name the capital of France.', '--session', widened, '--model', 'claude:claude-sonnet-4-20250514']),
+    ]);
     expect(switched.result.exitCode).toBe(1);
     expect(switched.document.error).toMatchObject({ code: 'session_chain_broken', details: { brokenAt: { sessionId: widened, checkpoint: 1, reason: 'content changed' } } });
-    // route --session shows no route the widened envelope would leave.
-    const routed = await scenario.json(['route', 'Name the capital of France.', '--session', widened, '--model', 'claude:claude-sonnet-4-20250514']);
     expect(routed.result.exitCode).toBe(1);
     expect(routed.document.error).toMatchObject({ code: 'session_chain_broken' });
-    for (const session of [id, widened]) expect((await scenario.cli(['session', 'delete', session])).exitCode).toBe(0);
+    for (const deleted of await Promise.all([id, widened].map((session) => scenario.cli(['session', 'delete', session])))) expect(deleted.exitCode).toBe(0);
   });
 
   it('an id that is no stored session is only recorded with the evidence, as before', async () => {
@@ -410,23 +427,31 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(deleted.result.exitCode, deleted.result.stderr).toBe(0);
     expect(deleted.document).toMatchObject({ ok: true, session: { id, name: 'to-delete' }, messages: 2, checkpoints: 1, switches: 0, evidenceKept: 1 });
 
+    // Nothing below changes anything (a delete of what is gone fails): asked at once.
+    const again = [['session', 'show', id], ['session', 'delete', id], ['session', 'delete', 'to-delete']];
+    const [unknown, humanUnknown, humanShowUnknown, listed, evidence, sentBytes, verified, ...repeated] = await Promise.all([
+      scenario.json(['session', 'show', 'never-stored']),
+      scenario.cli(['session', 'delete', 'never-stored']),
+      scenario.cli(['session', 'show', 'never-stored']),
+      scenario.json(['session', 'list']),
+      scenario.json(['evidence', 'list', '--session', id]),
+      scenario.rawEvidence(answered.evidenceId, 'request'),
+      scenario.cli(['evidence', 'verify']),
+      ...again.map((args) => scenario.json(args)),
+    ]);
     // Gone as if it had never been: show and a second delete fail exactly as for an id never stored.
-    const unknown = await scenario.json(['session', 'show', 'never-stored']);
-    for (const args of [['session', 'show', id], ['session', 'delete', id], ['session', 'delete', 'to-delete']]) {
-      const { result, document } = await scenario.json(args);
+    for (const [index, { result, document }] of repeated.entries()) {
+      const args = again[index]!;
       expect(result.exitCode, args.join(' ')).toBe(unknown.result.exitCode);
       expect(document.error, args.join(' ')).toEqual({ ...(unknown.document.error as object), message: `no session ${args[2]}` });
     }
-    const humanUnknown = await scenario.cli(['session', 'delete', 'never-stored']);
-    expect({ exitCode: humanUnknown.exitCode, stderr: humanUnknown.stderr }).toEqual({ exitCode: 2, stderr: (await scenario.cli(['session', 'show', 'never-stored'])).stderr });
-    const listed = await scenario.json(['session', 'list']);
+    expect({ exitCode: humanUnknown.exitCode, stderr: humanUnknown.stderr }).toEqual({ exitCode: 2, stderr: humanShowUnknown.stderr });
     expect((listed.document.sessions as { id: string }[]).map((item) => item.id)).not.toContain(id);
 
     // The chained record of what was sent stays, byte for byte, and the chain still verifies.
-    const evidence = await scenario.json(['evidence', 'list', '--session', id]);
     expect((evidence.document.evidence as { id: string }[]).map((row) => row.id)).toEqual([answered.evidenceId]);
-    expect((await scenario.rawEvidence(answered.evidenceId, 'request')).toString()).toContain('Name the capital of France.');
-    expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
+    expect(sentBytes.toString()).toContain('Name the capital of France.');
+    expect(verified.exitCode).toBe(0);
 
     // Human output: what went, and that the evidence stays.
     const other = await startSession(['--model', 'local:chat-wide']);
@@ -458,8 +483,9 @@ describe('syndicate session, provider switch and run --session', () => {
     expect((await scenario.cli(['provider', 'remove', 'spare'])).exitCode).toBe(0);
 
     const sent = inferenceExchanges(ollama).length;
-    for (const args of [['run', 'second question', '--session', id], ['session', 'approve', id]]) {
-      const refused = await scenario.cli(args, { env });
+    const refusals = [['run', 'second question', '--session', id], ['session', 'approve', id]];
+    for (const [index, refused] of (await Promise.all(refusals.map((args) => scenario.cli(args, { env })))).entries()) {
+      const args = refusals[index]!;
       expect(refused.exitCode, args.join(' ')).toBe(2);
       expect(refused.stderr).toContain(`session ${id} is on spare:chat-wide, which it can no longer use: provider spare is retired`);
       expect(refused.stderr).toContain(`hint: switch the session to a registered model: \`syndicate provider switch PROVIDER:MODEL --session ${id}\``);
