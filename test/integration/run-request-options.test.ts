@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
+import { ANTHROPIC_JSON_INSTRUCTION } from '../../src/wire/anthropic/adapter.js';
+import { defaultModel, inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
 
 /**
  * `syndicate run` sends what gateway clients can — images, a JSON Schema, a reasoning effort,
@@ -196,3 +197,66 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
   }, 90_000);
 });
 
+
+describe('syndicate run: the same options on the anthropic wire', () => {
+  let scenario: Scenario;
+  let native: FakeEngine;
+  let relay: FakeEngine;
+  const file = (name: string, content: string | Buffer): string => {
+    const path = join(scenario.home, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  beforeAll(async () => {
+    [native, relay] = await Promise.all([startFakeEngine({ kind: 'anthropic' }), startFakeEngine({ kind: 'anthropic' })]);
+    scenario = await Scenario.create();
+    const records = [
+      // Anthropic's own API (vendor: anthropic) takes a JSON Schema natively; another server of the wire is told it in the system prompt.
+      providerYaml({ id: 'claude', engine: native, tags: ['vision', 'tools'], authEnv: 'RUN_ANTHROPIC_KEY' }).replace('wire: anthropic', 'wire: anthropic\nvendor: anthropic'),
+      providerYaml({ id: 'relay', engine: relay, tags: ['vision', 'tools'], authEnv: 'RUN_ANTHROPIC_KEY' }),
+    ];
+    const registered = await scenario.cli(['provider', 'register', ...records.map((record, index) => file(`provider-${index}.yaml`, record))]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  }, 90_000);
+
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([native, relay].map((engine) => engine?.close()));
+  });
+
+  it('--image, --schema, --tools and --tool-choice: an Anthropic base64 image block, output_config.format (vendor: anthropic) or the instruction, Anthropic tools with input_schema', async () => {
+    const png = file('screen.png', PNG);
+    const tools = file('tools.json', JSON.stringify([WEATHER_TOOL, TIME_TOOL]));
+    const schema = file('person.schema.json', JSON.stringify(PERSON_SCHEMA));
+    const options = ['--image', png, '--schema', schema, '--tools', tools, '--tool-choice', 'get_weather', '--max-tokens', '256', '--system', 'Be brief.', '--no-stream'];
+    const messages = [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG.toString('base64') } }, { type: 'text', text: QUESTION }] }];
+    const anthropicTools = [
+      { name: 'get_weather', description: 'Weather now', input_schema: WEATHER_TOOL.function.parameters },
+      { name: 'get_time', description: 'Time now', input_schema: TIME_TOOL.input_schema },
+    ];
+
+    for (const [engine, provider] of [[native, 'claude'], [relay, 'relay']] as const) {
+      const { result, document } = await scenario.json(['run', QUESTION, '--provider', provider, ...options], { env: { RUN_ANTHROPIC_KEY: 'sk-ant-fake-key' } });
+      expect(result.exitCode, JSON.stringify(document)).toBe(0);
+      expect(document).toMatchObject({ provider: { id: provider }, sensitivity: 'confidential', finishReason: 'tool_calls' });
+      expect(document.toolCalls).toEqual([{ id: expect.any(String), name: 'get_weather', arguments: expect.any(String) }]);
+      const exchange = inferenceExchanges(engine).at(-1)!;
+      const model = defaultModel(engine);
+      const expected =
+        provider === 'claude'
+          ? { model, max_tokens: 256, messages, system: 'Be brief.', tools: anthropicTools, tool_choice: { type: 'tool', name: 'get_weather' }, output_config: { format: { type: 'json_schema', schema: PERSON_SCHEMA } } }
+          : {
+              model,
+              max_tokens: 256,
+              messages,
+              system: `Be brief.\n\n${ANTHROPIC_JSON_INSTRUCTION} It must validate against this JSON Schema: ${JSON.stringify(PERSON_SCHEMA)}`,
+              tools: anthropicTools,
+              tool_choice: { type: 'tool', name: 'get_weather' },
+            };
+      // The exact bytes: the fields in the order the adapter writes them.
+      expect(exchange.requestBody.toString()).toBe(JSON.stringify(expected));
+      expect(await scenario.rawEvidence(document.evidenceId as string, 'request')).toEqual(exchange.requestBody);
+    }
+  }, 90_000);
+});
