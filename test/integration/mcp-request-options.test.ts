@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { expectEvidenceHoldsExchange, lastSent, PERSON_SCHEMA, PNG, QUESTION, TIME_TOOL, WEATHER_TOOL, type Json } from '../helpers/request-options.js';
 import { inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
 
 /**
@@ -15,15 +16,7 @@ import { inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.
  * `run` sends them: the engine gets those bytes and the evidence holds them.
  */
 
-/** A 1×1 PNG. */
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
-const WEATHER_TOOL = { type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
-const TIME_TOOL = { name: 'get_time', description: 'Time now', input_schema: { type: 'object', properties: { zone: { type: 'string' } } } };
-const PERSON_SCHEMA = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false };
-const QUESTION = 'What is the weather in Paris?';
 const IMAGE = { type: 'image', data: PNG.toString('base64'), mimeType: 'image/png' };
-
-type Json = Record<string, any>;
 
 describe('syndicate mcp: complete and route_explain take images, a JSON Schema, a reasoning effort and tools', () => {
   let scenario: Scenario;
@@ -55,12 +48,6 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
 
   const call = async (name: string, args: Record<string, unknown>): Promise<CallToolResult> => (await client.callTool({ name, arguments: args })) as CallToolResult;
   const text = (result: CallToolResult): string => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
-  const lastSent = (engine: FakeEngine): Json => JSON.parse(inferenceExchanges(engine).at(-1)!.requestBody.toString()) as Json;
-  const expectEvidenceHoldsExchange = async (engine: FakeEngine, evidenceId: string): Promise<void> => {
-    const exchange = inferenceExchanges(engine).at(-1)!;
-    expect(await scenario.rawEvidence(evidenceId, 'request')).toEqual(exchange.requestBody);
-    expect(await scenario.rawEvidence(evidenceId, 'response')).toEqual(exchange.responseBody);
-  };
 
   it('lists the new arguments, each with a description, on complete and route_explain', async () => {
     const { tools } = await client.listTools();
@@ -82,7 +69,7 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
       { role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG.toString('base64')}` } }, { type: 'text', text: 'What is in this screenshot?' }] },
     ]);
     expect(sent.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'answer', schema: PERSON_SCHEMA } });
-    await expectEvidenceHoldsExchange(llama, structured.evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, llama, structured.evidenceId as string);
   });
 
   it('complete: tools in either form go in the wire form, the forced tool as tool_choice; the calls come back as toolCalls', async () => {
@@ -94,14 +81,14 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
     const structured = result.structuredContent as Json;
     expect(structured.finishReason).toBe('tool_calls');
     expect(structured.toolCalls).toEqual([{ id: expect.any(String), name: 'get_time', arguments: JSON.stringify({ zone: DEFAULT_ANSWER }) }]);
-    await expectEvidenceHoldsExchange(llama, structured.evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, llama, structured.evidenceId as string);
   });
 
   it('complete: a reasoning effort is sent as reasoning_effort, to a model that reasons', async () => {
     const result = await call('complete', { prompt: 'What is two plus two?', provider: 'studio', reasoningEffort: 'high', temperature: 0.3 });
     expect(result.isError, text(result)).toBeFalsy();
     expect(lastSent(studio)).toMatchObject({ reasoning_effort: 'high', temperature: 0.3 });
-    await expectEvidenceHoldsExchange(studio, (result.structuredContent as Json).evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, studio, (result.structuredContent as Json).evidenceId as string);
   });
 
   it("bad images, tools and tool choices are tool errors with run's messages, naming the argument; nothing is sent", async () => {
