@@ -24,7 +24,7 @@ import { describeHold, holdsInForce, type HoldReport } from '../router/shared-ho
 import { invokeInSession, refuseSessionOverrides, sessionTurn, type SessionOverrideNames } from '../sessions/converse.js';
 import { checkEnvelope, findSession, recordedSessionId } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
-import { promptMessage, type CanonicalRequest, type StreamPart } from '../wire/canonical.js';
+import { promptMessage, type CanonicalRequest, type CanonicalResponse, type StreamPart } from '../wire/canonical.js';
 import { REASONING_EFFORTS } from '../wire/reasoning.js';
 import { jsonSchemaFormat, toolDefinitionsFrom } from '../wire/request-files.js';
 import { decodeGatewayRequest, REQUEST_FAMILIES } from '../wire/request-family.js';
@@ -201,6 +201,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     (input, extra) =>
       tracked(
         toolResult(options.home, async () => {
+          // Checked before the call is tracked for cancellation: a bad argument sends nothing.
+          const parts = await promptParts(input);
           const cancellation = new AbortController();
           const onCancel = (): void =>
             cancellation.abort(new InterruptedError('cancelled by the MCP client before the answer ended', { hint: 'the capture so far is kept as partial evidence' }));
@@ -208,7 +210,6 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           else extra.signal.addEventListener('abort', onCancel, { once: true });
           cancellations.add(cancellation);
           const progress = progressReporter(extra);
-          const parts = await promptParts(input);
           const settings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'> = {
             ...parts.settings,
             // Streamed only for a client that asked for progress: the answer's growth is the progress.
@@ -236,7 +237,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
             if (storedSession !== undefined) {
               refuseSessionOverrides(storedSession, sessionOverrides(input, parts), COMPLETE_ARGUMENT_NAMES);
               const answered = await invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: input.prompt, settings, argumentNames: COMPLETE_ARGUMENT_NAMES });
-              return { text: answered.result.response.text, structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
+              return { text: answerText(answered.result.response), structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
             }
             const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
             const request: CanonicalRequest = {
@@ -251,7 +252,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
               ...(providerId === undefined ? {} : { provider: providerId }),
               ...(input.session === undefined ? {} : { sessionId: input.session }),
             });
-            return { text: result.response.text, structured: invocationSummary(result) };
+            return { text: answerText(result.response), structured: invocationSummary(result) };
           } finally {
             extra.signal.removeEventListener('abort', onCancel);
             cancellations.delete(cancellation);
@@ -512,6 +513,11 @@ async function promptParts(input: PromptOptionArguments): Promise<PromptRequestP
     },
     MCP_PROMPT_OPTION_NAMES,
   );
+}
+
+/** A `complete` result's text content: the answer, then one line per tool call (`tool call NAME ARGUMENTS`, as `run` prints them). */
+function answerText(response: Pick<CanonicalResponse, 'text' | 'toolCalls'>): string {
+  return [...(response.text === '' ? [] : [response.text]), ...response.toolCalls.map((call) => `tool call ${call.name} ${call.arguments}`)].join('\n');
 }
 
 interface ProgressReporter {

@@ -81,6 +81,8 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
     const structured = result.structuredContent as Json;
     expect(structured.finishReason).toBe('tool_calls');
     expect(structured.toolCalls).toEqual([{ id: expect.any(String), name: 'get_time', arguments: JSON.stringify({ zone: DEFAULT_ANSWER }) }]);
+    // The text content says it too, one line per call, as `run` prints them.
+    expect(text(result)).toBe(`tool call get_time ${JSON.stringify({ zone: DEFAULT_ANSWER })}`);
     await expectEvidenceHoldsExchange(scenario, llama, structured.evidenceId as string);
   });
 
