@@ -114,6 +114,10 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
         expect(text(result)).toContain(message);
       }
     }
+    // Not base64 at all: refused by the input schema, the argument named.
+    const garbled = await call('complete', { prompt: QUESTION, images: [{ data: 'not base64!', mimeType: 'image/png' }] });
+    expect(garbled.isError).toBe(true);
+    expect(text(garbled)).toMatch(/images[\s\S]*data/);
     // A stored session keeps its turns as text: an image or a tool call would be lost from its conversation.
     const started = await scenario.json(['session', 'start', '--name', 'texts']);
     expect(started.result.exitCode, started.result.stderr).toBe(0);
