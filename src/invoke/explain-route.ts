@@ -14,7 +14,8 @@ import type { RoutePlan } from '../router/types.js';
 import { sessionChainRefusal } from '../sessions/chain.js';
 import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
-import { canonicalRequest, promptMessage, type CanonicalMessage, type CanonicalRequest, type ImagePart, type RequestSettings } from '../wire/canonical.js';
+import { canonicalRequest, promptMessage, type CanonicalMessage, type CanonicalRequest, type ImagePart } from '../wire/canonical.js';
+import type { PromptSettings } from './prompt-options.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import type { ModelNaming } from './model-naming.js';
 import { isPinned, routeRefusal } from './route-refusal.js';
@@ -40,11 +41,10 @@ export interface RouteQuestion extends RouteConditions {
   history?: readonly CanonicalMessage[];
   /** `auto`, a model id or alias, or `provider:model`. */
   model: string;
-  maxTokens?: number;
   /** Images sent with `text` (`run --image`): classified and routed (vision) as `run` does. */
   images?: readonly ImagePart[];
-  /** The answer format, reasoning effort and tools `run` would send (`run --schema`, `--reasoning-effort`, `--tools`). */
-  settings?: Pick<RequestSettings, 'responseFormat' | 'reasoningEffort' | 'tools' | 'toolChoice'>;
+  /** The output limit, temperature, answer format, reasoning effort and tools `run` would send (`run --max-tokens`, `--schema`, `--tools`, ...). */
+  settings?: PromptSettings;
 }
 
 /** A candidate `run` would skip before calling it (its key is not set). */
@@ -93,7 +93,6 @@ export async function explainRoute(
   const request = canonicalRequest(question.model, [...(question.history ?? []), promptMessage(question.text, question.images)], false, {
     ...question.settings,
     system: question.system,
-    maxTokens: question.maxTokens,
   });
   return explainRequestRoute(store, policy, request, question, options);
 }

@@ -11,6 +11,7 @@ import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { explainRequestRoute, explainRoute, unavailableRouteError, type ExplainOptions, type RouteConditions, type RouteExplanation, type RouteQuestion } from '../invoke/explain-route.js';
 import { GATEWAY_MODEL_NAMING, MCP_MODEL_NAMING } from '../invoke/model-naming.js';
 import { invoke } from '../invoke/pipeline.js';
+import { IMAGE_TYPES_TEXT, PROMPT_OPTION_CARRIERS, promptRequestParts, type PromptOptionNames, type PromptRequestParts } from '../invoke/prompt-options.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
 import type { AttemptStarted, PipelineContext } from '../invoke/types.js';
@@ -23,7 +24,9 @@ import { describeHold, holdsInForce, type HoldReport } from '../router/shared-ho
 import { invokeInSession, refuseSessionOverrides, sessionTurn, type SessionOverrideNames } from '../sessions/converse.js';
 import { checkEnvelope, findSession, recordedSessionId } from '../sessions/sessions.js';
 import type { Store } from '../store/store.js';
-import type { CanonicalRequest, StreamPart } from '../wire/canonical.js';
+import { promptMessage, type CanonicalRequest, type CanonicalResponse, type StreamPart } from '../wire/canonical.js';
+import { REASONING_EFFORTS } from '../wire/reasoning.js';
+import { jsonSchemaFormat, toolDefinitionsFrom } from '../wire/request-files.js';
 import { decodeGatewayRequest, REQUEST_FAMILIES } from '../wire/request-family.js';
 import type { Policy } from '../policy/types.js';
 
@@ -61,6 +64,37 @@ const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.s
 /** The holds in force (`holdsInForce`), as `provider list --json` and `route --json` give them. */
 const heldBack = z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited', 'tools_refused']), until: z.string(), reason: z.string() }).loose());
 
+/** An image sent with the prompt, in MCP's own image content shape (`{type: "image", data, mimeType}`). */
+const imageArgument = z.strictObject({
+  type: z.literal('image').optional(),
+  data: z.base64().describe('the image bytes, base64-encoded'),
+  mimeType: z.string().describe(`its type: image/png, image/jpeg, image/gif or image/webp (checked against its bytes)`),
+});
+
+/** What a prompt is sent with beyond its text, as `run --image`, `--schema`, `--reasoning-effort`, `--tools` and `--tool-choice` send it. */
+const promptOptionsInput = {
+  temperature: z.number().min(0).max(2).optional().describe('sampling temperature'),
+  images: z
+    .array(imageArgument)
+    .min(1)
+    .optional()
+    .describe(`images sent with the prompt, before it, as MCP image content: ${IMAGE_TYPES_TEXT}, told by their bytes; classified as image content (confidential) and routed to vision models only`),
+  schema: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('a JSON Schema object the answer must follow (structured output: sent as a json_schema response format named `answer`)'),
+  reasoningEffort: z.enum(REASONING_EFFORTS).optional().describe('how hard a reasoning model thinks (sent as reasoning_effort, or Anthropic thinking)'),
+  tools: z
+    .array(z.unknown())
+    .optional()
+    .describe('tool definitions the model may call, each in OpenAI form {"type": "function", "function": {"name", "description", "parameters"}} or Anthropic form {"name", "description", "input_schema"}; its calls come back in `toolCalls` (not run)'),
+  toolChoice: z.string().min(1).optional().describe('auto, none, required, or a tool name to force that tool (with `tools`)'),
+};
+type PromptOptionArguments = { maxTokens?: number | undefined } & { [K in keyof typeof promptOptionsInput]?: z.infer<(typeof promptOptionsInput)[K]> };
+
+/** How `complete` and `route_explain` name the prompt options in their errors. */
+const MCP_PROMPT_OPTION_NAMES: PromptOptionNames = { tools: '`tools`', toolChoice: '`toolChoice`', imageNamedBy: 'its `mimeType`', otherImage: 'or send another image' };
+
 /** The arguments of `route_explain`: `complete`'s question, or a whole gateway request body. */
 const routeExplainInput = z.strictObject({
   prompt: z.string().min(1).optional().describe('the user message (or give `request` instead)'),
@@ -76,12 +110,13 @@ const routeExplainInput = z.strictObject({
   workflow: z.enum(WORKFLOW_CLASSES).optional(),
   sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
   maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
+  ...promptOptionsInput,
   session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): routed as `complete` would send the prompt in it (its model, system prompt and conversation so far, within its capability envelope); with `request`, its envelope bounds the route, as the gateway's x-syndicate-session header does; any other id changes nothing"),
 });
 type RouteExplainArguments = z.infer<typeof routeExplainInput>;
 
 /** The `complete` arguments a stored session decides, named as the agent sends them. */
-const COMPLETE_ARGUMENT_NAMES: SessionOverrideNames = { provider: '`provider`', model: '`model`', system: '`system`', session: '`session`' };
+const COMPLETE_ARGUMENT_NAMES: SessionOverrideNames = { provider: '`provider`', model: '`model`', system: '`system`', session: '`session`', images: '`images`', tools: '`tools`' };
 
 /** How often a `complete` call with a progress token reports the answer growing. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -136,7 +171,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
         provider: z.string().min(1).optional().describe('use only this provider; every policy rule still applies'),
         maxTokens: z.number().int().positive().optional().describe('maximum tokens to generate'),
-        temperature: z.number().min(0).max(2).optional(),
+        ...promptOptionsInput,
         workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
         sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
         session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): the prompt continues its conversation on its model, within its capability envelope, and the turn is appended, as `run --session`; any other id only labels the evidence"),
@@ -166,6 +201,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     (input, extra) =>
       tracked(
         toolResult(options.home, async () => {
+          // Checked before the call is tracked for cancellation: a bad argument sends nothing.
+          const parts = await promptParts(input);
           const cancellation = new AbortController();
           const onCancel = (): void =>
             cancellation.abort(new InterruptedError('cancelled by the MCP client before the answer ended', { hint: 'the capture so far is kept as partial evidence' }));
@@ -174,8 +211,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           cancellations.add(cancellation);
           const progress = progressReporter(extra);
           const settings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'> = {
-            ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),
-            ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
+            ...parts.settings,
             // Streamed only for a client that asked for progress: the answer's growth is the progress.
             stream: progress !== undefined,
           };
@@ -199,15 +235,15 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
             // A stored session carries its conversation and decides the model, as for `run --session`; any other id is a label.
             const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
             if (storedSession !== undefined) {
-              refuseSessionOverrides(storedSession, sessionOverrides(input), COMPLETE_ARGUMENT_NAMES);
+              refuseSessionOverrides(storedSession, sessionOverrides(input, parts), COMPLETE_ARGUMENT_NAMES);
               const answered = await invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: input.prompt, settings, argumentNames: COMPLETE_ARGUMENT_NAMES });
-              return { text: answered.result.response.text, structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
+              return { text: answerText(answered.result.response), structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
             }
             const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
             const request: CanonicalRequest = {
               model: providerModel ?? input.model ?? 'auto',
               ...(input.system === undefined ? {} : { system: input.system }),
-              messages: [{ role: 'user', content: [{ type: 'text', text: input.prompt }] }],
+              messages: [promptMessage(input.prompt, parts.images)],
               ...settings,
             };
             const result = await invoke(pipeline, {
@@ -216,7 +252,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
               ...(providerId === undefined ? {} : { provider: providerId }),
               ...(input.session === undefined ? {} : { sessionId: input.session }),
             });
-            return { text: result.response.text, structured: invocationSummary(result) };
+            return { text: answerText(result.response), structured: invocationSummary(result) };
           } finally {
             extra.signal.removeEventListener('abort', onCancel);
             cancellations.delete(cancellation);
@@ -261,6 +297,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     }
     // Its system prompt and its `provider:model` choice, or in a stored session the session's
     // model, system prompt and conversation so far.
+    const parts = await promptParts(input);
     const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
     let asked: Pick<RouteQuestion, 'system' | 'history' | 'model' | 'provider'>;
     if (storedSession === undefined) {
@@ -271,12 +308,12 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         ...(providerId === undefined ? {} : { provider: providerId }),
       };
     } else {
-      refuseSessionOverrides(storedSession, sessionOverrides(input), COMPLETE_ARGUMENT_NAMES);
+      refuseSessionOverrides(storedSession, sessionOverrides(input, parts), COMPLETE_ARGUMENT_NAMES);
       checkEnvelope(options.store, storedSession, policy);
       const { history, system, model, provider: sessionProvider } = sessionTurn(options.store, storedSession);
       asked = { history, model, ...(system === undefined ? {} : { system }), ...(sessionProvider === undefined ? {} : { provider: sessionProvider }) };
     }
-    return explainRoute(options.store, policy, { ...conditions, ...asked, text: input.prompt, ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }) }, explainOptions);
+    return explainRoute(options.store, policy, { ...conditions, ...asked, text: input.prompt, images: parts.images, settings: parts.settings }, explainOptions);
   };
 
   server.registerTool(
@@ -392,12 +429,12 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
  */
 function decodedRequestArgument(input: RouteExplainArguments, body: Record<string, unknown>): CanonicalRequest {
   if (input.prompt !== undefined) throw new UsageError('give either `prompt` or `request`, not both', { hint: "put the prompt in the request body's messages" });
-  for (const [name, carrier] of [
-    ['system', 'its system prompt'],
+  const bodyCarried: ReadonlyArray<readonly [keyof RouteExplainArguments, string]> = [
     ['model', 'its `model` field'],
     ['provider', 'its `model` field as `provider:model`'],
-    ['maxTokens', 'its `max_tokens`'],
-  ] as const) {
+    ...(['system', 'maxTokens', 'temperature', 'images', 'schema', 'reasoningEffort', 'tools', 'toolChoice'] as const).map((name) => [name, PROMPT_OPTION_CARRIERS[name]] as const),
+  ];
+  for (const [name, carrier] of bodyCarried) {
     if (input[name] !== undefined) throw new UsageError(`\`${name}\` does not apply to \`request\`: the body says it`, { hint: `set ${carrier} in the body` });
   }
   return decodeGatewayRequest(JSON.stringify(body), 'request', {
@@ -444,13 +481,43 @@ async function toolResult(
   }
 }
 
-/** The arguments a stored session decides, as `complete` and `route_explain` were given them. */
-function sessionOverrides(input: { provider?: string | undefined; model?: string | undefined; system?: string | undefined }): { provider?: string; model?: string; system?: string } {
+/** The arguments a stored session decides or cannot keep, as `complete` and `route_explain` were given them. */
+function sessionOverrides(
+  input: { provider?: string | undefined; model?: string | undefined; system?: string | undefined },
+  parts: PromptRequestParts,
+): { provider?: string; model?: string; system?: string; images: boolean; tools: boolean } {
   return {
     ...(input.provider === undefined ? {} : { provider: input.provider }),
     ...(input.model === undefined ? {} : { model: input.model }),
     ...(input.system === undefined ? {} : { system: input.system }),
+    images: parts.images.length > 0,
+    tools: parts.settings.tools !== undefined,
   };
+}
+
+/**
+ * The images and settings the prompt options of `complete` or `route_explain` send, checked as
+ * `run` checks its flags (the same image reader, schema and tools readers and messages), each
+ * error naming the argument at fault.
+ */
+async function promptParts(input: PromptOptionArguments): Promise<PromptRequestParts> {
+  return promptRequestParts(
+    {
+      images: (input.images ?? []).map((image, index) => ({ bytes: Buffer.from(image.data, 'base64'), name: `\`images[${index}]\``, declaredType: image.mimeType })),
+      ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),
+      ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
+      ...(input.schema === undefined ? {} : { responseFormat: jsonSchemaFormat(input.schema, 'answer', '`schema`') }),
+      ...(input.reasoningEffort === undefined ? {} : { reasoningEffort: input.reasoningEffort }),
+      ...(input.tools === undefined ? {} : { tools: { definitions: toolDefinitionsFrom(input.tools, '`tools`'), source: '`tools`' } }),
+      ...(input.toolChoice === undefined ? {} : { toolChoice: input.toolChoice }),
+    },
+    MCP_PROMPT_OPTION_NAMES,
+  );
+}
+
+/** A `complete` result's text content: the answer, then one line per tool call (`tool call NAME ARGUMENTS`, as `run` prints them). */
+function answerText(response: Pick<CanonicalResponse, 'text' | 'toolCalls'>): string {
+  return [...(response.text === '' ? [] : [response.text]), ...response.toolCalls.map((call) => `tool call ${call.name} ${call.arguments}`)].join('\n');
 }
 
 interface ProgressReporter {

@@ -153,16 +153,24 @@ export interface SessionOverrideNames {
   model: string;
   system: string;
   session: string;
+  images: string;
+  tools: string;
 }
 
-export const RUN_OPTION_NAMES: SessionOverrideNames = { provider: '--provider', model: '--model', system: '--system', session: '--session' };
+export const RUN_OPTION_NAMES: SessionOverrideNames = { provider: '--provider', model: '--model', system: '--system', session: '--session', images: '--image', tools: '--tools' };
 
 /** Settings a request cannot combine with a stored session: the session decides them. */
 export function refuseSessionOverrides(
   session: Session,
-  overrides: { provider?: string; model?: string; system?: string },
+  overrides: { provider?: string; model?: string; system?: string; images?: boolean; tools?: boolean },
   names: SessionOverrideNames = RUN_OPTION_NAMES,
 ): void {
+  // A stored session keeps its turns as text: an image or a tool call would be lost from its conversation.
+  for (const given of ['images', 'tools'] as const) {
+    if (overrides[given] === true) {
+      throw new UsageError(`${names[given]} does not apply to a stored session: it keeps its turns as text`, { hint: `drop ${names[given]}, or drop ${names.session} ${session.id}` });
+    }
+  }
   const pinned = `the session is on ${activeModelLabel(session.active)}`;
   if (overrides.provider !== undefined || (overrides.model !== undefined && overrides.model !== 'auto')) {
     throw new UsageError(`${names.provider} and ${names.model} cannot be combined with ${names.session} ${session.id}: ${pinned}`, {

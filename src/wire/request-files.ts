@@ -35,12 +35,19 @@ export function inlineImagePart(bytes: Uint8Array): ImagePart | undefined {
  * extension, each character OpenAI does not take in a name, `^[a-zA-Z0-9_-]{1,64}$`, as `_`).
  */
 export function jsonSchemaFormatOf(text: string, file: string): ResponseFormat {
-  const schema = parseJsonText(text, file);
+  return jsonSchemaFormat(parseJsonText(text, file), schemaName(file), file);
+}
+
+/**
+ * A JSON Schema value as a `json_schema` answer format called `name`; anything but an object is
+ * an invalid input (exit 3) located in `source` (a file, or the MCP argument that gave it).
+ */
+export function jsonSchemaFormat(schema: unknown, name: string, source: string): ResponseFormat {
   if (!isRecord(schema)) {
     const message = 'must be a JSON Schema object';
-    throw new InvalidInputError(`${file}: ${message}`, [{ file, pointer: '', message }], { hint: 'write the schema of the answer, e.g. {"type": "object", "properties": {...}}' });
+    throw new InvalidInputError(`${source}: ${message}`, [{ file: source, pointer: '', message }], { hint: 'write the schema of the answer, e.g. {"type": "object", "properties": {...}}' });
   }
-  return { type: 'json_schema', name: schemaName(file), schema: schema as JsonObject };
+  return { type: 'json_schema', name, schema: schema as JsonObject };
 }
 
 function schemaName(file: string): string {
@@ -55,7 +62,11 @@ function schemaName(file: string): string {
  * names the file and the JSON pointer of the definition at fault (exit 3).
  */
 export function toolDefinitionsOf(text: string, file: string): ToolDefinition[] {
-  const raw = parseJsonText(text, file);
+  return toolDefinitionsFrom(parseJsonText(text, file), file);
+}
+
+/** `toolDefinitionsOf` for a value already parsed; its problems are located in `source` (a file, or the MCP argument that gave it). */
+export function toolDefinitionsFrom(raw: unknown, source: string): ToolDefinition[] {
   const problems = new RequestProblems('tools');
   const tools: ToolDefinition[] = [];
   if (!Array.isArray(raw) || raw.length === 0) {
@@ -76,9 +87,9 @@ export function toolDefinitionsOf(text: string, file: string): ToolDefinition[] 
   }
   const first = problems.problems[0];
   if (first !== undefined) {
-    const located = problems.problems.map((problem) => ({ ...problem, file }));
+    const located = problems.problems.map((problem) => ({ ...problem, file: source }));
     const more = located.length > 1 ? ` (and ${located.length - 1} more problem${located.length === 2 ? '' : 's'})` : '';
-    throw new InvalidInputError(`${file}: ${first.pointer === '' ? '' : `${first.pointer}: `}${first.message}${more}`, located, { hint: first.hint ?? TOOL_FORMS_HINT });
+    throw new InvalidInputError(`${source}: ${first.pointer === '' ? '' : `${first.pointer}: `}${first.message}${more}`, located, { hint: first.hint ?? TOOL_FORMS_HINT });
   }
   return tools;
 }

@@ -256,6 +256,18 @@ const SCENARIOS: Scenario[] = [
     excluded: { 'anthropic:claude-haiku-4-5': 'class approved_hosted may not receive confidential data (allowed: local)' },
   },
   {
+    name: 'a credential in --system keeps the request on this machine, as `run` classifies its system prompt (--temperature taken as run takes it)',
+    args: ['--workflow', 'batch', '--system', 'connect with password: hunter2', '--temperature', '0.2', 'fix the import job'],
+    exitCode: 0,
+    level: 'restricted',
+    detector: 'credential.assignment',
+    candidates: ['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b'],
+    excluded: {
+      'anthropic:claude-sonnet-4-5': 'class approved_hosted may not receive restricted data (allowed: local)',
+      'glm:glm-4.6': 'class restricted_hosted may not receive restricted data (allowed: local)',
+    },
+  },
+  {
     name: 'pinning a hosted model does not bypass the map: refused with exit 4',
     args: ['--model', 'anthropic:claude-sonnet-4-5', 'my password is hunter2'],
     exitCode: 4,

@@ -205,12 +205,20 @@ describe('route --request refuses what the gateway would refuse', () => {
     expect(result.stderr).toContain(`${file} /max_tokens`);
     expect(result.stdout).toBe('');
 
-    const json = await routeJson(['--request', writeBody('broken.json', '{"model": "auto",'), '--format', 'openai']);
-    expect(json.result.exitCode).toBe(3);
-    const error = (json.document as unknown as { error: { code: string; message: string; details: { problems: { file: string; pointer: string }[] } } }).error;
-    expect(error.code).toBe('invalid_input');
-    expect(error.message).toContain('invalid chat completions request: the body is not valid JSON');
-    expect(error.details.problems[0]).toMatchObject({ file: join(home, 'broken.json'), pointer: '' });
+  });
+
+  it('a file that is not JSON: exit 3 naming the file, the line and column and what was expected there, as for run --schema; on stdin too', async () => {
+    const broken = writeBody('broken.json', '{\n  "model": "auto",\n  "messages": [{"role": "user", "content": "hi"},]\n}\n');
+    for (const format of [[], ['--format', 'openai']]) {
+      const json = await routeJson(['--request', broken, ...format]);
+      expect(json.result.exitCode, format.join(' ')).toBe(3);
+      const error = (json.document as unknown as { error: { code: string; message: string; hint: string; details: { problems: { file: string; pointer: string; line: number; column: number }[] } } }).error;
+      expect(error).toMatchObject({ code: 'invalid_input', message: `${broken} is not valid JSON: expected a value (JSON has no trailing comma) at line 3, column 50`, hint: 'fix the JSON syntax at the reported line and column' });
+      expect(error.details.problems[0]).toMatchObject({ file: broken, pointer: '', line: 3, column: 50 });
+    }
+    const cut = await route(['--request', '-'], '{"model": "auto", "messages": [');
+    expect(cut.exitCode).toBe(3);
+    expect(cut.stderr).toContain('stdin is not valid JSON: expected a value (an object, array, string, number, true, false or null) at line 1, column 32 (where the file ends)');
   });
 
   it('a body of both APIs, or of neither, is a usage error asking for --format (exit 2); --format decides', async () => {
@@ -228,7 +236,7 @@ describe('route --request refuses what the gateway would refuse', () => {
 
   it('flags the body decides, or a prompt beside the body, are usage errors (exit 2)', async () => {
     const file = writeBody('simple.json', { model: 'auto', messages: [{ role: 'system', content: 'x' }, { role: 'user', content: 'hello' }] });
-    for (const args of [['--model', 'auto'], ['--max-tokens', '10'], ['--provider', 'ollama'], ['a prompt']]) {
+    for (const args of [['--model', 'auto'], ['--max-tokens', '10'], ['--provider', 'ollama'], ['--system', 'be brief'], ['--temperature', '0.2'], ['a prompt']]) {
       const result = await route(['--request', file, ...args]);
       expect(result.exitCode, args.join(' ')).toBe(2);
     }

@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
+import { expectEvidenceHoldsExchange, lastSent, PERSON_SCHEMA, PNG, QUESTION, TIME_TOOL, WEATHER_TOOL, type Json } from '../helpers/request-options.js';
+import { ANTHROPIC_JSON_INSTRUCTION } from '../../src/wire/anthropic/adapter.js';
+import { defaultModel, inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
 
 /**
  * `syndicate run` sends what gateway clients can — images, a JSON Schema, a reasoning effort,
@@ -10,15 +12,6 @@ import { inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.
  * spells it (the evidence holds those exact bytes), the classifier and the router's capability
  * rules see it as they see a gateway request's, and `route` explains the same flags.
  */
-
-/** A 1×1 PNG. */
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
-const WEATHER_TOOL = { type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
-const TIME_TOOL = { name: 'get_time', description: 'Time now', input_schema: { type: 'object', properties: { zone: { type: 'string' } } } };
-const PERSON_SCHEMA = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false };
-const QUESTION = 'What is the weather in Paris?';
-
-type Json = Record<string, any>;
 
 describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', () => {
   let scenario: Scenario;
@@ -64,13 +57,6 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     await Promise.all([llama, noJinja, studio, openai].map((engine) => engine?.close()));
   });
 
-  const lastSent = (engine: FakeEngine): Json => JSON.parse(inferenceExchanges(engine).at(-1)!.requestBody.toString()) as Json;
-  const expectEvidenceHoldsExchange = async (engine: FakeEngine, evidenceId: string): Promise<void> => {
-    const exchange = inferenceExchanges(engine).at(-1)!;
-    expect(await scenario.rawEvidence(evidenceId, 'request')).toEqual(exchange.requestBody);
-    expect(await scenario.rawEvidence(evidenceId, 'response')).toEqual(exchange.responseBody);
-  };
-
   it('--image: sent inline as a data: URL before the prompt, classified as image content (confidential), routed to vision models only', async () => {
     const { result, document } = await scenario.json(['run', 'What is in this screenshot?', '--image', png, '--no-stream']);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -78,7 +64,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     expect(lastSent(llama).messages).toEqual([
       { role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG.toString('base64')}` } }, { type: 'text', text: 'What is in this screenshot?' }] },
     ]);
-    await expectEvidenceHoldsExchange(llama, document.evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string);
     const envelope = (await scenario.evidence(document.evidenceId as string)) as Json;
     expect(envelope.sensitivity).toBe('confidential');
     expect(envelope.route.excluded).toContainEqual({ target: 'studio:qwen2.5-7b-instruct', reasons: ['request has images but the model is not tagged vision'] });
@@ -120,7 +106,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     const { result, document } = await scenario.json(['run', 'Who wrote Hamlet?', '--provider', 'llama', '--schema', schema]);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(lastSent(llama).response_format).toEqual({ type: 'json_schema', json_schema: { name: 'person_schema', schema: PERSON_SCHEMA } });
-    await expectEvidenceHoldsExchange(llama, document.evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string);
 
     const broken = file('broken.json', '{\n  "type": "object",\n  "properties": {,}\n}\n');
     const invalid = await scenario.json(['run', 'Who wrote Hamlet?', '--schema', broken]);
@@ -135,7 +121,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     const { result, document } = await scenario.json(['run', 'What is two plus two?', '--provider', 'studio', '--reasoning-effort', 'high']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(lastSent(studio).reasoning_effort).toBe('high');
-    await expectEvidenceHoldsExchange(studio, document.evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, studio, document.evidenceId as string);
 
     const sent = inferenceExchanges(openai).length;
     const refused = await scenario.json(['run', 'What is two plus two?', '--provider', 'gpt', '--reasoning-effort', 'low'], { env: { RUN_OPTIONS_OPENAI_KEY: 'not-a-real-key' } });
@@ -166,7 +152,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     expect(lastSent(llama).tool_choice).toEqual({ type: 'function', function: { name: 'get_time' } });
     expect(document.finishReason).toBe('tool_calls');
     expect(document.toolCalls).toEqual([{ id: expect.any(String), name: 'get_time', arguments: JSON.stringify({ zone: DEFAULT_ANSWER }) }]);
-    await expectEvidenceHoldsExchange(llama, document.evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string);
 
     // `route` applies the same rules: no tools tag, or a remembered refusal, keeps a model out.
     const routed = await scenario.json(['route', QUESTION, '--tools', tools]);
@@ -196,3 +182,65 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
   }, 90_000);
 });
 
+describe('syndicate run: the same options on the anthropic wire', () => {
+  let scenario: Scenario;
+  let native: FakeEngine;
+  let relay: FakeEngine;
+  const file = (name: string, content: string | Buffer): string => {
+    const path = join(scenario.home, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  beforeAll(async () => {
+    [native, relay] = await Promise.all([startFakeEngine({ kind: 'anthropic' }), startFakeEngine({ kind: 'anthropic' })]);
+    scenario = await Scenario.create();
+    const records = [
+      // Anthropic's own API (vendor: anthropic) takes a JSON Schema natively; another server of the wire is told it in the system prompt.
+      providerYaml({ id: 'claude', engine: native, tags: ['vision', 'tools'], authEnv: 'RUN_ANTHROPIC_KEY' }).replace('wire: anthropic', 'wire: anthropic\nvendor: anthropic'),
+      providerYaml({ id: 'relay', engine: relay, tags: ['vision', 'tools'], authEnv: 'RUN_ANTHROPIC_KEY' }),
+    ];
+    const registered = await scenario.cli(['provider', 'register', ...records.map((record, index) => file(`provider-${index}.yaml`, record))]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  }, 90_000);
+
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([native, relay].map((engine) => engine?.close()));
+  });
+
+  it('--image, --schema, --tools and --tool-choice: an Anthropic base64 image block, output_config.format (vendor: anthropic) or the instruction, Anthropic tools with input_schema', async () => {
+    const png = file('screen.png', PNG);
+    const tools = file('tools.json', JSON.stringify([WEATHER_TOOL, TIME_TOOL]));
+    const schema = file('person.schema.json', JSON.stringify(PERSON_SCHEMA));
+    const options = ['--image', png, '--schema', schema, '--tools', tools, '--tool-choice', 'get_weather', '--max-tokens', '256', '--system', 'Be brief.', '--no-stream'];
+    const messages = [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG.toString('base64') } }, { type: 'text', text: QUESTION }] }];
+    const anthropicTools = [
+      { name: 'get_weather', description: 'Weather now', input_schema: WEATHER_TOOL.function.parameters },
+      { name: 'get_time', description: 'Time now', input_schema: TIME_TOOL.input_schema },
+    ];
+
+    for (const [engine, provider] of [[native, 'claude'], [relay, 'relay']] as const) {
+      const { result, document } = await scenario.json(['run', QUESTION, '--provider', provider, ...options], { env: { RUN_ANTHROPIC_KEY: 'sk-ant-fake-key' } });
+      expect(result.exitCode, JSON.stringify(document)).toBe(0);
+      expect(document).toMatchObject({ provider: { id: provider }, sensitivity: 'confidential', finishReason: 'tool_calls' });
+      expect(document.toolCalls).toEqual([{ id: expect.any(String), name: 'get_weather', arguments: expect.any(String) }]);
+      const exchange = inferenceExchanges(engine).at(-1)!;
+      const model = defaultModel(engine);
+      const expected =
+        provider === 'claude'
+          ? { model, max_tokens: 256, messages, system: 'Be brief.', tools: anthropicTools, tool_choice: { type: 'tool', name: 'get_weather' }, output_config: { format: { type: 'json_schema', schema: PERSON_SCHEMA } } }
+          : {
+              model,
+              max_tokens: 256,
+              messages,
+              system: `Be brief.\n\n${ANTHROPIC_JSON_INSTRUCTION} It must validate against this JSON Schema: ${JSON.stringify(PERSON_SCHEMA)}`,
+              tools: anthropicTools,
+              tool_choice: { type: 'tool', name: 'get_weather' },
+            };
+      // The exact bytes: the fields in the order the adapter writes them.
+      expect(exchange.requestBody.toString()).toBe(JSON.stringify(expected));
+      expect(await scenario.rawEvidence(document.evidenceId as string, 'request')).toEqual(exchange.requestBody);
+    }
+  }, 90_000);
+});

@@ -8,7 +8,7 @@ import { CLI_MODEL_NAMING, GATEWAY_MODEL_NAMING } from '../../invoke/model-namin
 import { contextFor } from '../context.js';
 import { printHeldBack } from '../held-back.js';
 import { addRequestOptions, promptRequestParts, REQUEST_OPTION_FLAGS, type PromptRequestParts, type RequestOptionValues } from '../request-options.js';
-import { positiveIntegerOption, readStdin, readTextFile, sessionOption } from '../input.js';
+import { readStdin, readTextFile, sessionOption } from '../input.js';
 
 interface RouteOptions extends RequestOptionValues {
   workflow: string;
@@ -16,7 +16,6 @@ interface RouteOptions extends RequestOptionValues {
   model: string;
   provider?: string;
   trustTier?: string;
-  maxTokens?: string;
   session?: string;
   explain?: boolean;
   request?: string;
@@ -27,15 +26,14 @@ interface RouteOptions extends RequestOptionValues {
 const WORKFLOWS = ['interactive', 'batch'];
 const LEVELS = ['public', 'internal', 'confidential', 'restricted'];
 const FORMATS = ['openai', 'anthropic'];
-/** Flags whose setting a `--request` body carries itself (`model`, `max_tokens`), or that the gateway has no header for. */
+/** Flags whose setting a `--request` body carries itself (`model`), or that the gateway has no header for. */
 const FLAGS_THE_BODY_DECIDES = [
   { option: 'model', flag: '--model', carrier: 'its `model` field (an alias, `provider:model` or `auto`)' },
-  { option: 'maxTokens', flag: '--max-tokens', carrier: 'its `max_tokens`' },
   { option: 'provider', flag: '--provider', carrier: 'its `model` field as `provider:model`' },
 ];
 
 /** What `route` is asked to place: a prompt (as `run` sends it, with its request options) or a gateway request body, decoded. */
-type RouteAsked = { kind: 'prompt'; text: string; maxTokens: number | undefined; parts: PromptRequestParts } | { kind: 'request'; request: CanonicalRequest };
+type RouteAsked = { kind: 'prompt'; text: string; parts: PromptRequestParts } | { kind: 'request'; request: CanonicalRequest };
 
 export function routeCommand(): Command {
   const command = new Command('route')
@@ -45,8 +43,7 @@ export function routeCommand(): Command {
     .addOption(new Option('--sensitivity <level>', 'caller hint: raises the classified level, never lowers it').choices(LEVELS))
     .option('--model <model>', 'auto, a model id or alias, or provider:model', 'auto')
     .option('--provider <id>', 'only consider this provider (every rule still applies)')
-    .option('--trust-tier <tier>', "the caller's trust tier (default: the policy's default tier)")
-    .option('--max-tokens <n>', 'output tokens the request would ask for');
+    .option('--trust-tier <tier>', "the caller's trust tier (default: the policy's default tier)");
   return addRequestOptions(command)
     .option('--session <id>', "a stored session (id or name): its capability envelope bounds the route, as for `run`, the gateway and MCP")
     .option('--explain', 'print every rule applied and every exclusion with its reason')
@@ -75,19 +72,21 @@ export function routeCommand(): Command {
       };
       let asked: RouteAsked;
       if (options.request === undefined) {
-        const maxTokens = positiveIntegerOption(options.maxTokens, '--max-tokens');
         const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
         if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
-        asked = { kind: 'prompt', text, maxTokens, parts: await promptRequestParts(options) };
+        asked = { kind: 'prompt', text, parts: await promptRequestParts(options) };
       } else {
         if (prompt !== undefined) throw new UsageError('give either a prompt or --request FILE, not both', { hint: "put the prompt in the request body's messages" });
         for (const { option, flag, carrier } of [...FLAGS_THE_BODY_DECIDES, ...REQUEST_OPTION_FLAGS]) {
           if (command.getOptionValueSource(option) === 'cli') throw new UsageError(`${flag} does not apply to --request: the body says it`, { hint: `set ${carrier} in the body` });
         }
         const bodyText = options.request === '-' ? await readStdin('request body') : readTextFile(options.request);
+        const source = options.request === '-' ? 'stdin' : options.request;
+        // The operator wrote it: its JSON syntax errors are located by line and column (the gateway's faces only say a body is not JSON).
+        const [{ parseJsonText }, { decodeGatewayRequest }] = await Promise.all([import('../../validation/json-source.js'), import('../../wire/request-family.js')]);
+        parseJsonText(bodyText, source);
         // Decoded before the store is opened: a body the gateway would refuse routes nowhere.
-        const { decodeGatewayRequest } = await import('../../wire/request-family.js');
-        const { request } = decodeGatewayRequest(bodyText, options.request === '-' ? 'stdin' : options.request, {
+        const { request } = decodeGatewayRequest(bodyText, source, {
           ...(options.format === undefined ? {} : { family: options.format as RequestFamily }),
           ...(options.anthropicBeta === undefined ? {} : { anthropicBeta: options.anthropicBeta }),
         });
@@ -119,7 +118,7 @@ export function routeCommand(): Command {
                   ...conditions,
                   text: asked.text,
                   model: options.model,
-                  ...(asked.maxTokens === undefined ? {} : { maxTokens: asked.maxTokens }),
+                  ...(options.system === undefined ? {} : { system: options.system }),
                   images: asked.parts.images,
                   settings: asked.parts.settings,
                 },

@@ -7,7 +7,7 @@ import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
 import { promptMessage, type CanonicalRequest, type StreamPart } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
-import { numberOption, positiveIntegerOption, readStdin, sessionOption } from '../input.js';
+import { readStdin, sessionOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 import { addRequestOptions, promptRequestParts, type RequestOptionValues } from '../request-options.js';
 
@@ -15,9 +15,6 @@ interface RunOptions extends RequestOptionValues {
   showReasoning?: boolean;
   provider?: string;
   model?: string;
-  system?: string;
-  maxTokens?: string;
-  temperature?: string;
   permit?: string;
   stream?: boolean;
   workflow?: WorkflowClass;
@@ -33,10 +30,7 @@ export function runCommand(): Command {
     .description('one governed invocation: classify, route, permit, invoke, record evidence; the answer goes to stdout')
     .argument('[prompt]', 'the prompt; `-` or omitted reads stdin')
     .option('--provider <id[:model]>', 'use only this provider (and model); every policy rule still applies')
-    .option('--model <model>', 'model id, alias, `provider:model` or `auto` (default)')
-    .option('--system <text>', 'system prompt')
-    .option('--max-tokens <n>', 'maximum tokens to generate')
-    .option('--temperature <t>', 'sampling temperature');
+    .option('--model <model>', 'model id, alias, `provider:model` or `auto` (default)');
   return addRequestOptions(command)
     .option('--permit <token>', 'use a permit issued earlier by `syndicate permit issue` instead of issuing one')
     .option('--show-reasoning', "print the model's reasoning to stderr when its engine sends it apart from the answer (thinking models)")
@@ -63,8 +57,6 @@ Examples:
       const sessionId = sessionOption(options.session);
       const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or on stdin' });
-      const maxTokens = positiveIntegerOption(options.maxTokens, '--max-tokens');
-      const temperature = numberOption(options.temperature, '--temperature');
       const { parseTimeout } = await import('../../common/duration.js');
       const totalMs = options.timeout === undefined ? undefined : parseTimeout(options.timeout, '--timeout');
       const stream = options.stream ?? (process.stdout.isTTY === true && !output.json);
@@ -78,12 +70,7 @@ Examples:
       }
       const model = providerModel ?? options.model ?? 'auto';
       const { images, settings } = await promptRequestParts(options);
-      const requestSettings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'> = {
-        ...(maxTokens === undefined ? {} : { maxTokens }),
-        ...(temperature === undefined ? {} : { temperature }),
-        ...settings,
-        stream,
-      };
+      const requestSettings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'> = { ...settings, stream };
       const request: CanonicalRequest = {
         model,
         ...(options.system === undefined ? {} : { system: options.system }),
@@ -97,14 +84,12 @@ Examples:
       const storedSession = sessionId === undefined ? undefined : (await import('../../sessions/sessions.js')).findSession(store, sessionId);
       const sessions = storedSession === undefined ? undefined : await import('../../sessions/converse.js');
       if (sessions !== undefined && storedSession !== undefined) {
-        // A stored session keeps its turns as text: an image or a tool call would be lost from its conversation.
-        for (const [given, flag] of [[images.length > 0, '--image'], [settings.tools !== undefined, '--tools']] as const) {
-          if (given) throw new UsageError(`${flag} does not apply to a stored session: it keeps its turns as text`, { hint: `drop ${flag}, or drop --session ${storedSession.id}` });
-        }
         sessions.refuseSessionOverrides(storedSession, {
           ...(options.provider === undefined ? {} : { provider: options.provider }),
           ...(options.model === undefined ? {} : { model: options.model }),
           ...(options.system === undefined ? {} : { system: options.system }),
+          images: images.length > 0,
+          tools: settings.tools !== undefined,
         });
       }
       const pipeline = createPipelineContext(context.home, store);
