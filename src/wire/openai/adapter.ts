@@ -18,6 +18,7 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
+import { decodeOpenAICompletionResponse, decodeOpenAICompletionStreamEvent, encodeOpenAICompletionRequest } from './completions.js';
 import { decodeOpenAIEmbeddingResponse, encodeOpenAIEmbeddingRequest } from './embeddings.js';
 import { argumentsToText, countField, isRecord, numberField, stringField, tryParseJson } from '../json.js';
 import { WIRE_OBSERVATIONS } from '../observations.js';
@@ -51,6 +52,9 @@ export const openAIAdapter: WireAdapter = {
   decodeError: decodeOpenAIError,
   encodeEmbeddingRequest: encodeOpenAIEmbeddingRequest,
   decodeEmbeddingResponse: decodeOpenAIEmbeddingResponse,
+  encodeCompletionRequest: encodeOpenAICompletionRequest,
+  decodeCompletionResponse: decodeOpenAICompletionResponse,
+  decodeCompletionStreamEvent: decodeOpenAICompletionStreamEvent,
 };
 
 export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarget): WireHttpRequest {

@@ -369,7 +369,7 @@ export function toOpenAIFinishReason(reason: FinishReason): OpenAIFinishReason {
   }
 }
 
-function toOpenAIUsage(usage: Usage): OpenAIUsage {
+export function toOpenAIUsage(usage: Usage): OpenAIUsage {
   return {
     prompt_tokens: usage.inputTokens,
     completion_tokens: usage.outputTokens,
