@@ -237,6 +237,16 @@ describe('POST /v1/completions with the official openai client', () => {
     expect(text).not.toContain('[DONE]');
   });
 
+  it('lists /v1/completions among its routes in a 404, and answers GET on it with 405 in the OpenAI envelope', async () => {
+    const headers = { authorization: `Bearer ${TEST_TOKEN}` };
+    const missing = await fetch(`${main.url}/v1/complete`, { method: 'POST', headers, body: '{}' });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { message: string } }).error.message).toContain('the gateway serves /v1/chat/completions, /v1/completions, /v1/responses');
+    const wrongMethod = await fetch(`${main.url}/v1/completions`, { headers });
+    expect(wrongMethod.status).toBe(405);
+    expect(((await wrongMethod.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+  });
+
   it('counts text completions in /metrics under api="openai_completions"', async () => {
     const metrics = await fetch(`${main.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     const samples = parsePrometheusText(await metrics.text());
