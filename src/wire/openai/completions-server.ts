@@ -9,10 +9,10 @@ import { canonicalRequest, type CanonicalRequest, type CanonicalResponse, type S
 import type { ClientError } from '../client-errors.js';
 import { isRecord } from '../json.js';
 import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
-import { mergeUsage } from '../server-common.js';
+import { mergeUsage, streamErrorOf } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
 import { OPENAI_STREAM_DONE } from './adapter.js';
-import { openAIErrorBody, parseStop, toOpenAIFinishReason, toOpenAIUsage } from './server.js';
+import { openAIStreamErrorFrame, parseStop, toOpenAIFinishReason, toOpenAIUsage } from './server.js';
 import type { OpenAIFinishReason } from './types.js';
 
 const API = 'completions';
@@ -151,7 +151,7 @@ export class OpenAICompletionStreamEncoder {
           output += this.end();
           break;
         case 'error':
-          output += this.fail({ kind: 'upstream', message: part.message, ...(part.errorType === undefined ? {} : { code: part.errorType }) });
+          output += this.fail(streamErrorOf(part));
           break;
         default:
           break;
@@ -164,7 +164,7 @@ export class OpenAICompletionStreamEncoder {
   fail(error: ClientError): string {
     if (this.isClosed) return '';
     this.isClosed = true;
-    return formatServerSentEvent({ data: JSON.stringify(openAIErrorBody(error)) });
+    return openAIStreamErrorFrame(error);
   }
 
   private end(): string {

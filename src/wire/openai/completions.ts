@@ -19,11 +19,10 @@
 import { UpstreamError } from '../../errors.js';
 import type { ServerSentEvent, WireHttpRequest, WireTarget } from '../adapter.js';
 import { credentialHeaders, joinUrl } from '../auth.js';
-import type { CanonicalRequest, CanonicalResponse, StreamPart, TextCompletionRequest, Usage } from '../canonical.js';
+import type { CanonicalRequest, CanonicalResponse, StreamPart, TextCompletionRequest } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
-import { countField, isRecord, stringField, tryParseJson } from '../json.js';
-import { WIRE_OBSERVATIONS } from '../observations.js';
-import { OPENAI_STREAM_DONE, openAIFinishReason } from './adapter.js';
+import { isRecord, stringField, tryParseJson } from '../json.js';
+import { decodeUsage, openAIFinishReason, partialUsage, readOpenAIStreamChunk } from './adapter.js';
 
 /** The text completion part of a request (the pipeline sends only text completion requests here). */
 function completionOf(request: CanonicalRequest): TextCompletionRequest {
@@ -66,16 +65,6 @@ function malformed(message: string): UpstreamError {
   });
 }
 
-function usageOf(value: unknown): Partial<Usage> | undefined {
-  if (!isRecord(value)) return undefined;
-  const inputTokens = countField(value, 'prompt_tokens');
-  const outputTokens = countField(value, 'completion_tokens');
-  const usage: Partial<Usage> = {};
-  if (inputTokens !== undefined) usage.inputTokens = inputTokens;
-  if (outputTokens !== undefined) usage.outputTokens = outputTokens;
-  return Object.keys(usage).length === 0 ? undefined : usage;
-}
-
 /** Reads a `text_completion` answer: `choices[0].text`, its finish reason and `usage`. */
 export function decodeOpenAICompletionResponse(body: string): CanonicalResponse {
   const parsed = tryParseJson(body);
@@ -88,12 +77,7 @@ export function decodeOpenAICompletionResponse(body: string): CanonicalResponse 
   const choice = Array.isArray(choices) ? (choices[0] as unknown) : undefined;
   if (!isRecord(choice) || typeof choice['text'] !== 'string') throw malformed('has no choices[0].text');
   const observations = new Set<string>();
-  const partial = usageOf(parsed['usage']);
-  let usage: Usage | undefined;
-  if (partial !== undefined) {
-    if (partial.inputTokens === undefined || partial.outputTokens === undefined) observations.add(WIRE_OBSERVATIONS.usageIncomplete);
-    else usage = partial as Usage;
-  }
+  const usage = decodeUsage(parsed['usage'], observations);
   const rawFinishReason = stringField(choice, 'finish_reason') ?? null;
   return {
     id: stringField(parsed, 'id') ?? '',
@@ -109,19 +93,8 @@ export function decodeOpenAICompletionResponse(body: string): CanonicalResponse 
 
 /** One `data:` payload of a text completion stream: `choices[0].text` deltas, the finish, usage, `[DONE]`. */
 export function decodeOpenAICompletionStreamEvent(event: ServerSentEvent): StreamPart[] {
-  const data = event.data.trim();
-  if (data === OPENAI_STREAM_DONE) return [{ type: 'stream-end' }];
-  if (data === '') return [];
-  const chunk = tryParseJson(data);
-  if (!isRecord(chunk)) return [{ type: 'error', message: `malformed stream event: ${data.slice(0, 120)}`, errorType: 'malformed_event' }];
-  if (chunk['error'] !== undefined) {
-    const error = decodeErrorBody(200, data);
-    return [{ type: 'error', message: error.message, ...(error.errorType === undefined ? {} : { errorType: error.errorType }) }];
-  }
-  const parts: StreamPart[] = [];
-  const id = stringField(chunk, 'id');
-  const model = stringField(chunk, 'model');
-  if (id !== undefined || model !== undefined) parts.push({ type: 'response-metadata', ...(id === undefined ? {} : { id }), ...(model === undefined ? {} : { model }) });
+  const { chunk, parts } = readOpenAIStreamChunk(event);
+  if (chunk === undefined) return parts;
   const choices = chunk['choices'];
   const choice = Array.isArray(choices) ? (choices[0] as unknown) : undefined;
   if (isRecord(choice)) {
@@ -130,7 +103,7 @@ export function decodeOpenAICompletionStreamEvent(event: ServerSentEvent): Strea
     const rawFinishReason = stringField(choice, 'finish_reason');
     if (rawFinishReason !== undefined && rawFinishReason !== '') parts.push({ type: 'finish', finishReason: openAIFinishReason(rawFinishReason), rawFinishReason });
   }
-  const usage = usageOf(chunk['usage']);
-  if (usage !== undefined) parts.push({ type: 'usage', usage });
+  const usage = partialUsage(chunk['usage']);
+  if (usage !== undefined && Object.keys(usage).length > 0) parts.push({ type: 'usage', usage });
   return parts;
 }
