@@ -207,8 +207,8 @@ export interface EmbeddingRequest {
 }
 
 /**
- * A legacy text completion (OpenAI `POST /v1/completions`): the model continues `prompt` as it is,
- * with no chat template; with `suffix`, it fills in the middle between the two (code completion).
+ * A legacy text completion (OpenAI `POST /v1/completions`): the model continues `prompt`; with
+ * `suffix`, it fills in the middle between the two (code completion).
  * Its request has no messages; only openai-wire models tagged `completions` take it (and
  * `fill-in-middle` for a suffix): no other wire has such an endpoint, and none is translated.
  */

@@ -180,7 +180,7 @@ describe('POST /v1/completions with the official openai client', () => {
     expect(refusal.status).toBe(403);
     expect(refusal.code).toBe('route_denied');
     expect(refusal.message).toBe(
-      `403 no provider may receive this public request: ollama:${CODER}: a text completion (POST /v1/completions) and the model is not tagged completions | ollama:${CHAT}: a text completion (POST /v1/completions) and the model is not tagged completions (text completions (POST /v1/completions) go only to openai-wire models tagged \`completions\`, and with a suffix only to models also tagged \`fill-in-middle\` (\`syndicate provider add ollama|llama-server|vllm\` tags the engine models that take them; only Ollama takes a suffix): tag such a model in its provider record, or send the prompt as a chat request (POST /v1/chat/completions); \`syndicate route --explain --request BODY.json\` (the request's JSON body) shows every rule)`,
+      `403 no provider may receive this public request: ollama:${CODER}: a text completion (POST /v1/completions) and the model is not tagged completions | ollama:${CHAT}: a text completion (POST /v1/completions) and the model is not tagged completions (text completions (POST /v1/completions) go only to openai-wire models tagged \`completions\`, and with a suffix only to models also tagged \`fill-in-middle\` (\`syndicate provider add ollama|llama.cpp|vllm\` tags the engine models that take them; only Ollama takes a suffix): tag such a model in its provider record, or send the prompt as a chat request (POST /v1/chat/completions); \`syndicate route --explain --request BODY.json\` (the request's JSON body) shows every rule)`,
     );
     expect(inferenceExchanges(ollama).length).toBe(sentBefore);
   });
