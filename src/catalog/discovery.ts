@@ -1,4 +1,4 @@
-import type { CapabilityClass, EngineKind } from '../common/vocabulary.js';
+import { COMPLETIONS_TAG, FILL_IN_MIDDLE_TAG, type CapabilityClass, type EngineKind } from '../common/vocabulary.js';
 import { UpstreamError } from '../errors.js';
 import type { ProviderModel } from '../registry/types.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
@@ -205,7 +205,13 @@ async function discoverOllama(context: DiscoveryContext): Promise<ProviderModel[
     const vramGb = gigabytes(item.size);
     if (vramGb !== undefined) context.notes.push(`${id}: vramGb ${vramGb} estimated from the model file size`);
     // `thinking`: the model takes a reasoning effort (Ollama answers `think` for any other with a 400).
-    const tags = capabilities.filter((capability) => capability === 'tools' || capability === 'vision' || capability === 'thinking');
+    // `completions`: Ollama's /v1/completions continues a prompt with any model that completes text;
+    // `fill-in-middle`: it takes a `suffix` only for a model whose template has one (capability `insert`).
+    const tags = [
+      ...capabilities.filter((capability) => capability === 'tools' || capability === 'vision' || capability === 'thinking'),
+      ...(embedding ? [] : [COMPLETIONS_TAG]),
+      ...(capabilities.includes('insert') ? [FILL_IN_MIDDLE_TAG] : []),
+    ];
     models.push({
       id,
       ...(embedding ? { kind: 'embedding' as const } : {}),
@@ -243,6 +249,8 @@ async function discoverLlamaCpp(context: DiscoveryContext): Promise<ProviderMode
         contextWindow,
         capabilityClass: guessCapability(context, item.id, parameters),
         ...(vramGb === undefined ? {} : { vramGb }),
+        // llama-server's /v1/completions continues a prompt; it refuses `suffix` (its fill-in-the-middle is /infill).
+        tags: [COMPLETIONS_TAG],
       },
     ];
   });
@@ -258,6 +266,8 @@ async function discoverVllm(context: DiscoveryContext): Promise<ProviderModel[]>
         id: item.id,
         contextWindow: contextOrFallback(context, item.id, positiveInteger(item.max_model_len), 'max_model_len'),
         capabilityClass: guessCapability(context, item.id, undefined),
+        // vLLM's /v1/completions continues a prompt; it refuses `suffix` ("suffix is not currently supported").
+        tags: [COMPLETIONS_TAG],
       },
     ];
   });

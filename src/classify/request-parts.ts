@@ -13,7 +13,8 @@ export type RequestPart =
  * leaves with it: the system prompt, every message's content parts (tool results, replayed
  * reasoning with its signature and replayed encrypted reasoning's data included), the tool
  * calls' ids, names and arguments, the tool definitions (name, description, JSON schema), the
- * response schema and its name, the stop sequences and the Anthropic beta names.
+ * response schema and its name, the stop sequences, the Anthropic beta names, an embeddings
+ * request's input and a text completion's prompt and suffix.
  */
 export function requestParts(request: CanonicalRequest): RequestPart[] {
   const parts: RequestPart[] = [];
@@ -59,6 +60,11 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
   // Beta names leave as a request header, verbatim: a token the client made up is scanned too.
   if (request.anthropicBeta !== undefined && request.anthropicBeta.length > 0) parts.push({ kind: 'text', location: 'anthropicBeta', text: request.anthropicBeta.join(',') });
   parts.push(...embeddingParts(request));
+  // A text completion's prompt and fill-in-the-middle suffix: both data (code around the cursor).
+  if (request.completion !== undefined) {
+    parts.push({ kind: 'text', location: 'prompt', text: request.completion.prompt });
+    if (request.completion.suffix !== undefined) parts.push({ kind: 'text', location: 'suffix', text: request.completion.suffix });
+  }
   return parts;
 }
 

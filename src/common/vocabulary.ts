@@ -98,3 +98,8 @@ export function isHostedClass(providerClass: ProviderClass): boolean {
 export function capabilityRank(capability: CapabilityClass): number {
   return CAPABILITY_CLASSES.indexOf(capability);
 }
+
+/** The task tag of a model that takes a text completion (`POST /v1/completions`). */
+export const COMPLETIONS_TAG = 'completions';
+/** The task tag of a model that takes a text completion with a `suffix` (fill in the middle). */
+export const FILL_IN_MIDDLE_TAG = 'fill-in-middle';

@@ -21,6 +21,7 @@ import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestErr
 import {
   anthropicFace,
   clientAnswer,
+  completionsFace,
   embeddingsFace,
   ollamaChatFace,
   ollamaEmbeddingsFace,
@@ -384,6 +385,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const routes = new Map<string, Route[]>([
     ['/v1/chat/completions', [{ method: 'POST', handle: inference(openAIFace) }]],
+    ['/v1/completions', [{ method: 'POST', handle: inference(completionsFace) }]],
     ['/v1/responses', [{ method: 'POST', handle: inference(responsesFace) }]],
     ['/v1/embeddings', [{ method: 'POST', handle: inference(embeddingsFace) }]],
     ['/v1/messages', [{ method: 'POST', handle: inference(anthropicFace) }]],
@@ -538,7 +540,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       }
       if (candidates === undefined) {
-        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, /metrics and /healthz`, {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, /metrics and /healthz`, {
           code: 'not_found',
         });
       }

@@ -10,14 +10,14 @@ export type ApiFamily = 'openai' | 'anthropic' | 'ollama';
 
 /**
  * The family a request speaks: `/v1/messages…` Anthropic's, `/v1/chat/completions`,
- * `/v1/embeddings` and `/v1/responses…` OpenAI's, `/api/…` Ollama's (`{"error": "..."}`). Routes both SDKs call (`/v1/models…`, and any path the gateway does
+ * `/v1/completions`, `/v1/embeddings` and `/v1/responses…` OpenAI's, `/api/…` Ollama's (`{"error": "..."}`). Routes both SDKs call (`/v1/models…`, and any path the gateway does
  * not serve) answer in Anthropic's shape when the client sent `anthropic-version`, as the Anthropic
  * SDKs always do and the OpenAI SDKs never do; else in OpenAI's.
  */
 export function apiFamilyOf(path: string, header: (name: string) => string | undefined): ApiFamily {
   if (path.startsWith('/v1/messages')) return 'anthropic';
   if (path.startsWith('/api/')) return 'ollama';
-  if (path === '/v1/chat/completions' || path === '/v1/embeddings' || path.startsWith('/v1/responses')) return 'openai';
+  if (path === '/v1/chat/completions' || path === '/v1/completions' || path === '/v1/embeddings' || path.startsWith('/v1/responses')) return 'openai';
   return header('anthropic-version') !== undefined ? 'anthropic' : 'openai';
 }
 

@@ -27,6 +27,7 @@ import {
   type OllamaModelManagement,
   type ParsedOllamaRequest,
 } from '../wire/ollama/server.js';
+import { OpenAICompletionStreamEncoder, parseOpenAICompletionRequest, renderOpenAICompletionResponse } from '../wire/openai/completions-server.js';
 import { parseOpenAIEmbeddingsRequest, renderOpenAIEmbeddingsResponse } from '../wire/openai/embeddings-server.js';
 import { freeformToolNames } from '../wire/openai/custom-tools.js';
 import { parseResponsesRequest, renderResponsesResponse, ResponsesStreamEncoder } from '../wire/openai/responses-server.js';
@@ -145,6 +146,25 @@ export const responsesFace: ApiFace = {
   },
   createEncoder(model, { request }) {
     return new ResponsesStreamEncoder({ id: newId('resp'), createdAt: unixSeconds(), model, request });
+  },
+};
+
+/**
+ * OpenAI's legacy text completions API (`POST /v1/completions`): a prompt continued (or, with a
+ * suffix, filled in the middle) as `text_completion` objects; errors in the OpenAI envelope.
+ */
+export const completionsFace: ApiFace = {
+  family: 'openai',
+  api: 'openai_completions',
+  parse(bodyText) {
+    const parsed = parseOpenAICompletionRequest(bodyText);
+    return { request: parsed.request, includeUsage: parsed.includeUsage, ignoredFields: parsed.ignoredFields };
+  },
+  render(result, model) {
+    return renderOpenAICompletionResponse(clientAnswer(result), { id: textCompletionId(), model, created: unixSeconds() });
+  },
+  createEncoder(model, { includeUsage }) {
+    return new OpenAICompletionStreamEncoder({ id: textCompletionId(), model, created: unixSeconds(), includeUsage });
   },
 };
 
@@ -271,6 +291,11 @@ export function partsOfResponse(response: CanonicalResponse): StreamPart[] {
 
 function openAIId(): string {
   return newId('chatcmpl').replace('_', '-');
+}
+
+/** `cmpl-…`, as OpenAI's text completions are named. */
+function textCompletionId(): string {
+  return newId('cmpl').replace('_', '-');
 }
 
 function unixSeconds(): number {

@@ -33,7 +33,7 @@ import { holdsInForce } from '../router/shared-holds.js';
 import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { waitAskedFor } from '../transport/retry-after.js';
-import type { WireAdapter, WireTarget } from '../wire/adapter.js';
+import type { ServerSentEvent, WireAdapter, WireHttpRequest, WireTarget } from '../wire/adapter.js';
 import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { notServedCause, upstreamConditionOf } from '../wire/error-scope.js';
@@ -439,7 +439,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(declared?.deviations === undefined ? {} : { modelDeviations: declared.deviations }),
     ...(declared?.reasoningEfforts === undefined ? {} : { modelEfforts: declared.reasoningEfforts }),
   };
-  const codec = wireRequest.embedding === undefined ? undefined : embeddingCodec(adapter);
+  const codec = wireRequest.embedding !== undefined ? embeddingCodec(adapter) : wireRequest.completion !== undefined ? completionCodec(adapter) : undefined;
   const httpRequest = codec === undefined ? adapter.encodeRequest(wireRequest, target) : codec.encode(wireRequest, target);
   const warnings = [...(input.callerWarnings ?? []), ...(lowered === undefined ? [] : [loweredWarning(plan.request, candidate, provider, lowered)]), ...httpRequest.warnings];
   const evidenceId = beginAttempt(context.store, {
@@ -569,7 +569,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   let firstTokenMs: number | undefined;
   const answerMarkers: EvidenceMarker[] = [];
   if (wireRequest.stream) {
-    const streamed = await readStream(adapter, response, input, started);
+    const streamed = await readStream(codec?.decodeStreamEvent ?? ((event) => adapter.decodeStreamEvent(event)), response, input, started);
     firstTokenMs = streamed.firstTokenMs;
     if (streamed.failure instanceof InterruptedError) {
       // The caller went away (or cancelled): nothing is wrong with the upstream, whose call was cut.
@@ -668,14 +668,27 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   };
 }
 
+/** How a request that is not a chat travels: its own endpoint's encoding and decoding (`decodeStreamEvent` when it streams). */
+interface EndpointCodec {
+  encode(request: CanonicalRequest, target: WireTarget): WireHttpRequest;
+  decode(body: string, request: CanonicalRequest, target: WireTarget): CanonicalResponse;
+  decodeStreamEvent?: (event: ServerSentEvent) => StreamPart[];
+}
+
 /** The embeddings half of a wire adapter; only wires the router lets embeddings requests reach have one. */
-function embeddingCodec(adapter: WireAdapter): {
-  encode: NonNullable<WireAdapter['encodeEmbeddingRequest']>;
-  decode: NonNullable<WireAdapter['decodeEmbeddingResponse']>;
-} {
+function embeddingCodec(adapter: WireAdapter): EndpointCodec {
   const { encodeEmbeddingRequest: encode, decodeEmbeddingResponse: decode } = adapter;
   if (encode === undefined || decode === undefined) throw new Error(`the ${adapter.wire} wire has no embeddings endpoint, yet an embeddings request was routed to it`);
   return { encode: encode.bind(adapter), decode: decode.bind(adapter) };
+}
+
+/** The text completions half of a wire adapter; only wires the router lets text completion requests reach have one. */
+function completionCodec(adapter: WireAdapter): EndpointCodec {
+  const { encodeCompletionRequest: encode, decodeCompletionResponse: decode, decodeCompletionStreamEvent: decodeStreamEvent } = adapter;
+  if (encode === undefined || decode === undefined || decodeStreamEvent === undefined) {
+    throw new Error(`the ${adapter.wire} wire has no text completions endpoint, yet a text completion request was routed to it`);
+  }
+  return { encode: encode.bind(adapter), decode: (body) => decode.call(adapter, body), decodeStreamEvent: decodeStreamEvent.bind(adapter) };
 }
 
 /**
@@ -747,7 +760,7 @@ const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delt
  * Reads an SSE body, forwarding parts as they arrive. Parts before the first content part are
  * held back, so an attempt that fails before answering can still fall back cleanly.
  */
-async function readStream(adapter: WireAdapter, response: TransportResponse, input: InvocationInput, started: number): Promise<StreamReading> {
+async function readStream(decodeStreamEvent: (event: ServerSentEvent) => StreamPart[], response: TransportResponse, input: InvocationInput, started: number): Promise<StreamReading> {
   const decoder = new StringDecoder('utf8');
   const splitter = new ServerSentEventSplitter();
   const accumulator = new StreamAccumulator();
@@ -774,7 +787,7 @@ async function readStream(adapter: WireAdapter, response: TransportResponse, inp
     for (const event of splitter.push(text)) {
       let parts: StreamPart[];
       try {
-        parts = adapter.decodeStreamEvent(event);
+        parts = decodeStreamEvent(event);
       } catch (error) {
         throw new UpstreamError(`malformed stream event: ${(error as Error).message}`, { code: 'upstream_malformed_stream', isRetryable: false });
       }

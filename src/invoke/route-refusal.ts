@@ -153,7 +153,8 @@ function presentedPermitOf(permit: PermitPayload, providers: readonly Registered
   };
 }
 
-/** The request field a too-long prompt or input is in: an embeddings request's `input`, a chat's `messages`. */
-export function tooLongParam(request: CanonicalRequest): 'input' | 'messages' {
-  return request.embedding === undefined ? 'messages' : 'input';
+/** The request field a too-long prompt or input is in: an embeddings request's `input`, a text completion's `prompt`, a chat's `messages`. */
+export function tooLongParam(request: CanonicalRequest): 'input' | 'prompt' | 'messages' {
+  if (request.embedding !== undefined) return 'input';
+  return request.completion === undefined ? 'messages' : 'prompt';
 }

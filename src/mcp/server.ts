@@ -101,7 +101,7 @@ const routeExplainInput = z.strictObject({
   request: z
     .record(z.string(), z.unknown())
     .optional()
-    .describe("a whole request body, as the gateway's /v1/chat/completions or /v1/messages takes it (tools, tool_choice, thinking, images, its model and max_tokens), decoded by the gateway's own parsers; instead of `prompt`"),
+    .describe("a whole request body, as the gateway's /v1/chat/completions, /v1/messages or /v1/completions takes it (tools, tool_choice, thinking, images, its model and max_tokens), decoded by the gateway's own parsers; instead of `prompt`"),
   format: z.enum(REQUEST_FAMILIES).optional().describe("the API of `request` (default: told from its fields)"),
   anthropicBeta: z.string().optional().describe('the anthropic-beta header sent with an Anthropic Messages `request` (NAME[,NAME])'),
   system: z.string().optional().describe('system prompt (classified with the prompt, as `complete` does)'),

@@ -38,6 +38,10 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((context: Rem
     rules: ['model_kind'],
     hint: "no model of the kind the request needs may take it: embeddings requests go only to models declared `kind: embedding` on the openai wire (`syndicate provider add ollama` registers an engine's embedding models), chat requests only to chat models",
   },
+  {
+    rules: ['completions'],
+    hint: 'text completions (POST /v1/completions) go only to openai-wire models tagged `completions`, and with a suffix only to models also tagged `fill-in-middle` (`syndicate provider add ollama|llama.cpp|vllm` tags the engine models that take them; only Ollama takes a suffix): tag such a model in its provider record, or send the prompt as a chat request (POST /v1/chat/completions)',
+  },
   { rules: ['token_input'], hint: 'Ollama embeds text only: send the text rather than token ids, or register an engine that takes token ids (llama.cpp, vLLM)' },
   {
     rules: ['fail_closed'],
@@ -107,7 +111,7 @@ const EMBEDDING_INPUT_REMEDY =
  * a class the request may use (one is registered), and "no model of the kind the request needs"
  * (the alternatives have one).
  */
-const MOOT_WITH_ALTERNATIVES: readonly ExclusionRule[] = ['class_not_allowed', 'fail_closed', 'model_kind'];
+const MOOT_WITH_ALTERNATIVES: readonly ExclusionRule[] = ['class_not_allowed', 'fail_closed', 'model_kind', 'completions'];
 
 /** The most local models a hint names with why each was left out; the rest are counted. */
 const SHOWN_LOCAL_MODELS = 4;

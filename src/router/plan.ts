@@ -2,6 +2,8 @@ import { counted } from '../common/counted.js';
 import { isIP } from 'node:net';
 import { isLoopbackAddress } from '../common/loopback.js';
 import {
+  COMPLETIONS_TAG,
+  FILL_IN_MIDDLE_TAG,
   CALLABLE_PROVIDER_CLASSES,
   capabilityRank,
   isHostedClass,
@@ -13,6 +15,7 @@ import {
 import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { anthropicEmptyTurnMessage, anthropicUnsendableTurn } from '../wire/anthropic/adapter.js';
+import type { TextCompletionRequest } from '../wire/canonical.js';
 import { describeEffortCarriage, effortRefusal } from '../wire/reasoning.js';
 import { missingCredential } from '../registry/credentials.js';
 import { findDeclaredModel, sameOllamaModel } from '../registry/model-names.js';
@@ -394,6 +397,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     traits,
     explicitProvider: input.explicitProvider,
     embedding,
+    completion: input.request.completion,
   });
   return plan;
 }
@@ -404,19 +408,38 @@ const OLLAMA_IMAGE_URL_REFUSAL = 'image URLs are not currently supported, please
 /**
  * Chat requests never reach an embedding model, nor embeddings requests a chat model or the
  * anthropic wire (which has no embeddings endpoint); token ids never reach Ollama, which embeds
- * text only (its `/v1/embeddings` and `/api/embed` take strings).
+ * text only (its `/v1/embeddings` and `/api/embed` take strings); text completions reach only the
+ * models `checkTextCompletion` lets through.
  */
 function checkModelKind(provider: RegisteredProvider, model: ProviderModel, request: RouteInput['request'], exclude: (rule: ExclusionRule, reason: string) => void): void {
   const kind = modelKindOf(model);
   const embedding = request.embedding;
   if (embedding === undefined) {
     if (kind === 'embedding') exclude('model_kind', 'an embedding model (kind: embedding): it answers embeddings requests only');
+    else if (request.completion !== undefined) checkTextCompletion(provider, model, request.completion, exclude);
     return;
   }
   if (kind !== 'embedding') exclude('model_kind', 'a chat model: embeddings requests go only to models declared kind: embedding');
   else if (provider.record.wire !== 'openai') exclude('model_kind', `the ${provider.record.wire} wire has no embeddings endpoint`);
   if (kind === 'embedding' && embedding.input.kind === 'tokens' && provider.record.engine?.kind === 'ollama') {
     exclude('token_input', 'Ollama embeds text only; this input is token ids');
+  }
+}
+
+/**
+ * A text completion goes only to an openai-wire model tagged `completions` (`provider add` tags
+ * those of Ollama, llama-server and vLLM, whose `/v1/completions` takes one; OpenAI's hosted
+ * models are chat models), and one with a suffix only to a model also tagged `fill-in-middle`
+ * (Ollama's models whose template fills in the middle; llama-server and vLLM refuse `suffix`).
+ */
+function checkTextCompletion(provider: RegisteredProvider, model: ProviderModel, completion: TextCompletionRequest, exclude: (rule: ExclusionRule, reason: string) => void): void {
+  const tags = model.tags ?? [];
+  if (provider.record.wire !== 'openai') {
+    exclude('completions', `a text completion (POST /v1/completions) and the ${provider.record.wire} wire has no completions endpoint (a prompt to continue is not translated into a conversation)`);
+  } else if (!tags.includes(COMPLETIONS_TAG)) {
+    exclude('completions', `a text completion (POST /v1/completions) and the model is not tagged ${COMPLETIONS_TAG}`);
+  } else if (completion.suffix !== undefined && !tags.includes(FILL_IN_MIDDLE_TAG)) {
+    exclude('completions', `a text completion with a suffix (fill in the middle) and the model is not tagged ${FILL_IN_MIDDLE_TAG}`);
   }
 }
 
@@ -795,6 +818,7 @@ interface ExplainContext {
   traits: RequestTraits;
   explicitProvider: string | undefined;
   embedding: RouteInput['request']['embedding'];
+  completion: TextCompletionRequest | undefined;
 }
 
 function explain(plan: RoutePlan, context: ExplainContext): string {
@@ -821,6 +845,13 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
   if (embedding !== undefined) {
     const count = embedding.input.kind === 'texts' ? counted(embedding.input.texts.length, 'text') : counted(embedding.input.tokens.length, 'token-id input');
     lines.push(`embeddings request (${count}): only models declared kind: embedding on the openai wire`);
+  }
+  if (context.completion !== undefined) {
+    lines.push(
+      context.completion.suffix === undefined
+        ? `text completion request: only openai-wire models tagged ${COMPLETIONS_TAG}`
+        : `text completion request with a suffix (fill in the middle): only openai-wire models tagged ${COMPLETIONS_TAG} and ${FILL_IN_MIDDLE_TAG}`,
+    );
   }
   if (context.explicitProvider !== undefined) lines.push(`provider ${context.explicitProvider} asked for: no other provider considered`);
   lines.push(context.selection.description);

@@ -59,6 +59,7 @@ export function requestTexts(request: CanonicalRequest): string[] {
   if (request.system !== undefined) texts.push(request.system);
   for (const message of request.messages) for (const part of message.content) if (isText(part)) texts.push(part.text);
   if (request.embedding?.input.kind === 'texts') texts.push(...request.embedding.input.texts);
+  if (request.completion !== undefined) texts.push(request.completion.prompt, ...(request.completion.suffix === undefined ? [] : [request.completion.suffix]));
   return texts;
 }
 

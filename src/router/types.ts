@@ -209,7 +209,13 @@ export type ExclusionRule =
   /** A chat request and an embedding model, or an embeddings request and a chat model (or the anthropic wire). */
   | 'model_kind'
   /** An embeddings request of token ids to an engine that takes text only (Ollama). */
-  | 'token_input';
+  | 'token_input'
+  /**
+   * A text completion (`POST /v1/completions`) and a model that cannot take it: not on the openai
+   * wire (no other wire has a completions endpoint, and none is translated), not tagged
+   * `completions`, or given a `suffix` and not tagged `fill-in-middle`.
+   */
+  | 'completions';
 
 export interface Exclusion {
   provider: string;

@@ -69,4 +69,11 @@ export interface WireAdapter {
    */
   encodeEmbeddingRequest?(request: CanonicalRequest, target: WireTarget): WireHttpRequest;
   decodeEmbeddingResponse?(body: string, request: CanonicalRequest, target: WireTarget): CanonicalResponse;
+  /**
+   * Text completions (a request with `completion`): implemented by wires that have a completions
+   * endpoint (openai); the router sends text completion requests to no other.
+   */
+  encodeCompletionRequest?(request: CanonicalRequest, target: WireTarget): WireHttpRequest;
+  decodeCompletionResponse?(body: string): CanonicalResponse;
+  decodeCompletionStreamEvent?(event: ServerSentEvent): StreamPart[];
 }

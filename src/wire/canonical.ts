@@ -206,11 +206,24 @@ export interface EmbeddingRequest {
   truncate?: boolean;
 }
 
+/**
+ * A legacy text completion (OpenAI `POST /v1/completions`): the model continues `prompt`; with
+ * `suffix`, it fills in the middle between the two (code completion).
+ * Its request has no messages; only openai-wire models tagged `completions` take it (and
+ * `fill-in-middle` for a suffix): no other wire has such an endpoint, and none is translated.
+ */
+export interface TextCompletionRequest {
+  prompt: string;
+  suffix?: string;
+}
+
 export interface CanonicalRequest {
   /** The upstream model id (already resolved from alias / `provider:model`). */
   model: string;
   /** Set on an embeddings request (`messages` is then empty): see `EmbeddingRequest`. */
   embedding?: EmbeddingRequest;
+  /** Set on a text completion request (`messages` is then empty): see `TextCompletionRequest`. */
+  completion?: TextCompletionRequest;
   /** System prompt; adapters place it where their wire expects it. */
   system?: string;
   /** A cache breakpoint at the end of the system prompt (see `CacheControl`). */

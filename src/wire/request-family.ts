@@ -7,12 +7,15 @@ import { InvalidInputError, UsageError } from '../errors.js';
 import { ANTHROPIC_BETA_RULE, parseAnthropicBeta, parseAnthropicMessagesRequest } from './anthropic/server.js';
 import type { CanonicalRequest } from './canonical.js';
 import { isRecord, tryParseJson } from './json.js';
+import { parseOpenAICompletionRequest } from './openai/completions-server.js';
 import { parseOpenAIChatRequest } from './openai/server.js';
 import { REQUEST_BODY } from './request-reader.js';
 
-/** The request bodies the gateway routes: OpenAI Chat Completions and Anthropic Messages. */
-export const REQUEST_FAMILIES = ['openai', 'anthropic'] as const;
+/** The request bodies the gateway routes: OpenAI Chat Completions, Anthropic Messages and OpenAI's legacy text completions. */
+export const REQUEST_FAMILIES = ['openai', 'anthropic', 'openai-completions'] as const;
 export type RequestFamily = (typeof REQUEST_FAMILIES)[number];
+/** The two conversation APIs, told apart by the fields only one of them has (`requestFamilyMarkers`). */
+type ConversationFamily = Exclude<RequestFamily, 'openai-completions'>;
 
 export interface DecodedGatewayRequest {
   family: RequestFamily;
@@ -33,8 +36,8 @@ const ANTHROPIC_ONLY_BLOCKS = ['image', 'document', 'tool_use', 'tool_result', '
  * (`function` / `input_schema`) and a `tool_choice` only one API spells that way (OpenAI's
  * strings and `function`; Anthropic's `any` and `tool`).
  */
-export function requestFamilyMarkers(body: Record<string, unknown>): Record<RequestFamily, string[]> {
-  const markers: Record<RequestFamily, string[]> = { openai: [], anthropic: [] };
+export function requestFamilyMarkers(body: Record<string, unknown>): Record<ConversationFamily, string[]> {
+  const markers: Record<ConversationFamily, string[]> = { openai: [], anthropic: [] };
   for (const field of OPENAI_ONLY_FIELDS) if (field in body) markers.openai.push(`/${field}`);
   for (const field of ANTHROPIC_ONLY_FIELDS) if (field in body) markers.anthropic.push(`/${field}`);
   const messages = Array.isArray(body['messages']) ? body['messages'] : [];
@@ -90,13 +93,17 @@ export function decodeGatewayRequest(bodyText: string, file: string, options: Ga
   const formatOption = options.formatOption ?? FORMAT_FLAG;
   const chosen = options.family ?? detectRequestFamily(bodyText, file, formatOption);
   if (anthropicBeta !== undefined && chosen !== 'anthropic') {
-    throw new UsageError(`${file}: ${betaOption} (the anthropic-beta header) applies to an Anthropic Messages request, and the body is an OpenAI chat completions request`, {
+    throw new UsageError(`${file}: ${betaOption} (the anthropic-beta header) applies to an Anthropic Messages request, and the body is an OpenAI ${chosen === 'openai' ? 'chat completions' : 'text completions'} request`, {
       hint: `drop ${betaOption}, or route an Anthropic Messages body (${formatOption('anthropic')})`,
     });
   }
   try {
     if (chosen === 'openai') {
       const { request, ignoredFields } = parseOpenAIChatRequest(bodyText);
+      return { family: chosen, request, ignoredFields };
+    }
+    if (chosen === 'openai-completions') {
+      const { request, ignoredFields } = parseOpenAICompletionRequest(bodyText);
       return { family: chosen, request, ignoredFields };
     }
     const { request, ignoredFields } = parseAnthropicMessagesRequest(bodyText);
@@ -122,10 +129,12 @@ function detectRequestFamily(bodyText: string, file: string, formatOption: (fami
       hint: 'write the JSON body of an OpenAI chat completions or Anthropic Messages request',
     });
   }
+  // A prompt to continue and no conversation: what `POST /v1/completions` takes.
+  if ('prompt' in body && !('messages' in body)) return 'openai-completions';
   const markers = requestFamilyMarkers(body);
   if (markers.openai.length > 0 && markers.anthropic.length === 0) return 'openai';
   if (markers.anthropic.length > 0 && markers.openai.length === 0) return 'anthropic';
-  const found = REQUEST_FAMILIES.filter((family) => markers[family].length > 0).map((family) => `${family} (${markers[family].slice(0, 3).join(', ')})`);
+  const found = (['openai', 'anthropic'] as const).filter((family) => markers[family].length > 0).map((family) => `${family} (${markers[family].slice(0, 3).join(', ')})`);
   throw new UsageError(
     found.length === 0
       ? `${file}: cannot tell whether the body is an OpenAI chat completions or an Anthropic Messages request: it has nothing only one of them has`

@@ -85,8 +85,18 @@ describe('provider add: discovery from running engines through the built CLI', (
     const ollama = await engine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'qwen3:8b', thinking: true }] });
     const document = await add(['ollama', '--base-url', ollama.baseUrl]);
     expect(document.record.models.map((model) => [model.id, model.tags])).toEqual([
-      ['llama3.2:3b', ['tools']],
-      ['qwen3:8b', ['tools', 'thinking']],
+      ['llama3.2:3b', ['tools', 'completions']],
+      ['qwen3:8b', ['tools', 'thinking', 'completions']],
+    ]);
+  });
+
+  it('ollama: a model whose template fills in the middle (capability insert) is tagged fill-in-middle, every chat model completions, an embedding model neither', async () => {
+    const ollama = await engine({ kind: 'ollama', models: [{ id: 'qwen2.5-coder:7b', fillInMiddle: true }, { id: 'llama3.2:3b' }, { id: 'nomic-embed-text:latest', embedding: true }] });
+    const document = await add(['ollama', '--base-url', ollama.baseUrl]);
+    expect(document.record.models.map((model) => [model.id, model.tags])).toEqual([
+      ['qwen2.5-coder:7b', ['tools', 'completions', 'fill-in-middle']],
+      ['llama3.2:3b', ['tools', 'completions']],
+      ['nomic-embed-text:latest', undefined],
     ]);
   });
 
@@ -105,7 +115,8 @@ describe('provider add: discovery from running engines through the built CLI', (
     const document = await add(['llama.cpp', '--id', 'my-llama', '--base-url', llama.baseUrl]);
     expect(document.outcome).toMatchObject({ id: 'my-llama', status: 'registered' });
     expect(document.record.models).toEqual([
-      expect.objectContaining({ id: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', contextWindow: 8192, capabilityClass: 'small' }),
+      // Its /v1/completions continues a prompt; it refuses a suffix, so not fill-in-middle.
+      expect.objectContaining({ id: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', contextWindow: 8192, capabilityClass: 'small', tags: ['completions'] }),
     ]);
     expect(llama.exchanges.map((exchange) => `${exchange.method} ${exchange.path}`)).toEqual(['GET /v1/models', 'GET /props']);
   });
@@ -113,7 +124,7 @@ describe('provider add: discovery from running engines through the built CLI', (
   it('vLLM: max_model_len per model; capability guessed from the size in the name', async () => {
     const vllm = await engine({ kind: 'vllm', models: [{ id: 'Qwen/Qwen2.5-32B-Instruct', contextWindow: 16384 }] });
     const document = await add(['vllm', '--base-url', vllm.baseUrl]);
-    expect(document.record.models).toEqual([{ id: 'Qwen/Qwen2.5-32B-Instruct', contextWindow: 16384, capabilityClass: 'medium' }]);
+    expect(document.record.models).toEqual([{ id: 'Qwen/Qwen2.5-32B-Instruct', contextWindow: 16384, capabilityClass: 'medium', tags: ['completions'] }]);
     expect(document.discovery?.notes).toEqual(['Qwen/Qwen2.5-32B-Instruct: capabilityClass medium guessed from the size in its name (32B)']);
   });
 

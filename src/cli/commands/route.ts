@@ -25,7 +25,8 @@ interface RouteOptions extends RequestOptionValues {
 
 const WORKFLOWS = ['interactive', 'batch'];
 const LEVELS = ['public', 'internal', 'confidential', 'restricted'];
-const FORMATS = ['openai', 'anthropic'];
+/** `REQUEST_FAMILIES`, spelled out: the module that has it loads every face's parser. */
+const FORMATS: readonly RequestFamily[] = ['openai', 'anthropic', 'openai-completions'];
 /** Flags whose setting a `--request` body carries itself (`model`), or that the gateway has no header for. */
 const FLAGS_THE_BODY_DECIDES = [
   { option: 'model', flag: '--model', carrier: 'its `model` field (an alias, `provider:model` or `auto`)' },
@@ -47,7 +48,7 @@ export function routeCommand(): Command {
   return addRequestOptions(command)
     .option('--session <id>', "a stored session (id or name): its capability envelope bounds the route, as for `run`, the gateway and MCP")
     .option('--explain', 'print every rule applied and every exclusion with its reason')
-    .option('--request <file>', 'route a whole gateway request: the JSON body of an OpenAI chat completions or Anthropic Messages request (`-`: stdin)')
+    .option('--request <file>', 'route a whole gateway request: the JSON body of an OpenAI chat completions, Anthropic Messages or OpenAI text completions request (`-`: stdin)')
     .addOption(new Option('--format <api>', 'the API of the --request body (default: told from its fields)').choices(FORMATS))
     .option('--anthropic-beta <names>', 'the anthropic-beta header sent with an Anthropic Messages --request body (NAME[,NAME])')
     .addHelpText(

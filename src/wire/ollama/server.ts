@@ -29,7 +29,7 @@ import { argumentsToText, isRecord, parseArgumentsObject } from '../json.js';
 import { parseStop, parseTools } from '../openai/server.js';
 import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
 import type { ReasoningEffort } from '../reasoning.js';
-import { mergeUsage } from '../server-common.js';
+import { mergeUsage, streamErrorOf } from '../server-common.js';
 
 /** The Content-Type of an Ollama stream: one JSON object per line. */
 export const OLLAMA_STREAM_CONTENT_TYPE = 'application/x-ndjson';
@@ -601,7 +601,7 @@ export class OllamaStreamEncoder {
           output += this.flushToolCalls() + this.done();
           break;
         case 'error':
-          output += this.fail({ kind: 'upstream', message: part.message, ...(part.errorType === undefined ? {} : { code: part.errorType }) });
+          output += this.fail(streamErrorOf(part));
           break;
         default:
           // response-metadata; signatures and encrypted reasoning have no Ollama spelling.

@@ -19,6 +19,7 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
+import { decodeOpenAICompletionResponse, decodeOpenAICompletionStreamEvent, encodeOpenAICompletionRequest } from './completions.js';
 import { decodeOpenAIEmbeddingResponse, encodeOpenAIEmbeddingRequest } from './embeddings.js';
 import { argumentsToText, countField, isRecord, numberField, stringField, tryParseJson } from '../json.js';
 import { WIRE_OBSERVATIONS } from '../observations.js';
@@ -52,6 +53,9 @@ export const openAIAdapter: WireAdapter = {
   decodeError: decodeOpenAIError,
   encodeEmbeddingRequest: encodeOpenAIEmbeddingRequest,
   decodeEmbeddingResponse: decodeOpenAIEmbeddingResponse,
+  encodeCompletionRequest: encodeOpenAICompletionRequest,
+  decodeCompletionResponse: decodeOpenAICompletionResponse,
+  decodeCompletionStreamEvent: decodeOpenAICompletionStreamEvent,
 };
 
 export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarget): WireHttpRequest {
@@ -362,7 +366,8 @@ function decodeArguments(value: unknown, observations: Set<string>): string {
   return text.trim() === '' ? '{}' : text;
 }
 
-function decodeUsage(value: unknown, observations: Set<string>): Usage | undefined {
+/** `usage` of an answer: undefined (and observed `usage_incomplete`) when a count is missing. */
+export function decodeUsage(value: unknown, observations: Set<string>): Usage | undefined {
   const usage = partialUsage(value);
   if (usage === undefined) return undefined;
   if (usage.inputTokens === undefined || usage.outputTokens === undefined) {
@@ -372,7 +377,8 @@ function decodeUsage(value: unknown, observations: Set<string>): Usage | undefin
   return usage as Usage;
 }
 
-function partialUsage(value: unknown): Partial<Usage> | undefined {
+/** The counts a `usage` object (or a stream's) holds, each only when given. */
+export function partialUsage(value: unknown): Partial<Usage> | undefined {
   if (!isRecord(value)) return undefined;
   const inputTokens = countField(value, 'prompt_tokens');
   const outputTokens = countField(value, 'completion_tokens');
@@ -391,24 +397,8 @@ function partialUsage(value: unknown): Partial<Usage> | undefined {
  * chunk, which also carries `timings`).
  */
 export function decodeOpenAIStreamEvent(event: ServerSentEvent): StreamPart[] {
-  const data = event.data.trim();
-  if (data === OPENAI_STREAM_DONE) return [{ type: 'stream-end' }];
-  if (data === '') return [];
-  const chunk = tryParseJson(data);
-  if (!isRecord(chunk)) {
-    return [{ type: 'error', message: `malformed stream event: ${data.slice(0, 120)}`, errorType: 'malformed_event' }];
-  }
-  if (chunk['error'] !== undefined) {
-    const error = decodeErrorBody(200, data);
-    return [{ type: 'error', message: error.message, ...(error.errorType === undefined ? {} : { errorType: error.errorType }) }];
-  }
-
-  const parts: StreamPart[] = [];
-  const id = stringField(chunk, 'id');
-  const model = stringField(chunk, 'model');
-  if (id !== undefined || model !== undefined) {
-    parts.push({ type: 'response-metadata', ...(id === undefined ? {} : { id }), ...(model === undefined ? {} : { model }) });
-  }
+  const { chunk, parts } = readOpenAIStreamChunk(event);
+  if (chunk === undefined) return parts;
 
   const choices = chunk['choices'];
   const choice = Array.isArray(choices) ? (choices[0] as unknown) : undefined;
@@ -436,6 +426,27 @@ export function decodeOpenAIStreamEvent(event: ServerSentEvent): StreamPart[] {
   const usage = partialUsage(chunk['usage']);
   if (usage !== undefined && Object.keys(usage).length > 0) parts.push({ type: 'usage', usage });
   return parts;
+}
+
+/**
+ * One `data:` payload of an OpenAI-style stream (chat or text completions), read as far as both
+ * read it alike: `[DONE]`, nothing, a malformed or error event as their parts; else the chunk, and
+ * its id and model as the first part.
+ */
+export function readOpenAIStreamChunk(event: ServerSentEvent): { chunk?: undefined; parts: StreamPart[] } | { chunk: Record<string, unknown>; parts: StreamPart[] } {
+  const data = event.data.trim();
+  if (data === OPENAI_STREAM_DONE) return { parts: [{ type: 'stream-end' }] };
+  if (data === '') return { parts: [] };
+  const chunk = tryParseJson(data);
+  if (!isRecord(chunk)) return { parts: [{ type: 'error', message: `malformed stream event: ${data.slice(0, 120)}`, errorType: 'malformed_event' }] };
+  if (chunk['error'] !== undefined) {
+    const error = decodeErrorBody(200, data);
+    return { parts: [{ type: 'error', message: error.message, ...(error.errorType === undefined ? {} : { errorType: error.errorType }) }] };
+  }
+  const id = stringField(chunk, 'id');
+  const model = stringField(chunk, 'model');
+  const parts: StreamPart[] = id === undefined && model === undefined ? [] : [{ type: 'response-metadata', ...(id === undefined ? {} : { id }), ...(model === undefined ? {} : { model }) }];
+  return { chunk, parts };
 }
 
 /**

@@ -24,7 +24,7 @@ import type { ClientError } from '../client-errors.js';
 import { argumentsToText, isRecord } from '../json.js';
 import { imageFromUrl, optionalBoolean, optionalNumber, readContentParts, readImageDetail, readJsonObject, readReasoningEffort, RequestProblems, unknownFields, checkToolChoice } from '../request-reader.js';
 import type { ReasoningEffort } from '../reasoning.js';
-import { mergeUsage } from '../server-common.js';
+import { mergeUsage, streamErrorOf } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
 import { customCallArguments, freeformInput, freeformToolNames, readCustomTool } from './custom-tools.js';
 import { readFunctionTool, readJsonSchemaFormat } from './server.js';
@@ -459,7 +459,7 @@ export class ResponsesStreamEncoder {
           output += this.complete();
           break;
         case 'error':
-          output += this.fail({ kind: 'upstream', message: part.message, ...(part.errorType === undefined ? {} : { code: part.errorType }) });
+          output += this.fail(streamErrorOf(part));
           break;
       }
     }

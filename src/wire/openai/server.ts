@@ -36,7 +36,7 @@ import {
   unknownFields,
   withCacheControl,
 } from '../request-reader.js';
-import { mergeUsage, type RenderedBody } from '../server-common.js';
+import { mergeUsage, streamErrorOf, type RenderedBody } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
 import { OPENAI_STREAM_DONE } from './adapter.js';
 import { customCallArguments, freeformInput, readCustomTool } from './custom-tools.js';
@@ -369,7 +369,7 @@ export function toOpenAIFinishReason(reason: FinishReason): OpenAIFinishReason {
   }
 }
 
-function toOpenAIUsage(usage: Usage): OpenAIUsage {
+export function toOpenAIUsage(usage: Usage): OpenAIUsage {
   return {
     prompt_tokens: usage.inputTokens,
     completion_tokens: usage.outputTokens,
@@ -491,7 +491,7 @@ export class OpenAIStreamEncoder {
           output += this.end();
           break;
         case 'error':
-          output += this.fail({ kind: 'upstream', message: part.message, ...(part.errorType === undefined ? {} : { code: part.errorType }) });
+          output += this.fail(streamErrorOf(part));
           break;
       }
     }
@@ -503,7 +503,7 @@ export class OpenAIStreamEncoder {
   fail(error: ClientError): string {
     if (this.isClosed) return '';
     this.isClosed = true;
-    return formatServerSentEvent({ data: JSON.stringify(openAIErrorBody(error)) });
+    return openAIStreamErrorFrame(error);
   }
 
   private start(): string {
@@ -609,6 +609,11 @@ export function openAIErrorBody(error: ClientError): { error: { message: string;
       code: error.code ?? null,
     },
   };
+}
+
+/** The `data: {"error": ...}` event that ends an OpenAI-style stream that broke (chat and text completions). */
+export function openAIStreamErrorFrame(error: ClientError): string {
+  return formatServerSentEvent({ data: JSON.stringify(openAIErrorBody(error)) });
 }
 
 /** An error response for an OpenAI client: HTTP status and exact body bytes. */

@@ -120,6 +120,8 @@ function ollama(state: EngineState, method: string, path: string, body: Buffer):
     if (model.embedding === true) payload['capabilities'] = ['embedding'];
     // What Ollama reports for a thinking model (qwen3): `thinking` beside completion and tools.
     if (model.thinking === true) payload['capabilities'] = ['completion', 'tools', 'thinking'];
+    // What Ollama reports for a code model whose template has a suffix (qwen2.5-coder): `insert`.
+    if (model.fillInMiddle === true) payload['capabilities'] = [...(payload['capabilities'] as string[]), 'insert'];
     return json(state, path, payload);
   }
   if (method === 'GET' && path === '/v1/models') {

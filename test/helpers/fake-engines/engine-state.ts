@@ -11,6 +11,8 @@ export interface ResolvedModel {
   embedding?: boolean;
   /** A thinking model (Ollama reports the `thinking` capability). */
   thinking?: boolean;
+  /** Fills in the middle (Ollama reports the `insert` capability and takes a `suffix`). */
+  fillInMiddle?: boolean;
   /** The length of its vectors (default 8). */
   dimensions?: number;
 }

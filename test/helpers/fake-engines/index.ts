@@ -19,6 +19,8 @@ export interface FakeModel {
   embedding?: boolean;
   /** A thinking model: Ollama lists it with the `thinking` capability (qwen3, gpt-oss, deepseek-r1). */
   thinking?: boolean;
+  /** A model whose template fills in the middle: Ollama lists it with the `insert` capability (qwen2.5-coder, codellama:code) and takes a `suffix`. */
+  fillInMiddle?: boolean;
   /** The length of its vectors (default 8). */
   dimensions?: number;
 }
@@ -152,6 +154,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     ...(model.sizeBytes === undefined ? {} : { sizeBytes: model.sizeBytes }),
     ...(model.embedding === undefined ? {} : { embedding: model.embedding }),
     ...(model.thinking === undefined ? {} : { thinking: model.thinking }),
+    ...(model.fillInMiddle === undefined ? {} : { fillInMiddle: model.fillInMiddle }),
     ...(model.dimensions === undefined ? {} : { dimensions: model.dimensions }),
   }));
   if (models.length === 0) throw new Error('a fake engine needs at least one model');

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { EngineState, ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import { answerEmbeddings } from './embeddings.js';
+import { answerTextCompletion, TEXT_COMPLETION_ENGINES, TEXT_COMPLETIONS_PATH } from './text-completions.js';
 import type { FakeEngineKind } from './index.js';
 import {
   contentText,
@@ -34,7 +35,7 @@ type Json = Record<string, unknown>;
 export function isInferencePath(kind: FakeEngineKind, path: string): boolean {
   if (kind === 'anthropic') return path === '/v1/messages';
   if (kind === 'lmstudio' && path === '/api/v0/chat/completions') return true;
-  return path === '/v1/chat/completions' || path === EMBEDDINGS_PATH;
+  return path === '/v1/chat/completions' || path === EMBEDDINGS_PATH || (path === TEXT_COMPLETIONS_PATH && TEXT_COMPLETION_ENGINES.has(kind));
 }
 
 /** The OpenAI embeddings endpoint of the openai-wire fakes. */
@@ -43,7 +44,8 @@ const EMBEDDINGS_PATH = '/v1/embeddings';
 /** Answers one inference request the way the engine would (quirks included unless conforming). */
 export function answerInference(state: EngineState, path: string, body: Buffer, headers: IncomingHttpHeaders): Reply {
   if (state.kind === 'anthropic') return anthropicMessages(state, body, headers);
-  return path === EMBEDDINGS_PATH ? answerEmbeddings(state, path, body, headers) : chatCompletions(state, path, body, headers);
+  if (path === EMBEDDINGS_PATH) return answerEmbeddings(state, path, body, headers);
+  return path === TEXT_COMPLETIONS_PATH ? answerTextCompletion(state, path, body) : chatCompletions(state, path, body, headers);
 }
 
 // ================================================================== errors

@@ -1,0 +1,136 @@
+import type { EngineState } from './engine-state.js';
+import { findOllamaModel } from './discovery.js';
+import type { FakeEngineKind } from './index.js';
+import { errorReply } from './inference.js';
+import { countTokens, generate, isPlainObject } from './model-behaviour.js';
+import { cloneJson, loadChunkTemplates, loadJsonTemplate } from './templates.js';
+import { jsonHeaders, randomBase62, randomHex, serializeBody, serializeChunk, streamHeaders, type Reply } from './wire-format.js';
+import { formatSseFrame } from './sse.js';
+
+type Json = Record<string, unknown>;
+
+/** OpenAI's legacy text completions endpoint. */
+export const TEXT_COMPLETIONS_PATH = '/v1/completions';
+
+/** The fakes that serve it, as the real engines do (LM Studio's and OpenAI's are not modelled). */
+export const TEXT_COMPLETION_ENGINES: ReadonlySet<FakeEngineKind> = new Set(['ollama', 'llama.cpp', 'vllm']);
+
+/**
+ * What each engine says of a field it refuses on `/v1/completions`: llama-server's
+ * `oaicompat_completion_params_parse` ("Unsupported param: suffix", "Only one completion choice is
+ * allowed", "Only no echo is supported"); vLLM's `serving_completion.py` ("suffix is not currently
+ * supported"). Ollama takes `suffix`, and refuses it only for a model without the `insert` capability.
+ */
+function refusedField(state: EngineState, request: Json, fillsInMiddle: boolean, model: string): string | undefined {
+  const suffix = request['suffix'] !== undefined && request['suffix'] !== null;
+  switch (state.kind) {
+    case 'llama.cpp':
+      if (typeof request['n'] === 'number' && request['n'] !== 1) return 'Only one completion choice is allowed';
+      if (request['echo'] === true) return 'Only no echo is supported';
+      for (const field of ['best_of', 'suffix']) if (field in request) return `Unsupported param: ${field}`;
+      return undefined;
+    case 'vllm':
+      return suffix ? 'suffix is not currently supported' : undefined;
+    default:
+      return suffix && !fillsInMiddle ? `registry.ollama.ai/library/${model} does not support insert` : undefined;
+  }
+}
+
+/**
+ * `POST /v1/completions` as each engine answers it: `text_completion` bodies and chunks as in
+ * `test/fixtures/engines/<kind>/text-completion*`, ids as the engine makes them (llama-server names
+ * a text completion `chatcmpl-…` too), usage in a `choices: []` chunk with
+ * `stream_options.include_usage` (Ollama, vLLM) or always in the finish chunk with `timings`
+ * (llama-server).
+ */
+export function answerTextCompletion(state: EngineState, path: string, body: Buffer): Reply {
+  const { kind } = state;
+  let request: Json;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (!isPlainObject(parsed)) throw new Error('not an object');
+    request = parsed;
+  } catch {
+    return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, 'invalid JSON body');
+  }
+  const requested = typeof request['model'] === 'string' ? request['model'] : '';
+  const model = kind === 'ollama' ? findOllamaModel(state, requested) : kind === 'vllm' ? state.models.find((candidate) => candidate.id === requested) : state.models[0];
+  if (model === undefined) {
+    return kind === 'ollama'
+      ? errorReply(state, path, 404, `model "${requested}" not found, try pulling it first`, 'api_error')
+      : errorReply(state, path, 404, `The model \`${requested}\` does not exist.`, 'NotFoundError');
+  }
+  const prompt = typeof request['prompt'] === 'string' ? request['prompt'] : '';
+  const suffix = typeof request['suffix'] === 'string' ? request['suffix'] : '';
+  const refusal = refusedField(state, request, model.fillInMiddle === true, model.id);
+  if (refusal !== undefined) return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, refusal, kind === 'vllm' ? 'BadRequestError' : undefined);
+  if (kind === 'ollama') state.resident.add(model.id);
+
+  const stop = request['stop'];
+  const generation = generate(
+    {
+      model: model.id,
+      messages: [{ role: 'user', text: prompt + suffix }],
+      stream: request['stream'] === true,
+      includeUsage: false,
+      stop: typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop.filter((item): item is string => typeof item === 'string') : [],
+      tools: [],
+      toolChoice: 'none',
+      ...(typeof request['max_tokens'] === 'number' ? { maxTokens: request['max_tokens'] } : {}),
+    },
+    { answer: state.answer, honourJsonSchema: true, honourJsonObject: true },
+  );
+  const promptTokens = countTokens(prompt) + countTokens(suffix);
+  const usage = { prompt_tokens: promptTokens, completion_tokens: generation.completionTokens, total_tokens: promptTokens + generation.completionTokens };
+  const id = kind === 'ollama' ? `cmpl-${Math.floor(Math.random() * 999)}` : kind === 'llama.cpp' ? `chatcmpl-${randomBase62(32)}` : `cmpl-${randomHex(16)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const echoedModel = kind === 'ollama' ? requested : model.id;
+  const stamp = (template: Json): Json => {
+    const stamped = cloneJson(template);
+    if ('id' in stamped) stamped['id'] = id;
+    stamped['created'] = created;
+    stamped['model'] = echoedModel;
+    if (isPlainObject(stamped['usage'])) stamped['usage'] = fillUsage(stamped['usage'], usage);
+    return stamped;
+  };
+
+  if (request['stream'] !== true) {
+    const answer = stamp(loadJsonTemplate(kind, 'text-completion.json'));
+    const choice = (answer['choices'] as Json[])[0]!;
+    choice['text'] = generation.text;
+    choice['finish_reason'] = generation.finishReason;
+    return { status: 200, headers: jsonHeaders(kind, path), body: serializeBody(kind, answer) };
+  }
+  const templates = loadChunkTemplates(kind, 'text-completion.chunks.txt').map((frame) => frame.data).filter(isPlainObject);
+  const choiceOf = (chunk: Json): Json | undefined => (chunk['choices'] as Json[])[0];
+  const content = templates.find((chunk) => choiceOf(chunk)?.['finish_reason'] === null)!;
+  const finish = templates.find((chunk) => typeof choiceOf(chunk)?.['finish_reason'] === 'string')!;
+  const usageChunk = templates.find((chunk) => (chunk['choices'] as Json[]).length === 0);
+  const chunks: Json[] = [];
+  const pieces = generation.pieces.length === 0 ? [''] : generation.pieces;
+  pieces.forEach((piece, index) => {
+    // vLLM sends the finish reason with the last piece; Ollama and llama-server in a chunk of its own.
+    const last = index === pieces.length - 1 && kind === 'vllm';
+    const chunk = stamp(last ? finish : content);
+    const choice = choiceOf(chunk)!;
+    choice['text'] = piece;
+    if (last) choice['finish_reason'] = generation.finishReason;
+    chunks.push(chunk);
+  });
+  if (kind !== 'vllm') {
+    const chunk = stamp(finish);
+    choiceOf(chunk)!['finish_reason'] = generation.finishReason;
+    chunks.push(chunk);
+  }
+  const streamOptions = isPlainObject(request['stream_options']) ? request['stream_options'] : {};
+  if (usageChunk !== undefined && streamOptions['include_usage'] === true) chunks.push(stamp(usageChunk));
+  const frames = [...chunks.map((chunk) => formatSseFrame(serializeChunk(kind, chunk))), formatSseFrame('[DONE]')];
+  return { status: 200, headers: streamHeaders(kind), frames, terminalFrames: 1 };
+}
+
+/** The template's usage with these counts, keeping its key order and extra fields. */
+function fillUsage(template: Json, usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number }): Json {
+  const filled = { ...template };
+  for (const [key, value] of Object.entries(usage)) if (key in filled) filled[key] = value;
+  return filled;
+}
