@@ -576,7 +576,7 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     server.stdout.destroy();
     expect(await exited).toBe(0);
-    expect(stderr).toMatch(/stopping \(the client closed stdout\): cancelling 3 call\(s\) in flight/);
+    expect(stderr).toMatch(/stopping \(the client closed stdout\): cancelling 3 calls in flight/);
     llama.setFault('ok');
 
     const { document } = await scenario.json(['evidence', 'list', '--limit', '3']);

@@ -40,7 +40,7 @@ describe('model kinds', () => {
     expect(order(plan).sort()).toEqual(['llama:bge-m3.gguf', 'ollama:nomic-embed-text', 'openai:text-embedding-3-small']);
     expect(exclusionOf(plan, 'ollama:llama3.2:3b')).toMatchObject({ rules: ['model_kind'], reasons: ['a chat model: embeddings requests go only to models declared kind: embedding'] });
     expect(exclusionOf(plan, 'claude:claude-embed')).toMatchObject({ rules: ['model_kind'], reasons: ['the anthropic wire has no embeddings endpoint'] });
-    expect(plan.explanation).toContain('embeddings request (1 text(s)): only models declared kind: embedding on the openai wire');
+    expect(plan.explanation).toContain('embeddings request (1 text): only models declared kind: embedding on the openai wire');
   });
 
   it('keeps a restricted embeddings request on local embedding models', () => {
