@@ -1,5 +1,5 @@
-import { counted } from '../common/counted.js';
 import { isIP } from 'node:net';
+import { counted } from '../common/counted.js';
 import { isLoopbackAddress } from '../common/loopback.js';
 import {
   COMPLETIONS_TAG,
