@@ -87,7 +87,7 @@ nice -n 19 cmake -S "$source_dir" -B "$build_dir" \
   -DLLAMA_USE_PREBUILT_UI=OFF \
   >&2
 
-log "building target llama-server with -j$build_jobs under nice -n 19 (10-30 minutes on 2 cores)"
+log "building target llama-server with -j$build_jobs under nice -n 19 (4-30 minutes on 2 cores)"
 nice -n 19 cmake --build "$build_dir" --config Release --target llama-server -j "$build_jobs" >&2
 
 built="$build_dir/bin/llama-server"

@@ -26,7 +26,7 @@ export default async function setup(): Promise<void> {
   if (process.env['SYNDICATE_LLAMA_SERVER'] === undefined || process.env['SYNDICATE_LLAMA_SERVER'] === '') {
     const bundle = join(engineDirectory, 'node_modules', 'node-llama-cpp', 'llama', 'gitRelease.bundle');
     if (!existsSync(bundle)) throw new Error(`llama.cpp source bundle missing: ${bundle}`);
-    log('building llama-server from that bundle (cached per machine; the first build takes 10-15 min on two cores)');
+    log('building llama-server from that bundle (cached per machine; the first build takes 4-15 min on two cores)');
     const script = join(import.meta.dirname, '..', '..', 'scripts', 'build-llama-server.sh');
     const child = run('bash', [script], { env: { ...process.env, SYNDICATE_LLAMA_BUNDLE: bundle }, maxBuffer: 1 << 20 });
     child.child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
