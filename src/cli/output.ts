@@ -2,6 +2,8 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import { formatInputProblem, InvalidInputError, type SyndicateError } from '../errors.js';
 import { commandsForHome, hintsForHome, type HomePaths } from '../home/home.js';
 
+export { counted } from '../common/counted.js';
+
 export interface GlobalOptions {
   json?: boolean;
   home?: string;
@@ -14,8 +16,6 @@ export interface Spinner {
   fail(text?: string): void;
   stop(): void;
 }
-
-export { counted } from '../common/counted.js';
 
 /**
  * Everything a command prints goes through here: results on stdout, diagnostics on stderr,
