@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEvidence, listEvidence } from '../../src/evidence/index.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { ndjsonLines } from '../helpers/ndjson.js';
 import { inferenceExchanges } from '../helpers/scenario.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
@@ -26,15 +27,6 @@ const post = (gateway: TestGateway, body: unknown): Promise<Response> =>
     headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKEN}` },
     body: JSON.stringify(body),
   });
-
-/** NDJSON → its objects, checking the body ends with a newline. */
-function ndjsonLines(text: string): Record<string, unknown>[] {
-  expect(text.endsWith('\n')).toBe(true);
-  return text
-    .slice(0, -1)
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 
 let ollama: FakeEngine;
 let main: TestGateway;
