@@ -146,7 +146,7 @@ export function parseOllamaGenerateRequest(bodyText: string): ParsedOllamaReques
   if (Array.isArray(body['context']) && body['context'].length > 0) {
     problems.add('/context', 'a previous answer\'s `context` cannot be continued: the gateway returns none', 'use POST /api/chat with the conversation as `messages`');
   }
-  if (raw || suffix !== undefined) return readGenerateCompletion(body, problems, model, prompt as string, { raw, suffix });
+  if (raw || suffix !== undefined) return readGenerateCompletion(body, problems, model, prompt as string, suffix);
   const images = readImages(body['images'], '/images', problems);
   const common = readCommon(body, problems);
   problems.throwIfAny();
@@ -173,9 +173,9 @@ function readGenerateCompletion(
   problems: RequestProblems,
   model: string,
   prompt: string,
-  mode: { raw: boolean; suffix: string | undefined },
+  suffix: string | undefined,
 ): ParsedOllamaRequest {
-  const because = mode.suffix === undefined ? 'with `raw: true` the prompt is a text completion' : 'with a `suffix` the prompt is a text completion (fill in the middle)';
+  const because = suffix === undefined ? 'with `raw: true` the prompt is a text completion' : 'with a `suffix` the prompt is a text completion (fill in the middle)';
   if (typeof body['system'] === 'string' && body['system'] !== '') {
     problems.add('/system', `${because}, which takes no system prompt`, 'leave system out, or write it into the prompt yourself');
   }
@@ -188,7 +188,7 @@ function readGenerateCompletion(
   problems.throwIfAny();
   const { maxTokens, temperature, topP, seed, stop } = common.settings;
   const request = canonicalRequest(model, [], common.stream, {
-    completion: { prompt, ...(mode.suffix === undefined ? {} : { suffix: mode.suffix }) },
+    completion: { prompt, ...(suffix === undefined ? {} : { suffix }) },
     maxTokens,
     temperature,
     topP,
