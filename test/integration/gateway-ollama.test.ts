@@ -11,6 +11,7 @@ import type { AccessLogEntry } from '../../src/gateway/index.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { fakeVector } from '../helpers/fake-engines/embeddings.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { ndjsonLines } from '../helpers/ndjson.js';
 import { inferenceExchanges } from '../helpers/scenario.js';
 import { parsePrometheusText, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
@@ -58,15 +59,6 @@ const post = (gateway: TestGateway, path: string, body: unknown, headers: Record
     headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKEN}`, ...headers },
     body: JSON.stringify(body),
   });
-
-/** NDJSON → its objects, checking every line is one JSON object and the body ends with a newline. */
-function ndjsonLines(text: string): Record<string, unknown>[] {
-  expect(text.endsWith('\n')).toBe(true);
-  return text
-    .slice(0, -1)
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 
 /** The JSON body the fake engine received last (what the gateway sent upstream). */
 function lastUpstreamBody(engine: FakeEngine): Record<string, unknown> {
@@ -325,9 +317,9 @@ describe('POST /api/generate', () => {
     expect(final?.['message']).toBeUndefined();
   });
 
-  it('refuses raw, template, context and suffix with 400 saying why, before anything is sent', async () => {
+  it('refuses template and context with 400 saying why, before anything is sent (suffix and raw: gateway-ollama-fim.test.ts)', async () => {
     const sent = inferenceExchanges(ollama).length;
-    for (const [field, value] of [['raw', true], ['template', '{{ .Prompt }}'], ['context', [1, 2, 3]], ['suffix', 'return x']] as const) {
+    for (const [field, value] of [['template', '{{ .Prompt }}'], ['context', [1, 2, 3]]] as const) {
       const response = await post(main, '/api/generate', { model: 'auto', prompt: QUESTION, [field]: value });
       expect(response.status, field).toBe(400);
       expect(((await response.json()) as { error: string }).error, field).toContain(`/${field}`);

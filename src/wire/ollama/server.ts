@@ -125,7 +125,8 @@ export function parseOllamaChatRequest(bodyText: string): ParsedOllamaRequest | 
 
 /**
  * Reads `POST /api/generate`: `prompt` (with `images`) as one user message, `system` as the system
- * prompt. `raw`, `template`, `context` and `suffix` need the model's own prompt template, which
+ * prompt; or, with a non-empty `suffix` or `raw: true`, as a text completion (see
+ * `readGenerateCompletion`). `template` and `context` need the model's own prompt template, which
  * only the engine has: a request using them is refused (400) rather than answered differently.
  * Without a prompt it is a model load or unload.
  */
@@ -137,12 +138,15 @@ export function parseOllamaGenerateRequest(bodyText: string): ParsedOllamaReques
   if (typeof prompt !== 'string') problems.add('/prompt', 'must be a string', 'send a prompt, or none at all to load the model');
   const system = body['system'];
   if (system !== undefined && system !== null && typeof system !== 'string') problems.add('/system', 'must be a string');
-  if (body['raw'] === true) problems.add('/raw', 'raw prompts are not supported: the gateway applies no prompt template of its own', 'leave raw out; send the prompt, and the system prompt as `system`');
+  const raw = optionalBoolean(body, 'raw', problems) ?? false;
+  const rawSuffix = body['suffix'];
+  if (rawSuffix !== undefined && rawSuffix !== null && typeof rawSuffix !== 'string') problems.add('/suffix', 'must be a string');
+  const suffix = typeof rawSuffix === 'string' && rawSuffix !== '' ? rawSuffix : undefined;
   if (typeof body['template'] === 'string' && body['template'] !== '') problems.add('/template', 'custom prompt templates are not supported', 'leave template out; the engine applies the model\'s own');
   if (Array.isArray(body['context']) && body['context'].length > 0) {
     problems.add('/context', 'a previous answer\'s `context` cannot be continued: the gateway returns none', 'use POST /api/chat with the conversation as `messages`');
   }
-  if (typeof body['suffix'] === 'string' && body['suffix'] !== '') problems.add('/suffix', 'fill-in-the-middle (`suffix`) is not supported', 'send the code before the gap as the prompt, or use an engine\'s own API');
+  if (raw || suffix !== undefined) return readGenerateCompletion(body, problems, model, prompt as string, suffix);
   const images = readImages(body['images'], '/images', problems);
   const common = readCommon(body, problems);
   problems.throwIfAny();
@@ -152,6 +156,47 @@ export function parseOllamaGenerateRequest(bodyText: string): ParsedOllamaReques
     ...common.settings,
   });
   return { request, ignoredFields: [...unknownFields(body, GENERATE_FIELDS), ...common.ignored].sort(), showThinking: common.showThinking };
+}
+
+/**
+ * `/api/generate` with a non-empty `suffix` (fill in the middle: Continue's, llama-coder's and
+ * Twinny's autocomplete) or `raw: true` (a prompt to continue as it is): a canonical text
+ * completion, routed and sent upstream (`POST {baseUrl}/completions`) as `POST /v1/completions`
+ * is. `options` map as for a chat (`num_predict` the token limit). A text completion has no system
+ * prompt, no images and no response format: `system`, `images` and `format` are refused naming the
+ * field, since dropping them would answer another question than the one asked (Ollama itself
+ * refuses `system` with `raw`, and its fill-in-the-middle templates take only prompt and suffix).
+ * `think` is reported as ignored: a text completion is sent no reasoning setting.
+ */
+function readGenerateCompletion(
+  body: Record<string, unknown>,
+  problems: RequestProblems,
+  model: string,
+  prompt: string,
+  suffix: string | undefined,
+): ParsedOllamaRequest {
+  const because = suffix === undefined ? 'with `raw: true` the prompt is a text completion' : 'with a `suffix` the prompt is a text completion (fill in the middle)';
+  if (typeof body['system'] === 'string' && body['system'] !== '') {
+    problems.add('/system', `${because}, which takes no system prompt`, 'leave system out, or write it into the prompt yourself');
+  }
+  const images = body['images'];
+  if (images !== undefined && images !== null && !(Array.isArray(images) && images.length === 0)) {
+    problems.add('/images', `${because}, which takes no images`, 'leave images out, or send them without suffix and raw (a chat)');
+  }
+  const common = readCommon(body, problems);
+  if (common.settings.responseFormat !== undefined) problems.add('/format', `${because}, which takes no response format`, 'leave format out, or send it without suffix and raw (a chat)');
+  problems.throwIfAny();
+  const { maxTokens, temperature, topP, seed, stop } = common.settings;
+  const request = canonicalRequest(model, [], common.stream, {
+    completion: { prompt, ...(suffix === undefined ? {} : { suffix }) },
+    maxTokens,
+    temperature,
+    topP,
+    seed,
+    stop,
+  });
+  const ignored = [...unknownFields(body, GENERATE_FIELDS), ...common.ignored, ...(body['think'] === undefined || body['think'] === null ? [] : ['think'])];
+  return { request, ignoredFields: ignored.sort(), showThinking: false };
 }
 
 /**

@@ -159,14 +159,48 @@ describe('parseOllamaGenerateRequest', () => {
     expect(parsed.ignoredFields).toEqual([]);
   });
 
-  it('refuses what needs the engine’s own template: raw, template, context, suffix', () => {
-    expect(problemsOf(() => parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 'x', raw: true, template: 't', context: [1], suffix: 's' })))).toEqual([
-      '/raw',
-      '/template',
-      '/context',
-      '/suffix',
-    ]);
+  it('refuses what needs the engine’s own template: template, context (also beside raw or suffix)', () => {
+    expect(problemsOf(() => parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 'x', template: 't', context: [1] })))).toEqual(['/template', '/context']);
+    expect(problemsOf(() => parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 'x', raw: true, suffix: 's', template: 't', context: [1] })))).toEqual(['/template', '/context']);
     expect(problemsOf(() => parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 3 })))).toEqual(['/prompt']);
+    expect(problemsOf(() => parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 'x', raw: 'yes', suffix: 4 })))).toEqual(['/raw', '/suffix']);
+  });
+
+  it('reads a suffix as a text completion (fill in the middle): options as for a chat, num_predict the token limit, no messages', () => {
+    const parsed = answerable(
+      parseOllamaGenerateRequest(
+        JSON.stringify({ model: 'm', prompt: 'def f(', suffix: '\n    return x', options: { num_predict: 48, temperature: 0.2, top_p: 0.9, seed: 3, stop: ['<EOT>'], num_ctx: 8192 } }),
+      ),
+    );
+    expect(parsed.request).toEqual({ model: 'm', messages: [], stream: true, completion: { prompt: 'def f(', suffix: '\n    return x' }, maxTokens: 48, temperature: 0.2, topP: 0.9, seed: 3, stop: ['<EOT>'] });
+    expect(parsed.ignoredFields).toEqual(['options.num_ctx']);
+    expect(parsed.showThinking).toBe(false);
+  });
+
+  it('reads raw: true as a text completion without a suffix, and raw with a suffix as fill in the middle; think is named as ignored', () => {
+    const raw = answerable(parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: '<|fim_prefix|>a', raw: true, stream: false, think: true, options: { num_predict: -1 } })));
+    expect(raw.request).toEqual({ model: 'm', messages: [], stream: false, completion: { prompt: '<|fim_prefix|>a' } });
+    expect(raw.ignoredFields).toEqual(['think']);
+    const both = answerable(parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 'a', suffix: 'b', raw: true, system: '', images: [], format: '' })));
+    expect(both.request.completion).toEqual({ prompt: 'a', suffix: 'b' });
+  });
+
+  it('refuses system, images and format beside raw or suffix, naming each: a text completion has none of them', () => {
+    const refusal = (body: Record<string, unknown>): InvalidInputError => {
+      try {
+        parseOllamaGenerateRequest(JSON.stringify({ model: 'm', prompt: 'a', ...body }));
+      } catch (error) {
+        return error as InvalidInputError;
+      }
+      throw new Error('expected the request to be refused');
+    };
+    const withSuffix = refusal({ suffix: 'b', system: 'Be brief.', images: [PNG], format: 'json' });
+    expect(withSuffix.problems.map((problem) => `${problem.pointer}: ${problem.message}`)).toEqual([
+      '/system: with a `suffix` the prompt is a text completion (fill in the middle), which takes no system prompt',
+      '/images: with a `suffix` the prompt is a text completion (fill in the middle), which takes no images',
+      '/format: with a `suffix` the prompt is a text completion (fill in the middle), which takes no response format',
+    ]);
+    expect(refusal({ raw: true, system: 'Be brief.' }).problems.map((problem) => problem.message)).toEqual(['with `raw: true` the prompt is a text completion, which takes no system prompt']);
   });
 });
 
