@@ -9,13 +9,33 @@ import type { CanonicalRequest } from './canonical.js';
 import { isRecord, tryParseJson } from './json.js';
 import { parseOpenAICompletionRequest } from './openai/completions-server.js';
 import { parseOpenAIChatRequest } from './openai/server.js';
+import { isOllamaModelManagement, parseOllamaChatRequest, parseOllamaGenerateRequest, type OllamaModelManagement, type ParsedOllamaRequest } from './ollama/server.js';
 import { REQUEST_BODY } from './request-reader.js';
 
-/** The request bodies the gateway routes: OpenAI Chat Completions, Anthropic Messages and OpenAI's legacy text completions. */
-export const REQUEST_FAMILIES = ['openai', 'anthropic', 'openai-completions'] as const;
+/**
+ * The request bodies the gateway routes: OpenAI Chat Completions, Anthropic Messages, OpenAI's
+ * legacy text completions, and Ollama's `/api/chat` and `/api/generate`.
+ */
+export const REQUEST_FAMILIES = ['openai', 'anthropic', 'openai-completions', 'ollama-chat', 'ollama-generate'] as const;
 export type RequestFamily = (typeof REQUEST_FAMILIES)[number];
 /** The two conversation APIs, told apart by the fields only one of them has (`requestFamilyMarkers`). */
-type ConversationFamily = Exclude<RequestFamily, 'openai-completions'>;
+type ConversationFamily = 'openai' | 'anthropic';
+
+/** Each API as a message names it. */
+const FAMILY_NAMES: Record<RequestFamily, string> = {
+  openai: 'an OpenAI chat completions',
+  anthropic: 'an Anthropic Messages',
+  'openai-completions': 'an OpenAI text completions',
+  'ollama-chat': 'an Ollama /api/chat',
+  'ollama-generate': 'an Ollama /api/generate',
+};
+
+/**
+ * Fields only Ollama's native API has at the top level of a body (its sampling settings live in
+ * `options`; `format` is its `response_format`): a body with one of them is Ollama's, unless it
+ * also has a field only the OpenAI or Anthropic API has.
+ */
+const OLLAMA_ONLY_FIELDS = ['options', 'keep_alive', 'format', 'think', 'raw', 'template', 'context', 'images'];
 
 export interface DecodedGatewayRequest {
   family: RequestFamily;
@@ -93,7 +113,7 @@ export function decodeGatewayRequest(bodyText: string, file: string, options: Ga
   const formatOption = options.formatOption ?? FORMAT_FLAG;
   const chosen = options.family ?? detectRequestFamily(bodyText, file, formatOption);
   if (anthropicBeta !== undefined && chosen !== 'anthropic') {
-    throw new UsageError(`${file}: ${betaOption} (the anthropic-beta header) applies to an Anthropic Messages request, and the body is an OpenAI ${chosen === 'openai' ? 'chat completions' : 'text completions'} request`, {
+    throw new UsageError(`${file}: ${betaOption} (the anthropic-beta header) applies to an Anthropic Messages request, and the body is ${FAMILY_NAMES[chosen]} request`, {
       hint: `drop ${betaOption}, or route an Anthropic Messages body (${formatOption('anthropic')})`,
     });
   }
@@ -106,12 +126,26 @@ export function decodeGatewayRequest(bodyText: string, file: string, options: Ga
       const { request, ignoredFields } = parseOpenAICompletionRequest(bodyText);
       return { family: chosen, request, ignoredFields };
     }
+    if (chosen === 'ollama-chat' || chosen === 'ollama-generate') {
+      const read = chosen === 'ollama-chat' ? parseOllamaChatRequest(bodyText) : parseOllamaGenerateRequest(bodyText);
+      const { request, ignoredFields } = routableOllamaRequest(read, chosen, file);
+      return { family: chosen, request, ignoredFields };
+    }
     const { request, ignoredFields } = parseAnthropicMessagesRequest(bodyText);
     if (anthropicBeta !== undefined && anthropicBeta.length > 0) request.anthropicBeta = anthropicBeta;
     return { family: chosen, request, ignoredFields };
   } catch (error) {
     throw error instanceof InvalidInputError ? inFile(error, file) : error;
   }
+}
+
+/** An Ollama body without its payload (`messages`, `prompt`) loads or unloads a model, as in Ollama: nothing to route. */
+function routableOllamaRequest(read: ParsedOllamaRequest | OllamaModelManagement, family: 'ollama-chat' | 'ollama-generate', file: string): ParsedOllamaRequest {
+  if (!isOllamaModelManagement(read)) return read;
+  const payload = family === 'ollama-chat' ? '`messages`' : '`prompt`';
+  throw new UsageError(`${file}: the body has no ${payload}: Ollama reads it as a model ${read.action}, which routes nowhere`, {
+    hint: `add the request's ${payload} to route it`,
+  });
 }
 
 /** The beta names of an `anthropic-beta` value, as the Anthropic face reads its header; a malformed one is a usage error naming `option`. */
@@ -126,12 +160,14 @@ function detectRequestFamily(bodyText: string, file: string, formatOption: (fami
   if (!isRecord(body)) {
     const problem = body === undefined ? 'the body is not valid JSON' : 'the body must be a JSON object';
     throw new InvalidInputError(`${file}: invalid request: ${problem}`, [{ file, pointer: '', message: problem }], {
-      hint: 'write the JSON body of an OpenAI chat completions or Anthropic Messages request',
+      hint: 'write the JSON body of a request the gateway takes (OpenAI chat or text completions, Anthropic Messages, Ollama /api/chat or /api/generate)',
     });
   }
-  // A prompt to continue and no conversation: what `POST /v1/completions` takes.
-  if ('prompt' in body && !('messages' in body)) return 'openai-completions';
   const markers = requestFamilyMarkers(body);
+  const ollama = OLLAMA_ONLY_FIELDS.some((field) => field in body) && markers.openai.length === 0 && markers.anthropic.length === 0;
+  // A prompt to continue and no conversation: what `POST /v1/completions` takes, or Ollama's `/api/generate`.
+  if ('prompt' in body && !('messages' in body)) return ollama || 'system' in body ? 'ollama-generate' : 'openai-completions';
+  if (ollama) return 'ollama-chat';
   if (markers.openai.length > 0 && markers.anthropic.length === 0) return 'openai';
   if (markers.anthropic.length > 0 && markers.openai.length === 0) return 'anthropic';
   const found = (['openai', 'anthropic'] as const).filter((family) => markers[family].length > 0).map((family) => `${family} (${markers[family].slice(0, 3).join(', ')})`);
@@ -139,7 +175,7 @@ function detectRequestFamily(bodyText: string, file: string, formatOption: (fami
     found.length === 0
       ? `${file}: cannot tell whether the body is an OpenAI chat completions or an Anthropic Messages request: it has nothing only one of them has`
       : `${file}: the body has fields of both APIs: ${found.join(' and ')}`,
-    { hint: `name the API with ${formatOption('openai')} or ${formatOption('anthropic')}` },
+    { hint: `name the API with ${formatOption('openai')} or ${formatOption('anthropic')} (or ${formatOption('ollama-chat')} for an Ollama /api/chat body)` },
   );
 }
 

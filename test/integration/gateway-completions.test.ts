@@ -305,5 +305,18 @@ describe('syndicate serve after provider add ollama', () => {
     expect(result.stdout).toContain('text completion request with a suffix (fill in the middle): only openai-wire models tagged completions and fill-in-middle');
     expect(result.stdout).toContain(`1. ollama:${CODER} (local`);
     expect(result.stdout).toContain(`- ollama:${CHAT} (local) — a text completion with a suffix (fill in the middle) and the model is not tagged fill-in-middle`);
+
+    // The same request as an editor's autocomplete sends it to Ollama's /api/generate: told by its Ollama-only fields.
+    const ollamaBody = join(home, 'ollama-generate.json');
+    writeFileSync(ollamaBody, JSON.stringify({ model: 'auto', prompt: PREFIX, suffix: SUFFIX, raw: true, options: { num_predict: 32, temperature: 0.2 } }));
+    const [told, named] = await Promise.all([
+      runCli(['route', '--json', '--request', ollamaBody], { home }),
+      runCli(['route', '--json', '--request', ollamaBody, '--format', 'ollama-generate'], { home }),
+    ]);
+    for (const routed of [told, named]) {
+      expect(routed.exitCode, routed.stderr).toBe(0);
+      const plan = (parseJsonDocument(routed.stdout).plan as { candidates: { provider: string; model: string }[] });
+      expect(plan.candidates.map((candidate) => `${candidate.provider}:${candidate.model}`)).toEqual([`ollama:${CODER}`]);
+    }
   }, 90_000);
 });

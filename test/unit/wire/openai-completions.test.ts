@@ -84,6 +84,23 @@ describe('reading a client text completions request', () => {
     expect(decodeGatewayRequest('{"model":"auto","prompt":"x","n":1,"stop":"\\n"}', 'body.json').family).toBe('openai-completions');
     expect(decodeGatewayRequest('{"model":"auto","messages":[{"role":"user","content":"x"}],"n":1}', 'body.json').family).toBe('openai');
   });
+
+  it('route --request tells an Ollama /api/generate or /api/chat body by the fields only Ollama has', () => {
+    // What an editor's autocomplete sends Ollama: a prompt, a suffix, raw and options.
+    const fillInMiddle = decodeGatewayRequest('{"model":"qwen2.5-coder:7b","prompt":"def add(a, b):","suffix":"\\n","raw":true,"options":{"num_predict":16}}', 'body.json');
+    expect(fillInMiddle.family).toBe('ollama-generate');
+    expect(fillInMiddle.request).toMatchObject({ completion: { prompt: 'def add(a, b):', suffix: '\n' }, maxTokens: 16 });
+    expect(decodeGatewayRequest('{"model":"llama3.2","prompt":"hi","system":"be brief"}', 'body.json').family).toBe('ollama-generate');
+    const chat = decodeGatewayRequest('{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"options":{"temperature":0.2},"keep_alive":"5m"}', 'body.json');
+    expect(chat.family).toBe('ollama-chat');
+    expect(chat.request).toMatchObject({ temperature: 0.2, messages: [{ role: 'user' }] });
+    // A suffix alone is OpenAI's too: without an Ollama-only field the body is a text completions one.
+    expect(decodeGatewayRequest('{"model":"auto","prompt":"a","suffix":"b"}', 'body.json').family).toBe('openai-completions');
+    // Ollama's model load (no prompt) routes nowhere: a usage error saying so.
+    expect(() => decodeGatewayRequest('{"model":"llama3.2","keep_alive":"5m"}', 'body.json', { family: 'ollama-generate' })).toThrow(
+      'body.json: the body has no `prompt`: Ollama reads it as a model load, which routes nowhere',
+    );
+  });
 });
 
 describe('the upstream completions wire', () => {
