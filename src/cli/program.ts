@@ -33,7 +33,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
  * command leaves it undecided, and the whole program is loaded, as the root help and commander's
  * suggestions need every command.
  */
-function namedCommand(argv: readonly string[]): string | undefined {
+export function namedCommand(argv: readonly string[]): string | undefined {
   const words = argv.slice(2);
   for (let index = 0; index < words.length; index += 1) {
     const word = words[index] ?? '';
