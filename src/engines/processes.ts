@@ -114,7 +114,6 @@ export function logTail(path: string, lines = 15): string {
   }
 }
 
-/** Whether the engine answers 2xx at its ready path. */
 /**
  * The pauses between readiness checks of a starting engine: short at first (a small model or an
  * engine already loaded answers within tens of milliseconds, and a refused connection costs
@@ -127,6 +126,7 @@ export function nextReadinessPause(pause: number): number {
   return Math.min(pause * 2, READINESS_PAUSE_MS);
 }
 
+/** Whether the engine answers 2xx at its ready path. */
 async function answersReady(url: string): Promise<boolean> {
   try {
     const answer = await engineRequest(url, { timeoutMs: 1000 });
