@@ -1,24 +1,55 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
-import { classifyCommand } from './commands/classify.js';
-import { doctorCommand } from './commands/doctor.js';
-import { engineCommand } from './commands/engine.js';
-import { evidenceCommand } from './commands/evidence.js';
-import { initCommand } from './commands/init.js';
-import { mcpCommand } from './commands/mcp.js';
-import { metricsCommand } from './commands/metrics.js';
-import { permitCommand } from './commands/permit.js';
-import { policyCommand } from './commands/policy.js';
-import { providerCommand } from './commands/provider.js';
-import { routeCommand } from './commands/route.js';
-import { embedCommand } from './commands/embed.js';
-import { runCommand } from './commands/run.js';
-import { serveCommand } from './commands/serve.js';
-import { sessionCommand } from './commands/session.js';
 import { resolveHome, type HomePaths } from '../home/home.js';
 import { Output, type GlobalOptions } from './output.js';
 
-export function buildProgram(): Command {
+/**
+ * Every command, in the order an operator meets them (set up, register, decide, invoke, inspect,
+ * serve), each loaded only when the program needs it: a command line that names one loads that
+ * module alone (see `namedCommand`), which keeps the start-up of every process short.
+ */
+const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Command>]> = [
+  ['init', async () => (await import('./commands/init.js')).initCommand()],
+  ['doctor', async () => (await import('./commands/doctor.js')).doctorCommand()],
+  ['provider', async () => (await import('./commands/provider.js')).providerCommand()],
+  ['policy', async () => (await import('./commands/policy.js')).policyCommand()],
+  ['classify', async () => (await import('./commands/classify.js')).classifyCommand()],
+  ['route', async () => (await import('./commands/route.js')).routeCommand()],
+  ['run', async () => (await import('./commands/run.js')).runCommand()],
+  ['embed', async () => (await import('./commands/embed.js')).embedCommand()],
+  ['session', async () => (await import('./commands/session.js')).sessionCommand()],
+  ['permit', async () => (await import('./commands/permit.js')).permitCommand()],
+  ['evidence', async () => (await import('./commands/evidence.js')).evidenceCommand()],
+  ['serve', async () => (await import('./commands/serve.js')).serveCommand()],
+  ['mcp', async () => (await import('./commands/mcp.js')).mcpCommand()],
+  ['engine', async () => (await import('./commands/engine.js')).engineCommand()],
+  ['metrics', async () => (await import('./commands/metrics.js')).metricsCommand()],
+];
+
+/**
+ * The command a line runs, when commander is sure to run it whatever the other commands are: the
+ * first word after nothing but the program's own options (`--json`, `--home DIR`) names it.
+ * Anything else before it (`--help`, an unknown flag, `--home=DIR`, `--`) or a word that names no
+ * command leaves it undecided, and the whole program is loaded, as the root help and commander's
+ * suggestions need every command.
+ */
+export function namedCommand(argv: readonly string[]): string | undefined {
+  const words = argv.slice(2);
+  for (let index = 0; index < words.length; index += 1) {
+    const word = words[index] ?? '';
+    if (word === '--json') continue;
+    if (word === '--home') {
+      index += 1;
+      continue;
+    }
+    if (word.startsWith('-')) return undefined;
+    return COMMANDS.some(([name]) => name === word) ? word : undefined;
+  }
+  return undefined;
+}
+
+/** The program with every command, or with only `only` when the line names it (see `namedCommand`). */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('syndicate')
     .description('Governed control plane for LLM inference on this host: classify, route, permit, invoke, record.')
     .addOption(new Option('--json', 'print one JSON document on stdout instead of human output'))
@@ -42,22 +73,8 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
             141 output closed while run streamed, 143 terminated (SIGTERM).`,
     );
 
-  // In the order an operator meets them: set up, register, decide, invoke, inspect, serve.
-  program.addCommand(initCommand());
-  program.addCommand(doctorCommand());
-  program.addCommand(providerCommand());
-  program.addCommand(policyCommand());
-  program.addCommand(classifyCommand());
-  program.addCommand(routeCommand());
-  program.addCommand(runCommand());
-  program.addCommand(embedCommand());
-  program.addCommand(sessionCommand());
-  program.addCommand(permitCommand());
-  program.addCommand(evidenceCommand());
-  program.addCommand(serveCommand());
-  program.addCommand(mcpCommand());
-  program.addCommand(engineCommand());
-  program.addCommand(metricsCommand());
+  const loads = COMMANDS.filter(([name]) => only === undefined || name === only).map(([, load]) => load());
+  for (const command of await Promise.all(loads)) program.addCommand(command);
 
   applyToTree(program, (command) => {
     command.exitOverride();
@@ -159,7 +176,7 @@ function homeFromFlag(program: Command): HomePaths | undefined {
 
 /** Parses and runs one command line; returns the exit code (the entry point sets it). */
 export async function runProgram(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(namedCommand(argv));
   try {
     await program.parseAsync(argv);
     return ExitCode.ok;

@@ -114,6 +114,18 @@ export function logTail(path: string, lines = 15): string {
   }
 }
 
+/**
+ * The pauses between readiness checks of a starting engine: short at first (a small model or an
+ * engine already loaded answers within tens of milliseconds, and a refused connection costs
+ * little), doubling up to `READINESS_PAUSE_MS` for an engine that takes its time.
+ */
+export const READINESS_FIRST_PAUSE_MS = 25;
+const READINESS_PAUSE_MS = 200;
+
+export function nextReadinessPause(pause: number): number {
+  return Math.min(pause * 2, READINESS_PAUSE_MS);
+}
+
 /** Whether the engine answers 2xx at its ready path. */
 async function answersReady(url: string): Promise<boolean> {
   try {
@@ -282,6 +294,7 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
 
   const { timeoutMs } = options;
   let lastReport = startedAt;
+  let pause = READINESS_FIRST_PAUSE_MS;
   for (;;) {
     if (exited !== undefined) {
       forgetProcess(store, provider.id);
@@ -313,7 +326,8 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
       lastReport = Date.now();
       options.onWaiting(Math.round((lastReport - startedAt) / 1000));
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    pause = nextReadinessPause(pause);
   }
 }
 
