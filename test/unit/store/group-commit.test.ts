@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFERRED_COMMIT_MS, GroupCommitter } from '../../../src/store/group-commit.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 
@@ -136,16 +136,22 @@ describe('GroupCommitter', () => {
   });
 
   it('a deferred unit joins the next batch another unit starts, in queue order: one transaction for both', async () => {
-    const commits = new GroupCommitter(store);
-    const finish = commits.runDeferred(insert('finish of request 1'));
-    await new Promise((resolve) => setImmediate(resolve));
-    // Nothing started a batch: the deferred unit is still waiting, uncommitted.
-    expect(commits.pending).toBe(1);
-    expect(committedNotes()).toEqual([]);
-    const start = commits.run(insert('start of request 2'));
-    expect(await Promise.all([finish, start])).toEqual([1, 2]);
-    expect(commits.stats).toEqual({ batches: 1, units: 2, largestBatch: 2 });
-    expect(committedNotes()).toEqual(['finish of request 1', 'start of request 2']);
+    // Its own DEFERRED_COMMIT_MS timer must not fire first: on a loaded machine a loop turn can take longer.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const commits = new GroupCommitter(store);
+      const finish = commits.runDeferred(insert('finish of request 1'));
+      await new Promise((resolve) => setImmediate(resolve));
+      // Nothing started a batch: the deferred unit is still waiting, uncommitted.
+      expect(commits.pending).toBe(1);
+      expect(committedNotes()).toEqual([]);
+      const start = commits.run(insert('start of request 2'));
+      expect(await Promise.all([finish, start])).toEqual([1, 2]);
+      expect(commits.stats).toEqual({ batches: 1, units: 2, largestBatch: 2 });
+      expect(committedNotes()).toEqual(['finish of request 1', 'start of request 2']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a deferred unit commits on its own when no batch starts within DEFERRED_COMMIT_MS', async () => {
