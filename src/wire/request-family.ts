@@ -8,15 +8,17 @@ import { ANTHROPIC_BETA_RULE, parseAnthropicBeta, parseAnthropicMessagesRequest 
 import type { CanonicalRequest } from './canonical.js';
 import { isRecord, tryParseJson } from './json.js';
 import { parseOpenAICompletionRequest } from './openai/completions-server.js';
+import { parseOpenAIEmbeddingsRequest } from './openai/embeddings-server.js';
+import { parseResponsesRequest } from './openai/responses-server.js';
 import { parseOpenAIChatRequest } from './openai/server.js';
 import { isOllamaModelManagement, parseOllamaChatRequest, parseOllamaGenerateRequest, type OllamaModelManagement, type ParsedOllamaRequest } from './ollama/server.js';
 import { REQUEST_BODY } from './request-reader.js';
 
 /**
  * The request bodies the gateway routes: OpenAI Chat Completions, Anthropic Messages, OpenAI's
- * legacy text completions, and Ollama's `/api/chat` and `/api/generate`.
+ * legacy text completions, Responses and embeddings, and Ollama's `/api/chat` and `/api/generate`.
  */
-export const REQUEST_FAMILIES = ['openai', 'anthropic', 'openai-completions', 'ollama-chat', 'ollama-generate'] as const;
+export const REQUEST_FAMILIES = ['openai', 'anthropic', 'openai-completions', 'openai-responses', 'openai-embeddings', 'ollama-chat', 'ollama-generate'] as const;
 export type RequestFamily = (typeof REQUEST_FAMILIES)[number];
 /** The two conversation APIs, told apart by the fields only one of them has (`requestFamilyMarkers`). */
 type ConversationFamily = 'openai' | 'anthropic';
@@ -26,6 +28,8 @@ const FAMILY_NAMES: Record<RequestFamily, string> = {
   openai: 'an OpenAI chat completions',
   anthropic: 'an Anthropic Messages',
   'openai-completions': 'an OpenAI text completions',
+  'openai-responses': 'an OpenAI Responses',
+  'openai-embeddings': 'an OpenAI embeddings',
   'ollama-chat': 'an Ollama /api/chat',
   'ollama-generate': 'an Ollama /api/generate',
 };
@@ -36,6 +40,10 @@ const FAMILY_NAMES: Record<RequestFamily, string> = {
  * also has a field only the OpenAI or Anthropic API has.
  */
 const OLLAMA_ONLY_FIELDS = ['options', 'keep_alive', 'format', 'think', 'raw', 'template', 'context', 'images'];
+
+/** Fields of a body with an `input` (and no `messages` or `prompt`) that only a Responses request, or only an embeddings one, has. */
+const RESPONSES_ONLY_FIELDS = ['instructions', 'max_output_tokens', 'previous_response_id', 'conversation', 'reasoning', 'text', 'store', 'include', 'truncation', 'tools', 'tool_choice', 'parallel_tool_calls', 'background', 'temperature', 'top_p', 'stream'];
+const EMBEDDINGS_ONLY_FIELDS = ['encoding_format', 'dimensions'];
 
 export interface DecodedGatewayRequest {
   family: RequestFamily;
@@ -126,6 +134,14 @@ export function decodeGatewayRequest(bodyText: string, file: string, options: Ga
       const { request, ignoredFields } = parseOpenAICompletionRequest(bodyText);
       return { family: chosen, request, ignoredFields };
     }
+    if (chosen === 'openai-responses') {
+      const { request, ignoredFields } = parseResponsesRequest(bodyText);
+      return { family: chosen, request, ignoredFields };
+    }
+    if (chosen === 'openai-embeddings') {
+      const { request, ignoredFields } = parseOpenAIEmbeddingsRequest(bodyText);
+      return { family: chosen, request, ignoredFields };
+    }
     if (chosen === 'ollama-chat' || chosen === 'ollama-generate') {
       const read = chosen === 'ollama-chat' ? parseOllamaChatRequest(bodyText) : parseOllamaGenerateRequest(bodyText);
       const { request, ignoredFields } = routableOllamaRequest(read, chosen, file);
@@ -167,6 +183,7 @@ function detectRequestFamily(bodyText: string, file: string, formatOption: (fami
   const ollama = OLLAMA_ONLY_FIELDS.some((field) => field in body) && markers.openai.length === 0 && markers.anthropic.length === 0;
   // A prompt to continue and no conversation: what `POST /v1/completions` takes, or Ollama's `/api/generate`.
   if ('prompt' in body && !('messages' in body)) return ollama || 'system' in body ? 'ollama-generate' : 'openai-completions';
+  if ('input' in body && !('messages' in body)) return inputFamily(body, file, formatOption);
   if (ollama) return 'ollama-chat';
   if (markers.openai.length > 0 && markers.anthropic.length === 0) return 'openai';
   if (markers.anthropic.length > 0 && markers.openai.length === 0) return 'anthropic';
@@ -177,6 +194,23 @@ function detectRequestFamily(bodyText: string, file: string, formatOption: (fami
       : `${file}: the body has fields of both APIs: ${found.join(' and ')}`,
     { hint: `name the API with ${formatOption('openai')} or ${formatOption('anthropic')} (or ${formatOption('ollama-chat')} for an Ollama /api/chat body)` },
   );
+}
+
+/**
+ * A body with an `input` and no `messages`: a Responses request or an embeddings one, told by the
+ * fields only one has, or by its input (token ids are embedded; role or typed items are a
+ * conversation); a plain text input with neither is a usage error asking for `--format`.
+ */
+function inputFamily(body: Record<string, unknown>, file: string, formatOption: (family: RequestFamily) => string): RequestFamily {
+  const input = body['input'];
+  const items = Array.isArray(input) ? input : [input];
+  const responses = RESPONSES_ONLY_FIELDS.some((field) => field in body) || items.some((item) => isRecord(item));
+  const embeddings = EMBEDDINGS_ONLY_FIELDS.some((field) => field in body) || items.some((item) => typeof item === 'number' || Array.isArray(item));
+  if (responses && !embeddings) return 'openai-responses';
+  if (embeddings && !responses) return 'openai-embeddings';
+  throw new UsageError(`${file}: cannot tell whether the body is an OpenAI Responses or an embeddings request: ${responses ? 'it has fields of both' : 'it has nothing only one of them has'}`, {
+    hint: `name the API with ${formatOption('openai-responses')} or ${formatOption('openai-embeddings')}`,
+  });
 }
 
 /** The face's error, its problems located in `file` rather than the gateway's `request body`. */

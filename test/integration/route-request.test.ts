@@ -339,3 +339,29 @@ describe('route --anthropic-beta: the anthropic-beta header the Anthropic face r
     expect((await route(['--anthropic-beta', 'context-1m-2025-08-07', 'a prompt'])).exitCode).toBe(2);
   });
 });
+
+describe('route --request with an OpenAI Responses or embeddings body', () => {
+  it('routes a Responses body as the gateway\'s /v1/responses would: a credential in its input keeps it on this host', async () => {
+    const githubToken = `ghp_${'f6G7h8I9j0'.repeat(4)}`;
+    const file = writeBody('responses.json', { model: 'auto', instructions: 'be brief', input: [{ role: 'user', content: `deploy with ${githubToken}` }] });
+    const [told, named] = await Promise.all([routeJson(['--request', file]), routeJson(['--request', file, '--format', 'openai-responses'])]);
+    for (const { result, document } of [told, named]) {
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(document.classification.level).toBe('restricted');
+      expect(document.plan.candidates.map((candidate) => candidate.provider)).toEqual(['ollama', 'ollama']);
+    }
+  });
+
+  it('routes an embeddings body to embedding models only (none here: refused, exit 4), and asks for --format when the body could be either', async () => {
+    const embeddings = await routeJson(['--request', writeBody('embeddings.json', { model: 'auto', input: ['a', 'b'], encoding_format: 'float' })]);
+    expect(embeddings.result.exitCode).toBe(4);
+    const excluded = (embeddings.document as unknown as { error: { details: PlanDocument } }).error.details.plan.excluded;
+    expect(excluded.length).toBeGreaterThan(0);
+    for (const exclusion of excluded) expect(exclusion.rules).toContain('model_kind');
+
+    const either = await route(['--request', writeBody('either.json', { model: 'auto', input: 'hello' })]);
+    expect(either.exitCode).toBe(2);
+    expect(either.stderr).toContain('cannot tell whether the body is an OpenAI Responses or an embeddings request: it has nothing only one of them has');
+    expect(either.stderr).toContain('hint: name the API with --format openai-responses or --format openai-embeddings');
+  });
+});

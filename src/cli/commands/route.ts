@@ -26,7 +26,7 @@ interface RouteOptions extends RequestOptionValues {
 const WORKFLOWS = ['interactive', 'batch'];
 const LEVELS = ['public', 'internal', 'confidential', 'restricted'];
 /** `REQUEST_FAMILIES`, spelled out: the module that has it loads every face's parser. */
-const FORMATS: readonly RequestFamily[] = ['openai', 'anthropic', 'openai-completions', 'ollama-chat', 'ollama-generate'];
+const FORMATS: readonly RequestFamily[] = ['openai', 'anthropic', 'openai-completions', 'openai-responses', 'openai-embeddings', 'ollama-chat', 'ollama-generate'];
 /** Flags whose setting a `--request` body carries itself (`model`), or that the gateway has no header for. */
 const FLAGS_THE_BODY_DECIDES = [
   { option: 'model', flag: '--model', carrier: 'its `model` field (an alias, `provider:model` or `auto`)' },
