@@ -6,11 +6,13 @@ import type { HomePaths } from '../home/home.js';
 import { readGatewayToken } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
-import { GatewayMetrics } from '../metrics/prometheus.js';
+import { GatewayMetrics, type HeldBackTarget } from '../metrics/prometheus.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { currentProviders } from '../registry/provider-cache.js';
+import type { RegisteredProvider } from '../registry/types.js';
 import { spentTodayUsd } from '../router/route-request.js';
+import { holdsInForce } from '../router/shared-holds.js';
 import { startBackgroundCheckpoint } from '../store/background-checkpoint.js';
 import type { Store } from '../store/store.js';
 import { createGateway, type Gateway } from './app.js';
@@ -85,7 +87,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const metrics = new GatewayMetrics({
     spentTodayUsd: () => spentTodayUsd(options.store, new Date()),
     costCeilings: () => currentPolicy(pipeline).policy.cost ?? {},
-    heldBack: () => pipeline.health.holds(currentProviders(options.store)),
+    heldBack: () => {
+      const providers = currentProviders(options.store);
+      return [...pipeline.health.holds(providers), ...toolsRefusalsHeld(options.store, providers)];
+    },
   });
   // A gateway runs for days: policy edits apply to new requests without a restart.
   let retention: RetentionSchedule | undefined;
@@ -147,4 +152,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
       await checkpoint.stop();
     },
   };
+}
+
+/** The tools refusals in force on the store (any process's), as `/metrics` lists them beside the holds: read when it is scraped. */
+function toolsRefusalsHeld(store: Store, providers: readonly RegisteredProvider[]): HeldBackTarget[] {
+  const now = Date.now();
+  return holdsInForce(store, providers, now)
+    .filter((hold) => hold.state === 'tools_refused')
+    .map((hold) => ({ provider: hold.provider, ...(hold.model === undefined ? {} : { model: hold.model }), state: 'tools_refused', retryAfterMs: Date.parse(hold.until) - now }));
 }

@@ -22,6 +22,15 @@ const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 /** Seconds; a model load takes from a fraction of a second (small, cached) to minutes (large, from disk). */
 const MODEL_LOAD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
+/** A target held out of routes: by the health monitor (`HeldBack`), or, for requests with tools only, by its engine's refusal of tools. */
+export interface HeldBackTarget {
+  provider: string;
+  model?: string;
+  state: HeldBack['state'] | 'tools_refused';
+  /** Until it is tried again: the hold's end, or the refusal's (a day after it, unless released first). */
+  retryAfterMs: number;
+}
+
 const ROUTE_LABELS = ['api', 'class', 'provider', 'model'] as const;
 
 export interface GatewayMetricsOptions {
@@ -31,8 +40,8 @@ export interface GatewayMetricsOptions {
   spentTodayUsd?: () => number;
   /** The policy's cost ceilings, read when `/metrics` is scraped. */
   costCeilings?: () => { perDayUsd?: number | undefined; perRequestUsd?: number | undefined };
-  /** What the health monitor holds out of routes right now (`HealthMonitor.holds`), read when `/metrics` is scraped. */
-  heldBack?: () => HeldBack[];
+  /** What is held out of routes right now (`HealthMonitor.holds`, and the tools refusals every process shares), read when `/metrics` is scraped. */
+  heldBack?: () => HeldBackTarget[];
 }
 
 /**
@@ -178,7 +187,7 @@ export class GatewayMetrics {
     if (heldBack !== undefined) {
       new Gauge({
         name: 'syndicate_gateway_held_back_seconds',
-        help: 'Providers (model "") and provider:models held out of routes right now — "down" (nothing answers, calls kept failing, a model not served) or "rate_limited" — with the seconds until they are tried again; absent when nothing is held',
+        help: 'Providers (model "") and provider:models held out of routes right now — "down" (nothing answers, calls kept failing, a model not served), "rate_limited", or "tools_refused" (its engine refused a request\'s tools: held from requests with tools only) — with the seconds until they are tried again; absent when nothing is held',
         labelNames: ['provider', 'model', 'state'],
         registers,
         collect() {

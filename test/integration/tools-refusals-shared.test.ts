@@ -75,6 +75,8 @@ describe('a tools refusal every syndicate process on the store sees', () => {
   });
 
   const llamaCalls = (): number => inferenceExchanges(llamaServer).length;
+  const scrape = async (gateway: RunningServe): Promise<string> =>
+    (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim()}` } })).text();
   const askWithTools = async (client: OpenAI): Promise<string | null> => {
     const answer = await client.chat.completions.create({ model: 'coder', messages: [{ role: 'user', content: QUESTION }], tools: TOOLS }).withResponse();
     expect(answer.data.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'get_weather' } });
@@ -111,7 +113,12 @@ describe('a tools refusal every syndicate process on the store sees', () => {
     expect(plain.response.headers.get('x-syndicate-provider')).toBe('llama');
     expect(llamaCalls()).toBe(2);
 
-    // 4. provider show, doctor and the MCP server list it where they list holds.
+    // 4. Both gateways' /metrics list it beside the holds; provider show, doctor and the MCP server list it where they list holds.
+    for (const gateway of [first, second]) {
+      const seconds = Number(/^syndicate_gateway_held_back_seconds\{provider="llama",model="qwen",state="tools_refused"\} (\S+)$/m.exec(await scrape(gateway))?.[1]);
+      expect(seconds).toBeGreaterThan(86_400 - 120);
+      expect(seconds).toBeLessThanOrEqual(86_400);
+    }
     expect((await scenario.json(['provider', 'show', 'llama'])).document.holds).toEqual([expect.objectContaining(refusal)]);
     const doctor = (await scenario.json(['doctor'])).document;
     expect(doctor.holds ?? (doctor.error as { details: { holds: unknown } }).details.holds).toEqual([expect.objectContaining(refusal)]);
@@ -132,6 +139,7 @@ describe('a tools refusal every syndicate process on the store sees', () => {
     const after = await explain();
     expect(after.candidates.map((candidate) => candidate.provider)).toEqual(['llama', 'vllm']);
     expect(after.holds).toEqual([]);
+    expect(await scrape(second)).not.toContain('state="tools_refused"');
     // The first gateway held it in memory too: the release lets it go there (llama refuses again, and it falls back again).
     expect(await askWithTools(viaFirst)).toBe('vllm');
     expect(llamaCalls()).toBe(3);
