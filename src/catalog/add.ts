@@ -24,6 +24,8 @@ export interface AddFromCatalogResult {
   outcome: RegistrationOutcome;
   /** Present for local engines: what discovery found and guessed. */
   discovery: DiscoveryResult | undefined;
+  /** What was registered otherwise than the catalog entry says, and why (a vendor left out for another host). */
+  notes: string[];
 }
 
 /**
@@ -47,6 +49,14 @@ export async function addFromCatalog(
   const addedPath = entry.local ? missingApiPath(baseUrl, entry.record.baseUrl) : undefined;
   if (addedPath !== undefined) baseUrl = `${baseUrl}${addedPath}`;
   let record: ProviderRecord = { ...entry.record, id: options.id ?? entry.record.id, baseUrl };
+  const notes: string[] = [];
+  // A vendor's extensions of its wire (OpenAI's custom tools, Anthropic's output_config) go only to
+  // its own API: another host — a proxy, a compatible server — gets the wire as every server takes it.
+  const { vendor, ...withoutVendor } = record;
+  if (vendor !== undefined && new URL(baseUrl).host !== new URL(entry.record.baseUrl).host) {
+    record = withoutVendor;
+    notes.push(`registered without vendor: ${vendor}: ${new URL(baseUrl).host} is not ${new URL(entry.record.baseUrl).host}, so ${entry.name}'s own extensions of the ${record.wire} wire are not sent to it (write vendor: ${vendor} in a record for \`syndicate provider register\` if it is ${entry.name}'s own API behind another name)`);
+  }
   let discovery: DiscoveryResult | undefined;
   if (entry.local) {
     const verdict = await checkLoopbackUrl(baseUrl);
@@ -67,7 +77,7 @@ export async function addFromCatalog(
     }
   }
   const outcome = await registerProviderRecord(await store(), record, `catalog ${entry.name}`);
-  return { entry: entry.name, record, outcome, discovery };
+  return { entry: entry.name, record, outcome, discovery, notes };
 }
 
 /** The catalog's API path (`/v1`) when `baseUrl` has none, else undefined: a URL with a path of its own is taken as written. */

@@ -6,8 +6,9 @@ interface AddDocument {
   ok: boolean;
   entry: string;
   outcome: { id: string; status: string; version: number };
-  record: { id: string; class: string; baseUrl: string; auth?: { env: string }; models: { id: string; contextWindow: number; capabilityClass: string; tags?: string[] }[] };
+  record: { id: string; class: string; baseUrl: string; auth?: { env: string }; vendor?: string; models: { id: string; contextWindow: number; capabilityClass: string; tags?: string[] }[] };
   discovery: { engine: string; engineUrl: string; notes: string[] } | null;
+  notes: string[];
 }
 
 describe('provider add: discovery from running engines through the built CLI', () => {
@@ -183,10 +184,17 @@ describe('provider add: discovery from running engines through the built CLI', (
     expect(document.record).toMatchObject({ id: 'anthropic', class: 'approved_hosted', auth: { env: 'ANTHROPIC_API_KEY' }, baseUrl: anthropic.baseUrl });
     expect(document.discovery).toBeNull();
     expect(anthropic.exchanges).toEqual([]);
+    // Another host than Anthropic's own API (a proxy, here the fake): the vendor's extensions are not sent to it.
+    expect(document.record.vendor).toBeUndefined();
+    expect(document.notes).toEqual([
+      `registered without vendor: anthropic: ${new URL(anthropic.baseUrl).host} is not api.anthropic.com, so anthropic's own extensions of the anthropic wire are not sent to it (write vendor: anthropic in a record for \`syndicate provider register\` if it is anthropic's own API behind another name)`,
+    ]);
     for (const [name, env] of [['openai', 'OPENAI_API_KEY'], ['glm', 'ZHIPUAI_API_KEY']] as const) {
       const hosted = await add([name]);
       expect(hosted.record).toMatchObject({ id: name, class: 'approved_hosted', auth: { env } });
+      expect(hosted.notes).toEqual([]);
     }
+    expect((await add(['openai', '--id', 'openai-own', '--base-url', 'https://api.openai.com/v1/'])).record.vendor).toBe('openai');
     // The price column shows each input-length tier after the base rates.
     const shown = await runCli(['provider', 'show', 'openai'], { home });
     expect(shown.stdout).toMatch(/^gpt-6\.2-sol .*\$2 \/ \$10 \(cached in \$0\.1\); over 272000 in: \$4 \/ \$15 /m);

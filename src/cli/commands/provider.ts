@@ -424,13 +424,14 @@ async function addEntry(context: CommandContext, name: string, options: { id?: s
     throw error;
   }
   spinner.stop();
-  const { outcome, record, discovery } = result;
+  const { outcome, record, discovery, notes } = result;
   output.result(
     {
       entry: result.entry,
       outcome,
       record,
       discovery: discovery === undefined ? null : { engine: discovery.engine, engineUrl: discovery.engineUrl, notes: discovery.notes },
+      notes,
     },
     () => {
       output.line(describeOutcome(outcome));
@@ -439,7 +440,7 @@ async function addEntry(context: CommandContext, name: string, options: { id?: s
         ['model', 'context', 'capability'],
         record.models.map((model) => [model.id, model.contextWindow, model.capabilityClass]),
       );
-      for (const note of discovery?.notes ?? []) output.info(`note: ${note}`);
+      for (const note of [...notes, ...(discovery?.notes ?? [])]) output.info(`note: ${note}`);
       if (record.auth !== undefined) output.line(`the key is read from $${record.auth.env} at call time`);
     },
   );
