@@ -184,6 +184,11 @@ describe('syndicate permit', () => {
     expect((await cli(['permit', 'issue', '--provider', 'local-engine'])).exitCode).toBe(2);
     expect((await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', 'soon'])).exitCode).toBe(2);
     expect((await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', '2h'])).exitCode).toBe(2);
+    // A bare --ttl (30 minutes? 30 seconds?) is refused with the units a permit may have, not read as seconds.
+    const bareTtl = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', '30']);
+    expect(bareTtl.exitCode).toBe(2);
+    expect(bareTtl.stdout).toBe('');
+    expect(bareTtl.stderr).toBe('error: --ttl "30" has no unit: a bare number would be 30 seconds\nhint: write the unit: --ttl 30m for 30 minutes (or 30s)');
     expect((await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--sensitivity', 'secret'])).exitCode).toBe(2);
   });
 

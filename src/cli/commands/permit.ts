@@ -71,7 +71,7 @@ export function permitCommand(): Command {
     .description("issue a permit for one invocation of a provider's current version (prints only the token)")
     .requiredOption('--provider <id>', 'provider id')
     .requiredOption('--model <model>', 'model id or alias')
-    .option('--ttl <duration>', 'lifetime, e.g. 30s, 5m (at most 1h)', '60s')
+    .option('--ttl <duration>', 'lifetime, with its unit: 30s, 5m (at most 1h)', '60s')
     .addOption(new Option('--sensitivity <level>', 'most sensitive data the invocation may carry').choices(LEVELS).default('public'))
     .option('--session <id>', 'bind the permit to one session')
     .addHelpText(
