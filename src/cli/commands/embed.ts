@@ -93,7 +93,7 @@ Examples:
       }
       for (const vector of embeddings) output.write(`${JSON.stringify(vector)}\n`);
       for (const warning of result.warnings) output.warn(`${warning.setting}: ${warning.message}`);
-      const tokens = result.usage === undefined ? 'tokens n/a' : `${result.usage.inputTokens} tokens (${result.fidelity.tokenAccounting})`;
+      const tokens = result.usage === undefined ? 'tokens n/a' : `${counted(result.usage.inputTokens, 'token')} (${result.fidelity.tokenAccounting})`;
       const hops = result.attempts.length > 1 ? `, after ${counted(result.attempts.length - 1, 'fallback hop')}` : '';
       output.info(
         output.color.dim(

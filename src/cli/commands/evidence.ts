@@ -243,7 +243,7 @@ export function evidenceCommand(): Command {
         );
       }
       const { output } = context;
-      if (outputPath !== undefined) output.result({ output: outputPath, rows }, () => output.info(`exported ${rows} envelopes to ${destination}`));
+      if (outputPath !== undefined) output.result({ output: outputPath, rows }, () => output.info(`exported ${counted(rows, 'envelope')} to ${destination}`));
     });
 
   evidence
@@ -573,7 +573,7 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
       'request',
       record.request.method === null
         ? none
-        : `${record.request.method} ${record.request.url ?? ''} (${unreadable.request === undefined ? `${record.request.body?.length ?? 0} bytes` : output.color.red(`unreadable: ${unreadable.request}`)})`,
+        : `${record.request.method} ${record.request.url ?? ''} (${unreadable.request === undefined ? counted(record.request.body?.length ?? 0, 'byte') : output.color.red(`unreadable: ${unreadable.request}`)})`,
     ],
     [
       'response',
