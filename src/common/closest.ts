@@ -1,11 +1,22 @@
-/** The name nearest to a misspelt one (edit distance <= 2 or a case-only difference), for a "did you mean". */
+/**
+ * The name nearest to a misspelt one (edit distance <= 2 or a case-only difference), for a "did
+ * you mean". Between names as near, the one that begins as the misspelling does: `olama` is
+ * `ollama` with an l left out more likely than `llama` with its first letter mistyped.
+ */
 export function closest(key: string, allowed: readonly string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
+  let best: { name: string; distance: number; prefix: number } | undefined;
   for (const name of allowed) {
     const distance = name.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key.toLowerCase(), name.toLowerCase());
-    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
+    const prefix = commonPrefixLength(key.toLowerCase(), name.toLowerCase());
+    if (distance <= 2 && (best === undefined || distance < best.distance || (distance === best.distance && prefix > best.prefix))) best = { name, distance, prefix };
   }
   return best?.name;
+}
+
+function commonPrefixLength(a: string, b: string): number {
+  let length = 0;
+  while (length < a.length && length < b.length && a[length] === b[length]) length += 1;
+  return length;
 }
 
 function editDistance(a: string, b: string): number {
