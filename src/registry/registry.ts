@@ -238,7 +238,6 @@ function insertVersion(
     .run(record.id, version, hash, JSON.stringify(record), sourcePath, reason, JSON.stringify(changes), now);
 }
 
-
 function safeHostname(url: string): string | undefined {
   try {
     return new URL(url).hostname;
