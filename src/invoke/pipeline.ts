@@ -93,12 +93,13 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   let request = input.request;
   let presentedPermit: PermitPayload | undefined;
   if (input.permitToken !== undefined) {
-    // A pre-issued permit pins its provider and model when the caller named neither; a provider or
-    // model named that contradicts it is refused below, before routing (permitContradiction).
+    // A pre-issued permit pins its provider and model when the caller named no model and no other
+    // provider; a provider or model named that contradicts it is refused below, before routing
+    // (permitContradiction).
     try {
       const payload = decodeSignedToken(context.permitKey, input.permitToken);
       presentedPermit = payload;
-      if (explicitProvider === undefined && request.model === 'auto') {
+      if ((explicitProvider === undefined || explicitProvider === payload.provider) && request.model === 'auto') {
         explicitProvider = payload.provider;
         request = { ...request, model: `${payload.provider}:${payload.model}` };
       }

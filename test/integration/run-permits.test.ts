@@ -116,6 +116,24 @@ describe('syndicate run --permit', () => {
     expect(document.answer).toBe(DEFAULT_ANSWER);
   });
 
+  it("--provider naming the permit's own provider runs on the permit's model, not on whichever of its models routing ranks first", async () => {
+    const { writeFileSync } = await import('node:fs');
+    const path = join(scenario.home, 'two-models.yaml');
+    // The permit's model is the one routing ranks last (lower priority).
+    writeFileSync(
+      path,
+      providerYaml({ id: 'two-models', engine }).replace(
+        'models:\n',
+        'models:\n  - id: "preferred.gguf"\n    contextWindow: 32768\n    capabilityClass: small\n    priority: 100\n',
+      ),
+    );
+    expect((await scenario.cli(['provider', 'register', path])).exitCode).toBe(0);
+    const token = await issue(['--provider', 'two-models', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--permit', token, '--provider', 'two-models']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ model: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', provider: { id: 'two-models' } });
+  });
+
   it("a permit for another provider is refused as out of scope when the one named has no key set, not skipped with 'export the key'", async () => {
     const hosted = await startFakeEngine({ kind: 'anthropic' });
     const keyless = await Scenario.create({ egressHosts: ['127.0.0.1'] });
