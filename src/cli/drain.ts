@@ -12,7 +12,7 @@ export const DEFAULT_DRAIN_TIMEOUT = '60s';
 
 /** `--drain-timeout <duration>` of a server that drains on SIGTERM or Ctrl-C (`serve`, `engine serve`); parse it with `parseTimeout`. */
 export function drainTimeoutOption(): Option {
-  return new Option('--drain-timeout <duration>', 'after SIGTERM or Ctrl-C, how long the requests in flight get to finish before they are cancelled').default(DEFAULT_DRAIN_TIMEOUT);
+  return new Option('--drain-timeout <duration>', 'after SIGTERM or Ctrl-C, how long the requests in flight get to finish before they are cancelled (a bare number is seconds)').default(DEFAULT_DRAIN_TIMEOUT);
 }
 
 /** What cut a drain short (a second signal, or `--drain-timeout`), and how many requests it cancelled. */

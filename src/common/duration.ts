@@ -16,48 +16,63 @@ export const MAXIMUM_DURATION_MS = 3650 * DAY_MS;
  */
 export const MAXIMUM_TIMEOUT_MS = 24 * DAY_MS;
 
-/** Inclusive bounds of a duration flag, in milliseconds. */
+/** Inclusive bounds of a duration flag, in milliseconds, and whether it reads a bare number. */
 export interface DurationBounds {
   /** Default 0. */
   minimumMs?: number;
   /** Default `MAXIMUM_DURATION_MS`. */
   maximumMs?: number;
   /**
-   * Refuse a bare number (read as seconds otherwise): for a flag where that reading does harm no
-   * one meant — `evidence prune --older-than 90` would delete everything older than 90 seconds.
+   * Read a bare number as seconds, as `timeout(1)`, curl and kill do for a wait (`--timeout 30`).
+   * Off by default: for a window or a lifetime (`--since 30`, `--ttl 30`, `--older-than 90`) a
+   * bare number is a unit left out — 30 days? 30 minutes? — and seconds are rarely what was meant
+   * (`evidence prune --older-than 90` would delete everything older than 90 seconds).
    */
-  unitRequired?: boolean;
+  bareNumberIsSeconds?: boolean;
 }
 
 /**
- * Parses `250ms`, `30s`, `5m`, `24h`, `7d` (or a bare number of seconds, unless `bounds.unitRequired`) into milliseconds.
- * Throws a UsageError (exit 2) for anything else, and one naming the allowed range for a value
- * outside `bounds` (negative values included).
+ * Parses `250ms`, `30s`, `5m`, `24h`, `7d` (and a bare number of seconds when
+ * `bounds.bareNumberIsSeconds`) into milliseconds. Throws a UsageError (exit 2) for anything
+ * else — a bare number without that option with the units it could have meant — and one naming
+ * the allowed range for a value outside `bounds` (negative values included).
  */
 export function parseDuration(text: string, what = 'duration', bounds: DurationBounds = {}): number {
   const match = /^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
   if (match === null) {
-    throw new UsageError(`invalid ${what} "${text}"`, { hint: `use a number with a unit: ${unitExamples(bounds)}` });
+    throw new UsageError(`invalid ${what} "${text}"`, { hint: `use a number with a unit: ${unitExamples(bounds)}${bareNumberNote(bounds)}` });
   }
   const amount = Number(match[1]);
-  if (match[2] === undefined && bounds.unitRequired === true) {
+  const minimum = bounds.minimumMs ?? 0;
+  const maximum = bounds.maximumMs ?? MAXIMUM_DURATION_MS;
+  const within = (milliseconds: number): boolean => milliseconds >= minimum && milliseconds <= maximum;
+  if (match[2] === undefined && amount !== 0 && bounds.bareNumberIsSeconds !== true) {
     const number = match[1] as string;
-    throw new UsageError(`${what} "${text.trim()}" has no unit: a bare number would be ${number} seconds`, {
-      hint: `write the unit: ${what} ${number}d for ${number} days (or ${number}h, ${number}m, ${number}s)`,
-    });
+    // The units this number could have meant, the largest first: a window or lifetime is more often days than seconds.
+    const meant = (['d', 'h', 'm', 's'] as const).filter((unit) => within(Math.round(amount * (UNITS[unit] as number))));
+    const [likeliest, ...others] = meant;
+    if (likeliest !== undefined) {
+      throw new UsageError(`${what} "${text.trim()}" has no unit: a bare number would be ${number} seconds`, {
+        hint: `write the unit: ${what} ${number}${likeliest} for ${number} ${UNIT_NAMES[likeliest]}${others.length === 0 ? '' : ` (or ${others.map((unit) => `${number}${unit}`).join(', ')})`}`,
+      });
+    }
   }
   const unit = match[2] ?? 's';
   const milliseconds = Math.round(amount * (UNITS[unit] ?? 1000));
-  const minimum = bounds.minimumMs ?? 0;
-  const maximum = bounds.maximumMs ?? MAXIMUM_DURATION_MS;
   // Negated, so that a value too large for a number (NaN, Infinity) is out of range too.
-  if (!(milliseconds >= minimum && milliseconds <= maximum)) {
+  if (!within(milliseconds)) {
     const range = `between ${formatDuration(minimum)} and ${formatDuration(maximum)}`;
     throw new UsageError(`${what} must be ${range}, got "${text.trim()}"`, {
-      hint: `use a duration ${range}, with a unit: ${unitExamples(bounds)}`,
+      hint: `use a duration ${range}, with a unit: ${unitExamples(bounds)}${bareNumberNote(bounds)}`,
     });
   }
   return milliseconds;
+}
+
+const UNIT_NAMES: Readonly<Record<'d' | 'h' | 'm' | 's', string>> = { d: 'days', h: 'hours', m: 'minutes', s: 'seconds' };
+
+function bareNumberNote(bounds: DurationBounds): string {
+  return bounds.bareNumberIsSeconds === true ? ' (a bare number is seconds)' : '';
 }
 
 const EXAMPLES: readonly [text: string, milliseconds: number][] = [
@@ -78,11 +93,12 @@ function unitExamples(bounds: DurationBounds): string {
 }
 
 /**
- * A timeout flag (`run --timeout`, `provider test --timeout`): at least 1 ms (0 would not wait at
- * all) and at most `MAXIMUM_TIMEOUT_MS` (what a timer can hold).
+ * A wait (`run --timeout`, `provider test --timeout`, `engine stop --grace`, `serve
+ * --drain-timeout`): at least 1 ms (0 would not wait at all) and at most `MAXIMUM_TIMEOUT_MS`
+ * (what a timer can hold); a bare number is seconds, as other tools read a timeout.
  */
 export function parseTimeout(text: string, what = '--timeout'): number {
-  return parseDuration(text, what, { minimumMs: 1, maximumMs: MAXIMUM_TIMEOUT_MS });
+  return parseDuration(text, what, { minimumMs: 1, maximumMs: MAXIMUM_TIMEOUT_MS, bareNumberIsSeconds: true });
 }
 
 /** `86400000` -> `1d`, `90000` -> `90s`: the largest unit that divides the value exactly. */

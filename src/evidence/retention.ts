@@ -202,7 +202,8 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
 
 function chainBrokenError(brokenAt: ChainBreak, deletedSoFar: number): CheckFailedError {
   const where = brokenAt.evidenceId === undefined ? `#${brokenAt.seq}` : `#${brokenAt.seq} (${brokenAt.evidenceId})`;
-  const before = deletedSoFar === 0 ? 'nothing was deleted' : `the ${deletedSoFar} envelopes before it were deleted, nothing from it on`;
+  const before =
+    deletedSoFar === 0 ? 'nothing was deleted' : `${deletedSoFar === 1 ? 'the envelope' : `the ${deletedSoFar} envelopes`} before it ${deletedSoFar === 1 ? 'was' : 'were'} deleted, nothing from it on`;
   return new CheckFailedError(`evidence chain broken at ${where} (${brokenAt.reason}) in the part to prune: ${before}`, {
     hint:
       'deleting those rows would erase the only trace of the edit: look at it (`syndicate evidence verify`, `syndicate evidence show ID`), keep a copy (`syndicate evidence export`), ' +

@@ -45,6 +45,7 @@ import { ServerSentEventSplitter } from '../wire/sse.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
+import { permitContradiction } from './permit-contradiction.js';
 import { isPinned, routeRefusal, tooLongParam, type RefusalContext } from './route-refusal.js';
 import type {
   AttemptProvider,
@@ -92,12 +93,13 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   let request = input.request;
   let presentedPermit: PermitPayload | undefined;
   if (input.permitToken !== undefined) {
-    // A pre-issued permit pins its provider and model when the caller named neither; when the
-    // caller did, the request stays as asked and verification refuses a permit that does not cover it.
+    // A pre-issued permit pins its provider and model when the caller named no model and no other
+    // provider; a provider or model named that contradicts it is refused below, before routing
+    // (permitContradiction).
     try {
       const payload = decodeSignedToken(context.permitKey, input.permitToken);
       presentedPermit = payload;
-      if (explicitProvider === undefined && request.model === 'auto') {
+      if ((explicitProvider === undefined || explicitProvider === payload.provider) && request.model === 'auto') {
         explicitProvider = payload.provider;
         request = { ...request, model: `${payload.provider}:${payload.model}` };
       }
@@ -120,6 +122,11 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     });
   }
   if (named !== undefined) throw named;
+  const contradiction = presentedPermit === undefined ? undefined : permitContradiction(presentedPermit, input.provider, input.request.model, providers);
+  if (contradiction !== undefined) {
+    deny(context, input, requestId, undefined, contradiction, { permitToken: input.permitToken });
+    throw contradiction;
+  }
 
   const { policy, failure: policyFailure } = currentPolicy(context);
   const routed = await routeRequest({

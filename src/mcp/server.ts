@@ -386,7 +386,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         'What happened, from the evidence: requests and tokens local vs hosted, where each sensitivity level went, ' +
         'latency per provider and model, load times, spend and estimated savings.',
       inputSchema: z.strictObject({
-        since: z.string().optional().describe('how far back, e.g. 90m, 24h (default), 7d'),
+        since: z.string().optional().describe('how far back, with its unit: 90m, 24h (default), 7d'),
         session: z.string().min(1).optional().describe("only one session's requests (a stored session's id or name, or the id its requests carry)"),
       }),
       outputSchema: { metrics: z.object({ window: z.object({}).loose(), requests: z.object({}).loose(), tokens: z.object({}).loose() }).loose() },

@@ -9,8 +9,9 @@ import {
 } from '../common/vocabulary.js';
 import { PolicyRefusalError, UsageError } from '../errors.js';
 import { findDeclaredModel } from '../registry/model-names.js';
-import { currentProvider } from '../registry/provider-cache.js';
+import { currentProvider, currentProviders } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
+import { unknownProviderError } from '../registry/unknown-provider.js';
 import type { Store } from '../store/store.js';
 import type { PermitKey } from './key.js';
 import { decodeSignedToken, encodeToken, type PermitPayload } from './token.js';
@@ -240,7 +241,8 @@ function recordIssued(store: Store, permit: PermitPayload, consumedAt?: number):
 /** What `issuePermitForProvider` needs: the provider's current version is looked up. */
 export interface ProviderPermitRequest {
   providerId: string;
-  model: string;
+  /** Required; undefined (`permit issue` without `--model`) is refused after the provider is checked, naming its models. */
+  model: string | undefined;
   maxSensitivity: SensitivityLevel;
   sessionId?: string;
 }
@@ -263,9 +265,10 @@ export function issuePermitForProvider(
 ): IssuedPermit & { provider: RegisteredProvider } {
   const provider = currentProvider(store, request.providerId);
   if (provider === undefined) {
-    throw new UsageError(`unknown provider "${request.providerId}"`, {
-      hint: 'run `syndicate provider list` to see registered providers, or register one with `syndicate provider register FILE`',
-    });
+    // The provider first: the models a missing --model would be told to pick from are the provider's.
+    const unknown = unknownProviderError(request.providerId, currentProviders(store).map((registered) => registered.id));
+    if (request.model !== undefined) throw unknown;
+    throw new UsageError(unknown.message, { hint: `${unknown.hint ?? ''}; then name one of its models with --model`, details: unknown.details });
   }
   if (provider.retiredAt !== null) {
     throw new PolicyRefusalError('provider_retired', `provider "${provider.id}" was retired at ${provider.retiredAt}; no permits are issued for it`, {
@@ -273,11 +276,16 @@ export function issuePermitForProvider(
     });
   }
   if (provider.record.class === 'blocked') throw blockedRefusal(provider.id);
+  const known = provider.record.models.map((model) => model.id);
+  if (request.model === undefined) {
+    throw new UsageError(`--model is missing: a permit is for one model of ${provider.id}`, {
+      hint: known.length === 0 ? `${provider.id} declares no model` : `add --model with one of: ${known.join(', ')}`,
+    });
+  }
   const modelId = resolveModelId(provider, request.model);
   if (modelId === undefined) {
-    const known = provider.record.models.map((model) => model.id).join(', ');
     throw new UsageError(`provider "${provider.id}" has no model "${request.model}"`, {
-      hint: `use one of: ${known === '' ? '(none declared)' : known}`,
+      hint: `use one of: ${known.length === 0 ? '(none declared)' : known.join(', ')}`,
     });
   }
   const refusal = options.refusalFor?.(provider, modelId);
@@ -382,7 +390,7 @@ export function scopeDifferences(permit: PermitPayload, provider: RegisteredProv
 }
 
 /** The command that issues a permit for `request` (its default lifetime), as an operator types it. */
-export function permitIssueCommand(request: ProviderPermitRequest): string {
+export function permitIssueCommand(request: ProviderPermitRequest & { model: string }): string {
   const session = request.sessionId === undefined ? '' : ` --session ${shellWord(request.sessionId)}`;
   return `syndicate permit issue --provider ${shellWord(request.providerId)} --model ${shellWord(request.model)} --sensitivity ${request.maxSensitivity}${session}`;
 }

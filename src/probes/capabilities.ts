@@ -1,3 +1,4 @@
+import { counted } from '../common/counted.js';
 import type { Deviation, WireFormat } from '../common/vocabulary.js';
 import { approximateTokens } from '../evidence/tokens.js';
 import type { PipelineContext } from '../invoke/types.js';
@@ -174,7 +175,7 @@ async function probeStreaming(state: ProbeState): Promise<ProbeOutcome> {
     if (call.failure === undefined) {
       checks.push(...result.checks);
       const terminal = result.checks.find((check) => check.name === 'streaming.terminal-marker')?.verdict === 'pass';
-      observed = `${result.events} events, ${terminal ? (record.wire === 'anthropic' ? 'message_stop' : '[DONE]') : 'no terminal marker'}, ${result.usage === undefined ? 'no usage' : 'usage'}`;
+      observed = `${counted(result.events, 'event')}, ${terminal ? (record.wire === 'anthropic' ? 'message_stop' : '[DONE]') : 'no terminal marker'}, ${result.usage === undefined ? 'no usage' : 'usage'}`;
     } else {
       // What a stream that broke or did not decode lacks at its end (terminal marker, finish reason, usage) says nothing about the engine.
       const { judged, unjudged } = withoutDeviations(result.checks);
@@ -184,7 +185,7 @@ async function probeStreaming(state: ProbeState): Promise<ProbeOutcome> {
       } else {
         const notJudged = unjudged.length === 0 ? '' : `; not judged on a stream that did not complete: ${unjudged.join(', ')}`;
         checks.push({ name: 'streaming.complete', verdict: 'inconclusive', detail: `${describeFailure(call)}${notJudged}` });
-        observed = `broken after ${result.events} events`;
+        observed = `broken after ${counted(result.events, 'event')}`;
       }
     }
   } else if (call.failure !== undefined) {

@@ -1,4 +1,4 @@
-import { InvalidInputError, UsageError } from '../errors.js';
+import { InvalidInputError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { validateAgainstSchema } from '../validation/validate.js';
 import { credentialProblems, loopbackProblemsWithoutResolving, normalizeProviderRecord, structuralProblems } from './checks.js';
@@ -12,6 +12,7 @@ import type {
   RegisteredProvider,
   RegistrationOutcome,
 } from './types.js';
+import { unknownProviderError } from './unknown-provider.js';
 import { contentHash, describeChanges, diffRecords } from './versioning.js';
 
 interface ProviderRow {
@@ -74,7 +75,7 @@ export function findProvider(store: Store, id: string): RegisteredProvider | und
 /** Like findProvider, but an unknown id is a usage error (exit 2) whose hint lists the known ids. */
 export function requireProvider(store: Store, id: string): RegisteredProvider {
   const provider = findProvider(store, id);
-  if (provider === undefined) throw unknownProviderError(store, id);
+  if (provider === undefined) throw unknownProviderError(id, listProviders(store).map((registered) => registered.id));
   return provider;
 }
 
@@ -235,17 +236,6 @@ function insertVersion(
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(record.id, version, hash, JSON.stringify(record), sourcePath, reason, JSON.stringify(changes), now);
-}
-
-function unknownProviderError(store: Store, id: string): UsageError {
-  const known = listProviders(store).map((provider) => provider.id);
-  return new UsageError(`unknown provider "${id}"`, {
-    hint:
-      known.length === 0
-        ? 'no providers are registered yet; run `syndicate provider register <file>` or `syndicate provider add <name>`'
-        : `known providers: ${known.join(', ')}`,
-    details: { knownProviders: known },
-  });
 }
 
 function safeHostname(url: string): string | undefined {

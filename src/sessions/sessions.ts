@@ -72,13 +72,17 @@ export interface ResolvedModel {
 export function resolveModel(store: Store, choice: string, option: string): ResolvedModel {
   const separator = choice.indexOf(':');
   if (separator <= 0 || separator === choice.length - 1) {
-    throw new UsageError(`${option} takes provider:model, got ${JSON.stringify(choice)}`, { hint: 'name a registered model, e.g. ollama-local:llama3.2:1b (see `syndicate provider list`)' });
+    throw new UsageError(`${option} takes provider:model, got ${JSON.stringify(choice)}`, { hint: modelChoiceHint(store, choice.endsWith(':') ? choice.slice(0, -1) : choice) });
   }
   const providerId = choice.slice(0, separator);
   const modelId = choice.slice(separator + 1);
   const provider = currentProviders(store).find((candidate) => candidate.id === providerId);
   if (provider === undefined) {
-    throw new UsageError(`no provider ${providerId} is registered`, { hint: 'see `syndicate provider list`; register one with `syndicate provider register FILE`' });
+    // `llama3.2:1b` is read as provider llama3.2: a model id with a colon of its own, its provider left out.
+    const owners = modelsNamed(store, choice);
+    throw new UsageError(`no provider ${providerId} is registered`, {
+      hint: owners.length > 0 ? `did you mean ${owners.join(' or ')}?` : 'see `syndicate provider list`; register one with `syndicate provider register FILE`',
+    });
   }
   if (provider.retiredAt !== null) throw new UsageError(`provider ${providerId} is retired`, { hint: 'pick an active provider from `syndicate provider list`' });
   if (provider.record.class === 'blocked') throw new UsageError(`provider ${providerId} is blocked and never called`, { hint: 'pick a provider of another class from `syndicate provider list`' });
@@ -87,6 +91,45 @@ export function resolveModel(store: Store, choice: string, option: string): Reso
     throw new UsageError(`provider ${providerId} serves no model ${modelId}`, { hint: `its models: ${provider.record.models.map((candidate) => candidate.id).join(', ')}` });
   }
   return { provider, model: model.id, capabilityClass: model.capabilityClass, contextWindow: model.contextWindow };
+}
+
+/** How many models a hint names before it points at `syndicate provider show`. */
+const NAMED_MODELS = 3;
+
+/** The chat models, as `provider:model`, of the active and unblocked providers among `providers`: what a session may be on. */
+function sessionModels(providers: readonly RegisteredProvider[]): string[] {
+  return providers
+    .filter((provider) => provider.retiredAt === null && provider.record.class !== 'blocked')
+    .flatMap((provider) => provider.record.models.filter((model) => model.kind !== 'embedding').map((model) => `${provider.id}:${model.id}`));
+}
+
+/** Each session model that `name` names by its id or an alias, its provider left out, as `provider:model`. */
+function modelsNamed(store: Store, name: string): string[] {
+  const owners = currentProviders(store).filter((provider) => findDeclaredModel(provider.record, name) !== undefined);
+  const named = new Set(owners.map((provider) => `${provider.id}:${findDeclaredModel(provider.record, name)?.id ?? ''}`));
+  return sessionModels(owners).filter((label) => named.has(label)).slice(0, NAMED_MODELS);
+}
+
+/**
+ * The hint for a model choice that is not `provider:model`: a provider's id alone (`ollama`) is
+ * told that provider's models, a model's id alone the providers that have it, anything else a
+ * registered example.
+ */
+function modelChoiceHint(store: Store, name: string): string {
+  const providers = currentProviders(store);
+  const provider = providers.find((candidate) => candidate.id === name);
+  if (provider !== undefined) {
+    const models = sessionModels([provider]);
+    if (models.length === 0) return `${name} is a provider with no model a session can use; \`syndicate provider list\` lists the others`;
+    const more = models.length > NAMED_MODELS ? ` (${models.length - NAMED_MODELS} more: \`syndicate provider show ${name}\`)` : '';
+    return `${name} is a provider: name one of its models, ${models.slice(0, NAMED_MODELS).join(', ')}${more}`;
+  }
+  const owners = modelsNamed(store, name);
+  if (owners.length > 0) return `did you mean ${owners.join(' or ')}?`;
+  const example = sessionModels(providers)[0];
+  return example === undefined
+    ? 'no model is registered yet: register a provider with `syndicate provider add <name>` or `syndicate provider register <file>`'
+    : `name a registered model as provider:model, e.g. ${example} (\`syndicate provider list\` lists them)`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ErrorObject } from 'ajv/dist/2020.js';
+import { closest } from '../common/closest.js';
 import type { InputProblem } from '../errors.js';
 import { credentialKind } from './credentials.js';
 import { loadSchemaDocument, rawSchemaErrors, type SchemaName } from './schemas.js';
@@ -208,27 +209,3 @@ function dedupe(problems: InputProblem[]): InputProblem[] {
   });
 }
 
-/** The allowed key nearest to a misspelt one (edit distance <= 2 or a case-only difference). */
-function closest(key: string, allowed: string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of allowed) {
-    const distance = name.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key.toLowerCase(), name.toLowerCase());
-    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  const previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i += 1) {
-    let diagonal = previous[0] ?? 0;
-    previous[0] = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const above = previous[j] ?? 0;
-      const left = previous[j - 1] ?? 0;
-      previous[j] = Math.min(above + 1, left + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return previous[b.length] ?? 0;
-}

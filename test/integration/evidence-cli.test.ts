@@ -133,13 +133,15 @@ describe('syndicate evidence (CLI)', () => {
 
   it('list rejects bad filters with exit 2', async () => {
     // Refusals and reads, each independent of the others, before the provider is registered: all at once.
-    const [state, level, providerClass, unknownProvider, quiet, since, ...tooFar] = await Promise.all([
+    const [state, level, providerClass, unknownProvider, quiet, since, bareList, bareExport, ...tooFar] = await Promise.all([
       runCli(['evidence', 'list', '--state', 'done', '--json'], { home }),
       runCli(['evidence', 'list', '--sensitivity', 'secret', '--json'], { home }),
       runCli(['evidence', 'list', '--class', 'cloud', '--json'], { home }),
       runCli(['evidence', 'list', '--provider', 'nope', '--json'], { home }),
       runCli(['evidence', 'list', '--provider', 'glm', '--since', '1h'], { home }),
       runCli(['evidence', 'list', '--since', 'yesterday'], { home }),
+      // A bare number is refused, not read as seconds.
+      ...['list', 'export'].map((command) => runCli(['evidence', command, '--since', '30'], { home })),
       // Beyond the maximum the window start used to leave the range of a Date (exit 70).
       ...['list', 'export'].map((command) => runCli(['evidence', command, '--since', '99999999999d'], { home })),
     ]);
@@ -166,6 +168,10 @@ describe('syndicate evidence (CLI)', () => {
     expect(mistyped.stderr).toContain('hint: known providers: anthropic-hosted');
     expect(since.exitCode).toBe(2);
     expect(since.stderr).toContain('invalid --since "yesterday"');
+    for (const result of [bareList!, bareExport!]) {
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toBe('error: --since "30" has no unit: a bare number would be 30 seconds\nhint: write the unit: --since 30d for 30 days (or 30h, 30m, 30s)');
+    }
     for (const result of tooFar) {
       expect(result.exitCode, result.stderr).toBe(2);
       expect(result.stderr).toContain('--since must be between 0ms and 3650d, got "99999999999d"');

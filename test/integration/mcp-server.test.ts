@@ -317,6 +317,10 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     const badWindow = await call('metrics', { since: 'yesterday' });
     expect(badWindow.isError).toBe(true);
     expect(text(badWindow)).toMatch(/hint: use a number with a unit/);
+    // A bare number is a unit left out, as `metrics --since 30` is.
+    const bareWindow = await call('metrics', { since: '30' });
+    expect(bareWindow.isError).toBe(true);
+    expect(text(bareWindow)).toMatch(/since "30" has no unit.*\nhint: write the unit: since 30d for 30 days/s);
     expect((await call('classify', { text: 'hello' })).structuredContent).toMatchObject({ level: 'public' });
   });
 

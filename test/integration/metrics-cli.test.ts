@@ -124,6 +124,15 @@ describe('syndicate metrics', () => {
     }
   });
 
+  it('refuses a bare --since (30 days? 30 minutes?): exit 2, the hint writes the units out (was read as 30 seconds, "Last 30")', async () => {
+    const result = await runCli(['--json', 'metrics', '--since', '30'], { home });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(parseJsonDocument(result.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'usage', message: '--since "30" has no unit: a bare number would be 30 seconds', hint: 'write the unit: --since 30d for 30 days (or 30h, 30m, 30s)' },
+    });
+  });
+
   it('rejects a --since beyond its maximum with exit 2 naming the range (was "internal error: Invalid time value", exit 70)', async () => {
     const result = await runCli(['metrics', '--since', '99999999999d'], { home });
     expect(result.exitCode, result.stderr).toBe(2);

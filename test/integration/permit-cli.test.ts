@@ -181,9 +181,29 @@ describe('syndicate permit', () => {
     expect(after).toHaveLength(before + 1);
     expect(after[0]?.error.code).toBe('provider_blocked');
 
-    expect((await cli(['permit', 'issue', '--provider', 'local-engine'])).exitCode).toBe(2);
+    // The provider is checked first: a typo is named as one, then the missing --model; with the provider known, its models.
+    const typo = await cli(['permit', 'issue', '--provider', 'local-engin', '--json']);
+    expect(typo.exitCode).toBe(2);
+    expect(parseJsonDocument(typo.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'usage', message: 'unknown provider "local-engin" (did you mean "local-engine"?)', hint: expect.stringMatching(/^known providers: .*local-engine.*; then name one of its models with --model$/) },
+    });
+    const noModel = await cli(['permit', 'issue', '--provider', 'local-engine', '--json']);
+    expect(noModel.exitCode).toBe(2);
+    expect(parseJsonDocument(noModel.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'usage', message: '--model is missing: a permit is for one model of local-engine', hint: 'add --model with one of: llama3.2:3b' },
+    });
+    const noProvider = await cli(['permit', 'issue', '--model', 'llama3.2:3b']);
+    expect(noProvider.exitCode).toBe(2);
+    expect(noProvider.stderr).toMatch(/^error: required option '--provider <id>' not specified\n/);
     expect((await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', 'soon'])).exitCode).toBe(2);
     expect((await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', '2h'])).exitCode).toBe(2);
+    // A bare --ttl (30 minutes? 30 seconds?) is refused with the units a permit may have, not read as seconds.
+    const bareTtl = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', '30']);
+    expect(bareTtl.exitCode).toBe(2);
+    expect(bareTtl.stdout).toBe('');
+    expect(bareTtl.stderr).toBe('error: --ttl "30" has no unit: a bare number would be 30 seconds\nhint: write the unit: --ttl 30m for 30 minutes (or 30s)');
     expect((await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--sensitivity', 'secret'])).exitCode).toBe(2);
   });
 

@@ -86,6 +86,54 @@ describe('syndicate run --permit', () => {
     await expectRefused(['--permit', token, '--provider', 'other'], 'permit_out_of_scope');
   });
 
+  it('--provider or --model that contradicts the permit: the refusal says so and offers dropping the flag or the exact permit issue command', async () => {
+    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const permitId = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { id: string }).id;
+    const refused = async (args: string[]) => {
+      const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--permit', token, ...args]);
+      expect(result.exitCode, result.stderr).toBe(4);
+      return document.error as { code: string; message: string; hint: string };
+    };
+    expect(await refused(['--provider', 'other'])).toMatchObject({
+      code: 'permit_out_of_scope',
+      message: `--provider other contradicts permit ${permitId}, which names provider llama model qwen2.5-0.5b-instruct-q4_k_m.gguf`,
+      hint:
+        "drop --provider to run on the permit's llama:qwen2.5-0.5b-instruct-q4_k_m.gguf, or issue a permit for other and present that one: " +
+        '`syndicate permit issue --provider other --model qwen2.5-0.5b-instruct-q4_k_m.gguf --sensitivity public`',
+    });
+    // A model of another provider named by --model, and another model of the permit's provider named by --provider id:model.
+    await scenario.register({ id: 'pair', engine: moved, model: 'llama3.2:1b' });
+    expect(await refused(['--model', 'llama3.2:1b'])).toMatchObject({
+      message: `--model llama3.2:1b contradicts permit ${permitId}, which names provider llama model qwen2.5-0.5b-instruct-q4_k_m.gguf`,
+      hint: expect.stringMatching(/^drop --model to run on the permit's llama:qwen2\.5-0\.5b-instruct-q4_k_m\.gguf, or issue a permit for pair:llama3\.2:1b and present that one: `syndicate permit issue --provider pair --model llama3\.2:1b --sensitivity public`$/),
+    });
+    expect((await refused(['--provider', 'pair:llama3.2:1b'])).message).toBe(
+      `--provider pair contradicts permit ${permitId}, which names provider llama model qwen2.5-0.5b-instruct-q4_k_m.gguf`,
+    );
+    // Refused without using it: the permit still serves what it was issued for.
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--permit', token, '--provider', 'llama']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document.answer).toBe(DEFAULT_ANSWER);
+  });
+
+  it("--provider naming the permit's own provider runs on the permit's model, not on whichever of its models routing ranks first", async () => {
+    const { writeFileSync } = await import('node:fs');
+    const path = join(scenario.home, 'two-models.yaml');
+    // The permit's model is the one routing ranks last (lower priority).
+    writeFileSync(
+      path,
+      providerYaml({ id: 'two-models', engine }).replace(
+        'models:\n',
+        'models:\n  - id: "preferred.gguf"\n    contextWindow: 32768\n    capabilityClass: small\n    priority: 100\n',
+      ),
+    );
+    expect((await scenario.cli(['provider', 'register', path])).exitCode).toBe(0);
+    const token = await issue(['--provider', 'two-models', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--permit', token, '--provider', 'two-models']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ model: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', provider: { id: 'two-models' } });
+  });
+
   it("a permit for another provider is refused as out of scope when the one named has no key set, not skipped with 'export the key'", async () => {
     const hosted = await startFakeEngine({ kind: 'anthropic' });
     const keyless = await Scenario.create({ egressHosts: ['127.0.0.1'] });

@@ -411,6 +411,12 @@ describe('syndicate session, provider switch and run --session', () => {
     for (const deleted of await Promise.all([id, widened].map((session) => scenario.cli(['session', 'delete', session])))) expect(deleted.exitCode).toBe(0);
   });
 
+  it('session start --model with a provider alone is told that provider\'s registered models (was a made-up ollama-local:llama3.2:1b)', async () => {
+    const result = await scenario.cli(['session', 'start', '--model', 'local']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe('error: --model takes provider:model, got "local"\nhint: local is a provider: name one of its models, local:chat-wide, local:chat-narrow, local:chat-large');
+  });
+
   it('an id that is no stored session is only recorded with the evidence, as before', async () => {
     const document = await run('Name the capital of France.', 'free-form-42');
     expect(document.session).toBeUndefined();

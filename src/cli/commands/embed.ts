@@ -32,7 +32,7 @@ export function embedCommand(): Command {
     .addOption(new Option('--workflow <class>', 'workflow class for routing').choices([...WORKFLOW_CLASSES]))
     .addOption(new Option('--sensitivity <level>', 'raise the sensitivity (a hint never lowers it)').choices([...SENSITIVITY_LEVELS]))
     .option('--session <id>', "record the call under this session id (a stored session's capability envelope bounds the route)")
-    .option('--timeout <duration>', 'give up after this long, e.g. 90s (default 10m; from 1ms to 24d)')
+    .option('--timeout <duration>', 'give up after this long, e.g. 90s or 5m; a bare number is seconds (default 10m; from 1ms to 24d)')
     .addHelpText(
       'after',
       `
@@ -93,7 +93,7 @@ Examples:
       }
       for (const vector of embeddings) output.write(`${JSON.stringify(vector)}\n`);
       for (const warning of result.warnings) output.warn(`${warning.setting}: ${warning.message}`);
-      const tokens = result.usage === undefined ? 'tokens n/a' : `${result.usage.inputTokens} tokens (${result.fidelity.tokenAccounting})`;
+      const tokens = result.usage === undefined ? 'tokens n/a' : `${counted(result.usage.inputTokens, 'token')} (${result.fidelity.tokenAccounting})`;
       const hops = result.attempts.length > 1 ? `, after ${counted(result.attempts.length - 1, 'fallback hop')}` : '';
       output.info(
         output.color.dim(

@@ -134,7 +134,7 @@ function loadCommand(): Command {
     .option('--num-ctx <tokens>', "Ollama: the context to load the model with (num_ctx), at most the record's contextWindow; a model loaded with another is loaded again")
     .option('--force', 'evict whatever the budget requires, lowest priority first, even models that outrank this one')
     .option('--dry-run', 'print the swap plan (what would be evicted) and change nothing')
-    .option('--timeout <duration>', 'how long to wait for each load and unload', '10m')
+    .option('--timeout <duration>', 'how long to wait for each load and unload (a bare number is seconds)', '10m')
     .addHelpText(
       'after',
       `
@@ -198,7 +198,7 @@ function unloadCommand(): Command {
   return new Command('unload')
     .description('unload a model from its local engine (Ollama, llama.cpp in router mode, llama-swap, LM Studio, vLLM in sleep mode)')
     .argument('<provider:model>', 'the provider and a model its engine holds')
-    .option('--timeout <duration>', 'how long to wait for the engine to release it', '2m')
+    .option('--timeout <duration>', 'how long to wait for the engine to release it (a bare number is seconds)', '2m')
     .addHelpText('after', '\nA model the engine does not hold is not an error (nothing to do). Engines that keep one model for\ntheir whole life refuse with what to do instead (exit 2, engine_operation_unsupported).\n\nExample:\n  $ syndicate engine unload ollama:llama3.2')
     .action(async (target: string, options: { timeout: string }, command: Command) => {
       const context = contextFor(command);
@@ -218,7 +218,7 @@ function startCommand(): Command {
   return new Command('start')
     .description("start a local provider's engine process as its record declares (engine.launch), and wait until it answers")
     .argument('<provider>', 'a local provider whose record declares engine.launch')
-    .option('--timeout <duration>', 'how long to wait for readyPath to answer (default: twice engine.launch.coldStartSeconds, at least 30s; else 2m)')
+    .option('--timeout <duration>', 'how long to wait for readyPath to answer; a bare number is seconds (default: twice engine.launch.coldStartSeconds, at least 30s; else 2m)')
     .addHelpText(
       'after',
       `
@@ -283,7 +283,7 @@ function stopCommand(): Command {
   return new Command('stop')
     .description('stop an engine process syndicate started (SIGTERM to its process group, SIGKILL after the grace period)')
     .argument('<provider>', 'a local provider whose engine syndicate started')
-    .option('--grace <duration>', 'how long to wait after SIGTERM before SIGKILL', '15s')
+    .option('--grace <duration>', 'how long to wait after SIGTERM before SIGKILL (a bare number is seconds)', '15s')
     .addHelpText('after', '\nAn engine syndicate did not start is refused (exit 2, engine_not_managed): stop it the way it was\nstarted. One that is not running is not an error.\n\nExample:\n  $ syndicate engine stop llamacpp')
     .action(async (providerId: string, options: { grace: string }, command: Command) => {
       const context = contextFor(command);

@@ -40,7 +40,7 @@ export function evidenceCommand(): Command {
   evidence
     .command('list')
     .description('list evidence rows, newest first')
-    .option('--since <duration>', 'only rows from this long ago, e.g. 30m, 1h, 7d')
+    .option('--since <duration>', 'only rows from this long ago, with its unit: 30m, 1h, 7d')
     .option('--provider <id>', 'only rows for this provider id')
     .option('--state <state>', 'only rows in this state: pending, completed, failed, interrupted, denied')
     .option('--session <id>', "only rows of this session: a stored session's id or name, x-syndicate-session, or Claude Code's / Codex's own session id")
@@ -188,7 +188,7 @@ export function evidenceCommand(): Command {
     .command('export')
     .description('export envelopes as JSON lines (bodies as utf8 text or base64, with an encoding field)')
     .addOption(new Option('--format <format>', 'export format').choices(['jsonl']).default('jsonl'))
-    .option('--since <duration>', 'only rows from this long ago, e.g. 24h')
+    .option('--since <duration>', 'only rows from this long ago, with its unit, e.g. 24h')
     .option('--output <file>', 'write to this file instead of stdout (`-`: stdout): mode 0600, replaced only once the export is complete (a symlink is refused)')
     .addHelpText('after', '\nExample:\n  $ syndicate evidence export --format jsonl --since 24h --output evidence.jsonl')
     .action(async (options: ExportOptions, command: Command) => {
@@ -243,7 +243,7 @@ export function evidenceCommand(): Command {
         );
       }
       const { output } = context;
-      if (outputPath !== undefined) output.result({ output: outputPath, rows }, () => output.info(`exported ${rows} envelopes to ${destination}`));
+      if (outputPath !== undefined) output.result({ output: outputPath, rows }, () => output.info(`exported ${counted(rows, 'envelope')} to ${destination}`));
     });
 
   evidence
@@ -335,7 +335,7 @@ export function evidenceCommand(): Command {
   evidence
     .command('prune')
     .description('retention: delete the envelopes older than a duration, with their bytes and expired permits; the chain stays verifiable')
-    .option('--older-than <duration>', "delete what was created before this long ago, e.g. 90d or 720h (default: the policy's evidence.retentionDays)")
+    .option('--older-than <duration>', "delete what was created before this long ago, with its unit: 90d or 720h (default: the policy's evidence.retentionDays)")
     .option('--dry-run', 'count what would be deleted, delete nothing')
     .option('--accept-break', 'delete the rows even where their chain is broken (an edited or missing row); the prune record keeps the break')
     .addHelpText(
@@ -365,7 +365,7 @@ Examples:
       const { parseDuration } = await import('../../common/duration.js');
       let olderThanMs: number;
       if (options.olderThan !== undefined) {
-        olderThanMs = parseDuration(options.olderThan, '--older-than', { minimumMs: 1, unitRequired: true });
+        olderThanMs = parseDuration(options.olderThan, '--older-than', { minimumMs: 1 });
       } else {
         const { loadPolicy } = await import('../../policy/load.js');
         const days = loadPolicy(context.home.policyPath).evidence.retentionDays;
@@ -573,7 +573,7 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
       'request',
       record.request.method === null
         ? none
-        : `${record.request.method} ${record.request.url ?? ''} (${unreadable.request === undefined ? `${record.request.body?.length ?? 0} bytes` : output.color.red(`unreadable: ${unreadable.request}`)})`,
+        : `${record.request.method} ${record.request.url ?? ''} (${unreadable.request === undefined ? counted(record.request.body?.length ?? 0, 'byte') : output.color.red(`unreadable: ${unreadable.request}`)})`,
     ],
     [
       'response',

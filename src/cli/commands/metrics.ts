@@ -11,7 +11,7 @@ interface MetricsOptions {
 export function metricsCommand(): Command {
   return new Command('metrics')
     .description('what happened, from the evidence: local vs hosted requests and tokens, where each sensitivity level went, latency, load times, spend and savings')
-    .option('--since <duration>', 'how far back to look, e.g. 90m, 24h, 7d', '24h')
+    .option('--since <duration>', 'how far back to look, with its unit: 90m, 24h, 7d', '24h')
     .option('--session <id>', "only one session's requests (`x-syndicate-session`, or a coding agent's own session header)")
     .addHelpText('after', '\nExamples:\n  $ syndicate metrics --since 7d --json\n  $ syndicate metrics --since 7d --session "$SESSION_ID"   # ids: syndicate evidence list')
     .action(async (options: MetricsOptions, command: Command) => {

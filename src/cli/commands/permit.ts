@@ -9,8 +9,8 @@ import { sessionOption } from '../input.js';
 const LEVELS = ['public', 'internal', 'confidential', 'restricted'];
 
 interface IssueOptions {
-  provider: string;
-  model: string;
+  provider?: string;
+  model?: string;
   ttl: string;
   sensitivity: string;
   session?: string;
@@ -69,9 +69,10 @@ export function permitCommand(): Command {
   permit
     .command('issue')
     .description("issue a permit for one invocation of a provider's current version (prints only the token)")
-    .requiredOption('--provider <id>', 'provider id')
-    .requiredOption('--model <model>', 'model id or alias')
-    .option('--ttl <duration>', 'lifetime, e.g. 30s, 5m (at most 1h)', '60s')
+    // Checked in the action, not by commander: an unknown provider is reported before a missing --model.
+    .option('--provider <id>', 'provider id (required)')
+    .option('--model <model>', 'model id or alias (required)')
+    .option('--ttl <duration>', 'lifetime, with its unit: 30s, 5m (at most 1h)', '60s')
     .addOption(new Option('--sensitivity <level>', 'most sensitive data the invocation may carry').choices(LEVELS).default('public'))
     .option('--session <id>', 'bind the permit to one session')
     .addHelpText(
@@ -79,6 +80,10 @@ export function permitCommand(): Command {
       '\nExample:\n  $ TOKEN=$(syndicate permit issue --provider ollama-local --model llama3.2:3b --ttl 30s --sensitivity internal)\n  $ syndicate run --provider ollama-local:llama3.2:3b --permit "$TOKEN" "hello"',
     )
     .action(async (options: IssueOptions, command: Command) => {
+      if (options.provider === undefined) {
+        throw new UsageError("required option '--provider <id>' not specified", { hint: 'name the provider and model, e.g. --provider ollama-local --model llama3.2:3b (`syndicate provider list` lists them)' });
+      }
+      const providerId = options.provider;
       requireNonEmpty(options.provider, '--provider');
       requireNonEmpty(options.model, '--model');
       sessionOption(options.session);
@@ -97,7 +102,7 @@ export function permitCommand(): Command {
           issued = permits.issuePermitForProvider(
             store,
             key,
-            { providerId: options.provider, model: options.model, maxSensitivity, ...(sessionId === undefined ? {} : { sessionId }) },
+            { providerId, model: options.model, maxSensitivity, ...(sessionId === undefined ? {} : { sessionId }) },
             { ttlMs, refusalFor: (provider, modelId) => classRefusal(policy, provider, modelId, maxSensitivity) },
           );
         } catch (error) {
@@ -105,8 +110,8 @@ export function permitCommand(): Command {
             permits.permitDenial(undefined, error as SyndicateError, {
               caller: 'cli',
               outsideRequest: true,
-              providerId: options.provider,
-              model: options.model,
+              providerId,
+              ...(options.model === undefined ? {} : { model: options.model }),
               sensitivity: maxSensitivity,
               ...(sessionId === undefined ? {} : { sessionId }),
             }),

@@ -22,7 +22,7 @@ export function providerTestCommand(): Command {
     .description('send one minimal request through the permit and evidence path and check the answer against the wire format and the record')
     .argument('<id>', 'provider id')
     .addOption(new Option('--model <model>', 'model to test (default: the first one in the record)'))
-    .addOption(new Option('--timeout <duration>', 'bound of the request, e.g. 30s').default('60s'))
+    .addOption(new Option('--timeout <duration>', 'bound of the request, e.g. 30s or 2m; a bare number is seconds').default('60s'))
     .addHelpText(
       'after',
       `
@@ -76,7 +76,7 @@ export function providerCapabilitiesCommand(): Command {
     .description('probe streaming, token accounting, JSON mode, seed control, tool calls, context window and stop sequences')
     .argument('<id>', 'provider id')
     .addOption(new Option('--model <model>', 'model to probe (default: the first one in the record)'))
-    .addOption(new Option('--timeout <duration>', 'bound of each probe request, e.g. 30s').default('60s'))
+    .addOption(new Option('--timeout <duration>', 'bound of each probe request, e.g. 30s or 2m; a bare number is seconds').default('60s'))
     .addOption(new Option('--trials <n>', 'JSON-mode trials').default('4'))
     .addOption(new Option('--no-update', 'report discovered deviations without adding them to the provider record (for CI)'))
     .addHelpText(

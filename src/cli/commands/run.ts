@@ -39,7 +39,7 @@ export function runCommand(): Command {
     .addOption(new Option('--workflow <class>', 'workflow class for routing').choices([...WORKFLOW_CLASSES]))
     .addOption(new Option('--sensitivity <level>', 'raise the sensitivity (a hint never lowers it)').choices([...SENSITIVITY_LEVELS]))
     .option('--session <id>', 'continue a stored session (`session start`): its conversation and model; any other id is only recorded with the evidence')
-    .option('--timeout <duration>', 'give up after this long, e.g. 90s (default 10m; from 1ms to 24d)')
+    .option('--timeout <duration>', 'give up after this long, e.g. 90s or 5m; a bare number is seconds (default 10m; from 1ms to 24d)')
     .addHelpText(
       'after',
       `

@@ -67,7 +67,7 @@ export class SlotQueue {
     if (slot !== undefined) return Promise.resolve(slot);
     if (this.waiting.length >= this.maxWaiting) {
       return Promise.reject(
-        new EngineBusyError(`the engine is busy: ${this.waiting.length} requests are already waiting`, { hint: 'retry later, or restart the engine with a larger --parallel' }),
+        new EngineBusyError(`the engine is busy: ${this.waiting.length === 1 ? '1 request is' : `${this.waiting.length} requests are`} already waiting`, { hint: 'retry later, or restart the engine with a larger --parallel' }),
       );
     }
     return new Promise<number>((resolve, reject) => {

@@ -13,21 +13,35 @@ function usageError(action: () => unknown): UsageError {
 }
 
 describe('parseDuration', () => {
-  it('reads every unit, and a bare number as seconds', () => {
+  it('reads every unit', () => {
     expect(parseDuration('250ms')).toBe(250);
     expect(parseDuration('1.5s')).toBe(1500);
     expect(parseDuration('5m')).toBe(300_000);
     expect(parseDuration('24h')).toBe(86_400_000);
     expect(parseDuration('7d')).toBe(604_800_000);
-    expect(parseDuration('90')).toBe(90_000);
     expect(parseDuration('0')).toBe(0);
   });
 
-  it('refuses a bare number where the flag requires a unit, naming the unit it likely meant', () => {
-    const error = usageError(() => parseDuration('90', '--older-than', { minimumMs: 1, unitRequired: true }));
+  it('refuses a bare number (a window or a lifetime: 30 days? 30 minutes?), naming the units it could have meant', () => {
+    const error = usageError(() => parseDuration('90', '--older-than', { minimumMs: 1 }));
     expect(error.message).toBe('--older-than "90" has no unit: a bare number would be 90 seconds');
     expect(error.hint).toBe('write the unit: --older-than 90d for 90 days (or 90h, 90m, 90s)');
-    expect(parseDuration('90d', '--older-than', { minimumMs: 1, unitRequired: true })).toBe(90 * 86_400_000);
+    expect(parseDuration('90d', '--older-than', { minimumMs: 1 })).toBe(90 * 86_400_000);
+    expect(usageError(() => parseDuration('30', '--since')).hint).toBe('write the unit: --since 30d for 30 days (or 30h, 30m, 30s)');
+    // Only the units the flag's bounds allow: a permit lives at most an hour.
+    const ttl = usageError(() => parseDuration('30', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 }));
+    expect(ttl.message).toBe('--ttl "30" has no unit: a bare number would be 30 seconds');
+    expect(ttl.hint).toBe('write the unit: --ttl 30m for 30 minutes (or 30s)');
+    expect(usageError(() => parseDuration('90', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 })).hint).toBe('write the unit: --ttl 90s for 90 seconds');
+    // No unit would fit: the range says what would.
+    expect(usageError(() => parseDuration('5000', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 })).message).toBe('--ttl must be between 1ms and 1h, got "5000"');
+  });
+
+  it('reads a bare number as seconds where asked (a wait), and says so in its hints', () => {
+    expect(parseDuration('90', '--timeout', { bareNumberIsSeconds: true })).toBe(90_000);
+    expect(usageError(() => parseDuration('soon', '--timeout', { bareNumberIsSeconds: true })).hint).toBe(
+      'use a number with a unit: 500ms, 30s, 5m, 24h or 7d (a bare number is seconds)',
+    );
   });
 
   it('refuses what is not a duration', () => {
@@ -60,8 +74,9 @@ describe('parseDuration', () => {
 });
 
 describe('parseTimeout', () => {
-  it('accepts 1ms up to what a Node timer holds', () => {
+  it('accepts 1ms up to what a Node timer holds, and a bare number as seconds', () => {
     expect(parseTimeout('1ms')).toBe(1);
+    expect(parseTimeout('30')).toBe(30_000);
     expect(parseTimeout('24d')).toBe(MAXIMUM_TIMEOUT_MS);
     expect(MAXIMUM_TIMEOUT_MS).toBeLessThanOrEqual(2 ** 31 - 1);
   });

@@ -41,7 +41,10 @@ describe('SlotQueue', () => {
     const gate = deferred();
     const running = queue.run(() => gate.promise);
     const waiting = queue.run(async () => 'ran');
-    await expect(queue.run(async () => 'never')).rejects.toBeInstanceOf(EngineBusyError);
+    const refused = queue.run(async () => 'never');
+    await expect(refused).rejects.toBeInstanceOf(EngineBusyError);
+    // One waiting request reads as one.
+    await expect(refused).rejects.toThrow('the engine is busy: 1 request is already waiting');
     gate.resolve();
     await running;
     await expect(waiting).resolves.toBe('ran');

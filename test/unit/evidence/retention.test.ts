@@ -206,6 +206,15 @@ describe('pruneEvidence', () => {
       expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 5, reason: 'content changed' }, prunedThrough: { throughSeq: 4 } });
     });
 
+    it('one envelope deleted before the break reads as one ("the envelope before it was deleted", not "the 1 envelopes")', () => {
+      for (let hours = 10; hours > 7; hours -= 1) seedCompleted(store, { now: Date.now() - hours * HOUR });
+      seedCompleted(store);
+      editRow(2);
+      expect(() => pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR), batchEnvelopes: 1 })).toThrow(
+        /^evidence chain broken at #2 \(\S+\) \(content changed\) in the part to prune: the envelope before it was deleted, nothing from it on$/,
+      );
+    });
+
     it('--accept-break deletes them, keeps the break in the prune record, and verify proves the kept chain and reports the break', () => {
       [9, 8, 7].forEach((hours) => seedCompleted(store, { now: Date.now() - hours * HOUR }));
       const kept = [seedCompleted(store), seedCompleted(store)];

@@ -316,7 +316,14 @@ describe('permits', () => {
     const unknown = errorOf(() => issuePermitForProvider(store, key, { providerId: 'nope', model: 'x', maxSensitivity: 'public' }));
     expect(unknown).toBeInstanceOf(UsageError);
     expect(unknown.exitCode).toBe(2);
-    expect(unknown.hint).toContain('syndicate provider list');
+    // As every command reports an unknown provider: the registered ids (and a "did you mean" for a near one).
+    expect(unknown.hint).toBe('known providers: local-engine');
+    const typo = errorOf(() => issuePermitForProvider(store, key, { providerId: 'local-engin', model: undefined, maxSensitivity: 'public' }));
+    expect(typo.message).toBe('unknown provider "local-engin" (did you mean "local-engine"?)');
+    expect(typo.hint).toBe('known providers: local-engine; then name one of its models with --model');
+    expect(errorOf(() => issuePermitForProvider(store, key, { providerId: 'local-engine', model: undefined, maxSensitivity: 'public' })).message).toBe(
+      '--model is missing: a permit is for one model of local-engine',
+    );
     const noModel = errorOf(() => issuePermitForProvider(store, key, { providerId: 'local-engine', model: 'gpt-9', maxSensitivity: 'public' }));
     expect(noModel.exitCode).toBe(2);
     expect(noModel.hint).toBe('use one of: llama3.2:3b, qwen2.5:7b');

@@ -164,5 +164,7 @@ describe('registry', () => {
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).hint).toBe('known providers: demo');
     expect(() => retireProvider(store, 'nope')).toThrow(UsageError);
+    // A typo (`provider show olama`) is named as one.
+    expect(() => requireProvider(store, 'deno')).toThrow('unknown provider "deno" (did you mean "demo"?)');
   });
 });

@@ -270,6 +270,28 @@ describe('sessions', () => {
     });
   });
 
+  it('a model choice that is not provider:model is told the models really registered, not a made-up example', async () => {
+    const refusal = (model: string): UsageError => {
+      try {
+        startSession(store, policy, { model });
+      } catch (error) {
+        expect(error).toBeInstanceOf(UsageError);
+        return error as UsageError;
+      }
+      throw new Error('expected a UsageError');
+    };
+    const hintOf = (model: string): string | undefined => refusal(model).hint;
+    // A provider alone: its models (at most three, then where the rest are listed).
+    expect(hintOf('local')).toBe('local is a provider: name one of its models, local:wide, local:narrow, local:tiny (1 more: `syndicate provider show local`)');
+    expect(hintOf('local:')).toBe(hintOf('local'));
+    // A model alone, with a colon of its own or not: the providers that have it.
+    await registerModels(store, 'ollama', 'local', [{ id: 'llama3.2:1b', contextWindow: 8192, capabilityClass: 'small' }]);
+    expect(hintOf('ollama')).toBe('ollama is a provider: name one of its models, ollama:llama3.2:1b');
+    expect(hintOf('wide')).toBe('did you mean local:wide?');
+    expect(refusal('llama3.2:1b')).toMatchObject({ message: 'no provider llama3.2 is registered', hint: 'did you mean ollama:llama3.2:1b?' });
+    expect(hintOf('nothing-like-it')).toBe('name a registered model as provider:model, e.g. local:wide (`syndicate provider list` lists them)');
+  });
+
   it('refuses unknown models, duplicate names and unknown sessions with usage errors', () => {
     expect(() => startSession(store, policy, { model: 'local:nope' })).toThrow(/serves no model nope/);
     expect(() => startSession(store, policy, { model: 'nowhere:wide' })).toThrow(/no provider nowhere/);
