@@ -1,3 +1,4 @@
+import { closest } from '../common/closest.js';
 import { deepFreeze } from '../common/freeze.js';
 import { newId } from '../common/ids.js';
 import { LruMap } from '../common/lru.js';
@@ -76,12 +77,19 @@ export function resolveModel(store: Store, choice: string, option: string): Reso
   }
   const providerId = choice.slice(0, separator);
   const modelId = choice.slice(separator + 1);
-  const provider = currentProviders(store).find((candidate) => candidate.id === providerId);
+  const providers = currentProviders(store);
+  const provider = providers.find((candidate) => candidate.id === providerId);
   if (provider === undefined) {
     // `llama3.2:1b` is read as provider llama3.2: a model id with a colon of its own, its provider left out.
     const owners = modelsNamed(store, choice);
+    const nearest = owners.length > 0 ? undefined : closest(providerId, providers.map((candidate) => candidate.id));
     throw new UsageError(`no provider ${providerId} is registered`, {
-      hint: owners.length > 0 ? `did you mean ${owners.join(' or ')}?` : 'see `syndicate provider list`; register one with `syndicate provider register FILE`',
+      hint:
+        owners.length > 0
+          ? `did you mean ${owners.join(' or ')}?`
+          : nearest !== undefined
+            ? `did you mean ${nearest}:${modelId}?`
+            : 'see `syndicate provider list`; register one with `syndicate provider register FILE`',
     });
   }
   if (provider.retiredAt !== null) throw new UsageError(`provider ${providerId} is retired`, { hint: 'pick an active provider from `syndicate provider list`' });

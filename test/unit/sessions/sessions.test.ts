@@ -289,6 +289,8 @@ describe('sessions', () => {
     expect(hintOf('ollama')).toBe('ollama is a provider: name one of its models, ollama:llama3.2:1b');
     expect(hintOf('wide')).toBe('did you mean local:wide?');
     expect(refusal('llama3.2:1b')).toMatchObject({ message: 'no provider llama3.2 is registered', hint: 'did you mean ollama:llama3.2:1b?' });
+    // A misspelt provider: the nearest registered one, with the model as given.
+    expect(refusal('olama:llama3.2:1b')).toMatchObject({ message: 'no provider olama is registered', hint: 'did you mean ollama:llama3.2:1b?' });
     expect(hintOf('nothing-like-it')).toBe('name a registered model as provider:model, e.g. local:wide (`syndicate provider list` lists them)');
   });
 
