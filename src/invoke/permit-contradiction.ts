@@ -3,9 +3,7 @@ import { permitIssueCommand } from '../permits/index.js';
 import type { PermitPayload } from '../permits/token.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { selectModels } from '../router/plan.js';
-
-/** How many of a provider's models a hint names before it points at `provider show`. */
-const NAMED_MODELS = 3;
+import { MODELS_NAMED_IN_HINTS as NAMED_MODELS } from '../registry/model-names.js';
 
 /**
  * A presented permit (`run --permit`) against the provider and model the caller also named: a

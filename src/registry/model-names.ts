@@ -1,5 +1,8 @@
 import type { ProviderModel, ProviderRecord } from './types.js';
 
+/** How many of a provider's models a hint names before it points at `syndicate provider show`. */
+export const MODELS_NAMED_IN_HINTS = 3;
+
 /** The tag Ollama reads a model name without one as. */
 export const OLLAMA_DEFAULT_TAG = ':latest';
 

@@ -5,7 +5,7 @@ import { LruMap } from '../common/lru.js';
 import { capabilityRank, CAPABILITY_CLASSES, SESSION_ID_PATTERN, SESSION_ID_RULE, type CapabilityClass } from '../common/vocabulary.js';
 import { SessionEnvelopeError, SessionNotFoundError, UsageError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
-import { findDeclaredModel } from '../registry/model-names.js';
+import { findDeclaredModel, MODELS_NAMED_IN_HINTS as NAMED_MODELS } from '../registry/model-names.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { cachedRead } from '../store/cached-read.js';
@@ -100,9 +100,6 @@ export function resolveModel(store: Store, choice: string, option: string): Reso
   }
   return { provider, model: model.id, capabilityClass: model.capabilityClass, contextWindow: model.contextWindow };
 }
-
-/** How many models a hint names before it points at `syndicate provider show`. */
-const NAMED_MODELS = 3;
 
 /** The chat models, as `provider:model`, of the active and unblocked providers among `providers`: what a session may be on. */
 function sessionModels(providers: readonly RegisteredProvider[]): string[] {
