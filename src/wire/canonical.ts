@@ -155,7 +155,8 @@ export type ResponseFormat =
       strict?: boolean;
       /**
        * The client's API always enforces the schema (an Anthropic client's `output_config.format`,
-       * which has no `strict`): where strict mode decides it (the openai wire), `strict: true` is
+       * which has no `strict`; an Ollama client's schema `format`, which Ollama enforces by grammar):
+       * where strict mode decides it (the openai wire), `strict: true` is
        * sent when the schema fits that mode (`strictSchemaMisfit`), and a warning says so when not.
        */
       enforced?: true;

@@ -385,7 +385,8 @@ function thinkEffort(think: unknown): ReasoningEffort | undefined {
 function readFormat(raw: unknown, problems: RequestProblems): ResponseFormat | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
   if (raw === 'json') return { type: 'json_object' };
-  if (isRecord(raw)) return { type: 'json_schema', schema: raw as JsonObject };
+  // Ollama enforces a schema format by grammar: the client expects that wherever the request goes.
+  if (isRecord(raw)) return { type: 'json_schema', schema: raw as JsonObject, enforced: true };
   problems.add('/format', 'must be "json" or a JSON schema object');
   return undefined;
 }

@@ -84,7 +84,8 @@ describe('parseOllamaChatRequest', () => {
   it('keeps stream: false, a schema format, no limit for num_predict -1, and hides reasoning for think: false', () => {
     const schema = { type: 'object', properties: { a: { type: 'string' } } };
     const parsed = answerable(parseOllamaChatRequest(JSON.stringify({ model: 'm', stream: false, format: schema, options: { num_predict: -1 }, think: false, messages: [{ role: 'user', content: 'hi' }] })));
-    expect(parsed.request).toMatchObject({ stream: false, responseFormat: { type: 'json_schema', schema } });
+    // Enforced, as Ollama enforces it: an openai-wire server is sent strict: true when the schema fits strict mode.
+    expect(parsed.request).toMatchObject({ stream: false, responseFormat: { type: 'json_schema', schema, enforced: true } });
     expect(parsed.request.maxTokens).toBeUndefined();
     expect(parsed.showThinking).toBe(false);
     // `think` is the request's reasoning effort now: false is none, carried by the wire that answers.
