@@ -83,6 +83,7 @@ const promptOptionsInput = {
     .record(z.string(), z.unknown())
     .optional()
     .describe('a JSON Schema object the answer must follow (structured output: sent as a json_schema response format named `answer`)'),
+  jsonMode: z.boolean().optional().describe('ask for a JSON object as the answer (any object; give `schema` for one that follows a schema instead)'),
   reasoningEffort: z.enum(REASONING_EFFORTS).optional().describe('how hard a reasoning model thinks (sent as reasoning_effort, or Anthropic thinking)'),
   tools: z
     .array(z.unknown())
@@ -432,7 +433,7 @@ function decodedRequestArgument(input: RouteExplainArguments, body: Record<strin
   const bodyCarried: ReadonlyArray<readonly [keyof RouteExplainArguments, string]> = [
     ['model', 'its `model` field'],
     ['provider', 'its `model` field as `provider:model`'],
-    ...(['system', 'maxTokens', 'temperature', 'images', 'schema', 'reasoningEffort', 'tools', 'toolChoice'] as const).map((name) => [name, PROMPT_OPTION_CARRIERS[name]] as const),
+    ...(['system', 'maxTokens', 'temperature', 'images', 'schema', 'jsonMode', 'reasoningEffort', 'tools', 'toolChoice'] as const).map((name) => [name, PROMPT_OPTION_CARRIERS[name]] as const),
   ];
   for (const [name, carrier] of bodyCarried) {
     if (input[name] !== undefined) throw new UsageError(`\`${name}\` does not apply to \`request\`: the body says it`, { hint: `set ${carrier} in the body` });
@@ -501,12 +502,15 @@ function sessionOverrides(
  * error naming the argument at fault.
  */
 async function promptParts(input: PromptOptionArguments): Promise<PromptRequestParts> {
+  if (input.schema !== undefined && input.jsonMode === true) {
+    throw new UsageError('`schema` and `jsonMode` both ask for the form of the answer', { hint: 'give `schema` for an answer that follows it, or `jsonMode: true` for any JSON object' });
+  }
   return promptRequestParts(
     {
       images: (input.images ?? []).map((image, index) => ({ bytes: Buffer.from(image.data, 'base64'), name: `\`images[${index}]\``, declaredType: image.mimeType })),
       ...(input.maxTokens === undefined ? {} : { maxTokens: input.maxTokens }),
       ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
-      ...(input.schema === undefined ? {} : { responseFormat: jsonSchemaFormat(input.schema, 'answer', '`schema`') }),
+      ...(input.schema === undefined ? (input.jsonMode === true ? { responseFormat: { type: 'json_object' } as const } : {}) : { responseFormat: jsonSchemaFormat(input.schema, 'answer', '`schema`') }),
       ...(input.reasoningEffort === undefined ? {} : { reasoningEffort: input.reasoningEffort }),
       ...(input.tools === undefined ? {} : { tools: { definitions: toolDefinitionsFrom(input.tools, '`tools`'), source: '`tools`' } }),
       ...(input.toolChoice === undefined ? {} : { toolChoice: input.toolChoice }),

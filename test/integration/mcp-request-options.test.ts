@@ -53,7 +53,7 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
     const { tools } = await client.listTools();
     for (const name of ['complete', 'route_explain']) {
       const properties = tools.find((tool) => tool.name === name)!.inputSchema.properties as Record<string, { description?: string }>;
-      for (const argument of ['images', 'schema', 'reasoningEffort', 'tools', 'toolChoice', 'temperature']) {
+      for (const argument of ['images', 'schema', 'jsonMode', 'reasoningEffort', 'tools', 'toolChoice', 'temperature']) {
         expect(properties[argument]?.description, `${name} ${argument}`).toEqual(expect.any(String));
       }
     }
@@ -84,6 +84,15 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
     // The text content says it too, one line per call, as `run` prints them.
     expect(text(result)).toBe(`tool call get_time ${JSON.stringify({ zone: DEFAULT_ANSWER })}`);
     await expectEvidenceHoldsExchange(scenario, llama, structured.evidenceId as string);
+  });
+
+  it('complete: jsonMode asks for any JSON object (response_format json_object); beside a schema it is a tool error', async () => {
+    const result = await call('complete', { prompt: 'Name a city as JSON.', provider: 'llama', jsonMode: true });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(lastSent(llama).response_format).toEqual({ type: 'json_object' });
+    const both = await call('complete', { prompt: 'Name a city as JSON.', jsonMode: true, schema: PERSON_SCHEMA });
+    expect(both.isError).toBe(true);
+    expect(text(both)).toContain('`schema` and `jsonMode` both ask for the form of the answer (usage)');
   });
 
   it('complete: a reasoning effort is sent as reasoning_effort, to a model that reasons', async () => {
