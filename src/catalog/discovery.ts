@@ -294,7 +294,15 @@ async function discoverLmStudio(context: DiscoveryContext): Promise<ProviderMode
     const embedding = native !== undefined && native.type === 'embeddings';
     if (embedding) context.notes.push(`${item.id}: an embeddings model: registered with kind embedding`);
     const capabilities = list(native?.capabilities);
-    const tags = [...(capabilities.includes('tool_use') ? ['tools'] : []), ...(native?.type === 'vlm' ? ['vision'] : [])];
+    // `completions`: LM Studio's /v1/completions continues a prompt with a loaded LLM (its docs list
+    // no `suffix`, so not fill-in-middle); only a model /api/v0 names `llm` or `vlm`, so neither an
+    // embeddings model nor one an older build leaves untyped.
+    const generates = native?.type === 'llm' || native?.type === 'vlm';
+    const tags = [
+      ...(capabilities.includes('tool_use') ? ['tools'] : []),
+      ...(native?.type === 'vlm' ? ['vision'] : []),
+      ...(generates ? [COMPLETIONS_TAG] : []),
+    ];
     const maximum = positiveInteger(native?.max_context_length);
     const loaded = positiveInteger(native?.loaded_context_length);
     if (maximum !== undefined && loaded !== undefined && loaded < maximum) {

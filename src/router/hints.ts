@@ -40,7 +40,7 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((context: Rem
   },
   {
     rules: ['completions'],
-    hint: 'text completions (POST /v1/completions, or Ollama /api/generate with a suffix or raw) go only to openai-wire models tagged `completions`, and with a suffix only to models also tagged `fill-in-middle` (`syndicate provider add ollama|llama.cpp|vllm` tags the engine models that take them; only Ollama takes a suffix): tag such a model in its provider record, or send the prompt as a chat request (POST /v1/chat/completions, or /api/generate without suffix and raw)',
+    hint: 'text completions (POST /v1/completions, or Ollama /api/generate with a suffix or raw) go only to openai-wire models tagged `completions`, and with a suffix only to models also tagged `fill-in-middle` (`syndicate provider add ollama|llama.cpp|vllm|lmstudio` tags the engine models that take them; only Ollama takes a suffix): tag such a model in its provider record, or send the prompt as a chat request (POST /v1/chat/completions, or /api/generate without suffix and raw)',
   },
   { rules: ['token_input'], hint: 'Ollama embeds text only: send the text rather than token ids, or register an engine that takes token ids (llama.cpp, vLLM)' },
   {

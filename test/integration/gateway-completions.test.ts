@@ -2,8 +2,8 @@
  * `POST /v1/completions` (OpenAI's legacy text completions, with `suffix` to fill in the middle)
  * through a real gateway (core + node:http adapter on 127.0.0.1:0; and `syndicate serve` as a
  * process after `provider add ollama`) over the real pipeline, driven by the official `openai`
- * client's `completions.create`, against fake Ollama, llama-server and vLLM engines that answer
- * `/v1/completions` in their own shapes.
+ * client's `completions.create`, against fake Ollama, llama-server, vLLM and LM Studio engines that
+ * answer `/v1/completions` in their own shapes.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ const CHAT = 'llama3.2:latest';
 const LLAMA_MODEL = 'qwen2.5-0.5b-instruct-q4_k_m.gguf';
 const VLLM_MODEL = 'Qwen/Qwen2.5-Coder-1.5B';
 const CLAUDE = 'claude-sonnet-4-20250514';
+const STUDIO_MODEL = 'qwen2.5-7b-instruct';
+const STUDIO_EMBEDDING = 'text-embedding-nomic-embed-text-v1.5';
 
 const PREFIX = 'def add(a, b):\n    ';
 const SUFFIX = '\n\nprint(add(1, 2))\n';
@@ -180,7 +182,7 @@ describe('POST /v1/completions with the official openai client', () => {
     expect(refusal.status).toBe(403);
     expect(refusal.code).toBe('route_denied');
     expect(refusal.message).toBe(
-      `403 no provider may receive this public request: ollama:${CODER}: a text completion (POST /v1/completions) and the model is not tagged completions | ollama:${CHAT}: a text completion (POST /v1/completions) and the model is not tagged completions (text completions (POST /v1/completions, or Ollama /api/generate with a suffix or raw) go only to openai-wire models tagged \`completions\`, and with a suffix only to models also tagged \`fill-in-middle\` (\`syndicate provider add ollama|llama.cpp|vllm\` tags the engine models that take them; only Ollama takes a suffix): tag such a model in its provider record, or send the prompt as a chat request (POST /v1/chat/completions, or /api/generate without suffix and raw); \`syndicate route --explain --request BODY.json\` (the request's JSON body) shows every rule)`,
+      `403 no provider may receive this public request: ollama:${CODER}: a text completion (POST /v1/completions) and the model is not tagged completions | ollama:${CHAT}: a text completion (POST /v1/completions) and the model is not tagged completions (text completions (POST /v1/completions, or Ollama /api/generate with a suffix or raw) go only to openai-wire models tagged \`completions\`, and with a suffix only to models also tagged \`fill-in-middle\` (\`syndicate provider add ollama|llama.cpp|vllm|lmstudio\` tags the engine models that take them; only Ollama takes a suffix): tag such a model in its provider record, or send the prompt as a chat request (POST /v1/chat/completions, or /api/generate without suffix and raw); \`syndicate route --explain --request BODY.json\` (the request's JSON body) shows every rule)`,
     );
     expect(inferenceExchanges(ollama).length).toBe(sentBefore);
   });
@@ -255,6 +257,51 @@ describe('POST /v1/completions with the official openai client', () => {
     const refused = [...samples.entries()].filter(([name]) => name.startsWith('syndicate_gateway_requests_total{') && name.includes('api="openai_completions"') && name.includes('outcome="route_denied"'));
     expect(refused.reduce((total, [, value]) => total + value, 0)).toBe(1);
   });
+});
+
+describe('provider add lmstudio', () => {
+  it('tags its LLMs completions (not its embeddings model, never fill-in-middle); completions.create reaches its /v1/completions through a gateway', async () => {
+    const studio = await startFakeEngine({ kind: 'lmstudio', models: [{ id: STUDIO_MODEL }, { id: STUDIO_EMBEDDING, embedding: true, contextWindow: 2048 }] });
+    const { home, cleanup } = makeTempHome('syndicate-completions-lmstudio-');
+    let gateway: TestGateway | undefined;
+    try {
+      const added = await runCli(['provider', 'add', 'lmstudio', '--base-url', studio.baseUrl, '--json'], { home });
+      expect(added.exitCode, added.stderr).toBe(0);
+      const { record } = parseJsonDocument(added.stdout) as { record: { id: string; models: { id: string; kind?: 'embedding'; tags?: string[] }[] } };
+      expect(record.models.map((model) => [model.id, model.tags])).toEqual([
+        [STUDIO_MODEL, ['tools', 'completions']],
+        [STUDIO_EMBEDDING, undefined],
+      ]);
+
+      gateway = await startTestGateway({
+        providers: [{ id: record.id, class: 'local', wire: 'openai', baseUrl: studio.baseUrl, engine: 'lmstudio', models: record.models.map(({ id, kind, tags }) => ({ id, ...(kind === undefined ? {} : { kind }), ...(tags === undefined ? {} : { tags }) })) }],
+      });
+      const { data: completion, response } = await client(gateway.url).completions.create({ model: 'auto', prompt: PREFIX, max_tokens: 64 }).withResponse();
+      expect(response.headers.get('x-syndicate-model')).toBe(STUDIO_MODEL);
+      expect(completion.object).toBe('text_completion');
+      expect(completion.choices[0]?.text).toBe(DEFAULT_ANSWER);
+      expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
+
+      const { data: stream } = await client(gateway.url).completions.create({ model: 'auto', prompt: PREFIX, stream: true, stream_options: { include_usage: true } }).withResponse();
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.text ?? '';
+      expect(text).toBe(DEFAULT_ANSWER);
+      const sent = inferenceExchanges(studio).map((exchange) => [exchange.path, JSON.parse(exchange.requestBody.toString('utf8')) as unknown]);
+      expect(sent).toEqual([
+        ['/v1/completions', { model: STUDIO_MODEL, prompt: PREFIX, max_tokens: 64 }],
+        ['/v1/completions', { model: STUDIO_MODEL, prompt: PREFIX, stream: true, stream_options: { include_usage: true } }],
+      ]);
+
+      // A suffix goes to no LM Studio model: its docs list no `suffix`.
+      const refused = await client(gateway.url).completions.create({ model: 'auto', prompt: PREFIX, suffix: SUFFIX }).catch((caught: unknown) => caught);
+      expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+      expect(inferenceExchanges(studio)).toHaveLength(2);
+    } finally {
+      await gateway?.close();
+      await studio.close();
+      cleanup();
+    }
+  }, 90_000);
 });
 
 describe('syndicate serve after provider add ollama', () => {

@@ -9,6 +9,8 @@
  * - llama.cpp's `llama-server` takes `prompt` and refuses `suffix` ("Unsupported param: suffix",
  *   as it refuses `best_of`, `n` > 1 and `echo`); its fill-in-the-middle is `/infill`, another API.
  * - vLLM's completions API refuses `suffix` ("suffix is not currently supported").
+ * - LM Studio's `/v1/completions` continues a prompt without applying the chat template (its
+ *   OpenAI-compatibility docs); its supported parameters list no `suffix`.
  * So only Ollama models are tagged `fill-in-middle` by discovery; the router sends a request with
  * a suffix to no other model.
  *

@@ -12,8 +12,8 @@ type Json = Record<string, unknown>;
 /** OpenAI's legacy text completions endpoint. */
 export const TEXT_COMPLETIONS_PATH = '/v1/completions';
 
-/** The fakes that serve it, as the real engines do (LM Studio's and OpenAI's are not modelled). */
-export const TEXT_COMPLETION_ENGINES: ReadonlySet<FakeEngineKind> = new Set(['ollama', 'llama.cpp', 'vllm']);
+/** The fakes that serve it, as the real engines do (OpenAI's is not modelled). */
+export const TEXT_COMPLETION_ENGINES: ReadonlySet<FakeEngineKind> = new Set(['ollama', 'llama.cpp', 'vllm', 'lmstudio']);
 
 /**
  * What each engine says of a field it refuses on `/v1/completions`: llama-server's
@@ -31,6 +31,9 @@ function refusedField(state: EngineState, request: Json, fillsInMiddle: boolean,
       return undefined;
     case 'vllm':
       return suffix ? 'suffix is not currently supported' : undefined;
+    case 'lmstudio':
+      // Its docs list no `suffix` and say nothing of refusing one: not modelled (nothing routes one there).
+      return undefined;
     default:
       return suffix && !fillsInMiddle ? `registry.ollama.ai/library/${model} does not support insert` : undefined;
   }
@@ -42,6 +45,13 @@ function refusedField(state: EngineState, request: Json, fillsInMiddle: boolean,
  * a text completion `chatcmpl-…` too), usage in a `choices: []` chunk with
  * `stream_options.include_usage` (Ollama, vLLM) or always in the finish chunk with `timings`
  * (llama-server).
+ *
+ * LM Studio serves `/v1/completions` (its docs, lmstudio-ai/docs `1_developer/3_openai-compat/
+ * completions.md`: "LM Studio continues to support it", prompt template not applied) but documents
+ * only OpenAI's reference for the answer and no capture was found: its files are OpenAI's completion
+ * object and chunks (API reference), pretty-printed and with `system_fingerprint` = the model as its
+ * chat answers are; like its chat streams (lmstudio-bug-tracker #676/#713) no usage chunk unless
+ * conforming.
  */
 export function answerTextCompletion(state: EngineState, path: string, body: Buffer): Reply {
   const { kind } = state;
@@ -54,7 +64,7 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
     return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, 'invalid JSON body');
   }
   const requested = typeof request['model'] === 'string' ? request['model'] : '';
-  const model = kind === 'ollama' ? findOllamaModel(state, requested) : kind === 'vllm' ? state.models.find((candidate) => candidate.id === requested) : state.models[0];
+  const model = kind === 'ollama' ? findOllamaModel(state, requested) : kind === 'llama.cpp' ? state.models[0] : state.models.find((candidate) => candidate.id === requested);
   if (model === undefined) {
     return kind === 'ollama'
       ? errorReply(state, path, 404, `model "${requested}" not found, try pulling it first`, 'api_error')
@@ -82,7 +92,8 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
   );
   const promptTokens = countTokens(prompt) + countTokens(suffix);
   const usage = { prompt_tokens: promptTokens, completion_tokens: generation.completionTokens, total_tokens: promptTokens + generation.completionTokens };
-  const id = kind === 'ollama' ? `cmpl-${Math.floor(Math.random() * 999)}` : kind === 'llama.cpp' ? `chatcmpl-${randomBase62(32)}` : `cmpl-${randomHex(16)}`;
+  const id =
+    kind === 'ollama' ? `cmpl-${Math.floor(Math.random() * 999)}` : kind === 'llama.cpp' ? `chatcmpl-${randomBase62(32)}` : kind === 'lmstudio' ? `cmpl-${randomBase62(29)}` : `cmpl-${randomHex(16)}`;
   const created = Math.floor(Date.now() / 1000);
   const echoedModel = kind === 'ollama' ? requested : model.id;
   const stamp = (template: Json): Json => {
@@ -90,6 +101,7 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
     if ('id' in stamped) stamped['id'] = id;
     stamped['created'] = created;
     stamped['model'] = echoedModel;
+    if (kind === 'lmstudio') stamped['system_fingerprint'] = model.id;
     if (isPlainObject(stamped['usage'])) stamped['usage'] = fillUsage(stamped['usage'], usage);
     return stamped;
   };
@@ -123,7 +135,8 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
     chunks.push(chunk);
   }
   const streamOptions = isPlainObject(request['stream_options']) ? request['stream_options'] : {};
-  if (usageChunk !== undefined && streamOptions['include_usage'] === true) chunks.push(stamp(usageChunk));
+  const usageWanted = streamOptions['include_usage'] === true && (kind !== 'lmstudio' || state.conforming);
+  if (usageChunk !== undefined && usageWanted) chunks.push(stamp(usageChunk));
   const frames = [...chunks.map((chunk) => formatSseFrame(serializeChunk(kind, chunk))), formatSseFrame('[DONE]')];
   return { status: 200, headers: streamHeaders(kind), frames, terminalFrames: 1 };
 }
