@@ -24,7 +24,7 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((context: Rem
     // Restricted data never leaves this host: no policy lets an engine fetch its URLs, so only the inline image is offered.
     hint: ({ sensitivity }) =>
       `send the image inline — a data:image/png;base64,… URL (OpenAI image_url, Responses input_image) or an Anthropic base64 source — which never leaves this host${
-        sensitivity === 'restricted' ? '' : '; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted)'
+        sensitivity === 'restricted' ? '' : '; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted, nor for an address of this host or its private network)'
       }`,
   },
   {

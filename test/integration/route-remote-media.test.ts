@@ -81,4 +81,16 @@ describe('route --request with an image URL in a confidential request', () => {
     expect(result.stdout).toContain(`1. vllm:${MODEL} (local`);
     expect(result.stdout).toContain('note: the request gives an image by URL (https://files.example.com/…): allowed by the policy (media.remoteUrls confidential: allow)');
   });
+
+  it('a URL of a cloud metadata address is refused whatever the policy allows: exit 4, the gateway\'s remote_media_url refusal', async () => {
+    writeFileSync(join(home, 'policy.yaml'), 'apiVersion: syndicate/v1\nkind: Policy\nmedia:\n  remoteUrls: allow\n');
+    const metadata = { ...BODY, messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'http://169.254.169.254/latest/meta-data/' } }] }] };
+    writeFileSync(join(home, 'metadata.json'), JSON.stringify(metadata));
+    const result = await runCli(['route', '--json', '--request', join(home, 'metadata.json')], { home });
+    expect(result.exitCode).toBe(4);
+    const { error } = parseJsonDocument(result.stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe('remote_media_url');
+    expect(error.message).toContain('the request gives an image by a URL of this host or its private network (http://169.254.169.254/…)');
+    expect(vllm.exchanges.filter((exchange) => exchange.method === 'POST')).toEqual([]);
+  });
 });

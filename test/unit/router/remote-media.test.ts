@@ -97,6 +97,37 @@ describe('rule remote_media', () => {
     );
   });
 
+  it('refuses a URL of this host or its private network for every level and every provider, whatever the policy allows', () => {
+    const policy = policyWith('media:\n  remoteUrls: allow\n');
+    const internal = [
+      'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+      'http://127.0.0.1:8089/v1/models',
+      'http://localhost:11434/api/tags',
+      'http://admin.localhost/x.png',
+      'http://2130706433/x.png',
+      'http://10.1.2.3/x.png',
+      'http://172.20.0.5/x.png',
+      'http://192.168.1.10/x.png',
+      'http://100.101.102.103/x.png',
+      'http://[::1]:8080/x.png',
+      'http://[fd12:3456::1]/x.png',
+      'http://[fe80::1]/x.png',
+      'http://[::ffff:127.0.0.1]/x.png',
+      'http://0.0.0.0:8000/x.png',
+    ];
+    for (const url of internal) {
+      const plan = planRoute(input({ sensitivity: 'public', request: withImages({ url }) }), context([vllm, llama, hosted], { policy }));
+      expect(plan.candidates, url).toEqual([]);
+      for (const exclusion of plan.excluded) expect(exclusion.rules, `${url} ${exclusion.provider}`).toEqual(['remote_media']);
+      expect(plan.excluded[0]?.reasons[0], url).toMatch(/^the request gives an image by a URL of this host or its private network \(http:\/\/[^ ]+\/…\), which an engine would fetch from inside and a hosted API cannot reach: refused whatever media\.remoteUrls says$/);
+    }
+    // Public addresses and names are not judged here (a name is not resolved).
+    for (const url of ['http://8.8.8.8/x.png', 'http://172.32.0.1/x.png', 'http://[2001:db8::1]/x.png', 'https://images.example.com/x.png', 'http://localhost.example.com/x.png']) {
+      const plan = planRoute(input({ sensitivity: 'public', request: withImages({ url }) }), context([vllm, hosted], { policy }));
+      expect(order(plan).sort(), url).toEqual(['openai:gpt-vision', 'vllm:qwen-vl']);
+    }
+  });
+
   it('never for restricted data, even with `remoteUrls: allow`', () => {
     const policy = policyWith('media:\n  remoteUrls: allow\n');
     expect(policy.media.remoteUrls).toEqual({ public: 'allow', internal: 'allow', confidential: 'allow', restricted: 'refuse' });
