@@ -126,34 +126,24 @@ export function decodeGatewayRequest(bodyText: string, file: string, options: Ga
     });
   }
   try {
-    if (chosen === 'openai') {
-      const { request, ignoredFields } = parseOpenAIChatRequest(bodyText);
-      return { family: chosen, request, ignoredFields };
-    }
-    if (chosen === 'openai-completions') {
-      const { request, ignoredFields } = parseOpenAICompletionRequest(bodyText);
-      return { family: chosen, request, ignoredFields };
-    }
-    if (chosen === 'openai-responses') {
-      const { request, ignoredFields } = parseResponsesRequest(bodyText);
-      return { family: chosen, request, ignoredFields };
-    }
-    if (chosen === 'openai-embeddings') {
-      const { request, ignoredFields } = parseOpenAIEmbeddingsRequest(bodyText);
-      return { family: chosen, request, ignoredFields };
-    }
-    if (chosen === 'ollama-chat' || chosen === 'ollama-generate') {
-      const read = chosen === 'ollama-chat' ? parseOllamaChatRequest(bodyText) : parseOllamaGenerateRequest(bodyText);
-      const { request, ignoredFields } = routableOllamaRequest(read, chosen, file);
-      return { family: chosen, request, ignoredFields };
-    }
-    const { request, ignoredFields } = parseAnthropicMessagesRequest(bodyText);
-    if (anthropicBeta !== undefined && anthropicBeta.length > 0) request.anthropicBeta = anthropicBeta;
+    const { request, ignoredFields } = FAMILY_PARSERS[chosen](bodyText, file);
+    if (chosen === 'anthropic' && anthropicBeta !== undefined && anthropicBeta.length > 0) request.anthropicBeta = anthropicBeta;
     return { family: chosen, request, ignoredFields };
   } catch (error) {
     throw error instanceof InvalidInputError ? inFile(error, file) : error;
   }
 }
+
+/** Each family's face parser: the request and the fields it would not interpret. */
+const FAMILY_PARSERS: Record<RequestFamily, (bodyText: string, file: string) => { request: CanonicalRequest; ignoredFields: string[] }> = {
+  openai: parseOpenAIChatRequest,
+  anthropic: (bodyText) => parseAnthropicMessagesRequest(bodyText),
+  'openai-completions': parseOpenAICompletionRequest,
+  'openai-responses': (bodyText) => parseResponsesRequest(bodyText),
+  'openai-embeddings': parseOpenAIEmbeddingsRequest,
+  'ollama-chat': (bodyText, file) => routableOllamaRequest(parseOllamaChatRequest(bodyText), 'ollama-chat', file),
+  'ollama-generate': (bodyText, file) => routableOllamaRequest(parseOllamaGenerateRequest(bodyText), 'ollama-generate', file),
+};
 
 /** An Ollama body without its payload (`messages`, `prompt`) loads or unloads a model, as in Ollama: nothing to route. */
 function routableOllamaRequest(read: ParsedOllamaRequest | OllamaModelManagement, family: 'ollama-chat' | 'ollama-generate', file: string): ParsedOllamaRequest {
