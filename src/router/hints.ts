@@ -1,8 +1,11 @@
 import { isLoopbackAddress } from '../common/loopback.js';
 import { isHostedClass, type SensitivityLevel } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
+import { UNRESOLVED_MEDIA_HOST } from './remote-media.js';
 import type { HoldReport } from './shared-holds.js';
 import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from './types.js';
+
+const INLINE_IMAGE = 'a data:image/png;base64,… URL (OpenAI image_url, Responses input_image) or an Anthropic base64 source';
 
 const REGISTER_LOCAL = 'register a local provider (`syndicate provider add ollama`, or `syndicate engine serve --model FILE --register ID`)';
 
@@ -22,10 +25,12 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((context: Rem
   {
     rules: ['remote_media'],
     // Restricted data never leaves this host: no policy lets an engine fetch its URLs, so only the inline image is offered.
-    hint: ({ sensitivity }) =>
-      `send the image inline — a data:image/png;base64,… URL (OpenAI image_url, Responses input_image) or an Anthropic base64 source — which never leaves this host${
-        sensitivity === 'restricted' ? '' : '; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted, nor for an address of this host or its private network)'
-      }`,
+    hint: ({ excluded, sensitivity }) =>
+      excluded.some((exclusion) => exclusion.reasons.some((reason) => reason.includes(UNRESOLVED_MEDIA_HOST)))
+        ? `the image URL's host does not resolve on this host, so a local engine could not fetch it either: send the image inline — ${INLINE_IMAGE} — or fix the host name in the URL`
+        : `send the image inline — ${INLINE_IMAGE} — which never leaves this host${
+            sensitivity === 'restricted' ? '' : '; or, if engines may fetch such URLs for this level, allow it in the policy (`media.remoteUrls`, e.g. `confidential: allow`; never for restricted, nor for an address of this host or its private network)'
+          }`,
   },
   {
     rules: ['class_not_allowed'],

@@ -115,7 +115,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const workflow: WorkflowPreference = policy.workflows?.[input.workflow] ?? { prefer: [], latencyBudget: {} };
   const firstTokenBudget = workflow.latencyBudget?.firstTokenMs;
   const traits = requestTraits(input.request);
-  const remoteMedia = remoteMediaVerdict(remoteMediaUrls(input.request), input.sensitivity, allowedClasses, policy, failedClosed);
+  const remoteMedia = remoteMediaVerdict(remoteMediaUrls(input.request), input.sensitivity, allowedClasses, policy, failedClosed, input.mediaHosts);
   if (remoteMedia.note !== undefined) notes.push(remoteMedia.note);
   const embedding = input.request.embedding;
   // Task rules say what a chat model is asked to do; the documents an embeddings request carries ask nothing.

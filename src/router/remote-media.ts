@@ -1,4 +1,4 @@
-import { BlockList } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { isHostedClass, type ProviderClass, type SensitivityLevel } from '../common/vocabulary.js';
 import type { Policy } from '../policy/types.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
@@ -39,21 +39,60 @@ const INTERNAL_NETWORKS = ((): BlockList => {
 })();
 
 /**
- * Whether a URL names this host or its private network by its host: `localhost` (and `*.localhost`),
- * or an address literal in `INTERNAL_NETWORKS` (the URL parser has already read `http://2130706433/`
- * as 127.0.0.1). A name is not resolved: one that resolves to such an address is not caught here.
+ * Whether an address (as `dns.lookup` gives it, or a URL's literal) is one of `INTERNAL_NETWORKS`.
+ * One that is not an address, or that `BlockList` cannot read, counts as internal: fail closed.
  */
-function namesInternalHost(url: string): boolean {
+export function isInternalAddress(address: string): boolean {
+  const bare = address.replace(/%.*$/, '');
+  const family = isIP(bare);
+  if (family === 0) return true;
+  try {
+    return INTERNAL_NETWORKS.check(bare, family === 6 ? 'ipv6' : 'ipv4');
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * What a URL's host is, as the URL parser reads it (it has already read `http://2130706433/` as
+ * 127.0.0.1): `localhost` (and `*.localhost`) or an address literal in `INTERNAL_NETWORKS`
+ * (`internal`), another address literal (`address`), a name to resolve (`name`), or nothing to judge
+ * (`none`: no host, as in `file:///…`, or a URL that does not parse).
+ */
+type MediaHost = { kind: 'internal' | 'address' | 'none' } | { kind: 'name'; name: string };
+
+function mediaHost(url: string): MediaHost {
   let host: string;
   try {
     host = new URL(url.trim()).hostname.toLowerCase();
   } catch {
-    return false;
+    return { kind: 'none' };
   }
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (host.startsWith('[') && host.endsWith(']')) return INTERNAL_NETWORKS.check(host.slice(1, -1), 'ipv6');
-  return /^[\d.]+$/.test(host) && INTERNAL_NETWORKS.check(host, 'ipv4');
+  if (host === '') return { kind: 'none' };
+  if (host === 'localhost' || host.endsWith('.localhost')) return { kind: 'internal' };
+  const literal = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (isIP(literal) !== 0) return { kind: isInternalAddress(literal) ? 'internal' : 'address' };
+  return { kind: 'name', name: host };
 }
+
+/** The distinct host names of these URLs that must be resolved before they may be sent (`MediaHostResolutions`). */
+export function mediaHostNames(urls: readonly string[]): string[] {
+  const names = new Set<string>();
+  for (const url of urls) {
+    const host = mediaHost(url);
+    if (host.kind === 'name') names.add(host.name);
+  }
+  return [...names];
+}
+
+/** What a media URL's host name resolved to (every address), or why it did not (`ENOTFOUND`, a timeout). */
+export type MediaHostResolution = { addresses: readonly string[] } | { failure: string };
+
+/** Each host name of a request's media URLs (`mediaHostNames`) with its resolution (`resolveMediaHosts`). */
+export type MediaHostResolutions = ReadonlyMap<string, MediaHostResolution>;
+
+/** Words of the refusal for a name that does not resolve, by which its hint is told apart. */
+export const UNRESOLVED_MEDIA_HOST = 'whose host does not resolve here';
 
 /** What the router does with a request's remote media URLs (`remoteMediaVerdict`). */
 export interface RemoteMediaVerdict {
@@ -64,11 +103,13 @@ export interface RemoteMediaVerdict {
 }
 
 /**
- * Remote media URLs are egress. A URL naming this host or its private network (`namesInternalHost`)
+ * Remote media URLs are egress. A URL whose host is this host or its private network — named so
+ * (`mediaHost`), or a name resolving to any such address (`hosts`, looked up by `routeRequest`) —
  * is refused for every level and whatever the policy says: an engine would fetch it from inside —
  * the gateway's own port, another local service, a cloud metadata address — and hand what it got to
- * the model and the caller; a hosted vendor cannot reach it at all. Otherwise, a request some
- * hosted class may receive sends them as it came (a
+ * the model and the caller; a hosted vendor cannot reach it at all. So is a name that did not
+ * resolve (or was not looked up): where it points cannot be told, and the engine could not fetch
+ * it either. Otherwise, a request some hosted class may receive sends them as it came (a
  * hosted vendor fetches them; its data may leave anyway). One only local providers may receive —
  * its level's classes and the caller's trust tier's, or a plan failed closed — may not have a local
  * engine fetch them, unless the policy allows it for its level (`media.remoteUrls`); restricted
@@ -80,13 +121,11 @@ export function remoteMediaVerdict(
   allowedClasses: readonly ProviderClass[],
   policy: Policy,
   failedClosed: boolean,
+  hosts: MediaHostResolutions = new Map(),
 ): RemoteMediaVerdict {
   if (urls.length === 0) return {};
-  const internal = urls.filter(namesInternalHost);
-  if (internal.length > 0) {
-    const named = `${internal.length === 1 ? 'an image' : `${internal.length} images`} by a URL of this host or its private network (${namedUrls(internal)})`;
-    return { refusal: `the request gives ${named}, which an engine would fetch from inside and a hosted API cannot reach: refused whatever media.remoteUrls says` };
-  }
+  const hostRefusal = internalOrUnresolved(urls, hosts);
+  if (hostRefusal !== undefined) return { refusal: hostRefusal };
   if (!failedClosed && allowedClasses.some((providerClass) => isHostedClass(providerClass))) return {};
   const given = `${urls.length === 1 ? 'an image' : `${urls.length} images`} by URL (${namedUrls(urls)})`;
   const setting = level === 'restricted' ? 'refuse' : (policy.media?.remoteUrls?.[level] ?? 'refuse');
@@ -102,11 +141,50 @@ export function remoteMediaVerdict(
   return { refusal: `the request gives ${given}, which the engine would fetch over the network itself: ${why}` };
 }
 
+/**
+ * Why the URLs may not be sent whatever the level: some point into this host or its private network
+ * (as written, or by what their name resolves to), or some name could not be resolved.
+ */
+function internalOrUnresolved(urls: readonly string[], hosts: MediaHostResolutions): string | undefined {
+  const internal: string[] = [];
+  const resolvedInternally = new Map<string, string>();
+  const unresolved: string[] = [];
+  const failures = new Map<string, string>();
+  for (const url of urls) {
+    const host = mediaHost(url);
+    if (host.kind === 'internal') internal.push(url);
+    if (host.kind !== 'name') continue;
+    const resolution = hosts.get(host.name) ?? { failure: 'not looked up' };
+    if ('failure' in resolution) {
+      unresolved.push(url);
+      failures.set(host.name, `${host.name}: ${resolution.failure}`);
+      continue;
+    }
+    const blocked = resolution.addresses.filter(isInternalAddress);
+    if (blocked.length === 0) continue;
+    internal.push(url);
+    resolvedInternally.set(host.name, `${host.name} resolves to ${named(blocked)}`);
+  }
+  if (internal.length > 0) {
+    const resolved = resolvedInternally.size === 0 ? '' : `; ${named([...resolvedInternally.values()])}`;
+    const given = `${internal.length === 1 ? 'an image' : `${internal.length} images`} by a URL of this host or its private network (${namedUrls(internal)}${resolved})`;
+    return `the request gives ${given}, which an engine would fetch from inside and a hosted API cannot reach: refused whatever media.remoteUrls says`;
+  }
+  if (unresolved.length === 0) return undefined;
+  const given = `${unresolved.length === 1 ? 'an image' : `${unresolved.length} images`} by a URL ${UNRESOLVED_MEDIA_HOST} (${namedUrls(unresolved)}; ${named([...failures.values()])})`;
+  return `the request gives ${given}, so where an engine would fetch it cannot be told: refused whatever media.remoteUrls says`;
+}
+
 /** Each URL as its scheme and host only: the path and query can carry data (a signed URL's token). */
 function namedUrls(urls: readonly string[]): string {
-  const named = [...new Set(urls.map(schemeAndHost))];
-  const shown = named.slice(0, NAMED_URLS).join(', ');
-  return named.length > NAMED_URLS ? `${shown} and ${named.length - NAMED_URLS} more` : shown;
+  return named(urls.map(schemeAndHost));
+}
+
+/** Each once, `NAMED_URLS` at most, the rest counted. */
+function named(items: readonly string[]): string {
+  const distinct = [...new Set(items)];
+  const shown = distinct.slice(0, NAMED_URLS).join(', ');
+  return distinct.length > NAMED_URLS ? `${shown} and ${distinct.length - NAMED_URLS} more` : shown;
 }
 
 function schemeAndHost(url: string): string {

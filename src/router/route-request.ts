@@ -8,6 +8,8 @@ import type { CanonicalRequest } from '../wire/canonical.js';
 import { fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
 import { assumedOutputTokens, planRoute } from './plan.js';
+import { resolveMediaHosts, type HostLookup } from './media-host-lookup.js';
+import { remoteMediaUrls } from './remote-media.js';
 import { imageCount, promptPieces } from './request-traits.js';
 import type { ColdStartEstimator, FirstTokenHistory, RouteContext, RouteInput, RoutePlan } from './types.js';
 
@@ -68,6 +70,8 @@ export interface RouteRequestOptions {
   env?: NodeJS.ProcessEnv;
   /** The envelope of the stored session the request names (`RouteInput.sessionEnvelope`). */
   sessionEnvelope?: RouteInput['sessionEnvelope'];
+  /** Resolves the host names of the request's media URLs (`RouteInput.mediaHosts`); the system's resolver by default. */
+  lookupHost?: HostLookup;
 }
 
 export interface RoutedRequest {
@@ -83,9 +87,13 @@ export interface RoutedRequest {
 
 /**
  * Classify -> probe health -> plan, the way `route`, `run`, the gateway and MCP all do it.
- * Calls nothing upstream: only the local engines' health endpoints (short timeout, in parallel).
+ * Calls nothing upstream: only the local engines' health endpoints (short timeout, in parallel),
+ * and the system resolver for the host names of the request's media URLs (`resolveMediaHosts`).
  */
 export async function routeRequest(options: RouteRequestOptions): Promise<RoutedRequest> {
+  // Started first, awaited last, and only for a request with media URLs: the others wait for nothing.
+  const mediaUrls = remoteMediaUrls(options.request);
+  const mediaHosts = mediaUrls.length === 0 ? undefined : resolveMediaHosts(mediaUrls, options.lookupHost === undefined ? {} : { lookup: options.lookupHost });
   const classification = await classifySafely(options);
   const level = options.sensitivityHint === undefined ? classification.level : maxSensitivity(classification.level, options.sensitivityHint);
   // Read once: the bound and the count use the same pieces (an agent's tool definitions alone are tens of KB of JSON).
@@ -106,6 +114,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
     ...(embeddingInputTokens === undefined ? {} : { embeddingInputTokens }),
     ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
     ...(options.sessionEnvelope === undefined ? {} : { sessionEnvelope: options.sessionEnvelope }),
+    ...(mediaHosts === undefined ? {} : { mediaHosts: await mediaHosts }),
     now,
   };
   const context: RouteContext = {

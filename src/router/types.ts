@@ -2,6 +2,7 @@ import type { CapabilityClass, ProviderClass, SensitivityLevel, WorkflowClass } 
 import type { Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
+import type { MediaHostResolutions } from './remote-media.js';
 
 /** What the router is asked to place. */
 export interface RouteInput {
@@ -28,6 +29,12 @@ export interface RouteInput {
   sessionEnvelope?: { sessionId: string; maxCapability: CapabilityClass };
   /** Output tokens asked for; falls back to `request.maxTokens`, then the policy's assumption for cost. */
   maxTokens?: number;
+  /**
+   * What each host name of the request's media URLs resolved to (`resolveMediaHosts`, looked up by
+   * `routeRequest`): a name resolving into this host's networks, or one absent or unresolved here,
+   * is refused (`remote_media`).
+   */
+  mediaHosts?: MediaHostResolutions;
   now?: Date;
 }
 

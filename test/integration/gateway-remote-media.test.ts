@@ -14,7 +14,7 @@ import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.
 import { startTestGateway, TEST_TOKEN, testPolicy, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
 const VLLM_MODEL = 'Qwen/Qwen2.5-VL-7B-Instruct';
-const SIGNED_URL = 'https://files.example.com/scans/payslip.png?X-Amz-Signature=0f3c9a&X-Amz-Credential=AKIDEXAMPLE';
+const SIGNED_URL = 'https://203.0.113.7/scans/payslip.png?X-Amz-Signature=0f3c9a&X-Amz-Credential=AKIDEXAMPLE';
 const INLINE = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const QUESTION = 'What is in this picture?';
 
@@ -68,7 +68,7 @@ describe('a confidential request with an image URL, to a local vLLM', () => {
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
     const error = (refused as InstanceType<typeof OpenAI.BadRequestError>).error as { type: string; code: string; param: string; message: string };
     expect(error).toMatchObject({ type: 'invalid_request_error', code: 'remote_media_url', param: 'messages' });
-    expect(error.message).toContain('this confidential request may not be sent: the request gives an image by URL (https://files.example.com/…), which the engine would fetch over the network itself');
+    expect(error.message).toContain('this confidential request may not be sent: the request gives an image by URL (https://203.0.113.7/…), which the engine would fetch over the network itself');
     expect(error.message).toContain(`(vllm:${VLLM_MODEL}: its image URL alone)`);
     expect(error.message).toContain('send the image inline — a data:image/png;base64,… URL');
     expect(error.message).toContain('`media.remoteUrls`');
@@ -131,7 +131,7 @@ describe('a confidential request with an image URL, to a local vLLM', () => {
     const evidence = getEvidence(allowing.store, row?.id ?? '');
     expect(evidence?.state).toBe('completed');
     expect((evidence?.route as { notes?: string[] }).notes).toContain(
-      'the request gives an image by URL (https://files.example.com/…): allowed by the policy (media.remoteUrls confidential: allow), so the engine that takes it may fetch it over the network',
+      'the request gives an image by URL (https://203.0.113.7/…): allowed by the policy (media.remoteUrls confidential: allow), so the engine that takes it may fetch it over the network',
     );
     expect(evidence?.request.body?.toString('utf8')).toContain(SIGNED_URL);
   });
@@ -156,7 +156,7 @@ describe('a confidential request with an image URL, to a local vLLM that is down
 describe('the URL text is classified like the rest of the request', () => {
   it('a credential in its query string makes the request restricted: refused even where the policy allows confidential URLs', async () => {
     const before = posts().length;
-    const withToken = 'https://files.example.com/scan.png?access_token=ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8';
+    const withToken = 'https://203.0.113.7/scan.png?access_token=ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8';
     const refused = await caught(anthropicClient(allowing).messages.create(messages({ type: 'url', url: withToken })));
     expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
     expect((refused as Error).message).toContain('this restricted request may not be sent');
