@@ -108,8 +108,9 @@ export interface RemoteMediaVerdict {
  * is refused for every level and whatever the policy says: an engine would fetch it from inside —
  * the gateway's own port, another local service, a cloud metadata address — and hand what it got to
  * the model and the caller; a hosted vendor cannot reach it at all. So is a name that did not
- * resolve (or was not looked up): where it points cannot be told, and the engine could not fetch
- * it either. Otherwise, a request some hosted class may receive sends them as it came (a
+ * resolve (or was not looked up) where the level would let the URL go: where it points cannot be
+ * told, and the engine could not fetch it either. Otherwise, a request some hosted class may
+ * receive sends them as it came (a
  * hosted vendor fetches them; its data may leave anyway). One only local providers may receive —
  * its level's classes and the caller's trust tier's, or a plan failed closed — may not have a local
  * engine fetch them, unless the policy allows it for its level (`media.remoteUrls`); restricted
@@ -124,12 +125,16 @@ export function remoteMediaVerdict(
   hosts: MediaHostResolutions = new Map(),
 ): RemoteMediaVerdict {
   if (urls.length === 0) return {};
-  const hostRefusal = internalOrUnresolved(urls, hosts);
-  if (hostRefusal !== undefined) return { refusal: hostRefusal };
-  if (!failedClosed && allowedClasses.some((providerClass) => isHostedClass(providerClass))) return {};
+  const judged = judgeHosts(urls, hosts);
+  if (judged.internal !== undefined) return { refusal: judged.internal };
+  // A name that does not resolve is the reason only where the level would let the URL go: where it
+  // refuses the URL anyway, a name fixed would still be refused.
+  const unresolved: RemoteMediaVerdict = judged.unresolved === undefined ? {} : { refusal: judged.unresolved };
+  if (!failedClosed && allowedClasses.some((providerClass) => isHostedClass(providerClass))) return unresolved;
   const given = `${urls.length === 1 ? 'an image' : `${urls.length} images`} by URL (${namedUrls(urls)})`;
   const setting = level === 'restricted' ? 'refuse' : (policy.media?.remoteUrls?.[level] ?? 'refuse');
   if (setting === 'allow' && !failedClosed) {
+    if (judged.unresolved !== undefined) return unresolved;
     return { note: `the request gives ${given}: allowed by the policy (media.remoteUrls ${level}: allow), so the engine that takes it may fetch it over the network` };
   }
   const why =
@@ -142,10 +147,11 @@ export function remoteMediaVerdict(
 }
 
 /**
- * Why the URLs may not be sent whatever the level: some point into this host or its private network
- * (as written, or by what their name resolves to), or some name could not be resolved.
+ * Why the URLs may not be sent, whatever the level: some point into this host or its private network
+ * (as written, or by what their name resolves to: `internal`); some name could not be resolved
+ * (`unresolved`).
  */
-function internalOrUnresolved(urls: readonly string[], hosts: MediaHostResolutions): string | undefined {
+function judgeHosts(urls: readonly string[], hosts: MediaHostResolutions): { internal?: string; unresolved?: string } {
   const internal: string[] = [];
   const resolvedInternally = new Map<string, string>();
   const unresolved: string[] = [];
@@ -168,11 +174,11 @@ function internalOrUnresolved(urls: readonly string[], hosts: MediaHostResolutio
   if (internal.length > 0) {
     const resolved = resolvedInternally.size === 0 ? '' : `; ${named([...resolvedInternally.values()])}`;
     const given = `${internal.length === 1 ? 'an image' : `${internal.length} images`} by a URL of this host or its private network (${namedUrls(internal)}${resolved})`;
-    return `the request gives ${given}, which an engine would fetch from inside and a hosted API cannot reach: refused whatever media.remoteUrls says`;
+    return { internal: `the request gives ${given}, which an engine would fetch from inside and a hosted API cannot reach: refused whatever media.remoteUrls says` };
   }
-  if (unresolved.length === 0) return undefined;
+  if (unresolved.length === 0) return {};
   const given = `${unresolved.length === 1 ? 'an image' : `${unresolved.length} images`} by a URL ${UNRESOLVED_MEDIA_HOST} (${namedUrls(unresolved)}; ${named([...failures.values()])})`;
-  return `the request gives ${given}, so where an engine would fetch it cannot be told: refused whatever media.remoteUrls says`;
+  return { unresolved: `the request gives ${given}, so where an engine would fetch it cannot be told: refused whatever media.remoteUrls says` };
 }
 
 /** Each URL as its scheme and host only: the path and query can carry data (a signed URL's token). */

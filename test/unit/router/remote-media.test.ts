@@ -208,6 +208,14 @@ describe('host names of media URLs, by what they resolve to (RouteInput.mediaHos
     }
   });
 
+  it('where the level refuses the URL anyway, that is the reason, not the name that did not resolve (fixing it would not help)', () => {
+    const mediaHosts = new Map([['nowhere.invalid', { failure: 'ENOTFOUND' }]]);
+    const restricted = planRoute(input({ sensitivity: 'restricted', request: withImages({ url: 'http://nowhere.invalid/x.png' }), mediaHosts }), context([vllm], { policy }));
+    expect(restricted.excluded[0]?.reasons[0]).toContain('restricted data never leaves this host');
+    const confidential = planRoute(input({ sensitivity: 'confidential', request: withImages({ url: 'http://nowhere.invalid/x.png' }), mediaHosts }), context([vllm]));
+    expect(confidential.excluded[0]?.reasons[0]).toContain('(media.remoteUrls confidential: refuse)');
+  });
+
   it('an address of this host or its network goes first: a name that did not resolve is not the reason then', () => {
     const request = withImages({ url: 'http://nowhere.invalid/x.png' }, { url: 'http://vm:8089/x.png' });
     const mediaHosts = new Map([['nowhere.invalid', { failure: 'ENOTFOUND' }], ['vm', { addresses: ['127.0.0.1'] }]]);
