@@ -208,10 +208,16 @@ Examples:
         output.result({ switch: report }, () => {
           const from = report.from.kind === 'auto' ? 'auto' : `${report.from.providerId}:${report.from.model}`;
           output.line(`session ${report.session.id}: ${from} → ${report.to.providerId}:${report.to.model} (${report.to.capabilityClass}, window ${report.to.contextWindow})`);
-          if (report.droppedTurns.length === 0) output.line(`context kept whole (${report.promptTokens} tokens estimated, ${report.room} left for an answer)`);
+          const withImages = report.droppedTurns.filter((turn) => turn.reason === 'images');
+          const toFit = report.droppedTurns.filter((turn) => turn.reason === undefined);
+          if (withImages.length > 0) {
+            output.line(`${report.to.providerId}:${report.to.model} takes no image input: dropped ${counted(withImages.length, 'turn')} with images:`);
+            for (const line of describeDroppedTurns(withImages)) output.line(`  dropped ${line}`);
+          }
+          if (toFit.length === 0) output.line(`context kept ${withImages.length === 0 ? 'whole' : 'otherwise whole'} (${report.promptTokens} tokens estimated, ${report.room} left for an answer)`);
           else {
-            output.line(`compacted to fit: dropped ${counted(report.droppedTurns.length, 'turn')}, kept ${report.promptTokens} tokens estimated (${report.room} left for an answer):`);
-            for (const line of describeDroppedTurns(report.droppedTurns)) output.line(`  dropped ${line}`);
+            output.line(`compacted to fit: dropped ${counted(toFit.length, 'turn')}, kept ${report.promptTokens} tokens estimated (${report.room} left for an answer):`);
+            for (const line of describeDroppedTurns(toFit)) output.line(`  dropped ${line}`);
           }
           if (report.invalidatedEnvelope) {
             output.line(
