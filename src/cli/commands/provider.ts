@@ -192,7 +192,7 @@ Examples:
 
   provider
     .command('switch')
-    .description("switch a session to another model, keeping its context: compacted first when the new window is smaller (what was dropped is printed); a class above the session's envelope invalidates it until `session approve`; refused (exit 4) when the new model's class may not receive the conversation")
+    .description("switch a session to another model, keeping its context: compacted first when the new window is smaller, the turns with images dropped when it takes no image input (what was dropped is printed); a class above the session's envelope invalidates it until `session approve`; refused (exit 4) when the new model's class may not receive the conversation")
     .argument('<provider:model>', 'the registered model to switch to')
     .requiredOption('--session <id>', 'the session to switch (id or name)')
     .addHelpText('after', '\nExample:\n  $ syndicate provider switch ollama-local:llama3.2:1b --session triage')

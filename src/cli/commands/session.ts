@@ -79,7 +79,7 @@ Examples:
 
   session
     .command('show')
-    .description('show a session: messages (dropped ones marked), active model, envelope, checkpoints and switches')
+    .description('show a session: messages (dropped ones marked, images by type, size and digest), active model, envelope, checkpoints and switches')
     .argument('<id>', 'session id or name')
     .addHelpText('after', '\nExample:\n  $ syndicate session show triage --json')
     .action(async (id: string, _options: unknown, command: Command) => {
