@@ -147,7 +147,7 @@ function pinnedModelRefusal(
     patterns: policy.patterns,
     ...(turn.sensitivityHint === undefined ? {} : { hint: turn.sensitivityHint }),
   }).level;
-  const carried = promptLevel === level ? '' : ` (${level} by the session's system prompt or earlier turns and their images; the prompt alone is ${promptLevel})`;
+  const carried = promptLevel === level ? '' : ` (${level} by the session's system prompt or earlier turns; the prompt alone is ${promptLevel})`;
   return new PolicyRefusalError(
     'session_model_not_permitted',
     `session ${session.id} is on ${activeModelLabel(session.active)} (${provider.record.class}), which the policy does not allow to receive this ${level} request${carried}; nothing was sent and the session is unchanged`,

@@ -124,6 +124,15 @@ describe('syndicate run --session with --image', () => {
     expect(hosted.result.exitCode).toBe(4);
     expect(hosted.document.error).toMatchObject({ code: 'session_model_not_permitted', details: { sensitivity: 'confidential' } });
 
+    // A session pinned to that hosted model is refused the image itself: the prompt with it is what is confidential.
+    const pinned = await startSession(`gpt:${defaultModel(openai)}`);
+    const refused = await scenario.json(['run', 'What is in this screenshot?', '--image', png, '--session', pinned, '--no-stream'], { env });
+    expect(refused.result.exitCode).toBe(4);
+    expect(refused.document.error).toMatchObject({ code: 'session_model_not_permitted' });
+    expect((refused.document.error as Json).message).not.toContain('earlier turns');
+    expect(inferenceExchanges(openai)).toHaveLength(0);
+    expect(((await scenario.json(['session', 'show', pinned])).document.session as Json).messages).toEqual([]);
+
     const sent = inferenceExchanges(studio).length;
     const blind = await scenario.cli(['provider', 'switch', `studio:${defaultModel(studio)}`, '--session', id]);
     expect(blind.exitCode, blind.stderr).toBe(0);
