@@ -400,9 +400,11 @@ function storedImages(rows: readonly { sha256: string; bytes: Uint8Array }[]): S
   };
 }
 
+/** The digests of the images a session's messages list (the session's id the one parameter). */
+export const SESSION_IMAGE_DIGESTS = `SELECT json_extract(listed.value, '$.sha256') FROM session_messages AS m, json_each(m.images) AS listed WHERE m.session_id = ? AND m.images IS NOT NULL`;
+
 /** The bytes of the images a session's messages list (only those: a text-only session reads nothing more). */
-const SESSION_IMAGES_OF = `SELECT sha256, bytes FROM session_images WHERE sha256 IN (
-  SELECT json_extract(listed.value, '$.sha256') FROM session_messages AS m, json_each(m.images) AS listed WHERE m.session_id = ? AND m.images IS NOT NULL)`;
+const SESSION_IMAGES_OF = `SELECT sha256, bytes FROM session_images WHERE sha256 IN (${SESSION_IMAGE_DIGESTS})`;
 
 /** One session's stored rows, read for a walk, and its first break (undefined while the chain holds). */
 function walkStoredSession(

@@ -19,6 +19,7 @@ import {
   sessionChainHead,
   sessionDeletedMeanwhile,
   sessionStartHash,
+  SESSION_IMAGE_DIGESTS,
   storedImageReferences,
   type ChainedMessageColumns,
   type StoredImageReference,
@@ -461,11 +462,9 @@ export interface DeletedSession {
 export function deleteSession(store: Store, idOrName: string): DeletedSession {
   return store.transaction(() => {
     const session = requireSession(store, idOrName);
+    // Read before its messages go: the images they list, which go with them unless another session's message lists them too.
+    const listed = [...new Set(store.statement(SESSION_IMAGE_DIGESTS).pluck(true).all(session.id) as string[])];
     // Messages name the switch that dropped them: they go first, the session last.
-    const listed = store
-      .statement(`SELECT DISTINCT json_extract(listed.value, '$.sha256') FROM session_messages AS m, json_each(m.images) AS listed WHERE m.session_id = ? AND m.images IS NOT NULL`)
-      .pluck(true)
-      .all(session.id) as string[];
     const messages = store.statement('DELETE FROM session_messages WHERE session_id = ?').run(session.id).changes;
     const unlisted = store.statement(
       `DELETE FROM session_images WHERE sha256 = ? AND NOT EXISTS (
