@@ -117,7 +117,7 @@ const routeExplainInput = z.strictObject({
 type RouteExplainArguments = z.infer<typeof routeExplainInput>;
 
 /** The `complete` arguments a stored session decides, named as the agent sends them. */
-const COMPLETE_ARGUMENT_NAMES: SessionOverrideNames = { provider: '`provider`', model: '`model`', system: '`system`', session: '`session`', images: '`images`', tools: '`tools`' };
+const COMPLETE_ARGUMENT_NAMES: SessionOverrideNames = { provider: '`provider`', model: '`model`', system: '`system`', session: '`session`', tools: '`tools`' };
 
 /** How often a `complete` call with a progress token reports the answer growing. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -237,7 +237,14 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
             const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
             if (storedSession !== undefined) {
               refuseSessionOverrides(storedSession, sessionOverrides(input, parts), COMPLETE_ARGUMENT_NAMES);
-              const answered = await invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: input.prompt, settings, argumentNames: COMPLETE_ARGUMENT_NAMES });
+              const answered = await invokeInSession(pipeline, {
+                ...common,
+                sessionId: storedSession.id,
+                prompt: input.prompt,
+                images: parts.images,
+                settings,
+                argumentNames: COMPLETE_ARGUMENT_NAMES,
+              });
               return { text: answerText(answered.result.response), structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
             }
             const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
@@ -486,12 +493,11 @@ async function toolResult(
 function sessionOverrides(
   input: { provider?: string | undefined; model?: string | undefined; system?: string | undefined },
   parts: PromptRequestParts,
-): { provider?: string; model?: string; system?: string; images: boolean; tools: boolean } {
+): { provider?: string; model?: string; system?: string; tools: boolean } {
   return {
     ...(input.provider === undefined ? {} : { provider: input.provider }),
     ...(input.model === undefined ? {} : { model: input.model }),
     ...(input.system === undefined ? {} : { system: input.system }),
-    images: parts.images.length > 0,
     tools: parts.settings.tools !== undefined,
   };
 }

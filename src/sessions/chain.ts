@@ -25,6 +25,11 @@ import type { Store } from '../store/store.js';
  * came later, and the envelope is invalidated (`envelope_invalidated_at`) exactly when a switch
  * that invalidated it came after the last checkpoint.
  *
+ * A user message sent with images (migration 024) lists them in `images` — SHA-256, media type
+ * and size of each, as JSON — which its link covers; the bytes are kept once per digest in
+ * `session_images`, and a walk proves each image's bytes against its digest. A message without
+ * images (`images` NULL: every message stored before 024) is hashed as before.
+ *
  * Migration 021 chained the messages and switches written before it with these same link
  * functions; migration 022 re-chained them with the checkpoints placed among them.
  */
@@ -60,10 +65,24 @@ export interface ChainedMessageColumns {
   model: string | null;
   evidence_id: string | null;
   created_at: string;
+  /**
+   * The user turn's images as stored (JSON of `StoredImageReference[]`), or null (undefined: read
+   * before migration 024 added the column): covered only when present, so text-only links hash as they always did.
+   */
+  images?: string | null;
+}
+
+/** One image of a stored user message, as `session_messages.images` lists it. */
+export interface StoredImageReference {
+  /** SHA-256 of the bytes, hex: their key in `session_images`. */
+  sha256: string;
+  mediaType: string;
+  /** Bytes. */
+  size: number;
 }
 
 export function messageLinkHash(previousHash: string, message: ChainedMessageColumns): string {
-  return link(previousHash, [
+  const values: unknown[] = [
     'message',
     message.session_id,
     message.seq,
@@ -74,7 +93,14 @@ export function messageLinkHash(previousHash: string, message: ChainedMessageCol
     message.model,
     message.evidence_id,
     message.created_at,
-  ]);
+  ];
+  if (message.images !== undefined && message.images !== null) values.push(message.images);
+  return link(previousHash, values);
+}
+
+/** The images a stored message lists (none when its `images` is null). */
+export function storedImageReferences(message: Pick<ChainedMessageColumns, 'images'>): StoredImageReference[] {
+  return message.images === undefined || message.images === null ? [] : (JSON.parse(message.images) as StoredImageReference[]);
 }
 
 /** The columns of a `session_switches` row its link covers (all but `prev_hash` and `hash`). */
@@ -198,7 +224,8 @@ export interface SessionChainBreak {
    * that did not drop it, or the mark of one that did is gone. `checkpoint missing`: the session has
    * no checkpoint at all (its start's was deleted). `active model changed`: the session's model is not the
    * last switch's target (or checkpoint's pin). `envelope changed`: the envelope is marked
-   * invalidated (or approved) although its last switch and checkpoint say otherwise.
+   * invalidated (or approved) although its last switch and checkpoint say otherwise. `image changed`:
+   * an image the message lists has no stored bytes, or bytes that do not hash to its digest.
    */
   reason:
     | 'content changed'
@@ -209,7 +236,8 @@ export interface SessionChainBreak {
     | 'compaction mark changed'
     | 'checkpoint missing'
     | 'active model changed'
-    | 'envelope changed';
+    | 'envelope changed'
+    | 'image changed';
 }
 
 interface StoredSession extends SessionChainStart {
@@ -310,6 +338,7 @@ function walkSession(
   messages: readonly StoredMessage[],
   switches: readonly StoredSwitch[],
   checkpoints: readonly StoredCheckpoint[],
+  images: StoredImages,
 ): SessionChainBreak | undefined {
   const sessionId = session.id;
   const start = sessionStartHash(session);
@@ -321,6 +350,7 @@ function walkSession(
     if (entry.kind === 'message' && entry.row.seq !== expectedSeq) return { sessionId, seq: expectedSeq, reason: 'message missing' };
     if (entry.row.prev_hash !== previousHash) return { sessionId, ...at, reason: previousHash === start ? 'start changed' : 'link broken' };
     if (entry.row.hash === null || sessionLinkHash(previousHash, entry) !== entry.row.hash) return { sessionId, ...at, reason: 'content changed' };
+    if (entry.kind === 'message' && !storedImageReferences(entry.row).every((image) => images.holds(image))) return { sessionId, ...at, reason: 'image changed' };
     previousHash = entry.row.hash;
     state = stateAfter(state, entry);
     if (entry.kind === 'message') expectedSeq += 1;
@@ -341,24 +371,56 @@ function walkSession(
   return undefined;
 }
 
-/** Every column of `session_messages`, and of `session_switches`, the chain reads. */
+/** The columns of `session_messages` migrations 021 and 022 chained (before 024 added `images`), and of `session_switches`, the chain reads. */
 export const MESSAGE_COLUMNS = 'session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at, dropped_by_switch, prev_hash, hash';
+const STORED_MESSAGE_COLUMNS = `${MESSAGE_COLUMNS}, images`;
 export const SWITCH_COLUMNS =
   'id, session_id, after_seq, from_provider_id, from_model, to_provider_id, to_model, to_capability_class, to_context_window, dropped_turns, invalidated_envelope, switched_at, prev_hash, hash';
 export const CHECKPOINT_COLUMNS = 'id, session_id, after_seq, after_switch, max_capability, reason, provider_id, model, approved_at, prev_hash, hash';
 const SESSION_COLUMNS = 'id, system_prompt, created_at, chain_hash, provider_id, model, envelope_invalidated_at';
 
+/** Stored image bytes by digest, each proven against its digest (and size) once, however many messages list it. */
+interface StoredImages {
+  holds(image: StoredImageReference): boolean;
+  bytes: ReadonlyMap<string, Uint8Array>;
+}
+
+function storedImages(rows: readonly { sha256: string; bytes: Uint8Array }[]): StoredImages {
+  const bytes = new Map(rows.map((row) => [row.sha256, row.bytes]));
+  const proven = new Map<string, boolean>();
+  return {
+    bytes,
+    holds: (image) => {
+      const stored = bytes.get(image.sha256);
+      if (stored === undefined) return false;
+      let holds = proven.get(image.sha256);
+      if (holds === undefined) proven.set(image.sha256, (holds = sha256Hex(stored) === image.sha256));
+      return holds && stored.length === image.size;
+    },
+  };
+}
+
+/** The digests of the images a session's messages list (the session's id the one parameter). */
+export const SESSION_IMAGE_DIGESTS = `SELECT json_extract(listed.value, '$.sha256') FROM session_messages AS m, json_each(m.images) AS listed WHERE m.session_id = ? AND m.images IS NOT NULL`;
+
+/** The bytes of the images a session's messages list (only those: a text-only session reads nothing more). */
+const SESSION_IMAGES_OF = `SELECT sha256, bytes FROM session_images WHERE sha256 IN (${SESSION_IMAGE_DIGESTS})`;
+
 /** One session's stored rows, read for a walk, and its first break (undefined while the chain holds). */
-function walkStoredSession(store: Store, sessionId: string): { session: StoredSession | undefined; messages: StoredMessage[]; broken: SessionChainBreak | undefined } {
+function walkStoredSession(
+  store: Store,
+  sessionId: string,
+): { session: StoredSession | undefined; messages: StoredMessage[]; images: StoredImages; broken: SessionChainBreak | undefined } {
   // Taken before the reads: a change committed while they run leaves this walk in a map already out of date.
   const proofs = sessionProofs(store);
   const session = store.statement(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`).get(sessionId) as StoredSession | undefined;
-  const messages = store.statement(`SELECT ${MESSAGE_COLUMNS} FROM session_messages WHERE session_id = ? ORDER BY seq`).all(sessionId) as StoredMessage[];
+  const messages = store.statement(`SELECT ${STORED_MESSAGE_COLUMNS} FROM session_messages WHERE session_id = ? ORDER BY seq`).all(sessionId) as StoredMessage[];
   const switches = store.statement(`SELECT ${SWITCH_COLUMNS} FROM session_switches WHERE session_id = ? ORDER BY after_seq, id`).all(sessionId) as StoredSwitch[];
   const checkpoints = store.statement(`SELECT ${CHECKPOINT_COLUMNS} FROM session_checkpoints WHERE session_id = ? ORDER BY id`).all(sessionId) as StoredCheckpoint[];
-  const broken = session === undefined ? { sessionId, reason: 'head mismatch' as const } : walkSession(session, messages, switches, checkpoints);
+  const images = storedImages(store.statement(SESSION_IMAGES_OF).all(sessionId) as { sha256: string; bytes: Uint8Array }[]);
+  const broken = session === undefined ? { sessionId, reason: 'head mismatch' as const } : walkSession(session, messages, switches, checkpoints, images);
   proofs.set(sessionId, broken ?? null);
-  return { session, messages, broken };
+  return { session, messages, images, broken };
 }
 
 /** How many sessions' proofs are kept per state of the sessions tables. */
@@ -369,17 +431,20 @@ const SESSION_PROOFS_KEPT = 256;
  * changed, by any connection: a request naming a session on the gateway is held to its proven
  * envelope without a SHA-256 per message per request.
  */
-const sessionProofs = cachedRead(['sessions', 'session_messages', 'session_switches', 'session_checkpoints'], () => new LruMap<string, SessionChainBreak | null>(SESSION_PROOFS_KEPT));
+const sessionProofs = cachedRead(['sessions', 'session_messages', 'session_switches', 'session_checkpoints', 'session_images'], () => new LruMap<string, SessionChainBreak | null>(SESSION_PROOFS_KEPT));
 
 /**
- * Proves one session's chain and returns its system prompt and stored messages, all of them in
- * order (dropped ones marked), read once: what is sent to a model comes from what was proven.
- * `SessionChainBrokenError` (exit 1) at the first break.
+ * Proves one session's chain and returns its system prompt, stored messages, all of them in order
+ * (dropped ones marked), and the bytes of their images by digest, read once: what is sent to a
+ * model comes from what was proven. `SessionChainBrokenError` (exit 1) at the first break.
  */
-export function provenMessageRows(store: Store, sessionId: string): { systemPrompt: string | null; messages: StoredMessage[] } {
-  const { session, messages, broken } = walkStoredSession(store, sessionId);
+export function provenMessageRows(
+  store: Store,
+  sessionId: string,
+): { systemPrompt: string | null; messages: StoredMessage[]; imageBytes: ReadonlyMap<string, Uint8Array> } {
+  const { session, messages, images, broken } = walkStoredSession(store, sessionId);
   if (broken !== undefined) throw sessionChainError(broken);
-  return { systemPrompt: (session as StoredSession).system_prompt, messages };
+  return { systemPrompt: (session as StoredSession).system_prompt, messages, imageBytes: images.bytes };
 }
 
 /**
@@ -408,10 +473,11 @@ export interface SessionChainsReport {
   broken: SessionChainBreak[];
 }
 
-/** Proves every stored session's chain (`evidence verify`): four reads, one SHA-256 per message, switch and checkpoint. */
+/** Proves every stored session's chain (`evidence verify`): five reads, one SHA-256 per message, switch, checkpoint and distinct image. */
 export function verifySessionChains(store: Store): SessionChainsReport {
   const sessions = store.statement(`SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY id`).all() as StoredSession[];
-  const messagesOf = groupBySession(store.statement(`SELECT ${MESSAGE_COLUMNS} FROM session_messages ORDER BY session_id, seq`).all() as StoredMessage[]);
+  const messagesOf = groupBySession(store.statement(`SELECT ${STORED_MESSAGE_COLUMNS} FROM session_messages ORDER BY session_id, seq`).all() as StoredMessage[]);
+  const images = storedImages(store.statement('SELECT sha256, bytes FROM session_images').all() as { sha256: string; bytes: Uint8Array }[]);
   const switchesOf = groupBySession(store.statement(`SELECT ${SWITCH_COLUMNS} FROM session_switches ORDER BY session_id, after_seq, id`).all() as StoredSwitch[]);
   const checkpointsOf = groupBySession(store.statement(`SELECT ${CHECKPOINT_COLUMNS} FROM session_checkpoints ORDER BY session_id, id`).all() as StoredCheckpoint[]);
   const broken: SessionChainBreak[] = [];
@@ -419,7 +485,7 @@ export function verifySessionChains(store: Store): SessionChainsReport {
   for (const session of sessions) {
     const own = messagesOf.get(session.id) ?? [];
     messages += own.length;
-    const failure = walkSession(session, own, switchesOf.get(session.id) ?? [], checkpointsOf.get(session.id) ?? []);
+    const failure = walkSession(session, own, switchesOf.get(session.id) ?? [], checkpointsOf.get(session.id) ?? [], images);
     if (failure !== undefined) broken.push(failure);
   }
   return { sessions: sessions.length, messages, broken };

@@ -1,20 +1,41 @@
 import { SessionContextTooLongError } from '../errors.js';
 import { fitContext, templateAllowance } from '../router/context-fit.js';
 import { estimatePromptTokens } from '../router/route-request.js';
-import type { CanonicalMessage, CanonicalRequest } from '../wire/canonical.js';
+import { promptMessage, type CanonicalMessage, type CanonicalRequest, type ImagePart } from '../wire/canonical.js';
 import type { DroppedTurn, SessionMessage } from './types.js';
 
 /** The router's prompt estimate (`estimatePromptTokens`): tokenizer count plus 10 %. Injectable for tests. */
 export type PromptEstimate = (request: CanonicalRequest) => Promise<number>;
 
-/** The session's messages as canonical messages, in order. */
-export function canonicalMessages(messages: readonly Pick<SessionMessage, 'role' | 'text'>[]): CanonicalMessage[] {
-  return messages.map((message) => ({ role: message.role, content: [{ type: 'text', text: message.text }] }));
+/** A stored message as much as a request needs of it: its images are optional (a text-only message has none). */
+export type ConversationMessage = Pick<SessionMessage, 'role' | 'text'> & Partial<Pick<SessionMessage, 'images'>>;
+
+const NO_IMAGES: ReadonlyMap<string, Uint8Array> = new Map();
+
+/**
+ * The session's messages as canonical messages, in order: a user message's images inline before
+ * its text, as `run --image` sends them (`promptMessage`), their bytes from `imageBytes` (by digest).
+ */
+export function canonicalMessages(messages: readonly ConversationMessage[], imageBytes: ReadonlyMap<string, Uint8Array> = NO_IMAGES): CanonicalMessage[] {
+  return messages.map((message) => {
+    const images = (message.images ?? []).map((image): ImagePart => {
+      const bytes = imageBytes.get(image.sha256);
+      // Proven context always carries the bytes of the images it lists (src/sessions/chain.ts).
+      if (bytes === undefined) throw new Error(`the bytes of image ${image.sha256} were not read with the conversation`);
+      return { type: 'image', mediaType: image.mediaType, data: Buffer.from(bytes).toString('base64') };
+    });
+    return message.role === 'user' ? promptMessage(message.text, images) : { role: message.role, content: [{ type: 'text', text: message.text }] };
+  });
 }
 
-/** The conversation as a request (system prompt and messages), to measure it as the router will. */
-export function conversationRequest(systemPrompt: string | null, messages: readonly Pick<SessionMessage, 'role' | 'text'>[], model = 'auto'): CanonicalRequest {
-  return { model, ...(systemPrompt === null ? {} : { system: systemPrompt }), messages: canonicalMessages(messages), stream: false };
+/** The conversation as a request (system prompt and messages, images included), to measure and route it as the router will. */
+export function conversationRequest(
+  systemPrompt: string | null,
+  messages: readonly ConversationMessage[],
+  model = 'auto',
+  imageBytes: ReadonlyMap<string, Uint8Array> = NO_IMAGES,
+): CanonicalRequest {
+  return { model, ...(systemPrompt === null ? {} : { system: systemPrompt }), messages: canonicalMessages(messages, imageBytes), stream: false };
 }
 
 export interface Compaction {
@@ -41,6 +62,8 @@ export async function compactForWindow(options: {
   contextWindow: number;
   /** What the error names as the target, e.g. `ollama:llama3.2:1b`. */
   target: string;
+  /** The bytes of the messages' images by digest: each image counts as the router counts a request's. */
+  imageBytes?: ReadonlyMap<string, Uint8Array>;
   estimate?: PromptEstimate;
 }): Promise<Compaction> {
   const estimate = options.estimate ?? ((request: CanonicalRequest) => estimatePromptTokens(request));
@@ -49,7 +72,7 @@ export async function compactForWindow(options: {
   const lastDroppable = Math.max(0, turns.length - 1);
   for (let dropCount = 0; dropCount <= lastDroppable; dropCount += 1) {
     const kept = turns.slice(dropCount).flat();
-    const request = conversationRequest(options.systemPrompt, kept);
+    const request = conversationRequest(options.systemPrompt, kept, 'auto', options.imageBytes);
     const promptTokens = await estimate(request);
     const fit = fitContext(options.contextWindow, promptTokens, templateAllowance(request), undefined);
     if (fit.kind !== 'too_long') return { kept, dropped: turns.slice(0, dropCount).map(droppedTurn), promptTokens, room: fit.room };
@@ -66,6 +89,19 @@ export async function compactForWindow(options: {
   }
   // Unreachable: the loop returns or throws on its last pass.
   throw new Error('compaction ended without a decision');
+}
+
+/**
+ * Drops every turn with an image (`reason: 'images'`) for a model that takes no image input: sent
+ * to it, each later turn would be refused. The turns without images are kept, in order.
+ */
+export function dropImageTurns(messages: readonly SessionMessage[]): { kept: SessionMessage[]; dropped: DroppedTurn[] } {
+  const turns = groupByTurn(messages);
+  const withImages = (turn: readonly SessionMessage[]): boolean => turn.some((message) => message.images.length > 0);
+  return {
+    kept: turns.filter((turn) => !withImages(turn)).flat(),
+    dropped: turns.filter(withImages).map((turn) => ({ ...droppedTurn(turn), reason: 'images' as const })),
+  };
 }
 
 function groupByTurn(messages: readonly SessionMessage[]): SessionMessage[][] {

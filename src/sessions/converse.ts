@@ -6,9 +6,9 @@ import { invoke } from '../invoke/pipeline.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { isSensitivityLevel, type SensitivityLevel } from '../common/vocabulary.js';
-import { classifyText } from '../classify/index.js';
+import { classifyRequest } from '../classify/index.js';
 import type { Store } from '../store/store.js';
-import type { CanonicalMessage, CanonicalRequest } from '../wire/canonical.js';
+import { promptMessage, type CanonicalMessage, type CanonicalRequest, type ImagePart } from '../wire/canonical.js';
 import { canonicalMessages } from './compaction.js';
 import { appendTurn, checkEnvelope, provenContext, requireSession } from './sessions.js';
 import { activeModelLabel, type Session } from './types.js';
@@ -17,6 +17,8 @@ import { activeModelLabel, type Session } from './types.js';
 export interface SessionInvocationInput extends Omit<InvocationInput, 'request' | 'provider' | 'sessionId'> {
   sessionId: string;
   prompt: string;
+  /** Images sent with the prompt (inline, before it): kept with the turn and sent again with every later one. */
+  images?: readonly ImagePart[];
   /** Max tokens, temperature, response format, stream: everything but the model, system prompt and messages. */
   settings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'>;
   /** How the caller's surface names its settings, for the hints of its refusals; default `run`'s flags. */
@@ -32,13 +34,15 @@ export interface SessionInvocationResult {
 
 /**
  * One governed invocation in a stored session: the request carries the session's system prompt,
- * the messages in its context and the new prompt, pinned to its active model (every policy rule
- * still applies). Refused (exit 4) while the envelope does not cover the model. Only an answered
- * invocation appends its turn — prompt and answer, in one transaction; a refused or failed one
- * leaves the session as it was.
+ * the messages in its context (their images with them) and the new prompt with its images, pinned
+ * to its active model (every policy rule still applies: the images of earlier turns are classified
+ * and routed as this turn's are). Refused (exit 4) while the envelope does not cover the model.
+ * Only an answered invocation appends its turn — prompt, images and answer, in one transaction; a
+ * refused or failed one leaves the session as it was.
  */
 export async function invokeInSession(context: PipelineContext, input: SessionInvocationInput): Promise<SessionInvocationResult> {
-  const { sessionId, prompt, settings, argumentNames = RUN_OPTION_NAMES, ...rest } = input;
+  const { sessionId, prompt, images = [], settings, argumentNames = RUN_OPTION_NAMES, ...rest } = input;
+  const kept = images.map(keptImage);
   const session = requireSession(context.store, sessionId);
   const { policy } = currentPolicy(context);
   let next: SessionTurn;
@@ -56,7 +60,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     ...settings,
     model: next.model,
     ...(next.system === undefined ? {} : { system: next.system }),
-    messages: [...next.history, { role: 'user', content: [{ type: 'text', text: prompt }] }],
+    messages: [...next.history, promptMessage(prompt, [...images])],
   };
   let result: InvocationResult;
   try {
@@ -67,7 +71,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
       ...(next.provider === undefined ? {} : { provider: next.provider }),
     });
   } catch (error) {
-    throw pinnedModelRefusal(context, session, error, { prompt, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) }) ?? error;
+    throw pinnedModelRefusal(context, session, error, { prompt, images, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) }) ?? error;
   }
   const appended = appendTurn(context.store, session.id, {
     prompt,
@@ -75,8 +79,15 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     providerId: result.provider.id,
     model: result.model,
     evidenceId: result.evidenceId,
+    images: kept,
   });
   return { result, session: requireSession(context.store, session.id), turn: appended };
+}
+
+/** An image as a session keeps it: its media type and bytes. Only inline images are (`run --image` and MCP `images` send no other). */
+function keptImage(image: ImagePart, index: number): { mediaType: string; bytes: Uint8Array } {
+  if (image.data === undefined || image.mediaType === undefined) throw new Error(`image ${index + 1} of a session turn is not inline: a session keeps the bytes it sends`);
+  return { mediaType: image.mediaType, bytes: Buffer.from(image.data, 'base64') };
 }
 
 /** What the next turn of a stored session sends besides its prompt: the session decides all of it. */
@@ -95,12 +106,12 @@ export interface SessionTurn {
  * routes; `SessionChainBrokenError` (exit 1) when its stored conversation fails its hash chain.
  */
 export function sessionTurn(store: Store, session: Session): SessionTurn {
-  const { systemPrompt, messages } = provenContext(store, session.id);
+  const { systemPrompt, messages, imageBytes } = provenContext(store, session.id);
   return {
     model: activeModelLabel(session.active),
     ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
     ...(systemPrompt === null ? {} : { system: systemPrompt }),
-    history: canonicalMessages(messages),
+    history: canonicalMessages(messages, imageBytes),
   };
 }
 
@@ -113,7 +124,7 @@ function pinnedModelRefusal(
   context: PipelineContext,
   session: Session,
   error: unknown,
-  turn: { prompt: string; argumentNames: SessionOverrideNames; sensitivityHint?: SensitivityLevel },
+  turn: { prompt: string; images: readonly ImagePart[]; argumentNames: SessionOverrideNames; sensitivityHint?: SensitivityLevel },
 ): PolicyRefusalError | undefined {
   if (!(error instanceof PolicyRefusalError) || session.active.kind !== 'pinned') return undefined;
   if (error.code === 'context_length_exceeded') {
@@ -130,8 +141,8 @@ function pinnedModelRefusal(
   if (provider === undefined || !isSensitivityLevel(level)) return undefined;
   const { policy } = currentPolicy(context);
   if (policy.sensitivity[level].includes(provider.record.class)) return undefined;
-  // The prompt alone may be less sensitive than the request: then the conversation it continues is what the model may not receive.
-  const promptLevel = classifyText(turn.prompt, {
+  // The prompt alone (with its images) may be less sensitive than the request: then the conversation it continues is what the model may not receive.
+  const promptLevel = classifyRequest({ model: 'auto', messages: [promptMessage(turn.prompt, [...turn.images])], stream: false }, {
     indicatorWords: policy.indicatorWords,
     patterns: policy.patterns,
     ...(turn.sensitivityHint === undefined ? {} : { hint: turn.sensitivityHint }),
@@ -153,23 +164,21 @@ export interface SessionOverrideNames {
   model: string;
   system: string;
   session: string;
-  images: string;
   tools: string;
 }
 
-export const RUN_OPTION_NAMES: SessionOverrideNames = { provider: '--provider', model: '--model', system: '--system', session: '--session', images: '--image', tools: '--tools' };
+export const RUN_OPTION_NAMES: SessionOverrideNames = { provider: '--provider', model: '--model', system: '--system', session: '--session', tools: '--tools' };
 
 /** Settings a request cannot combine with a stored session: the session decides them. */
 export function refuseSessionOverrides(
   session: Session,
-  overrides: { provider?: string; model?: string; system?: string; images?: boolean; tools?: boolean },
+  overrides: { provider?: string; model?: string; system?: string; tools?: boolean },
   names: SessionOverrideNames = RUN_OPTION_NAMES,
 ): void {
-  // A stored session keeps its turns as text: an image or a tool call would be lost from its conversation.
-  for (const given of ['images', 'tools'] as const) {
-    if (overrides[given] === true) {
-      throw new UsageError(`${names[given]} does not apply to a stored session: it keeps its turns as text`, { hint: `drop ${names[given]}, or drop ${names.session} ${session.id}` });
-    }
+  // A stored session keeps its turns as text and images: a tool call would be lost from its
+  // conversation, and there is no way to give its result back on the CLI.
+  if (overrides.tools === true) {
+    throw new UsageError(`${names.tools} does not apply to a stored session: it keeps its turns as text`, { hint: `drop ${names.tools}, or drop ${names.session} ${session.id}` });
   }
   const pinned = `the session is on ${activeModelLabel(session.active)}`;
   if (overrides.provider !== undefined || (overrides.model !== undefined && overrides.model !== 'auto')) {

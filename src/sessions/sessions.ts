@@ -10,7 +10,21 @@ import { currentProviders } from '../registry/provider-cache.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
-import { appendCheckpoint, messageLinkHash, provenMessageRows, proveSessionChain, sessionChainHead, sessionDeletedMeanwhile, sessionStartHash, type ChainedMessageColumns, type StoredMessage } from './chain.js';
+import { sha256Hex } from '../common/hash.js';
+import {
+  appendCheckpoint,
+  messageLinkHash,
+  provenMessageRows,
+  proveSessionChain,
+  sessionChainHead,
+  sessionDeletedMeanwhile,
+  sessionStartHash,
+  SESSION_IMAGE_DIGESTS,
+  storedImageReferences,
+  type ChainedMessageColumns,
+  type StoredImageReference,
+  type StoredMessage,
+} from './chain.js';
 import {
   activeModelLabel,
   type ActiveModel,
@@ -297,9 +311,16 @@ export function sessionMessages(store: Store, sessionId: string, options: { inCo
  * switch's compaction). `SessionChainBrokenError` (exit 1) when the stored conversation was changed
  * outside syndicate.
  */
-export function provenContext(store: Store, sessionId: string): { systemPrompt: string | null; messages: SessionMessage[] } {
-  const { systemPrompt, messages } = provenMessageRows(store, sessionId);
-  return { systemPrompt, messages: messages.filter((row) => row.dropped_by_switch === null).map(toSessionMessage) };
+export function provenContext(store: Store, sessionId: string): ProvenContext {
+  const { systemPrompt, messages, imageBytes } = provenMessageRows(store, sessionId);
+  return { systemPrompt, messages: messages.filter((row) => row.dropped_by_switch === null).map(toSessionMessage), imageBytes };
+}
+
+/** A session's proven conversation: its system prompt, the messages in its context and the bytes of their images by digest. */
+export interface ProvenContext {
+  systemPrompt: string | null;
+  messages: SessionMessage[];
+  imageBytes: ReadonlyMap<string, Uint8Array>;
 }
 
 function toSessionMessage(row: StoredMessage): SessionMessage {
@@ -308,6 +329,7 @@ function toSessionMessage(row: StoredMessage): SessionMessage {
     turn: row.turn,
     role: row.role,
     text: row.text,
+    images: storedImageReferences(row).map((image) => ({ mediaType: image.mediaType, size: image.size, sha256: image.sha256 })),
     providerId: row.provider_id,
     model: row.model,
     evidenceId: row.evidence_id,
@@ -361,10 +383,12 @@ export interface AnsweredTurn {
   providerId: string;
   model: string;
   evidenceId: string;
+  /** The images sent with the prompt, in order: kept with it (bytes once per digest) and sent again with every later turn. */
+  images?: readonly { mediaType: string; bytes: Uint8Array }[];
   now?: Date;
 }
 
-/** Appends the prompt and its answer as the session's next turn, in one transaction. Returns the turn number. */
+/** Appends the prompt (with its images) and its answer as the session's next turn, in one transaction. Returns the turn number. */
 export function appendTurn(store: Store, sessionId: string, turn: AnsweredTurn): number {
   const now = (turn.now ?? new Date()).toISOString();
   return store.transaction(() => {
@@ -382,22 +406,35 @@ export function appendTurn(store: Store, sessionId: string, turn: AnsweredTurn):
     const number = (last.turn ?? 0) + 1;
     const seq = last.seq ?? 0;
     const insert = store.statement(
-      'INSERT INTO session_messages (session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO session_messages (session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at, images, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    const images = storeImages(store, turn.images ?? []);
     // Chained to the recorded head: one read, two hashes, whatever the session's length.
     let head = sessionChainHead(store, sessionId);
-    const messages: ChainedMessageColumns[] = [
-      { session_id: sessionId, seq: seq + 1, turn: number, role: 'user', text: turn.prompt, provider_id: null, model: null, evidence_id: null, created_at: now },
-      { session_id: sessionId, seq: seq + 2, turn: number, role: 'assistant', text: turn.answer, provider_id: turn.providerId, model: turn.model, evidence_id: turn.evidenceId, created_at: now },
+    const messages: Required<ChainedMessageColumns>[] = [
+      { session_id: sessionId, seq: seq + 1, turn: number, role: 'user', text: turn.prompt, provider_id: null, model: null, evidence_id: null, created_at: now, images },
+      { session_id: sessionId, seq: seq + 2, turn: number, role: 'assistant', text: turn.answer, provider_id: turn.providerId, model: turn.model, evidence_id: turn.evidenceId, created_at: now, images: null },
     ];
     for (const message of messages) {
       const hash = messageLinkHash(head, message);
-      insert.run(message.session_id, message.seq, message.turn, message.role, message.text, message.provider_id, message.model, message.evidence_id, message.created_at, head, hash);
+      insert.run(message.session_id, message.seq, message.turn, message.role, message.text, message.provider_id, message.model, message.evidence_id, message.created_at, message.images, head, hash);
       head = hash;
     }
     store.statement('UPDATE sessions SET updated_at = ?, chain_hash = ? WHERE id = ?').run(now, head, sessionId);
     return number;
   });
+}
+
+/** Stores each image's bytes under its SHA-256 (once: an image already kept, by any session, is not stored again); its `images` column, or null for none. */
+function storeImages(store: Store, images: readonly { mediaType: string; bytes: Uint8Array }[]): string | null {
+  if (images.length === 0) return null;
+  const insert = store.statement('INSERT INTO session_images (sha256, bytes) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING');
+  const references = images.map((image): StoredImageReference => {
+    const sha256 = sha256Hex(image.bytes);
+    insert.run(sha256, Buffer.from(image.bytes));
+    return { sha256, mediaType: image.mediaType, size: image.bytes.length };
+  });
+  return JSON.stringify(references);
 }
 
 /** What `session delete` deleted, and the evidence it kept. */
@@ -407,6 +444,8 @@ export interface DeletedSession {
   messages: number;
   checkpoints: number;
   switches: number;
+  /** Stored images deleted with it: those no other session's message lists (an image another one keeps stays). */
+  images: number;
   /**
    * Evidence rows that name the session, kept as they are: they are the chained record (deleting or
    * editing one would break `evidence verify`), with the verbatim prompts and answers, until
@@ -416,20 +455,27 @@ export interface DeletedSession {
 }
 
 /**
- * Deletes a session by id or name — its messages, checkpoints and switches with it — in one
- * transaction; `SessionNotFoundError` (as `session show`) when there is none. Evidence rows that
+ * Deletes a session by id or name — its messages, checkpoints and switches with it, and the stored
+ * images no other session's message lists — in one transaction; `SessionNotFoundError` (as `session show`) when there is none. Evidence rows that
  * name the session are not touched.
  */
 export function deleteSession(store: Store, idOrName: string): DeletedSession {
   return store.transaction(() => {
     const session = requireSession(store, idOrName);
+    // Read before its messages go: the images they list, which go with them unless another session's message lists them too.
+    const listed = [...new Set(store.statement(SESSION_IMAGE_DIGESTS).pluck(true).all(session.id) as string[])];
     // Messages name the switch that dropped them: they go first, the session last.
     const messages = store.statement('DELETE FROM session_messages WHERE session_id = ?').run(session.id).changes;
+    const unlisted = store.statement(
+      `DELETE FROM session_images WHERE sha256 = ? AND NOT EXISTS (
+        SELECT 1 FROM session_messages AS m, json_each(m.images) AS listed WHERE m.images IS NOT NULL AND json_extract(listed.value, '$.sha256') = ?)`,
+    );
+    const images = listed.reduce((deleted, sha256) => deleted + unlisted.run(sha256, sha256).changes, 0);
     const switches = store.statement('DELETE FROM session_switches WHERE session_id = ?').run(session.id).changes;
     const checkpoints = store.statement('DELETE FROM session_checkpoints WHERE session_id = ?').run(session.id).changes;
     store.statement('DELETE FROM sessions WHERE id = ?').run(session.id);
     const evidenceKept = store.statement('SELECT count(*) FROM evidence WHERE session_id = ?').pluck(true).get(session.id) as number;
-    return { session, messages, checkpoints, switches, evidenceKept };
+    return { session, messages, checkpoints, switches, images, evidenceKept };
   });
 }
 

@@ -8,7 +8,8 @@ import { alternativesTo, hintForExclusions, localModelsLeftOut } from '../router
 import { routeRequest } from '../router/route-request.js';
 import type { ExclusionRule } from '../router/types.js';
 import type { Store } from '../store/store.js';
-import { compactForWindow, conversationRequest, type PromptEstimate } from './compaction.js';
+import { findDeclaredModel } from '../registry/model-names.js';
+import { compactForWindow, conversationRequest, dropImageTurns, type PromptEstimate } from './compaction.js';
 import { provenContext, requireSession, resolveModel, type ResolvedModel } from './sessions.js';
 import { sessionChainHead, switchLinkHash, type ChainedSwitchColumns } from './chain.js';
 import { activeModelLabel, type ActiveModel, type DroppedTurn, type Session, type SessionMessage } from './types.js';
@@ -18,7 +19,10 @@ export interface SwitchReport {
   session: Session;
   from: ActiveModel;
   to: { providerId: string; model: string; capabilityClass: string; contextWindow: number };
-  /** Turns compaction dropped from the context (they stay in `session show`, marked). */
+  /**
+   * Turns dropped from the context, oldest first (they stay in `session show`, marked): those with
+   * images when the new model takes no image input (`reason: 'images'`), then those compaction dropped to fit its window.
+   */
   droppedTurns: DroppedTurn[];
   /** The kept conversation's estimate and the room it leaves for an answer. */
   promptTokens: number;
@@ -28,8 +32,10 @@ export interface SwitchReport {
 }
 
 /**
- * Switches a session to `provider:model`, keeping its context: compacted first when the new
- * model's window cannot hold it (`compactForWindow`), and the envelope invalidated when the new
+ * Switches a session to `provider:model`, keeping its context: the turns with images dropped when
+ * the new model takes none (not tagged `capabilities.visionTag`: every later turn would be
+ * refused for them), then compacted when the new model's window cannot hold the rest
+ * (`compactForWindow`, which counts each image as the router does); the envelope invalidated when the new
  * model's class is above its approved maximum. Refused (exit 4) when the policy does not let the
  * new model receive the conversation it would carry (`refuseUnreceivableConversation`). One
  * transaction; a switch refused, or that compaction cannot make fit, changes nothing.
@@ -65,14 +71,18 @@ export async function switchSessionModel(
     }
     throw error;
   }
+  const takesImages = (findDeclaredModel(target.provider.record, target.model)?.tags ?? []).includes(policy.capabilities.visionTag);
+  const withoutImages = takesImages ? { kept: conversation.messages, dropped: [] } : dropImageTurns(conversation.messages);
   const compaction = await compactForWindow({
     systemPrompt: conversation.systemPrompt,
-    messages: conversation.messages,
+    messages: withoutImages.kept,
     contextWindow: target.contextWindow,
     target: `${target.provider.id}:${target.model}`,
+    imageBytes: conversation.imageBytes,
     ...(options.estimate === undefined ? {} : { estimate: options.estimate }),
   });
-  await refuseUnreceivableConversation(store, policy, session, target, { systemPrompt: conversation.systemPrompt, kept: compaction.kept }, caller);
+  const dropped = [...withoutImages.dropped, ...compaction.dropped].sort((first, second) => first.turn - second.turn);
+  await refuseUnreceivableConversation(store, policy, session, target, { systemPrompt: conversation.systemPrompt, kept: compaction.kept, imageBytes: conversation.imageBytes }, caller);
   const invalidatedEnvelope = capabilityRank(target.capabilityClass) > capabilityRank(session.envelope.maxCapability);
   const at = (options.now ?? new Date()).toISOString();
   const to = { providerId: target.provider.id, model: target.model, capabilityClass: target.capabilityClass, contextWindow: target.contextWindow };
@@ -96,7 +106,7 @@ export async function switchSessionModel(
       to_model: to.model,
       to_capability_class: to.capabilityClass,
       to_context_window: to.contextWindow,
-      dropped_turns: JSON.stringify(compaction.dropped),
+      dropped_turns: JSON.stringify(dropped),
       invalidated_envelope: invalidatedEnvelope ? 1 : 0,
       switched_at: at,
     };
@@ -112,7 +122,7 @@ export async function switchSessionModel(
     const hash = switchLinkHash(head, { id: switchId, ...row });
     store.statement('UPDATE session_switches SET prev_hash = ?, hash = ? WHERE id = ?').run(head, hash, switchId);
     const drop = store.statement('UPDATE session_messages SET dropped_by_switch = ? WHERE session_id = ? AND seq = ?');
-    for (const turn of compaction.dropped) for (const seq of turn.seqs) drop.run(switchId, session.id, seq);
+    for (const turn of dropped) for (const seq of turn.seqs) drop.run(switchId, session.id, seq);
     store.statement('UPDATE sessions SET provider_id = ?, model = ?, updated_at = ?, chain_hash = ? WHERE id = ?').run(to.providerId, to.model, at, hash, session.id);
     if (invalidatedEnvelope) {
       // An envelope already invalidated keeps its first reason: that is what the approval must answer.
@@ -127,7 +137,7 @@ export async function switchSessionModel(
     session: requireSession(store, session.id),
     from: session.active,
     to,
-    droppedTurns: compaction.dropped,
+    droppedTurns: dropped,
     promptTokens: compaction.promptTokens,
     room: compaction.room,
     invalidatedEnvelope,
@@ -148,14 +158,14 @@ async function refuseUnreceivableConversation(
   policy: Policy,
   session: Session,
   target: ResolvedModel,
-  { systemPrompt, kept }: { systemPrompt: string | null; kept: readonly SessionMessage[] },
+  { systemPrompt, kept, imageBytes }: { systemPrompt: string | null; kept: readonly SessionMessage[]; imageBytes: ReadonlyMap<string, Uint8Array> },
   caller: string,
 ): Promise<void> {
   if (systemPrompt === null && kept.length === 0) return;
   const providers = listProviders(store);
   const label = `${target.provider.id}:${target.model}`;
   const routed = await routeRequest({
-    request: conversationRequest(systemPrompt, kept, label),
+    request: conversationRequest(systemPrompt, kept, label, imageBytes),
     policy,
     providers,
     workflow: 'interactive',

@@ -9,6 +9,8 @@ export interface SessionMessage {
   turn: number;
   role: 'user' | 'assistant';
   text: string;
+  /** The images sent with a user message (before its text), in order: what each is, never its bytes. */
+  images: SessionImage[];
   /** Who answered (assistant messages) and the evidence row of that answer. */
   providerId: string | null;
   model: string | null;
@@ -16,6 +18,15 @@ export interface SessionMessage {
   createdAt: string;
   /** The switch whose compaction dropped this message from the context, or null while it is in it. */
   droppedBySwitch: number | null;
+}
+
+/** An image kept with a user turn: its bytes are stored once per digest and sent again with every later turn. */
+export interface SessionImage {
+  mediaType: string;
+  /** Its size in bytes. */
+  size: number;
+  /** SHA-256 of its bytes, hex. */
+  sha256: string;
 }
 
 /** An approval of the session's capability envelope: the highest capability class it may use. */
@@ -48,6 +59,8 @@ export interface DroppedTurn {
   seqs: number[];
   /** The first 60 characters of the turn's user message. */
   excerpt: string;
+  /** Why it was dropped, when not to fit the window: `images` — it has images and the new model takes no image input. */
+  reason?: 'images';
 }
 
 /** One `provider switch`, as recorded. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { expectEvidenceHoldsExchange, lastSent, PERSON_SCHEMA, PNG, QUESTION, TIME_TOOL, WEATHER_TOOL, type Json } from '../helpers/request-options.js';
-import { inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
+import { defaultModel, inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
 
 /**
  * `syndicate mcp`'s `complete` and `route_explain` take what `run` takes beyond the prompt —
@@ -127,16 +127,34 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
     const garbled = await call('complete', { prompt: QUESTION, images: [{ data: 'not base64!', mimeType: 'image/png' }] });
     expect(garbled.isError).toBe(true);
     expect(text(garbled)).toMatch(/images[\s\S]*data/);
-    // A stored session keeps its turns as text: an image or a tool call would be lost from its conversation.
+    // A stored session keeps text and images, not tool calls: `tools` beside one is refused.
     const started = await scenario.json(['session', 'start', '--name', 'texts']);
     expect(started.result.exitCode, started.result.stderr).toBe(0);
     const session = (started.document.session as Json).id as string;
-    for (const [args, name] of [[{ images: [IMAGE] }, 'images'], [{ tools: [WEATHER_TOOL] }, 'tools']] as const) {
-      const refused = await call('complete', { prompt: QUESTION, session: 'texts', ...args });
-      expect(refused.isError).toBe(true);
-      expect(text(refused)).toContain(`\`${name}\` does not apply to a stored session: it keeps its turns as text (usage)\nhint: drop \`${name}\`, or drop \`session\` ${session}`);
-    }
+    const refused = await call('complete', { prompt: QUESTION, session: 'texts', images: [IMAGE], tools: [WEATHER_TOOL] });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toContain(`\`tools\` does not apply to a stored session: it keeps its turns as text (usage)\nhint: drop \`tools\`, or drop \`session\` ${session}`);
     expect(inferenceExchanges(llama).length + inferenceExchanges(studio).length).toBe(sent);
+  });
+
+  it('complete: `images` with a stored session stay in its conversation; the next call sends them again, route_explain counts them', async () => {
+    const started = await scenario.json(['session', 'start', '--name', 'screenshots', '--model', `llama:${defaultModel(llama)}`]);
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const first = await call('complete', { prompt: 'What is in this screenshot?', images: [IMAGE], session: 'screenshots' });
+    expect(first.isError, text(first)).toBeFalsy();
+    expect(first.structuredContent).toMatchObject({ sensitivity: 'confidential', session: { turn: 1 } });
+    const second = await call('complete', { prompt: 'And its colour?', session: 'screenshots' });
+    expect(second.isError, text(second)).toBeFalsy();
+    expect(second.structuredContent).toMatchObject({ provider: { id: 'llama' }, sensitivity: 'confidential', session: { turn: 2 } });
+    expect(lastSent(llama).messages).toEqual([
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${IMAGE.data}` } }, { type: 'text', text: 'What is in this screenshot?' }] },
+      { role: 'assistant', content: DEFAULT_ANSWER },
+      { role: 'user', content: 'And its colour?' },
+    ]);
+    await expectEvidenceHoldsExchange(scenario, llama, (second.structuredContent as Json).evidenceId as string);
+    const explained = await call('route_explain', { prompt: 'And the next one?', session: 'screenshots' });
+    expect(explained.isError, text(explained)).toBeFalsy();
+    expect((explained.structuredContent as Json).plan.sensitivity).toBe('confidential');
   });
 
   it('route_explain: explains what complete would send with them, as `route` does with the flags; beside a request body they are refused', async () => {

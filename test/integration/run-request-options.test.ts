@@ -79,7 +79,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     expect(plan.excluded.find((exclusion: Json) => exclusion.provider === 'gpt').rules).toContain('class_not_allowed');
   }, 90_000);
 
-  it('--image refuses a missing file, a file of another type (by its bytes, whatever its name), stdin and a stored session: usage errors naming the file and the types', async () => {
+  it('--image refuses a missing file, a file of another type (by its bytes, whatever its name) and stdin: usage errors naming the file and the types; --tools with a stored session is refused', async () => {
     const fake = file('fake.png', 'this is text, not a PNG');
     const sent = inferenceExchanges(llama).length;
     const notImage = await scenario.json(['run', 'describe it', '--image', png, '--image', fake]);
@@ -92,13 +92,14 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     const stdin = await scenario.cli(['run', 'describe it', '--image', '-']);
     expect(stdin.exitCode).toBe(2);
     expect(stdin.stderr).toContain('an image is read from a file, not from stdin');
-    // A stored session keeps its turns as text: the image would be lost from its conversation.
+    // A stored session keeps its images (test/integration/session-images.test.ts) but not tool calls: there is no way to give their results on the CLI.
     const started = await scenario.json(['session', 'start']);
     expect(started.result.exitCode, started.result.stderr).toBe(0);
     const session = (started.document.session as Json).id as string;
-    const inSession = await scenario.cli(['run', 'describe it', '--image', png, '--session', session]);
+    const inSession = await scenario.cli(['run', 'describe it', '--image', png, '--tools', tools, '--session', session]);
     expect(inSession.exitCode).toBe(2);
-    expect(inSession.stderr).toContain('--image does not apply to a stored session: it keeps its turns as text');
+    expect(inSession.stderr).toContain('--tools does not apply to a stored session: it keeps its turns as text');
+    expect(inSession.stderr).toContain(`hint: drop --tools, or drop --session ${session}`);
     expect(inferenceExchanges(llama)).toHaveLength(sent);
   }, 90_000);
 

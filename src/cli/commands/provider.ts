@@ -192,7 +192,7 @@ Examples:
 
   provider
     .command('switch')
-    .description("switch a session to another model, keeping its context: compacted first when the new window is smaller (what was dropped is printed); a class above the session's envelope invalidates it until `session approve`; refused (exit 4) when the new model's class may not receive the conversation")
+    .description("switch a session to another model, keeping its context: compacted first when the new window is smaller, the turns with images dropped when it takes no image input (what was dropped is printed); a class above the session's envelope invalidates it until `session approve`; refused (exit 4) when the new model's class may not receive the conversation")
     .argument('<provider:model>', 'the registered model to switch to')
     .requiredOption('--session <id>', 'the session to switch (id or name)')
     .addHelpText('after', '\nExample:\n  $ syndicate provider switch ollama-local:llama3.2:1b --session triage')
@@ -208,10 +208,16 @@ Examples:
         output.result({ switch: report }, () => {
           const from = report.from.kind === 'auto' ? 'auto' : `${report.from.providerId}:${report.from.model}`;
           output.line(`session ${report.session.id}: ${from} → ${report.to.providerId}:${report.to.model} (${report.to.capabilityClass}, window ${report.to.contextWindow})`);
-          if (report.droppedTurns.length === 0) output.line(`context kept whole (${report.promptTokens} tokens estimated, ${report.room} left for an answer)`);
+          const withImages = report.droppedTurns.filter((turn) => turn.reason === 'images');
+          const toFit = report.droppedTurns.filter((turn) => turn.reason === undefined);
+          if (withImages.length > 0) {
+            output.line(`${report.to.providerId}:${report.to.model} takes no image input: dropped ${counted(withImages.length, 'turn')} with images:`);
+            for (const line of describeDroppedTurns(withImages)) output.line(`  dropped ${line}`);
+          }
+          if (toFit.length === 0) output.line(`context kept ${withImages.length === 0 ? 'whole' : 'otherwise whole'} (${report.promptTokens} tokens estimated, ${report.room} left for an answer)`);
           else {
-            output.line(`compacted to fit: dropped ${counted(report.droppedTurns.length, 'turn')}, kept ${report.promptTokens} tokens estimated (${report.room} left for an answer):`);
-            for (const line of describeDroppedTurns(report.droppedTurns)) output.line(`  dropped ${line}`);
+            output.line(`compacted to fit: dropped ${counted(toFit.length, 'turn')}, kept ${report.promptTokens} tokens estimated (${report.room} left for an answer):`);
+            for (const line of describeDroppedTurns(toFit)) output.line(`  dropped ${line}`);
           }
           if (report.invalidatedEnvelope) {
             output.line(

@@ -88,7 +88,6 @@ Examples:
           ...(options.provider === undefined ? {} : { provider: options.provider }),
           ...(options.model === undefined ? {} : { model: options.model }),
           ...(options.system === undefined ? {} : { system: options.system }),
-          images: images.length > 0,
           tools: settings.tools !== undefined,
         });
       }
@@ -128,7 +127,7 @@ Examples:
             },
           };
           if (sessions !== undefined && storedSession !== undefined) {
-            const answered = await sessions.invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: text, settings: requestSettings });
+            const answered = await sessions.invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: text, images, settings: requestSettings });
             sessionTurn = { id: answered.session.id, turn: answered.turn };
             return answered.result;
           }

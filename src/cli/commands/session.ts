@@ -79,7 +79,7 @@ Examples:
 
   session
     .command('show')
-    .description('show a session: messages (dropped ones marked), active model, envelope, checkpoints and switches')
+    .description('show a session: messages (dropped ones marked, images by type, size and digest), active model, envelope, checkpoints and switches')
     .argument('<id>', 'session id or name')
     .addHelpText('after', '\nExample:\n  $ syndicate session show triage --json')
     .action(async (id: string, _options: unknown, command: Command) => {
@@ -115,7 +115,7 @@ Examples:
 
   session
     .command('delete')
-    .description('delete a session with its stored messages, checkpoints and switches; the evidence rows that name it stay (they are the chained record)')
+    .description('delete a session with its stored messages, checkpoints, switches and the images no other session keeps; the evidence rows that name it stay (they are the chained record)')
     .argument('<id>', 'session id or name')
     .addHelpText('after', '\nExample:\n  $ syndicate session delete triage --json')
     .action(async (id: string, _options: unknown, command: Command) => {
@@ -128,7 +128,8 @@ Examples:
           const { session: gone } = deleted;
           output.line(
             `deleted session ${gone.id}${gone.name === null ? '' : ` (${gone.name})`}: ${counted(deleted.messages, 'message')}, ` +
-              `${counted(deleted.checkpoints, 'checkpoint')}, ${deleted.switches} switch${deleted.switches === 1 ? '' : 'es'}`,
+              `${counted(deleted.checkpoints, 'checkpoint')}, ${deleted.switches} switch${deleted.switches === 1 ? '' : 'es'}` +
+              `${deleted.images === 0 ? '' : `, ${counted(deleted.images, 'stored image')} no other session keeps`}`,
           );
           output.line(
             deleted.evidenceKept === 0
@@ -161,7 +162,7 @@ function envelopeLabel(session: Session, output: Output): string {
 
 /** `turn 1 ("What is…")`, one per dropped turn. */
 export function describeDroppedTurns(turns: readonly DroppedTurn[]): string[] {
-  return turns.map((turn) => `turn ${turn.turn} (messages ${turn.seqs.join(', ')}): "${turn.excerpt}"`);
+  return turns.map((turn) => `turn ${turn.turn} (messages ${turn.seqs.join(', ')}): "${turn.excerpt}"${turn.reason === 'images' ? ' (has images)' : ''}`);
 }
 
 function printDetail(output: Output, detail: SessionDetail): void {
@@ -179,6 +180,7 @@ function printDetail(output: Output, detail: SessionDetail): void {
     const droppedBy = message.droppedBySwitch === null ? undefined : (switchNumbers.get(message.droppedBySwitch) ?? `#${message.droppedBySwitch}`);
     const dropped = droppedBy === undefined ? '' : output.color.yellow(` [dropped by switch ${droppedBy}]`);
     output.line(`#${message.seq} turn ${message.turn} ${who}${dropped}`);
+    for (const image of message.images) output.line(`  [image ${image.mediaType}, ${counted(image.size, 'byte')}, sha256 ${image.sha256}]`);
     output.line(`  ${message.text.replace(/\n/g, '\n  ')}`);
   }
   output.line();

@@ -1,0 +1,200 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/common/hash.js';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { expectEvidenceHoldsExchange, lastSent, PNG, type Json } from '../helpers/request-options.js';
+import { defaultModel, inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
+import { withStore } from '../helpers/store.js';
+
+/**
+ * `run --session S --image x.png`: the image stays in the stored conversation, and every later turn
+ * sends it again — in each wire's own form — is classified with it, and is proven with it by the
+ * session's chain (`evidence verify` included). A switch to a model without image input drops the
+ * image turns and says so.
+ */
+describe('syndicate run --session with --image', () => {
+  let scenario: Scenario;
+  let llama: FakeEngine;
+  let claude: FakeEngine;
+  let studio: FakeEngine;
+  let openai: FakeEngine;
+  let png: string;
+  const engines = (): FakeEngine[] => [llama, claude, studio, openai];
+  const IMAGE_URL = `data:image/png;base64,${PNG.toString('base64')}`;
+  const env = { SESSION_IMAGES_OPENAI_KEY: 'sk-fake', SESSION_IMAGES_ANTHROPIC_KEY: 'sk-ant-fake' };
+
+  beforeAll(async () => {
+    [llama, claude, studio, openai] = await Promise.all([
+      startFakeEngine({ kind: 'llama.cpp', jinja: true }),
+      startFakeEngine({ kind: 'anthropic' }),
+      startFakeEngine({ kind: 'lmstudio' }),
+      startFakeEngine({ kind: 'openai' }),
+    ]);
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    const records = [
+      providerYaml({ id: 'llama', engine: llama, tags: ['vision'] }),
+      // The anthropic wire on this host: a local model, so the image's level may reach it.
+      providerYaml({ id: 'claude', engine: claude, tags: ['vision'], authEnv: 'SESSION_IMAGES_ANTHROPIC_KEY' }),
+      providerYaml({ id: 'studio', engine: studio }),
+      providerYaml({ id: 'gpt', engine: openai, class: 'approved_hosted', authEnv: 'SESSION_IMAGES_OPENAI_KEY', tags: ['vision'], price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }),
+    ];
+    const paths = records.map((record, index) => {
+      const path = join(scenario.home, `provider-${index}.yaml`);
+      writeFileSync(path, record);
+      return path;
+    });
+    const registered = await scenario.cli(['provider', 'register', ...paths]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    png = join(scenario.home, 'screen.png');
+    writeFileSync(png, PNG);
+  }, 90_000);
+
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all(engines().map((engine) => engine?.close()));
+  });
+
+  async function startSession(model: string): Promise<string> {
+    const { result, document } = await scenario.json(['session', 'start', '--model', model]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return (document.session as Json).id as string;
+  }
+
+  async function run(args: string[]): Promise<Json> {
+    const { result, document } = await scenario.json(['run', ...args, '--no-stream'], { env });
+    expect(result.exitCode, result.stdout).toBe(0);
+    return document;
+  }
+
+  it("later turns send the image again in each wire's form, classified with it; session show lists it; evidence holds the bytes sent", async () => {
+    const id = await startSession(`llama:${defaultModel(llama)}`);
+    const first = await run(['What is in this screenshot?', '--image', png, '--session', id]);
+    expect(first).toMatchObject({ answer: DEFAULT_ANSWER, provider: { id: 'llama' }, sensitivity: 'confidential', session: { id, turn: 1 } });
+
+    // The second turn is text only: the image is in its history, and the turn is as sensitive as the image.
+    const second = await run(['And what colour is it?', '--session', id]);
+    expect(second).toMatchObject({ provider: { id: 'llama' }, sensitivity: 'confidential', session: { id, turn: 2 } });
+    expect(lastSent(llama).messages).toEqual([
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: IMAGE_URL } }, { type: 'text', text: 'What is in this screenshot?' }] },
+      { role: 'assistant', content: DEFAULT_ANSWER },
+      { role: 'user', content: 'And what colour is it?' },
+    ]);
+    await expectEvidenceHoldsExchange(scenario, llama, second.evidenceId as string);
+
+    // The anthropic wire gets it as its own base64 image block.
+    const switched = await scenario.cli(['provider', 'switch', `claude:${defaultModel(claude)}`, '--session', id], { env });
+    expect(switched.exitCode, switched.stderr).toBe(0);
+    expect(switched.stdout).toContain('context kept whole');
+    const third = await run(['Describe it once more.', '--session', id]);
+    expect(third).toMatchObject({ provider: { id: 'claude' }, sensitivity: 'confidential' });
+    expect(lastSent(claude).messages[0]).toEqual({
+      role: 'user',
+      content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG.toString('base64') } }, { type: 'text', text: 'What is in this screenshot?' }],
+    });
+    await expectEvidenceHoldsExchange(scenario, claude, third.evidenceId as string);
+
+    const image = { mediaType: 'image/png', size: PNG.length, sha256: sha256Hex(PNG) };
+    const shown = await scenario.json(['session', 'show', id]);
+    expect(shown.result.exitCode).toBe(0);
+    expect((shown.document.session as Json).messages.map((message: Json) => message.images)).toEqual([[image], [], [], [], [], []]);
+    expect(shown.result.stdout).not.toContain(PNG.toString('base64'));
+    const human = await scenario.cli(['session', 'show', id]);
+    expect(human.stdout).toContain(`[image image/png, ${PNG.length} bytes, sha256 ${image.sha256}]`);
+    expect(human.stdout).not.toContain(PNG.toString('base64'));
+  }, 90_000);
+
+  it('an auto session routes every later turn as a request with the image: vision models that may take its level only', async () => {
+    const id = await startSession('auto');
+    await run(['What is in this screenshot?', '--image', png, '--session', id]);
+    const later = await run(['Summarise what we said.', '--session', id]);
+    expect(later).toMatchObject({ sensitivity: 'confidential' });
+    // Either local vision model may take it (llama and claude, by the router's ranking of the moment); no other may.
+    expect(['llama', 'claude']).toContain((later.provider as Json).id);
+    const envelope = (await scenario.evidence(later.evidenceId as string)) as Json;
+    const excluded = new Map((envelope.route.excluded as Json[]).map((exclusion) => [exclusion.target, exclusion.reasons.join('; ')]));
+    expect(excluded.get(`studio:${defaultModel(studio)}`)).toContain('request has images but the model is not tagged vision');
+    expect(excluded.get(`gpt:${defaultModel(openai)}`)).toContain('confidential');
+  }, 90_000);
+
+  it('a session with an image is not switched where its level may not go; a switch to a model without image input drops the image turns and prints them', async () => {
+    const id = await startSession(`llama:${defaultModel(llama)}`);
+    await run(['What is in this screenshot?', '--image', png, '--session', id]);
+    await run(['Thanks. What is 2+2?', '--session', id]);
+
+    const hosted = await scenario.json(['provider', 'switch', `gpt:${defaultModel(openai)}`, '--session', id]);
+    expect(hosted.result.exitCode).toBe(4);
+    expect(hosted.document.error).toMatchObject({ code: 'session_model_not_permitted', details: { sensitivity: 'confidential' } });
+
+    // A session pinned to that hosted model is refused the image itself: the prompt with it is what is confidential.
+    const pinned = await startSession(`gpt:${defaultModel(openai)}`);
+    const refused = await scenario.json(['run', 'What is in this screenshot?', '--image', png, '--session', pinned, '--no-stream'], { env });
+    expect(refused.result.exitCode).toBe(4);
+    expect(refused.document.error).toMatchObject({ code: 'session_model_not_permitted' });
+    expect((refused.document.error as Json).message).not.toContain('earlier turns');
+    expect(inferenceExchanges(openai)).toHaveLength(0);
+    expect(((await scenario.json(['session', 'show', pinned])).document.session as Json).messages).toEqual([]);
+
+    const sent = inferenceExchanges(studio).length;
+    const blind = await scenario.cli(['provider', 'switch', `studio:${defaultModel(studio)}`, '--session', id]);
+    expect(blind.exitCode, blind.stderr).toBe(0);
+    expect(blind.stdout).toContain(`studio:${defaultModel(studio)} takes no image input: dropped 1 turn with images:`);
+    expect(blind.stdout).toContain('dropped turn 1 (messages 1, 2): "What is in this screenshot?" (has images)');
+    const after = await run(['And 3+3?', '--session', id]);
+    expect(after).toMatchObject({ provider: { id: 'studio' }, sensitivity: 'public' });
+    expect(inferenceExchanges(studio)).toHaveLength(sent + 1);
+    expect(lastSent(studio).messages).toEqual([
+      { role: 'user', content: 'Thanks. What is 2+2?' },
+      { role: 'assistant', content: DEFAULT_ANSWER },
+      { role: 'user', content: 'And 3+3?' },
+    ]);
+    const shown = await scenario.json(['session', 'show', id]);
+    expect((shown.document.session as Json).switches[0].droppedTurns).toEqual([{ turn: 1, seqs: [1, 2], excerpt: 'What is in this screenshot?', reason: 'images' }]);
+  }, 90_000);
+
+  it('an image byte or digest edited in the store: evidence verify names the session and fails (exit 1), and the session is refused', async () => {
+    // An image of its own (a PNG with a byte after its end): the PNG the other tests' sessions keep stays intact.
+    const own = Buffer.concat([PNG, Buffer.from([0])]);
+    const ownPath = join(scenario.home, 'own.png');
+    writeFileSync(ownPath, own);
+    const id = await startSession(`llama:${defaultModel(llama)}`);
+    await run(['What is in this screenshot?', '--image', ownPath, '--session', id]);
+    const intact = await scenario.cli(['evidence', 'verify']);
+    expect(intact.exitCode, intact.stderr).toBe(0);
+
+    const original = withStore(scenario.home, (store) => store.db.prepare('SELECT bytes FROM session_images WHERE sha256 = ?').get(sha256Hex(own)) as { bytes: Buffer });
+    const edited = Buffer.from(original.bytes);
+    edited.writeUInt8(edited.readUInt8(edited.length - 1) ^ 1, edited.length - 1);
+    withStore(scenario.home, (store) => store.db.prepare('UPDATE session_images SET bytes = ? WHERE sha256 = ?').run(edited, sha256Hex(own)));
+    const sent = inferenceExchanges(llama).length;
+    const [verified, human, refused] = await Promise.all([
+      scenario.json(['evidence', 'verify']),
+      scenario.cli(['evidence', 'verify']),
+      scenario.json(['run', 'Again?', '--session', id, '--no-stream']),
+    ]);
+    expect(verified.result.exitCode).toBe(1);
+    expect(verified.document.error).toMatchObject({ code: 'check_failed', details: { sessionBreaks: expect.arrayContaining([{ sessionId: id, seq: 1, reason: 'image changed' }]) } });
+    expect(human.exitCode).toBe(1);
+    expect(human.stderr).toContain(`session ${id}'s chain broken at message #1: image changed`);
+    expect(refused.result.exitCode).toBe(1);
+    expect(refused.document.error).toMatchObject({ code: 'session_chain_broken', details: { brokenAt: { sessionId: id, seq: 1, reason: 'image changed' } } });
+    expect(inferenceExchanges(llama)).toHaveLength(sent);
+
+    // The digest edited to match the edited bytes: the message's link no longer holds.
+    withStore(scenario.home, (store) => {
+      store.db.prepare('INSERT INTO session_images (sha256, bytes) VALUES (?, ?)').run(sha256Hex(edited), edited);
+      store.db.prepare('UPDATE session_messages SET images = replace(images, ?, ?) WHERE session_id = ?').run(sha256Hex(own), sha256Hex(edited), id);
+    });
+    const digest = await scenario.json(['evidence', 'verify']);
+    expect(digest.result.exitCode).toBe(1);
+    expect(digest.document.error).toMatchObject({ details: { sessionBreaks: expect.arrayContaining([{ sessionId: id, seq: 1, reason: 'content changed' }]) } });
+
+    // session delete removes the images nothing else lists (the edited digest's row); the other sessions' chains hold.
+    const deleted = await scenario.json(['session', 'delete', id]);
+    expect(deleted.result.exitCode).toBe(0);
+    expect(deleted.document).toMatchObject({ messages: 2, images: 1 });
+    expect(withStore(scenario.home, (store) => store.db.prepare('SELECT count(*) FROM session_images WHERE sha256 = ?').pluck(true).get(sha256Hex(edited)))).toBe(0);
+    const intactAgain = await scenario.cli(['evidence', 'verify']);
+    expect(intactAgain.exitCode, intactAgain.stderr).toBe(0);
+  }, 90_000);
+});
