@@ -17,7 +17,7 @@ import { REASONING_UNSENT_SETTING, requestedEffort } from '../wire/reasoning.js'
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
-import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, shuttingDown } from './errors.js';
+import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, requestIdHeaders, shuttingDown } from './errors.js';
 import {
   anthropicFace,
   clientAnswer,
@@ -630,6 +630,7 @@ function attemptHeaders(attempt: Pick<AttemptStarted, 'provider' | 'model' | 'se
     'x-syndicate-sensitivity': attempt.sensitivity,
     'x-syndicate-evidence': attempt.evidenceId,
     'x-syndicate-request': attempt.requestId,
+    ...requestIdHeaders(attempt.requestId),
   };
 }
 

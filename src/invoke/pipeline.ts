@@ -20,6 +20,7 @@ import {
   hintForInputTooLong,
   hintForUnavailable,
   hintForUntriedKeyless,
+  retryAfterForUnavailable,
   toolsRefusalsOfExclusions,
   unavailabilityOfExclusions,
   withEngineStarts,
@@ -216,10 +217,13 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     throw toolsRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
   }
   const heldOutReasons = heldOut.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
+  const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut));
   throw new UpstreamError(`inference unavailable, try again later (${[...reasons, ...heldOutReasons].join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: withUntried(unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut))),
+    // A candidate the hop limit cut off was never tried: it may answer at once.
+    ...(unavailable.retryAfterSeconds === undefined || untried !== undefined ? {} : { retryAfterSeconds: unavailable.retryAfterSeconds }),
+    hint: withUntried(unavailable.hint),
     details: { requestId, sensitivity: classification.level, attempts },
   });
 }
@@ -241,12 +245,12 @@ function unavailableHint(
   attempts: readonly AttemptReport[],
   failures: readonly SyndicateError[],
   heldOut: readonly Unavailability[] = [],
-): string {
-  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return timeoutHint(input);
+): { hint: string; retryAfterSeconds?: number } {
+  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input) };
   const missingKeys = unique(failures.flatMap((failure) => (failure.code === 'credential_missing' && typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
   const exports = missingKeys.map((name) => `export ${name}=…`).join('; ');
   if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) {
-    return `set the key in the environment syndicate runs in (${exports}), then retry`;
+    return { hint: `set the key in the environment syndicate runs in (${exports}), then retry` };
   }
   // Failures and attempts are pushed together, one pair per failed hop.
   const unavailable = attempts.flatMap((report, index): Unavailability[] => {
@@ -260,8 +264,13 @@ function unavailableHint(
     if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
     return [{ ...identity, kind: call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing' }];
   });
-  const hint = hintForUnavailable(heldOutForLater(context, [...unavailable, ...heldOut], providers));
-  return missingKeys.length > 0 ? `${hint}; for the skipped hosted ${missingKeys.length === 1 ? 'provider' : 'providers'}: ${exports}` : hint;
+  const held = heldOutForLater(context, [...unavailable, ...heldOut], providers);
+  const hint = hintForUnavailable(held);
+  const retryAfterSeconds = retryAfterForUnavailable(held);
+  return {
+    hint: missingKeys.length > 0 ? `${hint}; for the skipped hosted ${missingKeys.length === 1 ? 'provider' : 'providers'}: ${exports}` : hint,
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+  };
 }
 
 /**
@@ -887,11 +896,14 @@ function refuseOrUnavailable(
   if (onlyDown.length > 0) {
     const message = `inference unavailable, try again later (${reasons.join(' | ')})`;
     const evidenceId = recordUncalled('inference_unavailable', message);
+    // A model left out for tools it refused is named with its fix: it would take the request once restarted with them.
+    const held = heldOutForLater(context, [...unavailabilityOfExclusions(plan.excluded), ...toolsRefusalsOfExclusions(plan.excluded)], currentProviders(context.store));
+    const retryAfterSeconds = retryAfterForUnavailable(held);
     return new UpstreamError(message, {
       code: 'inference_unavailable',
       isRetryable: true,
-      // A model left out for tools it refused is named with its fix: it would take the request once restarted with them.
-      hint: hintForUnavailable(heldOutForLater(context, [...unavailabilityOfExclusions(plan.excluded), ...toolsRefusalsOfExclusions(plan.excluded)], currentProviders(context.store))),
+      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+      hint: hintForUnavailable(held),
       details: { requestId, evidenceId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }

@@ -1,0 +1,116 @@
+/**
+ * What agent code reaches for beyond the basic calls, with the official `openai` and
+ * `@anthropic-ai/sdk` clients against a real gateway over fake engines: their built-in retries,
+ * the request ids they log, and fields whose meaning the gateway cannot give (refused with a 400
+ * naming the field rather than answered as if they had not been sent).
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listEvidence } from '../../src/evidence/index.js';
+import { HealthMonitor } from '../../src/router/health.js';
+import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+
+const OLLAMA_MODEL = 'llama3.2:latest';
+const QUESTION = 'What is the capital of France?';
+
+function ollamaProvider(engine: FakeEngine): TestProvider {
+  return { id: 'ollama', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'ollama', models: [{ id: OLLAMA_MODEL, tags: ['tools'], aliases: ['small'] }] };
+}
+
+let ollama: FakeEngine;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  ollama = await startFakeEngine({ kind: 'ollama' });
+  gateway = await startTestGateway({ providers: [ollamaProvider(ollama)] });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await ollama?.close();
+});
+
+/** Each test starts from a healthy engine the gateway holds nothing against. */
+function forgetFailures(): void {
+  gateway.pipeline.health = new HealthMonitor();
+  ollama.setFault('ok');
+}
+
+const openAIClient = (maxRetries = 0): OpenAI => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries });
+const anthropicClient = (maxRetries = 0): Anthropic => new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries });
+
+describe('the SDKs’ own retries of a 503', () => {
+  it('an engine held out after a failed call: the 503 carries Retry-After (the wait its message names), in both APIs', async () => {
+    forgetFailures();
+    // Nothing answers (reset before any byte, on the fresh connection too): the engine is held out for a while.
+    ollama.setFault('reset', 2);
+    const openAIError = await openAIClient()
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: QUESTION }] })
+      .catch((caught: unknown) => caught);
+    expect(openAIError).toBeInstanceOf(OpenAI.InternalServerError);
+    const failure = openAIError as InstanceType<typeof OpenAI.InternalServerError>;
+    expect(failure.status).toBe(503);
+    const named = /syndicate tries it again in (\d+) s\)$/.exec(failure.message)?.[1];
+    expect(named).toBeDefined();
+    expect(failure.headers?.get('retry-after')).toBe(named);
+    // Held out: this one is refused without a call, and says how long is left.
+    const anthropicError = await anthropicClient()
+      .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: QUESTION }] })
+      .catch((caught: unknown) => caught);
+    expect(anthropicError).toBeInstanceOf(Anthropic.InternalServerError);
+    const held = anthropicError as InstanceType<typeof Anthropic.InternalServerError>;
+    expect(held.status).toBe(503);
+    expect(Number(held.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(held.headers?.get('retry-after'))).toBeLessThanOrEqual(Number(named));
+    forgetFailures();
+  });
+
+  it('an SDK left to retry waits out the hold and is answered, instead of spending its retries while the engine is held out', async () => {
+    forgetFailures();
+    ollama.setFault('reset', 2);
+    const sent = (): number => ollama.exchanges.filter((exchange) => exchange.method === 'POST').length;
+    const before = sent();
+    // openai-node backs off 0.5 s, then 1 s: both retries would fall inside the hold without Retry-After.
+    const completion = await openAIClient(2).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: QUESTION }] });
+    expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    // The two resets, then the one answered call: no retry was spent on a held engine.
+    expect(sent() - before).toBe(3);
+    forgetFailures();
+    ollama.setFault('reset', 2);
+    const message = await anthropicClient(2).messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: QUESTION }] });
+    expect(message.content[0]).toMatchObject({ type: 'text', text: DEFAULT_ANSWER });
+    forgetFailures();
+  }, 30_000);
+});
+
+describe('request ids the SDKs read', () => {
+  it('are the gateway’s request id: `_request_id` of an answer and a stream, `requestID` of an error, in both SDKs', async () => {
+    forgetFailures();
+    const completion = await openAIClient().chat.completions.create({ model: 'small', messages: [{ role: 'user', content: QUESTION }] });
+    await gateway.settled();
+    const answered = listEvidence(gateway.store, { limit: 1 })[0];
+    expect(completion._request_id).toBe(answered?.requestId);
+
+    const { request_id: streamRequestId, response } = await openAIClient()
+      .chat.completions.create({ model: 'small', messages: [{ role: 'user', content: QUESTION }], stream: true })
+      .withResponse();
+    expect(streamRequestId).toBe(response.headers.get('x-syndicate-request'));
+
+    const message = await anthropicClient().messages.create({ model: 'small', max_tokens: 64, messages: [{ role: 'user', content: QUESTION }] });
+    await gateway.settled();
+    expect(message._request_id).toBe(listEvidence(gateway.store, { limit: 1 })[0]?.requestId);
+
+    ollama.setFault({ status: 500 }, 1);
+    const error = await anthropicClient()
+      .messages.create({ model: 'small', max_tokens: 64, messages: [{ role: 'user', content: QUESTION }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.InternalServerError);
+    await gateway.settled();
+    const failed = listEvidence(gateway.store, { limit: 1 })[0];
+    expect(failed?.state).toBe('failed');
+    expect((error as InstanceType<typeof Anthropic.InternalServerError>).requestID).toBe(failed?.requestId);
+    forgetFailures();
+  });
+});
