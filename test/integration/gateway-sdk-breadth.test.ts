@@ -114,3 +114,48 @@ describe('request ids the SDKs read', () => {
     forgetFailures();
   });
 });
+
+describe('fields whose answer no provider here gives', () => {
+  const weather = { name: 'get_weather', description: 'Current weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
+  const sent = (): number => ollama.exchanges.filter((exchange) => exchange.method === 'POST').length;
+
+  async function refusal(body: Record<string, unknown>): Promise<InstanceType<typeof OpenAI.BadRequestError>> {
+    const before = sent();
+    const error = await openAIClient()
+      .chat.completions.create({ model: 'small', messages: [{ role: 'user', content: QUESTION }], ...body } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(sent()).toBe(before);
+    return error as InstanceType<typeof OpenAI.BadRequestError>;
+  }
+
+  it('the deprecated `functions` / `function_call` are refused with 400 naming `tools` (answered, the client would wait for a function_call that never comes); their defaults pass', async () => {
+    forgetFailures();
+    const functions = await refusal({ functions: [weather] });
+    expect(functions.param).toBe('functions');
+    expect(functions.message).toContain('send them as `tools`');
+    const forced = await refusal({ function_call: { name: 'get_weather' } });
+    expect(forced.param).toBe('function_call');
+    expect(forced.message).toContain('`tool_choice`');
+    const history = await refusal({
+      messages: [
+        { role: 'user', content: QUESTION },
+        { role: 'assistant', content: null, function_call: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+        { role: 'user', content: 'And tomorrow?' },
+      ],
+    });
+    expect(history.param).toBe('messages[1].function_call');
+    const defaults = await openAIClient().chat.completions.create({ model: 'small', messages: [{ role: 'user', content: QUESTION }], function_call: 'auto', functions: [] });
+    expect(defaults.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+  });
+
+  it('audio output (`modalities: ["audio"]`, `audio`) is refused with 400 instead of a text answer without `message.audio`; `modalities: ["text"]` passes', async () => {
+    forgetFailures();
+    const audio = await refusal({ modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } });
+    expect(audio.param).toBe('audio');
+    expect(audio.message).toContain('audio output is not supported');
+    expect((await refusal({ modalities: ['audio'] })).param).toBe('modalities');
+    const text = await openAIClient().chat.completions.create({ model: 'small', messages: [{ role: 'user', content: QUESTION }], modalities: ['text'] });
+    expect(text.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+  });
+});
