@@ -159,3 +159,24 @@ describe('fields whose answer no provider here gives', () => {
     expect(text.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
   });
 });
+
+describe('Anthropic client: MCP servers the provider would call', () => {
+  it('`mcp_servers` is refused with 400 before the call, like a server tool, instead of an answer without their tools; an empty list passes', async () => {
+    forgetFailures();
+    const before = ollama.exchanges.filter((exchange) => exchange.method === 'POST').length;
+    const error = await anthropicClient()
+      .beta.messages.create({
+        model: 'small',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: 'List my open issues' }],
+        mcp_servers: [{ type: 'url', url: 'https://mcp.example.com/sse', name: 'issues' }],
+        betas: ['mcp-client-2025-04-04'],
+      })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((error as InstanceType<typeof Anthropic.BadRequestError>).message).toContain('/mcp_servers: MCP servers are not supported through the gateway');
+    expect(ollama.exchanges.filter((exchange) => exchange.method === 'POST').length).toBe(before);
+    const answered = await anthropicClient().beta.messages.create({ model: 'small', max_tokens: 64, messages: [{ role: 'user', content: QUESTION }], mcp_servers: [] });
+    expect(answered.content[0]).toMatchObject({ type: 'text', text: DEFAULT_ANSWER });
+  });
+});
