@@ -266,7 +266,10 @@ function unavailableHint(
   });
   const held = heldOutForLater(context, [...unavailable, ...heldOut], providers);
   const hint = hintForUnavailable(held);
-  const retryAfterSeconds = retryAfterForUnavailable(held);
+  // Not held out, but every call answered with how long to wait (a 503's or an overloaded 529's Retry-After): that wait, passed on.
+  const asked = failures.flatMap((failure) => (failure instanceof UpstreamError && failure.retryAfterSeconds !== undefined ? [failure.retryAfterSeconds] : []));
+  const everyCallAsked = heldOut.length === 0 && failures.length > 0 && asked.length === failures.length;
+  const retryAfterSeconds = retryAfterForUnavailable(held) ?? (everyCallAsked ? Math.min(...asked) : undefined);
   return {
     hint: missingKeys.length > 0 ? `${hint}; for the skipped hosted ${missingKeys.length === 1 ? 'provider' : 'providers'}: ${exports}` : hint,
     ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),

@@ -85,6 +85,24 @@ describe('the SDKs’ own retries of a 503', () => {
   }, 30_000);
 });
 
+describe('an engine answering 503 with Retry-After', () => {
+  it('the client’s 503 passes that wait on, and an SDK left to retry waits it and is answered', async () => {
+    forgetFailures();
+    ollama.setFault({ status: 503, body: 'loading model', headers: { 'retry-after': '2' } }, 1);
+    const error = await openAIClient()
+      .chat.completions.create({ model: 'small', messages: [{ role: 'user', content: QUESTION }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((error as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(503);
+    expect((error as InstanceType<typeof OpenAI.InternalServerError>).headers?.get('retry-after')).toBe('2');
+    forgetFailures();
+    ollama.setFault({ status: 503, body: 'loading model', headers: { 'retry-after': '1' } }, 1);
+    const message = await anthropicClient(1).messages.create({ model: 'small', max_tokens: 64, messages: [{ role: 'user', content: QUESTION }] });
+    expect(message.content[0]).toMatchObject({ type: 'text', text: DEFAULT_ANSWER });
+    forgetFailures();
+  });
+});
+
 describe('request ids the SDKs read', () => {
   it('are the gateway’s request id: `_request_id` of an answer and a stream, `requestID` of an error, in both SDKs', async () => {
     forgetFailures();
