@@ -491,16 +491,23 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const fail = async (
     error: SyndicateError,
     markers: EvidenceMarker[],
-    options: { status?: number; delivered?: boolean; firstTokenMs?: number | undefined } = {},
+    options: { status?: number; delivered?: boolean; firstTokenMs?: number | undefined; partial?: CanonicalResponse } = {},
   ): Promise<AttemptOutcome> => {
     recorder.close();
+    // A stream cut after its answer started (the caller left, the upstream broke) was generated, and
+    // billed, up to the cut: its tokens and cost count, against the daily ceiling too.
+    const usage = options.delivered === true && options.partial !== undefined ? await usageUpToCut(plan.request, options.partial) : undefined;
+    const price = record.models.find((model) => model.id === candidate.model)?.price;
+    const costUsd = price === undefined || usage === undefined ? undefined : usageCostUsd(price, usage);
     // A failure's evidence is committed before the failure is reported (or the next hop tried).
     await finishAttempt(context, evidenceId, {
       state: 'failed',
       ...(options.status === undefined ? {} : { status: options.status }),
       ...(options.firstTokenMs === undefined ? {} : { firstTokenMs: options.firstTokenMs }),
       totalMs: elapsed(),
-      tokenAccounting: 'not_available',
+      ...(usage === undefined ? {} : { usage: evidenceUsage(usage) }),
+      ...(costUsd === undefined ? {} : { costUsd }),
+      tokenAccounting: usage === undefined ? 'not_available' : 'approximate',
       verbatimCapture: recorder.verbatimCapture(),
       toolCallFidelity: 'not_applicable',
       markers: unique([...attemptMarkers(), ...markers]),
@@ -592,7 +599,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     firstTokenMs = streamed.firstTokenMs;
     if (streamed.failure instanceof InterruptedError) {
       // The caller went away (or cancelled): nothing is wrong with the upstream, whose call was cut.
-      return fail(streamed.failure, streamed.receivedBytes ? ['partial_response'] : [], { status: response.status, delivered: streamed.delivered, firstTokenMs });
+      return fail(streamed.failure, streamed.receivedBytes ? ['partial_response'] : [], { status: response.status, delivered: streamed.delivered, firstTokenMs, partial: streamed.response });
     }
     if (streamed.failure !== undefined) {
       const failure = streamed.delivered
@@ -604,7 +611,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
         : streamed.failure;
       const markers: EvidenceMarker[] = ['upstream_error', ...markersForFailure(streamed.failure)];
       if (streamed.receivedBytes) markers.push('partial_response');
-      return fail(failure, markers, { status: response.status, delivered: streamed.delivered, firstTokenMs });
+      return fail(failure, markers, { status: response.status, delivered: streamed.delivered, firstTokenMs, partial: streamed.response });
     }
     decoded = streamed.response;
     if (streamed.terminalMarkerMissing) answerMarkers.push('terminal_marker_missing');
@@ -1005,6 +1012,17 @@ async function approximateUsage(request: CanonicalRequest, response: CanonicalRe
   // Token ids are their own count, in the model's tokenizer.
   const tokenIds = request.embedding?.input.kind === 'tokens' ? request.embedding.input.tokens.reduce((total, tokens) => total + tokens.length, 0) : 0;
   return { inputTokens: tokenIds + (await countPieces(promptPieces(request), countTokens)), outputTokens: await countInSlices(output, countTokens) };
+}
+
+/**
+ * The tokens of a stream cut short: what the upstream reported so far (Anthropic's `message_start`
+ * counts the input, cache reads and writes included), else the input counted here; and the output
+ * handed on before the cut, counted here (an upstream reports it only at the end).
+ */
+async function usageUpToCut(request: CanonicalRequest, partial: CanonicalResponse): Promise<Usage | undefined> {
+  const counted = await approximateUsage(request, partial);
+  if (counted === undefined) return partial.usage;
+  return partial.usage === undefined ? counted : { ...partial.usage, outputTokens: Math.max(partial.usage.outputTokens, counted.outputTokens) };
 }
 
 const REPAIRED_OBSERVATIONS = new Set(['tool_arguments_object', 'tool_call_id_missing', 'legacy_function_call']);

@@ -6,8 +6,8 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listEvidence } from '../../src/evidence/index.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { getEvidence, listEvidence } from '../../src/evidence/index.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
@@ -196,5 +196,65 @@ describe('Anthropic client: MCP servers the provider would call', () => {
     expect(ollama.exchanges.filter((exchange) => exchange.method === 'POST').length).toBe(before);
     const answered = await anthropicClient().beta.messages.create({ model: 'small', max_tokens: 64, messages: [{ role: 'user', content: QUESTION }], mcp_servers: [] });
     expect(answered.content[0]).toMatchObject({ type: 'text', text: DEFAULT_ANSWER });
+  });
+});
+
+describe('a stream the client aborts mid-answer (AbortController)', () => {
+  const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
+  const LONG_ANSWER = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen';
+  let slowOllama: FakeEngine;
+  let claude: FakeEngine;
+  let priced: TestGateway;
+
+  beforeAll(async () => {
+    [slowOllama, claude] = await Promise.all([startFakeEngine({ kind: 'ollama', answer: LONG_ANSWER }), startFakeEngine({ kind: 'anthropic', answer: LONG_ANSWER })]);
+    priced = await startTestGateway({
+      providers: [
+        ollamaProvider(slowOllama),
+        { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await priced?.close();
+    await Promise.all([slowOllama?.close(), claude?.close()]);
+  });
+
+  /** Streams through the OpenAI client and aborts once a few words arrived; the cut attempt's evidence. */
+  async function abortAfterAFewWords(engine: FakeEngine, model: string): Promise<{ received: string; record: ReturnType<typeof getEvidence> }> {
+    engine.setFault({ slowStreamMs: 60 });
+    const controller = new AbortController();
+    const { data: stream, response } = await new OpenAI({ baseURL: `${priced.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 })
+      .chat.completions.create({ model, messages: [{ role: 'user', content: 'Count to sixteen in words' }], stream: true }, { signal: controller.signal })
+      .withResponse();
+    let received = '';
+    // openai-node ends the iteration quietly once its signal aborts.
+    for await (const chunk of stream) {
+      received += chunk.choices[0]?.delta.content ?? '';
+      if (received.split(' ').length > 3) controller.abort();
+    }
+    const evidenceId = response.headers.get('x-syndicate-evidence') ?? '';
+    await vi.waitFor(() => expect(getEvidence(priced.store, evidenceId)?.state).toBe('failed'), { timeout: 10_000 });
+    await priced.settled();
+    engine.setFault('ok');
+    return { received, record: getEvidence(priced.store, evidenceId) };
+  }
+
+  it('records the tokens streamed up to the cut and, for a priced model, their cost: the daily ceiling counts what was billed', async () => {
+    const hosted = await abortAfterAFewWords(claude, `claude:${CLAUDE_MODEL}`);
+    expect(hosted.received.length).toBeLessThan(LONG_ANSWER.length);
+    expect(hosted.record).toMatchObject({ state: 'failed', error: { code: 'interrupted' }, markers: ['partial_response'], tokenAccounting: 'approximate' });
+    // The input as the provider counted it in message_start, the output as far as it was streamed.
+    expect(hosted.record?.inputTokens).toBeGreaterThan(0);
+    expect(hosted.record?.outputTokens).toBeGreaterThanOrEqual(4);
+    expect(hosted.record?.outputTokens).toBeLessThan(16);
+    expect(hosted.record?.costUsd).toBeGreaterThan(0);
+
+    const local = await abortAfterAFewWords(slowOllama, 'small');
+    expect(local.record).toMatchObject({ state: 'failed', error: { code: 'interrupted' }, tokenAccounting: 'approximate' });
+    expect(local.record?.inputTokens).toBeGreaterThan(0);
+    expect(local.record?.outputTokens).toBeGreaterThanOrEqual(4);
+    expect(local.record?.outputTokens).toBeLessThan(16);
   });
 });
