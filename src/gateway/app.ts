@@ -149,6 +149,8 @@ const MODEL_LIST_PATH = '/v1/models';
 const MODEL_PATH_PREFIX = '/v1/models/';
 /** `/v1/responses/{id}[/cancel|/input_items]`: stored responses, which the gateway does not keep. */
 const RESPONSES_PATH_PREFIX = '/v1/responses/';
+/** `/v1/chat/completions/{id}[/messages]`: stored chat completions (`store: true`), which it does not keep either. */
+const CHAT_COMPLETIONS_PATH_PREFIX = '/v1/chat/completions/';
 
 /** Access-log status of a request whose caller closed the connection before any reply (nginx's). */
 const CLIENT_CLOSED_REQUEST = 499;
@@ -536,6 +538,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (candidates === undefined && path.startsWith(RESPONSES_PATH_PREFIX)) {
         // Clients of the Responses API fetch, cancel or delete a stored response by id (`store`, background mode).
         throw new GatewayRequestError('not_found', `no stored response at ${path}: the gateway keeps no responses (each is answered when asked; \`store\` is ignored); send the conversation as \`input\` again`, {
+          code: 'not_found',
+        });
+      }
+      if (candidates === undefined && path.startsWith(CHAT_COMPLETIONS_PATH_PREFIX)) {
+        // openai-node's chat.completions.retrieve / update / delete / messages.list, after a request with `store: true`.
+        throw new GatewayRequestError('not_found', `no stored chat completion at ${path}: the gateway keeps no chat completions (\`store\` is ignored: each answer goes only to the request that asked for it)`, {
           code: 'not_found',
         });
       }

@@ -258,3 +258,16 @@ describe('a stream the client aborts mid-answer (AbortController)', () => {
     expect(local.record?.outputTokens).toBeLessThan(16);
   });
 });
+
+describe('stored chat completions (`store: true`)', () => {
+  it('retrieve, delete and messages.list get 404 saying the gateway keeps none, not "no route"', async () => {
+    forgetFailures();
+    const client = openAIClient();
+    const stored = await client.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: QUESTION }], store: true });
+    for (const call of [() => client.chat.completions.retrieve(stored.id), () => client.chat.completions.delete(stored.id), () => client.chat.completions.messages.list(stored.id)]) {
+      const error = await call().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((error as InstanceType<typeof OpenAI.NotFoundError>).message).toContain('the gateway keeps no chat completions (`store` is ignored');
+    }
+  });
+});
