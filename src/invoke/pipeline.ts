@@ -532,6 +532,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       permitId: permit.payload.id,
       ...(options.status === undefined ? {} : { status: options.status }),
       error: { code: error.code, message: error.message },
+      ...(usage === undefined ? {} : { usage }),
+      ...(costUsd === undefined ? {} : { costUsd }),
     });
     // Tools this model does not take: no retry for the caller, but the next candidate may take them.
     const retryable = options.delivered !== true && error instanceof UpstreamError && (error.isRetryable || condition === 'tools_not_supported');

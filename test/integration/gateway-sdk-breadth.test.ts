@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getEvidence, listEvidence } from '../../src/evidence/index.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+import { parsePrometheusText, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
 const OLLAMA_MODEL = 'llama3.2:latest';
 const QUESTION = 'What is the capital of France?';
@@ -241,7 +241,7 @@ describe('a stream the client aborts mid-answer (AbortController)', () => {
     return { received, record: getEvidence(priced.store, evidenceId) };
   }
 
-  it('records the tokens streamed up to the cut and, for a priced model, their cost: the daily ceiling counts what was billed', async () => {
+  it('records the tokens streamed up to the cut and, for a priced model, their cost (in the evidence and /metrics): the daily ceiling counts what was billed', async () => {
     const hosted = await abortAfterAFewWords(claude, `claude:${CLAUDE_MODEL}`);
     expect(hosted.received.length).toBeLessThan(LONG_ANSWER.length);
     expect(hosted.record).toMatchObject({ state: 'failed', error: { code: 'interrupted' }, markers: ['partial_response'], tokenAccounting: 'approximate' });
@@ -250,6 +250,10 @@ describe('a stream the client aborts mid-answer (AbortController)', () => {
     expect(hosted.record?.outputTokens).toBeGreaterThanOrEqual(4);
     expect(hosted.record?.outputTokens).toBeLessThan(16);
     expect(hosted.record?.costUsd).toBeGreaterThan(0);
+    // /metrics counts them as the evidence does.
+    const metrics = parsePrometheusText(await (await fetch(`${priced.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).text());
+    expect(metrics.get(`syndicate_gateway_spend_usd_total{provider="claude",model="${CLAUDE_MODEL}"}`)).toBeCloseTo(hosted.record?.costUsd ?? 0, 9);
+    expect(metrics.get(`syndicate_gateway_tokens_total{class="approved_hosted",provider="claude",model="${CLAUDE_MODEL}",direction="output"}`)).toBe(hosted.record?.outputTokens);
 
     const local = await abortAfterAFewWords(slowOllama, 'small');
     expect(local.record).toMatchObject({ state: 'failed', error: { code: 'interrupted' }, tokenAccounting: 'approximate' });
