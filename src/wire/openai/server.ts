@@ -146,8 +146,9 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
 }
 
 /**
- * Fields the answer would have to honour that no provider behind the gateway does: answered
- * without them, the client would wait for a function call or audio that never comes. Refused
+ * Fields the answer would have to honour that no provider behind the gateway does (nor the
+ * embedded engine, which refuses them too): answered without them, the client would wait for a
+ * function call or audio that never comes. Refused
  * with the fix in the message (not ignored like `user` or `logprobs`, which change nothing the
  * client waits for). `function_call: "none" | "auto"` and `modalities: ["text"]` are the defaults.
  */
@@ -164,7 +165,7 @@ function refuseUnanswerableFields(body: Record<string, unknown>, problems: Reque
   const audio = body['audio'];
   if ((Array.isArray(modalities) && modalities.includes('audio')) || (audio !== undefined && audio !== null)) {
     const pointer = audio !== undefined && audio !== null ? '/audio' : '/modalities';
-    problems.add(pointer, 'audio output is not supported: no provider behind the gateway answers with audio; ask for text (`modalities: ["text"]`, no `audio`)');
+    problems.add(pointer, 'audio output is not supported: answers are text only; ask for text (`modalities: ["text"]`, no `audio`)');
   }
 }
 
