@@ -17,7 +17,7 @@ import { REASONING_UNSENT_SETTING, requestedEffort } from '../wire/reasoning.js'
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
-import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, shuttingDown } from './errors.js';
+import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, requestIdHeaders, shuttingDown } from './errors.js';
 import {
   anthropicFace,
   clientAnswer,
@@ -149,6 +149,8 @@ const MODEL_LIST_PATH = '/v1/models';
 const MODEL_PATH_PREFIX = '/v1/models/';
 /** `/v1/responses/{id}[/cancel|/input_items]`: stored responses, which the gateway does not keep. */
 const RESPONSES_PATH_PREFIX = '/v1/responses/';
+/** `/v1/chat/completions/{id}[/messages]`: stored chat completions (`store: true`), which it does not keep either. */
+const CHAT_COMPLETIONS_PATH_PREFIX = '/v1/chat/completions/';
 
 /** Access-log status of a request whose caller closed the connection before any reply (nginx's). */
 const CLIENT_CLOSED_REQUEST = 499;
@@ -539,6 +541,12 @@ export function createGateway(options: GatewayOptions): Gateway {
           code: 'not_found',
         });
       }
+      if (candidates === undefined && path.startsWith(CHAT_COMPLETIONS_PATH_PREFIX)) {
+        // openai-node's chat.completions.retrieve / update / delete / messages.list, after a request with `store: true`.
+        throw new GatewayRequestError('not_found', `no stored chat completion at ${path}: the gateway keeps no chat completions (\`store\` is ignored: each answer goes only to the request that asked for it)`, {
+          code: 'not_found',
+        });
+      }
       if (candidates === undefined) {
         throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, /metrics and /healthz`, {
           code: 'not_found',
@@ -630,6 +638,7 @@ function attemptHeaders(attempt: Pick<AttemptStarted, 'provider' | 'model' | 'se
     'x-syndicate-sensitivity': attempt.sensitivity,
     'x-syndicate-evidence': attempt.evidenceId,
     'x-syndicate-request': attempt.requestId,
+    ...requestIdHeaders(attempt.requestId),
   };
 }
 

@@ -7,6 +7,8 @@ const EXPOSED_HEADERS = [
   'x-syndicate-sensitivity',
   'x-syndicate-evidence',
   'x-syndicate-request',
+  'x-request-id',
+  'request-id',
   'x-syndicate-ignored-fields',
   'x-syndicate-token-count',
   'retry-after',

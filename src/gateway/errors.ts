@@ -74,8 +74,19 @@ export function errorReply(error: unknown, family: ApiFamily, home?: HomePaths):
   const rendered = family === 'anthropic' ? renderAnthropicError(clientError) : family === 'ollama' ? renderOllamaError(clientError) : renderOpenAIError(clientError);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (error instanceof GatewayRequestError) Object.assign(headers, error.headers);
+  const requestId = error instanceof SyndicateError ? error.details?.['requestId'] : undefined;
+  if (typeof requestId === 'string') Object.assign(headers, requestIdHeaders(requestId));
   if (clientError.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(clientError.retryAfterSeconds));
   return { status: rendered.status, headers, body: rendered.body };
+}
+
+/**
+ * The request id under the names the SDKs read it from: `x-request-id` (openai-node's
+ * `_request_id` and `APIError.requestID`) and `request-id` (@anthropic-ai/sdk's), so what an
+ * agent logs is the id `syndicate evidence` finds (`x-syndicate-request` carries the same).
+ */
+export function requestIdHeaders(requestId: string): Record<string, string> {
+  return { 'x-request-id': requestId, 'request-id': requestId };
 }
 
 /** `errorReply` as a web Response. */

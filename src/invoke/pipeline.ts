@@ -20,6 +20,7 @@ import {
   hintForInputTooLong,
   hintForUnavailable,
   hintForUntriedKeyless,
+  retryAfterForUnavailable,
   toolsRefusalsOfExclusions,
   unavailabilityOfExclusions,
   withEngineStarts,
@@ -216,10 +217,13 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     throw toolsRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
   }
   const heldOutReasons = heldOut.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
+  const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut));
   throw new UpstreamError(`inference unavailable, try again later (${[...reasons, ...heldOutReasons].join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: withUntried(unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut))),
+    // A candidate the hop limit cut off was never tried: it may answer at once.
+    ...(unavailable.retryAfterSeconds === undefined || untried !== undefined ? {} : { retryAfterSeconds: unavailable.retryAfterSeconds }),
+    hint: withUntried(unavailable.hint),
     details: { requestId, sensitivity: classification.level, attempts },
   });
 }
@@ -241,12 +245,12 @@ function unavailableHint(
   attempts: readonly AttemptReport[],
   failures: readonly SyndicateError[],
   heldOut: readonly Unavailability[] = [],
-): string {
-  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return timeoutHint(input);
+): { hint: string; retryAfterSeconds?: number } {
+  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input) };
   const missingKeys = unique(failures.flatMap((failure) => (failure.code === 'credential_missing' && typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
   const exports = missingKeys.map((name) => `export ${name}=…`).join('; ');
   if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) {
-    return `set the key in the environment syndicate runs in (${exports}), then retry`;
+    return { hint: `set the key in the environment syndicate runs in (${exports}), then retry` };
   }
   // Failures and attempts are pushed together, one pair per failed hop.
   const unavailable = attempts.flatMap((report, index): Unavailability[] => {
@@ -260,8 +264,16 @@ function unavailableHint(
     if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
     return [{ ...identity, kind: call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing' }];
   });
-  const hint = hintForUnavailable(heldOutForLater(context, [...unavailable, ...heldOut], providers));
-  return missingKeys.length > 0 ? `${hint}; for the skipped hosted ${missingKeys.length === 1 ? 'provider' : 'providers'}: ${exports}` : hint;
+  const held = heldOutForLater(context, [...unavailable, ...heldOut], providers);
+  const hint = hintForUnavailable(held);
+  // Not held out, but every call answered with how long to wait (a 503's or an overloaded 529's Retry-After): that wait, passed on.
+  const asked = failures.flatMap((failure) => (failure instanceof UpstreamError && failure.retryAfterSeconds !== undefined ? [failure.retryAfterSeconds] : []));
+  const everyCallAsked = heldOut.length === 0 && failures.length > 0 && asked.length === failures.length;
+  const retryAfterSeconds = retryAfterForUnavailable(held) ?? (everyCallAsked ? Math.min(...asked) : undefined);
+  return {
+    hint: missingKeys.length > 0 ? `${hint}; for the skipped hosted ${missingKeys.length === 1 ? 'provider' : 'providers'}: ${exports}` : hint,
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+  };
 }
 
 /**
@@ -479,16 +491,23 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const fail = async (
     error: SyndicateError,
     markers: EvidenceMarker[],
-    options: { status?: number; delivered?: boolean; firstTokenMs?: number | undefined } = {},
+    options: { status?: number; delivered?: boolean; firstTokenMs?: number | undefined; partial?: CanonicalResponse } = {},
   ): Promise<AttemptOutcome> => {
     recorder.close();
+    // A stream cut after its answer started (the caller left, the upstream broke) was generated, and
+    // billed, up to the cut: its tokens and cost count, against the daily ceiling too.
+    const usage = options.delivered === true && options.partial !== undefined ? await usageUpToCut(plan.request, options.partial) : undefined;
+    const price = record.models.find((model) => model.id === candidate.model)?.price;
+    const costUsd = price === undefined || usage === undefined ? undefined : usageCostUsd(price, usage);
     // A failure's evidence is committed before the failure is reported (or the next hop tried).
     await finishAttempt(context, evidenceId, {
       state: 'failed',
       ...(options.status === undefined ? {} : { status: options.status }),
       ...(options.firstTokenMs === undefined ? {} : { firstTokenMs: options.firstTokenMs }),
       totalMs: elapsed(),
-      tokenAccounting: 'not_available',
+      ...(usage === undefined ? {} : { usage: evidenceUsage(usage) }),
+      ...(costUsd === undefined ? {} : { costUsd }),
+      tokenAccounting: usage === undefined ? 'not_available' : 'approximate',
       verbatimCapture: recorder.verbatimCapture(),
       toolCallFidelity: 'not_applicable',
       markers: unique([...attemptMarkers(), ...markers]),
@@ -513,6 +532,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       permitId: permit.payload.id,
       ...(options.status === undefined ? {} : { status: options.status }),
       error: { code: error.code, message: error.message },
+      ...(usage === undefined ? {} : { usage }),
+      ...(costUsd === undefined ? {} : { costUsd }),
     });
     // Tools this model does not take: no retry for the caller, but the next candidate may take them.
     const retryable = options.delivered !== true && error instanceof UpstreamError && (error.isRetryable || condition === 'tools_not_supported');
@@ -580,7 +601,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     firstTokenMs = streamed.firstTokenMs;
     if (streamed.failure instanceof InterruptedError) {
       // The caller went away (or cancelled): nothing is wrong with the upstream, whose call was cut.
-      return fail(streamed.failure, streamed.receivedBytes ? ['partial_response'] : [], { status: response.status, delivered: streamed.delivered, firstTokenMs });
+      return fail(streamed.failure, streamed.receivedBytes ? ['partial_response'] : [], { status: response.status, delivered: streamed.delivered, firstTokenMs, partial: streamed.response });
     }
     if (streamed.failure !== undefined) {
       const failure = streamed.delivered
@@ -592,7 +613,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
         : streamed.failure;
       const markers: EvidenceMarker[] = ['upstream_error', ...markersForFailure(streamed.failure)];
       if (streamed.receivedBytes) markers.push('partial_response');
-      return fail(failure, markers, { status: response.status, delivered: streamed.delivered, firstTokenMs });
+      return fail(failure, markers, { status: response.status, delivered: streamed.delivered, firstTokenMs, partial: streamed.response });
     }
     decoded = streamed.response;
     if (streamed.terminalMarkerMissing) answerMarkers.push('terminal_marker_missing');
@@ -887,11 +908,14 @@ function refuseOrUnavailable(
   if (onlyDown.length > 0) {
     const message = `inference unavailable, try again later (${reasons.join(' | ')})`;
     const evidenceId = recordUncalled('inference_unavailable', message);
+    // A model left out for tools it refused is named with its fix: it would take the request once restarted with them.
+    const held = heldOutForLater(context, [...unavailabilityOfExclusions(plan.excluded), ...toolsRefusalsOfExclusions(plan.excluded)], currentProviders(context.store));
+    const retryAfterSeconds = retryAfterForUnavailable(held);
     return new UpstreamError(message, {
       code: 'inference_unavailable',
       isRetryable: true,
-      // A model left out for tools it refused is named with its fix: it would take the request once restarted with them.
-      hint: hintForUnavailable(heldOutForLater(context, [...unavailabilityOfExclusions(plan.excluded), ...toolsRefusalsOfExclusions(plan.excluded)], currentProviders(context.store))),
+      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+      hint: hintForUnavailable(held),
       details: { requestId, evidenceId, sensitivity: classification.level, excluded: plan.excluded },
     });
   }
@@ -990,6 +1014,17 @@ async function approximateUsage(request: CanonicalRequest, response: CanonicalRe
   // Token ids are their own count, in the model's tokenizer.
   const tokenIds = request.embedding?.input.kind === 'tokens' ? request.embedding.input.tokens.reduce((total, tokens) => total + tokens.length, 0) : 0;
   return { inputTokens: tokenIds + (await countPieces(promptPieces(request), countTokens)), outputTokens: await countInSlices(output, countTokens) };
+}
+
+/**
+ * The tokens of a stream cut short: what the upstream reported so far (Anthropic's `message_start`
+ * counts the input, cache reads and writes included), else the input counted here; and the output
+ * handed on before the cut, counted here (an upstream reports it only at the end).
+ */
+async function usageUpToCut(request: CanonicalRequest, partial: CanonicalResponse): Promise<Usage | undefined> {
+  const counted = await approximateUsage(request, partial);
+  if (counted === undefined) return partial.usage;
+  return partial.usage === undefined ? counted : { ...partial.usage, outputTokens: Math.max(partial.usage.outputTokens, counted.outputTokens) };
 }
 
 const REPAIRED_OBSERVATIONS = new Set(['tool_arguments_object', 'tool_call_id_missing', 'legacy_function_call']);

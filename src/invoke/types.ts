@@ -77,6 +77,9 @@ export interface AttemptReport {
   outcome: 'completed' | 'failed' | 'skipped';
   status?: number;
   error?: { code: string; message: string };
+  /** A stream cut after its answer started: its tokens up to the cut (approximate), and their cost for a priced model. */
+  usage?: Usage;
+  costUsd?: number;
 }
 
 export interface InvocationInput {

@@ -229,15 +229,22 @@ export class GatewayMetrics {
     if (result.latency.firstTokenMs !== undefined) this.firstToken.record(route, result.latency.firstTokenMs / 1000);
     this.total.record(route, result.latency.totalMs / 1000);
     this.beforeUpstream.record([api, providerClass], result.latency.beforeUpstreamMs / 1000);
-    if (result.usage !== undefined) {
-      this.tokens.add([providerClass, provider, model, 'input'], result.usage.inputTokens);
-      this.tokens.add([providerClass, provider, model, 'output'], result.usage.outputTokens);
-      const { cachedInputTokens, cacheWriteInputTokens } = result.usage;
+    this.countUsage({ provider: result.provider, model, usage: result.usage, costUsd: result.costUsd });
+    this.countFallbacks(result.attempts);
+  }
+
+  /** The tokens and spend of an answer, or of a stream cut after its answer started (billed up to the cut). */
+  private countUsage(attempt: Pick<AttemptReport, 'provider' | 'model' | 'usage' | 'costUsd'>): void {
+    const { class: providerClass, id: provider } = attempt.provider;
+    const { model, usage } = attempt;
+    if (usage !== undefined) {
+      this.tokens.add([providerClass, provider, model, 'input'], usage.inputTokens);
+      this.tokens.add([providerClass, provider, model, 'output'], usage.outputTokens);
+      const { cachedInputTokens, cacheWriteInputTokens } = usage;
       if (cachedInputTokens !== undefined && cachedInputTokens > 0) this.promptCacheTokens.add([providerClass, provider, model, 'read'], cachedInputTokens);
       if (cacheWriteInputTokens !== undefined && cacheWriteInputTokens > 0) this.promptCacheTokens.add([providerClass, provider, model, 'write'], cacheWriteInputTokens);
     }
-    if (result.costUsd !== undefined && result.costUsd > 0) this.spend.add([provider, model], result.costUsd);
-    this.countFallbacks(result.attempts);
+    if (attempt.costUsd !== undefined && attempt.costUsd > 0) this.spend.add([provider, model], attempt.costUsd);
   }
 
   /** A request that ended in an error (refusal, upstream failure, broken stream, bad request). */
@@ -249,6 +256,7 @@ export class GatewayMetrics {
     const sensitivity = error instanceof SyndicateError ? error.details?.['sensitivity'] : undefined;
     this.requests.add([api, last?.provider.class ?? '', last?.provider.id ?? '', last?.model ?? '', typeof sensitivity === 'string' ? sensitivity : '', outcome]);
     if (error instanceof PolicyRefusalError) this.denials.add([api, error.code]);
+    for (const attempt of attempts) this.countUsage(attempt);
     this.countFallbacks(attempts);
   }
 

@@ -469,6 +469,16 @@ function soonest(entries: readonly Unavailability[]): number | undefined {
   return waits.length === 0 ? undefined : Math.max(1, Math.ceil(Math.min(...waits)));
 }
 
+/**
+ * Whole seconds until syndicate may call the first of them again, when every one is held out for
+ * a known time (down, failing or rate-limited): a client waiting that long before it retries
+ * (`Retry-After`) finds one to call. Undefined when one may be called at once, or none by waiting.
+ */
+export function retryAfterForUnavailable(entries: readonly Unavailability[]): number | undefined {
+  if (entries.length === 0 || entries.some((entry) => entry.retryInSeconds === undefined)) return undefined;
+  return soonest(entries);
+}
+
 function triedAgain(entries: readonly Unavailability[]): string {
   const wait = soonest(entries);
   return wait === undefined ? ', then retry' : `; syndicate tries it again in ${wait} s`;

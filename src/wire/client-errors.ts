@@ -98,7 +98,9 @@ export function clientErrorFor(error: unknown): ClientError {
     const kind: ClientErrorKind = timedOut ? 'timeout' : error.isRetryable ? 'unavailable' : 'upstream';
     // Every candidate down or failing: what to do about it depends on why (start the engine, read its log, wait).
     const message = error.code === 'inference_unavailable' ? withHint(error) : error.message;
-    return { kind, message, code: error.code };
+    // Every candidate held out for a known time: clients retrying sooner (the SDKs back off under a second) would find none.
+    const wait = kind === 'unavailable' && error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {};
+    return { kind, message, code: error.code, ...wait };
   }
   if (error instanceof SyndicateError && error.code !== 'internal') {
     return { kind: 'internal', message: error.message, code: error.code };

@@ -87,6 +87,12 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
   const toolChoice = parseToolChoice(body['tool_choice'], problems);
   checkToolChoice(toolChoice, tools, problems, { pointer: '/tool_choice/name', noun: 'tool' });
   const parallelToolCalls = isRecord(body['tool_choice']) && body['tool_choice']['disable_parallel_tool_use'] === true ? false : undefined;
+  // Like a server tool: tools the provider itself would call. Answered without them, the client
+  // would wait for the mcp_tool_use blocks they bring.
+  const mcpServers = body['mcp_servers'];
+  if (Array.isArray(mcpServers) ? mcpServers.length > 0 : mcpServers !== undefined && mcpServers !== null) {
+    problems.add('/mcp_servers', 'MCP servers are not supported through the gateway (the provider would connect to them and call their tools itself): connect to them in the client and declare their tools as client tools');
+  }
   const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 1 });
   const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
   const stream = optionalBoolean(body, 'stream', problems) ?? false;

@@ -119,6 +119,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
   const reasoningEffort = readReasoningEffort(body['reasoning_effort'], '/reasoning_effort', problems);
   const n = optionalNumber(body, 'n', problems, { integer: true });
   if (n !== undefined && n !== 1) problems.add('/n', 'only n = 1 is supported', 'ask for one choice per request');
+  refuseUnanswerableFields(body, problems);
   let includeUsage = false;
   const streamOptions = body['stream_options'];
   if (streamOptions !== undefined && streamOptions !== null) {
@@ -144,6 +145,30 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
   return { request, includeUsage: stream && includeUsage, ignoredFields: unknownFields(body, KNOWN_FIELDS) };
 }
 
+/**
+ * Fields the answer would have to honour that no provider behind the gateway does (nor the
+ * embedded engine, which refuses them too): answered without them, the client would wait for a
+ * function call or audio that never comes. Refused
+ * with the fix in the message (not ignored like `user` or `logprobs`, which change nothing the
+ * client waits for). `function_call: "none" | "auto"` and `modalities: ["text"]` are the defaults.
+ */
+function refuseUnanswerableFields(body: Record<string, unknown>, problems: RequestProblems): void {
+  const functions = body['functions'];
+  if (Array.isArray(functions) ? functions.length > 0 : functions !== undefined && functions !== null) {
+    problems.add('/functions', 'the deprecated `functions` are not supported: send them as `tools` ([{type: "function", function: {name, description, parameters}}])');
+  }
+  const functionCall = body['function_call'];
+  if (functionCall !== undefined && functionCall !== null && functionCall !== 'none' && functionCall !== 'auto') {
+    problems.add('/function_call', 'the deprecated `function_call` is not supported: send `tool_choice` ({type: "function", function: {name}}) with `tools`');
+  }
+  const modalities = body['modalities'];
+  const audio = body['audio'];
+  if ((Array.isArray(modalities) && modalities.includes('audio')) || (audio !== undefined && audio !== null)) {
+    const pointer = audio !== undefined && audio !== null ? '/audio' : '/modalities';
+    problems.add(pointer, 'audio output is not supported: answers are text only; ask for text (`modalities: ["text"]`, no `audio`)');
+  }
+}
+
 function parseMessage(raw: unknown, pointer: string, problems: RequestProblems): CanonicalMessage | undefined {
   if (!isRecord(raw)) {
     problems.add(pointer, 'must be an object with a role');
@@ -166,6 +191,9 @@ function parseMessage(raw: unknown, pointer: string, problems: RequestProblems):
           ? []
           : parseContent(raw['content'], `${pointer}/content`, problems, { allowImages: false, allowRefusal: true });
       const toolCalls = parseToolCalls(raw['tool_calls'], `${pointer}/tool_calls`, problems);
+      if (raw['function_call'] !== undefined && raw['function_call'] !== null) {
+        problems.add(`${pointer}/function_call`, 'the deprecated `function_call` is not supported: send the call as `tool_calls` and its result as a `tool` message with its `tool_call_id`');
+      }
       if (content === undefined) return undefined;
       return { role: 'assistant', content, ...(toolCalls === undefined || toolCalls.length === 0 ? {} : { toolCalls }) };
     }
