@@ -157,14 +157,15 @@ function checkRequestAgainstPermit(permit: VerifiedPermit, request: WireHttpRequ
     throw refuse(`"${redactUrl(request.url)}" is not a valid URL`);
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw refuse(`unsupported protocol ${target.protocol}`);
-  const basePath = base.pathname.replace(/\/+$/, '');
-  const underBase =
-    target.protocol === base.protocol &&
-    target.host === base.host &&
-    (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`));
-  if (!underBase) {
+  const under = (root: URL): boolean => {
+    const rootPath = root.pathname.replace(/\/+$/, '');
+    return target.protocol === root.protocol && target.host === root.host && (target.pathname === rootPath || target.pathname.startsWith(`${rootPath}/`));
+  };
+  const nativeApiUrl = permit.provider.nativeApiUrl;
+  if (!under(base) && (nativeApiUrl === undefined || !URL.canParse(nativeApiUrl) || !under(new URL(nativeApiUrl)))) {
+    const beside = nativeApiUrl === undefined ? '' : ` and its engine's API ${redactUrl(nativeApiUrl)}`;
     throw refuse(
-      `the request goes to ${redactUrl(request.url)}, outside ${permit.provider.id}@${permit.provider.version}'s base URL ${redactUrl(permit.provider.baseUrl)}`,
+      `the request goes to ${redactUrl(request.url)}, outside ${permit.provider.id}@${permit.provider.version}'s base URL ${redactUrl(permit.provider.baseUrl)}${beside}`,
     );
   }
   // Read from the bytes about to be sent, not from what the encoder was given. Every top-level

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { EngineState, ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import { answerEmbeddings } from './embeddings.js';
-import { answerTextCompletion, TEXT_COMPLETION_ENGINES, TEXT_COMPLETIONS_PATH } from './text-completions.js';
+import { answerOllamaGenerate, answerTextCompletion, isOllamaPromptGenerate, OLLAMA_GENERATE_PATH, TEXT_COMPLETION_ENGINES, TEXT_COMPLETIONS_PATH } from './text-completions.js';
 import type { FakeEngineKind } from './index.js';
 import {
   contentText,
@@ -18,6 +18,7 @@ import { formatSseFrame, splitSseFrames } from './sse.js';
 import { cloneJson, loadChunkTemplates, loadJsonTemplate } from './templates.js';
 import {
   compactJson,
+  goJson,
   jsonHeaders,
   prettyJson,
   randomBase62,
@@ -31,9 +32,10 @@ import {
 
 type Json = Record<string, unknown>;
 
-/** The inference endpoints, the only ones faults apply to. */
-export function isInferencePath(kind: FakeEngineKind, path: string): boolean {
+/** The inference endpoints, the only ones faults apply to (Ollama's `/api/generate` with a prompt: not a load). */
+export function isInferencePath(kind: FakeEngineKind, path: string, body: Buffer): boolean {
   if (kind === 'anthropic') return path === '/v1/messages';
+  if (kind === 'ollama' && path === OLLAMA_GENERATE_PATH) return isOllamaPromptGenerate(body);
   if (kind === 'lmstudio' && path === '/api/v0/chat/completions') return true;
   return path === '/v1/chat/completions' || path === EMBEDDINGS_PATH || (path === TEXT_COMPLETIONS_PATH && TEXT_COMPLETION_ENGINES.has(kind));
 }
@@ -45,6 +47,7 @@ const EMBEDDINGS_PATH = '/v1/embeddings';
 export function answerInference(state: EngineState, path: string, body: Buffer, headers: IncomingHttpHeaders): Reply {
   if (state.kind === 'anthropic') return anthropicMessages(state, body, headers);
   if (path === EMBEDDINGS_PATH) return answerEmbeddings(state, path, body, headers);
+  if (path === OLLAMA_GENERATE_PATH) return answerOllamaGenerate(state, path, body);
   return path === TEXT_COMPLETIONS_PATH ? answerTextCompletion(state, path, body) : chatCompletions(state, path, body, headers);
 }
 
@@ -63,6 +66,8 @@ export function errorReply(state: EngineState, path: string, status: number, mes
   const headers = jsonHeaders(state.kind, path);
   switch (state.kind) {
     case 'ollama':
+      // The native API (gin's c.JSON): `{"error":"…"}`, compact, no newline; the OpenAI middleware's envelope on /v1.
+      if (path.startsWith('/api/')) return { status, headers, body: goJson({ error: message }) };
       return { status, headers, body: `${compactJson({ error: { message, type: type ?? 'api_error', param: null, code: null } })}\n` };
     case 'llama.cpp': {
       if (status === 503 && message === defaultErrorMessage(503)) message = 'Loading model';
