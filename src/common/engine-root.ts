@@ -6,10 +6,10 @@ export function engineRoot(baseUrl: string): string {
 }
 
 /**
- * Where an engine's own inference API lives beside its OpenAI-compatible one, for an engine whose
- * native API syndicate calls (Ollama: `<root>/api`, for raw text completions its `/v1/completions`
- * would wrap in the model's template); undefined for every other engine.
+ * The engine's own inference endpoint beside its OpenAI-compatible API, for an engine whose native
+ * API syndicate calls: Ollama's `<root>/api/generate`, for raw text completions its `/v1/completions`
+ * would wrap in the model's template. Undefined for every other engine.
  */
-export function engineNativeApiUrl(engine: EngineKind | undefined, baseUrl: string): string | undefined {
-  return engine === 'ollama' ? `${engineRoot(baseUrl)}/api` : undefined;
+export function engineNativeInferenceUrl(engine: EngineKind | undefined, baseUrl: string): string | undefined {
+  return engine === 'ollama' ? `${engineRoot(baseUrl)}/api/generate` : undefined;
 }

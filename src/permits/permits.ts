@@ -1,4 +1,4 @@
-import { engineNativeApiUrl } from '../common/engine-root.js';
+import { engineNativeInferenceUrl } from '../common/engine-root.js';
 import { newId, pooledRandomBytes } from '../common/ids.js';
 import { shellWord } from '../common/shell-word.js';
 import {
@@ -77,10 +77,10 @@ export interface PermittedProvider {
   version: number;
   providerClass: ProviderClass;
   wire: WireFormat;
-  /** Base URL of this exact version; the transport refuses requests to anywhere else (but `nativeApiUrl`). */
+  /** Base URL of this exact version; the transport refuses requests to anywhere else (but `nativeInferenceUrl`). */
   baseUrl: string;
-  /** The engine's own inference API beside its OpenAI-compatible base URL, when syndicate calls it (Ollama's `<root>/api`). */
-  nativeApiUrl?: string;
+  /** The engine's own inference endpoint beside its base URL, when syndicate calls it (Ollama's `<root>/api/generate`). */
+  nativeInferenceUrl?: string;
 }
 
 /** The result of checking a permit without consuming it (`syndicate permit verify`). */
@@ -433,13 +433,13 @@ function permittedProvider(provider: RegisteredProvider): PermittedProvider {
     providerClass: provider.record.class,
     wire: provider.record.wire,
     baseUrl: provider.record.baseUrl,
-    ...nativeApi(provider),
+    ...nativeInference(provider),
   };
 }
 
-function nativeApi(provider: RegisteredProvider): { nativeApiUrl?: string } {
-  const nativeApiUrl = engineNativeApiUrl(provider.record.engine?.kind, provider.record.baseUrl);
-  return nativeApiUrl === undefined ? {} : { nativeApiUrl };
+function nativeInference(provider: RegisteredProvider): { nativeInferenceUrl?: string } {
+  const nativeInferenceUrl = engineNativeInferenceUrl(provider.record.engine?.kind, provider.record.baseUrl);
+  return nativeInferenceUrl === undefined ? {} : { nativeInferenceUrl };
 }
 
 /**

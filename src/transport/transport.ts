@@ -150,20 +150,24 @@ function checkRequestAgainstPermit(permit: VerifiedPermit, request: WireHttpRequ
   }
   let target: URL;
   let base: URL;
+  let nativeInference: URL | undefined;
   try {
     target = new URL(request.url);
     base = new URL(permit.provider.baseUrl);
+    nativeInference = permit.provider.nativeInferenceUrl === undefined ? undefined : new URL(permit.provider.nativeInferenceUrl);
   } catch {
     throw refuse(`"${redactUrl(request.url)}" is not a valid URL`);
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw refuse(`unsupported protocol ${target.protocol}`);
-  const under = (root: URL): boolean => {
-    const rootPath = root.pathname.replace(/\/+$/, '');
-    return target.protocol === root.protocol && target.host === root.host && (target.pathname === rootPath || target.pathname.startsWith(`${rootPath}/`));
-  };
-  const nativeApiUrl = permit.provider.nativeApiUrl;
-  if (!under(base) && (nativeApiUrl === undefined || !URL.canParse(nativeApiUrl) || !under(new URL(nativeApiUrl)))) {
-    const beside = nativeApiUrl === undefined ? '' : ` and its engine's API ${redactUrl(nativeApiUrl)}`;
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const underBase =
+    target.protocol === base.protocol &&
+    target.host === base.host &&
+    (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`));
+  // The one endpoint outside the base URL an engine is called at (Ollama's native /api/generate): exactly that one.
+  const atNativeInference = nativeInference !== undefined && target.origin === nativeInference.origin && target.pathname === nativeInference.pathname && target.search === '';
+  if (!underBase && !atNativeInference) {
+    const beside = nativeInference === undefined ? '' : ` and its engine's ${redactUrl(nativeInference.href)}`;
     throw refuse(
       `the request goes to ${redactUrl(request.url)}, outside ${permit.provider.id}@${permit.provider.version}'s base URL ${redactUrl(permit.provider.baseUrl)}${beside}`,
     );

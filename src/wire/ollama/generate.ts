@@ -18,7 +18,7 @@
  * model), decoded as every wire's errors are.
  */
 
-import { engineNativeApiUrl } from '../../common/engine-root.js';
+import { engineNativeInferenceUrl } from '../../common/engine-root.js';
 import { UpstreamError } from '../../errors.js';
 import type { ServerSentEvent, StreamFraming, WireHttpRequest, WireTarget } from '../adapter.js';
 import { credentialHeaders } from '../auth.js';
@@ -28,13 +28,13 @@ import { NdjsonLineSplitter } from '../ndjson.js';
 
 /** Whether a request goes to Ollama's native `/api/generate`: a text completion without a suffix, to an Ollama engine. */
 export function usesOllamaGenerate(request: CanonicalRequest, target: WireTarget): boolean {
-  return request.completion !== undefined && request.completion.suffix === undefined && engineNativeApiUrl(target.engine, target.baseUrl) !== undefined;
+  return request.completion !== undefined && request.completion.suffix === undefined && engineNativeInferenceUrl(target.engine, target.baseUrl) !== undefined;
 }
 
 /** `POST <root>/api/generate`: the prompt as it is (`raw: true`), `stream` as asked, the sampling settings in `options`; `keep_alive` left to the engine. */
 export function encodeOllamaGenerateRequest(request: CanonicalRequest, target: WireTarget): WireHttpRequest {
-  const apiUrl = engineNativeApiUrl(target.engine, target.baseUrl);
-  if (request.completion === undefined || apiUrl === undefined) throw new TypeError('not a text completion for an Ollama engine');
+  const url = engineNativeInferenceUrl(target.engine, target.baseUrl);
+  if (request.completion === undefined || url === undefined) throw new TypeError('not a text completion for an Ollama engine');
   const options: Record<string, unknown> = {};
   if (request.maxTokens !== undefined) options['num_predict'] = request.maxTokens;
   if (request.temperature !== undefined) options['temperature'] = request.temperature;
@@ -45,7 +45,7 @@ export function encodeOllamaGenerateRequest(request: CanonicalRequest, target: W
   if (Object.keys(options).length > 0) body['options'] = options;
   return {
     method: 'POST',
-    url: `${apiUrl}/generate`,
+    url,
     headers: {
       'content-type': 'application/json',
       accept: request.stream ? 'application/x-ndjson' : 'application/json',
