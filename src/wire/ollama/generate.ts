@@ -21,7 +21,7 @@
 import { engineNativeInferenceUrl } from '../../common/engine-root.js';
 import { UpstreamError } from '../../errors.js';
 import type { ServerSentEvent, StreamFraming, WireHttpRequest, WireTarget } from '../adapter.js';
-import { credentialHeaders } from '../auth.js';
+import { jsonPost } from '../auth.js';
 import type { CanonicalRequest, CanonicalResponse, FinishReason, StreamPart, Usage } from '../canonical.js';
 import { isRecord, numberField, stringField, tryParseJson } from '../json.js';
 import { NdjsonLineSplitter } from '../ndjson.js';
@@ -43,17 +43,7 @@ export function encodeOllamaGenerateRequest(request: CanonicalRequest, target: W
   if (request.stop !== undefined && request.stop.length > 0) options['stop'] = request.stop;
   const body: Record<string, unknown> = { model: request.model, prompt: request.completion.prompt, raw: true, stream: request.stream };
   if (Object.keys(options).length > 0) body['options'] = options;
-  return {
-    method: 'POST',
-    url,
-    headers: {
-      'content-type': 'application/json',
-      accept: request.stream ? 'application/x-ndjson' : 'application/json',
-      ...credentialHeaders('authorization', target.apiKey, target.authHeader),
-    },
-    body: JSON.stringify(body),
-    warnings: [],
-  };
+  return jsonPost(url, body, request.stream ? 'application/x-ndjson' : 'application/json', target);
 }
 
 function malformed(message: string): UpstreamError {

@@ -10,6 +10,7 @@ import {
   countTokens,
   generate,
   isPlainObject,
+  parseJsonObject,
   tokenPieces,
   type ChatRequestView,
   type Generation,
@@ -230,14 +231,8 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
   if (kind === 'openai' && !/^Bearer \S+/.test(headers.authorization ?? '')) {
     return errorReply(state, path, 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (i.e. YOUR_KEY:), or as the username field (i.e. :YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys.");
   }
-  let request: Json;
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (!isPlainObject(parsed)) throw new Error('not an object');
-    request = parsed;
-  } catch {
-    return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, invalidJsonMessage(kind));
-  }
+  const request = parseJsonObject(body);
+  if (request === undefined) return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, invalidJsonMessage(kind));
   if (kind === 'llama.cpp' && !Array.isArray(request['messages'])) {
     const file = request['messages'] === undefined ? 'error-missing-messages.json' : 'error-messages-not-array.json';
     return { status: 400, headers: jsonHeaders(kind, path), body: compactJson(loadJsonTemplate('llama.cpp', file)) };

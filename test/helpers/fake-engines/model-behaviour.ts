@@ -196,6 +196,16 @@ export function valueFromSchema(schema: unknown, answer: string): unknown {
   }
 }
 
+/** A request body's JSON object; undefined when the body is not one. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return isPlainObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

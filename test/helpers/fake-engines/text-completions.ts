@@ -2,7 +2,7 @@ import type { EngineState } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import type { FakeEngineKind } from './index.js';
 import { errorReply } from './inference.js';
-import { countTokens, generate, isPlainObject } from './model-behaviour.js';
+import { countTokens, generate, isPlainObject, parseJsonObject } from './model-behaviour.js';
 import { cloneJson, loadChunkTemplates, loadJsonTemplate } from './templates.js';
 import { goJson, jsonHeaders, randomBase62, randomHex, serializeBody, serializeChunk, streamHeaders, type Reply } from './wire-format.js';
 import { formatSseFrame } from './sse.js';
@@ -55,14 +55,8 @@ function refusedField(state: EngineState, request: Json, fillsInMiddle: boolean,
  */
 export function answerTextCompletion(state: EngineState, path: string, body: Buffer): Reply {
   const { kind } = state;
-  let request: Json;
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (!isPlainObject(parsed)) throw new Error('not an object');
-    request = parsed;
-  } catch {
-    return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, 'invalid JSON body');
-  }
+  const request = parseJsonObject(body);
+  if (request === undefined) return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, 'invalid JSON body');
   const requested = typeof request['model'] === 'string' ? request['model'] : '';
   const model = kind === 'ollama' ? findOllamaModel(state, requested) : kind === 'llama.cpp' ? state.models[0] : state.models.find((candidate) => candidate.id === requested);
   if (model === undefined) {
@@ -160,12 +154,8 @@ export const OLLAMA_GENERATE_PATH = '/api/generate';
 
 /** A generate request with a prompt (one without is a model load or unload, see control.ts). */
 export function isOllamaPromptGenerate(body: Buffer): boolean {
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    return isPlainObject(parsed) && typeof parsed['prompt'] === 'string' && parsed['prompt'] !== '';
-  } catch {
-    return false;
-  }
+  const prompt = parseJsonObject(body)?.['prompt'];
+  return typeof prompt === 'string' && prompt !== '';
 }
 
 /**
@@ -192,14 +182,8 @@ function logOllamaPrompt(state: EngineState, rendered: string): void {
  * `stream: false`: one object (gin's c.JSON: compact, no newline). Options: `num_predict`, `stop`.
  */
 export function answerOllamaGenerate(state: EngineState, path: string, body: Buffer): Reply {
-  let request: Json;
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (!isPlainObject(parsed)) throw new Error('not an object');
-    request = parsed;
-  } catch {
-    return errorReply(state, path, 400, 'invalid character looking for beginning of value');
-  }
+  const request = parseJsonObject(body);
+  if (request === undefined) return errorReply(state, path, 400, 'invalid character looking for beginning of value');
   const name = request['model'];
   const model = findOllamaModel(state, name);
   if (model === undefined) return errorReply(state, path, 404, `model "${String(name)}" not found, try pulling it first`);
