@@ -781,7 +781,7 @@ interface StreamReading {
 const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delta', 'redacted-reasoning', 'tool-call-delta']);
 
 /**
- * Reads an SSE body, forwarding parts as they arrive. Parts before the first content part are
+ * Reads a streamed body (server-sent events, or NDJSON lines for Ollama's native API: `streamFraming`), forwarding parts as they arrive. Parts before the first content part are
  * held back, so an attempt that fails before answering can still fall back cleanly.
  */
 async function readStream(
@@ -850,7 +850,7 @@ async function readStream(
       if (accumulator.finished) {
         terminalMarkerMissing = true;
       } else {
-        failure = new UpstreamError('the stream ended without its terminal marker ([DONE] / message_stop) or a finish reason: the answer may be truncated', {
+        failure = new UpstreamError('the stream ended without its terminal marker ([DONE] / message_stop / Ollama `done: true`) or a finish reason: the answer may be truncated', {
           code: 'upstream_truncated_stream',
           isRetryable: true,
         });
