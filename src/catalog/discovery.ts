@@ -1,3 +1,4 @@
+import { engineRoot } from '../common/engine-root.js';
 import { COMPLETIONS_TAG, FILL_IN_MIDDLE_TAG, type CapabilityClass, type EngineKind } from '../common/vocabulary.js';
 import { UpstreamError } from '../errors.js';
 import type { ProviderModel } from '../registry/types.js';
@@ -47,11 +48,6 @@ export function engineStartHint(kind: EngineKind, baseUrl: string): string {
   }
 }
 
-/** The engine root for an openai-wire baseUrl: the `/v1` suffix removed. */
-export function engineRootUrl(baseUrl: string): string {
-  return baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
-}
-
 /**
  * Asks a running local engine which models it serves and how long their context is:
  * Ollama `GET /api/tags` + `POST /api/show`; llama.cpp `GET /v1/models` + `GET /props`;
@@ -60,7 +56,7 @@ export function engineRootUrl(baseUrl: string): string {
  * hint says how to start the engine.
  */
 export async function discoverModels(kind: EngineKind, baseUrl: string, options: DiscoveryOptions = {}): Promise<DiscoveryResult> {
-  const root = engineRootUrl(baseUrl);
+  const root = engineRoot(baseUrl);
   const context: DiscoveryContext = { kind, root, baseUrl: baseUrl.replace(/\/+$/, ''), notes: [], options };
   let models: ProviderModel[];
   try {

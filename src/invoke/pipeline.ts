@@ -34,7 +34,7 @@ import { holdsInForce } from '../router/shared-holds.js';
 import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { waitAskedFor } from '../transport/retry-after.js';
-import type { ServerSentEvent, WireAdapter, WireHttpRequest, WireTarget } from '../wire/adapter.js';
+import type { ServerSentEvent, StreamFraming, WireAdapter, WireHttpRequest, WireTarget } from '../wire/adapter.js';
 import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { notServedCause, upstreamConditionOf } from '../wire/error-scope.js';
@@ -42,7 +42,8 @@ import { wireAdapterFor } from '../wire/index.js';
 import { WIRE_OBSERVATIONS } from '../wire/observations.js';
 import { sessionChainRefusal } from '../sessions/chain.js';
 import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
-import { ServerSentEventSplitter } from '../wire/sse.js';
+import { serverSentEventFraming } from '../wire/sse.js';
+import { decodeOllamaGenerateResponse, decodeOllamaGenerateStreamLine, encodeOllamaGenerateRequest, ollamaGenerateStreamFraming, usesOllamaGenerate } from '../wire/ollama/generate.js';
 import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
@@ -458,7 +459,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(declared?.deviations === undefined ? {} : { modelDeviations: declared.deviations }),
     ...(declared?.reasoningEfforts === undefined ? {} : { modelEfforts: declared.reasoningEfforts }),
   };
-  const codec = wireRequest.embedding !== undefined ? embeddingCodec(adapter) : wireRequest.completion !== undefined ? completionCodec(adapter) : undefined;
+  const codec = wireRequest.embedding !== undefined ? embeddingCodec(adapter) : wireRequest.completion !== undefined ? completionCodec(adapter, wireRequest, target) : undefined;
   const httpRequest = codec === undefined ? adapter.encodeRequest(wireRequest, target) : codec.encode(wireRequest, target);
   const warnings = [...(input.callerWarnings ?? []), ...(lowered === undefined ? [] : [loweredWarning(plan.request, candidate, provider, lowered)]), ...httpRequest.warnings];
   const evidenceId = beginAttempt(context.store, {
@@ -597,7 +598,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   let firstTokenMs: number | undefined;
   const answerMarkers: EvidenceMarker[] = [];
   if (wireRequest.stream) {
-    const streamed = await readStream(codec?.decodeStreamEvent ?? ((event) => adapter.decodeStreamEvent(event)), response, input, started);
+    const streamed = await readStream(codec?.decodeStreamEvent ?? ((event) => adapter.decodeStreamEvent(event)), codec?.streamFraming ?? serverSentEventFraming, response, input, started);
     firstTokenMs = streamed.firstTokenMs;
     if (streamed.failure instanceof InterruptedError) {
       // The caller went away (or cancelled): nothing is wrong with the upstream, whose call was cut.
@@ -696,11 +697,15 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   };
 }
 
-/** How a request that is not a chat travels: its own endpoint's encoding and decoding (`decodeStreamEvent` when it streams). */
+/**
+ * How a request that is not a chat travels: its own endpoint's encoding and decoding
+ * (`decodeStreamEvent` when it streams, over `streamFraming`: server-sent events unless set).
+ */
 interface EndpointCodec {
   encode(request: CanonicalRequest, target: WireTarget): WireHttpRequest;
   decode(body: string, request: CanonicalRequest, target: WireTarget): CanonicalResponse;
   decodeStreamEvent?: (event: ServerSentEvent) => StreamPart[];
+  streamFraming?: () => StreamFraming;
 }
 
 /** The embeddings half of a wire adapter; only wires the router lets embeddings requests reach have one. */
@@ -710,8 +715,20 @@ function embeddingCodec(adapter: WireAdapter): EndpointCodec {
   return { encode: encode.bind(adapter), decode: decode.bind(adapter) };
 }
 
-/** The text completions half of a wire adapter; only wires the router lets text completion requests reach have one. */
-function completionCodec(adapter: WireAdapter): EndpointCodec {
+/** Ollama's native `/api/generate` with `raw: true`: its `/v1/completions` would wrap a prompt without suffix in the model's template. */
+const OLLAMA_GENERATE_CODEC: EndpointCodec = {
+  encode: encodeOllamaGenerateRequest,
+  decode: (body) => decodeOllamaGenerateResponse(body),
+  decodeStreamEvent: decodeOllamaGenerateStreamLine,
+  streamFraming: ollamaGenerateStreamFraming,
+};
+
+/**
+ * The text completions half of a wire adapter; only wires the router lets text completion requests
+ * reach have one. A completion without suffix to an Ollama engine goes to its native API instead.
+ */
+function completionCodec(adapter: WireAdapter, request: CanonicalRequest, target: WireTarget): EndpointCodec {
+  if (usesOllamaGenerate(request, target)) return OLLAMA_GENERATE_CODEC;
   const { encodeCompletionRequest: encode, decodeCompletionResponse: decode, decodeCompletionStreamEvent: decodeStreamEvent } = adapter;
   if (encode === undefined || decode === undefined || decodeStreamEvent === undefined) {
     throw new Error(`the ${adapter.wire} wire has no text completions endpoint, yet a text completion request was routed to it`);
@@ -785,12 +802,18 @@ interface StreamReading {
 const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delta', 'redacted-reasoning', 'tool-call-delta']);
 
 /**
- * Reads an SSE body, forwarding parts as they arrive. Parts before the first content part are
+ * Reads a streamed body (server-sent events, or NDJSON lines for Ollama's native API: `streamFraming`), forwarding parts as they arrive. Parts before the first content part are
  * held back, so an attempt that fails before answering can still fall back cleanly.
  */
-async function readStream(decodeStreamEvent: (event: ServerSentEvent) => StreamPart[], response: TransportResponse, input: InvocationInput, started: number): Promise<StreamReading> {
+async function readStream(
+  decodeStreamEvent: (event: ServerSentEvent) => StreamPart[],
+  streamFraming: () => StreamFraming,
+  response: TransportResponse,
+  input: InvocationInput,
+  started: number,
+): Promise<StreamReading> {
   const decoder = new StringDecoder('utf8');
-  const splitter = new ServerSentEventSplitter();
+  const splitter = streamFraming();
   const accumulator = new StreamAccumulator();
   const held: StreamPart[] = [];
   let delivered = false;
@@ -811,8 +834,8 @@ async function readStream(decodeStreamEvent: (event: ServerSentEvent) => StreamP
     if (delivered) input.onPart?.(part);
     else held.push(part);
   };
-  const decodeEvents = (text: string): void => {
-    for (const event of splitter.push(text)) {
+  const decodeEvents = (events: ServerSentEvent[]): void => {
+    for (const event of events) {
       let parts: StreamPart[];
       try {
         parts = decodeStreamEvent(event);
@@ -826,11 +849,12 @@ async function readStream(decodeStreamEvent: (event: ServerSentEvent) => StreamP
   try {
     for await (const chunk of response.body) {
       if (chunk.length > 0) receivedBytes = true;
-      decodeEvents(decoder.write(chunk));
+      decodeEvents(splitter.push(decoder.write(chunk)));
     }
-    decodeEvents(decoder.end());
-    const cutOff = splitter.finish();
-    if (cutOff.length > 0) {
+    decodeEvents(splitter.push(decoder.end()));
+    const last = splitter.finish();
+    if (last !== undefined) decodeEvents(last);
+    if (last === undefined) {
       failure = new UpstreamError('the stream ended in the middle of an event', { code: 'upstream_truncated_stream', isRetryable: true });
     } else if (accumulator.error !== undefined) {
       failure = new UpstreamError(`the upstream reported an error in the stream: ${accumulator.error.message}`, {
@@ -847,7 +871,7 @@ async function readStream(decodeStreamEvent: (event: ServerSentEvent) => StreamP
       if (accumulator.finished) {
         terminalMarkerMissing = true;
       } else {
-        failure = new UpstreamError('the stream ended without its terminal marker ([DONE] / message_stop) or a finish reason: the answer may be truncated', {
+        failure = new UpstreamError('the stream ended without its terminal marker ([DONE] / message_stop / Ollama `done: true`) or a finish reason: the answer may be truncated', {
           code: 'upstream_truncated_stream',
           isRetryable: true,
         });

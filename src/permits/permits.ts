@@ -1,3 +1,4 @@
+import { engineNativeInferenceUrl } from '../common/engine-root.js';
 import { newId, pooledRandomBytes } from '../common/ids.js';
 import { shellWord } from '../common/shell-word.js';
 import {
@@ -76,8 +77,10 @@ export interface PermittedProvider {
   version: number;
   providerClass: ProviderClass;
   wire: WireFormat;
-  /** Base URL of this exact version; the transport refuses requests to anywhere else. */
+  /** Base URL of this exact version; the transport refuses requests to anywhere else (but `nativeInferenceUrl`). */
   baseUrl: string;
+  /** The engine's own inference endpoint beside its base URL, when syndicate calls it (Ollama's `<root>/api/generate`). */
+  nativeInferenceUrl?: string;
 }
 
 /** The result of checking a permit without consuming it (`syndicate permit verify`). */
@@ -430,7 +433,13 @@ function permittedProvider(provider: RegisteredProvider): PermittedProvider {
     providerClass: provider.record.class,
     wire: provider.record.wire,
     baseUrl: provider.record.baseUrl,
+    ...nativeInference(provider),
   };
+}
+
+function nativeInference(provider: RegisteredProvider): { nativeInferenceUrl?: string } {
+  const nativeInferenceUrl = engineNativeInferenceUrl(provider.record.engine?.kind, provider.record.baseUrl);
+  return nativeInferenceUrl === undefined ? {} : { nativeInferenceUrl };
 }
 
 /**

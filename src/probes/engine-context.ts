@@ -1,3 +1,4 @@
+import { engineRoot } from '../common/engine-root.js';
 import type { ProviderRecord } from '../registry/types.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 
@@ -22,11 +23,6 @@ function object(value: unknown): Json {
 
 function positive(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
-}
-
-/** The engine root for an openai-wire baseUrl (the `/v1` suffix removed). */
-function engineRoot(baseUrl: string): string {
-  return baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
 }
 
 /**

@@ -150,9 +150,11 @@ function checkRequestAgainstPermit(permit: VerifiedPermit, request: WireHttpRequ
   }
   let target: URL;
   let base: URL;
+  let nativeInference: URL | undefined;
   try {
     target = new URL(request.url);
     base = new URL(permit.provider.baseUrl);
+    nativeInference = permit.provider.nativeInferenceUrl === undefined ? undefined : new URL(permit.provider.nativeInferenceUrl);
   } catch {
     throw refuse(`"${redactUrl(request.url)}" is not a valid URL`);
   }
@@ -162,9 +164,12 @@ function checkRequestAgainstPermit(permit: VerifiedPermit, request: WireHttpRequ
     target.protocol === base.protocol &&
     target.host === base.host &&
     (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`));
-  if (!underBase) {
+  // The one endpoint outside the base URL an engine is called at (Ollama's native /api/generate): exactly that one.
+  const atNativeInference = nativeInference !== undefined && target.origin === nativeInference.origin && target.pathname === nativeInference.pathname && target.search === '';
+  if (!underBase && !atNativeInference) {
+    const beside = nativeInference === undefined ? '' : ` and its engine's ${redactUrl(nativeInference.href)}`;
     throw refuse(
-      `the request goes to ${redactUrl(request.url)}, outside ${permit.provider.id}@${permit.provider.version}'s base URL ${redactUrl(permit.provider.baseUrl)}`,
+      `the request goes to ${redactUrl(request.url)}, outside ${permit.provider.id}@${permit.provider.version}'s base URL ${redactUrl(permit.provider.baseUrl)}${beside}`,
     );
   }
   // Read from the bytes about to be sent, not from what the encoder was given. Every top-level

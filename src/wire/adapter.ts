@@ -42,6 +42,17 @@ export interface ServerSentEvent {
   data: string;
 }
 
+/**
+ * Splits a streamed body, fed in arbitrary text chunks, into events: server-sent events, or the
+ * lines of an NDJSON stream (each line's JSON as `data`).
+ */
+export interface StreamFraming {
+  /** Feeds a chunk; returns the events it completed. */
+  push(text: string): ServerSentEvent[];
+  /** Ends the input: the events its end completes, or undefined when it stopped in the middle of one (a cut stream). */
+  finish(): ServerSentEvent[] | undefined;
+}
+
 /** A decoded upstream error, parsed leniently (bodies may be HTML, empty or truncated). */
 export interface WireError {
   status: number;

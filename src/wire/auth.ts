@@ -1,3 +1,5 @@
+import type { WireHttpRequest, WireTarget } from './adapter.js';
+
 /**
  * The credential header for a wire request. `authorization` carries a bearer token; any
  * other header name (`x-api-key`, `api-key`) carries the key as is.
@@ -6,6 +8,17 @@ export function credentialHeaders(defaultHeader: string, apiKey: string | undefi
   if (apiKey === undefined || apiKey === '') return {};
   const header = (headerOverride ?? defaultHeader).toLowerCase();
   return { [header]: header === 'authorization' ? `Bearer ${apiKey}` : apiKey };
+}
+
+/** A JSON `POST` to `url` with the target's credential: `accept` says which answer the caller reads (JSON, SSE, NDJSON). */
+export function jsonPost(url: string, body: Record<string, unknown>, accept: string, target: WireTarget): WireHttpRequest {
+  return {
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json', accept, ...credentialHeaders('authorization', target.apiKey, target.authHeader) },
+    body: JSON.stringify(body),
+    warnings: [],
+  };
 }
 
 /** `${baseUrl}${path}` without a doubled slash. */

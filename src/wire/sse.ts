@@ -1,5 +1,5 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser';
-import type { ServerSentEvent } from './adapter.js';
+import type { ServerSentEvent, StreamFraming } from './adapter.js';
 
 /** Frames one server-sent event: optional `event:` line, one `data:` line per line of data, blank line. */
 export function formatServerSentEvent(event: ServerSentEvent): string {
@@ -38,6 +38,15 @@ export class ServerSentEventSplitter {
     this.parser.reset({ consume: true });
     return this.pending.splice(0, this.pending.length);
   }
+}
+
+/** SSE as a stream framing: an event left unterminated at the end means the stream was cut. */
+export function serverSentEventFraming(): StreamFraming {
+  const splitter = new ServerSentEventSplitter();
+  return {
+    push: (text) => splitter.push(text),
+    finish: () => (splitter.finish().length > 0 ? undefined : []),
+  };
 }
 
 /** Every event in a complete SSE text (a captured stream, a fixture). */

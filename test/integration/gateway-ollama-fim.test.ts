@@ -2,8 +2,9 @@
  * Ollama's `POST /api/generate` with `suffix` (fill in the middle) or `raw: true`, as editor
  * plugins send it (Continue's autocomplete, llama-coder, Twinny), through a real gateway (core +
  * node:http adapter on 127.0.0.1:0) over the real pipeline: read as a text completion, routed as
- * `POST /v1/completions` is, sent upstream to the fake Ollama engine's `/v1/completions`, and
- * answered in `/api/generate`'s shape to the official `ollama` client.
+ * `POST /v1/completions` is, sent upstream to the fake Ollama engine's `/v1/completions` (with a
+ * suffix) or its native `/api/generate` with `raw: true` (without), and answered in
+ * `/api/generate`'s shape to the official `ollama` client.
  */
 import { Ollama, type GenerateResponse } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,10 +152,52 @@ describe('POST /api/generate with raw: true', () => {
     const before = inferenceExchanges(ollama).length;
     const answer = await client(main).generate({ model: `ollama:${CHAT}`, prompt: PREFIX, raw: true, stream: false, options: { num_predict: 32 } });
     expect(answer).toMatchObject({ model: `ollama:${CHAT}`, response: DEFAULT_ANSWER, done: true, done_reason: 'stop' });
+    // Without a suffix Ollama's /v1/completions would wrap the prompt in the model's template: its native API, raw.
     const exchange = inferenceExchanges(ollama).slice(before)[0]!;
-    expect(exchange.path).toBe('/v1/completions');
-    expect(exchange.requestBody.toString('utf8')).toBe(JSON.stringify({ model: CHAT, prompt: PREFIX, max_tokens: 32 }));
-    expect((await newestEvidence()).request.url).toBe(`${ollama.baseUrl}/completions`);
+    expect(exchange.path).toBe('/api/generate');
+    expect(exchange.requestBody.toString('utf8')).toBe(JSON.stringify({ model: CHAT, prompt: PREFIX, raw: true, stream: false, options: { num_predict: 32 } }));
+    expect((await newestEvidence()).request.url).toBe(`${ollama.url}/api/generate`);
+  });
+
+  it('an {"error"} line in the middle of Ollama’s NDJSON ends the client’s stream with an {"error"} line, never done: true; evidence keeps the lines', async () => {
+    ollama.setFault({ errorMidStream: 'an error was encountered while running the model: unexpected EOF' }, 1);
+    const before = inferenceExchanges(ollama).length;
+    const response = await post(main, { model: `ollama:${CHAT}`, prompt: PREFIX, raw: true });
+    expect(response.status).toBe(200);
+    const lines = ndjsonLines(await response.text());
+    expect(lines.some((line) => line['done'] === false && line['response'] !== '')).toBe(true);
+    expect(lines.some((line) => line['done'] === true)).toBe(false);
+    expect(Object.keys(lines.at(-1) ?? {})).toEqual(['error']);
+    const exchange = inferenceExchanges(ollama).slice(before)[0]!;
+    expect(exchange.path).toBe('/api/generate');
+    const evidence = await newestEvidence();
+    expect(evidence).toMatchObject({ state: 'failed', streamed: true, error: { code: 'stream_broken' } });
+    expect(evidence.response.body?.equals(exchange.responseBody)).toBe(true);
+    expect(evidence.response.body?.toString('utf8')).toContain('{"error":"an error was encountered while running the model: unexpected EOF"}\n');
+    main.pipeline.health = new HealthMonitor();
+  });
+
+  it('Ollama’s 404 for a model it does not have is the model-level failure, as on its OpenAI-compatible endpoints', async () => {
+    const ghost = await startTestGateway({
+      providers: [{ id: 'ollama', class: 'local', wire: 'openai', baseUrl: ollama.baseUrl, engine: 'ollama', models: [{ id: 'ghost:latest', tags: ['completions'] }] }],
+    });
+    try {
+      const response = await fetch(`${ghost.url}/api/generate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKEN}` },
+        body: JSON.stringify({ model: 'ollama:ghost:latest', prompt: PREFIX, raw: true, stream: false }),
+      });
+      expect(response.status).toBe(503);
+      const { error } = (await response.json()) as { error: string };
+      expect(error).toContain('ollama:ghost:latest: ollama answered HTTP 404: model "ghost:latest" not found, try pulling it first');
+      expect(error).toContain('ollama:ghost:latest is not served by its provider (it answered that the model does not exist)');
+      await ghost.settled();
+      const evidence = getEvidence(ghost.store, listEvidence(ghost.store, { limit: 1 })[0]?.id ?? '');
+      expect(evidence).toMatchObject({ state: 'failed', status: 404, error: { code: 'upstream_http_error' } });
+      expect(evidence?.request.url).toBe(`${ollama.url}/api/generate`);
+    } finally {
+      await ghost.close();
+    }
   });
 
   it('refuses system and images beside raw or suffix, naming the field, before anything is sent; names options and think it does not send', async () => {

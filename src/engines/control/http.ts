@@ -1,10 +1,7 @@
 import { EngineOperationError, UpstreamError } from '../../errors.js';
 import { engineJson, engineRequest, type EngineAnswer, type EngineInfoOptions } from '../../transport/engine-info.js';
 
-/** The engine's root URL: its base URL without a trailing `/v1` (where Ollama's `/api`, llama.cpp's `/models` and the rest live). */
-export function engineRoot(baseUrl: string): string {
-  return baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
-}
+export { engineRoot } from '../../common/engine-root.js';
 
 /** Sends a request to the engine; throws only when nothing answered (see `engineRequest`). */
 export function ask(url: string, options: EngineInfoOptions = {}): Promise<EngineAnswer> {

@@ -20,7 +20,7 @@
 
 import { UpstreamError } from '../../errors.js';
 import type { ServerSentEvent, WireHttpRequest, WireTarget } from '../adapter.js';
-import { credentialHeaders, joinUrl } from '../auth.js';
+import { joinUrl, jsonPost } from '../auth.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart, TextCompletionRequest } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
 import { isRecord, stringField, tryParseJson } from '../json.js';
@@ -46,17 +46,7 @@ export function encodeOpenAICompletionRequest(request: CanonicalRequest, target:
     body['stream'] = true;
     body['stream_options'] = { include_usage: true };
   }
-  return {
-    method: 'POST',
-    url: joinUrl(target.baseUrl, '/completions'),
-    headers: {
-      'content-type': 'application/json',
-      accept: request.stream ? 'text/event-stream' : 'application/json',
-      ...credentialHeaders('authorization', target.apiKey, target.authHeader),
-    },
-    body: JSON.stringify(body),
-    warnings: [],
-  };
+  return jsonPost(joinUrl(target.baseUrl, '/completions'), body, request.stream ? 'text/event-stream' : 'application/json', target);
 }
 
 function malformed(message: string): UpstreamError {

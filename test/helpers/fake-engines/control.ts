@@ -1,5 +1,6 @@
 import { ollamaDefaultContext, ollamaLoadedContext, type EngineState, type ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
+import { parseJsonObject } from './model-behaviour.js';
 import { loadJsonTemplate } from './templates.js';
 import { compactJson, goJson, jsonHeaders, prettyJson, type Reply } from './wire-format.js';
 
@@ -10,15 +11,6 @@ type Later = (delayMs: number, action: () => void) => void;
 function ollamaSize(model: ResolvedModel): number {
   const template = loadJsonTemplate<{ models: Json[] }>('ollama', 'api-ps.json').models[0]!;
   return model.sizeBytes ?? (template['size'] as number);
-}
-
-function parse(body: Buffer): Json | undefined {
-  try {
-    const value = JSON.parse(body.toString('utf8')) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -77,7 +69,7 @@ function keepAliveMs(value: unknown): number {
  * (`"%q does not support generate"`, 400, the name as sent); EmbedHandler asks for none.
  */
 function ollamaGenerate(state: EngineState, path: string, body: Buffer, later: Later): Reply | Promise<Reply> {
-  const request = parse(body);
+  const request = parseJsonObject(body);
   if (request === undefined) return ollamaJson({ error: 'invalid character looking for beginning of value' }, 400);
   const name = request['model'];
   const model = findOllamaModel(state, name);
@@ -158,7 +150,7 @@ function llamaCppRouter(state: EngineState, method: string, path: string, body: 
     return llamaJson(state, path, { data, object: 'list' });
   }
   if (method !== 'POST' || (path !== '/models/load' && path !== '/models/unload')) return undefined;
-  const name = parse(body)?.['model'];
+  const name = parseJsonObject(body)?.['model'];
   const model = state.models.find((candidate) => candidate.id === name);
   const running = model !== undefined && routerStatus(state, model) !== 'unloaded';
   if (path === '/models/load') {
@@ -217,7 +209,7 @@ function lmStudio(state: EngineState, method: string, path: string, body: Buffer
   }
   if (method !== 'POST') return undefined;
   if (path === '/api/v1/models/load') {
-    const key = parse(body)?.['model'];
+    const key = parseJsonObject(body)?.['model'];
     const model = state.models.find((candidate) => candidate.id === key);
     if (model === undefined) return lmJson({ error: { message: `Model "${String(key)}" not found`, type: 'model_not_found' } }, 404);
     return new Promise((resolve) =>
@@ -232,7 +224,7 @@ function lmStudio(state: EngineState, method: string, path: string, body: Buffer
     );
   }
   if (path === '/api/v1/models/unload') {
-    const id = parse(body)?.['instance_id'];
+    const id = parseJsonObject(body)?.['instance_id'];
     for (const [key, ids] of instances) {
       if (typeof id === 'string' && ids.includes(id)) {
         const left = ids.filter((candidate) => candidate !== id);

@@ -5,7 +5,7 @@ import { answerDiscovery } from './discovery.js';
 import { DEFAULT_MODELS, FALLBACK_CONTEXT, type EngineState } from './engine-state.js';
 import { answerInference, errorReply, isInferencePath } from './inference.js';
 import { DEFAULT_ANSWER } from './model-behaviour.js';
-import { jsonHeaders, type Reply } from './wire-format.js';
+import { goJson, jsonHeaders, type Reply } from './wire-format.js';
 
 export type FakeEngineKind = 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio' | 'openai' | 'anthropic';
 
@@ -40,6 +40,9 @@ export type FakeFault =
   | 'omit-terminal-marker'
   | 'reset-mid-stream' // stream some chunks, then destroy the socket
   | { slowStreamMs: number } // delay between stream chunks
+  // Stream some chunks, then an error in the stream and a clean end: Ollama's native streams write
+  // `{"error":"…"}` as a line when the runner fails mid-answer (SSE streams: a `data: {"error":{…}}` event).
+  | { errorMidStream: string }
   | { contentType: string }; // the usual answer, under this Content-Type header
 
 /** Which inference requests a fault applies to (see `FakeEngine.setFault`). */
@@ -237,7 +240,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
   });
 
   const route = (path: string, method: string, body: Buffer, request: IncomingMessage, writer: RecordingWriter): void => {
-    if (method === 'POST' && isInferencePath(kind, path)) {
+    if (method === 'POST' && isInferencePath(kind, path, body)) {
       const currentFault = nextFault(body);
       if (currentFault === 'reset') {
         writer.destroyedByEngine = true;
@@ -306,6 +309,11 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
       const keep = Math.max(1, Math.min(Math.floor(frames.length / 2), frames.length - terminal - 1));
       frames = frames.slice(0, keep);
       if (currentFault === 'reset-mid-stream') ending = 'destroy';
+    } else if (typeof currentFault === 'object' && 'errorMidStream' in currentFault) {
+      const keep = Math.max(1, Math.min(Math.floor(frames.length / 2), frames.length - terminal - 1));
+      const ndjson = Object.entries(reply.headers).some(([name, value]) => name.toLowerCase() === 'content-type' && value.includes('ndjson'));
+      const error = ndjson ? `${goJson({ error: currentFault.errorMidStream })}\n` : `data: ${JSON.stringify({ error: { message: currentFault.errorMidStream } })}\n\n`;
+      frames = [...frames.slice(0, keep), error];
     } else if (currentFault === 'omit-terminal-marker') {
       frames = frames.slice(0, frames.length - terminal);
     } else if (currentFault === 'malformed-json') {

@@ -3,13 +3,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { EngineState, ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import { answerEmbeddings } from './embeddings.js';
-import { answerTextCompletion, TEXT_COMPLETION_ENGINES, TEXT_COMPLETIONS_PATH } from './text-completions.js';
+import { answerOllamaGenerate, answerTextCompletion, isOllamaPromptGenerate, OLLAMA_GENERATE_PATH, TEXT_COMPLETION_ENGINES, TEXT_COMPLETIONS_PATH } from './text-completions.js';
 import type { FakeEngineKind } from './index.js';
 import {
   contentText,
   countTokens,
   generate,
   isPlainObject,
+  parseJsonObject,
   tokenPieces,
   type ChatRequestView,
   type Generation,
@@ -18,6 +19,7 @@ import { formatSseFrame, splitSseFrames } from './sse.js';
 import { cloneJson, loadChunkTemplates, loadJsonTemplate } from './templates.js';
 import {
   compactJson,
+  goJson,
   jsonHeaders,
   prettyJson,
   randomBase62,
@@ -31,9 +33,10 @@ import {
 
 type Json = Record<string, unknown>;
 
-/** The inference endpoints, the only ones faults apply to. */
-export function isInferencePath(kind: FakeEngineKind, path: string): boolean {
+/** The inference endpoints, the only ones faults apply to (Ollama's `/api/generate` with a prompt: not a load). */
+export function isInferencePath(kind: FakeEngineKind, path: string, body: Buffer): boolean {
   if (kind === 'anthropic') return path === '/v1/messages';
+  if (kind === 'ollama' && path === OLLAMA_GENERATE_PATH) return isOllamaPromptGenerate(body);
   if (kind === 'lmstudio' && path === '/api/v0/chat/completions') return true;
   return path === '/v1/chat/completions' || path === EMBEDDINGS_PATH || (path === TEXT_COMPLETIONS_PATH && TEXT_COMPLETION_ENGINES.has(kind));
 }
@@ -45,6 +48,7 @@ const EMBEDDINGS_PATH = '/v1/embeddings';
 export function answerInference(state: EngineState, path: string, body: Buffer, headers: IncomingHttpHeaders): Reply {
   if (state.kind === 'anthropic') return anthropicMessages(state, body, headers);
   if (path === EMBEDDINGS_PATH) return answerEmbeddings(state, path, body, headers);
+  if (path === OLLAMA_GENERATE_PATH) return answerOllamaGenerate(state, path, body);
   return path === TEXT_COMPLETIONS_PATH ? answerTextCompletion(state, path, body) : chatCompletions(state, path, body, headers);
 }
 
@@ -63,6 +67,8 @@ export function errorReply(state: EngineState, path: string, status: number, mes
   const headers = jsonHeaders(state.kind, path);
   switch (state.kind) {
     case 'ollama':
+      // The native API (gin's c.JSON): `{"error":"…"}`, compact, no newline; the OpenAI middleware's envelope on /v1.
+      if (path.startsWith('/api/')) return { status, headers, body: goJson({ error: message }) };
       return { status, headers, body: `${compactJson({ error: { message, type: type ?? 'api_error', param: null, code: null } })}\n` };
     case 'llama.cpp': {
       if (status === 503 && message === defaultErrorMessage(503)) message = 'Loading model';
@@ -225,14 +231,8 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
   if (kind === 'openai' && !/^Bearer \S+/.test(headers.authorization ?? '')) {
     return errorReply(state, path, 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (i.e. YOUR_KEY:), or as the username field (i.e. :YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys.");
   }
-  let request: Json;
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (!isPlainObject(parsed)) throw new Error('not an object');
-    request = parsed;
-  } catch {
-    return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, invalidJsonMessage(kind));
-  }
+  const request = parseJsonObject(body);
+  if (request === undefined) return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, invalidJsonMessage(kind));
   if (kind === 'llama.cpp' && !Array.isArray(request['messages'])) {
     const file = request['messages'] === undefined ? 'error-missing-messages.json' : 'error-messages-not-array.json';
     return { status: 400, headers: jsonHeaders(kind, path), body: compactJson(loadJsonTemplate('llama.cpp', file)) };

@@ -54,9 +54,12 @@ export interface GenerationOptions {
   seedIgnoredVariant?: number;
 }
 
-/** Tokens as the fake counts them: gpt-tokenizer (o200k), the same count for the same input. */
+/**
+ * Tokens as the fake counts them: gpt-tokenizer (o200k), the same count for the same input. Special
+ * tokens (`<|fim_prefix|>`, `<|endoftext|>`) in a prompt the client built count as tokens, as a model's tokenizer reads them.
+ */
 export function countTokens(text: string): number {
-  return encode(text).length;
+  return encode(text, { allowedSpecial: 'all' }).length;
 }
 
 /** The text of its first `limit` tokens (the text itself when it has no more): an engine's truncation of an input. */
@@ -190,6 +193,16 @@ export function valueFromSchema(schema: unknown, answer: string): unknown {
       return answer;
     default:
       return isPlainObject(schema['properties']) ? valueFromSchema({ ...schema, type: 'object' }, answer) : answer;
+  }
+}
+
+/** A request body's JSON object; undefined when the body is not one. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return isPlainObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
   }
 }
 

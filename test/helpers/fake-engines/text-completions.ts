@@ -2,9 +2,9 @@ import type { EngineState } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import type { FakeEngineKind } from './index.js';
 import { errorReply } from './inference.js';
-import { countTokens, generate, isPlainObject } from './model-behaviour.js';
+import { countTokens, generate, isPlainObject, parseJsonObject } from './model-behaviour.js';
 import { cloneJson, loadChunkTemplates, loadJsonTemplate } from './templates.js';
-import { jsonHeaders, randomBase62, randomHex, serializeBody, serializeChunk, streamHeaders, type Reply } from './wire-format.js';
+import { goJson, jsonHeaders, randomBase62, randomHex, serializeBody, serializeChunk, streamHeaders, type Reply } from './wire-format.js';
 import { formatSseFrame } from './sse.js';
 
 type Json = Record<string, unknown>;
@@ -55,14 +55,8 @@ function refusedField(state: EngineState, request: Json, fillsInMiddle: boolean,
  */
 export function answerTextCompletion(state: EngineState, path: string, body: Buffer): Reply {
   const { kind } = state;
-  let request: Json;
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (!isPlainObject(parsed)) throw new Error('not an object');
-    request = parsed;
-  } catch {
-    return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, 'invalid JSON body');
-  }
+  const request = parseJsonObject(body);
+  if (request === undefined) return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, 'invalid JSON body');
   const requested = typeof request['model'] === 'string' ? request['model'] : '';
   const model = kind === 'ollama' ? findOllamaModel(state, requested) : kind === 'llama.cpp' ? state.models[0] : state.models.find((candidate) => candidate.id === requested);
   if (model === undefined) {
@@ -74,7 +68,11 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
   const suffix = typeof request['suffix'] === 'string' ? request['suffix'] : '';
   const refusal = refusedField(state, request, model.fillInMiddle === true, model.id);
   if (refusal !== undefined) return errorReply(state, path, kind === 'llama.cpp' ? 500 : 400, refusal, kind === 'vllm' ? 'BadRequestError' : undefined);
-  if (kind === 'ollama') state.resident.add(model.id);
+  if (kind === 'ollama') {
+    state.resident.add(model.id);
+    // The OpenAI middleware hands GenerateHandler no `raw`: the prompt goes through the model's template.
+    logOllamaPrompt(state, renderOllamaTemplate(prompt, suffix));
+  }
 
   const stop = request['stop'];
   const generation = generate(
@@ -90,7 +88,8 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
     },
     { answer: state.answer, honourJsonSchema: true, honourJsonObject: true },
   );
-  const promptTokens = countTokens(prompt) + countTokens(suffix);
+  // Ollama counts the prompt the model was handed: its template's tokens included.
+  const promptTokens = kind === 'ollama' ? countTokens(renderOllamaTemplate(prompt, suffix)) : countTokens(prompt) + countTokens(suffix);
   const usage = { prompt_tokens: promptTokens, completion_tokens: generation.completionTokens, total_tokens: promptTokens + generation.completionTokens };
   const id =
     kind === 'ollama' ? `cmpl-${Math.floor(Math.random() * 999)}` : kind === 'llama.cpp' ? `chatcmpl-${randomBase62(32)}` : kind === 'lmstudio' ? `cmpl-${randomBase62(29)}` : `cmpl-${randomHex(16)}`;
@@ -146,4 +145,93 @@ function fillUsage(template: Json, usage: { prompt_tokens: number; completion_to
   const filled = { ...template };
   for (const [key, value] of Object.entries(usage)) if (key in filled) filled[key] = value;
   return filled;
+}
+
+// ================================================================== Ollama's native /api/generate
+
+/** Ollama's native generate endpoint. */
+export const OLLAMA_GENERATE_PATH = '/api/generate';
+
+/** A generate request with a prompt (one without is a model load or unload, see control.ts). */
+export function isOllamaPromptGenerate(body: Buffer): boolean {
+  const prompt = parseJsonObject(body)?.['prompt'];
+  return typeof prompt === 'string' && prompt !== '';
+}
+
+/**
+ * The fake models' template, as a fill-in-the-middle coder's (qwen2.5-coder's) reads: with a
+ * suffix its FIM tokens around prompt and suffix, otherwise the prompt as a user turn of its chat
+ * template — which is what Ollama's `/v1/completions` (never raw) does to a prompt the client built
+ * itself (ollama/ollama#5544, #12636).
+ */
+export function renderOllamaTemplate(prompt: string, suffix: string): string {
+  return suffix === '' ? `<|im_start|>user\n${prompt}<|im_end|>\n<|im_start|>assistant\n` : `<|fim_prefix|>${prompt}<|fim_suffix|>${suffix}<|fim_middle|>`;
+}
+
+/** What Ollama logs with OLLAMA_DEBUG=1 for every generate (routes.go): the prompt the model was handed. */
+function logOllamaPrompt(state: EngineState, rendered: string): void {
+  state.serverLog.push(`level=DEBUG source=routes.go msg="generate handler" prompt=${JSON.stringify(rendered)}`);
+}
+
+/**
+ * `POST /api/generate` with a prompt, as Ollama's GenerateHandler answers it: `raw: true` hands the
+ * model the prompt as it is (with `system`, `template` or `context` it is refused, 400), otherwise
+ * through the template. `stream` defaults to true: NDJSON (`application/x-ndjson`), one
+ * `{"model","created_at","response","done":false}` line per piece, ended by the `done: true` line
+ * with `done_reason` and the counters (no `context` in raw mode), each line `json.Marshal` + `\n`.
+ * `stream: false`: one object (gin's c.JSON: compact, no newline). Options: `num_predict`, `stop`.
+ */
+export function answerOllamaGenerate(state: EngineState, path: string, body: Buffer): Reply {
+  const request = parseJsonObject(body);
+  if (request === undefined) return errorReply(state, path, 400, 'invalid character looking for beginning of value');
+  const name = request['model'];
+  const model = findOllamaModel(state, name);
+  if (model === undefined) return errorReply(state, path, 404, `model "${String(name)}" not found, try pulling it first`);
+  if (model.embedding === true) return errorReply(state, path, 400, `${JSON.stringify(name)} does not support generate`);
+  const raw = request['raw'] === true;
+  if (raw && (nonEmpty(request['system']) || nonEmpty(request['template']) || request['context'] !== undefined)) {
+    return errorReply(state, path, 400, 'raw mode does not support template, system, or context');
+  }
+  const prompt = typeof request['prompt'] === 'string' ? request['prompt'] : '';
+  const suffix = typeof request['suffix'] === 'string' ? request['suffix'] : '';
+  const rendered = raw ? prompt : renderOllamaTemplate(prompt, suffix);
+  logOllamaPrompt(state, rendered);
+  state.resident.add(model.id);
+  const options = isPlainObject(request['options']) ? request['options'] : {};
+  const stop = options['stop'];
+  const stream = request['stream'] !== false;
+  const generation = generate(
+    {
+      model: model.id,
+      messages: [{ role: 'user', text: rendered }],
+      stream,
+      includeUsage: false,
+      stop: typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop.filter((item): item is string => typeof item === 'string') : [],
+      tools: [],
+      toolChoice: 'none',
+      ...(typeof options['num_predict'] === 'number' && options['num_predict'] >= 0 ? { maxTokens: options['num_predict'] } : {}),
+    },
+    { answer: state.answer, honourJsonSchema: true, honourJsonObject: true },
+  );
+  const promptTokens = countTokens(rendered);
+  const evalNs = 18_000_000 * Math.max(1, generation.completionTokens);
+  const counters = {
+    total_duration: 41_000_000 + evalNs,
+    load_duration: 21_000_000,
+    prompt_eval_count: promptTokens,
+    prompt_eval_duration: 15_000_000,
+    eval_count: generation.completionTokens,
+    eval_duration: evalNs,
+  };
+  const context = raw ? {} : { context: Array.from({ length: promptTokens + generation.completionTokens }, (_, index) => 151_644 + (index % 7)) };
+  const line = (fields: Json): Json => ({ model: name, created_at: new Date().toISOString(), ...fields });
+  const final = (response: string): Json => line({ response, done: true, done_reason: generation.finishReason === 'length' ? 'length' : 'stop', ...context, ...counters });
+  if (!stream) return { status: 200, headers: jsonHeaders('ollama', path), body: goJson(final(generation.text)) };
+  const pieces = generation.pieces.filter((piece) => piece !== '');
+  const frames = [...pieces.map((piece) => `${goJson(line({ response: piece, done: false }))}\n`), `${goJson(final(''))}\n`];
+  return { status: 200, headers: { 'Content-Type': 'application/x-ndjson' }, frames, terminalFrames: 1 };
+}
+
+function nonEmpty(value: unknown): boolean {
+  return typeof value === 'string' && value !== '';
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { findCatalogEntry, loadCatalog } from '../../../src/catalog/catalog.js';
-import { capabilityFromParameters, engineRootUrl, parameterBillions } from '../../../src/catalog/discovery.js';
+import { engineRoot } from '../../../src/common/engine-root.js';
+import { capabilityFromParameters, parameterBillions } from '../../../src/catalog/discovery.js';
 import { UsageError } from '../../../src/errors.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 
@@ -93,8 +94,8 @@ describe('discovery helpers', () => {
   });
 
   it('derives the engine root from an openai-wire baseUrl', () => {
-    expect(engineRootUrl('http://127.0.0.1:11434/v1')).toBe('http://127.0.0.1:11434');
-    expect(engineRootUrl('http://127.0.0.1:11434/v1/')).toBe('http://127.0.0.1:11434');
-    expect(engineRootUrl('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
+    expect(engineRoot('http://127.0.0.1:11434/v1')).toBe('http://127.0.0.1:11434');
+    expect(engineRoot('http://127.0.0.1:11434/v1/')).toBe('http://127.0.0.1:11434');
+    expect(engineRoot('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
   });
 });

@@ -1,6 +1,6 @@
 import { registerProviderRecord } from '../../../src/registry/register.js';
 import { retireProvider } from '../../../src/registry/registry.js';
-import type { ProviderClass } from '../../../src/common/vocabulary.js';
+import type { EngineKind, ProviderClass } from '../../../src/common/vocabulary.js';
 import type { Store } from '../../../src/store/store.js';
 
 export interface FixtureProvider {
@@ -8,6 +8,7 @@ export interface FixtureProvider {
   providerClass?: ProviderClass;
   baseUrl?: string;
   models?: { id: string; aliases?: string[] }[];
+  engine?: EngineKind;
 }
 
 /** Registers a provider through the real registry and returns its current version. */
@@ -21,6 +22,7 @@ export async function registerFixtureProvider(store: Store, fixture: FixtureProv
       class: fixture.providerClass ?? 'local',
       wire: 'openai',
       baseUrl: fixture.baseUrl ?? 'http://127.0.0.1:11434/v1',
+      ...(fixture.engine === undefined ? {} : { engine: { kind: fixture.engine } }),
       models: (fixture.models ?? [{ id: 'llama3.2:3b', aliases: ['llama-small'] }, { id: 'qwen2.5:7b' }]).map((model) => ({
         id: model.id,
         contextWindow: 8192,

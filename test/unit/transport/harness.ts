@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { EngineKind } from '../../../src/common/vocabulary.js';
 import { issuePermit, PermitKey, verifyPermit, type VerifiedPermit } from '../../../src/permits/index.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import type { CaptureEnd, CaptureSink, CapturedRequest, CapturedResponseStart } from '../../../src/transport/index.js';
@@ -61,8 +62,8 @@ export class PermitFactory {
   readonly key = PermitKey.fromBytes(randomBytes(32));
   private version = 0;
 
-  async register(baseUrl: string, models: { id: string; aliases?: string[] }[] = [{ id: 'llama3.2:3b' }]): Promise<void> {
-    this.version = await registerFixtureProvider(this.store, { baseUrl, models });
+  async register(baseUrl: string, models: { id: string; aliases?: string[] }[] = [{ id: 'llama3.2:3b' }], engine?: EngineKind): Promise<void> {
+    this.version = await registerFixtureProvider(this.store, { baseUrl, models, ...(engine === undefined ? {} : { engine }) });
   }
 
   permit(model = 'llama3.2:3b'): VerifiedPermit {

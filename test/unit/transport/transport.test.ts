@@ -469,6 +469,25 @@ describe('transport', () => {
       expect(server?.received).toEqual([]);
     });
 
+    it("reaches an Ollama engine's native /api/generate beside its base URL, and nothing else there; no other engine's root", async () => {
+      server = await startServer((_request, response) => response.end('{}'));
+      const baseUrl = `${server.url}/v1`;
+      const generate = chatRequest(baseUrl, { url: `${server.url}/api/generate`, body: '{"model":"llama3.2:3b","prompt":"x","raw":true}' });
+      await permits.register(baseUrl, [{ id: 'llama3.2:3b' }], 'ollama');
+      const response = await sendInvocation(permits.permit(), generate, new RecordingSink());
+      expect(await response.text()).toBe('{}');
+      expect(server.received.map((request) => request.path)).toEqual(['/api/generate']);
+      for (const url of [`${server.url}/api/delete`, `${server.url}/api/generate/x`, `${server.url}/api/generate?x=1`, `${server.url}/api`]) {
+        const refusal = await rejectionOf(sendInvocation(permits.permit(), { ...generate, url }, new RecordingSink()));
+        expect(refusal.code).toBe('permit_out_of_scope');
+        expect(refusal.message).toContain(`and its engine's ${server.url}/api/generate`);
+      }
+      await permits.register(baseUrl, [{ id: 'llama3.2:3b' }], 'llama.cpp');
+      const refusal = await rejectionOf(sendInvocation(permits.permit(), generate, new RecordingSink()));
+      expect(refusal.code).toBe('permit_out_of_scope');
+      expect(server.received).toHaveLength(1);
+    });
+
     it('accepts an alias of the permitted model in the body', async () => {
       server = await startServer((_request, response) => response.end('{}'));
       const baseUrl = `${server.url}/v1`;
