@@ -81,6 +81,12 @@ export interface ToolCall {
    * provider checks when the turn is replayed; absent, the call comes after every part.
    */
   position?: number;
+  /**
+   * The client sent it as a call of an OpenAI `custom` (freeform) tool: its arguments are the
+   * `{"input": …}` of the raw text. OpenAI's own API is sent it as a custom call even when the
+   * request no longer declares the tool (the call's shape needs no definition).
+   */
+  freeform?: true;
 }
 
 /** One item of a turn in the order it was produced: a content part, or a tool call (with its index in `toolCalls`). */

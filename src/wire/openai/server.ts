@@ -234,7 +234,7 @@ function parseToolCalls(raw: unknown, pointer: string, problems: RequestProblems
     if (kind === 'custom') {
       const input = fields['input'];
       if (typeof input !== 'string') problems.add(`${callPointer}/custom/input`, 'must be a string: the raw text the tool was called with');
-      else if (typeof id === 'string' && typeof name === 'string') calls.push({ id, name, arguments: customCallArguments(input) });
+      else if (typeof id === 'string' && typeof name === 'string') calls.push({ id, name, arguments: customCallArguments(input), freeform: true });
     } else if (typeof id === 'string' && typeof name === 'string') {
       const text = argumentsToText(fields['arguments']);
       calls.push({ id, name, arguments: text === '' ? '{}' : text });

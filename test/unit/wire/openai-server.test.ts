@@ -210,7 +210,7 @@ describe('custom (freeform) tools', () => {
       expect.objectContaining({ name: 'note', description: 'Freeform tool note', freeform: true, freeformDeclaration: { format: { type: 'text' } } }),
     ]);
     expect(request.toolChoice).toEqual({ name: 'apply_patch' });
-    expect(request.messages[1]).toEqual({ role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n"q"' }) }] });
+    expect(request.messages[1]).toEqual({ role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n"q"' }), freeform: true }] });
   });
 
   it('renders the calls of custom tools as custom calls with the raw input, other calls as functions', () => {
