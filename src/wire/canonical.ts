@@ -349,6 +349,20 @@ export interface CanonicalResponse {
 export interface WireWarning {
   setting: string;
   message: string;
+  /**
+   * The client's request settings the warning says the provider got otherwise than asked: for the
+   * gateway's `x-syndicate-ignored-fields` (dropped) and `x-syndicate-changed-fields` (changed),
+   * in the client's own field names.
+   */
+  fields?: FieldEffect[];
+}
+
+/** What became of one request setting on the way upstream. */
+export interface FieldEffect {
+  /** `reasoning`: the request's reasoning field, whichever its client used (`reasoning_effort`, `thinking`, ...). */
+  setting: 'temperature' | 'topP' | 'seed' | 'maxTokens' | 'reasoning';
+  /** `dropped`: not sent at all; `changed`: sent with another value than the client's. */
+  effect: 'dropped' | 'changed';
 }
 
 /** Parts decoded from one stream event, named noun-verb as in the Vercel AI SDK. */

@@ -94,6 +94,7 @@ describe('parseOpenAIChatRequest', () => {
       },
       includeUsage: true,
       ignoredFields: ['logprobs', 'user'],
+      maxTokensField: 'max_completion_tokens',
     });
   });
 
