@@ -1,8 +1,7 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, REPO_ROOT } from '../helpers/cli.js';
+import { connectMcpClient, toolText } from '../helpers/mcp.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
 
@@ -29,9 +28,7 @@ describe('syndicate mcp: route_explain of a text completion body', () => {
     [coder, chat] = await Promise.all([startFakeEngine({ kind: 'ollama', models: [{ id: CODER }] }), startFakeEngine({ kind: 'ollama', models: [{ id: CHAT }] })]);
     scenario = await Scenario.create();
     await scenario.register({ id: 'coder', engine: coder, model: CODER, tags: ['completions', 'fill-in-middle'] }, { id: 'chat', engine: chat, model: CHAT, tags: ['completions'] });
-    const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' }, stderr: 'pipe' });
-    client = new Client({ name: 'syndicate-test', version: '1.0.0' });
-    await client.connect(transport);
+    client = await connectMcpClient(scenario.home);
   }, 90_000);
 
   afterAll(async () => {
@@ -41,16 +38,15 @@ describe('syndicate mcp: route_explain of a text completion body', () => {
   });
 
   const call = async (args: Json): Promise<CallToolResult> => (await client.callTool({ name: 'route_explain', arguments: args })) as CallToolResult;
-  const text = (result: CallToolResult): string => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
   const planOf = (result: CallToolResult): { candidates: Json[]; excluded: Json[] } => (result.structuredContent as { plan: { candidates: Json[]; excluded: Json[] } }).plan;
 
   it('with a suffix: the plan picks the model tagged fill-in-middle and leaves the other out, saying why; no model is called', async () => {
     const result = await call({ request: { model: 'auto', prompt: PREFIX, suffix: SUFFIX, max_tokens: 32 }, format: 'openai-completions' });
-    expect(result.isError, text(result)).toBeFalsy();
+    expect(result.isError, toolText(result)).toBeFalsy();
     const plan = planOf(result);
     expect(plan.candidates.map((candidate) => `${String(candidate['provider'])}:${String(candidate['model'])}`)).toEqual([`coder:${CODER}`]);
     expect(plan.excluded).toContainEqual(expect.objectContaining({ provider: 'chat', reasons: ['a text completion with a suffix (fill in the middle) and the model is not tagged fill-in-middle'] }));
-    expect(text(result)).toContain('text completion request with a suffix (fill in the middle): only openai-wire models tagged completions and fill-in-middle');
+    expect(toolText(result)).toContain('text completion request with a suffix (fill in the middle): only openai-wire models tagged completions and fill-in-middle');
     // Told from its fields as well: a body with `prompt` is a text completion.
     const told = await call({ request: { model: 'auto', prompt: PREFIX, suffix: SUFFIX } });
     expect(planOf(told).candidates.map((candidate) => candidate['provider'])).toEqual(['coder']);
@@ -62,9 +58,9 @@ describe('syndicate mcp: route_explain of a text completion body', () => {
 
   it('with a suffix pinned to a model not tagged fill-in-middle: refused, the hint naming the model that may take it', async () => {
     const result = await call({ request: { model: `chat:${CHAT}`, prompt: PREFIX, suffix: SUFFIX }, format: 'openai-completions' });
-    expect(result.isError, text(result)).toBeFalsy();
+    expect(result.isError, toolText(result)).toBeFalsy();
     expect(planOf(result).candidates).toEqual([]);
-    const lines = text(result).split('\n');
+    const lines = toolText(result).split('\n');
     expect(lines.slice(0, 2)).toEqual([
       'no provider may take this public request',
       'hint: coder may take it: name it instead, or let the policy choose (model `auto`, no provider named); the explanation below says why each provider was excluded',
@@ -76,9 +72,9 @@ describe('syndicate mcp: route_explain of a text completion body', () => {
     const removed = await scenario.cli(['provider', 'remove', 'coder']);
     expect(removed.exitCode, removed.stderr).toBe(0);
     const result = await call({ request: { model: 'auto', prompt: PREFIX, suffix: SUFFIX }, format: 'openai-completions' });
-    expect(result.isError, text(result)).toBeFalsy();
+    expect(result.isError, toolText(result)).toBeFalsy();
     expect(planOf(result).candidates).toEqual([]);
-    const lines = text(result).split('\n');
+    const lines = toolText(result).split('\n');
     expect(lines[0]).toBe('no provider may take this public request');
     expect(lines[1]).toMatch(/^hint: .*with a suffix only to models also tagged `fill-in-middle`.*tag such a model in its provider record/);
     expect(lines).toContain(`  - chat:${CHAT} (local) — a text completion with a suffix (fill in the middle) and the model is not tagged fill-in-middle`);
