@@ -1,9 +1,10 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectMcpClient, toolText } from '../helpers/mcp.js';
+import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { expectEvidenceHoldsExchange, lastSent, PERSON_SCHEMA, PNG, QUESTION, TIME_TOOL, WEATHER_TOOL, type Json } from '../helpers/request-options.js';
 import { inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
@@ -34,7 +35,9 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
     });
     const registered = await scenario.cli(['provider', 'register', ...paths]);
     expect(registered.exitCode, registered.stderr).toBe(0);
-    client = await connectMcpClient(scenario.home);
+    const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' }, stderr: 'pipe' });
+    client = new Client({ name: 'syndicate-test', version: '1.0.0' });
+    await client.connect(transport);
   }, 90_000);
 
   afterAll(async () => {
@@ -44,6 +47,7 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
   });
 
   const call = async (name: string, args: Record<string, unknown>): Promise<CallToolResult> => (await client.callTool({ name, arguments: args })) as CallToolResult;
+  const text = (result: CallToolResult): string => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
 
   it('lists the new arguments, each with a description, on complete and route_explain', async () => {
     const { tools } = await client.listTools();
@@ -57,7 +61,7 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
 
   it('complete: images go inline before the prompt (confidential, vision models only); a schema goes as a json_schema answer format', async () => {
     const result = await call('complete', { prompt: 'What is in this screenshot?', images: [IMAGE], schema: PERSON_SCHEMA });
-    expect(result.isError, toolText(result)).toBeFalsy();
+    expect(result.isError, text(result)).toBeFalsy();
     const structured = result.structuredContent as Json;
     expect(structured).toMatchObject({ provider: { id: 'llama' }, sensitivity: 'confidential' });
     const sent = lastSent(llama);
@@ -70,7 +74,7 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
 
   it('complete: tools in either form go in the wire form, the forced tool as tool_choice; the calls come back as toolCalls', async () => {
     const result = await call('complete', { prompt: QUESTION, tools: [WEATHER_TOOL, TIME_TOOL], toolChoice: 'get_time' });
-    expect(result.isError, toolText(result)).toBeFalsy();
+    expect(result.isError, text(result)).toBeFalsy();
     const sent = lastSent(llama);
     expect(sent.tools).toEqual([WEATHER_TOOL, { type: 'function', function: { name: 'get_time', description: 'Time now', parameters: TIME_TOOL.input_schema } }]);
     expect(sent.tool_choice).toEqual({ type: 'function', function: { name: 'get_time' } });
@@ -78,22 +82,22 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
     expect(structured.finishReason).toBe('tool_calls');
     expect(structured.toolCalls).toEqual([{ id: expect.any(String), name: 'get_time', arguments: JSON.stringify({ zone: DEFAULT_ANSWER }) }]);
     // The text content says it too, one line per call, as `run` prints them.
-    expect(toolText(result)).toBe(`tool call get_time ${JSON.stringify({ zone: DEFAULT_ANSWER })}`);
+    expect(text(result)).toBe(`tool call get_time ${JSON.stringify({ zone: DEFAULT_ANSWER })}`);
     await expectEvidenceHoldsExchange(scenario, llama, structured.evidenceId as string);
   });
 
   it('complete: jsonMode asks for any JSON object (response_format json_object); beside a schema it is a tool error', async () => {
     const result = await call('complete', { prompt: 'Name a city as JSON.', provider: 'llama', jsonMode: true });
-    expect(result.isError, toolText(result)).toBeFalsy();
+    expect(result.isError, text(result)).toBeFalsy();
     expect(lastSent(llama).response_format).toEqual({ type: 'json_object' });
     const both = await call('complete', { prompt: 'Name a city as JSON.', jsonMode: true, schema: PERSON_SCHEMA });
     expect(both.isError).toBe(true);
-    expect(toolText(both)).toContain('`schema` and `jsonMode` both ask for the form of the answer (usage)');
+    expect(text(both)).toContain('`schema` and `jsonMode` both ask for the form of the answer (usage)');
   });
 
   it('complete: a reasoning effort is sent as reasoning_effort, to a model that reasons', async () => {
     const result = await call('complete', { prompt: 'What is two plus two?', provider: 'studio', reasoningEffort: 'high', temperature: 0.3 });
-    expect(result.isError, toolText(result)).toBeFalsy();
+    expect(result.isError, text(result)).toBeFalsy();
     expect(lastSent(studio)).toMatchObject({ reasoning_effort: 'high', temperature: 0.3 });
     await expectEvidenceHoldsExchange(scenario, studio, (result.structuredContent as Json).evidenceId as string);
   });
@@ -116,13 +120,13 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
       for (const [args, message] of cases) {
         const result = await call(tool, { prompt: QUESTION, ...args });
         expect(result.isError, `${tool} ${JSON.stringify(args)}`).toBe(true);
-        expect(toolText(result)).toContain(message);
+        expect(text(result)).toContain(message);
       }
     }
     // Not base64 at all: refused by the input schema, the argument named.
     const garbled = await call('complete', { prompt: QUESTION, images: [{ data: 'not base64!', mimeType: 'image/png' }] });
     expect(garbled.isError).toBe(true);
-    expect(toolText(garbled)).toMatch(/images[\s\S]*data/);
+    expect(text(garbled)).toMatch(/images[\s\S]*data/);
     // A stored session keeps its turns as text: an image or a tool call would be lost from its conversation.
     const started = await scenario.json(['session', 'start', '--name', 'texts']);
     expect(started.result.exitCode, started.result.stderr).toBe(0);
@@ -130,14 +134,14 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
     for (const [args, name] of [[{ images: [IMAGE] }, 'images'], [{ tools: [WEATHER_TOOL] }, 'tools']] as const) {
       const refused = await call('complete', { prompt: QUESTION, session: 'texts', ...args });
       expect(refused.isError).toBe(true);
-      expect(toolText(refused)).toContain(`\`${name}\` does not apply to a stored session: it keeps its turns as text (usage)\nhint: drop \`${name}\`, or drop \`session\` ${session}`);
+      expect(text(refused)).toContain(`\`${name}\` does not apply to a stored session: it keeps its turns as text (usage)\nhint: drop \`${name}\`, or drop \`session\` ${session}`);
     }
     expect(inferenceExchanges(llama).length + inferenceExchanges(studio).length).toBe(sent);
   });
 
   it('route_explain: explains what complete would send with them, as `route` does with the flags; beside a request body they are refused', async () => {
     const explained = await call('route_explain', { prompt: 'What is in this screenshot?', images: [IMAGE] });
-    expect(explained.isError, toolText(explained)).toBeFalsy();
+    expect(explained.isError, text(explained)).toBeFalsy();
     const plan = (explained.structuredContent as Json).plan as Json;
     expect(plan.sensitivity).toBe('confidential');
     expect(plan.candidates.map((candidate: Json) => candidate.provider)).toEqual(['llama']);
@@ -161,7 +165,7 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
     ] as const) {
       const refused = await call('route_explain', { request: body, [name]: value });
       expect(refused.isError, name).toBe(true);
-      expect(toolText(refused)).toBe(`\`${name}\` does not apply to \`request\`: the body says it (usage)\nhint: set ${carrier} in the body`);
+      expect(text(refused)).toBe(`\`${name}\` does not apply to \`request\`: the body says it (usage)\nhint: set ${carrier} in the body`);
     }
   });
 });
