@@ -12,7 +12,7 @@ import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
 import { OLLAMA_ROOT_ANSWER, ollamaShowModelOf, OLLAMA_VERSION } from '../wire/ollama/server.js';
 import { parseResponsesRequest } from '../wire/openai/responses-server.js';
-import { ANTHROPIC_BETA_SETTING, type CanonicalRequest, type StreamPart, type WireWarning } from '../wire/canonical.js';
+import { ANTHROPIC_BETA_SETTING, type CanonicalRequest, type FieldEffect, type StreamPart, type WireWarning } from '../wire/canonical.js';
 import { REASONING_UNSENT_SETTING, requestedEffort } from '../wire/reasoning.js';
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
@@ -33,6 +33,7 @@ import {
   type ApiFace,
   type FaceModelManagement,
   type FaceRequest,
+  SETTING_FIELDS,
   type StreamEncoder,
 } from './faces.js';
 import { changeModelResidency } from './model-residency.js';
@@ -279,7 +280,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       finish({ result });
       return {
         status: 200,
-        headers: { 'content-type': 'application/json', ...resultHeaders(result), ...ignoredFieldsHeader(parsed.ignoredFields, result.warnings, parsed.request) },
+        headers: { 'content-type': 'application/json', ...resultHeaders(result), ...fieldHeaders(parsed, result.warnings) },
         body: face.render(result, modelLabel(result.provider.id, result.model), parsed),
       };
     }
@@ -303,7 +304,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     });
     const notSent = outcome.ollamaSettingsSent ? [] : [...(management.keepAlive === undefined ? [] : ['keep_alive']), ...Object.keys(management.options ?? {}).map((name) => `options.${name}`)];
     const ignored = [...notSent, ...management.ignoredFields].sort();
-    return { status: 200, headers: { 'content-type': 'application/json', ...ignoredFieldsHeader(ignored, undefined) }, body: render(new Date().toISOString()) };
+    return { status: 200, headers: { 'content-type': 'application/json', ...fieldHeaders({ ignoredFields: ignored }, undefined) }, body: render(new Date().toISOString()) };
   };
 
   /**
@@ -367,10 +368,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       if ('error' in outcome) throw outcome.error;
       channel.write(encoderFor().encodeAll(partsOfResponse(clientAnswer(outcome.result))));
       channel.end();
-      return streamReply(face, channel, { ...resultHeaders(outcome.result), ...ignoredFieldsHeader(parsed.ignoredFields, outcome.result.warnings, parsed.request) });
+      return streamReply(face, channel, { ...resultHeaders(outcome.result), ...fieldHeaders(parsed, outcome.result.warnings) });
     }
 
-    const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...ignoredFieldsHeader(parsed.ignoredFields, attempt?.warnings, parsed.request) };
+    const headers: Record<string, string> = { ...(attempt === undefined ? {} : attemptHeaders(attempt)), ...fieldHeaders(parsed, attempt?.warnings) };
     void settled.then((outcome) => {
       try {
         flush();
@@ -646,20 +647,38 @@ function attemptHeaders(attempt: Pick<AttemptStarted, 'provider' | 'model' | 'se
 const IGNORED_FIELDS_NAMED = 20;
 
 /**
- * `x-syndicate-ignored-fields`: the request fields no provider saw (`logprobs, user`), so a
- * client can tell it did not get what it asked for — `anthropic-beta` when the answering
- * attempt's wire could not send the client's betas, and the reasoning field (`reasoning_effort`,
- * `reasoning.effort`, `think`, `output_config.effort`, `thinking`) when it could not carry the request's reasoning (its
- * `warnings` say so). Only names that are safe in a header.
+ * What became of the client's request fields on the way to the answering provider, in the
+ * client's own field names (only names that are safe in a header):
+ * - `x-syndicate-ignored-fields`: the fields it was not sent (`logprobs, user`) — those the
+ *   gateway does not interpret, `anthropic-beta` when the attempt's wire could not send the
+ *   client's betas, the reasoning field (`reasoning_effort`, `reasoning.effort`, `think`,
+ *   `output_config.effort`, `thinking`) when the wire could not carry the request's reasoning, and
+ *   every setting the wire left out (`seed` on the anthropic wire, `temperature` beside thinking);
+ * - `x-syndicate-changed-fields`: the fields it was sent with another value than the client's (a
+ *   temperature above 1 sent as 1, `top_p` raised to 0.95 beside thinking, `max_tokens` raised
+ *   above a thinking budget or lowered to fit the context window, an effort sent as the nearest level).
+ * The attempt's `warnings` say which (`fields`); a field changed and then left out is ignored.
  */
-function ignoredFieldsHeader(ignoredFields: readonly string[], attemptWarnings: readonly WireWarning[] | undefined, request?: CanonicalRequest): Record<string, string> {
+function fieldHeaders(face: Pick<FaceRequest, 'ignoredFields' | 'settingFields'> & { request?: CanonicalRequest }, attemptWarnings: readonly WireWarning[] | undefined): Record<string, string> {
+  const { request } = face;
   const betasUnsent = attemptWarnings?.some((warning) => warning.setting === ANTHROPIC_BETA_SETTING) === true;
   const reasoningUnsent = attemptWarnings?.some((warning) => warning.setting === REASONING_UNSENT_SETTING || warning.setting === 'thinking') === true;
-  const reasoningField = reasoningUnsent && request !== undefined ? (requestedEffort(request)?.field ?? (request.thinking === undefined ? undefined : 'thinking')) : undefined;
-  const fields = [...(betasUnsent ? ['anthropic-beta'] : []), ...(reasoningField === undefined ? ignoredFields : [...ignoredFields, reasoningField].sort())];
+  const reasoningField = request === undefined ? undefined : (requestedEffort(request)?.field ?? (request.thinking === undefined ? undefined : 'thinking'));
+  const names = { ...SETTING_FIELDS, ...face.settingFields };
+  const fieldOf = (effect: FieldEffect): string | undefined => (effect.setting === 'reasoning' ? reasoningField : names[effect.setting]);
+  const effects = (attemptWarnings ?? []).flatMap((warning) => warning.fields ?? []);
+  const left = [...(reasoningUnsent ? [reasoningField] : []), ...effects.filter((effect) => effect.effect === 'dropped').map(fieldOf)];
+  const leftOut = [...new Set(left.filter((field): field is string => field !== undefined && !face.ignoredFields.includes(field)))];
+  const dropped = leftOut.length === 0 ? face.ignoredFields : [...face.ignoredFields, ...leftOut].sort();
+  const changed = new Set(effects.filter((effect) => effect.effect === 'changed').map(fieldOf).filter((field): field is string => field !== undefined && !dropped.includes(field)));
+  const ignored = [...(betasUnsent ? ['anthropic-beta'] : []), ...dropped];
+  return { ...fieldsHeader('x-syndicate-ignored-fields', ignored), ...fieldsHeader('x-syndicate-changed-fields', [...changed].sort()) };
+}
+
+function fieldsHeader(name: string, fields: readonly string[]): Record<string, string> {
   if (fields.length === 0) return {};
   const safe = fields.filter((field) => /^[A-Za-z0-9_.-]{1,64}$/.test(field));
-  return { 'x-syndicate-ignored-fields': describeFields(safe, fields.length - safe.length) };
+  return { [name]: describeFields(safe, fields.length - safe.length) };
 }
 
 /** The same list as evidence warnings, one per field. */

@@ -1,6 +1,6 @@
 import type { GatewayCall, GatewayReply } from './app.js';
 
-/** Response headers a browser script may read: what produced the answer, its evidence, what was ignored. */
+/** Response headers a browser script may read: what produced the answer, its evidence, what was ignored or changed. */
 const EXPOSED_HEADERS = [
   'x-syndicate-provider',
   'x-syndicate-model',
@@ -10,6 +10,7 @@ const EXPOSED_HEADERS = [
   'x-request-id',
   'request-id',
   'x-syndicate-ignored-fields',
+  'x-syndicate-changed-fields',
   'x-syndicate-token-count',
   'retry-after',
 ].join(', ');

@@ -48,12 +48,23 @@ export interface FaceRequest {
   includeUsage: boolean;
   /** Top-level request fields the gateway does not interpret (not sent to any provider). */
   ignoredFields: string[];
+  /** The client's names of the request settings a provider may get otherwise than asked, where they are not OpenAI's (`SETTING_FIELDS`). */
+  settingFields?: Partial<SettingFields>;
   /**
    * The model's reasoning goes back as `thinking`: Anthropic clients enabled thinking (blocks);
    * Ollama clients did not send `think: false` (a `thinking` field).
    */
   thinking?: boolean;
 }
+
+/** The request settings a wire may drop or change (`FieldEffect`), by the client field that carried each. */
+export type SettingFields = Record<'temperature' | 'topP' | 'seed' | 'maxTokens', string>;
+
+/** Their names in OpenAI's Chat Completions (and legacy Completions) and Anthropic's Messages API. */
+export const SETTING_FIELDS: SettingFields = { temperature: 'temperature', topP: 'top_p', seed: 'seed', maxTokens: 'max_tokens' };
+
+/** Their names in Ollama's native API: options. */
+const OLLAMA_SETTING_FIELDS: SettingFields = { temperature: 'options.temperature', topP: 'options.top_p', seed: 'options.seed', maxTokens: 'options.num_predict' };
 
 /**
  * A request to load or unload a model rather than to answer anything (an Ollama client preloading
@@ -93,7 +104,12 @@ export const openAIFace: ApiFace = {
   api: 'openai',
   parse(bodyText) {
     const parsed = parseOpenAIChatRequest(bodyText);
-    return { request: parsed.request, includeUsage: parsed.includeUsage, ignoredFields: parsed.ignoredFields };
+    return {
+      request: parsed.request,
+      includeUsage: parsed.includeUsage,
+      ignoredFields: parsed.ignoredFields,
+      ...(parsed.maxTokensField === undefined ? {} : { settingFields: { maxTokens: parsed.maxTokensField } }),
+    };
   },
   render(result, model, { request }) {
     return renderOpenAIChatResponse(clientAnswer(result), { created: unixSeconds(), id: openAIId(), model, freeformTools: freeformToolNames(request) }).body;
@@ -139,7 +155,7 @@ export const responsesFace: ApiFace = {
   api: 'openai_responses',
   parse(bodyText) {
     const parsed = parseResponsesRequest(bodyText);
-    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields };
+    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, settingFields: { maxTokens: 'max_output_tokens' } };
   },
   render(result, model, { request }) {
     return renderResponsesResponse(clientAnswer(result), { id: newId('resp'), createdAt: unixSeconds(), model, request });
@@ -191,7 +207,7 @@ function neverStreamed(): StreamEncoder {
 
 /** An Ollama client's request as a face reads it. */
 function ollamaFaceRequest(parsed: ParsedOllamaRequest): FaceRequest {
-  return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, thinking: parsed.showThinking };
+  return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, thinking: parsed.showThinking, settingFields: OLLAMA_SETTING_FIELDS };
 }
 
 /** What an Ollama client sent to `endpoint`: something to answer, or a model to load or unload. */

@@ -764,6 +764,7 @@ function loweredWarning(request: CanonicalRequest, candidate: Candidate, provide
   return {
     setting: 'maxTokens',
     message: `lowered from ${request.maxTokens ?? '(none)'} to ${lowered}: the context window of ${candidate.provider}:${candidate.model}${window === undefined ? '' : ` (${window} tokens)`} holds the prompt but not the requested output`,
+    ...(request.maxTokens === undefined ? {} : { fields: [{ setting: 'maxTokens', effect: 'changed' }] }),
   };
 }
 

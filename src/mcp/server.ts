@@ -456,7 +456,8 @@ function decodedRequestArgument(input: RouteExplainArguments, body: Record<strin
 /**
  * What a route without candidates comes to, as `route` and `complete` say it, before the
  * explanation: unavailable when what may take it is only down; refused for a request field the
- * gateway names (its code and param); otherwise refused by the policy. Empty when it has candidates.
+ * gateway names (its code and param); otherwise refused by the policy. Each with the hint the
+ * refusal carries (what would take it: a model to tag, a class the policy allows). Empty when it has candidates.
  */
 function verdictOf(routed: RouteExplanation, home: HomePaths): string {
   const { plan } = routed;
@@ -464,9 +465,10 @@ function verdictOf(routed: RouteExplanation, home: HomePaths): string {
   const unavailable = unavailableRouteError(routed);
   if (unavailable !== undefined) return `inference unavailable, try again later\nhint: ${commandsForHome(unavailable.hint ?? '', home)}\n`;
   const refusal = routed.refusal();
-  if (refusal.code === 'route_denied') return `no provider may take this ${plan.sensitivity} request\n`;
+  const hint = `hint: ${commandsForHome(refusal.hint ?? '', home)}\n`;
+  if (refusal.code === 'route_denied') return `no provider may take this ${plan.sensitivity} request\n${hint}`;
   const param = refusal.details?.['param'];
-  return `${refusal.message} (${refusal.code}${typeof param === 'string' ? `, param ${param}` : ''})\nhint: ${commandsForHome(refusal.hint ?? '', home)}\n`;
+  return `${refusal.message} (${refusal.code}${typeof param === 'string' ? `, param ${param}` : ''})\n${hint}`;
 }
 
 /**

@@ -81,6 +81,12 @@ export interface ToolCall {
    * provider checks when the turn is replayed; absent, the call comes after every part.
    */
   position?: number;
+  /**
+   * The client sent it as a call of an OpenAI `custom` (freeform) tool: its arguments are the
+   * `{"input": …}` of the raw text. OpenAI's own API is sent it as a custom call even when the
+   * request no longer declares the tool (the call's shape needs no definition).
+   */
+  freeform?: true;
 }
 
 /** One item of a turn in the order it was produced: a content part, or a tool call (with its index in `toolCalls`). */
@@ -343,6 +349,20 @@ export interface CanonicalResponse {
 export interface WireWarning {
   setting: string;
   message: string;
+  /**
+   * The client's request settings the warning says the provider got otherwise than asked: for the
+   * gateway's `x-syndicate-ignored-fields` (dropped) and `x-syndicate-changed-fields` (changed),
+   * in the client's own field names.
+   */
+  fields?: FieldEffect[];
+}
+
+/** What became of one request setting on the way upstream. */
+export interface FieldEffect {
+  /** `reasoning`: the request's reasoning field, whichever its client used (`reasoning_effort`, `thinking`, ...). */
+  setting: 'temperature' | 'topP' | 'seed' | 'maxTokens' | 'reasoning';
+  /** `dropped`: not sent at all; `changed`: sent with another value than the client's. */
+  effect: 'dropped' | 'changed';
 }
 
 /** Parts decoded from one stream event, named noun-verb as in the Vercel AI SDK. */

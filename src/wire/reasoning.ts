@@ -185,7 +185,8 @@ export function encodeOpenAIEffort(request: Pick<CanonicalRequest, 'reasoningEff
   }
   if (level === requested.effort && requested.field !== 'thinking') return { value: level, warnings: [] };
   const why = level === requested.effort ? '' : ` (${carriage.server} takes ${carriage.levels.join(', ')})`;
-  return { value: level, warnings: [{ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as reasoning_effort "${level}"${why}` }] };
+  const changed = level === requested.effort ? {} : { fields: [{ setting: 'reasoning' as const, effect: 'changed' as const }] };
+  return { value: level, warnings: [{ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as reasoning_effort "${level}"${why}`, ...changed }] };
 }
 
 /**

@@ -240,6 +240,25 @@ describe('Chat Completions custom tools, OpenAI itself', () => {
     expect(messages[1]?.tool_calls).toEqual([call]);
   });
 
+  it('sends an earlier custom call back as a custom call when the request no longer declares its tool (the call says its shape), as a function when it declares a function of that name', async () => {
+    const call = { id: 'call_patch2', type: 'custom' as const, custom: { name: 'apply_patch', input: PATCH } };
+    const history: ChatCompletionMessageParam[] = [{ role: 'user', content: 'Add hello.txt' }, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: call.id, content: 'Done!' }];
+    await client().chat.completions.create({ model: `openai:${GPT_MODEL}`, tools: [weatherTool], messages: history });
+    expect((lastRequestBody(openai)['messages'] as { tool_calls?: unknown[] }[])[1]?.tool_calls).toEqual([call]);
+    await client().chat.completions.create({ model: `openai:${GPT_MODEL}`, messages: history });
+    expect((lastRequestBody(openai)['messages'] as { tool_calls?: unknown[] }[])[1]?.tool_calls).toEqual([call]);
+    const patchFunction = { type: 'function' as const, function: { name: 'apply_patch', parameters: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'] } } };
+    await client().chat.completions.create({ model: `openai:${GPT_MODEL}`, tools: [patchFunction], messages: history });
+    expect((lastRequestBody(openai)['messages'] as { tool_calls?: unknown[] }[])[1]?.tool_calls).toEqual([
+      { id: call.id, type: 'function', function: { name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }) } },
+    ]);
+    // Any other server of the wire gets a function call, as before.
+    await client().chat.completions.create({ model: `compatible:${GPT_MODEL}`, tools: [weatherTool], messages: history });
+    expect((lastRequestBody(openai)['messages'] as { tool_calls?: unknown[] }[])[1]?.tool_calls).toEqual([
+      { id: call.id, type: 'function', function: { name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }) } },
+    ]);
+  });
+
   it('streams OpenAI\'s custom call as it comes: announced with its name, then the input in pieces, before the finish', async () => {
     const { deltas, finishReason } = await toolCallDeltas(await client().chat.completions.create({ model: `openai:${GPT_MODEL}`, ...patchRequest, stream: true }));
     expect(finishReason).toBe('tool_calls');

@@ -95,7 +95,12 @@ describe('OpenAI clients: the effort reaches openai-wire servers that take it', 
   it('Responses reasoning.effort to vLLM: sent as the nearest level it takes (xhigh as high), the mapping in the evidence', async () => {
     const { response } = await openAIClient().responses.create({ model: 'vllm:Qwen/Qwen3-8B', reasoning: { effort: 'xhigh' }, input: QUESTION }).withResponse();
     expect(lastSent(vllm)['reasoning_effort']).toBe('high');
-    expect(await warningsOf(response.headers.get('x-syndicate-evidence'))).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('reasoning.effort "xhigh" was sent as reasoning_effort "high"') });
+    expect(await warningsOf(response.headers.get('x-syndicate-evidence'))).toContainEqual({
+      setting: 'reasoningMapping',
+      message: expect.stringContaining('reasoning.effort "xhigh" was sent as reasoning_effort "high"'),
+      fields: [{ setting: 'reasoning', effect: 'changed' }],
+    });
+    expect(response.headers.get('x-syndicate-changed-fields')).toBe('reasoning.effort');
   });
 
   it('to a thinking Ollama model: none goes as none (Ollama turns thinking off)', async () => {
@@ -143,6 +148,48 @@ describe('cross-format: OpenAI effort to Claude, Anthropic thinking to openai-wi
   });
 });
 
+describe('sampling settings thinking takes otherwise: named in x-syndicate-ignored-fields (not sent) and x-syndicate-changed-fields (sent otherwise)', () => {
+  it('OpenAI chat to Claude with an effort: temperature and seed left out, top_p left out beside the temperature, max_completion_tokens raised; top_k never read', async () => {
+    const body = { model: `claude:${SONNET}`, reasoning_effort: 'medium' as const, max_completion_tokens: 1000, temperature: 0.3, top_p: 0.5, seed: 7, top_k: 5, messages: [{ role: 'user' as const, content: QUESTION }] };
+    const { response } = await openAIClient().chat.completions.create(body).withResponse();
+    const sent = lastSent(claude);
+    expect(sent).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 4096 }, max_tokens: 5096 });
+    for (const field of ['temperature', 'top_p', 'top_k', 'seed']) expect(sent).not.toHaveProperty(field);
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('seed, temperature, top_k, top_p');
+    expect(response.headers.get('x-syndicate-changed-fields')).toBe('max_completion_tokens');
+    // Streamed, the headers come with the first part, the same.
+    const streamed = await openAIClient().chat.completions.create({ ...body, stream: true }).withResponse();
+    for await (const chunk of streamed.data) void chunk;
+    expect(streamed.response.headers.get('x-syndicate-ignored-fields')).toBe('seed, temperature, top_k, top_p');
+    expect(streamed.response.headers.get('x-syndicate-changed-fields')).toBe('max_completion_tokens');
+  });
+
+  it("an Anthropic client's output_config.effort to Claude as a thinking budget: top_p under 0.95 raised, max_tokens raised above the budget; top_k not read", async () => {
+    const { response } = await anthropicClient()
+      .messages.create({ model: `claude:${SONNET}`, max_tokens: 1000, top_p: 0.5, top_k: 5, output_config: { effort: 'medium' }, messages: [{ role: 'user', content: QUESTION }] })
+      .withResponse();
+    expect(lastSent(claude)).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 4096 }, max_tokens: 5096, top_p: 0.95 });
+    expect(lastSent(claude)).not.toHaveProperty('top_k');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('top_k');
+    expect(response.headers.get('x-syndicate-changed-fields')).toBe('max_tokens, top_p');
+    expect(await warningsOf(response.headers.get('x-syndicate-evidence'))).toContainEqual({
+      setting: 'reasoningMapping',
+      message: 'output_config.effort "medium" was sent as thinking budget_tokens 4096; max_tokens raised from 1000 to 5096 (it must exceed the budget); top_p 0.5 sent as 0.95 (thinking takes 0.95 to 1)',
+      fields: [
+        { setting: 'maxTokens', effect: 'changed' },
+        { setting: 'topP', effect: 'changed' },
+      ],
+    });
+  });
+
+  it('without reasoning, the same settings go as sent and no header names them', async () => {
+    const { response } = await openAIClient().chat.completions.create({ model: `claude:${SONNET}`, max_completion_tokens: 1000, temperature: 0.3, messages: [{ role: 'user', content: QUESTION }] }).withResponse();
+    expect(lastSent(claude)).toMatchObject({ max_tokens: 1000, temperature: 0.3 });
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+    expect(response.headers.get('x-syndicate-changed-fields')).toBeNull();
+  });
+});
+
 describe("an Anthropic client's output_config.effort reaches the model", () => {
   it("to Anthropic's own API: sent back as output_config.effort, once, beside the client's thinking; nothing named ignored", async () => {
     const { response } = await anthropicClient()
@@ -162,7 +209,12 @@ describe("an Anthropic client's output_config.effort reaches the model", () => {
     expect(lastSent(vllm)['reasoning_effort']).toBe('high');
     expect(lastSent(vllm)).not.toHaveProperty('output_config');
     expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
-    expect(await warningsOf(response.headers.get('x-syndicate-evidence'))).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "xhigh" was sent as reasoning_effort "high"') });
+    expect(response.headers.get('x-syndicate-changed-fields')).toBe('output_config.effort');
+    expect(await warningsOf(response.headers.get('x-syndicate-evidence'))).toContainEqual({
+      setting: 'reasoningMapping',
+      message: expect.stringContaining('output_config.effort "xhigh" was sent as reasoning_effort "high"'),
+      fields: [{ setting: 'reasoning', effect: 'changed' }],
+    });
   });
 
   it('to llama-server, which reads no reasoning_effort: not sent, output_config.effort named in x-syndicate-ignored-fields', async () => {

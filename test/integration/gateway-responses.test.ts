@@ -238,7 +238,9 @@ describe('OpenAI Responses API client', () => {
     expect(getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '')?.warnings).toContainEqual({
       setting: 'temperature',
       message: 'the anthropic wire accepts a temperature of at most 1; 1.5 was sent as 1',
+      fields: [{ setting: 'temperature', effect: 'changed' }],
     });
+    expect(response.headers.get('x-syndicate-changed-fields')).toBe('temperature');
     const final = await client(main).responses.stream({ model: `claude:${CLAUDE_MODEL}`, input: 'What is the capital of France?', temperature: 2 }).finalResponse();
     expect(final.output_text).toBe(DEFAULT_ANSWER);
     expect(sentTemperature()).toBe(1);

@@ -714,7 +714,9 @@ describe('raw HTTP', () => {
     const body = JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }], 'evil\r\nx-injected: 1': true, seed: 1, user: 'u' });
     const response = await fetch(`${main.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body });
     expect(response.status).toBe(200);
-    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('user, 1 more');
+    // `seed` too: the model that answers `auto` here is on the anthropic wire, which has none.
+    expect(response.headers.get('x-syndicate-provider')).toBe('claude');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('seed, user, 1 more');
     expect(response.headers.get('x-injected')).toBeNull();
   });
 
@@ -910,7 +912,9 @@ describe('a max_tokens larger than the context window leaves (Claude Code sends 
     expect(evidence?.warnings).toContainEqual({
       setting: 'maxTokens',
       message: 'lowered from 40000 to 32630: the context window of fakeoai:m1 (32768 tokens) holds the prompt but not the requested output',
+      fields: [{ setting: 'maxTokens', effect: 'changed' }],
     });
+    expect(response.headers.get('x-syndicate-changed-fields')).toBe('max_tokens');
     expect(JSON.stringify(evidence?.route)).toContain('max output lowered from 40000 to 32630 tokens');
     expect(JSON.parse(evidence?.request.body?.toString('utf8') ?? '{}')).toMatchObject({ max_tokens: 32_630 });
   });

@@ -275,7 +275,9 @@ describe('a client that sets both temperature and top_p, answered by a newer Cla
     expect(getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '')?.warnings).toContainEqual({
       setting: 'topP',
       message: 'the anthropic wire refuses temperature and top_p together on newer Claude models; top_p 0.9 was left out and temperature 0.7 sent',
+      fields: [{ setting: 'topP', effect: 'dropped' }],
     });
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('top_p');
 
     // An Anthropic client, streamed: the same.
     const message = await anthropicClient(gateway)

@@ -18,6 +18,7 @@ import {
   type ToolCall,
   type ToolChoice,
   type Usage,
+  type FieldEffect,
   type WireWarning,
 } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
@@ -179,7 +180,7 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
     warnings.push({ setting: 'maxTokens', message: `the anthropic wire requires max_tokens; none was given, so ${maxTokens} was sent` });
   }
   if (request.seed !== undefined) {
-    warnings.push({ setting: 'seed', message: 'the anthropic wire has no seed; the request was sent without it and is not reproducible' });
+    warnings.push({ setting: 'seed', message: 'the anthropic wire has no seed; the request was sent without it and is not reproducible', fields: [{ setting: 'seed', effect: 'dropped' }] });
   }
 
   const body: AnthropicMessagesRequest = { model: request.model, max_tokens: maxTokens, messages };
@@ -207,14 +208,24 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
     // The Messages API refuses a temperature above 1 with a 400; OpenAI clients may send up to 2.
     body.temperature = Math.min(request.temperature, ANTHROPIC_MAX_TEMPERATURE);
     if (request.temperature > ANTHROPIC_MAX_TEMPERATURE) {
-      warnings.push({ setting: 'temperature', message: `the anthropic wire accepts a temperature of at most ${ANTHROPIC_MAX_TEMPERATURE}; ${request.temperature} was sent as ${ANTHROPIC_MAX_TEMPERATURE}` });
+      warnings.push({
+        setting: 'temperature',
+        message: `the anthropic wire accepts a temperature of at most ${ANTHROPIC_MAX_TEMPERATURE}; ${request.temperature} was sent as ${ANTHROPIC_MAX_TEMPERATURE}`,
+        fields: [{ setting: 'temperature', effect: 'changed' }],
+      });
     }
   }
   if (request.topP !== undefined) {
     // Newer Claude models (Opus 4.1, Sonnet 4.5, Haiku 4.5 and later) refuse both with a 400. Left
     // out for every model: the record does not say which a model is, and temperature keeps the intent.
     if (body.temperature === undefined) body.top_p = request.topP;
-    else warnings.push({ setting: 'topP', message: `the anthropic wire refuses temperature and top_p together on newer Claude models; top_p ${request.topP} was left out and temperature ${body.temperature} sent` });
+    else {
+      warnings.push({
+        setting: 'topP',
+        message: `the anthropic wire refuses temperature and top_p together on newer Claude models; top_p ${request.topP} was left out and temperature ${body.temperature} sent`,
+        fields: [{ setting: 'topP', effect: 'dropped' }],
+      });
+    }
   }
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.stream) body.stream = true;
@@ -239,7 +250,7 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
       });
     } else {
       body.thinking = thinking;
-      if (fromEffort !== undefined) fitEffortThinking(fromEffort, body, warnings);
+      if (fromEffort !== undefined) fitEffortThinking(fromEffort, body, request.maxTokens !== undefined, warnings);
     }
   }
   // An effort mapped from another face goes with thinking only (a client's own effort stands alone, as the API takes it); the answer format stands on its own.
@@ -354,7 +365,11 @@ function clientOutputEffortGoesThrough(request: CanonicalRequest, target: WireTa
 function withClientOutputEffort(requested: { effort: ReasoningEffort }, clientThinking: JsonObject | undefined, body: AnthropicMessagesRequest, target: WireTarget, warnings: WireWarning[]): JsonObject | undefined {
   const effort = clientOutputEffort(requested.effort, target.modelEfforts);
   if (effort !== requested.effort) {
-    warnings.push({ setting: REASONING_MAPPED_SETTING, message: `output_config.effort "${requested.effort}" was sent as output_config.effort "${effort}", the nearest the model takes` });
+    warnings.push({
+      setting: REASONING_MAPPED_SETTING,
+      message: `output_config.effort "${requested.effort}" was sent as output_config.effort "${effort}", the nearest the model takes`,
+      fields: [{ setting: 'reasoning', effect: 'changed' }],
+    });
   }
   body.output_config = { effort };
   if (clientThinking !== undefined) return clientThinking;
@@ -381,7 +396,13 @@ function thinkingForEffort(requested: { effort: ReasoningEffort; field: string }
   const asked = `${requested.field} "${requested.effort}"`;
   const mapped = anthropicThinkingForEffort(requested.effort, target);
   if (mapped === undefined) {
-    if (requested.effort === 'minimal') warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as no thinking: the smallest thinking budget (${THINKING_BUDGETS.low} tokens) is more than minimal` });
+    if (requested.effort === 'minimal') {
+      warnings.push({
+        setting: REASONING_MAPPED_SETTING,
+        message: `${asked} was sent as no thinking: the smallest thinking budget (${THINKING_BUDGETS.low} tokens) is more than minimal`,
+        fields: [{ setting: 'reasoning', effect: 'dropped' }],
+      });
+    }
     return undefined;
   }
   if (mapped.outputEffort === undefined && (body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool')) {
@@ -400,19 +421,22 @@ const THINKING_MIN_TOP_P = 0.95;
 
 /**
  * Fits the request to the thinking an effort became, now that it is sent, each change said in one
- * warning: `output_config.effort` for a model that always thinks (and a mapped level); for a
- * budget, a `max_tokens` at or under it raised by the budget (the budget must be below it, and the
- * answer keeps the room the client gave it); for either, a temperature left out and a top_p under
- * 0.95 raised to it (thinking takes no other).
+ * warning (and each setting of the client's it changed named in its `fields`): `output_config.effort`
+ * for a model that always thinks (and a mapped level); for a budget, a `max_tokens` at or under it
+ * raised by the budget (the budget must be below it, and the answer keeps the room the client gave
+ * it; `clientMaxTokens`: the client set it, so raising it changes the client's setting); for
+ * either, a temperature left out and a top_p under 0.95 raised to it (thinking takes no other).
  */
-function fitEffortThinking(effortThinking: EffortThinking, body: AnthropicMessagesRequest, warnings: WireWarning[]): void {
+function fitEffortThinking(effortThinking: EffortThinking, body: AnthropicMessagesRequest, clientMaxTokens: boolean, warnings: WireWarning[]): void {
   const { asked, effort, outputEffort } = effortThinking;
   const changes: string[] = [];
+  const fields: FieldEffect[] = [];
   // An effort sent as the same level needs no word, unless something else changed with it.
   let worthSaying = true;
   if (outputEffort !== undefined) {
     body.output_config = { effort: outputEffort };
     worthSaying = outputEffort !== effort;
+    if (outputEffort !== effort) fields.push({ setting: 'reasoning', effect: 'changed' });
     changes.push(`adaptive thinking with output_config.effort "${outputEffort}"${outputEffort === effort ? '' : ', the nearest the model takes'}`);
   } else {
     const budget = Number(effortThinking.thinking['budget_tokens']);
@@ -420,18 +444,23 @@ function fitEffortThinking(effortThinking: EffortThinking, body: AnthropicMessag
     if (body.max_tokens <= budget) {
       changes.push(`max_tokens raised from ${body.max_tokens} to ${budget + body.max_tokens} (it must exceed the budget)`);
       body.max_tokens = budget + body.max_tokens;
+      if (clientMaxTokens) fields.push({ setting: 'maxTokens', effect: 'changed' });
     }
   }
   const beforeSampling = changes.length;
   if (body.temperature !== undefined) {
     changes.push(`temperature ${body.temperature} left out (thinking takes none)`);
     delete body.temperature;
+    fields.push({ setting: 'temperature', effect: 'dropped' });
   }
   if (body.top_p !== undefined && body.top_p < THINKING_MIN_TOP_P) {
     changes.push(`top_p ${body.top_p} sent as ${THINKING_MIN_TOP_P} (thinking takes ${THINKING_MIN_TOP_P} to 1)`);
     body.top_p = THINKING_MIN_TOP_P;
+    fields.push({ setting: 'topP', effect: 'changed' });
   }
-  if (worthSaying || changes.length > beforeSampling) warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as ${changes.join('; ')}` });
+  if (worthSaying || changes.length > beforeSampling) {
+    warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as ${changes.join('; ')}`, ...(fields.length === 0 ? {} : { fields }) });
+  }
 }
 
 function encodeToolChoice(choice: ToolChoice): AnthropicToolChoice {

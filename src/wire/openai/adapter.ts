@@ -64,7 +64,8 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
   // OpenAI's own API takes custom tools as they are; every other server of the wire gets functions of one string `input`.
   const nativeCustomTools = target.vendor === 'openai' ? freeformToolNames(request) : new Set<string>();
   if (request.system !== undefined && request.system !== '') messages.push({ role: 'system', content: request.system });
-  request.messages.forEach((message, index) => messages.push(encodeMessage(message, `messages[${index}]`, warnings, nativeCustomTools)));
+  const customCall = customCallRule(request, target, nativeCustomTools);
+  request.messages.forEach((message, index) => messages.push(encodeMessage(message, `messages[${index}]`, warnings, customCall)));
 
   const body: OpenAIChatRequest = { model: request.model, messages };
   if (request.tools !== undefined && request.tools.length > 0) {
@@ -135,7 +136,19 @@ function encodeCustomTool(tool: ToolDefinition): OpenAIToolDefinition {
   };
 }
 
-function encodeMessage(message: CanonicalMessage, location: string, warnings: WireWarning[], nativeCustomTools: ReadonlySet<string>): OpenAIMessage {
+/**
+ * Whether an earlier call goes to OpenAI's own API as a custom call: the request's own tool of
+ * that name decides (a custom tool's calls are custom, a function's are functions); a call to a
+ * tool the request no longer declares keeps the shape its client sent it in. Every other server
+ * gets function calls.
+ */
+function customCallRule(request: CanonicalRequest, target: WireTarget, nativeCustomTools: ReadonlySet<string>): (call: ToolCall) => boolean {
+  if (target.vendor !== 'openai') return () => false;
+  const declared = new Set((request.tools ?? []).map((tool) => tool.name));
+  return (call) => nativeCustomTools.has(call.name) || (call.freeform === true && !declared.has(call.name));
+}
+
+function encodeMessage(message: CanonicalMessage, location: string, warnings: WireWarning[], sentAsCustom: (call: ToolCall) => boolean): OpenAIMessage {
   warnRedactedReasoning(message.content, `${location}.content`, warnings);
   switch (message.role) {
     case 'system':
@@ -160,7 +173,7 @@ function encodeMessage(message: CanonicalMessage, location: string, warnings: Wi
           : {
               tool_calls: toolCalls.map(
                 (call): OpenAIToolCall =>
-                  nativeCustomTools.has(call.name)
+                  sentAsCustom(call)
                     ? { id: call.id, type: 'custom', custom: { name: call.name, input: freeformInput(call.arguments) } }
                     : { id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } },
               ),

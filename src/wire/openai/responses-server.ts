@@ -301,7 +301,7 @@ function parseCustomToolCall(item: Record<string, unknown>, pointer: string, pro
   if (typeof name !== 'string' || name === '') problems.add(`${pointer}/name`, 'is required');
   if (typeof input !== 'string') problems.add(`${pointer}/input`, 'must be a string');
   if (typeof callId !== 'string' || callId === '' || typeof name !== 'string' || name === '' || typeof input !== 'string') return undefined;
-  return { id: callId, name, arguments: customCallArguments(input) };
+  return { id: callId, name, arguments: customCallArguments(input), freeform: true };
 }
 
 function parseTools(raw: unknown, problems: RequestProblems): ToolDefinition[] | undefined {

@@ -71,6 +71,8 @@ export interface ParsedOpenAIChatRequest {
   includeUsage: boolean;
   /** Top-level fields the gateway does not interpret (`user`, `logprobs`, ...), for the evidence. */
   ignoredFields: string[];
+  /** The field that carried the output limit, when one did (`max_completion_tokens`, or the older `max_tokens`). */
+  maxTokensField?: 'max_completion_tokens' | 'max_tokens';
 }
 
 
@@ -142,7 +144,8 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
     stop,
     reasoningEffort: reasoningEffort === undefined ? undefined : { effort: reasoningEffort, field: 'reasoning_effort' },
   });
-  return { request, includeUsage: stream && includeUsage, ignoredFields: unknownFields(body, KNOWN_FIELDS) };
+  const maxTokensField = body['max_completion_tokens'] !== undefined && body['max_completion_tokens'] !== null ? 'max_completion_tokens' : maxTokens === undefined ? undefined : 'max_tokens';
+  return { request, includeUsage: stream && includeUsage, ignoredFields: unknownFields(body, KNOWN_FIELDS), ...(maxTokensField === undefined ? {} : { maxTokensField }) };
 }
 
 /**
@@ -262,7 +265,7 @@ function parseToolCalls(raw: unknown, pointer: string, problems: RequestProblems
     if (kind === 'custom') {
       const input = fields['input'];
       if (typeof input !== 'string') problems.add(`${callPointer}/custom/input`, 'must be a string: the raw text the tool was called with');
-      else if (typeof id === 'string' && typeof name === 'string') calls.push({ id, name, arguments: customCallArguments(input) });
+      else if (typeof id === 'string' && typeof name === 'string') calls.push({ id, name, arguments: customCallArguments(input), freeform: true });
     } else if (typeof id === 'string' && typeof name === 'string') {
       const text = argumentsToText(fields['arguments']);
       calls.push({ id, name, arguments: text === '' ? '{}' : text });

@@ -215,13 +215,21 @@ describe('anthropic adapter details', () => {
     expect(encode({ temperature: 0.7, topP: 0.9 })).toEqual({
       temperature: 0.7,
       top_p: undefined,
-      warnings: [{ setting: 'topP', message: 'the anthropic wire refuses temperature and top_p together on newer Claude models; top_p 0.9 was left out and temperature 0.7 sent' }],
+      warnings: [
+        {
+          setting: 'topP',
+          message: 'the anthropic wire refuses temperature and top_p together on newer Claude models; top_p 0.9 was left out and temperature 0.7 sent',
+          fields: [{ setting: 'topP', effect: 'dropped' }],
+        },
+      ],
     });
     // Clamped first, so the warning names the temperature that was sent.
     expect(encode({ temperature: 1.5, topP: 0.5 }).warnings.map((warning) => warning.message)).toEqual([
       'the anthropic wire accepts a temperature of at most 1; 1.5 was sent as 1',
       'the anthropic wire refuses temperature and top_p together on newer Claude models; top_p 0.5 was left out and temperature 1 sent',
     ]);
+    // Each names the client's setting it changed or left out, for the gateway's headers.
+    expect(encode({ temperature: 1.5, topP: 0.5 }).warnings.map((warning) => warning.fields)).toEqual([[{ setting: 'temperature', effect: 'changed' }], [{ setting: 'topP', effect: 'dropped' }]]);
     // Either alone is sent as given.
     expect(encode({ topP: 0.9 })).toEqual({ temperature: undefined, top_p: 0.9, warnings: [] });
     expect(encode({ temperature: 0 })).toEqual({ temperature: 0, top_p: undefined, warnings: [] });

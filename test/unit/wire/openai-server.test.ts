@@ -94,6 +94,7 @@ describe('parseOpenAIChatRequest', () => {
       },
       includeUsage: true,
       ignoredFields: ['logprobs', 'user'],
+      maxTokensField: 'max_completion_tokens',
     });
   });
 
@@ -210,7 +211,7 @@ describe('custom (freeform) tools', () => {
       expect.objectContaining({ name: 'note', description: 'Freeform tool note', freeform: true, freeformDeclaration: { format: { type: 'text' } } }),
     ]);
     expect(request.toolChoice).toEqual({ name: 'apply_patch' });
-    expect(request.messages[1]).toEqual({ role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n"q"' }) }] });
+    expect(request.messages[1]).toEqual({ role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n"q"' }), freeform: true }] });
   });
 
   it('renders the calls of custom tools as custom calls with the raw input, other calls as functions', () => {

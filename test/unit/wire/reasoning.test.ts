@@ -107,7 +107,7 @@ describe('openai wire: which servers get reasoning_effort', () => {
     expect(sentBody(ask(effort('high')), { vendor: 'openai', modelTags: ['reasoning'] })['reasoning_effort']).toBe('high');
     const vllm = encodeOpenAIRequest(ask(effort('xhigh')), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'vllm' });
     expect(JSON.parse(vllm.body)).toMatchObject({ reasoning_effort: 'high' });
-    expect(vllm.warnings).toEqual([{ setting: 'reasoningMapping', message: expect.stringContaining('reasoning_effort "xhigh" was sent as reasoning_effort "high"') }]);
+    expect(vllm.warnings).toEqual([{ setting: 'reasoningMapping', message: expect.stringContaining('reasoning_effort "xhigh" was sent as reasoning_effort "high"'), fields: [{ setting: 'reasoning', effect: 'changed' }] }]);
     expect(sentBody(ask(effort('none')), { engine: 'ollama', modelTags: ['thinking'] })['reasoning_effort']).toBe('none');
   });
 
@@ -153,13 +153,17 @@ describe('anthropic wire: an effort becomes thinking', () => {
     const body = JSON.parse(request.body) as Record<string, unknown>;
     expect(body).toMatchObject({ max_tokens: 8000, thinking: { type: 'enabled', budget_tokens: 1024 } });
     expect(body).not.toHaveProperty('temperature');
-    expect(request.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('temperature 0.2 left out') });
+    expect(request.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('temperature 0.2 left out'), fields: [{ setting: 'temperature', effect: 'dropped' }] });
   });
 
   it('a top_p under 0.95 is raised to it (thinking takes 0.95 to 1), one within is sent as given; both said or not', () => {
     const low = encodeAnthropicRequest(ask({ ...effort('low'), maxTokens: 8000, topP: 0.5 }), { baseUrl: 'http://127.0.0.1:1' });
     expect(JSON.parse(low.body)).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 }, top_p: 0.95 });
-    expect(low.warnings).toContainEqual({ setting: 'reasoningMapping', message: 'reasoning_effort "low" was sent as thinking budget_tokens 1024; top_p 0.5 sent as 0.95 (thinking takes 0.95 to 1)' });
+    expect(low.warnings).toContainEqual({
+      setting: 'reasoningMapping',
+      message: 'reasoning_effort "low" was sent as thinking budget_tokens 1024; top_p 0.5 sent as 0.95 (thinking takes 0.95 to 1)',
+      fields: [{ setting: 'topP', effect: 'changed' }],
+    });
     const within = encodeAnthropicRequest(ask({ ...effort('low'), maxTokens: 8000, topP: 0.97 }), { baseUrl: 'http://127.0.0.1:1' });
     expect(JSON.parse(within.body)).toMatchObject({ top_p: 0.97 });
     expect(within.warnings.map((warning) => warning.message).join('\n')).not.toContain('top_p');
@@ -170,7 +174,11 @@ describe('anthropic wire: an effort becomes thinking', () => {
     const body = JSON.parse(request.body) as Record<string, unknown>;
     expect(body).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'high' }, max_tokens: 100 });
     expect(body).not.toHaveProperty('temperature');
-    expect(request.warnings).toContainEqual({ setting: 'reasoningMapping', message: 'reasoning_effort "high" was sent as adaptive thinking with output_config.effort "high"; temperature 0.2 left out (thinking takes none)' });
+    expect(request.warnings).toContainEqual({
+      setting: 'reasoningMapping',
+      message: 'reasoning_effort "high" was sent as adaptive thinking with output_config.effort "high"; temperature 0.2 left out (thinking takes none)',
+      fields: [{ setting: 'temperature', effect: 'dropped' }],
+    });
     const topP = anthropicBody(ask({ ...effort('high'), maxTokens: 100, topP: 0.1 }), { modelDeviations: ['thinking_always_on'] });
     expect(topP).toMatchObject({ thinking: { type: 'adaptive' }, top_p: 0.95 });
   });
@@ -235,7 +243,7 @@ describe('anthropic wire: an effort becomes thinking', () => {
     expect(anthropicBody(ask({ ...clientEffort('xhigh'), maxTokens: 100 }), { vendor: 'anthropic', modelDeviations: ['thinking_always_on'] })).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'xhigh' } });
     const declared = encodeAnthropicRequest(ask({ ...clientEffort('max'), maxTokens: 100 }), { baseUrl: 'http://127.0.0.1:1', vendor: 'anthropic', modelEfforts: ['low', 'medium', 'high'] });
     expect(JSON.parse(declared.body)).toMatchObject({ output_config: { effort: 'high' } });
-    expect(declared.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "max" was sent as output_config.effort "high"') });
+    expect(declared.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "max" was sent as output_config.effort "high"'), fields: [{ setting: 'reasoning', effect: 'changed' }] });
     const withFormat = anthropicBody(ask({ ...clientEffort('low'), maxTokens: 100, responseFormat: { type: 'json_schema', schema: { type: 'object' } } }), { vendor: 'anthropic' });
     expect(withFormat['output_config']).toMatchObject({ effort: 'low', format: { type: 'json_schema', schema: { type: 'object' } } });
   });
@@ -245,7 +253,8 @@ describe('anthropic wire: an effort becomes thinking', () => {
     const mapped = encodeAnthropicRequest(ask({ ...clientEffort, maxTokens: 1000 }), { baseUrl: 'http://127.0.0.1:1' });
     expect(JSON.parse(mapped.body)).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 4096 }, max_tokens: 5096 });
     expect(JSON.parse(mapped.body)).not.toHaveProperty('output_config');
-    expect(mapped.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "medium" was sent as thinking budget_tokens 4096') });
+    // The client's max_tokens (1000) raised above the budget: a changed setting.
+    expect(mapped.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "medium" was sent as thinking budget_tokens 4096'), fields: [{ setting: 'maxTokens', effect: 'changed' }] });
     const beside = encodeAnthropicRequest(ask({ ...clientEffort, thinking: { type: 'enabled', budget_tokens: 2000 }, maxTokens: 4000 }), { baseUrl: 'http://127.0.0.1:1' });
     expect(JSON.parse(beside.body)).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2000 } });
     expect(JSON.parse(beside.body)).not.toHaveProperty('output_config');
@@ -259,7 +268,7 @@ describe('anthropic wire: an effort becomes thinking', () => {
     expect(sentBody(ask({ ...clientEffort('low'), thinking: { type: 'enabled', budget_tokens: 20000 } }), { engine: 'ollama', modelTags: ['thinking'] })['reasoning_effort']).toBe('low');
     const vllm = encodeOpenAIRequest(ask(clientEffort('xhigh')), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'vllm' });
     expect(JSON.parse(vllm.body)['reasoning_effort']).toBe('high');
-    expect(vllm.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "xhigh" was sent as reasoning_effort "high"') });
+    expect(vllm.warnings).toContainEqual({ setting: 'reasoningMapping', message: expect.stringContaining('output_config.effort "xhigh" was sent as reasoning_effort "high"'), fields: [{ setting: 'reasoning', effect: 'changed' }] });
     const llama = encodeOpenAIRequest(ask(clientEffort('low')), { baseUrl: 'http://127.0.0.1:1/v1', engine: 'llama.cpp' });
     expect(JSON.parse(llama.body)).not.toHaveProperty('reasoning_effort');
     expect(llama.warnings).toContainEqual({ setting: 'reasoningEffort', message: expect.stringContaining('output_config.effort "low" was not sent') });

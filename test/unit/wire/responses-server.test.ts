@@ -461,7 +461,7 @@ describe('freeform (custom) tools', () => {
     ]);
     expect(request.toolChoice).toEqual({ name: 'apply_patch' });
     expect(request.messages.slice(1)).toEqual([
-      { role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n"quoted"\n' }) }] },
+      { role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n"quoted"\n' }), freeform: true }] },
       { role: 'tool', toolCallId: 'call_1', content: [{ type: 'text', text: 'Done!' }] },
     ]);
   });

@@ -1,0 +1,17 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { BIN, REPO_ROOT } from './cli.js';
+
+/** The real MCP client connected over stdio to `syndicate mcp` in `home` (the built CLI). */
+export async function connectMcpClient(home: string): Promise<Client> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1' }, stderr: 'pipe' });
+  const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+/** A tool result's text content, its parts joined by lines. */
+export function toolText(result: CallToolResult): string {
+  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+}

@@ -1,0 +1,83 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectMcpClient, toolText } from '../helpers/mcp.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+
+/**
+ * `syndicate mcp`'s `route_explain` with a `/v1/completions` body (`format: "openai-completions"`):
+ * a text completion with a `suffix` (fill in the middle) is planned only for openai-wire models
+ * tagged `completions` and `fill-in-middle`, as the gateway routes it, over the real MCP client on stdio.
+ */
+
+const CODER = 'qwen2.5-coder:7b';
+const CHAT = 'llama3.2:latest';
+const PREFIX = 'def add(a, b):\n    ';
+const SUFFIX = '\n\nprint(add(1, 2))\n';
+
+type Json = Record<string, unknown>;
+
+describe('syndicate mcp: route_explain of a text completion body', () => {
+  let scenario: Scenario;
+  let coder: FakeEngine;
+  let chat: FakeEngine;
+  let client: Client;
+
+  beforeAll(async () => {
+    [coder, chat] = await Promise.all([startFakeEngine({ kind: 'ollama', models: [{ id: CODER }] }), startFakeEngine({ kind: 'ollama', models: [{ id: CHAT }] })]);
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'coder', engine: coder, model: CODER, tags: ['completions', 'fill-in-middle'] }, { id: 'chat', engine: chat, model: CHAT, tags: ['completions'] });
+    client = await connectMcpClient(scenario.home);
+  }, 90_000);
+
+  afterAll(async () => {
+    await client?.close();
+    scenario?.cleanup();
+    await Promise.all([coder?.close(), chat?.close()]);
+  });
+
+  const call = async (args: Json): Promise<CallToolResult> => (await client.callTool({ name: 'route_explain', arguments: args })) as CallToolResult;
+  const planOf = (result: CallToolResult): { candidates: Json[]; excluded: Json[] } => (result.structuredContent as { plan: { candidates: Json[]; excluded: Json[] } }).plan;
+
+  it('with a suffix: the plan picks the model tagged fill-in-middle and leaves the other out, saying why; no model is called', async () => {
+    const result = await call({ request: { model: 'auto', prompt: PREFIX, suffix: SUFFIX, max_tokens: 32 }, format: 'openai-completions' });
+    expect(result.isError, toolText(result)).toBeFalsy();
+    const plan = planOf(result);
+    expect(plan.candidates.map((candidate) => `${String(candidate['provider'])}:${String(candidate['model'])}`)).toEqual([`coder:${CODER}`]);
+    expect(plan.excluded).toContainEqual(expect.objectContaining({ provider: 'chat', reasons: ['a text completion with a suffix (fill in the middle) and the model is not tagged fill-in-middle'] }));
+    expect(toolText(result)).toContain('text completion request with a suffix (fill in the middle): only openai-wire models tagged completions and fill-in-middle');
+    // Told from its fields as well: a body with `prompt` is a text completion.
+    const told = await call({ request: { model: 'auto', prompt: PREFIX, suffix: SUFFIX } });
+    expect(planOf(told).candidates.map((candidate) => candidate['provider'])).toEqual(['coder']);
+    // Without a suffix, both models tagged completions may continue the prompt.
+    const continued = await call({ request: { model: 'auto', prompt: PREFIX }, format: 'openai-completions' });
+    expect(planOf(continued).candidates.map((candidate) => candidate['provider']).sort()).toEqual(['chat', 'coder']);
+    expect(inferenceExchanges(coder).length + inferenceExchanges(chat).length).toBe(0);
+  });
+
+  it('with a suffix pinned to a model not tagged fill-in-middle: refused, the hint naming the model that may take it', async () => {
+    const result = await call({ request: { model: `chat:${CHAT}`, prompt: PREFIX, suffix: SUFFIX }, format: 'openai-completions' });
+    expect(result.isError, toolText(result)).toBeFalsy();
+    expect(planOf(result).candidates).toEqual([]);
+    const lines = toolText(result).split('\n');
+    expect(lines.slice(0, 2)).toEqual([
+      'no provider may take this public request',
+      'hint: coder may take it: name it instead, or let the policy choose (model `auto`, no provider named); the explanation below says why each provider was excluded',
+    ]);
+    expect(lines).toContain(`  - chat:${CHAT} (local) — a text completion with a suffix (fill in the middle) and the model is not tagged fill-in-middle`);
+  });
+
+  it('with a suffix and no model tagged fill-in-middle: refused with the route_denied hint the gateway gives (tag such a model), each model left out named', async () => {
+    const removed = await scenario.cli(['provider', 'remove', 'coder']);
+    expect(removed.exitCode, removed.stderr).toBe(0);
+    const result = await call({ request: { model: 'auto', prompt: PREFIX, suffix: SUFFIX }, format: 'openai-completions' });
+    expect(result.isError, toolText(result)).toBeFalsy();
+    expect(planOf(result).candidates).toEqual([]);
+    const lines = toolText(result).split('\n');
+    expect(lines[0]).toBe('no provider may take this public request');
+    expect(lines[1]).toMatch(/^hint: .*with a suffix only to models also tagged `fill-in-middle`.*tag such a model in its provider record/);
+    expect(lines).toContain(`  - chat:${CHAT} (local) — a text completion with a suffix (fill in the middle) and the model is not tagged fill-in-middle`);
+    expect(inferenceExchanges(coder).length + inferenceExchanges(chat).length).toBe(0);
+  });
+});
