@@ -17,6 +17,13 @@ export interface Spinner {
   stop(): void;
 }
 
+/** Whether this process printed its `--json` document (result or error) on stdout: a second would break a script's parse. */
+let documentPrinted = false;
+
+export function printedDocument(): boolean {
+  return documentPrinted;
+}
+
 /**
  * Everything a command prints goes through here: results on stdout, diagnostics on stderr,
  * one JSON document with `--json`, colour and spinners only on a TTY without NO_COLOR.
@@ -84,6 +91,7 @@ export class Output {
 
   /** The single JSON document of a successful `--json` command. */
   document(body: Record<string, unknown>): void {
+    documentPrinted = true;
     process.stdout.write(`${JSON.stringify({ ok: true, ...body }, null, 2)}\n`);
   }
 
@@ -92,6 +100,7 @@ export class Output {
    * script reading stdout line by line has it whole the moment the command is ready.
    */
   documentLine(body: Record<string, unknown>): void {
+    documentPrinted = true;
     process.stdout.write(`${JSON.stringify({ ok: true, ...body })}\n`);
   }
 
@@ -111,7 +120,10 @@ export class Output {
     if (this.json) {
       const document = { ok: false, error: this.hintsForHome(error.toJSON()) };
       if (options.stdoutIsProtocol === true) process.stderr.write(`${JSON.stringify(document)}\n`);
-      else process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+      else {
+        documentPrinted = true;
+        process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+      }
       return;
     }
     const color = new Chalk({ level: this.stderrIsTty && !this.noColor ? 1 : 0 });

@@ -1,8 +1,10 @@
+import { execa } from 'execa';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { parseJsonDocument, runCli } from '../helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 
 /** syndicate as a shell script or CI job uses it: several commands at once, `--json` everywhere, exit codes checked. */
 
@@ -23,4 +25,46 @@ describe('commands started together on a home no command has created yet', () =>
       expect(doctor.exitCode, doctor.stdout).toBe(0);
     }
   });
+});
+
+describe('a command stopped by a signal while it waits, with --json', () => {
+  const { home, cleanup } = makeTempHome('syndicate-scripting-signal-');
+  let silent: Server;
+  let connections = 0;
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    // Accepts connections and never answers: `provider add` waits on its discovery request.
+    silent = createServer(() => {
+      connections += 1;
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    silent.closeAllConnections?.();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+    cleanup();
+  });
+
+  for (const [signal, exitCode, said] of [
+    ['SIGINT', 130, 'interrupted (Ctrl-C) before the command ended'],
+    ['SIGTERM', 143, 'terminated (SIGTERM) before the command ended'],
+  ] as const) {
+    it(`${signal}: exit ${exitCode} with the error document on stdout (it printed nothing there)`, { timeout: 90_000 }, async () => {
+      const { port } = silent.address() as AddressInfo;
+      const before = connections;
+      const child = execa('node', [BIN, '--json', 'provider', 'add', 'ollama', '--id', `silent-${exitCode}`, '--base-url', `http://127.0.0.1:${port}`], {
+        cwd: REPO_ROOT,
+        env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' },
+        reject: false,
+      });
+      await expect.poll(() => connections, { timeout: 30_000, interval: 10 }).toBeGreaterThan(before);
+      child.kill(signal);
+      const ended = await child;
+      expect(ended.exitCode, ended.stderr).toBe(exitCode);
+      expect(parseJsonDocument(String(ended.stdout))).toEqual({
+        ok: false,
+        error: { code: 'interrupted', message: said, hint: 'run it again: each command writes in one transaction, so nothing it had not finished was kept' },
+      });
+    });
+  }
 });
