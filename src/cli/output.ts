@@ -35,6 +35,10 @@ export class Output {
   readonly stderrIsTty: boolean;
   /** NO_COLOR set (and not empty, as no-color.org reads it): no colour and no spinner. */
   private readonly noColor: boolean;
+  /** TERM=dumb: a terminal that shows escape codes as text (Emacs' shell, some CI logs); no colour unless FORCE_COLOR asks, no spinner. */
+  private readonly dumbTerminal: boolean;
+  /** `CI` set: a runner's log keeps every line, so a spinner (whose frames ora would print as lines there) stays off, as ora's own is-interactive rule says. */
+  private readonly continuousIntegration: boolean;
   /** The home the command runs on, when known: the `syndicate …` commands quoted in hints and warnings are made to work for it. */
   private readonly home: HomePaths | undefined;
 
@@ -45,8 +49,10 @@ export class Output {
     this.stdoutIsTty = process.stdout.isTTY === true;
     this.stderrIsTty = process.stderr.isTTY === true;
     this.noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+    this.dumbTerminal = env.TERM === 'dumb';
+    this.continuousIntegration = env.CI !== undefined;
     const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
-    const useColor = !this.json && !this.noColor && (this.stdoutIsTty || forced);
+    const useColor = !this.json && !this.noColor && ((this.stdoutIsTty && !this.dumbTerminal) || forced);
     this.color = new Chalk({ level: useColor ? 1 : 0 });
   }
 
@@ -126,7 +132,7 @@ export class Output {
       }
       return;
     }
-    const color = new Chalk({ level: this.stderrIsTty && !this.noColor ? 1 : 0 });
+    const color = new Chalk({ level: this.stderrIsTty && !this.noColor && !this.dumbTerminal ? 1 : 0 });
     process.stderr.write(`${color.red('error:')} ${error.message}\n`);
     if (error instanceof InvalidInputError) {
       for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(this.hintsForHome(problem))}\n`);
@@ -142,7 +148,7 @@ export class Output {
   async spinner(text: string): Promise<Spinner> {
     // A terminal that reports no width (a pseudo-terminal no one sized: `script` in CI, `docker
     // exec -t` from a pipe) would make ora's line count infinite, and its clearing loop never end.
-    if (this.json || this.noColor || !this.stderrIsTty || !((process.stderr.columns ?? 0) > 0)) return silentSpinner();
+    if (this.json || this.noColor || this.dumbTerminal || this.continuousIntegration || !this.stderrIsTty || !((process.stderr.columns ?? 0) > 0)) return silentSpinner();
     const { default: ora } = await import('ora');
     const spinner = ora({ text, stream: process.stderr }).start();
     return {
