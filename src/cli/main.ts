@@ -78,7 +78,10 @@ process.on('SIGTERM', () => {
 
 if (asksForVersion(process.argv.slice(2))) {
   const { syndicateVersion } = await import('../common/version.js');
-  process.stdout.write(`${syndicateVersion()}\n`);
+  // `--json` is a program option: it asks for the one document here too (a script's `jq -r .version`).
+  const words = process.argv.slice(2);
+  const json = words.slice(0, words.includes('--') ? words.indexOf('--') : undefined).includes('--json');
+  process.stdout.write(json ? `${JSON.stringify({ ok: true, version: syndicateVersion() }, null, 2)}\n` : `${syndicateVersion()}\n`);
 } else {
   const { runProgram } = await import('./program.js');
   const exitCode = await runProgram(process.argv);

@@ -68,3 +68,14 @@ describe('a command stopped by a signal while it waits, with --json', () => {
     });
   }
 });
+
+describe('--version', () => {
+  it('with --json is one JSON document (it printed the bare version, which `jq` cannot read)', async () => {
+    for (const args of [['--version', '--json'], ['--json', '-V']]) {
+      const result = await runCli(args);
+      expect(result.exitCode).toBe(0);
+      expect(parseJsonDocument(result.stdout)).toEqual({ ok: true, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    }
+    expect((await runCli(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\S*\n?$/);
+  });
+});
