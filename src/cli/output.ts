@@ -19,6 +19,8 @@ export interface Spinner {
 
 /** Whether this process printed its `--json` document (result or error) on stdout: a second would break a script's parse. */
 let documentPrinted = false;
+/** Whether it printed a document as one line (`serve`): what follows on stdout must be JSON lines too. */
+let documentLinePrinted = false;
 
 export function printedDocument(): boolean {
   return documentPrinted;
@@ -107,6 +109,7 @@ export class Output {
    */
   documentLine(body: Record<string, unknown>): void {
     documentPrinted = true;
+    documentLinePrinted = true;
     process.stdout.write(`${JSON.stringify({ ok: true, ...body })}\n`);
   }
 
@@ -117,7 +120,8 @@ export class Output {
   }
 
   /**
-   * An error, printed once: the JSON document on stdout with --json, otherwise text on stderr.
+   * An error, printed once: the JSON document on stdout with --json (on one line after a
+   * `documentLine`), otherwise text on stderr.
    * `stdoutIsProtocol` (`syndicate mcp`, whose stdout carries only JSON-RPC): the document goes
    * to stderr instead, on one line.
    */
@@ -128,7 +132,8 @@ export class Output {
       if (options.stdoutIsProtocol === true) process.stderr.write(`${JSON.stringify(document)}\n`);
       else {
         documentPrinted = true;
-        process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+        // After a ready line (`serve`, `engine serve` stopped with requests cancelled), one line more: stdout stays JSON lines.
+        process.stdout.write(documentLinePrinted ? `${JSON.stringify(document)}\n` : `${JSON.stringify(document, null, 2)}\n`);
       }
       return;
     }

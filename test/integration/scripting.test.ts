@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
+import { registeredEngineScenario } from '../helpers/scenario.js';
 
 /** syndicate as a shell script or CI job uses it: several commands at once, `--json` everywhere, exit codes checked. */
 
@@ -77,5 +78,47 @@ describe('--version', () => {
       expect(parseJsonDocument(result.stdout)).toEqual({ ok: true, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
     }
     expect((await runCli(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\S*\n?$/);
+  });
+});
+
+describe('serve --json stopped with a stream in flight', () => {
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: 'one two three four five six seven eight nine ten eleven twelve' });
+
+  it('stdout stays JSON lines: the ready line, then the error document on one line (it was pretty-printed over nine)', { timeout: 90_000 }, async () => {
+    const { scenario, engine } = setup;
+    const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
+    const server = execa('node', [BIN, '--json', 'serve', '--port', '0', '--drain-timeout', '1s'], {
+      cwd: REPO_ROOT,
+      env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' },
+      reject: false,
+      timeout: 60_000,
+    });
+    const ready = await new Promise<{ url: string }>((resolve) => {
+      let stdout = '';
+      server.stdout?.on('data', (data: Buffer) => {
+        stdout += data.toString();
+        if (stdout.includes('\n')) resolve(JSON.parse(stdout.slice(0, stdout.indexOf('\n'))) as { url: string });
+      });
+    });
+    engine.setFault({ slowStreamMs: 400 });
+    try {
+      const response = await fetch(`${ready.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'Count to twelve.' }] }),
+      });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      server.kill('SIGTERM');
+      const ended = await server;
+      await reader.cancel().catch(() => {});
+      expect(ended.exitCode, String(ended.stderr)).toBe(143);
+      const lines = String(ended.stdout).split('\n').filter((line) => line !== '');
+      expect(lines).toHaveLength(2);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ ok: true, url: ready.url });
+      expect(JSON.parse(lines[1]!)).toMatchObject({ ok: false, error: { code: 'interrupted', message: expect.stringContaining('1 request in flight cancelled') } });
+    } finally {
+      engine.setFault('ok');
+    }
   });
 });
