@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,5 +120,41 @@ describe('serve --json stopped with a stream in flight', () => {
     } finally {
       engine.setFault('ok');
     }
+  });
+});
+
+describe('run --json refused by policy', () => {
+  const { home, cleanup } = makeTempHome('syndicate-scripting-refusal-');
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    const record = join(home, 'hosted.yaml');
+    writeFileSync(
+      record,
+      ['apiVersion: syndicate/v1', 'kind: Provider', 'id: hosted', 'class: approved_hosted', 'wire: openai', 'baseUrl: https://api.example.com/v1', 'auth:', '  env: EXAMPLE_API_KEY', 'models:', '  - id: big', '    contextWindow: 8192', '    capabilityClass: large', ''].join('\n'),
+    );
+    expect((await runCli(['provider', 'register', record], { home })).exitCode).toBe(0);
+  });
+  afterAll(() => cleanup());
+
+  async function newestRow(): Promise<{ id: string; requestId: string; kind: string; state: string }> {
+    const listed = await runCli(['--json', 'evidence', 'list', '--limit', '1'], { home });
+    return (parseJsonDocument(listed.stdout).evidence as { id: string; requestId: string; kind: string; state: string }[])[0]!;
+  }
+
+  it('the error names the evidence id of the refusal row beside its request id (a script had to search the evidence for it)', async () => {
+    const result = await runCli(['--json', 'run', 'deploy with password: hunter2', '--provider', 'hosted'], { home });
+    expect(result.exitCode).toBe(4);
+    const error = parseJsonDocument(result.stdout).error as { code: string; details: { requestId: string; evidenceId: string } };
+    expect(error.code).toBe('route_denied');
+    expect(await newestRow()).toMatchObject({ id: error.details.evidenceId, requestId: error.details.requestId, kind: 'denial', state: 'denied' });
+  });
+
+  it('so does a retired provider\'s refusal', async () => {
+    expect((await runCli(['provider', 'remove', 'hosted'], { home })).exitCode).toBe(0);
+    const result = await runCli(['--json', 'run', 'hello', '--provider', 'hosted'], { home });
+    expect(result.exitCode).toBe(4);
+    const error = parseJsonDocument(result.stdout).error as { code: string; details: { requestId: string; evidenceId: string } };
+    expect(error.code).toBe('provider_retired');
+    expect(await newestRow()).toMatchObject({ id: error.details.evidenceId, requestId: error.details.requestId, kind: 'denial' });
   });
 });
