@@ -846,7 +846,8 @@ async function readStream(decodeStreamEvent: (event: ServerSentEvent) => StreamP
   return {
     response: terminalMarkerMissing ? { ...answer, observations: [...(answer.observations ?? []), WIRE_OBSERVATIONS.terminalMarkerMissing] } : answer,
     firstTokenMs,
-    delivered,
+    // A caller that takes no parts (`run --json --stream`, which prints the answer at the end) was handed nothing: it may still fall back.
+    delivered: delivered && input.onPart !== undefined,
     receivedBytes,
     failure,
     terminalMarkerMissing,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { registeredEngineScenario } from '../helpers/scenario.js';
 
 /** syndicate as a shell script or CI job uses it: several commands at once, `--json` everywhere, exit codes checked. */
@@ -41,7 +42,6 @@ describe('a command stopped by a signal while it waits, with --json', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   });
   afterAll(async () => {
-    silent.closeAllConnections?.();
     await new Promise<void>((resolve) => silent.close(() => resolve()));
     cleanup();
   });
@@ -156,5 +156,49 @@ describe('run --json refused by policy', () => {
     const error = parseJsonDocument(result.stdout).error as { code: string; details: { requestId: string; evidenceId: string } };
     expect(error.code).toBe('provider_retired');
     expect(await newestRow()).toMatchObject({ id: error.details.evidenceId, requestId: error.details.requestId, kind: 'denial' });
+  });
+});
+
+describe('run --json --stream whose stream breaks mid-answer', () => {
+  let engine: FakeEngine;
+  const { home, cleanup } = makeTempHome('syndicate-scripting-stream-');
+  beforeAll(async () => {
+    // One engine serving two models: the first streamed request breaks, whichever model it asks for.
+    engine = await startFakeEngine({ kind: 'ollama', models: [{ id: 'alpha:latest' }, { id: 'beta:latest' }] });
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    const record = join(home, 'local.yaml');
+    const models = ['alpha:latest', 'beta:latest'].flatMap((id) => [`  - id: "${id}"`, '    contextWindow: 32768', '    capabilityClass: small']);
+    writeFileSync(record, ['apiVersion: syndicate/v1', 'kind: Provider', 'id: local', 'class: local', 'wire: openai', `baseUrl: ${engine.baseUrl}`, 'models:', ...models, ''].join('\n'));
+    expect((await runCli(['provider', 'register', record], { home })).exitCode).toBe(0);
+  });
+  afterAll(async () => {
+    cleanup();
+    await engine?.close();
+  });
+
+  it('falls back like a call nothing was printed from: --json prints the answer only at the end (it exited 5, stream_broken, "the partial answer above")', async () => {
+    engine.setFault('truncate-stream', 1, 'streams');
+    try {
+      const result = await runCli(['--json', 'run', 'hello', '--stream'], { home });
+      expect(result.exitCode, result.stdout).toBe(0);
+      const document = parseJsonDocument(result.stdout);
+      expect(document).toMatchObject({ ok: true, answer: expect.any(String) });
+      const attempts = document.attempts as { outcome: string; evidenceId: string }[];
+      expect(attempts.map((attempt) => attempt.outcome)).toEqual(['failed', 'completed']);
+      expect(document.evidenceId).toBe(attempts[1]!.evidenceId);
+    } finally {
+      engine.setFault('ok');
+    }
+  });
+
+  it('without --json the answer was printed as it came: no fallback, exit 5', async () => {
+    engine.setFault('truncate-stream', 1, 'streams');
+    try {
+      const result = await runCli(['run', 'hello', '--stream'], { home });
+      expect(result.exitCode).toBe(5);
+      expect(result.stderr).toContain('the partial answer above is incomplete');
+    } finally {
+      engine.setFault('ok');
+    }
   });
 });
