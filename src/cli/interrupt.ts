@@ -101,6 +101,37 @@ export function cancelForClosedOutput(): boolean {
   return true;
 }
 
+/**
+ * How the program reports a command the entry point stops at once (no cancellable work, a second
+ * signal, or work that did not finish within the deadline): set once the program knows how errors
+ * are printed, so `--json` still gets its one error document on stdout.
+ */
+let reportStop: ((error: InterruptedError) => void) | undefined;
+
+export function whenStoppedAtOnce(report: (error: InterruptedError) => void): void {
+  reportStop = report;
+}
+
+/**
+ * Called by the entry point just before it exits at once on `signal`. `cancelling`: the command
+ * had been told to stop its work (`run`'s call) and is quitting before it recorded that.
+ */
+export function reportStoppedAtOnce(signal: StopSignal, cancelling: boolean): void {
+  const stopped = signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : 'terminated (SIGTERM)';
+  const exitCode = exitCodeFor(signal);
+  const { otherWork } = activeOptions;
+  const error = cancelling
+    ? new InterruptedError(`${stopped} again: quit at once, before ${otherWork?.name ?? 'the cancelled call'} had stopped`, {
+        hint: otherWork?.hint ?? 'the attempt was left pending: the next syndicate command to open the store (`syndicate evidence list`) records it as interrupted, with the bytes received so far',
+        exitCode,
+      })
+    : new InterruptedError(`${stopped} before the command ended`, {
+        hint: 'run it again: each command writes in one transaction, so nothing it had not finished was kept',
+        exitCode,
+      });
+  reportStop?.(error);
+}
+
 /** Whether SIGINT or SIGTERM was received: the command's exit code is then 130 or 143 whatever it returned. */
 export function wasInterrupted(): boolean {
   return stoppedBy !== undefined;

@@ -1,5 +1,14 @@
 import { ExitCode } from '../errors.js';
-import { cancelForClosedOutput, exitCodeFor, hasCancellableWork, interruptCancellable, interruptedExitCode, stoppingNote, type StopSignal } from './interrupt.js';
+import {
+  cancelForClosedOutput,
+  exitCodeFor,
+  hasCancellableWork,
+  interruptCancellable,
+  interruptedExitCode,
+  reportStoppedAtOnce,
+  stoppingNote,
+  type StopSignal,
+} from './interrupt.js';
 
 /**
  * The entry point: the only place that sets the exit code or calls process.exit.
@@ -46,12 +55,18 @@ function stop(signal: StopSignal): void {
   interrupts += 1;
   // Read before the work is told to stop: it may end (and forget its options) at once.
   const note = stoppingNote();
+  const cancelling = hasCancellableWork();
   if (interrupts === 1 && interruptCancellable(signal)) {
     process.stderr.write(signal === 'SIGINT' ? `interrupted: ${note} (Ctrl-C again to quit at once)\n` : `terminated: ${note} (SIGTERM again to quit at once)\n`);
-    setTimeout(() => process.exit(exitCodeFor(signal)), INTERRUPT_DEADLINE_MS).unref();
+    setTimeout(() => {
+      reportStoppedAtOnce(signal, true);
+      process.exit(exitCodeFor(signal));
+    }, INTERRUPT_DEADLINE_MS).unref();
     return;
   }
   process.stderr.write(signal === 'SIGINT' ? 'interrupted\n' : 'terminated\n');
+  // `--json` still gets its one document (the command had not printed it).
+  reportStoppedAtOnce(signal, interrupts > 1 || cancelling);
   process.exit(exitCodeFor(signal));
 }
 process.on('SIGINT', () => stop('SIGINT'));
@@ -63,7 +78,10 @@ process.on('SIGTERM', () => {
 
 if (asksForVersion(process.argv.slice(2))) {
   const { syndicateVersion } = await import('../common/version.js');
-  process.stdout.write(`${syndicateVersion()}\n`);
+  // `--json` is a program option: it asks for the one document here too (a script's `jq -r .version`).
+  const words = process.argv.slice(2);
+  const json = words.slice(0, words.includes('--') ? words.indexOf('--') : undefined).includes('--json');
+  process.stdout.write(json ? `${JSON.stringify({ ok: true, version: syndicateVersion() }, null, 2)}\n` : `${syndicateVersion()}\n`);
 } else {
   const { runProgram } = await import('./program.js');
   const exitCode = await runProgram(process.argv);

@@ -17,6 +17,15 @@ export interface Spinner {
   stop(): void;
 }
 
+/** Whether this process printed its `--json` document (result or error) on stdout: a second would break a script's parse. */
+let documentPrinted = false;
+/** Whether it printed a document as one line (`serve`): what follows on stdout must be JSON lines too. */
+let documentLinePrinted = false;
+
+export function printedDocument(): boolean {
+  return documentPrinted;
+}
+
 /**
  * Everything a command prints goes through here: results on stdout, diagnostics on stderr,
  * one JSON document with `--json`, colour and spinners only on a TTY without NO_COLOR.
@@ -28,6 +37,10 @@ export class Output {
   readonly stderrIsTty: boolean;
   /** NO_COLOR set (and not empty, as no-color.org reads it): no colour and no spinner. */
   private readonly noColor: boolean;
+  /** TERM=dumb: a terminal that shows escape codes as text (Emacs' shell, some CI logs); no colour unless FORCE_COLOR asks, no spinner. */
+  private readonly dumbTerminal: boolean;
+  /** `CI` set: a runner's log keeps every line, so a spinner (whose frames ora would print as lines there) stays off, as ora's own is-interactive rule says. */
+  private readonly continuousIntegration: boolean;
   /** The home the command runs on, when known: the `syndicate …` commands quoted in hints and warnings are made to work for it. */
   private readonly home: HomePaths | undefined;
 
@@ -38,8 +51,10 @@ export class Output {
     this.stdoutIsTty = process.stdout.isTTY === true;
     this.stderrIsTty = process.stderr.isTTY === true;
     this.noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+    this.dumbTerminal = env.TERM === 'dumb';
+    this.continuousIntegration = env.CI !== undefined;
     const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
-    const useColor = !this.json && !this.noColor && (this.stdoutIsTty || forced);
+    const useColor = !this.json && !this.noColor && ((this.stdoutIsTty && !this.dumbTerminal) || forced);
     this.color = new Chalk({ level: useColor ? 1 : 0 });
   }
 
@@ -84,6 +99,7 @@ export class Output {
 
   /** The single JSON document of a successful `--json` command. */
   document(body: Record<string, unknown>): void {
+    documentPrinted = true;
     process.stdout.write(`${JSON.stringify({ ok: true, ...body }, null, 2)}\n`);
   }
 
@@ -92,6 +108,8 @@ export class Output {
    * script reading stdout line by line has it whole the moment the command is ready.
    */
   documentLine(body: Record<string, unknown>): void {
+    documentPrinted = true;
+    documentLinePrinted = true;
     process.stdout.write(`${JSON.stringify({ ok: true, ...body })}\n`);
   }
 
@@ -102,7 +120,8 @@ export class Output {
   }
 
   /**
-   * An error, printed once: the JSON document on stdout with --json, otherwise text on stderr.
+   * An error, printed once: the JSON document on stdout with --json (on one line after a
+   * `documentLine`), otherwise text on stderr.
    * `stdoutIsProtocol` (`syndicate mcp`, whose stdout carries only JSON-RPC): the document goes
    * to stderr instead, on one line.
    */
@@ -111,10 +130,14 @@ export class Output {
     if (this.json) {
       const document = { ok: false, error: this.hintsForHome(error.toJSON()) };
       if (options.stdoutIsProtocol === true) process.stderr.write(`${JSON.stringify(document)}\n`);
-      else process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+      else {
+        documentPrinted = true;
+        // After a ready line (`serve`, `engine serve` stopped with requests cancelled), one line more: stdout stays JSON lines.
+        process.stdout.write(documentLinePrinted ? `${JSON.stringify(document)}\n` : `${JSON.stringify(document, null, 2)}\n`);
+      }
       return;
     }
-    const color = new Chalk({ level: this.stderrIsTty && !this.noColor ? 1 : 0 });
+    const color = new Chalk({ level: this.stderrIsTty && !this.noColor && !this.dumbTerminal ? 1 : 0 });
     process.stderr.write(`${color.red('error:')} ${error.message}\n`);
     if (error instanceof InvalidInputError) {
       for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(this.hintsForHome(problem))}\n`);
@@ -130,7 +153,7 @@ export class Output {
   async spinner(text: string): Promise<Spinner> {
     // A terminal that reports no width (a pseudo-terminal no one sized: `script` in CI, `docker
     // exec -t` from a pipe) would make ora's line count infinite, and its clearing loop never end.
-    if (this.json || this.noColor || !this.stderrIsTty || !((process.stderr.columns ?? 0) > 0)) return silentSpinner();
+    if (this.json || this.noColor || this.dumbTerminal || this.continuousIntegration || !this.stderrIsTty || !((process.stderr.columns ?? 0) > 0)) return silentSpinner();
     const { default: ora } = await import('ora');
     const spinner = ora({ text, stream: process.stderr }).start();
     return {

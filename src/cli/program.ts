@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
 import { resolveHome, type HomePaths } from '../home/home.js';
-import { Output, type GlobalOptions } from './output.js';
+import { whenStoppedAtOnce } from './interrupt.js';
+import { Output, printedDocument, type GlobalOptions } from './output.js';
 
 /**
  * Every command, in the order an operator meets them (set up, register, decide, invoke, inspect,
@@ -177,6 +178,11 @@ function homeFromFlag(program: Command): HomePaths | undefined {
 /** Parses and runs one command line; returns the exit code (the entry point sets it). */
 export async function runProgram(argv: string[]): Promise<number> {
   const program = await buildProgram(namedCommand(argv));
+  if (wantsJson(program, argv)) {
+    whenStoppedAtOnce((error) => {
+      if (!printedDocument()) new Output({ json: true, home: homeFromFlag(program) }).error(error, { stdoutIsProtocol: stdoutIsProtocol(program, argv) });
+    });
+  }
   try {
     await program.parseAsync(argv);
     return ExitCode.ok;

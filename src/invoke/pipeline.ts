@@ -114,7 +114,8 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const named = namedProviderError(input.provider, providers);
   if (named instanceof PolicyRefusalError) {
     const retired = providers.find((provider) => provider.id === input.provider);
-    recordDenial(context.store, {
+    // The refusal's own row: a script reads its id from the error (`run --json`) rather than searching the evidence for it.
+    const evidenceId = recordDenial(context.store, {
       requestId,
       caller: input.caller,
       reasonCode: named.code,
@@ -122,6 +123,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
       ...(retired === undefined ? {} : { provider: { id: retired.id, version: retired.currentVersion, class: retired.record.class } }),
       ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
     });
+    named.withDetails({ requestId, evidenceId });
   }
   if (named !== undefined) throw named;
   const contradiction = presentedPermit === undefined ? undefined : permitContradiction(presentedPermit, input.provider, input.request.model, providers);
@@ -890,7 +892,8 @@ async function readStream(
   return {
     response: terminalMarkerMissing ? { ...answer, observations: [...(answer.observations ?? []), WIRE_OBSERVATIONS.terminalMarkerMissing] } : answer,
     firstTokenMs,
-    delivered,
+    // A caller that takes no parts (`run --json --stream`, which prints the answer at the end) was handed nothing: it may still fall back.
+    delivered: delivered && input.onPart !== undefined,
     receivedBytes,
     failure,
     terminalMarkerMissing,
@@ -950,7 +953,7 @@ function refuseOrUnavailable(
     // A gateway client's request is a whole body, which `route --explain` takes as a file.
     ...(input.caller === 'gateway' ? { whereEveryRule: "`syndicate route --explain --request BODY.json` (the request's JSON body) shows every rule" } : {}),
   });
-  recordDenial(context.store, {
+  const evidenceId = recordDenial(context.store, {
     requestId,
     caller: input.caller,
     reasonCode: refusal.code,
@@ -959,7 +962,7 @@ function refuseOrUnavailable(
     route: plan,
     ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
   });
-  return refusal.withDetails({ requestId });
+  return refusal.withDetails({ requestId, evidenceId });
 }
 
 function deny(

@@ -221,18 +221,22 @@ function migrate(store: Store, migrations: readonly Migration[]): void {
     name TEXT NOT NULL,
     applied_at TEXT NOT NULL
   )`);
-  const applied = new Set(store.appliedMigrations());
-  const newest = Math.max(0, ...applied);
   const known = Math.max(0, ...migrations.map((migration) => migration.version));
-  if (newest > known) {
-    throw new StoreError(`the store at ${store.path} was written by a newer syndicate (schema ${newest} > ${known})`, {
-      hint: 'upgrade syndicate, or point --home at another data directory',
-    });
-  }
-  const pending = migrations.filter((migration) => !applied.has(migration.version)).sort((a, b) => a.version - b.version);
-  if (pending.length === 0) return;
+  const pendingMigrations = (): Migration[] => {
+    const applied = new Set(store.appliedMigrations());
+    const newest = Math.max(0, ...applied);
+    if (newest > known) {
+      throw new StoreError(`the store at ${store.path} was written by a newer syndicate (schema ${newest} > ${known})`, {
+        hint: 'upgrade syndicate, or point --home at another data directory',
+      });
+    }
+    return migrations.filter((migration) => !applied.has(migration.version)).sort((a, b) => a.version - b.version);
+  };
+  if (pendingMigrations().length === 0) return;
   store.transaction(() => {
-    for (const migration of pending) {
+    // Read again under the write lock: another process opening a new store at the same time (two
+    // `init`s of one CI job) may have applied them while this one waited for the lock.
+    for (const migration of pendingMigrations()) {
       db.exec(migration.sql);
       migration.backfill?.(db);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(

@@ -44,4 +44,22 @@ describe('syndicate on a terminal', () => {
     expect(plain.output).not.toContain('verifying the evidence chain');
     expect(plain.output).not.toContain('\u001b');
   }, 90_000);
+
+  it('TERM=dumb (a terminal that prints escape codes as text) gets no colour and no spinner; CI=true no spinner', async () => {
+    const coloured = await onTerminal('doctor', { home, columns: 80, env: { TERM: 'xterm-256color' } });
+    expect(coloured.output).toContain('CHECK');
+    expect(coloured.output).toContain('\u001b[');
+    const dumb = await onTerminal('doctor', { home, columns: 80, env: { TERM: 'dumb' } });
+    expect(dumb.output).toContain('CHECK');
+    expect(dumb.output).not.toContain('\u001b');
+    const dumbVerify = await onTerminal('evidence verify', { home, columns: 80, env: { TERM: 'dumb' } });
+    expect(dumbVerify.exitCode).toBe(0);
+    expect(dumbVerify.output).toContain('evidence chain intact: 0 rows');
+    expect(dumbVerify.output).not.toContain('verifying the evidence chain');
+    expect(dumbVerify.output).not.toContain('\u001b');
+    const ci = await onTerminal('evidence verify', { home, columns: 80, env: { TERM: 'xterm-256color', CI: 'true' } });
+    expect(ci.exitCode).toBe(0);
+    expect(ci.output).toContain('evidence chain intact: 0 rows');
+    expect(ci.output).not.toContain('verifying the evidence chain');
+  }, 90_000);
 });

@@ -96,6 +96,18 @@ Examples:
       let printedAnything = false;
       let printingReasoning = false;
       const showReasoning = options.showReasoning === true && !output.json;
+      const onPart = (part: StreamPart): void => {
+        if (part.type === 'reasoning-delta' && showReasoning) {
+          output.writeStderr(output.color.dim(part.text));
+          printingReasoning = true;
+        }
+        if (part.type === 'text-delta') {
+          if (printingReasoning) output.writeStderr('\n');
+          printingReasoning = false;
+          output.write(part.text);
+          printedAnything = true;
+        }
+      };
       let result: InvocationResult;
       let sessionTurn: { id: string; turn: number } | undefined;
       try {
@@ -112,19 +124,9 @@ Examples:
             ...(options.sensitivity === undefined ? {} : { sensitivityHint: options.sensitivity }),
             ...(totalMs === undefined ? {} : { timeouts: { totalMs } }),
             onAttempt: (attempt: AttemptStarted) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
-            onPart: (part: StreamPart) => {
-              if (!stream || output.json) return;
-              if (part.type === 'reasoning-delta' && showReasoning) {
-                output.writeStderr(output.color.dim(part.text));
-                printingReasoning = true;
-              }
-              if (part.type === 'text-delta') {
-                if (printingReasoning) output.writeStderr('\n');
-                printingReasoning = false;
-                output.write(part.text);
-                printedAnything = true;
-              }
-            },
+            // Only a caller that prints parts as they come takes them: with --json the answer is printed
+            // at the end, so a stream that breaks mid-answer can still fall back (nothing reached stdout).
+            ...(stream && !output.json ? { onPart } : {}),
           };
           if (sessions !== undefined && storedSession !== undefined) {
             const answered = await sessions.invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: text, images, settings: requestSettings });

@@ -1,0 +1,204 @@
+import { execa } from 'execa';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { registeredEngineScenario } from '../helpers/scenario.js';
+
+/** syndicate as a shell script or CI job uses it: several commands at once, `--json` everywhere, exit codes checked. */
+
+describe('commands started together on a home no command has created yet', () => {
+  const parent = mkdtempSync(join(tmpdir(), 'syndicate-scripting-'));
+  afterAll(() => rmSync(parent, { recursive: true, force: true }));
+
+  it('every parallel `init` exits 0 (they used to race applying the migrations: "table providers already exists", exit 6)', { timeout: 90_000 }, async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const home = join(parent, `home-${round}`);
+      const results = await Promise.all(Array.from({ length: 4 }, () => runCli(['--json', 'init'], { home, timeoutMs: 60_000 })));
+      for (const result of results) {
+        expect(result.exitCode, result.stdout).toBe(0);
+        expect(parseJsonDocument(result.stdout).ok).toBe(true);
+      }
+      expect(readdirSync(home).sort()).toEqual(expect.arrayContaining(['gateway.token', 'permit.key', 'policy.yaml', 'syndicate.db']));
+      const doctor = await runCli(['--json', 'doctor'], { home });
+      expect(doctor.exitCode, doctor.stdout).toBe(0);
+    }
+  });
+});
+
+describe('a command stopped by a signal while it waits, with --json', () => {
+  const { home, cleanup } = makeTempHome('syndicate-scripting-signal-');
+  let silent: Server;
+  let connections = 0;
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    // Accepts connections and never answers: `provider add` waits on its discovery request.
+    silent = createServer(() => {
+      connections += 1;
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+    cleanup();
+  });
+
+  for (const [signal, exitCode, said] of [
+    ['SIGINT', 130, 'interrupted (Ctrl-C) before the command ended'],
+    ['SIGTERM', 143, 'terminated (SIGTERM) before the command ended'],
+  ] as const) {
+    it(`${signal}: exit ${exitCode} with the error document on stdout (it printed nothing there)`, { timeout: 90_000 }, async () => {
+      const { port } = silent.address() as AddressInfo;
+      const before = connections;
+      const child = execa('node', [BIN, '--json', 'provider', 'add', 'ollama', '--id', `silent-${exitCode}`, '--base-url', `http://127.0.0.1:${port}`], {
+        cwd: REPO_ROOT,
+        env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' },
+        reject: false,
+      });
+      await expect.poll(() => connections, { timeout: 30_000, interval: 10 }).toBeGreaterThan(before);
+      child.kill(signal);
+      const ended = await child;
+      expect(ended.exitCode, ended.stderr).toBe(exitCode);
+      expect(parseJsonDocument(String(ended.stdout))).toEqual({
+        ok: false,
+        error: { code: 'interrupted', message: said, hint: 'run it again: each command writes in one transaction, so nothing it had not finished was kept' },
+      });
+    });
+  }
+});
+
+describe('--version', () => {
+  it('with --json is one JSON document (it printed the bare version, which `jq` cannot read)', async () => {
+    for (const args of [['--version', '--json'], ['--json', '-V']]) {
+      const result = await runCli(args);
+      expect(result.exitCode).toBe(0);
+      expect(parseJsonDocument(result.stdout)).toEqual({ ok: true, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    }
+    expect((await runCli(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\S*\n?$/);
+  });
+});
+
+describe('serve --json stopped with a stream in flight', () => {
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: 'one two three four five six seven eight nine ten eleven twelve' });
+
+  it('stdout stays JSON lines: the ready line, then the error document on one line (it was pretty-printed over nine)', { timeout: 90_000 }, async () => {
+    const { scenario, engine } = setup;
+    const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
+    const server = execa('node', [BIN, '--json', 'serve', '--port', '0', '--drain-timeout', '1s'], {
+      cwd: REPO_ROOT,
+      env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' },
+      reject: false,
+      timeout: 60_000,
+    });
+    const ready = await new Promise<{ url: string }>((resolve) => {
+      let stdout = '';
+      server.stdout?.on('data', (data: Buffer) => {
+        stdout += data.toString();
+        if (stdout.includes('\n')) resolve(JSON.parse(stdout.slice(0, stdout.indexOf('\n'))) as { url: string });
+      });
+    });
+    engine.setFault({ slowStreamMs: 400 });
+    try {
+      const response = await fetch(`${ready.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'Count to twelve.' }] }),
+      });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      server.kill('SIGTERM');
+      const ended = await server;
+      await reader.cancel().catch(() => {});
+      expect(ended.exitCode, String(ended.stderr)).toBe(143);
+      const lines = String(ended.stdout).split('\n').filter((line) => line !== '');
+      expect(lines).toHaveLength(2);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ ok: true, url: ready.url });
+      expect(JSON.parse(lines[1]!)).toMatchObject({ ok: false, error: { code: 'interrupted', message: expect.stringContaining('1 request in flight cancelled') } });
+    } finally {
+      engine.setFault('ok');
+    }
+  });
+});
+
+describe('run --json refused by policy', () => {
+  const { home, cleanup } = makeTempHome('syndicate-scripting-refusal-');
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    const record = join(home, 'hosted.yaml');
+    writeFileSync(
+      record,
+      ['apiVersion: syndicate/v1', 'kind: Provider', 'id: hosted', 'class: approved_hosted', 'wire: openai', 'baseUrl: https://api.example.com/v1', 'auth:', '  env: EXAMPLE_API_KEY', 'models:', '  - id: big', '    contextWindow: 8192', '    capabilityClass: large', ''].join('\n'),
+    );
+    expect((await runCli(['provider', 'register', record], { home })).exitCode).toBe(0);
+  });
+  afterAll(() => cleanup());
+
+  async function newestRow(): Promise<{ id: string; requestId: string; kind: string; state: string }> {
+    const listed = await runCli(['--json', 'evidence', 'list', '--limit', '1'], { home });
+    return (parseJsonDocument(listed.stdout).evidence as { id: string; requestId: string; kind: string; state: string }[])[0]!;
+  }
+
+  it('the error names the evidence id of the refusal row beside its request id (a script had to search the evidence for it)', async () => {
+    const result = await runCli(['--json', 'run', 'deploy with password: hunter2', '--provider', 'hosted'], { home });
+    expect(result.exitCode).toBe(4);
+    const error = parseJsonDocument(result.stdout).error as { code: string; details: { requestId: string; evidenceId: string } };
+    expect(error.code).toBe('route_denied');
+    expect(await newestRow()).toMatchObject({ id: error.details.evidenceId, requestId: error.details.requestId, kind: 'denial', state: 'denied' });
+  });
+
+  it('so does a retired provider\'s refusal', async () => {
+    expect((await runCli(['provider', 'remove', 'hosted'], { home })).exitCode).toBe(0);
+    const result = await runCli(['--json', 'run', 'hello', '--provider', 'hosted'], { home });
+    expect(result.exitCode).toBe(4);
+    const error = parseJsonDocument(result.stdout).error as { code: string; details: { requestId: string; evidenceId: string } };
+    expect(error.code).toBe('provider_retired');
+    expect(await newestRow()).toMatchObject({ id: error.details.evidenceId, requestId: error.details.requestId, kind: 'denial' });
+  });
+});
+
+describe('run --json --stream whose stream breaks mid-answer', () => {
+  let engine: FakeEngine;
+  const { home, cleanup } = makeTempHome('syndicate-scripting-stream-');
+  beforeAll(async () => {
+    // One engine serving two models: the first streamed request breaks, whichever model it asks for.
+    engine = await startFakeEngine({ kind: 'ollama', models: [{ id: 'alpha:latest' }, { id: 'beta:latest' }] });
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    const record = join(home, 'local.yaml');
+    const models = ['alpha:latest', 'beta:latest'].flatMap((id) => [`  - id: "${id}"`, '    contextWindow: 32768', '    capabilityClass: small']);
+    writeFileSync(record, ['apiVersion: syndicate/v1', 'kind: Provider', 'id: local', 'class: local', 'wire: openai', `baseUrl: ${engine.baseUrl}`, 'models:', ...models, ''].join('\n'));
+    expect((await runCli(['provider', 'register', record], { home })).exitCode).toBe(0);
+  });
+  afterAll(async () => {
+    cleanup();
+    await engine?.close();
+  });
+
+  it('falls back like a call nothing was printed from: --json prints the answer only at the end (it exited 5, stream_broken, "the partial answer above")', async () => {
+    engine.setFault('truncate-stream', 1, 'streams');
+    try {
+      const result = await runCli(['--json', 'run', 'hello', '--stream'], { home });
+      expect(result.exitCode, result.stdout).toBe(0);
+      const document = parseJsonDocument(result.stdout);
+      expect(document).toMatchObject({ ok: true, answer: expect.any(String) });
+      const attempts = document.attempts as { outcome: string; evidenceId: string }[];
+      expect(attempts.map((attempt) => attempt.outcome)).toEqual(['failed', 'completed']);
+      expect(document.evidenceId).toBe(attempts[1]!.evidenceId);
+    } finally {
+      engine.setFault('ok');
+    }
+  });
+
+  it('without --json the answer was printed as it came: no fallback, exit 5', async () => {
+    engine.setFault('truncate-stream', 1, 'streams');
+    try {
+      const result = await runCli(['run', 'hello', '--stream'], { home });
+      expect(result.exitCode).toBe(5);
+      expect(result.stderr).toContain('the partial answer above is incomplete');
+    } finally {
+      engine.setFault('ok');
+    }
+  });
+});
