@@ -65,9 +65,7 @@ afterAll(async () => {
 
 describe('chat completions logprobs with the official openai client', () => {
   it('routed auto, goes to an openai-wire model ahead of a higher-priority anthropic one; the answer carries the engine logprobs as it wrote them', async () => {
-    const plain = await client(mixed.url).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
-    expect(plain.response.headers.get('x-syndicate-provider')).toBe('claude');
-
+    // First: no model has answered yet, so no observed latency ranks one ahead of another (priority would pick claude).
     const before = inferenceExchanges(vllm).length;
     const { data: completion, response } = await client(mixed.url)
       .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 2 })
@@ -85,6 +83,8 @@ describe('chat completions logprobs with the official openai client', () => {
     expect(first?.top_logprobs).toHaveLength(2);
     expect(first?.bytes).toEqual([...Buffer.from(first?.token ?? '', 'utf8')]);
     expect(completion.choices[0]?.logprobs?.content?.map((entry) => entry.token).join('')).toBe(DEFAULT_ANSWER);
+    const plain = await client(mixed.url).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(plain.response.headers.get('x-syndicate-provider')).toBe('claude');
 
     await mixed.settled();
     const evidence = getEvidence(mixed.store, response.headers.get('x-syndicate-evidence') ?? '');
