@@ -649,11 +649,11 @@ const IGNORED_FIELDS_NAMED = 20;
 /**
  * What became of the client's request fields on the way to the answering provider, in the
  * client's own field names (only names that are safe in a header):
- * - `x-syndicate-ignored-fields`: the fields it was not sent (`logprobs, user`) — those the
+ * - `x-syndicate-ignored-fields`: the fields it was not sent (`metadata, user`) — those the
  *   gateway does not interpret, `anthropic-beta` when the attempt's wire could not send the
  *   client's betas, the reasoning field (`reasoning_effort`, `reasoning.effort`, `think`,
  *   `output_config.effort`, `thinking`) when the wire could not carry the request's reasoning, and
- *   every setting the wire left out (`seed` on the anthropic wire, `temperature` beside thinking);
+ *   every setting the wire left out (`seed` and `logprobs` on the anthropic wire, `temperature` beside thinking);
  * - `x-syndicate-changed-fields`: the fields it was sent with another value than the client's (a
  *   temperature above 1 sent as 1, `top_p` raised to 0.95 beside thinking, `max_tokens` raised
  *   above a thinking budget or lowered to fit the context window, an effort sent as the nearest level).

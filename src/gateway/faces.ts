@@ -58,13 +58,20 @@ export interface FaceRequest {
 }
 
 /** The request settings a wire may drop or change (`FieldEffect`), by the client field that carried each. */
-export type SettingFields = Record<'temperature' | 'topP' | 'seed' | 'maxTokens', string>;
+export type SettingFields = Record<'temperature' | 'topP' | 'seed' | 'maxTokens' | 'logprobs' | 'topLogprobs', string>;
 
 /** Their names in OpenAI's Chat Completions (and legacy Completions) and Anthropic's Messages API. */
-export const SETTING_FIELDS: SettingFields = { temperature: 'temperature', topP: 'top_p', seed: 'seed', maxTokens: 'max_tokens' };
+export const SETTING_FIELDS: SettingFields = { temperature: 'temperature', topP: 'top_p', seed: 'seed', maxTokens: 'max_tokens', logprobs: 'logprobs', topLogprobs: 'top_logprobs' };
 
 /** Their names in Ollama's native API: options. */
-const OLLAMA_SETTING_FIELDS: SettingFields = { temperature: 'options.temperature', topP: 'options.top_p', seed: 'options.seed', maxTokens: 'options.num_predict' };
+const OLLAMA_SETTING_FIELDS: SettingFields = {
+  temperature: 'options.temperature',
+  topP: 'options.top_p',
+  seed: 'options.seed',
+  maxTokens: 'options.num_predict',
+  logprobs: 'logprobs',
+  topLogprobs: 'top_logprobs',
+};
 
 /**
  * A request to load or unload a model rather than to answer anything (an Ollama client preloading
@@ -283,6 +290,7 @@ export function partsOfResponse(response: CanonicalResponse): StreamPart[] {
     parts.push({ type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments });
   };
   if (response.parts !== undefined) {
+    if (response.logprobs !== undefined) parts.push({ type: 'logprobs', logprobs: response.logprobs });
     // Several reasoning blocks: each in its place, ended by its own signature.
     for (const item of inTurnOrder(response.parts, response.toolCalls)) {
       if (item.call !== undefined) toolCall(item.call, item.index);
@@ -296,6 +304,7 @@ export function partsOfResponse(response: CanonicalResponse): StreamPart[] {
   } else {
     if (response.reasoning !== undefined) parts.push({ type: 'reasoning-delta', text: response.reasoning });
     if (response.reasoningSignature !== undefined) parts.push({ type: 'reasoning-signature', signature: response.reasoningSignature });
+    if (response.logprobs !== undefined) parts.push({ type: 'logprobs', logprobs: response.logprobs });
     if (response.text !== '') parts.push({ type: 'text-delta', text: response.text });
     response.toolCalls.forEach(toolCall);
   }

@@ -75,6 +75,8 @@ interface Evaluation {
   /** Exclusions that only concern latency: such candidates are a last resort, not refused. */
   latencyOnly: boolean;
   demoted: boolean;
+  /** The request asks for logprobs and the candidate's wire returns none (see `logprobsUnanswered`). */
+  logprobsUnanswered: boolean;
   taskMatch: boolean;
   estimatedCostUsd: number;
   expectedFirstTokenMs: number | undefined;
@@ -251,6 +253,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       embedding === undefined ? checkContext(model, input.estimatedPromptTokens, allowance, maxTokens, outputTokens, exclude, reasons) : {};
     const demoted = traits.json && !traits.strictJson && (record.deviations ?? []).includes('weak_json_adherence') && policy.capabilities?.weakJson !== 'exclude';
     if (demoted) reasons.push('declares weak_json_adherence: ranked after models without it');
+    const logprobsUnanswered = traits.logprobs && record.wire !== 'openai';
+    if (logprobsUnanswered) reasons.push(`request asks for logprobs and the ${record.wire} wire returns none: ranked after openai-wire models (answered without them if it is chosen)`);
 
     const price = model.price;
     let estimatedCostUsd = 0;
@@ -303,6 +307,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       reasons,
       latencyOnly,
       demoted,
+      logprobsUnanswered,
       taskMatch,
       estimatedCostUsd,
       expectedFirstTokenMs: latency.expectedMs,
@@ -657,6 +662,8 @@ function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['
   const keys: ((evaluation: Evaluation) => number)[] = [
     // Before any preference: calling it first would only record a failure and fall back.
     (evaluation) => (evaluation.missingKey === undefined ? 0 : 1),
+    // Logprobs are part of what the client asked to get back; a wire without them answers only in want of another.
+    (evaluation) => (evaluation.logprobsUnanswered ? 1 : 0),
     (evaluation) => (evaluation.demoted ? 1 : 0),
     (evaluation) => (evaluation.taskMatch ? 0 : 1),
   ];
@@ -839,6 +846,7 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
     context.traits.reasoning === undefined || context.traits.manualThinking !== undefined ? '' : `reasoning effort ${context.traits.reasoning.effort} (${context.traits.reasoning.field})`,
     context.traits.json ? (context.traits.strictJson ? 'strict JSON' : 'JSON') : '',
     context.traits.vision ? 'vision' : '',
+    context.traits.logprobs ? 'logprobs' : '',
   ].filter((need) => need !== '');
   if (needs.length > 0) lines.push(`request needs: ${needs.join(', ')}`);
   const embedding = context.embedding;

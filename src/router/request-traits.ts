@@ -22,6 +22,8 @@ export interface RequestTraits {
   manualThinking: { setting: string; param: string } | undefined;
   /** The reasoning the request asks for (its effort, or its Anthropic thinking read as one); undefined when it sets none. */
   reasoning: RequestedEffort | undefined;
+  /** The request asks for the log-probabilities of the answer's tokens (`CanonicalRequest.logprobs`). */
+  logprobs: boolean;
 }
 
 export function requestTraits(request: CanonicalRequest): RequestTraits {
@@ -37,6 +39,7 @@ export function requestTraits(request: CanonicalRequest): RequestTraits {
     strictJson: format?.type === 'json_schema' && format.strict === true,
     vision: request.messages.some((message) => message.content.some((part) => part.type === 'image')),
     imageUrl: request.messages.some((message) => message.content.some((part) => part.type === 'image' && part.data === undefined && part.url !== undefined)),
+    logprobs: request.logprobs !== undefined,
   };
 }
 

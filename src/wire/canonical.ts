@@ -263,7 +263,20 @@ export interface CanonicalRequest {
   maxTokens?: number;
   seed?: number;
   stop?: string[];
+  /**
+   * The client asked for the log-probabilities of the answer's tokens (Chat Completions `logprobs:
+   * true` with `top_logprobs`, legacy Completions `logprobs: N`), with up to `top` likeliest
+   * alternatives each. Only the openai wire returns them (`CanonicalResponse.logprobs`); the
+   * anthropic wire drops the request with a warning.
+   */
+  logprobs?: LogprobsRequest;
   stream: boolean;
+}
+
+/** See `CanonicalRequest.logprobs`. */
+export interface LogprobsRequest {
+  /** The alternatives per token (`top_logprobs`, or the number a legacy `logprobs` gives); absent: none asked for. */
+  top?: number;
 }
 
 /** The `setting` of the warning of a wire that cannot send the client's Anthropic betas (the gateway names the header). */
@@ -343,6 +356,27 @@ export interface CanonicalResponse {
    * them (a float32's shortest decimal, from Go) or decoded from its base64 float32.
    */
   embeddings?: number[][];
+  /**
+   * The log-probabilities of the answer's tokens, as the upstream's choice carried them (its
+   * `logprobs` object): Chat Completions' `{content: [{token, logprob, bytes, top_logprobs}],
+   * refusal}`, or legacy Completions' `{tokens, token_logprobs, top_logprobs, text_offset}`. Kept
+   * as data in that shape, which the OpenAI faces return as it is. Absent when none came.
+   */
+  logprobs?: JsonObject;
+}
+
+/**
+ * Adds one chunk's `logprobs` to those of the chunks before it (`total`, changed in place): the
+ * lists of each field joined in order (`content`, `refusal`; `tokens`, `token_logprobs`, ...), any
+ * other value the last one given (a `null` keeps what came before).
+ */
+export function appendLogprobs(total: JsonObject, chunk: JsonObject): void {
+  for (const [key, value] of Object.entries(chunk)) {
+    const earlier = total[key];
+    if (Array.isArray(value) && Array.isArray(earlier)) earlier.push(...value);
+    else if (Array.isArray(value)) total[key] = [...value];
+    else if (value !== null || earlier === undefined) total[key] = value;
+  }
 }
 
 /** A setting the adapter could not honour: kept in the evidence, never silently dropped. */
@@ -360,7 +394,7 @@ export interface WireWarning {
 /** What became of one request setting on the way upstream. */
 export interface FieldEffect {
   /** `reasoning`: the request's reasoning field, whichever its client used (`reasoning_effort`, `thinking`, ...). */
-  setting: 'temperature' | 'topP' | 'seed' | 'maxTokens' | 'reasoning';
+  setting: 'temperature' | 'topP' | 'seed' | 'maxTokens' | 'reasoning' | 'logprobs' | 'topLogprobs';
   /** `dropped`: not sent at all; `changed`: sent with another value than the client's. */
   effect: 'dropped' | 'changed';
 }
@@ -369,6 +403,11 @@ export interface FieldEffect {
 export type StreamPart =
   | { type: 'response-metadata'; id?: string; model?: string }
   | { type: 'text-delta'; text: string }
+  /**
+   * The log-probabilities of the tokens of the parts that follow it from the same upstream chunk
+   * (its choice's `logprobs`, in the wire's shape: see `CanonicalResponse.logprobs`).
+   */
+  | { type: 'logprobs'; logprobs: JsonObject }
   /** Reasoning the engine streams apart from the answer (see `CanonicalResponse.reasoning`). */
   | { type: 'reasoning-delta'; text: string }
   /**

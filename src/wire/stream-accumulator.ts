@@ -1,4 +1,4 @@
-import type { CanonicalResponse, FinishReason, ReasoningPart, RedactedReasoningPart, StreamPart, TextPart, ToolCall, Usage } from './canonical.js';
+import { appendLogprobs, type CanonicalResponse, type FinishReason, type JsonObject, type ReasoningPart, type RedactedReasoningPart, type StreamPart, type TextPart, type ToolCall, type Usage } from './canonical.js';
 import { customCallArguments } from './openai/custom-tools.js';
 import { mergeUsage } from './server-common.js';
 
@@ -51,6 +51,7 @@ export class StreamAccumulator {
   private readonly observations = new Set<string>();
   private endSeen = false;
   private failure: StreamFailure | undefined;
+  private logprobs: JsonObject | undefined;
 
   add(part: StreamPart): void {
     switch (part.type) {
@@ -89,6 +90,10 @@ export class StreamAccumulator {
         for (const observation of part.observations ?? []) this.observations.add(observation);
         return;
       }
+      case 'logprobs':
+        this.logprobs ??= {};
+        appendLogprobs(this.logprobs, part.logprobs);
+        return;
       case 'usage':
         mergeUsage(this.usage, part.usage);
         return;
@@ -166,6 +171,7 @@ export class StreamAccumulator {
       ...(this.stopSequence === undefined ? {} : { stopSequence: this.stopSequence }),
       ...(usage === undefined ? {} : { usage: { ...usage } }),
       ...(this.observations.size === 0 ? {} : { observations: [...this.observations] }),
+      ...(this.logprobs === undefined ? {} : { logprobs: this.logprobs }),
     };
   }
 

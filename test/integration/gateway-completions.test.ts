@@ -218,7 +218,7 @@ describe('POST /v1/completions with the official openai client', () => {
     expect(several.param).toBe('n');
     expect(several.message).toContain('/n: n = 2 (several choices) is not supported by the gateway');
     expect((await refused({ echo: true })).param).toBe('echo');
-    expect((await refused({ logprobs: 2 })).param).toBe('logprobs');
+    expect((await refused({ logprobs: 21 })).param).toBe('logprobs');
     expect((await refused({ best_of: 3 })).param).toBe('best_of');
     expect((await refused({ prompt: ['one', 'two'] })).param).toBe('prompt');
     expect((await refused({ prompt: [1, 2, 3] })).param).toBe('prompt');

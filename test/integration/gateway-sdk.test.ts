@@ -111,22 +111,22 @@ describe('OpenAI client', () => {
       .chat.completions.create({
         model: `ollama:${OLLAMA_MODEL}`,
         messages: [{ role: 'user', content: 'What is the capital of France?' }],
-        logprobs: true,
+        metadata: { app: 'eval' },
         user: 'agent-7',
       })
       .withResponse();
     expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
-    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('logprobs, user');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('metadata, user');
     await main.settled();
     const evidence = getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '');
     expect(evidence?.warnings).toEqual(
       expect.arrayContaining([
-        { setting: 'logprobs', message: 'not interpreted by the gateway; not sent to the provider' },
+        { setting: 'metadata', message: 'not interpreted by the gateway; not sent to the provider' },
         { setting: 'user', message: 'not interpreted by the gateway; not sent to the provider' },
       ]),
     );
     const sent = JSON.parse(evidence?.request.body?.toString('utf8') ?? '{}') as Record<string, unknown>;
-    expect(sent).not.toHaveProperty('logprobs');
+    expect(sent).not.toHaveProperty('metadata');
     expect(sent).not.toHaveProperty('user');
     // A request that asks for nothing extra gets no such header.
     const { response: plain } = await openAIClient(main)

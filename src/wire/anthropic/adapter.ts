@@ -179,6 +179,13 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
     maxTokens = target.defaultMaxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS;
     warnings.push({ setting: 'maxTokens', message: `the anthropic wire requires max_tokens; none was given, so ${maxTokens} was sent` });
   }
+  if (request.logprobs !== undefined) {
+    warnings.push({
+      setting: 'logprobs',
+      message: 'the anthropic wire returns no token log-probabilities; the request was sent without asking for them and the answer has none',
+      fields: [{ setting: 'logprobs', effect: 'dropped' }, ...(request.logprobs.top === undefined ? [] : [{ setting: 'topLogprobs' as const, effect: 'dropped' as const }])],
+    });
+  }
   if (request.seed !== undefined) {
     warnings.push({ setting: 'seed', message: 'the anthropic wire has no seed; the request was sent without it and is not reproducible', fields: [{ setting: 'seed', effect: 'dropped' }] });
   }

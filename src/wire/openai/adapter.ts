@@ -9,6 +9,7 @@ import {
   type CanonicalResponse,
   type ContentPart,
   type ImagePart,
+  type JsonObject,
   type TextPart,
   type FinishReason,
   type StreamPart,
@@ -81,6 +82,10 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
   if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
   if (request.seed !== undefined) body.seed = request.seed;
   if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
+  if (request.logprobs !== undefined) {
+    body.logprobs = true;
+    if (request.logprobs.top !== undefined) body.top_logprobs = request.logprobs.top;
+  }
   if (request.stream) {
     body.stream = true;
     body.stream_options = { include_usage: true };
@@ -348,6 +353,7 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
   const stopSequence = vllmStopString(choice);
   const usage = decodeUsage(parsed['usage'], observations);
   const reasoning = reasoningField(message);
+  const logprobs = choiceLogprobs(choice);
   return {
     id: stringField(parsed, 'id') ?? '',
     model: stringField(parsed, 'model') ?? '',
@@ -359,7 +365,14 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
     ...(stopSequence === undefined ? {} : { stopSequence }),
     ...(usage === undefined ? {} : { usage }),
     ...(observations.size === 0 ? {} : { observations: [...observations] }),
+    ...(logprobs === undefined ? {} : { logprobs }),
   };
+}
+
+/** A choice's `logprobs` object (chat or legacy completions shape), kept as the upstream wrote it; undefined when null or absent. */
+export function choiceLogprobs(choice: Record<string, unknown>): JsonObject | undefined {
+  const logprobs = choice['logprobs'];
+  return isRecord(logprobs) ? (logprobs as JsonObject) : undefined;
 }
 
 /**
@@ -417,6 +430,9 @@ export function decodeOpenAIStreamEvent(event: ServerSentEvent): StreamPart[] {
   const choice = Array.isArray(choices) ? (choices[0] as unknown) : undefined;
   let finish: StreamPart | undefined;
   if (isRecord(choice)) {
+    // Before the deltas they belong to, so a face can send them in the same chunk.
+    const logprobs = choiceLogprobs(choice);
+    if (logprobs !== undefined) parts.push({ type: 'logprobs', logprobs });
     const delta = isRecord(choice['delta']) ? choice['delta'] : {};
     const content = delta['content'];
     const reasoning = reasoningField(delta);

@@ -5,14 +5,14 @@
  * supplies ids and clocks.
  */
 
-import { canonicalRequest, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage } from '../canonical.js';
+import { canonicalRequest, type CanonicalRequest, type CanonicalResponse, type JsonObject, type StreamPart, type Usage } from '../canonical.js';
 import type { ClientError } from '../client-errors.js';
 import { isRecord } from '../json.js';
 import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
 import { mergeUsage, streamErrorOf } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
 import { OPENAI_STREAM_DONE } from './adapter.js';
-import { openAIStreamErrorFrame, parseStop, toOpenAIFinishReason, toOpenAIUsage } from './server.js';
+import { MAXIMUM_TOP_LOGPROBS, openAIStreamErrorFrame, parseStop, toOpenAIFinishReason, toOpenAIUsage } from './server.js';
 import type { OpenAIFinishReason } from './types.js';
 
 const API = 'completions';
@@ -38,8 +38,10 @@ function unsupported(problems: RequestProblems, field: string, what: string, hin
 /**
  * Reads an OpenAI completions request: `prompt` a string or a list of one string (several prompts,
  * or token ids, are refused naming `prompt`), `suffix`, `max_tokens`, `temperature`, `top_p`,
- * `stop`, `seed`, `stream` (with `stream_options.include_usage`). `n` > 1, `echo: true`,
- * `best_of` > 1 and `logprobs` are refused: the gateway answers one choice of new text. Throws
+ * `stop`, `seed`, `stream` (with `stream_options.include_usage`), `logprobs` (the alternatives per
+ * token, 0 to 20: the router sends such a request only to the openai wire, whose engines answer
+ * them). `n` > 1, `echo: true` and `best_of` > 1 are refused: the gateway answers one choice of
+ * new text. Throws
  * `InvalidInputError` naming each field at fault.
  */
 export function parseOpenAICompletionRequest(bodyText: string): ParsedOpenAICompletionRequest {
@@ -62,8 +64,7 @@ export function parseOpenAICompletionRequest(bodyText: string): ParsedOpenAIComp
   if (optionalBoolean(body, 'echo', problems) === true) unsupported(problems, 'echo', 'echo: true', 'leave echo out: the answer is the new text only; the client has the prompt');
   const bestOf = optionalNumber(body, 'best_of', problems, { minimum: 1, integer: true });
   if (bestOf !== undefined && bestOf > 1) unsupported(problems, 'best_of', `best_of = ${bestOf}`, 'leave best_of out: one completion is generated per request');
-  const logprobs = body['logprobs'];
-  if (logprobs !== undefined && logprobs !== null) unsupported(problems, 'logprobs', 'logprobs', 'leave logprobs out (or null)');
+  const logprobs = optionalNumber(body, 'logprobs', problems, { minimum: 0, maximum: MAXIMUM_TOP_LOGPROBS, integer: true });
   let includeUsage = false;
   const streamOptions = body['stream_options'];
   if (streamOptions !== undefined && streamOptions !== null) {
@@ -78,6 +79,7 @@ export function parseOpenAICompletionRequest(bodyText: string): ParsedOpenAIComp
     topP,
     seed,
     stop,
+    logprobs: logprobs === undefined ? undefined : { top: logprobs },
   });
   return { request, includeUsage: stream && includeUsage, ignoredFields: unknownFields(body, KNOWN_FIELDS) };
 }
@@ -110,7 +112,7 @@ export function renderOpenAICompletionResponse(response: CanonicalResponse, opti
     object: 'text_completion',
     created: options.created,
     model: options.model,
-    choices: [{ text: response.text, index: 0, logprobs: null, finish_reason: toOpenAIFinishReason(response.finishReason) }],
+    choices: [{ text: response.text, index: 0, logprobs: response.logprobs ?? null, finish_reason: toOpenAIFinishReason(response.finishReason) }],
     ...(response.usage === undefined ? {} : { usage: toOpenAIUsage(response.usage) }),
   });
 }
@@ -125,6 +127,8 @@ export class OpenAICompletionStreamEncoder {
   private finished = false;
   private isClosed = false;
   private readonly usage: Partial<Usage> = {};
+  /** The upstream chunk's `logprobs`, for the chunk of the text they came with. */
+  private pendingLogprobs: JsonObject | null = null;
 
   constructor(private readonly options: OpenAICompletionRenderOptions & { includeUsage: boolean }) {}
 
@@ -139,6 +143,10 @@ export class OpenAICompletionStreamEncoder {
       switch (part.type) {
         case 'usage':
           mergeUsage(this.usage, part.usage);
+          break;
+        case 'logprobs':
+          if (this.pendingLogprobs !== null) output += this.chunk('', null);
+          this.pendingLogprobs = part.logprobs;
           break;
         case 'text-delta':
           output += this.chunk(part.text, null);
@@ -168,7 +176,7 @@ export class OpenAICompletionStreamEncoder {
   }
 
   private end(): string {
-    let output = this.finished ? '' : this.chunk('', 'stop');
+    let output = this.finished ? (this.pendingLogprobs === null ? '' : this.chunk('', null)) : this.chunk('', 'stop');
     this.finished = true;
     if (this.options.includeUsage && this.usage.inputTokens !== undefined && this.usage.outputTokens !== undefined) {
       output += formatServerSentEvent({ data: JSON.stringify({ ...this.envelope(), choices: [], usage: toOpenAIUsage(this.usage as Usage) }) });
@@ -182,6 +190,8 @@ export class OpenAICompletionStreamEncoder {
   }
 
   private chunk(text: string, finishReason: OpenAIFinishReason | null): string {
-    return formatServerSentEvent({ data: JSON.stringify({ ...this.envelope(), choices: [{ text, index: 0, logprobs: null, finish_reason: finishReason }] }) });
+    const logprobs = this.pendingLogprobs;
+    this.pendingLogprobs = null;
+    return formatServerSentEvent({ data: JSON.stringify({ ...this.envelope(), choices: [{ text, index: 0, logprobs, finish_reason: finishReason }] }) });
   }
 }

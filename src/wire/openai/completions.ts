@@ -24,7 +24,7 @@ import { joinUrl, jsonPost } from '../auth.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart, TextCompletionRequest } from '../canonical.js';
 import { decodeErrorBody } from '../error-body.js';
 import { isRecord, stringField, tryParseJson } from '../json.js';
-import { decodeUsage, openAIFinishReason, partialUsage, readOpenAIStreamChunk } from './adapter.js';
+import { choiceLogprobs, decodeUsage, openAIFinishReason, partialUsage, readOpenAIStreamChunk } from './adapter.js';
 
 /** The text completion part of a request (the pipeline sends only text completion requests here). */
 function completionOf(request: CanonicalRequest): TextCompletionRequest {
@@ -42,6 +42,7 @@ export function encodeOpenAICompletionRequest(request: CanonicalRequest, target:
   if (request.topP !== undefined) body['top_p'] = request.topP;
   if (request.seed !== undefined) body['seed'] = request.seed;
   if (request.stop !== undefined && request.stop.length > 0) body['stop'] = request.stop;
+  if (request.logprobs !== undefined) body['logprobs'] = request.logprobs.top ?? 0;
   if (request.stream) {
     body['stream'] = true;
     body['stream_options'] = { include_usage: true };
@@ -71,6 +72,7 @@ export function decodeOpenAICompletionResponse(body: string): CanonicalResponse 
   const observations = new Set<string>();
   const usage = decodeUsage(parsed['usage'], observations);
   const rawFinishReason = stringField(choice, 'finish_reason') ?? null;
+  const logprobs = choiceLogprobs(choice);
   return {
     id: stringField(parsed, 'id') ?? '',
     model: stringField(parsed, 'model') ?? '',
@@ -80,6 +82,7 @@ export function decodeOpenAICompletionResponse(body: string): CanonicalResponse 
     rawFinishReason,
     ...(usage === undefined ? {} : { usage }),
     ...(observations.size === 0 ? {} : { observations: [...observations] }),
+    ...(logprobs === undefined ? {} : { logprobs }),
   };
 }
 
@@ -90,6 +93,8 @@ export function decodeOpenAICompletionStreamEvent(event: ServerSentEvent): Strea
   const choices = chunk['choices'];
   const choice = Array.isArray(choices) ? (choices[0] as unknown) : undefined;
   if (isRecord(choice)) {
+    const logprobs = choiceLogprobs(choice);
+    if (logprobs !== undefined) parts.push({ type: 'logprobs', logprobs });
     const text = choice['text'];
     if (typeof text === 'string' && text !== '') parts.push({ type: 'text-delta', text });
     const rawFinishReason = stringField(choice, 'finish_reason');

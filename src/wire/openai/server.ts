@@ -14,6 +14,7 @@ import {
   type ContentPart,
   type FinishReason,
   type JsonObject,
+  type LogprobsRequest,
   type ResponseFormat,
   type StreamPart,
   type ToolCall,
@@ -61,6 +62,8 @@ const KNOWN_FIELDS = new Set([
   'stream_options',
   'n',
   'reasoning_effort',
+  'logprobs',
+  'top_logprobs',
 ]);
 
 /** A client's chat completions request, read into the canonical model. */
@@ -69,7 +72,7 @@ export interface ParsedOpenAIChatRequest {
   request: CanonicalRequest;
   /** The client asked for a final usage chunk (`stream_options.include_usage`). */
   includeUsage: boolean;
-  /** Top-level fields the gateway does not interpret (`user`, `logprobs`, ...), for the evidence. */
+  /** Top-level fields the gateway does not interpret (`user`, `metadata`, ...), for the evidence. */
   ignoredFields: string[];
   /** The field that carried the output limit, when one did (`max_completion_tokens`, or the older `max_tokens`). */
   maxTokensField?: 'max_completion_tokens' | 'max_tokens';
@@ -121,6 +124,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
   const reasoningEffort = readReasoningEffort(body['reasoning_effort'], '/reasoning_effort', problems);
   const n = optionalNumber(body, 'n', problems, { integer: true });
   if (n !== undefined && n !== 1) problems.add('/n', 'only n = 1 is supported', 'ask for one choice per request');
+  const logprobs = readLogprobsRequest(body, problems);
   refuseUnanswerableFields(body, problems);
   let includeUsage = false;
   const streamOptions = body['stream_options'];
@@ -143,16 +147,31 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
     seed,
     stop,
     reasoningEffort: reasoningEffort === undefined ? undefined : { effort: reasoningEffort, field: 'reasoning_effort' },
+    logprobs,
   });
   const maxTokensField = body['max_completion_tokens'] !== undefined && body['max_completion_tokens'] !== null ? 'max_completion_tokens' : maxTokens === undefined ? undefined : 'max_tokens';
   return { request, includeUsage: stream && includeUsage, ignoredFields: unknownFields(body, KNOWN_FIELDS), ...(maxTokensField === undefined ? {} : { maxTokensField }) };
+}
+
+/** OpenAI's bound on `top_logprobs` (vLLM and llama-server take more; OpenAI's clients send no more). */
+export const MAXIMUM_TOP_LOGPROBS = 20;
+
+/**
+ * `logprobs: true` and its `top_logprobs` (0 to 20), which OpenAI takes only beside `logprobs:
+ * true` and refuses otherwise (400), as vLLM does: refused here too, naming the fix.
+ */
+function readLogprobsRequest(body: Record<string, unknown>, problems: RequestProblems): LogprobsRequest | undefined {
+  const wanted = optionalBoolean(body, 'logprobs', problems);
+  const top = optionalNumber(body, 'top_logprobs', problems, { minimum: 0, maximum: MAXIMUM_TOP_LOGPROBS, integer: true });
+  if (top !== undefined && wanted !== true) problems.add('/top_logprobs', 'needs `logprobs: true`', 'send `logprobs: true` with `top_logprobs`, or leave `top_logprobs` out');
+  return wanted === true ? { ...(top === undefined ? {} : { top }) } : undefined;
 }
 
 /**
  * Fields the answer would have to honour that no provider behind the gateway does (nor the
  * embedded engine, which refuses them too): answered without them, the client would wait for a
  * function call or audio that never comes. Refused
- * with the fix in the message (not ignored like `user` or `logprobs`, which change nothing the
+ * with the fix in the message (not ignored like `user` or `metadata`, which change nothing the
  * client waits for). `function_call: "none" | "auto"` and `modalities: ["text"]` are the defaults.
  */
 function refuseUnanswerableFields(body: Record<string, unknown>, problems: RequestProblems): void {
@@ -445,7 +464,7 @@ export function renderOpenAIChatResponse(response: CanonicalResponse, options: O
                 ),
               }),
         },
-        logprobs: null,
+        logprobs: response.logprobs ?? null,
         finish_reason: toOpenAIFinishReason(response.finishReason),
       },
     ],
@@ -481,6 +500,8 @@ export class OpenAIStreamEncoder {
   private readonly toolsWithoutArguments = new Set<number>();
   /** The arguments streamed so far of each custom tool's call, by ordinal. */
   private readonly freeformArguments = new Map<number, string>();
+  /** The upstream chunk's `logprobs`, for the next chunk written (the one of the deltas they came with). */
+  private pendingLogprobs: JsonObject | null = null;
 
   constructor(private readonly options: OpenAIStreamEncoderOptions) {}
 
@@ -505,6 +526,10 @@ export class OpenAIStreamEncoder {
         case 'usage':
           mergeUsage(this.usage, part.usage);
           break;
+        case 'logprobs':
+          output += this.start() + this.flushLogprobs();
+          this.pendingLogprobs = part.logprobs;
+          break;
         case 'text-delta':
           output += this.start() + this.chunk({ content: part.text }, null);
           break;
@@ -519,7 +544,7 @@ export class OpenAIStreamEncoder {
           this.finished = true;
           break;
         case 'stream-end':
-          output += this.end();
+          output += this.flushLogprobs() + this.end();
           break;
         case 'error':
           output += this.fail(streamErrorOf(part));
@@ -540,7 +565,12 @@ export class OpenAIStreamEncoder {
   private start(): string {
     if (this.started) return '';
     this.started = true;
-    return this.chunk({ role: 'assistant', content: '' }, null);
+    return this.chunk({ role: 'assistant', content: '' }, null, null);
+  }
+
+  /** A chunk of its own for log-probabilities no delta took (an upstream chunk of nothing else). */
+  private flushLogprobs(): string {
+    return this.pendingLogprobs === null ? '' : this.chunk({}, null);
   }
 
   private end(): string {
@@ -607,10 +637,13 @@ export class OpenAIStreamEncoder {
     return { id: this.options.id, object: 'chat.completion.chunk', created: this.options.created, model: this.options.model };
   }
 
-  private chunk(delta: OpenAIChatChunk['choices'][number]['delta'], finishReason: OpenAIFinishReason | null): string {
+  /** One chunk; it carries the pending log-probabilities unless `logprobs` is given. */
+  private chunk(delta: OpenAIChatChunk['choices'][number]['delta'], finishReason: OpenAIFinishReason | null, logprobs?: null): string {
+    const carried = logprobs === undefined ? this.pendingLogprobs : logprobs;
+    if (logprobs === undefined) this.pendingLogprobs = null;
     const chunk: OpenAIChatChunk = {
       ...this.envelope(),
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      choices: [{ index: 0, delta, logprobs: carried, finish_reason: finishReason }],
     };
     return formatServerSentEvent({ data: JSON.stringify(chunk) });
   }

@@ -66,6 +66,8 @@ export interface OpenAIChatRequest {
   stream?: boolean;
   stream_options?: { include_usage: boolean };
   reasoning_effort?: ReasoningEffort;
+  logprobs?: boolean;
+  top_logprobs?: number;
 }
 
 export type OpenAIFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
@@ -86,7 +88,8 @@ export interface OpenAIChatResponse {
     index: number;
     /** `reasoning_content`: not OpenAI's own; the field llama.cpp, vLLM and DeepSeek use, which chat clients display. */
     message: { role: 'assistant'; content: string | null; reasoning_content?: string; refusal: null; tool_calls?: OpenAIToolCall[] };
-    logprobs: null;
+    /** The upstream's, as it gave them (`CanonicalResponse.logprobs`); null when none came. */
+    logprobs: JsonObject | null;
     finish_reason: OpenAIFinishReason;
   }>;
   usage?: OpenAIUsage;
@@ -109,7 +112,7 @@ export interface OpenAIChatChunk {
   choices: Array<{
     index: number;
     delta: { role?: 'assistant'; content?: string; reasoning_content?: string; tool_calls?: OpenAIChunkToolCallDelta[] };
-    logprobs: null;
+    logprobs: JsonObject | null;
     finish_reason: OpenAIFinishReason | null;
   }>;
   usage?: OpenAIUsage | null;

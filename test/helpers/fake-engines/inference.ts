@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { EngineState, ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import { answerEmbeddings } from './embeddings.js';
+import { chatLogprobs, chatLogprobsAsked, type LogprobsAsked } from './logprobs.js';
 import { answerOllamaGenerate, answerTextCompletion, isOllamaPromptGenerate, OLLAMA_GENERATE_PATH, TEXT_COMPLETION_ENGINES, TEXT_COMPLETIONS_PATH } from './text-completions.js';
 import type { FakeEngineKind } from './index.js';
 import {
@@ -324,6 +325,8 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
     toolCallId: toolCallId(kind),
     cachedTokens,
   };
+  const logprobsAsked = chatLogprobsAsked(request);
+  if (logprobsAsked !== undefined) context.logprobs = logprobsAsked;
   if (view.stream) return { status: 200, headers: streamHeaders(kind), frames: state.replay?.stream === undefined ? streamFrames(context) : replayedFrames(state.replay.stream), terminalFrames: 1 };
   return { status: 200, headers: jsonHeaders(kind, path), body: state.replay?.body ?? serializeBody(kind, completionBody(context, path)) };
 }
@@ -407,6 +410,8 @@ interface CompletionContext {
   toolCallId: string;
   /** llama.cpp prompt-cache hits (usage.prompt_tokens_details.cached_tokens, timings.cache_n). */
   cachedTokens: number;
+  /** The request asked for token log-probabilities. */
+  logprobs?: LogprobsAsked;
 }
 
 /** llama.cpp's `timings` object, derived from the token counts at fixed speeds. */
@@ -491,6 +496,8 @@ function completionBody(context: CompletionContext, path: string): Json {
     fn['arguments'] = wireArguments(context);
   } else {
     message['content'] = generation.text;
+    const logprobs = context.logprobs === undefined ? undefined : chatLogprobs(kind, generation.pieces, context.logprobs);
+    if (logprobs !== undefined) choice['logprobs'] = logprobs;
   }
   const reasoning = reasoningWire(state);
   if (reasoning !== undefined) message[reasoning.field] = reasoning.text;
@@ -586,11 +593,15 @@ function streamFrames(context: CompletionContext): string[] {
   }
 
   if (toolCall === undefined) {
-    for (const piece of generation.pieces) {
+    generation.pieces.forEach((piece, index) => {
       const template = cloneJson(((templates.content['choices'] as Json[])[0]!)['delta'] as Json);
       template['content'] = piece;
-      chunks.push(withDelta(templates.content, template));
-    }
+      const chunk = withDelta(templates.content, template);
+      // One token per chunk, its logprobs beside its delta.
+      const logprobs = context.logprobs === undefined ? undefined : chatLogprobs(kind, [piece], context.logprobs, index);
+      if (logprobs !== undefined) ((chunk['choices'] as Json[])[0]!)['logprobs'] = logprobs;
+      chunks.push(chunk);
+    });
   } else if (toolCall.input !== undefined) {
     // A custom call's raw input in pieces, `{index, custom: {input}}`, after the role chunk announced it (openai/openai-openapi#576).
     for (const piece of tokenPieces(toolCall.input)) chunks.push(withDelta(templates.content, { tool_calls: [{ index: 0, custom: { input: piece } }] }));

@@ -6,6 +6,7 @@ import { countTokens, generate, isPlainObject, parseJsonObject } from './model-b
 import { cloneJson, loadChunkTemplates, loadJsonTemplate } from './templates.js';
 import { goJson, jsonHeaders, randomBase62, randomHex, serializeBody, serializeChunk, streamHeaders, type Reply } from './wire-format.js';
 import { formatSseFrame } from './sse.js';
+import { completionLogprobs, completionLogprobsAsked } from './logprobs.js';
 
 type Json = Record<string, unknown>;
 
@@ -105,11 +106,14 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
     return stamped;
   };
 
+  const logprobsAsked = completionLogprobsAsked(request);
   if (request['stream'] !== true) {
     const answer = stamp(loadJsonTemplate(kind, 'text-completion.json'));
     const choice = (answer['choices'] as Json[])[0]!;
     choice['text'] = generation.text;
     choice['finish_reason'] = generation.finishReason;
+    const logprobs = logprobsAsked === undefined ? undefined : completionLogprobs(kind, generation.pieces, logprobsAsked);
+    if (logprobs !== undefined) choice['logprobs'] = logprobs;
     return { status: 200, headers: jsonHeaders(kind, path), body: serializeBody(kind, answer) };
   }
   const templates = loadChunkTemplates(kind, 'text-completion.chunks.txt').map((frame) => frame.data).filter(isPlainObject);
@@ -119,6 +123,7 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
   const usageChunk = templates.find((chunk) => (chunk['choices'] as Json[]).length === 0);
   const chunks: Json[] = [];
   const pieces = generation.pieces.length === 0 ? [''] : generation.pieces;
+  let textOffset = 0;
   pieces.forEach((piece, index) => {
     // vLLM sends the finish reason with the last piece; Ollama and llama-server in a chunk of its own.
     const last = index === pieces.length - 1 && kind === 'vllm';
@@ -126,6 +131,9 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
     const choice = choiceOf(chunk)!;
     choice['text'] = piece;
     if (last) choice['finish_reason'] = generation.finishReason;
+    const logprobs = logprobsAsked === undefined || piece === '' ? undefined : completionLogprobs(kind, [piece], logprobsAsked, index, textOffset);
+    if (logprobs !== undefined) choice['logprobs'] = logprobs;
+    textOffset += piece.length;
     chunks.push(chunk);
   });
   if (kind !== 'vllm') {

@@ -58,7 +58,8 @@ describe('reading a client text completions request', () => {
     });
     expect(clientError({ model: 'm', prompt: 'x', echo: true })).toMatchObject({ param: 'echo', message: 'invalid completions request: /echo: echo: true is not supported by the gateway' });
     expect(clientError({ model: 'm', prompt: 'x', best_of: 2 })).toMatchObject({ param: 'best_of', message: 'invalid completions request: /best_of: best_of = 2 is not supported by the gateway' });
-    expect(clientError({ model: 'm', prompt: 'x', logprobs: 0 })).toMatchObject({ param: 'logprobs', message: 'invalid completions request: /logprobs: logprobs is not supported by the gateway' });
+    expect(clientError({ model: 'm', prompt: 'x', logprobs: 21 })).toMatchObject({ param: 'logprobs', message: 'invalid completions request: /logprobs: must be at most 20' });
+    expect(clientError({ model: 'm', prompt: 'x', logprobs: true })).toMatchObject({ param: 'logprobs', message: 'invalid completions request: /logprobs: must be a number' });
     expect(clientError({ model: 'm', prompt: ['a', 'b'] })).toMatchObject({
       param: 'prompt',
       message: 'invalid completions request: /prompt: holds 2 prompts; several prompts in one request are not supported by the gateway',

@@ -93,7 +93,7 @@ describe('parseOpenAIChatRequest', () => {
         stream: true,
       },
       includeUsage: true,
-      ignoredFields: ['logprobs', 'user'],
+      ignoredFields: ['user'],
       maxTokensField: 'max_completion_tokens',
     });
   });
@@ -447,5 +447,59 @@ describe('renderOpenAIError', () => {
     });
     expect(renderOpenAIError({ kind: 'permission', message: 'denied' }).status).toBe(403);
     expect(renderOpenAIError({ kind: 'unavailable', message: 'x' }).status).toBe(503);
+  });
+});
+
+describe('token logprobs on the openai wire and face', () => {
+  const entry = (token: string, logprob: number): Record<string, unknown> => ({ token, logprob, bytes: [...Buffer.from(token)], top_logprobs: [] });
+  const upstreamChunk = (content: string, logprobs: Record<string, unknown> | null, finish: string | null = null): string =>
+    `data: ${JSON.stringify({ id: 'u', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: content === '' ? {} : { content }, logprobs, finish_reason: finish }] })}\n\n`;
+
+  it('sends logprobs: true and top_logprobs upstream, and reads them back as data', () => {
+    const request = parseOpenAIChatRequest(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 2 }));
+    expect(request.request.logprobs).toEqual({ top: 2 });
+    expect(request.ignoredFields).toEqual([]);
+    const sent = JSON.parse(openAIAdapter.encodeRequest(request.request, { baseUrl: 'http://x/v1' }).body) as Record<string, unknown>;
+    expect(sent).toMatchObject({ logprobs: true, top_logprobs: 2 });
+    const logprobs = { content: [entry('Hi', -0.5)], refusal: null };
+    const response = openAIAdapter.decodeResponse(
+      JSON.stringify({ id: 'u', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, logprobs, finish_reason: 'stop' }] }),
+    );
+    expect(response.logprobs).toEqual(logprobs);
+    const rendered = JSON.parse(renderOpenAIChatResponse(response, { created: 1 }).body) as { choices: Array<{ logprobs: unknown }> };
+    expect(rendered.choices[0]?.logprobs).toEqual(logprobs);
+  });
+
+  it('streams each chunk its own logprobs, one left alone in a chunk of its own; the accumulator joins them', () => {
+    const stream =
+      upstreamChunk('Hel', { content: [entry('Hel', -0.25)] }) +
+      upstreamChunk('', { content: [entry('', -1)] }) +
+      upstreamChunk('lo', { content: [entry('lo', -0.125)] }) +
+      upstreamChunk('', null, 'stop') +
+      'data: [DONE]\n\n';
+    const parts = parseServerSentEvents(stream).flatMap((event) => openAIAdapter.decodeStreamEvent(event));
+    const encoder = new OpenAIStreamEncoder({ id: 'c', model: 'm', created: 1, includeUsage: false });
+    const frames = parseServerSentEvents(encoder.encodeAll(parts))
+      .filter((event) => event.data !== '[DONE]')
+      .map((event) => (JSON.parse(event.data) as { choices: Array<{ delta: { content?: string }; logprobs: { content: Array<{ token: string }> } | null }> }).choices[0]!);
+    expect(frames.map((choice) => [choice.delta.content ?? null, choice.logprobs?.content.map((item) => item.token).join('|') ?? null])).toEqual([
+      ['', null],
+      ['Hel', 'Hel'],
+      [null, ''],
+      ['lo', 'lo'],
+      [null, null],
+    ]);
+    const accumulated = new StreamAccumulator().addAll(parts).toResponse();
+    expect(accumulated.logprobs).toEqual({ content: [entry('Hel', -0.25), entry('', -1), entry('lo', -0.125)] });
+  });
+
+  it('the anthropic wire sends none and says which fields it left out', () => {
+    const request = parseOpenAIChatRequest(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 1 }));
+    const encoded = encodeAnthropicRequest(request.request, { baseUrl: 'http://x/v1' });
+    expect(encoded.body).not.toContain('logprobs');
+    expect(encoded.warnings.find((warning) => warning.setting === 'logprobs')?.fields).toEqual([
+      { setting: 'logprobs', effect: 'dropped' },
+      { setting: 'topLogprobs', effect: 'dropped' },
+    ]);
   });
 });

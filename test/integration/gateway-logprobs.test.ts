@@ -1,0 +1,194 @@
+/**
+ * Token log-probabilities through a real gateway (core + node:http adapter on 127.0.0.1:0) over
+ * the real pipeline, driven by the official `openai` client: Chat Completions `logprobs` /
+ * `top_logprobs` and legacy Completions `logprobs: N` reach the openai-wire engines (fake vLLM and
+ * llama-server, which answer them in their own shapes) and their answers reach the client as the
+ * engine wrote them, streamed and not; a request routed `auto` prefers an openai-wire model, and
+ * one only an anthropic-wire model can answer gets `logprobs: null` and a header that says so.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getEvidence } from '../../src/evidence/index.js';
+import { parseServerSentEvents } from '../../src/wire/sse.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { DEFAULT_ANSWER } from '../helpers/fake-engines/model-behaviour.js';
+import { inferenceExchanges } from '../helpers/scenario.js';
+import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+
+const LLAMA_MODEL = 'qwen2.5-0.5b-instruct-q4_k_m.gguf';
+const VLLM_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct';
+const CLAUDE = 'claude-sonnet-4-20250514';
+
+const client = (url: string): OpenAI => new OpenAI({ baseURL: `${url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+
+type Json = Record<string, unknown>;
+
+let llama: FakeEngine;
+let vllm: FakeEngine;
+let anthropic: FakeEngine;
+let mixed: TestGateway;
+let anthropicOnly: TestGateway;
+
+/** The `choices[0].logprobs` of each `data:` chunk of a raw SSE body that carries some. */
+function chunkLogprobs(body: Buffer): Json[] {
+  return parseServerSentEvents(body.toString('utf8'))
+    .filter((event) => event.data.startsWith('{'))
+    .map((event) => ((JSON.parse(event.data) as { choices?: Json[] }).choices?.[0]?.['logprobs'] ?? null) as Json | null)
+    .filter((logprobs): logprobs is Json => logprobs !== null);
+}
+
+function choiceOf(body: Buffer): Json {
+  return (JSON.parse(body.toString('utf8')) as { choices: Json[] }).choices[0]!;
+}
+
+beforeAll(async () => {
+  [llama, vllm, anthropic] = await Promise.all([
+    startFakeEngine({ kind: 'llama.cpp', models: [{ id: LLAMA_MODEL }] }),
+    startFakeEngine({ kind: 'vllm', models: [{ id: VLLM_MODEL }] }),
+    startFakeEngine({ kind: 'anthropic' }),
+  ]);
+  const claude = { id: 'claude', class: 'approved_hosted' as const, wire: 'anthropic' as const, baseUrl: anthropic.baseUrl, auth: true, models: [{ id: CLAUDE, priority: 50, price: { inputPerMTok: 3, outputPerMTok: 15 } }] };
+  mixed = await startTestGateway({
+    providers: [
+      claude,
+      { id: 'llama', class: 'local', wire: 'openai', baseUrl: llama.baseUrl, engine: 'llama.cpp', models: [{ id: LLAMA_MODEL, tags: ['completions'] }] },
+      { id: 'vllm', class: 'local', wire: 'openai', baseUrl: vllm.baseUrl, engine: 'vllm', models: [{ id: VLLM_MODEL, tags: ['completions'], priority: 10 }] },
+    ],
+  });
+  anthropicOnly = await startTestGateway({ providers: [claude] });
+});
+
+afterAll(async () => {
+  await Promise.all([mixed?.close(), anthropicOnly?.close()]);
+  await Promise.all([llama?.close(), vllm?.close(), anthropic?.close()]);
+});
+
+describe('chat completions logprobs with the official openai client', () => {
+  it('routed auto, goes to an openai-wire model ahead of a higher-priority anthropic one; the answer carries the engine logprobs as it wrote them', async () => {
+    // First: no model has answered yet, so no observed latency ranks one ahead of another (priority would pick claude).
+    const before = inferenceExchanges(vllm).length;
+    const { data: completion, response } = await client(mixed.url)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 2 })
+      .withResponse();
+    expect(response.headers.get('x-syndicate-provider')).toBe('vllm');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+    expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+
+    const exchange = inferenceExchanges(vllm).slice(before)[0]!;
+    expect(JSON.parse(exchange.requestBody.toString('utf8'))).toMatchObject({ logprobs: true, top_logprobs: 2 });
+    const upstream = choiceOf(exchange.responseBody)['logprobs'] as { content: Json[] };
+    expect(upstream.content.length).toBeGreaterThan(1);
+    expect(completion.choices[0]?.logprobs).toEqual(upstream);
+    const first = completion.choices[0]?.logprobs?.content?.[0];
+    expect(first?.top_logprobs).toHaveLength(2);
+    expect(first?.bytes).toEqual([...Buffer.from(first?.token ?? '', 'utf8')]);
+    expect(completion.choices[0]?.logprobs?.content?.map((entry) => entry.token).join('')).toBe(DEFAULT_ANSWER);
+    const plain = await client(mixed.url).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(plain.response.headers.get('x-syndicate-provider')).toBe('claude');
+
+    await mixed.settled();
+    const evidence = getEvidence(mixed.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(evidence?.response.body?.equals(exchange.responseBody)).toBe(true);
+    expect(evidence?.response.body?.toString('utf8')).toContain('"top_logprobs":[{"token"');
+    expect(evidence?.warnings ?? []).toEqual([]);
+  });
+
+  it('streams them: each chunk carries the logprobs of its own delta, as llama-server sent them', async () => {
+    const before = inferenceExchanges(llama).length;
+    const { data: stream, response } = await client(mixed.url)
+      .chat.completions.create({ model: `llama:${LLAMA_MODEL}`, messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 1, stream: true })
+      .withResponse();
+    const received: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) received.push(chunk);
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+
+    const exchange = inferenceExchanges(llama).slice(before)[0]!;
+    expect(JSON.parse(exchange.requestBody.toString('utf8'))).toMatchObject({ logprobs: true, top_logprobs: 1, stream: true });
+    const upstream = chunkLogprobs(exchange.responseBody);
+    expect(upstream.length).toBeGreaterThan(1);
+    const withLogprobs = received.filter((chunk) => chunk.choices[0]?.logprobs !== null && chunk.choices[0]?.logprobs !== undefined);
+    expect(withLogprobs.map((chunk) => chunk.choices[0]?.logprobs)).toEqual(upstream);
+    for (const chunk of withLogprobs) {
+      const entries = chunk.choices[0]?.logprobs?.content ?? [];
+      expect(entries.map((entry) => entry.token).join('')).toBe(chunk.choices[0]?.delta.content);
+      // llama-server's own fields (`id`) come through as it wrote them.
+      expect(entries[0]).toHaveProperty('id');
+    }
+
+    await mixed.settled();
+    const evidence = getEvidence(mixed.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(evidence?.response.body?.equals(exchange.responseBody)).toBe(true);
+  });
+
+  it('only an anthropic-wire model: answered with logprobs null, the header names the fields, the evidence says why', async () => {
+    const before = inferenceExchanges(anthropic).length;
+    const { data: completion, response } = await client(anthropicOnly.url)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 3 })
+      .withResponse();
+    expect(response.headers.get('x-syndicate-provider')).toBe('claude');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('logprobs, top_logprobs');
+    expect(completion.choices[0]?.logprobs).toBeNull();
+    const exchange = inferenceExchanges(anthropic).slice(before)[0]!;
+    const sent = JSON.parse(exchange.requestBody.toString('utf8')) as Json;
+    expect(sent).not.toHaveProperty('logprobs');
+    expect(sent).not.toHaveProperty('top_logprobs');
+    await anthropicOnly.settled();
+    const evidence = getEvidence(anthropicOnly.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(JSON.stringify(evidence?.warnings)).toContain('"setting":"logprobs"');
+  });
+
+  it('top_logprobs without logprobs: true is a 400 naming the fix, as OpenAI answers it', async () => {
+    const error = await client(mixed.url)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }], top_logprobs: 2 })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('top_logprobs');
+  });
+});
+
+describe('text completions logprobs with the official openai client', () => {
+  it('vLLM: the legacy shape (tokens, token_logprobs, top_logprobs, text_offset) comes back as vLLM wrote it', async () => {
+    const before = inferenceExchanges(vllm).length;
+    const { data: completion, response } = await client(mixed.url)
+      .completions.create({ model: `vllm:${VLLM_MODEL}`, prompt: 'def add(a, b):', logprobs: 2 })
+      .withResponse();
+    const exchange = inferenceExchanges(vllm).slice(before)[0]!;
+    expect(JSON.parse(exchange.requestBody.toString('utf8'))).toMatchObject({ logprobs: 2 });
+    const upstream = choiceOf(exchange.responseBody)['logprobs'] as Json;
+    expect(Object.keys(upstream)).toEqual(['text_offset', 'token_logprobs', 'tokens', 'top_logprobs']);
+    expect(completion.choices[0]?.logprobs).toEqual(upstream);
+    expect(completion.choices[0]?.logprobs?.tokens?.join('')).toBe(completion.choices[0]?.text);
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+  });
+
+  it('streamed from vLLM: each chunk carries its tokens, offsets counted from the start of the completion', async () => {
+    const before = inferenceExchanges(vllm).length;
+    const stream = await client(mixed.url).completions.create({ model: `vllm:${VLLM_MODEL}`, prompt: 'def add(a, b):', logprobs: 1, stream: true });
+    const received: OpenAI.Completions.Completion[] = [];
+    for await (const chunk of stream) received.push(chunk);
+    const upstream = chunkLogprobs(inferenceExchanges(vllm).slice(before)[0]!.responseBody);
+    expect(upstream.length).toBeGreaterThan(1);
+    const carried = received.map((chunk) => chunk.choices[0]?.logprobs).filter((logprobs) => logprobs !== null && logprobs !== undefined);
+    expect(carried).toEqual(upstream);
+    const text = received.map((chunk) => chunk.choices[0]?.text ?? '').join('');
+    expect(carried.flatMap((logprobs) => logprobs?.tokens ?? []).join('')).toBe(text);
+  });
+
+  it('llama-server: its answer, in the shape it writes, comes back unchanged', async () => {
+    const before = inferenceExchanges(llama).length;
+    const completion = await client(mixed.url).completions.create({ model: `llama:${LLAMA_MODEL}`, prompt: 'def add(a, b):', logprobs: 1 });
+    const upstream = choiceOf(inferenceExchanges(llama).slice(before)[0]!.responseBody)['logprobs'];
+    expect(upstream).not.toBeNull();
+    expect(completion.choices[0]?.logprobs).toEqual(upstream);
+  });
+
+  it('echo, best_of and n are still refused', async () => {
+    for (const extra of [{ echo: true }, { best_of: 2 }, { n: 2 }]) {
+      const error = await client(mixed.url)
+        .completions.create({ model: 'auto', prompt: 'x', logprobs: 1, ...extra })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(Object.keys(extra)[0]);
+    }
+  });
+});
