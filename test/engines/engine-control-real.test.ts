@@ -117,6 +117,30 @@ describe('engine start/load/unload/stop against a real llama-server router', () 
     expect(await resident()).toEqual(['tiny-b']);
   }, 120_000);
 
+  it('a model file added while the router runs: load names the restart it needs, and after it loads', async () => {
+    await writeTestModel(join(modelsDirectory, 'tiny-c.gguf'), { seed: 3 });
+    const recordPath = join(scenario.home, 'router.yaml');
+    const tinyC = '  - id: tiny-c\n    contextWindow: 512\n    capabilityClass: small\n    vramGb: 0.006\n    priority: 9\n';
+    writeFileSync(recordPath, readFileSync(recordPath, 'utf8').replace('deviations: []', `${tinyC}deviations: []`));
+    const registered = await scenario.cli(['provider', 'register', recordPath]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    const refused = await scenario.json(['engine', 'load', 'router:tiny-c']);
+    expect(refused.result.exitCode).toBe(5);
+    const error = refused.document['error'] as { code: string; message: string; hint: string };
+    expect(error.code).toBe('engine_model_not_found');
+    expect(error.message).toContain('tiny-c');
+    expect(error.hint).toMatch(/restart llama-server, which reads that directory only when it starts \(`syndicate engine stop PROVIDER` and `syndicate engine start PROVIDER`/);
+
+    expect((await scenario.cli(['engine', 'stop', 'router'])).exitCode).toBe(0);
+    expect((await scenario.cli(['engine', 'start', 'router'])).exitCode).toBe(0);
+    const loaded = await scenario.json(['engine', 'load', 'router:tiny-c']);
+    expect(loaded.result.exitCode, loaded.result.stderr).toBe(0);
+    expect(await resident()).toEqual(['tiny-c']);
+    // As the next test expects it: tiny-b alone.
+    expect((await scenario.cli(['engine', 'unload', 'router:tiny-c'])).exitCode).toBe(0);
+    expect((await scenario.cli(['engine', 'load', 'router:tiny-b'])).exitCode).toBe(0);
+  }, 120_000);
+
   it('engine unload, then engine stop: the router and every model process are gone', async () => {
     const unloaded = await scenario.json(['engine', 'unload', 'router:tiny-b']);
     expect(unloaded.result.exitCode, unloaded.result.stderr).toBe(0);
