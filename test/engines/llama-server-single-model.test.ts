@@ -1,9 +1,11 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTestModel } from '../../src/engines/test-model.js';
 import { freePort } from '../helpers/ports.js';
 import { Scenario } from '../helpers/scenario.js';
+import { BIN } from '../helpers/cli.js';
 
 const serverPath = process.env['SYNDICATE_LLAMA_SERVER'];
 
@@ -93,4 +95,35 @@ describe('a single-model llama-server declared by its file name', () => {
     const evidence = await scenario.json(['evidence', 'show', document.evidenceId as string]);
     expect((evidence.document.evidence as { firstTokenMs: number }).firstTokenMs).toBe(latency.firstTokenMs);
   });
+
+  it('engine stop while a run streams: llama-server waits for the open stream, is killed after --grace and said to be; the run fails, recorded', async () => {
+    const run = execa('node', [BIN, 'run', '--provider', 'llamacpp', '--stream', '--max-tokens', '1900', 'hello'], {
+      reject: false,
+      stdin: 'ignore',
+      env: { SYNDICATE_HOME: scenario.home, FORCE_COLOR: '0', NO_COLOR: '1' },
+    });
+    await new Promise<void>((resolve) => run.stdout?.once('data', () => resolve()));
+    const stopped = await scenario.cli(['engine', 'stop', 'llamacpp', '--grace', '2s']);
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toMatch(/— still running 2 s after SIGTERM, so killed \(an engine may wait for the requests it is answering: llama-server waits for an open stream until it is killed; --grace sets the wait\)/);
+    const result = await run;
+    expect(result.exitCode).toBe(5);
+    expect(result.stderr).toContain('broke after the answer had started');
+    expect(processesMentioning(join(scenario.home, 'tiny.gguf'))).toEqual([]);
+    const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+    expect((document.evidence as { state: string }[])[0]?.state).toBe('failed');
+  });
 });
+
+/** Pids of live processes whose command line mentions `needle`. */
+function processesMentioning(needle: string): number[] {
+  return readdirSync('/proc').filter((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2)) && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
