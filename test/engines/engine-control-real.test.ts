@@ -1,27 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTestModel } from '../../src/engines/test-model.js';
 import { freePort } from '../helpers/ports.js';
+import { processesMentioning } from '../helpers/processes.js';
 import { Scenario } from '../helpers/scenario.js';
 
 const serverPath = process.env['SYNDICATE_LLAMA_SERVER'];
-
-/** Pids of live processes whose command line mentions `needle` (the router and its model children). */
-function processesMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) pids.push(Number(entry));
-    } catch {
-      // exited while listed
-    }
-  }
-  return pids;
-}
 
 /**
  * Engine control against llama.cpp's own `llama-server` in router mode (built from source by the

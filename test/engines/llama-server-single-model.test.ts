@@ -1,9 +1,10 @@
 import { execa } from 'execa';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTestModel } from '../../src/engines/test-model.js';
 import { freePort } from '../helpers/ports.js';
+import { processesMentioning } from '../helpers/processes.js';
 import { Scenario } from '../helpers/scenario.js';
 import { BIN } from '../helpers/cli.js';
 
@@ -115,15 +116,3 @@ describe('a single-model llama-server declared by its file name', () => {
   });
 });
 
-/** Pids of live processes whose command line mentions `needle`. */
-function processesMentioning(needle: string): number[] {
-  return readdirSync('/proc').filter((entry) => {
-    if (!/^\d+$/.test(entry)) return false;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2)) && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle);
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
