@@ -240,6 +240,7 @@ export class EmbeddedEngine {
     const onClientAbort = (): void => halt.abort();
     if (signal.aborted) halt.abort();
     else signal.addEventListener('abort', onClientAbort, { once: true });
+    let firstTokenAt: number | undefined;
     const callIds = new Map<number, string>();
     const callArguments = new Map<number, string>();
     const options: LlamaChatGenerateOptions = {
@@ -282,7 +283,6 @@ export class EmbeddedEngine {
     };
     let response;
     const generationStarted = performance.now();
-    let firstTokenAt: number | undefined;
     try {
       response = await chat.generateResponse(history, options);
     } finally {
