@@ -4,7 +4,7 @@ import { listProviders, requireProvider } from '../registry/registry.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { releaseHolds } from '../router/shared-holds.js';
 import type { Store } from '../store/store.js';
-import { controllerFor, sameOllamaModel, type EngineController, type EngineState, type ResidentModel } from './control/index.js';
+import { controllerFor, sameLlamaCppModel, sameOllamaModel, type EngineController, type EngineState, type ResidentModel } from './control/index.js';
 import { recordEngineEvent, type EngineEvent } from './events.js';
 import { isSameProcessAlive, managedProcess, startEngine, stopEngine, type ManagedProcess, type StartOptions } from './processes.js';
 import { planSwap, type SwapModel } from './swap.js';
@@ -66,7 +66,14 @@ export function localEngineProviders(store: Store): RegisteredProvider[] {
 
 /** Whether the engine's name `engineModel` and the record's `declared` id are the same model. */
 function sameModel(provider: RegisteredProvider, engineModel: string, declared: string): boolean {
-  return provider.record.engine?.kind === 'ollama' ? sameOllamaModel(engineModel, declared) : engineModel === declared;
+  switch (provider.record.engine?.kind) {
+    case 'ollama':
+      return sameOllamaModel(engineModel, declared);
+    case 'llama.cpp':
+      return sameLlamaCppModel(engineModel, declared);
+    default:
+      return engineModel === declared;
+  }
 }
 
 function declaredModel(provider: RegisteredProvider, engineModel: string): ProviderModel | undefined {
@@ -375,6 +382,8 @@ export async function startProviderEngine(store: Store, provider: RegisteredProv
   } catch {
     // Ready but its model list did not answer yet: no load to attribute.
   }
+  // Recorded under the record's id, which metrics and the router's cold-start estimate look up.
+  loaded = loaded.map((model) => declaredModel(provider, model)?.id ?? model);
   for (const model of loaded) recordEngineEvent(store, { providerId: provider.id, model, kind: 'load', durationMs: outcome.readyMs, detail: 'loaded at engine start' });
   return { ...outcome, loaded, released };
 }

@@ -40,6 +40,7 @@ import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { notServedCause, upstreamConditionOf } from '../wire/error-scope.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { WIRE_OBSERVATIONS } from '../wire/observations.js';
+import { wholeAnswerFirstTokenMs } from '../wire/openai/timings.js';
 import { sessionChainRefusal } from '../sessions/chain.js';
 import { findSession, invalidatedEnvelopeError, routeEnvelopeOf } from '../sessions/sessions.js';
 import { serverSentEventFraming } from '../wire/sse.js';
@@ -640,7 +641,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       });
       return fail(failure, ['upstream_error'], { status: response.status });
     }
-    firstTokenMs = response.firstByteMs;
+    firstTokenMs = record.wire === 'openai' ? wholeAnswerFirstTokenMs(response.firstByteMs, body) : response.firstByteMs;
   }
   if (decoded.model === '') decoded = { ...decoded, model: candidate.model };
   const shortened = dimensionsWarning(wireRequest, decoded, candidate);

@@ -1,27 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTestModel } from '../../src/engines/test-model.js';
 import { freePort } from '../helpers/ports.js';
+import { processesMentioning } from '../helpers/processes.js';
 import { Scenario } from '../helpers/scenario.js';
 
 const serverPath = process.env['SYNDICATE_LLAMA_SERVER'];
-
-/** Pids of live processes whose command line mentions `needle` (the router and its model children). */
-function processesMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) pids.push(Number(entry));
-    } catch {
-      // exited while listed
-    }
-  }
-  return pids;
-}
 
 /**
  * Engine control against llama.cpp's own `llama-server` in router mode (built from source by the
@@ -115,6 +100,30 @@ describe('engine start/load/unload/stop against a real llama-server router', () 
     expect(refused.result.exitCode).toBe(4);
     expect((refused.document['error'] as { code: string }).code).toBe('engine_swap_refused');
     expect(await resident()).toEqual(['tiny-b']);
+  }, 120_000);
+
+  it('a model file added while the router runs: load names the restart it needs, and after it loads', async () => {
+    await writeTestModel(join(modelsDirectory, 'tiny-c.gguf'), { seed: 3 });
+    const recordPath = join(scenario.home, 'router.yaml');
+    const tinyC = '  - id: tiny-c\n    contextWindow: 512\n    capabilityClass: small\n    vramGb: 0.006\n    priority: 9\n';
+    writeFileSync(recordPath, readFileSync(recordPath, 'utf8').replace('deviations: []', `${tinyC}deviations: []`));
+    const registered = await scenario.cli(['provider', 'register', recordPath]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    const refused = await scenario.json(['engine', 'load', 'router:tiny-c']);
+    expect(refused.result.exitCode).toBe(5);
+    const error = refused.document['error'] as { code: string; message: string; hint: string };
+    expect(error.code).toBe('engine_model_not_found');
+    expect(error.message).toContain('tiny-c');
+    expect(error.hint).toMatch(/restart llama-server, which reads that directory only when it starts \(`syndicate engine stop PROVIDER` and `syndicate engine start PROVIDER`/);
+
+    expect((await scenario.cli(['engine', 'stop', 'router'])).exitCode).toBe(0);
+    expect((await scenario.cli(['engine', 'start', 'router'])).exitCode).toBe(0);
+    const loaded = await scenario.json(['engine', 'load', 'router:tiny-c']);
+    expect(loaded.result.exitCode, loaded.result.stderr).toBe(0);
+    expect(await resident()).toEqual(['tiny-c']);
+    // As the next test expects it: tiny-b alone.
+    expect((await scenario.cli(['engine', 'unload', 'router:tiny-c'])).exitCode).toBe(0);
+    expect((await scenario.cli(['engine', 'load', 'router:tiny-b'])).exitCode).toBe(0);
   }, 120_000);
 
   it('engine unload, then engine stop: the router and every model process are gone', async () => {

@@ -123,6 +123,21 @@ describe('syndicate engine serve (node-llama-cpp, generated test model)', () => 
     expect(second.choices[0]!.message.content).toBe(choice.message.content);
   });
 
+  it('reports llama-server\'s timings with a non-streamed answer, from which run records when its first token came', async () => {
+    const started = performance.now();
+    const answer = (await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 16, temperature: 0 })) as unknown as {
+      usage: { completion_tokens: number };
+      timings: { prompt_ms: number; predicted_n: number; predicted_ms: number; predicted_per_token_ms: number };
+    };
+    const elapsedMs = performance.now() - started;
+    const { timings } = answer;
+    expect(timings.predicted_n).toBe(answer.usage.completion_tokens);
+    expect(timings.prompt_ms).toBeGreaterThan(0);
+    expect(timings.predicted_ms).toBeGreaterThan(0);
+    expect(timings.predicted_per_token_ms).toBeCloseTo(timings.predicted_ms / timings.predicted_n, 6);
+    expect(timings.prompt_ms + timings.predicted_ms).toBeLessThan(elapsedMs);
+  });
+
   it('never reports more completion tokens than max_tokens, whatever the sampling', async () => {
     const messages = [{ role: 'user' as const, content: 'Write a line about rivers.' }];
     const counts: { seed: number; tokens: number; finish: string }[] = [];

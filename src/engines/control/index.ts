@@ -9,6 +9,7 @@ import { vllmController } from './vllm.js';
 
 export type { EngineController, EngineState, ResidentModel, EngineLoadOptions, EngineUnloadOptions } from './types.js';
 export { sameOllamaModel } from '../../registry/model-names.js';
+export { sameLlamaCppModel } from './llama-cpp.js';
 
 /** The controller for a local provider's engine, by the record's `engine.kind` (none declared: a plain OpenAI-compatible server). */
 export function controllerFor(record: Pick<ProviderRecord, 'baseUrl' | 'engine'>): EngineController {

@@ -36,6 +36,18 @@ export function residentFromLlamaCppRouter(body: unknown): string[] | undefined 
 const RESIDENT_STATES = new Set(['loaded', 'loading', 'sleeping']);
 
 /**
+ * Whether llama-server's name `served` and a record's `declared` id are the same model. Started
+ * with `-m PATH` (and no `--alias`) llama-server names its model by that path as given
+ * (`/models/qwen2.5-7b-instruct-q4_k_m.gguf`), while a record names it by its file, with or without
+ * `.gguf` — as its router names the files of `--models-dir`.
+ */
+export function sameLlamaCppModel(served: string, declared: string): boolean {
+  if (served === declared) return true;
+  const file = served.split(/[\\/]/).pop() ?? served;
+  return file !== served && (file === declared || file.replace(/\.gguf$/i, '') === declared);
+}
+
+/**
  * llama.cpp's `llama-server`. Started without a model it is a router (`--models-dir`,
  * `--models-preset` or its cache): `GET /v1/models` gives each model's `status`, and
  * `POST /models/load` / `POST /models/unload` answer at once while a child process loads or
@@ -58,7 +70,7 @@ export function llamaCppController(baseUrl: string): EngineController {
     async load(model, options): Promise<void> {
       const { router, models } = await listModels(root);
       if (!router) {
-        if (models.some((entry) => entry.id === model)) return;
+        if (models.some((entry) => sameLlamaCppModel(entry.id, model))) return;
         throw unsupported(
           `this llama-server serves only ${models.map((entry) => entry.id).join(', ') || 'its one model'}: started with -m it cannot load another`,
           'start llama-server without -m and with --models-dir DIR (router mode) to load models on request, or run a second server for this model',
@@ -69,7 +81,8 @@ export function llamaCppController(baseUrl: string): EngineController {
         throw new UpstreamError(`llama-server has no model ${model} (it has ${models.map((entry) => entry.id).join(', ') || 'none'})`, {
           code: 'engine_model_not_found',
           isRetryable: false,
-          hint: 'put the GGUF file in the --models-dir directory (the model id is its file name without .gguf), then try again',
+          // Measured: a file put there while it runs stays unknown to it until it is started again.
+          hint: 'put the GGUF file in the --models-dir directory (the model id is its file name without .gguf) and restart llama-server, which reads that directory only when it starts (`syndicate engine stop PROVIDER` and `syndicate engine start PROVIDER`, if syndicate started it), then try again',
         });
       }
       if (current.status !== 'loaded' && current.status !== 'loading') {

@@ -76,6 +76,12 @@ export interface EngineGenerationResult {
   finishReason: FinishReason;
   rawFinishReason: string;
   usage: Usage;
+  /**
+   * How long the generation took, as llama-server reports it in `timings`: the prompt until the
+   * first token came (`promptMs`), and the tokens from there on (`predictedMs`, the first one's share
+   * counted as one of `predictedTokens`).
+   */
+  timings: { promptMs: number; predictedMs: number; predictedTokens: number };
 }
 
 /** Where a generation's parts go while it runs (streaming); the result is returned either way. */
@@ -83,6 +89,18 @@ export type PartSink = (part: StreamPart) => void;
 
 function modelIdOf(path: string): string {
   return basename(path).replace(/\.gguf$/i, '');
+}
+
+/**
+ * llama-server's split of a generation's time: until the first token, the prompt; from there, the
+ * tokens, each taking an equal share, so that the time of those after the first is the time after
+ * the first came.
+ */
+function generationTimings(started: number, firstTokenAt: number | undefined, ended: number, tokens: number): EngineGenerationResult['timings'] {
+  if (firstTokenAt === undefined || tokens === 0) return { promptMs: ended - started, predictedMs: 0, predictedTokens: 0 };
+  const afterFirstMs = ended - firstTokenAt;
+  const perTokenMs = tokens > 1 ? afterFirstMs / (tokens - 1) : 0;
+  return { promptMs: firstTokenAt - started - perTokenMs, predictedMs: afterFirstMs + perTokenMs, predictedTokens: tokens };
 }
 
 function toolCallId(): string {
@@ -222,6 +240,7 @@ export class EmbeddedEngine {
     const onClientAbort = (): void => halt.abort();
     if (signal.aborted) halt.abort();
     else signal.addEventListener('abort', onClientAbort, { once: true });
+    let firstTokenAt: number | undefined;
     const callIds = new Map<number, string>();
     const callArguments = new Map<number, string>();
     const options: LlamaChatGenerateOptions = {
@@ -240,6 +259,7 @@ export class EmbeddedEngine {
       ...(grammar === undefined ? {} : { grammar }),
       ...(functions === undefined ? {} : { functions, maxParallelFunctionCalls: 1 }),
       onResponseChunk: (chunk) => {
+        firstTokenAt ??= performance.now();
         visibleTokens += chunk.tokens.length;
       },
       onTextChunk: (text) => {
@@ -262,6 +282,7 @@ export class EmbeddedEngine {
       },
     };
     let response;
+    const generationStarted = performance.now();
     try {
       response = await chat.generateResponse(history, options);
     } finally {
@@ -273,6 +294,7 @@ export class EmbeddedEngine {
     }
 
     const completionTokens = this.completionTokens(chat, prompt, visibleTokens, maxTokens);
+    const timings = generationTimings(generationStarted, firstTokenAt, performance.now(), completionTokens);
     const usage: Usage = { inputTokens: prompt.length, outputTokens: completionTokens, cachedInputTokens: Math.max(0, cached) };
     const stopReason = response.metadata.stopReason;
     let finishReason: FinishReason = stopReason === 'maxTokens' && !stops.matched ? 'length' : 'stop';
@@ -301,7 +323,7 @@ export class EmbeddedEngine {
     const rawFinishReason = stops.matched ? 'stopString' : stopReason;
     onPart?.({ type: 'finish', finishReason, rawFinishReason });
     onPart?.({ type: 'usage', usage });
-    return { text, toolCalls, finishReason, rawFinishReason, usage };
+    return { text, toolCalls, finishReason, rawFinishReason, usage, timings };
   }
 
   /**

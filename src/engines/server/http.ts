@@ -226,7 +226,9 @@ export class EngineHttpFace {
       // What a stopped generation returns is cut short: never answered as if it had finished.
       if (shutdown.aborted) return this.sendError(outgoing, shutdownError(shutdown));
       const rendered = renderOpenAIChatResponse({ id, model, ...result }, { created, id, model });
-      return this.send(outgoing, 200, rendered.body);
+      // As llama-server's: the only account of when the first token of an answer not streamed came.
+      const timings = llamaServerTimings(result.timings);
+      return this.send(outgoing, 200, JSON.stringify({ ...(JSON.parse(rendered.body) as Record<string, unknown>), timings }));
     }
 
     const encoder = new OpenAIStreamEncoder({ id, model, created, includeUsage: request.includeUsage });
@@ -316,4 +318,16 @@ export async function listen(face: EngineHttpFace, host: string, port: number): 
   const address = server.address() as AddressInfo;
   const printableHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return { server, url: `http://${printableHost}:${address.port}`, host: address.address, port: address.port };
+}
+
+/** A generation's timings under llama-server's names (`timings` of its chat completions). */
+function llamaServerTimings(timings: EngineGenerationResult['timings']): Record<string, number> {
+  const { promptMs, predictedMs, predictedTokens } = timings;
+  return {
+    prompt_ms: promptMs,
+    predicted_n: predictedTokens,
+    predicted_ms: predictedMs,
+    predicted_per_token_ms: predictedTokens === 0 ? 0 : predictedMs / predictedTokens,
+    predicted_per_second: predictedMs === 0 ? 0 : (predictedTokens * 1000) / predictedMs,
+  };
 }

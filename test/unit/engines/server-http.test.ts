@@ -37,7 +37,7 @@ class FakeEngine implements GenerationEngine {
     const usage = { inputTokens: 7, outputTokens: 3, cachedInputTokens: 0 };
     onPart?.({ type: 'finish', finishReason: 'stop', rawFinishReason: 'eogToken' });
     onPart?.({ type: 'usage', usage });
-    return { text: 'Hello', toolCalls: [], finishReason: 'stop', rawFinishReason: 'eogToken', usage };
+    return { text: 'Hello', toolCalls: [], finishReason: 'stop', rawFinishReason: 'eogToken', usage, timings: { promptMs: 12.5, predictedMs: 30, predictedTokens: 3 } };
   }
 }
 
@@ -132,6 +132,8 @@ describe('EngineHttpFace', () => {
       model: 'fake',
       choices: [{ index: 0, message: { role: 'assistant', content: 'Hello' }, finish_reason: 'stop' }],
       usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
+      // llama-server's account of the generation: how long the prompt and the tokens took.
+      timings: { prompt_ms: 12.5, predicted_n: 3, predicted_ms: 30, predicted_per_token_ms: 10, predicted_per_second: 100 },
     });
     expect(String(body['id'])).toMatch(/^chatcmpl-/);
   });
