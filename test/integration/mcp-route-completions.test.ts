@@ -68,6 +68,21 @@ describe('syndicate mcp: route_explain of a text completion body', () => {
     expect(lines).toContain(`  - chat:${CHAT} (local) — a text completion with a suffix (fill in the middle) and the model is not tagged fill-in-middle`);
   });
 
+  it('the CLI `route --request` refuses the same pinned body with the same specific hint (not a generic one), ending with where its own output shows every rule', async () => {
+    const body = JSON.stringify({ model: `chat:${CHAT}`, prompt: PREFIX, suffix: SUFFIX });
+    const routed = await scenario.cli(['route', '--explain', '--request', '-', '--format', 'openai-completions'], { input: body });
+    expect(routed.exitCode, routed.stderr).toBe(4);
+    expect(routed.stderr).toContain('no provider may take this public request');
+    expect(routed.stderr).toContain('coder may take it: name it instead, or let the policy choose (model `auto`, no provider named); see the exclusions above');
+    const json = await scenario.cli(['route', '--json', '--request', '-', '--format', 'openai-completions'], { input: body });
+    expect(json.exitCode, json.stderr).toBe(4);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'no_route', hint: 'coder may take it: name it instead, or let the policy choose (model `auto`, no provider named); `details.plan.excluded` says why each provider was excluded' },
+    });
+    expect(inferenceExchanges(coder).length + inferenceExchanges(chat).length).toBe(0);
+  });
+
   it('with a suffix and no model tagged fill-in-middle: refused with the route_denied hint the gateway gives (tag such a model), each model left out named', async () => {
     const removed = await scenario.cli(['provider', 'remove', 'coder']);
     expect(removed.exitCode, removed.stderr).toBe(0);

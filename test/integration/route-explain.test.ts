@@ -379,12 +379,13 @@ describe('syndicate route --explain scenarios', () => {
     expect(result.stdout).toContain('  - anthropic:claude-sonnet-4-5 (approved_hosted) — class approved_hosted may not receive restricted data (allowed: local)');
     expect(result.stdout).toContain('no candidate: the request would be refused');
     expect(result.stderr).toContain('error: no provider may take this restricted request');
-    expect(result.stderr).toContain('hint: see the exclusions above;');
+    // The hint `run` and MCP `route_explain` give: the models that may take it, to name instead.
+    expect(result.stderr).toContain('hint: ollama, llamacpp (down) may take it: name one of them instead, or let the policy choose (model `auto`, no provider named); see the exclusions above');
     // Without --explain nothing above lists them: the hint says how to see them.
     const terse = await runCli(['route', '--model', 'anthropic:claude-sonnet-4-5', 'my password is hunter2'], { home, env: KEYS_SET });
     expect(terse.exitCode).toBe(4);
     expect(terse.stdout).not.toContain('class approved_hosted may not receive restricted data');
-    expect(terse.stderr).toContain('hint: run it again with `--explain` to see why each provider was excluded;');
+    expect(terse.stderr).toContain('; run it again with `--explain` to see why each provider was excluded');
   });
 
   it('when what may take it is only down, route answers as run does: unavailable (exit 5, start the engine), not refused', async () => {

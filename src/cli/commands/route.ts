@@ -143,11 +143,10 @@ export function routeCommand(): Command {
               details: { ...details, param: refusal.details?.['param'] },
             });
           }
+          // The hint `run`, the gateway and MCP `route_explain` give (another model to name, a
+          // model to tag, a class the policy allows), ending with where this output shows every rule.
           throw new PolicyRefusalError('no_route', `no provider may take this ${plan.sensitivity} request`, {
-            hint:
-              plan.excluded.length === 0
-                ? 'register a provider (`syndicate provider register FILE` or `syndicate provider add NAME`)'
-                : `${whereEveryRule}; change the policy, register a suitable local model, or lower what the request needs`,
+            ...(refusal.hint === undefined ? {} : { hint: refusal.hint }),
             details,
           });
         }
