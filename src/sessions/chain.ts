@@ -338,7 +338,7 @@ function walkSession(
   messages: readonly StoredMessage[],
   switches: readonly StoredSwitch[],
   checkpoints: readonly StoredCheckpoint[],
-  images: StoredImages,
+  images: ImageProof,
 ): SessionChainBreak | undefined {
   const sessionId = session.id;
   const start = sessionStartHash(session);
@@ -379,26 +379,42 @@ export const SWITCH_COLUMNS =
 export const CHECKPOINT_COLUMNS = 'id, session_id, after_seq, after_switch, max_capability, reason, provider_id, model, approved_at, prev_hash, hash';
 const SESSION_COLUMNS = 'id, system_prompt, created_at, chain_hash, provider_id, model, envelope_invalidated_at';
 
-/** Stored image bytes by digest, each proven against its digest (and size) once, however many messages list it. */
-interface StoredImages {
+/** Whether an image a message lists has stored bytes that hash to its digest and have its size. */
+interface ImageProof {
   holds(image: StoredImageReference): boolean;
+}
+
+/** Stored image bytes by digest, each proven against its digest (and size) once, however many messages list it. */
+interface StoredImages extends ImageProof {
   bytes: ReadonlyMap<string, Uint8Array>;
 }
 
 function storedImages(rows: readonly { sha256: string; bytes: Uint8Array }[]): StoredImages {
   const bytes = new Map(rows.map((row) => [row.sha256, row.bytes]));
-  const proven = new Map<string, boolean>();
+  return { bytes, holds: imageProof((sha256) => bytes.get(sha256)).holds };
+}
+
+/**
+ * Proves each digest once, however many messages (of however many sessions) list it, with the
+ * bytes `bytesOf` gives: the digest's proof and the bytes' size are kept, never the bytes.
+ */
+function imageProof(bytesOf: (sha256: string) => Uint8Array | undefined): ImageProof {
+  const proven = new Map<string, { hashes: boolean; size: number } | null>();
   return {
-    bytes,
     holds: (image) => {
-      const stored = bytes.get(image.sha256);
-      if (stored === undefined) return false;
-      let holds = proven.get(image.sha256);
-      if (holds === undefined) proven.set(image.sha256, (holds = sha256Hex(stored) === image.sha256));
-      return holds && stored.length === image.size;
+      let known = proven.get(image.sha256);
+      if (known === undefined) {
+        const stored = bytesOf(image.sha256);
+        known = stored === undefined ? null : { hashes: sha256Hex(stored) === image.sha256, size: stored.length };
+        proven.set(image.sha256, known);
+      }
+      return known !== null && known.hashes && known.size === image.size;
     },
   };
 }
+
+/** The bytes of one stored image (`evidence verify` reads them one digest at a time: never the whole store in memory). */
+const IMAGE_BYTES = 'SELECT bytes FROM session_images WHERE sha256 = ?';
 
 /** The digests of the images a session's messages list (the session's id the one parameter). */
 export const SESSION_IMAGE_DIGESTS = `SELECT json_extract(listed.value, '$.sha256') FROM session_messages AS m, json_each(m.images) AS listed WHERE m.session_id = ? AND m.images IS NOT NULL`;
@@ -473,11 +489,16 @@ export interface SessionChainsReport {
   broken: SessionChainBreak[];
 }
 
-/** Proves every stored session's chain (`evidence verify`): five reads, one SHA-256 per message, switch, checkpoint and distinct image. */
+/**
+ * Proves every stored session's chain (`evidence verify`): four reads, one SHA-256 per message,
+ * switch and checkpoint, and one read and SHA-256 per distinct image a message lists, when the
+ * walk reaches it (memory bounded by one image, not the image store; an image no message lists is
+ * never read).
+ */
 export function verifySessionChains(store: Store): SessionChainsReport {
   const sessions = store.statement(`SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY id`).all() as StoredSession[];
   const messagesOf = groupBySession(store.statement(`SELECT ${STORED_MESSAGE_COLUMNS} FROM session_messages ORDER BY session_id, seq`).all() as StoredMessage[]);
-  const images = storedImages(store.statement('SELECT sha256, bytes FROM session_images').all() as { sha256: string; bytes: Uint8Array }[]);
+  const images = imageProof((sha256) => (store.statement(IMAGE_BYTES).get(sha256) as { bytes: Uint8Array } | undefined)?.bytes);
   const switchesOf = groupBySession(store.statement(`SELECT ${SWITCH_COLUMNS} FROM session_switches ORDER BY session_id, after_seq, id`).all() as StoredSwitch[]);
   const checkpointsOf = groupBySession(store.statement(`SELECT ${CHECKPOINT_COLUMNS} FROM session_checkpoints ORDER BY session_id, id`).all() as StoredCheckpoint[]);
   const broken: SessionChainBreak[] = [];

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { sha256Hex } from '../../../src/common/hash.js';
 import { SessionChainBrokenError } from '../../../src/errors.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
@@ -113,6 +113,63 @@ describe("a stored session's images", () => {
     const deleted = sessionWithImages();
     store.db.prepare('DELETE FROM session_images WHERE sha256 = ?').run(sha256Hex(GIF));
     expect(verifySessionChains(store).broken).toEqual([{ sessionId: deleted, seq: 5, reason: 'image changed' }]);
+  });
+
+  it('evidence verify proves each listed image once, reading one image at a time (never the whole image store), with the same report; a tampered byte breaks the sessions listing it', () => {
+    const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
+    const first = sessionWithImages();
+    const second = sessionWithImages();
+    const own = startSession(store, policy, { model: 'local:eyes' }).id;
+    appendTurn(store, own, answered(1, [{ mediaType: 'image/jpeg', bytes: JPEG }]));
+    const textOnly = startSession(store, policy, { model: 'local:eyes' }).id;
+    appendTurn(store, textOnly, answered(1));
+    // Bytes no message lists (left by a crash between writes): nothing to prove, never read.
+    const orphan = Buffer.alloc(4096, 7);
+    store.db.prepare('INSERT INTO session_images (sha256, bytes) VALUES (?, ?)').run(sha256Hex(orphan), orphan);
+
+    // The bytes each read of session_images returned (one entry per call of a statement reading it).
+    const imageRowsRead: Uint8Array[][] = [];
+    const prepare = store.statement.bind(store);
+    const spy = vi.spyOn(store, 'statement').mockImplementation((sql: string) => {
+      const statement = prepare(sql);
+      if (!sql.includes('FROM session_images')) return statement;
+      const recorded = (rows: { bytes: Uint8Array }[]): void => void imageRowsRead.push(rows.map((row) => row.bytes));
+      return new Proxy(statement, {
+        get(target, property) {
+          if (property === 'all') {
+            return (...parameters: unknown[]) => {
+              const rows = target.all(...parameters) as { bytes: Uint8Array }[];
+              recorded(rows);
+              return rows;
+            };
+          }
+          if (property === 'get') {
+            return (...parameters: unknown[]) => {
+              const row = target.get(...parameters) as { bytes: Uint8Array } | undefined;
+              recorded(row === undefined ? [] : [row]);
+              return row;
+            };
+          }
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === 'function' ? (value as (...values: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    });
+    try {
+      expect(verifySessionChains(store)).toEqual({ sessions: 4, messages: 2 * 6 + 2 + 2, broken: [] });
+    } finally {
+      spy.mockRestore();
+    }
+    // One image per read, each distinct listed image read once, however many sessions list it; the orphan never.
+    expect(imageRowsRead.every((rows) => rows.length <= 1)).toBe(true);
+    expect(imageRowsRead.flat().map((bytes) => sha256Hex(Buffer.from(bytes))).sort()).toEqual([PNG_SHA256, sha256Hex(GIF), sha256Hex(JPEG)].sort());
+
+    store.db.prepare('UPDATE session_images SET bytes = CAST(? AS BLOB) WHERE sha256 = ?').run(Buffer.from([...GIF.subarray(0, -1), 0]), sha256Hex(GIF));
+    expect(verifySessionChains(store)).toEqual({
+      sessions: 4,
+      messages: 16,
+      broken: [first, second].sort().map((sessionId) => ({ sessionId, seq: 5, reason: 'image changed' })),
+    });
   });
 
   it('session delete removes the bytes no other session lists, and keeps those another one does', () => {
