@@ -495,12 +495,16 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   const fail = async (
     error: SyndicateError,
     markers: EvidenceMarker[],
-    options: { status?: number; delivered?: boolean; firstTokenMs?: number | undefined; partial?: CanonicalResponse } = {},
+    options: { status?: number; delivered?: boolean; firstTokenMs?: number | undefined; partial?: CanonicalResponse; cut?: StreamCut } = {},
   ): Promise<AttemptOutcome> => {
     recorder.close();
     // A stream cut after its answer started (the caller left, the upstream broke) was generated, and
-    // billed, up to the cut: its tokens and cost count, against the daily ceiling too.
-    const usage = options.delivered === true && options.partial !== undefined ? await usageUpToCut(plan.request, options.partial) : undefined;
+    // billed, up to the cut: its tokens and cost count, against the daily ceiling too. So was one
+    // cut after the model had read the prompt but before any text (`StreamCut.billed`): its input.
+    const usage =
+      options.partial !== undefined && (options.delivered === true || options.cut?.billed === true)
+        ? await usageUpToCut(plan.request, options.partial, options.cut?.reportedUsage ?? {})
+        : undefined;
     const price = record.models.find((model) => model.id === candidate.model)?.price;
     const costUsd = price === undefined || usage === undefined ? undefined : usageCostUsd(price, usage);
     // A failure's evidence is committed before the failure is reported (or the next hop tried).
@@ -605,7 +609,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     firstTokenMs = streamed.firstTokenMs;
     if (streamed.failure instanceof InterruptedError) {
       // The caller went away (or cancelled): nothing is wrong with the upstream, whose call was cut.
-      return fail(streamed.failure, streamed.receivedBytes ? ['partial_response'] : [], { status: response.status, delivered: streamed.delivered, firstTokenMs, partial: streamed.response });
+      return fail(streamed.failure, streamed.receivedBytes ? ['partial_response'] : [], { status: response.status, delivered: streamed.delivered, firstTokenMs, partial: streamed.response, cut: streamed.cut });
     }
     if (streamed.failure !== undefined) {
       const failure = streamed.delivered
@@ -617,7 +621,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
         : streamed.failure;
       const markers: EvidenceMarker[] = ['upstream_error', ...markersForFailure(streamed.failure)];
       if (streamed.receivedBytes) markers.push('partial_response');
-      return fail(failure, markers, { status: response.status, delivered: streamed.delivered, firstTokenMs, partial: streamed.response });
+      return fail(failure, markers, { status: response.status, delivered: streamed.delivered, firstTokenMs, partial: streamed.response, cut: streamed.cut });
     }
     decoded = streamed.response;
     if (streamed.terminalMarkerMissing) answerMarkers.push('terminal_marker_missing');
@@ -801,6 +805,21 @@ interface StreamReading {
   failure: UpstreamError | InterruptedError | undefined;
   /** The body ended cleanly after the finish reason, without `[DONE]` / `message_stop`: complete all the same. */
   terminalMarkerMissing: boolean;
+  /** What a stream that failed had come to when it was cut. */
+  cut: StreamCut;
+}
+
+/** A stream cut short: what the upstream reported of its usage, and whether the request was billed. */
+interface StreamCut {
+  /** The usage the upstream reported before the cut (Anthropic's `message_start`: the input only). */
+  reportedUsage: Partial<Usage>;
+  /**
+   * The model had started answering (the upstream's first event arrived: it read the prompt) and the
+   * stream was cut — the caller left, the connection broke or stalled — rather than ended by an error
+   * the upstream reported (Anthropic's `event: error`: failed requests are not charged). Anthropic
+   * and OpenAI bill the input of such a request even when no text arrived.
+   */
+  billed: boolean;
 }
 
 const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delta', 'redacted-reasoning', 'tool-call-delta']);
@@ -825,9 +844,11 @@ async function readStream(
   let firstTokenMs: number | undefined;
   let failure: UpstreamError | InterruptedError | undefined;
   let terminalMarkerMissing = false;
+  let answerStarted = false;
 
   const accept = (part: StreamPart): void => {
     accumulator.add(part);
+    if (part.type !== 'error' && part.type !== 'stream-end') answerStarted = true;
     // The caller's stream is ended by `attempt`, after the local usage of an answer that carried none.
     if (part.type === 'stream-end') return;
     if (!delivered && CONTENT_PARTS.has(part.type)) {
@@ -898,6 +919,10 @@ async function readStream(
     receivedBytes,
     failure,
     terminalMarkerMissing,
+    cut: {
+      reportedUsage: accumulator.reportedUsage,
+      billed: failure !== undefined && answerStarted && accumulator.error === undefined,
+    },
   };
 }
 
@@ -1046,14 +1071,17 @@ async function approximateUsage(request: CanonicalRequest, response: CanonicalRe
 }
 
 /**
- * The tokens of a stream cut short: what the upstream reported so far (Anthropic's `message_start`
- * counts the input, cache reads and writes included), else the input counted here; and the output
- * handed on before the cut, counted here (an upstream reports it only at the end).
+ * The tokens of a stream cut short: what the upstream reported so far (`reportedUsage`:
+ * Anthropic's `message_start` counts the input, cache reads and writes included), else the input
+ * counted here; and the output handed on before the cut, counted here (an upstream reports it only
+ * at the end; none when the cut came before any text).
  */
-async function usageUpToCut(request: CanonicalRequest, partial: CanonicalResponse): Promise<Usage | undefined> {
+async function usageUpToCut(request: CanonicalRequest, partial: CanonicalResponse, reportedUsage: Partial<Usage>): Promise<Usage | undefined> {
+  const { inputTokens } = reportedUsage;
+  const reported = partial.usage ?? (inputTokens === undefined ? undefined : { ...reportedUsage, inputTokens, outputTokens: reportedUsage.outputTokens ?? 0 });
   const counted = await approximateUsage(request, partial);
-  if (counted === undefined) return partial.usage;
-  return partial.usage === undefined ? counted : { ...partial.usage, outputTokens: Math.max(partial.usage.outputTokens, counted.outputTokens) };
+  if (counted === undefined) return reported;
+  return reported === undefined ? counted : { ...reported, outputTokens: Math.max(reported.outputTokens, counted.outputTokens) };
 }
 
 const REPAIRED_OBSERVATIONS = new Set(['tool_arguments_object', 'tool_call_id_missing', 'legacy_function_call']);

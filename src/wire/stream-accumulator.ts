@@ -146,6 +146,11 @@ export class StreamAccumulator {
     return this.textChunks.join('');
   }
 
+  /** The usage the upstream reported so far, however partial (Anthropic's `message_start` counts only the input). */
+  get reportedUsage(): Partial<Usage> {
+    return { ...this.usage };
+  }
+
   /** The response as far as it was received; `finishReason` is `other` when none arrived. */
   toResponse(): CanonicalResponse {
     const ordered = this.reasoningBlocks > 1 || this.redactedBlocks > 0 ? this.orderedParts() : undefined;

@@ -263,6 +263,45 @@ describe('a stream the client aborts mid-answer (AbortController)', () => {
   });
 });
 
+describe('a stream cut after the model started but before any text', () => {
+  const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
+  // The Messages API's first events (the input counted in message_start, cache reads and writes
+  // included), then the connection ends: no text, no message_stop.
+  const CUT_STREAM =
+    `event: message_start\ndata: {"type":"message_start","message":{"id":"msg_cut","type":"message","role":"assistant","content":[],"model":"${CLAUDE_MODEL}","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":1200,"cache_read_input_tokens":800,"output_tokens":1}}}\n\n` +
+    'event: ping\ndata: {"type": "ping"}\n\n';
+  const price = { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3 };
+  let claude: FakeEngine;
+  let cutGateway: TestGateway;
+
+  beforeAll(async () => {
+    claude = await startFakeEngine({ kind: 'anthropic', models: [{ id: CLAUDE_MODEL }], replay: { stream: CUT_STREAM } });
+    cutGateway = await startTestGateway({
+      providers: [{ id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, price }] }],
+    });
+  });
+
+  afterAll(async () => {
+    await cutGateway?.close();
+    await claude?.close();
+  });
+
+  it('records the input the provider counted in message_start and its cost (billed: the model read the prompt), no output, tokenAccounting approximate', async () => {
+    const client = new Anthropic({ baseURL: cutGateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const error = await (async () => {
+      const stream = await client.messages.create({ model: `claude:${CLAUDE_MODEL}`, max_tokens: 64, stream: true, messages: [{ role: 'user', content: QUESTION }] });
+      for await (const event of stream) expect(event.type).not.toBe('content_block_delta');
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    await cutGateway.settled();
+    const [cut] = listEvidence(cutGateway.store, { limit: 1 });
+    const record = getEvidence(cutGateway.store, cut?.id ?? '');
+    expect(record).toMatchObject({ state: 'failed', error: { code: 'upstream_truncated_stream' }, tokenAccounting: 'approximate', inputTokens: 2000, outputTokens: 0 });
+    // 1,200 fresh input tokens at $3/MTok and 800 read from the cache at $0.30/MTok.
+    expect(record?.costUsd).toBeCloseTo((1200 * 3 + 800 * 0.3) / 1_000_000, 12);
+  });
+});
+
 describe('stored chat completions (`store: true`)', () => {
   it('retrieve, delete and messages.list get 404 saying the gateway keeps none, not "no route"', async () => {
     forgetFailures();
