@@ -87,7 +87,7 @@ export function routeRefusal(
 }
 
 interface RefusedSetting {
-  code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'reasoning_effort_unsupported' | 'tools_not_supported' | 'empty_content' | 'image_url_unsupported' | 'remote_media_url';
+  code: 'tool_choice_unsupported' | 'thinking_unsupported' | 'reasoning_effort_unsupported' | 'tools_not_supported' | 'empty_content' | 'no_messages' | 'image_url_unsupported' | 'remote_media_url';
   param: string;
 }
 
@@ -95,7 +95,7 @@ interface RefusedSetting {
  * The request setting that kept out a model nothing else kept out (`tool_choice`: it forces a
  * tool; `thinking`: it turns thinking off; `reasoning`: it asks a model that does not reason to;
  * `tools_refused`: tools the engine refused earlier;
- * `empty_content`: a turn the anthropic wire cannot send; `image_url`: an image URL Ollama
+ * `empty_content`: a turn the anthropic wire cannot send; `no_messages`: a system prompt alone, which it cannot send either; `image_url`: an image URL Ollama
  * refuses; `remote_media`: an image URL a local engine would fetch, which the level keeps from
  * the network — still the cause when the model is also held back by its health just now), with
  * the refusal's code and the request field at fault; undefined when none did.
@@ -113,6 +113,7 @@ function refusedRequestSetting(excluded: readonly Exclusion[], request: Canonica
   if (only('reasoning')) return { code: 'reasoning_effort_unsupported', param: requestedEffort(request)?.field ?? 'reasoning_effort' };
   if (only('tools_refused')) return { code: 'tools_not_supported', param: 'tools' };
   if (only('empty_content')) return { code: 'empty_content', param: 'messages' };
+  if (only('no_messages')) return { code: 'no_messages', param: 'messages' };
   if (only('image_url')) return { code: 'image_url_unsupported', param: 'messages' };
   return undefined;
 }

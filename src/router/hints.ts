@@ -82,6 +82,10 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((context: Rem
     hint: 'the Messages API refuses a turn with no content (but a final assistant turn): send text in every user turn, or leave the empty turn out',
   },
   {
+    rules: ['no_messages'],
+    hint: 'the Messages API needs at least one message besides the system prompt: add a user message (the instructions can stay the system prompt), or send it to a model on the openai wire',
+  },
+  {
     rules: ['session_envelope'],
     hint: "the session's capability envelope approves smaller models only: name a model within it, or approve more with `syndicate session approve SESSION --max-capability CLASS`",
   },

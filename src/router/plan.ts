@@ -14,7 +14,7 @@ import {
 } from '../common/vocabulary.js';
 import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
-import { anthropicEmptyTurnMessage, anthropicUnsendableTurn } from '../wire/anthropic/adapter.js';
+import { ANTHROPIC_NO_MESSAGES, anthropicEmptyTurnMessage, anthropicSendsNoMessage, anthropicUnsendableTurn } from '../wire/anthropic/adapter.js';
 import type { TextCompletionRequest } from '../wire/canonical.js';
 import { describeEffortCarriage, effortRefusal } from '../wire/reasoning.js';
 import { missingCredential } from '../registry/credentials.js';
@@ -164,6 +164,9 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     const unsendableTurn = record.wire === 'anthropic' ? (anthropicUnsendable ??= { turn: anthropicUnsendableTurn(input.request) }).turn : undefined;
     if (unsendableTurn !== undefined) {
       exclude('empty_content', `the anthropic wire refuses a turn with no content (${anthropicEmptyTurnMessage(unsendableTurn)})`);
+    } else if (record.wire === 'anthropic' && input.request.embedding === undefined && input.request.completion === undefined && anthropicSendsNoMessage(input.request)) {
+      // A chat request only: embeddings and text completions have no messages and their own rules.
+      exclude('no_messages', `the anthropic wire needs a message besides the system prompt (${ANTHROPIC_NO_MESSAGES})`);
     }
     const missingKey = context.env === undefined ? undefined : missingCredential(record, context.env);
     if (missingKey !== undefined) reasons.push(`key ${missingKey} not set: ranked after every candidate that can be called`);

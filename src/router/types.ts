@@ -189,6 +189,8 @@ export type ExclusionRule =
   | 'tools_refused'
   /** The request has a turn with no content and the provider speaks the anthropic wire, which refuses one (`anthropicUnsendableTurn`). */
   | 'empty_content'
+  /** The request has no message besides its system prompt and the provider speaks the anthropic wire, which needs one (`anthropicSendsNoMessage`). */
+  | 'no_messages'
   /** The request gives an image by URL and the engine takes inline data only (Ollama). */
   | 'image_url'
   /**

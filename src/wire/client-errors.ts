@@ -46,7 +46,7 @@ export const CLIENT_ERROR_STATUS: Record<ClientErrorKind, number> = {
  * too long for every model, a setting every model it may use refuses, or an image URL its level
  * keeps from the network — 400s, not 403s.
  */
-const REQUEST_FIELD_REFUSALS: ReadonlySet<string> = new Set(['context_length_exceeded', 'tool_choice_unsupported', 'thinking_unsupported', 'reasoning_effort_unsupported', 'tools_not_supported', 'empty_content', 'image_url_unsupported', 'remote_media_url']);
+const REQUEST_FIELD_REFUSALS: ReadonlySet<string> = new Set(['context_length_exceeded', 'tool_choice_unsupported', 'thinking_unsupported', 'reasoning_effort_unsupported', 'tools_not_supported', 'empty_content', 'no_messages', 'image_url_unsupported', 'remote_media_url']);
 
 /** Upstream statuses that refuse the request itself, not the service: 400, 413, 422. */
 export const REQUEST_REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);

@@ -7,7 +7,9 @@ import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { explainRequestRoute } from '../../src/invoke/explain-route.js';
+import { decodeGatewayRequest } from '../../src/wire/request-family.js';
+import { startTestGateway, TEST_TOKEN, testPolicy, type TestGateway } from '../unit/gateway/harness.js';
 
 const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
 const VLLM_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct';
@@ -189,6 +191,39 @@ describe('a conversation whose only user turn is empty', () => {
     const local = await openAIClient().chat.completions.create({ model: `vllm:${VLLM_MODEL}`, messages: [{ role: 'user', content: '' }] });
     expect(local.choices[0]?.message.content).toBeTruthy();
     expect(lastSent(vllm)['messages']).toEqual([{ role: 'user', content: '' }]);
+  });
+});
+
+describe('a conversation of a system message only (no user turn)', () => {
+  const posts = (engine: FakeEngine): number => engine.exchanges.filter((exchange) => exchange.method === 'POST').length;
+  const SYSTEM_ONLY = [{ role: 'system' as const, content: 'Write a haiku about the sea.' }];
+
+  it('is refused before any call for an Anthropic-wire provider (400 `no_messages` naming the fix), goes to an OpenAI-wire engine, and route --explain says why claude was left out', async () => {
+    const before = posts(claude);
+    const refused = await openAIClient()
+      .chat.completions.create({ model: `claude:${CLAUDE_MODEL}`, messages: SYSTEM_ONLY })
+      .catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'no_messages',
+      param: 'messages',
+      message: expect.stringContaining('messages: at least one message is required'),
+    });
+    expect((refused as Error).message).toContain('add a user message');
+    expect(posts(claude)).toBe(before);
+
+    // Unpinned, the router leaves claude out and an OpenAI-wire engine answers it as sent.
+    const answered = await openAIClient().chat.completions.create({ model: 'auto', messages: SYSTEM_ONLY });
+    expect(answered.choices[0]?.message.content).toBeTruthy();
+    expect(answered.model).not.toContain('claude');
+    expect(posts(claude)).toBe(before);
+
+    // What `route --explain --request` prints of the same body.
+    const { request } = decodeGatewayRequest(JSON.stringify({ model: 'auto', messages: SYSTEM_ONLY }), 'body.json');
+    const { plan } = await explainRequestRoute(gateway.store, testPolicy(), request, { workflow: 'interactive' });
+    expect(plan.excluded).toContainEqual(expect.objectContaining({ provider: 'claude', rules: ['no_messages'] }));
+    expect(plan.explanation).toContain(`claude:${CLAUDE_MODEL} (approved_hosted) — the anthropic wire needs a message besides the system prompt (messages: at least one message is required)`);
   });
 });
 

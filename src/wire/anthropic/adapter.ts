@@ -288,6 +288,18 @@ export function anthropicEmptyTurnMessage(index: number): string {
   return `messages.${index}: all messages must have non-empty content except for the optional final assistant message`;
 }
 
+/** What the Messages API says of a request whose `messages` is empty (a conversation of a system prompt only). */
+export const ANTHROPIC_NO_MESSAGES = 'messages: at least one message is required';
+
+/**
+ * Whether the request has nothing but a system prompt: the anthropic wire would send `messages: []`,
+ * which the Messages API refuses (`ANTHROPIC_NO_MESSAGES`). OpenAI's chat completions answer such
+ * a conversation, and local engines do when their chat template allows it.
+ */
+export function anthropicSendsNoMessage(request: CanonicalRequest): boolean {
+  return request.messages.every((message) => message.role === 'system');
+}
+
 /**
  * The index (in `request.messages`) of a turn the anthropic wire cannot send as asked, because
  * it has no content the Messages API takes (an empty text, reasoning without a signature):
