@@ -58,12 +58,20 @@ export interface FaceRequest {
 }
 
 /** The request settings a wire may drop or change (`FieldEffect`), by the client field that carried each. */
-export type SettingFields = Record<'temperature' | 'topP' | 'seed' | 'maxTokens' | 'logprobs' | 'topLogprobs', string>;
+export type SettingFields = Record<'temperature' | 'topP' | 'seed' | 'maxTokens' | 'logprobs' | 'topLogprobs' | 'responseFormat', string>;
 
-/** Their names in OpenAI's Chat Completions (and legacy Completions) and Anthropic's Messages API. */
-export const SETTING_FIELDS: SettingFields = { temperature: 'temperature', topP: 'top_p', seed: 'seed', maxTokens: 'max_tokens', logprobs: 'logprobs', topLogprobs: 'top_logprobs' };
+/** Their names in OpenAI's Chat Completions (and legacy Completions) and Anthropic's Messages API (whose format is `output_config.format`, or `output_format`). */
+export const SETTING_FIELDS: SettingFields = {
+  temperature: 'temperature',
+  topP: 'top_p',
+  seed: 'seed',
+  maxTokens: 'max_tokens',
+  logprobs: 'logprobs',
+  topLogprobs: 'top_logprobs',
+  responseFormat: 'response_format',
+};
 
-/** Their names in Ollama's native API: options. */
+/** Their names in Ollama's native API: options, and `format`. */
 const OLLAMA_SETTING_FIELDS: SettingFields = {
   temperature: 'options.temperature',
   topP: 'options.top_p',
@@ -71,6 +79,7 @@ const OLLAMA_SETTING_FIELDS: SettingFields = {
   maxTokens: 'options.num_predict',
   logprobs: 'logprobs',
   topLogprobs: 'top_logprobs',
+  responseFormat: 'format',
 };
 
 /**
@@ -133,7 +142,7 @@ export const anthropicFace: ApiFace = {
     const parsed = parseAnthropicMessagesRequest(bodyText);
     const anthropicBeta = anthropicBetaOf(header('anthropic-beta'));
     if (anthropicBeta !== undefined) parsed.request.anthropicBeta = anthropicBeta;
-    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, thinking: parsed.thinking };
+    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, thinking: parsed.thinking, settingFields: { responseFormat: parsed.formatField } };
   },
   render(result, model, { thinking }) {
     return renderAnthropicMessageResponse(clientAnswer(result), { id: newId('msg'), model, thinking: thinking === true }).body;
@@ -162,7 +171,7 @@ export const responsesFace: ApiFace = {
   api: 'openai_responses',
   parse(bodyText) {
     const parsed = parseResponsesRequest(bodyText);
-    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, settingFields: { maxTokens: 'max_output_tokens' } };
+    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, settingFields: { maxTokens: 'max_output_tokens', responseFormat: 'text.format' } };
   },
   render(result, model, { request }) {
     return renderResponsesResponse(clientAnswer(result), { id: newId('resp'), createdAt: unixSeconds(), model, request });

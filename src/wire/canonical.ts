@@ -393,9 +393,12 @@ export interface WireWarning {
 
 /** What became of one request setting on the way upstream. */
 export interface FieldEffect {
-  /** `reasoning`: the request's reasoning field, whichever its client used (`reasoning_effort`, `thinking`, ...). */
-  setting: 'temperature' | 'topP' | 'seed' | 'maxTokens' | 'reasoning' | 'logprobs' | 'topLogprobs';
-  /** `dropped`: not sent at all; `changed`: sent with another value than the client's. */
+  /**
+   * `reasoning`: the request's reasoning field, whichever its client used (`reasoning_effort`, `thinking`, ...).
+   * `responseFormat`: its answer format (`response_format`, `text.format`, `output_config.format`, `format`).
+   */
+  setting: 'temperature' | 'topP' | 'seed' | 'maxTokens' | 'reasoning' | 'logprobs' | 'topLogprobs' | 'responseFormat';
+  /** `dropped`: not sent at all; `changed`: sent with another value than the client's (an enforced format sent as an instruction only). */
   effect: 'dropped' | 'changed';
 }
 

@@ -94,6 +94,39 @@ describe('an OpenAI client’s json_schema to Anthropic’s own API', () => {
     await gateway.settled();
     const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
     expect(evidence?.warnings).toContainEqual(expect.objectContaining({ setting: 'responseFormat', message: expect.stringContaining('vendor: anthropic') }));
+    // Sent, but not as a format the provider enforces: the client is told the field was changed (a
+    // `chat.completions.parse()` that fails on prose has its clue), and nothing was ignored.
+    expect(response.headers.get('x-syndicate-changed-fields')).toBe('response_format');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+    // The Responses API names its own field; Anthropic's own API enforces the format: nothing named.
+    const { response: viaResponses } = await openaiClient()
+      .responses.create({ model: PROXY, input: QUESTION, text: { format: { type: 'json_schema', name: 'city', schema: CITY_SCHEMA, strict: true } } })
+      .withResponse();
+    expect(viaResponses.headers.get('x-syndicate-changed-fields')).toBe('text.format');
+    const { response: enforced } = await openaiClient().chat.completions.create({ model: CLAUDE, messages: [{ role: 'user', content: QUESTION }], response_format: responseFormat }).withResponse();
+    expect(enforced.headers.get('x-syndicate-changed-fields')).toBeNull();
+  });
+
+  it('an Anthropic client’s output_config.format (or output_format) to a record without vendor: anthropic is named changed in its own field name', async () => {
+    const request = { model: PROXY, max_tokens: 256, messages: [{ role: 'user' as const, content: QUESTION }] };
+    const { response } = await anthropicClient()
+      .messages.create({ ...request, output_config: { format: { type: 'json_schema', schema: CITY_SCHEMA } } })
+      .withResponse();
+    expect(sentBody(claude.exchanges.at(-1))['output_config']).toBeUndefined();
+    expect(response.headers.get('x-syndicate-changed-fields')).toBe('output_config.format');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+    // The SDK's beta client now sends `output_format` as `output_config.format`; an older client sends it as it is.
+    const beta = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': TEST_TOKEN, 'anthropic-version': '2023-06-01', 'anthropic-beta': 'structured-outputs-2025-11-13', 'content-type': 'application/json' },
+      body: JSON.stringify({ ...request, output_format: { type: 'json_schema', schema: CITY_SCHEMA } }),
+    });
+    expect(beta.status, await beta.clone().text()).toBe(200);
+    expect(beta.headers.get('x-syndicate-changed-fields')).toBe('output_format');
+    const { response: enforced } = await anthropicClient()
+      .messages.create({ ...request, model: CLAUDE, output_config: { format: { type: 'json_schema', schema: CITY_SCHEMA } } })
+      .withResponse();
+    expect(enforced.headers.get('x-syndicate-changed-fields')).toBeNull();
   });
 });
 

@@ -162,9 +162,11 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
         : `${ANTHROPIC_JSON_INSTRUCTION} It must validate against this JSON Schema: ${JSON.stringify(format.schema)}`;
     systemParts.push(instruction);
     const why = format.type === 'json_object' ? 'the anthropic wire has no json_object response format' : 'the provider is not declared as Anthropic\'s own API (vendor: anthropic), which alone is sent a json_schema format natively';
+    // Sent, but as words the model reads, not a format the provider enforces: changed, not ignored.
     warnings.push({
       setting: 'responseFormat',
       message: `${why}; it was emulated by an instruction appended to the system prompt, so the output is not guaranteed to be valid JSON`,
+      fields: [{ setting: 'responseFormat', effect: 'changed' }],
     });
   }
   if (nativeSchema !== undefined && nativeSchema.moved.length > 0) {

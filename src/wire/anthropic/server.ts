@@ -60,6 +60,8 @@ export interface ParsedAnthropicMessagesRequest {
    * reaches anthropic-wire providers only (`CanonicalRequest.thinking`).
    */
   thinking: boolean;
+  /** The field the client's answer format came in: `output_config.format`, or its deprecated beta spelling `output_format`. */
+  formatField: 'output_config.format' | 'output_format';
 }
 
 /**
@@ -122,7 +124,8 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
   const thinking = request.thinking?.['type'] === 'enabled' || request.thinking?.['type'] === 'adaptive';
   const outputConfig = body['output_config'];
   const ignoredSettings = isRecord(outputConfig) ? Object.keys(outputConfig).filter((key) => key !== 'format' && key !== 'effort').map((key) => `output_config.${key}`) : [];
-  return { request, ignoredFields: [...unknownFields(body, KNOWN_FIELDS), ...ignoredSettings].sort(), thinking };
+  const formatField = body['output_format'] === undefined || body['output_format'] === null ? 'output_config.format' : 'output_format';
+  return { request, ignoredFields: [...unknownFields(body, KNOWN_FIELDS), ...ignoredSettings].sort(), thinking, formatField };
 }
 
 /**
