@@ -114,6 +114,7 @@ describe('parseAnthropicMessagesRequest', () => {
       },
       ignoredFields: ['metadata', 'top_k'],
       thinking: false,
+      formatField: 'output_config.format',
     });
   });
 

@@ -48,7 +48,8 @@ describe('a json_schema format on the anthropic wire', () => {
     const body = bodyOf(sent.body);
     expect(body['output_config']).toBeUndefined();
     expect(body['system']).toBe(`Be terse.\n\n${ANTHROPIC_JSON_INSTRUCTION} It must validate against this JSON Schema: ${JSON.stringify(CITY_SCHEMA)}`);
-    expect(sent.warnings).toEqual([{ setting: 'responseFormat', message: expect.stringContaining('vendor: anthropic') }]);
+    // Sent as words, not enforced: the gateway names the client's format field changed.
+    expect(sent.warnings).toEqual([{ setting: 'responseFormat', message: expect.stringContaining('vendor: anthropic'), fields: [{ setting: 'responseFormat', effect: 'changed' }] }]);
   });
 
   it('json_object stays an instruction, even to Anthropic itself (structured outputs take a schema)', () => {
