@@ -816,8 +816,9 @@ interface StreamCut {
   /**
    * The model had started answering (the upstream's first event arrived: it read the prompt) and the
    * stream was cut — the caller left, the connection broke or stalled — rather than ended by an error
-   * the upstream reported (Anthropic's `event: error`: failed requests are not charged). Anthropic
-   * and OpenAI bill the input of such a request even when no text arrived.
+   * the upstream reported (Anthropic's `event: error`: failed requests are not charged). Providers
+   * meter such a request once the model has read its prompt (Anthropic's own usage counts
+   * interrupted streams), so its input is billed even when no text arrived.
    */
   billed: boolean;
 }
