@@ -171,7 +171,7 @@ export const responsesFace: ApiFace = {
   api: 'openai_responses',
   parse(bodyText) {
     const parsed = parseResponsesRequest(bodyText);
-    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, settingFields: { maxTokens: 'max_output_tokens', responseFormat: 'text.format' } };
+    return { request: parsed.request, includeUsage: true, ignoredFields: parsed.ignoredFields, settingFields: { maxTokens: 'max_output_tokens', responseFormat: 'text.format', logprobs: 'include', topLogprobs: 'top_logprobs' } };
   },
   render(result, model, { request }) {
     return renderResponsesResponse(clientAnswer(result), { id: newId('resp'), createdAt: unixSeconds(), model, request });

@@ -3,8 +3,10 @@
  * the real pipeline, driven by the official `openai` client: Chat Completions `logprobs` /
  * `top_logprobs` and legacy Completions `logprobs: N` reach the openai-wire engines (fake vLLM and
  * llama-server, which answer them in their own shapes) and their answers reach the client as the
- * engine wrote them, streamed and not; a request routed `auto` prefers an openai-wire model, and
- * one only an anthropic-wire model can answer gets `logprobs: null` and a header that says so.
+ * engine wrote them, streamed and not; the Responses API's `include:
+ * ["message.output_text.logprobs"]` / `top_logprobs` get them in its own shape; a request routed
+ * `auto` prefers an openai-wire model, and one only an anthropic-wire model can answer gets
+ * `logprobs: null` (`[]` on Responses) and a header that says so.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +29,8 @@ let llama: FakeEngine;
 let vllm: FakeEngine;
 let anthropic: FakeEngine;
 let mixed: TestGateway;
+/** The same providers as `mixed`, for the Responses API: its first request finds no observed latency either. */
+let responsesMixed: TestGateway;
 let anthropicOnly: TestGateway;
 
 /** The `choices[0].logprobs` of each `data:` chunk of a raw SSE body that carries some. */
@@ -48,18 +52,17 @@ beforeAll(async () => {
     startFakeEngine({ kind: 'anthropic' }),
   ]);
   const claude = { id: 'claude', class: 'approved_hosted' as const, wire: 'anthropic' as const, baseUrl: anthropic.baseUrl, auth: true, models: [{ id: CLAUDE, priority: 50, price: { inputPerMTok: 3, outputPerMTok: 15 } }] };
-  mixed = await startTestGateway({
-    providers: [
-      claude,
-      { id: 'llama', class: 'local', wire: 'openai', baseUrl: llama.baseUrl, engine: 'llama.cpp', models: [{ id: LLAMA_MODEL, tags: ['completions'] }] },
-      { id: 'vllm', class: 'local', wire: 'openai', baseUrl: vllm.baseUrl, engine: 'vllm', models: [{ id: VLLM_MODEL, tags: ['completions'], priority: 10 }] },
-    ],
-  });
+  const providers = [
+    claude,
+    { id: 'llama', class: 'local' as const, wire: 'openai' as const, baseUrl: llama.baseUrl, engine: 'llama.cpp' as const, models: [{ id: LLAMA_MODEL, tags: ['completions'] }] },
+    { id: 'vllm', class: 'local' as const, wire: 'openai' as const, baseUrl: vllm.baseUrl, engine: 'vllm' as const, models: [{ id: VLLM_MODEL, tags: ['completions'], priority: 10 }] },
+  ];
+  [mixed, responsesMixed] = await Promise.all([startTestGateway({ providers }), startTestGateway({ providers })]);
   anthropicOnly = await startTestGateway({ providers: [claude] });
 });
 
 afterAll(async () => {
-  await Promise.all([mixed?.close(), anthropicOnly?.close()]);
+  await Promise.all([mixed?.close(), responsesMixed?.close(), anthropicOnly?.close()]);
   await Promise.all([llama?.close(), vllm?.close(), anthropic?.close()]);
 });
 
@@ -140,6 +143,102 @@ describe('chat completions logprobs with the official openai client', () => {
   it('top_logprobs without logprobs: true is a 400 naming the fix, as OpenAI answers it', async () => {
     const error = await client(mixed.url)
       .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }], top_logprobs: 2 })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('top_logprobs');
+  });
+});
+
+/** A chat-shaped upstream `logprobs.content` as the Responses API writes it: `{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}`, nothing else. */
+function asResponsesLogprobs(content: Json[]): Json[] {
+  const entry = (raw: Json): Json => ({ token: raw['token'], logprob: raw['logprob'], bytes: raw['bytes'] });
+  return content.map((raw) => ({ ...entry(raw), top_logprobs: ((raw['top_logprobs'] ?? []) as Json[]).map(entry) }));
+}
+
+describe('responses logprobs with the official openai client', () => {
+  const LOGPROBS = 'message.output_text.logprobs' as const;
+
+  it('routed auto, goes to an openai-wire model ahead of a higher-priority anthropic one; output_text.logprobs holds the engine tokens in the Responses shape', async () => {
+    // First on its gateway: no observed latency ranks one model ahead of another (priority would pick claude).
+    const before = inferenceExchanges(vllm).length;
+    const { data: answer, response } = await client(responsesMixed.url)
+      .responses.create({ model: 'auto', input: 'hi', include: [LOGPROBS], top_logprobs: 2 })
+      .withResponse();
+    expect(response.headers.get('x-syndicate-provider')).toBe('vllm');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+    const exchange = inferenceExchanges(vllm).slice(before)[0]!;
+    expect(JSON.parse(exchange.requestBody.toString('utf8'))).toMatchObject({ logprobs: true, top_logprobs: 2 });
+    const upstream = (choiceOf(exchange.responseBody)['logprobs'] as { content: Json[] }).content;
+    expect(upstream.length).toBeGreaterThan(1);
+
+    const message = answer.output.find((item): item is OpenAI.Responses.ResponseOutputMessage => item.type === 'message')!;
+    const part = message.content[0] as OpenAI.Responses.ResponseOutputText;
+    expect(part.text).toBe(DEFAULT_ANSWER);
+    expect(part.logprobs).toEqual(asResponsesLogprobs(upstream));
+    expect(part.logprobs?.[0]?.top_logprobs).toHaveLength(2);
+    expect(part.logprobs?.map((entry) => entry.token).join('')).toBe(DEFAULT_ANSWER);
+
+    // Without the include, `top_logprobs` alone asks for nothing: named ignored, not preferred, no logprobs.
+    const plain = await client(responsesMixed.url).responses.create({ model: 'auto', input: 'hi', top_logprobs: 2 }).withResponse();
+    expect(plain.response.headers.get('x-syndicate-provider')).toBe('claude');
+    expect(plain.response.headers.get('x-syndicate-ignored-fields')).toBe('top_logprobs');
+    const plainMessage = plain.data.output.find((item): item is OpenAI.Responses.ResponseOutputMessage => item.type === 'message')!;
+    expect((plainMessage.content[0] as OpenAI.Responses.ResponseOutputText).logprobs).toEqual([]);
+
+    await responsesMixed.settled();
+    const evidence = getEvidence(responsesMixed.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(evidence?.response.body?.equals(exchange.responseBody)).toBe(true);
+    expect(evidence?.warnings ?? []).toEqual([]);
+  });
+
+  it('streams them: each output_text.delta carries the logprobs of its own text, output_text.done and the final response all of them', async () => {
+    const before = inferenceExchanges(llama).length;
+    const { data: stream, response } = await client(mixed.url)
+      .responses.create({ model: `llama:${LLAMA_MODEL}`, input: 'hi', include: [LOGPROBS], top_logprobs: 1, stream: true })
+      .withResponse();
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+
+    const exchange = inferenceExchanges(llama).slice(before)[0]!;
+    expect(JSON.parse(exchange.requestBody.toString('utf8'))).toMatchObject({ logprobs: true, top_logprobs: 1, stream: true });
+    const upstream = chunkLogprobs(exchange.responseBody).map((logprobs) => asResponsesLogprobs(logprobs['content'] as Json[]));
+    expect(upstream.length).toBeGreaterThan(1);
+    const deltas = events.filter((event): event is OpenAI.Responses.ResponseTextDeltaEvent => event.type === 'response.output_text.delta');
+    expect(deltas.map((event) => event.logprobs)).toEqual(upstream);
+    for (const delta of deltas) expect(delta.logprobs.map((entry) => entry.token).join('')).toBe(delta.delta);
+    const all = upstream.flat();
+    const done = events.find((event): event is OpenAI.Responses.ResponseTextDoneEvent => event.type === 'response.output_text.done');
+    expect(done?.logprobs).toEqual(all);
+    const completed = events.find((event): event is OpenAI.Responses.ResponseCompletedEvent => event.type === 'response.completed');
+    const message = completed?.response.output.find((item): item is OpenAI.Responses.ResponseOutputMessage => item.type === 'message');
+    expect((message?.content[0] as OpenAI.Responses.ResponseOutputText).logprobs).toEqual(all);
+
+    await mixed.settled();
+    const evidence = getEvidence(mixed.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(evidence?.response.body?.equals(exchange.responseBody)).toBe(true);
+  });
+
+  it('only an anthropic-wire model: answered with logprobs [], the header names the fields', async () => {
+    const before = inferenceExchanges(anthropic).length;
+    const { data: answer, response } = await client(anthropicOnly.url)
+      .responses.create({ model: 'auto', input: 'hi', include: [LOGPROBS], top_logprobs: 3 })
+      .withResponse();
+    expect(response.headers.get('x-syndicate-provider')).toBe('claude');
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('include, top_logprobs');
+    const message = answer.output.find((item): item is OpenAI.Responses.ResponseOutputMessage => item.type === 'message');
+    expect((message?.content[0] as OpenAI.Responses.ResponseOutputText).logprobs).toEqual([]);
+    const sent = JSON.parse(inferenceExchanges(anthropic).slice(before)[0]!.requestBody.toString('utf8')) as Json;
+    expect(sent).not.toHaveProperty('logprobs');
+    expect(sent).not.toHaveProperty('top_logprobs');
+    await anthropicOnly.settled();
+    const evidence = getEvidence(anthropicOnly.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(JSON.stringify(evidence?.warnings)).toContain('"setting":"logprobs"');
+  });
+
+  it('a top_logprobs out of 0 to 20 is a 400 naming it', async () => {
+    const error = await client(mixed.url)
+      .responses.create({ model: 'auto', input: 'hi', include: [LOGPROBS], top_logprobs: 21 })
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('top_logprobs');

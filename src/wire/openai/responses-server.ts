@@ -13,6 +13,8 @@ import {
   type CanonicalResponse,
   type ContentPart,
   type FinishReason,
+  type JsonObject,
+  type LogprobsRequest,
   type ResponseFormat,
   type StreamPart,
   type ToolCall,
@@ -27,8 +29,9 @@ import type { ReasoningEffort } from '../reasoning.js';
 import { mergeUsage, streamErrorOf } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
 import { customCallArguments, freeformInput, freeformToolNames, readCustomTool } from './custom-tools.js';
-import { readFunctionTool, readJsonSchemaFormat } from './server.js';
+import { MAXIMUM_TOP_LOGPROBS, readFunctionTool, readJsonSchemaFormat } from './server.js';
 import type {
+  ResponsesLogprob,
   ResponsesMessageItem,
   ResponsesObject,
   ResponsesOutputItem,
@@ -59,7 +62,12 @@ const KNOWN_FIELDS = new Set([
   'conversation',
   'prompt',
   'reasoning',
+  'include',
+  'top_logprobs',
 ]);
+
+/** The `include` value that asks for the log-probabilities of the answer's tokens. */
+const LOGPROBS_INCLUDE = 'message.output_text.logprobs';
 
 /** A client's Responses API request, read into the canonical model. */
 export interface ParsedResponsesRequest {
@@ -119,6 +127,7 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
   const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
   const maxTokens = optionalNumber(body, 'max_output_tokens', problems, { minimum: 1, integer: true });
   const stream = optionalBoolean(body, 'stream', problems) ?? false;
+  const logprobs = readIncludedLogprobs(body, problems, ignored);
   const reasoning = body['reasoning'];
   let reasoningEffort: ReasoningEffort | undefined;
   if (reasoning !== undefined && reasoning !== null) {
@@ -141,8 +150,30 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
     topP,
     maxTokens,
     reasoningEffort: reasoningEffort === undefined ? undefined : { effort: reasoningEffort, field: 'reasoning.effort' },
+    logprobs,
   });
   return { request, ignoredFields: [...new Set(ignored)].sort() };
+}
+
+/**
+ * `include: ["message.output_text.logprobs"]` with its `top_logprobs` (0 to 20): the logprobs the
+ * chat path asks for. The other `include` values ask for what OpenAI's hosted tools and stored
+ * reasoning return (`reasoning.encrypted_content`, ...), and `top_logprobs` without that include
+ * counts the alternatives of logprobs not asked for: both are named ignored.
+ */
+function readIncludedLogprobs(body: Record<string, unknown>, problems: RequestProblems, ignored: string[]): LogprobsRequest | undefined {
+  const include = body['include'];
+  let wanted = false;
+  if (include !== undefined && include !== null) {
+    if (!Array.isArray(include) || include.some((value) => typeof value !== 'string')) problems.add('/include', 'must be an array of strings', `send ["${LOGPROBS_INCLUDE}"] for token logprobs, or leave \`include\` out`);
+    else {
+      wanted = include.includes(LOGPROBS_INCLUDE);
+      if (include.some((value) => value !== LOGPROBS_INCLUDE)) ignored.push('include');
+    }
+  }
+  const top = optionalNumber(body, 'top_logprobs', problems, { minimum: 0, maximum: MAXIMUM_TOP_LOGPROBS, integer: true });
+  if (top !== undefined && !wanted) ignored.push('top_logprobs');
+  return wanted ? { ...(top === undefined ? {} : { top }) } : undefined;
 }
 
 /**
@@ -383,7 +414,7 @@ export function renderResponsesResponse(response: CanonicalResponse, options: Re
   const output: ResponsesOutputItem[] = [];
   const itemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
   if (response.reasoning !== undefined) output.push(reasoningItem(itemId(options.id, 'rs', 0), response.reasoning, itemStatus));
-  if (response.text !== '' || response.toolCalls.length === 0) output.push(messageItem(itemId(options.id, 'msg', output.length), response.text, itemStatus));
+  if (response.text !== '' || response.toolCalls.length === 0) output.push(messageItem(itemId(options.id, 'msg', output.length), response.text, itemStatus, responsesLogprobs(response.logprobs)));
   const freeform = freeformToolNames(options.request);
   for (const call of response.toolCalls) {
     output.push(
@@ -424,6 +455,8 @@ export class ResponsesStreamEncoder {
   private held: ItemPart[] = [];
   private readonly calls = new Map<number, OpenCall>();
   private readonly freeform: ReadonlySet<string>;
+  /** The upstream's logprobs for the text delta that comes next (they come before it, in the same chunk). */
+  private pendingLogprobs: ResponsesLogprob[] = [];
 
   constructor(private readonly options: ResponsesRenderOptions) {
     this.freeform = freeformToolNames(options.request);
@@ -450,6 +483,7 @@ export class ResponsesStreamEncoder {
         case 'text-delta':
         case 'reasoning-delta':
         case 'tool-call-delta':
+        case 'logprobs':
           output += this.itemPart(part);
           break;
         case 'finish':
@@ -497,9 +531,16 @@ export class ResponsesStreamEncoder {
       this.held.push(part);
       return '';
     }
+    if (part.type === 'logprobs') {
+      this.pendingLogprobs.push(...responsesLogprobs(part.logprobs));
+      return '';
+    }
+    // Only output text has logprobs on this API: those of reasoning or call tokens are dropped.
+    const logprobs = this.pendingLogprobs;
+    this.pendingLogprobs = [];
     switch (part.type) {
       case 'text-delta':
-        return this.textDelta(part.text);
+        return this.textDelta(part.text, logprobs);
       case 'reasoning-delta':
         return this.reasoningDelta(part.text);
       case 'tool-call-delta':
@@ -507,16 +548,17 @@ export class ResponsesStreamEncoder {
     }
   }
 
-  private textDelta(text: string): string {
+  private textDelta(text: string, logprobs: ResponsesLogprob[] = []): string {
     let output = '';
     if (this.current?.kind !== 'message') {
       output += this.closeCurrent('completed');
-      output += this.announce({ kind: 'message', id: itemId(this.options.id, 'msg', this.items.length), outputIndex: this.items.length, text: '' });
+      output += this.announce({ kind: 'message', id: itemId(this.options.id, 'msg', this.items.length), outputIndex: this.items.length, text: '', logprobs: [] });
     }
     const message = this.current as OpenMessage;
     if (text === '') return output;
     message.text += text;
-    return output + this.event('response.output_text.delta', { item_id: message.id, output_index: message.outputIndex, content_index: 0, delta: text, logprobs: [] });
+    message.logprobs.push(...logprobs);
+    return output + this.event('response.output_text.delta', { item_id: message.id, output_index: message.outputIndex, content_index: 0, delta: text, logprobs });
   }
 
   private reasoningDelta(text: string): string {
@@ -582,8 +624,8 @@ export class ResponsesStreamEncoder {
         this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'reasoning_text', text: item.text } });
     } else if (item.kind === 'message') {
       output +=
-        this.event('response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: [] }) +
-        this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: outputText(item.text) });
+        this.event('response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: item.logprobs }) +
+        this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: outputText(item.text, item.logprobs) });
     } else {
       // A call streamed without arguments (Anthropic sends none for empty input) reads as `{}`.
       if (!item.freeform && item.arguments === '') item.arguments = '{}';
@@ -621,7 +663,7 @@ export class ResponsesStreamEncoder {
 
   private snapshotOf(item: OpenItem, status: ResponsesMessageItem['status']): ResponsesOutputItem {
     if (item.kind === 'reasoning') return reasoningItem(item.id, item.text, status);
-    if (item.kind === 'message') return messageItem(item.id, item.text, status);
+    if (item.kind === 'message') return messageItem(item.id, item.text, status, item.logprobs);
     if (item.freeform) {
       return { type: 'custom_tool_call', id: item.id, call_id: item.callId, name: item.name, input: status === 'in_progress' ? '' : freeformInput(item.arguments), status };
     }
@@ -639,8 +681,8 @@ export class ResponsesStreamEncoder {
   }
 }
 
-/** The stream parts that belong to an output item. */
-type ItemPart = Extract<StreamPart, { type: 'text-delta' | 'reasoning-delta' | 'tool-call-delta' }>;
+/** The stream parts that belong to an output item (logprobs to the text delta after them). */
+type ItemPart = Extract<StreamPart, { type: 'text-delta' | 'reasoning-delta' | 'tool-call-delta' | 'logprobs' }>;
 
 /** How an item ended: set when its `output_item.done` is written. */
 type ItemStatus = 'completed' | 'incomplete';
@@ -650,6 +692,7 @@ interface OpenMessage {
   id: string;
   outputIndex: number;
   text: string;
+  logprobs: ResponsesLogprob[];
   status?: ItemStatus;
 }
 
@@ -688,16 +731,41 @@ function itemId(responseId: string, prefix: 'rs' | 'msg' | 'fc' | 'ctc', outputI
   return `${prefix}_${responseId.replace(/^resp_/, '')}_${outputIndex}`;
 }
 
-function outputText(text: string): ResponsesMessageItem['content'][number] {
-  return { type: 'output_text', text, annotations: [], logprobs: [] };
+function outputText(text: string, logprobs: ResponsesLogprob[] = []): ResponsesMessageItem['content'][number] {
+  return { type: 'output_text', text, annotations: [], logprobs };
+}
+
+/**
+ * The upstream's chat-shaped logprobs (`{content: [{token, logprob, bytes, top_logprobs}]}`, from
+ * OpenAI, vLLM, llama-server or Ollama) as the Responses API lists them, each entry with just its
+ * `token`, `logprob` and `bytes` (llama-server's token `id` left out; `bytes` made from the token
+ * when the engine gave none). Nothing for any other shape.
+ */
+export function responsesLogprobs(logprobs: JsonObject | undefined): ResponsesLogprob[] {
+  const content = logprobs?.['content'];
+  if (!Array.isArray(content)) return [];
+  return content.flatMap((raw) => {
+    const entry = tokenLogprob(raw);
+    if (entry === undefined) return [];
+    const alternatives = isRecord(raw) && Array.isArray(raw['top_logprobs']) ? raw['top_logprobs'] : [];
+    return [{ ...entry, top_logprobs: alternatives.flatMap((alternative) => tokenLogprob(alternative) ?? []) }];
+  });
+}
+
+function tokenLogprob(raw: unknown): ResponsesLogprob['top_logprobs'][number] | undefined {
+  if (!isRecord(raw)) return undefined;
+  const { token, logprob, bytes } = raw;
+  if (typeof token !== 'string' || typeof logprob !== 'number') return undefined;
+  const given = Array.isArray(bytes) && bytes.every((byte) => typeof byte === 'number') ? (bytes as number[]) : undefined;
+  return { token, logprob, bytes: given ?? [...Buffer.from(token, 'utf8')] };
 }
 
 function reasoningItem(id: string, text: string, status: ResponsesReasoningItem['status']): ResponsesReasoningItem {
   return { type: 'reasoning', id, summary: [], content: [{ type: 'reasoning_text', text }], status };
 }
 
-function messageItem(id: string, text: string, status: ResponsesMessageItem['status']): ResponsesMessageItem {
-  return { type: 'message', id, status, role: 'assistant', content: [outputText(text)] };
+function messageItem(id: string, text: string, status: ResponsesMessageItem['status'], logprobs: ResponsesLogprob[] = []): ResponsesMessageItem {
+  return { type: 'message', id, status, role: 'assistant', content: [outputText(text, logprobs)] };
 }
 
 function responseObject(

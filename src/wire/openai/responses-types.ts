@@ -8,7 +8,16 @@ export interface ResponsesOutputText {
   type: 'output_text';
   text: string;
   annotations: never[];
-  logprobs: never[];
+  /** Only when the request included `message.output_text.logprobs` and the engine returned them. */
+  logprobs: ResponsesLogprob[];
+}
+
+/** One token of the answer with its likeliest alternatives (`top_logprobs`), as the API writes it. */
+export interface ResponsesLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top_logprobs: { token: string; logprob: number; bytes: number[] }[];
 }
 
 export interface ResponsesMessageItem {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/errors.js';
-import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../../../src/wire/canonical.js';
+import type { CanonicalRequest, CanonicalResponse, JsonObject, StreamPart } from '../../../src/wire/canonical.js';
 import { parseResponsesRequest, renderResponsesResponse, ResponsesStreamEncoder } from '../../../src/wire/openai/responses-server.js';
 import { parseServerSentEvents } from '../../../src/wire/sse.js';
 
@@ -429,6 +429,66 @@ describe('ResponsesStreamEncoder', () => {
     expect(events.some((event) => event.event === 'response.completed')).toBe(false);
     expect(encoder.fail({ kind: 'internal', message: 'again' })).toBe('');
     expect(encoder.encodeAll([{ type: 'stream-end' }])).toBe('');
+  });
+});
+
+describe('token logprobs', () => {
+  const llamaEntry = (token: string, logprob: number): JsonObject => ({ id: 7, token, bytes: [...Buffer.from(token, 'utf8')], logprob });
+  /** llama-server's chat logprobs for `tokens`: its token `id` beside each, one alternative. */
+  const llamaLogprobs = (...tokens: string[]): JsonObject => ({ content: tokens.map((token) => ({ ...llamaEntry(token, -0.5), top_logprobs: [llamaEntry(`${token}~`, -1)] })) });
+  const asResponses = (token: string): Record<string, unknown> => ({ token, logprob: -0.5, bytes: [...Buffer.from(token, 'utf8')], top_logprobs: [{ token: `${token}~`, logprob: -1, bytes: [...Buffer.from(`${token}~`, 'utf8')] }] });
+
+  it('reads include: ["message.output_text.logprobs"] and top_logprobs as the canonical logprobs request; other includes and a lone top_logprobs are ignored', () => {
+    const asked = parseResponsesRequest(JSON.stringify({ model: 'm', input: 'hi', include: ['message.output_text.logprobs'], top_logprobs: 3 }));
+    expect(asked.request.logprobs).toEqual({ top: 3 });
+    expect(asked.ignoredFields).toEqual([]);
+    expect(parseResponsesRequest(JSON.stringify({ model: 'm', input: 'hi', include: ['message.output_text.logprobs'] })).request.logprobs).toEqual({});
+    const mixed = parseResponsesRequest(JSON.stringify({ model: 'm', input: 'hi', include: ['reasoning.encrypted_content', 'message.output_text.logprobs'] }));
+    expect(mixed.request.logprobs).toEqual({});
+    expect(mixed.ignoredFields).toEqual(['include']);
+    const lone = parseResponsesRequest(JSON.stringify({ model: 'm', input: 'hi', top_logprobs: 2 }));
+    expect(lone.request.logprobs).toBeUndefined();
+    expect(lone.ignoredFields).toEqual(['top_logprobs']);
+    expect(problemsOf({ model: 'm', input: 'hi', include: 'message.output_text.logprobs', top_logprobs: 21 })).toEqual([
+      { pointer: '/include', message: 'must be an array of strings' },
+      { pointer: '/top_logprobs', message: expect.stringContaining('20') as unknown as string },
+    ]);
+  });
+
+  it('renders the engine logprobs in the Responses shape: token, logprob, bytes, top_logprobs, nothing else', () => {
+    const response: CanonicalResponse = { id: 'x', model: 'm', text: 'Hi!', toolCalls: [], finishReason: 'stop', rawFinishReason: 'stop', logprobs: llamaLogprobs('Hi', '!') };
+    const body = JSON.parse(renderResponsesResponse(response, options)) as { output: { content: { logprobs: unknown }[] }[] };
+    expect(body.output[0]?.content[0]?.logprobs).toEqual([asResponses('Hi'), asResponses('!')]);
+    // An engine that gave no bytes: made from the token.
+    const withoutBytes: CanonicalResponse = { ...response, logprobs: { content: [{ token: 'é', logprob: -0.25, bytes: null, top_logprobs: [] }] } };
+    expect((JSON.parse(renderResponsesResponse(withoutBytes, options)) as typeof body).output[0]?.content[0]?.logprobs).toEqual([{ token: 'é', logprob: -0.25, bytes: [195, 169], top_logprobs: [] }]);
+  });
+
+  it('streams each delta with its own logprobs, and all of them in output_text.done, content_part.done and the final response', () => {
+    const encoder = new ResponsesStreamEncoder(options);
+    const parts: StreamPart[][] = [
+      [{ type: 'logprobs', logprobs: llamaLogprobs('Hi') }, { type: 'text-delta', text: 'Hi' }],
+      [{ type: 'logprobs', logprobs: llamaLogprobs('!', ' You') }, { type: 'text-delta', text: '! You' }],
+      [{ type: 'finish', finishReason: 'stop', rawFinishReason: 'stop' }],
+      [{ type: 'stream-end' }],
+    ];
+    const events = eventsOf(parts.map((batch) => encoder.encodeAll(batch)).join(''));
+    const all = [asResponses('Hi'), asResponses('!'), asResponses(' You')];
+    expect(events.filter((event) => event.event === 'response.output_text.delta').map((event) => event.data['logprobs'])).toEqual([[asResponses('Hi')], all.slice(1)]);
+    expect(events.find((event) => event.event === 'response.output_text.done')?.data['logprobs']).toEqual(all);
+    expect(events.find((event) => event.event === 'response.content_part.done')?.data['part']).toMatchObject({ logprobs: all });
+    expect(events.at(-1)?.data['response']).toMatchObject({ output: [{ content: [{ text: 'Hi! You', logprobs: all }] }] });
+  });
+
+  it('gives the logprobs of reasoning tokens to no text delta', () => {
+    const encoder = new ResponsesStreamEncoder(options);
+    const text = encoder.encodeAll([
+      { type: 'logprobs', logprobs: llamaLogprobs('Hmm') },
+      { type: 'reasoning-delta', text: 'Hmm' },
+      { type: 'text-delta', text: 'Hi' },
+      { type: 'stream-end' },
+    ]);
+    expect(eventsOf(text).find((event) => event.event === 'response.output_text.delta')?.data['logprobs']).toEqual([]);
   });
 });
 
