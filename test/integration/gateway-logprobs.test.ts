@@ -41,6 +41,30 @@ function chunkLogprobs(body: Buffer): Json[] {
     .filter((logprobs): logprobs is Json => logprobs !== null);
 }
 
+/** The evidence of the answer `response` reports, once the gateway settled: it holds the engine's response bytes. */
+async function evidenceHoldingUpstream(gateway: TestGateway, response: Response, exchange: { responseBody: Buffer }): Promise<ReturnType<typeof getEvidence>> {
+  await gateway.settled();
+  const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
+  expect(evidence?.response.body?.equals(exchange.responseBody)).toBe(true);
+  return evidence;
+}
+
+/** The anthropic engine was sent no logprobs field, and the evidence's warnings say why. */
+async function expectLogprobsLeftOut(anthropicBefore: number, response: Response): Promise<void> {
+  const sent = JSON.parse(inferenceExchanges(anthropic).slice(anthropicBefore)[0]!.requestBody.toString('utf8')) as Json;
+  expect(sent).not.toHaveProperty('logprobs');
+  expect(sent).not.toHaveProperty('top_logprobs');
+  await anthropicOnly.settled();
+  const evidence = getEvidence(anthropicOnly.store, response.headers.get('x-syndicate-evidence') ?? '');
+  expect(JSON.stringify(evidence?.warnings)).toContain('"setting":"logprobs"');
+}
+
+/** The `output_text` part of a Responses answer's message. */
+function outputTextOf(answer: OpenAI.Responses.Response): OpenAI.Responses.ResponseOutputText {
+  const message = answer.output.find((item): item is OpenAI.Responses.ResponseOutputMessage => item.type === 'message');
+  return message?.content[0] as OpenAI.Responses.ResponseOutputText;
+}
+
 function choiceOf(body: Buffer): Json {
   return (JSON.parse(body.toString('utf8')) as { choices: Json[] }).choices[0]!;
 }
@@ -89,9 +113,7 @@ describe('chat completions logprobs with the official openai client', () => {
     const plain = await client(mixed.url).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(plain.response.headers.get('x-syndicate-provider')).toBe('claude');
 
-    await mixed.settled();
-    const evidence = getEvidence(mixed.store, response.headers.get('x-syndicate-evidence') ?? '');
-    expect(evidence?.response.body?.equals(exchange.responseBody)).toBe(true);
+    const evidence = await evidenceHoldingUpstream(mixed, response, exchange);
     expect(evidence?.response.body?.toString('utf8')).toContain('"top_logprobs":[{"token"');
     expect(evidence?.warnings ?? []).toEqual([]);
   });
@@ -118,9 +140,7 @@ describe('chat completions logprobs with the official openai client', () => {
       expect(entries[0]).toHaveProperty('id');
     }
 
-    await mixed.settled();
-    const evidence = getEvidence(mixed.store, response.headers.get('x-syndicate-evidence') ?? '');
-    expect(evidence?.response.body?.equals(exchange.responseBody)).toBe(true);
+    await evidenceHoldingUpstream(mixed, response, exchange);
   });
 
   it('only an anthropic-wire model: answered with logprobs null, the header names the fields, the evidence says why', async () => {
@@ -131,13 +151,7 @@ describe('chat completions logprobs with the official openai client', () => {
     expect(response.headers.get('x-syndicate-provider')).toBe('claude');
     expect(response.headers.get('x-syndicate-ignored-fields')).toBe('logprobs, top_logprobs');
     expect(completion.choices[0]?.logprobs).toBeNull();
-    const exchange = inferenceExchanges(anthropic).slice(before)[0]!;
-    const sent = JSON.parse(exchange.requestBody.toString('utf8')) as Json;
-    expect(sent).not.toHaveProperty('logprobs');
-    expect(sent).not.toHaveProperty('top_logprobs');
-    await anthropicOnly.settled();
-    const evidence = getEvidence(anthropicOnly.store, response.headers.get('x-syndicate-evidence') ?? '');
-    expect(JSON.stringify(evidence?.warnings)).toContain('"setting":"logprobs"');
+    await expectLogprobsLeftOut(before, response);
   });
 
   it('top_logprobs without logprobs: true is a 400 naming the fix, as OpenAI answers it', async () => {
@@ -171,8 +185,7 @@ describe('responses logprobs with the official openai client', () => {
     const upstream = (choiceOf(exchange.responseBody)['logprobs'] as { content: Json[] }).content;
     expect(upstream.length).toBeGreaterThan(1);
 
-    const message = answer.output.find((item): item is OpenAI.Responses.ResponseOutputMessage => item.type === 'message')!;
-    const part = message.content[0] as OpenAI.Responses.ResponseOutputText;
+    const part = outputTextOf(answer);
     expect(part.text).toBe(DEFAULT_ANSWER);
     expect(part.logprobs).toEqual(asResponsesLogprobs(upstream));
     expect(part.logprobs?.[0]?.top_logprobs).toHaveLength(2);
@@ -182,12 +195,9 @@ describe('responses logprobs with the official openai client', () => {
     const plain = await client(responsesMixed.url).responses.create({ model: 'auto', input: 'hi', top_logprobs: 2 }).withResponse();
     expect(plain.response.headers.get('x-syndicate-provider')).toBe('claude');
     expect(plain.response.headers.get('x-syndicate-ignored-fields')).toBe('top_logprobs');
-    const plainMessage = plain.data.output.find((item): item is OpenAI.Responses.ResponseOutputMessage => item.type === 'message')!;
-    expect((plainMessage.content[0] as OpenAI.Responses.ResponseOutputText).logprobs).toEqual([]);
+    expect(outputTextOf(plain.data).logprobs).toEqual([]);
 
-    await responsesMixed.settled();
-    const evidence = getEvidence(responsesMixed.store, response.headers.get('x-syndicate-evidence') ?? '');
-    expect(evidence?.response.body?.equals(exchange.responseBody)).toBe(true);
+    const evidence = await evidenceHoldingUpstream(responsesMixed, response, exchange);
     expect(evidence?.warnings ?? []).toEqual([]);
   });
 
@@ -211,12 +221,9 @@ describe('responses logprobs with the official openai client', () => {
     const done = events.find((event): event is OpenAI.Responses.ResponseTextDoneEvent => event.type === 'response.output_text.done');
     expect(done?.logprobs).toEqual(all);
     const completed = events.find((event): event is OpenAI.Responses.ResponseCompletedEvent => event.type === 'response.completed');
-    const message = completed?.response.output.find((item): item is OpenAI.Responses.ResponseOutputMessage => item.type === 'message');
-    expect((message?.content[0] as OpenAI.Responses.ResponseOutputText).logprobs).toEqual(all);
+    expect(outputTextOf(completed!.response).logprobs).toEqual(all);
 
-    await mixed.settled();
-    const evidence = getEvidence(mixed.store, response.headers.get('x-syndicate-evidence') ?? '');
-    expect(evidence?.response.body?.equals(exchange.responseBody)).toBe(true);
+    await evidenceHoldingUpstream(mixed, response, exchange);
   });
 
   it('only an anthropic-wire model: answered with logprobs [], the header names the fields', async () => {
@@ -226,14 +233,8 @@ describe('responses logprobs with the official openai client', () => {
       .withResponse();
     expect(response.headers.get('x-syndicate-provider')).toBe('claude');
     expect(response.headers.get('x-syndicate-ignored-fields')).toBe('include, top_logprobs');
-    const message = answer.output.find((item): item is OpenAI.Responses.ResponseOutputMessage => item.type === 'message');
-    expect((message?.content[0] as OpenAI.Responses.ResponseOutputText).logprobs).toEqual([]);
-    const sent = JSON.parse(inferenceExchanges(anthropic).slice(before)[0]!.requestBody.toString('utf8')) as Json;
-    expect(sent).not.toHaveProperty('logprobs');
-    expect(sent).not.toHaveProperty('top_logprobs');
-    await anthropicOnly.settled();
-    const evidence = getEvidence(anthropicOnly.store, response.headers.get('x-syndicate-evidence') ?? '');
-    expect(JSON.stringify(evidence?.warnings)).toContain('"setting":"logprobs"');
+    expect(outputTextOf(answer).logprobs).toEqual([]);
+    await expectLogprobsLeftOut(before, response);
   });
 
   it('a top_logprobs out of 0 to 20 is a 400 naming it', async () => {
