@@ -455,8 +455,6 @@ export class ResponsesStreamEncoder {
   private held: ItemPart[] = [];
   private readonly calls = new Map<number, OpenCall>();
   private readonly freeform: ReadonlySet<string>;
-  /** The upstream's logprobs for the text delta that comes next (they come before it, in the same chunk). */
-  private pendingLogprobs: ResponsesLogprob[] = [];
 
   constructor(private readonly options: ResponsesRenderOptions) {
     this.freeform = freeformToolNames(options.request);
@@ -471,6 +469,9 @@ export class ResponsesStreamEncoder {
   encodeAll(parts: readonly StreamPart[]): string {
     if (this.isClosed || parts.length === 0) return '';
     let output = this.start();
+    // The logprobs of one upstream chunk come before its deltas: they go with its text, the only
+    // output with logprobs on this API (those of reasoning or call tokens are dropped).
+    let logprobs: ResponsesLogprob[] = [];
     for (const part of parts) {
       if (this.isClosed) break;
       switch (part.type) {
@@ -480,11 +481,17 @@ export class ResponsesStreamEncoder {
         case 'usage':
           mergeUsage(this.usage, part.usage);
           break;
+        case 'logprobs':
+          logprobs.push(...responsesLogprobs(part.logprobs));
+          break;
         case 'text-delta':
+          output += this.itemPart({ ...part, logprobs });
+          logprobs = [];
+          break;
         case 'reasoning-delta':
         case 'tool-call-delta':
-        case 'logprobs':
           output += this.itemPart(part);
+          logprobs = [];
           break;
         case 'finish':
           this.finishReason = part.finishReason;
@@ -531,16 +538,9 @@ export class ResponsesStreamEncoder {
       this.held.push(part);
       return '';
     }
-    if (part.type === 'logprobs') {
-      this.pendingLogprobs.push(...responsesLogprobs(part.logprobs));
-      return '';
-    }
-    // Only output text has logprobs on this API: those of reasoning or call tokens are dropped.
-    const logprobs = this.pendingLogprobs;
-    this.pendingLogprobs = [];
     switch (part.type) {
       case 'text-delta':
-        return this.textDelta(part.text, logprobs);
+        return this.textDelta(part.text, part.logprobs);
       case 'reasoning-delta':
         return this.reasoningDelta(part.text);
       case 'tool-call-delta':
@@ -681,8 +681,8 @@ export class ResponsesStreamEncoder {
   }
 }
 
-/** The stream parts that belong to an output item (logprobs to the text delta after them). */
-type ItemPart = Extract<StreamPart, { type: 'text-delta' | 'reasoning-delta' | 'tool-call-delta' | 'logprobs' }>;
+/** The stream parts that belong to an output item, a text delta with the logprobs of its tokens. */
+type ItemPart = Extract<StreamPart, { type: 'reasoning-delta' | 'tool-call-delta' }> | (Extract<StreamPart, { type: 'text-delta' }> & { logprobs: ResponsesLogprob[] });
 
 /** How an item ended: set when its `output_item.done` is written. */
 type ItemStatus = 'completed' | 'incomplete';

@@ -480,15 +480,20 @@ describe('token logprobs', () => {
     expect(events.at(-1)?.data['response']).toMatchObject({ output: [{ content: [{ text: 'Hi! You', logprobs: all }] }] });
   });
 
-  it('gives the logprobs of reasoning tokens to no text delta', () => {
-    const encoder = new ResponsesStreamEncoder(options);
-    const text = encoder.encodeAll([
-      { type: 'logprobs', logprobs: llamaLogprobs('Hmm') },
-      { type: 'reasoning-delta', text: 'Hmm' },
-      { type: 'text-delta', text: 'Hi' },
-      { type: 'stream-end' },
-    ]);
+  it('gives the logprobs of reasoning and call tokens to no text delta, and text held back behind a call its own', () => {
+    const reasoning = new ResponsesStreamEncoder(options);
+    const text = reasoning.encodeAll([{ type: 'logprobs', logprobs: llamaLogprobs('Hmm') }, { type: 'reasoning-delta', text: 'Hmm' }, { type: 'text-delta', text: 'Hi' }, { type: 'stream-end' }]);
     expect(eventsOf(text).find((event) => event.event === 'response.output_text.delta')?.data['logprobs']).toEqual([]);
+
+    const call = new ResponsesStreamEncoder(options);
+    const parts: StreamPart[][] = [
+      [{ type: 'logprobs', logprobs: llamaLogprobs('{"') }, { type: 'tool-call-delta', index: 0, id: 'call_1', name: 'f', argumentsDelta: '{"' }],
+      [{ type: 'logprobs', logprobs: llamaLogprobs('Hi') }, { type: 'text-delta', text: 'Hi' }],
+      [{ type: 'logprobs', logprobs: llamaLogprobs('}') }, { type: 'tool-call-delta', index: 0, argumentsDelta: '}' }],
+      [{ type: 'stream-end' }],
+    ];
+    const events = eventsOf(parts.map((batch) => call.encodeAll(batch)).join(''));
+    expect(events.filter((event) => event.event === 'response.output_text.delta').map((event) => event.data['logprobs'])).toEqual([[asResponses('Hi')]]);
   });
 });
 
