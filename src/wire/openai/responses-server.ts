@@ -741,7 +741,7 @@ function outputText(text: string, logprobs: ResponsesLogprob[] = []): ResponsesM
  * `token`, `logprob` and `bytes` (llama-server's token `id` left out; `bytes` made from the token
  * when the engine gave none). Nothing for any other shape.
  */
-export function responsesLogprobs(logprobs: JsonObject | undefined): ResponsesLogprob[] {
+function responsesLogprobs(logprobs: JsonObject | undefined): ResponsesLogprob[] {
   const content = logprobs?.['content'];
   if (!Array.isArray(content)) return [];
   return content.flatMap((raw) => {
