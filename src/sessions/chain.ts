@@ -189,7 +189,7 @@ export function sessionDeletedMeanwhile(sessionId: string, outcome: string, hint
 export function appendCheckpoint(
   store: Store,
   checkpoint: Pick<ChainedCheckpointColumns, 'session_id' | 'max_capability' | 'reason' | 'provider_id' | 'model' | 'approved_at'>,
-): void {
+): number {
   const head = sessionChainHead(store, checkpoint.session_id);
   const place = store
     .statement(
@@ -206,6 +206,7 @@ export function appendCheckpoint(
   const hash = checkpointLinkHash(head, { id, ...row });
   store.statement('UPDATE session_checkpoints SET prev_hash = ?, hash = ? WHERE id = ?').run(head, hash, id);
   store.statement('UPDATE sessions SET chain_hash = ? WHERE id = ?').run(hash, row.session_id);
+  return id;
 }
 
 /** Where and why a session's chain broke. */
