@@ -14,7 +14,7 @@ const LEVELS = ['public', 'internal', 'confidential', 'restricted'];
 
 export function classifyCommand(): Command {
   return new Command('classify')
-    .description('classify a text as public, internal, confidential or restricted; secrets are printed masked')
+    .description('classify a text (the argument, `--file`, or stdin for `-` or nothing) as public, internal, confidential or restricted; secrets are printed masked')
     .argument('[text]', 'the text; `-` or nothing reads it from stdin')
     .option('--explain', 'list every finding: detector, level, location, span, masked excerpt, reason')
     .addOption(new Option('--sensitivity <level>', 'caller hint: raises the level, never lowers it').choices(LEVELS))

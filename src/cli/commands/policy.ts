@@ -8,7 +8,7 @@ export function policyCommand(): Command {
 
   policy
     .command('check')
-    .description("validate a policy file (default: the home's policy.yaml); exit 3 with every problem located")
+    .description("validate a policy file (default: the home's policy.yaml; `-`: stdin); exit 3 with every problem located")
     .argument('[file]', 'policy file to check (`-`: stdin)')
     .addHelpText('after', '\nExample:\n  $ syndicate policy check ./policy.yaml\n  $ git show main:policy.yaml | syndicate policy check -')
     .action(async (file: string | undefined, _options: unknown, command: Command) => {

@@ -26,7 +26,7 @@ Examples:
 
   provider
     .command('register')
-    .description('validate provider YAML files and store them as new versions (all or nothing)')
+    .description('validate provider YAML files (`-`: one record from stdin) and store them as new versions (all or nothing)')
     .argument('<file...>', 'provider record files (apiVersion: syndicate/v1, kind: Provider); `-`: one record from stdin')
     .addHelpText('after', '\nExample:\n  $ syndicate provider register providers/examples/ollama-local.yaml providers/examples/anthropic-hosted.yaml')
     .action(async (files: string[], _options: unknown, command: Command) => {

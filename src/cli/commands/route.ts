@@ -38,7 +38,7 @@ type RouteAsked = { kind: 'prompt'; text: string; parts: PromptRequestParts } | 
 
 export function routeCommand(): Command {
   const command = new Command('route')
-    .description('classify a prompt (or, with `--request`, a gateway request body) and show where it would be routed, without calling any model')
+    .description('classify a prompt (or, with `--request`, a gateway request body) and show where it would be routed, without calling any model; `-` reads the prompt or one input file from stdin')
     .argument('[prompt]', 'the prompt; `-` or nothing reads it from stdin')
     .addOption(new Option('--workflow <class>', 'workflow class').choices(WORKFLOWS).default('interactive'))
     .addOption(new Option('--sensitivity <level>', 'caller hint: raises the classified level, never lowers it').choices(LEVELS))

@@ -27,7 +27,7 @@ const RUN_TIMEOUT_OPTION = 'syndicate run --timeout';
 
 export function runCommand(): Command {
   const command = new Command('run')
-    .description('one governed invocation: classify, route, permit, invoke, record evidence; the answer goes to stdout')
+    .description('one governed invocation: classify, route, permit, invoke, record evidence; the answer goes to stdout; `-` reads the prompt or one input file from stdin')
     .argument('[prompt]', 'the prompt; `-` or omitted reads stdin')
     .option('--provider <id[:model]>', 'use only this provider (and model); every policy rule still applies')
     .option('--model <model>', 'model id, alias, `provider:model` or `auto` (default)');
