@@ -1,5 +1,7 @@
 import { execa } from 'execa';
+import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 
@@ -108,7 +110,9 @@ describe('session approve --json', () => {
   const { home, cleanup } = makeTempHome('syndicate-approve-json-');
   beforeAll(async () => {
     expect((await runCli(['init'], { home })).exitCode).toBe(0);
-    expect((await runCli(['provider', 'register', '-'], { home, input: RECORD })).exitCode).toBe(0);
+    // From a file: this test stands apart from `provider register -`.
+    writeFileSync(join(home, 'piped.yaml'), RECORD);
+    expect((await runCli(['provider', 'register', join(home, 'piped.yaml')], { home })).exitCode).toBe(0);
   });
   afterAll(cleanup);
 
