@@ -136,8 +136,10 @@ describe('a command stopped at once without --json', () => {
   let connections = 0;
   beforeAll(async () => {
     expect((await runCli(['init'], { home })).exitCode).toBe(0);
-    silent = createServer(() => {
+    // Reads what it is sent (and never answers): a socket left unread never sees the client's end, and `close` would wait for it.
+    silent = createServer((socket) => {
       connections += 1;
+      socket.resume();
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   });

@@ -36,8 +36,10 @@ describe('a command stopped by a signal while it waits, with --json', () => {
   beforeAll(async () => {
     expect((await runCli(['init'], { home })).exitCode).toBe(0);
     // Accepts connections and never answers: `provider add` waits on its discovery request.
-    silent = createServer(() => {
+    // Reads what it is sent (and never answers): a socket left unread never sees the client's end, and `close` would wait for it.
+    silent = createServer((socket) => {
       connections += 1;
+      socket.resume();
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   });
