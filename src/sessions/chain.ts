@@ -184,7 +184,7 @@ export function sessionDeletedMeanwhile(sessionId: string, outcome: string, hint
 
 /**
  * Chains a new checkpoint to the session's head, after its last message and switch, and makes it
- * the head: one read of the head, one SHA-256. Call inside the transaction that writes the rest.
+ * the head: one read of the head, one SHA-256; returns its id. Call inside the transaction that writes the rest.
  */
 export function appendCheckpoint(
   store: Store,
