@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { decodeTextBytes } from '../common/text-bytes.js';
 import { SESSION_ID_PATTERN, SESSION_ID_RULE } from '../common/vocabulary.js';
 import { InvalidInputError, UsageError } from '../errors.js';
-import { readInputFile } from '../validation/input-file.js';
+import { readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
 
 /**
  * Reads all of stdin as text (UTF-8, or UTF-16 with a byte-order mark); refuses to wait on an
@@ -10,21 +10,59 @@ import { readInputFile } from '../validation/input-file.js';
  * classify and send a mangled or unreadable version of them.
  */
 export async function readStdin(what: string): Promise<string> {
-  if (process.stdin.isTTY === true) {
-    throw new UsageError(`no ${what} given`, { hint: `pass the ${what} as an argument, or pipe it on stdin` });
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const decoded = decodeTextBytes(Buffer.concat(chunks));
+  const decoded = decodeTextBytes(await readStdinBytes(`no ${what} given`, `pass the ${what} as an argument, or pipe it on stdin`));
   if (!decoded.ok) throw new UsageError(`the ${what} on stdin ${decoded.problem}; nothing was classified or sent`, { hint: decoded.hint });
   return decoded.text;
 }
 
+/** All of stdin as bytes; on an interactive terminal, which would wait for typing, a usage error saying `refusal` with `hint`. */
+export async function readStdinBytes(refusal: string, hint: string): Promise<Buffer> {
+  if (process.stdin.isTTY === true) throw new UsageError(refusal, { hint });
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /** Reads a text file the operator named (`classify --file`, `route --request`); bytes that are not text are an invalid input file (exit 3). */
 export function readTextFile(file: string): string {
-  const decoded = decodeTextBytes(readInputFile(file));
+  return textOf(readInputFile(file), file);
+}
+
+/** A file of input the operator named, or stdin for `-` (named `STDIN_FILE_NAME` in every problem): its text and that name. */
+export interface TextInput {
+  text: string;
+  file: string;
+}
+
+/**
+ * `readTextFile`, where `-` reads stdin (`classify --file -`, `policy check -`, `run --schema -`):
+ * the same checks, its problems located in `<stdin>`. `stdinAtMostOnce` first, when a command
+ * takes several inputs.
+ */
+export async function readTextInput(file: string, flag: string): Promise<TextInput> {
+  if (file !== '-') return { text: readTextFile(file), file };
+  const bytes = await readStdinBytes(`${flag} - reads stdin, which is a terminal here`, `pipe the file: ${flag} - < FILE, or name it: ${flag} FILE`);
+  return { text: textOf(bytes, STDIN_FILE_NAME), file: STDIN_FILE_NAME };
+}
+
+function textOf(bytes: Uint8Array, file: string): string {
+  const decoded = decodeTextBytes(bytes);
   if (!decoded.ok) throw new InvalidInputError(`${file} ${decoded.problem}`, [{ file, pointer: '', message: decoded.problem }], { hint: decoded.hint });
   return decoded.text;
+}
+
+/**
+ * Refuses a command line that reads stdin in more than one place (`run --schema - --tools -`, a
+ * prompt from stdin beside `--image -`): stdin can be read only once (exit 2). `readers` lists each
+ * place as the operator would name it, with whether it reads stdin.
+ */
+export function stdinAtMostOnce(readers: ReadonlyArray<readonly [where: string, readsStdin: boolean]>): void {
+  const reading = readers.filter(([, readsStdin]) => readsStdin).map(([where]) => where);
+  if (reading.length < 2) return;
+  const named = `${reading.slice(0, -1).join(', ')} and ${reading.at(-1) ?? ''}`;
+  throw new UsageError(`${named} would each read stdin, which can be read only once`, {
+    hint: 'read one of them from stdin: give the others as arguments or files',
+  });
 }
 
 /** A flag that must be a whole number of at least 1 (`--max-tokens 512`); undefined when absent. */

@@ -114,9 +114,11 @@ export function whenStoppedAtOnce(report: (error: InterruptedError) => void): vo
 
 /**
  * Called by the entry point just before it exits at once on `signal`. `cancelling`: the command
- * had been told to stop its work (`run`'s call) and is quitting before it recorded that.
+ * had been told to stop its work (`run`'s call) and is quitting before it recorded that. Returns
+ * the one line for stderr: what was stopped, and what state that left (with or without `--json`,
+ * whose error document on stdout says the same).
  */
-export function reportStoppedAtOnce(signal: StopSignal, cancelling: boolean): void {
+export function reportStoppedAtOnce(signal: StopSignal, cancelling: boolean): string {
   const stopped = signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : 'terminated (SIGTERM)';
   const exitCode = exitCodeFor(signal);
   const { otherWork } = activeOptions;
@@ -130,6 +132,7 @@ export function reportStoppedAtOnce(signal: StopSignal, cancelling: boolean): vo
         exitCode,
       });
   reportStop?.(error);
+  return `${error.message}; ${error.hint ?? 'run `syndicate doctor` to check the home and the store'}`;
 }
 
 /** Whether SIGINT or SIGTERM was received: the command's exit code is then 130 or 143 whatever it returned. */

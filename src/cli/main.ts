@@ -59,14 +59,13 @@ function stop(signal: StopSignal): void {
   if (interrupts === 1 && interruptCancellable(signal)) {
     process.stderr.write(signal === 'SIGINT' ? `interrupted: ${note} (Ctrl-C again to quit at once)\n` : `terminated: ${note} (SIGTERM again to quit at once)\n`);
     setTimeout(() => {
-      reportStoppedAtOnce(signal, true);
+      process.stderr.write(`${reportStoppedAtOnce(signal, true)}\n`);
       process.exit(exitCodeFor(signal));
     }, INTERRUPT_DEADLINE_MS).unref();
     return;
   }
-  process.stderr.write(signal === 'SIGINT' ? 'interrupted\n' : 'terminated\n');
-  // `--json` still gets its one document (the command had not printed it).
-  reportStoppedAtOnce(signal, interrupts > 1 || cancelling);
+  // One line saying what was stopped and what it left; `--json` still gets its one document (the command had not printed it).
+  process.stderr.write(`${reportStoppedAtOnce(signal, interrupts > 1 || cancelling)}\n`);
   process.exit(exitCodeFor(signal));
 }
 process.on('SIGINT', () => stop('SIGINT'));

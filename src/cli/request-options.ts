@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { IMAGE_TYPES_TEXT, PROMPT_OPTION_CARRIERS, promptRequestParts as sharedPromptRequestParts, RUN_PROMPT_OPTION_NAMES, type GivenImage, type PromptRequestParts } from '../invoke/prompt-options.js';
-import { readInputFile } from '../validation/input-file.js';
+import { readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
 import { REASONING_EFFORTS, type ReasoningEffort } from '../wire/reasoning.js';
-import { numberOption, positiveIntegerOption, readTextFile } from './input.js';
+import { numberOption, positiveIntegerOption, readStdinBytes, readTextInput } from './input.js';
 
 export type { PromptRequestParts };
 
@@ -41,11 +41,11 @@ export function addRequestOptions(command: Command): Command {
     .option('--system <text>', 'system prompt')
     .option('--max-tokens <n>', 'maximum tokens to generate')
     .option('--temperature <t>', 'sampling temperature')
-    .option('--image <file>', `send an image with the prompt (${IMAGE_TYPES_TEXT}, told by its bytes); repeat for more`, (file: string, files: string[] = []) => [...files, file])
-    .option('--schema <file>', 'ask for an answer that follows this JSON Schema (structured output, named after the file)')
+    .option('--image <file>', `send an image with the prompt (${IMAGE_TYPES_TEXT}, told by its bytes; \`-\`: stdin); repeat for more`, (file: string, files: string[] = []) => [...files, file])
+    .option('--schema <file>', 'ask for an answer that follows this JSON Schema (structured output, named after the file; `-`: stdin)')
     .option('--json-mode', 'ask for a JSON object as the answer')
     .addOption(new Option('--reasoning-effort <level>', 'how hard a reasoning model thinks').choices([...REASONING_EFFORTS]))
-    .option('--tools <file>', 'a JSON array of tool definitions the model may call (OpenAI or Anthropic form)')
+    .option('--tools <file>', 'a JSON array of tool definitions the model may call (OpenAI or Anthropic form; `-`: stdin)')
     .option('--tool-choice <choice>', 'auto, none, required, or a tool name to force that tool (with --tools)');
 }
 
@@ -61,17 +61,11 @@ export async function promptRequestParts(options: RequestOptionValues): Promise<
     throw new UsageError('--schema and --json-mode both ask for the form of the answer', { hint: 'give --schema FILE for an answer that follows the schema, or --json-mode for any JSON object' });
   }
   const { jsonSchemaFormatOf, toolDefinitionsOf } = await import('../wire/request-files.js');
-  const images = (options.image ?? []).map((file): GivenImage => {
-    if (file === '-') throw new UsageError('--image - : an image is read from a file, not from stdin', { hint: `name the ${IMAGE_TYPES_TEXT} file, e.g. --image screenshot.png` });
-    try {
-      return { bytes: readInputFile(file), name: `--image ${file}` };
-    } catch (error) {
-      // Exit 2 as for any bad argument: the image is part of the command line, not an input file to validate.
-      if (!(error instanceof InvalidInputError)) throw error;
-      throw new UsageError(`--image: ${error.message}`, { hint: `name a readable ${IMAGE_TYPES_TEXT} file` });
-    }
-  });
-  const responseFormat = options.schema !== undefined ? jsonSchemaFormatOf(readTextFile(options.schema), options.schema) : options.jsonMode === true ? ({ type: 'json_object' } as const) : undefined;
+  const images: GivenImage[] = [];
+  for (const file of options.image ?? []) images.push(await givenImage(file));
+  const schema = options.schema === undefined ? undefined : await readTextInput(options.schema, '--schema');
+  const tools = options.tools === undefined ? undefined : await readTextInput(options.tools, '--tools');
+  const responseFormat = schema !== undefined ? jsonSchemaFormatOf(schema.text, schema.file) : options.jsonMode === true ? ({ type: 'json_object' } as const) : undefined;
   return sharedPromptRequestParts(
     {
       images,
@@ -79,9 +73,36 @@ export async function promptRequestParts(options: RequestOptionValues): Promise<
       ...(temperature === undefined ? {} : { temperature }),
       ...(responseFormat === undefined ? {} : { responseFormat }),
       ...(options.reasoningEffort === undefined ? {} : { reasoningEffort: options.reasoningEffort }),
-      ...(options.tools === undefined ? {} : { tools: { definitions: toolDefinitionsOf(readTextFile(options.tools), options.tools), source: options.tools } }),
+      ...(tools === undefined ? {} : { tools: { definitions: toolDefinitionsOf(tools.text, tools.file), source: tools.file } }),
       ...(options.toolChoice === undefined ? {} : { toolChoice: options.toolChoice }),
     },
     RUN_PROMPT_OPTION_NAMES,
   );
+}
+
+/** Where the request options read stdin (`--image -`, `--schema -`, `--tools -`), for `stdinAtMostOnce`. */
+export function requestOptionStdinReaders(options: RequestOptionValues): Array<readonly [string, boolean]> {
+  return [
+    ...(options.image ?? []).map((file) => ['--image -', file === '-'] as const),
+    ['--schema -', options.schema === '-'],
+    ['--tools -', options.tools === '-'],
+  ];
+}
+
+/**
+ * One `--image` file's bytes (`-`: stdin's, as piped: `curl … | syndicate run "what is this?" --image -`);
+ * its type is told from them later, as for a file. Exit 2 when it cannot be read: the image is part
+ * of the command line, not an input file to validate.
+ */
+async function givenImage(file: string): Promise<GivenImage> {
+  if (file === '-') {
+    const bytes = await readStdinBytes('--image - reads the image from stdin, which is a terminal here', `pipe the image: --image - < screenshot.png, or name it: --image screenshot.png`);
+    return { bytes, name: `--image ${STDIN_FILE_NAME}` };
+  }
+  try {
+    return { bytes: readInputFile(file), name: `--image ${file}` };
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    throw new UsageError(`--image: ${error.message}`, { hint: `name a readable ${IMAGE_TYPES_TEXT} file` });
+  }
 }

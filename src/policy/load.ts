@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { shellWord } from '../common/shell-word.js';
 import { countProblems, InvalidInputError } from '../errors.js';
-import { capProblems, LISTED_SCHEMA_PROBLEMS, loadYamlFile, parseYamlText, problemAt, sortProblems, validateAgainstSchema, type ParsedYaml } from '../validation/index.js';
+import { capProblems, LISTED_SCHEMA_PROBLEMS, loadYamlFile, parseYamlText, problemAt, sortProblems, STDIN_FILE_NAME, validateAgainstSchema, type ParsedYaml } from '../validation/index.js';
 import { defaultPolicy } from './defaults.js';
 import { checkPolicySemantics, mergePolicy, type PolicyDocument } from './normalize.js';
 import type { Policy } from './types.js';
@@ -37,7 +37,10 @@ export function parsePolicyText(text: string, file = 'policy.yaml'): Policy {
 function policyFromParsed(parsed: ParsedYaml): Policy {
   const { value, source } = parsed;
   // `policy show` would fail on the same file, and a bare `policy check` reads the home's policy, not this file.
-  const recheck = `fix each problem listed; \`syndicate policy check ${shellWord(source.file)}\` re-validates the file`;
+  const recheck =
+    source.file === STDIN_FILE_NAME
+      ? 'fix each problem listed; `syndicate policy check -` re-validates the text piped to it'
+      : `fix each problem listed; \`syndicate policy check ${shellWord(source.file)}\` re-validates the file`;
   const schemaProblems = validateAgainstSchema('policy', value, source);
   if (schemaProblems.length > 0) {
     throw new InvalidInputError(`${source.file} is not a valid policy (${plural(countProblems(schemaProblems), 'problem')})`, schemaProblems, { hint: recheck });

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { countProblems, InvalidInputError, type InputProblem } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { requireReadableFile } from '../validation/input-file.js';
-import { loadYamlFile, problemAt, type YamlSource } from '../validation/yaml-source.js';
+import { loadYamlFile, parseYamlText, problemAt, type YamlSource } from '../validation/yaml-source.js';
 import { checkProviderValue } from './checks.js';
 import { registerPreparedProviders } from './registry.js';
 import type { PreparedProvider, ProviderRecord, RegistrationOutcome } from './types.js';
@@ -13,18 +13,29 @@ export interface PreparationResult {
   problems: InputProblem[];
 }
 
-/** Loads and fully checks one provider YAML file without touching the store. */
-export async function prepareProviderFile(path: string): Promise<PreparationResult> {
+/** Provider YAML given as text rather than a path (`provider register -` reads it from stdin), named `file` in its problems. */
+export interface ProviderText {
+  file: string;
+  text: string;
+}
+
+const MULTIPLE_DOCUMENTS_HINT = 'put one provider record per file, and register the files together: `syndicate provider register a.yaml b.yaml`';
+
+/** Loads and fully checks one provider YAML file (or text) without touching the store. */
+export async function prepareProviderFile(input: string | ProviderText): Promise<PreparationResult> {
   let parsed;
   try {
-    parsed = loadYamlFile(path, path, {
-      multipleDocumentsHint: 'put one provider record per file, and register the files together: `syndicate provider register a.yaml b.yaml`',
-    });
+    parsed =
+      typeof input === 'string'
+        ? loadYamlFile(input, input, { multipleDocumentsHint: MULTIPLE_DOCUMENTS_HINT })
+        : parseYamlText(input.text, input.file, {
+            multipleDocumentsHint: 'give one provider record per input: save each to a file of its own and register the files together: `syndicate provider register a.yaml b.yaml`',
+          });
   } catch (error) {
     if (error instanceof InvalidInputError) return { prepared: undefined, problems: error.problems };
     throw error;
   }
-  return prepareProviderValue(parsed.value, parsed.source, resolve(path));
+  return prepareProviderValue(parsed.value, parsed.source, typeof input === 'string' ? resolve(input) : null);
 }
 
 /**
@@ -66,11 +77,11 @@ export async function registerProviderFiles(store: Store, paths: string[]): Prom
 }
 
 /** Reads and checks every file without the store, so a refused batch (exit 3) changes nothing, not even a fresh home. */
-export async function prepareProviderFiles(paths: string[]): Promise<PreparedProvider[]> {
+export async function prepareProviderFiles(inputs: ReadonlyArray<string | ProviderText>): Promise<PreparedProvider[]> {
   // A path that names no readable file is refused as every command refuses one, not as "invalid".
-  for (const path of paths) requireReadableFile(path);
+  for (const input of inputs) if (typeof input === 'string') requireReadableFile(input);
   const results: PreparationResult[] = [];
-  for (const path of paths) results.push(await prepareProviderFile(path));
+  for (const input of inputs) results.push(await prepareProviderFile(input));
   return requireAllValid(results, 'provider files are');
 }
 

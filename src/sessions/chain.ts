@@ -184,12 +184,12 @@ export function sessionDeletedMeanwhile(sessionId: string, outcome: string, hint
 
 /**
  * Chains a new checkpoint to the session's head, after its last message and switch, and makes it
- * the head: one read of the head, one SHA-256. Call inside the transaction that writes the rest.
+ * the head: one read of the head, one SHA-256; returns its id. Call inside the transaction that writes the rest.
  */
 export function appendCheckpoint(
   store: Store,
   checkpoint: Pick<ChainedCheckpointColumns, 'session_id' | 'max_capability' | 'reason' | 'provider_id' | 'model' | 'approved_at'>,
-): void {
+): number {
   const head = sessionChainHead(store, checkpoint.session_id);
   const place = store
     .statement(
@@ -206,6 +206,7 @@ export function appendCheckpoint(
   const hash = checkpointLinkHash(head, { id, ...row });
   store.statement('UPDATE session_checkpoints SET prev_hash = ?, hash = ? WHERE id = ?').run(head, hash, id);
   store.statement('UPDATE sessions SET chain_hash = ? WHERE id = ?').run(hash, row.session_id);
+  return id;
 }
 
 /** Where and why a session's chain broke. */

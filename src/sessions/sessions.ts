@@ -338,17 +338,22 @@ function toSessionMessage(row: StoredMessage): SessionMessage {
   };
 }
 
-/** Everything `session show` prints. */
-export function sessionDetail(store: Store, idOrName: string): SessionDetail {
-  const session = requireSession(store, idOrName);
-  const checkpoints = (
-    store.statement('SELECT id, max_capability, reason, approved_at FROM session_checkpoints WHERE session_id = ? ORDER BY id').all(session.id) as {
+/** A session's checkpoints, oldest first, numbered from 1. */
+function sessionCheckpoints(store: Store, sessionId: string): SessionCheckpoint[] {
+  return (
+    store.statement('SELECT id, max_capability, reason, approved_at FROM session_checkpoints WHERE session_id = ? ORDER BY id').all(sessionId) as {
       id: number;
       max_capability: CapabilityClass;
       reason: string;
       approved_at: string;
     }[]
   ).map((row, index): SessionCheckpoint => ({ id: row.id, number: index + 1, maxCapability: row.max_capability, reason: row.reason, approvedAt: row.approved_at }));
+}
+
+/** Everything `session show` prints. */
+export function sessionDetail(store: Store, idOrName: string): SessionDetail {
+  const session = requireSession(store, idOrName);
+  const checkpoints = sessionCheckpoints(store, session.id);
   const switches = (
     store.statement('SELECT * FROM session_switches WHERE session_id = ? ORDER BY id').all(session.id) as {
       id: number;
@@ -520,6 +525,17 @@ export function invalidatedEnvelopeError(session: Session): SessionEnvelopeError
  * model needs is refused: it would approve nothing the session can run.
  */
 export function approveEnvelope(store: Store, policy: Policy, idOrName: string, maxCapability?: CapabilityClass, now: Date = new Date()): Session {
+  return approveEnvelopeCheckpoint(store, policy, idOrName, maxCapability, now).session;
+}
+
+/** A `session approve`: the session as it is now, and the checkpoint it made. */
+export interface EnvelopeApproval {
+  session: Session;
+  checkpoint: SessionCheckpoint;
+}
+
+/** `approveEnvelope`, returning the new checkpoint too (`session approve --json` prints it). */
+export function approveEnvelopeCheckpoint(store: Store, policy: Policy, idOrName: string, maxCapability?: CapabilityClass, now: Date = new Date()): EnvelopeApproval {
   const session = requireSession(store, idOrName);
   // Approving on an edited model or checkpoint would chain the edit in as if syndicate had made it.
   proveSessionChain(store, session.id);
@@ -531,7 +547,7 @@ export function approveEnvelope(store: Store, policy: Policy, idOrName: string, 
     });
   }
   const at = now.toISOString();
-  store.transaction(() => {
+  const checkpoint = store.transaction(() => {
     // Another process may have switched the session since it was read: a checkpoint must record
     // the model the session has when it is written, under the write lock.
     proveSessionChain(store, session.id);
@@ -543,10 +559,13 @@ export function approveEnvelope(store: Store, policy: Policy, idOrName: string, 
       );
     }
     const pin = session.active.kind === 'auto' ? { provider_id: null, model: null } : { provider_id: session.active.providerId, model: session.active.model };
-    appendCheckpoint(store, { session_id: session.id, max_capability: approved, reason: 'approve', ...pin, approved_at: at });
+    const checkpointId = appendCheckpoint(store, { session_id: session.id, max_capability: approved, reason: 'approve', ...pin, approved_at: at });
     store
       .statement('UPDATE sessions SET envelope_invalidated_at = NULL, envelope_invalidated_reason = NULL, updated_at = ? WHERE id = ?')
       .run(at, session.id);
+    const checkpoint = sessionCheckpoints(store, session.id).find((candidate) => candidate.id === checkpointId);
+    if (checkpoint === undefined) throw new Error(`checkpoint ${checkpointId} of session ${session.id} was not found after it was written`);
+    return checkpoint;
   });
-  return requireSession(store, session.id);
+  return { session: requireSession(store, session.id), checkpoint };
 }

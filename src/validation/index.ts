@@ -3,7 +3,7 @@
  * parsing with positions, problems reported as `file:line:col /json/pointer message (hint)`.
  */
 export { findLiteralCredentials, credentialKind, type CredentialFinding } from './credentials.js';
-export { readInputFile, requireReadableFile, unreadableInputFile } from './input-file.js';
+export { readInputFile, requireReadableFile, STDIN_FILE_NAME, unreadableInputFile } from './input-file.js';
 export { loadSchemaDocument, rawSchemaErrors, schemaUrl, schemaValidator, sharedAjv, SCHEMA_FILES, type SchemaName } from './schemas.js';
 export { LISTED_SCHEMA_PROBLEMS, validateAgainstSchema } from './validate.js';
 export {

@@ -2,6 +2,9 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { shellWord } from '../common/shell-word.js';
 import { InvalidInputError } from '../errors.js';
 
+/** How input read from stdin (a file option or argument given as `-`) is named in every message and problem location. */
+export const STDIN_FILE_NAME = '<stdin>';
+
 /**
  * An input file the operator named (`policy check FILE`, `provider register FILE`, `classify
  * --file`, `engine serve --model`) that cannot be read: one error for every command, exit 3 as

@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
 import { InvalidInputError } from '../errors.js';
+import { STDIN_FILE_NAME } from '../validation/input-file.js';
 import { parseJsonText } from '../validation/json-source.js';
 import type { ImagePart, JsonObject, ResponseFormat, ToolChoice, ToolDefinition } from './canonical.js';
 import { isRecord } from './json.js';
@@ -51,6 +52,7 @@ export function jsonSchemaFormat(schema: unknown, name: string, source: string):
 }
 
 function schemaName(file: string): string {
+  if (file === STDIN_FILE_NAME) return 'answer';
   const name = basename(file, extname(file)).replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64);
   return name === '' ? 'answer' : name;
 }

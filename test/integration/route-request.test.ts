@@ -218,7 +218,7 @@ describe('route --request refuses what the gateway would refuse', () => {
     }
     const cut = await route(['--request', '-'], '{"model": "auto", "messages": [');
     expect(cut.exitCode).toBe(3);
-    expect(cut.stderr).toContain('stdin is not valid JSON: expected a value (an object, array, string, number, true, false or null) at line 1, column 32 (where the file ends)');
+    expect(cut.stderr).toContain('error: <stdin> is not valid JSON: expected a value (an object, array, string, number, true, false or null) at line 1, column 32 (where the file ends)');
   });
 
   it('a body of both APIs, or of neither, is a usage error asking for --format (exit 2); --format decides', async () => {

@@ -61,9 +61,10 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     const { result, document } = await scenario.json(['run', 'What is in this screenshot?', '--image', png, '--no-stream']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ answer: DEFAULT_ANSWER, provider: { id: 'llama' }, sensitivity: 'confidential' });
-    expect(lastSent(llama).messages).toEqual([
+    const sentMessages = [
       { role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG.toString('base64')}` } }, { type: 'text', text: 'What is in this screenshot?' }] },
-    ]);
+    ];
+    expect(lastSent(llama).messages).toEqual(sentMessages);
     await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string);
     const envelope = (await scenario.evidence(document.evidenceId as string)) as Json;
     expect(envelope.sensitivity).toBe('confidential');
@@ -79,7 +80,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     expect(plan.excluded.find((exclusion: Json) => exclusion.provider === 'gpt').rules).toContain('class_not_allowed');
   }, 90_000);
 
-  it('--image refuses a missing file, a file of another type (by its bytes, whatever its name) and stdin: usage errors naming the file and the types; --tools with a stored session is refused', async () => {
+  it('--image refuses a missing file and a file (or stdin) of another type (by its bytes, whatever its name): usage errors naming the file and the types; --tools with a stored session is refused', async () => {
     const fake = file('fake.png', 'this is text, not a PNG');
     const sent = inferenceExchanges(llama).length;
     const notImage = await scenario.json(['run', 'describe it', '--image', png, '--image', fake]);
@@ -89,9 +90,9 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toContain(`--image: cannot read ${join(scenario.home, 'nope.png')}: no such file`);
     expect(missing.stderr).toContain('PNG, JPEG, GIF or WebP');
-    const stdin = await scenario.cli(['run', 'describe it', '--image', '-']);
+    const stdin = await scenario.cli(['run', 'describe it', '--image', '-'], { input: 'this is text, not a PNG' });
     expect(stdin.exitCode).toBe(2);
-    expect(stdin.stderr).toContain('an image is read from a file, not from stdin');
+    expect(stdin.stderr).toContain('--image <stdin> is not a PNG, JPEG, GIF or WebP image');
     // A stored session keeps its images (test/integration/session-images.test.ts) but not tool calls: there is no way to give their results on the CLI.
     const started = await scenario.json(['session', 'start']);
     expect(started.result.exitCode, started.result.stderr).toBe(0);
@@ -108,6 +109,10 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     expect(result.exitCode, result.stderr).toBe(0);
     expect(lastSent(llama).response_format).toEqual({ type: 'json_schema', json_schema: { name: 'person_schema', schema: PERSON_SCHEMA } });
     await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string);
+    // `--schema -`: the schema piped in, named `answer` (stdin has no file name).
+    const piped = await scenario.json(['run', 'Who wrote Hamlet?', '--provider', 'llama', '--schema', '-'], { input: JSON.stringify(PERSON_SCHEMA) });
+    expect(piped.result.exitCode, piped.result.stderr).toBe(0);
+    expect(lastSent(llama).response_format).toEqual({ type: 'json_schema', json_schema: { name: 'answer', schema: PERSON_SCHEMA } });
 
     const broken = file('broken.json', '{\n  "type": "object",\n  "properties": {,}\n}\n');
     const invalid = await scenario.json(['run', 'Who wrote Hamlet?', '--schema', broken]);

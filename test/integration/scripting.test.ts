@@ -29,15 +29,17 @@ describe('commands started together on a home no command has created yet', () =>
   });
 });
 
-describe('a command stopped by a signal while it waits, with --json', () => {
+describe('a command stopped by a signal while it waits', () => {
   const { home, cleanup } = makeTempHome('syndicate-scripting-signal-');
   let silent: Server;
   let connections = 0;
   beforeAll(async () => {
     expect((await runCli(['init'], { home })).exitCode).toBe(0);
     // Accepts connections and never answers: `provider add` waits on its discovery request.
-    silent = createServer(() => {
+    // Reads what it is sent (and never answers): a socket left unread never sees the client's end, and `close` would wait for it.
+    silent = createServer((socket) => {
       connections += 1;
+      socket.resume();
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   });
@@ -68,6 +70,22 @@ describe('a command stopped by a signal while it waits, with --json', () => {
       });
     });
   }
+
+  it('without --json: one line on stderr says what was stopped and what it left (it printed a bare "interrupted")', { timeout: 90_000 }, async () => {
+    const { port } = silent.address() as AddressInfo;
+    const before = connections;
+    const child = execa('node', [BIN, 'provider', 'add', 'ollama', '--id', 'silent-plain', '--base-url', `http://127.0.0.1:${port}`], {
+      cwd: REPO_ROOT,
+      env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' },
+      reject: false,
+    });
+    await expect.poll(() => connections, { timeout: 30_000, interval: 10 }).toBeGreaterThan(before);
+    child.kill('SIGINT');
+    const ended = await child;
+    expect(ended.exitCode, String(ended.stderr)).toBe(130);
+    expect(String(ended.stdout)).toBe('');
+    expect(String(ended.stderr)).toContain('interrupted (Ctrl-C) before the command ended; run it again: each command writes in one transaction, so nothing it had not finished was kept');
+  });
 });
 
 describe('--version', () => {

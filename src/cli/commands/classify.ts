@@ -14,11 +14,11 @@ const LEVELS = ['public', 'internal', 'confidential', 'restricted'];
 
 export function classifyCommand(): Command {
   return new Command('classify')
-    .description('classify a text as public, internal, confidential or restricted; secrets are printed masked')
+    .description('classify a text (the argument, `--file`, or stdin for `-` or nothing) as public, internal, confidential or restricted; secrets are printed masked')
     .argument('[text]', 'the text; `-` or nothing reads it from stdin')
     .option('--explain', 'list every finding: detector, level, location, span, masked excerpt, reason')
     .addOption(new Option('--sensitivity <level>', 'caller hint: raises the level, never lowers it').choices(LEVELS))
-    .option('--file <path>', 'classify the contents of this file')
+    .option('--file <path>', 'classify the contents of this file (`-`: stdin)')
     .addHelpText(
       'after',
       '\nExample:\n  $ syndicate classify --explain "my password is hunter2"\n  $ git diff | syndicate classify --json -\n\nExit code 0 whatever the level: classification is not a refusal.',
@@ -72,11 +72,8 @@ export function classifyCommand(): Command {
 }
 
 async function readText(argument: string | undefined, file: string | undefined): Promise<string> {
-  if (file !== undefined) {
-    const { readTextFile } = await import('../input.js');
-    return readTextFile(file);
-  }
+  const { readStdin, readTextInput } = await import('../input.js');
+  if (file !== undefined) return (await readTextInput(file, '--file')).text;
   if (argument !== undefined && argument !== '-') return argument;
-  const { readStdin } = await import('../input.js');
   return readStdin('text');
 }

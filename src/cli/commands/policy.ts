@@ -8,13 +8,20 @@ export function policyCommand(): Command {
 
   policy
     .command('check')
-    .description("validate a policy file (default: the home's policy.yaml); exit 3 with every problem located")
-    .argument('[file]', 'policy file to check')
-    .addHelpText('after', '\nExample:\n  $ syndicate policy check ./policy.yaml')
+    .description("validate a policy file (default: the home's policy.yaml; `-`: stdin); exit 3 with every problem located")
+    .argument('[file]', 'policy file to check (`-`: stdin)')
+    .addHelpText('after', '\nExample:\n  $ syndicate policy check ./policy.yaml\n  $ git show main:policy.yaml | syndicate policy check -')
     .action(async (file: string | undefined, _options: unknown, command: Command) => {
       const context = contextFor(command);
+      const { loadPolicyWithSource, parsePolicyText } = await import('../../policy/load.js');
+      if (file === '-') {
+        const { readTextInput } = await import('../input.js');
+        const input = await readTextInput(file, 'policy check');
+        parsePolicyText(input.text, input.file);
+        context.output.result({ path: input.file, source: 'stdin', valid: true }, () => context.output.line(`${input.file}: valid policy`));
+        return;
+      }
       const path = file ?? context.home.policyPath;
-      const { loadPolicyWithSource } = await import('../../policy/load.js');
       const loaded = loadPolicyWithSource(path, { mustExist: file !== undefined });
       context.output.result({ path, source: loaded.source, valid: true }, () => {
         context.output.line(

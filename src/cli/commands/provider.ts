@@ -4,6 +4,7 @@ import { providerSummary } from '../../registry/summary.js';
 import type { ModelPrice, ProviderVersion, RegisteredProvider, RegistrationOutcome } from '../../registry/types.js';
 import { describeHold, type HoldReport, type ReleaseTarget } from '../../router/shared-holds.js';
 import { contextFor, type CommandContext } from '../context.js';
+import { readTextInput, stdinAtMostOnce } from '../input.js';
 import { printHeldBack } from '../held-back.js';
 import { counted } from '../output.js';
 import { providerCapabilitiesCommand, providerTestCommand } from './provider-probes.js';
@@ -25,14 +26,16 @@ Examples:
 
   provider
     .command('register')
-    .description('validate provider YAML files and store them as new versions (all or nothing)')
-    .argument('<file...>', 'provider record files (apiVersion: syndicate/v1, kind: Provider)')
+    .description('validate provider YAML files (`-`: one record from stdin) and store them as new versions (all or nothing)')
+    .argument('<file...>', 'provider record files (apiVersion: syndicate/v1, kind: Provider); `-`: one record from stdin')
     .addHelpText('after', '\nExample:\n  $ syndicate provider register providers/examples/ollama-local.yaml providers/examples/anthropic-hosted.yaml')
     .action(async (files: string[], _options: unknown, command: Command) => {
       if (files.length === 0) throw new UsageError('no files given', { hint: 'name the provider files: `syndicate provider register FILE...`' });
       const context = contextFor(command);
       const [{ prepareProviderFiles }, { registerPreparedProviders }] = await Promise.all([import('../../registry/register.js'), import('../../registry/registry.js')]);
-      const prepared = await prepareProviderFiles(files);
+      // `-` reads one record from stdin, named `<stdin>` in its problems; stdin can be read only once.
+      stdinAtMostOnce(files.map((file, index) => [`argument ${index + 1} \`-\``, file === '-'] as const));
+      const prepared = await prepareProviderFiles(await Promise.all(files.map(async (file) => (file === '-' ? readTextInput(file, 'provider register') : file))));
       const store = await context.store();
       try {
         const results = registerPreparedProviders(store, prepared);

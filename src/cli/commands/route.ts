@@ -7,8 +7,8 @@ import type { RequestFamily } from '../../wire/request-family.js';
 import { CLI_MODEL_NAMING, GATEWAY_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { contextFor } from '../context.js';
 import { printHeldBack } from '../held-back.js';
-import { addRequestOptions, promptRequestParts, REQUEST_OPTION_FLAGS, type PromptRequestParts, type RequestOptionValues } from '../request-options.js';
-import { readStdin, readTextFile, sessionOption } from '../input.js';
+import { addRequestOptions, promptRequestParts, REQUEST_OPTION_FLAGS, requestOptionStdinReaders, type PromptRequestParts, type RequestOptionValues } from '../request-options.js';
+import { readStdin, readTextInput, sessionOption, stdinAtMostOnce } from '../input.js';
 
 interface RouteOptions extends RequestOptionValues {
   workflow: string;
@@ -38,7 +38,7 @@ type RouteAsked = { kind: 'prompt'; text: string; parts: PromptRequestParts } | 
 
 export function routeCommand(): Command {
   const command = new Command('route')
-    .description('classify a prompt (or, with `--request`, a gateway request body) and show where it would be routed, without calling any model')
+    .description('classify a prompt (or, with `--request`, a gateway request body) and show where it would be routed, without calling any model; `-` reads the prompt or one input file from stdin')
     .argument('[prompt]', 'the prompt; `-` or nothing reads it from stdin')
     .addOption(new Option('--workflow <class>', 'workflow class').choices(WORKFLOWS).default('interactive'))
     .addOption(new Option('--sensitivity <level>', 'caller hint: raises the classified level, never lowers it').choices(LEVELS))
@@ -73,7 +73,9 @@ export function routeCommand(): Command {
       };
       let asked: RouteAsked;
       if (options.request === undefined) {
-        const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
+        const promptOnStdin = prompt === undefined || prompt === '-';
+        stdinAtMostOnce([[prompt === undefined ? 'the omitted prompt' : 'the prompt `-`', promptOnStdin], ...requestOptionStdinReaders(options)]);
+        const text = promptOnStdin ? await readStdin('prompt') : prompt;
         if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
         asked = { kind: 'prompt', text, parts: await promptRequestParts(options) };
       } else {
@@ -81,8 +83,7 @@ export function routeCommand(): Command {
         for (const { option, flag, carrier } of [...FLAGS_THE_BODY_DECIDES, ...REQUEST_OPTION_FLAGS]) {
           if (command.getOptionValueSource(option) === 'cli') throw new UsageError(`${flag} does not apply to --request: the body says it`, { hint: `set ${carrier} in the body` });
         }
-        const bodyText = options.request === '-' ? await readStdin('request body') : readTextFile(options.request);
-        const source = options.request === '-' ? 'stdin' : options.request;
+        const { text: bodyText, file: source } = await readTextInput(options.request, '--request');
         // The operator wrote it: its JSON syntax errors are located by line and column (the gateway's faces only say a body is not JSON).
         const [{ parseJsonText }, { decodeGatewayRequest }] = await Promise.all([import('../../validation/json-source.js'), import('../../wire/request-family.js')]);
         parseJsonText(bodyText, source);

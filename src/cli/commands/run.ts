@@ -7,9 +7,9 @@ import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
 import { promptMessage, type CanonicalRequest, type StreamPart } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
-import { readStdin, sessionOption } from '../input.js';
+import { readStdin, sessionOption, stdinAtMostOnce } from '../input.js';
 import { cancellable } from '../interrupt.js';
-import { addRequestOptions, promptRequestParts, type RequestOptionValues } from '../request-options.js';
+import { addRequestOptions, promptRequestParts, requestOptionStdinReaders, type RequestOptionValues } from '../request-options.js';
 
 interface RunOptions extends RequestOptionValues {
   showReasoning?: boolean;
@@ -27,7 +27,7 @@ const RUN_TIMEOUT_OPTION = 'syndicate run --timeout';
 
 export function runCommand(): Command {
   const command = new Command('run')
-    .description('one governed invocation: classify, route, permit, invoke, record evidence; the answer goes to stdout')
+    .description('one governed invocation: classify, route, permit, invoke, record evidence; the answer goes to stdout; `-` reads the prompt or one input file from stdin')
     .argument('[prompt]', 'the prompt; `-` or omitted reads stdin')
     .option('--provider <id[:model]>', 'use only this provider (and model); every policy rule still applies')
     .option('--model <model>', 'model id, alias, `provider:model` or `auto` (default)');
@@ -55,7 +55,9 @@ Examples:
       const context = contextFor(command);
       const { output } = context;
       const sessionId = sessionOption(options.session);
-      const text = prompt === undefined || prompt === '-' ? await readStdin('prompt') : prompt;
+      const promptOnStdin = prompt === undefined || prompt === '-';
+      stdinAtMostOnce([[prompt === undefined ? 'the omitted prompt' : 'the prompt `-`', promptOnStdin], ...requestOptionStdinReaders(options)]);
+      const text = promptOnStdin ? await readStdin('prompt') : prompt;
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or on stdin' });
       const { parseTimeout } = await import('../../common/duration.js');
       const totalMs = options.timeout === undefined ? undefined : parseTimeout(options.timeout, '--timeout');

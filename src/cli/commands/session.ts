@@ -102,10 +102,10 @@ Examples:
     .action(async (id: string, options: { maxCapability?: CapabilityClass }, command: Command) => {
       const context = contextFor(command);
       try {
-        const { approveEnvelope } = await import('../../sessions/index.js');
+        const { approveEnvelopeCheckpoint } = await import('../../sessions/index.js');
         const store = await context.store({ existing: true });
-        const approved = approveEnvelope(store, await policyOf(context), id, options.maxCapability);
-        context.output.result({ session: approved }, () => {
+        const { session: approved, checkpoint } = approveEnvelopeCheckpoint(store, await policyOf(context), id, options.maxCapability);
+        context.output.result({ session: approved, checkpoint }, () => {
           context.output.line(`session ${approved.id}: envelope approved up to ${approved.envelope.maxCapability} (model ${activeLabel(approved)})`);
         });
       } finally {
