@@ -13,7 +13,8 @@ async function onTerminal(command: string, options: { home: string; columns?: nu
     reject: false,
     stdin: 'ignore',
     timeout: 60_000,
-    env: { SYNDICATE_HOME: options.home, NO_COLOR: undefined, FORCE_COLOR: undefined, ...options.env },
+    // The runner's own CI (set by .ci/run) or TERM must not decide what a test's terminal is.
+    env: { SYNDICATE_HOME: options.home, NO_COLOR: undefined, FORCE_COLOR: undefined, CI: undefined, TERM: 'xterm-256color', ...options.env },
   });
   return { exitCode: result.exitCode, timedOut: result.timedOut, output: String(result.stdout) };
 }
