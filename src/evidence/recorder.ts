@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { StoreError } from '../errors.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/store.js';
@@ -93,6 +92,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
   private readonly statements: EvidenceStatements;
   private readonly flushIntervalMs: number;
   private readonly commits: GroupCommitter | undefined;
+  /** On the global `performance` clock (not node:perf_hooks' own binding), which tests fake. */
   private lastFlushAt: number;
   private timer: NodeJS.Timeout | undefined;
   private waitingForTick = false;

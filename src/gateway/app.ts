@@ -657,7 +657,8 @@ const IGNORED_FIELDS_NAMED = 20;
  * - `x-syndicate-changed-fields`: the fields it was sent with another value than the client's (a
  *   temperature above 1 sent as 1, `top_p` raised to 0.95 beside thinking, `max_tokens` raised
  *   above a thinking budget or lowered to fit the context window, an effort sent as the nearest level,
- *   an answer format sent as a system-prompt instruction rather than one the provider enforces).
+ *   an answer format sent as a system-prompt instruction rather than one the provider enforces, or
+ *   without strict to OpenAI).
  * The attempt's `warnings` say which (`fields`); a field changed and then left out is ignored.
  */
 function fieldHeaders(face: Pick<FaceRequest, 'ignoredFields' | 'settingFields'> & { request?: CanonicalRequest }, attemptWarnings: readonly WireWarning[] | undefined): Record<string, string> {

@@ -25,7 +25,8 @@ export function requestsChart(hourly: readonly HourlyRequests[], options: { colo
   }
   const unit = group === 1 ? 'hour' : `${group} hours`;
   const draw = (series: number[][], height: number, colors?: string[]): string => {
-    const peak = Math.max(1, ...series.flat());
+    // A series of zeros is drawn as one row labelled 0 (asciichart draws a flat range in one row).
+    const peak = Math.max(0, ...series.flat());
     return asciichart.plot(series, {
       height: Math.min(height, peak),
       min: 0,

@@ -8,6 +8,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getEvidence, listEvidence } from '../../src/evidence/index.js';
+import { loadTokenCounter } from '../../src/evidence/token-counter.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { parsePrometheusText, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
@@ -202,6 +203,7 @@ describe('Anthropic client: MCP servers the provider would call', () => {
 describe('a stream the client aborts mid-answer (AbortController)', () => {
   const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
   const LONG_ANSWER = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen';
+  const COUNT_PROMPT = 'Count to sixteen in words';
   let slowOllama: FakeEngine;
   let claude: FakeEngine;
   let priced: TestGateway;
@@ -222,11 +224,14 @@ describe('a stream the client aborts mid-answer (AbortController)', () => {
   });
 
   /** Streams through the OpenAI client and aborts once a few words arrived; the cut attempt's evidence. */
-  async function abortAfterAFewWords(engine: FakeEngine, model: string): Promise<{ received: string; record: ReturnType<typeof getEvidence> }> {
+  async function abortAfterAFewWords(engine: FakeEngine, model: string, system?: string): Promise<{ received: string; record: ReturnType<typeof getEvidence> }> {
     engine.setFault({ slowStreamMs: 60 });
     const controller = new AbortController();
     const { data: stream, response } = await new OpenAI({ baseURL: `${priced.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 })
-      .chat.completions.create({ model, messages: [{ role: 'user', content: 'Count to sixteen in words' }], stream: true }, { signal: controller.signal })
+      .chat.completions.create(
+        { model, messages: [...(system === undefined ? [] : [{ role: 'system' as const, content: system }]), { role: 'user', content: COUNT_PROMPT }], stream: true },
+        { signal: controller.signal },
+      )
       .withResponse();
     let received = '';
     // openai-node ends the iteration quietly once its signal aborts.
@@ -255,9 +260,12 @@ describe('a stream the client aborts mid-answer (AbortController)', () => {
     expect(metrics.get(`syndicate_gateway_spend_usd_total{provider="claude",model="${CLAUDE_MODEL}"}`)).toBeCloseTo(hosted.record?.costUsd ?? 0, 9);
     expect(metrics.get(`syndicate_gateway_tokens_total{class="approved_hosted",provider="claude",model="${CLAUDE_MODEL}",direction="output"}`)).toBe(hosted.record?.outputTokens);
 
-    const local = await abortAfterAFewWords(slowOllama, 'small');
+    const system = 'You are a patient teacher who answers in lowercase English words, one per line.';
+    const local = await abortAfterAFewWords(slowOllama, 'small', system);
     expect(local.record).toMatchObject({ state: 'failed', error: { code: 'interrupted' }, tokenAccounting: 'approximate' });
-    expect(local.record?.inputTokens).toBeGreaterThan(0);
+    // Ollama reported nothing before the cut: the input is counted here, the system prompt with the user's text.
+    const count = await loadTokenCounter();
+    expect(local.record?.inputTokens).toBe(count(system) + 1 + count(COUNT_PROMPT));
     expect(local.record?.outputTokens).toBeGreaterThanOrEqual(4);
     expect(local.record?.outputTokens).toBeLessThan(16);
   });

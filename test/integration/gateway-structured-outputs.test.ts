@@ -45,6 +45,7 @@ beforeAll(async () => {
       { id: 'claude', class: 'approved_hosted', wire: 'anthropic', vendor: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: claudeModels },
       { id: 'proxy', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: claudeModels },
       { id: 'vllm', class: 'local', wire: 'openai', baseUrl: vllm.baseUrl, engine: 'vllm', models: [{ id: 'qwen3-8b' }] },
+      { id: 'openai', class: 'approved_hosted', wire: 'openai', vendor: 'openai', baseUrl: vllm.baseUrl, auth: true, models: [{ id: 'qwen3-8b', price: { inputPerMTok: 1, outputPerMTok: 4 } }] },
     ],
   });
 }, 30_000);
@@ -159,6 +160,25 @@ describe('an Anthropic client’s structured output to an OpenAI-wire engine', (
     });
     expect(sentBody(vllm.exchanges.at(-1))['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema: CITY_SCHEMA, strict: true } });
     expect(message.content[0]?.type === 'text' ? JSON.parse(message.content[0].text) : undefined).toEqual(CITY);
+  });
+
+  it('a schema outside strict mode goes without strict: to OpenAI’s own API that is named changed; to an engine (grammar) it is not', async () => {
+    const loose = { type: 'object', properties: { city: { type: 'string' } } };
+    const { response: hinted } = await anthropicClient()
+      .messages.create({ ...request, model: 'openai:qwen3-8b', output_config: { format: { type: 'json_schema', schema: loose } } })
+      .withResponse();
+    expect(sentBody(vllm.exchanges.at(-1))['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema: loose } });
+    expect(hinted.headers.get('x-syndicate-changed-fields')).toBe('output_config.format');
+    const { response: grammar } = await anthropicClient()
+      .messages.create({ ...request, output_config: { format: { type: 'json_schema', schema: loose } } })
+      .withResponse();
+    expect(sentBody(vllm.exchanges.at(-1))['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema: loose } });
+    expect(grammar.headers.get('x-syndicate-changed-fields')).toBeNull();
+    // An OpenAI client's own format without strict went as it was sent: nothing changed.
+    const { response: asSent } = await openaiClient()
+      .chat.completions.create({ model: 'openai:qwen3-8b', messages: [{ role: 'user', content: QUESTION }], response_format: { type: 'json_schema', json_schema: { name: 'city', schema: loose } } })
+      .withResponse();
+    expect(asSent.headers.get('x-syndicate-changed-fields')).toBeNull();
   });
 
   it('and to Anthropic’s own API as output_config.format, as the client sent it', async () => {

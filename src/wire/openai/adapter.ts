@@ -74,7 +74,7 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
   }
   if (request.toolChoice !== undefined) body.tool_choice = encodeToolChoice(request.toolChoice, nativeCustomTools);
   if (request.parallelToolCalls !== undefined && body.tools !== undefined) body.parallel_tool_calls = request.parallelToolCalls;
-  const responseFormat = encodeResponseFormat(request, warnings);
+  const responseFormat = encodeResponseFormat(request, target, warnings);
   if (responseFormat !== undefined) body.response_format = responseFormat;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
@@ -242,9 +242,11 @@ function encodeToolChoice(choice: ToolChoice, nativeCustomTools: ReadonlySet<str
  * The answer format as `response_format`. `strict` goes as an OpenAI client sent it; for a schema
  * its client's API always enforces (`enforced`: an Anthropic client's), `strict: true` when the
  * schema fits strict mode — without it OpenAI's API takes the schema as a hint — and otherwise none
- * (strict with such a schema is a 400), said in a warning.
+ * (strict with such a schema is a 400), said in a warning. To OpenAI's own API (`vendor: openai`)
+ * that warning names the client's format field changed, as the schema goes as a hint only; an
+ * engine enforces it by grammar with or without strict, so there nothing changed.
  */
-function encodeResponseFormat(request: CanonicalRequest, warnings: WireWarning[]): OpenAIResponseFormat | undefined {
+function encodeResponseFormat(request: CanonicalRequest, target: WireTarget, warnings: WireWarning[]): OpenAIResponseFormat | undefined {
   const format = request.responseFormat;
   if (format === undefined || format.type === 'text') return undefined;
   if (format.type === 'json_object') return { type: 'json_object' };
@@ -256,6 +258,7 @@ function encodeResponseFormat(request: CanonicalRequest, warnings: WireWarning[]
       warnings.push({
         setting: 'responseFormat',
         message: `the JSON schema does not fit OpenAI's strict structured outputs (${misfit}), so it was sent without strict: OpenAI's API takes it as a hint and does not enforce it (an engine that enforces a schema by grammar, such as vLLM, llama-server or Ollama, still does)`,
+        ...(target.vendor === 'openai' ? { fields: [{ setting: 'responseFormat', effect: 'changed' as const }] } : {}),
       });
     }
   }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   beginAttempt,
   completeAttempt,
@@ -24,6 +24,14 @@ import { attemptStart, REQUEST_BODY, seedCompleted, seedDenial, SSE_CHUNKS } fro
 function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', '']);
   return child.pid;
+}
+
+/**
+ * The recorder's clock and timers faked (`performance.now`, `setTimeout`), so flush intervals are
+ * exact on a loaded machine; `setImmediate` stays real, as the group committer's batches run on it.
+ */
+function fakeFlushClock(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
 }
 
 describe('evidence attempts', () => {
@@ -130,52 +138,69 @@ describe('evidence attempts', () => {
     expect(partial?.request.body?.toString()).toBe(REQUEST_BODY);
   });
 
-  it('batches bursts within the flush interval and writes a chunk after a quiet interval at once', async () => {
-    const id = beginAttempt(store, attemptStart());
-    const recorder = createRecorder(store, id, { flushIntervalMs: 30 });
-    const stored = (): number => (store.db.prepare('SELECT count(*) AS n FROM evidence_chunks WHERE seq > 0').get() as { n: number }).n;
-    const status = (): unknown => (store.db.prepare('SELECT response_status FROM evidence WHERE id = ?').get(id) as { response_status: unknown }).response_status;
-    recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
-    recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
-    recorder.onChunk(Buffer.from('a'), 1);
-    recorder.onChunk(Buffer.from('b'), 2);
-    expect(stored()).toBe(0);
-    expect(status()).toBeNull();
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    // The timer wrote the burst and the response head together.
-    expect(stored()).toBe(2);
-    expect(status()).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    recorder.onChunk(Buffer.from('c'), 150);
-    expect(stored()).toBe(3);
-    expect(getEvidence(store, id)?.response.body?.toString()).toBe('abc');
-    recorder.onEnd({ atMs: 95, complete: true });
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(getEvidence(store, id)?.response.complete).toBe(true);
+  it('batches bursts within the flush interval and writes a chunk after a quiet interval at once', () => {
+    fakeFlushClock();
+    try {
+      const id = beginAttempt(store, attemptStart());
+      const recorder = createRecorder(store, id, { flushIntervalMs: 30 });
+      const stored = (): number => (store.db.prepare('SELECT count(*) AS n FROM evidence_chunks WHERE seq > 0').get() as { n: number }).n;
+      const status = (): unknown => (store.db.prepare('SELECT response_status FROM evidence WHERE id = ?').get(id) as { response_status: unknown }).response_status;
+      recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+      recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
+      recorder.onChunk(Buffer.from('a'), 1);
+      recorder.onChunk(Buffer.from('b'), 2);
+      expect(stored()).toBe(0);
+      expect(status()).toBeNull();
+      // Nothing is written within the interval…
+      vi.advanceTimersByTime(29);
+      expect(stored()).toBe(0);
+      // …and at its end the timer writes the burst and the response head together.
+      vi.advanceTimersByTime(1);
+      expect(stored()).toBe(2);
+      expect(status()).toBe(200);
+      // After a quiet interval, a chunk is written at once.
+      vi.advanceTimersByTime(60);
+      recorder.onChunk(Buffer.from('c'), 150);
+      expect(stored()).toBe(3);
+      expect(getEvidence(store, id)?.response.body?.toString()).toBe('abc');
+      recorder.onEnd({ atMs: 95, complete: true });
+      vi.advanceTimersByTime(30);
+      expect(getEvidence(store, id)?.response.complete).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('with group commit, writes the chunks of every stream in flight in one batch per flush interval', async () => {
-    const commits = new GroupCommitter(store);
-    const streams = [beginAttempt(store, attemptStart()), beginAttempt(store, attemptStart())].map((id) => ({
-      id,
-      // Long enough that the second stream's chunk always arrives before the tick, even on a loaded machine.
-      recorder: createRecorder(store, id, { flushIntervalMs: 500, commits }),
-    }));
-    for (const { recorder } of streams) await recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
-    const before = { ...commits.stats };
-    const stored = (id: string): string | undefined => getEvidence(store, id)?.response.body?.toString();
-    // The streams' chunks arrive at different moments, as they would from two engines.
-    streams[0]?.recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
-    streams[0]?.recorder.onChunk(Buffer.from('a'), 1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    streams[1]?.recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
-    streams[1]?.recorder.onChunk(Buffer.from('b'), 1);
-    expect(streams.map(({ id }) => stored(id))).toEqual([undefined, undefined]);
-    await new Promise((resolve) => setTimeout(resolve, 550));
-    await commits.idle();
-    // Both flushes went through the committer, in one transaction: one commit, not one per stream.
-    expect(streams.map(({ id }) => stored(id))).toEqual(['a', 'b']);
-    expect({ batches: commits.stats.batches - before.batches, units: commits.stats.units - before.units }).toEqual({ batches: 1, units: 2 });
+    fakeFlushClock();
+    try {
+      const commits = new GroupCommitter(store);
+      const streams = [beginAttempt(store, attemptStart()), beginAttempt(store, attemptStart())].map((id) => ({
+        id,
+        recorder: createRecorder(store, id, { flushIntervalMs: 500, commits }),
+      }));
+      for (const { recorder } of streams) await recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+      const before = { ...commits.stats };
+      const stored = (id: string): string | undefined => getEvidence(store, id)?.response.body?.toString();
+      // The streams' chunks arrive at different moments, as they would from two engines.
+      streams[0]?.recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
+      streams[0]?.recorder.onChunk(Buffer.from('a'), 1);
+      await vi.advanceTimersByTimeAsync(20);
+      streams[1]?.recorder.onResponseStart({ status: 200, headers: {}, atMs: 1 });
+      streams[1]?.recorder.onChunk(Buffer.from('b'), 1);
+      expect(streams.map(({ id }) => stored(id))).toEqual([undefined, undefined]);
+      // Still nothing just before the tick, 500 ms after the first chunk.
+      await vi.advanceTimersByTimeAsync(479);
+      await commits.idle();
+      expect(streams.map(({ id }) => stored(id))).toEqual([undefined, undefined]);
+      await vi.advanceTimersByTimeAsync(1);
+      await commits.idle();
+      // Both flushes went through the committer, in one transaction: one commit, not one per stream.
+      expect(streams.map(({ id }) => stored(id))).toEqual(['a', 'b']);
+      expect({ batches: commits.stats.batches - before.batches, units: commits.stats.units - before.units }).toEqual({ batches: 1, units: 2 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('flushes buffered chunks when the attempt completes, and records a failed attempt honestly', () => {
@@ -367,13 +392,16 @@ describe('evidence across connections (file store)', () => {
     const writer = openStore(path);
     const reader = openStore(path);
     try {
+      fakeFlushClock();
       const id = beginAttempt(writer, attemptStart());
       const recorder = createRecorder(writer, id);
       recorder.onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
       recorder.onResponseStart({ status: 200, headers: {}, atMs: 3 });
       recorder.onChunk(Buffer.from(SSE_CHUNKS[0] ?? ''), 4);
+      expect(getEvidence(reader, id)?.response.body).toBeNull();
       // Written within one flush interval (50 ms by default), without any further call.
-      await new Promise((resolve) => setTimeout(resolve, 120));
+      vi.advanceTimersByTime(50);
+      vi.useRealTimers();
       expect(getEvidence(reader, id)?.response.body?.toString()).toBe(SSE_CHUNKS[0]);
       expect(getEvidence(reader, id)?.status).toBe(200);
       expect(recoverInterrupted(reader, { isAlive: () => false })).toEqual([id]);
@@ -390,6 +418,7 @@ describe('evidence across connections (file store)', () => {
       ).toThrow(/already interrupted/);
       expect(verifyChain(reader)).toMatchObject({ ok: true, rows: 1 });
     } finally {
+      vi.useRealTimers();
       writer.close();
       reader.close();
     }

@@ -27,6 +27,17 @@ describe('requestsChart', () => {
     expect(text).toContain('(requests per hour)');
   });
 
+  it('draws a class with no requests as one row labelled 0, not an axis up to 1', () => {
+    const allLocal = hourly.map((bucket) => ({ ...bucket, hosted: 0 }));
+    const text = requestsChart(allLocal, { color: false });
+    const hostedPart = text.slice(text.indexOf('hosted requests per hour')).split('\n').map((line) => line.trimEnd());
+    expect(hostedPart).toEqual(['hosted requests per hour', `    0 ┼${'─'.repeat(allLocal.length - 1)}`]);
+    // Both lines in one chart: the axis is the local series' range, from 0 to its peak.
+    const coloured = requestsChart(allLocal, { color: true }).split('\n');
+    expect(coloured[0]?.trim().startsWith('4')).toBe(true);
+    expect(coloured.at(-2)?.trim().startsWith('0')).toBe(true);
+  });
+
   it('sums long windows into wider buckets', () => {
     const week = Array.from({ length: 168 }, (_, index) => ({ hour: new Date(Date.UTC(2026, 0, 1) + index * 3_600_000).toISOString(), local: 1, hosted: 0 }));
     const text = requestsChart(week, { color: false });

@@ -97,7 +97,7 @@ describe("OpenAI strict mode's size limits", () => {
     const sent = encodeOpenAIRequest(request, { baseUrl: 'https://api.openai.com/v1', vendor: 'openai' });
     expect((JSON.parse(sent.body) as JsonObject)['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema } });
     expect(sent.warnings).toEqual([
-      { setting: 'responseFormat', message: expect.stringContaining("does not fit OpenAI's strict structured outputs (11 levels of nesting, over strict mode's limit of 10), so it was sent without strict") },
+      { setting: 'responseFormat', message: expect.stringContaining("does not fit OpenAI's strict structured outputs (11 levels of nesting, over strict mode's limit of 10), so it was sent without strict"), fields: [{ setting: 'responseFormat', effect: 'changed' }] },
     ]);
     const fits = encodeOpenAIRequest({ ...request, responseFormat: { type: 'json_schema', schema: nested(10), enforced: true } }, { baseUrl: 'https://api.openai.com/v1', vendor: 'openai' });
     expect((JSON.parse(fits.body) as { response_format: { json_schema: { strict?: boolean } } }).response_format.json_schema.strict).toBe(true);

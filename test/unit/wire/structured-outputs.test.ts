@@ -156,7 +156,12 @@ describe('an Anthropic client’s structured-output format', () => {
       const parsed = parseAnthropicMessagesRequest(JSON.stringify({ ...base, output_config: { format: { type: 'json_schema', schema } } }));
       const sent = encodeOpenAIRequest({ ...parsed.request, model: 'gpt-5' }, { baseUrl: 'https://api.openai.com/v1', vendor: 'openai' });
       expect(bodyOf(sent.body)['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema } });
-      expect(sent.warnings).toEqual([{ setting: 'responseFormat', message: expect.stringContaining(`does not fit OpenAI's strict structured outputs (${misfit}), so it was sent without strict`) }]);
+      expect(sent.warnings).toEqual([
+        { setting: 'responseFormat', message: expect.stringContaining(`does not fit OpenAI's strict structured outputs (${misfit}), so it was sent without strict`), fields: [{ setting: 'responseFormat', effect: 'changed' }] },
+      ]);
+      // To an engine, which enforces the schema by grammar with or without strict, the format is not changed.
+      const toEngine = encodeOpenAIRequest({ ...parsed.request, model: 'gpt-5' }, { baseUrl: 'http://127.0.0.1:8000/v1', engine: 'vllm' });
+      expect(toEngine.warnings.flatMap((warning) => warning.fields ?? [])).toEqual([]);
     }
   });
 
