@@ -711,10 +711,11 @@ describe('raw HTTP', () => {
   });
 
   it('names only header-safe ignored fields and counts the rest', async () => {
-    const body = JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }], 'evil\r\nx-injected: 1': true, seed: 1, user: 'u' });
+    // Pinned, not `auto`: which model answers `auto` depends on the latencies earlier tests left behind.
+    const body = JSON.stringify({ model: `claude:${CLAUDE_MODEL}`, messages: [{ role: 'user', content: 'What is the capital of France?' }], 'evil\r\nx-injected: 1': true, seed: 1, user: 'u' });
     const response = await fetch(`${main.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body });
     expect(response.status).toBe(200);
-    // `seed` too: the model that answers `auto` here is on the anthropic wire, which has none.
+    // `seed` too: the anthropic wire has none.
     expect(response.headers.get('x-syndicate-provider')).toBe('claude');
     expect(response.headers.get('x-syndicate-ignored-fields')).toBe('seed, user, 1 more');
     expect(response.headers.get('x-injected')).toBeNull();
