@@ -662,13 +662,15 @@ const IGNORED_FIELDS_NAMED = 20;
  * The attempt's `warnings` say which (`fields`); a field changed and then left out is ignored.
  */
 function fieldHeaders(face: Pick<FaceRequest, 'ignoredFields' | 'settingFields'> & { request?: CanonicalRequest }, attemptWarnings: readonly WireWarning[] | undefined): Record<string, string> {
+  // Most answers carry no warning: only the face's own list, without the per-request work below.
+  if (attemptWarnings === undefined || attemptWarnings.length === 0) return fieldsHeader('x-syndicate-ignored-fields', face.ignoredFields);
   const { request } = face;
-  const betasUnsent = attemptWarnings?.some((warning) => warning.setting === ANTHROPIC_BETA_SETTING) === true;
-  const reasoningUnsent = attemptWarnings?.some((warning) => warning.setting === REASONING_UNSENT_SETTING || warning.setting === 'thinking') === true;
+  const betasUnsent = attemptWarnings.some((warning) => warning.setting === ANTHROPIC_BETA_SETTING);
+  const reasoningUnsent = attemptWarnings.some((warning) => warning.setting === REASONING_UNSENT_SETTING || warning.setting === 'thinking');
   const reasoningField = request === undefined ? undefined : (requestedEffort(request)?.field ?? (request.thinking === undefined ? undefined : 'thinking'));
   const names = { ...SETTING_FIELDS, ...face.settingFields };
   const fieldOf = (effect: FieldEffect): string | undefined => (effect.setting === 'reasoning' ? reasoningField : names[effect.setting]);
-  const effects = (attemptWarnings ?? []).flatMap((warning) => warning.fields ?? []);
+  const effects = attemptWarnings.flatMap((warning) => warning.fields ?? []);
   const left = [...(reasoningUnsent ? [reasoningField] : []), ...effects.filter((effect) => effect.effect === 'dropped').map(fieldOf)];
   const leftOut = [...new Set(left.filter((field): field is string => field !== undefined && !face.ignoredFields.includes(field)))];
   const dropped = leftOut.length === 0 ? face.ignoredFields : [...face.ignoredFields, ...leftOut].sort();
