@@ -51,10 +51,11 @@ export function engineStartHint(kind: EngineKind, baseUrl: string): string {
 
 /**
  * Asks a running local engine which models it serves and how long their context is:
- * Ollama `GET /api/tags` + `POST /api/show`; llama.cpp `GET /v1/models` + `GET /props`;
- * vLLM `GET /v1/models` (`max_model_len`); LM Studio `GET /v1/models` + `GET /api/v0/models`.
- * Metadata only (no prompt data), loopback only. Unreachable => UpstreamError (exit 5) whose
- * hint says how to start the engine.
+ * Ollama `GET /api/tags` + `POST /api/show`; llama.cpp `GET /v1/models` + `GET /props` (and, for
+ * a single-model llama-server, a one-token `POST /v1/embeddings` and a `POST /apply-template` with
+ * a tool: see `probeLlamaServer`); vLLM `GET /v1/models` (`max_model_len`); LM Studio
+ * `GET /v1/models` + `GET /api/v0/models`. Metadata and fixed probe texts only (no prompt data),
+ * loopback only. Unreachable => UpstreamError (exit 5) whose hint says how to start the engine.
  */
 export async function discoverModels(kind: EngineKind, baseUrl: string, options: DiscoveryOptions = {}): Promise<DiscoveryResult> {
   const root = engineRoot(baseUrl);
