@@ -2,7 +2,8 @@ import { engineRoot } from '../common/engine-root.js';
 import { COMPLETIONS_TAG, FILL_IN_MIDDLE_TAG, type CapabilityClass, type EngineKind } from '../common/vocabulary.js';
 import { UpstreamError } from '../errors.js';
 import type { ProviderModel } from '../registry/types.js';
-import { fetchEngineJson } from '../transport/engine-info.js';
+import { llamaCppModels } from '../engines/control/llama-cpp.js';
+import { engineRequest, fetchEngineJson, type EngineAnswer } from '../transport/engine-info.js';
 
 /** Models read from a running local engine, and what had to be guessed on the way. */
 export interface DiscoveryResult {
@@ -50,10 +51,11 @@ export function engineStartHint(kind: EngineKind, baseUrl: string): string {
 
 /**
  * Asks a running local engine which models it serves and how long their context is:
- * Ollama `GET /api/tags` + `POST /api/show`; llama.cpp `GET /v1/models` + `GET /props`;
- * vLLM `GET /v1/models` (`max_model_len`); LM Studio `GET /v1/models` + `GET /api/v0/models`.
- * Metadata only (no prompt data), loopback only. Unreachable => UpstreamError (exit 5) whose
- * hint says how to start the engine.
+ * Ollama `GET /api/tags` + `POST /api/show`; llama.cpp `GET /v1/models` + `GET /props` (and, for
+ * a single-model llama-server, a one-token `POST /v1/embeddings` and a `POST /apply-template` with
+ * a tool: see `probeLlamaServer`); vLLM `GET /v1/models` (`max_model_len`); LM Studio
+ * `GET /v1/models` + `GET /api/v0/models`. Metadata and fixed probe texts only (no prompt data),
+ * loopback only. Unreachable => UpstreamError (exit 5) whose hint says how to start the engine.
  */
 export async function discoverModels(kind: EngineKind, baseUrl: string, options: DiscoveryOptions = {}): Promise<DiscoveryResult> {
   const root = engineRoot(baseUrl);
@@ -221,35 +223,139 @@ async function discoverOllama(context: DiscoveryContext): Promise<ProviderModel[
 }
 
 async function discoverLlamaCpp(context: DiscoveryContext): Promise<ProviderModel[]> {
-  const listing = record(await getJson(context, `${context.baseUrl}/models`));
+  const listingBody = await getJson(context, `${context.baseUrl}/models`);
+  const listing = record(listingBody);
   const props = record(await getJson(context, `${context.root}/props`));
   const generation = record(props.default_generation_settings);
   const serverContext = positiveInteger(generation.n_ctx) ?? positiveInteger(props.n_ctx);
-  return list(listing.data).flatMap((entry): ProviderModel[] => {
+  // llama-server itself (not `engine serve`, which answers the same listing) started with -m: its
+  // one model, whose flags /props does not report, is asked what it takes (see `probeLlamaServer`).
+  // A router is not probed: each probe would load a model.
+  const singleModel = context.kind === 'llama.cpp' && !llamaCppModels(listingBody).router;
+  const models: ProviderModel[] = [];
+  for (const entry of list(listing.data)) {
     const item = record(entry);
-    if (typeof item.id !== 'string') return [];
+    if (typeof item.id !== 'string') continue;
+    const id = singleModel ? shortLlamaCppId(context, item.id, props.model_path) : item.id;
     const meta = record(item.meta);
     const trained = positiveInteger(meta.n_ctx_train);
     let contextWindow: number;
     if (serverContext !== undefined) contextWindow = serverContext;
     else if (trained !== undefined) {
       contextWindow = trained;
-      context.notes.push(`${item.id}: /props reported no n_ctx; contextWindow set to the trained context ${trained}`);
-    } else contextWindow = contextOrFallback(context, item.id, undefined, 'n_ctx');
+      context.notes.push(`${id}: /props reported no n_ctx; contextWindow set to the trained context ${trained}`);
+    } else contextWindow = contextOrFallback(context, id, undefined, 'n_ctx');
     const parameters = typeof meta.n_params === 'number' ? meta.n_params / 1e9 : undefined;
     const vramGb = gigabytes(meta.size);
-    if (vramGb !== undefined) context.notes.push(`${item.id}: vramGb ${vramGb} estimated from the model file size`);
-    return [
-      {
-        id: item.id,
-        contextWindow,
-        capabilityClass: guessCapability(context, item.id, parameters),
-        ...(vramGb === undefined ? {} : { vramGb }),
-        // llama-server's /v1/completions continues a prompt; it refuses `suffix` (its fill-in-the-middle is /infill).
-        tags: [COMPLETIONS_TAG],
-      },
-    ];
-  });
+    if (vramGb !== undefined) context.notes.push(`${id}: vramGb ${vramGb} estimated from the model file size`);
+    const served = singleModel ? await probeLlamaServer(context, id) : undefined;
+    if (context.kind === 'llama.cpp' && !singleModel) {
+      context.notes.push(`${id}: not tagged tools (a router's models are not probed, since a probe would load each one): add tools to its tags by hand if the router starts its models with --jinja (the default in current builds)`);
+    }
+    models.push({
+      id,
+      ...(served?.embedding === true ? { kind: 'embedding' as const } : {}),
+      contextWindow,
+      capabilityClass: guessCapability(context, id, parameters),
+      ...(vramGb === undefined ? {} : { vramGb }),
+      // llama-server's /v1/completions continues a prompt; it refuses `suffix` (its fill-in-the-middle is /infill).
+      ...(served?.embedding === true ? {} : { tags: [...(served?.tools === true ? ['tools'] : []), COMPLETIONS_TAG] }),
+    });
+  }
+  return models;
+}
+
+/**
+ * The id a single-model llama-server's model is registered under. Started with `-m PATH` and no
+ * `--alias` it names its model by that path (`/models/qwen2.5-7b-instruct-q4_k_m.gguf`, the
+ * `model_path` of /props); the record names it by the file without `.gguf`, as llama-server's
+ * router names the files of `--models-dir`. A single-model server answers whatever model a
+ * request names, and engine status, load and start match the path to that name
+ * (`sameLlamaCppModel`). An alias is kept as it is.
+ */
+function shortLlamaCppId(context: DiscoveryContext, served: string, modelPath: unknown): string {
+  const name = served.split(/[\\/]/).pop() ?? served;
+  // A name without a directory (-m run from the model's own directory) is kept as it is: engine
+  // status matches a path's file name only, never `tiny.gguf` to `tiny` (it may be an alias).
+  if (served !== modelPath || name === served || !/^.+\.gguf$/i.test(name)) return served;
+  const file = name.replace(/\.gguf$/i, '');
+  context.notes.push(`${file}: llama-server names it by its -m path ${served}; registered under its file name (a single-model llama-server answers whatever model a request names)`);
+  return file;
+}
+
+/** What a single-model llama-server takes beyond chat, found by asking it (`probeLlamaServer`). */
+interface LlamaServerFlags {
+  /** Started with --jinja (the default in current builds): it takes tools. */
+  tools: boolean;
+  /** Started with --embeddings and its model pools: POST /v1/embeddings answers. */
+  embedding: boolean;
+}
+
+/** The one function of a tools probe: any tool does, the template only renders it. */
+const PROBE_TOOLS = [{ type: 'function', function: { name: 'probe', description: 'probe', parameters: { type: 'object', properties: {} } } }];
+
+/**
+ * /props reports the same whatever the flags (measured, commit de3ff81: `chat_template_caps`
+ * describes the template even with --no-jinja, and nothing says --embeddings), so two loopback
+ * requests ask the server itself:
+ * - `POST /apply-template` with a tool renders the template without generating anything, through
+ *   the same parsing as a chat request: 200 with --jinja, HTTP 500 "tools param requires --jinja
+ *   flag" without. Anything else answers: not tagged tools (fail closed), with a note.
+ * - `POST /v1/embeddings` of one token: 200 when started with --embeddings and the model pools
+ *   (an embedding model); HTTP 501 without --embeddings (--pooling alone included); HTTP 400
+ *   "Pooling type 'none'" for --embeddings on a model that pools nothing (a chat model).
+ * llama.cpp calls --embeddings "restrict to only support embedding use case; use only with
+ * dedicated embedding models", so a server whose embeddings answer is registered as embedding,
+ * even though it still answers chat requests: one kind per model id (see the README).
+ */
+async function probeLlamaServer(context: DiscoveryContext, id: string): Promise<LlamaServerFlags> {
+  const embeddingsUrl = `${context.baseUrl}/embeddings`;
+  const embeddings = await probe(context, embeddingsUrl, { model: id, input: 'x' });
+  if (embeddings.status === 200) {
+    context.notes.push(
+      `${id}: an embedding model (started with --embeddings; POST /v1/embeddings answers): registered with kind embedding. llama-server answers its chat requests too, but llama.cpp means --embeddings for embedding models only; for chat start a second llama-server without --embeddings and \`syndicate provider add llama.cpp --id NAME --base-url URL\` it`,
+    );
+    return { tools: false, embedding: true };
+  }
+  if (embeddings.status === 400 && /pooling type 'none'/i.test(embeddings.text)) {
+    context.notes.push(`${id}: started with --embeddings, but its model pools nothing, so POST /v1/embeddings refuses it (${quoteEngine(embeddings.text)}): registered as a chat model; to serve embeddings start it with --embeddings --pooling mean (or cls, last)`);
+  } else if (embeddings.status !== 501) {
+    context.notes.push(`${id}: POST /v1/embeddings answered ${describeAnswer(embeddings)}: registered as a chat model`);
+  }
+  const rendered = await probe(context, `${context.root}/apply-template`, { messages: [{ role: 'user', content: 'probe' }], tools: PROBE_TOOLS });
+  if (rendered.status === 200) return { tools: true, embedding: false };
+  if (/requires --jinja/.test(rendered.text)) {
+    context.notes.push(`${id}: not tagged tools: llama-server runs without --jinja (POST /apply-template answered ${quoteEngine(rendered.text)}), so it refuses requests with tools; start it with --jinja (or without --no-jinja) and run \`syndicate provider add llama.cpp\` again to tag it tools`);
+  } else {
+    context.notes.push(`${id}: not tagged tools: whether llama-server takes tools could not be told (POST /apply-template answered ${describeAnswer(rendered)}); if it runs with --jinja, add tools to the model's tags by hand`);
+  }
+  return { tools: false, embedding: false };
+}
+
+/** One probe request; nothing answering is `status: 0`, any HTTP status is returned. */
+async function probe(context: DiscoveryContext, url: string, body: Record<string, unknown>): Promise<EngineAnswer> {
+  context.options.onProgress?.(`POST ${url}`);
+  try {
+    return await engineRequest(url, { method: 'POST', body, timeoutMs: context.options.timeoutMs ?? 5000 });
+  } catch (error) {
+    if (error instanceof UpstreamError) return { status: 0, text: error.message };
+    throw error;
+  }
+}
+
+function describeAnswer(answer: EngineAnswer): string {
+  return answer.status === 0 ? `nothing (${answer.text})` : `HTTP ${answer.status} ${quoteEngine(answer.text)}`;
+}
+
+/** The engine's own error message, else the start of its body. */
+function quoteEngine(text: string): string {
+  try {
+    const message = record(record(JSON.parse(text) as unknown).error).message;
+    if (typeof message === 'string') return `"${message}"`;
+  } catch {
+    // Not JSON: the body as it came.
+  }
+  return `"${text.slice(0, 120)}"`;
 }
 
 async function discoverVllm(context: DiscoveryContext): Promise<ProviderModel[]> {

@@ -28,14 +28,14 @@ describe('text completions from a real llama-server through the gateway', () => 
   let gateway: RunningServe | undefined;
   let llama: ResultPromise | undefined;
   let client: OpenAI;
-  /** `llama.cpp:<path>`: llama-server names its model by the path it was started with, and `provider add` registers that. */
+  /** `llama.cpp:tiny`: llama-server names its model by the path it was started with; `provider add` registers it under its file name. */
   let model: string;
 
   beforeAll(async () => {
     expect(serverPath !== undefined && existsSync(serverPath), `SYNDICATE_LLAMA_SERVER=${String(serverPath)} does not exist (the global setup builds it)`).toBe(true);
     scenario = await Scenario.create();
     await writeTestModel(join(scenario.home, 'tiny.gguf'));
-    model = `llama.cpp:${join(scenario.home, 'tiny.gguf')}`;
+    model = 'llama.cpp:tiny';
     const server = await startLlamaServer(join(scenario.home, 'tiny.gguf'));
     llama = server.process;
     const added = await scenario.cli(['provider', 'add', 'llama.cpp', '--base-url', `${server.url}/v1`]);
@@ -74,7 +74,7 @@ describe('text completions from a real llama-server through the gateway', () => 
     const evidenceId = (await scenario.json(['evidence', 'list', '--limit', '1'])).document.evidence as { id: string }[];
     const evidence = await evidenceOf(evidenceId[0]!.id);
     expect(evidence).toMatchObject({
-      model: join(scenario.home, 'tiny.gguf'),
+      model: 'tiny',
       inputTokens: response.usage?.prompt_tokens,
       outputTokens: completionTokens,
       tokenAccounting: 'exact',

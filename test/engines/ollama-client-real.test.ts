@@ -28,7 +28,8 @@ describe("the Ollama face with the official ollama client, over llama.cpp's llam
     engine = await startLlamaServer(modelPath);
     const added = await scenario.cli(['provider', 'add', 'llama.cpp', '--base-url', `${engine.url}/v1`]);
     expect(added.exitCode, added.stderr).toBe(0);
-    modelName = `llama.cpp:${modelPath}`;
+    // Registered under its file name (llama-server names it by its -m path).
+    modelName = 'llama.cpp:test-model';
     serve = await startServe(['--home', scenario.home, 'serve', '--port', '0'], {}, 120_000);
     const token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
     client = new Ollama({ host: serve.url, headers: { Authorization: `Bearer ${token}` } });

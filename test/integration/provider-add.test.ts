@@ -119,7 +119,91 @@ describe('provider add: discovery from running engines through the built CLI', (
       // Its /v1/completions continues a prompt; it refuses a suffix, so not fill-in-middle.
       expect.objectContaining({ id: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', contextWindow: 8192, capabilityClass: 'small', tags: ['completions'] }),
     ]);
-    expect(llama.exchanges.map((exchange) => `${exchange.method} ${exchange.path}`)).toEqual(['GET /v1/models', 'GET /props']);
+    // /props says the same whatever the flags: the server itself is asked whether it embeds and takes tools.
+    expect(llama.exchanges.map((exchange) => `${exchange.method} ${exchange.path}`)).toEqual(['GET /v1/models', 'GET /props', 'POST /v1/embeddings', 'POST /apply-template']);
+  });
+
+  describe('llama.cpp: registers what the server serves', () => {
+    const MODEL_PATH = '/models/qwen2.5-0.5b-instruct-q4_k_m.gguf';
+
+    it('started with -m PATH and --jinja: the file name without .gguf as the id, tagged tools; engine status and run find it', async () => {
+      expect((await runCli(['init'], { home })).exitCode).toBe(0);
+      const llama = await engine({ kind: 'llama.cpp', models: [{ id: MODEL_PATH, contextWindow: 8192 }], jinja: true });
+      const document = await add(['llama.cpp', '--base-url', llama.baseUrl]);
+      expect(document.record.models).toEqual([
+        expect.objectContaining({ id: 'qwen2.5-0.5b-instruct-q4_k_m', contextWindow: 8192, tags: ['tools', 'completions'] }),
+      ]);
+      expect(document.record.models[0]).not.toHaveProperty('kind');
+      expect(document.discovery?.notes).toContain(
+        `qwen2.5-0.5b-instruct-q4_k_m: llama-server names it by its -m path ${MODEL_PATH}; registered under its file name (a single-model llama-server answers whatever model a request names)`,
+      );
+      const probes = llama.exchanges.filter((exchange) => exchange.method === 'POST');
+      expect(probes.map((exchange) => [exchange.path, JSON.parse(exchange.requestBody.toString('utf8')) as unknown])).toEqual([
+        ['/v1/embeddings', { model: 'qwen2.5-0.5b-instruct-q4_k_m', input: 'x' }],
+        ['/apply-template', { messages: [{ role: 'user', content: 'probe' }], tools: [{ type: 'function', function: { name: 'probe', description: 'probe', parameters: { type: 'object', properties: {} } } }] }],
+      ]);
+
+      const status = await runCli(['engine', 'status', 'llama.cpp', '--json'], { home });
+      expect(status.exitCode, status.stderr).toBe(0);
+      expect(parseJsonDocument(status.stdout)).toMatchObject({ engines: [{ resident: [{ model: MODEL_PATH, declared: 'qwen2.5-0.5b-instruct-q4_k_m' }] }] });
+      const run = await runCli(['run', 'Name the capital of France.', '--model', 'llama.cpp:qwen2.5-0.5b-instruct-q4_k_m', '--no-stream', '--json'], { home });
+      expect(run.exitCode, run.stdout).toBe(0);
+      expect(parseJsonDocument(run.stdout)).toMatchObject({ provider: { id: 'llama.cpp' }, model: 'qwen2.5-0.5b-instruct-q4_k_m' });
+    });
+
+    it('without --jinja: not tagged tools, and the output says to start it with --jinja', async () => {
+      const llama = await engine({ kind: 'llama.cpp', models: [{ id: MODEL_PATH }], jinja: false });
+      const result = await runCli(['provider', 'add', 'llama.cpp', '--base-url', llama.baseUrl], { home });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stderr).toContain(
+        'note: qwen2.5-0.5b-instruct-q4_k_m: not tagged tools: llama-server runs without --jinja (POST /apply-template answered "tools param requires --jinja flag"), so it refuses requests with tools; start it with --jinja (or without --no-jinja) and run `syndicate provider add llama.cpp` again to tag it tools',
+      );
+      const shown = await runCli(['provider', 'show', 'llama.cpp', '--json'], { home });
+      const models = (parseJsonDocument(shown.stdout) as { provider: { record: { models: { id: string; tags?: string[] }[] } } }).provider.record.models;
+      expect(models).toEqual([expect.objectContaining({ id: 'qwen2.5-0.5b-instruct-q4_k_m', tags: ['completions'] })]);
+    });
+
+    it('started with --embeddings over an embedding model: registered with kind embedding, and syndicate embed reaches it', async () => {
+      expect((await runCli(['init'], { home })).exitCode).toBe(0);
+      const llama = await engine({ kind: 'llama.cpp', models: [{ id: '/models/nomic-embed-text-v1.5.Q8_0.gguf', embedding: true, contextWindow: 2048 }], embeddings: true, jinja: true });
+      const document = await add(['llama.cpp', '--id', 'embedder', '--base-url', llama.baseUrl]);
+      expect(document.record.models).toEqual([{ id: 'nomic-embed-text-v1.5.Q8_0', kind: 'embedding', contextWindow: 2048, capabilityClass: 'small', vramGb: expect.any(Number) as number }]);
+      expect(document.discovery?.notes.join('\n')).toContain('nomic-embed-text-v1.5.Q8_0: an embedding model (started with --embeddings; POST /v1/embeddings answers): registered with kind embedding');
+      // An embedding model's server is not asked about tools.
+      expect(llama.exchanges.map((exchange) => exchange.path)).not.toContain('/apply-template');
+      const embedded = await runCli(['embed', 'hello', '--provider', 'embedder', '--json'], { home });
+      expect(embedded.exitCode, embedded.stdout).toBe(0);
+      expect(parseJsonDocument(embedded.stdout)).toMatchObject({ model: 'nomic-embed-text-v1.5.Q8_0' });
+    });
+
+    it('started with --embeddings over a chat model that pools nothing: a chat model, and the note names --pooling', async () => {
+      const llama = await engine({ kind: 'llama.cpp', models: [{ id: MODEL_PATH }], embeddings: true, jinja: true });
+      const document = await add(['llama.cpp', '--base-url', llama.baseUrl]);
+      expect(document.record.models).toEqual([expect.objectContaining({ id: 'qwen2.5-0.5b-instruct-q4_k_m', tags: ['tools', 'completions'] })]);
+      expect(document.record.models[0]).not.toHaveProperty('kind');
+      expect(document.discovery?.notes).toContain(
+        `qwen2.5-0.5b-instruct-q4_k_m: started with --embeddings, but its model pools nothing, so POST /v1/embeddings refuses it ("Pooling type 'none' is not OAI compatible. Please use a different pooling type"): registered as a chat model; to serve embeddings start it with --embeddings --pooling mean (or cls, last)`,
+      );
+    });
+
+    it('an --alias is kept as the id', async () => {
+      const llama = await engine({ kind: 'llama.cpp', models: [{ id: 'tiny-chat' }], modelPath: MODEL_PATH, jinja: true });
+      const document = await add(['llama.cpp', '--base-url', llama.baseUrl]);
+      expect(document.record.models.map((model) => model.id)).toEqual(['tiny-chat']);
+    });
+
+    it('a router: its names as listed, nothing probed (a probe would load each model), not tagged tools', async () => {
+      const llama = await engine({ kind: 'llama.cpp', router: true, models: [{ id: 'tiny-a' }, { id: 'tiny-b' }], jinja: true });
+      const document = await add(['llama.cpp', '--base-url', llama.baseUrl]);
+      expect(document.record.models.map((model) => [model.id, model.tags])).toEqual([
+        ['tiny-a', ['completions']],
+        ['tiny-b', ['completions']],
+      ]);
+      expect(llama.exchanges.filter((exchange) => exchange.method === 'POST')).toEqual([]);
+      expect(document.discovery?.notes).toContain(
+        'tiny-a: not tagged tools (a router\'s models are not probed, since a probe would load each one): add tools to its tags by hand if the router starts its models with --jinja (the default in current builds)',
+      );
+    });
   });
 
   it('vLLM: max_model_len per model; capability guessed from the size in the name', async () => {

@@ -142,9 +142,15 @@ export function findOllamaModel(state: EngineState, requested: unknown): Resolve
 // ---------------------------------------------------------------- llama.cpp
 
 function llamaCpp(state: EngineState, method: string, path: string): Reply | undefined {
-  if (method !== 'GET') return undefined;
   // llama-server serves one model: the first configured one, named as given to -m.
   const model = state.models[0]!;
+  // The chat template applied without generating: tools need --jinja here as in a chat request.
+  if (method === 'POST' && path === '/apply-template') {
+    const refused = !state.conforming && !state.jinja;
+    const body = loadTextTemplate('llama.cpp', refused ? 'no-jinja-apply-template-tools.json' : 'apply-template-tools.json');
+    return { status: refused ? 500 : 200, headers: jsonHeaders(state.kind, path), body };
+  }
+  if (method !== 'GET') return undefined;
   if (path === '/health' || path === '/v1/health') return json(state, path, loadJsonTemplate('llama.cpp', 'health.json'));
   if (path === '/v1/models' || path === '/models') {
     const payload = loadJsonTemplate<{ models: Json[]; data: Json[] }>('llama.cpp', 'v1-models.json');
@@ -164,7 +170,7 @@ function llamaCpp(state: EngineState, method: string, path: string): Reply | und
     const body = loadTextTemplate('llama.cpp', 'props.json')
       .replace(/"n_ctx":\d+/, `"n_ctx":${model.contextWindow}`)
       .replace(/"model_alias":"(?:[^"\\]|\\.)*"/, `"model_alias":${JSON.stringify(model.id)}`)
-      .replace(/"model_path":"(?:[^"\\]|\\.)*"/, `"model_path":${JSON.stringify(model.id)}`);
+      .replace(/"model_path":"(?:[^"\\]|\\.)*"/, `"model_path":${JSON.stringify(state.modelPath ?? model.id)}`);
     return { status: 200, headers: jsonHeaders(state.kind, path), body };
   }
   if (path === '/slots') {

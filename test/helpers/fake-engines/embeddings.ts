@@ -19,7 +19,8 @@ export const DEFAULT_EMBEDDING_DIMENSIONS = 8;
  *   llama-server runner says); an input longer than the loaded context is truncated to it (the
  *   vector is the truncated text's). Conforming: base64 when asked, as current Ollama answers.
  * - llama.cpp: the bytes of test/fixtures/llama.cpp-real/embeddings-*.json — a server started
- *   without `--embeddings` answers the captured 501; an empty input the captured 400; an input
+ *   without `--embeddings` answers the captured 501; with it, over a model not declared `embedding`
+ *   (one that pools nothing), the captured 400 "Pooling type 'none'"; an empty input the captured 400; an input
  *   longer than the physical batch (`-ub`, at most the context) the captured 500; base64 items
  *   carry `"encoding_format":"base64"`; `dimensions` is ignored; token ids are taken.
  * - vLLM: its pydantic `EmbeddingResponse` (`id` `embd-…`, `created`, usage with
@@ -33,6 +34,8 @@ export function answerEmbeddings(state: EngineState, path: string, body: Buffer,
   const { kind } = state;
   if (kind === 'openai' && !/^Bearer \S+/.test(headers.authorization ?? '')) return errorReply(state, path, 401, "You didn't provide an API key.");
   if (kind === 'llama.cpp' && !state.embeddings) return llamaCppCapture(path, 501, 'embeddings-not-enabled.json');
+  // Started with --embeddings over its one model, which pools nothing (a chat model without --pooling): refused before the body is read.
+  if (kind === 'llama.cpp' && state.models[0]!.embedding !== true) return llamaCppCapture(path, 400, 'embeddings-pooling-none.json');
   let request: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(body.toString('utf8'));

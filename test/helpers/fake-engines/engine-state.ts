@@ -23,6 +23,8 @@ export interface EngineState {
   models: ResolvedModel[];
   conforming: boolean;
   jinja: boolean;
+  /** llama.cpp: the `-m` path of a model served under an `--alias` (FakeEngineOptions.modelPath). */
+  modelPath?: string;
   answer: string;
   /** A thinking model's reasoning, sent apart from the answer as the engine does (see FakeEngineOptions.reasoning). */
   reasoning?: string;

@@ -57,9 +57,15 @@ export interface FakeEngineOptions {
   conforming?: boolean;
   /**
    * llama.cpp only: started with --jinja (tool calls supported). false models `--no-jinja` (or a build
-   * from before jinja became the default): `tools` get the captured HTTP 500.
+   * from before jinja became the default): `tools` get the captured HTTP 500, in a chat request and
+   * in `POST /apply-template` alike.
    */
   jinja?: boolean;
+  /**
+   * llama.cpp only: the `-m` path, when the model's id is an `--alias` (`/props` reports it as
+   * `model_path`); default: the model's id, as llama-server names a model started without an alias.
+   */
+  modelPath?: string;
   /** Text the model answers with (default a short fixed sentence); streams split it into several chunks. */
   answer?: string;
   /**
@@ -89,7 +95,8 @@ export interface FakeEngineOptions {
   resident?: string[];
   /**
    * llama.cpp only: started with --embeddings, so `POST /v1/embeddings` answers (default: true when
-   * a model is declared `embedding`); without it llama-server answers the captured 501.
+   * a model is declared `embedding`); without it llama-server answers the captured 501. With it, a
+   * model not declared `embedding` pools nothing: the captured 400 "Pooling type 'none' …".
    */
   embeddings?: boolean;
   /**
@@ -166,6 +173,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     models,
     conforming: options.conforming ?? false,
     jinja: options.jinja ?? false,
+    ...(options.modelPath === undefined ? {} : { modelPath: options.modelPath }),
     answer: options.answer ?? DEFAULT_ANSWER,
     ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),
     ...(options.replay === undefined ? {} : { replay: options.replay }),

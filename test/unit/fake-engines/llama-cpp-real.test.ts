@@ -107,6 +107,24 @@ describe('fake llama.cpp matches the real llama-server captures', () => {
     expect(short.status).toBe(200);
   });
 
+  it('what provider add asks: /apply-template with a tool (200 with jinja, the captured 500 without) and /v1/embeddings with --embeddings over a model that pools nothing (the captured 400)', async () => {
+    const applyTemplate = JSON.stringify({ messages: [{ role: 'user', content: 'probe' }], tools: [{ type: 'function', function: { name: 'probe', description: 'probe', parameters: { type: 'object', properties: {} } } }] });
+    engine = await startFakeEngine({ kind: 'llama.cpp', models: [MODEL], jinja: true });
+    const rendered = await rawRequest(`${engine.url}/apply-template`, { body: applyTemplate });
+    expect(rendered.status).toBe(200);
+    expect(rendered.body.toString()).toBe(real('apply-template-tools.json'));
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'llama.cpp', models: [MODEL], jinja: false });
+    const refused = await rawRequest(`${engine.url}/apply-template`, { body: applyTemplate });
+    expect(refused.status).toBe(500);
+    expect(refused.body.toString()).toBe(real('no-jinja-apply-template-tools.json'));
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'llama.cpp', models: [MODEL], embeddings: true });
+    const pooling = await rawRequest(`${engine.baseUrl}/embeddings`, { body: JSON.stringify({ model: 'tiny', input: 'x' }) });
+    expect(pooling.status).toBe(400);
+    expect(pooling.body.toString()).toBe(real('embeddings-pooling-none.json'));
+  });
+
   it('tool calls with --jinja: string arguments, 32-character id without call_, content "", first streamed delta carries the first argument piece', async () => {
     engine = await startFakeEngine({ kind: 'llama.cpp', models: [MODEL], jinja: true });
     const body = JSON.parse((await rawRequest(`${engine.baseUrl}/chat/completions`, { body: chat({ tools: [WEATHER_TOOL] }) })).body.toString());
