@@ -645,7 +645,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       });
       return fail(failure, ['upstream_error'], { status: response.status });
     }
-    firstTokenMs = record.wire === 'openai' ? wholeAnswerFirstTokenMs(response.firstByteMs, body) : response.firstByteMs;
+    firstTokenMs = wholeAnswerFirstTokenMs(response.firstByteMs, decoded.generationTimings);
   }
   if (decoded.model === '') decoded = { ...decoded, model: candidate.model };
   const shortened = dimensionsWarning(wireRequest, decoded, candidate);

@@ -8,10 +8,24 @@ export const IMAGE_TYPES_TEXT = 'PNG, JPEG, GIF or WebP';
 /** What a prompt is sent with beyond its text: the settings of its request (`run`, `route`, MCP `complete` and `route_explain`). */
 export type PromptSettings = Pick<RequestSettings, 'maxTokens' | 'temperature' | 'responseFormat' | 'reasoningEffort' | 'tools' | 'toolChoice'>;
 
-/** What the options put in the canonical request: image parts sent with the prompt (before it), and settings. */
+/** What the options put in the canonical request: images sent with the prompt (before it), and settings. */
 export interface PromptRequestParts {
-  images: ImagePart[];
+  images: PromptImage[];
   settings: PromptSettings;
+}
+
+/**
+ * An image sent with a prompt: the inline part its request carries, and the bytes the part was
+ * made of, which a stored session hashes and keeps as they are (not decoded back from the part).
+ */
+export interface PromptImage {
+  part: ImagePart & { mediaType: string; data: string };
+  bytes: Uint8Array;
+}
+
+/** The parts of these images, as a request carries them. */
+export function imageParts(images: readonly PromptImage[]): ImagePart[] {
+  return images.map((image) => image.part);
 }
 
 /** An image as the caller gave it: its bytes, how the caller's messages name it, and the type it said it has (MCP's `mimeType`). */
@@ -81,7 +95,7 @@ export async function promptRequestParts(given: GivenPromptOptions, names: Promp
     if (image.declaredType !== undefined && image.declaredType.toLowerCase() !== part.mediaType) {
       throw new UsageError(`${image.name} says it is ${image.declaredType} and its bytes are ${part.mediaType}`, { hint: `give the type its bytes have (${part.mediaType}), or send the image it was meant to be` });
     }
-    return part;
+    return { part, bytes: image.bytes };
   });
   let toolChoice: ToolChoice | undefined;
   if (given.toolChoice !== undefined && given.tools !== undefined) {

@@ -11,7 +11,7 @@ import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { explainRequestRoute, explainRoute, unavailableRouteError, type ExplainOptions, type RouteConditions, type RouteExplanation, type RouteQuestion } from '../invoke/explain-route.js';
 import { GATEWAY_MODEL_NAMING, MCP_MODEL_NAMING } from '../invoke/model-naming.js';
 import { invoke } from '../invoke/pipeline.js';
-import { IMAGE_TYPES_TEXT, PROMPT_OPTION_CARRIERS, promptRequestParts, type PromptOptionNames, type PromptRequestParts } from '../invoke/prompt-options.js';
+import { IMAGE_TYPES_TEXT, imageParts, PROMPT_OPTION_CARRIERS, promptRequestParts, type PromptOptionNames, type PromptRequestParts } from '../invoke/prompt-options.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
 import type { AttemptStarted, PipelineContext } from '../invoke/types.js';
@@ -251,7 +251,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
             const request: CanonicalRequest = {
               model: providerModel ?? input.model ?? 'auto',
               ...(input.system === undefined ? {} : { system: input.system }),
-              messages: [promptMessage(input.prompt, parts.images)],
+              messages: [promptMessage(input.prompt, imageParts(parts.images))],
               ...settings,
             };
             const result = await invoke(pipeline, {
@@ -321,7 +321,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       const { history, system, model, provider: sessionProvider } = sessionTurn(options.store, storedSession);
       asked = { history, model, ...(system === undefined ? {} : { system }), ...(sessionProvider === undefined ? {} : { provider: sessionProvider }) };
     }
-    return explainRoute(options.store, policy, { ...conditions, ...asked, text: input.prompt, images: parts.images, settings: parts.settings }, explainOptions);
+    return explainRoute(options.store, policy, { ...conditions, ...asked, text: input.prompt, images: imageParts(parts.images), settings: parts.settings }, explainOptions);
   };
 
   server.registerTool(

@@ -23,7 +23,7 @@ import { tierForInput, usageCostUsd } from '../registry/pricing.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
 import { unavailabilityOfExclusions } from './hints.js';
-import { remoteMediaUrls, remoteMediaVerdict } from './remote-media.js';
+import { remoteMediaVerdict } from './remote-media.js';
 import { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
 import type { Candidate, Exclusion, ExclusionRule, RouteContext, RouteInput, RoutePlan } from './types.js';
 
@@ -117,7 +117,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const workflow: WorkflowPreference = policy.workflows?.[input.workflow] ?? { prefer: [], latencyBudget: {} };
   const firstTokenBudget = workflow.latencyBudget?.firstTokenMs;
   const traits = requestTraits(input.request);
-  const remoteMedia = remoteMediaVerdict(remoteMediaUrls(input.request), input.sensitivity, allowedClasses, policy, failedClosed, input.mediaHosts);
+  const remoteMedia = remoteMediaVerdict(input.mediaUrls, input.sensitivity, allowedClasses, policy, failedClosed, input.mediaHosts);
   if (remoteMedia.note !== undefined) notes.push(remoteMedia.note);
   const embedding = input.request.embedding;
   // Task rules say what a chat model is asked to do; the documents an embeddings request carries ask nothing.

@@ -106,6 +106,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
   const now = options.now ?? new Date();
   const input: RouteInput = {
     request: options.request,
+    mediaUrls,
     sensitivity: level,
     workflow: options.workflow,
     ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),

@@ -8,6 +8,11 @@ import type { MediaHostResolutions } from './remote-media.js';
 export interface RouteInput {
   /** `model` may be `auto`, an alias or model id, or `provider:model`. */
   request: CanonicalRequest;
+  /**
+   * The URLs of the request's images given by reference (`remoteMediaUrls(request)`), collected
+   * once by `routeRequest`, which looks up their hosts (`mediaHosts`) before it plans.
+   */
+  mediaUrls: readonly string[];
   /** The classifier's verdict (after any caller hint). */
   sensitivity: SensitivityLevel;
   workflow: WorkflowClass;

@@ -8,6 +8,7 @@ import { currentProviders } from '../registry/provider-cache.js';
 import { isSensitivityLevel, type SensitivityLevel } from '../common/vocabulary.js';
 import { classifyRequest } from '../classify/index.js';
 import type { Store } from '../store/store.js';
+import { imageParts, type PromptImage } from '../invoke/prompt-options.js';
 import { promptMessage, type CanonicalMessage, type CanonicalRequest, type ImagePart } from '../wire/canonical.js';
 import { canonicalMessages } from './compaction.js';
 import { appendTurn, checkEnvelope, provenContext, requireSession } from './sessions.js';
@@ -17,8 +18,8 @@ import { activeModelLabel, type Session } from './types.js';
 export interface SessionInvocationInput extends Omit<InvocationInput, 'request' | 'provider' | 'sessionId'> {
   sessionId: string;
   prompt: string;
-  /** Images sent with the prompt (inline, before it): kept with the turn and sent again with every later one. */
-  images?: readonly ImagePart[];
+  /** Images sent with the prompt (inline, before it): kept with the turn, from their bytes, and sent again with every later one. */
+  images?: readonly PromptImage[];
   /** Max tokens, temperature, response format, stream: everything but the model, system prompt and messages. */
   settings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'>;
   /** How the caller's surface names its settings, for the hints of its refusals; default `run`'s flags. */
@@ -42,7 +43,7 @@ export interface SessionInvocationResult {
  */
 export async function invokeInSession(context: PipelineContext, input: SessionInvocationInput): Promise<SessionInvocationResult> {
   const { sessionId, prompt, images = [], settings, argumentNames = RUN_OPTION_NAMES, ...rest } = input;
-  const kept = images.map(keptImage);
+  const parts = imageParts(images);
   const session = requireSession(context.store, sessionId);
   const { policy } = currentPolicy(context);
   let next: SessionTurn;
@@ -60,7 +61,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     ...settings,
     model: next.model,
     ...(next.system === undefined ? {} : { system: next.system }),
-    messages: [...next.history, promptMessage(prompt, [...images])],
+    messages: [...next.history, promptMessage(prompt, parts)],
   };
   let result: InvocationResult;
   try {
@@ -71,7 +72,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
       ...(next.provider === undefined ? {} : { provider: next.provider }),
     });
   } catch (error) {
-    throw pinnedModelRefusal(context, session, error, { prompt, images, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) }) ?? error;
+    throw pinnedModelRefusal(context, session, error, { prompt, images: parts, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) }) ?? error;
   }
   const appended = appendTurn(context.store, session.id, {
     prompt,
@@ -79,15 +80,9 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     providerId: result.provider.id,
     model: result.model,
     evidenceId: result.evidenceId,
-    images: kept,
+    images: images.map(({ part, bytes }) => ({ mediaType: part.mediaType, bytes })),
   });
   return { result, session: requireSession(context.store, session.id), turn: appended };
-}
-
-/** An image as a session keeps it: its media type and bytes. Only inline images are (`run --image` and MCP `images` send no other). */
-function keptImage(image: ImagePart, index: number): { mediaType: string; bytes: Uint8Array } {
-  if (image.data === undefined || image.mediaType === undefined) throw new Error(`image ${index + 1} of a session turn is not inline: a session keeps the bytes it sends`);
-  return { mediaType: image.mediaType, bytes: Buffer.from(image.data, 'base64') };
 }
 
 /** What the next turn of a stored session sends besides its prompt: the session decides all of it. */

@@ -363,6 +363,20 @@ export interface CanonicalResponse {
    * as data in that shape, which the OpenAI faces return as it is. Absent when none came.
    */
   logprobs?: JsonObject;
+  /**
+   * The engine's own account of how long it took to generate the answer's tokens, when a whole
+   * (not streamed) answer carries one (llama.cpp's `llama-server`: `timings`): read with the rest
+   * of the body, for the invoker to place the first token (`wholeAnswerFirstTokenMs`).
+   */
+  generationTimings?: GenerationTimings;
+}
+
+/** How long generating an answer's tokens took, all of them and one, in milliseconds, as the engine reports it. */
+export interface GenerationTimings {
+  /** llama-server's `timings.predicted_ms`. */
+  generationMs: number;
+  /** llama-server's `timings.predicted_per_token_ms`. */
+  perTokenMs: number;
 }
 
 /**

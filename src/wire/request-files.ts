@@ -26,7 +26,7 @@ export function inlineImageTypeOf(bytes: Uint8Array): InlineImageType | undefine
 }
 
 /** An image file's bytes as an inline image part (base64, as a gateway client's `data:` URL decodes); undefined for another type. */
-export function inlineImagePart(bytes: Uint8Array): ImagePart | undefined {
+export function inlineImagePart(bytes: Uint8Array): (ImagePart & { mediaType: InlineImageType; data: string }) | undefined {
   const mediaType = inlineImageTypeOf(bytes);
   return mediaType === undefined ? undefined : { type: 'image', mediaType, data: Buffer.from(bytes).toString('base64') };
 }

@@ -13,19 +13,10 @@ export function policyCommand(): Command {
     .addHelpText('after', '\nExample:\n  $ syndicate policy check ./policy.yaml\n  $ git show main:policy.yaml | syndicate policy check -')
     .action(async (file: string | undefined, _options: unknown, command: Command) => {
       const context = contextFor(command);
-      const { loadPolicyWithSource, parsePolicyText } = await import('../../policy/load.js');
-      if (file === '-') {
-        const { readTextInput } = await import('../input.js');
-        const input = await readTextInput(file, 'policy check');
-        parsePolicyText(input.text, input.file);
-        context.output.result({ path: input.file, source: 'stdin', valid: true }, () => context.output.line(`${input.file}: valid policy`));
-        return;
-      }
-      const path = file ?? context.home.policyPath;
-      const loaded = loadPolicyWithSource(path, { mustExist: file !== undefined });
-      context.output.result({ path, source: loaded.source, valid: true }, () => {
+      const { path, source } = await checkPolicyFile(file, context.home.policyPath);
+      context.output.result({ path, source, valid: true }, () => {
         context.output.line(
-          loaded.source === 'file' ? `${path}: valid policy` : context.output.forHome(`${path} does not exist: the built-in default policy applies (run \`syndicate init\` to write it)`),
+          source === 'defaults' ? context.output.forHome(`${path} does not exist: the built-in default policy applies (run \`syndicate init\` to write it)`) : `${path}: valid policy`,
         );
       });
     });
@@ -46,4 +37,20 @@ export function policyCommand(): Command {
     });
 
   return policy;
+}
+
+/**
+ * Validates the policy `policy check` names (`-`: stdin; none: the home's, which may be absent and
+ * then the defaults apply); throws on the first invalid one. What was checked, and from where.
+ */
+async function checkPolicyFile(file: string | undefined, homePolicyPath: string): Promise<{ path: string; source: 'stdin' | 'file' | 'defaults' }> {
+  const { loadPolicyWithSource, parsePolicyText } = await import('../../policy/load.js');
+  if (file === '-') {
+    const { readTextInput } = await import('../input.js');
+    const input = await readTextInput(file, 'policy check');
+    parsePolicyText(input.text, input.file);
+    return { path: input.file, source: 'stdin' };
+  }
+  const path = file ?? homePolicyPath;
+  return { path, source: loadPolicyWithSource(path, { mustExist: file !== undefined }).source };
 }

@@ -5,6 +5,7 @@ import type { RouteExplanation } from '../../invoke/explain-route.js';
 import type { CanonicalRequest } from '../../wire/canonical.js';
 import type { RequestFamily } from '../../wire/request-family.js';
 import { CLI_MODEL_NAMING, GATEWAY_MODEL_NAMING } from '../../invoke/model-naming.js';
+import { imageParts } from '../../invoke/prompt-options.js';
 import { contextFor } from '../context.js';
 import { printHeldBack } from '../held-back.js';
 import { addRequestOptions, promptRequestParts, REQUEST_OPTION_FLAGS, requestOptionStdinReaders, type PromptRequestParts, type RequestOptionValues } from '../request-options.js';
@@ -121,7 +122,7 @@ export function routeCommand(): Command {
                   text: asked.text,
                   model: options.model,
                   ...(options.system === undefined ? {} : { system: options.system }),
-                  images: asked.parts.images,
+                  images: imageParts(asked.parts.images),
                   settings: asked.parts.settings,
                 },
                 { modelNaming: CLI_MODEL_NAMING, whereEveryRule },

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
 import { CLI_MODEL_NAMING } from '../../invoke/model-naming.js';
+import { imageParts } from '../../invoke/prompt-options.js';
 import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
 import { promptMessage, type CanonicalRequest, type StreamPart } from '../../wire/canonical.js';
@@ -76,7 +77,7 @@ Examples:
       const request: CanonicalRequest = {
         model,
         ...(options.system === undefined ? {} : { system: options.system }),
-        messages: [promptMessage(text, images)],
+        messages: [promptMessage(text, imageParts(images))],
         ...requestSettings,
       };
       const { invoke } = await import('../../invoke/pipeline.js');

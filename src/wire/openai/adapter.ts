@@ -36,6 +36,7 @@ import type {
 } from './types.js';
 import { customCallArguments, freeformInput, freeformToolNames } from './custom-tools.js';
 import { strictSchemaMisfit } from './strict-schema.js';
+import { generationTimingsOf } from './timings.js';
 
 /** `data:` payload that ends an OpenAI-style stream. */
 export const OPENAI_STREAM_DONE = '[DONE]';
@@ -357,6 +358,7 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
   const usage = decodeUsage(parsed['usage'], observations);
   const reasoning = reasoningField(message);
   const logprobs = choiceLogprobs(choice);
+  const generationTimings = generationTimingsOf(parsed);
   return {
     id: stringField(parsed, 'id') ?? '',
     model: stringField(parsed, 'model') ?? '',
@@ -369,6 +371,7 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
     ...(usage === undefined ? {} : { usage }),
     ...(observations.size === 0 ? {} : { observations: [...observations] }),
     ...(logprobs === undefined ? {} : { logprobs }),
+    ...(generationTimings === undefined ? {} : { generationTimings }),
   };
 }
 

@@ -25,6 +25,7 @@ import type { CanonicalRequest, CanonicalResponse, StreamPart, TextCompletionReq
 import { decodeErrorBody } from '../error-body.js';
 import { isRecord, stringField, tryParseJson } from '../json.js';
 import { choiceLogprobs, decodeUsage, openAIFinishReason, partialUsage, readOpenAIStreamChunk } from './adapter.js';
+import { generationTimingsOf } from './timings.js';
 
 /** The text completion part of a request (the pipeline sends only text completion requests here). */
 function completionOf(request: CanonicalRequest): TextCompletionRequest {
@@ -73,6 +74,7 @@ export function decodeOpenAICompletionResponse(body: string): CanonicalResponse 
   const usage = decodeUsage(parsed['usage'], observations);
   const rawFinishReason = stringField(choice, 'finish_reason') ?? null;
   const logprobs = choiceLogprobs(choice);
+  const generationTimings = generationTimingsOf(parsed);
   return {
     id: stringField(parsed, 'id') ?? '',
     model: stringField(parsed, 'model') ?? '',
@@ -83,6 +85,7 @@ export function decodeOpenAICompletionResponse(body: string): CanonicalResponse 
     ...(usage === undefined ? {} : { usage }),
     ...(observations.size === 0 ? {} : { observations: [...observations] }),
     ...(logprobs === undefined ? {} : { logprobs }),
+    ...(generationTimings === undefined ? {} : { generationTimings }),
   };
 }
 

@@ -67,6 +67,7 @@ interface ExpectedResponse {
   reasoning?: string;
   reasoningSignature?: string;
   parts?: CanonicalResponse['parts'];
+  generationTimings?: CanonicalResponse['generationTimings'];
 }
 
 /** Interleaved thinking: two signed thinking blocks, each before its tool call. */
@@ -245,6 +246,8 @@ const CONTRACTS: Array<[string, WireContract]> = [
             rawFinishReason: 'tool_calls',
             usage: { inputTokens: 212, outputTokens: 31 },
             observations: ['tool_arguments_object'],
+            // llama-server's `timings`, read with the rest of the body.
+            generationTimings: { generationMs: 402.7, perTokenMs: 12.990322580645161 },
           },
         ],
         [
@@ -587,6 +590,7 @@ function expectResponse(actual: CanonicalResponse, expected: ExpectedResponse): 
     ...(expected.reasoning === undefined ? {} : { reasoning: expected.reasoning }),
     ...(expected.reasoningSignature === undefined ? {} : { reasoningSignature: expected.reasoningSignature }),
     ...(expected.parts === undefined ? {} : { parts: expected.parts }),
+    ...(expected.generationTimings === undefined ? {} : { generationTimings: expected.generationTimings }),
   });
 }
 

@@ -2,6 +2,7 @@ import type { ProviderClass, SensitivityLevel, WorkflowClass } from '../../../sr
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import type { Policy } from '../../../src/policy/types.js';
 import type { ProviderModel, ProviderRecord, RegisteredProvider } from '../../../src/registry/types.js';
+import { remoteMediaUrls } from '../../../src/router/remote-media.js';
 import type { RouteContext, RouteInput } from '../../../src/router/types.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 
@@ -60,9 +61,12 @@ export function textRequest(text: string, extra: Partial<CanonicalRequest> = {})
   return { model: 'auto', messages: [{ role: 'user', content: [{ type: 'text', text }] }], stream: false, ...extra };
 }
 
+/** A route input; its media URLs are those of its request unless given (as `routeRequest` collects them). */
 export function input(overrides: Partial<RouteInput> & { sensitivity?: SensitivityLevel; workflow?: WorkflowClass } = {}): RouteInput {
+  const request = overrides.request ?? textRequest('summarise the meeting notes');
   return {
-    request: textRequest('summarise the meeting notes'),
+    request,
+    mediaUrls: remoteMediaUrls(request),
     sensitivity: 'public',
     workflow: 'batch',
     estimatedPromptTokens: 100,

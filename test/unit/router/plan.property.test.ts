@@ -7,6 +7,7 @@ import type { RegisteredProvider } from '../../../src/registry/types.js';
 import { MIN_OUTPUT_TOKENS, templateAllowance } from '../../../src/router/context-fit.js';
 import { fallbackCandidates } from '../../../src/router/fallback.js';
 import { planRoute } from '../../../src/router/plan.js';
+import { remoteMediaUrls } from '../../../src/router/remote-media.js';
 import type { HealthSnapshot, LiveFirstTokens, RouteInput, WarmSnapshot } from '../../../src/router/types.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 
@@ -148,6 +149,7 @@ function plan(scenario: Scenario, sensitivity: RouteInput['sensitivity']) {
   return planRoute(
     {
       request: scenario.request,
+      mediaUrls: remoteMediaUrls(scenario.request),
       sensitivity,
       workflow: scenario.workflow,
       ...(scenario.trustTier === undefined ? {} : { trustTier: scenario.trustTier }),

@@ -35,7 +35,7 @@ const PUBLIC_ADDRESS = '203.0.113.7';
 
 /** The route input with each media host name resolved publicly, as `routeRequest` hands it to the planner. */
 function resolvedInput(overrides: Parameters<typeof input>[0] & { request: CanonicalRequest }): RouteInput {
-  const mediaHosts: MediaHostResolutions = new Map(mediaHostNames(remoteMediaUrls(overrides.request)).map((name) => [name, { addresses: [PUBLIC_ADDRESS] }]));
+  const mediaHosts: MediaHostResolutions = new Map(mediaHostNames(overrides.mediaUrls ?? remoteMediaUrls(overrides.request)).map((name) => [name, { addresses: [PUBLIC_ADDRESS] }]));
   return input({ mediaHosts, ...overrides });
 }
 
@@ -74,6 +74,14 @@ describe('rule remote_media', () => {
     expect(hint).toContain('`media.remoteUrls`, e.g. `confidential: allow`');
     // Not "register a local provider": the one registered would take the image inline.
     expect(hint).not.toContain('stays on this host');
+  });
+
+  it('judges the URLs routeRequest collected (RouteInput.mediaUrls): the planner does not read the request for them again', () => {
+    const given = planRoute(resolvedInput({ sensitivity: 'confidential', request: textRequest('what is in this picture?'), mediaUrls: [SIGNED] }), context([vllm]));
+    expect(given.excluded.map((exclusion) => exclusion.rules)).toEqual([['remote_media']]);
+    expect(given.excluded[0]?.reasons[0]).toContain('confidential data may reach local only');
+    const none = planRoute(input({ sensitivity: 'confidential', request: withImages({ url: SIGNED }), mediaUrls: [] }), context([vllm]));
+    expect(order(none)).toEqual(['vllm:qwen-vl']);
   });
 
   it('leaves a data: URL alone', () => {
