@@ -26,6 +26,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['mcp', async () => (await import('./commands/mcp.js')).mcpCommand()],
   ['engine', async () => (await import('./commands/engine.js')).engineCommand()],
   ['metrics', async () => (await import('./commands/metrics.js')).metricsCommand()],
+  ['completion', async () => (await import('./commands/completion.js')).completionCommand()],
 ];
 
 /**
