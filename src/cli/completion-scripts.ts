@@ -56,12 +56,12 @@ function quoted(text: string): string {
 }
 
 /** A `case` over the command path, one branch per node that has something to say. */
-function caseOverPath(nodes: readonly CompletionNode[], body: (node: CompletionNode) => string | undefined, subject = '$1'): string {
+function caseOverPath(nodes: readonly CompletionNode[], body: (node: CompletionNode) => string | undefined): string {
   const branches = nodes.flatMap((node) => {
     const text = body(node);
     return text === undefined ? [] : [`    ${quoted(node.path)}) ${text} ;;`];
   });
-  return [`  case "${subject}" in`, ...branches, '    *) reply=() ;;', '  esac'].join('\n');
+  return ['  case "$1" in', ...branches, '    *) reply=() ;;', '  esac'].join('\n');
 }
 
 function choiceBranches(nodes: readonly CompletionNode[]): string {

@@ -420,8 +420,13 @@ const IMAGE_BYTES = 'SELECT bytes FROM session_images WHERE sha256 = ?';
 /** The digests of the images a session's messages list (the session's id the one parameter). */
 const SESSION_IMAGE_DIGESTS = `SELECT json_extract(listed.value, '$.sha256') FROM session_messages AS m, json_each(m.images) AS listed WHERE m.session_id = ? AND m.images IS NOT NULL`;
 
-/** Every digest a stored message lists, as `digest` (an entry without one, from an edited list, gives NULL). */
-const LISTED_IMAGE_DIGESTS = `SELECT json_extract(listed.value, '$.sha256') AS digest FROM session_messages AS m, json_each(m.images) AS listed WHERE m.images IS NOT NULL`;
+/**
+ * Every digest a stored message lists, as `digest` (NULL for an entry without one). A list edited
+ * into something that is not JSON, or an entry that is no object, lists nothing instead of failing
+ * the read (the message's link no longer holds: its session is broken at it).
+ */
+const LISTED_IMAGE_DIGESTS = `SELECT json_extract(listed.value, '$.sha256') AS digest FROM session_messages AS m, json_each(m.images) AS listed
+  WHERE m.images IS NOT NULL AND json_valid(m.images) AND listed.type = 'object'`;
 
 /**
  * The condition on `session_images` of a row no message lists by its digest. Only an edit of the

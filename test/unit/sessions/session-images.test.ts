@@ -132,7 +132,7 @@ describe("a stored session's images", () => {
     appendTurn(store, own, answered(1, [{ mediaType: 'image/jpeg', bytes: JPEG }]));
     const textOnly = startSession(store, policy, { model: 'local:eyes' }).id;
     appendTurn(store, textOnly, answered(1));
-    // Bytes no message lists (left by a crash between writes): nothing to prove, never read.
+    // Bytes no message lists (left by an edit of the store): nothing to prove, never read by the walk.
     const orphan = Buffer.alloc(4096, 7);
     store.db.prepare('INSERT INTO session_images (sha256, bytes) VALUES (?, ?)').run(sha256Hex(orphan), orphan);
 
@@ -219,6 +219,14 @@ describe("a stored session's images", () => {
     const other = startSession(store, policy, { model: 'local:eyes' }).id;
     expect(deleteSession(store, other)).toMatchObject({ images: 2 });
     expect(store.db.prepare('SELECT sha256 FROM session_images').pluck(true).all()).toEqual([sha256Hex(GIF)]);
+
+    // A list edited into what is not JSON, or into entries that are no objects, lists nothing: both reads still answer.
+    const broken = startSession(store, policy, { model: 'local:eyes' }).id;
+    appendTurn(store, broken, answered(1, [{ mediaType: 'image/png', bytes: PNG }]));
+    store.db.prepare("UPDATE session_messages SET images = 'not json' WHERE session_id = ?").run(kept);
+    store.db.prepare(`UPDATE session_messages SET images = '["${PNG_SHA256}", 5]' WHERE session_id = ?`).run(broken);
+    expect(verifyUnlistedImages(store)).toEqual({ unlisted: 2, changed: [] });
+    expect(deleteSession(store, broken)).toMatchObject({ images: 2 });
   });
 
   it('a switch to a model without image input drops the turns with images, marked as such and proven by the switch', async () => {
