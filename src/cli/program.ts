@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
 import { resolveHome, type HomePaths } from '../home/home.js';
+import { helpDocument } from './help-document.js';
 import { whenStoppedAtOnce } from './interrupt.js';
 import { Output, printedDocument, type GlobalOptions } from './output.js';
 
@@ -25,6 +26,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['mcp', async () => (await import('./commands/mcp.js')).mcpCommand()],
   ['engine', async () => (await import('./commands/engine.js')).engineCommand()],
   ['metrics', async () => (await import('./commands/metrics.js')).metricsCommand()],
+  ['completion', async () => (await import('./commands/completion.js')).completionCommand()],
 ];
 
 /**
@@ -167,6 +169,23 @@ function helpCommandFor(program: Command, argv: string[]): string {
 }
 
 /**
+ * With `--json`, the help a line asks for (`--help`, `help <command>`) is printed as the document of
+ * the command it names (see `helpDocument`): the text help goes nowhere, and the command it was
+ * for is kept here. Help printed for a usage error (a group without its subcommand) goes to stderr
+ * as text and is not kept: that line fails with its error document.
+ */
+function documentHelp(program: Command): { command?: Command } {
+  const asked: { command?: Command } = {};
+  applyToTree(program, (command) => {
+    command.configureOutput({ writeOut: () => {} });
+    command.on('beforeHelp', (context: { error: boolean; command: Command }) => {
+      if (!context.error) asked.command = context.command;
+    });
+  });
+  return asked;
+}
+
+/**
  * The home `--home` named, if it names one: the hint of an error is printed for it (see
  * `Output.forHome`). Read from commander's parsed options, which hold the flag wherever it stood.
  */
@@ -178,6 +197,7 @@ function homeFromFlag(program: Command): HomePaths | undefined {
 /** Parses and runs one command line; returns the exit code (the entry point sets it). */
 export async function runProgram(argv: string[]): Promise<number> {
   const program = await buildProgram(namedCommand(argv));
+  const helpAsked = wantsJson(program, argv) ? documentHelp(program) : {};
   if (wantsJson(program, argv)) {
     whenStoppedAtOnce((error) => {
       if (!printedDocument()) new Output({ json: true, home: homeFromFlag(program) }).error(error, { stdoutIsProtocol: stdoutIsProtocol(program, argv) });
@@ -189,6 +209,7 @@ export async function runProgram(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') {
+        if (helpAsked.command !== undefined) new Output({ json: true }).document({ command: helpDocument(helpAsked.command) });
         return ExitCode.ok;
       }
       // A command group run without its subcommand: commander has printed the group's help (to

@@ -418,7 +418,46 @@ function imageProof(bytesOf: (sha256: string) => Uint8Array | undefined): ImageP
 const IMAGE_BYTES = 'SELECT bytes FROM session_images WHERE sha256 = ?';
 
 /** The digests of the images a session's messages list (the session's id the one parameter). */
-export const SESSION_IMAGE_DIGESTS = `SELECT json_extract(listed.value, '$.sha256') FROM session_messages AS m, json_each(m.images) AS listed WHERE m.session_id = ? AND m.images IS NOT NULL`;
+const SESSION_IMAGE_DIGESTS = `SELECT json_extract(listed.value, '$.sha256') FROM session_messages AS m, json_each(m.images) AS listed WHERE m.session_id = ? AND m.images IS NOT NULL`;
+
+/**
+ * Every digest a stored message lists, as `digest` (NULL for an entry without one). A list edited
+ * into something that is not JSON, or an entry that is no object, lists nothing instead of failing
+ * the read (the message's link no longer holds: its session is broken at it).
+ */
+const LISTED_IMAGE_DIGESTS = `SELECT json_extract(listed.value, '$.sha256') AS digest FROM session_messages AS m, json_each(m.images) AS listed
+  WHERE m.images IS NOT NULL AND json_valid(m.images) AND listed.type = 'object'`;
+
+/**
+ * The condition on `session_images` of a row no message lists by its digest. Only an edit of the
+ * store leaves one (the bytes, or the digest, of a listed image changed; a row added), since each
+ * image is written with the message that lists it and `session delete` removes those it unlists.
+ */
+export const UNLISTED_IMAGE = `session_images.sha256 NOT IN (SELECT digest FROM (${LISTED_IMAGE_DIGESTS}) WHERE digest IS NOT NULL)`;
+
+/** What `evidence verify` reports of the stored images no message lists. */
+export interface UnlistedImagesReport {
+  /** How many rows of `session_images` no message lists (the next `session delete` removes them). */
+  unlisted: number;
+  /** The digests of those whose bytes do not hash to them, in order: rows edited in the store. */
+  changed: string[];
+}
+
+/**
+ * Proves the stored images no message lists against their digests (`evidence verify`): no walk
+ * reaches them, so a row edited there — or a listed image whose bytes and digest were both
+ * changed, which leaves its session's message listing a digest with no bytes (`image changed`) and
+ * this row beside it — is found here. One image read at a time; none in a store without such rows.
+ */
+export function verifyUnlistedImages(store: Store): UnlistedImagesReport {
+  const digests = store.statement(`SELECT sha256 FROM session_images WHERE ${UNLISTED_IMAGE} ORDER BY sha256`).pluck(true).all() as string[];
+  const bytesOf = store.statement(IMAGE_BYTES);
+  const changed = digests.filter((sha256) => {
+    const stored = bytesOf.get(sha256) as { bytes: Uint8Array } | undefined;
+    return stored === undefined || sha256Hex(stored.bytes) !== sha256;
+  });
+  return { unlisted: digests.length, changed };
+}
 
 /** The bytes of the images a session's messages list (only those: a text-only session reads nothing more). */
 const SESSION_IMAGES_OF = `SELECT sha256, bytes FROM session_images WHERE sha256 IN (${SESSION_IMAGE_DIGESTS})`;

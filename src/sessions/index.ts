@@ -2,4 +2,12 @@ export * from './types.js';
 export * from './sessions.js';
 export * from './compaction.js';
 export * from './switch.js';
-export { describeSessionBreak, sessionChainHint, verifySessionChains, type SessionChainBreak, type SessionChainsReport } from './chain.js';
+export {
+  describeSessionBreak,
+  sessionChainHint,
+  verifySessionChains,
+  verifyUnlistedImages,
+  type SessionChainBreak,
+  type SessionChainsReport,
+  type UnlistedImagesReport,
+} from './chain.js';

@@ -19,8 +19,8 @@ import {
   sessionChainHead,
   sessionDeletedMeanwhile,
   sessionStartHash,
-  SESSION_IMAGE_DIGESTS,
   storedImageReferences,
+  UNLISTED_IMAGE,
   type ChainedMessageColumns,
   type StoredImageReference,
   type StoredMessage,
@@ -449,7 +449,10 @@ export interface DeletedSession {
   messages: number;
   checkpoints: number;
   switches: number;
-  /** Stored images deleted with it: those no other session's message lists (an image another one keeps stays). */
+  /**
+   * Stored images deleted with it: those no other session's message lists (an image another one
+   * keeps stays), and any row no message lists any more that an edit of the store left.
+   */
   images: number;
   /**
    * Evidence rows that name the session, kept as they are: they are the chained record (deleting or
@@ -461,21 +464,17 @@ export interface DeletedSession {
 
 /**
  * Deletes a session by id or name — its messages, checkpoints and switches with it, and the stored
- * images no other session's message lists — in one transaction; `SessionNotFoundError` (as `session show`) when there is none. Evidence rows that
+ * images no other session's message lists (nor any other row no message lists) — in one transaction; `SessionNotFoundError` (as `session show`) when there is none. Evidence rows that
  * name the session are not touched.
  */
 export function deleteSession(store: Store, idOrName: string): DeletedSession {
   return store.transaction(() => {
     const session = requireSession(store, idOrName);
-    // Read before its messages go: the images they list, which go with them unless another session's message lists them too.
-    const listed = [...new Set(store.statement(SESSION_IMAGE_DIGESTS).pluck(true).all(session.id) as string[])];
     // Messages name the switch that dropped them: they go first, the session last.
     const messages = store.statement('DELETE FROM session_messages WHERE session_id = ?').run(session.id).changes;
-    const unlisted = store.statement(
-      `DELETE FROM session_images WHERE sha256 = ? AND NOT EXISTS (
-        SELECT 1 FROM session_messages AS m, json_each(m.images) AS listed WHERE m.images IS NOT NULL AND json_extract(listed.value, '$.sha256') = ?)`,
-    );
-    const images = listed.reduce((deleted, sha256) => deleted + unlisted.run(sha256, sha256).changes, 0);
+    // Its images, unless another session's message lists them too — and any other row no message
+    // lists, which only an edit of the store leaves (see `UNLISTED_IMAGE`).
+    const images = store.statement(`DELETE FROM session_images WHERE ${UNLISTED_IMAGE}`).run().changes;
     const switches = store.statement('DELETE FROM session_switches WHERE session_id = ?').run(session.id).changes;
     const checkpoints = store.statement('DELETE FROM session_checkpoints WHERE session_id = ?').run(session.id).changes;
     store.statement('DELETE FROM sessions WHERE id = ?').run(session.id);

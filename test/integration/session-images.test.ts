@@ -187,14 +187,54 @@ describe('syndicate run --session with --image', () => {
     });
     const digest = await scenario.json(['evidence', 'verify']);
     expect(digest.result.exitCode).toBe(1);
-    expect(digest.document.error).toMatchObject({ details: { sessionBreaks: expect.arrayContaining([{ sessionId: id, seq: 1, reason: 'content changed' }]) } });
+    // The row the message listed before, with the edited bytes, is listed by none now: reported beside the break.
+    expect(digest.document.error).toMatchObject({
+      details: { sessionBreaks: expect.arrayContaining([{ sessionId: id, seq: 1, reason: 'content changed' }]), changedUnlistedImages: [sha256Hex(own)] },
+    });
 
-    // session delete removes the images nothing else lists (the edited digest's row); the other sessions' chains hold.
+    // session delete removes the images nothing else lists (both rows); the other sessions' chains hold.
     const deleted = await scenario.json(['session', 'delete', id]);
     expect(deleted.result.exitCode).toBe(0);
-    expect(deleted.document).toMatchObject({ messages: 2, images: 1 });
-    expect(withStore(scenario.home, (store) => store.db.prepare('SELECT count(*) FROM session_images WHERE sha256 = ?').pluck(true).get(sha256Hex(edited)))).toBe(0);
+    expect(deleted.document).toMatchObject({ messages: 2, images: 2 });
+    const left = withStore(scenario.home, (store) => store.db.prepare('SELECT count(*) FROM session_images WHERE sha256 IN (?, ?)').pluck(true).get(sha256Hex(edited), sha256Hex(own)));
+    expect(left).toBe(0);
     const intactAgain = await scenario.cli(['evidence', 'verify']);
     expect(intactAgain.exitCode, intactAgain.stderr).toBe(0);
+  }, 90_000);
+
+  it('an image whose bytes and digest were both edited in the store: verify reports the row no message lists until session delete removes it', async () => {
+    const own = Buffer.concat([PNG, Buffer.from([1, 2])]);
+    const ownPath = join(scenario.home, 'both.png');
+    writeFileSync(ownPath, own);
+    const id = await startSession(`llama:${defaultModel(llama)}`);
+    await run(['What is in this screenshot?', '--image', ownPath, '--session', id]);
+    const edited = Buffer.from('not the screenshot');
+    const editedDigest = 'e'.repeat(64);
+    withStore(scenario.home, (store) => store.db.prepare('UPDATE session_images SET bytes = ?, sha256 = ? WHERE sha256 = ?').run(edited, editedDigest, sha256Hex(own)));
+
+    const verified = await scenario.json(['evidence', 'verify']);
+    expect(verified.result.exitCode).toBe(1);
+    expect(verified.document.error).toMatchObject({
+      code: 'check_failed',
+      details: { sessionBreaks: expect.arrayContaining([{ sessionId: id, seq: 1, reason: 'image changed' }]), changedUnlistedImages: [editedDigest] },
+    });
+    const deleted = await scenario.json(['session', 'delete', id]);
+    expect(deleted.document).toMatchObject({ messages: 2, images: 1 });
+    expect(withStore(scenario.home, (store) => store.db.prepare('SELECT count(*) FROM session_images WHERE sha256 = ?').pluck(true).get(editedDigest))).toBe(0);
+    const intact = await scenario.json(['evidence', 'verify']);
+    expect(intact.result.exitCode, intact.result.stderr).toBe(0);
+    expect(intact.document.sessions).toMatchObject({ unlistedImages: 0 });
+
+    // A row no message lists, its bytes not hashing to its digest, and no session broken: verify fails on it alone.
+    withStore(scenario.home, (store) => store.db.prepare('INSERT INTO session_images (sha256, bytes) VALUES (?, ?)').run(editedDigest, edited));
+    const [alone, human] = await Promise.all([scenario.json(['evidence', 'verify']), scenario.cli(['evidence', 'verify'])]);
+    expect(alone.result.exitCode).toBe(1);
+    expect(alone.document.error).toMatchObject({ code: 'check_failed', details: { changedUnlistedImages: [editedDigest] } });
+    expect(alone.document.error).not.toHaveProperty('details.sessionBreaks');
+    expect(human.exitCode).toBe(1);
+    expect(human.stderr).toContain(`stored session image ${editedDigest} does not hash to its digest`);
+    const other = await startSession(`llama:${defaultModel(llama)}`);
+    expect((await scenario.json(['session', 'delete', other])).document).toMatchObject({ images: 1 });
+    expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
   }, 90_000);
 });

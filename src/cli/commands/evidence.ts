@@ -283,10 +283,14 @@ export function evidenceCommand(): Command {
         throw error;
       }
       const overBreaks = prunesOverBreaks(store);
-      const { describeSessionBreak, sessionChainHint, verifySessionChains } = await import('../../sessions/index.js');
+      const { describeSessionBreak, sessionChainHint, verifySessionChains, verifyUnlistedImages } = await import('../../sessions/index.js');
       const sessionChains = verifySessionChains(store);
+      const unlistedImages = verifyUnlistedImages(store);
       context.close();
-      const sessionBreaks = sessionChains.broken.length === 0 ? {} : { sessionBreaks: sessionChains.broken };
+      const sessionBreaks = {
+        ...(sessionChains.broken.length === 0 ? {} : { sessionBreaks: sessionChains.broken }),
+        ...(unlistedImages.changed.length === 0 ? {} : { changedUnlistedImages: unlistedImages.changed }),
+      };
       if (!result.ok) {
         spinner.fail('evidence chain broken');
         const { brokenAt } = result;
@@ -315,10 +319,22 @@ export function evidenceCommand(): Command {
           },
         );
       }
+      const [firstChangedImage] = unlistedImages.changed;
+      if (firstChangedImage !== undefined) {
+        spinner.fail('stored image changed');
+        const others = unlistedImages.changed.length - 1;
+        throw new CheckFailedError(
+          `stored session image ${firstChangedImage} does not hash to its digest${others === 0 ? '' : ` (and ${counted(others, 'other image')})`}: it was edited outside syndicate; no message lists it, so no session sends it; the evidence chain (${counted(result.rows, 'row')}) and the session chains are intact`,
+          {
+            hint: 'find who can write the store (`syndicate doctor` checks its owner and mode); the next `syndicate session delete` removes every stored image no message lists, this one included',
+            details: { rows: result.rows, head: result.head, sessions: sessionChains.sessions, ...sessionBreaks },
+          },
+        );
+      }
       spinner.stop();
       const pruned = result.prunedThrough;
       const prunedBreaks = overBreaks.length === 0 ? {} : { prunedBreaks: overBreaks };
-      const sessions = { sessions: sessionChains.sessions, messages: sessionChains.messages };
+      const sessions = { sessions: sessionChains.sessions, messages: sessionChains.messages, unlistedImages: unlistedImages.unlisted };
       output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }), ...prunedBreaks, sessions }, () => {
         const start = pruned !== undefined ? ` from #${pruned.throughSeq + 1}` : from === undefined ? '' : ` from #${from.seq}`;
         output.line(`evidence chain intact${start}: ${counted(result.rows, 'row')}, head #${result.head.seq} ${result.head.hash}`);
@@ -328,6 +344,9 @@ export function evidenceCommand(): Command {
           output.warn(`the prune of ${prune.prunedAt} deleted rows up to #${prune.throughSeq} although their chain was broken at ${where} (${prune.brokenAt.reason}): it was told to (--accept-break)`);
         }
         if (sessionChains.sessions > 0) output.line(`session chains intact: ${counted(sessionChains.sessions, 'session')}, ${counted(sessionChains.messages, 'message')}`);
+        if (unlistedImages.unlisted > 0) {
+          output.info(`${counted(unlistedImages.unlisted, 'stored image')} no message lists (left by an edit of the store; each hashes to its digest): the next \`session delete\` removes them`);
+        }
         output.info(`keep \`${result.head.seq}:${result.head.hash}\` outside this machine's store; \`evidence verify --from\` it later checks only newer rows`);
       });
     });

@@ -8,7 +8,16 @@ import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { registerProviderRecord } from '../../../src/registry/register.js';
 import { messageLinkHash, type ChainedMessageColumns } from '../../../src/sessions/chain.js';
 import { sessionTurn } from '../../../src/sessions/converse.js';
-import { appendTurn, deleteSession, requireSession, sessionDetail, startSession, switchSessionModel, verifySessionChains } from '../../../src/sessions/index.js';
+import {
+  appendTurn,
+  deleteSession,
+  requireSession,
+  sessionDetail,
+  startSession,
+  switchSessionModel,
+  verifySessionChains,
+  verifyUnlistedImages,
+} from '../../../src/sessions/index.js';
 import { MIGRATIONS } from '../../../src/store/migrations/index.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { PNG } from '../../helpers/request-options.js';
@@ -123,7 +132,7 @@ describe("a stored session's images", () => {
     appendTurn(store, own, answered(1, [{ mediaType: 'image/jpeg', bytes: JPEG }]));
     const textOnly = startSession(store, policy, { model: 'local:eyes' }).id;
     appendTurn(store, textOnly, answered(1));
-    // Bytes no message lists (left by a crash between writes): nothing to prove, never read.
+    // Bytes no message lists (left by an edit of the store): nothing to prove, never read by the walk.
     const orphan = Buffer.alloc(4096, 7);
     store.db.prepare('INSERT INTO session_images (sha256, bytes) VALUES (?, ?)').run(sha256Hex(orphan), orphan);
 
@@ -181,6 +190,43 @@ describe("a stored session's images", () => {
     expect(verifySessionChains(store).broken).toEqual([]);
     expect(deleteSession(store, second)).toMatchObject({ images: 1 });
     expect(store.db.prepare('SELECT count(*) FROM session_images').pluck(true).get()).toBe(0);
+  });
+
+  it('an image whose bytes and digest were both edited: its session breaks, verify reports the row no message lists, and session delete removes it', () => {
+    const kept = startSession(store, policy, { model: 'local:eyes' }).id;
+    appendTurn(store, kept, answered(1, [{ mediaType: 'image/gif', bytes: GIF }]));
+    const own = startSession(store, policy, { model: 'local:eyes' }).id;
+    appendTurn(store, own, answered(1, [{ mediaType: 'image/png', bytes: PNG }]));
+    expect(verifyUnlistedImages(store)).toEqual({ unlisted: 0, changed: [] });
+
+    // Both columns of the row edited: the bytes, and a digest they do not hash to.
+    const edited = Buffer.from('not the screenshot');
+    const editedDigest = 'f'.repeat(64);
+    store.db.prepare('UPDATE session_images SET bytes = ?, sha256 = ? WHERE sha256 = ?').run(edited, editedDigest, PNG_SHA256);
+    expect(verifySessionChains(store).broken).toEqual([{ sessionId: own, seq: 1, reason: 'image changed' }]);
+    expect(verifyUnlistedImages(store)).toEqual({ unlisted: 1, changed: [editedDigest] });
+
+    // The row its message no longer reaches goes with the session; the other session's image stays.
+    expect(deleteSession(store, own)).toMatchObject({ messages: 2, images: 1 });
+    expect(store.db.prepare('SELECT sha256 FROM session_images').pluck(true).all()).toEqual([sha256Hex(GIF)]);
+    expect(verifyUnlistedImages(store)).toEqual({ unlisted: 0, changed: [] });
+    expect(verifySessionChains(store).broken).toEqual([]);
+
+    // A row no message lists, edited or not, is reported (only when its bytes do not hash to its digest, as changed), and the next delete removes it.
+    const unused = Buffer.from('left behind');
+    store.db.prepare('INSERT INTO session_images (sha256, bytes) VALUES (?, ?), (?, ?)').run(sha256Hex(unused), unused, editedDigest, edited);
+    expect(verifyUnlistedImages(store)).toEqual({ unlisted: 2, changed: [editedDigest] });
+    const other = startSession(store, policy, { model: 'local:eyes' }).id;
+    expect(deleteSession(store, other)).toMatchObject({ images: 2 });
+    expect(store.db.prepare('SELECT sha256 FROM session_images').pluck(true).all()).toEqual([sha256Hex(GIF)]);
+
+    // A list edited into what is not JSON, or into entries that are no objects, lists nothing: both reads still answer.
+    const broken = startSession(store, policy, { model: 'local:eyes' }).id;
+    appendTurn(store, broken, answered(1, [{ mediaType: 'image/png', bytes: PNG }]));
+    store.db.prepare("UPDATE session_messages SET images = 'not json' WHERE session_id = ?").run(kept);
+    store.db.prepare(`UPDATE session_messages SET images = '["${PNG_SHA256}", 5]' WHERE session_id = ?`).run(broken);
+    expect(verifyUnlistedImages(store)).toEqual({ unlisted: 2, changed: [] });
+    expect(deleteSession(store, broken)).toMatchObject({ images: 2 });
   });
 
   it('a switch to a model without image input drops the turns with images, marked as such and proven by the switch', async () => {

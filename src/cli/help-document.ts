@@ -1,0 +1,90 @@
+import type { Argument, Command, Option } from 'commander';
+
+/** One argument of a command, as its `--help` shows it. */
+export interface HelpArgument {
+  name: string;
+  description: string;
+  required: boolean;
+  variadic: boolean;
+  default?: unknown;
+  choices?: string[];
+}
+
+/** One option of a command, as its `--help` shows it. */
+export interface HelpOption {
+  /** As written in the help: `-h, --help`, `--since <duration>`. */
+  flags: string;
+  long?: string;
+  short?: string;
+  description: string;
+  /** Whether it takes a value (`<value>` required, `[value]` optional), and so whether the next word is that value. */
+  takesValue: boolean;
+  /** `--no-stream`: turns off what its positive form turns on. */
+  negate: boolean;
+  default?: unknown;
+  choices?: string[];
+}
+
+/**
+ * What `syndicate <command …> --help --json` prints: the command's own place in commander's tree
+ * (the text help is built from the same), its subcommands described the same way, whole.
+ */
+export interface HelpDocument {
+  name: string;
+  /** The command line that reaches it: `syndicate provider register`. */
+  path: string;
+  usage: string;
+  description: string;
+  aliases: string[];
+  arguments: HelpArgument[];
+  options: HelpOption[];
+  commands: HelpDocument[];
+}
+
+/** The help of any command (the program's included), read from commander's tree: what its text help shows, structured. */
+export function helpDocument(command: Command): HelpDocument {
+  const helper = command.createHelp();
+  return {
+    name: command.name(),
+    path: [...ancestors(command), command].map((each) => each.name()).join(' '),
+    usage: helper.commandUsage(command),
+    description: command.description(),
+    aliases: command.aliases(),
+    arguments: command.registeredArguments.map(helpArgument),
+    options: helper.visibleOptions(command).map(helpOption),
+    // The implicit `help [command]` is commander's, not ours: its text help lists it, so this does too.
+    commands: helper.visibleCommands(command).map(helpDocument),
+  };
+}
+
+function ancestors(command: Command): Command[] {
+  const chain: Command[] = [];
+  for (let parent = command.parent; parent !== null; parent = parent.parent) chain.unshift(parent);
+  return chain;
+}
+
+function helpArgument(argument: Argument): HelpArgument {
+  return {
+    name: argument.name(),
+    description: argument.description,
+    required: argument.required,
+    variadic: argument.variadic,
+    ...valueDetails(argument.defaultValue, argument.argChoices),
+  };
+}
+
+function helpOption(option: Option): HelpOption {
+  return {
+    flags: option.flags,
+    ...(option.long === undefined ? {} : { long: option.long }),
+    ...(option.short === undefined ? {} : { short: option.short }),
+    description: option.description,
+    takesValue: option.required || option.optional,
+    negate: option.negate,
+    ...valueDetails(option.defaultValue, option.argChoices),
+  };
+}
+
+function valueDetails(defaultValue: unknown, choices: string[] | undefined): { default?: unknown; choices?: string[] } {
+  return { ...(defaultValue === undefined ? {} : { default: defaultValue }), ...(choices === undefined ? {} : { choices: [...choices] }) };
+}

@@ -1,0 +1,85 @@
+/**
+ * `syndicate completion <shell>`: a static script built from commander's tree, completing
+ * commands, subcommands, options and option choices in the real shells.
+ */
+import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+
+function installed(shell: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${shell}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const scripts: Record<'bash' | 'zsh' | 'fish', string> = { bash: '', zsh: '', fish: '' };
+let directory = '';
+let cleanup: () => void = () => {};
+
+beforeAll(async () => {
+  ({ home: directory, cleanup } = makeTempHome('syndicate-completion-'));
+  for (const shell of ['bash', 'zsh', 'fish'] as const) {
+    const result = await runCli(['completion', shell]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    scripts[shell] = result.stdout;
+    writeFileSync(join(directory, `syndicate.${shell}`), result.stdout);
+  }
+});
+afterAll(() => cleanup());
+
+/** What the bash script offers for a command line whose last word is being completed. */
+async function bashCompletes(...words: string[]): Promise<string[]> {
+  const script = 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _syndicate; printf "%s\\n" "${COMPREPLY[@]}"';
+  const { stdout } = await execa('bash', ['--norc', '--noprofile', '-c', script, 'bash', join(directory, 'syndicate.bash'), ...words]);
+  return stdout.split('\n').filter((line) => line !== '').sort();
+}
+
+describe('syndicate completion', () => {
+  it('bash: completes commands, subcommands, options after program options, and option choices', async () => {
+    expect(await bashCompletes('syndicate', 'prov')).toEqual(['provider']);
+    expect(await bashCompletes('syndicate', 'provider', 're')).toEqual(['register', 'release', 'remove']);
+    // `--home DIR` before the command: DIR is the option's value, not a command word.
+    expect(await bashCompletes('syndicate', '--home', 'provider', 'provider', 're')).toEqual(['register', 'release', 'remove']);
+    expect(await bashCompletes('syndicate', 'provider', 'show', 'ollama', '--v')).toEqual(['--version']);
+    expect(await bashCompletes('syndicate', 'evidence', 'export', '--format', '')).toEqual(['jsonl']);
+    expect(await bashCompletes('syndicate', 'completion', 'z')).toEqual([]);
+    expect(scripts.bash).toContain('complete -o default -F _syndicate syndicate');
+  });
+
+  it.skipIf(!installed('zsh'))('zsh: the script parses (zsh -n) and completes a subcommand (skipped when zsh is not installed)', async () => {
+    await execa('zsh', ['-n', join(directory, 'syndicate.zsh')]);
+    // The completion system's functions stubbed: what the script hands them is what zsh would offer.
+    const harness = `
+      compdef() { :; }
+      _describe() { local -a entries; entries=("\${(@P)4}"); print -rl -- "\${entries[@]%%:*}"; }
+      compadd() { shift; print -rl -- "$@"; }
+      _files() { print -r -- '(files)'; }
+      source "$1"; shift
+      words=("$@"); CURRENT=$#; _syndicate`;
+    const offered = async (...words: string[]) =>
+      (await execa('zsh', ['-f', '-c', harness, 'zsh', join(directory, 'syndicate.zsh'), ...words])).stdout.split('\n');
+    expect(await offered('syndicate', 'provider', 're')).toEqual(expect.arrayContaining(['register', 'release', 'remove']));
+    expect(await offered('syndicate', 'evidence', 'export', '--format', '')).toEqual(['jsonl']);
+    expect(await offered('syndicate', 'provider', 'register', '')).toEqual(['(files)']);
+  });
+
+  it.skipIf(!installed('fish'))('fish: the script parses (fish -n) and completes a subcommand (skipped when fish is not installed)', async () => {
+    await execa('fish', ['-n', join(directory, 'syndicate.fish')]);
+    const { stdout } = await execa('fish', ['--no-config', '-c', 'source $argv[1]; complete -C "syndicate provider re"', join(directory, 'syndicate.fish')]);
+    expect(stdout.split('\n').map((line) => line.split('\t')[0]).sort()).toEqual(['register', 'release', 'remove']);
+  });
+
+  it('--json prints the script in one document; an unknown shell is a usage error', async () => {
+    const [json, unknown] = await Promise.all([runCli(['completion', 'bash', '--json']), runCli(['completion', 'tcsh'])]);
+    expect(json.exitCode).toBe(0);
+    expect(parseJsonDocument(json.stdout)).toEqual({ ok: true, shell: 'bash', script: `${scripts.bash}\n` });
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('bash, zsh, fish');
+  });
+});
