@@ -190,7 +190,8 @@ export const completionsFace: ApiFace = {
   api: 'openai_completions',
   parse(bodyText) {
     const parsed = parseOpenAICompletionRequest(bodyText);
-    return { request: parsed.request, includeUsage: parsed.includeUsage, ignoredFields: parsed.ignoredFields };
+    // Its `logprobs: N` asks for the alternatives too.
+    return { request: parsed.request, includeUsage: parsed.includeUsage, ignoredFields: parsed.ignoredFields, settingFields: { topLogprobs: 'logprobs' } };
   },
   render(result, model) {
     return renderOpenAICompletionResponse(clientAnswer(result), { id: textCompletionId(), model, created: unixSeconds() });
