@@ -246,12 +246,14 @@ function ollamaFace(endpoint: OllamaEndpoint, parse: (bodyText: string) => Parse
     api: 'ollama',
     streamContentType: OLLAMA_STREAM_CONTENT_TYPE,
     parse: (bodyText) => ollamaFaceRead(endpoint, parse(bodyText)),
-    render(result, model, { thinking }) {
+    render(result, model, { thinking, request }) {
       const timings = { totalMs: result.latency.totalMs, ...(result.latency.firstTokenMs === undefined ? {} : { firstTokenMs: result.latency.firstTokenMs }) };
-      return renderOllamaResponse(clientAnswer(result), { endpoint, model, createdAt: OLLAMA_CLOCK.isoTime(), showThinking: thinking === true, timings });
+      const logprobs = request.logprobs === undefined ? {} : { logprobs: request.logprobs };
+      return renderOllamaResponse(clientAnswer(result), { endpoint, model, createdAt: OLLAMA_CLOCK.isoTime(), showThinking: thinking === true, timings, ...logprobs });
     },
-    createEncoder(model, { thinking }, startedAt) {
-      return new OllamaStreamEncoder({ endpoint, model, showThinking: thinking === true, ...(startedAt === undefined ? {} : { startedAt }) }, OLLAMA_CLOCK);
+    createEncoder(model, { thinking, request }, startedAt) {
+      const logprobs = request.logprobs === undefined ? {} : { logprobs: request.logprobs };
+      return new OllamaStreamEncoder({ endpoint, model, showThinking: thinking === true, ...logprobs, ...(startedAt === undefined ? {} : { startedAt }) }, OLLAMA_CLOCK);
     },
   };
 }

@@ -23,6 +23,8 @@ export interface EngineState {
   models: ResolvedModel[];
   conforming: boolean;
   jinja: boolean;
+  /** The Ollama release the engine is (`GET /api/version`; see FakeEngineOptions.ollamaVersion). */
+  ollamaVersion: string;
   answer: string;
   /** A thinking model's reasoning, sent apart from the answer as the engine does (see FakeEngineOptions.reasoning). */
   reasoning?: string;
