@@ -105,7 +105,26 @@ export interface LlamaContextSequence {
   compareContextTokens(tokens: LlamaToken[]): { firstDifferentIndex: number };
   clearHistory(): Promise<void>;
   dispose(): Promise<void>;
+  /**
+   * Evaluates `tokens` and generates the next ones, each `next(...)` able to hand back a token to
+   * use instead; LlamaChat generates through it. In 3.22.1 it is `evaluateWithMetadata(tokens, {},
+   * options)` yielding only each output's `token`.
+   */
+  evaluate(tokens: LlamaToken[], options?: SequenceEvaluateOptions): AsyncGenerator<LlamaToken, void, void | LlamaToken | LlamaToken[]>;
+  /**
+   * `evaluate` with metadata per generated token: with `probabilities`, the candidates for the
+   * token and their probabilities, highest first — over the whole vocabulary when sampling is
+   * greedy (temperature 0), else those the sampler kept (top-k, top-p, min-p), temperature applied.
+   */
+  evaluateWithMetadata(
+    tokens: LlamaToken[],
+    metadata: { readonly probabilities: true },
+    options?: SequenceEvaluateOptions,
+  ): AsyncGenerator<{ token: LlamaToken; probabilities: Map<LlamaToken, number> }, void, void | LlamaToken | LlamaToken[]>;
 }
+
+/** `SequenceEvaluateOptions` (evaluator/LlamaContext/types.d.ts): passed through as LlamaChat gives them. */
+export type SequenceEvaluateOptions = Readonly<Record<string, unknown>>;
 
 /** A compiled GBNF grammar; opaque to syndicate. */
 export interface LlamaGrammar {

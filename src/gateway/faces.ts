@@ -190,7 +190,8 @@ export const completionsFace: ApiFace = {
   api: 'openai_completions',
   parse(bodyText) {
     const parsed = parseOpenAICompletionRequest(bodyText);
-    return { request: parsed.request, includeUsage: parsed.includeUsage, ignoredFields: parsed.ignoredFields };
+    // Its `logprobs: N` asks for the alternatives too.
+    return { request: parsed.request, includeUsage: parsed.includeUsage, ignoredFields: parsed.ignoredFields, settingFields: { topLogprobs: 'logprobs' } };
   },
   render(result, model) {
     return renderOpenAICompletionResponse(clientAnswer(result), { id: textCompletionId(), model, created: unixSeconds() });
@@ -245,12 +246,14 @@ function ollamaFace(endpoint: OllamaEndpoint, parse: (bodyText: string) => Parse
     api: 'ollama',
     streamContentType: OLLAMA_STREAM_CONTENT_TYPE,
     parse: (bodyText) => ollamaFaceRead(endpoint, parse(bodyText)),
-    render(result, model, { thinking }) {
+    render(result, model, { thinking, request }) {
       const timings = { totalMs: result.latency.totalMs, ...(result.latency.firstTokenMs === undefined ? {} : { firstTokenMs: result.latency.firstTokenMs }) };
-      return renderOllamaResponse(clientAnswer(result), { endpoint, model, createdAt: OLLAMA_CLOCK.isoTime(), showThinking: thinking === true, timings });
+      const logprobs = request.logprobs === undefined ? {} : { logprobs: request.logprobs };
+      return renderOllamaResponse(clientAnswer(result), { endpoint, model, createdAt: OLLAMA_CLOCK.isoTime(), showThinking: thinking === true, timings, ...logprobs });
     },
-    createEncoder(model, { thinking }, startedAt) {
-      return new OllamaStreamEncoder({ endpoint, model, showThinking: thinking === true, ...(startedAt === undefined ? {} : { startedAt }) }, OLLAMA_CLOCK);
+    createEncoder(model, { thinking, request }, startedAt) {
+      const logprobs = request.logprobs === undefined ? {} : { logprobs: request.logprobs };
+      return new OllamaStreamEncoder({ endpoint, model, showThinking: thinking === true, ...logprobs, ...(startedAt === undefined ? {} : { startedAt }) }, OLLAMA_CLOCK);
     },
   };
 }

@@ -35,7 +35,7 @@ import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { waitAskedFor } from '../transport/retry-after.js';
 import type { ServerSentEvent, StreamFraming, WireAdapter, WireHttpRequest, WireTarget } from '../wire/adapter.js';
-import { cacheTokensWithinInput, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
+import { cacheTokensWithinInput, logprobsDropped, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
 import { notServedCause, upstreamConditionOf } from '../wire/error-scope.js';
 import { wireAdapterFor } from '../wire/index.js';
@@ -603,9 +603,13 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
 
   let decoded: CanonicalResponse;
   let firstTokenMs: number | undefined;
+  // Logprobs asked for and not already left out by the wire (which said so): the answer should carry them.
+  const logprobsAwaited = wireRequest.logprobs !== undefined && !httpRequest.warnings.some((warning) => warning.setting === 'logprobs');
   const answerMarkers: EvidenceMarker[] = [];
   if (wireRequest.stream) {
-    const streamed = await readStream(codec?.decodeStreamEvent ?? ((event) => adapter.decodeStreamEvent(event)), codec?.streamFraming ?? serverSentEventFraming, response, input, started);
+    // Judged at the first token, before the caller's first part: a gateway's headers are sent with it.
+    const streamInput = !logprobsAwaited ? input : { ...input, onPart: watchingLogprobs(input.onPart, () => warnings.push(logprobsUnreturned(wireRequest, candidate))) };
+    const streamed = await readStream(codec?.decodeStreamEvent ?? ((event) => adapter.decodeStreamEvent(event)), codec?.streamFraming ?? serverSentEventFraming, response, streamInput, started);
     firstTokenMs = streamed.firstTokenMs;
     if (streamed.failure instanceof InterruptedError) {
       // The caller went away (or cancelled): nothing is wrong with the upstream, whose call was cut.
@@ -646,6 +650,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       return fail(failure, ['upstream_error'], { status: response.status });
     }
     firstTokenMs = wholeAnswerFirstTokenMs(response.firstByteMs, decoded.generationTimings);
+    if (logprobsAwaited && decoded.logprobs === undefined && decoded.text !== '') warnings.push(logprobsUnreturned(wireRequest, candidate));
   }
   if (decoded.model === '') decoded = { ...decoded, model: candidate.model };
   const shortened = dimensionsWarning(wireRequest, decoded, candidate);
@@ -753,6 +758,33 @@ function dimensionsWarning(request: CanonicalRequest, response: CanonicalRespons
   const answered = response.embeddings?.find((vector) => vector.length !== asked)?.length;
   if (asked === undefined || answered === undefined) return undefined;
   return { setting: 'dimensions', message: `${asked} dimensions asked; ${candidate.provider}:${candidate.model} answered ${answered}-dimensional vectors, passed on as answered` };
+}
+
+/**
+ * The warning of an answer without the token log-probabilities its request asked for: an engine
+ * that ignores the field (LM Studio, Ollama before 0.12.11, llama-server asked for no alternatives).
+ */
+function logprobsUnreturned(request: CanonicalRequest, candidate: Candidate): WireWarning {
+  return {
+    setting: 'logprobs',
+    message: `token log-probabilities were asked for; ${candidate.provider}:${candidate.model} answered without them`,
+    ...(request.logprobs === undefined ? {} : { fields: logprobsDropped(request.logprobs) }),
+  };
+}
+
+/**
+ * A stream's `onPart` that calls `unreturned` when the answer's first text comes without the
+ * log-probabilities of its tokens (an engine sends them in the chunk of the text they belong to).
+ */
+function watchingLogprobs(onPart: InvocationInput['onPart'], unreturned: () => void): NonNullable<InvocationInput['onPart']> {
+  let judged = false;
+  return (part) => {
+    if (!judged && (part.type === 'logprobs' || part.type === 'text-delta')) {
+      judged = true;
+      if (part.type === 'text-delta') unreturned();
+    }
+    onPart?.(part);
+  };
 }
 
 /** What to do when the time allowed ran out, in the caller's terms (see `InvocationInput.timeoutOption`). */

@@ -279,6 +279,11 @@ export interface LogprobsRequest {
   top?: number;
 }
 
+/** The client fields a request's logprobs came in, as `FieldEffect`s: `logprobs`, and `top_logprobs` when it asked for alternatives. */
+export function logprobsDropped(logprobs: LogprobsRequest): FieldEffect[] {
+  return [{ setting: 'logprobs', effect: 'dropped' }, ...(logprobs.top === undefined ? [] : [{ setting: 'topLogprobs' as const, effect: 'dropped' as const }])];
+}
+
 /** The `setting` of the warning of a wire that cannot send the client's Anthropic betas (the gateway names the header). */
 export const ANTHROPIC_BETA_SETTING = 'anthropicBeta' satisfies keyof CanonicalRequest;
 
@@ -412,7 +417,7 @@ export interface FieldEffect {
    * `responseFormat`: its answer format (`response_format`, `text.format`, `output_config.format`, `format`).
    */
   setting: 'temperature' | 'topP' | 'seed' | 'maxTokens' | 'reasoning' | 'logprobs' | 'topLogprobs' | 'responseFormat';
-  /** `dropped`: not sent at all; `changed`: sent with another value than the client's (an enforced format sent as an instruction only). */
+  /** `dropped`: not sent at all, or sent and not honoured (logprobs an engine answered without); `changed`: sent with another value than the client's (an enforced format sent as an instruction only). */
   effect: 'dropped' | 'changed';
 }
 

@@ -63,7 +63,7 @@ describe('syndicate engine serve (node-llama-cpp, generated test model)', () => 
     expect(made.document['sha256']).toMatch(/^[0-9a-f]{64}$/);
     expect(made.document['vocabularySize']).toBeGreaterThan(256);
 
-    server = execa('node', [BIN, '--json', 'engine', 'serve', '--model', modelPath(), '--port', '0', '--register', 'embedded'], {
+    server = execa('node', [BIN, '--json', 'engine', 'serve', '--model', modelPath(), '--port', '0', '--threads', '1', '--register', 'embedded'], {
       env: { SYNDICATE_HOME: scenario.home, FORCE_COLOR: '0', NO_COLOR: '1' },
       extendEnv: true,
       reject: false,
@@ -217,12 +217,12 @@ describe('syndicate engine serve (node-llama-cpp, generated test model)', () => 
 
   it('answers 400 in the OpenAI error shape for what it cannot honour', async () => {
     const refused = await client.chat.completions
-      .create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], logprobs: true })
+      .create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], logit_bias: { '1': 2 } })
       .then(() => undefined, (error: unknown) => error);
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
     const error = refused as InstanceType<typeof OpenAI.BadRequestError>;
     expect(error.status).toBe(400);
-    expect(error.error).toMatchObject({ type: 'invalid_request_error', param: 'logprobs', code: 'invalid_input' });
+    expect(error.error).toMatchObject({ type: 'invalid_request_error', param: 'logit_bias', code: 'invalid_input' });
 
     const image = await fetch(`${document.baseUrl}/chat/completions`, {
       method: 'POST',
@@ -231,6 +231,43 @@ describe('syndicate engine serve (node-llama-cpp, generated test model)', () => 
     });
     expect(image.status).toBe(400);
     expect(((await image.json()) as { error: { param: string } }).error.param).toBe('messages[0].content[0].type');
+  });
+
+  it('returns token logprobs in llama-server’s shape, streamed and not; greedy, each token is the likeliest of its candidates', async () => {
+    type Entry = { id: number; token: string; bytes: number[]; logprob: number; top_logprobs: { id: number; token: string; bytes: number[]; logprob: number }[] };
+    const asked = { model: 'tiny', messages: [{ role: 'user' as const, content: 'Name a colour.' }], max_tokens: 12, temperature: 0, logprobs: true, top_logprobs: 2 };
+    const answer = await client.chat.completions.create(asked);
+    const choice = answer.choices[0]!;
+    const entries = (choice.logprobs?.content ?? []) as unknown as Entry[];
+    expect(entries.length).toBeGreaterThan(0);
+    // The tokens as generated: the answer's leading space (which LlamaChat trims from it) stays in the first.
+    expect(entries.map((entry) => entry.token).join('').trimStart()).toBe(choice.message.content);
+    for (const entry of entries) {
+      expect(Object.keys(entry)).toEqual(['id', 'token', 'bytes', 'logprob', 'top_logprobs']);
+      expect(entry.bytes).toEqual([...Buffer.from(entry.token, 'utf8')]);
+      expect(entry.logprob).toBeLessThanOrEqual(0);
+      expect(entry.top_logprobs).toHaveLength(2);
+      // Greedy: the token chosen is the first candidate, and the model's whole distribution is reported.
+      expect(entry.top_logprobs[0]).toEqual({ id: entry.id, token: entry.token, bytes: entry.bytes, logprob: entry.logprob });
+      expect(entry.top_logprobs[1]!.logprob).toBeLessThanOrEqual(entry.logprob);
+    }
+
+    const stream = await client.chat.completions.create({ ...asked, stream: true });
+    const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const streamed = chunks.flatMap((chunk) => (chunk.choices[0]?.logprobs?.content ?? []) as unknown as Entry[]);
+    // The same tokens; their numbers may differ in the last digits (the second request's prompt comes from the cache, evaluated in other batches).
+    const tokensOf = (list: Entry[]): unknown[] => list.map((entry) => [entry.id, entry.token, entry.top_logprobs.map((alternative) => alternative.id)]);
+    expect(tokensOf(streamed)).toEqual(tokensOf(entries));
+    streamed.forEach((entry, index) => expect(entry.logprob).toBeCloseTo(entries[index]!.logprob, 4));
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(choice.message.content);
+    for (const chunk of chunks) {
+      const carried = (chunk.choices[0]?.logprobs?.content ?? []) as unknown as Entry[];
+      if (carried.length > 0 && chunk.choices[0]?.delta.content !== undefined) expect(carried.map((entry) => entry.token).join('').trimStart()).toBe(chunk.choices[0].delta.content?.trimStart());
+    }
+
+    const plain = await client.chat.completions.create({ ...asked, logprobs: undefined, top_logprobs: undefined });
+    expect(plain.choices[0]?.logprobs ?? null).toBeNull();
   });
 
   it('registers a provider that `provider test` accepts and that `run` answers through, with exact token accounting', async () => {

@@ -6,7 +6,8 @@
  * engine wrote them, streamed and not; the Responses API's `include:
  * ["message.output_text.logprobs"]` / `top_logprobs` get them in its own shape; a request routed
  * `auto` prefers an openai-wire model, and one only an anthropic-wire model can answer gets
- * `logprobs: null` (`[]` on Responses) and a header that says so.
+ * `logprobs: null` (`[]` on Responses) and a header that says so, as does one an engine answers
+ * without them (LM Studio ignores the fields; llama-server returns none with `top_logprobs: 0`).
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,7 @@ import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/
 const LLAMA_MODEL = 'qwen2.5-0.5b-instruct-q4_k_m.gguf';
 const VLLM_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct';
 const CLAUDE = 'claude-sonnet-4-20250514';
+const STUDIO_MODEL = 'qwen2.5-7b-instruct';
 
 const client = (url: string): OpenAI => new OpenAI({ baseURL: `${url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
 
@@ -28,10 +30,13 @@ type Json = Record<string, unknown>;
 let llama: FakeEngine;
 let vllm: FakeEngine;
 let anthropic: FakeEngine;
+let studio: FakeEngine;
 let mixed: TestGateway;
 /** The same providers as `mixed`, for the Responses API: its first request finds no observed latency either. */
 let responsesMixed: TestGateway;
 let anthropicOnly: TestGateway;
+/** LM Studio, which answers without logprobs, and llama-server. */
+let ignoring: TestGateway;
 
 /** The `choices[0].logprobs` of each `data:` chunk of a raw SSE body that carries some. */
 function chunkLogprobs(body: Buffer): Json[] {
@@ -70,24 +75,29 @@ function choiceOf(body: Buffer): Json {
 }
 
 beforeAll(async () => {
-  [llama, vllm, anthropic] = await Promise.all([
+  [llama, vllm, anthropic, studio] = await Promise.all([
     startFakeEngine({ kind: 'llama.cpp', models: [{ id: LLAMA_MODEL }] }),
     startFakeEngine({ kind: 'vllm', models: [{ id: VLLM_MODEL }] }),
     startFakeEngine({ kind: 'anthropic' }),
+    startFakeEngine({ kind: 'lmstudio', models: [{ id: STUDIO_MODEL }] }),
   ]);
   const claude = { id: 'claude', class: 'approved_hosted' as const, wire: 'anthropic' as const, baseUrl: anthropic.baseUrl, auth: true, models: [{ id: CLAUDE, priority: 50, price: { inputPerMTok: 3, outputPerMTok: 15 } }] };
+  const llamaProvider = { id: 'llama', class: 'local' as const, wire: 'openai' as const, baseUrl: llama.baseUrl, engine: 'llama.cpp' as const, models: [{ id: LLAMA_MODEL, tags: ['completions'] }] };
   const providers = [
     claude,
-    { id: 'llama', class: 'local' as const, wire: 'openai' as const, baseUrl: llama.baseUrl, engine: 'llama.cpp' as const, models: [{ id: LLAMA_MODEL, tags: ['completions'] }] },
+    llamaProvider,
     { id: 'vllm', class: 'local' as const, wire: 'openai' as const, baseUrl: vllm.baseUrl, engine: 'vllm' as const, models: [{ id: VLLM_MODEL, tags: ['completions'], priority: 10 }] },
   ];
   [mixed, responsesMixed] = await Promise.all([startTestGateway({ providers }), startTestGateway({ providers })]);
   anthropicOnly = await startTestGateway({ providers: [claude] });
+  ignoring = await startTestGateway({
+    providers: [llamaProvider, { id: 'studio', class: 'local' as const, wire: 'openai' as const, baseUrl: studio.baseUrl, engine: 'lmstudio' as const, models: [{ id: STUDIO_MODEL, tags: ['completions'] }] }],
+  });
 });
 
 afterAll(async () => {
-  await Promise.all([mixed?.close(), responsesMixed?.close(), anthropicOnly?.close()]);
-  await Promise.all([llama?.close(), vllm?.close(), anthropic?.close()]);
+  await Promise.all([mixed?.close(), responsesMixed?.close(), anthropicOnly?.close(), ignoring?.close()]);
+  await Promise.all([llama?.close(), vllm?.close(), anthropic?.close(), studio?.close()]);
 });
 
 describe('chat completions logprobs with the official openai client', () => {
@@ -290,5 +300,69 @@ describe('text completions logprobs with the official openai client', () => {
       expect(error).toBeInstanceOf(OpenAI.BadRequestError);
       expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(Object.keys(extra)[0]);
     }
+  });
+});
+
+describe('an openai-wire engine that answers without the logprobs asked for', () => {
+  /** The evidence of `response` says the engine answered without them, and the engine was asked for them. */
+  async function expectUnreturned(response: Response, engine: FakeEngine, before: number, asked: Json): Promise<void> {
+    expect(JSON.parse(inferenceExchanges(engine).slice(before)[0]!.requestBody.toString('utf8'))).toMatchObject(asked);
+    await ignoring.settled();
+    const evidence = getEvidence(ignoring.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(JSON.stringify(evidence?.warnings)).toMatch(/"setting":"logprobs","message":"[^"]*answered without them/);
+  }
+
+  it('LM Studio, chat: logprobs null, and the header names logprobs and top_logprobs', async () => {
+    const before = inferenceExchanges(studio).length;
+    const { data: completion, response } = await client(ignoring.url)
+      .chat.completions.create({ model: `studio:${STUDIO_MODEL}`, messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 2 })
+      .withResponse();
+    expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    expect(completion.choices[0]?.logprobs).toBeNull();
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('logprobs, top_logprobs');
+    await expectUnreturned(response, studio, before, { logprobs: true, top_logprobs: 2 });
+
+    // Not asked for: nothing named.
+    const plain = await client(ignoring.url).chat.completions.create({ model: `studio:${STUDIO_MODEL}`, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(plain.response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+  });
+
+  it('LM Studio, streamed: the header, sent with the first token, names logprobs', async () => {
+    const before = inferenceExchanges(studio).length;
+    const { data: stream, response } = await client(ignoring.url)
+      .chat.completions.create({ model: `studio:${STUDIO_MODEL}`, messages: [{ role: 'user', content: 'hi' }], logprobs: true, stream: true })
+      .withResponse();
+    const received: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) received.push(chunk);
+    expect(received.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(DEFAULT_ANSWER);
+    expect(received.every((chunk) => (chunk.choices[0]?.logprobs ?? null) === null)).toBe(true);
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('logprobs');
+    await expectUnreturned(response, studio, before, { logprobs: true, stream: true });
+  });
+
+  it('LM Studio, text completions: the header names logprobs (its number asks for the alternatives)', async () => {
+    const before = inferenceExchanges(studio).length;
+    const { data: completion, response } = await client(ignoring.url)
+      .completions.create({ model: `studio:${STUDIO_MODEL}`, prompt: 'def add(a, b):', logprobs: 2 })
+      .withResponse();
+    expect(completion.choices[0]?.logprobs ?? null).toBeNull();
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('logprobs');
+    await expectUnreturned(response, studio, before, { logprobs: 2 });
+  });
+
+  it('llama-server with top_logprobs 0 returns none: named too; the Responses API names include', async () => {
+    const before = inferenceExchanges(llama).length;
+    const { data: completion, response } = await client(ignoring.url)
+      .chat.completions.create({ model: `llama:${LLAMA_MODEL}`, messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 0 })
+      .withResponse();
+    expect(completion.choices[0]?.logprobs).toBeNull();
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('logprobs, top_logprobs');
+    await expectUnreturned(response, llama, before, { logprobs: true, top_logprobs: 0 });
+
+    const answered = await client(ignoring.url)
+      .responses.create({ model: `studio:${STUDIO_MODEL}`, input: 'hi', include: ['message.output_text.logprobs'], stream: true })
+      .withResponse();
+    for await (const event of answered.data) void event;
+    expect(answered.response.headers.get('x-syndicate-ignored-fields')).toBe('include');
   });
 });

@@ -406,8 +406,8 @@ describe('model listing and version', () => {
   it('answers GET /api/version behind the token', async () => {
     const response = await fetch(`${main.url}/api/version`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ version: '0.12.0' });
-    expect(await client(main).version()).toEqual({ version: '0.12.0' });
+    expect(await response.json()).toEqual({ version: '0.12.11' });
+    expect(await client(main).version()).toEqual({ version: '0.12.11' });
     expect((await fetch(`${main.url}/api/version`)).status).toBe(401);
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 
 import { InvalidInputError, SyndicateError, ExitCode, type SyndicateErrorOptions } from '../../errors.js';
-import type { FinishReason, StreamPart, ToolCall, Usage } from '../../wire/canonical.js';
+import type { FinishReason, JsonObject, StreamPart, ToolCall, Usage } from '../../wire/canonical.js';
 import { isRecord, tryParseJson } from '../../wire/json.js';
 import type { EngineGpuChoice } from '../backends.js';
 import type {
@@ -20,6 +20,7 @@ import type {
 import { engineBackendFailure } from '../runtime.js';
 import type { EngineChatRequest, OutputConstraint } from './request.js';
 import { StopStringFilter } from './stop-strings.js';
+import { AnswerLogprobs, choiceLogprobs, recordTokenProbabilities, type AnswerEntry } from './token-logprobs.js';
 
 export { ENGINE_GPU_CHOICES, type EngineGpuChoice } from '../backends.js';
 
@@ -76,6 +77,8 @@ export interface EngineGenerationResult {
   finishReason: FinishReason;
   rawFinishReason: string;
   usage: Usage;
+  /** The answer text's token log-probabilities, when the request asked for them (llama-server's shape). */
+  logprobs?: JsonObject;
   /**
    * How long the generation took, as llama-server reports it in `timings`: the prompt until the
    * first token came (`promptMs`), and the tokens from there on (`predictedMs`, the first one's share
@@ -235,6 +238,15 @@ export class EmbeddedEngine {
     let visibleTokens = 0;
     const forced = constraint.kind === 'forced-tool-call';
     const stops = new StopStringFilter(sampling.stop);
+    // The answer's token logprobs, handed out with the text they spell (never those of a forced call's JSON).
+    const logprobs = request.logprobs === undefined || forced ? undefined : new AnswerLogprobs(this.model, request.logprobs.top);
+    let emittedLength = 0;
+    const emitText = (text: string, entries: () => AnswerEntry[]): void => {
+      emittedLength += text.length;
+      const spelled = logprobs === undefined ? [] : entries();
+      if (spelled.length > 0) onPart?.({ type: 'logprobs', logprobs: choiceLogprobs(spelled) });
+      onPart?.({ type: 'text-delta', text });
+    };
     // Generation ends when the client goes away or a stop string appears.
     const halt = new AbortController();
     const onClientAbort = (): void => halt.abort();
@@ -265,7 +277,7 @@ export class EmbeddedEngine {
       onTextChunk: (text) => {
         if (forced) return;
         const safe = stops.push(text);
-        if (safe !== '') onPart?.({ type: 'text-delta', text: safe });
+        if (safe !== '') emitText(safe, () => logprobs!.take(emittedLength));
         if (stops.matched) halt.abort();
       },
       onFunctionCallParamsChunk: (chunk) => {
@@ -283,14 +295,22 @@ export class EmbeddedEngine {
     };
     let response;
     const generationStarted = performance.now();
+    const stopRecording = logprobs === undefined ? undefined : recordTokenProbabilities(chat.sequence, (token, probabilities) => logprobs.record(token, probabilities));
     try {
       response = await chat.generateResponse(history, options);
     } finally {
+      stopRecording?.();
       signal.removeEventListener('abort', onClientAbort);
     }
     if (!forced) {
       const rest = stops.flush();
-      if (rest !== '') onPart?.({ type: 'text-delta', text: rest });
+      // Unless a stop string cut the answer, its last tokens are all the rest (whatever their spelling adds up to).
+      const last = (): AnswerEntry[] => (stops.matched || (response.functionCalls ?? []).length > 0 ? logprobs!.take(emittedLength) : logprobs!.rest());
+      if (rest !== '') emitText(rest, last);
+      else if (logprobs !== undefined) {
+        const trailing = last();
+        if (trailing.length > 0) onPart?.({ type: 'logprobs', logprobs: choiceLogprobs(trailing) });
+      }
     }
 
     const completionTokens = this.completionTokens(chat, prompt, visibleTokens, maxTokens);
@@ -323,7 +343,7 @@ export class EmbeddedEngine {
     const rawFinishReason = stops.matched ? 'stopString' : stopReason;
     onPart?.({ type: 'finish', finishReason, rawFinishReason });
     onPart?.({ type: 'usage', usage });
-    return { text, toolCalls, finishReason, rawFinishReason, usage, timings };
+    return { text, toolCalls, finishReason, rawFinishReason, usage, timings, ...(logprobs === undefined ? {} : { logprobs: logprobs.answer() }) };
   }
 
   /**

@@ -18,8 +18,6 @@ const API = 'chat completions';
  * with a 400 rather than silently ignored, so no caller believes it got what it asked for.
  */
 export const REFUSED_FIELDS: Readonly<Record<string, string>> = {
-  logprobs: 'token log-probabilities are not returned by this engine',
-  top_logprobs: 'token log-probabilities are not returned by this engine',
   logit_bias: 'logit_bias is not supported by this engine',
   audio: 'audio output is not supported by this engine',
   modalities: 'only text output is supported by this engine',
@@ -74,6 +72,11 @@ export interface EngineChatRequest {
   sampling: SamplingSettings;
   stream: boolean;
   includeUsage: boolean;
+  /**
+   * `logprobs: true`: the answer's token log-probabilities, each with its `top` likeliest
+   * candidates (`top_logprobs`, default 0 as OpenAI's).
+   */
+  logprobs?: { top: number };
   /** Top-level fields neither interpreted nor refused (`user`, `metadata`, ...). */
   ignoredFields: string[];
 }
@@ -121,6 +124,7 @@ export function readEngineChatRequest(bodyText: string): EngineChatRequest {
     sampling,
     stream: request.stream,
     includeUsage: parsed.includeUsage,
+    ...(request.logprobs === undefined ? {} : { logprobs: { top: request.logprobs.top ?? 0 } }),
     // The shared reader takes `reasoning_effort` for the gateway; this engine has no reasoning to set.
     ignoredFields: [...parsed.ignoredFields.filter((field) => !interpreted.has(field)), ...(request.reasoningEffort === undefined ? [] : ['reasoning_effort'])].sort(),
   };

@@ -4,6 +4,7 @@ import { credentialHeaders, joinUrl } from '../auth.js';
 import {
   inTurnOrder,
   lastCacheControl,
+  logprobsDropped,
   type CacheControl,
   type CanonicalRequest,
   type CanonicalMessage,
@@ -185,7 +186,7 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
     warnings.push({
       setting: 'logprobs',
       message: 'the anthropic wire returns no token log-probabilities; the request was sent without asking for them and the answer has none',
-      fields: [{ setting: 'logprobs', effect: 'dropped' }, ...(request.logprobs.top === undefined ? [] : [{ setting: 'topLogprobs' as const, effect: 'dropped' as const }])],
+      fields: logprobsDropped(request.logprobs),
     });
   }
   if (request.seed !== undefined) {

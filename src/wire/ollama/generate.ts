@@ -16,13 +16,18 @@
  * `{"error":"…"}` line. Without stream the answer is one object with the whole `response` and the
  * same counters. Errors before the answer are `{"error":"…"}` with the status (404 for an unknown
  * model), decoded as every wire's errors are.
+ *
+ * Token logprobs (`logprobs: true`, `top_logprobs`; Ollama 0.12.11 and later): each object's
+ * `logprobs`, a list of `{token, logprob, bytes, top_logprobs}`, is kept as the chat choice's
+ * `{content: [...]}` that Ollama's own OpenAI layer makes of it (and llama-server answers text
+ * completions with). An older Ollama ignores the fields and returns none.
  */
 
 import { engineNativeInferenceUrl } from '../../common/engine-root.js';
 import { UpstreamError } from '../../errors.js';
 import type { ServerSentEvent, StreamFraming, WireHttpRequest, WireTarget } from '../adapter.js';
 import { jsonPost } from '../auth.js';
-import type { CanonicalRequest, CanonicalResponse, FinishReason, StreamPart, Usage } from '../canonical.js';
+import type { CanonicalRequest, CanonicalResponse, FinishReason, JsonObject, JsonValue, StreamPart, Usage } from '../canonical.js';
 import { isRecord, numberField, stringField, tryParseJson } from '../json.js';
 import { NdjsonLineSplitter } from '../ndjson.js';
 
@@ -42,6 +47,10 @@ export function encodeOllamaGenerateRequest(request: CanonicalRequest, target: W
   if (request.seed !== undefined) options['seed'] = request.seed;
   if (request.stop !== undefined && request.stop.length > 0) options['stop'] = request.stop;
   const body: Record<string, unknown> = { model: request.model, prompt: request.completion.prompt, raw: true, stream: request.stream };
+  if (request.logprobs !== undefined) {
+    body['logprobs'] = true;
+    if (request.logprobs.top !== undefined) body['top_logprobs'] = request.logprobs.top;
+  }
   if (Object.keys(options).length > 0) body['options'] = options;
   return jsonPost(url, body, request.stream ? 'application/x-ndjson' : 'application/json', target);
 }
@@ -66,6 +75,12 @@ function usageOf(answer: Record<string, unknown>): Usage | undefined {
   return inputTokens === undefined || outputTokens === undefined ? undefined : { inputTokens, outputTokens };
 }
 
+/** An answer object's `logprobs` list, as the chat-shaped `{content: [...]}`; undefined when it has none. */
+function logprobsOf(answer: Record<string, unknown>): JsonObject | undefined {
+  const logprobs = answer['logprobs'];
+  return Array.isArray(logprobs) && logprobs.length > 0 ? { content: logprobs as JsonValue[] } : undefined;
+}
+
 /** The whole answer of a `stream: false` call. */
 export function decodeOllamaGenerateResponse(body: string): CanonicalResponse {
   const parsed = tryParseJson(body);
@@ -76,6 +91,7 @@ export function decodeOllamaGenerateResponse(body: string): CanonicalResponse {
   if (text === undefined) throw malformed('has no response');
   const rawFinishReason = stringField(parsed, 'done_reason') ?? null;
   const usage = usageOf(parsed);
+  const logprobs = logprobsOf(parsed);
   return {
     id: '',
     model: stringField(parsed, 'model') ?? '',
@@ -84,6 +100,7 @@ export function decodeOllamaGenerateResponse(body: string): CanonicalResponse {
     finishReason: finishReasonOf(rawFinishReason ?? undefined),
     rawFinishReason,
     ...(usage === undefined ? {} : { usage }),
+    ...(logprobs === undefined ? {} : { logprobs }),
   };
 }
 
@@ -97,6 +114,9 @@ export function decodeOllamaGenerateStreamLine(line: ServerSentEvent): StreamPar
   const error = parsed['error'];
   if (error !== undefined) return [{ type: 'error', message: typeof error === 'string' ? error : JSON.stringify(error) }];
   const parts: StreamPart[] = [];
+  // Before the text they belong to, as on the openai wire.
+  const logprobs = logprobsOf(parsed);
+  if (logprobs !== undefined) parts.push({ type: 'logprobs', logprobs });
   const text = stringField(parsed, 'response');
   if (text !== undefined && text !== '') parts.push({ type: 'text-delta', text });
   if (parsed['done'] === true) {

@@ -8,6 +8,7 @@
 
 import { CLIENT_ERROR_STATUS, type ClientError } from '../client-errors.js';
 import {
+  appendLogprobs,
   canonicalRequest,
   EMPTY_EMBEDDING_TEXT_HINT,
   isEmbeddableText,
@@ -19,6 +20,7 @@ import {
   type FinishReason,
   type ImagePart,
   type JsonObject,
+  type LogprobsRequest,
   type ResponseFormat,
   type StreamPart,
   type ToolCall,
@@ -26,10 +28,11 @@ import {
   type Usage,
 } from '../canonical.js';
 import { argumentsToText, isRecord, parseArgumentsObject } from '../json.js';
-import { parseStop, parseTools } from '../openai/server.js';
+import { MAXIMUM_TOP_LOGPROBS, parseStop, parseTools } from '../openai/server.js';
 import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
 import type { ReasoningEffort } from '../reasoning.js';
 import { mergeUsage, streamErrorOf } from '../server-common.js';
+import { answerTokenLogprobs } from '../token-logprobs.js';
 
 /** The Content-Type of an Ollama stream: one JSON object per line. */
 export const OLLAMA_STREAM_CONTENT_TYPE = 'application/x-ndjson';
@@ -82,8 +85,8 @@ export interface ParsedOllamaRequest {
 /** The client's `auto:latest` (Ollama clients add `:latest` to a name without a tag) is `auto`. */
 const AUTO_WITH_TAG = 'auto:latest';
 
-const CHAT_FIELDS = new Set(['model', 'messages', 'tools', 'format', 'options', 'stream', 'think']);
-const GENERATE_FIELDS = new Set(['model', 'prompt', 'system', 'images', 'format', 'options', 'stream', 'think', 'raw', 'template', 'context', 'suffix']);
+const CHAT_FIELDS = new Set(['model', 'messages', 'tools', 'format', 'options', 'stream', 'think', 'logprobs', 'top_logprobs']);
+const GENERATE_FIELDS = new Set(['model', 'prompt', 'system', 'images', 'format', 'options', 'stream', 'think', 'raw', 'template', 'context', 'suffix', 'logprobs', 'top_logprobs']);
 const EMBED_FIELDS = new Set(['model', 'input', 'dimensions', 'truncate', 'options']);
 const EMBEDDINGS_FIELDS = new Set(['model', 'prompt', 'options']);
 /** The `options` a canonical request carries; every other option is reported as ignored. */
@@ -186,7 +189,7 @@ function readGenerateCompletion(
   const common = readCommon(body, problems);
   if (common.settings.responseFormat !== undefined) problems.add('/format', `${because}, which takes no response format`, 'leave format out, or send it without suffix and raw (a chat)');
   problems.throwIfAny();
-  const { maxTokens, temperature, topP, seed, stop } = common.settings;
+  const { maxTokens, temperature, topP, seed, stop, logprobs } = common.settings;
   const request = canonicalRequest(model, [], common.stream, {
     completion: { prompt, ...(suffix === undefined ? {} : { suffix }) },
     maxTokens,
@@ -194,6 +197,7 @@ function readGenerateCompletion(
     topP,
     seed,
     stop,
+    logprobs,
   });
   const ignored = [...unknownFields(body, GENERATE_FIELDS), ...common.ignored, ...(body['think'] === undefined || body['think'] === null ? [] : ['think'])];
   return { request, ignoredFields: ignored.sort(), showThinking: false };
@@ -331,16 +335,18 @@ function readModel(body: Record<string, unknown>, problems: RequestProblems): st
   return model === AUTO_WITH_TAG ? 'auto' : model;
 }
 
-/** The fields `/api/chat` and `/api/generate` share: `format`, `options`, `stream`, `think`. */
+/** The fields `/api/chat` and `/api/generate` share: `format`, `options`, `stream`, `think`, `logprobs`, `top_logprobs`. */
 function readCommon(
   body: Record<string, unknown>,
   problems: RequestProblems,
-): { stream: boolean; settings: Pick<CanonicalRequest, 'responseFormat' | 'temperature' | 'topP' | 'maxTokens' | 'seed' | 'stop' | 'reasoningEffort'>; ignored: string[]; showThinking: boolean } {
+): { stream: boolean; settings: Pick<CanonicalRequest, 'responseFormat' | 'temperature' | 'topP' | 'maxTokens' | 'seed' | 'stop' | 'reasoningEffort' | 'logprobs'>; ignored: string[]; showThinking: boolean } {
   const stream = optionalBoolean(body, 'stream', problems) ?? true;
   const settings: ReturnType<typeof readCommon>['settings'] = {};
   const format = readFormat(body['format'], problems);
   if (format !== undefined) settings.responseFormat = format;
   const ignored: string[] = [];
+  const logprobs = readLogprobs(body, problems, ignored);
+  if (logprobs !== undefined) settings.logprobs = logprobs;
   const options = body['options'];
   if (options !== undefined && options !== null) {
     if (!isRecord(options)) problems.add('/options', 'must be an object of model options');
@@ -368,6 +374,22 @@ function readCommon(
   const effort = thinkEffort(think);
   if (effort !== undefined) settings.reasoningEffort = { effort, field: 'think' };
   return { stream, settings, ignored, showThinking: think !== false };
+}
+
+/**
+ * `logprobs: true` and its `top_logprobs` (0 to 20, as Ollama bounds it; its default 0 lists no
+ * alternatives, so none are asked of the engine: llama-server would answer `top_logprobs: 0` with
+ * no logprobs at all, and the alternatives an engine lists by default are cut to those asked for
+ * when the answer is written). `top_logprobs` without `logprobs: true` asks for nothing: ignored.
+ */
+function readLogprobs(body: Record<string, unknown>, problems: RequestProblems, ignored: string[]): LogprobsRequest | undefined {
+  const wanted = optionalBoolean(body, 'logprobs', problems) === true;
+  const top = optionalNumber(body, 'top_logprobs', problems, { minimum: 0, maximum: MAXIMUM_TOP_LOGPROBS, integer: true });
+  if (!wanted) {
+    if (top !== undefined) ignored.push('top_logprobs');
+    return undefined;
+  }
+  return top === undefined || top === 0 ? {} : { top };
 }
 
 /**
@@ -552,6 +574,26 @@ export interface OllamaRenderOptions {
   createdAt: string;
   /** Send the model's reasoning as `thinking` (every time but `think: false`). */
   showThinking: boolean;
+  /** The client asked for token logprobs (`CanonicalRequest.logprobs`): `top` alternatives each, default none. */
+  logprobs?: LogprobsRequest;
+}
+
+/** One token of Ollama's `logprobs` (`api.Logprob`): Go's `omitempty` leaves out empty `bytes` and `top_logprobs`. */
+type OllamaLogprob = { token: string; logprob: number; bytes?: number[]; top_logprobs?: OllamaLogprob[] };
+
+/**
+ * The upstream's logprobs (`CanonicalResponse.logprobs`, any engine's shape) as Ollama lists them,
+ * with the alternatives the client asked for (an engine may list more by default); undefined when
+ * none were asked for or none came, as Ollama leaves the field out.
+ */
+function ollamaLogprobs(logprobs: JsonObject | undefined, asked: LogprobsRequest | undefined): OllamaLogprob[] | undefined {
+  if (asked === undefined) return undefined;
+  const entry = (token: { token: string; logprob: number; bytes: number[] }): OllamaLogprob => ({ token: token.token, logprob: token.logprob, ...(token.bytes.length === 0 ? {} : { bytes: token.bytes }) });
+  const tokens = answerTokenLogprobs(logprobs).map((token) => {
+    const alternatives = token.top_logprobs.slice(0, asked.top ?? 0).map(entry);
+    return { ...entry(token), ...(alternatives.length === 0 ? {} : { top_logprobs: alternatives }) };
+  });
+  return tokens.length === 0 ? undefined : tokens;
 }
 
 /** A whole answer as one Ollama object (`stream: false`): the message (or `response`), `done: true` and the counters. */
@@ -569,13 +611,18 @@ export function renderOllamaResponse(response: CanonicalResponse, options: Ollam
           },
         }
       : { response: response.text, ...(thinking === undefined ? {} : { thinking }) };
+  // Where Ollama's ChatResponse and GenerateResponse put them: before the counters, after them.
+  const logprobs = ollamaLogprobs(response.logprobs, options.logprobs);
+  const listed = logprobs === undefined ? {} : { logprobs };
   return JSON.stringify({
     model: options.model,
     created_at: options.createdAt,
     ...answer,
     done: true,
     done_reason: toOllamaDoneReason(response.finishReason),
+    ...(options.endpoint === 'chat' ? listed : {}),
     ...counters(response.usage, options.timings),
+    ...(options.endpoint === 'generate' ? listed : {}),
   });
 }
 
@@ -598,6 +645,8 @@ export class OllamaStreamEncoder {
   private readonly toolCalls = new Map<number, { id?: string; name: string; arguments: string }>();
   private readonly startedAt: number;
   private firstTokenAt: number | undefined;
+  /** The upstream chunk's logprobs, for the delta line they came with. */
+  private pendingLogprobs: JsonObject = {};
 
   /**
    * `startedAt`: when the answering attempt's upstream call began, on `clock.now()`'s scale; the
@@ -621,11 +670,16 @@ export class OllamaStreamEncoder {
     for (const part of parts) {
       if (this.isClosed) break;
       switch (part.type) {
+        case 'logprobs':
+          appendLogprobs(this.pendingLogprobs, part.logprobs);
+          break;
         case 'text-delta':
           if (part.text !== '') output += this.delta({ content: part.text });
           break;
         case 'reasoning-delta':
           if (this.options.showThinking && part.text !== '') output += this.delta({ content: '', thinking: part.text });
+          // The logprobs of reasoning not shown are not shown either.
+          else this.pendingLogprobs = {};
           break;
         case 'tool-call-delta': {
           this.firstTokenAt ??= this.clock.now();
@@ -667,7 +721,9 @@ export class OllamaStreamEncoder {
   private delta(message: { content: string; thinking?: string }): string {
     this.firstTokenAt ??= this.clock.now();
     const answer = this.options.endpoint === 'chat' ? { message: { role: 'assistant', ...message } } : { response: message.content, ...(message.thinking === undefined ? {} : { thinking: message.thinking }) };
-    return this.line({ ...answer, done: false });
+    const logprobs = ollamaLogprobs(this.pendingLogprobs, this.options.logprobs);
+    this.pendingLogprobs = {};
+    return this.line({ ...answer, done: false, ...(logprobs === undefined ? {} : { logprobs }) });
   }
 
   private flushToolCalls(): string {
@@ -723,10 +779,11 @@ export function renderOllamaEmbedResponse(response: CanonicalResponse, options: 
 
 /**
  * What `GET /api/version` answers. Clients gate features on it (tools from 0.3, `/api/embed` from
- * 0.3, `format` as a JSON schema from 0.5, `think` from 0.9); 0.12.0 passes every such gate while
- * naming a release whose `/api/chat`, `/api/generate` and `/api/embed` this face speaks.
+ * 0.3, `format` as a JSON schema from 0.5, `think` from 0.9, `logprobs` from 0.12.11); 0.12.11
+ * passes every such gate while naming a release whose `/api/chat`, `/api/generate` and
+ * `/api/embed` this face speaks.
  */
-export const OLLAMA_VERSION = '0.12.0';
+export const OLLAMA_VERSION = '0.12.11';
 
 /** What Ollama answers on `GET /`: tools check it to tell that an Ollama server is there. */
 export const OLLAMA_ROOT_ANSWER = 'Ollama is running';

@@ -28,6 +28,7 @@ import { imageFromUrl, optionalBoolean, optionalNumber, readContentParts, readIm
 import type { ReasoningEffort } from '../reasoning.js';
 import { mergeUsage, streamErrorOf } from '../server-common.js';
 import { formatServerSentEvent } from '../sse.js';
+import { answerTokenLogprobs } from '../token-logprobs.js';
 import { customCallArguments, freeformInput, freeformToolNames, readCustomTool } from './custom-tools.js';
 import { MAXIMUM_TOP_LOGPROBS, readFunctionTool, readJsonSchemaFormat } from './server.js';
 import type {
@@ -414,7 +415,7 @@ export function renderResponsesResponse(response: CanonicalResponse, options: Re
   const output: ResponsesOutputItem[] = [];
   const itemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
   if (response.reasoning !== undefined) output.push(reasoningItem(itemId(options.id, 'rs', 0), response.reasoning, itemStatus));
-  if (response.text !== '' || response.toolCalls.length === 0) output.push(messageItem(itemId(options.id, 'msg', output.length), response.text, itemStatus, responsesLogprobs(response.logprobs)));
+  if (response.text !== '' || response.toolCalls.length === 0) output.push(messageItem(itemId(options.id, 'msg', output.length), response.text, itemStatus, answerTokenLogprobs(response.logprobs)));
   const freeform = freeformToolNames(options.request);
   for (const call of response.toolCalls) {
     output.push(
@@ -482,7 +483,7 @@ export class ResponsesStreamEncoder {
           mergeUsage(this.usage, part.usage);
           break;
         case 'logprobs':
-          logprobs.push(...responsesLogprobs(part.logprobs));
+          logprobs.push(...answerTokenLogprobs(part.logprobs));
           break;
         case 'text-delta':
           output += this.itemPart({ ...part, logprobs });
@@ -733,31 +734,6 @@ function itemId(responseId: string, prefix: 'rs' | 'msg' | 'fc' | 'ctc', outputI
 
 function outputText(text: string, logprobs: ResponsesLogprob[] = []): ResponsesMessageItem['content'][number] {
   return { type: 'output_text', text, annotations: [], logprobs };
-}
-
-/**
- * The upstream's chat-shaped logprobs (`{content: [{token, logprob, bytes, top_logprobs}]}`, from
- * OpenAI, vLLM, llama-server or Ollama) as the Responses API lists them, each entry with just its
- * `token`, `logprob` and `bytes` (llama-server's token `id` left out; `bytes` made from the token
- * when the engine gave none). Nothing for any other shape.
- */
-function responsesLogprobs(logprobs: JsonObject | undefined): ResponsesLogprob[] {
-  const content = logprobs?.['content'];
-  if (!Array.isArray(content)) return [];
-  return content.flatMap((raw) => {
-    const entry = tokenLogprob(raw);
-    if (entry === undefined) return [];
-    const alternatives = isRecord(raw) && Array.isArray(raw['top_logprobs']) ? raw['top_logprobs'] : [];
-    return [{ ...entry, top_logprobs: alternatives.flatMap((alternative) => tokenLogprob(alternative) ?? []) }];
-  });
-}
-
-function tokenLogprob(raw: unknown): ResponsesLogprob['top_logprobs'][number] | undefined {
-  if (!isRecord(raw)) return undefined;
-  const { token, logprob, bytes } = raw;
-  if (typeof token !== 'string' || typeof logprob !== 'number') return undefined;
-  const given = Array.isArray(bytes) && bytes.every((byte) => typeof byte === 'number') ? (bytes as number[]) : undefined;
-  return { token, logprob, bytes: given ?? [...Buffer.from(token, 'utf8')] };
 }
 
 function reasoningItem(id: string, text: string, status: ResponsesReasoningItem['status']): ResponsesReasoningItem {

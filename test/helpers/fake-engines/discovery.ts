@@ -56,7 +56,7 @@ function ollama(state: EngineState, method: string, path: string, body: Buffer):
   if (method === 'GET' && (path === '/' || path === '')) {
     return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'Ollama is running' };
   }
-  if (method === 'GET' && path === '/api/version') return json(state, path, loadJsonTemplate('ollama', 'api-version.json'));
+  if (method === 'GET' && path === '/api/version') return json(state, path, { version: state.ollamaVersion });
   if (method === 'GET' && path === '/api/tags') {
     const payload = loadJsonTemplate<{ models: Json[] }>('ollama', 'api-tags.json');
     const template = payload.models[0]!;

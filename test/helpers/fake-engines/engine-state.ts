@@ -25,6 +25,8 @@ export interface EngineState {
   jinja: boolean;
   /** llama.cpp: the `-m` path of a model served under an `--alias` (FakeEngineOptions.modelPath). */
   modelPath?: string;
+  /** The Ollama release the engine is (`GET /api/version`; see FakeEngineOptions.ollamaVersion). */
+  ollamaVersion: string;
   answer: string;
   /** A thinking model's reasoning, sent apart from the answer as the engine does (see FakeEngineOptions.reasoning). */
   reasoning?: string;

@@ -5,6 +5,7 @@ import { answerDiscovery } from './discovery.js';
 import { DEFAULT_MODELS, FALLBACK_CONTEXT, type EngineState } from './engine-state.js';
 import { answerInference, errorReply, isInferencePath } from './inference.js';
 import { DEFAULT_ANSWER } from './model-behaviour.js';
+import { loadJsonTemplate } from './templates.js';
 import { goJson, jsonHeaders, type Reply } from './wire-format.js';
 
 export type FakeEngineKind = 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio' | 'openai' | 'anthropic';
@@ -89,6 +90,11 @@ export interface FakeEngineOptions {
   router?: boolean;
   /** vLLM only: started with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1 (`/sleep`, `/wake_up`, `/is_sleeping`). */
   sleepMode?: boolean;
+  /**
+   * Ollama only: the release it is, as `GET /api/version` reports it (default 0.12.6, the captured
+   * one). From 0.12.11 on it returns token logprobs (see logprobs.ts); before, it ignores the fields.
+   */
+  ollamaVersion?: string;
   /** How long a model load takes (Ollama's `/api/generate` load, llama.cpp's router, LM Studio's load), default 30 ms. */
   loadDelayMs?: number;
   /** Models resident at start (default: the first; none for a llama.cpp router). */
@@ -174,6 +180,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     conforming: options.conforming ?? false,
     jinja: options.jinja ?? false,
     ...(options.modelPath === undefined ? {} : { modelPath: options.modelPath }),
+    ollamaVersion: options.ollamaVersion ?? loadJsonTemplate<{ version: string }>('ollama', 'api-version.json').version,
     answer: options.answer ?? DEFAULT_ANSWER,
     ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),
     ...(options.replay === undefined ? {} : { replay: options.replay }),

@@ -496,7 +496,7 @@ function completionBody(context: CompletionContext, path: string): Json {
     fn['arguments'] = wireArguments(context);
   } else {
     message['content'] = generation.text;
-    const logprobs = context.logprobs === undefined ? undefined : chatLogprobs(kind, generation.pieces, context.logprobs);
+    const logprobs = context.logprobs === undefined ? undefined : chatLogprobs(state, generation.pieces, context.logprobs);
     if (logprobs !== undefined) choice['logprobs'] = logprobs;
   }
   const reasoning = reasoningWire(state);
@@ -598,7 +598,7 @@ function streamFrames(context: CompletionContext): string[] {
       template['content'] = piece;
       const chunk = withDelta(templates.content, template);
       // One token per chunk, its logprobs beside its delta.
-      const logprobs = context.logprobs === undefined ? undefined : chatLogprobs(kind, [piece], context.logprobs, index);
+      const logprobs = context.logprobs === undefined ? undefined : chatLogprobs(state, [piece], context.logprobs, index);
       if (logprobs !== undefined) ((chunk['choices'] as Json[])[0]!)['logprobs'] = logprobs;
       chunks.push(chunk);
     });

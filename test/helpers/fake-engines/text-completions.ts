@@ -6,7 +6,7 @@ import { countTokens, generate, isPlainObject, parseJsonObject } from './model-b
 import { cloneJson, loadChunkTemplates, loadJsonTemplate } from './templates.js';
 import { goJson, jsonHeaders, randomBase62, randomHex, serializeBody, serializeChunk, streamHeaders, type Reply } from './wire-format.js';
 import { formatSseFrame } from './sse.js';
-import { completionLogprobs, completionLogprobsAsked } from './logprobs.js';
+import { completionLogprobs, completionLogprobsAsked, ollamaNativeLogprobs } from './logprobs.js';
 
 type Json = Record<string, unknown>;
 
@@ -112,7 +112,7 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
     const choice = (answer['choices'] as Json[])[0]!;
     choice['text'] = generation.text;
     choice['finish_reason'] = generation.finishReason;
-    const logprobs = logprobsAsked === undefined ? undefined : completionLogprobs(kind, generation.pieces, logprobsAsked);
+    const logprobs = logprobsAsked === undefined ? undefined : completionLogprobs(state, generation.pieces, logprobsAsked);
     if (logprobs !== undefined) choice['logprobs'] = logprobs;
     return { status: 200, headers: jsonHeaders(kind, path), body: serializeBody(kind, answer) };
   }
@@ -131,7 +131,7 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
     const choice = choiceOf(chunk)!;
     choice['text'] = piece;
     if (last) choice['finish_reason'] = generation.finishReason;
-    const logprobs = logprobsAsked === undefined || piece === '' ? undefined : completionLogprobs(kind, [piece], logprobsAsked, index, textOffset);
+    const logprobs = logprobsAsked === undefined || piece === '' ? undefined : completionLogprobs(state, [piece], logprobsAsked, index, textOffset);
     if (logprobs !== undefined) choice['logprobs'] = logprobs;
     textOffset += piece.length;
     chunks.push(chunk);
@@ -188,6 +188,8 @@ function logOllamaPrompt(state: EngineState, rendered: string): void {
  * `{"model","created_at","response","done":false}` line per piece, ended by the `done: true` line
  * with `done_reason` and the counters (no `context` in raw mode), each line `json.Marshal` + `\n`.
  * `stream: false`: one object (gin's c.JSON: compact, no newline). Options: `num_predict`, `stop`.
+ * From 0.12.11, `logprobs: true` (with `top_logprobs`) adds each piece's `logprobs` to its line
+ * (`GenerateResponse` puts the field after the counters), all of them to the `stream: false` object.
  */
 export function answerOllamaGenerate(state: EngineState, path: string, body: Buffer): Reply {
   const request = parseJsonObject(body);
@@ -233,10 +235,11 @@ export function answerOllamaGenerate(state: EngineState, path: string, body: Buf
   };
   const context = raw ? {} : { context: Array.from({ length: promptTokens + generation.completionTokens }, (_, index) => 151_644 + (index % 7)) };
   const line = (fields: Json): Json => ({ model: name, created_at: new Date().toISOString(), ...fields });
+  const withLogprobs = (fields: Json, logprobs: Json[] | undefined): Json => (logprobs === undefined ? fields : { ...fields, logprobs });
   const final = (response: string): Json => line({ response, done: true, done_reason: generation.finishReason === 'length' ? 'length' : 'stop', ...context, ...counters });
-  if (!stream) return { status: 200, headers: jsonHeaders('ollama', path), body: goJson(final(generation.text)) };
   const pieces = generation.pieces.filter((piece) => piece !== '');
-  const frames = [...pieces.map((piece) => `${goJson(line({ response: piece, done: false }))}\n`), `${goJson(final(''))}\n`];
+  if (!stream) return { status: 200, headers: jsonHeaders('ollama', path), body: goJson(withLogprobs(final(generation.text), ollamaNativeLogprobs(state, request, pieces))) };
+  const frames = [...pieces.map((piece, index) => `${goJson(withLogprobs(line({ response: piece, done: false }), ollamaNativeLogprobs(state, request, [piece], index)))}\n`), `${goJson(final(''))}\n`];
   return { status: 200, headers: { 'Content-Type': 'application/x-ndjson' }, frames, terminalFrames: 1 };
 }
 

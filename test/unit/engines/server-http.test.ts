@@ -162,10 +162,10 @@ describe('EngineHttpFace', () => {
   it('answers 400 in the OpenAI error shape for a field it cannot honour, before generating', async () => {
     const engine = new FakeEngine();
     const { url } = await start(engine);
-    const response = await post(url, { ...CHAT, logprobs: true });
+    const response = await post(url, { ...CHAT, logit_bias: { '1': 2 } });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
-      error: { message: 'invalid chat completions request: /logprobs: token log-probabilities are not returned by this engine', type: 'invalid_request_error', param: 'logprobs', code: 'invalid_input' },
+      error: { message: 'invalid chat completions request: /logit_bias: logit_bias is not supported by this engine', type: 'invalid_request_error', param: 'logit_bias', code: 'invalid_input' },
     });
     expect(engine.requests).toHaveLength(0);
   });

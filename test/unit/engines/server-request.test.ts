@@ -37,11 +37,18 @@ describe('readEngineChatRequest', () => {
   });
 
   it('refuses fields it cannot honour with a pointer each (400, not silently ignored)', () => {
-    expect(problemsOf({ logprobs: true, logit_bias: { '1': 2 } })).toEqual([
-      { pointer: '/logprobs', message: 'token log-probabilities are not returned by this engine' },
+    expect(problemsOf({ logit_bias: { '1': 2 }, prediction: { type: 'content', content: 'x' } })).toEqual([
       { pointer: '/logit_bias', message: 'logit_bias is not supported by this engine' },
+      { pointer: '/prediction', message: 'predicted outputs are not supported by this engine' },
     ]);
     expect(problemsOf({ n: 2 })).toEqual([{ pointer: '/n', message: 'only n = 1 is supported' }]);
+  });
+
+  it('reads logprobs: true with its top_logprobs (default 0, as OpenAI); top_logprobs without it is refused', () => {
+    expect(read({ logprobs: true, top_logprobs: 3 }).logprobs).toEqual({ top: 3 });
+    expect(read({ logprobs: true }).logprobs).toEqual({ top: 0 });
+    expect(read({ logprobs: false }).logprobs).toBeUndefined();
+    expect(problemsOf({ top_logprobs: 2 }).map((problem) => problem.pointer)).toEqual(['/top_logprobs']);
   });
 
   it('ignores harmless metadata fields and reports them', () => {

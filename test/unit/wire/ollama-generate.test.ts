@@ -119,3 +119,31 @@ describe('decoding /api/generate answers', () => {
     expect(() => decodeOllamaGenerateStreamLine({ data: 'data: {"x":1}' })).toThrow(/not a JSON object/);
   });
 });
+
+describe('token logprobs on /api/generate (Ollama 0.12.11 and later)', () => {
+  // As the Ollama 0.12.11 release notes show them: `bytes` beside each token, `top_logprobs` when asked for.
+  const TOKEN = { token: 'return', logprob: -0.25, bytes: [114, 101, 116, 117, 114, 110], top_logprobs: [{ token: 'return', logprob: -0.25, bytes: [114, 101, 116, 117, 114, 110] }] };
+
+  it('asks for them with logprobs: true and the alternatives as top_logprobs', () => {
+    expect(JSON.parse(encodeOllamaGenerateRequest(completion({ logprobs: { top: 2 } }), OLLAMA).body)).toMatchObject({ raw: true, logprobs: true, top_logprobs: 2 });
+    const plain = JSON.parse(encodeOllamaGenerateRequest(completion({ logprobs: {} }), OLLAMA).body) as Record<string, unknown>;
+    expect(plain['logprobs']).toBe(true);
+    expect(plain).not.toHaveProperty('top_logprobs');
+  });
+
+  it('keeps the answer’s list as the chat-shaped {content}: whole, and per line before the text it belongs to', () => {
+    const whole = decodeOllamaGenerateResponse(
+      `{"model":"m","created_at":"2026-12-06T02:45:00Z","response":"return","done":true,"done_reason":"stop","prompt_eval_count":1,"eval_count":1,"logprobs":[${JSON.stringify(TOKEN)}]}`,
+    );
+    expect(whole.logprobs).toEqual({ content: [TOKEN] });
+    expect(decodeOllamaGenerateResponse(LINES[2]!.replace('"response":""', '"response":"x"')).logprobs).toBeUndefined();
+
+    const line = `{"model":"m","created_at":"2026-12-06T02:45:00Z","response":"return","done":false,"logprobs":[${JSON.stringify(TOKEN)}]}`;
+    expect(decodeOllamaGenerateStreamLine({ data: line })).toEqual([
+      { type: 'logprobs', logprobs: { content: [TOKEN] } },
+      { type: 'text-delta', text: 'return' },
+    ]);
+    const { accumulator } = readStream([`${line}\n`, `${line}\n`, LINES[2]!]);
+    expect(accumulator.toResponse().logprobs).toEqual({ content: [TOKEN, TOKEN] });
+  });
+});

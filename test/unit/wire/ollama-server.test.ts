@@ -413,3 +413,65 @@ describe('renderOllamaResponse and renderOllamaError', () => {
     expect(renderOllamaError({ kind: 'not_found', message: 'no model' }).status).toBe(404);
   });
 });
+
+describe('token logprobs on the Ollama face (logprobs, top_logprobs: Ollama 0.12.11)', () => {
+  const TOKENS = [
+    { id: 7, token: 'Par', bytes: [80, 97, 114], logprob: -0.5, top_logprobs: [{ id: 7, token: 'Par', bytes: [80, 97, 114], logprob: -0.5 }, { id: 9, token: 'Lyon', bytes: [76, 121, 111, 110], logprob: -1.5 }] },
+    { id: 8, token: 'is.', bytes: [105, 115, 46], logprob: -0.25, top_logprobs: [{ id: 8, token: 'is.', bytes: [105, 115, 46], logprob: -0.25 }] },
+  ];
+  /** The same tokens as Ollama lists them: llama-server's `id` left out, alternatives cut to `top`. */
+  const listed = (top: number): unknown[] =>
+    TOKENS.map(({ token, bytes, logprob, top_logprobs }) => ({
+      token,
+      logprob,
+      bytes,
+      ...(top === 0 ? {} : { top_logprobs: top_logprobs.slice(0, top).map((entry) => ({ token: entry.token, logprob: entry.logprob, bytes: entry.bytes })) }),
+    }));
+
+  it('reads logprobs: true with its top_logprobs (0 to 20, 0 asking the engine for none); top_logprobs alone is ignored', () => {
+    expect(answerable(parseOllamaChatRequest('{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":3}')).request.logprobs).toEqual({ top: 3 });
+    expect(answerable(parseOllamaChatRequest('{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":0}')).request.logprobs).toEqual({});
+    const generated = answerable(parseOllamaGenerateRequest('{"model":"m","prompt":"def f(","raw":true,"logprobs":true}'));
+    expect(generated.request.completion).toBeDefined();
+    expect(generated.request.logprobs).toEqual({});
+    const alone = answerable(parseOllamaChatRequest('{"model":"m","messages":[{"role":"user","content":"hi"}],"top_logprobs":3}'));
+    expect(alone.request.logprobs).toBeUndefined();
+    expect(alone.ignoredFields).toEqual(['top_logprobs']);
+    expect(problemsOf(() => parseOllamaChatRequest('{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":21}'))).toEqual(['/top_logprobs']);
+    expect(problemsOf(() => parseOllamaGenerateRequest('{"model":"m","prompt":"x","logprobs":"yes"}'))).toEqual(['/logprobs']);
+  });
+
+  it('renders them where Ollama does: /api/chat before the counters, /api/generate after them; none when not asked', () => {
+    const response = { id: 'x', model: 'up', text: 'Paris.', toolCalls: [], finishReason: 'stop' as const, rawFinishReason: 'stop', usage: { inputTokens: 5, outputTokens: 2 }, logprobs: { content: TOKENS } };
+    const options = { model: 'ollama:m', createdAt: '2026-01-02T03:04:05.000Z', showThinking: true, timings: { totalMs: 50, firstTokenMs: 20 } };
+    const chat = renderOllamaResponse(response, { ...options, endpoint: 'chat', logprobs: { top: 1 } });
+    expect(Object.keys(JSON.parse(chat) as object)).toEqual(['model', 'created_at', 'message', 'done', 'done_reason', 'logprobs', 'total_duration', 'load_duration', 'prompt_eval_count', 'prompt_eval_duration', 'eval_count', 'eval_duration']);
+    expect((JSON.parse(chat) as { logprobs: unknown }).logprobs).toEqual(listed(1));
+    const generate = JSON.parse(renderOllamaResponse(response, { ...options, endpoint: 'generate', logprobs: {} })) as Record<string, unknown>;
+    expect(Object.keys(generate).at(-1)).toBe('logprobs');
+    expect(generate['logprobs']).toEqual(listed(0));
+    expect(JSON.parse(renderOllamaResponse(response, { ...options, endpoint: 'chat' }))).not.toHaveProperty('logprobs');
+    // vLLM's legacy completions shape, for a raw /api/generate it answered.
+    const legacy = { ...response, logprobs: { text_offset: [0], token_logprobs: [-0.5], tokens: ['Par'], top_logprobs: [{ Par: -0.5, Lyon: -1.5 }] } };
+    expect(JSON.parse(renderOllamaResponse(legacy, { ...options, endpoint: 'generate', logprobs: { top: 2 } }))).toMatchObject({
+      logprobs: [{ token: 'Par', logprob: -0.5, bytes: [80, 97, 114], top_logprobs: [{ token: 'Par', logprob: -0.5, bytes: [80, 97, 114] }, { token: 'Lyon', logprob: -1.5, bytes: [76, 121, 111, 110] }] }],
+    });
+  });
+
+  it('streams each line with the logprobs of its own text; reasoning not shown takes its logprobs with it', () => {
+    const encoder = new OllamaStreamEncoder({ endpoint: 'chat', model: 'm', showThinking: false, logprobs: { top: 2 } }, steppingClock());
+    const output = encoder.encodeAll([
+      { type: 'logprobs', logprobs: { content: [{ token: 'Hmm', logprob: -3, bytes: [72, 109, 109] }] } },
+      { type: 'reasoning-delta', text: 'Hmm' },
+      { type: 'logprobs', logprobs: { content: [TOKENS[0]!] } },
+      { type: 'text-delta', text: 'Par' },
+      { type: 'logprobs', logprobs: { content: [TOKENS[1]!] } },
+      { type: 'text-delta', text: 'is.' },
+      { type: 'finish', finishReason: 'stop', rawFinishReason: 'stop' },
+      { type: 'stream-end' },
+    ]);
+    const lines = output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => line['logprobs'])).toEqual([[listed(2)[0]], [listed(2)[1]], undefined]);
+    expect(Object.keys(lines[0]!)).toEqual(['model', 'created_at', 'message', 'done', 'logprobs']);
+  });
+});
