@@ -465,6 +465,8 @@ describe('syndicate mcp: the MCP server over stdio', () => {
       const withoutTime = ({ retryInSeconds: _seconds, ...hold }: { retryInSeconds: number }): object => hold;
       expect(structured.holds.map(withoutTime)).toEqual((routed.document.error as { details: { holds: { retryInSeconds: number }[] } }).details.holds.map(withoutTime));
     } finally {
+      // Its hold outlives the provider (30 s): the tests after this one would list it beside their routes.
+      await scenario.releaseHolds();
       const removed = await scenario.cli(['provider', 'remove', 'unreached']);
       expect(removed.exitCode, removed.stderr).toBe(0);
     }
