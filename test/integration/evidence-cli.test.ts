@@ -16,6 +16,25 @@ import { attemptStart, REQUEST_BODY, seedCompleted, seedDenial, SSE_CHUNKS } fro
 
 const BINARY_CHUNK = new Uint8Array([0x64, 0x61, 0x74, 0x61, 0x3a, 0xff, 0x00, 0xfe, 0x0a, 0x0a]);
 
+/** The rows the evidence commands are tried on: two answers hours apart, a denial, one with bytes that are not UTF-8, and a dead writer's pending row. */
+function seedEvidenceRows(home: string): { old: string; completed: string; denial: string; binary: string; orphan: string } {
+  return withStore(home, (store) => {
+    const old = seedCompleted(store, { now: Date.now() - 3 * 3600 * 1000, provider: { id: 'glm', version: 3, class: 'approved_hosted' } });
+    const completed = seedCompleted(store);
+    const denial = seedDenial(store);
+    const binary = seedCompleted(store, { sessionId: 'sess-7' }, [BINARY_CHUNK]);
+    // A CLI that died mid-stream: pending row, request and first chunk captured, pid gone.
+    const orphan = beginAttempt(store, attemptStart({ requestId: 'req_orphan' }));
+    const recorder = createRecorder(store, orphan, { flushIntervalMs: 0 });
+    recorder.onRequest({ method: 'POST', url: 'http://127.0.0.1:9/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+    recorder.onResponseStart({ status: 200, headers: { 'content-type': 'text/event-stream' }, atMs: 4 });
+    recorder.onChunk(Buffer.from(SSE_CHUNKS[0] ?? ''), 9);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    store.db.prepare('UPDATE evidence SET pid = ? WHERE id = ?').run(dead, orphan);
+    return { old, completed, denial, binary, orphan };
+  });
+}
+
 describe('syndicate evidence (CLI)', () => {
   const temporary = makeTempHome();
   const home = temporary.home;
@@ -26,20 +45,7 @@ describe('syndicate evidence (CLI)', () => {
   let orphan: string;
 
   beforeAll(() => {
-    withStore(home, (store) => {
-      old = seedCompleted(store, { now: Date.now() - 3 * 3600 * 1000, provider: { id: 'glm', version: 3, class: 'approved_hosted' } });
-      completed = seedCompleted(store);
-      denial = seedDenial(store);
-      binary = seedCompleted(store, { sessionId: 'sess-7' }, [BINARY_CHUNK]);
-      // A CLI that died mid-stream: pending row, request and first chunk captured, pid gone.
-      orphan = beginAttempt(store, attemptStart({ requestId: 'req_orphan' }));
-      const recorder = createRecorder(store, orphan, { flushIntervalMs: 0 });
-      recorder.onRequest({ method: 'POST', url: 'http://127.0.0.1:9/v1/chat/completions', headers: {}, body: REQUEST_BODY });
-      recorder.onResponseStart({ status: 200, headers: { 'content-type': 'text/event-stream' }, atMs: 4 });
-      recorder.onChunk(Buffer.from(SSE_CHUNKS[0] ?? ''), 9);
-      const dead = spawnSync(process.execPath, ['-e', '']).pid;
-      store.db.prepare('UPDATE evidence SET pid = ? WHERE id = ?').run(dead, orphan);
-    });
+    ({ old, completed, denial, binary, orphan } = seedEvidenceRows(home));
   });
   afterAll(() => temporary.cleanup());
 
@@ -290,54 +296,61 @@ describe('syndicate evidence (CLI)', () => {
   });
 
   it('verify passes on the untouched store, then fails (exit 1) at the edited row and at a deleted row', async () => {
-    const intact = await runCli(['evidence', 'verify', '--json'], { home });
-    expect(intact.exitCode).toBe(0);
-    const document = parseJsonDocument(intact.stdout) as { ok: boolean; rows: number; head: { seq: number; hash: string } };
-    expect(document).toMatchObject({ ok: true, rows: 5, head: { seq: 5 } });
-    const human = await runCli(['evidence', 'verify'], { home });
-    expect(human.stdout).toBe(`evidence chain intact: 5 rows, head #5 ${document.head.hash}`);
-    expect(human.stderr).toContain(`keep \`5:${document.head.hash}\` outside this machine's store`);
-    // From that recorded head: only its row (and any newer) is checked.
-    const fromHead = await runCli(['evidence', 'verify', '--json', '--from', `5:${document.head.hash}`], { home });
-    expect(fromHead.exitCode).toBe(0);
-    expect(parseJsonDocument(fromHead.stdout)).toMatchObject({ ok: true, rows: 1, head: { seq: 5 }, from: { seq: 5 } });
-    // Hex in any case is the same head.
-    const upperCase = await runCli(['evidence', 'verify', '--json', '--from', `5:${document.head.hash.toUpperCase()}`], { home });
-    expect(upperCase.exitCode, upperCase.stdout).toBe(0);
-    expect(parseJsonDocument(upperCase.stdout)).toMatchObject({ ok: true, rows: 1, from: { seq: 5, hash: document.head.hash } });
-    const otherHead = await runCli(['evidence', 'verify', '--from', `5:${'0'.repeat(64)}`], { home });
-    expect(otherHead.exitCode).toBe(1);
-    expect(otherHead.stderr).toContain('evidence chain broken at #5');
-    expect(otherHead.stderr).toContain('anchor mismatch');
-    const malformed = await runCli(['evidence', 'verify', '--from', 'head'], { home });
-    expect(malformed.exitCode).toBe(2);
-    expect(malformed.stderr).toContain('hint: give a head as an earlier `evidence verify` printed it');
+    // A home of its own: this test edits and deletes rows the other tests list, whatever their order.
+    const tampered = makeTempHome();
+    const rows = seedEvidenceRows(tampered.home);
+    try {
+      const intact = await runCli(['evidence', 'verify', '--json'], { home: tampered.home });
+      expect(intact.exitCode).toBe(0);
+      const document = parseJsonDocument(intact.stdout) as { ok: boolean; rows: number; head: { seq: number; hash: string } };
+      expect(document).toMatchObject({ ok: true, rows: 5, head: { seq: 5 } });
+      const human = await runCli(['evidence', 'verify'], { home: tampered.home });
+      expect(human.stdout).toBe(`evidence chain intact: 5 rows, head #5 ${document.head.hash}`);
+      expect(human.stderr).toContain(`keep \`5:${document.head.hash}\` outside this machine's store`);
+      // From that recorded head: only its row (and any newer) is checked.
+      const fromHead = await runCli(['evidence', 'verify', '--json', '--from', `5:${document.head.hash}`], { home: tampered.home });
+      expect(fromHead.exitCode).toBe(0);
+      expect(parseJsonDocument(fromHead.stdout)).toMatchObject({ ok: true, rows: 1, head: { seq: 5 }, from: { seq: 5 } });
+      // Hex in any case is the same head.
+      const upperCase = await runCli(['evidence', 'verify', '--json', '--from', `5:${document.head.hash.toUpperCase()}`], { home: tampered.home });
+      expect(upperCase.exitCode, upperCase.stdout).toBe(0);
+      expect(parseJsonDocument(upperCase.stdout)).toMatchObject({ ok: true, rows: 1, from: { seq: 5, hash: document.head.hash } });
+      const otherHead = await runCli(['evidence', 'verify', '--from', `5:${'0'.repeat(64)}`], { home: tampered.home });
+      expect(otherHead.exitCode).toBe(1);
+      expect(otherHead.stderr).toContain('evidence chain broken at #5');
+      expect(otherHead.stderr).toContain('anchor mismatch');
+      const malformed = await runCli(['evidence', 'verify', '--from', 'head'], { home: tampered.home });
+      expect(malformed.exitCode).toBe(2);
+      expect(malformed.stderr).toContain('hint: give a head as an earlier `evidence verify` printed it');
 
-    const seqOfCompleted = withStore(home, (store) => {
-      const row = store.db.prepare('SELECT chain_seq FROM evidence WHERE id = ?').get(completed) as { chain_seq: number };
-      store.db.prepare("UPDATE evidence SET model = 'gpt-4o' WHERE id = ?").run(completed);
-      return row.chain_seq;
-    });
-    const edited = await runCli(['evidence', 'verify', '--json'], { home });
-    expect(edited.exitCode).toBe(1);
-    expect(parseJsonDocument(edited.stdout)).toMatchObject({
-      ok: false,
-      error: {
-        code: 'check_failed',
-        message: `evidence chain broken at #${seqOfCompleted} (${completed}): content changed`,
-        details: { rows: seqOfCompleted - 1, brokenAt: { seq: seqOfCompleted, evidenceId: completed, reason: 'content changed' } },
-      },
-    });
-    expect(edited.stderr).toBe('');
+      const seqOfCompleted = withStore(tampered.home, (store) => {
+        const row = store.db.prepare('SELECT chain_seq FROM evidence WHERE id = ?').get(rows.completed) as { chain_seq: number };
+        store.db.prepare("UPDATE evidence SET model = 'gpt-4o' WHERE id = ?").run(rows.completed);
+        return row.chain_seq;
+      });
+      const edited = await runCli(['evidence', 'verify', '--json'], { home: tampered.home });
+      expect(edited.exitCode).toBe(1);
+      expect(parseJsonDocument(edited.stdout)).toMatchObject({
+        ok: false,
+        error: {
+          code: 'check_failed',
+          message: `evidence chain broken at #${seqOfCompleted} (${rows.completed}): content changed`,
+          details: { rows: seqOfCompleted - 1, brokenAt: { seq: seqOfCompleted, evidenceId: rows.completed, reason: 'content changed' } },
+        },
+      });
+      expect(edited.stderr).toBe('');
 
-    withStore(home, (store) => {
-      store.db.prepare("UPDATE evidence SET model = 'llama3' WHERE id = ?").run(completed);
-      store.db.prepare('DELETE FROM evidence WHERE id = ?').run(denial);
-    });
-    const deleted = await runCli(['evidence', 'verify'], { home });
-    expect(deleted.exitCode).toBe(1);
-    expect(deleted.stdout).toBe('');
-    expect(deleted.stderr).toContain(`error: evidence chain broken at #${seqOfCompleted + 1}: row missing`);
+      withStore(tampered.home, (store) => {
+        store.db.prepare("UPDATE evidence SET model = 'llama3' WHERE id = ?").run(rows.completed);
+        store.db.prepare('DELETE FROM evidence WHERE id = ?').run(rows.denial);
+      });
+      const deleted = await runCli(['evidence', 'verify'], { home: tampered.home });
+      expect(deleted.exitCode).toBe(1);
+      expect(deleted.stdout).toBe('');
+      expect(deleted.stderr).toContain(`error: evidence chain broken at #${seqOfCompleted + 1}: row missing`);
+    } finally {
+      tampered.cleanup();
+    }
   });
 });
 

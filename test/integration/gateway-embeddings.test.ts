@@ -12,7 +12,7 @@ import { HealthMonitor } from '../../src/router/health.js';
 import { fakeVector } from '../helpers/fake-engines/embeddings.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges } from '../helpers/scenario.js';
-import { parsePrometheusText, startTestGateway, TEST_TOKEN, testPolicy, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+import { gatewayRequests, scrapeMetrics, startTestGateway, TEST_TOKEN, testPolicy, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
 const OLLAMA_CHAT = 'llama3.2:latest';
 const OLLAMA_EMBED = 'nomic-embed-text:latest';
@@ -296,14 +296,20 @@ describe('POST /v1/embeddings with the official openai client', () => {
   });
 
   it('counts embeddings in /metrics under api="openai_embeddings", with their tokens', async () => {
-    const metrics = await fetch(`${main.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
-    const samples = parsePrometheusText(await metrics.text());
-    const completed = [...samples.entries()].filter(([name]) => name.startsWith('syndicate_gateway_requests_total{') && name.includes('api="openai_embeddings"') && name.includes('outcome="completed"'));
-    const byClass = (providerClass: string): number => completed.filter(([name]) => name.includes(`class="${providerClass}"`)).reduce((sum, [, value]) => sum + value, 0);
-    expect(byClass('local')).toBeGreaterThanOrEqual(3);
-    expect(byClass('approved_hosted')).toBeGreaterThanOrEqual(2);
-    expect(samples.get(`syndicate_gateway_tokens_total{class="local",provider="ollama",model="${OLLAMA_EMBED}",direction="input"}`)).toBeGreaterThan(0);
-    const refused = [...samples.entries()].filter(([name]) => name.startsWith('syndicate_gateway_requests_total{') && name.includes('api="openai_embeddings"') && name.includes('outcome="route_denied"'));
-    expect(refused.reduce((sum, [, value]) => sum + value, 0)).toBeGreaterThanOrEqual(1);
+    // Its own requests, counted from what the earlier tests left: the tests may run in any order.
+    const counted = (samples: Map<string, number>, outcome: string, providerClass?: string): number =>
+      gatewayRequests(samples, { api: 'openai_embeddings', outcome, ...(providerClass === undefined ? {} : { class: providerClass }) });
+    const inputTokens = `syndicate_gateway_tokens_total{class="local",provider="ollama",model="${OLLAMA_EMBED}",direction="input"}`;
+    const before = await scrapeMetrics(main);
+    await client(main).embeddings.create({ model: 'auto', input: SECRET_TEXT });
+    await client(main).embeddings.create({ model: 'auto', input: PUBLIC_TEXT });
+    const refused = await client(main).embeddings.create({ model: `ollama:${OLLAMA_CHAT}`, input: PUBLIC_TEXT }).then(() => undefined, (caught: unknown) => caught);
+    expect((refused as { status?: number }).status).toBe(403);
+    await main.settled();
+    const after = await scrapeMetrics(main);
+    expect(counted(after, 'completed', 'local')).toBe(counted(before, 'completed', 'local') + 1);
+    expect(counted(after, 'completed', 'approved_hosted')).toBe(counted(before, 'completed', 'approved_hosted') + 1);
+    expect(after.get(inputTokens)).toBeGreaterThan(before.get(inputTokens) ?? 0);
+    expect(counted(after, 'route_denied')).toBe(counted(before, 'route_denied') + 1);
   });
 });

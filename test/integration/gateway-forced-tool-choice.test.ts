@@ -174,9 +174,16 @@ describe('pinned to the model that refuses a forced tool', () => {
   });
 
   it('the refusal is evidence: a denial with its reason', async () => {
+    // Its own refusals, not the earlier tests': the tests may run in any order.
+    const denials = (code: string): number =>
+      listEvidence(gateway.store, { limit: 1000 }).filter((row) => row.kind === 'denial' && JSON.stringify(row.error).includes(`"${code}"`)).length;
     await gateway.settled();
-    const codes = listEvidence(gateway.store, { limit: 20 }).flatMap((row) => (row.kind === 'denial' ? [JSON.stringify(row.error)] : []));
-    expect(codes.some((error) => error.includes('"tool_choice_unsupported"'))).toBe(true);
-    expect(codes.some((error) => error.includes('"thinking_unsupported"'))).toBe(true);
+    const [toolChoiceBefore, thinkingBefore] = [denials('tool_choice_unsupported'), denials('thinking_unsupported')];
+    const refused = (request: Promise<unknown>): Promise<unknown> => request.then(() => undefined, (caught: unknown) => caught);
+    expect(await refused(anthropicClient().messages.create(forcing(`anthropic:${OPUS}`, { type: 'any' })))).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(await refused(openAIClient().chat.completions.create({ model: `anthropic:${OPUS}`, reasoning_effort: 'none', messages: [{ role: 'user', content: 'Hello' }] }))).toBeInstanceOf(OpenAI.BadRequestError);
+    await gateway.settled();
+    expect(denials('tool_choice_unsupported')).toBe(toolChoiceBefore + 1);
+    expect(denials('thinking_unsupported')).toBe(thinkingBefore + 1);
   });
 });

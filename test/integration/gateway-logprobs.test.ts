@@ -16,7 +16,7 @@ import { parseServerSentEvents } from '../../src/wire/sse.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { DEFAULT_ANSWER } from '../helpers/fake-engines/model-behaviour.js';
 import { inferenceExchanges } from '../helpers/scenario.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { startTestGateway, TEST_TOKEN, testPolicy, type TestGateway } from '../unit/gateway/harness.js';
 
 const LLAMA_MODEL = 'qwen2.5-0.5b-instruct-q4_k_m.gguf';
 const VLLM_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct';
@@ -31,9 +31,8 @@ let llama: FakeEngine;
 let vllm: FakeEngine;
 let anthropic: FakeEngine;
 let studio: FakeEngine;
+/** Models ranked by priority alone (claude first), so that what a request asks for decides, never the latencies earlier tests left. */
 let mixed: TestGateway;
-/** The same providers as `mixed`, for the Responses API: its first request finds no observed latency either. */
-let responsesMixed: TestGateway;
 let anthropicOnly: TestGateway;
 /** LM Studio, which answers without logprobs, and llama-server. */
 let ignoring: TestGateway;
@@ -88,7 +87,7 @@ beforeAll(async () => {
     llamaProvider,
     { id: 'vllm', class: 'local' as const, wire: 'openai' as const, baseUrl: vllm.baseUrl, engine: 'vllm' as const, models: [{ id: VLLM_MODEL, tags: ['completions'], priority: 10 }] },
   ];
-  [mixed, responsesMixed] = await Promise.all([startTestGateway({ providers }), startTestGateway({ providers })]);
+  mixed = await startTestGateway({ providers, policy: testPolicy({ workflows: { interactive: { prefer: ['priority'], latencyBudget: {} }, batch: { prefer: ['priority'], latencyBudget: {} } } }) });
   anthropicOnly = await startTestGateway({ providers: [claude] });
   ignoring = await startTestGateway({
     providers: [llamaProvider, { id: 'studio', class: 'local' as const, wire: 'openai' as const, baseUrl: studio.baseUrl, engine: 'lmstudio' as const, models: [{ id: STUDIO_MODEL, tags: ['completions'] }] }],
@@ -96,13 +95,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([mixed?.close(), responsesMixed?.close(), anthropicOnly?.close(), ignoring?.close()]);
+  await Promise.all([mixed?.close(), anthropicOnly?.close(), ignoring?.close()]);
   await Promise.all([llama?.close(), vllm?.close(), anthropic?.close(), studio?.close()]);
 });
 
 describe('chat completions logprobs with the official openai client', () => {
   it('routed auto, goes to an openai-wire model ahead of a higher-priority anthropic one; the answer carries the engine logprobs as it wrote them', async () => {
-    // First: no model has answered yet, so no observed latency ranks one ahead of another (priority would pick claude).
+    // Priority alone would pick claude: asking for logprobs ranks the openai-wire models first, vllm (priority 10) ahead of llama.
     const before = inferenceExchanges(vllm).length;
     const { data: completion, response } = await client(mixed.url)
       .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 2 })
@@ -183,9 +182,9 @@ describe('responses logprobs with the official openai client', () => {
   const LOGPROBS = 'message.output_text.logprobs' as const;
 
   it('routed auto, goes to an openai-wire model ahead of a higher-priority anthropic one; output_text.logprobs holds the engine tokens in the Responses shape', async () => {
-    // First on its gateway: no observed latency ranks one model ahead of another (priority would pick claude).
+    // Priority alone would pick claude: asking for logprobs ranks the openai-wire models first, vllm (priority 10) ahead of llama.
     const before = inferenceExchanges(vllm).length;
-    const { data: answer, response } = await client(responsesMixed.url)
+    const { data: answer, response } = await client(mixed.url)
       .responses.create({ model: 'auto', input: 'hi', include: [LOGPROBS], top_logprobs: 2 })
       .withResponse();
     expect(response.headers.get('x-syndicate-provider')).toBe('vllm');
@@ -202,12 +201,12 @@ describe('responses logprobs with the official openai client', () => {
     expect(part.logprobs?.map((entry) => entry.token).join('')).toBe(DEFAULT_ANSWER);
 
     // Without the include, `top_logprobs` alone asks for nothing: named ignored, not preferred, no logprobs.
-    const plain = await client(responsesMixed.url).responses.create({ model: 'auto', input: 'hi', top_logprobs: 2 }).withResponse();
+    const plain = await client(mixed.url).responses.create({ model: 'auto', input: 'hi', top_logprobs: 2 }).withResponse();
     expect(plain.response.headers.get('x-syndicate-provider')).toBe('claude');
     expect(plain.response.headers.get('x-syndicate-ignored-fields')).toBe('top_logprobs');
     expect(outputTextOf(plain.data).logprobs).toEqual([]);
 
-    const evidence = await evidenceHoldingUpstream(responsesMixed, response, exchange);
+    const evidence = await evidenceHoldingUpstream(mixed, response, exchange);
     expect(evidence?.warnings ?? []).toEqual([]);
   });
 

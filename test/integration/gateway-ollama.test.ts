@@ -13,7 +13,7 @@ import { fakeVector } from '../helpers/fake-engines/embeddings.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { ndjsonLines } from '../helpers/ndjson.js';
 import { inferenceExchanges } from '../helpers/scenario.js';
-import { parsePrometheusText, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
+import { gatewayRequests, scrapeMetrics, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
 const OLLAMA_MODEL = 'llama3.2:latest';
 const OLLAMA_EMBED = 'nomic-embed-text:latest';
@@ -414,14 +414,19 @@ describe('model listing and version', () => {
 
 describe('metrics', () => {
   it('counts Ollama requests under api="ollama" and api="ollama_embeddings" (/api/embed and /api/embeddings)', async () => {
-    const response = await fetch(`${main.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
-    const samples = parsePrometheusText(await response.text());
-    const count = (api: string, outcome: string): number =>
-      [...samples.entries()]
-        .filter(([name]) => name.startsWith('syndicate_gateway_requests_total{') && name.includes(`api="${api}"`) && name.includes(`outcome="${outcome}"`))
-        .reduce((sum, [, value]) => sum + value, 0);
-    expect(count('ollama', 'completed')).toBeGreaterThanOrEqual(10);
-    expect(count('ollama_embeddings', 'completed')).toBe(3);
-    expect(samples.get(`syndicate_gateway_requests_total{api="ollama",class="local",provider="ollama",model="${OLLAMA_MODEL}",sensitivity="restricted",outcome="completed"}`)).toBe(1);
+    // Its own requests, counted from what the earlier tests left: the tests may run in any order.
+    const completed = (samples: Map<string, number>, api: string): number => gatewayRequests(samples, { api, outcome: 'completed' });
+    const restricted = `syndicate_gateway_requests_total{api="ollama",class="local",provider="ollama",model="${OLLAMA_MODEL}",sensitivity="restricted",outcome="completed"}`;
+    const before = await scrapeMetrics(main);
+    await client(main).chat({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: QUESTION }] });
+    await client(main).chat({ model: 'auto', messages: [{ role: 'user', content: SECRET_PROMPT }] });
+    await client(main).generate({ model: `ollama:${OLLAMA_MODEL}`, prompt: QUESTION });
+    await client(main).embed({ model: `ollama:${OLLAMA_EMBED}`, input: 'The quick brown fox' });
+    await client(main).embeddings({ model: `ollama:${OLLAMA_EMBED}`, prompt: QUESTION });
+    await main.settled();
+    const after = await scrapeMetrics(main);
+    expect(completed(after, 'ollama')).toBe(completed(before, 'ollama') + 3);
+    expect(completed(after, 'ollama_embeddings')).toBe(completed(before, 'ollama_embeddings') + 2);
+    expect(after.get(restricted)).toBe((before.get(restricted) ?? 0) + 1);
   });
 });

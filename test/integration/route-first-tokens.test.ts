@@ -32,7 +32,9 @@ describe('route and run rank by the first tokens recorded in evidence', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const candidates = result.stdout.split('\n').filter((line) => /^ {2}\d\. /.test(line));
     expect(candidates).toHaveLength(2);
-    expect(candidates[0]).toMatch(/^ {2}1\. steady:\S+ \(local, v1\) — .*expected first token \d+ ms \(median of its last 3 answers\); priority 0$/);
+    // Every answer steady gave so far: the setup's three, and the other test's run when it ran first.
+    const answers = inferenceExchanges(steady).length;
+    expect(candidates[0]).toMatch(new RegExp(`^ {2}1\\. steady:\\S+ \\(local, v1\\) — .*expected first token \\d+ ms \\(median of its last ${answers} answers\\); priority 0$`));
     expect(candidates[1]).toMatch(/^ {2}2\. erratic:\S+ \(local, v1\) — .*no answer in its last 2 calls, all failed: ranked as slowest; priority 0$/);
     const { document } = await scenario.json(['route', 'hello']);
     const plan = document.plan as { candidates: { provider: string; expectedFirstTokenMs?: number }[] };

@@ -52,7 +52,9 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect(await scenario.rawEvidence(document.evidenceId, 'request')).toEqual(exchange.requestBody);
     expect(await scenario.rawEvidence(document.evidenceId, 'response')).toEqual(exchange.responseBody);
     const usage = JSON.parse(exchange.responseBody.toString()).usage;
-    expect(document.tokens).toEqual({ inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens });
+    // The engine's prompt cache hits when an earlier test sent the same prompt: the tests may run in any order.
+    const cached = usage.prompt_tokens_details?.cached_tokens as number | undefined;
+    expect(document.tokens).toEqual({ inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens, ...(cached ? { cachedInputTokens: cached } : {}) });
     const envelope = await scenario.evidence(document.evidenceId);
     expect(envelope).toMatchObject({ state: 'completed', kind: 'invocation', sensitivity: 'public', status: 200 });
   });
@@ -305,8 +307,13 @@ describe('syndicate run: a request that fails before any call is on the chain to
   });
 
   it('the metrics count both as failed attempts, and the chain verifies', async () => {
-    const { document } = await scenario.json(['metrics', '--since', '1h']);
-    expect((document.metrics as { requests: { failedAttempts: number; denied: number } }).requests).toMatchObject({ failedAttempts: 2, denied: 0 });
+    const requests = async (): Promise<{ failedAttempts: number; denied: number }> =>
+      ((await scenario.json(['metrics', '--since', '1h'])).document.metrics as { requests: { failedAttempts: number; denied: number } }).requests;
+    // Both failures of its own, counted from what the earlier tests left: the tests may run in any order.
+    const before = await requests();
+    expect((await scenario.json(['run', 'hello', '--provider', 'dead'])).result.exitCode).toBe(5);
+    expect((await scenario.json(['run', 'hello', '--provider', 'keyless'])).result.exitCode).toBe(5);
+    expect(await requests()).toMatchObject({ failedAttempts: before.failedAttempts + 2, denied: 0 });
     const verify = await scenario.cli(['evidence', 'verify']);
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
   });
@@ -319,12 +326,17 @@ describe('syndicate run: a hosted provider without its key ranks after every cal
   /** Not set in any environment the tests run in. */
   const KEY = 'SYNDICATE_TEST_KEY_NEVER_SET';
 
+  /** A home with a local engine and the keyless hosted provider. The policy prefers hosted: with its key set, keyless would be called first. */
+  async function keylessBesideLocal(local: FakeEngine, keyless: FakeEngine): Promise<Scenario> {
+    const home = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'workflows:\n  interactive:\n    prefer: [hosted]' });
+    await home.register({ id: 'llama', engine: local }, { id: 'keyless', engine: keyless, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } });
+    return home;
+  }
+
   beforeAll(async () => {
     llama = await startFakeEngine({ kind: 'llama.cpp' });
     hosted = await startFakeEngine({ kind: 'anthropic' });
-    // The policy prefers hosted: with its key set, keyless would be called first.
-    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'workflows:\n  interactive:\n    prefer: [hosted]' });
-    await scenario.register({ id: 'llama', engine: llama }, { id: 'keyless', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } });
+    scenario = await keylessBesideLocal(llama, hosted);
   });
   afterAll(async () => {
     scenario?.cleanup();
@@ -360,14 +372,22 @@ describe('syndicate run: a hosted provider without its key ranks after every cal
   });
 
   it('with nothing else left it is still tried, and the failure names the variable as before', async () => {
-    await llama.close();
-    const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream']);
-    expect(result.exitCode, result.stderr).toBe(5);
-    const error = document.error as { message: string; hint: string; details: { attempts: { outcome: string; provider: { id: string } }[] } };
-    expect(error.message).toContain(`${KEY} is not set, so keyless cannot be called`);
-    expect(error.hint).toBe(`set the key in the environment syndicate runs in (export ${KEY}=…), then retry`);
-    expect(error.details.attempts.map((attempt) => [attempt.provider.id, attempt.outcome])).toEqual([['keyless', 'skipped']]);
-    expect(inferenceExchanges(hosted)).toHaveLength(0);
+    // A home of its own whose local engine is gone: the other tests of this block keep theirs, whatever their order.
+    const [gone, unkeyed] = await Promise.all([startFakeEngine({ kind: 'llama.cpp' }), startFakeEngine({ kind: 'anthropic' })]);
+    const alone = await keylessBesideLocal(gone, unkeyed);
+    try {
+      await gone.close();
+      const { result, document } = await alone.json(['run', 'Name the capital of France.', '--no-stream']);
+      expect(result.exitCode, result.stderr).toBe(5);
+      const error = document.error as { message: string; hint: string; details: { attempts: { outcome: string; provider: { id: string } }[] } };
+      expect(error.message).toContain(`${KEY} is not set, so keyless cannot be called`);
+      expect(error.hint).toBe(`set the key in the environment syndicate runs in (export ${KEY}=…), then retry`);
+      expect(error.details.attempts.map((attempt) => [attempt.provider.id, attempt.outcome])).toEqual([['keyless', 'skipped']]);
+      expect(inferenceExchanges(unkeyed)).toHaveLength(0);
+    } finally {
+      alone.cleanup();
+      await unkeyed.close();
+    }
   });
 });
 
@@ -391,6 +411,9 @@ describe('syndicate run: a model the hosted provider says does not exist', () =>
   });
 
   it('falls back to the next candidate (exit 0) instead of failing; both attempts are on the chain', async () => {
+    // The 404 of a test before this one holds the model back for every process: this one starts without it.
+    await scenario.releaseHolds();
+    const hostedBefore = inferenceExchanges(hosted).length;
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream'], { env: { [KEY]: 'test-key' } });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document.provider).toMatchObject({ id: 'llama' });
@@ -401,7 +424,7 @@ describe('syndicate run: a model the hosted provider says does not exist', () =>
     ]);
     expect(await scenario.evidence(attempts[0]!.evidenceId)).toMatchObject({ state: 'failed', status: 404, error: { message: `claude answered HTTP 404: model: ${RETIRED}` } });
     expect(await scenario.evidence(attempts[1]!.evidenceId)).toMatchObject({ state: 'completed', markers: ['fallback'] });
-    expect(inferenceExchanges(hosted)).toHaveLength(1);
+    expect(inferenceExchanges(hosted)).toHaveLength(hostedBefore + 1);
   });
 
   it('pinned to it: exit 5, and the hint says the provider does not serve it, not to retry later', async () => {

@@ -208,22 +208,38 @@ describe('syndicate run --permit', () => {
     expect(inferenceExchanges(engine).length - before).toBe(1);
   });
 
-  it('every refusal above is a chained denial row and the chain still verifies', async () => {
-    const db = new Database(join(scenario.home, 'syndicate.db'), { readonly: true });
-    try {
-      // The bytes of an envelope live in evidence_chunks (seq 0 the request, then the response).
-      // The refused `permit issue` made no request: it is a `permit_check`; the refused runs are denials.
-      const rows = db
-        .prepare("SELECT kind, state, (SELECT count(*) FROM evidence_chunks WHERE evidence_id = evidence.id) AS chunks FROM evidence WHERE kind IN ('denial', 'permit_check')")
-        .all() as { kind: string; state: string; chunks: number }[];
-      expect(rows.filter((row) => row.kind === 'denial').length).toBeGreaterThanOrEqual(6);
-      expect(rows.filter((row) => row.kind === 'permit_check')).toHaveLength(1);
-      for (const row of rows) {
-        expect(row.state).toBe('denied');
-        expect(row.chunks).toBe(0);
+  it('every refusal is a chained denial row and the chain still verifies', async () => {
+    // The bytes of an envelope live in evidence_chunks (seq 0 the request, then the response).
+    // A refused `permit issue` makes no request: it is a `permit_check`; a refused run is a denial.
+    const refusals = (): { kind: string; state: string; chunks: number }[] => {
+      const db = new Database(join(scenario.home, 'syndicate.db'), { readonly: true });
+      try {
+        return db
+          .prepare("SELECT kind, state, (SELECT count(*) FROM evidence_chunks WHERE evidence_id = evidence.id) AS chunks FROM evidence WHERE kind IN ('denial', 'permit_check')")
+          .all() as { kind: string; state: string; chunks: number }[];
+      } finally {
+        db.close();
       }
-    } finally {
-      db.close();
+    };
+    const count = (rows: { kind: string }[], kind: string): number => rows.filter((row) => row.kind === kind).length;
+    // Refusals of its own, beside whatever the earlier tests left: the tests may run in any order.
+    const before = refusals();
+    const [prefix, payload, signature] = (await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf'])).split('.');
+    const decoded = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+    decoded.model = 'another.gguf';
+    await expectRefused(['--permit', [prefix, Buffer.from(JSON.stringify(decoded)).toString('base64url'), signature].join('.')], 'permit_forged');
+    const path = join(scenario.home, 'blocked-refusals.yaml');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path, providerYaml({ id: 'blocked-refusals', engine: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' } as FakeEngine, class: 'blocked' }));
+    expect((await scenario.cli(['provider', 'register', path])).exitCode).toBe(0);
+    expect((await scenario.json(['permit', 'issue', '--provider', 'blocked-refusals', '--model', 'gpt-4o-mini'])).result.exitCode).toBe(4);
+
+    const rows = refusals();
+    expect(count(rows, 'denial')).toBe(count(before, 'denial') + 1);
+    expect(count(rows, 'permit_check')).toBe(count(before, 'permit_check') + 1);
+    for (const row of rows) {
+      expect(row.state).toBe('denied');
+      expect(row.chunks).toBe(0);
     }
     expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
   });

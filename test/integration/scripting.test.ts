@@ -143,14 +143,17 @@ describe('serve --json stopped with a stream in flight', () => {
 
 describe('run --json refused by policy', () => {
   const { home, cleanup } = makeTempHome('syndicate-scripting-refusal-');
-  beforeAll(async () => {
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
-    const record = join(home, 'hosted.yaml');
+  async function registerHosted(id: string): Promise<void> {
+    const record = join(home, `${id}.yaml`);
     writeFileSync(
       record,
-      ['apiVersion: syndicate/v1', 'kind: Provider', 'id: hosted', 'class: approved_hosted', 'wire: openai', 'baseUrl: https://api.example.com/v1', 'auth:', '  env: EXAMPLE_API_KEY', 'models:', '  - id: big', '    contextWindow: 8192', '    capabilityClass: large', ''].join('\n'),
+      ['apiVersion: syndicate/v1', 'kind: Provider', `id: ${id}`, 'class: approved_hosted', 'wire: openai', 'baseUrl: https://api.example.com/v1', 'auth:', '  env: EXAMPLE_API_KEY', 'models:', '  - id: big', '    contextWindow: 8192', '    capabilityClass: large', ''].join('\n'),
     );
     expect((await runCli(['provider', 'register', record], { home })).exitCode).toBe(0);
+  }
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    await registerHosted('hosted');
   });
   afterAll(() => cleanup());
 
@@ -168,8 +171,10 @@ describe('run --json refused by policy', () => {
   });
 
   it('so does a retired provider\'s refusal', async () => {
-    expect((await runCli(['provider', 'remove', 'hosted'], { home })).exitCode).toBe(0);
-    const result = await runCli(['--json', 'run', 'hello', '--provider', 'hosted'], { home });
+    // A provider of its own to retire: the other test's stays registered, whatever their order.
+    await registerHosted('retiring');
+    expect((await runCli(['provider', 'remove', 'retiring'], { home })).exitCode).toBe(0);
+    const result = await runCli(['--json', 'run', 'hello', '--provider', 'retiring'], { home });
     expect(result.exitCode).toBe(4);
     const error = parseJsonDocument(result.stdout).error as { code: string; details: { requestId: string; evidenceId: string } };
     expect(error.code).toBe('provider_retired');

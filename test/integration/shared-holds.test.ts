@@ -10,7 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
@@ -75,6 +75,11 @@ describe('holds every syndicate process on the store sees', () => {
     // It outlives the first test's wait: no 30 s default limit on its life.
     gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home, ...KEYS }, 180_000);
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim(), maxRetries: 0 });
+  });
+
+  // Each test meets only the holds it made: the other's (OpenAI's for 60 s) would be listed too.
+  afterEach(async () => {
+    await scenario.releaseHolds();
   });
 
   afterAll(async () => {

@@ -143,6 +143,20 @@ export async function startTestGateway(options: {
   };
 }
 
+/** The gateway's `/metrics`, parsed (`parsePrometheusText`). */
+export async function scrapeMetrics(gateway: TestGateway): Promise<Map<string, number>> {
+  const response = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  return parsePrometheusText(await response.text());
+}
+
+/** `syndicate_gateway_requests_total` summed over every series of one API and outcome (of one provider class when given). */
+export function gatewayRequests(samples: Map<string, number>, labels: { api: string; outcome: string; class?: string }): number {
+  return [...samples.entries()]
+    .filter(([name]) => name.startsWith('syndicate_gateway_requests_total{') && name.includes(`api="${labels.api}"`) && name.includes(`outcome="${labels.outcome}"`))
+    .filter(([name]) => labels.class === undefined || name.includes(`class="${labels.class}"`))
+    .reduce((sum, [, value]) => sum + value, 0);
+}
+
 /**
  * Prometheus text → `name{labels}` → value (comments and blank lines skipped; throws on a
  * malformed line). NaN and Inf are case-insensitive, as in Prometheus's own parser (prom-client writes `Nan`).
