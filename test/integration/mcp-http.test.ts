@@ -8,7 +8,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
@@ -169,6 +169,43 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
     });
     expect(status).toBe(413);
     expect(JSON.parse(body)).toMatchObject({ error: { code: 'body_too_large' } });
+  });
+
+  it('progress notifications reach a client that asked for them, on the call\'s own server-sent stream', async () => {
+    const client = await connect();
+    const progress: string[] = [];
+    const result = (await client.callTool({ name: 'complete', arguments: { prompt: 'Name the capital of Spain.', provider: 'llama' } }, undefined, {
+      onprogress: (notification) => progress.push(notification.message ?? ''),
+    })) as CallToolResult;
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(text(result)).toBe(DEFAULT_ANSWER);
+    expect(progress[0]).toMatch(/^asking llama:\S+ \(public\)$/);
+  });
+
+  it('a client that closes its connection mid-call cancels it upstream; the evidence says the client cancelled it', async () => {
+    llama.setFault({ slowStreamMs: 5000 }, 1);
+    const before = inferenceExchanges(llama).length;
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'complete', arguments: { prompt: 'Name the capital of Portugal.', provider: 'llama' } } });
+    const request = httpRequest(`${serve.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    });
+    request.on('error', () => undefined);
+    const head = new Promise<IncomingMessage>((resolve) => request.on('response', resolve));
+    request.end(body);
+    // The server-sent stream's head comes at once; the answer would follow it.
+    expect((await head).headers['content-type']).toBe('text/event-stream');
+    await expect.poll(() => inferenceExchanges(llama).length, { timeout: 20_000 }).toBe(before + 1);
+    request.destroy();
+    await expect
+      .poll(async () => {
+        const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+        return (document.evidence as { state: string }[])[0]?.state;
+      }, { timeout: 20_000 })
+    const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+    const [row] = document.evidence as { state: string; caller: string; error: { code: string; message: string } }[];
+    expect(row).toMatchObject({ state: 'failed', caller: 'mcp', error: { code: 'interrupted', message: expect.stringContaining('cancelled by the MCP client') } });
+    await expect.poll(() => inferenceExchanges(llama)[before]?.abortedByClient, { timeout: 20_000 }).toBe(true);
   });
 
   it('SIGTERM lets a complete call in flight finish and record its evidence, then serve exits 0', async () => {
