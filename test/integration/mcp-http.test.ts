@@ -224,3 +224,32 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
     expect(await scenario.evidence((result.structuredContent as { evidenceId: string }).evidenceId)).toMatchObject({ state: 'completed', caller: 'mcp' });
   });
 });
+
+describe('serve: /mcp calls still running when the drain time is up', () => {
+  it('are cancelled with the gateway\'s reason in their evidence; serve exits 143', async () => {
+    const llama = await startFakeEngine({ kind: 'llama.cpp' });
+    const scenario = await Scenario.create({});
+    try {
+      await scenario.register({ id: 'llama', engine: llama });
+      const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
+      const serve = await startServe(['serve', '--port', '0', '--drain-timeout', '1s'], { SYNDICATE_HOME: scenario.home }, 90_000);
+      llama.setFault('hang');
+      const client = new Client({ name: 'syndicate-http-test', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      const pending = client.callTool({ name: 'complete', arguments: { prompt: 'Name the capital of France.' } });
+      void pending.catch(() => undefined);
+      await expect.poll(() => inferenceExchanges(llama).length, { timeout: 20_000 }).toBe(1);
+      serve.server.kill('SIGTERM');
+      const exited = await serve.server;
+      expect(exited.exitCode, String(exited.stderr)).toBe(143);
+      expect(String(exited.stderr)).toContain('1 request in flight cancelled');
+      const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+      const [row] = document.evidence as { state: string; caller: string; error: { code: string; message: string } }[];
+      expect(row).toMatchObject({ state: 'failed', caller: 'mcp', error: { code: 'interrupted', message: expect.stringContaining('the gateway stopped') } });
+      await client.close().catch(() => undefined);
+    } finally {
+      scenario.cleanup();
+      await llama.close();
+    }
+  }, 90_000);
+});
