@@ -258,14 +258,17 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
             const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
             if (storedSession !== undefined) {
               refuseSessionOverrides(storedSession, sessionOverrides(input, parts), COMPLETE_ARGUMENT_NAMES);
-              const answered = await observed(invokeInSession(pipeline, {
-                ...common,
-                sessionId: storedSession.id,
-                prompt: input.prompt,
-                images: parts.images,
-                settings,
-                argumentNames: COMPLETE_ARGUMENT_NAMES,
-              }), (answer) => answer.result);
+              const answered = await observed(
+                invokeInSession(pipeline, {
+                  ...common,
+                  sessionId: storedSession.id,
+                  prompt: input.prompt,
+                  images: parts.images,
+                  settings,
+                  argumentNames: COMPLETE_ARGUMENT_NAMES,
+                }),
+                (answer) => answer.result,
+              );
               return { text: answerText(answered.result.response), structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
             }
             const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
