@@ -202,6 +202,7 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
         const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
         return (document.evidence as { state: string }[])[0]?.state;
       }, { timeout: 20_000 })
+      .toBe('failed');
     const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
     const [row] = document.evidence as { state: string; caller: string; error: { code: string; message: string } }[];
     expect(row).toMatchObject({ state: 'failed', caller: 'mcp', error: { code: 'interrupted', message: expect.stringContaining('cancelled by the MCP client') } });
