@@ -7,6 +7,7 @@ import { GATEWAY_MODEL_NAMING } from '../invoke/model-naming.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
 import { readEngineOperationsAfter } from '../metrics/query.js';
+import type { McpHttpEndpoint, McpHttpExchange } from '../mcp/http.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
@@ -65,6 +66,8 @@ export interface GatewayOptions {
   corsOrigins?: readonly string[];
   /** The home the gateway serves: the `syndicate …` commands of error hints name it when it came from `--home`. */
   home?: HomePaths;
+  /** The MCP server over Streamable HTTP, served at `/mcp` (`startGateway` gives it); absent: no `/mcp` route. */
+  mcp?: McpHttpEndpoint;
 }
 
 /**
@@ -134,6 +137,11 @@ interface Route {
   method: 'GET' | 'POST';
   /** No token needed (only `/healthz` and Ollama's `GET /`). */
   public?: boolean;
+  /**
+   * A request from a browser page (an `Origin` header) is refused (403) before anything else
+   * unless `--cors-origin` names its origin: MCP's defence against DNS rebinding.
+   */
+  browserOriginChecked?: boolean;
   handle(call: GatewayCall): Promise<GatewayReply>;
 }
 
@@ -155,6 +163,9 @@ const CHAT_COMPLETIONS_PATH_PREFIX = '/v1/chat/completions/';
 
 /** Access-log status of a request whose caller closed the connection before any reply (nginx's). */
 const CLIENT_CLOSED_REQUEST = 499;
+
+/** Where the MCP server answers over Streamable HTTP. */
+const MCP_PATH = '/mcp';
 
 /** How long `GET /api/ps` waits for each local engine to say what it holds: one slower than this is left out of the list. */
 const RUNNING_MODELS_TIMEOUT_MS = 2000;
@@ -513,7 +524,37 @@ export function createGateway(options: GatewayOptions): Gateway {
     ],
   ]);
 
+  /**
+   * `POST /mcp`: one MCP message (or batch) for the SDK's transport, with the body read within the
+   * gateway's limit; in flight (a drain waits for it) until its answer ended and its calls' evidence is complete.
+   */
+  const mcpRoute = (endpoint: McpHttpEndpoint) => async (call: GatewayCall): Promise<GatewayReply> => {
+    if (draining && call.admitted !== true) throw shuttingDown();
+    const settle = track(call.cancellation);
+    let exchange: McpHttpExchange;
+    try {
+      const body = await call.readBody(bodyLimit);
+      exchange = await endpoint({ method: call.method, body, header: (name) => call.header(name), signal: call.cancellation.signal });
+    } catch (error) {
+      settle();
+      throw error;
+    }
+    void exchange.ended.then(settle);
+    return mcpReply(exchange.response, call.cancellation);
+  };
+  if (options.mcp !== undefined) routes.set(MCP_PATH, [{ method: 'POST', browserOriginChecked: true, handle: mcpRoute(options.mcp) }]);
+
   const cors = options.corsOrigins === undefined || options.corsOrigins.length === 0 ? undefined : new CorsPolicy(options.corsOrigins);
+  /** Refuses a browser page's request (it sends `Origin`) from an origin `--cors-origin` does not name. */
+  const refuseForeignOrigin = (call: GatewayCall): void => {
+    const origin = call.header('origin');
+    if (origin === undefined || cors?.allowedOrigin(call) !== undefined) return;
+    throw new GatewayRequestError(
+      'permission',
+      `a browser page on ${origin} may not call ${call.path} (the origin is checked against DNS rebinding); \`syndicate serve --cors-origin ORIGIN\` lets pages from a named origin call it, with the token`,
+      { code: 'origin_not_allowed' },
+    );
+  };
   const answerLogged = async (call: GatewayCall): Promise<GatewayReply> => {
     if (options.onRequestEnd === undefined) return answer(call);
     const record = new AccessRecord(call, options.onRequestEnd);
@@ -535,6 +576,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const family = apiFamilyOf(path, call.header);
     try {
       const candidates = routes.get(routeKeyOf(path));
+      if (candidates?.some((route) => route.browserOriginChecked === true) === true) refuseForeignOrigin(call);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
       if (candidates === undefined && path.startsWith(RESPONSES_PATH_PREFIX)) {
         // Clients of the Responses API fetch, cancel or delete a stored response by id (`store`, background mode).
@@ -549,7 +591,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       }
       if (candidates === undefined) {
-        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, /metrics and /healthz`, {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, ${options.mcp === undefined ? '' : 'the MCP server at /mcp, '}/metrics and /healthz`, {
           code: 'not_found',
         });
       }
@@ -706,6 +748,35 @@ function jsonReply(status: number, body: unknown): GatewayReply {
 function streamReply(face: ApiFace, channel: SseChannel, headers: Record<string, string>): GatewayReply {
   const streamHeaders: Record<string, string> = face.streamContentType === undefined ? { ...SSE_HEADERS } : { ...SSE_HEADERS, 'content-type': face.streamContentType };
   return { status: 200, headers: { ...streamHeaders, ...headers }, body: channel };
+}
+
+/**
+ * The MCP transport's answer as a reply: its SSE stream relayed frame by frame (the client going
+ * away cancels `cancellation`, and with it the calls), anything else read whole. `Connection` is
+ * node's to decide (a draining gateway closes the connection after the answer).
+ */
+async function mcpReply(response: Response, cancellation: AbortController): Promise<GatewayReply> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'connection') headers[name] = value;
+  });
+  const body = response.body;
+  if (body === null || !(headers['content-type'] ?? '').startsWith('text/event-stream')) return { status: response.status, headers, body: await response.text() };
+  const channel = new SseChannel(() => cancellation.abort());
+  void (async () => {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        channel.write(decoder.decode(value, { stream: true }));
+      }
+    } finally {
+      channel.end();
+    }
+  })().catch(() => undefined);
+  return { status: response.status, headers, body: channel };
 }
 
 /** A web Request as a call (in-process callers and tests); the client going away aborts the call. */

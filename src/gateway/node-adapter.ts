@@ -132,8 +132,16 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
     outgoing.on('error', () => channel.cancel());
     // The first frames usually wait in the channel: attaching writes them with the head in one
     // packet. When nothing is there yet the head goes out alone, so the client sees its 200 now.
-    channel.attach({ write: (text) => outgoing.write(text), end: () => outgoing.end() });
-    if (!outgoing.headersSent) outgoing.flushHeaders();
+    // (`headersSent` is true from `writeHead` on, though node holds the head until a write: it cannot tell.)
+    let written = false;
+    channel.attach({
+      write: (text) => {
+        written = true;
+        outgoing.write(text);
+      },
+      end: () => outgoing.end(),
+    });
+    if (!written && !outgoing.writableEnded) outgoing.flushHeaders();
     return;
   }
   reply.headers['content-length'] = String(Buffer.byteLength(channel));

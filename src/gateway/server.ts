@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { syndicateVersion } from '../common/version.js';
 import type { SyndicateError } from '../errors.js';
 import type { PruneResult } from '../evidence/retention.js';
 import { scheduleRetention, type RetentionSchedule } from '../evidence/retention-schedule.js';
@@ -6,6 +7,7 @@ import type { HomePaths } from '../home/home.js';
 import { readGatewayToken } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
+import { mcpHttpEndpoint } from '../mcp/http.js';
 import { GatewayMetrics, type HeldBackTarget } from '../metrics/prometheus.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
@@ -15,7 +17,7 @@ import { spentTodayUsd } from '../router/route-request.js';
 import { holdsInForce } from '../router/shared-holds.js';
 import { startBackgroundCheckpoint } from '../store/background-checkpoint.js';
 import type { Store } from '../store/store.js';
-import { createGateway, type Gateway } from './app.js';
+import { createGateway, DEFAULT_BODY_LIMIT_BYTES, type Gateway } from './app.js';
 import { TokenGuard, type TokenChange } from './auth.js';
 import type { AccessLogEntry } from './access-log.js';
 import { listenGateway, type GatewayListenOptions, type RunningGateway } from './node-adapter.js';
@@ -107,12 +109,27 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   pipeline.longRunning = true;
   // Rotating the token (`serve --rotate-token`) must not need a restart to lock the old one out.
   const guard = new TokenGuard(token, { file: options.home.gatewayTokenPath, ...(options.onTokenChange === undefined ? {} : { onChange: options.onTokenChange }) });
+  // The MCP server at /mcp: the same tools as `syndicate mcp`, on the gateway's pipeline and trust tier.
+  const mcp = mcpHttpEndpoint({
+    home: options.home,
+    store: options.store,
+    version: syndicateVersion(),
+    pipeline,
+    bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+    onInvocationEnd: (outcome) => {
+      if ('result' in outcome) metrics.recordSuccess('mcp', outcome.result);
+      else metrics.recordFailure('mcp', outcome.error);
+    },
+  });
   const gateway = createGateway({
     pipeline,
     invoke,
     token: guard,
     metrics,
     home: options.home,
+    mcp,
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
     ...(options.onInternalError === undefined ? {} : { onInternalError: options.onInternalError }),

@@ -14,7 +14,7 @@ import { invoke } from '../invoke/pipeline.js';
 import { IMAGE_TYPES_TEXT, imageParts, PROMPT_OPTION_CARRIERS, promptRequestParts, type PromptOptionNames, type PromptRequestParts } from '../invoke/prompt-options.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
-import type { AttemptStarted, PipelineContext } from '../invoke/types.js';
+import type { AttemptStarted, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { computeMetrics } from '../metrics/index.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
@@ -43,6 +43,13 @@ export interface McpServerOptions {
   env?: NodeJS.ProcessEnv;
   /** The policy file was re-read after an edit (or found invalid: local providers only until fixed). */
   onPolicyChange?: (change: PolicyChange) => void;
+  /**
+   * The pipeline to run on: the gateway's, for `/mcp` (its live policy, group commits and provider
+   * health, its trust tier checked when it started). Default: the server's own, following the policy file.
+   */
+  pipeline?: PipelineContext;
+  /** Each `complete` invocation as it ends, answered or failed (the gateway's `/metrics` counts them). */
+  onInvocationEnd?: (outcome: { result: InvocationResult } | { error: unknown }) => void;
 }
 
 export interface SyndicateMcpServer {
@@ -54,6 +61,10 @@ export interface SyndicateMcpServer {
    * default "its client went away") and waits for every call to end.
    */
   drain(why?: string): Promise<void>;
+  /** Cancels the `complete` calls in flight with `reason` (their evidence gives its message). */
+  cancel(reason: Error): void;
+  /** Resolves once every tool call in flight has ended (its evidence completed). */
+  settled(): Promise<void>;
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -134,10 +145,7 @@ const PROGRESS_INTERVAL_MS = 250;
  */
 export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
   const env = options.env ?? process.env;
-  const pipeline: PipelineContext = createPipelineContext(options.home, options.store, env);
-  requireTrustTier(pipeline.policy, options.trustTier);
-  pipeline.livePolicy = new LivePolicy(options.home.policyPath, pipeline.policy, options.onPolicyChange === undefined ? {} : { onChange: options.onPolicyChange });
-  pipeline.longRunning = true;
+  const pipeline: PipelineContext = options.pipeline ?? ownPipeline(options, env);
 
   const server = new McpServer(
     { name: 'syndicate', version: options.version },
@@ -149,6 +157,19 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     },
   );
   const running = new Set<Promise<unknown>>();
+  /** An invocation of `complete`, told to `onInvocationEnd` as it ends. */
+  const observed = async <T>(invocation: Promise<T>, resultOf: (answer: T) => InvocationResult): Promise<T> => {
+    const onEnd = options.onInvocationEnd;
+    if (onEnd === undefined) return invocation;
+    try {
+      const answer = await invocation;
+      onEnd({ result: resultOf(answer) });
+      return answer;
+    } catch (error) {
+      onEnd({ error });
+      throw error;
+    }
+  };
   const cancellations = new Set<AbortController>();
   const tracked = <T>(work: Promise<T>): Promise<T> => {
     running.add(work);
@@ -237,14 +258,17 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
             const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
             if (storedSession !== undefined) {
               refuseSessionOverrides(storedSession, sessionOverrides(input, parts), COMPLETE_ARGUMENT_NAMES);
-              const answered = await invokeInSession(pipeline, {
-                ...common,
-                sessionId: storedSession.id,
-                prompt: input.prompt,
-                images: parts.images,
-                settings,
-                argumentNames: COMPLETE_ARGUMENT_NAMES,
-              });
+              const answered = await observed(
+                invokeInSession(pipeline, {
+                  ...common,
+                  sessionId: storedSession.id,
+                  prompt: input.prompt,
+                  images: parts.images,
+                  settings,
+                  argumentNames: COMPLETE_ARGUMENT_NAMES,
+                }),
+                (answer) => answer.result,
+              );
               return { text: answerText(answered.result.response), structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
             }
             const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
@@ -254,12 +278,15 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
               messages: [promptMessage(input.prompt, imageParts(parts.images))],
               ...settings,
             };
-            const result = await invoke(pipeline, {
-              ...common,
-              request,
-              ...(providerId === undefined ? {} : { provider: providerId }),
-              ...(input.session === undefined ? {} : { sessionId: input.session }),
-            });
+            const result = await observed(
+              invoke(pipeline, {
+                ...common,
+                request,
+                ...(providerId === undefined ? {} : { provider: providerId }),
+                ...(input.session === undefined ? {} : { sessionId: input.session }),
+              }),
+              (answer) => answer,
+            );
             return { text: answerText(result.response), structured: invocationSummary(result) };
           } finally {
             extra.signal.removeEventListener('abort', onCancel);
@@ -417,17 +444,33 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       }),
   );
 
+  const cancel = (reason: Error): void => {
+    for (const cancellation of cancellations) cancellation.abort(reason);
+  };
+  const settled = async (): Promise<void> => {
+    await Promise.allSettled([...running]);
+  };
   return {
     server,
     get inFlight() {
       return running.size;
     },
     drain: async (why = 'its client went away') => {
-      const reason = new InterruptedError(`the MCP server stopped (${why}) before the answer ended`, { hint: 'the capture so far is kept as partial evidence' });
-      for (const cancellation of cancellations) cancellation.abort(reason);
-      await Promise.allSettled([...running]);
+      cancel(new InterruptedError(`the MCP server stopped (${why}) before the answer ended`, { hint: 'the capture so far is kept as partial evidence' }));
+      await settled();
     },
+    cancel,
+    settled,
   };
+}
+
+/** The pipeline of `syndicate mcp`: its own, following the policy file as the gateway does. */
+function ownPipeline(options: McpServerOptions, env: NodeJS.ProcessEnv): PipelineContext {
+  const pipeline = createPipelineContext(options.home, options.store, env);
+  requireTrustTier(pipeline.policy, options.trustTier);
+  pipeline.livePolicy = new LivePolicy(options.home.policyPath, pipeline.policy, options.onPolicyChange === undefined ? {} : { onChange: options.onPolicyChange });
+  pipeline.longRunning = true;
+  return pipeline;
 }
 
 /**

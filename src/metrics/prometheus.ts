@@ -9,9 +9,9 @@ import { SeriesCounter, SeriesHistogram } from './series.js';
 /**
  * Which client API a request arrived on (`openai`: chat completions; `openai_responses`: the
  * Responses API; `openai_completions`: legacy text completions; `openai_embeddings`: embeddings; `ollama`: Ollama's `/api/chat` and
- * `/api/generate`; `ollama_embeddings`: its `/api/embed`).
+ * `/api/generate`; `ollama_embeddings`: its `/api/embed`; `mcp`: the MCP `complete` tool at `/mcp`).
  */
-export type GatewayApi = 'openai' | 'openai_completions' | 'openai_responses' | 'openai_embeddings' | 'anthropic' | 'ollama' | 'ollama_embeddings';
+export type GatewayApi = 'openai' | 'openai_completions' | 'openai_responses' | 'openai_embeddings' | 'anthropic' | 'ollama' | 'ollama_embeddings' | 'mcp';
 
 /** Seconds; LLM calls span from a few milliseconds (warm local) to minutes. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];

@@ -34,7 +34,7 @@ const SERVING_ONLY_OPTIONS = ['allowRemote', 'trustTier', 'accessLog', 'corsOrig
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('run the local gateway: OpenAI- and Anthropic-compatible HTTP in front of the governed pipeline')
+    .description('run the local gateway: OpenAI- and Anthropic-compatible HTTP, and the MCP server at /mcp, in front of the governed pipeline')
     .option('--host <host>', 'address to bind (non-loopback needs --allow-remote)', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '8089')
     .option('--allow-remote', 'allow binding to an address other machines can reach')
@@ -51,11 +51,16 @@ export function serveCommand(): Command {
       'after',
       `
 Once listening it prints "syndicate gateway listening on URL" on stdout (with --json, one JSON
-line: url, openaiBaseUrl, anthropicBaseUrl, host, port, pid); everything else goes to stderr.
+line: url, openaiBaseUrl, anthropicBaseUrl, mcpUrl, host, port, pid); everything else goes to stderr.
 
 Example:
   $ syndicate serve --port 8089 &
   $ OPENAI_BASE_URL=http://127.0.0.1:8089/v1 OPENAI_API_KEY=$(syndicate serve --print-token) my-agent
+
+MCP: the tools of \`syndicate mcp\` (complete, classify, route_explain, providers, metrics) over
+Streamable HTTP at URL/mcp, on the gateway's pipeline and --trust-tier, with the same token.
+A browser page may call it only from an origin --cors-origin names (others get 403).
+  $ claude mcp add --transport http syndicate http://127.0.0.1:8089/mcp --header "Authorization: Bearer $(syndicate serve --print-token)"
 
 With --start-engines the declared engines are started one after the other (each waits for its
 readyPath, as \`engine start\` does); one that does not start is reported and left out of routes,
@@ -163,13 +168,14 @@ local, a missing or empty token file refuses every request until a token is back
         await stopEngines(output, engines);
         throw error;
       }
-      const urls = { url: running.url, openaiBaseUrl: `${running.url}/v1`, anthropicBaseUrl: running.url };
+      const urls = { url: running.url, openaiBaseUrl: `${running.url}/v1`, anthropicBaseUrl: running.url, mcpUrl: `${running.url}/mcp` };
       // Where it listens is the result (stdout, for a script waiting on it); how to use it is guidance (stderr).
       if (output.json) output.documentLine({ ...urls, host: running.host, port: running.port, pid: process.pid });
       else output.line(`syndicate gateway listening on ${running.url}`);
       const tokenCommand = tokenCommandFor(context.home);
       output.info(`  OpenAI SDKs:    OPENAI_BASE_URL=${urls.openaiBaseUrl} OPENAI_API_KEY=${tokenCommand}`);
       output.info(`  Anthropic SDKs: ANTHROPIC_BASE_URL=${urls.anthropicBaseUrl} ANTHROPIC_API_KEY=${tokenCommand}`);
+      output.info(`  MCP clients:    claude mcp add --transport http syndicate ${urls.mcpUrl} --header "Authorization: Bearer ${tokenCommand}"`);
       output.info('  model: auto, provider:model or an alias (GET /v1/models); hints: x-syndicate-sensitivity, x-syndicate-workflow, x-syndicate-session');
       output.info('  GET /metrics (Prometheus, token required), GET /healthz; SIGTERM or Ctrl-C stops after in-flight requests finish');
       output.info(`  policy: ${context.home.policyPath} (edits apply to new requests within a second; SIGHUP re-reads at once)`);
