@@ -359,6 +359,8 @@ async function signalUntilGone(managed: ManagedProcess, graceMs: number): Promis
     try {
       process.kill(-managed.pid, name);
     } catch {
+      // No such group (the engine left it): the engine alone, unless its pid went to another program meanwhile.
+      if (!isSameProcessAlive(managed)) return;
       try {
         process.kill(managed.pid, name);
       } catch {
