@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EngineOperationError, ExitCode, InterruptedError, SyndicateError, UpstreamError } from '../errors.js';
 import type { EngineLaunch, RegisteredProvider } from '../registry/types.js';
@@ -51,8 +51,8 @@ function forgetProcess(store: Store, providerId: string): void {
   store.transaction(() => store.statement('DELETE FROM engine_processes WHERE provider_id = ?').run(providerId));
 }
 
-/** `/proc/PID/stat`'s state (field 3) and start time (field 22); undefined when there is no such file (gone, or no `/proc`). */
-function procStat(pid: number): { state: string; startTicks: number } | undefined {
+/** `/proc/PID/stat`'s state (field 3), process group (field 5) and start time (field 22); undefined when there is no such file (gone, or no `/proc`). */
+function procStat(pid: number): { state: string; processGroup: number; startTicks: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -61,7 +61,26 @@ function procStat(pid: number): { state: string; startTicks: number } | undefine
   }
   // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] ?? '', startTicks: Number(fields[19]) };
+  return { state: fields[0] ?? '', processGroup: Number(fields[2]), startTicks: Number(fields[19]) };
+}
+
+/**
+ * Whether a process other than zombies is left in process group `groupId`, where `/proc` tells
+ * (false without it): an engine's own children (llama-server's router runs each model in one)
+ * may outlive it, and one answering a stream waits for it to end.
+ */
+function processGroupHasOthers(groupId: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return false;
+  }
+  return entries.some((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    const stat = procStat(Number(entry));
+    return stat !== undefined && stat.processGroup === groupId && stat.state !== 'Z' && stat.state !== 'X';
+  });
 }
 
 /** When the kernel started `pid` (clock ticks since boot), where `/proc` tells. */
@@ -331,12 +350,17 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
   }
 }
 
-/** SIGTERM to the engine's process group (its own children too), SIGKILL after `graceMs`. True if it had to be killed. */
+/**
+ * SIGTERM to the engine's process group (its own children too), SIGKILL to the group when the
+ * engine or any of them is still there after `graceMs`. True if it had to be killed.
+ */
 async function signalUntilGone(managed: ManagedProcess, graceMs: number): Promise<boolean> {
   const signal = (name: NodeJS.Signals): void => {
     try {
       process.kill(-managed.pid, name);
     } catch {
+      // No such group (the engine left it): the engine alone, unless its pid went to another program meanwhile.
+      if (!isSameProcessAlive(managed)) return;
       try {
         process.kill(managed.pid, name);
       } catch {
@@ -347,10 +371,10 @@ async function signalUntilGone(managed: ManagedProcess, graceMs: number): Promis
   const gone = async (withinMs: number): Promise<boolean> => {
     const deadline = Date.now() + withinMs;
     while (Date.now() < deadline) {
-      if (!isSameProcessAlive(managed)) return true;
+      if (!isSameProcessAlive(managed) && !processGroupHasOthers(managed.pid)) return true;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    return !isSameProcessAlive(managed);
+    return !isSameProcessAlive(managed) && !processGroupHasOthers(managed.pid);
   };
   signal('SIGTERM');
   if (await gone(graceMs)) return false;
@@ -365,7 +389,8 @@ export type StopOutcome =
 
 /**
  * Stops an engine process syndicate started: SIGTERM to its process group, SIGKILL after
- * `graceMs`. An engine syndicate did not start is refused (it is someone else's to stop).
+ * `graceMs` to what of the group is left. An engine syndicate did not start is refused (it is
+ * someone else's to stop).
  */
 export async function stopEngine(store: Store, provider: RegisteredProvider, options: { graceMs: number }): Promise<StopOutcome> {
   const managed = managedProcess(store, provider.id);

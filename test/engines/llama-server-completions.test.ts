@@ -40,7 +40,8 @@ describe('text completions from a real llama-server through the gateway', () => 
     llama = server.process;
     const added = await scenario.cli(['provider', 'add', 'llama.cpp', '--base-url', `${server.url}/v1`]);
     expect(added.exitCode, added.stderr).toBe(0);
-    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home });
+    // startServe's last argument is how long the gateway may live: every test here uses it, so long enough for all of them.
+    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 600_000);
     const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token, maxRetries: 0 });
   }, 120_000);

@@ -95,7 +95,8 @@ describe('embeddings from a real llama-server', () => {
   it('the openai client through the gateway gets the same vectors with its default base64 (asked of llama-server as base64) and with floats', async () => {
     const cli = await scenario.json(['embed', 'hello world', '--provider', 'llama-embed']);
     const reference = (cli.document.embeddings as number[][])[0]!.map((value) => Math.fround(value));
-    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home });
+    // startServe's last argument is how long the gateway may live: the next test uses it too, so long enough for both.
+    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 600_000);
     const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token, maxRetries: 0 });
     const base64 = await client.embeddings.create({ model: 'llama-embed:tiny.gguf', input: 'hello world' });
@@ -118,7 +119,7 @@ describe('embeddings from a real llama-server', () => {
       hint: expect.stringContaining('declaring contextWindow: 512 for llama-embed:tiny.gguf in its provider record'),
     });
 
-    gateway ??= await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home });
+    gateway ??= await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 600_000);
     const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token, maxRetries: 0 });
     // Three in a row would hold a failing provider back: these are the request's fault, not its.

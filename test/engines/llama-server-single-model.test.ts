@@ -21,8 +21,11 @@ interface ReportedModel {
  * A single-model llama-server (`-m PATH`) declared the way the README's example record declares
  * one — the model named by its file, `tiny.gguf`, while llama-server names it by the path it was
  * started with — started and driven through `engine start`, `engine status`, `engine load`,
- * `metrics` and `run`. It is started with `--ignore-eos`, so an answer runs to `max_tokens` and is
- * long enough for its time to first token and its total to differ.
+ * `metrics` and `run`. It is started with `--ignore-eos`, so an answer runs to `max_tokens`, and
+ * with an 8 192-token window, so an answer can take far longer than what a loaded machine adds
+ * around it: the time to its first token and its total differ by seconds, and a stream outlasts
+ * the start of `engine stop` (8 000 tokens: 10-40 s on two cores, where 1 900 in a 2 048-token
+ * window took 1.5-2.5 s, which a CLI's start on a loaded machine could outlast).
  */
 describe('a single-model llama-server declared by its file name', () => {
   let scenario: Scenario;
@@ -31,7 +34,7 @@ describe('a single-model llama-server declared by its file name', () => {
     expect(serverPath !== undefined && existsSync(serverPath), `SYNDICATE_LLAMA_SERVER=${String(serverPath)} does not exist (the global setup builds it)`).toBe(true);
     scenario = await Scenario.create();
     const modelPath = join(scenario.home, 'tiny.gguf');
-    await writeTestModel(modelPath);
+    await writeTestModel(modelPath, { contextLength: 8192 });
     const port = await freePort();
     const record = [
       'apiVersion: syndicate/v1',
@@ -45,12 +48,12 @@ describe('a single-model llama-server declared by its file name', () => {
       '  vramBudgetGb: 1',
       '  launch:',
       `    command: ${JSON.stringify(serverPath)}`,
-      `    args: ["-m", ${JSON.stringify(modelPath)}, "--host", "127.0.0.1", "--port", "${port}", "-t", "1", "-c", "2048", "--ignore-eos"]`,
+      `    args: ["-m", ${JSON.stringify(modelPath)}, "--host", "127.0.0.1", "--port", "${port}", "-t", "1", "-c", "8192", "--ignore-eos"]`,
       '    readyPath: /health',
       '    coldStartSeconds: 30',
       'models:',
       '  - id: tiny.gguf',
-      '    contextWindow: 2048',
+      '    contextWindow: 8192',
       '    capabilityClass: small',
       '    vramGb: 0.005',
       '    priority: 7',
@@ -86,11 +89,12 @@ describe('a single-model llama-server declared by its file name', () => {
   });
 
   it('an answer not streamed records its first token from llama-server\'s timings, not its last byte', async () => {
-    const { result, document } = await scenario.json(['run', '--provider', 'llamacpp', '--no-stream', '--max-tokens', '600', 'hello']);
+    const { result, document } = await scenario.json(['run', '--provider', 'llamacpp', '--no-stream', '--max-tokens', '4000', 'hello']);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(document.tokens).toMatchObject({ outputTokens: 600 });
+    expect(document.tokens).toMatchObject({ outputTokens: 4000 });
     const latency = document.latency as { firstTokenMs: number; totalMs: number };
-    // The 599 tokens after the first took most of the answer's time; the first came after the prompt alone.
+    // The 3 999 tokens after the first took most of the answer's time (1-10 s; 599 took as little as 170 ms,
+    // which the way to the engine and back can take on a loaded machine); the first came after the prompt alone.
     expect(latency.firstTokenMs).toBeGreaterThan(0);
     expect(latency.firstTokenMs).toBeLessThan(latency.totalMs / 2);
     const evidence = await scenario.json(['evidence', 'show', document.evidenceId as string]);
@@ -98,7 +102,7 @@ describe('a single-model llama-server declared by its file name', () => {
   });
 
   it('engine stop while a run streams: llama-server waits for the open stream, is killed after --grace and said to be; the run fails, recorded', async () => {
-    const run = execa('node', [BIN, 'run', '--provider', 'llamacpp', '--stream', '--max-tokens', '1900', 'hello'], {
+    const run = execa('node', [BIN, 'run', '--provider', 'llamacpp', '--stream', '--max-tokens', '8000', 'hello'], {
       reject: false,
       stdin: 'ignore',
       env: { SYNDICATE_HOME: scenario.home, FORCE_COLOR: '0', NO_COLOR: '1' },

@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { freePort, waitHealthy } from './ports.js';
+import { waitHealthy } from './ports.js';
 
 /** A running llama.cpp `llama-server` (the build the engine suite's global setup provides). */
 export interface StartedLlamaServer {
@@ -9,21 +9,44 @@ export interface StartedLlamaServer {
 }
 
 /**
- * llama.cpp's own `llama-server` (`SYNDICATE_LLAMA_SERVER`) over `modelPath` on a free loopback
- * port, one thread and a 2 048-token context (the two cores are shared), once `/health` answers;
- * `extra` adds flags (`--embeddings`, `--jinja`, ...). A server that never gets healthy is stopped.
+ * llama.cpp's own `llama-server` (`SYNDICATE_LLAMA_SERVER`) over `modelPath` on loopback, one
+ * thread and a 2 048-token context (the two cores are shared), once `/health` answers; `extra`
+ * adds flags (`--embeddings`, `--jinja`, ...). It binds port 0 and says which port it got, so no
+ * other process can take the port between choosing it and binding it. A server that never gets
+ * healthy is stopped.
  */
-export async function startLlamaServer(modelPath: string, extra: readonly string[] = []): Promise<StartedLlamaServer> {
+export async function startLlamaServer(modelPath: string, extra: readonly string[] = [], timeoutMs = 60_000): Promise<StartedLlamaServer> {
   const binary = process.env['SYNDICATE_LLAMA_SERVER'];
   if (binary === undefined) throw new Error('SYNDICATE_LLAMA_SERVER is not set (the engine suite global setup builds it)');
-  const port = await freePort();
-  const child = execa(binary, ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-c', '2048', ...extra], { reject: false });
-  const url = `http://127.0.0.1:${port}`;
+  const child = execa(binary, ['-m', modelPath, '--host', '127.0.0.1', '--port', '0', '-t', '1', '-c', '2048', ...extra], { reject: false });
   try {
-    await waitHealthy(url, () => child.exitCode !== null);
+    const url = await listeningUrl(child, timeoutMs);
+    await waitHealthy(url, () => child.exitCode !== null, timeoutMs);
+    return { url, process: child };
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
   }
-  return { url, process: child };
+}
+
+/** The URL llama-server logs once it listens (`srv  llama_server: listening on http://127.0.0.1:PORT`). */
+function listeningUrl(child: ResultPromise, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`llama-server did not say where it listens within ${timeoutMs} ms; its log: ${seen}`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString('utf8');
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        child.stderr?.off('data', onData);
+        resolve(match[1]);
+      }
+    };
+    child.stderr?.on('data', onData);
+    void child.then((result) => {
+      clearTimeout(timer);
+      reject(new Error(`llama-server exited with ${String(result.exitCode)} before it listened: ${String(result.stderr)}`));
+    });
+  });
 }

@@ -8,6 +8,7 @@ import { BIN } from '../helpers/cli.js';
 import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { freePort } from '../helpers/ports.js';
+import { processesMentioning } from '../helpers/processes.js';
 import { isAlive } from '../helpers/serve.js';
 import { inferenceExchanges, launchedEngineYaml, registeredEngineScenario, Scenario } from '../helpers/scenario.js';
 import { withStore } from '../helpers/store.js';
@@ -549,6 +550,37 @@ describe('engine start and stop (engine.launch)', () => {
     expect(result.exitCode).toBe(2);
     expect(document['error']).toMatchObject({ code: 'engine_launch_failed', message: 'could not run no-such-engine-binary-xyz: not found' });
   });
+});
+
+describe('engine stop of an engine whose own child outlives it', () => {
+  it('SIGKILLs what is left of its process group after --grace: nothing of it stays behind', async () => {
+    const scenario = await Scenario.create();
+    const port = await freePort();
+    // As llama-server's router runs each model in a child that, answering a stream, waits for it to
+    // end: the engine exits on SIGTERM, its child (in its process group) does not.
+    const marker = `model-process-of ${scenario.home}`;
+    const childScript = `process.on('SIGTERM', () => {}); process.stdout.write('ready'); setInterval(() => {}, 1000); // ${marker}`;
+    const engineScript = [
+      "const child = require('node:child_process').spawn(process.execPath, ['-e', process.argv[1]], { stdio: ['ignore', 'pipe', 'ignore'] });",
+      `const server = require('node:http').createServer((request, response) => response.end('{}'));`,
+      `child.stdout.once('data', () => server.listen(${port}, '127.0.0.1'));`,
+      "process.on('SIGTERM', () => process.exit(0));",
+    ].join('\n');
+    try {
+      writeFileSync(join(scenario.home, 'router.yaml'), launchedEngineYaml({ id: 'router', baseUrl: `http://127.0.0.1:${port}/v1`, kind: 'llama.cpp', command: process.execPath, args: ['-e', engineScript, childScript], readyPath: '/health', model: 'm', contextWindow: 4096 }));
+      expect((await scenario.cli(['provider', 'register', join(scenario.home, 'router.yaml')])).exitCode).toBe(0);
+      const started = await scenario.cli(['engine', 'start', 'router']);
+      expect(started.exitCode, started.stderr).toBe(0);
+      expect(processesMentioning(marker)).toHaveLength(2);
+      const stopped = await scenario.json(['engine', 'stop', 'router', '--grace', '1s']);
+      expect(stopped.result.exitCode, stopped.result.stderr).toBe(0);
+      expect(stopped.document).toMatchObject({ stopped: true, killed: true });
+      expect(processesMentioning(marker)).toEqual([]);
+    } finally {
+      for (const pid of processesMentioning(marker)) process.kill(pid, 'SIGKILL');
+      scenario.cleanup();
+    }
+  }, 90_000);
 });
 
 describe('engine stop of an engine syndicate did not start', () => {

@@ -97,13 +97,17 @@ function modelIdOf(path: string): string {
 /**
  * llama-server's split of a generation's time: until the first token, the prompt; from there, the
  * tokens, each taking an equal share, so that the time of those after the first is the time after
- * the first came.
+ * the first came. The first token's share comes out of the time until it came, which also holds
+ * the prompt's evaluation: when the tokens after it took longer on average than that whole time
+ * (one of them stalled on a loaded machine), it gets at most half of it, so the prompt never
+ * counts as having taken no time, or less than none.
  */
-function generationTimings(started: number, firstTokenAt: number | undefined, ended: number, tokens: number): EngineGenerationResult['timings'] {
+export function generationTimings(started: number, firstTokenAt: number | undefined, ended: number, tokens: number): EngineGenerationResult['timings'] {
   if (firstTokenAt === undefined || tokens === 0) return { promptMs: ended - started, predictedMs: 0, predictedTokens: 0 };
+  const untilFirstMs = firstTokenAt - started;
   const afterFirstMs = ended - firstTokenAt;
-  const perTokenMs = tokens > 1 ? afterFirstMs / (tokens - 1) : 0;
-  return { promptMs: firstTokenAt - started - perTokenMs, predictedMs: afterFirstMs + perTokenMs, predictedTokens: tokens };
+  const firstTokenMs = Math.min(tokens > 1 ? afterFirstMs / (tokens - 1) : 0, untilFirstMs / 2);
+  return { promptMs: untilFirstMs - firstTokenMs, predictedMs: afterFirstMs + firstTokenMs, predictedTokens: tokens };
 }
 
 function toolCallId(): string {
