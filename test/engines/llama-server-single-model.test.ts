@@ -101,7 +101,10 @@ describe('a single-model llama-server declared by its file name', () => {
     expect((evidence.document.evidence as { firstTokenMs: number }).firstTokenMs).toBe(latency.firstTokenMs);
   });
 
-  it('engine stop while a run streams: llama-server waits for the open stream, is killed after --grace and said to be; the run fails, recorded', async () => {
+  // llama-server signalled mid-stream either cancels the stream and exits, or (when its writer is
+  // held up by the client) waits until it is killed: both happen on the same build and load, so
+  // both are asserted as what they are, and each must say what happened.
+  it('engine stop while a run streams: llama-server exits or, waiting for the open stream, is killed after --grace and said to be; the run fails, recorded', async () => {
     const run = execa('node', [BIN, 'run', '--provider', 'llamacpp', '--stream', '--max-tokens', '8000', 'hello'], {
       reject: false,
       stdin: 'ignore',
@@ -110,7 +113,12 @@ describe('a single-model llama-server declared by its file name', () => {
     await new Promise<void>((resolve) => run.stdout?.once('data', () => resolve()));
     const stopped = await scenario.cli(['engine', 'stop', 'llamacpp', '--grace', '2s']);
     expect(stopped.exitCode, stopped.stderr).toBe(0);
-    expect(stopped.stdout).toMatch(/— still running 2 s after SIGTERM, so killed \(an engine may wait for the requests it is answering: llama-server waits for an open stream until it is killed; --grace sets the wait\)/);
+    expect(stopped.stdout).toMatch(
+      /^stopped llamacpp's engine \(pid \d+\) in \d+\.\d s(?:$| — still running 2 s after SIGTERM, so killed \(an engine may wait for the requests it is answering: llama-server may wait for an open stream until it is killed; --grace sets the wait\)$)/m,
+    );
+    const seconds = Number(/ in (\d+\.\d) s/.exec(stopped.stdout)?.[1]);
+    // Said to be killed only when it outlived the grace period.
+    if (stopped.stdout.includes('so killed')) expect(seconds).toBeGreaterThanOrEqual(2);
     const result = await run;
     expect(result.exitCode).toBe(5);
     expect(result.stderr).toContain('broke after the answer had started');

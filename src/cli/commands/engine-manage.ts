@@ -297,7 +297,7 @@ function stopCommand(): Command {
           ? { provider: providerId, stopped: true, pid: outcome.process.pid, stopMs: outcome.stopMs, killed: outcome.killed }
           : { provider: providerId, stopped: false, reason: outcome.reason, ...(outcome.process === undefined ? {} : { pid: outcome.process.pid }) },
         () => {
-          if (outcome.stopped) output.line(`stopped ${providerId}'s engine (pid ${outcome.process.pid}) in ${(outcome.stopMs / 1000).toFixed(1)} s${outcome.killed ? ` — still running ${graceMs / 1000} s after SIGTERM, so killed (an engine may wait for the requests it is answering: llama-server waits for an open stream until it is killed; --grace sets the wait)` : ''}`);
+          if (outcome.stopped) output.line(`stopped ${providerId}'s engine (pid ${outcome.process.pid}) in ${(outcome.stopMs / 1000).toFixed(1)} s${outcome.killed ? ` — still running ${graceMs / 1000} s after SIGTERM, so killed (an engine may wait for the requests it is answering: llama-server may wait for an open stream until it is killed; --grace sets the wait)` : ''}`);
           else output.line(outcome.reason === 'exited' ? `${providerId}'s engine (pid ${outcome.process?.pid}) had already exited` : `${providerId}'s engine is not running`);
         },
       );
