@@ -8,6 +8,7 @@ import { SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASS
 import { InterruptedError, SyndicateError, UsageError } from '../errors.js';
 import { commandsForHome, type HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
+import { warmPipeline, type WarmUpReport } from '../invoke/warm-up.js';
 import { explainRequestRoute, explainRoute, unavailableRouteError, type ExplainOptions, type RouteConditions, type RouteExplanation, type RouteQuestion } from '../invoke/explain-route.js';
 import { GATEWAY_MODEL_NAMING, MCP_MODEL_NAMING } from '../invoke/model-naming.js';
 import { invoke } from '../invoke/pipeline.js';
@@ -65,6 +66,8 @@ export interface SyndicateMcpServer {
   cancel(reason: Error): void;
   /** Resolves once every tool call in flight has ended (its evidence completed). */
   settled(): Promise<void>;
+  /** Loads what the first tool call would otherwise load (`warmPipeline`): call it before connecting the transport. */
+  warmUp(): Promise<WarmUpReport>;
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -461,6 +464,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     },
     cancel,
     settled,
+    warmUp: () => warmPipeline(pipeline),
   };
 }
 
