@@ -38,8 +38,8 @@ const answerWithoutProbing = (): Promise<unknown> => Promise.resolve({ object: '
 
 /**
  * Loads and compiles at start-up what the first request of a long-running surface (the gateway,
- * the MCP server) would otherwise load on its way to the upstream — 0.6–1.5 s on a loaded 2-core
- * VM, against ~1 ms for the requests after it (bench/RESULTS.md, nineteenth session): the
+ * the MCP server) would otherwise load on its way to the upstream — 0.3–1.1 s on a loaded 2-core
+ * VM, against ~1.5 ms for the requests after it (bench/RESULTS.md, nineteenth session): the
  * classifier (imported on demand) with its patterns, the policy's task keyword patterns, the
  * router's code, `fetch` for the health probes, and the tokenizer when the routes count prompts
  * (a model with a price; otherwise it stays unloaded, ~26 MB resident, as most requests never

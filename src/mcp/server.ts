@@ -8,10 +8,10 @@ import { SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASS
 import { InterruptedError, SyndicateError, UsageError } from '../errors.js';
 import { commandsForHome, type HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
-import { warmPipeline, type WarmUpReport } from '../invoke/warm-up.js';
 import { explainRequestRoute, explainRoute, unavailableRouteError, type ExplainOptions, type RouteConditions, type RouteExplanation, type RouteQuestion } from '../invoke/explain-route.js';
 import { GATEWAY_MODEL_NAMING, MCP_MODEL_NAMING } from '../invoke/model-naming.js';
 import { invoke } from '../invoke/pipeline.js';
+import { warmPipeline, type WarmUpReport } from '../invoke/warm-up.js';
 import { IMAGE_TYPES_TEXT, imageParts, PROMPT_OPTION_CARRIERS, promptRequestParts, type PromptOptionNames, type PromptRequestParts } from '../invoke/prompt-options.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
