@@ -18,6 +18,11 @@ export async function loadTokenCounter(): Promise<TokenCounter> {
   return counter;
 }
 
+/** Whether `loadTokenCounter` has loaded the tokenizer in this process (a long-running surface's warm-up does, when its routes will count). */
+export function tokenCounterLoaded(): boolean {
+  return counter !== undefined;
+}
+
 /** Characters counted per turn of the event loop by `countInSlices` (~2–3 ms of tokenizer time on this machine). */
 export const TOKEN_COUNT_SLICE_CHARS = 64 * 1024;
 

@@ -7,6 +7,7 @@ import type { HomePaths } from '../home/home.js';
 import { readGatewayToken } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
+import { warmPipeline, type WarmUpReport } from '../invoke/warm-up.js';
 import { mcpHttpEndpoint } from '../mcp/http.js';
 import { GatewayMetrics, type HeldBackTarget } from '../metrics/prometheus.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
@@ -75,6 +76,8 @@ export interface StartedGateway extends RunningGateway {
   token: TokenGuard;
   /** The policy's evidence retention; `runNow()` runs what the daily schedule runs. */
   retention: RetentionSchedule;
+  /** What was loaded before listening, so the first request is as quick as the next (`warmPipeline`). */
+  warmUp: WarmUpReport;
 }
 
 /** Loads the policy, permit key and token, builds the core and listens. */
@@ -139,6 +142,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   // SQLite's default page cache is 16 MB per connection and fills as the store grows; a 2 KB-page
   // store written at its right edge needs a small fraction of that (the gateway's RSS target is 120 MB).
   options.store.db.pragma(`cache_size = -${GATEWAY_CACHE_KIB}`);
+  // Before listening: a client that sees the gateway up gets its first answer as fast as the next.
+  const warmUp = await warmPipeline(pipeline);
   const running = await listenGateway(gateway, options);
   // A long-running process: keep SQLite's WAL checkpoints off the request path.
   const checkpoint = startBackgroundCheckpoint(options.store);
@@ -158,6 +163,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     policy,
     token: guard,
     retention,
+    warmUp,
     // Read when asked, not copied at start as the spread above copies the rest.
     get uploading() {
       return running.uploading;

@@ -11,6 +11,7 @@ import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { explainRequestRoute, explainRoute, unavailableRouteError, type ExplainOptions, type RouteConditions, type RouteExplanation, type RouteQuestion } from '../invoke/explain-route.js';
 import { GATEWAY_MODEL_NAMING, MCP_MODEL_NAMING } from '../invoke/model-naming.js';
 import { invoke } from '../invoke/pipeline.js';
+import { warmPipeline, type WarmUpReport } from '../invoke/warm-up.js';
 import { IMAGE_TYPES_TEXT, imageParts, PROMPT_OPTION_CARRIERS, promptRequestParts, type PromptOptionNames, type PromptRequestParts } from '../invoke/prompt-options.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
@@ -65,6 +66,8 @@ export interface SyndicateMcpServer {
   cancel(reason: Error): void;
   /** Resolves once every tool call in flight has ended (its evidence completed). */
   settled(): Promise<void>;
+  /** Loads what the first tool call would otherwise load (`warmPipeline`): call it before connecting the transport. */
+  warmUp(): Promise<WarmUpReport>;
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -461,6 +464,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     },
     cancel,
     settled,
+    warmUp: () => warmPipeline(pipeline),
   };
 }
 

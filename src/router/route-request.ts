@@ -215,7 +215,13 @@ async function classifySafely(options: RouteRequestOptions): Promise<RouteClassi
 
 let classifier: ClassifyFunction | undefined;
 
-async function loadClassifier(): Promise<ClassifyFunction> {
+/** Whether `loadClassifier` has loaded the classifier in this process. */
+export function classifierLoaded(): boolean {
+  return classifier !== undefined;
+}
+
+/** The classifier every route uses unless its options name another. */
+export async function loadClassifier(): Promise<ClassifyFunction> {
   // Loaded on demand: the secretlint rules behind it take a moment, and planning alone never
   // needs them. Kept once loaded: a dynamic import per request costs a module-map lookup and ticks.
   if (classifier === undefined) classifier = (await import('../classify/index.js')).classifyRequest;

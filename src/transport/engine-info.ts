@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { UpstreamError, UsageError } from '../errors.js';
 
@@ -60,6 +62,25 @@ export function engineJson(url: string, answer: EngineAnswer): unknown {
     return JSON.parse(answer.text) as unknown;
   } catch {
     throw new UpstreamError(`${url} did not return JSON: ${answer.text.slice(0, 200)}`, { code: 'engine_bad_response', isRetryable: false });
+  }
+}
+
+/**
+ * One `engineRequest` to a throwaway server on 127.0.0.1, so that the first health probe of a
+ * long-running surface does not load the HTTP client: Node loads `fetch` (undici and its llhttp
+ * WebAssembly parser) on first use, 20–30 ms on an idle 2-core VM and several times that under load.
+ */
+export async function warmEngineRequests(): Promise<void> {
+  const server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  try {
+    await fetchEngineJson(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/models`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
 

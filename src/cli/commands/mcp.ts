@@ -60,6 +60,8 @@ Examples:
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
       });
+      // Before connecting: the client's first tool call is then as quick as the next.
+      await mcp.warmUp();
       await mcp.server.connect(transport);
       output.info(`syndicate MCP server on stdio (tools: ${MCP_TOOLS.join(', ')}; data: ${context.home.dataDir})`);
       const reason = await stopped;
