@@ -192,12 +192,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     db = new Database(path, { fileMustExist: options.mustExist === true });
   } catch (error) {
     if (created) removeCreatedStoreFile(path, error);
-    const failure = storeErrorFrom(error, `cannot open the store at ${path}`, path);
-    if (failure instanceof StoreError) throw failure;
-    throw new StoreError(`cannot open the store at ${path}: ${(error as Error).message}`, {
-      hint: 'check the file permissions, or choose another data directory with --home',
-      cause: error,
-    });
+    throw storeFileFailure(error, `cannot open the store at ${path}`, path);
   }
   try {
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
@@ -238,12 +233,7 @@ function createStoreFile(path: string): boolean {
     descriptor = openSync(path, 'wx', STORE_FILE_MODE);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    const failure = storeErrorFrom(error, `cannot create the store at ${path}`, path);
-    if (failure instanceof StoreError) throw failure;
-    throw new StoreError(`cannot create the store at ${path}: ${(error as Error).message}`, {
-      hint: 'check the file permissions, or choose another data directory with --home',
-      cause: error,
-    });
+    throw storeFileFailure(error, `cannot create the store at ${path}`, path);
   }
   try {
     // The umask may have taken bits from the mode.
@@ -252,6 +242,16 @@ function createStoreFile(path: string): boolean {
     closeSync(descriptor);
   }
   return true;
+}
+
+/** A StoreError for a failure to create or open the store file: `storeErrorFrom`'s, else one naming `what` failed. */
+function storeFileFailure(error: unknown, what: string, path: string): StoreError {
+  const failure = storeErrorFrom(error, what, path);
+  if (failure instanceof StoreError) return failure;
+  return new StoreError(`${what}: ${(error as Error).message}`, {
+    hint: 'check the file permissions, or choose another data directory with --home',
+    cause: error,
+  });
 }
 
 /**
