@@ -192,7 +192,9 @@ export function checkStoreCompanionFiles(storePath: string, userId: number | und
     const modeChangedFrom = modeChanges.find((change) => change.path === path)?.previousMode;
     const check = checkStoreFileAs(name, path, userId, modeChangedFrom);
     // Absent (never there, or removed since by its last connection's close): nothing to check but what was changed.
-    if (check.status !== 'fail' || existsSync(path)) return [check];
+    // Found missing is absent even when it is back by now: another process's open made a new one.
+    const absent = check.status === 'fail' && (check.detail === missingDetail(path) || !existsSync(path));
+    if (!absent) return [check];
     return modeChangedFrom === undefined ? [] : [{ name, path, status: 'warn', ...storeModeChange(path, modeChangedFrom), fixed: true }];
   });
 }
@@ -254,7 +256,7 @@ function checkAccess(
     facts = { mode: stats.mode & 0o777, uid: stats.uid };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { name, path, status: 'fail', detail: `missing: ${path}`, hint: 'run `syndicate init`' };
+    if (code === 'ENOENT') return { name, path, status: 'fail', detail: missingDetail(path), hint: 'run `syndicate init`' };
     if (code === 'ENOTDIR') return wrongKindCheck(name, path, 'directory', `${path}: a directory on its path is a file`);
     return { name, path, status: 'fail', detail: `cannot inspect ${path}: ${(error as Error).message}`, hint: 'check the owner and mode of the data directory' };
   }
@@ -264,6 +266,10 @@ function checkAccess(
   // A warning about who may read the file still lets its content be checked; a content failure wins.
   if (problem === undefined || result.status === 'fail') return result;
   return { name, path, status: 'warn', detail: `${problem.detail}; ${result.detail}`, hint: problem.hint };
+}
+
+function missingDetail(path: string): string {
+  return `missing: ${path}`;
 }
 
 /** `kind`: what is missing where `detail` says something else is (the directory, or the file). */

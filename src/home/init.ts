@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, rmdirSync, unlinkSync } from 'node:fs';
+import { lstatSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomically } from '../common/atomic-file.js';
 import { DEFAULT_POLICY_YAML } from '../policy/default-policy.js';
@@ -86,15 +86,14 @@ function createMissing(home: HomePaths, note: (path: string, wasCreated: boolean
       const first = ensureDirectory(directory);
       if (first !== undefined) undo.push(() => removeEmptyDirectories(directory, first));
     }
-    const storeExisted = existsSync(home.storePath);
-    if (!storeExisted) {
-      // A -wal or -shm left without its database is the operator's: only what this open makes goes.
-      const absent = storeFilePaths(home.storePath).filter((path) => lstatSync(path, { throwIfNoEntry: false }) === undefined);
-      undo.push(() => absent.forEach(removeQuietly));
-    }
+    // A -wal or -shm left without its database is the operator's: only what this open makes goes.
+    const absent = storeFilePaths(home.storePath).filter((path) => lstatSync(path, { throwIfNoEntry: false }) === undefined);
     const store = openStore(home.storePath);
     store.close();
-    note(home.storePath, !storeExisted);
+    // Only the store this call created (another `init` of the same new home may have, and may have
+    // it open: removing it under that one made its next open fail with SQLITE_IOERR_FSTAT).
+    if (store.created) undo.push(() => absent.forEach(removeQuietly));
+    note(home.storePath, store.created);
     const secrets: [string, string][] = [
       [home.permitKeyPath, randomBytes(32).toString('base64') + '\n'],
       [home.gatewayTokenPath, newGatewayToken()],

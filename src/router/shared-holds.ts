@@ -398,13 +398,16 @@ export interface HoldReport {
 /**
  * The holds in force now on the store, of the providers given at their current base URL, by
  * provider then model (provider-wide first), each provider's tools refusals after its holds.
- * Reads nothing but the store: a process's holds are there from the failure on.
+ * Reads nothing but the store: a process's holds are there from the failure on. A retired
+ * provider's are left out: it takes no routes, so they hold nothing back (they stay in the store,
+ * and hold it again if it is registered again at the same base URL before their time).
  */
 export function holdsInForce(store: Store, providers: readonly RegisteredProvider[], now: number = Date.now()): HoldReport[] {
   const reports: HoldReport[] = [];
   const byProvider = holdsByProvider(store);
   const refusalsByProvider = toolsRefusalsByProvider(store);
-  for (const provider of [...providers].sort((a, b) => a.id.localeCompare(b.id))) {
+  const active = providers.filter((provider) => provider.retiredAt === null);
+  for (const provider of active.sort((a, b) => a.id.localeCompare(b.id))) {
     const inForce = <T extends { until: number; baseUrl: string }>(list: readonly T[] | undefined): T[] => (list ?? []).filter((each) => each.until > now && each.baseUrl === provider.record.baseUrl);
     const holds = inForce(byProvider.get(provider.id));
     holds.sort((a, b) => (a.model ?? '').localeCompare(b.model ?? ''));

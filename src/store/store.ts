@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, statSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchmodSync, openSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError, type StoreFailureReason } from '../errors.js';
 import { ensureDirectory } from '../home/home.js';
@@ -25,10 +25,17 @@ export class Store {
    */
   readonly modeChanges: readonly StoreModeChange[];
 
-  constructor(db: SqliteDatabase, path: string, modeChanges: readonly StoreModeChange[] = []) {
+  /**
+   * This open created the database file (exclusively: no other process did, or can have been
+   * told it did). Only its creator may remove a store, and only while no one else could use it.
+   */
+  readonly created: boolean;
+
+  constructor(db: SqliteDatabase, path: string, modeChanges: readonly StoreModeChange[] = [], created = false) {
     this.db = db;
     this.path = path;
     this.modeChanges = modeChanges;
+    this.created = created;
     this.runTransaction = db.transaction((work: () => unknown) => work());
   }
 
@@ -157,13 +164,15 @@ function restrictStoreFileModes(path: string, databaseExists: boolean): StoreMod
  */
 export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   const inMemory = path === ':memory:';
-  const existed = inMemory || existsSync(path);
-  if (!existed) {
+  let created = false;
+  if (!inMemory && !existsSync(path)) {
     if (options.mustExist === true) {
       throw new StoreError(`no store at ${path}`, { hint: options.missingStoreHint ?? 'run `syndicate init` first' });
     }
     ensureDirectory(dirname(path));
+    created = createStoreFile(path);
   }
+  const existed = !created;
   const notAFile = existed && !inMemory ? notARegularFile(path) : undefined;
   if (notAFile !== undefined) {
     throw new StoreError(`the store ${path} ${notAFile}, not a file`, {
@@ -175,33 +184,30 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     // Companions left without their database (it was moved or deleted) are used by SQLite too.
     if (!inMemory) modeChanges = restrictStoreFileModes(path, existed);
   } catch (error) {
+    if (created) removeCreatedStoreFile(path, error);
     throw storeErrorFrom(error, `cannot set the mode of the store at ${path} (or its -wal, -shm) to 0600`, path);
   }
   let db: SqliteDatabase;
   try {
     db = new Database(path, { fileMustExist: options.mustExist === true });
   } catch (error) {
-    const failure = storeErrorFrom(error, `cannot open the store at ${path}`, path);
-    if (failure instanceof StoreError) throw failure;
-    throw new StoreError(`cannot open the store at ${path}: ${(error as Error).message}`, {
-      hint: 'check the file permissions, or choose another data directory with --home',
-      cause: error,
-    });
+    if (created) removeCreatedStoreFile(path, error);
+    throw storeFileFailure(error, `cannot open the store at ${path}`, path);
   }
   try {
-    if (!existed) chmodSync(path, STORE_FILE_MODE);
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     // Only takes effect on a new file (before its first page is written). Every commit writes each
     // page it touched to the WAL; with 2 KB pages an evidence envelope writes 32 KB instead of
     // 60 KB, which bench/evidence.js measures as ~15 % more envelopes per CPU second.
     db.pragma('page_size = 2048');
-    db.pragma('journal_mode = WAL');
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    switchToWriteAheadLog(db, busyTimeoutMs);
     db.pragma('synchronous = NORMAL');
     // Checkpoint (and fsync) every ~40 MB of WAL instead of every 4 MB: evidence writes ~15 pages
     // per envelope, and fewer, larger checkpoints cost less per envelope (bench/evidence.js).
     db.pragma('wal_autocheckpoint = 10000');
     db.pragma('foreign_keys = ON');
-    const store = new Store(db, path, modeChanges);
+    const store = new Store(db, path, modeChanges, created);
     const migrations = options.migrations ?? MIGRATIONS;
     migrate(store, migrations);
     // A store this call created holds exactly what the migrations made; one that existed may not.
@@ -209,8 +215,81 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     return store;
   } catch (error) {
     db.close();
+    if (created) removeCreatedStoreFile(path, error);
     if (error instanceof StoreError) throw error;
     throw storeErrorFrom(error, 'store open failed', path);
+  }
+}
+
+/**
+ * Creates the empty database file with mode 0600, exclusively: true when this call made it, false
+ * when another process did first (two `init`s of one CI job). SQLite would create it with the
+ * umask's mode, which a second process could see — and copy to the -wal it makes — before the
+ * first one set it to 0600.
+ */
+function createStoreFile(path: string): boolean {
+  let descriptor: number;
+  try {
+    descriptor = openSync(path, 'wx', STORE_FILE_MODE);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw storeFileFailure(error, `cannot create the store at ${path}`, path);
+  }
+  try {
+    // The umask may have taken bits from the mode.
+    fchmodSync(descriptor, STORE_FILE_MODE);
+  } finally {
+    closeSync(descriptor);
+  }
+  return true;
+}
+
+/** A StoreError for a failure to create or open the store file: `storeErrorFrom`'s, else one naming `what` failed. */
+function storeFileFailure(error: unknown, what: string, path: string): StoreError {
+  const failure = storeErrorFrom(error, what, path);
+  if (failure instanceof StoreError) return failure;
+  return new StoreError(`${what}: ${(error as Error).message}`, {
+    hint: 'check the file permissions, or choose another data directory with --home',
+    cause: error,
+  });
+}
+
+/**
+ * Removes the database file an `openStore` that then failed had created: a failed open leaves no
+ * store behind. Not when it failed because another connection held the store (busy): that one
+ * opened the new file too, and a store removed under a connection fails its next use
+ * (SQLITE_IOERR_FSTAT when it opens the -wal). The -wal and -shm went with the last connection.
+ */
+function removeCreatedStoreFile(path: string, failure: unknown): void {
+  const code = storeErrorCode(failure);
+  if (code !== undefined && storeFailureReason(code) === 'busy') return;
+  if (failure instanceof StoreError && failure.reason === 'busy') return;
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone: the failure is the error worth reporting.
+  }
+}
+
+/**
+ * `PRAGMA journal_mode = WAL`, waiting up to `busyTimeoutMs` while another connection holds the
+ * write lock. On a new store (still in rollback mode) the switch writes the file header from inside
+ * a read transaction, and SQLite answers SQLITE_BUSY at once, without its busy handler, when
+ * another process switching the same new store holds the lock: parallel `init`s of a new home
+ * failed so ("database is locked").
+ */
+function switchToWriteAheadLog(db: SqliteDatabase, busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waitMs = 1; ; waitMs = Math.min(waitMs * 2, 50)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const busy = error instanceof Error && error.name === 'SqliteError' && storeFailureReason((error as NodeJS.ErrnoException).code ?? '') === 'busy';
+      if (!busy || Date.now() >= deadline) throw error;
+      Atomics.wait(pause, 0, 0, waitMs);
+    }
   }
 }
 

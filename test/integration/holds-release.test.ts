@@ -14,6 +14,8 @@ import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.
 import { freePort } from '../helpers/ports.js';
 import { inferenceExchanges, launchedEngineYaml, Scenario } from '../helpers/scenario.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
+import { connectMcpClient, toolText } from '../helpers/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 const OPUS = 'claude-opus-4-1-20250805';
 const KEYS = { FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key', FAKE_REMOTE_KEY: 'sk-fake-remote-key' };
@@ -201,6 +203,46 @@ describe('the hold a run’s own failure records', () => {
     expect(error.details).not.toHaveProperty('attempts');
     expect((await scenario.cli(['provider', 'release', 'remote'])).exitCode).toBe(0);
   }, 60_000);
+});
+
+describe('the holds of a retired provider', () => {
+  let scenario: Scenario;
+  let remote: FakeEngine;
+
+  beforeAll(async () => {
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    remote = { kind: 'openai', baseUrl: `http://127.0.0.1:${await freePort()}/v1` } as FakeEngine;
+    await scenario.register({ id: 'remote', engine: remote, class: 'approved_hosted', authEnv: 'FAKE_REMOTE_KEY', price: PRICE });
+  });
+  afterAll(() => scenario?.cleanup());
+
+  it('are held back nowhere once it is removed (provider list, route --explain, MCP route_explain and providers); registered again at the same base URL, it is held again', async () => {
+    expect((await scenario.json(['provider', 'test', 'remote'], { env: KEYS })).result.exitCode).toBe(5);
+    expect((await scenario.json(['provider', 'list'])).document.holds).toEqual([expect.objectContaining({ provider: 'remote', state: 'down' })]);
+    expect((await scenario.cli(['provider', 'remove', 'remote'])).exitCode).toBe(0);
+
+    expect((await scenario.json(['provider', 'list'])).document.holds).toEqual([]);
+    const explained = await scenario.cli(['route', '--explain', QUESTION], { env: KEYS });
+    expect(explained.stdout).toContain('remote');
+    expect(explained.stdout).not.toContain('held back');
+    const routed = await scenario.json(['route', QUESTION], { env: KEYS });
+    expect((routed.document.error as { details: { holds: Hold[] } }).details.holds).toEqual([]);
+    const client = await connectMcpClient(scenario.home);
+    try {
+      for (const [name, args] of [['route_explain', { prompt: QUESTION }], ['providers', {}]] as const) {
+        const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+        expect(toolText(result)).not.toContain('held back');
+        expect((result.structuredContent as { holds?: Hold[] } | undefined)?.holds ?? []).toEqual([]);
+      }
+    } finally {
+      await client.close();
+    }
+
+    // The same engine at the same address: what it did a moment ago holds it again, and says so.
+    await scenario.register({ id: 'remote', engine: remote, class: 'approved_hosted', authEnv: 'FAKE_REMOTE_KEY', price: PRICE });
+    expect((await scenario.json(['provider', 'list'])).document.holds).toEqual([expect.objectContaining({ provider: 'remote', state: 'down' })]);
+    expect((await scenario.cli(['route', '--explain', QUESTION], { env: KEYS })).stdout).toMatch(/held back from routes[^\n]*:\n {2}remote \(every model\) down/);
+  }, 90_000);
 });
 
 describe('engine start lifts what a running gateway knows of the engine that did not answer', () => {

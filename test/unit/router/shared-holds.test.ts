@@ -115,6 +115,17 @@ describe('holds shared through the store', () => {
     expect(monitorOn(runStore).known(moved)).toBeUndefined();
   });
 
+  it('a retired provider’s holds are not listed (it takes no routes); registered again at the same base URL, the same engine is held again until their time', async () => {
+    const gateway = monitorOn(gatewayStore);
+    gateway.reportFailure(ollama, callFailureOf(new UpstreamError('cannot reach 127.0.0.1:11434: connection refused (ECONNREFUSED)', { code: 'upstream_unreachable' }), undefined), 'llama3.2:3b');
+    gateway.reportFailure(claude, rateLimited(30), OPUS);
+    await pause();
+    const retired = { ...ollama, retiredAt: '2026-03-02T10:00:01.000Z' };
+    expect(holdsInForce(runStore, [retired, claude], clock).map((hold) => hold.provider)).toEqual(['claude']);
+    expect(holdsInForce(runStore, [retired], clock)).toEqual([]);
+    expect(holdsInForce(runStore, [ollama], clock)).toEqual([expect.objectContaining({ provider: 'ollama', state: 'down', cause: 'unreachable' })]);
+  });
+
   it('another process’s hold excludes what this process’s own probe finds up — unless it said nothing answered and the probe came later (the engine was started again)', async () => {
     monitorOn(gatewayStore).reportFailure(ollama, { kind: 'unreachable', reason: 'connection refused', code: 'upstream_unreachable' });
     await pause();
