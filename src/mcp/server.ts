@@ -138,98 +138,98 @@ const PROGRESS_INTERVAL_MS = 250;
 
 // The tools' definitions, built once per process and shared by every server: the gateway builds one per `/mcp` request.
 const COMPLETE_TOOL = {
-    title: 'Governed completion',
-    description:
-      'Answer a prompt through the operator\'s policy: classified on this host first, routed to a permitted provider ' +
-      '(local when the data is sensitive), recorded as evidence. Returns the answer, where it went and why.',
-    inputSchema: z.strictObject({
-      prompt: z.string().min(1).describe('the user message'),
-      system: z.string().optional().describe('system prompt'),
-      model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
-      provider: z.string().min(1).optional().describe('use only this provider; every policy rule still applies'),
-      maxTokens: z.number().int().positive().optional().describe('maximum tokens to generate'),
-      ...promptOptionsInput,
-      workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
-      sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
-      session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): the prompt continues its conversation on its model, within its capability envelope, and the turn is appended, as `run --session`; any other id only labels the evidence"),
-    }),
-    outputSchema: {
-      answer: z.string(),
-      provider,
-      model: z.string(),
-      sensitivity,
-      evidenceId: z.string(),
-      requestId: z.string(),
-      permitId: z.string(),
-      finishReason: z.string(),
-      costUsd: z.number().nullable(),
-      tokens: z.object({ inputTokens: z.number(), outputTokens: z.number() }).loose().optional(),
-      fidelity: z.object({}).loose(),
-      latency: z.object({ totalMs: z.number() }).loose(),
-      markers: z.array(z.string()),
-      warnings: z.array(z.object({}).loose()),
-      attempts: z.array(z.object({}).loose()),
-      reasoning: z.string().nullable(),
-      toolCalls: z.array(z.object({}).loose()),
-      session: z.object({ id: z.string(), turn: z.number() }).optional(),
-    },
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  title: 'Governed completion',
+  description:
+    'Answer a prompt through the operator\'s policy: classified on this host first, routed to a permitted provider ' +
+    '(local when the data is sensitive), recorded as evidence. Returns the answer, where it went and why.',
+  inputSchema: z.strictObject({
+    prompt: z.string().min(1).describe('the user message'),
+    system: z.string().optional().describe('system prompt'),
+    model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
+    provider: z.string().min(1).optional().describe('use only this provider; every policy rule still applies'),
+    maxTokens: z.number().int().positive().optional().describe('maximum tokens to generate'),
+    ...promptOptionsInput,
+    workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
+    sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
+    session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): the prompt continues its conversation on its model, within its capability envelope, and the turn is appended, as `run --session`; any other id only labels the evidence"),
+  }),
+  outputSchema: {
+    answer: z.string(),
+    provider,
+    model: z.string(),
+    sensitivity,
+    evidenceId: z.string(),
+    requestId: z.string(),
+    permitId: z.string(),
+    finishReason: z.string(),
+    costUsd: z.number().nullable(),
+    tokens: z.object({ inputTokens: z.number(), outputTokens: z.number() }).loose().optional(),
+    fidelity: z.object({}).loose(),
+    latency: z.object({ totalMs: z.number() }).loose(),
+    markers: z.array(z.string()),
+    warnings: z.array(z.object({}).loose()),
+    attempts: z.array(z.object({}).loose()),
+    reasoning: z.string().nullable(),
+    toolCalls: z.array(z.object({}).loose()),
+    session: z.object({ id: z.string(), turn: z.number() }).optional(),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
 };
 
 const CLASSIFY_TOOL = {
-    title: 'Classify sensitivity',
-    description:
-      'Classify a text as public, internal, confidential or restricted with the operator\'s detectors and policy words; ' +
-      'nothing leaves this host. Secrets in the findings are masked.',
-    inputSchema: z.strictObject({
-      text: z.string().min(1).describe('the text to classify'),
-      sensitivity: sensitivity.optional().describe('raises the level, never lowers it'),
-    }),
-    outputSchema: { level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) },
-    annotations: { readOnlyHint: true, openWorldHint: false },
+  title: 'Classify sensitivity',
+  description:
+    'Classify a text as public, internal, confidential or restricted with the operator\'s detectors and policy words; ' +
+    'nothing leaves this host. Secrets in the findings are masked.',
+  inputSchema: z.strictObject({
+    text: z.string().min(1).describe('the text to classify'),
+    sensitivity: sensitivity.optional().describe('raises the level, never lowers it'),
+  }),
+  outputSchema: { level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) },
+  annotations: { readOnlyHint: true, openWorldHint: false },
 };
 
 const ROUTE_EXPLAIN_TOOL = {
-    title: 'Explain the route',
-    description:
-      'Classify a prompt — or a whole OpenAI chat completions or Anthropic Messages request body (`request`) — and show where the policy ' +
-      'would send it, as `complete` or the gateway would: every candidate in order and every excluded provider with its reason — without calling any model.',
-    inputSchema: routeExplainInput,
-    outputSchema: {
-      classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
-      estimatedPromptTokens: z.number(),
-      plan: z.object({ sensitivity, candidates: z.array(z.object({}).loose()), excluded: z.array(z.object({}).loose()), explanation: z.string() }).loose(),
-      skipped: z.array(z.object({}).loose()),
-      holds: heldBack,
-    },
-    annotations: { readOnlyHint: true, openWorldHint: false },
+  title: 'Explain the route',
+  description:
+    'Classify a prompt — or a whole OpenAI chat completions or Anthropic Messages request body (`request`) — and show where the policy ' +
+    'would send it, as `complete` or the gateway would: every candidate in order and every excluded provider with its reason — without calling any model.',
+  inputSchema: routeExplainInput,
+  outputSchema: {
+    classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
+    estimatedPromptTokens: z.number(),
+    plan: z.object({ sensitivity, candidates: z.array(z.object({}).loose()), excluded: z.array(z.object({}).loose()), explanation: z.string() }).loose(),
+    skipped: z.array(z.object({}).loose()),
+    holds: heldBack,
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
 };
 
 const PROVIDERS_TOOL = {
-    title: 'Registered providers',
-    description:
-      'The providers registered on this host: class (local, hosted, blocked), wire format, base URL, models and status; ' +
-      'and what every syndicate process on this host holds out of routes now (a provider, or one of its models: rate-limited or down, or refusing tools for requests with tools only; until when, why).',
-    outputSchema: {
-      providers: z.array(
-        z.object({ id: z.string(), version: z.number(), status: z.enum(['active', 'retired']), class: z.string(), wire: z.string(), models: z.array(z.string()) }).loose(),
-      ),
-      holds: heldBack,
-    },
-    annotations: { readOnlyHint: true, openWorldHint: false },
+  title: 'Registered providers',
+  description:
+    'The providers registered on this host: class (local, hosted, blocked), wire format, base URL, models and status; ' +
+    'and what every syndicate process on this host holds out of routes now (a provider, or one of its models: rate-limited or down, or refusing tools for requests with tools only; until when, why).',
+  outputSchema: {
+    providers: z.array(
+      z.object({ id: z.string(), version: z.number(), status: z.enum(['active', 'retired']), class: z.string(), wire: z.string(), models: z.array(z.string()) }).loose(),
+    ),
+    holds: heldBack,
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
 };
 
 const METRICS_TOOL = {
-    title: 'Metrics',
-    description:
-      'What happened, from the evidence: requests and tokens local vs hosted, where each sensitivity level went, ' +
-      'latency per provider and model, load times, spend and estimated savings.',
-    inputSchema: z.strictObject({
-      since: z.string().optional().describe('how far back, with its unit: 90m, 24h (default), 7d'),
-      session: z.string().min(1).optional().describe("only one session's requests (a stored session's id or name, or the id its requests carry)"),
-    }),
-    outputSchema: { metrics: z.object({ window: z.object({}).loose(), requests: z.object({}).loose(), tokens: z.object({}).loose() }).loose() },
-    annotations: { readOnlyHint: true, openWorldHint: false },
+  title: 'Metrics',
+  description:
+    'What happened, from the evidence: requests and tokens local vs hosted, where each sensitivity level went, ' +
+    'latency per provider and model, load times, spend and estimated savings.',
+  inputSchema: z.strictObject({
+    since: z.string().optional().describe('how far back, with its unit: 90m, 24h (default), 7d'),
+    session: z.string().min(1).optional().describe("only one session's requests (a stored session's id or name, or the id its requests carry)"),
+  }),
+  outputSchema: { metrics: z.object({ window: z.object({}).loose(), requests: z.object({}).loose(), tokens: z.object({}).loose() }).loose() },
+  annotations: { readOnlyHint: true, openWorldHint: false },
 };
 
 /** Every tool's definition by name, in the order `tools/list` gives them. */
