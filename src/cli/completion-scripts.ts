@@ -272,13 +272,20 @@ function __syndicate_command_path
     echo "$path"
 end
 
+# After \`--\` only operands follow: file names, as bash and zsh offer there, never a command or an option.
+function __syndicate_after_operands_mark
+    contains -- '--' (commandline -opc)[2..-1]
+end
+
 function __syndicate_at
+    __syndicate_after_operands_mark; and return 1
     set -l path (__syndicate_command_path)
     test "$path" = "$argv[1]"
 end
 
-# No file names unless a command takes arguments or an option a value.
+# No file names unless a command takes arguments, an option a value, or \`--\` came before.
 complete -c syndicate -f
+complete -c syndicate -n __syndicate_after_operands_mark -F
 ${lines.join('\n')}
 `;
 }

@@ -1,5 +1,8 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { normalizeObjectSchema } from '@modelcontextprotocol/sdk/server/zod-compat.js';
+import { toJsonSchemaCompat } from '@modelcontextprotocol/sdk/server/zod-json-schema-compat.js';
+import { ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
 import { classifyText } from '../classify/index.js';
@@ -136,6 +139,142 @@ const COMPLETE_ARGUMENT_NAMES: SessionOverrideNames = { provider: '`provider`', 
 /** How often a `complete` call with a progress token reports the answer growing. */
 const PROGRESS_INTERVAL_MS = 250;
 
+// The tools' definitions, built once per process and shared by every server: the gateway builds one per `/mcp` request.
+const COMPLETE_TOOL = {
+  title: 'Governed completion',
+  description:
+    'Answer a prompt through the operator\'s policy: classified on this host first, routed to a permitted provider ' +
+    '(local when the data is sensitive), recorded as evidence. Returns the answer, where it went and why.',
+  inputSchema: z.strictObject({
+    prompt: z.string().min(1).describe('the user message'),
+    system: z.string().optional().describe('system prompt'),
+    model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
+    provider: z.string().min(1).optional().describe('use only this provider; every policy rule still applies'),
+    maxTokens: z.number().int().positive().optional().describe('maximum tokens to generate'),
+    ...promptOptionsInput,
+    workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
+    sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
+    session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): the prompt continues its conversation on its model, within its capability envelope, and the turn is appended, as `run --session`; any other id only labels the evidence"),
+  }),
+  outputSchema: {
+    answer: z.string(),
+    provider,
+    model: z.string(),
+    sensitivity,
+    evidenceId: z.string(),
+    requestId: z.string(),
+    permitId: z.string(),
+    finishReason: z.string(),
+    costUsd: z.number().nullable(),
+    tokens: z.object({ inputTokens: z.number(), outputTokens: z.number() }).loose().optional(),
+    fidelity: z.object({}).loose(),
+    latency: z.object({ totalMs: z.number() }).loose(),
+    markers: z.array(z.string()),
+    warnings: z.array(z.object({}).loose()),
+    attempts: z.array(z.object({}).loose()),
+    reasoning: z.string().nullable(),
+    toolCalls: z.array(z.object({}).loose()),
+    session: z.object({ id: z.string(), turn: z.number() }).optional(),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+};
+
+const CLASSIFY_TOOL = {
+  title: 'Classify sensitivity',
+  description:
+    'Classify a text as public, internal, confidential or restricted with the operator\'s detectors and policy words; ' +
+    'nothing leaves this host. Secrets in the findings are masked.',
+  inputSchema: z.strictObject({
+    text: z.string().min(1).describe('the text to classify'),
+    sensitivity: sensitivity.optional().describe('raises the level, never lowers it'),
+  }),
+  outputSchema: { level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+};
+
+const ROUTE_EXPLAIN_TOOL = {
+  title: 'Explain the route',
+  description:
+    'Classify a prompt — or a whole OpenAI chat completions or Anthropic Messages request body (`request`) — and show where the policy ' +
+    'would send it, as `complete` or the gateway would: every candidate in order and every excluded provider with its reason — without calling any model.',
+  inputSchema: routeExplainInput,
+  outputSchema: {
+    classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
+    estimatedPromptTokens: z.number(),
+    plan: z.object({ sensitivity, candidates: z.array(z.object({}).loose()), excluded: z.array(z.object({}).loose()), explanation: z.string() }).loose(),
+    skipped: z.array(z.object({}).loose()),
+    holds: heldBack,
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+};
+
+const PROVIDERS_TOOL = {
+  title: 'Registered providers',
+  description:
+    'The providers registered on this host: class (local, hosted, blocked), wire format, base URL, models and status; ' +
+    'and what every syndicate process on this host holds out of routes now (a provider, or one of its models: rate-limited or down, or refusing tools for requests with tools only; until when, why).',
+  outputSchema: {
+    providers: z.array(
+      z.object({ id: z.string(), version: z.number(), status: z.enum(['active', 'retired']), class: z.string(), wire: z.string(), models: z.array(z.string()) }).loose(),
+    ),
+    holds: heldBack,
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+};
+
+const METRICS_TOOL = {
+  title: 'Metrics',
+  description:
+    'What happened, from the evidence: requests and tokens local vs hosted, where each sensitivity level went, ' +
+    'latency per provider and model, load times, spend and estimated savings.',
+  inputSchema: z.strictObject({
+    since: z.string().optional().describe('how far back, with its unit: 90m, 24h (default), 7d'),
+    session: z.string().min(1).optional().describe("only one session's requests (a stored session's id or name, or the id its requests carry)"),
+  }),
+  outputSchema: { metrics: z.object({ window: z.object({}).loose(), requests: z.object({}).loose(), tokens: z.object({}).loose() }).loose() },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+};
+
+/** Every tool's definition by name, in the order `tools/list` gives them. */
+export const TOOL_DEFINITIONS = { complete: COMPLETE_TOOL, classify: CLASSIFY_TOOL, route_explain: ROUTE_EXPLAIN_TOOL, providers: PROVIDERS_TOOL, metrics: METRICS_TOOL };
+
+let listedTools: ListToolsResult | undefined;
+
+/**
+ * The `tools/list` answer, derived once per process from the tools as registered, as the SDK's own
+ * handler derives it on every list (a test pins the two equal): converting the tools' zod schemas
+ * to JSON Schema is about half the CPU of a `/mcp` request that lists them, and the gateway builds
+ * a server per request.
+ */
+function listToolsOnce(registered: Partial<Record<string, RegisteredTool>>): ListToolsResult {
+  const jsonSchema = (schema: RegisteredTool['inputSchema'], pipeStrategy: 'input' | 'output'): Tool['inputSchema'] | undefined => {
+    const object = normalizeObjectSchema(schema);
+    return object === undefined ? undefined : (toJsonSchemaCompat(object, { strictUnions: true, pipeStrategy }) as Tool['inputSchema']);
+  };
+  listedTools ??= {
+    tools: Object.entries(registered).flatMap(([name, tool]): Tool[] => {
+      if (tool === undefined || !tool.enabled) return [];
+      const outputSchema = jsonSchema(tool.outputSchema, 'output');
+      return [
+        {
+          name,
+          title: tool.title,
+          description: tool.description,
+          inputSchema: jsonSchema(tool.inputSchema, 'input') ?? { type: 'object', properties: {} },
+          annotations: tool.annotations,
+          execution: tool.execution,
+          _meta: tool._meta,
+          ...(outputSchema === undefined ? {} : { outputSchema }),
+        },
+      ];
+    }),
+  };
+  return listedTools;
+}
+
+/** One JSON Schema validator (an Ajv instance) for every server, instead of one per server. */
+const JSON_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
+
 /**
  * The MCP server (`syndicate mcp`): an agent's tools over the same pipeline as `run` and the
  * gateway. `complete` is one governed invocation (classify → route → permit → invoke →
@@ -157,6 +296,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         'Governed LLM inference on this host. `complete` classifies the prompt before anything leaves the machine, ' +
         'routes it by the operator\'s policy (sensitive data stays on local models), and records hash-chained evidence. ' +
         'Use `route_explain` to see where a prompt would go without calling a model.',
+      jsonSchemaValidator: JSON_SCHEMA_VALIDATOR,
     },
   );
   const running = new Set<Promise<unknown>>();
@@ -183,46 +323,10 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     return work;
   };
 
-  server.registerTool(
+  const registered: Partial<Record<(typeof MCP_TOOLS)[number], RegisteredTool>> = {};
+  registered.complete = server.registerTool(
     'complete',
-    {
-      title: 'Governed completion',
-      description:
-        'Answer a prompt through the operator\'s policy: classified on this host first, routed to a permitted provider ' +
-        '(local when the data is sensitive), recorded as evidence. Returns the answer, where it went and why.',
-      inputSchema: z.strictObject({
-        prompt: z.string().min(1).describe('the user message'),
-        system: z.string().optional().describe('system prompt'),
-        model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
-        provider: z.string().min(1).optional().describe('use only this provider; every policy rule still applies'),
-        maxTokens: z.number().int().positive().optional().describe('maximum tokens to generate'),
-        ...promptOptionsInput,
-        workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
-        sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
-        session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): the prompt continues its conversation on its model, within its capability envelope, and the turn is appended, as `run --session`; any other id only labels the evidence"),
-      }),
-      outputSchema: {
-        answer: z.string(),
-        provider,
-        model: z.string(),
-        sensitivity,
-        evidenceId: z.string(),
-        requestId: z.string(),
-        permitId: z.string(),
-        finishReason: z.string(),
-        costUsd: z.number().nullable(),
-        tokens: z.object({ inputTokens: z.number(), outputTokens: z.number() }).loose().optional(),
-        fidelity: z.object({}).loose(),
-        latency: z.object({ totalMs: z.number() }).loose(),
-        markers: z.array(z.string()),
-        warnings: z.array(z.object({}).loose()),
-        attempts: z.array(z.object({}).loose()),
-        reasoning: z.string().nullable(),
-        toolCalls: z.array(z.object({}).loose()),
-        session: z.object({ id: z.string(), turn: z.number() }).optional(),
-      },
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    },
+    COMPLETE_TOOL,
     (input, extra) =>
       tracked(
         toolResult(options.home, async () => {
@@ -299,20 +403,9 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       ),
   );
 
-  server.registerTool(
+  registered.classify = server.registerTool(
     'classify',
-    {
-      title: 'Classify sensitivity',
-      description:
-        'Classify a text as public, internal, confidential or restricted with the operator\'s detectors and policy words; ' +
-        'nothing leaves this host. Secrets in the findings are masked.',
-      inputSchema: z.strictObject({
-        text: z.string().min(1).describe('the text to classify'),
-        sensitivity: sensitivity.optional().describe('raises the level, never lowers it'),
-      }),
-      outputSchema: { level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-    },
+    CLASSIFY_TOOL,
     (input) =>
       toolResult(options.home, () => {
         const { policy } = currentPolicy(pipeline);
@@ -354,23 +447,9 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     return explainRoute(options.store, policy, { ...conditions, ...asked, text: input.prompt, images: imageParts(parts.images), settings: parts.settings }, explainOptions);
   };
 
-  server.registerTool(
+  registered.route_explain = server.registerTool(
     'route_explain',
-    {
-      title: 'Explain the route',
-      description:
-        'Classify a prompt — or a whole OpenAI chat completions or Anthropic Messages request body (`request`) — and show where the policy ' +
-        'would send it, as `complete` or the gateway would: every candidate in order and every excluded provider with its reason — without calling any model.',
-      inputSchema: routeExplainInput,
-      outputSchema: {
-        classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
-        estimatedPromptTokens: z.number(),
-        plan: z.object({ sensitivity, candidates: z.array(z.object({}).loose()), excluded: z.array(z.object({}).loose()), explanation: z.string() }).loose(),
-        skipped: z.array(z.object({}).loose()),
-        holds: heldBack,
-      },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-    },
+    ROUTE_EXPLAIN_TOOL,
     (input) =>
       toolResult(options.home, async () => {
         const { policy, failure } = currentPolicy(pipeline);
@@ -391,21 +470,9 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       }),
   );
 
-  server.registerTool(
+  registered.providers = server.registerTool(
     'providers',
-    {
-      title: 'Registered providers',
-      description:
-        'The providers registered on this host: class (local, hosted, blocked), wire format, base URL, models and status; ' +
-        'and what every syndicate process on this host holds out of routes now (a provider, or one of its models: rate-limited or down, or refusing tools for requests with tools only; until when, why).',
-      outputSchema: {
-        providers: z.array(
-          z.object({ id: z.string(), version: z.number(), status: z.enum(['active', 'retired']), class: z.string(), wire: z.string(), models: z.array(z.string()) }).loose(),
-        ),
-        holds: heldBack,
-      },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-    },
+    PROVIDERS_TOOL,
     () =>
       toolResult(options.home, () => {
         const registered = listProviders(options.store);
@@ -416,20 +483,9 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       }),
   );
 
-  server.registerTool(
+  registered.metrics = server.registerTool(
     'metrics',
-    {
-      title: 'Metrics',
-      description:
-        'What happened, from the evidence: requests and tokens local vs hosted, where each sensitivity level went, ' +
-        'latency per provider and model, load times, spend and estimated savings.',
-      inputSchema: z.strictObject({
-        since: z.string().optional().describe('how far back, with its unit: 90m, 24h (default), 7d'),
-        session: z.string().min(1).optional().describe("only one session's requests (a stored session's id or name, or the id its requests carry)"),
-      }),
-      outputSchema: { metrics: z.object({ window: z.object({}).loose(), requests: z.object({}).loose(), tokens: z.object({}).loose() }).loose() },
-      annotations: { readOnlyHint: true, openWorldHint: false },
-    },
+    METRICS_TOOL,
     (input) =>
       toolResult(options.home, () => {
         const sinceMs = parseDuration(input.since ?? '24h', 'since', { minimumMs: 1 });
@@ -446,6 +502,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         return { text, structured: { metrics } };
       }),
   );
+  // Replaces the list handler the SDK registered with the tools: the same answer, derived once.
+  server.server.setRequestHandler(ListToolsRequestSchema, () => listToolsOnce(registered));
 
   const cancel = (reason: Error): void => {
     for (const cancellation of cancellations) cancellation.abort(reason);

@@ -98,9 +98,26 @@ export function messageLinkHash(previousHash: string, message: ChainedMessageCol
   return link(previousHash, values);
 }
 
-/** The images a stored message lists (none when its `images` is null). */
-export function storedImageReferences(message: Pick<ChainedMessageColumns, 'images'>): StoredImageReference[] {
-  return message.images === undefined || message.images === null ? [] : (JSON.parse(message.images) as StoredImageReference[]);
+/**
+ * The images a stored message lists (none when its `images` is null), or undefined when the column
+ * is not a JSON list of images: only an edit of the store leaves that, and no read may fail on it
+ * (the walk reports the message as broken, `session show` shows the text as stored).
+ */
+export function storedImageReferences(message: Pick<ChainedMessageColumns, 'images'>): StoredImageReference[] | undefined {
+  if (message.images === undefined || message.images === null) return [];
+  let listed: unknown;
+  try {
+    listed = JSON.parse(message.images);
+  } catch {
+    return undefined;
+  }
+  return Array.isArray(listed) && listed.every(isStoredImageReference) ? listed : undefined;
+}
+
+function isStoredImageReference(entry: unknown): entry is StoredImageReference {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const { sha256, mediaType, size } = entry as Record<string, unknown>;
+  return typeof sha256 === 'string' && typeof mediaType === 'string' && typeof size === 'number';
 }
 
 /** The columns of a `session_switches` row its link covers (all but `prev_hash` and `hash`). */
@@ -351,7 +368,7 @@ function walkSession(
     if (entry.kind === 'message' && entry.row.seq !== expectedSeq) return { sessionId, seq: expectedSeq, reason: 'message missing' };
     if (entry.row.prev_hash !== previousHash) return { sessionId, ...at, reason: previousHash === start ? 'start changed' : 'link broken' };
     if (entry.row.hash === null || sessionLinkHash(previousHash, entry) !== entry.row.hash) return { sessionId, ...at, reason: 'content changed' };
-    if (entry.kind === 'message' && !storedImageReferences(entry.row).every((image) => images.holds(image))) return { sessionId, ...at, reason: 'image changed' };
+    if (entry.kind === 'message' && !(storedImageReferences(entry.row)?.every((image) => images.holds(image)) ?? false)) return { sessionId, ...at, reason: 'image changed' };
     previousHash = entry.row.hash;
     state = stateAfter(state, entry);
     if (entry.kind === 'message') expectedSeq += 1;
@@ -417,16 +434,16 @@ function imageProof(bytesOf: (sha256: string) => Uint8Array | undefined): ImageP
 /** The bytes of one stored image (`evidence verify` reads them one digest at a time: never the whole store in memory). */
 const IMAGE_BYTES = 'SELECT bytes FROM session_images WHERE sha256 = ?';
 
-/** The digests of the images a session's messages list (the session's id the one parameter). */
-const SESSION_IMAGE_DIGESTS = `SELECT json_extract(listed.value, '$.sha256') FROM session_messages AS m, json_each(m.images) AS listed WHERE m.session_id = ? AND m.images IS NOT NULL`;
-
 /**
  * Every digest a stored message lists, as `digest` (NULL for an entry without one). A list edited
  * into something that is not JSON, or an entry that is no object, lists nothing instead of failing
- * the read (the message's link no longer holds: its session is broken at it).
+ * the read (the message's link no longer holds: its session is broken at it, and the walk says so).
  */
 const LISTED_IMAGE_DIGESTS = `SELECT json_extract(listed.value, '$.sha256') AS digest FROM session_messages AS m, json_each(m.images) AS listed
   WHERE m.images IS NOT NULL AND json_valid(m.images) AND listed.type = 'object'`;
+
+/** The digests of the images a session's messages list (the session's id the one parameter). */
+const SESSION_IMAGE_DIGESTS = `${LISTED_IMAGE_DIGESTS} AND m.session_id = ?`;
 
 /**
  * The condition on `session_images` of a row no message lists by its digest. Only an edit of the

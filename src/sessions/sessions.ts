@@ -324,12 +324,14 @@ export interface ProvenContext {
 }
 
 function toSessionMessage(row: StoredMessage): SessionMessage {
+  const images = storedImageReferences(row);
   return {
     seq: row.seq,
     turn: row.turn,
     role: row.role,
     text: row.text,
-    images: storedImageReferences(row).map((image) => ({ mediaType: image.mediaType, size: image.size, sha256: image.sha256 })),
+    images: (images ?? []).map((image) => ({ mediaType: image.mediaType, size: image.size, sha256: image.sha256 })),
+    ...(images === undefined ? { unreadableImages: row.images ?? '' } : {}),
     providerId: row.provider_id,
     model: row.model,
     evidenceId: row.evidence_id,

@@ -11,6 +11,8 @@ export interface SessionMessage {
   text: string;
   /** The images sent with a user message (before its text), in order: what each is, never its bytes. */
   images: SessionImage[];
+  /** The message's list of images as stored, when it is not a JSON list of images (an edit of the store; `images` is then empty). */
+  unreadableImages?: string;
   /** Who answered (assistant messages) and the evidence row of that answer. */
   providerId: string | null;
   model: string | null;

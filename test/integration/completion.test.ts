@@ -4,7 +4,7 @@
  */
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
@@ -73,6 +73,21 @@ describe('syndicate completion', () => {
     await execa('fish', ['-n', join(directory, 'syndicate.fish')]);
     const { stdout } = await execa('fish', ['--no-config', '-c', 'source $argv[1]; complete -C "syndicate provider re"', join(directory, 'syndicate.fish')]);
     expect(stdout.split('\n').map((line) => line.split('\t')[0]).sort()).toEqual(['register', 'release', 'remove']);
+  });
+
+  it.skipIf(!installed('fish'))('fish: after `--` offers file names only, as bash and zsh do (skipped when fish is not installed)', async () => {
+    const files = join(directory, 'files');
+    mkdirSync(files);
+    writeFileSync(join(files, 'provider-notes.txt'), '');
+    writeFileSync(join(files, '--help-notes.txt'), '');
+    const offered = async (line: string): Promise<string[]> => {
+      const { stdout } = await execa('fish', ['--no-config', '-c', 'source $argv[1]; complete -C $argv[2]', join(directory, 'syndicate.fish'), line], { cwd: files });
+      return stdout.split('\n').filter((entry) => entry !== '').map((entry) => entry.split('\t')[0] as string).sort();
+    };
+    expect(await offered('syndicate provider ')).toContain('register');
+    expect(await offered('syndicate provider -- ')).toEqual(['--help-notes.txt', 'provider-notes.txt']);
+    expect(await offered('syndicate -- pro')).toEqual(['provider-notes.txt']);
+    expect(await offered('syndicate evidence export -- --')).toEqual(['--help-notes.txt']);
   });
 
   it('--json prints the script in one document; an unknown shell is a usage error', async () => {

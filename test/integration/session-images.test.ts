@@ -237,4 +237,35 @@ describe('syndicate run --session with --image', () => {
     expect((await scenario.json(['session', 'delete', other])).document).toMatchObject({ images: 1 });
     expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
   }, 90_000);
+
+  it("a message's image list edited into what is not JSON: run --session and provider switch refuse with the chain's error, session show shows it as stored", async () => {
+    const id = await startSession(`llama:${defaultModel(llama)}`);
+    await run(['What is in this screenshot?', '--image', png, '--session', id]);
+    withStore(scenario.home, (store) => store.db.prepare("UPDATE session_messages SET images = 'not json' WHERE session_id = ? AND seq = 1").run(id));
+    const sent = inferenceExchanges(llama).length;
+    const refusals = await Promise.all([
+      scenario.json(['run', 'Again?', '--session', id, '--no-stream']),
+      scenario.json(['provider', 'switch', `claude:${defaultModel(claude)}`, '--session', id], { env }),
+    ]);
+    for (const { result, document } of refusals) {
+      expect(result.exitCode, result.stdout).toBe(1);
+      expect(document.error).toMatchObject({
+        code: 'session_chain_broken',
+        message: expect.stringContaining(`session ${id} fails its hash chain at message #1 (content changed)`),
+        hint: expect.stringContaining(`syndicate session delete ${id}`),
+        details: { brokenAt: { sessionId: id, seq: 1, reason: 'content changed' } },
+      });
+    }
+    expect(inferenceExchanges(llama)).toHaveLength(sent);
+    // What the refusal's hint says to read: the session as stored, the edited list with it.
+    const [shown, human] = await Promise.all([scenario.json(['session', 'show', id]), scenario.cli(['session', 'show', id])]);
+    expect(shown.result.exitCode, shown.result.stdout).toBe(0);
+    expect((shown.document.session as Json).messages[0]).toMatchObject({ seq: 1, images: [], unreadableImages: 'not json' });
+    expect((shown.document.session as Json).messages[1]).not.toHaveProperty('unreadableImages');
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout).toContain('[images unreadable, stored as "not json"]');
+    const verified = await scenario.json(['evidence', 'verify']);
+    expect(verified.document.error).toMatchObject({ details: { sessionBreaks: expect.arrayContaining([{ sessionId: id, seq: 1, reason: 'content changed' }]) } });
+    expect((await scenario.json(['session', 'delete', id])).result.exitCode).toBe(0);
+  }, 90_000);
 });

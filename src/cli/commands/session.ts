@@ -181,6 +181,7 @@ function printDetail(output: Output, detail: SessionDetail): void {
     const dropped = droppedBy === undefined ? '' : output.color.yellow(` [dropped by switch ${droppedBy}]`);
     output.line(`#${message.seq} turn ${message.turn} ${who}${dropped}`);
     for (const image of message.images) output.line(`  [image ${image.mediaType}, ${counted(image.size, 'byte')}, sha256 ${image.sha256}]`);
+    if (message.unreadableImages !== undefined) output.line(output.color.yellow(`  [images unreadable, stored as ${JSON.stringify(message.unreadableImages)}]`));
     output.line(`  ${message.text.replace(/\n/g, '\n  ')}`);
   }
   output.line();

@@ -1,9 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveHome } from '../../../src/home/home.js';
-import { createMcpServer, type SyndicateMcpServer } from '../../../src/mcp/server.js';
+import { createMcpServer, MCP_TOOLS, TOOL_DEFINITIONS, type SyndicateMcpServer } from '../../../src/mcp/server.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { startFakeEngine, type FakeEngine } from '../../helpers/fake-engines/index.js';
 import { inferenceExchanges, Scenario } from '../../helpers/scenario.js';
@@ -56,6 +57,32 @@ describe('createMcpServer', () => {
     const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
     return (document.evidence as ListedRow[])[0]!;
   }
+
+  it('lists the tools exactly as the SDK derives them from their definitions (derived once, shared by every server)', async () => {
+    const bare = new McpServer({ name: 'bare', version: '0.0.0' });
+    const answer = (): CallToolResult => ({ content: [] });
+    bare.registerTool('complete', TOOL_DEFINITIONS.complete, answer);
+    bare.registerTool('classify', TOOL_DEFINITIONS.classify, answer);
+    bare.registerTool('route_explain', TOOL_DEFINITIONS.route_explain, answer);
+    bare.registerTool('providers', TOOL_DEFINITIONS.providers, answer);
+    bare.registerTool('metrics', TOOL_DEFINITIONS.metrics, answer);
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await bare.connect(serverSide);
+    const bareClient = new Client({ name: 'test', version: '1.0.0' });
+    await bareClient.connect(clientSide);
+    const [listed, derived] = await Promise.all([client.listTools(), bareClient.listTools()]);
+    await bareClient.close();
+    expect(listed.tools.map((tool) => tool.name)).toEqual([...MCP_TOOLS]);
+    expect(listed).toEqual(derived);
+    // A second server answers with the same list, derived once.
+    const other = createMcpServer({ home: resolveHome({ home: scenario.home }), store, version: '0.0.0-test' });
+    const [otherClientSide, otherServerSide] = InMemoryTransport.createLinkedPair();
+    await other.server.connect(otherServerSide);
+    const otherClient = new Client({ name: 'test', version: '1.0.0' });
+    await otherClient.connect(otherClientSide);
+    expect(await otherClient.listTools()).toEqual(listed);
+    await otherClient.close();
+  });
 
   it('reports progress to a client that sent a progress token: the attempt, then the answer growing', async () => {
     engine.setFault({ slowStreamMs: 120 });
