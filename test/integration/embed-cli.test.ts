@@ -108,14 +108,23 @@ describe('syndicate embed', () => {
   });
 
   it('leaves a chain `evidence verify` accepts, and `metrics` counts the calls local and hosted', async () => {
+    const metrics = async (): Promise<{ requests: { local: number; hosted: number; denied: number }; tokens: { local: { input: number; output: number } } }> => {
+      const { result, document } = await scenario.json(['metrics', '--since', '1h']);
+      expect(result.exitCode, result.stderr).toBe(0);
+      return document.metrics as { requests: { local: number; hosted: number; denied: number }; tokens: { local: { input: number; output: number } } };
+    };
+    // One call of each kind of its own, counted from what the earlier tests left: the tests may run in any order.
+    const before = await metrics();
+    const env = { FAKE_OPENAI_KEY: 'sk-fake' };
+    expect((await scenario.cli(['embed', 'first document', '--provider', 'openai'], { env })).exitCode).toBe(0);
+    expect((await scenario.cli(['embed', 'first document', '--provider', 'ollama'], { env })).exitCode).toBe(0);
+    expect((await scenario.cli(['embed', SECRET_TEXT, '--provider', 'openai'], { env })).exitCode).toBe(4);
     const verify = await scenario.cli(['evidence', 'verify']);
     expect(verify.exitCode, verify.stderr).toBe(0);
-    const { result, document } = await scenario.json(['metrics', '--since', '1h']);
-    expect(result.exitCode, result.stderr).toBe(0);
-    expect(document.metrics).toMatchObject({ requests: { local: 1, hosted: 1, denied: 1 } });
-    const tokens = (document.metrics as { tokens: unknown }).tokens as { local: { input: number; output: number } };
-    expect(tokens.local.input).toBeGreaterThan(0);
-    expect(tokens.local.output).toBe(0);
+    const after = await metrics();
+    expect(after.requests).toMatchObject({ local: before.requests.local + 1, hosted: before.requests.hosted + 1, denied: before.requests.denied + 1 });
+    expect(after.tokens.local.input).toBeGreaterThan(before.tokens.local.input);
+    expect(after.tokens.local.output).toBe(0);
   });
 
   it('embeds a text of whitespace alone, as the gateway and OpenAI do', async () => {

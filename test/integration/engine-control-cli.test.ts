@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 
 import { BIN } from '../helpers/cli.js';
 import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
@@ -62,20 +62,30 @@ function startBudgetedOllama(): Promise<FakeEngine> {
   });
 }
 
-/** `startBudgetedOllama` registered in a fresh home for the tests of one describe block (as `registeredEngineScenario` does). */
+/**
+ * `startBudgetedOllama` registered in a fresh home for each test of one describe block: each test
+ * meets llama3.2 resident and nothing loaded by syndicate, whichever tests ran before it, and loads
+ * what it needs loaded itself.
+ */
 function budgetedOllamaScenario(): { scenario: Scenario; engine: FakeEngine } {
   const setup = {} as { scenario: Scenario; engine: FakeEngine };
-  beforeAll(async () => {
+  beforeEach(async () => {
     setup.engine = await startBudgetedOllama();
     setup.scenario = await Scenario.create();
     const registered = await registerBudgetedOllama(setup.scenario, setup.engine);
     expect(registered.exitCode, registered.stderr).toBe(0);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     setup.scenario?.cleanup();
     await setup.engine?.close();
   });
   return setup;
+}
+
+/** `engine load TARGET ...options` through syndicate, exit 0 asserted: the state a test starts from. */
+async function loaded(scenario: Scenario, target: string, ...options: string[]): Promise<void> {
+  const result = await scenario.cli(['engine', 'load', target, ...options]);
+  expect(result.exitCode, result.stderr).toBe(0);
 }
 
 /**
@@ -84,18 +94,11 @@ function budgetedOllamaScenario(): { scenario: Scenario; engine: FakeEngine } {
  * VRAM budget requires it), end to end through the built CLI.
  */
 describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget)', () => {
+  const setup = budgetedOllamaScenario();
   let scenario: Scenario;
   let engine: FakeEngine;
-
-  beforeAll(async () => {
-    engine = await startBudgetedOllama();
-    scenario = await Scenario.create();
-    const registered = await registerBudgetedOllama(scenario, engine);
-    expect(registered.exitCode, registered.stderr).toBe(0);
-  });
-  afterAll(async () => {
-    scenario?.cleanup();
-    await engine?.close();
+  beforeEach(() => {
+    ({ scenario, engine } = setup);
   });
 
   it('status: what the engine holds, its size and the declared priority, the budget in use', async () => {
@@ -139,6 +142,7 @@ describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget
   });
 
   it('load again: already loaded, nothing sent', async () => {
+    await loaded(scenario, 'ollama:qwen2.5-coder:7b');
     const before = generateRequests(engine).length;
     const { result, document } = await scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b']);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -147,6 +151,7 @@ describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget
   });
 
   it('load again with --keep-alive: Ollama is sent the keep-alive (it sets the expiry anew), no load is recorded', async () => {
+    await loaded(scenario, 'ollama:qwen2.5-coder:7b');
     const before = generateRequests(engine).length;
     const { result, document } = await scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b', '--keep-alive', '2h']);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -156,6 +161,7 @@ describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget
   });
 
   it('load of a lower-priority model that would need the higher one out: refused (exit 4), nothing changes', async () => {
+    await loaded(scenario, 'ollama:qwen2.5-coder:7b');
     const before = generateRequests(engine).length;
     const { result, document } = await scenario.json(['engine', 'load', 'ollama:llama3.2:latest']);
     expect(result.exitCode).toBe(4);
@@ -170,6 +176,7 @@ describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget
   });
 
   it('--task: a model tagged for the task outranks an untagged one whatever the priorities', async () => {
+    await loaded(scenario, 'ollama:qwen2.5-coder:7b');
     const { result, document } = await scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--task', 'chat']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ model: 'llama3.2:latest', evicted: [{ model: 'qwen2.5-coder:7b' }] });
@@ -185,6 +192,8 @@ describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget
   });
 
   it('metrics: every load is a load time per model', async () => {
+    await loaded(scenario, 'ollama:qwen2.5-coder:7b');
+    await loaded(scenario, 'ollama:llama3.2:latest', '--task', 'chat');
     const { result, document } = await scenario.json(['metrics']);
     expect(result.exitCode, result.stderr).toBe(0);
     const loadTimes = (document['metrics'] as Record<string, unknown>)['loadTimes'] as { provider: string; model: string; loads: number }[];
@@ -251,6 +260,7 @@ describe('engine load --num-ctx (fake Ollama, 8 GB budget)', () => {
   });
 
   it('a reload for a new num_ctx goes through the swap plan: it evicts the lower-ranked model the budget needs out', async () => {
+    await loaded(setup.scenario, 'ollama:llama3.2:latest', '--num-ctx', '8192');
     // qwen2.5-coder (5 GB) loaded beside llama3.2 (4 GB) behind syndicate's back: 9 GB in an 8 GB budget.
     await fetch(new URL('/api/generate', setup.engine.baseUrl), { method: 'POST', body: JSON.stringify({ model: 'qwen2.5-coder:7b', options: { num_ctx: 4096 } }) });
     expect(await residentContexts(setup.engine)).toEqual({ 'llama3.2:latest': 8192, 'qwen2.5-coder:7b': 4096 });
@@ -271,6 +281,9 @@ describe('engine load --num-ctx (fake Ollama, 8 GB budget)', () => {
   });
 
   it('a reload that would need a higher-ranked model out is refused (exit 4) as a load is, and the model stays loaded as it was', async () => {
+    await loaded(setup.scenario, 'ollama:qwen2.5-coder:7b', '--num-ctx', '16384');
+    expect(await residentContexts(setup.engine)).toEqual({ 'qwen2.5-coder:7b': 16384 });
+    // llama3.2 loaded again behind syndicate's back, with Ollama's default context.
     await fetch(new URL('/api/generate', setup.engine.baseUrl), { method: 'POST', body: JSON.stringify({ model: 'llama3.2:latest' }) });
     const before = generateRequests(setup.engine).length;
     const dryRun = await setup.scenario.json(['engine', 'load', 'ollama:llama3.2:latest', '--num-ctx', '8192', '--dry-run']);
@@ -319,6 +332,7 @@ describe('routing to a cold model on a full engine (run through the pipeline)', 
   });
 
   it('a lower-priority cold model that would need the higher one out: not routed (exit 4), nothing unloaded, the hint says what to do', async () => {
+    await loaded(setup.scenario, 'ollama:qwen2.5-coder:7b');
     const before = setup.engine.exchanges.length;
     const { result, document } = await setup.scenario.json(['run', '--provider', 'ollama:llama3.2:latest', '--no-stream', 'Hello there.']);
     expect(result.exitCode).toBe(4);
@@ -367,6 +381,10 @@ describe('engine status of an engine that does not answer', () => {
       hint: expect.stringContaining("start gone's engine (its record declares no engine.launch"),
     });
     const port = new URL(readProvider(scenario, 'gone')).port;
+    // Retired when the test ends: the other tests meet gone alone.
+    onTestFinished(async () => {
+      expect((await scenario.cli(['provider', 'remove', 'startable'])).exitCode).toBe(0);
+    });
     writeFileSync(join(scenario.home, 'startable.yaml'), launchedEngineYaml({ id: 'startable', baseUrl: `http://127.0.0.1:${port}/v1`, kind: 'llama.cpp', command: 'llama-server', readyPath: '/health', model: 'm', contextWindow: 4096 }));
     expect((await scenario.cli(['provider', 'register', join(scenario.home, 'startable.yaml')])).exitCode).toBe(0);
     const unload = await scenario.json(['engine', 'unload', 'startable:m']);
@@ -408,36 +426,50 @@ describe('engine start and stop (engine.launch)', () => {
       writeRecord('crashes', process.execPath, ['-e', "console.error('unknown argument: --frobnicate'); process.exit(3)"], '/health', `http://127.0.0.1:${await freePort()}/v1`),
       writeRecord('missing', 'no-such-engine-binary-xyz', [], '/health', `http://127.0.0.1:${await freePort()}/v1`),
     ];
+    const retiredPort = await freePort();
+    files.push(writeRecord('retired', 'sh', ['-c', `exec "${process.execPath}" "${BIN}" engine serve --model "${modelPath}" --port ${retiredPort}`], '/health', `http://127.0.0.1:${retiredPort}/v1`));
     const registered = await scenario.cli(['provider', 'register', ...files], { env });
     expect(registered.exitCode, registered.stderr).toBe(0);
   });
-  afterAll(async () => {
-    await Promise.all(['embedded', 'wrapped'].map((id) => scenario?.cli(['engine', 'stop', id, '--grace', '1s'], { env })));
-    scenario?.cleanup();
+  // Each test meets every engine stopped, whichever tests ran before it (or failed partway).
+  afterEach(async () => {
+    await Promise.all(['embedded', 'wrapped', 'retired'].map((id) => scenario.cli(['engine', 'stop', id, '--grace', '1s'], { env })));
   });
+  afterAll(() => scenario?.cleanup());
 
-  let pid = 0;
+  /** `engine start embedded`, which the test asserts started it: its pid. */
+  const startEmbedded = async (): Promise<number> => {
+    const { result, document } = await scenario.json(['engine', 'start', 'embedded'], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ started: true, pid: expect.any(Number) });
+    return document['pid'] as number;
+  };
+  const loadTimes = async (): Promise<{ provider: string; loads: number }[]> =>
+    ((await scenario.json(['metrics'], { env })).document['metrics'] as { loadTimes: { provider: string; loads: number }[] }).loadTimes;
 
   it('start: runs the declared command detached, waits for readyPath, records the start and the model it loaded', async () => {
+    // Counted from the starts the earlier tests made: the tests may run in any order.
+    const loadsBefore = (await loadTimes()).find((entry) => entry.provider === 'embedded')?.loads ?? 0;
     const { result, document } = await scenario.json(['engine', 'start', 'embedded'], { env });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ started: true, pid: expect.any(Number), readyMs: expect.any(Number), loaded: [expect.any(String)], logPath: join(scenario.home, 'engines', 'embedded.log') });
-    pid = document['pid'] as number;
+    const pid = document['pid'] as number;
     expect(isAlive(pid)).toBe(true);
     const status = await scenario.json(['engine', 'status', 'embedded'], { env });
     expect(status.result.exitCode, status.result.stderr).toBe(0);
     expect((status.document['engines'] as Record<string, unknown>[])[0]).toMatchObject({ reachable: true, process: { pid, alive: true } });
-    const metrics = await scenario.json(['metrics'], { env });
-    expect((metrics.document['metrics'] as Record<string, unknown>)['loadTimes']).toEqual([expect.objectContaining({ provider: 'embedded', loads: 1 })]);
+    expect((await loadTimes()).filter((entry) => entry.provider === 'embedded')).toEqual([expect.objectContaining({ provider: 'embedded', loads: loadsBefore + 1 })]);
   });
 
   it('start again: already running, the same process', async () => {
+    const pid = await startEmbedded();
     const { result, document } = await scenario.json(['engine', 'start', 'embedded'], { env });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ started: false, reason: 'already-running', pid });
   });
 
   it('stop: SIGTERM to its process group; the process is gone; stopping again is not an error', async () => {
+    const pid = await startEmbedded();
     const { result, document } = await scenario.json(['engine', 'stop', 'embedded'], { env });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ stopped: true, pid, killed: false });
@@ -534,15 +566,16 @@ describe('engine start and stop (engine.launch)', () => {
   });
 
   it('an engine started before its provider was retired can still be stopped', async () => {
-    const started = await scenario.json(['engine', 'start', 'wrapped'], { env });
+    // A provider of its own (wrapped as `wrapped` is): the other tests still start theirs.
+    const started = await scenario.json(['engine', 'start', 'retired'], { env });
     expect(started.result.exitCode, started.result.stderr).toBe(0);
-    expect((await scenario.cli(['provider', 'remove', 'wrapped'], { env })).exitCode).toBe(0);
-    const stopped = await scenario.json(['engine', 'stop', 'wrapped'], { env });
+    expect((await scenario.cli(['provider', 'remove', 'retired'], { env })).exitCode).toBe(0);
+    const stopped = await scenario.json(['engine', 'stop', 'retired'], { env });
     expect(stopped.result.exitCode, stopped.result.stderr).toBe(0);
     expect(stopped.document).toMatchObject({ stopped: true, pid: started.document['pid'] });
     expect(isAlive(started.document['pid'] as number)).toBe(false);
     // Starting it is still refused: a retired provider is not used.
-    expect((await scenario.json(['engine', 'start', 'wrapped'], { env })).result.exitCode).toBe(2);
+    expect((await scenario.json(['engine', 'start', 'retired'], { env })).result.exitCode).toBe(2);
   });
 
   it('a command that does not exist: exit 2 naming it and the fix', async () => {

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/common/ids.js';
-import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { parseJsonDocument, runCli } from '../helpers/cli.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
 import { withStore } from '../helpers/store.js';
 import { seedCompleted } from '../unit/evidence/seed.js';
 
@@ -8,14 +9,15 @@ const DAY = 24 * 3600 * 1000;
 
 /** `syndicate evidence prune` as an operator's retention job runs it. */
 describe('syndicate evidence prune', () => {
-  const temporary = makeTempHome();
-  const home = temporary.home;
+  let home: string;
+  let cleanup: () => void;
   let old: string[];
   let recent: string;
   let headBefore: string;
 
-  beforeAll(async () => {
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+  // Each test meets the three envelopes unpruned, whichever tests pruned before it, and prunes itself when it needs to.
+  beforeEach(async () => {
+    ({ home, cleanup } = await initialisedHome('syndicate-prune-'));
     withStore(home, (store) => {
       old = [seedCompleted(store, { now: Date.now() - 100 * DAY }), seedCompleted(store, { now: Date.now() - 95 * DAY })];
       recent = seedCompleted(store, { now: Date.now() - DAY });
@@ -23,7 +25,12 @@ describe('syndicate evidence prune', () => {
     const verified = parseJsonDocument((await runCli(['evidence', 'verify', '--json'], { home })).stdout) as { head: { seq: number; hash: string } };
     headBefore = `${verified.head.seq}:${verified.head.hash}`;
   });
-  afterAll(() => temporary.cleanup());
+  afterEach(() => cleanup());
+
+  const pruneOlderThan90Days = async (): Promise<void> => {
+    const result = await runCli(['evidence', 'prune', '--older-than', '90d'], { home });
+    expect(result.exitCode, result.stderr).toBe(0);
+  };
 
   it('--dry-run says what would go and changes nothing', async () => {
     const result = await runCli(['evidence', 'prune', '--older-than', '90d', '--dry-run'], { home });
@@ -53,6 +60,7 @@ describe('syndicate evidence prune', () => {
   });
 
   it('show of a pruned envelope says which prune deleted it (exit 2, `evidence_pruned`); ids never there are still not found', async () => {
+    await pruneOlderThan90Days();
     const { prunedAt, olderThan } = withStore(home, (store) => store.db.prepare('SELECT pruned_at AS prunedAt, older_than AS olderThan FROM evidence_prunes').get()) as {
       prunedAt: string;
       olderThan: string;
@@ -81,6 +89,7 @@ describe('syndicate evidence prune', () => {
   });
 
   it('a head recorded before the prune still checks; one inside the deleted part is refused with what to do', async () => {
+    await pruneOlderThan90Days();
     const kept = await runCli(['evidence', 'verify', '--from', headBefore], { home });
     expect(kept.exitCode, kept.stderr).toBe(0);
     const inside = await runCli(['evidence', 'verify', '--from', `1:${'a'.repeat(64)}`], { home });
@@ -117,12 +126,13 @@ describe('syndicate evidence prune', () => {
 
 /** A store edited by hand: prune must not be the tool that erases the edit. */
 describe('syndicate evidence prune over an edited row', () => {
-  const temporary = makeTempHome();
-  const home = temporary.home;
+  let home: string;
+  let cleanup: () => void;
   let edited: string;
 
-  beforeAll(async () => {
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+  // Each test meets the edited row unpruned: the other test may have deleted it first.
+  beforeEach(async () => {
+    ({ home, cleanup } = await initialisedHome('syndicate-prune-edited-'));
     withStore(home, (store) => {
       seedCompleted(store, { now: Date.now() - 100 * DAY });
       edited = seedCompleted(store, { now: Date.now() - 95 * DAY });
@@ -130,7 +140,7 @@ describe('syndicate evidence prune over an edited row', () => {
       store.db.prepare('UPDATE evidence SET response_status = 599 WHERE id = ?').run(edited);
     });
   });
-  afterAll(() => temporary.cleanup());
+  afterEach(() => cleanup());
 
   it('--dry-run warns; the prune exits 1 naming the row and deletes nothing; verify still names it', async () => {
     const dryRun = await runCli(['evidence', 'prune', '--older-than', '90d', '--dry-run'], { home });

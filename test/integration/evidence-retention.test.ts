@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
 import { startServe } from '../helpers/serve.js';
 import { withStore } from '../helpers/store.js';
 import { seedCompleted } from '../unit/evidence/seed.js';
@@ -11,21 +12,22 @@ const DAY = 24 * 3600 * 1000;
 
 /** The policy's `evidence.retentionDays`: what `evidence prune` alone and a running gateway do with it. */
 describe('evidence retention from the policy', () => {
-  const temporary = makeTempHome('syndicate-retention-');
-  const home = temporary.home;
+  let home: string;
+  let cleanup: () => void;
   let recent: string;
 
   const writePolicy = (evidence: string): void => writeFileSync(join(home, 'policy.yaml'), `apiVersion: syndicate/v1\nkind: Policy\n${evidence}\n`, { mode: 0o600 });
 
-  beforeAll(async () => {
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+  // Each test meets init's policy and the three envelopes unpruned, whichever policy or prune an earlier test left.
+  beforeEach(async () => {
+    ({ home, cleanup } = await initialisedHome('syndicate-retention-'));
     withStore(home, (store) => {
       seedCompleted(store, { now: Date.now() - 100 * DAY });
       seedCompleted(store, { now: Date.now() - 40 * DAY });
       recent = seedCompleted(store, { now: Date.now() - DAY });
     });
   });
-  afterAll(() => temporary.cleanup());
+  afterEach(() => cleanup());
 
   it('evidence prune with neither --older-than nor a retention in the policy: exit 2 naming both ways', async () => {
     const { exitCode, stdout } = await runCli(['--json', 'evidence', 'prune'], { home });

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { freePort } from '../helpers/ports.js';
@@ -58,6 +58,12 @@ describe('holds lifted by hand and by an answer, in a running gateway', () => {
     );
     gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home, ...KEYS }, 120_000);
     ({ answeredBy } = gatewayClient(scenario, gateway));
+  });
+
+  // A test that fails partway leaves its fault armed and a hold of up to 600 s: the next test meets neither.
+  afterEach(async () => {
+    anthropicApi.setFault('ok');
+    await scenario.releaseHolds();
   });
 
   afterAll(async () => {
@@ -168,6 +174,7 @@ describe('the hold a run’s own failure records', () => {
     const remote = { kind: 'openai', baseUrl: `http://127.0.0.1:${await freePort()}/v1` } as FakeEngine;
     await scenario.register({ id: 'remote', engine: remote, class: 'approved_hosted', authEnv: 'FAKE_REMOTE_KEY', price: PRICE });
   });
+  afterEach(() => scenario.releaseHolds());
   afterAll(() => scenario?.cleanup());
 
   it('a run whose failure holds a provider says for how long, and route --explain lists the hold with its time left', async () => {
@@ -201,7 +208,6 @@ describe('the hold a run’s own failure records', () => {
     // Held out by the plan, not called: the error lists the exclusion, no attempt.
     expect(error.details).toHaveProperty('excluded');
     expect(error.details).not.toHaveProperty('attempts');
-    expect((await scenario.cli(['provider', 'release', 'remote'])).exitCode).toBe(0);
   }, 60_000);
 });
 

@@ -5,7 +5,7 @@
  * (lmstudio-ai/lmstudio-bug-tracker#1546) — so the tokens are counted here instead, and the
  * evidence says they are approximate, not an exact 0.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { fakeVector } from '../helpers/fake-engines/embeddings.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
@@ -33,10 +33,16 @@ afterAll(async () => {
   await lmstudio?.close();
 });
 
+/** `provider add lmstudio` in the scenario's home, exit 0 asserted. */
+async function addLmStudio(into: Scenario): ReturnType<Scenario['json']> {
+  const added = await into.json(['provider', 'add', 'lmstudio', '--base-url', lmstudio.baseUrl]);
+  expect(added.result.exitCode, added.result.stderr).toBe(0);
+  return added;
+}
+
 describe('LM Studio embeddings', () => {
   it('provider add lmstudio registers the embeddings model as kind embedding and the chat model as chat', async () => {
-    const added = await scenario.json(['provider', 'add', 'lmstudio', '--base-url', lmstudio.baseUrl]);
-    expect(added.result.exitCode, added.result.stderr).toBe(0);
+    const added = await addLmStudio(scenario);
     const models = (added.document.record as { models: { id: string; kind?: string; contextWindow: number }[] }).models;
     expect(models.map((model) => [model.id, model.kind ?? 'chat', model.contextWindow])).toEqual([
       [CHAT_MODEL, 'chat', 32768],
@@ -46,8 +52,12 @@ describe('LM Studio embeddings', () => {
   });
 
   it('embed: the vector LM Studio made; its 0-token usage is replaced by a local count marked approximate', async () => {
+    // A home of its own, added as the other test adds it: that test may run after this one.
+    const ownScenario = await Scenario.create();
+    onTestFinished(() => ownScenario.cleanup());
+    await addLmStudio(ownScenario);
     const before = inferenceExchanges(lmstudio).length;
-    const embedded = await scenario.json(['embed', TEXT]);
+    const embedded = await ownScenario.json(['embed', TEXT]);
     expect(embedded.result.exitCode, embedded.result.stderr).toBe(0);
     expect(embedded.document).toMatchObject({ ok: true, provider: { id: 'lmstudio' }, model: EMBED_MODEL });
     expect((embedded.document.embeddings as number[][]).map((vector) => vector.map((value) => Math.fround(value)))).toEqual([fakeVector(EMBED_MODEL, TEXT, 8)]);
@@ -56,7 +66,7 @@ describe('LM Studio embeddings', () => {
     expect(sent.map((exchange) => exchange.path)).toEqual(['/v1/embeddings']);
     expect(JSON.parse(sent[0]!.responseBody.toString('utf8'))).toMatchObject({ usage: { prompt_tokens: 0, total_tokens: 0 } });
 
-    const evidence = await scenario.evidence(embedded.document.evidenceId as string);
+    const evidence = await ownScenario.evidence(embedded.document.evidenceId as string);
     expect(evidence).toMatchObject({ tokenAccounting: 'approximate', outputTokens: 0 });
     expect((evidence as { inputTokens: number }).inputTokens).toBeGreaterThan(5);
   });

@@ -67,6 +67,16 @@ async function register(id: string, kind: FakeEngineKind, options: { conforming?
   return engine;
 }
 
+const registeredOnce = new Map<string, Promise<FakeEngine | undefined>>();
+
+/** `register`, by whichever test needs the provider first (the others reuse it, still at v1): the tests may run in any order. */
+function registerOnce(id: string, kind: FakeEngineKind, options: Parameters<typeof register>[2] = {}): Promise<FakeEngine | undefined> {
+  if (!registeredOnce.has(id)) registeredOnce.set(id, register(id, kind, options));
+  return registeredOnce.get(id)!;
+}
+const llamaOk = (): Promise<FakeEngine | undefined> => registerOnce('llama-ok', 'llama.cpp', { conforming: true });
+const vllmOk = (): Promise<FakeEngine | undefined> => registerOnce('vllm-ok', 'vllm', { conforming: true, tags: ['tools'] });
+
 async function history(id: string): Promise<{ version: number; reason: string; record: { deviations: string[] } }[]> {
   const { result, document } = await scenario.json(['provider', 'history', id]);
   expect(result.exitCode, result.stderr).toBe(0);
@@ -75,7 +85,7 @@ async function history(id: string): Promise<{ version: number; reason: string; r
 
 describe('syndicate provider test', () => {
   it('exit 0 and a JSON document with every check, no deviations and the evidence id', async () => {
-    await register('llama-ok', 'llama.cpp', { conforming: true });
+    await llamaOk();
     const { result, document } = await scenario.json(['provider', 'test', 'llama-ok']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ ok: true, provider: { id: 'llama-ok', version: 1, class: 'local', wire: 'openai' }, model: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', conforms: true, deviations: [] });
@@ -91,6 +101,7 @@ describe('syndicate provider test', () => {
   });
 
   it('human output names each check, its verdict and the evidence id', async () => {
+    await llamaOk();
     const result = await scenario.cli(['provider', 'test', 'llama-ok']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^llama-ok v1 \(local, openai wire\), model qwen2\.5-0\.5b-instruct-q4_k_m\.gguf$/m);
@@ -175,6 +186,7 @@ describe('syndicate provider test', () => {
   });
 
   it('exit 2 for an unknown provider or model', async () => {
+    await llamaOk();
     const unknown = await scenario.cli(['provider', 'test', 'nope']);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain('unknown provider "nope"');
@@ -184,6 +196,7 @@ describe('syndicate provider test', () => {
   });
 
   it('exit 2 for a --timeout of 0 or beyond what a timer holds, naming the range', async () => {
+    await llamaOk();
     for (const value of ['0', '25d']) {
       const result = await scenario.cli(['provider', 'test', 'llama-ok', '--timeout', value]);
       expect(result.exitCode, result.stderr).toBe(2);
@@ -256,7 +269,7 @@ describe('syndicate provider capabilities', () => {
   });
 
   it('exit 0 with a human table against a conforming engine', async () => {
-    await register('vllm-ok', 'vllm', { conforming: true, tags: ['tools'] });
+    await vllmOk();
     const result = await scenario.cli(['provider', 'capabilities', 'vllm-ok', '--trials', '2']);
     expect(result.exitCode, result.stderr).toBe(0);
     for (const capability of ['token-accounting', 'streaming', 'json-mode', 'seed-control', 'tool-calls', 'context-window', 'stop-sequences']) {
@@ -294,6 +307,7 @@ describe('syndicate provider capabilities', () => {
   });
 
   it('exit 2 on a bad --trials value', async () => {
+    await vllmOk();
     const result = await scenario.cli(['provider', 'capabilities', 'vllm-ok', '--trials', '0']);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('--trials must be an integer from 1 to 20');
