@@ -19,7 +19,7 @@ import { IMAGE_TYPES_TEXT, imageParts, PROMPT_OPTION_CARRIERS, promptRequestPart
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
 import type { AttemptStarted, InvocationResult, PipelineContext } from '../invoke/types.js';
-import { computeMetrics } from '../metrics/index.js';
+import { computeMetrics, windowUntilNow } from '../metrics/index.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
@@ -488,13 +488,9 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     METRICS_TOOL,
     (input) =>
       toolResult(options.home, () => {
-        const sinceMs = parseDuration(input.since ?? '24h', 'since', { minimumMs: 1 });
-        const untilMs = Date.now();
-        const metrics = computeMetrics(options.store, currentPolicy(pipeline).policy, {
-          sinceMs: untilMs - sinceMs,
-          untilMs,
-          ...(input.session === undefined ? {} : { session: recordedSessionId(options.store, input.session) }),
-        });
+        const durationMs = parseDuration(input.since ?? '24h', 'since', { minimumMs: 1 });
+        const session = input.session === undefined ? undefined : recordedSessionId(options.store, input.session);
+        const metrics = computeMetrics(options.store, currentPolicy(pipeline).policy, windowUntilNow(durationMs, session));
         const { requests, tokens } = metrics;
         const text =
           `${requests.total} answered: ${requests.local} local, ${requests.hosted} hosted, ${requests.denied} denied; ` +

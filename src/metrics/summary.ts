@@ -55,6 +55,16 @@ export interface MetricsWindow {
   session?: string;
 }
 
+/**
+ * The last `durationMs` up to now, this millisecond included: evidence is stamped to the
+ * millisecond, and a row recorded in the millisecond the metrics are asked for is already in the
+ * store (a client that asks right after its call must see it counted).
+ */
+export function windowUntilNow(durationMs: number, session?: string): MetricsWindow {
+  const now = Date.now();
+  return { sinceMs: now - durationMs, untilMs: now + 1, ...(session === undefined ? {} : { session }) };
+}
+
 /** p50 / p95 by nearest rank (the value at position ceil(p·n) of the sorted sample). */
 export interface Percentiles {
   p50: number;

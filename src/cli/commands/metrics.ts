@@ -20,17 +20,16 @@ export function metricsCommand(): Command {
       const { parseDuration } = await import('../../common/duration.js');
       const sinceMs = parseDuration(options.since, '--since', { minimumMs: 1 });
       const { loadPolicy } = await import('../../policy/load.js');
-      const { computeMetrics } = await import('../../metrics/index.js');
+      const { computeMetrics, windowUntilNow } = await import('../../metrics/index.js');
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store({ existing: true });
-      const untilMs = Date.now();
       let session: string | undefined;
       if (options.session !== undefined) {
         const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, options.session);
         session = sessionId;
         if (warning !== undefined) output.warn(warning);
       }
-      const summary = computeMetrics(store, policy, { sinceMs: untilMs - sinceMs, untilMs, ...(session === undefined ? {} : { session }) });
+      const summary = computeMetrics(store, policy, windowUntilNow(sinceMs, session));
       context.close();
       if (summary.savings.warning !== undefined) output.warn(summary.savings.warning);
       if (output.json) {

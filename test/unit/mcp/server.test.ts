@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveHome } from '../../../src/home/home.js';
 import { createMcpServer, MCP_TOOLS, TOOL_DEFINITIONS, type SyndicateMcpServer } from '../../../src/mcp/server.js';
 import { openStore, type Store } from '../../../src/store/store.js';
@@ -82,6 +82,24 @@ describe('createMcpServer', () => {
     await otherClient.connect(otherClientSide);
     expect(await otherClient.listTools()).toEqual(listed);
     await otherClient.close();
+  });
+
+  it('metrics counts an answer recorded in the very millisecond it is asked for: a client that asks right after its call sees it', async () => {
+    // Evidence is stamped to the millisecond, and a reply and the next call can pass within one:
+    // the clock held still makes that certain.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const requests = async (): Promise<{ local: number; total: number }> => {
+        const result = (await client.callTool({ name: 'metrics', arguments: { since: '1h' } })) as CallToolResult;
+        return (result.structuredContent as { metrics: { requests: { local: number; total: number } } }).metrics.requests;
+      };
+      const before = await requests();
+      const answered = (await client.callTool({ name: 'complete', arguments: { prompt: 'Say hi.' } })) as CallToolResult;
+      expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
+      expect(await requests()).toMatchObject({ local: before.local + 1, total: before.total + 1 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('reports progress to a client that sent a progress token: the attempt, then the answer growing', async () => {
