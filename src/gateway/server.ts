@@ -8,7 +8,7 @@ import { readGatewayToken } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
 import { warmPipeline, type WarmUpReport } from '../invoke/warm-up.js';
-import { mcpHttpEndpoint } from '../mcp/http.js';
+import type { McpHttpEndpoint } from '../mcp/http.js';
 import { GatewayMetrics, type HeldBackTarget } from '../metrics/prometheus.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
@@ -113,19 +113,27 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   // Rotating the token (`serve --rotate-token`) must not need a restart to lock the old one out.
   const guard = new TokenGuard(token, { file: options.home.gatewayTokenPath, ...(options.onTokenChange === undefined ? {} : { onChange: options.onTokenChange }) });
   // The MCP server at /mcp: the same tools as `syndicate mcp`, on the gateway's pipeline and trust tier.
-  const mcp = mcpHttpEndpoint({
-    home: options.home,
-    store: options.store,
-    version: syndicateVersion(),
-    pipeline,
-    bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
-    ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
-    ...(options.env === undefined ? {} : { env: options.env }),
-    onInvocationEnd: (outcome) => {
-      if ('result' in outcome) metrics.recordSuccess('mcp', outcome.result);
-      else metrics.recordFailure('mcp', outcome.error);
-    },
-  });
+  // Loaded on the first /mcp request: the MCP SDK with its schemas is ~15 MB resident (the RSS target
+  // is 120 MB), which a gateway serving only the OpenAI, Anthropic and Ollama APIs never needs.
+  let mcpEndpoint: Promise<McpHttpEndpoint> | undefined;
+  const mcp: McpHttpEndpoint = async (request) => {
+    mcpEndpoint ??= import('../mcp/http.js').then(({ mcpHttpEndpoint }) =>
+      mcpHttpEndpoint({
+        home: options.home,
+        store: options.store,
+        version: syndicateVersion(),
+        pipeline,
+        bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+        ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
+        ...(options.env === undefined ? {} : { env: options.env }),
+        onInvocationEnd: (outcome) => {
+          if ('result' in outcome) metrics.recordSuccess('mcp', outcome.result);
+          else metrics.recordFailure('mcp', outcome.error);
+        },
+      }),
+    );
+    return (await mcpEndpoint)(request);
+  };
   const gateway = createGateway({
     pipeline,
     invoke,
