@@ -32,7 +32,7 @@ async function oneRound(bin, upstream) {
   }
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${readFileSync(join(home, 'gateway.token'), 'utf8').trim()}` };
   const started = performance.now();
-  const child = spawn(process.execPath, [bin, '--home', home, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(bin, ['--home', home, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const url = await new Promise((resolve, reject) => {
       let out = '';

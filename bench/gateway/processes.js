@@ -1,6 +1,7 @@
 // Shared by the interleaved benchmarks (ab.js, long-streams.js): start the bench upstream and
 // `syndicate serve` processes of one or more builds, read their CPU time from /proc.
-// BENCH_GATEWAY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is given to every gateway.
+// BENCH_GATEWAY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is given to every gateway, through
+// NODE_OPTIONS (so only the options node allows there).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +47,10 @@ export class BenchProcesses {
     );
     cli(['provider', 'register', join(home, 'bench.yaml')]);
     const token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();
-    const child = spawn(process.execPath, [...nodeArgs, bin, '--home', home, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    // Started as an operator starts it: the bin as a program (its shell part gives node the options
+    // `serve` runs with); node options reach node through NODE_OPTIONS.
+    const nodeOptions = [process.env.NODE_OPTIONS, ...nodeArgs].filter(Boolean).join(' ');
+    const child = spawn(bin, ['--home', home, '--json', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env, NODE_OPTIONS: nodeOptions } });
     this.children.push(child);
     const url = await new Promise((done, fail) => {
       let out = '';

@@ -8,7 +8,8 @@
 //
 // BENCH_DURATION (seconds per run, default 15), BENCH_STREAM_REQUESTS (default 500),
 // BENCH_CONNECTIONS (default `1,32`; the summary needs both),
-// BENCH_GATEWAY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the gateway).
+// BENCH_GATEWAY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the gateway; given
+// through NODE_OPTIONS, so only the options node allows there).
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,9 +30,9 @@ const prompt =
 const body = (model, stream) => JSON.stringify({ model, messages: [{ role: 'user', content: prompt }], max_tokens: 64, stream });
 
 /** Spawns a process and resolves with it once `ready(stdoutSoFar)` returns a value. */
-function startProcess(args, env, ready) {
+function startProcess(args, env, ready, command = process.execPath) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (data) => {
@@ -118,14 +119,16 @@ try {
   );
   cli(home, ['provider', 'register', providerFile]);
   const token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();
-  const nodeArguments = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter((argument) => argument !== '');
-  gateway = await startProcess([...nodeArguments, bin, '--home', home, '--json', 'serve', '--port', '0'], {}, (out) => {
+  // Started as an operator starts it (the bin as a program, which gives node its options for
+  // `serve`); BENCH_GATEWAY_NODE_ARGS reach node through NODE_OPTIONS.
+  const nodeOptions = [process.env.NODE_OPTIONS, process.env.BENCH_GATEWAY_NODE_ARGS].filter(Boolean).join(' ');
+  gateway = await startProcess(['--home', home, '--json', 'serve', '--port', '0'], { NODE_OPTIONS: nodeOptions }, (out) => {
     try {
       return JSON.parse(out).url;
     } catch {
       return undefined;
     }
-  });
+  }, bin);
   const gatewayUrl = gateway.value;
   const startMemory = memoryOf(gateway.child.pid);
   const auth = { authorization: `Bearer ${token}` };

@@ -1,0 +1,88 @@
+import { execa } from 'execa';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { BIN, makeTempHome, runCli } from '../helpers/cli.js';
+
+// bin/syndicate.js is a shell script and an ES module at once: run as a program (the npm bin link),
+// its shell part starts node, with --max-semi-space-size=4 for `serve` only.
+describe('bin/syndicate.js run as a program', () => {
+  let fakeBin: string;
+  beforeAll(() => {
+    // A `node` first on PATH that prints the arguments it was given, one per line.
+    fakeBin = mkdtempSync(join(tmpdir(), 'syndicate-fake-node-'));
+    writeFileSync(join(fakeBin, 'node'), '#!/bin/sh\nfor a do printf "%s\\n" "$a"; done\n');
+    chmodSync(join(fakeBin, 'node'), 0o755);
+  });
+  afterAll(() => rmSync(fakeBin, { recursive: true, force: true }));
+
+  const nodeArguments = async (args: string[], env: Record<string, string> = {}): Promise<string[]> => {
+    const result = await execa(BIN, args, { env: { ...env, PATH: `${fakeBin}${delimiter}${process.env.PATH ?? ''}` } });
+    return result.stdout.split('\n');
+  };
+
+  it.each([
+    [['serve'], true],
+    [['serve', '--port', '0'], true],
+    [['--json', 'serve', '--print-token'], true],
+    [['--home', '/tmp/h', 'serve'], true],
+    [['--home', 'serve', 'run', 'x'], false], // a home directory named "serve"
+    [['run', 'serve'], false],
+    [['--home=/tmp/h', 'serve'], false], // undecided, as namedCommand leaves it: V8's default
+    [['evidence', 'verify'], false],
+    [[], false],
+  ])('%j: the young-generation flag %s', async (args, bounded) => {
+    const seen = await nodeArguments(args);
+    expect(seen).toEqual(bounded ? ['--max-semi-space-size=4', BIN, ...args] : [BIN, ...args]);
+  });
+
+  it('keeps every argument whole (spaces, quotes, globs) and leaves a NODE_OPTIONS choice alone', async () => {
+    const awkward = ['serve', '--cors-origin', 'http://a b', "it's", '*', ''];
+    expect(await nodeArguments(awkward)).toEqual(['--max-semi-space-size=4', BIN, ...awkward]);
+    expect(await nodeArguments(['serve'], { NODE_OPTIONS: '--max-semi-space-size=8' })).toEqual([BIN, 'serve']);
+  });
+
+  it('runs the real CLI through the shell part, by a symlink as npm links it', async () => {
+    const linkDirectory = mkdtempSync(join(tmpdir(), 'syndicate-bin-link-'));
+    try {
+      symlinkSync(BIN, join(linkDirectory, 'syndicate'));
+      const result = await execa(join(linkDirectory, 'syndicate'), ['--version', '--json']);
+      expect(JSON.parse(result.stdout)).toEqual({ ok: true, version: expect.any(String) });
+    } finally {
+      rmSync(linkDirectory, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(process.platform === 'linux')(
+    'starts `syndicate serve` with the bounded young generation, and it serves',
+    async () => {
+      const { home, cleanup } = makeTempHome();
+      try {
+        expect((await runCli(['init'], { home })).exitCode).toBe(0);
+        const server = execa(BIN, ['serve', '--port', '0'], { env: { SYNDICATE_HOME: home, NO_COLOR: '1' }, reject: false });
+        try {
+          const url = await new Promise<string>((resolve, reject) => {
+            let stdout = '';
+            server.stdout?.on('data', (data: Buffer) => {
+              stdout += data.toString();
+              const match = /^syndicate gateway listening on (http:\/\/\S+)\n/.exec(stdout);
+              if (match?.[1] !== undefined) resolve(match[1]);
+            });
+            void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
+          });
+          const commandLine = readFileSync(`/proc/${server.pid}/cmdline`, 'utf8').split('\0');
+          expect(commandLine.slice(1, 3)).toEqual(['--max-semi-space-size=4', BIN]);
+          expect((await fetch(`${url}/healthz`)).status).toBe(200);
+        } finally {
+          server.kill('SIGTERM');
+          await server;
+        }
+      } finally {
+        cleanup();
+      }
+    },
+    90_000,
+  );
+});
