@@ -453,8 +453,15 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     (input) =>
       toolResult(options.home, async () => {
         const { policy, failure } = currentPolicy(pipeline);
-        // The tool's text is the explanation, under the refusal's hint.
-        const explainOptions = { env, modelNaming: MCP_MODEL_NAMING, whereEveryRule: 'the explanation below says why each provider was excluded', ...(failure === undefined ? {} : { policyFailure: failure }) };
+        // The tool's text is the explanation, under the refusal's hint. The prompt estimated as
+        // `complete` estimates it: the tokenizer is loaded only when the count could change the plan.
+        const explainOptions: ExplainOptions = {
+          env,
+          modelNaming: MCP_MODEL_NAMING,
+          promptEstimate: 'bounded',
+          whereEveryRule: 'the explanation below says why each provider was excluded',
+          ...(failure === undefined ? {} : { policyFailure: failure }),
+        };
         const conditions = {
           workflow: input.workflow ?? 'interactive',
           ...(input.sensitivity === undefined ? {} : { sensitivity: input.sensitivity }),
@@ -464,7 +471,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         const routed =
           input.request === undefined
             ? await explainPrompt(input, conditions, policy, explainOptions)
-            : await explainRequestRoute(options.store, policy, decodedRequestArgument(input, input.request), conditions, { ...explainOptions, modelNaming: GATEWAY_MODEL_NAMING, promptEstimate: 'bounded' });
+            : await explainRequestRoute(options.store, policy, decodedRequestArgument(input, input.request), conditions, { ...explainOptions, modelNaming: GATEWAY_MODEL_NAMING });
         const { plan, classification, estimatedPromptTokens, skipped, holds } = routed;
         return { text: [`${verdictOf(routed, options.home)}${plan.explanation}`, ...heldBackLines(holds)].join('\n'), structured: { classification, estimatedPromptTokens, plan, skipped, holds } };
       }),
