@@ -1,14 +1,9 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tokenCounterLoaded } from '../../../src/evidence/token-counter.js';
 import { startGateway, type StartedGateway } from '../../../src/gateway/server.js';
-import { resolveHome, type HomePaths } from '../../../src/home/home.js';
-import { initializeHome } from '../../../src/home/init.js';
 import type { RegistryWarmUpReport } from '../../../src/invoke/warm-up.js';
-import { openStore, type Store } from '../../../src/store/store.js';
-import { makeTempHome } from '../../helpers/cli.js';
 import { registerTestProvider } from './harness.js';
+import { warmUpFixture, type WarmUpFixture } from './warm-up-fixture.js';
 
 /**
  * A gateway started with nothing priced leaves the tokenizer unloaded (the start-up warm-up test);
@@ -18,37 +13,20 @@ import { registerTestProvider } from './harness.js';
  * is loaded is per process.
  */
 describe('startGateway: the warm-up for a priced model registered while it runs', () => {
-  let temporary: ReturnType<typeof makeTempHome>;
-  let home: HomePaths;
-  let store: Store;
+  let fixture: WarmUpFixture;
   let gateway: StartedGateway | undefined;
-  let engine: Server;
-  let engineRequests: number;
-  let engineUrl: string;
 
   beforeEach(async () => {
-    temporary = makeTempHome('syndicate-gateway-registry-warm-up-');
-    home = resolveHome({ home: temporary.home });
-    initializeHome(home);
-    store = openStore(home.storePath);
-    engineRequests = 0;
-    engine = createServer((_request, response) => {
-      engineRequests += 1;
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[]}');
-    });
-    await new Promise<void>((resolve) => engine.listen(0, '127.0.0.1', resolve));
-    engineUrl = `http://127.0.0.1:${(engine.address() as AddressInfo).port}`;
+    fixture = await warmUpFixture('syndicate-gateway-registry-warm-up-');
   });
   afterEach(async () => {
     await gateway?.close();
     gateway = undefined;
-    store.close();
-    engine.closeAllConnections();
-    await new Promise<void>((resolve) => engine.close(() => resolve()));
-    temporary.cleanup();
+    await fixture.close();
   });
 
   it('another process registers a priced model: the tokenizer is loaded in the background, with no request, probe or record', async () => {
+    const { home, store, engineUrl } = fixture;
     await registerTestProvider(store, { id: 'local', class: 'local', wire: 'openai', baseUrl: `${engineUrl}/v1`, models: [{ id: 'small-model' }] });
     const reports: RegistryWarmUpReport[] = [];
     let tokenizerLoaded: (report: RegistryWarmUpReport) => void = () => {};
@@ -67,29 +45,21 @@ describe('startGateway: the warm-up for a priced model registered while it runs'
     expect(tokenCounterLoaded()).toBe(false);
 
     // An unpriced model registered: the routes still bound prompts by their bytes.
-    const other = openStore(home.storePath);
-    try {
-      await registerTestProvider(other, { id: 'second', class: 'local', wire: 'openai', baseUrl: `${engineUrl}/v1`, models: [{ id: 'other-model' }] });
-      // Its warm-up ran (the registry changed) and left the tokenizer out.
-      await new Promise<void>((resolve) => {
-        const seen = (): void => (reports.length > 0 ? resolve() : void setTimeout(seen, 20));
-        seen();
-      });
-      expect(reports.every((report) => !report.tokenizer)).toBe(true);
-      expect(tokenCounterLoaded()).toBe(false);
+    await fixture.registerElsewhere({ id: 'second', class: 'local', wire: 'openai', baseUrl: `${engineUrl}/v1`, models: [{ id: 'other-model' }] });
+    // Its warm-up ran (the registry changed) and left the tokenizer out.
+    await new Promise<void>((resolve) => {
+      const seen = (): void => (reports.length > 0 ? resolve() : void setTimeout(seen, 20));
+      seen();
+    });
+    expect(reports.every((report) => !report.tokenizer)).toBe(true);
+    expect(tokenCounterLoaded()).toBe(false);
 
-      await registerTestProvider(other, { id: 'hosted', class: 'approved_hosted', wire: 'anthropic', baseUrl: engineUrl, auth: true, models: [{ id: 'priced-model', price: { inputPerMTok: 3, outputPerMTok: 15 } }] });
-    } finally {
-      other.close();
-    }
+    await fixture.registerElsewhere(fixture.pricedProvider());
     expect(await loaded).toMatchObject({ tokenizer: true });
     expect(tokenCounterLoaded()).toBe(true);
-    // Once: the registry is no longer followed after the tokenizer is loaded.
-    expect(reports.filter((report) => report.tokenizer)).toHaveLength(1);
 
     // The dry routes asked no engine anything, and wrote no permit and no evidence.
-    expect(engineRequests).toBe(0);
-    expect(store.db.prepare('SELECT count(*) FROM evidence').pluck(true).get()).toBe(0);
-    expect(store.db.prepare('SELECT count(*) FROM permits').pluck(true).get()).toBe(0);
+    expect(fixture.engineRequests()).toBe(0);
+    expect(fixture.recorded()).toEqual({ evidence: 0, permits: 0 });
   });
 });

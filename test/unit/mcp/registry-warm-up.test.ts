@@ -1,12 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tokenCounterLoaded } from '../../../src/evidence/token-counter.js';
-import { resolveHome, type HomePaths } from '../../../src/home/home.js';
-import { initializeHome } from '../../../src/home/init.js';
 import type { RegistryWarmUpReport } from '../../../src/invoke/warm-up.js';
 import { createMcpServer } from '../../../src/mcp/server.js';
-import { openStore, type Store } from '../../../src/store/store.js';
-import { makeTempHome } from '../../helpers/cli.js';
-import { registerTestProvider } from '../gateway/harness.js';
+import { warmUpFixture, type WarmUpFixture } from '../gateway/warm-up-fixture.js';
 
 /**
  * `syndicate mcp` follows the registry as the gateway does: a priced model registered by another
@@ -14,22 +10,15 @@ import { registerTestProvider } from '../gateway/harness.js';
  * Its own file: whether the tokenizer is loaded is per process.
  */
 describe('createMcpServer: followRegistry', () => {
-  let temporary: ReturnType<typeof makeTempHome>;
-  let home: HomePaths;
-  let store: Store;
+  let fixture: WarmUpFixture;
 
-  beforeEach(() => {
-    temporary = makeTempHome('syndicate-mcp-registry-warm-up-');
-    home = resolveHome({ home: temporary.home });
-    initializeHome(home);
-    store = openStore(home.storePath);
+  beforeEach(async () => {
+    fixture = await warmUpFixture('syndicate-mcp-registry-warm-up-');
   });
-  afterEach(() => {
-    store.close();
-    temporary.cleanup();
-  });
+  afterEach(() => fixture.close());
 
-  it('loads the tokenizer once another process registers a priced model, with no tool call and no record', async () => {
+  it('loads the tokenizer once another process registers a priced model, with no tool call, probe or record', async () => {
+    const { home, store } = fixture;
     const mcp = createMcpServer({ home, store, version: '0.0.0-test' });
     const loaded = new Promise<RegistryWarmUpReport>((resolve) => {
       const follower = mcp.followRegistry((report) => {
@@ -39,15 +28,11 @@ describe('createMcpServer: followRegistry', () => {
     expect(await mcp.warmUp()).toMatchObject({ tokenizer: false });
     expect(tokenCounterLoaded()).toBe(false);
 
-    const other = openStore(home.storePath);
-    try {
-      await registerTestProvider(other, { id: 'hosted', class: 'approved_hosted', wire: 'anthropic', baseUrl: 'http://127.0.0.1:9', auth: true, models: [{ id: 'priced-model', price: { inputPerMTok: 3, outputPerMTok: 15 } }] });
-    } finally {
-      other.close();
-    }
+    await fixture.registerElsewhere(fixture.pricedProvider());
     expect(await loaded).toMatchObject({ tokenizer: true });
     expect(tokenCounterLoaded()).toBe(true);
-    expect(store.db.prepare('SELECT count(*) FROM evidence').pluck(true).get()).toBe(0);
+    expect(fixture.engineRequests()).toBe(0);
+    expect(fixture.recorded()).toEqual({ evidence: 0, permits: 0 });
     await mcp.drain();
   });
 });
