@@ -60,12 +60,12 @@ export interface StartGatewayOptions extends GatewayListenOptions {
   onTokenChange?: (change: TokenChange) => void;
   /** Browser origins allowed to call the gateway (`serve --cors-origin`). */
   corsOrigins?: readonly string[];
+  /** A warm-up ran for a registry changed since start (`followRegistryForWarmUp`): whether it loaded the tokenizer, and how long it took. */
+  onRegistryWarmUp?: (report: RegistryWarmUpReport) => void;
   /**
    * The policy's evidence retention deleted envelopes (at start, then daily), or could not, or
    * deleted nothing because the policy file is invalid (`heldBack`: the reason).
    */
-  /** A warm-up ran for a registry changed since start (`followRegistryForWarmUp`): whether it loaded the tokenizer, and how long it took. */
-  onRegistryWarmUp?: (report: RegistryWarmUpReport) => void;
   onRetention?: (outcome: { result: PruneResult; retentionDays: number } | { heldBack: string; retentionDays: number } | { error: SyndicateError }) => void;
 }
 

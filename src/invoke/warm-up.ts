@@ -117,13 +117,13 @@ export interface RegistryWarmUpFollower {
   stop(): Promise<void>;
 }
 
-/** How often a long-running surface looks at the registry for a change its warm-up did not see: as a policy edit, within a second. */
+/** How often a long-running surface looks at the registry for a change its warm-up did not see: as for a policy edit, within a second. */
 const REGISTRY_WARM_UP_INTERVAL_MS = 1000;
 
 /**
  * After `warmPipeline`: a provider registered later (another process's `provider register` or
  * `add`) with a priced model makes every route count prompts, and the first request after it
- * would load the tokenizer (~0.2 s) on its way. Looks at the registry every `intervalMs`, off any
+ * would load the tokenizer (~0.2 s) on its way. Looks at the registry every second, off any
  * request's path (the provider cache: one read of SQLite's data version while nothing changed),
  * and on a change runs the warm-up's dry route again in the background, which loads the tokenizer
  * exactly when the routes would. Stops for good once the tokenizer is loaded (by this or by a
@@ -132,7 +132,7 @@ const REGISTRY_WARM_UP_INTERVAL_MS = 1000;
  */
 export function followRegistryForWarmUp(
   context: PipelineContext,
-  options: { intervalMs?: number; onWarmUp?: (report: RegistryWarmUpReport) => void } = {},
+  options: { onWarmUp?: (report: RegistryWarmUpReport) => void } = {},
 ): RegistryWarmUpFollower {
   if (tokenCounterLoaded()) return { stop: () => Promise.resolve() };
   let seen = currentProviders(context.store);
@@ -163,7 +163,7 @@ export function followRegistryForWarmUp(
       .finally(() => {
         warming = undefined;
       });
-  }, options.intervalMs ?? REGISTRY_WARM_UP_INTERVAL_MS);
+  }, REGISTRY_WARM_UP_INTERVAL_MS);
   // A gateway with nothing else to do exits when asked to, whatever this timer says.
   timer.unref();
   return {
