@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -44,15 +44,31 @@ export class AtomicFile {
 
   /** Flushes the content to disk and renames it over `path`. */
   commit(): void {
-    const descriptor = this.openDescriptor();
-    fsyncSync(descriptor);
-    closeSync(descriptor);
-    this.descriptor = undefined;
+    this.flushAndClose();
     try {
       renameSync(this.temporaryPath, this.path);
     } catch (error) {
       removeQuietly(this.temporaryPath);
       throw error;
+    }
+  }
+
+  /**
+   * Flushes the content to disk and links it to `path` only when nothing is there (a hard link
+   * never replaces: of processes creating one new file at once exactly one makes it, and every
+   * reader sees it whole). True when this one made it; false when `path` existed, which is then
+   * untouched. The temporary file is removed either way.
+   */
+  commitIfAbsent(): boolean {
+    this.flushAndClose();
+    try {
+      linkSync(this.temporaryPath, this.path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    } finally {
+      removeQuietly(this.temporaryPath);
     }
   }
 
@@ -66,6 +82,13 @@ export class AtomicFile {
     } finally {
       removeQuietly(this.temporaryPath);
     }
+  }
+
+  private flushAndClose(): void {
+    const descriptor = this.openDescriptor();
+    fsyncSync(descriptor);
+    closeSync(descriptor);
+    this.descriptor = undefined;
   }
 
   private openDescriptor(): number {
@@ -85,10 +108,22 @@ function removeQuietly(path: string): void {
 
 /** Writes `path` whole or not at all, with `mode` (see `AtomicFile`). */
 export function writeFileAtomically(path: string, content: string | Uint8Array, mode: number): void {
+  writeThen(path, content, mode, (file) => file.commit());
+}
+
+/**
+ * Creates `path` whole, with `mode`, unless something is there already (`AtomicFile.commitIfAbsent`):
+ * true when this call created it, false when it kept what another (a process racing it) had made.
+ */
+export function writeFileIfAbsent(path: string, content: string | Uint8Array, mode: number): boolean {
+  return writeThen(path, content, mode, (file) => file.commitIfAbsent());
+}
+
+function writeThen<T>(path: string, content: string | Uint8Array, mode: number, commit: (file: AtomicFile) => T): T {
   const file = AtomicFile.create(path, mode);
   try {
     file.write(content);
-    file.commit();
+    return commit(file);
   } catch (error) {
     file.discard();
     throw error;

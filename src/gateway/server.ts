@@ -7,7 +7,7 @@ import type { HomePaths } from '../home/home.js';
 import { readGatewayToken } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
-import { warmPipeline, type WarmUpReport } from '../invoke/warm-up.js';
+import { followRegistryForWarmUp, warmPipeline, type RegistryWarmUpReport, type WarmUpReport } from '../invoke/warm-up.js';
 import type { McpHttpEndpoint } from '../mcp/http.js';
 import { GatewayMetrics, type HeldBackTarget } from '../metrics/prometheus.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
@@ -60,6 +60,8 @@ export interface StartGatewayOptions extends GatewayListenOptions {
   onTokenChange?: (change: TokenChange) => void;
   /** Browser origins allowed to call the gateway (`serve --cors-origin`). */
   corsOrigins?: readonly string[];
+  /** A warm-up ran for a registry changed since start (`followRegistryForWarmUp`): whether it loaded the tokenizer, and how long it took. */
+  onRegistryWarmUp?: (report: RegistryWarmUpReport) => void;
   /**
    * The policy's evidence retention deleted envelopes (at start, then daily), or could not, or
    * deleted nothing because the policy file is invalid (`heldBack`: the reason).
@@ -150,9 +152,19 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   // SQLite's default page cache is 16 MB per connection and fills as the store grows; a 2 KB-page
   // store written at its right edge needs a small fraction of that (the gateway's RSS target is 120 MB).
   options.store.db.pragma(`cache_size = -${GATEWAY_CACHE_KIB}`);
-  // Before listening: a client that sees the gateway up gets its first answer as fast as the next.
-  const warmUp = await warmPipeline(pipeline);
-  const running = await listenGateway(gateway, options);
+  // A priced model registered later makes routes count prompts: its warm-up runs then, in the
+  // background. Following from before the warm-up reads the registry, so no change falls between.
+  const registryWarmUp = followRegistryForWarmUp(pipeline, options.onRegistryWarmUp === undefined ? {} : { onWarmUp: options.onRegistryWarmUp });
+  let warmUp: WarmUpReport;
+  let running: RunningGateway;
+  try {
+    // Before listening: a client that sees the gateway up gets its first answer as fast as the next.
+    warmUp = await warmPipeline(pipeline);
+    running = await listenGateway(gateway, options);
+  } catch (error) {
+    await registryWarmUp.stop();
+    throw error;
+  }
   // A long-running process: keep SQLite's WAL checkpoints off the request path.
   const checkpoint = startBackgroundCheckpoint(options.store);
   // The policy's evidence retention, at start and then daily, following policy edits; it runs
@@ -177,6 +189,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
       return running.uploading;
     },
     close: async () => {
+      await registryWarmUp.stop();
       // A prune under way ends after its batch: the store is closed after this.
       await retention.stop();
       await running.close();

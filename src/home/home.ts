@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { writeFileAtomically } from '../common/atomic-file.js';
+import { writeFileIfAbsent } from '../common/atomic-file.js';
 import { shellWord } from '../common/shell-word.js';
 import { StoreError } from '../errors.js';
 
@@ -154,14 +154,17 @@ function firstNonDirectory(path: string): string | undefined {
 }
 
 /**
- * Writes a file atomically (temp file + rename) with the given mode, so a crash never leaves
- * a half-written key or policy behind. Returns false when the file already existed and was kept.
+ * Creates a file whole with the given mode (a private temporary file beside it, hard-linked into
+ * place), so a crash never leaves a half-written key or policy behind, and of processes creating
+ * it at once (parallel `init`s of a new home) exactly one does: the others keep its file rather
+ * than replacing it, so a permit signed or a token read after the first finished stays valid.
+ * Returns false when the file already existed (or another process made it first) and was kept.
  */
 export function writeFileOnce(path: string, content: string | Uint8Array, mode: number): boolean {
   if (existsSync(path)) return false;
   ensureDirectory(dirname(path));
   try {
-    writeFileAtomically(path, content, mode);
+    return writeFileIfAbsent(path, content, mode);
   } catch (error) {
     // A directory this user cannot write is not a bug in syndicate.
     throw new StoreError(`cannot write ${path}: ${(error as Error).message}`, {
@@ -169,7 +172,6 @@ export function writeFileOnce(path: string, content: string | Uint8Array, mode: 
       cause: error,
     });
   }
-  return true;
 }
 
 export function readSecretFile(path: string, what: string): Buffer {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { tokenCounterLoaded } from '../evidence/token-counter.js';
 import { currentProviders } from '../registry/provider-cache.js';
+import type { RegisteredProvider } from '../registry/types.js';
 import { HealthMonitor } from '../router/health.js';
 import { warmTaskPatterns } from '../router/request-traits.js';
 import { loadClassifier, routeRequest } from '../router/route-request.js';
@@ -48,8 +49,7 @@ const answerWithoutProbing = (): Promise<unknown> => Promise.resolve({ object: '
  */
 export async function warmPipeline(context: PipelineContext): Promise<WarmUpReport> {
   const started = performance.now();
-  const { policy, failure } = currentPolicy(context);
-  const providers = [...currentProviders(context.store)];
+  const { policy } = currentPolicy(context);
   const report: WarmUpReport = { classifier: false, tokenizer: false, httpClient: false, ms: 0 };
   try {
     const classify = await loadClassifier();
@@ -62,7 +62,26 @@ export async function warmPipeline(context: PipelineContext): Promise<WarmUpRepo
     // The first request's classification fails closed (restricted), as it would have.
   }
   warmTaskPatterns(policy.tasks);
+  await warmRoutes(context);
+  report.tokenizer = tokenCounterLoaded();
   try {
+    await warmEngineRequests();
+    report.httpClient = true;
+  } catch {
+    // No loopback listener here (a sandbox): the first probe loads the client instead.
+  }
+  report.ms = performance.now() - started;
+  return report;
+}
+
+/**
+ * A dry route of the warm-up request on the current policy and registry: the router's code, the
+ * holds other processes share, and the tokenizer when the routes count prompts. Never throws.
+ */
+async function warmRoutes(context: PipelineContext): Promise<void> {
+  try {
+    const { policy, failure } = currentPolicy(context);
+    const providers = [...currentProviders(context.store)];
     // The pipeline's own options: the tokenizer is loaded exactly when its routes would load it.
     await routeRequest({
       request: WARM_UP_REQUEST,
@@ -83,13 +102,74 @@ export async function warmPipeline(context: PipelineContext): Promise<WarmUpRepo
   } catch {
     // Whatever failed here fails on the first request instead, as it would have.
   }
-  report.tokenizer = tokenCounterLoaded();
-  try {
-    await warmEngineRequests();
-    report.httpClient = true;
-  } catch {
-    // No loopback listener here (a sandbox): the first probe loads the client instead.
-  }
-  report.ms = performance.now() - started;
-  return report;
+}
+
+/** What a warm-up for a changed registry loaded (`followRegistryForWarmUp`), and how long it took. */
+export interface RegistryWarmUpReport {
+  /** The tokenizer was loaded: the routes count prompts now (a model with a price was registered). */
+  tokenizer: boolean;
+  ms: number;
+}
+
+/** A long-running surface's look at the registry for the warm-up (`followRegistryForWarmUp`). */
+export interface RegistryWarmUpFollower {
+  /** Stops looking; resolves when a warm-up under way has ended (call it before closing the store). */
+  stop(): Promise<void>;
+}
+
+/** How often a long-running surface looks at the registry for a change its warm-up did not see: as for a policy edit, within a second. */
+const REGISTRY_WARM_UP_INTERVAL_MS = 1000;
+
+/**
+ * After `warmPipeline`: a provider registered later (another process's `provider register` or
+ * `add`) with a priced model makes every route count prompts, and the first request after it
+ * would load the tokenizer (~0.2 s) on its way. Looks at the registry every second, off any
+ * request's path (the provider cache: one read of SQLite's data version while nothing changed),
+ * and on a change runs the warm-up's dry route again in the background, which loads the tokenizer
+ * exactly when the routes would. Stops for good once the tokenizer is loaded (by this or by a
+ * request); `onWarmUp` hears each dry route run for a change. Never throws: a registry that
+ * cannot be read now is looked at again at the next interval.
+ */
+export function followRegistryForWarmUp(
+  context: PipelineContext,
+  options: { onWarmUp?: (report: RegistryWarmUpReport) => void } = {},
+): RegistryWarmUpFollower {
+  if (tokenCounterLoaded()) return { stop: () => Promise.resolve() };
+  let seen = currentProviders(context.store);
+  let warming: Promise<void> | undefined;
+  const warmUp = async (): Promise<void> => {
+    const started = performance.now();
+    await warmRoutes(context);
+    if (tokenCounterLoaded()) clearInterval(timer);
+    options.onWarmUp?.({ tokenizer: tokenCounterLoaded(), ms: performance.now() - started });
+  };
+  const timer = setInterval(() => {
+    if (warming !== undefined) return;
+    if (tokenCounterLoaded()) {
+      clearInterval(timer);
+      return;
+    }
+    let providers: readonly RegisteredProvider[];
+    try {
+      providers = currentProviders(context.store);
+    } catch {
+      return;
+    }
+    // The provider cache returns the same list until the registry changed.
+    if (providers === seen) return;
+    seen = providers;
+    warming = warmUp()
+      .catch(() => undefined)
+      .finally(() => {
+        warming = undefined;
+      });
+  }, REGISTRY_WARM_UP_INTERVAL_MS);
+  // A gateway with nothing else to do exits when asked to, whatever this timer says.
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await warming;
+    },
+  };
 }

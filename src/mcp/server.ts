@@ -14,7 +14,7 @@ import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { explainRequestRoute, explainRoute, unavailableRouteError, type ExplainOptions, type RouteConditions, type RouteExplanation, type RouteQuestion } from '../invoke/explain-route.js';
 import { GATEWAY_MODEL_NAMING, MCP_MODEL_NAMING } from '../invoke/model-naming.js';
 import { invoke } from '../invoke/pipeline.js';
-import { warmPipeline, type WarmUpReport } from '../invoke/warm-up.js';
+import { followRegistryForWarmUp, warmPipeline, type RegistryWarmUpFollower, type RegistryWarmUpReport, type WarmUpReport } from '../invoke/warm-up.js';
 import { IMAGE_TYPES_TEXT, imageParts, PROMPT_OPTION_CARRIERS, promptRequestParts, type PromptOptionNames, type PromptRequestParts } from '../invoke/prompt-options.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
@@ -71,6 +71,12 @@ export interface SyndicateMcpServer {
   settled(): Promise<void>;
   /** Loads what the first tool call would otherwise load (`warmPipeline`): call it before connecting the transport. */
   warmUp(): Promise<WarmUpReport>;
+  /**
+   * Loads the tokenizer in the background when a priced model is registered while the server runs
+   * (`followRegistryForWarmUp`): `syndicate mcp` calls it before `warmUp` and stops it before
+   * closing the store. The gateway's /mcp shares the gateway's pipeline, which the gateway follows.
+   */
+  followRegistry(onWarmUp?: (report: RegistryWarmUpReport) => void): RegistryWarmUpFollower;
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -453,8 +459,15 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     (input) =>
       toolResult(options.home, async () => {
         const { policy, failure } = currentPolicy(pipeline);
-        // The tool's text is the explanation, under the refusal's hint.
-        const explainOptions = { env, modelNaming: MCP_MODEL_NAMING, whereEveryRule: 'the explanation below says why each provider was excluded', ...(failure === undefined ? {} : { policyFailure: failure }) };
+        // The tool's text is the explanation, under the refusal's hint. The prompt estimated as
+        // `complete` estimates it: the tokenizer is loaded only when the count could change the plan.
+        const explainOptions: ExplainOptions = {
+          env,
+          modelNaming: MCP_MODEL_NAMING,
+          promptEstimate: 'bounded',
+          whereEveryRule: 'the explanation below says why each provider was excluded',
+          ...(failure === undefined ? {} : { policyFailure: failure }),
+        };
         const conditions = {
           workflow: input.workflow ?? 'interactive',
           ...(input.sensitivity === undefined ? {} : { sensitivity: input.sensitivity }),
@@ -464,7 +477,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         const routed =
           input.request === undefined
             ? await explainPrompt(input, conditions, policy, explainOptions)
-            : await explainRequestRoute(options.store, policy, decodedRequestArgument(input, input.request), conditions, { ...explainOptions, modelNaming: GATEWAY_MODEL_NAMING, promptEstimate: 'bounded' });
+            : await explainRequestRoute(options.store, policy, decodedRequestArgument(input, input.request), conditions, { ...explainOptions, modelNaming: GATEWAY_MODEL_NAMING });
         const { plan, classification, estimatedPromptTokens, skipped, holds } = routed;
         return { text: [`${verdictOf(routed, options.home)}${plan.explanation}`, ...heldBackLines(holds)].join('\n'), structured: { classification, estimatedPromptTokens, plan, skipped, holds } };
       }),
@@ -519,6 +532,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     cancel,
     settled,
     warmUp: () => warmPipeline(pipeline),
+    followRegistry: (onWarmUp) => followRegistryForWarmUp(pipeline, onWarmUp === undefined ? {} : { onWarmUp }),
   };
 }
 

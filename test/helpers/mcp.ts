@@ -1,5 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BIN, REPO_ROOT } from './cli.js';
 
@@ -14,4 +16,13 @@ export async function connectMcpClient(home: string): Promise<Client> {
 /** A tool result's text content, its parts joined by lines. */
 export function toolText(result: CallToolResult): string {
   return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+}
+
+/** A real MCP client connected in process (the SDK's linked in-memory transports) to `server`. */
+export async function connectInProcess(server: McpServer): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
+  await client.connect(clientSide);
+  return client;
 }

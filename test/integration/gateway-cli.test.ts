@@ -137,6 +137,34 @@ describe('syndicate serve', () => {
     }
   });
 
+  it('a priced model registered by another process while it runs: the tokenizer is loaded in the background, said once on stderr', async () => {
+    const fresh = makeTempHome('syndicate-gateway-registry-warm-up-');
+    try {
+      expect((await runCli(['init'], { home: fresh.home })).exitCode).toBe(0);
+      const local = join(fresh.home, 'ollama.yaml');
+      writeFileSync(local, readFileSync(join(home, 'ollama.yaml')));
+      expect((await runCli(['provider', 'register', local], { home: fresh.home })).exitCode).toBe(0);
+      const { server, stderr, waitForStderr } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: fresh.home });
+      try {
+        expect(stderr()).not.toContain('tokenizer loaded');
+        const hosted = join(fresh.home, 'hosted.yaml');
+        writeFileSync(
+          hosted,
+          'apiVersion: syndicate/v1\nkind: Provider\nid: hosted\nclass: approved_hosted\nwire: openai\nbaseUrl: https://api.openai.com/v1\nauth: { env: OPENAI_API_KEY }\nmodels:\n  - { id: gpt-4o-mini, contextWindow: 128000, capabilityClass: large, price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }\n',
+        );
+        expect((await runCli(['provider', 'register', hosted], { home: fresh.home })).exitCode).toBe(0);
+        await waitForStderr('tokenizer loaded in the background');
+      } finally {
+        server.kill('SIGTERM');
+      }
+      const result = await server;
+      expect(result.exitCode, String(result.stderr)).toBe(0);
+      expect(String(result.stderr).match(/tokenizer loaded in the background \(\d+ ms\)/g)).toHaveLength(1);
+    } finally {
+      fresh.cleanup();
+    }
+  });
+
   it('--access-log prints one plain line per request on stderr', async () => {
     const { server, url } = await startServe(['serve', '--port', '0', '--access-log'], { SYNDICATE_HOME: home });
     await new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0 }).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });

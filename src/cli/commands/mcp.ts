@@ -4,6 +4,7 @@ import { contextFor } from '../context.js';
 import { exitCodeFor } from '../interrupt.js';
 import { counted } from '../output.js';
 import { reportPolicyChange } from '../policy-change.js';
+import { reportRegistryWarmUp } from '../registry-warm-up.js';
 
 interface McpOptions {
   trustTier?: string;
@@ -60,6 +61,9 @@ Examples:
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
       });
+      // A priced model registered later has the tokenizer loaded then; followed from before the
+      // warm-up reads the registry, so no change falls between.
+      const registryWarmUp = mcp.followRegistry((report) => reportRegistryWarmUp(output, report));
       // Before connecting: the client's first tool call is then as quick as the next.
       await mcp.warmUp();
       await mcp.server.connect(transport);
@@ -71,6 +75,7 @@ Examples:
       const signal = reason === 'SIGTERM' || reason === 'SIGINT' ? reason : undefined;
       await mcp.drain(signal === undefined ? 'its client went away' : `it received ${signal}`);
       await mcp.server.close();
+      await registryWarmUp.stop();
       context.close();
       if (signal !== undefined && inFlight > 0) {
         throw new InterruptedError(`MCP server stopped (${signal}): ${counted(inFlight, 'call')} in flight cancelled`, {

@@ -11,6 +11,7 @@ import { exitCodeFor, type StopSignal } from '../interrupt.js';
 import { counted, type Output } from '../output.js';
 import { hostOption, portOption } from '../input.js';
 import { reportPolicyChange } from '../policy-change.js';
+import { reportRegistryWarmUp } from '../registry-warm-up.js';
 
 interface ServeOptions {
   host: string;
@@ -150,6 +151,7 @@ local, a missing or empty token file refuses every request until a token is back
             else output.warn(`${change.reason}; every request is refused until then`);
           },
           onPolicyChange: (change) => reportPolicyChange(output, change),
+          onRegistryWarmUp: (report) => reportRegistryWarmUp(output, report),
           onRetention: (outcome) => {
             if ('error' in outcome) output.warn(`evidence retention could not prune: ${outcome.error.message} (tried again in a day)${outcome.error.hint === undefined ? '' : `; ${outcome.error.hint}`}`);
             else if ('heldBack' in outcome) {

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AtomicFile, writeFileAtomically } from '../../../src/common/atomic-file.js';
+import { AtomicFile, writeFileAtomically, writeFileIfAbsent } from '../../../src/common/atomic-file.js';
 
 let directory: string;
 beforeEach(() => {
@@ -49,6 +49,25 @@ describe('AtomicFile', () => {
     expect(readFileSync(target, 'utf8')).toBe('target\n');
     expect(readFileSync(link, 'utf8')).toBe('export\n');
     expect(statSync(link).mode & 0o777).toBe(0o600);
+  });
+
+  it('commitIfAbsent links the file into place only when nothing is there: an existing file, or a symlink, is kept and never written through', () => {
+    const path = join(directory, 'permit.key');
+    expect(writeFileIfAbsent(path, 'first\n', 0o600)).toBe(true);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(path).nlink).toBe(1);
+    const second = AtomicFile.create(path, 0o600);
+    second.write('second\n');
+    expect(second.commitIfAbsent()).toBe(false);
+    expect(readFileSync(path, 'utf8')).toBe('first\n');
+    const target = join(directory, 'target.txt');
+    const link = join(directory, 'gateway.token');
+    writeFileSync(target, 'target\n');
+    symlinkSync(target, link);
+    expect(writeFileIfAbsent(link, 'token\n', 0o600)).toBe(false);
+    expect(readFileSync(target, 'utf8')).toBe('target\n');
+    // No temporary file left, whether it was linked or not.
+    expect(readdirSync(directory).sort()).toEqual(['gateway.token', 'permit.key', 'target.txt']);
   });
 
   it('throws the file-system error when the directory does not exist', () => {

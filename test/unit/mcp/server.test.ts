@@ -1,5 +1,4 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -7,6 +6,7 @@ import { resolveHome } from '../../../src/home/home.js';
 import { createMcpServer, MCP_TOOLS, TOOL_DEFINITIONS, type SyndicateMcpServer } from '../../../src/mcp/server.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { startFakeEngine, type FakeEngine } from '../../helpers/fake-engines/index.js';
+import { connectInProcess } from '../../helpers/mcp.js';
 import { inferenceExchanges, Scenario } from '../../helpers/scenario.js';
 
 interface ListedRow {
@@ -41,10 +41,7 @@ describe('createMcpServer', () => {
     const home = resolveHome({ home: scenario.home });
     store = openStore(home.storePath);
     mcp = createMcpServer({ home, store, version: '0.0.0-test' });
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await mcp.server.connect(serverSide);
-    client = new Client({ name: 'test', version: '1.0.0' });
-    await client.connect(clientSide);
+    client = await connectInProcess(mcp.server);
   });
   afterEach(async () => {
     engine.setFault('ok');
@@ -66,20 +63,14 @@ describe('createMcpServer', () => {
     bare.registerTool('route_explain', TOOL_DEFINITIONS.route_explain, answer);
     bare.registerTool('providers', TOOL_DEFINITIONS.providers, answer);
     bare.registerTool('metrics', TOOL_DEFINITIONS.metrics, answer);
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await bare.connect(serverSide);
-    const bareClient = new Client({ name: 'test', version: '1.0.0' });
-    await bareClient.connect(clientSide);
+    const bareClient = await connectInProcess(bare);
     const [listed, derived] = await Promise.all([client.listTools(), bareClient.listTools()]);
     await bareClient.close();
     expect(listed.tools.map((tool) => tool.name)).toEqual([...MCP_TOOLS]);
     expect(listed).toEqual(derived);
     // A second server answers with the same list, derived once.
     const other = createMcpServer({ home: resolveHome({ home: scenario.home }), store, version: '0.0.0-test' });
-    const [otherClientSide, otherServerSide] = InMemoryTransport.createLinkedPair();
-    await other.server.connect(otherServerSide);
-    const otherClient = new Client({ name: 'test', version: '1.0.0' });
-    await otherClient.connect(otherClientSide);
+    const otherClient = await connectInProcess(other.server);
     expect(await otherClient.listTools()).toEqual(listed);
     await otherClient.close();
   });
