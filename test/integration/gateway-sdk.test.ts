@@ -411,6 +411,23 @@ describe('OpenAI client', () => {
     expect((missing as InstanceType<typeof OpenAI.NotFoundError>).message).toContain('no model "ollama:no-such-model"');
   });
 
+  it('retrieves a model by every name a chat request takes: its own id without the provider, an Ollama name without its tag', async () => {
+    const client = openAIClient(main);
+    for (const [id, owner] of [
+      [OLLAMA_MODEL, 'ollama'],
+      ['llama3.2', 'ollama'],
+      ['ollama:llama3.2', 'ollama'],
+      [CLAUDE_MODEL, 'claude'],
+    ] as const) {
+      // The chat routes take the name, so a client checking it first must not be told it does not exist.
+      const completion = await client.chat.completions.create({ model: id, messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+      expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+      expect(await client.models.retrieve(id)).toEqual({ id, object: 'model', created: 0, owned_by: owner });
+      expect(await anthropicClient(main).models.retrieve(id)).toMatchObject({ type: 'model', id });
+    }
+    expect(await anthropicClient(main).models.retrieve('llama3.2')).toMatchObject({ display_name: `${OLLAMA_MODEL} on ollama` });
+  });
+
   it('lists the models at /v1/models/ too (a base URL ending in /), and retrieves ids holding `:` and `/`, encoded or not', async () => {
     const modelIds = ['hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M', 'Qwen/Qwen2.5-1.5B-Instruct'];
     const gateway = await startTestGateway({ providers: [{ ...ollamaProvider(ollama), models: modelIds.map((id) => ({ id })) }] });
