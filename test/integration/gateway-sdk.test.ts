@@ -692,9 +692,40 @@ describe('raw HTTP', () => {
         body: JSON.stringify({ model: 'auto', max_tokens: 10, messages: [{ role: 'user', content: 'x'.repeat(2000) }] }),
       });
       expect(response.status).toBe(413);
-      expect(await response.json()).toEqual({ type: 'error', error: { type: 'request_too_large', message: "the request body exceeds the gateway's limit of 1024 bytes" } });
+      expect(await response.json()).toEqual({
+        type: 'error',
+        error: {
+          type: 'request_too_large',
+          message: "the request body exceeds the gateway's limit of 1024 bytes: send fewer or smaller images and files, or leave the oldest turns out of the conversation",
+        },
+      });
     } finally {
       await small.close();
+    }
+  });
+
+  it('takes a request as large as the Messages API takes (an agent session with ~16 MiB of screenshots); refuses one over its 32 MiB with 413', async () => {
+    const vision = await startTestGateway({ providers: [{ ...ollamaProvider(ollama), models: [{ id: OLLAMA_MODEL, tags: ['vision'] }] }] });
+    try {
+      // A real PNG with 3 MiB after its end (decoders stop at IEND): four of them, ~16.8 MB of JSON.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+      const screenshot = Buffer.concat([png, Buffer.alloc(3 * 1024 * 1024, 7)]).toString('base64');
+      const image = { type: 'image' as const, source: { type: 'base64' as const, media_type: 'image/png' as const, data: screenshot } };
+      const message = await anthropicClient(vision).messages.create({
+        model: 'auto',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: [image, image, image, image, { type: 'text', text: 'What changed between these screenshots?' }] }],
+      });
+      expect(message.content).toEqual([{ type: 'text', text: DEFAULT_ANSWER }]);
+
+      const tooLarge = await anthropicClient(vision)
+        .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: [image, image, image, image, image, image, image, image, image, image, image] }] })
+        .catch((caught: unknown) => caught);
+      expect(tooLarge).toBeInstanceOf(Anthropic.APIError);
+      expect((tooLarge as InstanceType<typeof Anthropic.APIError>).status).toBe(413);
+      expect((tooLarge as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'request_too_large', message: expect.stringContaining('33554432 bytes') } });
+    } finally {
+      await vision.close();
     }
   });
 
