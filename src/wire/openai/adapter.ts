@@ -282,7 +282,12 @@ function encodeToolChoice(choice: ToolChoice, nativeCustomTools: ReadonlySet<str
 function encodeResponseFormat(request: CanonicalRequest, target: WireTarget, warnings: WireWarning[]): OpenAIResponseFormat | undefined {
   const format = request.responseFormat;
   if (format === undefined || format.type === 'text') return undefined;
-  if (format.type === 'json_object') return { type: 'json_object' };
+  if (format.type === 'json_object') {
+    if (target.engine !== 'lmstudio') return { type: 'json_object' };
+    // LM Studio refuses JSON mode ("'response_format.type' must be 'json_schema' or 'text'"): the
+    // schema of any object asks its grammar for the same answer, so the setting is sent, not changed.
+    return { type: 'json_schema', json_schema: { name: 'json_object', schema: { type: 'object' } } };
+  }
   let strict = format.strict;
   if (strict === undefined && format.enforced === true) {
     const misfit = strictSchemaMisfit(format.schema);
