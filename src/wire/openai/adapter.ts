@@ -77,9 +77,9 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
       messages.push(encodeMessage(withoutToolResultImages(message, location, toolImages, warnings), location, warnings, customCall));
       return;
     }
-    if (toolImages.length > 0 && message.role === 'user') message = { ...message, content: [...toolImages.splice(0), ...message.content] };
-    else if (toolImages.length > 0) messages.push(encodeMessage(userTurnOfToolImages(), location, warnings, customCall));
-    messages.push(encodeMessage(message, location, warnings, customCall));
+    if (toolImages.length > 0 && message.role !== 'user') messages.push(encodeMessage(userTurnOfToolImages(), location, warnings, customCall));
+    const turn = toolImages.length > 0 && message.role === 'user' ? { ...message, content: [...toolImages.splice(0), ...message.content] } : message;
+    messages.push(encodeMessage(turn, location, warnings, customCall));
   });
   if (toolImages.length > 0) messages.push(encodeMessage(userTurnOfToolImages(), 'messages', warnings, customCall));
 
