@@ -41,8 +41,12 @@ import { changeModelResidency } from './model-residency.js';
 import { modelById, modelList, ollamaModelId, ollamaModelList, ollamaModelShow, ollamaRunningModelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
 
-/** 10 MiB: room for a long conversation with a few inline images, not for abuse. */
-export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+/**
+ * 32 MiB, the Messages API's own limit (Anthropic answers a larger request 413 `request_too_large`):
+ * a coding agent's long session, resent whole on every turn with the screenshots and files read in
+ * it, is taken here wherever the provider would take it.
+ */
+export const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 /** The pipeline entry point (`invoke` from src/invoke/pipeline.ts); injectable for tests. */
 export type InvokeFunction = (context: PipelineContext, input: InvocationInput) => Promise<InvocationResult>;
@@ -54,7 +58,7 @@ export interface GatewayOptions {
   /** The bearer token clients must present (`syndicate init` writes it), or a guard that follows its file. */
   token: string | TokenGuard;
   metrics?: GatewayMetrics;
-  /** Request bodies above this are refused with 413. Default 10 MiB. */
+  /** Request bodies above this are refused with 413. Default 32 MiB. */
   bodyLimitBytes?: number;
   /** Trust tier of gateway callers; default: the policy's `defaultTrustTier`. */
   trustTier?: string;

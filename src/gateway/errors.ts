@@ -39,7 +39,11 @@ export class GatewayRequestError extends SyndicateError {
 
 /** 413: the request body exceeds `limit` bytes (found while reading it, or from its Content-Length). */
 export function bodyTooLarge(limit: number): GatewayRequestError {
-  return new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes`, { code: 'body_too_large' });
+  return new GatewayRequestError(
+    'request_too_large',
+    `the request body exceeds the gateway's limit of ${limit} bytes: send fewer or smaller images and files, or leave the oldest turns out of the conversation`,
+    { code: 'body_too_large' },
+  );
 }
 
 /** 503 for a request that came after the drain began: the client should go to the next instance. */

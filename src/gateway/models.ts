@@ -3,7 +3,8 @@ import type { EngineReport } from '../engines/manage.js';
 import { deepFreeze } from '../common/freeze.js';
 import { OLLAMA_DEFAULT_TAG } from '../registry/model-names.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import type { ProviderModel } from '../registry/types.js';
+import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
+import { selectModels } from '../router/plan.js';
 import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
 import { GatewayRequestError, type ApiFamily } from './errors.js';
@@ -73,10 +74,36 @@ function anthropicModelPage(entries: readonly ModelEntry[], query: URLSearchPara
   return { page: entries.slice(start, start + limit), hasMore: start + limit < entries.length };
 }
 
-/** One entry of `modelList` by its id (`GET /v1/models/{id}`), in the family's object shape; undefined when unknown. */
+/**
+ * One model by the name a client sends (`GET /v1/models/{id}`, the SDKs' `models.retrieve`), in the
+ * family's object shape: an entry of `modelList`, or any other name a chat request is routed by —
+ * a model's own id without its provider (`claude-sonnet-4-20250514`), an Ollama name without its
+ * tag (`llama3.2`, `ollama:llama3.2`) — under that name, so a client that checks its model before
+ * using it is not told "not found" of a model that answers. Undefined when nothing answers to it.
+ */
 export function modelById(store: Store, id: string, family: ApiFamily): Record<string, unknown> | undefined {
-  const entry = modelEntries(store).find((candidate) => candidate.id === id);
+  const entry = modelEntries(store).find((candidate) => candidate.id === id) ?? entryRoutedBy(store, id);
   return entry === undefined ? undefined : modelObject(entry, family);
+}
+
+/** The models a name not listed selects, as the router selects them, as one entry under that name. */
+function entryRoutedBy(store: Store, name: string): ModelEntry | undefined {
+  const { pairs } = selectModels(name, currentProviders(store).filter(isListed));
+  const first = pairs[0];
+  if (first === undefined || name.trim() === '' || name.trim() === 'auto') return undefined;
+  const owners = new Set(pairs.map((pair) => pair.provider.id));
+  return {
+    id: name,
+    owner: owners.size === 1 ? first.provider.id : 'syndicate',
+    description: pairs.map((pair) => `${pair.model.id} on ${pair.provider.id}`).join(', '),
+    models: pairs.map((pair) => pair.model),
+    digestSource: name,
+  };
+}
+
+/** Whether a provider's models are listed: active and not blocked. */
+function isListed(provider: RegisteredProvider): boolean {
+  return provider.retiredAt === null && provider.record.class !== 'blocked';
 }
 
 function modelObject(entry: ModelEntry, family: ApiFamily): Record<string, unknown> {
@@ -109,7 +136,7 @@ function buildModelEntries(store: Store): ModelEntry[] {
   const entries: ModelEntry[] = [auto];
   const aliases = new Map<string, ModelEntry>();
   for (const provider of currentProviders(store)) {
-    if (provider.retiredAt !== null || provider.record.class === 'blocked') continue;
+    if (!isListed(provider)) continue;
     auto.digestSource += `:${provider.contentHash}`;
     for (const model of provider.record.models) {
       auto.models.push(model);

@@ -14,7 +14,7 @@ export interface GatewayListenOptions {
   port: number;
   /** Binding to anything but loopback exposes the gateway to the network: only on explicit request. */
   allowRemote?: boolean;
-  /** Same limit as the core's; enforced here while the body arrives. Default 10 MiB. */
+  /** Same limit as the core's; enforced here while the body arrives. Default 32 MiB. */
   bodyLimitBytes?: number;
   /** Time allowed to receive the request headers. Default 10 s. */
   headersTimeoutMs?: number;

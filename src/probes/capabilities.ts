@@ -324,6 +324,7 @@ async function probeToolCalls(state: ProbeState): Promise<ProbeOutcome> {
       continue;
     }
     const found = checkToolCalls(call.responseText, streamed, {
+      forced: true,
       wire: record.wire,
       requestedModel: model.id,
       declared: state.declared,

@@ -367,6 +367,13 @@ function checkAnthropicStream(text: string, expectation: WireExpectation): Strea
 /** What a tool-call check expects: the one tool offered. */
 export interface ToolExpectation extends WireExpectation {
   toolName: string;
+  /**
+   * The request forced the tool (`required`, or a named one). An OpenAI-wire server may then end
+   * with `stop` beside the call — vLLM does (only an `auto` choice's parsed calls get `tool_calls`),
+   * as OpenAI's API does for a named function — which clients read by the call itself (the gateway
+   * answers Anthropic clients `tool_use`): not a deviation.
+   */
+  forced?: boolean;
 }
 
 /**
@@ -410,7 +417,9 @@ export function checkToolCalls(raw: string, streamed: boolean, expectation: Tool
   }
   const wanted = expectation.wire === 'anthropic' ? 'tool_use' : 'tool_calls';
   if (calls.finish === wanted) list.add('finish_reason', 'pass', `finish reason ${wanted}`);
-  else if (truncated) list.add('finish_reason', 'inconclusive', `finish reason ${calls.finish ?? ''}: the token budget ended the answer after the call`);
+  else if (calls.finish === 'stop' && expectation.wire === 'openai' && expectation.forced === true) {
+    list.add('finish_reason', 'pass', 'finish reason stop beside the forced tool call, as vLLM and OpenAI answer a forced tool choice');
+  } else if (truncated) list.add('finish_reason', 'inconclusive', `finish reason ${calls.finish ?? ''}: the token budget ended the answer after the call`);
   else list.deviation('finish_reason', 'nonstandard_tool_call_serialization', `finish reason ${calls.finish ?? 'missing'} instead of ${wanted} beside a tool call`);
   return list.checks;
 }

@@ -71,10 +71,14 @@ export function optionalBoolean(body: Record<string, unknown>, key: string, prob
   return value;
 }
 
-/** The top-level fields of a request this codec does not interpret, sorted. */
+/**
+ * The top-level fields of a request this codec does not interpret, sorted. A field sent as `null`
+ * asks for nothing (the APIs read it as absent; openai-node types `metadata`, `audio`, the
+ * penalties ... as nullable), so it is not one the provider missed.
+ */
 export function unknownFields(body: Record<string, unknown>, known: ReadonlySet<string>): string[] {
   return Object.keys(body)
-    .filter((key) => !known.has(key))
+    .filter((key) => !known.has(key) && body[key] !== null)
     .sort();
 }
 

@@ -179,6 +179,34 @@ describe('fields whose answer no provider here gives', () => {
   });
 });
 
+describe('fields sent as null, which the SDK types allow', () => {
+  it('ask for nothing, so x-syndicate-ignored-fields does not name them; a field with a value still is', async () => {
+    forgetFailures();
+    const { data, response } = await openAIClient()
+      .chat.completions.create({
+        model: 'small',
+        messages: [{ role: 'user', content: QUESTION }],
+        metadata: null,
+        audio: null,
+        modalities: null,
+        frequency_penalty: null,
+        presence_penalty: null,
+        logit_bias: null,
+        service_tier: null,
+        store: null,
+        prediction: null,
+        user: 'agent-7',
+      })
+      .withResponse();
+    expect(data.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBe('user');
+
+    const responses = await openAIClient().responses.create({ model: 'small', input: QUESTION, metadata: null, truncation: null, background: null, user: 'agent-7' }).withResponse();
+    expect(responses.data.output_text).toBe(DEFAULT_ANSWER);
+    expect(responses.response.headers.get('x-syndicate-ignored-fields')).toBe('user');
+  });
+});
+
 describe('Anthropic client: MCP servers the provider would call', () => {
   it('`mcp_servers` is refused with 400 before the call, like a server tool, instead of an answer without their tools; an empty list passes', async () => {
     forgetFailures();

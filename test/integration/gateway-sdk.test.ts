@@ -411,6 +411,23 @@ describe('OpenAI client', () => {
     expect((missing as InstanceType<typeof OpenAI.NotFoundError>).message).toContain('no model "ollama:no-such-model"');
   });
 
+  it('retrieves a model by every name a chat request takes: its own id without the provider, an Ollama name without its tag', async () => {
+    const client = openAIClient(main);
+    for (const [id, owner] of [
+      [OLLAMA_MODEL, 'ollama'],
+      ['llama3.2', 'ollama'],
+      ['ollama:llama3.2', 'ollama'],
+      [CLAUDE_MODEL, 'claude'],
+    ] as const) {
+      // The chat routes take the name, so a client checking it first must not be told it does not exist.
+      const completion = await client.chat.completions.create({ model: id, messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+      expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+      expect(await client.models.retrieve(id)).toEqual({ id, object: 'model', created: 0, owned_by: owner });
+      expect(await anthropicClient(main).models.retrieve(id)).toMatchObject({ type: 'model', id });
+    }
+    expect(await anthropicClient(main).models.retrieve('llama3.2')).toMatchObject({ display_name: `${OLLAMA_MODEL} on ollama` });
+  });
+
   it('lists the models at /v1/models/ too (a base URL ending in /), and retrieves ids holding `:` and `/`, encoded or not', async () => {
     const modelIds = ['hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M', 'Qwen/Qwen2.5-1.5B-Instruct'];
     const gateway = await startTestGateway({ providers: [{ ...ollamaProvider(ollama), models: modelIds.map((id) => ({ id })) }] });
@@ -675,9 +692,40 @@ describe('raw HTTP', () => {
         body: JSON.stringify({ model: 'auto', max_tokens: 10, messages: [{ role: 'user', content: 'x'.repeat(2000) }] }),
       });
       expect(response.status).toBe(413);
-      expect(await response.json()).toEqual({ type: 'error', error: { type: 'request_too_large', message: "the request body exceeds the gateway's limit of 1024 bytes" } });
+      expect(await response.json()).toEqual({
+        type: 'error',
+        error: {
+          type: 'request_too_large',
+          message: "the request body exceeds the gateway's limit of 1024 bytes: send fewer or smaller images and files, or leave the oldest turns out of the conversation",
+        },
+      });
     } finally {
       await small.close();
+    }
+  });
+
+  it('takes a request as large as the Messages API takes (an agent session with ~16 MiB of screenshots); refuses one over its 32 MiB with 413', async () => {
+    const vision = await startTestGateway({ providers: [{ ...ollamaProvider(ollama), models: [{ id: OLLAMA_MODEL, tags: ['vision'] }] }] });
+    try {
+      // A real PNG with 3 MiB after its end (decoders stop at IEND): four of them, ~16.8 MB of JSON.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+      const screenshot = Buffer.concat([png, Buffer.alloc(3 * 1024 * 1024, 7)]).toString('base64');
+      const image = { type: 'image' as const, source: { type: 'base64' as const, media_type: 'image/png' as const, data: screenshot } };
+      const message = await anthropicClient(vision).messages.create({
+        model: 'auto',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: [image, image, image, image, { type: 'text', text: 'What changed between these screenshots?' }] }],
+      });
+      expect(message.content).toEqual([{ type: 'text', text: DEFAULT_ANSWER }]);
+
+      const tooLarge = await anthropicClient(vision)
+        .messages.create({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: [image, image, image, image, image, image, image, image, image, image, image] }] })
+        .catch((caught: unknown) => caught);
+      expect(tooLarge).toBeInstanceOf(Anthropic.APIError);
+      expect((tooLarge as InstanceType<typeof Anthropic.APIError>).status).toBe(413);
+      expect((tooLarge as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'request_too_large', message: expect.stringContaining('33554432 bytes') } });
+    } finally {
+      await vision.close();
     }
   });
 

@@ -187,3 +187,32 @@ describe('an Anthropic client’s structured output to an OpenAI-wire engine', (
     expect(message.content[0]?.type === 'text' ? JSON.parse(message.content[0].text) : undefined).toEqual(CITY);
   });
 });
+
+describe('JSON mode to LM Studio, which refuses json_object', () => {
+  // LM Studio answers `response_format: {"type":"json_object"}` with 400 "'response_format.type'
+  // must be 'json_schema' or 'text'" (lmstudio-bug-tracker #169): syndicate sends it the schema of
+  // any object instead, which LM Studio's grammar enforces, so JSON mode works as with OpenAI.
+  let lmstudio: FakeEngine;
+  let local: TestGateway;
+  beforeAll(async () => {
+    lmstudio = await startFakeEngine({ kind: 'lmstudio' });
+    local = await startTestGateway({ providers: [{ id: 'lms', class: 'local', wire: 'openai', engine: 'lmstudio', baseUrl: lmstudio.baseUrl, models: [{ id: 'qwen2.5-7b-instruct' }] }] });
+  });
+  afterAll(async () => {
+    await local?.close();
+    await lmstudio?.close();
+  });
+  const lastChat = (): Record<string, unknown> => sentBody(lmstudio.exchanges.filter((exchange) => exchange.path.endsWith('/chat/completions')).at(-1));
+
+  it("an OpenAI client's json_object (Chat Completions and Responses) is answered with a JSON object, not LM Studio's 400", async () => {
+    const client = new OpenAI({ baseURL: `${local.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const completion = await client.chat.completions.create({ model: 'lms:qwen2.5-7b-instruct', messages: [{ role: 'user', content: 'Answer in JSON.' }], response_format: { type: 'json_object' } });
+    expect(JSON.parse(completion.choices[0]?.message.content ?? '')).toBeTypeOf('object');
+    expect(lastChat()['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'json_object', schema: { type: 'object' } } });
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+
+    const response = await client.responses.create({ model: 'lms:qwen2.5-7b-instruct', input: 'Answer in JSON.', text: { format: { type: 'json_object' } } });
+    expect(JSON.parse(response.output_text)).toBeTypeOf('object');
+    expect(lastChat()['response_format']).toEqual({ type: 'json_schema', json_schema: { name: 'json_object', schema: { type: 'object' } } });
+  });
+});

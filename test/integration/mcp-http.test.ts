@@ -150,11 +150,11 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
   });
 
   it("a body above the gateway's limit is refused with its 413, before it is read", async () => {
-    // Declared larger than the 10 MiB limit; only its head is sent (the gateway answers without reading the rest).
+    // Declared larger than the 32 MiB limit; only its head is sent (the gateway answers without reading the rest).
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const request = httpRequest(`${serve.url}/mcp`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': String(11 * 1024 * 1024) },
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': String(33 * 1024 * 1024) },
       });
       request.on('response', (response) => {
         let text = '';

@@ -414,10 +414,14 @@ interface AnthropicStop {
  * The Anthropic stop reason and stop sequence for a canonical finish; `error` and `other` read as
  * `end_turn`. A stop sequence the upstream named (Anthropic's own, vLLM's `stop_reason`) is
  * `stop_sequence` with that sequence, as the Messages API answers; an OpenAI-wire `stop` that does
- * not say which ended it stays `end_turn`.
+ * not say which ended it stays `end_turn` — unless the answer holds tool calls (`withToolUse`):
+ * then it is `tool_use`, as the Messages API ends every turn that calls a tool and agents loop on
+ * it. OpenAI-wire servers answer a forced tool choice with `stop` (OpenAI's API, and vLLM for
+ * `required` or a named function: only an `auto` choice gets `tool_calls`).
  */
-function toAnthropicStop(finish: { finishReason: FinishReason; rawFinishReason: string | null; stopSequence?: string }): AnthropicStop {
+function toAnthropicStop(finish: { finishReason: FinishReason; rawFinishReason: string | null; stopSequence?: string }, withToolUse: boolean): AnthropicStop {
   const reason = toAnthropicStopReason(finish.finishReason, finish.rawFinishReason, finish.stopSequence);
+  if (reason === 'end_turn' && withToolUse) return { stop_reason: 'tool_use', stop_sequence: null };
   return { stop_reason: reason, stop_sequence: reason === 'stop_sequence' ? (finish.stopSequence ?? null) : null };
 }
 
@@ -496,7 +500,7 @@ export function renderAnthropicMessageResponse(response: CanonicalResponse, opti
     role: 'assistant',
     model: options.model ?? response.model,
     content,
-    ...toAnthropicStop(response),
+    ...toAnthropicStop(response, response.toolCalls.length > 0),
     usage: toAnthropicUsage(response.usage),
   };
   return { body: JSON.stringify(body), warnings };
@@ -536,7 +540,8 @@ export class AnthropicStreamEncoder {
   /** Block parts that came while a tool_use block was open, written once the stream ends. */
   private held: BlockPart[] = [];
   private readonly usage: Partial<Usage> = {};
-  private stop: AnthropicStop | undefined;
+  /** The upstream's finish, made a stop reason when the stream ends (when its tool calls are all known). */
+  private finish: Extract<StreamPart, { type: 'finish' }> | undefined;
 
   constructor(private readonly options: AnthropicStreamEncoderOptions) {}
 
@@ -574,13 +579,13 @@ export class AnthropicStreamEncoder {
           output += this.blockPart(part);
           break;
         case 'finish':
-          this.stop = toAnthropicStop(part);
+          this.finish = part;
           break;
         case 'stream-end':
           output += this.writeHeld();
           output += this.closeBlock();
           output += this.event('message_delta', {
-            delta: this.stop ?? { stop_reason: 'end_turn', stop_sequence: null },
+            delta: this.finish === undefined ? { stop_reason: 'end_turn', stop_sequence: null } : toAnthropicStop(this.finish, this.toolBlocks.size > 0),
             usage: toAnthropicUsage(this.usage),
           });
           output += this.event('message_stop', {});

@@ -67,7 +67,21 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
   const nativeCustomTools = target.vendor === 'openai' ? freeformToolNames(request) : new Set<string>();
   if (request.system !== undefined && request.system !== '') messages.push({ role: 'system', content: request.system });
   const customCall = customCallRule(request, target, nativeCustomTools);
-  request.messages.forEach((message, index) => messages.push(encodeMessage(message, `messages[${index}]`, warnings, customCall)));
+  // Images in tool results (a screenshot, an image file read by an agent's tool) wait for the end
+  // of the run of tool messages: the wire takes only text there, so they go in the user turn that follows.
+  const toolImages: ContentPart[] = [];
+  const userTurnOfToolImages = (): CanonicalMessage => ({ role: 'user', content: toolImages.splice(0) });
+  request.messages.forEach((message, index) => {
+    const location = `messages[${index}]`;
+    if (message.role === 'tool') {
+      messages.push(encodeMessage(withoutToolResultImages(message, location, toolImages, warnings), location, warnings, customCall));
+      return;
+    }
+    if (toolImages.length > 0 && message.role !== 'user') messages.push(encodeMessage(userTurnOfToolImages(), location, warnings, customCall));
+    const turn = toolImages.length > 0 && message.role === 'user' ? { ...message, content: [...toolImages.splice(0), ...message.content] } : message;
+    messages.push(encodeMessage(turn, location, warnings, customCall));
+  });
+  if (toolImages.length > 0) messages.push(encodeMessage(userTurnOfToolImages(), 'messages', warnings, customCall));
 
   const body: OpenAIChatRequest = { model: request.model, messages };
   if (request.tools !== undefined && request.tools.length > 0) {
@@ -201,6 +215,24 @@ function encodeMessage(message: CanonicalMessage, location: string, warnings: Wi
   }
 }
 
+/**
+ * A tool result without its images, which are added to `images` after a text part naming the call
+ * they came from: the openai wire takes text only in a tool message (OpenAI's API refuses an image
+ * there), so they reach the model in the user turn after the tool results, said in a warning.
+ */
+function withoutToolResultImages(message: Extract<CanonicalMessage, { role: 'tool' }>, location: string, images: ContentPart[], warnings: WireWarning[]): CanonicalMessage {
+  const own = message.content.filter((part) => part.type === 'image');
+  if (own.length === 0) return message;
+  const rest = message.content.filter((part) => part.type !== 'image');
+  images.push({ type: 'text', text: `${own.length === 1 ? 'The image' : `The ${own.length} images`} of the result of tool call ${message.toolCallId}:` }, ...own);
+  warnings.push({
+    setting: `${location}.content`,
+    message: `the openai wire accepts no images in tool results; ${counted(own.length, 'image part')} ${own.length === 1 ? 'was' : 'were'} sent in the user turn after the tool results`,
+  });
+  const hasText = rest.some((part) => part.type === 'text' && part.text !== '');
+  return { ...message, content: hasText ? rest : [...rest, { type: 'text', text: `(${own.length === 1 ? 'an image, sent' : 'images, sent'} in the next user message)` }] };
+}
+
 function encodeContentPart(part: TextPart | ImagePart): OpenAIContentPart {
   if (part.type === 'text') return { type: 'text', text: part.text };
   const url = part.data !== undefined ? `data:${part.mediaType ?? 'image/png'};base64,${part.data}` : (part.url ?? '');
@@ -250,7 +282,12 @@ function encodeToolChoice(choice: ToolChoice, nativeCustomTools: ReadonlySet<str
 function encodeResponseFormat(request: CanonicalRequest, target: WireTarget, warnings: WireWarning[]): OpenAIResponseFormat | undefined {
   const format = request.responseFormat;
   if (format === undefined || format.type === 'text') return undefined;
-  if (format.type === 'json_object') return { type: 'json_object' };
+  if (format.type === 'json_object') {
+    if (target.engine !== 'lmstudio') return { type: 'json_object' };
+    // LM Studio refuses JSON mode ("'response_format.type' must be 'json_schema' or 'text'"): the
+    // schema of any object asks its grammar for the same answer, so the setting is sent, not changed.
+    return { type: 'json_schema', json_schema: { name: 'json_object', schema: { type: 'object' } } };
+  }
   let strict = format.strict;
   if (strict === undefined && format.enforced === true) {
     const misfit = strictSchemaMisfit(format.schema);

@@ -445,6 +445,18 @@ function fillUsage(usage: unknown, generation: Generation, cachedTokens = 0): Js
   return result;
 }
 
+/**
+ * The finish reason on the wire. vLLM says `tool_calls` only for calls its tool parser found under
+ * an `auto` (or absent) tool choice; a call forced by `required` or a named function is guided
+ * decoding, answered with the generation's own `stop` (serving_chat.py: `"tool_calls" if
+ * auto_tools_called else output.finish_reason`, `auto_tools_called` only for `auto`/None).
+ */
+function wireFinishReason(context: CompletionContext): string {
+  const { state, view, generation } = context;
+  const forced = view.toolChoice !== 'auto' && view.toolChoice !== 'none';
+  return state.kind === 'vllm' && !state.conforming && generation.finishReason === 'tool_calls' && forced ? 'stop' : generation.finishReason;
+}
+
 /** Tool-call arguments on the wire: JSON text, or (Ollama's quirk) a JSON object. */
 function wireArguments(context: CompletionContext): unknown {
   const toolCall = context.generation.toolCall!;
@@ -482,7 +494,7 @@ function completionBody(context: CompletionContext, path: string): Json {
   body['model'] = context.model;
   if (kind === 'lmstudio') body['system_fingerprint'] = context.model;
   const choice = (body['choices'] as Json[])[0]!;
-  choice['finish_reason'] = generation.finishReason;
+  choice['finish_reason'] = wireFinishReason(context);
   if (kind === 'vllm') choice['stop_reason'] = generation.stopSequence ?? null;
   const message = choice['message'] as Json;
   if (isToolCall && generation.toolCall!.input !== undefined) {
@@ -635,7 +647,7 @@ function streamFrames(context: CompletionContext): string[] {
   }
 
   const finish = stamp(templates.finish);
-  ((finish['choices'] as Json[])[0]!)['finish_reason'] = generation.finishReason;
+  ((finish['choices'] as Json[])[0]!)['finish_reason'] = wireFinishReason(context);
   if (kind === 'vllm') ((finish['choices'] as Json[])[0]!)['stop_reason'] = generation.stopSequence ?? null;
   chunks.push(finish);
 

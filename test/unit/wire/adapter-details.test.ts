@@ -72,13 +72,14 @@ describe('openai adapter quirks', () => {
     ).toBeUndefined();
   });
 
-  it('keeps a mid-conversation system message in place and warns about images where only text goes', () => {
+  it('keeps a mid-conversation system message in place and warns about images where only text goes; a tool result\'s image follows the tool results in a user turn', () => {
     const request: CanonicalRequest = {
       model: 'm',
       messages: [
         { role: 'user', content: [{ type: 'text', text: 'a' }] },
-        { role: 'system', content: [{ type: 'text', text: 'b' }] },
+        { role: 'system', content: [{ type: 'text', text: 'b' }, { type: 'image', url: 'https://x/s.png' }] },
         { role: 'tool', toolCallId: 't', content: [{ type: 'image', url: 'https://x/y.png' }], isError: true },
+        { role: 'assistant', content: [{ type: 'text', text: 'c' }] },
       ],
       stream: false,
     };
@@ -86,9 +87,13 @@ describe('openai adapter quirks', () => {
     expect(JSON.parse(encoded.body).messages).toEqual([
       { role: 'user', content: 'a' },
       { role: 'system', content: 'b' },
-      { role: 'tool', tool_call_id: 't', content: '' },
+      { role: 'tool', tool_call_id: 't', content: '(an image, sent in the next user message)' },
+      { role: 'user', content: [{ type: 'text', text: 'The image of the result of tool call t:' }, { type: 'image_url', image_url: { url: 'https://x/y.png' } }] },
+      { role: 'assistant', content: 'c' },
     ]);
-    expect(encoded.warnings.map((warning) => warning.setting)).toEqual(['messages[2].isError', 'messages[2].content']);
+    expect(encoded.warnings.map((warning) => warning.setting)).toEqual(['messages[1].content', 'messages[2].content', 'messages[2].isError']);
+    expect(encoded.warnings[0]?.message).toContain('1 image part was not sent');
+    expect(encoded.warnings[1]?.message).toContain('1 image part was sent in the user turn after the tool results');
   });
 
   it('passes an image part\'s detail on to an openai-wire engine as the client sent it', () => {
