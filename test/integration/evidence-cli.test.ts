@@ -151,6 +151,15 @@ describe('syndicate evidence (CLI)', () => {
       // Beyond the maximum the window start used to leave the range of a Date (exit 70).
       ...['list', 'export'].map((command) => runCli(['evidence', command, '--since', '99999999999d'], { home })),
     ]);
+    // A limit beyond a safe integer reached SQLite as a float: "datatype mismatch", exit 70.
+    const limits = await Promise.all(['0', '2.5', '99999999999999999999', '1e300'].map((limit) => runCli(['evidence', 'list', '--limit', limit, '--json'], { home })));
+    for (const [index, limit] of ['0', '2.5', '99999999999999999999', '1e300'].entries()) {
+      expect(limits[index]!.exitCode, limits[index]!.stdout).toBe(2);
+      expect(parseJsonDocument(limits[index]!.stdout)).toEqual({
+        ok: false,
+        error: { code: 'usage', message: `invalid --limit "${limit}"`, hint: 'use a whole number of rows, from 1 to 9007199254740991' },
+      });
+    }
     expect(state.exitCode).toBe(2);
     expect(parseJsonDocument(state.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'invalid --state "done"' } });
     expect(parseJsonDocument(level.stdout)).toMatchObject({ ok: false, error: { message: 'invalid --sensitivity "secret"', hint: 'use one of: public, internal, confidential, restricted' } });

@@ -78,8 +78,9 @@ export function evidenceCommand(): Command {
         filters.state = state;
       }
       const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1) {
-        throw new UsageError(`invalid --limit "${options.limit ?? ''}"`, { hint: 'use a whole number of rows, at least 1' });
+      // A safe integer only: SQLite refuses a LIMIT bound as a float (`--limit 99999999999999999999`: exit 70).
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new UsageError(`invalid --limit "${options.limit ?? ''}"`, { hint: `use a whole number of rows, from 1 to ${Number.MAX_SAFE_INTEGER}` });
       }
       filters.limit = limit;
       const store = await context.store({ existing: true });
