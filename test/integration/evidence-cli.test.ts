@@ -161,10 +161,21 @@ describe('syndicate evidence (CLI)', () => {
       });
     }
     expect(state.exitCode).toBe(2);
-    expect(parseJsonDocument(state.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'invalid --state "done"' } });
-    expect(parseJsonDocument(level.stdout)).toMatchObject({ ok: false, error: { message: 'invalid --sensitivity "secret"', hint: 'use one of: public, internal, confidential, restricted' } });
+    // Fixed sets, refused as every command's choices are (and offered by the help and the completion scripts).
+    expect(parseJsonDocument(state.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'usage', message: "option '--state <state>' argument 'done' is invalid. Allowed choices are pending, completed, failed, interrupted, denied." },
+    });
+    expect(level.exitCode).toBe(2);
+    expect(parseJsonDocument(level.stdout)).toMatchObject({
+      ok: false,
+      error: { message: "option '--sensitivity <level>' argument 'secret' is invalid. Allowed choices are public, internal, confidential, restricted.", hint: 'run `syndicate evidence list --help`' },
+    });
     expect(providerClass.exitCode).toBe(2);
-    expect(parseJsonDocument(providerClass.stdout)).toMatchObject({ ok: false, error: { hint: 'use one of: local, approved_hosted, restricted_hosted, hosted' } });
+    expect(parseJsonDocument(providerClass.stdout)).toMatchObject({
+      ok: false,
+      error: { message: "option '--class <class>' argument 'cloud' is invalid. Allowed choices are local, approved_hosted, restricted_hosted, hosted." },
+    });
     // A provider id nothing is registered under and no row names: most likely mistyped.
     expect(unknownProvider.exitCode).toBe(2);
     expect(parseJsonDocument(unknownProvider.stdout)).toMatchObject({

@@ -32,6 +32,10 @@ describe('--help --json', () => {
       const evidence = root.commands.find((command) => command.name === 'evidence');
       const exportCommand = evidence?.commands.find((command) => command.name === 'export');
       expect(exportCommand?.options.find((option) => option.long === '--format')).toMatchObject({ takesValue: true, default: 'jsonl', choices: ['jsonl'] });
+      const list = evidence?.commands.find((command) => command.name === 'list');
+      expect(list?.options.find((option) => option.long === '--state')).toMatchObject({ choices: ['pending', 'completed', 'failed', 'interrupted', 'denied'] });
+      expect(list?.options.find((option) => option.long === '--sensitivity')).toMatchObject({ choices: ['public', 'internal', 'confidential', 'restricted'] });
+      expect(list?.options.find((option) => option.long === '--class')).toMatchObject({ choices: ['local', 'approved_hosted', 'restricted_hosted', 'hosted'] });
     }
   });
 

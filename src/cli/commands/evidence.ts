@@ -7,6 +7,8 @@ import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ListEvidenceOpt
 import type { PruneResult } from '../../evidence/retention.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
 import type { Store } from '../../store/store.js';
+import { CALLABLE_PROVIDER_CLASSES, SENSITIVITY_LEVELS, type ProviderClass, type SensitivityLevel } from '../../common/vocabulary.js';
+import { EVIDENCE_STATES, type EvidenceState } from '../../evidence/types.js';
 import { contextFor } from '../context.js';
 import { cancellable } from '../interrupt.js';
 import { counted, type Output } from '../output.js';
@@ -15,10 +17,10 @@ import { shellWord } from '../../common/shell-word.js';
 interface ListOptions {
   since?: string;
   provider?: string;
-  state?: string;
+  state?: EvidenceState;
   session?: string;
-  sensitivity?: string;
-  class?: string;
+  sensitivity?: SensitivityLevel;
+  class?: ProviderClass | 'hosted';
   limit?: string;
 }
 
@@ -42,10 +44,11 @@ export function evidenceCommand(): Command {
     .description('list evidence rows, newest first')
     .option('--since <duration>', 'only rows from this long ago, with its unit: 30m, 1h, 7d')
     .option('--provider <id>', 'only rows for this provider id')
-    .option('--state <state>', 'only rows in this state: pending, completed, failed, interrupted, denied')
+    // Fixed sets as commander choices: the help, `--help --json` and the completion scripts offer them.
+    .addOption(new Option('--state <state>', 'only rows in this state').choices([...EVIDENCE_STATES]))
     .option('--session <id>', "only rows of this session: a stored session's id or name, x-syndicate-session, or Claude Code's / Codex's own session id")
-    .option('--sensitivity <level>', 'only rows the classifier gave this level: public, internal, confidential, restricted')
-    .option('--class <class>', 'only rows of providers of this class: local, approved_hosted, restricted_hosted, or hosted (both hosted classes)')
+    .addOption(new Option('--sensitivity <level>', 'only rows the classifier gave this level').choices([...SENSITIVITY_LEVELS]))
+    .addOption(new Option('--class <class>', 'only rows of providers of this class; hosted: both hosted classes').choices([...CALLABLE_PROVIDER_CLASSES, 'hosted']))
     .option('--limit <n>', 'at most this many rows', '50')
     .addHelpText(
       'after',
@@ -54,29 +57,18 @@ export function evidenceCommand(): Command {
     .action(async (options: ListOptions, command: Command) => {
       const context = contextFor(command);
       const { parseDuration } = await import('../../common/duration.js');
-      const { countEvidence, EVIDENCE_STATES, hasEvidenceOfProvider, listEvidence } = await import('../../evidence/index.js');
+      const { countEvidence, hasEvidenceOfProvider, listEvidence } = await import('../../evidence/index.js');
       const filters: ListEvidenceOptions = {};
       if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
       if (options.provider !== undefined) filters.provider = options.provider;
       if (options.session !== undefined) filters.session = options.session;
-      const { CALLABLE_PROVIDER_CLASSES, SENSITIVITY_LEVELS } = await import('../../common/vocabulary.js');
-      if (options.sensitivity !== undefined) {
-        const level = SENSITIVITY_LEVELS.find((candidate) => candidate === options.sensitivity);
-        if (level === undefined) throw new UsageError(`invalid --sensitivity "${options.sensitivity}"`, { hint: `use one of: ${SENSITIVITY_LEVELS.join(', ')}` });
-        filters.sensitivity = level;
-      }
+      // Commander has checked each against its choices.
+      if (options.sensitivity !== undefined) filters.sensitivity = options.sensitivity;
       if (options.class !== undefined) {
-        const classes = options.class === 'hosted' ? CALLABLE_PROVIDER_CLASSES.filter((name) => name !== 'local') : CALLABLE_PROVIDER_CLASSES.filter((name) => name === options.class);
-        if (classes.length === 0) throw new UsageError(`invalid --class "${options.class}"`, { hint: `use one of: ${CALLABLE_PROVIDER_CLASSES.join(', ')}, hosted` });
-        filters.providerClasses = classes;
+        const wanted = options.class;
+        filters.providerClasses = CALLABLE_PROVIDER_CLASSES.filter((name) => (wanted === 'hosted' ? name !== 'local' : name === wanted));
       }
-      if (options.state !== undefined) {
-        const state = EVIDENCE_STATES.find((candidate) => candidate === options.state);
-        if (state === undefined) {
-          throw new UsageError(`invalid --state "${options.state}"`, { hint: `use one of: ${EVIDENCE_STATES.join(', ')}` });
-        }
-        filters.state = state;
-      }
+      if (options.state !== undefined) filters.state = options.state;
       const limit = Number(options.limit);
       // A safe integer only: SQLite refuses a LIMIT bound as a float (`--limit 99999999999999999999`: exit 70).
       if (!Number.isSafeInteger(limit) || limit < 1) {
