@@ -65,6 +65,17 @@ export function stdinAtMostOnce(readers: ReadonlyArray<readonly [where: string, 
   });
 }
 
+/**
+ * A flag naming a file (`--output`, `--out`, `--model`): an empty value is a usage error. A script's
+ * `--output "$FILE"` with FILE unset gave one; resolved, it named the current directory (`engine
+ * serve --model ''` read it, `make-test-model --out ''` tried to write it) or a directory `.` said
+ * not to exist.
+ */
+export function filePathOption(value: string, flag: string, example: string): string {
+  if (value === '') throw new UsageError(`${flag} must name a file, got an empty value`, { hint: `give a path, e.g. ${flag} ${example}` });
+  return value;
+}
+
 /** A flag that must be a whole number of at least 1 (`--max-tokens 512`); undefined when absent. */
 export function positiveIntegerOption(value: string | undefined, flag: string, example = 512): number | undefined {
   if (value === undefined) return undefined;

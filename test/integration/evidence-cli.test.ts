@@ -313,6 +313,20 @@ describe('syndicate evidence (CLI)', () => {
     expect(nowhere.stderr).toContain(`error: cannot write ${join(home, 'missing-dir', 'export.jsonl')}: its directory ${join(home, 'missing-dir')} does not exist\n`);
     expect(nowhere.stderr).not.toContain('.tmp');
     expect(nowhere.stderr).toContain('hint: choose a writable path for --output');
+    // A file where the directory should be: it exists, so "does not exist" sent the operator looking for nothing.
+    writeFileSync(join(home, 'a-file'), 'x');
+    const [underFile, empty] = await Promise.all([
+      runCli(['evidence', 'export', '--output', join(home, 'a-file', 'export.jsonl')], { home }),
+      // `--output "$FILE"` with FILE unset: it said "its directory . does not exist".
+      runCli(['evidence', 'export', '--output', '', '--json'], { home }),
+    ]);
+    expect(underFile.exitCode).toBe(2);
+    expect(underFile.stderr).toContain(`error: cannot write ${join(home, 'a-file', 'export.jsonl')}: ${join(home, 'a-file')} is not a directory\n`);
+    expect(empty.exitCode).toBe(2);
+    expect(parseJsonDocument(empty.stdout)).toEqual({
+      ok: false,
+      error: { code: 'usage', message: '--output must name a file, got an empty value', hint: 'give a path, e.g. --output evidence.jsonl' },
+    });
   });
 
   it('verify passes on the untouched store, then fails (exit 1) at the edited row and at a deleted row', async () => {

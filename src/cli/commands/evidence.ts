@@ -10,6 +10,7 @@ import type { Store } from '../../store/store.js';
 import { CALLABLE_PROVIDER_CLASSES, SENSITIVITY_LEVELS, type ProviderClass, type SensitivityLevel } from '../../common/vocabulary.js';
 import { EVIDENCE_STATES, type EvidenceState } from '../../evidence/types.js';
 import { contextFor } from '../context.js';
+import { filePathOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 import { counted, type Output } from '../output.js';
 import { shellWord } from '../../common/shell-word.js';
@@ -187,7 +188,7 @@ export function evidenceCommand(): Command {
     .action(async (options: ExportOptions, command: Command) => {
       const context = contextFor(command);
       // `-` is stdout, as for most tools that take an output file.
-      const outputPath = options.output === '-' ? undefined : options.output;
+      const outputPath = options.output === '-' || options.output === undefined ? undefined : filePathOption(options.output, '--output', 'evidence.jsonl');
       const { parseDuration } = await import('../../common/duration.js');
       if (options.format !== 'jsonl') throw new UsageError(`unknown --format "${options.format}"`, { hint: 'use --format jsonl' });
       if (context.output.json && outputPath === undefined) {
@@ -474,8 +475,10 @@ function writeOutput(file: AtomicFile, write: () => void): void {
 function outputError(path: string, error: unknown): UsageError {
   const code = (error as NodeJS.ErrnoException).code;
   const why =
-    code === 'ENOENT' || code === 'ENOTDIR'
+    code === 'ENOENT'
       ? `its directory ${dirname(path)} does not exist`
+      : code === 'ENOTDIR'
+        ? `${dirname(path)} is not a directory`
       : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
         ? `${code}: this user may not write in ${dirname(path)}`
         : code === 'ENOSPC'
