@@ -7,7 +7,7 @@ import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted } from '../../invoke/types.js';
 import { EMPTY_EMBEDDING_TEXT_HINT, isEmbeddableText, type CanonicalRequest } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
-import { positiveIntegerOption, readStdin, sessionOption } from '../input.js';
+import { positiveIntegerOption, readStdin, refuseEmptyModelChoice, sessionOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 
 interface EmbedOptions {
@@ -45,6 +45,7 @@ Examples:
       const context = contextFor(command);
       const { output } = context;
       const sessionId = sessionOption(options.session);
+      refuseEmptyModelChoice(options);
       // `-` reads the one text from stdin; beside other texts it was embedded as the text "-" and stdin left unread.
       const dash = texts.indexOf('-');
       if (texts.length > 1 && dash !== -1) {
