@@ -356,6 +356,14 @@ describe('syndicate evidence (CLI)', () => {
       const malformed = await runCli(['evidence', 'verify', '--from', 'head'], { home: tampered.home });
       expect(malformed.exitCode).toBe(2);
       expect(malformed.stderr).toContain('hint: give a head as an earlier `evidence verify` printed it');
+      // No chain position: a malformed head (exit 2), not a broken chain (exit 1: "row missing" at
+      // #100000000000000000000, "anchor mismatch" at #0), which tells a CI job the evidence was edited.
+      const [beyond, zero] = await Promise.all(['99999999999999999999', '0'].map((seq) => runCli(['evidence', 'verify', '--from', `${seq}:${document.head.hash}`], { home: tampered.home })));
+      for (const result of [beyond!, zero!]) {
+        expect(result.exitCode, result.stderr).toBe(2);
+        expect(result.stderr).toContain('hint: give a head as an earlier `evidence verify` printed it');
+        expect(result.stderr).not.toContain('broken');
+      }
 
       const seqOfCompleted = withStore(tampered.home, (store) => {
         const row = store.db.prepare('SELECT chain_seq FROM evidence WHERE id = ?').get(rows.completed) as { chain_seq: number };

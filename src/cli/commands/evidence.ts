@@ -252,10 +252,12 @@ export function evidenceCommand(): Command {
       if (options.from !== undefined) {
         // Hex in any case: a head copied through a tool that upper-cases it is the same head.
         const match = /^(\d+):([0-9a-f]{64})$/i.exec(options.from.trim());
-        if (match === null) {
+        // Chain positions start at 1 and stay safe integers: another seq is a malformed head, not a broken chain (exit 1 named a row missing at #100000000000000000000).
+        const seq = match === null ? Number.NaN : Number(match[1]);
+        if (match === null || !Number.isSafeInteger(seq) || seq < 1) {
           throw new UsageError(`invalid --from "${options.from}"`, { hint: 'give a head as an earlier `evidence verify` printed it: <seq>:<64 hex digits>' });
         }
-        from = { seq: Number(match[1]), hash: (match[2] as string).toLowerCase() };
+        from = { seq, hash: (match[2] as string).toLowerCase() };
       }
       const store = await context.store({ existing: true });
       const { output } = context;
