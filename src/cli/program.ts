@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { closest } from '../common/closest.js';
 import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
 import { resolveHome, type HomePaths } from '../home/home.js';
-import { helpDocument } from './help-document.js';
+import { helpDocument, VERSION_OPTION } from './help-document.js';
 import { whenStoppedAtOnce } from './interrupt.js';
 import { Output, printedDocument, type GlobalOptions } from './output.js';
 
@@ -62,7 +62,7 @@ export async function buildProgram(only?: string): Promise<Command> {
     .addHelpText(
       'after',
       `
-  -V, --version  print the version (only before a command: \`provider show ID --version N\` is the command's own flag)
+  ${VERSION_OPTION.flags}  ${VERSION_OPTION.description}
 
 Examples:
   $ syndicate init

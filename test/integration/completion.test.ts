@@ -53,6 +53,9 @@ describe('syndicate completion', () => {
     expect(await bashCompletes('syndicate', 'evidence', 'list', '--class', '')).toEqual(['approved_hosted', 'hosted', 'local', 'restricted_hosted']);
     expect(await bashCompletes('syndicate', 'evidence', 'list', '--sensitivity', 'c')).toEqual(['confidential']);
     expect(await bashCompletes('syndicate', 'completion', 'z')).toEqual([]);
+    // The program's --version (it was not offered), before a command only: after one it is that command's own flag or none.
+    expect(await bashCompletes('syndicate', '--vers')).toEqual(['--version']);
+    expect(await bashCompletes('syndicate', 'run', '--vers')).toEqual([]);
     expect(scripts.bash).toContain('complete -o default -F _syndicate syndicate');
   });
 
