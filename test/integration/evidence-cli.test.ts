@@ -715,3 +715,42 @@ describe('syndicate run: the pending row is in the store before the upstream see
     expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
   });
 });
+
+describe('evidence export stopped by a signal', () => {
+  const temporary = makeTempHome('syndicate-evidence-export-signal-');
+  const home = temporary.home;
+  beforeAll(() => {
+    // Enough envelopes that the export is still writing when the signal comes.
+    withStore(home, (store) => store.transaction(() => {
+      for (let index = 0; index < 12_000; index += 1) seedDenial(store);
+    }));
+  }, 90_000);
+  afterAll(() => temporary.cleanup());
+
+  for (const [signal, exitCode, said] of [
+    ['SIGTERM', 143, 'terminated (SIGTERM) before `evidence export` ended'],
+    ['SIGINT', 130, 'cancelled by the operator (Ctrl-C) before `evidence export` ended'],
+  ] as const) {
+    it(`${signal} while it writes --output: exit ${exitCode}, the previous file kept, no temporary file (it finished and exited 0)`, { timeout: 90_000 }, async () => {
+      const file = join(home, `export-${exitCode}.jsonl`);
+      writeFileSync(file, 'previous\n');
+      const child = execa('node', [BIN, '--json', 'evidence', 'export', '--output', file], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
+      // Signalled once the export has written rows to its temporary file: mid-export, whatever the machine's speed.
+      const temporaryFile = (): string | undefined => readdirSync(home).find((name) => name.startsWith(`.export-${exitCode}.jsonl.`) && name.endsWith('.tmp'));
+      for (;;) {
+        const name = temporaryFile();
+        if (name !== undefined && statSync(join(home, name)).size > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      child.kill(signal);
+      const result = await child;
+      expect(result.exitCode, String(result.stdout)).toBe(exitCode);
+      expect(parseJsonDocument(String(result.stdout))).toEqual({
+        ok: false,
+        error: { code: 'interrupted', message: said, hint: `${file} was left as it was: the export replaces it only once complete; run it again` },
+      });
+      expect(readFileSync(file, 'utf8')).toBe('previous\n');
+      expect(temporaryFile()).toBeUndefined();
+    });
+  }
+});

@@ -25,6 +25,9 @@ interface ListOptions {
   limit?: string;
 }
 
+/** How many envelopes `evidence export` writes between two looks at Ctrl-C and SIGTERM. */
+const EXPORT_BATCH_ROWS = 200;
+
 interface ShowOptions {
   raw?: string;
 }
@@ -207,20 +210,33 @@ export function evidenceCommand(): Command {
         if (envelope.unreadable !== undefined) unreadable.push({ id: envelope.id, reason: envelope.unreadable });
         return `${envelope.json}\n`;
       };
-      if (file === undefined) {
-        const envelopes = exportEvidence(await context.store({ existing: true }), since === undefined ? {} : { since });
-        for (const envelope of envelopes) {
-          if (!process.stdout.write(lineOf(envelope))) await new Promise((resolve) => process.stdout.once('drain', resolve));
-        }
-      } else {
-        // The export replaces the file only once it is complete: a failure leaves the previous one as it was.
-        try {
-          const envelopes = exportEvidence(await context.store({ existing: true }), since === undefined ? {} : { since });
-          for (const envelope of envelopes) writeOutput(file, () => file.write(lineOf(envelope)));
-          writeOutput(file, () => file.commit());
-        } finally {
-          file.discard();
-        }
+      // Ctrl-C or SIGTERM stops it within a batch of rows (exit 130 / 143). The writes are synchronous
+      // (a file, or stdout redirected to one): without a pause the signal waited for the whole export,
+      // and the process then ended before it was handled, exit 0.
+      const stopped =
+        file === undefined
+          ? 'what was written to stdout so far is incomplete; run it again'
+          : `${outputPath ?? ''} was left as it was: the export replaces it only once complete; run it again`;
+      // The export replaces the file only once it is complete: a failure leaves the previous one as it was.
+      try {
+        const store = await context.store({ existing: true });
+        await cancellable(
+          async (signal) => {
+            for (const envelope of exportEvidence(store, since === undefined ? {} : { since })) {
+              const line = lineOf(envelope);
+              if (file !== undefined) writeOutput(file, () => file.write(line));
+              else if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+              if (rows % EXPORT_BATCH_ROWS === 0) {
+                await new Promise<void>((resolve) => setImmediate(resolve));
+                signal.throwIfAborted();
+              }
+            }
+            if (file !== undefined) writeOutput(file, () => file.commit());
+          },
+          { otherWork: { name: '`evidence export`', hint: stopped } },
+        );
+      } finally {
+        file?.discard();
       }
       context.close();
       const destination = outputPath ?? 'stdout';
