@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+import { describe, expect, it } from 'vitest';
+import { inferenceExchanges, registeredEngineScenario, type Scenario } from '../helpers/scenario.js';
 
 /**
  * A CI job whose `syndicate run` meets a store another process holds (a long write of another
@@ -11,20 +10,10 @@ import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
  * reads, passes on a store another writer holds.
  */
 describe('syndicate run on a store another process holds', () => {
-  let engine: FakeEngine;
-  let scenario: Scenario;
-
-  beforeAll(async () => {
-    engine = await startFakeEngine({ kind: 'llama.cpp' });
-    scenario = await Scenario.create();
-    await scenario.register({ id: 'llama', engine });
-  });
-  afterAll(async () => {
-    scenario?.cleanup();
-    await engine?.close();
-  });
+  const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
 
   it('exits 6 saying another process holds the store, sends nothing, and leaves the chain whole', { timeout: 90_000 }, async () => {
+    const { scenario, engine } = setup;
     const holder = new Database(join(scenario.home, 'syndicate.db'));
     holder.exec('BEGIN IMMEDIATE');
     let held: Awaited<ReturnType<Scenario['json']>>;
