@@ -8,6 +8,7 @@ import { controllerFor, sameLlamaCppModel, sameOllamaModel, type EngineControlle
 import { recordEngineEvent, type EngineEvent } from './events.js';
 import { isSameProcessAlive, managedProcess, startEngine, stopEngine, type ManagedProcess, type StartOptions } from './processes.js';
 import { planSwap, type SwapModel } from './swap.js';
+import { formatDuration } from '../common/duration.js';
 import { shellWord } from '../common/shell-word.js';
 
 const BYTES_PER_GB = 1e9;
@@ -180,7 +181,7 @@ async function engineControl<T>(store: Store, provider: RegisteredProvider, time
     if (!(error instanceof UpstreamError) || error.hint !== undefined) throw error;
     const timedOut = error.cause instanceof Error && error.cause.name === 'TimeoutError';
     const hint = timedOut
-      ? `the engine may still be at it: \`syndicate engine status ${provider.id}\` shows what it holds; allow it longer than ${timeoutMs} ms with --timeout`
+      ? `the engine may still be at it: \`syndicate engine status ${provider.id}\` shows what it holds; allow it longer than ${formatDuration(timeoutMs)} with --timeout`
       : error.code === 'engine_unreachable'
         ? engineDownHint(provider, managedProcess(store, provider.id))
         : `the engine's answer says why it refused; \`syndicate engine status ${provider.id}\` shows what it holds`;

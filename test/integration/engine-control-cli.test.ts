@@ -367,7 +367,7 @@ describe('engine load and unload that the engine does not finish within --timeou
     expect(document['error']).toEqual({
       code: 'engine_unreachable',
       message: expect.stringMatching(/\/api\/generate is unreachable: no answer within 200 ms$/),
-      hint: 'the engine may still be at it: `syndicate engine status ollama` shows what it holds; allow it longer than 200 ms with --timeout',
+      hint: 'the engine may still be at it: `syndicate engine status ollama` shows what it holds; allow it longer than 200ms with --timeout',
     });
   });
 
