@@ -28,7 +28,8 @@ export function completionScript(shell: CompletionShell, program: HelpDocument):
 }
 
 function completionNodes(program: HelpDocument): CompletionNode[] {
-  const programOptions = program.options.filter((option) => option.long !== '--help');
+  // Every command takes the program's --json and --home; --version is the program's alone (after a command word it is that command's own flag, or none).
+  const programOptions = program.options.filter((option) => option.long !== '--help' && option.long !== '--version');
   const nodes: CompletionNode[] = [];
   const visit = (command: HelpDocument, path: string[]): void => {
     const own = path.length === 0 ? command.options : [...command.options, ...programOptions];

@@ -41,9 +41,30 @@ export interface HelpDocument {
   commands: HelpDocument[];
 }
 
+/**
+ * The program's `-V, --version`: answered before commander parses anything (see `main.ts`), so it
+ * is no commander option — one would take `provider show ID --version N` for itself — but it is
+ * one of the program's options all the same: its text help lists it, and so do its document and
+ * the completion scripts built from that.
+ */
+export const VERSION_OPTION: HelpOption = {
+  flags: '-V, --version',
+  long: '--version',
+  short: '-V',
+  description: "print the version (only before a command: `provider show ID --version N` is the command's own flag)",
+  takesValue: false,
+  negate: false,
+};
+
 /** The help of any command (the program's included), read from commander's tree: what its text help shows, structured. */
 export function helpDocument(command: Command): HelpDocument {
+  // The program: no parent, and commands below it (commander's implicit `help` has no parent either).
+  return documentOf(command, command.parent === null && command.commands.length > 0);
+}
+
+function documentOf(command: Command, isProgram: boolean): HelpDocument {
   const helper = command.createHelp();
+  const options = helper.visibleOptions(command).map(helpOption);
   return {
     name: command.name(),
     path: [...ancestors(command), command].map((each) => each.name()).join(' '),
@@ -51,9 +72,9 @@ export function helpDocument(command: Command): HelpDocument {
     description: command.description(),
     aliases: command.aliases(),
     arguments: command.registeredArguments.map(helpArgument),
-    options: helper.visibleOptions(command).map(helpOption),
+    options: isProgram ? [...options, VERSION_OPTION] : options,
     // The implicit `help [command]` is commander's, not ours: its text help lists it, so this does too.
-    commands: helper.visibleCommands(command).map(helpDocument),
+    commands: helper.visibleCommands(command).map((child) => documentOf(child, false)),
   };
 }
 

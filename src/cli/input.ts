@@ -65,6 +65,31 @@ export function stdinAtMostOnce(readers: ReadonlyArray<readonly [where: string, 
   });
 }
 
+/**
+ * A flag naming a file (`--output`, `--out`, `--model`): an empty value is a usage error. A script's
+ * `--output "$FILE"` with FILE unset gave one; resolved, it named the current directory (`engine
+ * serve --model ''` read it, `make-test-model --out ''` tried to write it) or a directory `.` said
+ * not to exist.
+ */
+export function filePathOption(value: string, flag: string, example: string): string {
+  if (value === '') throw new UsageError(`${flag} must name a file, got an empty value`, { hint: `give a path, e.g. ${flag} ${example}` });
+  return value;
+}
+
+/**
+ * `--provider` and `--model` of `run`, `route` and `embed`: an empty value (a script's
+ * `--model "$MODEL"` with MODEL unset) is a usage error. An empty --model was read as `auto`, the
+ * policy's choice among every model, and an empty --provider said "no provider  is registered".
+ */
+export function refuseEmptyModelChoice(options: { provider?: string | undefined; model?: string | undefined }): void {
+  if (options.provider !== undefined && options.provider.trim() === '') {
+    throw new UsageError('--provider must not be empty', { hint: 'name a registered provider (`syndicate provider list`), or leave --provider out to let the policy choose' });
+  }
+  if (options.model !== undefined && options.model.trim() === '') {
+    throw new UsageError('--model must not be empty', { hint: 'name a model (`syndicate provider list`), or leave --model out (or give --model auto) to let the policy choose' });
+  }
+}
+
 /** A flag that must be a whole number of at least 1 (`--max-tokens 512`); undefined when absent. */
 export function positiveIntegerOption(value: string | undefined, flag: string, example = 512): number | undefined {
   if (value === undefined) return undefined;

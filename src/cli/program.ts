@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
+import { closest } from '../common/closest.js';
 import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
 import { resolveHome, type HomePaths } from '../home/home.js';
-import { helpDocument } from './help-document.js';
+import { helpDocument, VERSION_OPTION } from './help-document.js';
 import { whenStoppedAtOnce } from './interrupt.js';
 import { Output, printedDocument, type GlobalOptions } from './output.js';
 
@@ -61,7 +62,7 @@ export async function buildProgram(only?: string): Promise<Command> {
     .addHelpText(
       'after',
       `
-  -V, --version  print the version (only before a command: \`provider show ID --version N\` is the command's own flag)
+  ${VERSION_OPTION.flags}  ${VERSION_OPTION.description}
 
 Examples:
   $ syndicate init
@@ -194,6 +195,56 @@ function homeFromFlag(program: Command): HomePaths | undefined {
   return home === undefined || home.trim() === '' ? undefined : resolveHome({ home });
 }
 
+/**
+ * `syndicate help <command …>` (and `syndicate provider help <command …>`) as `syndicate <command …>
+ * --help`. Commander's help command reads only the word after it: `help provider show` showed
+ * `provider`'s help, `help provider nosuch` too (exit 0), and `help nosuch` printed the root help
+ * with "missing subcommand". Every word after `help` up to the first option now names a command
+ * below the last, and one that names none is an unknown command (exit 2), as it is without `help`.
+ */
+function helpCommandLine(program: Command, argv: string[]): string[] {
+  const words = argv.slice(2);
+  let current = program;
+  for (let index = 0; index < words.length; index += 1) {
+    const word = words[index] ?? '';
+    if (word === '--') break;
+    if (word.startsWith('-')) {
+      const option = program.options.find((candidate) => candidate.long === word || candidate.short === word);
+      if (option?.required === true) index += 1;
+      continue;
+    }
+    if (word === 'help' && current.commands.length > 0) {
+      let end = index + 1;
+      let topic = current;
+      for (; end < words.length && !(words[end] ?? '-').startsWith('-'); end += 1) {
+        const name = words[end] ?? '';
+        // `help help`: the help command's own help is its group's.
+        if (name === 'help') continue;
+        const next = topic.commands.find((candidate) => candidate.name() === name || candidate.aliases().includes(name));
+        if (next === undefined) {
+          const nearest = closest(name, topic.commands.map((candidate) => candidate.name()));
+          const path = ['syndicate', ...ancestorNames(topic), '--help'].join(' ');
+          throw new UsageError(`unknown command '${name}'${nearest === undefined ? '' : `\n(Did you mean ${nearest}?)`}`, { hint: `run \`${path}\`` });
+        }
+        topic = next;
+      }
+      if (end === index + 1) return argv;
+      return [...argv.slice(0, 2), ...words.slice(0, index), ...words.slice(index + 1, end), '--help', ...words.slice(end)];
+    }
+    const next = current.commands.find((candidate) => candidate.name() === word || candidate.aliases().includes(word));
+    if (next === undefined) return argv;
+    current = next;
+  }
+  return argv;
+}
+
+/** The command words from the program down to `command`: `['provider', 'show']`. */
+function ancestorNames(command: Command): string[] {
+  const names: string[] = [];
+  for (let each: Command | null = command; each?.parent !== null && each !== null; each = each.parent) names.unshift(each.name());
+  return names;
+}
+
 /** Parses and runs one command line; returns the exit code (the entry point sets it). */
 export async function runProgram(argv: string[]): Promise<number> {
   const program = await buildProgram(namedCommand(argv));
@@ -204,7 +255,7 @@ export async function runProgram(argv: string[]): Promise<number> {
     });
   }
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(helpCommandLine(program, argv));
     return ExitCode.ok;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -8,6 +8,7 @@ import { controllerFor, sameLlamaCppModel, sameOllamaModel, type EngineControlle
 import { recordEngineEvent, type EngineEvent } from './events.js';
 import { isSameProcessAlive, managedProcess, startEngine, stopEngine, type ManagedProcess, type StartOptions } from './processes.js';
 import { planSwap, type SwapModel } from './swap.js';
+import { formatDuration } from '../common/duration.js';
 import { shellWord } from '../common/shell-word.js';
 
 const BYTES_PER_GB = 1e9;
@@ -168,6 +169,33 @@ export function engineDownHint(provider: RegisteredProvider, process: ManagedPro
   return `start ${provider.id}'s engine (its record declares no engine.launch, so syndicate cannot), or fix its baseUrl (${provider.record.baseUrl})`;
 }
 
+/**
+ * A load or unload the engine did not carry out, as an error that says what to do: the engine's
+ * own errors (no answer within the timeout, nothing listening, an HTTP error) carry no hint, and
+ * `engine load` / `engine unload --json` printed them without one.
+ */
+async function engineControl<T>(store: Store, provider: RegisteredProvider, timeoutMs: number, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof UpstreamError) || error.hint !== undefined) throw error;
+    const timedOut = error.cause instanceof Error && error.cause.name === 'TimeoutError';
+    const hint = timedOut
+      ? `the engine may still be at it: \`syndicate engine status ${provider.id}\` shows what it holds; allow it longer than ${formatDuration(timeoutMs)} with --timeout`
+      : error.code === 'engine_unreachable'
+        ? engineDownHint(provider, managedProcess(store, provider.id))
+        : `the engine's answer says why it refused; \`syndicate engine status ${provider.id}\` shows what it holds`;
+    throw new UpstreamError(error.message, {
+      code: error.code,
+      isRetryable: error.isRetryable,
+      hint,
+      cause: error,
+      ...(error.status === undefined ? {} : { status: error.status }),
+      ...(error.details === undefined ? {} : { details: error.details }),
+    });
+  }
+}
+
 /** The engine's state; one that does not answer is an error naming the provider and what to do. */
 async function stateOf(store: Store, provider: RegisteredProvider, controller: EngineController): Promise<EngineState> {
   try {
@@ -302,7 +330,7 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
     const settingsSent = options.keepAlive !== undefined || modelOptions !== undefined;
     if (!settingsSent || options.dryRun === true) return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded`] };
     // Otherwise Ollama's load of a loaded model only sets its keep-alive anew: asked for, so sent (no cold start to record).
-    await controller.load(declared.id, engineOptions);
+    await engineControl(store, provider, options.timeoutMs, () => controller.load(declared.id, engineOptions));
     return { ...outcome, alreadyResident: true, explanation: [`${declared.id} is already loaded${options.keepAlive === undefined ? '' : `; its keep-alive is now ${options.keepAlive}`}`] };
   }
   // A reload frees the runner it replaces first (Ollama expires it before starting the new one): the model itself is not counted as in use.
@@ -329,11 +357,13 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
   }
   for (const victim of plan.evict) {
     const unloadMs = await recordedOperation(store, { providerId: provider.id, model: victim.model, kind: 'unload', detail: `evicted for ${declared.id}${options.force === true ? ' (forced)' : ''}` }, () =>
-      controller.unload(victim.model, { timeoutMs: options.timeoutMs }),
+      engineControl(store, provider, options.timeoutMs, () => controller.unload(victim.model, { timeoutMs: options.timeoutMs })),
     );
     outcome.evicted.push({ model: victim.model, unloadMs });
   }
-  const loadMs = await recordedOperation(store, { providerId: provider.id, model: declared.id, kind: 'load', detail: options.detail ?? 'engine load' }, () => controller.load(declared.id, engineOptions));
+  const loadMs = await recordedOperation(store, { providerId: provider.id, model: declared.id, kind: 'load', detail: options.detail ?? 'engine load' }, () =>
+    engineControl(store, provider, options.timeoutMs, () => controller.load(declared.id, engineOptions)),
+  );
   return { ...outcome, loadMs };
 }
 
@@ -352,12 +382,12 @@ export async function unloadEngineModel(store: Store, provider: RegisteredProvid
   const match = state.resident?.find((entry) => sameModel(provider, entry.model, model));
   if (state.resident !== undefined && match === undefined) {
     // Single-model engines refuse an unload whatever the model: say that rather than "not loaded".
-    if (state.mode === 'single-model') await controller.unload(model, { timeoutMs: options.timeoutMs });
+    if (state.mode === 'single-model') await engineControl(store, provider, options.timeoutMs, () => controller.unload(model, { timeoutMs: options.timeoutMs }));
     return { provider: provider.id, model, wasResident: false };
   }
   const engineName = match?.model ?? model;
   const unloadMs = await recordedOperation(store, { providerId: provider.id, model: engineName, kind: 'unload', detail: options.detail ?? 'engine unload' }, () =>
-    controller.unload(engineName, { timeoutMs: options.timeoutMs }),
+    engineControl(store, provider, options.timeoutMs, () => controller.unload(engineName, { timeoutMs: options.timeoutMs })),
   );
   return { provider: provider.id, model: engineName, wasResident: true, unloadMs };
 }

@@ -1,8 +1,7 @@
 import { newId } from '../common/ids.js';
 import { isProcessAlive } from '../common/process-alive.js';
-import { StoreError } from '../errors.js';
 import type { GroupCommitter } from '../store/group-commit.js';
-import type { Store } from '../store/store.js';
+import { storeErrorFrom, type Store } from '../store/store.js';
 import { ChunkLedger, REQUEST_SEQ, type RowValues } from './chain.js';
 import { emptyRow, getColumn, linkRow, notPending, openAttempts, OpenAttempt, sealRow, setColumn, type FinishFields } from './open-attempt.js';
 import { throwIfAttemptFailed } from './recorder.js';
@@ -69,7 +68,7 @@ export function beginAttempt(store: Store, attempt: AttemptStart): string {
  * or marked interrupted), or when an earlier capture write failed.
  */
 export function completeAttempt(store: Store, evidenceId: string, outcome: AttemptOutcome): void {
-  write(finishing(store, evidenceId, outcome));
+  write(store, finishing(store, evidenceId, outcome));
 }
 
 /**
@@ -87,7 +86,7 @@ export function completeAttemptGrouped(
   options: { deferred?: boolean } = {},
 ): Promise<void> {
   const work = finishing(store, evidenceId, outcome);
-  return options.deferred === true ? commits.runDeferred(() => write(work)) : commits.run(() => write(work));
+  return options.deferred === true ? commits.runDeferred(() => write(store, work)) : commits.run(() => write(store, work));
 }
 
 /** Checks the outcome and takes the attempt out of the open set; returns the finishing write. */
@@ -210,7 +209,7 @@ function writeRowWithoutBytes(
   setColumn(row, 'markers_json', JSON.stringify(fields.markers));
   setColumn(row, 'warnings_json', '[]');
   setColumn(row, 'error_json', JSON.stringify(fields.error));
-  write(() => statements.transaction(() => linkRow(statements, id, row, new ChunkLedger(), false)));
+  write(store, () => statements.transaction(() => linkRow(statements, id, row, new ChunkLedger(), false)));
   return id;
 }
 
@@ -239,7 +238,7 @@ export function recoverInterrupted(store: Store, options: RecoverOptions = {}): 
   const dead = pending.filter((row) => now - Date.parse(row.created_at) > staleAfter || !isAlive(row.pid));
   if (dead.length === 0) return [];
   const recovered: string[] = [];
-  write(() =>
+  write(store, () =>
     statements.transaction(() => {
       for (const row of dead) {
         // Another process may have recovered or finished it in the meantime.
@@ -321,13 +320,16 @@ function checkOutcome(outcome: AttemptOutcome): void {
   if (problems.length > 0) throw new TypeError(`invalid evidence outcome: ${problems.join(', ')}`);
 }
 
-function write(work: () => unknown): void {
+/**
+ * Runs an evidence write; a SQLite or file-system failure becomes the StoreError its code calls for
+ * (another process holding the store, a store this user cannot write, a full disk), as every other
+ * store write does: `doctor`, which the old hint sent the operator to, finds nothing wrong with a
+ * store another writer holds.
+ */
+function write(store: Store, work: () => unknown): void {
   try {
     work();
   } catch (error) {
-    if (error instanceof Error && error.name === 'SqliteError') {
-      throw new StoreError(`evidence write failed: ${error.message}`, { hint: 'run `syndicate doctor` to check the store', cause: error });
-    }
-    throw error;
+    throw storeErrorFrom(error, 'evidence write failed', store.path);
   }
 }

@@ -1,6 +1,6 @@
 import { StoreError } from '../errors.js';
 import type { GroupCommitter } from '../store/group-commit.js';
-import type { Store } from '../store/store.js';
+import { storeErrorFrom, type Store } from '../store/store.js';
 import { redactRequestHeaders, redactResponseHeaders } from '../transport/redact.js';
 import type { CaptureSink as TransportCaptureSink } from '../transport/transport.js';
 import { openAttempts, type OpenAttempt } from './open-attempt.js';
@@ -90,6 +90,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
   readonly evidenceId: string;
   private readonly attempt: OpenAttempt;
   private readonly statements: EvidenceStatements;
+  private readonly storePath: string;
   private readonly flushIntervalMs: number;
   private readonly commits: GroupCommitter | undefined;
   /** On the global `performance` clock (not node:perf_hooks' own binding), which tests fake. */
@@ -120,6 +121,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     this.evidenceId = evidenceId;
     this.attempt = attempt;
     this.statements = statementsFor(store);
+    this.storePath = store.path;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.commits = options.commits;
     this.lastFlushAt = performance.now();
@@ -304,7 +306,8 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     try {
       work();
     } catch (error) {
-      this.attempt.failure ??= error;
+      // With the fix its SQLite code calls for (another writer holds the store, it is read-only, the disk is full).
+      this.attempt.failure ??= storeErrorFrom(error, `evidence capture for ${this.evidenceId} failed`, this.storePath);
       this.throwIfFailed();
     }
   }

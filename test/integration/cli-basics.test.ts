@@ -128,6 +128,35 @@ describe('CLI basics', () => {
     expect(unknown.stderr).toContain('hint: run `syndicate --help`');
   });
 
+  it('`help <command …>` shows the help of the whole path it names, and a word that names no command is an unknown command (exit 2)', async () => {
+    const [nested, nestedFlag, deep, misspelt, inGroup, unknownNested] = await Promise.all([
+      runCli(['help', 'provider', 'show']),
+      runCli(['provider', 'show', '--help']),
+      runCli(['--json', 'help', 'evidence', 'list']),
+      runCli(['help', 'evidnce']),
+      runCli(['--json', 'provider', 'help', 'sho']),
+      runCli(['help', 'provider', 'nosuch']),
+    ]);
+    // It showed `provider`'s help: commander's help command read only its first word.
+    expect(nested.exitCode).toBe(0);
+    expect(nested.stdout).toBe(nestedFlag.stdout);
+    expect(nested.stdout).toMatch(/^Usage: syndicate provider show \[options\] <id>/);
+    expect(deep.exitCode).toBe(0);
+    expect(parseJsonDocument(deep.stdout)).toMatchObject({ ok: true, command: { path: 'syndicate evidence list' } });
+    // It printed the root help and "missing subcommand: pick one of the commands listed above".
+    expect(misspelt.exitCode).toBe(2);
+    expect(misspelt.stdout).toBe('');
+    expect(misspelt.stderr).toBe("error: unknown command 'evidnce'\n(Did you mean evidence?)\nhint: run `syndicate --help`");
+    expect(inGroup.exitCode).toBe(2);
+    expect(parseJsonDocument(inGroup.stdout)).toEqual({
+      ok: false,
+      error: { code: 'usage', message: "unknown command 'sho'\n(Did you mean show?)", hint: 'run `syndicate provider --help`' },
+    });
+    // It showed `provider`'s help and exited 0.
+    expect(unknownNested.exitCode).toBe(2);
+    expect(unknownNested.stderr).toBe("error: unknown command 'nosuch'\nhint: run `syndicate provider --help`");
+  });
+
   it('a command group without its subcommand shows its help and a plain usage error, not commander internals', async () => {
     const [human, json] = await Promise.all([runCli(['evidence']), runCli(['--json', 'provider'])]);
     expect(human.exitCode).toBe(2);

@@ -48,7 +48,14 @@ describe('syndicate completion', () => {
     expect(await bashCompletes('syndicate', '--home', 'provider', 'provider', 're')).toEqual(['register', 'release', 'remove']);
     expect(await bashCompletes('syndicate', 'provider', 'show', 'ollama', '--v')).toEqual(['--version']);
     expect(await bashCompletes('syndicate', 'evidence', 'export', '--format', '')).toEqual(['jsonl']);
+    // evidence list's fixed sets were checked in its action alone: nothing was offered for them.
+    expect(await bashCompletes('syndicate', 'evidence', 'list', '--state', '')).toEqual(['completed', 'denied', 'failed', 'interrupted', 'pending']);
+    expect(await bashCompletes('syndicate', 'evidence', 'list', '--class', '')).toEqual(['approved_hosted', 'hosted', 'local', 'restricted_hosted']);
+    expect(await bashCompletes('syndicate', 'evidence', 'list', '--sensitivity', 'c')).toEqual(['confidential']);
     expect(await bashCompletes('syndicate', 'completion', 'z')).toEqual([]);
+    // The program's --version (it was not offered), before a command only: after one it is that command's own flag or none.
+    expect(await bashCompletes('syndicate', '--vers')).toEqual(['--version']);
+    expect(await bashCompletes('syndicate', 'run', '--vers')).toEqual([]);
     expect(scripts.bash).toContain('complete -o default -F _syndicate syndicate');
   });
 

@@ -107,6 +107,26 @@ describe('syndicate embed', () => {
     expect(empty.stderr).toContain('a text of whitespace alone is embedded as it is');
   });
 
+  it('refuses `-` beside other texts (exit 2): stdin is one text alone, and nothing is sent for the text "-"', async () => {
+    const before = inferenceExchanges(ollama).length + inferenceExchanges(hosted).length;
+    const [after, first] = await Promise.all([
+      scenario.json(['embed', 'a query', '-'], { input: 'the text on stdin' }),
+      scenario.json(['embed', '-', 'a query'], { input: 'the text on stdin' }),
+    ]);
+    for (const [index, { result, document }] of [after, first].entries()) {
+      expect(result.exitCode, result.stdout).toBe(2);
+      expect(document).toEqual({
+        ok: false,
+        error: {
+          code: 'usage',
+          message: `text ${index === 0 ? 2 : 1} is \`-\`, which reads stdin only as the one text: beside other texts it would be embedded as the text "-"`,
+          hint: 'pipe one text alone (`syndicate embed -`), or pass every text as an argument',
+        },
+      });
+    }
+    expect(inferenceExchanges(ollama).length + inferenceExchanges(hosted).length).toBe(before);
+  });
+
   it('leaves a chain `evidence verify` accepts, and `metrics` counts the calls local and hosted', async () => {
     const metrics = async (): Promise<{ requests: { local: number; hosted: number; denied: number }; tokens: { local: { input: number; output: number } } }> => {
       const { result, document } = await scenario.json(['metrics', '--since', '1h']);

@@ -88,6 +88,22 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
     expect(result.stderr).toContain('hint: pass --out a file path in a directory you can write to');
   });
 
+  it('engine make-test-model --out and engine serve --model with an empty value: exit 2 naming the flag, not the current directory', async () => {
+    // A script's `--out "$MODEL"` with MODEL unset: resolved, '' named the current directory, which
+    // make-test-model tried to write (EISDIR) and engine serve read ("is a directory", exit 3).
+    const [out, model] = await Promise.all([
+      runCli(['--json', 'engine', 'make-test-model', '--out', ''], { home: temporary.home, cwd: temporary.home }),
+      runCli(['--json', 'engine', 'serve', '--model', '', '--port', '0'], { home: temporary.home, cwd: temporary.home, env: env() }),
+    ]);
+    for (const [flag, result] of [['--out', out], ['--model', model]] as const) {
+      expect(result.exitCode, result.stdout).toBe(2);
+      expect(parseJsonDocument(result.stdout)).toEqual({
+        ok: false,
+        error: { code: 'usage', message: `${flag} must name a file, got an empty value`, hint: `give a path, e.g. ${flag} tiny.gguf` },
+      });
+    }
+  });
+
   describe('engine serve', () => {
     /** `syndicate [globalArgs] engine serve` on a free port, its stdout and stderr collected as they arrive. */
     const startEngineServe = (

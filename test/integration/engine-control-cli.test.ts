@@ -346,6 +346,39 @@ function readProvider(scenario: Scenario, id: string): string {
   return /baseUrl: (\S+)/.exec(readFileSync(join(scenario.home, `${id}.yaml`), 'utf8'))![1]!;
 }
 
+describe('engine load and unload that the engine does not finish within --timeout', () => {
+  /** The budgeted fake Ollama, registered in a fresh home, whose loads and unloads each take 3 s: longer than the --timeout below. */
+  async function slowOllama(resident: string[]): Promise<Scenario> {
+    const engine = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:latest', sizeBytes: 4 * GB }, { id: 'qwen2.5-coder:7b', sizeBytes: 5 * GB }], loadDelayMs: 3000, resident });
+    const scenario = await Scenario.create();
+    onTestFinished(async () => {
+      scenario.cleanup();
+      await engine.close();
+    });
+    const registered = await registerBudgetedOllama(scenario, engine);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    return scenario;
+  }
+
+  it('a load the engine does not answer in time: exit 5 with a hint naming engine status and --timeout (the error document had no hint)', async () => {
+    const scenario = await slowOllama([]);
+    const { result, document } = await scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b', '--timeout', '200ms']);
+    expect(result.exitCode, result.stdout).toBe(5);
+    expect(document['error']).toEqual({
+      code: 'engine_unreachable',
+      message: expect.stringMatching(/\/api\/generate is unreachable: no answer within 200 ms$/),
+      hint: 'the engine may still be at it: `syndicate engine status ollama` shows what it holds; allow it longer than 200ms with --timeout',
+    });
+  });
+
+  it('an unload the engine has not finished in time says the time given (it said "within 0 s")', async () => {
+    const scenario = await slowOllama(['llama3.2:latest']);
+    const { result, document } = await scenario.json(['engine', 'unload', 'ollama:llama3.2:latest', '--timeout', '200ms']);
+    expect(result.exitCode, result.stdout).toBe(5);
+    expect(document['error']).toMatchObject({ code: 'engine_timeout', message: 'Ollama releasing llama3.2:latest: not done within 200ms', hint: expect.stringContaining('--timeout') });
+  });
+});
+
 describe('engine status of an engine that does not answer', () => {
   let scenario: Scenario;
   beforeAll(async () => {

@@ -151,11 +151,31 @@ describe('syndicate evidence (CLI)', () => {
       // Beyond the maximum the window start used to leave the range of a Date (exit 70).
       ...['list', 'export'].map((command) => runCli(['evidence', command, '--since', '99999999999d'], { home })),
     ]);
+    // A limit beyond a safe integer reached SQLite as a float: "datatype mismatch", exit 70.
+    const limits = await Promise.all(['0', '2.5', '99999999999999999999', '1e300'].map((limit) => runCli(['evidence', 'list', '--limit', limit, '--json'], { home })));
+    for (const [index, limit] of ['0', '2.5', '99999999999999999999', '1e300'].entries()) {
+      expect(limits[index]!.exitCode, limits[index]!.stdout).toBe(2);
+      expect(parseJsonDocument(limits[index]!.stdout)).toEqual({
+        ok: false,
+        error: { code: 'usage', message: `invalid --limit "${limit}"`, hint: 'use a whole number of rows, from 1 to 9007199254740991' },
+      });
+    }
     expect(state.exitCode).toBe(2);
-    expect(parseJsonDocument(state.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'invalid --state "done"' } });
-    expect(parseJsonDocument(level.stdout)).toMatchObject({ ok: false, error: { message: 'invalid --sensitivity "secret"', hint: 'use one of: public, internal, confidential, restricted' } });
+    // Fixed sets, refused as every command's choices are (and offered by the help and the completion scripts).
+    expect(parseJsonDocument(state.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'usage', message: "option '--state <state>' argument 'done' is invalid. Allowed choices are pending, completed, failed, interrupted, denied." },
+    });
+    expect(level.exitCode).toBe(2);
+    expect(parseJsonDocument(level.stdout)).toMatchObject({
+      ok: false,
+      error: { message: "option '--sensitivity <level>' argument 'secret' is invalid. Allowed choices are public, internal, confidential, restricted.", hint: 'run `syndicate evidence list --help`' },
+    });
     expect(providerClass.exitCode).toBe(2);
-    expect(parseJsonDocument(providerClass.stdout)).toMatchObject({ ok: false, error: { hint: 'use one of: local, approved_hosted, restricted_hosted, hosted' } });
+    expect(parseJsonDocument(providerClass.stdout)).toMatchObject({
+      ok: false,
+      error: { message: "option '--class <class>' argument 'cloud' is invalid. Allowed choices are local, approved_hosted, restricted_hosted, hosted." },
+    });
     // A provider id nothing is registered under and no row names: most likely mistyped.
     expect(unknownProvider.exitCode).toBe(2);
     expect(parseJsonDocument(unknownProvider.stdout)).toMatchObject({
@@ -293,6 +313,20 @@ describe('syndicate evidence (CLI)', () => {
     expect(nowhere.stderr).toContain(`error: cannot write ${join(home, 'missing-dir', 'export.jsonl')}: its directory ${join(home, 'missing-dir')} does not exist\n`);
     expect(nowhere.stderr).not.toContain('.tmp');
     expect(nowhere.stderr).toContain('hint: choose a writable path for --output');
+    // A file where the directory should be: it exists, so "does not exist" sent the operator looking for nothing.
+    writeFileSync(join(home, 'a-file'), 'x');
+    const [underFile, empty] = await Promise.all([
+      runCli(['evidence', 'export', '--output', join(home, 'a-file', 'export.jsonl')], { home }),
+      // `--output "$FILE"` with FILE unset: it said "its directory . does not exist".
+      runCli(['evidence', 'export', '--output', '', '--json'], { home }),
+    ]);
+    expect(underFile.exitCode).toBe(2);
+    expect(underFile.stderr).toContain(`error: cannot write ${join(home, 'a-file', 'export.jsonl')}: ${join(home, 'a-file')} is not a directory\n`);
+    expect(empty.exitCode).toBe(2);
+    expect(parseJsonDocument(empty.stdout)).toEqual({
+      ok: false,
+      error: { code: 'usage', message: '--output must name a file, got an empty value', hint: 'give a path, e.g. --output evidence.jsonl' },
+    });
   });
 
   it('verify passes on the untouched store, then fails (exit 1) at the edited row and at a deleted row', async () => {
@@ -322,6 +356,14 @@ describe('syndicate evidence (CLI)', () => {
       const malformed = await runCli(['evidence', 'verify', '--from', 'head'], { home: tampered.home });
       expect(malformed.exitCode).toBe(2);
       expect(malformed.stderr).toContain('hint: give a head as an earlier `evidence verify` printed it');
+      // No chain position: a malformed head (exit 2), not a broken chain (exit 1: "row missing" at
+      // #100000000000000000000, "anchor mismatch" at #0), which tells a CI job the evidence was edited.
+      const [beyond, zero] = await Promise.all(['99999999999999999999', '0'].map((seq) => runCli(['evidence', 'verify', '--from', `${seq}:${document.head.hash}`], { home: tampered.home })));
+      for (const result of [beyond!, zero!]) {
+        expect(result.exitCode, result.stderr).toBe(2);
+        expect(result.stderr).toContain('hint: give a head as an earlier `evidence verify` printed it');
+        expect(result.stderr).not.toContain('broken');
+      }
 
       const seqOfCompleted = withStore(tampered.home, (store) => {
         const row = store.db.prepare('SELECT chain_seq FROM evidence WHERE id = ?').get(rows.completed) as { chain_seq: number };
@@ -672,4 +714,43 @@ describe('syndicate run: the pending row is in the store before the upstream see
     expect((await scenario.rawEvidence(String(document.evidenceId), 'request')).equals(seen?.requestBody ?? Buffer.alloc(0))).toBe(true);
     expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
   });
+});
+
+describe('evidence export stopped by a signal', () => {
+  const temporary = makeTempHome('syndicate-evidence-export-signal-');
+  const home = temporary.home;
+  beforeAll(() => {
+    // Enough envelopes that the export is still writing when the signal comes.
+    withStore(home, (store) => store.transaction(() => {
+      for (let index = 0; index < 12_000; index += 1) seedDenial(store);
+    }));
+  }, 90_000);
+  afterAll(() => temporary.cleanup());
+
+  for (const [signal, exitCode, said] of [
+    ['SIGTERM', 143, 'terminated (SIGTERM) before `evidence export` ended'],
+    ['SIGINT', 130, 'cancelled by the operator (Ctrl-C) before `evidence export` ended'],
+  ] as const) {
+    it(`${signal} while it writes --output: exit ${exitCode}, the previous file kept, no temporary file (it finished and exited 0)`, { timeout: 90_000 }, async () => {
+      const file = join(home, `export-${exitCode}.jsonl`);
+      writeFileSync(file, 'previous\n');
+      const child = execa('node', [BIN, '--json', 'evidence', 'export', '--output', file], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
+      // Signalled once the export has written rows to its temporary file: mid-export, whatever the machine's speed.
+      const temporaryFile = (): string | undefined => readdirSync(home).find((name) => name.startsWith(`.export-${exitCode}.jsonl.`) && name.endsWith('.tmp'));
+      for (;;) {
+        const name = temporaryFile();
+        if (name !== undefined && statSync(join(home, name)).size > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      child.kill(signal);
+      const result = await child;
+      expect(result.exitCode, String(result.stdout)).toBe(exitCode);
+      expect(parseJsonDocument(String(result.stdout))).toEqual({
+        ok: false,
+        error: { code: 'interrupted', message: said, hint: `${file} was left as it was: the export replaces it only once complete; run it again` },
+      });
+      expect(readFileSync(file, 'utf8')).toBe('previous\n');
+      expect(temporaryFile()).toBeUndefined();
+    });
+  }
 });

@@ -25,13 +25,19 @@ describe('--help --json', () => {
       expect(document.ok).toBe(true);
       const root = document.command;
       expect(root).toMatchObject({ name: 'syndicate', path: 'syndicate', usage: 'syndicate [options] [command]' });
-      expect(root.options.map((option) => option.flags)).toEqual(['--json', '--home <dir>', '-h, --help']);
+      // -V, --version is answered before commander parses anything, and is the program's option all the same (it was missing).
+      expect(root.options.map((option) => option.flags)).toEqual(['--json', '--home <dir>', '-h, --help', '-V, --version']);
+      expect(root.options.at(-1)).toMatchObject({ long: '--version', short: '-V', takesValue: false });
       expect(root.options[1]).toMatchObject({ long: '--home', takesValue: true });
       const provider = root.commands.find((command) => command.name === 'provider');
       expect(provider?.commands.map((command) => command.name)).toEqual(expect.arrayContaining(['register', 'release', 'remove', 'help']));
       const evidence = root.commands.find((command) => command.name === 'evidence');
       const exportCommand = evidence?.commands.find((command) => command.name === 'export');
       expect(exportCommand?.options.find((option) => option.long === '--format')).toMatchObject({ takesValue: true, default: 'jsonl', choices: ['jsonl'] });
+      const list = evidence?.commands.find((command) => command.name === 'list');
+      expect(list?.options.find((option) => option.long === '--state')).toMatchObject({ choices: ['pending', 'completed', 'failed', 'interrupted', 'denied'] });
+      expect(list?.options.find((option) => option.long === '--sensitivity')).toMatchObject({ choices: ['public', 'internal', 'confidential', 'restricted'] });
+      expect(list?.options.find((option) => option.long === '--class')).toMatchObject({ choices: ['local', 'approved_hosted', 'restricted_hosted', 'hosted'] });
     }
   });
 

@@ -225,3 +225,29 @@ describe('run --json --stream whose stream breaks mid-answer', () => {
     }
   });
 });
+
+describe('run, route and embed given an empty --model or --provider (a script\'s unset variable)', () => {
+  const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
+
+  it('is a usage error (exit 2) before anything is routed or sent: an empty --model ran on the policy\'s choice, exit 0', async () => {
+    const before = setup.engine.exchanges.length;
+    const lines: string[][] = [
+      ['run', 'hello', '--model', ''],
+      ['route', 'hello', '--model', ''],
+      ['embed', 'hello', '--model', ' '],
+      ['run', 'hello', '--provider', ''],
+      ['route', 'hello', '--provider', ''],
+      ['embed', 'hello', '--provider', ''],
+    ];
+    const results = await Promise.all(lines.map((line) => setup.scenario.json(line)));
+    for (const [index, { result, document }] of results.entries()) {
+      const flag = lines[index]!.includes('--model') ? '--model' : '--provider';
+      expect(result.exitCode, lines[index]!.join(' ')).toBe(2);
+      expect(document, lines[index]!.join(' ')).toMatchObject({ ok: false, error: { code: 'usage', message: `${flag} must not be empty`, hint: expect.stringContaining(`leave ${flag} out`) } });
+    }
+    expect(setup.engine.exchanges.slice(before)).toEqual([]);
+    // Nothing was recorded either.
+    const listed = await setup.scenario.json(['evidence', 'list']);
+    expect(listed.document).toMatchObject({ ok: true, evidence: [] });
+  });
+});

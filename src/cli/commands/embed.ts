@@ -7,7 +7,7 @@ import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted } from '../../invoke/types.js';
 import { EMPTY_EMBEDDING_TEXT_HINT, isEmbeddableText, type CanonicalRequest } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
-import { positiveIntegerOption, readStdin, sessionOption } from '../input.js';
+import { positiveIntegerOption, readStdin, refuseEmptyModelChoice, sessionOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 
 interface EmbedOptions {
@@ -45,7 +45,15 @@ Examples:
       const context = contextFor(command);
       const { output } = context;
       const sessionId = sessionOption(options.session);
-      const inputs = texts.length === 0 || (texts.length === 1 && texts[0] === '-') ? [await readStdin('text')] : texts;
+      refuseEmptyModelChoice(options);
+      // `-` reads the one text from stdin; beside other texts it was embedded as the text "-" and stdin left unread.
+      const dash = texts.indexOf('-');
+      if (texts.length > 1 && dash !== -1) {
+        throw new UsageError(`text ${dash + 1} is \`-\`, which reads stdin only as the one text: beside other texts it would be embedded as the text "-"`, {
+          hint: 'pipe one text alone (`syndicate embed -`), or pass every text as an argument',
+        });
+      }
+      const inputs = texts.length === 0 || dash === 0 ? [await readStdin('text')] : texts;
       const empty = inputs.findIndex((text) => !isEmbeddableText(text));
       if (empty !== -1) throw new UsageError(inputs.length === 1 ? 'the text is empty' : `text ${empty + 1} is empty`, { hint: `${EMPTY_EMBEDDING_TEXT_HINT}: pass the texts as arguments or one text on stdin` });
       const dimensions = positiveIntegerOption(options.dimensions, '--dimensions');

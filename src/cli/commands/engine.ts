@@ -6,7 +6,7 @@ import { InterruptedError, UsageError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
 import { DEFAULT_DRAIN_TIMEOUT, drainTimeoutOption, drainWithin } from '../drain.js';
-import { hostOption, portOption } from '../input.js';
+import { filePathOption, hostOption, portOption } from '../input.js';
 import { exitCodeFor, type StopSignal } from '../interrupt.js';
 import { counted } from '../output.js';
 import { engineInstallCommand } from './engine-install.js';
@@ -79,6 +79,7 @@ Example:
     .action(async (options: ServeOptions, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
+      const modelPath = filePathOption(options.model, '--model', 'tiny.gguf');
       const port = portOption(options.port, 8090);
       const drainTimeoutMs = parseTimeout(options.drainTimeout, '--drain-timeout');
       const host = hostOption(options.host);
@@ -103,7 +104,7 @@ Example:
       let running;
       try {
         running = await startEngineServer({
-          modelPath: options.model,
+          modelPath,
           host,
           port,
           gpu: options.gpu,
@@ -212,7 +213,7 @@ function makeTestModelCommand(): Command {
       const seed = options.seed === undefined ? undefined : integerOption('seed', options.seed, 0, 2 ** 32 - 1);
       const { resolve } = await import('node:path');
       const { writeTestModel } = await import('../../engines/test-model.js');
-      const summary = await writeTestModel(resolve(options.out), seed === undefined ? {} : { seed });
+      const summary = await writeTestModel(resolve(filePathOption(options.out, '--out', 'tiny.gguf')), seed === undefined ? {} : { seed });
       output.result(
         { path: summary.path, bytes: summary.bytes, sha256: summary.sha256, vocabularySize: summary.vocabularySize, contextLength: summary.contextLength, name: summary.name },
         () => {

@@ -7,7 +7,10 @@ import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ListEvidenceOpt
 import type { PruneResult } from '../../evidence/retention.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
 import type { Store } from '../../store/store.js';
+import { CALLABLE_PROVIDER_CLASSES, SENSITIVITY_LEVELS, type ProviderClass, type SensitivityLevel } from '../../common/vocabulary.js';
+import { EVIDENCE_STATES, type EvidenceState } from '../../evidence/types.js';
 import { contextFor } from '../context.js';
+import { filePathOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 import { counted, type Output } from '../output.js';
 import { shellWord } from '../../common/shell-word.js';
@@ -15,12 +18,15 @@ import { shellWord } from '../../common/shell-word.js';
 interface ListOptions {
   since?: string;
   provider?: string;
-  state?: string;
+  state?: EvidenceState;
   session?: string;
-  sensitivity?: string;
-  class?: string;
+  sensitivity?: SensitivityLevel;
+  class?: ProviderClass | 'hosted';
   limit?: string;
 }
+
+/** How many envelopes `evidence export` writes between two looks at Ctrl-C and SIGTERM. */
+const EXPORT_BATCH_ROWS = 200;
 
 interface ShowOptions {
   raw?: string;
@@ -42,10 +48,11 @@ export function evidenceCommand(): Command {
     .description('list evidence rows, newest first')
     .option('--since <duration>', 'only rows from this long ago, with its unit: 30m, 1h, 7d')
     .option('--provider <id>', 'only rows for this provider id')
-    .option('--state <state>', 'only rows in this state: pending, completed, failed, interrupted, denied')
+    // Fixed sets as commander choices: the help, `--help --json` and the completion scripts offer them.
+    .addOption(new Option('--state <state>', 'only rows in this state').choices([...EVIDENCE_STATES]))
     .option('--session <id>', "only rows of this session: a stored session's id or name, x-syndicate-session, or Claude Code's / Codex's own session id")
-    .option('--sensitivity <level>', 'only rows the classifier gave this level: public, internal, confidential, restricted')
-    .option('--class <class>', 'only rows of providers of this class: local, approved_hosted, restricted_hosted, or hosted (both hosted classes)')
+    .addOption(new Option('--sensitivity <level>', 'only rows the classifier gave this level').choices([...SENSITIVITY_LEVELS]))
+    .addOption(new Option('--class <class>', 'only rows of providers of this class; hosted: both hosted classes').choices([...CALLABLE_PROVIDER_CLASSES, 'hosted']))
     .option('--limit <n>', 'at most this many rows', '50')
     .addHelpText(
       'after',
@@ -54,32 +61,22 @@ export function evidenceCommand(): Command {
     .action(async (options: ListOptions, command: Command) => {
       const context = contextFor(command);
       const { parseDuration } = await import('../../common/duration.js');
-      const { countEvidence, EVIDENCE_STATES, hasEvidenceOfProvider, listEvidence } = await import('../../evidence/index.js');
+      const { countEvidence, hasEvidenceOfProvider, listEvidence } = await import('../../evidence/index.js');
       const filters: ListEvidenceOptions = {};
       if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
       if (options.provider !== undefined) filters.provider = options.provider;
       if (options.session !== undefined) filters.session = options.session;
-      const { CALLABLE_PROVIDER_CLASSES, SENSITIVITY_LEVELS } = await import('../../common/vocabulary.js');
-      if (options.sensitivity !== undefined) {
-        const level = SENSITIVITY_LEVELS.find((candidate) => candidate === options.sensitivity);
-        if (level === undefined) throw new UsageError(`invalid --sensitivity "${options.sensitivity}"`, { hint: `use one of: ${SENSITIVITY_LEVELS.join(', ')}` });
-        filters.sensitivity = level;
-      }
+      // Commander has checked each against its choices.
+      if (options.sensitivity !== undefined) filters.sensitivity = options.sensitivity;
       if (options.class !== undefined) {
-        const classes = options.class === 'hosted' ? CALLABLE_PROVIDER_CLASSES.filter((name) => name !== 'local') : CALLABLE_PROVIDER_CLASSES.filter((name) => name === options.class);
-        if (classes.length === 0) throw new UsageError(`invalid --class "${options.class}"`, { hint: `use one of: ${CALLABLE_PROVIDER_CLASSES.join(', ')}, hosted` });
-        filters.providerClasses = classes;
+        const wanted = options.class;
+        filters.providerClasses = CALLABLE_PROVIDER_CLASSES.filter((name) => (wanted === 'hosted' ? name !== 'local' : name === wanted));
       }
-      if (options.state !== undefined) {
-        const state = EVIDENCE_STATES.find((candidate) => candidate === options.state);
-        if (state === undefined) {
-          throw new UsageError(`invalid --state "${options.state}"`, { hint: `use one of: ${EVIDENCE_STATES.join(', ')}` });
-        }
-        filters.state = state;
-      }
+      if (options.state !== undefined) filters.state = options.state;
       const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1) {
-        throw new UsageError(`invalid --limit "${options.limit ?? ''}"`, { hint: 'use a whole number of rows, at least 1' });
+      // A safe integer only: SQLite refuses a LIMIT bound as a float (`--limit 99999999999999999999`: exit 70).
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new UsageError(`invalid --limit "${options.limit ?? ''}"`, { hint: `use a whole number of rows, from 1 to ${Number.MAX_SAFE_INTEGER}` });
       }
       filters.limit = limit;
       const store = await context.store({ existing: true });
@@ -194,7 +191,7 @@ export function evidenceCommand(): Command {
     .action(async (options: ExportOptions, command: Command) => {
       const context = contextFor(command);
       // `-` is stdout, as for most tools that take an output file.
-      const outputPath = options.output === '-' ? undefined : options.output;
+      const outputPath = options.output === '-' || options.output === undefined ? undefined : filePathOption(options.output, '--output', 'evidence.jsonl');
       const { parseDuration } = await import('../../common/duration.js');
       if (options.format !== 'jsonl') throw new UsageError(`unknown --format "${options.format}"`, { hint: 'use --format jsonl' });
       if (context.output.json && outputPath === undefined) {
@@ -213,20 +210,33 @@ export function evidenceCommand(): Command {
         if (envelope.unreadable !== undefined) unreadable.push({ id: envelope.id, reason: envelope.unreadable });
         return `${envelope.json}\n`;
       };
-      if (file === undefined) {
-        const envelopes = exportEvidence(await context.store({ existing: true }), since === undefined ? {} : { since });
-        for (const envelope of envelopes) {
-          if (!process.stdout.write(lineOf(envelope))) await new Promise((resolve) => process.stdout.once('drain', resolve));
-        }
-      } else {
-        // The export replaces the file only once it is complete: a failure leaves the previous one as it was.
-        try {
-          const envelopes = exportEvidence(await context.store({ existing: true }), since === undefined ? {} : { since });
-          for (const envelope of envelopes) writeOutput(file, () => file.write(lineOf(envelope)));
-          writeOutput(file, () => file.commit());
-        } finally {
-          file.discard();
-        }
+      // Ctrl-C or SIGTERM stops it within a batch of rows (exit 130 / 143). The writes are synchronous
+      // (a file, or stdout redirected to one): without a pause the signal waited for the whole export,
+      // and the process then ended before it was handled, exit 0.
+      const stopped =
+        file === undefined
+          ? 'what was written to stdout so far is incomplete; run it again'
+          : `${outputPath ?? ''} was left as it was: the export replaces it only once complete; run it again`;
+      // The export replaces the file only once it is complete: a failure leaves the previous one as it was.
+      try {
+        const store = await context.store({ existing: true });
+        await cancellable(
+          async (signal) => {
+            for (const envelope of exportEvidence(store, since === undefined ? {} : { since })) {
+              const line = lineOf(envelope);
+              if (file !== undefined) writeOutput(file, () => file.write(line));
+              else if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+              if (rows % EXPORT_BATCH_ROWS === 0) {
+                await new Promise<void>((resolve) => setImmediate(resolve));
+                signal.throwIfAborted();
+              }
+            }
+            if (file !== undefined) writeOutput(file, () => file.commit());
+          },
+          { otherWork: { name: '`evidence export`', hint: stopped } },
+        );
+      } finally {
+        file?.discard();
       }
       context.close();
       const destination = outputPath ?? 'stdout';
@@ -258,10 +268,12 @@ export function evidenceCommand(): Command {
       if (options.from !== undefined) {
         // Hex in any case: a head copied through a tool that upper-cases it is the same head.
         const match = /^(\d+):([0-9a-f]{64})$/i.exec(options.from.trim());
-        if (match === null) {
+        // Chain positions start at 1 and stay safe integers: another seq is a malformed head, not a broken chain (exit 1 named a row missing at #100000000000000000000).
+        const seq = match === null ? Number.NaN : Number(match[1]);
+        if (match === null || !Number.isSafeInteger(seq) || seq < 1) {
           throw new UsageError(`invalid --from "${options.from}"`, { hint: 'give a head as an earlier `evidence verify` printed it: <seq>:<64 hex digits>' });
         }
-        from = { seq: Number(match[1]), hash: (match[2] as string).toLowerCase() };
+        from = { seq, hash: (match[2] as string).toLowerCase() };
       }
       const store = await context.store({ existing: true });
       const { output } = context;
@@ -481,8 +493,10 @@ function writeOutput(file: AtomicFile, write: () => void): void {
 function outputError(path: string, error: unknown): UsageError {
   const code = (error as NodeJS.ErrnoException).code;
   const why =
-    code === 'ENOENT' || code === 'ENOTDIR'
+    code === 'ENOENT'
       ? `its directory ${dirname(path)} does not exist`
+      : code === 'ENOTDIR'
+        ? `${dirname(path)} is not a directory`
       : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
         ? `${code}: this user may not write in ${dirname(path)}`
         : code === 'ENOSPC'

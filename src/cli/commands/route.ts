@@ -9,7 +9,7 @@ import { imageParts } from '../../invoke/prompt-options.js';
 import { contextFor } from '../context.js';
 import { printHeldBack } from '../held-back.js';
 import { addRequestOptions, promptRequestParts, REQUEST_OPTION_FLAGS, requestOptionStdinReaders, type PromptRequestParts, type RequestOptionValues } from '../request-options.js';
-import { readStdin, readTextInput, sessionOption, stdinAtMostOnce } from '../input.js';
+import { readStdin, readTextInput, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
 
 interface RouteOptions extends RequestOptionValues {
   workflow: string;
@@ -62,6 +62,7 @@ export function routeCommand(): Command {
         throw new UsageError(`unknown sensitivity "${options.sensitivity}"`, { hint: `use one of: ${LEVELS.join(', ')}` });
       }
       const session = sessionOption(options.session);
+      refuseEmptyModelChoice(options);
       for (const [value, flag] of [[options.format, '--format'], [options.anthropicBeta, '--anthropic-beta']] as const) {
         if (value !== undefined && options.request === undefined) throw new UsageError(`${flag} applies to --request only`, { hint: `add --request FILE, or drop ${flag}` });
       }

@@ -8,7 +8,7 @@ import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
 import { promptMessage, type CanonicalRequest, type StreamPart } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
-import { readStdin, sessionOption, stdinAtMostOnce } from '../input.js';
+import { readStdin, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
 import { cancellable } from '../interrupt.js';
 import { addRequestOptions, promptRequestParts, requestOptionStdinReaders, type RequestOptionValues } from '../request-options.js';
 
@@ -56,6 +56,7 @@ Examples:
       const context = contextFor(command);
       const { output } = context;
       const sessionId = sessionOption(options.session);
+      refuseEmptyModelChoice(options);
       const promptOnStdin = prompt === undefined || prompt === '-';
       stdinAtMostOnce([[prompt === undefined ? 'the omitted prompt' : 'the prompt `-`', promptOnStdin], ...requestOptionStdinReaders(options)]);
       const text = promptOnStdin ? await readStdin('prompt') : prompt;

@@ -1,3 +1,4 @@
+import { formatDuration } from '../../common/duration.js';
 import { EngineOperationError, UpstreamError } from '../../errors.js';
 import { engineJson, engineRequest, type EngineAnswer, type EngineInfoOptions } from '../../transport/engine-info.js';
 
@@ -75,7 +76,7 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
   for (;;) {
     if (await check()) return;
     if (Date.now() >= deadline) {
-      throw new UpstreamError(`${what}: not done within ${Math.round(timeoutMs / 1000)} s`, {
+      throw new UpstreamError(`${what}: not done within ${formatDuration(timeoutMs)}`, {
         code: 'engine_timeout',
         hint: 'look at the engine log; a large model may need a longer --timeout',
       });
