@@ -50,6 +50,15 @@ export function engineStartHint(kind: EngineKind, baseUrl: string): string {
 }
 
 /**
+ * The hint of an engine that refused discovery for want of a key (`llama-server --api-key`, `vllm
+ * serve --api-key`, LM Studio's authentication): it runs, and `provider add` sends no key.
+ */
+function keyedEngineHint(kind: EngineKind): string {
+  const example = kind === 'llama.cpp' ? ' (providers/examples/llamacpp-local.yaml is one to edit)' : '';
+  return `the engine runs but asks for an API key, and provider add sends none: write its provider record with auth.env naming the environment variable that holds the key${example} and register it with \`syndicate provider register FILE\``;
+}
+
+/**
  * Asks a running local engine which models it serves and how long their context is:
  * Ollama `GET /api/tags` + `POST /api/show`; llama.cpp `GET /v1/models` + `GET /props` (and, for
  * a single-model llama-server, a one-token `POST /v1/embeddings` and a `POST /apply-template` with
@@ -86,7 +95,7 @@ export async function discoverModels(kind: EngineKind, baseUrl: string, options:
       throw new UpstreamError(`cannot discover models: ${kind} at ${root} ${error.status === undefined ? 'is not reachable' : 'answered with an error'} (${error.message})`, {
         code: error.code,
         ...(error.status === undefined ? {} : { status: error.status }),
-        hint: engineStartHint(kind, baseUrl),
+        hint: error.status === 401 || error.status === 403 ? keyedEngineHint(kind) : engineStartHint(kind, baseUrl),
         cause: error,
       });
     }

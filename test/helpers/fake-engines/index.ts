@@ -5,7 +5,7 @@ import { answerDiscovery } from './discovery.js';
 import { DEFAULT_MODELS, FALLBACK_CONTEXT, type EngineState } from './engine-state.js';
 import { answerInference, errorReply, isInferencePath } from './inference.js';
 import { DEFAULT_ANSWER } from './model-behaviour.js';
-import { loadJsonTemplate } from './templates.js';
+import { loadJsonTemplate, loadTextTemplate } from './templates.js';
 import { goJson, jsonHeaders, type Reply } from './wire-format.js';
 
 export type FakeEngineKind = 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio' | 'openai' | 'anthropic';
@@ -111,6 +111,12 @@ export interface FakeEngineOptions {
    * (N tokens) is too large to process. increase the physical batch size (current batch size: B)``.
    */
   physicalBatchSize?: number;
+  /**
+   * llama.cpp only: started with `--api-key KEY`: every path but `/health` and `/v1/health` needs
+   * `Authorization: Bearer KEY` or `X-Api-Key: KEY`, else the captured 401 `Invalid API Key`
+   * (test/fixtures/llama.cpp-real/api-key-missing.http).
+   */
+  apiKey?: string;
 }
 
 /** See `FakeEngineOptions.replay`. */
@@ -160,6 +166,11 @@ export interface FakeEngine {
 
 export { DEFAULT_ANSWER } from './model-behaviour.js';
 export { splitSseFrames, type SseFrame } from './sse.js';
+
+/** llama-server's key check: `Authorization: Bearer KEY` or `X-Api-Key: KEY`. */
+function presentsKey(request: IncomingMessage, key: string): boolean {
+  return request.headers.authorization === `Bearer ${key}` || request.headers['x-api-key'] === key;
+}
 
 /** Starts a fake engine of the given kind on 127.0.0.1, port 0. */
 export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeEngine> {
@@ -255,6 +266,10 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
   });
 
   const route = (path: string, method: string, body: Buffer, request: IncomingMessage, writer: RecordingWriter): void => {
+    if (kind === 'llama.cpp' && options.apiKey !== undefined && path !== '/health' && path !== '/v1/health' && !presentsKey(request, options.apiKey)) {
+      writer.send({ status: 401, headers: { ...jsonHeaders(kind, path), Connection: 'close' }, body: loadTextTemplate(kind, 'invalid-api-key.json') });
+      return;
+    }
     if (method === 'POST' && isInferencePath(kind, path, body)) {
       const currentFault = nextFault(body);
       if (currentFault === 'reset') {
