@@ -671,16 +671,22 @@ export class HealthMonitor {
     const headers = engineCredentialHeaders(record, this.env);
     const listing = await this.probe(healthUrl(record), this.probeTimeoutMs, headers);
     const kind = record.engine?.kind;
-    // A llama-server router lists every model of its directory; only those it has loaded are warm.
-    if (kind === 'llama.cpp') return residentFromLlamaCppRouter(listing) ?? record.models.map((model) => model.id);
-    if (kind === 'vllm' && (await this.vllmSleeping(baseUrl, headers))) return [];
+    const root = baseUrl.replace(/\/v1$/, '');
+    if (kind === 'llama.cpp') {
+      // A llama-server router lists every model of its directory; only those it has loaded are warm.
+      // A single-model one started with --sleep-idle-seconds has unloaded its model while asleep
+      // (`/props` is_sleeping, which does not wake it), so its next answer loads it first.
+      const routed = residentFromLlamaCppRouter(listing);
+      if (routed !== undefined) return routed;
+      return (await this.reportsSleeping(`${root}/props`, headers)) ? [] : record.models.map((model) => model.id);
+    }
+    if (kind === 'vllm' && (await this.reportsSleeping(`${root}/is_sleeping`, headers))) return [];
     if (kind === 'vllm' || kind === 'node-llama-cpp') {
       // Single-model servers load their model at start: up means resident.
       return record.models.map((model) => model.id);
     }
     if (kind === 'ollama') {
       try {
-        const root = baseUrl.replace(/\/v1$/, '');
         return residentFromOllama(await this.probe(`${root}/api/ps`, this.probeTimeoutMs, headers));
       } catch {
         return undefined;
@@ -689,10 +695,14 @@ export class HealthMonitor {
     return undefined;
   }
 
-  /** vLLM in sleep mode (`/is_sleeping` true) holds its model in no GPU memory: it answers, but cold. A server without sleep mode answers 404. */
-  private async vllmSleeping(baseUrl: string, headers: Record<string, string>): Promise<boolean> {
+  /**
+   * Whether the engine says at `url` that it sleeps (`is_sleeping: true`), holding its model in no
+   * memory: it answers, but cold. vLLM in sleep mode says so at `/is_sleeping` (a server without
+   * sleep mode answers 404), llama-server at `/props`.
+   */
+  private async reportsSleeping(url: string, headers: Record<string, string>): Promise<boolean> {
     try {
-      const answer = await this.probe(`${baseUrl.replace(/\/v1$/, '')}/is_sleeping`, this.probeTimeoutMs, headers);
+      const answer = await this.probe(url, this.probeTimeoutMs, headers);
       return typeof answer === 'object' && answer !== null && (answer as { is_sleeping?: unknown }).is_sleeping === true;
     } catch {
       return false;

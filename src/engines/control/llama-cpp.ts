@@ -54,14 +54,18 @@ export function sameLlamaCppModel(served: string, declared: string): boolean {
 export function llamaCppController(baseUrl: string, headers: Record<string, string> = {}): EngineController {
   const { root, ask, askJson } = engineClient(baseUrl, headers);
   const listModels = async (): Promise<{ router: boolean; models: RouterModel[] }> => llamaCppModels(await askJson(`${root}/v1/models`));
+  const sleeping = async (): Promise<boolean> => member(await askJson(`${root}/props`).catch(() => undefined), 'is_sleeping') === true;
   const statusOf = async (model: string): Promise<RouterModel | undefined> => (await listModels()).models.find((entry) => entry.id === model);
   return {
     kind: 'llama.cpp',
     async state(): Promise<EngineState> {
       const { router, models } = await listModels();
+      // Started with --sleep-idle-seconds, a single-model server unloads its model when idle and
+      // loads it again on the next request; /props says which (reading it does not wake it).
+      const asleep = !router && (await sleeping());
       const resident = models
         .filter((entry) => RESIDENT_STATES.has(entry.status))
-        .map((entry): ResidentModel => ({ model: entry.id, state: entry.status as ResidentModel['state'] }));
+        .map((entry): ResidentModel => ({ model: entry.id, state: asleep ? 'sleeping' : (entry.status as ResidentModel['state']) }));
       return { resident, available: models.map((entry) => entry.id), mode: router ? 'router' : 'single-model' };
     },
     async load(model, options): Promise<void> {

@@ -170,10 +170,12 @@ function llamaCpp(state: EngineState, method: string, path: string): Reply | und
     const body = loadTextTemplate('llama.cpp', 'props.json')
       .replace(/"n_ctx":\d+/, `"n_ctx":${model.contextWindow}`)
       .replace(/"model_alias":"(?:[^"\\]|\\.)*"/, `"model_alias":${JSON.stringify(model.id)}`)
-      .replace(/"model_path":"(?:[^"\\]|\\.)*"/, `"model_path":${JSON.stringify(state.modelPath ?? model.id)}`);
+      .replace(/"model_path":"(?:[^"\\]|\\.)*"/, `"model_path":${JSON.stringify(state.modelPath ?? model.id)}`)
+      .replace(/"is_sleeping":(?:true|false)/, `"is_sleeping":${String(state.sleeping)}`);
     return { status: 200, headers: jsonHeaders(state.kind, path), body };
   }
   if (path === '/slots') {
+    state.sleeping = false;
     const slots = loadJsonTemplate<Json[]>('llama.cpp', 'slots.json');
     return json(state, path, slots.map((slot) => ({ ...slot, n_ctx: model.contextWindow })));
   }

@@ -58,6 +58,7 @@ export interface EngineState {
   loadDelayMs: number;
   /** vLLM started with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1: /sleep, /wake_up, /is_sleeping exist. */
   sleepMode: boolean;
+  /** vLLM put to sleep (`/sleep`), or llama-server asleep after --sleep-idle-seconds (`asleep`). */
   sleeping: boolean;
   /** llama.cpp started with --embeddings (without it, /v1/embeddings answers 501). */
   embeddings: boolean;

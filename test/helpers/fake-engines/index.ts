@@ -91,6 +91,13 @@ export interface FakeEngineOptions {
   /** vLLM only: started with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1 (`/sleep`, `/wake_up`, `/is_sleeping`). */
   sleepMode?: boolean;
   /**
+   * llama.cpp only: started with `--sleep-idle-seconds N` and idle that long, so asleep at start:
+   * its model is unloaded, `/props` says `is_sleeping: true` (reading it, `/health` or `/v1/models`
+   * does not wake it), and the next inference request or `GET /slots` loads it again (measured,
+   * build de3ff81).
+   */
+  asleep?: boolean;
+  /**
    * Ollama only: the release it is, as `GET /api/version` reports it (default 0.12.6, the captured
    * one). From 0.12.11 on it returns token logprobs (see logprobs.ts); before, it ignores the fields.
    */
@@ -205,7 +212,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     transitions: new Map(),
     loadDelayMs: options.loadDelayMs ?? 30,
     sleepMode: options.sleepMode === true,
-    sleeping: false,
+    sleeping: kind === 'llama.cpp' && options.asleep === true,
     embeddings: options.embeddings ?? models.some((model) => model.embedding === true),
     physicalBatchSize: options.physicalBatchSize ?? 512,
   };
@@ -288,6 +295,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
         writer.send(reply);
         return;
       }
+      if (kind === 'llama.cpp') state.sleeping = false;
       const reply = answerInference(state, path, body, request.headers);
       deliver(reply, writer, currentFault);
       return;
