@@ -147,6 +147,10 @@ function record(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
+function member(value: unknown, key: string): unknown {
+  return record(value)[key];
+}
+
 function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
@@ -248,9 +252,14 @@ async function discoverLlamaCpp(context: DiscoveryContext): Promise<ProviderMode
     const id = singleModel ? shortLlamaCppId(context, item.id, props.model_path) : item.id;
     const meta = record(item.meta);
     const trained = positiveInteger(meta.n_ctx_train);
+    // A router lists the context of a model it has loaded (meta.n_ctx), else the arguments it starts it with.
+    const started = singleModel ? undefined : (positiveInteger(meta.n_ctx) ?? routerModelContext(member(item.status, 'args')));
     let contextWindow: number;
     if (serverContext !== undefined) contextWindow = serverContext;
-    else if (trained !== undefined) {
+    else if (started !== undefined) {
+      contextWindow = started;
+      context.notes.push(`${id}: contextWindow ${started}, the context its router ${positiveInteger(meta.n_ctx) === undefined ? 'starts it with (--ctx-size, per --parallel slot)' : 'loaded it with'}`);
+    } else if (trained !== undefined) {
       contextWindow = trained;
       context.notes.push(`${id}: /props reported no n_ctx; contextWindow set to the trained context ${trained}`);
     } else contextWindow = contextOrFallback(context, id, undefined, 'n_ctx');
@@ -272,6 +281,30 @@ async function discoverLlamaCpp(context: DiscoveryContext): Promise<ProviderMode
     });
   }
   return models;
+}
+
+/**
+ * The context a llama-server router gives a model, read from the arguments it lists for the
+ * model's process (`status.args`, from its presets and its own flags): `--ctx-size N` (`-c N`),
+ * split between `--parallel P` (`-np P`) slots unless `--kv-unified` (`-kvu`), as llama-server
+ * splits it. Undefined without `--ctx-size`: the model then gets its trained context, which the
+ * router does not list.
+ */
+export function routerModelContext(args: unknown): number | undefined {
+  if (!Array.isArray(args)) return undefined;
+  const words = args.filter((word): word is string => typeof word === 'string');
+  const value = (...names: string[]): number | undefined => {
+    let found: number | undefined;
+    words.forEach((word, index) => {
+      if (names.includes(word)) found = positiveInteger(Number(words[index + 1]));
+    });
+    return found;
+  };
+  const size = value('--ctx-size', '-c');
+  if (size === undefined) return undefined;
+  const slots = value('--parallel', '-np') ?? 1;
+  const unified = words.includes('--kv-unified') || words.includes('-kvu');
+  return unified || slots <= 1 ? size : Math.floor(size / slots);
 }
 
 /**

@@ -165,6 +165,8 @@ function llamaCpp(state: EngineState, method: string, path: string): Reply | und
     meta['n_ctx_train'] = Math.max(model.contextWindow, meta['n_ctx_train'] as number);
     return json(state, path, payload);
   }
+  // A router's own /props: no model, n_ctx 0 (captured: router-props.http).
+  if (path === '/props' && state.router) return { status: 200, headers: jsonHeaders(state.kind, path), body: loadTextTemplate('llama.cpp', 'router-props.json') };
   if (path === '/props') {
     // Patched as text: nlohmann writes whole-number floats as `1.0`, which a JSON round trip would lose.
     const body = loadTextTemplate('llama.cpp', 'props.json')
