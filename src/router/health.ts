@@ -650,7 +650,14 @@ export class HealthMonitor {
         baseUrl: provider.record.baseUrl,
       }))
       .catch((error: unknown): Observation => ({
-        health: { state: 'down', checkedAt: new Date(started).toISOString(), reason: error instanceof Error ? error.message : String(error) },
+        health: {
+          state: 'down',
+          checkedAt: new Date(started).toISOString(),
+          reason: error instanceof Error ? error.message : String(error),
+          // It answered, with an error (a 401 for want of its key, a 503 while it loads its model):
+          // it runs, so the hint is not to start it.
+          ...(error instanceof UpstreamError && error.status !== undefined ? { cause: 'failing' as const } : {}),
+        },
         resident: undefined,
         observedAt: this.now(),
         baseUrl: provider.record.baseUrl,

@@ -74,6 +74,14 @@ describe('a local engine started with an API key', () => {
     expect(result.stdout).toContain('answered HTTP 401: {"error":{"message":"Invalid API Key"');
   });
 
+  it('run without the key: the engine answered (401), so the hint looks at the engine rather than saying nothing answers', async () => {
+    const result = await scenario.cli(['run', 'hello', '--provider', 'keyed', '--no-stream'], { env: { LLAMA_SERVER_KEY: '' } });
+    expect(result.exitCode).toBe(5);
+    expect(result.stderr).toContain('engine failing: ');
+    expect(result.stderr).toContain('hint: keyed answers but its calls fail');
+    expect(result.stderr).not.toContain('nothing answers at keyed');
+  });
+
   it('provider add: the hint says the engine wants a key, not to start it', async () => {
     const { result, document } = await scenario.json(['provider', 'add', 'llama.cpp', '--id', 'keyed-add', '--base-url', engine.baseUrl]);
     expect(result.exitCode).toBe(5);

@@ -98,6 +98,16 @@ describe('HealthMonitor', () => {
     expect(probes).toBe(1);
   });
 
+  it('an engine that answers its probe with an error (503 while loading, 401 without its key) is down but failing, not unreachable', async () => {
+    const monitor = new HealthMonitor({
+      probe: async (url) => {
+        throw new UpstreamError(`${url} answered HTTP 503: {"error":{"message":"Loading model","type":"unavailable_error","code":503}}`, { status: 503, code: 'engine_error' });
+      },
+    });
+    const snapshot = await monitor.snapshot([llamacpp]);
+    expect(snapshot.llamacpp).toMatchObject({ state: 'down', cause: 'failing', reason: expect.stringContaining('answered HTTP 503') });
+  });
+
   it('marks an unreachable engine down with the reason', async () => {
     const monitor = new HealthMonitor({
       probe: async (url) => {
