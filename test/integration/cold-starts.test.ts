@@ -94,4 +94,27 @@ describe('cold starts of a llama-server asleep (--sleep-idle-seconds)', () => {
     expect(await status()).toEqual([expect.objectContaining({ model: 'tiny', state: 'loaded' })]);
     expect(await warmth()).toBe(true);
   });
+
+  it('engine load wakes it (the model is loaded again), recorded as a load; loaded, it is already loaded', async () => {
+    const asleep = await startFakeEngine({ kind: 'llama.cpp', models: [{ id: 'tiny', contextWindow: 2048 }], asleep: true });
+    try {
+      const record = join(llamaHome.home, 'asleep.yaml');
+      writeFileSync(
+        record,
+        `apiVersion: syndicate/v1\nkind: Provider\nid: asleep\nclass: local\nwire: openai\nbaseUrl: ${asleep.baseUrl}\nengine:\n  kind: llama.cpp\nmodels:\n` +
+          `  - id: tiny\n    contextWindow: 2048\n    capabilityClass: small\n`,
+      );
+      expect((await runCli(['provider', 'register', record], { home: llamaHome.home })).exitCode).toBe(0);
+      const load = async (): Promise<Record<string, unknown>> => {
+        const result = await runCli(['--json', 'engine', 'load', 'asleep:tiny'], { home: llamaHome.home });
+        expect(result.exitCode, result.stderr).toBe(0);
+        return parseJsonDocument(result.stdout);
+      };
+      expect(await load()).toMatchObject({ alreadyResident: false, loadMs: expect.any(Number) });
+      expect(asleep.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => [exchange.path, exchange.requestBody.toString()])).toEqual([['/tokenize', '{"content":""}']]);
+      expect(await load()).toMatchObject({ alreadyResident: true });
+    } finally {
+      await asleep.close();
+    }
+  });
 });

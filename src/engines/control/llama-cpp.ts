@@ -71,7 +71,16 @@ export function llamaCppController(baseUrl: string, headers: Record<string, stri
     async load(model, options): Promise<void> {
       const { router, models } = await listModels();
       if (!router) {
-        if (models.some((entry) => sameLlamaCppModel(entry.id, model))) return;
+        if (models.some((entry) => sameLlamaCppModel(entry.id, model))) {
+          // Asleep (--sleep-idle-seconds), it loads its model again for the first request that
+          // needs it and answers once loaded: /tokenize of nothing is the lightest such request.
+          if (await sleeping()) {
+            const url = `${root}/tokenize`;
+            const answer = await ask(url, { method: 'POST', body: { content: '' }, timeoutMs: options.timeoutMs });
+            if (answer.status < 200 || answer.status > 299) throw controlFailure(`waking ${model}`, url, answer);
+          }
+          return;
+        }
         throw unsupported(
           `this llama-server serves only ${models.map((entry) => entry.id).join(', ') || 'its one model'}: started with -m it cannot load another`,
           'start llama-server without -m and with --models-dir DIR (router mode) to load models on request, or run a second server for this model',

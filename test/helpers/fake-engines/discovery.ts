@@ -1,6 +1,7 @@
 import type { EngineState, ResolvedModel } from './engine-state.js';
 import { ollamaLoadedContext } from './engine-state.js';
 import { cloneJson, loadJsonTemplate, loadTextTemplate } from './templates.js';
+import { parseJsonObject, tokenIds } from './model-behaviour.js';
 import { goJson, jsonHeaders, serializeBody, type Reply } from './wire-format.js';
 import { createHash } from 'node:crypto';
 
@@ -16,7 +17,7 @@ export function answerDiscovery(state: EngineState, method: string, path: string
     case 'ollama':
       return ollama(state, method, path, body);
     case 'llama.cpp':
-      return llamaCpp(state, method, path);
+      return llamaCpp(state, method, path, body);
     case 'vllm':
       return vllm(state, method, path);
     case 'lmstudio':
@@ -141,7 +142,7 @@ export function findOllamaModel(state: EngineState, requested: unknown): Resolve
 
 // ---------------------------------------------------------------- llama.cpp
 
-function llamaCpp(state: EngineState, method: string, path: string): Reply | undefined {
+function llamaCpp(state: EngineState, method: string, path: string, body: Buffer): Reply | undefined {
   // llama-server serves one model: the first configured one, named as given to -m.
   const model = state.models[0]!;
   // The chat template applied without generating: tools need --jinja here as in a chat request.
@@ -149,6 +150,12 @@ function llamaCpp(state: EngineState, method: string, path: string): Reply | und
     const refused = !state.conforming && !state.jinja;
     const body = loadTextTemplate('llama.cpp', refused ? 'no-jinja-apply-template-tools.json' : 'apply-template-tools.json');
     return { status: refused ? 500 : 200, headers: jsonHeaders(state.kind, path), body };
+  }
+  // Asleep (--sleep-idle-seconds), it loads the model again before it tokenizes (tokenize-empty.http).
+  if (method === 'POST' && path === '/tokenize') {
+    state.sleeping = false;
+    const content = parseJsonObject(body)?.['content'];
+    return json(state, path, { tokens: tokenIds(typeof content === 'string' ? content : '') });
   }
   if (method !== 'GET') return undefined;
   if (path === '/health' || path === '/v1/health') return json(state, path, loadJsonTemplate('llama.cpp', 'health.json'));
