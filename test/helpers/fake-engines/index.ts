@@ -124,6 +124,13 @@ export interface FakeEngineOptions {
    * (test/fixtures/llama.cpp-real/api-key-missing.http).
    */
   apiKey?: string;
+  /**
+   * llama.cpp only: false models a server started without `--mmproj` (its model's multimodal
+   * projector): a chat request with an image part gets the captured 500 ``image input is not
+   * supported - hint: if this is unexpected, you may need to provide the mmproj``
+   * (test/fixtures/llama.cpp-real/error-image-unsupported.json). Default: images are taken.
+   */
+  mmproj?: boolean;
 }
 
 /** See `FakeEngineOptions.replay`. */
@@ -215,6 +222,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     sleeping: kind === 'llama.cpp' && options.asleep === true,
     embeddings: options.embeddings ?? models.some((model) => model.embedding === true),
     physicalBatchSize: options.physicalBatchSize ?? 512,
+    mmproj: options.mmproj ?? true,
   };
   const exchanges: RecordedExchange[] = [];
   const sockets = new Set<Socket>();
