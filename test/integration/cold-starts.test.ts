@@ -63,18 +63,23 @@ describe('cold starts of a llama-server asleep (--sleep-idle-seconds)', () => {
     llama = await startFakeEngine({ kind: 'llama.cpp', models: [{ id: 'tiny', contextWindow: 2048 }], asleep: true });
     llamaHome = makeTempHome('syndicate-cold-starts-llama-');
     expect((await runCli(['init'], { home: llamaHome.home })).exitCode).toBe(0);
-    const record = join(llamaHome.home, 'llama.yaml');
-    writeFileSync(
-      record,
-      `apiVersion: syndicate/v1\nkind: Provider\nid: llama\nclass: local\nwire: openai\nbaseUrl: ${llama.baseUrl}\nengine:\n  kind: llama.cpp\nmodels:\n` +
-        `  - id: tiny\n    contextWindow: 2048\n    capabilityClass: small\n`,
-    );
-    expect((await runCli(['provider', 'register', record], { home: llamaHome.home })).exitCode).toBe(0);
+    await registerLlama('llama', llama);
   });
   afterAll(async () => {
     await llama?.close();
     llamaHome?.cleanup();
   });
+
+  /** A record `id` for the fake llama-server's model `tiny`. */
+  const registerLlama = async (id: string, engine: FakeEngine): Promise<void> => {
+    const record = join(llamaHome.home, `${id}.yaml`);
+    writeFileSync(
+      record,
+      `apiVersion: syndicate/v1\nkind: Provider\nid: ${id}\nclass: local\nwire: openai\nbaseUrl: ${engine.baseUrl}\nengine:\n  kind: llama.cpp\nmodels:\n` +
+        `  - id: tiny\n    contextWindow: 2048\n    capabilityClass: small\n`,
+    );
+    expect((await runCli(['provider', 'register', record], { home: llamaHome.home })).exitCode).toBe(0);
+  };
 
   it('engine status says its model sleeps; the answer that wakes it is recorded cold, the next one warm', async () => {
     const status = async (): Promise<unknown> => {
@@ -98,13 +103,7 @@ describe('cold starts of a llama-server asleep (--sleep-idle-seconds)', () => {
   it('engine load wakes it (the model is loaded again), recorded as a load; loaded, it is already loaded', async () => {
     const asleep = await startFakeEngine({ kind: 'llama.cpp', models: [{ id: 'tiny', contextWindow: 2048 }], asleep: true });
     try {
-      const record = join(llamaHome.home, 'asleep.yaml');
-      writeFileSync(
-        record,
-        `apiVersion: syndicate/v1\nkind: Provider\nid: asleep\nclass: local\nwire: openai\nbaseUrl: ${asleep.baseUrl}\nengine:\n  kind: llama.cpp\nmodels:\n` +
-          `  - id: tiny\n    contextWindow: 2048\n    capabilityClass: small\n`,
-      );
-      expect((await runCli(['provider', 'register', record], { home: llamaHome.home })).exitCode).toBe(0);
+      await registerLlama('asleep', asleep);
       const load = async (): Promise<Record<string, unknown>> => {
         const result = await runCli(['--json', 'engine', 'load', 'asleep:tiny'], { home: llamaHome.home });
         expect(result.exitCode, result.stderr).toBe(0);
