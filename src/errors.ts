@@ -207,16 +207,26 @@ export class SessionContextTooLongError extends SyndicateError {
  * (`account_limited`: credit, spend or plan exhausted) — or the request alone: an input longer than
  * the model takes (`input_too_long`), the caller's to split or shorten, nothing wrong with the provider;
  * tools the engine does not take (`tools_not_supported`: llama-server without `--jinja`, an Ollama
- * model without tool support), the operator's to fix in the engine or the record's tags.
+ * model without tool support) or images it does not take (`images_not_supported`: llama-server
+ * without `--mmproj`), the operator's to fix in the engine or the record's tags.
  */
-export type UpstreamCondition = 'model_rate_limited' | 'model_overloaded' | 'model_not_found' | 'embeddings_not_enabled' | 'account_limited' | 'input_too_long' | 'tools_not_supported';
+export type UpstreamCondition =
+  | 'model_rate_limited'
+  | 'model_overloaded'
+  | 'model_not_found'
+  | 'embeddings_not_enabled'
+  | 'account_limited'
+  | 'input_too_long'
+  | 'tools_not_supported'
+  | 'images_not_supported';
 
 /**
  * Exit 5: the upstream failed — unreachable, timeout, non-2xx after fallback. An input the engine
  * refused as longer than its model takes (`input_too_long`) is no failure of the upstream but a
  * refusal of the request: exit 4, as the router's own refusal of a prompt too long for every model
  * (both `context_length_exceeded`); so are tools the engine refused (`tools_not_supported`, as the
- * router's refusal of a model whose engine refused them earlier).
+ * router's refusal of a model whose engine refused them earlier) and images it refused
+ * (`images_not_supported`, as the router's refusal of a model not tagged `vision`).
  */
 export class UpstreamError extends SyndicateError {
   /** HTTP status when the upstream answered, undefined when it never did. */
@@ -231,7 +241,7 @@ export class UpstreamError extends SyndicateError {
     message: string,
     options: SyndicateErrorOptions & { status?: number; isRetryable?: boolean; code?: string; retryAfterSeconds?: number; condition?: UpstreamCondition } = {},
   ) {
-    super(options.code ?? 'upstream_failure', options.condition === 'input_too_long' || options.condition === 'tools_not_supported' ? ExitCode.refused : ExitCode.upstream, message, options);
+    super(options.code ?? 'upstream_failure', options.condition === 'input_too_long' || options.condition === 'tools_not_supported' || options.condition === 'images_not_supported' ? ExitCode.refused : ExitCode.upstream, message, options);
     this.status = options.status;
     this.isRetryable = options.isRetryable ?? (options.status === undefined || isRetryableStatus(options.status));
     this.retryAfterSeconds = options.retryAfterSeconds;

@@ -50,6 +50,15 @@ export function engineStartHint(kind: EngineKind, baseUrl: string): string {
 }
 
 /**
+ * The hint of an engine that refused discovery for want of a key (`llama-server --api-key`, `vllm
+ * serve --api-key`, LM Studio's authentication): it runs, and `provider add` sends no key.
+ */
+function keyedEngineHint(kind: EngineKind): string {
+  const example = kind === 'llama.cpp' ? ' (providers/examples/llamacpp-local.yaml is one to edit)' : '';
+  return `the engine runs but asks for an API key, and provider add sends none: write its provider record with auth.env naming the environment variable that holds the key${example} and register it with \`syndicate provider register FILE\``;
+}
+
+/**
  * Asks a running local engine which models it serves and how long their context is:
  * Ollama `GET /api/tags` + `POST /api/show`; llama.cpp `GET /v1/models` + `GET /props` (and, for
  * a single-model llama-server, a one-token `POST /v1/embeddings` and a `POST /apply-template` with
@@ -86,7 +95,7 @@ export async function discoverModels(kind: EngineKind, baseUrl: string, options:
       throw new UpstreamError(`cannot discover models: ${kind} at ${root} ${error.status === undefined ? 'is not reachable' : 'answered with an error'} (${error.message})`, {
         code: error.code,
         ...(error.status === undefined ? {} : { status: error.status }),
-        hint: engineStartHint(kind, baseUrl),
+        hint: error.status === 401 || error.status === 403 ? keyedEngineHint(kind) : engineStartHint(kind, baseUrl),
         cause: error,
       });
     }
@@ -136,6 +145,10 @@ async function getJson(context: DiscoveryContext, url: string, body?: Record<str
 
 function record(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function member(value: unknown, key: string): unknown {
+  return record(value)[key];
 }
 
 function list(value: unknown): unknown[] {
@@ -239,9 +252,14 @@ async function discoverLlamaCpp(context: DiscoveryContext): Promise<ProviderMode
     const id = singleModel ? shortLlamaCppId(context, item.id, props.model_path) : item.id;
     const meta = record(item.meta);
     const trained = positiveInteger(meta.n_ctx_train);
+    // A router lists the context of a model it has loaded (meta.n_ctx), else the arguments it starts it with.
+    const started = singleModel ? undefined : (positiveInteger(meta.n_ctx) ?? routerModelContext(member(item.status, 'args')));
     let contextWindow: number;
     if (serverContext !== undefined) contextWindow = serverContext;
-    else if (trained !== undefined) {
+    else if (started !== undefined) {
+      contextWindow = started;
+      context.notes.push(`${id}: contextWindow ${started}, the context its router ${positiveInteger(meta.n_ctx) === undefined ? 'starts it with (--ctx-size, per --parallel slot)' : 'loaded it with'}`);
+    } else if (trained !== undefined) {
       contextWindow = trained;
       context.notes.push(`${id}: /props reported no n_ctx; contextWindow set to the trained context ${trained}`);
     } else contextWindow = contextOrFallback(context, id, undefined, 'n_ctx');
@@ -263,6 +281,30 @@ async function discoverLlamaCpp(context: DiscoveryContext): Promise<ProviderMode
     });
   }
   return models;
+}
+
+/**
+ * The context a llama-server router gives a model, read from the arguments it lists for the
+ * model's process (`status.args`, from its presets and its own flags): `--ctx-size N` (`-c N`),
+ * split between `--parallel P` (`-np P`) slots unless `--kv-unified` (`-kvu`), as llama-server
+ * splits it. Undefined without `--ctx-size`: the model then gets its trained context, which the
+ * router does not list.
+ */
+export function routerModelContext(args: unknown): number | undefined {
+  if (!Array.isArray(args)) return undefined;
+  const words = args.filter((word): word is string => typeof word === 'string');
+  const value = (...names: string[]): number | undefined => {
+    let found: number | undefined;
+    words.forEach((word, index) => {
+      if (names.includes(word)) found = positiveInteger(Number(words[index + 1]));
+    });
+    return found;
+  };
+  const size = value('--ctx-size', '-c');
+  if (size === undefined) return undefined;
+  const slots = value('--parallel', '-np') ?? 1;
+  const unified = words.includes('--kv-unified') || words.includes('-kvu');
+  return unified || slots <= 1 ? size : Math.floor(size / slots);
 }
 
 /**

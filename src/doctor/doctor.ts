@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { StoreError } from '../errors.js';
 import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
 import { initCommandFor, type HomePaths } from '../home/home.js';
+import { engineCredentialHeaders } from '../registry/credentials.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
@@ -168,7 +169,7 @@ async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
       const managed = managedProcess(store, provider.id);
       const alive = managed !== undefined && isSameProcessAlive(managed);
       try {
-        await fetchEngineJson(url, { timeoutMs: 2000 });
+        await fetchEngineJson(url, { timeoutMs: 2000, headers: engineCredentialHeaders(provider.record, process.env) });
         return { name: `engine ${provider.id}`, status: 'pass', detail: `${url} answers${alive ? ` (started by syndicate, pid ${managed.pid})` : ''}` };
       } catch (error) {
         const exited = managed !== undefined && !alive ? `; the engine syndicate started (pid ${managed.pid}, ${managed.startedAt}) has exited — its log: ${managed.logPath}` : '';

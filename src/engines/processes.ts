@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EngineOperationError, ExitCode, InterruptedError, SyndicateError, UpstreamError } from '../errors.js';
-import type { EngineLaunch, RegisteredProvider } from '../registry/types.js';
+import { engineCredentialHeaders } from '../registry/credentials.js';
+import type { EngineLaunch, ProviderRecord, RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { engineRequest } from '../transport/engine-info.js';
 import { engineRoot } from './control/http.js';
@@ -145,10 +146,10 @@ export function nextReadinessPause(pause: number): number {
   return Math.min(pause * 2, READINESS_PAUSE_MS);
 }
 
-/** Whether the engine answers 2xx at its ready path. */
-async function answersReady(url: string): Promise<boolean> {
+/** Whether the engine answers 2xx at its ready path (asked with the record's key, when it has one). */
+async function answersReady(url: string, record: ProviderRecord): Promise<boolean> {
   try {
-    const answer = await engineRequest(url, { timeoutMs: 1000 });
+    const answer = await engineRequest(url, { timeoutMs: 1000, headers: engineCredentialHeaders(record, process.env) });
     return answer.status >= 200 && answer.status <= 299;
   } catch (error) {
     if (error instanceof UpstreamError) return false;
@@ -267,7 +268,7 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
     if (isSameProcessAlive(existing)) return { started: false, reason: 'already-running', process: existing };
     forgetProcess(store, provider.id);
   }
-  if (await answersReady(readyUrl)) return { started: false, reason: 'already-running', process: undefined };
+  if (await answersReady(readyUrl, record)) return { started: false, reason: 'already-running', process: undefined };
 
   const command = [launch.command, ...(launch.args ?? [])];
   const logPath = engineLogPath(options.storePath, provider.id);
@@ -331,7 +332,7 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
         ? new InterruptedError(`${provider.id}'s engine start was cancelled; the engine (pid ${managed.pid}) was stopped`, { exitCode: options.signal.reason.exitCode === ExitCode.terminated ? ExitCode.terminated : ExitCode.interrupted })
         : new InterruptedError(`${provider.id}'s engine start was cancelled; the engine (pid ${managed.pid}) was stopped`);
     }
-    if (await answersReady(readyUrl)) return { started: true, process: managed, readyMs: Date.now() - startedAt };
+    if (await answersReady(readyUrl, record)) return { started: true, process: managed, readyMs: Date.now() - startedAt };
     if (Date.now() - startedAt >= timeoutMs) {
       await signalUntilGone(managed, 5000);
       forgetProcess(store, provider.id);
@@ -397,7 +398,7 @@ export async function stopEngine(store: Store, provider: RegisteredProvider, opt
   if (managed === undefined) {
     const launch = provider.record.engine?.launch;
     const probeUrl = `${engineRoot(provider.record.baseUrl)}${launch?.readyPath ?? '/v1/models'}`;
-    if (provider.record.class === 'local' && (await answersReady(probeUrl))) {
+    if (provider.record.class === 'local' && (await answersReady(probeUrl, provider.record))) {
       throw new EngineOperationError('engine_not_managed', `${provider.id}'s engine is running, but syndicate did not start it`, {
         hint: 'stop it the way it was started (its service manager, its window, or kill)',
       });

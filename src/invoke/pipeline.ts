@@ -211,14 +211,15 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
   const rateLimited = rateLimitedEverywhere(failures, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts }, withUntried);
   if (rateLimited !== undefined) throw rateLimited;
-  const refusedTools = failures.filter(isToolsRefusal);
-  // With an engine refusing the tools, what the route left out as down or rate-limited is named too:
-  // once back, it may take them.
-  const heldOut = refusedTools.length === 0 ? [] : plan.excluded.filter((exclusion) => unavailabilityOfExclusions([exclusion]).length > 0);
-  // Every candidate refused the tools, and none is merely unavailable: the request's to change (a 400 about `tools`), not an outage.
-  const toolsRefused = refusedTools[0];
-  if (toolsRefused !== undefined && refusedTools.length === failures.length && heldOut.length === 0) {
-    throw toolsRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
+  const refusedParts = failures.filter((failure) => isToolsRefusal(failure) || isImagesRefusal(failure));
+  // With an engine refusing the tools (or images), what the route left out as down or rate-limited
+  // is named too: once back, it may take them.
+  const heldOut = refusedParts.length === 0 ? [] : plan.excluded.filter((exclusion) => unavailabilityOfExclusions([exclusion]).length > 0);
+  // Every candidate refused the tools or the images, and none is merely unavailable: the request's
+  // to change (a 400 about `tools` or `messages`), not an outage.
+  const partRefused = refusedParts[0];
+  if (partRefused !== undefined && refusedParts.length === failures.length && heldOut.length === 0) {
+    throw partRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
   }
   const heldOutReasons = heldOut.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
   const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut));
@@ -235,6 +236,11 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
 /** An engine's refusal of the request's tools (llama-server without `--jinja`, an Ollama model without tools). */
 function isToolsRefusal(failure: SyndicateError): boolean {
   return failure instanceof UpstreamError && failure.condition === 'tools_not_supported';
+}
+
+/** An engine's refusal of the request's images (llama-server without `--mmproj`). */
+function isImagesRefusal(failure: SyndicateError): boolean {
+  return failure instanceof UpstreamError && failure.condition === 'images_not_supported';
 }
 
 /**
@@ -530,6 +536,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     const refusedThisRequest =
       condition === 'input_too_long' ||
       condition === 'tools_not_supported' ||
+      condition === 'images_not_supported' ||
       (options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && notServedCause(condition) === undefined);
     if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status), candidate.model);
     // Tools refused: later tools requests are routed past this model, without a call it would refuse again.
@@ -543,8 +550,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       ...(usage === undefined ? {} : { usage }),
       ...(costUsd === undefined ? {} : { costUsd }),
     });
-    // Tools this model does not take: no retry for the caller, but the next candidate may take them.
-    const retryable = options.delivered !== true && error instanceof UpstreamError && (error.isRetryable || condition === 'tools_not_supported');
+    // Tools or images this model does not take: no retry for the caller, but the next candidate may take them.
+    const retryable = options.delivered !== true && error instanceof UpstreamError && (error.isRetryable || condition === 'tools_not_supported' || condition === 'images_not_supported');
     return retryable ? { kind: 'retryable', error, report: attemptReport } : { kind: 'fatal', error, report: attemptReport };
   };
 
@@ -567,14 +574,15 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     const condition = upstreamConditionOf(response.status, body);
     const tooLong = condition === 'input_too_long';
     const toolsRefused = condition === 'tools_not_supported';
+    const imagesRefused = condition === 'images_not_supported';
     const failure = new UpstreamError(`${provider.id} answered HTTP ${response.status}: ${wireError.message}`, {
       // Tools refused: the code of the router's refusal of the same model for later tools requests.
-      code: response.status === 429 ? 'upstream_rate_limited' : tooLong ? 'context_length_exceeded' : toolsRefused ? 'tools_not_supported' : 'upstream_http_error',
+      code: response.status === 429 ? 'upstream_rate_limited' : tooLong ? 'context_length_exceeded' : toolsRefused ? 'tools_not_supported' : imagesRefused ? 'images_not_supported' : 'upstream_http_error',
       status: response.status,
       // A model its provider does not serve never saw the request: the next candidate may take it.
       // An input too long for it is the caller's to split, whatever status the engine chose (llama-server: 500).
-      // Tools the engine does not take: its 500 (llama-server) is no outage to retry.
-      isRetryable: !tooLong && !toolsRefused && (wireError.isRetryable || notServedCause(condition) !== undefined),
+      // Tools or images the engine does not take: its 500 (llama-server) is no outage to retry.
+      isRetryable: !tooLong && !toolsRefused && !imagesRefused && (wireError.isRetryable || notServedCause(condition) !== undefined),
       ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
       ...(condition === undefined ? {} : { condition }),
       hint:
@@ -584,17 +592,19 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
             ? `${provider.id} serves no embeddings: start llama-server with \`--embeddings\`, or remove ${candidate.model} from its provider record`
             : toolsRefused
               ? `${provider.id} takes no tools for ${candidate.model}: start llama-server with \`--jinja\` (Ollama: use a model that supports tools) and run \`syndicate provider release ${provider.id}\` (tools requests skip ${candidate.model} for a day until then), or remove the \`tools\` tag from ${candidate.model} in its provider record`
-              : tooLong
-                ? hintForInputTooLong({
-                    embeddings: wireRequest.embedding !== undefined,
-                    provider: provider.id,
-                    model: candidate.model,
-                    contextWindow: record.models.find((model) => model.id === candidate.model)?.contextWindow,
-                    message: wireError.message,
-                  })
-                : wireError.isRetryable
-                  ? 'the upstream is overloaded or failing; retry later'
-                  : 'the upstream rejected the request; check the model and settings',
+              : imagesRefused
+                ? `${provider.id} takes no images for ${candidate.model}: start llama-server with \`--mmproj FILE\` (the model's multimodal projector), or remove the \`vision\` tag from ${candidate.model} in its provider record`
+                : tooLong
+                  ? hintForInputTooLong({
+                      embeddings: wireRequest.embedding !== undefined,
+                      provider: provider.id,
+                      model: candidate.model,
+                      contextWindow: record.models.find((model) => model.id === candidate.model)?.contextWindow,
+                      message: wireError.message,
+                    })
+                  : wireError.isRetryable
+                    ? 'the upstream is overloaded or failing; retry later'
+                    : 'the upstream rejected the request; check the model and settings',
       // The request field a gateway client is told is at fault, as for the router's own too-long refusal.
       ...(tooLong ? { details: { param: tooLongParam(wireRequest) } } : {}),
     });

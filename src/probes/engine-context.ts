@@ -1,5 +1,6 @@
 import { engineRoot } from '../common/engine-root.js';
 import type { ProviderRecord } from '../registry/types.js';
+import { engineCredentialHeaders } from '../registry/credentials.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 
 /** The context window a local engine reports for one model (metadata only, loopback only). */
@@ -13,7 +14,7 @@ export interface EngineContextReport {
 }
 
 /** Reads JSON metadata; injectable for tests. */
-export type EngineJsonReader = (url: string, options?: { method?: 'GET' | 'POST'; body?: Record<string, unknown>; timeoutMs?: number }) => Promise<unknown>;
+export type EngineJsonReader = (url: string, options?: { method?: 'GET' | 'POST'; body?: Record<string, unknown>; timeoutMs?: number; headers?: Record<string, string> }) => Promise<unknown>;
 
 type Json = Record<string, unknown>;
 
@@ -39,7 +40,9 @@ export async function engineReportedContext(
   options: { timeoutMs?: number; read?: EngineJsonReader } = {},
 ): Promise<EngineContextReport | undefined> {
   if (record.class !== 'local' || record.wire !== 'openai') return undefined;
-  const read: EngineJsonReader = options.read ?? fetchEngineJson;
+  const readWithout: EngineJsonReader = options.read ?? fetchEngineJson;
+  const headers = engineCredentialHeaders(record, process.env);
+  const read: EngineJsonReader = (url, readOptions) => readWithout(url, { ...readOptions, headers });
   const timeoutMs = options.timeoutMs ?? 5000;
   const baseUrl = record.baseUrl.replace(/\/+$/, '');
   const root = engineRoot(baseUrl);

@@ -1,5 +1,6 @@
 import { UpstreamError, type SyndicateError } from '../errors.js';
 import type { RegisteredProvider } from '../registry/types.js';
+import { engineCredentialHeaders } from '../registry/credentials.js';
 import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
@@ -19,8 +20,8 @@ import {
 } from './shared-holds.js';
 import type { HealthSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, ToolsRefusalSnapshot, WarmSnapshot } from './types.js';
 
-/** Reads JSON metadata from a local engine; injectable for tests. */
-export type EngineProbe = (url: string, timeoutMs: number) => Promise<unknown>;
+/** Reads JSON metadata from a local engine, with the record's credential headers (`engineCredentialHeaders`); injectable for tests. */
+export type EngineProbe = (url: string, timeoutMs: number, headers: Record<string, string>) => Promise<unknown>;
 
 export interface HealthMonitorOptions {
   /** How long an observation of a local engine is reused, and how long a local engine reported down stays out. Default 5 s. */
@@ -35,6 +36,8 @@ export interface HealthMonitorOptions {
   probeTimeoutMs?: number;
   now?: () => number;
   probe?: EngineProbe;
+  /** Where a record's key (`auth.env`) is read for the probes of an engine started with an API key. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
   /**
    * Where holds are shared with the other syndicate processes of the host (`storeHoldBook`): this
    * monitor records its holds there and honours theirs. Absent: its holds are its own.
@@ -228,6 +231,7 @@ export class HealthMonitor {
   private readonly probeTimeoutMs: number;
   private readonly now: () => number;
   private readonly probe: EngineProbe;
+  private readonly env: NodeJS.ProcessEnv;
   private readonly observations = new Map<string, Observation>();
   private readonly inFlight = new Map<string, Promise<Observation>>();
   /** Provider id -> model id -> first token of its last answer, with the base URL it was observed at. */
@@ -250,7 +254,8 @@ export class HealthMonitor {
     this.rateLimitDefaultMs = options.rateLimitDefaultMs ?? 2000;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
     this.now = options.now ?? Date.now;
-    this.probe = options.probe ?? ((url, timeoutMs) => fetchEngineJson(url, { timeoutMs }));
+    this.probe = options.probe ?? ((url, timeoutMs, headers) => fetchEngineJson(url, { timeoutMs, headers }));
+    this.env = options.env ?? process.env;
     this.holdBook = options.holdBook;
   }
 
@@ -645,7 +650,14 @@ export class HealthMonitor {
         baseUrl: provider.record.baseUrl,
       }))
       .catch((error: unknown): Observation => ({
-        health: { state: 'down', checkedAt: new Date(started).toISOString(), reason: error instanceof Error ? error.message : String(error) },
+        health: {
+          state: 'down',
+          checkedAt: new Date(started).toISOString(),
+          reason: error instanceof Error ? error.message : String(error),
+          // It answered, with an error (a 401 for want of its key, a 503 while it loads its model):
+          // it runs, so the hint is not to start it.
+          ...(error instanceof UpstreamError && error.status !== undefined ? { cause: 'failing' as const } : {}),
+        },
         resident: undefined,
         observedAt: this.now(),
         baseUrl: provider.record.baseUrl,
@@ -663,19 +675,26 @@ export class HealthMonitor {
   private async probeEngine(provider: RegisteredProvider): Promise<string[] | undefined> {
     const { record } = provider;
     const baseUrl = record.baseUrl.replace(/\/+$/, '');
-    const listing = await this.probe(healthUrl(record), this.probeTimeoutMs);
+    const headers = engineCredentialHeaders(record, this.env);
+    const listing = await this.probe(healthUrl(record), this.probeTimeoutMs, headers);
     const kind = record.engine?.kind;
-    // A llama-server router lists every model of its directory; only those it has loaded are warm.
-    if (kind === 'llama.cpp') return residentFromLlamaCppRouter(listing) ?? record.models.map((model) => model.id);
-    if (kind === 'vllm' && (await this.vllmSleeping(baseUrl))) return [];
+    const root = baseUrl.replace(/\/v1$/, '');
+    if (kind === 'llama.cpp') {
+      // A llama-server router lists every model of its directory; only those it has loaded are warm.
+      // A single-model one started with --sleep-idle-seconds has unloaded its model while asleep
+      // (`/props` is_sleeping, which does not wake it), so its next answer loads it first.
+      const routed = residentFromLlamaCppRouter(listing);
+      if (routed !== undefined) return routed;
+      return (await this.reportsSleeping(`${root}/props`, headers)) ? [] : record.models.map((model) => model.id);
+    }
+    if (kind === 'vllm' && (await this.reportsSleeping(`${root}/is_sleeping`, headers))) return [];
     if (kind === 'vllm' || kind === 'node-llama-cpp') {
       // Single-model servers load their model at start: up means resident.
       return record.models.map((model) => model.id);
     }
     if (kind === 'ollama') {
       try {
-        const root = baseUrl.replace(/\/v1$/, '');
-        return residentFromOllama(await this.probe(`${root}/api/ps`, this.probeTimeoutMs));
+        return residentFromOllama(await this.probe(`${root}/api/ps`, this.probeTimeoutMs, headers));
       } catch {
         return undefined;
       }
@@ -683,10 +702,14 @@ export class HealthMonitor {
     return undefined;
   }
 
-  /** vLLM in sleep mode (`/is_sleeping` true) holds its model in no GPU memory: it answers, but cold. A server without sleep mode answers 404. */
-  private async vllmSleeping(baseUrl: string): Promise<boolean> {
+  /**
+   * Whether the engine says at `url` that it sleeps (`is_sleeping: true`), holding its model in no
+   * memory: it answers, but cold. vLLM in sleep mode says so at `/is_sleeping` (a server without
+   * sleep mode answers 404), llama-server at `/props`.
+   */
+  private async reportsSleeping(url: string, headers: Record<string, string>): Promise<boolean> {
     try {
-      const answer = await this.probe(`${baseUrl.replace(/\/v1$/, '')}/is_sleeping`, this.probeTimeoutMs);
+      const answer = await this.probe(url, this.probeTimeoutMs, headers);
       return typeof answer === 'object' && answer !== null && (answer as { is_sleeping?: unknown }).is_sleeping === true;
     } catch {
       return false;

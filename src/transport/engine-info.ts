@@ -8,6 +8,8 @@ export interface EngineInfoOptions {
   /** JSON body for POST (e.g. Ollama `/api/show`). Metadata only: never prompt data. */
   body?: Record<string, unknown>;
   timeoutMs?: number;
+  /** The record's credential (`engineCredentialHeaders`), for an engine started with an API key (`llama-server --api-key`, `vllm serve --api-key`). */
+  headers?: Record<string, string>;
 }
 
 /** An engine's answer to a metadata or control request: its status and body text, whatever the status. */
@@ -33,7 +35,7 @@ export async function engineRequest(url: string, options: EngineInfoOptions = {}
   try {
     const response = await fetch(url, {
       method: options.method ?? 'GET',
-      headers: options.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers: { accept: 'application/json', ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -85,6 +85,10 @@ export function clientErrorFor(error: unknown): ClientError {
   if (error instanceof UpstreamError && error.condition === 'tools_not_supported') {
     return { kind: 'invalid_request', message: withHint(error), code: error.code, param: 'tools' };
   }
+  // The engine takes no images (llama-server's 500 without --mmproj): a 400 about the messages that carry them.
+  if (error instanceof UpstreamError && error.condition === 'images_not_supported') {
+    return { kind: 'invalid_request', message: withHint(error), code: error.code, param: 'messages' };
+  }
   if (error instanceof UpstreamError) {
     if (error.code === 'rate_limited') {
       return { kind: 'rate_limit', message: error.message, code: error.code, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) };

@@ -55,6 +55,13 @@ const INPUT_TOO_LONG_CODES = new Set(['exceed_context_size_error', 'context_leng
 const TOOLS_NOT_SUPPORTED_TEXT = /\btools param requires --jinja\b|\bdoes not support tools\b/i;
 
 /**
+ * How llama-server refuses an image part when it was started without its model's multimodal
+ * projector (`--mmproj`): 500 `server_error` ``image input is not supported - hint: if this is
+ * unexpected, you may need to provide the mmproj`` (test/fixtures/llama.cpp-real/error-image-unsupported.json).
+ */
+const IMAGES_NOT_SUPPORTED_TEXT = /\bimage input is not supported\b/i;
+
+/**
  * What an upstream's error answer says about the scope of its failure, from its status and body
  * (captured shapes of OpenAI, Anthropic, Zhipu GLM, Ollama, vLLM, llama.cpp and llama-swap). Pure.
  *
@@ -70,6 +77,8 @@ const TOOLS_NOT_SUPPORTED_TEXT = /\btools param requires --jinja\b|\bdoes not su
  *   `INPUT_TOO_LONG_CODES`) is `input_too_long`: the request's, not the provider's health;
  * - a 400 or 500 that says the engine takes no tools (`TOOLS_NOT_SUPPORTED_TEXT`) is
  *   `tools_not_supported`: that request's too — the engine answers every request without tools;
+ * - a 400 or 500 that says the engine takes no images (`IMAGES_NOT_SUPPORTED_TEXT`) is
+ *   `images_not_supported`, likewise: it answers every request without them;
  * - anything else (other 5xx, 401/403, HTML pages): undefined — nothing says it is about one
  *   model, so the caller keeps treating it as the provider's.
  */
@@ -79,6 +88,7 @@ export function upstreamConditionOf(status: number, body: string): UpstreamCondi
     return 'input_too_long';
   }
   if ((status === 400 || status === 500) && TOOLS_NOT_SUPPORTED_TEXT.test(error.message ?? '')) return 'tools_not_supported';
+  if ((status === 400 || status === 500) && IMAGES_NOT_SUPPORTED_TEXT.test(error.message ?? '')) return 'images_not_supported';
   if (status === 429) return error.codes.some((code) => ACCOUNT_CODES.has(code)) ? 'account_limited' : 'model_rate_limited';
   if (status === 529 || error.codes.includes('overloaded_error')) return 'model_overloaded';
   if (status === 404 || status === 400) {

@@ -9,16 +9,17 @@ export interface StartedLlamaServer {
 }
 
 /**
- * llama.cpp's own `llama-server` (`SYNDICATE_LLAMA_SERVER`) over `modelPath` on loopback, one
+ * llama.cpp's own `llama-server` (`SYNDICATE_LLAMA_SERVER`) over `modelPath` (none: a router, given
+ * `--models-dir` or `--models-preset` in `extra`) on loopback, one
  * thread and a 2 048-token context (the two cores are shared), once `/health` answers; `extra`
  * adds flags (`--embeddings`, `--jinja`, ...). It binds port 0 and says which port it got, so no
  * other process can take the port between choosing it and binding it. A server that never gets
  * healthy is stopped.
  */
-export async function startLlamaServer(modelPath: string, extra: readonly string[] = [], timeoutMs = 60_000): Promise<StartedLlamaServer> {
+export async function startLlamaServer(modelPath: string | undefined, extra: readonly string[] = [], timeoutMs = 60_000): Promise<StartedLlamaServer> {
   const binary = process.env['SYNDICATE_LLAMA_SERVER'];
   if (binary === undefined) throw new Error('SYNDICATE_LLAMA_SERVER is not set (the engine suite global setup builds it)');
-  const child = execa(binary, ['-m', modelPath, '--host', '127.0.0.1', '--port', '0', '-t', '1', '-c', '2048', ...extra], { reject: false });
+  const child = execa(binary, [...(modelPath === undefined ? [] : ['-m', modelPath]), '--host', '127.0.0.1', '--port', '0', '-t', '1', '-c', '2048', ...extra], { reject: false });
   try {
     const url = await listeningUrl(child, timeoutMs);
     await waitHealthy(url, () => child.exitCode !== null, timeoutMs);

@@ -54,3 +54,66 @@ describe('cold starts', () => {
     ]);
   });
 });
+
+describe('cold starts of a llama-server asleep (--sleep-idle-seconds)', () => {
+  let llama: FakeEngine;
+  let llamaHome: { home: string; cleanup: () => void };
+
+  beforeAll(async () => {
+    llama = await startFakeEngine({ kind: 'llama.cpp', models: [{ id: 'tiny', contextWindow: 2048 }], asleep: true });
+    llamaHome = makeTempHome('syndicate-cold-starts-llama-');
+    expect((await runCli(['init'], { home: llamaHome.home })).exitCode).toBe(0);
+    await registerLlama('llama', llama);
+  });
+  afterAll(async () => {
+    await llama?.close();
+    llamaHome?.cleanup();
+  });
+
+  /** A record `id` for the fake llama-server's model `tiny`. */
+  const registerLlama = async (id: string, engine: FakeEngine): Promise<void> => {
+    const record = join(llamaHome.home, `${id}.yaml`);
+    writeFileSync(
+      record,
+      `apiVersion: syndicate/v1\nkind: Provider\nid: ${id}\nclass: local\nwire: openai\nbaseUrl: ${engine.baseUrl}\nengine:\n  kind: llama.cpp\nmodels:\n` +
+        `  - id: tiny\n    contextWindow: 2048\n    capabilityClass: small\n`,
+    );
+    expect((await runCli(['provider', 'register', record], { home: llamaHome.home })).exitCode).toBe(0);
+  };
+
+  it('engine status says its model sleeps; the answer that wakes it is recorded cold, the next one warm', async () => {
+    const status = async (): Promise<unknown> => {
+      const result = await runCli(['--json', 'engine', 'status', 'llama'], { home: llamaHome.home });
+      expect(result.exitCode, result.stderr).toBe(0);
+      return (parseJsonDocument(result.stdout) as { engines: Array<{ resident: unknown }> }).engines[0]?.resident;
+    };
+    expect(await status()).toEqual([expect.objectContaining({ model: 'tiny', state: 'sleeping' })]);
+    const warmth = async (): Promise<boolean | undefined> => {
+      const result = await runCli(['--json', 'run', 'Name the capital of France.', '--provider', 'llama', '--no-stream'], { home: llamaHome.home });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const id = (parseJsonDocument(result.stdout) as { evidenceId: string }).evidenceId;
+      const shown = parseJsonDocument((await runCli(['--json', 'evidence', 'show', id], { home: llamaHome.home })).stdout);
+      return (shown as { evidence: { route: { chosen: { warm?: boolean } } } }).evidence.route.chosen.warm;
+    };
+    expect(await warmth()).toBe(false);
+    expect(await status()).toEqual([expect.objectContaining({ model: 'tiny', state: 'loaded' })]);
+    expect(await warmth()).toBe(true);
+  });
+
+  it('engine load wakes it (the model is loaded again), recorded as a load; loaded, it is already loaded', async () => {
+    const asleep = await startFakeEngine({ kind: 'llama.cpp', models: [{ id: 'tiny', contextWindow: 2048 }], asleep: true });
+    try {
+      await registerLlama('asleep', asleep);
+      const load = async (): Promise<Record<string, unknown>> => {
+        const result = await runCli(['--json', 'engine', 'load', 'asleep:tiny'], { home: llamaHome.home });
+        expect(result.exitCode, result.stderr).toBe(0);
+        return parseJsonDocument(result.stdout);
+      };
+      expect(await load()).toMatchObject({ alreadyResident: false, loadMs: expect.any(Number) });
+      expect(asleep.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => [exchange.path, exchange.requestBody.toString()])).toEqual([['/tokenize', '{"content":""}']]);
+      expect(await load()).toMatchObject({ alreadyResident: true });
+    } finally {
+      await asleep.close();
+    }
+  });
+});

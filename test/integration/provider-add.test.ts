@@ -193,12 +193,14 @@ describe('provider add: discovery from running engines through the built CLI', (
     });
 
     it('a router: its names as listed, nothing probed (a probe would load each model), not tagged tools', async () => {
-      const llama = await engine({ kind: 'llama.cpp', router: true, models: [{ id: 'tiny-a' }, { id: 'tiny-b' }], jinja: true });
+      const llama = await engine({ kind: 'llama.cpp', router: true, models: [{ id: 'tiny-a', contextWindow: 1024 }, { id: 'tiny-b', contextWindow: 8192 }], jinja: true });
       const document = await add(['llama.cpp', '--base-url', llama.baseUrl]);
-      expect(document.record.models.map((model) => [model.id, model.tags])).toEqual([
-        ['tiny-a', ['completions']],
-        ['tiny-b', ['completions']],
+      // Each model's context as the router starts it (its --ctx-size), not a 4096 guess.
+      expect(document.record.models.map((model) => [model.id, model.contextWindow, model.tags])).toEqual([
+        ['tiny-a', 1024, ['completions']],
+        ['tiny-b', 8192, ['completions']],
       ]);
+      expect(document.discovery?.notes).toContain('tiny-a: contextWindow 1024, the context its router starts it with (--ctx-size, per --parallel slot)');
       expect(llama.exchanges.filter((exchange) => exchange.method === 'POST')).toEqual([]);
       expect(document.discovery?.notes).toContain(
         'tiny-a: not tagged tools (a router\'s models are not probed, since a probe would load each one): add tools to its tags by hand if the router starts its models with --jinja (the default in current builds)',

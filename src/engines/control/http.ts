@@ -2,16 +2,36 @@ import { formatDuration } from '../../common/duration.js';
 import { EngineOperationError, UpstreamError } from '../../errors.js';
 import { engineJson, engineRequest, type EngineAnswer, type EngineInfoOptions } from '../../transport/engine-info.js';
 
-export { engineRoot } from '../../common/engine-root.js';
+import { engineRoot } from '../../common/engine-root.js';
 
-/** Sends a request to the engine; throws only when nothing answered (see `engineRequest`). */
-export function ask(url: string, options: EngineInfoOptions = {}): Promise<EngineAnswer> {
-  return engineRequest(url, options);
+export { engineRoot };
+
+/** Requests to one engine, with the record's credential headers on each (see `EngineInfoOptions.headers`). */
+export interface EngineClient {
+  /** The engine's root URL (`engineRoot`). */
+  root: string;
+  /** Sends a request to the engine; throws only when nothing answered (see `engineRequest`). */
+  ask(url: string, options?: EngineInfoOptions): Promise<EngineAnswer>;
+  /** The JSON of a 2xx answer to `url`. */
+  askJson(url: string, options?: EngineInfoOptions): Promise<unknown>;
+  /** The model ids of its OpenAI-style `GET /v1/models` answer (`{data: [{id}]}`). */
+  servedModels(): Promise<string[]>;
 }
 
-/** The JSON of a 2xx answer to `url`. */
-export async function askJson(url: string, options: EngineInfoOptions = {}): Promise<unknown> {
-  return engineJson(url, await engineRequest(url, options));
+export function engineClient(baseUrl: string, headers: Record<string, string> = {}): EngineClient {
+  const root = engineRoot(baseUrl);
+  const ask = (url: string, options: EngineInfoOptions = {}): Promise<EngineAnswer> => engineRequest(url, { ...options, headers });
+  const askJson = async (url: string, options: EngineInfoOptions = {}): Promise<unknown> => engineJson(url, await ask(url, options));
+  return {
+    root,
+    ask,
+    askJson,
+    async servedModels(): Promise<string[]> {
+      return arrayMember(await askJson(`${root}/v1/models`), 'data')
+        .map((entry) => stringMember(entry, 'id'))
+        .filter((id): id is string => id !== undefined);
+    },
+  };
 }
 
 /** A JSON object's member, or undefined when the value is not an object. */
@@ -32,14 +52,6 @@ export function numberMember(value: unknown, key: string): number | undefined {
 export function arrayMember(value: unknown, key: string): unknown[] {
   const found = member(value, key);
   return Array.isArray(found) ? found : [];
-}
-
-/** The model ids of an OpenAI-style `GET /v1/models` answer (`{data: [{id}]}`). */
-export async function servedModels(root: string): Promise<string[]> {
-  const body = await askJson(`${root}/v1/models`);
-  return arrayMember(body, 'data')
-    .map((entry) => stringMember(entry, 'id'))
-    .filter((id): id is string => id !== undefined);
 }
 
 /** The engine's error message from a JSON error body (`{error: "..."}` or `{error: {message}}`), else the text itself. */

@@ -1,3 +1,4 @@
+import { engineCredentialHeaders } from '../../registry/credentials.js';
 import type { ProviderRecord } from '../../registry/types.js';
 import { llamaCppController } from './llama-cpp.js';
 import { llamaSwapController } from './llama-swap.js';
@@ -11,22 +12,26 @@ export type { EngineController, EngineState, ResidentModel, EngineLoadOptions, E
 export { sameOllamaModel } from '../../registry/model-names.js';
 export { sameLlamaCppModel } from './llama-cpp.js';
 
-/** The controller for a local provider's engine, by the record's `engine.kind` (none declared: a plain OpenAI-compatible server). */
-export function controllerFor(record: Pick<ProviderRecord, 'baseUrl' | 'engine'>): EngineController {
+/**
+ * The controller for a local provider's engine, by the record's `engine.kind` (none declared: a
+ * plain OpenAI-compatible server); its requests carry the record's key from `env` when it has one.
+ */
+export function controllerFor(record: Pick<ProviderRecord, 'baseUrl' | 'engine'> & Partial<Pick<ProviderRecord, 'auth' | 'wire'>>, env: NodeJS.ProcessEnv = process.env): EngineController {
+  const headers = engineCredentialHeaders(record, env);
   switch (record.engine?.kind) {
     case 'ollama':
-      return ollamaController(record.baseUrl);
+      return ollamaController(record.baseUrl, headers);
     case 'llama.cpp':
-      return llamaCppController(record.baseUrl);
+      return llamaCppController(record.baseUrl, headers);
     case 'llama-swap':
-      return llamaSwapController(record.baseUrl);
+      return llamaSwapController(record.baseUrl, headers);
     case 'lmstudio':
-      return lmStudioController(record.baseUrl);
+      return lmStudioController(record.baseUrl, headers);
     case 'vllm':
-      return vllmController(record.baseUrl);
+      return vllmController(record.baseUrl, headers);
     case 'node-llama-cpp':
-      return singleModelController(record.baseUrl, 'node-llama-cpp');
+      return singleModelController(record.baseUrl, 'node-llama-cpp', headers);
     case undefined:
-      return singleModelController(record.baseUrl, 'openai-compatible');
+      return singleModelController(record.baseUrl, 'openai-compatible', headers);
   }
 }

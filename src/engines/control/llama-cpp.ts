@@ -1,5 +1,5 @@
 import type { EngineController, EngineState, ResidentModel } from './types.js';
-import { arrayMember, ask, askJson, controlFailure, engineMessage, engineRoot, member, numberMember, stringMember, unsupported, waitUntil } from './http.js';
+import { arrayMember, controlFailure, engineClient, engineMessage, member, numberMember, stringMember, unsupported, waitUntil } from './http.js';
 import { UpstreamError } from '../../errors.js';
 
 interface RouterModel {
@@ -21,10 +21,6 @@ export function llamaCppModels(body: unknown): { router: boolean; models: Router
     return [{ id, status: stringMember(status, 'value') ?? 'loaded', failed: member(status, 'failed') === true, exitCode: numberMember(status, 'exit_code') }];
   });
   return { router, models };
-}
-
-async function listModels(root: string): Promise<{ router: boolean; models: RouterModel[] }> {
-  return llamaCppModels(await askJson(`${root}/v1/models`));
 }
 
 /** Models a router holds or is loading, from its `GET /v1/models` answer; undefined for a single-model server. */
@@ -55,22 +51,36 @@ export function sameLlamaCppModel(served: string, declared: string): boolean {
  * shows as `unloaded` with `failed` and the child's exit code). Started with `-m` it serves that
  * one model for its lifetime: nothing to load, and unloading means stopping the process.
  */
-export function llamaCppController(baseUrl: string): EngineController {
-  const root = engineRoot(baseUrl);
-  const statusOf = async (model: string): Promise<RouterModel | undefined> => (await listModels(root)).models.find((entry) => entry.id === model);
+export function llamaCppController(baseUrl: string, headers: Record<string, string> = {}): EngineController {
+  const { root, ask, askJson } = engineClient(baseUrl, headers);
+  const listModels = async (): Promise<{ router: boolean; models: RouterModel[] }> => llamaCppModels(await askJson(`${root}/v1/models`));
+  const sleeping = async (): Promise<boolean> => member(await askJson(`${root}/props`).catch(() => undefined), 'is_sleeping') === true;
+  const statusOf = async (model: string): Promise<RouterModel | undefined> => (await listModels()).models.find((entry) => entry.id === model);
   return {
     kind: 'llama.cpp',
     async state(): Promise<EngineState> {
-      const { router, models } = await listModels(root);
+      const { router, models } = await listModels();
+      // Started with --sleep-idle-seconds, a single-model server unloads its model when idle and
+      // loads it again on the next request; /props says which (reading it does not wake it).
+      const asleep = !router && (await sleeping());
       const resident = models
         .filter((entry) => RESIDENT_STATES.has(entry.status))
-        .map((entry): ResidentModel => ({ model: entry.id, state: entry.status as ResidentModel['state'] }));
+        .map((entry): ResidentModel => ({ model: entry.id, state: asleep ? 'sleeping' : (entry.status as ResidentModel['state']) }));
       return { resident, available: models.map((entry) => entry.id), mode: router ? 'router' : 'single-model' };
     },
     async load(model, options): Promise<void> {
-      const { router, models } = await listModels(root);
+      const { router, models } = await listModels();
       if (!router) {
-        if (models.some((entry) => sameLlamaCppModel(entry.id, model))) return;
+        if (models.some((entry) => sameLlamaCppModel(entry.id, model))) {
+          // Asleep (--sleep-idle-seconds), it loads its model again for the first request that
+          // needs it and answers once loaded: /tokenize of nothing is the lightest such request.
+          if (await sleeping()) {
+            const url = `${root}/tokenize`;
+            const answer = await ask(url, { method: 'POST', body: { content: '' }, timeoutMs: options.timeoutMs });
+            if (answer.status < 200 || answer.status > 299) throw controlFailure(`waking ${model}`, url, answer);
+          }
+          return;
+        }
         throw unsupported(
           `this llama-server serves only ${models.map((entry) => entry.id).join(', ') || 'its one model'}: started with -m it cannot load another`,
           'start llama-server without -m and with --models-dir DIR (router mode) to load models on request, or run a second server for this model',
@@ -109,7 +119,7 @@ export function llamaCppController(baseUrl: string): EngineController {
       }
     },
     async unload(model, options): Promise<void> {
-      const { router, models } = await listModels(root);
+      const { router, models } = await listModels();
       if (!router) {
         throw unsupported(`this llama-server was started with -m and serves ${models.map((entry) => entry.id).join(', ')} for its lifetime: it cannot unload it`, 'stop the process instead (`syndicate engine stop PROVIDER`, if syndicate started it)');
       }

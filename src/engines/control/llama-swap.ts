@@ -1,6 +1,6 @@
 import { UpstreamError } from '../../errors.js';
 import type { EngineController, EngineState, ResidentModel } from './types.js';
-import { arrayMember, ask, askJson, controlFailure, engineRoot, servedModels, stringMember, unsupported, waitUntil } from './http.js';
+import { arrayMember, controlFailure, engineClient, stringMember, unsupported, waitUntil } from './http.js';
 
 /**
  * llama-swap: `GET /running` lists the upstream processes it runs (`state` `ready` or
@@ -9,8 +9,8 @@ import { arrayMember, ask, askJson, controlFailure, engineRoot, servedModels, st
  * ready); `POST /api/models/unload/MODEL` stops one (releases before that only had `GET /unload`,
  * which stops every model, so they are refused rather than used).
  */
-export function llamaSwapController(baseUrl: string): EngineController {
-  const root = engineRoot(baseUrl);
+export function llamaSwapController(baseUrl: string, headers: Record<string, string> = {}): EngineController {
+  const { root, ask, askJson, servedModels } = engineClient(baseUrl, headers);
   const running = async (): Promise<ResidentModel[]> => {
     const body = await askJson(`${root}/running`);
     return arrayMember(body, 'running').flatMap((entry): ResidentModel[] => {
@@ -24,12 +24,12 @@ export function llamaSwapController(baseUrl: string): EngineController {
   return {
     kind: 'llama-swap',
     async state(): Promise<EngineState> {
-      const [resident, available] = await Promise.all([running(), servedModels(root).catch(() => undefined)]);
+      const [resident, available] = await Promise.all([running(), servedModels().catch(() => undefined)]);
       return { resident, available };
     },
     async load(model, options): Promise<void> {
       if (await isReady(model)) return;
-      const available = await servedModels(root).catch(() => undefined);
+      const available = await servedModels().catch(() => undefined);
       if (available !== undefined && !available.includes(model)) {
         throw new UpstreamError(`llama-swap has no model ${model} (its config.yaml lists ${available.join(', ') || 'none'})`, { code: 'engine_model_not_found', isRetryable: false, hint: "add it to llama-swap's config.yaml, or check the model id" });
       }

@@ -1,5 +1,5 @@
 import type { EngineController, EngineState, ResidentModel } from './types.js';
-import { arrayMember, ask, askJson, controlFailure, engineRoot, numberMember, stringMember, unsupported } from './http.js';
+import { arrayMember, controlFailure, engineClient, numberMember, stringMember, unsupported } from './http.js';
 import { engineJson } from '../../transport/engine-info.js';
 
 interface LmStudioModel {
@@ -18,8 +18,8 @@ const V1_NEEDED_HINT = 'LM Studio 0.4 or later loads and unloads through its RES
  * second load with a second copy. Older releases only have `GET /api/v0/models`
  * (`state: loaded | not-loaded`), which is read for the state.
  */
-export function lmStudioController(baseUrl: string): EngineController {
-  const root = engineRoot(baseUrl);
+export function lmStudioController(baseUrl: string, headers: Record<string, string> = {}): EngineController {
+  const { root, ask, askJson } = engineClient(baseUrl, headers);
   const v1Models = async (): Promise<LmStudioModel[] | undefined> => {
     const url = `${root}/api/v1/models`;
     const answer = await ask(url);

@@ -1,6 +1,6 @@
 import type { EngineController, EngineState, ResidentModel } from './types.js';
 import { sameOllamaModel } from '../../registry/model-names.js';
-import { arrayMember, ask, askJson, controlFailure, engineRoot, numberMember, stringMember, waitUntil } from './http.js';
+import { arrayMember, controlFailure, engineClient, numberMember, stringMember, waitUntil } from './http.js';
 
 /** Ollama's `keep_alive`: a duration string (`5m`), or seconds as a number (`-1` keeps the model for ever). */
 function keepAliveValue(text: string): string | number {
@@ -17,8 +17,8 @@ function keepAliveValue(text: string): string | number {
  * by `/api/generate` with `keep_alive: 0` (checked before any capability) — which answers at once
  * while the engine frees the model, so the unload is followed on `/api/ps` until the model is gone.
  */
-export function ollamaController(baseUrl: string): EngineController {
-  const root = engineRoot(baseUrl);
+export function ollamaController(baseUrl: string, headers: Record<string, string> = {}): EngineController {
+  const { root, ask, askJson } = engineClient(baseUrl, headers);
   const resident = async (): Promise<ResidentModel[]> => {
     const body = await askJson(`${root}/api/ps`);
     return arrayMember(body, 'models').flatMap((entry): ResidentModel[] => {

@@ -1,5 +1,5 @@
 import type { EngineController, EngineState } from './types.js';
-import { ask, controlFailure, engineRoot, member, servedModels, unsupported, waitUntil } from './http.js';
+import { controlFailure, engineClient, member, unsupported, waitUntil } from './http.js';
 import { engineJson } from '../../transport/engine-info.js';
 
 const SLEEP_MODE_HINT = 'start vLLM with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1 to release and restore its model on request, or stop the process (`syndicate engine stop PROVIDER`, if syndicate started it)';
@@ -10,8 +10,8 @@ const SLEEP_MODE_HINT = 'start vLLM with --enable-sleep-mode and VLLM_SERVER_DEV
  * and take it back without a restart: `POST /sleep?level=1` is the unload, `POST /wake_up` the
  * load, `GET /is_sleeping` the state. Without it a model is resident for as long as the process runs.
  */
-export function vllmController(baseUrl: string): EngineController {
-  const root = engineRoot(baseUrl);
+export function vllmController(baseUrl: string, headers: Record<string, string> = {}): EngineController {
+  const { root, ask, servedModels } = engineClient(baseUrl, headers);
   /** undefined: no sleep mode on this server. */
   const sleeping = async (): Promise<boolean | undefined> => {
     const url = `${root}/is_sleeping`;
@@ -23,7 +23,7 @@ export function vllmController(baseUrl: string): EngineController {
   return {
     kind: 'vllm',
     async state(): Promise<EngineState> {
-      const [served, asleep] = await Promise.all([servedModels(root), sleeping()]);
+      const [served, asleep] = await Promise.all([servedModels(), sleeping()]);
       return {
         resident: served.map((model) => ({ model, state: asleep === true ? ('sleeping' as const) : ('loaded' as const) })),
         available: served,
@@ -31,7 +31,7 @@ export function vllmController(baseUrl: string): EngineController {
       };
     },
     async load(model, options): Promise<void> {
-      const served = await servedModels(root);
+      const served = await servedModels();
       if (!served.includes(model)) throw unsupported(`this vLLM serves ${served.join(', ')}: one model per process`, 'start another vLLM process for that model and register it');
       if ((await sleeping()) !== true) return;
       const url = `${root}/wake_up`;

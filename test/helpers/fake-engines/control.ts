@@ -126,7 +126,9 @@ function llamaCppRouter(state: EngineState, method: string, path: string, body: 
   if (method === 'GET' && (path === '/v1/models' || path === '/models')) {
     const created = Math.floor(Date.now() / 1000);
     // Key order and fields as llama-server's router writes them (ordered_json), captured from the
-    // build the engine suite runs: `llama-server --models-dir DIR -c 512 -t 1`.
+    // build the engine suite runs: `llama-server --models-dir DIR -c N -t 1`, N the model's
+    // context; a loaded model also has the `meta` of its process (router-models-one-loaded.http).
+    const meta = (loadJsonTemplate<{ data: Array<Record<string, unknown>> }>('llama.cpp', 'v1-models.json').data[0]?.['meta'] ?? {}) as Record<string, unknown>;
     const data = state.models.map((model) => {
       const status = routerStatus(state, model);
       const file = `/models/${model.id}.gguf`;
@@ -139,12 +141,13 @@ function llamaCppRouter(state: EngineState, method: string, path: string, body: 
         created,
         status: {
           value: status,
-          args: ['llama-server', '--host', '127.0.0.1', '--port', status === 'unloaded' ? '0' : '49505', '--alias', model.id, '--ctx-size', '512', '--model', file, '--threads', '1'],
-          preset: `[${model.id}]\nctx-size = 512\nmodel = ${file}\nthreads = 1\n\n`,
+          args: ['llama-server', '--host', '127.0.0.1', '--port', status === 'unloaded' ? '0' : '49505', '--alias', model.id, '--ctx-size', String(model.contextWindow), '--model', file, '--threads', '1'],
+          preset: `[${model.id}]\nctx-size = ${model.contextWindow}\nmodel = ${file}\nthreads = 1\n\n`,
         },
         architecture: { input_modalities: ['text'], output_modalities: ['text'] },
         source: 'models_dir',
         can_remove: false,
+        ...(status === 'loaded' ? { meta: { ...meta, n_ctx: model.contextWindow, n_ctx_train: Math.max(model.contextWindow, Number(meta['n_ctx_train'])) } } : {}),
       };
     });
     return llamaJson(state, path, { data, object: 'list' });

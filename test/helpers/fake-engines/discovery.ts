@@ -1,6 +1,7 @@
 import type { EngineState, ResolvedModel } from './engine-state.js';
 import { ollamaLoadedContext } from './engine-state.js';
 import { cloneJson, loadJsonTemplate, loadTextTemplate } from './templates.js';
+import { parseJsonObject, tokenIds } from './model-behaviour.js';
 import { goJson, jsonHeaders, serializeBody, type Reply } from './wire-format.js';
 import { createHash } from 'node:crypto';
 
@@ -16,7 +17,7 @@ export function answerDiscovery(state: EngineState, method: string, path: string
     case 'ollama':
       return ollama(state, method, path, body);
     case 'llama.cpp':
-      return llamaCpp(state, method, path);
+      return llamaCpp(state, method, path, body);
     case 'vllm':
       return vllm(state, method, path);
     case 'lmstudio':
@@ -141,7 +142,7 @@ export function findOllamaModel(state: EngineState, requested: unknown): Resolve
 
 // ---------------------------------------------------------------- llama.cpp
 
-function llamaCpp(state: EngineState, method: string, path: string): Reply | undefined {
+function llamaCpp(state: EngineState, method: string, path: string, body: Buffer): Reply | undefined {
   // llama-server serves one model: the first configured one, named as given to -m.
   const model = state.models[0]!;
   // The chat template applied without generating: tools need --jinja here as in a chat request.
@@ -149,6 +150,12 @@ function llamaCpp(state: EngineState, method: string, path: string): Reply | und
     const refused = !state.conforming && !state.jinja;
     const body = loadTextTemplate('llama.cpp', refused ? 'no-jinja-apply-template-tools.json' : 'apply-template-tools.json');
     return { status: refused ? 500 : 200, headers: jsonHeaders(state.kind, path), body };
+  }
+  // Asleep (--sleep-idle-seconds), it loads the model again before it tokenizes (tokenize-empty.http).
+  if (method === 'POST' && path === '/tokenize') {
+    state.sleeping = false;
+    const content = parseJsonObject(body)?.['content'];
+    return json(state, path, { tokens: tokenIds(typeof content === 'string' ? content : '') });
   }
   if (method !== 'GET') return undefined;
   if (path === '/health' || path === '/v1/health') return json(state, path, loadJsonTemplate('llama.cpp', 'health.json'));
@@ -165,15 +172,19 @@ function llamaCpp(state: EngineState, method: string, path: string): Reply | und
     meta['n_ctx_train'] = Math.max(model.contextWindow, meta['n_ctx_train'] as number);
     return json(state, path, payload);
   }
+  // A router's own /props: no model, n_ctx 0 (captured: router-props.http).
+  if (path === '/props' && state.router) return { status: 200, headers: jsonHeaders(state.kind, path), body: loadTextTemplate('llama.cpp', 'router-props.json') };
   if (path === '/props') {
     // Patched as text: nlohmann writes whole-number floats as `1.0`, which a JSON round trip would lose.
     const body = loadTextTemplate('llama.cpp', 'props.json')
       .replace(/"n_ctx":\d+/, `"n_ctx":${model.contextWindow}`)
       .replace(/"model_alias":"(?:[^"\\]|\\.)*"/, `"model_alias":${JSON.stringify(model.id)}`)
-      .replace(/"model_path":"(?:[^"\\]|\\.)*"/, `"model_path":${JSON.stringify(state.modelPath ?? model.id)}`);
+      .replace(/"model_path":"(?:[^"\\]|\\.)*"/, `"model_path":${JSON.stringify(state.modelPath ?? model.id)}`)
+      .replace(/"is_sleeping":(?:true|false)/, `"is_sleeping":${String(state.sleeping)}`);
     return { status: 200, headers: jsonHeaders(state.kind, path), body };
   }
   if (path === '/slots') {
+    state.sleeping = false;
     const slots = loadJsonTemplate<Json[]>('llama.cpp', 'slots.json');
     return json(state, path, slots.map((slot) => ({ ...slot, n_ctx: model.contextWindow })));
   }

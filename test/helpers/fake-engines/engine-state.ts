@@ -58,11 +58,14 @@ export interface EngineState {
   loadDelayMs: number;
   /** vLLM started with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1: /sleep, /wake_up, /is_sleeping exist. */
   sleepMode: boolean;
+  /** vLLM put to sleep (`/sleep`), or llama-server asleep after --sleep-idle-seconds (`asleep`). */
   sleeping: boolean;
   /** llama.cpp started with --embeddings (without it, /v1/embeddings answers 501). */
   embeddings: boolean;
   /** llama.cpp `-ub`: the most tokens one input of an embeddings request may have (at most the model's context). */
   physicalBatchSize: number;
+  /** llama.cpp started with `--mmproj`: it takes image parts (without it, the captured 500). */
+  mmproj: boolean;
 }
 
 export const DEFAULT_MODELS: Record<FakeEngineKind, ResolvedModel[]> = {

@@ -5,7 +5,7 @@ import { answerDiscovery } from './discovery.js';
 import { DEFAULT_MODELS, FALLBACK_CONTEXT, type EngineState } from './engine-state.js';
 import { answerInference, errorReply, isInferencePath } from './inference.js';
 import { DEFAULT_ANSWER } from './model-behaviour.js';
-import { loadJsonTemplate } from './templates.js';
+import { loadJsonTemplate, loadTextTemplate } from './templates.js';
 import { goJson, jsonHeaders, type Reply } from './wire-format.js';
 
 export type FakeEngineKind = 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio' | 'openai' | 'anthropic';
@@ -91,6 +91,13 @@ export interface FakeEngineOptions {
   /** vLLM only: started with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1 (`/sleep`, `/wake_up`, `/is_sleeping`). */
   sleepMode?: boolean;
   /**
+   * llama.cpp only: started with `--sleep-idle-seconds N` and idle that long, so asleep at start:
+   * its model is unloaded, `/props` says `is_sleeping: true` (reading it, `/health` or `/v1/models`
+   * does not wake it), and the next inference request or `GET /slots` loads it again (measured,
+   * build de3ff81).
+   */
+  asleep?: boolean;
+  /**
    * Ollama only: the release it is, as `GET /api/version` reports it (default 0.12.6, the captured
    * one). From 0.12.11 on it returns token logprobs (see logprobs.ts); before, it ignores the fields.
    */
@@ -111,6 +118,19 @@ export interface FakeEngineOptions {
    * (N tokens) is too large to process. increase the physical batch size (current batch size: B)``.
    */
   physicalBatchSize?: number;
+  /**
+   * llama.cpp only: started with `--api-key KEY`: every path but `/health` and `/v1/health` needs
+   * `Authorization: Bearer KEY` or `X-Api-Key: KEY`, else the captured 401 `Invalid API Key`
+   * (test/fixtures/llama.cpp-real/api-key-missing.http).
+   */
+  apiKey?: string;
+  /**
+   * llama.cpp only: false models a server started without `--mmproj` (its model's multimodal
+   * projector): a chat request with an image part gets the captured 500 ``image input is not
+   * supported - hint: if this is unexpected, you may need to provide the mmproj``
+   * (test/fixtures/llama.cpp-real/error-image-unsupported.json). Default: images are taken.
+   */
+  mmproj?: boolean;
 }
 
 /** See `FakeEngineOptions.replay`. */
@@ -161,6 +181,11 @@ export interface FakeEngine {
 export { DEFAULT_ANSWER } from './model-behaviour.js';
 export { splitSseFrames, type SseFrame } from './sse.js';
 
+/** llama-server's key check: `Authorization: Bearer KEY` or `X-Api-Key: KEY`. */
+function presentsKey(request: IncomingMessage, key: string): boolean {
+  return request.headers.authorization === `Bearer ${key}` || request.headers['x-api-key'] === key;
+}
+
 /** Starts a fake engine of the given kind on 127.0.0.1, port 0. */
 export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeEngine> {
   const kind = options.kind;
@@ -194,9 +219,10 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     transitions: new Map(),
     loadDelayMs: options.loadDelayMs ?? 30,
     sleepMode: options.sleepMode === true,
-    sleeping: false,
+    sleeping: kind === 'llama.cpp' && options.asleep === true,
     embeddings: options.embeddings ?? models.some((model) => model.embedding === true),
     physicalBatchSize: options.physicalBatchSize ?? 512,
+    mmproj: options.mmproj ?? true,
   };
   const exchanges: RecordedExchange[] = [];
   const sockets = new Set<Socket>();
@@ -255,6 +281,10 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
   });
 
   const route = (path: string, method: string, body: Buffer, request: IncomingMessage, writer: RecordingWriter): void => {
+    if (kind === 'llama.cpp' && options.apiKey !== undefined && path !== '/health' && path !== '/v1/health' && !presentsKey(request, options.apiKey)) {
+      writer.send({ status: 401, headers: { ...jsonHeaders(kind, path), Connection: 'close' }, body: loadTextTemplate(kind, 'invalid-api-key.json') });
+      return;
+    }
     if (method === 'POST' && isInferencePath(kind, path, body)) {
       const currentFault = nextFault(body);
       if (currentFault === 'reset') {
@@ -273,6 +303,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
         writer.send(reply);
         return;
       }
+      if (kind === 'llama.cpp') state.sleeping = false;
       const reply = answerInference(state, path, body, request.headers);
       deliver(reply, writer, currentFault);
       return;

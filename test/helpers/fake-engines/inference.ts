@@ -212,6 +212,11 @@ function chatRequestView(kind: FakeEngineKind, request: Json): ChatRequestView {
  * it names (or with no media type; newer builds add gif to jpeg, png and webp); undefined when every
  * image is such data.
  */
+function hasImagePart(request: Json): boolean {
+  const messages = Array.isArray(request['messages']) ? request['messages'] : [];
+  return messages.some((message) => isPlainObject(message) && Array.isArray(message['content']) && message['content'].some((part) => isPlainObject(part) && part['type'] === 'image_url'));
+}
+
 function ollamaImageRefusal(request: Json): string | undefined {
   const messages = Array.isArray(request['messages']) ? request['messages'].filter(isPlainObject) : [];
   for (const message of messages) {
@@ -268,6 +273,10 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
   // Ollama's OpenAI layer decodes images while it converts the request, before it looks up the model.
   const imageRefusal = kind === 'ollama' && !state.conforming ? ollamaImageRefusal(request) : undefined;
   if (imageRefusal !== undefined) return errorReply(state, path, 400, imageRefusal, 'invalid_request_error');
+  // llama-server without --mmproj refuses image parts while it reads the request (error-image-unsupported.json).
+  if (kind === 'llama.cpp' && !state.mmproj && hasImagePart(request)) {
+    return errorReply(state, path, 500, 'image input is not supported - hint: if this is unexpected, you may need to provide the mmproj');
+  }
 
   const model = resolveModel(state, view.model);
   if (model === undefined) {

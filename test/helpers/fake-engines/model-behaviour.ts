@@ -63,6 +63,11 @@ export function countTokens(text: string): number {
 }
 
 /** The text of its first `limit` tokens (the text itself when it has no more): an engine's truncation of an input. */
+/** The token ids of `text` as the fake counts them (see `countTokens`): llama-server's `/tokenize`. */
+export function tokenIds(text: string): number[] {
+  return encode(text);
+}
+
 export function firstTokens(text: string, limit: number): string {
   const tokens = encode(text);
   return tokens.length <= limit ? text : decode(tokens.slice(0, limit));

@@ -23,7 +23,8 @@ describe('HealthMonitor', () => {
       },
     });
     const snapshot = await monitor.snapshot([ollama, llamacpp, hosted]);
-    expect(calls.sort()).toEqual(['http://127.0.0.1:11434/api/ps', 'http://127.0.0.1:11434/v1/models', 'http://127.0.0.1:8080/v1/models']);
+    // A single-model llama-server is also asked whether it sleeps (`/props`, see below).
+    expect(calls.sort()).toEqual(['http://127.0.0.1:11434/api/ps', 'http://127.0.0.1:11434/v1/models', 'http://127.0.0.1:8080/props', 'http://127.0.0.1:8080/v1/models']);
     expect(snapshot.ollama?.state).toBe('up');
     expect(snapshot.llamacpp?.state).toBe('up');
     expect(snapshot.anthropic).toBeUndefined();
@@ -61,10 +62,26 @@ describe('HealthMonitor', () => {
     expect(await monitor('absent').warmSnapshot([vllm])).toEqual({ vllm: ['qwen'] });
   });
 
+  it('a single-model llama-server asleep (--sleep-idle-seconds, /props is_sleeping true) answers but is cold; awake, or with /props unreadable, it holds its model', async () => {
+    const monitor = (sleeping: boolean | 'unreadable') =>
+      new HealthMonitor({
+        probe: async (url) => {
+          if (url.endsWith('/props')) {
+            if (sleeping === 'unreadable') throw new Error('500');
+            return { total_slots: 4, is_sleeping: sleeping };
+          }
+          return { object: 'list', data: [{ id: 'qwen-14b' }] };
+        },
+      });
+    expect(await monitor(true).warmSnapshot([llamacpp])).toEqual({ llamacpp: [] });
+    expect(await monitor(false).warmSnapshot([llamacpp])).toEqual({ llamacpp: ['qwen-14b'] });
+    expect(await monitor('unreadable').warmSnapshot([llamacpp])).toEqual({ llamacpp: ['qwen-14b'] });
+  });
+
   it('reuses an observation within the TTL and probes again after it', async () => {
     const clock = fakeClock();
     let probes = 0;
-    const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async () => ((probes += 1), {}) });
+    const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async (url) => ((probes += url.endsWith('/models') ? 1 : 0), {}) });
     await monitor.snapshot([llamacpp]);
     clock.advance(4999);
     await monitor.snapshot([llamacpp]);
@@ -76,9 +93,19 @@ describe('HealthMonitor', () => {
 
   it('concurrent snapshots share one probe per engine', async () => {
     let probes = 0;
-    const monitor = new HealthMonitor({ probe: async () => ((probes += 1), await new Promise((resolve) => setTimeout(resolve, 20)), {}) });
+    const monitor = new HealthMonitor({ probe: async (url) => ((probes += url.endsWith('/models') ? 1 : 0), await new Promise((resolve) => setTimeout(resolve, 20)), {}) });
     await Promise.all([monitor.snapshot([llamacpp]), monitor.snapshot([llamacpp]), monitor.warmSnapshot([llamacpp])]);
     expect(probes).toBe(1);
+  });
+
+  it('an engine that answers its probe with an error (503 while loading, 401 without its key) is down but failing, not unreachable', async () => {
+    const monitor = new HealthMonitor({
+      probe: async (url) => {
+        throw new UpstreamError(`${url} answered HTTP 503: {"error":{"message":"Loading model","type":"unavailable_error","code":503}}`, { status: 503, code: 'engine_error' });
+      },
+    });
+    const snapshot = await monitor.snapshot([llamacpp]);
+    expect(snapshot.llamacpp).toMatchObject({ state: 'down', cause: 'failing', reason: expect.stringContaining('answered HTTP 503') });
   });
 
   it('marks an unreachable engine down with the reason', async () => {
@@ -144,7 +171,7 @@ describe('HealthMonitor', () => {
   it('an engine reported unreachable is down at once, for the TTL, then probed again', async () => {
     const clock = fakeClock();
     let probes = 0;
-    const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async () => ((probes += 1), {}) });
+    const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async (url) => ((probes += url.endsWith('/models') ? 1 : 0), {}) });
     monitor.reportFailure(llamacpp, { kind: 'unreachable', reason: 'cannot reach 127.0.0.1:8080: connection refused (ECONNREFUSED)' });
     expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({ state: 'down', reason: 'cannot reach 127.0.0.1:8080: connection refused (ECONNREFUSED)' });
     expect((await monitor.snapshot([llamacpp])).llamacpp?.cause).toBeUndefined();
@@ -379,7 +406,7 @@ describe('HealthMonitor', () => {
 
   it('a provider re-registered with a new base URL is probed afresh', async () => {
     const urls: string[] = [];
-    const monitor = new HealthMonitor({ probe: async (url) => (urls.push(url), {}) });
+    const monitor = new HealthMonitor({ probe: async (url) => (url.endsWith('/models') && urls.push(url), {}) });
     await monitor.snapshot([llamacpp]);
     const moved = provider({ id: 'llamacpp', baseUrl: 'http://127.0.0.1:9090/v1', engine: { kind: 'llama.cpp' } });
     await monitor.snapshot([moved]);

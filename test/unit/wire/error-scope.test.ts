@@ -75,6 +75,11 @@ describe('upstreamConditionOf', () => {
     expect(upstreamConditionOf(status, body)).toBe('tools_not_supported');
   });
 
+  it('llama-server without --mmproj (captured): images the engine does not take (the request’s, not the engine’s health)', () => {
+    const body = readFileSync(new URL('../../fixtures/llama.cpp-real/error-image-unsupported.json', import.meta.url), 'utf8');
+    expect(upstreamConditionOf(500, body)).toBe('images_not_supported');
+  });
+
   it.each([
     ['Ollama, a wrong path', 404, '404 page not found'],
     ['OpenAI, a wrong path', 404, '{\n    "error": {\n        "message": "Invalid URL (POST /v1/chat/completion)",\n        "type": "invalid_request_error",\n        "param": null,\n        "code": null\n    }\n}\n'],
