@@ -1,6 +1,7 @@
 import { maxSensitivity, sensitivityRank, type SensitivityLevel } from '../common/vocabulary.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { BUILT_IN_DETECTORS } from './detectors/index.js';
+import { decodeForScan } from './encoded-text.js';
 import { requestParts, type RequestPart } from './request-parts.js';
 import { PartScanCache } from './scan-cache.js';
 import { foldForScan } from './unicode-fold.js';
@@ -130,7 +131,10 @@ class ClassificationState {
     }
   }
 
-  /** Every detector over the text and over its Unicode-folded form (see unicode-fold.ts), deduplicated. */
+  /**
+   * Every detector over the text, over its Unicode-folded form (see unicode-fold.ts) and over its
+   * decoded form (percent-encoding, JSON escapes, base64: see encoded-text.ts), deduplicated.
+   */
   private scanText(text: string, location: string): DetectorMatch[] {
     const matches = this.runDetectors(text, location);
     const folded = foldForScan(text);
@@ -138,10 +142,22 @@ class ClassificationState {
       for (const match of this.runDetectors(folded.text, location)) {
         const start = folded.originalStart(match.start);
         const end = folded.originalEnd(match.end);
-        const duplicate = matches.some((known) => known.detector === match.detector && known.start < end && known.end > start);
-        if (duplicate) continue;
+        if (isDuplicate(matches, match.detector, start, end)) continue;
         // The excerpt shows the original text, masked as the detector masked its fold.
         matches.push({ ...match, start, end, excerpt: folded.originalExcerpt(match.excerpt, match.start, match.end), reason: `${match.reason} (${FOLDED_NOTE})` });
+      }
+    }
+    const decoded = decodeForScan(text);
+    if (decoded !== undefined) {
+      for (const match of this.runDetectors(decoded.text, location)) {
+        const start = decoded.originalStart(match.start);
+        const end = decoded.originalEnd(match.end);
+        if (isDuplicate(matches, match.detector, start, end)) continue;
+        const encodings = decoded.encodingsIn(match.start, match.end);
+        // A match beside an encoded run but outside it was found in the original already.
+        if (encodings.length === 0) continue;
+        // The excerpt is the detector's, of the decoded text: masked as it masks any value.
+        matches.push({ ...match, start, end, reason: `${match.reason} (after decoding ${encodings.join(' and ')})` });
       }
     }
     return deduplicate(matches);
@@ -193,6 +209,11 @@ function deduplicate(matches: DetectorMatch[]): DetectorMatch[] {
     if (!overlapped) kept.push(match);
   }
   return kept.sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+/** Whether a match of `detector` already covers part of [start, end). */
+function isDuplicate(matches: readonly DetectorMatch[], detector: string, start: number, end: number): boolean {
+  return matches.some((known) => known.detector === detector && known.start < end && known.end > start);
 }
 
 function describe(error: unknown): string {

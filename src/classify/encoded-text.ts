@@ -1,0 +1,170 @@
+/**
+ * The decoded view the classifier also scans, so a value written in an encoding the receiving
+ * model reads as easily as plain text is still found: percent-encoding (`postgres%3A%2F%2F…`, a
+ * URL or form field), JSON string escapes (`\u0041KIA…`, `postgres:\/\/…`, what a tool call's
+ * arguments carry) and base64 (`QUtJQUlP…`, a basic-auth header, a config blob). Each run of an
+ * encoding is replaced by what it decodes to; a base64 run only when that is text (valid UTF-8
+ * without control characters but tabs and line breaks), so identifiers, hashes and binary data
+ * stay as they are. Encodings inside encodings (base64 of a percent-encoded URL) are decoded up
+ * to `MAX_DEPTH` times. The original text is always scanned as well: the view only adds findings.
+ */
+
+/** What a decoded run was written in. */
+export type Encoding = 'percent-encoding' | 'JSON escapes' | 'base64';
+
+/** A text with its encoded runs decoded, with the way back to the original's UTF-16 offsets. */
+export interface DecodedText {
+  text: string;
+  /** Where a span starting at `index` of the decoded text starts in the original (a decoded run maps to its whole encoded run). */
+  originalStart(index: number): number;
+  /** Where a span ending at `index` (exclusive) of the decoded text ends in the original. */
+  originalEnd(index: number): number;
+  /** The encodings of the runs the decoded span [start, end) touches, outermost first. */
+  encodingsIn(start: number, end: number): Encoding[];
+}
+
+/** How many layers of encoding are undone (base64 of a percent-encoded URL is two). */
+const MAX_DEPTH = 3;
+/** A base64 run shorter than this is a word or an identifier far more often than an encoding. */
+const MIN_BASE64_LENGTH = 16;
+/**
+ * Runs of percent-escapes, of JSON escapes, and of base64 (either alphabet, padding included).
+ * Alternatives are tried at each position in turn, so a base64 run never swallows an escape.
+ */
+const ENCODED_RUN = new RegExp(
+  `((?:%[0-9A-Fa-f]{2})+)|((?:\\\\(?:u[0-9A-Fa-f]{4}|["\\\\/]))+)|([A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH},}={0,2})`,
+  'g',
+);
+/** A quick look for anything ENCODED_RUN could match: a `%` or `\` escape, or a long enough base64 run. */
+const MAY_HOLD_ENCODING = new RegExp(`[%\\\\]|[A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH}}`);
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+interface DecodedRun {
+  originalStart: number;
+  originalEnd: number;
+  decodedStart: number;
+  decodedEnd: number;
+  encoding: Encoding;
+}
+
+/** One layer of decoding: `undefined` when the text holds no run that decodes to something else. */
+interface Layer {
+  text: string;
+  runs: DecodedRun[];
+}
+
+/** `text` with its encoded runs decoded (see the module comment); undefined when nothing was. */
+export function decodeForScan(text: string): DecodedText | undefined {
+  const layers: Layer[] = [];
+  let current = text;
+  for (let depth = 0; depth < MAX_DEPTH; depth += 1) {
+    const layer = decodeLayer(current);
+    if (layer === undefined) break;
+    layers.push(layer);
+    current = layer.text;
+  }
+  if (layers.length === 0) return undefined;
+  // A span of the last layer maps back through each layer in turn, innermost first.
+  const back = (index: number, side: 'start' | 'end'): number => layers.reduceRight((at, layer) => mapBack(layer.runs, at, side), index);
+  return {
+    text: current,
+    originalStart: (index) => back(index, 'start'),
+    originalEnd: (index) => back(index, 'end'),
+    encodingsIn: (start, end) => {
+      const encodings: Encoding[] = [];
+      let from = start;
+      let to = end;
+      for (let layerIndex = layers.length - 1; layerIndex >= 0; layerIndex -= 1) {
+        const { runs } = layers[layerIndex] as Layer;
+        for (const run of runs) if (run.decodedStart < to && run.decodedEnd > from && !encodings.includes(run.encoding)) encodings.unshift(run.encoding);
+        from = mapBack(runs, from, 'start');
+        to = mapBack(runs, to, 'end');
+      }
+      return encodings;
+    },
+  };
+}
+
+function decodeLayer(text: string): Layer | undefined {
+  if (!MAY_HOLD_ENCODING.test(text)) return undefined;
+  const runs: DecodedRun[] = [];
+  const pieces: string[] = [];
+  let copiedUpTo = 0;
+  let shift = 0;
+  ENCODED_RUN.lastIndex = 0;
+  for (let match = ENCODED_RUN.exec(text); match !== null; match = ENCODED_RUN.exec(text)) {
+    const [run, percent, json] = match;
+    const encoding: Encoding = percent !== undefined ? 'percent-encoding' : json !== undefined ? 'JSON escapes' : 'base64';
+    const decoded = encoding === 'percent-encoding' ? decodePercent(run) : encoding === 'JSON escapes' ? decodeJsonEscapes(run) : decodeBase64Text(run);
+    if (decoded === undefined || decoded === run) continue;
+    const originalStart = match.index;
+    const originalEnd = originalStart + run.length;
+    runs.push({ originalStart, originalEnd, decodedStart: originalStart + shift, decodedEnd: originalStart + shift + decoded.length, encoding });
+    pieces.push(text.slice(copiedUpTo, originalStart), decoded);
+    copiedUpTo = originalEnd;
+    shift += decoded.length - run.length;
+  }
+  if (runs.length === 0) return undefined;
+  pieces.push(text.slice(copiedUpTo));
+  return { text: pieces.join(''), runs };
+}
+
+/** A run of `%XX` escapes: as UTF-8 where it is, else byte by byte (`%FF` as `ÿ`), so its ASCII still reads. */
+function decodePercent(run: string): string {
+  try {
+    return decodeURIComponent(run);
+  } catch {
+    return run.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  }
+}
+
+/**
+ * A run of the JSON escapes that hide what a detector reads (`\u0041`, `\/`, `\"`, `\\`);
+ * `\uD83D\uDE00` pairs join as the UTF-16 units they are. `\n`, `\t` and the other escapes of
+ * white space are left as they are: in code they are everywhere, and white space hides nothing.
+ */
+function decodeJsonEscapes(run: string): string {
+  return run.replace(/\\(u[0-9A-Fa-f]{4}|.)/g, (_escape, body: string) => (body.length === 5 ? String.fromCharCode(Number.parseInt(body.slice(1), 16)) : body));
+}
+
+/** What a base64 run decodes to when that is text; undefined for binary data, or a run that is not base64. */
+function decodeBase64Text(run: string): string | undefined {
+  const unpadded = run.replace(/=+$/, '');
+  if (unpadded.length % 4 === 1) return undefined;
+  // Binary data (an inline image's megabytes) is told by its first bytes before the rest is decoded.
+  if (!isTextBytes(Buffer.from(unpadded.slice(0, 8), 'base64'))) return undefined;
+  const bytes = Buffer.from(unpadded, 'base64');
+  if (!isTextBytes(bytes)) return undefined;
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** No control characters but tab, line feed and carriage return: what text has and binary data does not. */
+function isTextBytes(bytes: Buffer): boolean {
+  for (const byte of bytes) if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) || byte === 0x7f) return false;
+  return bytes.length > 0;
+}
+
+function mapBack(runs: readonly DecodedRun[], index: number, side: 'start' | 'end'): number {
+  // The last run that starts at (for a span's start) or before (for its end) `index`: decoded starts strictly increase.
+  let low = 0;
+  let high = runs.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const start = (runs[middle] as DecodedRun).decodedStart;
+    if (side === 'start' ? start <= index : start < index) {
+      found = middle;
+      low = middle + 1;
+    } else {
+      high = middle - 1;
+    }
+  }
+  if (found === -1) return index;
+  const run = runs[found] as DecodedRun;
+  if (index >= run.decodedEnd) return run.originalEnd + (index - run.decodedEnd);
+  return side === 'start' ? run.originalStart : run.originalEnd;
+}
