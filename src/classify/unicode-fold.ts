@@ -128,8 +128,16 @@ const UNCHANGED_BASIC = new Uint8Array(0x10000);
 const CHARACTER_FOLDS = new Map<number, string | null>();
 const MAX_REMEMBERED_FOLDS = 4096;
 
-/** What one non-ASCII code point folds to (NFKD, marks and format characters removed), undefined when it stays. */
+/**
+ * Dashes that look like `-` but that NFKD keeps (UTS #39's confusables map each to it): hyphen,
+ * non-breaking hyphen, figure dash, en dash, hyphen bullet, modifier minus, minus sign, heavy minus.
+ * Read as `-`, so a card number, SSN, IBAN or phone number grouped with them is still found.
+ */
+const DASHES = new Set([0x2010, 0x2011, 0x2012, 0x2013, 0x2043, 0x02d7, 0x2212, 0x2796]);
+
+/** What one non-ASCII code point folds to (NFKD, marks and format characters removed; dashes as `-`), undefined when it stays. */
 function decomposedCharacter(codePoint: number): string | undefined {
+  if (DASHES.has(codePoint)) return '-';
   if (codePoint <= 0xffff && UNCHANGED_BASIC[codePoint] === 1) return undefined;
   const known = CHARACTER_FOLDS.get(codePoint);
   if (known !== undefined) return known ?? undefined;
