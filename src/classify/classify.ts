@@ -133,7 +133,7 @@ class ClassificationState {
 
   /**
    * Every detector over the text, over its Unicode-folded form (see unicode-fold.ts) and over its
-   * decoded form (percent-encoding, JSON escapes, base64: see encoded-text.ts), deduplicated.
+   * decoded form (percent-encoding, string escapes, HTML character references, base64: see encoded-text.ts), deduplicated.
    */
   private scanText(text: string, location: string): DetectorMatch[] {
     const matches = this.runDetectors(text, location);

@@ -1,8 +1,9 @@
 /**
  * The decoded view the classifier also scans, so a value written in an encoding the receiving
  * model reads as easily as plain text is still found: percent-encoding (`postgres%3A%2F%2F…`, a
- * URL or form field), JSON string escapes (`\u0041KIA…`, `postgres:\/\/…`, what a tool call's
- * arguments carry) and base64 (`QUtJQUlP…`, a basic-auth header, a config blob). Each run of an
+ * URL or form field), string escapes (JSON's `\u0041KIA…` and `postgres:\/\/…`, what a tool call's
+ * arguments carry; `\x41` of C, JavaScript and Python), HTML character references (`&#64;`,
+ * `&#x40;`, `&commat;`) and base64 (`QUtJQUlP…`, a basic-auth header, a config blob). Each run of an
  * encoding is replaced by what it decodes to; a base64 run only when that is text (valid UTF-8
  * without control characters but tabs and line breaks), so identifiers, hashes and binary data
  * stay as they are. Encodings inside encodings (base64 of a percent-encoded URL) are decoded up
@@ -10,7 +11,7 @@
  */
 
 /** What a decoded run was written in. */
-export type Encoding = 'percent-encoding' | 'JSON escapes' | 'base64';
+export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'base64';
 
 /** A text with its encoded runs decoded, with the way back to the original's UTF-16 offsets. */
 export interface DecodedText {
@@ -28,15 +29,38 @@ const MAX_DEPTH = 3;
 /** A base64 run shorter than this is a word or an identifier far more often than an encoding. */
 const MIN_BASE64_LENGTH = 16;
 /**
- * Runs of percent-escapes, of JSON escapes, and of base64 (either alphabet, padding included).
- * Alternatives are tried at each position in turn, so a base64 run never swallows an escape.
+ * Runs of percent-escapes, of string escapes, of HTML character references, and of base64 (either
+ * alphabet, padding included). Alternatives are tried at each position in turn, so a base64 run
+ * never swallows an escape.
  */
 const ENCODED_RUN = new RegExp(
-  `((?:%[0-9A-Fa-f]{2})+)|((?:\\\\(?:u[0-9A-Fa-f]{4}|["\\\\/]))+)|([A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH},}={0,2})`,
+  `((?:%[0-9A-Fa-f]{2})+)|((?:\\\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|["\\\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)|([A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH},}={0,2})`,
   'g',
 );
-/** A quick look for anything ENCODED_RUN could match: a `%` or `\` escape, or a long enough base64 run. */
-const MAY_HOLD_ENCODING = new RegExp(`[%\\\\]|[A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH}}`);
+/** A quick look for anything ENCODED_RUN could match: a `%`, `\` or `&`, or a long enough base64 run. */
+const MAY_HOLD_ENCODING = new RegExp(`[%\\\\&]|[A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH}}`);
+/** The named references of the characters detectors read (`&commat;` in an address, `&colon;&sol;&sol;` in a URL); others stay as written. */
+const NAMED_REFERENCES: Readonly<Record<string, string>> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  commat: '@',
+  colon: ':',
+  sol: '/',
+  bsol: '\\',
+  period: '.',
+  lowbar: '_',
+  hyphen: '-',
+  dash: '-',
+  equals: '=',
+  plus: '+',
+  num: '#',
+  percnt: '%',
+  quest: '?',
+  nbsp: ' ',
+};
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 interface DecodedRun {
@@ -93,9 +117,16 @@ function decodeLayer(text: string): Layer | undefined {
   let shift = 0;
   ENCODED_RUN.lastIndex = 0;
   for (let match = ENCODED_RUN.exec(text); match !== null; match = ENCODED_RUN.exec(text)) {
-    const [run, percent, json] = match;
-    const encoding: Encoding = percent !== undefined ? 'percent-encoding' : json !== undefined ? 'JSON escapes' : 'base64';
-    const decoded = encoding === 'percent-encoding' ? decodePercent(run) : encoding === 'JSON escapes' ? decodeJsonEscapes(run) : decodeBase64Text(run);
+    const [run, percent, escapes, references] = match;
+    const encoding: Encoding = percent !== undefined ? 'percent-encoding' : escapes !== undefined ? 'string escapes' : references !== undefined ? 'HTML character references' : 'base64';
+    const decoded =
+      encoding === 'percent-encoding'
+        ? decodePercent(run)
+        : encoding === 'string escapes'
+          ? decodeStringEscapes(run)
+          : encoding === 'HTML character references'
+            ? decodeCharacterReferences(run)
+            : decodeBase64Text(run);
     if (decoded === undefined || decoded === run) continue;
     const originalStart = match.index;
     const originalEnd = originalStart + run.length;
@@ -119,12 +150,21 @@ function decodePercent(run: string): string {
 }
 
 /**
- * A run of the JSON escapes that hide what a detector reads (`\u0041`, `\/`, `\"`, `\\`);
- * `\uD83D\uDE00` pairs join as the UTF-16 units they are. `\n`, `\t` and the other escapes of
- * white space are left as they are: in code they are everywhere, and white space hides nothing.
+ * A run of the string escapes that hide what a detector reads (`\u0041`, `\x41`, `\/`, `\"`,
+ * `\\`); `\uD83D\uDE00` pairs join as the UTF-16 units they are. `\n`, `\t` and the other
+ * escapes of white space are left as they are: in code they are everywhere, and white space hides nothing.
  */
-function decodeJsonEscapes(run: string): string {
-  return run.replace(/\\(u[0-9A-Fa-f]{4}|.)/g, (_escape, body: string) => (body.length === 5 ? String.fromCharCode(Number.parseInt(body.slice(1), 16)) : body));
+function decodeStringEscapes(run: string): string {
+  return run.replace(/\\(u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)/g, (_escape, body: string) => (body.length > 1 ? String.fromCharCode(Number.parseInt(body.slice(1), 16)) : body));
+}
+
+/** A run of HTML character references: numeric ones as the code point they name (when there is one), named ones of NAMED_REFERENCES. */
+function decodeCharacterReferences(run: string): string {
+  return run.replace(/&(#[xX]?)?([0-9A-Za-z]+);/g, (reference: string, numeric: string | undefined, body: string) => {
+    if (numeric === undefined) return NAMED_REFERENCES[body] ?? reference;
+    const codePoint = Number.parseInt(body, numeric.length === 2 ? 16 : 10);
+    return codePoint > 0 && codePoint <= 0x10ffff && !(codePoint >= 0xd800 && codePoint <= 0xdfff) ? String.fromCodePoint(codePoint) : reference;
+  });
 }
 
 /** What a base64 run decodes to when that is text; undefined for binary data, or a run that is not base64. */

@@ -14,7 +14,7 @@ describe('decodeForScan', () => {
     expect(decodeForScan(`data ${Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4, 5, 6, 7, 8]).toString('base64')}`)).toBeUndefined();
   });
 
-  it('decodes percent-encoding, JSON escapes and base64 text, and maps a span back to the whole encoded run', () => {
+  it('decodes percent-encoding, string escapes and base64 text, and maps a span back to the whole encoded run', () => {
     const text = 'a=%41%42 b=\\u0043\\/ c=' + Buffer.from('hello, world!!').toString('base64') + ' end';
     const decoded = decodeForScan(text);
     expect(decoded?.text).toBe('a=AB b=C/ c=hello, world!! end');
@@ -29,6 +29,12 @@ describe('decodeForScan', () => {
     expect(span('end')).toBe('end');
     expect(decoded?.encodingsIn(0, 4)).toEqual(['percent-encoding']);
     expect(decoded?.encodingsIn(26, 30)).toEqual([]);
+  });
+
+  it('decodes \\x escapes and HTML character references, numeric and named; unknown names and non-characters stay', () => {
+    expect(decodeForScan('id \\x41\\x4b and &#64;&#x40;&commat;&colon;&sol;')?.text).toBe('id AK and @@@:/');
+    expect(decodeForScan('&copy; &#0; &#xD800; &#x110000;')).toBeUndefined();
+    expect(decodeForScan('fish &amp; chips')?.encodingsIn(5, 6)).toEqual(['HTML character references']);
   });
 
   it('undoes an encoding inside another, outermost named first', () => {
@@ -51,7 +57,7 @@ describe('classification of encoded values', () => {
     expect(finding?.excerpt).not.toContain('hunter2');
   });
 
-  it('finds a key in a tool call\'s arguments written with JSON escapes, and one sent as base64', () => {
+  it('finds a key in a tool call\'s arguments written with a JSON escape, and one sent as base64', () => {
     const request: CanonicalRequest = {
       model: 'm',
       stream: false,
