@@ -119,7 +119,10 @@ class ClassificationState {
     const matches = known ?? this.scanText(part.text, part.location);
     // Only a complete scan is remembered: one cut short by a failure or the time budget is not.
     if (key !== undefined && known === undefined && !this.failedClosed) this.scans?.set(key, matches);
+    const { joins } = part;
     for (const match of matches) {
+      // Joined parts: what lies within one part was reported at that part.
+      if (joins !== undefined && !joins.some((join) => match.start < join && join < match.end)) continue;
       this.findings.push({
         detector: match.detector,
         level: match.level,

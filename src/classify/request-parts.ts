@@ -3,7 +3,11 @@ import type { CanonicalRequest, ContentPart } from '../wire/canonical.js';
 
 /** A piece of a request the detectors scan, named by where it sits in the request. */
 export type RequestPart =
-  | { kind: 'text'; location: string; text: string }
+  /**
+   * `joins`: the text is adjacent text parts joined, meeting at these offsets; only what spans a
+   * join is reported (each part is scanned on its own too).
+   */
+  | { kind: 'text'; location: string; text: string; joins?: number[] }
   | { kind: 'image'; location: string; description: string }
   /** Something the classifier cannot read: it fails closed on it. */
   | { kind: 'unscannable'; location: string; description: string };
@@ -35,6 +39,7 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
         // A signed image URL can carry a credential of its own.
         if (part.type === 'image' && typeof part.url === 'string') parts.push({ kind: 'text', location: `${location}.url`, text: part.url });
       });
+      parts.push(...joinedTextParts(content, base, suffix));
     } else if (content !== undefined && content !== null) {
       parts.push({ kind: 'unscannable', location: `${base}.content`, description: `content of type ${typeof content}` });
     }
@@ -66,6 +71,29 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
     if (request.completion.suffix !== undefined) parts.push({ kind: 'text', location: 'suffix', text: request.completion.suffix });
   }
   return parts;
+}
+
+/**
+ * Each run of two or more adjacent text parts of a message, joined: the model reads them one after
+ * the other, so a key, card number or connection string split between two parts (`AKIAIOSF` +
+ * `ODNN7EXAMPLE`) is one value to it, and to the detectors that scan the join.
+ */
+function joinedTextParts(content: readonly ContentPart[], base: string, suffix: string): RequestPart[] {
+  const joined: RequestPart[] = [];
+  let first = 0;
+  for (let index = 0; index <= content.length; index += 1) {
+    const part = content[index] as { type?: unknown; text?: unknown } | undefined;
+    if (part !== undefined && part.type === 'text' && typeof part.text === 'string') continue;
+    if (index - first >= 2) {
+      const texts = content.slice(first, index).map((run) => (run as { text: string }).text);
+      const joins: number[] = [];
+      let offset = 0;
+      for (const text of texts.slice(0, -1)) joins.push((offset += text.length));
+      joined.push({ kind: 'text', location: `${base}.content[${first}..${index - 1}] (joined)${suffix}`, text: texts.join(''), joins });
+    }
+    first = index + 1;
+  }
+  return joined;
 }
 
 /**
