@@ -3,15 +3,16 @@
  * model reads as easily as plain text is still found: percent-encoding (`postgres%3A%2F%2F…`, a
  * URL or form field), string escapes (JSON's `\u0041KIA…` and `postgres:\/\/…`, what a tool call's
  * arguments carry; `\x41` of C, JavaScript and Python), HTML character references (`&#64;`,
- * `&#x40;`, `&commat;`) and base64 (`QUtJQUlP…`, a basic-auth header, a config blob). Each run of an
- * encoding is replaced by what it decodes to; a base64 run only when that is text (valid UTF-8
+ * `&#x40;`, `&commat;`), hex (`414b4941…`, an even run of 16 hex digits or more) and base64
+ * (`QUtJQUlP…`, a basic-auth header, a config blob). Each run of an encoding is replaced by what it
+ * decodes to; a hex or base64 run only when that is text (valid UTF-8
  * without control characters but tabs and line breaks), so identifiers, hashes and binary data
  * stay as they are. Encodings inside encodings (base64 of a percent-encoded URL) are decoded up
  * to `MAX_DEPTH` times. The original text is always scanned as well: the view only adds findings.
  */
 
 /** What a decoded run was written in. */
-export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'base64';
+export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'hex' | 'base64';
 
 /** A text with its encoded runs decoded, with the way back to the original's UTF-16 offsets. */
 export interface DecodedText {
@@ -62,6 +63,7 @@ const NAMED_REFERENCES: Readonly<Record<string, string>> = {
   nbsp: ' ',
 };
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const HEX_RUN = /^[0-9A-Fa-f]+$/;
 
 interface DecodedRun {
   originalStart: number;
@@ -118,7 +120,10 @@ function decodeLayer(text: string): Layer | undefined {
   ENCODED_RUN.lastIndex = 0;
   for (let match = ENCODED_RUN.exec(text); match !== null; match = ENCODED_RUN.exec(text)) {
     const [run, percent, escapes, references] = match;
-    const encoding: Encoding = percent !== undefined ? 'percent-encoding' : escapes !== undefined ? 'string escapes' : references !== undefined ? 'HTML character references' : 'base64';
+    // A run of hex digits is also a base64 run: read as hex first (a hash decodes to no text either way).
+    const hex = percent === undefined && escapes === undefined && references === undefined ? decodeHexText(run) : undefined;
+    const encoding: Encoding =
+      percent !== undefined ? 'percent-encoding' : escapes !== undefined ? 'string escapes' : references !== undefined ? 'HTML character references' : hex !== undefined ? 'hex' : 'base64';
     const decoded =
       encoding === 'percent-encoding'
         ? decodePercent(run)
@@ -126,7 +131,7 @@ function decodeLayer(text: string): Layer | undefined {
           ? decodeStringEscapes(run)
           : encoding === 'HTML character references'
             ? decodeCharacterReferences(run)
-            : decodeBase64Text(run);
+            : (hex ?? decodeBase64Text(run));
     if (decoded === undefined || decoded === run) continue;
     const originalStart = match.index;
     const originalEnd = originalStart + run.length;
@@ -173,7 +178,18 @@ function decodeBase64Text(run: string): string | undefined {
   if (unpadded.length % 4 === 1) return undefined;
   // Binary data (an inline image's megabytes) is told by its first bytes before the rest is decoded.
   if (!isTextBytes(Buffer.from(unpadded.slice(0, 8), 'base64'))) return undefined;
-  const bytes = Buffer.from(unpadded, 'base64');
+  return utf8Text(Buffer.from(unpadded, 'base64'));
+}
+
+/** What an even run of hex digits decodes to when that is text; undefined otherwise (a hash, an id). */
+function decodeHexText(run: string): string | undefined {
+  if (run.length % 2 === 1 || !HEX_RUN.test(run)) return undefined;
+  if (!isTextBytes(Buffer.from(run.slice(0, 8), 'hex'))) return undefined;
+  return utf8Text(Buffer.from(run, 'hex'));
+}
+
+/** `bytes` as text when they are (see `isTextBytes`) and valid UTF-8. */
+function utf8Text(bytes: Buffer): string | undefined {
   if (!isTextBytes(bytes)) return undefined;
   try {
     return UTF8.decode(bytes);

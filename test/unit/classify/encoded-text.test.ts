@@ -37,6 +37,12 @@ describe('decodeForScan', () => {
     expect(decodeForScan('fish &amp; chips')?.encodingsIn(5, 6)).toEqual(['HTML character references']);
   });
 
+  it('reads an even run of hex digits that is text as hex, not as base64', () => {
+    const decoded = decodeForScan(`x ${Buffer.from('hello, hex world').toString('hex')} y`);
+    expect(decoded?.text).toBe('x hello, hex world y');
+    expect(decoded?.encodingsIn(2, 7)).toEqual(['hex']);
+  });
+
   it('undoes an encoding inside another, outermost named first', () => {
     const text = `x ${Buffer.from('user%40example.org').toString('base64')} y`;
     const decoded = decodeForScan(text);
