@@ -136,34 +136,45 @@ class ClassificationState {
 
   /**
    * Every detector over the text, over its Unicode-folded form (see unicode-fold.ts) and over its
-   * decoded form (percent-encoding, string escapes, HTML character references, base64: see encoded-text.ts), deduplicated.
+   * decoded form (see encoded-text.ts), deduplicated.
    */
   private scanText(text: string, location: string): DetectorMatch[] {
     const matches = this.runDetectors(text, location);
     const folded = foldForScan(text);
     if (folded !== undefined) {
-      for (const match of this.runDetectors(folded.text, location)) {
-        const start = folded.originalStart(match.start);
-        const end = folded.originalEnd(match.end);
-        if (isDuplicate(matches, match.detector, start, end)) continue;
-        // The excerpt shows the original text, masked as the detector masked its fold.
-        matches.push({ ...match, start, end, excerpt: folded.originalExcerpt(match.excerpt, match.start, match.end), reason: `${match.reason} (${FOLDED_NOTE})` });
-      }
+      // The excerpt shows the original text, masked as the detector masked its fold.
+      this.scanView(matches, folded, location, (match) => ({ excerpt: folded.originalExcerpt(match.excerpt, match.start, match.end), reason: `${match.reason} (${FOLDED_NOTE})` }));
     }
     const decoded = decodeForScan(text);
     if (decoded !== undefined) {
-      for (const match of this.runDetectors(decoded.text, location)) {
-        const start = decoded.originalStart(match.start);
-        const end = decoded.originalEnd(match.end);
-        if (isDuplicate(matches, match.detector, start, end)) continue;
+      this.scanView(matches, decoded, location, (match) => {
         const encodings = decoded.encodingsIn(match.start, match.end);
-        // A match beside an encoded run but outside it was found in the original already.
-        if (encodings.length === 0) continue;
-        // The excerpt is the detector's, of the decoded text: masked as it masks any value.
-        matches.push({ ...match, start, end, reason: `${match.reason} (after decoding ${encodings.join(' and ')})` });
-      }
+        // A match beside an encoded run but outside it was found in the original already. The
+        // excerpt is the detector's, of the decoded text: masked as it masks any value.
+        return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (after decoding ${encodings.join(' and ')})` };
+      });
     }
     return deduplicate(matches);
+  }
+
+  /**
+   * Adds to `matches` what the detectors find in another view of the text (folded, decoded), at
+   * the original's offsets, each but those the original already has; `describe` gives a match's
+   * excerpt and reason (undefined: not kept).
+   */
+  private scanView(
+    matches: DetectorMatch[],
+    view: { text: string; originalStart(index: number): number; originalEnd(index: number): number },
+    location: string,
+    describe: (match: DetectorMatch) => Pick<DetectorMatch, 'excerpt' | 'reason'> | undefined,
+  ): void {
+    for (const match of this.runDetectors(view.text, location)) {
+      const start = view.originalStart(match.start);
+      const end = view.originalEnd(match.end);
+      if (matches.some((known) => known.detector === match.detector && known.start < end && known.end > start)) continue;
+      const described = describe(match);
+      if (described !== undefined) matches.push({ ...match, ...described, start, end });
+    }
   }
 
   private runDetectors(text: string, location: string): DetectorMatch[] {
@@ -212,11 +223,6 @@ function deduplicate(matches: DetectorMatch[]): DetectorMatch[] {
     if (!overlapped) kept.push(match);
   }
   return kept.sort((a, b) => a.start - b.start || a.end - b.end);
-}
-
-/** Whether a match of `detector` already covers part of [start, end). */
-function isDuplicate(matches: readonly DetectorMatch[], detector: string, start: number, end: number): boolean {
-  return matches.some((known) => known.detector === detector && known.start < end && known.end > start);
 }
 
 function describe(error: unknown): string {

@@ -11,6 +11,8 @@
  * to `MAX_DEPTH` times. The original text is always scanned as well: the view only adds findings.
  */
 
+import { lastAtOrBefore } from '../common/binary-search.js';
+
 /** What a decoded run was written in. */
 export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'hex' | 'base64';
 
@@ -206,19 +208,7 @@ function isTextBytes(bytes: Buffer): boolean {
 
 function mapBack(runs: readonly DecodedRun[], index: number, side: 'start' | 'end'): number {
   // The last run that starts at (for a span's start) or before (for its end) `index`: decoded starts strictly increase.
-  let low = 0;
-  let high = runs.length - 1;
-  let found = -1;
-  while (low <= high) {
-    const middle = (low + high) >> 1;
-    const start = (runs[middle] as DecodedRun).decodedStart;
-    if (side === 'start' ? start <= index : start < index) {
-      found = middle;
-      low = middle + 1;
-    } else {
-      high = middle - 1;
-    }
-  }
+  const found = lastAtOrBefore(runs, (run) => (side === 'start' ? run.decodedStart <= index : run.decodedStart < index));
   if (found === -1) return index;
   const run = runs[found] as DecodedRun;
   if (index >= run.decodedEnd) return run.originalEnd + (index - run.decodedEnd);

@@ -23,6 +23,7 @@
  * at a time. ASCII never changes.
  */
 
+import { lastAtOrBefore } from '../common/binary-search.js';
 import { LOOK_ALIKES } from './look-alike-letters.js';
 
 /** Format characters and non-spacing or enclosing marks: what the fold removes. */
@@ -337,18 +338,7 @@ function codePointCount(text: string): number {
 
 function mapBack(original: string, runs: ChangedRun[], index: number, side: 'start' | 'end'): number {
   // The last run whose fold starts at or before `index` (fold starts strictly increase: ASCII separates runs).
-  let low = 0;
-  let high = runs.length - 1;
-  let found = -1;
-  while (low <= high) {
-    const middle = (low + high) >> 1;
-    if ((runs[middle] as ChangedRun).foldedStart <= index) {
-      found = middle;
-      low = middle + 1;
-    } else {
-      high = middle - 1;
-    }
-  }
+  const found = lastAtOrBefore(runs, (run) => run.foldedStart <= index);
   if (found === -1) return index;
   const run = runs[found] as ChangedRun;
   if (index >= run.foldedEnd) return run.originalEnd + (index - run.foldedEnd);
