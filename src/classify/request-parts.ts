@@ -1,5 +1,5 @@
 import { counted } from '../common/counted.js';
-import type { CanonicalRequest, ContentPart } from '../wire/canonical.js';
+import type { CanonicalMessage, CanonicalRequest, ContentPart } from '../wire/canonical.js';
 
 /** A piece of a request the detectors scan, named by where it sits in the request. */
 export type RequestPart =
@@ -39,7 +39,6 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
         // A signed image URL can carry a credential of its own.
         if (part.type === 'image' && typeof part.url === 'string') parts.push({ kind: 'text', location: `${location}.url`, text: part.url });
       });
-      parts.push(...joinedTextParts(content, base, suffix));
     } else if (content !== undefined && content !== null) {
       parts.push({ kind: 'unscannable', location: `${base}.content`, description: `content of type ${typeof content}` });
     }
@@ -51,6 +50,7 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
       });
     }
   });
+  parts.push(...joinedTextRuns(request.messages));
   request.tools?.forEach((tool, toolIndex) => {
     const base = `tools[${toolIndex}]`;
     parts.push({ kind: 'text', location: `${base}.name`, text: String(tool.name) });
@@ -74,25 +74,47 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
 }
 
 /**
- * Each run of two or more adjacent text parts of a message, joined: the model reads them one after
- * the other, so a key, card number or connection string split between two parts (`AKIAIOSF` +
- * `ODNN7EXAMPLE`) is one value to it, and to the detectors that scan the join.
+ * Each run of two or more adjacent text parts, joined: the model reads them one after the other,
+ * so a key, card number or connection string split between two parts (`AKIAIOSF` +
+ * `ODNN7EXAMPLE`) is one value to it, and to the detectors that scan the join. A run goes on into
+ * the next message when both are the user's or both the assistant's (the anthropic wire sends
+ * consecutive turns of one role as one message); a tool call, an image or any other part ends it,
+ * and a tool result's or system message's parts are joined only among themselves.
  */
-function joinedTextParts(content: readonly ContentPart[], base: string, suffix: string): RequestPart[] {
+function joinedTextRuns(messages: readonly CanonicalMessage[]): RequestPart[] {
   const joined: RequestPart[] = [];
-  let first = 0;
-  for (let index = 0; index <= content.length; index += 1) {
-    const part = content[index] as { type?: unknown; text?: unknown } | undefined;
-    if (part !== undefined && part.type === 'text' && typeof part.text === 'string') continue;
-    if (index - first >= 2) {
-      const texts = content.slice(first, index).map((run) => (run as { text: string }).text);
+  /** `part`: the index in the message's content array (undefined: the content is one string). */
+  let run: { message: number; part?: number; text: string }[] = [];
+  const locationOf = ({ message, part }: { message: number; part?: number }): string => `messages[${message}].content${part === undefined ? '' : `[${part}]`}`;
+  let runRole: string | undefined;
+  const close = (): void => {
+    const first = run[0];
+    const last = run.at(-1);
+    if (first !== undefined && last !== undefined && run.length >= 2) {
       const joins: number[] = [];
       let offset = 0;
-      for (const text of texts.slice(0, -1)) joins.push((offset += text.length));
-      joined.push({ kind: 'text', location: `${base}.content[${first}..${index - 1}] (joined)${suffix}`, text: texts.join(''), joins });
+      for (const { text } of run.slice(0, -1)) joins.push((offset += text.length));
+      const suffix = messages[first.message]?.role === 'tool' ? ' (tool result)' : '';
+      const location = first.message === last.message ? `messages[${first.message}].content[${String(first.part)}..${String(last.part)}]` : `${locationOf(first)}..${locationOf(last)}`;
+      joined.push({ kind: 'text', location: `${location} (joined)${suffix}`, text: run.map(({ text }) => text).join(''), joins });
     }
-    first = index + 1;
-  }
+    run = [];
+  };
+  messages.forEach((message, messageIndex) => {
+    const joinable = message.role === 'user' || message.role === 'assistant';
+    if (!joinable || message.role !== runRole) close();
+    runRole = joinable ? message.role : undefined;
+    const content: unknown = message.content;
+    if (typeof content === 'string') run.push({ message: messageIndex, text: content });
+    else if (Array.isArray(content)) {
+      content.forEach((part: { type?: unknown; text?: unknown }, partIndex) => {
+        if (part.type === 'text' && typeof part.text === 'string') run.push({ message: messageIndex, part: partIndex, text: part.text });
+        else close();
+      });
+    } else close();
+    if (!joinable || (message.role === 'assistant' && (message.toolCalls?.length ?? 0) > 0)) close();
+  });
+  close();
   return joined;
 }
 

@@ -153,6 +153,21 @@ describe('adjacent text parts of a message are scanned joined', () => {
     expect(tool.findings.map((finding) => finding.location)).toContain('messages[0].content[0..1] (joined) (tool result)');
   });
 
+  it('joins a run on into the next message of the same role (the anthropic wire sends them as one message), not across roles or tool calls', () => {
+    const request = (messages: CanonicalRequest['messages']): CanonicalRequest => ({ model: 'm', stream: false, messages });
+    const user = (text: string): CanonicalRequest['messages'][number] => ({ role: 'user', content: [{ type: 'text', text }] });
+    const consecutive = classifyRequest(request([user('deploy with AKIAIOSF'), user('ODNN7EXAMPLE now')]), OPTIONS);
+    expect(consecutive.level).toBe('restricted');
+    expect(consecutive.findings.map((finding) => `${finding.location} ${finding.detector}`)).toEqual(['messages[0].content[0]..messages[1].content[0] (joined) secret.aws-access-key-id']);
+    const answered = request([user('AKIAIOSF'), { role: 'assistant', content: [{ type: 'text', text: 'ODNN7EXAMPLE' }] }]);
+    expect(requestParts(answered).some((part) => part.location.includes('(joined)'))).toBe(false);
+    const called = request([
+      { role: 'assistant', content: [{ type: 'text', text: 'AKIAIOSF' }], toolCalls: [{ id: 'c', name: 'f', arguments: '{}' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'ODNN7EXAMPLE' }] },
+    ]);
+    expect(requestParts(called).some((part) => part.location.includes('(joined)'))).toBe(false);
+  });
+
   it('reports what lies within one part at that part only, and joins only runs of text parts', () => {
     const result = classifyRequest(split(['mail bob@example.com', ' and more']), OPTIONS);
     expect(result.findings.map((finding) => `${finding.location} ${finding.detector}`)).toEqual(['messages[0].content[0] pii.email']);
