@@ -5,10 +5,10 @@
  * arguments carry; `\x41` of C, JavaScript and Python), HTML character references (`&#64;`,
  * `&#x40;`, `&commat;`), hex (`414b4941…`, an even run of 16 hex digits or more) and base64
  * (`QUtJQUlP…`, a basic-auth header, a config blob). Each run of an encoding is replaced by what it
- * decodes to; a hex or base64 run only when that is text (valid UTF-8
- * without control characters but tabs and line breaks), so identifiers, hashes and binary data
- * stay as they are. Encodings inside encodings (base64 of a percent-encoded URL) are decoded up
- * to `MAX_DEPTH` times. The original text is always scanned as well: the view only adds findings.
+ * decodes to; a hex or base64 run only when that is text (valid UTF-8 without control characters
+ * but tabs and line breaks), so identifiers, hashes and binary data stay as they are. Encodings
+ * inside encodings (base64 of a percent-encoded URL) are decoded up to `MAX_DEPTH` times. The
+ * original text is always scanned as well: the view only adds findings.
  */
 
 import { lastAtOrBefore } from '../common/binary-search.js';
@@ -29,12 +29,12 @@ export interface DecodedText {
 
 /** How many layers of encoding are undone (base64 of a percent-encoded URL is two). */
 const MAX_DEPTH = 3;
-/** A base64 run shorter than this is a word or an identifier far more often than an encoding. */
+/** A hex or base64 run shorter than this is a word or an identifier far more often than an encoding. */
 const MIN_BASE64_LENGTH = 16;
 /**
  * Runs of percent-escapes, of string escapes, of HTML character references, and of base64 (either
- * alphabet, padding included). Alternatives are tried at each position in turn, so a base64 run
- * never swallows an escape.
+ * alphabet, padding included; hex runs are among them). Alternatives are tried at each position in
+ * turn, so a base64 run never swallows an escape.
  */
 const ENCODED_RUN = new RegExp(
   `((?:%[0-9A-Fa-f]{2})+)|((?:\\\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|["\\\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)|([A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH},}={0,2})`,
