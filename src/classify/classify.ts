@@ -1,6 +1,7 @@
 import { maxSensitivity, sensitivityRank, type SensitivityLevel } from '../common/vocabulary.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { BUILT_IN_DETECTORS } from './detectors/index.js';
+import { decodeForScan } from './encoded-text.js';
 import { requestParts, type RequestPart } from './request-parts.js';
 import { PartScanCache } from './scan-cache.js';
 import { foldForScan } from './unicode-fold.js';
@@ -118,7 +119,10 @@ class ClassificationState {
     const matches = known ?? this.scanText(part.text, part.location);
     // Only a complete scan is remembered: one cut short by a failure or the time budget is not.
     if (key !== undefined && known === undefined && !this.failedClosed) this.scans?.set(key, matches);
+    const { joins } = part;
     for (const match of matches) {
+      // Joined parts: what lies within one part was reported at that part.
+      if (joins !== undefined && !joins.some((join) => match.start < join && join < match.end)) continue;
       this.findings.push({
         detector: match.detector,
         level: match.level,
@@ -130,21 +134,47 @@ class ClassificationState {
     }
   }
 
-  /** Every detector over the text and over its Unicode-folded form (see unicode-fold.ts), deduplicated. */
+  /**
+   * Every detector over the text, over its Unicode-folded form (see unicode-fold.ts) and over its
+   * decoded form (see encoded-text.ts), deduplicated.
+   */
   private scanText(text: string, location: string): DetectorMatch[] {
     const matches = this.runDetectors(text, location);
     const folded = foldForScan(text);
     if (folded !== undefined) {
-      for (const match of this.runDetectors(folded.text, location)) {
-        const start = folded.originalStart(match.start);
-        const end = folded.originalEnd(match.end);
-        const duplicate = matches.some((known) => known.detector === match.detector && known.start < end && known.end > start);
-        if (duplicate) continue;
-        // The excerpt shows the original text, masked as the detector masked its fold.
-        matches.push({ ...match, start, end, excerpt: folded.originalExcerpt(match.excerpt, match.start, match.end), reason: `${match.reason} (${FOLDED_NOTE})` });
-      }
+      // The excerpt shows the original text, masked as the detector masked its fold.
+      this.scanView(matches, folded, location, (match) => ({ excerpt: folded.originalExcerpt(match.excerpt, match.start, match.end), reason: `${match.reason} (${FOLDED_NOTE})` }));
+    }
+    const decoded = decodeForScan(text);
+    if (decoded !== undefined) {
+      this.scanView(matches, decoded, location, (match) => {
+        const encodings = decoded.encodingsIn(match.start, match.end);
+        // A match beside an encoded run but outside it was found in the original already. The
+        // excerpt is the detector's, of the decoded text: masked as it masks any value.
+        return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (after decoding ${encodings.join(' and ')})` };
+      });
     }
     return deduplicate(matches);
+  }
+
+  /**
+   * Adds to `matches` what the detectors find in another view of the text (folded, decoded), at
+   * the original's offsets, each but those the original already has; `describe` gives a match's
+   * excerpt and reason (undefined: not kept).
+   */
+  private scanView(
+    matches: DetectorMatch[],
+    view: { text: string; originalStart(index: number): number; originalEnd(index: number): number },
+    location: string,
+    describe: (match: DetectorMatch) => Pick<DetectorMatch, 'excerpt' | 'reason'> | undefined,
+  ): void {
+    for (const match of this.runDetectors(view.text, location)) {
+      const start = view.originalStart(match.start);
+      const end = view.originalEnd(match.end);
+      if (matches.some((known) => known.detector === match.detector && known.start < end && known.end > start)) continue;
+      const described = describe(match);
+      if (described !== undefined) matches.push({ ...match, ...described, start, end });
+    }
   }
 
   private runDetectors(text: string, location: string): DetectorMatch[] {

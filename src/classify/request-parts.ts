@@ -1,9 +1,13 @@
 import { counted } from '../common/counted.js';
-import type { CanonicalRequest, ContentPart } from '../wire/canonical.js';
+import type { CanonicalMessage, CanonicalRequest, ContentPart } from '../wire/canonical.js';
 
 /** A piece of a request the detectors scan, named by where it sits in the request. */
 export type RequestPart =
-  | { kind: 'text'; location: string; text: string }
+  /**
+   * `joins`: the text is adjacent text parts joined, meeting at these offsets; only what spans a
+   * join is reported (each part is scanned on its own too).
+   */
+  | { kind: 'text'; location: string; text: string; joins?: number[] }
   | { kind: 'image'; location: string; description: string }
   /** Something the classifier cannot read: it fails closed on it. */
   | { kind: 'unscannable'; location: string; description: string };
@@ -46,6 +50,7 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
       });
     }
   });
+  parts.push(...joinedTextRuns(request.messages));
   request.tools?.forEach((tool, toolIndex) => {
     const base = `tools[${toolIndex}]`;
     parts.push({ kind: 'text', location: `${base}.name`, text: String(tool.name) });
@@ -66,6 +71,51 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
     if (request.completion.suffix !== undefined) parts.push({ kind: 'text', location: 'suffix', text: request.completion.suffix });
   }
   return parts;
+}
+
+/**
+ * Each run of two or more adjacent text parts, joined: the model reads them one after the other,
+ * so a key, card number or connection string split between two parts (`AKIAIOSF` +
+ * `ODNN7EXAMPLE`) is one value to it, and to the detectors that scan the join. A run goes on into
+ * the next message when both are the user's or both the assistant's (the anthropic wire sends
+ * consecutive turns of one role as one message); a tool call, an image or any other part ends it,
+ * and a tool result's or system message's parts are joined only among themselves.
+ */
+function joinedTextRuns(messages: readonly CanonicalMessage[]): RequestPart[] {
+  const joined: RequestPart[] = [];
+  /** `part`: the index in the message's content array (undefined: the content is one string). */
+  let run: { message: number; part?: number; text: string }[] = [];
+  const locationOf = ({ message, part }: { message: number; part?: number }): string => `messages[${message}].content${part === undefined ? '' : `[${part}]`}`;
+  let runRole: string | undefined;
+  const close = (): void => {
+    const first = run[0];
+    const last = run.at(-1);
+    if (first !== undefined && last !== undefined && run.length >= 2) {
+      const joins: number[] = [];
+      let offset = 0;
+      for (const { text } of run.slice(0, -1)) joins.push((offset += text.length));
+      const suffix = messages[first.message]?.role === 'tool' ? ' (tool result)' : '';
+      const location = first.message === last.message ? `messages[${first.message}].content[${String(first.part)}..${String(last.part)}]` : `${locationOf(first)}..${locationOf(last)}`;
+      joined.push({ kind: 'text', location: `${location} (joined)${suffix}`, text: run.map(({ text }) => text).join(''), joins });
+    }
+    run = [];
+  };
+  messages.forEach((message, messageIndex) => {
+    const joinable = message.role === 'user' || message.role === 'assistant';
+    if (!joinable || message.role !== runRole) close();
+    runRole = joinable ? message.role : undefined;
+    const content: unknown = message.content;
+    if (typeof content === 'string') run.push({ message: messageIndex, text: content });
+    else if (Array.isArray(content)) {
+      content.forEach((part: { type?: unknown; text?: unknown }, partIndex) => {
+        if (part.type === 'text' && typeof part.text === 'string') run.push({ message: messageIndex, part: partIndex, text: part.text });
+        else close();
+      });
+    } else close();
+    if (!joinable || (message.role === 'assistant' && (message.toolCalls?.length ?? 0) > 0)) close();
+  });
+  close();
+  return joined;
 }
 
 /**

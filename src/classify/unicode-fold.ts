@@ -23,6 +23,7 @@
  * at a time. ASCII never changes.
  */
 
+import { lastAtOrBefore } from '../common/binary-search.js';
 import { LOOK_ALIKES } from './look-alike-letters.js';
 
 /** Format characters and non-spacing or enclosing marks: what the fold removes. */
@@ -128,8 +129,16 @@ const UNCHANGED_BASIC = new Uint8Array(0x10000);
 const CHARACTER_FOLDS = new Map<number, string | null>();
 const MAX_REMEMBERED_FOLDS = 4096;
 
-/** What one non-ASCII code point folds to (NFKD, marks and format characters removed), undefined when it stays. */
+/**
+ * Dashes that look like `-` but that NFKD keeps (UTS #39's confusables map each to it): hyphen,
+ * non-breaking hyphen, figure dash, en dash, hyphen bullet, modifier minus, minus sign, heavy minus.
+ * Read as `-`, so a card number, SSN or phone number grouped with them is still found.
+ */
+const DASHES = new Set([0x2010, 0x2011, 0x2012, 0x2013, 0x2043, 0x02d7, 0x2212, 0x2796]);
+
+/** What one non-ASCII code point folds to (NFKD, marks and format characters removed; dashes as `-`), undefined when it stays. */
 function decomposedCharacter(codePoint: number): string | undefined {
+  if (DASHES.has(codePoint)) return '-';
   if (codePoint <= 0xffff && UNCHANGED_BASIC[codePoint] === 1) return undefined;
   const known = CHARACTER_FOLDS.get(codePoint);
   if (known !== undefined) return known ?? undefined;
@@ -329,18 +338,7 @@ function codePointCount(text: string): number {
 
 function mapBack(original: string, runs: ChangedRun[], index: number, side: 'start' | 'end'): number {
   // The last run whose fold starts at or before `index` (fold starts strictly increase: ASCII separates runs).
-  let low = 0;
-  let high = runs.length - 1;
-  let found = -1;
-  while (low <= high) {
-    const middle = (low + high) >> 1;
-    if ((runs[middle] as ChangedRun).foldedStart <= index) {
-      found = middle;
-      low = middle + 1;
-    } else {
-      high = middle - 1;
-    }
-  }
+  const found = lastAtOrBefore(runs, (run) => run.foldedStart <= index);
   if (found === -1) return index;
   const run = runs[found] as ChangedRun;
   if (index >= run.foldedEnd) return run.originalEnd + (index - run.foldedEnd);

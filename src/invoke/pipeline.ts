@@ -32,7 +32,7 @@ import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
 import { holdsInForce } from '../router/shared-holds.js';
 import type { Candidate, Exclusion, RoutePlan } from '../router/types.js';
-import { DEFAULT_TRANSPORT_TIMEOUTS, sendInvocation, type TransportResponse } from '../transport/index.js';
+import { DEFAULT_TRANSPORT_TIMEOUTS, redactCredential, sendInvocation, type TransportResponse } from '../transport/index.js';
 import { waitAskedFor } from '../transport/retry-after.js';
 import type { ServerSentEvent, StreamFraming, WireAdapter, WireHttpRequest, WireTarget } from '../wire/adapter.js';
 import { cacheTokensWithinInput, logprobsDropped, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
@@ -575,7 +575,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     const tooLong = condition === 'input_too_long';
     const toolsRefused = condition === 'tools_not_supported';
     const imagesRefused = condition === 'images_not_supported';
-    const failure = new UpstreamError(`${provider.id} answered HTTP ${response.status}: ${wireError.message}`, {
+    // The key it refused, quoted back by some servers, is never printed, recorded in the message or returned to a client.
+    const failure = new UpstreamError(`${provider.id} answered HTTP ${response.status}: ${redactCredential(wireError.message, apiKey)}`, {
       // Tools refused: the code of the router's refusal of the same model for later tools requests.
       code: response.status === 429 ? 'upstream_rate_limited' : tooLong ? 'context_length_exceeded' : toolsRefused ? 'tools_not_supported' : imagesRefused ? 'images_not_supported' : 'upstream_http_error',
       status: response.status,
@@ -602,9 +603,11 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
                       contextWindow: record.models.find((model) => model.id === candidate.model)?.contextWindow,
                       message: wireError.message,
                     })
-                  : wireError.isRetryable
-                    ? 'the upstream is overloaded or failing; retry later'
-                    : 'the upstream rejected the request; check the model and settings',
+                  : response.status === 401 || response.status === 403
+                    ? credentialHint(provider.id, record.auth?.env, response.status, candidate.model)
+                    : wireError.isRetryable
+                      ? 'the upstream is overloaded or failing; retry later'
+                      : 'the upstream rejected the request; check the model and settings',
       // The request field a gateway client is told is at fault, as for the router's own too-long refusal.
       ...(tooLong ? { details: { param: tooLongParam(wireRequest) } } : {}),
     });
@@ -1171,4 +1174,18 @@ function discoverDeviations(context: PipelineContext, input: InvocationInput, re
 
 function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
+}
+
+/**
+ * What to do about a 401 or 403: the key the record names (`auth.env`) was refused or lacks access
+ * to the model, or the record sends no key at all.
+ */
+function credentialHint(providerId: string, keyVariable: string | undefined, status: 401 | 403, model: string): string {
+  if (keyVariable === undefined) {
+    return `${providerId} asks for a key (HTTP ${status}) and its record sends none: add \`auth: { env: NAME }\` to its provider record, register it again (\`syndicate provider register FILE\`) and export NAME`;
+  }
+  const passOn = 'in the environment syndicate runs in (restart a running gateway or MCP server to pass it on)';
+  return status === 401
+    ? `${providerId} refused the key in ${keyVariable}: export a valid key for ${providerId} as ${keyVariable} ${passOn}`
+    : `${providerId} refused ${model} to the key in ${keyVariable}: give that key access to ${model}, or export one that has it as ${keyVariable} ${passOn}`;
 }

@@ -314,7 +314,7 @@ function blockedRefusal(providerId: string): PolicyRefusalError {
   });
 }
 
-function outOfScope(permit: PermitPayload, differences: ScopeDifference[]): PolicyRefusalError {
+function outOfScope(permit: PermitPayload, provider: RegisteredProvider, invocation: Omit<PermitInvocation, 'providerClass'>, differences: ScopeDifference[]): PolicyRefusalError {
   const described = differences
     .map((difference) =>
       difference.field === 'sensitivity'
@@ -322,10 +322,20 @@ function outOfScope(permit: PermitPayload, differences: ScopeDifference[]): Poli
         : `${difference.field}: permit has ${JSON.stringify(difference.expected)}, invocation uses ${JSON.stringify(difference.got)}`,
     )
     .join('; ');
+  // The permit this invocation needs, as the command that issues it.
+  const needed = permitIssueCommand({
+    providerId: invocation.providerId,
+    model: invocation.providerId === provider.id ? (resolveModelId(provider, invocation.model) ?? invocation.model) : invocation.model,
+    maxSensitivity: isSensitivityLevel(invocation.sensitivity) ? invocation.sensitivity : 'restricted',
+    ...(invocation.sessionId === undefined ? {} : { sessionId: invocation.sessionId }),
+  });
+  const onlySession = differences.length === 1 && differences[0]?.field === 'session';
   return new PolicyRefusalError('permit_out_of_scope', `permit ${permit.id} refused: out of scope — ${described}`, {
     hint: differences.some((difference) => difference.field === 'providerVersion')
-      ? 'the provider was registered again since the permit was issued; issue a new permit with `syndicate permit issue`'
-      : 'issue a permit for exactly this provider, model, sensitivity and session with `syndicate permit issue`',
+      ? `the provider was registered again since the permit was issued; issue a new permit: \`${needed}\``
+      : onlySession
+        ? `the permit is bound to session ${String(permit.session)}: present it in that session (\`--session ${shellWord(String(permit.session))}\`, or the gateway's x-syndicate-session header), or issue one for this invocation: \`${needed}\``
+        : `issue a permit for exactly this invocation: \`${needed}\``,
     details: { permitId: permit.id, differences },
   });
 }
@@ -362,7 +372,7 @@ function checkPayload(permit: PermitPayload, provider: RegisteredProvider | unde
     );
   }
   const differences = scopeDifferences(permit, provider, invocation);
-  if (differences.length > 0) throw outOfScope(permit, differences);
+  if (differences.length > 0) throw outOfScope(permit, provider, invocation, differences);
   return provider;
 }
 

@@ -397,9 +397,12 @@ export const SWITCH_COLUMNS =
 export const CHECKPOINT_COLUMNS = 'id, session_id, after_seq, after_switch, max_capability, reason, provider_id, model, approved_at, prev_hash, hash';
 const SESSION_COLUMNS = 'id, system_prompt, created_at, chain_hash, provider_id, model, envelope_invalidated_at';
 
-/** Whether an image a message lists has stored bytes that hash to its digest and have its size. */
+/** Proofs of stored images against their digests. */
 interface ImageProof {
+  /** Whether an image a message lists has stored bytes that hash to its digest and have its size. */
   holds(image: StoredImageReference): boolean;
+  /** Whether bytes are stored under `sha256` and hash to it (an image no message lists has no size to check). */
+  intact(sha256: string): boolean;
 }
 
 /** Stored image bytes by digest, each proven against its digest (and size) once, however many messages list it. */
@@ -409,7 +412,7 @@ interface StoredImages extends ImageProof {
 
 function storedImages(rows: readonly { sha256: string; bytes: Uint8Array }[]): StoredImages {
   const bytes = new Map(rows.map((row) => [row.sha256, row.bytes]));
-  return { bytes, holds: imageProof((sha256) => bytes.get(sha256)).holds };
+  return { bytes, ...imageProof((sha256) => bytes.get(sha256)) };
 }
 
 /**
@@ -418,21 +421,32 @@ function storedImages(rows: readonly { sha256: string; bytes: Uint8Array }[]): S
  */
 function imageProof(bytesOf: (sha256: string) => Uint8Array | undefined): ImageProof {
   const proven = new Map<string, { hashes: boolean; size: number } | null>();
+  const proofOf = (sha256: string): { hashes: boolean; size: number } | null => {
+    let known = proven.get(sha256);
+    if (known === undefined) {
+      const stored = bytesOf(sha256);
+      known = stored === undefined ? null : { hashes: sha256Hex(stored) === sha256, size: stored.length };
+      proven.set(sha256, known);
+    }
+    return known;
+  };
   return {
     holds: (image) => {
-      let known = proven.get(image.sha256);
-      if (known === undefined) {
-        const stored = bytesOf(image.sha256);
-        known = stored === undefined ? null : { hashes: sha256Hex(stored) === image.sha256, size: stored.length };
-        proven.set(image.sha256, known);
-      }
+      const known = proofOf(image.sha256);
       return known !== null && known.hashes && known.size === image.size;
     },
+    intact: (sha256) => proofOf(sha256)?.hashes === true,
   };
 }
 
 /** The bytes of one stored image (`evidence verify` reads them one digest at a time: never the whole store in memory). */
 const IMAGE_BYTES = 'SELECT bytes FROM session_images WHERE sha256 = ?';
+
+/** `imageProof` over the image store, reading one digest's bytes at a time. */
+function storedImageProof(store: Store): ImageProof {
+  const bytesOf = store.statement(IMAGE_BYTES);
+  return imageProof((sha256) => (bytesOf.get(sha256) as { bytes: Uint8Array } | undefined)?.bytes);
+}
 
 /**
  * Every digest a stored message lists, as `digest` (NULL for an entry without one). A list edited
@@ -468,12 +482,8 @@ export interface UnlistedImagesReport {
  */
 export function verifyUnlistedImages(store: Store): UnlistedImagesReport {
   const digests = store.statement(`SELECT sha256 FROM session_images WHERE ${UNLISTED_IMAGE} ORDER BY sha256`).pluck(true).all() as string[];
-  const bytesOf = store.statement(IMAGE_BYTES);
-  const changed = digests.filter((sha256) => {
-    const stored = bytesOf.get(sha256) as { bytes: Uint8Array } | undefined;
-    return stored === undefined || sha256Hex(stored.bytes) !== sha256;
-  });
-  return { unlisted: digests.length, changed };
+  const images = storedImageProof(store);
+  return { unlisted: digests.length, changed: digests.filter((sha256) => !images.intact(sha256)) };
 }
 
 /** The bytes of the images a session's messages list (only those: a text-only session reads nothing more). */
@@ -555,7 +565,7 @@ export interface SessionChainsReport {
 export function verifySessionChains(store: Store): SessionChainsReport {
   const sessions = store.statement(`SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY id`).all() as StoredSession[];
   const messagesOf = groupBySession(store.statement(`SELECT ${STORED_MESSAGE_COLUMNS} FROM session_messages ORDER BY session_id, seq`).all() as StoredMessage[]);
-  const images = imageProof((sha256) => (store.statement(IMAGE_BYTES).get(sha256) as { bytes: Uint8Array } | undefined)?.bytes);
+  const images = storedImageProof(store);
   const switchesOf = groupBySession(store.statement(`SELECT ${SWITCH_COLUMNS} FROM session_switches ORDER BY session_id, after_seq, id`).all() as StoredSwitch[]);
   const checkpointsOf = groupBySession(store.statement(`SELECT ${CHECKPOINT_COLUMNS} FROM session_checkpoints ORDER BY session_id, id`).all() as StoredCheckpoint[]);
   const broken: SessionChainBreak[] = [];

@@ -10,4 +10,4 @@ export {
   type TransportResponse,
   type TransportTimeouts,
 } from './transport.js';
-export { REDACTED, isSecretRequestHeader, isSecretResponseHeader, redactRequestHeaders, redactResponseHeaders, redactUrl } from './redact.js';
+export { REDACTED, isSecretRequestHeader, isSecretResponseHeader, redactCredential, redactRequestHeaders, redactResponseHeaders, redactUrl } from './redact.js';

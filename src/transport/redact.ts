@@ -75,6 +75,19 @@ export function redactUrl(url: string): string {
   return `${parsed.protocol}//${userInfo}${parsed.host}${parsed.pathname}${query}`;
 }
 
+/** A credential shorter than this is not searched for: replacing a few common characters would garble the text and hide nothing. */
+const SHORTEST_REDACTED_CREDENTIAL = 8;
+
+/**
+ * `text` (an upstream's error message) with every occurrence of `credential` (the key syndicate
+ * sent) replaced by `[redacted]`: some servers quote the key they refused (`Incorrect API key
+ * provided: sk-…`), and the message is printed, stored in evidence and returned to gateway clients.
+ */
+export function redactCredential(text: string, credential: string | undefined): string {
+  if (credential === undefined || credential.length < SHORTEST_REDACTED_CREDENTIAL) return text;
+  return text.split(credential).join(REDACTED);
+}
+
 function decodeURIComponentSafe(text: string): string {
   try {
     return decodeURIComponent(text);

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
+import { isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
 import { elapsedMs } from '../common/duration.js';
@@ -213,10 +214,49 @@ interface CallDescription {
   url: string;
 }
 
+/** The error code of a `local` provider's host name that resolved to an address off this host (see `loopbackOnlyLookup`). */
+const NOT_LOOPBACK = 'ERR_SYNDICATE_NOT_LOOPBACK';
+
+/**
+ * The DNS lookup of a `local` provider's host name: registration proved the name resolved only to
+ * loopback, but the name is resolved again for each connection, and an edited hosts file or a
+ * DNS answer that changed since (a rebinding name) would send the request off this host while the
+ * evidence says local. The connection fails (`NOT_LOOPBACK`) unless every address is loopback.
+ */
+function loopbackOnlyLookup(
+  hostname: string,
+  options: LookupOptions,
+  callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+): void {
+  dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error !== null) {
+      callback(error, '');
+      return;
+    }
+    const outside = addresses.filter((entry) => !isLoopbackAddress(entry.address));
+    const first = addresses[0];
+    if (outside.length > 0 || first === undefined) {
+      const failure: NodeJS.ErrnoException = new Error(`${hostname} resolves to ${outside.map((entry) => entry.address).join(', ') || 'nothing'}, not only to loopback`);
+      failure.code = NOT_LOOPBACK;
+      callback(failure, '');
+      return;
+    }
+    if (options.all === true) callback(null, addresses);
+    else callback(null, first.address, first.family);
+  });
+}
+
 function networkFailure(error: unknown, call: CallDescription, responded: boolean, bytesReceived: number, atMs: number): UpstreamError {
   const code = (error as { code?: unknown } | null)?.code;
   const codeText = typeof code === 'string' ? code : 'unknown';
   const details = { url: call.url, errorCode: codeText, atMs, bytesReceived };
+  if (codeText === NOT_LOOPBACK) {
+    return new UpstreamError(`refusing to call ${call.host}: ${error instanceof Error ? error.message : 'not loopback'}, and its provider is class local (nothing was sent)`, {
+      code: 'upstream_not_loopback',
+      hint: "a local provider is called on this host only: fix the name's resolution (hosts file, DNS), or register the record with a loopback address (http://127.0.0.1:PORT) as its baseUrl",
+      details,
+    });
+  }
   if (!responded && UNREACHABLE_CODES.has(codeText)) {
     const reason = codeText === 'ECONNREFUSED' ? 'connection refused' : codeText === 'ENOTFOUND' || codeText === 'EAI_AGAIN' ? 'the name does not resolve' : 'no route to the host';
     return new UpstreamError(`cannot reach ${call.host}: ${reason} (${codeText})`, {
@@ -468,6 +508,8 @@ export async function sendInvocation(
 
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const agent = target.protocol === 'https:' ? HTTPS_AGENT : HTTP_AGENT;
+    // A local provider's host name must still resolve to this host only (a literal was checked by the router).
+    const loopbackOnly = permit.provider.providerClass === 'local' && isIP(target.hostname.replace(/^\[|\]$/g, '')) === 0;
     // A kept-alive socket the server closed while it sat in the pool fails the next request
     // with a reset before any response byte. Real servers do this: llama.cpp's llama-server
     // closes the connection after every streamed response while still announcing keep-alive.
@@ -477,7 +519,7 @@ export async function sendInvocation(
     // rules decide. Pooled sockets idle for at most 4 s (the agents' timeout), well below
     // hosted APIs' keep-alive, so remote stale sockets are rare.
     const dispatch = (isRetry: boolean): ClientRequest => {
-      const sent = send(target, { method: request.method, headers, agent: isRetry ? false : agent });
+      const sent = send(target, { method: request.method, headers, agent: isRetry ? false : agent, ...(loopbackOnly ? { lookup: loopbackOnlyLookup } : {}) });
       // Read while connected: a reset socket no longer knows its peer.
       let peer = '';
       sent.on('error', (error: NodeJS.ErrnoException) => {

@@ -127,3 +127,61 @@ describe('every part of a request is scanned', () => {
     expect(result.durationMs).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('adjacent text parts of a message are scanned joined', () => {
+  const split = (texts: string[], role: 'user' | 'tool' = 'user'): CanonicalRequest => ({
+    model: 'm',
+    stream: false,
+    messages: [
+      role === 'user'
+        ? { role: 'user', content: texts.map((text) => ({ type: 'text' as const, text })) }
+        : { role: 'tool', toolCallId: 'call_1', content: texts.map((text) => ({ type: 'text' as const, text })) },
+    ],
+  });
+
+  it('finds a key, a card and a connection string split between two parts, at the joined parts', () => {
+    for (const [texts, detector] of [
+      [['key: AKIAIOSF', 'ODNN7EXAMPLE'], 'secret.aws-access-key-id'],
+      [['card 4111 1111', ' 1111 1111'], 'pii.card'],
+      [['db postgres://admin:hun', 'ter2@db.example.com/prod'], 'secret.database-url'],
+    ] as const) {
+      const result = classifyRequest(split([...texts]), OPTIONS);
+      expect(result.findings.map((finding) => `${finding.location} ${finding.detector}`), texts.join(' | ')).toContain(`messages[0].content[0..1] (joined) ${detector}`);
+    }
+    const tool = classifyRequest(split(['AKIAIOSF', 'ODNN7EXAMPLE'], 'tool'), OPTIONS);
+    expect(tool.level).toBe('restricted');
+    expect(tool.findings.map((finding) => finding.location)).toContain('messages[0].content[0..1] (joined) (tool result)');
+  });
+
+  it('joins a run on into the next message of the same role (the anthropic wire sends them as one message), not across roles or tool calls', () => {
+    const request = (messages: CanonicalRequest['messages']): CanonicalRequest => ({ model: 'm', stream: false, messages });
+    const user = (text: string): CanonicalRequest['messages'][number] => ({ role: 'user', content: [{ type: 'text', text }] });
+    const consecutive = classifyRequest(request([user('deploy with AKIAIOSF'), user('ODNN7EXAMPLE now')]), OPTIONS);
+    expect(consecutive.level).toBe('restricted');
+    expect(consecutive.findings.map((finding) => `${finding.location} ${finding.detector}`)).toEqual(['messages[0].content[0]..messages[1].content[0] (joined) secret.aws-access-key-id']);
+    const answered = request([user('AKIAIOSF'), { role: 'assistant', content: [{ type: 'text', text: 'ODNN7EXAMPLE' }] }]);
+    expect(requestParts(answered).some((part) => part.location.includes('(joined)'))).toBe(false);
+    const called = request([
+      { role: 'assistant', content: [{ type: 'text', text: 'AKIAIOSF' }], toolCalls: [{ id: 'c', name: 'f', arguments: '{}' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'ODNN7EXAMPLE' }] },
+    ]);
+    expect(requestParts(called).some((part) => part.location.includes('(joined)'))).toBe(false);
+  });
+
+  it('reports what lies within one part at that part only, and joins only runs of text parts', () => {
+    const result = classifyRequest(split(['mail bob@example.com', ' and more']), OPTIONS);
+    expect(result.findings.map((finding) => `${finding.location} ${finding.detector}`)).toEqual(['messages[0].content[0] pii.email']);
+    const request: CanonicalRequest = {
+      model: 'm',
+      stream: false,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }, { type: 'image', mediaType: 'image/png', data: 'iVBORw0KGgo=' }, { type: 'text', text: 'c' }] }],
+    };
+    expect(requestParts(request).map((part) => part.location)).toEqual([
+      'messages[0].content[0]',
+      'messages[0].content[1]',
+      'messages[0].content[2]',
+      'messages[0].content[3]',
+      'messages[0].content[0..1] (joined)',
+    ]);
+  });
+});

@@ -200,7 +200,7 @@ describe('permits', () => {
     expect(refusal.details).toMatchObject({ differences: [{ field: 'provider', expected: 'local-engine', got: 'other' }] });
     expect(refusal.message).not.toContain('providerVersion');
     expect(refusal.hint).not.toContain('registered again');
-    expect(refusal.hint).toContain('issue a permit for exactly this provider');
+    expect(refusal.hint).toBe('issue a permit for exactly this invocation: `syndicate permit issue --provider other --model llama3.2:3b --sensitivity internal`');
   });
 
   it('refuses a permit for an older provider version after the provider is re-registered with a new base URL', async () => {
@@ -210,7 +210,7 @@ describe('permits', () => {
     const current = refusalOf(() => verifyPermit(store, key, token, { ...invocation, providerVersion: newVersion }, { now: NOW }));
     expect(current.code).toBe('permit_out_of_scope');
     expect(current.message).toContain(`providerVersion: permit has ${version}, invocation uses ${newVersion}`);
-    expect(current.hint).toContain('registered again');
+    expect(current.hint).toBe(`the provider was registered again since the permit was issued; issue a new permit: \`syndicate permit issue --provider local-engine --model llama3.2:3b --sensitivity internal\``);
     // an invoker holding the stale version is refused too: the registry's current version decides
     const stale = refusalOf(() => verifyPermit(store, key, token, invocation, { now: NOW }));
     expect(stale.code).toBe('permit_out_of_scope');
@@ -222,7 +222,13 @@ describe('permits', () => {
     const other = refusalOf(() => verifyPermit(store, key, token, { ...invocation, sessionId: 'ses_b' }, { now: NOW }));
     expect(other.code).toBe('permit_out_of_scope');
     expect(other.message).toContain('session: permit has "ses_a", invocation uses "ses_b"');
-    expect(refusalOf(() => verifyPermit(store, key, token, invocation, { now: NOW })).message).toContain('session: permit has "ses_a", invocation uses null');
+    // The hint names both ways out: the permit's own session, or the permit this invocation needs.
+    expect(other.hint).toBe(
+      "the permit is bound to session ses_a: present it in that session (`--session ses_a`, or the gateway's x-syndicate-session header), or issue one for this invocation: `syndicate permit issue --provider local-engine --model llama3.2:3b --sensitivity internal --session ses_b`",
+    );
+    const none = refusalOf(() => verifyPermit(store, key, token, invocation, { now: NOW }));
+    expect(none.message).toContain('session: permit has "ses_a", invocation uses null');
+    expect(none.hint).toContain('or issue one for this invocation: `syndicate permit issue --provider local-engine --model llama3.2:3b --sensitivity internal`');
     expect(verifyPermit(store, key, token, { ...invocation, sessionId: 'ses_a' }, { now: NOW }).sessionId).toBe('ses_a');
     expect(verifyPermit(store, key, issue(), { ...invocation, sessionId: 'ses_z' }, { now: NOW }).sessionId).toBe('ses_z');
   });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../../../src/errors.js';
 import type { VerifiedPermit } from '../../../src/permits/index.js';
 import { sendInvocation, type TransportResponse } from '../../../src/transport/index.js';
@@ -64,6 +65,33 @@ describe('transport', () => {
     await permits.register(baseUrl);
     return { baseUrl, permit: permits.permit() };
   }
+
+  it("refuses to connect a local provider whose host name now resolves off this host, and sends nothing; loopback answers pass", async () => {
+    server = await startServer((_request, response) => response.end('{"ok":true}'));
+    const baseUrl = `http://localhost:${new URL(server.url).port}/v1`;
+    await permits.register(baseUrl);
+    // The name resolves elsewhere now (a hosts file edited, a DNS answer rebound since registration).
+    let answer = '10.20.30.40';
+    const lookup = vi.spyOn(dns, 'lookup').mockImplementation(((hostname: string, options: LookupOptions, callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+      const addresses = hostname === 'localhost' ? [{ address: answer, family: 4 }] : [];
+      if (options.all === true) callback(null, addresses);
+      else callback(null, addresses[0]?.address ?? '', 4);
+    }) as unknown as typeof dns.lookup);
+    try {
+      const refused = await rejectionOf(sendInvocation(permits.permit(), chatRequest(baseUrl), new RecordingSink(), { timeouts: FAST }));
+      expect(refused).toBeInstanceOf(UpstreamError);
+      expect(refused.code).toBe('upstream_not_loopback');
+      expect(refused.message).toContain('localhost resolves to 10.20.30.40, not only to loopback');
+      expect(refused.hint).toContain('register the record with a loopback address');
+      expect(server.received).toHaveLength(0);
+      answer = '127.0.0.1';
+      const response = await sendInvocation(permits.permit(), chatRequest(baseUrl), new RecordingSink(), { timeouts: FAST });
+      expect((await response.readAll()).toString()).toBe('{"ok":true}');
+      expect(server.received).toHaveLength(1);
+    } finally {
+      lookup.mockRestore();
+    }
+  });
 
   it('sends a request again on a fresh connection when a kept-alive socket was closed by the server (llama-server after a stream)', async () => {
     // llama-server announces keep-alive but closes the connection after each streamed response;

@@ -1,0 +1,216 @@
+/**
+ * The decoded view the classifier also scans, so a value written in an encoding the receiving
+ * model reads as easily as plain text is still found: percent-encoding (`postgres%3A%2F%2F…`, a
+ * URL or form field), string escapes (JSON's `\u0041KIA…` and `postgres:\/\/…`, what a tool call's
+ * arguments carry; `\x41` of C, JavaScript and Python), HTML character references (`&#64;`,
+ * `&#x40;`, `&commat;`), hex (`414b4941…`, an even run of 16 hex digits or more) and base64
+ * (`QUtJQUlP…`, a basic-auth header, a config blob). Each run of an encoding is replaced by what it
+ * decodes to; a hex or base64 run only when that is text (valid UTF-8 without control characters
+ * but tabs and line breaks), so identifiers, hashes and binary data stay as they are. Encodings
+ * inside encodings (base64 of a percent-encoded URL) are decoded up to `MAX_DEPTH` times. The
+ * original text is always scanned as well: the view only adds findings.
+ */
+
+import { lastAtOrBefore } from '../common/binary-search.js';
+
+/** What a decoded run was written in. */
+export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'hex' | 'base64';
+
+/** A text with its encoded runs decoded, with the way back to the original's UTF-16 offsets. */
+export interface DecodedText {
+  text: string;
+  /** Where a span starting at `index` of the decoded text starts in the original (a decoded run maps to its whole encoded run). */
+  originalStart(index: number): number;
+  /** Where a span ending at `index` (exclusive) of the decoded text ends in the original. */
+  originalEnd(index: number): number;
+  /** The encodings of the runs the decoded span [start, end) touches, outermost first. */
+  encodingsIn(start: number, end: number): Encoding[];
+}
+
+/** How many layers of encoding are undone (base64 of a percent-encoded URL is two). */
+const MAX_DEPTH = 3;
+/** A hex or base64 run shorter than this is a word or an identifier far more often than an encoding. */
+const MIN_BASE64_LENGTH = 16;
+/**
+ * Runs of percent-escapes, of string escapes, of HTML character references, and of base64 (either
+ * alphabet, padding included; hex runs are among them). Alternatives are tried at each position in
+ * turn, so a base64 run never swallows an escape.
+ */
+const ENCODED_RUN = new RegExp(
+  `((?:%[0-9A-Fa-f]{2})+)|((?:\\\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|["\\\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)|([A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH},}={0,2})`,
+  'g',
+);
+/** A quick look for anything ENCODED_RUN could match: a `%`, `\` or `&`, or a long enough base64 run. */
+const MAY_HOLD_ENCODING = new RegExp(`[%\\\\&]|[A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH}}`);
+/** The named references of the characters detectors read (`&commat;` in an address, `&colon;&sol;&sol;` in a URL); others stay as written. */
+const NAMED_REFERENCES: Readonly<Record<string, string>> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  commat: '@',
+  colon: ':',
+  sol: '/',
+  bsol: '\\',
+  period: '.',
+  lowbar: '_',
+  hyphen: '-',
+  dash: '-',
+  equals: '=',
+  plus: '+',
+  num: '#',
+  percnt: '%',
+  quest: '?',
+  nbsp: ' ',
+};
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const HEX_RUN = /^[0-9A-Fa-f]+$/;
+
+interface DecodedRun {
+  originalStart: number;
+  originalEnd: number;
+  decodedStart: number;
+  decodedEnd: number;
+  encoding: Encoding;
+}
+
+/** One layer of decoding: `undefined` when the text holds no run that decodes to something else. */
+interface Layer {
+  text: string;
+  runs: DecodedRun[];
+}
+
+/** `text` with its encoded runs decoded (see the module comment); undefined when nothing was. */
+export function decodeForScan(text: string): DecodedText | undefined {
+  const layers: Layer[] = [];
+  let current = text;
+  for (let depth = 0; depth < MAX_DEPTH; depth += 1) {
+    const layer = decodeLayer(current);
+    if (layer === undefined) break;
+    layers.push(layer);
+    current = layer.text;
+  }
+  if (layers.length === 0) return undefined;
+  // A span of the last layer maps back through each layer in turn, innermost first.
+  const back = (index: number, side: 'start' | 'end'): number => layers.reduceRight((at, layer) => mapBack(layer.runs, at, side), index);
+  return {
+    text: current,
+    originalStart: (index) => back(index, 'start'),
+    originalEnd: (index) => back(index, 'end'),
+    encodingsIn: (start, end) => {
+      const encodings: Encoding[] = [];
+      let from = start;
+      let to = end;
+      for (let layerIndex = layers.length - 1; layerIndex >= 0; layerIndex -= 1) {
+        const { runs } = layers[layerIndex] as Layer;
+        for (const run of runs) if (run.decodedStart < to && run.decodedEnd > from && !encodings.includes(run.encoding)) encodings.unshift(run.encoding);
+        from = mapBack(runs, from, 'start');
+        to = mapBack(runs, to, 'end');
+      }
+      return encodings;
+    },
+  };
+}
+
+function decodeLayer(text: string): Layer | undefined {
+  if (!MAY_HOLD_ENCODING.test(text)) return undefined;
+  const runs: DecodedRun[] = [];
+  const pieces: string[] = [];
+  let copiedUpTo = 0;
+  let shift = 0;
+  ENCODED_RUN.lastIndex = 0;
+  for (let match = ENCODED_RUN.exec(text); match !== null; match = ENCODED_RUN.exec(text)) {
+    const [run, percent, escapes, references] = match;
+    // A run of hex digits is also a base64 run: read as hex first (a hash decodes to no text either way).
+    const hex = percent === undefined && escapes === undefined && references === undefined ? decodeHexText(run) : undefined;
+    const encoding: Encoding =
+      percent !== undefined ? 'percent-encoding' : escapes !== undefined ? 'string escapes' : references !== undefined ? 'HTML character references' : hex !== undefined ? 'hex' : 'base64';
+    const decoded =
+      encoding === 'percent-encoding'
+        ? decodePercent(run)
+        : encoding === 'string escapes'
+          ? decodeStringEscapes(run)
+          : encoding === 'HTML character references'
+            ? decodeCharacterReferences(run)
+            : (hex ?? decodeBase64Text(run));
+    if (decoded === undefined || decoded === run) continue;
+    const originalStart = match.index;
+    const originalEnd = originalStart + run.length;
+    runs.push({ originalStart, originalEnd, decodedStart: originalStart + shift, decodedEnd: originalStart + shift + decoded.length, encoding });
+    pieces.push(text.slice(copiedUpTo, originalStart), decoded);
+    copiedUpTo = originalEnd;
+    shift += decoded.length - run.length;
+  }
+  if (runs.length === 0) return undefined;
+  pieces.push(text.slice(copiedUpTo));
+  return { text: pieces.join(''), runs };
+}
+
+/** A run of `%XX` escapes: as UTF-8 where it is, else byte by byte (`%FF` as `ÿ`), so its ASCII still reads. */
+function decodePercent(run: string): string {
+  try {
+    return decodeURIComponent(run);
+  } catch {
+    return run.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  }
+}
+
+/**
+ * A run of the string escapes that hide what a detector reads (`\u0041`, `\x41`, `\/`, `\"`,
+ * `\\`); `\uD83D\uDE00` pairs join as the UTF-16 units they are. `\n`, `\t` and the other
+ * escapes of white space are left as they are: in code they are everywhere, and white space hides nothing.
+ */
+function decodeStringEscapes(run: string): string {
+  return run.replace(/\\(u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)/g, (_escape, body: string) => (body.length > 1 ? String.fromCharCode(Number.parseInt(body.slice(1), 16)) : body));
+}
+
+/** A run of HTML character references: numeric ones as the code point they name (when there is one), named ones of NAMED_REFERENCES. */
+function decodeCharacterReferences(run: string): string {
+  return run.replace(/&(#[xX]?)?([0-9A-Za-z]+);/g, (reference: string, numeric: string | undefined, body: string) => {
+    if (numeric === undefined) return NAMED_REFERENCES[body] ?? reference;
+    const codePoint = Number.parseInt(body, numeric.length === 2 ? 16 : 10);
+    return codePoint > 0 && codePoint <= 0x10ffff && !(codePoint >= 0xd800 && codePoint <= 0xdfff) ? String.fromCodePoint(codePoint) : reference;
+  });
+}
+
+/** What a base64 run decodes to when that is text; undefined for binary data, or a run that is not base64. */
+function decodeBase64Text(run: string): string | undefined {
+  const unpadded = run.replace(/=+$/, '');
+  if (unpadded.length % 4 === 1) return undefined;
+  // Binary data (an inline image's megabytes) is told by its first bytes before the rest is decoded.
+  if (!isTextBytes(Buffer.from(unpadded.slice(0, 8), 'base64'))) return undefined;
+  return utf8Text(Buffer.from(unpadded, 'base64'));
+}
+
+/** What an even run of hex digits decodes to when that is text; undefined otherwise (a hash, an id). */
+function decodeHexText(run: string): string | undefined {
+  if (run.length % 2 === 1 || !HEX_RUN.test(run)) return undefined;
+  if (!isTextBytes(Buffer.from(run.slice(0, 8), 'hex'))) return undefined;
+  return utf8Text(Buffer.from(run, 'hex'));
+}
+
+/** `bytes` as text when they are (see `isTextBytes`) and valid UTF-8. */
+function utf8Text(bytes: Buffer): string | undefined {
+  if (!isTextBytes(bytes)) return undefined;
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** No control characters but tab, line feed and carriage return: what text has and binary data does not. */
+function isTextBytes(bytes: Buffer): boolean {
+  for (const byte of bytes) if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) || byte === 0x7f) return false;
+  return bytes.length > 0;
+}
+
+function mapBack(runs: readonly DecodedRun[], index: number, side: 'start' | 'end'): number {
+  // The last run that starts at (for a span's start) or before (for its end) `index`: decoded starts strictly increase.
+  const found = lastAtOrBefore(runs, (run) => (side === 'start' ? run.decodedStart <= index : run.decodedStart < index));
+  if (found === -1) return index;
+  const run = runs[found] as DecodedRun;
+  if (index >= run.decodedEnd) return run.originalEnd + (index - run.decodedEnd);
+  return side === 'start' ? run.originalStart : run.originalEnd;
+}

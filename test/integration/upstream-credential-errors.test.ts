@@ -1,0 +1,93 @@
+/**
+ * An upstream's refusal of the key syndicate sent: some servers quote the key back in their error
+ * message (`Incorrect API key provided: sk-…`). The message syndicate prints, records in the
+ * evidence row's error and returns to a gateway client never carries the key, and the hint names
+ * the variable the key came from (or says the record sends none).
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { Scenario } from '../helpers/scenario.js';
+import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+
+const KEY = 'sk-proj-quoted-back-0123456789';
+const GATEWAY_KEY = 'sk-fake-upstream-key';
+
+/** OpenAI's 401 as a server that does not mask the key writes it. */
+function refusal(status: 401 | 403, key: string): { status: number; body: string } {
+  const message = status === 401 ? `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.` : `Key ${key} does not have access to model gpt-4o-mini`;
+  return { status, body: JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: status === 401 ? 'invalid_api_key' : 'model_not_allowed' } }) };
+}
+
+describe('run: an upstream that quotes the refused key', () => {
+  let scenario: Scenario;
+  let hosted: FakeEngine;
+
+  beforeAll(async () => {
+    hosted = await startFakeEngine({ kind: 'openai' });
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    await scenario.register(
+      { id: 'hosted', engine: hosted, class: 'approved_hosted', authEnv: 'HOSTED_TEST_KEY', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } },
+      { id: 'keyless', engine: hosted, class: 'approved_hosted', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } },
+    );
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await hosted?.close();
+  });
+
+  it('401: the key is redacted from the message, the evidence row and the JSON error; the hint names its variable', async () => {
+    hosted.setFault(refusal(401, KEY), 1);
+    const { result, document } = await scenario.json(['run', 'hello', '--provider', 'hosted'], { env: { HOSTED_TEST_KEY: KEY } });
+    expect(result.exitCode, result.stderr).toBe(5);
+    expect(result.stdout + result.stderr).not.toContain(KEY);
+    const error = document.error as { message: string; hint: string };
+    expect(error.message).toBe('hosted answered HTTP 401: Incorrect API key provided: [redacted]. You can find your API key at https://platform.openai.com/account/api-keys.');
+    expect(error.hint).toContain('export a valid key for hosted as HOSTED_TEST_KEY');
+    const { document: listed } = await scenario.json(['evidence', 'list', '--provider', 'hosted', '--limit', '1']);
+    const [row] = listed.evidence as { id: string }[];
+    const evidence = await scenario.evidence(String(row?.id));
+    expect(JSON.stringify(evidence.error)).toContain('[redacted]');
+    expect(JSON.stringify(evidence.error)).not.toContain(KEY);
+  });
+
+  it('403: the hint names the model the key may not use', async () => {
+    hosted.setFault(refusal(403, KEY), 1);
+    const { result, document } = await scenario.json(['run', 'hello', '--provider', 'hosted'], { env: { HOSTED_TEST_KEY: KEY } });
+    expect(result.exitCode, result.stderr).toBe(5);
+    expect(result.stdout + result.stderr).not.toContain(KEY);
+    expect((document.error as { hint: string }).hint).toContain('hosted refused gpt-4o-mini to the key in HOSTED_TEST_KEY');
+  });
+
+  it('401 to a record that sends no key: the hint says to add one', async () => {
+    hosted.setFault({ status: 401, body: '{"error":{"message":"Missing bearer authentication in header","type":"invalid_request_error","param":null,"code":null}}' }, 1);
+    const { result, document } = await scenario.json(['run', 'hello', '--provider', 'keyless']);
+    expect(result.exitCode, result.stderr).toBe(5);
+    expect((document.error as { hint: string }).hint).toContain('keyless asks for a key (HTTP 401) and its record sends none: add `auth: { env: NAME }`');
+  });
+});
+
+describe('gateway: an upstream that quotes the refused key', () => {
+  let hosted: FakeEngine;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    hosted = await startFakeEngine({ kind: 'openai' });
+    gateway = await startTestGateway({
+      providers: [{ id: 'hosted', class: 'approved_hosted', wire: 'openai', baseUrl: hosted.baseUrl, auth: true, models: [{ id: 'gpt-4o-mini', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }] }],
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await hosted?.close();
+  });
+
+  it("the operator's key never reaches the gateway's client", async () => {
+    hosted.setFault(refusal(401, GATEWAY_KEY), 1);
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const failure = await client.chat.completions.create({ model: 'hosted:gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect((failure as InstanceType<typeof OpenAI.APIError>).message).toContain('Incorrect API key provided: [redacted]');
+    expect(JSON.stringify((failure as InstanceType<typeof OpenAI.APIError>).error)).not.toContain(GATEWAY_KEY);
+  });
+});

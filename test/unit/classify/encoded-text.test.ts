@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { classifyRequest, classifyText } from '../../../src/classify/index.js';
+import { decodeForScan } from '../../../src/classify/encoded-text.js';
+import type { CanonicalRequest } from '../../../src/wire/canonical.js';
+
+const OPTIONS = { indicatorWords: [], patterns: [] };
+
+describe('decodeForScan', () => {
+  it('is undefined when nothing in the text decodes to something else', () => {
+    expect(decodeForScan('plain text, 100% sure')).toBeUndefined();
+    expect(decodeForScan('line one\\nline two\\t(tabs)')).toBeUndefined();
+    // Identifiers, hashes and binary data are not read as base64 text.
+    expect(decodeForScan('requestPartScans internationalization 9f86d081884c7d659a2feaa0c55ad015')).toBeUndefined();
+    expect(decodeForScan(`data ${Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4, 5, 6, 7, 8]).toString('base64')}`)).toBeUndefined();
+  });
+
+  it('decodes percent-encoding, string escapes and base64 text, and maps a span back to the whole encoded run', () => {
+    const text = 'a=%41%42 b=\\u0043\\/ c=' + Buffer.from('hello, world!!').toString('base64') + ' end';
+    const decoded = decodeForScan(text);
+    expect(decoded?.text).toBe('a=AB b=C/ c=hello, world!! end');
+    const span = (word: string): string => {
+      const start = (decoded?.text ?? '').indexOf(word);
+      return text.slice(decoded?.originalStart(start), decoded?.originalEnd(start + word.length));
+    };
+    expect(span('AB')).toBe('%41%42');
+    expect(span('B')).toBe('%41%42');
+    expect(span('C/')).toBe('\\u0043\\/');
+    expect(span('world')).toBe(Buffer.from('hello, world!!').toString('base64'));
+    expect(span('end')).toBe('end');
+    expect(decoded?.encodingsIn(0, 4)).toEqual(['percent-encoding']);
+    expect(decoded?.encodingsIn(26, 30)).toEqual([]);
+  });
+
+  it('decodes \\x escapes and HTML character references, numeric and named; unknown names and non-characters stay', () => {
+    expect(decodeForScan('id \\x41\\x4b and &#64;&#x40;&commat;&colon;&sol;')?.text).toBe('id AK and @@@:/');
+    expect(decodeForScan('&copy; &#0; &#xD800; &#x110000;')).toBeUndefined();
+    expect(decodeForScan('fish &amp; chips')?.encodingsIn(5, 6)).toEqual(['HTML character references']);
+  });
+
+  it('reads an even run of hex digits that is text as hex, not as base64', () => {
+    const decoded = decodeForScan(`x ${Buffer.from('hello, hex world').toString('hex')} y`);
+    expect(decoded?.text).toBe('x hello, hex world y');
+    expect(decoded?.encodingsIn(2, 7)).toEqual(['hex']);
+  });
+
+  it('undoes an encoding inside another, outermost named first', () => {
+    const text = `x ${Buffer.from('user%40example.org').toString('base64')} y`;
+    const decoded = decodeForScan(text);
+    expect(decoded?.text).toBe('x user@example.org y');
+    expect(decoded?.encodingsIn(2, 18)).toEqual(['base64', 'percent-encoding']);
+    expect(text.slice(decoded?.originalStart(2), decoded?.originalEnd(18))).toBe(Buffer.from('user%40example.org').toString('base64'));
+  });
+});
+
+describe('classification of encoded values', () => {
+  it('finds a secret a hosted model would decode, at the encoded run, saying how it was encoded', () => {
+    const text = 'next=postgres%3A%2F%2Fadmin%3Ahunter2%40db.example.com%2Fprod&x=1';
+    const result = classifyText(text, OPTIONS);
+    expect(result.level).toBe('restricted');
+    const finding = result.findings.find((found) => found.detector === 'secret.database-url');
+    expect(finding?.reason).toMatch(/\(after decoding percent-encoding\)$/);
+    expect(text.slice(finding?.span.start, finding?.span.end)).toBe('postgres%3A%2F%2Fadmin%3Ahunter2%40db.example.com');
+    expect(finding?.excerpt).not.toContain('hunter2');
+  });
+
+  it('finds a key in a tool call\'s arguments written with a JSON escape, and one sent as base64', () => {
+    const request: CanonicalRequest = {
+      model: 'm',
+      stream: false,
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'deploy it' }] },
+        { role: 'assistant', content: [], toolCalls: [{ id: 'call_1', name: 'deploy', arguments: '{"id":"\\u0041KIAIOSFODNN7EXAMPLE"}' }] },
+        { role: 'tool', toolCallId: 'call_1', content: [{ type: 'text', text: `saved as ${Buffer.from('ghp_1234567890abcdefghijklmnopqrstuvwxyz').toString('base64')}` }] },
+      ],
+    };
+    const result = classifyRequest(request, OPTIONS);
+    expect(result.level).toBe('restricted');
+    expect(result.findings.map((finding) => [finding.location, finding.detector])).toEqual(
+      expect.arrayContaining([
+        ['messages[1].toolCalls[0].arguments', 'secret.aws-access-key-id'],
+        ['messages[2].content[0] (tool result)', 'secret.github-token'],
+      ]),
+    );
+  });
+});
