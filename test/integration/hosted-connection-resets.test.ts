@@ -9,10 +9,10 @@
  * as remote, as it would a vendor's API.
  */
 import { networkInterfaces } from 'node:os';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listEvidence } from '../../src/evidence/index.js';
+import { startRawHttpServer, type RawHttpServer } from '../helpers/raw-http-server.js';
 import { startTestGateway, testPolicy, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
 const ANSWER = JSON.stringify({
@@ -33,58 +33,44 @@ function remoteLookingAddress(): string {
   throw new Error('this test needs a non-loopback IPv4 address on this machine (any interface up)');
 }
 
-let host: string;
-let api: Server;
+let api: RawHttpServer;
 let gateway: TestGateway;
-const sockets = new Set<Socket>();
-/** Requests that reached the handler (not reset), and the connection each came on. */
+/** Requests answered (not reset). */
 let answered = 0;
-let connections = 0;
 /** How many of the next requests are reset: those that open a connection, those on a connection that answered before. */
 let resetOnNewConnection = 0;
 let resetOnOpenConnection = 0;
 
 beforeAll(async () => {
-  host = remoteLookingAddress();
-  // Raw HTTP/1.1 so the test decides what each connection does.
-  api = createServer((socket) => {
-    sockets.add(socket);
-    connections += 1;
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let requests = 0;
-    let buffered = '';
-    socket.on('data', (data) => {
-      buffered += data.toString('latin1');
-      const headEnd = buffered.indexOf('\r\n\r\n');
-      if (headEnd < 0) return;
-      const length = Number(/content-length: *(\d+)/i.exec(buffered.slice(0, headEnd))?.[1] ?? 0);
-      if (buffered.length < headEnd + 4 + length) return;
-      buffered = buffered.slice(headEnd + 4 + length);
-      requests += 1;
-      if ((requests === 1 && resetOnNewConnection > 0) || (requests > 1 && resetOnOpenConnection > 0)) {
-        if (requests === 1) resetOnNewConnection -= 1;
-        else resetOnOpenConnection -= 1;
-        socket.resetAndDestroy();
-        return;
+  const host = remoteLookingAddress();
+  api = await startRawHttpServer({
+    host,
+    body: ANSWER,
+    plan: (_connection, request) => {
+      if (request === 1 && resetOnNewConnection > 0) {
+        resetOnNewConnection -= 1;
+        return 'reset';
+      }
+      if (request > 1 && resetOnOpenConnection > 0) {
+        resetOnOpenConnection -= 1;
+        return 'reset';
       }
       answered += 1;
-      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(ANSWER)}\r\nconnection: keep-alive\r\n\r\n${ANSWER}`);
-    });
+      return 'answer';
+    },
   });
-  await new Promise<void>((resolve) => api.listen(0, host, resolve));
-  const { port } = api.address() as AddressInfo;
   const policy = testPolicy();
   gateway = await startTestGateway({
-    providers: [{ id: 'hosted', class: 'approved_hosted', wire: 'openai', baseUrl: `http://${host}:${port}/v1`, auth: true, models: [{ id: 'gpt-4o-mini', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }] }],
+    providers: [
+      { id: 'hosted', class: 'approved_hosted', wire: 'openai', baseUrl: `${api.origin}/v1`, auth: true, models: [{ id: 'gpt-4o-mini', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }] },
+    ],
     policy: { ...policy, egress: { allowHosts: [...policy.egress.allowHosts, host] } },
   });
 });
 
 afterAll(async () => {
   await gateway?.close();
-  for (const socket of sockets) socket.destroy(); // the transport pools its sockets for 4 s
-  await new Promise<void>((resolve) => api?.close(() => resolve()));
+  await api?.close();
 });
 
 /** No retries of its own: what the gateway answers is what the test sees. */
@@ -101,11 +87,11 @@ describe('a hosted provider that resets a connection before answering', () => {
     // An answer leaves its connection in the pool; the next request goes on it and is reset.
     expect((await ask()).choices[0]?.message.content).toBe('Paris.');
     resetOnOpenConnection = 1;
-    const before = connections;
+    const before = api.connections();
     const resent = await ask();
     expect(resent.choices[0]?.message.content).toBe('Paris.');
     expect(resetOnOpenConnection).toBe(0);
-    expect(connections - before).toBe(1);
+    expect(api.connections() - before).toBe(1);
     await gateway.settled();
     const rows = listEvidence(gateway.store, {}).filter((row) => row.provider.id === 'hosted' && row.state === 'completed');
     expect(rows.filter((row) => Array.isArray(row.markers) && row.markers.includes('retried'))).toHaveLength(1);
@@ -114,7 +100,7 @@ describe('a hosted provider that resets a connection before answering', () => {
   it('a fresh connection reset once: that request fails without a 30 s Retry-After, and the next one is sent and answered', async () => {
     // No pooled socket left open: the request reaches a new connection (at once, or after the
     // pooled one the client had not yet seen closed), which is reset.
-    for (const socket of sockets) socket.destroy();
+    api.dropConnections();
     resetOnOpenConnection = 0;
     resetOnNewConnection = 1;
     const failure = await ask().catch((caught: unknown) => caught);
