@@ -3,11 +3,13 @@ import { maxSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE
 import { answeringEngineReports } from '../engines/manage.js';
 import { SyndicateError } from '../errors.js';
 import type { HomePaths } from '../home/home.js';
+import { unknownModelOf, unservableReason } from '../invoke/failure.js';
 import { GATEWAY_MODEL_NAMING } from '../invoke/model-naming.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { GatewayMetrics } from '../metrics/prometheus.js';
 import { readEngineOperationsAfter } from '../metrics/query.js';
 import type { McpHttpEndpoint, McpHttpExchange } from '../mcp/http.js';
+import { currentProviders } from '../registry/provider-cache.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
@@ -401,6 +403,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     return streamReply(face, channel, headers);
   };
 
+  /**
+   * A count for a model nothing serves is refused as the invocation would refuse it (404
+   * `model_not_found`, Anthropic's `not_found_error`): a client must not learn of the unknown
+   * name only when it sends the counted request.
+   */
+  const refuseUnknownModel = (model: string): void => {
+    const unknown = unknownModelOf(model, currentProviders(pipeline.store), undefined, unservableReason(pipeline.env, pipeline.health), GATEWAY_MODEL_NAMING);
+    if (unknown !== undefined) throw unknown;
+  };
   const routes = new Map<string, Route[]>([
     ['/v1/chat/completions', [{ method: 'POST', handle: inference(openAIFace) }]],
     ['/v1/completions', [{ method: 'POST', handle: inference(completionsFace) }]],
@@ -447,6 +458,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           // Counted here, with the local tokenizer: nothing leaves the host, so nothing to permit or record.
           handle: async (call) => {
             const { request } = parseAnthropicMessagesRequest(await call.readBody(bodyLimit), { countTokens: true });
+            refuseUnknownModel(request.model);
             return tokenCountReply({ input_tokens: await estimatePromptTokens(request) });
           },
         },

@@ -267,7 +267,7 @@ function unavailableHint(
     const failure = failures[index];
     if (failure === undefined || failure.code === 'credential_missing') return [];
     if (isToolsRefusal(failure)) return [{ provider: report.provider.id, model: report.model, local: report.provider.class === 'local', kind: 'tools_refused' }];
-    const call = callFailureOf(failure, report.status);
+    const call = callFailureOf(failure, report.status, report.provider.class);
     const ofModel = call.kind === 'model_not_found' || (call.kind !== 'unreachable' && call.scope === 'model');
     const identity = { provider: report.provider.id, ...(ofModel ? { model: report.model } : {}), local: report.provider.class === 'local' };
     if (call.kind === 'rate_limited') return [{ ...identity, kind: 'rate_limited', ...(call.retryAfterSeconds === undefined ? {} : { retryInSeconds: call.retryAfterSeconds }) }];
@@ -538,7 +538,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       condition === 'tools_not_supported' ||
       condition === 'images_not_supported' ||
       (options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && notServedCause(condition) === undefined);
-    if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status), candidate.model);
+    if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status, provider.record.class), candidate.model);
     // Tools refused: later tools requests are routed past this model, without a call it would refuse again.
     if (condition === 'tools_not_supported') context.health.reportToolsRefused(provider, candidate.model, error.message);
     const attemptReport = report({

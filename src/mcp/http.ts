@@ -35,12 +35,16 @@ export type McpHttpEndpoint = (request: McpHttpRequest) => Promise<McpHttpExchan
  * to the client or needs a resumable stream, progress notifications travel on the POST's own SSE
  * answer, and there is no per-client state to keep, bound or expire. What the mode costs: a
  * `notifications/cancelled` arrives on a request of its own, to a server that never saw the call,
- * so a client stops a call by closing its connection, which cancels it as it does the gateway's streams.
+ * so a client stops a call by closing its connection, which cancels it as it does the gateway's streams,
+ * and no `notifications/tools/list_changed` can ever reach a client: `tools.listChanged` is false here.
  */
 export function mcpHttpEndpoint(options: McpServerOptions & Required<Pick<McpServerOptions, 'pipeline'>> & { bodyLimitBytes: number }): McpHttpEndpoint {
   const { bodyLimitBytes, ...serverOptions } = options;
   return async (request) => {
     const mcp = createMcpServer(serverOptions);
+    // The tools' registration advertised `listChanged` (true on stdio); a stateless server lives for one
+    // request and has no channel to the client afterwards, so it can never send that notification.
+    mcp.server.server.registerCapabilities({ tools: { listChanged: false } });
     // The gateway enforced its own limit on the body already; the SDK's (4 MiB by default) must not be tighter.
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, maxRequestBodySize: bodyLimitBytes });
     await mcp.server.connect(transport);

@@ -1,4 +1,5 @@
 import { UpstreamError, type SyndicateError } from '../errors.js';
+import type { ProviderClass } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { engineCredentialHeaders } from '../registry/credentials.js';
 import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
@@ -62,7 +63,7 @@ export type CallFailure = CallFailureKind & {
 };
 
 type CallFailureKind =
-  /** Nothing answered: connection refused or reset before any response, a name that does not resolve, a connect timeout. Always the provider's. */
+  /** Nothing answered: connection refused (or, from a local engine, reset before any response), a name that does not resolve, a connect timeout. Always the provider's. */
   | { kind: 'unreachable'; reason: string }
   /**
    * It answered 429: held back for as long as it asked, or `rateLimitDefaultMs` — that model alone
@@ -83,15 +84,19 @@ type CallFailureKind =
    */
   | { kind: 'error'; reason: string; scope?: FailureScope };
 
-/** Transport failures that, before any response, mean nothing answered: refused, unresolved, no connection in time, reset. */
-const NOTHING_ANSWERED_CODES = new Set(['upstream_unreachable', 'upstream_connect_timeout', 'upstream_reset']);
+/** Transport failures that, before any response, mean nothing answered: refused, unresolved, no connection in time. */
+const NOTHING_ANSWERED_CODES = new Set(['upstream_unreachable', 'upstream_connect_timeout']);
 
 /**
  * Classifies a failed call for the monitor. `status` is the upstream's HTTP status when it
- * answered at all: a reset before any response means the engine is unreachable, a reset in the
- * middle of one only that this call failed.
+ * answered at all. A reset before any response means a local engine is unreachable (it crashed
+ * or is restarting, and its probe says when it is back); from a hosted provider, which accepted
+ * the connection and is never probed, it is one failed call, counted like a 5xx: the vendors'
+ * SDKs resend at once after one, and holding the provider out for the hosted TTL would make
+ * every client wait that long for a blip. A reset in the middle of a response is one failed
+ * call, whoever sent it.
  */
-export function callFailureOf(error: SyndicateError, status: number | undefined): CallFailure {
+export function callFailureOf(error: SyndicateError, status: number | undefined, providerClass: ProviderClass): CallFailure {
   const condition = error instanceof UpstreamError ? error.condition : undefined;
   const answered = { code: error.code, ...(status === undefined ? {} : { status }) };
   if (status === 429) {
@@ -104,7 +109,8 @@ export function callFailureOf(error: SyndicateError, status: number | undefined)
       ...answered,
     };
   }
-  if (status === undefined && NOTHING_ANSWERED_CODES.has(error.code)) return { kind: 'unreachable', reason: error.message, ...answered };
+  const localReset = providerClass === 'local' && error.code === 'upstream_reset';
+  if (status === undefined && (NOTHING_ANSWERED_CODES.has(error.code) || localReset)) return { kind: 'unreachable', reason: error.message, ...answered };
   const notServed = notServedCause(condition);
   if (notServed !== undefined) return { kind: 'model_not_found', reason: error.message, ...(notServed === 'not_found' ? {} : { cause: notServed }), ...answered };
   return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider', ...answered };

@@ -512,19 +512,18 @@ export async function sendInvocation(
     const loopbackOnly = permit.provider.providerClass === 'local' && isIP(target.hostname.replace(/^\[|\]$/g, '')) === 0;
     // A kept-alive socket the server closed while it sat in the pool fails the next request
     // with a reset before any response byte. Real servers do this: llama.cpp's llama-server
-    // closes the connection after every streamed response while still announcing keep-alive.
-    // Such a request is sent once more on a fresh connection, marked `retried` in evidence —
-    // only to an engine on this machine: a reset from a remote server may come after it read
-    // (and billed) the request, so there the reset is reported and the pipeline's fallback
-    // rules decide. Pooled sockets idle for at most 4 s (the agents' timeout), well below
-    // hosted APIs' keep-alive, so remote stale sockets are rare.
+    // closes the connection after every streamed response while still announcing keep-alive,
+    // and a hosted API's load balancer closes idle connections on its own clock. Such a request
+    // is sent once more on a fresh connection, with the same permit (it is one invocation),
+    // marked `retried` in evidence — what Node's documentation prescribes for `reusedSocket`,
+    // and less than the vendors' SDKs do (they resend on any connection error). Only once, and
+    // only from a pooled socket: a reset on a fresh connection is reported, and the pipeline's
+    // fallback rules decide.
     const dispatch = (isRetry: boolean): ClientRequest => {
       const sent = send(target, { method: request.method, headers, agent: isRetry ? false : agent, ...(loopbackOnly ? { lookup: loopbackOnlyLookup } : {}) });
-      // Read while connected: a reset socket no longer knows its peer.
-      let peer = '';
       sent.on('error', (error: NodeJS.ErrnoException) => {
-        const staleLocalSocket = sent.reusedSocket && RESET_CODES.has(error.code ?? '') && isLoopbackAddress(peer);
-        if (!isRetry && !responded && !finished && staleLocalSocket) {
+        const staleSocket = sent.reusedSocket && RESET_CODES.has(error.code ?? '');
+        if (!isRetry && !responded && !finished && staleSocket) {
           capture.onRetry?.(`${error.code ?? 'reset'} on a reused connection before any response byte; sent again on a new connection`);
           sentAt = performance.now();
           clientRequest = dispatchOrFail(true);
@@ -534,13 +533,8 @@ export async function sendInvocation(
       });
       sent.on('socket', (socket: Socket) => {
         // A kept-alive socket is already connected (and its TLS session established).
-        if (socket.connecting) {
-          socket.once('connect', () => (peer = socket.remoteAddress ?? ''));
-          socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', onConnected);
-        } else {
-          peer = socket.remoteAddress ?? '';
-          onConnected();
-        }
+        if (socket.connecting) socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', onConnected);
+        else onConnected();
       });
       sent.on('response', onResponse);
       sent.end(body);

@@ -581,6 +581,20 @@ describe('Anthropic client', () => {
     expect(invalid).toBeInstanceOf(Anthropic.BadRequestError);
   });
 
+  it('refuses to count for a model nothing serves with the 404 messages.create gets (not_found_error), as Anthropic does', async () => {
+    const client = anthropicClient(main);
+    const body = { model: 'claude-opus-4-1', messages: [{ role: 'user' as const, content: 'What is the capital of France?' }] };
+    const counted = await client.messages.countTokens(body).catch((caught: unknown) => caught);
+    const created = await client.messages.create({ ...body, max_tokens: 64 }).catch((caught: unknown) => caught);
+    expect(counted).toBeInstanceOf(Anthropic.NotFoundError);
+    expect(created).toBeInstanceOf(Anthropic.NotFoundError);
+    const countError = (counted as InstanceType<typeof Anthropic.NotFoundError>).error as { type: string; error: { type: string; message: string } };
+    expect(countError).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    expect(countError.error.message).toBe(((created as InstanceType<typeof Anthropic.NotFoundError>).error as { error: { message: string } }).error.message);
+    // A model it serves is still counted, by its provider:model name or its alias.
+    expect((await client.messages.countTokens({ ...body, model: `claude:${CLAUDE_MODEL}` })).input_tokens).toBeGreaterThan(5);
+  });
+
   it('retrieves one model by id in the Anthropic shape', async () => {
     expect(await anthropicClient(main).models.retrieve(`claude:${CLAUDE_MODEL}`)).toMatchObject({ type: 'model', id: `claude:${CLAUDE_MODEL}` });
     const missing = await anthropicClient(main).models.retrieve('nothing').catch((caught: unknown) => caught);

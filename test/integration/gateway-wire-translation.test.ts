@@ -106,6 +106,58 @@ describe('an Anthropic-wire provider streaming text and two tool_use blocks', ()
   });
 });
 
+describe("an Anthropic-wire provider overloaded in the middle of a stream (its `event: error` after the 200)", () => {
+  let engine: FakeEngine;
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'anthropic', answer: 'The sky is blue because the air scatters blue sunlight more than red sunlight.' });
+    gateway = await startTestGateway({ providers: [{ id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: engine.baseUrl, auth: true, models: [{ id: 'claude-sonnet-4-20250514', price: { inputPerMTok: 3, outputPerMTok: 15 } }] }] });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+  const OVERLOADED = 'Overloaded';
+
+  it('is sent in Anthropic’s own shape by the fake', async () => {
+    engine.setFault({ errorMidStream: OVERLOADED }, 1);
+    const response = await fetch(`${engine.baseUrl}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'sk-fake-upstream-key', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-20250514', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'Why is the sky blue?' }] }),
+    });
+    const text = await response.text();
+    expect(text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error","message":"Overloaded"\}\}\n\n$/);
+    expect(text).not.toContain('message_stop');
+  });
+
+  it('ends an Anthropic client’s stream with an error, never a clean end', async () => {
+    engine.setFault({ errorMidStream: OVERLOADED }, 1);
+    const stream = anthropicClient(gateway).messages.stream({ model: 'auto', max_tokens: 256, messages: [{ role: 'user', content: 'Why is the sky blue?' }] });
+    const events: Anthropic.RawMessageStreamEvent[] = [];
+    stream.on('streamEvent', (event) => events.push(event));
+    const failure = await stream.finalMessage().catch((caught: unknown) => caught);
+    expect(failure).toBeInstanceOf(Anthropic.APIError);
+    // Anthropic's own error type, which its clients retry on.
+    expect((failure as InstanceType<typeof Anthropic.APIError>).error).toEqual({ type: 'error', error: { type: 'overloaded_error', message: OVERLOADED } });
+    expect(events.some((event) => event.type === 'content_block_delta')).toBe(true);
+    expect(events.map((event) => event.type)).not.toContain('message_stop');
+  });
+
+  it('ends an OpenAI client’s stream with an error, never a finish reason', async () => {
+    engine.setFault({ errorMidStream: OVERLOADED }, 1);
+    const stream = await openAIClient(gateway).chat.completions.create({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'Why is the sky blue?' }] });
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    const failure = await (async () => {
+      for await (const chunk of stream) chunks.push(chunk);
+    })().catch((caught: unknown) => caught);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect(String((failure as Error).message)).toContain(OVERLOADED);
+    expect(chunks.some((chunk) => (chunk.choices[0]?.delta.content ?? '') !== '')).toBe(true);
+    expect(chunks.map((chunk) => chunk.choices[0]?.finish_reason).filter((reason) => reason != null)).toEqual([]);
+  });
+});
+
 describe('an engine that reports no usage (Ollama before stream_options, answers and streams)', () => {
   let engine: FakeEngine;
   let gateway: TestGateway;

@@ -74,6 +74,12 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
     for (const tool of tools) expect(tool.outputSchema, tool.name).toBeDefined();
   });
 
+  it('advertises no tool-list notifications: in stateless mode no notification can reach the client', async () => {
+    const client = await connect();
+    expect(client.getServerCapabilities()?.tools).toBeDefined();
+    expect(client.getServerCapabilities()?.tools?.listChanged).not.toBe(true);
+  });
+
   it('classify: the level and findings, nothing sent anywhere', async () => {
     const client = await connect();
     const result = await call(client, 'classify', { text: RESTRICTED_PROMPT });

@@ -67,6 +67,10 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     (await client.callTool({ name, arguments: args })) as CallToolResult;
   const text = (result: CallToolResult): string => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
 
+  it('advertises a tool list that may change: over stdio the server can tell its client', () => {
+    expect(client.getServerCapabilities()?.tools).toEqual({ listChanged: true });
+  });
+
   it('says who it is and lists its five tools with input and output schemas', async () => {
     expect(client.getServerVersion()).toMatchObject({ name: 'syndicate', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
     const { tools } = await client.listTools();

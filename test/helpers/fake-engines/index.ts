@@ -42,7 +42,10 @@ export type FakeFault =
   | 'reset-mid-stream' // stream some chunks, then destroy the socket
   | { slowStreamMs: number } // delay between stream chunks
   // Stream some chunks, then an error in the stream and a clean end: Ollama's native streams write
-  // `{"error":"…"}` as a line when the runner fails mid-answer (SSE streams: a `data: {"error":{…}}` event).
+  // `{"error":"…"}` as a line when the runner fails mid-answer; OpenAI-wire SSE streams a
+  // `data: {"error":{…}}` event; Anthropic an `event: error` whose data is its error envelope
+  // (`{"type":"error","error":{"type":"overloaded_error","message":…}}`, what its API sends when
+  // overloaded after the 200).
   | { errorMidStream: string }
   | { contentType: string }; // the usual answer, under this Content-Type header
 
@@ -358,7 +361,12 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     } else if (typeof currentFault === 'object' && 'errorMidStream' in currentFault) {
       const keep = Math.max(1, Math.min(Math.floor(frames.length / 2), frames.length - terminal - 1));
       const ndjson = Object.entries(reply.headers).some(([name, value]) => name.toLowerCase() === 'content-type' && value.includes('ndjson'));
-      const error = ndjson ? `${goJson({ error: currentFault.errorMidStream })}\n` : `data: ${JSON.stringify({ error: { message: currentFault.errorMidStream } })}\n\n`;
+      const message = currentFault.errorMidStream;
+      const error = ndjson
+        ? `${goJson({ error: message })}\n`
+        : kind === 'anthropic'
+          ? `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message } })}\n\n`
+          : `data: ${JSON.stringify({ error: { message } })}\n\n`;
       frames = [...frames.slice(0, keep), error];
     } else if (currentFault === 'omit-terminal-marker') {
       frames = frames.slice(0, frames.length - terminal);

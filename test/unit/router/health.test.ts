@@ -422,20 +422,23 @@ describe('callFailureOf', () => {
     const resetDuring = new UpstreamError('127.0.0.1:8080 reset the connection in the middle of the response (120 bytes received)', { code: 'upstream_reset' });
     const http500 = new UpstreamError('llamacpp answered HTTP 500: boom', { code: 'upstream_http_error', status: 500 });
     const firstByte = new UpstreamError('127.0.0.1:8080 accepted the connection but sent no response within 60000 ms', { code: 'upstream_first_byte_timeout' });
-    expect(callFailureOf(refused, undefined)).toEqual({ kind: 'unreachable', reason: refused.message, code: 'upstream_unreachable' });
-    expect(callFailureOf(connectTimeout, undefined).kind).toBe('unreachable');
-    expect(callFailureOf(resetBefore, undefined).kind).toBe('unreachable');
-    expect(callFailureOf(resetDuring, 200)).toEqual({ kind: 'error', reason: resetDuring.message, scope: 'provider', code: 'upstream_reset', status: 200 });
-    expect(callFailureOf(http500, 500).kind).toBe('error');
-    expect(callFailureOf(firstByte, undefined).kind).toBe('error');
+    expect(callFailureOf(refused, undefined, 'local')).toEqual({ kind: 'unreachable', reason: refused.message, code: 'upstream_unreachable' });
+    expect(callFailureOf(connectTimeout, undefined, 'local').kind).toBe('unreachable');
+    expect(callFailureOf(resetBefore, undefined, 'local').kind).toBe('unreachable');
+    // A hosted API accepted the connection and is never probed: one reset is one failed call, not a 30 s hold.
+    expect(callFailureOf(resetBefore, undefined, 'approved_hosted')).toEqual({ kind: 'error', reason: resetBefore.message, scope: 'provider', code: 'upstream_reset' });
+    expect(callFailureOf(refused, undefined, 'approved_hosted').kind).toBe('unreachable');
+    expect(callFailureOf(resetDuring, 200, 'local')).toEqual({ kind: 'error', reason: resetDuring.message, scope: 'provider', code: 'upstream_reset', status: 200 });
+    expect(callFailureOf(http500, 500, 'local').kind).toBe('error');
+    expect(callFailureOf(firstByte, undefined, 'local').kind).toBe('error');
   });
 
   it('a 429 is a rate limit, with the wait the upstream asked for when it said one', () => {
     const withWait = new UpstreamError('claude answered HTTP 429: slow down', { code: 'upstream_rate_limited', status: 429, retryAfterSeconds: 7 });
     const withoutWait = new UpstreamError('claude answered HTTP 429: slow down', { code: 'upstream_rate_limited', status: 429 });
     const answered = { code: 'upstream_rate_limited', status: 429 };
-    expect(callFailureOf(withWait, 429)).toEqual({ kind: 'rate_limited', reason: withWait.message, retryAfterSeconds: 7, scope: 'model', ...answered });
-    expect(callFailureOf(withoutWait, 429)).toEqual({ kind: 'rate_limited', reason: withoutWait.message, scope: 'model', ...answered });
+    expect(callFailureOf(withWait, 429, 'local')).toEqual({ kind: 'rate_limited', reason: withWait.message, retryAfterSeconds: 7, scope: 'model', ...answered });
+    expect(callFailureOf(withoutWait, 429, 'local')).toEqual({ kind: 'rate_limited', reason: withoutWait.message, scope: 'model', ...answered });
   });
 
   it('a 429 is the model’s own unless the answer says the account is exhausted; an overload and a missing model are the model’s; the rest the provider’s', () => {
@@ -444,11 +447,11 @@ describe('callFailureOf', () => {
     const missing = new UpstreamError('ollama answered HTTP 404: model "qwen3:8b" not found, try pulling it first', { code: 'upstream_http_error', status: 404, condition: 'model_not_found' });
     const unauthorized = new UpstreamError('claude answered HTTP 401: invalid x-api-key', { code: 'upstream_http_error', status: 401 });
     const http500 = new UpstreamError('claude answered HTTP 500: Internal server error', { code: 'upstream_http_error', status: 500 });
-    expect(callFailureOf(accountLimited, 429)).toMatchObject({ kind: 'rate_limited', scope: 'provider' });
-    expect(callFailureOf(overloaded, 529)).toEqual({ kind: 'error', reason: overloaded.message, scope: 'model', code: 'upstream_http_error', status: 529 });
-    expect(callFailureOf(missing, 404)).toEqual({ kind: 'model_not_found', reason: missing.message, code: 'upstream_http_error', status: 404 });
-    expect(callFailureOf(unauthorized, 401)).toMatchObject({ kind: 'error', scope: 'provider' });
-    expect(callFailureOf(http500, 500)).toMatchObject({ kind: 'error', scope: 'provider' });
+    expect(callFailureOf(accountLimited, 429, 'local')).toMatchObject({ kind: 'rate_limited', scope: 'provider' });
+    expect(callFailureOf(overloaded, 529, 'local')).toEqual({ kind: 'error', reason: overloaded.message, scope: 'model', code: 'upstream_http_error', status: 529 });
+    expect(callFailureOf(missing, 404, 'local')).toEqual({ kind: 'model_not_found', reason: missing.message, code: 'upstream_http_error', status: 404 });
+    expect(callFailureOf(unauthorized, 401, 'local')).toMatchObject({ kind: 'error', scope: 'provider' });
+    expect(callFailureOf(http500, 500, 'local')).toMatchObject({ kind: 'error', scope: 'provider' });
   });
 });
 

@@ -23,7 +23,7 @@ function rateLimited(retryAfterSeconds: number): ReturnType<typeof callFailureOf
     retryAfterSeconds,
     condition: 'model_rate_limited',
   });
-  return callFailureOf(error, 429);
+  return callFailureOf(error, 429, 'local');
 }
 
 let directory: string;
@@ -79,7 +79,7 @@ describe('holds shared through the store', () => {
   it('what `doctor` and `provider list|show` read: the holds in force, with syndicate’s summary, never the upstream’s text', async () => {
     const gateway = monitorOn(gatewayStore);
     gateway.reportFailure(claude, rateLimited(30), OPUS);
-    gateway.reportFailure(ollama, callFailureOf(new UpstreamError('cannot reach 127.0.0.1:11434: connection refused (ECONNREFUSED)', { code: 'upstream_unreachable' }), undefined), 'llama3.2:3b');
+    gateway.reportFailure(ollama, callFailureOf(new UpstreamError('cannot reach 127.0.0.1:11434: connection refused (ECONNREFUSED)', { code: 'upstream_unreachable' }), undefined, 'local'), 'llama3.2:3b');
     clock += 1000;
     await pause();
     const holds = holdsInForce(runStore, [ollama, claude], clock);
@@ -117,7 +117,7 @@ describe('holds shared through the store', () => {
 
   it('a retired provider’s holds are not listed (it takes no routes); registered again at the same base URL, the same engine is held again until their time', async () => {
     const gateway = monitorOn(gatewayStore);
-    gateway.reportFailure(ollama, callFailureOf(new UpstreamError('cannot reach 127.0.0.1:11434: connection refused (ECONNREFUSED)', { code: 'upstream_unreachable' }), undefined), 'llama3.2:3b');
+    gateway.reportFailure(ollama, callFailureOf(new UpstreamError('cannot reach 127.0.0.1:11434: connection refused (ECONNREFUSED)', { code: 'upstream_unreachable' }), undefined, 'local'), 'llama3.2:3b');
     gateway.reportFailure(claude, rateLimited(30), OPUS);
     await pause();
     const retired = { ...ollama, retiredAt: '2026-03-02T10:00:01.000Z' };
@@ -164,7 +164,7 @@ describe('holds shared through the store', () => {
   it('a success clears the hold this process recorded, never another’s; a rate limit ends by time only', async () => {
     const gateway = monitorOn(gatewayStore);
     const run = monitorOn(runStore);
-    const notServed = callFailureOf(new UpstreamError(`claude answered HTTP 404: model: ${HAIKU}`, { code: 'upstream_http_error', status: 404, condition: 'model_not_found' }), 404);
+    const notServed = callFailureOf(new UpstreamError(`claude answered HTTP 404: model: ${HAIKU}`, { code: 'upstream_http_error', status: 404, condition: 'model_not_found' }), 404, 'approved_hosted');
     gateway.reportFailure(claude, notServed, HAIKU);
     gateway.reportFailure(claude, rateLimited(30), OPUS);
     run.reportFailure(claude, { kind: 'unreachable', reason: 'no connection to api.anthropic.com within 10000 ms', code: 'upstream_connect_timeout' });
@@ -232,7 +232,7 @@ describe('holds shared through the store', () => {
 });
 
 describe('holds released before their time', () => {
-  const failing = callFailureOf(new UpstreamError('claude answered HTTP 500', { code: 'upstream_http_error', status: 500 }), 500);
+  const failing = callFailureOf(new UpstreamError('claude answered HTTP 500', { code: 'upstream_http_error', status: 500 }), 500, 'approved_hosted');
   const unreachable = { kind: 'unreachable', reason: 'connection refused', code: 'upstream_unreachable' } as const;
   /** The CLI's connection (`provider release`, `provider test`, `engine start`): it records the release. */
   let cliStore: Store;
@@ -274,7 +274,7 @@ describe('holds released before their time', () => {
 
   it('an answer (provider test) lifts down holds and the failed calls counted towards one, never a rate limit', async () => {
     const gateway = monitorOn(gatewayStore);
-    const notServed = callFailureOf(new UpstreamError(`claude answered HTTP 404: model: ${HAIKU}`, { code: 'upstream_http_error', status: 404, condition: 'model_not_found' }), 404);
+    const notServed = callFailureOf(new UpstreamError(`claude answered HTTP 404: model: ${HAIKU}`, { code: 'upstream_http_error', status: 404, condition: 'model_not_found' }), 404, 'approved_hosted');
     gateway.reportFailure(claude, notServed, HAIKU);
     gateway.reportFailure(claude, rateLimited(600), OPUS);
     gateway.reportFailure(claude, failing);

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
-import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../../../src/errors.js';
 import type { VerifiedPermit } from '../../../src/permits/index.js';
 import { sendInvocation, type TransportResponse } from '../../../src/transport/index.js';
 import type { WireHttpRequest } from '../../../src/wire/adapter.js';
+import { startRawHttpServer, type RawRequestPlan } from '../../helpers/raw-http-server.js';
 import { delay, PermitFactory, RecordingSink, startServer, type TestServer } from './harness.js';
 
 const BODY = '{"model":"llama3.2:3b","messages":[{"role":"user","content":"héllo ✓"}],"stream":true}';
@@ -113,42 +114,13 @@ describe('transport', () => {
     expect(received).toBe(4);
   });
 
-  /**
-   * A raw HTTP/1.1 server that answers each request with `plan(connection, requestOnConnection)`:
-   * 'answer' (200, keep-alive) or 'reset' (TCP reset without a response byte).
-   */
-  async function rawServer(plan: (connection: number, request: number) => 'answer' | 'reset'): Promise<{ baseUrl: string; connections: () => number }> {
-    let connections = 0;
-    const server = createNetServer((socket) => {
-      connections += 1;
-      const connection = connections;
-      let requests = 0;
-      let buffered = '';
-      socket.on('error', () => {});
-      socket.on('data', (data) => {
-        buffered += data.toString('latin1');
-        for (;;) {
-          const headEnd = buffered.indexOf('\r\n\r\n');
-          if (headEnd < 0) return;
-          const length = Number(/content-length: *(\d+)/i.exec(buffered.slice(0, headEnd))?.[1] ?? 0);
-          if (buffered.length < headEnd + 4 + length) return;
-          buffered = buffered.slice(headEnd + 4 + length);
-          requests += 1;
-          if (plan(connection, requests) === 'reset') {
-            socket.resetAndDestroy();
-            return;
-          }
-          const body = '{"ok":true}';
-          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: keep-alive\r\n\r\n${body}`);
-        }
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const { port } = server.address() as AddressInfo;
-    const baseUrl = `http://127.0.0.1:${port}/v1`;
+  /** A raw HTTP/1.1 server on loopback that answers each request with `plan(connection, requestOnConnection)` (see `startRawHttpServer`). */
+  async function rawServer(plan: (connection: number, request: number) => RawRequestPlan): Promise<{ baseUrl: string; connections: () => number }> {
+    const server = await startRawHttpServer({ body: '{"ok":true}', plan });
+    closers.push(() => server.close());
+    const baseUrl = `${server.origin}/v1`;
     await permits.register(baseUrl);
-    return { baseUrl, connections: () => connections };
+    return { baseUrl, connections: server.connections };
   }
 
   it('resends on a new connection, marked as a retry, when a local engine resets a reused connection before answering', async () => {

@@ -1,0 +1,116 @@
+/**
+ * A hosted provider whose connection is reset before any response byte, through the gateway and
+ * the official `openai` client. A pooled keep-alive socket its server closed while idle (what a
+ * load balancer does on its own clock) is resent once on a fresh connection, as for a local
+ * engine; a single reset of a fresh connection fails that request alone and does not hold the
+ * provider out for the hosted TTL (the client would be told to wait 30 s).
+ *
+ * The fake listens on this machine's first non-loopback IPv4 address: the transport must treat it
+ * as remote, as it would a vendor's API.
+ */
+import { networkInterfaces } from 'node:os';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listEvidence } from '../../src/evidence/index.js';
+import { startRawHttpServer, type RawHttpServer } from '../helpers/raw-http-server.js';
+import { startTestGateway, testPolicy, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+
+const ANSWER = JSON.stringify({
+  id: 'chatcmpl-hosted',
+  object: 'chat.completion',
+  created: 1,
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 },
+});
+
+/** The first IPv4 address of this machine that is not loopback. */
+function remoteLookingAddress(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    const found = addresses?.find((address) => address.family === 'IPv4' && !address.internal);
+    if (found !== undefined) return found.address;
+  }
+  throw new Error('this test needs a non-loopback IPv4 address on this machine (any interface up)');
+}
+
+let api: RawHttpServer;
+let gateway: TestGateway;
+/** Requests answered (not reset). */
+let answered = 0;
+/** How many of the next requests are reset: those that open a connection, those on a connection that answered before. */
+let resetOnNewConnection = 0;
+let resetOnOpenConnection = 0;
+
+beforeAll(async () => {
+  const host = remoteLookingAddress();
+  api = await startRawHttpServer({
+    host,
+    body: ANSWER,
+    plan: (_connection, request) => {
+      if (request === 1 && resetOnNewConnection > 0) {
+        resetOnNewConnection -= 1;
+        return 'reset';
+      }
+      if (request > 1 && resetOnOpenConnection > 0) {
+        resetOnOpenConnection -= 1;
+        return 'reset';
+      }
+      answered += 1;
+      return 'answer';
+    },
+  });
+  const policy = testPolicy();
+  gateway = await startTestGateway({
+    providers: [
+      { id: 'hosted', class: 'approved_hosted', wire: 'openai', baseUrl: `${api.origin}/v1`, auth: true, models: [{ id: 'gpt-4o-mini', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }] },
+    ],
+    policy: { ...policy, egress: { allowHosts: [...policy.egress.allowHosts, host] } },
+  });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await api?.close();
+});
+
+/** No retries of its own: what the gateway answers is what the test sees. */
+function client(): OpenAI {
+  return new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+}
+
+const ask = () => client().chat.completions.create({ model: 'hosted:gpt-4o-mini', messages: [{ role: 'user', content: 'Capital of France?' }] });
+
+describe('a hosted provider that resets a connection before answering', () => {
+  it('a pooled socket it closed while idle: the request is sent again on a new connection, answered, and its evidence says retried', async () => {
+    resetOnNewConnection = 0;
+    resetOnOpenConnection = 0;
+    // An answer leaves its connection in the pool; the next request goes on it and is reset.
+    expect((await ask()).choices[0]?.message.content).toBe('Paris.');
+    resetOnOpenConnection = 1;
+    const before = api.connections();
+    const resent = await ask();
+    expect(resent.choices[0]?.message.content).toBe('Paris.');
+    expect(resetOnOpenConnection).toBe(0);
+    expect(api.connections() - before).toBe(1);
+    await gateway.settled();
+    const rows = listEvidence(gateway.store, {}).filter((row) => row.provider.id === 'hosted' && row.state === 'completed');
+    expect(rows.filter((row) => Array.isArray(row.markers) && row.markers.includes('retried'))).toHaveLength(1);
+  });
+
+  it('a fresh connection reset once: that request fails without a 30 s Retry-After, and the next one is sent and answered', async () => {
+    // No pooled socket left open: the request reaches a new connection (at once, or after the
+    // pooled one the client had not yet seen closed), which is reset.
+    api.dropConnections();
+    resetOnOpenConnection = 0;
+    resetOnNewConnection = 1;
+    const failure = await ask().catch((caught: unknown) => caught);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect(resetOnNewConnection).toBe(0);
+    const retryAfter = (failure as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after');
+    expect(retryAfter ?? null).toBeNull();
+    const reached = answered;
+    const next = await ask();
+    expect(next.choices[0]?.message.content).toBe('Paris.');
+    expect(answered - reached).toBe(1);
+  });
+});
