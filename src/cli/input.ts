@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { decodeTextBytes } from '../common/text-bytes.js';
 import { SESSION_ID_PATTERN, SESSION_ID_RULE } from '../common/vocabulary.js';
 import { InvalidInputError, UsageError } from '../errors.js';
-import { readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
+import { INPUT_LIMIT_BYTES, inputTooLarge, readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
 
 /**
  * Reads all of stdin as text (UTF-8, or UTF-16 with a byte-order mark); refuses to wait on an
@@ -15,12 +15,22 @@ export async function readStdin(what: string): Promise<string> {
   return decoded.text;
 }
 
-/** All of stdin as bytes; on an interactive terminal, which would wait for typing, a usage error saying `refusal` with `hint`. */
+/**
+ * All of stdin as bytes; on an interactive terminal, which would wait for typing, a usage error
+ * saying `refusal` with `hint`. Over `INPUT_LIMIT_BYTES` it stops reading (the rest is never held)
+ * and refuses the input (exit 3).
+ */
 export async function readStdinBytes(refusal: string, hint: string): Promise<Buffer> {
   if (process.stdin.isTTY === true) throw new UsageError(refusal, { hint });
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  let total = 0;
+  for await (const chunk of process.stdin) {
+    total += (chunk as Buffer).length;
+    // Leaving the loop destroys stdin: its writer gets EPIPE, as for any reader that stopped.
+    if (total > INPUT_LIMIT_BYTES) throw inputTooLarge(STDIN_FILE_NAME);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 /** Reads a text file the operator named (`classify --file`, `route --request`); bytes that are not text are an invalid input file (exit 3). */
