@@ -145,6 +145,20 @@ export function hostOption(value: string): string {
 }
 
 /**
+ * `--session` of `evidence list` and `metrics`: a stored session's id or name, or any id requests
+ * carried (a coding agent's own). An empty value (a script's `--session "$SESSION"` with SESSION
+ * unset) is a usage error as `run`'s is: it only warned that nothing is named "", and listed nothing.
+ */
+export function sessionFilterOption(value: string | undefined): string | undefined {
+  if (value !== undefined && value.trim() === '') {
+    throw new UsageError('--session must not be empty', {
+      hint: 'give a session id or name (`syndicate session list`; the ids requests carried: `syndicate evidence list`), or leave --session out for every session',
+    });
+  }
+  return value;
+}
+
+/**
  * `--session`: an id as the gateway takes it in `x-syndicate-session`; undefined when absent.
  * Checked before anything is routed or recorded: an empty or malformed id is a usage error, not a
  * refusal left in the evidence.

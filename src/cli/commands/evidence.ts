@@ -10,7 +10,7 @@ import type { Store } from '../../store/store.js';
 import { CALLABLE_PROVIDER_CLASSES, SENSITIVITY_LEVELS, type ProviderClass, type SensitivityLevel } from '../../common/vocabulary.js';
 import { EVIDENCE_STATES, type EvidenceState } from '../../evidence/types.js';
 import { contextFor } from '../context.js';
-import { filePathOption } from '../input.js';
+import { filePathOption, sessionFilterOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 import { checkStop, ITEMS_BETWEEN_CHECKS, pausing } from '../../common/pausing.js';
 import { counted, type Output } from '../output.js';
@@ -63,7 +63,7 @@ export function evidenceCommand(): Command {
       const filters: ListEvidenceOptions = {};
       if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
       if (options.provider !== undefined) filters.provider = options.provider;
-      if (options.session !== undefined) filters.session = options.session;
+      const session = sessionFilterOption(options.session);
       // Commander has checked each against its choices.
       if (options.sensitivity !== undefined) filters.sensitivity = options.sensitivity;
       if (options.class !== undefined) {
@@ -82,8 +82,8 @@ export function evidenceCommand(): Command {
       const { store, rows } = await cancellable(
         async (signal) => {
           const opened = await context.store({ existing: true });
-          if (options.session !== undefined) {
-            const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(opened, options.session);
+          if (session !== undefined) {
+            const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(opened, session);
             filters.session = sessionId;
             if (warning !== undefined) context.output.warn(warning);
           }

@@ -2,6 +2,7 @@ import { counted } from '../output.js';
 import { Command } from 'commander';
 import type { MetricsSummary, Percentiles, TokenTotals } from '../../metrics/summary.js';
 import { contextFor } from '../context.js';
+import { sessionFilterOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 
 interface MetricsOptions {
@@ -20,6 +21,7 @@ export function metricsCommand(): Command {
       const { output } = context;
       const { parseDuration } = await import('../../common/duration.js');
       const sinceMs = parseDuration(options.since, '--since', { minimumMs: 1 });
+      const sessionFilter = sessionFilterOption(options.session);
       const { loadPolicy } = await import('../../policy/load.js');
       const { computeMetricsCancellable, windowUntilNow } = await import('../../metrics/index.js');
       const policy = loadPolicy(context.home.policyPath);
@@ -29,8 +31,8 @@ export function metricsCommand(): Command {
         async (signal) => {
           const store = await context.store({ existing: true });
           let session: string | undefined;
-          if (options.session !== undefined) {
-            const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, options.session);
+          if (sessionFilter !== undefined) {
+            const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, sessionFilter);
             session = sessionId;
             if (warning !== undefined) output.warn(warning);
           }
