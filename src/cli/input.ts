@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { decodeTextBytes } from '../common/text-bytes.js';
 import { SESSION_ID_PATTERN, SESSION_ID_RULE } from '../common/vocabulary.js';
 import { InvalidInputError, UsageError } from '../errors.js';
-import { readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
+import { INPUT_LIMIT_BYTES, inputTooLarge, readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
 
 /**
  * Reads all of stdin as text (UTF-8, or UTF-16 with a byte-order mark); refuses to wait on an
@@ -15,12 +15,22 @@ export async function readStdin(what: string): Promise<string> {
   return decoded.text;
 }
 
-/** All of stdin as bytes; on an interactive terminal, which would wait for typing, a usage error saying `refusal` with `hint`. */
+/**
+ * All of stdin as bytes; on an interactive terminal, which would wait for typing, a usage error
+ * saying `refusal` with `hint`. Over `INPUT_LIMIT_BYTES` it stops reading (the rest is never held)
+ * and refuses the input (exit 3).
+ */
 export async function readStdinBytes(refusal: string, hint: string): Promise<Buffer> {
   if (process.stdin.isTTY === true) throw new UsageError(refusal, { hint });
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  let total = 0;
+  for await (const chunk of process.stdin) {
+    total += (chunk as Buffer).length;
+    // Leaving the loop destroys stdin: its writer gets EPIPE, as for any reader that stopped.
+    if (total > INPUT_LIMIT_BYTES) throw inputTooLarge(STDIN_FILE_NAME);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 /** Reads a text file the operator named (`classify --file`, `route --request`); bytes that are not text are an invalid input file (exit 3). */
@@ -132,6 +142,20 @@ export function hostOption(value: string): string {
   throw new UsageError(`--host must be an IP address or a host name, got "${value}"`, {
     hint: 'give the address alone, e.g. --host 127.0.0.1 (the default), --host ::1 or --host localhost; the port goes in --port',
   });
+}
+
+/**
+ * `--session` of `evidence list` and `metrics`: a stored session's id or name, or any id requests
+ * carried (a coding agent's own). An empty value (a script's `--session "$SESSION"` with SESSION
+ * unset) is a usage error as `run`'s is: it only warned that nothing is named "", and listed nothing.
+ */
+export function sessionFilterOption(value: string | undefined): string | undefined {
+  if (value !== undefined && value.trim() === '') {
+    throw new UsageError('--session must not be empty', {
+      hint: 'give a session id or name (`syndicate session list`; the ids requests carried: `syndicate evidence list`), or leave --session out for every session',
+    });
+  }
+  return value;
 }
 
 /**

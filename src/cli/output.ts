@@ -197,9 +197,8 @@ export function renderTable(
   color: ChalkInstance,
 ): string {
   const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))));
-  const widths = columns.map((column, index) =>
-    Math.max(column.length, ...cells.map((row) => (row[index] ?? '').replace(ANSI, '').length)),
-  );
+  // A reduce, not Math.max(...cells): 100 000 rows as arguments overflow the stack (`evidence list --limit 200000`).
+  const widths = columns.map((column, index) => cells.reduce((widest, row) => Math.max(widest, (row[index] ?? '').replace(ANSI, '').length), column.length));
   const pad = (text: string, width: number): string => text + ' '.repeat(Math.max(0, width - text.replace(ANSI, '').length));
   const header = columns.map((column, index) => color.bold(pad(column.toUpperCase(), widths[index] ?? 0))).join('  ');
   const body = cells.map((row) => row.map((cell, index) => pad(cell, widths[index] ?? 0)).join('  ').trimEnd());

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { IMAGE_TYPES_TEXT, PROMPT_OPTION_CARRIERS, promptRequestParts as sharedPromptRequestParts, RUN_PROMPT_OPTION_NAMES, type GivenImage, type PromptRequestParts } from '../invoke/prompt-options.js';
-import { readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
+import { INPUT_LIMIT_BYTES, readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
 import { REASONING_EFFORTS, type ReasoningEffort } from '../wire/reasoning.js';
 import { numberOption, positiveIntegerOption, readStdinBytes, readTextInput } from './input.js';
 
@@ -95,14 +95,17 @@ export function requestOptionStdinReaders(options: RequestOptionValues): Array<r
  * of the command line, not an input file to validate.
  */
 async function givenImage(file: string): Promise<GivenImage> {
-  if (file === '-') {
-    const bytes = await readStdinBytes('--image - reads the image from stdin, which is a terminal here', `pipe the image: --image - < screenshot.png, or name it: --image screenshot.png`);
-    return { bytes, name: `--image ${STDIN_FILE_NAME}` };
-  }
   try {
+    if (file === '-') {
+      const bytes = await readStdinBytes('--image - reads the image from stdin, which is a terminal here', `pipe the image: --image - < screenshot.png, or name it: --image screenshot.png`);
+      return { bytes, name: `--image ${STDIN_FILE_NAME}` };
+    }
     return { bytes: readInputFile(file), name: `--image ${file}` };
   } catch (error) {
     if (!(error instanceof InvalidInputError)) throw error;
-    throw new UsageError(`--image: ${error.message}`, { hint: `name a readable ${IMAGE_TYPES_TEXT} file` });
+    const tooLarge = error.details?.['limitBytes'] !== undefined;
+    throw new UsageError(`--image: ${error.message}`, {
+      hint: tooLarge ? `name a ${IMAGE_TYPES_TEXT} file of at most ${INPUT_LIMIT_BYTES / (1024 * 1024)} MiB` : `name a readable ${IMAGE_TYPES_TEXT} file`,
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
+import { checkStop } from '../common/pausing.js';
 import type { Store } from '../store/store.js';
 import { evidenceBlocks } from './blocks.js';
 
@@ -262,8 +263,7 @@ export async function verifyChainCancellable(store: Store, options: VerifyOption
     const walk = walkChain(store, options);
     for (let step = walk.next(); ; step = walk.next()) {
       if (step.done === true) return step.value;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      signal.throwIfAborted();
+      await checkStop(signal);
     }
   } finally {
     restoreMmap();
@@ -420,5 +420,10 @@ function* walkLinks(
  * the chain never erases the only trace of an edit. Undefined when every link holds.
  */
 export function verifyChainRange(store: Store, range: { fromSeq: number; throughSeq: number; previousHash: string }): ChainBreak | undefined {
-  return runToEnd(walkLinks(store.db, evidenceBlocks(store.db), { firstSeq: range.fromSeq, previousHash: range.previousHash, throughSeq: range.throughSeq })).failure;
+  return runToEnd(walkChainRange(store, range));
+}
+
+/** `verifyChainRange` as steps: pauses (yields) after each page of rows, returns the break or undefined. */
+export function* walkChainRange(store: Store, range: { fromSeq: number; throughSeq: number; previousHash: string }): Generator<void, ChainBreak | undefined> {
+  return (yield* walkLinks(store.db, evidenceBlocks(store.db), { firstSeq: range.fromSeq, previousHash: range.previousHash, throughSeq: range.throughSeq })).failure;
 }

@@ -22,6 +22,7 @@ export {
   decodeBytes,
   encodeBytes,
   envelopeToJson,
+  evidenceSummaries,
   exportEvidence,
   getEvidence,
   hasEvidenceOfProvider,

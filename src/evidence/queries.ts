@@ -91,13 +91,18 @@ interface FullRow extends SummaryRow {
 
 /** Rows without their bytes, newest first. */
 export function listEvidence(store: Store, options: ListEvidenceOptions = {}): EvidenceSummary[] {
+  return [...evidenceSummaries(store, options)];
+}
+
+/** `listEvidence` one row at a time, read as it goes (`evidence list --limit 100000` can pause between rows for a signal). */
+export function* evidenceSummaries(store: Store, options: ListEvidenceOptions = {}): Generator<EvidenceSummary, void, undefined> {
   const { where, parameters } = evidenceFilter(options);
   const limit = options.limit === undefined ? '' : ' LIMIT ?';
   if (options.limit !== undefined) parameters.push(options.limit);
   const rows = store.db
     .prepare(`SELECT ${SUMMARY_COLUMNS} FROM evidence${where} ORDER BY created_at DESC, rowid DESC${limit}`)
-    .all(...parameters) as SummaryRow[];
-  return rows.map(toSummary);
+    .iterate(...parameters) as IterableIterator<SummaryRow>;
+  for (const row of rows) yield toSummary(row);
 }
 
 /** How many rows `listEvidence` would give without a limit. */

@@ -2,7 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { idCreationRange } from '../common/ids.js';
 import { CheckFailedError, StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { CHUNK_KEY_SPAN, GENESIS_HASH, latestPrune, verifyChainRange, type ChainBreak } from './chain.js';
+import { CHUNK_KEY_SPAN, GENESIS_HASH, latestPrune, verifyChainRange, walkChainRange, type ChainBreak } from './chain.js';
 
 export interface PruneOptions {
   /** Envelopes created before this instant are deleted (a prefix of the chain: see `pruneEvidence`). */
@@ -86,7 +86,10 @@ export async function pruneEvidenceYielding(store: Store, options: PruneOptions 
   }
 }
 
-/** The prune as steps: yields the result so far after each committed batch, returns it when done. */
+/**
+ * The prune as steps: yields the result so far after each committed batch (a dry run: after each
+ * page of rows it verified, nothing counted yet), returns it when done.
+ */
 function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult, PruneResult, void> {
   const olderThan = options.olderThan.toISOString();
   const previous = latestPrune(store);
@@ -109,7 +112,18 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
   }
   const chainBefore = (): string => latestPrune(store)?.throughHash ?? GENESIS_HASH;
   if (options.dryRun === true) {
-    const brokenAt = envelopes > 0 ? verifyChainRange(store, { fromSeq, throughSeq, previousHash: chainBefore() }) : undefined;
+    // A page of rows at a time: a yielding prune (`evidence prune --dry-run` stopped by a signal) can stop between two.
+    let brokenAt: ChainBreak | undefined;
+    if (envelopes > 0) {
+      const walk = walkChainRange(store, { fromSeq, throughSeq, previousHash: chainBefore() });
+      for (let step = walk.next(); ; step = walk.next()) {
+        if (step.done === true) {
+          brokenAt = step.value;
+          break;
+        }
+        yield result;
+      }
+    }
     if (brokenAt !== undefined) result.brokenAt = brokenAt;
     result.permits = store.statement('SELECT count(*) FROM permits WHERE expires_at < ?').pluck(true).get(olderThan) as number;
     if (envelopes > 0) {

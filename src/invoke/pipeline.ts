@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { elapsedMs, formatDuration, MAXIMUM_TIMEOUT_MS } from '../common/duration.js';
 import { newId } from '../common/ids.js';
 import type { SensitivityLevel } from '../common/vocabulary.js';
-import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError } from '../errors.js';
+import { InterruptedError, PolicyRefusalError, StoreError, SyndicateError, UpstreamError } from '../errors.js';
 import { beginAttempt, completeAttempt, completeAttemptGrouped, createRecorder, recordDenial, recordUncalledAttempt } from '../evidence/index.js';
 import { countInSlices, countPieces, loadTokenCounter } from '../evidence/token-counter.js';
 import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evidence/types.js';
@@ -379,6 +379,16 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
   };
   const permitRefused = (error: unknown, token: string | undefined): AttemptOutcome => {
+    if (error instanceof StoreError) {
+      // The store failed (busy, full, read-only): the denial cannot be written to it either, and
+      // trying made a busy store wait a second busy timeout before failing the same way.
+      const failure = new StoreError(`${error.message}: no permit was issued, and the refusal is not recorded (the store cannot be written)`, {
+        ...(error.hint === undefined ? {} : { hint: error.hint }),
+        ...(error.reason === undefined ? {} : { reason: error.reason }),
+        cause: error,
+      });
+      return { kind: 'fatal', error: failure, report: report({ outcome: 'failed', error: { code: failure.code, message: failure.message } }) };
+    }
     const evidenceId = deny(context, input, requestId, level, error, {
       ...(token === undefined ? {} : { permitToken: token }),
       provider: attemptProvider,

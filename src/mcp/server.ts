@@ -85,6 +85,11 @@ const sensitivity = z.enum(SENSITIVITY_LEVELS);
 const provider = z.object({ id: z.string(), version: z.number(), class: z.string() });
 const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.string() }).loose();
 /** The holds in force (`holdsInForce`), as `provider list --json` and `route --json` give them. */
+/**
+ * A text argument that must name something (`provider`, `model`, `metrics`' `session`): empty or
+ * only spaces is an invalid argument, not "no provider   is registered" or the policy's choice.
+ */
+const nonBlank = (): z.ZodString => z.string().regex(/\S/, 'must not be empty or blank');
 const heldBack = z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited', 'tools_refused']), until: z.string(), reason: z.string() }).loose());
 
 /** An image sent with the prompt, in MCP's own image content shape (`{type: "image", data, mimeType}`). */
@@ -129,8 +134,8 @@ const routeExplainInput = z.strictObject({
   format: z.enum(REQUEST_FAMILIES).optional().describe("the API of `request` (default: told from its fields)"),
   anthropicBeta: z.string().optional().describe('the anthropic-beta header sent with an Anthropic Messages `request` (NAME[,NAME])'),
   system: z.string().optional().describe('system prompt (classified with the prompt, as `complete` does)'),
-  model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
-  provider: z.string().min(1).optional().describe('only consider this provider (or `provider:model`, as `complete` takes it)'),
+  model: nonBlank().optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
+  provider: nonBlank().optional().describe('only consider this provider (or `provider:model`, as `complete` takes it)'),
   workflow: z.enum(WORKFLOW_CLASSES).optional(),
   sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
   maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
@@ -154,8 +159,8 @@ const COMPLETE_TOOL = {
   inputSchema: z.strictObject({
     prompt: z.string().min(1).describe('the user message'),
     system: z.string().optional().describe('system prompt'),
-    model: z.string().min(1).optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
-    provider: z.string().min(1).optional().describe('use only this provider; every policy rule still applies'),
+    model: nonBlank().optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
+    provider: nonBlank().optional().describe('use only this provider; every policy rule still applies'),
     maxTokens: z.number().int().positive().optional().describe('maximum tokens to generate'),
     ...promptOptionsInput,
     workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
@@ -235,7 +240,7 @@ const METRICS_TOOL = {
     'latency per provider and model, load times, spend and estimated savings.',
   inputSchema: z.strictObject({
     since: z.string().optional().describe('how far back, with its unit: 90m, 24h (default), 7d'),
-    session: z.string().min(1).optional().describe("only one session's requests (a stored session's id or name, or the id its requests carry)"),
+    session: nonBlank().optional().describe("only one session's requests (a stored session's id or name, or the id its requests carry)"),
   }),
   outputSchema: { metrics: z.object({ window: z.object({}).loose(), requests: z.object({}).loose(), tokens: z.object({}).loose() }).loose() },
   annotations: { readOnlyHint: true, openWorldHint: false },

@@ -5,7 +5,8 @@
  */
 import type { Policy } from '../policy/types.js';
 import type { Store } from '../store/store.js';
-import { firstEvidenceMs, forEachMetricsRow, readModelLoadEvents } from './query.js';
+import { pausing } from '../common/pausing.js';
+import { firstEvidenceMs, forEachMetricsRow, metricsRows, readModelLoadEvents } from './query.js';
 import { savingsReference } from './savings-reference.js';
 import { MetricsAccumulator, type MetricsSummary, type MetricsWindow } from './summary.js';
 
@@ -15,10 +16,31 @@ export * from './summary.js';
 
 /** The summary of the evidence in `window`, savings priced at the policy's reference model. */
 export function computeMetrics(store: Store, policy: Policy, window: MetricsWindow): MetricsSummary {
+  const summing = startMetrics(store, policy, window);
+  forEachMetricsRow(store, window, (row) => summing.accumulator.add(row));
+  return summing.summary();
+}
+
+/**
+ * `computeMetrics` letting the event loop run every few hundred rows: `signal` aborted meanwhile
+ * (the CLI's Ctrl-C or SIGTERM over a window of a million rows) stops it there, with its reason.
+ */
+export async function computeMetricsCancellable(store: Store, policy: Policy, window: MetricsWindow, signal: AbortSignal): Promise<MetricsSummary> {
+  const summing = startMetrics(store, policy, window);
+  for await (const row of pausing(metricsRows(store, window), signal)) summing.accumulator.add(row);
+  return summing.summary();
+}
+
+/** The accumulator the rows of `window` are added to, and what makes the summary of it once they all were. */
+function startMetrics(store: Store, policy: Policy, window: MetricsWindow): { accumulator: MetricsAccumulator; summary: () => MetricsSummary } {
   const first = firstEvidenceMs(store);
   const reference = savingsReference(store, policy.savings);
   const accumulator = new MetricsAccumulator(window, reference.price, first === undefined ? {} : { firstEvidenceMs: first });
-  forEachMetricsRow(store, window, (row) => accumulator.add(row));
-  const summary = accumulator.summary(window.session === undefined ? readModelLoadEvents(store, window) : []);
-  return reference.warning === undefined ? summary : { ...summary, savings: { ...summary.savings, warning: reference.warning } };
+  return {
+    accumulator,
+    summary: () => {
+      const summary = accumulator.summary(window.session === undefined ? readModelLoadEvents(store, window) : []);
+      return reference.warning === undefined ? summary : { ...summary, savings: { ...summary.savings, warning: reference.warning } };
+    },
+  };
 }

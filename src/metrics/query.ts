@@ -48,13 +48,18 @@ export function firstEvidenceMs(store: Store): number | undefined {
  * only for local answers, the only ones whose cold starts are reported.
  */
 export function forEachMetricsRow(store: Store, window: MetricsWindow, visit: (row: MetricsRow) => void): void {
+  for (const row of metricsRows(store, window)) visit(row);
+}
+
+/** The rows `forEachMetricsRow` visits, as an iterator (read as it goes). */
+export function* metricsRows(store: Store, window: MetricsWindow): Generator<MetricsRow, void, undefined> {
   const session = window.session === undefined ? '' : ' AND session_id = ?';
   const rows = store.db
     .prepare(`SELECT ${METRICS_COLUMNS} FROM evidence WHERE created_at >= ? AND created_at < ?${session} ORDER BY created_at, rowid`)
     .raw(true)
     .iterate(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString(), ...(window.session === undefined ? [] : [window.session])) as IterableIterator<MetricsColumns>;
   for (const [createdAt, kind, state, providerId, providerClass, model, sensitivity, hop, firstTokenMs, totalMs, inputTokens, outputTokens, cachedInputTokens, cacheWriteInputTokens, costUsd, errorCode, warm, byProbe] of rows) {
-    visit({
+    yield {
       createdAt,
       kind: kind as EvidenceKind,
       state: state as EvidenceState,
@@ -73,7 +78,7 @@ export function forEachMetricsRow(store: Store, window: MetricsWindow, visit: (r
       costUsd,
       errorCode,
       byProbe: byProbe === 1,
-    });
+    };
   }
 }
 

@@ -87,6 +87,9 @@ export interface OpenStoreOptions {
 /** The store file's mode: it holds verbatim prompts and responses. */
 export const STORE_FILE_MODE = 0o600;
 
+/** How long a write waits for another connection's write lock before failing busy (SQLite's busy_timeout), unless `busyTimeoutMs` says. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
 /** A store file whose mode was set to 0600, and the permission bits it had. */
 export interface StoreModeChange {
   path: string;
@@ -195,7 +198,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     throw storeFileFailure(error, `cannot open the store at ${path}`, path);
   }
   try {
-    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     // Only takes effect on a new file (before its first page is written). Every commit writes each
     // page it touched to the WAL; with 2 KB pages an evidence envelope writes 32 KB instead of

@@ -1,4 +1,4 @@
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { shellWord } from '../common/shell-word.js';
 import { InvalidInputError } from '../errors.js';
 
@@ -16,12 +16,61 @@ export function unreadableInputFile(displayPath: string, errorCode: string | und
   return new InvalidInputError(`cannot read ${displayPath}: ${reason}`, [], { hint, details: { file: displayPath, reason } });
 }
 
-/** Reads an input file the operator named; one that cannot be read throws `unreadableInputFile`. */
+/**
+ * The most bytes the CLI reads of one input (a file it is given, or stdin): the gateway's default
+ * request-body limit (`DEFAULT_BODY_LIMIT_BYTES`, the Messages API's own), so whatever a model
+ * could be sent is taken. Beyond it the input is refused without reading the rest into memory
+ * (`yes | syndicate run -` grew to 4 GB in 20 s).
+ */
+export const INPUT_LIMIT_BYTES = 32 * 1024 * 1024;
+
+/** An input (a file, or `STDIN_FILE_NAME`) over `INPUT_LIMIT_BYTES`: exit 3, as for any input file syndicate refuses. */
+export function inputTooLarge(displayPath: string): InvalidInputError {
+  const limit = `${INPUT_LIMIT_BYTES / (1024 * 1024)} MiB`;
+  return new InvalidInputError(`${displayPath} holds more than ${limit}, the most syndicate reads of one input: nothing was read past that, classified or sent`, [], {
+    hint:
+      displayPath === STDIN_FILE_NAME
+        ? `check what is piped in (a command that never ends, such as \`yes\`, a whole log, a disk image); pipe at most ${limit}, e.g. \`head -c 1M FILE | …\``
+        : `check that the path names the file meant (not a whole log, a disk image or a device); give one of at most ${limit}`,
+    details: { file: displayPath, limitBytes: INPUT_LIMIT_BYTES },
+  });
+}
+
+/** Bytes read from a file that is no regular file (a FIFO, `/dev/zero`) at a time. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Reads an input file the operator named; one that cannot be read throws `unreadableInputFile`,
+ * one over `INPUT_LIMIT_BYTES` `inputTooLarge` (a regular file by its size, before reading it;
+ * anything else, a FIFO or a device, as soon as it gave more).
+ */
 export function readInputFile(path: string, displayPath: string = path): Buffer {
+  let fd: number;
   try {
-    return readFileSync(path);
+    fd = openSync(path, 'r');
   } catch (error) {
     throw unreadableInputFile(displayPath, (error as NodeJS.ErrnoException).code);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (stats.isFile() && stats.size > INPUT_LIMIT_BYTES) throw inputTooLarge(displayPath);
+    if (stats.isFile()) return readFileSync(fd);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+      const read = readSync(fd, chunk, 0, READ_CHUNK_BYTES, null);
+      if (read === 0) return Buffer.concat(chunks, total);
+      total += read;
+      if (total > INPUT_LIMIT_BYTES) throw inputTooLarge(displayPath);
+      chunks.push(chunk.subarray(0, read));
+    }
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
+    // A directory opens; reading it fails (EISDIR).
+    throw unreadableInputFile(displayPath, (error as NodeJS.ErrnoException).code);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -251,3 +251,29 @@ describe('run, route and embed given an empty --model or --provider (a script\'s
     expect(listed.document).toMatchObject({ ok: true, evidence: [] });
   });
 });
+
+describe('evidence list and metrics given an empty --session (a script\'s unset variable)', () => {
+  const temporary = makeTempHome('syndicate-empty-session-');
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home: temporary.home })).exitCode).toBe(0);
+  }, 90_000);
+  afterAll(() => temporary.cleanup());
+
+  it('is a usage error (exit 2), as for run, embed, route and permit: it warned and exited 0 with nothing listed', { timeout: 90_000 }, async () => {
+    const lines = [
+      ['evidence', 'list', '--session', ''],
+      ['metrics', '--session', ''],
+      ['evidence', 'list', '--session', ' '],
+      ['metrics', '--since', '7d', '--session', ' '],
+    ];
+    const results = await Promise.all(lines.map((line) => runCli(['--json', ...line], { home: temporary.home })));
+    for (const [index, result] of results.entries()) {
+      expect(result.exitCode, lines[index]!.join(' ')).toBe(2);
+      expect(result.stderr, lines[index]!.join(' ')).toBe('');
+      expect(parseJsonDocument(result.stdout), lines[index]!.join(' ')).toMatchObject({
+        ok: false,
+        error: { code: 'usage', message: '--session must not be empty', hint: expect.stringContaining('or leave --session out for every session') },
+      });
+    }
+  });
+});

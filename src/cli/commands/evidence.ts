@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AtomicFile } from '../../common/atomic-file.js';
-import { CheckFailedError, EvidencePrunedError, UsageError } from '../../errors.js';
+import { CheckFailedError, EvidencePrunedError, ExitCode, InterruptedError, UsageError } from '../../errors.js';
 import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ListEvidenceOptions, UnparsedValue, UnreadableBodies } from '../../evidence/index.js';
 import type { PruneResult } from '../../evidence/retention.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
@@ -10,8 +10,9 @@ import type { Store } from '../../store/store.js';
 import { CALLABLE_PROVIDER_CLASSES, SENSITIVITY_LEVELS, type ProviderClass, type SensitivityLevel } from '../../common/vocabulary.js';
 import { EVIDENCE_STATES, type EvidenceState } from '../../evidence/types.js';
 import { contextFor } from '../context.js';
-import { filePathOption } from '../input.js';
+import { filePathOption, sessionFilterOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
+import { checkStop, ITEMS_BETWEEN_CHECKS, pausing } from '../../common/pausing.js';
 import { counted, type Output } from '../output.js';
 import { shellWord } from '../../common/shell-word.js';
 
@@ -24,9 +25,6 @@ interface ListOptions {
   class?: ProviderClass | 'hosted';
   limit?: string;
 }
-
-/** How many envelopes `evidence export` writes between two looks at Ctrl-C and SIGTERM. */
-const EXPORT_BATCH_ROWS = 200;
 
 interface ShowOptions {
   raw?: string;
@@ -61,11 +59,11 @@ export function evidenceCommand(): Command {
     .action(async (options: ListOptions, command: Command) => {
       const context = contextFor(command);
       const { parseDuration } = await import('../../common/duration.js');
-      const { countEvidence, hasEvidenceOfProvider, listEvidence } = await import('../../evidence/index.js');
+      const { countEvidence, evidenceSummaries, hasEvidenceOfProvider } = await import('../../evidence/index.js');
       const filters: ListEvidenceOptions = {};
       if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
       if (options.provider !== undefined) filters.provider = options.provider;
-      if (options.session !== undefined) filters.session = options.session;
+      const session = sessionFilterOption(options.session);
       // Commander has checked each against its choices.
       if (options.sensitivity !== undefined) filters.sensitivity = options.sensitivity;
       if (options.class !== undefined) {
@@ -79,13 +77,22 @@ export function evidenceCommand(): Command {
         throw new UsageError(`invalid --limit "${options.limit ?? ''}"`, { hint: `use a whole number of rows, from 1 to ${Number.MAX_SAFE_INTEGER}` });
       }
       filters.limit = limit;
-      const store = await context.store({ existing: true });
-      if (options.session !== undefined) {
-        const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, options.session);
-        filters.session = sessionId;
-        if (warning !== undefined) context.output.warn(warning);
-      }
-      const rows = listEvidence(store, filters);
+      // A big --limit reads for seconds: Ctrl-C or SIGTERM from the store's opening on stops it
+      // within a few hundred rows (exit 130 / 143).
+      const { store, rows } = await cancellable(
+        async (signal) => {
+          const opened = await context.store({ existing: true });
+          if (session !== undefined) {
+            const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(opened, session);
+            filters.session = sessionId;
+            if (warning !== undefined) context.output.warn(warning);
+          }
+          const read: EvidenceSummary[] = [];
+          for await (const row of pausing(evidenceSummaries(opened, filters), signal)) read.push(row);
+          return { store: opened, rows: read };
+        },
+        { otherWork: { name: '`evidence list`', hint: 'nothing was changed; run it again, or with a smaller --limit' } },
+      );
       if (rows.length === 0 && filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
         // Most likely a mistyped id: say so, as every command given an unknown provider does (a retired one is known).
         const { requireProvider } = await import('../../registry/registry.js');
@@ -226,10 +233,7 @@ export function evidenceCommand(): Command {
               const line = lineOf(envelope);
               if (file !== undefined) writeOutput(file, () => file.write(line));
               else if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve));
-              if (rows % EXPORT_BATCH_ROWS === 0) {
-                await new Promise<void>((resolve) => setImmediate(resolve));
-                signal.throwIfAborted();
-              }
+              if (rows % ITEMS_BETWEEN_CHECKS === 0) await checkStop(signal);
             }
             if (file !== undefined) writeOutput(file, () => file.commit());
           },
@@ -407,18 +411,30 @@ Examples:
         }
         olderThanMs = days * 24 * 3600 * 1000;
       }
-      const { pruneEvidence } = await import('../../evidence/retention.js');
-      const store = await context.store({ existing: true });
+      const { pruneEvidenceYielding } = await import('../../evidence/retention.js');
       const { output } = context;
-      const spinner = options.dryRun === true ? undefined : await output.spinner('pruning evidence');
+      const dryRun = options.dryRun === true;
+      const spinner = dryRun ? undefined : await output.spinner('pruning evidence');
       let result: PruneResult;
       try {
-        result = pruneEvidence(store, {
-          olderThan: new Date(Date.now() - olderThanMs),
-          dryRun: options.dryRun === true,
-          acceptBreak: options.acceptBreak === true,
-          onProgress: (done, total) => spinner?.update(`pruning evidence: ${done}/${total} envelopes`),
-        });
+        // Ctrl-C or SIGTERM from the store's opening on stops it between two batches (exit 130 /
+        // 143): each batch is one transaction, so what was deleted stays deleted and the chain
+        // stays verifiable.
+        result = await cancellable(
+          async (signal) => {
+            const store = await context.store({ existing: true });
+            const pruned = await pruneEvidenceYielding(store, {
+              olderThan: new Date(Date.now() - olderThanMs),
+              dryRun,
+              acceptBreak: options.acceptBreak === true,
+              onProgress: (done, total) => spinner?.update(`pruning evidence: ${done}/${total} envelopes`),
+              shouldStop: () => signal.aborted,
+            });
+            if (signal.aborted || pruned === undefined) throw pruneStopped(signal.reason, dryRun, pruned);
+            return pruned;
+          },
+          { otherWork: { name: '`evidence prune`', hint: 'each batch commits on its own: what it deleted stays deleted, the chain verifiable; run it again to delete the rest' } },
+        );
       } finally {
         spinner?.stop();
         context.close();
@@ -446,6 +462,26 @@ Examples:
     });
 
   return evidence;
+}
+
+/**
+ * The error of a prune a signal stopped (`reason`: the signal's), saying what it deleted: the
+ * batches committed so far (`pruned`, undefined for a dry run or before the first batch).
+ */
+function pruneStopped(reason: unknown, dryRun: boolean, pruned: PruneResult | undefined): unknown {
+  if (!(reason instanceof InterruptedError)) return reason;
+  const deleted = dryRun ? 0 : (pruned?.envelopes ?? 0);
+  const hint = dryRun
+    ? 'a dry run deletes nothing; run it again'
+    : deleted === 0
+      ? 'nothing was deleted; run it again'
+      : `${counted(deleted, 'envelope')} up to chain #${pruned?.throughSeq ?? 0} ${deleted === 1 ? 'was' : 'were'} deleted (each batch commits on its own; ` +
+        'the chain stays verifiable), nothing after; run it again to delete the rest';
+  return new InterruptedError(reason.message, {
+    hint,
+    exitCode: reason.exitCode as typeof ExitCode.interrupted | typeof ExitCode.terminated,
+    details: { deleted, ...(deleted === 0 ? {} : { throughSeq: pruned?.throughSeq }) },
+  });
 }
 
 /** Envelopes whose bytes could not be read that an export's error names (`--json` has the count). */

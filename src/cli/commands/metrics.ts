@@ -2,6 +2,8 @@ import { counted } from '../output.js';
 import { Command } from 'commander';
 import type { MetricsSummary, Percentiles, TokenTotals } from '../../metrics/summary.js';
 import { contextFor } from '../context.js';
+import { sessionFilterOption } from '../input.js';
+import { cancellable } from '../interrupt.js';
 
 interface MetricsOptions {
   since: string;
@@ -19,17 +21,25 @@ export function metricsCommand(): Command {
       const { output } = context;
       const { parseDuration } = await import('../../common/duration.js');
       const sinceMs = parseDuration(options.since, '--since', { minimumMs: 1 });
+      const sessionFilter = sessionFilterOption(options.session);
       const { loadPolicy } = await import('../../policy/load.js');
-      const { computeMetrics, windowUntilNow } = await import('../../metrics/index.js');
+      const { computeMetricsCancellable, windowUntilNow } = await import('../../metrics/index.js');
       const policy = loadPolicy(context.home.policyPath);
-      const store = await context.store({ existing: true });
-      let session: string | undefined;
-      if (options.session !== undefined) {
-        const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, options.session);
-        session = sessionId;
-        if (warning !== undefined) output.warn(warning);
-      }
-      const summary = computeMetrics(store, policy, windowUntilNow(sinceMs, session));
+      // A long window of a busy store takes seconds: Ctrl-C or SIGTERM from the store's opening on
+      // stops it within a few hundred rows (exit 130 / 143).
+      const summary = await cancellable(
+        async (signal) => {
+          const store = await context.store({ existing: true });
+          let session: string | undefined;
+          if (sessionFilter !== undefined) {
+            const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, sessionFilter);
+            session = sessionId;
+            if (warning !== undefined) output.warn(warning);
+          }
+          return computeMetricsCancellable(store, policy, windowUntilNow(sinceMs, session), signal);
+        },
+        { otherWork: { name: '`metrics`', hint: 'nothing was changed; run it again, or with a shorter --since' } },
+      );
       context.close();
       if (summary.savings.warning !== undefined) output.warn(summary.savings.warning);
       if (output.json) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { counted, escapeControlCharacters } from '../../../src/cli/output.js';
+import { Chalk } from 'chalk';
+import { counted, escapeControlCharacters, renderTable } from '../../../src/cli/output.js';
 
 describe('counted', () => {
   it('puts a count before its noun, singular for one', () => {
@@ -14,5 +15,15 @@ describe('escapeControlCharacters', () => {
     expect(escapeControlCharacters('C:\\Users\\…')).toBe('C:\\Users\\…');
     expect(escapeControlCharacters('say "hi" ✓')).toBe('say "hi" ✓');
     expect(escapeControlCharacters('a\nb\tc\rd\u001b[31me\u007f\u0085')).toBe('a\\nb\\tc\\rd\\u001b[31me\\u007f\\u0085');
+  });
+});
+
+describe('renderTable', () => {
+  it('lays out more rows than a call takes arguments (`evidence list --limit 200000` overflowed the stack)', () => {
+    const rows = Array.from({ length: 300_000 }, (_, index) => [`ev_${index}`, index % 2 === 0 ? null : 'completed']);
+    const lines = renderTable(['id', 'state'], rows, new Chalk({ level: 0 })).split('\n');
+    expect(lines).toHaveLength(300_001);
+    expect(lines[0]).toBe(`${'ID'.padEnd('ev_299999'.length)}  STATE`);
+    expect(lines[2]).toBe(`${'ev_1'.padEnd('ev_299999'.length)}  completed`);
   });
 });

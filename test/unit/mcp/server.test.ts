@@ -6,7 +6,7 @@ import { resolveHome } from '../../../src/home/home.js';
 import { createMcpServer, MCP_TOOLS, TOOL_DEFINITIONS, type SyndicateMcpServer } from '../../../src/mcp/server.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { startFakeEngine, type FakeEngine } from '../../helpers/fake-engines/index.js';
-import { connectInProcess } from '../../helpers/mcp.js';
+import { connectInProcess, toolText } from '../../helpers/mcp.js';
 import { inferenceExchanges, Scenario } from '../../helpers/scenario.js';
 
 interface ListedRow {
@@ -54,6 +54,23 @@ describe('createMcpServer', () => {
     const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
     return (document.evidence as ListedRow[])[0]!;
   }
+
+  it('refuses an empty or blank provider, model or metrics session as an invalid argument naming it ("no provider   is registered")', async () => {
+    const before = inferenceExchanges(engine).length;
+    for (const [name, args, field] of [
+      ['complete', { prompt: 'Say hi.', provider: '' }, 'provider'],
+      ['complete', { prompt: 'Say hi.', provider: '  ' }, 'provider'],
+      ['complete', { prompt: 'Say hi.', model: ' ' }, 'model'],
+      ['route_explain', { prompt: 'Say hi.', provider: ' ' }, 'provider'],
+      ['route_explain', { prompt: 'Say hi.', model: '' }, 'model'],
+      ['metrics', { session: ' ' }, 'session'],
+    ] as const) {
+      const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+      expect(result.isError, `${name} ${JSON.stringify(args)}`).toBe(true);
+      expect(toolText(result), `${name} ${JSON.stringify(args)}`).toBe(`MCP error -32602: Input validation error: Invalid arguments for tool ${name}: must not be empty or blank at ${field}`);
+    }
+    expect(inferenceExchanges(engine).length).toBe(before);
+  });
 
   it('lists the tools exactly as the SDK derives them from their definitions (derived once, shared by every server)', async () => {
     const bare = new McpServer({ name: 'bare', version: '0.0.0' });
