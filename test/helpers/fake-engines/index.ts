@@ -131,6 +131,14 @@ export interface FakeEngineOptions {
    * (test/fixtures/llama.cpp-real/error-image-unsupported.json). Default: images are taken.
    */
   mmproj?: boolean;
+  /**
+   * llama.cpp only: `-c`, each slot's context in tokens: a chat prompt of that many tokens or more
+   * gets the captured 400 `exceed_context_size_error` (``request (N tokens) exceeds the available
+   * context size (M tokens), try increasing it``, test/fixtures/llama.cpp-real/chat-exceed-context.http),
+   * streamed or not, before any answer. Discovery still reports the model's `contextWindow`, as
+   * a record may declare more than the engine was started with. Default 1 048 576: no test prompt reaches it.
+   */
+  contextSize?: number;
 }
 
 /** See `FakeEngineOptions.replay`. */
@@ -222,6 +230,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     sleeping: kind === 'llama.cpp' && options.asleep === true,
     embeddings: options.embeddings ?? models.some((model) => model.embedding === true),
     physicalBatchSize: options.physicalBatchSize ?? 512,
+    contextSize: options.contextSize ?? 1_048_576,
     mmproj: options.mmproj ?? true,
   };
   const exchanges: RecordedExchange[] = [];
