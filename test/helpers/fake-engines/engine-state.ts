@@ -15,6 +15,8 @@ export interface ResolvedModel {
   fillInMiddle?: boolean;
   /** The length of its vectors (default 8). */
   dimensions?: number;
+  /** llama.cpp: its other `--alias` names (see FakeModel.aliases). */
+  aliases?: string[];
 }
 
 /** Mutable state of one fake engine, shared by its discovery and inference handlers. */
