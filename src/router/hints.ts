@@ -307,6 +307,7 @@ export interface EngineRemedies {
   keys: Readonly<Record<string, string | null>>;
 }
 
+/** What the records of `providers` say of starting their engines and of their keys. */
 export function engineRemedies(providers: readonly RegisteredProvider[]): EngineRemedies {
   return {
     starts: Object.fromEntries(providers.filter((provider) => provider.record.engine?.launch !== undefined).map((provider) => [provider.id, `syndicate engine start ${provider.id}`])),
