@@ -246,6 +246,8 @@ async function discoverLlamaCpp(context: DiscoveryContext): Promise<ProviderMode
   // A router is not probed: each probe would load a model.
   const singleModel = context.kind === 'llama.cpp' && !llamaCppModels(listingBody).router;
   const models: ProviderModel[] = [];
+  // Every name listed, and those given so far: a record's names are unique across its models.
+  const names = new Set(list(listing.data).map((entry) => record(entry).id));
   for (const entry of list(listing.data)) {
     const item = record(entry);
     if (typeof item.id !== 'string') continue;
@@ -267,6 +269,8 @@ async function discoverLlamaCpp(context: DiscoveryContext): Promise<ProviderMode
     const vramGb = gigabytes(meta.size);
     if (vramGb !== undefined) context.notes.push(`${id}: vramGb ${vramGb} estimated from the model file size`);
     const served = singleModel ? await probeLlamaServer(context, id) : undefined;
+    const aliases = llamaCppAliases(item, id, names);
+    if (aliases.length > 0) context.notes.push(`${id}: also served as ${aliases.join(', ')} (llama-server's --alias), registered as its aliases`);
     if (context.kind === 'llama.cpp' && !singleModel) {
       context.notes.push(`${id}: not tagged tools (a router's models are not probed, since a probe would load each one): add tools to its tags by hand if the router starts its models with --jinja (the default in current builds)`);
     }
@@ -278,9 +282,27 @@ async function discoverLlamaCpp(context: DiscoveryContext): Promise<ProviderMode
       ...(vramGb === undefined ? {} : { vramGb }),
       // llama-server's /v1/completions continues a prompt; it refuses `suffix` (its fill-in-the-middle is /infill).
       ...(served?.embedding === true ? {} : { tags: [...(served?.tools === true ? ['tools'] : []), COMPLETIONS_TAG] }),
+      ...(aliases.length === 0 ? {} : { aliases }),
     });
   }
   return models;
+}
+
+/**
+ * The other names llama-server lists for a model in `/v1/models` (`aliases`: every name of
+ * `--alias a,b`, the first being its id; its `-m` path alone without one): those that are not the
+ * id it is registered under, nor a name listed or given already (`taken`, which they join: a
+ * record's names are unique across its models), as the record schema takes them.
+ */
+function llamaCppAliases(item: Record<string, unknown>, id: string, taken: Set<unknown>): string[] {
+  taken.add(id);
+  const aliases: string[] = [];
+  for (const name of list(item.aliases)) {
+    if (typeof name !== 'string' || name === '' || name.length > 200 || taken.has(name)) continue;
+    taken.add(name);
+    aliases.push(name);
+  }
+  return aliases;
 }
 
 /**

@@ -7,7 +7,16 @@ import { coldStartEstimator } from '../router/cold-starts.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { recentFirstTokens } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
-import { attemptsWithinMaxHops, engineStartCommands, hintForUnavailable, toolsRefusalsOfExclusions, unavailabilityOfExclusions, withEngineStarts, withSharedHoldTimes } from '../router/hints.js';
+import {
+  attemptsWithinMaxHops,
+  engineRemedies,
+  hintForUnavailable,
+  toolsRefusalsOfExclusions,
+  unavailabilityOfExclusions,
+  withEngineRemedies,
+  withSharedHoldTimes,
+  type EngineRemedies,
+} from '../router/hints.js';
 import { routeRequest, type RoutedRequest } from '../router/route-request.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import type { RoutePlan } from '../router/types.js';
@@ -67,8 +76,8 @@ export interface RouteExplanation extends RoutedRequest {
    * tools: what `route --explain` lists with the time left (since when, for a refusal).
    */
   holds: HoldReport[];
-  /** The command that starts each provider's engine whose record declares how (`engineStartCommands`), for the hint of an engine that is down. */
-  engineStarts: Record<string, string>;
+  /** What the records say of starting each engine and of its key (`engineRemedies`), for the hint of an engine that is down. */
+  engineRemedies: EngineRemedies;
   /**
    * The refusal `run`, the gateway and MCP `complete` give a plan without candidates that no
    * provider was only down for (`routeRefusal`): its code, the request field at fault, message and hint.
@@ -165,7 +174,7 @@ export async function explainRequestRoute(
     ...routed,
     skipped,
     holds: holdsKeepingOut(plan, holdsInForce(store, providers)),
-    engineStarts: engineStartCommands(providers),
+    engineRemedies: engineRemedies(providers),
     refusal: () =>
       routeRefusal(plan, request, routed.classification, {
         providers,
@@ -199,7 +208,7 @@ export function unavailableRouteError(routed: RouteExplanation): UpstreamError |
   return new UpstreamError(`inference unavailable, try again later (${reasons.join(' | ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: hintForUnavailable(withSharedHoldTimes(withEngineStarts([...unavailable, ...toolsRefusalsOfExclusions(plan.excluded)], routed.engineStarts), routed.holds)),
+    hint: hintForUnavailable(withSharedHoldTimes(withEngineRemedies([...unavailable, ...toolsRefusalsOfExclusions(plan.excluded)], routed.engineRemedies), routed.holds)),
     details: routeErrorDetails(routed),
   });
 }

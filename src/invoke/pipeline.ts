@@ -16,14 +16,15 @@ import type { RegisteredProvider } from '../registry/types.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { callFailureOf } from '../router/health.js';
 import {
-  engineStartCommands,
+  credentialHint,
+  engineRemedies,
   hintForInputTooLong,
   hintForUnavailable,
   hintForUntriedKeyless,
   retryAfterForUnavailable,
   toolsRefusalsOfExclusions,
   unavailabilityOfExclusions,
-  withEngineStarts,
+  withEngineRemedies,
   withSharedHoldTimes,
   type Unavailability,
 } from '../router/hints.js';
@@ -272,7 +273,8 @@ function unavailableHint(
     const identity = { provider: report.provider.id, ...(ofModel ? { model: report.model } : {}), local: report.provider.class === 'local' };
     if (call.kind === 'rate_limited') return [{ ...identity, kind: 'rate_limited', ...(call.retryAfterSeconds === undefined ? {} : { retryInSeconds: call.retryAfterSeconds }) }];
     if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
-    return [{ ...identity, kind: call.kind === 'model_not_found' ? (call.cause ?? 'not_found') : 'failing' }];
+    if (call.kind === 'model_not_found') return [{ ...identity, kind: call.cause ?? 'not_found' }];
+    return [{ ...identity, kind: 'failing', ...(report.status === undefined ? {} : { status: report.status }) }];
   });
   const held = heldOutForLater(context, [...unavailable, ...heldOut], providers);
   const hint = hintForUnavailable(held);
@@ -293,7 +295,7 @@ function unavailableHint(
  * process's routes (this one's own failures included).
  */
 function heldOutForLater(context: PipelineContext, unavailable: Unavailability[], providers: readonly RegisteredProvider[]): Unavailability[] {
-  const withStarts = withEngineStarts(unavailable, engineStartCommands(providers));
+  const withStarts = withEngineRemedies(unavailable, engineRemedies(providers));
   const holds =
     context.longRunning === true
       ? context.health.holds(providers).map(({ provider, model, retryAfterMs }) => ({ provider, ...(model === undefined ? {} : { model }), retryInSeconds: retryAfterMs / 1000 }))
@@ -1186,16 +1188,3 @@ function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
-/**
- * What to do about a 401 or 403: the key the record names (`auth.env`) was refused or lacks access
- * to the model, or the record sends no key at all.
- */
-function credentialHint(providerId: string, keyVariable: string | undefined, status: 401 | 403, model: string): string {
-  if (keyVariable === undefined) {
-    return `${providerId} asks for a key (HTTP ${status}) and its record sends none: add \`auth: { env: NAME }\` to its provider record, register it again (\`syndicate provider register FILE\`) and export NAME`;
-  }
-  const passOn = 'in the environment syndicate runs in (restart a running gateway or MCP server to pass it on)';
-  return status === 401
-    ? `${providerId} refused the key in ${keyVariable}: export a valid key for ${providerId} as ${keyVariable} ${passOn}`
-    : `${providerId} refused ${model} to the key in ${keyVariable}: give that key access to ${model}, or export one that has it as ${keyVariable} ${passOn}`;
-}

@@ -662,7 +662,7 @@ export class HealthMonitor {
           reason: error instanceof Error ? error.message : String(error),
           // It answered, with an error (a 401 for want of its key, a 503 while it loads its model):
           // it runs, so the hint is not to start it.
-          ...(error instanceof UpstreamError && error.status !== undefined ? { cause: 'failing' as const } : {}),
+          ...(error instanceof UpstreamError && error.status !== undefined ? { cause: 'failing' as const, status: error.status } : {}),
         },
         resident: undefined,
         observedAt: this.now(),

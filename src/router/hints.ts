@@ -293,19 +293,59 @@ export interface Unavailability {
   retryInSeconds?: number;
   /** The command that starts its engine, when its record declares how (`engine.launch`). */
   startCommand?: string;
+  /** `failing`: the HTTP status it answered with, when known (a local engine's 401 or 403: it wants its API key). */
+  status?: number;
+  /** A local engine that refused for want of its key (401, 403): the variable its record's `auth.env` names, null when it names none. */
+  keyVariable?: string | null;
 }
 
-/** `syndicate engine start ID` for each provider whose record declares how to launch its engine, by provider id. */
-export function engineStartCommands(providers: readonly RegisteredProvider[]): Record<string, string> {
-  return Object.fromEntries(providers.filter((provider) => provider.record.engine?.launch !== undefined).map((provider) => [provider.id, `syndicate engine start ${provider.id}`]));
+/** What the hint of an unavailable engine can name from the records, by provider id (`engineRemedies`). */
+export interface EngineRemedies {
+  /** `syndicate engine start ID`, for each record that declares how to launch its engine. */
+  starts: Readonly<Record<string, string>>;
+  /** The variable of each local record's key (`auth.env`), null for one without. */
+  keys: Readonly<Record<string, string | null>>;
 }
 
-/** `unavailable` with the start command of each unreachable engine that has one (`engineStartCommands`). */
-export function withEngineStarts(unavailable: readonly Unavailability[], startCommands: Readonly<Record<string, string>>): Unavailability[] {
+/** What the records of `providers` say of starting their engines and of their keys. */
+export function engineRemedies(providers: readonly RegisteredProvider[]): EngineRemedies {
+  return {
+    starts: Object.fromEntries(providers.filter((provider) => provider.record.engine?.launch !== undefined).map((provider) => [provider.id, `syndicate engine start ${provider.id}`])),
+    keys: Object.fromEntries(providers.filter((provider) => provider.record.class === 'local').map((provider) => [provider.id, provider.record.auth?.env ?? null])),
+  };
+}
+
+/**
+ * `unavailable` with the start command of each unreachable engine that has one, and the key
+ * variable of each local engine that refused for want of its key (`isRefusedForKey`).
+ */
+export function withEngineRemedies(unavailable: readonly Unavailability[], remedies: EngineRemedies): Unavailability[] {
   return unavailable.map((entry) => {
-    const command = entry.kind === 'unreachable' ? startCommands[entry.provider] : undefined;
-    return command === undefined ? entry : { ...entry, startCommand: command };
+    const command = entry.kind === 'unreachable' ? remedies.starts[entry.provider] : undefined;
+    if (command !== undefined) return { ...entry, startCommand: command };
+    const key = isRefusedForKey(entry) ? remedies.keys[entry.provider] : undefined;
+    return key === undefined ? entry : { ...entry, keyVariable: key };
   });
+}
+
+/** A local engine that answered 401 or 403: it runs, and wants the API key it was started with. */
+function isRefusedForKey(entry: Unavailability): boolean {
+  return entry.kind === 'failing' && entry.local && (entry.status === 401 || entry.status === 403);
+}
+
+/**
+ * What to do about a 401 or 403: the key the record names (`auth.env`) was refused or lacks access
+ * to the model, or the record sends no key at all. `model` undefined: not a call's answer but an
+ * engine's to its health probe, which names none.
+ */
+export function credentialHint(providerId: string, keyVariable: string | undefined, status: 401 | 403, model?: string): string {
+  if (keyVariable === undefined) {
+    return `${providerId} asks for a key (HTTP ${status}) and its record sends none: add \`auth: { env: NAME }\` to its provider record, register it again (\`syndicate provider register FILE\`) and export NAME`;
+  }
+  const passOn = 'in the environment syndicate runs in (restart a running gateway or MCP server to pass it on)';
+  return status === 401 || model === undefined
+    ? `${providerId} refused the key in ${keyVariable}${status === 401 ? '' : ` (HTTP ${status})`}: export a valid key for ${providerId} as ${keyVariable} ${passOn}`
+    : `${providerId} refused ${model} to the key in ${keyVariable}: give that key access to ${model}, or export one that has it as ${keyVariable} ${passOn}`;
 }
 
 /** The unavailable ones among a plan's exclusions: down (and nothing else), or only held back by a rate limit. */
@@ -318,7 +358,8 @@ export function unavailabilityOfExclusions(excluded: readonly Exclusion[]): Unav
     }
     if (state === undefined) return [];
     const retryInSeconds = exclusion.unavailable?.retryInSeconds;
-    return [{ ...who, kind: exclusion.unavailable?.cause ?? 'unreachable', ...(retryInSeconds === undefined ? {} : { retryInSeconds }) }];
+    const status = exclusion.unavailable?.status;
+    return [{ ...who, kind: exclusion.unavailable?.cause ?? 'unreachable', ...(status === undefined ? {} : { status }), ...(retryInSeconds === undefined ? {} : { retryInSeconds }) }];
   });
 }
 
@@ -349,7 +390,13 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
       : 'check the network and the baseUrl in its provider record';
     clauses.push(`nothing answers at ${names(unreachable)}: ${remedy}${triedAgain(unreachable)}`);
   }
-  const failing = of('failing');
+  // A local engine refusing for want of its key runs: the key is what to fix, as for a call's 401 (`credentialHint`).
+  const keyRefusals = of('failing').filter(isRefusedForKey);
+  for (const provider of new Set(keyRefusals.map((entry) => entry.provider))) {
+    const entry = keyRefusals.find((refusal) => refusal.provider === provider)!;
+    clauses.push(credentialHint(provider, entry.keyVariable ?? undefined, entry.status === 403 ? 403 : 401, entry.model));
+  }
+  const failing = of('failing').filter((entry) => !isRefusedForKey(entry));
   if (failing.length > 0) {
     const where = failing.some((entry) => entry.local) ? "the engine's own log or health endpoint" : "the provider's status page";
     const [answer, its] = names(failing).includes(',') ? ['answer', 'their'] : ['answers', 'its'];

@@ -196,7 +196,11 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     if (health?.state === 'down') {
       const label = isHostedClass(providerClass) ? 'recently failed' : health.cause === 'failing' ? 'engine failing' : 'engine unreachable';
       exclude('unhealthy', `${label}: ${health.reason ?? 'down'} (checked ${health.checkedAt})`);
-      unavailable = { cause: health.cause ?? 'unreachable', ...(health.retryAfterMs === undefined ? {} : { retryInSeconds: health.retryAfterMs / 1000 }) };
+      unavailable = {
+        cause: health.cause ?? 'unreachable',
+        ...(health.status === undefined ? {} : { status: health.status }),
+        ...(health.retryAfterMs === undefined ? {} : { retryInSeconds: health.retryAfterMs / 1000 }),
+      };
     } else if (health?.state === 'rate_limited') {
       retryAfterSeconds = (health.retryAfterMs ?? 0) / 1000;
       exclude('rate_limited', `rate-limited for another ${Math.ceil(retryAfterSeconds)} s: ${health.reason ?? 'HTTP 429'} (checked ${health.checkedAt})`);

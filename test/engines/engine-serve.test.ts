@@ -138,6 +138,36 @@ describe('syndicate engine serve (node-llama-cpp, generated test model)', () => 
     expect(timings.prompt_ms + timings.predicted_ms).toBeLessThan(elapsedMs);
   });
 
+  it('reports the prompt tokens reused and evaluated in its timings as llama-server does, streamed (on the last chunk) or not', async () => {
+    interface Timings {
+      cache_n: number;
+      prompt_n: number;
+      prompt_ms: number;
+      predicted_n: number;
+    }
+    const messages = [{ role: 'user' as const, content: 'Count the waves on a quiet lake at dawn.' }];
+    const plain = (await client.chat.completions.create({ model: 'tiny', messages, max_tokens: 8, temperature: 0 })) as unknown as {
+      usage: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens: number } };
+      timings: Timings;
+    };
+    expect(plain.timings.cache_n + plain.timings.prompt_n).toBe(plain.usage.prompt_tokens);
+    expect(plain.timings.cache_n).toBe(plain.usage.prompt_tokens_details?.cached_tokens ?? 0);
+    expect(plain.timings.predicted_n).toBe(plain.usage.completion_tokens);
+
+    // The same prompt again, streamed: all but its last token come from the cache (llama-server: `prompt_n` 1).
+    for (const includeUsage of [true, false]) {
+      const stream = await client.chat.completions.create({ model: 'tiny', messages, max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: includeUsage } });
+      const chunks: Record<string, unknown>[] = [];
+      for await (const chunk of stream) chunks.push(chunk as unknown as Record<string, unknown>);
+      expect(chunks.map((chunk) => 'timings' in chunk), `include_usage: ${String(includeUsage)}`).toEqual(chunks.map((_, index) => index === chunks.length - 1));
+      const timings = chunks.at(-1)!['timings'] as Timings;
+      expect(timings).toMatchObject({ cache_n: plain.usage.prompt_tokens - 1, prompt_n: 1 });
+      expect(timings.prompt_ms).toBeGreaterThan(0);
+      expect(timings.predicted_n).toBeGreaterThanOrEqual(1);
+      if (includeUsage) expect((chunks.at(-1)!['usage'] as { prompt_tokens_details: { cached_tokens: number } }).prompt_tokens_details.cached_tokens).toBe(timings.cache_n);
+    }
+  });
+
   it('never reports more completion tokens than max_tokens, whatever the sampling', async () => {
     const messages = [{ role: 'user' as const, content: 'Write a line about rivers.' }];
     const counts: { seed: number; tokens: number; finish: string }[] = [];

@@ -12,6 +12,7 @@ interface AddedModel {
   id: string;
   kind?: string;
   tags?: string[];
+  aliases?: string[];
 }
 
 /**
@@ -59,6 +60,14 @@ describe('provider add llama.cpp against a real llama-server', () => {
     const run = await scenario.json(['run', 'Write a line about rivers.', '--model', 'plain:tiny', '--max-tokens', '4', '--no-stream']);
     expect(run.result.exitCode, run.result.stdout).toBe(0);
     expect(run.document).toMatchObject({ model: 'tiny' });
+  }, 120_000);
+
+  it('--alias with a comma-separated list: the name it lists as the id (the first in byte order), the others its aliases, and run names the model by one', async () => {
+    const { model } = await add('aliased', ['--alias', 'tiny-chat,chat,small']);
+    expect(model).toMatchObject({ id: 'chat', aliases: ['small', 'tiny-chat'] });
+    const run = await scenario.json(['run', 'Write a line about rivers.', '--model', 'aliased:tiny-chat', '--max-tokens', '4', '--no-stream']);
+    expect(run.result.exitCode, run.result.stdout).toBe(0);
+    expect(run.document).toMatchObject({ model: 'chat' });
   }, 120_000);
 
   it('--no-jinja: not tagged tools, and the note names --jinja', async () => {

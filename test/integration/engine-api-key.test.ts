@@ -74,11 +74,14 @@ describe('a local engine started with an API key', () => {
     expect(result.stdout).toContain('answered HTTP 401: {"error":{"message":"Invalid API Key"');
   });
 
-  it('run without the key: the engine answered (401), so the hint looks at the engine rather than saying nothing answers', async () => {
+  it('run without the key: the engine answered (401), so the hint names the key its record reads, not "nothing answers" nor "HTTP 5xx"', async () => {
     const result = await scenario.cli(['run', 'hello', '--provider', 'keyed', '--no-stream'], { env: { LLAMA_SERVER_KEY: '' } });
     expect(result.exitCode).toBe(5);
     expect(result.stderr).toContain('engine failing: ');
-    expect(result.stderr).toContain('hint: keyed answers but its calls fail');
+    expect(result.stderr).toContain(
+      'hint: keyed refused the key in LLAMA_SERVER_KEY: export a valid key for keyed as LLAMA_SERVER_KEY in the environment syndicate runs in (restart a running gateway or MCP server to pass it on)',
+    );
+    expect(result.stderr).not.toContain('5xx');
     expect(result.stderr).not.toContain('nothing answers at keyed');
   });
 
@@ -89,5 +92,37 @@ describe('a local engine started with an API key', () => {
     expect(error.message).toContain('answered HTTP 401');
     expect(error.hint).toContain('the engine runs but asks for an API key, and provider add sends none: write its provider record with auth.env');
     expect(error.hint).not.toContain('start it with');
+  });
+});
+
+describe('a local engine started with an API key, whose record names none', () => {
+  let engine: FakeEngine;
+  /** Its probe answers; its inference endpoint then refuses with the 401 (a key asked for inference alone, as a proxy in front may). */
+  let refusing: FakeEngine;
+  let scenario: Scenario;
+
+  beforeAll(async () => {
+    [engine, refusing] = await Promise.all([startFakeEngine({ kind: 'llama.cpp', apiKey: KEY }), startFakeEngine({ kind: 'llama.cpp' })]);
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'keyless', engine }, { id: 'refusing', engine: refusing });
+  });
+  afterAll(async () => {
+    await Promise.all([engine?.close(), refusing?.close()]);
+    scenario?.cleanup();
+  });
+
+  const NO_KEY_HINT = 'asks for a key (HTTP 401) and its record sends none: add `auth: { env: NAME }` to its provider record, register it again (`syndicate provider register FILE`) and export NAME';
+
+  it('run: its health probe answered 401, so the hint says to add auth.env, not "HTTP 5xx"', async () => {
+    const { result, document } = await scenario.json(['run', 'hello', '--provider', 'keyless', '--no-stream']);
+    expect(result.exitCode).toBe(5);
+    expect(document['error']).toMatchObject({ code: 'inference_unavailable', hint: `keyless ${NO_KEY_HINT}` });
+  });
+
+  it('run: a call refused with 401 after a probe that passed gets the same words', async () => {
+    refusing.setFault({ status: 401, body: '{"error":{"message":"Invalid API Key","type":"authentication_error","code":401}}' }, 1);
+    const { result, document } = await scenario.json(['run', 'hello', '--provider', 'refusing', '--no-stream']);
+    expect(result.exitCode).toBe(5);
+    expect((document['error'] as { hint: string }).hint).toBe(`refusing ${NO_KEY_HINT}`);
   });
 });

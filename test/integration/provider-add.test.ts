@@ -6,7 +6,7 @@ interface AddDocument {
   ok: boolean;
   entry: string;
   outcome: { id: string; status: string; version: number };
-  record: { id: string; class: string; baseUrl: string; auth?: { env: string }; vendor?: string; models: { id: string; contextWindow: number; capabilityClass: string; tags?: string[] }[] };
+  record: { id: string; class: string; baseUrl: string; auth?: { env: string }; vendor?: string; models: { id: string; contextWindow: number; capabilityClass: string; tags?: string[]; aliases?: string[] }[] };
   discovery: { engine: string; engineUrl: string; notes: string[] } | null;
   notes: string[];
 }
@@ -190,6 +190,17 @@ describe('provider add: discovery from running engines through the built CLI', (
       const llama = await engine({ kind: 'llama.cpp', models: [{ id: 'tiny-chat' }], modelPath: MODEL_PATH, jinja: true });
       const document = await add(['llama.cpp', '--base-url', llama.baseUrl]);
       expect(document.record.models.map((model) => model.id)).toEqual(['tiny-chat']);
+    });
+
+    it('--alias with several names (`--alias tiny-chat,chat,small`): the one listed as the id (the first in byte order), the others its aliases, which requests may name', async () => {
+      expect((await runCli(['init'], { home })).exitCode).toBe(0);
+      const llama = await engine({ kind: 'llama.cpp', models: [{ id: 'chat', aliases: ['tiny-chat', 'small'] }], modelPath: MODEL_PATH, jinja: true });
+      const document = await add(['llama.cpp', '--base-url', llama.baseUrl]);
+      expect(document.record.models.map((model) => [model.id, model.aliases])).toEqual([['chat', ['small', 'tiny-chat']]]);
+      expect(document.discovery?.notes).toContain("chat: also served as small, tiny-chat (llama-server's --alias), registered as its aliases");
+      const run = await runCli(['run', 'Name the capital of France.', '--model', 'llama.cpp:tiny-chat', '--no-stream', '--json'], { home });
+      expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+      expect(parseJsonDocument(run.stdout)).toMatchObject({ provider: { id: 'llama.cpp' }, model: 'chat' });
     });
 
     it('a router: its names as listed, nothing probed (a probe would load each model), not tagged tools', async () => {

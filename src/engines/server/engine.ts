@@ -80,11 +80,19 @@ export interface EngineGenerationResult {
   /** The answer text's token log-probabilities, when the request asked for them (llama-server's shape). */
   logprobs?: JsonObject;
   /**
-   * How long the generation took, as llama-server reports it in `timings`: the prompt until the
-   * first token came (`promptMs`), and the tokens from there on (`predictedMs`, the first one's share
-   * counted as one of `predictedTokens`).
+   * How long the generation took and what it evaluated, as llama-server reports it in `timings`:
+   * the prompt tokens evaluated (`promptTokens`, those not reused from the sequence's cache, which
+   * are `cachedTokens`) until the first token came (`promptMs`), and the tokens from there on
+   * (`predictedMs`, the first one's share counted as one of `predictedTokens`).
    */
-  timings: { promptMs: number; predictedMs: number; predictedTokens: number };
+  timings: GenerationSplit & { promptTokens: number; cachedTokens: number };
+}
+
+/** A generation's time split as llama-server splits it (see `generationTimings`). */
+export interface GenerationSplit {
+  promptMs: number;
+  predictedMs: number;
+  predictedTokens: number;
 }
 
 /** Where a generation's parts go while it runs (streaming); the result is returned either way. */
@@ -102,7 +110,7 @@ function modelIdOf(path: string): string {
  * (one of them stalled on a loaded machine), it gets at most half of it, so the prompt never
  * counts as having taken no time, or less than none.
  */
-export function generationTimings(started: number, firstTokenAt: number | undefined, ended: number, tokens: number): EngineGenerationResult['timings'] {
+export function generationTimings(started: number, firstTokenAt: number | undefined, ended: number, tokens: number): GenerationSplit {
   if (firstTokenAt === undefined || tokens === 0) return { promptMs: ended - started, predictedMs: 0, predictedTokens: 0 };
   const untilFirstMs = firstTokenAt - started;
   const afterFirstMs = ended - firstTokenAt;
@@ -318,8 +326,9 @@ export class EmbeddedEngine {
     }
 
     const completionTokens = this.completionTokens(chat, prompt, visibleTokens, maxTokens);
-    const timings = generationTimings(generationStarted, firstTokenAt, performance.now(), completionTokens);
-    const usage: Usage = { inputTokens: prompt.length, outputTokens: completionTokens, cachedInputTokens: Math.max(0, cached) };
+    const reused = Math.max(0, cached);
+    const timings = { ...generationTimings(generationStarted, firstTokenAt, performance.now(), completionTokens), promptTokens: prompt.length - reused, cachedTokens: reused };
+    const usage: Usage = { inputTokens: prompt.length, outputTokens: completionTokens, cachedInputTokens: reused };
     const stopReason = response.metadata.stopReason;
     let finishReason: FinishReason = stopReason === 'maxTokens' && !stops.matched ? 'length' : 'stop';
     let text = forced ? response.response : stops.answer;

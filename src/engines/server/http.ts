@@ -233,17 +233,23 @@ export class EngineHttpFace {
 
     const encoder = new OpenAIStreamEncoder({ id, model, created, includeUsage: request.includeUsage });
     // A stopped generation still hands over its finish (`stop`) and usage: none of it may reach the client.
-    const write = (parts: StreamPart[]): void => {
+    const write = (encode: () => string): void => {
       if (stop.aborted) return;
       if (!outgoing.headersSent) {
         outgoing.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', server: 'syndicate-engine' });
         outgoing.flushHeaders();
       }
-      const frames = encoder.encodeAll(parts);
+      const frames = encode();
       if (frames !== '') outgoing.write(frames);
     };
+    // As llama-server's, the last chunk carries the generation's `timings`: the finish and usage wait for them.
+    const last: StreamPart[] = [];
+    let result: EngineGenerationResult;
     try {
-      await queue.run((slot) => engine.generate(request, slot, stop, (part) => write([part])), stop);
+      result = await queue.run(
+        (slot) => engine.generate(request, slot, stop, (part) => (part.type === 'finish' || part.type === 'usage' ? last.push(part) : write(() => encoder.encode(part)))),
+        stop,
+      );
     } catch (error) {
       if (abort.signal.aborted) return;
       if (shutdown.aborted) return this.failStream(outgoing, encoder, shutdownError(shutdown));
@@ -254,7 +260,7 @@ export class EngineHttpFace {
     }
     if (abort.signal.aborted) return;
     if (shutdown.aborted) return this.failStream(outgoing, encoder, shutdownError(shutdown));
-    write([{ type: 'stream-end' }]);
+    write(() => encoder.encodeEnd(last, { timings: llamaServerTimings(result.timings) }));
     outgoing.end();
   }
 
@@ -320,11 +326,19 @@ export async function listen(face: EngineHttpFace, host: string, port: number): 
   return { server, url: `http://${printableHost}:${address.port}`, host: address.address, port: address.port };
 }
 
-/** A generation's timings under llama-server's names (`timings` of its chat completions). */
+/**
+ * A generation's timings under llama-server's names and in its order (`timings` of its chat
+ * completions: test/fixtures/llama.cpp-real/chat-nonstream.json): the prompt tokens reused from the
+ * cache and those evaluated, how long these took, then the tokens predicted.
+ */
 function llamaServerTimings(timings: EngineGenerationResult['timings']): Record<string, number> {
-  const { promptMs, predictedMs, predictedTokens } = timings;
+  const { promptTokens, cachedTokens, promptMs, predictedMs, predictedTokens } = timings;
   return {
+    cache_n: cachedTokens,
+    prompt_n: promptTokens,
     prompt_ms: promptMs,
+    prompt_per_token_ms: promptTokens === 0 ? 0 : promptMs / promptTokens,
+    prompt_per_second: promptMs === 0 ? 0 : (promptTokens * 1000) / promptMs,
     predicted_n: predictedTokens,
     predicted_ms: predictedMs,
     predicted_per_token_ms: predictedTokens === 0 ? 0 : predictedMs / predictedTokens,

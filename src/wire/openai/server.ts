@@ -502,6 +502,8 @@ export class OpenAIStreamEncoder {
   private readonly freeformArguments = new Map<number, string>();
   /** The upstream chunk's `logprobs`, for the next chunk written (the one of the deltas they came with). */
   private pendingLogprobs: JsonObject | null = null;
+  /** While `encodeEnd` runs: the fields its last chunk carries, and the finish reason held for that chunk. */
+  private ending: { fields: Record<string, unknown>; finishReason?: OpenAIFinishReason } | undefined;
 
   constructor(private readonly options: OpenAIStreamEncoderOptions) {}
 
@@ -512,6 +514,20 @@ export class OpenAIStreamEncoder {
 
   encode(part: StreamPart): string {
     return this.encodeAll([part]);
+  }
+
+  /**
+   * Encodes the last parts (finish, usage) and the stream's end, `fields` on the last chunk before
+   * `[DONE]`: the usage chunk when one is sent, else the finish chunk — where llama-server sends
+   * its `timings`.
+   */
+  encodeEnd(parts: readonly StreamPart[], fields: Record<string, unknown>): string {
+    this.ending = { fields };
+    try {
+      return this.encodeAll([...parts, { type: 'stream-end' }]);
+    } finally {
+      this.ending = undefined;
+    }
   }
 
   /** Encodes the parts decoded from one upstream event together (one write). */
@@ -540,8 +556,13 @@ export class OpenAIStreamEncoder {
           output += this.start() + this.toolCallChunk(part);
           break;
         case 'finish':
-          output += this.start() + this.completeToolCalls() + this.chunk({}, toOpenAIFinishReason(part.finishReason));
-          this.finished = true;
+          output += this.start() + this.completeToolCalls();
+          // Held for the end, which writes it last unless a usage chunk follows.
+          if (this.ending !== undefined) this.ending.finishReason = toOpenAIFinishReason(part.finishReason);
+          else {
+            output += this.chunk({}, toOpenAIFinishReason(part.finishReason));
+            this.finished = true;
+          }
           break;
         case 'stream-end':
           output += this.flushLogprobs() + this.end();
@@ -575,9 +596,11 @@ export class OpenAIStreamEncoder {
 
   private end(): string {
     let output = this.start() + this.completeToolCalls();
-    if (!this.finished) output += this.chunk({}, 'stop');
-    if (this.options.includeUsage && this.usage.inputTokens !== undefined && this.usage.outputTokens !== undefined) {
-      const usageChunk: OpenAIChatChunk = { ...this.envelope(), choices: [], usage: toOpenAIUsage(this.usage as Usage) };
+    const withUsage = this.options.includeUsage && this.usage.inputTokens !== undefined && this.usage.outputTokens !== undefined;
+    const fields = this.ending?.fields;
+    if (!this.finished) output += this.chunk({}, this.ending?.finishReason ?? 'stop', undefined, withUsage ? undefined : fields);
+    if (withUsage) {
+      const usageChunk: OpenAIChatChunk = { ...this.envelope(), choices: [], usage: toOpenAIUsage(this.usage as Usage), ...fields };
       output += formatServerSentEvent({ data: JSON.stringify(usageChunk) });
     }
     this.isClosed = true;
@@ -637,13 +660,14 @@ export class OpenAIStreamEncoder {
     return { id: this.options.id, object: 'chat.completion.chunk', created: this.options.created, model: this.options.model };
   }
 
-  /** One chunk; it carries the pending log-probabilities unless `logprobs` is given. */
-  private chunk(delta: OpenAIChatChunk['choices'][number]['delta'], finishReason: OpenAIFinishReason | null, logprobs?: null): string {
+  /** One chunk, with `fields` after its own; it carries the pending log-probabilities unless `logprobs` is given. */
+  private chunk(delta: OpenAIChatChunk['choices'][number]['delta'], finishReason: OpenAIFinishReason | null, logprobs?: null, fields?: Record<string, unknown>): string {
     const carried = logprobs === undefined ? this.pendingLogprobs : logprobs;
     if (logprobs === undefined) this.pendingLogprobs = null;
     const chunk: OpenAIChatChunk = {
       ...this.envelope(),
       choices: [{ index: 0, delta, logprobs: carried, finish_reason: finishReason }],
+      ...fields,
     };
     return formatServerSentEvent({ data: JSON.stringify(chunk) });
   }

@@ -165,7 +165,7 @@ function llamaCpp(state: EngineState, method: string, path: string, body: Buffer
     payload.models[0]!['model'] = model.id;
     const entry = payload.data[0]!;
     entry['id'] = model.id;
-    entry['aliases'] = [model.id];
+    entry['aliases'] = [model.id, ...(model.aliases ?? [])].sort();
     entry['created'] = Math.floor(Date.now() / 1000);
     const meta = entry['meta'] as Json;
     meta['n_ctx'] = model.contextWindow;

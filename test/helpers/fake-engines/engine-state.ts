@@ -15,6 +15,8 @@ export interface ResolvedModel {
   fillInMiddle?: boolean;
   /** The length of its vectors (default 8). */
   dimensions?: number;
+  /** llama.cpp: its other `--alias` names (see FakeModel.aliases). */
+  aliases?: string[];
 }
 
 /** Mutable state of one fake engine, shared by its discovery and inference handlers. */
@@ -64,6 +66,8 @@ export interface EngineState {
   embeddings: boolean;
   /** llama.cpp `-ub`: the most tokens one input of an embeddings request may have (at most the model's context). */
   physicalBatchSize: number;
+  /** llama.cpp `-c`: a chat prompt of this many tokens or more is refused (see FakeEngineOptions.contextSize). */
+  contextSize: number;
   /** llama.cpp started with `--mmproj`: it takes image parts (without it, the captured 500). */
   mmproj: boolean;
 }

@@ -24,6 +24,14 @@ export interface FakeModel {
   fillInMiddle?: boolean;
   /** The length of its vectors (default 8). */
   dimensions?: number;
+  /**
+   * llama.cpp only: its other names of `--alias` (recent builds take a comma-separated list, kept
+   * as a sorted set): llama-server lists every name in byte order as `aliases`, under the first as
+   * `id` (also `/props` `model_alias`) — `--alias tiny-chat,chat,small` is listed as `chat`, aliases
+   * `["chat","small","tiny-chat"]` (test/fixtures/llama.cpp-real/alias-v1-models.http). So the id
+   * given here must come first in byte order.
+   */
+  aliases?: string[];
 }
 
 /** What the next request(s) to the inference endpoint get. Default 'ok'. */
@@ -134,6 +142,14 @@ export interface FakeEngineOptions {
    * (test/fixtures/llama.cpp-real/error-image-unsupported.json). Default: images are taken.
    */
   mmproj?: boolean;
+  /**
+   * llama.cpp only: `-c`, each slot's context in tokens: a chat prompt of that many tokens or more
+   * gets the captured 400 `exceed_context_size_error` (``request (N tokens) exceeds the available
+   * context size (M tokens), try increasing it``, test/fixtures/llama.cpp-real/chat-exceed-context.http),
+   * streamed or not, before any answer. Discovery still reports the model's `contextWindow`, as
+   * a record may declare more than the engine was started with. Default 1 048 576: no test prompt reaches it.
+   */
+  contextSize?: number;
 }
 
 /** See `FakeEngineOptions.replay`. */
@@ -192,6 +208,9 @@ function presentsKey(request: IncomingMessage, key: string): boolean {
 /** Starts a fake engine of the given kind on 127.0.0.1, port 0. */
 export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeEngine> {
   const kind = options.kind;
+  for (const model of options.models ?? []) {
+    if ((model.aliases ?? []).some((alias) => alias < model.id)) throw new Error(`llama-server would list ${model.id}'s first alias in byte order as its id (see FakeModel.aliases)`);
+  }
   const models = (options.models ?? DEFAULT_MODELS[kind]).map((model) => ({
     id: model.id,
     contextWindow: model.contextWindow ?? FALLBACK_CONTEXT[kind],
@@ -200,6 +219,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     ...(model.thinking === undefined ? {} : { thinking: model.thinking }),
     ...(model.fillInMiddle === undefined ? {} : { fillInMiddle: model.fillInMiddle }),
     ...(model.dimensions === undefined ? {} : { dimensions: model.dimensions }),
+    ...(model.aliases === undefined ? {} : { aliases: model.aliases }),
   }));
   if (models.length === 0) throw new Error('a fake engine needs at least one model');
   const state: EngineState = {
@@ -225,6 +245,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     sleeping: kind === 'llama.cpp' && options.asleep === true,
     embeddings: options.embeddings ?? models.some((model) => model.embedding === true),
     physicalBatchSize: options.physicalBatchSize ?? 512,
+    contextSize: options.contextSize ?? 1_048_576,
     mmproj: options.mmproj ?? true,
   };
   const exchanges: RecordedExchange[] = [];

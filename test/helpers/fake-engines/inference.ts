@@ -8,6 +8,7 @@ import { answerOllamaGenerate, answerTextCompletion, isOllamaPromptGenerate, OLL
 import type { FakeEngineKind } from './index.js';
 import {
   contentText,
+  countPromptTokens,
   countTokens,
   generate,
   isPlainObject,
@@ -292,6 +293,17 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
 
   if (kind === 'llama.cpp' && !state.conforming && !state.jinja && view.tools.length > 0) {
     return { status: 500, headers: jsonHeaders(kind, path), body: compactJson(loadJsonTemplate('llama.cpp', 'tools-without-jinja.error.json')) };
+  }
+  // llama-server refuses a prompt that fills its slot's context before it answers (chat-exceed-context.http).
+  const promptTokens = countPromptTokens(view.messages);
+  if (kind === 'llama.cpp' && promptTokens >= state.contextSize) {
+    return {
+      status: 400,
+      headers: jsonHeaders(kind, path),
+      body: compactJson({
+        error: { code: 400, message: `request (${promptTokens} tokens) exceeds the available context size (${state.contextSize} tokens), try increasing it`, type: 'exceed_context_size_error', n_prompt_tokens: promptTokens, n_ctx: state.contextSize },
+      }),
+    };
   }
   if (kind === 'lmstudio' && !state.conforming && view.responseFormat?.type === 'json_object') {
     return { status: 400, headers: jsonHeaders(kind, path), body: compactJson(loadJsonTemplate('lmstudio', 'json-object-rejected.error.json')) };

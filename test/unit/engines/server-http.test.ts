@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineGenerationResult, LoadedModelInfo, PartSink } from '../../../src/engines/server/engine.js';
 import { EngineHttpFace, listen, LOADING_BODY, type GenerationEngine, type ListeningFace } from '../../../src/engines/server/http.js';
@@ -34,10 +36,10 @@ class FakeEngine implements GenerationEngine {
     if (this.hold !== undefined) await Promise.race([this.hold, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
     this.aborted = signal.aborted;
     onPart?.({ type: 'text-delta', text: 'lo' });
-    const usage = { inputTokens: 7, outputTokens: 3, cachedInputTokens: 0 };
+    const usage = { inputTokens: 7, outputTokens: 3, cachedInputTokens: 2 };
     onPart?.({ type: 'finish', finishReason: 'stop', rawFinishReason: 'eogToken' });
     onPart?.({ type: 'usage', usage });
-    return { text: 'Hello', toolCalls: [], finishReason: 'stop', rawFinishReason: 'eogToken', usage, timings: { promptMs: 12.5, predictedMs: 30, predictedTokens: 3 } };
+    return { text: 'Hello', toolCalls: [], finishReason: 'stop', rawFinishReason: 'eogToken', usage, timings: { promptMs: 12.5, predictedMs: 30, predictedTokens: 3, promptTokens: 5, cachedTokens: 2 } };
   }
 }
 
@@ -60,6 +62,13 @@ async function start(engine?: GenerationEngine, options: { bodyLimitBytes?: numb
 }
 
 const CHAT = { model: 'anything', messages: [{ role: 'user', content: 'hi' }] };
+const CAPTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'llama.cpp-real');
+/** The FakeEngine's generation in llama-server's `timings`: 2 prompt tokens reused, 5 evaluated in 12.5 ms, 3 predicted in 30. */
+const TIMINGS = { cache_n: 2, prompt_n: 5, prompt_ms: 12.5, prompt_per_token_ms: 2.5, prompt_per_second: 400, predicted_n: 3, predicted_ms: 30, predicted_per_token_ms: 10, predicted_per_second: 100 };
+
+function capturedTimings(file: string): Record<string, unknown> {
+  return (JSON.parse(readFileSync(join(CAPTURES, file), 'utf8')) as { timings: Record<string, unknown> }).timings;
+}
 
 function post(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
   return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...init });
@@ -132,10 +141,28 @@ describe('EngineHttpFace', () => {
       model: 'fake',
       choices: [{ index: 0, message: { role: 'assistant', content: 'Hello' }, finish_reason: 'stop' }],
       usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
-      // llama-server's account of the generation: how long the prompt and the tokens took.
-      timings: { prompt_ms: 12.5, predicted_n: 3, predicted_ms: 30, predicted_per_token_ms: 10, predicted_per_second: 100 },
     });
     expect(String(body['id'])).toMatch(/^chatcmpl-/);
+    // llama-server's account of the generation, its fields in its order: the prompt tokens reused
+    // and evaluated, how long these took, and the tokens predicted.
+    expect(body['timings']).toEqual(TIMINGS);
+    expect(Object.keys(body['timings'] as object)).toEqual(Object.keys(capturedTimings('chat-nonstream.json')));
+  });
+
+  it('streams its timings on the last chunk before [DONE], as llama-server does: the usage chunk, else the finish chunk', async () => {
+    const { url } = await start(new FakeEngine());
+    for (const [includeUsage, capture] of [[true, 'chat-stream-include-usage.chunks.txt'], [false, 'chat-stream.chunks.txt']] as const) {
+      const text = await (await post(url, { ...CHAT, stream: true, stream_options: { include_usage: includeUsage } })).text();
+      const chunks = parseServerSentEvents(text).map((event) => event.data).filter((data) => data !== '[DONE]').map((data) => JSON.parse(data) as Record<string, unknown>);
+      const captured = readFileSync(join(CAPTURES, capture), 'utf8').trim().split('\n').filter((line) => line !== '[DONE]').map((line) => JSON.parse(line) as Record<string, unknown>);
+      // Where the capture has them: on its last chunk alone.
+      expect(captured.map((chunk) => 'timings' in chunk)).toEqual(captured.map((_, index) => index === captured.length - 1));
+      expect(chunks.map((chunk) => 'timings' in chunk), `include_usage: ${String(includeUsage)}`).toEqual(chunks.map((_, index) => index === chunks.length - 1));
+      const last = chunks.at(-1)!;
+      expect(last['timings']).toEqual(TIMINGS);
+      expect(Object.keys(last['timings'] as object)).toEqual(Object.keys(captured.at(-1)!['timings'] as object));
+      expect(includeUsage ? last['usage'] : (last['choices'] as { finish_reason: string }[])[0]?.finish_reason).toEqual(includeUsage ? expect.objectContaining({ prompt_tokens: 7 }) : 'stop');
+    }
   });
 
   it('streams data-only SSE frames: role, deltas, finish, usage chunk with choices [], then [DONE]', async () => {
@@ -150,7 +177,7 @@ describe('EngineHttpFace', () => {
     const chunks = events.slice(0, -1).map((data) => JSON.parse(data) as { choices: { delta: Record<string, unknown>; finish_reason: string | null }[]; usage?: Record<string, number> });
     expect(chunks.map((chunk) => chunk.choices[0]?.delta ?? null)).toEqual([{ role: 'assistant', content: '' }, { content: 'Hel' }, { content: 'lo' }, {}, null]);
     expect(chunks[3]?.choices[0]?.finish_reason).toBe('stop');
-    expect(chunks[4]?.usage).toEqual({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10, prompt_tokens_details: { cached_tokens: 0 } });
+    expect(chunks[4]?.usage).toEqual({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10, prompt_tokens_details: { cached_tokens: 2 } });
   });
 
   it('sends no usage chunk without include_usage', async () => {

@@ -155,6 +155,17 @@ describe('fake llama.cpp matches the real llama-server captures', () => {
     expect(unknown.body.toString()).toBe(real('error-unknown-path.json'));
   });
 
+  it('--alias tiny-chat,chat,small: lists every name in byte order under the first, as the captured server does', async () => {
+    engine = await startFakeEngine({ kind: 'llama.cpp', models: [{ ...MODEL, id: 'chat', aliases: ['tiny-chat', 'small'] }] });
+    const models = JSON.parse((await rawRequest(`${engine.url}/v1/models`)).body.toString()) as { models: Array<Record<string, unknown>>; data: Array<Record<string, unknown>> };
+    const captured = real('alias-v1-models.http');
+    const realModels = JSON.parse(captured.slice(captured.indexOf('\r\n\r\n') + 4)) as typeof models;
+    expect(shape(models)).toEqual(shape(realModels));
+    const names = (listing: typeof models): unknown => [listing.models[0]?.['name'], listing.models[0]?.['model'], listing.data[0]?.['id'], listing.data[0]?.['aliases']];
+    expect(names(models)).toEqual(names(realModels));
+    expect(JSON.parse((await rawRequest(`${engine.url}/props`)).body.toString())).toMatchObject({ model_alias: 'chat' });
+  });
+
   it('metadata endpoints have the captured shapes and bytes', async () => {
     engine = await startFakeEngine({ kind: 'llama.cpp', models: [MODEL] });
     const models = JSON.parse((await rawRequest(`${engine.url}/v1/models`)).body.toString());

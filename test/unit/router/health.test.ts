@@ -105,7 +105,7 @@ describe('HealthMonitor', () => {
       },
     });
     const snapshot = await monitor.snapshot([llamacpp]);
-    expect(snapshot.llamacpp).toMatchObject({ state: 'down', cause: 'failing', reason: expect.stringContaining('answered HTTP 503') });
+    expect(snapshot.llamacpp).toMatchObject({ state: 'down', cause: 'failing', status: 503, reason: expect.stringContaining('answered HTTP 503') });
   });
 
   it('marks an unreachable engine down with the reason', async () => {

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   alternativesTo,
+  engineRemedies,
   hintForExclusions,
   hintForInputTooLong,
   hintForUnavailable,
   hintForUntriedKeyless,
   localModelsLeftOut,
   unavailabilityOfExclusions,
+  withEngineRemedies,
   type Alternative,
   type PresentedPermit,
 } from '../../../src/router/hints.js';
@@ -228,6 +230,28 @@ describe('hintForUnavailable', () => {
     expect(hintForUnavailable([{ provider: 'claude', local: false, kind: 'failing' }, { provider: 'glm', local: false, kind: 'failing' }])).toMatch(
       /^claude, glm answer but their calls fail .*: look at the provider's status page, then retry$/,
     );
+  });
+
+  it('a local engine that refused for want of its key (401, 403): says so and names the record\'s key variable, or to add one; never "HTTP 5xx"', () => {
+    const providers = [provider({ id: 'llama', authEnv: 'LLAMA_KEY' }), provider({ id: 'vllm' }), provider({ id: 'claude', class: 'approved_hosted', authEnv: 'ANTHROPIC_API_KEY' })];
+    const hint = (entries: Parameters<typeof hintForUnavailable>[0]): string => hintForUnavailable(withEngineRemedies(entries, engineRemedies(providers)));
+    const named = hint([{ provider: 'llama', local: true, kind: 'failing', status: 401, retryInSeconds: 4.2 }]);
+    expect(named).toBe('llama refused the key in LLAMA_KEY: export a valid key for llama as LLAMA_KEY in the environment syndicate runs in (restart a running gateway or MCP server to pass it on)');
+    expect(hint([{ provider: 'llama', local: true, kind: 'failing', status: 403 }])).toMatch(/^llama refused the key in LLAMA_KEY \(HTTP 403\): export a valid key/);
+    const unnamed = hint([{ provider: 'vllm', local: true, kind: 'failing', status: 403 }]);
+    expect(unnamed).toBe(
+      'vllm asks for a key (HTTP 403) and its record sends none: add `auth: { env: NAME }` to its provider record, register it again (`syndicate provider register FILE`) and export NAME',
+    );
+    for (const text of [named, unnamed]) expect(text).not.toContain('5xx');
+    // Another status, or a hosted provider: the calls fail, as before.
+    expect(hint([{ provider: 'llama', local: true, kind: 'failing', status: 503 }])).toMatch(/^llama answers but its calls fail \(HTTP 5xx/);
+    expect(hint([{ provider: 'claude', local: false, kind: 'failing', status: 401 }])).toMatch(/^claude answers but its calls fail/);
+    // The status a probe's answer put it down with reaches the hint through the plan's exclusion.
+    expect(unavailabilityOfExclusions([{ ...excluded('unhealthy'), provider: 'llama', unavailable: { cause: 'failing', status: 401, retryInSeconds: 3 } }])).toEqual([
+      { provider: 'llama', local: true, kind: 'failing', status: 401, retryInSeconds: 3 },
+    ]);
+    // Both at once: one clause each.
+    expect(hint([{ provider: 'llama', local: true, kind: 'failing', status: 401 }, { provider: 'vllm', local: true, kind: 'failing', status: 401 }]).split('; ')).toHaveLength(2);
   });
 
   it('rate-limited: retry after the shortest wait; every reason gets its clause', () => {
