@@ -11,6 +11,8 @@
  * original text is always scanned as well: the view only adds findings.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 import { lastAtOrBefore } from '../common/binary-search.js';
 
 /** What a decoded run was written in. */
@@ -25,6 +27,12 @@ export interface DecodedText {
   originalEnd(index: number): number;
   /** The encodings of the runs the decoded span [start, end) touches, outermost first. */
   encodingsIn(start: number, end: number): Encoding[];
+  /**
+   * The spans of the decoded text within `context` characters of a decoded run (of any layer),
+   * merged, in order: a match that touches no decoded run was found in the original already, so
+   * only these need scanning (see `scanWindows`).
+   */
+  windows(context: number): { start: number; end: number }[];
 }
 
 /** How many layers of encoding are undone (base64 of a percent-encoded URL is two). */
@@ -34,10 +42,13 @@ const MIN_BASE64_LENGTH = 16;
 /**
  * Runs of percent-escapes, of string escapes, of HTML character references, and of base64 (either
  * alphabet, padding included; hex runs are among them). Alternatives are tried at each position in
- * turn, so a base64 run never swallows an escape.
+ * turn, so a base64 run never swallows an escape. A base64 run starts where a run of its alphabet
+ * does (the lookbehind): tried inside every word shorter than 16 characters, the search cost
+ * 16 steps a character. One glued to the end of an escape run (`%3DQUtJ…`) is read on the next
+ * layer, where the escape is decoded.
  */
 const ENCODED_RUN = new RegExp(
-  `((?:%[0-9A-Fa-f]{2})+)|((?:\\\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|["\\\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)|([A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH},}={0,2})`,
+  `((?:%[0-9A-Fa-f]{2})+)|((?:\\\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|["\\\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)|((?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH},}={0,2})`,
   'g',
 );
 /** A quick look for anything ENCODED_RUN could match: a `%`, `\` or `&`, or a long enough base64 run. */
@@ -64,7 +75,6 @@ const NAMED_REFERENCES: Readonly<Record<string, string>> = {
   quest: '?',
   nbsp: ' ',
 };
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const HEX_RUN = /^[0-9A-Fa-f]+$/;
 
 interface DecodedRun {
@@ -109,6 +119,29 @@ export function decodeForScan(text: string): DecodedText | undefined {
         to = mapBack(runs, to, 'end');
       }
       return encodings;
+    },
+    windows: (context) => {
+      // Each layer's runs, carried forward through the layers after it to the decoded text.
+      const spans: { start: number; end: number }[] = [];
+      layers.forEach((layer, layerIndex) => {
+        for (const run of layer.runs) {
+          let start = run.decodedStart;
+          let end = run.decodedEnd;
+          for (const later of layers.slice(layerIndex + 1)) {
+            start = mapForward(later.runs, start, 'start');
+            end = mapForward(later.runs, end, 'end');
+          }
+          spans.push({ start: Math.max(0, start - context), end: Math.min(current.length, end + context) });
+        }
+      });
+      spans.sort((a, b) => a.start - b.start);
+      const merged: { start: number; end: number }[] = [];
+      for (const span of spans) {
+        const last = merged.at(-1);
+        if (last !== undefined && span.start <= last.end) last.end = Math.max(last.end, span.end);
+        else merged.push({ ...span });
+      }
+      return merged;
     },
   };
 }
@@ -190,20 +223,24 @@ function decodeHexText(run: string): string | undefined {
   return utf8Text(Buffer.from(run, 'hex'));
 }
 
-/** `bytes` as text when they are (see `isTextBytes`) and valid UTF-8. */
+/** `bytes` as text when they are (see `isTextBytes`) and valid UTF-8 (checked without a decoder's exception: most runs are not). */
 function utf8Text(bytes: Buffer): string | undefined {
-  if (!isTextBytes(bytes)) return undefined;
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  return isTextBytes(bytes) && isUtf8(bytes) ? bytes.toString('utf8') : undefined;
 }
 
 /** No control characters but tab, line feed and carriage return: what text has and binary data does not. */
 function isTextBytes(bytes: Buffer): boolean {
   for (const byte of bytes) if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) || byte === 0x7f) return false;
   return bytes.length > 0;
+}
+
+/** Where `index` of a layer's input lies in its output (an index inside a run: the run's decoded start or end). */
+function mapForward(runs: readonly DecodedRun[], index: number, side: 'start' | 'end'): number {
+  const found = lastAtOrBefore(runs, (run) => (side === 'start' ? run.originalStart <= index : run.originalStart < index));
+  if (found === -1) return index;
+  const run = runs[found] as DecodedRun;
+  if (index >= run.originalEnd) return run.decodedEnd + (index - run.originalEnd);
+  return side === 'start' ? run.decodedStart : run.decodedEnd;
 }
 
 function mapBack(runs: readonly DecodedRun[], index: number, side: 'start' | 'end'): number {
