@@ -159,9 +159,10 @@ class ClassificationState {
         decoded as DecodedText,
         location,
         (match) => {
-          const encodings = (decoded as DecodedText).encodingsIn(match.start, match.end);
-          // A match beside an encoded run but outside it was found in the original already. The
-          // excerpt is the detector's, of the decoded text: masked as it masks any value.
+          // A match away from every decoded run was found in the original already; one right
+          // beside a run may not have been (`key%3DAKIA…` reads `3DAKIA…` as written: no word
+          // starts at the key). The excerpt is the detector's, of the decoded text: masked as it masks any value.
+          const encodings = (decoded as DecodedText).encodingsIn(match.start - 1, match.end + 1);
           return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (after decoding ${encodings.join(' and ')})` };
         },
         window,
