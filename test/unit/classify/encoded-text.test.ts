@@ -123,3 +123,48 @@ describe('classification of encoded values', () => {
     expect(result.findings.map((found) => found.excerpt).join(' ')).not.toMatch(/a8f5f167f44f4964e6c998dee827110c|hunter2/);
   });
 });
+
+describe('what findings of the decoded, folded and joined views show', () => {
+  // Each value with the parts of it no excerpt or reason may show (masking shows at most a quarter).
+  const VALUES: [string, string[]][] = [
+    ['aws_access_key_id AKIAQWERTYUIOPASDFGH', ['QWERTYUIOPASDF']],
+    ['postgres://admin:S3cr3tPassw0rd@db.example.com/prod', ['S3cr3t', 'Passw0rd']],
+    ['{"api_key": "a8f5f167f44f4964e6c998dee827110c"}', ['f167f44f4964e6c998dee8']],
+    ['my password is Tr0ub4dorXyz9', ['Tr0ub4', 'dorXyz']],
+    ['card 4539 1488 0343 6467', ['4539 1488', '1488 0343']],
+    ['IBAN DE89-3704-0044-0532-0130-00', ['3704-0044', '0532']],
+    ['mail jane.roe.private@example.com', ['jane.roe', 'roe.private']],
+    ['Authorization: Basic YWRtaW46UzNjcjN0UGFzc3cwcmQ=', ['S3cr3t', 'YWRtaW46UzNj']],
+  ];
+  const percent = (value: string): string => [...Buffer.from(value)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
+  const ENCODINGS: Record<string, (value: string) => string> = {
+    percent,
+    'string escapes': (value) => [...value].map((character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
+    'HTML character references': (value) => value.replace(/[:/@ ="{}.-]/g, (character) => `&#${character.charCodeAt(0)};`),
+    hex: (value) => Buffer.from(value).toString('hex'),
+    'base64 of percent-encoding': (value) => Buffer.from(percent(value)).toString('base64'),
+    'JSON in JSON': (value) => JSON.stringify(JSON.stringify(value)),
+    'look-alike letters and dashes': (value) => value.replace(/a/g, '\u0430').replace(/-/g, '\u2011'),
+  };
+
+  it('is masked: never the value in clear, whole or split between two parts', () => {
+    for (const [value, hidden] of VALUES) {
+      for (const [name, encode] of Object.entries(ENCODINGS)) {
+        const encoded = encode(value);
+        const half = Math.floor(encoded.length / 2);
+        const request: CanonicalRequest = {
+          model: 'm',
+          stream: false,
+          messages: [
+            { role: 'user', content: [{ type: 'text', text: `see ${encoded.slice(0, half)}` }] },
+            { role: 'user', content: [{ type: 'text', text: `${encoded.slice(half)} ok` }] },
+          ],
+        };
+        for (const result of [classifyText(`see ${encoded} ok`, OPTIONS), classifyRequest(request, OPTIONS)]) {
+          expect(result.level, `${value} (${name})`).not.toBe('public');
+          for (const finding of result.findings) for (const part of hidden) expect(`${finding.excerpt} ${finding.reason}`, `${value} (${name})`).not.toContain(part);
+        }
+      }
+    }
+  });
+});
