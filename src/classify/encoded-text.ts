@@ -103,7 +103,7 @@ export function decodeForScan(text: string): DecodedText | undefined {
   }
   if (layers.length === 0) return undefined;
   // A span of the last layer maps back through each layer in turn, innermost first.
-  const back = (index: number, side: 'start' | 'end'): number => layers.reduceRight((at, layer) => mapBack(layer.runs, at, side), index);
+  const back = (index: number, side: 'start' | 'end'): number => layers.reduceRight((at, layer) => mapAcross(layer.runs, at, side, 'back'), index);
   return {
     text: current,
     originalStart: (index) => back(index, 'start'),
@@ -115,8 +115,8 @@ export function decodeForScan(text: string): DecodedText | undefined {
       for (let layerIndex = layers.length - 1; layerIndex >= 0; layerIndex -= 1) {
         const { runs } = layers[layerIndex] as Layer;
         for (const run of runs) if (run.decodedStart < to && run.decodedEnd > from && !encodings.includes(run.encoding)) encodings.unshift(run.encoding);
-        from = mapBack(runs, from, 'start');
-        to = mapBack(runs, to, 'end');
+        from = mapAcross(runs, from, 'start', 'back');
+        to = mapAcross(runs, to, 'end', 'back');
       }
       return encodings;
     },
@@ -128,8 +128,8 @@ export function decodeForScan(text: string): DecodedText | undefined {
           let start = run.decodedStart;
           let end = run.decodedEnd;
           for (const later of layers.slice(layerIndex + 1)) {
-            start = mapForward(later.runs, start, 'start');
-            end = mapForward(later.runs, end, 'end');
+            start = mapAcross(later.runs, start, 'start', 'forward');
+            end = mapAcross(later.runs, end, 'end', 'forward');
           }
           spans.push({ start: Math.max(0, start - context), end: Math.min(current.length, end + context) });
         }
@@ -234,20 +234,16 @@ function isTextBytes(bytes: Buffer): boolean {
   return bytes.length > 0;
 }
 
-/** Where `index` of a layer's input lies in its output (an index inside a run: the run's decoded start or end). */
-function mapForward(runs: readonly DecodedRun[], index: number, side: 'start' | 'end'): number {
-  const found = lastAtOrBefore(runs, (run) => (side === 'start' ? run.originalStart <= index : run.originalStart < index));
+/** Where `index` of a layer's output (`back`) or input (`forward`) lies in the other text (an index inside a run: the run's start or end there). */
+function mapAcross(runs: readonly DecodedRun[], index: number, side: 'start' | 'end', direction: 'back' | 'forward'): number {
+  const from = (run: DecodedRun): [number, number] => (direction === 'back' ? [run.decodedStart, run.decodedEnd] : [run.originalStart, run.originalEnd]);
+  const to = (run: DecodedRun): [number, number] => (direction === 'back' ? [run.originalStart, run.originalEnd] : [run.decodedStart, run.decodedEnd]);
+  // The last run that starts at (for a span's start) or before (for its end) `index`: starts strictly increase on both sides.
+  const found = lastAtOrBefore(runs, (run) => (side === 'start' ? from(run)[0] <= index : from(run)[0] < index));
   if (found === -1) return index;
   const run = runs[found] as DecodedRun;
-  if (index >= run.originalEnd) return run.decodedEnd + (index - run.originalEnd);
-  return side === 'start' ? run.decodedStart : run.decodedEnd;
-}
-
-function mapBack(runs: readonly DecodedRun[], index: number, side: 'start' | 'end'): number {
-  // The last run that starts at (for a span's start) or before (for its end) `index`: decoded starts strictly increase.
-  const found = lastAtOrBefore(runs, (run) => (side === 'start' ? run.decodedStart <= index : run.decodedStart < index));
-  if (found === -1) return index;
-  const run = runs[found] as DecodedRun;
-  if (index >= run.decodedEnd) return run.originalEnd + (index - run.decodedEnd);
-  return side === 'start' ? run.originalStart : run.originalEnd;
+  const [, fromEnd] = from(run);
+  const [toStart, toEnd] = to(run);
+  if (index >= fromEnd) return toEnd + (index - fromEnd);
+  return side === 'start' ? toStart : toEnd;
 }
