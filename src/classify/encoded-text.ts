@@ -39,20 +39,11 @@ export interface DecodedText {
 const MAX_DEPTH = 3;
 /** A hex or base64 run shorter than this is a word or an identifier far more often than an encoding. */
 const MIN_BASE64_LENGTH = 16;
-/**
- * Runs of percent-escapes, of string escapes, of HTML character references, and of base64 (either
- * alphabet, padding included; hex runs are among them). Alternatives are tried at each position in
- * turn, so a base64 run never swallows an escape. A base64 run starts where a run of its alphabet
- * does (the lookbehind): tried inside every word shorter than 16 characters, the search cost
- * 16 steps a character. One glued to the end of an escape run (`%3DQUtJ…`) is read on the next
- * layer, where the escape is decoded.
- */
-const ENCODED_RUN = new RegExp(
-  `((?:%[0-9A-Fa-f]{2})+)|((?:\\\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|["\\\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)|((?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH},}={0,2})`,
-  'g',
-);
-/** A quick look for anything ENCODED_RUN could match: a `%`, `\` or `&`, or a long enough base64 run. */
-const MAY_HOLD_ENCODING = new RegExp(`[%\\\\&]|[A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH}}`);
+/** Runs of percent-escapes, of string escapes and of HTML character references. */
+const ESCAPED_RUN = /((?:%[0-9A-Fa-f]{2})+)|((?:\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|["\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)/g;
+/** The characters of base64, either alphabet (hex digits are among them), by char code. */
+const BASE64_ALPHABET = new Uint8Array(128);
+for (const character of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') BASE64_ALPHABET[character.charCodeAt(0)] = 1;
 /** The named references of the characters detectors read (`&commat;` in an address, `&colon;&sol;&sol;` in a URL); others stay as written. */
 const NAMED_REFERENCES: Readonly<Record<string, string>> = {
   amp: '&',
@@ -147,14 +138,12 @@ export function decodeForScan(text: string): DecodedText | undefined {
 }
 
 function decodeLayer(text: string): Layer | undefined {
-  if (!MAY_HOLD_ENCODING.test(text)) return undefined;
   const runs: DecodedRun[] = [];
   const pieces: string[] = [];
   let copiedUpTo = 0;
   let shift = 0;
-  ENCODED_RUN.lastIndex = 0;
-  for (let match = ENCODED_RUN.exec(text); match !== null; match = ENCODED_RUN.exec(text)) {
-    const [run, percent, escapes, references] = match;
+  for (const match of encodedRuns(text)) {
+    const { run, percent, escapes, references } = match;
     // A run of hex digits is also a base64 run: read as hex first (a hash decodes to no text either way).
     const hex = percent === undefined && escapes === undefined && references === undefined ? decodeHexText(run) : undefined;
     const encoding: Encoding =
@@ -178,6 +167,74 @@ function decodeLayer(text: string): Layer | undefined {
   if (runs.length === 0) return undefined;
   pieces.push(text.slice(copiedUpTo));
   return { text: pieces.join(''), runs };
+}
+
+interface EncodedRun {
+  index: number;
+  run: string;
+  /** Set (to the run) for a run of percent-escapes, of string escapes, of character references; none for base64. */
+  percent?: string;
+  escapes?: string;
+  references?: string;
+}
+
+/**
+ * The runs of escapes (see ESCAPED_RUN) and of base64 (16 characters of its alphabet or more,
+ * padding included, from where a run of the alphabet starts), in order, none inside another:
+ * a base64 run that starts inside an escape run (`%3DQUtJ…`: `3DQUtJ…`) is read on the next layer,
+ * where the escape is decoded.
+ */
+function encodedRuns(text: string): EncodedRun[] {
+  const found: EncodedRun[] = [];
+  ESCAPED_RUN.lastIndex = 0;
+  for (let match = ESCAPED_RUN.exec(text); match !== null; match = ESCAPED_RUN.exec(text)) {
+    const [run, percent, escapes, references] = match;
+    found.push({ index: match.index, run, percent, escapes, references });
+  }
+  const base64 = base64Runs(text);
+  if (base64.length === 0) return found;
+  const runs: EncodedRun[] = [];
+  let consumed = 0;
+  for (let escaped = 0, next = 0; escaped < found.length || next < base64.length; ) {
+    const escapedRun = found[escaped];
+    const base64Run = base64[next];
+    const run = base64Run === undefined || (escapedRun !== undefined && escapedRun.index <= base64Run.index) ? (found[escaped++] as EncodedRun) : (base64[next++] as EncodedRun);
+    if (run.index < consumed) continue;
+    consumed = run.index + run.run.length;
+    runs.push(run);
+  }
+  return runs;
+}
+
+/**
+ * Runs of 16 or more characters of the base64 alphabet, with their padding. Looks at one
+ * character in 16 until it finds one of the alphabet (no run of 16 can miss it), then at its run:
+ * a regular expression tried at each character was the costliest part of classifying plain text.
+ */
+function base64Runs(text: string): EncodedRun[] {
+  const runs: EncodedRun[] = [];
+  const inAlphabet = (index: number): boolean => {
+    const code = text.charCodeAt(index);
+    return code < 128 && BASE64_ALPHABET[code] === 1;
+  };
+  for (let index = MIN_BASE64_LENGTH - 1; index < text.length; ) {
+    if (!inAlphabet(index)) {
+      index += MIN_BASE64_LENGTH;
+      continue;
+    }
+    let start = index;
+    while (start > 0 && inAlphabet(start - 1)) start -= 1;
+    let end = index + 1;
+    while (end < text.length && inAlphabet(end)) end += 1;
+    if (end - start >= MIN_BASE64_LENGTH) {
+      let padded = end;
+      while (padded < text.length && padded - end < 2 && text[padded] === '=') padded += 1;
+      runs.push({ index: start, run: text.slice(start, padded) });
+    }
+    // The next run starts after the character that ended this one.
+    index = end + MIN_BASE64_LENGTH;
+  }
+  return runs;
 }
 
 /** A run of `%XX` escapes: as UTF-8 where it is, else byte by byte (`%FF` as `ÿ`), so its ASCII still reads. */
