@@ -30,7 +30,7 @@ export interface DecodedText {
   /**
    * The spans of the decoded text within `context` characters of a decoded run (of any layer),
    * merged, in order: a match that touches no decoded run was found in the original already, so
-   * only these need scanning (see `scanWindows`).
+   * only these need scanning.
    */
   windows(context: number): { start: number; end: number }[];
 }
