@@ -1,7 +1,7 @@
 import { maxSensitivity, sensitivityRank, type SensitivityLevel } from '../common/vocabulary.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { BUILT_IN_DETECTORS } from './detectors/index.js';
-import { decodeForScan } from './encoded-text.js';
+import { decodeForScan, type DecodedText } from './encoded-text.js';
 import { requestParts, type RequestPart } from './request-parts.js';
 import { PartScanCache } from './scan-cache.js';
 import { foldForScan } from './unicode-fold.js';
@@ -12,6 +12,13 @@ export const BUILT_IN_INDICATOR_WORDS: readonly string[] = ['password', 'credent
 
 const ERROR_DETECTOR = 'classifier.error';
 const NO_PATTERNS: ClassifyOptions['patterns'] = [];
+/**
+ * How far around a decoded run its view is scanned: what a detector reads of a match's
+ * surroundings (a key before its value, a word before a number) and a match's own length lie
+ * well within it. Scanning the whole decoded text instead cost twice the original's scan on an
+ * agent's tool results, where JSON escapes are everywhere but far apart (bench/RESULTS.md).
+ */
+const DECODED_CONTEXT = 512;
 /** How a finding made in the folded text says so. */
 const FOLDED_NOTE = 'after Unicode folding: accents and invisible characters removed, full-width and other compatibility forms folded, look-alike letters of other scripts read as Latin';
 
@@ -146,13 +153,20 @@ class ClassificationState {
       this.scanView(matches, folded, location, (match) => ({ excerpt: folded.originalExcerpt(match.excerpt, match.start, match.end), reason: `${match.reason} (${FOLDED_NOTE})` }));
     }
     const decoded = decodeForScan(text);
-    if (decoded !== undefined) {
-      this.scanView(matches, decoded, location, (match) => {
-        const encodings = decoded.encodingsIn(match.start, match.end);
-        // A match beside an encoded run but outside it was found in the original already. The
-        // excerpt is the detector's, of the decoded text: masked as it masks any value.
-        return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (after decoding ${encodings.join(' and ')})` };
-      });
+    for (const window of decoded?.windows(DECODED_CONTEXT) ?? []) {
+      this.scanView(
+        matches,
+        decoded as DecodedText,
+        location,
+        (match) => {
+          // A match away from every decoded run was found in the original already; one right
+          // beside a run may not have been (`key%3DAKIA…` reads `3DAKIA…` as written: no word
+          // starts at the key). The excerpt is the detector's, of the decoded text: masked as it masks any value.
+          const encodings = (decoded as DecodedText).encodingsIn(match.start - 1, match.end + 1);
+          return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (after decoding ${encodings.join(' and ')})` };
+        },
+        window,
+      );
     }
     return deduplicate(matches);
   }
@@ -160,15 +174,18 @@ class ClassificationState {
   /**
    * Adds to `matches` what the detectors find in another view of the text (folded, decoded), at
    * the original's offsets, each but those the original already has; `describe` gives a match's
-   * excerpt and reason (undefined: not kept).
+   * excerpt and reason (undefined: not kept). `window`: the span of the view to scan (the whole by default).
    */
   private scanView(
     matches: DetectorMatch[],
     view: { text: string; originalStart(index: number): number; originalEnd(index: number): number },
     location: string,
     describe: (match: DetectorMatch) => Pick<DetectorMatch, 'excerpt' | 'reason'> | undefined,
+    window: { start: number; end: number } = { start: 0, end: view.text.length },
   ): void {
-    for (const match of this.runDetectors(view.text, location)) {
+    const scanned = window.start === 0 && window.end === view.text.length ? view.text : view.text.slice(window.start, window.end);
+    for (const found of this.runDetectors(scanned, location)) {
+      const match = window.start === 0 ? found : { ...found, start: found.start + window.start, end: found.end + window.start };
       const start = view.originalStart(match.start);
       const end = view.originalEnd(match.end);
       if (matches.some((known) => known.detector === match.detector && known.start < end && known.end > start)) continue;

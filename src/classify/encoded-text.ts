@@ -11,6 +11,8 @@
  * original text is always scanned as well: the view only adds findings.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 import { lastAtOrBefore } from '../common/binary-search.js';
 
 /** What a decoded run was written in. */
@@ -25,23 +27,23 @@ export interface DecodedText {
   originalEnd(index: number): number;
   /** The encodings of the runs the decoded span [start, end) touches, outermost first. */
   encodingsIn(start: number, end: number): Encoding[];
+  /**
+   * The spans of the decoded text within `context` characters of a decoded run (of any layer),
+   * merged, in order: a match that touches no decoded run was found in the original already, so
+   * only these need scanning.
+   */
+  windows(context: number): { start: number; end: number }[];
 }
 
 /** How many layers of encoding are undone (base64 of a percent-encoded URL is two). */
 const MAX_DEPTH = 3;
 /** A hex or base64 run shorter than this is a word or an identifier far more often than an encoding. */
 const MIN_BASE64_LENGTH = 16;
-/**
- * Runs of percent-escapes, of string escapes, of HTML character references, and of base64 (either
- * alphabet, padding included; hex runs are among them). Alternatives are tried at each position in
- * turn, so a base64 run never swallows an escape.
- */
-const ENCODED_RUN = new RegExp(
-  `((?:%[0-9A-Fa-f]{2})+)|((?:\\\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|["\\\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)|([A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH},}={0,2})`,
-  'g',
-);
-/** A quick look for anything ENCODED_RUN could match: a `%`, `\` or `&`, or a long enough base64 run. */
-const MAY_HOLD_ENCODING = new RegExp(`[%\\\\&]|[A-Za-z0-9+/_-]{${MIN_BASE64_LENGTH}}`);
+/** Runs of percent-escapes, of string escapes and of HTML character references. */
+const ESCAPED_RUN = /((?:%[0-9A-Fa-f]{2})+)|((?:\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|["\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)/g;
+/** The characters of base64, either alphabet (hex digits are among them), by char code. */
+const BASE64_ALPHABET = new Uint8Array(128);
+for (const character of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') BASE64_ALPHABET[character.charCodeAt(0)] = 1;
 /** The named references of the characters detectors read (`&commat;` in an address, `&colon;&sol;&sol;` in a URL); others stay as written. */
 const NAMED_REFERENCES: Readonly<Record<string, string>> = {
   amp: '&',
@@ -64,7 +66,6 @@ const NAMED_REFERENCES: Readonly<Record<string, string>> = {
   quest: '?',
   nbsp: ' ',
 };
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const HEX_RUN = /^[0-9A-Fa-f]+$/;
 
 interface DecodedRun {
@@ -93,7 +94,7 @@ export function decodeForScan(text: string): DecodedText | undefined {
   }
   if (layers.length === 0) return undefined;
   // A span of the last layer maps back through each layer in turn, innermost first.
-  const back = (index: number, side: 'start' | 'end'): number => layers.reduceRight((at, layer) => mapBack(layer.runs, at, side), index);
+  const back = (index: number, side: 'start' | 'end'): number => layers.reduceRight((at, layer) => mapAcross(layer.runs, at, side, 'back'), index);
   return {
     text: current,
     originalStart: (index) => back(index, 'start'),
@@ -105,23 +106,44 @@ export function decodeForScan(text: string): DecodedText | undefined {
       for (let layerIndex = layers.length - 1; layerIndex >= 0; layerIndex -= 1) {
         const { runs } = layers[layerIndex] as Layer;
         for (const run of runs) if (run.decodedStart < to && run.decodedEnd > from && !encodings.includes(run.encoding)) encodings.unshift(run.encoding);
-        from = mapBack(runs, from, 'start');
-        to = mapBack(runs, to, 'end');
+        from = mapAcross(runs, from, 'start', 'back');
+        to = mapAcross(runs, to, 'end', 'back');
       }
       return encodings;
+    },
+    windows: (context) => {
+      // Each layer's runs, carried forward through the layers after it to the decoded text.
+      const spans: { start: number; end: number }[] = [];
+      layers.forEach((layer, layerIndex) => {
+        for (const run of layer.runs) {
+          let start = run.decodedStart;
+          let end = run.decodedEnd;
+          for (const later of layers.slice(layerIndex + 1)) {
+            start = mapAcross(later.runs, start, 'start', 'forward');
+            end = mapAcross(later.runs, end, 'end', 'forward');
+          }
+          spans.push({ start: Math.max(0, start - context), end: Math.min(current.length, end + context) });
+        }
+      });
+      spans.sort((a, b) => a.start - b.start);
+      const merged: { start: number; end: number }[] = [];
+      for (const span of spans) {
+        const last = merged.at(-1);
+        if (last !== undefined && span.start <= last.end) last.end = Math.max(last.end, span.end);
+        else merged.push({ ...span });
+      }
+      return merged;
     },
   };
 }
 
 function decodeLayer(text: string): Layer | undefined {
-  if (!MAY_HOLD_ENCODING.test(text)) return undefined;
   const runs: DecodedRun[] = [];
   const pieces: string[] = [];
   let copiedUpTo = 0;
   let shift = 0;
-  ENCODED_RUN.lastIndex = 0;
-  for (let match = ENCODED_RUN.exec(text); match !== null; match = ENCODED_RUN.exec(text)) {
-    const [run, percent, escapes, references] = match;
+  for (const match of encodedRuns(text)) {
+    const { run, percent, escapes, references } = match;
     // A run of hex digits is also a base64 run: read as hex first (a hash decodes to no text either way).
     const hex = percent === undefined && escapes === undefined && references === undefined ? decodeHexText(run) : undefined;
     const encoding: Encoding =
@@ -145,6 +167,74 @@ function decodeLayer(text: string): Layer | undefined {
   if (runs.length === 0) return undefined;
   pieces.push(text.slice(copiedUpTo));
   return { text: pieces.join(''), runs };
+}
+
+interface EncodedRun {
+  index: number;
+  run: string;
+  /** Set (to the run) for a run of percent-escapes, of string escapes, of character references; none for base64. */
+  percent?: string;
+  escapes?: string;
+  references?: string;
+}
+
+/**
+ * The runs of escapes (see ESCAPED_RUN) and of base64 (16 characters of its alphabet or more,
+ * padding included, from where a run of the alphabet starts), in order, none inside another:
+ * a base64 run that starts inside an escape run (`%3DQUtJ…`: `3DQUtJ…`) is read on the next layer,
+ * where the escape is decoded.
+ */
+function encodedRuns(text: string): EncodedRun[] {
+  const found: EncodedRun[] = [];
+  ESCAPED_RUN.lastIndex = 0;
+  for (let match = ESCAPED_RUN.exec(text); match !== null; match = ESCAPED_RUN.exec(text)) {
+    const [run, percent, escapes, references] = match;
+    found.push({ index: match.index, run, percent, escapes, references });
+  }
+  const base64 = base64Runs(text);
+  if (base64.length === 0) return found;
+  const runs: EncodedRun[] = [];
+  let consumed = 0;
+  for (let escaped = 0, next = 0; escaped < found.length || next < base64.length; ) {
+    const escapedRun = found[escaped];
+    const base64Run = base64[next];
+    const run = base64Run === undefined || (escapedRun !== undefined && escapedRun.index <= base64Run.index) ? (found[escaped++] as EncodedRun) : (base64[next++] as EncodedRun);
+    if (run.index < consumed) continue;
+    consumed = run.index + run.run.length;
+    runs.push(run);
+  }
+  return runs;
+}
+
+/**
+ * Runs of 16 or more characters of the base64 alphabet, with their padding. Looks at one
+ * character in 16 until it finds one of the alphabet (no run of 16 can miss it), then at its run:
+ * a regular expression tried at each character was the costliest part of classifying plain text.
+ */
+function base64Runs(text: string): EncodedRun[] {
+  const runs: EncodedRun[] = [];
+  const inAlphabet = (index: number): boolean => {
+    const code = text.charCodeAt(index);
+    return code < 128 && BASE64_ALPHABET[code] === 1;
+  };
+  for (let index = MIN_BASE64_LENGTH - 1; index < text.length; ) {
+    if (!inAlphabet(index)) {
+      index += MIN_BASE64_LENGTH;
+      continue;
+    }
+    let start = index;
+    while (start > 0 && inAlphabet(start - 1)) start -= 1;
+    let end = index + 1;
+    while (end < text.length && inAlphabet(end)) end += 1;
+    if (end - start >= MIN_BASE64_LENGTH) {
+      let padded = end;
+      while (padded < text.length && padded - end < 2 && text[padded] === '=') padded += 1;
+      runs.push({ index: start, run: text.slice(start, padded) });
+    }
+    // The next run starts after the character that ended this one.
+    index = end + MIN_BASE64_LENGTH;
+  }
+  return runs;
 }
 
 /** A run of `%XX` escapes: as UTF-8 where it is, else byte by byte (`%FF` as `ÿ`), so its ASCII still reads. */
@@ -190,14 +280,9 @@ function decodeHexText(run: string): string | undefined {
   return utf8Text(Buffer.from(run, 'hex'));
 }
 
-/** `bytes` as text when they are (see `isTextBytes`) and valid UTF-8. */
+/** `bytes` as text when they are (see `isTextBytes`) and valid UTF-8 (checked without a decoder's exception: most runs are not). */
 function utf8Text(bytes: Buffer): string | undefined {
-  if (!isTextBytes(bytes)) return undefined;
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  return isTextBytes(bytes) && isUtf8(bytes) ? bytes.toString('utf8') : undefined;
 }
 
 /** No control characters but tab, line feed and carriage return: what text has and binary data does not. */
@@ -206,11 +291,16 @@ function isTextBytes(bytes: Buffer): boolean {
   return bytes.length > 0;
 }
 
-function mapBack(runs: readonly DecodedRun[], index: number, side: 'start' | 'end'): number {
-  // The last run that starts at (for a span's start) or before (for its end) `index`: decoded starts strictly increase.
-  const found = lastAtOrBefore(runs, (run) => (side === 'start' ? run.decodedStart <= index : run.decodedStart < index));
+/** Where `index` of a layer's output (`back`) or input (`forward`) lies in the other text (an index inside a run: the run's start or end there). */
+function mapAcross(runs: readonly DecodedRun[], index: number, side: 'start' | 'end', direction: 'back' | 'forward'): number {
+  const from = (run: DecodedRun): [number, number] => (direction === 'back' ? [run.decodedStart, run.decodedEnd] : [run.originalStart, run.originalEnd]);
+  const to = (run: DecodedRun): [number, number] => (direction === 'back' ? [run.originalStart, run.originalEnd] : [run.decodedStart, run.decodedEnd]);
+  // The last run that starts at (for a span's start) or before (for its end) `index`: starts strictly increase on both sides.
+  const found = lastAtOrBefore(runs, (run) => (side === 'start' ? from(run)[0] <= index : from(run)[0] < index));
   if (found === -1) return index;
   const run = runs[found] as DecodedRun;
-  if (index >= run.decodedEnd) return run.originalEnd + (index - run.decodedEnd);
-  return side === 'start' ? run.originalStart : run.originalEnd;
+  const [, fromEnd] = from(run);
+  const [toStart, toEnd] = to(run);
+  if (index >= fromEnd) return toEnd + (index - fromEnd);
+  return side === 'start' ? toStart : toEnd;
 }

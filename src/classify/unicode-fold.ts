@@ -132,7 +132,7 @@ const MAX_REMEMBERED_FOLDS = 4096;
 /**
  * Dashes that look like `-` but that NFKD keeps (UTS #39's confusables map each to it): hyphen,
  * non-breaking hyphen, figure dash, en dash, hyphen bullet, modifier minus, minus sign, heavy minus.
- * Read as `-`, so a card number, SSN or phone number grouped with them is still found.
+ * Read as `-`, so a card number, SSN, IBAN or phone number grouped with them is still found.
  */
 const DASHES = new Set([0x2010, 0x2011, 0x2012, 0x2013, 0x2043, 0x02d7, 0x2212, 0x2796]);
 

@@ -4,7 +4,8 @@ import { matchesOf } from '../scan.js';
 
 /**
  * `pii.iban`: International Bank Account Numbers -> confidential: a known country code, that
- * country's length, and the ISO 13616 mod-97 check. Spaces every four characters are allowed.
+ * country's length, and the ISO 13616 mod-97 check. Grouped with spaces (`DE89 3704 …`) or with
+ * dashes (`DE89-3704-…`; the fold reads the dashes that look like `-` as it), one or the other.
  */
 const LENGTHS: Record<string, number> = {
   AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22, CY: 28, CZ: 24,
@@ -15,7 +16,7 @@ const LENGTHS: Record<string, number> = {
   VG: 24, XK: 20,
 };
 
-const CANDIDATE = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}/g;
+const CANDIDATE = /\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,30}/g;
 
 export function passesMod97(iban: string): boolean {
   const rearranged = iban.slice(4) + iban.slice(0, 4);
@@ -37,16 +38,23 @@ export const ibanDetector: Detector = {
       const length = LENGTHS[country];
       if (length === undefined) continue;
       let collected = '';
+      let separator: string | undefined;
       let end = match.index;
       while (end < text.length && collected.length < length) {
         const character = text[end] as string;
-        if (character !== ' ') {
+        if (character === ' ' || character === '-') {
+          // Spaces or dashes, not both.
+          if ((separator ?? character) !== character) break;
+          separator = character;
+        } else {
           if (!/[A-Z0-9]/.test(character)) break;
           collected += character;
         }
         end += 1;
       }
       if (collected.length !== length || /[A-Za-z0-9]/.test(text[end] ?? '')) continue;
+      // A dashed code that goes on (`DE89-3704-…-00-17`) is some other identifier.
+      if (separator === '-' && text[end] === '-' && /[A-Za-z0-9]/.test(text[end + 1] ?? '')) continue;
       if (!passesMod97(collected)) continue;
       matches.push({
         detector: 'pii.iban',

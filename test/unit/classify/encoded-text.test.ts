@@ -50,6 +50,32 @@ describe('decodeForScan', () => {
     expect(decoded?.encodingsIn(2, 18)).toEqual(['base64', 'percent-encoding']);
     expect(text.slice(decoded?.originalStart(2), decoded?.originalEnd(18))).toBe(Buffer.from('user%40example.org').toString('base64'));
   });
+
+  it('gives the decoded spans around each run of every layer, merged, as the windows to scan', () => {
+    const far = 'x'.repeat(100);
+    // Layer 1 decodes the base64 (to `a%40b and more`), layer 2 the percent escape inside it: its span is carried through.
+    const decoded = decodeForScan(`%41 ${far} ${Buffer.from('a%40b and more').toString('base64')} ${far} \\u0042 ${far}`);
+    expect(decoded?.text).toBe(`A ${far} a@b and more ${far} B ${far}`);
+    expect(decoded?.encodingsIn(104, 105)).toEqual(['base64', 'percent-encoding']);
+    expect(decoded?.windows(0)).toEqual([
+      { start: 0, end: 1 },
+      { start: 103, end: 115 },
+      { start: 217, end: 218 },
+    ]);
+    expect(decoded?.windows(50)).toEqual([
+      { start: 0, end: 51 },
+      { start: 53, end: 165 },
+      { start: 167, end: 268 },
+    ]);
+    // Windows that overlap or touch are one.
+    expect(decoded?.windows(52)).toEqual([{ start: 0, end: 270 }]);
+    expect(decoded?.windows(1000)).toEqual([{ start: 0, end: 319 }]);
+  });
+
+  it('reads a base64 run glued to the end of an escape run on the next layer', () => {
+    const key = Buffer.from('AKIAIOSFODNN7EXAMPLE').toString('base64');
+    expect(decodeForScan(`auth%3D${key}`)?.text).toBe('auth=AKIAIOSFODNN7EXAMPLE');
+  });
 });
 
 describe('classification of encoded values', () => {
@@ -81,5 +107,64 @@ describe('classification of encoded values', () => {
         ['messages[2].content[0] (tool result)', 'secret.github-token'],
       ]),
     );
+  });
+
+  it('finds what an encoded run hides far into a long text, at the run, with the context before it', () => {
+    // A tool result: source code as a JSON string, a config in it (its quotes escaped), then a percent-encoded URL.
+    const source = 'const limit = items.length > 0 ? items.length : 1; // a line of code\n'.repeat(1500);
+    const text = `${JSON.stringify({ content: `${source}{"api_key": "a8f5f167f44f4964e6c998dee827110c"}\n${source}` })} dsn=postgres%3A%2F%2Fadmin%3Ahunter2%40db.example.com`;
+    const result = classifyText(text, OPTIONS);
+    const assignment = result.findings.find((found) => found.detector === 'credential.assignment');
+    expect(assignment?.reason).toMatch(/after decoding string escapes/);
+    expect(assignment?.span.start).toBeGreaterThan(100_000);
+    expect(text.slice(assignment?.span.start ?? 0, assignment?.span.end ?? 0)).toContain('a8f5f167f44f4964e6c998dee827110c');
+    const url = result.findings.find((found) => found.detector === 'secret.database-url');
+    expect(text.slice(url?.span.start ?? 0, url?.span.end ?? 0)).toBe('postgres%3A%2F%2Fadmin%3Ahunter2%40db.example.com');
+    expect(result.findings.map((found) => found.excerpt).join(' ')).not.toMatch(/a8f5f167f44f4964e6c998dee827110c|hunter2/);
+  });
+});
+
+describe('what findings of the decoded, folded and joined views show', () => {
+  // Each value with the parts of it no excerpt or reason may show (masking shows at most a quarter).
+  const VALUES: [string, string[]][] = [
+    ['aws_access_key_id AKIAQWERTYUIOPASDFGH', ['QWERTYUIOPASDF']],
+    ['postgres://admin:S3cr3tPassw0rd@db.example.com/prod', ['S3cr3t', 'Passw0rd']],
+    ['{"api_key": "a8f5f167f44f4964e6c998dee827110c"}', ['f167f44f4964e6c998dee8']],
+    ['my password is Tr0ub4dorXyz9', ['Tr0ub4', 'dorXyz']],
+    ['card 4539 1488 0343 6467', ['4539 1488', '1488 0343']],
+    ['IBAN DE89-3704-0044-0532-0130-00', ['3704-0044', '0532']],
+    ['mail jane.roe.private@example.com', ['jane.roe', 'roe.private']],
+    ['Authorization: Basic YWRtaW46UzNjcjN0UGFzc3cwcmQ=', ['S3cr3t', 'YWRtaW46UzNj']],
+  ];
+  const percent = (value: string): string => [...Buffer.from(value)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
+  const ENCODINGS: Record<string, (value: string) => string> = {
+    percent,
+    'string escapes': (value) => [...value].map((character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
+    'HTML character references': (value) => value.replace(/[:/@ ="{}.-]/g, (character) => `&#${character.charCodeAt(0)};`),
+    hex: (value) => Buffer.from(value).toString('hex'),
+    'base64 of percent-encoding': (value) => Buffer.from(percent(value)).toString('base64'),
+    'JSON in JSON': (value) => JSON.stringify(JSON.stringify(value)),
+    'look-alike letters and dashes': (value) => value.replace(/a/g, '\u0430').replace(/-/g, '\u2011'),
+  };
+
+  it('is masked: never the value in clear, whole or split between two parts', () => {
+    for (const [value, hidden] of VALUES) {
+      for (const [name, encode] of Object.entries(ENCODINGS)) {
+        const encoded = encode(value);
+        const half = Math.floor(encoded.length / 2);
+        const request: CanonicalRequest = {
+          model: 'm',
+          stream: false,
+          messages: [
+            { role: 'user', content: [{ type: 'text', text: `see ${encoded.slice(0, half)}` }] },
+            { role: 'user', content: [{ type: 'text', text: `${encoded.slice(half)} ok` }] },
+          ],
+        };
+        for (const result of [classifyText(`see ${encoded} ok`, OPTIONS), classifyRequest(request, OPTIONS)]) {
+          expect(result.level, `${value} (${name})`).not.toBe('public');
+          for (const finding of result.findings) for (const part of hidden) expect(`${finding.excerpt} ${finding.reason}`, `${value} (${name})`).not.toContain(part);
+        }
+      }
+    }
   });
 });
