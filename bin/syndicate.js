@@ -4,12 +4,13 @@
 # `syndicate …`), the shell part below starts node on this file; run as `node bin/syndicate.js …`,
 # node reads the module and this part is a comment.
 #
-# It exists for one V8 flag that can only be given when node starts: `syndicate serve` gets a young
-# generation of at most 2 × 4 MB (`--max-semi-space-size=4`; V8's default lets it grow to 2 × 16 MB).
-# The gateway's garbage is short-lived per request, so this costs it no throughput, and it keeps the
-# gateway's resident memory ~25 MB lower (bench/RESULTS.md). Other commands keep V8's default: a bulk
-# read (`evidence verify`, `metrics`) runs faster with the larger young generation. The command is
-# found as `namedCommand` in src/cli/program.ts finds it; NODE_OPTIONS naming the flag wins.
+# It exists for node options that can only be given when node starts, for `syndicate serve`: a
+# young generation of at most 2 × 4 MB (`--max-semi-space-size=4`; V8's default lets it grow to
+# 2 × 16 MB) and no more V8 helper threads than cores (`--v8-pool-size`, node's default 4). The
+# gateway's garbage is short-lived per request, so neither costs it throughput, and together they
+# keep its resident memory ~30 MB lower (bench/RESULTS.md). Other commands keep node's defaults: a
+# bulk read (`evidence verify`, `metrics`) runs faster with the larger young generation. The command
+# is found as `namedCommand` in src/cli/program.ts finds it; an option NODE_OPTIONS names wins.
 command_word=
 skip_value=
 for argument do
@@ -22,10 +23,21 @@ for argument do
   esac
 done
 if [ "$command_word" = serve ]; then
+  set -- "$0" "$@"
   case " ${NODE_OPTIONS-} " in
-    *--max-semi-space-size*|*--max_semi_space_size*) ;;
-    *) exec node --max-semi-space-size=4 "$0" "$@" ;;
+    *--v8-pool-size*) ;;
+    *)
+      cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || cores=4
+      case $cores in '' | *[!0-9]* | 0) cores=4 ;; esac
+      [ "$cores" -le 4 ] || cores=4
+      set -- "--v8-pool-size=$cores" "$@"
+      ;;
   esac
+  case " ${NODE_OPTIONS-} " in
+    *--max-semi-space-size* | *--max_semi_space_size*) ;;
+    *) set -- --max-semi-space-size=4 "$@" ;;
+  esac
+  exec node "$@"
 fi
 exec node "$0" "$@"
 */

@@ -3,8 +3,8 @@
 // run-to-run noise (±20 %) swamps a 10 % change between two separate `bench:gateway` runs.
 // Run: node bench/gateway/ab.js /path/to/other/checkout [rounds=4]
 // (A = the other checkout, B = this one; both need `npm run build` first.)
-// AB_NODE_ARGS_A / AB_NODE_ARGS_B give one side node options, through NODE_OPTIONS (e.g. `--max-semi-space-size=16`,
-// V8's default, against the 4 the bin gives `serve`),
+// AB_NODE_ARGS_A / AB_NODE_ARGS_B give one side node options, through NODE_OPTIONS (e.g. `--max-semi-space-size=16 --v8-pool-size=4`,
+// node's defaults, against what the bin gives `serve`),
 // AB_ENV_A / AB_ENV_B environment variables (e.g. `MALLOC_ARENA_MAX=2`, space-separated NAME=value);
 // the other checkout may be this one, to compare options alone.
 import autocannon from 'autocannon';

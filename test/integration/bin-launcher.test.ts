@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -7,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeTempHome, runCli } from '../helpers/cli.js';
 
 // bin/syndicate.js is a shell script and an ES module at once: run as a program (the npm bin link),
-// its shell part starts node, with --max-semi-space-size=4 for `serve` only.
+// its shell part starts node, with --max-semi-space-size=4 and no more V8 helper threads than cores
+// (at most node's default 4) for `serve` only.
+const cores = Number(execFileSync('getconf', ['_NPROCESSORS_ONLN'], { encoding: 'utf8' }).trim());
+const SERVE_OPTIONS = ['--max-semi-space-size=4', `--v8-pool-size=${Math.min(cores, 4)}`];
+
 describe('bin/syndicate.js run as a program', () => {
   let fakeBin: string;
   beforeAll(() => {
@@ -33,15 +38,18 @@ describe('bin/syndicate.js run as a program', () => {
     [['--home=/tmp/h', 'serve'], false], // undecided, as namedCommand leaves it: V8's default
     [['evidence', 'verify'], false],
     [[], false],
-  ])('%j: the young-generation flag %s', async (args, bounded) => {
+  ])('%j: the serve options %s', async (args, bounded) => {
     const seen = await nodeArguments(args);
-    expect(seen).toEqual(bounded ? ['--max-semi-space-size=4', BIN, ...args] : [BIN, ...args]);
+    expect(seen).toEqual(bounded ? [...SERVE_OPTIONS, BIN, ...args] : [BIN, ...args]);
   });
 
   it('keeps every argument whole (spaces, quotes, globs) and leaves a NODE_OPTIONS choice alone', async () => {
     const awkward = ['serve', '--cors-origin', 'http://a b', "it's", '*', ''];
-    expect(await nodeArguments(awkward)).toEqual(['--max-semi-space-size=4', BIN, ...awkward]);
-    expect(await nodeArguments(['serve'], { NODE_OPTIONS: '--max-semi-space-size=8' })).toEqual([BIN, 'serve']);
+    expect(await nodeArguments(awkward)).toEqual([...SERVE_OPTIONS, BIN, ...awkward]);
+    // Each option NODE_OPTIONS names is left to it.
+    expect(await nodeArguments(['serve'], { NODE_OPTIONS: '--max-semi-space-size=8' })).toEqual([SERVE_OPTIONS[1], BIN, 'serve']);
+    expect(await nodeArguments(['serve'], { NODE_OPTIONS: '--v8-pool-size=1' })).toEqual([SERVE_OPTIONS[0], BIN, 'serve']);
+    expect(await nodeArguments(['serve'], { NODE_OPTIONS: '--v8-pool-size=1 --max-semi-space-size=8' })).toEqual([BIN, 'serve']);
   });
 
   it('runs the real CLI through the shell part, by a symlink as npm links it', async () => {
@@ -56,7 +64,7 @@ describe('bin/syndicate.js run as a program', () => {
   });
 
   it.runIf(process.platform === 'linux')(
-    'starts `syndicate serve` with the bounded young generation, and it serves',
+    'starts `syndicate serve` with its node options, and it serves',
     async () => {
       const { home, cleanup } = makeTempHome();
       try {
@@ -73,7 +81,7 @@ describe('bin/syndicate.js run as a program', () => {
             void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
           });
           const commandLine = readFileSync(`/proc/${server.pid}/cmdline`, 'utf8').split('\0');
-          expect(commandLine.slice(1, 3)).toEqual(['--max-semi-space-size=4', BIN]);
+          expect(commandLine.slice(1, 4)).toEqual([...SERVE_OPTIONS, BIN]);
           expect((await fetch(`${url}/healthz`)).status).toBe(200);
         } finally {
           server.kill('SIGTERM');
