@@ -11,9 +11,13 @@ export interface RunningServe {
   waitForStderr(text: string): Promise<void>;
 }
 
-/** `syndicate ARGS` (a `serve`) as a process, once it printed where it listens on stdout. */
-export async function startServe(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<RunningServe> {
-  const server = execa('node', [BIN, ...args], { env: { NO_COLOR: '1', FORCE_COLOR: '0', ...env }, reject: false, timeout: timeoutMs });
+/**
+ * `syndicate ARGS` (a `serve`) as a process, once it printed where it listens on stdout. `asProgram`
+ * runs the bin itself, as an operator does (its shell part starts node), instead of `node BIN`.
+ */
+export async function startServe(args: string[], env: Record<string, string>, timeoutMs = 30_000, { asProgram = false } = {}): Promise<RunningServe> {
+  const options = { env: { NO_COLOR: '1', FORCE_COLOR: '0', ...env }, reject: false, timeout: timeoutMs } as const;
+  const server = asProgram ? execa(BIN, args, options) : execa('node', [BIN, ...args], options);
   let stderr = '';
   server.stderr?.on('data', (data: Buffer) => {
     stderr += data.toString();

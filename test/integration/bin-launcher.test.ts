@@ -6,6 +6,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { BIN, makeTempHome, runCli } from '../helpers/cli.js';
+import { startServe } from '../helpers/serve.js';
 
 // bin/syndicate.js is a shell script and an ES module at once: run as a program (the npm bin link),
 // its shell part starts node, with --max-semi-space-size=4 and no more V8 helper threads than cores
@@ -69,17 +70,8 @@ describe('bin/syndicate.js run as a program', () => {
       const { home, cleanup } = makeTempHome();
       try {
         expect((await runCli(['init'], { home })).exitCode).toBe(0);
-        const server = execa(BIN, ['serve', '--port', '0'], { env: { SYNDICATE_HOME: home, NO_COLOR: '1' }, reject: false });
+        const { server, url } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: home }, 60_000, { asProgram: true });
         try {
-          const url = await new Promise<string>((resolve, reject) => {
-            let stdout = '';
-            server.stdout?.on('data', (data: Buffer) => {
-              stdout += data.toString();
-              const match = /^syndicate gateway listening on (http:\/\/\S+)\n/.exec(stdout);
-              if (match?.[1] !== undefined) resolve(match[1]);
-            });
-            void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
-          });
           const commandLine = readFileSync(`/proc/${server.pid}/cmdline`, 'utf8').split('\0');
           expect(commandLine.slice(1, 4)).toEqual([...SERVE_OPTIONS, BIN]);
           expect((await fetch(`${url}/healthz`)).status).toBe(200);
