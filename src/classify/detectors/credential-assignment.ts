@@ -245,8 +245,9 @@ const BARE_BEARER = /\bBearer\s+(?<value>[A-Za-z0-9._~+/-]{16,}=*)/g;
 /**
  * `Basic <base64>`, the space also as a URL or a form writes it (`?auth=Basic%20…`, `Basic+…`).
  * Eight characters at least (`u:pw`): of four, words decode to `user:password` (`MTok` to `1:$`).
+ * A run followed by `:` is the start of a `word:word` (`Basic settings:…`), not a value.
  */
-const BARE_BASIC = /\bbasic(?:\s+|%20|\+)(?<value>[A-Za-z0-9+/]{8,2048}={0,2})(?![A-Za-z0-9+/=_-])/gi;
+const BARE_BASIC = /\bbasic(?:\s+|%20|\+)(?<value>[A-Za-z0-9+/]{8,2048}={0,2})(?![A-Za-z0-9+/=_:-])/gi;
 const URL_USERINFO = /:\/\/(?<user>[^\s:/@'"<>]{1,100}):(?<value>[^\s@/'"<>]{1,200})@[^\s/'"<>]/g;
 
 const AUTHORIZATION_GATE = new LiteralGate(casings(['authorization']));
