@@ -265,7 +265,7 @@ function decodeCharacterReferences(run: string): string {
 }
 
 /** What a base64 run decodes to when that is text; undefined for binary data, or a run that is not base64. */
-function decodeBase64Text(run: string): string | undefined {
+export function decodeBase64Text(run: string): string | undefined {
   const unpadded = run.replace(/=+$/, '');
   if (unpadded.length % 4 === 1) return undefined;
   // Binary data (an inline image's megabytes) is told by its first bytes before the rest is decoded.

@@ -1,4 +1,5 @@
 import type { Detector, DetectorMatch } from '../types.js';
+import { decodeBase64Text } from '../encoded-text.js';
 import { maskSecret } from '../mask.js';
 import { casings, LiteralGate, matchesOf } from '../scan.js';
 
@@ -8,7 +9,8 @@ import { casings, LiteralGate, matchesOf } from '../scan.js';
  *   key/value   `password: hunter2`, `DB_PASS=...`, `"api_key": "..."`, `export TOKEN=...`,
  *               `self.secret = '...'`, `spring.datasource.password=...`, `WITH PASSWORD 'x'`
  *   flags       `--password=x`, `--token abc123`
- *   headers     `Authorization: Bearer ...`, `Authorization: Basic ...`, a bare `Bearer <token>`
+ *   headers     `Authorization: Bearer ...`, `Authorization: Basic ...`, a bare `Bearer <token>`,
+ *               a bare `Basic <base64 of user:password>`
  *   URLs        any `scheme://user:pass@host`
  *   prose       `my password is hunter2`, `the API key for staging is "k-123"`
  * Not values: references and placeholders (`$TOKEN`, `${{ secrets.X }}`, `%PASS%`, `{{pw}}`,
@@ -240,10 +242,17 @@ function keyValueAt(text: string, keyStart: number, keyEnd: number): DetectorMat
 const AUTHORIZATION_HEADER =
   /\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?<scheme>bearer|basic|token|digest|apikey|key|negotiate|ntlm)\s+)?(?<value>[A-Za-z0-9._~+/=:-]{8,})/gi;
 const BARE_BEARER = /\bBearer\s+(?<value>[A-Za-z0-9._~+/-]{16,}=*)/g;
+/**
+ * `Basic <base64>`, the space also as a URL or a form writes it (`?auth=Basic%20…`, `Basic+…`).
+ * Eight characters at least (`u:pw`): of four, words decode to `user:password` (`MTok` to `1:$`).
+ * A run followed by `:` is the start of a `word:word` (`Basic settings:…`), not a value.
+ */
+const BARE_BASIC = /\bbasic(?:\s+|%20|\+)(?<value>[A-Za-z0-9+/]{8,2048}={0,2})(?![A-Za-z0-9+/=_:-])/gi;
 const URL_USERINFO = /:\/\/(?<user>[^\s:/@'"<>]{1,100}):(?<value>[^\s@/'"<>]{1,200})@[^\s/'"<>]/g;
 
 const AUTHORIZATION_GATE = new LiteralGate(casings(['authorization']));
 const BEARER_GATE = new LiteralGate(['Bearer']);
+const BASIC_GATE = new LiteralGate(casings(['basic']));
 const URL_GATE = new LiteralGate(['://']);
 
 function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
@@ -257,7 +266,7 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
         reason: 'Authorization header credential',
         start: match.index,
         end: match.index + match[0].length,
-        excerpt: `Authorization: ${match.groups?.scheme === undefined ? '' : `${match.groups.scheme} `}${maskSecret(value)}`,
+        excerpt: `Authorization: ${match.groups?.scheme === undefined ? '' : `${match.groups.scheme} `}${(/^basic$/i.test(match.groups?.scheme ?? '') ? basicCredentialsExcerpt(value) : undefined) ?? maskSecret(value)}`,
       });
     }
   }
@@ -272,6 +281,22 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
         start: match.index,
         end: match.index + match[0].length,
         excerpt: `Bearer ${maskSecret(value)}`,
+      });
+    }
+  }
+  if (BASIC_GATE.any(text)) {
+    // `Basic <base64>` without its header name (a curl line cut short, a log line, a config
+    // value): a credential only when the base64 decodes to `user:password`.
+    for (const match of matchesOf(BARE_BASIC, text)) {
+      const excerpt = basicCredentialsExcerpt(match.groups?.value ?? '');
+      if (excerpt === undefined) continue;
+      matches.push({
+        detector: 'credential.assignment',
+        level: 'restricted',
+        reason: 'HTTP Basic credentials (base64 of user:password)',
+        start: match.index,
+        end: match.index + match[0].length,
+        excerpt: `Basic ${excerpt}`,
       });
     }
   }
@@ -292,6 +317,25 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
       });
     }
   }
+}
+
+/**
+ * The excerpt of HTTP Basic credentials, `base64(…:…)` (user and password each masked, so
+ * no more of the password shows than of any secret: the base64's own ends would be its bytes), or
+ * undefined when `value` is not base64 of `user:password`: printable text without line breaks,
+ * split at its first colon (RFC 7617: the password may hold colons, the user id may not), the
+ * password non-empty. An empty user id (`:<token>`, as Azure DevOps takes a PAT) needs a password
+ * of 8 characters or more: `Basic Only` and `Basic Okta` decode to `:yr` and `:KZ`.
+ */
+function basicCredentialsExcerpt(value: string): string | undefined {
+  const decoded = decodeBase64Text(value);
+  if (decoded === undefined || /[\t\n\r\u0080-\u009f]/.test(decoded)) return undefined;
+  const colon = decoded.indexOf(':');
+  if (colon === -1) return undefined;
+  const user = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  if (password.length === 0 || (user.length === 0 && password.length < 8)) return undefined;
+  return `base64(${maskSecret(user)}:${maskSecret(password)})`;
 }
 
 const PROSE =

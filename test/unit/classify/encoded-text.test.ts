@@ -135,9 +135,12 @@ describe('what findings of the decoded, folded and joined views show', () => {
     ['IBAN DE89-3704-0044-0532-0130-00', ['3704-0044', '0532']],
     ['mail jane.roe.private@example.com', ['jane.roe', 'roe.private']],
     ['Authorization: Basic YWRtaW46UzNjcjN0UGFzc3cwcmQ=', ['S3cr3t', 'YWRtaW46UzNj']],
+    // Basic credentials' base64 is masked as what it decodes to: its own ends are bytes of the user id and the password (`YWRt` is `adm`, `IQ==` is `!`).
+    ['Authorization: Basic YWRtaW5pc3RyYXRvcjpTdXAzclMzY3JldFBhc3N3MHJkIQ==', ['YWRt', 'IQ==', 'Sup3r', 'Passw0rd']],
   ];
   const percent = (value: string): string => [...Buffer.from(value)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
   const ENCODINGS: Record<string, (value: string) => string> = {
+    'as written': (value) => value,
     percent,
     'string escapes': (value) => [...value].map((character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
     'HTML character references': (value) => value.replace(/[:/@ ="{}.-]/g, (character) => `&#${character.charCodeAt(0)};`),
