@@ -32,9 +32,8 @@ export const FALLBACK_CONTEXT_WINDOW = 4096;
  * `--port 8081`, not the engine's default.
  */
 export function engineStartHint(kind: EngineKind, baseUrl: string): string {
-  const url = new URL(baseUrl);
-  const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
-  const host = url.hostname;
+  const port = portOf(baseUrl);
+  const host = new URL(baseUrl).hostname;
   switch (kind) {
     case 'ollama':
       return `start Ollama with \`${port === '11434' ? '' : `OLLAMA_HOST=${host}:${port} `}ollama serve\` (and \`ollama pull llama3.2:3b\` for a first model), or pass --base-url if it listens elsewhere`;
@@ -49,6 +48,12 @@ export function engineStartHint(kind: EngineKind, baseUrl: string): string {
     case 'node-llama-cpp':
       return `start it with \`syndicate engine serve --model model.gguf --port ${port}\`, or pass --base-url if it listens elsewhere`;
   }
+}
+
+/** The port a base URL names, or its scheme's. */
+function portOf(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  return url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
 }
 
 /**
@@ -66,8 +71,7 @@ function notTheEngine(error: UpstreamError): string | undefined {
 
 /** The hint of another server answering where the engine was looked for: point at the engine's own port, or free this one. */
 function otherServerHint(kind: EngineKind, baseUrl: string, defaultBaseUrl: string | undefined): string {
-  const url = new URL(baseUrl);
-  const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
+  const port = portOf(baseUrl);
   const usual = defaultBaseUrl === undefined || defaultBaseUrl.replace(/\/+$/, '') === baseUrl.replace(/\/+$/, '') ? '' : ` (${defaultBaseUrl} by default)`;
   return `another server listens on port ${port}: pass --base-url with the address ${kind} listens on${usual}, or start ${kind} on a free port and pass that`;
 }
