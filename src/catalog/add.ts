@@ -68,6 +68,7 @@ export async function addFromCatalog(
     const kind = entry.engineKind;
     if (kind === undefined) throw new UsageError(`catalog entry ${entry.name} declares no engine.kind, so it cannot be discovered`);
     discovery = await discoverModels(kind, baseUrl, {
+      defaultBaseUrl: entry.record.baseUrl,
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });

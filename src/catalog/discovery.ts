@@ -3,7 +3,7 @@ import { COMPLETIONS_TAG, FILL_IN_MIDDLE_TAG, type CapabilityClass, type EngineK
 import { UpstreamError } from '../errors.js';
 import type { ProviderModel } from '../registry/types.js';
 import { llamaCppModels } from '../engines/control/llama-cpp.js';
-import { engineRequest, fetchEngineJson, type EngineAnswer } from '../transport/engine-info.js';
+import { engineRequest, fetchEngineJson, type EngineAnswer, type EngineAnswerDetails } from '../transport/engine-info.js';
 
 /** Models read from a running local engine, and what had to be guessed on the way. */
 export interface DiscoveryResult {
@@ -19,6 +19,8 @@ export interface DiscoveryOptions {
   timeoutMs?: number;
   /** Called before each request, e.g. to update a spinner. */
   onProgress?: (text: string) => void;
+  /** Where the engine listens by default (its catalog entry's base URL): named in the hint when another server answers at `baseUrl`. */
+  defaultBaseUrl?: string;
 }
 
 /** Context window used when the engine reports none; always noted as a guess. */
@@ -30,9 +32,8 @@ export const FALLBACK_CONTEXT_WINDOW = 4096;
  * `--port 8081`, not the engine's default.
  */
 export function engineStartHint(kind: EngineKind, baseUrl: string): string {
-  const url = new URL(baseUrl);
-  const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
-  const host = url.hostname;
+  const port = portOf(baseUrl);
+  const host = new URL(baseUrl).hostname;
   switch (kind) {
     case 'ollama':
       return `start Ollama with \`${port === '11434' ? '' : `OLLAMA_HOST=${host}:${port} `}ollama serve\` (and \`ollama pull llama3.2:3b\` for a first model), or pass --base-url if it listens elsewhere`;
@@ -47,6 +48,32 @@ export function engineStartHint(kind: EngineKind, baseUrl: string): string {
     case 'node-llama-cpp':
       return `start it with \`syndicate engine serve --model model.gguf --port ${port}\`, or pass --base-url if it listens elsewhere`;
   }
+}
+
+/** The port a base URL names, or its scheme's. */
+function portOf(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  return url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
+}
+
+/**
+ * What answered a discovery request, when it is plainly not the engine's API: a 2xx body that is
+ * not JSON, or any web page (an engine answers in JSON, its errors too). Undefined otherwise.
+ */
+function notTheEngine(error: UpstreamError): string | undefined {
+  const details = error.details as Partial<EngineAnswerDetails> | undefined;
+  if (details?.url === undefined || details.status === undefined) return undefined;
+  const html = details.contentType !== undefined && /^text\/html\b/i.test(details.contentType);
+  if (error.code !== 'engine_bad_response' && !html) return undefined;
+  const type = details.contentType === undefined ? 'no content type' : details.contentType.split(';')[0]?.trim();
+  return `${details.url} answered HTTP ${details.status} with ${html ? 'a web page' : 'a body that is not JSON'} (${type})`;
+}
+
+/** The hint of another server answering where the engine was looked for: point at the engine's own port, or free this one. */
+function otherServerHint(kind: EngineKind, baseUrl: string, defaultBaseUrl: string | undefined): string {
+  const port = portOf(baseUrl);
+  const usual = defaultBaseUrl === undefined || defaultBaseUrl.replace(/\/+$/, '') === baseUrl.replace(/\/+$/, '') ? '' : ` (${defaultBaseUrl} by default)`;
+  return `another server listens on port ${port}: pass --base-url with the address ${kind} listens on${usual}, or start ${kind} on a free port and pass that`;
 }
 
 /**
@@ -91,6 +118,15 @@ export async function discoverModels(kind: EngineKind, baseUrl: string, options:
         break;
     }
   } catch (error) {
+    const other = error instanceof UpstreamError ? notTheEngine(error) : undefined;
+    if (other !== undefined) {
+      throw new UpstreamError(`cannot discover models: what answers at ${root} is not ${kind}'s API: ${other}`, {
+        code: 'engine_bad_response',
+        isRetryable: false,
+        hint: otherServerHint(kind, baseUrl, options.defaultBaseUrl),
+        cause: error,
+      });
+    }
     if (error instanceof UpstreamError) {
       throw new UpstreamError(`cannot discover models: ${kind} at ${root} ${error.status === undefined ? 'is not reachable' : 'answered with an error'} (${error.message})`, {
         code: error.code,

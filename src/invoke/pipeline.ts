@@ -274,7 +274,8 @@ function unavailableHint(
     if (call.kind === 'rate_limited') return [{ ...identity, kind: 'rate_limited', ...(call.retryAfterSeconds === undefined ? {} : { retryInSeconds: call.retryAfterSeconds }) }];
     if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
     if (call.kind === 'model_not_found') return [{ ...identity, kind: call.cause ?? 'not_found' }];
-    return [{ ...identity, kind: 'failing', ...(report.status === undefined ? {} : { status: report.status }) }];
+    const connectionReset = report.status === undefined && failure.code === 'upstream_reset' ? { connectionReset: true as const } : {};
+    return [{ ...identity, kind: 'failing', ...(report.status === undefined ? {} : { status: report.status }), ...connectionReset }];
   });
   const held = heldOutForLater(context, [...unavailable, ...heldOut], providers);
   const hint = hintForUnavailable(held);

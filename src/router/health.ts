@@ -116,6 +116,12 @@ export function callFailureOf(error: SyndicateError, status: number | undefined,
   return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider', ...answered };
 }
 
+/** What the hint of a provider held for failing calls names of the last: its HTTP status, or that its connection was reset. */
+function lastFailureOf(failure: CallFailure): Pick<ProviderHealth, 'status' | 'connectionReset'> {
+  if (failure.status !== undefined) return { status: failure.status };
+  return failure.code === 'upstream_reset' ? { connectionReset: true } : {};
+}
+
 /**
  * What a hold shared with other processes says of the failure that began it: the HTTP status and
  * syndicate's code when the upstream answered (its own text may quote the request); when nothing
@@ -345,7 +351,8 @@ export class HealthMonitor {
     }
     const inARow = `${at.length} calls in a row failed; the last: `;
     const reasons = { reason: `${inARow}${failure.reason}`, shared: `${inARow}${shared}` };
-    if (heldModel === undefined) this.markDown(provider, reasons, 'failing');
+    // What the last one was, for the hint: a status (a hosted 401 wants its key), or a connection reset.
+    if (heldModel === undefined) this.markDown(provider, reasons, 'failing', lastFailureOf(failure));
     else this.holdModelDown(provider, heldModel, reasons, 'failing');
   }
 
@@ -534,11 +541,11 @@ export class HealthMonitor {
     this.share(provider, model, { state: 'down', cause, until, reason: reasons.shared, recordedAt: now });
   }
 
-  private markDown(provider: RegisteredProvider, reasons: HoldReasons, cause: 'unreachable' | 'failing'): void {
+  private markDown(provider: RegisteredProvider, reasons: HoldReasons, cause: 'unreachable' | 'failing', last: Pick<ProviderHealth, 'status' | 'connectionReset'> = {}): void {
     const now = this.now();
     this.failureRuns.delete(provider.id);
     this.observations.set(provider.id, {
-      health: { state: 'down', checkedAt: new Date(now).toISOString(), reason: reasons.reason, ...(cause === 'failing' ? { cause } : {}) },
+      health: { state: 'down', checkedAt: new Date(now).toISOString(), reason: reasons.reason, ...(cause === 'failing' ? { cause, ...last } : {}) },
       resident: undefined,
       observedAt: now,
       baseUrl: provider.record.baseUrl,

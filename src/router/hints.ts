@@ -293,9 +293,11 @@ export interface Unavailability {
   retryInSeconds?: number;
   /** The command that starts its engine, when its record declares how (`engine.launch`). */
   startCommand?: string;
-  /** `failing`: the HTTP status it answered with, when known (a local engine's 401 or 403: it wants its API key). */
+  /** `failing`: the HTTP status it answered with, when known (a 401 or 403: it wants its API key). */
   status?: number;
-  /** A local engine that refused for want of its key (401, 403): the variable its record's `auth.env` names, null when it names none. */
+  /** `failing`: its (last) call had its connection reset, before or during the answer, rather than an HTTP error. */
+  connectionReset?: true;
+  /** A provider that refused for want of its key (401, 403): the variable its record's `auth.env` names, null when it names none. */
   keyVariable?: string | null;
 }
 
@@ -303,7 +305,7 @@ export interface Unavailability {
 export interface EngineRemedies {
   /** `syndicate engine start ID`, for each record that declares how to launch its engine. */
   starts: Readonly<Record<string, string>>;
-  /** The variable of each local record's key (`auth.env`), null for one without. */
+  /** The variable of each record's key (`auth.env`), null for one without. */
   keys: Readonly<Record<string, string | null>>;
 }
 
@@ -311,13 +313,13 @@ export interface EngineRemedies {
 export function engineRemedies(providers: readonly RegisteredProvider[]): EngineRemedies {
   return {
     starts: Object.fromEntries(providers.filter((provider) => provider.record.engine?.launch !== undefined).map((provider) => [provider.id, `syndicate engine start ${provider.id}`])),
-    keys: Object.fromEntries(providers.filter((provider) => provider.record.class === 'local').map((provider) => [provider.id, provider.record.auth?.env ?? null])),
+    keys: Object.fromEntries(providers.map((provider) => [provider.id, provider.record.auth?.env ?? null])),
   };
 }
 
 /**
  * `unavailable` with the start command of each unreachable engine that has one, and the key
- * variable of each local engine that refused for want of its key (`isRefusedForKey`).
+ * variable of each provider that refused for want of its key (`isRefusedForKey`).
  */
 export function withEngineRemedies(unavailable: readonly Unavailability[], remedies: EngineRemedies): Unavailability[] {
   return unavailable.map((entry) => {
@@ -328,9 +330,12 @@ export function withEngineRemedies(unavailable: readonly Unavailability[], remed
   });
 }
 
-/** A local engine that answered 401 or 403: it runs, and wants the API key it was started with. */
+/**
+ * A provider that answered 401 or 403: a local engine runs, and wants the API key it was started
+ * with; a hosted API wants a valid key (for the model).
+ */
 function isRefusedForKey(entry: Unavailability): boolean {
-  return entry.kind === 'failing' && entry.local && (entry.status === 401 || entry.status === 403);
+  return entry.kind === 'failing' && (entry.status === 401 || entry.status === 403);
 }
 
 /**
@@ -359,7 +364,8 @@ export function unavailabilityOfExclusions(excluded: readonly Exclusion[]): Unav
     if (state === undefined) return [];
     const retryInSeconds = exclusion.unavailable?.retryInSeconds;
     const status = exclusion.unavailable?.status;
-    return [{ ...who, kind: exclusion.unavailable?.cause ?? 'unreachable', ...(status === undefined ? {} : { status }), ...(retryInSeconds === undefined ? {} : { retryInSeconds }) }];
+    const connectionReset = exclusion.unavailable?.connectionReset === true ? { connectionReset: true as const } : {};
+    return [{ ...who, kind: exclusion.unavailable?.cause ?? 'unreachable', ...(status === undefined ? {} : { status }), ...connectionReset, ...(retryInSeconds === undefined ? {} : { retryInSeconds }) }];
   });
 }
 
@@ -390,7 +396,7 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
       : 'check the network and the baseUrl in its provider record';
     clauses.push(`nothing answers at ${names(unreachable)}: ${remedy}${triedAgain(unreachable)}`);
   }
-  // A local engine refusing for want of its key runs: the key is what to fix, as for a call's 401 (`credentialHint`).
+  // A provider refusing for want of its key answers: the key is what to fix, as for a call's 401 (`credentialHint`).
   const keyRefusals = of('failing').filter(isRefusedForKey);
   for (const provider of new Set(keyRefusals.map((entry) => entry.provider))) {
     const entry = keyRefusals.find((refusal) => refusal.provider === provider)!;
@@ -400,7 +406,7 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
   if (failing.length > 0) {
     const where = failing.some((entry) => entry.local) ? "the engine's own log or health endpoint" : "the provider's status page";
     const [answer, its] = names(failing).includes(',') ? ['answer', 'their'] : ['answers', 'its'];
-    clauses.push(`${names(failing)} ${answer} but ${its} calls fail (HTTP 5xx, broken or malformed answers, timeouts): look at ${where}${triedAgain(failing)}`);
+    clauses.push(`${names(failing)} ${answer} but ${its} calls fail (${failedHow(failing)}): look at ${where}${triedAgain(failing)}`);
   }
   const notFound = of('not_found');
   if (notFound.length > 0) {
@@ -512,6 +518,18 @@ export function hintForInputTooLong(refused: { embeddings: boolean; provider: st
 /** The providers named, or `provider:model` for a model held back on its own. */
 function names(entries: readonly Unavailability[]): string {
   return [...new Set(entries.map((entry) => (entry.model === undefined ? entry.provider : `${entry.provider}:${entry.model}`)))].join(', ');
+}
+
+/**
+ * How the calls of `failing` fail: connection resets when each was reset (naming those reset when
+ * only some were), else the usual ways.
+ */
+function failedHow(failing: readonly Unavailability[]): string {
+  const usual = 'HTTP 5xx, broken or malformed answers, timeouts';
+  const reset = failing.filter((entry) => entry.connectionReset === true);
+  if (reset.length === 0) return usual;
+  if (reset.length === failing.length) return 'the connection reset, before or during the answer';
+  return `connections reset by ${names(reset)}, ${usual}`;
 }
 
 /** Whole seconds until the first of them may be used again; undefined when none is held out. */

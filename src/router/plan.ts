@@ -199,6 +199,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       unavailable = {
         cause: health.cause ?? 'unreachable',
         ...(health.status === undefined ? {} : { status: health.status }),
+        ...(health.connectionReset === true ? { connectionReset: true } : {}),
         ...(health.retryAfterMs === undefined ? {} : { retryInSeconds: health.retryAfterMs / 1000 }),
       };
     } else if (health?.state === 'rate_limited') {

@@ -59,8 +59,13 @@ export interface ProviderHealth {
    * serves no embeddings (`embeddings_not_enabled`: llama-server without `--embeddings`).
    */
   cause?: 'unreachable' | 'failing' | 'not_found' | 'embeddings_not_enabled';
-  /** The HTTP status of the answer that put it down, when it answered (its probe's 401 for want of its key, a 503 while it loads). */
+  /**
+   * The HTTP status of the answer that put it down, when it answered: its probe's (a 401 for want of
+   * its key, a 503 while it loads), or the last of the calls that kept failing (a hosted 401).
+   */
   status?: number;
+  /** Down for failing calls, the last of which had its connection reset (before or during the answer) rather than an HTTP error. */
+  connectionReset?: true;
   /** How long from the snapshot until it may be used again (rate-limited) or is probed or tried again (down). */
   retryAfterMs?: number;
   /** Round trip of the health probe, for local engines. */
@@ -245,7 +250,7 @@ export interface Exclusion {
    * Excluded as down (`unhealthy`): whether nothing answered, its calls kept failing, or (a model)
    * its provider does not serve it, and in how many seconds it is tried again.
    */
-  unavailable?: { cause: 'unreachable' | 'failing' | 'not_found' | 'embeddings_not_enabled'; status?: number; retryInSeconds?: number };
+  unavailable?: { cause: 'unreachable' | 'failing' | 'not_found' | 'embeddings_not_enabled'; status?: number; connectionReset?: true; retryInSeconds?: number };
   /** The rate limit or unavailability above holds back this model alone: the provider's other models stay routable. */
   heldModel?: true;
 }

@@ -16,6 +16,8 @@ export interface EngineInfoOptions {
 export interface EngineAnswer {
   status: number;
   text: string;
+  /** Its `content-type` header, when it sent one (a web page on the engine's port: `text/html`). */
+  contentType?: string;
 }
 
 /**
@@ -39,7 +41,8 @@ export async function engineRequest(url: string, options: EngineInfoOptions = {}
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    return { status: response.status, text: await response.text() };
+    const contentType = response.headers.get('content-type');
+    return { status: response.status, text: await response.text(), ...(contentType === null ? {} : { contentType }) };
   } catch (error) {
     const reason = describeFetchFailure(error, timeoutMs);
     throw new UpstreamError(`${url} is unreachable: ${reason}`, { code: 'engine_unreachable', cause: error });
@@ -52,18 +55,30 @@ export async function fetchEngineJson(url: string, options: EngineInfoOptions = 
   return engineJson(url, answer);
 }
 
-/** The JSON body of a 2xx answer; anything else throws an `UpstreamError` quoting the engine. */
+/** What an engine's answer that `engineJson` refused carries in its error's `details`: what answered, as the caller may describe it. */
+export interface EngineAnswerDetails {
+  url: string;
+  status: number;
+  contentType?: string;
+}
+
+/**
+ * The JSON body of a 2xx answer; anything else throws an `UpstreamError` quoting the engine, with
+ * the status and content type in its details (`EngineAnswerDetails`).
+ */
 export function engineJson(url: string, answer: EngineAnswer): unknown {
+  const details: EngineAnswerDetails = { url, status: answer.status, ...(answer.contentType === undefined ? {} : { contentType: answer.contentType }) };
   if (answer.status < 200 || answer.status > 299) {
     throw new UpstreamError(`${url} answered HTTP ${answer.status}: ${answer.text.slice(0, 200)}`, {
       status: answer.status,
       code: 'engine_error',
+      details: { ...details },
     });
   }
   try {
     return JSON.parse(answer.text) as unknown;
   } catch {
-    throw new UpstreamError(`${url} did not return JSON: ${answer.text.slice(0, 200)}`, { code: 'engine_bad_response', isRetryable: false });
+    throw new UpstreamError(`${url} did not return JSON: ${answer.text.slice(0, 200)}`, { code: 'engine_bad_response', isRetryable: false, details: { ...details } });
   }
 }
 

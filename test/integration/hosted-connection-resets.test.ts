@@ -12,6 +12,7 @@ import { networkInterfaces } from 'node:os';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listEvidence } from '../../src/evidence/index.js';
+import { HealthMonitor } from '../../src/router/health.js';
 import { startRawHttpServer, type RawHttpServer } from '../helpers/raw-http-server.js';
 import { startTestGateway, testPolicy, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
@@ -106,11 +107,33 @@ describe('a hosted provider that resets a connection before answering', () => {
     const failure = await ask().catch((caught: unknown) => caught);
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     expect(resetOnNewConnection).toBe(0);
+    // The hint names the reset, not "HTTP 5xx".
+    expect((failure as InstanceType<typeof OpenAI.APIError>).message).toContain('hosted answers but its calls fail (the connection reset, before or during the answer)');
     const retryAfter = (failure as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after');
     expect(retryAfter ?? null).toBeNull();
     const reached = answered;
     const next = await ask();
     expect(next.choices[0]?.message.content).toBe('Paris.');
     expect(answered - reached).toBe(1);
+  });
+
+  it('held out after three fresh connections reset in a row: the next request is not sent, and its 503 says resets, not "HTTP 5xx"', async () => {
+    gateway.pipeline.health = new HealthMonitor();
+    api.dropConnections();
+    resetOnOpenConnection = 0;
+    // Each failed request is sent on a new connection (a reset socket is not pooled); more than three
+    // allowed, for a client socket the server closed while idle is resent once on a fresh one.
+    resetOnNewConnection = 6;
+    for (let call = 0; call < 3; call += 1) expect(await ask().catch((caught: unknown) => caught)).toBeInstanceOf(OpenAI.APIError);
+    const reached = api.connections();
+    const held = await ask().catch((caught: unknown) => caught);
+    expect(held).toBeInstanceOf(OpenAI.InternalServerError);
+    const { message } = held as InstanceType<typeof OpenAI.InternalServerError>;
+    expect(message).toMatch(/recently failed: 3 calls in a row failed; the last: .*reset the connection before answering/);
+    expect(message).toMatch(/\(hosted answers but its calls fail \(the connection reset, before or during the answer\): look at the provider's status page; syndicate tries it again in \d+ s\)$/);
+    expect(message).not.toContain('5xx');
+    expect(api.connections()).toBe(reached);
+    resetOnNewConnection = 0;
+    gateway.pipeline.health = new HealthMonitor();
   });
 });

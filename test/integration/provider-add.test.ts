@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
@@ -267,6 +269,28 @@ describe('provider add: discovery from running engines through the built CLI', (
     expect(json.exitCode).toBe(5);
     expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'engine_unreachable' } });
     expect(await listing()).toEqual(before);
+  });
+
+  it('another server on the port (a web page): says what answered, that it is not the engine, and where the engine listens; registers nothing', async () => {
+    const page = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Dashboard</title>'));
+    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+    const { port } = page.address() as AddressInfo;
+    try {
+      const result = await runCli(['provider', 'add', 'ollama', '--base-url', `http://127.0.0.1:${port}/v1`], { home });
+      expect(result.exitCode, result.stderr).toBe(5);
+      expect(result.stderr).toContain(
+        `error: cannot discover models: what answers at http://127.0.0.1:${port} is not ollama's API: http://127.0.0.1:${port}/api/tags answered HTTP 200 with a web page (text/html)`,
+      );
+      expect(result.stderr).not.toContain('not reachable');
+      expect(result.stderr).toContain(`hint: another server listens on port ${port}: pass --base-url with the address ollama listens on (http://127.0.0.1:11434/v1 by default), or start ollama on a free port and pass that`);
+      const json = await runCli(['provider', 'add', 'llama.cpp', '--base-url', `http://127.0.0.1:${port}/v1`, '--json'], { home });
+      expect(json.exitCode).toBe(5);
+      expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'engine_bad_response', message: expect.stringContaining(`/v1/models answered HTTP 200 with a web page`) } });
+      const listed = await runCli(['provider', 'list', '--json'], { home });
+      expect(listed.stdout).not.toContain(`127.0.0.1:${port}`);
+    } finally {
+      await new Promise<void>((resolve) => page.close(() => resolve()));
+    }
   });
 
   it('a local engine off loopback is refused before any request (exit 2, class rule)', async () => {

@@ -8,7 +8,8 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { Scenario } from '../helpers/scenario.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { HealthMonitor } from '../../src/router/health.js';
+import { FAKE_KEY_ENV, startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
 const KEY = 'sk-proj-quoted-back-0123456789';
 const GATEWAY_KEY = 'sk-fake-upstream-key';
@@ -89,5 +90,23 @@ describe('gateway: an upstream that quotes the refused key', () => {
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     expect((failure as InstanceType<typeof OpenAI.APIError>).message).toContain('Incorrect API key provided: [redacted]');
     expect(JSON.stringify((failure as InstanceType<typeof OpenAI.APIError>).error)).not.toContain(GATEWAY_KEY);
+  });
+
+  it('held out after three 401s in a row: the next request is not sent, and its 503 names the key variable, not "HTTP 5xx"', async () => {
+    gateway.pipeline.health = new HealthMonitor();
+    hosted.setFault(refusal(401, GATEWAY_KEY), 3);
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const ask = () => client.chat.completions.create({ model: 'hosted:gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] }).catch((error: unknown) => error);
+    // The upstream refused the operator's key, not the client's: 502 each time.
+    for (let call = 0; call < 3; call += 1) expect((await ask()) as InstanceType<typeof OpenAI.APIError>).toMatchObject({ status: 502 });
+    const sent = hosted.exchanges.length;
+    const held = await ask();
+    expect(held).toBeInstanceOf(OpenAI.InternalServerError);
+    const { message } = held as InstanceType<typeof OpenAI.InternalServerError>;
+    expect(message).toContain('inference unavailable');
+    expect(message).toContain(`hosted refused the key in ${FAKE_KEY_ENV}: export a valid key for hosted as ${FAKE_KEY_ENV}`);
+    expect(message).not.toContain('5xx');
+    expect(hosted.exchanges.length).toBe(sent);
+    gateway.pipeline.health = new HealthMonitor();
   });
 });

@@ -263,6 +263,19 @@ describe('HealthMonitor', () => {
       expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('up');
     });
 
+    it('the hold keeps what the last call was, for the hint: its HTTP status (a hosted 401), or a connection reset', async () => {
+      const monitor = new HealthMonitor({ probe: async () => ({}) });
+      const refused = { kind: 'error', reason: 'anthropic answered HTTP 401: invalid x-api-key', status: 401, code: 'upstream_http_error' } as const;
+      for (let call = 0; call < 3; call += 1) monitor.reportFailure(hosted, refused);
+      expect((await monitor.snapshot([hosted])).anthropic).toMatchObject({ state: 'down', cause: 'failing', status: 401 });
+      expect((await monitor.snapshot([hosted])).anthropic?.connectionReset).toBeUndefined();
+      monitor.reportSuccess(hosted);
+      const reset = { kind: 'error', reason: 'api.anthropic.com reset the connection before answering', code: 'upstream_reset' } as const;
+      for (let call = 0; call < 3; call += 1) monitor.reportFailure(hosted, reset);
+      expect((await monitor.snapshot([hosted])).anthropic).toMatchObject({ state: 'down', cause: 'failing', connectionReset: true });
+      expect((await monitor.snapshot([hosted])).anthropic?.status).toBeUndefined();
+    });
+
     it('a success resets the count', async () => {
       const monitor = new HealthMonitor({ probe: async () => ({}) });
       monitor.reportFailure(hosted, failed());

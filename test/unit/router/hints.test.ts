@@ -243,15 +243,44 @@ describe('hintForUnavailable', () => {
       'vllm asks for a key (HTTP 403) and its record sends none: add `auth: { env: NAME }` to its provider record, register it again (`syndicate provider register FILE`) and export NAME',
     );
     for (const text of [named, unnamed]) expect(text).not.toContain('5xx');
-    // Another status, or a hosted provider: the calls fail, as before.
+    // Another status: the calls fail, as before.
     expect(hint([{ provider: 'llama', local: true, kind: 'failing', status: 503 }])).toMatch(/^llama answers but its calls fail \(HTTP 5xx/);
-    expect(hint([{ provider: 'claude', local: false, kind: 'failing', status: 401 }])).toMatch(/^claude answers but its calls fail/);
     // The status a probe's answer put it down with reaches the hint through the plan's exclusion.
     expect(unavailabilityOfExclusions([{ ...excluded('unhealthy'), provider: 'llama', unavailable: { cause: 'failing', status: 401, retryInSeconds: 3 } }])).toEqual([
       { provider: 'llama', local: true, kind: 'failing', status: 401, retryInSeconds: 3 },
     ]);
     // Both at once: one clause each.
     expect(hint([{ provider: 'llama', local: true, kind: 'failing', status: 401 }, { provider: 'vllm', local: true, kind: 'failing', status: 401 }]).split('; ')).toHaveLength(2);
+  });
+
+  it('a hosted provider that refused its key (401, 403), in a fallback or held for it: the key hint with its auth.env variable, never "HTTP 5xx"', () => {
+    const providers = [provider({ id: 'claude', class: 'approved_hosted', authEnv: 'ANTHROPIC_API_KEY' }), provider({ id: 'glm', class: 'approved_hosted' })];
+    const hint = (entries: Parameters<typeof hintForUnavailable>[0]): string => hintForUnavailable(withEngineRemedies(entries, engineRemedies(providers)));
+    expect(hint([{ provider: 'claude', local: false, kind: 'failing', status: 401, retryInSeconds: 20 }])).toBe(
+      'claude refused the key in ANTHROPIC_API_KEY: export a valid key for claude as ANTHROPIC_API_KEY in the environment syndicate runs in (restart a running gateway or MCP server to pass it on)',
+    );
+    expect(hint([{ provider: 'claude', local: false, kind: 'failing', status: 403, model: 'claude-opus-4-1' }])).toMatch(/^claude refused claude-opus-4-1 to the key in ANTHROPIC_API_KEY: /);
+    expect(hint([{ provider: 'glm', local: false, kind: 'failing', status: 401 }])).toMatch(/^glm asks for a key \(HTTP 401\) and its record sends none: add `auth: \{ env: NAME \}`/);
+    // Held for its 401s: the status reaches the hint through the plan's exclusion.
+    const held = unavailabilityOfExclusions([{ ...excluded('unhealthy'), provider: 'claude', class: 'approved_hosted', unavailable: { cause: 'failing', status: 401, retryInSeconds: 20 } }]);
+    expect(hint(held)).toMatch(/^claude refused the key in ANTHROPIC_API_KEY: /);
+    expect(hint(held)).not.toContain('5xx');
+  });
+
+  it('calls that failed with a connection reset: the clause says so instead of "HTTP 5xx", naming those reset when only some were', () => {
+    expect(hintForUnavailable([{ provider: 'claude', local: false, kind: 'failing', connectionReset: true, retryInSeconds: 20 }])).toBe(
+      "claude answers but its calls fail (the connection reset, before or during the answer): look at the provider's status page; syndicate tries it again in 20 s",
+    );
+    expect(
+      hintForUnavailable([
+        { provider: 'claude', local: false, kind: 'failing', connectionReset: true },
+        { provider: 'glm', local: false, kind: 'failing', status: 502 },
+      ]),
+    ).toMatch(/^claude, glm answer but their calls fail \(connections reset by claude, HTTP 5xx, broken or malformed answers, timeouts\): /);
+    // Held for resets: that reaches the hint through the plan's exclusion.
+    expect(unavailabilityOfExclusions([{ ...excluded('unhealthy'), provider: 'claude', class: 'approved_hosted', unavailable: { cause: 'failing', connectionReset: true, retryInSeconds: 20 } }])).toEqual([
+      { provider: 'claude', local: false, kind: 'failing', connectionReset: true, retryInSeconds: 20 },
+    ]);
   });
 
   it('rate-limited: retry after the shortest wait; every reason gets its clause', () => {
