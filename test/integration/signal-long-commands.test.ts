@@ -11,6 +11,28 @@ import { defaultPolicy } from '../../src/policy/defaults.js';
 import { appendTurn, startSession } from '../../src/sessions/index.js';
 import { seedDenial } from '../unit/evidence/seed.js';
 
+/** A home of its own holding a copy of the seeded `home`'s store (closed: no -wal or -shm beside it), listed in `homes` to be removed. */
+function copyOfHome(home: string, homes: string[]): string {
+  const copy = mkdtempSync(join(tmpdir(), 'syndicate-signal-'));
+  homes.push(copy);
+  for (const name of ['policy.yaml', 'permit.key', 'gateway.token', 'syndicate.db']) copyFileSync(join(home, name), join(copy, name));
+  return copy;
+}
+
+/** Runs the CLI on `home`, and sends `signal` once `ready` says the command is at its work. */
+async function signalled(home: string, args: string[], signal: 'SIGTERM' | 'SIGINT', ready: () => boolean) {
+  const child = execa('node', [BIN, '--json', ...args], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
+  while (!ready()) {
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  child.kill(signal);
+  return child;
+}
+
+/** The store is open (SQLite creates its -shm file beside it): what follows is the command's long read. */
+const storeOpen = (home: string) => (): boolean => existsSync(`${resolveHome({ home }).storePath}-shm`);
+
 /**
  * Commands whose work is one long synchronous read or write of the store (`metrics` over a big
  * window, `evidence list` with a big --limit, `evidence prune`) let the event loop run every few
@@ -33,27 +55,7 @@ describe('long store commands stopped by a signal', () => {
     for (const home of homes) rmSync(home, { recursive: true, force: true });
   });
 
-  /** A home of its own holding a copy of the seeded store (closed: no -wal or -shm beside it). */
-  function copiedHome(): string {
-    const home = mkdtempSync(join(tmpdir(), 'syndicate-signal-'));
-    homes.push(home);
-    for (const name of ['policy.yaml', 'permit.key', 'gateway.token', 'syndicate.db']) copyFileSync(join(seeded.home, name), join(home, name));
-    return home;
-  }
-
-  /** Runs the CLI on `home`, and sends `signal` once `ready` says the command is at its work. */
-  async function signalled(home: string, args: string[], signal: 'SIGTERM' | 'SIGINT', ready: () => boolean) {
-    const child = execa('node', [BIN, '--json', ...args], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
-    while (!ready()) {
-      if (child.exitCode !== null) break;
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    child.kill(signal);
-    return child;
-  }
-
-  /** The store is open (SQLite creates its -shm file beside it): what follows is the command's long read. */
-  const storeOpen = (home: string) => (): boolean => existsSync(`${resolveHome({ home }).storePath}-shm`);
+  const copiedHome = (): string => copyOfHome(seeded.home, homes);
 
   for (const [words, name, hint, details] of [
     [['metrics', '--since', '7d'], '`metrics`', 'nothing was changed; run it again, or with a shorter --since', undefined],
@@ -139,14 +141,8 @@ describe('evidence verify stopped by a signal while it proves the sessions', () 
     ['SIGINT', 130, 'cancelled by the operator (Ctrl-C)'],
   ] as const) {
     it(`${signal} during the sessions' walk stops it (exit ${exitCode}) before its result`, { timeout: 90_000 }, async () => {
-      const home = mkdtempSync(join(tmpdir(), 'syndicate-signal-'));
-      homes.push(home);
-      for (const name of ['policy.yaml', 'permit.key', 'gateway.token', 'syndicate.db']) copyFileSync(join(seeded.home, name), join(home, name));
-      const storePath = resolveHome({ home }).storePath;
-      const child = execa('node', [BIN, '--json', 'evidence', 'verify'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
-      while (!existsSync(`${storePath}-shm`) && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 2));
-      child.kill(signal);
-      const result = await child;
+      const home = copyOfHome(seeded.home, homes);
+      const result = await signalled(home, ['evidence', 'verify'], signal, storeOpen(home));
       expect(result.exitCode, String(result.stdout)).toBe(exitCode);
       expect(parseJsonDocument(String(result.stdout))).toEqual({
         ok: false,
