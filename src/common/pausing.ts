@@ -25,3 +25,24 @@ export async function* pausing<T>(items: Iterable<T>, signal: AbortSignal, every
     if (count % every === 0) await checkStop(signal);
   }
 }
+
+/**
+ * Work written as a generator that pauses (yields) between two steps and returns its result:
+ * `runToEnd` drives it straight through, `runPausing` with a `checkStop` at each pause (`signal`
+ * aborted rejects with its reason).
+ */
+export type PausingWork<T> = Generator<void, T, undefined>;
+
+/** `walk` driven straight to its end: its result. */
+export function runToEnd<T>(walk: PausingWork<T>): T {
+  for (let step = walk.next(); ; step = walk.next()) if (step.done === true) return step.value;
+}
+
+/** `walk` driven to its end with a `checkStop` at each of its pauses: its result. */
+export async function runPausing<T>(walk: PausingWork<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  for (let step = walk.next(); ; step = walk.next()) {
+    if (step.done === true) return step.value;
+    await checkStop(signal);
+  }
+}

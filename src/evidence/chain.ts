@@ -1,5 +1,5 @@
 import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
-import { checkStop } from '../common/pausing.js';
+import { runPausing, runToEnd } from '../common/pausing.js';
 import type { Store } from '../store/store.js';
 import { evidenceBlocks } from './blocks.js';
 
@@ -256,15 +256,10 @@ export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyRe
  * rejects with its reason. It only reads, so stopping part-way leaves nothing to clean up.
  */
 export async function verifyChainCancellable(store: Store, options: VerifyOptions & { signal: AbortSignal }): Promise<VerifyResult> {
-  const { signal } = options;
-  signal.throwIfAborted();
+  options.signal.throwIfAborted();
   const restoreMmap = mapForVerify(store);
   try {
-    const walk = walkChain(store, options);
-    for (let step = walk.next(); ; step = walk.next()) {
-      if (step.done === true) return step.value;
-      await checkStop(signal);
-    }
+    return await runPausing(walkChain(store, options), options.signal);
   } finally {
     restoreMmap();
   }
@@ -277,11 +272,6 @@ function mapForVerify(store: Store): () => void {
   if (previousMmap >= VERIFY_MMAP_BYTES) return () => undefined;
   db.pragma(`mmap_size = ${VERIFY_MMAP_BYTES}`);
   return () => void db.pragma(`mmap_size = ${previousMmap}`);
-}
-
-/** Drives a walk that pauses after each page (`walkChain`, `walkLinks`) straight to its end. */
-function runToEnd<T>(walk: Generator<void, T>): T {
-  for (let step = walk.next(); ; step = walk.next()) if (step.done === true) return step.value;
 }
 
 function* walkChain(store: Store, options: VerifyOptions): Generator<void, VerifyResult> {

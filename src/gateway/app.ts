@@ -404,9 +404,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   /**
-   * A count for a model nothing serves is refused as the invocation would refuse it (404
-   * `model_not_found`, Anthropic's `not_found_error`): a client must not learn of the unknown
-   * name only when it sends the counted request.
+   * A count for a model nothing serves (`/v1/messages/count_tokens`, `/v1/responses/input_tokens`)
+   * is refused as the invocation would refuse it (404 `model_not_found`, Anthropic's
+   * `not_found_error`): a client must not learn of the unknown name only when it sends the counted
+   * request.
    */
   const refuseUnknownModel = (model: string): void => {
     const unknown = unknownModelOf(model, currentProviders(pipeline.store), undefined, unservableReason(pipeline.env, pipeline.health), GATEWAY_MODEL_NAMING);
@@ -472,6 +473,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           // OpenAI's count for the Responses API, the same local estimate: nothing leaves the host or is recorded.
           handle: async (call) => {
             const { request } = parseResponsesRequest(await call.readBody(bodyLimit), { countTokens: true });
+            refuseUnknownModel(request.model);
             return tokenCountReply({ object: 'response.input_tokens', input_tokens: await estimatePromptTokens(request) });
           },
         },

@@ -1,5 +1,6 @@
 import { sha256Hex } from '../common/hash.js';
 import { LruMap } from '../common/lru.js';
+import { runToEnd, type PausingWork } from '../common/pausing.js';
 import { SessionChainBrokenError, UsageError } from '../errors.js';
 import { cachedRead } from '../store/cached-read.js';
 import type { Store } from '../store/store.js';
@@ -481,9 +482,19 @@ export interface UnlistedImagesReport {
  * this row beside it — is found here. One image read at a time; none in a store without such rows.
  */
 export function verifyUnlistedImages(store: Store): UnlistedImagesReport {
+  return runToEnd(walkUnlistedImages(store));
+}
+
+/** `verifyUnlistedImages` as steps: pauses (yields) after each image it reads (one may be megabytes). */
+export function* walkUnlistedImages(store: Store): PausingWork<UnlistedImagesReport> {
   const digests = store.statement(`SELECT sha256 FROM session_images WHERE ${UNLISTED_IMAGE} ORDER BY sha256`).pluck(true).all() as string[];
   const images = storedImageProof(store);
-  return { unlisted: digests.length, changed: digests.filter((sha256) => !images.intact(sha256)) };
+  const changed: string[] = [];
+  for (const sha256 of digests) {
+    if (!images.intact(sha256)) changed.push(sha256);
+    yield;
+  }
+  return { unlisted: digests.length, changed };
 }
 
 /** The bytes of the images a session's messages list (only those: a text-only session reads nothing more). */
@@ -556,27 +567,58 @@ export interface SessionChainsReport {
   broken: SessionChainBreak[];
 }
 
+/** How many sessions `walkSessionChains` reads and proves between two pauses. */
+const SESSIONS_PER_PAGE = 100;
+
 /**
- * Proves every stored session's chain (`evidence verify`): four reads, one SHA-256 per message,
- * switch and checkpoint, and one read and SHA-256 per distinct image a message lists, when the
- * walk reaches it (memory bounded by one image, not the image store; an image no message lists is
- * never read).
+ * Proves every stored session's chain (`evidence verify`): one SHA-256 per message, switch and
+ * checkpoint, and one read and SHA-256 per distinct image a message lists, when the walk reaches
+ * it (memory bounded by a page of sessions and one image, not the image store; an image no
+ * message lists is never read).
  */
 export function verifySessionChains(store: Store): SessionChainsReport {
-  const sessions = store.statement(`SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY id`).all() as StoredSession[];
-  const messagesOf = groupBySession(store.statement(`SELECT ${STORED_MESSAGE_COLUMNS} FROM session_messages ORDER BY session_id, seq`).all() as StoredMessage[]);
+  return runToEnd(walkSessionChains(store));
+}
+
+/**
+ * `verifySessionChains` as steps: the sessions in id order, a page at a time — its rows read in
+ * one read transaction (four reads over the page's id range), then walked — pausing (yielding)
+ * after each page.
+ */
+export function* walkSessionChains(store: Store): PausingWork<SessionChainsReport> {
+  const firstPage = store.statement(`SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY id LIMIT ${SESSIONS_PER_PAGE}`);
+  const nextPage = store.statement(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id > ? ORDER BY id LIMIT ${SESSIONS_PER_PAGE}`);
+  const messagesIn = store.statement(`SELECT ${STORED_MESSAGE_COLUMNS} FROM session_messages WHERE session_id BETWEEN ? AND ? ORDER BY session_id, seq`);
+  const switchesIn = store.statement(`SELECT ${SWITCH_COLUMNS} FROM session_switches WHERE session_id BETWEEN ? AND ? ORDER BY session_id, after_seq, id`);
+  const checkpointsIn = store.statement(`SELECT ${CHECKPOINT_COLUMNS} FROM session_checkpoints WHERE session_id BETWEEN ? AND ? ORDER BY session_id, id`);
+  const readPage = store.db.transaction((after: string | undefined) => {
+    const sessions = (after === undefined ? firstPage.all() : nextPage.all(after)) as StoredSession[];
+    const first = sessions[0]?.id;
+    const last = sessions.at(-1)?.id;
+    if (first === undefined || last === undefined) return undefined;
+    return {
+      sessions,
+      messagesOf: groupBySession(messagesIn.all(first, last) as StoredMessage[]),
+      switchesOf: groupBySession(switchesIn.all(first, last) as StoredSwitch[]),
+      checkpointsOf: groupBySession(checkpointsIn.all(first, last) as StoredCheckpoint[]),
+    };
+  });
   const images = storedImageProof(store);
-  const switchesOf = groupBySession(store.statement(`SELECT ${SWITCH_COLUMNS} FROM session_switches ORDER BY session_id, after_seq, id`).all() as StoredSwitch[]);
-  const checkpointsOf = groupBySession(store.statement(`SELECT ${CHECKPOINT_COLUMNS} FROM session_checkpoints ORDER BY session_id, id`).all() as StoredCheckpoint[]);
   const broken: SessionChainBreak[] = [];
+  let sessions = 0;
   let messages = 0;
-  for (const session of sessions) {
-    const own = messagesOf.get(session.id) ?? [];
-    messages += own.length;
-    const failure = walkSession(session, own, switchesOf.get(session.id) ?? [], checkpointsOf.get(session.id) ?? [], images);
-    if (failure !== undefined) broken.push(failure);
+  for (let page = readPage(undefined); page !== undefined; page = readPage(page.sessions.at(-1)?.id)) {
+    for (const session of page.sessions) {
+      const own = page.messagesOf.get(session.id) ?? [];
+      messages += own.length;
+      const failure = walkSession(session, own, page.switchesOf.get(session.id) ?? [], page.checkpointsOf.get(session.id) ?? [], images);
+      if (failure !== undefined) broken.push(failure);
+    }
+    sessions += page.sessions.length;
+    if (page.sessions.length < SESSIONS_PER_PAGE) break;
+    yield;
   }
-  return { sessions: sessions.length, messages, broken };
+  return { sessions, messages, broken };
 }
 
 function groupBySession<T extends { session_id: string }>(rows: readonly T[]): Map<string, T[]> {

@@ -7,6 +7,8 @@ export {
   sessionChainHint,
   verifySessionChains,
   verifyUnlistedImages,
+  walkSessionChains,
+  walkUnlistedImages,
   type SessionChainBreak,
   type SessionChainsReport,
   type UnlistedImagesReport,

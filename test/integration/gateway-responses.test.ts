@@ -380,6 +380,30 @@ describe('OpenAI Responses API client', () => {
     expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
   });
 
+  it('refuses to count for a model nothing serves with the 404 responses.create gets; counts for a model it serves, and without one', async () => {
+    await main.settled();
+    const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
+    const body = { model: 'gpt-4.1-nano', input: 'What is the capital of France?' };
+    const counted = await client(main).responses.inputTokens.count(body).catch((caught: unknown) => caught);
+    // A count is never recorded, refused or not.
+    await main.settled();
+    expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
+    const created = await client(main).responses.create(body).catch((caught: unknown) => caught);
+    expect(created).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(counted).toBeInstanceOf(OpenAI.NotFoundError);
+    const [countError, createError] = [counted, created] as InstanceType<typeof OpenAI.NotFoundError>[];
+    expect({ status: countError?.status, code: countError?.code, type: countError?.type, message: countError?.message }).toEqual({
+      status: createError?.status,
+      code: createError?.code,
+      type: createError?.type,
+      message: createError?.message,
+    });
+    // A model it serves, by its provider:model name or its own id, and no model at all (OpenAI's is optional): counted.
+    for (const model of [`ollama:${OLLAMA_MODEL}`, CLAUDE_MODEL, undefined]) {
+      expect((await client(main).responses.inputTokens.count({ ...body, model })).input_tokens, String(model)).toBeGreaterThan(5);
+    }
+  });
+
   it('names what it did not honour: reasoning items, reasoning settings and store', async () => {
     const { response } = await client(main)
       .responses.create({

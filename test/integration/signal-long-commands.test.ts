@@ -7,7 +7,31 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveHome } from '../../src/home/home.js';
 import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { withStore } from '../helpers/store.js';
+import { defaultPolicy } from '../../src/policy/defaults.js';
+import { appendTurn, startSession } from '../../src/sessions/index.js';
 import { seedDenial } from '../unit/evidence/seed.js';
+
+/** A home of its own holding a copy of the seeded `home`'s store (closed: no -wal or -shm beside it), listed in `homes` to be removed. */
+function copyOfHome(home: string, homes: string[]): string {
+  const copy = mkdtempSync(join(tmpdir(), 'syndicate-signal-'));
+  homes.push(copy);
+  for (const name of ['policy.yaml', 'permit.key', 'gateway.token', 'syndicate.db']) copyFileSync(join(home, name), join(copy, name));
+  return copy;
+}
+
+/** Runs the CLI on `home`, and sends `signal` once `ready` says the command is at its work. */
+async function signalled(home: string, args: string[], signal: 'SIGTERM' | 'SIGINT', ready: () => boolean) {
+  const child = execa('node', [BIN, '--json', ...args], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
+  while (!ready()) {
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  child.kill(signal);
+  return child;
+}
+
+/** The store is open (SQLite creates its -shm file beside it): what follows is the command's long read. */
+const storeOpen = (home: string) => (): boolean => existsSync(`${resolveHome({ home }).storePath}-shm`);
 
 /**
  * Commands whose work is one long synchronous read or write of the store (`metrics` over a big
@@ -31,27 +55,7 @@ describe('long store commands stopped by a signal', () => {
     for (const home of homes) rmSync(home, { recursive: true, force: true });
   });
 
-  /** A home of its own holding a copy of the seeded store (closed: no -wal or -shm beside it). */
-  function copiedHome(): string {
-    const home = mkdtempSync(join(tmpdir(), 'syndicate-signal-'));
-    homes.push(home);
-    for (const name of ['policy.yaml', 'permit.key', 'gateway.token', 'syndicate.db']) copyFileSync(join(seeded.home, name), join(home, name));
-    return home;
-  }
-
-  /** Runs the CLI on `home`, and sends `signal` once `ready` says the command is at its work. */
-  async function signalled(home: string, args: string[], signal: 'SIGTERM' | 'SIGINT', ready: () => boolean) {
-    const child = execa('node', [BIN, '--json', ...args], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
-    while (!ready()) {
-      if (child.exitCode !== null) break;
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    child.kill(signal);
-    return child;
-  }
-
-  /** The store is open (SQLite creates its -shm file beside it): what follows is the command's long read. */
-  const storeOpen = (home: string) => (): boolean => existsSync(`${resolveHome({ home }).storePath}-shm`);
+  const copiedHome = (): string => copyOfHome(seeded.home, homes);
 
   for (const [words, name, hint, details] of [
     [['metrics', '--since', '7d'], '`metrics`', 'nothing was changed; run it again, or with a shorter --since', undefined],
@@ -105,4 +109,53 @@ describe('long store commands stopped by a signal', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect((parseJsonDocument(again.stdout) as { pruned: { envelopes: number } }).pruned.envelopes).toBe(ROWS - deleted);
   });
+});
+
+/**
+ * `evidence verify` proves each stored session's chain after the evidence chain: with many
+ * sessions that is the long part, and a signal received during it stops it too (it waited for
+ * every session, then for the unlisted images, and the command ended with its result).
+ */
+describe('evidence verify stopped by a signal while it proves the sessions', () => {
+  const seeded = makeTempHome('syndicate-signal-sessions-');
+  const homes: string[] = [];
+  const SESSIONS = 40_000;
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home: seeded.home })).exitCode).toBe(0);
+    // No evidence rows: once the store is open, the command is at the sessions' chains.
+    const policy = defaultPolicy();
+    withStore(seeded.home, (store) => store.transaction(() => {
+      for (let index = 0; index < SESSIONS; index += 1) {
+        const { id } = startSession(store, policy);
+        appendTurn(store, id, { prompt: `prompt ${index}`, answer: `answer ${index}`, providerId: 'local', model: 'm', evidenceId: `ev_${index}` });
+      }
+    }));
+  }, 90_000);
+  afterAll(() => {
+    seeded.cleanup();
+    for (const home of homes) rmSync(home, { recursive: true, force: true });
+  });
+
+  for (const [signal, exitCode, said] of [
+    ['SIGTERM', 143, 'terminated (SIGTERM)'],
+    ['SIGINT', 130, 'cancelled by the operator (Ctrl-C)'],
+  ] as const) {
+    it(`${signal} during the sessions' walk stops it (exit ${exitCode}) before its result`, { timeout: 90_000 }, async () => {
+      const home = copyOfHome(seeded.home, homes);
+      const result = await signalled(home, ['evidence', 'verify'], signal, storeOpen(home));
+      expect(result.exitCode, String(result.stdout)).toBe(exitCode);
+      expect(parseJsonDocument(String(result.stdout))).toEqual({
+        ok: false,
+        error: {
+          code: 'interrupted',
+          message: `${said} before \`evidence verify\` ended`,
+          hint: 'nothing was changed; run it again, or `evidence verify --from <seq:hash>` to check only the rows since a head an earlier verify printed',
+        },
+      });
+      // Unsignalled, the same store verifies whole.
+      const whole = await runCli(['evidence', 'verify', '--json'], { home });
+      expect(whole.exitCode, whole.stdout).toBe(0);
+      expect(parseJsonDocument(whole.stdout)).toMatchObject({ sessions: { sessions: SESSIONS, messages: 2 * SESSIONS } });
+    });
+  }
 });

@@ -12,8 +12,8 @@ import { EVIDENCE_STATES, type EvidenceState } from '../../evidence/types.js';
 import { contextFor } from '../context.js';
 import { filePathOption, sessionFilterOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
-import { checkStop, ITEMS_BETWEEN_CHECKS, pausing } from '../../common/pausing.js';
-import { counted, type Output } from '../output.js';
+import { checkStop, ITEMS_BETWEEN_CHECKS, pausing, runPausing } from '../../common/pausing.js';
+import { counted, type Output, type Spinner } from '../output.js';
 import { shellWord } from '../../common/shell-word.js';
 
 interface ListOptions {
@@ -279,29 +279,35 @@ export function evidenceCommand(): Command {
         }
         from = { seq, hash: (match[2] as string).toLowerCase() };
       }
-      const store = await context.store({ existing: true });
       const { output } = context;
-      const spinner = await output.spinner('verifying the evidence chain');
-      // A big store takes seconds: Ctrl-C or SIGTERM stops it within a page of rows (exit 130 / 143).
-      let result;
+      const { describeSessionBreak, sessionChainHint, walkSessionChains, walkUnlistedImages } = await import('../../sessions/index.js');
+      // A big store takes seconds: Ctrl-C or SIGTERM from the store's opening on stops it within a
+      // page of rows, of sessions, or an image (exit 130 / 143).
+      let started: Spinner | undefined;
+      let verified;
       try {
-        result = await cancellable(
-          (signal) =>
-            verifyChainCancellable(store, {
+        verified = await cancellable(
+          async (signal) => {
+            const store = await context.store({ existing: true });
+            const spinner = await output.spinner('verifying the evidence chain');
+            started = spinner;
+            const chain = await verifyChainCancellable(store, {
               signal,
               ...(from === undefined ? {} : { from }),
               onProgress: (done, total) => spinner.update(`verifying the evidence chain: ${done}/${total} rows`),
-            }),
+            });
+            spinner.update("verifying the sessions' chains");
+            const sessions = await runPausing(walkSessionChains(store), signal);
+            const images = await runPausing(walkUnlistedImages(store), signal);
+            return { spinner, result: chain, overBreaks: prunesOverBreaks(store), sessionChains: sessions, unlistedImages: images };
+          },
           { otherWork: { name: '`evidence verify`', hint: 'nothing was changed; run it again, or `evidence verify --from <seq:hash>` to check only the rows since a head an earlier verify printed' } },
         );
       } catch (error) {
-        spinner.fail('evidence verify stopped');
+        started?.fail('evidence verify stopped');
         throw error;
       }
-      const overBreaks = prunesOverBreaks(store);
-      const { describeSessionBreak, sessionChainHint, verifySessionChains, verifyUnlistedImages } = await import('../../sessions/index.js');
-      const sessionChains = verifySessionChains(store);
-      const unlistedImages = verifyUnlistedImages(store);
+      const { spinner, result, overBreaks, sessionChains, unlistedImages } = verified;
       context.close();
       const sessionBreaks = {
         ...(sessionChains.broken.length === 0 ? {} : { sessionBreaks: sessionChains.broken }),

@@ -16,6 +16,7 @@ import {
   startSession,
   switchSessionModel,
   verifySessionChains,
+  walkSessionChains,
   type PromptEstimate,
   type SessionChainBreak,
 } from '../../../src/sessions/index.js';
@@ -173,6 +174,25 @@ describe("a session's hash chain", () => {
     store.db.prepare("UPDATE session_messages SET text = 'x' WHERE session_id = ? AND seq = 1").run(broken);
     expect(verifySessionChains(store)).toMatchObject({ sessions: 2, messages: 48, broken: [{ sessionId: broken, seq: 1, reason: 'content changed' }] });
     expect(sessionTurn(store, requireSession(store, intact)).history).toHaveLength(16);
+  });
+
+  it('is proven a page of sessions at a time, pausing between pages: each session once, a break on any page found', () => {
+    const ids = Array.from({ length: 250 }, (_, index) => {
+      const { id } = startSession(store, policy, { model: 'local:wide' });
+      appendTurn(store, id, { prompt: `p${index}`, answer: `a${index}`, providerId: 'local', model: 'wide', evidenceId: `ev_${index}` });
+      return id;
+    }).sort();
+    // The first session, one inside the second page, the last: the edges of the pages and between them.
+    const edited = [ids[0], ids[150], ids[249]] as string[];
+    for (const id of edited) store.db.prepare("UPDATE session_messages SET text = 'x' WHERE session_id = ? AND seq = 2").run(id);
+    const walk = walkSessionChains(store);
+    let pauses = 0;
+    let step = walk.next();
+    for (; step.done !== true; step = walk.next()) pauses += 1;
+    expect(pauses).toBeGreaterThanOrEqual(2);
+    const report = { sessions: 250, messages: 500, broken: edited.map((sessionId) => ({ sessionId, seq: 2, reason: 'content changed' })) };
+    expect(step.value).toEqual(report);
+    expect(verifySessionChains(store)).toEqual(report);
   });
 
   describe('its checkpoints and active model are links of it', () => {
