@@ -12,7 +12,7 @@ import { EVIDENCE_STATES, type EvidenceState } from '../../evidence/types.js';
 import { contextFor } from '../context.js';
 import { filePathOption, sessionFilterOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
-import { checkStop, ITEMS_BETWEEN_CHECKS, pausing, runPausing } from '../../common/pausing.js';
+import { pausing, runPausing } from '../../common/pausing.js';
 import { counted, type Output, type Spinner } from '../output.js';
 import { shellWord } from '../../common/shell-word.js';
 
@@ -229,11 +229,10 @@ export function evidenceCommand(): Command {
         const store = await context.store({ existing: true });
         await cancellable(
           async (signal) => {
-            for (const envelope of exportEvidence(store, since === undefined ? {} : { since })) {
+            for await (const envelope of pausing(exportEvidence(store, since === undefined ? {} : { since }), signal)) {
               const line = lineOf(envelope);
               if (file !== undefined) writeOutput(file, () => file.write(line));
               else if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve));
-              if (rows % ITEMS_BETWEEN_CHECKS === 0) await checkStop(signal);
             }
             if (file !== undefined) writeOutput(file, () => file.commit());
           },
