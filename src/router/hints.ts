@@ -397,10 +397,10 @@ export function hintForUnavailable(unavailable: readonly Unavailability[]): stri
     clauses.push(`nothing answers at ${names(unreachable)}: ${remedy}${triedAgain(unreachable)}`);
   }
   // A provider refusing for want of its key answers: the key is what to fix, as for a call's 401 (`credentialHint`).
-  const keyRefusals = of('failing').filter(isRefusedForKey);
-  for (const provider of new Set(keyRefusals.map((entry) => entry.provider))) {
-    const entry = keyRefusals.find((refusal) => refusal.provider === provider)!;
-    clauses.push(credentialHint(provider, entry.keyVariable ?? undefined, entry.status === 403 ? 403 : 401, entry.model));
+  const firstKeyRefusals = new Map<string, Unavailability>();
+  for (const entry of of('failing').filter(isRefusedForKey)) if (!firstKeyRefusals.has(entry.provider)) firstKeyRefusals.set(entry.provider, entry);
+  for (const entry of firstKeyRefusals.values()) {
+    clauses.push(credentialHint(entry.provider, entry.keyVariable ?? undefined, entry.status === 403 ? 403 : 401, entry.model));
   }
   const failing = of('failing').filter((entry) => !isRefusedForKey(entry));
   if (failing.length > 0) {
