@@ -190,6 +190,9 @@ const COMPLETE_TOOL = {
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
 };
 
+/** A classification as `classify` returns it, and as `route_explain` shows it. */
+const classificationShape = { level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) };
+
 const CLASSIFY_TOOL = {
   title: 'Classify sensitivity',
   description:
@@ -199,7 +202,7 @@ const CLASSIFY_TOOL = {
     text: z.string().min(1).describe('the text to classify'),
     sensitivity: sensitivity.optional().describe('raises the level, never lowers it'),
   }),
-  outputSchema: { level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) },
+  outputSchema: classificationShape,
   annotations: { readOnlyHint: true, openWorldHint: false },
 };
 
@@ -210,7 +213,7 @@ const ROUTE_EXPLAIN_TOOL = {
     'would send it, as `complete` or the gateway would: every candidate in order and every excluded provider with its reason — without calling any model.',
   inputSchema: routeExplainInput,
   outputSchema: {
-    classification: z.object({ level: sensitivity, failedClosed: z.boolean(), findings: z.array(finding) }).loose(),
+    classification: z.object(classificationShape).loose(),
     estimatedPromptTokens: z.number(),
     plan: z.object({ sensitivity, candidates: z.array(z.object({}).loose()), excluded: z.array(z.object({}).loose()), explanation: z.string() }).loose(),
     skipped: z.array(z.object({}).loose()),
