@@ -2,6 +2,7 @@ import { engineRoot } from '../common/engine-root.js';
 import { COMPLETIONS_TAG, FILL_IN_MIDDLE_TAG, type CapabilityClass, type EngineKind } from '../common/vocabulary.js';
 import { UpstreamError } from '../errors.js';
 import type { ProviderModel } from '../registry/types.js';
+import { member } from '../engines/control/http.js';
 import { llamaCppModels } from '../engines/control/llama-cpp.js';
 import { engineRequest, fetchEngineJson, type EngineAnswer, type EngineAnswerDetails } from '../transport/engine-info.js';
 
@@ -181,10 +182,6 @@ async function getJson(context: DiscoveryContext, url: string, body?: Record<str
 
 function record(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-function member(value: unknown, key: string): unknown {
-  return record(value)[key];
 }
 
 function list(value: unknown): unknown[] {
