@@ -14,7 +14,7 @@ import { missingCredential } from '../registry/credentials.js';
 import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
-import { callFailureOf } from '../router/health.js';
+import { callFailureOf, lastFailureOf } from '../router/health.js';
 import {
   credentialHint,
   engineRemedies,
@@ -274,8 +274,7 @@ function unavailableHint(
     if (call.kind === 'rate_limited') return [{ ...identity, kind: 'rate_limited', ...(call.retryAfterSeconds === undefined ? {} : { retryInSeconds: call.retryAfterSeconds }) }];
     if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
     if (call.kind === 'model_not_found') return [{ ...identity, kind: call.cause ?? 'not_found' }];
-    const connectionReset = report.status === undefined && failure.code === 'upstream_reset' ? { connectionReset: true as const } : {};
-    return [{ ...identity, kind: 'failing', ...(report.status === undefined ? {} : { status: report.status }), ...connectionReset }];
+    return [{ ...identity, kind: 'failing', ...lastFailureOf(call) }];
   });
   const held = heldOutForLater(context, [...unavailable, ...heldOut], providers);
   const hint = hintForUnavailable(held);

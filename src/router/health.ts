@@ -116,8 +116,8 @@ export function callFailureOf(error: SyndicateError, status: number | undefined,
   return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider', ...answered };
 }
 
-/** What the hint of a provider held for failing calls names of the last: its HTTP status, or that its connection was reset. */
-function lastFailureOf(failure: CallFailure): Pick<ProviderHealth, 'status' | 'connectionReset'> {
+/** What the hint of a failed call (or of a provider held for them, of the last) names: its HTTP status, or that its connection was reset. */
+export function lastFailureOf(failure: CallFailure): Pick<ProviderHealth, 'status' | 'connectionReset'> {
   if (failure.status !== undefined) return { status: failure.status };
   return failure.code === 'upstream_reset' ? { connectionReset: true } : {};
 }
