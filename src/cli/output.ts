@@ -1,6 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { formatInputProblem, InvalidInputError, type SyndicateError } from '../errors.js';
 import { commandsForHome, hintsForHome, type HomePaths } from '../home/home.js';
+import { checkStop, ITEMS_BETWEEN_CHECKS } from '../common/pausing.js';
 
 export { counted } from '../common/counted.js';
 
@@ -99,8 +100,13 @@ export class Output {
 
   /** The single JSON document of a successful `--json` command. */
   document(body: Record<string, unknown>): void {
+    this.documentText(JSON.stringify({ ok: true, ...body }, null, 2));
+  }
+
+  /** The single JSON document of a successful `--json` command, serialised already (`documentTextPausing`). */
+  documentText(text: string): void {
     documentPrinted = true;
-    process.stdout.write(`${JSON.stringify({ ok: true, ...body }, null, 2)}\n`);
+    process.stdout.write(`${text}\n`);
   }
 
   /**
@@ -203,4 +209,37 @@ export function renderTable(
   const header = columns.map((column, index) => color.bold(pad(column.toUpperCase(), widths[index] ?? 0))).join('  ');
   const body = cells.map((row) => row.map((cell, index) => pad(cell, widths[index] ?? 0)).join('  ').trimEnd());
   return [header.trimEnd(), ...body].join('\n');
+}
+
+/**
+ * The text `Output.document` prints for `body` — `JSON.stringify({ ok: true, ...body }, null, 2)`,
+ * byte for byte — serialised a slice of the list `body[listKey]` at a time with a `checkStop`
+ * between two: serialising a list of many thousand rows takes seconds, and a signal received
+ * meanwhile stops it (`signal`'s reason) before anything is printed, rather than once the whole
+ * document has been written.
+ */
+export async function documentTextPausing(body: Record<string, unknown>, listKey: string, signal: AbortSignal, every = ITEMS_BETWEEN_CHECKS): Promise<string> {
+  signal.throwIfAborted();
+  const list = body[listKey];
+  const whole = (value: unknown): string => JSON.stringify({ ok: true, ...body, [listKey]: value }, null, 2);
+  if (!Array.isArray(list) || list.length <= every) return whole(list);
+  // Each slice is serialised in the list's place, at its depth: the text before and after it is
+  // the same every time (the document with a string no other member can hold in that place).
+  const placeholder = '\u0000list';
+  const skeleton = whole(placeholder);
+  const at = skeleton.indexOf(JSON.stringify(placeholder));
+  const prefix = skeleton.slice(0, at);
+  const suffix = skeleton.slice(at + JSON.stringify(placeholder).length);
+  const items: string[] = [];
+  let closing = '';
+  for (let start = 0; start < list.length; start += every) {
+    if (start > 0) await checkStop(signal);
+    const text = whole(list.slice(start, start + every));
+    // `[\n` + the slice's items + `\n` + the list's indent + `]`.
+    const array = text.slice(prefix.length, text.length - suffix.length);
+    const end = array.lastIndexOf('\n');
+    items.push(array.slice(2, end));
+    closing = array.slice(end);
+  }
+  return `${prefix}[\n${items.join(',\n')}${closing}${suffix}`;
 }

@@ -117,9 +117,22 @@ export function callFailureOf(error: SyndicateError, status: number | undefined,
 }
 
 /** What the hint of a failed call (or of a provider held for them, of the last) names: its HTTP status, or that its connection was reset. */
-export function lastFailureOf(failure: CallFailure): Pick<ProviderHealth, 'status' | 'connectionReset'> {
+export type LastFailure = Pick<ProviderHealth, 'status' | 'connectionReset'>;
+
+/** The `LastFailure` of a failed call. */
+export function lastFailureOf(failure: CallFailure): LastFailure {
   if (failure.status !== undefined) return { status: failure.status };
   return failure.code === 'upstream_reset' ? { connectionReset: true } : {};
+}
+
+/**
+ * Why a provider is down, with — for failing calls — what the last one was: the same fields
+ * whether this process saw the calls fail (`markDown`) or another did and shared its hold
+ * (`heldLonger`), so the hint every process prints from them says the same.
+ */
+function downCause(cause: ProviderHealth['cause'], last: LastFailure): Pick<ProviderHealth, 'cause' | 'status' | 'connectionReset'> {
+  if (cause !== 'failing') return cause === undefined ? {} : { cause };
+  return { cause, ...(last.status === undefined ? {} : { status: last.status }), ...(last.connectionReset === true ? { connectionReset: true } : {}) };
 }
 
 /**
@@ -541,16 +554,16 @@ export class HealthMonitor {
     this.share(provider, model, { state: 'down', cause, until, reason: reasons.shared, recordedAt: now });
   }
 
-  private markDown(provider: RegisteredProvider, reasons: HoldReasons, cause: 'unreachable' | 'failing', last: Pick<ProviderHealth, 'status' | 'connectionReset'> = {}): void {
+  private markDown(provider: RegisteredProvider, reasons: HoldReasons, cause: 'unreachable' | 'failing', last: LastFailure = {}): void {
     const now = this.now();
     this.failureRuns.delete(provider.id);
     this.observations.set(provider.id, {
-      health: { state: 'down', checkedAt: new Date(now).toISOString(), reason: reasons.reason, ...(cause === 'failing' ? { cause, ...last } : {}) },
+      health: { state: 'down', checkedAt: new Date(now).toISOString(), reason: reasons.reason, ...(cause === 'failing' ? downCause(cause, last) : {}) },
       resident: undefined,
       observedAt: now,
       baseUrl: provider.record.baseUrl,
     });
-    this.share(provider, undefined, { state: 'down', cause, until: now + this.ttlFor(provider), reason: reasons.shared, recordedAt: now });
+    this.share(provider, undefined, { state: 'down', ...downCause(cause, last), until: now + this.ttlFor(provider), reason: reasons.shared, recordedAt: now });
   }
 
   /**
@@ -597,7 +610,7 @@ export class HealthMonitor {
   }
 
   /** Records a hold this process began for the other processes (`holdBook`); one already over is not. */
-  private share(provider: RegisteredProvider, model: string | undefined, hold: Pick<SharedHold, 'state' | 'cause' | 'until' | 'reason' | 'recordedAt'>): void {
+  private share(provider: RegisteredProvider, model: string | undefined, hold: Pick<SharedHold, 'state' | 'cause' | 'until' | 'reason' | 'recordedAt' | 'status' | 'connectionReset'>): void {
     if (this.holdBook === undefined || hold.until <= hold.recordedAt) return;
     this.holdBook.record({ provider: provider.id, ...(model === undefined ? {} : { model }), baseUrl: provider.record.baseUrl, ...hold });
   }
@@ -627,7 +640,7 @@ export class HealthMonitor {
       state: other.state,
       checkedAt: new Date(other.recordedAt).toISOString(),
       reason: `${other.reason} (seen by another syndicate process)`,
-      ...(other.cause === undefined ? {} : { cause: other.cause }),
+      ...downCause(other.cause, other),
       retryAfterMs: remainingMs,
     };
   }

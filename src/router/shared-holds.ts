@@ -18,6 +18,12 @@ export interface SharedHold {
   until: number;
   /** Syndicate's own summary of the failure (the HTTP status and syndicate's code, or its transport message): never upstream text. */
   reason: string;
+  /**
+   * Of a provider down for failing calls, what the last one was (`lastFailureOf`): its HTTP status,
+   * or that its connection was reset — what the hint names (a 401's key variable), in every process.
+   */
+  status?: number;
+  connectionReset?: true;
   /** The provider's base URL when the hold began: a provider re-registered elsewhere is not held. */
   baseUrl: string;
   /** Epoch ms of the failure that began it. */
@@ -139,9 +145,11 @@ interface HoldRow {
   base_url: string;
   recorded_at: string;
   holder: string;
+  status: number | null;
+  connection_reset: 1 | null;
 }
 
-const HOLD_COLUMNS = 'provider_id, model, state, cause, held_until, reason, base_url, recorded_at, holder';
+const HOLD_COLUMNS = 'provider_id, model, state, cause, held_until, reason, base_url, recorded_at, holder, status, connection_reset';
 
 interface ReleaseRow {
   provider_id: string;
@@ -194,6 +202,8 @@ function holdOf(row: HoldRow): SharedHold {
     baseUrl: row.base_url,
     recordedAt: Date.parse(row.recorded_at),
     holder: row.holder,
+    ...(row.status === null ? {} : { status: row.status }),
+    ...(row.connection_reset === 1 ? { connectionReset: true as const } : {}),
   };
 }
 
@@ -284,8 +294,20 @@ export function storeHoldBook(store: Store, now: () => number = Date.now): HoldB
           .get(hold.provider, hold.model ?? '') as Pick<HoldRow, 'held_until' | 'base_url' | 'holder'> | undefined;
         if (existing !== undefined && existing.holder !== holder && existing.base_url === hold.baseUrl && Date.parse(existing.held_until) >= until) return;
         store
-          .statement(`INSERT OR REPLACE INTO health_holds (${HOLD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-          .run(hold.provider, hold.model ?? null, hold.state, hold.cause ?? null, new Date(until).toISOString(), hold.reason, hold.baseUrl, new Date(hold.recordedAt).toISOString(), holder);
+          .statement(`INSERT OR REPLACE INTO health_holds (${HOLD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+          .run(
+            hold.provider,
+            hold.model ?? null,
+            hold.state,
+            hold.cause ?? null,
+            new Date(until).toISOString(),
+            hold.reason,
+            hold.baseUrl,
+            new Date(hold.recordedAt).toISOString(),
+            holder,
+            hold.status ?? null,
+            hold.connectionReset === true ? 1 : null,
+          );
         recorded.set(holdTarget(hold.provider, hold.model), until);
       });
     },

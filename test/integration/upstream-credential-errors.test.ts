@@ -6,8 +6,11 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { Scenario } from '../helpers/scenario.js';
+import { startServe, type RunningServe } from '../helpers/serve.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { FAKE_KEY_ENV, startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
@@ -109,4 +112,40 @@ describe('gateway: an upstream that quotes the refused key', () => {
     expect(hosted.exchanges.length).toBe(sent);
     gateway.pipeline.health = new HealthMonitor();
   });
+});
+
+describe('a hold shared by the gateway: another process prints the hint the gateway would', () => {
+  let scenario: Scenario;
+  let hosted: FakeEngine;
+  let gateway: RunningServe;
+
+  beforeAll(async () => {
+    hosted = await startFakeEngine({ kind: 'openai' });
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    await scenario.register({ id: 'hosted', engine: hosted, class: 'approved_hosted', authEnv: 'HOSTED_TEST_KEY', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } });
+    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home, HOSTED_TEST_KEY: GATEWAY_KEY }, 90_000);
+  });
+  afterAll(async () => {
+    gateway?.server.kill('SIGTERM');
+    await gateway?.server;
+    scenario?.cleanup();
+    await hosted?.close();
+  });
+
+  it('the gateway holds a hosted provider after three 401s; `syndicate run` on the same store names the key variable, not "HTTP 5xx", and sends nothing', async () => {
+    hosted.setFault(refusal(401, GATEWAY_KEY), 3);
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim(), maxRetries: 0 });
+    for (let call = 0; call < 3; call += 1) {
+      const failure = await client.chat.completions.create({ model: 'hosted:gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] }).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ status: 502 });
+    }
+    const sent = hosted.exchanges.length;
+    const { result, document } = await scenario.json(['run', 'hello', '--provider', 'hosted'], { env: { HOSTED_TEST_KEY: KEY } });
+    expect(result.exitCode, result.stderr).toBe(5);
+    const { message, hint } = document.error as { message: string; hint: string };
+    expect(message).toContain('seen by another syndicate process');
+    expect(hint).toContain('hosted refused the key in HOSTED_TEST_KEY: export a valid key for hosted as HOSTED_TEST_KEY');
+    expect(hint).not.toContain('5xx');
+    expect(hosted.exchanges.length).toBe(sent);
+  }, 90_000);
 });

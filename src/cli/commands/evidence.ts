@@ -13,7 +13,7 @@ import { contextFor } from '../context.js';
 import { filePathOption, sessionFilterOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 import { pausing, runPausing } from '../../common/pausing.js';
-import { counted, type Output, type Spinner } from '../output.js';
+import { counted, documentTextPausing, type Output, type Spinner } from '../output.js';
 import { shellWord } from '../../common/shell-word.js';
 
 interface ListOptions {
@@ -77,36 +77,36 @@ export function evidenceCommand(): Command {
         throw new UsageError(`invalid --limit "${options.limit ?? ''}"`, { hint: `use a whole number of rows, from 1 to ${Number.MAX_SAFE_INTEGER}` });
       }
       filters.limit = limit;
-      // A big --limit reads for seconds: Ctrl-C or SIGTERM from the store's opening on stops it
-      // within a few hundred rows (exit 130 / 143).
-      const { store, rows } = await cancellable(
+      const { output } = context;
+      // A big --limit reads, and serialises for --json, for seconds: Ctrl-C or SIGTERM from the
+      // store's opening on stops it within a few hundred rows (exit 130 / 143), with nothing printed
+      // but the error — never part of the document, nor all of it after the signal.
+      const { rows, total, truncated, document } = await cancellable(
         async (signal) => {
-          const opened = await context.store({ existing: true });
+          const store = await context.store({ existing: true });
           if (session !== undefined) {
-            const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(opened, session);
+            const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, session);
             filters.session = sessionId;
-            if (warning !== undefined) context.output.warn(warning);
+            if (warning !== undefined) output.warn(warning);
           }
           const read: EvidenceSummary[] = [];
-          for await (const row of pausing(evidenceSummaries(opened, filters), signal)) read.push(row);
-          return { store: opened, rows: read };
+          for await (const row of pausing(evidenceSummaries(store, filters), signal)) read.push(row);
+          if (read.length === 0 && filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
+            // Most likely a mistyped id: say so, as every command given an unknown provider does (a retired one is known).
+            const { requireProvider } = await import('../../registry/registry.js');
+            requireProvider(store, filters.provider);
+          }
+          // Only a full page can have been cut short: then one COUNT over the same filters says by how much.
+          const matching = read.length === limit ? countEvidence(store, filters) : read.length;
+          const listed = { rows: read, total: matching, truncated: matching > read.length };
+          if (!output.json) return { ...listed, document: undefined };
+          return { ...listed, document: await documentTextPausing({ evidence: read, total: matching, truncated: listed.truncated }, 'evidence', signal) };
         },
         { otherWork: { name: '`evidence list`', hint: 'nothing was changed; run it again, or with a smaller --limit' } },
       );
-      if (rows.length === 0 && filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
-        // Most likely a mistyped id: say so, as every command given an unknown provider does (a retired one is known).
-        const { requireProvider } = await import('../../registry/registry.js');
-        requireProvider(store, filters.provider);
-      }
-      // Only a full page can have been cut short: then one COUNT over the same filters says by how much.
-      const total = rows.length === limit ? countEvidence(store, filters) : rows.length;
-      const truncated = total > rows.length;
-      const { output } = context;
-      output.result({ evidence: rows, total, truncated }, () => {
-        if (rows.length === 0) {
-          output.line('no evidence rows match');
-          return;
-        }
+      if (document !== undefined) output.documentText(document);
+      else if (rows.length === 0) output.line('no evidence rows match');
+      else {
         // The session column only when a row names one: the ids `--session` and `metrics --session` take.
         const withSessions = rows.some((row) => row.sessionId !== null);
         output.table(
@@ -125,7 +125,7 @@ export function evidenceCommand(): Command {
           ]),
         );
         if (truncated) output.info(`showing the newest ${rows.length} of ${total} rows; use --limit ${total} to list them all`);
-      });
+      }
       context.close();
     });
 

@@ -10,7 +10,11 @@ export { engineRoot };
 export interface EngineClient {
   /** The engine's root URL (`engineRoot`). */
   root: string;
-  /** Sends a request to the engine; throws only when nothing answered (see `engineRequest`). */
+  /**
+   * Sends a request to the engine; throws only when nothing answered (see `engineRequest`). Headers
+   * in `options` are sent beside the record's; for a name both set (in any case) the record's is
+   * sent, so a caller's header can never drop or replace the record's credential.
+   */
   ask(url: string, options?: EngineInfoOptions): Promise<EngineAnswer>;
   /** The JSON of a 2xx answer to `url`. */
   askJson(url: string, options?: EngineInfoOptions): Promise<unknown>;
@@ -20,7 +24,7 @@ export interface EngineClient {
 
 export function engineClient(baseUrl: string, headers: Record<string, string> = {}): EngineClient {
   const root = engineRoot(baseUrl);
-  const ask = (url: string, options: EngineInfoOptions = {}): Promise<EngineAnswer> => engineRequest(url, { ...options, headers });
+  const ask = (url: string, options: EngineInfoOptions = {}): Promise<EngineAnswer> => engineRequest(url, { ...options, headers: withRecordHeaders(options.headers, headers) });
   const askJson = async (url: string, options: EngineInfoOptions = {}): Promise<unknown> => engineJson(url, await ask(url, options));
   return {
     root,
@@ -32,6 +36,18 @@ export function engineClient(baseUrl: string, headers: Record<string, string> = 
         .filter((id): id is string => id !== undefined);
     },
   };
+}
+
+/**
+ * A request's headers and the record's (its credential), the record's winning for a name both set
+ * whatever its case: HTTP header names are case-insensitive, and fetch would join the values of
+ * `Authorization` and `authorization` into one that the engine refuses.
+ */
+export function withRecordHeaders(requestHeaders: Readonly<Record<string, string>> | undefined, recordHeaders: Readonly<Record<string, string>>): Record<string, string> {
+  if (requestHeaders === undefined) return { ...recordHeaders };
+  const recordNames = new Set(Object.keys(recordHeaders).map((name) => name.toLowerCase()));
+  const kept = Object.entries(requestHeaders).filter(([name]) => !recordNames.has(name.toLowerCase()));
+  return { ...Object.fromEntries(kept), ...recordHeaders };
 }
 
 /** A JSON object's member, or undefined when the value is not an object. */

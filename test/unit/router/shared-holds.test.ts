@@ -8,6 +8,7 @@ import { callFailureOf, HealthMonitor } from '../../../src/router/health.js';
 import { describeHold, holdsInForce, LONGEST_SHARED_HOLD_MS, releaseHolds, storeHoldBook } from '../../../src/router/shared-holds.js';
 import { OTHER_WRITERS_RECHECK_MS } from '../../../src/store/cached-read.js';
 import { openStore, type Store } from '../../../src/store/store.js';
+import type { ProviderHealth } from '../../../src/router/types.js';
 import { provider } from './fixtures.js';
 
 const OPUS = 'claude-opus-4-1-20250805';
@@ -142,6 +143,27 @@ describe('holds shared through the store', () => {
     await pause();
     clock += 1000;
     expect((await monitorOn(runStore).snapshot([ollama]))['ollama']).toMatchObject({ state: 'down', cause: 'failing' });
+  });
+
+  it('a provider held for failing calls is held in another process with what the last one was: its status (a 401: the key hint), or a connection reset', async () => {
+    const gateway = monitorOn(gatewayStore);
+    const run = monitorOn(runStore);
+    const refused = callFailureOf(new UpstreamError('claude answered HTTP 401: invalid x-api-key', { code: 'upstream_http_error', status: 401 }), 401, 'approved_hosted');
+    for (let call = 0; call < 3; call += 1) gateway.reportFailure(claude, refused, OPUS);
+    const reset = callFailureOf(new UpstreamError('the connection to 127.0.0.1:11434 was reset during the answer', { code: 'upstream_reset' }), undefined, 'approved_hosted');
+    for (let call = 0; call < 3; call += 1) gateway.reportFailure(ollama, reset, 'llama3.2:3b');
+    await pause();
+    const hintFields = ({ state, cause, status, connectionReset }: ProviderHealth): Partial<ProviderHealth> => ({ state, cause, status, connectionReset });
+    expect(run.known(claude)).toMatchObject({ state: 'down', cause: 'failing', status: 401 });
+    expect(hintFields(run.known(claude) as ProviderHealth)).toEqual(hintFields(gateway.known(claude) as ProviderHealth));
+    const ollamaInRun = (await run.snapshot([ollama]))['ollama'] as ProviderHealth;
+    expect(ollamaInRun).toMatchObject({ state: 'down', cause: 'failing', connectionReset: true });
+    expect(ollamaInRun.status).toBeUndefined();
+    expect(hintFields(ollamaInRun)).toEqual(hintFields(gateway.known(ollama) as ProviderHealth));
+    expect(runStore.db.prepare('SELECT provider_id, status, connection_reset FROM health_holds ORDER BY provider_id').all()).toEqual([
+      { provider_id: 'claude', status: 401, connection_reset: null },
+      { provider_id: 'ollama', status: null, connection_reset: 1 },
+    ]);
   });
 
   it('a shorter hold from another process never shortens a longer one; the process that holds longer keeps its own reason', async () => {
