@@ -394,6 +394,32 @@ describe('syndicate evidence (CLI)', () => {
       tampered.cleanup();
     }
   });
+
+  it('verify fails (exit 1) on a finished row inserted outside the chain, which list and metrics would count', async () => {
+    const forgedHome = makeTempHome();
+    const rows = seedEvidenceRows(forgedHome.home);
+    try {
+      const forgedId = withStore(forgedHome.home, (store) => {
+        const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(rows.completed) as Record<string, unknown>;
+        const forged = { ...row, id: `${String(row['id']).slice(0, -1)}z`, row_key: 1_000_000, chain_seq: null, request_id: 'req_forged' };
+        store.db.prepare(`INSERT INTO evidence (${Object.keys(forged).join(', ')}) VALUES (${Object.keys(forged).map(() => '?').join(', ')})`).run(...Object.values(forged));
+        return forged.id;
+      });
+      const listed = await runCli(['--json', 'evidence', 'list'], { home: forgedHome.home });
+      expect((parseJsonDocument(listed.stdout) as { evidence: { id: string }[] }).evidence.map((row) => row.id)).toContain(forgedId);
+      const verify = await runCli(['--json', 'evidence', 'verify'], { home: forgedHome.home });
+      expect(verify.exitCode).toBe(1);
+      expect(parseJsonDocument(verify.stdout)).toMatchObject({
+        ok: false,
+        error: { code: 'check_failed', message: `evidence chain broken at ${forgedId}, a finished row outside it: not chained`, details: { rows: 5, brokenAt: { seq: 0, evidenceId: forgedId, reason: 'not chained' } } },
+      });
+      const human = await runCli(['evidence', 'verify'], { home: forgedHome.home });
+      expect(human.exitCode).toBe(1);
+      expect(human.stderr).toContain(`inspect it with \`syndicate evidence show ${forgedId}\``);
+    } finally {
+      forgedHome.cleanup();
+    }
+  });
 });
 
 describe('syndicate evidence on a row whose JSON columns were edited outside syndicate', () => {

@@ -315,10 +315,12 @@ export function evidenceCommand(): Command {
       if (!result.ok) {
         spinner.fail('evidence chain broken');
         const { brokenAt } = result;
-        const where = brokenAt.evidenceId === undefined ? `#${brokenAt.seq}` : `#${brokenAt.seq} (${brokenAt.evidenceId})`;
+        const where = brokenAt.reason === 'not chained' ? `${brokenAt.evidenceId ?? '?'}, a finished row outside it` : brokenAt.evidenceId === undefined ? `#${brokenAt.seq}` : `#${brokenAt.seq} (${brokenAt.evidenceId})`;
         throw new CheckFailedError(`evidence chain broken at ${where}: ${brokenAt.reason}`, {
           hint:
-            brokenAt.reason === 'pruned'
+            brokenAt.reason === 'not chained'
+              ? `every finished row is chained when it is written: this one was inserted, or taken out of the chain, outside syndicate, and \`evidence list\`, \`export\` and \`metrics\` count it; the ${counted(result.rows, 'chained row')} verified — inspect it with \`syndicate evidence show ${brokenAt.evidenceId ?? ''}\``
+              : brokenAt.reason === 'pruned'
               ? `\`evidence prune\` deleted the rows up to #${result.prunedThrough?.throughSeq ?? '?'} on ${result.prunedThrough?.prunedAt ?? '?'}: a head recorded before then cannot be checked any more; run \`evidence verify\` without --from (it starts from the prune's anchor), or give a head recorded since`
               : brokenAt.reason === 'anchor mismatch'
               ? 'the row at the recorded head no longer hashes to it: the chain up to it was rewritten, or the head was recorded from another store; run a full `evidence verify`'

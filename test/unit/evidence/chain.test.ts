@@ -150,6 +150,34 @@ describe('evidence hash chain', () => {
     expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { reason: 'head mismatch' } });
   });
 
+  it('detects a finished row outside the chain (inserted, or its chain_seq cleared), never a pending one', () => {
+    // A copy of a finished row under a new id and no chain position: list, export and metrics would count it.
+    const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(ids[4]) as Record<string, unknown>;
+    const forged = { ...row, id: `${String(row['id']).slice(0, -1)}z`, row_key: 1_000_000, chain_seq: null, request_id: 'req_forged', state: 'pending' };
+    const insert = (into: Store): void => {
+      into.db.prepare(`INSERT INTO evidence (${Object.keys(forged).join(', ')}) VALUES (${Object.keys(forged).map(() => '?').join(', ')})`).run(...Object.values(forged));
+    };
+    // An in-flight call's row is pending and unchained until the call ends: not a break.
+    insert(store);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 6 });
+    store.db.prepare("UPDATE evidence SET state = 'completed' WHERE id = ?").run(forged.id);
+    expect(verifyChain(store)).toEqual({ ok: false, rows: 6, brokenAt: { seq: 0, evidenceId: forged.id, reason: 'not chained' } });
+    store.db.prepare('DELETE FROM evidence WHERE id = ?').run(forged.id);
+    // A chained row whose position was cleared breaks the chain where it was, as a deleted row does.
+    store.db.prepare('UPDATE evidence SET chain_seq = NULL WHERE id = ?').run(ids[2]);
+    expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 3, reason: 'row missing' } });
+    // Into an empty chain too.
+    const empty = openStore(':memory:');
+    try {
+      insert(empty);
+      expect(verifyChain(empty)).toMatchObject({ ok: true, rows: 0 });
+      empty.db.prepare("UPDATE evidence SET state = 'failed' WHERE id = ?").run(forged.id);
+      expect(verifyChain(empty)).toEqual({ ok: false, rows: 0, brokenAt: { seq: 0, evidenceId: forged.id, reason: 'not chained' } });
+    } finally {
+      empty.close();
+    }
+  });
+
   it('keeps chaining correctly after verification and new rows', () => {
     seedCompleted(store);
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 7 });
