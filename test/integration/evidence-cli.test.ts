@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -392,6 +392,27 @@ describe('syndicate evidence (CLI)', () => {
       expect(deleted.stderr).toContain(`error: evidence chain broken at #${seqOfCompleted + 1}: row missing`);
     } finally {
       tampered.cleanup();
+    }
+  });
+
+  it('a store truncated to nothing is refused (exit 6) by verify, metrics and list, not read as an intact empty chain, and left as it is', async () => {
+    const truncated = makeTempHome();
+    seedEvidenceRows(truncated.home);
+    try {
+      const store = join(truncated.home, 'syndicate.db');
+      truncateSync(store, 0);
+      const results = await Promise.all([['evidence', 'verify'], ['metrics'], ['evidence', 'list']].map((args) => runCli(['--json', ...args], { home: truncated.home })));
+      for (const result of results) {
+        expect(result.exitCode, result.stdout).toBe(6);
+        expect(parseJsonDocument(result.stdout)).toMatchObject({
+          ok: false,
+          error: { code: 'store_failure', message: `the store ${store} is an empty file (0 bytes): it holds no store, not even an empty one`, hint: expect.stringContaining('restore it from a backup') },
+        });
+      }
+      // Not made into a new, empty store by a command that only reads.
+      expect(statSync(store).size).toBe(0);
+    } finally {
+      truncated.cleanup();
     }
   });
 
