@@ -151,6 +151,13 @@ describe('syndicate evidence (CLI)', () => {
       // Beyond the maximum the window start used to leave the range of a Date (exit 70).
       ...['list', 'export'].map((command) => runCli(['evidence', command, '--since', '99999999999d'], { home })),
     ]);
+    // An empty window, as `metrics` refuses it: `export --since 0` read as "since the beginning" exported nothing, exit 0.
+    const empty = await Promise.all(['list', 'export'].flatMap((command) => ['0', '0s'].map((since) => runCli(['evidence', command, '--since', since], { home }))));
+    for (const result of empty) {
+      expect(result.exitCode, result.stdout).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^error: --since must be between 1ms and 3650d, got "0s?"\n/);
+    }
     // A limit beyond a safe integer reached SQLite as a float: "datatype mismatch", exit 70.
     const limits = await Promise.all(['0', '2.5', '99999999999999999999', '1e300'].map((limit) => runCli(['evidence', 'list', '--limit', limit, '--json'], { home })));
     for (const [index, limit] of ['0', '2.5', '99999999999999999999', '1e300'].entries()) {
@@ -200,7 +207,7 @@ describe('syndicate evidence (CLI)', () => {
     }
     for (const result of tooFar) {
       expect(result.exitCode, result.stderr).toBe(2);
-      expect(result.stderr).toContain('--since must be between 0ms and 3650d, got "99999999999d"');
+      expect(result.stderr).toContain('--since must be between 1ms and 3650d, got "99999999999d"');
     }
   });
 

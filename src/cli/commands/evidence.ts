@@ -61,7 +61,7 @@ export function evidenceCommand(): Command {
       const { parseDuration } = await import('../../common/duration.js');
       const { countEvidence, evidenceSummaries, hasEvidenceOfProvider } = await import('../../evidence/index.js');
       const filters: ListEvidenceOptions = {};
-      if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
+      if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since', { minimumMs: 1 });
       if (options.provider !== undefined) filters.provider = options.provider;
       const session = sessionFilterOption(options.session);
       // Commander has checked each against its choices.
@@ -206,7 +206,7 @@ export function evidenceCommand(): Command {
           hint: 'add --output evidence.jsonl, or drop --json',
         });
       }
-      const since = options.since === undefined ? undefined : Date.now() - parseDuration(options.since, '--since');
+      const since = options.since === undefined ? undefined : Date.now() - parseDuration(options.since, '--since', { minimumMs: 1 });
       const { exportEvidence, UNREADABLE_BYTES_HINT } = await import('../../evidence/index.js');
       // Checked before the store is read: a refused --output costs nothing.
       const file = outputPath === undefined ? undefined : await createOutputFile(outputPath);
