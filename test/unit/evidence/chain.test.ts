@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ChunkLedger, linkHash, SELECT_HASHED } from '../../../src/evidence/chain.js';
 import {
   decodeBytes,
@@ -264,6 +267,47 @@ describe('evidence hash chain', () => {
       [6, 6],
       [6, 6],
     ]);
+  });
+});
+
+describe('evidence hash chain verified while another process writes the store', () => {
+  let directory: string;
+  let store: Store;
+  let writer: Store;
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'syndicate-chain-'));
+    store = openStore(join(directory, 'syndicate.db'));
+    writer = openStore(join(directory, 'syndicate.db'));
+    seedMany(store, 2_500);
+  });
+  afterEach(() => {
+    store.close();
+    writer.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  // Rows chained by another connection once the walk is past its first page (a gateway answering
+  // meanwhile) were read by the later pages, past the head read first: "head mismatch", exit 1.
+  const writingDuringTheWalk = (): { progressEvery: number; onProgress: (done: number) => void } => ({
+    progressEvery: 500,
+    onProgress: (done) => {
+      if (done === 500) seedMany(writer, 3);
+    },
+  });
+
+  it('verifyChain proves the store as it was when the walk began', () => {
+    expect(verifyChain(store, writingDuringTheWalk())).toMatchObject({ ok: true, rows: 2_500, head: { seq: 2_500 } });
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2_503, head: { seq: 2_503 } });
+    // The snapshot ended with the walk: the connection writes again.
+    seedCompleted(store);
+    expect(verifyChain(writer)).toMatchObject({ ok: true, rows: 2_504 });
+  });
+
+  it('verifyChainCancellable too, across its pauses', async () => {
+    const result = await verifyChainCancellable(store, { signal: new AbortController().signal, ...writingDuringTheWalk() });
+    expect(result).toMatchObject({ ok: true, rows: 2_500, head: { seq: 2_500 } });
+    seedCompleted(store);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2_504 });
   });
 });
 
