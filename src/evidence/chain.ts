@@ -246,7 +246,9 @@ const PREV_INDEX = COLUMN_INDEX.prev_hash;
  */
 export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyResult {
   const restoreMmap = mapForVerify(store);
-  const endSnapshot = readSnapshot(store);
+  // One state of the store for the whole walk: a gateway chaining rows meanwhile, or a prune
+  // deleting them, would otherwise have it read rows past the head it read first (`head mismatch`).
+  const endSnapshot = store.readSnapshot();
   try {
     return runToEnd(walkChain(store, options));
   } finally {
@@ -263,29 +265,13 @@ export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyRe
 export async function verifyChainCancellable(store: Store, options: VerifyOptions & { signal: AbortSignal }): Promise<VerifyResult> {
   options.signal.throwIfAborted();
   const restoreMmap = mapForVerify(store);
-  const endSnapshot = readSnapshot(store);
+  const endSnapshot = store.readSnapshot();
   try {
     return await runPausing(walkChain(store, options), options.signal);
   } finally {
     endSnapshot();
     restoreMmap();
   }
-}
-
-/**
- * Opens a read transaction, so that the walk's many reads (the head, the prune anchor, a page of
- * rows at a time) see one state of the store: a gateway chaining rows meanwhile, or a prune
- * deleting them, would otherwise make the walk read rows past the head it read first (a
- * `head mismatch` on an untouched store) or miss rows it counted on. Returns what ends it.
- * Within a caller's own transaction, that one is the snapshot.
- */
-function readSnapshot(store: Store): () => void {
-  const { db } = store;
-  if (db.inTransaction) return () => undefined;
-  db.exec('BEGIN');
-  return () => {
-    if (db.inTransaction) db.exec('COMMIT');
-  };
 }
 
 /** Maps the store's file for a verification (see VERIFY_MMAP_BYTES); returns what puts the previous setting back. */

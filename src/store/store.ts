@@ -52,6 +52,22 @@ export class Store {
   }
 
   /**
+   * Opens a read transaction for work of many reads that must see one state of the store — a
+   * chain walk, an export — while other processes write it: their commits meanwhile are not seen,
+   * and what they delete stays readable. Returns what ends it. Within a transaction of the
+   * caller's, that one is the snapshot and nothing is opened. Nothing else should use this
+   * connection until it ends: a write in it fails (busy) once another process wrote since it began.
+   */
+  readSnapshot(): () => void {
+    const { db } = this;
+    if (db.inTransaction) return () => undefined;
+    db.exec('BEGIN');
+    return () => {
+      if (db.inTransaction) db.exec('COMMIT');
+    };
+  }
+
+  /**
    * A prepared statement for `sql`, prepared once per connection: hot paths (routing, permits,
    * evidence) run the same few statements on every request.
    */

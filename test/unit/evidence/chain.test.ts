@@ -13,7 +13,9 @@ import {
   verifyChain,
   verifyChainCancellable,
   type EncodedBytes,
+  type ExportedEnvelope,
 } from '../../../src/evidence/index.js';
+import { pruneEvidence } from '../../../src/evidence/retention.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { REQUEST_BODY, seedCompleted, seedMany } from './seed.js';
 
@@ -301,6 +303,20 @@ describe('evidence hash chain verified while another process writes the store', 
     // The snapshot ended with the walk: the connection writes again.
     seedCompleted(store);
     expect(verifyChain(writer)).toMatchObject({ ok: true, rows: 2_504 });
+  });
+
+  it('export reads the store as it was when it began: a prune meanwhile made the bytes of rows already read unreadable', () => {
+    const exported: ExportedEnvelope[] = [];
+    for (const envelope of exportEvidence(store)) {
+      // `serve`'s retention, say, once the export has read its first page of rows.
+      if (exported.length === 0) pruneEvidence(writer, { olderThan: new Date(Date.now() + 60_000) });
+      exported.push(envelope);
+    }
+    expect(exported).toHaveLength(2_500);
+    expect(exported.filter((envelope) => envelope.unreadable !== undefined)).toEqual([]);
+    // The snapshot ended with the export: the prune is seen, and the connection writes again.
+    expect([...exportEvidence(store)]).toEqual([]);
+    seedCompleted(store);
   });
 
   it('verifyChainCancellable too, across its pauses', async () => {
