@@ -195,15 +195,18 @@ export function prunesOverBreaks(store: Store): PruneOverBreak[] {
 
 /** Where and why the chain broke. */
 export interface ChainBreak {
-  /** The sequence number at which the chain breaks (for `row missing`, the missing number). */
+  /** The sequence number at which the chain breaks (for `row missing`, the missing number; 0 for `not chained`). */
   seq: number;
   /** The row at fault, when there is one (absent for a missing row). */
   evidenceId?: string;
   /**
    * `anchor mismatch`: the row at a recorded head (`VerifyOptions.from`) no longer hashes to it.
    * `pruned`: that head lies in the part of the chain `evidence prune` deleted (before `prunedThrough`).
+   * `not chained`: a finished row (not `pending`) outside the chain — every finished row is chained
+   * by the update that finishes it, so only a write outside syndicate leaves one (a row inserted, or
+   * its `chain_seq` cleared), and `list`, `export` and `metrics` would count it.
    */
-  reason: 'content changed' | 'link broken' | 'row missing' | 'head mismatch' | 'anchor mismatch' | 'pruned';
+  reason: 'content changed' | 'link broken' | 'row missing' | 'head mismatch' | 'anchor mismatch' | 'pruned' | 'not chained';
 }
 
 /** `prunedThrough`: the chain was verified from the last prune's anchor (the rows before it were deleted by `evidence prune`). */
@@ -243,9 +246,13 @@ const PREV_INDEX = COLUMN_INDEX.prev_hash;
  */
 export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyResult {
   const restoreMmap = mapForVerify(store);
+  // One state of the store for the whole walk: a gateway chaining rows meanwhile, or a prune
+  // deleting them, would otherwise have it read rows past the head it read first (`head mismatch`).
+  const endSnapshot = store.readSnapshot();
   try {
     return runToEnd(walkChain(store, options));
   } finally {
+    endSnapshot();
     restoreMmap();
   }
 }
@@ -258,9 +265,11 @@ export function verifyChain(store: Store, options: VerifyOptions = {}): VerifyRe
 export async function verifyChainCancellable(store: Store, options: VerifyOptions & { signal: AbortSignal }): Promise<VerifyResult> {
   options.signal.throwIfAborted();
   const restoreMmap = mapForVerify(store);
+  const endSnapshot = store.readSnapshot();
   try {
     return await runPausing(walkChain(store, options), options.signal);
   } finally {
+    endSnapshot();
     restoreMmap();
   }
 }
@@ -318,7 +327,7 @@ function* walkChain(store: Store, options: VerifyOptions): Generator<void, Verif
   const lastSeq = expectedSeq - 1;
   if (!fromPrune && anchor !== undefined && anchor.seq > 0 && rows === 0) return { ok: false, rows, brokenAt: { seq: anchor.seq, reason: 'row missing' } };
   if (head === undefined) {
-    if (rows === 0 && !fromPrune) return { ok: true, rows, head: { seq: 0, hash: GENESIS_HASH } };
+    if (rows === 0 && !fromPrune) return withUnchained(db, { ok: true, rows, head: { seq: 0, hash: GENESIS_HASH } });
     return withPrune({ ok: false, rows, brokenAt: { seq: lastSeq, reason: 'head mismatch' } });
   }
   if (head.seq > lastSeq) {
@@ -327,7 +336,17 @@ function* walkChain(store: Store, options: VerifyOptions): Generator<void, Verif
   if (head.seq !== lastSeq || head.hash !== previousHash) {
     return withPrune({ ok: false, rows, brokenAt: { seq: head.seq, reason: 'head mismatch' } });
   }
-  return withPrune({ ok: true, rows, head: { seq: head.seq, hash: head.hash } });
+  return withPrune(withUnchained(db, { ok: true, rows, head: { seq: head.seq, hash: head.hash } }));
+}
+
+/**
+ * `intact`, unless a finished row lies outside the chain (see `ChainBreak`'s `not chained`): then
+ * the oldest such row. Rows still `pending` are unchained until their call ends; those of a
+ * process that died were recovered as `interrupted`, and chained, when the store was opened.
+ */
+function withUnchained(db: Store['db'], intact: VerifyResult & { ok: true }): VerifyResult {
+  const id = db.prepare("SELECT id FROM evidence WHERE chain_seq IS NULL AND state IS NOT 'pending' ORDER BY created_at, rowid LIMIT 1").pluck(true).get() as unknown;
+  return id === undefined ? intact : { ok: false, rows: intact.rows, brokenAt: { seq: 0, evidenceId: String(id), reason: 'not chained' } };
 }
 
 interface LinkWalk {

@@ -310,13 +310,20 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
   const chunksOf = chunksOfRow(store);
   let afterCreatedAt = '';
   let afterRowid = 0;
-  for (;;) {
-    const rows = page.all(since, afterCreatedAt, afterCreatedAt, afterRowid) as FullRow[];
-    for (const row of rows) yield exportedEnvelope(row, storedChunks(store, chunksOf, row));
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < EXPORT_PAGE_ROWS) return;
-    afterCreatedAt = last.created_at;
-    afterRowid = last.row_key;
+  // One state of the store for the whole export: a prune meanwhile (`serve`'s retention) deleted
+  // the bytes of rows already read, exported as unreadable (exit 1, as if the store were damaged).
+  const endSnapshot = store.readSnapshot();
+  try {
+    for (;;) {
+      const rows = page.all(since, afterCreatedAt, afterCreatedAt, afterRowid) as FullRow[];
+      for (const row of rows) yield exportedEnvelope(row, storedChunks(store, chunksOf, row));
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < EXPORT_PAGE_ROWS) return;
+      afterCreatedAt = last.created_at;
+      afterRowid = last.row_key;
+    }
+  } finally {
+    endSnapshot();
   }
 }
 

@@ -52,6 +52,22 @@ export class Store {
   }
 
   /**
+   * Opens a read transaction for work of many reads that must see one state of the store — a
+   * chain walk, an export — while other processes write it: their commits meanwhile are not seen,
+   * and what they delete stays readable. Returns what ends it. Within a transaction of the
+   * caller's, that one is the snapshot and nothing is opened. Nothing else should use this
+   * connection until it ends: a write in it fails (busy) once another process wrote since it began.
+   */
+  readSnapshot(): () => void {
+    const { db } = this;
+    if (db.inTransaction) return () => undefined;
+    db.exec('BEGIN');
+    return () => {
+      if (db.inTransaction) db.exec('COMMIT');
+    };
+  }
+
+  /**
    * A prepared statement for `sql`, prepared once per connection: hot paths (routing, permits,
    * evidence) run the same few statements on every request.
    */
@@ -143,6 +159,23 @@ function notARegularFile(path: string): string | undefined {
   }
 }
 
+function isEmptyFile(path: string): boolean {
+  try {
+    return statSync(path).size === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the store's write-ahead log holds pages (committed writes SQLite copies into the database on opening it). */
+function hasLoggedPages(path: string): boolean {
+  try {
+    return statSync(`${path}-wal`).size > 0;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * `restrictStoreFileMode` for each store file (`storeFilePaths`): the database when it exists, its
  * `-wal` and `-shm` when they exist — never creating them. Returns what changed.
@@ -180,6 +213,14 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   if (notAFile !== undefined) {
     throw new StoreError(`the store ${path} ${notAFile}, not a file`, {
       hint: `move ${shellWord(path)} out of the way, then run \`syndicate init\`; if it holds a store of yours, it is the file to put there`,
+    });
+  }
+  // SQLite reads an empty file as an empty database, and the migrations would then make it a new,
+  // empty store: a store truncated to nothing would pass `evidence verify` as an intact chain of no
+  // rows. A command that only uses an existing store refuses it instead; `init` makes a new one.
+  if (existed && !inMemory && options.mustExist === true && isEmptyFile(path) && !hasLoggedPages(path)) {
+    throw new StoreError(`the store ${path} is an empty file (0 bytes): it holds no store, not even an empty one`, {
+      hint: `it was truncated or replaced outside syndicate: restore it from a backup; \`syndicate init\` makes a new, empty store there, without the evidence chain it held`,
     });
   }
   let modeChanges: StoreModeChange[] = [];

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -151,6 +151,13 @@ describe('syndicate evidence (CLI)', () => {
       // Beyond the maximum the window start used to leave the range of a Date (exit 70).
       ...['list', 'export'].map((command) => runCli(['evidence', command, '--since', '99999999999d'], { home })),
     ]);
+    // An empty window, as `metrics` refuses it: `export --since 0` read as "since the beginning" exported nothing, exit 0.
+    const empty = await Promise.all(['list', 'export'].flatMap((command) => ['0', '0s'].map((since) => runCli(['evidence', command, '--since', since], { home }))));
+    for (const result of empty) {
+      expect(result.exitCode, result.stdout).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^error: --since must be between 1ms and 3650d, got "0s?"\n/);
+    }
     // A limit beyond a safe integer reached SQLite as a float: "datatype mismatch", exit 70.
     const limits = await Promise.all(['0', '2.5', '99999999999999999999', '1e300'].map((limit) => runCli(['evidence', 'list', '--limit', limit, '--json'], { home })));
     for (const [index, limit] of ['0', '2.5', '99999999999999999999', '1e300'].entries()) {
@@ -200,7 +207,7 @@ describe('syndicate evidence (CLI)', () => {
     }
     for (const result of tooFar) {
       expect(result.exitCode, result.stderr).toBe(2);
-      expect(result.stderr).toContain('--since must be between 0ms and 3650d, got "99999999999d"');
+      expect(result.stderr).toContain('--since must be between 1ms and 3650d, got "99999999999d"');
     }
   });
 
@@ -392,6 +399,53 @@ describe('syndicate evidence (CLI)', () => {
       expect(deleted.stderr).toContain(`error: evidence chain broken at #${seqOfCompleted + 1}: row missing`);
     } finally {
       tampered.cleanup();
+    }
+  });
+
+  it('a store truncated to nothing is refused (exit 6) by verify, metrics and list, not read as an intact empty chain, and left as it is', async () => {
+    const truncated = makeTempHome();
+    seedEvidenceRows(truncated.home);
+    try {
+      const store = join(truncated.home, 'syndicate.db');
+      truncateSync(store, 0);
+      const results = await Promise.all([['evidence', 'verify'], ['metrics'], ['evidence', 'list']].map((args) => runCli(['--json', ...args], { home: truncated.home })));
+      for (const result of results) {
+        expect(result.exitCode, result.stdout).toBe(6);
+        expect(parseJsonDocument(result.stdout)).toMatchObject({
+          ok: false,
+          error: { code: 'store_failure', message: `the store ${store} is an empty file (0 bytes): it holds no store, not even an empty one`, hint: expect.stringContaining('restore it from a backup') },
+        });
+      }
+      // Not made into a new, empty store by a command that only reads.
+      expect(statSync(store).size).toBe(0);
+    } finally {
+      truncated.cleanup();
+    }
+  });
+
+  it('verify fails (exit 1) on a finished row inserted outside the chain, which list and metrics would count', async () => {
+    const forgedHome = makeTempHome();
+    const rows = seedEvidenceRows(forgedHome.home);
+    try {
+      const forgedId = withStore(forgedHome.home, (store) => {
+        const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(rows.completed) as Record<string, unknown>;
+        const forged = { ...row, id: `${String(row['id']).slice(0, -1)}z`, row_key: 1_000_000, chain_seq: null, request_id: 'req_forged' };
+        store.db.prepare(`INSERT INTO evidence (${Object.keys(forged).join(', ')}) VALUES (${Object.keys(forged).map(() => '?').join(', ')})`).run(...Object.values(forged));
+        return forged.id;
+      });
+      const listed = await runCli(['--json', 'evidence', 'list'], { home: forgedHome.home });
+      expect((parseJsonDocument(listed.stdout) as { evidence: { id: string }[] }).evidence.map((row) => row.id)).toContain(forgedId);
+      const verify = await runCli(['--json', 'evidence', 'verify'], { home: forgedHome.home });
+      expect(verify.exitCode).toBe(1);
+      expect(parseJsonDocument(verify.stdout)).toMatchObject({
+        ok: false,
+        error: { code: 'check_failed', message: `evidence chain broken at ${forgedId}, a finished row outside it: not chained`, details: { rows: 5, brokenAt: { seq: 0, evidenceId: forgedId, reason: 'not chained' } } },
+      });
+      const human = await runCli(['evidence', 'verify'], { home: forgedHome.home });
+      expect(human.exitCode).toBe(1);
+      expect(human.stderr).toContain(`inspect it with \`syndicate evidence show ${forgedId}\``);
+    } finally {
+      forgedHome.cleanup();
     }
   });
 });

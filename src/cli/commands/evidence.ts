@@ -61,7 +61,7 @@ export function evidenceCommand(): Command {
       const { parseDuration } = await import('../../common/duration.js');
       const { countEvidence, evidenceSummaries, hasEvidenceOfProvider } = await import('../../evidence/index.js');
       const filters: ListEvidenceOptions = {};
-      if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since');
+      if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since', { minimumMs: 1 });
       if (options.provider !== undefined) filters.provider = options.provider;
       const session = sessionFilterOption(options.session);
       // Commander has checked each against its choices.
@@ -206,7 +206,7 @@ export function evidenceCommand(): Command {
           hint: 'add --output evidence.jsonl, or drop --json',
         });
       }
-      const since = options.since === undefined ? undefined : Date.now() - parseDuration(options.since, '--since');
+      const since = options.since === undefined ? undefined : Date.now() - parseDuration(options.since, '--since', { minimumMs: 1 });
       const { exportEvidence, UNREADABLE_BYTES_HINT } = await import('../../evidence/index.js');
       // Checked before the store is read: a refused --output costs nothing.
       const file = outputPath === undefined ? undefined : await createOutputFile(outputPath);
@@ -315,10 +315,12 @@ export function evidenceCommand(): Command {
       if (!result.ok) {
         spinner.fail('evidence chain broken');
         const { brokenAt } = result;
-        const where = brokenAt.evidenceId === undefined ? `#${brokenAt.seq}` : `#${brokenAt.seq} (${brokenAt.evidenceId})`;
+        const where = brokenAt.reason === 'not chained' ? `${brokenAt.evidenceId ?? '?'}, a finished row outside it` : brokenAt.evidenceId === undefined ? `#${brokenAt.seq}` : `#${brokenAt.seq} (${brokenAt.evidenceId})`;
         throw new CheckFailedError(`evidence chain broken at ${where}: ${brokenAt.reason}`, {
           hint:
-            brokenAt.reason === 'pruned'
+            brokenAt.reason === 'not chained'
+              ? `every finished row is chained when it is written: this one was inserted, or taken out of the chain, outside syndicate, and \`evidence list\`, \`export\` and \`metrics\` count it; the ${counted(result.rows, 'chained row')} verified — inspect it with \`syndicate evidence show ${brokenAt.evidenceId ?? ''}\``
+              : brokenAt.reason === 'pruned'
               ? `\`evidence prune\` deleted the rows up to #${result.prunedThrough?.throughSeq ?? '?'} on ${result.prunedThrough?.prunedAt ?? '?'}: a head recorded before then cannot be checked any more; run \`evidence verify\` without --from (it starts from the prune's anchor), or give a head recorded since`
               : brokenAt.reason === 'anchor mismatch'
               ? 'the row at the recorded head no longer hashes to it: the chain up to it was rewritten, or the head was recorded from another store; run a full `evidence verify`'

@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ChunkLedger, linkHash, SELECT_HASHED } from '../../../src/evidence/chain.js';
 import {
   decodeBytes,
@@ -10,7 +13,9 @@ import {
   verifyChain,
   verifyChainCancellable,
   type EncodedBytes,
+  type ExportedEnvelope,
 } from '../../../src/evidence/index.js';
+import { pruneEvidence } from '../../../src/evidence/retention.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { REQUEST_BODY, seedCompleted, seedMany } from './seed.js';
 
@@ -150,6 +155,34 @@ describe('evidence hash chain', () => {
     expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { reason: 'head mismatch' } });
   });
 
+  it('detects a finished row outside the chain (inserted, or its chain_seq cleared), never a pending one', () => {
+    // A copy of a finished row under a new id and no chain position: list, export and metrics would count it.
+    const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(ids[4]) as Record<string, unknown>;
+    const forged = { ...row, id: `${String(row['id']).slice(0, -1)}z`, row_key: 1_000_000, chain_seq: null, request_id: 'req_forged', state: 'pending' };
+    const insert = (into: Store): void => {
+      into.db.prepare(`INSERT INTO evidence (${Object.keys(forged).join(', ')}) VALUES (${Object.keys(forged).map(() => '?').join(', ')})`).run(...Object.values(forged));
+    };
+    // An in-flight call's row is pending and unchained until the call ends: not a break.
+    insert(store);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 6 });
+    store.db.prepare("UPDATE evidence SET state = 'completed' WHERE id = ?").run(forged.id);
+    expect(verifyChain(store)).toEqual({ ok: false, rows: 6, brokenAt: { seq: 0, evidenceId: forged.id, reason: 'not chained' } });
+    store.db.prepare('DELETE FROM evidence WHERE id = ?').run(forged.id);
+    // A chained row whose position was cleared breaks the chain where it was, as a deleted row does.
+    store.db.prepare('UPDATE evidence SET chain_seq = NULL WHERE id = ?').run(ids[2]);
+    expect(verifyChain(store)).toMatchObject({ ok: false, brokenAt: { seq: 3, reason: 'row missing' } });
+    // Into an empty chain too.
+    const empty = openStore(':memory:');
+    try {
+      insert(empty);
+      expect(verifyChain(empty)).toMatchObject({ ok: true, rows: 0 });
+      empty.db.prepare("UPDATE evidence SET state = 'failed' WHERE id = ?").run(forged.id);
+      expect(verifyChain(empty)).toEqual({ ok: false, rows: 0, brokenAt: { seq: 0, evidenceId: forged.id, reason: 'not chained' } });
+    } finally {
+      empty.close();
+    }
+  });
+
   it('keeps chaining correctly after verification and new rows', () => {
     seedCompleted(store);
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 7 });
@@ -236,6 +269,61 @@ describe('evidence hash chain', () => {
       [6, 6],
       [6, 6],
     ]);
+  });
+});
+
+describe('evidence hash chain verified while another process writes the store', () => {
+  let directory: string;
+  let store: Store;
+  let writer: Store;
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'syndicate-chain-'));
+    store = openStore(join(directory, 'syndicate.db'));
+    writer = openStore(join(directory, 'syndicate.db'));
+    seedMany(store, 2_500);
+  });
+  afterEach(() => {
+    store.close();
+    writer.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  // Rows chained by another connection once the walk is past its first page (a gateway answering
+  // meanwhile) were read by the later pages, past the head read first: "head mismatch", exit 1.
+  const writingDuringTheWalk = (): { progressEvery: number; onProgress: (done: number) => void } => ({
+    progressEvery: 500,
+    onProgress: (done) => {
+      if (done === 500) seedMany(writer, 3);
+    },
+  });
+
+  it('verifyChain proves the store as it was when the walk began', () => {
+    expect(verifyChain(store, writingDuringTheWalk())).toMatchObject({ ok: true, rows: 2_500, head: { seq: 2_500 } });
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2_503, head: { seq: 2_503 } });
+    // The snapshot ended with the walk: the connection writes again.
+    seedCompleted(store);
+    expect(verifyChain(writer)).toMatchObject({ ok: true, rows: 2_504 });
+  });
+
+  it('export reads the store as it was when it began: a prune meanwhile made the bytes of rows already read unreadable', () => {
+    const exported: ExportedEnvelope[] = [];
+    for (const envelope of exportEvidence(store)) {
+      // `serve`'s retention, say, once the export has read its first page of rows.
+      if (exported.length === 0) pruneEvidence(writer, { olderThan: new Date(Date.now() + 60_000) });
+      exported.push(envelope);
+    }
+    expect(exported).toHaveLength(2_500);
+    expect(exported.filter((envelope) => envelope.unreadable !== undefined)).toEqual([]);
+    // The snapshot ended with the export: the prune is seen, and the connection writes again.
+    expect([...exportEvidence(store)]).toEqual([]);
+    seedCompleted(store);
+  });
+
+  it('verifyChainCancellable too, across its pauses', async () => {
+    const result = await verifyChainCancellable(store, { signal: new AbortController().signal, ...writingDuringTheWalk() });
+    expect(result).toMatchObject({ ok: true, rows: 2_500, head: { seq: 2_500 } });
+    seedCompleted(store);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2_504 });
   });
 });
 
