@@ -429,7 +429,9 @@ describe('syndicate evidence (CLI)', () => {
     try {
       const forgedId = withStore(forgedHome.home, (store) => {
         const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(rows.completed) as Record<string, unknown>;
-        const forged = { ...row, id: `${String(row['id']).slice(0, -1)}z`, row_key: 1_000_000, chain_seq: null, request_id: 'req_forged' };
+        const id = String(row['id']);
+        // Another id of the same form: its last character changed (to one it is not).
+        const forged = { ...row, id: `${id.slice(0, -1)}${id.endsWith('z') ? 'y' : 'z'}`, row_key: 1_000_000, chain_seq: null, request_id: 'req_forged' };
         store.db.prepare(`INSERT INTO evidence (${Object.keys(forged).join(', ')}) VALUES (${Object.keys(forged).map(() => '?').join(', ')})`).run(...Object.values(forged));
         return forged.id;
       });
