@@ -369,7 +369,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
               ? {}
               : {
                   onAttempt: (attempt: AttemptStarted) => progress.say(`asking ${attempt.provider.id}:${attempt.model} (${attempt.sensitivity})`),
-                  onPart: (part: StreamPart) => {
+                  // Counted, never shown before the result: a stream that breaks mid-answer may still fall back.
+                  onPartArrived: (part: StreamPart) => {
                     if (part.type === 'text-delta') progress.grow(part.text.length);
                   },
                 }),
