@@ -610,9 +610,33 @@ async function toolResult(
     return { content: [{ type: 'text', text }], structuredContent: structured as Record<string, unknown> };
   } catch (error) {
     if (!(error instanceof SyndicateError)) throw error;
-    const text = `${error.message} (${error.code})${error.hint === undefined ? '' : `\nhint: ${commandsForHome(error.hint, home)}`}`;
-    return { content: [{ type: 'text', text }], isError: true };
+    const lines = [`${error.message} (${error.code})`, ...(error.hint === undefined ? [] : [`hint: ${commandsForHome(error.hint, home)}`]), ...detailLines(error.details, home)];
+    return { content: [{ type: 'text', text: lines.join('\n') }], isError: true };
   }
+}
+
+/**
+ * What a refusal's or failure's details say that its message does not, as `run --json` gives
+ * them: what made the request as sensitive as it is (the findings' reasons, never the text they
+ * found), and the evidence that recorded it (the gateway gives its request id in a header).
+ */
+function detailLines(details: Record<string, unknown> | undefined, home: HomePaths): string[] {
+  if (details === undefined) return [];
+  const lines: string[] = [];
+  const { sensitivity, findings, evidenceId, attempts } = details;
+  // The findings at the request's level: those below it did not make it so (nor did a `sensitivity` raise, which has none).
+  const decisive = Array.isArray(findings) ? findings.filter((finding: unknown) => stringMember(finding, 'level') === sensitivity) : [];
+  const reasons = [...new Set(decisive.flatMap((finding: unknown) => stringMember(finding, 'reason') ?? []))];
+  if (typeof sensitivity === 'string' && reasons.length > 0) lines.push(`classified ${sensitivity}: ${reasons.join('; ')}`);
+  const recorded = typeof evidenceId === 'string' ? [evidenceId] : Array.isArray(attempts) ? attempts.flatMap((attempt: unknown) => stringMember(attempt, 'evidenceId') ?? []) : [];
+  if (recorded.length > 0) lines.push(`evidence: ${recorded.map((id) => commandsForHome(`\`syndicate evidence show ${id}\``, home)).join(', ')}`);
+  return lines;
+}
+
+function stringMember(value: unknown, name: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const member = (value as Record<string, unknown>)[name];
+  return typeof member === 'string' ? member : undefined;
 }
 
 /** The arguments a stored session decides or cannot keep, as `complete` and `route_explain` were given them. */
