@@ -370,9 +370,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
               : {
                   onAttempt: (attempt: AttemptStarted) => progress.say(`asking ${attempt.provider.id}:${attempt.model} (${attempt.sensitivity})`),
                   // Counted, never shown before the result: a stream that breaks mid-answer may still fall back.
-                  onPartArrived: (part: StreamPart) => {
-                    if (part.type === 'text-delta') progress.grow(part.text.length);
-                  },
+                  onPartArrived: (part: StreamPart) => progress.arrived(part),
                 }),
           };
           try {
@@ -682,14 +680,21 @@ function answerText(response: Pick<CanonicalResponse, 'text' | 'toolCalls'>): st
 
 interface ProgressReporter {
   say(message: string): void;
-  grow(characters: number): void;
+  /** A stream part arrived: the answer (its text, or a tool call's arguments) or the reasoning before it grew. */
+  arrived(part: StreamPart): void;
 }
 
-/** Progress notifications for a call whose client sent a progress token; undefined otherwise. */
+/**
+ * Progress notifications for a call whose client sent a progress token; undefined otherwise. A
+ * reasoning model thinks for a while before its answer: its reasoning is progress too, so a
+ * client that resets its timeout on progress does not cancel a call that is thinking.
+ */
 function progressReporter(extra: Extra): ProgressReporter | undefined {
   const progressToken = extra._meta?.progressToken;
   if (progressToken === undefined) return undefined;
   let progress = 0;
+  let answered = 0;
+  let reasoned = 0;
   let lastSentAt = 0;
   const send = (message?: string): void => {
     lastSentAt = Date.now();
@@ -698,14 +703,23 @@ function progressReporter(extra: Extra): ProgressReporter | undefined {
       .sendNotification({ method: 'notifications/progress', params: { progressToken, progress, ...(message === undefined ? {} : { message }) } })
       .catch(() => {});
   };
+  const grow = (characters: number): void => {
+    // Progress must increase with every notification: a part that adds nothing sends none.
+    if (characters === 0) return;
+    progress += characters;
+    if (Date.now() - lastSentAt >= PROGRESS_INTERVAL_MS) send(answered === 0 && reasoned > 0 ? `thinking: ${reasoned} characters` : `${answered} characters`);
+  };
   return {
     say: (message) => {
       progress += 1;
       send(message);
     },
-    grow: (characters) => {
-      progress += characters;
-      if (Date.now() - lastSentAt >= PROGRESS_INTERVAL_MS) send(`${progress} characters`);
+    arrived: (part) => {
+      const answer = part.type === 'text-delta' ? part.text.length : part.type === 'tool-call-delta' ? part.argumentsDelta.length : 0;
+      const reasoning = part.type === 'reasoning-delta' ? part.text.length : 0;
+      answered += answer;
+      reasoned += reasoning;
+      grow(answer + reasoning);
     },
   };
 }
