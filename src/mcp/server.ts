@@ -97,6 +97,9 @@ const imageArgument = z.strictObject({
   type: z.literal('image').optional(),
   data: z.base64().describe('the image bytes, base64-encoded'),
   mimeType: z.string().describe(`its type: image/png, image/jpeg, image/gif or image/webp (checked against its bytes)`),
+  // What MCP image content may carry besides, for its client (an image another tool returned, passed on as it came): taken, never sent.
+  annotations: z.object({}).loose().optional().describe("MCP content annotations (audience, priority, lastModified): accepted as another tool's image content carries them, not sent"),
+  _meta: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** What a prompt is sent with beyond its text, as `run --image`, `--schema`, `--reasoning-effort`, `--tools` and `--tool-choice` send it. */
