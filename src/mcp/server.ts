@@ -351,7 +351,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           const parts = await promptParts(input);
           const cancellation = new AbortController();
           const onCancel = (): void =>
-            cancellation.abort(new InterruptedError('cancelled by the MCP client before the answer ended', { hint: 'the capture so far is kept as partial evidence' }));
+            cancellation.abort(new InterruptedError(`cancelled by the MCP client${clientReason(extra.signal.reason)} before the answer ended`, { hint: 'the capture so far is kept as partial evidence' }));
           if (extra.signal.aborted) onCancel();
           else extra.signal.addEventListener('abort', onCancel, { once: true });
           cancellations.add(cancellation);
@@ -679,6 +679,21 @@ async function promptParts(input: PromptOptionArguments): Promise<PromptRequestP
 /** A `complete` result's text content: the answer, then one line per tool call (`tool call NAME ARGUMENTS`, as `run` prints them). */
 function answerText(response: Pick<CanonicalResponse, 'text' | 'toolCalls'>): string {
   return [...(response.text === '' ? [] : [response.text]), ...response.toolCalls.map((call) => `tool call ${call.name} ${call.arguments}`)].join('\n');
+}
+
+/** How long a client's reason for a cancellation may be in the evidence. */
+const CLIENT_REASON_CHARACTERS = 200;
+
+/**
+ * The reason a client gave with `notifications/cancelled` (the SDK client's request timeout says
+ * `Request timed out`), for the evidence: an operator sees a host's timeout apart from an agent
+ * changing its mind. Empty when it gave none (the server closing aborts without one).
+ */
+function clientReason(reason: unknown): string {
+  if (typeof reason !== 'string') return '';
+  const line = reason.replace(/\s+/g, ' ').trim();
+  if (line === '') return '';
+  return ` (${line.length > CLIENT_REASON_CHARACTERS ? `${line.slice(0, CLIENT_REASON_CHARACTERS)}…` : line})`;
 }
 
 interface ProgressReporter {
