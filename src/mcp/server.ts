@@ -30,6 +30,7 @@ import { checkEnvelope, findSession, recordedSessionId } from '../sessions/sessi
 import type { Store } from '../store/store.js';
 import { promptMessage, type CanonicalRequest, type CanonicalResponse, type StreamPart } from '../wire/canonical.js';
 import { REASONING_EFFORTS } from '../wire/reasoning.js';
+import { isRecord, stringField } from '../wire/json.js';
 import { jsonSchemaFormat, toolDefinitionsFrom } from '../wire/request-files.js';
 import { decodeGatewayRequest, REQUEST_FAMILIES } from '../wire/request-family.js';
 import type { Policy } from '../policy/types.js';
@@ -635,9 +636,7 @@ function detailLines(details: Record<string, unknown> | undefined, home: HomePat
 }
 
 function stringMember(value: unknown, name: string): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const member = (value as Record<string, unknown>)[name];
-  return typeof member === 'string' ? member : undefined;
+  return isRecord(value) ? stringField(value, name) : undefined;
 }
 
 /** The arguments a stored session decides or cannot keep, as `complete` and `route_explain` were given them. */
