@@ -906,6 +906,7 @@ async function readStream(
 
   const accept = (part: StreamPart): void => {
     accumulator.add(part);
+    input.onPartArrived?.(part);
     if (part.type !== 'error' && part.type !== 'stream-end') answerStarted = true;
     // The caller's stream is ended by `attempt`, after the local usage of an answer that carried none.
     if (part.type === 'stream-end') return;

@@ -115,6 +115,12 @@ export interface InvocationInput {
    * marker), after a `usage` part with the local count when the upstream reported no usage.
    */
   onPart?: (part: StreamPart) => void;
+  /**
+   * Told of each stream part as it arrives, from every attempt, by a caller that shows only the
+   * whole answer (the MCP server's progress notifications count its growth): unlike `onPart`,
+   * nothing is handed on, so an attempt that breaks mid-answer may still fall back.
+   */
+  onPartArrived?: (part: StreamPart) => void;
   /** Told when an attempt starts, e.g. to show which provider is being tried. */
   onAttempt?: (attempt: AttemptStarted) => void;
   /**

@@ -1,5 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { DroppedMessage } from './bounded-lines.js';
 
 /** JSON-RPC 2.0's codes for a line that is not JSON, and for JSON that is not a request. */
 const PARSE_ERROR = -32700;
@@ -23,4 +24,21 @@ export function answerMalformedMessages(transport: Transport): void {
     const answer = { jsonrpc: '2.0', id: null, error: { code, message } } as unknown as JSONRPCMessage;
     transport.send(answer).catch(() => undefined);
   };
+}
+
+/**
+ * The answer to a message `boundedLines` dropped as too long: Invalid Request (-32600) to the
+ * request whose id its end gave (so the client's call fails at once, saying why), else `id: null`.
+ */
+export function answerTooLongMessage(transport: Transport, message: DroppedMessage, limitBytes: number): void {
+  const mebibytes = (bytes: number): string => `${Math.ceil((bytes / (1024 * 1024)) * 10) / 10} MiB`;
+  const answer = {
+    jsonrpc: '2.0',
+    id: message.id,
+    error: {
+      code: INVALID_REQUEST,
+      message: `Invalid Request: the message is over ${mebibytes(limitBytes)} (${mebibytes(message.bytes)}), the most syndicate reads, as the gateway's body limit: send smaller images or a shorter prompt`,
+    },
+  } as unknown as JSONRPCMessage;
+  transport.send(answer).catch(() => undefined);
 }

@@ -30,6 +30,7 @@ import { checkEnvelope, findSession, recordedSessionId } from '../sessions/sessi
 import type { Store } from '../store/store.js';
 import { promptMessage, type CanonicalRequest, type CanonicalResponse, type StreamPart } from '../wire/canonical.js';
 import { REASONING_EFFORTS } from '../wire/reasoning.js';
+import { isRecord, stringField } from '../wire/json.js';
 import { jsonSchemaFormat, toolDefinitionsFrom } from '../wire/request-files.js';
 import { decodeGatewayRequest, REQUEST_FAMILIES } from '../wire/request-family.js';
 import type { Policy } from '../policy/types.js';
@@ -97,6 +98,9 @@ const imageArgument = z.strictObject({
   type: z.literal('image').optional(),
   data: z.base64().describe('the image bytes, base64-encoded'),
   mimeType: z.string().describe(`its type: image/png, image/jpeg, image/gif or image/webp (checked against its bytes)`),
+  // What MCP image content may carry besides, for its client (an image another tool returned, passed on as it came): taken, never sent.
+  annotations: z.object({}).loose().optional().describe("MCP content annotations (audience, priority, lastModified): accepted as another tool's image content carries them, not sent"),
+  _meta: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** What a prompt is sent with beyond its text, as `run --image`, `--schema`, `--reasoning-effort`, `--tools` and `--tool-choice` send it. */
@@ -348,7 +352,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           const parts = await promptParts(input);
           const cancellation = new AbortController();
           const onCancel = (): void =>
-            cancellation.abort(new InterruptedError('cancelled by the MCP client before the answer ended', { hint: 'the capture so far is kept as partial evidence' }));
+            cancellation.abort(new InterruptedError(`cancelled by the MCP client${clientReason(extra.signal.reason)} before the answer ended`, { hint: 'the capture so far is kept as partial evidence' }));
           if (extra.signal.aborted) onCancel();
           else extra.signal.addEventListener('abort', onCancel, { once: true });
           cancellations.add(cancellation);
@@ -369,9 +373,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
               ? {}
               : {
                   onAttempt: (attempt: AttemptStarted) => progress.say(`asking ${attempt.provider.id}:${attempt.model} (${attempt.sensitivity})`),
-                  onPart: (part: StreamPart) => {
-                    if (part.type === 'text-delta') progress.grow(part.text.length);
-                  },
+                  // Counted, never shown before the result: a stream that breaks mid-answer may still fall back.
+                  onPartArrived: (part: StreamPart) => progress.arrived(part),
                 }),
           };
           try {
@@ -609,9 +612,31 @@ async function toolResult(
     return { content: [{ type: 'text', text }], structuredContent: structured as Record<string, unknown> };
   } catch (error) {
     if (!(error instanceof SyndicateError)) throw error;
-    const text = `${error.message} (${error.code})${error.hint === undefined ? '' : `\nhint: ${commandsForHome(error.hint, home)}`}`;
-    return { content: [{ type: 'text', text }], isError: true };
+    const lines = [`${error.message} (${error.code})`, ...(error.hint === undefined ? [] : [`hint: ${commandsForHome(error.hint, home)}`]), ...detailLines(error.details, home)];
+    return { content: [{ type: 'text', text: lines.join('\n') }], isError: true };
   }
+}
+
+/**
+ * What a refusal's or failure's details say that its message does not, as `run --json` gives
+ * them: what made the request as sensitive as it is (the findings' reasons, never the text they
+ * found), and the evidence that recorded it (the gateway gives its request id in a header).
+ */
+function detailLines(details: Record<string, unknown> | undefined, home: HomePaths): string[] {
+  if (details === undefined) return [];
+  const lines: string[] = [];
+  const { sensitivity, findings, evidenceId, attempts } = details;
+  // The findings at the request's level: those below it did not make it so (nor did a `sensitivity` raise, which has none).
+  const decisive = Array.isArray(findings) ? findings.filter((finding: unknown) => stringMember(finding, 'level') === sensitivity) : [];
+  const reasons = [...new Set(decisive.flatMap((finding: unknown) => stringMember(finding, 'reason') ?? []))];
+  if (typeof sensitivity === 'string' && reasons.length > 0) lines.push(`classified ${sensitivity}: ${reasons.join('; ')}`);
+  const recorded = typeof evidenceId === 'string' ? [evidenceId] : Array.isArray(attempts) ? attempts.flatMap((attempt: unknown) => stringMember(attempt, 'evidenceId') ?? []) : [];
+  if (recorded.length > 0) lines.push(`evidence: ${recorded.map((id) => commandsForHome(`\`syndicate evidence show ${id}\``, home)).join(', ')}`);
+  return lines;
+}
+
+function stringMember(value: unknown, name: string): string | undefined {
+  return isRecord(value) ? stringField(value, name) : undefined;
 }
 
 /** The arguments a stored session decides or cannot keep, as `complete` and `route_explain` were given them. */
@@ -655,16 +680,38 @@ function answerText(response: Pick<CanonicalResponse, 'text' | 'toolCalls'>): st
   return [...(response.text === '' ? [] : [response.text]), ...response.toolCalls.map((call) => `tool call ${call.name} ${call.arguments}`)].join('\n');
 }
 
-interface ProgressReporter {
-  say(message: string): void;
-  grow(characters: number): void;
+/** How long a client's reason for a cancellation may be in the evidence. */
+const CLIENT_REASON_CHARACTERS = 200;
+
+/**
+ * The reason a client gave with `notifications/cancelled` (the SDK client's request timeout says
+ * `Request timed out`), for the evidence: an operator sees a host's timeout apart from an agent
+ * changing its mind. Empty when it gave none (the server closing aborts without one).
+ */
+function clientReason(reason: unknown): string {
+  if (typeof reason !== 'string') return '';
+  const line = reason.replace(/\s+/g, ' ').trim();
+  if (line === '') return '';
+  return ` (${line.length > CLIENT_REASON_CHARACTERS ? `${line.slice(0, CLIENT_REASON_CHARACTERS)}…` : line})`;
 }
 
-/** Progress notifications for a call whose client sent a progress token; undefined otherwise. */
+interface ProgressReporter {
+  say(message: string): void;
+  /** A stream part arrived: the answer (its text, or a tool call's arguments) or the reasoning before it grew. */
+  arrived(part: StreamPart): void;
+}
+
+/**
+ * Progress notifications for a call whose client sent a progress token; undefined otherwise. A
+ * reasoning model thinks for a while before its answer: its reasoning is progress too, so a
+ * client that resets its timeout on progress does not cancel a call that is thinking.
+ */
 function progressReporter(extra: Extra): ProgressReporter | undefined {
   const progressToken = extra._meta?.progressToken;
   if (progressToken === undefined) return undefined;
   let progress = 0;
+  let answered = 0;
+  let reasoned = 0;
   let lastSentAt = 0;
   const send = (message?: string): void => {
     lastSentAt = Date.now();
@@ -673,14 +720,23 @@ function progressReporter(extra: Extra): ProgressReporter | undefined {
       .sendNotification({ method: 'notifications/progress', params: { progressToken, progress, ...(message === undefined ? {} : { message }) } })
       .catch(() => {});
   };
+  const grow = (characters: number): void => {
+    // Progress must increase with every notification: a part that adds nothing sends none.
+    if (characters === 0) return;
+    progress += characters;
+    if (Date.now() - lastSentAt >= PROGRESS_INTERVAL_MS) send(answered === 0 && reasoned > 0 ? `thinking: ${reasoned} characters` : `${answered} characters`);
+  };
   return {
     say: (message) => {
       progress += 1;
       send(message);
     },
-    grow: (characters) => {
-      progress += characters;
-      if (Date.now() - lastSentAt >= PROGRESS_INTERVAL_MS) send(`${progress} characters`);
+    arrived: (part) => {
+      const answer = part.type === 'text-delta' ? part.text.length : part.type === 'tool-call-delta' ? part.argumentsDelta.length : 0;
+      const reasoning = part.type === 'reasoning-delta' ? part.text.length : 0;
+      answered += answer;
+      reasoned += reasoning;
+      grow(answer + reasoning);
     },
   };
 }

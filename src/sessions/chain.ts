@@ -504,7 +504,7 @@ const SESSION_IMAGES_OF = `SELECT sha256, bytes FROM session_images WHERE sha256
 function walkStoredSession(
   store: Store,
   sessionId: string,
-): { session: StoredSession | undefined; messages: StoredMessage[]; images: StoredImages; broken: SessionChainBreak | undefined } {
+): { session: StoredSession | undefined; messages: StoredMessage[]; switches: StoredSwitch[]; images: StoredImages; broken: SessionChainBreak | undefined } {
   // Taken before the reads: a change committed while they run leaves this walk in a map already out of date.
   const proofs = sessionProofs(store);
   const session = store.statement(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`).get(sessionId) as StoredSession | undefined;
@@ -514,7 +514,7 @@ function walkStoredSession(
   const images = storedImages(store.statement(SESSION_IMAGES_OF).all(sessionId) as { sha256: string; bytes: Uint8Array }[]);
   const broken = session === undefined ? { sessionId, reason: 'head mismatch' as const } : walkSession(session, messages, switches, checkpoints, images);
   proofs.set(sessionId, broken ?? null);
-  return { session, messages, images, broken };
+  return { session, messages, switches, images, broken };
 }
 
 /** How many sessions' proofs are kept per state of the sessions tables. */
@@ -535,10 +535,30 @@ const sessionProofs = cachedRead(['sessions', 'session_messages', 'session_switc
 export function provenMessageRows(
   store: Store,
   sessionId: string,
-): { systemPrompt: string | null; messages: StoredMessage[]; imageBytes: ReadonlyMap<string, Uint8Array> } {
-  const { session, messages, images, broken } = walkStoredSession(store, sessionId);
+): { systemPrompt: string | null; messages: StoredMessage[]; imageBytes: ReadonlyMap<string, Uint8Array>; position: ConversationPosition } {
+  const { session, messages, switches, images, broken } = walkStoredSession(store, sessionId);
   if (broken !== undefined) throw sessionChainError(broken);
-  return { systemPrompt: (session as StoredSession).system_prompt, messages, imageBytes: images.bytes };
+  return { systemPrompt: (session as StoredSession).system_prompt, messages, imageBytes: images.bytes, position: { lastSeq: messages.at(-1)?.seq ?? 0, switches: switches.length } };
+}
+
+/**
+ * Where a session's conversation stood when it was read: its last message and how many switches
+ * it had. A turn answered on that conversation is appended only if it still stands there (a
+ * checkpoint added meanwhile changes nothing the model was sent).
+ */
+export interface ConversationPosition {
+  lastSeq: number;
+  switches: number;
+}
+
+/** Where the session's conversation stands now (`ConversationPosition`); call inside the transaction that appends to it. */
+export function conversationPosition(store: Store, sessionId: string): ConversationPosition {
+  return store
+    .statement(
+      `SELECT (SELECT COALESCE(MAX(seq), 0) FROM session_messages WHERE session_id = ?) AS lastSeq,
+              (SELECT COUNT(*) FROM session_switches WHERE session_id = ?) AS switches`,
+    )
+    .get(sessionId, sessionId) as ConversationPosition;
 }
 
 /**

@@ -12,6 +12,7 @@ import { imageParts, type PromptImage } from '../invoke/prompt-options.js';
 import { promptMessage, type CanonicalMessage, type CanonicalRequest, type ImagePart } from '../wire/canonical.js';
 import { canonicalMessages } from './compaction.js';
 import { appendTurn, checkEnvelope, provenContext, requireSession } from './sessions.js';
+import type { ConversationPosition } from './chain.js';
 import { activeModelLabel, type Session } from './types.js';
 
 /** A turn of a stored session: the prompt, and the request settings besides the conversation. */
@@ -75,6 +76,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     throw pinnedModelRefusal(context, session, error, { prompt, images: parts, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) }) ?? error;
   }
   const appended = appendTurn(context.store, session.id, {
+    continues: next.position,
     prompt,
     answer: result.response.text,
     providerId: result.provider.id,
@@ -94,6 +96,8 @@ export interface SessionTurn {
   system?: string;
   /** The messages in the session's context, oldest first, which precede the new prompt. */
   history: CanonicalMessage[];
+  /** Where the conversation stood when it was read: the answer is appended only if it still stands there. */
+  position: ConversationPosition;
 }
 
 /**
@@ -101,8 +105,9 @@ export interface SessionTurn {
  * routes; `SessionChainBrokenError` (exit 1) when its stored conversation fails its hash chain.
  */
 export function sessionTurn(store: Store, session: Session): SessionTurn {
-  const { systemPrompt, messages, imageBytes } = provenContext(store, session.id);
+  const { systemPrompt, messages, imageBytes, position } = provenContext(store, session.id);
   return {
+    position,
     model: activeModelLabel(session.active),
     ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
     ...(systemPrompt === null ? {} : { system: systemPrompt }),

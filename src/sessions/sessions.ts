@@ -18,6 +18,8 @@ import {
   proveSessionChain,
   sessionChainHead,
   sessionDeletedMeanwhile,
+  conversationPosition,
+  type ConversationPosition,
   sessionStartHash,
   storedImageReferences,
   UNLISTED_IMAGE,
@@ -312,8 +314,8 @@ export function sessionMessages(store: Store, sessionId: string, options: { inCo
  * outside syndicate.
  */
 export function provenContext(store: Store, sessionId: string): ProvenContext {
-  const { systemPrompt, messages, imageBytes } = provenMessageRows(store, sessionId);
-  return { systemPrompt, messages: messages.filter((row) => row.dropped_by_switch === null).map(toSessionMessage), imageBytes };
+  const { systemPrompt, messages, imageBytes, position } = provenMessageRows(store, sessionId);
+  return { systemPrompt, messages: messages.filter((row) => row.dropped_by_switch === null).map(toSessionMessage), imageBytes, position };
 }
 
 /** A session's proven conversation: its system prompt, the messages in its context and the bytes of their images by digest. */
@@ -321,6 +323,8 @@ export interface ProvenContext {
   systemPrompt: string | null;
   messages: SessionMessage[];
   imageBytes: ReadonlyMap<string, Uint8Array>;
+  /** Where the conversation stood when it was read: a turn answered on it is appended only if it still stands there. */
+  position: ConversationPosition;
 }
 
 function toSessionMessage(row: StoredMessage): SessionMessage {
@@ -392,6 +396,11 @@ export interface AnsweredTurn {
   evidenceId: string;
   /** The images sent with the prompt, in order: kept with it (bytes once per digest) and sent again with every later turn. */
   images?: readonly { mediaType: string; bytes: Uint8Array }[];
+  /**
+   * Where the conversation the turn was answered on stood (`ProvenContext.position`): when another
+   * turn or a switch was added since, the turn is refused (exit 2), as the model never saw them.
+   */
+  continues?: ConversationPosition;
   now?: Date;
 }
 
@@ -410,6 +419,13 @@ export function appendTurn(store: Store, sessionId: string, turn: AnsweredTurn):
       seq: number | null;
       turn: number | null;
     };
+    // Two clients in one session at once: the later answer continues a conversation without the
+    // earlier turn, so written after it the stored conversation would say what no model was sent.
+    if (turn.continues !== undefined && !samePosition(conversationPosition(store, sessionId), turn.continues)) {
+      throw new UsageError(`session ${sessionId} changed meanwhile (another turn or a switch was added while this one was answered): the answer was not added to it`, {
+        hint: `the answer is kept in the evidence (\`syndicate evidence show ${turn.evidenceId}\`); \`syndicate session show ${sessionId}\` shows what was added; ask again to continue from there`,
+      });
+    }
     const number = (last.turn ?? 0) + 1;
     const seq = last.seq ?? 0;
     const insert = store.statement(
@@ -430,6 +446,10 @@ export function appendTurn(store: Store, sessionId: string, turn: AnsweredTurn):
     store.statement('UPDATE sessions SET updated_at = ?, chain_hash = ? WHERE id = ?').run(now, head, sessionId);
     return number;
   });
+}
+
+function samePosition(first: ConversationPosition, second: ConversationPosition): boolean {
+  return first.lastSeq === second.lastSeq && first.switches === second.switches;
 }
 
 /** Stores each image's bytes under its SHA-256 (once: an image already kept, by any session, is not stored again); its `images` column, or null for none. */

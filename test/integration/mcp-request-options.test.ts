@@ -102,6 +102,20 @@ describe('syndicate mcp: complete and route_explain take images, a JSON Schema, 
     await expectEvidenceHoldsExchange(scenario, studio, (result.structuredContent as Json).evidenceId as string);
   });
 
+  it('an image as another MCP tool returned it (with its annotations and _meta) is taken as it came; a key MCP image content has not is still refused', async () => {
+    const returned = { ...IMAGE, annotations: { audience: ['user', 'assistant'], priority: 0.5 }, _meta: { 'example.com/source': 'screenshot' } };
+    const result = await call('complete', { prompt: 'What is in this screenshot?', images: [returned] });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(lastSent(llama).messages).toEqual([
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG.toString('base64')}` } }, { type: 'text', text: 'What is in this screenshot?' }] },
+    ]);
+    const explained = await call('route_explain', { prompt: 'What is in this screenshot?', images: [returned] });
+    expect(explained.isError, text(explained)).toBeFalsy();
+    const misspelt = await call('complete', { prompt: 'What is in this screenshot?', images: [{ ...IMAGE, mimetype: 'image/png' }] });
+    expect(misspelt.isError).toBe(true);
+    expect(text(misspelt)).toMatch(/Unrecognized key[\s\S]*mimetype/);
+  });
+
   it("bad images, tools and tool choices are tool errors with run's messages, naming the argument; nothing is sent", async () => {
     const sent = inferenceExchanges(llama).length + inferenceExchanges(studio).length;
     const text64 = Buffer.from('this is text, not a PNG').toString('base64');

@@ -113,6 +113,25 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
   });
 
+  it('a refusal says what made the request that sensitive (never the text found) and which evidence recorded it, as `run --json` details do', async () => {
+    const refused = await call('complete', { prompt: `${RESTRICTED_PROMPT} See /home/me/notes.txt`, provider: 'claude' });
+    expect(refused.isError).toBe(true);
+    const lines = text(refused).split('\n');
+    // The restricted finding made it restricted; the confidential path did not.
+    expect(lines).toContain('classified restricted: database connection string with a password');
+    expect(text(refused)).not.toContain('local file path');
+    expect(text(refused)).not.toContain(SECRET);
+    const evidenceId = /^evidence: `syndicate evidence show (ev_\w+)`$/.exec(lines.at(-1) ?? '')?.[1];
+    expect(evidenceId, text(refused)).toBeDefined();
+    expect(await scenario.evidence(evidenceId!)).toMatchObject({ state: 'denied', caller: 'mcp', sensitivity: 'restricted' });
+
+    // A raise by the agent has no finding to name: only the evidence.
+    const raised = await call('complete', { prompt: 'Name the capital of France.', provider: 'claude', sensitivity: 'restricted' });
+    expect(raised.isError).toBe(true);
+    expect(text(raised)).not.toContain('classified');
+    expect(text(raised).split('\n').at(-1)).toMatch(/^evidence: `syndicate evidence show ev_\w+`$/);
+  });
+
   it('complete: a hosted provider answers public prompts it is named for', async () => {
     const result = await call('complete', { prompt: 'Name the capital of France.', provider: 'claude' });
     expect(result.isError, text(result)).toBeFalsy();

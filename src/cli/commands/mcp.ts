@@ -44,8 +44,18 @@ Examples:
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
         onPolicyChange: (change) => reportPolicyChange(output, change),
       });
-      const transport = new StdioServerTransport();
-      const { answerMalformedMessages } = await import('../../mcp/malformed-messages.js');
+      const [{ answerMalformedMessages, answerTooLongMessage }, { boundedLines }, { INPUT_LIMIT_BYTES }] = await Promise.all([
+        import('../../mcp/malformed-messages.js'),
+        import('../../mcp/bounded-lines.js'),
+        import('../../validation/input-file.js'),
+      ]);
+      // A message over the input limit is dropped and answered, never handed to the transport, whose
+      // own smaller buffer would close it (stopping the server) on a screenshot-sized image.
+      const lines = boundedLines(process.stdin, INPUT_LIMIT_BYTES, (dropped) => {
+        output.warn(`a message over the ${INPUT_LIMIT_BYTES / (1024 * 1024)} MiB input limit was not read (${dropped.bytes} bytes${dropped.id === null ? '' : `, request ${dropped.id}`})`);
+        answerTooLongMessage(transport, dropped, INPUT_LIMIT_BYTES);
+      });
+      const transport = new StdioServerTransport(lines, process.stdout, { maxBufferSize: 2 * INPUT_LIMIT_BYTES });
       answerMalformedMessages(transport);
       // Stops on whichever comes first: the client closing stdin, the transport closing, SIGTERM or Ctrl-C.
       process.removeAllListeners('SIGINT');
@@ -75,6 +85,9 @@ Examples:
       const signal = reason === 'SIGTERM' || reason === 'SIGINT' ? reason : undefined;
       await mcp.drain(signal === undefined ? 'its client went away' : `it received ${signal}`);
       await mcp.server.close();
+      // The transport paused the lines it read; stdin, piped into them, would keep the process alive.
+      process.stdin.unpipe(lines);
+      process.stdin.pause();
       await registryWarmUp.stop();
       context.close();
       if (signal !== undefined && inFlight > 0) {

@@ -111,7 +111,7 @@ describe("a session's hash chain", () => {
   it('holds across turns, a compacting switch and later turns; what is proven is what the context holds', async () => {
     const id = await compactedSession();
     expect(verifySessionChains(store)).toEqual({ sessions: 1, messages: 24, broken: [] });
-    expect(provenContext(store, id)).toEqual({ systemPrompt: 's'.repeat(50), messages: sessionMessages(store, id, { inContext: true }), imageBytes: new Map() });
+    expect(provenContext(store, id)).toEqual({ systemPrompt: 's'.repeat(50), messages: sessionMessages(store, id, { inContext: true }), imageBytes: new Map(), position: { lastSeq: 24, switches: 1 } });
     expect(provenContext(store, id).messages.map((message) => message.turn)).toEqual([5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12]);
     // A second switch (compacting nothing) is a link too.
     await switchSessionModel(store, policy, id, 'local:wide', { estimate: characterEstimate });

@@ -15,6 +15,7 @@ import {
   conversationRequest,
   deleteSession,
   highestAllowedCapability,
+  provenContext,
   requireSession,
   sessionDetail,
   sessionMessages,
@@ -304,6 +305,25 @@ describe('sessions', () => {
     expect(() => startSession(store, policy, { name: triage.id })).toThrow(/is the id of another session/);
     expect(requireSession(store, 'triage').name).toBe('triage');
     expect(() => requireSession(store, 'ses_missing')).toThrow(/no session ses_missing/);
+  });
+
+  it('a turn answered on a conversation another turn or a switch was added to meanwhile is refused (exit 2) and writes nothing; an approval meanwhile is not in its way', async () => {
+    const id = startSession(store, policy, { model: 'local:wide' }).id;
+    const answered = (evidenceId: string) => ({ prompt: 'hello', answer: 'hi', providerId: 'local', model: 'wide', evidenceId });
+    const read = provenContext(store, id).position;
+    appendTurn(store, id, { ...answered('ev_first'), continues: read });
+    expect(() => appendTurn(store, id, { ...answered('ev_overtaken'), continues: read })).toThrow(
+      `session ${id} changed meanwhile (another turn or a switch was added while this one was answered): the answer was not added to it`,
+    );
+    expect(sessionMessages(store, id)).toHaveLength(2);
+
+    const beforeSwitch = provenContext(store, id).position;
+    await switchSessionModel(store, policy, id, 'local:narrow', { estimate: characterEstimate });
+    expect(() => appendTurn(store, id, { ...answered('ev_switched'), continues: beforeSwitch })).toThrow(UsageError);
+
+    const beforeApproval = provenContext(store, id).position;
+    approveEnvelope(store, policy, id, 'large');
+    expect(appendTurn(store, id, { ...answered('ev_approved'), continues: beforeApproval })).toBe(2);
   });
 
   describe('deleteSession', () => {
