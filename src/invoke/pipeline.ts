@@ -76,6 +76,8 @@ type AttemptOutcome =
  * (exit 4) or `UpstreamError` (exit 5).
  */
 export async function invoke(context: PipelineContext, input: InvocationInput): Promise<InvocationResult> {
+  // Nothing is sent that could not be recorded: a long-running process's store file may have gone.
+  context.storeFile?.check();
   const receivedAt = input.receivedAt ?? performance.now();
   const requestId = newId('req');
   const providers = [...currentProviders(context.store)];
