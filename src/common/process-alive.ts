@@ -13,18 +13,19 @@ export function isProcessAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
-  return !isZombie(pid);
+  const state = procStat(pid)?.state;
+  return state !== 'Z' && state !== 'X';
 }
 
-/** Linux: the state in /proc/PID/stat is Z (zombie) or X (dead); elsewhere (no /proc) false. */
-function isZombie(pid: number): boolean {
+/** `/proc/PID/stat`'s state (field 3), process group (field 5) and start time (field 22); undefined when there is no such file (gone, or no `/proc`). */
+export function procStat(pid: number): { state: string; processGroup: number; startTicks: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return false;
+    return undefined;
   }
-  // `pid (comm) state …`: comm may itself hold spaces and parentheses, so read after the last ')'.
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state === 'Z' || state === 'X';
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', processGroup: Number(fields[2]), startTicks: Number(fields[19]) };
 }
