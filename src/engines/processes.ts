@@ -7,6 +7,7 @@ import type { EngineLaunch, ProviderRecord, RegisteredProvider } from '../regist
 import type { Store } from '../store/store.js';
 import { engineRequest } from '../transport/engine-info.js';
 import { engineRoot } from './control/http.js';
+import { procStat } from '../common/process-alive.js';
 import { shellWord } from '../common/shell-word.js';
 
 /** An engine process syndicate started and has not stopped (table `engine_processes`). */
@@ -50,19 +51,6 @@ export function managedProcess(store: Store, providerId: string): ManagedProcess
 
 function forgetProcess(store: Store, providerId: string): void {
   store.transaction(() => store.statement('DELETE FROM engine_processes WHERE provider_id = ?').run(providerId));
-}
-
-/** `/proc/PID/stat`'s state (field 3), process group (field 5) and start time (field 22); undefined when there is no such file (gone, or no `/proc`). */
-function procStat(pid: number): { state: string; processGroup: number; startTicks: number } | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] ?? '', processGroup: Number(fields[2]), startTicks: Number(fields[19]) };
 }
 
 /**

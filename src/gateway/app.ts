@@ -536,7 +536,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         {
           method: 'GET',
           public: true,
-          handle: async () => jsonReply(draining ? 503 : 200, { status: draining ? 'draining' : 'ok', inFlight: inFlight.size }),
+          handle: async () => {
+            // A store file removed under the gateway: it refuses every request, so a monitor should see it down.
+            const status = draining ? 'draining' : pipeline.storeFile?.current() !== undefined ? 'store_unavailable' : 'ok';
+            return jsonReply(status === 'ok' ? 200 : 503, { status, inFlight: inFlight.size });
+          },
         },
       ],
     ],

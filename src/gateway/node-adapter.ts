@@ -24,6 +24,9 @@ export interface GatewayListenOptions {
   keepAliveTimeoutMs?: number;
 }
 
+/** How often node looks for requests past their headers or request timeout. */
+const CONNECTIONS_CHECK_MS = 1000;
+
 /** A listening gateway. */
 export interface RunningGateway {
   /** `http://host:port`, with the port actually bound. */
@@ -228,6 +231,9 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
       noDelay: true,
       headersTimeout: options.headersTimeoutMs ?? 10_000,
       requestTimeout: requestTimeoutMs,
+      // node enforces both only when it checks its connections, every 30 s by default: a client
+      // that never finished its headers held its connection up to 40 s, not 10.
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
     },
     nodeRequestListener(gateway, { ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }) }),

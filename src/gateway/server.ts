@@ -17,6 +17,7 @@ import type { RegisteredProvider } from '../registry/types.js';
 import { spentTodayUsd } from '../router/route-request.js';
 import { holdsInForce } from '../router/shared-holds.js';
 import { startBackgroundCheckpoint } from '../store/background-checkpoint.js';
+import { StoreFileWatch } from '../store/store-file.js';
 import type { Store } from '../store/store.js';
 import { createGateway, DEFAULT_BODY_LIMIT_BYTES, type Gateway } from './app.js';
 import { TokenGuard, type TokenChange } from './auth.js';
@@ -112,6 +113,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   });
   pipeline.livePolicy = policy;
   pipeline.longRunning = true;
+  pipeline.storeFile = new StoreFileWatch(options.store.path);
   // Rotating the token (`serve --rotate-token`) must not need a restart to lock the old one out.
   const guard = new TokenGuard(token, { file: options.home.gatewayTokenPath, ...(options.onTokenChange === undefined ? {} : { onChange: options.onTokenChange }) });
   // The MCP server at /mcp: the same tools as `syndicate mcp`, on the gateway's pipeline and trust tier.

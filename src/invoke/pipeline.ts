@@ -76,6 +76,8 @@ type AttemptOutcome =
  * (exit 4) or `UpstreamError` (exit 5).
  */
 export async function invoke(context: PipelineContext, input: InvocationInput): Promise<InvocationResult> {
+  // Nothing is sent that could not be recorded: a long-running process's store file may have gone.
+  context.storeFile?.check();
   const receivedAt = input.receivedAt ?? performance.now();
   const requestId = newId('req');
   const providers = [...currentProviders(context.store)];
@@ -186,9 +188,21 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
   const { attempts: queue, beyondMaxHops } = attemptQueue(plan, permittedClass);
   const attempts: AttemptReport[] = [];
   const failures: SyndicateError[] = [];
+  // The time the caller allows (`run --timeout`, 10 min by default) bounds the whole walk, not each
+  // hop: a fallback gets what the earlier attempts left of it, and none is tried once it is spent.
+  const allowedMs = input.timeouts?.totalMs ?? DEFAULT_TRANSPORT_TIMEOUTS.totalMs;
+  let deadline: number | undefined;
+  let untriedForTime = 0;
   for (const [hop, candidate] of queue.entries()) {
     const provider = providers.find((entry) => entry.id === candidate.provider);
     if (provider === undefined) continue;
+    deadline ??= performance.now() + allowedMs;
+    const leftMs = hop === 0 ? allowedMs : Math.floor(deadline - performance.now());
+    // An attempt that ran into the total timeout had all the time left (its timer may fire a moment early).
+    if (hop > 0 && (leftMs <= 0 || failures.at(-1)?.code === 'upstream_total_timeout')) {
+      untriedForTime = queue.length - hop;
+      break;
+    }
     const outcome = await attempt(context, input, {
       requestId,
       hop,
@@ -200,6 +214,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
       attempts,
       permitToken: hop === 0 ? input.permitToken : undefined,
       receivedAt,
+      totalMs: leftMs,
     });
     if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
     attempts.push(outcome.report);
@@ -223,7 +238,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     throw partRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
   }
   const heldOutReasons = heldOut.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
-  const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut));
+  const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut), untriedForTime);
   throw new UpstreamError(`inference unavailable, try again later (${[...reasons, ...heldOutReasons].join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
@@ -256,8 +271,9 @@ function unavailableHint(
   attempts: readonly AttemptReport[],
   failures: readonly SyndicateError[],
   heldOut: readonly Unavailability[] = [],
+  untriedForTime = 0,
 ): { hint: string; retryAfterSeconds?: number } {
-  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input) };
+  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input, untriedForTime) };
   const missingKeys = unique(failures.flatMap((failure) => (failure.code === 'credential_missing' && typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
   const exports = missingKeys.map((name) => `export ${name}=…`).join('; ');
   if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) {
@@ -358,6 +374,8 @@ interface AttemptPlan {
   permitToken: string | undefined;
   /** The request's arrival (see `InvocationInput.receivedAt`). */
   receivedAt: number;
+  /** What is left of the time the caller allows, for this attempt's total timeout. */
+  totalMs: number;
 }
 
 async function attempt(context: PipelineContext, input: InvocationInput, plan: AttemptPlan): Promise<AttemptOutcome> {
@@ -570,7 +588,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   let response: TransportResponse;
   try {
     response = await sendInvocation(permit, httpRequest, recorder, {
-      ...(input.timeouts === undefined ? {} : { timeouts: input.timeouts }),
+      timeouts: { ...input.timeouts, totalMs: plan.totalMs },
       ...(input.signal === undefined ? {} : { signal: input.signal }),
     });
   } catch (error) {
@@ -813,9 +831,12 @@ function watchingLogprobs(onPart: InvocationInput['onPart'], unreturned: () => v
 }
 
 /** What to do when the time allowed ran out, in the caller's terms (see `InvocationInput.timeoutOption`). */
-function timeoutHint(input: InvocationInput): string {
+function timeoutHint(input: InvocationInput, untried: number): string {
   const allowedMs = input.timeouts?.totalMs ?? DEFAULT_TRANSPORT_TIMEOUTS.totalMs;
-  const ranOut = `every candidate was still answering when the ${formatDuration(allowedMs)} allowed ran out`;
+  const ranOut =
+    untried === 0
+      ? `every candidate was still answering when the ${formatDuration(allowedMs)} allowed ran out`
+      : `the ${formatDuration(allowedMs)} allowed ran out before ${untried === 1 ? 'the next candidate' : `the ${untried} other candidates`} could be tried`;
   if (input.timeoutOption === undefined) return `${ranOut}; ask for fewer tokens (a lower max_tokens)`;
   const more = `allow more (\`${input.timeoutOption} ${formatDuration(Math.min(2 * allowedMs, MAXIMUM_TIMEOUT_MS))}\`)`;
   // A probe's requests are as small as they can be: only the time can give.

@@ -7,6 +7,7 @@ import type { RegisteredProvider } from '../registry/types.js';
 import type { HealthMonitor } from '../router/health.js';
 import type { ColdStartEstimator, FirstTokenHistory, RoutePlan } from '../router/types.js';
 import type { GroupCommitter } from '../store/group-commit.js';
+import type { StoreFileWatch } from '../store/store-file.js';
 import type { Store } from '../store/store.js';
 import type { TransportTimeouts } from '../transport/transport.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart, Usage, WireWarning } from '../wire/canonical.js';
@@ -43,6 +44,12 @@ export interface PipelineContext {
    * left of the holds recorded in the store, which every process honours (this run's own included).
    */
   longRunning?: boolean;
+  /**
+   * Long-running processes: the store file they opened, followed by its path. A request is refused
+   * (store failure) while the file there was removed or replaced: this process's writes would go to
+   * a file nothing else reads. Absent (the CLI): a command opens the store it runs on.
+   */
+  storeFile?: StoreFileWatch;
   /** What loading a cold local model has cost on this host (`coldStartEstimator`, cached per model). */
   coldStarts?: ColdStartEstimator;
   /** Recent first tokens per model from evidence, read once per process (`firstTokenSeed`). */

@@ -27,6 +27,7 @@ import { providerSummary } from '../registry/summary.js';
 import { describeHold, holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import { invokeInSession, refuseSessionOverrides, sessionTurn, type SessionOverrideNames } from '../sessions/converse.js';
 import { checkEnvelope, findSession, recordedSessionId } from '../sessions/sessions.js';
+import { StoreFileWatch } from '../store/store-file.js';
 import type { Store } from '../store/store.js';
 import { promptMessage, type CanonicalRequest, type CanonicalResponse, type StreamPart } from '../wire/canonical.js';
 import { REASONING_EFFORTS } from '../wire/reasoning.js';
@@ -553,6 +554,7 @@ function ownPipeline(options: McpServerOptions, env: NodeJS.ProcessEnv): Pipelin
   requireTrustTier(pipeline.policy, options.trustTier);
   pipeline.livePolicy = new LivePolicy(options.home.policyPath, pipeline.policy, options.onPolicyChange === undefined ? {} : { onChange: options.onPolicyChange });
   pipeline.longRunning = true;
+  pipeline.storeFile = new StoreFileWatch(options.store.path);
   return pipeline;
 }
 

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { registeredEngineScenario, type Scenario } from '../helpers/scenario.js';
@@ -70,6 +71,43 @@ describe('a run killed mid-stream', () => {
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
     // Nothing says who ended the process: a killed run is not counted as the caller's cancellation.
     expect(await metricsRequests(scenario)).toMatchObject({ failedAttempts: 1, cancelled: 0 });
+  });
+});
+
+describe('a run killed mid-stream whose parent has not reaped it yet (a zombie)', () => {
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+
+  it('is recovered as interrupted by the next command all the same: a zombie answers signal 0 but never runs again', { timeout: 90_000 }, async () => {
+    const { scenario, engine } = setup;
+    engine.setFault({ slowStreamMs: 400 });
+    // The run's parent becomes `sleep`, which never reaps a child: once killed, the run stays a zombie until sleep ends.
+    const command = `node ${JSON.stringify(BIN)} run 'Count to twelve.' --provider slow --stream & echo "pid $!"; exec sleep 1000`;
+    const parent = execa('sh', ['-c', command], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
+    try {
+      const pid = await new Promise<number>((resolve) => {
+        let stdout = '';
+        parent.stdout?.on('data', (data: Buffer) => {
+          stdout += data.toString();
+          const match = /^pid (\d+)\n([^]+)/.exec(stdout);
+          // Some of the answer was printed: the row is pending, with bytes.
+          if (match?.[1] !== undefined && match[2] !== undefined && match[2].length > 0) resolve(Number(match[1]));
+        });
+      });
+      process.kill(pid, 'SIGKILL');
+      await new Promise<void>((resolve) => {
+        const check = (): void => (/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) ? resolve() : void setTimeout(check, 20));
+        check();
+      });
+
+      const { result, document } = await scenario.json(['evidence', 'list']);
+      expect(result.exitCode, result.stderr).toBe(0);
+      const rows = document.evidence as ListedRow[];
+      expect(rows.map((row) => row.state)).toEqual(['interrupted']);
+      expect(rows[0]!.error?.message).toBe(`the process (pid ${pid}) making this call ended before recording its outcome`);
+    } finally {
+      parent.kill('SIGKILL');
+      await parent;
+    }
   });
 });
 

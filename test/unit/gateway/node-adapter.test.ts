@@ -179,6 +179,34 @@ describe('node:http adapter: graceful close', () => {
     }
   });
 
+  it('a client that never finishes its headers is cut at the headers timeout, not at node\'s 30 s check of it: 408 before an idle connection\'s keep-alive ends', async () => {
+    const { store, gateway } = gatewayWith();
+    const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0, headersTimeoutMs: 200, requestTimeoutMs: 400, keepAliveTimeoutMs: 3000 });
+    try {
+      // The yardstick: a kept-alive connection, idle after its answer, is closed by its own timer.
+      const idle = await connect(running.port);
+      idle.socket.write('GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n');
+      await new Promise<void>((resolve) => {
+        const check = (): void => (idle.state.received.includes('"status"') ? resolve() : void setTimeout(check, 10));
+        check();
+      });
+      const slow = await connect(running.port);
+      slow.socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\n');
+      await new Promise<void>((resolve) => {
+        const check = (): void => (slow.state.closed || idle.state.closed ? resolve() : void setTimeout(check, 10));
+        check();
+      });
+      expect({ slowClosed: slow.state.closed, idleClosed: idle.state.closed }).toEqual({ slowClosed: true, idleClosed: false });
+      expect(slow.state.received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      idle.socket.destroy();
+      slow.socket.destroy();
+    } finally {
+      running.server.closeAllConnections();
+      await running.close();
+      store.close();
+    }
+  });
+
   it('an admitted request whose body never ends holds the close only until its request timeout (node stops enforcing it once closed): 408, then closed', async () => {
     const { store, gateway } = gatewayWith();
     const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0, headersTimeoutMs: 500, requestTimeoutMs: 500 });
