@@ -154,6 +154,10 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     ...(sessionEnvelope === undefined ? {} : { sessionEnvelope }),
   });
   const { plan } = routed;
+  // The workflow's total-time budget bounds each attempt, unless the caller gave its own (`run --timeout`).
+  const budgetMs = input.timeouts?.totalMs === undefined ? policy.workflows?.[plan.workflow]?.latencyBudget?.totalMs : undefined;
+  const timeBudget = budgetMs === undefined ? undefined : `workflows.${plan.workflow}.latencyBudget.totalMs`;
+  if (budgetMs !== undefined) input = { ...input, timeouts: { ...input.timeouts, totalMs: budgetMs } };
   const classification: ClassificationSummary = {
     level: routed.classification.level,
     failedClosed: routed.classification.failedClosed,
@@ -223,7 +227,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     throw partRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
   }
   const heldOutReasons = heldOut.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
-  const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut));
+  const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut), timeBudget);
   throw new UpstreamError(`inference unavailable, try again later (${[...reasons, ...heldOutReasons].join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
@@ -256,8 +260,9 @@ function unavailableHint(
   attempts: readonly AttemptReport[],
   failures: readonly SyndicateError[],
   heldOut: readonly Unavailability[] = [],
+  timeBudget?: string,
 ): { hint: string; retryAfterSeconds?: number } {
-  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input) };
+  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input, timeBudget) };
   const missingKeys = unique(failures.flatMap((failure) => (failure.code === 'credential_missing' && typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
   const exports = missingKeys.map((name) => `export ${name}=…`).join('; ');
   if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) {
@@ -812,12 +817,17 @@ function watchingLogprobs(onPart: InvocationInput['onPart'], unreturned: () => v
   };
 }
 
-/** What to do when the time allowed ran out, in the caller's terms (see `InvocationInput.timeoutOption`). */
-function timeoutHint(input: InvocationInput): string {
+/**
+ * What to do when the time allowed ran out, in the caller's terms (see `InvocationInput.timeoutOption`);
+ * `timeBudget`: the policy setting that allowed it, when the caller set no time of its own.
+ */
+function timeoutHint(input: InvocationInput, timeBudget?: string): string {
   const allowedMs = input.timeouts?.totalMs ?? DEFAULT_TRANSPORT_TIMEOUTS.totalMs;
-  const ranOut = `every candidate was still answering when the ${formatDuration(allowedMs)} allowed ran out`;
-  if (input.timeoutOption === undefined) return `${ranOut}; ask for fewer tokens (a lower max_tokens)`;
-  const more = `allow more (\`${input.timeoutOption} ${formatDuration(Math.min(2 * allowedMs, MAXIMUM_TIMEOUT_MS))}\`)`;
+  const allowed = timeBudget === undefined ? 'allowed' : `the policy allows (${timeBudget})`;
+  const ranOut = `every candidate was still answering when the ${formatDuration(allowedMs)} ${allowed} ran out`;
+  const raise = timeBudget === undefined ? '' : `raise ${timeBudget} in the policy`;
+  if (input.timeoutOption === undefined) return `${ranOut}; ${raise === '' ? '' : `${raise} or `}ask for fewer tokens (a lower max_tokens)`;
+  const more = `allow more (\`${input.timeoutOption} ${formatDuration(Math.min(2 * allowedMs, MAXIMUM_TIMEOUT_MS))}\`${raise === '' ? '' : `, or ${raise}`})`;
   // A probe's requests are as small as they can be: only the time can give.
   return input.kind === 'probe' ? `${ranOut}; ${more}` : `${ranOut}; ${more} or ask for fewer tokens`;
 }

@@ -843,8 +843,9 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
     `trust tier ${plan.trustTier}: up to ${context.tier.maxSensitivity}, classes ${formatList(context.tier.allowedClasses)} -> allowed classes: ${formatList(plan.allowedClasses)}`,
   );
   const budget = context.workflowPreference.latencyBudget?.firstTokenMs;
+  const totalBudget = context.workflowPreference.latencyBudget?.totalMs;
   lines.push(
-    `workflow ${plan.workflow}: prefer ${formatList(context.workflowPreference.prefer ?? [])}${budget === undefined ? '' : `; first token within ${budget} ms`}`,
+    `workflow ${plan.workflow}: prefer ${formatList(context.workflowPreference.prefer ?? [])}${budget === undefined ? '' : `; first token within ${budget} ms`}${totalBudget === undefined ? '' : `; each attempt given up after ${totalBudget} ms`}`,
   );
   for (const task of context.tasks) lines.push(`task ${task.rule.name} (keyword "${task.keyword}"): prefer models tagged ${formatList(task.rule.preferTags)}`);
   const needs = [
