@@ -111,6 +111,16 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
       const allowed = Object.keys(parentSchema.properties ?? {});
+      if (key === '<<') {
+        // YAML 1.1's merge key: an author who wrote `<<: *defaults` meant those keys here, and removing it would drop them.
+        return problemAt(
+          source,
+          `${here}/${escapePointerSegment(key)}`,
+          'the YAML merge key "<<" is not read (syndicate reads YAML 1.2, which has no merge keys), so nothing would be merged here',
+          `write out here the keys you meant to merge (allowed keys: ${allowed.join(', ')}); an alias (\`*name\`) as a whole value works`,
+          'key',
+        );
+      }
       const suggestion = closest(key, allowed);
       return problemAt(
         source,

@@ -114,6 +114,15 @@ interface InvalidCase {
 
 const INVALID: InvalidCase[] = [
   { name: 'unknown top-level key', text: `${HEADER}sensitivty: {}\n`, pointer: '/sensitivty', line: 3, column: 1, message: 'unknown key "sensitivty"' },
+  {
+    // YAML 1.1's merge key is no key of YAML 1.2: "remove it" would drop what the author meant to merge.
+    name: 'a YAML merge key',
+    text: `${HEADER}workflows:\n  interactive: &quick\n    prefer: [fastest]\n    latencyBudget: { firstTokenMs: 900 }\n  batch:\n    <<: *quick\n    prefer: [cheapest]\n`,
+    pointer: '/workflows/batch/<<',
+    line: 8,
+    column: 5,
+    message: 'the YAML merge key "<<" is not read (syndicate reads YAML 1.2, which has no merge keys), so nothing would be merged here',
+  },
   { name: 'wrong apiVersion', text: 'apiVersion: syndicate/v2\nkind: Policy\n', pointer: '/apiVersion', line: 1, column: 13, message: 'must be "syndicate/v1"' },
   { name: 'missing kind', text: 'apiVersion: syndicate/v1\n', pointer: '', line: 1, column: 1, message: 'missing required key "kind"' },
   {
