@@ -22,6 +22,7 @@ import { findDeclaredModel, sameOllamaModel } from '../registry/model-names.js';
 import { tierForInput, usageCostUsd } from '../registry/pricing.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
+import { attemptQueue, widestClass } from './fallback.js';
 import { unavailabilityOfExclusions } from './hints.js';
 import { remoteMediaVerdict } from './remote-media.js';
 import { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
@@ -881,12 +882,32 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
     for (const candidate of plan.candidates) {
       lines.push(`  ${candidate.rank}. ${candidate.provider}:${candidate.model} (${candidate.class}, v${candidate.version}) — ${candidate.reasons.join('; ')}`);
     }
+    const walk = fallbackWalk(plan);
+    if (walk !== undefined) lines.push(walk);
   }
   if (plan.excluded.length > 0) {
     lines.push('excluded:');
     for (const exclusion of plan.excluded) lines.push(`  - ${exclusion.provider}:${exclusion.model} (${exclusion.class}) — ${exclusion.reasons.join('; ')}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The order the calls go in when it is not the ranking's: the policy's `fallback.order` moves its
+ * providers up the fallbacks, and `fallback.maxHops` ends the walk before the last candidates.
+ * Undefined when every candidate is tried in rank order.
+ */
+function fallbackWalk(plan: RoutePlan): string | undefined {
+  const [first] = plan.candidates;
+  if (first === undefined) return undefined;
+  const { attempts, beyondMaxHops } = attemptQueue(plan, widestClass(plan.allowedClasses, first.class));
+  const reordered = attempts.some((candidate, index) => candidate !== plan.candidates[index]);
+  if (!reordered && beyondMaxHops.length === 0) return undefined;
+  const name = (candidate: Candidate): string => `${candidate.provider}:${candidate.model}`;
+  const fallbacks = attempts.slice(1).map((candidate) => `${name(candidate)}${plan.fallback.order.includes(candidate.provider) ? ' (fallback.order)' : ''}`);
+  const tried = fallbacks.length === 0 ? `${name(first)} only` : `${name(first)}, then on failure ${fallbacks.join(', ')}`;
+  const untried = beyondMaxHops.length === 0 ? '' : `; never tried (fallback.maxHops ${plan.fallback.maxHops}): ${beyondMaxHops.map(name).join(', ')}`;
+  return `calls in this order: ${tried}${untried}`;
 }
 
 function formatList(items: readonly string[]): string {

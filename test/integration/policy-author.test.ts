@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { Scenario } from '../helpers/scenario.js';
+import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
 
 /**
  * What an operator writes in policy.yaml by hand, read back through the CLI: each setting the
@@ -52,5 +54,78 @@ describe('policy author: workflows.*.latencyBudget.totalMs', () => {
     const batch = await scenario.cli(['route', '--explain', 'Name the capital of France.', '--workflow', 'batch']);
     expect(batch.exitCode, batch.stderr).toBe(0);
     expect(batch.stdout).not.toContain('given up after');
+  });
+});
+
+describe('policy author: fallback.order and fallback.maxHops', () => {
+  let scenario: Scenario;
+  let failing: FakeEngine;
+  let hosted: FakeEngine;
+  let spare: FakeEngine;
+  const policy = (maxHops: number): string =>
+    [
+      'apiVersion: syndicate/v1',
+      'kind: Policy',
+      'egress:',
+      '  allowHosts: [127.0.0.1]',
+      // No ranking key: equal candidates rank by provider id, so a-failing, b-hosted, c-spare.
+      'workflows:',
+      '  interactive:',
+      '    prefer: []',
+      'fallback:',
+      '  order: [c-spare]',
+      `  maxHops: ${maxHops}`,
+      '',
+    ].join('\n');
+
+  beforeAll(async () => {
+    [failing, hosted, spare] = await Promise.all([startFakeEngine({ kind: 'vllm' }), startFakeEngine({ kind: 'openai' }), startFakeEngine({ kind: 'vllm' })]);
+    failing.setFault({ status: 500, body: '{"error":{"message":"engine crashed"}}' });
+    scenario = await Scenario.create();
+    await scenario.register(
+      { id: 'a-failing', engine: failing },
+      { id: 'b-hosted', engine: hosted, class: 'approved_hosted', authEnv: 'FAKE_HOSTED_KEY', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } },
+      { id: 'c-spare', engine: spare },
+    );
+  });
+  afterEach(async () => {
+    await scenario.releaseHolds();
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([failing?.close(), hosted?.close(), spare?.close()]);
+  });
+
+  it('route --explain gives the order run calls them in, not only their ranks', async () => {
+    writeFileSync(join(scenario.home, 'policy.yaml'), policy(3), { mode: 0o600 });
+    const env = { FAKE_HOSTED_KEY: 'test-key-not-a-secret' };
+    const explained = await scenario.cli(['route', '--explain', 'Name the capital of France.'], { env });
+    expect(explained.exitCode, explained.stderr).toBe(0);
+    expect(explained.stdout).toMatch(/1\. a-failing:.*\n {2}2\. b-hosted:.*\n {2}3\. c-spare:/);
+    expect(explained.stdout).toContain('calls in this order: a-failing:Qwen/Qwen2.5-1.5B-Instruct, then on failure c-spare:Qwen/Qwen2.5-1.5B-Instruct (fallback.order), b-hosted:gpt-4o-mini');
+
+    const hostedCalls = inferenceExchanges(hosted).length;
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.'], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect((document.attempts as { provider: { id: string }; outcome: string }[]).map((attempt) => [attempt.provider.id, attempt.outcome])).toEqual([
+      ['a-failing', 'failed'],
+      ['c-spare', 'completed'],
+    ]);
+    expect(inferenceExchanges(hosted)).toHaveLength(hostedCalls);
+  });
+
+  it('route --explain names the candidates fallback.maxHops leaves untried, and run does not call them', async () => {
+    writeFileSync(join(scenario.home, 'policy.yaml'), policy(0), { mode: 0o600 });
+    const env = { FAKE_HOSTED_KEY: 'test-key-not-a-secret' };
+    const explained = await scenario.cli(['route', '--explain', 'Name the capital of France.'], { env });
+    expect(explained.exitCode, explained.stderr).toBe(0);
+    expect(explained.stdout).toContain(
+      'calls in this order: a-failing:Qwen/Qwen2.5-1.5B-Instruct only; never tried (fallback.maxHops 0): c-spare:Qwen/Qwen2.5-1.5B-Instruct, b-hosted:gpt-4o-mini',
+    );
+    const spareCalls = inferenceExchanges(spare).length;
+    const { result, document } = await scenario.json(['run', 'Name the capital of France.'], { env });
+    expect(result.exitCode, result.stderr).toBe(5);
+    expect(((document.error as { details: { attempts: { provider: { id: string } }[] } }).details.attempts).map((attempt) => attempt.provider.id)).toEqual(['a-failing']);
+    expect(inferenceExchanges(spare)).toHaveLength(spareCalls);
   });
 });
