@@ -306,6 +306,14 @@ describe('invalid policies are rejected with the pointer and position of each pr
     expect(problem?.hint).toBeTruthy();
   });
 
+  it('an egress host written as a URL, with a port, in capitals or as a wildcard is told how to write it', () => {
+    for (const written of ['https://api.anthropic.com', 'api.anthropic.com:443', 'API.Anthropic.com', '"*.anthropic.com"']) {
+      const [problem] = problemsOf(`${HEADER}egress:\n  allowHosts: [${written}]\n`);
+      expect(problem, written).toMatchObject({ pointer: '/egress/allowHosts/0', line: 4, column: 16 });
+      expect(problem?.hint, written).toContain('without scheme, port, path or wildcard: write api.anthropic.com');
+    }
+  });
+
   it('a YAML syntax error carries its line and column', () => {
     const problems = problemsOf(`${HEADER}sensitivity:\n  public: [local\n`);
     expect(problems[0]?.message).toContain('YAML syntax error');
