@@ -21,8 +21,11 @@ export const LISTED_SCHEMA_PROBLEMS = 20;
 export function validateAgainstSchema(schemaName: SchemaName, value: unknown, source: YamlSource | string): InputProblem[] {
   const errors = rawSchemaErrors(schemaName, value);
   const alternatives = alternativeForms(errors, schemaName);
-  // An `if` error only says its `then` or `else` failed, whose own errors are listed.
-  const problems = withoutBoundsOfWrongType(errors.filter((error) => error.keyword !== 'if')).map((error) => translateError(error, source, alternatives.get(error)));
+  // An `if` error only says its `then` or `else` failed, whose own errors are listed; so does a
+  // `propertyNames` error ("property name must be valid") of the name's.
+  const problems = withoutBoundsOfWrongType(errors.filter((error) => error.keyword !== 'if' && error.keyword !== 'propertyNames')).map((error) =>
+    translateError(error, source, alternatives.get(error)),
+  );
   return capProblems(sortProblems(dedupe(problems)), LISTED_SCHEMA_PROBLEMS, 'schema problems', 'fix the problems listed and validate again to see the rest');
 }
 
@@ -154,6 +157,10 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
     case 'type':
       return problemAt(source, here, `must be ${forms === undefined ? article(String(params.type)) : forms.join(', or ')}, got ${typeName(error.data)}`, described);
     case 'pattern':
+      // A key's name (`propertyNames`): located at the key itself, which is what to rename.
+      if (error.propertyName !== undefined) {
+        return problemAt(source, `${here}/${escapePointerSegment(error.propertyName)}`, `the name ${describeValue(error.propertyName)} does not have the expected form (pattern ${String(params.pattern)})`, described, 'key');
+      }
       return problemAt(source, here, `${describeValue(error.data)} does not have the expected form (pattern ${String(params.pattern)})`, described);
     case 'format':
       return problemAt(source, here, `${describeValue(error.data)} is not a valid ${String(params.format)}`, described);

@@ -314,6 +314,13 @@ describe('invalid policies are rejected with the pointer and position of each pr
     }
   });
 
+  it('a trust tier name of the wrong form is one problem, at that name, saying how names are written', () => {
+    const problems = problemsOf(`${HEADER}trustTiers:\n  operator:\n    maxSensitivity: restricted\n    allowedClasses: [local]\n  Agent:\n    maxSensitivity: internal\n    allowedClasses: [local]\n`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ pointer: '/trustTiers/Agent', line: 7, column: 3, message: 'the name "Agent" does not have the expected form (pattern ^[a-z0-9][a-z0-9_-]{0,63}$)' });
+    expect(problems[0]?.hint).toContain("1-64 lower-case letters, digits, '_' or '-'");
+  });
+
   it('a YAML syntax error carries its line and column', () => {
     const problems = problemsOf(`${HEADER}sensitivity:\n  public: [local\n`);
     expect(problems[0]?.message).toContain('YAML syntax error');
