@@ -13,6 +13,7 @@ import {
   type SensitivityLevel,
 } from '../common/vocabulary.js';
 import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
+import { unknownProviderReferences } from '../policy/references.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { ANTHROPIC_NO_MESSAGES, anthropicEmptyTurnMessage, anthropicSendsNoMessage, anthropicUnsendableTurn } from '../wire/anthropic/adapter.js';
 import type { TextCompletionRequest } from '../wire/canonical.js';
@@ -107,6 +108,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   if (mode.failure !== undefined) notes.push(mode.failure);
   let failedClosed = mode.forceLocal;
 
+  notes.push(...unknownProviderReferences(policy, context.providers.map((provider) => provider.id)));
   const levelClasses = allowedClassesForLevel(policy, input.sensitivity, notes);
   if (levelClasses.failedClosed) failedClosed = true;
   const tier = resolveTrustTier(policy, input.trustTier, notes);

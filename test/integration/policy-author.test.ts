@@ -114,6 +114,18 @@ describe('policy author: fallback.order and fallback.maxHops', () => {
     expect(inferenceExchanges(hosted)).toHaveLength(hostedCalls);
   });
 
+  it('a fallback.order id no provider has is said by route --explain and doctor, not silently ignored', async () => {
+    writeFileSync(join(scenario.home, 'policy.yaml'), policy(3).replace('order: [c-spare]', 'order: [c-spar]'), { mode: 0o600 });
+    const env = { FAKE_HOSTED_KEY: 'test-key-not-a-secret' };
+    const note = 'fallback.order names "c-spar", which no registered provider is (did you mean "c-spare"?): it orders no fallback';
+    const explained = await scenario.cli(['route', '--explain', 'Name the capital of France.'], { env });
+    expect(explained.exitCode, explained.stderr).toBe(0);
+    expect(explained.stdout).toContain(`note: ${note}`);
+    const { result, document } = await scenario.json(['doctor'], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document.checks).toContainEqual({ name: 'policy references', status: 'warn', detail: note, hint: `fix the provider id in ${join(scenario.home, 'policy.yaml')}, or register that provider` });
+  });
+
   it('route --explain names the candidates fallback.maxHops leaves untried, and run does not call them', async () => {
     writeFileSync(join(scenario.home, 'policy.yaml'), policy(0), { mode: 0o600 });
     const env = { FAKE_HOSTED_KEY: 'test-key-not-a-secret' };
