@@ -669,6 +669,11 @@ function estimateFirstToken(provider: RegisteredProvider, model: ProviderModel, 
   };
 }
 
+/** 1 for a local model its engine does not hold (it must be loaded first), else 0. */
+function coldness(evaluation: Evaluation): number {
+  return evaluation.warm === false ? 1 : 0;
+}
+
 function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['prefer']): Evaluation[] {
   const keys: ((evaluation: Evaluation) => number)[] = [
     // Before any preference: calling it first would only record a failure and fall back.
@@ -682,10 +687,13 @@ function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['
     if (preference === 'local') keys.push((evaluation) => (evaluation.provider.record.class === 'local' ? 0 : 1));
     else if (preference === 'hosted') keys.push((evaluation) => (evaluation.provider.record.class === 'local' ? 1 : 0));
     else if (preference === 'cheapest') keys.push((evaluation) => evaluation.estimatedCostUsd);
-    else if (preference === 'fastest') keys.push((evaluation) => evaluation.latencyKey);
+    // As fast as far as is known: a model its engine must load first is not (its load time unknown counts as none).
+    else if (preference === 'fastest') keys.push((evaluation) => evaluation.latencyKey, coldness);
     else if (preference === 'priority') keys.push((evaluation) => -(evaluation.model.priority ?? 0));
   }
   if (!prefer.includes('priority')) keys.push((evaluation) => -(evaluation.model.priority ?? 0));
+  // Among otherwise equal candidates, a loaded model before one its engine must load (and maybe evict for).
+  if (!prefer.includes('fastest')) keys.push(coldness);
   // Among otherwise equal candidates, one that takes the whole requested output first.
   keys.push((evaluation) => (evaluation.loweredMaxTokens === undefined ? 0 : 1));
   return [...evaluations].sort((a, b) => {
