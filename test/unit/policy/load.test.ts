@@ -123,6 +123,14 @@ const INVALID: InvalidCase[] = [
     column: 5,
     message: 'the YAML merge key "<<" is not read (syndicate reads YAML 1.2, which has no merge keys), so nothing would be merged here',
   },
+  {
+    name: 'two capability rules of one name',
+    text: `${HEADER}capabilities:\n  rules:\n    - { name: big, when: { tools: true }, require: { minCapabilityClass: medium } }\n    - { name: big, when: { json: true }, require: { minCapabilityClass: large } }\n`,
+    pointer: '/capabilities/rules/1/name',
+    line: 6,
+    column: 15,
+    message: 'duplicate capability rule name "big"',
+  },
   { name: 'wrong apiVersion', text: 'apiVersion: syndicate/v2\nkind: Policy\n', pointer: '/apiVersion', line: 1, column: 13, message: 'must be "syndicate/v1"' },
   { name: 'missing kind', text: 'apiVersion: syndicate/v1\n', pointer: '', line: 1, column: 1, message: 'missing required key "kind"' },
   {
