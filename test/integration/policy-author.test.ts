@@ -1,8 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+import { startServe } from '../helpers/serve.js';
 
 /**
  * What an operator writes in policy.yaml by hand, read back through the CLI: each setting the
@@ -41,6 +43,23 @@ describe('policy author: workflows.*.latencyBudget.totalMs', () => {
     expect(error.hint).toContain('the 700ms the policy allows (workflows.interactive.latencyBudget.totalMs) ran out');
     expect(error.hint).toContain('`syndicate run --timeout 1400ms`, or raise workflows.interactive.latencyBudget.totalMs in the policy');
   });
+
+  it('bounds a gateway request alike: a 503 whose message names the setting', async () => {
+    const { server, url } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home });
+    try {
+      const token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0 });
+      const failure = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Name the capital of France.' }] }).catch((caught: unknown) => caught);
+      expect(failure).toBeInstanceOf(OpenAI.APIError);
+      const error = failure as InstanceType<typeof OpenAI.APIError>;
+      expect(error.status).toBe(503);
+      expect(error.message).toContain('took longer than 700 ms');
+      expect(error.message).toContain('raise workflows.interactive.latencyBudget.totalMs in the policy or ask for fewer tokens');
+    } finally {
+      server.kill('SIGTERM');
+      await server;
+    }
+  }, 90_000);
 
   it('gives way to the --timeout of the command line', async () => {
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--timeout', '900ms']);
