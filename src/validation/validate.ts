@@ -155,6 +155,12 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
         `set it to ${JSON.stringify(params.allowedValue)}`,
       );
     case 'type':
+      // YAML's `.inf` and `.nan` read as numbers that JSON Schema's numbers leave out: "must be a number, got the number Infinity" says nothing.
+      if (typeof error.data === 'number' && !Number.isFinite(error.data)) {
+        const written = Number.isNaN(error.data) ? '.nan' : error.data > 0 ? '.inf' : '-.inf';
+        const wanted = params.type === 'integer' ? 'a whole number' : 'a finite number';
+        return problemAt(source, here, `must be ${wanted}, got ${written}`, `write ${wanted} (YAML's .inf and .nan are none)${described === undefined ? '' : `; ${described}`}`);
+      }
       return problemAt(source, here, `must be ${forms === undefined ? article(String(params.type)) : forms.join(', or ')}, got ${typeName(error.data)}`, described);
     case 'pattern':
       // A key's name (`propertyNames`): located at the key itself, which is what to rename.

@@ -131,6 +131,15 @@ const INVALID: InvalidCase[] = [
     column: 15,
     message: 'duplicate capability rule name "big"',
   },
+  {
+    // `.inf` is a YAML number JSON Schema's numbers leave out: "must be a number, got the number Infinity" contradicted itself.
+    name: 'an infinite cost ceiling',
+    text: `${HEADER}cost:\n  perRequestUsd: .inf\n`,
+    pointer: '/cost/perRequestUsd',
+    line: 4,
+    column: 18,
+    message: 'must be a finite number, got .inf',
+  },
   { name: 'wrong apiVersion', text: 'apiVersion: syndicate/v2\nkind: Policy\n', pointer: '/apiVersion', line: 1, column: 13, message: 'must be "syndicate/v1"' },
   { name: 'missing kind', text: 'apiVersion: syndicate/v1\n', pointer: '', line: 1, column: 1, message: 'missing required key "kind"' },
   {
