@@ -3,8 +3,8 @@ import type { Policy } from './types.js';
 
 /**
  * What the policy says of providers no registered provider is — a `fallback.order` id misspelt, or
- * of a provider since removed from the store — each as a sentence: such an entry changes nothing,
- * and nothing else would tell its author. `providerIds`: every registered provider's id.
+ * of a provider not registered (yet) — each as a sentence: such an entry changes nothing, and
+ * nothing else would tell its author. `providerIds`: every registered provider's id (retired ones too).
  */
 export function unknownProviderReferences(policy: Policy, providerIds: readonly string[]): string[] {
   const known = new Set(providerIds);
