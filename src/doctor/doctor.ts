@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { StoreError } from '../errors.js';
 import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
 import { initCommandFor, type HomePaths } from '../home/home.js';
+import { loadPolicy } from '../policy/load.js';
+import { unknownProviderReferences } from '../policy/references.js';
 import { engineCredentialHeaders } from '../registry/credentials.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
@@ -111,6 +113,7 @@ export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): P
   }
   try {
     checks.push(checkStoreHealth(store));
+    checks.push(...checkPolicyReferences(home.policyPath, store));
     checks.push(...(await checkLocalEngines(store)));
     return { checks, holds: holdsInForce(store, listProviders(store)) };
   } finally {
@@ -157,6 +160,23 @@ function checkStoreHealth(store: Store): DoctorCheck {
     status: 'pass',
     detail: `integrity ok, journal ${journal}, schema ${applied.length}/${expected} migrations`,
   };
+}
+
+/**
+ * Providers the policy names that no registered provider is (`unknownProviderReferences`): a
+ * warning, since such an entry changes nothing. Nothing when the policy is missing or invalid
+ * (its own check says so).
+ */
+function checkPolicyReferences(policyPath: string, store: Store): DoctorCheck[] {
+  let policy;
+  try {
+    policy = loadPolicy(policyPath);
+  } catch {
+    return [];
+  }
+  const unknown = unknownProviderReferences(policy, listProviders(store).map((provider) => provider.id));
+  if (unknown.length === 0) return [];
+  return [{ name: 'policy references', status: 'warn', detail: unknown.join('; '), hint: `fix the provider id in ${policyPath}, or register that provider` }];
 }
 
 async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {

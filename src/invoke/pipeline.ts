@@ -156,6 +156,11 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     ...(sessionEnvelope === undefined ? {} : { sessionEnvelope }),
   });
   const { plan } = routed;
+  // The workflow's total-time budget bounds the call (every attempt of it together, as `run --timeout`
+  // does), unless the caller gave its own.
+  const budgetMs = input.timeouts?.totalMs === undefined ? policy.workflows?.[plan.workflow]?.latencyBudget?.totalMs : undefined;
+  const timeBudget = budgetMs === undefined ? undefined : `workflows.${plan.workflow}.latencyBudget.totalMs`;
+  if (budgetMs !== undefined) input = { ...input, timeouts: { ...input.timeouts, totalMs: budgetMs } };
   const classification: ClassificationSummary = {
     level: routed.classification.level,
     failedClosed: routed.classification.failedClosed,
@@ -238,7 +243,7 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     throw partRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
   }
   const heldOutReasons = heldOut.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
-  const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut), untriedForTime);
+  const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut), untriedForTime, timeBudget);
   throw new UpstreamError(`inference unavailable, try again later (${[...reasons, ...heldOutReasons].join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
@@ -272,8 +277,9 @@ function unavailableHint(
   failures: readonly SyndicateError[],
   heldOut: readonly Unavailability[] = [],
   untriedForTime = 0,
+  timeBudget?: string,
 ): { hint: string; retryAfterSeconds?: number } {
-  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input, untriedForTime) };
+  if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input, untriedForTime, timeBudget) };
   const missingKeys = unique(failures.flatMap((failure) => (failure.code === 'credential_missing' && typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
   const exports = missingKeys.map((name) => `export ${name}=…`).join('; ');
   if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) {
@@ -830,15 +836,21 @@ function watchingLogprobs(onPart: InvocationInput['onPart'], unreturned: () => v
   };
 }
 
-/** What to do when the time allowed ran out, in the caller's terms (see `InvocationInput.timeoutOption`). */
-function timeoutHint(input: InvocationInput, untried: number): string {
+/**
+ * What to do when the time allowed ran out, in the caller's terms (see `InvocationInput.timeoutOption`);
+ * `untried`: the candidates it left no time for; `timeBudget`: the policy setting that allowed it,
+ * when the caller set no time of its own.
+ */
+function timeoutHint(input: InvocationInput, untried: number, timeBudget?: string): string {
   const allowedMs = input.timeouts?.totalMs ?? DEFAULT_TRANSPORT_TIMEOUTS.totalMs;
+  const allowed = timeBudget === undefined ? 'allowed' : `the policy allows (${timeBudget})`;
   const ranOut =
     untried === 0
-      ? `every candidate was still answering when the ${formatDuration(allowedMs)} allowed ran out`
-      : `the ${formatDuration(allowedMs)} allowed ran out before ${untried === 1 ? 'the next candidate' : `the ${untried} other candidates`} could be tried`;
-  if (input.timeoutOption === undefined) return `${ranOut}; ask for fewer tokens (a lower max_tokens)`;
-  const more = `allow more (\`${input.timeoutOption} ${formatDuration(Math.min(2 * allowedMs, MAXIMUM_TIMEOUT_MS))}\`)`;
+      ? `every candidate was still answering when the ${formatDuration(allowedMs)} ${allowed} ran out`
+      : `the ${formatDuration(allowedMs)} ${allowed} ran out before ${untried === 1 ? 'the next candidate' : `the ${untried} other candidates`} could be tried`;
+  const raise = timeBudget === undefined ? '' : `raise ${timeBudget} in the policy`;
+  if (input.timeoutOption === undefined) return `${ranOut}; ${raise === '' ? '' : `${raise} or `}ask for fewer tokens (a lower max_tokens)`;
+  const more = `allow more (\`${input.timeoutOption} ${formatDuration(Math.min(2 * allowedMs, MAXIMUM_TIMEOUT_MS))}\`${raise === '' ? '' : `, or ${raise}`})`;
   // A probe's requests are as small as they can be: only the time can give.
   return input.kind === 'probe' ? `${ranOut}; ${more}` : `${ranOut}; ${more} or ask for fewer tokens`;
 }

@@ -202,6 +202,8 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
   }
   reportDuplicates((document.patterns ?? []).map((pattern) => pattern.name), '/patterns', 'pattern', problems);
   reportDuplicates((document.tasks ?? []).map((task) => task.name), '/tasks', 'task', problems);
+  // A rule's name is how explanations and refusals cite it ("rule code-needs-medium: …"): two of one name could not be told apart.
+  reportDuplicates((document.capabilities?.rules ?? []).map((rule) => rule.name), '/capabilities/rules', 'capability rule', problems);
 
   if (policy.trustTiers[policy.defaultTrustTier] === undefined) {
     problems.push({

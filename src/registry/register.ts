@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { countProblems, InvalidInputError, type InputProblem } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { requireReadableFile } from '../validation/input-file.js';
-import { loadYamlFile, parseYamlText, problemAt, type YamlSource } from '../validation/yaml-source.js';
+import { loadYamlFile, parseYamlText, positionOf, problemAt, type YamlSource } from '../validation/yaml-source.js';
 import { checkProviderValue } from './checks.js';
 import { registerPreparedProviders } from './registry.js';
 import type { PreparedProvider, ProviderRecord, RegistrationOutcome } from './types.js';
@@ -11,6 +11,8 @@ import type { PreparedProvider, ProviderRecord, RegistrationOutcome } from './ty
 export interface PreparationResult {
   prepared: PreparedProvider | undefined;
   problems: InputProblem[];
+  /** Where the record came from, to locate problems found across inputs (a provider id two files declare). */
+  source?: YamlSource | string;
 }
 
 /** Provider YAML given as text rather than a path (`provider register -` reads it from stdin), named `file` in its problems. */
@@ -49,7 +51,7 @@ export async function prepareProviderValue(
 ): Promise<PreparationResult> {
   const { record, problems } = await checkProviderValue(value, source);
   const file = typeof source === 'string' ? source : source.file;
-  return { prepared: record === undefined ? undefined : { record, file, sourcePath }, problems };
+  return { prepared: record === undefined ? undefined : { record, file, sourcePath }, problems, source };
 }
 
 /** Throws one InvalidInputError carrying every problem of every input, or returns the prepared records. */
@@ -115,12 +117,19 @@ function duplicateIdProblems(results: PreparationResult[]): InputProblem[] {
     if (prepared === undefined) continue;
     const earlier = seen.get(prepared.record.id);
     if (earlier === undefined) {
-      seen.set(prepared.record.id, prepared.file);
+      seen.set(prepared.record.id, located(result.source ?? prepared.file, '/id'));
       continue;
     }
     problems.push(
-      problemAt(prepared.file, '/id', `provider id "${prepared.record.id}" is also declared in ${earlier}`, 'register one file per provider id in a batch'),
+      problemAt(result.source ?? prepared.file, '/id', `provider id "${prepared.record.id}" is also declared in ${earlier}`, 'register one file per provider id in a batch'),
     );
   }
   return problems;
+}
+
+/** `file:line:column` of a pointer in a parsed file, as problems print it; the bare name for a record built in code. */
+function located(source: YamlSource | string, pointer: string): string {
+  if (typeof source === 'string') return source;
+  const { line, column } = positionOf(source, pointer);
+  return `${source.file}:${line}:${column}`;
 }

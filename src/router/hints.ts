@@ -102,7 +102,20 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((context: Rem
     hint: 'the models left do not reason and refuse a reasoning effort (OpenAI models not tagged reasoning): leave the effort (reasoning_effort, output_config.effort, thinking) out, or send it to a model that reasons (tag a reasoning model `reasoning` in its record)',
   },
   { rules: ['context_length'], hint: "the prompt does not fit any eligible model's context window: shorten or compact the conversation, or use a model with a larger contextWindow" },
-  { rules: ['cost_per_request', 'cost_per_day', 'price_unknown'], hint: "the policy's cost limits exclude the rest: raise them in the policy, or price the model in its provider record" },
+  {
+    rules: ['cost_per_request', 'cost_per_day', 'price_unknown'],
+    // Each limit has its own remedy: pricing a model that is priced already, or raising a ceiling it did not exceed, changes nothing.
+    hint: ({ excluded }) => {
+      // As `hintForExclusions` applies them: a class that may not receive the data is no cost matter.
+      const met = new Set(excluded.flatMap((exclusion) => (exclusion.rules.includes('class_not_allowed') ? [] : exclusion.rules)));
+      const remedies = [
+        met.has('cost_per_request') ? 'raise cost.perRequestUsd in the policy, or ask for a shorter answer (the estimate counts the max output asked, else cost.defaultOutputTokens)' : '',
+        met.has('cost_per_day') ? "raise cost.perDayUsd in the policy, or wait for the next UTC day" : '',
+        met.has('price_unknown') ? 'price the model in its provider record (models[].price), without which no cost ceiling can be checked' : '',
+      ].filter((remedy) => remedy !== '');
+      return `the policy's cost limits exclude the rest: ${remedies.join('; ')}`;
+    },
+  },
   { rules: ['latency_budget'], hint: "the workflow's latency budget excludes the rest: relax it in the policy" },
   {
     rules: ['engine_budget'],

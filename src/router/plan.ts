@@ -13,6 +13,7 @@ import {
   type SensitivityLevel,
 } from '../common/vocabulary.js';
 import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
+import { unknownProviderReferences } from '../policy/references.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { ANTHROPIC_NO_MESSAGES, anthropicEmptyTurnMessage, anthropicSendsNoMessage, anthropicUnsendableTurn } from '../wire/anthropic/adapter.js';
 import type { TextCompletionRequest } from '../wire/canonical.js';
@@ -22,6 +23,7 @@ import { findDeclaredModel, sameOllamaModel } from '../registry/model-names.js';
 import { tierForInput, usageCostUsd } from '../registry/pricing.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
+import { attemptQueue, widestClass } from './fallback.js';
 import { unavailabilityOfExclusions } from './hints.js';
 import { remoteMediaVerdict } from './remote-media.js';
 import { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
@@ -106,6 +108,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   if (mode.failure !== undefined) notes.push(mode.failure);
   let failedClosed = mode.forceLocal;
 
+  notes.push(...unknownProviderReferences(policy, context.providers.map((provider) => provider.id)));
   const levelClasses = allowedClassesForLevel(policy, input.sensitivity, notes);
   if (levelClasses.failedClosed) failedClosed = true;
   const tier = resolveTrustTier(policy, input.trustTier, notes);
@@ -666,6 +669,11 @@ function estimateFirstToken(provider: RegisteredProvider, model: ProviderModel, 
   };
 }
 
+/** 1 for a local model its engine does not hold (it must be loaded first), else 0. */
+function coldness(evaluation: Evaluation): number {
+  return evaluation.warm === false ? 1 : 0;
+}
+
 function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['prefer']): Evaluation[] {
   const keys: ((evaluation: Evaluation) => number)[] = [
     // Before any preference: calling it first would only record a failure and fall back.
@@ -679,10 +687,13 @@ function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['
     if (preference === 'local') keys.push((evaluation) => (evaluation.provider.record.class === 'local' ? 0 : 1));
     else if (preference === 'hosted') keys.push((evaluation) => (evaluation.provider.record.class === 'local' ? 1 : 0));
     else if (preference === 'cheapest') keys.push((evaluation) => evaluation.estimatedCostUsd);
-    else if (preference === 'fastest') keys.push((evaluation) => evaluation.latencyKey);
+    // As fast as far as is known: a model its engine must load first is not (its load time unknown counts as none).
+    else if (preference === 'fastest') keys.push((evaluation) => evaluation.latencyKey, coldness);
     else if (preference === 'priority') keys.push((evaluation) => -(evaluation.model.priority ?? 0));
   }
   if (!prefer.includes('priority')) keys.push((evaluation) => -(evaluation.model.priority ?? 0));
+  // Among otherwise equal candidates, a loaded model before one its engine must load (and maybe evict for).
+  if (!prefer.includes('fastest')) keys.push(coldness);
   // Among otherwise equal candidates, one that takes the whole requested output first.
   keys.push((evaluation) => (evaluation.loweredMaxTokens === undefined ? 0 : 1));
   return [...evaluations].sort((a, b) => {
@@ -843,8 +854,9 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
     `trust tier ${plan.trustTier}: up to ${context.tier.maxSensitivity}, classes ${formatList(context.tier.allowedClasses)} -> allowed classes: ${formatList(plan.allowedClasses)}`,
   );
   const budget = context.workflowPreference.latencyBudget?.firstTokenMs;
+  const totalBudget = context.workflowPreference.latencyBudget?.totalMs;
   lines.push(
-    `workflow ${plan.workflow}: prefer ${formatList(context.workflowPreference.prefer ?? [])}${budget === undefined ? '' : `; first token within ${budget} ms`}`,
+    `workflow ${plan.workflow}: prefer ${formatList(context.workflowPreference.prefer ?? [])}${budget === undefined ? '' : `; first token within ${budget} ms`}${totalBudget === undefined ? '' : `; given up after ${totalBudget} ms in all (every attempt together)`}`,
   );
   for (const task of context.tasks) lines.push(`task ${task.rule.name} (keyword "${task.keyword}"): prefer models tagged ${formatList(task.rule.preferTags)}`);
   const needs = [
@@ -880,12 +892,32 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
     for (const candidate of plan.candidates) {
       lines.push(`  ${candidate.rank}. ${candidate.provider}:${candidate.model} (${candidate.class}, v${candidate.version}) — ${candidate.reasons.join('; ')}`);
     }
+    const walk = fallbackWalk(plan);
+    if (walk !== undefined) lines.push(walk);
   }
   if (plan.excluded.length > 0) {
     lines.push('excluded:');
     for (const exclusion of plan.excluded) lines.push(`  - ${exclusion.provider}:${exclusion.model} (${exclusion.class}) — ${exclusion.reasons.join('; ')}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The order the calls go in when it is not the ranking's: the policy's `fallback.order` moves its
+ * providers up the fallbacks, and `fallback.maxHops` ends the walk before the last candidates.
+ * Undefined when every candidate is tried in rank order.
+ */
+function fallbackWalk(plan: RoutePlan): string | undefined {
+  const [first] = plan.candidates;
+  if (first === undefined) return undefined;
+  const { attempts, beyondMaxHops } = attemptQueue(plan, widestClass(plan.allowedClasses, first.class));
+  const reordered = attempts.some((candidate, index) => candidate !== plan.candidates[index]);
+  if (!reordered && beyondMaxHops.length === 0) return undefined;
+  const name = (candidate: Candidate): string => `${candidate.provider}:${candidate.model}`;
+  const fallbacks = attempts.slice(1).map((candidate) => `${name(candidate)}${plan.fallback.order.includes(candidate.provider) ? ' (fallback.order)' : ''}`);
+  const tried = fallbacks.length === 0 ? `${name(first)} only` : `${name(first)}, then on failure ${fallbacks.join(', ')}`;
+  const untried = beyondMaxHops.length === 0 ? '' : `; never tried (fallback.maxHops ${plan.fallback.maxHops}): ${beyondMaxHops.map(name).join(', ')}`;
+  return `calls in this order: ${tried}${untried}`;
 }
 
 function formatList(items: readonly string[]): string {

@@ -21,8 +21,11 @@ export const LISTED_SCHEMA_PROBLEMS = 20;
 export function validateAgainstSchema(schemaName: SchemaName, value: unknown, source: YamlSource | string): InputProblem[] {
   const errors = rawSchemaErrors(schemaName, value);
   const alternatives = alternativeForms(errors, schemaName);
-  // An `if` error only says its `then` or `else` failed, whose own errors are listed.
-  const problems = withoutBoundsOfWrongType(errors.filter((error) => error.keyword !== 'if')).map((error) => translateError(error, source, alternatives.get(error)));
+  // An `if` error only says its `then` or `else` failed, whose own errors are listed; so does a
+  // `propertyNames` error ("property name must be valid") of the name's.
+  const problems = withoutBoundsOfWrongType(errors.filter((error) => error.keyword !== 'if' && error.keyword !== 'propertyNames')).map((error) =>
+    translateError(error, source, alternatives.get(error)),
+  );
   return capProblems(sortProblems(dedupe(problems)), LISTED_SCHEMA_PROBLEMS, 'schema problems', 'fix the problems listed and validate again to see the rest');
 }
 
@@ -111,6 +114,16 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
       const allowed = Object.keys(parentSchema.properties ?? {});
+      if (key === '<<') {
+        // YAML 1.1's merge key: an author who wrote `<<: *defaults` meant those keys here, and removing it would drop them.
+        return problemAt(
+          source,
+          `${here}/${escapePointerSegment(key)}`,
+          'the YAML merge key "<<" is not read (syndicate reads YAML 1.2, which has no merge keys), so nothing would be merged here',
+          `write out here the keys you meant to merge (allowed keys: ${allowed.join(', ')}); an alias (\`*name\`) as a whole value works`,
+          'key',
+        );
+      }
       const suggestion = closest(key, allowed);
       return problemAt(
         source,
@@ -142,8 +155,18 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
         `set it to ${JSON.stringify(params.allowedValue)}`,
       );
     case 'type':
+      // YAML's `.inf` and `.nan` read as numbers that JSON Schema's numbers leave out: "must be a number, got the number Infinity" says nothing.
+      if (typeof error.data === 'number' && !Number.isFinite(error.data)) {
+        const written = Number.isNaN(error.data) ? '.nan' : error.data > 0 ? '.inf' : '-.inf';
+        const wanted = params.type === 'integer' ? 'a whole number' : 'a finite number';
+        return problemAt(source, here, `must be ${wanted}, got ${written}`, `write ${wanted} (YAML's .inf and .nan are none)${described === undefined ? '' : `; ${described}`}`);
+      }
       return problemAt(source, here, `must be ${forms === undefined ? article(String(params.type)) : forms.join(', or ')}, got ${typeName(error.data)}`, described);
     case 'pattern':
+      // A key's name (`propertyNames`): located at the key itself, which is what to rename.
+      if (error.propertyName !== undefined) {
+        return problemAt(source, `${here}/${escapePointerSegment(error.propertyName)}`, `the name ${describeValue(error.propertyName)} does not have the expected form (pattern ${String(params.pattern)})`, described, 'key');
+      }
       return problemAt(source, here, `${describeValue(error.data)} does not have the expected form (pattern ${String(params.pattern)})`, described);
     case 'format':
       return problemAt(source, here, `${describeValue(error.data)} is not a valid ${String(params.format)}`, described);

@@ -114,6 +114,32 @@ interface InvalidCase {
 
 const INVALID: InvalidCase[] = [
   { name: 'unknown top-level key', text: `${HEADER}sensitivty: {}\n`, pointer: '/sensitivty', line: 3, column: 1, message: 'unknown key "sensitivty"' },
+  {
+    // YAML 1.1's merge key is no key of YAML 1.2: "remove it" would drop what the author meant to merge.
+    name: 'a YAML merge key',
+    text: `${HEADER}workflows:\n  interactive: &quick\n    prefer: [fastest]\n    latencyBudget: { firstTokenMs: 900 }\n  batch:\n    <<: *quick\n    prefer: [cheapest]\n`,
+    pointer: '/workflows/batch/<<',
+    line: 8,
+    column: 5,
+    message: 'the YAML merge key "<<" is not read (syndicate reads YAML 1.2, which has no merge keys), so nothing would be merged here',
+  },
+  {
+    name: 'two capability rules of one name',
+    text: `${HEADER}capabilities:\n  rules:\n    - { name: big, when: { tools: true }, require: { minCapabilityClass: medium } }\n    - { name: big, when: { json: true }, require: { minCapabilityClass: large } }\n`,
+    pointer: '/capabilities/rules/1/name',
+    line: 6,
+    column: 15,
+    message: 'duplicate capability rule name "big"',
+  },
+  {
+    // `.inf` is a YAML number JSON Schema's numbers leave out: "must be a number, got the number Infinity" contradicted itself.
+    name: 'an infinite cost ceiling',
+    text: `${HEADER}cost:\n  perRequestUsd: .inf\n`,
+    pointer: '/cost/perRequestUsd',
+    line: 4,
+    column: 18,
+    message: 'must be a finite number, got .inf',
+  },
   { name: 'wrong apiVersion', text: 'apiVersion: syndicate/v2\nkind: Policy\n', pointer: '/apiVersion', line: 1, column: 13, message: 'must be "syndicate/v1"' },
   { name: 'missing kind', text: 'apiVersion: syndicate/v1\n', pointer: '', line: 1, column: 1, message: 'missing required key "kind"' },
   {
@@ -295,6 +321,21 @@ describe('invalid policies are rejected with the pointer and position of each pr
     expect(problem?.message).toContain(testCase.message);
     expect({ line: problem?.line, column: problem?.column }).toEqual({ line: testCase.line, column: testCase.column });
     expect(problem?.hint).toBeTruthy();
+  });
+
+  it('an egress host written as a URL, with a port, in capitals or as a wildcard is told how to write it', () => {
+    for (const written of ['https://api.anthropic.com', 'api.anthropic.com:443', 'API.Anthropic.com', '"*.anthropic.com"']) {
+      const [problem] = problemsOf(`${HEADER}egress:\n  allowHosts: [${written}]\n`);
+      expect(problem, written).toMatchObject({ pointer: '/egress/allowHosts/0', line: 4, column: 16 });
+      expect(problem?.hint, written).toContain('without scheme, port, path or wildcard: write api.anthropic.com');
+    }
+  });
+
+  it('a trust tier name of the wrong form is one problem, at that name, saying how names are written', () => {
+    const problems = problemsOf(`${HEADER}trustTiers:\n  operator:\n    maxSensitivity: restricted\n    allowedClasses: [local]\n  Agent:\n    maxSensitivity: internal\n    allowedClasses: [local]\n`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ pointer: '/trustTiers/Agent', line: 7, column: 3, message: 'the name "Agent" does not have the expected form (pattern ^[a-z0-9][a-z0-9_-]{0,63}$)' });
+    expect(problems[0]?.hint).toContain("1-64 lower-case letters, digits, '_' or '-'");
   });
 
   it('a YAML syntax error carries its line and column', () => {

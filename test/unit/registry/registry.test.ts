@@ -90,8 +90,11 @@ describe('registry', () => {
     const bad = file('bad.yaml', RECORD.replace('id: demo', 'id: other').replace('127.0.0.1', '192.168.1.20'));
     await expect(registerProviderFiles(store, [good, bad])).rejects.toThrow(InvalidInputError);
     expect(listProviders(store)).toEqual([]);
-    const duplicate = await registerProviderFiles(store, [good, file('dup.yaml', RECORD.replace('small', 'other'))]).catch((caught: unknown) => caught);
-    expect((duplicate as InvalidInputError).problems.map((problem) => problem.message)).toEqual([`provider id "demo" is also declared in ${good}`]);
+    // The second declaration is located as every other problem is (file:line:column), and so is the first one it names.
+    const duplicate = await registerProviderFiles(store, [good, file('dup.yaml', `# the same provider, edited\n${RECORD.replace('small', 'other')}`)]).catch((caught: unknown) => caught);
+    expect((duplicate as InvalidInputError).problems).toEqual([
+      { file: join(directory, 'dup.yaml'), pointer: '/id', line: 4, column: 5, message: `provider id "demo" is also declared in ${good}:3:5`, hint: 'register one file per provider id in a batch' },
+    ]);
     expect(listProviders(store)).toEqual([]);
   });
 

@@ -34,6 +34,21 @@ describe('hintForExclusions', () => {
     expect(hintForExclusions([excluded('not_loopback')])).toMatch(/^a local-class provider must answer on this host/);
   });
 
+  it('names the remedy of each cost limit met, not the others', () => {
+    const cost = "the policy's cost limits exclude the rest: ";
+    const perRequest = 'raise cost.perRequestUsd in the policy, or ask for a shorter answer (the estimate counts the max output asked, else cost.defaultOutputTokens)';
+    const perDay = 'raise cost.perDayUsd in the policy, or wait for the next UTC day';
+    const unpriced = 'price the model in its provider record (models[].price), without which no cost ceiling can be checked';
+    // A priced model over the per-request ceiling is not told to get a price.
+    expect(hintForExclusions([excluded('cost_per_request')])).toBe(`${cost}${perRequest}; \`syndicate route --explain\` shows every rule`);
+    expect(hintForExclusions([excluded('cost_per_day')])).toBe(`${cost}${perDay}; \`syndicate route --explain\` shows every rule`);
+    expect(hintForExclusions([excluded('price_unknown')])).toBe(`${cost}${unpriced}; \`syndicate route --explain\` shows every rule`);
+    expect(hintForExclusions([excluded('cost_per_request', 'cost_per_day'), excluded('price_unknown')])).toBe(`${cost}${perRequest}; ${perDay}; ${unpriced}; \`syndicate route --explain\` shows every rule`);
+    // An unpriced model of a class the level refuses anyway is no pricing matter.
+    const refusedClass: Exclusion = { provider: 'gpt', model: 'mini', class: 'approved_hosted', rules: ['class_not_allowed', 'price_unknown'], reasons: ['class', 'price'] };
+    expect(hintForExclusions([refusedClass, excluded('cost_per_request')])).not.toContain('price the model');
+  });
+
   it('a caller whose trust tier may not send the level is told so, with the commands that set the tier, not to register a local provider', () => {
     const hosted: Exclusion = { provider: 'claude', model: 'sonnet', class: 'approved_hosted', rules: ['class_not_allowed', 'trust_tier'], reasons: ['class approved_hosted may not receive restricted data', 'trust tier agent may send at most confidential data'] };
     const local: Exclusion = { provider: 'llama', model: 'tiny', class: 'local', rules: ['trust_tier'], reasons: ['trust tier agent may send at most confidential data'] };

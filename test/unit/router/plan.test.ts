@@ -646,6 +646,20 @@ describe('latency budget and cold starts', () => {
     expect(batch.candidates[0]?.reasons).toContain("model is cold: observed cold-start cost 2400 ms (its cold answers' first token minus its warm ones') counts against the first-token budget");
   });
 
+  it('between models as fast as far as is known, the one its engine holds ranks before the one it must load first', () => {
+    // Same engine, same priority, no latency on record, no load time known: only their residency tells them apart.
+    const ollama = provider({ id: 'ollama', engine: { kind: 'ollama' }, models: [{ id: 'a-cold' }, { id: 'b-warm' }] });
+    const resident = { warm: { ollama: ['b-warm'] } };
+    for (const workflow of ['interactive', 'batch'] as const) {
+      const plan = planRoute(input({ workflow }), context([ollama], resident));
+      expect(order(plan), workflow).toEqual(['ollama:b-warm', 'ollama:a-cold']);
+      expect(plan.candidates[1]?.reasons, workflow).toContain('model is cold; its load time is unknown');
+    }
+    // A faster model on record still wins, cold or not, and priority still decides for workflows that rank by it first.
+    const slowWarm = planRoute(input({ workflow: 'interactive' }), context([ollama], { ...resident, firstTokens: (_provider, model) => (model === 'b-warm' ? { medianMs: 900, answers: 3, calls: 3, failures: 0 } : { medianMs: 100, answers: 3, calls: 3, failures: 0 }) }));
+    expect(order(slowWarm)).toEqual(['ollama:a-cold', 'ollama:b-warm']);
+  });
+
   it('a warm model counts no load time; batch work has no first-token budget', () => {
     const warm = planRoute(input({ workflow: 'interactive' }), context([coldDeclared], { warm: { llamacpp: ['qwen-14b'] } }));
     expect(warm.candidates[0]).toMatchObject({ provider: 'llamacpp', rank: 1 });
