@@ -68,6 +68,8 @@ export interface StartGatewayOptions extends GatewayListenOptions {
    * deleted nothing because the policy file is invalid (`heldBack`: the reason).
    */
   onRetention?: (outcome: { result: PruneResult; retentionDays: number } | { heldBack: string; retentionDays: number } | { error: SyndicateError }) => void;
+  /** The background checkpoint worker failed (`BackgroundCheckpointOptions.onFailure`): the store's connection checkpoints from then on. */
+  onCheckpointFailure?: (message: string) => void;
 }
 
 /** A running gateway with its core (for metrics and tests). */
@@ -168,7 +170,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     throw error;
   }
   // A long-running process: keep SQLite's WAL checkpoints off the request path.
-  const checkpoint = startBackgroundCheckpoint(options.store);
+  const checkpoint = startBackgroundCheckpoint(options.store, {
+    ...(options.onCheckpointFailure === undefined ? {} : { onFailure: options.onCheckpointFailure }),
+  });
   // The policy's evidence retention, at start and then daily, following policy edits; it runs
   // beside the requests (between its batches), so it neither delays listening nor holds requests.
   retention = scheduleRetention(options.store, {

@@ -17,7 +17,14 @@ export interface BackgroundCheckpoint {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.path, { fileMustExist: true });
+let db;
+try {
+  db = new Database(workerData.path, { fileMustExist: true });
+} catch (error) {
+  // Said in a message: an error thrown here reaches the parent as a bare { code } object.
+  parentPort.postMessage({ failed: String(error) });
+  process.exit(1);
+}
 db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -512');
 const timer = setInterval(() => {
@@ -26,7 +33,20 @@ const timer = setInterval(() => {
 parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
 `;
 
-export function startBackgroundCheckpoint(store: Store, options: { intervalMs?: number } = {}): BackgroundCheckpoint {
+export interface BackgroundCheckpointOptions {
+  intervalMs?: number;
+  /**
+   * The worker failed (it could not open the store: the file was removed under the process, or
+   * it threw): the store's own connection checkpoints from then on, as SQLite does by default.
+   * Called once; without it the failure is silent. A worker error must never end the process.
+   */
+  onFailure?: (message: string) => void;
+}
+
+/** SQLite's own checkpoint threshold, in pages, which the worker's checkpoints stand in for. */
+const AUTOCHECKPOINT_PAGES = 1000;
+
+export function startBackgroundCheckpoint(store: Store, options: BackgroundCheckpointOptions = {}): BackgroundCheckpoint {
   if (store.path === ':memory:') return { stop: async () => {} };
   const driver = fileURLToPath(import.meta.resolve('better-sqlite3'));
   store.db.pragma('wal_autocheckpoint = 0');
@@ -36,18 +56,44 @@ export function startBackgroundCheckpoint(store: Store, options: { intervalMs?: 
   });
   worker.unref();
   let stopped = false;
+  let failed = false;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const fail = (message: string): void => {
+    if (failed || stopped) return;
+    failed = true;
+    if (store.db.open) store.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+    options.onFailure?.(message);
+  };
+  // An error thrown in the worker (opening a store file that is gone) is emitted here: unhandled,
+  // it would end the whole gateway.
+  // (A checkpoint that fails on a timer tick — busy beside another process's — is tried again on the next.)
+  worker.on('error', (error: unknown) => fail(errorText(error)));
+  worker.on('message', (message: unknown) => {
+    const failed = typeof message === 'object' && message !== null ? (message as { failed?: unknown }).failed : undefined;
+    if (typeof failed === 'string') fail(failed);
+  });
   return {
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.ref(); // keep the process alive until the worker has closed its connection
       worker.postMessage('stop');
       await exited;
       if (store.db.open) {
-        store.db.pragma('wal_autocheckpoint = 1000');
+        store.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
         store.db.pragma('wal_checkpoint(PASSIVE)');
       }
     },
   };
+}
+
+/** An error from the worker: an Error, or what structured cloning left of one (SQLite's `{ code }`). */
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null) {
+    const { message, code } = error as { message?: unknown; code?: unknown };
+    if (typeof message === 'string') return message;
+    if (typeof code === 'string') return code;
+  }
+  return String(error);
 }

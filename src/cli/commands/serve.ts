@@ -145,6 +145,7 @@ local, a missing or empty token file refuses every request until a token is back
           ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
           ...(corsOrigins.length === 0 ? {} : { corsOrigins }),
           onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+          onCheckpointFailure: (message) => output.warn(`background WAL checkpoints stopped (${message}); the gateway checkpoints its store on its own connection from now on`),
           ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(output.json ? JSON.stringify(entry) : accessLine(entry)) } : {}),
           onTokenChange: (change) => {
             if (change.kind === 'reloaded') output.info(`gateway token reloaded from ${change.path}: only the new token is accepted`);

@@ -1,0 +1,58 @@
+/**
+ * The gateway's checkpoint worker opens its own connection to the store file. When it cannot (the
+ * file was removed under the gateway before the worker opened it), the error it throws reached the
+ * gateway as an unhandled 'error' event and ended the process (ERR_UNHANDLED_ERROR, SQLITE_CANTOPEN).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startBackgroundCheckpoint } from '../../../src/store/background-checkpoint.js';
+import { openStore } from '../../../src/store/store.js';
+
+describe('background checkpoint worker', () => {
+  let directory: string;
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'syndicate-checkpoint-'));
+  });
+  afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('a worker that cannot open the store is reported once, and the store checkpoints on its own connection again', async () => {
+    const path = join(directory, 'syndicate.db');
+    const store = openStore(path);
+    try {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+      const failures: string[] = [];
+      const reported = new Promise<void>((resolve) => {
+        const checkpoint = startBackgroundCheckpoint(store, {
+          intervalMs: 10,
+          onFailure: (message) => {
+            failures.push(message);
+            resolve();
+            void checkpoint.stop();
+          },
+        });
+      });
+      await reported;
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatch(/unable to open database file/);
+      expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a worker that opened the store stops and hands checkpoints back', async () => {
+    const store = openStore(join(directory, 'syndicate.db'));
+    try {
+      const failures: string[] = [];
+      const checkpoint = startBackgroundCheckpoint(store, { intervalMs: 10, onFailure: (message) => failures.push(message) });
+      expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+      await checkpoint.stop();
+      expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+      expect(failures).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+});
