@@ -108,7 +108,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   if (mode.failure !== undefined) notes.push(mode.failure);
   let failedClosed = mode.forceLocal;
 
-  notes.push(...unknownProviderReferences(policy, context.providers.map((provider) => provider.id)));
+  // (Only a policy that orders fallbacks has references to check: no work per request otherwise.)
+  if ((policy.fallback?.order?.length ?? 0) > 0) notes.push(...unknownProviderReferences(policy, context.providers.map((provider) => provider.id)));
   const levelClasses = allowedClassesForLevel(policy, input.sensitivity, notes);
   if (levelClasses.failedClosed) failedClosed = true;
   const tier = resolveTrustTier(policy, input.trustTier, notes);
