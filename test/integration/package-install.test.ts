@@ -151,6 +151,23 @@ describe('the installed program, run from another directory', () => {
   });
 });
 
+describe('an install whose SQLite driver was not built (install scripts skipped)', () => {
+  it('says so and how to rebuild it, not to check the store’s permissions', async () => {
+    const copy = join(scratch, 'unbuilt prefix');
+    const build = join('node_modules', 'better-sqlite3', 'build');
+    cpSync(prefix, copy, { recursive: true, verbatimSymlinks: true, filter: (source) => !source.endsWith(build) });
+    const unbuiltHome = join(scratch, 'unbuilt home');
+    const result = await execa(join(copy, 'bin', 'syndicate'), ['init'], { cwd: elsewhere, reject: false, env: { SYNDICATE_HOME: unbuiltHome, NO_COLOR: '1' } });
+    expect(result.exitCode).toBe(6);
+    expect(result.stderr).toContain("the SQLite driver (better-sqlite3's native module) is not built: Could not locate the bindings file");
+    expect(result.stderr).toContain(`npm rebuild better-sqlite3`);
+    expect(result.stderr).toContain(join(copy, 'lib', 'node_modules', repoPackage.name));
+    expect(result.stderr).not.toContain('check the file permissions');
+    // init created nothing it could not finish.
+    expect(existsSync(join(unbuiltHome, 'syndicate.db'))).toBe(false);
+  });
+});
+
 describe('uninstall', () => {
   it('leaves nothing of syndicate in the prefix, and the data directory as it was', async () => {
     expect((await installed(['init'])).exitCode).toBe(0);
