@@ -25,6 +25,14 @@ export function catalogDirectory(): string {
   return fileURLToPath(new URL('../../providers/catalog/', import.meta.url));
 }
 
+/**
+ * The ready-to-edit provider records shipped with syndicate (`providers/examples/`), resolved from
+ * this module: where the package is installed, not the current directory.
+ */
+export function examplesDirectory(): string {
+  return fileURLToPath(new URL('../../providers/examples/', import.meta.url));
+}
+
 let cached: CatalogEntry[] | undefined;
 
 /** Every catalog entry, validated like any operator file, ordered: local engines first, then hosted. */

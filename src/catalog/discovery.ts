@@ -1,10 +1,14 @@
+import { join } from 'node:path';
+
 import { engineRoot } from '../common/engine-root.js';
+import { shellWord } from '../common/shell-word.js';
 import { COMPLETIONS_TAG, FILL_IN_MIDDLE_TAG, type CapabilityClass, type EngineKind } from '../common/vocabulary.js';
 import { UpstreamError } from '../errors.js';
 import type { ProviderModel } from '../registry/types.js';
 import { member } from '../engines/control/http.js';
 import { llamaCppModels } from '../engines/control/llama-cpp.js';
 import { engineRequest, fetchEngineJson, type EngineAnswer, type EngineAnswerDetails } from '../transport/engine-info.js';
+import { examplesDirectory } from './catalog.js';
 
 /** Models read from a running local engine, and what had to be guessed on the way. */
 export interface DiscoveryResult {
@@ -82,7 +86,8 @@ function otherServerHint(kind: EngineKind, baseUrl: string, defaultBaseUrl: stri
  * serve --api-key`, LM Studio's authentication): it runs, and `provider add` sends no key.
  */
 function keyedEngineHint(kind: EngineKind): string {
-  const example = kind === 'llama.cpp' ? ' (providers/examples/llamacpp-local.yaml is one to edit)' : '';
+  // Named where syndicate is installed: an installed user's current directory holds no providers/examples/.
+  const example = kind === 'llama.cpp' ? ` (${shellWord(join(examplesDirectory(), 'llamacpp-local.yaml'))} is one to copy and edit)` : '';
   return `the engine runs but asks for an API key, and provider add sends none: write its provider record with auth.env naming the environment variable that holds the key${example} and register it with \`syndicate provider register FILE\``;
 }
 

@@ -66,7 +66,7 @@ export async function buildProgram(only?: string): Promise<Command> {
 
 Examples:
   $ syndicate init
-  $ syndicate provider register providers/examples/ollama-local.yaml
+  $ syndicate provider register ollama-local.yaml
   $ syndicate provider list --json
   $ syndicate engine serve --model model.gguf --register local
   $ git diff | syndicate run - --workflow batch

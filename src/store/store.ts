@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, fchmodSync, openSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { StoreError, type StoreFailureReason } from '../errors.js';
 import { ensureDirectory } from '../home/home.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
@@ -292,8 +293,34 @@ function createStoreFile(path: string): boolean {
 function storeFileFailure(error: unknown, what: string, path: string): StoreError {
   const failure = storeErrorFrom(error, what, path);
   if (failure instanceof StoreError) return failure;
+  const driver = sqliteDriverFailure(error, what);
+  if (driver !== undefined) return driver;
   return new StoreError(`${what}: ${(error as Error).message}`, {
     hint: 'check the file permissions, or choose another data directory with --home',
+    cause: error,
+  });
+}
+
+/** The directory syndicate is installed in (a checkout, or `<prefix>/lib/node_modules/syndicate`). */
+const PACKAGE_DIRECTORY = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The StoreError for better-sqlite3's native module failing to load, or undefined for any other
+ * error. Its install script builds or downloads that module: an install that skipped it (npm's
+ * `--ignore-scripts`, an install script npm did not allow) leaves none ("Could not locate the
+ * bindings file"), and a Node.js upgraded since leaves one built for another ABI
+ * (NODE_MODULE_VERSION). Either way the store is fine and the fix is a rebuild, not its permissions.
+ */
+export function sqliteDriverFailure(error: unknown, what: string): StoreError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as NodeJS.ErrnoException).code;
+  const missing = error.message.startsWith('Could not locate the bindings file');
+  if (!missing && code !== 'ERR_DLOPEN_FAILED' && !/NODE_MODULE_VERSION/.test(error.message)) return undefined;
+  const firstLine = error.message.split('\n')[0] ?? error.message;
+  const state = missing ? 'is not built' : `does not load in Node.js ${process.version}`;
+  return new StoreError(`${what}: the SQLite driver (better-sqlite3's native module) ${state}: ${firstLine}`, {
+    hint: `its install script did not run when syndicate was installed (npm's --ignore-scripts, or a script npm did not allow), or Node.js changed since: run \`cd ${shellWord(PACKAGE_DIRECTORY)} && npm rebuild better-sqlite3\``,
+    reason: 'other',
     cause: error,
   });
 }

@@ -4,10 +4,10 @@
  */
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 
 function installed(shell: string): boolean {
   try {
@@ -103,5 +103,31 @@ describe('syndicate completion', () => {
     expect(parseJsonDocument(json.stdout)).toEqual({ ok: true, shell: 'bash', script: `${scripts.bash}\n` });
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain('bash, zsh, fish');
+  });
+
+  it('the install commands of `completion --help` and the README work as typed for a user whose directories do not exist yet', async () => {
+    const help = await runCli(['completion', '--help']);
+    const helpLines = help.stdout.split('\n').flatMap((line) => /^ {2}\w+ +\$ (.*)$/.exec(line)?.[1] ?? []);
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const block = /Install it once:\n\n```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const readmeLines = block.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    expect(helpLines).toHaveLength(3);
+    expect(readmeLines.length).toBeGreaterThanOrEqual(3);
+    for (const lines of [helpLines, readmeLines]) {
+      // A new user: a home where no shell made its completion directories, `syndicate` on PATH.
+      const { home: user, cleanup: removeUser } = makeTempHome('syndicate-completion-user-');
+      try {
+        mkdirSync(join(user, 'bin'));
+        symlinkSync(BIN, join(user, 'bin', 'syndicate'));
+        const result = await execa('sh', ['-ec', lines.join('\n')], { reject: false, env: { HOME: user, PATH: `${join(user, 'bin')}${delimiter}${process.env['PATH'] ?? ''}` } });
+        expect(result.stderr, lines.join('\n')).toBe('');
+        expect(result.exitCode).toBe(0);
+        for (const file of ['.local/share/bash-completion/completions/syndicate', '.zfunc/_syndicate', '.config/fish/completions/syndicate.fish']) {
+          expect(readFileSync(join(user, file), 'utf8'), file).toContain('completion for syndicate');
+        }
+      } finally {
+        removeUser();
+      }
+    }
   });
 });

@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { Scenario } from '../helpers/scenario.js';
@@ -92,6 +92,11 @@ describe('a local engine started with an API key', () => {
     expect(error.message).toContain('answered HTTP 401');
     expect(error.hint).toContain('the engine runs but asks for an API key, and provider add sends none: write its provider record with auth.env');
     expect(error.hint).not.toContain('start it with');
+    // The example it names is where syndicate is installed, not a path relative to the current directory.
+    const example = /\((\S+) is one to copy and edit\)/.exec(error.hint)?.[1];
+    expect(example).toBeDefined();
+    expect(isAbsolute(example ?? '')).toBe(true);
+    expect(existsSync(example ?? '')).toBe(true);
   });
 });
 

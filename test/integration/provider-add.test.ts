@@ -1,5 +1,8 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
@@ -344,5 +347,22 @@ describe('provider add: discovery from running engines through the built CLI', (
     expect(human.stdout).toMatch(/^anthropic .*claude-fable-5-2, claude-opus-5-5, claude-sonnet-5-5, claude-haiku-5-5,/m);
     expect(human.stdout).toMatch(/^openai .*gpt-6\.2-astra, gpt-6\.2-sol, gpt-6\.1-terra, gpt-6-luna/m);
     expect(human.stdout).not.toMatch(/claude-sonnet-4-5|claude-opus-4-1|gpt-5\b|gpt-4o-mini/);
+  });
+
+  it('--list names the ready-to-edit examples where syndicate is installed, whatever the current directory', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'syndicate-elsewhere-'));
+    try {
+      const listed = await runCli(['provider', 'add', '--list', '--json'], { home, cwd: elsewhere });
+      const examples = parseJsonDocument(listed.stdout).examples as string;
+      expect(isAbsolute(examples)).toBe(true);
+      expect(readdirSync(examples)).toEqual(expect.arrayContaining(['ollama-local.yaml', 'llamacpp-local.yaml', 'anthropic-hosted.yaml']));
+      const human = await runCli(['provider', 'add', '--list'], { home, cwd: elsewhere });
+      expect(human.stdout).toContain(`or copy and edit a record from ${examples} and \`syndicate provider register FILE\` it`);
+      // What it names registers from there.
+      const registered = await runCli(['provider', 'register', join(examples, 'ollama-local.yaml'), '--json'], { home, cwd: elsewhere });
+      expect(registered.exitCode).toBe(0);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 });

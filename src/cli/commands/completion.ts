@@ -10,9 +10,9 @@ export function completionCommand(): Command {
       'after',
       `
 Install (then open a new shell; regenerate after an upgrade):
-  bash  $ syndicate completion bash > ~/.local/share/bash-completion/completions/syndicate
-  zsh   $ syndicate completion zsh > ~/.zfunc/_syndicate   # ~/.zshrc: fpath=(~/.zfunc $fpath) before compinit
-  fish  $ syndicate completion fish > ~/.config/fish/completions/syndicate.fish`,
+  bash  $ mkdir -p ~/.local/share/bash-completion/completions && syndicate completion bash > ~/.local/share/bash-completion/completions/syndicate
+  zsh   $ mkdir -p ~/.zfunc && syndicate completion zsh > ~/.zfunc/_syndicate   # ~/.zshrc: fpath=(~/.zfunc $fpath) before compinit
+  fish  $ mkdir -p ~/.config/fish/completions && syndicate completion fish > ~/.config/fish/completions/syndicate.fish`,
     )
     .action(async (shell: CompletionShell, _options: unknown, command: Command) => {
       const { output } = contextFor(command);

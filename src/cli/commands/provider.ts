@@ -17,7 +17,7 @@ export function providerCommand(): Command {
       'after',
       `
 Examples:
-  $ syndicate provider register providers/examples/ollama-local.yaml
+  $ syndicate provider register ollama-local.yaml
   $ syndicate provider add --list
   $ syndicate provider add ollama
   $ syndicate provider list --json
@@ -28,7 +28,7 @@ Examples:
     .command('register')
     .description('validate provider YAML files (`-`: one record from stdin) and store them as new versions (all or nothing)')
     .argument('<file...>', 'provider record files (apiVersion: syndicate/v1, kind: Provider); `-`: one record from stdin')
-    .addHelpText('after', '\nExample:\n  $ syndicate provider register providers/examples/ollama-local.yaml providers/examples/anthropic-hosted.yaml')
+    .addHelpText('after', '\nExample:\n  $ syndicate provider register ollama-local.yaml anthropic-hosted.yaml\n\n`syndicate provider add --list` names the directory of ready-to-edit records to copy.')
     .action(async (files: string[], _options: unknown, command: Command) => {
       if (files.length === 0) throw new UsageError('no files given', { hint: 'name the provider files: `syndicate provider register FILE...`' });
       const context = contextFor(command);
@@ -382,11 +382,13 @@ function printVersion(context: CommandContext, current: RegisteredProvider, stor
 }
 
 async function printCatalog(context: CommandContext): Promise<void> {
-  const { loadCatalog } = await import('../../catalog/catalog.js');
+  const { examplesDirectory, loadCatalog } = await import('../../catalog/catalog.js');
   const entries = await loadCatalog();
+  const examples = examplesDirectory();
   const { output } = context;
   output.result(
     {
+      examples,
       catalog: entries.map((entry) => ({
         name: entry.name,
         id: entry.record.id,
@@ -413,6 +415,7 @@ async function printCatalog(context: CommandContext): Promise<void> {
       );
       output.line();
       output.line(output.forHome('register one with `syndicate provider add <name>` (local engines must be running)'));
+      output.line(output.forHome(`or copy and edit a record from ${shellWord(examples)} and \`syndicate provider register FILE\` it`));
     },
   );
 }

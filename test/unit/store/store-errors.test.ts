@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../../src/errors.js';
-import { openStore, Store, storeFailureReason } from '../../../src/store/store.js';
+import { openStore, sqliteDriverFailure, Store, storeFailureReason } from '../../../src/store/store.js';
 
 let directory: string;
 
@@ -47,5 +47,26 @@ describe('a write to a store this connection cannot write', () => {
     } finally {
       readOnly.close();
     }
+  });
+});
+
+describe('sqliteDriverFailure', () => {
+  it('reads a native module built for another Node.js (an upgrade since the install) as a rebuild, naming the Node.js', () => {
+    const abi = Object.assign(
+      new Error('/p/better_sqlite3.node: was compiled against a different Node.js version using\nNODE_MODULE_VERSION 115. This version of Node.js requires\nNODE_MODULE_VERSION 127. Please try re-compiling or re-installing'),
+      { code: 'ERR_DLOPEN_FAILED' },
+    );
+    const failure = sqliteDriverFailure(abi, 'cannot open the store at /h/syndicate.db');
+    expect(failure).toBeInstanceOf(StoreError);
+    expect(failure?.exitCode).toBe(6);
+    expect(failure?.message).toBe(
+      `cannot open the store at /h/syndicate.db: the SQLite driver (better-sqlite3's native module) does not load in Node.js ${process.version}: /p/better_sqlite3.node: was compiled against a different Node.js version using`,
+    );
+    expect(failure?.hint).toMatch(/^its install script did not run .*, or Node\.js changed since: run `cd \S+ && npm rebuild better-sqlite3`$/);
+  });
+
+  it('leaves every other error to the store’s own reading', () => {
+    expect(sqliteDriverFailure(Object.assign(new Error('unable to open database file'), { code: 'SQLITE_CANTOPEN' }), 'x')).toBeUndefined();
+    expect(sqliteDriverFailure('not an error', 'x')).toBeUndefined();
   });
 });
