@@ -239,8 +239,12 @@ function keyValueAt(text: string, keyStart: number, keyEnd: number): DetectorMat
   };
 }
 
+/**
+ * An `Authorization` header's value: eight characters or more, or four or more for `Basic` when
+ * they decode to `user:password` (`Basic YTpi` is `a:b`: short, but the header name says what it is).
+ */
 const AUTHORIZATION_HEADER =
-  /\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?<scheme>bearer|basic|token|digest|apikey|key|negotiate|ntlm)\s+)?(?<value>[A-Za-z0-9._~+/=:-]{8,})/gi;
+  /\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?<scheme>bearer|basic|token|digest|apikey|key|negotiate|ntlm)\s+)?(?<value>[A-Za-z0-9._~+/=:-]{4,})/gi;
 const BARE_BEARER = /\bBearer\s+(?<value>[A-Za-z0-9._~+/-]{16,}=*)/g;
 /**
  * `Basic <base64>`, the space also as a URL or a form writes it (`?auth=Basic%20…`, `Basic+…`).
@@ -260,13 +264,15 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
     for (const match of matchesOf(AUTHORIZATION_HEADER, text)) {
       const value = match.groups?.value ?? '';
       if (isPlaceholder(value) || (match.groups?.scheme === undefined && !/\d/.test(value))) continue;
+      const basic = /^basic$/i.test(match.groups?.scheme ?? '') ? basicCredentialsExcerpt(value) : undefined;
+      if (value.length < 8 && basic === undefined) continue;
       matches.push({
         detector: 'credential.assignment',
         level: 'restricted',
         reason: 'Authorization header credential',
         start: match.index,
         end: match.index + match[0].length,
-        excerpt: `Authorization: ${match.groups?.scheme === undefined ? '' : `${match.groups.scheme} `}${(/^basic$/i.test(match.groups?.scheme ?? '') ? basicCredentialsExcerpt(value) : undefined) ?? maskSecret(value)}`,
+        excerpt: `Authorization: ${match.groups?.scheme === undefined ? '' : `${match.groups.scheme} `}${basic ?? maskSecret(value)}`,
       });
     }
   }
