@@ -156,17 +156,26 @@ function indexOrEnd(text: string, search: string, from: number): number {
   return index === -1 ? text.length : index;
 }
 
-function acceptValue(read: ValueRead, family: KeyFamily, separator: string, key: string): boolean {
+/**
+ * `pairStyle`: the key follows a `;` and the separator is `=`, as in an ODBC or ADO.NET connection
+ * string (`Uid=sa;Pwd=Xk9vLm2q7;`): a literal up to its `;`, not a statement of code.
+ */
+function acceptValue(read: ValueRead, family: KeyFamily, separator: string, key: string, pairStyle: boolean): boolean {
   const { value } = read;
   if (isPlaceholder(value)) return false;
   if (family === 'pin') return /^\d{4,12}$/.test(value);
   if (read.quoted) return value.trim().length > 0;
   if (NOT_A_VALUE.has(value.toLowerCase())) return false;
-  if (isCodeLike(value, read.raw)) return false;
+  // ODBC braces a value holding `;` (`Pwd={p@ss;w0rd}`); code's `;` ends a statement, a pair's ends the value.
+  if (pairStyle && value.startsWith('{')) {
+    const braced = /^\{[^{}\n]+\}/.exec(read.raw)?.[0];
+    return braced !== undefined && !isPlaceholder(braced);
+  }
+  if (isCodeLike(value, pairStyle ? value : read.raw)) return false;
   if (family === 'token' && /^\d+$/.test(value)) return false;
   if (/^[A-Za-z_]+$/.test(value)) {
-    // A bare word: a literal in an env file or at the end of a YAML line, a variable elsewhere.
-    const envStyle = /^[A-Z][A-Z0-9_]*$/.test(key.replace(/^export\s+/, '')) && separator === '=';
+    // A bare word: a literal in an env file, a connection string or at the end of a YAML line, a variable elsewhere.
+    const envStyle = pairStyle || (/^[A-Z][A-Z0-9_]*$/.test(key.replace(/^export\s+/, '')) && separator === '=');
     const yamlStyle = separator === ':' && read.atLineEnd && !/^[A-Z][a-z]+[A-Z]/.test(value);
     return envStyle || yamlStyle;
   }
@@ -228,7 +237,7 @@ function keyValueAt(text: string, keyStart: number, keyEnd: number): DetectorMat
   }
   if (separator.startsWith('==') && !/["'`]/.test(text[position] ?? '')) return undefined;
   const read = readValue(text, position);
-  if (read === undefined || !acceptValue(read, family, separator, rawKey)) return undefined;
+  if (read === undefined || !acceptValue(read, family, separator, rawKey, separator === '=' && text[keyStart - 1] === ';')) return undefined;
   return {
     detector: 'credential.assignment',
     level: 'restricted',
