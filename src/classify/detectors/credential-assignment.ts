@@ -261,12 +261,19 @@ const BARE_BEARER = /\bBearer\s+(?<value>[A-Za-z0-9._~+/-]{16,}=*)/g;
  * A run followed by `:` is the start of a `word:word` (`Basic settings:…`), not a value.
  */
 const BARE_BASIC = /\bbasic(?:\s+|%20|\+)(?<value>[A-Za-z0-9+/]{8,2048}={0,2})(?![A-Za-z0-9+/=_:-])/gi;
+/**
+ * Basic credentials stored under an `auth` key: `~/.docker/config.json` (`"auth": "<base64>"`),
+ * `.npmrc` (`//registry/:_auth=<base64>`), a YAML `auth:`. Like a bare `Basic`, a credential only
+ * when the base64 decodes to `user:password`.
+ */
+const AUTH_KEY_VALUE = /(?<![A-Za-z0-9-])(?:_auth|["']auth["']|auth)\s*[:=]\s*["']?(?<value>[A-Za-z0-9+/]{8,2048}={0,2})(?![A-Za-z0-9+/=_:-])/g;
 const URL_USERINFO = /:\/\/(?<user>[^\s:/@'"<>]{1,100}):(?<value>[^\s@/'"<>]{1,200})@[^\s/'"<>]/g;
 
 const AUTHORIZATION_GATE = new LiteralGate(casings(['authorization']));
 const BEARER_GATE = new LiteralGate(['Bearer']);
 const BASIC_GATE = new LiteralGate(casings(['basic']));
 const URL_GATE = new LiteralGate(['://']);
+const AUTH_KEY_GATE = new LiteralGate(['auth']);
 
 function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
   if (AUTHORIZATION_GATE.any(text)) {
@@ -312,6 +319,20 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
         start: match.index,
         end: match.index + match[0].length,
         excerpt: `Basic ${excerpt}`,
+      });
+    }
+  }
+  if (AUTH_KEY_GATE.any(text)) {
+    for (const match of matchesOf(AUTH_KEY_VALUE, text)) {
+      const excerpt = basicCredentialsExcerpt(match.groups?.value ?? '');
+      if (excerpt === undefined) continue;
+      matches.push({
+        detector: 'credential.assignment',
+        level: 'restricted',
+        reason: 'HTTP Basic credentials under an auth key (base64 of user:password)',
+        start: match.index,
+        end: match.index + match[0].length,
+        excerpt: `auth ${excerpt}`,
       });
     }
   }
