@@ -267,12 +267,20 @@ const BARE_BASIC = /\bbasic(?:\s+|%20|\+)(?<value>[A-Za-z0-9+/]{8,2048}={0,2})(?
  * when the base64 decodes to `user:password`.
  */
 const AUTH_KEY_VALUE = /auth["']?\s*[:=]\s*["']?(?<value>[A-Za-z0-9+/]{8,2048}={0,2})(?![A-Za-z0-9+/=_:-])/g;
+/**
+ * A `Cookie:` or `Set-Cookie:` header (what `curl -v`, a HAR file or a browser's copy-as-curl
+ * shows): a session cookie is a bearer credential. Each `name=value` pair of the header whose value
+ * looks like a token — 16 characters or more of a token's alphabet, letters and digits both — counts.
+ */
+const COOKIE_HEADER = /\b(?:set-)?cookie["']?\s*:\s*["']?(?<pairs>[^\r\n"']{1,4096})/gi;
+const COOKIE_PAIR = /(?:^|;)\s*(?<name>[^=;\s]{1,100})=(?<value>[A-Za-z0-9%._~+/:-]{16,}={0,2})(?=;|\s|$)/g;
 const URL_USERINFO = /:\/\/(?<user>[^\s:/@'"<>]{1,100}):(?<value>[^\s@/'"<>]{1,200})@[^\s/'"<>]/g;
 
 const AUTHORIZATION_GATE = new LiteralGate(casings(['authorization']));
 const BEARER_GATE = new LiteralGate(['Bearer']);
 const BASIC_GATE = new LiteralGate(casings(['basic']));
 const URL_GATE = new LiteralGate(['://']);
+const COOKIE_GATE = new LiteralGate(casings(['cookie']));
 
 function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
   if (AUTHORIZATION_GATE.any(text)) {
@@ -336,6 +344,24 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
       end: match.index + match[0].length,
       excerpt: `auth ${excerpt}`,
     });
+  }
+  if (COOKIE_GATE.any(text)) {
+    for (const match of matchesOf(COOKIE_HEADER, text)) {
+      const pairs = match.groups?.pairs ?? '';
+      const pairsStart = match.index + match[0].length - pairs.length;
+      for (const pair of matchesOf(COOKIE_PAIR, pairs)) {
+        const value = pair.groups?.value ?? '';
+        if (!/\d/.test(value) || !/[A-Za-z]/.test(value) || isPlaceholder(value)) continue;
+        matches.push({
+          detector: 'credential.assignment',
+          level: 'restricted',
+          reason: `cookie '${pair.groups?.name ?? ''}' (a session cookie is a bearer credential)`,
+          start: pairsStart + pair.index + pair[0].length - value.length,
+          end: pairsStart + pair.index + pair[0].length,
+          excerpt: `${pair.groups?.name ?? ''}=${maskSecret(value)}`,
+        });
+      }
+    }
   }
   if (URL_GATE.any(text)) {
     for (const match of matchesOf(URL_USERINFO, text)) {
