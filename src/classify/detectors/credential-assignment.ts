@@ -329,7 +329,7 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
       });
     }
   }
-  // No gate: the expression starts with its literal, which the regular expression engine finds as fast as a gate would.
+  // No gate: a LiteralGate on `auth` pivots on `u` (thousands of hits per 100 KB); the expression starts with its literal instead.
   for (const match of matchesOf(AUTH_KEY_VALUE, text)) {
     // The whole key `auth` (`"auth"`, `_auth`), not the end of `oauth` or `x-auth`.
     const before = text[match.index - 1] ?? ' ';
