@@ -1,7 +1,7 @@
 import { maxSensitivity, sensitivityRank, type SensitivityLevel } from '../common/vocabulary.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { BUILT_IN_DETECTORS } from './detectors/index.js';
-import { decodeForScan, type DecodedText } from './encoded-text.js';
+import { decodeForScan } from './encoded-text.js';
 import { requestParts, type RequestPart } from './request-parts.js';
 import { PartScanCache } from './scan-cache.js';
 import { foldForScan } from './unicode-fold.js';
@@ -153,20 +153,23 @@ class ClassificationState {
       this.scanView(matches, folded, location, (match) => ({ excerpt: folded.originalExcerpt(match.excerpt, match.start, match.end), reason: `${match.reason} (${FOLDED_NOTE})` }));
     }
     const decoded = decodeForScan(text);
-    for (const window of decoded?.windows(DECODED_CONTEXT) ?? []) {
-      this.scanView(
-        matches,
-        decoded as DecodedText,
-        location,
-        (match) => {
-          // A match away from every decoded run was found in the original already; one right
-          // beside a run may not have been (`key%3DAKIA…` reads `3DAKIA…` as written: no word
-          // starts at the key). The excerpt is the detector's, of the decoded text: masked as it masks any value.
-          const encodings = (decoded as DecodedText).encodingsIn(match.start - 1, match.end + 1);
-          return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (after decoding ${encodings.join(' and ')})` };
-        },
-        window,
-      );
+    // The fully decoded text, then (rarely: an encoding inside an encoding) the text between layers.
+    for (const view of decoded === undefined ? [] : [decoded, ...decoded.earlier]) {
+      for (const window of view.windows(DECODED_CONTEXT)) {
+        this.scanView(
+          matches,
+          view,
+          location,
+          (match) => {
+            // A match away from every decoded run was found in the original already; one right
+            // beside a run may not have been (`key%3DAKIA…` reads `3DAKIA…` as written: no word
+            // starts at the key). The excerpt is the detector's, of the decoded text: masked as it masks any value.
+            const encodings = view.encodingsIn(match.start - 1, match.end + 1);
+            return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (after decoding ${encodings.join(' and ')})` };
+          },
+          window,
+        );
+      }
     }
     return deduplicate(matches);
   }

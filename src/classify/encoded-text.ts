@@ -33,6 +33,13 @@ export interface DecodedText {
    * only these need scanning.
    */
   windows(context: number): { start: number; end: number }[];
+  /**
+   * The text after fewer layers of decoding, outermost first (none when one layer was decoded):
+   * what a detector needs can lie between two layers (`Basic <base64>` percent-encoded as a whole
+   * reads `Basic user:password` after both layers, where no `Basic` value is base64 any more). Each
+   * one's windows are those around the runs the next layer decodes.
+   */
+  earlier: DecodedText[];
 }
 
 /** How many layers of encoding are undone (base64 of a percent-encoded URL is two). */
@@ -93,9 +100,20 @@ export function decodeForScan(text: string): DecodedText | undefined {
     current = layer.text;
   }
   if (layers.length === 0) return undefined;
+  const earlier = layers.slice(0, -1).map((_, index) => viewOf(layers.slice(0, index + 1), (layers[index + 1] as Layer).runs, []));
+  return viewOf(layers, undefined, earlier);
+}
+
+/**
+ * The text after `layers`, mapped back to the original. `nextRuns`: the runs the next layer
+ * decodes, which alone this view's windows surround (undefined: those of every layer, carried forward).
+ */
+function viewOf(layers: Layer[], nextRuns: DecodedRun[] | undefined, earlier: DecodedText[]): DecodedText {
+  const current = (layers.at(-1) as Layer).text;
   // A span of the last layer maps back through each layer in turn, innermost first.
   const back = (index: number, side: 'start' | 'end'): number => layers.reduceRight((at, layer) => mapAcross(layer.runs, at, side, 'back'), index);
   return {
+    earlier,
     text: current,
     originalStart: (index) => back(index, 'start'),
     originalEnd: (index) => back(index, 'end'),
@@ -112,19 +130,24 @@ export function decodeForScan(text: string): DecodedText | undefined {
       return encodings;
     },
     windows: (context) => {
-      // Each layer's runs, carried forward through the layers after it to the decoded text.
       const spans: { start: number; end: number }[] = [];
-      layers.forEach((layer, layerIndex) => {
-        for (const run of layer.runs) {
-          let start = run.decodedStart;
-          let end = run.decodedEnd;
-          for (const later of layers.slice(layerIndex + 1)) {
-            start = mapAcross(later.runs, start, 'start', 'forward');
-            end = mapAcross(later.runs, end, 'end', 'forward');
+      if (nextRuns !== undefined) {
+        // The next layer's runs lie in this view's text as they are.
+        for (const run of nextRuns) spans.push({ start: Math.max(0, run.originalStart - context), end: Math.min(current.length, run.originalEnd + context) });
+      } else {
+        // Each layer's runs, carried forward through the layers after it to the decoded text.
+        layers.forEach((layer, layerIndex) => {
+          for (const run of layer.runs) {
+            let start = run.decodedStart;
+            let end = run.decodedEnd;
+            for (const later of layers.slice(layerIndex + 1)) {
+              start = mapAcross(later.runs, start, 'start', 'forward');
+              end = mapAcross(later.runs, end, 'end', 'forward');
+            }
+            spans.push({ start: Math.max(0, start - context), end: Math.min(current.length, end + context) });
           }
-          spans.push({ start: Math.max(0, start - context), end: Math.min(current.length, end + context) });
-        }
-      });
+        });
+      }
       spans.sort((a, b) => a.start - b.start);
       const merged: { start: number; end: number }[] = [];
       for (const span of spans) {

@@ -156,17 +156,26 @@ function indexOrEnd(text: string, search: string, from: number): number {
   return index === -1 ? text.length : index;
 }
 
-function acceptValue(read: ValueRead, family: KeyFamily, separator: string, key: string): boolean {
+/**
+ * `pairStyle`: the key follows a `;` and the separator is `=`, as in an ODBC or ADO.NET connection
+ * string (`Uid=sa;Pwd=Xk9vLm2q7;`): a literal up to its `;`, not a statement of code.
+ */
+function acceptValue(read: ValueRead, family: KeyFamily, separator: string, key: string, pairStyle: boolean): boolean {
   const { value } = read;
   if (isPlaceholder(value)) return false;
   if (family === 'pin') return /^\d{4,12}$/.test(value);
   if (read.quoted) return value.trim().length > 0;
   if (NOT_A_VALUE.has(value.toLowerCase())) return false;
-  if (isCodeLike(value, read.raw)) return false;
+  // ODBC braces a value holding `;` (`Pwd={p@ss;w0rd}`); code's `;` ends a statement, a pair's ends the value.
+  if (pairStyle && value.startsWith('{')) {
+    const braced = /^\{[^{}\n]+\}/.exec(read.raw)?.[0];
+    return braced !== undefined && !isPlaceholder(braced);
+  }
+  if (isCodeLike(value, pairStyle ? value : read.raw)) return false;
   if (family === 'token' && /^\d+$/.test(value)) return false;
   if (/^[A-Za-z_]+$/.test(value)) {
-    // A bare word: a literal in an env file or at the end of a YAML line, a variable elsewhere.
-    const envStyle = /^[A-Z][A-Z0-9_]*$/.test(key.replace(/^export\s+/, '')) && separator === '=';
+    // A bare word: a literal in an env file, a connection string or at the end of a YAML line, a variable elsewhere.
+    const envStyle = pairStyle || (/^[A-Z][A-Z0-9_]*$/.test(key.replace(/^export\s+/, '')) && separator === '=');
     const yamlStyle = separator === ':' && read.atLineEnd && !/^[A-Z][a-z]+[A-Z]/.test(value);
     return envStyle || yamlStyle;
   }
@@ -228,7 +237,7 @@ function keyValueAt(text: string, keyStart: number, keyEnd: number): DetectorMat
   }
   if (separator.startsWith('==') && !/["'`]/.test(text[position] ?? '')) return undefined;
   const read = readValue(text, position);
-  if (read === undefined || !acceptValue(read, family, separator, rawKey)) return undefined;
+  if (read === undefined || !acceptValue(read, family, separator, rawKey, separator === '=' && text[keyStart - 1] === ';')) return undefined;
   return {
     detector: 'credential.assignment',
     level: 'restricted',
@@ -239,8 +248,12 @@ function keyValueAt(text: string, keyStart: number, keyEnd: number): DetectorMat
   };
 }
 
+/**
+ * An `Authorization` header's value: eight characters or more, or four or more for `Basic` when
+ * they decode to `user:password` (`Basic YTpi` is `a:b`: short, but the header name says what it is).
+ */
 const AUTHORIZATION_HEADER =
-  /\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?<scheme>bearer|basic|token|digest|apikey|key|negotiate|ntlm)\s+)?(?<value>[A-Za-z0-9._~+/=:-]{8,})/gi;
+  /\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?<scheme>bearer|basic|token|digest|apikey|key|negotiate|ntlm)\s+)?(?<value>[A-Za-z0-9._~+/=:-]{4,})/gi;
 const BARE_BEARER = /\bBearer\s+(?<value>[A-Za-z0-9._~+/-]{16,}=*)/g;
 /**
  * `Basic <base64>`, the space also as a URL or a form writes it (`?auth=Basic%20…`, `Basic+…`).
@@ -248,25 +261,41 @@ const BARE_BEARER = /\bBearer\s+(?<value>[A-Za-z0-9._~+/-]{16,}=*)/g;
  * A run followed by `:` is the start of a `word:word` (`Basic settings:…`), not a value.
  */
 const BARE_BASIC = /\bbasic(?:\s+|%20|\+)(?<value>[A-Za-z0-9+/]{8,2048}={0,2})(?![A-Za-z0-9+/=_:-])/gi;
+/**
+ * Basic credentials stored under an `auth` key: `~/.docker/config.json` (`"auth": "<base64>"`),
+ * `.npmrc` (`//registry/:_auth=<base64>`), a YAML `auth:`. Like a bare `Basic`, a credential only
+ * when the base64 decodes to `user:password`.
+ */
+const AUTH_KEY_VALUE = /auth["']?\s*[:=]\s*["']?(?<value>[A-Za-z0-9+/]{8,2048}={0,2})(?![A-Za-z0-9+/=_:-])/g;
+/**
+ * A `Cookie:` or `Set-Cookie:` header (what `curl -v`, a HAR file or a browser's copy-as-curl
+ * shows): a session cookie is a bearer credential. Each `name=value` pair of the header whose value
+ * looks like a token — 16 characters or more of a token's alphabet, letters and digits both — counts.
+ */
+const COOKIE_HEADER = /\b(?:set-)?cookie["']?\s*:\s*["']?(?<pairs>[^\r\n"']{1,4096})/gi;
+const COOKIE_PAIR = /(?:^|;)\s*(?<name>[^=;\s]{1,100})=(?<value>[A-Za-z0-9%._~+/:-]{16,}={0,2})(?=;|\s|$)/g;
 const URL_USERINFO = /:\/\/(?<user>[^\s:/@'"<>]{1,100}):(?<value>[^\s@/'"<>]{1,200})@[^\s/'"<>]/g;
 
 const AUTHORIZATION_GATE = new LiteralGate(casings(['authorization']));
 const BEARER_GATE = new LiteralGate(['Bearer']);
 const BASIC_GATE = new LiteralGate(casings(['basic']));
 const URL_GATE = new LiteralGate(['://']);
+const COOKIE_GATE = new LiteralGate(casings(['cookie']));
 
 function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
   if (AUTHORIZATION_GATE.any(text)) {
     for (const match of matchesOf(AUTHORIZATION_HEADER, text)) {
       const value = match.groups?.value ?? '';
       if (isPlaceholder(value) || (match.groups?.scheme === undefined && !/\d/.test(value))) continue;
+      const basic = /^basic$/i.test(match.groups?.scheme ?? '') ? basicCredentialsExcerpt(value) : undefined;
+      if (value.length < 8 && basic === undefined) continue;
       matches.push({
         detector: 'credential.assignment',
         level: 'restricted',
         reason: 'Authorization header credential',
         start: match.index,
         end: match.index + match[0].length,
-        excerpt: `Authorization: ${match.groups?.scheme === undefined ? '' : `${match.groups.scheme} `}${(/^basic$/i.test(match.groups?.scheme ?? '') ? basicCredentialsExcerpt(value) : undefined) ?? maskSecret(value)}`,
+        excerpt: `Authorization: ${match.groups?.scheme === undefined ? '' : `${match.groups.scheme} `}${basic ?? maskSecret(value)}`,
       });
     }
   }
@@ -298,6 +327,40 @@ function scanHeadersAndUrls(text: string, matches: DetectorMatch[]): void {
         end: match.index + match[0].length,
         excerpt: `Basic ${excerpt}`,
       });
+    }
+  }
+  // No gate: a LiteralGate on `auth` pivots on `u` (thousands of hits per 100 KB); the expression starts with its literal instead.
+  for (const match of matchesOf(AUTH_KEY_VALUE, text)) {
+    // The whole key `auth` (`"auth"`, `_auth`), not the end of `oauth` or `x-auth`.
+    const before = text[match.index - 1] ?? ' ';
+    if (/[A-Za-z0-9-]/.test(before) || (before === '_' && /[A-Za-z0-9]/.test(text[match.index - 2] ?? ''))) continue;
+    const excerpt = basicCredentialsExcerpt(match.groups?.value ?? '');
+    if (excerpt === undefined) continue;
+    matches.push({
+      detector: 'credential.assignment',
+      level: 'restricted',
+      reason: 'HTTP Basic credentials under an auth key (base64 of user:password)',
+      start: match.index,
+      end: match.index + match[0].length,
+      excerpt: `auth ${excerpt}`,
+    });
+  }
+  if (COOKIE_GATE.any(text)) {
+    for (const match of matchesOf(COOKIE_HEADER, text)) {
+      const pairs = match.groups?.pairs ?? '';
+      const pairsStart = match.index + match[0].length - pairs.length;
+      for (const pair of matchesOf(COOKIE_PAIR, pairs)) {
+        const value = pair.groups?.value ?? '';
+        if (!/\d/.test(value) || !/[A-Za-z]/.test(value) || isPlaceholder(value)) continue;
+        matches.push({
+          detector: 'credential.assignment',
+          level: 'restricted',
+          reason: `cookie '${pair.groups?.name ?? ''}' (a session cookie is a bearer credential)`,
+          start: pairsStart + pair.index + pair[0].length - value.length,
+          end: pairsStart + pair.index + pair[0].length,
+          excerpt: `${pair.groups?.name ?? ''}=${maskSecret(value)}`,
+        });
+      }
     }
   }
   if (URL_GATE.any(text)) {

@@ -4,8 +4,10 @@ import { matchesOf } from '../scan.js';
 
 /**
  * `pii.iban`: International Bank Account Numbers -> confidential: a known country code, that
- * country's length, and the ISO 13616 mod-97 check. Grouped with spaces (`DE89 3704 …`) or with
- * dashes (`DE89-3704-…`; the fold reads the dashes that look like `-` as it), one or the other.
+ * country's length, and the ISO 13616 mod-97 check. Grouped with spaces (`DE89 3704 …`), with
+ * dashes (`DE89-3704-…`; the fold reads the dashes that look like `-` as it) or with both, as
+ * retyping or a form's field mask leaves it (`DE89 3704-0044 0532 …`): the check digits, not the
+ * grouping, tell an IBAN.
  */
 const LENGTHS: Record<string, number> = {
   AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22, CY: 28, CZ: 24,
@@ -38,15 +40,12 @@ export const ibanDetector: Detector = {
       const length = LENGTHS[country];
       if (length === undefined) continue;
       let collected = '';
-      let separator: string | undefined;
+      let dashed = false;
       let end = match.index;
       while (end < text.length && collected.length < length) {
         const character = text[end] as string;
-        if (character === ' ' || character === '-') {
-          // Spaces or dashes, not both.
-          if ((separator ?? character) !== character) break;
-          separator = character;
-        } else {
+        if (character === '-') dashed = true;
+        else if (character !== ' ') {
           if (!/[A-Z0-9]/.test(character)) break;
           collected += character;
         }
@@ -54,7 +53,7 @@ export const ibanDetector: Detector = {
       }
       if (collected.length !== length || /[A-Za-z0-9]/.test(text[end] ?? '')) continue;
       // A dashed code that goes on (`DE89-3704-…-00-17`) is some other identifier.
-      if (separator === '-' && text[end] === '-' && /[A-Za-z0-9]/.test(text[end + 1] ?? '')) continue;
+      if (dashed && text[end] === '-' && /[A-Za-z0-9]/.test(text[end + 1] ?? '')) continue;
       if (!passesMod97(collected)) continue;
       matches.push({
         detector: 'pii.iban',

@@ -31,6 +31,11 @@ interface SecretRule {
   pattern: RegExp;
   /** Rejects shape-alikes the pattern cannot (must return true to report). */
   accept?: (match: RegExpExecArray) => boolean;
+  /**
+   * Where the secret lies when not in the match (a manifest's `kind: Secret` says its data values
+   * are secrets): undefined rejects the match.
+   */
+  locate?: (match: RegExpExecArray) => { start: number; end: number; secret: string } | undefined;
 }
 
 const hasDigitAndLetter = (value: string): boolean => /\d/.test(value) && /[A-Za-z]/.test(value);
@@ -195,6 +200,139 @@ const RULES: SecretRule[] = [
     pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g,
   },
   {
+    id: 'secret.pypi-token',
+    reason: 'PyPI API token',
+    literals: ['pypi-AgE'],
+    pattern: /(?<![A-Za-z0-9])pypi-AgE[A-Za-z0-9_-]{50,}/g,
+  },
+  {
+    id: 'secret.vault-token',
+    reason: 'HashiCorp Vault service token',
+    // Every service token's body starts `CAES` (base64 of its protobuf); the full literal keeps the gate's pivot rare.
+    literals: ['hvs.CAES'],
+    pattern: /\bhvs\.CAES[A-Za-z0-9_-]{20,}/g,
+  },
+  {
+    id: 'secret.pulumi-token',
+    reason: 'Pulumi access token',
+    literals: ['pul-'],
+    pattern: /\bpul-[a-f0-9]{40}\b/g,
+  },
+  {
+    id: 'secret.sentry-token',
+    reason: 'Sentry auth token',
+    literals: ['sntrys_', 'sntryu_'],
+    pattern: /\bsntrys_eyJ[A-Za-z0-9+/=_-]{60,}|\bsntryu_[a-f0-9]{64}\b/g,
+  },
+  {
+    id: 'secret.replicate-token',
+    reason: 'Replicate API token',
+    literals: ['r8_'],
+    pattern: /(?<![A-Za-z0-9])r8_[A-Za-z0-9]{37}(?![A-Za-z0-9])/g,
+    accept: (match) => hasDigitAndLetter(match[0].slice(3)),
+  },
+  {
+    id: 'secret.perplexity-key',
+    reason: 'Perplexity API key',
+    literals: ['pplx-'],
+    pattern: /(?<![A-Za-z0-9])pplx-[A-Za-z0-9]{40,}/g,
+  },
+  {
+    id: 'secret.heroku-key',
+    reason: 'Heroku API key',
+    literals: ['HRKU-'],
+    pattern: /\bHRKU-[A-Za-z0-9_-]{30,}/g,
+  },
+  {
+    id: 'secret.azure-ad-client-secret',
+    reason: 'Microsoft Entra ID (Azure AD) client secret',
+    literals: ['Q~'],
+    pattern: /(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])/g,
+  },
+  {
+    id: 'secret.stripe-webhook-secret',
+    reason: 'Stripe webhook signing secret',
+    literals: ['whsec_'],
+    pattern: /(?<![A-Za-z0-9])whsec_[A-Za-z0-9+/]{32,}/g,
+  },
+  {
+    id: 'secret.atlassian-token',
+    reason: 'Atlassian or Bitbucket API token',
+    literals: ['ATATT3', 'ATBB'],
+    pattern: /(?<![A-Za-z0-9])(?:ATATT3[A-Za-z0-9_=-]{100,}|ATBB[A-Za-z0-9]{28,})/g,
+  },
+  {
+    id: 'secret.postman-key',
+    reason: 'Postman API key',
+    literals: ['PMAK-'],
+    pattern: /\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b/g,
+  },
+  {
+    id: 'secret.grafana-token',
+    reason: 'Grafana Cloud or service account token',
+    literals: ['glc_', 'glsa_'],
+    pattern: /(?<![A-Za-z0-9])(?:glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})/g,
+  },
+  {
+    id: 'secret.new-relic-key',
+    reason: 'New Relic API key',
+    literals: ['NRAK-', 'NRII-'],
+    pattern: /\bNR(?:AK|II)-[A-Z0-9]{27}\b/g,
+  },
+  {
+    id: 'secret.supabase-key',
+    reason: 'Supabase access token or secret key',
+    literals: ['sbp_', 'sb_secret_'],
+    pattern: /(?<![A-Za-z0-9])(?:sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{20,})/g,
+  },
+  {
+    id: 'secret.notion-token',
+    reason: 'Notion integration token',
+    literals: ['ntn_'],
+    pattern: /(?<![A-Za-z0-9])ntn_[0-9]{11}[A-Za-z0-9]{35}(?![A-Za-z0-9])/g,
+  },
+  {
+    id: 'secret.mailgun-key',
+    reason: 'Mailgun API key',
+    literals: ['key-'],
+    pattern: /\bkey-[a-f0-9]{32}(?![A-Za-z0-9])/g,
+    accept: (match) => hasDigitAndLetter(match[0].slice(4)),
+  },
+  {
+    id: 'secret.mailchimp-key',
+    reason: 'Mailchimp API key',
+    literals: ['-us'],
+    // The datacenter suffix first (a pattern starting with 32 hex digits would be tried at every character); the key before it.
+    pattern: /-us\d{1,2}\b/g,
+    locate: (match) => {
+      const start = match.index - 32;
+      const key = match.input.slice(Math.max(0, start), match.index);
+      if (start < 0 || !/^[a-f0-9]{32}$/.test(key) || !hasDigitAndLetter(key) || /[A-Za-z0-9]/.test(match.input[start - 1] ?? '')) return undefined;
+      const end = match.index + match[0].length;
+      return { start, end, secret: match.input.slice(start, end) };
+    },
+  },
+  {
+    id: 'secret.discord-webhook',
+    reason: 'Discord webhook URL',
+    literals: ['/api/webhooks/'],
+    pattern: /https:\/\/(?:canary\.|ptb\.)?discord(?:app)?\.com\/api\/webhooks\/\d{5,30}\/[A-Za-z0-9_-]{40,}/g,
+  },
+  {
+    id: 'secret.square-token',
+    reason: 'Square access token or application secret',
+    literals: ['sq0atp-', 'sq0csp-'],
+    pattern: /\bsq0(?:atp|csp)-[0-9A-Za-z_-]{22,}/g,
+  },
+  {
+    id: 'secret.kubernetes-secret',
+    reason: 'Kubernetes Secret manifest with data (its values are secrets, base64 or not)',
+    literals: ['Secret'],
+    pattern: /\bkind["']?\s*:\s*["']?Secret\b(?!["']?\w)/g,
+    // What `kubectl get secret -o yaml` prints: secretlint's no-k8s-kind-secret rule, which its recommended preset does not load.
+    locate: (match) => kubernetesSecretValue(match.input, match.index),
+  },
+  {
     id: 'secret.database-url',
     reason: 'database connection string with a password',
     literals: ['db://', '+srv://', 'sql://', 'sqlx://', 'res://', 'is://', 'iss://', 'qp://', 'qps://', 'ver://', 'use://'],
@@ -206,6 +344,21 @@ const RULES: SecretRule[] = [
     },
   },
 ];
+
+/** The first value of a `data:` or `stringData:` map, in YAML or JSON. */
+const KUBERNETES_SECRET_DATA = /(?:^|[\s{,])["']?(?:data|stringData)["']?\s*:\s*(?:\{\s*)?(?:\r?\n[ \t]+)?["']?[\w.-]+["']?\s*:\s*["']?(?<value>[^\s"'{}][^\s"',{}]*)/gm;
+/** How far from its `kind: Secret` a manifest's data is looked for, either way. */
+const MANIFEST_REACH = 4000;
+
+/** A Kubernetes Secret manifest's first data value, near its `kind: Secret` at `kindAt`. */
+function kubernetesSecretValue(text: string, kindAt: number): { start: number; end: number; secret: string } | undefined {
+  const from = Math.max(0, kindAt - MANIFEST_REACH);
+  const found = matchesOf(KUBERNETES_SECRET_DATA, text.slice(from, kindAt + MANIFEST_REACH)).next();
+  if (found.done === true) return undefined;
+  const value = found.value.groups?.value ?? '';
+  const end = from + found.value.index + found.value[0].length;
+  return { start: end - value.length, end, secret: value };
+}
 
 const GATE = new LiteralGate(RULES.flatMap((rule) => rule.literals));
 
@@ -223,9 +376,11 @@ export const secretsDetector: Detector = {
     for (const rule of triggeredRules(text)) {
       for (const match of matchesOf(rule.pattern, text)) {
         if (rule.accept !== undefined && !rule.accept(match)) continue;
-        const start = match.index;
-        const end = start + match[0].length;
-        const secret = match.groups?.secret ?? match.groups?.signature ?? match[0];
+        const located = rule.locate?.(match);
+        if (rule.locate !== undefined && located === undefined) continue;
+        const start = located?.start ?? match.index;
+        const end = located?.end ?? start + match[0].length;
+        const secret = located?.secret ?? match.groups?.secret ?? match.groups?.signature ?? match[0];
         matches.push({
           detector: rule.id,
           level: 'restricted',
