@@ -251,15 +251,19 @@ export function ollamaRunningModelList(store: Store, reports: readonly EngineRep
 }
 
 /**
- * `POST /api/show` for one model (`auto:latest` is `auto`, `small:latest` the alias `small`), undefined when unknown: its details,
+ * `POST /api/show` for one model (`auto:latest` is `auto`, `small:latest` the alias `small`), or
+ * any other name `/api/chat` is routed by (`llama3.2`, `llama3.2:latest`, `ollama:llama3.2`: the
+ * tools that call it before a chat — Continue, Zed, Open WebUI — send the name the user gave them),
+ * undefined when nothing answers to it: its details,
  * its `capabilities` from the record (`embedding` for `kind: embedding`, else `completion`, and
- * `tools`, `vision`, `thinking` from its tags; for `auto`, any model's) and its context window as
- * `model_info["syndicate.context_length"]` and as `num_ctx` in `parameters` (for `auto`, the largest).
+ * `tools`, `vision`, `thinking` from its tags; for `auto`, or a name several models answer to, any
+ * model's) and its context window as `model_info["syndicate.context_length"]` and as `num_ctx` in
+ * `parameters` (for `auto`, the largest).
  */
 export function ollamaModelShow(store: Store, id: string): Record<string, unknown> | undefined {
   const { entries, ids } = modelCatalog(store);
   const wanted = modelIdAmong(() => ids, id);
-  const entry = entries.find((candidate) => candidate.id === wanted);
+  const entry = entries.find((candidate) => candidate.id === wanted) ?? entryRoutedBy(store, wanted);
   if (entry === undefined) return undefined;
   const capabilities = new Set<string>();
   for (const model of entry.models) {

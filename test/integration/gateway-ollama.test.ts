@@ -396,6 +396,22 @@ describe('model listing and version', () => {
     expect(error).toMatchObject({ name: 'ResponseError', status_code: 404 });
   });
 
+  it('shows a model by any name /api/chat answers to (Continue and Zed call show first, with the name the user typed)', async () => {
+    const listed = await client(main).show({ model: `ollama:${OLLAMA_MODEL}` });
+    for (const name of ['llama3.2', 'llama3.2:latest', 'ollama:llama3.2']) {
+      // The chat itself is answered under that name...
+      expect((await client(main).chat({ model: name, messages: [{ role: 'user', content: QUESTION }] })).message.content).toBe(DEFAULT_ANSWER);
+      // ...so show must not call the model unknown: the same capabilities and context window.
+      const shown = await client(main).show({ model: name });
+      expect([...shown.capabilities].sort()).toEqual(['completion', 'tools', 'vision']);
+      expect(shown.model_info).toMatchObject({ 'syndicate.context_length': 131_072 });
+      expect(shown.details).toEqual(listed.details);
+    }
+    // A name nothing answers to stays a 404, as the chat's.
+    await expect(client(main).show({ model: 'llama3.3' })).rejects.toMatchObject({ name: 'ResponseError', status_code: 404 });
+    await expect(client(main).chat({ model: 'llama3.3', messages: [{ role: 'user', content: QUESTION }] })).rejects.toMatchObject({ status_code: 404 });
+  });
+
   it('answers GET / as Ollama does, without the token: tools (Page Assist) check it before anything else', async () => {
     const root = await fetch(`${main.url}/`);
     expect(root.status).toBe(200);
