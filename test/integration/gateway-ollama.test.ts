@@ -175,6 +175,21 @@ describe('POST /api/chat with the official ollama client', () => {
     expect(evidence?.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ setting: 'options.num_ctx' }), expect.objectContaining({ setting: 'keep_alive' })]));
   });
 
+  it('does not name an option sent as null as ignored: it asks for nothing, as a top-level field sent as null', async () => {
+    const response = await post(main, '/api/chat', {
+      model: `ollama:${OLLAMA_MODEL}`,
+      stream: false,
+      messages: [{ role: 'user', content: QUESTION }],
+      options: { temperature: null, num_ctx: null, top_k: null, num_predict: 16 },
+      keep_alive: null,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+    await main.settled();
+    const evidence = getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(JSON.stringify(evidence?.warnings ?? [])).not.toContain('options.');
+  });
+
   it('returns tool calls with arguments as an object, and matches the tool result (by tool_name) to its call upstream', async () => {
     const first = await client(main).chat({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [weatherTool] });
     const calls = first.message.tool_calls ?? [];
