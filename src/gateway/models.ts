@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EngineReport } from '../engines/manage.js';
 import { deepFreeze } from '../common/freeze.js';
+import { COMPLETIONS_TAG, FILL_IN_MIDDLE_TAG } from '../common/vocabulary.js';
 import { OLLAMA_DEFAULT_TAG } from '../registry/model-names.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
@@ -154,6 +155,13 @@ function buildModelEntries(store: Store): ModelEntry[] {
 /** Every model entry's `modified_at`: the gateway keeps no per-model times. */
 const OLLAMA_MODIFIED_AT = '1970-01-01T00:00:00Z';
 
+/**
+ * `/api/show`'s `template` for a model that fills in the middle: a Go template comment (the engine
+ * applies the model's own template) naming `.Prompt` and `.Suffix`, where Continue looks for
+ * `.Suffix` to tell whether a model takes a suffix.
+ */
+const FILL_IN_MIDDLE_TEMPLATE = "{{/* applied by the engine with the model's own template: /api/generate fills in the middle between .Prompt and .Suffix */}}";
+
 /** Ollama's `details`: syndicate serves no files, so no format, size or quantization to tell. */
 function ollamaDetails(entry: ModelEntry): Record<string, unknown> {
   return { parent_model: '', format: '', family: entry.owner, families: [entry.owner], parameter_size: '', quantization_level: '' };
@@ -251,15 +259,20 @@ export function ollamaRunningModelList(store: Store, reports: readonly EngineRep
 }
 
 /**
- * `POST /api/show` for one model (`auto:latest` is `auto`, `small:latest` the alias `small`), undefined when unknown: its details,
+ * `POST /api/show` for one model (`auto:latest` is `auto`, `small:latest` the alias `small`), or
+ * any other name `/api/chat` is routed by (`llama3.2`, `llama3.2:latest`, `ollama:llama3.2`: the
+ * tools that call it before a chat — Continue, Zed, Open WebUI — send the name the user gave them),
+ * undefined when nothing answers to it: its details,
  * its `capabilities` from the record (`embedding` for `kind: embedding`, else `completion`, and
- * `tools`, `vision`, `thinking` from its tags; for `auto`, any model's) and its context window as
- * `model_info["syndicate.context_length"]` and as `num_ctx` in `parameters` (for `auto`, the largest).
+ * `tools`, `vision`, `thinking` from its tags, `insert` with `completions` and `fill-in-middle`,
+ * with a `template` naming `.Suffix`; for `auto`, or a name several models answer to, any model's)
+ * and its context window as `model_info["syndicate.context_length"]` and as `num_ctx` in
+ * `parameters` (for `auto`, the largest).
  */
 export function ollamaModelShow(store: Store, id: string): Record<string, unknown> | undefined {
   const { entries, ids } = modelCatalog(store);
   const wanted = modelIdAmong(() => ids, id);
-  const entry = entries.find((candidate) => candidate.id === wanted);
+  const entry = entries.find((candidate) => candidate.id === wanted) ?? entryRoutedBy(store, wanted);
   if (entry === undefined) return undefined;
   const capabilities = new Set<string>();
   for (const model of entry.models) {
@@ -268,17 +281,21 @@ export function ollamaModelShow(store: Store, id: string): Record<string, unknow
       continue;
     }
     capabilities.add('completion');
-    for (const tag of model.tags ?? []) {
+    const tags = model.tags ?? [];
+    for (const tag of tags) {
       if (tag === 'tools' || tag === 'vision') capabilities.add(tag);
       if (tag === 'reasoning' || tag === 'thinking') capabilities.add('thinking');
     }
+    // What /api/generate answers with a suffix (routed as POST /v1/completions): Ollama's `insert`.
+    if (tags.includes(COMPLETIONS_TAG) && tags.includes(FILL_IN_MIDDLE_TAG)) capabilities.add('insert');
   }
   const contextLength = Math.max(0, ...entry.models.map((model) => model.contextWindow));
   return {
     modelfile: '',
     // A Modelfile's PARAMETER lines, as Ollama shows them: Continue reads its context window from `num_ctx` here.
     parameters: contextLength > 0 ? `${'num_ctx'.padEnd(30)} ${contextLength}` : '',
-    template: '',
+    // Continue sends a suffix (fill in the middle) only to a model whose template names `.Suffix`.
+    template: capabilities.has('insert') ? FILL_IN_MIDDLE_TEMPLATE : '',
     details: ollamaDetails(entry),
     model_info: { 'general.architecture': 'syndicate', 'general.basename': entry.id, 'syndicate.context_length': contextLength },
     capabilities: [...capabilities],

@@ -65,6 +65,21 @@ async function newestEvidence(): Promise<NonNullable<ReturnType<typeof getEviden
   return evidence!;
 }
 
+describe('POST /api/show for a model that fills in the middle', () => {
+  it('says so as Ollama does — the insert capability, a template naming .Suffix (where Continue looks) — and only for such a model', async () => {
+    const coder = await client(main).show({ model: `ollama:${CODER}` });
+    expect(coder.capabilities).toContain('insert');
+    // Continue's Ollama provider: `this.fimSupported = !!body?.template?.includes(".Suffix")`.
+    expect(coder.template.includes('.Suffix')).toBe(true);
+    // What that promises holds: a suffix sent to it is answered.
+    const answer = await client(main).generate({ model: `ollama:${CODER}`, prompt: PREFIX, suffix: SUFFIX, stream: false });
+    expect(answer.response).toBe(DEFAULT_ANSWER);
+    const chat = await client(main).show({ model: `ollama:${CHAT}` });
+    expect(chat.capabilities).not.toContain('insert');
+    expect(chat.template.includes('.Suffix')).toBe(false);
+  });
+});
+
 describe('POST /api/generate with a suffix, from the official ollama client', () => {
   it('fills in the middle as a text completion: the engine gets /v1/completions with prompt, suffix and the options; the client gets Ollama’s answer', async () => {
     const before = inferenceExchanges(ollama).length;

@@ -175,6 +175,21 @@ describe('POST /api/chat with the official ollama client', () => {
     expect(evidence?.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ setting: 'options.num_ctx' }), expect.objectContaining({ setting: 'keep_alive' })]));
   });
 
+  it('does not name an option sent as null as ignored: it asks for nothing, as a top-level field sent as null', async () => {
+    const response = await post(main, '/api/chat', {
+      model: `ollama:${OLLAMA_MODEL}`,
+      stream: false,
+      messages: [{ role: 'user', content: QUESTION }],
+      options: { temperature: null, num_ctx: null, top_k: null, num_predict: 16 },
+      keep_alive: null,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-syndicate-ignored-fields')).toBeNull();
+    await main.settled();
+    const evidence = getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(JSON.stringify(evidence?.warnings ?? [])).not.toContain('options.');
+  });
+
   it('returns tool calls with arguments as an object, and matches the tool result (by tool_name) to its call upstream', async () => {
     const first = await client(main).chat({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [weatherTool] });
     const calls = first.message.tool_calls ?? [];
@@ -394,6 +409,22 @@ describe('model listing and version', () => {
       .show({ model: 'mistral:7b' })
       .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ name: 'ResponseError', status_code: 404 });
+  });
+
+  it('shows a model by any name /api/chat answers to (Continue and Zed call show first, with the name the user typed)', async () => {
+    const listed = await client(main).show({ model: `ollama:${OLLAMA_MODEL}` });
+    for (const name of ['llama3.2', 'llama3.2:latest', 'ollama:llama3.2']) {
+      // The chat itself is answered under that name...
+      expect((await client(main).chat({ model: name, messages: [{ role: 'user', content: QUESTION }] })).message.content).toBe(DEFAULT_ANSWER);
+      // ...so show must not call the model unknown: the same capabilities and context window.
+      const shown = await client(main).show({ model: name });
+      expect([...shown.capabilities].sort()).toEqual(['completion', 'tools', 'vision']);
+      expect(shown.model_info).toMatchObject({ 'syndicate.context_length': 131_072 });
+      expect(shown.details).toEqual(listed.details);
+    }
+    // A name nothing answers to stays a 404, as the chat's.
+    await expect(client(main).show({ model: 'llama3.3' })).rejects.toMatchObject({ name: 'ResponseError', status_code: 404 });
+    await expect(client(main).chat({ model: 'llama3.3', messages: [{ role: 'user', content: QUESTION }] })).rejects.toMatchObject({ status_code: 404 });
   });
 
   it('answers GET / as Ollama does, without the token: tools (Page Assist) check it before anything else', async () => {

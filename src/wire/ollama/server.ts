@@ -364,7 +364,8 @@ function readCommon(
       if (numPredict !== undefined && numPredict > 0) settings.maxTokens = numPredict;
       if (seed !== undefined) settings.seed = seed;
       if (stop !== undefined) settings.stop = stop;
-      for (const name of Object.keys(options)) if (!INTERPRETED_OPTIONS.has(name)) ignored.push(`options.${name}`);
+      // An option sent as null asks for nothing and is not named, as a top-level field sent as null.
+      for (const name of unknownFields(options, INTERPRETED_OPTIONS)) ignored.push(`options.${name}`);
     }
   }
   const think = body['think'];
