@@ -18,6 +18,8 @@ export interface SwapModel {
   taggedForTask: boolean;
   /** GB it takes: what the engine reports when it does, else the record's `vramGb`; undefined when neither says. */
   vramGb: number | undefined;
+  /** A call of this process is using it now: never evicted, whatever its rank (its stream would be cut, or the load wait for it). */
+  inUse?: boolean;
 }
 
 export interface SwapRequest {
@@ -74,7 +76,7 @@ export function planSwap(request: SwapRequest): SwapPlan {
   if (requested.vramGb <= free) return { kind: 'load', evict: [], explanation: [...explanation, 'it fits: nothing to evict'] };
 
   const ordered = [...resident].sort((a, b) => compareRank(a, b, task) || (b.vramGb ?? 0) - (a.vramGb ?? 0));
-  const evictable = force ? ordered : ordered.filter((model) => compareRank(requested, model, task) > 0);
+  const evictable = ordered.filter((model) => model.inUse !== true && (force || compareRank(requested, model, task) > 0));
   const evict: SwapModel[] = [];
   let freed = free;
   for (const model of evictable) {
@@ -85,10 +87,13 @@ export function planSwap(request: SwapRequest): SwapPlan {
   }
   if (freed < requested.vramGb) {
     const kept = ordered.filter((model) => !evictable.includes(model));
-    const because =
-      kept.length === 0
-        ? 'even with every resident model evicted'
-        : `${requested.model} (priority ${requested.priority}${task === undefined ? '' : requested.taggedForTask ? `, tagged ${task}` : `, not tagged ${task}`}) does not outrank ${kept.map((model) => describe(model, task)).join(', ')}`;
+    const inUse = kept.filter((model) => model.inUse === true);
+    const outranking = kept.filter((model) => model.inUse !== true);
+    const reasons = [
+      outranking.length === 0 ? '' : `${requested.model} (priority ${requested.priority}${task === undefined ? '' : requested.taggedForTask ? `, tagged ${task}` : `, not tagged ${task}`}) does not outrank ${outranking.map((model) => describe(model, task)).join(', ')}`,
+      inUse.length === 0 ? '' : `${inUse.map((model) => describe(model, task)).join(', ')} ${inUse.length === 1 ? 'is' : 'are'} in use by a request in flight`,
+    ].filter((reason) => reason !== '');
+    const because = reasons.length === 0 ? 'even with every resident model evicted' : reasons.join('; ');
     return { kind: 'refused', message: `${requested.model} does not fit in the ${gigabytes(budgetGb)} GB budget: ${because}`, explanation };
   }
   explanation.push(`${force ? 'evicting (forced)' : 'evicting lower-ranked'}: ${evict.map((model) => describe(model, task)).join(', ')}`);

@@ -208,19 +208,26 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
       untriedForTime = queue.length - hop;
       break;
     }
-    const outcome = await attempt(context, input, {
-      requestId,
-      hop,
-      candidate,
-      provider,
-      request,
-      classification,
-      plan,
-      attempts,
-      permitToken: hop === 0 ? input.permitToken : undefined,
-      receivedAt,
-      totalMs: leftMs,
-    });
+    // In use until its answer is read: another request's hot-swap does not evict the model meanwhile.
+    const endCall = context.health.callStarted(provider.id, candidate.model);
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await attempt(context, input, {
+        requestId,
+        hop,
+        candidate,
+        provider,
+        request,
+        classification,
+        plan,
+        attempts,
+        permitToken: hop === 0 ? input.permitToken : undefined,
+        receivedAt,
+        totalMs: leftMs,
+      });
+    } finally {
+      endCall();
+    }
     if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
     attempts.push(outcome.report);
     if (outcome.kind === 'fatal') throw outcome.error.withDetails({ requestId, sensitivity: classification.level, attempts });

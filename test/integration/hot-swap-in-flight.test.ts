@@ -1,0 +1,76 @@
+/**
+ * Hot-swap while the gateway streams: a request for a higher-priority cold model on a full engine
+ * evicts lower-ranked models — but never one a request in flight is using (its stream would be cut
+ * by a llama.cpp router or llama-swap, and Ollama would hold the unload, and the load, until it
+ * ended). A real gateway over the fake Ollama, driven by the official `openai` client.
+ */
+import OpenAI from 'openai';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+
+const GB = 1e9;
+const CHAT = 'llama3.2:latest';
+const CODER = 'qwen2.5-coder:7b';
+
+let engine: FakeEngine;
+let gateway: TestGateway;
+
+/** The bodies the fake Ollama received on /api/generate (its load and unload endpoint). */
+function unloads(): unknown[] {
+  return engine.exchanges
+    .filter((exchange) => exchange.path === '/api/generate')
+    .map((exchange) => JSON.parse(exchange.requestBody.toString('utf8')) as Record<string, unknown>)
+    .filter((body) => body['keep_alive'] === 0);
+}
+
+describe('a cold higher-priority model on a full engine while a lower one streams', () => {
+  beforeEach(async () => {
+    // 8 GB budget: the chat model (4 GB, priority 2) is resident; the coder (5 GB, priority 5) needs it out.
+    engine = await startFakeEngine({ kind: 'ollama', models: [{ id: CHAT, sizeBytes: 4 * GB }, { id: CODER, sizeBytes: 5 * GB }], answer: 'one two three four five six seven eight nine ten' });
+    gateway = await startTestGateway({
+      providers: [
+        {
+          id: 'ollama',
+          class: 'local',
+          wire: 'openai',
+          baseUrl: engine.baseUrl,
+          engine: 'ollama',
+          vramBudgetGb: 8,
+          models: [
+            { id: CHAT, vramGb: 4, priority: 2 },
+            { id: CODER, vramGb: 5, priority: 5 },
+          ],
+        },
+      ],
+    });
+  });
+  afterEach(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  it('does not evict the model the stream is using: the cold one is refused meanwhile, naming why, and evicts it once the stream ended', { timeout: 90_000 }, async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    engine.setFault({ slowStreamMs: 400 }, 1, { model: CHAT });
+    const stream = await client.chat.completions.create({ model: `ollama:${CHAT}`, stream: true, messages: [{ role: 'user', content: 'Count to ten.' }] });
+    const iterator = stream[Symbol.asyncIterator]();
+    // The first chunk has arrived: the stream is in flight.
+    expect((await iterator.next()).done).toBe(false);
+
+    const refused = await client.chat.completions.create({ model: `ollama:${CODER}`, messages: [{ role: 'user', content: 'Write a haiku.' }] }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(OpenAI.APIError);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).message).toContain(`${CHAT} (priority 2, 4 GB) is in use by a request in flight`);
+    expect(unloads()).toEqual([]);
+
+    let text = '';
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) text += next.value.choices[0]?.delta.content ?? '';
+    expect(text).toContain('ten');
+    await gateway.settled();
+
+    // The stream over, the chat model is evictable again.
+    const answered = await client.chat.completions.create({ model: `ollama:${CODER}`, messages: [{ role: 'user', content: 'Write a haiku.' }] });
+    expect(answered.choices[0]?.message.content).toBeTruthy();
+    expect(unloads()).toEqual([{ model: CHAT, keep_alive: 0 }]);
+  });
+});
