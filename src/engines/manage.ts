@@ -433,21 +433,24 @@ const EVICTION_TIMEOUT_MS = 30_000;
  * route's hot-swap plan names are unloaded first (`Candidate.evicts`), and an engine that does not
  * load on request — vLLM asleep in sleep mode — is woken. Each step is recorded. A step that
  * fails does not stop the call (the engine then frees memory by its own rule, or the call fails on
- * its own and falls back) and comes back as a warning for the attempt's evidence.
+ * its own and falls back) and comes back as a warning for the attempt's evidence; the models
+ * unloaded come back too.
  */
 export async function prepareEngineForRoute(
   store: Store,
   provider: RegisteredProvider,
   route: { model: string; evicts?: readonly string[] },
   signal?: AbortSignal,
-): Promise<string[]> {
+): Promise<{ warnings: string[]; unloaded: string[] }> {
   const controller = controllerFor(provider.record);
   const warnings: string[] = [];
+  const unloaded: string[] = [];
   for (const model of route.evicts ?? []) {
     // A caller that went away needs no room made for it.
-    if (signal?.aborted === true) return warnings;
+    if (signal?.aborted === true) return { warnings, unloaded };
     try {
       await recordedOperation(store, { providerId: provider.id, model, kind: 'unload', detail: `evicted for ${route.model} (routing)` }, () => controller.unload(model, { timeoutMs: EVICTION_TIMEOUT_MS }));
+      unloaded.push(model);
     } catch (error) {
       if (!(error instanceof SyndicateError)) throw error;
       warnings.push(`could not unload ${model} to make room for ${route.model}: ${error.message}`);
@@ -464,5 +467,5 @@ export async function prepareEngineForRoute(
       warnings.push(`could not wake ${route.model}: ${error.message}`);
     }
   }
-  return warnings;
+  return { warnings, unloaded };
 }

@@ -531,7 +531,9 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   // leaves it `interrupted`, with the planned evictions in its route.
   if (candidate.warm === false && (candidate.evicts !== undefined || record.engine?.kind === 'vllm') && input.signal?.aborted !== true) {
     const { prepareEngineForRoute } = await import('../engines/manage.js');
-    for (const message of await prepareEngineForRoute(context.store, provider, candidate, input.signal)) warnings.push({ setting: 'engine', message });
+    const prepared = await prepareEngineForRoute(context.store, provider, candidate, input.signal);
+    for (const message of prepared.warnings) warnings.push({ setting: 'engine', message });
+    context.health.residentChanged(provider, { unloaded: prepared.unloaded });
   }
   const recorder = createRecorder(context.store, evidenceId, context.commits === undefined ? {} : { commits: context.commits });
   input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model, requestId, evidenceId, sensitivity: level, warnings });
@@ -743,6 +745,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   // A cold local model's first token includes its load, which the plan counts apart: like the
   // evidence seed (recentFirstTokens), the live figure leaves cold answers out.
   context.health.reportSuccess(provider, { model: candidate.model, ...(firstTokenMs === undefined || candidate.warm === false ? {} : { firstTokenMs }) });
+  // The engine loaded it to answer: warm for the next request, before the next probe says so.
+  if (candidate.warm === false) context.health.residentChanged(provider, { loaded: candidate.model });
   return {
     kind: 'success',
     result: {

@@ -2,6 +2,7 @@ import { UpstreamError, type SyndicateError } from '../errors.js';
 import type { ProviderClass } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { engineCredentialHeaders } from '../registry/credentials.js';
+import { sameOllamaModel } from '../registry/model-names.js';
 import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
@@ -306,6 +307,22 @@ export class HealthMonitor {
       if (observation?.resident !== undefined && observation.health.state === 'up') warm[provider.id] = observation.resident;
     }
     return warm;
+  }
+
+  /**
+   * The pipeline changed what a local engine holds: a cold model answered (`loaded`), models were
+   * unloaded to make room for it (`unloaded`). What the last probe found is amended until the next
+   * probe, so the next request is not planned against it — a model just loaded routed cold again
+   * (a second cold start counted, its evictions planned again), one just evicted routed warm.
+   */
+  residentChanged(provider: RegisteredProvider, change: { loaded?: string; unloaded?: readonly string[] }): void {
+    const observation = this.observations.get(provider.id);
+    if (observation?.resident === undefined || observation.health.state !== 'up' || observation.baseUrl !== provider.record.baseUrl) return;
+    const same = provider.record.engine?.kind === 'ollama' ? sameOllamaModel : (a: string, b: string): boolean => a === b;
+    const resident = observation.resident.filter((name) => !(change.unloaded ?? []).some((model) => same(model, name)));
+    const { loaded } = change;
+    if (loaded !== undefined && !resident.some((name) => same(loaded, name))) resident.push(loaded);
+    this.observations.set(provider.id, { ...observation, resident });
   }
 
   /**

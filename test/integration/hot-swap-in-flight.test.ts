@@ -6,6 +6,7 @@
  */
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { getEvidence } from '../../src/evidence/index.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
@@ -71,6 +72,54 @@ describe('a cold higher-priority model on a full engine while a lower one stream
     // The stream over, the chat model is evictable again.
     const answered = await client.chat.completions.create({ model: `ollama:${CODER}`, messages: [{ role: 'user', content: 'Write a haiku.' }] });
     expect(answered.choices[0]?.message.content).toBeTruthy();
+    expect(unloads()).toEqual([{ model: CHAT, keep_alive: 0 }]);
+  });
+});
+
+describe('what the gateway knows its engine holds, right after a cold call or an eviction', () => {
+  beforeEach(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', models: [{ id: CHAT, sizeBytes: 4 * GB }, { id: CODER, sizeBytes: 5 * GB }] });
+    gateway = await startTestGateway({
+      providers: [
+        {
+          id: 'ollama',
+          class: 'local',
+          wire: 'openai',
+          baseUrl: engine.baseUrl,
+          engine: 'ollama',
+          vramBudgetGb: 8,
+          models: [
+            { id: CHAT, vramGb: 4, priority: 2 },
+            { id: CODER, vramGb: 5, priority: 5 },
+          ],
+        },
+      ],
+    });
+  });
+  afterEach(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  /** The route of the answer's evidence: whether the model was warm, what it evicted. */
+  async function routed(model: string): Promise<Record<string, unknown>> {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const { response } = await client.chat.completions.create({ model: `ollama:${model}`, messages: [{ role: 'user', content: 'Hello.' }] }).withResponse();
+    await gateway.settled();
+    const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
+    return (evidence?.route as { chosen: Record<string, unknown> }).chosen;
+  }
+
+  it('the model a cold call loaded is warm for the next request (its load counted once), and the one it evicted cold (not routed warm past the budget)', { timeout: 90_000 }, async () => {
+    expect(await routed(CODER)).toMatchObject({ warm: false, evicts: [CHAT] });
+    // At once, within the gateway's probe interval: the engine holds the coder now, and not the chat model.
+    const again = await routed(CODER);
+    expect(again['warm']).toBe(true);
+    expect(again['evicts']).toBeUndefined();
+    // The chat model is out now: cold, and the coder it does not outrank leaves it no room (it was routed warm, past the budget).
+    const refused = await routed(CHAT).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(OpenAI.APIError);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).message).toContain(`${CHAT} (priority 2) does not outrank ${CODER}`);
     expect(unloads()).toEqual([{ model: CHAT, keep_alive: 0 }]);
   });
 });
