@@ -630,6 +630,13 @@ function coldSwap(
     const key = entry?.id ?? (ollama ? name.replace(/:latest$/, '') : name);
     if (!others.has(key)) others.set(key, swapModel(entry?.id ?? name, entry));
   }
+  // A model a call is using takes its room even when the last probe did not see it: a cold one
+  // being loaded for that call (two requests for two cold models would otherwise both fit in the same room).
+  for (const name of inUse) {
+    const entry = provider.record.models.find((candidate) => same(candidate.id, name));
+    if (entry === undefined || entry.id === model.id || [...others.values()].some((other) => same(other.model, name))) continue;
+    others.set(entry.id, swapModel(entry.id, entry));
+  }
   return planSwap({ requested: swapModel(model.id, model), resident: [...others.values()], budgetGb, task: tasks[0]?.rule.name, force: false });
 }
 

@@ -123,3 +123,47 @@ describe('what the gateway knows its engine holds, right after a cold call or an
     expect(unloads()).toEqual([{ model: CHAT, keep_alive: 0 }]);
   });
 });
+
+describe('two cold models one after the other while the first still streams', () => {
+  const MISTRAL = 'mistral:7b';
+  beforeEach(async () => {
+    // 8 GB: the chat model (4 GB, priority 2) resident; the coder (5 GB, priority 5) and mistral (5 GB, priority 6) each need all but 3 GB.
+    engine = await startFakeEngine({ kind: 'ollama', models: [{ id: CHAT, sizeBytes: 4 * GB }, { id: CODER, sizeBytes: 5 * GB }, { id: MISTRAL, sizeBytes: 5 * GB }], answer: 'one two three four five six seven eight nine ten' });
+    gateway = await startTestGateway({
+      providers: [
+        {
+          id: 'ollama',
+          class: 'local',
+          wire: 'openai',
+          baseUrl: engine.baseUrl,
+          engine: 'ollama',
+          vramBudgetGb: 8,
+          models: [
+            { id: CHAT, vramGb: 4, priority: 2 },
+            { id: CODER, vramGb: 5, priority: 5 },
+            { id: MISTRAL, vramGb: 5, priority: 6 },
+          ],
+        },
+      ],
+    });
+  });
+  afterEach(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  it('the model being loaded for the stream counts in the budget: the second is refused rather than loaded beside it (10 GB in an 8 GB budget)', { timeout: 90_000 }, async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    engine.setFault({ slowStreamMs: 400 }, 1, { model: CODER });
+    const stream = await client.chat.completions.create({ model: `ollama:${CODER}`, stream: true, messages: [{ role: 'user', content: 'Count to ten.' }] });
+    const iterator = stream[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+    expect(unloads()).toEqual([{ model: CHAT, keep_alive: 0 }]);
+
+    const refused = await client.chat.completions.create({ model: `ollama:${MISTRAL}`, messages: [{ role: 'user', content: 'Write a haiku.' }] }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(OpenAI.APIError);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).message).toContain(`${CODER} (priority 5, 5 GB) is in use by a request in flight`);
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next());
+    expect(engine.exchanges.filter((exchange) => exchange.path === '/v1/chat/completions').map((exchange) => (JSON.parse(exchange.requestBody.toString('utf8')) as { model: string }).model)).toEqual([CODER]);
+  });
+});
