@@ -348,7 +348,10 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
     if (options.dryRun !== true) recordEngineEvent(store, { providerId: provider.id, model: declared.id, kind: 'load', detail: `${options.detail ?? 'engine load'}: ${plan.message}`, outcome: 'refused' });
     throw new PolicyRefusalError('engine_swap_refused', plan.message, {
       // Named as a whole command: the gateway's Ollama clients ask for loads too, and have no --force.
-      hint: `unload a model first (\`syndicate engine unload PROVIDER:MODEL\`), raise the model's priority, or evict by rank regardless with \`syndicate engine load --force ${provider.id}:${declared.id}\``,
+      hint:
+        plan.cause === 'too_large'
+          ? `no eviction makes room for it (--force neither): if the host has the memory, raise engine.vramBudgetGb in ${provider.id}'s record; if the model takes less, correct its vramGb there`
+          : `unload a model first (\`syndicate engine unload PROVIDER:MODEL\`), raise the model's priority, or evict by rank regardless with \`syndicate engine load --force ${provider.id}:${declared.id}\``,
       details: { explanation: outcome.explanation },
     });
   }

@@ -35,7 +35,8 @@ export interface SwapRequest {
 
 export type SwapPlan =
   | { kind: 'load'; evict: SwapModel[]; explanation: string[] }
-  | { kind: 'refused'; message: string; explanation: string[] };
+  /** `too_large`: more than the whole budget, which no eviction helps; `no_room`: the models in the way may not be evicted. */
+  | { kind: 'refused'; cause: 'too_large' | 'no_room'; message: string; explanation: string[] };
 
 function rank(model: SwapModel, task: string | undefined): [number, number] {
   return [task !== undefined && model.taggedForTask ? 1 : 0, model.priority];
@@ -71,7 +72,7 @@ export function planSwap(request: SwapRequest): SwapPlan {
   const free = budgetGb - used;
   explanation.push(`budget ${gigabytes(budgetGb)} GB, in use ${gigabytes(used)} GB, ${requested.model} needs ${gigabytes(requested.vramGb)} GB`);
   if (requested.vramGb > budgetGb) {
-    return { kind: 'refused', message: `${requested.model} needs ${gigabytes(requested.vramGb)} GB, more than the engine's whole budget of ${gigabytes(budgetGb)} GB`, explanation };
+    return { kind: 'refused', cause: 'too_large', message: `${requested.model} needs ${gigabytes(requested.vramGb)} GB, more than the engine's whole budget of ${gigabytes(budgetGb)} GB`, explanation };
   }
   if (requested.vramGb <= free) return { kind: 'load', evict: [], explanation: [...explanation, 'it fits: nothing to evict'] };
 
@@ -94,7 +95,7 @@ export function planSwap(request: SwapRequest): SwapPlan {
       inUse.length === 0 ? '' : `${inUse.map((model) => describe(model, task)).join(', ')} ${inUse.length === 1 ? 'is' : 'are'} in use by a request in flight`,
     ].filter((reason) => reason !== '');
     const because = reasons.length === 0 ? 'even with every resident model evicted' : reasons.join('; ');
-    return { kind: 'refused', message: `${requested.model} does not fit in the ${gigabytes(budgetGb)} GB budget: ${because}`, explanation };
+    return { kind: 'refused', cause: 'no_room', message: `${requested.model} does not fit in the ${gigabytes(budgetGb)} GB budget: ${because}`, explanation };
   }
   explanation.push(`${force ? 'evicting (forced)' : 'evicting lower-ranked'}: ${evict.map((model) => describe(model, task)).join(', ')}`);
   return { kind: 'load', evict, explanation };

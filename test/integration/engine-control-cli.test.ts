@@ -299,6 +299,27 @@ describe('engine load --num-ctx (fake Ollama, 8 GB budget)', () => {
   });
 });
 
+describe('engine load of a model larger than the whole budget', () => {
+  const setup = budgetedOllamaScenario();
+
+  it('exit 4 naming both sizes, and a hint that fixes it: the budget or the size in the record, not --force or an unload that cannot help', async () => {
+    // The coder declared at 12 GB in the 8 GB budget, re-registered over the budgeted record.
+    const yaml = readFileSync(join(setup.scenario.home, 'ollama.yaml'), 'utf8').replace('vramGb: 5', 'vramGb: 12');
+    writeFileSync(join(setup.scenario.home, 'ollama.yaml'), yaml);
+    expect((await setup.scenario.cli(['provider', 'register', join(setup.scenario.home, 'ollama.yaml')])).exitCode).toBe(0);
+    for (const force of [[], ['--force']]) {
+      const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b', ...force]);
+      expect(result.exitCode).toBe(4);
+      expect(document['error']).toMatchObject({
+        code: 'engine_swap_refused',
+        message: "qwen2.5-coder:7b needs 12 GB, more than the engine's whole budget of 8 GB",
+        hint: "no eviction makes room for it (--force neither): if the host has the memory, raise engine.vramBudgetGb in ollama's record; if the model takes less, correct its vramGb there",
+      });
+    }
+    expect(generateRequests(setup.engine)).toEqual([]);
+  });
+});
+
 describe('engine load --num-ctx on an engine other than Ollama', () => {
   const setup = registeredEngineScenario('llamacpp', { kind: 'llama.cpp' });
 
