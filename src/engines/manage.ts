@@ -30,6 +30,8 @@ export interface EngineReport {
   reachable: boolean;
   /** Why the engine could not be asked, when it could not. */
   reason?: string;
+  /** Set when not reachable: `unreachable`, nothing answered (in time); `failing`, it answered, with an error (it runs: starting it would not help). */
+  cause?: 'unreachable' | 'failing';
   mode?: string;
   engineVersion?: string;
   /** Null when the engine is unreachable or does not tell. */
@@ -104,11 +106,13 @@ export async function engineReport(store: Store, provider: RegisteredProvider): 
   const launch = record.engine?.launch;
   let state: EngineState | undefined;
   let reason: string | undefined;
+  let cause: EngineReport['cause'];
   try {
     state = await controllerFor(record).state();
   } catch (error) {
     if (!(error instanceof UpstreamError)) throw error;
     reason = error.message;
+    cause = error.code === 'engine_unreachable' ? 'unreachable' : 'failing';
   }
   const resident = state?.resident?.map((model) => reportedModel(provider, model)) ?? null;
   const sizes = resident?.map((model) => model.vramGb);
@@ -119,6 +123,7 @@ export async function engineReport(store: Store, provider: RegisteredProvider): 
     baseUrl: record.baseUrl,
     reachable: state !== undefined,
     ...(reason === undefined ? {} : { reason }),
+    ...(cause === undefined ? {} : { cause }),
     ...(state?.mode === undefined ? {} : { mode: state.mode }),
     ...(state?.version === undefined ? {} : { engineVersion: state.version }),
     resident,
@@ -158,6 +163,12 @@ async function withinTime<T>(work: Promise<T>, timeoutMs: number): Promise<T | u
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** What to do about an engine that answers with errors: it runs, so not to start it, but to read why. */
+export function engineFailingHint(provider: RegisteredProvider, process: ManagedProcess | null | undefined): string {
+  const log = process === null || process === undefined ? "the engine's own log" : `its log (${shellWord(process.logPath)})`;
+  return `${provider.id}'s engine runs but answers with errors: read ${log}, and check that its baseUrl (${provider.record.baseUrl}) is that engine's and its record's engine.kind (${provider.record.engine?.kind ?? 'none'}) is right`;
 }
 
 /** What to do about an engine that does not answer: start it (how, when syndicate can), wait for the start syndicate made, or fix the base URL. */
