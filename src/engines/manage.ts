@@ -232,6 +232,8 @@ export interface LoadOptions {
   dryRun?: boolean;
   /** Who asked, for the load's engine event (default `engine load`). */
   detail?: string;
+  /** Models a call of this process is using now (the gateway's): never evicted, `force` or not. */
+  inUse?: readonly string[];
 }
 
 export interface LoadOutcome {
@@ -348,7 +350,10 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
   const others = resident.filter((entry) => !sameModel(provider, entry.model, declared.id));
   const plan = planSwap({
     requested: swapModel(declared.id, declared, declared.vramGb, options.task),
-    resident: others.map((entry) => swapModel(entry.model, declaredModel(provider, entry.model), residentGb(provider, entry), options.task)),
+    resident: others.map((entry) => ({
+      ...swapModel(entry.model, declaredModel(provider, entry.model), residentGb(provider, entry), options.task),
+      ...((options.inUse ?? []).some((used) => sameModel(provider, entry.model, used)) ? { inUse: true } : {}),
+    })),
     budgetGb: provider.record.engine?.vramBudgetGb,
     task: options.task,
     force: options.force === true,
@@ -362,7 +367,9 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
       hint:
         plan.cause === 'too_large'
           ? `no eviction makes room for it (--force neither): if the host has the memory, raise engine.vramBudgetGb in ${provider.id}'s record; if the model takes less, correct its vramGb there`
-          : `unload a model first (\`syndicate engine unload PROVIDER:MODEL\`), raise the model's priority, or evict by rank regardless with \`syndicate engine load --force ${provider.id}:${declared.id}\``,
+          : plan.cause === 'in_use'
+            ? 'load it again once the requests using the models in the way have ended'
+            : `unload a model first (\`syndicate engine unload PROVIDER:MODEL\`), raise the model's priority, or evict by rank regardless with \`syndicate engine load --force ${provider.id}:${declared.id}\``,
       details: { explanation: outcome.explanation },
     });
   }

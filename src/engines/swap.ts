@@ -35,8 +35,8 @@ export interface SwapRequest {
 
 export type SwapPlan =
   | { kind: 'load'; evict: SwapModel[]; explanation: string[] }
-  /** `too_large`: more than the whole budget, which no eviction helps; `no_room`: the models in the way may not be evicted. */
-  | { kind: 'refused'; cause: 'too_large' | 'no_room'; message: string; explanation: string[] };
+  /** `too_large`: more than the whole budget, which no eviction helps; `in_use`: only models a request in flight is using are in the way; `no_room`: models it does not outrank are. */
+  | { kind: 'refused'; cause: 'too_large' | 'in_use' | 'no_room'; message: string; explanation: string[] };
 
 function rank(model: SwapModel, task: string | undefined): [number, number] {
   return [task !== undefined && model.taggedForTask ? 1 : 0, model.priority];
@@ -95,7 +95,7 @@ export function planSwap(request: SwapRequest): SwapPlan {
       inUse.length === 0 ? '' : `${inUse.map((model) => describe(model, task)).join(', ')} ${inUse.length === 1 ? 'is' : 'are'} in use by a request in flight`,
     ].filter((reason) => reason !== '');
     const because = reasons.length === 0 ? 'even with every resident model evicted' : reasons.join('; ');
-    return { kind: 'refused', cause: 'no_room', message: `${requested.model} does not fit in the ${gigabytes(budgetGb)} GB budget: ${because}`, explanation };
+    return { kind: 'refused', cause: outranking.length === 0 && inUse.length > 0 ? 'in_use' : 'no_room', message: `${requested.model} does not fit in the ${gigabytes(budgetGb)} GB budget: ${because}`, explanation };
   }
   explanation.push(`${force ? 'evicting (forced)' : 'evicting lower-ranked'}: ${evict.map((model) => describe(model, task)).join(', ')}`);
   return { kind: 'load', evict, explanation };

@@ -4,6 +4,7 @@
  * by a llama.cpp router or llama-swap, and Ollama would hold the unload, and the load, until it
  * ended). A real gateway over the fake Ollama, driven by the official `openai` client.
  */
+import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getEvidence } from '../../src/evidence/index.js';
@@ -72,6 +73,39 @@ describe('a cold higher-priority model on a full engine while a lower one stream
     // The stream over, the chat model is evictable again.
     const answered = await client.chat.completions.create({ model: `ollama:${CODER}`, messages: [{ role: 'user', content: 'Write a haiku.' }] });
     expect(answered.choices[0]?.message.content).toBeTruthy();
+    expect(unloads()).toEqual([{ model: CHAT, keep_alive: 0 }]);
+  });
+});
+
+describe('an Ollama client loading a model through the gateway while a stream uses the one in the way', () => {
+  beforeEach(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', models: [{ id: CHAT, sizeBytes: 4 * GB }, { id: CODER, sizeBytes: 5 * GB }], answer: 'one two three four five six seven eight nine ten' });
+    gateway = await startTestGateway({
+      providers: [{ id: 'ollama', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'ollama', vramBudgetGb: 8, models: [{ id: CHAT, vramGb: 4, priority: 2 }, { id: CODER, vramGb: 5, priority: 5 }] }],
+    });
+  });
+  afterEach(async () => {
+    await gateway?.close();
+    await engine?.close();
+  });
+
+  it('is refused (403) naming the model in use, which is not unloaded; loaded once the stream ended', { timeout: 90_000 }, async () => {
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const ollama = new Ollama({ host: gateway.url, headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
+    engine.setFault({ slowStreamMs: 400 }, 1, { model: CHAT });
+    const stream = await openai.chat.completions.create({ model: `ollama:${CHAT}`, stream: true, messages: [{ role: 'user', content: 'Count to ten.' }] });
+    const iterator = stream[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+
+    const refused = await ollama.generate({ model: `ollama:${CODER}`, prompt: '' }).catch((caught: unknown) => caught);
+    expect(refused).toMatchObject({ name: 'ResponseError', status_code: 403 });
+    expect((refused as Error).message).toContain(`${CHAT} (priority 2, 4 GB) is in use by a request in flight`);
+    expect((refused as Error).message).toContain('load it again once the requests using the models in the way have ended');
+    expect(unloads()).toEqual([]);
+
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next());
+    await gateway.settled();
+    expect(await ollama.generate({ model: `ollama:${CODER}`, prompt: '' })).toMatchObject({ done_reason: 'load' });
     expect(unloads()).toEqual([{ model: CHAT, keep_alive: 0 }]);
   });
 });
