@@ -80,8 +80,9 @@ function statusCommand(): Command {
       'after',
       `
 Exits 1 when an engine it reports does not answer, or answers with an error (error code
-check_failed, every report in its details, cause unreachable or failing). With --embedded it exits 1 when node-llama-cpp is absent or not the release syndicate
-uses (engine_not_installed), or when its bindings do not load (engine_backend_unavailable).
+check_failed, every report in its details, cause unreachable or failing). With --embedded it
+exits 1 when node-llama-cpp is absent or not the release syndicate uses (engine_not_installed),
+or when its bindings do not load (engine_backend_unavailable).
 
 Examples:
   $ syndicate engine status
