@@ -30,6 +30,8 @@ export interface EngineReport {
   reachable: boolean;
   /** Why the engine could not be asked, when it could not. */
   reason?: string;
+  /** Set when not reachable: `unreachable`, nothing answered (in time); `failing`, it answered, with an error (it runs: starting it would not help). */
+  cause?: 'unreachable' | 'failing';
   mode?: string;
   engineVersion?: string;
   /** Null when the engine is unreachable or does not tell. */
@@ -104,11 +106,13 @@ export async function engineReport(store: Store, provider: RegisteredProvider): 
   const launch = record.engine?.launch;
   let state: EngineState | undefined;
   let reason: string | undefined;
+  let cause: EngineReport['cause'];
   try {
     state = await controllerFor(record).state();
   } catch (error) {
     if (!(error instanceof UpstreamError)) throw error;
     reason = error.message;
+    cause = error.code === 'engine_unreachable' ? 'unreachable' : 'failing';
   }
   const resident = state?.resident?.map((model) => reportedModel(provider, model)) ?? null;
   const sizes = resident?.map((model) => model.vramGb);
@@ -119,6 +123,7 @@ export async function engineReport(store: Store, provider: RegisteredProvider): 
     baseUrl: record.baseUrl,
     reachable: state !== undefined,
     ...(reason === undefined ? {} : { reason }),
+    ...(cause === undefined ? {} : { cause }),
     ...(state?.mode === undefined ? {} : { mode: state.mode }),
     ...(state?.version === undefined ? {} : { engineVersion: state.version }),
     resident,
@@ -158,6 +163,12 @@ async function withinTime<T>(work: Promise<T>, timeoutMs: number): Promise<T | u
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** What to do about an engine that answers with errors: it runs, so not to start it, but to read why. */
+export function engineFailingHint(provider: RegisteredProvider, process: ManagedProcess | null | undefined): string {
+  const log = process === null || process === undefined ? "the engine's own log" : `its log (${shellWord(process.logPath)})`;
+  return `${provider.id}'s engine runs but answers with errors: read ${log}, and check that its baseUrl (${provider.record.baseUrl}) is that engine's and its record's engine.kind (${provider.record.engine?.kind ?? 'none'}) is right`;
 }
 
 /** What to do about an engine that does not answer: start it (how, when syndicate can), wait for the start syndicate made, or fix the base URL. */
@@ -221,6 +232,8 @@ export interface LoadOptions {
   dryRun?: boolean;
   /** Who asked, for the load's engine event (default `engine load`). */
   detail?: string;
+  /** Models a call of this process is using now (the gateway's): never evicted, `force` or not. */
+  inUse?: readonly string[];
 }
 
 export interface LoadOutcome {
@@ -337,7 +350,10 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
   const others = resident.filter((entry) => !sameModel(provider, entry.model, declared.id));
   const plan = planSwap({
     requested: swapModel(declared.id, declared, declared.vramGb, options.task),
-    resident: others.map((entry) => swapModel(entry.model, declaredModel(provider, entry.model), residentGb(provider, entry), options.task)),
+    resident: others.map((entry) => ({
+      ...swapModel(entry.model, declaredModel(provider, entry.model), residentGb(provider, entry), options.task),
+      ...((options.inUse ?? []).some((used) => sameModel(provider, entry.model, used)) ? { inUse: true } : {}),
+    })),
     budgetGb: provider.record.engine?.vramBudgetGb,
     task: options.task,
     force: options.force === true,
@@ -348,7 +364,12 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
     if (options.dryRun !== true) recordEngineEvent(store, { providerId: provider.id, model: declared.id, kind: 'load', detail: `${options.detail ?? 'engine load'}: ${plan.message}`, outcome: 'refused' });
     throw new PolicyRefusalError('engine_swap_refused', plan.message, {
       // Named as a whole command: the gateway's Ollama clients ask for loads too, and have no --force.
-      hint: `unload a model first (\`syndicate engine unload PROVIDER:MODEL\`), raise the model's priority, or evict by rank regardless with \`syndicate engine load --force ${provider.id}:${declared.id}\``,
+      hint:
+        plan.cause === 'too_large'
+          ? `no eviction makes room for it (--force neither): if the host has the memory, raise engine.vramBudgetGb in ${provider.id}'s record; if the model takes less, correct its vramGb there`
+          : plan.cause === 'in_use'
+            ? 'load it again once the requests using the models in the way have ended'
+            : `unload a model first (\`syndicate engine unload PROVIDER:MODEL\`), raise the model's priority, or evict by rank regardless with \`syndicate engine load --force ${provider.id}:${declared.id}\``,
       details: { explanation: outcome.explanation },
     });
   }
@@ -433,21 +454,24 @@ const EVICTION_TIMEOUT_MS = 30_000;
  * route's hot-swap plan names are unloaded first (`Candidate.evicts`), and an engine that does not
  * load on request — vLLM asleep in sleep mode — is woken. Each step is recorded. A step that
  * fails does not stop the call (the engine then frees memory by its own rule, or the call fails on
- * its own and falls back) and comes back as a warning for the attempt's evidence.
+ * its own and falls back) and comes back as a warning for the attempt's evidence; the models
+ * unloaded come back too.
  */
 export async function prepareEngineForRoute(
   store: Store,
   provider: RegisteredProvider,
   route: { model: string; evicts?: readonly string[] },
   signal?: AbortSignal,
-): Promise<string[]> {
+): Promise<{ warnings: string[]; unloaded: string[] }> {
   const controller = controllerFor(provider.record);
   const warnings: string[] = [];
+  const unloaded: string[] = [];
   for (const model of route.evicts ?? []) {
     // A caller that went away needs no room made for it.
-    if (signal?.aborted === true) return warnings;
+    if (signal?.aborted === true) return { warnings, unloaded };
     try {
       await recordedOperation(store, { providerId: provider.id, model, kind: 'unload', detail: `evicted for ${route.model} (routing)` }, () => controller.unload(model, { timeoutMs: EVICTION_TIMEOUT_MS }));
+      unloaded.push(model);
     } catch (error) {
       if (!(error instanceof SyndicateError)) throw error;
       warnings.push(`could not unload ${model} to make room for ${route.model}: ${error.message}`);
@@ -464,5 +488,5 @@ export async function prepareEngineForRoute(
       warnings.push(`could not wake ${route.model}: ${error.message}`);
     }
   }
-  return warnings;
+  return { warnings, unloaded };
 }

@@ -18,6 +18,8 @@ export interface SwapModel {
   taggedForTask: boolean;
   /** GB it takes: what the engine reports when it does, else the record's `vramGb`; undefined when neither says. */
   vramGb: number | undefined;
+  /** A call of this process is using it now: never evicted, whatever its rank (its stream would be cut, or the load wait for it). */
+  inUse?: boolean;
 }
 
 export interface SwapRequest {
@@ -33,7 +35,8 @@ export interface SwapRequest {
 
 export type SwapPlan =
   | { kind: 'load'; evict: SwapModel[]; explanation: string[] }
-  | { kind: 'refused'; message: string; explanation: string[] };
+  /** `too_large`: more than the whole budget, which no eviction helps; `in_use`: only models a request in flight is using are in the way; `no_room`: models it does not outrank are. */
+  | { kind: 'refused'; cause: 'too_large' | 'in_use' | 'no_room'; message: string; explanation: string[] };
 
 function rank(model: SwapModel, task: string | undefined): [number, number] {
   return [task !== undefined && model.taggedForTask ? 1 : 0, model.priority];
@@ -69,12 +72,12 @@ export function planSwap(request: SwapRequest): SwapPlan {
   const free = budgetGb - used;
   explanation.push(`budget ${gigabytes(budgetGb)} GB, in use ${gigabytes(used)} GB, ${requested.model} needs ${gigabytes(requested.vramGb)} GB`);
   if (requested.vramGb > budgetGb) {
-    return { kind: 'refused', message: `${requested.model} needs ${gigabytes(requested.vramGb)} GB, more than the engine's whole budget of ${gigabytes(budgetGb)} GB`, explanation };
+    return { kind: 'refused', cause: 'too_large', message: `${requested.model} needs ${gigabytes(requested.vramGb)} GB, more than the engine's whole budget of ${gigabytes(budgetGb)} GB`, explanation };
   }
   if (requested.vramGb <= free) return { kind: 'load', evict: [], explanation: [...explanation, 'it fits: nothing to evict'] };
 
   const ordered = [...resident].sort((a, b) => compareRank(a, b, task) || (b.vramGb ?? 0) - (a.vramGb ?? 0));
-  const evictable = force ? ordered : ordered.filter((model) => compareRank(requested, model, task) > 0);
+  const evictable = ordered.filter((model) => model.inUse !== true && (force || compareRank(requested, model, task) > 0));
   const evict: SwapModel[] = [];
   let freed = free;
   for (const model of evictable) {
@@ -85,11 +88,14 @@ export function planSwap(request: SwapRequest): SwapPlan {
   }
   if (freed < requested.vramGb) {
     const kept = ordered.filter((model) => !evictable.includes(model));
-    const because =
-      kept.length === 0
-        ? 'even with every resident model evicted'
-        : `${requested.model} (priority ${requested.priority}${task === undefined ? '' : requested.taggedForTask ? `, tagged ${task}` : `, not tagged ${task}`}) does not outrank ${kept.map((model) => describe(model, task)).join(', ')}`;
-    return { kind: 'refused', message: `${requested.model} does not fit in the ${gigabytes(budgetGb)} GB budget: ${because}`, explanation };
+    const inUse = kept.filter((model) => model.inUse === true);
+    const outranking = kept.filter((model) => model.inUse !== true);
+    const reasons = [
+      outranking.length === 0 ? '' : `${requested.model} (priority ${requested.priority}${task === undefined ? '' : requested.taggedForTask ? `, tagged ${task}` : `, not tagged ${task}`}) does not outrank ${outranking.map((model) => describe(model, task)).join(', ')}`,
+      inUse.length === 0 ? '' : `${inUse.map((model) => describe(model, task)).join(', ')} ${inUse.length === 1 ? 'is' : 'are'} in use by a request in flight`,
+    ].filter((reason) => reason !== '');
+    const because = reasons.length === 0 ? 'even with every resident model evicted' : reasons.join('; ');
+    return { kind: 'refused', cause: outranking.length === 0 && inUse.length > 0 ? 'in_use' : 'no_room', message: `${requested.model} does not fit in the ${gigabytes(budgetGb)} GB budget: ${because}`, explanation };
   }
   explanation.push(`${force ? 'evicting (forced)' : 'evicting lower-ranked'}: ${evict.map((model) => describe(model, task)).join(', ')}`);
   return { kind: 'load', evict, explanation };

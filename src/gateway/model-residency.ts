@@ -74,8 +74,14 @@ export async function changeModelResidency(context: PipelineContext, change: Res
     const ollama = change.action === 'load' && provider.record.engine?.kind === 'ollama';
     const settings = ollama ? { ...(change.keepAlive === undefined ? {} : { keepAlive: change.keepAlive }), ...(change.options === undefined ? {} : { modelOptions: change.options }) } : {};
     try {
-      if (change.action === 'unload') await unloadEngineModel(context.store, provider, model.id, options);
-      else await loadEngineModel(context.store, provider, model.id, { ...options, ...settings });
+      if (change.action === 'unload') {
+        await unloadEngineModel(context.store, provider, model.id, options);
+        context.health.residentChanged(provider, { unloaded: [model.id] });
+      } else {
+        // A model this gateway is streaming from is not evicted for a client's load.
+        const loaded = await loadEngineModel(context.store, provider, model.id, { ...options, ...settings, inUse: context.health.inUseSnapshot()[provider.id] ?? [] });
+        context.health.residentChanged(provider, { loaded: model.id, unloaded: loaded.evicted.map((entry) => entry.model) });
+      }
     } catch (error) {
       if (!(error instanceof UpstreamError) || error.code !== 'engine_unreachable') throw error;
       down ??= error;

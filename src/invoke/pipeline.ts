@@ -208,19 +208,26 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
       untriedForTime = queue.length - hop;
       break;
     }
-    const outcome = await attempt(context, input, {
-      requestId,
-      hop,
-      candidate,
-      provider,
-      request,
-      classification,
-      plan,
-      attempts,
-      permitToken: hop === 0 ? input.permitToken : undefined,
-      receivedAt,
-      totalMs: leftMs,
-    });
+    // In use until its answer is read: another request's hot-swap does not evict the model meanwhile.
+    const endCall = context.health.callStarted(provider.id, candidate.model);
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await attempt(context, input, {
+        requestId,
+        hop,
+        candidate,
+        provider,
+        request,
+        classification,
+        plan,
+        attempts,
+        permitToken: hop === 0 ? input.permitToken : undefined,
+        receivedAt,
+        totalMs: leftMs,
+      });
+    } finally {
+      endCall();
+    }
     if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
     attempts.push(outcome.report);
     if (outcome.kind === 'fatal') throw outcome.error.withDetails({ requestId, sensitivity: classification.level, attempts });
@@ -524,7 +531,9 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   // leaves it `interrupted`, with the planned evictions in its route.
   if (candidate.warm === false && (candidate.evicts !== undefined || record.engine?.kind === 'vllm') && input.signal?.aborted !== true) {
     const { prepareEngineForRoute } = await import('../engines/manage.js');
-    for (const message of await prepareEngineForRoute(context.store, provider, candidate, input.signal)) warnings.push({ setting: 'engine', message });
+    const prepared = await prepareEngineForRoute(context.store, provider, candidate, input.signal);
+    for (const message of prepared.warnings) warnings.push({ setting: 'engine', message });
+    context.health.residentChanged(provider, { unloaded: prepared.unloaded });
   }
   const recorder = createRecorder(context.store, evidenceId, context.commits === undefined ? {} : { commits: context.commits });
   input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model, requestId, evidenceId, sensitivity: level, warnings });
@@ -736,6 +745,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   // A cold local model's first token includes its load, which the plan counts apart: like the
   // evidence seed (recentFirstTokens), the live figure leaves cold answers out.
   context.health.reportSuccess(provider, { model: candidate.model, ...(firstTokenMs === undefined || candidate.warm === false ? {} : { firstTokenMs }) });
+  // The engine loaded it to answer: warm for the next request, before the next probe says so.
+  if (candidate.warm === false) context.health.residentChanged(provider, { loaded: candidate.model });
   return {
     kind: 'success',
     result: {

@@ -2,6 +2,7 @@ import { UpstreamError, type SyndicateError } from '../errors.js';
 import type { ProviderClass } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { engineCredentialHeaders } from '../registry/credentials.js';
+import { sameOllamaModel } from '../registry/model-names.js';
 import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
@@ -19,7 +20,7 @@ import {
   type SharedHold,
   type SharedToolsRefusal,
 } from './shared-holds.js';
-import type { HealthSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, ToolsRefusalSnapshot, WarmSnapshot } from './types.js';
+import type { HealthSnapshot, InUseSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, ToolsRefusalSnapshot, WarmSnapshot } from './types.js';
 
 /** Reads JSON metadata from a local engine, with the record's credential headers (`engineCredentialHeaders`); injectable for tests. */
 export type EngineProbe = (url: string, timeoutMs: number, headers: Record<string, string>) => Promise<unknown>;
@@ -262,6 +263,8 @@ export class HealthMonitor {
   /** Provider id -> model id -> first token of its last answer, with the base URL it was observed at. */
   private readonly firstTokens = new Map<string, { baseUrl: string; byModel: Map<string, number> }>();
   private readonly rateLimits = new Map<string, RateLimit>();
+  /** Provider id -> model id -> how many calls of this process are using it now (`callStarted`). */
+  private readonly callsInFlight = new Map<string, Map<string, number>>();
   private readonly failureRuns = new Map<string, FailureRun>();
   /** `modelKey(provider, model)` -> its hold; provider-wide state above always comes first. */
   private readonly modelHolds = new Map<string, ModelHold>();
@@ -304,6 +307,46 @@ export class HealthMonitor {
       if (observation?.resident !== undefined && observation.health.state === 'up') warm[provider.id] = observation.resident;
     }
     return warm;
+  }
+
+  /**
+   * The pipeline changed what a local engine holds: a cold model answered (`loaded`), models were
+   * unloaded to make room for it (`unloaded`). What the last probe found is amended until the next
+   * probe, so the next request is not planned against it — a model just loaded routed cold again
+   * (a second cold start counted, its evictions planned again), one just evicted routed warm.
+   */
+  residentChanged(provider: RegisteredProvider, change: { loaded?: string; unloaded?: readonly string[] }): void {
+    const observation = this.observations.get(provider.id);
+    if (observation?.resident === undefined || observation.health.state !== 'up' || observation.baseUrl !== provider.record.baseUrl) return;
+    const same = provider.record.engine?.kind === 'ollama' ? sameOllamaModel : (a: string, b: string): boolean => a === b;
+    const resident = observation.resident.filter((name) => !(change.unloaded ?? []).some((model) => same(model, name)));
+    const { loaded } = change;
+    if (loaded !== undefined && !resident.some((name) => same(loaded, name))) resident.push(loaded);
+    this.observations.set(provider.id, { ...observation, resident });
+  }
+
+  /**
+   * A call of `model` begins in this process (its eviction planned, its request sent, its stream
+   * read); the function returned ends it. Until then the model is in use (`inUseSnapshot`).
+   */
+  callStarted(providerId: string, model: string): () => void {
+    const byModel = this.callsInFlight.get(providerId) ?? new Map<string, number>();
+    this.callsInFlight.set(providerId, byModel);
+    byModel.set(model, (byModel.get(model) ?? 0) + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const left = (byModel.get(model) ?? 1) - 1;
+      if (left > 0) byModel.set(model, left);
+      else byModel.delete(model);
+      if (byModel.size === 0 && this.callsInFlight.get(providerId) === byModel) this.callsInFlight.delete(providerId);
+    };
+  }
+
+  /** The models each provider has a call of this process in flight with. */
+  inUseSnapshot(): InUseSnapshot {
+    return Object.fromEntries([...this.callsInFlight].map(([providerId, byModel]) => [providerId, [...byModel.keys()]]));
   }
 
   /**

@@ -119,7 +119,7 @@ const REMEDIES: { rules: readonly ExclusionRule[]; hint: string | ((context: Rem
   { rules: ['latency_budget'], hint: "the workflow's latency budget excludes the rest: relax it in the policy" },
   {
     rules: ['engine_budget'],
-    hint: "the model is cold and its engine's VRAM budget is held by models that outrank it: unload one (`syndicate engine unload PROVIDER:MODEL`), load this one with `syndicate engine load PROVIDER:MODEL --force`, or raise its priority in the record",
+    hint: "the model is cold and its engine's VRAM budget is held by models that outrank it, or that a request in flight is using (try again once it has ended): unload one (`syndicate engine unload PROVIDER:MODEL`), load this one with `syndicate engine load PROVIDER:MODEL --force`, or raise its priority in the record (a model larger than the whole budget: raise engine.vramBudgetGb, or correct its vramGb)",
   },
   { rules: ['blocked', 'retired'], hint: 'blocked or retired providers are never called: register another one' },
 ];

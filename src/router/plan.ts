@@ -299,8 +299,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       exclude('latency_budget', `expected first token ${latency.expectedMs} ms exceeds the ${input.workflow} budget of ${firstTokenBudget} ms`);
     }
 
-    const swap = latency.warm === false ? coldSwap(provider, model, context.warm?.[provider.id] ?? [], preferTags, tasks) : undefined;
-    if (swap?.kind === 'refused') exclude('engine_budget', `cold, and loading it would evict a model it does not outrank: ${swap.message}`);
+    const swap = latency.warm === false ? coldSwap(provider, model, context.warm?.[provider.id] ?? [], context.inUse?.[provider.id] ?? [], preferTags, tasks) : undefined;
+    if (swap?.kind === 'refused') exclude('engine_budget', `cold, and no room can be made for it: ${swap.message}`);
     else if (swap !== undefined && swap.evict.length > 0) reasons.push(`cold on a full engine: loading it evicts ${swap.evict.map((entry) => `${entry.model} (priority ${entry.priority})`).join(', ')}`);
 
     // Only a candidate that misses nothing but the first-token budget may come back as a last resort.
@@ -602,20 +602,41 @@ function formatIndexes(indexes: readonly number[]): string {
  * names them, and the pipeline unloads them before the call — so the engine's own eviction rule
  * (least recently used) never picks a higher-priority model instead. Undefined: no budget.
  */
-function coldSwap(provider: RegisteredProvider, model: ProviderModel, resident: readonly string[], preferTags: ReadonlySet<string>, tasks: readonly MatchedTask[]): SwapPlan | undefined {
+function coldSwap(
+  provider: RegisteredProvider,
+  model: ProviderModel,
+  resident: readonly string[],
+  inUse: readonly string[],
+  preferTags: ReadonlySet<string>,
+  tasks: readonly MatchedTask[],
+): SwapPlan | undefined {
   const budgetGb = provider.record.engine?.vramBudgetGb;
   if (provider.record.class !== 'local' || budgetGb === undefined) return undefined;
   const tagged = (entry: ProviderModel | undefined): boolean => entry?.tags?.some((tag) => preferTags.has(tag)) ?? false;
-  const swapModel = (name: string, entry: ProviderModel | undefined): SwapModel => ({ model: name, priority: entry?.priority ?? 0, taggedForTask: tagged(entry), vramGb: entry?.vramGb });
-  const others = new Map<string, SwapModel>();
   // Ollama names `x` and `x:latest` the same model (its /api/ps answer is read as both).
   const ollama = provider.record.engine?.kind === 'ollama';
   const same = (declared: string, name: string): boolean => (ollama ? sameOllamaModel(declared, name) : declared === name);
+  // A model a call of this process is using (a stream being read) is never evicted for another.
+  const swapModel = (name: string, entry: ProviderModel | undefined): SwapModel => ({
+    model: name,
+    priority: entry?.priority ?? 0,
+    taggedForTask: tagged(entry),
+    vramGb: entry?.vramGb,
+    ...(inUse.some((used) => same(used, name)) ? { inUse: true } : {}),
+  });
+  const others = new Map<string, SwapModel>();
   for (const name of resident) {
     const entry = provider.record.models.find((candidate) => same(candidate.id, name));
     if (entry?.id === model.id) continue;
     const key = entry?.id ?? (ollama ? name.replace(/:latest$/, '') : name);
     if (!others.has(key)) others.set(key, swapModel(entry?.id ?? name, entry));
+  }
+  // A model a call is using takes its room even when the last probe did not see it: a cold one
+  // being loaded for that call (two requests for two cold models would otherwise both fit in the same room).
+  for (const name of inUse) {
+    const entry = provider.record.models.find((candidate) => same(candidate.id, name));
+    if (entry === undefined || entry.id === model.id || [...others.values()].some((other) => same(other.model, name))) continue;
+    others.set(entry.id, swapModel(entry.id, entry));
   }
   return planSwap({ requested: swapModel(model.id, model), resident: [...others.values()], budgetGb, task: tasks[0]?.rule.name, force: false });
 }

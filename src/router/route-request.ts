@@ -125,6 +125,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
     modelHealth: monitor.modelSnapshot(options.providers),
     toolsRefused: monitor.toolsRefusalSnapshot(options.providers),
     warm,
+    inUse: monitor.inUseSnapshot(),
     liveFirstTokens: monitor.firstTokenSnapshot(options.providers),
     ...(options.store === undefined ? {} : { spentTodayUsd: lazySpend(options.store, now) }),
     ...(options.coldStartMs === undefined ? {} : { coldStartMs: options.coldStartMs }),

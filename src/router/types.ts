@@ -91,6 +91,9 @@ export type ToolsRefusalSnapshot = Readonly<Record<string, Readonly<Record<strin
 /** Provider id -> ids of the models resident (loaded) right now. A provider absent here: unknown. */
 export type WarmSnapshot = Readonly<Record<string, readonly string[]>>;
 
+/** Provider id -> ids of the models a call of this process is using right now (`HealthMonitor.callStarted`). */
+export type InUseSnapshot = Readonly<Record<string, readonly string[]>>;
+
 /**
  * Provider id -> model id -> the time to first token of that model's last answer in this process
  * (`HealthMonitor.firstTokenSnapshot`), in ms. Per model, as evidence seeds it (`FirstTokenHistory`):
@@ -132,6 +135,8 @@ export interface RouteContext {
   /** Models whose engine refused a request's tools, in this process or another on the store: excluded from requests with tools only. */
   toolsRefused?: ToolsRefusalSnapshot;
   warm?: WarmSnapshot;
+  /** Models a call of this process is using now: a cold model's hot-swap never evicts them (a stream would be cut, or the load wait for it). */
+  inUse?: InUseSnapshot;
   /** Spend so far in the current UTC day, for the per-day ceiling. */
   spentTodayUsd?: number | (() => number);
   /** What loading a model has cost on this host (`coldStartEstimator`); undefined when never seen. */

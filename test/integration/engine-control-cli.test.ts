@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -299,6 +301,27 @@ describe('engine load --num-ctx (fake Ollama, 8 GB budget)', () => {
   });
 });
 
+describe('engine load of a model larger than the whole budget', () => {
+  const setup = budgetedOllamaScenario();
+
+  it('exit 4 naming both sizes, and a hint that fixes it: the budget or the size in the record, not --force or an unload that cannot help', async () => {
+    // The coder declared at 12 GB in the 8 GB budget, re-registered over the budgeted record.
+    const yaml = readFileSync(join(setup.scenario.home, 'ollama.yaml'), 'utf8').replace('vramGb: 5', 'vramGb: 12');
+    writeFileSync(join(setup.scenario.home, 'ollama.yaml'), yaml);
+    expect((await setup.scenario.cli(['provider', 'register', join(setup.scenario.home, 'ollama.yaml')])).exitCode).toBe(0);
+    for (const force of [[], ['--force']]) {
+      const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b', ...force]);
+      expect(result.exitCode).toBe(4);
+      expect(document['error']).toMatchObject({
+        code: 'engine_swap_refused',
+        message: "qwen2.5-coder:7b needs 12 GB, more than the engine's whole budget of 8 GB",
+        hint: "no eviction makes room for it (--force neither): if the host has the memory, raise engine.vramBudgetGb in ollama's record; if the model takes less, correct its vramGb there",
+      });
+    }
+    expect(generateRequests(setup.engine)).toEqual([]);
+  });
+});
+
 describe('engine load --num-ctx on an engine other than Ollama', () => {
   const setup = registeredEngineScenario('llamacpp', { kind: 'llama.cpp' });
 
@@ -397,6 +420,28 @@ describe('engine status of an engine that does not answer', () => {
     expect(error.message).toBe('1 of 1 engine did not answer: gone');
     expect(error.details.engines[0]).toMatchObject({ provider: 'gone', reachable: false, reason: expect.stringContaining('connection refused') });
     expect(error.hint).toContain('start gone');
+  });
+
+  it('an engine that answers with an error runs: exit 1 saying so (cause failing), not "did not answer", and the hint does not say to start it', async () => {
+    const failing = createServer((_request, response) => response.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"boom"}'));
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => failing.close(() => resolve())));
+    const port = (failing.address() as AddressInfo).port;
+    writeFileSync(join(scenario.home, 'broken.yaml'), ['apiVersion: syndicate/v1', 'kind: Provider', 'id: broken', 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama-swap', 'models:', '  - id: m', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []', ''].join('\n'));
+    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'broken.yaml')])).exitCode).toBe(0);
+    onTestFinished(async () => {
+      expect((await scenario.cli(['provider', 'remove', 'broken'])).exitCode).toBe(0);
+    });
+    const { result, document } = await scenario.json(['engine', 'status', 'broken']);
+    expect(result.exitCode).toBe(1);
+    const error = document['error'] as { message: string; hint: string; details: { engines: Record<string, unknown>[] } };
+    expect(error.message).toBe('1 of 1 engine answered with an error: broken');
+    expect(error.details.engines[0]).toMatchObject({ provider: 'broken', reachable: false, cause: 'failing', reason: expect.stringContaining('answered HTTP 500') });
+    expect(error.hint).toBe(`broken's engine runs but answers with errors: read the engine's own log, and check that its baseUrl (http://127.0.0.1:${port}/v1) is that engine's and its record's engine.kind (llama-swap) is right`);
+    const human = await scenario.cli(['engine', 'status']);
+    expect(human.exitCode).toBe(1);
+    expect(human.stdout).toMatch(/^broken v1 {2}failing {2}llama-swap/m);
+    expect(human.stderr).toContain('2 engines did not answer: gone; answered with an error: broken');
   });
 
   it('load --keep-alive on an engine other than Ollama: refused (exit 2) before the engine is asked anything, not silently dropped', async () => {

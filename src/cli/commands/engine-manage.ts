@@ -36,7 +36,7 @@ function modelLine(model: ReportedModel): string {
 }
 
 function printReport(output: Output, report: EngineReport): void {
-  const state = report.reachable ? output.color.green('up') : output.color.red('down');
+  const state = report.reachable ? output.color.green('up') : output.color.red(report.cause === 'failing' ? 'failing' : 'down');
   const detail = [report.kind, report.engineVersion, report.mode].filter((part) => part !== undefined).join(' ');
   output.line(`${output.color.bold(report.provider)} v${report.providerVersion}  ${state}  ${detail}  ${report.baseUrl}`);
   if (!report.reachable) output.line(`  ${report.reason ?? 'unreachable'}`);
@@ -46,7 +46,7 @@ function printReport(output: Output, report: EngineReport): void {
   if (report.process !== null) {
     output.line(`  process: pid ${report.process.pid}${report.process.alive ? '' : ' (exited)'}, started by syndicate ${report.process.startedAt}, log ${report.process.logPath}`);
   } else if (report.launch !== null) {
-    output.line(`  launch: ${report.launch}${report.reachable ? ' (running, not started by syndicate)' : output.forHome(` (\`syndicate engine start ${report.provider}\`)`)}`);
+    output.line(`  launch: ${report.launch}${report.reachable || report.cause === 'failing' ? ' (running, not started by syndicate)' : output.forHome(` (\`syndicate engine start ${report.provider}\`)`)}`);
   }
 }
 
@@ -79,9 +79,10 @@ function statusCommand(): Command {
     .addHelpText(
       'after',
       `
-Exits 1 when an engine it reports does not answer (error code check_failed, every report in its
-details). With --embedded it exits 1 when node-llama-cpp is absent or not the release syndicate
-uses (engine_not_installed), or when its bindings do not load (engine_backend_unavailable).
+Exits 1 when an engine it reports does not answer, or answers with an error (error code
+check_failed, every report in its details, cause unreachable or failing). With --embedded it
+exits 1 when node-llama-cpp is absent or not the release syndicate uses (engine_not_installed),
+or when its bindings do not load (engine_backend_unavailable).
 
 Examples:
   $ syndicate engine status
@@ -98,7 +99,7 @@ Examples:
         await embeddedStatus(context);
         return;
       }
-      const { engineDownHint, engineReport, localEngineProviders } = await import('../../engines/manage.js');
+      const { engineDownHint, engineFailingHint, engineReport, localEngineProviders } = await import('../../engines/manage.js');
       const store = await context.store({ existing: true });
       const providers = providerId === undefined ? localEngineProviders(store) : [await localProvider(context, providerId)];
       const reports = await Promise.all(providers.map((provider) => engineReport(store, provider)));
@@ -117,8 +118,12 @@ Examples:
       if (down.length > 0) {
         const first = down[0]!;
         const firstProvider = providers.find((provider) => provider.id === first.provider)!;
-        throw new CheckFailedError(`${down.length} of ${counted(reports.length, 'engine')} did not answer: ${down.map((report) => report.provider).join(', ')}`, {
-          hint: engineDownHint(firstProvider, first.process),
+        const silent = down.filter((report) => report.cause !== 'failing');
+        const failing = down.filter((report) => report.cause === 'failing');
+        const named = (group: EngineReport[]): string => group.map((report) => report.provider).join(', ');
+        const parts = [silent.length === 0 ? '' : `did not answer: ${named(silent)}`, failing.length === 0 ? '' : `answered with an error: ${named(failing)}`].filter((part) => part !== '');
+        throw new CheckFailedError(`${down.length} of ${counted(reports.length, 'engine')} ${parts.join('; ')}`, {
+          hint: first.cause === 'failing' ? engineFailingHint(firstProvider, first.process) : engineDownHint(firstProvider, first.process),
           details: { engines: reports },
         });
       }

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { answerControl } from './control.js';
-import { answerDiscovery } from './discovery.js';
+import { answerDiscovery, findOllamaModel } from './discovery.js';
 import { DEFAULT_MODELS, FALLBACK_CONTEXT, type EngineState } from './engine-state.js';
 import { answerInference, errorReply, isInferencePath } from './inference.js';
-import { DEFAULT_ANSWER } from './model-behaviour.js';
+import { DEFAULT_ANSWER, parseJsonObject } from './model-behaviour.js';
 import { loadJsonTemplate, loadTextTemplate } from './templates.js';
 import { goJson, jsonHeaders, type Reply } from './wire-format.js';
 
@@ -113,7 +113,7 @@ export interface FakeEngineOptions {
    * one). From 0.12.11 on it returns token logprobs (see logprobs.ts); before, it ignores the fields.
    */
   ollamaVersion?: string;
-  /** How long a model load takes (Ollama's `/api/generate` load, llama.cpp's router, LM Studio's load), default 30 ms. */
+  /** How long a model load takes (Ollama's `/api/generate` load and its first request for a model it does not hold, llama.cpp's router, LM Studio's load), default 30 ms. */
   loadDelayMs?: number;
   /** Models resident at start (default: the first; none for a llama.cpp router). */
   resident?: string[];
@@ -328,6 +328,13 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
         return;
       }
       if (kind === 'llama.cpp') state.sleeping = false;
+      // Ollama loads a model it does not hold on the first request for it (its scheduler starts a
+      // runner, then the request is answered): that request takes the load's time.
+      const cold = kind === 'ollama' ? findOllamaModel(state, parseJsonObject(body)?.['model']) : undefined;
+      if (cold !== undefined && !state.resident.has(cold.id)) {
+        later(state.loadDelayMs, () => deliver(answerInference(state, path, body, request.headers), writer, currentFault));
+        return;
+      }
       const reply = answerInference(state, path, body, request.headers);
       deliver(reply, writer, currentFault);
       return;

@@ -58,8 +58,11 @@ export async function startFakeLlamaSwap(options: FakeLlamaSwapOptions): Promise
       }
       const unload = /^\/api\/models\/unload\/(.+)$/.exec(path);
       if (method === 'POST' && unload !== null && options.legacy !== true) {
-        running.delete(decodeURIComponent(unload[1]!));
-        return json(response, 200, { msg: 'ok' });
+        // apiUnloadSingleModelHandler: a model its config does not list is 404, else StopImmediately and a plain "OK".
+        const model = decodeURIComponent(unload[1]!);
+        if (!options.models.includes(model)) return text(response, 404, 'Model not found');
+        running.delete(model);
+        return text(response, 200, 'OK');
       }
       const upstream = /^\/upstream\/([^/]+)(\/.*)?$/.exec(path);
       if (upstream !== null) {

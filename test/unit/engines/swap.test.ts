@@ -34,6 +34,16 @@ describe('planSwap (hot-swap: evict only when the budget requires it, only lower
     expect(plan.kind === 'refused' && plan.message).toBe('b does not fit in the 8 GB budget: b (priority 3) does not outrank a (priority 3, 6 GB)');
   });
 
+  it('a model in use by a request in flight is never evicted, forced or not: the next lower-ranked one goes, else refused naming it', () => {
+    const busy: SwapModel = { ...model('tiny', 1, 4), inUse: true };
+    const other = model('chat', 3, 4);
+    expect(planSwap({ requested: model('coder', 5, 4), resident: [busy, other], budgetGb: 8, task: undefined, force: false })).toMatchObject({ kind: 'load', evict: [{ model: 'chat' }] });
+    const refused = planSwap({ requested: model('coder', 5, 6), resident: [busy, model('top', 9, 3)], budgetGb: 8, task: undefined, force: true });
+    expect(refused.kind === 'refused' && refused.message).toBe('coder does not fit in the 8 GB budget: tiny (priority 1, 4 GB) is in use by a request in flight');
+    const both = planSwap({ requested: model('coder', 5, 6), resident: [busy, model('top', 9, 3)], budgetGb: 8, task: undefined, force: false });
+    expect(both.kind === 'refused' && both.message).toBe('coder does not fit in the 8 GB budget: coder (priority 5) does not outrank top (priority 9, 3 GB); tiny (priority 1, 4 GB) is in use by a request in flight');
+  });
+
   it('for a task, a model tagged for it outranks an untagged one whatever their priorities', () => {
     const resident = [model('chat', 9, 6, false)];
     expect(planSwap({ requested: model('coder', 1, 6, true), resident, budgetGb: 8, task: 'code', force: false })).toMatchObject({ kind: 'load', evict: [{ model: 'chat' }] });

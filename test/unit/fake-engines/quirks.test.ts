@@ -91,6 +91,18 @@ describe('Ollama quirks', () => {
   });
 });
 
+describe('Ollama loading a model on the first request for it', () => {
+  it('answers that request only once the model is loaded (it answered at once, as if Ollama held every model), then lists it on /api/ps', async () => {
+    engine = await startFakeEngine({ kind: 'ollama', loadDelayMs: 1000 });
+    const started = performance.now();
+    expect((await post({}, 'qwen2.5-coder:7b')).status).toBe(200);
+    // A lower bound only: the load's time is in the answer, however loaded the machine.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    const ps = JSON.parse((await rawRequest(`${engine.url}/api/ps`)).body.toString());
+    expect(ps.models.map((entry: { name: string }) => entry.name)).toContain('qwen2.5-coder:7b');
+  });
+});
+
 describe('llama.cpp quirks', () => {
   const model = 'qwen2.5-0.5b-instruct-q4_k_m.gguf';
 

@@ -586,7 +586,7 @@ describe('hot-swap: a cold model on an engine with a VRAM budget', () => {
     expect(plan.candidates).toEqual([]);
     expect(exclusionOf(plan, 'ollama:chat')?.rules).toEqual(['engine_budget']);
     expect(exclusionOf(plan, 'ollama:chat')?.reasons[0]).toBe(
-      'cold, and loading it would evict a model it does not outrank: chat does not fit in the 8 GB budget: chat (priority 2) does not outrank coder (priority 5, 5 GB)',
+      'cold, and no room can be made for it: chat does not fit in the 8 GB budget: chat (priority 2) does not outrank coder (priority 5, 5 GB)',
     );
   });
 
