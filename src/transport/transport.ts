@@ -335,13 +335,12 @@ function abortFailure(reason: unknown): SyndicateError {
   });
 }
 
-/** The body as a single-reader queue: chunks are captured eagerly, read at the caller's pace. */
 /**
  * Bytes a response body holds unread before the upstream socket is paused: a caller that reads
  * slowly (a gateway client reading its stream slowly) holds the upstream back instead of the
  * process holding the whole answer in memory. Read again below half of it.
  */
-export const BODY_QUEUE_HIGH_WATER_BYTES = 256 * 1024;
+const BODY_QUEUE_HIGH_WATER_BYTES = 256 * 1024;
 
 /** Where a body queue says its reader fell behind (`pause`) and caught up again (`resume`). */
 interface FlowControl {
@@ -349,6 +348,10 @@ interface FlowControl {
   resume(): void;
 }
 
+/**
+ * The body as a single-reader queue: chunks are captured as they arrive and read at the caller's
+ * pace; past the high-water mark the upstream socket is paused until the reader catches up.
+ */
 class BodyQueue implements AsyncIterable<Buffer> {
   private readonly chunks: Buffer[] = [];
   private queuedBytes = 0;
