@@ -372,6 +372,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         }
         announceStart();
       },
+      // Parts of one upstream chunk are written together, then the stream waits while the client lags.
+      whenWritable: () => {
+        flush();
+        return channel.whenWritable();
+      },
     });
     const settled = invocation.then(
       (result) => ({ result }),

@@ -143,6 +143,7 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
         outgoing.write(text);
       },
       end: () => outgoing.end(),
+      whenWritable: () => (outgoing.writableNeedDrain ? drained(outgoing) : undefined),
     });
     if (!written && !outgoing.writableEnded) outgoing.flushHeaders();
     return;
@@ -150,6 +151,19 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   reply.headers['content-length'] = String(Buffer.byteLength(channel));
   outgoing.writeHead(reply.status, reply.headers);
   outgoing.end(channel);
+}
+
+/** Resolves when `response` drained what it buffered for a slow client, or closed; leaves no listener behind. */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }
 
 /** Per connection: its replies not closed yet, each with what to do when it goes. */

@@ -2,6 +2,8 @@
 export interface SseSink {
   write(text: string): void;
   end(): void;
+  /** A promise while the consumer holds more than it should take at once (a slow client); absent or `undefined`: it has room. */
+  whenWritable?(): Promise<void> | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -37,6 +39,16 @@ export class SseChannel {
     if (this.ended) return;
     this.ended = true;
     if (!this.cancelled) this.sink?.end();
+  }
+
+  /**
+   * Resolves once the consumer has room again, `undefined` when it has room now: the producer
+   * waits on it between upstream chunks, so a client that reads slowly holds its upstream back
+   * instead of its whole answer being kept in memory for it.
+   */
+  whenWritable(): Promise<void> | undefined {
+    if (this.cancelled || this.ended) return undefined;
+    return this.sink?.whenWritable?.();
   }
 
   /** The consumer went away (client disconnected): stop the upstream call. */

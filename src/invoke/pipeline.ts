@@ -978,6 +978,8 @@ async function readStream(
     for await (const chunk of response.body) {
       if (chunk.length > 0) receivedBytes = true;
       decodeEvents(splitter.push(decoder.write(chunk)));
+      const writable = delivered ? input.whenWritable?.() : undefined;
+      if (writable !== undefined) await writable;
     }
     decodeEvents(splitter.push(decoder.end()));
     const last = splitter.finish();

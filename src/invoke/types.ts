@@ -123,6 +123,13 @@ export interface InvocationInput {
    */
   onPart?: (part: StreamPart) => void;
   /**
+   * Asked after each upstream chunk's parts went to `onPart`: a promise while the consumer cannot
+   * take more yet (a gateway client reading slowly), which the stream waits for before it reads
+   * on — the upstream is held back rather than the answer piling up in memory. Absent or
+   * `undefined`: read on at once.
+   */
+  whenWritable?: () => Promise<void> | undefined;
+  /**
    * Told of each stream part as it arrives, from every attempt, by a caller that shows only the
    * whole answer (the MCP server's progress notifications count its growth): unlike `onPart`,
    * nothing is handed on, so an attempt that breaks mid-answer may still fall back.

@@ -335,24 +335,61 @@ function abortFailure(reason: unknown): SyndicateError {
   });
 }
 
-/** The body as a single-reader queue: chunks are captured eagerly, read at the caller's pace. */
+/**
+ * Bytes a response body holds unread before the upstream socket is paused: a caller that reads
+ * slowly (a gateway client reading its stream slowly) holds the upstream back instead of the
+ * process holding the whole answer in memory. Read again below half of it.
+ */
+const BODY_QUEUE_HIGH_WATER_BYTES = 256 * 1024;
+
+/** Where a body queue says its reader fell behind (`pause`) and caught up again (`resume`). */
+interface FlowControl {
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * The body as a single-reader queue: chunks are captured as they arrive and read at the caller's
+ * pace; past the high-water mark the upstream socket is paused until the reader catches up.
+ */
 class BodyQueue implements AsyncIterable<Buffer> {
   private readonly chunks: Buffer[] = [];
+  private queuedBytes = 0;
+  private paused = false;
   private closed = false;
   private failure: SyndicateError | undefined;
   private waiting: { resolve: (result: IteratorResult<Buffer>) => void; reject: (error: unknown) => void } | undefined;
   private claimed = false;
 
-  constructor(private readonly onAbandon: () => void) {}
+  constructor(
+    private readonly onAbandon: () => void,
+    private readonly flow: FlowControl,
+  ) {}
 
   push(chunk: Buffer): void {
     if (this.waiting !== undefined) {
       const waiting = this.waiting;
       this.waiting = undefined;
       waiting.resolve({ value: chunk, done: false });
-    } else {
-      this.chunks.push(chunk);
+      return;
     }
+    this.chunks.push(chunk);
+    this.queuedBytes += chunk.length;
+    if (!this.paused && this.queuedBytes > BODY_QUEUE_HIGH_WATER_BYTES) {
+      this.paused = true;
+      this.flow.pause();
+    }
+  }
+
+  private take(): Buffer | undefined {
+    const chunk = this.chunks.shift();
+    if (chunk === undefined) return undefined;
+    this.queuedBytes -= chunk.length;
+    if (this.paused && this.queuedBytes <= BODY_QUEUE_HIGH_WATER_BYTES / 2) {
+      this.paused = false;
+      if (!this.closed) this.flow.resume();
+    }
+    return chunk;
   }
 
   close(failure?: SyndicateError): void {
@@ -372,7 +409,7 @@ class BodyQueue implements AsyncIterable<Buffer> {
     this.claimed = true;
     return {
       next: () => {
-        const chunk = this.chunks.shift();
+        const chunk = this.take();
         if (chunk !== undefined) return Promise.resolve({ value: chunk, done: false });
         if (this.closed) {
           return this.failure === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.failure);
@@ -469,8 +506,20 @@ export async function sendInvocation(
       timers.delete(clock);
     };
 
-    const queue = new BodyQueue(() =>
-      finish(new InterruptedError('the caller stopped reading the response before it ended', { hint: 'the capture so far is kept as partial evidence' })),
+    const queue = new BodyQueue(
+      () => finish(new InterruptedError('the caller stopped reading the response before it ended', { hint: 'the capture so far is kept as partial evidence' })),
+      {
+        // The upstream is not idle while its reader holds it back: the idle clock waits too.
+        pause: () => {
+          incoming?.pause();
+          stopClock('idleMs');
+        },
+        resume: () => {
+          if (finished) return;
+          startClock('idleMs');
+          incoming?.resume();
+        },
+      },
     );
 
     const onAbort = (): void => finish(abortFailure(signal?.reason));

@@ -3,7 +3,7 @@
  * file was removed under the gateway before the worker opened it), the error it throws reached the
  * gateway as an unhandled 'error' event and ended the process (ERR_UNHANDLED_ERROR, SQLITE_CANTOPEN).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -55,4 +55,29 @@ describe('background checkpoint worker', () => {
       store.close();
     }
   });
+
+  it('keeps the WAL bounded under writes that never pause: a checkpoint that cannot catch up with the writer restarts the log once it holds enough', async () => {
+    const path = join(directory, 'syndicate.db');
+    const store = openStore(path);
+    const checkpoint = startBackgroundCheckpoint(store, { intervalMs: 5, restartAbovePages: 2000 });
+    try {
+      store.db.exec('CREATE TABLE soak (bytes BLOB)');
+      const insert = store.db.prepare('INSERT INTO soak (bytes) VALUES (?)');
+      const row = Buffer.alloc(16 * 1024, 7);
+      const written = 64 * 1024 * 1024;
+      let largest = 0;
+      for (let bytes = 0; bytes < written; bytes += row.length) {
+        insert.run(row);
+        largest = Math.max(largest, statSync(`${path}-wal`).size);
+        // One commit per turn of the event loop, as a busy gateway's group commits come: never a pause.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // 64 MiB went through a log allowed 2 000 pages (~4 MiB): it was started over, not kept
+      // growing (without the restart it holds every row: 86 MB with its frame headers).
+      expect(largest).toBeLessThan(written);
+    } finally {
+      await checkpoint.stop();
+      store.close();
+    }
+  }, 90_000);
 });

@@ -267,6 +267,42 @@ describe('transport', () => {
     expect(sink.body.toString()).toBe('data: {"first":true}\n\n');
   });
 
+  it('a reader that falls behind holds the upstream back (its socket paused), and the time it spends behind is not the upstream going idle', async () => {
+    const total = 8 * 1024 * 1024;
+    const upstream = { written: 0, blocked: false, finished: false };
+    const { baseUrl, permit } = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const frame = `data: ${'x'.repeat(4090)}\n\n`;
+      void (async () => {
+        while (upstream.written < total && !response.destroyed) {
+          upstream.written += frame.length;
+          if (!response.write(frame)) {
+            upstream.blocked = true;
+            await new Promise((resolve) => response.once('drain', resolve));
+            upstream.blocked = false;
+          }
+        }
+        response.end();
+        upstream.finished = true;
+      })();
+    });
+    const sink = new RecordingSink();
+    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: { ...FAST, idleMs: 300 } });
+    const reader = response.body[Symbol.asyncIterator]();
+    const first = await reader.next();
+    expect(first.done).toBe(false);
+    // The reader stops: the upstream is held back well before it wrote everything.
+    while (!upstream.blocked && !upstream.finished) await delay(20);
+    // Behind for longer than the idle timeout: not a silent upstream, and still held back.
+    await delay(700);
+    expect(upstream.finished).toBe(false);
+    expect(upstream.written).toBeLessThan(total / 2);
+    let received = (first.value as Buffer).length;
+    for (let next = await reader.next(); next.done !== true; next = await reader.next()) received += next.value.length;
+    expect(received).toBe(upstream.written);
+    expect(await response.done).toMatchObject({ complete: true, bytesReceived: upstream.written });
+  });
+
   it('enforces the total timeout on a stream that keeps trickling (upstream_total_timeout)', async () => {
     let timer: NodeJS.Timeout | undefined;
     const { baseUrl, permit } = await serve((_request, response) => {
