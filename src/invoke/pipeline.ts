@@ -310,9 +310,12 @@ function unavailableHint(
   // Not held out, but every call answered with how long to wait (a 503's or an overloaded 529's Retry-After): that wait, passed on.
   const asked = failures.flatMap((failure) => (failure instanceof UpstreamError && failure.retryAfterSeconds !== undefined ? [failure.retryAfterSeconds] : []));
   const everyCallAsked = heldOut.length === 0 && failures.length > 0 && asked.length === failures.length;
-  const retryAfterSeconds = retryAfterForUnavailable(held) ?? (everyCallAsked ? Math.min(...asked) : undefined);
+  const heldFor = retryAfterForUnavailable(held);
+  const retryAfterSeconds = heldFor ?? (everyCallAsked ? Math.min(...asked) : undefined);
+  // The hint says the wait the calls asked for, as the gateway's Retry-After header does (a hold's own wait is in the hint already).
+  const waited = heldFor === undefined && retryAfterSeconds !== undefined ? `${hint}; ${failures.length === 1 ? 'it' : 'every call'} asked to be called again in ${retryAfterSeconds} s (Retry-After)` : hint;
   return {
-    hint: missingKeys.length > 0 ? `${hint}; for the skipped hosted ${missingKeys.length === 1 ? 'provider' : 'providers'}: ${exports}` : hint,
+    hint: missingKeys.length > 0 ? `${waited}; for the skipped hosted ${missingKeys.length === 1 ? 'provider' : 'providers'}: ${exports}` : waited,
     ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
   };
 }
