@@ -9,6 +9,33 @@ export interface FileChange {
   unusable?: string;
 }
 
+/** How often to look (default `FILE_RECHECK_MS`), and the clock (tests). */
+export interface RecheckOptions {
+  recheckMs?: number;
+  now?: () => number;
+}
+
+/** When a followed file is due for another look: at most once per interval, counted from the last. */
+export class RecheckInterval {
+  private checkedAt: number;
+
+  constructor(private readonly options: RecheckOptions = {}) {
+    this.checkedAt = this.now();
+  }
+
+  /** Whether the last look is older than the interval (always with `force`); if so, this one counts as the last. */
+  due(force = false): boolean {
+    const now = this.now();
+    if (!force && now - this.checkedAt < (this.options.recheckMs ?? FILE_RECHECK_MS)) return false;
+    this.checkedAt = now;
+    return true;
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? performance.now();
+  }
+}
+
 /**
  * A file a long-running process follows (the gateway's policy and token): `poll()` stats it at
  * most once per interval and reports a change of its metadata — an edit changes its mtime, size
@@ -16,30 +43,25 @@ export interface FileChange {
  */
 export class PolledFile {
   private signature: string;
-  private checkedAt: number;
+  private readonly recheck: RecheckInterval;
 
   constructor(
     readonly path: string,
-    private readonly options: { recheckMs?: number; now?: () => number } = {},
+    options: RecheckOptions = {},
   ) {
     this.signature = signatureOf(path);
-    this.checkedAt = this.now();
+    this.recheck = new RecheckInterval(options);
   }
 
   /** Looks at the file when the last look is older than the interval (always with `force`); undefined when nothing changed. */
   poll(force = false): FileChange | undefined {
-    if (!force && this.now() - this.checkedAt < (this.options.recheckMs ?? FILE_RECHECK_MS)) return undefined;
-    this.checkedAt = this.now();
+    if (!this.recheck.due(force)) return undefined;
     const signature = signatureOf(this.path);
     if (signature === this.signature) return undefined;
     this.signature = signature;
     if (signature === ABSENT) return { unusable: 'was removed' };
     if (signature.startsWith(UNREADABLE)) return { unusable: `cannot be read (${signature.slice(UNREADABLE.length)})` };
     return {};
-  }
-
-  private now(): number {
-    return this.options.now?.() ?? performance.now();
   }
 }
 

@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
-import { FILE_RECHECK_MS } from '../common/polled-file.js';
+import { RecheckInterval, type RecheckOptions } from '../common/polled-file.js';
 import { StoreError } from '../errors.js';
 import { shellWord } from '../common/shell-word.js';
 
@@ -14,27 +13,21 @@ import { shellWord } from '../common/shell-word.js';
  */
 export class StoreFileWatch {
   private readonly identity: string | undefined;
-  private checkedAt: number;
+  private readonly recheck: RecheckInterval;
   private problem: string | undefined;
 
   constructor(
     readonly path: string,
-    private readonly options: { recheckMs?: number; now?: () => number } = {},
+    options: RecheckOptions = {},
   ) {
     this.identity = identityOf(path);
-    this.checkedAt = this.now();
-  }
-
-  private now(): number {
-    return this.options.now?.() ?? performance.now();
+    this.recheck = new RecheckInterval(options);
   }
 
   /** Why the file at the path is no longer the store this process opened; undefined while it is. */
   current(): string | undefined {
     if (this.path === ':memory:') return undefined;
-    const now = this.now();
-    if (now - this.checkedAt < (this.options.recheckMs ?? FILE_RECHECK_MS)) return this.problem;
-    this.checkedAt = now;
+    if (!this.recheck.due()) return this.problem;
     const identity = identityOf(this.path);
     this.problem = identity === this.identity ? undefined : identity === undefined ? 'was removed' : 'was replaced by another file';
     return this.problem;
