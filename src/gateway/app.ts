@@ -42,13 +42,15 @@ import {
 import { changeModelResidency } from './model-residency.js';
 import { modelById, modelList, ollamaModelId, ollamaModelList, ollamaModelShow, ollamaRunningModelList } from './models.js';
 import { SSE_HEADERS, SseChannel } from './sse-channel.js';
+import { INPUT_LIMIT_BYTES } from '../validation/input-file.js';
 
 /**
  * 32 MiB, the Messages API's own limit (Anthropic answers a larger request 413 `request_too_large`):
  * a coding agent's long session, resent whole on every turn with the screenshots and files read in
- * it, is taken here wherever the provider would take it.
+ * it, is taken here wherever the provider would take it. The same bound as every other input
+ * (`INPUT_LIMIT_BYTES`: the CLI's files and stdin, MCP's stdio messages).
  */
-export const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_BODY_LIMIT_BYTES = INPUT_LIMIT_BYTES;
 
 /** The pipeline entry point (`invoke` from src/invoke/pipeline.ts); injectable for tests. */
 export type InvokeFunction = (context: PipelineContext, input: InvocationInput) => Promise<InvocationResult>;
