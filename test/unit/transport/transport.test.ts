@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import { connect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../../../src/errors.js';
 import type { VerifiedPermit } from '../../../src/permits/index.js';
@@ -268,7 +269,10 @@ describe('transport', () => {
   });
 
   it('a reader that falls behind holds the upstream back (its socket paused), and the time it spends behind is not the upstream going idle', async () => {
-    const total = 8 * 1024 * 1024;
+    // Loopback TCP holds what neither end reads in the kernel: the receiver's buffer grows up to
+    // tcp_rmem's maximum (32 MiB here) and the sender's up to tcp_wmem's. Only an upstream that
+    // writes well past both shows being held back (8 MiB fit in them 1 run in 3: 5.6 MB written).
+    const total = Math.max(8 * 1024 * 1024, 2 * (tcpBufferMaximum('tcp_rmem') + tcpBufferMaximum('tcp_wmem') + 1024 * 1024));
     const upstream = { written: 0, blocked: false, finished: false };
     const { baseUrl, permit } = await serve((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -557,3 +561,12 @@ describe('transport', () => {
     });
   });
 });
+
+/** The most bytes the kernel lets one loopback TCP socket buffer (`net.ipv4.tcp_rmem` / `tcp_wmem`, their third field); 0 where unknown. */
+function tcpBufferMaximum(setting: 'tcp_rmem' | 'tcp_wmem'): number {
+  try {
+    return Number(readFileSync(`/proc/sys/net/ipv4/${setting}`, 'utf8').trim().split(/\s+/)[2]) || 0;
+  } catch {
+    return 0;
+  }
+}
