@@ -10,6 +10,9 @@ import { classifyRequest } from '../classify/index.js';
 import type { Store } from '../store/store.js';
 import { imageParts, type PromptImage } from '../invoke/prompt-options.js';
 import { promptMessage, type CanonicalMessage, type CanonicalRequest, type ImagePart } from '../wire/canonical.js';
+import { fitContext, templateAllowance } from '../router/context-fit.js';
+import { estimatePromptTokens } from '../router/route-request.js';
+import { findDeclaredModel } from '../registry/model-names.js';
 import { canonicalMessages } from './compaction.js';
 import { appendTurn, checkEnvelope, provenContext, requireSession } from './sessions.js';
 import type { ConversationPosition } from './chain.js';
@@ -73,7 +76,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
       ...(next.provider === undefined ? {} : { provider: next.provider }),
     });
   } catch (error) {
-    throw pinnedModelRefusal(context, session, error, { prompt, images: parts, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) }) ?? error;
+    throw (await pinnedModelRefusal(context, session, error, { request, prompt, images: parts, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) })) ?? error;
   }
   const appended = appendTurn(context.store, session.id, {
     continues: next.position,
@@ -120,17 +123,26 @@ export function sessionTurn(store: Store, session: Session): SessionTurn {
  * request's sensitivity (a restricted prompt in a session on a hosted model), or the conversation
  * has outgrown its window. Undefined for every other error.
  */
-function pinnedModelRefusal(
+async function pinnedModelRefusal(
   context: PipelineContext,
   session: Session,
   error: unknown,
-  turn: { prompt: string; images: readonly ImagePart[]; argumentNames: SessionOverrideNames; sensitivityHint?: SensitivityLevel },
-): PolicyRefusalError | undefined {
+  turn: { request: CanonicalRequest; prompt: string; images: readonly ImagePart[]; argumentNames: SessionOverrideNames; sensitivityHint?: SensitivityLevel },
+): Promise<PolicyRefusalError | undefined> {
   if (!(error instanceof PolicyRefusalError) || session.active.kind !== 'pinned') return undefined;
   if (error.code === 'context_length_exceeded') {
-    // Compaction happens on a switch; switching to the model the session is on compacts it in place.
+    // Compaction happens on a switch; switching to the model the session is on compacts it in place,
+    // leaving the room this prompt needs (the conversation alone may fit: then a plain switch drops nothing).
+    const { providerId, model } = session.active;
+    const record = currentProviders(context.store).find((candidate) => candidate.id === providerId)?.record;
+    const window = record === undefined ? undefined : findDeclaredModel(record, model)?.contextWindow;
+    const room = window === undefined ? undefined : await roomForPrompt(turn.request, window);
+    const switchCommand = `syndicate provider switch ${activeModelLabel(session.active)} --session ${session.id}${room === undefined ? '' : ` --room ${room}`}`;
     return new PolicyRefusalError(error.code, error.message, {
-      hint: `compact the session by switching it (to the same model, or one with a larger window): \`syndicate provider switch ${activeModelLabel(session.active)} --session ${session.id}\``,
+      hint:
+        room === undefined
+          ? `compact the session by switching it (to the same model, or one with a larger window): \`${switchCommand}\``
+          : `compact the session for this prompt by switching it to the same model with room for the prompt and an answer (\`${switchCommand}\`), or switch it to a model with a larger window`,
       ...(error.details === undefined ? {} : { details: error.details }),
     });
   }
@@ -157,6 +169,25 @@ function pinnedModelRefusal(
     },
   );
 }
+
+/**
+ * The room (`provider switch --room`) the conversation before a session turn's prompt must leave in
+ * a window of `contextWindow` tokens for the turn to pass the router's context check: the prompt's
+ * share of the estimate and of the chat-template allowance, plus the minimum answer; undefined when
+ * the request fits by that check already (an engine refused it on its own: compacting by the
+ * declared window would drop nothing).
+ */
+async function roomForPrompt(request: CanonicalRequest, contextWindow: number): Promise<number | undefined> {
+  const before = { ...request, messages: request.messages.slice(0, -1) };
+  const [withPrompt, withoutPrompt] = await Promise.all([estimatePromptTokens(request), estimatePromptTokens(before)]);
+  const fit = fitContext(contextWindow, withPrompt, templateAllowance(request), request.maxTokens);
+  if (fit.kind !== 'too_long') return undefined;
+  const promptShare = withPrompt + templateAllowance(request) - (withoutPrompt + templateAllowance(before));
+  // The estimate rounds each count up (+10 %): fewer turns before the prompt may round its share up by a token or two.
+  return fit.minimumOutput + promptShare + ESTIMATE_ROUNDING_TOKENS;
+}
+
+const ESTIMATE_ROUNDING_TOKENS = 2;
 
 /** How a surface names the settings a stored session decides: `run`'s flags, the MCP tool's arguments. */
 export interface SessionOverrideNames {

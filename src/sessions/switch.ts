@@ -45,7 +45,14 @@ export async function switchSessionModel(
   policy: Policy,
   idOrName: string,
   choice: string,
-  options: { estimate?: PromptEstimate; now?: Date; /** Who asked, as its refusal is recorded (default `cli`). */ caller?: string } = {},
+  options: {
+    estimate?: PromptEstimate;
+    now?: Date;
+    /** Who asked, as its refusal is recorded (default `cli`). */
+    caller?: string;
+    /** The room (tokens) the kept conversation must leave in the new window, when more than the minimum answer (`compactForWindow`). */
+    room?: number;
+  } = {},
 ): Promise<SwitchReport> {
   const session = requireSession(store, idOrName);
   const target = resolveModel(store, choice, 'provider switch');
@@ -79,6 +86,7 @@ export async function switchSessionModel(
     contextWindow: target.contextWindow,
     target: `${target.provider.id}:${target.model}`,
     imageBytes: conversation.imageBytes,
+    ...(options.room === undefined ? {} : { room: options.room }),
     ...(options.estimate === undefined ? {} : { estimate: options.estimate }),
   });
   const dropped = [...withoutImages.dropped, ...compaction.dropped].sort((first, second) => first.turn - second.turn);

@@ -165,6 +165,30 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(human.stdout).toContain('#1 turn 1 user [dropped by switch 1]');
   });
 
+  it('a prompt the conversation leaves too little room for: the hinted switch to the same model compacts for it, and the prompt is then answered (a plain switch dropped nothing)', async () => {
+    const id = await startSession(['--model', 'local:chat-narrow']);
+    // ~330 tokens each: chat-narrow (2048) leaves an answer 512, so the fourth or fifth prompt no longer fits after the others, which still fit alone.
+    const long = (label: string) => `${label}: ${Array.from({ length: 150 }, (_, index) => `word${index % 10}`).join(' ')}`;
+    let refused: { code: string; hint: string } | undefined;
+    let prompt = '';
+    for (let turn = 1; refused === undefined && turn <= 8; turn += 1) {
+      prompt = long(`turn ${turn}`);
+      const { result, document } = await scenario.json(['run', prompt, '--session', id, '--no-stream'], { env });
+      if (result.exitCode === 4) refused = document.error as { code: string; hint: string };
+      else expect(result.exitCode, result.stderr).toBe(0);
+    }
+    expect(refused).toMatchObject({ code: 'context_length_exceeded' });
+    const command = /`syndicate (provider switch [^`]+)`/.exec(refused!.hint)?.[1];
+    expect(command, refused!.hint).toMatch(new RegExp(`^provider switch local:chat-narrow --session ${id}( --room \\d+)?$`));
+    const switched = await scenario.cli(command!.split(' '));
+    expect(switched.exitCode, switched.stderr).toBe(0);
+    expect(switched.stdout).toMatch(/compacted to fit: dropped 1 turn/);
+    const answered = await run(prompt, id);
+    expect(lastSentMessages().at(-1)?.content).toBe(prompt);
+    expect(answered.session.id).toBe(id);
+    expect((await show(id)).messages.filter((message: Record<string, unknown>) => message.droppedBySwitch !== null).map((message: Record<string, unknown>) => message.seq)).toEqual([1, 2]);
+  });
+
   it('a switch above the envelope refuses run --session (exit 4, hint session approve) until the session is approved', async () => {
     const id = await startSession(['--model', 'local:chat-wide']);
     await run('Name the capital of France.', id);
