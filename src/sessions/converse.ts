@@ -5,7 +5,7 @@ import { currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import { isSensitivityLevel, type SensitivityLevel } from '../common/vocabulary.js';
+import { isSensitivityLevel, maxSensitivity, type SensitivityLevel } from '../common/vocabulary.js';
 import { classifyRequest } from '../classify/index.js';
 import type { Store } from '../store/store.js';
 import { imageParts, type PromptImage } from '../invoke/prompt-options.js';
@@ -14,7 +14,7 @@ import { fitContext, templateAllowance } from '../router/context-fit.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { findDeclaredModel } from '../registry/model-names.js';
 import { canonicalMessages } from './compaction.js';
-import { appendTurn, checkEnvelope, provenContext, requireSession } from './sessions.js';
+import { appendTurn, checkEnvelope, markedSensitivity, provenContext, requireSession } from './sessions.js';
 import type { ConversationPosition } from './chain.js';
 import { activeModelLabel, type Session } from './types.js';
 
@@ -67,10 +67,13 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     ...(next.system === undefined ? {} : { system: next.system }),
     messages: [...next.history, promptMessage(prompt, parts)],
   };
+  // A turn the caller marked at a level keeps it: every later request that carries it is at least that level.
+  const sensitivityHint = next.sensitivity === undefined ? rest.sensitivityHint : rest.sensitivityHint === undefined ? next.sensitivity : maxSensitivity(next.sensitivity, rest.sensitivityHint);
   let result: InvocationResult;
   try {
     result = await invoke(context, {
       ...rest,
+      ...(sensitivityHint === undefined ? {} : { sensitivityHint }),
       request,
       sessionId: session.id,
       ...(next.provider === undefined ? {} : { provider: next.provider }),
@@ -86,6 +89,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     model: result.model,
     evidenceId: result.evidenceId,
     images: images.map(({ part, bytes }) => ({ mediaType: part.mediaType, bytes })),
+    ...(rest.sensitivityHint === undefined ? {} : { sensitivity: rest.sensitivityHint }),
   });
   return { result, session: requireSession(context.store, session.id), turn: appended };
 }
@@ -101,6 +105,8 @@ export interface SessionTurn {
   history: CanonicalMessage[];
   /** Where the conversation stood when it was read: the answer is appended only if it still stands there. */
   position: ConversationPosition;
+  /** The highest level a caller marked a turn of `history` with (`markedSensitivity`): the request is at least that level. */
+  sensitivity?: SensitivityLevel;
 }
 
 /**
@@ -109,8 +115,10 @@ export interface SessionTurn {
  */
 export function sessionTurn(store: Store, session: Session): SessionTurn {
   const { systemPrompt, messages, imageBytes, position } = provenContext(store, session.id);
+  const sensitivity = markedSensitivity(messages);
   return {
     position,
+    ...(sensitivity === undefined ? {} : { sensitivity }),
     model: activeModelLabel(session.active),
     ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
     ...(systemPrompt === null ? {} : { system: systemPrompt }),

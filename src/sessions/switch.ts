@@ -10,7 +10,7 @@ import type { ExclusionRule } from '../router/types.js';
 import type { Store } from '../store/store.js';
 import { findDeclaredModel } from '../registry/model-names.js';
 import { compactForWindow, conversationRequest, dropImageTurns, type PromptEstimate } from './compaction.js';
-import { provenContext, requireSession, resolveModel, type ResolvedModel } from './sessions.js';
+import { markedSensitivity, provenContext, requireSession, resolveModel, type ResolvedModel } from './sessions.js';
 import { sessionChainHead, switchLinkHash, type ChainedSwitchColumns } from './chain.js';
 import { activeModelLabel, type ActiveModel, type DroppedTurn, type Session, type SessionMessage } from './types.js';
 
@@ -172,8 +172,11 @@ async function refuseUnreceivableConversation(
   if (systemPrompt === null && kept.length === 0) return;
   const providers = listProviders(store);
   const label = `${target.provider.id}:${target.model}`;
+  // A turn its caller marked at a level is that level wherever it goes, as `run --session` routes it.
+  const marked = markedSensitivity(kept);
   const routed = await routeRequest({
     request: conversationRequest(systemPrompt, kept, label, imageBytes),
+    ...(marked === undefined ? {} : { sensitivityHint: marked }),
     policy,
     providers,
     workflow: 'interactive',

@@ -310,6 +310,33 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
   });
 
+  it('a turn sent with --sensitivity restricted keeps its level: later unmarked turns are restricted, a switch to a hosted model is refused and nothing reaches it; the mark is chained', async () => {
+    const id = await startSession(['--model', 'local:chat-wide']);
+    // Nothing in the text a detector finds: only the operator's mark says what it is.
+    const marked = await scenario.json(['run', 'Our Q3 acquisition target is Foobar Corp at 40 dollars a share.', '--sensitivity', 'restricted', '--session', id, '--no-stream'], { env });
+    expect(marked.result.exitCode, marked.result.stderr).toBe(0);
+    expect(marked.document.sensitivity).toBe('restricted');
+    const next = await run('Thanks, noted.', id);
+    expect(next.sensitivity).toBe('restricted');
+    const hostedBefore = inferenceExchanges(anthropic).length;
+    const switched = await scenario.json(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', id], { env });
+    expect(switched.result.exitCode, switched.result.stdout).toBe(4);
+    expect(switched.document.error).toMatchObject({ code: 'session_model_not_permitted' });
+    expect((switched.document.error as { message: string }).message).toContain(`session ${id}'s conversation is restricted`);
+    const after = await show(id);
+    expect(after.active).toEqual({ kind: 'pinned', providerId: 'local', model: 'chat-wide' });
+    expect(after.messages.map((message: Record<string, unknown>) => message.sensitivity)).toEqual(['restricted', null, null, null]);
+    expect((await scenario.cli(['session', 'show', id])).stdout).toContain('#1 turn 1 user [marked restricted]');
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+
+    // The mark is part of the message's link: clearing it outside syndicate breaks the chain, and the session is refused.
+    withStore(scenario.home, (store) => store.statement('UPDATE session_messages SET sensitivity = NULL WHERE session_id = ? AND seq = 1').run(id));
+    const edited = await scenario.json(['run', 'And now?', '--session', id, '--no-stream'], { env });
+    expect(edited.result.exitCode, edited.result.stderr).toBe(1);
+    expect(edited.document.error).toMatchObject({ code: 'session_chain_broken' });
+    expect((await scenario.cli(['session', 'delete', id])).exitCode).toBe(0);
+  });
+
   it('a switch to a model the policy may not send the conversation to is refused (exit 4, the reason and the models that may take it); the session is unchanged', async () => {
     const id = await startSession(['--model', 'local:chat-wide']);
     await run('deploy with AKIAIOSFODNN7EXAMPLE please', id);
