@@ -182,7 +182,8 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(command, refused!.hint).toMatch(new RegExp(`^provider switch local:chat-narrow --session ${id}( --room \\d+)?$`));
     const switched = await scenario.cli(command!.split(' '));
     expect(switched.exitCode, switched.stderr).toBe(0);
-    expect(switched.stdout).toMatch(/compacted to fit: dropped 1 turn/);
+    // What is left after the kept conversation is for the next prompt as well as its answer.
+    expect(switched.stdout).toMatch(/compacted to fit: dropped 1 turn, kept \d+ tokens estimated \(\d+ left for the next prompt and its answer\):/);
     const answered = await run(prompt, id);
     expect(lastSentMessages().at(-1)?.content).toBe(prompt);
     expect(answered.session.id).toBe(id);

@@ -222,9 +222,9 @@ Examples:
             output.line(`${report.to.providerId}:${report.to.model} takes no image input: dropped ${counted(withImages.length, 'turn')} with images:`);
             for (const line of describeDroppedTurns(withImages)) output.line(`  dropped ${line}`);
           }
-          if (toFit.length === 0) output.line(`context kept ${withImages.length === 0 ? 'whole' : 'otherwise whole'} (${report.promptTokens} tokens estimated, ${report.room} left for an answer)`);
+          if (toFit.length === 0) output.line(`context kept ${withImages.length === 0 ? 'whole' : 'otherwise whole'} (${report.promptTokens} tokens estimated, ${report.room} left for the next prompt and its answer)`);
           else {
-            output.line(`compacted to fit: dropped ${counted(toFit.length, 'turn')}, kept ${report.promptTokens} tokens estimated (${report.room} left for an answer):`);
+            output.line(`compacted to fit: dropped ${counted(toFit.length, 'turn')}, kept ${report.promptTokens} tokens estimated (${report.room} left for the next prompt and its answer):`);
             for (const line of describeDroppedTurns(toFit)) output.line(`  dropped ${line}`);
           }
           if (report.invalidatedEnvelope) {
