@@ -7,7 +7,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { z } from 'zod';
 import { classifyText } from '../classify/index.js';
 import { parseDuration } from '../common/duration.js';
-import { SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
+import { maxSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
 import { InterruptedError, SyndicateError, UsageError } from '../errors.js';
 import { commandsForHome, type HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
@@ -439,7 +439,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
   );
 
   /** `route_explain` of a prompt: the question `complete` would ask. */
-  const explainPrompt = async (input: RouteExplainArguments, conditions: RouteConditions, policy: Policy, explainOptions: ExplainOptions): Promise<RouteExplanation> => {
+  const explainPrompt = async (input: RouteExplainArguments, askedConditions: RouteConditions, policy: Policy, explainOptions: ExplainOptions): Promise<RouteExplanation> => {
+    let conditions = askedConditions;
     if (input.prompt === undefined) throw new UsageError('route_explain needs a `prompt` or a `request`', { hint: 'give the prompt as `prompt`, or a whole request body as `request`' });
     for (const name of ['format', 'anthropicBeta'] as const) {
       if (input[name] !== undefined) throw new UsageError(`\`${name}\` applies to \`request\` only`, { hint: `give a whole request body as \`request\`, or drop \`${name}\`` });
@@ -459,8 +460,10 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     } else {
       refuseSessionOverrides(storedSession, sessionOverrides(input, parts), COMPLETE_ARGUMENT_NAMES);
       checkEnvelope(options.store, storedSession, policy);
-      const { history, system, model, provider: sessionProvider } = sessionTurn(options.store, storedSession);
+      const { history, system, model, provider: sessionProvider, sensitivity: marked } = sessionTurn(options.store, storedSession);
       asked = { history, model, ...(system === undefined ? {} : { system }), ...(sessionProvider === undefined ? {} : { provider: sessionProvider }) };
+      // The turns of the conversation its callers marked at a level: routed at least at it, as `complete` routes them.
+      if (marked !== undefined) conditions = { ...conditions, sensitivity: conditions.sensitivity === undefined ? marked : maxSensitivity(conditions.sensitivity, marked) };
     }
     return explainRoute(options.store, policy, { ...conditions, ...asked, text: input.prompt, images: imageParts(parts.images), settings: parts.settings }, explainOptions);
   };

@@ -41,10 +41,15 @@ export type ContextFit =
  */
 export function fitContext(contextWindow: number, promptTokens: number, allowance: number, requestedOutput: number | undefined): ContextFit {
   const room = contextWindow - promptTokens - allowance;
-  const minimumOutput = Math.min(requestedOutput ?? Number.POSITIVE_INFINITY, MIN_OUTPUT_TOKENS, Math.max(1, Math.floor(contextWindow / 4)));
+  const minimumOutput = minimumOutputTokens(contextWindow, requestedOutput);
   if (room < minimumOutput) return { kind: 'too_long', room, minimumOutput };
   if (requestedOutput === undefined || requestedOutput <= room) return { kind: 'fits', room };
   return { kind: 'lowered', room, maxTokens: room };
+}
+
+/** The least output a window of `contextWindow` tokens must leave room for (`MIN_OUTPUT_TOKENS`, a quarter of a smaller window, or what was requested when less). */
+export function minimumOutputTokens(contextWindow: number, requestedOutput: number | undefined): number {
+  return Math.min(requestedOutput ?? Number.POSITIVE_INFINITY, MIN_OUTPUT_TOKENS, Math.max(1, Math.floor(contextWindow / 4)));
 }
 
 /**

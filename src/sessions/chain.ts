@@ -1,4 +1,5 @@
 import { sha256Hex } from '../common/hash.js';
+import type { SensitivityLevel } from '../common/vocabulary.js';
 import { LruMap } from '../common/lru.js';
 import { runToEnd, type PausingWork } from '../common/pausing.js';
 import { SessionChainBrokenError, UsageError } from '../errors.js';
@@ -29,7 +30,8 @@ import type { Store } from '../store/store.js';
  * A user message sent with images (migration 024) lists them in `images` — SHA-256, media type
  * and size of each, as JSON — which its link covers; the bytes are kept once per digest in
  * `session_images`, and a walk proves each image's bytes against its digest. A message without
- * images (`images` NULL: every message stored before 024) is hashed as before.
+ * images (`images` NULL: every message stored before 024) is hashed as before; so is one its
+ * caller marked with no level (`sensitivity` NULL, migration 026), whose mark the link covers otherwise.
  *
  * Migration 021 chained the messages and switches written before it with these same link
  * functions; migration 022 re-chained them with the checkpoints placed among them.
@@ -71,6 +73,11 @@ export interface ChainedMessageColumns {
    * before migration 024 added the column): covered only when present, so text-only links hash as they always did.
    */
   images?: string | null;
+  /**
+   * The level the caller marked the user turn with (migration 026), or null (undefined: read before
+   * the column was added): covered only when present, so unmarked links hash as they always did.
+   */
+  sensitivity?: SensitivityLevel | null;
 }
 
 /** One image of a stored user message, as `session_messages.images` lists it. */
@@ -96,6 +103,8 @@ export function messageLinkHash(previousHash: string, message: ChainedMessageCol
     message.created_at,
   ];
   if (message.images !== undefined && message.images !== null) values.push(message.images);
+  // An object, never a string: a mark cannot read as an images list, nor an images list as a mark.
+  if (message.sensitivity !== undefined && message.sensitivity !== null) values.push({ sensitivity: message.sensitivity });
   return link(previousHash, values);
 }
 
@@ -392,7 +401,7 @@ function walkSession(
 
 /** The columns of `session_messages` migrations 021 and 022 chained (before 024 added `images`), and of `session_switches`, the chain reads. */
 export const MESSAGE_COLUMNS = 'session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at, dropped_by_switch, prev_hash, hash';
-const STORED_MESSAGE_COLUMNS = `${MESSAGE_COLUMNS}, images`;
+const STORED_MESSAGE_COLUMNS = `${MESSAGE_COLUMNS}, images, sensitivity`;
 export const SWITCH_COLUMNS =
   'id, session_id, after_seq, from_provider_id, from_model, to_provider_id, to_model, to_capability_class, to_context_window, dropped_turns, invalidated_envelope, switched_at, prev_hash, hash';
 export const CHECKPOINT_COLUMNS = 'id, session_id, after_seq, after_switch, max_capability, reason, provider_id, model, approved_at, prev_hash, hash';

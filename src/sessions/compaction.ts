@@ -1,5 +1,5 @@
 import { SessionContextTooLongError } from '../errors.js';
-import { fitContext, templateAllowance } from '../router/context-fit.js';
+import { fitContext, minimumOutputTokens, templateAllowance } from '../router/context-fit.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { promptMessage, type CanonicalMessage, type CanonicalRequest, type ImagePart } from '../wire/canonical.js';
 import type { DroppedTurn, SessionMessage } from './types.js';
@@ -52,7 +52,7 @@ export interface Compaction {
  * Fits a conversation into `contextWindow` without calling any model: drops the oldest turns, one
  * at a time, until what is left — system prompt included — passes the router's own context check
  * (`fitContext` with the chat-template allowance and no requested output: room for at least the
- * minimum answer). The system prompt and the newest turn are never dropped; when they alone do
+ * minimum answer, or the `room` asked for when more). The system prompt and the newest turn are never dropped; when they alone do
  * not fit, throws `SessionContextTooLongError`. The result is the longest suffix of turns that fits.
  */
 export async function compactForWindow(options: {
@@ -64,10 +64,18 @@ export async function compactForWindow(options: {
   target: string;
   /** The bytes of the messages' images by digest: each image counts as the router counts a request's. */
   imageBytes?: ReadonlyMap<string, Uint8Array>;
+  /**
+   * The room (tokens) the kept conversation must leave in the window, when more than the minimum
+   * answer: for the next prompt as well (`provider switch --room`, which a `run --session` refused
+   * as too long names). The newest turn is still never dropped for it.
+   */
+  room?: number;
   estimate?: PromptEstimate;
 }): Promise<Compaction> {
   const estimate = options.estimate ?? ((request: CanonicalRequest) => estimatePromptTokens(request));
   const turns = groupByTurn(options.messages);
+  const minimumOutput = minimumOutputTokens(options.contextWindow, undefined);
+  const roomNeeded = Math.max(minimumOutput, options.room ?? 0);
   // With no turn yet only the system prompt has to fit.
   const lastDroppable = Math.max(0, turns.length - 1);
   for (let dropCount = 0; dropCount <= lastDroppable; dropCount += 1) {
@@ -75,14 +83,15 @@ export async function compactForWindow(options: {
     const request = conversationRequest(options.systemPrompt, kept, 'auto', options.imageBytes);
     const promptTokens = await estimate(request);
     const fit = fitContext(options.contextWindow, promptTokens, templateAllowance(request), undefined);
-    if (fit.kind !== 'too_long') return { kept, dropped: turns.slice(0, dropCount).map(droppedTurn), promptTokens, room: fit.room };
+    if (fit.room >= roomNeeded) return { kept, dropped: turns.slice(0, dropCount).map(droppedTurn), promptTokens, room: fit.room };
     if (dropCount === lastDroppable) {
       const what = turns.length === 0 ? 'the system prompt' : options.systemPrompt === null ? 'the newest turn' : 'the system prompt and the newest turn';
+      const wanted = roomNeeded > minimumOutput ? `the room asked for (${roomNeeded} tokens)` : `room for an answer (${minimumOutput} tokens)`;
       throw new SessionContextTooLongError(
-        `${options.target}'s context window (${options.contextWindow} tokens) cannot hold ${what} (${promptTokens} tokens estimated, plus ${templateAllowance(request)} for the chat template) with room for an answer (${fit.minimumOutput} tokens)`,
+        `${options.target}'s context window (${options.contextWindow} tokens) cannot hold ${what} (${promptTokens} tokens estimated, plus ${templateAllowance(request)} for the chat template) with ${wanted}`,
         {
           hint: 'switch to a model with a larger context window (see `syndicate provider list`), or start a new session with `syndicate session start`',
-          details: { contextWindow: options.contextWindow, promptTokens, allowance: templateAllowance(request), minimumOutput: fit.minimumOutput },
+          details: { contextWindow: options.contextWindow, promptTokens, allowance: templateAllowance(request), minimumOutput, ...(options.room === undefined ? {} : { room: options.room }) },
         },
       );
     }

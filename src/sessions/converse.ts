@@ -5,13 +5,16 @@ import { currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import { isSensitivityLevel, type SensitivityLevel } from '../common/vocabulary.js';
+import { isSensitivityLevel, maxSensitivity, type SensitivityLevel } from '../common/vocabulary.js';
 import { classifyRequest } from '../classify/index.js';
 import type { Store } from '../store/store.js';
 import { imageParts, type PromptImage } from '../invoke/prompt-options.js';
 import { promptMessage, type CanonicalMessage, type CanonicalRequest, type ImagePart } from '../wire/canonical.js';
+import { fitContext, templateAllowance } from '../router/context-fit.js';
+import { estimatePromptTokens } from '../router/route-request.js';
+import { findDeclaredModel } from '../registry/model-names.js';
 import { canonicalMessages } from './compaction.js';
-import { appendTurn, checkEnvelope, provenContext, requireSession } from './sessions.js';
+import { appendTurn, checkEnvelope, markedSensitivity, provenContext, requireSession } from './sessions.js';
 import type { ConversationPosition } from './chain.js';
 import { activeModelLabel, type Session } from './types.js';
 
@@ -64,16 +67,19 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     ...(next.system === undefined ? {} : { system: next.system }),
     messages: [...next.history, promptMessage(prompt, parts)],
   };
+  // A turn the caller marked at a level keeps it: every later request that carries it is at least that level.
+  const sensitivityHint = next.sensitivity === undefined ? rest.sensitivityHint : rest.sensitivityHint === undefined ? next.sensitivity : maxSensitivity(next.sensitivity, rest.sensitivityHint);
   let result: InvocationResult;
   try {
     result = await invoke(context, {
       ...rest,
+      ...(sensitivityHint === undefined ? {} : { sensitivityHint }),
       request,
       sessionId: session.id,
       ...(next.provider === undefined ? {} : { provider: next.provider }),
     });
   } catch (error) {
-    throw pinnedModelRefusal(context, session, error, { prompt, images: parts, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) }) ?? error;
+    throw (await pinnedModelRefusal(context, session, error, { request, prompt, images: parts, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) })) ?? error;
   }
   const appended = appendTurn(context.store, session.id, {
     continues: next.position,
@@ -83,6 +89,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     model: result.model,
     evidenceId: result.evidenceId,
     images: images.map(({ part, bytes }) => ({ mediaType: part.mediaType, bytes })),
+    ...(rest.sensitivityHint === undefined ? {} : { sensitivity: rest.sensitivityHint }),
   });
   return { result, session: requireSession(context.store, session.id), turn: appended };
 }
@@ -98,6 +105,8 @@ export interface SessionTurn {
   history: CanonicalMessage[];
   /** Where the conversation stood when it was read: the answer is appended only if it still stands there. */
   position: ConversationPosition;
+  /** The highest level a caller marked a turn of `history` with (`markedSensitivity`): the request is at least that level. */
+  sensitivity?: SensitivityLevel;
 }
 
 /**
@@ -106,8 +115,10 @@ export interface SessionTurn {
  */
 export function sessionTurn(store: Store, session: Session): SessionTurn {
   const { systemPrompt, messages, imageBytes, position } = provenContext(store, session.id);
+  const sensitivity = markedSensitivity(messages);
   return {
     position,
+    ...(sensitivity === undefined ? {} : { sensitivity }),
     model: activeModelLabel(session.active),
     ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
     ...(systemPrompt === null ? {} : { system: systemPrompt }),
@@ -120,17 +131,26 @@ export function sessionTurn(store: Store, session: Session): SessionTurn {
  * request's sensitivity (a restricted prompt in a session on a hosted model), or the conversation
  * has outgrown its window. Undefined for every other error.
  */
-function pinnedModelRefusal(
+async function pinnedModelRefusal(
   context: PipelineContext,
   session: Session,
   error: unknown,
-  turn: { prompt: string; images: readonly ImagePart[]; argumentNames: SessionOverrideNames; sensitivityHint?: SensitivityLevel },
-): PolicyRefusalError | undefined {
+  turn: { request: CanonicalRequest; prompt: string; images: readonly ImagePart[]; argumentNames: SessionOverrideNames; sensitivityHint?: SensitivityLevel },
+): Promise<PolicyRefusalError | undefined> {
   if (!(error instanceof PolicyRefusalError) || session.active.kind !== 'pinned') return undefined;
   if (error.code === 'context_length_exceeded') {
-    // Compaction happens on a switch; switching to the model the session is on compacts it in place.
+    // Compaction happens on a switch; switching to the model the session is on compacts it in place,
+    // leaving the room this prompt needs (the conversation alone may fit: then a plain switch drops nothing).
+    const { providerId, model } = session.active;
+    const record = currentProviders(context.store).find((candidate) => candidate.id === providerId)?.record;
+    const window = record === undefined ? undefined : findDeclaredModel(record, model)?.contextWindow;
+    const room = window === undefined ? undefined : await roomForPrompt(turn.request, window);
+    const switchCommand = `syndicate provider switch ${activeModelLabel(session.active)} --session ${session.id}${room === undefined ? '' : ` --room ${room}`}`;
     return new PolicyRefusalError(error.code, error.message, {
-      hint: `compact the session by switching it (to the same model, or one with a larger window): \`syndicate provider switch ${activeModelLabel(session.active)} --session ${session.id}\``,
+      hint:
+        room === undefined
+          ? `compact the session by switching it (to the same model, or one with a larger window): \`${switchCommand}\``
+          : `compact the session for this prompt by switching it to the same model with room for the prompt and an answer (\`${switchCommand}\`), or switch it to a model with a larger window`,
       ...(error.details === undefined ? {} : { details: error.details }),
     });
   }
@@ -157,6 +177,25 @@ function pinnedModelRefusal(
     },
   );
 }
+
+/**
+ * The room (`provider switch --room`) the conversation before a session turn's prompt must leave in
+ * a window of `contextWindow` tokens for the turn to pass the router's context check: the prompt's
+ * share of the estimate and of the chat-template allowance, plus the minimum answer; undefined when
+ * the request fits by that check already (an engine refused it on its own: compacting by the
+ * declared window would drop nothing).
+ */
+async function roomForPrompt(request: CanonicalRequest, contextWindow: number): Promise<number | undefined> {
+  const before = { ...request, messages: request.messages.slice(0, -1) };
+  const [withPrompt, withoutPrompt] = await Promise.all([estimatePromptTokens(request), estimatePromptTokens(before)]);
+  const fit = fitContext(contextWindow, withPrompt, templateAllowance(request), request.maxTokens);
+  if (fit.kind !== 'too_long') return undefined;
+  const promptShare = withPrompt + templateAllowance(request) - (withoutPrompt + templateAllowance(before));
+  // The estimate rounds each count up (+10 %): fewer turns before the prompt may round its share up by a token or two.
+  return fit.minimumOutput + promptShare + ESTIMATE_ROUNDING_TOKENS;
+}
+
+const ESTIMATE_ROUNDING_TOKENS = 2;
 
 /** How a surface names the settings a stored session decides: `run`'s flags, the MCP tool's arguments. */
 export interface SessionOverrideNames {

@@ -2,7 +2,7 @@ import { closest } from '../common/closest.js';
 import { deepFreeze } from '../common/freeze.js';
 import { newId } from '../common/ids.js';
 import { LruMap } from '../common/lru.js';
-import { capabilityRank, CAPABILITY_CLASSES, SESSION_ID_PATTERN, SESSION_ID_RULE, type CapabilityClass } from '../common/vocabulary.js';
+import { capabilityRank, CAPABILITY_CLASSES, SESSION_ID_PATTERN, SESSION_ID_RULE, maxSensitivity, type CapabilityClass, type SensitivityLevel } from '../common/vocabulary.js';
 import { SessionEnvelopeError, SessionNotFoundError, UsageError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { findDeclaredModel, MODELS_NAMED_IN_HINTS as NAMED_MODELS } from '../registry/model-names.js';
@@ -318,6 +318,13 @@ export function provenContext(store: Store, sessionId: string): ProvenContext {
   return { systemPrompt, messages: messages.filter((row) => row.dropped_by_switch === null).map(toSessionMessage), imageBytes, position };
 }
 
+/** The highest level the caller marked any of `messages` with, or undefined when none is marked: what a request carrying them is at least. */
+export function markedSensitivity(messages: readonly Pick<SessionMessage, 'sensitivity'>[]): SensitivityLevel | undefined {
+  let highest: SensitivityLevel | undefined;
+  for (const { sensitivity } of messages) if (sensitivity !== null) highest = highest === undefined ? sensitivity : maxSensitivity(highest, sensitivity);
+  return highest;
+}
+
 /** A session's proven conversation: its system prompt, the messages in its context and the bytes of their images by digest. */
 export interface ProvenContext {
   systemPrompt: string | null;
@@ -336,6 +343,7 @@ function toSessionMessage(row: StoredMessage): SessionMessage {
     text: row.text,
     images: (images ?? []).map((image) => ({ mediaType: image.mediaType, size: image.size, sha256: image.sha256 })),
     ...(images === undefined ? { unreadableImages: row.images ?? '' } : {}),
+    sensitivity: row.sensitivity ?? null,
     providerId: row.provider_id,
     model: row.model,
     evidenceId: row.evidence_id,
@@ -396,6 +404,8 @@ export interface AnsweredTurn {
   evidenceId: string;
   /** The images sent with the prompt, in order: kept with it (bytes once per digest) and sent again with every later turn. */
   images?: readonly { mediaType: string; bytes: Uint8Array }[];
+  /** The level the caller marked the prompt with (`run --sensitivity`): kept with it, so every later request that carries it is at least that level. */
+  sensitivity?: SensitivityLevel;
   /**
    * Where the conversation the turn was answered on stood (`ProvenContext.position`): when another
    * turn or a switch was added since, the turn is refused (exit 2), as the model never saw them.
@@ -429,18 +439,18 @@ export function appendTurn(store: Store, sessionId: string, turn: AnsweredTurn):
     const number = (last.turn ?? 0) + 1;
     const seq = last.seq ?? 0;
     const insert = store.statement(
-      'INSERT INTO session_messages (session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at, images, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO session_messages (session_id, seq, turn, role, text, provider_id, model, evidence_id, created_at, images, sensitivity, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     const images = storeImages(store, turn.images ?? []);
     // Chained to the recorded head: one read, two hashes, whatever the session's length.
     let head = sessionChainHead(store, sessionId);
     const messages: Required<ChainedMessageColumns>[] = [
-      { session_id: sessionId, seq: seq + 1, turn: number, role: 'user', text: turn.prompt, provider_id: null, model: null, evidence_id: null, created_at: now, images },
-      { session_id: sessionId, seq: seq + 2, turn: number, role: 'assistant', text: turn.answer, provider_id: turn.providerId, model: turn.model, evidence_id: turn.evidenceId, created_at: now, images: null },
+      { session_id: sessionId, seq: seq + 1, turn: number, role: 'user', text: turn.prompt, provider_id: null, model: null, evidence_id: null, created_at: now, images, sensitivity: turn.sensitivity ?? null },
+      { session_id: sessionId, seq: seq + 2, turn: number, role: 'assistant', text: turn.answer, provider_id: turn.providerId, model: turn.model, evidence_id: turn.evidenceId, created_at: now, images: null, sensitivity: null },
     ];
     for (const message of messages) {
       const hash = messageLinkHash(head, message);
-      insert.run(message.session_id, message.seq, message.turn, message.role, message.text, message.provider_id, message.model, message.evidence_id, message.created_at, message.images, head, hash);
+      insert.run(message.session_id, message.seq, message.turn, message.role, message.text, message.provider_id, message.model, message.evidence_id, message.created_at, message.images, message.sensitivity, head, hash);
       head = hash;
     }
     store.statement('UPDATE sessions SET updated_at = ?, chain_hash = ? WHERE id = ?').run(now, head, sessionId);

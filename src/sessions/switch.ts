@@ -10,7 +10,7 @@ import type { ExclusionRule } from '../router/types.js';
 import type { Store } from '../store/store.js';
 import { findDeclaredModel } from '../registry/model-names.js';
 import { compactForWindow, conversationRequest, dropImageTurns, type PromptEstimate } from './compaction.js';
-import { provenContext, requireSession, resolveModel, type ResolvedModel } from './sessions.js';
+import { markedSensitivity, provenContext, requireSession, resolveModel, type ResolvedModel } from './sessions.js';
 import { sessionChainHead, switchLinkHash, type ChainedSwitchColumns } from './chain.js';
 import { activeModelLabel, type ActiveModel, type DroppedTurn, type Session, type SessionMessage } from './types.js';
 
@@ -45,7 +45,14 @@ export async function switchSessionModel(
   policy: Policy,
   idOrName: string,
   choice: string,
-  options: { estimate?: PromptEstimate; now?: Date; /** Who asked, as its refusal is recorded (default `cli`). */ caller?: string } = {},
+  options: {
+    estimate?: PromptEstimate;
+    now?: Date;
+    /** Who asked, as its refusal is recorded (default `cli`). */
+    caller?: string;
+    /** The room (tokens) the kept conversation must leave in the new window, when more than the minimum answer (`compactForWindow`). */
+    room?: number;
+  } = {},
 ): Promise<SwitchReport> {
   const session = requireSession(store, idOrName);
   const target = resolveModel(store, choice, 'provider switch');
@@ -79,6 +86,7 @@ export async function switchSessionModel(
     contextWindow: target.contextWindow,
     target: `${target.provider.id}:${target.model}`,
     imageBytes: conversation.imageBytes,
+    ...(options.room === undefined ? {} : { room: options.room }),
     ...(options.estimate === undefined ? {} : { estimate: options.estimate }),
   });
   const dropped = [...withoutImages.dropped, ...compaction.dropped].sort((first, second) => first.turn - second.turn);
@@ -164,8 +172,11 @@ async function refuseUnreceivableConversation(
   if (systemPrompt === null && kept.length === 0) return;
   const providers = listProviders(store);
   const label = `${target.provider.id}:${target.model}`;
+  // A turn its caller marked at a level is that level wherever it goes, as `run --session` routes it.
+  const marked = markedSensitivity(kept);
   const routed = await routeRequest({
     request: conversationRequest(systemPrompt, kept, label, imageBytes),
+    ...(marked === undefined ? {} : { sensitivityHint: marked }),
     policy,
     providers,
     workflow: 'interactive',

@@ -1,4 +1,4 @@
-import type { CapabilityClass } from '../common/vocabulary.js';
+import type { CapabilityClass, SensitivityLevel } from '../common/vocabulary.js';
 
 /** The model a session talks to: a registered provider and one of its models, or `auto` (routed per turn). */
 export type ActiveModel = { kind: 'pinned'; providerId: string; model: string } | { kind: 'auto' };
@@ -13,6 +13,11 @@ export interface SessionMessage {
   images: SessionImage[];
   /** The message's list of images as stored, when it is not a JSON list of images (an edit of the store; `images` is then empty). */
   unreadableImages?: string;
+  /**
+   * The level the caller marked this user turn with (`run --sensitivity`, MCP `complete`'s
+   * `sensitivity`), or null: every later request that carries the turn is at least that level.
+   */
+  sensitivity: SensitivityLevel | null;
   /** Who answered (assistant messages) and the evidence row of that answer. */
   providerId: string | null;
   model: string | null;

@@ -71,4 +71,17 @@ describe('a stored session continued by two clients at once', () => {
     expect(inferenceExchanges(llama).at(-1)!.requestBody.toString()).toContain('The operator asks meanwhile.');
     expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
   });
+
+  it('a turn the agent marked restricted keeps its level: route_explain and complete route every later turn of the session as restricted', { timeout: 90_000 }, async () => {
+    const started = await scenario.json(['session', 'start', '--name', 'marked', '--model', `llama:${defaultModel(llama)}`]);
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const marked = (await client.callTool({ name: 'complete', arguments: { prompt: 'The board meets on Friday about the merger.', session: 'marked', sensitivity: 'restricted' } })) as CallToolResult;
+    expect(marked.isError, toolText(marked)).toBeFalsy();
+    const explained = (await client.callTool({ name: 'route_explain', arguments: { prompt: 'What day was it?', session: 'marked' } })) as CallToolResult;
+    expect(explained.isError, toolText(explained)).toBeFalsy();
+    expect(explained.structuredContent).toMatchObject({ plan: { sensitivity: 'restricted' } });
+    const next = (await client.callTool({ name: 'complete', arguments: { prompt: 'What day was it?', session: 'marked' } })) as CallToolResult;
+    expect(next.isError, toolText(next)).toBeFalsy();
+    expect(next.structuredContent).toMatchObject({ sensitivity: 'restricted', session: { turn: 2 } });
+  });
 });

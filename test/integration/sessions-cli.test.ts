@@ -165,6 +165,31 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(human.stdout).toContain('#1 turn 1 user [dropped by switch 1]');
   });
 
+  it('a prompt the conversation leaves too little room for: the hinted switch to the same model compacts for it, and the prompt is then answered (a plain switch dropped nothing)', async () => {
+    const id = await startSession(['--model', 'local:chat-narrow']);
+    // ~330 tokens each: chat-narrow (2048) leaves an answer 512, so the fourth or fifth prompt no longer fits after the others, which still fit alone.
+    const long = (label: string) => `${label}: ${Array.from({ length: 150 }, (_, index) => `word${index % 10}`).join(' ')}`;
+    let refused: { code: string; hint: string } | undefined;
+    let prompt = '';
+    for (let turn = 1; refused === undefined && turn <= 8; turn += 1) {
+      prompt = long(`turn ${turn}`);
+      const { result, document } = await scenario.json(['run', prompt, '--session', id, '--no-stream'], { env });
+      if (result.exitCode === 4) refused = document.error as { code: string; hint: string };
+      else expect(result.exitCode, result.stderr).toBe(0);
+    }
+    expect(refused).toMatchObject({ code: 'context_length_exceeded' });
+    const command = /`syndicate (provider switch [^`]+)`/.exec(refused!.hint)?.[1];
+    expect(command, refused!.hint).toMatch(new RegExp(`^provider switch local:chat-narrow --session ${id}( --room \\d+)?$`));
+    const switched = await scenario.cli(command!.split(' '));
+    expect(switched.exitCode, switched.stderr).toBe(0);
+    // What is left after the kept conversation is for the next prompt as well as its answer.
+    expect(switched.stdout).toMatch(/compacted to fit: dropped 1 turn, kept \d+ tokens estimated \(\d+ left for the next prompt and its answer\):/);
+    const answered = await run(prompt, id);
+    expect(lastSentMessages().at(-1)?.content).toBe(prompt);
+    expect(answered.session.id).toBe(id);
+    expect((await show(id)).messages.filter((message: Record<string, unknown>) => message.droppedBySwitch !== null).map((message: Record<string, unknown>) => message.seq)).toEqual([1, 2]);
+  });
+
   it('a switch above the envelope refuses run --session (exit 4, hint session approve) until the session is approved', async () => {
     const id = await startSession(['--model', 'local:chat-wide']);
     await run('Name the capital of France.', id);
@@ -284,6 +309,33 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(error.message).toContain("which the policy does not allow to receive this restricted request (restricted by the session's system prompt or earlier turns; the prompt alone is public)");
     expect(error.message).not.toContain('AKIAIOSFODNN7EXAMPLE');
     expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+  });
+
+  it('a turn sent with --sensitivity restricted keeps its level: later unmarked turns are restricted, a switch to a hosted model is refused and nothing reaches it; the mark is chained', async () => {
+    const id = await startSession(['--model', 'local:chat-wide']);
+    // Nothing in the text a detector finds: only the operator's mark says what it is.
+    const marked = await scenario.json(['run', 'Our Q3 acquisition target is Foobar Corp at 40 dollars a share.', '--sensitivity', 'restricted', '--session', id, '--no-stream'], { env });
+    expect(marked.result.exitCode, marked.result.stderr).toBe(0);
+    expect(marked.document.sensitivity).toBe('restricted');
+    const next = await run('Thanks, noted.', id);
+    expect(next.sensitivity).toBe('restricted');
+    const hostedBefore = inferenceExchanges(anthropic).length;
+    const switched = await scenario.json(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', id], { env });
+    expect(switched.result.exitCode, switched.result.stdout).toBe(4);
+    expect(switched.document.error).toMatchObject({ code: 'session_model_not_permitted' });
+    expect((switched.document.error as { message: string }).message).toContain(`session ${id}'s conversation is restricted`);
+    const after = await show(id);
+    expect(after.active).toEqual({ kind: 'pinned', providerId: 'local', model: 'chat-wide' });
+    expect(after.messages.map((message: Record<string, unknown>) => message.sensitivity)).toEqual(['restricted', null, null, null]);
+    expect((await scenario.cli(['session', 'show', id])).stdout).toContain('#1 turn 1 user [marked restricted]');
+    expect(inferenceExchanges(anthropic)).toHaveLength(hostedBefore);
+
+    // The mark is part of the message's link: clearing it outside syndicate breaks the chain, and the session is refused.
+    withStore(scenario.home, (store) => store.statement('UPDATE session_messages SET sensitivity = NULL WHERE session_id = ? AND seq = 1').run(id));
+    const edited = await scenario.json(['run', 'And now?', '--session', id, '--no-stream'], { env });
+    expect(edited.result.exitCode, edited.result.stderr).toBe(1);
+    expect(edited.document.error).toMatchObject({ code: 'session_chain_broken' });
+    expect((await scenario.cli(['session', 'delete', id])).exitCode).toBe(0);
   });
 
   it('a switch to a model the policy may not send the conversation to is refused (exit 4, the reason and the models that may take it); the session is unchanged', async () => {

@@ -4,7 +4,7 @@ import { providerSummary } from '../../registry/summary.js';
 import type { ModelPrice, ProviderVersion, RegisteredProvider, RegistrationOutcome } from '../../registry/types.js';
 import { describeHold, type HoldReport, type ReleaseTarget } from '../../router/shared-holds.js';
 import { contextFor, type CommandContext } from '../context.js';
-import { readTextInput, stdinAtMostOnce } from '../input.js';
+import { positiveIntegerOption, readTextInput, stdinAtMostOnce } from '../input.js';
 import { printHeldBack } from '../held-back.js';
 import { counted } from '../output.js';
 import { providerCapabilitiesCommand, providerTestCommand } from './provider-probes.js';
@@ -198,14 +198,19 @@ Examples:
     .description("switch a session to another model, keeping its context: compacted first when the new window is smaller, the turns with images dropped when it takes no image input (what was dropped is printed); a class above the session's envelope invalidates it until `session approve`; refused (exit 4) when the new model's class may not receive the conversation")
     .argument('<provider:model>', 'the registered model to switch to')
     .requiredOption('--session <id>', 'the session to switch (id or name)')
-    .addHelpText('after', '\nExample:\n  $ syndicate provider switch ollama-local:llama3.2:1b --session triage')
-    .action(async (choice: string, options: { session: string }, command: Command) => {
+    .option('--room <tokens>', 'compact until the new window leaves at least this many tokens after the conversation, for the next prompt and its answer (default: room for the minimum answer)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ syndicate provider switch ollama-local:llama3.2:1b --session triage\n  $ syndicate provider switch ollama-local:llama3.2:1b --session triage --room 3000',
+    )
+    .action(async (choice: string, options: { session: string; room?: string }, command: Command) => {
+      const room = positiveIntegerOption(options.room, '--room', 3000);
       const context = contextFor(command);
       try {
         const { switchSessionModel } = await import('../../sessions/index.js');
         const { loadPolicy } = await import('../../policy/load.js');
         const store = await context.store({ existing: true });
-        const report = await switchSessionModel(store, loadPolicy(context.home.policyPath), options.session, choice);
+        const report = await switchSessionModel(store, loadPolicy(context.home.policyPath), options.session, choice, room === undefined ? {} : { room });
         const { output } = context;
         const { describeDroppedTurns } = await import('./session.js');
         output.result({ switch: report }, () => {
@@ -217,9 +222,9 @@ Examples:
             output.line(`${report.to.providerId}:${report.to.model} takes no image input: dropped ${counted(withImages.length, 'turn')} with images:`);
             for (const line of describeDroppedTurns(withImages)) output.line(`  dropped ${line}`);
           }
-          if (toFit.length === 0) output.line(`context kept ${withImages.length === 0 ? 'whole' : 'otherwise whole'} (${report.promptTokens} tokens estimated, ${report.room} left for an answer)`);
+          if (toFit.length === 0) output.line(`context kept ${withImages.length === 0 ? 'whole' : 'otherwise whole'} (${report.promptTokens} tokens estimated, ${report.room} left for the next prompt and its answer)`);
           else {
-            output.line(`compacted to fit: dropped ${counted(toFit.length, 'turn')}, kept ${report.promptTokens} tokens estimated (${report.room} left for an answer):`);
+            output.line(`compacted to fit: dropped ${counted(toFit.length, 'turn')}, kept ${report.promptTokens} tokens estimated (${report.room} left for the next prompt and its answer):`);
             for (const line of describeDroppedTurns(toFit)) output.line(`  dropped ${line}`);
           }
           if (report.invalidatedEnvelope) {

@@ -179,7 +179,8 @@ function printDetail(output: Output, detail: SessionDetail): void {
     const who = message.role === 'user' ? 'user' : `assistant (${message.providerId ?? '?'}:${message.model ?? '?'}, evidence ${message.evidenceId ?? '-'})`;
     const droppedBy = message.droppedBySwitch === null ? undefined : (switchNumbers.get(message.droppedBySwitch) ?? `#${message.droppedBySwitch}`);
     const dropped = droppedBy === undefined ? '' : output.color.yellow(` [dropped by switch ${droppedBy}]`);
-    output.line(`#${message.seq} turn ${message.turn} ${who}${dropped}`);
+    const marked = message.sensitivity === null ? '' : ` [marked ${message.sensitivity}]`;
+    output.line(`#${message.seq} turn ${message.turn} ${who}${marked}${dropped}`);
     for (const image of message.images) output.line(`  [image ${image.mediaType}, ${counted(image.size, 'byte')}, sha256 ${image.sha256}]`);
     if (message.unreadableImages !== undefined) output.line(output.color.yellow(`  [images unreadable, stored as ${JSON.stringify(message.unreadableImages)}]`));
     output.line(`  ${message.text.replace(/\n/g, '\n  ')}`);
