@@ -40,6 +40,8 @@ export class Output {
   private readonly noColor: boolean;
   /** TERM=dumb: a terminal that shows escape codes as text (Emacs' shell, some CI logs); no colour unless FORCE_COLOR asks, no spinner. */
   private readonly dumbTerminal: boolean;
+  /** FORCE_COLOR set (not `0` or `false`): colour on stdout and stderr alike, a pipe or TERM=dumb included (not with NO_COLOR). */
+  private readonly forcedColor: boolean;
   /** `CI` set: a runner's log keeps every line, so a spinner (whose frames ora would print as lines there) stays off, as ora's own is-interactive rule says. */
   private readonly continuousIntegration: boolean;
   /** The home the command runs on, when known: the `syndicate …` commands quoted in hints and warnings are made to work for it. */
@@ -54,8 +56,8 @@ export class Output {
     this.noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
     this.dumbTerminal = env.TERM === 'dumb';
     this.continuousIntegration = env.CI !== undefined;
-    const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
-    const useColor = !this.json && !this.noColor && ((this.stdoutIsTty && !this.dumbTerminal) || forced);
+    this.forcedColor = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+    const useColor = !this.json && !this.noColor && ((this.stdoutIsTty && !this.dumbTerminal) || this.forcedColor);
     this.color = new Chalk({ level: useColor ? 1 : 0 });
   }
 
@@ -143,7 +145,7 @@ export class Output {
       }
       return;
     }
-    const color = new Chalk({ level: this.stderrIsTty && !this.noColor && !this.dumbTerminal ? 1 : 0 });
+    const color = new Chalk({ level: !this.noColor && ((this.stderrIsTty && !this.dumbTerminal) || this.forcedColor) ? 1 : 0 });
     process.stderr.write(`${color.red('error:')} ${error.message}\n`);
     if (error instanceof InvalidInputError) {
       for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(this.hintsForHome(problem))}\n`);

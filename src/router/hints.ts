@@ -207,11 +207,15 @@ export function hintForExclusions(excluded: readonly Exclusion[], options: Exclu
       return exclusion.rules.includes('trust_tier') ? ['trust_tier'] : ['class_not_allowed'];
     }),
   );
+  // A model of the kind the request needs that its class may use was left out by another rule: that
+  // rule's remedy is the one to give, not "no model of the kind the request needs".
+  const kindServed = excluded.some((exclusion) => !exclusion.rules.includes('class_not_allowed') && !exclusion.rules.includes('model_kind'));
   // A local model left out only for the request's image URL would take it inline: registering another
   // local one cannot help, and Ollama's remedy would say the inline image again, then offer engines
   // that fetch URLs — which the level refuses.
   const moot = (remedy: (typeof REMEDIES)[number]): boolean =>
     (alternatives.length > 0 && remedy.rules.every((rule) => MOOT_WITH_ALTERNATIVES.includes(rule))) ||
+    (kindServed && remedy.rules.includes('model_kind')) ||
     (applied.has('remote_media') && remedy.rules.some((rule) => rule === 'class_not_allowed' || rule === 'image_url'));
   const remedies = REMEDIES.filter((remedy) => remedy.rules.some((rule) => applied.has(rule)) && !moot(remedy)).map((remedy) =>
     options.embeddings === true && remedy.rules.includes('context_length') ? EMBEDDING_INPUT_REMEDY : typeof remedy.hint === 'string' ? remedy.hint : remedy.hint({ excluded, localLeftOut: options.localLeftOut ?? [], sensitivity: options.sensitivity }),

@@ -128,8 +128,9 @@ export function sessionTurn(store: Store, session: Session): SessionTurn {
 
 /**
  * A refusal whose fix is different in a session: the pinned model's class may not receive this
- * request's sensitivity (a restricted prompt in a session on a hosted model), or the conversation
- * has outgrown its window. Undefined for every other error.
+ * request's sensitivity (a restricted prompt in a session on a hosted model), the conversation
+ * has outgrown its window, or it holds an image and the pinned model is not tagged vision.
+ * Undefined for every other error.
  */
 async function pinnedModelRefusal(
   context: PipelineContext,
@@ -160,7 +161,7 @@ async function pinnedModelRefusal(
   const level = error.details?.['sensitivity'];
   if (provider === undefined || !isSensitivityLevel(level)) return undefined;
   const { policy } = currentPolicy(context);
-  if (policy.sensitivity[level].includes(provider.record.class)) return undefined;
+  if (policy.sensitivity[level].includes(provider.record.class)) return visionRefusal(session, error, turn.argumentNames);
   // The prompt alone (with its images) may be less sensitive than the request: then the conversation it continues is what the model may not receive.
   const promptLevel = classifyRequest({ model: 'auto', messages: [promptMessage(turn.prompt, [...turn.images])], stream: false }, {
     indicatorWords: policy.indicatorWords,
@@ -196,6 +197,21 @@ async function roomForPrompt(request: CanonicalRequest, contextWindow: number): 
 }
 
 const ESTIMATE_ROUNDING_TOKENS = 2;
+
+/**
+ * The session's model may receive the conversation's level but is not tagged for the images it
+ * holds: a switch to a model that is helps, "send the request to one that does" cannot (the session
+ * decides the model). Undefined for any other refusal.
+ */
+function visionRefusal(session: Session, error: PolicyRefusalError, argumentNames: SessionOverrideNames): PolicyRefusalError | undefined {
+  const excluded = error.details?.['excluded'];
+  const vision = Array.isArray(excluded) && excluded.some((exclusion: { rules?: unknown }) => Array.isArray(exclusion.rules) && exclusion.rules.includes('vision'));
+  if (!vision) return undefined;
+  return new PolicyRefusalError(error.code, error.message, {
+    hint: `switch the session to a model tagged vision (\`syndicate provider switch PROVIDER:MODEL --session ${session.id}\`), tag ${activeModelLabel(session.active)} \`vision\` in its provider record if it takes images, or send this prompt without ${argumentNames.session}`,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
+}
 
 /** How a surface names the settings a stored session decides: `run`'s flags, the MCP tool's arguments. */
 export interface SessionOverrideNames {

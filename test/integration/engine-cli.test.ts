@@ -68,6 +68,13 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
     );
   });
 
+  it('engine install of an engine already there says so off a terminal too, instead of only "installing …"', async () => {
+    const result = await runCli(['engine', 'install'], { home: temporary.home, env: env() });
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toBe(`installing node-llama-cpp (cpu) into ${engineDirectory} ...\nalready installed: nothing was downloaded`);
+    expect(result.stdout).toContain(`in ${engineDirectory}`);
+  });
+
   it('engine install --force refuses a directory it did not create, exit 2, and leaves it alone', async () => {
     const project = join(temporary.home, 'my-app');
     mkdirSync(project);

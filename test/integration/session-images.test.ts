@@ -104,6 +104,21 @@ describe('syndicate run --session with --image', () => {
     expect(human.stdout).not.toContain(PNG.toString('base64'));
   }, 90_000);
 
+  it('a session pinned to a model not tagged vision is refused the image with a hint to switch the session, not to send the request elsewhere', async () => {
+    const id = await startSession(`studio:${defaultModel(studio)}`);
+    const sent = inferenceExchanges(studio).length;
+    const refused = await scenario.json(['run', 'What is in this screenshot?', '--image', png, '--session', id, '--no-stream']);
+    expect(refused.result.exitCode).toBe(4);
+    const error = refused.document.error as Json;
+    expect(error.code).toBe('route_denied');
+    expect(error.message).toContain('request has images but the model is not tagged vision');
+    expect(error.hint).toBe(
+      `switch the session to a model tagged vision (\`syndicate provider switch PROVIDER:MODEL --session ${id}\`), tag studio:${defaultModel(studio)} \`vision\` in its provider record if it takes images, or send this prompt without --session`,
+    );
+    expect(inferenceExchanges(studio)).toHaveLength(sent);
+    expect(((await scenario.json(['session', 'show', id])).document.session as Json).messages).toEqual([]);
+  }, 90_000);
+
   it('an auto session routes every later turn as a request with the image: vision models that may take its level only', async () => {
     const id = await startSession('auto');
     await run(['What is in this screenshot?', '--image', png, '--session', id]);

@@ -63,4 +63,17 @@ describe('syndicate on a terminal', () => {
     expect(ci.output).toContain('evidence chain intact: 0 rows');
     expect(ci.output).not.toContain('verifying the evidence chain');
   }, 90_000);
+
+  it('FORCE_COLOR colours an error as it colours a table: on TERM=dumb and through a pipe; NO_COLOR still wins', async () => {
+    const dumb = await onTerminal('provider show nosuch', { home, columns: 80, env: { TERM: 'dumb', FORCE_COLOR: '1' } });
+    expect(dumb.exitCode).toBe(2);
+    expect(dumb.output).toContain('\u001b[31merror:\u001b[39m unknown provider "nosuch"');
+    const piped = await runCli(['provider', 'show', 'nosuch'], { home, env: { FORCE_COLOR: '1', NO_COLOR: '' } });
+    expect(piped.exitCode).toBe(2);
+    expect(piped.stderr).toContain('\u001b[31merror:\u001b[39m unknown provider "nosuch"');
+    const table = await runCli(['doctor'], { home, env: { FORCE_COLOR: '1', NO_COLOR: '' } });
+    expect(table.stdout).toContain('\u001b[1mCHECK');
+    const noColor = await runCli(['provider', 'show', 'nosuch'], { home, env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+    expect(noColor.stderr).not.toContain('\u001b');
+  }, 90_000);
 });

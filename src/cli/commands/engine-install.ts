@@ -41,7 +41,10 @@ export function engineInstallCommand(): Command {
         throw error;
       }
       const { installation } = result;
-      spinner.succeed(result.changed ? `installed in ${(result.durationMs / 1000).toFixed(1)} s` : 'already installed');
+      const outcome = result.changed ? `installed in ${(result.durationMs / 1000).toFixed(1)} s` : 'already installed: nothing was downloaded';
+      spinner.succeed(outcome);
+      // Off a terminal there is no spinner to end: say how it ended after the "installing …" line.
+      if (!output.stderrIsTty) output.info(outcome);
       for (const scratch of result.removedAbandoned) output.info(`removed ${scratch}: the unfinished download of an install that was killed`);
       output.result(
         {

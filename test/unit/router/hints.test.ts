@@ -97,6 +97,22 @@ describe('hintForExclusions', () => {
     );
     expect(hintForExclusions([embeddingModel])).toMatch(/^no model of the kind the request needs may take it: /);
   });
+
+  it('does not say it when a model of the kind the request needs was left out for another rule: that rule is the remedy', () => {
+    // `run --image` with Ollama's embedding model registered beside chat models not tagged vision (README, Sessions).
+    const embeddingModel: Exclusion = { provider: 'ollama', model: 'nomic-embed-text', class: 'local', rules: ['model_kind', 'vision'], reasons: ['an embedding model (kind: embedding): it answers embeddings requests only', 'request has images but the model is not tagged vision'] };
+    const chatModel: Exclusion = { provider: 'ollama', model: 'llama3.2:3b', class: 'local', rules: ['vision'], reasons: ['request has images but the model is not tagged vision'] };
+    const hosted: Exclusion = { provider: 'claude', model: 'sonnet', class: 'approved_hosted', rules: ['class_not_allowed'], reasons: ['class approved_hosted may not receive confidential data'] };
+    const hint = hintForExclusions([hosted, embeddingModel, chatModel], { localLeftOut: [embeddingModel, chatModel] });
+    expect(hint).not.toContain('no model of the kind');
+    expect(hint.split('; ')).toEqual([
+      expect.stringMatching(/^data this sensitive stays on this host, and no local model registered may take it: /),
+      expect.stringMatching(/^no eligible model is tagged for what the request needs/),
+      '`syndicate route --explain` shows every rule',
+    ]);
+    // A chat model refused by its class alone is no model the request may use: the kind remedy stays.
+    expect(hintForExclusions([hosted, embeddingModel])).toContain('no model of the kind the request needs may take it');
+  });
 });
 
 describe('hintForExclusions with a class that may not receive the data', () => {
@@ -134,7 +150,8 @@ describe('hintForExclusions where only local models may take the data', () => {
     expect(parts[0]).toBe(
       'data this sensitive stays on this host, and no local model registered may take it: ollama:nomic-embed-text (an embedding model (kind: embedding): it answers embeddings requests only), llama:tiny.gguf (context window 2048 < 3000 tokens of the prompt)',
     );
-    expect(parts[1]).toMatch(/^no model of the kind the request needs may take it/);
+    // The chat model left out is too small, not of another kind: its remedy, not the embedding model's.
+    expect(parts[1]).toMatch(/^the prompt does not fit any eligible model's context window/);
   });
 
   it('names at most four, counting the rest', () => {
