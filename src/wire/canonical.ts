@@ -264,6 +264,11 @@ export interface CanonicalRequest {
   seed?: number;
   stop?: string[];
   /**
+   * The client is told which of `stop` ended the answer (the Anthropic face's `stop_sequence`): a
+   * server that names it only when asked is asked (llama-server: `verbose`, see the openai adapter).
+   */
+  stopSequenceWanted?: boolean;
+  /**
    * The client asked for the log-probabilities of the answer's tokens (Chat Completions `logprobs:
    * true` with `top_logprobs`, legacy Completions `logprobs: N`), with up to `top` likeliest
    * alternatives each. Only the openai wire returns them (`CanonicalResponse.logprobs`); the
