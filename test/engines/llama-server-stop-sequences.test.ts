@@ -1,12 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTestModel } from '../../src/engines/test-model.js';
-import { startLlamaServer } from '../helpers/llama-server.js';
-import { Scenario } from '../helpers/scenario.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { startGatewayOverLlamaServer, type LlamaServerGateway } from '../helpers/llama-server.js';
 
 /**
  * An Anthropic client's stop_sequences through `syndicate serve` to llama.cpp's own `llama-server`
@@ -17,31 +12,18 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
 const serverPath = process.env['SYNDICATE_LLAMA_SERVER'];
 
 describe('stop sequences from a real llama-server, told to an Anthropic client', () => {
-  let scenario: Scenario;
-  let gateway: RunningServe | undefined;
-  let llama: ResultPromise | undefined;
+  let started: LlamaServerGateway | undefined;
   let client: Anthropic;
   const model = 'llama.cpp:tiny';
 
   beforeAll(async () => {
     expect(serverPath !== undefined && existsSync(serverPath), `SYNDICATE_LLAMA_SERVER=${String(serverPath)} does not exist (the global setup builds it)`).toBe(true);
-    scenario = await Scenario.create();
-    await writeTestModel(join(scenario.home, 'tiny.gguf'));
-    const server = await startLlamaServer(join(scenario.home, 'tiny.gguf'));
-    llama = server.process;
-    const added = await scenario.cli(['provider', 'add', 'llama.cpp', '--base-url', `${server.url}/v1`]);
-    expect(added.exitCode, added.stderr).toBe(0);
-    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 600_000);
-    const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
-    client = new Anthropic({ baseURL: gateway.url, apiKey: token, maxRetries: 0 });
+    started = await startGatewayOverLlamaServer();
+    client = new Anthropic({ baseURL: started.gateway.url, apiKey: started.token, maxRetries: 0 });
   }, 120_000);
 
   afterAll(async () => {
-    gateway?.server.kill('SIGTERM');
-    await gateway?.server;
-    llama?.kill();
-    await Promise.allSettled(llama === undefined ? [] : [llama]);
-    scenario?.cleanup();
+    await started?.close();
   });
 
   it('names the stop sequence that ended the answer, streamed and not; end_turn when none did', async () => {
