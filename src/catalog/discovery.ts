@@ -249,6 +249,7 @@ async function discoverOllama(context: DiscoveryContext): Promise<ProviderModel[
       positiveInteger(architecture === undefined ? undefined : modelInfo[`${architecture}.context_length`]) ??
       positiveInteger(Object.entries(modelInfo).find(([key]) => key.endsWith('.context_length'))?.[1]);
     const details = record(show.details ?? item.details);
+    const family = nonEmptyString(details.family) ?? nonEmptyString(architecture);
     const parameterSize = typeof details.parameter_size === 'string' ? parameterBillions(details.parameter_size) : undefined;
     const parameterCount = typeof modelInfo['general.parameter_count'] === 'number' ? modelInfo['general.parameter_count'] / 1e9 : undefined;
     const vramGb = gigabytes(item.size);
@@ -268,9 +269,15 @@ async function discoverOllama(context: DiscoveryContext): Promise<ProviderModel[
       capabilityClass: guessCapability(context, id, parameterSize ?? parameterCount),
       ...(vramGb === undefined ? {} : { vramGb }),
       ...(tags.length === 0 ? {} : { tags }),
+      ...(family === undefined ? {} : { family }),
     });
   }
   return models;
+}
+
+/** `value` when it is a string with something in it (Ollama and llama-server report an unknown family as `""`). */
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
 async function discoverLlamaCpp(context: DiscoveryContext): Promise<ProviderModel[]> {

@@ -1,7 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { formatInputProblem, InvalidInputError, type SyndicateError } from '../errors.js';
 import { commandsForHome, hintsForHome, type HomePaths } from '../home/home.js';
-import { checkStop, ITEMS_BETWEEN_CHECKS } from '../common/pausing.js';
+import { checkStop, ITEMS_BETWEEN_CHECKS, runToEnd, type PausingWork } from '../common/pausing.js';
 
 export { counted } from '../common/counted.js';
 
@@ -158,6 +158,11 @@ export class Output {
     this.line(renderTable(columns, rows, this.color));
   }
 
+  /** The text `table` prints, as work that pauses between rows (`renderTableWork`): printed with `line` once whole. */
+  tableWork(columns: string[], rows: (string | number | null | undefined)[][]): PausingWork<string> {
+    return renderTableWork(columns, rows, this.color);
+  }
+
   async spinner(text: string): Promise<Spinner> {
     // A terminal that reports no width (a pseudo-terminal no one sized: `script` in CI, `docker
     // exec -t` from a pipe) would make ora's line count infinite, and its clearing loop never end.
@@ -204,13 +209,39 @@ export function renderTable(
   rows: (string | number | null | undefined)[][],
   color: ChalkInstance,
 ): string {
-  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))));
-  // A reduce, not Math.max(...cells): 100 000 rows as arguments overflow the stack (`evidence list --limit 200000`).
-  const widths = columns.map((column, index) => cells.reduce((widest, row) => Math.max(widest, (row[index] ?? '').replace(ANSI, '').length), column.length));
+  return runToEnd(renderTableWork(columns, rows, color));
+}
+
+/**
+ * `renderTable` as work that pauses every `every` rows of each pass over them (`runPausing`):
+ * tens of thousands of rows take a second or more (`evidence list --limit 100000`), and a signal
+ * received meanwhile stops it before anything is printed.
+ */
+export function* renderTableWork(
+  columns: string[],
+  rows: (string | number | null | undefined)[][],
+  color: ChalkInstance,
+  every = ITEMS_BETWEEN_CHECKS,
+): PausingWork<string> {
+  const cells: string[][] = [];
+  for (const row of rows) {
+    cells.push(row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))));
+    if (cells.length % every === 0) yield;
+  }
+  // A loop, not Math.max(...cells): 100 000 rows as arguments overflow the stack (`evidence list --limit 200000`).
+  const widths = columns.map((column) => column.length);
+  for (const [count, row] of cells.entries()) {
+    for (const [index, width] of widths.entries()) widths[index] = Math.max(width, (row[index] ?? '').replace(ANSI, '').length);
+    if ((count + 1) % every === 0) yield;
+  }
   const pad = (text: string, width: number): string => text + ' '.repeat(Math.max(0, width - text.replace(ANSI, '').length));
   const header = columns.map((column, index) => color.bold(pad(column.toUpperCase(), widths[index] ?? 0))).join('  ');
-  const body = cells.map((row) => row.map((cell, index) => pad(cell, widths[index] ?? 0)).join('  ').trimEnd());
-  return [header.trimEnd(), ...body].join('\n');
+  const lines = [header.trimEnd()];
+  for (const row of cells) {
+    lines.push(row.map((cell, index) => pad(cell, widths[index] ?? 0)).join('  ').trimEnd());
+    if ((lines.length - 1) % every === 0) yield;
+  }
+  return lines.join('\n');
 }
 
 /**

@@ -20,6 +20,18 @@ export interface ManagedProcess {
   baseUrl: string;
   /** When the kernel started it (`/proc/PID/stat` field 22, clock ticks since boot); undefined where there is no `/proc`. */
   startTicks?: number;
+  /**
+   * The syndicate process that stops it when it ends itself (`serve --start-engines`), and that
+   * process's start time; undefined for an engine `engine start` started, which runs until
+   * `engine stop`.
+   */
+  supervisor?: ProcessIdentity;
+}
+
+/** One process for good: its pid and, where `/proc` tells, when the kernel started it. */
+export interface ProcessIdentity {
+  pid: number;
+  startTicks?: number;
 }
 
 interface ProcessRow {
@@ -30,6 +42,8 @@ interface ProcessRow {
   log_path: string;
   base_url: string;
   start_ticks: number | null;
+  supervisor_pid: number | null;
+  supervisor_start_ticks: number | null;
 }
 
 function fromRow(row: ProcessRow): ManagedProcess {
@@ -41,7 +55,44 @@ function fromRow(row: ProcessRow): ManagedProcess {
     logPath: row.log_path,
     baseUrl: row.base_url,
     ...(row.start_ticks === null ? {} : { startTicks: row.start_ticks }),
+    ...(row.supervisor_pid === null ? {} : { supervisor: identity(row.supervisor_pid, row.supervisor_start_ticks) }),
   };
+}
+
+function identity(pid: number, startTicks: number | null | undefined): ProcessIdentity {
+  return startTicks === null || startTicks === undefined ? { pid } : { pid, startTicks };
+}
+
+/** This process, as a supervisor is recorded. */
+function thisProcess(): ProcessIdentity {
+  return identity(process.pid, processStartTicks(process.pid));
+}
+
+/**
+ * Whether the engine's supervisor is gone (killed outright: it would have stopped the engine
+ * otherwise), so that nothing will stop the engine when a gateway ends. A pid the system reused
+ * for another program is not the supervisor (its start time differs).
+ */
+function supervisorGone(managed: ManagedProcess): boolean {
+  return managed.supervisor !== undefined && !isSameProcessAlive({ ...managed.supervisor, command: [] });
+}
+
+/**
+ * Hands a running engine whose supervisor is gone to `next` (this process; `undefined`: no one,
+ * it runs until `engine stop`) — only if the row still names that engine and that supervisor, so
+ * that of two gateways taking it over at once one does. True when it was handed over.
+ */
+function handOver(store: Store, managed: ManagedProcess, next: ProcessIdentity | undefined): boolean {
+  const former = managed.supervisor;
+  if (former === undefined) return false;
+  return store.transaction(
+    () =>
+      store
+        .statement(
+          'UPDATE engine_processes SET supervisor_pid = ?, supervisor_start_ticks = ? WHERE provider_id = ? AND pid = ? AND supervisor_pid = ? AND supervisor_start_ticks IS ?',
+        )
+        .run(next?.pid ?? null, next?.startTicks ?? null, managed.providerId, managed.pid, former.pid, former.startTicks ?? null).changes === 1,
+  );
 }
 
 export function managedProcess(store: Store, providerId: string): ManagedProcess | undefined {
@@ -155,11 +206,24 @@ export interface StartOptions {
    * rejects with the signal's reason — nothing is left starting in the background.
    */
   signal?: AbortSignal;
+  /**
+   * The caller stops the engine when it ends (`serve --start-engines`): it is recorded as the
+   * engine's supervisor, and it takes over an engine already running whose supervisor is gone.
+   * Otherwise (`engine start`) an engine started runs until `engine stop`, and so does one already
+   * running whose supervisor is gone.
+   */
+  supervised?: boolean;
 }
 
 export type StartOutcome =
   | { started: true; process: ManagedProcess; readyMs: number }
-  | { started: false; reason: 'already-running'; process: ManagedProcess | undefined };
+  | {
+      started: false;
+      reason: 'already-running';
+      process: ManagedProcess | undefined;
+      /** The supervisor, gone, of the engine this call took over (see `StartOptions.supervised`). */
+      takenOverFrom?: ProcessIdentity;
+    };
 
 /** Default wait for an engine to come up: twice its declared cold start (at least 30 s), else 120 s. */
 export function startTimeoutMs(provider: RegisteredProvider): number {
@@ -253,7 +317,12 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
   const readyUrl = `${engineRoot(record.baseUrl)}${launch.readyPath}`;
   const existing = managedProcess(store, provider.id);
   if (existing !== undefined) {
-    if (isSameProcessAlive(existing)) return { started: false, reason: 'already-running', process: existing };
+    if (isSameProcessAlive(existing)) {
+      const supervisor = options.supervised === true ? thisProcess() : undefined;
+      if (!supervisorGone(existing) || !handOver(store, existing, supervisor)) return { started: false, reason: 'already-running', process: existing };
+      const { supervisor: former, ...engine } = existing;
+      return { started: false, reason: 'already-running', process: supervisor === undefined ? engine : { ...engine, supervisor }, takenOverFrom: former };
+    }
     forgetProcess(store, provider.id);
   }
   if (await answersReady(readyUrl, record)) return { started: false, reason: 'already-running', process: undefined };
@@ -285,6 +354,7 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
   });
   child.unref();
   const startTicks = processStartTicks(child.pid);
+  const supervisor = options.supervised === true ? thisProcess() : undefined;
   const managed: ManagedProcess = {
     providerId: provider.id,
     pid: child.pid,
@@ -293,11 +363,14 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
     logPath,
     baseUrl: record.baseUrl,
     ...(startTicks === undefined ? {} : { startTicks }),
+    ...(supervisor === undefined ? {} : { supervisor }),
   };
   store.transaction(() =>
     store
-      .statement('INSERT OR REPLACE INTO engine_processes (provider_id, pid, started_at, command_json, log_path, base_url, start_ticks) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(managed.providerId, managed.pid, managed.startedAt, JSON.stringify(command), logPath, record.baseUrl, startTicks ?? null),
+      .statement(
+        'INSERT OR REPLACE INTO engine_processes (provider_id, pid, started_at, command_json, log_path, base_url, start_ticks, supervisor_pid, supervisor_start_ticks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(managed.providerId, managed.pid, managed.startedAt, JSON.stringify(command), logPath, record.baseUrl, startTicks ?? null, supervisor?.pid ?? null, supervisor?.startTicks ?? null),
   );
 
   const { timeoutMs } = options;

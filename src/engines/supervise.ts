@@ -7,6 +7,8 @@ import { localEngineProviders, startProviderEngine, stopProviderEngine } from '.
 export type EngineStartReport =
   | { provider: string; outcome: 'started'; pid: number; readyMs: number; logPath: string }
   | { provider: string; outcome: 'already-running' }
+  /** Running, started by a gateway killed outright (`formerSupervisor`): this call stops it when it stops the ones it started. */
+  | { provider: string; outcome: 'taken-over'; pid: number; formerSupervisor: number }
   | { provider: string; outcome: 'failed'; error: SyndicateError };
 
 /** One engine `SupervisedEngines.stop` stopped, or could not. */
@@ -18,7 +20,7 @@ export interface EngineStopReport {
 
 export interface SupervisedEngines {
   reports: EngineStartReport[];
-  /** Stops the engines this call started (not those that were already running), in reverse order. */
+  /** Stops the engines this call started or took over (not those that were already running otherwise), in reverse order. */
   stop(graceMs?: number): Promise<EngineStopReport[]>;
 }
 
@@ -43,7 +45,9 @@ const INTERRUPTED_STOP_GRACE_MS = 5000;
 
 /**
  * Starts, one after the other, every local provider's engine whose record declares
- * `engine.launch` and that does not answer yet (`syndicate serve --start-engines`). An engine
+ * `engine.launch` and that does not answer yet (`syndicate serve --start-engines`), recorded as
+ * supervised by this process; one still running that a gateway killed outright had started is
+ * taken over, to be stopped with the others. An engine
  * that fails to start is reported and skipped — the router keeps a down engine out of routes —
  * rather than keeping the gateway from serving the others.
  */
@@ -88,12 +92,16 @@ export async function startDeclaredEngines(store: Store, options: StartDeclaredE
     try {
       const outcome = await startProviderEngine(store, provider, {
         storePath: options.storePath,
+        supervised: true,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.onWaiting === undefined ? {} : { onWaiting: (seconds: number) => options.onWaiting?.(provider.id, seconds) }),
       });
       if (outcome.started) {
         started.push(provider);
         report({ provider: provider.id, outcome: 'started', pid: outcome.process.pid, readyMs: outcome.readyMs, logPath: outcome.process.logPath });
+      } else if (outcome.takenOverFrom !== undefined && outcome.process !== undefined) {
+        started.push(provider);
+        report({ provider: provider.id, outcome: 'taken-over', pid: outcome.process.pid, formerSupervisor: outcome.takenOverFrom.pid });
       } else {
         report({ provider: provider.id, outcome: 'already-running' });
       }

@@ -162,9 +162,17 @@ const OLLAMA_MODIFIED_AT = '1970-01-01T00:00:00Z';
  */
 const FILL_IN_MIDDLE_TEMPLATE = "{{/* applied by the engine with the model's own template: /api/generate fills in the middle between .Prompt and .Suffix */}}";
 
-/** Ollama's `details`: syndicate serves no files, so no format, size or quantization to tell. */
+/**
+ * Ollama's `details`: syndicate serves no files, so no format, size or quantization to tell. The
+ * family is the one its records declare (`family`, from the engine), when every model the entry
+ * stands for declares that same one; otherwise (`auto` over several, a hosted model) it is unknown,
+ * listed as Ollama lists a model of unknown family: `""`, and `families` null.
+ */
 function ollamaDetails(entry: ModelEntry): Record<string, unknown> {
-  return { parent_model: '', format: '', family: entry.owner, families: [entry.owner], parameter_size: '', quantization_level: '' };
+  const families = new Set(entry.models.map((model) => model.family));
+  const [family] = families;
+  const known = families.size === 1 && family !== undefined;
+  return { parent_model: '', format: '', family: known ? family : '', families: known ? [family] : null, parameter_size: '', quantization_level: '' };
 }
 
 /**

@@ -51,6 +51,7 @@ import { currentPolicy } from './context.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import { permitContradiction } from './permit-contradiction.js';
 import { isPinned, routeRefusal, tooLongParam, type RefusalContext } from './route-refusal.js';
+import { recordEngineEvent } from '../engines/events.js';
 import type {
   AttemptProvider,
   AttemptReport,
@@ -750,6 +751,11 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   context.health.reportSuccess(provider, { model: candidate.model, ...(firstTokenMs === undefined || candidate.warm === false ? {} : { firstTokenMs }) });
   // The engine loaded it to answer: warm for the next request, before the next probe says so.
   if (candidate.warm === false) context.health.residentChanged(provider, { loaded: candidate.model });
+  // A model the engine did not hold, whose answer says how long loading it took (Ollama's native
+  // load_duration): a cold start, recorded as the loads syndicate asks for are (metrics, the router's cold-start estimate).
+  if (candidate.warm === false && decoded.engineLoadMs !== undefined) {
+    recordEngineEvent(context.store, { providerId: provider.id, model: candidate.model, kind: 'load', durationMs: decoded.engineLoadMs, detail: 'loaded by the engine to answer a routed request (its load_duration)' });
+  }
   return {
     kind: 'success',
     result: {

@@ -47,6 +47,8 @@ export interface ProviderModel {
   tags?: string[];
   price?: ModelPrice;
   aliases?: string[];
+  /** The architecture family its engine reports (`llama`, `qwen2`): the Ollama API's `details.family`. */
+  family?: string;
   /** Request settings this model refuses although its wire format accepts them; the router leaves it out of requests that send them. */
   deviations?: ModelDeviation[];
   /** The `reasoning_effort` levels the model's server takes (openai wire); see `openAIEffortCarriage`. */

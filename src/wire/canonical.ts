@@ -264,6 +264,11 @@ export interface CanonicalRequest {
   seed?: number;
   stop?: string[];
   /**
+   * The client is told which of `stop` ended the answer (the Anthropic face's `stop_sequence`): a
+   * server that names it only when asked is asked (llama-server: `verbose`, see the openai adapter).
+   */
+  stopSequenceWanted?: boolean;
+  /**
    * The client asked for the log-probabilities of the answer's tokens (Chat Completions `logprobs:
    * true` with `top_logprobs`, legacy Completions `logprobs: N`), with up to `top` likeliest
    * alternatives each. Only the openai wire returns them (`CanonicalResponse.logprobs`); the
@@ -374,6 +379,11 @@ export interface CanonicalResponse {
    * of the body, for the invoker to place the first token (`wholeAnswerFirstTokenMs`).
    */
   generationTimings?: GenerationTimings;
+  /**
+   * How long the engine says it spent getting the model ready for this answer, in milliseconds
+   * (Ollama's native `load_duration`): a cold start when the model was not loaded before.
+   */
+  engineLoadMs?: number;
 }
 
 /** How long generating an answer's tokens took, all of them and one, in milliseconds, as the engine reports it. */
@@ -455,7 +465,7 @@ export type StreamPart =
     }
   /** Usage counts are cumulative: a later value replaces an earlier one for the same field. */
   | { type: 'usage'; usage: Partial<Usage> }
-  | { type: 'finish'; finishReason: FinishReason; rawFinishReason: string | null; stopSequence?: string }
+  | { type: 'finish'; finishReason: FinishReason; rawFinishReason: string | null; stopSequence?: string; engineLoadMs?: number }
   /** The wire's terminal marker: `[DONE]` or `message_stop`. */
   | { type: 'stream-end' }
   | { type: 'error'; message: string; errorType?: string };

@@ -48,6 +48,7 @@ export class StreamAccumulator {
   private finishReason: FinishReason | undefined;
   private rawFinishReason: string | null = null;
   private stopSequence: string | undefined;
+  private engineLoadMs: number | undefined;
   private readonly observations = new Set<string>();
   private endSeen = false;
   private failure: StreamFailure | undefined;
@@ -101,6 +102,7 @@ export class StreamAccumulator {
         this.finishReason = part.finishReason;
         this.rawFinishReason = part.rawFinishReason;
         this.stopSequence = part.stopSequence;
+        this.engineLoadMs = part.engineLoadMs;
         return;
       case 'stream-end':
         this.endSeen = true;
@@ -174,6 +176,7 @@ export class StreamAccumulator {
       finishReason: this.finishReason ?? (this.failure === undefined ? 'other' : 'error'),
       rawFinishReason: this.rawFinishReason,
       ...(this.stopSequence === undefined ? {} : { stopSequence: this.stopSequence }),
+      ...(this.engineLoadMs === undefined ? {} : { engineLoadMs: this.engineLoadMs }),
       ...(usage === undefined ? {} : { usage: { ...usage } }),
       ...(this.observations.size === 0 ? {} : { observations: [...this.observations] }),
       ...(this.logprobs === undefined ? {} : { logprobs: this.logprobs }),

@@ -1,12 +1,8 @@
-import type { ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTestModel } from '../../src/engines/test-model.js';
-import { startLlamaServer } from '../helpers/llama-server.js';
-import { Scenario } from '../helpers/scenario.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { startGatewayOverLlamaServer, type LlamaServerGateway } from '../helpers/llama-server.js';
+import type { Scenario } from '../helpers/scenario.js';
 
 /**
  * Text completions (`POST /v1/completions`) through `syndicate serve` to llama.cpp's own
@@ -24,34 +20,21 @@ interface EvidenceDocument {
 }
 
 describe('text completions from a real llama-server through the gateway', () => {
+  let started: LlamaServerGateway | undefined;
   let scenario: Scenario;
-  let gateway: RunningServe | undefined;
-  let llama: ResultPromise | undefined;
   let client: OpenAI;
   /** `llama.cpp:tiny`: llama-server names its model by the path it was started with; `provider add` registers it under its file name. */
-  let model: string;
+  const model = 'llama.cpp:tiny';
 
   beforeAll(async () => {
     expect(serverPath !== undefined && existsSync(serverPath), `SYNDICATE_LLAMA_SERVER=${String(serverPath)} does not exist (the global setup builds it)`).toBe(true);
-    scenario = await Scenario.create();
-    await writeTestModel(join(scenario.home, 'tiny.gguf'));
-    model = 'llama.cpp:tiny';
-    const server = await startLlamaServer(join(scenario.home, 'tiny.gguf'));
-    llama = server.process;
-    const added = await scenario.cli(['provider', 'add', 'llama.cpp', '--base-url', `${server.url}/v1`]);
-    expect(added.exitCode, added.stderr).toBe(0);
-    // startServe's last argument is how long the gateway may live: every test here uses it, so long enough for all of them.
-    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 600_000);
-    const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
-    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token, maxRetries: 0 });
+    started = await startGatewayOverLlamaServer();
+    scenario = started.scenario;
+    client = new OpenAI({ baseURL: `${started.gateway.url}/v1`, apiKey: started.token, maxRetries: 0 });
   }, 120_000);
 
   afterAll(async () => {
-    gateway?.server.kill('SIGTERM');
-    await gateway?.server;
-    llama?.kill();
-    await Promise.allSettled(llama === undefined ? [] : [llama]);
-    scenario?.cleanup();
+    await started?.close();
   });
 
   async function evidenceOf(id: string): Promise<EvidenceDocument['evidence']> {

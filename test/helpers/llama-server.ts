@@ -1,5 +1,10 @@
 import { execa, type ResultPromise } from 'execa';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { writeTestModel } from '../../src/engines/test-model.js';
 import { waitHealthy } from './ports.js';
+import { Scenario } from './scenario.js';
+import { startServe, type RunningServe } from './serve.js';
 
 /** A running llama.cpp `llama-server` (the build the engine suite's global setup provides). */
 export interface StartedLlamaServer {
@@ -50,4 +55,37 @@ function listeningUrl(child: ResultPromise, timeoutMs: number): Promise<string> 
       reject(new Error(`llama-server exited with ${String(result.exitCode)} before it listened: ${String(result.stderr)}`));
     });
   });
+}
+
+/** `syndicate serve` over a real llama-server: see `startGatewayOverLlamaServer`. */
+export interface LlamaServerGateway {
+  scenario: Scenario;
+  gateway: RunningServe;
+  /** The gateway's bearer token. */
+  token: string;
+  /** Stops the gateway and the server, and removes the scenario's home. */
+  close(): Promise<void>;
+}
+
+/**
+ * A scenario whose home holds the generated test model (`tiny.gguf`), llama.cpp's own
+ * `llama-server` serving it, registered by `provider add llama.cpp` (so its model is
+ * `llama.cpp:tiny`), and `syndicate serve` in front, alive long enough for a whole file's tests.
+ */
+export async function startGatewayOverLlamaServer(): Promise<LlamaServerGateway> {
+  const scenario = await Scenario.create();
+  await writeTestModel(join(scenario.home, 'tiny.gguf'));
+  const server = await startLlamaServer(join(scenario.home, 'tiny.gguf'));
+  const added = await scenario.cli(['provider', 'add', 'llama.cpp', '--base-url', `${server.url}/v1`]);
+  expect(added.exitCode, added.stderr).toBe(0);
+  const gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 600_000);
+  const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
+  const close = async (): Promise<void> => {
+    gateway.server.kill('SIGTERM');
+    await gateway.server;
+    server.process.kill();
+    await Promise.allSettled([server.process]);
+    scenario.cleanup();
+  };
+  return { scenario, gateway, token, close };
 }

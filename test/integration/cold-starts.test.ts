@@ -3,11 +3,13 @@
  * a model it had not loaded records `chosen.warm: false` in its route evidence, and `metrics`
  * reports those answers apart — what a cold start costs on an engine that reports no load times.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { startServe, type RunningServe } from '../helpers/serve.js';
 
 let ollama: FakeEngine;
 let home: string;
@@ -115,5 +117,57 @@ describe('cold starts of a llama-server asleep (--sleep-idle-seconds)', () => {
     } finally {
       await asleep.close();
     }
+  });
+});
+
+/**
+ * Ollama loads a model it does not hold when a request asks for it, and its native answers say how
+ * long that took (`load_duration`): a raw text completion syndicate sent to `/api/generate` that
+ * made it load the model is a cold start `metrics` reports among the load times, streamed or not.
+ * Answers from a model it held record none.
+ */
+describe('cold starts Ollama reports (load_duration)', () => {
+  const LOAD_MS = 400;
+  let engine: FakeEngine;
+  let temporary: { home: string; cleanup: () => void };
+  let gateway: RunningServe;
+
+  beforeAll(async () => {
+    engine = await startFakeEngine({ kind: 'ollama', loadDelayMs: LOAD_MS, models: [{ id: 'llama3.2:3b' }, { id: 'qwen2.5-coder:7b' }, { id: 'gemma3:4b' }] });
+    temporary = makeTempHome('syndicate-cold-starts-ollama-load-');
+    expect((await runCli(['init'], { home: temporary.home })).exitCode).toBe(0);
+    const added = await runCli(['provider', 'add', 'ollama', '--base-url', engine.baseUrl], { home: temporary.home });
+    expect(added.exitCode, added.stderr).toBe(0);
+    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: temporary.home });
+  }, 90_000);
+  afterAll(async () => {
+    gateway?.server.kill('SIGTERM');
+    await gateway?.server;
+    await engine?.close();
+    temporary?.cleanup();
+  });
+
+  it('records the load of a model Ollama had to load, with its load_duration, and none for one it held', { timeout: 90_000 }, async () => {
+    const token = readFileSync(join(temporary.home, 'gateway.token'), 'utf8').trim();
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token, maxRetries: 0 });
+    const prompt = 'def add(a, b):\n    ';
+    // Cold, not streamed; cold, streamed; warm (the fake's first model is resident from the start).
+    expect((await client.completions.create({ model: 'ollama:qwen2.5-coder:7b', prompt, max_tokens: 8 })).choices[0]?.text).not.toBe('');
+    const stream = await client.completions.create({ model: 'ollama:gemma3:4b', prompt, max_tokens: 8, stream: true });
+    for await (const chunk of stream) expect(chunk.object).toBe('text_completion');
+    await client.completions.create({ model: 'ollama:llama3.2:3b', prompt, max_tokens: 8 });
+    await client.completions.create({ model: 'ollama:qwen2.5-coder:7b', prompt, max_tokens: 8 });
+    // Each call went to Ollama's native /api/generate, whose answer carries load_duration.
+    expect(engine.exchanges.filter((exchange) => exchange.method === 'POST' && exchange.path !== '/api/show').map((exchange) => exchange.path)).toEqual(Array(4).fill('/api/generate'));
+
+    const metrics = await runCli(['--json', 'metrics', '--since', '1h'], { home: temporary.home });
+    expect(metrics.exitCode, metrics.stderr).toBe(0);
+    const { loadTimes } = (parseJsonDocument(metrics.stdout) as { metrics: { loadTimes: { provider: string; model: string; loads: number; maxMs: number }[] } }).metrics;
+    expect(loadTimes.map(({ provider, model, loads }) => ({ provider, model, loads })).sort((a, b) => a.model.localeCompare(b.model))).toEqual([
+      { provider: 'ollama', model: 'gemma3:4b', loads: 1 },
+      { provider: 'ollama', model: 'qwen2.5-coder:7b', loads: 1 },
+    ]);
+    // The fake's load_duration: the load it waited for, plus its runner's own 21 ms.
+    for (const entry of loadTimes) expect(entry.maxMs).toBe(LOAD_MS + 21);
   });
 });

@@ -60,11 +60,51 @@ describe('Anthropic client: stop_sequences', () => {
     expect(streamed).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'capital' });
   });
 
-  it('is told end_turn with no stop sequence when the engine does not say which one stopped it (Ollama), or none did', async () => {
+  it('is told end_turn with no stop sequence when the engine does not say which one stopped it (Ollama, which never does), or none did', async () => {
     const stopped = await anthropicClient().messages.create(ask(`ollama:${OLLAMA_MODEL}`));
     expect(stopped).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
     const natural = await anthropicClient().messages.create({ ...ask(`claude:${CLAUDE_MODEL}`), stop_sequences: ['nope'] });
     expect(natural).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
+  });
+});
+
+/**
+ * llama-server names the stop string that ended an answer only in `__verbose` (its native result),
+ * which it adds when the request says `verbose: true` (captured from llama-server b1-de3ff81):
+ * the gateway asks for it when an Anthropic client sent stop_sequences, and tells the client.
+ */
+describe('Anthropic client: stop_sequences through llama-server', () => {
+  const LLAMA_MODEL = 'tiny';
+  let llama: FakeEngine;
+  let llamaGateway: TestGateway;
+  beforeAll(async () => {
+    llama = await startFakeEngine({ kind: 'llama.cpp', models: [{ id: LLAMA_MODEL }] });
+    llamaGateway = await startTestGateway({ providers: [{ id: 'llama', class: 'local', wire: 'openai', baseUrl: llama.baseUrl, engine: 'llama.cpp', models: [{ id: LLAMA_MODEL }] }] });
+  });
+  afterAll(async () => {
+    await llamaGateway?.close();
+    await llama?.close();
+  });
+  const client = (): Anthropic => new Anthropic({ baseURL: llamaGateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+  const ask = { model: `llama:${LLAMA_MODEL}`, max_tokens: 64, stop_sequences: ['nope', 'capital'], messages: [{ role: 'user' as const, content: QUESTION }] };
+
+  it('reads the stop sequence llama-server names in __verbose, streamed and not; the request asked for it', async () => {
+    const message = await client().messages.create(ask);
+    expect(message.content).toEqual([{ type: 'text', text: 'Paris is the ' }]);
+    expect(message).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'capital' });
+    expect(lastSent(llama)).toMatchObject({ stop: ['nope', 'capital'], verbose: true });
+    const streamed = await client().messages.stream(ask).finalMessage();
+    expect(streamed).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'capital' });
+    expect(lastSent(llama)).toMatchObject({ stream: true, verbose: true });
+  });
+
+  it('end_turn when no stop sequence ended it; an OpenAI client, told nothing of it, does not ask for verbose answers', async () => {
+    const natural = await client().messages.create({ ...ask, stop_sequences: ['nope'] });
+    expect(natural).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
+    const openAI = new OpenAI({ baseURL: `${llamaGateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    await openAI.chat.completions.create({ model: `llama:${LLAMA_MODEL}`, messages: [{ role: 'user', content: QUESTION }], stop: ['capital'] });
+    expect(lastSent(llama)).toMatchObject({ stop: ['capital'] });
+    expect(lastSent(llama)).not.toHaveProperty('verbose');
   });
 });
 

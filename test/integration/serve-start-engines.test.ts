@@ -147,3 +147,100 @@ describe('serve --start-engines stopped before it listens', () => {
     expect(recordedPids()).toEqual({});
   });
 });
+
+/**
+ * A gateway killed outright (SIGKILL, an OOM kill) cannot stop the engines it started. The store
+ * records which process supervises each: the next `serve --start-engines` finds that process gone,
+ * takes the engine over and stops it when it stops itself; while the first gateway lives, the
+ * engine stays its own.
+ */
+describe('serve --start-engines after a gateway killed outright', () => {
+  let home: string;
+  let cleanup: () => void;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    ({ home, cleanup } = makeTempHome('syndicate-serve-engines-orphans-'));
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    env = { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' };
+    const port = await freePort();
+    const engine = ['-e', `require('node:http').createServer((q, s) => { s.writeHead(q.url === '/health' ? 200 : 404); s.end(); }).listen(${port}, '127.0.0.1')`];
+    writeFileSync(
+      join(home, 'llama.yaml'),
+      launchedEngineYaml({ id: 'llama', baseUrl: `http://127.0.0.1:${port}/v1`, kind: 'llama.cpp', command: process.execPath, args: engine, readyPath: '/health', coldStartSeconds: 30, model: 'm', contextWindow: 512 }),
+    );
+    const registered = await runCli(['provider', 'register', join(home, 'llama.yaml')], { home, env });
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  });
+  afterAll(() => {
+    for (const row of recorded()) if (isAlive(row.pid)) process.kill(row.pid, 'SIGKILL');
+    cleanup?.();
+  });
+
+  const recorded = (): { pid: number; supervisor_pid: number | null }[] =>
+    withStore(home, (store) => store.db.prepare('SELECT pid, supervisor_pid FROM engine_processes').all() as { pid: number; supervisor_pid: number | null }[]);
+
+  /** A gateway that started the engine, killed outright: the engine's pid, left running. */
+  const killedGateway = async (): Promise<number> => {
+    const first = await startServe(['serve', '--port', '0', '--start-engines'], env, 60_000);
+    const pid = Number(/started llama's engine: pid (\d+)/.exec(first.stderr())?.[1]);
+    expect(recorded()).toEqual([{ pid, supervisor_pid: first.server.pid }]);
+    first.server.kill('SIGKILL');
+    await first.server;
+    expect(isAlive(pid)).toBe(true);
+    return pid;
+  };
+
+  it('the next one takes the engine over and stops it when SIGTERM stops it; while the first lives, another leaves it alone', { timeout: 90_000 }, async () => {
+    const first = await startServe(['serve', '--port', '0', '--start-engines'], env, 60_000);
+    const pid = Number(/started llama's engine: pid (\d+)/.exec(first.stderr())?.[1]);
+    // A second gateway beside a live first: the engine is the first's.
+    const beside = await startServe(['serve', '--port', '0', '--start-engines'], env, 60_000);
+    expect(beside.stderr()).toContain("llama's engine is already running\n");
+    beside.server.kill('SIGTERM');
+    expect((await beside.server).exitCode).toBe(0);
+    expect(isAlive(pid)).toBe(true);
+    expect(recorded()).toEqual([{ pid, supervisor_pid: first.server.pid }]);
+
+    first.server.kill('SIGKILL');
+    await first.server;
+    expect(isAlive(pid)).toBe(true);
+
+    const next = await startServe(['serve', '--port', '0', '--start-engines'], env, 60_000);
+    expect(next.stderr()).toContain(`llama's engine is already running (pid ${pid}), started by a gateway (pid ${first.server.pid}) that is gone: it is stopped when this one stops`);
+    expect(recorded()).toEqual([{ pid, supervisor_pid: next.server.pid }]);
+    next.server.kill('SIGTERM');
+    const result = await next.server;
+    expect(result.exitCode, next.stderr()).toBe(0);
+    expect(next.stderr()).toContain("stopped llama's engine");
+    expect(isAlive(pid)).toBe(false);
+    expect(recorded()).toEqual([]);
+  });
+
+  it('a supervisor pid now held by another process (its start time differs) is gone: the engine is taken over', { timeout: 90_000 }, async () => {
+    const pid = await killedGateway();
+    // The dead gateway's pid reused by a live process: this test's own, with another start time.
+    withStore(home, (store) => store.db.prepare('UPDATE engine_processes SET supervisor_pid = ?, supervisor_start_ticks = 1').run(process.pid));
+    const next = await startServe(['serve', '--port', '0', '--start-engines'], env, 60_000);
+    expect(next.stderr()).toContain(`started by a gateway (pid ${process.pid}) that is gone`);
+    next.server.kill('SIGTERM');
+    expect((await next.server).exitCode).toBe(0);
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  it('engine start takes it over for the operator: it runs until engine stop, and a later gateway leaves it alone', { timeout: 90_000 }, async () => {
+    const pid = await killedGateway();
+    const started = await runCli(['engine', 'start', 'llama'], { home, env });
+    expect(started.exitCode, started.stderr).toBe(0);
+    expect(started.stdout).toContain(`llama's engine is already running (pid ${pid}), started by a gateway`);
+    expect(recorded()).toEqual([{ pid, supervisor_pid: null }]);
+    const next = await startServe(['serve', '--port', '0', '--start-engines'], env, 60_000);
+    next.server.kill('SIGTERM');
+    expect((await next.server).exitCode).toBe(0);
+    expect(isAlive(pid)).toBe(true);
+    const stopped = await runCli(['engine', 'stop', 'llama'], { home, env });
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(isAlive(pid)).toBe(false);
+  });
+});

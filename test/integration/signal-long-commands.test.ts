@@ -78,6 +78,19 @@ describe('long store commands stopped by a signal', () => {
     }
   }
 
+  it('evidence list (its table): SIGTERM once the rows are read stops it while it renders them (exit 143), nothing printed but the error', { timeout: 90_000 }, async () => {
+    const home = copiedHome();
+    // The preload signals the process as the read ends (its COUNT of the full page): what is left is the table.
+    const result = await execa('node', ['--require', join(REPO_ROOT, 'test', 'helpers', 'sigterm-after-evidence-read.cjs'), BIN, 'evidence', 'list', '--limit', String(ROWS)], {
+      cwd: REPO_ROOT,
+      env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' },
+      reject: false,
+    });
+    expect(result.exitCode, String(result.stderr)).toBe(143);
+    expect(String(result.stdout)).toBe('');
+    expect(String(result.stderr)).toContain('terminated (SIGTERM) before `evidence list` ended');
+  });
+
   it('evidence prune: SIGTERM between two batches keeps what they deleted, says how much (exit 143), and the chain verifies', { timeout: 90_000 }, async () => {
     const home = copiedHome();
     const storePath = resolveHome({ home }).storePath;

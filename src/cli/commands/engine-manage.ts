@@ -268,8 +268,12 @@ Example:
         for (const hold of released) output.line(`  released ${describeHold(hold)}`);
       };
       if (!outcome.started) {
-        output.result({ provider: providerId, started: false, reason: outcome.reason, ...(outcome.process === undefined ? {} : { pid: outcome.process.pid, logPath: outcome.process.logPath }), released }, () => {
-          output.line(outcome.process === undefined ? `${providerId}'s engine is already running (not started by syndicate)` : `${providerId}'s engine is already running (pid ${outcome.process.pid}, started by syndicate)`);
+        const former = outcome.takenOverFrom;
+        const body = { provider: providerId, started: false, reason: outcome.reason, ...(outcome.process === undefined ? {} : { pid: outcome.process.pid, logPath: outcome.process.logPath }), ...(former === undefined ? {} : { takenOverFrom: former.pid }), released };
+        output.result(body, () => {
+          if (outcome.process === undefined) output.line(`${providerId}'s engine is already running (not started by syndicate)`);
+          else if (former === undefined) output.line(`${providerId}'s engine is already running (pid ${outcome.process.pid}, started by syndicate)`);
+          else output.line(`${providerId}'s engine is already running (pid ${outcome.process.pid}), started by a gateway (pid ${former.pid}) that is gone: it now runs until \`syndicate engine stop ${providerId}\``);
           printReleased();
         });
         return;

@@ -12,7 +12,7 @@ import { EVIDENCE_STATES, type EvidenceState } from '../../evidence/types.js';
 import { contextFor } from '../context.js';
 import { filePathOption, sessionFilterOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
-import { pausing, runPausing } from '../../common/pausing.js';
+import { ITEMS_BETWEEN_CHECKS, pausing, runPausing, type PausingWork } from '../../common/pausing.js';
 import { counted, documentTextPausing, type Output, type Spinner } from '../output.js';
 import { shellWord } from '../../common/shell-word.js';
 
@@ -99,31 +99,16 @@ export function evidenceCommand(): Command {
           // Only a full page can have been cut short: then one COUNT over the same filters says by how much.
           const matching = read.length === limit ? countEvidence(store, filters) : read.length;
           const listed = { rows: read, total: matching, truncated: matching > read.length };
-          if (!output.json) return { ...listed, document: undefined };
-          return { ...listed, document: await documentTextPausing({ evidence: read, total: matching, truncated: listed.truncated }, 'evidence', signal) };
+          // Either form is made whole, a few hundred rows at a time, before any of it is printed.
+          if (output.json) return { ...listed, document: await documentTextPausing({ evidence: read, total: matching, truncated: listed.truncated }, 'evidence', signal) };
+          return { ...listed, document: read.length === 0 ? undefined : await runPausing(evidenceTable(output, read), signal) };
         },
         { otherWork: { name: '`evidence list`', hint: 'nothing was changed; run it again, or with a smaller --limit' } },
       );
-      if (document !== undefined) output.documentText(document);
+      if (output.json && document !== undefined) output.documentText(document);
       else if (rows.length === 0) output.line('no evidence rows match');
       else {
-        // The session column only when a row names one: the ids `--session` and `metrics --session` take.
-        const withSessions = rows.some((row) => row.sessionId !== null);
-        output.table(
-          ['id', 'time', 'state', 'provider', 'model', 'status', 'tokens', 'ttft/total ms', 'markers', ...(withSessions ? ['session'] : [])],
-          rows.map((row) => [
-            row.id,
-            formatTime(row.createdAt),
-            colorState(output, row.state),
-            formatProvider(row),
-            row.model,
-            row.status,
-            formatTokens(row),
-            row.totalMs === null ? null : `${formatMs(row.firstTokenMs)}/${formatMs(row.totalMs)}`,
-            isUnparsedValue(row.markers) ? unparsedText(row.markers) : row.markers.length === 0 ? null : row.markers.join(','),
-            ...(withSessions ? [row.sessionId] : []),
-          ]),
-        );
+        output.line(document);
         if (truncated) output.info(`showing the newest ${rows.length} of ${total} rows; use --limit ${total} to list them all`);
       }
       context.close();
@@ -669,4 +654,27 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
     output.line();
     output.line(output.color.dim(output.forHome(`exact bytes: \`syndicate evidence show ${record.id} --raw request\` (or \`--raw response\`)`)));
   }
+}
+
+/** The human table of `evidence list`, as work that pauses between rows (`runPausing`). */
+function* evidenceTable(output: Output, rows: readonly EvidenceSummary[]): PausingWork<string> {
+  // The session column only when a row names one: the ids `--session` and `metrics --session` take.
+  const withSessions = rows.some((row) => row.sessionId !== null);
+  const cells: (string | number | null)[][] = [];
+  for (const row of rows) {
+    cells.push([
+      row.id,
+      formatTime(row.createdAt),
+      colorState(output, row.state),
+      formatProvider(row),
+      row.model,
+      row.status,
+      formatTokens(row),
+      row.totalMs === null ? null : `${formatMs(row.firstTokenMs)}/${formatMs(row.totalMs)}`,
+      isUnparsedValue(row.markers) ? unparsedText(row.markers) : row.markers.length === 0 ? null : row.markers.join(','),
+      ...(withSessions ? [row.sessionId] : []),
+    ]);
+    if (cells.length % ITEMS_BETWEEN_CHECKS === 0) yield;
+  }
+  return yield* output.tableWork(['id', 'time', 'state', 'provider', 'model', 'status', 'tokens', 'ttft/total ms', 'markers', ...(withSessions ? ['session'] : [])], cells);
 }

@@ -66,8 +66,9 @@ A browser page may call it only from an origin --cors-origin names (others get 4
 With --start-engines the declared engines are started one after the other (each waits for its
 readyPath, as \`engine start\` does); one that does not start is reported and left out of routes,
 and the gateway serves the others. The engines it started are stopped after the gateway drains;
-engines that were already running are left alone. Ctrl-C or SIGTERM while they start stops the
-ones started so far (exit 130 / 143).
+engines that were already running are left alone, except those a gateway killed outright
+(SIGKILL) had started: it takes them over and stops them too. Ctrl-C or SIGTERM while they start
+stops the ones started so far (exit 130 / 143).
 
 With evidence.retentionDays in policy.yaml, envelopes older than that are deleted at start and
 then daily (as \`evidence prune\` does), each deletion reported on stderr.
@@ -234,6 +235,9 @@ async function startEngines(context: CommandContext): Promise<SupervisedEngines>
       onReport: (report) => {
         if (report.outcome === 'started') output.info(`started ${report.provider}'s engine: pid ${report.pid}, ready in ${(report.readyMs / 1000).toFixed(1)} s (log ${report.logPath})`);
         else if (report.outcome === 'already-running') output.info(`${report.provider}'s engine is already running`);
+        else if (report.outcome === 'taken-over') {
+          output.info(`${report.provider}'s engine is already running (pid ${report.pid}), started by a gateway (pid ${report.formerSupervisor}) that is gone: it is stopped when this one stops`);
+        }
         else output.warn(`${report.provider}'s engine did not start: ${report.error.message}${report.error.hint === undefined ? '' : ` — ${report.error.hint}`}`);
       },
     }),

@@ -24,6 +24,7 @@ import { toolsRefusalsMigration } from './023-tools-refusals.js';
 import { sessionImagesMigration } from './024-session-images.js';
 import { holdFailuresMigration } from './025-hold-failures.js';
 import { sessionMessageSensitivityMigration } from './026-session-message-sensitivity.js';
+import { engineSupervisorsMigration } from './027-engine-supervisors.js';
 import type { SqliteDatabase } from '../store.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
@@ -36,4 +37,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration, engineEventOutcomesMigration, healthReleasesMigration, prunesOverBreaksMigration, sessionChainsMigration, checkpointLinksMigration, toolsRefusalsMigration, sessionImagesMigration, holdFailuresMigration, sessionMessageSensitivityMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration, engineEventOutcomesMigration, healthReleasesMigration, prunesOverBreaksMigration, sessionChainsMigration, checkpointLinksMigration, toolsRefusalsMigration, sessionImagesMigration, holdFailuresMigration, sessionMessageSensitivityMigration, engineSupervisorsMigration];

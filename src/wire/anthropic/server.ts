@@ -116,6 +116,8 @@ export function parseAnthropicMessagesRequest(bodyText: string, options: { count
     temperature,
     topP,
     stop: stop?.length === 0 ? undefined : stop,
+    // Its answer says which one ended it (`stop_sequence`).
+    stopSequenceWanted: stop === undefined || stop.length === 0 ? undefined : true,
     thinking: parseThinking(body['thinking'], problems),
     responseFormat: parseOutputFormat(body, problems),
     reasoningEffort: parseOutputEffort(body['output_config'], problems),

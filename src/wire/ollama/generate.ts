@@ -75,6 +75,12 @@ function usageOf(answer: Record<string, unknown>): Usage | undefined {
   return inputTokens === undefined || outputTokens === undefined ? undefined : { inputTokens, outputTokens };
 }
 
+/** `load_duration` (nanoseconds) in milliseconds, when the answer reports one. */
+function loadMsOf(answer: Record<string, unknown>): number | undefined {
+  const nanoseconds = numberField(answer, 'load_duration');
+  return nanoseconds === undefined || !(nanoseconds >= 0) ? undefined : nanoseconds / 1e6;
+}
+
 /** An answer object's `logprobs` list, as the chat-shaped `{content: [...]}`; undefined when it has none. */
 function logprobsOf(answer: Record<string, unknown>): JsonObject | undefined {
   const logprobs = answer['logprobs'];
@@ -92,6 +98,7 @@ export function decodeOllamaGenerateResponse(body: string): CanonicalResponse {
   const rawFinishReason = stringField(parsed, 'done_reason') ?? null;
   const usage = usageOf(parsed);
   const logprobs = logprobsOf(parsed);
+  const engineLoadMs = loadMsOf(parsed);
   return {
     id: '',
     model: stringField(parsed, 'model') ?? '',
@@ -101,6 +108,7 @@ export function decodeOllamaGenerateResponse(body: string): CanonicalResponse {
     rawFinishReason,
     ...(usage === undefined ? {} : { usage }),
     ...(logprobs === undefined ? {} : { logprobs }),
+    ...(engineLoadMs === undefined ? {} : { engineLoadMs }),
   };
 }
 
@@ -121,7 +129,8 @@ export function decodeOllamaGenerateStreamLine(line: ServerSentEvent): StreamPar
   if (text !== undefined && text !== '') parts.push({ type: 'text-delta', text });
   if (parsed['done'] === true) {
     const rawFinishReason = stringField(parsed, 'done_reason') ?? null;
-    parts.push({ type: 'finish', finishReason: finishReasonOf(rawFinishReason ?? undefined), rawFinishReason });
+    const engineLoadMs = loadMsOf(parsed);
+    parts.push({ type: 'finish', finishReason: finishReasonOf(rawFinishReason ?? undefined), rawFinishReason, ...(engineLoadMs === undefined ? {} : { engineLoadMs }) });
     const usage = usageOf(parsed);
     if (usage !== undefined) parts.push({ type: 'usage', usage });
     parts.push({ type: 'stream-end' });

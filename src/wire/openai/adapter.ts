@@ -96,7 +96,11 @@ export function encodeOpenAIRequest(request: CanonicalRequest, target: WireTarge
   // `max_tokens`, not `max_completion_tokens`: it is what every local engine accepts.
   if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
   if (request.seed !== undefined) body.seed = request.seed;
-  if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
+  if (request.stop !== undefined && request.stop.length > 0) {
+    body.stop = request.stop;
+    // llama-server names the stop string that ended an answer only in `__verbose`, which it adds when asked.
+    if (request.stopSequenceWanted === true && target.engine === 'llama.cpp') body.verbose = true;
+  }
   if (request.logprobs !== undefined) {
     body.logprobs = true;
     if (request.logprobs.top !== undefined) body.top_logprobs = request.logprobs.top;
@@ -391,7 +395,7 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
   }
 
   const rawFinishReason = stringField(choice, 'finish_reason') ?? null;
-  const stopSequence = vllmStopString(choice);
+  const stopSequence = namedStopString(parsed, choice);
   const usage = decodeUsage(parsed['usage'], observations);
   const reasoning = reasoningField(message);
   const logprobs = choiceLogprobs(choice);
@@ -490,7 +494,7 @@ export function decodeOpenAIStreamEvent(event: ServerSentEvent): StreamPart[] {
     }
     const rawFinishReason = stringField(choice, 'finish_reason');
     if (rawFinishReason !== undefined && rawFinishReason !== '') {
-      const stopSequence = vllmStopString(choice);
+      const stopSequence = namedStopString(chunk, choice);
       finish = { type: 'finish', finishReason: openAIFinishReason(rawFinishReason), rawFinishReason, ...(stopSequence === undefined ? {} : { stopSequence }) };
     }
   }
@@ -522,12 +526,21 @@ export function readOpenAIStreamChunk(event: ServerSentEvent): { chunk?: undefin
 }
 
 /**
- * vLLM's `stop_reason`: "the stop string or token id that caused the completion to stop, None if
- * the completion finished for some other reason" (vllm/entrypoints/openai/protocol.py). Only a
- * string is one of the client's stop sequences.
+ * The client's stop string that ended an answer (`finish_reason: stop`), where the server names it:
+ * vLLM's `stop_reason`, "the stop string or token id that caused the completion to stop, None if
+ * the completion finished for some other reason" (vllm/entrypoints/openai/protocol.py; only a
+ * string is one of the client's stop sequences); llama-server's `__verbose` (present when the
+ * request asked for `verbose`: its native result, on a whole answer and on a stream's finishing
+ * chunk) with `stop_type: "word"` and the `stopping_word`. Other servers (Ollama, LM Studio) name none.
  */
-function vllmStopString(choice: Record<string, unknown>): string | undefined {
-  return choice['finish_reason'] === 'stop' ? stringField(choice, 'stop_reason') : undefined;
+function namedStopString(answer: Record<string, unknown>, choice: Record<string, unknown>): string | undefined {
+  if (choice['finish_reason'] !== 'stop') return undefined;
+  const named = stringField(choice, 'stop_reason');
+  if (named !== undefined) return named;
+  const verbose = answer['__verbose'];
+  if (!isRecord(verbose) || verbose['stop_type'] !== 'word') return undefined;
+  const word = stringField(verbose, 'stopping_word');
+  return word === undefined || word === '' ? undefined : word;
 }
 
 /**

@@ -63,6 +63,8 @@ export interface OpenAIChatRequest {
   max_tokens?: number;
   seed?: number;
   stop?: string[];
+  /** llama-server: the answer carries `__verbose`, its native result (which names the stop string that ended it). */
+  verbose?: boolean;
   stream?: boolean;
   stream_options?: { include_usage: boolean };
   reasoning_effort?: ReasoningEffort;

@@ -193,6 +193,7 @@ function chatRequestView(kind: FakeEngineKind, request: Json): ChatRequestView {
   };
   const maxTokens = request['max_completion_tokens'] ?? request['max_tokens'];
   if (typeof maxTokens === 'number') view.maxTokens = maxTokens;
+  if (kind === 'llama.cpp' && request['verbose'] === true) view.verbose = true;
   if (typeof request['temperature'] === 'number') view.temperature = request['temperature'];
   if (typeof request['seed'] === 'number') view.seed = request['seed'];
   const format = request['response_format'];
@@ -435,6 +436,34 @@ interface CompletionContext {
   logprobs?: LogprobsAsked;
 }
 
+/**
+ * llama-server's `__verbose` (a request with `verbose: true`): its native /completion result beside
+ * the OpenAI-shaped answer, on a whole answer and on a stream's finishing chunk. Captured from
+ * llama-server b1-de3ff81 (keys in its order; `generation_settings` left out): `stop_type` is
+ * `word` when a stop string ended it, named in `stopping_word`; `eos` or `limit` otherwise.
+ */
+function llamaVerbose(context: CompletionContext): Json {
+  const { generation } = context;
+  const stopType = generation.stopSequence !== undefined ? 'word' : generation.finishReason === 'length' ? 'limit' : 'eos';
+  return {
+    index: 0,
+    content: generation.text,
+    tokens: [],
+    id_slot: 0,
+    stop: true,
+    model: context.model,
+    tokens_predicted: generation.completionTokens,
+    tokens_evaluated: generation.promptTokens,
+    prompt: context.view.messages.map((message) => message.text).join('\n'),
+    has_new_line: generation.text.includes('\n'),
+    truncated: false,
+    stop_type: stopType,
+    stopping_word: generation.stopSequence ?? '',
+    tokens_cached: generation.promptTokens + generation.completionTokens,
+    timings: llamaTimings(generation, context.cachedTokens),
+  };
+}
+
 /** llama.cpp's `timings` object, derived from the token counts at fixed speeds. */
 function llamaTimings(generation: Generation, cachedTokens: number): Json {
   const promptN = generation.promptTokens - cachedTokens;
@@ -538,6 +567,7 @@ function completionBody(context: CompletionContext, path: string): Json {
   if (kind === 'llama.cpp') {
     if (state.conforming) delete body['timings'];
     else body['timings'] = llamaTimings(generation, context.cachedTokens);
+    if (context.view.verbose === true) body['__verbose'] = llamaVerbose(context);
   }
   if (kind === 'lmstudio' && isPlainObject(body['stats']) && Object.keys(body['stats']).length > 0) {
     const stats = body['stats'];
@@ -670,6 +700,7 @@ function streamFrames(context: CompletionContext): string[] {
   const finish = stamp(templates.finish);
   ((finish['choices'] as Json[])[0]!)['finish_reason'] = wireFinishReason(context);
   if (kind === 'vllm') ((finish['choices'] as Json[])[0]!)['stop_reason'] = generation.stopSequence ?? null;
+  if (kind === 'llama.cpp' && view.verbose === true) finish['__verbose'] = llamaVerbose(context);
   chunks.push(finish);
 
   const usageWanted = view.includeUsage && (kind !== 'lmstudio' || state.conforming);

@@ -19,6 +19,8 @@ export interface ChatRequestView {
   tools: Array<{ name: string; parameters: unknown; freeform?: boolean }>;
   /** 'auto' | 'none' | 'required' | a tool name (forced). */
   toolChoice: string;
+  /** llama.cpp's `verbose`: the answer carries `__verbose`, its native result. */
+  verbose?: boolean;
 }
 
 export interface GeneratedToolCall {

@@ -206,6 +206,8 @@ export function answerOllamaGenerate(state: EngineState, path: string, body: Buf
   const suffix = typeof request['suffix'] === 'string' ? request['suffix'] : '';
   const rendered = raw ? prompt : renderOllamaTemplate(prompt, suffix);
   logOllamaPrompt(state, rendered);
+  // Ollama's load_duration: the time its scheduler took to have a runner for the model (the load, when it had none).
+  const loadNs = (state.resident.has(model.id) ? 0 : state.loadDelayMs * 1_000_000) + 21_000_000;
   state.resident.add(model.id);
   const options = isPlainObject(request['options']) ? request['options'] : {};
   const stop = options['stop'];
@@ -227,7 +229,7 @@ export function answerOllamaGenerate(state: EngineState, path: string, body: Buf
   const evalNs = 18_000_000 * Math.max(1, generation.completionTokens);
   const counters = {
     total_duration: 41_000_000 + evalNs,
-    load_duration: 21_000_000,
+    load_duration: loadNs,
     prompt_eval_count: promptTokens,
     prompt_eval_duration: 15_000_000,
     eval_count: generation.completionTokens,

@@ -202,7 +202,7 @@ describe('validateAgainstSchema', () => {
     const problems = validateAgainstSchema('provider', value, source);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ pointer: '/models/1/we~1ird', line: 13, column: 5, message: 'unknown key "we/ird"' });
-    expect(problems[0]?.hint).toBe('remove it; allowed keys here: id, contextWindow, kind, capabilityClass, vramGb, priority, tags, price, deviations, reasoningEfforts, aliases');
+    expect(problems[0]?.hint).toBe('remove it; allowed keys here: id, contextWindow, kind, capabilityClass, vramGb, priority, tags, price, deviations, reasoningEfforts, family, aliases');
   });
 
   it('reports every problem at once, sorted by position', () => {

@@ -110,6 +110,7 @@ describe('parseAnthropicMessagesRequest', () => {
         temperature: 0.3,
         topP: 0.8,
         stop: ['END'],
+        stopSequenceWanted: true,
         stream: true,
       },
       ignoredFields: ['metadata', 'top_k'],
