@@ -88,11 +88,12 @@ export interface GatewayCall {
   path: string;
   /** The query parameters (`queryOf` the request target); absent: none. */
   query?: URLSearchParams;
-  /** When the whole request had arrived, on the `performance.now()` clock; default: when the core got it. */
-  receivedAt?: number;
   /** A header by lower-case name, repeated headers joined with `, ` (as web `Headers.get`); undefined when absent. */
   header(name: string): string | undefined;
-  /** The body as text; rejects with a 413 `GatewayRequestError` once it exceeds `limit` bytes. */
+  /**
+   * The body as text; rejects with a 413 `GatewayRequestError` once it exceeds `limit` bytes. Read
+   * only when a route asks for it, once the token, the route and the method are checked.
+   */
   readBody(limit: number): Promise<string>;
   /**
    * Aborted when the client goes away (by the adapter) or stops reading a stream (by the
@@ -240,7 +241,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     let receivedAt: number;
     try {
       const body = await call.readBody(bodyLimit);
-      receivedAt = call.receivedAt ?? performance.now();
+      // The request is all here: what follows until the upstream call is the gateway's own time.
+      receivedAt = performance.now();
       read = face.parse(body, (name) => call.header(name));
     } catch (error) {
       settle();

@@ -194,7 +194,7 @@ describe('syndicate serve', () => {
     socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 20)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
     server.kill('SIGTERM');
-    await waitForStderr('shutting down: finishing 0 in-flight requests and 1 still uploading');
+    await waitForStderr('shutting down: finishing 1 in-flight request (1 still uploading)');
     socket.write(body.slice(20));
     await ended;
     expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
