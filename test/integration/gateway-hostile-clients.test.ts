@@ -3,23 +3,36 @@
  * with a request refused at its head, can make the gateway read and hold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getEvidence } from '../../src/evidence/index.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { rawClient } from '../helpers/raw-client.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
+const CLAUDE_MODEL = 'claude-sonnet-4-20250514';
 let engine: FakeEngine;
+let claude: FakeEngine;
 let gateway: TestGateway;
 
 beforeAll(async () => {
-  engine = await startFakeEngine({ kind: 'ollama' });
+  [engine, claude] = await Promise.all([startFakeEngine({ kind: 'ollama' }), startFakeEngine({ kind: 'anthropic' })]);
   gateway = await startTestGateway({
-    providers: [{ id: 'ollama', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'ollama', models: [{ id: 'llama3.2:latest' }] }],
+    providers: [
+      { id: 'ollama', class: 'local', wire: 'openai', baseUrl: engine.baseUrl, engine: 'ollama', models: [{ id: 'llama3.2:latest', tags: ['tools'] }] },
+      {
+        id: 'claude',
+        class: 'approved_hosted',
+        wire: 'anthropic',
+        baseUrl: claude.baseUrl,
+        auth: true,
+        models: [{ id: CLAUDE_MODEL, contextWindow: 200_000, tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }],
+      },
+    ],
   });
 });
 
 afterAll(async () => {
   await gateway?.close();
-  await engine?.close();
+  await Promise.all([engine?.close(), claude?.close()]);
 });
 
 const port = (): number => gateway.running.port;
@@ -109,5 +122,57 @@ describe('Expect: 100-continue', () => {
     } finally {
       client.destroy();
     }
+  });
+});
+
+/** `{"a":{"a":…1…}}`, `depth` objects deep, as text: a client's own JSON.stringify overflows its stack on it too. */
+const nested = (depth: number): string => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+/** Deep enough to overflow the stack of the gateway's JSON.stringify, which it did before the nesting bound. */
+const OVERFLOWING_DEPTH = 10_000;
+
+const post = (path: string, body: string): Promise<Response> =>
+  fetch(`${gateway.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+    body,
+  });
+
+describe('a body nested thousands of levels deep', () => {
+  const tools = (schema: string): string => `[{"type":"function","function":{"name":"f","parameters":${schema}}}]`;
+  it.each([
+    ['tool parameters', '/v1/chat/completions', (deep: string) => `{"model":"auto","messages":[{"role":"user","content":"hi"}],"tools":${tools(deep)}}`, '/tools/0/function/parameters'],
+    ['a response format schema', '/v1/chat/completions', (deep: string) => `{"model":"auto","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${deep}}}}`, '/response_format/json_schema/schema/a'],
+    ['a tool_use input', '/v1/messages', (deep: string) => `{"model":"auto","max_tokens":16,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":${deep}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"ok"}]}]}`, '/messages/1/content/0'],
+    ['a token count', '/v1/messages/count_tokens', (deep: string) => `{"model":"auto","messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f","input_schema":${deep}}]}`, '/tools/0/input_schema/a'],
+    ['an Ollama format', '/api/chat', (deep: string) => `{"model":"auto","stream":false,"messages":[{"role":"user","content":"hi"}],"format":${deep}}`, '/format/a/a/a'],
+  ])('(%s) is a 400 naming where, not a 500 from a stack overflow', async (_case, path, body, pointer) => {
+    const response = await post(path, body(nested(OVERFLOWING_DEPTH)));
+    const text = await response.text();
+    expect(response.status, text).toBe(400);
+    expect(text).toContain(`${pointer}: nests arrays and objects more than 128 levels deep`);
+  });
+
+  it('nested 128 levels (the body itself the first) is answered as any other', async () => {
+    // The body, `tools`, its element and `function` are 4 levels; `parameters` holds levels 5 to 128.
+    const response = await post('/v1/chat/completions', `{"model":"ollama:llama3.2:latest","messages":[{"role":"user","content":"hi"}],"tools":${tools(nested(124))}}`);
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect((await post('/v1/chat/completions', `{"model":"ollama:llama3.2:latest","messages":[{"role":"user","content":"hi"}],"tools":${tools(nested(125))}}`)).status).toBe(400);
+  });
+
+  it('tool-call arguments sent as text, nested that deep, reach an Anthropic-wire provider as an empty input with a warning, not a 500', async () => {
+    const call = { id: 'call_1', type: 'function', function: { name: 'f', arguments: nested(OVERFLOWING_DEPTH) } };
+    const body = JSON.stringify({
+      model: `claude:${CLAUDE_MODEL}`,
+      messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: 'call_1', content: 'ok' }],
+      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
+    });
+    const response = await post('/v1/chat/completions', body);
+    expect(response.status, await response.clone().text()).toBe(200);
+    const sent = JSON.parse(claude.exchanges.filter((exchange) => exchange.method === 'POST').at(-1)?.requestBody.toString('utf8') ?? '{}') as { messages: { content: unknown }[] };
+    expect(sent.messages[1]?.content).toEqual([{ type: 'tool_use', id: 'call_1', name: 'f', input: {} }]);
+    await gateway.settled();
+    expect(getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '')?.warnings).toContainEqual(
+      expect.objectContaining({ setting: 'messages[1].toolCalls[0].arguments', message: expect.stringContaining('an empty input was sent') }),
+    );
   });
 });
