@@ -20,6 +20,7 @@ import { REASONING_UNSENT_SETTING, requestedEffort } from '../wire/reasoning.js'
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
+import type { HostCheck } from './host-check.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, requestIdHeaders, shuttingDown } from './errors.js';
 import {
   anthropicFace,
@@ -72,6 +73,8 @@ export interface GatewayOptions {
   onRequestEnd?: (entry: AccessLogEntry) => void;
   /** Browser origins allowed to call the gateway (`serve --cors-origin`); none by default. */
   corsOrigins?: readonly string[];
+  /** Refuses requests whose `Host` the gateway does not answer to (DNS rebinding); absent: any `Host`. */
+  hostCheck?: HostCheck;
   /** The home the gateway serves: the `syndicate …` commands of error hints name it when it came from `--home`. */
   home?: HomePaths;
   /** The MCP server over Streamable HTTP, served at `/mcp` (`startGateway` gives it); absent: no `/mcp` route. */
@@ -606,6 +609,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const { path } = call;
     const family = apiFamilyOf(path, call.header);
     try {
+      // First of all: a page that reached the gateway by DNS rebinding gets nothing, token or not.
+      options.hostCheck?.check(call.header('host'));
       const candidates = routes.get(routeKeyOf(path));
       if (candidates?.some((route) => route.browserOriginChecked === true) === true) refuseForeignOrigin(call);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
