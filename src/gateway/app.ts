@@ -6,7 +6,7 @@ import type { HomePaths } from '../home/home.js';
 import { unknownModelOf, unservableReason } from '../invoke/failure.js';
 import { GATEWAY_MODEL_NAMING } from '../invoke/model-naming.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
-import { GatewayMetrics } from '../metrics/prometheus.js';
+import { CALLER_REFUSALS, GatewayMetrics, type CallerRefusal } from '../metrics/prometheus.js';
 import { readEngineOperationsAfter } from '../metrics/query.js';
 import type { McpHttpEndpoint, McpHttpExchange } from '../mcp/http.js';
 import { currentProviders } from '../registry/provider-cache.js';
@@ -644,6 +644,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       record?.replied(reply.status);
       return reply;
     } catch (error) {
+      if (error instanceof GatewayRequestError && isCallerRefusal(error.code)) metrics.recordCallerRefused(error.code);
       if (clientErrorOf(error).kind === 'internal' && !(error instanceof SyndicateError)) options.onInternalError?.(error);
       const reply = errorReply(error, family, options.home);
       // A caller that went away before its reply: nothing was sent (nginx's 499 in the log).
@@ -692,6 +693,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       await commits.idle();
     },
   };
+}
+
+function isCallerRefusal(code: string): code is CallerRefusal {
+  return (CALLER_REFUSALS as readonly string[]).includes(code);
 }
 
 /** A token count answered on this host, saying how it was counted. */

@@ -8,7 +8,7 @@ import { HostCheck } from '../../src/gateway/host-check.js';
 import type { AccessLogEntry } from '../../src/gateway/index.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { rawClient } from '../helpers/raw-client.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { scrapeMetrics, startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
 let engine: FakeEngine;
 let gateway: TestGateway;
@@ -70,5 +70,21 @@ describe('Host', () => {
       const answer = await requestWithHost(host, '/v1/models', { authorization: `Bearer ${TEST_TOKEN}` });
       expect(answer, String(host)).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     }
+  });
+});
+
+describe('/metrics', () => {
+  it('counts every caller refused before any route by its reason, each at 0 before the first', async () => {
+    const refused = (samples: Map<string, number>, reason: string): number | undefined => samples.get(`syndicate_gateway_refused_callers_total{reason="${reason}"}`);
+    const before = await scrapeMetrics(gateway);
+    for (const reason of ['token_missing', 'token_invalid', 'host_not_allowed', 'origin_not_allowed']) expect(refused(before, reason), reason).toBeGreaterThanOrEqual(0);
+    const port = gateway.running.port;
+    await requestWithHost(`127.0.0.1:${port}`, '/v1/models');
+    await requestWithHost(`127.0.0.1:${port}`, '/v1/models', { authorization: 'Bearer syn_guessed' });
+    await requestWithHost(`127.0.0.1:${port}`, '/v1/models', { 'x-api-key': 'syn_guessed-again' });
+    await requestWithHost(`evil.example:${port}`, '/healthz');
+    const after = await scrapeMetrics(gateway);
+    const added = (reason: string): number => (refused(after, reason) ?? 0) - (refused(before, reason) ?? 0);
+    expect({ missing: added('token_missing'), invalid: added('token_invalid'), host: added('host_not_allowed') }).toEqual({ missing: 1, invalid: 2, host: 1 });
   });
 });
