@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { GatewayRequestError } from './errors.js';
 
 /**
@@ -7,14 +8,15 @@ import { GatewayRequestError } from './errors.js';
  * origin, so the browser lets its script read the answers; only the `Host` it sends
  * (`evil.example:8089`) tells it apart. Taken: no `Host` (HTTP/1.0), an IP address (rebinding
  * needs a name), `localhost` and `*.localhost` (which browsers resolve to loopback themselves),
- * and the names the operator allowed (`serve --allow-host`, for a reverse proxy that keeps the
+ * this machine's own host name (which /etc/hosts often maps to 127.0.1.1), and the names the
+ * operator allowed (`serve --allow-host`, for a reverse proxy that keeps the
  * client's `Host`). Any port.
  */
 export class HostCheck {
   private readonly names: ReadonlySet<string>;
 
   constructor(allowedNames: readonly string[] = []) {
-    this.names = new Set(allowedNames.map(normalizeHostName));
+    this.names = new Set([...allowedNames.map(normalizeHostName), withoutTrailingDot(hostname().toLowerCase())]);
   }
 
   /** Throws a 403 `host_not_allowed` unless `host` (the request's `Host` header) is one the gateway answers to. */

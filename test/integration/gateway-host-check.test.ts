@@ -3,6 +3,7 @@
  * as its own origin, so its scripts may read whatever the gateway answers without a token
  * (`/healthz`, `GET /`) and try any other route. Only the `Host` it sends tells it apart.
  */
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostCheck } from '../../src/gateway/host-check.js';
 import type { AccessLogEntry } from '../../src/gateway/index.js';
@@ -65,8 +66,8 @@ describe('Host', () => {
     }
   });
 
-  it('loopback names, any address, *.localhost, a name --allow-host gives, and no Host at all are answered', async () => {
-    for (const host of [`127.0.0.1:${port()}`, `localhost:${port()}`, `[::1]:${port()}`, `LocalHost.:${port()}`, 'app.localhost', `192.168.1.20:${port()}`, `gateway.example.org:${port()}`, 'GATEWAY.example.org', undefined]) {
+  it('loopback names, any address, *.localhost, this machine’s name, a name --allow-host gives, and no Host at all are answered', async () => {
+    for (const host of [`${hostname()}:${port()}`, `127.0.0.1:${port()}`, `localhost:${port()}`, `[::1]:${port()}`, `LocalHost.:${port()}`, 'app.localhost', `192.168.1.20:${port()}`, `gateway.example.org:${port()}`, 'GATEWAY.example.org', undefined]) {
       const answer = await requestWithHost(host, '/v1/models', { authorization: `Bearer ${TEST_TOKEN}` });
       expect(answer, String(host)).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     }

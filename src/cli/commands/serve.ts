@@ -64,9 +64,9 @@ MCP: the tools of \`syndicate mcp\` (complete, classify, route_explain, provider
 Streamable HTTP at URL/mcp, on the gateway's pipeline and --trust-tier, with the same token.
 A browser page may call it only from an origin --cors-origin names (others get 403).
 
-Against DNS rebinding, a request whose Host is not an address, localhost, *.localhost or a name
---allow-host gives is refused (403 host_not_allowed); with --allow-remote, only when --allow-host
-names some.
+Against DNS rebinding, a request whose Host is not an address, localhost, *.localhost, this
+machine's host name or a name --allow-host gives is refused (403 host_not_allowed); with
+--allow-remote, only when --allow-host names some.
   $ claude mcp add --transport http syndicate http://127.0.0.1:8089/mcp --header "Authorization: Bearer $(syndicate serve --print-token)"
 
 With --start-engines the declared engines are started one after the other (each waits for its
