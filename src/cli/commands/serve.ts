@@ -95,13 +95,12 @@ local, a missing or empty token file refuses every request until a token is back
       const corsOrigins = options.corsOrigin ?? [];
       if (corsOrigins.length > 0) {
         const { normalizeOrigin } = await import('../../gateway/cors.js');
-        for (const origin of corsOrigins) {
-          try {
-            normalizeOrigin(origin);
-          } catch (error) {
-            throw new UsageError(`--cors-origin: ${(error as Error).message}`, { hint: 'name each origin a browser page is served from; "*" is not accepted' });
-          }
-        }
+        checkEach(corsOrigins, normalizeOrigin, '--cors-origin', 'name each origin a browser page is served from; "*" is not accepted');
+      }
+      const allowedHosts = options.allowHost ?? [];
+      if (allowedHosts.length > 0) {
+        const { normalizeHostName } = await import('../../gateway/host-check.js');
+        checkEach(allowedHosts, normalizeHostName, '--allow-host', 'name the host a reverse proxy passes on in Host; "*" is not accepted');
       }
 
       if (options.rotateToken === true) {
@@ -122,18 +121,6 @@ local, a missing or empty token file refuses every request until a token is back
         if (output.json) output.document({ token });
         else output.write(`${token}\n`);
         return;
-      }
-
-      const allowedHosts = options.allowHost ?? [];
-      if (allowedHosts.length > 0) {
-        const { normalizeHostName } = await import('../../gateway/host-check.js');
-        for (const name of allowedHosts) {
-          try {
-            normalizeHostName(name);
-          } catch (error) {
-            throw new UsageError(`--allow-host: ${(error as Error).message}`, { hint: 'name the host a reverse proxy passes on in Host; "*" is not accepted' });
-          }
-        }
       }
 
       // The gateway needs init's token, permit key and policy: never half-create a home.
@@ -287,4 +274,15 @@ function accessLine(entry: AccessLogEntry): string {
   if (entry.inputTokens !== undefined && entry.outputTokens !== undefined) fields.push(`tokens ${entry.inputTokens}/${entry.outputTokens}`);
   fields.push(entry.evidenceId ?? entry.requestId ?? '-');
   return fields.join(' ');
+}
+
+/** Each value of a repeatable option through `normalize`, whose plain Error becomes a usage error naming the option. */
+function checkEach(values: readonly string[], normalize: (value: string) => string, option: string, hint: string): void {
+  for (const value of values) {
+    try {
+      normalize(value);
+    } catch (error) {
+      throw new UsageError(`${option}: ${(error as Error).message}`, { hint });
+    }
+  }
 }
