@@ -17,10 +17,13 @@ export type LimitedBody =
  * Reads a node:http request body, refusing one over `limit` bytes as soon as that is known: at
  * once when Content-Length declares more, else at the chunk that crosses the limit. Never rejects:
  * a client that disconnects mid-body is an outcome (`aborted`), not an error worth a stack trace.
+ * `beforeReading` runs once the declared length is known to fit, before the first byte is read
+ * (where a server that handles `Expect: 100-continue` itself sends its 100).
  */
-export function readLimitedBody(incoming: IncomingMessage, limit: number): Promise<LimitedBody> {
+export function readLimitedBody(incoming: IncomingMessage, limit: number, beforeReading?: () => void): Promise<LimitedBody> {
   const declared = Number(incoming.headers['content-length'] ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limit) return Promise.resolve({ kind: 'too-large' });
+  beforeReading?.();
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let total = 0;

@@ -6,7 +6,7 @@ import type { HomePaths } from '../home/home.js';
 import { unknownModelOf, unservableReason } from '../invoke/failure.js';
 import { GATEWAY_MODEL_NAMING } from '../invoke/model-naming.js';
 import type { AttemptStarted, InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
-import { GatewayMetrics } from '../metrics/prometheus.js';
+import { CALLER_REFUSALS, GatewayMetrics, type CallerRefusal } from '../metrics/prometheus.js';
 import { readEngineOperationsAfter } from '../metrics/query.js';
 import type { McpHttpEndpoint, McpHttpExchange } from '../mcp/http.js';
 import { currentProviders } from '../registry/provider-cache.js';
@@ -20,6 +20,7 @@ import { REASONING_UNSENT_SETTING, requestedEffort } from '../wire/reasoning.js'
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
+import type { HostCheck } from './host-check.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, requestIdHeaders, shuttingDown } from './errors.js';
 import {
   anthropicFace,
@@ -72,6 +73,8 @@ export interface GatewayOptions {
   onRequestEnd?: (entry: AccessLogEntry) => void;
   /** Browser origins allowed to call the gateway (`serve --cors-origin`); none by default. */
   corsOrigins?: readonly string[];
+  /** Refuses requests whose `Host` the gateway does not answer to (DNS rebinding); absent: any `Host`. */
+  hostCheck?: HostCheck;
   /** The home the gateway serves: the `syndicate …` commands of error hints name it when it came from `--home`. */
   home?: HomePaths;
   /** The MCP server over Streamable HTTP, served at `/mcp` (`startGateway` gives it); absent: no `/mcp` route. */
@@ -88,11 +91,12 @@ export interface GatewayCall {
   path: string;
   /** The query parameters (`queryOf` the request target); absent: none. */
   query?: URLSearchParams;
-  /** When the whole request had arrived, on the `performance.now()` clock; default: when the core got it. */
-  receivedAt?: number;
   /** A header by lower-case name, repeated headers joined with `, ` (as web `Headers.get`); undefined when absent. */
   header(name: string): string | undefined;
-  /** The body as text; rejects with a 413 `GatewayRequestError` once it exceeds `limit` bytes. */
+  /**
+   * The body as text; rejects with a 413 `GatewayRequestError` once it exceeds `limit` bytes. Read
+   * only when a route asks for it, once the token, the route and the method are checked.
+   */
   readBody(limit: number): Promise<string>;
   /**
    * Aborted when the client goes away (by the adapter) or stops reading a stream (by the
@@ -240,7 +244,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     let receivedAt: number;
     try {
       const body = await call.readBody(bodyLimit);
-      receivedAt = call.receivedAt ?? performance.now();
+      // The request is all here: what follows until the upstream call is the gateway's own time.
+      receivedAt = performance.now();
       read = face.parse(body, (name) => call.header(name));
     } catch (error) {
       settle();
@@ -604,6 +609,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const { path } = call;
     const family = apiFamilyOf(path, call.header);
     try {
+      // First of all: a page that reached the gateway by DNS rebinding gets nothing, token or not.
+      options.hostCheck?.check(call.header('host'));
       const candidates = routes.get(routeKeyOf(path));
       if (candidates?.some((route) => route.browserOriginChecked === true) === true) refuseForeignOrigin(call);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);
@@ -637,6 +644,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       record?.replied(reply.status);
       return reply;
     } catch (error) {
+      if (error instanceof GatewayRequestError && isCallerRefusal(error.code)) metrics.recordCallerRefused(error.code);
       if (clientErrorOf(error).kind === 'internal' && !(error instanceof SyndicateError)) options.onInternalError?.(error);
       const reply = errorReply(error, family, options.home);
       // A caller that went away before its reply: nothing was sent (nginx's 499 in the log).
@@ -685,6 +693,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       await commits.idle();
     },
   };
+}
+
+function isCallerRefusal(code: string): code is CallerRefusal {
+  return (CALLER_REFUSALS as readonly string[]).includes(code);
 }
 
 /** A token count answered on this host, saying how it was counted. */

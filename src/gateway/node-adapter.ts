@@ -50,12 +50,24 @@ export interface RunningGateway {
  * arrives), and the reply is written back — a body in one write, a stream frame by frame,
  * each SSE frame written to the socket as the core emits it.
  */
-export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?: number } = {}): (request: IncomingMessage, response: ServerResponse) => void {
+export function nodeRequestListener(
+  gateway: Gateway,
+  options: {
+    bodyLimitBytes?: number;
+    /**
+     * The server emits `checkContinue` to this listener too (`listenGateway` does): a request that
+     * sends `Expect: 100-continue` gets its `100 Continue` only when a route reads its body, so one
+     * refused at its head (401, 404, 413 by its Content-Length) is answered before its body is sent.
+     */
+    continueOnRead?: boolean;
+  } = {},
+): (request: IncomingMessage, response: ServerResponse) => void {
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   return (incoming, outgoing) => {
     // Admitted at its head: a SIGTERM that comes while its body is still arriving serves it.
     const release = incoming.method === 'GET' || incoming.method === 'HEAD' ? undefined : gateway.admit();
-    void serve(gateway, limit, incoming, outgoing, release !== undefined)
+    const expectsContinue = options.continueOnRead === true && /^\s*100-continue\s*$/i.test(incoming.headers.expect ?? '');
+    void serve(gateway, limit, incoming, outgoing, release !== undefined, expectsContinue)
       .catch((error: unknown) => {
         if (!outgoing.headersSent) writeFailure(outgoing, error, apiFamilyOf(pathOf(incoming.url ?? '/'), (name) => incoming.headersDistinct[name]?.join(', ')));
         else outgoing.destroy(error instanceof Error ? error : undefined);
@@ -64,56 +76,47 @@ export function nodeRequestListener(gateway: Gateway, options: { bodyLimitBytes?
   };
 }
 
-async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse, admitted: boolean): Promise<void> {
+async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage, outgoing: ServerResponse, admitted: boolean, expectsContinue: boolean): Promise<void> {
   const method = incoming.method ?? 'GET';
   const path = pathOf(incoming.url ?? '/');
-  let body: Buffer | 'too-large' | 'unread' | 'aborted' | undefined;
-  if (method !== 'GET' && method !== 'HEAD') {
-    if (!admitted) {
-      // It came after the drain began (on a connection kept alive, or pipelined): the core refuses
-      // it (503) without waiting for a body that may be slow or never end — the gateway's shutdown
-      // would wait for it. Its body is not read, so this connection cannot carry another request.
-      outgoing.shouldKeepAlive = false;
-      body = 'unread';
-    } else {
-      const read = await readLimitedBody(incoming, limit);
-      if (read.kind === 'aborted') {
-        // The client went away mid-body: nobody is left to answer, but the core still logs it (499).
-        body = 'aborted';
-      } else if (read.kind === 'too-large') {
-        // The rest of the body was not read: this connection cannot carry another request.
-        outgoing.shouldKeepAlive = false;
-        body = 'too-large';
-      } else {
-        body = read.body;
-      }
-    }
-  }
-
-  // The request is all here: what follows until the upstream call is the gateway's own time.
-  const receivedAt = performance.now();
   const cancellation = new AbortController();
-  if (body === 'aborted') cancellation.abort();
   // A client that goes away before its answer is complete cancels the upstream call.
   whenReplyGone(outgoing, () => {
     if (!outgoing.writableFinished) cancellation.abort();
   });
+  // The body is read only when a route asks for it, after the core checked the token, the route
+  // and the method: a caller without the token cannot make the gateway hold its body (up to the
+  // limit, on every connection it opens), and one whose request is refused at its head is answered
+  // at once, without waiting for a slow body. Until read, node reads no more of it than its buffer.
+  let read: Promise<Buffer> | undefined;
+  let aborted = false;
+  const readBody = async (): Promise<Buffer> => {
+    // It came after the drain began (on a connection kept alive, or pipelined): any route that
+    // wants its body (an inference, a token count) refuses it (503) without waiting for a body
+    // that may be slow or never end — the gateway's shutdown would wait for it.
+    if (!admitted) throw shuttingDown();
+    const body = await readLimitedBody(incoming, limit, expectsContinue ? () => outgoing.writeContinue() : undefined);
+    if (body.kind === 'aborted') {
+      // The client went away mid-body: nobody is left to answer, but the core still logs it (499).
+      aborted = true;
+      cancellation.abort();
+      throw new InterruptedError('the client closed the connection before its request body ended');
+    }
+    if (body.kind === 'too-large') throw bodyTooLarge(limit);
+    return body.body;
+  };
   const call: GatewayCall = {
     method,
     path,
     query: queryOf(incoming.url ?? '/'),
-    receivedAt,
     // headersDistinct keeps every value of a repeated header (node's `headers` drops repeats of
     // some, Authorization among them), joined as web Headers would.
     header: (name) => incoming.headersDistinct[name]?.join(', '),
     // An over-limit body is refused by the core, as any other request is answered (and logged).
     readBody: async (bodyLimit) => {
-      if (body === undefined) return '';
-      // Any route that wants the body of a request that came during the drain (a token count)
-      // refuses it too: the drain does not wait for it, its body is never read.
-      if (body === 'unread') throw shuttingDown();
-      if (body === 'too-large') throw bodyTooLarge(limit);
-      if (body === 'aborted') throw new InterruptedError('the client closed the connection before its request body ended');
+      if (method === 'GET' || method === 'HEAD') return '';
+      read ??= readBody();
+      const body = await read;
       if (body.length > bodyLimit) throw bodyTooLarge(bodyLimit);
       return body.toString('utf8');
     },
@@ -122,9 +125,12 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
   };
 
   const reply = await gateway.handle(call);
-  if (body === 'aborted') return;
+  if (aborted) return;
   // Answered while the gateway drains: the client must not send its next request on this connection.
   if (reply.headers['connection'] === 'close' || gateway.draining) outgoing.shouldKeepAlive = false;
+  // A body not read to its end (refused at its head, over the limit, or during the drain) is left
+  // unread: the connection closes after the answer rather than parse the rest as a request.
+  if (!incoming.complete) outgoing.shouldKeepAlive = false;
   const channel = reply.body;
   if (typeof channel !== 'string') {
     outgoing.writeHead(reply.status, reply.headers);
@@ -240,6 +246,7 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
     }
   }
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const listener = nodeRequestListener(gateway, { ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }), continueOnRead: true });
   const server = createServer(
     {
       noDelay: true,
@@ -250,13 +257,19 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
       connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
     },
-    nodeRequestListener(gateway, { ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }) }),
+    listener,
   );
   // Each response not closed yet, with when its request arrived.
   const open = new Map<ServerResponse, number>();
-  server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+  const opened = (response: ServerResponse): void => {
     open.set(response, Date.now());
     whenReplyGone(response, () => open.delete(response));
+  };
+  server.on('request', (_request: IncomingMessage, response: ServerResponse) => opened(response));
+  // node answers `Expect: 100-continue` itself unless told; the listener sends it when the body is read.
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    listener(request, response);
+    opened(response);
   });
   await new Promise<void>((resolve, reject) => {
     const refused = (error: Error): void => reject(listenFailure(error, options.host, options.port));

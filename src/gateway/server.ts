@@ -21,6 +21,7 @@ import { StoreFileWatch } from '../store/store-file.js';
 import type { Store } from '../store/store.js';
 import { createGateway, DEFAULT_BODY_LIMIT_BYTES, type Gateway } from './app.js';
 import { TokenGuard, type TokenChange } from './auth.js';
+import { HostCheck } from './host-check.js';
 import type { AccessLogEntry } from './access-log.js';
 import { listenGateway, type GatewayListenOptions, type RunningGateway } from './node-adapter.js';
 
@@ -61,6 +62,12 @@ export interface StartGatewayOptions extends GatewayListenOptions {
   onTokenChange?: (change: TokenChange) => void;
   /** Browser origins allowed to call the gateway (`serve --cors-origin`). */
   corsOrigins?: readonly string[];
+  /**
+   * Names besides loopback ones the gateway answers to in `Host` (`serve --allow-host`). `Host` is
+   * checked unless `allowRemote` is set and none is given (a gateway on the network is called by
+   * whatever names the network has for it).
+   */
+  allowedHosts?: readonly string[];
   /** A warm-up ran for a registry changed since start (`followRegistryForWarmUp`): whether it loaded the tokenizer, and how long it took. */
   onRegistryWarmUp?: (report: RegistryWarmUpReport) => void;
   /**
@@ -152,6 +159,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     ...(options.onInternalError === undefined ? {} : { onInternalError: options.onInternalError }),
     ...(options.onRequestEnd === undefined ? {} : { onRequestEnd: options.onRequestEnd }),
     ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }),
+    ...(options.allowRemote === true && (options.allowedHosts ?? []).length === 0 ? {} : { hostCheck: new HostCheck(options.allowedHosts) }),
   });
   // SQLite's default page cache is 16 MB per connection and fills as the store grows; a 2 KB-page
   // store written at its right edge needs a small fraction of that (the gateway's RSS target is 120 MB).

@@ -13,6 +13,10 @@ import { SeriesCounter, SeriesHistogram } from './series.js';
  */
 export type GatewayApi = 'openai' | 'openai_completions' | 'openai_responses' | 'openai_embeddings' | 'anthropic' | 'ollama' | 'ollama_embeddings' | 'mcp';
 
+/** Why the gateway refused a caller before any route: no token, a wrong one, or a Host or browser origin it does not answer to. */
+export const CALLER_REFUSALS = ['token_missing', 'token_invalid', 'host_not_allowed', 'origin_not_allowed'] as const;
+export type CallerRefusal = (typeof CALLER_REFUSALS)[number];
+
 /** Seconds; LLM calls span from a few milliseconds (warm local) to minutes. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
@@ -66,6 +70,7 @@ export class GatewayMetrics {
   private engineOperations: { read: (afterId: number) => EngineOperation[]; lastId: number } | undefined;
   private readonly inFlight: Gauge;
   private readonly policyReloads: Counter<'outcome'>;
+  private readonly callerRefusals: Counter<'reason'>;
   private readonly policyFailedClosed: Gauge;
 
   constructor(options: GatewayMetricsOptions = {}) {
@@ -157,6 +162,14 @@ export class GatewayMetrics {
       registers,
     });
     this.policyFailedClosed.set(0);
+    this.callerRefusals = new Counter({
+      name: 'syndicate_gateway_refused_callers_total',
+      help: 'Requests refused before any route for who sent them: no token, a wrong token (someone guessing, or a client with an old token), a Host the gateway does not answer to (DNS rebinding) or a browser origin --cors-origin does not name',
+      labelNames: ['reason'],
+      registers,
+    });
+    // Every reason at 0 from the start, so an alert on its increase sees the first one.
+    for (const reason of CALLER_REFUSALS) this.callerRefusals.inc({ reason }, 0);
     // Read at scrape time from evidence (every process's spend) and the live policy.
     const { spentTodayUsd, costCeilings } = options;
     if (spentTodayUsd !== undefined) {
@@ -218,6 +231,11 @@ export class GatewayMetrics {
   recordPolicyReload(outcome: 'reloaded' | 'invalid'): void {
     this.policyReloads.inc({ outcome });
     this.policyFailedClosed.set(outcome === 'invalid' ? 1 : 0);
+  }
+
+  /** A caller refused before any route (`CALLER_REFUSALS`). */
+  recordCallerRefused(reason: CallerRefusal): void {
+    this.callerRefusals.inc({ reason });
   }
 
   /** An answered request. */

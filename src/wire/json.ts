@@ -11,6 +11,44 @@ export function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
+/**
+ * How deeply the arrays and objects of untrusted JSON (a client's request body, tool-call
+ * arguments) may nest. Far beyond any real request (a tool's JSON schema, a call's arguments), and
+ * far below what the recursive code each goes through can take: `JSON.stringify`, when a request is
+ * encoded for its provider, overflowed the stack for a body nested a few thousand levels deep.
+ */
+export const MAX_JSON_NESTING = 128;
+
+/** How many segments of the path to a too-deep value a refusal names, each cut to `NAMED_SEGMENT_LENGTH`: the field the client sent it in. */
+const NAMED_SEGMENTS = 4;
+const NAMED_SEGMENT_LENGTH = 64;
+
+/**
+ * Where `value` holds an array or object nested deeper than `limit` — the JSON pointer of the
+ * outer field it is in, at most `NAMED_SEGMENTS` deep (`''`: the value itself) — else undefined.
+ * Walked without recursion.
+ */
+export function pointerPastNesting(value: unknown, limit = MAX_JSON_NESTING): string | undefined {
+  interface Node {
+    value: object;
+    depth: number;
+    path: readonly string[];
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const pending: Node[] = [{ value, depth: 1, path: [] }];
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (node.depth > limit) {
+      return node.path.map((segment) => `/${escapePointer(segment.length > NAMED_SEGMENT_LENGTH ? `${segment.slice(0, NAMED_SEGMENT_LENGTH)}…` : segment)}`).join('');
+    }
+    const children = Array.isArray(node.value) ? node.value.entries() : Object.entries(node.value);
+    for (const [key, child] of children) {
+      if (typeof child !== 'object' || child === null) continue;
+      pending.push({ value: child as object, depth: node.depth + 1, path: node.path.length < NAMED_SEGMENTS ? [...node.path, String(key)] : node.path });
+    }
+  }
+  return undefined;
+}
+
 /** `JSON.parse` that returns `undefined` instead of throwing. */
 export function tryParseJson(text: string): unknown {
   try {
@@ -39,12 +77,15 @@ export function countField(record: Record<string, unknown>, key: string): number
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
-/** Parses tool-call arguments text into an object; `undefined` when it is not a JSON object. */
+/**
+ * Parses tool-call arguments text into an object; `undefined` when it is not a JSON object, or
+ * nests more than `MAX_JSON_NESTING` deep (its object would overflow the stack where it is encoded).
+ */
 export function parseArgumentsObject(argumentsText: string): JsonObject | undefined {
   const trimmed = argumentsText.trim();
   if (trimmed === '') return {};
   const parsed = tryParseJson(trimmed);
-  return isRecord(parsed) ? (parsed as JsonObject) : undefined;
+  return isRecord(parsed) && pointerPastNesting(parsed) === undefined ? (parsed as JsonObject) : undefined;
 }
 
 /** Arguments given as a structured value (an engine quirk) serialised to the JSON text the canonical model wants. */

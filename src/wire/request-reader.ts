@@ -1,6 +1,6 @@
 import { InvalidInputError, type InputProblem } from '../errors.js';
 import { IMAGE_DETAILS, type CacheControl, type ContentPart, type ImageDetail, type ImagePart, type ToolChoice, type ToolDefinition } from './canonical.js';
-import { isRecord, tryParseJson } from './json.js';
+import { isRecord, MAX_JSON_NESTING, pointerPastNesting, tryParseJson } from './json.js';
 import { isReasoningEffort, REASONING_EFFORTS, type ReasoningEffort } from './reasoning.js';
 
 /** The `file` every problem in a client request names. */
@@ -31,7 +31,7 @@ export class RequestProblems {
   }
 }
 
-/** Parses the body text as a JSON object or throws the one problem that it is not. */
+/** Parses the body text as a JSON object or throws the one problem that it is not (nor nested more than `MAX_JSON_NESTING` deep). */
 export function readJsonObject(body: string, api: string): Record<string, unknown> {
   const parsed = tryParseJson(body);
   if (!isRecord(parsed)) {
@@ -39,8 +39,15 @@ export function readJsonObject(body: string, api: string): Record<string, unknow
     problems.add('', parsed === undefined ? 'the body is not valid JSON' : 'the body must be a JSON object', 'send a JSON object with content-type application/json');
     problems.throwIfAny();
   }
+  const tooDeep = pointerPastNesting(parsed);
+  if (tooDeep !== undefined) {
+    const problems = new RequestProblems(api);
+    problems.add(tooDeep, `nests arrays and objects more than ${MAX_JSON_NESTING} levels deep`, `send a body nested at most ${MAX_JSON_NESTING} levels deep`);
+    problems.throwIfAny();
+  }
   return parsed as Record<string, unknown>;
 }
+
 
 export function optionalNumber(
   body: Record<string, unknown>,

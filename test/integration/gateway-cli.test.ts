@@ -165,6 +165,39 @@ describe('syndicate serve', () => {
     }
   });
 
+  it('refuses a Host that is not loopback (DNS rebinding) with 403, answers the names --allow-host gives, and takes only host names there (exit 2)', async () => {
+    const ask = async (url: string, host: string): Promise<string> => {
+      const { port } = new URL(url);
+      const socket = (await import('node:net')).connect(Number(port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      return answer.split('\r\n')[0] ?? '';
+    };
+    const plain = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: home });
+    try {
+      expect(await ask(plain.url, 'evil.example:8089')).toBe('HTTP/1.1 403 Forbidden');
+      expect(await ask(plain.url, 'localhost:8089')).toBe('HTTP/1.1 200 OK');
+    } finally {
+      plain.server.kill('SIGTERM');
+      await plain.server;
+    }
+    const proxied = await startServe(['serve', '--port', '0', '--allow-host', 'gateway.example.org'], { SYNDICATE_HOME: home });
+    try {
+      expect(await ask(proxied.url, 'gateway.example.org')).toBe('HTTP/1.1 200 OK');
+      expect(await ask(proxied.url, 'evil.example')).toBe('HTTP/1.1 403 Forbidden');
+      expect(proxied.stderr()).toContain('it also answers to Host gateway.example.org');
+    } finally {
+      proxied.server.kill('SIGTERM');
+      await proxied.server;
+    }
+    const bad = await runCli(['serve', '--port', '0', '--allow-host', 'https://gateway.example.org'], { home });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--allow-host: "https://gateway.example.org" is not a host name');
+  });
+
   it('--access-log prints one plain line per request on stderr', async () => {
     const { server, url } = await startServe(['serve', '--port', '0', '--access-log'], { SYNDICATE_HOME: home });
     await new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0 }).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
@@ -194,7 +227,7 @@ describe('syndicate serve', () => {
     socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 20)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
     server.kill('SIGTERM');
-    await waitForStderr('shutting down: finishing 0 in-flight requests and 1 still uploading');
+    await waitForStderr('shutting down: finishing 1 in-flight request (1 still uploading)');
     socket.write(body.slice(20));
     await ended;
     expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);

@@ -22,6 +22,7 @@ interface ServeOptions {
   trustTier?: string;
   accessLog?: boolean;
   corsOrigin?: string[];
+  allowHost?: string[];
   startEngines?: boolean;
   drainTimeout: string;
 }
@@ -31,7 +32,7 @@ interface ServeOptions {
  * serving, so one of these beside them would be silently ignored. `--host` and `--port` are left
  * out: a script that always names its address may still read the token.
  */
-const SERVING_ONLY_OPTIONS = ['allowRemote', 'trustTier', 'accessLog', 'corsOrigin', 'startEngines'];
+const SERVING_ONLY_OPTIONS = ['allowRemote', 'trustTier', 'accessLog', 'corsOrigin', 'allowHost', 'startEngines'];
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -46,6 +47,7 @@ export function serveCommand(): Command {
     .option('--trust-tier <name>', "trust tier of gateway callers (default: the policy's defaultTrustTier)")
     .option('--access-log', 'one line per request on stderr as it ends (JSON lines with --json); never prompts, answers or header values')
     .option('--cors-origin <origin...>', 'let browser pages from these origins call the gateway (e.g. http://localhost:3000); the token is still required')
+    .option('--allow-host <name...>', 'answer requests whose Host is this name too (a reverse proxy that keeps the client\'s Host); loopback names and addresses always work')
     .option('--start-engines', "start every local engine whose record declares engine.launch and that is not running, before listening; stop them when the gateway stops")
     .addOption(drainTimeoutOption())
     .addHelpText(
@@ -61,6 +63,10 @@ Example:
 MCP: the tools of \`syndicate mcp\` (complete, classify, route_explain, providers, metrics) over
 Streamable HTTP at URL/mcp, on the gateway's pipeline and --trust-tier, with the same token.
 A browser page may call it only from an origin --cors-origin names (others get 403).
+
+Against DNS rebinding, a request whose Host is not an address, localhost, *.localhost, this
+machine's host name or a name --allow-host gives is refused (403 host_not_allowed); with
+--allow-remote, only when --allow-host names some.
   $ claude mcp add --transport http syndicate http://127.0.0.1:8089/mcp --header "Authorization: Bearer $(syndicate serve --print-token)"
 
 With --start-engines the declared engines are started one after the other (each waits for its
@@ -90,13 +96,12 @@ local, a missing or empty token file refuses every request until a token is back
       const corsOrigins = options.corsOrigin ?? [];
       if (corsOrigins.length > 0) {
         const { normalizeOrigin } = await import('../../gateway/cors.js');
-        for (const origin of corsOrigins) {
-          try {
-            normalizeOrigin(origin);
-          } catch (error) {
-            throw new UsageError(`--cors-origin: ${(error as Error).message}`, { hint: 'name each origin a browser page is served from; "*" is not accepted' });
-          }
-        }
+        checkEach(corsOrigins, normalizeOrigin, '--cors-origin', 'name each origin a browser page is served from; "*" is not accepted');
+      }
+      const allowedHosts = options.allowHost ?? [];
+      if (allowedHosts.length > 0) {
+        const { normalizeHostName } = await import('../../gateway/host-check.js');
+        checkEach(allowedHosts, normalizeHostName, '--allow-host', 'name the host a reverse proxy passes on in Host; "*" is not accepted');
       }
 
       if (options.rotateToken === true) {
@@ -145,6 +150,7 @@ local, a missing or empty token file refuses every request until a token is back
           allowRemote: options.allowRemote === true,
           ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
           ...(corsOrigins.length === 0 ? {} : { corsOrigins }),
+          ...(allowedHosts.length === 0 ? {} : { allowedHosts }),
           onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
           onCheckpointFailure: (message) => output.warn(`background WAL checkpoints stopped (${message}); the gateway checkpoints its store on its own connection from now on`),
           ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(output.json ? JSON.stringify(entry) : accessLine(entry)) } : {}),
@@ -184,6 +190,7 @@ local, a missing or empty token file refuses every request until a token is back
       output.info('  GET /metrics (Prometheus, token required), GET /healthz; SIGTERM or Ctrl-C stops after in-flight requests finish');
       output.info(`  policy: ${context.home.policyPath} (edits apply to new requests within a second; SIGHUP re-reads at once)`);
       if (corsOrigins.length > 0) output.info(`  browser pages from ${corsOrigins.join(', ')} may call it (with the token)`);
+      if (allowedHosts.length > 0) output.info(`  it also answers to Host ${allowedHosts.join(', ')}`);
 
       // SIGHUP: re-read an edited policy or a rotated token now rather than within the second.
       process.on('SIGHUP', () => {
@@ -196,7 +203,8 @@ local, a missing or empty token file refuses every request until a token is back
         output,
         stopSignal,
         drainTimeoutMs,
-        inFlightNote: `finishing ${counted(running.gateway.inFlight, 'in-flight request')}${uploading === 0 ? '' : ` and ${uploading} still uploading`}`,
+        // A request still uploading its body is in flight already once its token was checked (its body is read only then).
+        inFlightNote: `finishing ${counted(running.gateway.inFlight, 'in-flight request')}${uploading === 0 ? '' : ` (${uploading} still uploading)`}`,
         close: () => running.close(),
         cancelInFlight: (why) => {
           const reason = new InterruptedError(`the gateway stopped (${why}) before the answer ended`, { hint: 'the attempt is recorded as cancelled by the caller, with what was received so far' });
@@ -270,4 +278,15 @@ function accessLine(entry: AccessLogEntry): string {
   if (entry.inputTokens !== undefined && entry.outputTokens !== undefined) fields.push(`tokens ${entry.inputTokens}/${entry.outputTokens}`);
   fields.push(entry.evidenceId ?? entry.requestId ?? '-');
   return fields.join(' ');
+}
+
+/** Each value of a repeatable option through `normalize`, whose plain Error becomes a usage error naming the option. */
+function checkEach(values: readonly string[], normalize: (value: string) => string, option: string, hint: string): void {
+  for (const value of values) {
+    try {
+      normalize(value);
+    } catch (error) {
+      throw new UsageError(`${option}: ${(error as Error).message}`, { hint });
+    }
+  }
 }

@@ -25,7 +25,7 @@ import {
 import { decodeErrorBody } from '../error-body.js';
 import { anthropicThinkingForEffort, clientOutputEffort, REASONING_MAPPED_SETTING, REASONING_UNSENT_SETTING, THINKING_BUDGETS, type ReasoningEffort } from '../reasoning.js';
 import { anthropicOutputSchema, describeMovedKeywords } from './output-schema.js';
-import { countField, isRecord, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
+import { countField, isRecord, MAX_JSON_NESTING, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
   ANTHROPIC_VERSION,
   type AnthropicCacheControl,
@@ -111,7 +111,7 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
           if (input === undefined) {
             warnings.push({
               setting: `${location}.toolCalls[${callIndex}].arguments`,
-              message: 'tool-call arguments are not a JSON object and the anthropic wire needs one; an empty input was sent',
+              message: `tool-call arguments are not a JSON object (or nest more than ${MAX_JSON_NESTING} levels deep) and the anthropic wire needs one; an empty input was sent`,
             });
             input = {};
           }
@@ -710,7 +710,7 @@ export function decodeAnthropicError(status: number, body: string): WireError {
   return decodeErrorBody(status, body);
 }
 
-/** Tool-call arguments as the `input` object the Anthropic wire needs; `undefined` when they are not a JSON object. */
+/** Tool-call arguments as the `input` object the Anthropic wire needs; `undefined` when they are not a JSON object (or nest more than `MAX_JSON_NESTING` deep). */
 export function toolInputFromArguments(argumentsText: string): JsonObject | undefined {
   return parseArgumentsObject(argumentsText);
 }

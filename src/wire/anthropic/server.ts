@@ -23,7 +23,7 @@ import {
   type WireWarning,
 } from '../canonical.js';
 import { CLIENT_ERROR_STATUS, type ClientError, type ClientErrorKind } from '../client-errors.js';
-import { isRecord, parseArgumentsObject } from '../json.js';
+import { isRecord, MAX_JSON_NESTING, parseArgumentsObject } from '../json.js';
 import { optionalBoolean, optionalNumber, parseCacheControl, readJsonObject, RequestProblems, unknownFields, withCacheControl, checkToolChoice } from '../request-reader.js';
 import { ANTHROPIC_OUTPUT_EFFORTS, type ReasoningEffort } from '../reasoning.js';
 import { formatServerSentEvent } from '../sse.js';
@@ -476,7 +476,7 @@ export function renderAnthropicMessageResponse(response: CanonicalResponse, opti
     if (input === undefined) {
       warnings.push({
         setting: `toolCalls[${index}].arguments`,
-        message: 'the model produced tool-call arguments that are not a JSON object; the client received an empty input',
+        message: `the model produced tool-call arguments that are not a JSON object (or nest more than ${MAX_JSON_NESTING} levels deep); the client received an empty input`,
       });
       input = {};
     }

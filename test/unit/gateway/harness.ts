@@ -107,6 +107,7 @@ export async function startTestGateway(options: {
   bodyLimitBytes?: number;
   onRequestEnd?: GatewayOptions['onRequestEnd'];
   corsOrigins?: string[];
+  hostCheck?: GatewayOptions['hostCheck'];
 }): Promise<TestGateway> {
   const store = openStore(':memory:');
   for (const provider of options.providers) await registerTestProvider(store, provider);
@@ -125,6 +126,7 @@ export async function startTestGateway(options: {
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     ...(options.onRequestEnd === undefined ? {} : { onRequestEnd: options.onRequestEnd }),
     ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }),
+    ...(options.hostCheck === undefined ? {} : { hostCheck: options.hostCheck }),
   });
   const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
   return {

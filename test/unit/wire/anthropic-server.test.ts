@@ -278,6 +278,13 @@ describe('renderAnthropicMessageResponse', () => {
     expect(JSON.parse(rendered.body).content[1]).toEqual({ type: 'tool_use', id: 'c', name: 'f', input: {} });
     expect(rendered.warnings.map((warning) => warning.setting)).toEqual(['toolCalls[0].arguments']);
   });
+
+  it('renders arguments an engine nested thousands of levels deep as an empty input with the warning, not a stack overflow', () => {
+    const arguments_ = '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000);
+    const rendered = renderAnthropicMessageResponse({ ...RESPONSE, toolCalls: [{ id: 'c', name: 'f', arguments: arguments_ }] });
+    expect(JSON.parse(rendered.body).content[1]).toEqual({ type: 'tool_use', id: 'c', name: 'f', input: {} });
+    expect(rendered.warnings).toEqual([expect.objectContaining({ setting: 'toolCalls[0].arguments', message: expect.stringContaining('more than 128 levels deep') })]);
+  });
 });
 
 describe('AnthropicStreamEncoder', () => {
