@@ -4,7 +4,10 @@
  * URL or form field), string escapes (JSON's `\u0041KIA…` and `postgres:\/\/…`, what a tool call's
  * arguments carry; `\x41` of C, JavaScript and Python), HTML character references (`&#64;`,
  * `&#x40;`, `&commat;`), hex (`414b4941…`, an even run of 16 hex digits or more) and base64
- * (`QUtJQUlP…`, a basic-auth header, a config blob). Each run of an encoding is replaced by what it
+ * (`QUtJQUlP…`, a basic-auth header, a config blob), and line wrapping as a PDF's extracted text
+ * has it: a line break right after a hyphen inside a word (`jane@exam-⏎ple.com`) is removed with
+ * the hyphen, one inside a number (`4111 1111 11-⏎11 1111`) leaving the hyphen, and one between two
+ * digits (`DE89 3704 0044⏎0532 …`) is read as a space. Each run of an encoding is replaced by what it
  * decodes to; a hex or base64 run only when that is text (valid UTF-8 without control characters
  * but tabs and line breaks), so identifiers, hashes and binary data stay as they are. Encodings
  * inside encodings (base64 of a percent-encoded URL) are decoded up to `MAX_DEPTH` times. The
@@ -16,7 +19,7 @@ import { isUtf8 } from 'node:buffer';
 import { lastAtOrBefore } from '../common/binary-search.js';
 
 /** What a decoded run was written in. */
-export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'hex' | 'base64';
+export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'hex' | 'base64' | 'line wrapping';
 
 /** A text with its encoded runs decoded, with the way back to the original's UTF-16 offsets. */
 export interface DecodedText {
@@ -166,13 +169,25 @@ function decodeLayer(text: string): Layer | undefined {
   let copiedUpTo = 0;
   let shift = 0;
   for (const match of encodedRuns(text)) {
-    const { run, percent, escapes, references } = match;
+    const { run, percent, escapes, references, wrap } = match;
     // A run of hex digits is also a base64 run: read as hex first (a hash decodes to no text either way).
-    const hex = percent === undefined && escapes === undefined && references === undefined ? decodeHexText(run) : undefined;
+    const hex = percent === undefined && escapes === undefined && references === undefined && wrap === undefined ? decodeHexText(run) : undefined;
     const encoding: Encoding =
-      percent !== undefined ? 'percent-encoding' : escapes !== undefined ? 'string escapes' : references !== undefined ? 'HTML character references' : hex !== undefined ? 'hex' : 'base64';
+      wrap !== undefined
+        ? 'line wrapping'
+        : percent !== undefined
+          ? 'percent-encoding'
+          : escapes !== undefined
+            ? 'string escapes'
+            : references !== undefined
+              ? 'HTML character references'
+              : hex !== undefined
+                ? 'hex'
+                : 'base64';
     const decoded =
-      encoding === 'percent-encoding'
+      wrap !== undefined
+        ? wrap
+        : encoding === 'percent-encoding'
         ? decodePercent(run)
         : encoding === 'string escapes'
           ? decodeStringEscapes(run)
@@ -199,6 +214,8 @@ interface EncodedRun {
   percent?: string;
   escapes?: string;
   references?: string;
+  /** Set for a line break that wrapping put inside a word or a number: what it stands for (see `lineWrapRuns`). */
+  wrap?: string;
 }
 
 /**
@@ -208,12 +225,15 @@ interface EncodedRun {
  * where the escape is decoded.
  */
 function encodedRuns(text: string): EncodedRun[] {
-  const found: EncodedRun[] = [];
+  const escaped: EncodedRun[] = [];
   ESCAPED_RUN.lastIndex = 0;
   for (let match = ESCAPED_RUN.exec(text); match !== null; match = ESCAPED_RUN.exec(text)) {
     const [run, percent, escapes, references] = match;
-    found.push({ index: match.index, run, percent, escapes, references });
+    escaped.push({ index: match.index, run, percent, escapes, references });
   }
+  // No escape holds white space, so a line wrap lies outside every escape run.
+  const wraps = lineWrapRuns(text);
+  const found = wraps.length === 0 ? escaped : [...escaped, ...wraps].sort((a, b) => a.index - b.index);
   const base64 = base64Runs(text);
   if (base64.length === 0) return found;
   const runs: EncodedRun[] = [];
@@ -227,6 +247,42 @@ function encodedRuns(text: string): EncodedRun[] {
     runs.push(run);
   }
   return runs;
+}
+
+/**
+ * The line breaks that wrapping put inside a word or a number, as a PDF's extracted text (or a
+ * narrow column) has them, each with the spaces and tabs around it: after a hyphen between letters
+ * or digits (`exam-⏎ple.com`: the hyphen goes too, as the typesetter added it; `11-⏎11` keeps
+ * it, as a number's own), or between two digits (`0044⏎0532`: read as the space the wrap took the
+ * place of). A line break
+ * between words is not one: it hides nothing, and there is one on every line.
+ */
+function lineWrapRuns(text: string): EncodedRun[] {
+  const runs: EncodedRun[] = [];
+  for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', newline + 1)) {
+    let start = newline;
+    if (text[start - 1] === '\r') start -= 1;
+    while (start > 0 && (text[start - 1] === ' ' || text[start - 1] === '\t')) start -= 1;
+    let end = newline + 1;
+    while (end < text.length && (text[end] === ' ' || text[end] === '\t')) end += 1;
+    const after = text.charCodeAt(end);
+    if (text[start - 1] === '-' && isAsciiAlphanumeric(text.charCodeAt(start - 2)) && isAsciiAlphanumeric(after)) {
+      // Between digits the hyphen may be the number's own (`123-45-⏎6789`): kept, as every detector of numbers reads one.
+      const hyphen = isAsciiDigit(text.charCodeAt(start - 2)) && isAsciiDigit(after) ? '-' : '';
+      runs.push({ index: start - 1, run: text.slice(start - 1, end), wrap: hyphen });
+    } else if (isAsciiDigit(text.charCodeAt(start - 1)) && isAsciiDigit(after)) {
+      runs.push({ index: start, run: text.slice(start, end), wrap: ' ' });
+    }
+  }
+  return runs;
+}
+
+function isAsciiDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+function isAsciiAlphanumeric(code: number): boolean {
+  return isAsciiDigit(code) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 }
 
 /**
@@ -249,6 +305,8 @@ function base64Runs(text: string): EncodedRun[] {
     while (start > 0 && inAlphabet(start - 1)) start -= 1;
     let end = index + 1;
     while (end < text.length && inAlphabet(end)) end += 1;
+    // A hyphen before a line break is line wrapping's (see `lineWrapRuns`), not the URL-safe alphabet's.
+    if (text[end - 1] === '-' && /^[ \t]*\r?\n/.test(text.slice(end, end + 8))) end -= 1;
     if (end - start >= MIN_BASE64_LENGTH) {
       let padded = end;
       while (padded < text.length && padded - end < 2 && text[padded] === '=') padded += 1;

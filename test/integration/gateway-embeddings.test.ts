@@ -146,6 +146,22 @@ describe('POST /v1/embeddings with the official openai client', () => {
     expect(verifyChain(main.store)).toMatchObject({ ok: true });
   });
 
+  it('keeps PDF text whose extraction wrapped a card number or an IBAN across a line on this host', async () => {
+    // A RAG tool's chunks of an extracted PDF: the typesetter hyphenated the card number, the IBAN wrapped at a space.
+    const chunks = [
+      'Refund request. Payment was made with the card 4111 1111 11-\n11 1111 on 3 March; please refund it.',
+      'Please transfer the deposit to IBAN DE89 3704 0044\n0532 0130 00 before Friday.',
+    ];
+    for (const chunk of chunks) {
+      const hostedBefore = inferenceExchanges(hosted).length;
+      const { data: answer, response } = await client(main).embeddings.create({ model: 'auto', input: [PUBLIC_TEXT, chunk] }).withResponse();
+      expect(response.headers.get('x-syndicate-sensitivity'), chunk).toBe('confidential');
+      expect(response.headers.get('x-syndicate-provider'), chunk).toBe('ollama');
+      expect(answer.data).toHaveLength(2);
+      expect(inferenceExchanges(hosted).length, chunk).toBe(hostedBefore);
+    }
+  });
+
   it('keeps token ids local (they cannot be classified): llama.cpp embeds them, as base64 upstream; Ollama, text only, is left out', async () => {
     const tokens = [
       [9906, 1917],

@@ -124,6 +124,38 @@ describe('classification of encoded values', () => {
   });
 });
 
+describe('text a PDF\'s extraction wrapped across lines', () => {
+  it('joins a line broken inside a word (the hyphen dropped) or a number (the hyphen kept; a bare break read as a space), and no other line', () => {
+    expect(decodeForScan('see jane@exam-\n  ple.com')?.text).toBe('see jane@example.com');
+    expect(decodeForScan('card 4111 1111 11-\r\n11 1111')?.text).toBe('card 4111 1111 11-11 1111');
+    expect(decodeForScan('IBAN DE89 3704 0044 \n0532 0130 00')?.text).toBe('IBAN DE89 3704 0044 0532 0130 00');
+    const decoded = decodeForScan('wrapped exam-\nple');
+    expect(decoded?.encodingsIn(11, 13)).toEqual(['line wrapping']);
+    const start = decoded?.text.indexOf('example') ?? -1;
+    expect('wrapped exam-\nple'.slice(decoded?.originalStart(start), decoded?.originalEnd(start + 'example'.length))).toBe('exam-\nple');
+    // Lines of prose and code, a list's dash, a year at the end of a line followed by words: nothing to join.
+    expect(decodeForScan('first line\nsecond line\n- item\nx = a -\n  b\nin 2019\nThe end')).toBeUndefined();
+  });
+
+  it.each([
+    ['a card number hyphenated across a line', 'Payment was made with the card 4111 1111 11-\n11 1111 on 3 March; please refund.', 'pii.card'],
+    ['a card number written without spaces, hyphenated', 'Paid with card number 41111111-\n11111111 on 3 March.', 'pii.card'],
+    ['a card number wrapped where a space was', 'Card: 4111 1111 1111\n1111 (Visa)', 'pii.card'],
+    ['an IBAN hyphenated across a line', 'Please transfer the deposit to IBAN DE89 3704 0044 05-\n32 0130 00 before Friday.', 'pii.iban'],
+    ['an IBAN wrapped where a space was', 'Please transfer the deposit to IBAN DE89 3704 0044\n0532 0130 00 before Friday.', 'pii.iban'],
+    ['an IBAN with letters, hyphenated', 'IBAN: GB82 WEST 1234 5698 76-\n54 32', 'pii.iban'],
+    ['an e-mail address hyphenated across a line', 'Contact: jane.roe@exam-\nple.com for details', 'pii.email'],
+    ['an SSN broken after its hyphen', 'SSN 123-45-\n6789 on file', 'pii.ssn'],
+    ['an AWS access key id hyphenated', 'AWS key AKIAIOSFOD-\nNN7EXAMPLE in the report', 'secret.aws-access-key-id'],
+  ])('finds %s, at the wrapped text, saying the lines were joined', (_what, text, detector) => {
+    const result = classifyText(text, OPTIONS);
+    const finding = result.findings.find((found) => found.detector === detector);
+    expect(finding?.reason).toMatch(/\(after joining lines broken by wrapping\)$/);
+    expect(text.slice(finding?.span.start ?? 0, finding?.span.end ?? 0)).toContain('\n');
+    expect(result.level).not.toBe('public');
+  });
+});
+
 describe('what findings of the decoded, folded and joined views show', () => {
   // Each value with the parts of it no excerpt or reason may show (masking shows at most a quarter).
   const VALUES: [string, string[]][] = [
