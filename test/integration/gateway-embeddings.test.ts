@@ -162,6 +162,16 @@ describe('POST /v1/embeddings with the official openai client', () => {
     }
   });
 
+  it('keeps a saved page whose form carries a credential in a hidden field on this host', async () => {
+    const page = '<form action="/billing" method="post">\n  <input type="hidden" name="authenticity_token" value="Zm9vYmFyYmF6">\n  <input type="hidden" name="api_key" value="a8f5f167f44f4964e6c998dee827110c">\n</form>';
+    const hostedBefore = inferenceExchanges(hosted).length;
+    const { data: answer, response } = await client(main).embeddings.create({ model: 'auto', input: [PUBLIC_TEXT, page] }).withResponse();
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('restricted');
+    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(answer.data).toHaveLength(2);
+    expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
+  });
+
   it('keeps token ids local (they cannot be classified): llama.cpp embeds them, as base64 upstream; Ollama, text only, is left out', async () => {
     const tokens = [
       [9906, 1917],
