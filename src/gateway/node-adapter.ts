@@ -112,9 +112,9 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
       // Any route that wants the body of a request that came during the drain (a token count)
       // refuses it too: the drain does not wait for it, its body is never read.
       if (body === 'unread') throw shuttingDown();
-      if (body === 'too-large') throw bodyTooLarge(limit);
+      if (body === 'too-large') throw bodyTooLarge(limit, path);
       if (body === 'aborted') throw new InterruptedError('the client closed the connection before its request body ended');
-      if (body.length > bodyLimit) throw bodyTooLarge(bodyLimit);
+      if (body.length > bodyLimit) throw bodyTooLarge(bodyLimit, path);
       return body.toString('utf8');
     },
     cancellation,

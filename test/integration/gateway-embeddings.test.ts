@@ -172,6 +172,27 @@ describe('POST /v1/embeddings with the official openai client', () => {
     expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
   });
 
+  it('refuses a batch over the body limit with 413 saying to split the inputs, not to drop images or turns of a conversation', async () => {
+    const small = await startTestGateway({ providers: [ollamaProvider(ollama)], bodyLimitBytes: 1024 });
+    try {
+      const documents = Array.from({ length: 40 }, (_, index) => `${PUBLIC_TEXT} (${index})`);
+      const error = await client(small)
+        .embeddings.create({ model: 'auto', input: documents })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.APIError);
+      expect(error).toMatchObject({ status: 413, code: 'body_too_large' });
+      expect((error as InstanceType<typeof OpenAI.APIError>).message).toMatch(/limit of 1024 bytes: split the inputs over several requests/);
+      expect((error as InstanceType<typeof OpenAI.APIError>).message).not.toMatch(/turns|images/);
+      const completion = await client(small)
+        .completions.create({ model: 'auto', prompt: 'x'.repeat(2000) })
+        .catch((caught: unknown) => caught);
+      expect(completion).toMatchObject({ status: 413, code: 'body_too_large' });
+      expect((completion as InstanceType<typeof OpenAI.APIError>).message).toMatch(/limit of 1024 bytes: shorten the prompt/);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('keeps token ids local (they cannot be classified): llama.cpp embeds them, as base64 upstream; Ollama, text only, is left out', async () => {
     const tokens = [
       [9906, 1917],
