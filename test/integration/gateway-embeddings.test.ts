@@ -242,6 +242,19 @@ describe('POST /v1/embeddings with the official openai client', () => {
     expect(inferenceExchanges(ollamaChatOnly).length).toBe(0);
   });
 
+  it('refuses token ids with 403 when no local engine takes them, saying the ids cannot be read and so were treated as restricted', async () => {
+    const hostedBefore = inferenceExchanges(hosted).length;
+    const error = await client(noLocalEmbedding)
+      .embeddings.create({ model: 'auto', input: [[9906, 1917], [791]] })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const refusal = error as InstanceType<typeof OpenAI.PermissionDeniedError>;
+    // Nothing the client sent reads as sensitive: the message says why the level is restricted.
+    expect(refusal.message).toContain("no provider may receive this restricted request (token ids (3 in 2 inputs; only the model's tokenizer can read them) cannot be scanned: treated as restricted): ");
+    expect(refusal.message).toMatch(new RegExp(`openai:${HOSTED_EMBED}: class approved_hosted may not receive restricted data`));
+    expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
+  });
+
   it("falls back within the local class when llama-server was started without --embeddings (its 501), recording both attempts", async () => {
     fallback.pipeline.health = new HealthMonitor();
     const { data: answer, response } = await client(fallback).embeddings.create({ model: 'auto', input: SECRET_TEXT, encoding_format: 'float' }).withResponse();
