@@ -305,8 +305,10 @@ function base64Runs(text: string): EncodedRun[] {
     while (start > 0 && inAlphabet(start - 1)) start -= 1;
     let end = index + 1;
     while (end < text.length && inAlphabet(end)) end += 1;
+    const blockEnd = wrappedBlockEnd(text, start, end, inAlphabet);
     // A hyphen before a line break is line wrapping's (see `lineWrapRuns`), not the URL-safe alphabet's.
-    if (text[end - 1] === '-' && /^[ \t]*\r?\n/.test(text.slice(end, end + 8))) end -= 1;
+    if (blockEnd === end && text[end - 1] === '-' && /^[ \t]*\r?\n/.test(text.slice(end, end + 8))) end -= 1;
+    end = blockEnd;
     if (end - start >= MIN_BASE64_LENGTH) {
       let padded = end;
       while (padded < text.length && padded - end < 2 && text[padded] === '=') padded += 1;
@@ -316,6 +318,37 @@ function base64Runs(text: string): EncodedRun[] {
     index = end + MIN_BASE64_LENGTH;
   }
   return runs;
+}
+
+/**
+ * Where a block of base64 wrapped at a fixed width ends (MIME's 76 characters a line, PEM's 64),
+ * given its first line's run [start, end): each line holds nothing but the block (indented alike),
+ * every line but the last is as long as the first (a multiple of 4), the last no longer. Decoded
+ * line by line, a value across a line break (a key, a card number, a multi-byte character) would
+ * be cut in two; `end` itself when the run is not such a block's first line.
+ */
+function wrappedBlockEnd(text: string, start: number, end: number, inAlphabet: (index: number) => boolean): number {
+  let lineStart = start;
+  while (lineStart > 0 && (text[lineStart - 1] === ' ' || text[lineStart - 1] === '\t')) lineStart -= 1;
+  if (lineStart > 0 && text[lineStart - 1] !== '\n') return end;
+  const indent = text.slice(lineStart, start);
+  const width = end - start;
+  if (width < MIN_BASE64_LENGTH || width % 4 !== 0) return end;
+  let blockEnd = end;
+  for (;;) {
+    const newline = text[blockEnd] === '\r' ? blockEnd + 1 : blockEnd;
+    if (text[newline] !== '\n' || !text.startsWith(indent, newline + 1)) return blockEnd;
+    const next = newline + 1 + indent.length;
+    let nextEnd = next;
+    while (nextEnd < text.length && inAlphabet(nextEnd)) nextEnd += 1;
+    let padded = nextEnd;
+    while (padded < text.length && padded - nextEnd < 2 && text[padded] === '=') padded += 1;
+    const length = nextEnd - next;
+    // The line must hold the block alone: it ends where the text or the line does.
+    if (length === 0 || length > width || (padded < text.length && text[padded] !== '\n' && text[padded] !== '\r')) return blockEnd;
+    blockEnd = nextEnd;
+    if (length < width || padded > nextEnd) return blockEnd;
+  }
 }
 
 /** A run of `%XX` escapes: as UTF-8 where it is, else byte by byte (`%FF` as `ÿ`), so its ASCII still reads. */
@@ -347,7 +380,8 @@ function decodeCharacterReferences(run: string): string {
 
 /** What a base64 run decodes to when that is text; undefined for binary data, or a run that is not base64. */
 export function decodeBase64Text(run: string): string | undefined {
-  const unpadded = run.replace(/=+$/, '');
+  // A wrapped block's line breaks and indentation are not part of the encoding.
+  const unpadded = (/\s/.test(run) ? run.replace(/\s+/g, '') : run).replace(/=+$/, '');
   if (unpadded.length % 4 === 1) return undefined;
   // Binary data (an inline image's megabytes) is told by its first bytes before the rest is decoded.
   if (!isTextBytes(Buffer.from(unpadded.slice(0, 8), 'base64'))) return undefined;

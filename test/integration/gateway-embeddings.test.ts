@@ -162,6 +162,17 @@ describe('POST /v1/embeddings with the official openai client', () => {
     }
   });
 
+  it('keeps a mail whose base64 attachment holds a key across a line of its encoding on this host', async () => {
+    // 57 bytes a line of 76 characters: the key's first 12 characters end the first line.
+    const attachment = Buffer.from('Notes from the migration; the staging key is AKIAIOSFODNN7EXAMPLE; rotate it.\n').toString('base64');
+    const mail = `Subject: migration notes\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n${(attachment.match(/.{1,76}/g) ?? []).join('\n')}\n`;
+    const hostedBefore = inferenceExchanges(hosted).length;
+    const { response } = await client(main).embeddings.create({ model: 'auto', input: [PUBLIC_TEXT, mail] }).withResponse();
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('restricted');
+    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
+  });
+
   it('keeps a saved page whose form carries a credential in a hidden field on this host', async () => {
     const page = '<form action="/billing" method="post">\n  <input type="hidden" name="authenticity_token" value="Zm9vYmFyYmF6">\n  <input type="hidden" name="api_key" value="a8f5f167f44f4964e6c998dee827110c">\n</form>';
     const hostedBefore = inferenceExchanges(hosted).length;

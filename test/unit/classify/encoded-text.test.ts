@@ -124,6 +124,35 @@ describe('classification of encoded values', () => {
   });
 });
 
+describe('base64 wrapped at a fixed width (a MIME attachment, a PEM body)', () => {
+  /** `content` as a mail attachment carries it: base64 in lines of 76 characters. */
+  const attachment = (content: string, indent = ''): string =>
+    `Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n${(Buffer.from(content).toString('base64').match(/.{1,76}/g) ?? []).map((line) => `${indent}${line}`).join('\n')}\n\n-- \nsent from the archive`;
+
+  it('decodes the block whole: a value across a line of the base64 is not cut in two', () => {
+    // Each line carries 57 bytes: the key and the card number each straddle a line break at these offsets.
+    for (const pad of [0, 30, 45]) {
+      const content = `Notes from the migration ${'x'.repeat(pad)}, nothing else here.\nThe staging key is AKIAIOSFODNN7EXAMPLE and the card 4111 1111 1111 1111.\n`;
+      const text = attachment(content);
+      const decoded = decodeForScan(text);
+      expect(decoded?.text, `pad ${pad}`).toContain(content);
+      const detectors = classifyText(text, OPTIONS).findings.map((found) => found.detector);
+      expect(detectors, `pad ${pad}`).toEqual(expect.arrayContaining(['secret.aws-access-key-id', 'pii.card']));
+    }
+  });
+
+  it('decodes a block whose lines split a multi-byte character, and an indented block', () => {
+    const content = `${'Grüße aus München, '.repeat(4)}Passwort: Tr0ub4dor&3xyz`;
+    expect(decodeForScan(attachment(content))?.text).toContain(content);
+    expect(decodeForScan(attachment(content, '    '))?.text).toContain(content);
+  });
+
+  it('leaves lines of another width, or with other text on them, to be decoded each alone', () => {
+    const lines = ['QUtJQUlPU0ZPRE5ON0VYQU1QTEU=', 'aGVsbG8gd29ybGQh is a greeting'];
+    expect(decodeForScan(lines.join('\n'))?.text).toBe('AKIAIOSFODNN7EXAMPLE\nhello world! is a greeting');
+  });
+});
+
 describe('text a PDF\'s extraction wrapped across lines', () => {
   it('joins a line broken inside a word (the hyphen dropped) or a number (the hyphen kept; a bare break read as a space), and no other line', () => {
     expect(decodeForScan('see jane@exam-\n  ple.com')?.text).toBe('see jane@example.com');
