@@ -253,8 +253,8 @@ function encodedRuns(text: string): EncodedRun[] {
  * The line breaks that wrapping put inside a word or a number, as a PDF's extracted text (or a
  * narrow column) has them, each with the spaces and tabs around it: after a hyphen between letters
  * or digits (`exam-⏎ple.com`: the hyphen goes too, as the typesetter added it; `11-⏎11` keeps
- * it, as a number's own), or between two digits (`0044⏎0532`: read as the space the wrap took the
- * place of). A line break
+ * it, as a number's own; a soft hyphen always goes; Unicode's hyphens count as `-`), or between
+ * two digits (`0044⏎0532`: read as the space the wrap took the place of). A line break
  * between words is not one: it hides nothing, and there is one on every line.
  */
 function lineWrapRuns(text: string): EncodedRun[] {
@@ -266,16 +266,22 @@ function lineWrapRuns(text: string): EncodedRun[] {
     let end = newline + 1;
     while (end < text.length && (text[end] === ' ' || text[end] === '\t')) end += 1;
     const after = text.charCodeAt(end);
-    if (text[start - 1] === '-' && isAsciiAlphanumeric(text.charCodeAt(start - 2)) && isAsciiAlphanumeric(after)) {
-      // Between digits the hyphen may be the number's own (`123-45-⏎6789`): kept, as every detector of numbers reads one.
-      const hyphen = isAsciiDigit(text.charCodeAt(start - 2)) && isAsciiDigit(after) ? '-' : '';
-      runs.push({ index: start - 1, run: text.slice(start - 1, end), wrap: hyphen });
+    const hyphen = text[start - 1] ?? '';
+    if (WRAP_HYPHENS.has(hyphen) && isAsciiAlphanumeric(text.charCodeAt(start - 2)) && isAsciiAlphanumeric(after)) {
+      // Between digits the hyphen may be the number's own (`123-45-⏎6789`): kept, as every detector
+      // of numbers reads one. A soft hyphen is the typesetter's alone, and goes everywhere.
+      const kept = hyphen !== SOFT_HYPHEN && isAsciiDigit(text.charCodeAt(start - 2)) && isAsciiDigit(after) ? '-' : '';
+      runs.push({ index: start - 1, run: text.slice(start - 1, end), wrap: kept });
     } else if (isAsciiDigit(text.charCodeAt(start - 1)) && isAsciiDigit(after)) {
       runs.push({ index: start, run: text.slice(start, end), wrap: ' ' });
     }
   }
   return runs;
 }
+
+const SOFT_HYPHEN = '\u00ad';
+/** The hyphens a PDF's text ends a wrapped line with: ASCII's, the soft hyphen, Unicode's hyphen and non-breaking hyphen. */
+const WRAP_HYPHENS: ReadonlySet<string> = new Set(['-', SOFT_HYPHEN, '\u2010', '\u2011']);
 
 function isAsciiDigit(code: number): boolean {
   return code >= 48 && code <= 57;
