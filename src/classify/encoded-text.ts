@@ -6,10 +6,11 @@
  * `&#x40;`, `&commat;`), hex (`414b4941…`, an even run of 16 hex digits or more) and base64
  * (`QUtJQUlP…`, a basic-auth header, a config blob), and line wrapping as a PDF's extracted text
  * has it: a line break right after a hyphen inside a word (`jane@exam-⏎ple.com`) is removed with
- * the hyphen, one inside a number (`4111 1111 11-⏎11 1111`) leaving the hyphen, and one between two
- * digits (`DE89 3704 0044⏎0532 …`) is read as a space. Each run of an encoding is replaced by what it
- * decodes to; a hex or base64 run only when that is text (valid UTF-8 without control characters
- * but tabs and line breaks), so identifiers, hashes and binary data stay as they are. Encodings
+ * the hyphen, one inside a number (`4111 1111 11-⏎11 1111`) leaving the hyphen, and one after a
+ * number written in groups, before a digit (`DE89 3704 0044⏎0532 …`), is read as a space. Each
+ * run of an encoding is replaced by what it decodes to; a hex or base64 run only when that is text
+ * (valid UTF-8 without control characters but tabs and line breaks), so identifiers, hashes and
+ * binary data stay as they are. Encodings
  * inside encodings (base64 of a percent-encoded URL) are decoded up to `MAX_DEPTH` times. The
  * original text is always scanned as well: the view only adds findings.
  */
@@ -253,9 +254,9 @@ function encodedRuns(text: string): EncodedRun[] {
  * The line breaks that wrapping put inside a word or a number, as a PDF's extracted text (or a
  * narrow column) has them, each with the spaces and tabs around it: after a hyphen between letters
  * or digits (`exam-⏎ple.com`: the hyphen goes too, as the typesetter added it; `11-⏎11` keeps
- * it, as a number's own; a soft hyphen always goes; Unicode's hyphens count as `-`), or between
- * two digits (`0044⏎0532`: read as the space the wrap took the place of). A line break
- * between words is not one: it hides nothing, and there is one on every line.
+ * it, as a number's own; a soft hyphen always goes; Unicode's hyphens count as `-`), or after a
+ * number written in groups, before a digit (`0044⏎0532`: read as the space the wrap took the
+ * place of). A line break between words is not one: it hides nothing, and there is one on every line.
  */
 function lineWrapRuns(text: string): EncodedRun[] {
   const runs: EncodedRun[] = [];
@@ -272,13 +273,19 @@ function lineWrapRuns(text: string): EncodedRun[] {
       // of numbers reads one. A soft hyphen is the typesetter's alone, and goes everywhere.
       const kept = hyphen !== SOFT_HYPHEN && isAsciiDigit(text.charCodeAt(start - 2)) && isAsciiDigit(after) ? '-' : '';
       runs.push({ index: start - 1, run: text.slice(start - 1, end), wrap: kept });
-    } else if (isAsciiDigit(text.charCodeAt(start - 1)) && isAsciiDigit(after)) {
+    } else if (isAsciiDigit(after) && GROUPED_NUMBER_END.test(text.slice(Math.max(0, start - 24), start))) {
       runs.push({ index: start, run: text.slice(start, end), wrap: ' ' });
     }
   }
   return runs;
 }
 
+/**
+ * A line that ends in a number written in groups (`4111 1111 1111`, `DE89 3704 0044`): a break
+ * after it may be a wrap inside the number. A line that ends in one number alone (a column of
+ * figures, one per line) is not joined to the next: that would read every list as a card number.
+ */
+const GROUPED_NUMBER_END = /\d[ -]\d+$/;
 const SOFT_HYPHEN = '\u00ad';
 /** The hyphens a PDF's text ends a wrapped line with: ASCII's, the soft hyphen, Unicode's hyphen and non-breaking hyphen. */
 const WRAP_HYPHENS: ReadonlySet<string> = new Set(['-', SOFT_HYPHEN, '\u2010', '\u2011']);

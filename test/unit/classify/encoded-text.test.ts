@@ -162,8 +162,9 @@ describe('text a PDF\'s extraction wrapped across lines', () => {
     expect(decoded?.encodingsIn(11, 13)).toEqual(['line wrapping']);
     const start = decoded?.text.indexOf('example') ?? -1;
     expect('wrapped exam-\nple'.slice(decoded?.originalStart(start), decoded?.originalEnd(start + 'example'.length))).toBe('exam-\nple');
-    // Lines of prose and code, a list's dash, a year at the end of a line followed by words: nothing to join.
-    expect(decodeForScan('first line\nsecond line\n- item\nx = a -\n  b\nin 2019\nThe end')).toBeUndefined();
+    // Lines of prose and code, a list's dash, a year at the end of a line followed by words, a
+    // column of figures one per line: nothing to join.
+    expect(decodeForScan('first line\nsecond line\n- item\nx = a -\n  b\nin 2019\nThe end\n4111\n1111\n1111\n1111\n')).toBeUndefined();
   });
 
   it.each([
