@@ -552,6 +552,9 @@ function scanFormFields(text: string, matches: DetectorMatch[]): void {
     if (ANTI_FORGERY.test(fieldName)) continue;
     const family = attributes.get('type')?.value.toLowerCase() === 'password' ? 'password' : sensitiveFamily(key);
     if (family === undefined) continue;
+    // Every attribute value is quoted or not by the page's style, not the value's kind: a count
+    // (`page_token` = `2`) or a checkbox's `1` is a value of a form, not a credential.
+    if (family !== 'pin' && (value.value.length < 4 || (family === 'token' && /^\d+$/.test(value.value)))) continue;
     const read: ValueRead = { value: value.value, start: value.start, end: value.start + value.value.length, quoted: true, atLineEnd: true, raw: value.value };
     if (!acceptValue(read, family, '=', key, false)) continue;
     const label = key === '' ? 'a password field' : `form field '${fieldName}'`;
