@@ -162,6 +162,15 @@ describe('POST /v1/embeddings with the official openai client', () => {
     }
   });
 
+  it('keeps on this host a card number a chunker cut between two inputs of one batch', async () => {
+    const hostedBefore = inferenceExchanges(hosted).length;
+    const chunks = [PUBLIC_TEXT, 'Refund request: the payment was made with card 4111 1111', '1111 1111 on 3 March; please refund it.'];
+    const { response } = await client(main).embeddings.create({ model: 'auto', input: chunks }).withResponse();
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('confidential');
+    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
+  });
+
   it('keeps a mail whose base64 attachment holds a key across a line of its encoding on this host', async () => {
     // 57 bytes a line of 76 characters: the key's first 12 characters end the first line.
     const attachment = Buffer.from('Notes from the migration; the staging key is AKIAIOSFODNN7EXAMPLE; rotate it.\n').toString('base64');
