@@ -10,9 +10,9 @@
  * number written in groups, before a digit (`DE89 3704 0044⏎0532 …`), is read as a space. Each
  * run of an encoding is replaced by what it decodes to; a hex or base64 run only when that is text
  * (valid UTF-8 without control characters but tabs and line breaks), so identifiers, hashes and
- * binary data stay as they are. Encodings
- * inside encodings (base64 of a percent-encoded URL) are decoded up to `MAX_DEPTH` times. The
- * original text is always scanned as well: the view only adds findings.
+ * binary data stay as they are. Encodings inside encodings (base64 of a percent-encoded URL) are
+ * decoded up to `MAX_DEPTH` times. The original text is always scanned as well: the view only adds
+ * findings.
  */
 
 import { isUtf8 } from 'node:buffer';
@@ -189,12 +189,12 @@ function decodeLayer(text: string): Layer | undefined {
       wrap !== undefined
         ? wrap
         : encoding === 'percent-encoding'
-        ? decodePercent(run)
-        : encoding === 'string escapes'
-          ? decodeStringEscapes(run)
-          : encoding === 'HTML character references'
-            ? decodeCharacterReferences(run)
-            : (hex ?? decodeBase64Text(run));
+          ? decodePercent(run)
+          : encoding === 'string escapes'
+            ? decodeStringEscapes(run)
+            : encoding === 'HTML character references'
+              ? decodeCharacterReferences(run)
+              : (hex ?? decodeBase64Text(run));
     if (decoded === undefined || decoded === run) continue;
     const originalStart = match.index;
     const originalEnd = originalStart + run.length;
