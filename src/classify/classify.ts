@@ -1,7 +1,7 @@
 import { maxSensitivity, sensitivityRank, type SensitivityLevel } from '../common/vocabulary.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { BUILT_IN_DETECTORS } from './detectors/index.js';
-import { decodeForScan } from './encoded-text.js';
+import { decodeForScan, type Encoding } from './encoded-text.js';
 import { requestParts, type RequestPart } from './request-parts.js';
 import { PartScanCache } from './scan-cache.js';
 import { foldForScan } from './unicode-fold.js';
@@ -165,7 +165,7 @@ class ClassificationState {
             // beside a run may not have been (`key%3DAKIA…` reads `3DAKIA…` as written: no word
             // starts at the key). The excerpt is the detector's, of the decoded text: masked as it masks any value.
             const encodings = view.encodingsIn(match.start - 1, match.end + 1);
-            return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (after decoding ${encodings.join(' and ')})` };
+            return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (${undoneEncodings(encodings)})` };
           },
           window,
         );
@@ -243,6 +243,14 @@ function deduplicate(matches: DetectorMatch[]): DetectorMatch[] {
     if (!overlapped) kept.push(match);
   }
   return kept.sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+/** `after decoding base64 and joining lines broken by wrapping`: what was undone to find a match. */
+function undoneEncodings(encodings: readonly Encoding[]): string {
+  const decoded = encodings.filter((encoding) => encoding !== 'line wrapping');
+  const steps = decoded.length === 0 ? [] : [`decoding ${decoded.join(' and ')}`];
+  if (decoded.length < encodings.length) steps.push('joining lines broken by wrapping');
+  return `after ${steps.join(' and ')}`;
 }
 
 function describe(error: unknown): string {

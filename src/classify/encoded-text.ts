@@ -4,11 +4,15 @@
  * URL or form field), string escapes (JSON's `\u0041KIA…` and `postgres:\/\/…`, what a tool call's
  * arguments carry; `\x41` of C, JavaScript and Python), HTML character references (`&#64;`,
  * `&#x40;`, `&commat;`), hex (`414b4941…`, an even run of 16 hex digits or more) and base64
- * (`QUtJQUlP…`, a basic-auth header, a config blob). Each run of an encoding is replaced by what it
- * decodes to; a hex or base64 run only when that is text (valid UTF-8 without control characters
- * but tabs and line breaks), so identifiers, hashes and binary data stay as they are. Encodings
- * inside encodings (base64 of a percent-encoded URL) are decoded up to `MAX_DEPTH` times. The
- * original text is always scanned as well: the view only adds findings.
+ * (`QUtJQUlP…`, a basic-auth header, a config blob), and line wrapping as a PDF's extracted text
+ * has it: a line break right after a hyphen inside a word (`jane@exam-⏎ple.com`) is removed with
+ * the hyphen, one inside a number (`4111 1111 11-⏎11 1111`) leaving the hyphen, and one after a
+ * number written in groups, before a digit (`DE89 3704 0044⏎0532 …`), is read as a space. Each
+ * run of an encoding is replaced by what it decodes to; a hex or base64 run only when that is text
+ * (valid UTF-8 without control characters but tabs and line breaks), so identifiers, hashes and
+ * binary data stay as they are. Encodings inside encodings (base64 of a percent-encoded URL) are
+ * decoded up to `MAX_DEPTH` times. The original text is always scanned as well: the view only adds
+ * findings.
  */
 
 import { isUtf8 } from 'node:buffer';
@@ -16,7 +20,7 @@ import { isUtf8 } from 'node:buffer';
 import { lastAtOrBefore } from '../common/binary-search.js';
 
 /** What a decoded run was written in. */
-export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'hex' | 'base64';
+export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'hex' | 'base64' | 'line wrapping';
 
 /** A text with its encoded runs decoded, with the way back to the original's UTF-16 offsets. */
 export interface DecodedText {
@@ -166,19 +170,31 @@ function decodeLayer(text: string): Layer | undefined {
   let copiedUpTo = 0;
   let shift = 0;
   for (const match of encodedRuns(text)) {
-    const { run, percent, escapes, references } = match;
+    const { run, percent, escapes, references, wrap } = match;
     // A run of hex digits is also a base64 run: read as hex first (a hash decodes to no text either way).
-    const hex = percent === undefined && escapes === undefined && references === undefined ? decodeHexText(run) : undefined;
+    const hex = percent === undefined && escapes === undefined && references === undefined && wrap === undefined ? decodeHexText(run) : undefined;
     const encoding: Encoding =
-      percent !== undefined ? 'percent-encoding' : escapes !== undefined ? 'string escapes' : references !== undefined ? 'HTML character references' : hex !== undefined ? 'hex' : 'base64';
+      wrap !== undefined
+        ? 'line wrapping'
+        : percent !== undefined
+          ? 'percent-encoding'
+          : escapes !== undefined
+            ? 'string escapes'
+            : references !== undefined
+              ? 'HTML character references'
+              : hex !== undefined
+                ? 'hex'
+                : 'base64';
     const decoded =
-      encoding === 'percent-encoding'
-        ? decodePercent(run)
-        : encoding === 'string escapes'
-          ? decodeStringEscapes(run)
-          : encoding === 'HTML character references'
-            ? decodeCharacterReferences(run)
-            : (hex ?? decodeBase64Text(run));
+      wrap !== undefined
+        ? wrap
+        : encoding === 'percent-encoding'
+          ? decodePercent(run)
+          : encoding === 'string escapes'
+            ? decodeStringEscapes(run)
+            : encoding === 'HTML character references'
+              ? decodeCharacterReferences(run)
+              : (hex ?? decodeBase64Text(run));
     if (decoded === undefined || decoded === run) continue;
     const originalStart = match.index;
     const originalEnd = originalStart + run.length;
@@ -199,6 +215,8 @@ interface EncodedRun {
   percent?: string;
   escapes?: string;
   references?: string;
+  /** Set for a line break that wrapping put inside a word or a number: what it stands for (see `lineWrapRuns`). */
+  wrap?: string;
 }
 
 /**
@@ -208,12 +226,15 @@ interface EncodedRun {
  * where the escape is decoded.
  */
 function encodedRuns(text: string): EncodedRun[] {
-  const found: EncodedRun[] = [];
+  const escaped: EncodedRun[] = [];
   ESCAPED_RUN.lastIndex = 0;
   for (let match = ESCAPED_RUN.exec(text); match !== null; match = ESCAPED_RUN.exec(text)) {
     const [run, percent, escapes, references] = match;
-    found.push({ index: match.index, run, percent, escapes, references });
+    escaped.push({ index: match.index, run, percent, escapes, references });
   }
+  // No escape holds white space, so a line wrap lies outside every escape run.
+  const wraps = lineWrapRuns(text);
+  const found = wraps.length === 0 ? escaped : [...escaped, ...wraps].sort((a, b) => a.index - b.index);
   const base64 = base64Runs(text);
   if (base64.length === 0) return found;
   const runs: EncodedRun[] = [];
@@ -227,6 +248,54 @@ function encodedRuns(text: string): EncodedRun[] {
     runs.push(run);
   }
   return runs;
+}
+
+/**
+ * The line breaks that wrapping put inside a word or a number, as a PDF's extracted text (or a
+ * narrow column) has them, each with the spaces and tabs around it: after a hyphen between letters
+ * or digits (`exam-⏎ple.com`: the hyphen goes too, as the typesetter added it; `11-⏎11` keeps
+ * it, as a number's own; a soft hyphen always goes; Unicode's hyphens count as `-`), or after a
+ * number written in groups, before a digit (`0044⏎0532`: read as the space the wrap took the
+ * place of). A line break between words is not one: it hides nothing, and there is one on every line.
+ */
+function lineWrapRuns(text: string): EncodedRun[] {
+  const runs: EncodedRun[] = [];
+  for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', newline + 1)) {
+    let start = newline;
+    if (text[start - 1] === '\r') start -= 1;
+    while (start > 0 && (text[start - 1] === ' ' || text[start - 1] === '\t')) start -= 1;
+    let end = newline + 1;
+    while (end < text.length && (text[end] === ' ' || text[end] === '\t')) end += 1;
+    const after = text.charCodeAt(end);
+    const hyphen = text[start - 1] ?? '';
+    if (WRAP_HYPHENS.has(hyphen) && isAsciiAlphanumeric(text.charCodeAt(start - 2)) && isAsciiAlphanumeric(after)) {
+      // Between digits the hyphen may be the number's own (`123-45-⏎6789`): kept, as every detector
+      // of numbers reads one. A soft hyphen is the typesetter's alone, and goes everywhere.
+      const kept = hyphen !== SOFT_HYPHEN && isAsciiDigit(text.charCodeAt(start - 2)) && isAsciiDigit(after) ? '-' : '';
+      runs.push({ index: start - 1, run: text.slice(start - 1, end), wrap: kept });
+    } else if (isAsciiDigit(after) && GROUPED_NUMBER_END.test(text.slice(Math.max(0, start - 24), start))) {
+      runs.push({ index: start, run: text.slice(start, end), wrap: ' ' });
+    }
+  }
+  return runs;
+}
+
+/**
+ * A line that ends in a number written in groups (`4111 1111 1111`, `DE89 3704 0044`): a break
+ * after it may be a wrap inside the number. A line that ends in one number alone (a column of
+ * figures, one per line) is not joined to the next: that would read every list as a card number.
+ */
+const GROUPED_NUMBER_END = /\d[ -]\d+$/;
+const SOFT_HYPHEN = '\u00ad';
+/** The hyphens a PDF's text ends a wrapped line with: ASCII's, the soft hyphen, Unicode's hyphen and non-breaking hyphen. */
+const WRAP_HYPHENS: ReadonlySet<string> = new Set(['-', SOFT_HYPHEN, '\u2010', '\u2011']);
+
+function isAsciiDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+function isAsciiAlphanumeric(code: number): boolean {
+  return isAsciiDigit(code) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 }
 
 /**
@@ -249,6 +318,10 @@ function base64Runs(text: string): EncodedRun[] {
     while (start > 0 && inAlphabet(start - 1)) start -= 1;
     let end = index + 1;
     while (end < text.length && inAlphabet(end)) end += 1;
+    const blockEnd = wrappedBlockEnd(text, start, end, inAlphabet);
+    // A hyphen before a line break is line wrapping's (see `lineWrapRuns`), not the URL-safe alphabet's.
+    if (blockEnd === end && text[end - 1] === '-' && /^[ \t]*\r?\n/.test(text.slice(end, end + 8))) end -= 1;
+    end = blockEnd;
     if (end - start >= MIN_BASE64_LENGTH) {
       let padded = end;
       while (padded < text.length && padded - end < 2 && text[padded] === '=') padded += 1;
@@ -258,6 +331,37 @@ function base64Runs(text: string): EncodedRun[] {
     index = end + MIN_BASE64_LENGTH;
   }
   return runs;
+}
+
+/**
+ * Where a block of base64 wrapped at a fixed width ends (MIME's 76 characters a line, PEM's 64),
+ * given its first line's run [start, end): each line holds nothing but the block (indented alike),
+ * every line but the last is as long as the first (a multiple of 4), the last no longer. Decoded
+ * line by line, a value across a line break (a key, a card number, a multi-byte character) would
+ * be cut in two; `end` itself when the run is not such a block's first line.
+ */
+function wrappedBlockEnd(text: string, start: number, end: number, inAlphabet: (index: number) => boolean): number {
+  let lineStart = start;
+  while (lineStart > 0 && (text[lineStart - 1] === ' ' || text[lineStart - 1] === '\t')) lineStart -= 1;
+  if (lineStart > 0 && text[lineStart - 1] !== '\n') return end;
+  const indent = text.slice(lineStart, start);
+  const width = end - start;
+  if (width < MIN_BASE64_LENGTH || width % 4 !== 0) return end;
+  let blockEnd = end;
+  for (;;) {
+    const newline = text[blockEnd] === '\r' ? blockEnd + 1 : blockEnd;
+    if (text[newline] !== '\n' || !text.startsWith(indent, newline + 1)) return blockEnd;
+    const next = newline + 1 + indent.length;
+    let nextEnd = next;
+    while (nextEnd < text.length && inAlphabet(nextEnd)) nextEnd += 1;
+    let padded = nextEnd;
+    while (padded < text.length && padded - nextEnd < 2 && text[padded] === '=') padded += 1;
+    const length = nextEnd - next;
+    // The line must hold the block alone: it ends where the text or the line does.
+    if (length === 0 || length > width || (padded < text.length && text[padded] !== '\n' && text[padded] !== '\r')) return blockEnd;
+    blockEnd = nextEnd;
+    if (length < width || padded > nextEnd) return blockEnd;
+  }
 }
 
 /** A run of `%XX` escapes: as UTF-8 where it is, else byte by byte (`%FF` as `ÿ`), so its ASCII still reads. */
@@ -289,7 +393,8 @@ function decodeCharacterReferences(run: string): string {
 
 /** What a base64 run decodes to when that is text; undefined for binary data, or a run that is not base64. */
 export function decodeBase64Text(run: string): string | undefined {
-  const unpadded = run.replace(/=+$/, '');
+  // A wrapped block's line breaks and indentation are not part of the encoding.
+  const unpadded = (/\s/.test(run) ? run.replace(/\s+/g, '') : run).replace(/=+$/, '');
   if (unpadded.length % 4 === 1) return undefined;
   // Binary data (an inline image's megabytes) is told by its first bytes before the rest is decoded.
   if (!isTextBytes(Buffer.from(unpadded.slice(0, 8), 'base64'))) return undefined;

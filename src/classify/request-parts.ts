@@ -119,13 +119,30 @@ function joinedTextRuns(messages: readonly CanonicalMessage[]): RequestPart[] {
 }
 
 /**
- * An embeddings request's input: each text as a part; token ids as one part no detector can read
- * (the model's tokenizer, not ours, gives them a meaning), so the request fails closed.
+ * How much of each side of the boundary between two embeddings inputs is scanned joined: far more
+ * than any value a detector reads is long.
+ */
+const INPUT_JOIN_CONTEXT = 512;
+
+/**
+ * An embeddings request's input: each text as a part, and each two adjacent texts joined at their
+ * boundary (the end of one, the start of the next): a RAG tool's chunker cuts a document where its
+ * size says, not between values, and a key or card number cut between two chunks of one request
+ * reaches the provider whole, in one body. Token ids are one part no detector can read (the
+ * model's tokenizer, not ours, gives them a meaning), so the request fails closed.
  */
 function embeddingParts(request: CanonicalRequest): RequestPart[] {
   const input = request.embedding?.input;
   if (input === undefined) return [];
-  if (input.kind === 'texts') return input.texts.map((text, index) => ({ kind: 'text', location: `input[${index}]`, text }));
+  if (input.kind === 'texts') {
+    const parts: RequestPart[] = input.texts.map((text, index) => ({ kind: 'text', location: `input[${index}]`, text }));
+    for (let index = 1; index < input.texts.length; index += 1) {
+      const before = (input.texts[index - 1] as string).slice(-INPUT_JOIN_CONTEXT);
+      const after = (input.texts[index] as string).slice(0, INPUT_JOIN_CONTEXT);
+      parts.push({ kind: 'text', location: `input[${index - 1}..${index}] (joined)`, text: before + after, joins: [before.length] });
+    }
+    return parts;
+  }
   const count = input.tokens.reduce((total, tokens) => total + tokens.length, 0);
   return [{ kind: 'unscannable', location: 'input', description: `token ids (${count} in ${counted(input.tokens.length, 'input')}; only the model's tokenizer can read them)` }];
 }

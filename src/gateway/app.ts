@@ -833,7 +833,7 @@ function callOfRequest(request: Request): GatewayCall {
     path: pathOf(request.url),
     query: queryOf(request.url),
     header: (name) => request.headers.get(name) ?? undefined,
-    readBody: (limit) => readBody(request, limit),
+    readBody: (limit) => readBody(request, limit, pathOf(request.url)),
     cancellation,
   };
 }
@@ -864,9 +864,9 @@ export function queryOf(target: string): URLSearchParams {
 }
 
 /** Reads the body as text, refusing with 413 as soon as it exceeds the limit. */
-async function readBody(request: Request, limit: number): Promise<string> {
+async function readBody(request: Request, limit: number, path: string): Promise<string> {
   const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) throw bodyTooLarge(limit);
+  if (declared !== null && Number(declared) > limit) throw bodyTooLarge(limit, path);
   if (request.body === null) return '';
   if (declared !== null) return request.text();
   const reader = request.body.getReader();
@@ -878,7 +878,7 @@ async function readBody(request: Request, limit: number): Promise<string> {
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel();
-      throw bodyTooLarge(limit);
+      throw bodyTooLarge(limit, path);
     }
     chunks.push(value);
   }

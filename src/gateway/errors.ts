@@ -37,13 +37,20 @@ export class GatewayRequestError extends SyndicateError {
   }
 }
 
-/** 413: the request body exceeds `limit` bytes (found while reading it, or from its Content-Length). */
-export function bodyTooLarge(limit: number): GatewayRequestError {
-  return new GatewayRequestError(
-    'request_too_large',
-    `the request body exceeds the gateway's limit of ${limit} bytes: send fewer or smaller images and files, or leave the oldest turns out of the conversation`,
-    { code: 'body_too_large' },
-  );
+/**
+ * 413: the request body exceeds `limit` bytes (found while reading it, or from its Content-Length),
+ * with what to do for the route at `path`: an embeddings request's documents are split over several
+ * requests, a text completion's prompt is shortened; a conversation sheds images, files or turns.
+ */
+export function bodyTooLarge(limit: number, path: string): GatewayRequestError {
+  return new GatewayRequestError('request_too_large', `the request body exceeds the gateway's limit of ${limit} bytes: ${smallerBodyAdvice(path)}`, { code: 'body_too_large' });
+}
+
+function smallerBodyAdvice(path: string): string {
+  if (path === '/v1/embeddings' || path === '/api/embed') return 'split the inputs over several requests, or cut the longest into smaller chunks';
+  if (path === '/api/embeddings') return 'cut the prompt into smaller chunks and embed each';
+  if (path === '/v1/completions' || path === '/api/generate') return 'shorten the prompt (and suffix): send less of the file or document';
+  return 'send fewer or smaller images and files, or leave the oldest turns out of the conversation';
 }
 
 /** 503 for a request that came after the drain began: the client should go to the next instance. */

@@ -102,7 +102,7 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
       cancellation.abort();
       throw new InterruptedError('the client closed the connection before its request body ended');
     }
-    if (body.kind === 'too-large') throw bodyTooLarge(limit);
+    if (body.kind === 'too-large') throw bodyTooLarge(limit, path);
     return body.body;
   };
   const call: GatewayCall = {
@@ -117,7 +117,7 @@ async function serve(gateway: Gateway, limit: number, incoming: IncomingMessage,
       if (method === 'GET' || method === 'HEAD') return '';
       read ??= readBody();
       const body = await read;
-      if (body.length > bodyLimit) throw bodyTooLarge(bodyLimit);
+      if (body.length > bodyLimit) throw bodyTooLarge(bodyLimit, path);
       return body.toString('utf8');
     },
     cancellation,

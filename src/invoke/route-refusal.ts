@@ -58,7 +58,7 @@ export function routeRefusal(
         ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${besidesRemoteMedia(plan.excluded).join(' | ')})`
         : refusedSetting !== undefined
           ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${reasons.join(' | ')}`
-          : `no provider may receive this ${classification.level} request: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
+          : `no provider may receive this ${classification.level} request${failedClosedBecause(classification.findings)}: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
   const refusalHint = (): string => {
     const whereEveryRule = context.whereEveryRule === undefined ? {} : { whereEveryRule: context.whereEveryRule };
     if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings, ...whereEveryRule });
@@ -84,6 +84,17 @@ export function routeRefusal(
       ...(tooLong.length > 0 ? { param: tooLongParam(request) } : refusedSetting !== undefined ? { param: refusedSetting.param } : {}),
     },
   });
+}
+
+/**
+ * Why the classifier failed closed, when it did: ` (token ids (3 in 1 input; only the model's
+ * tokenizer can read them) cannot be scanned: treated as restricted)`. The caller sent nothing it
+ * would call sensitive (token ids, a content part of an unknown type), so the level alone would not
+ * tell it why nothing may take the request.
+ */
+function failedClosedBecause(findings: readonly RouteFinding[]): string {
+  const failures = findings.filter((finding) => finding.detector === 'classifier.error').map((finding) => finding.reason);
+  return failures.length === 0 ? '' : ` (${[...new Set(failures)].join('; ')})`;
 }
 
 interface RefusedSetting {

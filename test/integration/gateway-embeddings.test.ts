@@ -146,6 +146,73 @@ describe('POST /v1/embeddings with the official openai client', () => {
     expect(verifyChain(main.store)).toMatchObject({ ok: true });
   });
 
+  it('keeps PDF text whose extraction wrapped a card number or an IBAN across a line on this host', async () => {
+    // A RAG tool's chunks of an extracted PDF: the typesetter hyphenated the card number, the IBAN wrapped at a space.
+    const chunks = [
+      'Refund request. Payment was made with the card 4111 1111 11-\n11 1111 on 3 March; please refund it.',
+      'Please transfer the deposit to IBAN DE89 3704 0044\n0532 0130 00 before Friday.',
+    ];
+    for (const chunk of chunks) {
+      const hostedBefore = inferenceExchanges(hosted).length;
+      const { data: answer, response } = await client(main).embeddings.create({ model: 'auto', input: [PUBLIC_TEXT, chunk] }).withResponse();
+      expect(response.headers.get('x-syndicate-sensitivity'), chunk).toBe('confidential');
+      expect(response.headers.get('x-syndicate-provider'), chunk).toBe('ollama');
+      expect(answer.data).toHaveLength(2);
+      expect(inferenceExchanges(hosted).length, chunk).toBe(hostedBefore);
+    }
+  });
+
+  it('keeps on this host a card number a chunker cut between two inputs of one batch', async () => {
+    const hostedBefore = inferenceExchanges(hosted).length;
+    const chunks = [PUBLIC_TEXT, 'Refund request: the payment was made with card 4111 1111', '1111 1111 on 3 March; please refund it.'];
+    const { response } = await client(main).embeddings.create({ model: 'auto', input: chunks }).withResponse();
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('confidential');
+    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
+  });
+
+  it('keeps a mail whose base64 attachment holds a key across a line of its encoding on this host', async () => {
+    // 57 bytes a line of 76 characters: the key's first 12 characters end the first line.
+    const attachment = Buffer.from('Notes from the migration; the staging key is AKIAIOSFODNN7EXAMPLE; rotate it.\n').toString('base64');
+    const mail = `Subject: migration notes\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n${(attachment.match(/.{1,76}/g) ?? []).join('\n')}\n`;
+    const hostedBefore = inferenceExchanges(hosted).length;
+    const { response } = await client(main).embeddings.create({ model: 'auto', input: [PUBLIC_TEXT, mail] }).withResponse();
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('restricted');
+    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
+  });
+
+  it('keeps a saved page whose form carries a credential in a hidden field on this host', async () => {
+    const page = '<form action="/billing" method="post">\n  <input type="hidden" name="authenticity_token" value="Zm9vYmFyYmF6">\n  <input type="hidden" name="api_key" value="a8f5f167f44f4964e6c998dee827110c">\n</form>';
+    const hostedBefore = inferenceExchanges(hosted).length;
+    const { data: answer, response } = await client(main).embeddings.create({ model: 'auto', input: [PUBLIC_TEXT, page] }).withResponse();
+    expect(response.headers.get('x-syndicate-sensitivity')).toBe('restricted');
+    expect(response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(answer.data).toHaveLength(2);
+    expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
+  });
+
+  it('refuses a batch over the body limit with 413 saying to split the inputs, not to drop images or turns of a conversation', async () => {
+    const small = await startTestGateway({ providers: [ollamaProvider(ollama)], bodyLimitBytes: 1024 });
+    try {
+      const documents = Array.from({ length: 40 }, (_, index) => `${PUBLIC_TEXT} (${index})`);
+      const error = await client(small)
+        .embeddings.create({ model: 'auto', input: documents })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.APIError);
+      expect(error).toMatchObject({ status: 413, code: 'body_too_large' });
+      expect((error as InstanceType<typeof OpenAI.APIError>).message).toMatch(/limit of 1024 bytes: split the inputs over several requests/);
+      expect((error as InstanceType<typeof OpenAI.APIError>).message).not.toMatch(/turns|images/);
+      const completion = await client(small)
+        .completions.create({ model: 'auto', prompt: 'x'.repeat(2000) })
+        .catch((caught: unknown) => caught);
+      expect(completion).toMatchObject({ status: 413, code: 'body_too_large' });
+      expect((completion as InstanceType<typeof OpenAI.APIError>).message).toMatch(/limit of 1024 bytes: shorten the prompt/);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('keeps token ids local (they cannot be classified): llama.cpp embeds them, as base64 upstream; Ollama, text only, is left out', async () => {
     const tokens = [
       [9906, 1917],
@@ -193,6 +260,19 @@ describe('POST /v1/embeddings with the official openai client', () => {
     expect(refusal.message).toMatch(new RegExp(`openai:${HOSTED_EMBED}: class approved_hosted may not receive restricted data`));
     expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
     expect(inferenceExchanges(ollamaChatOnly).length).toBe(0);
+  });
+
+  it('refuses token ids with 403 when no local engine takes them, saying the ids cannot be read and so were treated as restricted', async () => {
+    const hostedBefore = inferenceExchanges(hosted).length;
+    const error = await client(noLocalEmbedding)
+      .embeddings.create({ model: 'auto', input: [[9906, 1917], [791]] })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const refusal = error as InstanceType<typeof OpenAI.PermissionDeniedError>;
+    // Nothing the client sent reads as sensitive: the message says why the level is restricted.
+    expect(refusal.message).toContain("no provider may receive this restricted request (token ids (3 in 2 inputs; only the model's tokenizer can read them) cannot be scanned: treated as restricted): ");
+    expect(refusal.message).toMatch(new RegExp(`openai:${HOSTED_EMBED}: class approved_hosted may not receive restricted data`));
+    expect(inferenceExchanges(hosted).length).toBe(hostedBefore);
   });
 
   it("falls back within the local class when llama-server was started without --embeddings (its 501), recording both attempts", async () => {

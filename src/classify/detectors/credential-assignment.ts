@@ -12,6 +12,8 @@ import { casings, LiteralGate, matchesOf } from '../scan.js';
  *   headers     `Authorization: Bearer ...`, `Authorization: Basic ...`, a bare `Bearer <token>`,
  *               a bare `Basic <base64 of user:password>`
  *   URLs        any `scheme://user:pass@host`
+ *   HTML forms  `<input type="hidden" name="api_key" value="...">` (attributes in any order, a
+ *               Rails-style `user[password]` read by its last name), `<input type="password" value="...">`
  *   prose       `my password is hunter2`, `the API key for staging is "k-123"`
  * Not values: references and placeholders (`$TOKEN`, `${{ secrets.X }}`, `%PASS%`, `{{pw}}`,
  * `<your-token>`, `***`, `REDACTED`, `your-api-key-here`), code (`password=request.form[...]`,
@@ -521,6 +523,52 @@ function scanCommandLines(text: string, matches: DetectorMatch[]): void {
   }
 }
 
+/**
+ * A form field's value, as a saved page or a scraped form holds it: an `<input>` whose `name` (or,
+ * without one, `id`) is a credential's key, or whose `type` is `password`, with a non-empty
+ * `value`. The value is the field's filled-in or hidden credential (a hidden `api_key`, a
+ * prefilled password). Anti-forgery tokens (`csrf_token`, Rails' `authenticity_token`), which every
+ * served form carries, are not credentials of the user's.
+ */
+const INPUT_GATE = new LiteralGate(casings(['<input']));
+const INPUT_TAG = /<input\b[^<>]{1,2000}>/gi;
+const TAG_ATTRIBUTE = /([A-Za-z_:][-A-Za-z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))/g;
+const ANTI_FORGERY = /csrf|xsrf|authenticity|antiforgery|requestverification/i;
+
+function scanFormFields(text: string, matches: DetectorMatch[]): void {
+  if (!INPUT_GATE.any(text)) return;
+  for (const tag of matchesOf(INPUT_TAG, text)) {
+    const attributes = new Map<string, { value: string; start: number }>();
+    for (const attribute of matchesOf(TAG_ATTRIBUTE, tag[0])) {
+      const name = (attribute[1] as string).toLowerCase();
+      const value = attribute[2] ?? attribute[3] ?? attribute[4] ?? '';
+      if (!attributes.has(name)) attributes.set(name, { value, start: tag.index + attribute.index + attribute[0].length - value.length - (attribute[4] === undefined ? 1 : 0) });
+    }
+    const value = attributes.get('value');
+    if (value === undefined || value.value.trim() === '') continue;
+    const fieldName = attributes.get('name')?.value ?? attributes.get('id')?.value ?? '';
+    // `user[password]`, `settings[api_key]`: the innermost name says what the field holds.
+    const key = /([^[\]]+)\]?$/.exec(fieldName)?.[1] ?? '';
+    if (ANTI_FORGERY.test(fieldName)) continue;
+    const family = attributes.get('type')?.value.toLowerCase() === 'password' ? 'password' : sensitiveFamily(key);
+    if (family === undefined) continue;
+    // Every attribute value is quoted or not by the page's style, not the value's kind: a count
+    // (`page_token` = `2`) or a checkbox's `1` is a value of a form, not a credential.
+    if (family !== 'pin' && (value.value.length < 4 || (family === 'token' && /^\d+$/.test(value.value)))) continue;
+    const read: ValueRead = { value: value.value, start: value.start, end: value.start + value.value.length, quoted: true, atLineEnd: true, raw: value.value };
+    if (!acceptValue(read, family, '=', key, false)) continue;
+    const label = key === '' ? 'a password field' : `form field '${fieldName}'`;
+    matches.push({
+      detector: 'credential.assignment',
+      level: 'restricted',
+      reason: `value of ${label}`,
+      start: read.start,
+      end: read.end,
+      excerpt: `${key === '' ? 'password' : key}=${maskSecret(read.value)}`,
+    });
+  }
+}
+
 export const credentialAssignmentDetector: Detector = {
   id: 'credential.assignment',
   scan(text) {
@@ -528,6 +576,7 @@ export const credentialAssignmentDetector: Detector = {
     scanKeywords(text, matches);
     scanCommandLines(text, matches);
     scanHeadersAndUrls(text, matches);
+    scanFormFields(text, matches);
     return matches;
   },
 };

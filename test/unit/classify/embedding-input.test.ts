@@ -17,6 +17,20 @@ describe('an embeddings request is classified before it leaves the host', () => 
     expect(result.findings.every((finding) => finding.location !== 'input[0]')).toBe(true);
   });
 
+  it('finds a value a chunker cut between two adjacent inputs, located at the pair (the provider gets both in one body)', () => {
+    const split = [
+      ['Refund the payment made with card 4111 1111', '1111 1111 on 3 March.', 'pii.card'],
+      ['The staging key is AKIAIOSFOD', 'NN7EXAMPLE; rotate it.', 'secret.aws-access-key-id'],
+    ] as const;
+    for (const [first, second, detector] of split) {
+      const result = classifyRequest(embedding({ kind: 'texts', texts: ['an unrelated paragraph', first, second] }), OPTIONS);
+      expect(result.findings.map((finding) => [finding.detector, finding.location])).toEqual([[detector, 'input[1..2] (joined)']]);
+    }
+    // Only what spans a boundary: the end of one document beside the start of another is no value.
+    const apart = classifyRequest(embedding({ kind: 'texts', texts: ['Order 4111', '1111 shipped', 'Invoice 2024-0193 paid.'] }), OPTIONS);
+    expect(apart).toMatchObject({ level: 'public', findings: [] });
+  });
+
   it('is public when no input holds anything sensitive', () => {
     expect(classifyRequest(embedding({ kind: 'texts', texts: ['The quick brown fox.', 'Lorem ipsum.'] }), OPTIONS)).toMatchObject({ level: 'public', failedClosed: false });
   });

@@ -124,6 +124,71 @@ describe('classification of encoded values', () => {
   });
 });
 
+describe('base64 wrapped at a fixed width (a MIME attachment, a PEM body)', () => {
+  /** `content` as a mail attachment carries it: base64 in lines of 76 characters. */
+  const attachment = (content: string, indent = ''): string =>
+    `Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n${(Buffer.from(content).toString('base64').match(/.{1,76}/g) ?? []).map((line) => `${indent}${line}`).join('\n')}\n\n-- \nsent from the archive`;
+
+  it('decodes the block whole: a value across a line of the base64 is not cut in two', () => {
+    // Each line carries 57 bytes: the key and the card number each straddle a line break at these offsets.
+    for (const pad of [0, 30, 45]) {
+      const content = `Notes from the migration ${'x'.repeat(pad)}, nothing else here.\nThe staging key is AKIAIOSFODNN7EXAMPLE and the card 4111 1111 1111 1111.\n`;
+      const text = attachment(content);
+      const decoded = decodeForScan(text);
+      expect(decoded?.text, `pad ${pad}`).toContain(content);
+      const detectors = classifyText(text, OPTIONS).findings.map((found) => found.detector);
+      expect(detectors, `pad ${pad}`).toEqual(expect.arrayContaining(['secret.aws-access-key-id', 'pii.card']));
+    }
+  });
+
+  it('decodes a block whose lines split a multi-byte character, and an indented block', () => {
+    const content = `${'Grüße aus München, '.repeat(4)}Passwort: Tr0ub4dor&3xyz`;
+    expect(decodeForScan(attachment(content))?.text).toContain(content);
+    expect(decodeForScan(attachment(content, '    '))?.text).toContain(content);
+  });
+
+  it('leaves lines of another width, or with other text on them, to be decoded each alone', () => {
+    const lines = ['QUtJQUlPU0ZPRE5ON0VYQU1QTEU=', 'aGVsbG8gd29ybGQh is a greeting'];
+    expect(decodeForScan(lines.join('\n'))?.text).toBe('AKIAIOSFODNN7EXAMPLE\nhello world! is a greeting');
+  });
+});
+
+describe('text a PDF\'s extraction wrapped across lines', () => {
+  it('joins a line broken inside a word (the hyphen dropped) or a number (the hyphen kept; a bare break read as a space), and no other line', () => {
+    expect(decodeForScan('see jane@exam-\n  ple.com')?.text).toBe('see jane@example.com');
+    expect(decodeForScan('card 4111 1111 11-\r\n11 1111')?.text).toBe('card 4111 1111 11-11 1111');
+    expect(decodeForScan('IBAN DE89 3704 0044 \n0532 0130 00')?.text).toBe('IBAN DE89 3704 0044 0532 0130 00');
+    const decoded = decodeForScan('wrapped exam-\nple');
+    expect(decoded?.encodingsIn(11, 13)).toEqual(['line wrapping']);
+    const start = decoded?.text.indexOf('example') ?? -1;
+    expect('wrapped exam-\nple'.slice(decoded?.originalStart(start), decoded?.originalEnd(start + 'example'.length))).toBe('exam-\nple');
+    // Lines of prose and code, a list's dash, a year at the end of a line followed by words, a
+    // column of figures one per line: nothing to join.
+    expect(decodeForScan('first line\nsecond line\n- item\nx = a -\n  b\nin 2019\nThe end\n4111\n1111\n1111\n1111\n')).toBeUndefined();
+  });
+
+  it.each([
+    ['a card number hyphenated across a line', 'Payment was made with the card 4111 1111 11-\n11 1111 on 3 March; please refund.', 'pii.card'],
+    ['a card number written without spaces, hyphenated', 'Paid with card number 41111111-\n11111111 on 3 March.', 'pii.card'],
+    ['a card number wrapped where a space was', 'Card: 4111 1111 1111\n1111 (Visa)', 'pii.card'],
+    ['an IBAN hyphenated across a line', 'Please transfer the deposit to IBAN DE89 3704 0044 05-\n32 0130 00 before Friday.', 'pii.iban'],
+    ['an IBAN wrapped where a space was', 'Please transfer the deposit to IBAN DE89 3704 0044\n0532 0130 00 before Friday.', 'pii.iban'],
+    ['an IBAN with letters, hyphenated', 'IBAN: GB82 WEST 1234 5698 76-\n54 32', 'pii.iban'],
+    ['an e-mail address hyphenated across a line', 'Contact: jane.roe@exam-\nple.com for details', 'pii.email'],
+    ['an SSN broken after its hyphen', 'SSN 123-45-\n6789 on file', 'pii.ssn'],
+    ['an AWS access key id hyphenated', 'AWS key AKIAIOSFOD-\nNN7EXAMPLE in the report', 'secret.aws-access-key-id'],
+    ['a card number broken at a soft hyphen (U+00AD, what PDF text extraction keeps)', 'Card 4111 1111 11\u00ad\n11 1111 (Visa)', 'pii.card'],
+    ['an IBAN broken at Unicode\'s hyphen (U+2010)', 'IBAN DE89 3704 0044 05\u2010\n32 0130 00', 'pii.iban'],
+    ['an e-mail address broken at a soft hyphen', 'mail jane.roe@exam\u00ad\nple.com today', 'pii.email'],
+  ])('finds %s, at the wrapped text, saying the lines were joined', (_what, text, detector) => {
+    const result = classifyText(text, OPTIONS);
+    const finding = result.findings.find((found) => found.detector === detector);
+    expect(finding?.reason).toMatch(/\(after joining lines broken by wrapping\)$/);
+    expect(text.slice(finding?.span.start ?? 0, finding?.span.end ?? 0)).toContain('\n');
+    expect(result.level).not.toBe('public');
+  });
+});
+
 describe('what findings of the decoded, folded and joined views show', () => {
   // Each value with the parts of it no excerpt or reason may show (masking shows at most a quarter).
   const VALUES: [string, string[]][] = [
