@@ -165,18 +165,27 @@ describe('the partial answer of a run cancelled with Ctrl-C mid-stream', () => {
     await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
   }
 
-  it('on a terminal (stdout and stderr on one screen), the note and the error start on their own line, and the last line ends (it read `oneinterrupted: …`)', { timeout: 90_000 }, async () => {
+  /**
+   * A streaming run given `signals` Ctrl-Cs once some of the answer is out, its stdout and stderr in
+   * one file in the order written, as a terminal shows them (`exec`: the signal reaches syndicate
+   * itself). Exit 130, and the first line is the partial answer.
+   */
+  async function interruptedOnOneScreen(signals: number): Promise<{ screen: string; lines: string[] }> {
     const { scenario, engine } = setup;
     engine.setFault({ slowStreamMs: 400 });
-    // One file for both, in the order written, as a terminal shows them: `exec`, so the signal reaches syndicate itself.
     const child = execa('sh', ['-c', 'exec node "$0" run "Count to twelve." --provider slow --stream 2>&1', BIN], { cwd: REPO_ROOT, env: env(scenario), reject: false, stripFinalNewline: false });
     await firstOutput(child);
-    child.kill('SIGINT');
+    for (let signal = 0; signal < signals; signal += 1) child.kill('SIGINT');
     const ended = await child;
     expect(ended.exitCode).toBe(130);
     const screen = String(ended.stdout);
     const lines = screen.split('\n');
     expect(lines[0], screen).toMatch(partialAnswer);
+    return { screen, lines };
+  }
+
+  it('on a terminal (stdout and stderr on one screen), the note and the error start on their own line, and the last line ends (it read `oneinterrupted: …`)', { timeout: 90_000 }, async () => {
+    const { screen, lines } = await interruptedOnOneScreen(1);
     expect(lines.slice(1), screen).toEqual([
       'interrupted: recording the cancelled call (Ctrl-C again to quit at once)',
       'error: cancelled by the operator (Ctrl-C) before the answer ended',
@@ -201,17 +210,7 @@ describe('the partial answer of a run cancelled with Ctrl-C mid-stream', () => {
   });
 
   it('a second Ctrl-C, which quits at once, leaves the partial answer ended too', { timeout: 90_000 }, async () => {
-    const { scenario, engine } = setup;
-    engine.setFault({ slowStreamMs: 400 });
-    const child = execa('sh', ['-c', 'exec node "$0" run "Count to twelve." --provider slow --stream 2>&1', BIN], { cwd: REPO_ROOT, env: env(scenario), reject: false, stripFinalNewline: false });
-    await firstOutput(child);
-    child.kill('SIGINT');
-    child.kill('SIGINT');
-    const ended = await child;
-    expect(ended.exitCode).toBe(130);
-    const screen = String(ended.stdout);
-    const lines = screen.split('\n');
-    expect(lines[0], screen).toMatch(partialAnswer);
+    const { screen, lines } = await interruptedOnOneScreen(2);
     expect(lines[1], screen).toBe('interrupted: recording the cancelled call (Ctrl-C again to quit at once)');
     expect(lines.at(-1), screen).toBe('');
   });

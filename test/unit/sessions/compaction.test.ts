@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/engines/test-model.js';
 import { SessionContextTooLongError } from '../../../src/errors.js';
 import { fitContext, minimumOutputTokens, templateAllowance } from '../../../src/router/context-fit.js';
 import { compactForWindow, conversationRequest, type PromptEstimate } from '../../../src/sessions/compaction.js';
@@ -8,18 +9,6 @@ import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 /** One token per character of text, as in sessions.test.ts. */
 const characterEstimate: PromptEstimate = async (request: CanonicalRequest) =>
   (request.system?.length ?? 0) + request.messages.reduce((sum, message) => sum + message.content.reduce((part, item) => part + (item.type === 'text' ? item.text.length : 0), 0), 0);
-
-/** A small deterministic generator (mulberry32): varied conversations, the same on every run. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function conversation(random: () => number, turns: number): SessionMessage[] {
   const messages: SessionMessage[] = [];
@@ -49,7 +38,7 @@ async function linearDropCount(systemPrompt: string | null, messages: readonly S
 
 describe('compactForWindow', () => {
   it('drops exactly the turns the one-at-a-time search dropped, with O(log n) estimates of the conversation', async () => {
-    const random = generator(22);
+    const random = mulberry32(22);
     let compared = 0;
     for (let sample = 0; sample < 120; sample += 1) {
       const turns = Math.floor(random() * 300);
@@ -83,7 +72,7 @@ describe('compactForWindow', () => {
   });
 
   it('a 2 000-turn conversation that must drop most of its turns costs at most 11 estimates', async () => {
-    const messages = conversation(generator(7), 2_000);
+    const messages = conversation(mulberry32(7), 2_000);
     let estimates = 0;
     const result = await compactForWindow({
       systemPrompt: null, messages, contextWindow: 8_000, target: 't',
