@@ -82,8 +82,8 @@ export async function compactForWindow(options: {
   const lastDroppable = Math.max(0, turns.length - 1);
   // Fit is monotone in the number of turns dropped (fewer turns, fewer tokens and less template),
   // so the smallest drop count that fits is found by binary search: O(log n) estimates of the
-  // conversation instead of one per dropped turn. Each estimate is kept (tokens, not the request,
-  // so no image is held twice) for the decision below.
+  // conversation instead of one per dropped turn. Each measurement is kept for the decision below
+  // (its numbers, not its request: no encoded copy of the conversation outlives its estimate).
   const measured = new Map<number, { promptTokens: number; allowance: number; room: number }>();
   const measure = async (dropCount: number): Promise<{ promptTokens: number; allowance: number; room: number }> => {
     const known = measured.get(dropCount);

@@ -2,7 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import { INPUT_LIMIT_BYTES } from '../validation/input-file.js';
 
 /** The bytes `size` bytes of an image take in a request: base64, as every wire sends an image inline. */
-export function base64Bytes(size: number): number {
+function base64Bytes(size: number): number {
   return 4 * Math.ceil(size / 3);
 }
 

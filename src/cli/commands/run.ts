@@ -129,11 +129,7 @@ Examples:
             // Only a caller that prints parts as they come takes them: with --json the answer is printed
             // at the end, so a stream that breaks mid-answer can still fall back (nothing reached stdout).
             // Nothing more is printed once Ctrl-C has cancelled the call (the entry point ended the line).
-            ...(stream && !output.json ? {
-                  onPart: (part: StreamPart) => {
-                    if (!signal.aborted) onPart(part);
-                  },
-                } : {}),
+            ...(stream && !output.json ? { onPart: (part: StreamPart) => (signal.aborted ? undefined : onPart(part)) } : {}),
           };
           if (sessions !== undefined && storedSession !== undefined) {
             const answered = await sessions.invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: text, images, settings: requestSettings });
