@@ -159,7 +159,7 @@ export class EvidencePrunedError extends SyndicateError {
 /** Exit 2: `session show|approve`, `provider switch --session` or `run --session` name no stored session. */
 export class SessionNotFoundError extends SyndicateError {
   constructor(session: string, options?: SyndicateErrorOptions) {
-    super('session_not_found', ExitCode.usage, `no session ${session}`, {
+    super('session_not_found', ExitCode.usage, `no session ${JSON.stringify(session)}`, {
       hint: 'list the sessions with `syndicate session list`, or start one with `syndicate session start`',
       ...options,
     });

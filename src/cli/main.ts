@@ -9,6 +9,7 @@ import {
   stoppingNote,
   type StopSignal,
 } from './interrupt.js';
+import { endOpenLines } from './open-lines.js';
 
 /**
  * The entry point: the only place that sets the exit code or calls process.exit.
@@ -56,7 +57,11 @@ function stop(signal: StopSignal): void {
   // Read before the work is told to stop: it may end (and forget its options) at once.
   const note = stoppingNote();
   const cancelling = hasCancellableWork();
-  if (interrupts === 1 && interruptCancellable(signal)) {
+  const cancelled = interrupts === 1 && interruptCancellable(signal);
+  // A streamed answer cut short: the note below, and the terminal's prompt after the exit, start on
+  // their own line, and stdout ends with a newline (a script's last `read` gets the partial line).
+  endOpenLines(!stdoutClosed);
+  if (cancelled) {
     process.stderr.write(signal === 'SIGINT' ? `interrupted: ${note} (Ctrl-C again to quit at once)\n` : `terminated: ${note} (SIGTERM again to quit at once)\n`);
     setTimeout(() => {
       process.stderr.write(`${reportStoppedAtOnce(signal, true)}\n`);

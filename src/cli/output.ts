@@ -2,6 +2,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import { formatInputProblem, InvalidInputError, type SyndicateError } from '../errors.js';
 import { commandsForHome, hintsForHome, type HomePaths } from '../home/home.js';
 import { checkStop, ITEMS_BETWEEN_CHECKS, runToEnd, type PausingWork } from '../common/pausing.js';
+import { endOpenLines, noteStreamed } from './open-lines.js';
 
 export { counted } from '../common/counted.js';
 
@@ -69,6 +70,12 @@ export class Output {
   /** Raw text to stdout, e.g. streamed tokens. */
   write(text: string): void {
     process.stdout.write(text);
+    noteStreamed('stdout', text);
+  }
+
+  /** Ends a line `write` or `writeStderr` left open (a stream cut short), so what follows starts on its own line. */
+  endOpenLines(): void {
+    endOpenLines();
   }
 
   /** Exact bytes to stdout (e.g. `evidence show --raw`), nothing added. */
@@ -79,6 +86,7 @@ export class Output {
   /** Raw text to stderr, e.g. a model's streamed reasoning beside the answer on stdout. */
   writeStderr(text: string): void {
     process.stderr.write(text);
+    noteStreamed('stderr', text);
   }
 
   /** A diagnostic on stderr; always allowed, also with --json. */

@@ -632,7 +632,7 @@ function alignUp(offset: number, alignment: number): number {
 }
 
 /** Small, fast, seedable PRNG (Tommy Ettinger's mulberry32); returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -1,3 +1,4 @@
+import { firstHolding } from '../common/binary-search.js';
 import { SessionContextTooLongError } from '../errors.js';
 import { fitContext, minimumOutputTokens, templateAllowance } from '../router/context-fit.js';
 import { estimatePromptTokens } from '../router/route-request.js';
@@ -49,11 +50,12 @@ export interface Compaction {
 }
 
 /**
- * Fits a conversation into `contextWindow` without calling any model: drops the oldest turns, one
- * at a time, until what is left — system prompt included — passes the router's own context check
+ * Fits a conversation into `contextWindow` without calling any model: drops the fewest oldest
+ * turns that leave what is left — system prompt included — passing the router's own context check
  * (`fitContext` with the chat-template allowance and no requested output: room for at least the
- * minimum answer, or the `room` asked for when more). The system prompt and the newest turn are never dropped; when they alone do
- * not fit, throws `SessionContextTooLongError`. The result is the longest suffix of turns that fits.
+ * minimum answer, or the `room` asked for when more). The system prompt and the newest turn are
+ * never dropped; when they alone do not fit, throws `SessionContextTooLongError`. The result is
+ * the longest suffix of turns that fits, found by binary search: O(log n) estimates of the conversation.
  */
 export async function compactForWindow(options: {
   systemPrompt: string | null;
@@ -78,26 +80,36 @@ export async function compactForWindow(options: {
   const roomNeeded = Math.max(minimumOutput, options.room ?? 0);
   // With no turn yet only the system prompt has to fit.
   const lastDroppable = Math.max(0, turns.length - 1);
-  for (let dropCount = 0; dropCount <= lastDroppable; dropCount += 1) {
-    const kept = turns.slice(dropCount).flat();
-    const request = conversationRequest(options.systemPrompt, kept, 'auto', options.imageBytes);
+  // Fit is monotone in the number of turns dropped (fewer turns, fewer tokens and less template),
+  // so the smallest drop count that fits is found by binary search: O(log n) estimates of the
+  // conversation instead of one per dropped turn. Each measurement is kept for the decision below
+  // (its numbers, not its request: no encoded copy of the conversation outlives its estimate).
+  const measured = new Map<number, { promptTokens: number; allowance: number; room: number }>();
+  const measure = async (dropCount: number): Promise<{ promptTokens: number; allowance: number; room: number }> => {
+    const known = measured.get(dropCount);
+    if (known !== undefined) return known;
+    const request = conversationRequest(options.systemPrompt, turns.slice(dropCount).flat(), 'auto', options.imageBytes);
     const promptTokens = await estimate(request);
-    const fit = fitContext(options.contextWindow, promptTokens, templateAllowance(request), undefined);
-    if (fit.room >= roomNeeded) return { kept, dropped: turns.slice(0, dropCount).map(droppedTurn), promptTokens, room: fit.room };
-    if (dropCount === lastDroppable) {
-      const what = turns.length === 0 ? 'the system prompt' : options.systemPrompt === null ? 'the newest turn' : 'the system prompt and the newest turn';
-      const wanted = roomNeeded > minimumOutput ? `the room asked for (${roomNeeded} tokens)` : `room for an answer (${minimumOutput} tokens)`;
-      throw new SessionContextTooLongError(
-        `${options.target}'s context window (${options.contextWindow} tokens) cannot hold ${what} (${promptTokens} tokens estimated, plus ${templateAllowance(request)} for the chat template) with ${wanted}`,
-        {
-          hint: 'switch to a model with a larger context window (see `syndicate provider list`), or start a new session with `syndicate session start`',
-          details: { contextWindow: options.contextWindow, promptTokens, allowance: templateAllowance(request), minimumOutput, ...(options.room === undefined ? {} : { room: options.room }) },
-        },
-      );
-    }
+    const allowance = templateAllowance(request);
+    const measurement = { promptTokens, allowance, room: fitContext(options.contextWindow, promptTokens, allowance, undefined).room };
+    measured.set(dropCount, measurement);
+    return measurement;
+  };
+  const dropCount = await firstHolding(lastDroppable + 1, async (count) => (await measure(count)).room >= roomNeeded);
+  if (dropCount <= lastDroppable) {
+    const { promptTokens, room } = await measure(dropCount);
+    return { kept: turns.slice(dropCount).flat(), dropped: turns.slice(0, dropCount).map(droppedTurn), promptTokens, room };
   }
-  // Unreachable: the loop returns or throws on its last pass.
-  throw new Error('compaction ended without a decision');
+  const { promptTokens, allowance } = await measure(lastDroppable);
+  const what = turns.length === 0 ? 'the system prompt' : options.systemPrompt === null ? 'the newest turn' : 'the system prompt and the newest turn';
+  const wanted = roomNeeded > minimumOutput ? `the room asked for (${roomNeeded} tokens)` : `room for an answer (${minimumOutput} tokens)`;
+  throw new SessionContextTooLongError(
+    `${options.target}'s context window (${options.contextWindow} tokens) cannot hold ${what} (${promptTokens} tokens estimated, plus ${allowance} for the chat template) with ${wanted}`,
+    {
+      hint: 'switch to a model with a larger context window (see `syndicate provider list`), or start a new session with `syndicate session start`',
+      details: { contextWindow: options.contextWindow, promptTokens, allowance, minimumOutput, ...(options.room === undefined ? {} : { room: options.room }) },
+    },
+  );
 }
 
 /**

@@ -14,6 +14,7 @@ import { fitContext, templateAllowance } from '../router/context-fit.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { findDeclaredModel } from '../registry/model-names.js';
 import { canonicalMessages } from './compaction.js';
+import { refuseConversationOverLimit, type SizedMessage } from './request-size.js';
 import { appendTurn, checkEnvelope, markedSensitivity, provenContext, requireSession } from './sessions.js';
 import type { ConversationPosition } from './chain.js';
 import { activeModelLabel, type Session } from './types.js';
@@ -53,7 +54,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
   let next: SessionTurn;
   try {
     checkEnvelope(context.store, session, policy);
-    next = sessionTurn(context.store, session);
+    next = sessionTurn(context.store, session, { text: prompt, images: images.map(({ bytes }) => ({ size: bytes.length })) });
   } catch (error) {
     // A refusal is evidence (`run --session`, MCP `complete`), as when the gateway refuses a request in this session.
     if (error instanceof SessionEnvelopeError || error instanceof SessionChainBrokenError) {
@@ -112,9 +113,13 @@ export interface SessionTurn {
 /**
  * The request a prompt in `session` becomes (`run --session`, MCP `complete`), and `route_explain`
  * routes; `SessionChainBrokenError` (exit 1) when its stored conversation fails its hash chain.
+ * With the `prompt` to send (its text and images' sizes), `InvalidInputError` (exit 3) when the
+ * whole request would be over the input limit (`refuseConversationOverLimit`).
  */
-export function sessionTurn(store: Store, session: Session): SessionTurn {
+export function sessionTurn(store: Store, session: Session, prompt?: SizedMessage): SessionTurn {
   const { systemPrompt, messages, imageBytes, position } = provenContext(store, session.id);
+  // The whole request within the input limit, measured from the proven sizes before any image is encoded for it.
+  if (prompt !== undefined) refuseConversationOverLimit(session.id, { systemPrompt, messages, prompt });
   const sensitivity = markedSensitivity(messages);
   return {
     position,

@@ -201,19 +201,23 @@ export function startSession(store: Store, policy: Policy, options: StartSession
   const choice = options.model ?? 'auto';
   const resolved = choice === 'auto' ? undefined : resolveModel(store, choice, '--model');
   const maxCapability = resolved?.capabilityClass ?? highestAllowedCapability(currentProviders(store), policy);
-  const name = options.name?.trim();
-  // The name is what `run --session` is given, so it follows the same rule as any session id.
+  const name = options.name;
+  // The name is what `run --session` is given, so it follows the same rule as any session id, taken
+  // as given: a name trimmed here would be found by no lookup of what was typed (`session show "  x  "`).
   if (name !== undefined && !SESSION_ID_PATTERN.test(name)) {
-    throw new UsageError(`--name must be ${SESSION_ID_RULE}, got ${JSON.stringify(options.name)}`, { hint: 'for example --name triage-1, or leave --name out' });
+    const trimmed = name.trim();
+    throw new UsageError(`--name must be ${SESSION_ID_RULE}, got ${JSON.stringify(name)}`, {
+      hint: trimmed !== name && SESSION_ID_PATTERN.test(trimmed) ? `without the surrounding spaces: --name ${trimmed}` : 'for example --name triage-1, or leave --name out',
+    });
   }
   const id = newId('ses');
   store.transaction(() => {
     if (name !== undefined && store.statement('SELECT 1 FROM sessions WHERE name = ?').get(name) !== undefined) {
-      throw new UsageError(`a session named ${name} exists already`, { hint: `continue it (\`syndicate session show ${name}\`) or pick another --name` });
+      throw new UsageError(`a session named ${JSON.stringify(name)} exists already`, { hint: `continue it (\`syndicate session show ${name}\`) or pick another --name` });
     }
     // An id wins over a name when a session is looked up: this one could never be reached by its name.
     if (name !== undefined && store.statement('SELECT 1 FROM sessions WHERE id = ?').get(name) !== undefined) {
-      throw new UsageError(`${name} is the id of another session: a session named so could not be reached by its name`, { hint: 'pick another --name' });
+      throw new UsageError(`${JSON.stringify(name)} is the id of another session: a session named so could not be reached by its name`, { hint: 'pick another --name' });
     }
     const systemPrompt = options.systemPrompt ?? null;
     store
@@ -277,7 +281,10 @@ export function sessionFilter(store: Store, idOrName: string): { sessionId: stri
 /** A stored session by id or name; `SessionNotFoundError` (exit 2) otherwise. */
 export function requireSession(store: Store, idOrName: string): Session {
   const session = findSession(store, idOrName);
-  if (session === undefined) throw new SessionNotFoundError(idOrName);
+  if (session === undefined) {
+    // Every stored id and name follows the session id rule: one that breaks it names none, and the rule says why.
+    throw new SessionNotFoundError(idOrName, SESSION_ID_PATTERN.test(idOrName) ? undefined : { hint: `session ids and names are ${SESSION_ID_RULE} (see \`syndicate session list\`)` });
+  }
   return session;
 }
 

@@ -155,6 +155,67 @@ describe('a run cancelled with Ctrl-C mid-stream', () => {
   });
 });
 
+describe('the partial answer of a run cancelled with Ctrl-C mid-stream', () => {
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+  const env = (scenario: Scenario) => ({ SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' });
+  /** Some words of ANSWER, as streamed: what was printed before the signal. */
+  const partialAnswer = new RegExp(`^(?:${ANSWER.split(' ').join(' ?|')} ?)+$`);
+
+  async function firstOutput(child: ReturnType<typeof execa>): Promise<void> {
+    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+  }
+
+  /**
+   * A streaming run given `signals` Ctrl-Cs once some of the answer is out, its stdout and stderr in
+   * one file in the order written, as a terminal shows them (`exec`: the signal reaches syndicate
+   * itself). Exit 130, and the first line is the partial answer.
+   */
+  async function interruptedOnOneScreen(signals: number): Promise<{ screen: string; lines: string[] }> {
+    const { scenario, engine } = setup;
+    engine.setFault({ slowStreamMs: 400 });
+    const child = execa('sh', ['-c', 'exec node "$0" run "Count to twelve." --provider slow --stream 2>&1', BIN], { cwd: REPO_ROOT, env: env(scenario), reject: false, stripFinalNewline: false });
+    await firstOutput(child);
+    for (let signal = 0; signal < signals; signal += 1) child.kill('SIGINT');
+    const ended = await child;
+    expect(ended.exitCode).toBe(130);
+    const screen = String(ended.stdout);
+    const lines = screen.split('\n');
+    expect(lines[0], screen).toMatch(partialAnswer);
+    return { screen, lines };
+  }
+
+  it('on a terminal (stdout and stderr on one screen), the note and the error start on their own line, and the last line ends (it read `oneinterrupted: …`)', { timeout: 90_000 }, async () => {
+    const { screen, lines } = await interruptedOnOneScreen(1);
+    expect(lines.slice(1), screen).toEqual([
+      'interrupted: recording the cancelled call (Ctrl-C again to quit at once)',
+      'error: cancelled by the operator (Ctrl-C) before the answer ended',
+      'hint: the attempt is recorded as cancelled by the caller, with what was received so far',
+      // Ended by a newline: the shell's prompt starts a line of its own.
+      '',
+    ]);
+  });
+
+  it('piped to a script, stdout is the partial answer ended by one newline (a `read` loop gets its last line; the exit code 130 says it is partial), stderr apart', { timeout: 90_000 }, async () => {
+    const { scenario, engine } = setup;
+    engine.setFault({ slowStreamMs: 400 });
+    const child = execa('node', [BIN, 'run', 'Count to twelve.', '--provider', 'slow', '--stream'], { cwd: REPO_ROOT, env: env(scenario), reject: false, stripFinalNewline: false });
+    await firstOutput(child);
+    child.kill('SIGINT');
+    const ended = await child;
+    expect(ended.exitCode).toBe(130);
+    const stdout = String(ended.stdout);
+    expect(stdout.endsWith('\n') && !stdout.endsWith('\n\n'), JSON.stringify(stdout)).toBe(true);
+    expect(stdout.slice(0, -1)).toMatch(partialAnswer);
+    expect(String(ended.stderr)).toMatch(/^interrupted: recording the cancelled call \(Ctrl-C again to quit at once\)\nerror: cancelled by the operator/);
+  });
+
+  it('a second Ctrl-C, which quits at once, leaves the partial answer ended too', { timeout: 90_000 }, async () => {
+    const { screen, lines } = await interruptedOnOneScreen(2);
+    expect(lines[1], screen).toBe('interrupted: recording the cancelled call (Ctrl-C again to quit at once)');
+    expect(lines.at(-1), screen).toBe('');
+  });
+});
+
 describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner cancelling the job)', () => {
   const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
 

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/common/hash.js';
@@ -13,6 +14,8 @@ import { withStore } from '../helpers/store.js';
  * session's chain (`evidence verify` included). A switch to a model without image input drops the
  * image turns and says so.
  */
+const MIB = 1024 * 1024;
+
 describe('syndicate run --session with --image', () => {
   let scenario: Scenario;
   let llama: FakeEngine;
@@ -165,6 +168,45 @@ describe('syndicate run --session with --image', () => {
     ]);
     const shown = await scenario.json(['session', 'show', id]);
     expect((shown.document.session as Json).switches[0].droppedTurns).toEqual([{ turn: 1, seqs: [1, 2], excerpt: 'What is in this screenshot?', reason: 'images' }]);
+  }, 90_000);
+
+  it('a turn whose whole conversation would be over the 32 MiB input limit as sent (earlier images base64-encoded again) is refused before anything is sent; a smaller turn goes on', async () => {
+    const id = await startSession(`llama:${defaultModel(llama)}`);
+    const scratch = mkdtempSync(join(tmpdir(), 'syndicate-large-images-'));
+    try {
+      // 13 MiB each, sparse (a PNG header, then zeros): 17.3 MiB base64-encoded, so one fits and two do not.
+      const images = [0, 1].map((index) => {
+        const path = join(scratch, `image-${index}.png`);
+        writeFileSync(path, Buffer.concat([PNG, Buffer.from([index])]));
+        truncateSync(path, 13 * MIB);
+        return path;
+      });
+      const first = await run(['What is in this one?', '--image', images[0]!, '--session', id]);
+      expect(first).toMatchObject({ session: { id, turn: 1 } });
+      const sent = inferenceExchanges(llama).length;
+
+      const [refused, human] = await Promise.all([
+        scenario.json(['run', 'And in this one?', '--image', images[1]!, '--session', id, '--no-stream']),
+        scenario.cli(['run', 'And in this one?', '--image', images[1]!, '--session', id, '--no-stream']),
+      ]);
+      const base64 = 4 * Math.ceil((13 * MIB) / 3);
+      const total = 'What is in this one?'.length + DEFAULT_ANSWER.length + 2 * base64 + 'And in this one?'.length;
+      const message = `session ${id}'s conversation with this prompt would be ${(total / MIB).toFixed(1)} MiB (${total} bytes) as sent (images base64-encoded, 17.3 MiB of it the image its earlier turns send again), more than the 32 MiB syndicate sends in one request: nothing was classified or sent, and the session is unchanged`;
+      const hint = `the session's images are sent again with every turn: continue in a new session (\`syndicate session start\`) with only the images still needed, or drop this one's turns with images by switching it to a model without image input (\`syndicate provider switch PROVIDER:MODEL --session ${id}\`)`;
+      expect(refused.result.exitCode, JSON.stringify(refused.document)).toBe(3);
+      expect(refused.document.error).toMatchObject({ code: 'invalid_input', message, hint, details: { session: id, bytes: total, limitBytes: 32 * MIB } });
+      expect({ exitCode: human.exitCode, stderr: human.stderr }).toEqual({ exitCode: 3, stderr: `error: ${message}\nhint: ${hint}` });
+      // Nothing reached the engine, and the session still holds its one turn.
+      expect(inferenceExchanges(llama)).toHaveLength(sent);
+      expect(((await scenario.json(['session', 'show', id])).document.session as Json).messages).toHaveLength(2);
+
+      // A text-only turn carries the one image and fits: the bound is on the whole request, not on images kept.
+      const later = await run(['Describe the first once more.', '--session', id]);
+      expect(later).toMatchObject({ session: { id, turn: 2 } });
+      expect(inferenceExchanges(llama)).toHaveLength(sent + 1);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }, 90_000);
 
   it('an image byte or digest edited in the store: evidence verify names the session and fails (exit 1), and the session is refused', async () => {

@@ -469,6 +469,37 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(result.stderr).toBe('error: --model takes provider:model, got "local"\nhint: local is a provider: name one of its models, local:chat-wide, local:chat-narrow, local:chat-large');
   });
 
+  it('a --name with surrounding spaces is refused with the rule (it was trimmed, then `session show` of what was typed found nothing); names are quoted in messages', async () => {
+    const [padded, listed] = await Promise.all([scenario.json(['session', 'start', '--name', '  spaced-name  ']), scenario.json(['session', 'list'])]);
+    expect(padded.result.exitCode).toBe(2);
+    expect(padded.document.error).toEqual({
+      code: 'usage',
+      message: '--name must be 1-128 characters of letters, digits, `.`, `_`, `:` or `-`, got "  spaced-name  "',
+      hint: 'without the surrounding spaces: --name spaced-name',
+    });
+    // Nothing was started, under either name.
+    expect(((await scenario.json(['session', 'list'])).document.sessions as unknown[]).length).toBe((listed.document.sessions as unknown[]).length);
+    const [shownPadded, shownTrimmed] = await Promise.all([scenario.cli(['session', 'show', '  spaced-name  ']), scenario.cli(['session', 'show', 'spaced-name'])]);
+    expect({ exitCode: shownPadded.exitCode, stderr: shownPadded.stderr }).toEqual({
+      exitCode: 2,
+      stderr: 'error: no session "  spaced-name  "\nhint: session ids and names are 1-128 characters of letters, digits, `.`, `_`, `:` or `-` (see `syndicate session list`)',
+    });
+    expect({ exitCode: shownTrimmed.exitCode, stderr: shownTrimmed.stderr }).toEqual({
+      exitCode: 2,
+      stderr: 'error: no session "spaced-name"\nhint: list the sessions with `syndicate session list`, or start one with `syndicate session start`',
+    });
+    // The name as given works everywhere; a second start with it is told so, quoted.
+    const id = await startSession(['--name', 'spaced-name']);
+    const [shown, again] = await Promise.all([scenario.json(['session', 'show', 'spaced-name']), scenario.cli(['session', 'start', '--name', 'spaced-name'])]);
+    expect((shown.document.session as { id: string }).id).toBe(id);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toContain('error: a session named "spaced-name" exists already');
+    const [approved, switched] = await Promise.all([scenario.cli(['session', 'approve', '  spaced-name  ']), scenario.cli(['provider', 'switch', 'local:chat-wide', '--session', ' spaced-name'])]);
+    expect([approved.exitCode, switched.exitCode]).toEqual([2, 2]);
+    expect(approved.stderr).toContain('error: no session "  spaced-name  "');
+    expect(switched.stderr).toContain('error: no session " spaced-name"');
+  });
+
   it('an id that is no stored session is only recorded with the evidence, as before', async () => {
     const document = await run('Name the capital of France.', 'free-form-42');
     expect(document.session).toBeUndefined();
@@ -501,7 +532,7 @@ describe('syndicate session, provider switch and run --session', () => {
     for (const [index, { result, document }] of repeated.entries()) {
       const args = again[index]!;
       expect(result.exitCode, args.join(' ')).toBe(unknown.result.exitCode);
-      expect(document.error, args.join(' ')).toEqual({ ...(unknown.document.error as object), message: `no session ${args[2]}` });
+      expect(document.error, args.join(' ')).toEqual({ ...(unknown.document.error as object), message: `no session ${JSON.stringify(args[2])}` });
     }
     expect({ exitCode: humanUnknown.exitCode, stderr: humanUnknown.stderr }).toEqual({ exitCode: 2, stderr: humanShowUnknown.stderr });
     expect((listed.document.sessions as { id: string }[]).map((item) => item.id)).not.toContain(id);

@@ -97,7 +97,6 @@ Examples:
       }
       const pipeline = createPipelineContext(context.home, store);
       const spinner = stream ? undefined : await output.spinner('routing');
-      let printedAnything = false;
       let printingReasoning = false;
       const showReasoning = options.showReasoning === true && !output.json;
       const onPart = (part: StreamPart): void => {
@@ -109,7 +108,6 @@ Examples:
           if (printingReasoning) output.writeStderr('\n');
           printingReasoning = false;
           output.write(part.text);
-          printedAnything = true;
         }
       };
       let result: InvocationResult;
@@ -130,7 +128,8 @@ Examples:
             onAttempt: (attempt: AttemptStarted) => spinner?.update(`asking ${attempt.provider.id}@v${attempt.provider.version} (${attempt.model})`),
             // Only a caller that prints parts as they come takes them: with --json the answer is printed
             // at the end, so a stream that breaks mid-answer can still fall back (nothing reached stdout).
-            ...(stream && !output.json ? { onPart } : {}),
+            // Nothing more is printed once Ctrl-C has cancelled the call (the entry point ended the line).
+            ...(stream && !output.json ? { onPart: (part: StreamPart) => (signal.aborted ? undefined : onPart(part)) } : {}),
           };
           if (sessions !== undefined && storedSession !== undefined) {
             const answered = await sessions.invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: text, images, settings: requestSettings });
@@ -146,7 +145,8 @@ Examples:
         }, { timeoutOption: RUN_TIMEOUT_OPTION, shorterOutputOption: '--max-tokens' });
       } catch (error) {
         spinner?.stop();
-        if (printedAnything) output.write('\n');
+        // The partial answer (and reasoning) ends its line: the error starts on its own.
+        output.endOpenLines();
         throw error;
       }
       spinner?.stop();

@@ -300,11 +300,11 @@ describe('sessions', () => {
     expect(() => startSession(store, policy, { model: 'nowhere:wide' })).toThrow(/no provider nowhere/);
     expect(() => startSession(store, policy, { name: 'has a space' })).toThrow(/--name must be 1-128 characters/);
     const triage = startSession(store, policy, { name: 'triage' });
-    expect(() => startSession(store, policy, { name: 'triage' })).toThrow(/named triage exists already/);
+    expect(() => startSession(store, policy, { name: 'triage' })).toThrow(/named "triage" exists already/);
     // Another session's id as a name: lookups find the id first, so the name could never be used.
     expect(() => startSession(store, policy, { name: triage.id })).toThrow(/is the id of another session/);
     expect(requireSession(store, 'triage').name).toBe('triage');
-    expect(() => requireSession(store, 'ses_missing')).toThrow(/no session ses_missing/);
+    expect(() => requireSession(store, 'ses_missing')).toThrow('no session "ses_missing"');
   });
 
   it('a turn answered on a conversation another turn or a switch was added to meanwhile is refused (exit 2) and writes nothing; an approval meanwhile is not in its way', async () => {
@@ -365,7 +365,7 @@ describe('sessions', () => {
       expect(count('SELECT count(*) FROM evidence WHERE session_id = ?', id)).toBe(1);
       expect(store.db.prepare('SELECT id FROM evidence WHERE session_id = ?').pluck(true).get(id)).toBe(evidence);
       expect(() => deleteSession(store, id)).toThrow(SessionNotFoundError);
-      expect(() => sessionDetail(store, id)).toThrow(`no session ${id}`);
+      expect(() => sessionDetail(store, id)).toThrow(`no session "${id}"`);
     });
 
     it('by name; unknown is SessionNotFoundError (exit 2), as for session show', () => {
