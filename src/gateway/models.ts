@@ -162,6 +162,13 @@ const OLLAMA_MODIFIED_AT = '1970-01-01T00:00:00Z';
  */
 const FILL_IN_MIDDLE_TEMPLATE = "{{/* applied by the engine with the model's own template: /api/generate fills in the middle between .Prompt and .Suffix */}}";
 
+/** The family every model of `entry` declares, undefined when they declare none or several. */
+function familyOf(entry: ModelEntry): string | undefined {
+  const families = new Set(entry.models.map((model) => model.family));
+  const [family] = families;
+  return families.size === 1 ? family : undefined;
+}
+
 /**
  * Ollama's `details`: syndicate serves no files, so no format, size or quantization to tell. The
  * family is the one its records declare (`family`, from the engine), when every model the entry
@@ -169,10 +176,24 @@ const FILL_IN_MIDDLE_TEMPLATE = "{{/* applied by the engine with the model's own
  * listed as Ollama lists a model of unknown family: `""`, and `families` null.
  */
 function ollamaDetails(entry: ModelEntry): Record<string, unknown> {
-  const families = new Set(entry.models.map((model) => model.family));
-  const [family] = families;
-  const known = families.size === 1 && family !== undefined;
-  return { parent_model: '', format: '', family: known ? family : '', families: known ? [family] : null, parameter_size: '', quantization_level: '' };
+  const family = familyOf(entry);
+  return { parent_model: '', format: '', family: family ?? '', families: family === undefined ? null : [family], parameter_size: '', quantization_level: '' };
+}
+
+/**
+ * `/api/show`'s `model_info`: `general.architecture` is the family `details.family` shows when it is
+ * known (as Ollama's are one: `llama`), with the context window under `<architecture>.context_length`,
+ * where Ollama puts it and tools that read it from `/api/show` look; `syndicate` for a model of
+ * unknown family. `syndicate.context_length` always holds it too.
+ */
+function ollamaModelInfo(entry: ModelEntry, contextLength: number): Record<string, unknown> {
+  const architecture = familyOf(entry) ?? 'syndicate';
+  return {
+    'general.architecture': architecture,
+    'general.basename': entry.id,
+    [`${architecture}.context_length`]: contextLength,
+    'syndicate.context_length': contextLength,
+  };
 }
 
 /**
@@ -274,8 +295,8 @@ export function ollamaRunningModelList(store: Store, reports: readonly EngineRep
  * its `capabilities` from the record (`embedding` for `kind: embedding`, else `completion`, and
  * `tools`, `vision`, `thinking` from its tags, `insert` with `completions` and `fill-in-middle`,
  * with a `template` naming `.Suffix`; for `auto`, or a name several models answer to, any model's)
- * and its context window as `model_info["syndicate.context_length"]` and as `num_ctx` in
- * `parameters` (for `auto`, the largest).
+ * and its context window in `model_info` (`ollamaModelInfo`) and as `num_ctx` in `parameters`
+ * (for `auto`, the largest).
  */
 export function ollamaModelShow(store: Store, id: string): Record<string, unknown> | undefined {
   const { entries, ids } = modelCatalog(store);
@@ -305,7 +326,7 @@ export function ollamaModelShow(store: Store, id: string): Record<string, unknow
     // Continue sends a suffix (fill in the middle) only to a model whose template names `.Suffix`.
     template: capabilities.has('insert') ? FILL_IN_MIDDLE_TEMPLATE : '',
     details: ollamaDetails(entry),
-    model_info: { 'general.architecture': 'syndicate', 'general.basename': entry.id, 'syndicate.context_length': contextLength },
+    model_info: ollamaModelInfo(entry, contextLength),
     capabilities: [...capabilities],
     modified_at: OLLAMA_MODIFIED_AT,
   };

@@ -39,7 +39,6 @@ export function routeRefusal(
   classification: { level: SensitivityLevel; findings: readonly RouteFinding[] },
   context: RefusalContext,
 ): PolicyRefusalError {
-  const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
   // Some model would take it if it were shorter: clients compact a conversation (or split an
   // embeddings input) on this error (OpenAI's code, Anthropic's wording), so it must not read as a
   // permission problem.
@@ -49,16 +48,16 @@ export function routeRefusal(
   // request's to change, a 400 naming the field, never forwarded to be refused upstream.
   const refusedSetting = tooLong.length > 0 ? undefined : refusedRequestSetting(plan.excluded, request);
   const code = tooLong.length > 0 ? 'context_length_exceeded' : refusedSetting !== undefined ? refusedSetting.code : 'route_denied';
-  const tooLongReasons = tooLong.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`).join(' | ');
+  const tooLongReasons = summarisedExclusions(tooLong);
   const remoteMediaReason = refusedSetting?.code === 'remote_media_url' ? remoteMediaRefusal(plan.excluded) : undefined;
   const message =
     tooLong.length > 0
       ? `${embeddings ? 'an input is too long for every embedding model' : 'prompt is too long for every model'} this ${classification.level} request may use: ${tooLongReasons}`
       : remoteMediaReason !== undefined
-        ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${besidesRemoteMedia(plan.excluded).join(' | ')})`
+        ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${summarisedExclusions(plan.excluded, besidesRemoteMedia(plan.excluded))})`
         : refusedSetting !== undefined
-          ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${reasons.join(' | ')}`
-          : `no provider may receive this ${classification.level} request${failedClosedBecause(classification.findings)}: ${reasons.length === 0 ? 'no provider is registered' : reasons.join(' | ')}`;
+          ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${summarisedExclusions(plan.excluded)}`
+          : `no provider may receive this ${classification.level} request${failedClosedBecause(classification.findings)}: ${plan.excluded.length === 0 ? 'no provider is registered' : summarisedExclusions(plan.excluded)}`;
   const refusalHint = (): string => {
     const whereEveryRule = context.whereEveryRule === undefined ? {} : { whereEveryRule: context.whereEveryRule };
     if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings, ...whereEveryRule });
@@ -75,7 +74,7 @@ export function routeRefusal(
     });
   };
   return new PolicyRefusalError(code, message, {
-    hint: reasons.length === 0 ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`' : refusalHint(),
+    hint: plan.excluded.length === 0 ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`' : refusalHint(),
     details: {
       sensitivity: classification.level,
       findings: classification.findings,
@@ -84,6 +83,44 @@ export function routeRefusal(
       ...(tooLong.length > 0 ? { param: tooLongParam(request) } : refusedSetting !== undefined ? { param: refusedSetting.param } : {}),
     },
   });
+}
+
+/** One model left out, as a refusal lists it: `provider:model: reason; reason`. */
+function exclusionLine(exclusion: Exclusion): string {
+  return `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`;
+}
+
+/** Up to this many models left out, a refusal's message lists each with its reasons. */
+const EXCLUSIONS_LISTED_IN_FULL = 5;
+/** Beyond that, it names this many rules, each with its first model and how many more it left out. */
+const RULES_NAMED = 3;
+
+/**
+ * The models left out, as a refusal's message says them (`lines[i]` says `excluded[i]`): each
+ * one when there are few; else grouped by the rule that left each out first (the most models
+ * first), each rule with its first model's line and how many more it left out, the rest counted.
+ * The refusal's hint ends with where the caller sees every one (`whereEveryRule`: `route
+ * --explain`), and the error's `details.excluded` keeps them all. A registry of 20 models made a
+ * message of several kilobytes, on stderr, in a gateway client's error and an MCP tool's result.
+ */
+function summarisedExclusions(excluded: readonly Exclusion[], lines: readonly string[] = excluded.map(exclusionLine)): string {
+  if (excluded.length <= EXCLUSIONS_LISTED_IN_FULL) return lines.join(' | ');
+  const groups = new Map<string, number[]>();
+  excluded.forEach((exclusion, index) => {
+    const rule = exclusion.rules[0] ?? 'other';
+    const indexes = groups.get(rule) ?? [];
+    indexes.push(index);
+    groups.set(rule, indexes);
+  });
+  const largestFirst = [...groups].sort((left, right) => right[1].length - left[1].length);
+  const named = largestFirst.slice(0, RULES_NAMED).map(([rule, indexes]) => {
+    const more = indexes.length - 1;
+    return `${lines[indexes[0]!]!}${more === 0 ? '' : ` (and ${more} more left out by ${rule})`}`;
+  });
+  const rest = largestFirst.slice(RULES_NAMED);
+  const restCount = rest.reduce((total, [, indexes]) => total + indexes.length, 0);
+  const others = rest.length === 0 ? '' : `; and ${restCount} more left out by ${rest.length === 1 ? rest[0]![0] : `${rest.length} other rules`}`;
+  return `${excluded.length} models left out: ${named.join(' | ')}${others}`;
 }
 
 /**

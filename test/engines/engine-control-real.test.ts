@@ -114,7 +114,7 @@ describe('engine start/load/unload/stop against a real llama-server router', () 
     const error = refused.document['error'] as { code: string; message: string; hint: string };
     expect(error.code).toBe('engine_model_not_found');
     expect(error.message).toContain('tiny-c');
-    expect(error.hint).toMatch(/restart llama-server, which reads that directory only when it starts \(`syndicate engine stop PROVIDER` and `syndicate engine start PROVIDER`/);
+    expect(error.hint).toMatch(/restart llama-server, which reads that directory only when it starts \(`syndicate engine stop router` and `syndicate engine start router`/);
 
     expect((await scenario.cli(['engine', 'stop', 'router'])).exitCode).toBe(0);
     expect((await scenario.cli(['engine', 'start', 'router'])).exitCode).toBe(0);

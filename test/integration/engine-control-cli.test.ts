@@ -819,3 +819,42 @@ describe('a routed request to a vLLM asleep in sleep mode', () => {
     expect((metrics.document['metrics'] as { loadTimes: unknown[] }).loadTimes).toEqual([expect.objectContaining({ provider: 'vllm', loads: 1 })]);
   });
 });
+
+describe('engine unload of an engine that keeps its model while it runs', () => {
+  let scenario: Scenario;
+  let single: FakeEngine;
+  let vllm: FakeEngine;
+  beforeAll(async () => {
+    [single, vllm] = await Promise.all([startFakeEngine({ kind: 'llama.cpp', models: [{ id: 'solo' }] }), startFakeEngine({ kind: 'vllm' })]);
+    scenario = await Scenario.create();
+    const record = (id: string, kind: string, baseUrl: string, model: string): string =>
+      ['apiVersion: syndicate/v1', 'kind: Provider', `id: ${id}`, 'class: local', 'wire: openai', `baseUrl: ${baseUrl}`, 'engine:', `  kind: ${kind}`, 'models:', `  - id: ${model}`, '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []', ''].join('\n');
+    writeFileSync(join(scenario.home, 'solo.yaml'), record('solo', 'llama.cpp', single.baseUrl, 'solo'));
+    writeFileSync(join(scenario.home, 'big.yaml'), record('big', 'vllm', vllm.baseUrl, 'Qwen/Qwen2.5-1.5B-Instruct'));
+    for (const file of ['solo.yaml', 'big.yaml']) expect((await scenario.cli(['provider', 'register', join(scenario.home, file)])).exitCode).toBe(0);
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([single?.close(), vllm?.close()]);
+  });
+
+  it('llama-server started with -m: exit 2, the hint names the provider to stop (it said `engine stop PROVIDER`)', async () => {
+    const { result, document } = await scenario.json(['engine', 'unload', 'solo:solo']);
+    expect(result.exitCode).toBe(2);
+    expect(document['error']).toMatchObject({
+      code: 'engine_operation_unsupported',
+      message: 'this llama-server was started with -m and serves solo for its lifetime: it cannot unload it',
+      hint: 'stop the process instead (`syndicate engine stop solo`, if syndicate started it)',
+    });
+    const human = await scenario.cli(['engine', 'unload', 'solo:solo']);
+    expect(human.exitCode).toBe(2);
+    expect(human.stderr).toContain('`syndicate engine stop solo`');
+    expect(human.stderr).not.toContain('PROVIDER');
+  });
+
+  it('vLLM without sleep mode: the hint names the provider to stop', async () => {
+    const { result, document } = await scenario.json(['engine', 'unload', 'big:Qwen/Qwen2.5-1.5B-Instruct']);
+    expect(result.exitCode).toBe(2);
+    expect((document['error'] as { hint: string }).hint).toContain('or stop the process (`syndicate engine stop big`, if syndicate started it)');
+  });
+});

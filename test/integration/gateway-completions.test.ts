@@ -224,6 +224,24 @@ describe('POST /v1/completions with the official openai client', () => {
     expect((await refused({ prompt: [1, 2, 3] })).param).toBe('prompt');
   });
 
+  it('refuses a prompt of token ids with a 400 that says why and what to send instead; nothing reaches an engine', async () => {
+    const before = [ollama, llama, vllm].map((engine) => inferenceExchanges(engine).length);
+    for (const prompt of [[9707, 11, 1879], [[9707, 11], [1879]]]) {
+      const error = await client(main.url)
+        .completions.create({ model: `llama:${LLAMA_MODEL}`, prompt })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      const refusal = error as InstanceType<typeof OpenAI.BadRequestError>;
+      expect(refusal.param).toBe('prompt');
+      // Why: the classifier reads text only, and a completion's prompt is carried as text.
+      expect(refusal.message).toContain("the gateway does not take for a text completion: it classifies the prompt as text before routing it, and only the model's tokenizer can read token ids");
+      // What instead, in the message itself: a gateway 400 carries no hint.
+      expect(refusal.message).toContain('send the prompt as text, decoded with the model');
+      expect(refusal.message).toContain('POST /v1/embeddings takes them, as restricted');
+    }
+    expect([ollama, llama, vllm].map((engine) => inferenceExchanges(engine).length)).toEqual(before);
+  });
+
   it('ends a stream that breaks after bytes were sent with an error event, never [DONE]', async () => {
     ollama.setFault('reset-mid-stream', 1);
     const response = await fetch(`${main.url}/v1/completions`, {

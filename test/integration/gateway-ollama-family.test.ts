@@ -50,4 +50,22 @@ describe('/api/tags details.family through the official ollama client', () => {
     // Ollama's own answer for a model of unknown family.
     expect(details.get('auto:latest')).toMatchObject({ family: '', families: null });
   });
+
+  it('show() names the family as general.architecture, the context window under its key, as Ollama does', { timeout: 90_000 }, async () => {
+    // The client types model_info as a Map; on the wire, and as parsed, it is an object.
+    const infoOf = (shown: { model_info: unknown }): Record<string, unknown> => shown.model_info as Record<string, unknown>;
+    const upstream = infoOf(await new Ollama({ host: engine.url }).show({ model: 'llama3.2:3b' }));
+    const token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();
+    const client = new Ollama({ host: gateway.url, headers: { Authorization: `Bearer ${token}` } });
+    const shown = await client.show({ model: 'ollama:llama3.2:3b' });
+    expect(shown.details.family).toBe('llama');
+    const info = infoOf(shown);
+    expect(info['general.architecture']).toBe(upstream['general.architecture']);
+    // Where Ollama puts the context window: `<general.architecture>.context_length`.
+    expect(info['llama.context_length']).toBe(upstream['llama.context_length']);
+    expect(info['syndicate.context_length']).toBe(upstream['llama.context_length']);
+    const auto = await client.show({ model: 'auto:latest' });
+    expect(auto.details.family).toBe('');
+    expect(infoOf(auto)['general.architecture']).toBe('syndicate');
+  });
 });

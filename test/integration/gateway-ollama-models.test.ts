@@ -349,7 +349,7 @@ describe('loading and unloading a model as Ollama clients do', () => {
       .chat({ model: 'solo:solo', messages: [], keep_alive: 0 })
       .catch((caught: unknown) => caught);
     expect(fixed).toMatchObject({ name: 'ResponseError', status_code: 400 });
-    expect((fixed as Error).message).toMatch(/cannot unload it \(stop the process instead/);
+    expect((fixed as Error).message).toMatch(/cannot unload it \(stop the process instead \(`syndicate engine stop solo`/);
     expect((await client(main).ps()).models.map((model) => model.name)).toContain('solo:solo');
 
     const badKeepAlive = await post(main, '/api/chat', { model: `ollama:${CHAT}`, messages: [], keep_alive: 'soon' });

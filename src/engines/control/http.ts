@@ -113,6 +113,19 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
   }
 }
 
+/**
+ * `syndicate engine VERB PROVIDER` for a hint, naming the provider whose engine this is when the
+ * controller was told it (`controllerFor` a record), else the placeholder `PROVIDER`.
+ */
+export function engineCommand(verb: 'start' | 'stop', provider: string | undefined): string {
+  return `\`syndicate engine ${verb} ${provider ?? 'PROVIDER'}\``;
+}
+
+/** The hint of an unload only stopping the engine's process can do. */
+export function stopProcessHint(provider: string | undefined): string {
+  return `stop the process instead (${engineCommand('stop', provider)}, if syndicate started it)`;
+}
+
 /** The engine cannot do this on request: say what does the job instead. */
 export function unsupported(message: string, hint: string): EngineOperationError {
   return new EngineOperationError('engine_operation_unsupported', message, { hint });

@@ -14,24 +14,25 @@ export { sameLlamaCppModel } from './llama-cpp.js';
 
 /**
  * The controller for a local provider's engine, by the record's `engine.kind` (none declared: a
- * plain OpenAI-compatible server); its requests carry the record's key from `env` when it has one.
+ * plain OpenAI-compatible server); its requests carry the record's key from `env` when it has one,
+ * and its hints name the record's `id` (`syndicate engine stop ID`) when it has one.
  */
-export function controllerFor(record: Pick<ProviderRecord, 'baseUrl' | 'engine'> & Partial<Pick<ProviderRecord, 'auth' | 'wire'>>, env: NodeJS.ProcessEnv = process.env): EngineController {
+export function controllerFor(record: Pick<ProviderRecord, 'baseUrl' | 'engine'> & Partial<Pick<ProviderRecord, 'id' | 'auth' | 'wire'>>, env: NodeJS.ProcessEnv = process.env): EngineController {
   const headers = engineCredentialHeaders(record, env);
   switch (record.engine?.kind) {
     case 'ollama':
       return ollamaController(record.baseUrl, headers);
     case 'llama.cpp':
-      return llamaCppController(record.baseUrl, headers);
+      return llamaCppController(record.baseUrl, headers, record.id);
     case 'llama-swap':
       return llamaSwapController(record.baseUrl, headers);
     case 'lmstudio':
       return lmStudioController(record.baseUrl, headers);
     case 'vllm':
-      return vllmController(record.baseUrl, headers);
+      return vllmController(record.baseUrl, headers, record.id);
     case 'node-llama-cpp':
-      return singleModelController(record.baseUrl, 'node-llama-cpp', headers);
+      return singleModelController(record.baseUrl, 'node-llama-cpp', headers, record.id);
     case undefined:
-      return singleModelController(record.baseUrl, 'openai-compatible', headers);
+      return singleModelController(record.baseUrl, 'openai-compatible', headers, record.id);
   }
 }

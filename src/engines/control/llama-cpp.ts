@@ -1,5 +1,5 @@
 import type { EngineController, EngineState, ResidentModel } from './types.js';
-import { arrayMember, controlFailure, engineClient, engineMessage, member, numberMember, stringMember, unsupported, waitUntil } from './http.js';
+import { arrayMember, controlFailure, engineClient, engineCommand, engineMessage, member, numberMember, stringMember, stopProcessHint, unsupported, waitUntil } from './http.js';
 import { UpstreamError } from '../../errors.js';
 
 interface RouterModel {
@@ -49,9 +49,10 @@ export function sameLlamaCppModel(served: string, declared: string): boolean {
  * `POST /models/load` / `POST /models/unload` answer at once while a child process loads or
  * exits — both are followed on the model list until the status says done (a load that fails
  * shows as `unloaded` with `failed` and the child's exit code). Started with `-m` it serves that
- * one model for its lifetime: nothing to load, and unloading means stopping the process.
+ * one model for its lifetime: nothing to load, and unloading means stopping the process. Hints
+ * name `provider`, the record whose engine this is.
  */
-export function llamaCppController(baseUrl: string, headers: Record<string, string> = {}): EngineController {
+export function llamaCppController(baseUrl: string, headers: Record<string, string> = {}, provider?: string): EngineController {
   const { root, ask, askJson } = engineClient(baseUrl, headers);
   const listModels = async (): Promise<{ router: boolean; models: RouterModel[] }> => llamaCppModels(await askJson(`${root}/v1/models`));
   const sleeping = async (): Promise<boolean> => member(await askJson(`${root}/props`).catch(() => undefined), 'is_sleeping') === true;
@@ -92,7 +93,7 @@ export function llamaCppController(baseUrl: string, headers: Record<string, stri
           code: 'engine_model_not_found',
           isRetryable: false,
           // Measured: a file put there while it runs stays unknown to it until it is started again.
-          hint: 'put the GGUF file in the --models-dir directory (the model id is its file name without .gguf) and restart llama-server, which reads that directory only when it starts (`syndicate engine stop PROVIDER` and `syndicate engine start PROVIDER`, if syndicate started it), then try again',
+          hint: `put the GGUF file in the --models-dir directory (the model id is its file name without .gguf) and restart llama-server, which reads that directory only when it starts (${engineCommand('stop', provider)} and ${engineCommand('start', provider)}, if syndicate started it), then try again`,
         });
       }
       if (current.status !== 'loaded' && current.status !== 'loading') {
@@ -121,7 +122,7 @@ export function llamaCppController(baseUrl: string, headers: Record<string, stri
     async unload(model, options): Promise<void> {
       const { router, models } = await listModels();
       if (!router) {
-        throw unsupported(`this llama-server was started with -m and serves ${models.map((entry) => entry.id).join(', ')} for its lifetime: it cannot unload it`, 'stop the process instead (`syndicate engine stop PROVIDER`, if syndicate started it)');
+        throw unsupported(`this llama-server was started with -m and serves ${models.map((entry) => entry.id).join(', ')} for its lifetime: it cannot unload it`, stopProcessHint(provider));
       }
       const current = models.find((entry) => entry.id === model);
       if (current === undefined || !RESIDENT_STATES.has(current.status)) return;

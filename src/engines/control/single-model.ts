@@ -1,13 +1,13 @@
 import type { EngineKind } from '../../common/vocabulary.js';
 import type { EngineController, EngineState } from './types.js';
-import { engineClient, unsupported } from './http.js';
+import { engineClient, stopProcessHint, unsupported } from './http.js';
 
 /**
  * An engine that serves the model(s) it was started with for its whole life — syndicate's own
  * `engine serve` (node-llama-cpp) and any OpenAI-compatible server syndicate knows nothing more
  * about: up means resident. Loading what it serves is a no-op; anything else needs another process.
  */
-export function singleModelController(baseUrl: string, kind: EngineKind | 'openai-compatible', headers: Record<string, string> = {}): EngineController {
+export function singleModelController(baseUrl: string, kind: EngineKind | 'openai-compatible', headers: Record<string, string> = {}, provider?: string): EngineController {
   const { servedModels } = engineClient(baseUrl, headers);
   return {
     kind,
@@ -21,7 +21,7 @@ export function singleModelController(baseUrl: string, kind: EngineKind | 'opena
       throw unsupported(`this engine serves ${served.join(', ') || 'no model'} and cannot load ${model}`, 'start an engine for that model (engine serve --model FILE, or the engine\'s own command) and register it');
     },
     async unload(): Promise<void> {
-      throw unsupported('this engine keeps its model for as long as it runs', 'stop the process instead (`syndicate engine stop PROVIDER`, if syndicate started it)');
+      throw unsupported('this engine keeps its model for as long as it runs', stopProcessHint(provider));
     },
   };
 }

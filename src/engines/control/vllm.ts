@@ -1,8 +1,11 @@
 import type { EngineController, EngineState } from './types.js';
-import { controlFailure, engineClient, member, unsupported, waitUntil } from './http.js';
+import { controlFailure, engineClient, engineCommand, member, unsupported, waitUntil } from './http.js';
 import { engineJson } from '../../transport/engine-info.js';
 
-const SLEEP_MODE_HINT = 'start vLLM with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1 to release and restore its model on request, or stop the process (`syndicate engine stop PROVIDER`, if syndicate started it)';
+/** What releases a vLLM's model, naming `provider`, the record whose engine it is. */
+function sleepModeHint(provider: string | undefined): string {
+  return `start vLLM with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1 to release and restore its model on request, or stop the process (${engineCommand('stop', provider)}, if syndicate started it)`;
+}
 
 /**
  * vLLM serves one model per process. Started with `--enable-sleep-mode` (and
@@ -10,7 +13,7 @@ const SLEEP_MODE_HINT = 'start vLLM with --enable-sleep-mode and VLLM_SERVER_DEV
  * and take it back without a restart: `POST /sleep?level=1` is the unload, `POST /wake_up` the
  * load, `GET /is_sleeping` the state. Without it a model is resident for as long as the process runs.
  */
-export function vllmController(baseUrl: string, headers: Record<string, string> = {}): EngineController {
+export function vllmController(baseUrl: string, headers: Record<string, string> = {}, provider?: string): EngineController {
   const { root, ask, servedModels } = engineClient(baseUrl, headers);
   /** undefined: no sleep mode on this server. */
   const sleeping = async (): Promise<boolean | undefined> => {
@@ -41,7 +44,7 @@ export function vllmController(baseUrl: string, headers: Record<string, string> 
     },
     async unload(model, options): Promise<void> {
       const asleep = await sleeping();
-      if (asleep === undefined) throw unsupported(`this vLLM has no sleep mode: it holds ${model} for as long as it runs`, SLEEP_MODE_HINT);
+      if (asleep === undefined) throw unsupported(`this vLLM has no sleep mode: it holds ${model} for as long as it runs`, sleepModeHint(provider));
       if (asleep) return;
       const url = `${root}/sleep?level=1`;
       const answer = await ask(url, { method: 'POST', timeoutMs: options.timeoutMs });

@@ -37,10 +37,10 @@ function unsupported(problems: RequestProblems, field: string, what: string, hin
 
 /**
  * Reads an OpenAI completions request: `prompt` a string or a list of one string (several prompts,
- * or token ids, are refused naming `prompt`), `suffix`, `max_tokens`, `temperature`, `top_p`,
- * `stop`, `seed`, `stream` (with `stream_options.include_usage`), `logprobs` (the alternatives per
- * token, 0 to 20: the router sends such a request only to the openai wire, whose engines answer
- * them). `n` > 1, `echo: true` and `best_of` > 1 are refused: the gateway answers one choice of
+ * or token ids, are refused naming `prompt`; token ids saying why: `TOKEN_PROMPT_REFUSAL`),
+ * `suffix`, `max_tokens`, `temperature`, `top_p`, `stop`, `seed`, `stream` (with
+ * `stream_options.include_usage`), `logprobs` (the alternatives per token, 0 to 20: the router
+ * sends such a request only to the openai wire, whose engines answer them). `n` > 1, `echo: true` and `best_of` > 1 are refused: the gateway answers one choice of
  * new text. Throws
  * `InvalidInputError` naming each field at fault.
  */
@@ -84,13 +84,23 @@ export function parseOpenAICompletionRequest(bodyText: string): ParsedOpenAIComp
   return { request, includeUsage: stream && includeUsage, ignoredFields: unknownFields(body, KNOWN_FIELDS) };
 }
 
+/**
+ * Why a prompt of token ids is refused. The canonical request carries a text completion's prompt
+ * (and suffix) as text, which the classifier reads before any route; token ids only the model's
+ * tokenizer can read. `/v1/embeddings` does take them, as restricted: its canonical input has a
+ * token form, which the router keeps on engines that take it.
+ */
+const TOKEN_PROMPT_REFUSAL =
+  "is token ids, which the gateway does not take for a text completion: it classifies the prompt as text before routing it, and only the model's tokenizer can read token ids (POST /v1/embeddings takes them, as restricted); send the prompt as text, decoded with the model's tokenizer (llama-server: POST /detokenize)";
+
 function readPrompt(raw: unknown, problems: RequestProblems): string | undefined {
   if (typeof raw === 'string') return raw;
   if (Array.isArray(raw) && raw.length === 1 && typeof raw[0] === 'string') return raw[0];
   if (Array.isArray(raw) && raw.length > 0 && raw.every((item) => typeof item === 'string')) {
     problems.add('/prompt', `holds ${raw.length} prompts; several prompts in one request are not supported by the gateway`, 'send one prompt per request');
   } else if (Array.isArray(raw) && raw.length > 0 && raw.every((item) => typeof item === 'number' || (Array.isArray(item) && item.every((token) => typeof token === 'number')))) {
-    problems.add('/prompt', 'token ids are not supported by the gateway (the classifier cannot read them)', 'send the prompt as text');
+    // The message is what a gateway client reads (its 400 carries no hint): why, and what to send instead.
+    problems.add('/prompt', TOKEN_PROMPT_REFUSAL, 'send the prompt as text');
   } else {
     problems.add('/prompt', 'is required and must be a string (or a list of one string)');
   }

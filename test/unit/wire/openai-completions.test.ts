@@ -64,7 +64,11 @@ describe('reading a client text completions request', () => {
       param: 'prompt',
       message: 'invalid completions request: /prompt: holds 2 prompts; several prompts in one request are not supported by the gateway',
     });
-    expect(clientError({ model: 'm', prompt: [1, 2, 3] })).toMatchObject({ param: 'prompt', message: 'invalid completions request: /prompt: token ids are not supported by the gateway (the classifier cannot read them)' });
+    expect(clientError({ model: 'm', prompt: [1, 2, 3] })).toMatchObject({
+      param: 'prompt',
+      message:
+        "invalid completions request: /prompt: is token ids, which the gateway does not take for a text completion: it classifies the prompt as text before routing it, and only the model's tokenizer can read token ids (POST /v1/embeddings takes them, as restricted); send the prompt as text, decoded with the model's tokenizer (llama-server: POST /detokenize)",
+    });
     expect(clientError({ model: 'm', prompt: [[1, 2], [3]] })).toMatchObject({ param: 'prompt' });
   });
 
