@@ -608,6 +608,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   try {
     response = await sendInvocation(permit, httpRequest, recorder, {
       timeouts: { ...input.timeouts, totalMs: plan.totalMs },
+      ...(context.responseBodyLimitBytes === undefined ? {} : { maxBodyBytes: context.responseBodyLimitBytes }),
       ...(input.signal === undefined ? {} : { signal: input.signal }),
     });
   } catch (error) {
