@@ -138,6 +138,11 @@ export interface Gateway {
    */
   cancelInFlight(reason: Error): number;
   /**
+   * Resolves once every request in flight now has settled: after `cancelInFlight`, once each
+   * stream it cut short has written its API's error event and its evidence is complete.
+   */
+  settledInFlight(): Promise<void>;
+  /**
    * Admits a request whose head has arrived (before its body is read), so a drain that begins
    * meanwhile serves it and waits for it: call the returned release once it is answered.
    * Undefined when draining already (the request will be refused).
@@ -682,6 +687,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       const cancelled = [...inFlight.values()].filter((cancellation) => !cancellation.signal.aborted);
       for (const cancellation of cancelled) cancellation.abort(reason);
       return cancelled.length;
+    },
+    async settledInFlight(): Promise<void> {
+      await Promise.all([...inFlight.keys()]);
     },
     async drain(): Promise<void> {
       draining = true;

@@ -42,7 +42,17 @@ export interface RunningGateway {
    * bytes, then close every socket.
    */
   close(): Promise<void>;
+  /**
+   * Cuts the drain short: cancels every request in flight with `reason` (see `Gateway.cancelInFlight`)
+   * and closes every connection once they settled — each stream cut short ends with its API's error
+   * event, never with the connection simply gone — or after `CUT_SHORT_GRACE_MS` at most (a request
+   * still uploading its body does not settle). Returns how many it cancelled.
+   */
+  cutShort(reason: Error): number;
 }
+
+/** How long the requests cancelled by `cutShort` get to write their error event before every connection closes. */
+export const CUT_SHORT_GRACE_MS = 1_000;
 
 /**
  * The thin node:http adapter: an IncomingMessage becomes a `GatewayCall` (no web `Request`:
@@ -291,6 +301,20 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
     server,
     get uploading() {
       return stillUploading().length;
+    },
+    cutShort: (reason) => {
+      const cancelled = gateway.cancelInFlight(reason);
+      let grace: NodeJS.Timeout | undefined;
+      void Promise.race([
+        gateway.settledInFlight(),
+        new Promise<void>((resolve) => {
+          grace = setTimeout(resolve, CUT_SHORT_GRACE_MS);
+        }),
+      ]).then(() => {
+        clearTimeout(grace);
+        server.closeAllConnections();
+      });
+      return cancelled;
     },
     close: () => {
       closing ??= (async () => {

@@ -608,6 +608,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   try {
     response = await sendInvocation(permit, httpRequest, recorder, {
       timeouts: { ...input.timeouts, totalMs: plan.totalMs },
+      ...(context.responseBodyLimitBytes === undefined ? {} : { maxBodyBytes: context.responseBodyLimitBytes }),
       ...(input.signal === undefined ? {} : { signal: input.signal }),
     });
   } catch (error) {
@@ -671,7 +672,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   if (wireRequest.stream) {
     // Judged at the first token, before the caller's first part: a gateway's headers are sent with it.
     const streamInput = !logprobsAwaited ? input : { ...input, onPart: watchingLogprobs(input.onPart, () => warnings.push(logprobsUnreturned(wireRequest, candidate))) };
-    const streamed = await readStream(codec?.decodeStreamEvent ?? ((event) => adapter.decodeStreamEvent(event)), codec?.streamFraming ?? serverSentEventFraming, response, streamInput, started);
+    const streamed = await readStream(codec?.decodeStreamEvent ?? ((event) => adapter.decodeStreamEvent(event)), codec?.streamFraming ?? serverSentEventFraming, response, streamInput, started, apiKey);
     firstTokenMs = streamed.firstTokenMs;
     if (streamed.failure instanceof InterruptedError) {
       // The caller went away (or cancelled): nothing is wrong with the upstream, whose call was cut.
@@ -937,7 +938,9 @@ const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delt
 
 /**
  * Reads a streamed body (server-sent events, or NDJSON lines for Ollama's native API: `streamFraming`), forwarding parts as they arrive. Parts before the first content part are
- * held back, so an attempt that fails before answering can still fall back cleanly.
+ * held back, so an attempt that fails before answering can still fall back cleanly. An error the
+ * upstream reports in the stream has the key it was sent (`apiKey`) redacted from its message, as an
+ * error status's message has.
  */
 async function readStream(
   decodeStreamEvent: (event: ServerSentEvent) => StreamPart[],
@@ -945,6 +948,7 @@ async function readStream(
   response: TransportResponse,
   input: InvocationInput,
   started: number,
+  apiKey: string | undefined,
 ): Promise<StreamReading> {
   const decoder = new StringDecoder('utf8');
   const splitter = streamFraming();
@@ -957,7 +961,9 @@ async function readStream(
   let terminalMarkerMissing = false;
   let answerStarted = false;
 
-  const accept = (part: StreamPart): void => {
+  const accept = (decoded: StreamPart): void => {
+    // The message reaches the caller (the client's error event), the evidence row's error and logs.
+    const part = decoded.type === 'error' ? { ...decoded, message: redactCredential(decoded.message, apiKey) } : decoded;
     accumulator.add(part);
     input.onPartArrived?.(part);
     if (part.type !== 'error' && part.type !== 'stream-end') answerStarted = true;

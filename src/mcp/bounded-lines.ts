@@ -18,8 +18,9 @@ const TRAILING_ID = /"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*\}\s*$/;
  * dropped as it arrives, never held whole, and told to `onDropped` once its newline comes. The
  * SDK's stdio transport closes itself (and so `syndicate mcp` stops, cancelling every call) on a
  * message over its own 10 MiB buffer: a screenshot sent as MCP image content is that size.
+ * A whole line `screen` returns true for was answered there and is not passed on either.
  */
-export function boundedLines(input: Readable, limitBytes: number, onDropped: (message: DroppedMessage) => void): Transform {
+export function boundedLines(input: Readable, limitBytes: number, onDropped: (message: DroppedMessage) => void, screen?: (line: Buffer) => boolean): Transform {
   let held: Buffer[] = [];
   let heldBytes = 0;
   let dropping = false;
@@ -54,7 +55,10 @@ export function boundedLines(input: Readable, limitBytes: number, onDropped: (me
           onDropped({ bytes: heldBytes, id: id === undefined ? null : (JSON.parse(id) as string | number) });
           dropping = false;
           tail = Buffer.alloc(0);
-        } else this.push(Buffer.concat(held));
+        } else {
+          const line = Buffer.concat(held);
+          if (screen?.(line) !== true) this.push(line);
+        }
         held = [];
         heldBytes = 0;
       }

@@ -1,5 +1,6 @@
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { SyndicateError } from '../errors.js';
+import { tooDeeplyNestedAnswer } from './malformed-messages.js';
 import { createMcpServer, type McpServerOptions } from './server.js';
 
 /** The request headers the transport reads; nothing else (the gateway token above all) is handed on to the tools. */
@@ -41,6 +42,11 @@ export type McpHttpEndpoint = (request: McpHttpRequest) => Promise<McpHttpExchan
 export function mcpHttpEndpoint(options: McpServerOptions & Required<Pick<McpServerOptions, 'pipeline'>> & { bodyLimitBytes: number }): McpHttpEndpoint {
   const { bodyLimitBytes, ...serverOptions } = options;
   return async (request) => {
+    // Refused before the SDK, whose validation of a body nested thousands deep overflows the stack.
+    const tooDeep = request.method === 'POST' ? tooDeeplyNestedAnswer(request.body) : undefined;
+    if (tooDeep !== undefined) {
+      return { response: new Response(JSON.stringify(tooDeep), { status: 400, headers: { 'content-type': 'application/json' } }), ended: Promise.resolve() };
+    }
     const mcp = createMcpServer(serverOptions);
     // The tools' registration advertised `listChanged` (true on stdio); a stateless server lives for one
     // request and has no channel to the client afterwards, so it can never send that notification.

@@ -1,5 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isRecord, MAX_JSON_NESTING, pointerPastNesting, tryParseJson } from '../wire/json.js';
 import type { DroppedMessage } from './bounded-lines.js';
 
 /** JSON-RPC 2.0's codes for a line that is not JSON, and for JSON that is not a request. */
@@ -41,4 +42,37 @@ export function answerTooLongMessage(transport: Transport, message: DroppedMessa
     },
   } as unknown as JSONRPCMessage;
   transport.send(answer).catch(() => undefined);
+}
+
+/**
+ * The answer to a message (an HTTP body or a stdio line, already framed) whose arrays and objects nest
+ * more than `MAX_JSON_NESTING` deep — which the SDK's own validation would overflow the stack on, and
+ * which the gateway's readers refuse as well: Invalid Request (-32600) naming the limit and the field,
+ * to the request's id when it has one. Undefined for any other text (not JSON included: the SDK answers that).
+ */
+export function tooDeeplyNestedAnswer(text: string): JSONRPCMessage | undefined {
+  // Parsed only when it has enough brackets to nest that deep: most messages are not read twice.
+  if (!hasMoreOpeningBrackets(text, MAX_JSON_NESTING)) return undefined;
+  const parsed = tryParseJson(text);
+  const pointer = pointerPastNesting(parsed);
+  if (pointer === undefined) return undefined;
+  const id = isRecord(parsed) && (typeof parsed.id === 'string' || typeof parsed.id === 'number') ? parsed.id : null;
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: INVALID_REQUEST,
+      message: `Invalid Request: ${pointer === '' ? 'the message' : pointer} nests arrays and objects more than ${MAX_JSON_NESTING} levels deep, the most syndicate reads: send arguments nested at most ${MAX_JSON_NESTING} levels deep`,
+    },
+  } as unknown as JSONRPCMessage;
+}
+
+/** Whether `text` holds more than `count` of `{` and `[` (strings included: an upper bound of its nesting). */
+function hasMoreOpeningBrackets(text: string, count: number): boolean {
+  let seen = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if ((code === 0x7b || code === 0x5b) && ++seen > count) return true;
+  }
+  return false;
 }

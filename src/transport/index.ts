@@ -1,6 +1,7 @@
 /** The transport: the only module that sends inference requests upstream (permit-gated, verbatim capture). */
 export {
   DEFAULT_TRANSPORT_TIMEOUTS,
+  MAX_RESPONSE_BODY_BYTES,
   sendInvocation,
   type CaptureEnd,
   type CaptureSink,

@@ -75,17 +75,63 @@ export function redactUrl(url: string): string {
   return `${parsed.protocol}//${userInfo}${parsed.host}${parsed.pathname}${query}`;
 }
 
-/** A credential shorter than this is not searched for: replacing a few common characters would garble the text and hide nothing. */
+/**
+ * A credential shorter than this is not searched for, nor is a run of fewer of its characters: replacing
+ * a few common characters would garble the text and hide nothing.
+ */
 const SHORTEST_REDACTED_CREDENTIAL = 8;
 
+/** The visible end of a masked key (`sk-proj-****…wxyz`, `sk-a...wxyz`) that identifies it: OpenAI shows four characters. */
+const SHORTEST_MASKED_END = 4;
+
+/** A word holding a mask (three or more `*`, `•` or `.`, or `…`) between what it shows of a key. */
+const MASKED_WORD = /[^\s"'`,;:()[\]{}<>]*(?:[*•]{3,}|\.{3,}|…)[^\s"'`,;:()[\]{}<>]*/gu;
+const MASK_RUN = /[*•]{3,}|\.{3,}|…/u;
+const LAST_MASK_RUN = /(?:[*•]{3,}|\.{3,}|…)(?!.*(?:[*•]{3,}|\.{3,}|…))/u;
+
 /**
- * `text` (an upstream's error message) with every occurrence of `credential` (the key syndicate
- * sent) replaced by `[redacted]`: some servers quote the key they refused (`Incorrect API key
- * provided: sk-…`), and the message is printed, stored in evidence and returned to gateway clients.
+ * `text` (an upstream's error message, in its status answer or in its stream) with the key syndicate
+ * sent redacted wherever it is quoted: whole (`Incorrect API key provided: sk-…`), in part (a run of
+ * at least 8 of its characters), or masked with its ends shown (`sk-proj-****…wxyz`), each replaced by
+ * `[redacted]`. The message is printed, stored in evidence and returned to gateway clients.
  */
 export function redactCredential(text: string, credential: string | undefined): string {
   if (credential === undefined || credential.length < SHORTEST_REDACTED_CREDENTIAL) return text;
-  return text.split(credential).join(REDACTED);
+  const whole = text.split(credential).join(REDACTED);
+  return redactCredentialRuns(redactMaskedCredential(whole, credential), credential);
+}
+
+/** Each masked word whose shown start or end is the credential's. */
+function redactMaskedCredential(text: string, credential: string): string {
+  return text.replace(MASKED_WORD, (matched) => {
+    // A sentence's full stop after the shown end is not part of it (an ellipsis is a mask).
+    const fullStop = /[^.]\.$/u.test(matched) ? '.' : '';
+    const word = matched.slice(0, matched.length - fullStop.length);
+    const head = word.slice(0, word.search(MASK_RUN));
+    const lastMask = LAST_MASK_RUN.exec(word);
+    const tail = lastMask === null ? '' : word.slice(lastMask.index + lastMask[0].length);
+    const shownStart = head.length >= SHORTEST_MASKED_END && credential.startsWith(head);
+    const shownEnd = tail.length >= SHORTEST_MASKED_END && credential.endsWith(tail);
+    return shownStart || shownEnd ? REDACTED + fullStop : matched;
+  });
+}
+
+/** Every run of at least `SHORTEST_REDACTED_CREDENTIAL` characters of `text` that occurs in the credential. */
+function redactCredentialRuns(text: string, credential: string): string {
+  let output = '';
+  let index = 0;
+  while (index < text.length) {
+    let end = index + SHORTEST_REDACTED_CREDENTIAL;
+    if (end <= text.length && credential.includes(text.slice(index, end))) {
+      while (end < text.length && credential.includes(text.slice(index, end + 1))) end += 1;
+      output += REDACTED;
+      index = end;
+    } else {
+      output += text[index];
+      index += 1;
+    }
+  }
+  return output;
 }
 
 function decodeURIComponentSafe(text: string): string {

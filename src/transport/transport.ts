@@ -100,9 +100,19 @@ export interface CaptureSink {
   onRetry?(reason: string): void;
 }
 
+/**
+ * The most of an upstream body read whole (`readAll`, `text`: a non-streamed answer, an error
+ * answer): a broken or hostile upstream sending gigabytes, or a body that never ends, fails the
+ * call instead of growing the process without bound. Generous: 2 048 embeddings of 3 072
+ * dimensions as JSON are about 125 MB.
+ */
+export const MAX_RESPONSE_BODY_BYTES = 256 * 1024 * 1024;
+
 export interface SendInvocationOptions {
   /** Missing clocks take DEFAULT_TRANSPORT_TIMEOUTS. */
   timeouts?: Partial<TransportTimeouts>;
+  /** The most of the body `readAll` and `text` read (default `MAX_RESPONSE_BODY_BYTES`). */
+  maxBodyBytes?: number;
   /** Aborting ends the call (`interrupted`, or the signal's reason when it is a SyndicateError). */
   signal?: AbortSignal;
 }
@@ -123,7 +133,7 @@ export interface TransportResponse {
    * cancels the call.
    */
   body: AsyncIterable<Buffer>;
-  /** The whole body (throws like `body`). */
+  /** The whole body (throws like `body`); a body longer than the call's `maxBodyBytes` fails the call (`upstream_response_too_large`). */
   readAll(): Promise<Buffer>;
   /** The whole body as UTF-8 text. */
   text(): Promise<string>;
@@ -448,6 +458,7 @@ export async function sendInvocation(
   spendVerifiedPermit(permit);
 
   const timeouts: TransportTimeouts = { ...DEFAULT_TRANSPORT_TIMEOUTS, ...options.timeouts };
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_RESPONSE_BODY_BYTES;
   const call: CallDescription = { host: target.host, url: redactUrl(request.url) };
   const body = Buffer.from(request.body, 'utf8');
   const headers: Record<string, string> = { host: target.host };
@@ -644,7 +655,22 @@ export async function sendInvocation(
       });
       const readAll = async (): Promise<Buffer> => {
         const parts: Buffer[] = [];
-        for await (const chunk of queue) parts.push(chunk);
+        let length = 0;
+        for await (const chunk of queue) {
+          length += chunk.length;
+          if (length > maxBodyBytes) {
+            const tooLarge = new UpstreamError(`${call.host} sent a response body of more than ${maxBodyBytes} bytes, the most read whole; the call was stopped there`, {
+              code: 'upstream_response_too_large',
+              status,
+              // As a malformed answer: not retried elsewhere, where the same request could draw as much again.
+              isRetryable: false,
+              hint: 'the upstream is broken or not the engine its provider record names; what it sent up to the limit is in the evidence',
+            });
+            finish(tooLarge);
+            throw tooLarge;
+          }
+          parts.push(chunk);
+        }
         return Buffer.concat(parts);
       };
       resolve({

@@ -155,6 +155,24 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
     }
   });
 
+  it('a tool call whose arguments nest deeper than 128 levels: a JSON-RPC Invalid Request naming the limit and the field (it was a "Maximum call stack size exceeded" tool error); the server keeps answering', async () => {
+    const client = await connect();
+    let deep: Record<string, unknown> = { text: 'x' };
+    for (let level = 0; level < 1_000; level += 1) deep = { a: deep };
+    const failure = await call(client, 'classify', { text: 'hello', extra: deep }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Error);
+    const message = (failure as Error).message;
+    expect(message).toContain('Invalid Request: /params/arguments/extra/a nests arrays and objects more than 128 levels deep');
+    expect(message).toContain('-32600');
+    expect(message).not.toContain('call stack');
+    // 128 levels in all pass, and the server still answers.
+    let allowed: Record<string, unknown> = { text: 'x' };
+    for (let level = 0; level < 120; level += 1) allowed = { a: allowed };
+    const result = await call(client, 'classify', { text: 'hello', extra: allowed });
+    expect(text(result)).not.toContain('call stack');
+    expect(text(await call(client, 'classify', { text: 'hello' }))).toContain('public');
+  });
+
   it("a body above the gateway's limit is refused with its 413, before it is read", async () => {
     // Declared larger than the 32 MiB limit; only its head is sent (the gateway answers without reading the rest).
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {

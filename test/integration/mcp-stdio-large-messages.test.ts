@@ -69,4 +69,19 @@ describe('syndicate mcp: large messages on stdio', () => {
     expect(after.isError, toolText(after)).toBeFalsy();
     expect(stderr).not.toContain('stopping');
   });
+
+  it('a tool call whose arguments nest deeper than 128 levels is an Invalid Request naming the limit and the field (it was a "Maximum call stack size exceeded" tool error); the server keeps serving', { timeout: 90_000 }, async () => {
+    let deep: Record<string, unknown> = { text: 'x' };
+    for (let level = 0; level < 1_000; level += 1) deep = { a: deep };
+    const refusal = await client.callTool({ name: 'classify', arguments: { text: 'hello', extra: deep } }).then(
+      (result) => result,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(McpError);
+    expect((refusal as McpError).code).toBe(-32600);
+    expect((refusal as McpError).message).toContain('Invalid Request: /params/arguments/extra/a nests arrays and objects more than 128 levels deep, the most syndicate reads');
+    const after = (await client.callTool({ name: 'classify', arguments: { text: 'hello' } })) as CallToolResult;
+    expect(after.isError, toolText(after)).toBeFalsy();
+    expect(stderr).not.toContain('stopping');
+  });
 });

@@ -4,6 +4,7 @@
  * evidence row's error and returns to a gateway client never carries the key, and the hint names
  * the variable the key came from (or says the record sends none).
  */
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { Scenario } from '../helpers/scenario.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
+import { getEvidence } from '../../src/evidence/index.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { FAKE_KEY_ENV, startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
@@ -148,4 +150,68 @@ describe('a hold shared by the gateway: another process prints the hint the gate
     expect(hint).not.toContain('5xx');
     expect(hosted.exchanges.length).toBe(sent);
   }, 90_000);
+});
+
+describe('gateway: a hosted upstream that quotes the key, masked, in an error event mid-stream', () => {
+  // OpenAI's masking: the key's start and its last four characters.
+  const MASKED = 'sk-fake-********-key';
+  const QUOTED = `Incorrect API key provided: ${MASKED}. The key was revoked while streaming.`;
+  const PARTS = ['sk-fake-', '-key', 'fake-upstream'];
+  let openaiHosted: FakeEngine;
+  let anthropicHosted: FakeEngine;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    openaiHosted = await startFakeEngine({ kind: 'openai' });
+    anthropicHosted = await startFakeEngine({ kind: 'anthropic' });
+    gateway = await startTestGateway({
+      providers: [
+        { id: 'hosted', class: 'approved_hosted', wire: 'openai', baseUrl: openaiHosted.baseUrl, auth: true, models: [{ id: 'gpt-4o-mini', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }] },
+        { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: anthropicHosted.baseUrl, auth: true, models: [{ id: 'claude-sonnet-4-20250514', price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await openaiHosted?.close();
+    await anthropicHosted?.close();
+  });
+
+  const expectRedacted = async (failure: unknown, evidenceId: string | null): Promise<void> => {
+    expect(failure).toBeInstanceOf(Error);
+    const message = (failure as Error).message;
+    expect(message).toContain('Incorrect API key provided: [redacted]. The key was revoked while streaming.');
+    for (const part of PARTS) expect(message).not.toContain(part);
+    // The client reads the error event before the row is finished: wait for it.
+    await expect.poll(async () => {
+      await gateway.settled();
+      return getEvidence(gateway.store, evidenceId ?? '')?.state;
+    }).toBe('failed');
+    const record = getEvidence(gateway.store, evidenceId ?? '');
+    const error = JSON.stringify(record?.error);
+    expect(error).toContain('Incorrect API key provided: [redacted].');
+    for (const part of PARTS) expect(error).not.toContain(part);
+  };
+
+  it('OpenAI wire to an OpenAI client: the SDK throws the message with the key redacted; so is the evidence row\'s error', async () => {
+    openaiHosted.setFault({ errorMidStream: QUOTED }, 1);
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const { data: stream, response } = await client.chat.completions.create({ model: 'hosted:gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hello' }] }).withResponse();
+    const failure = await (async () => {
+      for await (const _chunk of stream);
+    })().catch((caught: unknown) => caught);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    await expectRedacted(failure, response.headers.get('x-syndicate-evidence'));
+  });
+
+  it('Anthropic wire to an Anthropic client: the same', async () => {
+    anthropicHosted.setFault({ errorMidStream: QUOTED }, 1);
+    const client = new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const { data: stream, response } = await client.messages.create({ model: 'claude:claude-sonnet-4-20250514', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hello' }] }).withResponse();
+    const failure = await (async () => {
+      for await (const _event of stream);
+    })().catch((caught: unknown) => caught);
+    expect(failure).toBeInstanceOf(Anthropic.APIError);
+    await expectRedacted(failure, response.headers.get('x-syndicate-evidence'));
+  });
 });

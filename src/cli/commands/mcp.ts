@@ -44,7 +44,7 @@ Examples:
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
         onPolicyChange: (change) => reportPolicyChange(output, change),
       });
-      const [{ answerMalformedMessages, answerTooLongMessage }, { boundedLines }, { INPUT_LIMIT_BYTES }] = await Promise.all([
+      const [{ answerMalformedMessages, answerTooLongMessage, tooDeeplyNestedAnswer }, { boundedLines }, { INPUT_LIMIT_BYTES }] = await Promise.all([
         import('../../mcp/malformed-messages.js'),
         import('../../mcp/bounded-lines.js'),
         import('../../validation/input-file.js'),
@@ -54,6 +54,11 @@ Examples:
       const lines = boundedLines(process.stdin, INPUT_LIMIT_BYTES, (dropped) => {
         output.warn(`a message over the ${INPUT_LIMIT_BYTES / (1024 * 1024)} MiB input limit was not read (${dropped.bytes} bytes${dropped.id === null ? '' : `, request ${dropped.id}`})`);
         answerTooLongMessage(transport, dropped, INPUT_LIMIT_BYTES);
+      }, (line) => {
+        // Nested deeper than the SDK's validation can take (it overflows the stack): answered here instead.
+        const answer = tooDeeplyNestedAnswer(line.toString('utf8'));
+        if (answer !== undefined) transport.send(answer).catch(() => undefined);
+        return answer !== undefined;
       });
       const transport = new StdioServerTransport(lines, process.stdout, { maxBufferSize: 2 * INPUT_LIMIT_BYTES });
       answerMalformedMessages(transport);

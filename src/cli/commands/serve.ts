@@ -81,7 +81,8 @@ then daily (as \`evidence prune\` does), each deletion reported on stderr.
 
 Signals: SIGTERM or Ctrl-C stop after the requests in flight (exit 0), for at most --drain-timeout
 (default ${DEFAULT_DRAIN_TIMEOUT}): those still running then, or at a second signal, are cancelled — each
-recorded as cancelled by the caller with the bytes so far — and serve exits 130 (Ctrl-C) or 143
+recorded as cancelled by the caller with the bytes so far, a stream ending with its API's error
+event — and serve exits 130 (Ctrl-C) or 143
 (SIGTERM). SIGHUP re-reads policy.yaml and the
 token file now (edits are otherwise picked up within a second; an invalid policy keeps requests
 local, a missing or empty token file refuses every request until a token is back).`,
@@ -208,9 +209,7 @@ local, a missing or empty token file refuses every request until a token is back
         close: () => running.close(),
         cancelInFlight: (why) => {
           const reason = new InterruptedError(`the gateway stopped (${why}) before the answer ended`, { hint: 'the attempt is recorded as cancelled by the caller, with what was received so far' });
-          const cancelled = running.gateway.cancelInFlight(reason);
-          running.server.closeAllConnections();
-          return cancelled;
+          return running.cutShort(reason);
         },
       });
       await stopEngines(output, engines);

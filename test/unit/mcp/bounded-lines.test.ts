@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { boundedLines, type DroppedMessage } from '../../../src/mcp/bounded-lines.js';
+import { tooDeeplyNestedAnswer } from '../../../src/mcp/malformed-messages.js';
 
 /** What `boundedLines` passes on and drops when `chunks` arrive in that order. */
 async function through(chunks: string[], limitBytes: number): Promise<{ lines: string; dropped: DroppedMessage[] }> {
@@ -37,5 +38,21 @@ describe('boundedLines', () => {
     const atLimit = `{"p":"${'z'.repeat(64 - 8)}"}`;
     expect(atLimit).toHaveLength(64);
     expect(await through([`${atLimit}\n`, '{"tail":1}'], 64)).toEqual({ lines: `${atLimit}\n{"tail":1}`, dropped: [] });
+  });
+});
+
+describe('tooDeeplyNestedAnswer', () => {
+  const nested = (levels: number): string => `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
+  it('128 levels in all pass (and so does text that is not JSON: the SDK answers it)', () => {
+    expect(tooDeeplyNestedAnswer(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":${nested(126)}}}`)).toBeUndefined();
+    expect(tooDeeplyNestedAnswer(`${'['.repeat(500)}`)).toBeUndefined();
+  });
+  it('129: Invalid Request to the request\'s id, naming the limit and the field', () => {
+    expect(tooDeeplyNestedAnswer(`{"jsonrpc":"2.0","id":"c-1","method":"tools/call","params":{"arguments":{"x":${nested(126)}}}}`)).toEqual({
+      jsonrpc: '2.0',
+      id: 'c-1',
+      error: { code: -32600, message: 'Invalid Request: /params/arguments/x/a nests arrays and objects more than 128 levels deep, the most syndicate reads: send arguments nested at most 128 levels deep' },
+    });
+    expect(tooDeeplyNestedAnswer(`[${nested(200)}]`)).toMatchObject({ id: null, error: { code: -32600 } });
   });
 });

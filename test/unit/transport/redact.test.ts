@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactRequestHeaders, redactResponseHeaders, redactUrl } from '../../../src/transport/index.js';
+import { redactCredential, redactRequestHeaders, redactResponseHeaders, redactUrl } from '../../../src/transport/index.js';
 
 describe('redaction', () => {
   it('redacts every credential-bearing request header and keeps the rest', () => {
@@ -56,5 +56,29 @@ describe('redaction', () => {
     );
     expect(redactUrl('http://127.0.0.1:11434/v1/chat/completions')).toBe('http://127.0.0.1:11434/v1/chat/completions');
     expect(redactUrl('not a url')).toBe('not a url');
+  });
+
+  describe('redactCredential (an upstream error message quoting the key)', () => {
+    const KEY = 'sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXyZ0';
+    it('the whole key', () => {
+      expect(redactCredential(`Incorrect API key provided: ${KEY}.`, KEY)).toBe('Incorrect API key provided: [redacted].');
+    });
+    it("masked as OpenAI masks it (start and last four shown), or with either end only", () => {
+      expect(redactCredential(`Incorrect API key provided: sk-proj-${'*'.repeat(24)}XyZ0. You can find your API key at https://platform.openai.com/account/api-keys.`, KEY)).toBe(
+        'Incorrect API key provided: [redacted]. You can find your API key at https://platform.openai.com/account/api-keys.',
+      );
+      expect(redactCredential('key "sk-p...XyZ0" was revoked', KEY)).toBe('key "[redacted]" was revoked');
+      expect(redactCredential('key ****XyZ0 is over its quota', KEY)).toBe('key [redacted] is over its quota');
+      expect(redactCredential('key sk-proj-Ab3d•••• expired', KEY)).toBe('key [redacted] expired');
+      expect(redactCredential('key sk-proj-Ab3d… expired', KEY)).toBe('key [redacted] expired');
+    });
+    it('a run of eight or more of its characters, quoted without a mask', () => {
+      expect(redactCredential('token Ef6hIj9kLm2n rejected', KEY)).toBe('token [redacted] rejected');
+    });
+    it('leaves a mask that shows another key, ellipses in prose and short keys alone', () => {
+      expect(redactCredential('key sk-other****9999 is not yours... try again', KEY)).toBe('key sk-other****9999 is not yours... try again');
+      expect(redactCredential('Incorrect API key provided: abc1234.', 'abc1234')).toBe('Incorrect API key provided: abc1234.');
+      expect(redactCredential('anything', undefined)).toBe('anything');
+    });
   });
 });

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../../../src/errors.js';
 import type { VerifiedPermit } from '../../../src/permits/index.js';
-import { sendInvocation, type TransportResponse } from '../../../src/transport/index.js';
+import { MAX_RESPONSE_BODY_BYTES, sendInvocation, type TransportResponse } from '../../../src/transport/index.js';
 import type { WireHttpRequest } from '../../../src/wire/adapter.js';
 import { startRawHttpServer, type RawRequestPlan } from '../../helpers/raw-http-server.js';
 import { delay, PermitFactory, RecordingSink, startServer, type TestServer } from './harness.js';
@@ -327,6 +327,50 @@ describe('transport', () => {
     } finally {
       clearInterval(timer);
     }
+  });
+
+  describe('the bound on a body read whole', () => {
+    /** An upstream that answers 200 and writes the same 64 KiB for ever, as fast as the socket takes it. */
+    const endless: Parameters<typeof startServer>[0] = (_request, response) => {
+      const block = Buffer.alloc(64 * 1024, 0x20);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write('{"data":[');
+      const pump = (): void => {
+        while (!response.destroyed && response.write(block));
+        if (!response.destroyed) response.once('drain', pump);
+      };
+      pump();
+    };
+
+    it('an endless body fails the call once past the bound (upstream_response_too_large, not retried), the socket closed and the capture partial', async () => {
+      const { baseUrl, permit } = await serve(endless);
+      const sink = new RecordingSink();
+      const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: FAST, maxBodyBytes: 1024 * 1024 });
+      const failure = await rejectionOf(response.text());
+      expect(failure).toBeInstanceOf(UpstreamError);
+      expect(failure).toMatchObject({ code: 'upstream_response_too_large', isRetryable: false, status: 200 });
+      expect(failure.message).toContain('sent a response body of more than 1048576 bytes');
+      const end = await response.done;
+      expect(end.complete).toBe(false);
+      expect(end.error?.code).toBe('upstream_response_too_large');
+      // Stopped at the bound: at most one socket read past it.
+      expect(end.bytesReceived).toBeGreaterThan(1024 * 1024);
+      expect(end.bytesReceived).toBeLessThan(2 * 1024 * 1024);
+    });
+
+    it('a body of exactly the bound is read whole; the default bound holds 2 048 embeddings of 3 072 dimensions as JSON', async () => {
+      const body = `{"a":"${'x'.repeat(1024 * 1024 - 8)}"}`;
+      expect(Buffer.byteLength(body)).toBe(1024 * 1024);
+      const { baseUrl, permit } = await serve((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(body);
+      });
+      const response = await sendInvocation(permit, chatRequest(baseUrl), new RecordingSink(), { timeouts: FAST, maxBodyBytes: 1024 * 1024 });
+      expect(await response.text()).toBe(body);
+      expect((await response.done).complete).toBe(true);
+      // A float as OpenAI writes it (`-0.0123456789,`): about 20 bytes each.
+      expect(MAX_RESPONSE_BODY_BYTES).toBeGreaterThan(2048 * 3072 * 20);
+    });
   });
 
   describe('connect timeout', () => {
