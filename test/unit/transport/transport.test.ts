@@ -291,14 +291,16 @@ describe('transport', () => {
       })();
     });
     const sink = new RecordingSink();
-    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: { ...FAST, idleMs: 300 } });
+    // An idle timeout well above a loaded machine's scheduling stalls (upstream and reader share this
+    // process: a stall of 300 ms once fired it while the upstream's data waited in the socket).
+    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: { ...FAST, idleMs: 1000 } });
     const reader = response.body[Symbol.asyncIterator]();
     const first = await reader.next();
     expect(first.done).toBe(false);
     // The reader stops: the upstream is held back well before it wrote everything.
     while (!upstream.blocked && !upstream.finished) await delay(20);
     // Behind for longer than the idle timeout: not a silent upstream, and still held back.
-    await delay(700);
+    await delay(1400);
     expect(upstream.finished).toBe(false);
     expect(upstream.written).toBeLessThan(total / 2);
     let received = (first.value as Buffer).length;
