@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { idCreationRange } from '../common/ids.js';
 import { CheckFailedError, StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { MAX_BLOCK_BYTES } from './blocks.js';
 import { CHUNK_KEY_SPAN, GENESIS_HASH, latestPrune, verifyChainRange, walkChainRange, type ChainBreak } from './chain.js';
 
 export interface PruneOptions {
@@ -11,6 +12,8 @@ export interface PruneOptions {
   dryRun?: boolean;
   /** Envelopes per transaction, so a running gateway waits at most one batch for its writes. */
   batchEnvelopes?: number;
+  /** Bytes per transaction at most (`PRUNE_BATCH_BYTES`), as `batchEnd` counts them. */
+  batchBytes?: number;
   /**
    * Delete the rows even where their chain is broken (an edited or missing row), recording the
    * break in the prune's record. Without it a prune that finds a break deletes nothing of that
@@ -43,6 +46,16 @@ export interface PruneResult {
 }
 
 const DEFAULT_BATCH_ENVELOPES = 2000;
+
+/**
+ * The request and response bytes one batch proves at most (besides its envelopes): proving them is
+ * what holds the write lock, and every other writer — a gateway, a `run` — waits for it, failing
+ * busy after its 5 s busy timeout. By envelopes alone, a batch of 2 000 agent turns that each send
+ * a long conversation (its bytes stored once, as shared blocks, but hashed whole for every turn)
+ * held it for seconds: 2 000 envelopes of 470 KB, 2.4 s on an idle 2-core VM, 4.3 s under load.
+ * At 32 MiB a batch takes ~0.1 s; 2 000 small envelopes stay one batch.
+ */
+export const PRUNE_BATCH_BYTES = 32 * 1024 * 1024;
 
 /**
  * Retention: deletes the chained envelopes created before `olderThan` — their rows, their byte
@@ -155,8 +168,9 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
     const headRow = chainHead.get() as { seq: number; hash: string } | undefined;
     return headRow?.hash ?? GENESIS_HASH;
   };
-  for (let start = fromSeq; start <= throughSeq; start += batch) {
-    const end = Math.min(throughSeq, start + batch - 1);
+  const batchBytes = options.batchBytes ?? PRUNE_BATCH_BYTES;
+  for (let start = fromSeq, end = 0; start <= throughSeq; start = end + 1) {
+    end = batchEnd(store, start, Math.min(throughSeq, start + batch - 1), batchBytes);
     store.transaction(() => {
       // Another prune (a second process) may have deleted part of this run since: go on after it.
       const first = Math.max(start, (latestPrune(store)?.throughSeq ?? 0) + 1);
@@ -212,6 +226,32 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
     result.permits = store.statement('DELETE FROM permits WHERE expires_at < ?').run(olderThan).changes;
   });
   return result;
+}
+
+/**
+ * The last chain position of the batch that starts at `start`: at most `last`, and no further than
+ * the envelopes whose bytes add up to `budget` (the first one always). Counted from the stored lengths, a
+ * chunk stored as blocks as `MAX_BLOCK_BYTES` per block (an upper bound: their lengths are not
+ * read). Read before the batch's transaction: chained rows do not change, and a row another prune
+ * deleted meanwhile is skipped in it.
+ */
+function batchEnd(store: Store, start: number, last: number, budget: number): number {
+  const sizes = store
+    .statement(
+      `SELECT e.chain_seq, (SELECT coalesce(sum(length(c.bytes) + CASE WHEN c.block_ids IS NULL THEN 0 ELSE (length(c.block_ids) - length(replace(c.block_ids, ',', '')) + 1) * ${MAX_BLOCK_BYTES} END), 0)
+          FROM evidence_chunks c WHERE c.key BETWEEN e.row_key * ${CHUNK_KEY_SPAN} AND e.row_key * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1})
+         FROM evidence e WHERE e.chain_seq BETWEEN ? AND ? ORDER BY e.chain_seq`,
+    )
+    .raw(true)
+    .iterate(start, last) as IterableIterator<[number, number]>;
+  let end: number | undefined;
+  let bytes = 0;
+  for (const [seq, size] of sizes) {
+    bytes += size;
+    if (bytes > budget && end !== undefined) break;
+    end = seq;
+  }
+  return end ?? last;
 }
 
 function chainBrokenError(brokenAt: ChainBreak, deletedSoFar: number): CheckFailedError {
