@@ -1,4 +1,4 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { idCreationRange } from '../common/ids.js';
 import { CheckFailedError, StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -79,6 +79,16 @@ export function pruneEvidence(store: Store, options: PruneOptions): PruneResult 
 }
 
 /**
+ * How long `pruneEvidenceYielding` leaves the write lock free between two batches. Another process
+ * waiting for it (a `run`, a gateway's group commit) is SQLite's busy handler polling the lock,
+ * every 100 ms once it has waited a quarter of a second: a batch begun as soon as the last one
+ * committed took the lock back before that poll, and the writer waited through every batch of a
+ * long prune — past its 5 s busy timeout (exit 6; a gateway's 503). A pause of one poll interval
+ * lets it in, and costs 0.1 s per batch (2 000 envelopes).
+ */
+export const PRUNE_BATCH_PAUSE_MS = 100;
+
+/**
  * `pruneEvidence` for a process that serves requests meanwhile (`serve`'s retention): the same
  * batches, with the event loop let run between them, so requests wait one batch at most — a
  * synchronous prune of a big store would hold every request until its last batch. `shouldStop`
@@ -90,8 +100,10 @@ export async function pruneEvidenceYielding(store: Store, options: PruneOptions 
   const steps = pruneSteps(store, options);
   let latest: PruneResult | undefined;
   for (;;) {
-    // Before each batch, the first included: the caller goes on at once.
-    await yieldToEventLoop();
+    // Before each batch, the first included: the caller goes on at once. After a committed batch,
+    // the write lock is left free long enough for another process waiting for it to take it.
+    if (latest === undefined || options.dryRun === true) await yieldToEventLoop();
+    else await sleep(PRUNE_BATCH_PAUSE_MS);
     if (options.shouldStop?.() === true) return latest;
     const step = steps.next();
     if (step.done === true) return step.value;
