@@ -242,10 +242,10 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
 
 /**
  * The last chain position of the batch that starts at `start`: at most `last`, and no further than
- * the envelopes whose bytes add up to `budget` (the first one always). Counted from the stored lengths, a
- * chunk stored as blocks as `MAX_BLOCK_BYTES` per block (an upper bound: their lengths are not
- * read). Read before the batch's transaction: chained rows do not change, and a row another prune
- * deleted meanwhile is skipped in it.
+ * the envelopes whose bytes add up to `budget` (the first one always). Counted from the stored
+ * lengths, a chunk stored as blocks as `MAX_BLOCK_BYTES` per block (an upper bound: their lengths
+ * are not read). Read before the batch's transaction: chained rows do not change, and a row another
+ * prune deleted meanwhile is skipped in it.
  */
 function batchEnd(store: Store, start: number, last: number, budget: number): number {
   const sizes = store

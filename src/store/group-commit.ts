@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../errors.js';
-import { storeErrorFrom, type Store } from './store.js';
+import { storeErrorFrom, storeFailureReason, type Store } from './store.js';
 
 /** One queued piece of work and the promise waiting for its commit. */
 interface Unit {
@@ -226,7 +226,7 @@ export class GroupCommitter {
       this.busyRetries = 0;
       return true;
     } catch (error) {
-      const busy = error instanceof Error && error.name === 'SqliteError' && /^SQLITE_BUSY/.test((error as NodeJS.ErrnoException).code ?? '');
+      const busy = error instanceof Error && error.name === 'SqliteError' && storeFailureReason((error as NodeJS.ErrnoException).code ?? '') === 'busy';
       const now = Date.now();
       this.busySince ??= now;
       if (!busy || now - this.busySince >= busyTimeoutMs) {
@@ -235,6 +235,7 @@ export class GroupCommitter {
         throw error;
       }
       this.busyRetries += 1;
+      // Scheduled: units queued meanwhile join this retry rather than start a batch of their own.
       this.scheduled = true;
       setTimeout(() => this.commitQueued(), Math.min(20, 2 ** this.busyRetries));
       return false;
