@@ -7,7 +7,7 @@ export const BLOCK_STORAGE_MIN_BYTES = 64 * 1024;
 
 /** Block sizes: no cut before MIN, a cut wherever the rolling hash says after it (~8 KiB apart on average), at most MAX. */
 const MIN_BLOCK_BYTES = 2 * 1024;
-const MAX_BLOCK_BYTES = 64 * 1024;
+export const MAX_BLOCK_BYTES = 64 * 1024;
 const CUT_MASK = (1 << 13) - 1;
 
 /**

@@ -1,7 +1,8 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { idCreationRange } from '../common/ids.js';
 import { CheckFailedError, StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { MAX_BLOCK_BYTES } from './blocks.js';
 import { CHUNK_KEY_SPAN, GENESIS_HASH, latestPrune, verifyChainRange, walkChainRange, type ChainBreak } from './chain.js';
 
 export interface PruneOptions {
@@ -11,6 +12,8 @@ export interface PruneOptions {
   dryRun?: boolean;
   /** Envelopes per transaction, so a running gateway waits at most one batch for its writes. */
   batchEnvelopes?: number;
+  /** Bytes per transaction at most (`PRUNE_BATCH_BYTES`), as `batchEnd` counts them. */
+  batchBytes?: number;
   /**
    * Delete the rows even where their chain is broken (an edited or missing row), recording the
    * break in the prune's record. Without it a prune that finds a break deletes nothing of that
@@ -45,6 +48,16 @@ export interface PruneResult {
 const DEFAULT_BATCH_ENVELOPES = 2000;
 
 /**
+ * The request and response bytes one batch proves at most (besides its envelopes): proving them is
+ * what holds the write lock, and every other writer — a gateway, a `run` — waits for it, failing
+ * busy after its 5 s busy timeout. By envelopes alone, a batch of 2 000 agent turns that each send
+ * a long conversation (its bytes stored once, as shared blocks, but hashed whole for every turn)
+ * held it for seconds: 2 000 envelopes of 470 KB, 2.4 s on an idle 2-core VM, 4.3 s under load.
+ * At 32 MiB a batch takes ~0.1 s; 2 000 small envelopes stay one batch.
+ */
+export const PRUNE_BATCH_BYTES = 32 * 1024 * 1024;
+
+/**
  * Retention: deletes the chained envelopes created before `olderThan` — their rows, their byte
  * chunks, the request blocks no kept chunk uses — and the permits that expired before it. Only a
  * prefix of the chain is ever cut (an envelope is chained when it ends, so an old long stream
@@ -66,6 +79,16 @@ export function pruneEvidence(store: Store, options: PruneOptions): PruneResult 
 }
 
 /**
+ * How long `pruneEvidenceYielding` leaves the write lock free between two batches. Another process
+ * waiting for it (a `run`, a gateway's group commit) is SQLite's busy handler polling the lock,
+ * every 100 ms once it has waited a quarter of a second: a batch begun as soon as the last one
+ * committed took the lock back before that poll, and the writer waited through every batch of a
+ * long prune — past its 5 s busy timeout (exit 6; a gateway's 503). A pause of one poll interval
+ * lets it in, and costs 0.1 s per batch (2 000 envelopes).
+ */
+export const PRUNE_BATCH_PAUSE_MS = 100;
+
+/**
  * `pruneEvidence` for a process that serves requests meanwhile (`serve`'s retention): the same
  * batches, with the event loop let run between them, so requests wait one batch at most — a
  * synchronous prune of a big store would hold every request until its last batch. `shouldStop`
@@ -77,8 +100,10 @@ export async function pruneEvidenceYielding(store: Store, options: PruneOptions 
   const steps = pruneSteps(store, options);
   let latest: PruneResult | undefined;
   for (;;) {
-    // Before each batch, the first included: the caller goes on at once.
-    await yieldToEventLoop();
+    // Before each batch, the first included: the caller goes on at once. After a committed batch,
+    // the write lock is left free long enough for another process waiting for it to take it.
+    if (latest === undefined || options.dryRun === true) await yieldToEventLoop();
+    else await sleep(PRUNE_BATCH_PAUSE_MS);
     if (options.shouldStop?.() === true) return latest;
     const step = steps.next();
     if (step.done === true) return step.value;
@@ -155,8 +180,9 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
     const headRow = chainHead.get() as { seq: number; hash: string } | undefined;
     return headRow?.hash ?? GENESIS_HASH;
   };
-  for (let start = fromSeq; start <= throughSeq; start += batch) {
-    const end = Math.min(throughSeq, start + batch - 1);
+  const batchBytes = options.batchBytes ?? PRUNE_BATCH_BYTES;
+  for (let start = fromSeq, end = 0; start <= throughSeq; start = end + 1) {
+    end = batchEnd(store, start, Math.min(throughSeq, start + batch - 1), batchBytes);
     store.transaction(() => {
       // Another prune (a second process) may have deleted part of this run since: go on after it.
       const first = Math.max(start, (latestPrune(store)?.throughSeq ?? 0) + 1);
@@ -212,6 +238,32 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
     result.permits = store.statement('DELETE FROM permits WHERE expires_at < ?').run(olderThan).changes;
   });
   return result;
+}
+
+/**
+ * The last chain position of the batch that starts at `start`: at most `last`, and no further than
+ * the envelopes whose bytes add up to `budget` (the first one always). Counted from the stored
+ * lengths, a chunk stored as blocks as `MAX_BLOCK_BYTES` per block (an upper bound: their lengths
+ * are not read). Read before the batch's transaction: chained rows do not change, and a row another
+ * prune deleted meanwhile is skipped in it.
+ */
+function batchEnd(store: Store, start: number, last: number, budget: number): number {
+  const sizes = store
+    .statement(
+      `SELECT e.chain_seq, (SELECT coalesce(sum(length(c.bytes) + CASE WHEN c.block_ids IS NULL THEN 0 ELSE (length(c.block_ids) - length(replace(c.block_ids, ',', '')) + 1) * ${MAX_BLOCK_BYTES} END), 0)
+          FROM evidence_chunks c WHERE c.key BETWEEN e.row_key * ${CHUNK_KEY_SPAN} AND e.row_key * ${CHUNK_KEY_SPAN} + ${CHUNK_KEY_SPAN - 1})
+         FROM evidence e WHERE e.chain_seq BETWEEN ? AND ? ORDER BY e.chain_seq`,
+    )
+    .raw(true)
+    .iterate(start, last) as IterableIterator<[number, number]>;
+  let end: number | undefined;
+  let bytes = 0;
+  for (const [seq, size] of sizes) {
+    bytes += size;
+    if (bytes > budget && end !== undefined) break;
+    end = seq;
+  }
+  return end ?? last;
 }
 
 function chainBrokenError(brokenAt: ChainBreak, deletedSoFar: number): CheckFailedError {

@@ -67,7 +67,20 @@ type AttemptOutcome =
   /** Nothing reached the caller and the failure is one fallback may route around. */
   | { kind: 'retryable'; error: SyndicateError; report: AttemptReport }
   /** Stop here: a refusal, a bad request, or a failure after bytes reached the caller. */
-  | { kind: 'fatal'; error: SyndicateError; report: AttemptReport };
+  | { kind: 'fatal'; error: SyndicateError; report: AttemptReport }
+  /**
+   * The provider was registered again (another process's `provider register` or `add`) between the
+   * route's read of its record and the permit: nothing was issued, recorded or sent, and the
+   * request is routed again, on the record as it is now.
+   */
+  | { kind: 'reroute' };
+
+/**
+ * How many times one request is routed again because its provider was registered again meanwhile
+ * (`AttemptOutcome` `reroute`): each registration takes a write transaction, so a request is
+ * overtaken more than once only by a loop of registrations; after these it is refused as before.
+ */
+const MAX_REROUTES = 3;
 
 /**
  * The one governed path every surface uses: classify -> route -> permit -> invoke -> evidence.
@@ -77,6 +90,12 @@ type AttemptOutcome =
  * (exit 4) or `UpstreamError` (exit 5).
  */
 export async function invoke(context: PipelineContext, input: InvocationInput): Promise<InvocationResult> {
+  return invokeRouted(context, input, 0);
+}
+
+/** `invoke`, `reroutes` times routed again already (see `MAX_REROUTES`). */
+async function invokeRouted(context: PipelineContext, asked: InvocationInput, reroutes: number): Promise<InvocationResult> {
+  let input = asked;
   // Nothing is sent that could not be recorded: a long-running process's store file may have gone.
   context.storeFile?.check();
   const receivedAt = input.receivedAt ?? performance.now();
@@ -225,10 +244,13 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
         permitToken: hop === 0 ? input.permitToken : undefined,
         receivedAt,
         totalMs: leftMs,
+        // Only before anything of this request was called or recorded: routed again, it starts afresh.
+        mayReroute: hop === 0 && reroutes < MAX_REROUTES,
       });
     } finally {
       endCall();
     }
+    if (outcome.kind === 'reroute') return invokeRouted(context, asked, reroutes + 1);
     if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
     attempts.push(outcome.report);
     if (outcome.kind === 'fatal') throw outcome.error.withDetails({ requestId, sensitivity: classification.level, attempts });
@@ -260,6 +282,17 @@ export async function invoke(context: PipelineContext, input: InvocationInput): 
     hint: withUntried(unavailable.hint),
     details: { requestId, sensitivity: classification.level, attempts },
   });
+}
+
+/**
+ * A permit refused only because its provider's current version is no longer the one the route
+ * read: the provider was registered again meanwhile. The permit was the pipeline's own, issued for
+ * the version routed on, so nothing the caller did is out of scope.
+ */
+function registeredAgain(error: unknown): boolean {
+  if (!(error instanceof PolicyRefusalError) || error.code !== 'permit_out_of_scope') return false;
+  const differences = error.details?.['differences'];
+  return Array.isArray(differences) && differences.length > 0 && differences.every((difference: { field?: unknown }) => difference.field === 'providerVersion');
 }
 
 /** An engine's refusal of the request's tools (llama-server without `--jinja`, an Ollama model without tools). */
@@ -393,6 +426,8 @@ interface AttemptPlan {
   receivedAt: number;
   /** What is left of the time the caller allows, for this attempt's total timeout. */
   totalMs: number;
+  /** A permit of the pipeline's own refused for the provider's newer version may end the attempt as `reroute`. */
+  mayReroute: boolean;
 }
 
 async function attempt(context: PipelineContext, input: InvocationInput, plan: AttemptPlan): Promise<AttemptOutcome> {
@@ -497,6 +532,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       permit = await context.commits.run(issueAndVerify);
     }
   } catch (error) {
+    if (plan.mayReroute && plan.permitToken === undefined && registeredAgain(error)) return { kind: 'reroute' };
     return permitRefused(error, token);
   }
 

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../errors.js';
-import { storeErrorFrom, type Store } from './store.js';
+import { storeErrorFrom, storeFailureReason, type Store } from './store.js';
 
 /** One queued piece of work and the promise waiting for its commit. */
 interface Unit {
@@ -50,6 +50,9 @@ export class GroupCommitter {
   /** Set while deferred units wait for a batch: commits them when none starts in time. */
   private deferredTimer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
+  /** When the write lock was first found held by another connection for the queued units (see `begin`). */
+  private busySince: number | undefined;
+  private busyRetries = 0;
   private statements: { begin: Statement; commit: Statement; rollback: Statement; savepoint: Statement; release: Statement; rollbackTo: Statement } | undefined;
   readonly stats: GroupCommitStats = { batches: 0, units: 0, largestBatch: 0 };
 
@@ -137,8 +140,16 @@ export class GroupCommitter {
     try {
       // Preparing fails too when the connection is closed: every unit must still settle.
       sql = this.prepared();
-      sql.begin.run();
+      if (!this.begin(sql.begin)) {
+        // Another process holds the write lock: the units wait for it in the queue, in their order,
+        // while the event loop goes on (see `begin`).
+        this.queue = [...units, ...this.queue];
+        this.stats.batches -= 1;
+        this.stats.units -= units.length;
+        return;
+      }
     } catch (error) {
+      this.busySince = undefined;
       const failure = this.store.db.open
         ? storeErrorFrom(error, 'could not start the write transaction', this.store.path)
         : new StoreError('the store was closed before these writes could be committed', { hint: 'nothing was written; retry the request', cause: error });
@@ -194,6 +205,42 @@ export class GroupCommitter {
       const outcome = outcomes[index];
       if (outcome?.ok === true) unit.resolve(outcome.value);
       else unit.reject(outcome?.error);
+    }
+  }
+
+  /**
+   * BEGIN IMMEDIATE without SQLite's busy wait, which sleeps in this thread: a gateway whose batch
+   * waited for another process's write lock (a prune batch, a `run`, a backup tool) answered
+   * nothing meanwhile — not `/healthz`, not a request that needs no write — for up to the busy
+   * timeout. Busy: false, and a retry of the queue is scheduled, polling the lock more often than
+   * SQLite's busy handler does (every 20 ms at most); once the connection's busy timeout has passed
+   * since it was first found held, the busy error is thrown, as SQLite's own wait would have.
+   */
+  private begin(begin: Statement): boolean {
+    const { db } = this.store;
+    const busyTimeoutMs = db.pragma('busy_timeout', { simple: true }) as number;
+    db.pragma('busy_timeout = 0');
+    try {
+      begin.run();
+      this.busySince = undefined;
+      this.busyRetries = 0;
+      return true;
+    } catch (error) {
+      const busy = error instanceof Error && error.name === 'SqliteError' && storeFailureReason((error as NodeJS.ErrnoException).code ?? '') === 'busy';
+      const now = Date.now();
+      this.busySince ??= now;
+      if (!busy || now - this.busySince >= busyTimeoutMs) {
+        this.busySince = undefined;
+        this.busyRetries = 0;
+        throw error;
+      }
+      this.busyRetries += 1;
+      // Scheduled: units queued meanwhile join this retry rather than start a batch of their own.
+      this.scheduled = true;
+      setTimeout(() => this.commitQueued(), Math.min(20, 2 ** this.busyRetries));
+      return false;
+    } finally {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     }
   }
 

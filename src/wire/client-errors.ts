@@ -1,4 +1,4 @@
-import { EngineOperationError, InvalidInputError, PolicyRefusalError, SessionChainBrokenError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
+import { EngineOperationError, InvalidInputError, PolicyRefusalError, SessionChainBrokenError, StoreError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
 
 /** What went wrong for a gateway client, independent of the API family it speaks. */
 export type ClientErrorKind =
@@ -54,7 +54,7 @@ export const REQUEST_REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 413, 
 /**
  * Classifies anything thrown by the pipeline: invalid input and a prompt (or an embeddings input)
  * too long for every model or for the engine 400, an unknown model 404, policy refusal 403,
- * upstream failures 502/503/504, anything else 500 with a generic message (no internals leak).
+ * upstream failures 502/503/504, a store another process holds (busy) 503, anything else 500 with a generic message (no internals leak).
  */
 export function clientErrorFor(error: unknown): ClientError {
   if (error instanceof InvalidInputError) {
@@ -105,6 +105,12 @@ export function clientErrorFor(error: unknown): ClientError {
     // Every candidate held out for a known time: clients retrying sooner (the SDKs back off under a second) would find none.
     const wait = kind === 'unavailable' && error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {};
     return { kind, message, code: error.code, ...wait };
+  }
+  // Another process held the store's write lock past the busy timeout (a long prune batch, a backup
+  // tool): nothing was sent, and the same request a moment later goes through — a 503 to retry, as
+  // `run` exits 6 with the hint to retry, not a 500 with SQLite's words alone.
+  if (error instanceof StoreError && error.reason === 'busy') {
+    return { kind: 'unavailable', message: withHint(error), code: error.code, retryAfterSeconds: 1 };
   }
   if (error instanceof SyndicateError && error.code !== 'internal') {
     return { kind: 'internal', message: error.message, code: error.code };

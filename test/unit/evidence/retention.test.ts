@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CheckFailedError } from '../../../src/errors.js';
 import { prunesOverBreaks, verifyChain } from '../../../src/evidence/index.js';
-import { pruneEvidence } from '../../../src/evidence/retention.js';
+import { PRUNE_BATCH_BYTES, PRUNE_BATCH_PAUSE_MS, pruneEvidence, pruneEvidenceYielding } from '../../../src/evidence/retention.js';
 import { issuePermit, PermitKey } from '../../../src/permits/index.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { makeTempHome } from '../../helpers/cli.js';
@@ -232,5 +232,48 @@ describe('pruneEvidence', () => {
       expect(verifyChain(store)).toMatchObject({ ok: true, rows: 0 });
       expect(prunesOverBreaks(store)).toHaveLength(1);
     });
+  });
+
+  it('bounds each batch by its bytes too: a day of long agent conversations is not proven in one transaction that every other writer waits for', () => {
+    // Each turn sends the whole conversation (1 MiB here): stored once, as shared blocks, but
+    // proven whole for every envelope — inside the batch's write transaction.
+    const conversation = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'the same long conversation so far '.repeat(32 * 1024) }] });
+    const turns = Math.ceil((2.5 * PRUNE_BATCH_BYTES) / Buffer.byteLength(conversation));
+    for (let turn = 0; turn < turns; turn += 1) seedCompleted(store, { now: Date.now() - 5 * HOUR }, undefined, conversation);
+    // Far below the envelopes of one batch (2 000).
+    expect(turns).toBeLessThan(200);
+    const batches: number[] = [];
+    const result = pruneEvidence(store, { olderThan: new Date(Date.now() - HOUR), onProgress: (done) => batches.push(done) });
+    expect(result).toMatchObject({ envelopes: turns, throughSeq: turns });
+    // Three batches, each proving at most PRUNE_BATCH_BYTES of request bytes.
+    expect(batches.length).toBe(3);
+    const perBatch = batches.map((done, index) => done - (batches[index - 1] ?? 0));
+    for (const envelopes of perBatch) expect(envelopes * Buffer.byteLength(conversation)).toBeLessThanOrEqual(PRUNE_BATCH_BYTES);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 0, prunedThrough: { throughSeq: turns } });
+  });
+
+  it('a prune that serves writers beside it (`evidence prune`, serve) leaves the write lock free between batches for as long as a waiting writer polls it', async () => {
+    for (let envelope = 0; envelope < 4; envelope += 1) seedCompleted(store, { now: Date.now() - 5 * HOUR });
+    // When each write transaction begins and ends: the lock is free between one's end and the next's beginning.
+    const held: { began: number; ended: number }[] = [];
+    const transaction = store.transaction.bind(store);
+    vi.spyOn(store, 'transaction').mockImplementation(<T>(work: () => T): T => {
+      const began = performance.now();
+      try {
+        return transaction(work);
+      } finally {
+        held.push({ began, ended: performance.now() });
+      }
+    });
+    const result = await pruneEvidenceYielding(store, { olderThan: new Date(Date.now() - HOUR), batchEnvelopes: 1 });
+    expect(result).toMatchObject({ envelopes: 4, throughSeq: 4 });
+    // Four batches, then the blocks and permits: SQLite's busy handler polls every 100 ms at most,
+    // so a writer waiting for the lock gets it between two batches instead of after the last one.
+    expect(held).toHaveLength(5);
+    for (const [index, batch] of held.slice(1, 4).entries()) {
+      expect(batch.began - (held[index] as { ended: number }).ended).toBeGreaterThanOrEqual(PRUNE_BATCH_PAUSE_MS - 1);
+    }
+    expect(PRUNE_BATCH_PAUSE_MS).toBeGreaterThanOrEqual(100);
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 0, prunedThrough: { throughSeq: 4 } });
   });
 });
