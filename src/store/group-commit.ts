@@ -53,7 +53,7 @@ export class GroupCommitter {
   /** When the write lock was first found held by another connection for the queued units (see `begin`). */
   private busySince: number | undefined;
   private busyRetries = 0;
-  private statements: { begin: Statement; commit: Statement; rollback: Statement; savepoint: Statement; release: Statement; rollbackTo: Statement } | undefined;
+  private statements: { busyTimeoutMs: number; waitNever: Statement; waitAsBefore: Statement; begin: Statement; commit: Statement; rollback: Statement; savepoint: Statement; release: Statement; rollbackTo: Statement } | undefined;
   readonly stats: GroupCommitStats = { batches: 0, units: 0, largestBatch: 0 };
 
   constructor(store: Store) {
@@ -140,7 +140,7 @@ export class GroupCommitter {
     try {
       // Preparing fails too when the connection is closed: every unit must still settle.
       sql = this.prepared();
-      if (!this.begin(sql.begin)) {
+      if (!this.begin(sql)) {
         // Another process holds the write lock: the units wait for it in the queue, in their order,
         // while the event loop goes on (see `begin`).
         this.queue = [...units, ...this.queue];
@@ -216,37 +216,40 @@ export class GroupCommitter {
    * SQLite's busy handler does (every 20 ms at most); once the connection's busy timeout has passed
    * since it was first found held, the busy error is thrown, as SQLite's own wait would have.
    */
-  private begin(begin: Statement): boolean {
-    const { db } = this.store;
-    const busyTimeoutMs = db.pragma('busy_timeout', { simple: true }) as number;
-    db.pragma('busy_timeout = 0');
+  private begin(sql: NonNullable<GroupCommitter['statements']>): boolean {
+    sql.waitNever.get();
     try {
-      begin.run();
+      sql.begin.run();
       this.busySince = undefined;
       this.busyRetries = 0;
       return true;
     } catch (error) {
-      const busy = error instanceof Error && error.name === 'SqliteError' && storeFailureReason((error as NodeJS.ErrnoException).code ?? '') === 'busy';
+      const busy = error instanceof Error && error.name === 'SqliteError' && /^SQLITE_BUSY/.test((error as NodeJS.ErrnoException).code ?? '');
       const now = Date.now();
       this.busySince ??= now;
-      if (!busy || now - this.busySince >= busyTimeoutMs) {
+      if (!busy || now - this.busySince >= sql.busyTimeoutMs) {
         this.busySince = undefined;
         this.busyRetries = 0;
         throw error;
       }
       this.busyRetries += 1;
-      // Scheduled: units queued meanwhile join this retry rather than start a batch of their own.
       this.scheduled = true;
       setTimeout(() => this.commitQueued(), Math.min(20, 2 ** this.busyRetries));
       return false;
     } finally {
-      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      sql.waitAsBefore.get();
     }
   }
 
   private prepared(): NonNullable<GroupCommitter['statements']> {
     const { db } = this.store;
+    // The connection's busy timeout, set when the store was opened: read once, as the two statements
+    // that switch it off and back around BEGIN are prepared once (each batch runs them).
+    const busyTimeoutMs = this.statements?.busyTimeoutMs ?? (db.pragma('busy_timeout', { simple: true }) as number);
     this.statements ??= {
+      busyTimeoutMs,
+      waitNever: db.prepare('PRAGMA busy_timeout = 0'),
+      waitAsBefore: db.prepare(`PRAGMA busy_timeout = ${busyTimeoutMs}`),
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
