@@ -1,7 +1,10 @@
 import { execa, type ResultPromise } from 'execa';
 import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 
 import { BIN } from './cli.js';
+import type { FakeEngine, FakeEngineOptions } from './fake-engines/index.js';
+import { registeredEngineScenario, type Scenario } from './scenario.js';
 
 export interface RunningServe {
   server: ResultPromise;
@@ -51,4 +54,20 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `registeredEngineScenario` with a `serve` of its home running (`--port 0`), for the tests of one
+ * describe block: started by the block's beforeAll, stopped (SIGTERM) by its afterAll.
+ */
+export function servedEngineScenario(providerId: string, engineOptions: FakeEngineOptions): { scenario: Scenario; engine: FakeEngine; gateway: RunningServe } {
+  const setup = registeredEngineScenario(providerId, engineOptions) as { scenario: Scenario; engine: FakeEngine; gateway: RunningServe };
+  beforeAll(async () => {
+    setup.gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: setup.scenario.home });
+  });
+  afterAll(async () => {
+    setup.gateway?.server.kill('SIGTERM');
+    await setup.gateway?.server;
+  });
+  return setup;
 }

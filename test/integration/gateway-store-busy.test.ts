@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { describe, expect, it } from 'vitest';
+import { inferenceExchanges } from '../helpers/scenario.js';
+import { servedEngineScenario } from '../helpers/serve.js';
 
 /**
  * A gateway request that meets the store held by another process past the busy timeout (a long
@@ -16,31 +15,16 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
  * gateway answered nothing at all: SQLite's busy wait slept in its one thread.
  */
 describe('a gateway request while another process holds the store', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-  let gateway: RunningServe;
-
-  beforeAll(async () => {
-    engine = await startFakeEngine({ kind: 'ollama' });
-    scenario = await Scenario.create();
-    await scenario.register({ id: 'local', engine });
-    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home });
-  });
-  afterAll(async () => {
-    gateway?.server.kill('SIGTERM');
-    await gateway?.server;
-    scenario?.cleanup();
-    await engine?.close();
-  });
+  const setup = servedEngineScenario('local', { kind: 'ollama' });
 
   it('answers meanwhile (/healthz) while a request waits for the store, and the request goes through once it is free', { timeout: 90_000 }, async () => {
-    const token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
-    const holder = new Database(join(scenario.home, 'syndicate.db'));
+    const token = readFileSync(join(setup.scenario.home, 'gateway.token'), 'utf8').trim();
+    const holder = new Database(join(setup.scenario.home, 'syndicate.db'));
     holder.exec('BEGIN IMMEDIATE');
     let chat: Promise<Response>;
     let health: Response;
     try {
-      chat = fetch(`${gateway.url}/v1/chat/completions`, {
+      chat = fetch(`${setup.gateway.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
@@ -49,7 +33,7 @@ describe('a gateway request while another process holds the store', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       // SQLite's busy wait slept in the gateway's thread: nothing was answered until it gave up,
       // and by then the request had failed; the lock is released only after this answer.
-      health = await fetch(`${gateway.url}/healthz`);
+      health = await fetch(`${setup.gateway.url}/healthz`);
     } finally {
       holder.exec('ROLLBACK');
       holder.close();
@@ -61,17 +45,17 @@ describe('a gateway request while another process holds the store', () => {
   });
 
   it('is a 503 to retry, with the hint and Retry-After, sending nothing; the retry goes through', { timeout: 90_000 }, async () => {
-    const token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
-    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token, maxRetries: 0 });
+    const token = readFileSync(join(setup.scenario.home, 'gateway.token'), 'utf8').trim();
+    const client = new OpenAI({ baseURL: `${setup.gateway.url}/v1`, apiKey: token, maxRetries: 0 });
     const ask = () => client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
     await ask();
-    const sentBefore = inferenceExchanges(engine).length;
+    const sentBefore = inferenceExchanges(setup.engine).length;
 
-    const holder = new Database(join(scenario.home, 'syndicate.db'));
+    const holder = new Database(join(setup.scenario.home, 'syndicate.db'));
     holder.exec('BEGIN IMMEDIATE');
     let response: Response;
     try {
-      response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      response = await fetch(`${setup.gateway.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] }),
@@ -86,12 +70,12 @@ describe('a gateway request while another process holds the store', () => {
     expect(body.error).toMatchObject({ type: 'service_unavailable', code: 'store_failure' });
     expect(body.error.message).toContain('(SQLITE_BUSY)');
     expect(body.error.message).toContain('another syndicate process holds the store; retry in a moment');
-    expect(inferenceExchanges(engine).length).toBe(sentBefore);
+    expect(inferenceExchanges(setup.engine).length).toBe(sentBefore);
 
     const again = await ask();
     expect(again.choices[0]?.message.content).toBeTruthy();
     // The chain, with the gateway still running (verify reads one snapshot).
-    const verify = await scenario.cli(['evidence', 'verify']);
+    const verify = await setup.scenario.cli(['evidence', 'verify']);
     expect(verify.exitCode, verify.stderr).toBe(0);
   });
 });

@@ -1,10 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { describe, expect, it } from 'vitest';
+import { inferenceExchanges } from '../helpers/scenario.js';
+import { servedEngineScenario } from '../helpers/serve.js';
 
 /**
  * The store file removed under a running gateway (`rm syndicate.db*`, a cleanup script, a restore):
@@ -12,32 +11,17 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
  * every permit and evidence row lost — and `/healthz` said ok.
  */
 describe('the store removed while serve runs', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-  let gateway: RunningServe;
-
-  beforeAll(async () => {
-    engine = await startFakeEngine({ kind: 'ollama' });
-    scenario = await Scenario.create();
-    await scenario.register({ id: 'local', engine });
-    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home });
-  });
-  afterAll(async () => {
-    gateway?.server.kill('SIGTERM');
-    await gateway?.server;
-    scenario?.cleanup();
-    await engine?.close();
-  });
+  const setup = servedEngineScenario('local', { kind: 'ollama' });
 
   it('fails closed: requests are refused (store_failure) without calling the engine, and /healthz says 503', { timeout: 90_000 }, async () => {
-    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim(), maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${setup.gateway.url}/v1`, apiKey: readFileSync(join(setup.scenario.home, 'gateway.token'), 'utf8').trim(), maxRetries: 0 });
     const ask = () => client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
     await ask();
 
-    for (const suffix of ['', '-wal', '-shm']) rmSync(join(scenario.home, `syndicate.db${suffix}`), { force: true });
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(setup.scenario.home, `syndicate.db${suffix}`), { force: true });
     // The gateway looks at the file at most once a second: wait until its health says it saw.
     for (;;) {
-      const health = await fetch(`${gateway.url}/healthz`);
+      const health = await fetch(`${setup.gateway.url}/healthz`);
       if (health.status === 503) {
         expect(await health.json()).toMatchObject({ status: 'store_unavailable' });
         break;
@@ -46,14 +30,14 @@ describe('the store removed while serve runs', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
 
-    const sent = inferenceExchanges(engine).length;
+    const sent = inferenceExchanges(setup.engine).length;
     const refused = await ask().then(
       () => undefined,
       (error: unknown) => error,
     );
     expect(refused).toBeInstanceOf(OpenAI.InternalServerError);
     expect((refused as InstanceType<typeof OpenAI.APIError>).code).toBe('store_failure');
-    expect((refused as Error).message).toContain(`the store ${join(scenario.home, 'syndicate.db')} was removed while this process had it open`);
-    expect(inferenceExchanges(engine)).toHaveLength(sent);
+    expect((refused as Error).message).toContain(`the store ${join(setup.scenario.home, 'syndicate.db')} was removed while this process had it open`);
+    expect(inferenceExchanges(setup.engine)).toHaveLength(sent);
   });
 });
