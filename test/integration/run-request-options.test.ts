@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { expectEvidenceHoldsExchange, lastSent, PERSON_SCHEMA, PNG, QUESTION, TIME_TOOL, WEATHER_TOOL, type Json } from '../helpers/request-options.js';
+import { expectEvidenceHoldsExchange, lastSent, PERSON_SCHEMA, PNG, QUESTION, sparsePngs, TIME_TOOL, WEATHER_TOOL, type Json } from '../helpers/request-options.js';
 import { ANTHROPIC_JSON_INSTRUCTION } from '../../src/wire/anthropic/adapter.js';
 import { defaultModel, inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
 
@@ -86,25 +86,20 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     const scratch = mkdtempSync(join(tmpdir(), 'syndicate-run-images-'));
     try {
       // 13 MiB each, sparse (a PNG header, then zeros): 17.3 MiB base64-encoded, so one fits and two do not.
-      const images = [0, 1].map((index) => {
-        const path = join(scratch, `image-${index}.png`);
-        writeFileSync(path, Buffer.concat([PNG, Buffer.from([index])]));
-        truncateSync(path, 13 * MIB);
-        return path;
-      });
+      const images = sparsePngs(scratch, 13 * MIB);
       const before = inferenceExchanges(llama).length;
       const prompt = 'Compare these two screenshots.';
       const total = prompt.length + 'Be brief.'.length + 2 * 4 * Math.ceil((13 * MIB) / 3);
       const message = `this prompt with its 2 images would be ${(total / MIB).toFixed(1)} MiB (${total} bytes) as sent (images base64-encoded), more than the 32 MiB syndicate sends in one request: nothing was classified or sent`;
       const hint = 'send less with this prompt: fewer or smaller --image files (each is sent base64-encoded, 4/3 of its size)';
-      const args = ['run', prompt, '--system', 'Be brief.', '--image', images[0]!, '--no-stream'];
+      const args = ['run', prompt, '--system', 'Be brief.', '--image', images[0], '--no-stream'];
       const [refused, human, fromStdin, labelled] = await Promise.all([
-        scenario.json([...args, '--image', images[1]!]),
-        scenario.cli([...args, '--image', images[1]!]),
+        scenario.json([...args, '--image', images[1]]),
+        scenario.cli([...args, '--image', images[1]]),
         // Its size known only once read: measured then, before anything is sent.
         scenario.json([...args, '--image', '-'], { input: Buffer.concat([PNG, Buffer.from([1]), Buffer.alloc(13 * MIB - PNG.length - 1)]) }),
         // An id that is no stored session is only a label: the request is bounded as without one.
-        scenario.json([...args, '--image', images[1]!, '--session', 'not-a-stored-session']),
+        scenario.json([...args, '--image', images[1], '--session', 'not-a-stored-session']),
       ]);
       expect(refused.result.exitCode, JSON.stringify(refused.document)).toBe(3);
       expect(refused.document.error).toEqual({ code: 'invalid_input', message, hint, details: { bytes: total, limitBytes: 32 * MIB, problems: [] } });
