@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { IMAGE_TYPES_TEXT, PROMPT_OPTION_CARRIERS, promptRequestParts as sharedPromptRequestParts, RUN_PROMPT_OPTION_NAMES, type GivenImage, type PromptRequestParts } from '../invoke/prompt-options.js';
@@ -87,6 +88,23 @@ export function requestOptionStdinReaders(options: RequestOptionValues): Array<r
     ['--schema -', options.schema === '-'],
     ['--tools -', options.tools === '-'],
   ];
+}
+
+/**
+ * The sizes of the `--image` files, as their files tell them before any is read (for the bound on
+ * the whole request): `--image -` counts 0 here (it is measured once read), and so do a file that
+ * cannot be stat'ed and one over the input limit on its own (each refused as it is read, exit 2).
+ */
+export function imageFileSizes(options: Pick<RequestOptionValues, 'image'>): Array<{ size: number }> {
+  return (options.image ?? []).map((file) => {
+    if (file === '-') return { size: 0 };
+    try {
+      const stats = statSync(file);
+      return { size: stats.isFile() && stats.size <= INPUT_LIMIT_BYTES ? stats.size : 0 };
+    } catch {
+      return { size: 0 };
+    }
+  });
 }
 
 /**

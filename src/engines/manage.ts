@@ -369,7 +369,7 @@ export async function loadEngineModel(store: Store, provider: RegisteredProvider
           ? `no eviction makes room for it (--force neither): if the host has the memory, raise engine.vramBudgetGb in ${provider.id}'s record; if the model takes less, correct its vramGb there`
           : plan.cause === 'in_use'
             ? 'load it again once the requests using the models in the way have ended'
-            : `unload a model first (\`syndicate engine unload PROVIDER:MODEL\`), raise the model's priority, or evict by rank regardless with \`syndicate engine load --force ${provider.id}:${declared.id}\``,
+            : `unload a model first (\`syndicate engine unload ${provider.id}:${plan.outranking[0] ?? 'MODEL'}\`${plan.outranking.length > 1 ? `; also in the way: ${plan.outranking.slice(1).join(', ')}` : ''}), raise the model's priority, or evict by rank regardless with \`syndicate engine load --force ${provider.id}:${declared.id}\``,
       details: { explanation: outcome.explanation },
     });
   }

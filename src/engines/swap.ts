@@ -35,8 +35,12 @@ export interface SwapRequest {
 
 export type SwapPlan =
   | { kind: 'load'; evict: SwapModel[]; explanation: string[] }
-  /** `too_large`: more than the whole budget, which no eviction helps; `in_use`: only models a request in flight is using are in the way; `no_room`: models it does not outrank are. */
-  | { kind: 'refused'; cause: 'too_large' | 'in_use' | 'no_room'; message: string; explanation: string[] };
+  /**
+   * `too_large`: more than the whole budget, which no eviction helps; `in_use`: only models a
+   * request in flight is using are in the way; `no_room`: models it does not outrank are
+   * (`outranking`, highest rank first: what an unload would have to free).
+   */
+  | { kind: 'refused'; cause: 'too_large' | 'in_use' | 'no_room'; message: string; explanation: string[]; outranking: string[] };
 
 function rank(model: SwapModel, task: string | undefined): [number, number] {
   return [task !== undefined && model.taggedForTask ? 1 : 0, model.priority];
@@ -72,7 +76,7 @@ export function planSwap(request: SwapRequest): SwapPlan {
   const free = budgetGb - used;
   explanation.push(`budget ${gigabytes(budgetGb)} GB, in use ${gigabytes(used)} GB, ${requested.model} needs ${gigabytes(requested.vramGb)} GB`);
   if (requested.vramGb > budgetGb) {
-    return { kind: 'refused', cause: 'too_large', message: `${requested.model} needs ${gigabytes(requested.vramGb)} GB, more than the engine's whole budget of ${gigabytes(budgetGb)} GB`, explanation };
+    return { kind: 'refused', cause: 'too_large', message: `${requested.model} needs ${gigabytes(requested.vramGb)} GB, more than the engine's whole budget of ${gigabytes(budgetGb)} GB`, explanation, outranking: [] };
   }
   if (requested.vramGb <= free) return { kind: 'load', evict: [], explanation: [...explanation, 'it fits: nothing to evict'] };
 
@@ -95,7 +99,7 @@ export function planSwap(request: SwapRequest): SwapPlan {
       inUse.length === 0 ? '' : `${inUse.map((model) => describe(model, task)).join(', ')} ${inUse.length === 1 ? 'is' : 'are'} in use by a request in flight`,
     ].filter((reason) => reason !== '');
     const because = reasons.length === 0 ? 'even with every resident model evicted' : reasons.join('; ');
-    return { kind: 'refused', cause: outranking.length === 0 && inUse.length > 0 ? 'in_use' : 'no_room', message: `${requested.model} does not fit in the ${gigabytes(budgetGb)} GB budget: ${because}`, explanation };
+    return { kind: 'refused', cause: outranking.length === 0 && inUse.length > 0 ? 'in_use' : 'no_room', message: `${requested.model} does not fit in the ${gigabytes(budgetGb)} GB budget: ${because}`, explanation, outranking: outranking.map((model) => model.model) };
   }
   explanation.push(`${force ? 'evicting (forced)' : 'evicting lower-ranked'}: ${evict.map((model) => describe(model, task)).join(', ')}`);
   return { kind: 'load', evict, explanation };

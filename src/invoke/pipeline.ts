@@ -50,7 +50,7 @@ import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import { permitContradiction } from './permit-contradiction.js';
-import { isPinned, routeRefusal, tooLongParam, type RefusalContext } from './route-refusal.js';
+import { isPinned, routeRefusal, summarisedExclusions, tooLongParam, type RefusalContext } from './route-refusal.js';
 import { recordEngineEvent } from '../engines/events.js';
 import type {
   AttemptProvider,
@@ -272,7 +272,7 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   if (partRefused !== undefined && refusedParts.length === failures.length && heldOut.length === 0) {
     throw partRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
   }
-  const heldOutReasons = heldOut.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
+  const heldOutReasons = heldOut.length === 0 ? [] : [summarisedExclusions(heldOut)];
   const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut), untriedForTime, timeBudget);
   throw new UpstreamError(`inference unavailable, try again later (${[...reasons, ...heldOutReasons].join('; ')})`, {
     code: 'inference_unavailable',
@@ -1116,7 +1116,8 @@ function refuseOrUnavailable(
     return error.withDetails({ evidenceId: recordUncalled('rate_limited', error.message) });
   }
   if (onlyDown.length > 0) {
-    const message = `inference unavailable, try again later (${reasons.join(' | ')})`;
+    // Past five models, counted and grouped by rule as a route refusal says them; `details.excluded` and the evidence keep every one.
+    const message = `inference unavailable, try again later (${summarisedExclusions(plan.excluded)})`;
     const evidenceId = recordUncalled('inference_unavailable', message);
     // A model left out for tools it refused is named with its fix: it would take the request once restarted with them.
     const held = heldOutForLater(context, [...unavailabilityOfExclusions(plan.excluded), ...toolsRefusalsOfExclusions(plan.excluded)], currentProviders(context.store));

@@ -101,9 +101,10 @@ const RULES_NAMED = 3;
  * first), each rule with its first model's line and how many more it left out, the rest counted.
  * The refusal's hint ends with where the caller sees every one (`whereEveryRule`: `route
  * --explain`), and the error's `details.excluded` keeps them all. A registry of 20 models made a
- * message of several kilobytes, on stderr, in a gateway client's error and an MCP tool's result.
+ * message of several kilobytes, on stderr, in a gateway client's error and an MCP tool's result;
+ * the pipeline's `inference_unavailable` says its models down the same way.
  */
-function summarisedExclusions(excluded: readonly Exclusion[], lines: readonly string[] = excluded.map(exclusionLine)): string {
+export function summarisedExclusions(excluded: readonly Exclusion[], lines: readonly string[] = excluded.map(exclusionLine)): string {
   if (excluded.length <= EXCLUSIONS_LISTED_IN_FULL) return lines.join(' | ');
   const groups = new Map<string, number[]>();
   excluded.forEach((exclusion, index) => {

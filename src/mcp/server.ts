@@ -16,6 +16,7 @@ import { GATEWAY_MODEL_NAMING, MCP_MODEL_NAMING } from '../invoke/model-naming.j
 import { invoke } from '../invoke/pipeline.js';
 import { followRegistryForWarmUp, warmPipeline, type RegistryWarmUpFollower, type RegistryWarmUpReport, type WarmUpReport } from '../invoke/warm-up.js';
 import { IMAGE_TYPES_TEXT, imageParts, PROMPT_OPTION_CARRIERS, promptRequestParts, type PromptOptionNames, type PromptRequestParts } from '../invoke/prompt-options.js';
+import { refuseRequestOverLimit, sizedImages } from '../invoke/request-size.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
 import type { AttemptStarted, InvocationResult, PipelineContext } from '../invoke/types.js';
@@ -396,6 +397,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
               );
               return { text: answerText(answered.result.response), structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
             }
+            // The whole request within the input limit, as `run`'s (a stored session's turn is measured with its conversation).
+            refuseRequestOverLimit({ systemPrompt: input.system ?? null, prompt: { text: input.prompt, images: sizedImages(parts.images) } }, '`images`');
             const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
             const request: CanonicalRequest = {
               model: providerModel ?? input.model ?? 'auto',

@@ -466,7 +466,7 @@ function holdReport(hold: SharedHold, now: number): HoldReport {
 }
 
 /**
- * One line per hold: `claude:claude-opus-4-1 rate_limited until 2025-…Z (28 s): claude answered HTTP 429 (upstream_rate_limited)`;
+ * One line per hold: `anthropic:claude-opus-5-5 rate_limited until 2026-…Z (28 s): anthropic answered HTTP 429 (upstream_rate_limited)`;
  * a tools refusal says since when, and that it keeps out requests with tools only.
  */
 export function describeHold(hold: HoldReport): string {

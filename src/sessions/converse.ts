@@ -14,7 +14,7 @@ import { fitContext, templateAllowance } from '../router/context-fit.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { findDeclaredModel } from '../registry/model-names.js';
 import { canonicalMessages } from './compaction.js';
-import { refuseConversationOverLimit, type SizedMessage } from './request-size.js';
+import { refuseConversationOverLimit, sizedImages, type SizedMessage } from '../invoke/request-size.js';
 import { appendTurn, checkEnvelope, markedSensitivity, provenContext, requireSession } from './sessions.js';
 import type { ConversationPosition } from './chain.js';
 import { activeModelLabel, type Session } from './types.js';
@@ -54,7 +54,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
   let next: SessionTurn;
   try {
     checkEnvelope(context.store, session, policy);
-    next = sessionTurn(context.store, session, { text: prompt, images: images.map(({ bytes }) => ({ size: bytes.length })) });
+    next = sessionTurn(context.store, session, { text: prompt, images: sizedImages(images) });
   } catch (error) {
     // A refusal is evidence (`run --session`, MCP `complete`), as when the gateway refuses a request in this session.
     if (error instanceof SessionEnvelopeError || error instanceof SessionChainBrokenError) {

@@ -1,9 +1,24 @@
+import { truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { FakeEngine } from './fake-engines/index.js';
 import { inferenceExchanges, type Scenario } from './scenario.js';
 
 /** What `run`'s request options and MCP's matching arguments send in the tests: a 1×1 PNG. */
 export const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+/**
+ * Two large PNG files in `dir` (`image-0.png`, `image-1.png`), `bytes` each and sparse — a PNG
+ * header, a byte that tells them apart, then zeros — so no disk space is used; their paths.
+ */
+export function sparsePngs(dir: string, bytes: number): [string, string] {
+  const [first, second] = [0, 1].map((index) => {
+    const path = join(dir, `image-${index}.png`);
+    writeFileSync(path, Buffer.concat([PNG, Buffer.from([index])]));
+    truncateSync(path, bytes);
+    return path;
+  });
+  return [first!, second!];
+}
 /** A tool in OpenAI form. */
 export const WEATHER_TOOL = { type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
 /** A tool in Anthropic form. */

@@ -170,11 +170,14 @@ describe('engine status, load and unload with hot-swap (fake Ollama, 8 GB budget
     expect(document['error']).toMatchObject({
       code: 'engine_swap_refused',
       message: 'llama3.2:latest does not fit in the 8 GB budget: llama3.2:latest (priority 2) does not outrank qwen2.5-coder:7b (priority 5, 5 GB)',
-      hint: expect.stringContaining('--force'),
+      // The provider and the model in the way named (it said `engine unload PROVIDER:MODEL`).
+      hint: "unload a model first (`syndicate engine unload ollama:qwen2.5-coder:7b`), raise the model's priority, or evict by rank regardless with `syndicate engine load --force ollama:llama3.2:latest`",
     });
     expect(generateRequests(engine)).toHaveLength(before);
     const human = await scenario.cli(['engine', 'load', 'ollama:llama3.2:latest']);
     expect(human.stderr).toContain('error: llama3.2:latest does not fit in the 8 GB budget');
+    expect(human.stderr).toContain('`syndicate engine unload ollama:qwen2.5-coder:7b`');
+    expect(human.stderr).not.toContain('PROVIDER');
   });
 
   it('--task: a model tagged for the task outranks an untagged one whatever the priorities', async () => {

@@ -112,3 +112,65 @@ describe('a refusal of a request 20 registered models may not take', () => {
     }
   });
 });
+
+/**
+ * Every candidate down: `inference_unavailable` (exit 5, the gateway's 503) said every model with its
+ * reason, 2.8 KB for one engine serving 20 models; it says them as a route refusal does.
+ */
+describe('inference unavailable with 20 models down', () => {
+  const MODELS = Array.from({ length: 20 }, (_, index) => `model-${String(index + 1).padStart(2, '0')}`);
+  let scenario: Scenario;
+  let gateway: RunningServe;
+
+  beforeAll(async () => {
+    // An engine that answered once and is gone: nothing listens at its address.
+    const gone = await startFakeEngine({ kind: 'llama.cpp' });
+    const baseUrl = gone.baseUrl;
+    await gone.close();
+    scenario = await Scenario.create();
+    const models = MODELS.flatMap((id) => [`  - id: ${id}`, '    contextWindow: 8192', '    capabilityClass: small']);
+    writeFileSync(join(scenario.home, 'dead.yaml'), record(['id: dead', 'class: local', 'wire: openai', `baseUrl: ${baseUrl}`, 'models:', ...models]));
+    const registered = await scenario.cli(['provider', 'register', join(scenario.home, 'dead.yaml')]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 120_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    gateway?.server.kill('SIGTERM');
+    await gateway?.server;
+    scenario?.cleanup();
+  });
+
+  /** The message (the gateway's says the hint after it, in parentheses). */
+  function expectSummary(message: string): void {
+    expect(message.length).toBeLessThan(SHORT);
+    expect(message).toMatch(/^inference unavailable, try again later \(20 models left out: dead:model-01: engine unreachable: [^|]* \(and 19 more left out by unhealthy\)\)( \(nothing answers at dead: .*\))?$/);
+    expect(message).not.toContain('model-02');
+  }
+
+  it('run: a short message on stderr and in --json; every model in details.excluded', { timeout: 90_000 }, async () => {
+    const human = await scenario.cli(['run', 'hello', '--no-stream']);
+    expect(human.exitCode).toBe(5);
+    const [line, hint] = human.stderr.trimEnd().split('\n');
+    expectSummary(line!.replace(/^error: /, ''));
+    expect(hint).toMatch(/^hint: nothing answers at dead: start the engine/);
+
+    const { result, document } = await scenario.json(['run', 'hello', '--no-stream']);
+    expect(result.exitCode).toBe(5);
+    const error = document['error'] as { code: string; message: string; details: { excluded: { provider: string; model: string; rules: string[] }[] } };
+    expect(error.code).toBe('inference_unavailable');
+    expectSummary(error.message);
+    expect(error.details.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}`)).toEqual(MODELS.map((id) => `dead:${id}`));
+    expect(error.details.excluded.every((exclusion) => exclusion.rules.includes('unhealthy'))).toBe(true);
+  });
+
+  it('the gateway: a 503 whose message is short', { timeout: 90_000 }, async () => {
+    const token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
+    const failed = await new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token, maxRetries: 0 }).chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] })
+      .then(() => undefined, (caught: unknown) => caught);
+    expect(failed).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((failed as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(503);
+    expectSummary(((failed as InstanceType<typeof OpenAI.InternalServerError>).error as { message: string }).message);
+  });
+});

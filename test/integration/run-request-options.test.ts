@@ -1,8 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { expectEvidenceHoldsExchange, lastSent, PERSON_SCHEMA, PNG, QUESTION, TIME_TOOL, WEATHER_TOOL, type Json } from '../helpers/request-options.js';
+import { expectEvidenceHoldsExchange, lastSent, PERSON_SCHEMA, PNG, QUESTION, sparsePngs, TIME_TOOL, WEATHER_TOOL, type Json } from '../helpers/request-options.js';
 import { ANTHROPIC_JSON_INSTRUCTION } from '../../src/wire/anthropic/adapter.js';
 import { defaultModel, inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
 
@@ -78,6 +79,39 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     expect(plan.candidates.map((candidate: Json) => candidate.provider)).toEqual(['llama']);
     expect(plan.excluded.find((exclusion: Json) => exclusion.provider === 'studio').rules).toContain('vision');
     expect(plan.excluded.find((exclusion: Json) => exclusion.provider === 'gpt').rules).toContain('class_not_allowed');
+  }, 90_000);
+
+  it('several --image files whose request would be over the 32 MiB input limit together (each under it): exit 3 before anything is sent, --image - and a --session id that is no stored session too', async () => {
+    const MIB = 1024 * 1024;
+    const scratch = mkdtempSync(join(tmpdir(), 'syndicate-run-images-'));
+    try {
+      // 13 MiB each, sparse (a PNG header, then zeros): 17.3 MiB base64-encoded, so one fits and two do not.
+      const images = sparsePngs(scratch, 13 * MIB);
+      const before = inferenceExchanges(llama).length;
+      const prompt = 'Compare these two screenshots.';
+      const total = prompt.length + 'Be brief.'.length + 2 * 4 * Math.ceil((13 * MIB) / 3);
+      const message = `this prompt with its 2 images would be ${(total / MIB).toFixed(1)} MiB (${total} bytes) as sent (images base64-encoded), more than the 32 MiB syndicate sends in one request: nothing was classified or sent`;
+      const hint = 'send less with this prompt: fewer or smaller --image files (each is sent base64-encoded, 4/3 of its size)';
+      const args = ['run', prompt, '--system', 'Be brief.', '--image', images[0], '--no-stream'];
+      const [refused, human, fromStdin, labelled] = await Promise.all([
+        scenario.json([...args, '--image', images[1]]),
+        scenario.cli([...args, '--image', images[1]]),
+        // Its size known only once read: measured then, before anything is sent.
+        scenario.json([...args, '--image', '-'], { input: Buffer.concat([PNG, Buffer.from([1]), Buffer.alloc(13 * MIB - PNG.length - 1)]) }),
+        // An id that is no stored session is only a label: the request is bounded as without one.
+        scenario.json([...args, '--image', images[1], '--session', 'not-a-stored-session']),
+      ]);
+      expect(refused.result.exitCode, JSON.stringify(refused.document)).toBe(3);
+      expect(refused.document.error).toEqual({ code: 'invalid_input', message, hint, details: { bytes: total, limitBytes: 32 * MIB, problems: [] } });
+      expect({ exitCode: human.exitCode, stderr: human.stderr }).toEqual({ exitCode: 3, stderr: `error: ${message}\nhint: ${hint}` });
+      for (const other of [fromStdin, labelled]) {
+        expect(other.result.exitCode, JSON.stringify(other.document)).toBe(3);
+        expect(other.document.error).toMatchObject({ code: 'invalid_input', message, hint });
+      }
+      expect(inferenceExchanges(llama)).toHaveLength(before);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }, 90_000);
 
   it('--image refuses a missing file and a file (or stdin) of another type (by its bytes, whatever its name): usage errors naming the file and the types; --tools with a stored session is refused', async () => {

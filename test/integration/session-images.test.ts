@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/common/hash.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { expectEvidenceHoldsExchange, lastSent, PNG, type Json } from '../helpers/request-options.js';
+import { expectEvidenceHoldsExchange, lastSent, PNG, sparsePngs, type Json } from '../helpers/request-options.js';
 import { defaultModel, inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
 import { withStore } from '../helpers/store.js';
 
@@ -175,19 +175,14 @@ describe('syndicate run --session with --image', () => {
     const scratch = mkdtempSync(join(tmpdir(), 'syndicate-large-images-'));
     try {
       // 13 MiB each, sparse (a PNG header, then zeros): 17.3 MiB base64-encoded, so one fits and two do not.
-      const images = [0, 1].map((index) => {
-        const path = join(scratch, `image-${index}.png`);
-        writeFileSync(path, Buffer.concat([PNG, Buffer.from([index])]));
-        truncateSync(path, 13 * MIB);
-        return path;
-      });
-      const first = await run(['What is in this one?', '--image', images[0]!, '--session', id]);
+      const images = sparsePngs(scratch, 13 * MIB);
+      const first = await run(['What is in this one?', '--image', images[0], '--session', id]);
       expect(first).toMatchObject({ session: { id, turn: 1 } });
       const sent = inferenceExchanges(llama).length;
 
       const [refused, human] = await Promise.all([
-        scenario.json(['run', 'And in this one?', '--image', images[1]!, '--session', id, '--no-stream']),
-        scenario.cli(['run', 'And in this one?', '--image', images[1]!, '--session', id, '--no-stream']),
+        scenario.json(['run', 'And in this one?', '--image', images[1], '--session', id, '--no-stream']),
+        scenario.cli(['run', 'And in this one?', '--image', images[1], '--session', id, '--no-stream']),
       ]);
       const base64 = 4 * Math.ceil((13 * MIB) / 3);
       const total = 'What is in this one?'.length + DEFAULT_ANSWER.length + 2 * base64 + 'And in this one?'.length;

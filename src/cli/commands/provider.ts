@@ -255,7 +255,7 @@ within 5 ms); a failure after it holds again. Nothing held is not an error.
 Exit codes: 0 released (or nothing was held), 2 unknown provider or model, 6 store failure.
 
 Examples:
-  $ syndicate provider release claude:claude-opus-4-1
+  $ syndicate provider release anthropic:claude-opus-5-5
   $ syndicate provider release ollama
   $ syndicate provider release --all --json`,
     )

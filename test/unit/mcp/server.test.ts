@@ -7,6 +7,7 @@ import { createMcpServer, MCP_TOOLS, TOOL_DEFINITIONS, type SyndicateMcpServer }
 import { openStore, type Store } from '../../../src/store/store.js';
 import { startFakeEngine, type FakeEngine } from '../../helpers/fake-engines/index.js';
 import { connectInProcess, toolText } from '../../helpers/mcp.js';
+import { PNG } from '../../helpers/request-options.js';
 import { inferenceExchanges, Scenario } from '../../helpers/scenario.js';
 
 interface ListedRow {
@@ -71,6 +72,21 @@ describe('createMcpServer', () => {
     }
     expect(inferenceExchanges(engine).length).toBe(before);
   });
+
+  it("complete: `images` whose request would be over the 32 MiB input limit together (each under it) is a tool error before anything is sent, as run's --image files are", async () => {
+    // Unreachable over stdio or the gateway's /mcp with their 32 MiB message and body limits; in process, nothing bounds the message.
+    const MIB = 1024 * 1024;
+    const image = { data: Buffer.concat([PNG, Buffer.alloc(13 * MIB - PNG.length)]).toString('base64'), mimeType: 'image/png' };
+    const before = inferenceExchanges(engine).length;
+    const result = (await client.callTool({ name: 'complete', arguments: { prompt: 'Compare these two.', images: [image, image] } })) as CallToolResult;
+    const total = 'Compare these two.'.length + 2 * image.data.length;
+    expect(result.isError).toBe(true);
+    expect(toolText(result)).toBe(
+      `this prompt with its 2 images would be ${(total / MIB).toFixed(1)} MiB (${total} bytes) as sent (images base64-encoded), more than the 32 MiB syndicate sends in one request: nothing was classified or sent (invalid_input)\n` +
+        'hint: send less with this prompt: fewer or smaller `images` (each is sent base64-encoded, 4/3 of its size)',
+    );
+    expect(inferenceExchanges(engine)).toHaveLength(before);
+  }, 90_000);
 
   it('lists the tools exactly as the SDK derives them from their definitions (derived once, shared by every server)', async () => {
     const bare = new McpServer({ name: 'bare', version: '0.0.0' });
