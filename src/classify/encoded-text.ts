@@ -320,8 +320,8 @@ function base64Runs(text: string): EncodedRun[] {
     while (end < text.length && inAlphabet(end)) end += 1;
     const blockEnd = wrappedBlockEnd(text, start, end, inAlphabet);
     // A hyphen before a line break is line wrapping's (see `lineWrapRuns`), not the URL-safe alphabet's.
-    if (blockEnd === end && text[end - 1] === '-' && /^[ \t]*\r?\n/.test(text.slice(end, end + 8))) end -= 1;
-    end = blockEnd;
+    if (blockEnd !== end) end = blockEnd;
+    else if (text[end - 1] === '-' && /^[ \t]*\r?\n/.test(text.slice(end, end + 8))) end -= 1;
     if (end - start >= MIN_BASE64_LENGTH) {
       let padded = end;
       while (padded < text.length && padded - end < 2 && text[padded] === '=') padded += 1;

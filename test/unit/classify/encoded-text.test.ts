@@ -177,6 +177,8 @@ describe('text a PDF\'s extraction wrapped across lines', () => {
     ['an e-mail address hyphenated across a line', 'Contact: jane.roe@exam-\nple.com for details', 'pii.email'],
     ['an SSN broken after its hyphen', 'SSN 123-45-\n6789 on file', 'pii.ssn'],
     ['an AWS access key id hyphenated', 'AWS key AKIAIOSFOD-\nNN7EXAMPLE in the report', 'secret.aws-access-key-id'],
+    // 16 characters of the base64 alphabet or more before the hyphen: read as a base64 run, whose hyphen it is not.
+    ['an AWS access key id hyphenated after 17 of its characters', 'AWS key AKIAIOSFODNN7EXAM-\nPLE in the report', 'secret.aws-access-key-id'],
     ['a card number broken at a soft hyphen (U+00AD, what PDF text extraction keeps)', 'Card 4111 1111 11\u00ad\n11 1111 (Visa)', 'pii.card'],
     ['an IBAN broken at Unicode\'s hyphen (U+2010)', 'IBAN DE89 3704 0044 05\u2010\n32 0130 00', 'pii.iban'],
     ['an e-mail address broken at a soft hyphen', 'mail jane.roe@exam\u00ad\nple.com today', 'pii.email'],
