@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { IMAGE_TYPES_TEXT, PROMPT_OPTION_CARRIERS, promptRequestParts as sharedPromptRequestParts, RUN_PROMPT_OPTION_NAMES, type GivenImage, type PromptRequestParts } from '../invoke/prompt-options.js';
-import { INPUT_LIMIT_BYTES, readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
+import { INPUT_LIMIT_BYTES, INPUT_LIMIT_TEXT, readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
 import { REASONING_EFFORTS, type ReasoningEffort } from '../wire/reasoning.js';
 import { numberOption, positiveIntegerOption, readStdinBytes, readTextInput } from './input.js';
 
@@ -123,7 +123,7 @@ async function givenImage(file: string): Promise<GivenImage> {
     if (!(error instanceof InvalidInputError)) throw error;
     const tooLarge = error.details?.['limitBytes'] !== undefined;
     throw new UsageError(`--image: ${error.message}`, {
-      hint: tooLarge ? `name a ${IMAGE_TYPES_TEXT} file of at most ${INPUT_LIMIT_BYTES / (1024 * 1024)} MiB` : `name a readable ${IMAGE_TYPES_TEXT} file`,
+      hint: tooLarge ? `name a ${IMAGE_TYPES_TEXT} file of at most ${INPUT_LIMIT_TEXT}` : `name a readable ${IMAGE_TYPES_TEXT} file`,
     });
   }
 }

@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.js';
-import { INPUT_LIMIT_BYTES } from '../validation/input-file.js';
+import { INPUT_LIMIT_BYTES, INPUT_LIMIT_TEXT } from '../validation/input-file.js';
 
 /** The bytes `size` bytes of an image take in a request: base64, as every wire sends an image inline. */
 function base64Bytes(size: number): number {
@@ -25,7 +25,6 @@ export interface SizedConversation {
 }
 
 const MIB = 1024 * 1024;
-const LIMIT_TEXT = `${INPUT_LIMIT_BYTES / MIB} MiB`;
 
 function mebibytes(bytes: number): string {
   return `${(bytes / MIB).toFixed(1)} MiB`;
@@ -63,7 +62,7 @@ export function refuseRequestOverLimit(request: { systemPrompt: string | null; p
   if (total <= INPUT_LIMIT_BYTES) return;
   const count = request.prompt.images.length;
   throw new InvalidInputError(
-    `this prompt${count === 0 ? '' : ` with its ${count === 1 ? 'image' : `${count} images`}`} would be ${mebibytes(total)} (${total} bytes) as sent (images base64-encoded), more than the ${LIMIT_TEXT} syndicate sends in one request: nothing was classified or sent`,
+    `this prompt${count === 0 ? '' : ` with its ${count === 1 ? 'image' : `${count} images`}`} would be ${mebibytes(total)} (${total} bytes) as sent (images base64-encoded), more than the ${INPUT_LIMIT_TEXT} syndicate sends in one request: nothing was classified or sent`,
     [],
     { hint: fewerImagesHint(imagesName), details: { bytes: total, limitBytes: INPUT_LIMIT_BYTES } },
   );
@@ -83,7 +82,7 @@ export function refuseConversationOverLimit(sessionId: string, conversation: Siz
   const imageCount = conversation.messages.reduce((sum, message) => sum + message.images.length, 0);
   const carried = imageCount === 0 ? '' : `, ${mebibytes(earlierImages)} of it the ${imageCount === 1 ? 'image' : `${imageCount} images`} its earlier turns send again`;
   throw new InvalidInputError(
-    `session ${sessionId}'s conversation with this prompt would be ${mebibytes(total)} (${total} bytes) as sent (images base64-encoded${carried}), more than the ${LIMIT_TEXT} syndicate sends in one request: nothing was classified or sent, and the session is unchanged`,
+    `session ${sessionId}'s conversation with this prompt would be ${mebibytes(total)} (${total} bytes) as sent (images base64-encoded${carried}), more than the ${INPUT_LIMIT_TEXT} syndicate sends in one request: nothing was classified or sent, and the session is unchanged`,
     [],
     {
       hint:

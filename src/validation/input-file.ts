@@ -24,9 +24,12 @@ export function unreadableInputFile(displayPath: string, errorCode: string | und
  */
 export const INPUT_LIMIT_BYTES = 32 * 1024 * 1024;
 
+/** `INPUT_LIMIT_BYTES` as messages say it (`32 MiB`). */
+export const INPUT_LIMIT_TEXT = `${INPUT_LIMIT_BYTES / (1024 * 1024)} MiB`;
+
 /** An input (a file, or `STDIN_FILE_NAME`) over `INPUT_LIMIT_BYTES`: exit 3, as for any input file syndicate refuses. */
 export function inputTooLarge(displayPath: string): InvalidInputError {
-  const limit = `${INPUT_LIMIT_BYTES / (1024 * 1024)} MiB`;
+  const limit = INPUT_LIMIT_TEXT;
   return new InvalidInputError(`${displayPath} holds more than ${limit}, the most syndicate reads of one input: nothing was read past that, classified or sent`, [], {
     hint:
       displayPath === STDIN_FILE_NAME

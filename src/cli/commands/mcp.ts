@@ -44,7 +44,7 @@ Examples:
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
         onPolicyChange: (change) => reportPolicyChange(output, change),
       });
-      const [{ answerMalformedMessages, answerTooLongMessage, tooDeeplyNestedAnswer }, { boundedLines }, { INPUT_LIMIT_BYTES }] = await Promise.all([
+      const [{ answerMalformedMessages, answerTooLongMessage, tooDeeplyNestedAnswer }, { boundedLines }, { INPUT_LIMIT_BYTES, INPUT_LIMIT_TEXT }] = await Promise.all([
         import('../../mcp/malformed-messages.js'),
         import('../../mcp/bounded-lines.js'),
         import('../../validation/input-file.js'),
@@ -52,7 +52,7 @@ Examples:
       // A message over the input limit is dropped and answered, never handed to the transport, whose
       // own smaller buffer would close it (stopping the server) on a screenshot-sized image.
       const lines = boundedLines(process.stdin, INPUT_LIMIT_BYTES, (dropped) => {
-        output.warn(`a message over the ${INPUT_LIMIT_BYTES / (1024 * 1024)} MiB input limit was not read (${dropped.bytes} bytes${dropped.id === null ? '' : `, request ${dropped.id}`})`);
+        output.warn(`a message over the ${INPUT_LIMIT_TEXT} input limit was not read (${dropped.bytes} bytes${dropped.id === null ? '' : `, request ${dropped.id}`})`);
         answerTooLongMessage(transport, dropped, INPUT_LIMIT_BYTES);
       }, (line) => {
         // Nested deeper than the SDK's validation can take (it overflows the stack): answered here instead.
