@@ -11,6 +11,11 @@ export function sameOllamaModel(a: string, b: string): boolean {
   return a === b || `${a}${OLLAMA_DEFAULT_TAG}` === b || a === `${b}${OLLAMA_DEFAULT_TAG}`;
 }
 
+/** Whether two names are one model on the record's engine: Ollama's `x` and `x:latest` are; elsewhere only the same name. */
+export function sameModelOnEngine(record: Pick<ProviderRecord, 'engine'>, a: string, b: string): boolean {
+  return record.engine?.kind === 'ollama' ? sameOllamaModel(a, b) : a === b;
+}
+
 /**
  * The model of a provider record that a name refers to: its id or one of its aliases; for an
  * Ollama engine, which reads a name without a tag as `:latest`, also the same model spelt the

@@ -2,7 +2,7 @@ import { UpstreamError, type SyndicateError } from '../errors.js';
 import type { ProviderClass } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { engineCredentialHeaders } from '../registry/credentials.js';
-import { sameOllamaModel } from '../registry/model-names.js';
+import { sameModelOnEngine } from '../registry/model-names.js';
 import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
@@ -318,7 +318,7 @@ export class HealthMonitor {
   residentChanged(provider: RegisteredProvider, change: { loaded?: string; unloaded?: readonly string[] }): void {
     const observation = this.observations.get(provider.id);
     if (observation?.resident === undefined || observation.health.state !== 'up' || observation.baseUrl !== provider.record.baseUrl) return;
-    const same = provider.record.engine?.kind === 'ollama' ? sameOllamaModel : (a: string, b: string): boolean => a === b;
+    const same = (a: string, b: string): boolean => sameModelOnEngine(provider.record, a, b);
     const resident = observation.resident.filter((name) => !(change.unloaded ?? []).some((model) => same(model, name)));
     const { loaded } = change;
     if (loaded !== undefined && !resident.some((name) => same(loaded, name))) resident.push(loaded);

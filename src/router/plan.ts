@@ -19,7 +19,7 @@ import { ANTHROPIC_NO_MESSAGES, anthropicEmptyTurnMessage, anthropicSendsNoMessa
 import type { TextCompletionRequest } from '../wire/canonical.js';
 import { describeEffortCarriage, effortRefusal } from '../wire/reasoning.js';
 import { missingCredential } from '../registry/credentials.js';
-import { findDeclaredModel, sameOllamaModel } from '../registry/model-names.js';
+import { findDeclaredModel, sameModelOnEngine } from '../registry/model-names.js';
 import { tierForInput, usageCostUsd } from '../registry/pricing.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
@@ -615,7 +615,7 @@ function coldSwap(
   const tagged = (entry: ProviderModel | undefined): boolean => entry?.tags?.some((tag) => preferTags.has(tag)) ?? false;
   // Ollama names `x` and `x:latest` the same model (its /api/ps answer is read as both).
   const ollama = provider.record.engine?.kind === 'ollama';
-  const same = (declared: string, name: string): boolean => (ollama ? sameOllamaModel(declared, name) : declared === name);
+  const same = (declared: string, name: string): boolean => sameModelOnEngine(provider.record, declared, name);
   // A model a call of this process is using (a stream being read) is never evicted for another.
   const swapModel = (name: string, entry: ProviderModel | undefined): SwapModel => ({
     model: name,
