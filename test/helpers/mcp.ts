@@ -3,7 +3,10 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll } from 'vitest';
 import { BIN, REPO_ROOT } from './cli.js';
+import type { FakeEngine, FakeEngineOptions } from './fake-engines/index.js';
+import { registeredEngineScenario, type Scenario } from './scenario.js';
 
 /** The real MCP client connected over stdio to `syndicate mcp` in `home` (the built CLI). */
 export async function connectMcpClient(home: string): Promise<Client> {
@@ -11,6 +14,21 @@ export async function connectMcpClient(home: string): Promise<Client> {
   const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
   await client.connect(transport);
   return client;
+}
+
+/**
+ * `registeredEngineScenario` with the real MCP client connected to `syndicate mcp` in its home, for
+ * the tests of one describe block: connected by the block's beforeAll, closed by its afterAll.
+ */
+export function mcpEngineScenario(providerId: string, engineOptions: FakeEngineOptions): { scenario: Scenario; engine: FakeEngine; client: Client } {
+  const setup = registeredEngineScenario(providerId, engineOptions) as { scenario: Scenario; engine: FakeEngine; client: Client };
+  beforeAll(async () => {
+    setup.client = await connectMcpClient(setup.scenario.home);
+  });
+  afterAll(async () => {
+    await setup.client?.close();
+  });
+  return setup;
 }
 
 /** A tool result's text content, its parts joined by lines. */

@@ -1,29 +1,12 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { connectMcpClient } from '../helpers/mcp.js';
-import { Scenario } from '../helpers/scenario.js';
+import { describe, expect, it } from 'vitest';
+import { mcpEngineScenario } from '../helpers/mcp.js';
 
 /**
  * A call the client cancels is recorded with the reason the client gave: an operator tells a
  * host's request timeout (the SDK client's `Request timed out`) from an agent that changed its mind.
  */
 describe('syndicate mcp: the reason a client cancels a call with is in its evidence', () => {
-  let scenario: Scenario;
-  let llama: FakeEngine;
-  let client: Client;
-
-  beforeAll(async () => {
-    llama = await startFakeEngine({ kind: 'llama.cpp' });
-    scenario = await Scenario.create();
-    await scenario.register({ id: 'llama', engine: llama });
-    client = await connectMcpClient(scenario.home);
-  });
-  afterAll(async () => {
-    await client?.close();
-    scenario?.cleanup();
-    await llama?.close();
-  });
+  const setup = mcpEngineScenario('llama', { kind: 'llama.cpp' });
 
   /** The newest evidence row once it is no longer pending. */
   const settledRow = async (prompt: string): Promise<{ state: string; error: { code: string; message: string } | null }> => {
@@ -31,9 +14,9 @@ describe('syndicate mcp: the reason a client cancels a call with is in its evide
     await expect
       .poll(
         async () => {
-          const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+          const { document } = await setup.scenario.json(['evidence', 'list', '--limit', '1']);
           const [newest] = document.evidence as { id: string; state: string; error: { code: string; message: string } | null }[];
-          const shown = await scenario.evidence(newest!.id);
+          const shown = await setup.scenario.evidence(newest!.id);
           row = newest!;
           return JSON.stringify(shown).includes(prompt) && newest!.state !== 'pending';
         },
@@ -44,8 +27,8 @@ describe('syndicate mcp: the reason a client cancels a call with is in its evide
   };
 
   it("the client's request timeout", { timeout: 90_000 }, async () => {
-    llama.setFault('hang', 1);
-    await expect(client.callTool({ name: 'complete', arguments: { prompt: 'Wait for ever.' } }, undefined, { timeout: 1_500 })).rejects.toThrow(/Request timed out/);
+    setup.engine.setFault('hang', 1);
+    await expect(setup.client.callTool({ name: 'complete', arguments: { prompt: 'Wait for ever.' } }, undefined, { timeout: 1_500 })).rejects.toThrow(/Request timed out/);
     const row = await settledRow('Wait for ever.');
     expect(row.state).toBe('failed');
     expect(row.error).toMatchObject({ code: 'interrupted' });
@@ -53,9 +36,9 @@ describe('syndicate mcp: the reason a client cancels a call with is in its evide
   });
 
   it("an agent's own reason, on one line", { timeout: 90_000 }, async () => {
-    llama.setFault('hang', 1);
+    setup.engine.setFault('hang', 1);
     const controller = new AbortController();
-    const call = client.callTool({ name: 'complete', arguments: { prompt: 'Stop me.' } }, undefined, {
+    const call = setup.client.callTool({ name: 'complete', arguments: { prompt: 'Stop me.' } }, undefined, {
       signal: controller.signal,
       onprogress: () => controller.abort('the user\npressed stop'),
     });
