@@ -25,9 +25,13 @@ try {
   parentPort.postMessage({ failed: String(error) });
   process.exit(1);
 }
-db.pragma('busy_timeout = 5000');
+// Short: a restart waiting for the writer holds the checkpoint lock, which keeps the store's own
+// backstop checkpoint (see restartAbovePages) from running meanwhile.
+db.pragma('busy_timeout = 10');
 db.pragma('cache_size = -512');
-const timer = setInterval(() => {
+let timer;
+let stopped = false;
+const pass = () => {
   try {
     const [passive] = db.pragma('wal_checkpoint(PASSIVE)');
     // A writer that never pauses leaves frames behind every passive pass, so the log never starts
@@ -35,8 +39,12 @@ const timer = setInterval(() => {
     // restart it. Not TRUNCATE: growing the file again cost ~10 % of evidence writes (bench/evidence.js).
     if (passive !== undefined && passive.log >= workerData.restartAbovePages) db.pragma('wal_checkpoint(RESTART)');
   } catch (error) { parentPort.postMessage({ error: String(error) }); }
-}, workerData.intervalMs);
-parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
+  // A full interval after each pass, however long it took, in which the store's connection can
+  // take the checkpoint lock.
+  if (!stopped) timer = setTimeout(pass, workerData.intervalMs);
+};
+timer = setTimeout(pass, workerData.intervalMs);
+parentPort.on('message', () => { stopped = true; clearTimeout(timer); db.close(); parentPort.close(); });
 `;
 
 export interface BackgroundCheckpointOptions {
@@ -47,6 +55,12 @@ export interface BackgroundCheckpointOptions {
    * Passive checkpoints never block the writer, but under writes that never pause they never
    * catch up with it either, and the log (a file that never shrinks) grew by every byte written:
    * 180 MB in a minute of gateway traffic.
+   *
+   * The restart waits for the writer lock in SQLite's busy handler, which polls at growing
+   * intervals: a writer holding the lock nearly all the time (one large commit per turn of the
+   * event loop) kept it waiting ~2 s while the log grew by 150 MB. So the store's own connection
+   * keeps a backstop at four times this: a commit that finds the log that long checkpoints it
+   * itself, on the event loop, as SQLite does by default — a stall, but the log stays bounded.
    */
   restartAbovePages?: number;
   /**
@@ -63,13 +77,18 @@ const AUTOCHECKPOINT_PAGES = 1000;
 /** See `BackgroundCheckpointOptions.restartAbovePages`: openStore's `wal_autocheckpoint`. */
 const RESTART_ABOVE_PAGES = 10_000;
 
+/** The store's own checkpoint threshold while the worker runs, in multiples of `restartAbovePages`. */
+const BACKSTOP_MULTIPLE = 4;
+
 export function startBackgroundCheckpoint(store: Store, options: BackgroundCheckpointOptions = {}): BackgroundCheckpoint {
   if (store.path === ':memory:') return { stop: async () => {} };
   const driver = fileURLToPath(import.meta.resolve('better-sqlite3'));
-  store.db.pragma('wal_autocheckpoint = 0');
+  const restartAbovePages = options.restartAbovePages ?? RESTART_ABOVE_PAGES;
+  const backstopPages = restartAbovePages * BACKSTOP_MULTIPLE;
+  store.db.pragma(`wal_autocheckpoint = ${backstopPages}`);
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { path: store.path, driver, intervalMs: options.intervalMs ?? 1000, restartAbovePages: options.restartAbovePages ?? RESTART_ABOVE_PAGES },
+    workerData: { path: store.path, driver, intervalMs: options.intervalMs ?? 1000, restartAbovePages },
   });
   worker.unref();
   let stopped = false;
