@@ -6,8 +6,8 @@ import type { Store } from './store.js';
  * Moves WAL checkpoints of a long-running process (the gateway) off its event loop.
  * SQLite normally checkpoints inside the commit that crosses `wal_autocheckpoint`, which
  * stalls every request in flight for tens of milliseconds; here the store's own connection
- * stops auto-checkpointing and a worker thread, with its own connection to the same file,
- * runs PASSIVE checkpoints (they never block writers) on a timer.
+ * auto-checkpoints only as a backstop (see `restartAbovePages`) and a worker thread, with its
+ * own connection to the same file, runs PASSIVE checkpoints (they never block writers) on a timer.
  */
 export interface BackgroundCheckpoint {
   /** Stops the worker and checkpoints once more on the calling thread. */
