@@ -719,7 +719,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
         ? new UpstreamError(`the stream from ${provider.id} broke after the answer had started: ${streamed.failure.message}`, {
             code: 'stream_broken',
             isRetryable: false,
-            hint: 'the partial answer above is incomplete; retry the request',
+            // An answer past the bound would be as long again on a retry.
+            hint: `the partial answer above is incomplete; ${streamed.failure.code === 'upstream_response_too_large' ? streamed.failure.hint : 'retry the request'}`,
           })
         : streamed.failure;
       const markers: EvidenceMarker[] = ['upstream_error', ...markersForFailure(streamed.failure)];

@@ -54,7 +54,7 @@ export interface PipelineContext {
   coldStarts?: ColdStartEstimator;
   /** Recent first tokens per model from evidence, read once per process (`firstTokenSeed`). */
   firstTokens?: (providers: readonly RegisteredProvider[]) => FirstTokenHistory;
-  /** The most of a non-streamed upstream body read (default the transport's `MAX_RESPONSE_BODY_BYTES`); tests lower it. */
+  /** The most of an upstream body received, streamed or not (default the transport's `MAX_RESPONSE_BODY_BYTES`); tests lower it. */
   responseBodyLimitBytes?: number;
 }
 

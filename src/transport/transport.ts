@@ -101,17 +101,24 @@ export interface CaptureSink {
 }
 
 /**
- * The most of an upstream body read whole (`readAll`, `text`: a non-streamed answer, an error
- * answer): a broken or hostile upstream sending gigabytes, or a body that never ends, fails the
- * call instead of growing the process without bound. Generous: 2 048 embeddings of 3 072
- * dimensions as JSON are about 125 MB.
+ * The most of one upstream response body received, streamed or read whole (a non-streamed answer,
+ * an error answer): a broken or hostile upstream sending gigabytes, or a body that never ends (a
+ * stream included, which the evidence records verbatim), fails the call past it instead of growing
+ * the process and the store without bound. Generous: 2 048 embeddings of 3 072 dimensions as JSON
+ * are about 125 MB.
  */
 export const MAX_RESPONSE_BODY_BYTES = 256 * 1024 * 1024;
+
+/** A bound as messages say it: `256 MiB`, or its bytes when it is no whole number of MiB. */
+function bytesAsSaid(bytes: number): string {
+  const mebibytes = bytes / (1024 * 1024);
+  return Number.isInteger(mebibytes) ? `${mebibytes} MiB` : `${bytes} bytes`;
+}
 
 export interface SendInvocationOptions {
   /** Missing clocks take DEFAULT_TRANSPORT_TIMEOUTS. */
   timeouts?: Partial<TransportTimeouts>;
-  /** The most of the body `readAll` and `text` read (default `MAX_RESPONSE_BODY_BYTES`). */
+  /** The most of the body received before the call fails (default `MAX_RESPONSE_BODY_BYTES`). */
   maxBodyBytes?: number;
   /** Aborting ends the call (`interrupted`, or the signal's reason when it is a SyndicateError). */
   signal?: AbortSignal;
@@ -129,11 +136,11 @@ export interface TransportResponse {
   sentAt: number;
   /**
    * The body chunks as received (already passed to the sink). Read once. After the last
-   * chunk received, a failed exchange throws its `UpstreamError`. Leaving the loop early
-   * cancels the call.
+   * chunk received, a failed exchange throws its `UpstreamError` — `upstream_response_too_large`
+   * once more than the call's `maxBodyBytes` arrived. Leaving the loop early cancels the call.
    */
   body: AsyncIterable<Buffer>;
-  /** The whole body (throws like `body`); a body longer than the call's `maxBodyBytes` fails the call (`upstream_response_too_large`). */
+  /** The whole body (throws like `body`). */
   readAll(): Promise<Buffer>;
   /** The whole body as UTF-8 text. */
   text(): Promise<string>;
@@ -643,6 +650,20 @@ export async function sendInvocation(
           finish(toSyndicateError(error));
           return;
         }
+        // Past the bound the call stops: the chunk that crossed it is in the evidence, not handed on.
+        if (bytesReceived > maxBodyBytes) {
+          finish(
+            new UpstreamError(`${call.host} sent a response body of more than ${bytesAsSaid(maxBodyBytes)}, the most syndicate receives of one answer; the call was stopped there`, {
+              code: 'upstream_response_too_large',
+              status,
+              // As a malformed answer: not retried elsewhere, where the same request could draw as much again.
+              isRetryable: false,
+              hint: 'the upstream is broken or not the engine its provider record names; what it sent up to the limit is in the evidence',
+              details: { url: call.url, limitBytes: maxBodyBytes, bytesReceived, atMs },
+            }),
+          );
+          return;
+        }
         queue.push(chunk);
       });
       response.on('end', () => {
@@ -655,22 +676,7 @@ export async function sendInvocation(
       });
       const readAll = async (): Promise<Buffer> => {
         const parts: Buffer[] = [];
-        let length = 0;
-        for await (const chunk of queue) {
-          length += chunk.length;
-          if (length > maxBodyBytes) {
-            const tooLarge = new UpstreamError(`${call.host} sent a response body of more than ${maxBodyBytes} bytes, the most read whole; the call was stopped there`, {
-              code: 'upstream_response_too_large',
-              status,
-              // As a malformed answer: not retried elsewhere, where the same request could draw as much again.
-              isRetryable: false,
-              hint: 'the upstream is broken or not the engine its provider record names; what it sent up to the limit is in the evidence',
-            });
-            finish(tooLarge);
-            throw tooLarge;
-          }
-          parts.push(chunk);
-        }
+        for await (const chunk of queue) parts.push(chunk);
         return Buffer.concat(parts);
       };
       resolve({

@@ -351,11 +351,29 @@ describe('transport', () => {
       const failure = await rejectionOf(response.text());
       expect(failure).toBeInstanceOf(UpstreamError);
       expect(failure).toMatchObject({ code: 'upstream_response_too_large', isRetryable: false, status: 200 });
-      expect(failure.message).toContain('sent a response body of more than 1048576 bytes');
+      expect(failure.message).toContain('sent a response body of more than 1 MiB, the most syndicate receives of one answer');
       const end = await response.done;
       expect(end.complete).toBe(false);
       expect(end.error?.code).toBe('upstream_response_too_large');
       // Stopped at the bound: at most one socket read past it.
+      expect(end.bytesReceived).toBeGreaterThan(1024 * 1024);
+      expect(end.bytesReceived).toBeLessThan(2 * 1024 * 1024);
+    });
+
+    it('an endless body read as it streams fails the same way once past the bound: the reader gets at most the bound, then the error', async () => {
+      const { baseUrl, permit } = await serve(endless);
+      const sink = new RecordingSink();
+      const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: FAST, maxBodyBytes: 1024 * 1024 });
+      let read = 0;
+      const failure = await rejectionOf(
+        (async () => {
+          for await (const chunk of response.body) read += chunk.length;
+        })(),
+      );
+      expect(failure).toMatchObject({ code: 'upstream_response_too_large', isRetryable: false, status: 200 });
+      expect(read).toBeLessThanOrEqual(1024 * 1024);
+      const end = await response.done;
+      expect(end).toMatchObject({ complete: false, error: { code: 'upstream_response_too_large' } });
       expect(end.bytesReceived).toBeGreaterThan(1024 * 1024);
       expect(end.bytesReceived).toBeLessThan(2 * 1024 * 1024);
     });
