@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { InvalidInputError, UsageError } from '../errors.js';
+import { refuseRequestOverLimit } from '../invoke/request-size.js';
 import { IMAGE_TYPES_TEXT, PROMPT_OPTION_CARRIERS, promptRequestParts as sharedPromptRequestParts, RUN_PROMPT_OPTION_NAMES, type GivenImage, type PromptRequestParts } from '../invoke/prompt-options.js';
 import { INPUT_LIMIT_BYTES, INPUT_LIMIT_TEXT, readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
 import { REASONING_EFFORTS, type ReasoningEffort } from '../wire/reasoning.js';
@@ -105,6 +106,16 @@ export function imageFileSizes(options: Pick<RequestOptionValues, 'image'>): Arr
       return { size: 0 };
     }
   });
+}
+
+/**
+ * The bound on the whole request of a prompt `run` sends without a stored session, and `route`
+ * explains (`refuseRequestOverLimit`: exit 3, its hint naming the `--image` files): measured from the
+ * files' sizes before they are read (`imageFileSizes`), and again once read (`--image -`'s size is
+ * known only then). A stored session's turn is measured with its conversation (`sessionTurn`).
+ */
+export function refusePromptOverLimit(system: string | undefined, text: string, images: readonly { size: number }[]): void {
+  refuseRequestOverLimit({ systemPrompt: system ?? null, prompt: { text, images } }, '--image files');
 }
 
 /**

@@ -114,6 +114,38 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     }
   }, 90_000);
 
+  it('route --explain with --image files over the 32 MiB input limit together refuses as run does (exit 3, the same message and hint), --image - and a --session id that is no stored session too', async () => {
+    const MIB = 1024 * 1024;
+    const scratch = mkdtempSync(join(tmpdir(), 'syndicate-route-images-'));
+    try {
+      const images = sparsePngs(scratch, 13 * MIB);
+      const prompt = 'Compare these two screenshots.';
+      const stdinImage = Buffer.concat([PNG, Buffer.from([1]), Buffer.alloc(13 * MIB - PNG.length - 1)]);
+      const asked = [prompt, '--system', 'Be brief.', '--image', images[0]];
+      const [run, routed, routedJson, runFromStdin, routedFromStdin, routedLabelled] = await Promise.all([
+        scenario.cli(['run', ...asked, '--image', images[1], '--no-stream']),
+        scenario.cli(['route', '--explain', ...asked, '--image', images[1]]),
+        scenario.json(['route', '--explain', ...asked, '--image', images[1]]),
+        // Its size known only once read: measured then.
+        scenario.json(['run', ...asked, '--image', '-', '--no-stream'], { input: stdinImage }),
+        scenario.json(['route', '--explain', ...asked, '--image', '-'], { input: stdinImage }),
+        scenario.json(['route', '--explain', ...asked, '--image', images[1], '--session', 'not-a-stored-session']),
+      ]);
+      expect(run.exitCode, run.stderr).toBe(3);
+      expect(run.stderr).toContain('more than the 32 MiB syndicate sends in one request: nothing was classified or sent');
+      expect({ exitCode: routed.exitCode, stdout: routed.stdout, stderr: routed.stderr }).toEqual({ exitCode: 3, stdout: '', stderr: run.stderr });
+      expect(routedJson.result.exitCode).toBe(3);
+      expect(routedJson.document.error).toMatchObject({ code: 'invalid_input', message: run.stderr.split('\n')[0]?.replace(/^error: /, '') });
+      expect(runFromStdin.result.exitCode).toBe(3);
+      for (const other of [routedFromStdin, routedLabelled]) {
+        expect(other.result.exitCode, JSON.stringify(other.document)).toBe(3);
+        expect(other.document.error).toEqual(runFromStdin.document.error);
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   it('--image refuses a missing file and a file (or stdin) of another type (by its bytes, whatever its name): usage errors naming the file and the types; --tools with a stored session is refused', async () => {
     const fake = file('fake.png', 'this is text, not a PNG');
     const sent = inferenceExchanges(llama).length;

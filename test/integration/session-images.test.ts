@@ -180,9 +180,10 @@ describe('syndicate run --session with --image', () => {
       expect(first).toMatchObject({ session: { id, turn: 1 } });
       const sent = inferenceExchanges(llama).length;
 
-      const [refused, human] = await Promise.all([
+      const [refused, human, routed] = await Promise.all([
         scenario.json(['run', 'And in this one?', '--image', images[1], '--session', id, '--no-stream']),
         scenario.cli(['run', 'And in this one?', '--image', images[1], '--session', id, '--no-stream']),
+        scenario.cli(['route', '--explain', 'And in this one?', '--image', images[1], '--session', id]),
       ]);
       const base64 = 4 * Math.ceil((13 * MIB) / 3);
       const total = 'What is in this one?'.length + DEFAULT_ANSWER.length + 2 * base64 + 'And in this one?'.length;
@@ -191,6 +192,8 @@ describe('syndicate run --session with --image', () => {
       expect(refused.result.exitCode, JSON.stringify(refused.document)).toBe(3);
       expect(refused.document.error).toMatchObject({ code: 'invalid_input', message, hint, details: { session: id, bytes: total, limitBytes: 32 * MIB } });
       expect({ exitCode: human.exitCode, stderr: human.stderr }).toEqual({ exitCode: 3, stderr: `error: ${message}\nhint: ${hint}` });
+      // `route` explaining the same turn refuses it as `run` does.
+      expect({ exitCode: routed.exitCode, stdout: routed.stdout, stderr: routed.stderr }).toEqual({ exitCode: 3, stdout: '', stderr: human.stderr });
       // Nothing reached the engine, and the session still holds its one turn.
       expect(inferenceExchanges(llama)).toHaveLength(sent);
       expect(((await scenario.json(['session', 'show', id])).document.session as Json).messages).toHaveLength(2);

@@ -4,11 +4,22 @@ import { UsageError } from '../../errors.js';
 import type { RouteExplanation } from '../../invoke/explain-route.js';
 import type { CanonicalRequest } from '../../wire/canonical.js';
 import type { RequestFamily } from '../../wire/request-family.js';
+import type { Store } from '../../store/store.js';
 import { CLI_MODEL_NAMING, GATEWAY_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { imageParts } from '../../invoke/prompt-options.js';
+import { sizedImages } from '../../invoke/request-size.js';
 import { contextFor } from '../context.js';
 import { printHeldBack } from '../held-back.js';
-import { addRequestOptions, promptRequestParts, REQUEST_OPTION_FLAGS, requestOptionStdinReaders, type PromptRequestParts, type RequestOptionValues } from '../request-options.js';
+import {
+  addRequestOptions,
+  imageFileSizes,
+  promptRequestParts,
+  refusePromptOverLimit,
+  REQUEST_OPTION_FLAGS,
+  requestOptionStdinReaders,
+  type PromptRequestParts,
+  type RequestOptionValues,
+} from '../request-options.js';
 import { readStdin, readTextInput, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
 
 interface RouteOptions extends RequestOptionValues {
@@ -79,6 +90,8 @@ export function routeCommand(): Command {
         stdinAtMostOnce([[prompt === undefined ? 'the omitted prompt' : 'the prompt `-`', promptOnStdin], ...requestOptionStdinReaders(options)]);
         const text = promptOnStdin ? await readStdin('prompt') : prompt;
         if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
+        // The bound `run` puts on the whole request, refused as `run` refuses it: from the files' sizes, before they are read.
+        if (session === undefined) refusePromptOverLimit(options.system, text, imageFileSizes(options));
         asked = { kind: 'prompt', text, parts: await promptRequestParts(options) };
       } else {
         if (prompt !== undefined) throw new UsageError('give either a prompt or --request FILE, not both', { hint: "put the prompt in the request body's messages" });
@@ -112,6 +125,7 @@ export function routeCommand(): Command {
           ? 'see the exclusions above'
           : 'run it again with `--explain` to see why each provider was excluded';
       try {
+        if (asked.kind === 'prompt') await refuseAskedOverLimit(store, session, options.system, asked);
         const routed =
           asked.kind === 'request'
             ? await explainRequestRoute(store, policy, asked.request, conditions, { modelNaming: GATEWAY_MODEL_NAMING, promptEstimate: 'bounded', whereEveryRule })
@@ -160,6 +174,18 @@ export function routeCommand(): Command {
         context.close();
       }
     });
+}
+
+/**
+ * The bound on the whole request once the images are read (`--image -`'s size is known only now), as
+ * `run` checks it: a prompt in a stored session is measured with its conversation, any other alone.
+ */
+async function refuseAskedOverLimit(store: Store, session: string | undefined, system: string | undefined, asked: { text: string; parts: PromptRequestParts }): Promise<void> {
+  const { findSession } = await import('../../sessions/sessions.js');
+  const prompt = { text: asked.text, images: sizedImages(asked.parts.images) };
+  const storedSession = session === undefined ? undefined : findSession(store, session);
+  if (storedSession === undefined) refusePromptOverLimit(system, prompt.text, prompt.images);
+  else (await import('../../sessions/converse.js')).sessionTurn(store, storedSession, prompt);
 }
 
 function printPlan(output: ReturnType<typeof contextFor>['output'], routed: RouteExplanation, explain: boolean): void {

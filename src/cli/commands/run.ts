@@ -10,7 +10,7 @@ import { promptMessage, type CanonicalRequest, type StreamPart } from '../../wir
 import { contextFor } from '../context.js';
 import { readStdin, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
 import { cancellable } from '../interrupt.js';
-import { addRequestOptions, imageFileSizes, promptRequestParts, requestOptionStdinReaders, type RequestOptionValues } from '../request-options.js';
+import { addRequestOptions, imageFileSizes, promptRequestParts, refusePromptOverLimit, requestOptionStdinReaders, type RequestOptionValues } from '../request-options.js';
 
 interface RunOptions extends RequestOptionValues {
   showReasoning?: boolean;
@@ -25,8 +25,6 @@ interface RunOptions extends RequestOptionValues {
 }
 
 const RUN_TIMEOUT_OPTION = 'syndicate run --timeout';
-/** `run`'s images, as a hint asks for fewer or smaller ones. */
-const IMAGE_FILES = '--image files';
 
 export function runCommand(): Command {
   const command = new Command('run')
@@ -75,10 +73,9 @@ Examples:
         });
       }
       const model = providerModel ?? options.model ?? 'auto';
-      const { refuseRequestOverLimit, sizedImages } = await import('../../invoke/request-size.js');
-      const systemPrompt = options.system ?? null;
+      const { sizedImages } = await import('../../invoke/request-size.js');
       // The whole request within the input limit (a session's turn is measured with its conversation): from the files' sizes, before they are read.
-      if (sessionId === undefined) refuseRequestOverLimit({ systemPrompt, prompt: { text, images: imageFileSizes(options) } }, IMAGE_FILES);
+      if (sessionId === undefined) refusePromptOverLimit(options.system, text, imageFileSizes(options));
       const { images, settings } = await promptRequestParts(options);
       const requestSettings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'> = { ...settings, stream };
       const request: CanonicalRequest = {
@@ -94,7 +91,7 @@ Examples:
       const storedSession = sessionId === undefined ? undefined : (await import('../../sessions/sessions.js')).findSession(store, sessionId);
       const sessions = storedSession === undefined ? undefined : await import('../../sessions/converse.js');
       // Measured again as read (`--image -`'s size is known only now), and for an id that is no stored session.
-      if (storedSession === undefined) refuseRequestOverLimit({ systemPrompt, prompt: { text, images: sizedImages(images) } }, IMAGE_FILES);
+      if (storedSession === undefined) refusePromptOverLimit(options.system, text, sizedImages(images));
       if (sessions !== undefined && storedSession !== undefined) {
         sessions.refuseSessionOverrides(storedSession, {
           ...(options.provider === undefined ? {} : { provider: options.provider }),
