@@ -27,7 +27,7 @@ import { canonicalRequest, promptMessage, type CanonicalMessage, type CanonicalR
 import type { PromptSettings } from './prompt-options.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import type { ModelNaming } from './model-naming.js';
-import { isPinned, routeRefusal } from './route-refusal.js';
+import { isPinned, routeRefusal, summarisedExclusions } from './route-refusal.js';
 
 /** What bounds a route besides the request itself: the caller's hints and the stored session. */
 export interface RouteConditions {
@@ -204,8 +204,8 @@ export function unavailableRouteError(routed: RouteExplanation): UpstreamError |
   const { plan } = routed;
   const unavailable = unavailabilityOfExclusions(plan.excluded);
   if (plan.candidates.length > 0 || unavailable.length === 0) return undefined;
-  const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
-  return new UpstreamError(`inference unavailable, try again later (${reasons.join(' | ')})`, {
+  // Past five models, counted and grouped by rule as `run` says them; `details.plan` and `--explain` keep every one.
+  return new UpstreamError(`inference unavailable, try again later (${summarisedExclusions(plan.excluded)})`, {
     code: 'inference_unavailable',
     isRetryable: true,
     hint: hintForUnavailable(withSharedHoldTimes(withEngineRemedies([...unavailable, ...toolsRefusalsOfExclusions(plan.excluded)], routed.engineRemedies), routed.holds)),

@@ -50,7 +50,7 @@ import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import { permitContradiction } from './permit-contradiction.js';
-import { isPinned, routeRefusal, summarisedExclusions, tooLongParam, type RefusalContext } from './route-refusal.js';
+import { isPinned, routeRefusal, summarisedExclusions, summarisedModels, tooLongParam, type RefusalContext } from './route-refusal.js';
 import { recordEngineEvent } from '../engines/events.js';
 import type {
   AttemptProvider,
@@ -260,7 +260,7 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   // A candidate the hop limit cut off before it is not called (nor recorded): the hint names its key.
   const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops);
   const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
-  const rateLimited = rateLimitedEverywhere(failures, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts }, withUntried);
+  const rateLimited = rateLimitedEverywhere(failures, attempts, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts }, withUntried);
   if (rateLimited !== undefined) throw rateLimited;
   const refusedParts = failures.filter((failure) => isToolsRefusal(failure) || isImagesRefusal(failure));
   // With an engine refusing the tools (or images), what the route left out as down or rate-limited
@@ -376,6 +376,7 @@ function heldOutForLater(context: PipelineContext, unavailable: Unavailability[]
  */
 function rateLimitedEverywhere(
   failures: readonly SyndicateError[],
+  attempts: readonly AttemptReport[],
   reasons: readonly string[],
   heldBack: readonly number[],
   details: Record<string, unknown>,
@@ -384,7 +385,13 @@ function rateLimitedEverywhere(
   if (failures.length === 0 || !failures.every((failure) => failure instanceof UpstreamError && failure.status === 429)) return undefined;
   const waits = failures.flatMap((failure) => (failure instanceof UpstreamError && failure.retryAfterSeconds !== undefined ? [failure.retryAfterSeconds] : []));
   const wait = waits.length === failures.length ? Math.min(...waits, ...heldBack) : undefined;
-  return rateLimitedError(reasons, wait, details, amendHint);
+  // Past five models (a fallback.maxHops of 5 or more), counted by the provider that rate-limited them; `details.attempts` keeps every one.
+  const models = summarisedModels(
+    reasons,
+    attempts.map((report) => report.provider.id),
+    { what: 'rate-limited', groupsAre: 'providers' },
+  );
+  return rateLimitedError(models, wait, details, amendHint);
 }
 
 /** Seconds until each candidate the plan held back for a rate limit may be used again. */
@@ -401,8 +408,9 @@ function attemptIdentity(
   return { requestId, hop, kind: input.kind ?? 'invocation', caller: input.caller, ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }) };
 }
 
-function rateLimitedError(reasons: readonly string[], wait: number | undefined, details: Record<string, unknown>, amendHint: (hint: string) => string = (hint) => hint): UpstreamError {
-  return new UpstreamError(`every candidate is rate-limiting this request (${reasons.join('; ')})`, {
+/** `models`: the models rate-limiting, as a message says them (`summarisedModels`). */
+function rateLimitedError(models: string, wait: number | undefined, details: Record<string, unknown>, amendHint: (hint: string) => string = (hint) => hint): UpstreamError {
+  return new UpstreamError(`every candidate is rate-limiting this request (${models})`, {
     code: 'rate_limited',
     status: 429,
     isRetryable: true,
@@ -1098,7 +1106,6 @@ function refuseOrUnavailable(
   refused: Omit<RefusalContext, 'sessionId'>,
 ): SyndicateError {
   const onlyDown = plan.excluded.filter((exclusion) => exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy'));
-  const reasons = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}: ${exclusion.reasons.join('; ')}`);
   // Held back only by rate limits (none down): 429 with the shortest wait left, as the providers asked.
   const heldBack = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited');
   // Routed, but nothing left to call: the chain holds the decision and why (the plan's exclusions).
@@ -1113,7 +1120,8 @@ function refuseOrUnavailable(
     });
   if (heldBack.length > 0 && onlyDown.length === 0) {
     const waits = heldBackWaits(heldBack);
-    const error = rateLimitedError(reasons, waits.length === 0 ? undefined : Math.min(...waits), { requestId, sensitivity: classification.level, excluded: plan.excluded });
+    // Past five models, counted and grouped by rule as a route refusal says them; `details.excluded` and the evidence keep every one.
+    const error = rateLimitedError(summarisedExclusions(plan.excluded), waits.length === 0 ? undefined : Math.min(...waits), { requestId, sensitivity: classification.level, excluded: plan.excluded });
     return error.withDetails({ evidenceId: recordUncalled('rate_limited', error.message) });
   }
   if (onlyDown.length > 0) {

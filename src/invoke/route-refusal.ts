@@ -97,31 +97,45 @@ const RULES_NAMED = 3;
 
 /**
  * The models left out, as a refusal's message says them (`lines[i]` says `excluded[i]`): each
- * one when there are few; else grouped by the rule that left each out first (the most models
- * first), each rule with its first model's line and how many more it left out, the rest counted.
- * The refusal's hint ends with where the caller sees every one (`whereEveryRule`: `route
- * --explain`), and the error's `details.excluded` keeps them all. A registry of 20 models made a
- * message of several kilobytes, on stderr, in a gateway client's error and an MCP tool's result;
- * the pipeline's `inference_unavailable` says its models down the same way.
+ * one when there are few; else grouped by the rule that left each out first (see
+ * `summarisedModels`). The refusal's hint ends with where the caller sees every one
+ * (`whereEveryRule`: `route --explain`), and the error's `details.excluded` keeps them all. A
+ * registry of 20 models made a message of several kilobytes, on stderr, in a gateway client's
+ * error and an MCP tool's result; the pipeline's `inference_unavailable` says its models down the
+ * same way.
  */
 export function summarisedExclusions(excluded: readonly Exclusion[], lines: readonly string[] = excluded.map(exclusionLine)): string {
-  if (excluded.length <= EXCLUSIONS_LISTED_IN_FULL) return lines.join(' | ');
-  const groups = new Map<string, number[]>();
-  excluded.forEach((exclusion, index) => {
-    const rule = exclusion.rules[0] ?? 'other';
-    const indexes = groups.get(rule) ?? [];
+  return summarisedModels(
+    lines,
+    excluded.map((exclusion) => exclusion.rules[0] ?? 'other'),
+    { what: 'left out', groupsAre: 'rules' },
+  );
+}
+
+/**
+ * Lines each naming a model, as a message says them: each one when there are few; else grouped
+ * (`groups[i]` is the group of `lines[i]`: the rule that left the model out, the provider that
+ * rate-limited it), the largest groups first, each with its first line and how many more it holds
+ * (`(and 19 more left out by unhealthy)`: `what`, by the group), the rest counted (`and 2 more left
+ * out by 2 other rules`: `groupsAre`).
+ */
+export function summarisedModels(lines: readonly string[], groups: readonly string[], { what, groupsAre }: { what: string; groupsAre: string }): string {
+  if (lines.length <= EXCLUSIONS_LISTED_IN_FULL) return lines.join(' | ');
+  const byGroup = new Map<string, number[]>();
+  groups.forEach((group, index) => {
+    const indexes = byGroup.get(group) ?? [];
     indexes.push(index);
-    groups.set(rule, indexes);
+    byGroup.set(group, indexes);
   });
-  const largestFirst = [...groups].sort((left, right) => right[1].length - left[1].length);
-  const named = largestFirst.slice(0, RULES_NAMED).map(([rule, indexes]) => {
+  const largestFirst = [...byGroup].sort((left, right) => right[1].length - left[1].length);
+  const named = largestFirst.slice(0, RULES_NAMED).map(([group, indexes]) => {
     const more = indexes.length - 1;
-    return `${lines[indexes[0]!]!}${more === 0 ? '' : ` (and ${more} more left out by ${rule})`}`;
+    return `${lines[indexes[0]!]!}${more === 0 ? '' : ` (and ${more} more ${what} by ${group})`}`;
   });
   const rest = largestFirst.slice(RULES_NAMED);
   const restCount = rest.reduce((total, [, indexes]) => total + indexes.length, 0);
-  const others = rest.length === 0 ? '' : `; and ${restCount} more left out by ${rest.length === 1 ? rest[0]![0] : `${rest.length} other rules`}`;
-  return `${excluded.length} models left out: ${named.join(' | ')}${others}`;
+  const others = rest.length === 0 ? '' : `; and ${restCount} more ${what} by ${rest.length === 1 ? rest[0]![0] : `${rest.length} other ${groupsAre}`}`;
+  return `${lines.length} models ${what}: ${named.join(' | ')}${others}`;
 }
 
 /**

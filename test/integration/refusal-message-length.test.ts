@@ -174,3 +174,65 @@ describe('inference unavailable with 20 models down', () => {
     expectSummary(((failed as InstanceType<typeof OpenAI.InternalServerError>).error as { message: string }).message);
   });
 });
+
+/**
+ * Every candidate rate-limiting: `rate_limited` (exit 5, the gateway's 429) said every model with its
+ * reason, whether each answered 429 in this walk (a `fallback.maxHops` of 5 or more) or the route
+ * left it out for an earlier 429; past five it says them as a route refusal does.
+ */
+describe('every candidate rate-limiting, seven models', () => {
+  const MODELS = Array.from({ length: 7 }, (_, index) => `limited-${String(index + 1).padStart(2, '0')}`);
+  let scenario: Scenario;
+  let hosted: FakeEngine;
+
+  beforeAll(async () => {
+    hosted = await startFakeEngine({ kind: 'openai', models: MODELS.map((id) => ({ id })) });
+    // Every model answers 429, asking for a minute: each is held back that long once it said so.
+    hosted.setFault({ status: 429, headers: { 'retry-after': '60' } });
+    // Every model is tried in one walk (the default fallback.maxHops of 3 tries four).
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'fallback:\n  maxHops: 10' });
+    const models = MODELS.flatMap((id) => [`  - id: ${id}`, '    contextWindow: 128000', '    capabilityClass: large', '    price: { inputPerMTok: 1, outputPerMTok: 2 }']);
+    writeFileSync(join(scenario.home, 'cloud.yaml'), record(['id: cloud', 'class: approved_hosted', 'wire: openai', `baseUrl: ${hosted.baseUrl}`, 'auth:', '  env: CLOUD_KEY', 'models:', ...models]));
+    const registered = await scenario.cli(['provider', 'register', join(scenario.home, 'cloud.yaml')]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  }, 90_000);
+
+  afterAll(async () => {
+    scenario?.cleanup();
+    await hosted?.close();
+  });
+
+  it('run: each model answering 429, then each held back for it: a short message naming the first and counting the rest; every one in details', { timeout: 90_000 }, async () => {
+    await scenario.releaseHolds();
+    const tried = await scenario.json(['run', 'hello', '--no-stream'], { env: { CLOUD_KEY: 'sk-fake' } });
+    expect(tried.result.exitCode, JSON.stringify(tried.document)).toBe(5);
+    const triedError = tried.document['error'] as { code: string; message: string; hint: string; details: { attempts: { model: string; status: number }[] } };
+    expect(triedError.code).toBe('rate_limited');
+    expect(triedError.message).toMatch(/^every candidate is rate-limiting this request \(7 models rate-limited: cloud:limited-01: cloud answered HTTP 429: [^|]* \(and 6 more rate-limited by cloud\)\)$/);
+    expect(triedError.message).not.toContain('limited-02');
+    expect(triedError.hint).toBe('retry in 60 s');
+    expect(triedError.details.attempts.map((attempt) => [attempt.model, attempt.status])).toEqual(MODELS.map((id) => [id, 429]));
+
+    // Every model now held back for its 429: none is called, and the message is as short.
+    const sent = inferenceExchanges(hosted).length;
+    const human = await scenario.cli(['run', 'hello', '--no-stream'], { env: { CLOUD_KEY: 'sk-fake' } });
+    expect(human.exitCode).toBe(5);
+    const [line, hint] = human.stderr.trimEnd().split('\n');
+    expect(line).toMatch(/^error: every candidate is rate-limiting this request \(7 models left out: cloud:limited-01: [^|]* \(and 6 more left out by rate_limited\)\)$/);
+    expect(line).not.toContain('limited-02');
+    expect(hint).toMatch(/^hint: retry in \d+ s$/);
+    const { result, document } = await scenario.json(['run', 'hello', '--no-stream'], { env: { CLOUD_KEY: 'sk-fake' } });
+    expect(result.exitCode).toBe(5);
+    const error = document['error'] as { code: string; message: string; details: { excluded: { provider: string; model: string; rules: string[] }[] } };
+    expect(error.code).toBe('rate_limited');
+    expect(error.message.length).toBeLessThan(SHORT);
+    expect(error.details.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}`)).toEqual(MODELS.map((id) => `cloud:${id}`));
+    expect(inferenceExchanges(hosted)).toHaveLength(sent);
+
+    // `route` says the models held back as short, and lists every one with --explain.
+    const routed = await scenario.cli(['route', '--explain', 'hello'], { env: { CLOUD_KEY: 'sk-fake' } });
+    expect(routed.exitCode).toBe(5);
+    expect(routed.stderr.split('\n')[0]).toMatch(/^error: inference unavailable, try again later \(7 models left out: cloud:limited-01: [^|]* \(and 6 more left out by rate_limited\)\)$/);
+    for (const id of MODELS) expect(routed.stdout).toContain(`  - cloud:${id} (approved_hosted) — model ${id} rate-limited for another`);
+  });
+});
