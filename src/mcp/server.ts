@@ -16,7 +16,7 @@ import { GATEWAY_MODEL_NAMING, MCP_MODEL_NAMING } from '../invoke/model-naming.j
 import { invoke } from '../invoke/pipeline.js';
 import { followRegistryForWarmUp, warmPipeline, type RegistryWarmUpFollower, type RegistryWarmUpReport, type WarmUpReport } from '../invoke/warm-up.js';
 import { IMAGE_TYPES_TEXT, imageParts, PROMPT_OPTION_CARRIERS, promptRequestParts, type PromptOptionNames, type PromptRequestParts } from '../invoke/prompt-options.js';
-import { refuseRequestOverLimit, sizedImages } from '../invoke/request-size.js';
+import { refuseRequestOverLimit, sizedImages, type SizedMessage } from '../invoke/request-size.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { invocationSummary } from '../invoke/summary.js';
 import type { AttemptStarted, InvocationResult, PipelineContext } from '../invoke/types.js';
@@ -398,7 +398,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
               return { text: answerText(answered.result.response), structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
             }
             // The whole request within the input limit, as `run`'s (a stored session's turn is measured with its conversation).
-            refuseRequestOverLimit({ systemPrompt: input.system ?? null, prompt: { text: input.prompt, images: sizedImages(parts.images) } }, '`images`');
+            refuseCompleteOverLimit(input.system, input.prompt, parts);
             const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
             const request: CanonicalRequest = {
               model: providerModel ?? input.model ?? 'auto',
@@ -454,6 +454,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
     let asked: Pick<RouteQuestion, 'system' | 'history' | 'model' | 'provider'>;
     if (storedSession === undefined) {
+      // The whole request within the input limit, refused as `complete` refuses it.
+      refuseCompleteOverLimit(input.system, input.prompt, parts);
       const { provider: providerId, model: providerModel } = providerChoice(input.provider, 'provider');
       asked = {
         ...(input.system === undefined ? {} : { system: input.system }),
@@ -463,7 +465,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     } else {
       refuseSessionOverrides(storedSession, sessionOverrides(input, parts), COMPLETE_ARGUMENT_NAMES);
       checkEnvelope(options.store, storedSession, policy);
-      const { history, system, model, provider: sessionProvider, sensitivity: marked } = sessionTurn(options.store, storedSession);
+      // With the prompt: measured with the conversation, as `complete` measures the turn.
+      const { history, system, model, provider: sessionProvider, sensitivity: marked } = sessionTurn(options.store, storedSession, completePrompt(input.prompt, parts));
       asked = { history, model, ...(system === undefined ? {} : { system }), ...(sessionProvider === undefined ? {} : { provider: sessionProvider }) };
       // The turns of the conversation its callers marked at a level: routed at least at it, as `complete` routes them.
       if (marked !== undefined) conditions = { ...conditions, sensitivity: conditions.sensitivity === undefined ? marked : maxSensitivity(conditions.sensitivity, marked) };
@@ -684,6 +687,19 @@ async function promptParts(input: PromptOptionArguments): Promise<PromptRequestP
 }
 
 /** A `complete` result's text content: the answer, then one line per tool call (`tool call NAME ARGUMENTS`, as `run` prints them). */
+/** A prompt's text and its images' sizes, as the bound on the whole request measures them. */
+function completePrompt(text: string, parts: PromptRequestParts): SizedMessage {
+  return { text, images: sizedImages(parts.images) };
+}
+
+/**
+ * `complete`'s bound on the whole request without a stored session (`refuseRequestOverLimit`), the
+ * hint naming its `images`; `route_explain` refuses what `complete` would.
+ */
+function refuseCompleteOverLimit(system: string | undefined, prompt: string, parts: PromptRequestParts): void {
+  refuseRequestOverLimit({ systemPrompt: system ?? null, prompt: completePrompt(prompt, parts) }, '`images`');
+}
+
 function answerText(response: Pick<CanonicalResponse, 'text' | 'toolCalls'>): string {
   return [...(response.text === '' ? [] : [response.text]), ...response.toolCalls.map((call) => `tool call ${call.name} ${call.arguments}`)].join('\n');
 }

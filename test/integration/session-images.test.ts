@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/common/hash.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { connectMcpClient, toolText } from '../helpers/mcp.js';
 import { expectEvidenceHoldsExchange, lastSent, PNG, sparsePngs, type Json } from '../helpers/request-options.js';
 import { defaultModel, inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
 import { withStore } from '../helpers/store.js';
@@ -192,8 +194,17 @@ describe('syndicate run --session with --image', () => {
       expect(refused.result.exitCode, JSON.stringify(refused.document)).toBe(3);
       expect(refused.document.error).toMatchObject({ code: 'invalid_input', message, hint, details: { session: id, bytes: total, limitBytes: 32 * MIB } });
       expect({ exitCode: human.exitCode, stderr: human.stderr }).toEqual({ exitCode: 3, stderr: `error: ${message}\nhint: ${hint}` });
-      // `route` explaining the same turn refuses it as `run` does.
+      // `route` explaining the same turn refuses it as `run` does, and so does MCP `route_explain` (its tool error).
       expect({ exitCode: routed.exitCode, stdout: routed.stdout, stderr: routed.stderr }).toEqual({ exitCode: 3, stdout: '', stderr: human.stderr });
+      const client = await connectMcpClient(scenario.home);
+      try {
+        const image = { data: readFileSync(images[1]).toString('base64'), mimeType: 'image/png' };
+        const explained = (await client.callTool({ name: 'route_explain', arguments: { prompt: 'And in this one?', images: [image], session: id } })) as CallToolResult;
+        expect(explained.isError).toBe(true);
+        expect(toolText(explained)).toBe(`${message} (invalid_input)\nhint: ${hint}`);
+      } finally {
+        await client.close();
+      }
       // Nothing reached the engine, and the session still holds its one turn.
       expect(inferenceExchanges(llama)).toHaveLength(sent);
       expect(((await scenario.json(['session', 'show', id])).document.session as Json).messages).toHaveLength(2);

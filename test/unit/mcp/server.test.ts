@@ -86,6 +86,10 @@ describe('createMcpServer', () => {
         'hint: send less with this prompt: fewer or smaller `images` (each is sent base64-encoded, 4/3 of its size)',
     );
     expect(inferenceExchanges(engine)).toHaveLength(before);
+    // route_explain of the same prompt refuses what complete would.
+    const explained = (await client.callTool({ name: 'route_explain', arguments: { prompt: 'Compare these two.', images: [image, image] } })) as CallToolResult;
+    expect(explained.isError).toBe(true);
+    expect(toolText(explained)).toBe(toolText(result));
   }, 90_000);
 
   it('lists the tools exactly as the SDK derives them from their definitions (derived once, shared by every server)', async () => {
