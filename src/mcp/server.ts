@@ -686,7 +686,6 @@ async function promptParts(input: PromptOptionArguments): Promise<PromptRequestP
   );
 }
 
-/** A `complete` result's text content: the answer, then one line per tool call (`tool call NAME ARGUMENTS`, as `run` prints them). */
 /** A prompt's text and its images' sizes, as the bound on the whole request measures them. */
 function completePrompt(text: string, parts: PromptRequestParts): SizedMessage {
   return { text, images: sizedImages(parts.images) };
@@ -700,6 +699,7 @@ function refuseCompleteOverLimit(system: string | undefined, prompt: string, par
   refuseRequestOverLimit({ systemPrompt: system ?? null, prompt: completePrompt(prompt, parts) }, '`images`');
 }
 
+/** A `complete` result's text content: the answer, then one line per tool call (`tool call NAME ARGUMENTS`, as `run` prints them). */
 function answerText(response: Pick<CanonicalResponse, 'text' | 'toolCalls'>): string {
   return [...(response.text === '' ? [] : [response.text]), ...response.toolCalls.map((call) => `tool call ${call.name} ${call.arguments}`)].join('\n');
 }
