@@ -101,7 +101,8 @@ describe('syndicate metrics on a narrow terminal', () => {
       .filter((line) => line.includes('┤') || line.includes('┼'));
 
   it('draws the requests-per-hour chart within the terminal\'s width, coloured or not; piped, at its full width', async () => {
-    for (const env of [{}, { NO_COLOR: '1' }]) {
+    const environments: Record<string, string>[] = [{}, { NO_COLOR: '1' }];
+    for (const env of environments) {
       const result = await onTerminal('metrics --since 8d', { home, columns: 40, env });
       expect(result.exitCode).toBe(0);
       const lines = chartLines(result.output);
