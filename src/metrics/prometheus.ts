@@ -104,7 +104,7 @@ export class GatewayMetrics {
     });
     this.tokens = new SeriesCounter({
       name: 'syndicate_gateway_tokens_total',
-      help: 'Tokens of answered requests (exact when the upstream reported them, else counted locally)',
+      help: 'Tokens of answered requests, and of streams cut after the model read the prompt (billed up to the cut, as spend counts them); exact when the upstream reported them, else counted locally',
       labelNames: ['class', 'provider', 'model', 'direction'],
       registers,
     });
@@ -215,6 +215,7 @@ export class GatewayMetrics {
     if (options.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: 'syndicate_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLING_MS });
       reportLagNetOfSampling(this.registry);
+      removeGaugesNamedAsCounters(this.registry);
     }
   }
 
@@ -307,6 +308,19 @@ export class GatewayMetrics {
       if (attempt.hop > 0) this.fallbacks.add([attempt.provider.id, attempt.model]);
     }
   }
+}
+
+/**
+ * prom-client's gauges of the handles, requests and resources the process holds now, summed over
+ * their types, which it names `…_total`: in Prometheus's conventions only a counter ends in
+ * `_total` (`promtool check metrics` flags them, and `rate()` over them means nothing). Left out:
+ * the same gauges by type (`syndicate_nodejs_active_handles{type}`, …) stay, and
+ * `sum(syndicate_nodejs_active_handles)` is the total.
+ */
+const GAUGES_NAMED_AS_COUNTERS = ['active_handles', 'active_requests', 'active_resources'];
+
+function removeGaugesNamedAsCounters(registry: Registry): void {
+  for (const gaugeName of GAUGES_NAMED_AS_COUNTERS) registry.removeSingleMetric(`syndicate_nodejs_${gaugeName}_total`);
 }
 
 /** prom-client's event-loop delay sampling interval for the gateway (see the constructor). */
