@@ -41,7 +41,10 @@ export function requestsChart(hourly: readonly HourlyRequests[], options: { colo
     });
   };
   if (options.color) {
-    const legend = `${asciichart.green}── local${asciichart.reset}  ${asciichart.blue}── hosted${asciichart.reset}  (requests per ${unit})`;
+    const lines = `${asciichart.green}── local${asciichart.reset}  ${asciichart.blue}── hosted${asciichart.reset}`;
+    const per = `(requests per ${unit})`;
+    // `── local  ── hosted  ` is 21 columns: the unit goes on a line of its own where both do not fit.
+    const legend = options.width !== undefined && options.width > 0 && 21 + per.length > options.width ? `${lines}\n${per}` : `${lines}  ${per}`;
     return `${draw([local, hosted], options.height ?? 8, [asciichart.green, asciichart.blue])}\n${legend}`;
   }
   // Without colour two lines in one chart cannot be told apart: one chart each.
