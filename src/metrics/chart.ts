@@ -4,7 +4,7 @@ import type { HourlyRequests } from './summary.js';
 /** At most this many columns; longer windows are summed into wider buckets. */
 const MAXIMUM_POINTS = 72;
 
-/** The axis labels' width: the peak's digits, at least five (`padStart(5)` below). */
+/** The axis labels' width, wider only when the peak has more digits. */
 const LABEL_WIDTH = 5;
 
 /**
@@ -43,8 +43,9 @@ export function requestsChart(hourly: readonly HourlyRequests[], options: { colo
   if (options.color) {
     const lines = `${asciichart.green}── local${asciichart.reset}  ${asciichart.blue}── hosted${asciichart.reset}`;
     const per = `(requests per ${unit})`;
-    // `── local  ── hosted  ` is 21 columns: the unit goes on a line of its own where both do not fit.
-    const legend = options.width !== undefined && options.width > 0 && 21 + per.length > options.width ? `${lines}\n${per}` : `${lines}  ${per}`;
+    // The unit goes on a line of its own where the legend and it do not fit side by side.
+    const fits = options.width === undefined || !(options.width > 0) || '── local  ── hosted  '.length + per.length <= options.width;
+    const legend = fits ? `${lines}  ${per}` : `${lines}\n${per}`;
     return `${draw([local, hosted], options.height ?? 8, [asciichart.green, asciichart.blue])}\n${legend}`;
   }
   // Without colour two lines in one chart cannot be told apart: one chart each.
