@@ -17,11 +17,17 @@ export type GatewayApi = 'openai' | 'openai_completions' | 'openai_responses' | 
 export const CALLER_REFUSALS = ['token_missing', 'token_invalid', 'host_not_allowed', 'origin_not_allowed'] as const;
 export type CallerRefusal = (typeof CALLER_REFUSALS)[number];
 
-/** Seconds; LLM calls span from a few milliseconds (warm local) to minutes. */
-const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+/**
+ * Seconds; LLM calls span from a few milliseconds (warm local) to minutes: up to the 10 minutes a
+ * request may take when the policy sets no `latencyBudget.totalMs`.
+ */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
-/** Seconds; the gateway's own share of a request, from a fraction of a millisecond up. */
-const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+/**
+ * Seconds; the gateway's own share of a request, from a fraction of a millisecond up — and, with
+ * failed earlier hops in it (an upstream that timed out or answered 529 after a while), to a minute.
+ */
+const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10, 30, 60];
 
 /** Seconds; a model load takes from a fraction of a second (small, cached) to minutes (large, from disk). */
 const MODEL_LOAD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];

@@ -170,7 +170,8 @@ describe("the gateway's /metrics, scraped as Prometheus does", () => {
         expect(buckets.map((bucket) => bucket.value)).toEqual(buckets.map((bucket) => bucket.value).sort((a, b) => a - b));
         expect(buckets.at(-1)?.value).toBe(family.samples.get(countKey));
         expect(bounds[0]).toBeLessThanOrEqual(0.01);
-        expect(bounds.at(-2)).toBeGreaterThanOrEqual(300);
+        // Up to the 10 minutes a request may take when the policy sets no latencyBudget.totalMs.
+        expect(bounds.at(-2)).toBeGreaterThanOrEqual(600);
       }
     }
   });
