@@ -4,13 +4,18 @@ import type { HourlyRequests } from './summary.js';
 /** At most this many columns; longer windows are summed into wider buckets. */
 const MAXIMUM_POINTS = 72;
 
+/** The axis labels' width, wider only when the peak has more digits. */
+const LABEL_WIDTH = 5;
+
 /**
  * A small terminal chart of answered requests per hour: local (green) and hosted (blue) in one
- * chart with colour; two small charts without.
+ * chart with colour; two small charts without. `width`, the terminal's columns when it says: the
+ * chart's lines fit in it (hours are summed into wider buckets), where a wrapped line would cut
+ * every row of the chart in two.
  */
-export function requestsChart(hourly: readonly HourlyRequests[], options: { color: boolean; height?: number }): string {
+export function requestsChart(hourly: readonly HourlyRequests[], options: { color: boolean; height?: number; width?: number }): string {
   if (hourly.length === 0) return '';
-  const group = Math.ceil(hourly.length / MAXIMUM_POINTS);
+  const group = Math.ceil(hourly.length / maximumPoints(hourly, options.width));
   const local: number[] = [];
   const hosted: number[] = [];
   for (let index = 0; index < hourly.length; index += group) {
@@ -31,15 +36,31 @@ export function requestsChart(hourly: readonly HourlyRequests[], options: { colo
       height: Math.min(height, peak),
       min: 0,
       max: peak,
-      format: (value) => String(Math.round(value)).padStart(5),
+      format: (value) => String(Math.round(value)).padStart(LABEL_WIDTH),
       ...(colors === undefined ? {} : { colors }),
     });
   };
   if (options.color) {
-    const legend = `${asciichart.green}── local${asciichart.reset}  ${asciichart.blue}── hosted${asciichart.reset}  (requests per ${unit})`;
+    const lines = `${asciichart.green}── local${asciichart.reset}  ${asciichart.blue}── hosted${asciichart.reset}`;
+    const per = `(requests per ${unit})`;
+    // The unit goes on a line of its own where the legend and it do not fit side by side.
+    const fits = options.width === undefined || !(options.width > 0) || '── local  ── hosted  '.length + per.length <= options.width;
+    const legend = fits ? `${lines}  ${per}` : `${lines}\n${per}`;
     return `${draw([local, hosted], options.height ?? 8, [asciichart.green, asciichart.blue])}\n${legend}`;
   }
   // Without colour two lines in one chart cannot be told apart: one chart each.
   const height = Math.max(2, Math.floor((options.height ?? 8) / 2));
   return [`local requests per ${unit}`, draw([local], height), `hosted requests per ${unit}`, draw([hosted], height)].join('\n');
+}
+
+/**
+ * How many points fit: a line is the label, ` ┼` and one column per point. At least two (the
+ * fewest asciichart draws); a terminal narrower than that wraps whatever is printed.
+ */
+function maximumPoints(hourly: readonly HourlyRequests[], width: number | undefined): number {
+  if (width === undefined || !(width > 0)) return MAXIMUM_POINTS;
+  // The widest label is the peak of one bucket, which is at most every request of the window.
+  const everything = hourly.reduce((total, bucket) => total + Math.max(bucket.local, bucket.hosted), 0);
+  const label = Math.max(LABEL_WIDTH, String(everything).length);
+  return Math.max(2, Math.min(MAXIMUM_POINTS, width - label - 2));
 }

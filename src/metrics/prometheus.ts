@@ -17,11 +17,17 @@ export type GatewayApi = 'openai' | 'openai_completions' | 'openai_responses' | 
 export const CALLER_REFUSALS = ['token_missing', 'token_invalid', 'host_not_allowed', 'origin_not_allowed'] as const;
 export type CallerRefusal = (typeof CALLER_REFUSALS)[number];
 
-/** Seconds; LLM calls span from a few milliseconds (warm local) to minutes. */
-const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+/**
+ * Seconds; LLM calls span from a few milliseconds (warm local) to minutes: up to the 10 minutes a
+ * request may take when the policy sets no `latencyBudget.totalMs`.
+ */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
-/** Seconds; the gateway's own share of a request, from a fraction of a millisecond up. */
-const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+/**
+ * Seconds; the gateway's own share of a request, from a fraction of a millisecond up — and, with
+ * failed earlier hops in it (an upstream that timed out or answered 529 after a while), to a minute.
+ */
+const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10, 30, 60];
 
 /** Seconds; a model load takes from a fraction of a second (small, cached) to minutes (large, from disk). */
 const MODEL_LOAD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -104,7 +110,7 @@ export class GatewayMetrics {
     });
     this.tokens = new SeriesCounter({
       name: 'syndicate_gateway_tokens_total',
-      help: 'Tokens of answered requests (exact when the upstream reported them, else counted locally)',
+      help: 'Tokens of answered requests, and of streams cut after the model read the prompt (billed up to the cut, as spend counts them); exact when the upstream reported them, else counted locally',
       labelNames: ['class', 'provider', 'model', 'direction'],
       registers,
     });
@@ -215,6 +221,7 @@ export class GatewayMetrics {
     if (options.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: 'syndicate_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLING_MS });
       reportLagNetOfSampling(this.registry);
+      removeGaugesNamedAsCounters(this.registry);
     }
   }
 
@@ -307,6 +314,19 @@ export class GatewayMetrics {
       if (attempt.hop > 0) this.fallbacks.add([attempt.provider.id, attempt.model]);
     }
   }
+}
+
+/**
+ * prom-client's gauges of the handles, requests and resources the process holds now, summed over
+ * their types, which it names `…_total`: in Prometheus's conventions only a counter ends in
+ * `_total` (`promtool check metrics` flags them, and `rate()` over them means nothing). Left out:
+ * the same gauges by type (`syndicate_nodejs_active_handles{type}`, …) stay, and
+ * `sum(syndicate_nodejs_active_handles)` is the total.
+ */
+const GAUGES_NAMED_AS_COUNTERS = ['active_handles', 'active_requests', 'active_resources'];
+
+function removeGaugesNamedAsCounters(registry: Registry): void {
+  for (const gaugeName of GAUGES_NAMED_AS_COUNTERS) registry.removeSingleMetric(`syndicate_nodejs_${gaugeName}_total`);
 }
 
 /** prom-client's event-loop delay sampling interval for the gateway (see the constructor). */

@@ -1,6 +1,9 @@
 import { execa } from 'execa';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/store.js';
 import { BIN, makeTempHome, runCli } from '../helpers/cli.js';
+import { HOUR, seedMetricsStore } from '../unit/metrics/seed.js';
 
 /**
  * The CLI on a real terminal: util-linux `script` gives the command a pseudo-terminal, as CI
@@ -75,5 +78,41 @@ describe('syndicate on a terminal', () => {
     expect(table.stdout).toContain('\u001b[1mCHECK');
     const noColor = await runCli(['provider', 'show', 'nosuch'], { home, env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
     expect(noColor.stderr).not.toContain('\u001b');
+  }, 90_000);
+});
+
+describe('syndicate metrics on a narrow terminal', () => {
+  const temporary = makeTempHome();
+  const home = temporary.home;
+
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    // Evidence from a week ago on: the requests-per-hour chart has its most points (72).
+    const store = openStore(join(home, 'syndicate.db'));
+    seedMetricsStore(store, Math.floor(Date.now() / HOUR) * HOUR - 7 * 24 * HOUR);
+    store.close();
+  });
+  afterAll(() => temporary.cleanup());
+
+  const chartLines = (output: string): string[] =>
+    output
+      .replace(/\u001b\[[0-9;]*m/g, '')
+      .split(/\r?\n/)
+      .filter((line) => line.includes('┤') || line.includes('┼'));
+
+  it('draws the requests-per-hour chart within the terminal\'s width, coloured or not; piped, at its full width', async () => {
+    const environments: Record<string, string>[] = [{}, { NO_COLOR: '1' }];
+    for (const env of environments) {
+      const result = await onTerminal('metrics --since 8d', { home, columns: 40, env });
+      expect(result.exitCode).toBe(0);
+      expect(chartLines(result.output).length).toBeGreaterThan(0);
+      // Every line of the chart and its legend or titles: from the first axis label to the end.
+      const chart = result.output.replace(/\u001b\[[0-9;]*m/g, '').split(/\r?\n/);
+      const from = chart.findIndex((line) => /^\s*\d+ [┤┼]/.test(line)) - (env.NO_COLOR === undefined ? 0 : 1);
+      for (const line of chart.slice(from)) expect([...line.trimEnd()].length, line).toBeLessThanOrEqual(40);
+    }
+    const piped = await runCli(['metrics', '--since', '8d'], { home });
+    expect(piped.exitCode).toBe(0);
+    expect(Math.max(...chartLines(piped.stdout).map((line) => [...line.trimEnd()].length))).toBeGreaterThan(60);
   }, 90_000);
 });

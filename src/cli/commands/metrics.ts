@@ -49,7 +49,8 @@ export function metricsCommand(): Command {
       const { requestsChart } = await import('../../metrics/chart.js');
       printSummary(summary, options.since, (text) => output.line(text), (columns, rows) => output.table(columns, rows), output.color.bold);
       output.line();
-      output.line(requestsChart(summary.hourly, { color: output.color.level > 0 }));
+      // On a terminal the chart fits its width; piped, it keeps its full 72 columns.
+      output.line(requestsChart(summary.hourly, { color: output.color.level > 0, ...(output.stdoutIsTty ? { width: process.stdout.columns } : {}) }));
     });
 }
 

@@ -50,3 +50,29 @@ describe('requestsChart', () => {
     expect(requestsChart([], { color: false })).toBe('');
   });
 });
+
+describe('requestsChart on a narrow terminal', () => {
+  const week = Array.from({ length: 168 }, (_, index) => ({ hour: new Date(Date.UTC(2026, 0, 1) + index * 3_600_000).toISOString(), local: index % 5, hosted: index % 3 }));
+  const widest = (text: string): number => Math.max(...text.split('\n').map((line) => [...line.replace(/\u001b\[[0-9;]*m/g, '')].length));
+
+  it.each([40, 60, 80])('fits every chart line in %i columns (a wrapped line cuts every row of the chart in two)', (width) => {
+    for (const color of [false, true]) {
+      const text = requestsChart(week, { color, width });
+      expect(text.split('\n').filter((line) => line.includes('┤') || line.includes('┼')).length).toBeGreaterThan(0);
+      expect(widest(text)).toBeLessThanOrEqual(width);
+    }
+  });
+
+  it('keeps 72 points when the width is unknown (not a terminal) or wide enough', () => {
+    expect(requestsChart(week, { color: false })).toContain('per 3 hours');
+    expect(requestsChart(week, { color: false, width: 200 })).toContain('per 3 hours');
+    expect(requestsChart(week, { color: false, width: 0 })).toContain('per 3 hours');
+    // 168 hours in 40 columns: 33 points at most, so buckets of 6 hours.
+    expect(requestsChart(week, { color: false, width: 40 })).toContain('per 6 hours');
+  });
+
+  it('still draws two points on a terminal narrower than the labels', () => {
+    const text = requestsChart(week, { color: false, width: 4 });
+    expect(text).toContain('per 84 hours');
+  });
+});
