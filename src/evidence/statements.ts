@@ -69,13 +69,17 @@ export function statementsFor(store: Store): EvidenceStatements {
   const { db } = store;
   const cached = cache.get(db);
   if (cached !== undefined) return cached;
-  const statements = buildStatements(db);
+  const statements = buildStatements(store);
   cache.set(db, statements);
   return statements;
 }
 
-function buildStatements(db: SqliteDatabase): EvidenceStatements {
-  const run = db.transaction((work: () => unknown) => work());
+function buildStatements(store: Store): EvidenceStatements {
+  const { db } = store;
+  const run = db.transaction((work: () => unknown, outermost: boolean) => {
+    if (outermost) store.refuseNewerSchema();
+    return work();
+  });
   return {
     insertRow: db.prepare(
       `INSERT INTO evidence (${HASHED_COLUMNS.join(', ')}, hash) VALUES (${HASHED_COLUMNS.map(() => '?').join(', ')}, ?)`,
@@ -111,6 +115,6 @@ function buildStatements(db: SqliteDatabase): EvidenceStatements {
       )
       .raw(true),
     selectPending: db.prepare("SELECT id, pid, created_at FROM evidence WHERE state = 'pending' AND chain_seq IS NULL"),
-    transaction: <T>(work: () => T): T => run.immediate(work) as T,
+    transaction: <T>(work: () => T): T => run.immediate(work, !db.inTransaction) as T,
   };
 }

@@ -156,6 +156,14 @@ export class GroupCommitter {
       for (const unit of units) unit.reject(failure);
       return;
     }
+    try {
+      this.store.refuseNewerSchema();
+    } catch (error) {
+      // A newer syndicate migrated the store meanwhile: none of the units is written.
+      if (this.store.db.inTransaction) sql.rollback.run();
+      for (const unit of units) unit.reject(storeErrorFrom(error, 'could not check the store schema', this.store.path));
+      return;
+    }
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     for (const unit of units) {
       // A severe error (disk full, I/O) makes SQLite roll the whole transaction back: the rest

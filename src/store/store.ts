@@ -17,8 +17,13 @@ export class Store {
   readonly db: SqliteDatabase;
   readonly path: string;
   private readonly statements = new Map<string, Database.Statement>();
+  /** The newest migration this build knows, once `watchSchema` was called (after the open migrated the store). */
+  private knownSchema: number | undefined;
+  /** The store's schema cookie (`PRAGMA schema_version`) when this connection last found its migrations known. */
+  private schemaCookie = 0;
+
   /** Built once: better-sqlite3 makes a new wrapper function per `db.transaction` call. */
-  private readonly runTransaction: Database.Transaction<(work: () => unknown) => unknown>;
+  private readonly runTransaction: Database.Transaction<(work: () => unknown, outermost: boolean) => unknown>;
 
   /**
    * The store files (the database, its `-wal`, its `-shm`) this open set to 0600 (see `openStore`),
@@ -37,7 +42,10 @@ export class Store {
     this.path = path;
     this.modeChanges = modeChanges;
     this.created = created;
-    this.runTransaction = db.transaction((work: () => unknown) => work());
+    this.runTransaction = db.transaction((work: () => unknown, outermost: boolean) => {
+      if (outermost) this.refuseNewerSchema();
+      return work();
+    });
   }
 
   /**
@@ -46,10 +54,41 @@ export class Store {
    */
   transaction<T>(work: () => T): T {
     try {
-      return this.runTransaction.immediate(work) as T;
+      return this.runTransaction.immediate(work, !this.db.inTransaction) as T;
     } catch (error) {
       throw storeErrorFrom(error, 'store write failed', this.path);
     }
+  }
+
+  /**
+   * From now on, `refuseNewerSchema` refuses writes once another process has migrated the store
+   * past `knownSchema`, the newest migration of this build (see `openStore`).
+   */
+  watchSchema(knownSchema: number): void {
+    this.knownSchema = knownSchema;
+    this.schemaCookie = this.readSchemaCookie();
+  }
+
+  private readSchemaCookie(): number {
+    return this.statement('PRAGMA schema_version').pluck(true).get() as number;
+  }
+
+  /**
+   * At the start of a write transaction (under the write lock): a StoreError when a newer
+   * syndicate migrated the store since this connection opened it — a package upgraded while a
+   * gateway or an MCP server of the older build kept running. That process would go on writing
+   * rows the newer schema reads differently (a session turn without the link or the mark a later
+   * migration added, which `evidence verify` then reports as tampering), so it writes nothing
+   * more. One read of SQLite's schema cookie when nothing changed; the migrations table only
+   * when it did (every schema change, by any connection, bumps it).
+   */
+  refuseNewerSchema(): void {
+    if (this.knownSchema === undefined) return;
+    const cookie = this.readSchemaCookie();
+    if (cookie === this.schemaCookie) return;
+    const newest = Math.max(0, ...this.appliedMigrations());
+    if (newest > this.knownSchema) throw newerStoreError(this.path, newest, this.knownSchema, true);
+    this.schemaCookie = cookie;
   }
 
   /**
@@ -257,6 +296,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     migrate(store, migrations);
     // A store this call created holds exactly what the migrations made; one that existed may not.
     if (existed && !inMemory) checkSchema(store, migrations);
+    store.watchSchema(newestMigration(migrations));
     return store;
   } catch (error) {
     db.close();
@@ -364,6 +404,26 @@ function switchToWriteAheadLog(db: SqliteDatabase, busyTimeoutMs: number): void 
   }
 }
 
+/** The newest migration of `migrations` (0 for none). */
+function newestMigration(migrations: readonly Migration[]): number {
+  return Math.max(0, ...migrations.map((migration) => migration.version));
+}
+
+/**
+ * The refusal of a store migrated past the `known` migrations of this build: at open (an older
+ * syndicate run on an upgraded home), or while a process of this build kept it open.
+ */
+function newerStoreError(path: string, newest: number, known: number, whileOpen = false): StoreError {
+  if (!whileOpen) {
+    return new StoreError(`the store at ${path} was written by a newer syndicate (schema ${newest} > ${known})`, {
+      hint: 'upgrade syndicate, or point --home at another data directory',
+    });
+  }
+  return new StoreError(`the store at ${path} was upgraded by a newer syndicate while this process was running (schema ${newest} > ${known}): it writes nothing more to it until restarted with the newer syndicate`, {
+    hint: 'stop this process (a gateway, an MCP server) and start it again with the newer syndicate',
+  });
+}
+
 function migrate(store: Store, migrations: readonly Migration[]): void {
   const { db } = store;
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -371,15 +431,11 @@ function migrate(store: Store, migrations: readonly Migration[]): void {
     name TEXT NOT NULL,
     applied_at TEXT NOT NULL
   )`);
-  const known = Math.max(0, ...migrations.map((migration) => migration.version));
+  const known = newestMigration(migrations);
   const pendingMigrations = (): Migration[] => {
     const applied = new Set(store.appliedMigrations());
     const newest = Math.max(0, ...applied);
-    if (newest > known) {
-      throw new StoreError(`the store at ${store.path} was written by a newer syndicate (schema ${newest} > ${known})`, {
-        hint: 'upgrade syndicate, or point --home at another data directory',
-      });
-    }
+    if (newest > known) throw newerStoreError(store.path, newest, known);
     return migrations.filter((migration) => !applied.has(migration.version)).sort((a, b) => a.version - b.version);
   };
   if (pendingMigrations().length === 0) return;
