@@ -21,6 +21,7 @@ export class Store {
   private knownSchema: number | undefined;
   /** The store's schema cookie (`PRAGMA schema_version`) when this connection last found its migrations known. */
   private schemaCookie = 0;
+  private schemaCookieStatement: Database.Statement | undefined;
 
   /** Built once: better-sqlite3 makes a new wrapper function per `db.transaction` call. */
   private readonly runTransaction: Database.Transaction<(work: () => unknown, outermost: boolean) => unknown>;
@@ -70,7 +71,8 @@ export class Store {
   }
 
   private readSchemaCookie(): number {
-    return this.statement('PRAGMA schema_version').pluck(true).get() as number;
+    this.schemaCookieStatement ??= this.db.prepare('PRAGMA schema_version').pluck(true);
+    return this.schemaCookieStatement.get() as number;
   }
 
   /**
