@@ -444,16 +444,43 @@ function migrate(store: Store, migrations: readonly Migration[]): void {
   store.transaction(() => {
     // Read again under the write lock: another process opening a new store at the same time (two
     // `init`s of one CI job) may have applied them while this one waited for the lock.
+    const from = Math.max(0, ...store.appliedMigrations());
     for (const migration of pendingMigrations()) {
-      db.exec(migration.sql);
-      migration.backfill?.(db);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-        migration.version,
-        migration.name,
-        new Date().toISOString(),
-      );
+      try {
+        db.exec(migration.sql);
+        migration.backfill?.(db);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          migration.version,
+          migration.name,
+          new Date().toISOString(),
+        );
+      } catch (error) {
+        throw migrationFailure(error, store.path, migration, from, known);
+      }
     }
   });
+}
+
+/**
+ * A pending migration that failed, as the upgrade it interrupted: which one, and that the store
+ * stays at the schema it had (the failure rolls back every migration of the transaction). It was
+ * `store write failed (SQLITE_ERROR): table tools_refusals already exists` on whichever command
+ * first opened the store after an upgrade, with `doctor` to run, which said the same. A table,
+ * index or column of a migration's name made outside syndicate gets the fix for that; a bug in a
+ * backfill stays one (exit 70).
+ */
+function migrationFailure(error: unknown, path: string, migration: Migration, from: number, to: number): unknown {
+  const failure = storeErrorFrom(error, 'migration failed', path);
+  if (!(failure instanceof StoreError)) return failure;
+  const conflict = (error as NodeJS.ErrnoException).code === 'SQLITE_ERROR' && failure.reason === 'other';
+  const hint = conflict
+    ? `the store holds a table, index or column of that name that syndicate did not make (added by hand or by another tool): copy ${shellWord(path)} aside (it holds the evidence chain), then rename or drop that object with the sqlite3 shell, or restore the store from a backup; the next command migrates it again`
+    : failure.hint;
+  return new StoreError(
+    `the store at ${path} could not be upgraded from schema ${from} to ${to}: migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}; nothing was changed, the store is still at schema ${from}`,
+    // A conflict is syndicate's own diagnosis (no reason): `doctor` shows its hint as it is.
+    { hint, reason: conflict ? undefined : failure.reason, cause: error },
+  );
 }
 
 /**
