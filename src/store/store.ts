@@ -51,7 +51,8 @@ export class Store {
 
   /**
    * Runs `work` in one IMMEDIATE transaction (takes the write lock up front, so no upgrade
-   * deadlock). Inside another transaction it is a savepoint: all-or-nothing within it.
+   * deadlock). Inside another transaction it is a savepoint: all-or-nothing within it. Refused,
+   * before `work` runs, once a newer syndicate migrated the store (`refuseNewerSchema`).
    */
   transaction<T>(work: () => T): T {
     try {
