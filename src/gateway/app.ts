@@ -554,8 +554,14 @@ export function createGateway(options: GatewayOptions): Gateway {
           method: 'GET',
           public: true,
           handle: async () => {
-            // A store file removed under the gateway: it refuses every request, so a monitor should see it down.
-            const status = draining ? 'draining' : pipeline.storeFile?.current() !== undefined ? 'store_unavailable' : 'ok';
+            // A store file removed under the gateway, or a store a newer syndicate migrated: it refuses every request, so a monitor should see it down.
+            const status = draining
+              ? 'draining'
+              : pipeline.storeFile?.current() !== undefined
+                ? 'store_unavailable'
+                : pipeline.store.newerSchema() !== undefined
+                  ? 'store_upgraded'
+                  : 'ok';
             return jsonReply(status === 'ok' ? 200 : 503, { status, inFlight: inFlight.size });
           },
         },

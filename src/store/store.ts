@@ -86,12 +86,22 @@ export class Store {
    * when it did (every schema change, by any connection, bumps it).
    */
   refuseNewerSchema(): void {
-    if (this.knownSchema === undefined) return;
+    const newer = this.newerSchema();
+    if (newer !== undefined) throw newerStoreError(this.path, newer, this.knownSchema ?? 0, true);
+  }
+
+  /**
+   * The schema a newer syndicate migrated the store to since this connection opened it (see
+   * `refuseNewerSchema`), or undefined while it has not: what the gateway's `/healthz` reports.
+   */
+  newerSchema(): number | undefined {
+    if (this.knownSchema === undefined) return undefined;
     const cookie = this.readSchemaCookie();
-    if (cookie === this.schemaCookie) return;
+    if (cookie === this.schemaCookie) return undefined;
     const newest = Math.max(0, ...this.appliedMigrations());
-    if (newest > this.knownSchema) throw newerStoreError(this.path, newest, this.knownSchema, true);
+    if (newest > this.knownSchema) return newest;
     this.schemaCookie = cookie;
+    return undefined;
   }
 
   /**

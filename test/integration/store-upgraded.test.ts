@@ -60,11 +60,12 @@ describe('a command of this build on a store a newer syndicate migrated', () => 
 describe('a gateway of this build running while a newer syndicate migrates its store', () => {
   const setup = servedEngineScenario('local', { kind: 'ollama' });
 
-  it('refuses every request after the upgrade with the restart to do, sending nothing and recording nothing', { timeout: 90_000 }, async () => {
+  it('refuses every request after the upgrade with the restart to do, sending nothing and recording nothing, and /healthz says store_upgraded (503)', { timeout: 90_000 }, async () => {
     const token = readFileSync(join(setup.scenario.home, 'gateway.token'), 'utf8').trim();
     const client = new OpenAI({ baseURL: `${setup.gateway.url}/v1`, apiKey: token, maxRetries: 0 });
     const ask = () => client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
     expect((await ask()).choices[0]?.message.content).toBeTruthy();
+    expect((await fetch(`${setup.gateway.url}/healthz`)).status).toBe(200);
 
     upgradeStore(setup.scenario.home);
     const before = storeRows(setup.scenario.home);
@@ -82,5 +83,9 @@ describe('a gateway of this build running while a newer syndicate migrates its s
     expect((error as { message: string }).message).toContain('it writes nothing more to it until restarted with the newer syndicate');
     expect(inferenceExchanges(setup.engine).length).toBe(sentBefore);
     expect(storeRows(setup.scenario.home)).toEqual(before);
+    // A monitor sees it down, to restart it with the newer build.
+    const health = await fetch(`${setup.gateway.url}/healthz`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: 'store_upgraded' });
   });
 });
