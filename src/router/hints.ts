@@ -1,6 +1,7 @@
 import { isLoopbackAddress } from '../common/loopback.js';
 import { isHostedClass, type SensitivityLevel } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
+import { DEFAULT_TRANSPORT_TIMEOUTS } from '../transport/transport.js';
 import { UNRESOLVED_MEDIA_HOST } from './remote-media.js';
 import type { HoldReport } from './shared-holds.js';
 import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from './types.js';
@@ -314,6 +315,8 @@ export interface Unavailability {
   status?: number;
   /** `failing`: its (last) call had its connection reset, before or during the answer, rather than an HTTP error. */
   connectionReset?: true;
+  /** `failing`: its call waited out the first-byte timeout: it accepted the connection and sent no response. */
+  noResponse?: true;
   /** A provider that refused for want of its key (401, 403): the variable its record's `auth.env` names, null when it names none. */
   keyVariable?: string | null;
 }
@@ -543,6 +546,9 @@ function names(entries: readonly Unavailability[]): string {
  */
 function failedHow(failing: readonly Unavailability[]): string {
   const usual = 'HTTP 5xx, broken or malformed answers, timeouts';
+  if (failing.every((entry) => entry.noResponse === true)) {
+    return `it accepted the connection but sent no response within the first-byte timeout, ${DEFAULT_TRANSPORT_TIMEOUTS.firstByteMs / 1000} s, which no setting changes: a hung engine, or a model loading for longer than that — load it before the request, \`syndicate engine load PROVIDER:MODEL\``;
+  }
   const reset = failing.filter((entry) => entry.connectionReset === true);
   if (reset.length === 0) return usual;
   if (reset.length === failing.length) return 'the connection reset, before or during the answer';
