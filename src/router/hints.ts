@@ -1,7 +1,6 @@
 import { isLoopbackAddress } from '../common/loopback.js';
 import { isHostedClass, type SensitivityLevel } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
-import { DEFAULT_TRANSPORT_TIMEOUTS } from '../transport/transport.js';
 import { UNRESOLVED_MEDIA_HOST } from './remote-media.js';
 import type { HoldReport } from './shared-holds.js';
 import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from './types.js';
@@ -546,8 +545,10 @@ function names(entries: readonly Unavailability[]): string {
  */
 function failedHow(failing: readonly Unavailability[]): string {
   const usual = 'HTTP 5xx, broken or malformed answers, timeouts';
+  // Accepted the connection, then silence until the first-byte timeout (fixed, 120 s): a hung engine, or a load longer than that.
   if (failing.every((entry) => entry.noResponse === true)) {
-    return `it accepted the connection but sent no response within the first-byte timeout, ${DEFAULT_TRANSPORT_TIMEOUTS.firstByteMs / 1000} s, which no setting changes: a hung engine, or a model loading for longer than that — load it before the request, \`syndicate engine load PROVIDER:MODEL\``;
+    const local = failing.some((entry) => entry.local) ? ': a hung engine, or a model that loads for longer — load it first, `syndicate engine load PROVIDER:MODEL`' : '';
+    return `the connection accepted, then no response before the first-byte timeout${local}`;
   }
   const reset = failing.filter((entry) => entry.connectionReset === true);
   if (reset.length === 0) return usual;
