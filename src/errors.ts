@@ -218,7 +218,9 @@ export type UpstreamCondition =
   | 'account_limited'
   | 'input_too_long'
   | 'tools_not_supported'
-  | 'images_not_supported';
+  | 'images_not_supported'
+  /** Every call the request made ran out of its time (connect, first byte, idle or total): a gateway timeout. */
+  | 'timed_out';
 
 /**
  * Exit 5: the upstream failed — unreachable, timeout, non-2xx after fallback. An input the engine

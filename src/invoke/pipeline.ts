@@ -14,7 +14,7 @@ import { missingCredential } from '../registry/credentials.js';
 import { usageCostUsd } from '../registry/pricing.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
-import { callFailureOf, lastFailureOf } from '../router/health.js';
+import { callFailureOf, FIRST_BYTE_TIMEOUT_CODE, lastFailureOf } from '../router/health.js';
 import {
   credentialHint,
   engineRemedies,
@@ -277,6 +277,8 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   throw new UpstreamError(`inference unavailable, try again later (${[...reasons, ...heldOutReasons].join('; ')})`, {
     code: 'inference_unavailable',
     isRetryable: true,
+    // Every call it made ran out of time (an engine that accepted the connection and never answered): a gateway timeout, 504.
+    ...(everyAttemptTimedOut(attempts) ? { condition: 'timed_out' as const } : {}),
     // A candidate the hop limit cut off was never tried: it may answer at once.
     ...(unavailable.retryAfterSeconds === undefined || untried !== undefined ? {} : { retryAfterSeconds: unavailable.retryAfterSeconds }),
     hint: withUntried(unavailable.hint),
@@ -337,7 +339,7 @@ function unavailableHint(
     if (call.kind === 'rate_limited') return [{ ...identity, kind: 'rate_limited', ...(call.retryAfterSeconds === undefined ? {} : { retryInSeconds: call.retryAfterSeconds }) }];
     if (call.kind === 'unreachable') return [{ ...identity, kind: 'unreachable' }];
     if (call.kind === 'model_not_found') return [{ ...identity, kind: call.cause ?? 'not_found' }];
-    return [{ ...identity, kind: 'failing', ...lastFailureOf(call) }];
+    return [{ ...identity, kind: 'failing', ...lastFailureOf(call), ...(failure.code === FIRST_BYTE_TIMEOUT_CODE ? { noResponse: true as const } : {}) }];
   });
   const held = heldOutForLater(context, [...unavailable, ...heldOut], providers);
   const hint = hintForUnavailable(held);
@@ -1265,7 +1267,17 @@ function toolFidelity(request: CanonicalRequest, response: CanonicalResponse): T
 }
 
 function markersForFailure(error: SyndicateError): EvidenceMarker[] {
-  return error.code.includes('timeout') ? ['timeout'] : [];
+  return isTimeoutCode(error.code) ? ['timeout'] : [];
+}
+
+/** The transport's timeouts: `upstream_connect_timeout`, `upstream_first_byte_timeout`, `upstream_idle_timeout`, `upstream_total_timeout`. */
+function isTimeoutCode(code: string | undefined): boolean {
+  return code?.includes('timeout') === true;
+}
+
+/** The request made calls, and each ran out of its time. */
+function everyAttemptTimedOut(attempts: readonly AttemptReport[]): boolean {
+  return attempts.length > 0 && attempts.every((report) => isTimeoutCode(report.error?.code));
 }
 
 function asSyndicateError(error: unknown): SyndicateError {

@@ -16,6 +16,9 @@ export type GatewayApi = 'openai' | 'openai_completions' | 'openai_responses' | 
 /** Why the gateway refused a caller before any route: no token, a wrong one, or a Host or browser origin it does not answer to. */
 export const CALLER_REFUSALS = ['token_missing', 'token_invalid', 'host_not_allowed', 'origin_not_allowed'] as const;
 export type CallerRefusal = (typeof CALLER_REFUSALS)[number];
+/** How a re-read of the edited policy file went (`syndicate_gateway_policy_reloads_total{outcome}`). */
+export const POLICY_RELOAD_OUTCOMES = ['reloaded', 'invalid'] as const;
+export type PolicyReloadOutcome = (typeof POLICY_RELOAD_OUTCOMES)[number];
 
 /**
  * Seconds; LLM calls span from a few milliseconds (warm local) to minutes: up to the 10 minutes a
@@ -162,6 +165,8 @@ export class GatewayMetrics {
       labelNames: ['outcome'],
       registers,
     });
+    // Both outcomes at 0 from the start, as the refused callers: an alert on the first invalid reload's increase sees it.
+    for (const outcome of POLICY_RELOAD_OUTCOMES) this.policyReloads.inc({ outcome }, 0);
     this.policyFailedClosed = new Gauge({
       name: 'syndicate_gateway_policy_failed_closed',
       help: '1 while the policy file is invalid, missing or unreadable and requests go to local providers only; alert on it',
@@ -235,7 +240,7 @@ export class GatewayMetrics {
   }
 
   /** The policy file was re-read: `invalid` means failing closed until a later reload succeeds. */
-  recordPolicyReload(outcome: 'reloaded' | 'invalid'): void {
+  recordPolicyReload(outcome: PolicyReloadOutcome): void {
     this.policyReloads.inc({ outcome });
     this.policyFailedClosed.set(outcome === 'invalid' ? 1 : 0);
   }

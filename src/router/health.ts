@@ -85,6 +85,9 @@ type CallFailureKind =
    */
   | { kind: 'error'; reason: string; scope?: FailureScope };
 
+/** The transport's code for a call whose upstream accepted the connection and sent no response in time. */
+export const FIRST_BYTE_TIMEOUT_CODE = 'upstream_first_byte_timeout';
+
 /** Transport failures that, before any response, mean nothing answered: refused, unresolved, no connection in time. */
 const NOTHING_ANSWERED_CODES = new Set(['upstream_unreachable', 'upstream_connect_timeout']);
 
@@ -227,7 +230,11 @@ function splitModelKey(key: string): [string, string] {
  *   rate-limit reset headers: `waitAskedFor`), 2 s when it said nothing;
  * - any other failure (5xx, an HTML error page, a broken stream, a timeout after connecting)
  *   fails that call only; `failureThreshold` (3) of them in a row within the TTL mark it down
- *   for the TTL — a circuit breaker. A success resets the count.
+ *   for the TTL — a circuit breaker. A success resets the count. But a call that waited out the
+ *   first-byte timeout (it accepted the connection and never answered) marks it down at once,
+ *   for the TTL: each such call lasts far longer than the TTL, so a run of them never gathers
+ *   within it, and a hanging provider would be tried first by every request, each waiting the
+ *   whole timeout before its fallback.
  *
  * Failures whose answer says they concern the model asked for hold back that provider:model
  * alone, and the provider's other models stay routable (`knownModels`, `modelSnapshot`):
@@ -401,11 +408,14 @@ export class HealthMonitor {
     const kept = previous === undefined || previous.baseUrl !== baseUrl ? [] : previous.at;
     // Failures older than the TTL are forgotten: a slow trickle of bad requests never adds up.
     const at = [...kept.filter((time) => now - time < window), now];
-    if (at.length < this.failureThreshold) {
+    // A call that waited out the first-byte timeout holds the provider at once: calls that each
+    // last minutes never gather within the TTL, and the next request would wait as long again.
+    const hung = failure.code === FIRST_BYTE_TIMEOUT_CODE;
+    if (at.length < this.failureThreshold && !hung) {
       runs.set(key, { at, baseUrl });
       return;
     }
-    const inARow = `${at.length} calls in a row failed; the last: `;
+    const inARow = hung ? '' : `${at.length} calls in a row failed; the last: `;
     const reasons = { reason: `${inARow}${failure.reason}`, shared: `${inARow}${shared}` };
     // What the last one was, for the hint: a status (a hosted 401 wants its key), or a connection reset.
     if (heldModel === undefined) this.markDown(provider, reasons, 'failing', lastFailureOf(failure));

@@ -314,6 +314,8 @@ export interface Unavailability {
   status?: number;
   /** `failing`: its (last) call had its connection reset, before or during the answer, rather than an HTTP error. */
   connectionReset?: true;
+  /** `failing`: its call waited out the first-byte timeout: it accepted the connection and sent no response. */
+  noResponse?: true;
   /** A provider that refused for want of its key (401, 403): the variable its record's `auth.env` names, null when it names none. */
   keyVariable?: string | null;
 }
@@ -543,6 +545,11 @@ function names(entries: readonly Unavailability[]): string {
  */
 function failedHow(failing: readonly Unavailability[]): string {
   const usual = 'HTTP 5xx, broken or malformed answers, timeouts';
+  // Accepted the connection, then silence until the first-byte timeout (fixed, 120 s): a hung engine, or a load longer than that.
+  if (failing.every((entry) => entry.noResponse === true)) {
+    const local = failing.some((entry) => entry.local) ? ': a hung engine, or a model that loads for longer — load it first, `syndicate engine load PROVIDER:MODEL`' : '';
+    return `the connection accepted, then no response before the first-byte timeout${local}`;
+  }
   const reset = failing.filter((entry) => entry.connectionReset === true);
   if (reset.length === 0) return usual;
   if (reset.length === failing.length) return 'the connection reset, before or during the answer';

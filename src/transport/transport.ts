@@ -322,7 +322,7 @@ function timeoutFailure(clock: Clock, limitMs: number, call: CallDescription, by
     case 'firstByteMs':
       return new UpstreamError(`${call.host} accepted the connection but sent no response within ${limitMs} ms`, {
         code: 'upstream_first_byte_timeout',
-        hint: 'the model may still be loading (cold start) or the engine is overloaded; retry, or raise the first-byte timeout',
+        hint: 'the engine is hung or overloaded, or its model was still loading (load it first: `syndicate engine load PROVIDER:MODEL`); the first-byte timeout is fixed at 120 s outside `provider test` and `provider capabilities` (their --timeout)',
         details,
       });
     case 'idleMs':

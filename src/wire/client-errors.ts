@@ -98,7 +98,8 @@ export function clientErrorFor(error: unknown): ClientError {
     if (!error.isRetryable && error.status !== undefined && REQUEST_REFUSED_STATUSES.has(error.status)) {
       return { kind: 'invalid_request', message: error.message, code: error.code };
     }
-    const timedOut = error.status === 408 || error.status === 504 || /timeout|timed_out/.test(error.code);
+    // Every call of the request ran out of time (`inference_unavailable` with condition `timed_out`): a 504, as an upstream's own.
+    const timedOut = error.status === 408 || error.status === 504 || /timeout|timed_out/.test(error.code) || error.condition === 'timed_out';
     const kind: ClientErrorKind = timedOut ? 'timeout' : error.isRetryable ? 'unavailable' : 'upstream';
     // Every candidate down or failing: what to do about it depends on why (start the engine, read its log, wait).
     const message = error.code === 'inference_unavailable' ? withHint(error) : error.message;

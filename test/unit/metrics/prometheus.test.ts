@@ -35,3 +35,12 @@ describe('GatewayMetrics buckets', () => {
     expect(smallestBoundHoldingAll(samples, 'syndicate_gateway_before_upstream_seconds')).toBe(10);
   });
 });
+
+describe('GatewayMetrics counters an alert watches', () => {
+  it('expose every policy reload outcome and every caller refusal at 0 before the first one, so an alert on their increase sees it', async () => {
+    const samples = parsePrometheusText((await new GatewayMetrics({ processMetrics: false }).exposition()).body);
+    expect(samples.get('syndicate_gateway_policy_reloads_total{outcome="reloaded"}')).toBe(0);
+    expect(samples.get('syndicate_gateway_policy_reloads_total{outcome="invalid"}')).toBe(0);
+    expect(samples.get('syndicate_gateway_refused_callers_total{reason="token_invalid"}')).toBe(0);
+  });
+});

@@ -305,6 +305,39 @@ describe('HealthMonitor', () => {
     });
   });
 
+  describe('a call that waited out the first-byte timeout (the engine accepted the connection and never answered)', () => {
+    const hung = (host: string) =>
+      callFailureOf(new UpstreamError(`${host} accepted the connection but sent no response within 120000 ms`, { code: 'upstream_first_byte_timeout' }), undefined, 'local');
+
+    it('holds the provider at once, for the TTL, as failing: each such call outlasts the TTL, so a run of them never gathers within it', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async () => ({}) });
+      monitor.reportFailure(llamacpp, hung('127.0.0.1:8080'));
+      expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({
+        state: 'down',
+        cause: 'failing',
+        reason: '127.0.0.1:8080 accepted the connection but sent no response within 120000 ms',
+        retryAfterMs: 5000,
+      });
+      clock.advance(5000);
+      expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('up');
+      // Two minutes later the next one hangs too: held again, though the last failure is long forgotten.
+      clock.advance(120_000);
+      monitor.reportFailure(llamacpp, hung('127.0.0.1:8080'));
+      expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({ state: 'down', cause: 'failing' });
+    });
+
+    it('a hosted provider too, for the hosted TTL; a 5xx after as long still fails only its call', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, hostedFailureTtlMs: 30_000, probe: async () => ({}) });
+      monitor.reportFailure(hosted, hung('api.anthropic.com'));
+      expect(monitor.known(hosted)).toMatchObject({ state: 'down', cause: 'failing', retryAfterMs: 30_000 });
+      clock.advance(30_000);
+      monitor.reportFailure(hosted, { kind: 'error', reason: 'anthropic answered HTTP 500: boom', status: 500, code: 'upstream_http_error' });
+      expect((await monitor.snapshot([hosted])).anthropic).toBeUndefined();
+    });
+  });
+
   describe('per model: failures that say they concern the model asked for', () => {
     const claude = provider({ id: 'claude', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', models: [{ id: 'claude-opus-4-1' }, { id: 'claude-haiku-4-5' }] });
     const limited = { kind: 'rate_limited', reason: 'claude answered HTTP 429: rate_limit_error', retryAfterSeconds: 7, scope: 'model' } as const;

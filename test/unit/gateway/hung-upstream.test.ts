@@ -1,0 +1,151 @@
+/**
+ * An engine that accepts the connection and never answers (its model listing still answers, so its
+ * health probe says up), through a real gateway and the official `openai` client: the first-byte
+ * timeout ends the call (shortened here from its 120 s), the request falls back to the next
+ * candidate its class allows, the hop is recorded with the timeout's code, later requests are routed
+ * past the hung engine while it is held, and when nothing else may take the request the client gets
+ * a 504 in the OpenAI error shape, streamed or not — never a dropped connection.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { listEvidence } from '../../../src/evidence/index.js';
+import { createGateway, listenGateway } from '../../../src/gateway/index.js';
+import { invoke } from '../../../src/invoke/pipeline.js';
+import type { InvocationInput, PipelineContext } from '../../../src/invoke/types.js';
+import { PermitKey } from '../../../src/permits/index.js';
+import { HealthMonitor } from '../../../src/router/health.js';
+import { openStore } from '../../../src/store/store.js';
+import { registerTestProvider, testPolicy, TEST_TOKEN, type TestProvider } from './harness.js';
+
+const FIRST_BYTE_MS = 300;
+
+/** A loopback OpenAI-wire engine: `hang` reads each POST and never answers it; otherwise it answers "Paris.". */
+async function engine(hang: boolean): Promise<{ server: Server; baseUrl: string; posts: () => number }> {
+  let posts = 0;
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      if (request.method === 'GET') {
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'm', object: 'model' }] }));
+        return;
+      }
+      posts += 1;
+      if (hang) return;
+      const answer = { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }] };
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, posts: () => posts };
+}
+
+/** A gateway over the real pipeline whose calls wait FIRST_BYTE_MS for a response, not 120 s. */
+async function gatewayOver(providers: TestProvider[]): Promise<{ url: string; pipeline: PipelineContext; close: () => Promise<void> }> {
+  const store = openStore(':memory:');
+  for (const provider of providers) await registerTestProvider(store, provider);
+  const pipeline: PipelineContext = {
+    store,
+    policy: testPolicy({ workflows: { interactive: { prefer: ['priority'], latencyBudget: {} }, batch: { prefer: ['priority'], latencyBudget: {} } } }),
+    permitKey: PermitKey.fromBytes(randomBytes(32)),
+    health: new HealthMonitor(),
+    env: {},
+    longRunning: true,
+  };
+  const shortFirstByte = (context: PipelineContext, input: InvocationInput) => invoke(context, { ...input, timeouts: { ...input.timeouts, firstByteMs: FIRST_BYTE_MS } });
+  const running = await listenGateway(createGateway({ pipeline, invoke: shortFirstByte, token: TEST_TOKEN }), { host: '127.0.0.1', port: 0 });
+  return {
+    url: running.url,
+    pipeline,
+    close: async () => {
+      await running.close();
+      store.close();
+    },
+  };
+}
+
+const client = (url: string): OpenAI => new OpenAI({ baseURL: `${url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+const ask = { model: 'auto', messages: [{ role: 'user' as const, content: 'What is the capital of France?' }] };
+
+describe('an engine that accepts the connection and never answers', () => {
+  let hung: Awaited<ReturnType<typeof engine>>;
+  let good: Awaited<ReturnType<typeof engine>>;
+  const closers: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    [hung, good] = await Promise.all([engine(true), engine(false)]);
+  });
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((close) => close()));
+  });
+  afterAll(async () => {
+    for (const { server } of [hung, good]) server.closeAllConnections();
+    await Promise.all([hung, good].map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  });
+
+  it('falls back after the first-byte timeout, records the hop with its code, and routes the next request past it while it is held', async () => {
+    const gateway = await gatewayOver([
+      { id: 'hung', class: 'local', wire: 'openai', baseUrl: hung.baseUrl, models: [{ id: 'm', priority: 10 }] },
+      { id: 'good', class: 'local', wire: 'openai', baseUrl: good.baseUrl, models: [{ id: 'm', priority: 1 }] },
+    ]);
+    closers.push(gateway.close);
+    const hungBefore = hung.posts();
+    const first = await client(gateway.url).chat.completions.create(ask).withResponse();
+    expect(first.data.choices[0]?.message.content).toBe('Paris.');
+    expect(hung.posts() - hungBefore).toBe(1);
+    const requestId = first.response.headers.get('x-request-id');
+    await gateway.pipeline.commits?.idle();
+    const hops = listEvidence(gateway.pipeline.store)
+      .filter((row) => row.requestId === requestId)
+      .sort((a, b) => a.hop - b.hop)
+      .map((row) => ({ hop: row.hop, provider: row.provider.id, state: row.state, markers: row.markers, error: row.error }));
+    expect(hops).toMatchObject([
+      { hop: 0, provider: 'hung', state: 'failed', markers: ['timeout'], error: { code: 'upstream_first_byte_timeout', message: expect.stringContaining(`sent no response within ${FIRST_BYTE_MS} ms`) } },
+      { hop: 1, provider: 'good', state: 'completed', markers: expect.arrayContaining(['fallback']) },
+    ]);
+    // Held (5 s, local): the next request is not made to wait out the timeout again.
+    const second = await client(gateway.url).chat.completions.create(ask);
+    expect(second.choices[0]?.message.content).toBe('Paris.');
+    expect(hung.posts() - hungBefore).toBe(1);
+  });
+
+  it('never falls back to a class the request may not reach: a confidential prompt gets its 504, the hosted engine nothing', async () => {
+    const gateway = await gatewayOver([
+      { id: 'hung', class: 'local', wire: 'openai', baseUrl: hung.baseUrl, models: [{ id: 'm', priority: 10 }] },
+      { id: 'hosted', class: 'approved_hosted', wire: 'openai', baseUrl: good.baseUrl, models: [{ id: 'm', priority: 1 }] },
+    ]);
+    closers.push(gateway.close);
+    const hostedBefore = good.posts();
+    const failure = await client(gateway.url)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'my password is hunter2, why does login fail?' }] })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect((failure as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
+    expect(good.posts()).toBe(hostedBefore);
+  });
+
+  it('with nothing else to take the request, answers 504 in the OpenAI error shape, streamed or not, naming the timeout', async () => {
+    for (const stream of [false, true]) {
+      // A fresh gateway each time: the first call's hold would answer the second at once (503).
+      const gateway = await gatewayOver([{ id: 'hung', class: 'local', wire: 'openai', baseUrl: hung.baseUrl, models: [{ id: 'm' }] }]);
+      closers.push(gateway.close);
+      const failure = await (stream ? client(gateway.url).chat.completions.create({ ...ask, stream: true }).then(async (events) => {
+        for await (const event of events) void event;
+      }) : client(gateway.url).chat.completions.create(ask)).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure, `stream: ${stream}`).toBeInstanceOf(OpenAI.APIError);
+      const apiError = failure as InstanceType<typeof OpenAI.APIError>;
+      expect(apiError.status).toBe(504);
+      expect(apiError.code).toBe('inference_unavailable');
+      expect(apiError.type).toBe('timeout');
+      expect(apiError.message).toContain(`hung:m: 127.0.0.1:${new URL(hung.baseUrl).port} accepted the connection but sent no response within ${FIRST_BYTE_MS} ms`);
+      expect(apiError.message).toContain('first-byte timeout');
+    }
+  });
+});
