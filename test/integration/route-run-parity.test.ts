@@ -35,8 +35,8 @@ interface Outcome {
  */
 const ROUTE_CODES: Record<string, string> = { no_route: 'route_denied' };
 
-async function outcome(scenario: Scenario, args: string[], input?: string): Promise<Outcome> {
-  const { result, document } = await scenario.json(args, { env: KEYS, ...(input === undefined ? {} : { input }) });
+async function outcome(scenario: Scenario, args: string[], input?: string, env: Record<string, string | undefined> = KEYS): Promise<Outcome> {
+  const { result, document } = await scenario.json(args, { env, ...(input === undefined ? {} : { input }) });
   if (document.ok === false) {
     const { code } = document.error as { code: string };
     return { exitCode: result.exitCode, code: args[0] === 'route' ? (ROUTE_CODES[code] ?? code) : code };
@@ -45,10 +45,17 @@ async function outcome(scenario: Scenario, args: string[], input?: string): Prom
   return { exitCode: result.exitCode, provider: (document.provider as { id: string }).id };
 }
 
+/** The real MCP client over stdio to `syndicate mcp` in the scenario's home, with the hosted key set. */
+async function mcpClient(scenario: Scenario): Promise<Client> {
+  const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', ...KEYS }, stderr: 'pipe' }));
+  return client;
+}
+
 /** `route ARGS` and `run --no-stream ARGS` on the same input, `route` first. */
-async function both(scenario: Scenario, args: string[], input?: string): Promise<{ route: Outcome; run: Outcome }> {
-  const route = await outcome(scenario, ['route', ...args], input);
-  const run = await outcome(scenario, ['run', '--no-stream', ...args], input);
+async function both(scenario: Scenario, args: string[], input?: string, env?: Record<string, string | undefined>): Promise<{ route: Outcome; run: Outcome }> {
+  const route = await outcome(scenario, ['route', ...args], input, env);
+  const run = await outcome(scenario, ['run', '--no-stream', ...args], input, env);
   return { route, run };
 }
 
@@ -103,6 +110,17 @@ describe('route and run agree on the same input', () => {
     }, 90_000);
   }
 
+  // The one difference kept on purpose: `route` shows the plan (exit 0) and marks every candidate
+  // `run` would skip for its unset key, saying `run` would fail (exit 5); `run` fails so.
+  it('a hosted pin whose key is not set: route marks it skipped and says run would fail (exit 5), as run does', async () => {
+    const unset = { FAKE_ANTHROPIC_KEY: undefined };
+    const { route, run } = await both(scenario, ['say hello', '--provider', 'claude'], undefined, unset);
+    expect(run).toEqual({ exitCode: 5, code: 'inference_unavailable' });
+    expect(route).toEqual({ exitCode: 0, provider: 'claude' });
+    const said = await scenario.cli(['route', 'say hello', '--provider', 'claude'], { env: unset });
+    expect(said.stdout).toContain('every candidate would be skipped: `run` would fail (exit 5)');
+  }, 90_000);
+
   it('a session whose earlier turn holds a secret: route classifies its conversation as run sends it (it stays local)', async () => {
     const started = await scenario.json(['session', 'start']);
     expect(started.result.exitCode, started.result.stderr).toBe(0);
@@ -114,6 +132,17 @@ describe('route and run agree on the same input', () => {
     const next = await both(scenario, ['--session', session, 'say hello']);
     expect(next.route).toEqual(next.run);
     expect(next.run).toEqual({ exitCode: 0, provider: 'ollama' });
+    // MCP: `route_explain` in the session says where `complete` sends the turn.
+    const client = await mcpClient(scenario);
+    try {
+      const explained = (await client.callTool({ name: 'route_explain', arguments: { prompt: 'say hello', session } })) as CallToolResult;
+      const completed = (await client.callTool({ name: 'complete', arguments: { prompt: 'say hello', session } })) as CallToolResult;
+      expect(completed.isError, toolText(completed)).toBeFalsy();
+      const planned = (explained.structuredContent as { plan: { candidates: { provider: string }[] } }).plan.candidates[0]?.provider;
+      expect([planned, (completed.structuredContent as { provider: { id: string } }).provider.id]).toEqual(['ollama', 'ollama']);
+    } finally {
+      await client.close();
+    }
   }, 90_000);
 
   it('a session refuses what run refuses: --provider with --session is a usage error', async () => {
@@ -174,8 +203,7 @@ describe('route and run agree when every model is held back by a rate limit', ()
     expect(said.stderr).toMatch(/^error: every candidate is rate-limiting this request \(/);
 
     // MCP: `route_explain` says what `complete` fails with.
-    const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', ...KEYS }, stderr: 'pipe' }));
+    const client = await mcpClient(scenario);
     try {
       const explained = (await client.callTool({ name: 'route_explain', arguments: { prompt: 'say hello' } })) as CallToolResult;
       expect(toolText(explained)).toMatch(/^every candidate is rate-limiting this request\nhint: retry in \d+ s\n/);
