@@ -59,7 +59,7 @@ export function routeCommand(): Command {
     .option('--provider <id[:model]>', 'only consider this provider (and model), as `run --provider`; every rule still applies')
     .option('--trust-tier <tier>', "the caller's trust tier (default: the policy's default tier)");
   return addRequestOptions(command)
-    .option('--session <id>', "a stored session (id or name): its capability envelope bounds the route, as for `run`, the gateway and MCP")
+    .option('--session <id>', 'a stored session (id or name): the prompt routed as its next turn, as `run --session` sends it (its model, system prompt and conversation, within its envelope); with --request, its envelope bounds the route, as for the gateway')
     .option('--explain', 'print every rule applied and every exclusion with its reason')
     .option('--request <file>', 'route a whole gateway request: the JSON body of an OpenAI chat completions, Anthropic Messages or OpenAI text completions request (`-`: stdin)')
     .addOption(new Option('--format <api>', 'the API of the --request body (default: told from its fields)').choices(FORMATS))
