@@ -600,7 +600,7 @@ function verdictOf(routed: RouteExplanation, home: HomePaths): string {
   if (plan.candidates.length > 0) return '';
   const unavailable = unavailableRouteError(routed);
   // Its message without the models (the explanation below names each): `inference unavailable, try again later`, or `every candidate is rate-limiting this request`.
-  if (unavailable !== undefined) return `${unavailable.message.slice(0, unavailable.message.indexOf(' ('))}\nhint: ${commandsForHome(unavailable.hint ?? '', home)}\n`;
+  if (unavailable !== undefined) return `${unavailable.message.replace(/ \(.*$/s, '')}\nhint: ${commandsForHome(unavailable.hint ?? '', home)}\n`;
   const refusal = routed.refusal();
   const hint = `hint: ${commandsForHome(refusal.hint ?? '', home)}\n`;
   if (refusal.code === 'route_denied') return `no provider may take this ${plan.sensitivity} request\n${hint}`;

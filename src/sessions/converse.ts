@@ -105,7 +105,7 @@ export interface SessionTurn {
   history: CanonicalMessage[];
   /** Where the conversation stood when it was read: the answer is appended only if it still stands there. */
   position: ConversationPosition;
-  /** The highest level a caller marked a turn of `history` with (`markedSensitivity`): the request is at least that level. */
+  /** The highest level a caller marked a turn of `history` with (`markedSensitivity`; from `checkedSessionTurn`, the caller's hint for this turn too): the request is at least that level. */
   sensitivity?: SensitivityLevel;
 }
 
