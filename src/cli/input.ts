@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { decodeTextBytes } from '../common/text-bytes.js';
 import { SESSION_ID_PATTERN, SESSION_ID_RULE } from '../common/vocabulary.js';
 import { InvalidInputError, UsageError } from '../errors.js';
+import { providerChoice } from '../invoke/provider-choice.js';
 import { INPUT_LIMIT_BYTES, inputTooLarge, readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
 
 /**
@@ -98,6 +99,22 @@ export function refuseEmptyModelChoice(options: { provider?: string | undefined;
   if (options.model !== undefined && options.model.trim() === '') {
     throw new UsageError('--model must not be empty', { hint: 'name a model (`syndicate provider list`), or leave --model out (or give --model auto) to let the policy choose' });
   }
+}
+
+/**
+ * The provider and model `--provider ID[:MODEL]` and `--model` name, as `run` and `route` take
+ * them: `--provider id:model` names the model too, and a different `--model` beside it (which would
+ * be silently ignored) is a usage error. `modelFromCommandLine`: `--model` was given on the command line.
+ */
+export function providerAndModel(options: { provider?: string | undefined; model?: string | undefined }, modelFromCommandLine: boolean): { provider?: string; model: string } {
+  const { provider, model: providerModel } = providerChoice(options.provider);
+  const namedModel = providerModel?.slice(providerModel.indexOf(':') + 1);
+  if (namedModel !== undefined && modelFromCommandLine && options.model !== namedModel && options.model !== providerModel) {
+    throw new UsageError(`--provider ${options.provider ?? ''} names the model ${namedModel} and --model names ${options.model ?? ''}`, {
+      hint: `give the model once: --provider ${provider ?? ''} --model ${options.model ?? ''}, or --provider ${options.provider ?? ''} alone`,
+    });
+  }
+  return { ...(provider === undefined ? {} : { provider }), model: providerModel ?? options.model ?? 'auto' };
 }
 
 /** A flag that must be a whole number of at least 1 (`--max-tokens 512`); undefined when absent. */

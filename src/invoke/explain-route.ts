@@ -27,7 +27,7 @@ import { canonicalRequest, promptMessage, type CanonicalMessage, type CanonicalR
 import type { PromptSettings } from './prompt-options.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import type { ModelNaming } from './model-naming.js';
-import { isPinned, routeRefusal, summarisedExclusions } from './route-refusal.js';
+import { isPinned, rateLimitedPlanError, routeRefusal, summarisedExclusions } from './route-refusal.js';
 
 /** What bounds a route besides the request itself: the caller's hints and the stored session. */
 export interface RouteConditions {
@@ -197,13 +197,16 @@ function holdsKeepingOut(plan: RoutePlan, holds: readonly HoldReport[]): HoldRep
 
 /**
  * A plan without candidates as `run` reports it when some provider that may take the request is
- * only down (or held back): unavailable (exit 5, start the engine), not refused by the policy.
- * Undefined when the policy refuses it (or there are candidates).
+ * only down (or held back): unavailable (exit 5, start the engine) — every candidate
+ * rate-limiting (`rate_limited`, `run`'s error) when all it holds back are held for a rate limit —
+ * not refused by the policy. Undefined when the policy refuses it (or there are candidates).
  */
 export function unavailableRouteError(routed: RouteExplanation): UpstreamError | undefined {
   const { plan } = routed;
   const unavailable = unavailabilityOfExclusions(plan.excluded);
   if (plan.candidates.length > 0 || unavailable.length === 0) return undefined;
+  const rateLimited = rateLimitedPlanError(plan, routeErrorDetails(routed));
+  if (rateLimited !== undefined) return rateLimited;
   // Past five models, counted and grouped by rule as `run` says them; `details.plan` and `--explain` keep every one.
   return new UpstreamError(`inference unavailable, try again later (${summarisedExclusions(plan.excluded)})`, {
     code: 'inference_unavailable',

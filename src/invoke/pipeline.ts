@@ -50,7 +50,7 @@ import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import { permitContradiction } from './permit-contradiction.js';
-import { isPinned, routeRefusal, summarisedExclusions, summarisedModels, tooLongParam, type RefusalContext } from './route-refusal.js';
+import { heldBackWaits, isPinned, rateLimitedError, rateLimitedPlanError, routeRefusal, summarisedExclusions, summarisedModels, tooLongParam, type RefusalContext } from './route-refusal.js';
 import { recordEngineEvent } from '../engines/events.js';
 import type {
   AttemptProvider,
@@ -396,11 +396,6 @@ function rateLimitedEverywhere(
   return rateLimitedError(models, wait, details, amendHint);
 }
 
-/** Seconds until each candidate the plan held back for a rate limit may be used again. */
-function heldBackWaits(excluded: readonly Exclusion[]): number[] {
-  return excluded.flatMap((exclusion) => (exclusion.rules.length === 1 && exclusion.retryAfterSeconds !== undefined ? [exclusion.retryAfterSeconds] : []));
-}
-
 /** Who asked, and which hop of which request an attempt's evidence row belongs to. */
 function attemptIdentity(
   input: InvocationInput,
@@ -408,18 +403,6 @@ function attemptIdentity(
   hop: number,
 ): { requestId: string; hop: number; kind: 'invocation' | 'probe'; caller: string; sessionId?: string } {
   return { requestId, hop, kind: input.kind ?? 'invocation', caller: input.caller, ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }) };
-}
-
-/** `models`: the models rate-limiting, as a message says them (`summarisedModels`). */
-function rateLimitedError(models: string, wait: number | undefined, details: Record<string, unknown>, amendHint: (hint: string) => string = (hint) => hint): UpstreamError {
-  return new UpstreamError(`every candidate is rate-limiting this request (${models})`, {
-    code: 'rate_limited',
-    status: 429,
-    isRetryable: true,
-    ...(wait === undefined ? {} : { retryAfterSeconds: wait }),
-    hint: amendHint(wait === undefined ? 'retry later' : `retry in ${Math.ceil(wait)} s`),
-    details,
-  });
 }
 
 interface AttemptPlan {
@@ -1108,8 +1091,6 @@ function refuseOrUnavailable(
   refused: Omit<RefusalContext, 'sessionId'>,
 ): SyndicateError {
   const onlyDown = plan.excluded.filter((exclusion) => exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy'));
-  // Held back only by rate limits (none down): 429 with the shortest wait left, as the providers asked.
-  const heldBack = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited');
   // Routed, but nothing left to call: the chain holds the decision and why (the plan's exclusions).
   const recordUncalled = (code: string, message: string): string =>
     recordUncalledAttempt(context.store, {
@@ -1120,12 +1101,9 @@ function refuseOrUnavailable(
       markers: [],
       error: { code, message },
     });
-  if (heldBack.length > 0 && onlyDown.length === 0) {
-    const waits = heldBackWaits(heldBack);
-    // Past five models, counted and grouped by rule as a route refusal says them; `details.excluded` and the evidence keep every one.
-    const error = rateLimitedError(summarisedExclusions(plan.excluded), waits.length === 0 ? undefined : Math.min(...waits), { requestId, sensitivity: classification.level, excluded: plan.excluded });
-    return error.withDetails({ evidenceId: recordUncalled('rate_limited', error.message) });
-  }
+  // Held back only by rate limits (none down): 429 with the shortest wait left, as the providers asked.
+  const rateLimited = rateLimitedPlanError(plan, { requestId, sensitivity: classification.level, excluded: plan.excluded });
+  if (rateLimited !== undefined) return rateLimited.withDetails({ evidenceId: recordUncalled('rate_limited', rateLimited.message) });
   if (onlyDown.length > 0) {
     // Past five models, counted and grouped by rule as a route refusal says them; `details.excluded` and the evidence keep every one.
     const message = `inference unavailable, try again later (${summarisedExclusions(plan.excluded)})`;

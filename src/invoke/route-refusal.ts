@@ -1,5 +1,5 @@
 import type { SensitivityLevel } from '../common/vocabulary.js';
-import { PolicyRefusalError } from '../errors.js';
+import { PolicyRefusalError, UpstreamError } from '../errors.js';
 import { permitIssueCommand, scopeDifferences } from '../permits/index.js';
 import type { PermitPayload } from '../permits/token.js';
 import type { RegisteredProvider } from '../registry/types.js';
@@ -221,4 +221,36 @@ function presentedPermitOf(permit: PermitPayload, providers: readonly Registered
 export function tooLongParam(request: CanonicalRequest): 'input' | 'prompt' | 'messages' {
   if (request.embedding !== undefined) return 'input';
   return request.completion === undefined ? 'messages' : 'prompt';
+}
+
+/**
+ * A plan without candidates whose models health alone keeps out are all held back by rate limits
+ * (none down): every candidate is rate-limiting (429, exit 5) with the shortest wait left, as the
+ * providers asked — what `run`, the gateway and MCP `complete` fail with, and what `route` and
+ * `route_explain` say of it. Undefined otherwise (a model down: inference unavailable; else refused).
+ */
+export function rateLimitedPlanError(plan: RoutePlan, details: Record<string, unknown>): UpstreamError | undefined {
+  if (plan.candidates.length > 0 || plan.excluded.some((exclusion) => exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy'))) return undefined;
+  const heldBack = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited');
+  if (heldBack.length === 0) return undefined;
+  const waits = heldBackWaits(heldBack);
+  // Past five models, counted and grouped by rule as a route refusal says them; `details` and the evidence keep every one.
+  return rateLimitedError(summarisedExclusions(plan.excluded), waits.length === 0 ? undefined : Math.min(...waits), details);
+}
+
+/** Seconds until each candidate the plan held back for a rate limit may be used again. */
+export function heldBackWaits(excluded: readonly Exclusion[]): number[] {
+  return excluded.flatMap((exclusion) => (exclusion.rules.length === 1 && exclusion.retryAfterSeconds !== undefined ? [exclusion.retryAfterSeconds] : []));
+}
+
+/** Every candidate refused with (or is held back by) a 429. `models`: the models rate-limiting, as a message says them (`summarisedModels`). */
+export function rateLimitedError(models: string, wait: number | undefined, details: Record<string, unknown>, amendHint: (hint: string) => string = (hint) => hint): UpstreamError {
+  return new UpstreamError(`every candidate is rate-limiting this request (${models})`, {
+    code: 'rate_limited',
+    status: 429,
+    isRetryable: true,
+    ...(wait === undefined ? {} : { retryAfterSeconds: wait }),
+    hint: amendHint(wait === undefined ? 'retry later' : `retry in ${Math.ceil(wait)} s`),
+    details,
+  });
 }

@@ -7,7 +7,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { z } from 'zod';
 import { classifyText } from '../classify/index.js';
 import { parseDuration } from '../common/duration.js';
-import { maxSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
+import { SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
 import { InterruptedError, SyndicateError, UsageError } from '../errors.js';
 import { commandsForHome, type HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
@@ -26,8 +26,8 @@ import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
 import { providerSummary } from '../registry/summary.js';
 import { describeHold, holdsInForce, type HoldReport } from '../router/shared-holds.js';
-import { invokeInSession, refuseSessionOverrides, sessionTurn, type SessionOverrideNames } from '../sessions/converse.js';
-import { checkEnvelope, findSession, recordedSessionId } from '../sessions/sessions.js';
+import { invokeInSession, refuseSessionOverrides, sessionRouteQuestion, type SessionOverrideNames } from '../sessions/converse.js';
+import { findSession, recordedSessionId } from '../sessions/sessions.js';
 import { StoreFileWatch } from '../store/store-file.js';
 import type { Store } from '../store/store.js';
 import { promptMessage, type CanonicalRequest, type CanonicalResponse, type StreamPart } from '../wire/canonical.js';
@@ -442,8 +442,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
   );
 
   /** `route_explain` of a prompt: the question `complete` would ask. */
-  const explainPrompt = async (input: RouteExplainArguments, askedConditions: RouteConditions, policy: Policy, explainOptions: ExplainOptions): Promise<RouteExplanation> => {
-    let conditions = askedConditions;
+  const explainPrompt = async (input: RouteExplainArguments, conditions: RouteConditions, policy: Policy, explainOptions: ExplainOptions): Promise<RouteExplanation> => {
     if (input.prompt === undefined) throw new UsageError('route_explain needs a `prompt` or a `request`', { hint: 'give the prompt as `prompt`, or a whole request body as `request`' });
     for (const name of ['format', 'anthropicBeta'] as const) {
       if (input[name] !== undefined) throw new UsageError(`\`${name}\` applies to \`request\` only`, { hint: `give a whole request body as \`request\`, or drop \`${name}\`` });
@@ -452,7 +451,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     // model, system prompt and conversation so far.
     const parts = await promptParts(input);
     const storedSession = input.session === undefined ? undefined : findSession(options.store, input.session);
-    let asked: Pick<RouteQuestion, 'system' | 'history' | 'model' | 'provider'>;
+    let asked: Pick<RouteQuestion, 'system' | 'history' | 'model' | 'provider' | 'sensitivity'>;
     if (storedSession === undefined) {
       // The whole request within the input limit, refused as `complete` refuses it.
       refuseCompleteOverLimit(input.system, input.prompt, parts);
@@ -463,13 +462,13 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         ...(providerId === undefined ? {} : { provider: providerId }),
       };
     } else {
-      refuseSessionOverrides(storedSession, sessionOverrides(input, parts), COMPLETE_ARGUMENT_NAMES);
-      checkEnvelope(options.store, storedSession, policy);
-      // With the prompt: measured with the conversation, as `complete` measures the turn.
-      const { history, system, model, provider: sessionProvider, sensitivity: marked } = sessionTurn(options.store, storedSession, completePrompt(input.prompt, parts));
-      asked = { history, model, ...(system === undefined ? {} : { system }), ...(sessionProvider === undefined ? {} : { provider: sessionProvider }) };
-      // The turns of the conversation its callers marked at a level: routed at least at it, as `complete` routes them.
-      if (marked !== undefined) conditions = { ...conditions, sensitivity: conditions.sensitivity === undefined ? marked : maxSensitivity(conditions.sensitivity, marked) };
+      // Measured with the conversation, and routed at least at the levels its turns were marked with, as `complete` sends the turn.
+      asked = sessionRouteQuestion(options.store, storedSession, policy, {
+        prompt: completePrompt(input.prompt, parts),
+        overrides: sessionOverrides(input, parts),
+        names: COMPLETE_ARGUMENT_NAMES,
+        ...(conditions.sensitivity === undefined ? {} : { sensitivity: conditions.sensitivity }),
+      });
     }
     return explainRoute(options.store, policy, { ...conditions, ...asked, text: input.prompt, images: imageParts(parts.images), settings: parts.settings }, explainOptions);
   };
@@ -600,7 +599,8 @@ function verdictOf(routed: RouteExplanation, home: HomePaths): string {
   const { plan } = routed;
   if (plan.candidates.length > 0) return '';
   const unavailable = unavailableRouteError(routed);
-  if (unavailable !== undefined) return `inference unavailable, try again later\nhint: ${commandsForHome(unavailable.hint ?? '', home)}\n`;
+  // Its message without the models (the explanation below names each): `inference unavailable, try again later`, or `every candidate is rate-limiting this request`.
+  if (unavailable !== undefined) return `${unavailable.message.replace(/ \(.*$/s, '')}\nhint: ${commandsForHome(unavailable.hint ?? '', home)}\n`;
   const refusal = routed.refusal();
   const hint = `hint: ${commandsForHome(refusal.hint ?? '', home)}\n`;
   if (refusal.code === 'route_denied') return `no provider may take this ${plan.sensitivity} request\n${hint}`;

@@ -2,6 +2,8 @@ import { newId } from '../common/ids.js';
 import { PolicyRefusalError, SessionChainBrokenError, SessionEnvelopeError, UsageError } from '../errors.js';
 import { recordDenial } from '../evidence/index.js';
 import { currentPolicy } from '../invoke/context.js';
+import type { RouteQuestion } from '../invoke/explain-route.js';
+import type { Policy } from '../policy/types.js';
 import { invoke } from '../invoke/pipeline.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { currentProviders } from '../registry/provider-cache.js';
@@ -53,8 +55,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
   const { policy } = currentPolicy(context);
   let next: SessionTurn;
   try {
-    checkEnvelope(context.store, session, policy);
-    next = sessionTurn(context.store, session, { text: prompt, images: sizedImages(images) });
+    next = checkedSessionTurn(context.store, session, policy, { text: prompt, images: sizedImages(images) }, rest.sensitivityHint);
   } catch (error) {
     // A refusal is evidence (`run --session`, MCP `complete`), as when the gateway refuses a request in this session.
     if (error instanceof SessionEnvelopeError || error instanceof SessionChainBrokenError) {
@@ -68,13 +69,11 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
     ...(next.system === undefined ? {} : { system: next.system }),
     messages: [...next.history, promptMessage(prompt, parts)],
   };
-  // A turn the caller marked at a level keeps it: every later request that carries it is at least that level.
-  const sensitivityHint = next.sensitivity === undefined ? rest.sensitivityHint : rest.sensitivityHint === undefined ? next.sensitivity : maxSensitivity(next.sensitivity, rest.sensitivityHint);
   let result: InvocationResult;
   try {
     result = await invoke(context, {
       ...rest,
-      ...(sensitivityHint === undefined ? {} : { sensitivityHint }),
+      ...(next.sensitivity === undefined ? {} : { sensitivityHint: next.sensitivity }),
       request,
       sessionId: session.id,
       ...(next.provider === undefined ? {} : { provider: next.provider }),
@@ -106,7 +105,7 @@ export interface SessionTurn {
   history: CanonicalMessage[];
   /** Where the conversation stood when it was read: the answer is appended only if it still stands there. */
   position: ConversationPosition;
-  /** The highest level a caller marked a turn of `history` with (`markedSensitivity`): the request is at least that level. */
+  /** The highest level a caller marked a turn of `history` with (`markedSensitivity`; from `checkedSessionTurn`, the caller's hint for this turn too): the request is at least that level. */
   sensitivity?: SensitivityLevel;
 }
 
@@ -128,6 +127,45 @@ export function sessionTurn(store: Store, session: Session, prompt?: SizedMessag
     ...(session.active.kind === 'pinned' ? { provider: session.active.providerId } : {}),
     ...(systemPrompt === null ? {} : { system: systemPrompt }),
     history: canonicalMessages(messages, imageBytes),
+  };
+}
+
+/**
+ * The turn `prompt` makes in `session`, checked in the order `run --session` checks it: the
+ * envelope first (`checkEnvelope`: exit 4, a broken chain exit 1), then the whole request's size
+ * (exit 3). Its `sensitivity` is the highest of the caller's `sensitivityHint` and the levels
+ * callers marked the conversation's turns with: a turn marked at a level keeps it, every later
+ * request that carries it is at least that level. What `invokeInSession` sends, and `route
+ * --session` and MCP `route_explain` route.
+ */
+export function checkedSessionTurn(store: Store, session: Session, policy: Policy, prompt: SizedMessage, sensitivityHint?: SensitivityLevel): SessionTurn {
+  checkEnvelope(store, session, policy);
+  const { sensitivity: marked, ...turn } = sessionTurn(store, session, prompt);
+  const sensitivity = marked === undefined ? sensitivityHint : sensitivityHint === undefined ? marked : maxSensitivity(marked, sensitivityHint);
+  return { ...turn, ...(sensitivity === undefined ? {} : { sensitivity }) };
+}
+
+/**
+ * What `explainRoute` is asked for a prompt in a stored session (`route --session`, MCP
+ * `route_explain`): the request its turn would send — the session's model (its provider the only
+ * one considered), system prompt and conversation, classified and counted with the prompt — after
+ * refusing what `run --session` and `complete` refuse, in their order: the settings the session
+ * decides (exit 2), its envelope (exit 4), the whole request's size (exit 3).
+ */
+export function sessionRouteQuestion(
+  store: Store,
+  session: Session,
+  policy: Policy,
+  turn: { prompt: SizedMessage; overrides: { provider?: string; model?: string; system?: string; tools: boolean }; names?: SessionOverrideNames; sensitivity?: SensitivityLevel },
+): Pick<RouteQuestion, 'history' | 'model' | 'system' | 'provider' | 'sensitivity'> {
+  refuseSessionOverrides(session, turn.overrides, turn.names);
+  const { history, model, system, provider, sensitivity } = checkedSessionTurn(store, session, policy, turn.prompt, turn.sensitivity);
+  return {
+    history,
+    model,
+    ...(system === undefined ? {} : { system }),
+    ...(provider === undefined ? {} : { provider }),
+    ...(sensitivity === undefined ? {} : { sensitivity }),
   };
 }
 

@@ -229,10 +229,12 @@ describe('every candidate rate-limiting, seven models', () => {
     expect(error.details.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model}`)).toEqual(MODELS.map((id) => `cloud:${id}`));
     expect(inferenceExchanges(hosted)).toHaveLength(sent);
 
-    // `route` says the models held back as short, and lists every one with --explain.
+    // `route` says what `run` says (the same line and hint), and lists every one with --explain.
     const routed = await scenario.cli(['route', '--explain', 'hello'], { env: { CLOUD_KEY: 'sk-fake' } });
     expect(routed.exitCode).toBe(5);
-    expect(routed.stderr.split('\n')[0]).toMatch(/^error: inference unavailable, try again later \(7 models left out: cloud:limited-01: [^|]* \(and 6 more left out by rate_limited\)\)$/);
+    const [routedLine, routedHint] = routed.stderr.trimEnd().split('\n');
+    expect(routedLine).toMatch(/^error: every candidate is rate-limiting this request \(7 models left out: cloud:limited-01: [^|]* \(and 6 more left out by rate_limited\)\)$/);
+    expect(routedHint).toMatch(/^hint: retry in \d+ s$/);
     for (const id of MODELS) expect(routed.stdout).toContain(`  - cloud:${id} (approved_hosted) — model ${id} rate-limited for another`);
   });
 });

@@ -238,12 +238,19 @@ describe('syndicate session, provider switch and run --session', () => {
 
   it('route --session shows the route the envelope leaves, and refuses as run does while the envelope is invalidated', async () => {
     const id = await startSession(['--name', 'route-bound', '--model', 'local:chat-wide']);
+    // A gateway request body in the session (its x-syndicate-session header): its own `model` decides, the envelope bounds it.
+    const body = join(scenario.home, 'route-bound.json');
+    writeFileSync(body, JSON.stringify({ model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: 'Name the capital of France.' }] }));
     // Routes change nothing: asked at once.
-    const [bounded, unbounded, pinned] = await Promise.all([
+    const [turn, bounded, unbounded, pinned] = await Promise.all([
       scenario.json(['route', 'Name the capital of France.', '--session', 'route-bound']),
+      scenario.json(['route', '--request', body, '--format', 'anthropic', '--session', 'route-bound']),
       scenario.json(['route', 'Name the capital of France.']),
       scenario.cli(['route', 'Name the capital of France.', '--session', id, '--model', 'local:chat-large', '--explain']),
     ]);
+    // A prompt in the session is its next turn, as `run --session` sends it: on the session's model.
+    expect(turn.result.exitCode, turn.result.stderr).toBe(0);
+    expect((turn.document.plan as { candidates: { provider: string; model: string }[] }).candidates.map((candidate) => `${candidate.provider}:${candidate.model}`)).toEqual(['local:chat-wide']);
     expect(bounded.result.exitCode, bounded.result.stderr).toBe(0);
     const plan = bounded.document.plan as { candidates: { model: string }[]; excluded: { provider: string; model: string; rules: string[]; reasons: string[] }[] };
     expect(plan.candidates.map((candidate) => candidate.model).sort()).toEqual(['chat-narrow', 'chat-wide']);
@@ -253,8 +260,9 @@ describe('syndicate session, provider switch and run --session', () => {
     ]);
     // Without the session nothing is excluded for it.
     expect(JSON.stringify(unbounded.document.plan)).not.toContain('session_envelope');
-    expect(pinned.exitCode).toBe(4);
-    expect(pinned.stdout).toContain(`capability large is above session ${id}'s approved small`);
+    // Another model than the session's is refused as `run --session` refuses it.
+    expect(pinned.exitCode).toBe(2);
+    expect(pinned.stderr).toContain(`error: --provider and --model cannot be combined with --session ${id}: the session is on local:chat-wide`);
 
     const switched = await scenario.cli(['provider', 'switch', 'local:chat-large', '--session', id]);
     expect(switched.exitCode, switched.stderr).toBe(0);
@@ -454,7 +462,7 @@ describe('syndicate session, provider switch and run --session', () => {
     const [switched, routed] = await Promise.all([
       scenario.json(['provider', 'switch', 'claude:claude-sonnet-4-20250514', '--session', widened]),
       // route --session shows no route the widened envelope would leave.
-      scenario.json(['route', 'Name the capital of France.', '--session', widened, '--model', 'claude:claude-sonnet-4-20250514']),
+      scenario.json(['route', 'Name the capital of France.', '--session', widened]),
     ]);
     expect(switched.result.exitCode).toBe(1);
     expect(switched.document.error).toMatchObject({ code: 'session_chain_broken', details: { brokenAt: { sessionId: widened, checkpoint: 1, reason: 'content changed' } } });

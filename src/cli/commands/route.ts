@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import type { SensitivityLevel, WorkflowClass } from '../../common/vocabulary.js';
 import { UsageError } from '../../errors.js';
-import type { RouteExplanation } from '../../invoke/explain-route.js';
+import type { RouteExplanation, RouteQuestion } from '../../invoke/explain-route.js';
+import type { Policy } from '../../policy/types.js';
 import type { CanonicalRequest } from '../../wire/canonical.js';
 import type { RequestFamily } from '../../wire/request-family.js';
 import type { Store } from '../../store/store.js';
@@ -20,7 +21,7 @@ import {
   type PromptRequestParts,
   type RequestOptionValues,
 } from '../request-options.js';
-import { readStdin, readTextInput, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
+import { providerAndModel, readStdin, readTextInput, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
 
 interface RouteOptions extends RequestOptionValues {
   workflow: string;
@@ -46,7 +47,7 @@ const FLAGS_THE_BODY_DECIDES = [
 ];
 
 /** What `route` is asked to place: a prompt (as `run` sends it, with its request options) or a gateway request body, decoded. */
-type RouteAsked = { kind: 'prompt'; text: string; parts: PromptRequestParts } | { kind: 'request'; request: CanonicalRequest };
+type RouteAsked = { kind: 'prompt'; text: string; parts: PromptRequestParts; model: string; provider?: string } | { kind: 'request'; request: CanonicalRequest };
 
 export function routeCommand(): Command {
   const command = new Command('route')
@@ -55,10 +56,10 @@ export function routeCommand(): Command {
     .addOption(new Option('--workflow <class>', 'workflow class').choices(WORKFLOWS).default('interactive'))
     .addOption(new Option('--sensitivity <level>', 'caller hint: raises the classified level, never lowers it').choices(LEVELS))
     .option('--model <model>', 'auto, a model id or alias, or provider:model', 'auto')
-    .option('--provider <id>', 'only consider this provider (every rule still applies)')
+    .option('--provider <id[:model]>', 'only consider this provider (and model), as `run --provider`; every rule still applies')
     .option('--trust-tier <tier>', "the caller's trust tier (default: the policy's default tier)");
   return addRequestOptions(command)
-    .option('--session <id>', "a stored session (id or name): its capability envelope bounds the route, as for `run`, the gateway and MCP")
+    .option('--session <id>', 'a stored session (id or name): the prompt routed as its next turn, as `run --session` sends it (its model, system prompt and conversation, within its envelope); with --request, its envelope bounds the route, as for the gateway')
     .option('--explain', 'print every rule applied and every exclusion with its reason')
     .option('--request <file>', 'route a whole gateway request: the JSON body of an OpenAI chat completions, Anthropic Messages or OpenAI text completions request (`-`: stdin)')
     .addOption(new Option('--format <api>', 'the API of the --request body (default: told from its fields)').choices(FORMATS))
@@ -79,7 +80,6 @@ export function routeCommand(): Command {
       }
       const conditions = {
         workflow: options.workflow as WorkflowClass,
-        ...(options.provider === undefined ? {} : { provider: options.provider }),
         ...(options.sensitivity === undefined ? {} : { sensitivity: options.sensitivity as SensitivityLevel }),
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
         ...(session === undefined ? {} : { session }),
@@ -92,7 +92,9 @@ export function routeCommand(): Command {
         if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
         // The bound `run` puts on the whole request, refused as `run` refuses it: from the files' sizes, before they are read.
         if (session === undefined) refusePromptOverLimit(options.system, text, imageFileSizes(options));
-        asked = { kind: 'prompt', text, parts: await promptRequestParts(options) };
+        // `--provider id:model` as `run` takes it (a different `--model` beside it is refused).
+        const { provider, model } = providerAndModel(options, command.getOptionValueSource('model') === 'cli');
+        asked = { kind: 'prompt', text, parts: await promptRequestParts(options), model, ...(provider === undefined ? {} : { provider }) };
       } else {
         if (prompt !== undefined) throw new UsageError('give either a prompt or --request FILE, not both', { hint: "put the prompt in the request body's messages" });
         for (const { option, flag, carrier } of [...FLAGS_THE_BODY_DECIDES, ...REQUEST_OPTION_FLAGS]) {
@@ -125,21 +127,13 @@ export function routeCommand(): Command {
           ? 'see the exclusions above'
           : 'run it again with `--explain` to see why each provider was excluded';
       try {
-        if (asked.kind === 'prompt') await refuseAskedOverLimit(store, session, options.system, asked);
         const routed =
           asked.kind === 'request'
             ? await explainRequestRoute(store, policy, asked.request, conditions, { modelNaming: GATEWAY_MODEL_NAMING, promptEstimate: 'bounded', whereEveryRule })
             : await explainRoute(
                 store,
                 policy,
-                {
-                  ...conditions,
-                  text: asked.text,
-                  model: options.model,
-                  ...(options.system === undefined ? {} : { system: options.system }),
-                  images: imageParts(asked.parts.images),
-                  settings: asked.parts.settings,
-                },
+                { ...conditions, ...(await promptQuestion(store, policy, session, options, asked)), text: asked.text, images: imageParts(asked.parts.images), settings: asked.parts.settings },
                 { modelNaming: CLI_MODEL_NAMING, whereEveryRule },
               );
         const { plan, classification, skipped } = routed;
@@ -177,15 +171,37 @@ export function routeCommand(): Command {
 }
 
 /**
- * The bound on the whole request once the images are read (`--image -`'s size is known only now), as
- * `run` checks it: a prompt in a stored session is measured with its conversation, any other alone.
+ * What `run` would send besides the prompt, refused as `run` refuses it. In a stored session, the
+ * turn it would make: the session's model, system prompt and conversation, classified and counted
+ * with the prompt, after the checks `run --session` makes in its order (`sessionRouteQuestion`).
+ * Otherwise the options' model and system prompt, the whole request within the input limit once
+ * the images are read (`--image -`'s size is known only now).
  */
-async function refuseAskedOverLimit(store: Store, session: string | undefined, system: string | undefined, asked: { text: string; parts: PromptRequestParts }): Promise<void> {
+async function promptQuestion(
+  store: Store,
+  policy: Policy,
+  session: string | undefined,
+  options: RouteOptions,
+  asked: { text: string; parts: PromptRequestParts; model: string; provider?: string },
+): Promise<Pick<RouteQuestion, 'history' | 'model' | 'system' | 'provider' | 'sensitivity'>> {
   const { findSession } = await import('../../sessions/sessions.js');
   const prompt = { text: asked.text, images: sizedImages(asked.parts.images) };
   const storedSession = session === undefined ? undefined : findSession(store, session);
-  if (storedSession === undefined) refusePromptOverLimit(system, prompt.text, prompt.images);
-  else (await import('../../sessions/converse.js')).sessionTurn(store, storedSession, prompt);
+  if (storedSession === undefined) {
+    refusePromptOverLimit(options.system, prompt.text, prompt.images);
+    return { model: asked.model, ...(asked.provider === undefined ? {} : { provider: asked.provider }), ...(options.system === undefined ? {} : { system: options.system }) };
+  }
+  const { sessionRouteQuestion } = await import('../../sessions/converse.js');
+  return sessionRouteQuestion(store, storedSession, policy, {
+    prompt,
+    overrides: {
+      ...(options.provider === undefined ? {} : { provider: options.provider }),
+      model: options.model,
+      ...(options.system === undefined ? {} : { system: options.system }),
+      tools: asked.parts.settings.tools !== undefined,
+    },
+    ...(options.sensitivity === undefined ? {} : { sensitivity: options.sensitivity as SensitivityLevel }),
+  });
 }
 
 function printPlan(output: ReturnType<typeof contextFor>['output'], routed: RouteExplanation, explain: boolean): void {

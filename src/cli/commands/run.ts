@@ -4,11 +4,10 @@ import { SENSITIVITY_LEVELS, WORKFLOW_CLASSES, type SensitivityLevel, type Workf
 import { UsageError } from '../../errors.js';
 import { CLI_MODEL_NAMING } from '../../invoke/model-naming.js';
 import { imageParts } from '../../invoke/prompt-options.js';
-import { providerChoice } from '../../invoke/provider-choice.js';
 import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
 import { promptMessage, type CanonicalRequest, type StreamPart } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
-import { readStdin, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
+import { providerAndModel, readStdin, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
 import { cancellable } from '../interrupt.js';
 import { addRequestOptions, imageFileSizes, promptRequestParts, refusePromptOverLimit, requestOptionStdinReaders, type RequestOptionValues } from '../request-options.js';
 
@@ -64,15 +63,7 @@ Examples:
       const { parseTimeout } = await import('../../common/duration.js');
       const totalMs = options.timeout === undefined ? undefined : parseTimeout(options.timeout, '--timeout');
       const stream = options.stream ?? (process.stdout.isTTY === true && !output.json);
-      const { provider: providerId, model: providerModel } = providerChoice(options.provider);
-      // `--provider id:model` names a model too: a different `--model` beside it would be silently ignored.
-      const namedModel = providerModel?.slice(providerModel.indexOf(':') + 1);
-      if (namedModel !== undefined && command.getOptionValueSource('model') === 'cli' && options.model !== namedModel && options.model !== providerModel) {
-        throw new UsageError(`--provider ${options.provider ?? ''} names the model ${namedModel} and --model names ${options.model ?? ''}`, {
-          hint: `give the model once: --provider ${providerId ?? ''} --model ${options.model ?? ''}, or --provider ${options.provider ?? ''} alone`,
-        });
-      }
-      const model = providerModel ?? options.model ?? 'auto';
+      const { provider: providerId, model } = providerAndModel(options, command.getOptionValueSource('model') === 'cli');
       const { sizedImages } = await import('../../invoke/request-size.js');
       // The whole request within the input limit (a session's turn is measured with its conversation): from the files' sizes, before they are read.
       if (sessionId === undefined) refusePromptOverLimit(options.system, text, imageFileSizes(options));
