@@ -131,8 +131,8 @@ describe('node:http adapter: graceful close', () => {
       const body = JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] });
       const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
       const { socket, state } = await connect(running.port);
-      // Admitted at its head, its body still arriving when the drain begins (a fixed 100 ms was not
-      // always enough on a loaded machine for the head to be read: then it is refused at its head).
+      // Admitted at its head, its body still arriving when the drain begins: waited for, not a fixed
+      // 100 ms (a process stalled 250 ms there had not read the head when the close began).
       socket.write(head + body.slice(0, 5));
       await expect.poll(() => running.uploading, { timeout: 10_000, interval: 10 }).toBe(1);
       let closed = false;
@@ -223,7 +223,7 @@ describe('node:http adapter: graceful close', () => {
       // The close begins BEFORE_CLOSE_MS after the request was sent. Timed from the request's arrival
       // its 408 comes REQUEST_TIMEOUT_MS - BEFORE_CLOSE_MS into the close; timed from the close, a
       // full REQUEST_TIMEOUT_MS. The margin between the two is BEFORE_CLOSE_MS: it was 100 ms, less
-      // than a loaded machine's timers fire late by.
+      // than a loaded machine may take to read the request or to fire a timer.
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, sentAt + BEFORE_CLOSE_MS - Date.now())));
       const started = Date.now();
       let closed = false;
@@ -267,7 +267,7 @@ describe('node:http adapter: graceful close', () => {
       };
       const { socket } = await connect(running.port);
       socket.write(request('first') + request('second') + request('third'));
-      // Each one reached the upstream before the client goes away (200 ms was not always enough for three).
+      // Each one reached the upstream before the client goes away (not a fixed 200 ms, which assumed so).
       await expect.poll(() => invoked, { timeout: 10_000, interval: 10 }).toBe(3);
       socket.destroy();
       const deadline = Date.now() + 10_000;
