@@ -52,7 +52,12 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 // returns. A second signal, or the deadline, exits at once (the row is then left pending and
 // recovered as interrupted).
 let interrupts = 0;
+// Set once the command returned: its outcome is printed and its attempt recorded, whatever handle
+// still keeps the process from exiting.
+let commandReturned = false;
 function stop(signal: StopSignal): void {
+  // Nothing is left to stop or to report: a signal now only ends the wait for those handles.
+  if (commandReturned) process.exit();
   interrupts += 1;
   // Read before the work is told to stop: it may end (and forget its options) at once.
   const note = stoppingNote();
@@ -64,6 +69,9 @@ function stop(signal: StopSignal): void {
   if (cancelled) {
     process.stderr.write(signal === 'SIGINT' ? `interrupted: ${note} (Ctrl-C again to quit at once)\n` : `terminated: ${note} (SIGTERM again to quit at once)\n`);
     setTimeout(() => {
+      // Past the deadline with the command returned (a loaded machine, a handle slow to close): it
+      // did not quit before the call was recorded, and its error document is already out.
+      if (commandReturned) process.exit();
       process.stderr.write(`${reportStoppedAtOnce(signal, true)}\n`);
       process.exit(exitCodeFor(signal));
     }, INTERRUPT_DEADLINE_MS).unref();
@@ -90,4 +98,5 @@ if (asksForVersion(process.argv.slice(2))) {
   const { runProgram } = await import('./program.js');
   const exitCode = await runProgram(process.argv);
   process.exitCode = interruptedExitCode() ?? exitCode;
+  commandReturned = true;
 }

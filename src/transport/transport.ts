@@ -506,7 +506,11 @@ export async function sendInvocation(
     let clientRequest: ClientRequest | undefined;
     let incoming: IncomingMessage | undefined;
 
+    // How many times each clock was started or moved: one that ran out is acted on only if it has
+    // not moved since (see the timer below).
+    const moves: Record<Clock, number> = { connectMs: 0, firstByteMs: 0, idleMs: 0, totalMs: 0 };
     const startClock = (clock: Clock): void => {
+      moves[clock] += 1;
       const running = timers.get(clock);
       // The idle clock restarts on every chunk of a stream: moving the running timer allocates nothing.
       if (running !== undefined) {
@@ -515,7 +519,16 @@ export async function sendInvocation(
       }
       timers.set(
         clock,
-        setTimeout(() => finish(timeoutFailure(clock, timeouts[clock], call, bytesReceived, at())), timeouts[clock]),
+        setTimeout(() => {
+          // Timers run before the process reads its sockets: a clock that ran out while this process
+          // itself was stalled (a loaded machine, a long collection) would blame the upstream for bytes
+          // waiting in the socket all along. Those are read first (an immediate runs after the poll
+          // for I/O): a clock they moved, or stopped, has not run out after all.
+          const seen = moves[clock];
+          setImmediate(() => {
+            if (!finished && moves[clock] === seen && timers.has(clock)) finish(timeoutFailure(clock, timeouts[clock], call, bytesReceived, at()));
+          });
+        }, timeouts[clock]),
       );
     };
     const stopClock = (clock: Clock): void => {

@@ -95,10 +95,15 @@ describe('access log', () => {
   it('logs a caller that went away before any reply as 499, not as a 500 it never sent', async () => {
     gateway.pipeline.health = new HealthMonitor();
     engine.setFault('hang', 1);
+    const sent = inferenceExchanges(engine).length;
     const entry = await entryOf(async () => {
       const controller = new AbortController();
-      setTimeout(() => controller.abort(), 200);
-      await client().chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] }, { signal: controller.signal });
+      // Gone once the engine has the request, not after a fixed 200 ms: a loaded machine may not have
+      // routed it by then, and the entry would name no provider.
+      const asked = client().chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] }, { signal: controller.signal });
+      await expect.poll(() => inferenceExchanges(engine).length, { timeout: 20_000, interval: 10 }).toBe(sent + 1);
+      controller.abort();
+      await asked;
     });
     expect(entry).toMatchObject({ status: 499, outcome: 'interrupted', provider: 'ollama' });
   });

@@ -225,7 +225,12 @@ describe('syndicate serve', () => {
     // The answer is complete when its content-length is in (the gateway closes the connection after it, as it is shutting down).
     const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 20)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // In flight once the gateway has read its head and checked its token: waited for, not a fixed 200 ms
+    // (a loaded machine may not have read it by then, and the drain would not wait for it).
+    await vi.waitFor(
+      async () => expect(((await (await fetch(`${url}/healthz`)).json()) as { inFlight: number }).inFlight).toBe(1),
+      { timeout: 20_000, interval: 20 },
+    );
     server.kill('SIGTERM');
     await waitForStderr('shutting down: finishing 1 in-flight request (1 still uploading)');
     socket.write(body.slice(20));
@@ -399,9 +404,12 @@ describe('syndicate serve and policy edits', () => {
       expect(failing).toContain('syndicate_gateway_policy_reloads_total{outcome="invalid"} 1');
 
       // Fixed: hosted again.
+      const reloads = (): number => stderr().split('policy reloaded from').length - 1;
+      const reloadedBefore = reloads();
       writeFileSync(policyPath, original);
       server.kill('SIGHUP');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Until it says it reloaded, not a fixed 100 ms: a loaded machine may not have re-read it by then (still failed closed: 403).
+      await vi.waitFor(() => expect(reloads()).toBeGreaterThan(reloadedBefore), { timeout: 20_000, interval: 20 });
       expect((await ask('claude:claude-sonnet-4-20250514')).status).toBe(200);
       const fixed = await scrape();
       expect(fixed).toContain('syndicate_gateway_policy_failed_closed 0');

@@ -1,8 +1,9 @@
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
-import { registeredEngineScenario, type Scenario } from '../helpers/scenario.js';
+import { inferenceExchanges, registeredEngineScenario, type Scenario } from '../helpers/scenario.js';
 
 interface ListedRow {
   id: string;
@@ -330,4 +331,30 @@ describe('a provider probe stopped with Ctrl-C or SIGTERM while the engine hangs
       expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
     });
   }
+});
+
+describe('a run cancelled with Ctrl-C whose process outlives its command (a handle slow to close)', () => {
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+
+  it('says only what happened: past the 2 s deadline it did not claim to have quit before recording the call, nor print a second error document (a loaded run printed "again: quit at once … left pending" after the recorded error)', { timeout: 90_000 }, async () => {
+    const { scenario, engine } = setup;
+    engine.setFault({ slowStreamMs: 400 });
+    const before = inferenceExchanges(engine).length;
+    const child = execa('node', ['--require', join(REPO_ROOT, 'test', 'helpers', 'linger-after-sigint.cjs'), BIN, '--json', 'run', 'Count to twelve.', '--provider', 'slow', '--stream'], {
+      cwd: REPO_ROOT,
+      env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' },
+      reject: false,
+    });
+    // --json prints nothing before the end: the engine has started answering.
+    await expect.poll(() => inferenceExchanges(engine).at(before)?.responseChunks.length ?? 0, { timeout: 30_000, interval: 20 }).toBeGreaterThan(1);
+    child.kill('SIGINT');
+    const ended = await child;
+    engine.setFault('ok');
+    expect(ended.exitCode, String(ended.stderr)).toBe(130);
+    // One document on stdout, the command's own.
+    expect(JSON.parse(String(ended.stdout))).toMatchObject({ ok: false, error: { code: 'interrupted', message: 'cancelled by the operator (Ctrl-C) before the answer ended' } });
+    expect(String(ended.stderr)).toBe('interrupted: recording the cancelled call (Ctrl-C again to quit at once)');
+    const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+    expect((document.evidence as ListedRow[])[0]).toMatchObject({ state: 'failed', error: { code: 'interrupted', message: 'cancelled by the operator (Ctrl-C) before the answer ended' } });
+  });
 });

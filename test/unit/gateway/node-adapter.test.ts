@@ -131,9 +131,10 @@ describe('node:http adapter: graceful close', () => {
       const body = JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] });
       const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
       const { socket, state } = await connect(running.port);
-      // Admitted at its head, its body still arriving when the drain begins.
+      // Admitted at its head, its body still arriving when the drain begins: waited for, not a fixed
+      // 100 ms (a process stalled 250 ms there had not read the head when the close began).
       socket.write(head + body.slice(0, 5));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect.poll(() => running.uploading, { timeout: 10_000, interval: 10 }).toBe(1);
       let closed = false;
       const closing = running.close().then(() => {
         closed = true;
@@ -141,9 +142,11 @@ describe('node:http adapter: graceful close', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       // The rest of it, and a second request pipelined behind it whose body never ends.
       socket.write(body.slice(5) + head + body.slice(0, 5));
-      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      // Far below the default request timeout the second request would hold the close for (60 s),
+      // far above what the first one's answer takes on a loaded machine.
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 10_000))]);
       expect(closed, state.received).toBe(true);
-      await closedWithin(state, 1000);
+      await closedWithin(state, 10_000);
       // The admitted one was served (the upstream's 503), and told the client not to reuse the connection.
       expect(state.received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
       expect(state.received).toContain('inference_unavailable');
@@ -166,7 +169,7 @@ describe('node:http adapter: graceful close', () => {
       const { socket, state } = await connect((server.address() as AddressInfo).port);
       await gateway.drain();
       socket.write(`POST /v1/messages HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
-      await closedWithin(state, 3000);
+      await closedWithin(state, 10_000);
       expect(state.received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
       expect(state.received).toContain('the gateway is shutting down');
       expect(state.received.toLowerCase()).toContain('connection: close');
@@ -208,24 +211,31 @@ describe('node:http adapter: graceful close', () => {
   });
 
   it('an admitted request whose body never ends holds the close only until its request timeout (node stops enforcing it once closed): 408, then closed', async () => {
+    const REQUEST_TIMEOUT_MS = 1_500;
+    const BEFORE_CLOSE_MS = 1_000;
     const { store, gateway } = gatewayWith();
-    const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0, headersTimeoutMs: 500, requestTimeoutMs: 500 });
+    const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0, headersTimeoutMs: REQUEST_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
     try {
       const { socket, state } = await connect(running.port);
       const sentAt = Date.now();
       socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect.poll(() => running.uploading, { timeout: 10_000, interval: 10 }).toBe(1);
+      // The close begins BEFORE_CLOSE_MS after the request was sent. Timed from the request's arrival
+      // its 408 comes REQUEST_TIMEOUT_MS - BEFORE_CLOSE_MS into the close; timed from the close, a
+      // full REQUEST_TIMEOUT_MS. The margin between the two is BEFORE_CLOSE_MS: it was 100 ms, less
+      // than a loaded machine may take to read the request or to fire a timer.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, sentAt + BEFORE_CLOSE_MS - Date.now())));
       const started = Date.now();
       let closed = false;
       const closing = running.close().then(() => {
         closed = true;
       });
-      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 10_000))]);
       expect(closed).toBe(true);
-      // Its time counts from its arrival (after it was sent), not from the close, which began ~100 ms later.
-      expect(Date.now() - sentAt).toBeGreaterThanOrEqual(495);
-      expect(Date.now() - started).toBeLessThan(500);
-      await closedWithin(state, 1000);
+      // Its time counts from its arrival (after it was sent), not from the close, which began BEFORE_CLOSE_MS later.
+      expect(Date.now() - sentAt).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 5);
+      expect(Date.now() - started).toBeLessThan(REQUEST_TIMEOUT_MS);
+      await closedWithin(state, 10_000);
       expect(state.received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
       expect(state.closed).toBe(true);
       socket.destroy();
@@ -237,9 +247,11 @@ describe('node:http adapter: graceful close', () => {
 
   it('a client that goes away cancels every request it sent, the ones pipelined behind the first too (node never closes their replies)', async () => {
     const cancelled: string[] = [];
+    let invoked = 0;
     const { store, gateway } = gatewayWith(
       (_context, input) =>
         new Promise<InvocationResult>((_resolve, reject) => {
+          invoked += 1;
           // An upstream that takes its time: only the client going away ends it.
           input.signal?.addEventListener('abort', () => {
             cancelled.push(JSON.stringify(input.request.messages));
@@ -255,14 +267,15 @@ describe('node:http adapter: graceful close', () => {
       };
       const { socket } = await connect(running.port);
       socket.write(request('first') + request('second') + request('third'));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Each one reached the upstream before the client goes away (not a fixed 200 ms, which assumed so).
+      await expect.poll(() => invoked, { timeout: 10_000, interval: 10 }).toBe(3);
       socket.destroy();
-      const deadline = Date.now() + 2000;
+      const deadline = Date.now() + 10_000;
       while (cancelled.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(cancelled.map((messages) => (JSON.parse(messages) as { content: { text: string }[] }[])[0]?.content[0]?.text).sort()).toEqual(['first', 'second', 'third']);
       // Nothing is left for the shutdown to wait for.
       let closed = false;
-      await Promise.race([running.close().then(() => (closed = true)), new Promise((resolve) => setTimeout(resolve, 2000))]);
+      await Promise.race([running.close().then(() => (closed = true)), new Promise((resolve) => setTimeout(resolve, 10_000))]);
       expect(closed).toBe(true);
     } finally {
       running.server.closeAllConnections();
@@ -278,7 +291,7 @@ describe('node:http adapter: graceful close', () => {
       const { socket, state } = await connect((server.address() as AddressInfo).port);
       await gateway.drain();
       socket.write(`POST /v1/messages/count_tokens HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
-      await closedWithin(state, 3000);
+      await closedWithin(state, 10_000);
       expect(state.received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
       expect(state.received).toContain('the gateway is shutting down');
       socket.destroy();

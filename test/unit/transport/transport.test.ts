@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import { connect, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InterruptedError, PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../../../src/errors.js';
 import type { VerifiedPermit } from '../../../src/permits/index.js';
@@ -391,6 +393,73 @@ describe('transport', () => {
       expect((await response.done).complete).toBe(true);
       // A float as OpenAI writes it (`-0.0123456789,`): about 20 bytes each.
       expect(MAX_RESPONSE_BODY_BYTES).toBeGreaterThan(2048 * 3072 * 20);
+    });
+  });
+
+  describe('a clock that runs out while this process is stalled', () => {
+    let upstream: ChildProcess | undefined;
+    let directory: string | undefined;
+    afterEach(() => {
+      upstream?.kill('SIGKILL');
+      if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
+    });
+
+    it('reads what waits in the socket before calling the upstream idle: a chunk that arrived during the stall keeps the stream going (a loaded run: "sent nothing for 1000 ms", 54 MB received, the next bytes waiting)', async () => {
+      const IDLE_MS = 300;
+      directory = mkdtempSync(join(tmpdir(), 'syndicate-transport-stall-'));
+      const sent = join(directory, 'second-chunk-sent');
+      // An upstream in a process of its own, so it can write while this one is stalled: its second
+      // chunk when told (SIGUSR2), then a file saying it is in the socket, then the end.
+      upstream = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const server = require('node:http').createServer((request, response) => {
+             request.resume();
+             request.on('end', () => {
+               response.writeHead(200, { 'content-type': 'text/event-stream' });
+               response.write('data: {"part":1}\\n\\n');
+               process.once('SIGUSR2', () => response.write('data: {"part":2}\\n\\n', () => {
+                 require('node:fs').writeFileSync(process.argv[1], '');
+                 setTimeout(() => response.end('data: [DONE]\\n\\n'), 50);
+               }));
+             });
+           });
+           server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));`,
+          sent,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const port = await new Promise<number>((resolve) => upstream?.stdout?.once('data', (data: Buffer) => resolve(Number(data.toString().trim()))));
+      const baseUrl = `http://127.0.0.1:${port}/v1`;
+      await permits.register(baseUrl);
+      const child = upstream;
+      // Once the first chunk was read (the idle clock restarted with it), the process stalls, as a
+      // loaded machine stalls it, past the idle timeout: the upstream's second chunk arrives meanwhile.
+      class StallingSink extends RecordingSink {
+        private stalled = false;
+        override onChunk(bytes: Buffer, atMs: number): void {
+          super.onChunk(bytes, atMs);
+          if (this.stalled) return;
+          this.stalled = true;
+          setImmediate(() => {
+            const from = performance.now();
+            child.kill('SIGUSR2');
+            while (!existsSync(sent) && performance.now() - from < 30_000) {
+              // stalled, waiting for the upstream to have written
+            }
+            while (performance.now() - from < IDLE_MS + 200) {
+              // stalled past the idle timeout
+            }
+          });
+        }
+      }
+      const sink = new StallingSink();
+      const response = await sendInvocation(permits.permit(), chatRequest(baseUrl), sink, { timeouts: { ...FAST, idleMs: IDLE_MS } });
+      const { chunks, error } = await drain(response);
+      expect(error).toBeUndefined();
+      expect(Buffer.concat(chunks).toString()).toBe('data: {"part":1}\n\ndata: {"part":2}\n\ndata: [DONE]\n\n');
+      expect(await response.done).toMatchObject({ complete: true });
     });
   });
 
