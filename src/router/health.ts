@@ -4,7 +4,7 @@ import type { RegisteredProvider } from '../registry/types.js';
 import { engineCredentialHeaders } from '../registry/credentials.js';
 import { sameModelOnEngine } from '../registry/model-names.js';
 import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
-import { fetchEngineJson } from '../transport/engine-info.js';
+import { fetchEngineJson, noAnswerInTime } from '../transport/engine-info.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
 import type { Store } from '../store/store.js';
 import {
@@ -755,7 +755,7 @@ export class HealthMonitor {
     const { record } = provider;
     const baseUrl = record.baseUrl.replace(/\/+$/, '');
     const headers = engineCredentialHeaders(record, this.env);
-    const listing = await this.probe(healthUrl(record), this.probeTimeoutMs, headers);
+    const listing = await this.probeListing(healthUrl(record), headers);
     const kind = record.engine?.kind;
     const root = baseUrl.replace(/\/v1$/, '');
     if (kind === 'llama.cpp') {
@@ -779,6 +779,21 @@ export class HealthMonitor {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The engine's model list. One that sent no answer in time is asked once more, given twice as
+   * long: on a host whose cores inference keeps busy (or a loaded CI runner) an engine that runs
+   * can be slow to answer, and a probe that gave up on it left it out — the request went to a
+   * fallback, or failed. A refused connection is not asked again (nothing runs there).
+   */
+  private async probeListing(url: string, headers: Record<string, string>): Promise<unknown> {
+    try {
+      return await this.probe(url, this.probeTimeoutMs, headers);
+    } catch (error) {
+      if (!noAnswerInTime(error)) throw error;
+      return this.probe(url, 2 * this.probeTimeoutMs, headers);
+    }
   }
 
   /**

@@ -101,9 +101,18 @@ export async function warmEngineRequests(): Promise<void> {
   }
 }
 
+/** Whether `error` is `engineRequest`'s for an engine that sent no answer within its timeout (it may be busy, not gone). */
+export function noAnswerInTime(error: unknown): boolean {
+  return error instanceof UpstreamError && error.code === 'engine_unreachable' && isTimeout(error.cause);
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+}
+
 function describeFetchFailure(error: unknown, timeoutMs: number): string {
   if (error instanceof Error) {
-    if (error.name === 'TimeoutError' || error.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
+    if (isTimeout(error)) return `no answer within ${timeoutMs} ms`;
     const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
     if (cause?.code !== undefined) return cause.code === 'ECONNREFUSED' ? 'connection refused (is the engine running?)' : cause.code;
     return error.message;

@@ -132,10 +132,48 @@ describe('HealthMonitor', () => {
       const snapshot = await monitor.snapshot([stuck]);
       expect(Date.now() - started).toBeLessThan(2000);
       expect(snapshot.stuck?.state).toBe('down');
-      expect(snapshot.stuck?.reason).toContain('no answer within 300 ms');
+      // Asked twice: 300 ms, then twice as long.
+      expect(snapshot.stuck?.reason).toContain('no answer within 600 ms');
     } finally {
       silent.close();
     }
+  });
+
+  it('an engine slow to answer its first probe (a busy host) is asked once more, given twice as long, and found up', async () => {
+    const { createServer } = await import('node:http');
+    let asked = 0;
+    // The first probe's answer comes after the probe gave up; the second's at once.
+    const slowOnce = createServer((_request, response) => {
+      asked += 1;
+      const answer = (): void => void response.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[]}');
+      if (asked === 1) setTimeout(answer, 1000);
+      else answer();
+    });
+    await new Promise<void>((resolve) => slowOnce.listen(0, '127.0.0.1', () => resolve()));
+    const port = (slowOnce.address() as { port: number }).port;
+    try {
+      const busy = provider({ id: 'busy', baseUrl: `http://127.0.0.1:${port}/v1` });
+      const snapshot = await new HealthMonitor({ probeTimeoutMs: 200 }).snapshot([busy]);
+      expect(snapshot.busy?.state).toBe('up');
+      expect(asked).toBe(2);
+    } finally {
+      slowOnce.closeAllConnections();
+      slowOnce.close();
+    }
+  });
+
+  it('a refused connection is not asked again', async () => {
+    let probes = 0;
+    const refused = new UpstreamError('http://127.0.0.1:9/v1/models is unreachable: connection refused (is the engine running?)', { code: 'engine_unreachable' });
+    const monitor = new HealthMonitor({
+      probe: async () => {
+        probes += 1;
+        throw refused;
+      },
+    });
+    const snapshot = await monitor.snapshot([provider({ id: 'gone', baseUrl: 'http://127.0.0.1:9/v1' })]);
+    expect(snapshot.gone?.state).toBe('down');
+    expect(probes).toBe(1);
   });
 
   it('hosted providers are up unless reported unreachable; the failure expires', async () => {
