@@ -181,16 +181,22 @@ describe('an engine that hung is held for as long as the call waited on it', () 
     await Promise.all([hung, good].map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
   });
 
-  /** Sends `request`; once the hung engine has its call, runs the 120 s of its first-byte timeout at once. */
-  async function waitingOutTheHang<T>(request: () => Promise<T>): Promise<T> {
+  /**
+   * Sends `request`; if the hung engine gets a call, runs the 120 s of its first-byte timeout at
+   * once (fake timers), so a request that should not have called it fails its test without the wait.
+   */
+  async function sent<T>(request: () => Promise<T>): Promise<T> {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true });
-    const before = hung.posts();
-    const settled = request();
-    while (hung.posts() === before) await new Promise((resolve) => setImmediate(resolve));
-    await vi.advanceTimersByTimeAsync(120_000);
-    const result = await settled;
-    vi.useRealTimers();
-    return result;
+    try {
+      const before = hung.posts();
+      let settled = false;
+      const result = request().finally(() => (settled = true));
+      while (!settled && hung.posts() === before) await new Promise((resolve) => setImmediate(resolve));
+      if (!settled) await vi.advanceTimersByTimeAsync(120_000);
+      return await result;
+    } finally {
+      vi.useRealTimers();
+    }
   }
   const failureOf = (request: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> =>
     request.then(
@@ -208,10 +214,10 @@ describe('an engine that hung is held for as long as the call waited on it', () 
     );
     closers.push(gateway.close);
     const hungBefore = hung.posts();
-    const first = await waitingOutTheHang(() => client(gateway.url).chat.completions.create(ask));
+    const first = await sent(() => client(gateway.url).chat.completions.create(ask));
     expect(first.choices[0]?.message.content).toBe('Paris.');
     aheadMs = 6000;
-    const second = await client(gateway.url).chat.completions.create(ask);
+    const second = await sent(() => client(gateway.url).chat.completions.create(ask));
     expect(second.choices[0]?.message.content).toBe('Paris.');
     expect(hung.posts() - hungBefore).toBe(1);
   });
@@ -220,11 +226,11 @@ describe('an engine that hung is held for as long as the call waited on it', () 
     const gateway = await gatewayOver([{ id: 'hung', class: 'local', wire: 'openai', baseUrl: hung.baseUrl, models: [{ id: 'm' }] }], { health: health(), firstByteMs: null });
     closers.push(gateway.close);
     const hungBefore = hung.posts();
-    const timedOut = await waitingOutTheHang(() => failureOf(client(gateway.url).chat.completions.create(ask)));
+    const timedOut = await sent(() => failureOf(client(gateway.url).chat.completions.create(ask)));
     expect(timedOut.status).toBe(504);
     expect(timedOut.headers?.get('retry-after')).toBe('120');
     aheadMs = 6000;
-    const held = await failureOf(client(gateway.url).chat.completions.create(ask));
+    const held = await sent(() => failureOf(client(gateway.url).chat.completions.create(ask)));
     expect(held.status).toBe(503);
     expect(held.headers?.get('retry-after')).toBe('114');
     expect(held.message).toContain('114 s');
