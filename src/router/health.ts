@@ -5,6 +5,7 @@ import { engineCredentialHeaders } from '../registry/credentials.js';
 import { sameModelOnEngine } from '../registry/model-names.js';
 import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
 import { fetchEngineJson, noAnswerInTime } from '../transport/engine-info.js';
+import { DEFAULT_TRANSPORT_TIMEOUTS } from '../transport/transport.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
 import type { Store } from '../store/store.js';
 import {
@@ -61,6 +62,11 @@ export type CallFailure = CallFailureKind & {
    */
   status?: number;
   code?: string;
+  /**
+   * A call that waited out the first-byte or the idle timeout (`HUNG_CODES`): how long it waited
+   * in silence, in ms — the timeout it ran out of. It holds the provider that long at once.
+   */
+  waitedMs?: number;
 };
 
 type CallFailureKind =
@@ -87,6 +93,16 @@ type CallFailureKind =
 
 /** The transport's code for a call whose upstream accepted the connection and sent no response in time. */
 export const FIRST_BYTE_TIMEOUT_CODE = 'upstream_first_byte_timeout';
+
+/**
+ * The transport's codes for a call the upstream left waiting in silence — no response after it
+ * accepted the connection (first byte), or nothing more in the middle of an answer (idle) — with
+ * the clock each ran out of.
+ */
+const HUNG_CODES: ReadonlyMap<string, 'firstByteMs' | 'idleMs'> = new Map([
+  [FIRST_BYTE_TIMEOUT_CODE, 'firstByteMs'],
+  ['upstream_idle_timeout', 'idleMs'],
+]);
 
 /** Transport failures that, before any response, mean nothing answered: refused, unresolved, no connection in time. */
 const NOTHING_ANSWERED_CODES = new Set(['upstream_unreachable', 'upstream_connect_timeout']);
@@ -117,7 +133,11 @@ export function callFailureOf(error: SyndicateError, status: number | undefined,
   if (status === undefined && (NOTHING_ANSWERED_CODES.has(error.code) || localReset)) return { kind: 'unreachable', reason: error.message, ...answered };
   const notServed = notServedCause(condition);
   if (notServed !== undefined) return { kind: 'model_not_found', reason: error.message, ...(notServed === 'not_found' ? {} : { cause: notServed }), ...answered };
-  return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider', ...answered };
+  const hung = HUNG_CODES.get(error.code);
+  // The timeout it waited out, as the transport says it (a `provider test --timeout` sets its own), else the fixed default.
+  const timeoutMs = error.details?.['timeoutMs'];
+  const waited = hung === undefined ? {} : { waitedMs: typeof timeoutMs === 'number' && timeoutMs > 0 ? timeoutMs : DEFAULT_TRANSPORT_TIMEOUTS[hung] };
+  return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider', ...answered, ...waited };
 }
 
 /** What the hint of a failed call (or of a provider held for them, of the last) names: its HTTP status, or that its connection was reset. */
@@ -158,6 +178,11 @@ interface Observation {
   observedAt: number;
   /** Whose base URL was probed: a re-registered provider with a new URL is probed afresh. */
   baseUrl: string;
+  /**
+   * Epoch ms a hold longer than the TTL lasts until (a call that waited out a timeout: `markDown`):
+   * until then the engine is not probed again, since a probe that answers does not lift it.
+   */
+  until?: number;
 }
 
 /** A provider held back after a 429, until the time it asked for has passed. */
@@ -231,10 +256,13 @@ function splitModelKey(key: string): [string, string] {
  * - any other failure (5xx, an HTML error page, a broken stream, a timeout after connecting)
  *   fails that call only; `failureThreshold` (3) of them in a row within the TTL mark it down
  *   for the TTL — a circuit breaker. A success resets the count. But a call that waited out the
- *   first-byte timeout (it accepted the connection and never answered) marks it down at once,
- *   for the TTL: each such call lasts far longer than the TTL, so a run of them never gathers
- *   within it, and a hanging provider would be tried first by every request, each waiting the
- *   whole timeout before its fallback.
+ *   first-byte timeout (it accepted the connection and never answered) or the idle timeout (it
+ *   stopped in the middle of its answer) marks it down at once, for as long as that call waited
+ *   (`waitedMs`: 120 s, 60 s; the TTL if that is longer): each such call lasts far longer than
+ *   the TTL, so a run of them never gathers within it, and a hanging provider would be tried first
+ *   by every request, each waiting the whole timeout before its fallback. Only a call that
+ *   succeeds (or a release) lifts that hold before its end — not a probe of a local engine: an
+ *   engine hung on its completions may still list its models.
  *
  * Failures whose answer says they concern the model asked for hold back that provider:model
  * alone, and the provider's other models stay routable (`knownModels`, `modelSnapshot`):
@@ -408,9 +436,10 @@ export class HealthMonitor {
     const kept = previous === undefined || previous.baseUrl !== baseUrl ? [] : previous.at;
     // Failures older than the TTL are forgotten: a slow trickle of bad requests never adds up.
     const at = [...kept.filter((time) => now - time < window), now];
-    // A call that waited out the first-byte timeout holds the provider at once: calls that each
-    // last minutes never gather within the TTL, and the next request would wait as long again.
-    const hung = failure.code === FIRST_BYTE_TIMEOUT_CODE;
+    // A call that waited out the first-byte or idle timeout holds the provider at once, for as long
+    // as it waited: calls that each last minutes never gather within the TTL, and the next request
+    // (an SDK's retry after the hold's Retry-After included) would wait as long again.
+    const hung = failure.waitedMs !== undefined;
     if (at.length < this.failureThreshold && !hung) {
       runs.set(key, { at, baseUrl });
       return;
@@ -418,8 +447,9 @@ export class HealthMonitor {
     const inARow = hung ? '' : `${at.length} calls in a row failed; the last: `;
     const reasons = { reason: `${inARow}${failure.reason}`, shared: `${inARow}${shared}` };
     // What the last one was, for the hint: a status (a hosted 401 wants its key), or a connection reset.
-    if (heldModel === undefined) this.markDown(provider, reasons, 'failing', lastFailureOf(failure));
-    else this.holdModelDown(provider, heldModel, reasons, 'failing');
+    const holdMs = Math.max(this.ttlFor(provider), failure.waitedMs ?? 0);
+    if (heldModel === undefined) this.markDown(provider, reasons, 'failing', lastFailureOf(failure), holdMs);
+    else this.holdModelDown(provider, heldModel, reasons, 'failing', holdMs);
   }
 
   /**
@@ -527,7 +557,7 @@ export class HealthMonitor {
   private knownHere(provider: RegisteredProvider): ProviderHealth | undefined {
     const observation = this.observations.get(provider.id);
     const fresh = observation !== undefined && this.isFresh(provider, observation) ? observation : undefined;
-    if (fresh?.health.state === 'down') return { ...fresh.health, retryAfterMs: fresh.observedAt + this.ttlFor(provider) - this.now() };
+    if (fresh?.health.state === 'down') return { ...fresh.health, retryAfterMs: this.endOf(provider, fresh) - this.now() };
     const rateLimit = this.rateLimits.get(provider.id);
     if (rateLimit !== undefined) {
       const remainingMs = rateLimit.until - this.now();
@@ -593,10 +623,10 @@ export class HealthMonitor {
     return held;
   }
 
-  private holdModelDown(provider: RegisteredProvider, model: string, reasons: HoldReasons, cause: NotServedCause | 'failing'): void {
+  private holdModelDown(provider: RegisteredProvider, model: string, reasons: HoldReasons, cause: NotServedCause | 'failing', holdMs = this.ttlFor(provider)): void {
     const now = this.now();
     const key = modelKey(provider.id, model);
-    const until = now + this.ttlFor(provider);
+    const until = now + holdMs;
     this.modelFailureRuns.delete(key);
     this.modelHolds.set(key, {
       health: { state: 'down', checkedAt: new Date(now).toISOString(), reason: reasons.reason, cause },
@@ -607,7 +637,8 @@ export class HealthMonitor {
     this.share(provider, model, { state: 'down', cause, until, reason: reasons.shared, recordedAt: now });
   }
 
-  private markDown(provider: RegisteredProvider, reasons: HoldReasons, cause: 'unreachable' | 'failing', last: LastFailure = {}): void {
+  /** Holds the provider down for `holdMs` (default the TTL: a local engine is then probed again). */
+  private markDown(provider: RegisteredProvider, reasons: HoldReasons, cause: 'unreachable' | 'failing', last: LastFailure = {}, holdMs = this.ttlFor(provider)): void {
     const now = this.now();
     this.failureRuns.delete(provider.id);
     this.observations.set(provider.id, {
@@ -615,8 +646,9 @@ export class HealthMonitor {
       resident: undefined,
       observedAt: now,
       baseUrl: provider.record.baseUrl,
+      ...(holdMs > this.ttlFor(provider) ? { until: now + holdMs } : {}),
     });
-    this.share(provider, undefined, { state: 'down', ...downCause(cause, last), until: now + this.ttlFor(provider), reason: reasons.shared, recordedAt: now });
+    this.share(provider, undefined, { state: 'down', ...downCause(cause, last), until: now + holdMs, reason: reasons.shared, recordedAt: now });
   }
 
   /**
@@ -704,7 +736,12 @@ export class HealthMonitor {
 
   private isFresh(provider: RegisteredProvider, observation: Observation): boolean {
     if (observation.baseUrl !== provider.record.baseUrl) return false;
-    return this.now() - observation.observedAt < this.ttlFor(provider);
+    return this.now() < this.endOf(provider, observation);
+  }
+
+  /** Epoch ms an observation stops being reused: its hold's end (`markDown`), else the TTL after it. */
+  private endOf(provider: RegisteredProvider, observation: Observation): number {
+    return observation.until ?? observation.observedAt + this.ttlFor(provider);
   }
 
   private async refresh(providers: readonly RegisteredProvider[]): Promise<void> {
@@ -742,6 +779,12 @@ export class HealthMonitor {
         baseUrl: provider.record.baseUrl,
       }))
       .then((observation) => {
+        // A call that waited out a timeout while the probe ran holds the engine past the probe's answer.
+        const held = this.observations.get(provider.id);
+        if (held?.until !== undefined && held.observedAt >= started && held.baseUrl === observation.baseUrl) {
+          this.inFlight.delete(provider.id);
+          return held;
+        }
         this.observations.set(provider.id, observation);
         this.inFlight.delete(provider.id);
         return observation;

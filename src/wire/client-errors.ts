@@ -104,7 +104,8 @@ export function clientErrorFor(error: unknown): ClientError {
     // Every candidate down or failing: what to do about it depends on why (start the engine, read its log, wait).
     const message = error.code === 'inference_unavailable' ? withHint(error) : error.message;
     // Every candidate held out for a known time: clients retrying sooner (the SDKs back off under a second) would find none.
-    const wait = kind === 'unavailable' && error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {};
+    // A 504 too: every call timed out, and the engine that hung is held for as long as it made them wait.
+    const wait = (kind === 'unavailable' || kind === 'timeout') && error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {};
     return { kind, message, code: error.code, ...wait };
   }
   // Another process held the store's write lock past the busy timeout (a long prune batch, a backup

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listEvidence } from '../../../src/evidence/index.js';
 import { createGateway, listenGateway } from '../../../src/gateway/index.js';
 import { invoke } from '../../../src/invoke/pipeline.js';
@@ -42,19 +42,26 @@ async function engine(hang: boolean): Promise<{ server: Server; baseUrl: string;
   return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, posts: () => posts };
 }
 
-/** A gateway over the real pipeline whose calls wait FIRST_BYTE_MS for a response, not 120 s. */
-async function gatewayOver(providers: TestProvider[]): Promise<{ url: string; pipeline: PipelineContext; close: () => Promise<void> }> {
+/**
+ * A gateway over the real pipeline whose calls wait FIRST_BYTE_MS for a response, not 120 s (with
+ * `firstByteMs` null: the transport's own 120 s), its health on `health`'s clock.
+ */
+async function gatewayOver(
+  providers: TestProvider[],
+  { health = new HealthMonitor(), firstByteMs = FIRST_BYTE_MS }: { health?: HealthMonitor; firstByteMs?: number | null } = {},
+): Promise<{ url: string; pipeline: PipelineContext; close: () => Promise<void> }> {
   const store = openStore(':memory:');
   for (const provider of providers) await registerTestProvider(store, provider);
   const pipeline: PipelineContext = {
     store,
     policy: testPolicy({ workflows: { interactive: { prefer: ['priority'], latencyBudget: {} }, batch: { prefer: ['priority'], latencyBudget: {} } } }),
     permitKey: PermitKey.fromBytes(randomBytes(32)),
-    health: new HealthMonitor(),
+    health,
     env: {},
     longRunning: true,
   };
-  const shortFirstByte = (context: PipelineContext, input: InvocationInput) => invoke(context, { ...input, timeouts: { ...input.timeouts, firstByteMs: FIRST_BYTE_MS } });
+  const shortFirstByte = (context: PipelineContext, input: InvocationInput) =>
+    invoke(context, firstByteMs === null ? input : { ...input, timeouts: { ...input.timeouts, firstByteMs } });
   const running = await listenGateway(createGateway({ pipeline, invoke: shortFirstByte, token: TEST_TOKEN }), { host: '127.0.0.1', port: 0 });
   return {
     url: running.url,
@@ -147,5 +154,86 @@ describe('an engine that accepts the connection and never answers', () => {
       expect(apiError.message).toContain(`hung:m: 127.0.0.1:${new URL(hung.baseUrl).port} accepted the connection but sent no response within ${FIRST_BYTE_MS} ms`);
       expect(apiError.message).toContain('first-byte timeout');
     }
+  });
+});
+
+/**
+ * The transport's own first-byte timeout (120 s) on fake timers, fired as soon as the hung engine
+ * has the request; the health monitor on a clock the test moves ahead, as an SDK's retry would.
+ */
+describe('an engine that hung is held for as long as the call waited on it', () => {
+  let hung: Awaited<ReturnType<typeof engine>>;
+  let good: Awaited<ReturnType<typeof engine>>;
+  const closers: (() => Promise<void>)[] = [];
+  let aheadMs = 0;
+  const health = (): HealthMonitor => new HealthMonitor({ now: () => Date.now() + aheadMs });
+
+  beforeAll(async () => {
+    [hung, good] = await Promise.all([engine(true), engine(false)]);
+  });
+  afterEach(async () => {
+    vi.useRealTimers();
+    aheadMs = 0;
+    await Promise.all(closers.splice(0).map((close) => close()));
+  });
+  afterAll(async () => {
+    for (const { server } of [hung, good]) server.closeAllConnections();
+    await Promise.all([hung, good].map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  });
+
+  /**
+   * Sends `request`; if the hung engine gets a call, runs the 120 s of its first-byte timeout at
+   * once (fake timers), so a request that should not have called it fails its test without the wait.
+   */
+  async function sent<T>(request: () => Promise<T>): Promise<T> {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true });
+    try {
+      const before = hung.posts();
+      let settled = false;
+      const result = request().finally(() => (settled = true));
+      while (!settled && hung.posts() === before) await new Promise((resolve) => setImmediate(resolve));
+      if (!settled) await vi.advanceTimersByTimeAsync(120_000);
+      return await result;
+    } finally {
+      vi.useRealTimers();
+    }
+  }
+  const failureOf = (request: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> =>
+    request.then(
+      () => expect.fail('the request succeeded'),
+      (error: unknown) => error as InstanceType<typeof OpenAI.APIError>,
+    );
+
+  it('a request 6 s after the hang (past the 5 s TTL) goes straight to the fallback', async () => {
+    const gateway = await gatewayOver(
+      [
+        { id: 'hung', class: 'local', wire: 'openai', baseUrl: hung.baseUrl, models: [{ id: 'm', priority: 10 }] },
+        { id: 'good', class: 'local', wire: 'openai', baseUrl: good.baseUrl, models: [{ id: 'm', priority: 1 }] },
+      ],
+      { health: health(), firstByteMs: null },
+    );
+    closers.push(gateway.close);
+    const hungBefore = hung.posts();
+    const first = await sent(() => client(gateway.url).chat.completions.create(ask));
+    expect(first.choices[0]?.message.content).toBe('Paris.');
+    aheadMs = 6000;
+    const second = await sent(() => client(gateway.url).chat.completions.create(ask));
+    expect(second.choices[0]?.message.content).toBe('Paris.');
+    expect(hung.posts() - hungBefore).toBe(1);
+  });
+
+  it('with nothing else to take the request: a 504 saying to retry in 120 s, then, 6 s later, a 503 at once saying the 114 s left', async () => {
+    const gateway = await gatewayOver([{ id: 'hung', class: 'local', wire: 'openai', baseUrl: hung.baseUrl, models: [{ id: 'm' }] }], { health: health(), firstByteMs: null });
+    closers.push(gateway.close);
+    const hungBefore = hung.posts();
+    const timedOut = await sent(() => failureOf(client(gateway.url).chat.completions.create(ask)));
+    expect(timedOut.status).toBe(504);
+    expect(timedOut.headers?.get('retry-after')).toBe('120');
+    aheadMs = 6000;
+    const held = await sent(() => failureOf(client(gateway.url).chat.completions.create(ask)));
+    expect(held.status).toBe(503);
+    expect(held.headers?.get('retry-after')).toBe('114');
+    expect(held.message).toContain('114 s');
+    expect(hung.posts() - hungBefore).toBe(1);
   });
 });

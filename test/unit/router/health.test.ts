@@ -344,33 +344,88 @@ describe('HealthMonitor', () => {
   });
 
   describe('a call that waited out the first-byte timeout (the engine accepted the connection and never answered)', () => {
-    const hung = (host: string) =>
-      callFailureOf(new UpstreamError(`${host} accepted the connection but sent no response within 120000 ms`, { code: 'upstream_first_byte_timeout' }), undefined, 'local');
+    const hung = (host: string, timeoutMs = 120_000) =>
+      callFailureOf(
+        new UpstreamError(`${host} accepted the connection but sent no response within ${timeoutMs} ms`, { code: 'upstream_first_byte_timeout', details: { timeoutMs } }),
+        undefined,
+        'local',
+      );
+    /** A local engine hung on its completions whose model listing still answers: its probe always says up. */
+    const listing = async () => ({ object: 'list', data: [{ id: 'qwen-14b' }] });
 
-    it('holds the provider at once, for the TTL, as failing: each such call outlasts the TTL, so a run of them never gathers within it', async () => {
+    it('holds the provider at once, as failing, for as long as the call waited (120 s), not the TTL: its probe answering in the meantime does not lift it', async () => {
       const clock = fakeClock();
-      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async () => ({}) });
+      let probes = 0;
+      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async (url) => ((probes += 1), listing()) });
       monitor.reportFailure(llamacpp, hung('127.0.0.1:8080'));
       expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({
         state: 'down',
         cause: 'failing',
         reason: '127.0.0.1:8080 accepted the connection but sent no response within 120000 ms',
-        retryAfterMs: 5000,
+        retryAfterMs: 120_000,
       });
-      clock.advance(5000);
+      // 6 s later (an SDK's retry after a 5 s Retry-After): still held, with what is left of it, and not probed.
+      clock.advance(6000);
+      expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({ state: 'down', cause: 'failing', retryAfterMs: 114_000 });
+      expect(monitor.holds([llamacpp])).toEqual([{ provider: 'llamacpp', state: 'down', retryAfterMs: 114_000 }]);
+      expect(probes).toBe(0);
+      clock.advance(113_999);
+      expect((await monitor.snapshot([llamacpp])).llamacpp?.retryAfterMs).toBe(1);
+      // The hold over, it is probed and tried again; a second hang holds it as long again.
+      clock.advance(1);
       expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('up');
-      // Two minutes later the next one hangs too: held again, though the last failure is long forgotten.
-      clock.advance(120_000);
       monitor.reportFailure(llamacpp, hung('127.0.0.1:8080'));
-      expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({ state: 'down', cause: 'failing' });
+      expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({ state: 'down', cause: 'failing', retryAfterMs: 120_000 });
     });
 
-    it('a hosted provider too, for the hosted TTL; a 5xx after as long still fails only its call', async () => {
+    it('a probe that was under way when the call failed does not lift the hold with its answer', async () => {
       const clock = fakeClock();
-      const monitor = new HealthMonitor({ now: clock.now, hostedFailureTtlMs: 30_000, probe: async () => ({}) });
+      let answer: () => void = () => undefined;
+      const answered = new Promise<void>((resolve) => (answer = resolve));
+      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: async () => (await answered, listing()) });
+      const probing = monitor.snapshot([llamacpp]);
+      monitor.reportFailure(llamacpp, hung('127.0.0.1:8080'));
+      answer();
+      expect((await probing).llamacpp).toMatchObject({ state: 'down', cause: 'failing', retryAfterMs: 120_000 });
+    });
+
+    it('a real call that succeeds lifts the hold before its end', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: listing });
+      monitor.reportFailure(llamacpp, hung('127.0.0.1:8080'));
+      clock.advance(6000);
+      monitor.reportSuccess(llamacpp, { model: 'qwen-14b' });
+      expect((await monitor.snapshot([llamacpp])).llamacpp?.state).toBe('up');
+      expect(monitor.holds([llamacpp])).toEqual([]);
+    });
+
+    it('as long as the timeout it waited out: a shorter one (provider test --timeout) never holds for less than the TTL', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: listing });
+      monitor.reportFailure(llamacpp, hung('127.0.0.1:8080', 30_000));
+      expect(monitor.known(llamacpp)).toMatchObject({ state: 'down', retryAfterMs: 30_000 });
+      monitor.reportSuccess(llamacpp);
+      monitor.reportFailure(llamacpp, hung('127.0.0.1:8080', 300));
+      expect(monitor.known(llamacpp)).toMatchObject({ state: 'down', retryAfterMs: 5000 });
+    });
+
+    it('a call that stopped for the idle timeout in the middle of its answer holds the provider as long (60 s), at once', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: listing });
+      const stalled = new UpstreamError('127.0.0.1:8080 sent nothing for 60000 ms in the middle of the response (512 bytes received)', { code: 'upstream_idle_timeout', details: { timeoutMs: 60_000 } });
+      monitor.reportFailure(llamacpp, callFailureOf(stalled, undefined, 'local'));
+      clock.advance(6000);
+      expect((await monitor.snapshot([llamacpp])).llamacpp).toMatchObject({ state: 'down', cause: 'failing', retryAfterMs: 54_000 });
+    });
+
+    it('a hosted provider too, as long as the call waited; a 5xx after as long still fails only its call', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, hostedFailureTtlMs: 30_000, probe: listing });
       monitor.reportFailure(hosted, hung('api.anthropic.com'));
-      expect(monitor.known(hosted)).toMatchObject({ state: 'down', cause: 'failing', retryAfterMs: 30_000 });
-      clock.advance(30_000);
+      expect(monitor.known(hosted)).toMatchObject({ state: 'down', cause: 'failing', retryAfterMs: 120_000 });
+      clock.advance(31_000);
+      expect(monitor.known(hosted)).toMatchObject({ state: 'down', retryAfterMs: 89_000 });
+      clock.advance(89_000);
       monitor.reportFailure(hosted, { kind: 'error', reason: 'anthropic answered HTTP 500: boom', status: 500, code: 'upstream_http_error' });
       expect((await monitor.snapshot([hosted])).anthropic).toBeUndefined();
     });

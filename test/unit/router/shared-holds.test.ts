@@ -145,6 +145,22 @@ describe('holds shared through the store', () => {
     expect((await monitorOn(runStore).snapshot([ollama]))['ollama']).toMatchObject({ state: 'down', cause: 'failing' });
   });
 
+  it('a provider held for a call that waited out the first-byte timeout is held in every process as long as it waited (120 s), whatever their probes find, until a success in the process that held it', async () => {
+    const gateway = monitorOn(gatewayStore);
+    const hung = new UpstreamError('127.0.0.1:11434 accepted the connection but sent no response within 120000 ms', { code: 'upstream_first_byte_timeout', details: { timeoutMs: 120_000 } });
+    gateway.reportFailure(ollama, callFailureOf(hung, undefined, 'local'), 'llama3.2:3b');
+    await pause();
+    clock += 6000;
+    // A later process whose probe of the model listing answers: not disproved (the engine answers its listing, not its completions).
+    const run = monitorOn(runStore);
+    expect((await run.snapshot([ollama]))['ollama']).toMatchObject({ state: 'down', cause: 'failing', retryAfterMs: 114_000 });
+    expect((await gateway.snapshot([ollama]))['ollama']).toMatchObject({ state: 'down', cause: 'failing', retryAfterMs: 114_000 });
+    expect(holdsInForce(runStore, [ollama], clock)).toMatchObject([{ provider: 'ollama', state: 'down', until: '2026-03-02T10:02:00.000Z', retryInSeconds: 114 }]);
+    gateway.reportSuccess(ollama, { model: 'llama3.2:3b' });
+    await pause();
+    expect((await run.snapshot([ollama]))['ollama']).toMatchObject({ state: 'up' });
+  });
+
   it('a provider held for failing calls is held in another process with what the last one was: its status (a 401: the key hint), or a connection reset', async () => {
     const gateway = monitorOn(gatewayStore);
     const run = monitorOn(runStore);
