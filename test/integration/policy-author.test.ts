@@ -44,7 +44,7 @@ describe('policy author: workflows.*.latencyBudget.totalMs', () => {
     expect(error.hint).toContain('`syndicate run --timeout 1400ms`, or raise workflows.interactive.latencyBudget.totalMs in the policy');
   });
 
-  it('bounds a gateway request alike: a 503 whose message names the setting', async () => {
+  it('bounds a gateway request alike: a 504 (every call ran out of time) whose message names the setting', async () => {
     const { server, url } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home });
     try {
       const token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
@@ -52,7 +52,7 @@ describe('policy author: workflows.*.latencyBudget.totalMs', () => {
       const failure = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Name the capital of France.' }] }).catch((caught: unknown) => caught);
       expect(failure).toBeInstanceOf(OpenAI.APIError);
       const error = failure as InstanceType<typeof OpenAI.APIError>;
-      expect(error.status).toBe(503);
+      expect(error.status).toBe(504);
       expect(error.message).toContain('took longer than 700 ms');
       expect(error.message).toContain('raise workflows.interactive.latencyBudget.totalMs in the policy or ask for fewer tokens');
     } finally {
