@@ -131,7 +131,7 @@ describe('a run cancelled with Ctrl-C mid-stream', () => {
     const ended = await child;
     expect(ended.exitCode, ended.stderr).toBe(130);
     // Within the 2 s deadline, shown by what it printed (past it: '… again: quit at once', the row
-    // left pending), not by the time taken (a loaded machine's was over 2.5 s).
+    // left pending), not by the time taken (< 2.5 s: within a loaded machine's reach).
     expect(ended.stderr).toContain('cancelled by the operator (Ctrl-C)');
     expect(ended.stderr).not.toContain('again: quit at once');
     // Not after the rest of the answer: the engine saw the stream cut before its next frame.
@@ -253,7 +253,7 @@ describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner 
     // signal): not by the time taken.
     expect(String(ended.stderr)).not.toContain('again: quit at once');
     expect(inferenceExchanges(engine).at(before)!.responseChunks.length).toBe(sentBeforeSignal);
-    expect(inferenceExchanges(engine).at(before)!.abortedByClient).toBe(true);
+    await expect.poll(() => inferenceExchanges(engine).at(before)!.abortedByClient, { timeout: 20_000, interval: 20 }).toBe(true);
     const document = JSON.parse(String(ended.stdout)) as { ok: boolean; error: { code: string; message: string; details: { attempts: { evidenceId: string }[] } } };
     expect(document).toMatchObject({ ok: false, error: { code: 'interrupted', message: 'terminated (SIGTERM) before the answer ended' } });
 
@@ -297,7 +297,7 @@ describe('a streaming run whose reader goes away (`syndicate run … | head -c 1
     expect(ended.exitCode, ended.stderr).toBe(141);
     // Not after the rest of the answer (the engine saw it cut), and within the 2 s deadline (the
     // command's own error, not the deadline's exit leaving the row pending): not a wall-clock bound.
-    expect(inferenceExchanges(engine).at(-1)!.abortedByClient).toBe(true);
+    await expect.poll(() => inferenceExchanges(engine).at(-1)!.abortedByClient, { timeout: 20_000, interval: 20 }).toBe(true);
     expect(ended.stderr).toContain('error: stdout was closed (its reader went away) before the answer ended');
 
     // Finished by the process itself, with its first-token time: it used to be left pending, then

@@ -170,9 +170,10 @@ describe('fault injection', () => {
     expect(frames.at(-1)!.data).toBe('[DONE]');
     expect(Date.now() - started).toBeGreaterThanOrEqual(40 * (frames.length - 1));
     engine.setFault({ slowStreamMs: 10_000 });
+    const asked = engine.exchanges.length;
     const pending = rawRequest(completions(), { body: chatBody('Qwen/Qwen2.5-1.5B-Instruct', { stream: true }) });
     // Once the first frame is out, not after a fixed 100 ms (a loaded machine may not have sent it by then).
-    await expect.poll(() => engine!.exchanges.at(-1)?.responseChunks.length ?? 0, { timeout: 20_000, interval: 10 }).toBe(1);
+    await expect.poll(() => engine!.exchanges.at(asked)?.responseChunks.length ?? 0, { timeout: 20_000, interval: 10 }).toBe(1);
     // The next frame is 10 s away: the stream ending with one frame is close() cancelling it, not
     // waiting for it (no wall-clock bound).
     await engine.close();
