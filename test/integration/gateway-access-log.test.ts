@@ -36,7 +36,7 @@ const client = (apiKey = TEST_TOKEN): OpenAI => new OpenAI({ baseURL: `${gateway
 async function entryOf(request: () => Promise<unknown>): Promise<AccessLogEntry> {
   const before = entries.length;
   await request().catch(() => undefined);
-  await vi.waitFor(() => expect(entries.length).toBe(before + 1));
+  await vi.waitFor(() => expect(entries.length).toBe(before + 1), { timeout: 20_000, interval: 20 });
   return entries[before] as AccessLogEntry;
 }
 
@@ -74,7 +74,7 @@ describe('access log', () => {
       if (event.type === 'response.created') expect(entries.length).toBe(before);
     }
     expect(sawEvents).toBeGreaterThan(3);
-    await vi.waitFor(() => expect(entries.length).toBe(before + 1));
+    await vi.waitFor(() => expect(entries.length).toBe(before + 1), { timeout: 20_000, interval: 20 });
     expect(entries[before]).toMatchObject({ path: '/v1/responses', status: 200, outcome: 'ok', api: 'openai_responses', streamed: true, provider: 'ollama' });
     expect(entries[before]?.durationMs).toBeGreaterThan(60);
   });

@@ -45,7 +45,7 @@ async function completedEvidence(evidenceId: string | null): Promise<EvidenceRec
     const record = getEvidence(gateway.store, evidenceId ?? '');
     expect(record?.state).toBe('completed');
     return record;
-  });
+  }, { timeout: 20_000, interval: 20 });
 }
 
 function recordedHeaders(record: EvidenceRecord | undefined): Record<string, string> {

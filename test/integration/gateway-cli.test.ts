@@ -422,7 +422,7 @@ describe('syndicate serve and policy edits', () => {
         const spent = value(/^syndicate_gateway_spend_usd_total\{provider="claude",model="claude-sonnet-4-20250514"\} (\S+)$/m);
         expect(spent).toBeGreaterThan(0);
         expect(value(/^syndicate_gateway_spend_today_usd (\S+)$/m)).toBeCloseTo(spent, 12);
-      });
+      }, { timeout: 20_000, interval: 20 });
       expect(fixed).toContain('syndicate_gateway_spend_ceiling_usd{period="day"} 20');
       expect(fixed).toContain('syndicate_gateway_spend_ceiling_usd{period="request"} 1');
       expect(fixed).not.toContain('syndicate_gateway_held_back_seconds{');

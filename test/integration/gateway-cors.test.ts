@@ -53,7 +53,7 @@ describe('CORS for named origins', () => {
   it('writes an access-log line for an answered preflight, as for every other request', async () => {
     const before = logged.length;
     expect((await preflight(ALLOWED)).status).toBe(204);
-    await vi.waitFor(() => expect(logged.length).toBe(before + 1));
+    await vi.waitFor(() => expect(logged.length).toBe(before + 1), { timeout: 20_000, interval: 20 });
     expect(logged[before]).toMatchObject({ method: 'OPTIONS', path: '/v1/chat/completions', status: 204, outcome: 'ok' });
   });
 

@@ -79,7 +79,7 @@ describe('Anthropic clients', () => {
       const evidence = getEvidence(gateway.store, evidenceId);
       expect(evidence?.state).toBe('completed');
       return evidence;
-    });
+    }, { timeout: 20_000, interval: 20 });
     expect(recorded?.costUsd).toBeCloseTo(expected, 12);
     expect(recorded?.costUsd).toBeLessThan((again.usage.input_tokens + read) * 3 / 1_000_000);
     // The evidence keeps the cache figures (inside the input count, as pricing reads them).
@@ -93,7 +93,7 @@ describe('Anthropic clients', () => {
       const claudeRows = readMetricsRows(gateway.store, window).filter((row) => row.providerId === 'claude');
       expect(claudeRows.every((row) => row.state !== 'pending')).toBe(true);
       return claudeRows;
-    });
+    }, { timeout: 20_000, interval: 20 });
     const written = rows.reduce((total, row) => total + (row.cacheWriteInputTokens ?? 0), 0);
     const read = rows.reduce((total, row) => total + (row.cachedInputTokens ?? 0), 0);
     expect(written).toBeGreaterThan(1024); // the first request wrote the cache

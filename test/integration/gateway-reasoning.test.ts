@@ -53,7 +53,7 @@ async function completedEvidence(evidenceId: string | null): Promise<EvidenceRec
     const record = getEvidence(gateway.store, evidenceId ?? '');
     expect(record?.state).toBe('completed');
     return record;
-  });
+  }, { timeout: 20_000, interval: 20 });
 }
 
 /** `reasoning_content` is not in the openai package's types; clients read it off the object. */
@@ -71,7 +71,7 @@ describe('OpenAI chat clients see the reasoning as reasoning_content', () => {
     await vi.waitFor(() => {
       const evidence = getEvidence(gateway.store, listEvidence(gateway.store, { limit: 1 })[0]?.id ?? '');
       expect(evidence?.response.body?.toString('utf8')).toContain(`"${engineField}":"${REASONING}"`);
-    });
+    }, { timeout: 20_000, interval: 20 });
   });
 
   it('streamed from llama.cpp: reasoning deltas first, then the answer; the first token is the first reasoning piece', async () => {
@@ -98,7 +98,7 @@ describe('OpenAI chat clients see the reasoning as reasoning_content', () => {
       const newest = listEvidence(gateway.store, { limit: 1 })[0];
       expect(newest?.state).toBe('completed');
       return newest;
-    });
+    }, { timeout: 20_000, interval: 20 });
     expect(summary?.firstTokenMs).toBeLessThan(summary?.totalMs ?? 0);
   });
 });

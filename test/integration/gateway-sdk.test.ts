@@ -938,7 +938,7 @@ describe('an engine that sends no usage (LM Studio streams)', () => {
         expect(row.state).toBe('completed');
         return row;
       },
-      { timeout: 5000 },
+      { timeout: 20_000, interval: 20 },
     );
     expect(newest).toMatchObject({ provider: { id: 'studio' }, tokenAccounting: 'approximate' });
     // The user's and tool's text alone is a dozen tokens; the 200-fold tool argument is ~600 more.
@@ -1015,7 +1015,7 @@ describe('an engine that ends its streams without [DONE] / message_stop', () => 
       const record = getEvidence(gateway.store, evidenceId ?? '');
       expect(record?.state).not.toBe('pending');
       return record;
-    });
+    }, { timeout: 20_000, interval: 20 });
 
   it('is a complete answer for every client API, recorded as completed with terminal_marker_missing; the engine stays up', async () => {
     quiet.setFault('omit-terminal-marker');

@@ -180,7 +180,7 @@ describe('an engine that reports no usage (Ollama before stream_options, answers
         expect(row?.state).toBe('completed');
         return row!;
       },
-      { timeout: 5000 },
+      { timeout: 20_000, interval: 20 },
     );
     expect(evidence.tokenAccounting).toBe('approximate');
     expect(evidence.inputTokens).toBeGreaterThan(10);
@@ -283,7 +283,7 @@ describe('an OpenAI client that sends no max_tokens, answered by an anthropic-wi
       const row = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
       expect(row?.state).toBe('completed');
       return row!;
-    });
+    }, { timeout: 20_000, interval: 20 });
     expect(evidence.warnings).toContainEqual({ setting: 'maxTokens', message: `the anthropic wire requires max_tokens; none was given, so ${sent} was sent` });
     expect(JSON.stringify(evidence.route)).toContain(`no max output asked: ${sent} tokens assumed`);
   });

@@ -185,7 +185,9 @@ describe('syndicate mcp stopped while a complete call streams', () => {
 
   it('SIGINT: the call is cancelled upstream at once and recorded naming the signal; the server exits 130 saying so (it exited 0) and the chain verifies', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
-    engine.setFault({ slowStreamMs: 400 });
+    // Frames 10 s apart: the second one sent means the server had the first long before the signal,
+    // and the rest of the answer (ten more frames) takes longer than this test may run.
+    engine.setFault({ slowStreamMs: 10_000 });
     const before = inferenceExchanges(engine).length;
     const server = execa('node', [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
     // The protocol as a client writes it: one JSON-RPC message per line.
@@ -193,18 +195,20 @@ describe('syndicate mcp stopped while a complete call streams', () => {
     send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'interrupt-test', version: '1.0.0' } } });
     send({ method: 'notifications/initialized' });
     send({ id: 2, method: 'tools/call', params: { name: 'complete', arguments: { prompt: 'Count to twelve.', provider: 'slow' }, _meta: { progressToken: 7 } } });
-    await expect.poll(() => inferenceExchanges(engine).at(before)?.responseChunks.length ?? 0, { timeout: 15_000, interval: 20 }).toBeGreaterThan(1);
-    const signalledAt = Date.now();
+    await expect.poll(() => inferenceExchanges(engine).at(before)?.responseChunks.length ?? 0, { timeout: 30_000, interval: 20 }).toBeGreaterThan(1);
+    const sentBeforeSignal = inferenceExchanges(engine).at(before)!.responseChunks.length;
     server.kill('SIGINT');
     const ended = await server;
     engine.setFault('ok');
-    expect(Date.now() - signalledAt).toBeLessThan(2_000);
     expect(ended.exitCode, String(ended.stderr)).toBe(130);
     expect(String(ended.stderr)).toContain('stopping (SIGINT): cancelling 1 call in flight');
     expect(String(ended.stderr)).toContain('error: MCP server stopped (SIGINT): 1 call in flight cancelled');
     // Nothing but the protocol on stdout, even for the error.
     for (const line of String(ended.stdout).split('\n').filter((text) => text !== '')) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
+    // Cancelled at once, shown by order, not by a wall-clock bound (2 s, within a loaded machine's
+    // reach): the engine saw the stream cut before it sent another frame (the next was 10 s away).
     expect(inferenceExchanges(engine).at(before)!.abortedByClient).toBe(true);
+    expect(inferenceExchanges(engine).at(before)!.responseChunks.length).toBe(sentBeforeSignal);
 
     const row = await newestRow(scenario);
     expect(row).toMatchObject({ state: 'failed', caller: 'mcp', verbatimCapture: 'partial', error: { code: 'interrupted', message: 'the MCP server stopped (it received SIGINT) before the answer ended' } });
@@ -247,13 +251,15 @@ describe('engine install stopped while npm downloads', () => {
             .map(Number);
         const scratch = (): string[] => readdirSync(root).filter((name) => name.startsWith('engine'));
         await expect.poll(() => scratch().length > 0 && existsSync(join(root, scratch()[0]!, 'partial.tgz')) && npmPids().length === 1, { timeout: 15_000, interval: 20 }).toBe(true);
-        const signalledAt = Date.now();
         // To syndicate's pid only (`kill PID`, a supervisor): a terminal's Ctrl-C would reach npm too.
         child.kill(signal);
+        // This npm never ends: syndicate ending at all shows it stopped npm rather than waited for it.
         const ended = await child;
-        expect(Date.now() - signalledAt).toBeLessThan(2_000);
         expect(ended.exitCode, String(ended.stderr)).toBe(exitCode);
+        // Within the CLI's 2 s interrupt deadline, shown by what it printed, not by the time taken: past
+        // it the process quits at once ('… again: quit at once, before …'), without the command's own error.
         expect(String(ended.stderr)).toContain(signal === 'SIGINT' ? 'error: cancelled by the operator (Ctrl-C) before `engine install` ended' : 'error: terminated (SIGTERM) before `engine install` ended');
+        expect(String(ended.stderr)).not.toContain('again: quit at once');
         expect(String(ended.stderr)).not.toMatch(/\n\s+at /);
         expect(npmPids()).toEqual([]);
         expect(scratch()).toEqual([]);

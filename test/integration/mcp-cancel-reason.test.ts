@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it, vi } from 'vitest';
 import { mcpEngineScenario } from '../helpers/mcp.js';
+import { inferenceExchanges } from '../helpers/scenario.js';
 
 /**
  * A call the client cancels is recorded with the reason the client gave: an operator tells a
@@ -28,7 +30,24 @@ describe('syndicate mcp: the reason a client cancels a call with is in its evide
 
   it("the client's request timeout", { timeout: 90_000 }, async () => {
     setup.engine.setFault('hang', 1);
-    await expect(setup.client.callTool({ name: 'complete', arguments: { prompt: 'Wait for ever.' } }, undefined, { timeout: 1_500 })).rejects.toThrow(/Request timed out/);
+    const before = inferenceExchanges(setup.engine).length;
+    // The SDK's own timeout, on a clock this test moves: it fires once the engine has the call, not
+    // 1.5 s after it was sent (a loaded machine may still be routing it then, and leave no attempt).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let call: Promise<unknown>;
+    try {
+      call = setup.client.callTool({ name: 'complete', arguments: { prompt: 'Wait for ever.' } }, undefined, { timeout: 1_500 });
+      call.catch(() => undefined);
+      // Not expect.poll or vi.waitFor: under fake timers they move the clock at each try.
+      for (let tries = 0; inferenceExchanges(setup.engine).length === before; tries += 1) {
+        if (tries === 3_000) throw new Error('the engine did not get the call within 60 s');
+        await sleep(20);
+      }
+      vi.advanceTimersByTime(1_500);
+    } finally {
+      vi.useRealTimers();
+    }
+    await expect(call).rejects.toThrow(/Request timed out/);
     const row = await settledRow('Wait for ever.');
     expect(row.state).toBe('failed');
     expect(row.error).toMatchObject({ code: 'interrupted' });

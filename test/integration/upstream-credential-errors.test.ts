@@ -186,7 +186,7 @@ describe('gateway: a hosted upstream that quotes the key, masked, in an error ev
     await expect.poll(async () => {
       await gateway.settled();
       return getEvidence(gateway.store, evidenceId ?? '')?.state;
-    }).toBe('failed');
+    }, { timeout: 20_000, interval: 20 }).toBe('failed');
     const record = getEvidence(gateway.store, evidenceId ?? '');
     const error = JSON.stringify(record?.error);
     expect(error).toContain('Incorrect API key provided: [redacted].');

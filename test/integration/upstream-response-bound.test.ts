@@ -124,7 +124,7 @@ describe('an upstream whose answer never ends, through the gateway', () => {
     await expect.poll(async () => {
       const id = await newest();
       return id === undefined ? undefined : getEvidence(gateway.store, id)?.state;
-    }).toBe('failed');
+    }, { timeout: 20_000, interval: 20 }).toBe('failed');
     return getEvidence(gateway.store, (await newest()) ?? '');
   }
 

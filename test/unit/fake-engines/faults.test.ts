@@ -61,10 +61,10 @@ describe('fault injection', () => {
     const pending = rawRequest(completions(), { body: chatBody('Qwen/Qwen2.5-1.5B-Instruct') });
     const early = await Promise.race([pending.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 300))]);
     expect(early).toBe('still waiting');
-    const started = Date.now();
+    // Promptly by what ends it, not by a wall-clock bound: this client has no timeout and the engine
+    // never answers, so the request ending at all is close() cutting it.
     await engine.close();
     const response = await pending;
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(response.status).toBe(0);
     expect(response.error).toBeDefined();
   });
@@ -170,12 +170,14 @@ describe('fault injection', () => {
     expect(frames.at(-1)!.data).toBe('[DONE]');
     expect(Date.now() - started).toBeGreaterThanOrEqual(40 * (frames.length - 1));
     engine.setFault({ slowStreamMs: 10_000 });
+    const asked = engine.exchanges.length;
     const pending = rawRequest(completions(), { body: chatBody('Qwen/Qwen2.5-1.5B-Instruct', { stream: true }) });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const closing = Date.now();
+    // Once the first frame is out, not after a fixed 100 ms (a loaded machine may not have sent it by then).
+    await expect.poll(() => engine!.exchanges.at(asked)?.responseChunks.length ?? 0, { timeout: 20_000, interval: 10 }).toBe(1);
+    // The next frame is 10 s away: the stream ending with one frame is close() cancelling it, not
+    // waiting for it (no wall-clock bound).
     await engine.close();
     const cut = await pending;
-    expect(Date.now() - closing).toBeLessThan(2000);
     expect(cut.complete).toBe(false);
     expect(splitSseFrames(cut.body)).toHaveLength(1);
   });

@@ -128,9 +128,10 @@ describe('HealthMonitor', () => {
     try {
       const stuck = provider({ id: 'stuck', baseUrl: `http://127.0.0.1:${port}/v1` });
       const monitor = new HealthMonitor({ probeTimeoutMs: 300 });
-      const started = Date.now();
+      // Not timed (a loaded machine's scheduling is no bound): the snapshot ending at all, from a server
+      // that never answers, is the probe giving up; the reason says after which timeouts (the product's
+      // default, 1 s then 2 s, would read 2000 ms).
       const snapshot = await monitor.snapshot([stuck]);
-      expect(Date.now() - started).toBeLessThan(2000);
       expect(snapshot.stuck?.state).toBe('down');
       // Asked twice: 300 ms, then twice as long.
       expect(snapshot.stuck?.reason).toContain('no answer within 600 ms');
