@@ -82,6 +82,13 @@ export function maxSensitivity(a: SensitivityLevel, b: SensitivityLevel): Sensit
   return sensitivityRank(a) >= sensitivityRank(b) ? a : b;
 }
 
+/** The highest of the levels given (null and undefined: none), or undefined when none is given. */
+export function highestSensitivity(levels: Iterable<SensitivityLevel | null | undefined>): SensitivityLevel | undefined {
+  let highest: SensitivityLevel | undefined;
+  for (const level of levels) if (level !== null && level !== undefined) highest = highest === undefined ? level : maxSensitivity(highest, level);
+  return highest;
+}
+
 export function isSensitivityLevel(value: unknown): value is SensitivityLevel {
   return typeof value === 'string' && (SENSITIVITY_LEVELS as readonly string[]).includes(value);
 }

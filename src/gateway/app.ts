@@ -1,5 +1,5 @@
 import { counted } from '../common/counted.js';
-import { maxSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
+import { highestSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import { answeringEngineReports } from '../engines/manage.js';
 import { SyndicateError } from '../errors.js';
 import type { HomePaths } from '../home/home.js';
@@ -915,7 +915,7 @@ function readHints(call: GatewayCall): Pick<InvocationInput, 'sensitivityHint' |
       if (!(SENSITIVITY_LEVELS as readonly string[]).includes(level)) {
         throw invalidHeader('x-syndicate-sensitivity', `must be one of ${SENSITIVITY_LEVELS.join(', ')} (got ${JSON.stringify(value)})`);
       }
-      highest = highest === undefined ? (level as SensitivityLevel) : maxSensitivity(highest, level as SensitivityLevel);
+      highest = highestSensitivity([highest, level as SensitivityLevel]);
     }
     if (highest !== undefined) hints.sensitivityHint = highest;
   }

@@ -7,7 +7,7 @@ import type { Policy } from '../policy/types.js';
 import { invoke } from '../invoke/pipeline.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import { isSensitivityLevel, maxSensitivity, type SensitivityLevel } from '../common/vocabulary.js';
+import { highestSensitivity, isSensitivityLevel, type SensitivityLevel } from '../common/vocabulary.js';
 import { classifyRequest } from '../classify/index.js';
 import type { Store } from '../store/store.js';
 import { imageParts, type PromptImage } from '../invoke/prompt-options.js';
@@ -141,7 +141,7 @@ export function sessionTurn(store: Store, session: Session, prompt?: SizedMessag
 export function checkedSessionTurn(store: Store, session: Session, policy: Policy, prompt: SizedMessage, sensitivityHint?: SensitivityLevel): SessionTurn {
   checkEnvelope(store, session, policy);
   const { sensitivity: marked, ...turn } = sessionTurn(store, session, prompt);
-  const sensitivity = marked === undefined ? sensitivityHint : sensitivityHint === undefined ? marked : maxSensitivity(marked, sensitivityHint);
+  const sensitivity = highestSensitivity([marked, sensitivityHint]);
   return { ...turn, ...(sensitivity === undefined ? {} : { sensitivity }) };
 }
 

@@ -2,7 +2,7 @@ import { closest } from '../common/closest.js';
 import { deepFreeze } from '../common/freeze.js';
 import { newId } from '../common/ids.js';
 import { LruMap } from '../common/lru.js';
-import { capabilityRank, CAPABILITY_CLASSES, SESSION_ID_PATTERN, SESSION_ID_RULE, maxSensitivity, type CapabilityClass, type SensitivityLevel } from '../common/vocabulary.js';
+import { capabilityRank, CAPABILITY_CLASSES, SESSION_ID_PATTERN, SESSION_ID_RULE, highestSensitivity, type CapabilityClass, type SensitivityLevel } from '../common/vocabulary.js';
 import { SessionEnvelopeError, SessionNotFoundError, UsageError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { findDeclaredModel, MODELS_NAMED_IN_HINTS as NAMED_MODELS } from '../registry/model-names.js';
@@ -327,9 +327,7 @@ export function provenContext(store: Store, sessionId: string): ProvenContext {
 
 /** The highest level the caller marked any of `messages` with, or undefined when none is marked: what a request carrying them is at least. */
 export function markedSensitivity(messages: readonly Pick<SessionMessage, 'sensitivity'>[]): SensitivityLevel | undefined {
-  let highest: SensitivityLevel | undefined;
-  for (const { sensitivity } of messages) if (sensitivity !== null) highest = highest === undefined ? sensitivity : maxSensitivity(highest, sensitivity);
-  return highest;
+  return highestSensitivity(messages.map((message) => message.sensitivity));
 }
 
 /** A session's proven conversation: its system prompt, the messages in its context and the bytes of their images by digest. */
