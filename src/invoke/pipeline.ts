@@ -21,6 +21,7 @@ import {
   hintForInputTooLong,
   hintForUnavailable,
   hintForUntriedKeyless,
+  onlyDown,
   retryAfterForUnavailable,
   toolsRefusalsOfExclusions,
   unavailabilityOfExclusions,
@@ -1090,7 +1091,6 @@ function refuseOrUnavailable(
   plan: RoutePlan,
   refused: Omit<RefusalContext, 'sessionId'>,
 ): SyndicateError {
-  const onlyDown = plan.excluded.filter((exclusion) => exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy'));
   // Routed, but nothing left to call: the chain holds the decision and why (the plan's exclusions).
   const recordUncalled = (code: string, message: string): string =>
     recordUncalledAttempt(context.store, {
@@ -1104,7 +1104,7 @@ function refuseOrUnavailable(
   // Held back only by rate limits (none down): 429 with the shortest wait left, as the providers asked.
   const rateLimited = rateLimitedPlanError(plan, { requestId, sensitivity: classification.level, excluded: plan.excluded });
   if (rateLimited !== undefined) return rateLimited.withDetails({ evidenceId: recordUncalled('rate_limited', rateLimited.message) });
-  if (onlyDown.length > 0) {
+  if (plan.excluded.some(onlyDown)) {
     // Past five models, counted and grouped by rule as a route refusal says them; `details.excluded` and the evidence keep every one.
     const message = `inference unavailable, try again later (${summarisedExclusions(plan.excluded)})`;
     const evidenceId = recordUncalled('inference_unavailable', message);

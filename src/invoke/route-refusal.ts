@@ -3,7 +3,7 @@ import { PolicyRefusalError, UpstreamError } from '../errors.js';
 import { permitIssueCommand, scopeDifferences } from '../permits/index.js';
 import type { PermitPayload } from '../permits/token.js';
 import type { RegisteredProvider } from '../registry/types.js';
-import { alternativesTo, hintForExclusions, localModelsLeftOut, type PresentedPermit } from '../router/hints.js';
+import { alternativesTo, hintForExclusions, localModelsLeftOut, onlyDown, onlyRateLimited, type PresentedPermit } from '../router/hints.js';
 import { manualThinkingOf } from '../router/request-traits.js';
 import type { RouteFinding } from '../router/route-request.js';
 import type { Exclusion, ExclusionRule, RoutePlan } from '../router/types.js';
@@ -230,8 +230,8 @@ export function tooLongParam(request: CanonicalRequest): 'input' | 'prompt' | 'm
  * `route_explain` say of it. Undefined otherwise (a model down: inference unavailable; else refused).
  */
 export function rateLimitedPlanError(plan: RoutePlan, details: Record<string, unknown>): UpstreamError | undefined {
-  if (plan.candidates.length > 0 || plan.excluded.some((exclusion) => exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy'))) return undefined;
-  const heldBack = plan.excluded.filter((exclusion) => exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited');
+  if (plan.candidates.length > 0 || plan.excluded.some(onlyDown)) return undefined;
+  const heldBack = plan.excluded.filter(onlyRateLimited);
   if (heldBack.length === 0) return undefined;
   const waits = heldBackWaits(heldBack);
   // Past five models, counted and grouped by rule as a route refusal says them; `details` and the evidence keep every one.

@@ -289,8 +289,18 @@ export function alternativesTo(refused: RoutePlan, unpinned: RoutePlan | undefin
 
 /** Down, or held back by a rate limit, and nothing else: what health alone keeps out. */
 function heldState(exclusion: Exclusion): 'down' | 'rate-limited' | undefined {
-  if (exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited') return 'rate-limited';
-  return exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy') ? 'down' : undefined;
+  if (onlyRateLimited(exclusion)) return 'rate-limited';
+  return onlyDown(exclusion) ? 'down' : undefined;
+}
+
+/** Left out only because its provider (or model) is down: nothing but health keeps it out. */
+export function onlyDown(exclusion: Pick<Exclusion, 'rules'>): boolean {
+  return exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy');
+}
+
+/** Left out only because it is held back for a rate limit. */
+export function onlyRateLimited(exclusion: Pick<Exclusion, 'rules'>): boolean {
+  return exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited';
 }
 
 /** Why one provider (or one model of it) could not take a request just now: the ways health keeps it out. */
