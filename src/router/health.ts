@@ -779,14 +779,11 @@ export class HealthMonitor {
         baseUrl: provider.record.baseUrl,
       }))
       .then((observation) => {
+        this.inFlight.delete(provider.id);
         // A call that waited out a timeout while the probe ran holds the engine past the probe's answer.
         const held = this.observations.get(provider.id);
-        if (held?.until !== undefined && held.observedAt >= started && held.baseUrl === observation.baseUrl) {
-          this.inFlight.delete(provider.id);
-          return held;
-        }
+        if (held?.until !== undefined && held.observedAt >= started && held.baseUrl === observation.baseUrl) return held;
         this.observations.set(provider.id, observation);
-        this.inFlight.delete(provider.id);
         return observation;
       });
     this.inFlight.set(provider.id, promise);
