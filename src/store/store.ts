@@ -98,7 +98,7 @@ export class Store {
     if (this.knownSchema === undefined) return undefined;
     const cookie = this.readSchemaCookie();
     if (cookie === this.schemaCookie) return undefined;
-    const newest = Math.max(0, ...this.appliedMigrations());
+    const newest = this.newestAppliedMigration();
     if (newest > this.knownSchema) return newest;
     this.schemaCookie = cookie;
     return undefined;
@@ -137,6 +137,11 @@ export class Store {
   appliedMigrations(): number[] {
     const rows = this.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
     return rows.map((row) => row.version);
+  }
+
+  /** The newest migration applied to the store (0 for none): its schema. */
+  newestAppliedMigration(): number {
+    return Math.max(0, ...this.appliedMigrations());
   }
 
   close(): void {
@@ -455,7 +460,7 @@ function migrate(store: Store, migrations: readonly Migration[]): void {
   store.transaction(() => {
     // Read again under the write lock: another process opening a new store at the same time (two
     // `init`s of one CI job) may have applied them while this one waited for the lock.
-    const from = Math.max(0, ...store.appliedMigrations());
+    const from = store.newestAppliedMigration();
     for (const migration of pendingMigrations()) {
       try {
         db.exec(migration.sql);
@@ -607,7 +612,7 @@ function checkSchema(store: Store, migrations: readonly Migration[]): void {
   // A missing table takes its columns and indexes with it: name the table only.
   const missingTables = new Set(missing.filter((object) => object.name === `table ${object.table}`).map((object) => object.table));
   const named = missing.filter((object) => object.name === `table ${object.table}` || !missingTables.has(object.table)).map((object) => object.name);
-  const newest = Math.max(0, ...store.appliedMigrations());
+  const newest = store.newestAppliedMigration();
   throw new StoreError(`the store at ${store.path} is damaged: its schema lacks ${named.join(', ')} (it records every migration up to ${newest} as applied)`, {
     hint: DAMAGED_SCHEMA_HINT,
     details: { missing: named },
