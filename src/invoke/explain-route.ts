@@ -252,11 +252,11 @@ export function keylessRouteError(routed: RouteExplanation): UpstreamError | und
 }
 
 /**
- * The `details` of every error `route` gives when nothing may take the request — unavailable (or every candidate keyless),
- * a refused request field (which adds only `param`), or `route_denied`: each fact once, as a routed
- * result names it (the classification, the prompt's estimate, the plan with its exclusions) and
- * the holds that kept a target out.
+ * The `details` of every error `route` gives when nothing may take the request — unavailable,
+ * every candidate skipped for its unset key, a refused request field (which adds only `param`), or
+ * `route_denied`: each fact once, as a routed result names it (the classification, the prompt's
+ * estimate, the plan with its exclusions, the candidates `run` would skip) and the holds that kept a target out.
  */
-export function routeErrorDetails(routed: RouteExplanation): Pick<RouteExplanation, 'classification' | 'estimatedPromptTokens' | 'plan' | 'holds'> {
-  return { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan: routed.plan, holds: routed.holds };
+export function routeErrorDetails(routed: RouteExplanation): Pick<RouteExplanation, 'classification' | 'estimatedPromptTokens' | 'plan' | 'skipped' | 'holds'> {
+  return { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan: routed.plan, skipped: routed.skipped, holds: routed.holds };
 }

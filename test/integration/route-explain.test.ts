@@ -325,7 +325,7 @@ describe('syndicate route --explain scenarios', () => {
       expect(errorCode).toBe(refusal.code);
       expect(errorMessage).toContain(refusal.message);
       // One shape for every refusal, each fact once: a refused field adds only the field's name.
-      const shared = ['classification', 'estimatedPromptTokens', 'holds', 'plan'];
+      const shared = ['classification', 'estimatedPromptTokens', 'holds', 'plan', 'skipped'];
       expect(errorDetailKeys).toEqual(refusal.code === 'route_denied' ? shared : [...shared, 'param'].sort());
       expect(stderr).toBe('');
     }
