@@ -43,10 +43,10 @@ async function outcome(scenario: Scenario, args: string[], input?: string, env: 
   return { exitCode: result.exitCode, provider: (document.provider as { id: string }).id };
 }
 
-/** The real MCP client over stdio to `syndicate mcp` in the scenario's home, with the hosted key set. */
-async function mcpClient(scenario: Scenario): Promise<Client> {
+/** The real MCP client over stdio to `syndicate mcp` in the scenario's home, with the hosted key set (unless `keys` says otherwise). */
+async function mcpClient(scenario: Scenario, keys: Record<string, string> = KEYS): Promise<Client> {
   const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', ...KEYS }, stderr: 'pipe' }));
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', ...keys }, stderr: 'pipe' }));
   return client;
 }
 
@@ -121,6 +121,14 @@ describe('route and run agree on the same input', () => {
     expect(said.exitCode).toBe(5);
     expect(said.stdout).toContain('every candidate would be skipped: `run` would fail (exit 5)');
     expect(said.stderr).toContain('error: inference unavailable, try again later (claude:claude-opus-4-1: FAKE_ANTHROPIC_KEY is not set, so claude cannot be called)');
+    // MCP: `route_explain` in a server without the key says what `complete` fails with.
+    const client = await mcpClient(scenario, {});
+    try {
+      const explained = (await client.callTool({ name: 'route_explain', arguments: { prompt: 'say hello', provider: 'claude' } })) as CallToolResult;
+      expect(toolText(explained).split('\n').slice(0, 2)).toEqual(['inference unavailable, try again later', `hint: ${lastErrors['run']?.hint ?? ''}`]);
+    } finally {
+      await client.close();
+    }
   }, 90_000);
 
   it('the policy refuses: route and run give the same code, route_denied (the gateway\'s 403), with the same hint but for where every rule is seen', async () => {
