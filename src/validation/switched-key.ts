@@ -35,7 +35,7 @@ function switchedKey(key: string, allowed: readonly string[]): Switched | undefi
   const byName = new Map(allowed.map((name) => [name.toLowerCase(), name]));
   const found = (rest: readonly string[], negated: boolean): Switched | undefined => {
     const name = byName.get(rest.join(''));
-    return name === undefined || name === key ? undefined : { key: name, negated };
+    return name === undefined ? undefined : { key: name, negated };
   };
   for (const [index, word] of words.entries()) {
     const without = [...words.slice(0, index), ...words.slice(index + 1)];
