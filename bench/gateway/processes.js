@@ -54,6 +54,9 @@ export class BenchProcesses {
     this.children.push(child);
     const url = await new Promise((done, fail) => {
       let out = '';
+      // A gateway that exits before it listens (a node option NODE_OPTIONS refuses, a bad home) fails the
+      // bench instead of leaving it waiting, with the other processes it started, for ever.
+      child.once('exit', (code, signal) => fail(new Error(`${name}: syndicate serve exited (${signal ?? code}) before it listened: ${out}`)));
       child.stdout.on('data', (data) => {
         out += data;
         let document;
