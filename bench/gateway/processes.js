@@ -1,6 +1,6 @@
 // Shared by the interleaved benchmarks (ab.js, long-streams.js): start the bench upstream and
 // `syndicate serve` processes of one or more builds, read their CPU time from /proc.
-// BENCH_GATEWAY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is given to every gateway, through
+// BENCH_GATEWAY_NODE_ARGS (e.g. `--import=$PWD/bench/gateway/cpu-profile.js`, to profile) is given to every gateway, through
 // NODE_OPTIONS (so only the options node allows there).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
