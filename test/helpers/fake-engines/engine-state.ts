@@ -42,6 +42,8 @@ export interface EngineState {
    * model without one has Ollama's defaults: 5 minutes, `ollamaDefaultContext`.
    */
   ollamaRunners: Map<string, { expiresAt: number; contextLength: number }>;
+  /** LM Studio: the models it loaded on demand (JIT), which it unloads before the next such load (Auto-Evict). */
+  jitLoaded: Set<string>;
   /** Requests seen with a seed at temperature > 0 (drives the "seed ignored" quirk). */
   seededSamplingCalls: number;
   /** What the real engine would print in its own log (vLLM's "fields were present in the request but ignored"). */

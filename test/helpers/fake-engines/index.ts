@@ -234,6 +234,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     ...(options.replay === undefined ? {} : { replay: options.replay }),
     resident: new Set(options.resident ?? (options.router === true ? [] : [models[0]!.id])),
     ollamaRunners: new Map(),
+    jitLoaded: new Set(),
     promptCache: new Set(),
     seededSamplingCalls: 0,
     serverLog: [],
@@ -329,10 +330,22 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
       }
       if (kind === 'llama.cpp') state.sleeping = false;
       // Ollama loads a model it does not hold on the first request for it (its scheduler starts a
-      // runner, then the request is answered): that request takes the load's time.
-      const cold = kind === 'ollama' ? findOllamaModel(state, parseJsonObject(body)?.['model']) : undefined;
+      // runner, then the request is answered): that request takes the load's time. So does LM
+      // Studio with JIT loading (on by default, lmstudio.ai/docs/app/api/headless), which first
+      // unloads the models it loaded that way before (Auto-Evict, on by default,
+      // lmstudio.ai/docs/app/api/ttl-and-auto-evict).
+      const requested = parseJsonObject(body)?.['model'];
+      const cold = kind === 'ollama' ? findOllamaModel(state, requested) : kind === 'lmstudio' ? state.models.find((model) => model.id === requested) : undefined;
       if (cold !== undefined && !state.resident.has(cold.id)) {
-        later(state.loadDelayMs, () => deliver(answerInference(state, path, body, request.headers), writer, currentFault));
+        later(state.loadDelayMs, () => {
+          if (kind === 'lmstudio') {
+            for (const evicted of state.jitLoaded) state.resident.delete(evicted);
+            state.jitLoaded.clear();
+            state.jitLoaded.add(cold.id);
+            state.resident.add(cold.id);
+          }
+          deliver(answerInference(state, path, body, request.headers), writer, currentFault);
+        });
         return;
       }
       const reply = answerInference(state, path, body, request.headers);
