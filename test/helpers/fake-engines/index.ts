@@ -113,6 +113,12 @@ export interface FakeEngineOptions {
    * one). From 0.12.11 on it returns token logprobs (see logprobs.ts); before, it ignores the fields.
    */
   ollamaVersion?: string;
+  /**
+   * LM Studio only: the release it is (default 0.4.2). From 0.3.18 on it honours
+   * `stream_options.include_usage` with OpenAI's usage chunk (its API changelog, lmstudio.ai/docs/app/api-changelog);
+   * before, its streams carry no usage whatever the request asks (lmstudio-bug-tracker #676, #713).
+   */
+  lmStudioVersion?: string;
   /** How long a model load takes (Ollama's `/api/generate` load and its first request for a model it does not hold, llama.cpp's router, LM Studio's load), default 30 ms. */
   loadDelayMs?: number;
   /** Models resident at start (default: the first; none for a llama.cpp router). */
@@ -229,6 +235,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     jinja: options.jinja ?? false,
     ...(options.modelPath === undefined ? {} : { modelPath: options.modelPath }),
     ollamaVersion: options.ollamaVersion ?? loadJsonTemplate<{ version: string }>('ollama', 'api-version.json').version,
+    lmStudioVersion: options.lmStudioVersion ?? '0.4.2',
     answer: options.answer ?? DEFAULT_ANSWER,
     ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),
     ...(options.replay === undefined ? {} : { replay: options.replay }),

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { EngineState, ResolvedModel } from './engine-state.js';
+import { LM_STUDIO_STREAM_USAGE_VERSION, type EngineState, type ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import { answerEmbeddings } from './embeddings.js';
-import { chatLogprobs, chatLogprobsAsked, type LogprobsAsked } from './logprobs.js';
+import { chatLogprobs, chatLogprobsAsked, releaseAtLeast, type LogprobsAsked } from './logprobs.js';
 import { answerOllamaGenerate, answerTextCompletion, isOllamaPromptGenerate, OLLAMA_GENERATE_PATH, TEXT_COMPLETION_ENGINES, TEXT_COMPLETIONS_PATH } from './text-completions.js';
 import type { FakeEngineKind } from './index.js';
 import {
@@ -724,7 +724,7 @@ function streamFrames(context: CompletionContext): string[] {
   if (kind === 'llama.cpp' && view.verbose === true) finish['__verbose'] = llamaVerbose(context);
   chunks.push(finish);
 
-  const usageWanted = view.includeUsage && (kind !== 'lmstudio' || state.conforming);
+  const usageWanted = view.includeUsage && streamsUsage(state);
   if (usageWanted) {
     const usageTemplate = templates.usage ?? { ...cloneJson(templates.finish), choices: [] };
     const usageChunk = stamp(usageTemplate);
@@ -1056,4 +1056,9 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   emit('message_delta', messageDelta);
   emit('message_stop', byType(captured, 'message_stop'));
   return { status: 200, headers: streamHeaders('anthropic'), frames, terminalFrames: 1 };
+}
+
+/** Whether the engine sends a usage chunk when `stream_options.include_usage` asks for one: all do but LM Studio before 0.3.18. */
+export function streamsUsage(state: EngineState): boolean {
+  return state.kind !== 'lmstudio' || state.conforming || releaseAtLeast(state.lmStudioVersion, LM_STUDIO_STREAM_USAGE_VERSION);
 }

@@ -198,16 +198,22 @@ describe('LM Studio quirks', () => {
     expect(JSON.parse(JSON.parse((await post({ response_format: { type: 'json_object' } }, model)).text).choices[0].message.content)).toEqual({ answer: DEFAULT_ANSWER });
   });
 
-  it('never sends usage in a stream, even with include_usage; conforming does', async () => {
-    engine = await startFakeEngine({ kind: 'lmstudio' });
+  it('before 0.3.18 never sends usage in a stream, even with include_usage; from 0.3.18 (the default release) and conforming it does', async () => {
+    engine = await startFakeEngine({ kind: 'lmstudio', lmStudioVersion: '0.3.17' });
     const quirky = dataPayloads((await post({ stream: true, stream_options: { include_usage: true } }, model)).text);
     expect(quirky.some((payload) => 'usage' in payload)).toBe(false);
     expect(quirky.at(-1)!.choices[0]).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' });
     await engine.close();
-    engine = await startFakeEngine({ kind: 'lmstudio', conforming: true });
-    const conforming = dataPayloads((await post({ stream: true, stream_options: { include_usage: true } }, model)).text);
-    expect(conforming.at(-1)!.choices).toEqual([]);
-    expect(conforming.at(-1)!.usage.completion_tokens).toBe(7);
+    for (const options of [{ conforming: true }, { lmStudioVersion: '0.3.18' }, {}]) {
+      engine = await startFakeEngine({ kind: 'lmstudio', ...options });
+      const answered = dataPayloads((await post({ stream: true, stream_options: { include_usage: true } }, model)).text);
+      expect(answered.at(-1)!.choices).toEqual([]);
+      expect(answered.at(-1)!.usage.completion_tokens).toBe(7);
+      // Not asked: none (OpenAI's rule).
+      expect(dataPayloads((await post({ stream: true }, model)).text).some((payload) => 'usage' in payload)).toBe(false);
+      await engine.close();
+    }
+    engine = undefined;
   });
 
   it('a name it does not have: the one loaded model answers it (bug tracker #366, #619); with none or several loaded, its 404 model_not_found', async () => {
