@@ -1,5 +1,5 @@
 import { UpstreamError, type SyndicateError } from '../errors.js';
-import type { ProviderClass } from '../common/vocabulary.js';
+import type { EngineKind, ProviderClass } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { engineCredentialHeaders } from '../registry/credentials.js';
 import { sameModelOnEngine } from '../registry/model-names.js';
@@ -816,7 +816,7 @@ export class HealthMonitor {
     // Engines that say what they hold: Ollama `/api/ps`, llama-swap the processes it runs
     // (`/running`), LM Studio each model's `state` (`/api/v0/models`). An engine that does not
     // answer there leaves its warm state unknown.
-    const residency = kind === 'ollama' ? { path: '/api/ps', read: residentFromOllama } : kind === 'llama-swap' ? { path: '/running', read: residentFromLlamaSwap } : kind === 'lmstudio' ? { path: '/api/v0/models', read: residentFromLmStudio } : undefined;
+    const residency = kind === undefined ? undefined : RESIDENCY[kind];
     if (residency === undefined) return undefined;
     try {
       return residency.read(await this.probe(`${root}${residency.path}`, this.probeTimeoutMs, headers));
@@ -854,6 +854,13 @@ export class HealthMonitor {
     }
   }
 }
+
+/** Where an engine that lists what it holds lists it, and how to read the answer. */
+const RESIDENCY: Partial<Record<EngineKind, { path: string; read: (body: unknown) => string[] | undefined }>> = {
+  ollama: { path: '/api/ps', read: residentFromOllama },
+  'llama-swap': { path: '/running', read: residentFromLlamaSwap },
+  lmstudio: { path: '/api/v0/models', read: residentFromLmStudio },
+};
 
 /** The URL whose answer says an engine is up: its model list, per the wire's URL convention. */
 export function healthUrl(record: Pick<RegisteredProvider['record'], 'baseUrl' | 'wire'>): string {

@@ -3,13 +3,6 @@ import type { EngineController, EngineState, ResidentModel } from './types.js';
 import { arrayMember, controlFailure, engineClient, member, stringMember, unsupported, waitUntil } from './http.js';
 
 /**
- * llama-swap: `GET /running` lists the upstream processes it runs (`state` `ready` or
- * `starting`), `GET /v1/models` the models it may start. It starts a model's process on the
- * first request for it, so a load is `GET /upstream/MODEL/health` (answered once the process is
- * ready); `POST /api/models/unload/MODEL` stops one (releases before that only had `GET /unload`,
- * which stops every model, so they are refused rather than used).
- */
-/**
  * The processes of llama-swap's `GET /running` answer (mostlygeek/llama-swap proxy/proxymanager.go
  * listRunningProcessesHandler): with process groups only those `ready`, with a matrix every one it
  * runs, `starting` included; the oldest releases list `model` without `state`.
@@ -31,6 +24,13 @@ export function residentFromLlamaSwap(body: unknown): string[] | undefined {
     .map((entry) => entry.model);
 }
 
+/**
+ * llama-swap: `GET /running` lists the upstream processes it runs (`state` `ready` or
+ * `starting`), `GET /v1/models` the models it may start. It starts a model's process on the
+ * first request for it, so a load is `GET /upstream/MODEL/health` (answered once the process is
+ * ready); `POST /api/models/unload/MODEL` stops one (releases before that only had `GET /unload`,
+ * which stops every model, so they are refused rather than used).
+ */
 export function llamaSwapController(baseUrl: string, headers: Record<string, string> = {}): EngineController {
   const { root, ask, askJson, servedModels } = engineClient(baseUrl, headers);
   const running = async (): Promise<ResidentModel[]> => llamaSwapRunning(await askJson(`${root}/running`));
