@@ -32,12 +32,12 @@ afterAll(async () => {
 });
 
 
-async function register(id: string, kind: FakeEngineKind, options: { conforming?: boolean; deviations?: string[]; tags?: string[]; baseUrl?: string; contextWindow?: number } = {}): Promise<FakeEngine | undefined> {
+async function register(id: string, kind: FakeEngineKind, options: { conforming?: boolean; deviations?: string[]; tags?: string[]; baseUrl?: string; contextWindow?: number; lmStudioVersion?: string } = {}): Promise<FakeEngine | undefined> {
   let engine: FakeEngine | undefined;
   let baseUrl = options.baseUrl;
   let model = 'model.gguf';
   if (baseUrl === undefined) {
-    engine = await startFakeEngine({ kind, conforming: options.conforming ?? false });
+    engine = await startFakeEngine({ kind, conforming: options.conforming ?? false, ...(options.lmStudioVersion === undefined ? {} : { lmStudioVersion: options.lmStudioVersion }) });
     engines.push(engine);
     baseUrl = engine.baseUrl;
     model = defaultModel(engine);
@@ -231,7 +231,8 @@ describe('syndicate provider capabilities', () => {
   });
 
   it('discovery: exit 1, exactly one new version whose reason names the discovery; then exit 0 and no further version', async () => {
-    await register('studio', 'lmstudio', { tags: ['tools'] });
+    // A release before 0.3.18, which never sends usage in a stream: the deviation to discover.
+    await register('studio', 'lmstudio', { tags: ['tools'], lmStudioVersion: '0.3.17' });
     const first = await scenario.cli(['provider', 'capabilities', 'studio']);
     expect(first.exitCode, first.stderr).toBe(1);
     expect(first.stdout).toMatch(/^CAPABILITY\s+DECLARED\s+OBSERVED\s+VERDICT\s+EVIDENCE$/m);
@@ -278,7 +279,7 @@ describe('syndicate provider capabilities', () => {
   });
 
   it('an ordinary `run` that shows an undeclared deviation tells the operator on stderr and adds one version', async () => {
-    await register('studio-run', 'lmstudio');
+    await register('studio-run', 'lmstudio', { lmStudioVersion: '0.3.17' });
     const result = await scenario.cli(['run', 'Name the capital of France.', '--provider', 'studio-run', '--stream']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/warning: deviations: discovered undeclared deviation approximate_token_counts \(evidence ev_\S+\); the provider record of studio-run is now v2/);
