@@ -1,6 +1,7 @@
 import { PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../errors.js';
 import { findDeclaredModel } from '../registry/model-names.js';
-import { listProviders, requireProvider } from '../registry/registry.js';
+import { findProvider, listProviders } from '../registry/registry.js';
+import { unknownProviderError } from '../registry/unknown-provider.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { releaseHolds } from '../router/shared-holds.js';
 import type { Store } from '../store/store.js';
@@ -52,7 +53,19 @@ export interface EngineReport {
  * (`engine stop`: an engine started before the retirement must stay stoppable).
  */
 export function requireLocalProvider(store: Store, id: string, retired: 'refused' | 'allowed' = 'refused'): RegisteredProvider {
-  const provider = requireProvider(store, id);
+  const provider = findProvider(store, id);
+  if (provider === undefined) {
+    // The ids this command takes, not every registered one: a hosted or retired id would be refused next.
+    const taken = listProviders(store).filter((candidate) => candidate.record.class === 'local' && (retired === 'allowed' || candidate.retiredAt === null));
+    throw unknownProviderError(
+      id,
+      taken.map((candidate) => candidate.id),
+      {
+        label: 'local providers',
+        none: 'no local provider is registered; `syndicate provider add NAME` registers a running engine, `syndicate engine serve --model FILE --register ID` serves a GGUF model as one',
+      },
+    );
+  }
   if (provider.record.class !== 'local') {
     throw new UsageError(`${id} is ${provider.record.class === 'approved_hosted' ? 'an' : 'a'} ${provider.record.class} provider: syndicate manages only engines on this host`, {
       hint: 'engine commands take local providers (`syndicate provider list` shows each class)',

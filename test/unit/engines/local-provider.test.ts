@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UsageError } from '../../../src/errors.js';
+import { requireLocalProvider } from '../../../src/engines/manage.js';
+import { registerProviderFiles } from '../../../src/registry/register.js';
+import { retireProvider } from '../../../src/registry/registry.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+
+function record(id: string, providerClass: string, baseUrl: string, auth = ''): string {
+  return `apiVersion: syndicate/v1
+kind: Provider
+id: ${id}
+class: ${providerClass}
+wire: openai
+baseUrl: ${baseUrl}
+${auth}models:
+  - id: small
+    contextWindow: 4096
+    capabilityClass: small
+`;
+}
+
+/** The usage error `requireLocalProvider` throws for `id`. */
+function refusal(store: Store, id: string, retired: 'refused' | 'allowed' = 'refused'): UsageError {
+  try {
+    requireLocalProvider(store, id, retired);
+  } catch (error) {
+    if (error instanceof UsageError) return error;
+    throw error;
+  }
+  throw new Error(`${id} was not refused`);
+}
+
+describe('engine commands: an id that names no provider', () => {
+  let store: Store;
+  let directory: string;
+
+  beforeEach(() => {
+    store = openStore(':memory:');
+    directory = mkdtempSync(join(tmpdir(), 'syndicate-local-provider-'));
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  async function register(id: string, providerClass: string, baseUrl: string, auth = ''): Promise<void> {
+    const path = join(directory, `${id}.yaml`);
+    writeFileSync(path, record(id, providerClass, baseUrl, auth));
+    await registerProviderFiles(store, [path]);
+  }
+
+  it('offers only the local providers the command takes: never a hosted one, nor a retired one unless the command takes those', async () => {
+    await register('engine', 'local', 'http://127.0.0.1:8080/v1');
+    await register('old-engine', 'local', 'http://127.0.0.1:8081/v1');
+    await register('hosted', 'approved_hosted', 'https://api.example.com/v1', 'auth:\n  env: EXAMPLE_API_KEY\n');
+    retireProvider(store, 'old-engine');
+
+    const unknown = refusal(store, 'nope');
+    expect(unknown.message).toBe('unknown provider "nope"');
+    expect(unknown.hint).toBe('local providers: engine');
+    expect(unknown.details).toEqual({ knownProviders: ['engine'] });
+    // A typo is suggested among the same ids.
+    expect(refusal(store, 'engin').message).toBe('unknown provider "engin" (did you mean "engine"?)');
+    // `engine stop` takes a retired engine (one started before its retirement must stay stoppable).
+    expect(refusal(store, 'nope', 'allowed').hint).toBe('local providers: engine, old-engine');
+  });
+
+  it('with no local provider registered, says how to register one', async () => {
+    await register('hosted', 'approved_hosted', 'https://api.example.com/v1', 'auth:\n  env: EXAMPLE_API_KEY\n');
+    expect(refusal(store, 'ollama').hint).toBe(
+      'no local provider is registered; `syndicate provider add NAME` registers a running engine, `syndicate engine serve --model FILE --register ID` serves a GGUF model as one',
+    );
+  });
+});
