@@ -1,26 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
 import { requireLocalProvider } from '../../../src/engines/manage.js';
-import { registerProviderFiles } from '../../../src/registry/register.js';
+import { registerProviderRecord } from '../../../src/registry/register.js';
 import { retireProvider } from '../../../src/registry/registry.js';
+import type { ProviderClass } from '../../../src/common/vocabulary.js';
 import { openStore, type Store } from '../../../src/store/store.js';
-
-function record(id: string, providerClass: string, baseUrl: string, auth = ''): string {
-  return `apiVersion: syndicate/v1
-kind: Provider
-id: ${id}
-class: ${providerClass}
-wire: openai
-baseUrl: ${baseUrl}
-${auth}models:
-  - id: small
-    contextWindow: 4096
-    capabilityClass: small
-`;
-}
 
 /** The usage error `requireLocalProvider` throws for `id`. */
 function refusal(store: Store, id: string, retired: 'refused' | 'allowed' = 'refused'): UsageError {
@@ -35,27 +19,34 @@ function refusal(store: Store, id: string, retired: 'refused' | 'allowed' = 'ref
 
 describe('engine commands: an id that names no provider', () => {
   let store: Store;
-  let directory: string;
 
   beforeEach(() => {
     store = openStore(':memory:');
-    directory = mkdtempSync(join(tmpdir(), 'syndicate-local-provider-'));
   });
-  afterEach(() => {
-    store.close();
-    rmSync(directory, { recursive: true, force: true });
-  });
+  afterEach(() => store.close());
 
-  async function register(id: string, providerClass: string, baseUrl: string, auth = ''): Promise<void> {
-    const path = join(directory, `${id}.yaml`);
-    writeFileSync(path, record(id, providerClass, baseUrl, auth));
-    await registerProviderFiles(store, [path]);
+  async function register(id: string, providerClass: ProviderClass, baseUrl: string): Promise<void> {
+    await registerProviderRecord(
+      store,
+      {
+        apiVersion: 'syndicate/v1',
+        kind: 'Provider',
+        id,
+        class: providerClass,
+        wire: 'openai',
+        baseUrl,
+        ...(providerClass === 'local' ? {} : { auth: { env: 'EXAMPLE_API_KEY' } }),
+        models: [{ id: 'small', contextWindow: 4096, capabilityClass: 'small' }],
+        deviations: [],
+      },
+      'test',
+    );
   }
 
   it('offers only the local providers the command takes: never a hosted one, nor a retired one unless the command takes those', async () => {
     await register('engine', 'local', 'http://127.0.0.1:8080/v1');
     await register('old-engine', 'local', 'http://127.0.0.1:8081/v1');
-    await register('hosted', 'approved_hosted', 'https://api.example.com/v1', 'auth:\n  env: EXAMPLE_API_KEY\n');
+    await register('hosted', 'approved_hosted', 'https://api.example.com/v1');
     retireProvider(store, 'old-engine');
 
     const unknown = refusal(store, 'nope');
@@ -69,7 +60,7 @@ describe('engine commands: an id that names no provider', () => {
   });
 
   it('with no local provider registered, says how to register one', async () => {
-    await register('hosted', 'approved_hosted', 'https://api.example.com/v1', 'auth:\n  env: EXAMPLE_API_KEY\n');
+    await register('hosted', 'approved_hosted', 'https://api.example.com/v1');
     expect(refusal(store, 'ollama').hint).toBe(
       'no local provider is registered; `syndicate provider add NAME` registers a running engine, `syndicate engine serve --model FILE --register ID` serves a GGUF model as one',
     );
