@@ -48,7 +48,11 @@ export async function addFromCatalog(
   const entry = await findCatalogEntry(name);
   let baseUrl = (options.baseUrl ?? entry.record.baseUrl).replace(/\/+$/, '');
   if (options.baseUrl !== undefined && !/^https?:\/\/[^\s/?#]+/.test(options.baseUrl)) {
-    throw new UsageError(`--base-url "${options.baseUrl}" is not an http(s) URL`, { hint: `e.g. --base-url ${entry.record.baseUrl}` });
+    // `127.0.0.1:8081`, `localhost:11434/v1`: the address as an engine prints it, without its scheme.
+    const withoutScheme = /^[^\s/:?#]+:\d+(?:\/\S*)?$/.test(options.baseUrl);
+    throw new UsageError(`--base-url "${options.baseUrl}" is not an http(s) URL`, {
+      hint: withoutScheme ? `write its scheme: --base-url http://${options.baseUrl}` : `e.g. --base-url ${entry.record.baseUrl}`,
+    });
   }
   // A local engine given as its root (`http://127.0.0.1:11434`, as OLLAMA_HOST names it): discovery
   // answers there, but every call would go to `/chat/completions` beside the `/v1` the engine serves.
