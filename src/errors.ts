@@ -249,6 +249,16 @@ export class UpstreamError extends SyndicateError {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.condition = options.condition;
   }
+
+  /**
+   * As every error's, with the wait a caller should let pass before retrying — the gateway's
+   * `Retry-After`, in whole seconds — as `details.retryAfterSeconds`, when it is known.
+   */
+  override toJSON(): ReturnType<SyndicateError['toJSON']> {
+    const json = super.toJSON();
+    if (this.retryAfterSeconds === undefined) return json;
+    return { ...json, details: { ...json.details, retryAfterSeconds: Math.ceil(this.retryAfterSeconds) } };
+  }
 }
 
 /**

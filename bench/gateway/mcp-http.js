@@ -3,7 +3,7 @@
 // median and p90 latency of each, and the gateway's CPU per call, against `GET /v1/models` on the
 // same gateway as the floor of an authenticated request.
 // Run: node bench/gateway/mcp-http.js [calls=200] [other checkout, built: measured instead of this one]
-// BENCH_GATEWAY_NODE_ARGS gives the gateway node options (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+// BENCH_GATEWAY_NODE_ARGS gives the gateway node options (e.g. `--import=$PWD/bench/gateway/cpu-profile.js` to profile it: see there).
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { join, resolve } from 'node:path';

@@ -1,6 +1,6 @@
 // Shared by the interleaved benchmarks (ab.js, long-streams.js): start the bench upstream and
 // `syndicate serve` processes of one or more builds, read their CPU time from /proc.
-// BENCH_GATEWAY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is given to every gateway, through
+// BENCH_GATEWAY_NODE_ARGS (e.g. `--import=$PWD/bench/gateway/cpu-profile.js`, to profile) is given to every gateway, through
 // NODE_OPTIONS (so only the options node allows there).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,6 +54,9 @@ export class BenchProcesses {
     this.children.push(child);
     const url = await new Promise((done, fail) => {
       let out = '';
+      // A gateway that exits before it listens (a node option NODE_OPTIONS refuses, a bad home) fails the
+      // bench instead of leaving it waiting, with the other processes it started, for ever.
+      child.once('exit', (code, signal) => fail(new Error(`${name}: syndicate serve exited (${signal ?? code}) before it listened: ${out}`)));
       child.stdout.on('data', (data) => {
         out += data;
         let document;

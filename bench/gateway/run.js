@@ -8,7 +8,7 @@
 //
 // BENCH_DURATION (seconds per run, default 15), BENCH_STREAM_REQUESTS (default 500),
 // BENCH_CONNECTIONS (default `1,32`; the summary needs both),
-// BENCH_GATEWAY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the gateway; given
+// BENCH_GATEWAY_NODE_ARGS (e.g. `--import=$PWD/bench/gateway/cpu-profile.js` to profile the gateway: see there; given
 // through NODE_OPTIONS, so only the options node allows there).
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';

@@ -4,13 +4,17 @@ import type { Policy } from '../policy/types.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
 import { coldStartEstimator } from '../router/cold-starts.js';
-import { attemptQueue, widestClass } from '../router/fallback.js';
+import { attemptQueue, widestClass, type AttemptQueue } from '../router/fallback.js';
 import { recentFirstTokens } from '../router/first-tokens.js';
 import { sharedHealthMonitor } from '../router/health.js';
 import {
   attemptsWithinMaxHops,
   engineRemedies,
+  hintForMissingKeys,
   hintForUnavailable,
+  hintForUntriedKeyless,
+  missingKeyReason,
+  retryAfterForUnavailable,
   toolsRefusalsOfExclusions,
   unavailabilityOfExclusions,
   withEngineRemedies,
@@ -160,8 +164,7 @@ export async function explainRequestRoute(
   }
   // What `run` would not call: candidates whose key is not set in this environment (ranked last),
   // skipped when reached, or never reached when fallback.maxHops ends the walk before them.
-  const first = plan.candidates[0];
-  const beyondMaxHops = first === undefined ? [] : attemptQueue(plan, widestClass(plan.allowedClasses, first.class)).beyondMaxHops;
+  const { beyondMaxHops } = walkWithoutPermit(plan);
   const skipped = plan.candidates.flatMap((candidate): SkippedCandidate[] => {
     const { rank, provider, model, missingKey } = candidate;
     if (missingKey === undefined) return [];
@@ -182,6 +185,12 @@ export async function explainRequestRoute(
         ...(options.whereEveryRule === undefined ? {} : { whereEveryRule: options.whereEveryRule }),
       }),
   };
+}
+
+/** The candidates `run` would try, in order, and those `fallback.maxHops` keeps it from reaching: its walk without a presented permit (the widest class the plan allows). */
+function walkWithoutPermit(plan: RoutePlan): AttemptQueue {
+  const first = plan.candidates[0];
+  return first === undefined ? { attempts: [], beyondMaxHops: [] } : attemptQueue(plan, widestClass(plan.allowedClasses, first.class));
 }
 
 /** The holds whose target the plan left out for its health (the provider's own, or the model's), and the tools refusals it left a model out for. */
@@ -207,21 +216,47 @@ export function unavailableRouteError(routed: RouteExplanation): UpstreamError |
   if (plan.candidates.length > 0 || unavailable.length === 0) return undefined;
   const rateLimited = rateLimitedPlanError(plan, routeErrorDetails(routed));
   if (rateLimited !== undefined) return rateLimited;
+  const held = withSharedHoldTimes(withEngineRemedies([...unavailable, ...toolsRefusalsOfExclusions(plan.excluded)], routed.engineRemedies), routed.holds);
+  // When every one is held out for a known time: the seconds until the first is tried again, as `run`'s error and the gateway's Retry-After give them.
+  const retryAfterSeconds = retryAfterForUnavailable(held);
   // Past five models, counted and grouped by rule as `run` says them; `details.plan` and `--explain` keep every one.
   return new UpstreamError(`inference unavailable, try again later (${summarisedExclusions(plan.excluded)})`, {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: hintForUnavailable(withSharedHoldTimes(withEngineRemedies([...unavailable, ...toolsRefusalsOfExclusions(plan.excluded)], routed.engineRemedies), routed.holds)),
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+    hint: hintForUnavailable(held),
+    details: routeErrorDetails(routed),
+  });
+}
+
+/**
+ * A plan whose every candidate `run` would skip for its unset key (they rank last, so none can be
+ * called) as `run` fails with it: inference unavailable (exit 5), each candidate it would reach
+ * named with its variable, and the hint to export them — with the clause for those
+ * `fallback.maxHops` would keep it from reaching. Undefined when a candidate can be called (or none is left).
+ */
+export function keylessRouteError(routed: RouteExplanation): UpstreamError | undefined {
+  const { plan } = routed;
+  if (plan.candidates.length === 0 || plan.candidates.some((candidate) => candidate.missingKey === undefined)) return undefined;
+  const { attempts, beyondMaxHops } = walkWithoutPermit(plan);
+  const skipped = attempts.flatMap(({ provider, model, missingKey }) => (missingKey === undefined ? [] : [{ provider, model, missingKey }]));
+  const variables = [...new Set(skipped.map((candidate) => candidate.missingKey))];
+  const reasons = skipped.map((candidate) => `${candidate.provider}:${candidate.model}: ${missingKeyReason(candidate.missingKey, candidate.provider)}`);
+  const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops);
+  return new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
+    code: 'inference_unavailable',
+    isRetryable: true,
+    hint: `${hintForMissingKeys(variables)}${untried === undefined ? '' : `; ${untried}`}`,
     details: routeErrorDetails(routed),
   });
 }
 
 /**
  * The `details` of every error `route` gives when nothing may take the request — unavailable,
- * a refused request field (which adds only `param`), or `no_route`: each fact once, as a routed
- * result names it (the classification, the prompt's estimate, the plan with its exclusions) and
- * the holds that kept a target out.
+ * every candidate skipped for its unset key, a refused request field (which adds only `param`), or
+ * `route_denied`: each fact once, as a routed result names it (the classification, the prompt's
+ * estimate, the plan with its exclusions, the candidates `run` would skip) and the holds that kept a target out.
  */
-export function routeErrorDetails(routed: RouteExplanation): Pick<RouteExplanation, 'classification' | 'estimatedPromptTokens' | 'plan' | 'holds'> {
-  return { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan: routed.plan, holds: routed.holds };
+export function routeErrorDetails(routed: RouteExplanation): Pick<RouteExplanation, 'classification' | 'estimatedPromptTokens' | 'plan' | 'skipped' | 'holds'> {
+  return { classification: routed.classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan: routed.plan, skipped: routed.skipped, holds: routed.holds };
 }

@@ -19,8 +19,11 @@ import {
   credentialHint,
   engineRemedies,
   hintForInputTooLong,
+  hintForMissingKeys,
   hintForUnavailable,
   hintForUntriedKeyless,
+  keyExports,
+  missingKeyReason,
   onlyDown,
   retryAfterForUnavailable,
   toolsRefusalsOfExclusions,
@@ -325,10 +328,7 @@ function unavailableHint(
 ): { hint: string; retryAfterSeconds?: number } {
   if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input, untriedForTime, timeBudget) };
   const missingKeys = unique(failures.flatMap((failure) => (failure.code === 'credential_missing' && typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
-  const exports = missingKeys.map((name) => `export ${name}=…`).join('; ');
-  if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) {
-    return { hint: `set the key in the environment syndicate runs in (${exports}), then retry` };
-  }
+  if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) return { hint: hintForMissingKeys(missingKeys) };
   // Failures and attempts are pushed together, one pair per failed hop.
   const unavailable = attempts.flatMap((report, index): Unavailability[] => {
     const failure = failures[index];
@@ -352,7 +352,7 @@ function unavailableHint(
   // The hint says the wait the calls asked for, as the gateway's Retry-After header does (a hold's own wait is in the hint already).
   const waited = heldFor === undefined && retryAfterSeconds !== undefined ? `${hint}; ${failures.length === 1 ? 'it' : 'every call'} asked to be called again in ${retryAfterSeconds} s (Retry-After)` : hint;
   return {
-    hint: missingKeys.length > 0 ? `${waited}; for the skipped hosted ${missingKeys.length === 1 ? 'provider' : 'providers'}: ${exports}` : waited,
+    hint: missingKeys.length > 0 ? `${waited}; for the skipped hosted ${missingKeys.length === 1 ? 'provider' : 'providers'}: ${keyExports(missingKeys)}` : waited,
     ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
   };
 }
@@ -476,7 +476,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     }
   }
   if (missingKey !== undefined) {
-    const error = new UpstreamError(`${missingKey} is not set, so ${provider.id} cannot be called`, {
+    const error = new UpstreamError(missingKeyReason(missingKey, provider.id), {
       code: 'credential_missing',
       isRetryable: true,
       hint: `export ${missingKey}=... in the environment syndicate runs in`,

@@ -11,7 +11,7 @@ import { SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASS
 import { InterruptedError, SyndicateError, UsageError } from '../errors.js';
 import { commandsForHome, type HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
-import { explainRequestRoute, explainRoute, unavailableRouteError, type ExplainOptions, type RouteConditions, type RouteExplanation, type RouteQuestion } from '../invoke/explain-route.js';
+import { explainRequestRoute, explainRoute, keylessRouteError, unavailableRouteError, type ExplainOptions, type RouteConditions, type RouteExplanation, type RouteQuestion } from '../invoke/explain-route.js';
 import { GATEWAY_MODEL_NAMING, MCP_MODEL_NAMING } from '../invoke/model-naming.js';
 import { invoke } from '../invoke/pipeline.js';
 import { followRegistryForWarmUp, warmPipeline, type RegistryWarmUpFollower, type RegistryWarmUpReport, type WarmUpReport } from '../invoke/warm-up.js';
@@ -591,14 +591,15 @@ function decodedRequestArgument(input: RouteExplainArguments, body: Record<strin
 
 /**
  * What a route without candidates comes to, as `route` and `complete` say it, before the
- * explanation: unavailable when what may take it is only down; refused for a request field the
+ * explanation: unavailable when what may take it is only down, or when every candidate lacks its key; refused for a request field the
  * gateway names (its code and param); otherwise refused by the policy. Each with the hint the
  * refusal carries (what would take it: a model to tag, a class the policy allows). Empty when it has candidates.
  */
 function verdictOf(routed: RouteExplanation, home: HomePaths): string {
   const { plan } = routed;
-  if (plan.candidates.length > 0) return '';
-  const unavailable = unavailableRouteError(routed);
+  // Every candidate skipped for its unset key (in the server's environment) fails `complete` as unavailable too.
+  const unavailable = keylessRouteError(routed) ?? unavailableRouteError(routed);
+  if (plan.candidates.length > 0 && unavailable === undefined) return '';
   // Its message without the models (the explanation below names each): `inference unavailable, try again later`, or `every candidate is rate-limiting this request`.
   if (unavailable !== undefined) return `${unavailable.message.replace(/ \(.*$/s, '')}\nhint: ${commandsForHome(unavailable.hint ?? '', home)}\n`;
   const refusal = routed.refusal();

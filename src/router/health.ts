@@ -134,9 +134,13 @@ export function callFailureOf(error: SyndicateError, status: number | undefined,
   const notServed = notServedCause(condition);
   if (notServed !== undefined) return { kind: 'model_not_found', reason: error.message, ...(notServed === 'not_found' ? {} : { cause: notServed }), ...answered };
   const hung = HUNG_CODES.get(error.code);
-  // The timeout it waited out, as the transport says it (a `provider test --timeout` sets its own), else the fixed default.
+  // The timeout it waited out, as the transport says it (a `provider test --timeout` sets its own),
+  // at most the fixed default every other call waits: the hold spares later requests the wait one
+  // of them would have, and an operator's `provider test --timeout 10m` of a hung engine must not
+  // keep it out of every route for ten minutes.
   const timeoutMs = error.details?.['timeoutMs'];
-  const waited = hung === undefined ? {} : { waitedMs: typeof timeoutMs === 'number' && timeoutMs > 0 ? timeoutMs : DEFAULT_TRANSPORT_TIMEOUTS[hung] };
+  const defaultMs = hung === undefined ? undefined : DEFAULT_TRANSPORT_TIMEOUTS[hung];
+  const waited = defaultMs === undefined ? {} : { waitedMs: typeof timeoutMs === 'number' && timeoutMs > 0 ? Math.min(timeoutMs, defaultMs) : defaultMs };
   return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider', ...answered, ...waited };
 }
 

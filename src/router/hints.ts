@@ -500,6 +500,21 @@ export function attemptsWithinMaxHops(maxHops: number): string {
   return `the first attempt and ${maxHops} fallback${maxHops === 1 ? '' : 's'} (fallback.maxHops)`;
 }
 
+/** Why a candidate whose key variable is not set is skipped, as its attempt and the failure name it. */
+export function missingKeyReason(variable: string, providerId: string): string {
+  return `${variable} is not set, so ${providerId} cannot be called`;
+}
+
+/** The commands that set the keys of candidates skipped for want of them: `export A=…; export B=…`. */
+export function keyExports(variables: readonly string[]): string {
+  return variables.map((name) => `export ${name}=…`).join('; ');
+}
+
+/** What to do when every candidate tried was skipped for its unset key. */
+export function hintForMissingKeys(variables: readonly string[]): string {
+  return `set the key in the environment syndicate runs in (${keyExports(variables)}), then retry`;
+}
+
 /**
  * The clause for candidates the hop limit cut off whose key is not set (`Candidate.missingKey`):
  * they rank after every callable candidate, so `fallback.maxHops` can end the walk before them,
@@ -518,7 +533,7 @@ export function hintForUntriedKeyless(beyondMaxHops: readonly Pick<Candidate, 'p
   const them = one ? 'it' : 'them';
   return (
     `${who} could have served it, but ${keys} not set, so ${one ? 'it ranks' : 'they rank'} last, and ${attemptsWithinMaxHops(maxHops)} ${maxHops <= 0 ? 'was' : 'were'} used before ${them}: ` +
-    `${variables.map((variable) => `export ${variable}=…`).join('; ')} to use ${them}`
+    `${keyExports(variables)} to use ${them}`
   );
 }
 

@@ -3,6 +3,7 @@ import { closest } from '../common/closest.js';
 import type { InputProblem } from '../errors.js';
 import { credentialKind } from './credentials.js';
 import { loadSchemaDocument, rawSchemaErrors, type SchemaName } from './schemas.js';
+import { switchedKeyAnswer } from './switched-key.js';
 import { capProblems, escapePointerSegment, problemAt, sortProblems, type YamlSource } from './yaml-source.js';
 
 /**
@@ -124,12 +125,16 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
           'key',
         );
       }
-      const suggestion = closest(key, allowed);
+      // A key that switches a real one off or on (`noToolsTag`) is told how to say that, never offered the key it negates.
+      const value = typeof error.data === 'object' && error.data !== null ? (error.data as Record<string, unknown>)[key] : undefined;
+      const switched = switchedKeyAnswer(key, value, parentSchema.properties ?? {});
+      const suggestion = switched === undefined ? closest(key, allowed) : undefined;
+      const clause = switched?.clause ?? (suggestion === undefined ? undefined : `(did you mean "${suggestion}"?)`);
       return problemAt(
         source,
         `${here}/${escapePointerSegment(key)}`,
-        `unknown key "${key}"${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}`,
-        `remove it; allowed keys here: ${allowed.join(', ')}`,
+        `unknown key "${key}"${clause === undefined ? '' : ` ${clause}`}`,
+        `${switched?.fix ?? 'remove it'}; allowed keys here: ${allowed.join(', ')}`,
         'key',
       );
     }

@@ -122,7 +122,7 @@ describe('syndicate classify', () => {
       expect(parseJsonDocument(classified.stdout), text).toMatchObject({ level: 'restricted', findings: [{ detector: 'operator.pattern', excerpt: '…' }] });
       const routed = await runCli(['route', '--json', '-'], { home: directory, input: text, env: { OPENAI_API_KEY: 'sk-test' } });
       expect(routed.exitCode, text).toBe(4);
-      expect(parseJsonDocument(routed.stdout)).toMatchObject({ ok: false, error: { code: 'no_route' } });
+      expect(parseJsonDocument(routed.stdout)).toMatchObject({ ok: false, error: { code: 'route_denied' } });
     }
   });
 

@@ -78,7 +78,7 @@ describe('syndicate mcp: route_explain of a text completion body', () => {
     expect(json.exitCode, json.stderr).toBe(4);
     expect(JSON.parse(json.stdout)).toMatchObject({
       ok: false,
-      error: { code: 'no_route', hint: 'coder may take it: name it instead, or let the policy choose (model `auto`, no provider named); `details.plan.excluded` says why each provider was excluded' },
+      error: { code: 'route_denied', hint: 'coder may take it: name it instead, or let the policy choose (model `auto`, no provider named); `details.plan.excluded` says why each provider was excluded' },
     });
     expect(inferenceExchanges(coder).length + inferenceExchanges(chat).length).toBe(0);
   });

@@ -196,7 +196,7 @@ interface Scenario {
   detector?: string;
   candidates: string[];
   excluded: Record<string, string>;
-  /** The refusal's code and message start (exit 4), as `run` gives it; default: `route`'s own `no_route`. */
+  /** The refusal's code and message start (exit 4), as `run` gives it; default: `route_denied`, as `run` and the gateway's 403 give it. */
   refusal?: { code: string; message: string };
 }
 
@@ -321,12 +321,12 @@ describe('syndicate route --explain scenarios', () => {
     }
     if (!scenario.args.includes('--model')) expectStandingExclusions(document);
     if (scenario.exitCode === 4) {
-      const refusal = scenario.refusal ?? { code: 'no_route', message: 'no provider may take this' };
+      const refusal = scenario.refusal ?? { code: 'route_denied', message: 'no provider may take this' };
       expect(errorCode).toBe(refusal.code);
       expect(errorMessage).toContain(refusal.message);
       // One shape for every refusal, each fact once: a refused field adds only the field's name.
-      const shared = ['classification', 'estimatedPromptTokens', 'holds', 'plan'];
-      expect(errorDetailKeys).toEqual(refusal.code === 'no_route' ? shared : [...shared, 'param'].sort());
+      const shared = ['classification', 'estimatedPromptTokens', 'holds', 'plan', 'skipped'];
+      expect(errorDetailKeys).toEqual(refusal.code === 'route_denied' ? shared : [...shared, 'param'].sort());
       expect(stderr).toBe('');
     }
   });

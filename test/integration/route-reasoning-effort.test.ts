@@ -96,8 +96,8 @@ it('--json: an effort every model it may use refuses is reasoning_effort_unsuppo
   expect(result.exitCode, result.stderr).toBe(4);
   const { error } = parseJsonDocument(result.stdout) as { error: { code: string; details: Record<string, unknown> & { param: string; plan: { excluded: { rules: string[] }[] } } } };
   expect(error.code).toBe('reasoning_effort_unsupported');
-  // The shape of `no_route`'s details, and the field at fault: not the level, findings and exclusions again beside them.
-  expect(Object.keys(error.details).sort()).toEqual(['classification', 'estimatedPromptTokens', 'holds', 'param', 'plan']);
+  // The shape of `route_denied`'s details, and the field at fault: not the level, findings and exclusions again beside them.
+  expect(Object.keys(error.details).sort()).toEqual(['classification', 'estimatedPromptTokens', 'holds', 'param', 'plan', 'skipped']);
   expect(error.details.param).toBe('reasoning_effort');
   expect(error.details.plan.excluded.map((exclusion) => exclusion.rules)).toEqual([['reasoning']]);
 });

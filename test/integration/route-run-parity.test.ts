@@ -29,26 +29,24 @@ interface Outcome {
   code?: string;
 }
 
-/**
- * `route`'s name for the policy's refusal is `no_route` (README: the gateway's 403 `route_denied`,
- * which `run` gives): the one code they spell differently on purpose.
- */
-const ROUTE_CODES: Record<string, string> = { no_route: 'route_denied' };
+/** Each command's error, as `--json` gives it, by the last `outcome` that failed: what a script parsing both reads. */
+const lastErrors: Record<string, { code: string; message: string; hint?: string; details?: Record<string, unknown> }> = {};
 
 async function outcome(scenario: Scenario, args: string[], input?: string, env: Record<string, string | undefined> = KEYS): Promise<Outcome> {
   const { result, document } = await scenario.json(args, { env, ...(input === undefined ? {} : { input }) });
   if (document.ok === false) {
-    const { code } = document.error as { code: string };
-    return { exitCode: result.exitCode, code: args[0] === 'route' ? (ROUTE_CODES[code] ?? code) : code };
+    const error = document.error as { code: string; message: string; hint?: string; details?: Record<string, unknown> };
+    lastErrors[args[0]!] = error;
+    return { exitCode: result.exitCode, code: error.code };
   }
   if (args[0] === 'route') return { exitCode: result.exitCode, provider: (document.plan as { candidates: { provider: string }[] }).candidates[0]?.provider ?? 'none' };
   return { exitCode: result.exitCode, provider: (document.provider as { id: string }).id };
 }
 
-/** The real MCP client over stdio to `syndicate mcp` in the scenario's home, with the hosted key set. */
-async function mcpClient(scenario: Scenario): Promise<Client> {
+/** The real MCP client over stdio to `syndicate mcp` in the scenario's home, with the hosted key set (unless `keys` says otherwise). */
+async function mcpClient(scenario: Scenario, keys: Record<string, string> = KEYS): Promise<Client> {
   const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', ...KEYS }, stderr: 'pipe' }));
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', ...keys }, stderr: 'pipe' }));
   return client;
 }
 
@@ -110,15 +108,35 @@ describe('route and run agree on the same input', () => {
     }, 90_000);
   }
 
-  // The one difference kept on purpose: `route` shows the plan (exit 0) and marks every candidate
-  // `run` would skip for its unset key, saying `run` would fail (exit 5); `run` fails so.
-  it('a hosted pin whose key is not set: route marks it skipped and says run would fail (exit 5), as run does', async () => {
+  // `route` shows the plan, marks every candidate `run` would skip for its unset key, and fails as
+  // `run` fails (exit 5, the same message and hint), as it does for the other verdicts of `run`.
+  it('a hosted pin whose key is not set: route marks it skipped and fails as run does (inference_unavailable, exit 5)', async () => {
     const unset = { FAKE_ANTHROPIC_KEY: undefined };
     const { route, run } = await both(scenario, ['say hello', '--provider', 'claude'], undefined, unset);
     expect(run).toEqual({ exitCode: 5, code: 'inference_unavailable' });
-    expect(route).toEqual({ exitCode: 0, provider: 'claude' });
+    expect(route).toEqual(run);
+    expect({ message: lastErrors['route']?.message, hint: lastErrors['route']?.hint }).toEqual({ message: lastErrors['run']?.message, hint: lastErrors['run']?.hint });
+    expect(lastErrors['run']?.hint).toBe('set the key in the environment syndicate runs in (export FAKE_ANTHROPIC_KEY=…), then retry');
     const said = await scenario.cli(['route', 'say hello', '--provider', 'claude'], { env: unset });
+    expect(said.exitCode).toBe(5);
     expect(said.stdout).toContain('every candidate would be skipped: `run` would fail (exit 5)');
+    expect(said.stderr).toContain('error: inference unavailable, try again later (claude:claude-opus-4-1: FAKE_ANTHROPIC_KEY is not set, so claude cannot be called)');
+    // MCP: `route_explain` in a server without the key says what `complete` fails with.
+    const client = await mcpClient(scenario, {});
+    try {
+      const explained = (await client.callTool({ name: 'route_explain', arguments: { prompt: 'say hello', provider: 'claude' } })) as CallToolResult;
+      expect(toolText(explained).split('\n').slice(0, 2)).toEqual(['inference unavailable, try again later', `hint: ${lastErrors['run']?.hint ?? ''}`]);
+    } finally {
+      await client.close();
+    }
+  }, 90_000);
+
+  it('the policy refuses: route and run give the same code, route_denied (the gateway\'s 403), with the same hint but for where every rule is seen', async () => {
+    const { route, run } = await both(scenario, [SECRET, '--provider', 'claude']);
+    expect(route).toEqual(run);
+    expect(run).toEqual({ exitCode: 4, code: 'route_denied' });
+    const ending = /; [^;]*$/;
+    expect(lastErrors['route']?.hint?.replace(ending, '')).toBe(lastErrors['run']?.hint?.replace(ending, ''));
   }, 90_000);
 
   it('a session whose earlier turn holds a secret: route classifies its conversation as run sends it (it stays local)', async () => {
@@ -199,6 +217,8 @@ describe('route and run agree when every model is held back by a rate limit', ()
     const { route, run } = await both(scenario, ['say hello']);
     expect(route).toEqual(run);
     expect(run).toEqual({ exitCode: 5, code: 'rate_limited' });
+    // The wait, for a script as for the gateway's Retry-After: in `details.retryAfterSeconds` of both.
+    for (const command of ['route', 'run']) expect(lastErrors[command]?.details?.['retryAfterSeconds'], command).toEqual(expect.any(Number));
     const said = await scenario.cli(['route', 'say hello'], { env: KEYS });
     expect(said.stderr).toMatch(/^error: every candidate is rate-limiting this request \(/);
 
@@ -212,6 +232,36 @@ describe('route and run agree when every model is held back by a rate limit', ()
       expect(toolText(completed)).toMatch(/^every candidate is rate-limiting this request \(.*\(rate_limited\)\nhint: retry in \d+ s/);
     } finally {
       await client.close();
+    }
+  }, 90_000);
+});
+
+describe('route and run agree when every candidate is held down for a known time', () => {
+  let scenario: Scenario;
+  let claude: FakeEngine;
+
+  beforeAll(async () => {
+    claude = await startFakeEngine({ kind: 'anthropic', models: [{ id: OPUS }] });
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    await scenario.register({ id: 'claude', engine: claude, class: 'approved_hosted', model: OPUS, authEnv: 'FAKE_ANTHROPIC_KEY', price: PRICE, capabilityClass: 'frontier' });
+    // Nothing answers there any more: the first call holds the provider down in the store (30 s, hosted).
+    await claude.close();
+  }, 90_000);
+
+  afterAll(() => scenario?.cleanup());
+
+  it('both say inference unavailable (exit 5) with details.retryAfterSeconds, the seconds the gateway puts in Retry-After', async () => {
+    const first = await scenario.json(['run', '--no-stream', 'say hello'], { env: KEYS });
+    expect(first.result.exitCode, first.result.stderr).toBe(5);
+    const { route, run } = await both(scenario, ['say hello']);
+    expect(route).toEqual(run);
+    expect(run).toEqual({ exitCode: 5, code: 'inference_unavailable' });
+    for (const command of ['route', 'run']) {
+      const wait = lastErrors[command]?.details?.['retryAfterSeconds'];
+      expect(wait, `${command}: ${JSON.stringify(lastErrors[command])}`).toEqual(expect.any(Number));
+      expect(wait).toBeGreaterThan(0);
+      expect(wait).toBeLessThanOrEqual(30);
+      expect(lastErrors[command]?.hint).toContain(`syndicate tries it again in ${String(wait)} s`);
     }
   }, 90_000);
 });

@@ -285,15 +285,19 @@ describe('syndicate run: a request that fails before any call is on the chain to
     expect(inferenceExchanges(hosted)).toHaveLength(0);
   });
 
-  it('route marks a candidate whose key is not set, as run would skip it', async () => {
-    const [human, { document }, withKey] = await Promise.all([
+  it('route marks a candidate whose key is not set, as run would skip it, and fails as run does when it is the only one (exit 5)', async () => {
+    const [human, { result, document }, withKey] = await Promise.all([
       scenario.cli(['route', 'hello', '--provider', 'keyless']),
       scenario.json(['route', 'hello', '--provider', 'keyless']),
       scenario.json(['route', 'hello', '--provider', 'keyless'], { env: { [KEY]: 'test-key' } }),
     ]);
-    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.exitCode, human.stderr).toBe(5);
     expect(human.stdout).toContain(`#1 keyless:claude-sonnet-4-20250514: key ${KEY} not set: would be skipped (export ${KEY}=… to use it)`);
-    expect(document.skipped).toEqual([{ rank: 1, provider: 'keyless', model: 'claude-sonnet-4-20250514', missingKey: KEY, reason: `key ${KEY} not set: would be skipped` }]);
+    expect(result.exitCode).toBe(5);
+    const error = document.error as { code: string; details: { skipped: unknown[] } };
+    expect(error.code).toBe('inference_unavailable');
+    expect(error.details.skipped).toEqual([{ rank: 1, provider: 'keyless', model: 'claude-sonnet-4-20250514', missingKey: KEY, reason: `key ${KEY} not set: would be skipped` }]);
+    expect(withKey.result.exitCode, withKey.result.stderr).toBe(0);
     expect(withKey.document.skipped).toEqual([]);
   });
 

@@ -113,7 +113,7 @@ export function routeCommand(): Command {
       }
 
       const context = contextFor(command);
-      const [{ loadPolicy }, { explainRoute, explainRequestRoute, routeErrorDetails, unavailableRouteError }] = await Promise.all([
+      const [{ loadPolicy }, { explainRoute, explainRequestRoute, keylessRouteError, routeErrorDetails, unavailableRouteError }] = await Promise.all([
         import('../../policy/load.js'),
         import('../../invoke/explain-route.js'),
       ]);
@@ -141,25 +141,28 @@ export function routeCommand(): Command {
           if (!output.json) printPlan(output, routed, options.explain === true);
           const unavailable = unavailableRouteError(routed);
           if (unavailable !== undefined) throw unavailable;
-          // A request field every model it may use refuses (too long, a forced tool, thinking off):
-          // the gateway's 400, `run`'s exit 4 — the same code, param, message and hint, with the
-          // details of `no_route` below and the field at fault (`run`'s own details name the
-          // level, findings and exclusions, which the classification and plan here already hold).
+          // Refused as `run` refuses it, with its code (`route_denied`, the gateway's 403; or a
+          // request field every model it may use refuses — too long, a forced tool, thinking off:
+          // the gateway's 400 — with the field at fault) and hint (another model to name, a model
+          // to tag, a class the policy allows), ending with where this output shows every rule.
+          // The details are the routed result's (`run`'s own name the level, findings and
+          // exclusions, which the classification and plan here already hold).
           const refusal = routed.refusal();
           const { PolicyRefusalError } = await import('../../errors.js');
           const details = routeErrorDetails(routed);
-          if (refusal.code !== 'route_denied') {
-            throw new PolicyRefusalError(refusal.code, refusal.message, {
-              ...(refusal.hint === undefined ? {} : { hint: refusal.hint }),
-              details: { ...details, param: refusal.details?.['param'] },
-            });
-          }
-          // The hint `run`, the gateway and MCP `route_explain` give (another model to name, a
-          // model to tag, a class the policy allows), ending with where this output shows every rule.
-          throw new PolicyRefusalError('no_route', `no provider may take this ${plan.sensitivity} request`, {
+          const param = refusal.details?.['param'];
+          // The policy's own refusal is said shortly: the plan (`--explain`, `details.plan`) lists every model left out.
+          const message = refusal.code === 'route_denied' ? `no provider may take this ${plan.sensitivity} request` : refusal.message;
+          throw new PolicyRefusalError(refusal.code, message, {
             ...(refusal.hint === undefined ? {} : { hint: refusal.hint }),
-            details,
+            details: { ...details, ...(param === undefined ? {} : { param }) },
           });
+        }
+        // Every candidate skipped for its unset key: `run` would fail so (exit 5), and so does `route`, after the plan.
+        const keyless = keylessRouteError(routed);
+        if (keyless !== undefined) {
+          if (!output.json) printPlan(output, routed, options.explain === true);
+          throw keyless;
         }
         output.result({ classification, estimatedPromptTokens: routed.estimatedPromptTokens, plan, skipped, holds: routed.holds }, () =>
           printPlan(output, routed, options.explain === true),

@@ -410,6 +410,17 @@ describe('HealthMonitor', () => {
       expect(monitor.known(llamacpp)).toMatchObject({ state: 'down', retryAfterMs: 5000 });
     });
 
+    it('a longer one (provider test --timeout 10m) holds no longer than the timeout every other call waits (120 s first byte, 60 s idle)', async () => {
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: listing });
+      monitor.reportFailure(llamacpp, hung('127.0.0.1:8080', 600_000));
+      expect(monitor.known(llamacpp)).toMatchObject({ state: 'down', retryAfterMs: 120_000 });
+      monitor.reportSuccess(llamacpp);
+      const stalled = new UpstreamError('127.0.0.1:8080 sent nothing for 600000 ms in the middle of the response (512 bytes received)', { code: 'upstream_idle_timeout', details: { timeoutMs: 600_000 } });
+      monitor.reportFailure(llamacpp, callFailureOf(stalled, undefined, 'local'));
+      expect(monitor.known(llamacpp)).toMatchObject({ state: 'down', retryAfterMs: 60_000 });
+    });
+
     it('a call that stopped for the idle timeout in the middle of its answer holds the provider as long (60 s), at once', async () => {
       const clock = fakeClock();
       const monitor = new HealthMonitor({ now: clock.now, ttlMs: 5000, probe: listing });
